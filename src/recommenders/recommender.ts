@@ -1,0 +1,53 @@
+import type { Dataset } from './dataset.js';
+
+/** One past purchase of the user being scored, in model indices. */
+export interface HistoryEntry {
+  item: number;
+  /** Epoch milliseconds. */
+  ts: number;
+  quantity: number;
+  /** Order (basket) key; entries with the same key were bought together. */
+  order: string | number;
+}
+
+/**
+ * Who is being scored. `user` is the model's user index, or -1 for someone the model has not seen
+ * (a new or anonymous visitor), in which case only `history` (e.g. cart/session items) and
+ * `attributes` are known. `history` always holds the full known history, including events that
+ * arrived after training, sorted by ts ascending.
+ */
+export interface UserContext {
+  user: number;
+  history: HistoryEntry[];
+  attributes: Record<string, string>;
+  /** Reference time for recency (epoch ms); defaults to the dataset's `now`. */
+  now?: number;
+}
+
+export interface Neighbour {
+  item: number;
+  score: number;
+}
+
+/**
+ * A fitted recommender. Scoring is full-catalogue: `scoreUser` writes one score per item index into
+ * `out` (length = number of items); higher is better; items it has nothing to say about get 0 or less.
+ * Recommenders never filter: excluding bought or unavailable items is the caller's rule.
+ */
+export interface Recommender {
+  readonly name: string;
+  scoreUser(ctx: UserContext, out: Float32Array): void;
+  /** Top-k neighbours of an item, best first (item-based recommenders only). */
+  similarItems?(item: number, k: number): Neighbour[];
+  /** Serializes the fitted state to the explicit binary artifact format (see artifact.ts). */
+  toArtifact(): Uint8Array;
+}
+
+/** A recommender family: a name, validated hyperparameters, and fit. */
+export interface RecommenderFactory<P = unknown> {
+  readonly name: string;
+  /** Fills defaults and validates; throws with the offending field's name. */
+  parseParams(raw: unknown): P;
+  fit(ds: Dataset, params: P): Recommender;
+  fromArtifact(bytes: Uint8Array, ds: Pick<Dataset, 'itemIds'>): Recommender;
+}
