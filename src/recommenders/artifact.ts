@@ -1,0 +1,96 @@
+/**
+ * The explicit, versioned binary format of model artifacts. No eval, no generic object deserialization:
+ *
+ *   bytes 0..3   magic "RECM"
+ *   bytes 4..5   format version (uint16 LE) = 1
+ *   bytes 6..9   header length H (uint32 LE)
+ *   bytes 10..   header: UTF-8 JSON { algorithm, version, trainedAt, params, meta, arrays: [{ name, type, length }] }
+ *   then each array's raw little-endian bytes in header order, each starting at a multiple of 8.
+ */
+export type ArrayType = 'f32' | 'f64' | 'i32' | 'u32' | 'u8';
+export type TypedArray = Float32Array | Float64Array | Int32Array | Uint32Array | Uint8Array;
+
+export interface ArtifactHeader {
+  algorithm: string;
+  /** Version of this algorithm's layout, bumped when arrays or params change meaning. */
+  version: number;
+  trainedAt?: string;
+  params?: unknown;
+  /** Small JSON-safe extras (e.g. id lists, vocabulary); big data belongs in arrays. */
+  meta?: Record<string, unknown>;
+}
+
+const MAGIC = 0x4d434552; // "RECM" read as uint32 LE
+const FORMAT_VERSION = 1;
+const CTORS = { f32: Float32Array, f64: Float64Array, i32: Int32Array, u32: Uint32Array, u8: Uint8Array } as const;
+
+function typeOf(a: TypedArray): ArrayType {
+  if (a instanceof Float32Array) return 'f32';
+  if (a instanceof Float64Array) return 'f64';
+  if (a instanceof Int32Array) return 'i32';
+  if (a instanceof Uint32Array) return 'u32';
+  return 'u8';
+}
+
+const align8 = (n: number) => (n + 7) & ~7;
+
+export function encodeArtifact(header: ArtifactHeader, arrays: Record<string, TypedArray>): Uint8Array {
+  const entries = Object.entries(arrays);
+  const json = new TextEncoder().encode(
+    JSON.stringify({ ...header, arrays: entries.map(([name, a]) => ({ name, type: typeOf(a), length: a.length })) }),
+  );
+  let size = align8(10 + json.length);
+  for (const [, a] of entries) size += align8(a.byteLength);
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, MAGIC, true);
+  view.setUint16(4, FORMAT_VERSION, true);
+  view.setUint32(6, json.length, true);
+  out.set(json, 10);
+  let offset = align8(10 + json.length);
+  for (const [, a] of entries) {
+    out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), offset);
+    offset += align8(a.byteLength);
+  }
+  return out;
+}
+
+export interface DecodedArtifact {
+  header: ArtifactHeader;
+  arrays: Record<string, TypedArray>;
+}
+
+export class ArtifactFormatError extends Error {}
+
+/** Decodes and checks an artifact; `expect` guards against loading one algorithm's bytes as another's. */
+export function decodeArtifact(bytes: Uint8Array, expect?: { algorithm: string; version: number }): DecodedArtifact {
+  if (bytes.byteLength < 10) throw new ArtifactFormatError('artifact too short');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.getUint32(0, true) !== MAGIC) throw new ArtifactFormatError('not a model artifact (bad magic)');
+  const format = view.getUint16(4, true);
+  if (format !== FORMAT_VERSION) throw new ArtifactFormatError(`unsupported artifact format ${format}`);
+  const headerLength = view.getUint32(6, true);
+  const parsed = JSON.parse(new TextDecoder().decode(bytes.subarray(10, 10 + headerLength))) as ArtifactHeader & {
+    arrays: { name: string; type: ArrayType; length: number }[];
+  };
+  if (expect && (parsed.algorithm !== expect.algorithm || parsed.version !== expect.version)) {
+    throw new ArtifactFormatError(
+      `expected ${expect.algorithm} v${expect.version}, got ${parsed.algorithm} v${parsed.version}`,
+    );
+  }
+  const arrays: Record<string, TypedArray> = {};
+  let offset = align8(10 + headerLength);
+  for (const { name, type, length } of parsed.arrays) {
+    const Ctor = CTORS[type];
+    if (!Ctor) throw new ArtifactFormatError(`unknown array type ${type}`);
+    const byteLength = length * Ctor.BYTES_PER_ELEMENT;
+    if (offset + byteLength > bytes.byteLength) throw new ArtifactFormatError(`array ${name} runs past the end`);
+    // Copy so the result is aligned and independent of the input buffer.
+    const copy = new Uint8Array(byteLength);
+    copy.set(bytes.subarray(offset, offset + byteLength));
+    arrays[name] = new Ctor(copy.buffer);
+    offset += align8(byteLength);
+  }
+  const { arrays: _layout, ...header } = parsed;
+  return { header, arrays };
+}
