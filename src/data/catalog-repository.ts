@@ -1,0 +1,147 @@
+import type { Db } from './db.js';
+
+export interface ItemInput {
+  id: string;
+  title?: string;
+  description?: string | null;
+  categories?: string[];
+  price?: number | null;
+  attributes?: Record<string, unknown>;
+  available?: boolean;
+}
+
+export interface ItemRecord {
+  id: string;
+  title: string;
+  description: string | null;
+  categories: string[];
+  price: number | null;
+  attributes: Record<string, unknown>;
+  available: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface UserInput {
+  id: string;
+  attributes?: Record<string, unknown>;
+}
+
+export interface UserRecord {
+  id: string;
+  attributes: Record<string, unknown>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Last write wins for repeated ids in one batch (Postgres refuses to upsert one row twice in a statement). */
+function lastById<T extends { id: string }>(rows: T[]): T[] {
+  return [...new Map(rows.map((r) => [r.id, r])).values()];
+}
+
+const iso = (d: unknown) => (d instanceof Date ? d.toISOString() : String(d));
+
+const toItem = (r: Record<string, unknown>): ItemRecord => ({
+  id: r.id as string,
+  title: r.title as string,
+  description: (r.description as string | null) ?? null,
+  categories: r.categories as string[],
+  price: (r.price as number | null) ?? null,
+  attributes: r.attributes as Record<string, unknown>,
+  available: r.available as boolean,
+  createdAt: iso(r.created_at),
+  updatedAt: iso(r.updated_at),
+});
+
+const toUser = (r: Record<string, unknown>): UserRecord => ({
+  id: r.id as string,
+  attributes: r.attributes as Record<string, unknown>,
+  createdAt: iso(r.created_at),
+  updatedAt: iso(r.updated_at),
+});
+
+export type CatalogRepository = ReturnType<typeof createCatalogRepository>;
+
+/** Items and users: the catalog and the customer attributes, upserted whole (PUT semantics). */
+export function createCatalogRepository(db: Db) {
+  return {
+    /** Inserts or replaces items; returns how many were new. */
+    async upsertItems(items: ItemInput[]): Promise<{ created: number; updated: number }> {
+      const rows = lastById(items);
+      if (rows.length === 0) return { created: 0, updated: 0 };
+      const { rows: result } = await db.query<{ created: boolean }>(
+        `INSERT INTO items (id, title, description, categories, price, attributes, available)
+         SELECT id, title, description, categories::text[], price, attributes, available
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::jsonb[], $7::bool[])
+           AS u(id, title, description, categories, price, attributes, available)
+         ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, description = EXCLUDED.description,
+           categories = EXCLUDED.categories, price = EXCLUDED.price, attributes = EXCLUDED.attributes,
+           available = EXCLUDED.available, updated_at = now()
+         RETURNING (xmax = 0) AS created`,
+        [
+          rows.map((r) => r.id),
+          rows.map((r) => r.title ?? ''),
+          rows.map((r) => r.description ?? null),
+          rows.map((r) => toPgArray(r.categories ?? [])),
+          rows.map((r) => r.price ?? null),
+          rows.map((r) => JSON.stringify(r.attributes ?? {})),
+          rows.map((r) => r.available ?? true),
+        ],
+      );
+      const created = result.filter((r) => r.created).length;
+      return { created, updated: result.length - created };
+    },
+
+    async getItem(id: string): Promise<ItemRecord | null> {
+      const { rows } = await db.query('SELECT * FROM items WHERE id = $1', [id]);
+      return rows[0] ? toItem(rows[0]) : null;
+    },
+
+    async getItems(ids: string[]): Promise<ItemRecord[]> {
+      const { rows } = await db.query('SELECT * FROM items WHERE id = ANY($1::text[])', [ids]);
+      return rows.map(toItem);
+    },
+
+    async listItems(): Promise<ItemRecord[]> {
+      const { rows } = await db.query('SELECT * FROM items ORDER BY id');
+      return rows.map(toItem);
+    },
+
+    /** Inserts or replaces users' attributes; returns how many were new. */
+    async upsertUsers(users: UserInput[]): Promise<{ created: number; updated: number }> {
+      const rows = lastById(users);
+      if (rows.length === 0) return { created: 0, updated: 0 };
+      const { rows: result } = await db.query<{ created: boolean }>(
+        `INSERT INTO users (id, attributes)
+         SELECT id, attributes FROM unnest($1::text[], $2::jsonb[]) AS u(id, attributes)
+         ON CONFLICT (id) DO UPDATE SET attributes = EXCLUDED.attributes, updated_at = now()
+         RETURNING (xmax = 0) AS created`,
+        [rows.map((r) => r.id), rows.map((r) => JSON.stringify(r.attributes ?? {}))],
+      );
+      const created = result.filter((r) => r.created).length;
+      return { created, updated: result.length - created };
+    },
+
+    async getUser(id: string): Promise<UserRecord | null> {
+      const { rows } = await db.query('SELECT * FROM users WHERE id = $1', [id]);
+      return rows[0] ? toUser(rows[0]) : null;
+    },
+
+    async listUsers(): Promise<UserRecord[]> {
+      const { rows } = await db.query('SELECT * FROM users ORDER BY id');
+      return rows.map(toUser);
+    },
+
+    async counts(): Promise<{ items: number; users: number }> {
+      const { rows } = await db.query<{ items: number; users: number }>(
+        'SELECT (SELECT count(*)::int FROM items) AS items, (SELECT count(*)::int FROM users) AS users',
+      );
+      return rows[0];
+    },
+  };
+}
+
+/** A Postgres array literal for one text[] value, so arrays of arrays can travel through unnest. */
+export function toPgArray(values: string[]): string {
+  return `{${values.map((v) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`;
+}

@@ -1,0 +1,83 @@
+import pg from 'pg';
+import { PGlite } from '@electric-sql/pglite';
+import { mkdirSync } from 'node:fs';
+
+/**
+ * The one query interface the data layer uses, implemented by a pg pool (a Postgres server) and by
+ * PGlite (embedded Postgres in WASM). Parameters are `$1..$n`; arrays are passed as Postgres arrays.
+ */
+export interface Db {
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>;
+  /** Runs several statements without parameters (migrations). */
+  exec(sql: string): Promise<void>;
+  /** Runs fn in one transaction on one connection; a throw rolls everything back. */
+  transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+  readonly kind: 'postgres' | 'pglite';
+}
+
+export function createPgDb(url: string, opts: { max?: number; schema?: string } = {}): Db {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.max ?? 10,
+    // A schema per test run isolates integration suites sharing one database.
+    ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
+  });
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on('error', () => {});
+  const wrap = (c: pg.Pool | pg.PoolClient): Pick<Db, 'query' | 'exec'> => ({
+    query: async <T>(sql: string, params?: unknown[]) => ({ rows: (await c.query(sql, params)).rows as T[] }),
+    exec: async (sql: string) => {
+      await c.query(sql);
+    },
+  });
+  const db: Db = {
+    kind: 'postgres',
+    ...wrap(pool),
+    async transaction(fn) {
+      const client = await pool.connect();
+      const tx: Db = { ...db, ...wrap(client), transaction: (inner) => inner(tx) };
+      try {
+        await client.query('BEGIN');
+        const result = await fn(tx);
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+  return db;
+}
+
+/** Embedded Postgres. `dir` undefined means in memory (tests). */
+export async function createPgliteDb(dir?: string): Promise<Db> {
+  if (dir) mkdirSync(dir, { recursive: true });
+  const lite = new PGlite(dir);
+  await lite.waitReady;
+  const db: Db = {
+    kind: 'pglite',
+    query: async <T>(sql: string, params?: unknown[]) => ({ rows: (await lite.query<T>(sql, params)).rows }),
+    exec: async (sql) => {
+      await lite.exec(sql);
+    },
+    transaction: (fn) =>
+      lite.transaction(async (t) => {
+        const tx: Db = {
+          ...db,
+          query: async <T>(sql: string, params?: unknown[]) => ({ rows: (await t.query<T>(sql, params)).rows }),
+          exec: async (sql) => {
+            await t.exec(sql);
+          },
+          transaction: (inner) => inner(tx),
+        };
+        return fn(tx);
+      }) as Promise<never>,
+    close: () => lite.close(),
+  };
+  return db;
+}

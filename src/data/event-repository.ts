@@ -1,0 +1,168 @@
+import { createHash } from 'node:crypto';
+import type { Db } from './db.js';
+import type { PurchaseRow } from '../recommenders/dataset.js';
+
+export interface PurchaseInput {
+  /** Client-supplied id; when absent one is derived from the event's content (see deriveEventIds). */
+  eventId?: string;
+  userId: string;
+  itemId: string;
+  quantity: number;
+  price?: number | null;
+  orderId?: string | null;
+  ts: Date;
+}
+
+export interface PurchaseRecord {
+  eventId: string;
+  userId: string;
+  itemId: string;
+  quantity: number;
+  price: number | null;
+  orderId: string | null;
+  ts: string;
+}
+
+export type FeedbackType = 'impression' | 'click' | 'add_to_cart' | 'purchase';
+
+export interface FeedbackInput {
+  eventId?: string;
+  userId: string;
+  itemId: string;
+  type: FeedbackType;
+  recommendationId?: string | null;
+  strategy?: string | null;
+  ts: Date;
+}
+
+/**
+ * Gives every event without a client id a stable id from its content. Identical events in one batch
+ * (the same line twice in a file) are told apart by their occurrence number, so a file keeps all its
+ * rows and importing it again derives the same ids: a retry adds nothing twice.
+ */
+export function deriveEventIds<T extends { eventId?: string }>(events: T[], content: (e: T) => string): string[] {
+  const seen = new Map<string, number>();
+  return events.map((e) => {
+    if (e.eventId) return e.eventId;
+    const key = content(e);
+    const n = seen.get(key) ?? 0;
+    seen.set(key, n + 1);
+    return createHash('sha1').update(`${key}#${n}`).digest('base64url');
+  });
+}
+
+const purchaseContent = (e: PurchaseInput) =>
+  `p|${e.userId}|${e.itemId}|${e.orderId ?? ''}|${e.ts.toISOString()}|${e.quantity}|${e.price ?? ''}`;
+const feedbackContent = (e: FeedbackInput) =>
+  `f|${e.userId}|${e.itemId}|${e.type}|${e.recommendationId ?? ''}|${e.ts.toISOString()}`;
+
+/** Creates users and items referenced by events that the catalog does not know yet. */
+async function ensureReferenced(tx: Db, userIds: string[], itemIds: string[]): Promise<void> {
+  await tx.query('INSERT INTO users (id) SELECT DISTINCT unnest($1::text[]) ON CONFLICT DO NOTHING', [userIds]);
+  await tx.query('INSERT INTO items (id) SELECT DISTINCT unnest($1::text[]) ON CONFLICT DO NOTHING', [itemIds]);
+}
+
+export type EventRepository = ReturnType<typeof createEventRepository>;
+
+export function createEventRepository(db: Db) {
+  return {
+    /**
+     * Stores a batch of purchases in one transaction: all or nothing. Unknown users/items are created
+     * on the fly. Returns how many events were new (the rest were already stored).
+     */
+    async insertPurchases(events: PurchaseInput[]): Promise<{ inserted: number; duplicates: number; eventIds: string[] }> {
+      const ids = deriveEventIds(events, purchaseContent);
+      if (events.length === 0) return { inserted: 0, duplicates: 0, eventIds: [] };
+      const inserted = await db.transaction(async (tx) => {
+        await ensureReferenced(tx, events.map((e) => e.userId), events.map((e) => e.itemId));
+        const { rows } = await tx.query(
+          `INSERT INTO purchase_events (event_id, user_id, item_id, quantity, price, order_id, ts)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::float8[], $6::text[], $7::timestamptz[])
+           ON CONFLICT (event_id) DO NOTHING RETURNING 1`,
+          [
+            ids,
+            events.map((e) => e.userId),
+            events.map((e) => e.itemId),
+            events.map((e) => e.quantity),
+            events.map((e) => e.price ?? null),
+            events.map((e) => e.orderId ?? null),
+            events.map((e) => e.ts.toISOString()),
+          ],
+        );
+        return rows.length;
+      });
+      return { inserted, duplicates: events.length - inserted, eventIds: ids };
+    },
+
+    async insertFeedback(events: FeedbackInput[]): Promise<{ inserted: number; duplicates: number }> {
+      const ids = deriveEventIds(events, feedbackContent);
+      if (events.length === 0) return { inserted: 0, duplicates: 0 };
+      const inserted = await db.transaction(async (tx) => {
+        await ensureReferenced(tx, events.map((e) => e.userId), events.map((e) => e.itemId));
+        const { rows } = await tx.query(
+          `INSERT INTO feedback_events (event_id, user_id, item_id, type, recommendation_id, strategy, ts)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
+           ON CONFLICT (event_id) DO NOTHING RETURNING 1`,
+          [
+            ids,
+            events.map((e) => e.userId),
+            events.map((e) => e.itemId),
+            events.map((e) => e.type),
+            events.map((e) => e.recommendationId ?? null),
+            events.map((e) => e.strategy ?? null),
+            events.map((e) => e.ts.toISOString()),
+          ],
+        );
+        return rows.length;
+      });
+      return { inserted, duplicates: events.length - inserted };
+    },
+
+    /** A user's purchases, newest first. */
+    async listUserPurchases(userId: string, opts: { limit: number; offset: number }): Promise<PurchaseRecord[]> {
+      const { rows } = await db.query<Record<string, unknown>>(
+        `SELECT event_id, user_id, item_id, quantity, price, order_id, ts FROM purchase_events
+         WHERE user_id = $1 ORDER BY ts DESC, event_id LIMIT $2 OFFSET $3`,
+        [userId, opts.limit, opts.offset],
+      );
+      return rows.map((r) => ({
+        eventId: r.event_id as string,
+        userId: r.user_id as string,
+        itemId: r.item_id as string,
+        quantity: r.quantity as number,
+        price: (r.price as number | null) ?? null,
+        orderId: (r.order_id as string | null) ?? null,
+        ts: (r.ts as Date).toISOString(),
+      }));
+    },
+
+    /** All purchases in [from, to) as dataset rows, for training and evaluation. */
+    async loadPurchaseRows(window: { from?: Date; to?: Date } = {}): Promise<PurchaseRow[]> {
+      const { rows } = await db.query<{ u: string; i: string; o: string | null; t: number; q: number; p: number | null }>(
+        `SELECT user_id AS u, item_id AS i, order_id AS o, (extract(epoch FROM ts) * 1000)::float8 AS t, quantity AS q, price AS p
+         FROM purchase_events WHERE ($1::timestamptz IS NULL OR ts >= $1) AND ($2::timestamptz IS NULL OR ts < $2)`,
+        [window.from?.toISOString() ?? null, window.to?.toISOString() ?? null],
+      );
+      return rows.map((r) => ({ userId: r.u, itemId: r.i, orderId: r.o, ts: r.t, quantity: r.q, price: r.p }));
+    },
+
+    async counts(): Promise<{ purchases: number; orders: number; feedback: number }> {
+      const { rows } = await db.query<{ purchases: number; orders: number; feedback: number }>(
+        `SELECT (SELECT count(*)::int FROM purchase_events) AS purchases,
+                (SELECT count(DISTINCT order_id)::int FROM purchase_events) AS orders,
+                (SELECT count(*)::int FROM feedback_events) AS feedback`,
+      );
+      return rows[0];
+    },
+
+    /** Erases a user's events and attributes. Returns false when the user was unknown. */
+    async deleteUser(userId: string): Promise<boolean> {
+      return db.transaction(async (tx) => {
+        await tx.query('DELETE FROM feedback_events WHERE user_id = $1', [userId]);
+        await tx.query('DELETE FROM purchase_events WHERE user_id = $1', [userId]);
+        const { rows } = await tx.query('DELETE FROM users WHERE id = $1 RETURNING 1', [userId]);
+        return rows.length > 0;
+      });
+    },
+  };
+}

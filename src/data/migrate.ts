@@ -1,0 +1,39 @@
+import { Umzug, type UmzugStorage } from 'umzug';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import type { Db } from './db.js';
+
+const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
+
+/** Records applied migrations in a table of the same database, so both Postgres and PGlite work. */
+function tableStorage(db: Db): UmzugStorage {
+  const ensure = () => db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+  return {
+    async executed() {
+      await ensure();
+      return (await db.query<{ name: string }>('SELECT name FROM schema_migrations ORDER BY name')).rows.map((r) => r.name);
+    },
+    async logMigration({ name }) {
+      await db.query('INSERT INTO schema_migrations (name) VALUES ($1)', [name]);
+    },
+    async unlogMigration({ name }) {
+      await db.query('DELETE FROM schema_migrations WHERE name = $1', [name]);
+    },
+  };
+}
+
+/** Applies every pending SQL file of src/data/migrations in name order, each in its own transaction. */
+export async function migrate(db: Db): Promise<string[]> {
+  const files = readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql')).sort();
+  const umzug = new Umzug({
+    migrations: files.map((name) => ({
+      name,
+      up: () => db.transaction((tx) => tx.exec(readFileSync(path.join(MIGRATIONS_DIR, name), 'utf8'))),
+    })),
+    storage: tableStorage(db),
+    logger: undefined,
+  });
+  const applied = await umzug.up();
+  return applied.map((m) => m.name);
+}

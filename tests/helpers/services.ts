@@ -1,0 +1,72 @@
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { createPgDb, createPgliteDb, type Db } from '../../src/data/db.js';
+import { migrate } from '../../src/data/migrate.js';
+
+/**
+ * Real services for integration tests. Postgres and Redis run on this machine (and always in CI, where
+ * REQUIRE_SERVICES=true turns a missing service into a failure instead of a skip).
+ */
+export const POSTGRES_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REQUIRED = process.env.REQUIRE_SERVICES === 'true';
+
+function reachable(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: hostname, port: Number(port) }, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+    socket.setTimeout(1000, () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+/** True when the service answers; throws when it does not but CI requires it. */
+export async function serviceAvailable(url: string): Promise<boolean> {
+  const ok = await reachable(url);
+  if (!ok && REQUIRED) throw new Error(`${url} does not answer and REQUIRE_SERVICES=true`);
+  return ok;
+}
+
+export const randomPrefix = (label: string) => `t_${label}_${randomBytes(4).toString('hex')}`;
+
+export interface TestDb {
+  db: Db;
+  /** Drops what the test created and closes the connections. */
+  dispose(): Promise<void>;
+}
+
+/** A migrated Postgres database isolated in a fresh schema of the shared test database. */
+export async function createPostgresTestDb(): Promise<TestDb> {
+  const schema = randomPrefix('s');
+  const admin = createPgDb(POSTGRES_URL, { max: 1 });
+  await admin.exec(`CREATE SCHEMA ${schema}`);
+  const db = createPgDb(POSTGRES_URL, { max: 4, schema });
+  await migrate(db);
+  return {
+    db,
+    async dispose() {
+      await db.close();
+      await admin.exec(`DROP SCHEMA ${schema} CASCADE`);
+      await admin.close();
+    },
+  };
+}
+
+/** A migrated in-memory PGlite database (the embedded default). */
+export async function createPgliteTestDb(): Promise<TestDb> {
+  const db = await createPgliteDb();
+  await migrate(db);
+  return { db, dispose: () => db.close() };
+}
+
+/** Both database backends, for suites that must behave the same on each. */
+export const DB_BACKENDS = [
+  { name: 'postgres', available: () => serviceAvailable(POSTGRES_URL), create: createPostgresTestDb },
+  { name: 'pglite', available: async () => true, create: createPgliteTestDb },
+] as const;

@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCatalogRepository } from '../../../src/data/catalog-repository.js';
+import { createEventRepository } from '../../../src/data/event-repository.js';
+import { DB_BACKENDS, type TestDb } from '../../helpers/services.js';
+
+for (const backend of DB_BACKENDS) {
+  describe.skipIf(!(await backend.available()))(`repositories on ${backend.name}`, () => {
+    let t: TestDb;
+    beforeAll(async () => {
+      t = await backend.create();
+    });
+    afterAll(() => t.dispose());
+
+    it('When events name unknown users and items, Then both are created and the events stored', async () => {
+      const events = createEventRepository(t.db);
+      const catalog = createCatalogRepository(t.db);
+      const ts = new Date('2011-01-02T10:00:00Z');
+      const result = await events.insertPurchases([
+        { userId: 'u1', itemId: 'i1', quantity: 2, price: 1.5, orderId: 'o1', ts },
+        { userId: 'u1', itemId: 'i1', quantity: 2, price: 1.5, orderId: 'o1', ts },
+      ]);
+      // Two identical lines are two rows of a file: both are kept, under different derived ids.
+      expect(result.inserted).toBe(2);
+      expect(await catalog.getUser('u1')).toMatchObject({ id: 'u1', attributes: {} });
+      expect(await catalog.getItem('i1')).toMatchObject({ id: 'i1', title: '', available: true });
+    });
+
+    it('When the same batch is sent again, Then nothing is added twice', async () => {
+      const events = createEventRepository(t.db);
+      const ts = new Date('2011-01-02T10:00:00Z');
+      const again = await events.insertPurchases([
+        { userId: 'u1', itemId: 'i1', quantity: 2, price: 1.5, orderId: 'o1', ts },
+        { userId: 'u1', itemId: 'i1', quantity: 2, price: 1.5, orderId: 'o1', ts },
+      ]);
+      expect(again).toMatchObject({ inserted: 0, duplicates: 2 });
+      expect(await events.listUserPurchases('u1', { limit: 10, offset: 0 })).toHaveLength(2);
+    });
+
+    it('When items are upserted with a repeated id in one batch, Then the last one wins', async () => {
+      const catalog = createCatalogRepository(t.db);
+      const r = await catalog.upsertItems([
+        { id: 'i2', title: 'first', categories: ['a "quoted", one', 'b\\c'] },
+        { id: 'i2', title: 'second', categories: ['a "quoted", one', 'b\\c'], price: 3 },
+      ]);
+      expect(r).toEqual({ created: 1, updated: 0 });
+      expect(await catalog.getItem('i2')).toMatchObject({ title: 'second', price: 3, categories: ['a "quoted", one', 'b\\c'] });
+      expect(await catalog.upsertItems([{ id: 'i2', title: 'third' }])).toEqual({ created: 0, updated: 1 });
+    });
+
+    it('When a user is deleted, Then their events and attributes are gone and other users keep theirs', async () => {
+      const events = createEventRepository(t.db);
+      const catalog = createCatalogRepository(t.db);
+      await events.insertPurchases([{ userId: 'u2', itemId: 'i1', quantity: 1, ts: new Date() }]);
+      expect(await events.deleteUser('u1')).toBe(true);
+      expect(await catalog.getUser('u1')).toBeNull();
+      expect(await events.listUserPurchases('u1', { limit: 10, offset: 0 })).toEqual([]);
+      expect(await events.listUserPurchases('u2', { limit: 10, offset: 0 })).toHaveLength(1);
+      expect(await events.deleteUser('u1')).toBe(false);
+    });
+  });
+}
