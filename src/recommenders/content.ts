@@ -1,0 +1,265 @@
+import { z } from 'zod';
+import { decodeArtifact, encodeArtifact } from './artifact.js';
+import type { Dataset } from './dataset.js';
+import { itemRemap } from './item-remap.js';
+import { parseParams } from './parse-params.js';
+import type { Neighbour, Recommender, RecommenderFactory, UserContext } from './recommender.js';
+import { itemFeatureMatrix, transposeRows, type SparseRows } from './tfidf.js';
+import { TopKHeap } from './top-k-heap.js';
+
+const ARTIFACT = { algorithm: 'content', version: 1 };
+const DAY_MS = 86_400_000;
+
+const weightSchema = (fallback: number) => z.number().min(0).max(100).default(fallback);
+const paramsSchema = z
+  .object({
+    /** Neighbours kept per item for `similarItems`. */
+    neighbours: z.number().int().min(1).max(1000).default(50),
+    /** Half-life of a purchase's weight in the user profile; 0 = no decay. */
+    halfLifeDays: z.number().min(0).default(90),
+    bigrams: z.boolean().default(true),
+    /** Prices within this factor share a band: band = floor(ln(price) / ln(ratio)). */
+    priceBandRatio: z.number().gt(1).max(100).default(2),
+    weights: z
+      .object({ text: weightSchema(1), category: weightSchema(0.7), price: weightSchema(0.3), attribute: weightSchema(0.5) })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type ContentParams = z.output<typeof paramsSchema>;
+
+/** A fitted content model: L2-normalised TF-IDF item vectors and each item's top-N cosine neighbours. */
+interface ContentState {
+  params: ContentParams;
+  itemIds: string[];
+  /** item x feature, rows L2-normalised (empty row: the item has no content). */
+  vectors: SparseRows;
+  /** Per item, its neighbours (best first) in nbrItems/nbrScores[nbrIndptr[i] .. nbrIndptr[i + 1]). */
+  nbrIndptr: Int32Array;
+  nbrItems: Int32Array;
+  nbrScores: Float32Array;
+}
+
+/** Per-item median unit price from events: the price band of items the catalog has no price for. */
+function eventMedianPrices(ds: Dataset): (number | null)[] {
+  const byItem: number[][] = ds.itemIds.map(() => []);
+  for (let e = 0; e < ds.eventItem.length; e++) {
+    const p = ds.eventPrice[e];
+    if (p > 0) byItem[ds.eventItem[e]].push(p);
+  }
+  return byItem.map((ps) => (ps.length === 0 ? null : ps.sort((a, b) => a - b)[ps.length >> 1]));
+}
+
+/**
+ * Cosine of `item` with every item, through the inverted index: only items sharing a feature are
+ * touched, so the cost is the sum of the item's feature posting lengths, not the catalogue size.
+ */
+function accumulateCosines(
+  vectors: SparseRows,
+  inverted: SparseRows,
+  item: number,
+  acc: Float64Array,
+  touched: Int32Array,
+): number {
+  let count = 0;
+  for (let k = vectors.indptr[item]; k < vectors.indptr[item + 1]; k++) {
+    const f = vectors.indices[k];
+    const w = vectors.values[k];
+    for (let p = inverted.indptr[f]; p < inverted.indptr[f + 1]; p++) {
+      const j = inverted.indices[p];
+      // Weights are positive, so a zero accumulator means "not touched yet".
+      if (acc[j] === 0) touched[count++] = j;
+      acc[j] += w * inverted.values[p];
+    }
+  }
+  return count;
+}
+
+function topNeighbours(vectors: SparseRows, inverted: SparseRows, item: number, k: number, acc: Float64Array, touched: Int32Array) {
+  const count = accumulateCosines(vectors, inverted, item, acc, touched);
+  const heap = new TopKHeap(k);
+  for (let t = 0; t < count; t++) {
+    const j = touched[t];
+    if (j !== item) heap.push(j, acc[j]);
+    acc[j] = 0;
+  }
+  return heap.result();
+}
+
+class ContentModel implements Recommender {
+  readonly name = 'content';
+  private readonly inverted: SparseRows;
+  private readonly profile: Float64Array;
+  private readonly itemAcc: Float64Array;
+  private readonly touched: Int32Array;
+
+  constructor(private readonly s: ContentState) {
+    this.inverted = transposeRows(s.vectors);
+    this.profile = new Float64Array(s.vectors.cols);
+    this.itemAcc = new Float64Array(s.vectors.rows);
+    this.touched = new Int32Array(Math.max(s.vectors.rows, s.vectors.cols));
+  }
+
+  /**
+   * score(j) = cos(profile, x_j) with profile = sum_h 2^(-age_h / halfLife) x_{item_h} over the
+   * user's history (cart items for an anonymous visitor). This is the exact profile cosine rather
+   * than a sum of precomputed neighbour similarities: through the inverted index it costs at most
+   * one pass over the item-feature non-zeros, reaches every item (not just top-N neighbours, so new
+   * and rarely bought items can surface) and keeps one user-level normalisation.
+   */
+  scoreUser(ctx: UserContext, out: Float32Array): void {
+    out.fill(0);
+    const { vectors } = this.s;
+    const halfLife = this.s.params.halfLifeDays * DAY_MS;
+    // The cosine does not change when the profile is scaled, so ages are taken from the newest
+    // entry rather than from `now`: same ranking, and old histories cannot underflow to zero.
+    let newest = -Infinity;
+    for (const h of ctx.history) newest = Math.max(newest, h.ts);
+    const profile = this.profile;
+    let features = 0;
+    for (const h of ctx.history) {
+      if (h.item < 0 || h.item >= vectors.rows) continue;
+      const w = halfLife > 0 ? Math.pow(2, -(newest - h.ts) / halfLife) : 1;
+      if (!(w > 0)) continue;
+      for (let k = vectors.indptr[h.item]; k < vectors.indptr[h.item + 1]; k++) {
+        const f = vectors.indices[k];
+        if (profile[f] === 0) this.touched[features++] = f;
+        profile[f] += w * vectors.values[k];
+      }
+    }
+    let sq = 0;
+    for (let t = 0; t < features; t++) sq += profile[this.touched[t]] ** 2;
+    const norm = Math.sqrt(sq);
+    const acc = this.itemAcc;
+    for (let t = 0; t < features; t++) {
+      const f = this.touched[t];
+      const w = profile[f] / norm;
+      profile[f] = 0;
+      for (let p = this.inverted.indptr[f]; p < this.inverted.indptr[f + 1]; p++) acc[this.inverted.indices[p]] += w * this.inverted.values[p];
+    }
+    for (let j = 0; j < out.length && j < acc.length; j++) {
+      out[j] = acc[j];
+      acc[j] = 0;
+    }
+  }
+
+  /** Precomputed top-N neighbours; asking for more than N computes them on the spot (one item is cheap). */
+  similarItems(item: number, k: number): Neighbour[] {
+    const { nbrIndptr, nbrItems, nbrScores, vectors } = this.s;
+    if (item < 0 || item >= vectors.rows) return [];
+    const start = nbrIndptr[item];
+    const stored = nbrIndptr[item + 1] - start;
+    if (k > stored && stored === this.s.params.neighbours) {
+      return topNeighbours(vectors, this.inverted, item, k, this.itemAcc, this.touched);
+    }
+    const out: Neighbour[] = [];
+    for (let p = start; p < start + Math.min(k, stored); p++) out.push({ item: nbrItems[p], score: nbrScores[p] });
+    return out;
+  }
+
+  toArtifact(): Uint8Array {
+    const { params, itemIds, vectors, nbrIndptr, nbrItems, nbrScores } = this.s;
+    return encodeArtifact(
+      { ...ARTIFACT, trainedAt: new Date().toISOString(), params, meta: { itemIds, featureCount: vectors.cols } },
+      { indptr: vectors.indptr, indices: vectors.indices, values: vectors.values, nbrIndptr, nbrItems, nbrScores },
+    );
+  }
+}
+
+function computeNeighbours(vectors: SparseRows, n: number) {
+  const inverted = transposeRows(vectors);
+  const acc = new Float64Array(vectors.rows);
+  const touched = new Int32Array(vectors.rows);
+  const nbrIndptr = new Int32Array(vectors.rows + 1);
+  const nbrItems = new Int32Array(vectors.rows * n);
+  const nbrScores = new Float32Array(vectors.rows * n);
+  let fill = 0;
+  for (let i = 0; i < vectors.rows; i++) {
+    for (const { item, score } of topNeighbours(vectors, inverted, i, n, acc, touched)) {
+      nbrItems[fill] = item;
+      nbrScores[fill++] = score;
+    }
+    nbrIndptr[i + 1] = fill;
+  }
+  return { nbrIndptr, nbrItems: nbrItems.slice(0, fill), nbrScores: nbrScores.slice(0, fill) };
+}
+
+/** Re-indexes a fitted state onto the current item list (items unknown to the model get no content). */
+function remapState(s: ContentState, currentIds: readonly string[]): ContentState {
+  const map = itemRemap(s.itemIds, currentIds);
+  if (!map) return s;
+  const toCurrent = new Int32Array(s.itemIds.length).fill(-1);
+  map.forEach((fitted, current) => fitted >= 0 && (toCurrent[fitted] = current));
+  const rowsOf = (indptr: Int32Array, copy: (from: number, to: number) => boolean) => {
+    const out = new Int32Array(map.length + 1);
+    for (let i = 0; i < map.length; i++) {
+      let len = 0;
+      if (map[i] >= 0) for (let k = indptr[map[i]]; k < indptr[map[i] + 1]; k++) if (copy(k, out[i] + len)) len++;
+      out[i + 1] = out[i] + len;
+    }
+    return out;
+  };
+  const v = s.vectors;
+  const indices = new Int32Array(v.indices.length);
+  const values = new Float32Array(v.values.length);
+  const indptr = rowsOf(v.indptr, (k, to) => ((indices[to] = v.indices[k]), (values[to] = v.values[k]), true));
+  const nbrItems = new Int32Array(s.nbrItems.length);
+  const nbrScores = new Float32Array(s.nbrScores.length);
+  const nbrIndptr = rowsOf(s.nbrIndptr, (k, to) => {
+    const j = toCurrent[s.nbrItems[k]];
+    if (j < 0) return false;
+    nbrItems[to] = j;
+    nbrScores[to] = s.nbrScores[k];
+    return true;
+  });
+  return {
+    ...s,
+    itemIds: [...currentIds],
+    vectors: { rows: map.length, cols: v.cols, indptr, indices: indices.slice(0, indptr[map.length]), values: values.slice(0, indptr[map.length]) },
+    nbrIndptr,
+    nbrItems: nbrItems.slice(0, nbrIndptr[map.length]),
+    nbrScores: nbrScores.slice(0, nbrIndptr[map.length]),
+  };
+}
+
+/**
+ * Content-based recommender: TF-IDF over title/description terms, categories, log-price band and
+ * string attributes (see tfidf.ts), item-item cosine neighbours, and a recency-weighted user profile.
+ * Needs no purchases of an item to recommend it, so it covers new catalog items and anonymous carts.
+ */
+export const contentFactory: RecommenderFactory<ContentParams> = {
+  name: 'content',
+  parseParams: (raw) => parseParams('content', paramsSchema, raw),
+  fit(ds, params) {
+    const fallbackPrices = eventMedianPrices(ds);
+    const prices = ds.items.map((item, i) => (item.price !== null && item.price > 0 ? item.price : fallbackPrices[i]));
+    const { matrix } = itemFeatureMatrix(ds.items, prices, params);
+    return new ContentModel({
+      params,
+      itemIds: [...ds.itemIds],
+      vectors: matrix,
+      ...computeNeighbours(matrix, params.neighbours),
+    });
+  },
+  fromArtifact(bytes, ds) {
+    const { header, arrays } = decodeArtifact(bytes, ARTIFACT);
+    const meta = header.meta as { itemIds: string[]; featureCount: number };
+    const indptr = arrays.indptr as Int32Array;
+    const state: ContentState = {
+      params: paramsSchema.parse(header.params),
+      itemIds: meta.itemIds,
+      vectors: {
+        rows: indptr.length - 1,
+        cols: meta.featureCount,
+        indptr,
+        indices: arrays.indices as Int32Array,
+        values: arrays.values as Float32Array,
+      },
+      nbrIndptr: arrays.nbrIndptr as Int32Array,
+      nbrItems: arrays.nbrItems as Int32Array,
+      nbrScores: arrays.nbrScores as Float32Array,
+    };
+    return new ContentModel(remapState(state, ds.itemIds));
+  },
+};

@@ -1,0 +1,63 @@
+import type { Neighbour } from './recommender.js';
+
+/**
+ * Keeps the k best (item, score) pairs seen so far in a bounded min-heap: O(n log k) for n pushes,
+ * instead of sorting a whole catalogue to take a handful. Ties go to the lower item index so results
+ * are deterministic.
+ */
+export class TopKHeap {
+  private readonly items: Int32Array;
+  private readonly scores: Float64Array;
+  private size = 0;
+
+  constructor(private readonly k: number) {
+    this.items = new Int32Array(Math.max(k, 0));
+    this.scores = new Float64Array(Math.max(k, 0));
+  }
+
+  /** True when (a, sa) ranks below (b, sb). */
+  private static worse(sa: number, a: number, sb: number, b: number): boolean {
+    return sa < sb || (sa === sb && a > b);
+  }
+
+  push(item: number, score: number): void {
+    if (this.k <= 0) return;
+    if (this.size < this.k) {
+      let c = this.size++;
+      // Sift up: the root holds the worst kept pair.
+      while (c > 0) {
+        const parent = (c - 1) >> 1;
+        if (!TopKHeap.worse(score, item, this.scores[parent], this.items[parent])) break;
+        this.items[c] = this.items[parent];
+        this.scores[c] = this.scores[parent];
+        c = parent;
+      }
+      this.items[c] = item;
+      this.scores[c] = score;
+      return;
+    }
+    if (!TopKHeap.worse(this.scores[0], this.items[0], score, item)) return;
+    // Replace the root and sift down.
+    let c = 0;
+    for (;;) {
+      let child = 2 * c + 1;
+      if (child >= this.size) break;
+      const right = child + 1;
+      if (right < this.size && TopKHeap.worse(this.scores[right], this.items[right], this.scores[child], this.items[child]))
+        child = right;
+      if (!TopKHeap.worse(this.scores[child], this.items[child], score, item)) break;
+      this.items[c] = this.items[child];
+      this.scores[c] = this.scores[child];
+      c = child;
+    }
+    this.items[c] = item;
+    this.scores[c] = score;
+  }
+
+  /** The kept pairs, best first. */
+  result(): Neighbour[] {
+    const out: Neighbour[] = [];
+    for (let p = 0; p < this.size; p++) out.push({ item: this.items[p], score: this.scores[p] });
+    return out.sort((a, b) => b.score - a.score || a.item - b.item);
+  }
+}
