@@ -4,6 +4,7 @@
  * inside one title counts once per line, so "HEART OF HEARTS" does not outweigh two different purchases.
  */
 import type { Dataset } from '../recommenders/dataset.js';
+import { tokenize } from '../recommenders/tokenize.js';
 
 /** A term or category with its weight (number of purchase lines carrying it). */
 export interface WeightedLabel {
@@ -11,26 +12,9 @@ export interface WeightedLabel {
   weight: number;
 }
 
-/** English function words plus filler common in catalog titles ("set of", "with"). */
-const STOP_WORDS = new Set(
-  (
-    'a an and are as at be but by for from has have in into is it its of on or so than that the their then ' +
-    'there these they this to was were will with without you your our we i me my not no nor too very can ' +
-    'do does did just over under up down out off all any each more most other some such only own same'
-  ).split(' '),
-);
-const SPLIT = /[^\p{L}\p{N}]+/u;
-const NUMERIC = /^\p{N}+$/u;
-
-/** Distinct content terms of a title: lowercased, split on non-alphanumerics, no stop words, one-letter tokens or numbers. */
+/** Distinct content terms of a title (the content recommender's tokenizer: lowercased, no stop words or numbers). */
 export function titleTerms(title: string | null | undefined): string[] {
-  if (!title) return [];
-  const out = new Set<string>();
-  for (const raw of title.toLowerCase().split(SPLIT)) {
-    if (raw.length < 2 || NUMERIC.test(raw) || STOP_WORDS.has(raw)) continue;
-    out.add(raw);
-  }
-  return [...out];
+  return [...new Set(tokenize(title))];
 }
 
 /** Labels of every item as ids into one vocabulary, in CSR form (item i owns ids[ptr[i]..ptr[i+1])). */
