@@ -1,0 +1,190 @@
+import { Redis } from 'ioredis';
+import { LIVE_EVENTS_KEPT, type ModelMeta, type ModelStore } from './model-store.js';
+import { alreadyPublished, assertVersionName, publishScore, versionsToPrune } from './version-rules.js';
+
+/**
+ * Connection ownership: pass `redis` and you keep it (close() leaves it open, you quit it), or pass
+ * `url` and the store opens its own connection, which close() quits.
+ */
+export type RedisModelStoreOptions = ({ redis: Redis; url?: never } | { url: string; redis?: never }) & {
+  /** Prepended to every key, e.g. `recsvc:`; tests use a random one per run. */
+  prefix: string;
+  /** Published versions kept for rollback, the active one included (default 5). */
+  versionsKept?: number;
+};
+
+// Bulk writes: one HSET per chunk of fields, and a pipeline round trip per few MB, so 5,000 entries
+// take a handful of round trips and a million entries never sit in memory as one pipeline.
+const CHUNK_FIELDS = 1000;
+const CHUNK_BYTES = 1 << 20;
+const PIPELINE_BYTES = 8 << 20;
+const PING_TIMEOUT_MS = 1000;
+
+/**
+ * ModelStore on Redis. Key layout (P = prefix):
+ *   P{v:VERSION}:artifact:NAME   string, the artifact's bytes
+ *   P{v:VERSION}:table:TABLE     hash, entry key -> bytes
+ *   P{v:VERSION}:keys            set of the version's keys above, so a version deletes without SCAN
+ *   Pversions                    hash, version -> ModelMeta JSON (published versions only)
+ *   Pversions:by-time            sorted set, version scored by publish time (ms)
+ *   Pactive                      string, the active version's ModelMeta JSON: one GET answers getActive
+ *   Puser:ID:events              list of `ts|itemId`, newest last, capped at LIVE_EVENTS_KEPT
+ * Everything of one version shares the `{v:VERSION}` hash tag, so on Redis Cluster a version lives in
+ * one slot. No command here spans two slots: the pointer flip is a single SET written after all of
+ * the version's data and metadata, which is what makes a publish atomic for readers.
+ */
+export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore {
+  const owned = !opts.redis;
+  const redis = opts.redis ?? new Redis(opts.url!);
+  // An owned connection reports failures through rejected commands and ping(); without a listener
+  // ioredis would also print every reconnect error.
+  if (owned) redis.on('error', () => {});
+  const kept = opts.versionsKept ?? 5;
+  const p = opts.prefix;
+  const versionsKey = `${p}versions`;
+  const byTimeKey = `${p}versions:by-time`;
+  const activeKey = `${p}active`;
+  const artifactKey = (v: string, name: string) => `${p}{v:${v}}:artifact:${name}`;
+  const tableKey = (v: string, table: string) => `${p}{v:${v}}:table:${table}`;
+  const indexKey = (v: string) => `${p}{v:${v}}:keys`;
+  const userKey = (id: string) => `${p}user:${id}:events`;
+
+  // No copy: ioredis writes a Buffer view straight to the socket.
+  const asBuffer = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+
+  async function assertWritable(version: string) {
+    assertVersionName(version);
+    if (await redis.hexists(versionsKey, version)) throw alreadyPublished(version);
+  }
+
+  async function exec(pipe: ReturnType<Redis['pipeline']>) {
+    for (const [err] of (await pipe.exec()) ?? []) if (err) throw err;
+  }
+
+  async function getActive(): Promise<ModelMeta | null> {
+    const json = await redis.get(activeKey);
+    return json === null ? null : (JSON.parse(json) as ModelMeta);
+  }
+
+  async function deleteVersion(version: string): Promise<boolean> {
+    if ((await getActive())?.version === version) return false;
+    const [keys, published] = await Promise.all([redis.smembers(indexKey(version)), redis.hexists(versionsKey, version)]);
+    if (keys.length === 0 && !published) return false;
+    // UNLINK frees big hashes off Redis's main thread.
+    await exec(redis.pipeline().unlink(...keys, indexKey(version)).hdel(versionsKey, version).zrem(byTimeKey, version));
+    return true;
+  }
+
+  return {
+    async putArtifact(version, name, data) {
+      await assertWritable(version);
+      const key = artifactKey(version, name);
+      await exec(redis.pipeline().set(key, asBuffer(data)).sadd(indexKey(version), key));
+    },
+
+    getArtifact: (version, name) => redis.getBuffer(artifactKey(version, name)),
+
+    async putEntries(version, table, entries) {
+      await assertWritable(version);
+      const key = tableKey(version, table);
+      let pipe = redis.pipeline().sadd(indexKey(version), key);
+      let pipeBytes = 0;
+      let args: (string | Buffer)[] = [];
+      let argBytes = 0;
+      const endChunk = () => {
+        if (args.length > 0) pipe.hset(key, ...args);
+        pipeBytes += argBytes;
+        args = [];
+        argBytes = 0;
+      };
+      for (const [field, value] of entries) {
+        args.push(field, asBuffer(value));
+        argBytes += field.length + value.byteLength;
+        if (args.length >= 2 * CHUNK_FIELDS || argBytes >= CHUNK_BYTES) endChunk();
+        if (pipeBytes >= PIPELINE_BYTES) {
+          await exec(pipe);
+          pipe = redis.pipeline();
+          pipeBytes = 0;
+        }
+      }
+      endChunk();
+      await exec(pipe);
+    },
+
+    async getEntries(version, table, keys) {
+      if (keys.length === 0) return [];
+      return redis.hmgetBuffer(tableKey(version, table), ...keys);
+    },
+
+    async publish(meta) {
+      assertVersionName(meta.version);
+      if (await redis.hexists(versionsKey, meta.version)) throw alreadyPublished(meta.version);
+      const json = JSON.stringify(meta);
+      const newest = await redis.zrevrange(byTimeKey, 0, 0, 'WITHSCORES');
+      const score = publishScore(newest.length ? Number(newest[1]) : null);
+      await exec(redis.pipeline().hset(versionsKey, meta.version, json).zadd(byTimeKey, score, meta.version));
+      // The flip: until this SET, readers resolve the previous version and read only its keys.
+      await redis.set(activeKey, json);
+      const oldestFirst = await redis.zrange(byTimeKey, 0, -1);
+      for (const victim of versionsToPrune(oldestFirst, meta.version, kept)) await deleteVersion(victim);
+    },
+
+    async activate(version) {
+      const json = await redis.hget(versionsKey, version);
+      if (json === null) return false;
+      await redis.set(activeKey, json);
+      return true;
+    },
+
+    getActive,
+
+    async listVersions() {
+      const newestFirst = await redis.zrevrange(byTimeKey, 0, -1);
+      if (newestFirst.length === 0) return [];
+      const metas = await redis.hmget(versionsKey, ...newestFirst);
+      return metas.filter((m): m is string => m !== null).map((m) => JSON.parse(m) as ModelMeta);
+    },
+
+    deleteVersion,
+
+    async appendUserEvents(userId, events) {
+      if (events.length === 0) return;
+      const key = userKey(userId);
+      const encoded = events.slice(-LIVE_EVENTS_KEPT).map((e) => `${e.ts}|${e.itemId}`);
+      // MULTI so no reader ever sees the list above its cap.
+      const results = await redis.multi().rpush(key, ...encoded).ltrim(key, -LIVE_EVENTS_KEPT, -1).exec();
+      for (const [err] of results ?? []) if (err) throw err;
+    },
+
+    async getUserEvents(userId) {
+      const raw = await redis.lrange(userKey(userId), 0, -1);
+      // ts is a number, so the first `|` ends it; item ids may contain `|` themselves.
+      return raw.map((s) => {
+        const bar = s.indexOf('|');
+        return { ts: Number(s.slice(0, bar)), itemId: s.slice(bar + 1) };
+      });
+    },
+
+    async deleteUser(userId) {
+      await redis.del(userKey(userId));
+    },
+
+    async ping() {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('ping timed out')), PING_TIMEOUT_MS);
+      });
+      try {
+        return (await Promise.race([redis.ping(), timeout])) === 'PONG';
+      } catch {
+        return false;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+
+    async close() {
+      if (owned && redis.status !== 'end') await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}

@@ -1,0 +1,44 @@
+import { AppError } from '../errors.js';
+
+/**
+ * Rules both model stores share, so they refuse and prune exactly alike.
+ *
+ * Version names become part of Redis keys (inside a `{...}` hash tag) and are hashed into snapshot
+ * file names, so they are limited to characters that can break neither: letters, digits and `._:-`,
+ * starting with a letter or digit, at most 128 characters. An ISO timestamp such as
+ * `2026-11-22T15:45:25.123Z` fits.
+ */
+const VERSION_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+export function assertVersionName(version: string): void {
+  if (!VERSION_NAME.test(version)) {
+    throw new AppError('VALIDATION_FAILED', `model version name "${version.slice(0, 40)}" must match ${VERSION_NAME}`);
+  }
+}
+
+/** Published versions are immutable: a write or a second publish under the same name is a conflict. */
+export const alreadyPublished = (version: string) =>
+  new AppError('CONFLICT', `model version "${version}" is already published and cannot change`);
+
+/**
+ * Which published versions to delete so that at most `kept` remain: the oldest first, never the
+ * active one (it is skipped, so a rolled-back active version can outlive newer ones).
+ */
+export function versionsToPrune(oldestFirst: readonly string[], active: string | null, kept: number): string[] {
+  let excess = oldestFirst.length - kept;
+  const victims: string[] = [];
+  for (const version of oldestFirst) {
+    if (excess <= 0) break;
+    if (version === active) continue;
+    victims.push(version);
+    excess--;
+  }
+  return victims;
+}
+
+/**
+ * The order key of a newly published version: its publish time in ms, bumped past the newest one so
+ * two publishes in the same millisecond still list in the order they happened.
+ */
+export const publishScore = (newestScore: number | null, now = Date.now()) =>
+  newestScore === null ? now : Math.max(now, newestScore + 1);

@@ -1,0 +1,257 @@
+import { randomBytes } from 'node:crypto';
+import { afterEach, expect, it } from 'vitest';
+import { LIVE_EVENTS_KEPT, type ModelMeta, type ModelStore } from '../../../src/store/model-store.js';
+
+/** Makes a fresh, empty store; the contract closes every store it made after each test. */
+export type StoreFactory = (opts: { versionsKept?: number }) => Promise<ModelStore>;
+
+const meta = (version: string, info: Record<string, unknown> = {}): ModelMeta => ({
+  version,
+  recipe: 'default',
+  trainedAt: '2026-01-02T03:04:05.000Z',
+  info,
+});
+const text = (s: string) => new TextEncoder().encode(s);
+const bytesOf = (b: Uint8Array | null) => (b === null ? null : Array.from(b));
+const versionsOf = (metas: ModelMeta[]) => metas.map((m) => m.version);
+
+/**
+ * The behaviour every ModelStore must have, run against each implementation (call inside a describe).
+ * Expected values are built from the inputs, never read back from the store under test.
+ */
+export function modelStoreContract(factory: StoreFactory): void {
+  const opened: ModelStore[] = [];
+  const make = async (opts: { versionsKept?: number } = {}) => {
+    const store = await factory(opts);
+    opened.push(store);
+    return store;
+  };
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((s) => s.close()));
+  });
+
+  it('When artifacts are stored, Then they read back byte for byte, empty and 1 MB included', async () => {
+    const store = await make();
+    const big = new Uint8Array(randomBytes(1 << 20));
+    // A view into a larger buffer: only the view's bytes belong to the artifact.
+    const view = new Uint8Array([9, 9, 1, 2, 3, 9]).subarray(2, 5);
+    await store.putArtifact('v1', 'big', big);
+    await store.putArtifact('v1', 'empty', new Uint8Array(0));
+    await store.putArtifact('v1', 'view', view);
+    await store.putArtifact('v1', 'over', text('first'));
+    await store.putArtifact('v1', 'over', text('second'));
+
+    const readBig = await store.getArtifact('v1', 'big');
+    expect(readBig?.byteLength).toBe(1 << 20);
+    expect(Buffer.compare(Buffer.from(readBig!), Buffer.from(big))).toBe(0);
+    expect(bytesOf(await store.getArtifact('v1', 'empty'))).toEqual([]);
+    expect(bytesOf(await store.getArtifact('v1', 'view'))).toEqual([1, 2, 3]);
+    expect(bytesOf(await store.getArtifact('v1', 'over'))).toEqual(Array.from(text('second')));
+    expect(await store.getArtifact('v1', 'missing')).toBeNull();
+    expect(await store.getArtifact('v2', 'big')).toBeNull();
+  });
+
+  it('When entries are stored, Then getEntries returns them in the order asked with null for missing keys', async () => {
+    const store = await make();
+    const big = new Uint8Array(randomBytes(1 << 20));
+    await store.putEntries('v1', 'users', [
+      ['u1', text('one')],
+      ['u2', new Uint8Array(0)],
+      ['u|3 ü', big],
+    ]);
+    await store.putEntries('v1', 'items', [['u1', text('item table')]]);
+    await store.putEntries('v1', 'users', new Map([['u4', text('a second batch adds to the table')]]));
+
+    const [missing, empty, one, large, four] = await store.getEntries('v1', 'users', ['nope', 'u2', 'u1', 'u|3 ü', 'u4']);
+    expect(missing).toBeNull();
+    expect(bytesOf(empty)).toEqual([]);
+    expect(bytesOf(one)).toEqual(Array.from(text('one')));
+    expect(Buffer.compare(Buffer.from(large!), Buffer.from(big))).toBe(0);
+    expect(bytesOf(four)).toEqual(Array.from(text('a second batch adds to the table')));
+    expect((await store.getEntries('v1', 'items', ['u1'])).map(bytesOf)).toEqual([Array.from(text('item table'))]);
+    expect(await store.getEntries('v1', 'other', ['u1'])).toEqual([null]);
+    expect(await store.getEntries('v2', 'users', ['u1', 'u2'])).toEqual([null, null]);
+    expect(await store.getEntries('v1', 'users', [])).toEqual([]);
+  });
+
+  it('When a caller changes its buffer after a write, Then the stored bytes stay as written', async () => {
+    const store = await make();
+    const data = text('abc');
+    await store.putArtifact('v1', 'a', data);
+    await store.putEntries('v1', 't', [['k', data]]);
+    data[0] = 0x7a;
+    const read = await store.getArtifact('v1', 'a');
+    read![1] = 0x7a;
+    expect(bytesOf(await store.getArtifact('v1', 'a'))).toEqual(Array.from(text('abc')));
+    expect((await store.getEntries('v1', 't', ['k'])).map(bytesOf)).toEqual([Array.from(text('abc'))]);
+  });
+
+  it('When nothing was published, Then nothing is active and no version is listed', async () => {
+    const store = await make();
+    await store.putArtifact('v1', 'a', text('draft'));
+    expect(await store.getActive()).toBeNull();
+    expect(await store.listVersions()).toEqual([]);
+    expect(await store.ping()).toBe(true);
+  });
+
+  it('When versions are published, Then the latest is active and the list is newest first', async () => {
+    const store = await make();
+    await store.putArtifact('a', 'model', text('A'));
+    await store.publish(meta('a', { users: 3, nested: { ok: true } }));
+    expect(await store.getActive()).toEqual(meta('a', { users: 3, nested: { ok: true } }));
+    // Published back to back, most likely within one millisecond: the order must still hold.
+    await store.publish(meta('b'));
+    await store.publish(meta('c'));
+    expect(await store.getActive()).toEqual(meta('c'));
+    expect(await store.listVersions()).toEqual([meta('c'), meta('b'), meta('a', { users: 3, nested: { ok: true } })]);
+    expect(bytesOf(await store.getArtifact('a', 'model'))).toEqual(Array.from(text('A')));
+  });
+
+  it('When a published version is written or published again, Then it is refused and unchanged', async () => {
+    const store = await make();
+    await store.putArtifact('a', 'model', text('A'));
+    await store.putEntries('a', 't', [['k', text('K')]]);
+    await store.publish(meta('a'));
+    await expect(store.putArtifact('a', 'model', text('changed'))).rejects.toMatchObject({ code: 'CONFLICT' });
+    await expect(store.putEntries('a', 't', [['k', text('changed')]])).rejects.toMatchObject({ code: 'CONFLICT' });
+    await expect(store.publish(meta('a', { again: true }))).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect(bytesOf(await store.getArtifact('a', 'model'))).toEqual(Array.from(text('A')));
+    expect((await store.getEntries('a', 't', ['k'])).map(bytesOf)).toEqual([Array.from(text('K'))]);
+    expect(await store.listVersions()).toEqual([meta('a')]);
+  });
+
+  it('When a version name could break a key or a file name, Then writes and publish refuse it', async () => {
+    const store = await make();
+    for (const bad of ['', 'a}b', '{a}', 'a/b', '../x', 'a b', 'x'.repeat(129)]) {
+      await expect(store.putArtifact(bad, 'n', text('x'))).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+      await expect(store.putEntries(bad, 't', [])).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+      await expect(store.publish(meta(bad))).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    }
+    await store.publish(meta('2026-11-22T15:45:25.123Z'));
+    expect(versionsOf(await store.listVersions())).toEqual(['2026-11-22T15:45:25.123Z']);
+  });
+
+  it('When v2 is written and published while readers read, Then every read comes from one version only', async () => {
+    const store = await make();
+    const keys = Array.from({ length: 2000 }, (_, i) => `user-${i}`);
+    // Each value names its version, padded to a realistic size.
+    const value = (version: string, key: string) => text(`${version}|${key}|`.padEnd(200, '.'));
+    const versionIn = (b: Uint8Array | null) => (b === null ? null : new TextDecoder().decode(b).split('|')[0]);
+    await store.putEntries('v1', 'users', keys.map((k) => [k, value('v1', k)]));
+    await store.publish(meta('v1'));
+
+    let writerDone = false;
+    const writer = async () => {
+      for (let i = 0; i < keys.length; i += 400) {
+        await store.putEntries('v2', 'users', keys.slice(i, i + 400).map((k) => [k, value('v2', k)]));
+      }
+      await store.publish(meta('v2'));
+      writerDone = true;
+    };
+    const seen = new Set<string>();
+    const sample = [keys[0], keys[777], keys[1999], keys[1200]];
+    const reader = async () => {
+      // Reads until the writer is done, then once more: that last read must already see v2.
+      for (let done = false; !done; ) {
+        done = writerDone;
+        const active = await store.getActive();
+        const read = await store.getEntries(active!.version, 'users', sample);
+        expect(read.map(versionIn)).toEqual(sample.map(() => active!.version));
+        seen.add(active!.version);
+        if (done) expect(active!.version).toBe('v2');
+        // Yield to the event loop as separate requests would: a loop of resolved awaits alone would
+        // starve the file writes of a snapshotting store's publish.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    await Promise.all([writer(), reader(), reader()]);
+    expect(seen).toEqual(new Set(['v1', 'v2']));
+  });
+
+  it('When an older version is activated, Then it is served again, and unknown versions are refused', async () => {
+    const store = await make();
+    await store.putEntries('a', 'users', [['u', text('from a')]]);
+    await store.publish(meta('a'));
+    await store.putEntries('b', 'users', [['u', text('from b')]]);
+    await store.publish(meta('b'));
+
+    expect(await store.activate('a')).toBe(true);
+    const active = await store.getActive();
+    expect(active).toEqual(meta('a'));
+    expect((await store.getEntries(active!.version, 'users', ['u'])).map(bytesOf)).toEqual([Array.from(text('from a'))]);
+    expect(versionsOf(await store.listVersions())).toEqual(['b', 'a']);
+
+    expect(await store.activate('unknown')).toBe(false);
+    expect(await store.activate('a}x')).toBe(false);
+    await store.putArtifact('draft', 'm', text('unpublished'));
+    expect(await store.activate('draft')).toBe(false);
+    expect(await store.getActive()).toEqual(meta('a'));
+  });
+
+  it('When more versions are published than are kept, Then the oldest are deleted with their data', async () => {
+    const store = await make({ versionsKept: 2 });
+    for (const v of ['v1', 'v2', 'v3', 'v4']) {
+      await store.putArtifact(v, 'model', text(v));
+      await store.putEntries(v, 'users', [['u', text(v)]]);
+      await store.publish(meta(v));
+    }
+    expect(versionsOf(await store.listVersions())).toEqual(['v4', 'v3']);
+    expect(await store.getArtifact('v1', 'model')).toBeNull();
+    expect(await store.getEntries('v2', 'users', ['u'])).toEqual([null]);
+    expect(bytesOf(await store.getArtifact('v3', 'model'))).toEqual(Array.from(text('v3')));
+    expect(await store.activate('v1')).toBe(false);
+    expect(await store.getActive()).toEqual(meta('v4'));
+  });
+
+  it('When a version is deleted, Then its data is gone, but the active one is refused', async () => {
+    const store = await make();
+    for (const v of ['a', 'b']) {
+      await store.putArtifact(v, 'model', text(v));
+      await store.publish(meta(v));
+    }
+    expect(await store.deleteVersion('b')).toBe(false);
+    expect(bytesOf(await store.getArtifact('b', 'model'))).toEqual(Array.from(text('b')));
+
+    expect(await store.deleteVersion('a')).toBe(true);
+    expect(await store.getArtifact('a', 'model')).toBeNull();
+    expect(versionsOf(await store.listVersions())).toEqual(['b']);
+    expect(await store.activate('a')).toBe(false);
+    expect(await store.deleteVersion('a')).toBe(false);
+    expect(await store.deleteVersion('never-existed')).toBe(false);
+
+    // A failed training cleans up its unpublished writes the same way.
+    await store.putEntries('draft', 'users', [['u', text('x')]]);
+    expect(await store.deleteVersion('draft')).toBe(true);
+    expect(await store.getEntries('draft', 'users', ['u'])).toEqual([null]);
+  });
+
+  it('When user events are appended, Then they read back in order, capped to the newest, until the user is deleted', async () => {
+    const store = await make();
+    expect(await store.getUserEvents('u1')).toEqual([]);
+    await store.appendUserEvents('u1', [
+      { itemId: 'i|pipe', ts: 1_700_000_000_123 },
+      { itemId: 'i2', ts: 1_700_000_000_456.5 },
+    ]);
+    await store.appendUserEvents('u1', []);
+    await store.appendUserEvents('u2', [{ itemId: 'other', ts: 1 }]);
+    expect(await store.getUserEvents('u1')).toEqual([
+      { itemId: 'i|pipe', ts: 1_700_000_000_123 },
+      { itemId: 'i2', ts: 1_700_000_000_456.5 },
+    ]);
+
+    // 2 + 60 events in two appends: the newest 50 are the last 50 of the 60.
+    const more = Array.from({ length: 60 }, (_, i) => ({ itemId: `m${i}`, ts: 2_000 + i }));
+    await store.appendUserEvents('u1', more.slice(0, 30));
+    await store.appendUserEvents('u1', more.slice(30));
+    const events = await store.getUserEvents('u1');
+    expect(LIVE_EVENTS_KEPT).toBe(50);
+    expect(events).toHaveLength(50);
+    expect(events[0]).toEqual({ itemId: 'm10', ts: 2_010 });
+    expect(events[49]).toEqual({ itemId: 'm59', ts: 2_059 });
+
+    await store.deleteUser('u1');
+    await store.deleteUser('nobody');
+    expect(await store.getUserEvents('u1')).toEqual([]);
+    expect(await store.getUserEvents('u2')).toEqual([{ itemId: 'other', ts: 1 }]);
+  });
+}
