@@ -1,0 +1,23 @@
+import { join } from 'node:path';
+import type { Config } from '../config.js';
+import { createMemoryModelStore } from './memory-model-store.js';
+import type { ModelStore } from './model-store.js';
+import { createRedisModelStore } from './redis-model-store.js';
+
+/** Key prefix of the service's Redis keys, so one Redis can hold other data beside them. */
+export const DEFAULT_REDIS_PREFIX = 'recsvc:';
+
+/**
+ * The model store the configuration asks for: Redis when REDIS_URL is set (the store owns that
+ * connection: close() quits it), else the in-process store snapshotted under `${DATA_DIR}/model-store`.
+ */
+export function createModelStore(
+  config: Pick<Config, 'REDIS_URL' | 'DATA_DIR' | 'MODEL_VERSIONS_KEPT'>,
+  opts: { prefix?: string } = {},
+): Promise<ModelStore> {
+  const versionsKept = config.MODEL_VERSIONS_KEPT;
+  if (config.REDIS_URL) {
+    return Promise.resolve(createRedisModelStore({ url: config.REDIS_URL, prefix: opts.prefix ?? DEFAULT_REDIS_PREFIX, versionsKept }));
+  }
+  return createMemoryModelStore({ snapshotDir: join(config.DATA_DIR, 'model-store'), versionsKept });
+}
