@@ -1,0 +1,204 @@
+import type { HistoryEntry, UserContext } from '../recommenders/recommender.js';
+import {
+  HISTORY_BUCKETS,
+  METRIC_NAMES,
+  historyBucket,
+  type BreakdownDimension,
+  type BreakdownRow,
+  type EvaluationReport,
+  type MetricName,
+  type ReportRow,
+} from './evaluation-report.js';
+import { AccuracyAccumulator, RunAccumulator, type RunContext } from './metric-accumulator.js';
+import { itemNovelty, popularTopMask } from './metrics.js';
+import type { EvalMode, EvaluationSplit } from './splits.js';
+import { topK } from './top-k.js';
+
+/**
+ * A fitted model seen by the runner: writes one score per train-catalog item index into `out`
+ * (zeroed before each call); higher is better, <= 0 means "nothing to say" (never recommended).
+ * A Recommender's `scoreUser` bound to it fits: `(ctx, out) => model.scoreUser(ctx, out)`.
+ */
+export type Scorer = (ctx: UserContext, out: Float32Array) => void;
+
+export interface EvaluateOptions {
+  split: EvaluationSplit;
+  /** One mode or several; each test user is scored once per strategy and ranked per mode. */
+  mode: EvalMode | readonly EvalMode[];
+  ks: readonly number[];
+  /** Strategy name -> scorer; report rows keep this order. */
+  scorers: ReadonlyMap<string, Scorer>;
+  /** The strategy lifts are computed against (e.g. 'popularity'). */
+  baseline: string;
+  /** Item-item similarity in [0, 1] for intra-list diversity; without it diversity is null. */
+  itemSimilarity?: (a: number, b: number) => number;
+  /** Segment of a train user index for the segment breakdown; null = no segment. */
+  segmentOf?: (user: number) => string | null;
+  /** Called after each (strategy, user) with done/total scorings. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** How many users to score between yields to the event loop, so a server stays responsive. */
+const YIELD_EVERY = 64;
+
+/**
+ * Scores every test user with every strategy over the full train catalog and computes the protocol's
+ * metrics (/work/shared/DESIGN.md). Ranking keeps the top max(ks) by partial selection; in mode
+ * `novel` the user's train purchases are excluded from the ranking. Async only to yield to the event loop.
+ */
+export async function evaluateScorers(opts: EvaluateOptions): Promise<EvaluationReport> {
+  const { split, scorers, baseline } = opts;
+  const modes: EvalMode[] = typeof opts.mode === 'string' ? [opts.mode] : [...new Set(opts.mode)];
+  const ks = [...new Set(opts.ks)].sort((a, b) => a - b);
+  if (modes.length === 0) throw new Error('evaluateScorers: no mode given');
+  if (ks.length === 0 || ks.some((k) => !Number.isInteger(k) || k < 1)) throw new Error('evaluateScorers: ks must be positive integers');
+  if (!scorers.has(baseline)) throw new Error(`evaluateScorers: baseline '${baseline}' is not among the scorers`);
+  const maxK = ks[ks.length - 1];
+  const strategies = [...scorers.keys()];
+
+  const ds = split.train;
+  const m = split.trainMatrix;
+  const nItems = ds.itemIds.length;
+  const run = runContext(split, opts.itemSimilarity);
+
+  // Every user who is a test user in at least one requested mode, ascending.
+  const userSet = new Set<number>();
+  for (const mode of modes) for (const u of split.test[mode].keys()) userSet.add(u);
+  const users = [...userSet].sort((a, b) => a - b);
+  const contexts = userContexts(split, userSet);
+
+  const runAcc = strategies.map(() => modes.map(() => ks.map(() => new RunAccumulator(run))));
+  const groups = new Map<string, { dimension: BreakdownDimension; group: string; acc: AccuracyAccumulator[][][] }>();
+  const groupAcc = (dimension: BreakdownDimension, group: string) => {
+    const key = `${dimension}\u0000${group}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { dimension, group, acc: strategies.map(() => modes.map(() => ks.map(() => new AccuracyAccumulator()))) }));
+    return g.acc;
+  };
+
+  const scores = new Float32Array(nItems);
+  const exclude = new Uint8Array(nItems);
+  const total = strategies.length * users.length;
+  let done = 0;
+  for (let s = 0; s < strategies.length; s++) {
+    const scorer = scorers.get(strategies[s]) as Scorer;
+    for (const u of users) {
+      scores.fill(0);
+      scorer(contexts.get(u) as UserContext, scores);
+      const history = groupAcc('history', historyBucket(split.trainOrders[u]));
+      const segment = opts.segmentOf?.(u) ?? null;
+      const segmentAcc = segment !== null ? groupAcc('segment', segment) : null;
+      for (let mi = 0; mi < modes.length; mi++) {
+        const relevant = split.test[modes[mi]].get(u);
+        if (!relevant) continue;
+        const novel = modes[mi] === 'novel';
+        if (novel) for (let p = m.indptr[u]; p < m.indptr[u + 1]; p++) exclude[m.indices[p]] = 1;
+        const ranked = topK(scores, maxK, novel ? exclude : undefined);
+        if (novel) for (let p = m.indptr[u]; p < m.indptr[u + 1]; p++) exclude[m.indices[p]] = 0;
+        for (let ki = 0; ki < ks.length; ki++) {
+          const list = ranked.length > ks[ki] ? ranked.slice(0, ks[ki]) : ranked;
+          runAcc[s][mi][ki].add(relevant, list, ks[ki]);
+          history[s][mi][ki].add(relevant, list, ks[ki]);
+          segmentAcc?.[s][mi][ki].add(relevant, list, ks[ki]);
+        }
+      }
+      done++;
+      opts.onProgress?.(done, total);
+      if (done % YIELD_EVERY === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  const rows: ReportRow[] = [];
+  const b = strategies.indexOf(baseline);
+  for (let mi = 0; mi < modes.length; mi++) {
+    for (let ki = 0; ki < ks.length; ki++) {
+      const base = runAcc[b][mi][ki].all();
+      for (let s = 0; s < strategies.length; s++) {
+        const metrics = runAcc[s][mi][ki].all();
+        rows.push({ strategy: strategies[s], mode: modes[mi], k: ks[ki], users: runAcc[s][mi][ki].users, metrics, lift: liftOver(metrics, base) });
+      }
+    }
+  }
+
+  return {
+    split: {
+      kind: split.kind,
+      cutoff: split.cutoff !== null ? new Date(split.cutoff).toISOString() : null,
+      testEnd: split.testEnd !== null ? new Date(split.testEnd).toISOString() : null,
+      trainUsers: ds.userIds.length,
+      trainItems: nItems,
+      trainEvents: ds.eventUser.length,
+      testUsers: Object.fromEntries(modes.map((mode) => [mode, split.test[mode].size])),
+    },
+    modes,
+    ks,
+    strategies,
+    baseline,
+    rows,
+    breakdowns: breakdownRows(groups, strategies, modes, ks),
+  };
+}
+
+function runContext(split: EvaluationSplit, similarity?: (a: number, b: number) => number): RunContext {
+  const m = split.trainMatrix;
+  const nItems = split.train.itemIds.length;
+  // Each (user, item) pair appears once in the CSR, so counting entries per column = distinct buyers.
+  const buyers = new Int32Array(nItems);
+  for (let p = 0; p < m.indices.length; p++) buyers[m.indices[p]]++;
+  let trainUsers = 0;
+  for (let u = 0; u < m.rows; u++) if (m.indptr[u + 1] > m.indptr[u]) trainUsers++;
+  const novelty = new Float64Array(nItems);
+  for (let i = 0; i < nItems; i++) novelty[i] = itemNovelty(buyers[i], trainUsers);
+  return { catalogSize: nItems, itemNovelty: novelty, top100: popularTopMask(buyers, 100), similarity };
+}
+
+/** Train history of each needed user, in ts order (the dataset's events are sorted by ts). */
+function userContexts(split: EvaluationSplit, needed: ReadonlySet<number>): Map<number, UserContext> {
+  const ds = split.train;
+  const histories = new Map<number, HistoryEntry[]>();
+  for (const u of needed) histories.set(u, []);
+  for (let e = 0; e < ds.eventUser.length; e++) {
+    const h = histories.get(ds.eventUser[e]);
+    if (h) h.push({ item: ds.eventItem[e], ts: ds.eventTs[e], quantity: ds.eventQuantity[e], order: ds.eventOrder[e] });
+  }
+  const out = new Map<number, UserContext>();
+  for (const [u, history] of histories) out.set(u, { user: u, history, attributes: ds.userAttributes[u] ?? {}, now: ds.now });
+  return out;
+}
+
+function liftOver(metrics: Record<MetricName, number | null>, base: Record<MetricName, number | null>): Record<MetricName, number | null> {
+  const lift = {} as Record<MetricName, number | null>;
+  for (const name of METRIC_NAMES) {
+    const v = metrics[name];
+    const b = base[name];
+    lift[name] = v === null || b === null || b === 0 ? null : v / b - 1;
+  }
+  return lift;
+}
+
+function breakdownRows(
+  groups: Map<string, { dimension: BreakdownDimension; group: string; acc: AccuracyAccumulator[][][] }>,
+  strategies: string[],
+  modes: EvalMode[],
+  ks: number[],
+): BreakdownRow[] {
+  const rank = (g: { dimension: BreakdownDimension; group: string }) =>
+    g.dimension === 'history' ? (HISTORY_BUCKETS as readonly string[]).indexOf(g.group) : 0;
+  const ordered = [...groups.values()].sort(
+    (a, b) => a.dimension.localeCompare(b.dimension) || rank(a) - rank(b) || a.group.localeCompare(b.group),
+  );
+  const rows: BreakdownRow[] = [];
+  for (const g of ordered) {
+    for (let mi = 0; mi < modes.length; mi++) {
+      for (let ki = 0; ki < ks.length; ki++) {
+        for (let s = 0; s < strategies.length; s++) {
+          const acc = g.acc[s][mi][ki];
+          // A group can be empty in one mode (e.g. users who only repurchased exist only in `all`).
+          if (acc.users === 0) continue;
+          rows.push({ dimension: g.dimension, group: g.group, strategy: strategies[s], mode: modes[mi], k: ks[ki], users: acc.users, metrics: acc.means() });
+        }
+      }
+    }
+  }
+  return rows;
+}

@@ -1,0 +1,210 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { PurchaseRow } from '../../../src/recommenders/dataset.js';
+import type { UserContext } from '../../../src/recommenders/recommender.js';
+import { evaluateScorers, type Scorer } from '../../../src/evaluation/evaluate.js';
+import type { EvaluationReport } from '../../../src/evaluation/evaluation-report.js';
+import { temporalSplit } from '../../../src/evaluation/splits.js';
+
+const ev = (userId: string, orderId: string, ts: number, itemId: string): PurchaseRow => ({
+  userId,
+  itemId,
+  orderId,
+  ts,
+  quantity: 1,
+  price: null,
+});
+
+/**
+ * Cutoff 100. Train: u1 {A,B}@10 + {C}@20 (2 orders); u2 {A}@30 (1 order); u3 {D}@40, {E}@41, {A}@42 (3 orders).
+ * Item indices follow first appearance: A=0, B=1, C=2, D=3, E=4; users u1=0, u2=1, u3=2.
+ * Distinct buyers: A 3, B..E 1 each, of 3 train users.
+ * Test: u1 {A (repurchase), D}; u2 {B, C}; u3 {A (repurchase)}.
+ *   novel: u1 {D}, u2 {B, C}        all: u1 {A, D}, u2 {B, C}, u3 {A}
+ */
+const split = temporalSplit(
+  {
+    events: [
+      ev('u1', 'o1', 10, 'A'),
+      ev('u1', 'o1', 10, 'B'),
+      ev('u1', 'o2', 20, 'C'),
+      ev('u2', 'o3', 30, 'A'),
+      ev('u3', 'o4', 40, 'D'),
+      ev('u3', 'o5', 41, 'E'),
+      ev('u3', 'o6', 42, 'A'),
+      ev('u1', 'o7', 110, 'A'),
+      ev('u1', 'o7', 110, 'D'),
+      ev('u2', 'o8', 120, 'B'),
+      ev('u2', 'o8', 120, 'C'),
+      ev('u3', 'o9', 130, 'A'),
+    ],
+    users: [{ id: 'u1', attributes: { country: 'UK' } }],
+  },
+  100,
+);
+const [A, B, C, D, E] = [0, 1, 2, 3, 4];
+
+/** Same global ranking for everyone: A > B > C > D > E. */
+const fixed: Scorer = (_ctx, out) => out.set([5, 4, 3, 2, 1]);
+/** u1 -> only D; u2 -> E then C; u3 -> only A. */
+const perUser: Scorer = (ctx, out) => {
+  if (ctx.user === 0) out[D] = 1;
+  if (ctx.user === 1) {
+    out[E] = 2;
+    out[C] = 1;
+  }
+  if (ctx.user === 2) out[A] = 1;
+};
+/** Same groups: {A, B, C} and {D, E}. */
+const similarity = (a: number, b: number) => ((a <= C) === (b <= C) ? 1 : 0);
+
+const L3 = Math.log2(3);
+
+function row(report: EvaluationReport, strategy: string, mode: string, k: number) {
+  const r = report.rows.find((x) => x.strategy === strategy && x.mode === mode && x.k === k);
+  if (!r) throw new Error(`no row ${strategy}/${mode}/${k}`);
+  return r;
+}
+
+describe('evaluateScorers', () => {
+  const contexts: UserContext[] = [];
+  const progress: [number, number][] = [];
+  let report: EvaluationReport;
+  beforeAll(async () => {
+    report = await evaluateScorers({
+    split,
+    mode: ['novel', 'all'],
+    ks: [3, 1],
+    scorers: new Map<string, Scorer>([
+      [
+        'fixed',
+        (ctx, out) => {
+          contexts.push(ctx);
+          fixed(ctx, out);
+        },
+      ],
+      ['perUser', perUser],
+    ]),
+    baseline: 'fixed',
+    itemSimilarity: similarity,
+    segmentOf: (u) => (u === 2 ? null : u === 0 ? 'x' : 'y'),
+    onProgress: (done, total) => progress.push([done, total]),
+    });
+  });
+
+  it('When a global scorer is evaluated in novel mode, Then train purchases are excluded and metrics match hand computation', () => {
+    // u1 (bought A,B,C) gets [D, E]; u2 (bought A) gets [B, C, D].
+    // @3: P = (1/3 + 2/3)/2 = 1/2; R = (1/1 + 2/2)/2 = 1; NDCG = 1 (both ideal); MAP = (1 + (1/1+2/2)/2)/2 = 1; HR = 1
+    const r = row(report, 'fixed', 'novel', 3);
+    expect(r.users).toBe(2);
+    expect(r.metrics.precision).toBeCloseTo(0.5, 12);
+    expect(r.metrics.recall).toBeCloseTo(1, 12);
+    expect(r.metrics.ndcg).toBeCloseTo(1, 12);
+    expect(r.metrics.map).toBeCloseTo(1, 12);
+    expect(r.metrics.hitRate).toBe(1);
+    // distinct {B, C, D, E} = 4 of 5 items
+    expect(r.metrics.catalogCoverage).toBeCloseTo(0.8, 12);
+    expect(r.metrics.userCoverage).toBe(1);
+    // [D,E]: sim 1 -> 0; [B,C,D]: (1 + 0 + 0)/3 -> 2/3; mean 1/3
+    expect(r.metrics.diversity).toBeCloseTo(1 / 3, 12);
+    // every recommended item has 1 buyer of 3: -log2(1/3) = log2 3
+    expect(r.metrics.novelty).toBeCloseTo(L3, 12);
+    expect(r.metrics.popularTop100Share).toBe(1);
+  });
+
+  it('When k = 1, Then lists are cut to the first item and single-item lists have no diversity', () => {
+    // u1 [D] hit; u2 [B] hit -> every accuracy metric 1; coverage {D, B} = 2/5
+    const r = row(report, 'fixed', 'novel', 1);
+    expect(r.metrics.precision).toBe(1);
+    expect(r.metrics.ndcg).toBe(1);
+    expect(r.metrics.catalogCoverage).toBeCloseTo(0.4, 12);
+    expect(r.metrics.diversity).toBeNull();
+  });
+
+  it('When a personal scorer is compared with the baseline, Then its metrics and lifts match hand computation', () => {
+    // novel @3: u1 [D] (rel {D}): P 1/3, R 1, NDCG 1, MAP 1. u2 [E, C] (rel {B,C}): hit at rank 2:
+    // P 1/3, R 1/2, NDCG (1/log2 3) / (1 + 1/log2 3), MAP (1/2)/2 = 1/4.
+    const r = row(report, 'perUser', 'novel', 3);
+    expect(r.metrics.precision).toBeCloseTo(1 / 3, 12);
+    expect(r.metrics.recall).toBeCloseTo(3 / 4, 12);
+    expect(r.metrics.ndcg).toBeCloseTo((1 + 1 / L3 / (1 + 1 / L3)) / 2, 12);
+    expect(r.metrics.map).toBeCloseTo(5 / 8, 12);
+    expect(r.metrics.hitRate).toBe(1);
+    expect(r.metrics.catalogCoverage).toBeCloseTo(3 / 5, 12); // {D, E, C}
+    expect(r.metrics.diversity).toBeCloseTo(1, 12); // only [E, C] has two items; sim 0
+    // lift = value / baseline - 1: precision (1/3)/(1/2) - 1 = -1/3; recall 3/4 / 1 - 1 = -1/4
+    expect(r.lift.precision).toBeCloseTo(-1 / 3, 12);
+    expect(r.lift.recall).toBeCloseTo(-1 / 4, 12);
+    expect(row(report, 'fixed', 'novel', 3).lift.precision).toBe(0);
+    // @1: u1 [D] hit, u2 [E] miss -> every accuracy metric 1/2, lift -1/2
+    const r1 = row(report, 'perUser', 'novel', 1);
+    expect(r1.metrics.ndcg).toBeCloseTo(0.5, 12);
+    expect(r1.lift.hitRate).toBeCloseTo(-0.5, 12);
+  });
+
+  it('When mode is all, Then repurchases count and train purchases may be recommended', () => {
+    // Everyone gets [A, B, C]. u1 rel {A,D}: P 1/3, R 1/2, MAP 1/2. u2 rel {B,C}: hits at 2 and 3: P 2/3, R 1,
+    // MAP (1/2 + 2/3)/2 = 7/12, NDCG (1/log2 3 + 1/2)/(1 + 1/log2 3). u3 rel {A}: P 1/3, R 1, MAP 1, NDCG 1.
+    const r = row(report, 'fixed', 'all', 3);
+    expect(r.users).toBe(3);
+    expect(r.metrics.precision).toBeCloseTo(4 / 9, 12);
+    expect(r.metrics.recall).toBeCloseTo(5 / 6, 12);
+    expect(r.metrics.map).toBeCloseTo(25 / 36, 12);
+    const ndcgU1 = 1 / (1 + 1 / L3);
+    const ndcgU2 = (1 / L3 + 0.5) / (1 + 1 / L3);
+    expect(r.metrics.ndcg).toBeCloseTo((ndcgU1 + ndcgU2 + 1) / 3, 12);
+    expect(r.metrics.catalogCoverage).toBeCloseTo(3 / 5, 12);
+    // each list [A,B,C]: A has 3 of 3 buyers (novelty 0), B and C log2 3 -> (2 log2 3)/3
+    expect(r.metrics.novelty).toBeCloseTo((2 * L3) / 3, 12);
+    // @1: [A] for everyone: hits for u1 and u3 -> 2/3
+    expect(row(report, 'fixed', 'all', 1).metrics.precision).toBeCloseTo(2 / 3, 12);
+  });
+
+  it('When results are broken down by history length and segment, Then each group holds its own users', () => {
+    const find = (dimension: string, group: string, strategy: string, mode: string, k: number) =>
+      report.breakdowns.find((b) => b.dimension === dimension && b.group === group && b.strategy === strategy && b.mode === mode && b.k === k);
+    // u2 has 1 train order; u1 (2) and u3 (3) are in 2-5; u3 is a test user only in mode all.
+    expect(find('history', '1', 'fixed', 'novel', 3)).toMatchObject({ users: 1, metrics: { precision: 2 / 3 } });
+    expect(find('history', '2-5', 'fixed', 'novel', 3)).toMatchObject({ users: 1, metrics: { precision: 1 / 3 } });
+    expect(find('history', '2-5', 'fixed', 'all', 3)?.users).toBe(2);
+    expect(find('history', '6-20', 'fixed', 'all', 3)).toBeUndefined();
+    // segments: u1 'x', u2 'y', u3 none
+    expect(find('segment', 'x', 'fixed', 'all', 3)?.users).toBe(1);
+    expect(find('segment', 'y', 'perUser', 'novel', 1)).toMatchObject({ users: 1, metrics: { hitRate: 0 } });
+  });
+
+  it('When scorers are called, Then each test user gets its sorted train history, attributes and the cutoff as now', () => {
+    expect(contexts.map((c) => c.user)).toEqual([0, 1, 2]);
+    expect(contexts[0].history.map((h) => [h.item, h.ts])).toEqual([
+      [A, 10],
+      [B, 10],
+      [C, 20],
+    ]);
+    expect(contexts[0].history[0].order).toBe(contexts[0].history[1].order);
+    expect(contexts[0].history[2].order).not.toBe(contexts[0].history[0].order);
+    expect(contexts[0].attributes).toEqual({ country: 'UK' });
+    expect(contexts[0].now).toBe(100);
+    // 2 strategies x 3 users (union of both modes)
+    expect(progress.at(-1)).toEqual([6, 6]);
+    expect(report.split).toMatchObject({ kind: 'temporal', trainUsers: 3, trainItems: 5, testUsers: { novel: 2, all: 3 } });
+    expect(report.ks).toEqual([1, 3]);
+  });
+
+  it('When a scorer likes only what the user already bought, Then novel mode recommends nothing and all mode recommends it', async () => {
+    const historyOnly: Scorer = (ctx, out) => {
+      for (const h of ctx.history) out[h.item] = 10;
+    };
+    const r = await evaluateScorers({ split, mode: ['novel', 'all'], ks: [5], scorers: new Map([['h', historyOnly]]), baseline: 'h' });
+    const novel = row(r, 'h', 'novel', 5);
+    expect(novel.metrics.userCoverage).toBe(0);
+    expect(novel.metrics.catalogCoverage).toBe(0);
+    expect(novel.metrics.novelty).toBeNull();
+    // all: u1 gets {A,B,C} (hit A), u2 {A} (miss), u3 {A,D,E} (hit A)
+    const all = row(r, 'h', 'all', 5);
+    expect(all.metrics.userCoverage).toBe(1);
+    expect(all.metrics.hitRate).toBeCloseTo(2 / 3, 12);
+  });
+
+  it('When the baseline is not a scorer, Then it refuses', async () => {
+    await expect(evaluateScorers({ split, mode: 'novel', ks: [5], scorers: new Map([['a', fixed]]), baseline: 'b' })).rejects.toThrow(/baseline/);
+  });
+});
