@@ -1,31 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { computeProfiles } from '../../../src/profiles/profile.js';
 import { buildDataset } from '../../../src/recommenders/dataset.js';
-import { dataset, item, line, regular } from './profile-fixtures.js';
-
-/*
- * Three customers, reference time 2024-03-31 12:00Z (2024 is a leap year: Feb has 29 days).
- * Items: A "RED HEART MUG" [kitchen], B "SET OF 3 RED CANDLES" [home, candles], C "BLUE MUG" [kitchen] at 1.5.
- *   u1: o1 03-01 A 2 x 2.0, B 1 x 4.0 | o2 03-11 A 1 x 3.0 | o3 03-31 C 4 x 1.0
- *   u2: o4 01-31 B 2 x 6.0                          (single order)
- *   u3: o5 03-21 10:00 A 1 x 2.5 | o6 03-21 15:00 C 2 x (no price: catalog 1.5)   (two orders, one day)
- * Item mean paid prices over priced lines: A (2 + 3 + 2.5) / 3 = 2.5, B (4 + 6) / 2 = 5, C 1 / 1 = 1.
- */
-const items = [
-  item('A', 'RED HEART MUG', ['kitchen']),
-  item('B', 'SET OF 3 RED CANDLES', ['home', 'candles']),
-  item('C', 'BLUE MUG', ['kitchen'], 1.5),
-];
-const events = [
-  line('u1', 'o1', '2024-03-01T10:00:00Z', 'A', 2, 2.0),
-  line('u1', 'o1', '2024-03-01T10:00:00Z', 'B', 1, 4.0),
-  line('u1', 'o2', '2024-03-11T09:00:00Z', 'A', 1, 3.0),
-  line('u1', 'o3', '2024-03-31T08:00:00Z', 'C', 4, 1.0),
-  line('u2', 'o4', '2024-01-31T18:00:00Z', 'B', 2, 6.0),
-  line('u3', 'o5', '2024-03-21T10:00:00Z', 'A', 1, 2.5),
-  line('u3', 'o6', '2024-03-21T15:00:00Z', 'C', 2, null),
-];
-const NOW = '2024-03-31T12:00:00Z';
+import { dataset, events, items, NOW, regular } from './profile-fixtures.js';
 
 function byId() {
   const ds = buildDataset({ events, items, users: [{ id: 'browser', attributes: {} }], now: Date.parse(NOW) });
