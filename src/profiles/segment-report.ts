@@ -1,0 +1,81 @@
+/**
+ * Summary of labelled customers per RFM segment, lifecycle stage and value tier: how many customers,
+ * what share of the customers and of the revenue (monetary), and their mean R, F and M scores.
+ * Every group of each grouping is listed, empty ones included, in the order of its label list.
+ */
+import {
+  LIFECYCLE_STAGES,
+  RFM_SEGMENTS,
+  VALUE_TIERS,
+  type SegmentLabels,
+  type SegmentedProfile,
+} from './segments.js';
+
+export interface GroupSummary {
+  name: string;
+  users: number;
+  /** users / all users (0 when there are none). */
+  userShare: number;
+  /** Sum of monetary. */
+  revenue: number;
+  /** revenue / all revenue (0 when there is none). */
+  revenueShare: number;
+  /** Mean scores; null for an empty group. */
+  meanR: number | null;
+  meanF: number | null;
+  meanM: number | null;
+}
+
+export interface SegmentReport {
+  users: number;
+  revenue: number;
+  segments: GroupSummary[];
+  lifecycle: GroupSummary[];
+  valueTiers: GroupSummary[];
+}
+
+type Profile = Pick<SegmentedProfile, 'monetary' | 'rScore' | 'fScore' | 'mScore'> & SegmentLabels;
+
+function summarize(profiles: readonly Profile[], names: readonly string[], labelOf: (p: Profile) => string): GroupSummary[] {
+  const at = new Map(names.map((name, k) => [name, k]));
+  const users = new Float64Array(names.length);
+  const revenue = new Float64Array(names.length);
+  const r = new Float64Array(names.length);
+  const f = new Float64Array(names.length);
+  const m = new Float64Array(names.length);
+  let totalRevenue = 0;
+  for (const p of profiles) {
+    const k = at.get(labelOf(p));
+    if (k === undefined) throw new Error(`unknown group ${labelOf(p)}`);
+    users[k]++;
+    revenue[k] += p.monetary;
+    r[k] += p.rScore;
+    f[k] += p.fScore;
+    m[k] += p.mScore;
+    totalRevenue += p.monetary;
+  }
+  const mean = (sum: number, n: number) => (n > 0 ? sum / n : null);
+  return names.map((name, k) => ({
+    name,
+    users: users[k],
+    userShare: profiles.length > 0 ? users[k] / profiles.length : 0,
+    revenue: revenue[k],
+    revenueShare: totalRevenue > 0 ? revenue[k] / totalRevenue : 0,
+    meanR: mean(r[k], users[k]),
+    meanF: mean(f[k], users[k]),
+    meanM: mean(m[k], users[k]),
+  }));
+}
+
+/** Summarizes labelled profiles (from segmentProfiles, or decoded from a stored artifact). */
+export function segmentReport(profiles: readonly Profile[]): SegmentReport {
+  let revenue = 0;
+  for (const p of profiles) revenue += p.monetary;
+  return {
+    users: profiles.length,
+    revenue,
+    segments: summarize(profiles, RFM_SEGMENTS, (p) => p.segment),
+    lifecycle: summarize(profiles, LIFECYCLE_STAGES, (p) => p.lifecycle),
+    valueTiers: summarize(profiles, VALUE_TIERS, (p) => p.valueTier),
+  };
+}
