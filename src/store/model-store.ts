@@ -15,6 +15,12 @@ export interface ModelMeta {
   info: Record<string, unknown>;
 }
 
+/**
+ * Version names: letters, digits and `._:-`, starting with a letter or digit, at most 128 characters
+ * (they become part of Redis keys and snapshot files); writes and publish refuse others with
+ * VALIDATION_FAILED. Writing to or publishing an already published version fails with CONFLICT.
+ * Reads of a missing version, artifact, table or key return null, never throw.
+ */
 export interface ModelStore {
   /** Stores one artifact of an unpublished version (overwrites a previous write of the same name). */
   putArtifact(version: string, name: string, data: Uint8Array): Promise<void>;
@@ -25,7 +31,10 @@ export interface ModelStore {
    */
   putEntries(version: string, table: string, entries: Iterable<[string, Uint8Array]>): Promise<void>;
   getEntries(version: string, table: string, keys: string[]): Promise<(Uint8Array | null)[]>;
-  /** Records the metadata and atomically makes `version` the active one. */
+  /**
+   * Records the metadata and atomically makes `version` the active one, then prunes the oldest
+   * published versions beyond the configured number kept (never the active one).
+   */
   publish(meta: ModelMeta): Promise<void>;
   /** Makes an already published version active again (rollback). Returns false if unknown. */
   activate(version: string): Promise<boolean>;
@@ -33,7 +42,10 @@ export interface ModelStore {
   getActive(): Promise<ModelMeta | null>;
   /** Published versions, newest first. */
   listVersions(): Promise<ModelMeta[]>;
-  /** Deletes a version's artifacts and entries (never the active one: returns false then). */
+  /**
+   * Deletes a version's artifacts and entries, published or not (a failed training cleans up this way).
+   * Returns false for the active version (left untouched) and for a version that does not exist.
+   */
   deleteVersion(version: string): Promise<boolean>;
 
   /**
@@ -45,7 +57,9 @@ export interface ModelStore {
   /** Erases all per-user state of a user (GDPR erasure). */
   deleteUser(userId: string): Promise<void>;
 
+  /** True when the backend answers (within about a second); never throws. */
   ping(): Promise<boolean>;
+  /** Releases what the store itself opened; a connection passed in by the caller stays the caller's. */
   close(): Promise<void>;
 }
 
