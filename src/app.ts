@@ -1,0 +1,49 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { registerAuth } from './http/plugins/auth.js';
+import { registerDocs } from './http/plugins/docs.js';
+import { registerErrorHandling } from './http/plugins/error-handler.js';
+import { eventRoutes } from './http/routes/events.js';
+import { healthRoutes } from './http/routes/health.js';
+import { itemRoutes } from './http/routes/items.js';
+import { userRoutes } from './http/routes/users.js';
+import type { Services } from './services.js';
+
+export const API_VERSION = '0.1.0';
+
+export interface AppOptions {
+  /** pino logger options or false (tests). */
+  logger?: boolean | { level: string };
+  /** Extra readiness checks beside the database and the model store. */
+  readyChecks?: Record<string, () => Promise<boolean>>;
+}
+
+/** Builds the HTTP app from already-built services; the caller owns (and closes) the services. */
+export async function buildApp(services: Services, options: AppOptions = {}): Promise<FastifyInstance> {
+  const { config } = services;
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    // Request ids in logs tie a slow or failed call to its log lines; no personal data is logged.
+    requestIdHeader: 'x-request-id',
+    disableRequestLogging: false,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerErrorHandling(app);
+  registerAuth(app, { keys: config.API_KEYS, disabled: config.AUTH_DISABLED });
+  await registerDocs(app, API_VERSION);
+
+  const maxBatch = config.MAX_BATCH_SIZE;
+  healthRoutes(app, {
+    checks: {
+      database: async () => (await services.db.query('SELECT 1')).rows.length === 1,
+      modelStore: () => services.store.ping(),
+      ...options.readyChecks,
+    },
+  });
+  itemRoutes(app, { catalog: services.catalog, maxBatch });
+  userRoutes(app, { catalog: services.catalog, events: services.events, eraseUser: services.eraseUser });
+  eventRoutes(app, { recordPurchases: services.recordPurchases, events: services.events, maxBatch });
+  return app;
+}

@@ -1,0 +1,73 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { AppError, ERRORS, type ErrorCode } from '../../errors.js';
+
+interface Issue {
+  path: string;
+  message: string;
+}
+
+/** Flattens schema-validation issues to `{ path, message }` with the request part as the path's head. */
+function validationIssues(err: FastifyError & { validation?: unknown[]; validationContext?: string }): Issue[] {
+  const context = err.validationContext ?? 'request';
+  return (err.validation ?? []).map((raw) => {
+    const v = raw as { instancePath?: string; message?: string; params?: { issue?: { path?: PropertyKey[] } } };
+    const path = v.params?.issue?.path?.map(String).join('.') ?? (v.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
+    return { path: path ? `${context}.${path}` : context, message: v.message ?? 'invalid' };
+  });
+}
+
+const BY_FASTIFY_CODE: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'MALFORMED_JSON',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'MALFORMED_JSON',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VALIDATION_FAILED',
+};
+
+const BY_STATUS: Record<number, ErrorCode> = {
+  400: 'VALIDATION_FAILED',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  409: 'CONFLICT',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  429: 'RATE_LIMITED',
+  503: 'UNAVAILABLE',
+};
+
+/**
+ * Maps every error to `{ error: { code, message, details? } }`. Client errors say what is wrong;
+ * server errors are logged with their stack and answered without internals.
+ */
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (err instanceof AppError) {
+      return reply.code(err.status).send({ error: { code: err.code, message: err.message, details: err.details } });
+    }
+    if (hasZodFastifySchemaValidationErrors(err)) {
+      const details = validationIssues(err);
+      const first = details[0];
+      const message = first ? `${first.path}: ${first.message}` : ERRORS.VALIDATION_FAILED.message;
+      return reply.code(400).send({ error: { code: 'VALIDATION_FAILED', message, details } });
+    }
+    const status = err.statusCode ?? 500;
+    const mapped = BY_FASTIFY_CODE[err.code] ?? (err instanceof SyntaxError && status === 400 ? 'MALFORMED_JSON' : BY_STATUS[status]);
+    if (status < 500 && mapped) {
+      return reply.code(ERRORS[mapped].status).send({ error: { code: mapped, message: err.message || ERRORS[mapped].message } });
+    }
+    if (status === 503) {
+      request.log.warn({ err }, 'dependency unavailable');
+      return reply.code(503).send({ error: { code: 'UNAVAILABLE', message: ERRORS.UNAVAILABLE.message } });
+    }
+    request.log.error({ err }, 'unhandled error');
+    return reply.code(500).send({ error: { code: 'INTERNAL', message: ERRORS.INTERNAL.message } });
+  });
+
+  // Unknown routes answer in the same shape. A 404 body reveals nothing about which routes exist.
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({ error: { code: 'ROUTE_NOT_FOUND', message: `No route ${request.method} ${request.url.split('?')[0]}` } });
+  });
+}

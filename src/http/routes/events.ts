@@ -1,0 +1,46 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { EventRepository } from '../../data/event-repository.js';
+import { AppError } from '../../errors.js';
+import type { RecordPurchases } from '../../serving/record-purchases.js';
+import { errors } from '../schemas/common.js';
+import { eventsBody, feedbackBody, ingestResult } from '../schemas/events.js';
+
+export function eventRoutes(app: FastifyInstance, deps: { recordPurchases: RecordPurchases; events: EventRepository; maxBatch: number }) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const checkSize = (n: number) => {
+    if (n > deps.maxBatch) throw new AppError('BATCH_TOO_LARGE', `A batch holds at most ${deps.maxBatch} events, got ${n}`);
+  };
+
+  r.post('/v1/events', {
+    config: { scope: 'write' },
+    schema: {
+      tags: ['events'],
+      summary: 'Record purchases (idempotent: a retried batch adds nothing twice; all or nothing)',
+      body: eventsBody,
+      response: { 200: ingestResult, ...errors(400, 401, 403, 413) },
+    },
+    handler: async (req) => {
+      checkSize(req.body.events.length);
+      const now = new Date();
+      const { inserted, duplicates } = await deps.recordPurchases(req.body.events.map((e) => ({ ...e, ts: e.ts ?? now })));
+      return { accepted: req.body.events.length, inserted, duplicates };
+    },
+  });
+
+  r.post('/v1/feedback', {
+    config: { scope: 'write' },
+    schema: {
+      tags: ['events'],
+      summary: 'Record how visitors reacted to recommendations (impression, click, add_to_cart, purchase)',
+      body: feedbackBody,
+      response: { 200: ingestResult, ...errors(400, 401, 403, 413) },
+    },
+    handler: async (req) => {
+      checkSize(req.body.events.length);
+      const now = new Date();
+      const { inserted, duplicates } = await deps.events.insertFeedback(req.body.events.map((e) => ({ ...e, ts: e.ts ?? now })));
+      return { accepted: req.body.events.length, inserted, duplicates };
+    },
+  });
+}

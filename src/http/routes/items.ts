@@ -1,0 +1,39 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { CatalogRepository } from '../../data/catalog-repository.js';
+import { AppError, notFound } from '../../errors.js';
+import { errors, idParam } from '../schemas/common.js';
+import { itemBatchBody, itemBody, itemResponse, upsertResult } from '../schemas/catalog.js';
+
+export function itemRoutes(app: FastifyInstance, deps: { catalog: CatalogRepository; maxBatch: number }) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const tags = ['catalog'];
+
+  r.put('/v1/items/:id', {
+    config: { scope: 'write' },
+    schema: { tags, summary: 'Create or replace an item', params: idParam, body: itemBody, response: { 200: itemResponse, ...errors(400, 401, 403, 413) } },
+    handler: async (req) => {
+      await deps.catalog.upsertItems([{ id: req.params.id, ...req.body }]);
+      return (await deps.catalog.getItem(req.params.id))!;
+    },
+  });
+
+  r.post('/v1/items/batch', {
+    config: { scope: 'write' },
+    schema: { tags, summary: 'Create or replace items in one batch (all or nothing)', body: itemBatchBody, response: { 200: upsertResult, ...errors(400, 401, 403, 413) } },
+    handler: async (req) => {
+      if (req.body.items.length > deps.maxBatch) throw new AppError('BATCH_TOO_LARGE', `A batch holds at most ${deps.maxBatch} items, got ${req.body.items.length}`);
+      return deps.catalog.upsertItems(req.body.items);
+    },
+  });
+
+  r.get('/v1/items/:id', {
+    config: { scope: 'read' },
+    schema: { tags, summary: 'Read an item', params: idParam, response: { 200: itemResponse, ...errors(400, 401, 403, 404) } },
+    handler: async (req) => {
+      const item = await deps.catalog.getItem(req.params.id);
+      if (!item) throw notFound('item', req.params.id);
+      return item;
+    },
+  });
+}

@@ -1,0 +1,65 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { CatalogRepository } from '../../data/catalog-repository.js';
+import type { EventRepository } from '../../data/event-repository.js';
+import { notFound } from '../../errors.js';
+import { errors, idParam, paging } from '../schemas/common.js';
+import { userBody, userResponse } from '../schemas/catalog.js';
+import { purchaseResponse } from '../schemas/events.js';
+
+export interface UserRouteDeps {
+  catalog: CatalogRepository;
+  events: EventRepository;
+  /** Erases the user everywhere (events, attributes, per-user model state); false when unknown. */
+  eraseUser: (id: string) => Promise<boolean>;
+}
+
+export function userRoutes(app: FastifyInstance, deps: UserRouteDeps) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const tags = ['users'];
+
+  r.put('/v1/users/:id', {
+    config: { scope: 'write' },
+    schema: { tags, summary: "Create or replace a user's attributes", params: idParam, body: userBody, response: { 200: userResponse, ...errors(400, 401, 403, 413) } },
+    handler: async (req) => {
+      await deps.catalog.upsertUsers([{ id: req.params.id, attributes: req.body.attributes }]);
+      return (await deps.catalog.getUser(req.params.id))!;
+    },
+  });
+
+  r.get('/v1/users/:id', {
+    config: { scope: 'read' },
+    schema: { tags, summary: 'Read a user', params: idParam, response: { 200: userResponse, ...errors(400, 401, 403, 404) } },
+    handler: async (req) => {
+      const user = await deps.catalog.getUser(req.params.id);
+      if (!user) throw notFound('user', req.params.id);
+      return user;
+    },
+  });
+
+  r.get('/v1/users/:id/events', {
+    config: { scope: 'read' },
+    schema: {
+      tags,
+      summary: "A user's purchases, newest first",
+      params: idParam,
+      querystring: paging,
+      response: { 200: z.object({ events: z.array(purchaseResponse) }), ...errors(400, 401, 403, 404) },
+    },
+    handler: async (req) => {
+      if (!(await deps.catalog.getUser(req.params.id))) throw notFound('user', req.params.id);
+      return { events: await deps.events.listUserPurchases(req.params.id, req.query) };
+    },
+  });
+
+  r.delete('/v1/users/:id', {
+    config: { scope: 'admin' },
+    schema: { tags, summary: 'Erase a user: events, attributes and per-user model state', params: idParam, response: { 204: z.null(), ...errors(400, 401, 403, 404) } },
+    handler: async (req, reply) => {
+      if (!(await deps.eraseUser(req.params.id))) throw notFound('user', req.params.id);
+      return reply.code(204).send(null);
+    },
+  });
+}
+

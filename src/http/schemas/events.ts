@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { timestamp } from './common.js';
+
+const ref = z.string().min(1).max(256);
+
+export const purchaseEvent = z.strictObject({
+  eventId: ref.optional().describe('Idempotency key; derived from the content when absent'),
+  userId: ref,
+  itemId: ref,
+  quantity: z.number().int().positive().max(1_000_000),
+  price: z.number().nonnegative().finite().nullable().optional().describe('Unit price'),
+  orderId: ref.nullable().optional().describe('Basket: events of one order were bought together'),
+  ts: timestamp.optional().describe('When it happened (ISO 8601); defaults to the time of the request'),
+});
+
+export const eventsBody = z.strictObject({ events: z.array(purchaseEvent).min(1) });
+
+export const ingestResult = z
+  .object({
+    accepted: z.number().int().describe('Events in the request'),
+    inserted: z.number().int().describe('Events stored now'),
+    duplicates: z.number().int().describe('Events already stored by an earlier request'),
+  })
+  .meta({ id: 'IngestResult' });
+
+export const feedbackEvent = z.strictObject({
+  eventId: ref.optional(),
+  userId: ref,
+  itemId: ref,
+  type: z.enum(['impression', 'click', 'add_to_cart', 'purchase']),
+  recommendationId: ref.nullable().optional().describe('The recommendationId of the response shown'),
+  strategy: z.string().max(64).nullable().optional(),
+  ts: timestamp.optional(),
+});
+
+export const feedbackBody = z.strictObject({ events: z.array(feedbackEvent).min(1) });
+
+export const purchaseResponse = z.object({
+  eventId: z.string(),
+  userId: z.string(),
+  itemId: z.string(),
+  quantity: z.number(),
+  price: z.number().nullable(),
+  orderId: z.string().nullable(),
+  ts: z.string(),
+});

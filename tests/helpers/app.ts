@@ -1,0 +1,46 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createServices, type Services } from '../../src/services.js';
+import { createMemoryModelStore } from '../../src/store/memory-model-store.js';
+import type { ModelStore } from '../../src/store/model-store.js';
+import type { TestDb } from './services.js';
+
+export const KEYS = { read: 'read-key-123456', write: 'write-key-123456', admin: 'admin-key-123456' } as const;
+export const auth = (scope: keyof typeof KEYS) => ({ authorization: `Bearer ${KEYS[scope]}` });
+
+export interface TestApp {
+  app: FastifyInstance;
+  services: Services;
+  config: Config;
+  dispose(): Promise<void>;
+}
+
+/** The real app on a real database (from `createDb`) and a model store (memory unless given). */
+export async function createTestApp(opts: {
+  createDb: () => Promise<TestDb>;
+  store?: ModelStore;
+  env?: Record<string, string>;
+}): Promise<TestApp> {
+  const config = loadConfig({
+    API_KEYS: `read:${KEYS.read},write:${KEYS.write},admin:${KEYS.admin}`,
+    SAMPLE_DATA: 'false',
+    LOG_LEVEL: 'silent',
+    ...opts.env,
+  });
+  const testDb = await opts.createDb();
+  const store = opts.store ?? (await createMemoryModelStore({}));
+  const services = createServices({ config, db: testDb.db, store });
+  const app = await buildApp(services);
+  await app.ready();
+  return {
+    app,
+    services,
+    config,
+    async dispose() {
+      await app.close();
+      await store.close();
+      await testDb.dispose();
+    },
+  };
+}

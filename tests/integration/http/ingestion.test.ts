@@ -1,0 +1,153 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DB_BACKENDS } from '../../helpers/services.js';
+import { auth, createTestApp, KEYS, type TestApp } from '../../helpers/app.js';
+
+const event = (over: Record<string, unknown> = {}) => ({
+  userId: 'c1',
+  itemId: '85123A',
+  quantity: 6,
+  price: 2.55,
+  orderId: '536365',
+  ts: '2010-12-01T08:26:00Z',
+  ...over,
+});
+
+for (const backend of DB_BACKENDS) {
+  describe.skipIf(!(await backend.available()))(`ingestion API on ${backend.name}`, () => {
+    let t: TestApp;
+    beforeAll(async () => {
+      t = await createTestApp({ createDb: backend.create, env: { MAX_BATCH_SIZE: '3', BODY_LIMIT_BYTES: '4096' } });
+    });
+    afterAll(() => t.dispose());
+
+    const post = (url: string, payload: unknown, headers: Record<string, string> = auth('write')) =>
+      t.app.inject({ method: 'POST', url, payload: payload as object, headers });
+    const stored = () => t.services.events.counts().then((c) => c.purchases);
+
+    it('When an item is put, Then it reads back with defaults filled', async () => {
+      const put = await t.app.inject({
+        method: 'PUT',
+        url: '/v1/items/85123A',
+        headers: auth('write'),
+        payload: { title: 'WHITE HANGING HEART T-LIGHT HOLDER', categories: ['decor'], price: 2.55 },
+      });
+      expect(put.statusCode).toBe(200);
+      const got = await t.app.inject({ url: '/v1/items/85123A', headers: auth('read') });
+      expect(got.json()).toMatchObject({ id: '85123A', title: 'WHITE HANGING HEART T-LIGHT HOLDER', categories: ['decor'], price: 2.55, available: true, attributes: {} });
+    });
+
+    it('When a batch of events is posted twice, Then the second adds nothing', async () => {
+      const batch = { events: [event(), event({ itemId: '71053', eventId: 'e-2' })] };
+      const first = await post('/v1/events', batch);
+      expect(first.statusCode).toBe(200);
+      expect(first.json()).toEqual({ accepted: 2, inserted: 2, duplicates: 0 });
+      const again = await post('/v1/events', batch);
+      expect(again.json()).toEqual({ accepted: 2, inserted: 0, duplicates: 2 });
+      expect(await stored()).toBe(2);
+      const events = await t.app.inject({ url: '/v1/users/c1/events', headers: auth('read') });
+      expect(events.json().events.map((e: { itemId: string }) => e.itemId).sort()).toEqual(['71053', '85123A']);
+      // The unknown item 71053 was created on the fly.
+      expect((await t.app.inject({ url: '/v1/items/71053', headers: auth('read') })).statusCode).toBe(200);
+    });
+
+    const badEvents: [string, unknown, string, RegExp][] = [
+      ['a quantity of zero', { events: [event({ quantity: 0 })] }, 'VALIDATION_FAILED', /body\.events\.1\.quantity/],
+      ['a negative quantity', { events: [event({ quantity: -2 })] }, 'VALIDATION_FAILED', /quantity/],
+      ['a quantity sent as a string', { events: [event({ quantity: '6' })] }, 'VALIDATION_FAILED', /quantity/],
+      ['an unparseable timestamp', { events: [event({ ts: 'yesterday' })] }, 'VALIDATION_FAILED', /ts: expected an ISO 8601/],
+      ['a missing user id', { events: [{ itemId: 'x', quantity: 1 }] }, 'VALIDATION_FAILED', /userId/],
+      ['an empty user id', { events: [event({ userId: '' })] }, 'VALIDATION_FAILED', /userId/],
+      ['an unknown field', { events: [event({ colour: 'red' })] }, 'VALIDATION_FAILED', /colour/],
+      ['no events array', { purchases: [] }, 'VALIDATION_FAILED', /events/],
+    ];
+    for (const [what, payload, code, message] of badEvents) {
+      it(`When a batch has ${what}, Then 400 ${code} names the field and nothing is written`, async () => {
+        const before = await stored();
+        // The bad event comes after a good one: a rejected batch must write neither.
+        const withGood = { ...(payload as object) } as { events?: unknown[] };
+        if (withGood.events) withGood.events = [event({ orderId: 'fresh' }), ...withGood.events];
+        const res = await post('/v1/events', withGood);
+        expect(res.statusCode).toBe(400);
+        expect(res.json().error.code).toBe(code);
+        expect(res.json().error.message).toMatch(message);
+        expect(await stored()).toBe(before);
+      });
+    }
+
+    it('When the body is not JSON, Then 400 MALFORMED_JSON and nothing is written', async () => {
+      const before = await stored();
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/v1/events',
+        headers: { ...auth('write'), 'content-type': 'application/json' },
+        payload: '{"events": [',
+      });
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error.code).toBe('MALFORMED_JSON');
+      expect(await stored()).toBe(before);
+    });
+
+    it('When the batch is over the limit, Then 413 BATCH_TOO_LARGE and nothing is written', async () => {
+      const before = await stored();
+      const res = await post('/v1/events', { events: [1, 2, 3, 4].map((n) => event({ orderId: `o${n}` })) });
+      expect(res.statusCode).toBe(413);
+      expect(res.json().error).toMatchObject({ code: 'BATCH_TOO_LARGE', message: expect.stringMatching(/at most 3/) });
+      expect(await stored()).toBe(before);
+    });
+
+    it('When the body is over the byte limit, Then 413 PAYLOAD_TOO_LARGE and nothing is written', async () => {
+      const before = await stored();
+      const res = await post('/v1/events', { events: [event({ orderId: 'x'.repeat(5000) })] });
+      expect(res.statusCode).toBe(413);
+      expect(res.json().error.code).toBe('PAYLOAD_TOO_LARGE');
+      expect(await stored()).toBe(before);
+    });
+
+    it('When an item batch has a negative price, Then 400 and no item of the batch is written', async () => {
+      const res = await post('/v1/items/batch', { items: [{ id: 'ok-1', title: 'fine' }, { id: 'bad-1', price: -1 }] });
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error.message).toMatch(/items\.1\.price/);
+      expect(await t.services.catalog.getItem('ok-1')).toBeNull();
+    });
+
+    it('When no key, a wrong key or a too-weak key is sent, Then 401/403 in the error shape', async () => {
+      const none = await post('/v1/events', { events: [event()] }, {});
+      expect(none.statusCode).toBe(401);
+      expect(none.json().error.code).toBe('UNAUTHORIZED');
+      const wrong = await post('/v1/events', { events: [event()] }, { authorization: 'Bearer nope-nope-nope' });
+      expect(wrong.statusCode).toBe(401);
+      const weak = await post('/v1/events', { events: [event()] }, auth('read'));
+      expect(weak.statusCode).toBe(403);
+      expect(weak.json().error.code).toBe('FORBIDDEN');
+      const viaHeader = await t.app.inject({ url: '/v1/items/85123A', headers: { 'x-api-key': KEYS.admin } });
+      expect(viaHeader.statusCode).toBe(200);
+    });
+
+    it('When an unknown item or route is asked for, Then 404 in the error shape', async () => {
+      const item = await t.app.inject({ url: '/v1/items/nope', headers: auth('read') });
+      expect(item.statusCode).toBe(404);
+      expect(item.json().error).toMatchObject({ code: 'NOT_FOUND', message: 'item "nope" not found' });
+      const route = await t.app.inject({ url: '/v1/nothing-here' });
+      expect(route.json().error.code).toBe('ROUTE_NOT_FOUND');
+    });
+
+    it('When a user is erased, Then events, attributes and live model state are gone', async () => {
+      await t.app.inject({ method: 'PUT', url: '/v1/users/gone', headers: auth('write'), payload: { attributes: { country: 'France' } } });
+      await post('/v1/events', { events: [event({ userId: 'gone' })] });
+      expect(await t.services.store.getUserEvents('gone')).toHaveLength(1);
+      expect((await t.app.inject({ method: 'DELETE', url: '/v1/users/gone', headers: auth('write') })).statusCode).toBe(403);
+      const del = await t.app.inject({ method: 'DELETE', url: '/v1/users/gone', headers: auth('admin') });
+      expect(del.statusCode).toBe(204);
+      expect((await t.app.inject({ url: '/v1/users/gone', headers: auth('read') })).statusCode).toBe(404);
+      expect(await t.services.events.listUserPurchases('gone', { limit: 10, offset: 0 })).toEqual([]);
+      expect(await t.services.store.getUserEvents('gone')).toEqual([]);
+      expect((await t.app.inject({ method: 'DELETE', url: '/v1/users/gone', headers: auth('admin') })).statusCode).toBe(404);
+    });
+
+    it('When health is asked, Then live and ready answer 200 with the dependency checks', async () => {
+      expect((await t.app.inject({ url: '/health/live' })).statusCode).toBe(200);
+      const ready = await t.app.inject({ url: '/health/ready' });
+      expect(ready.json()).toEqual({ status: 'ok', checks: { database: true, modelStore: true } });
+    });
+  });
+}
