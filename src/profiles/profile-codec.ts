@@ -1,0 +1,190 @@
+/**
+ * Profiles as a model artifact (artifact.ts), so training can store them with a model version and serving
+ * can read one customer's profile. Column layout, one entry per customer unless noted:
+ *
+ *   i32  recencyDays, tenureDays, frequency
+ *   f64  monetary, avgBasketSize, avgBasketLines, avgBasketValue, firstOrder, lastOrder (epoch ms),
+ *        priceSensitivity, meanIntervalDays (NaN = null)
+ *   u8   scores [r, f, m] x n;  labels [segment, lifecycle, valueTier] x n (indices into the label lists)
+ *   u32  termPtr (n + 1), termIds; f64 termWeights — top terms in CSR form; the same for categories (cat*)
+ *   strings (user ids, term and category vocabularies): UTF-8 bytes (u8) + offsets (u32, count + 1)
+ */
+import { ArtifactFormatError, decodeArtifact, encodeArtifact, type TypedArray } from '../recommenders/artifact.js';
+import type { WeightedLabel } from './profile-terms.js';
+import { LIFECYCLE_STAGES, RFM_SEGMENTS, VALUE_TIERS, type SegmentedProfile } from './segments.js';
+
+const ALGORITHM = 'customer-profiles';
+const VERSION = 1;
+
+export interface ProfileArtifactInfo {
+  /** Reference time (epoch ms) the recencies were measured against. */
+  now?: number;
+  trainedAt?: string;
+  /** Options used (e.g. lifecycle thresholds), kept for the record. */
+  params?: unknown;
+}
+
+export interface DecodedProfiles {
+  now: number | null;
+  trainedAt?: string;
+  params?: unknown;
+  profiles: SegmentedProfile[];
+}
+
+function packStrings(strings: readonly string[]): { bytes: Uint8Array; offsets: Uint32Array } {
+  const encoder = new TextEncoder();
+  const parts = strings.map((s) => encoder.encode(s));
+  const offsets = new Uint32Array(strings.length + 1);
+  for (let k = 0; k < parts.length; k++) offsets[k + 1] = offsets[k] + parts[k].length;
+  const bytes = new Uint8Array(offsets[strings.length]);
+  for (let k = 0; k < parts.length; k++) bytes.set(parts[k], offsets[k]);
+  return { bytes, offsets };
+}
+
+function unpackStrings(bytes: Uint8Array, offsets: Uint32Array): string[] {
+  const decoder = new TextDecoder();
+  const out: string[] = [];
+  for (let k = 0; k + 1 < offsets.length; k++) {
+    if (offsets[k] > offsets[k + 1] || offsets[k + 1] > bytes.length) throw new ArtifactFormatError('bad string offsets');
+    out.push(decoder.decode(bytes.subarray(offsets[k], offsets[k + 1])));
+  }
+  return out;
+}
+
+/** Weighted label lists as CSR over one vocabulary. */
+function packLabels(lists: readonly WeightedLabel[][]) {
+  const vocabulary: string[] = [];
+  const index = new Map<string, number>();
+  const ptr = new Uint32Array(lists.length + 1);
+  const ids: number[] = [];
+  const weights: number[] = [];
+  lists.forEach((list, k) => {
+    for (const { label, weight } of list) {
+      let id = index.get(label);
+      if (id === undefined) index.set(label, (id = vocabulary.push(label) - 1));
+      ids.push(id);
+      weights.push(weight);
+    }
+    ptr[k + 1] = ids.length;
+  });
+  const vocab = packStrings(vocabulary);
+  return { ptr, ids: Uint32Array.from(ids), weights: Float64Array.from(weights), vocabBytes: vocab.bytes, vocabOffsets: vocab.offsets };
+}
+
+export function encodeProfiles(profiles: readonly SegmentedProfile[], info: ProfileArtifactInfo = {}): Uint8Array {
+  const n = profiles.length;
+  const col = <T extends TypedArray>(Ctor: new (n: number) => T, get: (p: SegmentedProfile) => number): T => {
+    const out = new Ctor(n);
+    for (let k = 0; k < n; k++) out[k] = get(profiles[k]);
+    return out;
+  };
+  const scores = new Uint8Array(3 * n);
+  const labels = new Uint8Array(3 * n);
+  profiles.forEach((p, k) => {
+    scores.set([p.rScore, p.fScore, p.mScore], 3 * k);
+    labels.set([RFM_SEGMENTS.indexOf(p.segment), LIFECYCLE_STAGES.indexOf(p.lifecycle), VALUE_TIERS.indexOf(p.valueTier)], 3 * k);
+  });
+  const ids = packStrings(profiles.map((p) => p.userId));
+  const terms = packLabels(profiles.map((p) => p.topTerms));
+  const cats = packLabels(profiles.map((p) => p.topCategories));
+  return encodeArtifact(
+    { algorithm: ALGORITHM, version: VERSION, trainedAt: info.trainedAt, params: info.params, meta: { count: n, now: info.now ?? null } },
+    {
+      recencyDays: col(Int32Array, (p) => p.recencyDays),
+      tenureDays: col(Int32Array, (p) => p.tenureDays),
+      frequency: col(Int32Array, (p) => p.frequency),
+      monetary: col(Float64Array, (p) => p.monetary),
+      avgBasketSize: col(Float64Array, (p) => p.avgBasketSize),
+      avgBasketLines: col(Float64Array, (p) => p.avgBasketLines),
+      avgBasketValue: col(Float64Array, (p) => p.avgBasketValue),
+      firstOrder: col(Float64Array, (p) => Date.parse(p.firstOrder)),
+      lastOrder: col(Float64Array, (p) => Date.parse(p.lastOrder)),
+      priceSensitivity: col(Float64Array, (p) => p.priceSensitivity ?? Number.NaN),
+      meanIntervalDays: col(Float64Array, (p) => p.meanIntervalDays ?? Number.NaN),
+      scores,
+      labels,
+      userIdBytes: ids.bytes,
+      userIdOffsets: ids.offsets,
+      termPtr: terms.ptr,
+      termIds: terms.ids,
+      termWeights: terms.weights,
+      termVocabBytes: terms.vocabBytes,
+      termVocabOffsets: terms.vocabOffsets,
+      catPtr: cats.ptr,
+      catIds: cats.ids,
+      catWeights: cats.weights,
+      catVocabBytes: cats.vocabBytes,
+      catVocabOffsets: cats.vocabOffsets,
+    },
+  );
+}
+
+/** Reads profiles written by encodeProfiles; throws ArtifactFormatError on anything else or on inconsistent data. */
+export function decodeProfiles(bytes: Uint8Array): DecodedProfiles {
+  const { header, arrays } = decodeArtifact(bytes, { algorithm: ALGORITHM, version: VERSION });
+  const n = header.meta?.count;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw new ArtifactFormatError('bad profile count');
+  const get = <T extends TypedArray>(name: string, Ctor: abstract new (...args: never[]) => T, length?: number): T => {
+    const a = arrays[name];
+    if (!(a instanceof Ctor)) throw new ArtifactFormatError(`missing or mistyped array ${name}`);
+    if (length !== undefined && a.length !== length) throw new ArtifactFormatError(`array ${name} has length ${a.length}, expected ${length}`);
+    return a;
+  };
+  const userIds = unpackStrings(get('userIdBytes', Uint8Array), get('userIdOffsets', Uint32Array, n + 1));
+  const labelLists = (prefix: string) => {
+    const ptr = get(`${prefix}Ptr`, Uint32Array, n + 1);
+    const ids = get(`${prefix}Ids`, Uint32Array);
+    const weights = get(`${prefix}Weights`, Float64Array, ids.length);
+    const vocabulary = unpackStrings(get(`${prefix}VocabBytes`, Uint8Array), get(`${prefix}VocabOffsets`, Uint32Array));
+    return (k: number): WeightedLabel[] => {
+      if (ptr[k] > ptr[k + 1] || ptr[k + 1] > ids.length) throw new ArtifactFormatError(`bad ${prefix} pointers`);
+      const out: WeightedLabel[] = [];
+      for (let q = ptr[k]; q < ptr[k + 1]; q++) {
+        if (ids[q] >= vocabulary.length) throw new ArtifactFormatError(`bad ${prefix} id`);
+        out.push({ label: vocabulary[ids[q]], weight: weights[q] });
+      }
+      return out;
+    };
+  };
+  const terms = labelLists('term');
+  const cats = labelLists('cat');
+  const i32 = (name: string) => get(name, Int32Array, n);
+  const f64 = (name: string) => get(name, Float64Array, n);
+  const [recency, tenure, frequency] = [i32('recencyDays'), i32('tenureDays'), i32('frequency')];
+  const [monetary, size, lines, value] = [f64('monetary'), f64('avgBasketSize'), f64('avgBasketLines'), f64('avgBasketValue')];
+  const [first, last, sensitivity, interval] = [f64('firstOrder'), f64('lastOrder'), f64('priceSensitivity'), f64('meanIntervalDays')];
+  const scores = get('scores', Uint8Array, 3 * n);
+  const labels = get('labels', Uint8Array, 3 * n);
+  const label = <T>(list: readonly T[], index: number): T => {
+    if (index >= list.length) throw new ArtifactFormatError(`label index ${index} out of range`);
+    return list[index];
+  };
+  const orNull = (x: number) => (Number.isNaN(x) ? null : x);
+  const profiles: SegmentedProfile[] = [];
+  for (let k = 0; k < n; k++) {
+    profiles.push({
+      userId: userIds[k],
+      recencyDays: recency[k],
+      tenureDays: tenure[k],
+      frequency: frequency[k],
+      monetary: monetary[k],
+      rScore: scores[3 * k],
+      fScore: scores[3 * k + 1],
+      mScore: scores[3 * k + 2],
+      avgBasketSize: size[k],
+      avgBasketLines: lines[k],
+      avgBasketValue: value[k],
+      priceSensitivity: orNull(sensitivity[k]),
+      meanIntervalDays: orNull(interval[k]),
+      firstOrder: new Date(first[k]).toISOString(),
+      lastOrder: new Date(last[k]).toISOString(),
+      topTerms: terms(k),
+      topCategories: cats(k),
+      segment: label(RFM_SEGMENTS, labels[3 * k]),
+      lifecycle: label(LIFECYCLE_STAGES, labels[3 * k + 1]),
+      valueTier: label(VALUE_TIERS, labels[3 * k + 2]),
+    });
+  }
+  const now = header.meta?.now;
+  return { now: typeof now === 'number' ? now : null, trainedAt: header.trainedAt, params: header.params, profiles };
+}

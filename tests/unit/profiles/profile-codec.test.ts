@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { ArtifactFormatError, decodeArtifact, encodeArtifact } from '../../../src/recommenders/artifact.js';
+import { decodeProfiles, encodeProfiles } from '../../../src/profiles/profile-codec.js';
+import { computeProfiles } from '../../../src/profiles/profile.js';
+import { segmentProfiles } from '../../../src/profiles/segments.js';
+import { dataset, events, item, items, line, NOW } from './profile-fixtures.js';
+
+describe('profile artifact', () => {
+  const withUnicode = [
+    ...events,
+    line('Zoë-ü 😀', 'o9', '2024-03-30T10:00:00Z', 'D', 3, null), // no price anywhere: null sensitivity
+  ];
+  const catalog = [...items, item('D', 'CAFÉ CRÈME SET', ['küche'])];
+  const profiles = segmentProfiles(computeProfiles(dataset(withUnicode, catalog, NOW)));
+
+  it('round-trips every field of every profile, nulls and non-ASCII ids and terms included', () => {
+    const bytes = encodeProfiles(profiles, { now: Date.parse(NOW), trainedAt: '2024-04-01T00:00:00.000Z', params: { newDays: 30 } });
+    const back = decodeProfiles(bytes);
+    expect(back.now).toBe(Date.parse(NOW));
+    expect(back.trainedAt).toBe('2024-04-01T00:00:00.000Z');
+    expect(back.params).toEqual({ newDays: 30 });
+    expect(back.profiles).toEqual(profiles);
+    const zoe = back.profiles.find((p) => p.userId === 'Zoë-ü 😀')!;
+    expect(zoe.priceSensitivity).toBeNull();
+    expect(zoe.topTerms.map((t) => t.label)).toEqual(['café', 'crème', 'set']);
+    expect(zoe.topCategories).toEqual([{ label: 'küche', weight: 1 }]);
+  });
+
+  it('round-trips an empty population', () => {
+    expect(decodeProfiles(encodeProfiles([]))).toEqual({ now: null, profiles: [] });
+  });
+
+  it("refuses another algorithm's artifact", () => {
+    expect(() => decodeProfiles(encodeArtifact({ algorithm: 'als', version: 1 }, {}))).toThrow(ArtifactFormatError);
+  });
+
+  it('refuses a label index outside the label lists instead of inventing a segment', () => {
+    const { header, arrays } = decodeArtifact(encodeProfiles(profiles));
+    (arrays.labels as Uint8Array)[0] = 200;
+    expect(() => decodeProfiles(encodeArtifact(header, arrays))).toThrow(/label index 200/);
+  });
+
+  it('refuses columns whose length does not match the profile count', () => {
+    const { header, arrays } = decodeArtifact(encodeProfiles(profiles));
+    arrays.monetary = new Float64Array(1);
+    expect(() => decodeProfiles(encodeArtifact(header, arrays))).toThrow(/monetary/);
+  });
+});
