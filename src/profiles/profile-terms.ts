@@ -17,7 +17,10 @@ export function titleTerms(title: string | null | undefined): string[] {
   return [...new Set(tokenize(title))];
 }
 
-/** Labels of every item as ids into one vocabulary, in CSR form (item i owns ids[ptr[i]..ptr[i+1])). */
+/**
+ * Labels of every item as ids into one vocabulary, in CSR form (item i owns ids[ptr[i]..ptr[i+1])).
+ * The vocabulary is sorted, so comparing ids compares labels alphabetically.
+ */
 export interface ItemLabels {
   vocabulary: string[];
   ptr: Int32Array;
@@ -26,29 +29,30 @@ export interface ItemLabels {
 
 /** Indexes a label list per item (deduplicated within the item). */
 export function indexItemLabels(ds: Dataset, labelsOf: (item: Dataset['items'][number]) => string[]): ItemLabels {
-  const vocabulary: string[] = [];
-  const index = new Map<string, number>();
+  const perItem = ds.items.map((item) => [...new Set(labelsOf(item))]);
+  const vocabulary = [...new Set(perItem.flat())].sort();
+  const index = new Map(vocabulary.map((label, id) => [label, id]));
   const ptr = new Int32Array(ds.items.length + 1);
   const ids: number[] = [];
-  for (let i = 0; i < ds.items.length; i++) {
-    for (const label of new Set(labelsOf(ds.items[i]))) {
-      let id = index.get(label);
-      if (id === undefined) index.set(label, (id = vocabulary.push(label) - 1));
-      ids.push(id);
-    }
+  perItem.forEach((labels, i) => {
+    for (const label of labels) ids.push(index.get(label)!);
     ptr[i + 1] = ids.length;
-  }
+  });
   return { vocabulary, ptr, ids: Int32Array.from(ids) };
 }
 
 /**
- * Accumulates label weights over one customer's events and returns the top `k`. Reuses its scratch
+ * Accumulates label weights over one customer's events (event indices events[from..to)) and returns the
+ * top `k`, heaviest first, ties broken alphabetically so the output is deterministic. Reuses its scratch
  * arrays across customers, so a whole population costs one pass over the events.
- * Ties in weight are broken alphabetically so the output is deterministic.
  */
-export function createTopLabels(labels: ItemLabels): (events: ArrayLike<number>, eventItem: Int32Array, from: number, to: number, k: number) => WeightedLabel[] {
+export function createTopLabels(
+  labels: ItemLabels,
+): (events: ArrayLike<number>, eventItem: Int32Array, from: number, to: number, k: number) => WeightedLabel[] {
   const weight = new Float64Array(labels.vocabulary.length);
   const touched = new Int32Array(labels.vocabulary.length);
+  // a ranks before b: heavier, or as heavy and alphabetically first (ids follow the sorted vocabulary).
+  const before = (a: number, b: number) => weight[a] > weight[b] || (weight[a] === weight[b] && a < b);
   return (events, eventItem, from, to, k) => {
     let nTouched = 0;
     for (let p = from; p < to; p++) {
@@ -59,9 +63,17 @@ export function createTopLabels(labels: ItemLabels): (events: ArrayLike<number>,
         weight[id] += 1;
       }
     }
-    const top = Array.from(touched.subarray(0, nTouched));
-    top.sort((a, b) => weight[b] - weight[a] || (labels.vocabulary[a] < labels.vocabulary[b] ? -1 : 1));
-    const out = top.slice(0, k).map((id) => ({ label: labels.vocabulary[id], weight: weight[id] }));
+    // Insertion into a sorted top-k list: k is small (about 10), most labels fail the first comparison.
+    const top: number[] = [];
+    for (let t = 0; t < nTouched; t++) {
+      const id = touched[t];
+      if (top.length === k && (k === 0 || !before(id, top[k - 1]))) continue;
+      let at = top.length < k ? top.length : k - 1;
+      while (at > 0 && before(id, top[at - 1])) at--;
+      if (top.length === k) top.pop();
+      top.splice(at, 0, id);
+    }
+    const out = top.map((id) => ({ label: labels.vocabulary[id], weight: weight[id] }));
     for (let t = 0; t < nTouched; t++) weight[touched[t]] = 0;
     return out;
   };
