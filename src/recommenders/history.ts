@@ -1,0 +1,48 @@
+import type { Dataset } from './dataset.js';
+import type { HistoryEntry, UserContext } from './recommender.js';
+
+/** One distinct item of a history with the time it was last bought. */
+export interface RecentItem {
+  item: number;
+  ts: number;
+}
+
+/**
+ * The distinct items of a history, most recently bought first (ties: lower item index first), each
+ * with its latest purchase time; at most `limit` of them (0 = all). Items outside [0, itemCount) are
+ * ignored, so a history holding items unknown to the model cannot index out of range.
+ */
+export function recentDistinctItems(history: readonly HistoryEntry[], itemCount: number, limit = 0): RecentItem[] {
+  const latest = new Map<number, number>();
+  for (const h of history) {
+    if (!Number.isInteger(h.item) || h.item < 0 || h.item >= itemCount) continue;
+    const seen = latest.get(h.item);
+    if (seen === undefined || h.ts > seen) latest.set(h.item, h.ts);
+  }
+  const out = [...latest].map(([item, ts]) => ({ item, ts })).sort((a, b) => b.ts - a.ts || a.item - b.item);
+  return limit > 0 ? out.slice(0, limit) : out;
+}
+
+/** Number of distinct orders (baskets) in a history: the hybrid's measure of how much we know. */
+export function distinctOrderCount(history: readonly HistoryEntry[]): number {
+  return new Set(history.map((h) => h.order)).size;
+}
+
+/** Every user's history from a dataset's events (already sorted by ts), indexed by user. */
+export function datasetHistories(ds: Dataset): HistoryEntry[][] {
+  const out: HistoryEntry[][] = ds.userIds.map(() => []);
+  for (let e = 0; e < ds.eventUser.length; e++) {
+    out[ds.eventUser[e]].push({
+      item: ds.eventItem[e],
+      ts: ds.eventTs[e],
+      quantity: ds.eventQuantity[e],
+      order: ds.eventOrder[e],
+    });
+  }
+  return out;
+}
+
+/** The scoring context of a known user of the dataset. */
+export function userContext(ds: Dataset, histories: HistoryEntry[][], user: number, now = ds.now): UserContext {
+  return { user, history: histories[user] ?? [], attributes: ds.userAttributes[user] ?? {}, now };
+}

@@ -1,0 +1,176 @@
+import { z } from 'zod';
+import { ArtifactFormatError, decodeArtifact, encodeArtifact } from './artifact.js';
+import type { Dataset } from './dataset.js';
+import { decay } from './decay.js';
+import { userItemMatrix } from './interactions.js';
+import { parseParams } from './parse-params.js';
+import type { Neighbour, Recommender, RecommenderFactory, UserContext } from './recommender.js';
+import { itemRemap } from './item-remap.js';
+import { remapPerItem } from './neighbour-lists.js';
+import { TopKHeap } from './top-k-heap.js';
+
+const paramsSchema = z.strictObject({
+  /** Half-life of a buyer's weight in days; null = plain distinct-buyer counts. */
+  halfLifeDays: z.number().positive().nullable().default(90),
+  /** User attributes with their own popularity lists for cold start (first matching one wins). */
+  attributes: z.array(z.string().min(1)).default(['country']),
+  /** Fewest distinct buyers an attribute value needs before its own list is trusted. */
+  minSegmentBuyers: z.int().min(1).default(20),
+  /** Shrinks a segment's list towards global: alpha = buyers / (buyers + segmentShrink). */
+  segmentShrink: z.number().min(0).default(50),
+});
+export type PopularityParams = z.output<typeof paramsSchema>;
+
+/** A user attribute value such as `{ name: 'country', value: 'France' }`. */
+export interface AttributeValue {
+  name: string;
+  value: string;
+}
+
+interface Segment extends AttributeValue {
+  buyers: number;
+  scores: Float32Array;
+  max: number;
+}
+
+/** Popularity with segment lists; serving calls `popularItems` for `GET /v1/popular`. */
+export interface PopularityRecommender extends Recommender {
+  /**
+   * Top-k popular items, best first, scored as `scoreUser` would for a visitor with only this
+   * attribute: the segment's list blended with global when the segment has enough buyers, else global.
+   */
+  popularItems(attr: AttributeValue | undefined, k: number): Neighbour[];
+  /** Distinct buyers behind a segment's list, 0 when it has none (too few buyers or unknown). */
+  segmentBuyers(attr: AttributeValue): number;
+}
+
+const ALGORITHM = 'popularity';
+const VERSION = 1;
+const segmentKey = (name: string, value: string) => `${name}\u0000${value}`;
+const maxOf = (a: Float32Array) => a.reduce((m, v) => (v > m ? v : m), 0);
+
+function createPopularity(
+  params: PopularityParams,
+  itemIds: readonly string[],
+  global: Float32Array,
+  segments: Omit<Segment, 'max'>[],
+): PopularityRecommender {
+  const globalMax = maxOf(global);
+  const byKey = new Map<string, Segment>();
+  for (const s of segments) byKey.set(segmentKey(s.name, s.value), { ...s, max: maxOf(s.scores) });
+
+  /** The user's first attribute (in params order) whose value has its own list. */
+  const segmentFor = (attributes: Record<string, string>) => {
+    for (const name of params.attributes) {
+      const value = attributes[name];
+      const s = value === undefined ? undefined : byKey.get(segmentKey(name, value));
+      if (s) return s;
+    }
+    return undefined;
+  };
+
+  // Both lists are divided by their maximum so the blend mixes like with like; scores lie in [0, 1].
+  const score = (attributes: Record<string, string>, out: Float32Array) => {
+    const s = segmentFor(attributes);
+    const alpha = s ? s.buyers / (s.buyers + params.segmentShrink) : 0;
+    const g = globalMax > 0 ? (1 - alpha) / globalMax : 0;
+    const a = s && s.max > 0 ? alpha / s.max : 0;
+    for (let i = 0; i < out.length; i++) out[i] = g * global[i] + (s ? a * s.scores[i] : 0);
+  };
+
+  return {
+    name: ALGORITHM,
+    scoreUser(ctx: UserContext, out: Float32Array) {
+      score(ctx.attributes, out);
+    },
+    popularItems(attr, k) {
+      const out = new Float32Array(global.length);
+      score(attr ? { [attr.name]: attr.value } : {}, out);
+      const top = new TopKHeap(k);
+      for (let i = 0; i < out.length; i++) if (out[i] > 0) top.push(i, out[i]);
+      return top.result();
+    },
+    segmentBuyers(attr) {
+      return byKey.get(segmentKey(attr.name, attr.value))?.buyers ?? 0;
+    },
+    toArtifact() {
+      const all = new Float32Array(segments.length * global.length);
+      segments.forEach((s, j) => all.set(s.scores, j * global.length));
+      return encodeArtifact(
+        {
+          algorithm: ALGORITHM,
+          version: VERSION,
+          trainedAt: new Date().toISOString(),
+          params,
+          meta: { itemIds, segments: segments.map(({ name, value, buyers }) => ({ name, value, buyers })) },
+        },
+        { global, segments: all },
+      );
+    },
+  };
+}
+
+/**
+ * Fits popularity. An item's score is its number of distinct buyers, each weighted by how recently
+ * they last bought it: score(i) = sum over buyers u of 0.5^((now - lastTs(u,i)) / halfLife).
+ * Counting buyers rather than units keeps one wholesaler buying 500 pieces from outweighing 50 shoppers.
+ * The same sum restricted to users with attribute value v gives the segment list of v.
+ */
+function fit(ds: Dataset, params: PopularityParams): PopularityRecommender {
+  const m = userItemMatrix(ds);
+  const itemCount = ds.itemIds.length;
+  const global = new Float32Array(itemCount);
+  const groups = new Map<string, { name: string; value: string; users: number[] }>();
+  for (let u = 0; u < m.rows; u++) {
+    if (m.indptr[u] === m.indptr[u + 1]) continue;
+    for (let k = m.indptr[u]; k < m.indptr[u + 1]; k++) global[m.indices[k]] += decay(ds.now, m.lastTs[k], params.halfLifeDays);
+    for (const name of params.attributes) {
+      const value = ds.userAttributes[u]?.[name];
+      if (value === undefined) continue;
+      const key = segmentKey(name, value);
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = { name, value, users: [] }));
+      g.users.push(u);
+    }
+  }
+  const segments: Omit<Segment, 'max'>[] = [];
+  // Sorted so the artifact (and any tie-breaking) does not depend on Map insertion order.
+  for (const key of [...groups.keys()].sort()) {
+    const g = groups.get(key)!;
+    if (g.users.length < params.minSegmentBuyers) continue;
+    const scores = new Float32Array(itemCount);
+    for (const u of g.users) {
+      for (let k = m.indptr[u]; k < m.indptr[u + 1]; k++) scores[m.indices[k]] += decay(ds.now, m.lastTs[k], params.halfLifeDays);
+    }
+    segments.push({ name: g.name, value: g.value, buyers: g.users.length, scores });
+  }
+  return createPopularity(params, [...ds.itemIds], global, segments);
+}
+
+function fromArtifact(bytes: Uint8Array, ds: Pick<Dataset, 'itemIds'>): PopularityRecommender {
+  const { header, arrays } = decodeArtifact(bytes, { algorithm: ALGORITHM, version: VERSION });
+  const params = parseParams(ALGORITHM, paramsSchema, header.params);
+  const meta = header.meta as { itemIds: string[]; segments: { name: string; value: string; buyers: number }[] };
+  const n = meta.itemIds.length;
+  const { global, segments: all } = arrays;
+  if (!(global instanceof Float32Array) || global.length !== n || !(all instanceof Float32Array) || all.length !== meta.segments.length * n) {
+    throw new ArtifactFormatError('popularity artifact: arrays do not match the header');
+  }
+  // Items added to the catalogue since training score 0; removed ones disappear.
+  const map = itemRemap(meta.itemIds, ds.itemIds);
+  const segments = meta.segments.map((s, j) => ({ ...s, scores: remapPerItem(all.slice(j * n, (j + 1) * n), map) }));
+  return createPopularity(params, [...ds.itemIds], remapPerItem(global, map), segments);
+}
+
+/** Time-decayed distinct-buyer popularity, globally and per user attribute value (cold start). */
+export const popularityFactory = {
+  name: ALGORITHM,
+  parseParams: (raw: unknown) => parseParams(ALGORITHM, paramsSchema, raw),
+  fit,
+  fromArtifact,
+} satisfies RecommenderFactory<PopularityParams>;
+
+/** Narrows a fitted recommender (e.g. one loaded by name from a model version) to popularity. */
+export function isPopularityRecommender(r: Recommender): r is PopularityRecommender {
+  return r.name === ALGORITHM && typeof (r as Partial<PopularityRecommender>).popularItems === 'function';
+}
