@@ -1,0 +1,119 @@
+import { z } from 'zod';
+import { ArtifactFormatError, decodeArtifact, encodeArtifact } from './artifact.js';
+import type { Dataset } from './dataset.js';
+import { decay } from './decay.js';
+import { recentDistinctItems } from './history.js';
+import { transpose, userItemMatrix } from './interactions.js';
+import { checkNeighbourLists, neighboursOf, packNeighbourLists, remapNeighbourLists, type NeighbourLists } from './neighbour-lists.js';
+import { parseParams } from './parse-params.js';
+import type { Neighbour, Recommender, RecommenderFactory, UserContext } from './recommender.js';
+import { TopKHeap } from './top-k-heap.js';
+
+const paramsSchema = z.strictObject({
+  /** Neighbours kept per item. */
+  neighbours: z.int().min(1).max(1000).default(50),
+  /** Shrinkage added to the cosine denominator: pairs seen by few users are pulled towards 0. */
+  shrink: z.number().min(0).default(10),
+  /** User-item weight: 1 per bought item, or ln(1 + distinct orders) so repeat buys count more. */
+  weighting: z.enum(['binary', 'log']).default('log'),
+  /** Half-life in days of a history item's weight in scoreUser; null = all history items count fully. */
+  historyHalfLifeDays: z.number().positive().nullable().default(null),
+  /** How many of the user's most recent distinct items are used (0 = all). */
+  maxHistoryItems: z.int().min(0).default(0),
+});
+export type ItemKnnParams = z.output<typeof paramsSchema>;
+
+const ALGORITHM = 'item-knn';
+const VERSION = 1;
+
+function createItemKnn(params: ItemKnnParams, itemIds: readonly string[], lists: NeighbourLists, trainedNow: number): Recommender {
+  const itemCount = lists.indptr.length - 1;
+  return {
+    name: ALGORITHM,
+    /** score(b) = sum over history items a of w(a) * sim(a, b), w(a) = recency decay of a's last purchase. */
+    scoreUser(ctx: UserContext, out: Float32Array) {
+      out.fill(0);
+      const now = ctx.now ?? trainedNow;
+      for (const { item, ts } of recentDistinctItems(ctx.history, itemCount, params.maxHistoryItems)) {
+        const w = decay(now, ts, params.historyHalfLifeDays);
+        for (let p = lists.indptr[item]; p < lists.indptr[item + 1]; p++) out[lists.items[p]] += w * lists.scores[p];
+      }
+    },
+    similarItems(item: number, k: number): Neighbour[] {
+      return neighboursOf(lists, item, k);
+    },
+    toArtifact() {
+      return encodeArtifact(
+        { algorithm: ALGORITHM, version: VERSION, trainedAt: new Date().toISOString(), params, meta: { itemIds, now: trainedNow } },
+        { indptr: lists.indptr, items: lists.items, scores: lists.scores },
+      );
+    },
+  };
+}
+
+/**
+ * Item-item cosine with shrinkage over user vectors: sim(a, b) = a.b / (|a| |b| + shrink).
+ * For each item a, the dot products with every b are accumulated in a dense scratch row by walking
+ * a's buyers and their items (cost: sum over users of basket-of-life size squared), never building
+ * the item x item matrix; only the top `neighbours` per item are kept.
+ */
+function fit(ds: Dataset, params: ItemKnnParams): Recommender {
+  const byUser = userItemMatrix(ds);
+  const byItem = transpose(byUser);
+  const weight = (count: number) => (params.weighting === 'log' ? Math.log1p(count) : 1);
+  const rowW = byUser.values.map(weight);
+  const colW = byItem.values.map(weight);
+  const itemCount = byItem.rows;
+  const norm = new Float64Array(itemCount);
+  for (let i = 0; i < itemCount; i++) {
+    let s = 0;
+    for (let p = byItem.indptr[i]; p < byItem.indptr[i + 1]; p++) s += colW[p] * colW[p];
+    norm[i] = Math.sqrt(s);
+  }
+  const dot = new Float64Array(itemCount);
+  const touched = new Int32Array(itemCount);
+  const lists: Neighbour[][] = [];
+  for (let a = 0; a < itemCount; a++) {
+    let nTouched = 0;
+    for (let p = byItem.indptr[a]; p < byItem.indptr[a + 1]; p++) {
+      const u = byItem.indices[p];
+      const wa = colW[p];
+      for (let q = byUser.indptr[u]; q < byUser.indptr[u + 1]; q++) {
+        const b = byUser.indices[q];
+        if (dot[b] === 0) touched[nTouched++] = b;
+        dot[b] += wa * rowW[q];
+      }
+    }
+    const top = new TopKHeap(params.neighbours);
+    for (let t = 0; t < nTouched; t++) {
+      const b = touched[t];
+      if (b !== a) top.push(b, dot[b] / (norm[a] * norm[b] + params.shrink));
+      dot[b] = 0;
+    }
+    lists.push(top.result());
+  }
+  return createItemKnn(params, [...ds.itemIds], packNeighbourLists(lists), ds.now);
+}
+
+function fromArtifact(bytes: Uint8Array, ds: Pick<Dataset, 'itemIds'>): Recommender {
+  const { header, arrays } = decodeArtifact(bytes, { algorithm: ALGORITHM, version: VERSION });
+  const { indptr, items, scores } = arrays;
+  if (!(indptr instanceof Int32Array && items instanceof Int32Array && scores instanceof Float32Array)) {
+    throw new ArtifactFormatError('item-knn artifact: unexpected array types');
+  }
+  const lists = { indptr, items, scores };
+  const meta = header.meta as { itemIds: string[]; now: number };
+  checkNeighbourLists(lists, meta.itemIds.length, 'item-knn artifact');
+  const params = parseParams(ALGORITHM, paramsSchema, header.params);
+  const remapped = remapNeighbourLists(lists, meta.itemIds, ds.itemIds);
+  if (!remapped) return createItemKnn(params, meta.itemIds, lists, meta.now);
+  return createItemKnn(params, [...ds.itemIds], remapped.lists, meta.now);
+}
+
+/** Item-based collaborative filtering: co-purchase cosine with shrinkage, top-N neighbours per item. */
+export const itemKnnFactory = {
+  name: ALGORITHM,
+  parseParams: (raw: unknown) => parseParams(ALGORITHM, paramsSchema, raw),
+  fit,
+  fromArtifact,
+} satisfies RecommenderFactory<ItemKnnParams>;
