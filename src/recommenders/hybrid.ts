@@ -1,0 +1,122 @@
+import { z } from 'zod';
+import { ArtifactFormatError, decodeArtifact, encodeArtifact } from './artifact.js';
+import { distinctOrderCount } from './history.js';
+import type { Recommender, UserContext } from './recommender.js';
+import { TopKHeap } from './top-k-heap.js';
+
+const weights = z.record(z.string().min(1), z.number().min(0));
+
+/** How the hybrid blends its sources; the `hybrid` section of a recipe. */
+export const hybridConfigSchema = z.strictObject({
+  /** Per-source weights for a user with 0-1 orders (cold) and for one with `fullHistoryOrders` or more (warm). */
+  weights: z.strictObject({ cold: weights, warm: weights }),
+  /** Distinct orders at which a user counts as fully warm. */
+  fullHistoryOrders: z.int().min(2).default(10),
+  /**
+   * Per source and user, before weighting: `max` divides by the user's top score (negatives -> 0),
+   * `minmax` maps [min, max] to [0, 1], `rank` gives the r-th best of the top `rankDepth` 1 - r/rankDepth.
+   */
+  normalisation: z.enum(['max', 'minmax', 'rank']).default('max'),
+  /** Items per source that get a rank score under `rank` normalisation. */
+  rankDepth: z.int().min(1).default(200),
+});
+export type HybridConfig = z.output<typeof hybridConfigSchema>;
+
+export interface HybridRecommender extends Recommender {
+  readonly config: HybridConfig;
+  /** The blend weight of every source for a user with `orders` distinct orders (sources with weight 0 omitted). */
+  weightsFor(orders: number): Record<string, number>;
+  /**
+   * Like scoreUser, and also returns each source's weighted, normalised contribution, so serving can
+   * say which sources put an item on the list. The arrays are fresh (the caller may keep them).
+   */
+  scoreUserBySource(ctx: UserContext, out: Float32Array): Record<string, Float32Array>;
+}
+
+const ALGORITHM = 'hybrid';
+const VERSION = 1;
+
+/**
+ * Interpolates each source's weight between cold and warm with the user's distinct-order count n:
+ *   w(n) = (1 - t) * cold + t * warm,  t = min(1, ln(1 + max(0, n - 1)) / ln(fullHistoryOrders))
+ * so t = 0 for 0-1 orders, grows fast over the first few orders and reaches 1 at fullHistoryOrders.
+ */
+export function blendWeights(config: HybridConfig, orders: number): Record<string, number> {
+  const t = Math.min(1, Math.log1p(Math.max(0, orders - 1)) / Math.log(config.fullHistoryOrders));
+  const out: Record<string, number> = {};
+  for (const name of new Set([...Object.keys(config.weights.cold), ...Object.keys(config.weights.warm)])) {
+    const w = (1 - t) * (config.weights.cold[name] ?? 0) + t * (config.weights.warm[name] ?? 0);
+    if (w > 0) out[name] = w;
+  }
+  return out;
+}
+
+/** Rescales one source's scores in place, per `normalisation` (see hybridConfigSchema). */
+function normalise(scores: Float32Array, config: HybridConfig): void {
+  if (config.normalisation === 'rank') {
+    const top = new TopKHeap(config.rankDepth);
+    for (let i = 0; i < scores.length; i++) if (scores[i] > 0) top.push(i, scores[i]);
+    scores.fill(0);
+    top.result().forEach((n, r) => (scores[n.item] = 1 - r / config.rankDepth));
+    return;
+  }
+  let min = Infinity;
+  let max = -Infinity;
+  for (const s of scores) {
+    if (s < min) min = s;
+    if (s > max) max = s;
+  }
+  if (config.normalisation === 'minmax') {
+    const range = max - min;
+    for (let i = 0; i < scores.length; i++) scores[i] = range > 0 ? (scores[i] - min) / range : 0;
+    return;
+  }
+  for (let i = 0; i < scores.length; i++) scores[i] = max > 0 && scores[i] > 0 ? scores[i] / max : 0;
+}
+
+/**
+ * Blends already-fitted sources (the hybrid fits nothing itself, so training and evaluation reuse the
+ * same fits). Throws when a weighted source is missing. Scores are sum_s w_s(n) * normalised_s(item).
+ */
+export function createHybrid(sources: ReadonlyMap<string, Recommender>, rawConfig: HybridConfig): HybridRecommender {
+  const config = hybridConfigSchema.parse(rawConfig);
+  for (const name of [...Object.keys(config.weights.cold), ...Object.keys(config.weights.warm)]) {
+    if (!sources.has(name)) throw new Error(`hybrid: weighted source "${name}" is not among the fitted sources`);
+  }
+  const weightsFor = (orders: number) => blendWeights(config, orders);
+  const blend = (ctx: UserContext, out: Float32Array, keep: boolean) => {
+    out.fill(0);
+    const parts: Record<string, Float32Array> = {};
+    const scratch = new Float32Array(out.length);
+    for (const [name, w] of Object.entries(weightsFor(distinctOrderCount(ctx.history)))) {
+      sources.get(name)!.scoreUser(ctx, scratch);
+      normalise(scratch, config);
+      for (let i = 0; i < out.length; i++) out[i] += w * scratch[i];
+      if (keep) parts[name] = scratch.map((s) => w * s);
+    }
+    return parts;
+  };
+  return {
+    name: ALGORITHM,
+    config,
+    weightsFor,
+    scoreUser(ctx, out) {
+      blend(ctx, out, false);
+    },
+    scoreUserBySource(ctx, out) {
+      return blend(ctx, out, true);
+    },
+    /** Only the blend configuration: the sources have artifacts of their own. */
+    toArtifact() {
+      return encodeArtifact({ algorithm: ALGORITHM, version: VERSION, trainedAt: new Date().toISOString(), params: config }, {});
+    },
+  };
+}
+
+/** Rebuilds a hybrid from its artifact around sources loaded from their own artifacts. */
+export function hybridFromArtifact(bytes: Uint8Array, sources: ReadonlyMap<string, Recommender>): HybridRecommender {
+  const { header } = decodeArtifact(bytes, { algorithm: ALGORITHM, version: VERSION });
+  const parsed = hybridConfigSchema.safeParse(header.params);
+  if (!parsed.success) throw new ArtifactFormatError(`hybrid artifact: bad configuration (${parsed.error.issues[0].message})`);
+  return createHybrid(sources, parsed.data);
+}

@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { datasetHistories, userContext } from '../../../src/recommenders/history.js';
+import { blendWeights, createHybrid, hybridFromArtifact, type HybridConfig } from '../../../src/recommenders/hybrid.js';
+import { itemKnnFactory } from '../../../src/recommenders/item-knn.js';
+import { popularityFactory } from '../../../src/recommenders/popularity.js';
+import type { HistoryEntry, Recommender, UserContext } from '../../../src/recommenders/recommender.js';
+import { TopKHeap } from '../../../src/recommenders/top-k-heap.js';
+import { twoGroups } from './two-groups.fixture.js';
+
+/** A source with fixed scores: the hybrid's arithmetic is checked apart from any real model. */
+const fixed = (name: string, scores: number[]): Recommender => ({
+  name,
+  scoreUser: (_ctx, out) => out.set(scores),
+  toArtifact: () => new Uint8Array(),
+});
+const ordersCtx = (n: number): UserContext => ({
+  user: -1,
+  attributes: {},
+  history: Array.from({ length: n }, (_, o): HistoryEntry => ({ item: 0, ts: o, quantity: 1, order: o })),
+});
+const config = (over: Partial<HybridConfig> = {}): HybridConfig => ({
+  weights: { cold: { a: 1, b: 0 }, warm: { a: 0.2, b: 1 } },
+  fullHistoryOrders: 10,
+  normalisation: 'max',
+  rankDepth: 200,
+  ...over,
+});
+
+describe('hybrid', () => {
+  it('interpolates weights from cold (0-1 orders) to warm (fullHistoryOrders) on a log scale', () => {
+    expect(blendWeights(config(), 0)).toEqual({ a: 1 });
+    expect(blendWeights(config(), 1)).toEqual({ a: 1 });
+    // 4 orders: t = ln(4) / ln(10) = 0.60206; a = 1 - 0.8 t = 0.51835, b = t.
+    const w = blendWeights(config(), 4);
+    expect(w.a).toBeCloseTo(0.51835, 5);
+    expect(w.b).toBeCloseTo(0.60206, 5);
+    expect(blendWeights(config(), 10)).toEqual({ a: 0.2, b: 1 });
+    expect(blendWeights(config(), 500)).toEqual({ a: 0.2, b: 1 });
+  });
+
+  it('divides each source by its top score before weighting (max normalisation)', () => {
+    const sources = new Map([
+      ['a', fixed('a', [10, 5, 0, -3])],
+      ['b', fixed('b', [0, 0.1, 0.4, 0.2])],
+    ]);
+    const out = new Float32Array(4);
+    createHybrid(sources, config()).scoreUser(ordersCtx(10), out);
+    // 0.2 * [1, 0.5, 0, 0] + 1 * [0, 0.25, 1, 0.5]
+    expect([...out].map((x) => +x.toFixed(6))).toEqual([0.2, 0.35, 1, 0.5]);
+  });
+
+  it('uses rank scores 1 - r/depth under rank normalisation, and reports each source contribution', () => {
+    const sources = new Map([
+      ['a', fixed('a', [10, 5, 0, 7])],
+      ['b', fixed('b', [0, 0.1, 0.4, 0.2])],
+    ]);
+    const out = new Float32Array(4);
+    const parts = createHybrid(sources, config({ normalisation: 'rank', rankDepth: 4 })).scoreUserBySource(ordersCtx(1), out);
+    // Cold: only a, ranks 10 > 7 > 5 -> 1, 0.75, 0.5; item 2 (score 0) unranked.
+    expect([...out]).toEqual([1, 0.5, 0, 0.75]);
+    expect(Object.keys(parts)).toEqual(['a']);
+    expect([...parts.a]).toEqual([1, 0.5, 0, 0.75]);
+  });
+
+  it('refuses to blend a weighted source that was not fitted', () => {
+    expect(() => createHybrid(new Map([['a', fixed('a', [1])]]), config())).toThrow(/"b"/);
+  });
+
+  it("leans on the cold-weighted source for a one-order user and on the warm-weighted one for a heavy buyer", () => {
+    const { ds } = twoGroups();
+    const histories = datasetHistories(ds);
+    const popularity = popularityFactory.fit(ds, popularityFactory.parseParams({ attributes: [] }));
+    const knn = itemKnnFactory.fit(ds, itemKnnFactory.parseParams({}));
+    const hybrid = createHybrid(new Map<string, Recommender>([['popularity', popularity], ['item-knn', knn]]), {
+      weights: { cold: { popularity: 1, 'item-knn': 0.1 }, warm: { popularity: 0.1, 'item-knn': 1 } },
+      fullHistoryOrders: 2,
+      normalisation: 'max',
+      rankDepth: 200,
+    });
+    /** For the user's top-3 items: which source contributed more to each. */
+    const leaders = (ctx: UserContext) => {
+      const out = new Float32Array(ds.itemIds.length);
+      const parts = hybrid.scoreUserBySource(ctx, out);
+      const heap = new TopKHeap(3);
+      out.forEach((s, i) => s > 0 && heap.push(i, s));
+      return heap.result().map(({ item }) => (parts.popularity[item] > parts['item-knn'][item] ? 'popularity' : 'item-knn'));
+    };
+    const full = userContext(ds, histories, ds.userIndex.get('k-user0')!); // two orders: fully warm here
+    const cold = { ...full, history: full.history.filter((h) => h.order === full.history[0].order) };
+    expect(hybrid.weightsFor(1)).toEqual({ popularity: 1, 'item-knn': 0.1 });
+    expect(leaders(cold)).toEqual(['popularity', 'popularity', 'popularity']);
+    expect(hybrid.weightsFor(2)).toEqual({ popularity: 0.1, 'item-knn': 1 });
+    expect(leaders(full)).toEqual(['item-knn', 'item-knn', 'item-knn']);
+  });
+
+  it('stores only its configuration and rebuilds around the given sources', () => {
+    const sources = new Map([
+      ['a', fixed('a', [3, 1])],
+      ['b', fixed('b', [1, 3])],
+    ]);
+    const hybrid = createHybrid(sources, config({ normalisation: 'minmax' }));
+    const loaded = hybridFromArtifact(hybrid.toArtifact(), sources);
+    expect(loaded.config).toEqual(hybrid.config);
+    const [x, y] = [new Float32Array(2), new Float32Array(2)];
+    hybrid.scoreUser(ordersCtx(3), x);
+    loaded.scoreUser(ordersCtx(3), y);
+    expect(y).toEqual(x);
+  });
+});
