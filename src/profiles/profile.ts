@@ -53,7 +53,7 @@ export interface CustomerProfile {
 }
 
 export interface ProfileOptions {
-  /** Reference time (epoch ms) for recency and tenure; default dataset.now. */
+  /** Reference time (epoch ms) for recency and tenure; default dataset.now. Events after it give negative days. */
   now?: number;
   /** How many terms / categories to keep per customer; defaults 10 and 5. */
   topTerms?: number;

@@ -95,6 +95,8 @@ describe('customer profiles', () => {
     )!;
     expect(top2.topTerms.map((t) => t.label)).toEqual(['mug', 'red']);
     expect(top2.topCategories.map((t) => t.label)).toEqual(['kitchen']);
+    const none = computeProfiles(dataset(events, items, NOW), { topTerms: 0, topCategories: 0 });
+    expect(none.every((p) => p.topTerms.length === 0 && p.topCategories.length === 0)).toBe(true);
   });
 
   it('gives customers with equal order counts the same F score', () => {
