@@ -3,6 +3,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import { registerAuth } from './http/plugins/auth.js';
 import { registerDocs } from './http/plugins/docs.js';
 import { registerErrorHandling } from './http/plugins/error-handler.js';
+import { registerMetrics } from './http/plugins/metrics.js';
 import { eventRoutes } from './http/routes/events.js';
 import { healthRoutes } from './http/routes/health.js';
 import { itemRoutes } from './http/routes/items.js';
@@ -26,13 +27,13 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     bodyLimit: config.BODY_LIMIT_BYTES,
     // Request ids in logs tie a slow or failed call to its log lines; no personal data is logged.
     requestIdHeader: 'x-request-id',
-    disableRequestLogging: false,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
   registerAuth(app, { keys: config.API_KEYS, disabled: config.AUTH_DISABLED });
   await registerDocs(app, API_VERSION);
+  registerMetrics(app, { metrics: services.metrics });
 
   const maxBatch = config.MAX_BATCH_SIZE;
   healthRoutes(app, {

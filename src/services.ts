@@ -4,6 +4,7 @@ import { createCatalogRepository } from './data/catalog-repository.js';
 import { createEventRepository } from './data/event-repository.js';
 import type { ModelStore } from './store/model-store.js';
 import { createPurchaseRecorder } from './serving/record-purchases.js';
+import { createMetrics } from './metrics.js';
 
 /**
  * The composition root: every domain object built from explicit dependencies. The server, the CLIs,
@@ -11,6 +12,7 @@ import { createPurchaseRecorder } from './serving/record-purchases.js';
  */
 export function createServices(deps: { config: Config; db: Db; store: ModelStore; log?: (msg: string, err?: unknown) => void }) {
   const { config, db, store } = deps;
+  const metrics = createMetrics();
   const catalog = createCatalogRepository(db);
   const events = createEventRepository(db);
   const recordPurchases = createPurchaseRecorder({ events, store, log: (err) => deps.log?.('live update failed', err) });
@@ -21,7 +23,7 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
     return existed;
   }
 
-  return { config, db, store, catalog, events, recordPurchases, eraseUser };
+  return { config, db, store, metrics, catalog, events, recordPurchases, eraseUser };
 }
 
 export type Services = ReturnType<typeof createServices>;

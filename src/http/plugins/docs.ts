@@ -20,7 +20,17 @@ export async function registerDocs(app: FastifyInstance, version: string): Promi
         },
       },
     },
-    transform: jsonSchemaTransform,
+    // Routes that need a key say so, and which scope, in the description the UI shows.
+    transform: (input) => {
+      const out = jsonSchemaTransform(input);
+      const scope = (input.route as { config?: { scope?: string } } | undefined)?.config?.scope;
+      if (!scope) return out;
+      const schema = out.schema as Record<string, unknown>;
+      return {
+        ...out,
+        schema: { ...schema, security: [{ bearer: [] }, { apiKey: [] }], description: `Scope: \`${scope}\`.` },
+      };
+    },
     transformObject: jsonSchemaTransformObject,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });

@@ -10,7 +10,7 @@ const itemFields = {
   available: z.boolean().default(true),
 };
 
-export const itemBody = z.strictObject(itemFields).meta({ id: 'ItemInput' });
+export const itemBody = z.strictObject(itemFields);
 export const itemBatchBody = z.strictObject({
   items: z.array(z.strictObject({ id: z.string().min(1).max(256), ...itemFields })).min(1),
 });
@@ -31,7 +31,7 @@ export const itemResponse = z
 
 export const upsertResult = z.object({ created: z.number().int(), updated: z.number().int() });
 
-export const userBody = z.strictObject({ attributes: attributes.default({}) }).meta({ id: 'UserInput' });
+export const userBody = z.strictObject({ attributes: attributes.default({}) });
 
 export const userResponse = z
   .object({
