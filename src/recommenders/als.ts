@@ -1,0 +1,217 @@
+import { z } from 'zod';
+import { ArtifactFormatError, decodeArtifact, encodeArtifact } from './artifact.js';
+import { choleskySolve } from './cholesky.js';
+import { alsLoss, conjugateGradientHalfStep, gramian, type ConfidenceRows } from './conjugate-gradient.js';
+import type { Dataset } from './dataset.js';
+import { transpose, userItemMatrix, type Csr } from './interactions.js';
+import { itemRemap } from './item-remap.js';
+import { parseParams } from './parse-params.js';
+import type { Neighbour, Recommender, RecommenderFactory, UserContext } from './recommender.js';
+import { mulberry32 } from './seeded-random.js';
+import { TopKHeap } from './top-k-heap.js';
+
+const ARTIFACT = { algorithm: 'als', version: 1 };
+
+const paramsSchema = z
+  .object({
+    factors: z.number().int().min(1).max(1024).default(64),
+    regularization: z.number().gt(0).max(1e6).default(0.1),
+    /** Confidence c = 1 + alpha * ln(1 + orders): how much more an observed pair weighs than an unobserved one. */
+    alpha: z.number().min(0).max(1e6).default(10),
+    iterations: z.number().int().min(1).max(1000).default(15),
+    /** Conjugate-gradient steps per row and half-iteration. */
+    cgSteps: z.number().int().min(1).max(1024).default(3),
+    seed: z.number().int().default(42),
+  })
+  .strict();
+
+export type AlsParams = z.output<typeof paramsSchema>;
+
+export interface AlsFitOptions {
+  /** Called after each iteration with the normalised training loss (computing it costs about one CG step). */
+  onIteration?: (iteration: number, loss: number) => void;
+}
+
+interface AlsState {
+  params: AlsParams;
+  itemIds: string[];
+  /** users x factors and items x factors, row-major. */
+  userFactors: Float32Array;
+  itemFactors: Float32Array;
+  /** Latest training purchase per user: a history with anything newer has changed since training. */
+  userLastTs: Float64Array;
+}
+
+function confidenceRows(m: Csr, alpha: number): ConfidenceRows {
+  const confidence = new Float64Array(m.values.length);
+  for (let p = 0; p < confidence.length; p++) confidence[p] = 1 + alpha * Math.log1p(m.values[p]);
+  return { rows: m.rows, indptr: m.indptr, indices: m.indices, confidence };
+}
+
+/**
+ * Fits implicit-feedback ALS on the user x item matrix of distinct-order counts. Exported apart from
+ * the factory so training reports and tests can follow the loss per iteration.
+ */
+export function fitAls(ds: Dataset, params: AlsParams, options: AlsFitOptions = {}): Recommender {
+  const k = params.factors;
+  const ui = userItemMatrix(ds);
+  const users = confidenceRows(ui, params.alpha);
+  const items = confidenceRows(transpose(ui), params.alpha);
+  // Small uniform init as in `implicit`; the user side is solved first, so only item factors matter.
+  const random = mulberry32(params.seed);
+  const x = new Float64Array(users.rows * k);
+  const y = new Float64Array(items.rows * k);
+  for (let t = 0; t < y.length; t++) y[t] = random() * 0.01;
+  for (let t = 0; t < x.length; t++) x[t] = random() * 0.01;
+  for (let it = 0; it < params.iterations; it++) {
+    conjugateGradientHalfStep(users, x, y, items.rows, k, params.regularization, params.cgSteps);
+    conjugateGradientHalfStep(items, y, x, users.rows, k, params.regularization, params.cgSteps);
+    options.onIteration?.(it, alsLoss(users, x, y, items.rows, k, params.regularization));
+  }
+  const userLastTs = new Float64Array(users.rows).fill(-Infinity);
+  for (let u = 0; u < ui.rows; u++) {
+    for (let p = ui.indptr[u]; p < ui.indptr[u + 1]; p++) userLastTs[u] = Math.max(userLastTs[u], ui.lastTs[p]);
+  }
+  return new AlsModel({
+    params,
+    itemIds: [...ds.itemIds],
+    userFactors: Float32Array.from(x),
+    itemFactors: Float32Array.from(y),
+    userLastTs,
+  });
+}
+
+class AlsModel implements Recommender {
+  readonly name = 'als';
+  private readonly k: number;
+  private readonly items: number;
+  /** Y^T Y + reg I over the item factors, for solving unknown users. */
+  private readonly yty: Float64Array;
+  private readonly itemNorms: Float64Array;
+
+  constructor(private readonly s: AlsState) {
+    this.k = s.params.factors;
+    this.items = s.itemFactors.length / this.k;
+    this.yty = gramian(s.itemFactors, this.items, this.k, s.params.regularization);
+    this.itemNorms = new Float64Array(this.items);
+    for (let i = 0; i < this.items; i++) {
+      let sq = 0;
+      for (let a = 0; a < this.k; a++) sq += s.itemFactors[i * this.k + a] ** 2;
+      this.itemNorms[i] = Math.sqrt(sq);
+    }
+  }
+
+  /** The trained factor when it still describes the user, else one solved from the live history. */
+  private userFactor(ctx: UserContext): ArrayLike<number> | null {
+    const { userFactors, userLastTs } = this.s;
+    const known = ctx.user >= 0 && ctx.user < userLastTs.length;
+    if (known && ctx.history.every((h) => h.ts <= userLastTs[ctx.user])) {
+      return userFactors.subarray(ctx.user * this.k, (ctx.user + 1) * this.k);
+    }
+    return this.solveUser(ctx);
+  }
+
+  /**
+   * The "recalculate user" step: the exact least-squares factor for a history the model was not
+   * trained on, x = (YtY + reg I + sum_i (c_i - 1) y_i y_i^T)^-1 sum_i c_i y_i, with c_i from the
+   * number of distinct orders of item i in the history. One k x k Cholesky solve.
+   */
+  private solveUser(ctx: UserContext): Float64Array | null {
+    const orders = new Map<number, Set<string | number>>();
+    for (const h of ctx.history) {
+      if (h.item < 0 || h.item >= this.items || this.itemNorms[h.item] === 0) continue;
+      let set = orders.get(h.item);
+      if (!set) orders.set(h.item, (set = new Set()));
+      set.add(h.order);
+    }
+    if (orders.size === 0) return null;
+    const { k } = this;
+    const y = this.s.itemFactors;
+    const a = Float64Array.from(this.yty);
+    const b = new Float64Array(k);
+    for (const [i, set] of orders) {
+      const c = 1 + this.s.params.alpha * Math.log1p(set.size);
+      const o = i * k;
+      for (let r = 0; r < k; r++) {
+        b[r] += c * y[o + r];
+        const w = (c - 1) * y[o + r];
+        for (let q = 0; q < k; q++) a[r * k + q] += w * y[o + q];
+      }
+    }
+    return choleskySolve(a, b, k);
+  }
+
+  /** score(j) = x_u . y_j: the model's predicted preference. */
+  scoreUser(ctx: UserContext, out: Float32Array): void {
+    const x = this.userFactor(ctx);
+    out.fill(0);
+    if (!x) return;
+    const { k } = this;
+    const y = this.s.itemFactors;
+    const n = Math.min(out.length, this.items);
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      const o = j * k;
+      for (let a = 0; a < k; a++) s += x[a] * y[o + a];
+      out[j] = s;
+    }
+  }
+
+  /** Cosine of item factors; only positively related items count as similar. */
+  similarItems(item: number, k: number): Neighbour[] {
+    if (item < 0 || item >= this.items || this.itemNorms[item] === 0) return [];
+    const y = this.s.itemFactors;
+    const f = this.k;
+    const heap = new TopKHeap(k);
+    for (let j = 0; j < this.items; j++) {
+      if (j === item || this.itemNorms[j] === 0) continue;
+      let dot = 0;
+      for (let a = 0; a < f; a++) dot += y[item * f + a] * y[j * f + a];
+      const cos = dot / (this.itemNorms[item] * this.itemNorms[j]);
+      if (cos > 0) heap.push(j, cos);
+    }
+    return heap.result();
+  }
+
+  toArtifact(): Uint8Array {
+    const { params, itemIds, userFactors, itemFactors, userLastTs } = this.s;
+    return encodeArtifact(
+      { ...ARTIFACT, trainedAt: new Date().toISOString(), params, meta: { itemIds } },
+      { userFactors, itemFactors, userLastTs },
+    );
+  }
+}
+
+function loadState(bytes: Uint8Array, currentIds: readonly string[]): AlsState {
+  const { header, arrays } = decodeArtifact(bytes, ARTIFACT);
+  const params = paramsSchema.parse(header.params);
+  const { itemIds } = header.meta as { itemIds: string[] };
+  const { userFactors, itemFactors, userLastTs } = arrays;
+  const k = params.factors;
+  if (
+    !(userFactors instanceof Float32Array && itemFactors instanceof Float32Array && userLastTs instanceof Float64Array) ||
+    !Array.isArray(itemIds) ||
+    itemFactors.length !== itemIds.length * k ||
+    userFactors.length !== userLastTs.length * k
+  ) {
+    throw new ArtifactFormatError('als: factor matrices do not match the stored item and user counts');
+  }
+  const map = itemRemap(itemIds, currentIds);
+  if (!map) return { params, itemIds, userFactors, itemFactors, userLastTs };
+  // Items the model has not seen get a zero factor: no score, no neighbours, ignored in histories.
+  const remapped = new Float32Array(map.length * k);
+  map.forEach((fitted, i) => fitted >= 0 && remapped.set(itemFactors.subarray(fitted * k, (fitted + 1) * k), i * k));
+  return { params, itemIds: [...currentIds], userFactors, itemFactors: remapped, userLastTs };
+}
+
+/**
+ * Implicit-feedback matrix factorisation (Hu, Koren & Volinsky) trained by alternating least squares
+ * with conjugate-gradient row updates. Users unseen at training time (or whose history has grown
+ * since) are folded in on the fly from their history.
+ */
+export const alsFactory: RecommenderFactory<AlsParams> = {
+  name: 'als',
+  parseParams: (raw) => parseParams('als', paramsSchema, raw),
+  fit: (ds, params) => fitAls(ds, params),
+  fromArtifact: (bytes, ds) => new AlsModel(loadState(bytes, ds.itemIds)),
+};

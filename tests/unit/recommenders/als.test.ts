@@ -1,0 +1,198 @@
+import { Matrix, solve } from 'ml-matrix';
+import { describe, expect, it } from 'vitest';
+import { alsFactory, fitAls, type AlsParams } from '../../../src/recommenders/als.js';
+import { choleskySolve } from '../../../src/recommenders/cholesky.js';
+import { alsLoss, conjugateGradientHalfStep, type ConfidenceRows } from '../../../src/recommenders/conjugate-gradient.js';
+import { buildDataset, type PurchaseRow } from '../../../src/recommenders/dataset.js';
+import type { HistoryEntry, Recommender, UserContext } from '../../../src/recommenders/recommender.js';
+import { mulberry32 } from '../../../src/recommenders/seeded-random.js';
+
+const DAY = 86_400_000;
+
+/**
+ * Two worlds that never meet: users g0-u* buy only items g0-i*, users g1-u* only g1-i*. Each of the 12
+ * users of a group buys 4 of the group's 6 items (one of them twice, in two orders) and skips 2, so
+ * every user has unbought in-group items and the group is the one pattern to learn.
+ */
+function twoGroups() {
+  const events: PurchaseRow[] = [];
+  for (const g of [0, 1]) {
+    for (let u = 0; u < 12; u++) {
+      const skipped = new Set([u % 6, (u + 1 + Math.floor(u / 6)) % 6]);
+      for (let i = 0; i < 6; i++) {
+        if (skipped.has(i)) continue;
+        const orders = i === (u + 3) % 6 ? 2 : 1;
+        for (let o = 0; o < orders; o++) {
+          events.push({ userId: `g${g}-u${u}`, itemId: `g${g}-i${i}`, orderId: `o${o}`, ts: (o + 1) * DAY, quantity: 1, price: null });
+        }
+      }
+    }
+  }
+  return buildDataset({ events });
+}
+
+const groupOf = (id: string) => id.slice(0, 2);
+// Few users, so few factors and strong regularisation: with 64 free factors ALS memorises each user's row.
+const params = (raw: Partial<AlsParams> = {}) => alsFactory.parseParams({ factors: 8, regularization: 5, iterations: 10, ...raw });
+
+function scores(model: Recommender, ctx: UserContext, n: number): Float32Array {
+  const out = new Float32Array(n);
+  model.scoreUser(ctx, out);
+  return out;
+}
+
+function historyOf(ds: ReturnType<typeof twoGroups>, user: string): HistoryEntry[] {
+  const u = ds.userIndex.get(user)!;
+  const out: HistoryEntry[] = [];
+  for (let e = 0; e < ds.eventUser.length; e++) {
+    if (ds.eventUser[e] === u) out.push({ item: ds.eventItem[e], ts: ds.eventTs[e], quantity: 1, order: ds.eventOrder[e] });
+  }
+  return out;
+}
+
+describe('ALS recommender', () => {
+  const ds = twoGroups();
+  const n = ds.itemIds.length;
+
+  it('ranks every unbought in-group item above every item of the other group, for every user', () => {
+    const model = alsFactory.fit(ds, params());
+    for (const [user, u] of ds.userIndex) {
+      const bought = new Set(historyOf(ds, user).map((h) => h.item));
+      const s = scores(model, { user: u, history: historyOf(ds, user), attributes: {} }, n);
+      const inGroup = ds.itemIds.flatMap((id, i) => (groupOf(id) === groupOf(user) && !bought.has(i) ? [s[i]] : []));
+      const outGroup = ds.itemIds.flatMap((id, i) => (groupOf(id) !== groupOf(user) ? [s[i]] : []));
+      expect(Math.min(...inGroup)).toBeGreaterThan(Math.max(...outGroup));
+    }
+  });
+
+  it('finds an item\'s nearest neighbours by factor cosine inside its own group', () => {
+    const model = alsFactory.fit(ds, params());
+    for (let i = 0; i < n; i++) {
+      const near = model.similarItems!(i, 5);
+      expect(near).toHaveLength(5);
+      for (const nb of near) expect(groupOf(ds.itemIds[nb.item])).toBe(groupOf(ds.itemIds[i]));
+    }
+  });
+
+  it('lowers the training loss at every iteration', () => {
+    const losses: number[] = [];
+    fitAls(ds, params({ iterations: 12 }), { onIteration: (_, loss) => losses.push(loss) });
+    expect(losses).toHaveLength(12);
+    for (let t = 1; t < losses.length; t++) expect(losses[t]).toBeLessThanOrEqual(losses[t - 1] * (1 + 1e-9));
+    expect(losses[11]).toBeLessThan(losses[0]);
+  });
+
+  it('gives identical results for the same seed and different ones for another seed', () => {
+    const ctx: UserContext = { user: 3, history: [], attributes: {} };
+    const a = scores(alsFactory.fit(ds, params({ seed: 7 })), ctx, n);
+    const b = scores(alsFactory.fit(ds, params({ seed: 7 })), ctx, n);
+    const c = scores(alsFactory.fit(ds, params({ seed: 8 })), ctx, n);
+    expect(b).toEqual(a);
+    expect(c).not.toEqual(a);
+  });
+
+  it('folds in a visitor unknown to the model from their history: their group\'s items come first', () => {
+    const model = alsFactory.fit(ds, params());
+    const g1 = (i: number) => ds.itemIndex.get(`g1-i${i}`)!;
+    const history: HistoryEntry[] = [
+      { item: g1(0), ts: 0, quantity: 1, order: 'cart' },
+      { item: g1(3), ts: 0, quantity: 1, order: 'cart' },
+    ];
+    const s = scores(model, { user: -1, history, attributes: {} }, n);
+    const ranked = [...s.keys()].filter((i) => i !== g1(0) && i !== g1(3)).sort((a, b) => s[b] - s[a]);
+    expect(ranked.slice(0, 4).map((i) => groupOf(ds.itemIds[i]))).toEqual(['g1', 'g1', 'g1', 'g1']);
+    expect(scores(model, { user: -1, history: [], attributes: {} }, n).every((v) => v === 0)).toBe(true);
+  });
+
+  it('re-solves a known user whose history grew after training, moving them towards the new group', () => {
+    const model = alsFactory.fit(ds, params());
+    const user = 'g0-u0';
+    const u = ds.userIndex.get(user)!;
+    const g1 = ds.itemIndex.get('g1-i2')!;
+    const before = scores(model, { user: u, history: historyOf(ds, user), attributes: {} }, n);
+    const grown = [...historyOf(ds, user), { item: g1, ts: 10 * DAY, quantity: 1, order: 'new' }];
+    const after = scores(model, { user: u, history: grown, attributes: {} }, n);
+    const g1Others = ds.itemIds.flatMap((id, i) => (groupOf(id) === 'g1' && i !== g1 ? [i] : []));
+    for (const i of g1Others) expect(after[i]).toBeGreaterThan(before[i]);
+  });
+
+  it('restores identical scores and neighbours from its artifact, and follows items to new indices', () => {
+    const model = alsFactory.fit(ds, params());
+    const bytes = model.toArtifact();
+    const back = alsFactory.fromArtifact(bytes, ds);
+    const known: UserContext = { user: 5, history: historyOf(ds, ds.userIds[5]), attributes: {} };
+    const anonymous: UserContext = { user: -1, history: [{ item: 2, ts: 0, quantity: 1, order: 1 }], attributes: {} };
+    for (const ctx of [known, anonymous]) expect(scores(back, ctx, n)).toEqual(scores(model, ctx, n));
+    expect(back.similarItems!(4, 3)).toEqual(model.similarItems!(4, 3));
+
+    const reordered = ['NEW', ...[...ds.itemIds].reverse()];
+    const moved = alsFactory.fromArtifact(bytes, { itemIds: reordered });
+    const original = scores(model, known, n);
+    const s = scores(moved, { user: 5, history: [], attributes: {} }, reordered.length);
+    reordered.forEach((id, i) => expect(s[i]).toBe(id === 'NEW' ? 0 : original[ds.itemIndex.get(id)!]));
+  });
+
+  it('rejects invalid parameters naming the field, and fills the documented defaults', () => {
+    expect(() => alsFactory.parseParams({ factors: 0 })).toThrow(/als\.factors/);
+    expect(() => alsFactory.parseParams({ cgsteps: 3 })).toThrow(/als\.cgsteps/);
+    expect(alsFactory.parseParams({})).toMatchObject({ factors: 64, iterations: 15, cgSteps: 3 });
+  });
+});
+
+describe('ALS solver pieces', () => {
+  // A 3 x 4 confidence matrix (rows = users) and random item factors with k = 3.
+  const k = 3;
+  const m: ConfidenceRows = {
+    rows: 3,
+    indptr: Int32Array.from([0, 2, 3, 5]),
+    indices: Int32Array.from([0, 2, 1, 0, 3]),
+    confidence: Float64Array.from([5, 2, 9, 3, 4]),
+  };
+  const random = mulberry32(1);
+  const y = Float64Array.from({ length: 4 * k }, () => random() - 0.5);
+  const reg = 0.3;
+
+  it('conjugate gradient with k steps solves each row\'s normal equations exactly', () => {
+    const x = new Float64Array(3 * k).fill(0.1);
+    conjugateGradientHalfStep(m, x, y, 4, k, reg, k);
+    const Y = new Matrix(Array.from({ length: 4 }, (_, i) => [...y.subarray(i * k, (i + 1) * k)]));
+    for (let u = 0; u < 3; u++) {
+      // A = Y^T C_u Y + reg I and b = Y^T C_u p_u, built densely over all 4 items (c = 1, p = 0 off the row).
+      const c = [1, 1, 1, 1];
+      const p = [0, 0, 0, 0];
+      for (let q = m.indptr[u]; q < m.indptr[u + 1]; q++) [c[m.indices[q]], p[m.indices[q]]] = [m.confidence[q], 1];
+      const C = Matrix.diag(c);
+      const A = Y.transpose().mmul(C).mmul(Y).add(Matrix.eye(k).mul(reg));
+      const b = Y.transpose().mmul(C).mmul(Matrix.columnVector(p));
+      const expected = solve(A, b).getColumn(0);
+      for (let a = 0; a < k; a++) expect(x[u * k + a]).toBeCloseTo(expected[a], 9);
+    }
+  });
+
+  it('computes the loss the same as the definition summed over every user-item pair', () => {
+    const x = Float64Array.from({ length: 3 * k }, () => random() - 0.5);
+    let direct = 0;
+    let mass = 0;
+    for (let u = 0; u < 3; u++) {
+      for (let i = 0; i < 4; i++) {
+        let c = 1;
+        let p = 0;
+        for (let q = m.indptr[u]; q < m.indptr[u + 1]; q++) if (m.indices[q] === i) [c, p] = [m.confidence[q], 1];
+        let s = 0;
+        for (let a = 0; a < k; a++) s += x[u * k + a] * y[i * k + a];
+        direct += c * (p - s) ** 2;
+        mass += c;
+      }
+    }
+    direct += reg * ([...x].reduce((t, v) => t + v * v, 0) + [...y].reduce((t, v) => t + v * v, 0));
+    expect(alsLoss(m, x, y, 4, k, reg)).toBeCloseTo(direct / mass, 12);
+  });
+
+  it('solves a hand-checked positive definite system by Cholesky', () => {
+    // [[4, 2], [2, 3]] x = [2, 5]  =>  x = [-0.5, 2]
+    const x = choleskySolve([4, 2, 2, 3], [2, 5], 2);
+    expect(x[0]).toBeCloseTo(-0.5, 12);
+    expect(x[1]).toBeCloseTo(2, 12);
+    expect(() => choleskySolve([1, 2, 2, 1], [1, 1], 2)).toThrow(/positive definite/);
+  });
+});
