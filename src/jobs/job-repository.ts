@@ -1,0 +1,170 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../data/db.js';
+import { AppError } from '../errors.js';
+
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+
+export interface JobRecord {
+  id: string;
+  type: string;
+  status: JobStatus;
+  params: Record<string, unknown>;
+  /** 0..1 */
+  progress: number;
+  /** What the job is doing now (e.g. `fit:als`). */
+  step: string | null;
+  result: unknown;
+  error: string | null;
+  workerId: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  heartbeatAt: string | null;
+}
+
+export interface EnqueueOptions {
+  /** At most one queued-or-running job per key; a second enqueue throws JOB_ALREADY_RUNNING. */
+  exclusiveKey?: string;
+  /** Insert the job as already running, claimed by this worker (a CLI that runs the job itself). */
+  runningAs?: string;
+}
+
+/** The message a job gets when the process running it stopped without finishing it. */
+export const INTERRUPTED = 'interrupted: the process running it stopped';
+
+const iso = (d: unknown) => (d === null || d === undefined ? null : d instanceof Date ? d.toISOString() : String(d));
+
+function toJob(r: Record<string, unknown>): JobRecord {
+  return {
+    id: r.id as string,
+    type: r.type as string,
+    status: r.status as JobStatus,
+    params: (r.params as Record<string, unknown>) ?? {},
+    progress: r.progress as number,
+    step: (r.step as string | null) ?? null,
+    result: r.result ?? null,
+    error: (r.error as string | null) ?? null,
+    workerId: (r.worker_id as string | null) ?? null,
+    createdAt: iso(r.created_at)!,
+    startedAt: iso(r.started_at),
+    finishedAt: iso(r.finished_at),
+    heartbeatAt: iso(r.heartbeat_at),
+  };
+}
+
+export type JobRepository = ReturnType<typeof createJobRepository>;
+
+/**
+ * Jobs in Postgres: the queue every runner (the API process or `npm run worker`) claims from.
+ * Every write by a runner names its worker id and only touches a job that worker still holds, so a
+ * runner whose job was declared interrupted cannot later overwrite the verdict.
+ */
+export function createJobRepository(db: Db) {
+  /** Updates a running job held by `workerId`; false when the job is no longer that worker's. */
+  async function updateHeld(id: string, workerId: string, set: string, params: unknown[]): Promise<boolean> {
+    const { rows } = await db.query(
+      `UPDATE jobs SET ${set}, heartbeat_at = now() WHERE id = $1 AND worker_id = $2 AND status = 'running' RETURNING 1`,
+      [id, workerId, ...params],
+    );
+    return rows.length > 0;
+  }
+
+  return {
+    /**
+     * Adds a job. With an exclusive key, the partial unique index refuses a second queued-or-running job
+     * of that key and this throws JOB_ALREADY_RUNNING with the holder's id in `details[0].jobId`.
+     */
+    async enqueue(type: string, params: Record<string, unknown>, opts: EnqueueOptions = {}): Promise<JobRecord> {
+      const running = opts.runningAs !== undefined;
+      // A holder may finish between our failed insert and the lookup; then trying again succeeds.
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const { rows } = await db.query(
+          `INSERT INTO jobs (id, type, status, params, exclusive_key, worker_id, started_at, heartbeat_at)
+           VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7 THEN now() END, CASE WHEN $7 THEN now() END)
+           ON CONFLICT (exclusive_key) WHERE status IN ('queued', 'running') DO NOTHING RETURNING *`,
+          [randomUUID(), type, running ? 'running' : 'queued', JSON.stringify(params), opts.exclusiveKey ?? null, opts.runningAs ?? null, running],
+        );
+        if (rows[0]) return toJob(rows[0]);
+        const holder = await db.query<{ id: string; type: string }>(
+          `SELECT id, type FROM jobs WHERE exclusive_key = $1 AND status IN ('queued', 'running')`,
+          [opts.exclusiveKey],
+        );
+        if (holder.rows[0]) {
+          const { id, type: holderType } = holder.rows[0];
+          throw new AppError('JOB_ALREADY_RUNNING', `A ${holderType} job is already queued or running: ${id}`, [{ jobId: id }]);
+        }
+      }
+      throw new AppError('CONFLICT', 'could not enqueue the job: its exclusive key kept changing hands');
+    },
+
+    async get(id: string): Promise<JobRecord | null> {
+      const { rows } = await db.query('SELECT * FROM jobs WHERE id = $1', [id]);
+      return rows[0] ? toJob(rows[0]) : null;
+    },
+
+    /** Newest first, optionally of one type. */
+    async list(opts: { type?: string; limit?: number } = {}): Promise<JobRecord[]> {
+      const { rows } = await db.query(
+        'SELECT * FROM jobs WHERE ($1::text IS NULL OR type = $1) ORDER BY created_at DESC, id LIMIT $2',
+        [opts.type ?? null, opts.limit ?? 50],
+      );
+      return rows.map(toJob);
+    },
+
+    /**
+     * Claims the oldest queued job of one of `types` for `workerId`. FOR UPDATE SKIP LOCKED makes
+     * concurrent claimers skip a row another transaction is claiming, so no two get the same job.
+     */
+    async claimNext(types: readonly string[], workerId: string): Promise<JobRecord | null> {
+      if (types.length === 0) return null;
+      const { rows } = await db.query(
+        `UPDATE jobs SET status = 'running', worker_id = $2, started_at = now(), heartbeat_at = now()
+         WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND type = ANY($1::text[])
+                     ORDER BY created_at, id FOR UPDATE SKIP LOCKED LIMIT 1)
+           AND status = 'queued'
+         RETURNING *`,
+        [types, workerId],
+      );
+      return rows[0] ? toJob(rows[0]) : null;
+    },
+
+    /** Records progress (0..1, clamped) and optionally the current step; doubles as a heartbeat. */
+    progress(id: string, workerId: string, progress: number, step?: string): Promise<boolean> {
+      const p = Math.min(1, Math.max(0, Number.isFinite(progress) ? progress : 0));
+      return updateHeld(id, workerId, 'progress = $3, step = COALESCE($4, step)', [p, step ?? null]);
+    },
+
+    heartbeat(id: string, workerId: string): Promise<boolean> {
+      return updateHeld(id, workerId, 'status = status', []);
+    },
+
+    succeed(id: string, workerId: string, result: unknown): Promise<boolean> {
+      return updateHeld(id, workerId, `status = 'succeeded', progress = 1, result = $3, finished_at = now()`, [JSON.stringify(result ?? null)]);
+    },
+
+    fail(id: string, workerId: string, error: string): Promise<boolean> {
+      return updateHeld(id, workerId, `status = 'failed', error = $3, finished_at = now()`, [error]);
+    },
+
+    /** Running jobs with their holder and last heartbeat, for recovery decisions. */
+    async listRunning(): Promise<{ id: string; workerId: string | null; heartbeatAt: string | null }[]> {
+      const { rows } = await db.query(`SELECT id, worker_id, heartbeat_at FROM jobs WHERE status = 'running'`);
+      return rows.map((r) => ({ id: r.id as string, workerId: (r.worker_id as string | null) ?? null, heartbeatAt: iso(r.heartbeat_at) }));
+    },
+
+    /**
+     * Marks running jobs as failed with INTERRUPTED when their heartbeat is older than `staleBefore`
+     * (or missing), or their worker is in `deadWorkers`, or `all` is set. Returns the ids it failed.
+     */
+    async failInterrupted(opts: { staleBefore?: Date; deadWorkers?: string[]; all?: boolean }): Promise<string[]> {
+      const { rows } = await db.query<{ id: string }>(
+        `UPDATE jobs SET status = 'failed', error = $4, finished_at = now()
+         WHERE status = 'running'
+           AND ($1 OR ($2::timestamptz IS NOT NULL AND (heartbeat_at IS NULL OR heartbeat_at < $2)) OR worker_id = ANY($3::text[]))
+         RETURNING id`,
+        [opts.all ?? false, opts.staleBefore?.toISOString() ?? null, opts.deadWorkers ?? [], INTERRUPTED],
+      );
+      return rows.map((r) => r.id);
+    },
+  };
+}

@@ -1,0 +1,231 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { INTERRUPTED, type JobRecord, type JobRepository } from './job-repository.js';
+
+/** What a handler gets besides its params. */
+export interface JobContext {
+  job: JobRecord;
+  /** Aborted when the runner stops or the job was taken away (declared interrupted); stop at the next step. */
+  signal: AbortSignal;
+  /**
+   * Records progress (0..1) and the current step. Writes are serialized, so progress never goes
+   * backwards in the table. Rejects when the job is no longer this runner's (the signal is aborted too).
+   */
+  progress(fraction: number, step?: string): Promise<void>;
+}
+
+/** Does one job's work; the resolved value becomes the job's result (JSON). */
+export type JobHandler = (params: Record<string, unknown>, ctx: JobContext) => Promise<unknown>;
+
+export interface Logger {
+  info(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface JobRunnerOptions {
+  jobs: JobRepository;
+  /** Handlers by job type; the runner claims only types it has a handler for. */
+  handlers: Record<string, JobHandler>;
+  /**
+   * `inline`: the API process runs jobs itself, woken by kick() on enqueue (and a slow poll for jobs
+   * enqueued by other processes). `worker`: a dedicated `npm run worker` process that polls.
+   */
+  mode: 'inline' | 'worker';
+  /** Defaults to `host:pid:random`; the host and pid let a restart on the same host spot dead holders. */
+  workerId?: string;
+  pollMs?: number;
+  heartbeatMs?: number;
+  /** A running job whose heartbeat is older than this is declared interrupted by any runner. */
+  staleAfterMs?: number;
+  /** After an abort, how long a handler that ignores its signal is awaited before it is abandoned. */
+  abandonAfterMs?: number;
+  /**
+   * The database belongs to this process alone (embedded PGlite), so any job left running at start
+   * was held by a process that no longer exists.
+   */
+  exclusiveDatabase?: boolean;
+  log?: Logger;
+}
+
+export interface JobRunner {
+  readonly workerId: string;
+  /** Declares jobs of dead processes interrupted, then starts claiming in the background. */
+  start(): Promise<void>;
+  /** Wakes the claim loop now (after an enqueue). */
+  kick(): void;
+  /** Claims and runs one job to its end; false when none was queued. For CLIs and tests. */
+  runNext(): Promise<boolean>;
+  /** Runs a job this runner already holds (inserted as running for it), to its end. */
+  runHeld(job: JobRecord): Promise<void>;
+  /**
+   * Stops claiming, waits up to `graceMs` for the job in hand, then aborts it and records it as
+   * interrupted. Resolves once nothing of this runner touches the database any more.
+   */
+  stop(opts?: { graceMs?: number }): Promise<void>;
+}
+
+const silent: Logger = { info() {}, error() {} };
+
+/** The holders among `workerIds` that ran on this host in a process that no longer exists. */
+export function deadLocalWorkers(workerIds: (string | null)[], host = hostname(), self = process.pid): string[] {
+  return workerIds.filter((id): id is string => {
+    if (!id) return false;
+    const [h, pidText] = id.split(':');
+    const pid = Number(pidText);
+    if (h !== host || !Number.isInteger(pid) || pid <= 0 || pid === self) return false;
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch (err) {
+      // EPERM: the process exists but belongs to someone else.
+      return (err as NodeJS.ErrnoException).code === 'ESRCH';
+    }
+  });
+}
+
+export function createJobRunner(opts: JobRunnerOptions): JobRunner {
+  const { jobs, handlers } = opts;
+  const log = opts.log ?? silent;
+  const workerId = opts.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const pollMs = opts.pollMs ?? (opts.mode === 'inline' ? 5000 : 1000);
+  const heartbeatMs = opts.heartbeatMs ?? 5000;
+  const staleAfterMs = opts.staleAfterMs ?? 10 * 60_000;
+  const abandonAfterMs = opts.abandonAfterMs ?? 3000;
+  const types = Object.keys(handlers);
+
+  let stopping = false;
+  let loop: Promise<void> | null = null;
+  let wake: (() => void) | null = null;
+  let current: { job: JobRecord; done: Promise<void>; abort: AbortController } | null = null;
+  let lastSweep = 0;
+
+  async function recover(atStart: boolean): Promise<void> {
+    const running = atStart && !opts.exclusiveDatabase ? await jobs.listRunning() : [];
+    const failed = await jobs.failInterrupted({
+      all: atStart && opts.exclusiveDatabase,
+      staleBefore: new Date(Date.now() - staleAfterMs),
+      deadWorkers: deadLocalWorkers(running.map((r) => r.workerId)),
+    });
+    lastSweep = Date.now();
+    if (failed.length > 0) log.info({ jobIds: failed }, 'jobs of stopped processes marked failed');
+  }
+
+  async function execute(job: JobRecord, abort: AbortController): Promise<void> {
+    const lost = () => abort.abort(new Error(INTERRUPTED));
+    let chain: Promise<unknown> = Promise.resolve();
+    const ctx: JobContext = {
+      job,
+      signal: abort.signal,
+      progress(fraction, step) {
+        const write = chain.then(async () => {
+          if (!(await jobs.progress(job.id, workerId, fraction, step))) {
+            lost();
+            throw abort.signal.reason;
+          }
+        });
+        chain = write.catch(() => {});
+        return write;
+      },
+    };
+    const beat = setInterval(() => {
+      jobs.heartbeat(job.id, workerId).then((held) => held || lost(), () => {});
+    }, heartbeatMs);
+    beat.unref();
+    const started = performance.now();
+    try {
+      const handler = handlers[job.type];
+      if (!handler) throw new Error(`no handler for job type "${job.type}"`);
+      const work = handler(job.params, ctx);
+      // A handler that ignores its signal is given a moment after an abort, then abandoned (its late
+      // rejection must not surface as unhandled).
+      work.catch(() => {});
+      const abandoned = whenAborted(abort.signal).then(async () => {
+        await Promise.race([work.catch(() => {}), sleep(abandonAfterMs)]);
+        throw abort.signal.reason;
+      });
+      const result = await Promise.race([work, abandoned]);
+      await chain;
+      // False when the job was declared interrupted meanwhile: that verdict stands.
+      await jobs.succeed(job.id, workerId, result);
+      log.info({ jobId: job.id, type: job.type, ms: Math.round(performance.now() - started) }, 'job succeeded');
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      await chain;
+      await jobs.fail(job.id, workerId, message).catch((e) => log.error({ err: e, jobId: job.id }, 'could not record the failure'));
+      log.error({ jobId: job.id, type: job.type, err }, 'job failed');
+    } finally {
+      clearInterval(beat);
+    }
+  }
+
+  function track(job: JobRecord): Promise<void> {
+    const abort = new AbortController();
+    const done = execute(job, abort).finally(() => {
+      current = null;
+    });
+    current = { job, done, abort };
+    return done;
+  }
+
+  async function runNext(): Promise<boolean> {
+    const job = await jobs.claimNext(types, workerId);
+    if (!job) return false;
+    await track(job);
+    return true;
+  }
+
+  async function claimLoop(): Promise<void> {
+    while (!stopping) {
+      let ran = false;
+      try {
+        if (Date.now() - lastSweep > staleAfterMs / 2) await recover(false);
+        ran = await runNext();
+      } catch (err) {
+        log.error({ err }, 'job loop: claiming failed');
+      }
+      if (ran || stopping) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, pollMs);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = null;
+    }
+  }
+
+  return {
+    workerId,
+    async start() {
+      await recover(true);
+      loop ??= claimLoop();
+    },
+    kick() {
+      wake?.();
+    },
+    runNext,
+    runHeld: (job) => track(job),
+    async stop({ graceMs = 10_000 } = {}) {
+      stopping = true;
+      wake?.();
+      const job = current;
+      if (job) {
+        const finished = await Promise.race([job.done.then(() => true), sleep(graceMs).then(() => false)]);
+        if (!finished) {
+          job.abort.abort(new Error(INTERRUPTED));
+          await job.done;
+        }
+      }
+      await loop;
+    },
+  };
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+const whenAborted = (signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });

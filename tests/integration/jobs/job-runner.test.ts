@@ -1,0 +1,143 @@
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createJobRepository, INTERRUPTED, type JobRecord, type JobRepository } from '../../../src/jobs/job-repository.js';
+import { createJobRunner, deadLocalWorkers, type JobHandler } from '../../../src/jobs/job-runner.js';
+import { DB_BACKENDS, type TestDb } from '../../helpers/services.js';
+
+/** Polls until the job leaves queued/running. */
+async function settled(jobs: JobRepository, id: string, timeoutMs = 10_000): Promise<JobRecord> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const job = (await jobs.get(id))!;
+    if (job.status === 'succeeded' || job.status === 'failed') return job;
+    if (Date.now() > deadline) throw new Error(`job ${id} still ${job.status}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const exitedPid = () => spawnSync(process.execPath, ['-e', '0']).pid;
+
+describe('dead local workers', () => {
+  it('When a holder ran on this host in an exited process, Then it is dead; live, foreign or own holders are not', () => {
+    const host = hostname();
+    const gone = `${host}:${exitedPid()}:aa`;
+    const alive = `${host}:${process.ppid}:bb`;
+    const self = `${host}:${process.pid}:cc`;
+    const foreign = `elsewhere:${exitedPid()}:dd`;
+    expect(deadLocalWorkers([gone, alive, self, foreign, null, 'garbage'])).toEqual([gone]);
+  });
+});
+
+for (const backend of DB_BACKENDS) {
+  describe.skipIf(!(await backend.available()))(`job runner on ${backend.name}`, () => {
+    let t: TestDb;
+    let jobs: JobRepository;
+    beforeAll(async () => {
+      t = await backend.create();
+      jobs = createJobRepository(t.db);
+    });
+    afterAll(() => t.dispose());
+
+    it('When an inline runner is kicked after an enqueue, Then it runs the job and records progress steps and the result', async () => {
+      const seen: { progress: number; step: string | null }[] = [];
+      const handlers: Record<string, JobHandler> = {
+        echo: async (params, ctx) => {
+          await ctx.progress(0.5, 'half');
+          const mid = (await jobs.get(ctx.job.id))!;
+          seen.push({ progress: mid.progress, step: mid.step });
+          return { echoed: params.value };
+        },
+      };
+      const runner = createJobRunner({ jobs, handlers, mode: 'inline', pollMs: 60_000 });
+      await runner.start();
+      const job = await jobs.enqueue('echo', { value: 42 });
+      runner.kick();
+      const done = await settled(jobs, job.id);
+      await runner.stop();
+      expect(done).toMatchObject({ status: 'succeeded', progress: 1, result: { echoed: 42 }, workerId: runner.workerId });
+      expect(seen).toEqual([{ progress: 0.5, step: 'half' }]);
+    });
+
+    it('When a handler throws, Then the job fails with its message and the runner goes on with the next job', async () => {
+      const runner = createJobRunner({
+        jobs,
+        mode: 'worker',
+        handlers: {
+          boom: async () => {
+            throw new Error('not enough data to train: 1 user');
+          },
+          ok: async () => 'fine',
+        },
+      });
+      const bad = await jobs.enqueue('boom', {});
+      const good = await jobs.enqueue('ok', {});
+      expect(await runner.runNext()).toBe(true);
+      expect(await runner.runNext()).toBe(true);
+      expect(await runner.runNext()).toBe(false);
+      expect(await jobs.get(bad.id)).toMatchObject({ status: 'failed', error: 'not enough data to train: 1 user' });
+      expect(await jobs.get(good.id)).toMatchObject({ status: 'succeeded', result: 'fine' });
+    });
+
+    it('When a job left running by a killed process exists, Then runner start marks it failed as interrupted', async () => {
+      const killed = await jobs.enqueue('orphan', {}, { runningAs: `${hostname()}:${exitedPid()}:ab12ef` });
+      const stale = await jobs.enqueue('orphan', {}, { runningAs: 'other-host:1:ffffff' });
+      await t.db.query(`UPDATE jobs SET heartbeat_at = now() - interval '1 hour' WHERE id = $1`, [stale.id]);
+      const elsewhere = await jobs.enqueue('orphan', {}, { runningAs: 'other-host:2:eeeeee' });
+      const runner = createJobRunner({ jobs, handlers: {}, mode: 'worker', staleAfterMs: 60_000 });
+      await runner.start();
+      await runner.stop();
+      expect(await jobs.get(killed.id)).toMatchObject({ status: 'failed', error: INTERRUPTED });
+      expect(await jobs.get(stale.id)).toMatchObject({ status: 'failed', error: INTERRUPTED });
+      // A live holder elsewhere with a fresh heartbeat keeps its job.
+      expect(await jobs.get(elsewhere.id)).toMatchObject({ status: 'running' });
+      await jobs.fail(elsewhere.id, 'other-host:2:eeeeee', 'cleanup');
+    });
+
+    it('When the database is the process’s own, Then every running job at start is interrupted', async () => {
+      const left = await jobs.enqueue('orphan', {}, { runningAs: 'other-host:3:dddddd' });
+      const runner = createJobRunner({ jobs, handlers: {}, mode: 'inline', exclusiveDatabase: true });
+      await runner.start();
+      await runner.stop();
+      expect(await jobs.get(left.id)).toMatchObject({ status: 'failed', error: INTERRUPTED });
+    });
+
+    it('When a running job is declared interrupted by another runner, Then its progress call fails and the verdict stands', async () => {
+      let progressError: unknown;
+      const runner = createJobRunner({
+        jobs,
+        mode: 'worker',
+        handlers: {
+          slow: async (_params, ctx) => {
+            await jobs.failInterrupted({ all: true });
+            progressError = await ctx.progress(0.5, 'late').catch((e: unknown) => e);
+            expect(ctx.signal.aborted).toBe(true);
+            return 'finished anyway';
+          },
+        },
+      });
+      const job = await jobs.enqueue('slow', {});
+      await runner.runNext();
+      expect(progressError).toBeInstanceOf(Error);
+      expect(await jobs.get(job.id)).toMatchObject({ status: 'failed', error: INTERRUPTED, progress: 0 });
+    });
+
+    it('When a runner stops while a job ignores the stop past the grace time, Then the job is recorded as interrupted', async () => {
+      let release!: () => void;
+      const runner = createJobRunner({
+        jobs,
+        mode: 'worker',
+        pollMs: 10,
+        abandonAfterMs: 50,
+        handlers: { stuck: () => new Promise((resolve) => (release = () => resolve('too late'))) },
+      });
+      const job = await jobs.enqueue('stuck', {});
+      await runner.start();
+      while ((await jobs.get(job.id))!.status === 'queued') await new Promise((r) => setTimeout(r, 10));
+      const stopping = runner.stop({ graceMs: 50 });
+      setTimeout(() => release(), 300);
+      await stopping;
+      expect(await jobs.get(job.id)).toMatchObject({ status: 'failed', error: INTERRUPTED });
+    });
+  });
+}
