@@ -1,0 +1,222 @@
+/**
+ * The per-version artifacts of a serving model (artifact.ts format), decoded once per version:
+ *   serving-items       item table: ids, titles, availability, price, categories; plus the model's strategies
+ *   serving-neighbours  per item-based source, each item's top neighbours (co-occurrence with its statistics)
+ *   serving-popular     popularity score and rank of every item, and top lists per user-attribute value
+ * Per-user candidates are keyed table entries instead (see user-entry.ts).
+ */
+import { ArtifactFormatError, decodeArtifact, encodeArtifact, type TypedArray } from '../recommenders/artifact.js';
+import { packStrings, unpackStrings } from './string-pack.js';
+
+export const ARTIFACT_ITEMS = 'serving-items';
+export const ARTIFACT_NEIGHBOURS = 'serving-neighbours';
+export const ARTIFACT_POPULAR = 'serving-popular';
+
+/** What a model version offers, stored in the items artifact's header. */
+export interface ServingModelInfo {
+  /** `hybrid` first, then every fitted source; each is a valid `strategy` of user recommendations. */
+  strategies: string[];
+  /** Sources whose bits the hybrid candidates' `sourceMask` uses (bit k = hybridSources[k]). */
+  hybridSources: string[];
+  /** Candidates kept per user for the hybrid. */
+  candidates: number;
+  /** The training data's reference time (latest event, epoch ms): live events after it are news. */
+  now: number;
+}
+
+export interface ItemTable {
+  ids: string[];
+  index: Map<string, number>;
+  titles: string[];
+  /**
+   * 1 = may be recommended. Patched in place by the catalog overlay when the catalog changes after
+   * training (see catalog-overlay.ts), together with price and categories.
+   */
+  available: Uint8Array;
+  /** Unit price, NaN when unknown (an unknown price never passes a price filter). */
+  price: Float64Array;
+  categories: string[][];
+}
+
+/** An item's top neighbours, best first: items[indptr[i] .. indptr[i + 1]). */
+export interface NeighbourTable {
+  indptr: Int32Array;
+  items: Int32Array;
+  scores: Float32Array;
+  /** Co-occurrence only: orders with both items, P(b|a), lift; aligned with items. */
+  support?: Int32Array;
+  confidence?: Float32Array;
+  lift?: Float32Array;
+}
+
+export interface PopularSegment {
+  name: string;
+  value: string;
+  buyers: number;
+  items: Int32Array;
+  scores: Float32Array;
+}
+
+export interface PopularTable {
+  /** Global popularity per item. */
+  score: Float32Array;
+  /** Every item, most popular first (never-bought items last), so backfill can always reach k. */
+  order: Int32Array;
+  segments: PopularSegment[];
+}
+
+const ITEMS = { algorithm: ARTIFACT_ITEMS, version: 1 };
+const NEIGHBOURS = { algorithm: ARTIFACT_NEIGHBOURS, version: 1 };
+const POPULAR = { algorithm: ARTIFACT_POPULAR, version: 1 };
+
+export function encodeItemsArtifact(info: ServingModelInfo, items: Omit<ItemTable, 'index'>): Uint8Array {
+  const ids = packStrings(items.ids);
+  const titles = packStrings(items.titles);
+  const vocabulary: string[] = [];
+  const vocabIndex = new Map<string, number>();
+  const catPtr = new Uint32Array(items.ids.length + 1);
+  const catIds: number[] = [];
+  items.categories.forEach((cats, i) => {
+    for (const c of cats) {
+      let id = vocabIndex.get(c);
+      if (id === undefined) vocabIndex.set(c, (id = vocabulary.push(c) - 1));
+      catIds.push(id);
+    }
+    catPtr[i + 1] = catIds.length;
+  });
+  const vocab = packStrings(vocabulary);
+  return encodeArtifact(
+    { ...ITEMS, trainedAt: new Date().toISOString(), meta: { ...info } },
+    {
+      idBytes: ids.bytes,
+      idOffsets: ids.offsets,
+      titleBytes: titles.bytes,
+      titleOffsets: titles.offsets,
+      available: items.available,
+      price: items.price,
+      catPtr,
+      catIds: Uint32Array.from(catIds),
+      catBytes: vocab.bytes,
+      catOffsets: vocab.offsets,
+    },
+  );
+}
+
+export function decodeItemsArtifact(bytes: Uint8Array): { info: ServingModelInfo; items: ItemTable } {
+  const { header, arrays } = decodeArtifact(bytes, ITEMS);
+  const info = header.meta as unknown as ServingModelInfo;
+  if (!Array.isArray(info?.strategies) || !Array.isArray(info.hybridSources)) throw new ArtifactFormatError('serving-items: bad header');
+  const ids = unpackStrings(arrays.idBytes, arrays.idOffsets, 'serving-items ids');
+  const titles = unpackStrings(arrays.titleBytes, arrays.titleOffsets, 'serving-items titles');
+  const vocab = unpackStrings(arrays.catBytes, arrays.catOffsets, 'serving-items categories');
+  const { available, price, catPtr, catIds } = arrays;
+  const n = ids.length;
+  if (
+    !(available instanceof Uint8Array && price instanceof Float64Array && catPtr instanceof Uint32Array && catIds instanceof Uint32Array) ||
+    titles.length !== n ||
+    available.length !== n ||
+    price.length !== n ||
+    catPtr.length !== n + 1 ||
+    catPtr[n] !== catIds.length
+  ) {
+    throw new ArtifactFormatError('serving-items: arrays do not match the item count');
+  }
+  const categories: string[][] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const list: string[] = [];
+    for (let p = catPtr[i]; p < catPtr[i + 1]; p++) list.push(vocab[catIds[p]]);
+    categories[i] = list;
+  }
+  const index = new Map<string, number>();
+  ids.forEach((id, i) => index.set(id, i));
+  return { info, items: { ids, index, titles, available, price, categories } };
+}
+
+export function encodeNeighboursArtifact(tables: ReadonlyMap<string, NeighbourTable>): Uint8Array {
+  const arrays: Record<string, TypedArray> = {};
+  for (const [name, t] of tables) {
+    arrays[`${name}:indptr`] = t.indptr;
+    arrays[`${name}:items`] = t.items;
+    arrays[`${name}:scores`] = t.scores;
+    if (t.support && t.confidence && t.lift) {
+      arrays[`${name}:support`] = t.support;
+      arrays[`${name}:confidence`] = t.confidence;
+      arrays[`${name}:lift`] = t.lift;
+    }
+  }
+  return encodeArtifact({ ...NEIGHBOURS, trainedAt: new Date().toISOString(), meta: { sources: [...tables.keys()] } }, arrays);
+}
+
+export function decodeNeighboursArtifact(bytes: Uint8Array, itemCount: number): Map<string, NeighbourTable> {
+  const { header, arrays } = decodeArtifact(bytes, NEIGHBOURS);
+  const sources = (header.meta as { sources?: unknown })?.sources;
+  if (!Array.isArray(sources)) throw new ArtifactFormatError('serving-neighbours: bad header');
+  const out = new Map<string, NeighbourTable>();
+  for (const name of sources as string[]) {
+    const indptr = arrays[`${name}:indptr`];
+    const items = arrays[`${name}:items`];
+    const scores = arrays[`${name}:scores`];
+    if (
+      !(indptr instanceof Int32Array && items instanceof Int32Array && scores instanceof Float32Array) ||
+      indptr.length !== itemCount + 1 ||
+      indptr[itemCount] !== items.length ||
+      scores.length !== items.length ||
+      !items.every((i) => i >= 0 && i < itemCount)
+    ) {
+      throw new ArtifactFormatError(`serving-neighbours: ${name} lists do not match ${itemCount} items`);
+    }
+    const table: NeighbourTable = { indptr, items, scores };
+    const { [`${name}:support`]: support, [`${name}:confidence`]: confidence, [`${name}:lift`]: lift } = arrays;
+    if (support instanceof Int32Array && confidence instanceof Float32Array && lift instanceof Float32Array) {
+      if (support.length !== items.length || confidence.length !== items.length || lift.length !== items.length) {
+        throw new ArtifactFormatError(`serving-neighbours: ${name} statistics do not match its lists`);
+      }
+      Object.assign(table, { support, confidence, lift });
+    }
+    out.set(name, table);
+  }
+  return out;
+}
+
+export function encodePopularArtifact(table: PopularTable): Uint8Array {
+  const segPtr = new Int32Array(table.segments.length + 1);
+  table.segments.forEach((s, k) => (segPtr[k + 1] = segPtr[k] + s.items.length));
+  const segItems = new Int32Array(segPtr[table.segments.length]);
+  const segScores = new Float32Array(segItems.length);
+  table.segments.forEach((s, k) => {
+    segItems.set(s.items, segPtr[k]);
+    segScores.set(s.scores, segPtr[k]);
+  });
+  return encodeArtifact(
+    {
+      ...POPULAR,
+      trainedAt: new Date().toISOString(),
+      meta: { segments: table.segments.map(({ name, value, buyers }) => ({ name, value, buyers })) },
+    },
+    { score: table.score, order: table.order, segPtr, segItems, segScores },
+  );
+}
+
+export function decodePopularArtifact(bytes: Uint8Array, itemCount: number): PopularTable {
+  const { header, arrays } = decodeArtifact(bytes, POPULAR);
+  const meta = header.meta as { segments?: { name: string; value: string; buyers: number }[] };
+  const { score, order, segPtr, segItems, segScores } = arrays;
+  if (
+    !Array.isArray(meta?.segments) ||
+    !(score instanceof Float32Array && order instanceof Int32Array && segPtr instanceof Int32Array) ||
+    !(segItems instanceof Int32Array && segScores instanceof Float32Array) ||
+    score.length !== itemCount ||
+    order.length !== itemCount ||
+    segPtr.length !== meta.segments.length + 1 ||
+    segPtr[meta.segments.length] !== segItems.length ||
+    !segItems.every((i) => i >= 0 && i < itemCount)
+  ) {
+    throw new ArtifactFormatError('serving-popular: arrays do not match the header');
+  }
+  const segments = meta.segments.map((s, k) => ({
+    ...s,
+    items: segItems.subarray(segPtr[k], segPtr[k + 1]),
+    scores: segScores.subarray(segPtr[k], segPtr[k + 1]),
+  }));
+  return { score, order, segments };
+}

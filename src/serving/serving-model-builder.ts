@@ -1,0 +1,156 @@
+/**
+ * Turns a fitted recipe into the serving model of a version: everything a request needs, precomputed at
+ * training time so the request path only reads one user entry and applies rules. Pure (no IO): training
+ * writes the result with putArtifact / putEntries under a new version, then publishes.
+ */
+import { z } from 'zod';
+import type { Dataset } from '../recommenders/dataset.js';
+import { datasetHistories, recentDistinctItems, userContext } from '../recommenders/history.js';
+import type { Recommender } from '../recommenders/recommender.js';
+import {
+  ARTIFACT_ITEMS,
+  ARTIFACT_NEIGHBOURS,
+  ARTIFACT_POPULAR,
+  encodeItemsArtifact,
+  encodeNeighboursArtifact,
+  encodePopularArtifact,
+  type ServingModelInfo,
+} from './serving-artifacts.js';
+import { buildNeighbourTables, buildPopularTable, findSegment } from './serving-tables.js';
+import { topCandidates } from './top-candidates.js';
+import { encodeCandidates, encodeUserEntry, strategyTable, USERS_TABLE } from './user-entry.js';
+
+/** The `serving` section a recipe may carry; every field has a default. */
+export const servingOptionsSchema = z.object({
+  /** Hybrid candidates kept per user (non-purchased; the user's own best purchases come on top). */
+  candidates: z.int().min(10).max(2000).default(200),
+  /** Candidates kept per user for each single strategy (used for comparisons, so fewer by default). */
+  strategyCandidates: z.int().min(10).max(2000).default(100),
+  /** Neighbours kept per item and item-based source. */
+  neighbours: z.int().min(5).max(500).default(50),
+  /** Items in each per-attribute popularity list. */
+  popular: z.int().min(10).max(10_000).default(500),
+  /** Latest distinct purchases kept per user as explanation anchors. */
+  recentItems: z.int().min(1).max(100).default(20),
+});
+export type ServingOptions = z.output<typeof servingOptionsSchema>;
+
+/** What fitRecipe returns, as far as serving needs it. */
+export interface FittedModels {
+  sources: ReadonlyMap<string, Recommender>;
+  hybrid: Recommender;
+}
+
+export interface BuildServingModelInput {
+  ds: Dataset;
+  fitted: FittedModels;
+  /** The recipe; only its optional `serving` section (ServingOptions) is read. */
+  recipe?: unknown;
+}
+
+export interface ServingModelBuild {
+  artifacts: Map<string, Uint8Array>;
+  tables: Map<string, Iterable<[string, Uint8Array]>>;
+  info: ServingModelInfo;
+}
+
+/** A source contributing less than this share of an item's hybrid score is not named in `sources`. */
+const SOURCE_SHARE = 0.1;
+
+type BySource = (ctx: ReturnType<typeof userContext>, out: Float32Array) => Record<string, Float32Array>;
+
+export function servingOptions(recipe: unknown): ServingOptions {
+  const section = recipe && typeof recipe === 'object' ? (recipe as { serving?: unknown }).serving : undefined;
+  return servingOptionsSchema.parse(section ?? {});
+}
+
+/**
+ * Builds the serving model. Per known user (>= 1 purchase): top candidates of the hybrid (with the sources
+ * behind each) and of every single source, the purchased set and latest purchases; per item: neighbour
+ * lists; popularity lists; the item table. Cost: two full-catalogue scorings per user and source.
+ */
+export function buildServingModel(input: BuildServingModelInput): ServingModelBuild {
+  const { ds, fitted } = input;
+  const options = servingOptions(input.recipe);
+  const itemCount = ds.itemIds.length;
+  const sourceNames = [...fitted.sources.keys()];
+  if (sourceNames.length > 32) throw new Error('serving model: at most 32 sources fit the source mask');
+  const info: ServingModelInfo = {
+    strategies: ['hybrid', ...sourceNames.filter((s) => s !== 'hybrid')],
+    hybridSources: sourceNames,
+    candidates: options.candidates,
+    now: ds.now,
+  };
+
+  const popular = buildPopularTable(ds, fitted.sources.get('popularity'), options.popular);
+  const neighbours = buildNeighbourTables(ds, fitted.sources, options.neighbours);
+  const artifacts = new Map<string, Uint8Array>([
+    [
+      ARTIFACT_ITEMS,
+      encodeItemsArtifact(info, {
+        ids: ds.itemIds,
+        titles: ds.items.map((i) => i.title ?? ''),
+        available: Uint8Array.from(ds.items, (i) => (i.available === false ? 0 : 1)),
+        price: Float64Array.from(ds.items, (i) => (typeof i.price === 'number' ? i.price : Number.NaN)),
+        categories: ds.items.map((i) => i.categories ?? []),
+      }),
+    ],
+    [ARTIFACT_NEIGHBOURS, encodeNeighboursArtifact(neighbours)],
+    [ARTIFACT_POPULAR, encodePopularArtifact(popular)],
+  ]);
+
+  // Popularity needs no per-user entry: its list is the user's segment list in the popular table.
+  const singles = sourceNames.filter((s) => s !== 'popularity');
+  const userRows: [string, Uint8Array][] = [];
+  const strategyRows = new Map<string, [string, Uint8Array][]>(singles.map((s) => [s, []]));
+  const histories = datasetHistories(ds);
+  const purchasedMask = new Uint8Array(itemCount);
+  const blended = new Float32Array(itemCount);
+  const scratch = new Float32Array(itemCount);
+  const bySource = (fitted.hybrid as { scoreUserBySource?: BySource }).scoreUserBySource?.bind(fitted.hybrid);
+
+  for (let u = 0; u < ds.userIds.length; u++) {
+    const history = histories[u];
+    if (history.length === 0) continue;
+    const ctx = userContext(ds, histories, u);
+    const purchased = Int32Array.from(new Set(history.map((h) => h.item))).sort();
+    for (const i of purchased) purchasedMask[i] = 1;
+
+    const parts = bySource ? bySource(ctx, blended) : (fitted.hybrid.scoreUser(ctx, blended), {});
+    const hybrid = topCandidates(blended, purchasedMask, options.candidates);
+    const sourceMask = new Uint32Array(hybrid.items.length);
+    hybrid.items.forEach((item, c) => {
+      let best = -1;
+      let bestPart = 0;
+      sourceNames.forEach((name, k) => {
+        const part = parts[name]?.[item] ?? 0;
+        if (part > 0 && part >= SOURCE_SHARE * blended[item]) sourceMask[c] |= 1 << k;
+        if (part > bestPart) [best, bestPart] = [k, part];
+      });
+      if (sourceMask[c] === 0 && best >= 0) sourceMask[c] = 1 << best;
+    });
+    const recent = recentDistinctItems(history, itemCount, options.recentItems);
+    userRows.push([
+      ds.userIds[u],
+      encodeUserEntry({
+        segment: findSegment(popular.segments, ds.userAttributes[u] ?? {}),
+        orders: new Set(history.map((h) => h.order)).size,
+        lastTs: history[history.length - 1].ts,
+        purchased,
+        recentItems: Int32Array.from(recent, (r) => r.item),
+        recentTs: Float64Array.from(recent, (r) => r.ts),
+        hybrid: { ...hybrid, sourceMask },
+      }),
+    ]);
+
+    for (const name of singles) {
+      fitted.sources.get(name)!.scoreUser(ctx, scratch);
+      strategyRows.get(name)!.push([ds.userIds[u], encodeCandidates(topCandidates(scratch, purchasedMask, options.strategyCandidates))]);
+    }
+    for (const i of purchased) purchasedMask[i] = 0;
+  }
+
+  const tables = new Map<string, Iterable<[string, Uint8Array]>>([[USERS_TABLE, userRows]]);
+  for (const [name, rows] of strategyRows) tables.set(strategyTable(name), rows);
+  return { artifacts, tables, info };
+}

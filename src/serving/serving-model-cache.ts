@@ -1,0 +1,53 @@
+import type { ModelStore } from '../store/model-store.js';
+import { loadServingModel, type ServingModel } from './serving-model.js';
+
+export interface ServingModelCache {
+  /** The active version's serving model, or null when no usable model is active. */
+  current(): Promise<ServingModel | null>;
+  /** Forgets when the active version was last checked, so the next call re-resolves it (after activate). */
+  invalidate(): void;
+}
+
+/**
+ * Keeps the active version's decoded serving model in process memory. The active pointer is re-read
+ * at most every `recheckMs` (one small read shared by all requests in flight), and a version's
+ * artifacts are decoded once. While a new version loads, callers wait for it; if it fails to load,
+ * the previous model keeps serving and the next check tries again.
+ */
+export function createServingModelCache(deps: {
+  store: ModelStore;
+  recheckMs?: number;
+  log?: (msg: string, err?: unknown) => void;
+}): ServingModelCache {
+  const recheckMs = deps.recheckMs ?? 1000;
+  let model: ServingModel | null = null;
+  let checkedAt = -Infinity;
+  let pending: Promise<ServingModel | null> | null = null;
+
+  async function refresh(): Promise<ServingModel | null> {
+    try {
+      const meta = await deps.store.getActive();
+      if (!meta) model = null;
+      else if (!model || model.meta.version !== meta.version) {
+        const loaded = await loadServingModel(deps.store, meta);
+        if (loaded) model = loaded;
+        else deps.log?.(`model version ${meta.version} has no serving artifacts; keeping the previous one`);
+      }
+    } catch (err) {
+      deps.log?.('could not refresh the serving model', err);
+    }
+    checkedAt = performance.now();
+    return model;
+  }
+
+  return {
+    current() {
+      if (performance.now() - checkedAt < recheckMs) return Promise.resolve(model);
+      pending ??= refresh().finally(() => (pending = null));
+      return pending;
+    },
+    invalidate() {
+      checkedAt = -Infinity;
+    },
+  };
+}

@@ -1,0 +1,51 @@
+import type { ModelMeta, ModelStore } from '../store/model-store.js';
+import {
+  ARTIFACT_ITEMS,
+  ARTIFACT_NEIGHBOURS,
+  ARTIFACT_POPULAR,
+  decodeItemsArtifact,
+  decodeNeighboursArtifact,
+  decodePopularArtifact,
+  type ItemTable,
+  type NeighbourTable,
+  type PopularTable,
+  type ServingModelInfo,
+} from './serving-artifacts.js';
+
+/** One model version, decoded for serving: kept in process memory for as long as the version is active. */
+export interface ServingModel {
+  meta: ModelMeta;
+  info: ServingModelInfo;
+  items: ItemTable;
+  neighbours: Map<string, NeighbourTable>;
+  popular: PopularTable;
+  /** `name\0value` -> index into popular.segments. */
+  segmentIndex: Map<string, number>;
+}
+
+export const segmentKey = (name: string, value: string) => `${name}\u0000${value}`;
+
+/** Decodes the three serving artifacts of a version (throws ArtifactFormatError on damaged bytes). */
+export function decodeServingModel(
+  meta: ModelMeta,
+  bytes: { items: Uint8Array; neighbours: Uint8Array; popular: Uint8Array },
+): ServingModel {
+  const { info, items } = decodeItemsArtifact(bytes.items);
+  const n = items.ids.length;
+  const popular = decodePopularArtifact(bytes.popular, n);
+  const segmentIndex = new Map<string, number>();
+  popular.segments.forEach((s, k) => segmentIndex.set(segmentKey(s.name, s.value), k));
+  return { meta, info, items, neighbours: decodeNeighboursArtifact(bytes.neighbours, n), popular, segmentIndex };
+}
+
+/**
+ * Reads and decodes a version's serving artifacts from the store: three reads, once per version.
+ * Null when the version has no serving model (e.g. it was published without one).
+ */
+export async function loadServingModel(store: ModelStore, meta: ModelMeta): Promise<ServingModel | null> {
+  const [items, neighbours, popular] = await Promise.all(
+    [ARTIFACT_ITEMS, ARTIFACT_NEIGHBOURS, ARTIFACT_POPULAR].map((name) => store.getArtifact(meta.version, name)),
+  );
+  if (!items || !neighbours || !popular) return null;
+  return decodeServingModel(meta, { items, neighbours, popular });
+}

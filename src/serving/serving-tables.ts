@@ -1,0 +1,100 @@
+/**
+ * Per-item tables of the serving model, built from fitted recommenders at training time: neighbour lists
+ * of every item-based source and popularity lists (global, and per user-attribute value for cold start).
+ */
+import { isCooccurrenceRecommender } from '../recommenders/cooccurrence.js';
+import type { Dataset } from '../recommenders/dataset.js';
+import { isPopularityRecommender } from '../recommenders/popularity.js';
+import type { Neighbour, Recommender } from '../recommenders/recommender.js';
+import type { NeighbourTable, PopularSegment, PopularTable } from './serving-artifacts.js';
+
+/**
+ * ALS similarItems scans the whole catalogue per item (O(items^2 x factors) for all of them); above this
+ * many items its neighbour lists are not precomputed and `similar?strategy=als` answers with a fallback.
+ */
+const MAX_ITEMS_FOR_FULL_SCAN_NEIGHBOURS = 20_000;
+
+function pack(lists: Neighbour[][]): NeighbourTable {
+  const indptr = new Int32Array(lists.length + 1);
+  lists.forEach((l, i) => (indptr[i + 1] = indptr[i] + l.length));
+  const items = new Int32Array(indptr[lists.length]);
+  const scores = new Float32Array(items.length);
+  lists.forEach((l, i) => l.forEach((n, k) => ((items[indptr[i] + k] = n.item), (scores[indptr[i] + k] = n.score))));
+  return { indptr, items, scores };
+}
+
+/** Top-`n` neighbours of every item for each source that has them; co-occurrence keeps its statistics. */
+export function buildNeighbourTables(ds: Dataset, sources: ReadonlyMap<string, Recommender>, n: number): Map<string, NeighbourTable> {
+  const itemCount = ds.itemIds.length;
+  const out = new Map<string, NeighbourTable>();
+  for (const [name, r] of sources) {
+    if (isCooccurrenceRecommender(r)) {
+      const pairs = ds.itemIds.map((_, i) => r.boughtTogether(i, n));
+      const table = pack(pairs.map((l) => l.map((p) => ({ item: p.item, score: p.score }))));
+      const flat = pairs.flat();
+      out.set(name, {
+        ...table,
+        support: Int32Array.from(flat, (p) => p.support),
+        confidence: Float32Array.from(flat, (p) => p.confidence),
+        lift: Float32Array.from(flat, (p) => p.lift),
+      });
+    } else if (r.similarItems && !(r.name === 'als' && itemCount > MAX_ITEMS_FOR_FULL_SCAN_NEIGHBOURS)) {
+      out.set(name, pack(ds.itemIds.map((_, i) => r.similarItems!(i, n))));
+    }
+  }
+  return out;
+}
+
+/** Distinct buyers per item: the popularity of a recipe without a popularity source. */
+function distinctBuyers(ds: Dataset): Float32Array {
+  const score = new Float32Array(ds.itemIds.length);
+  const seen = new Set<number>();
+  for (let e = 0; e < ds.eventItem.length; e++) {
+    const key = ds.eventUser[e] * ds.itemIds.length + ds.eventItem[e];
+    if (!seen.has(key)) {
+      seen.add(key);
+      score[ds.eventItem[e]] += 1;
+    }
+  }
+  return score;
+}
+
+/** Global scores and full ranking of items, and the top-`n` list of every attribute value with its own segment. */
+export function buildPopularTable(ds: Dataset, source: Recommender | undefined, n: number): PopularTable {
+  const itemCount = ds.itemIds.length;
+  const pop = source && isPopularityRecommender(source) ? source : undefined;
+  let score: Float32Array;
+  if (pop) {
+    score = new Float32Array(itemCount);
+    for (const { item, score: s } of pop.popularItems(undefined, itemCount)) score[item] = s;
+  } else {
+    score = distinctBuyers(ds);
+  }
+  const order = Int32Array.from(ds.itemIds.keys()).sort((a, b) => score[b] - score[a] || a - b);
+
+  const segments: PopularSegment[] = [];
+  if (pop) {
+    const pairs = new Map<string, { name: string; value: string }>();
+    for (const attrs of ds.userAttributes) for (const [name, value] of Object.entries(attrs)) pairs.set(`${name}\u0000${value}`, { name, value });
+    for (const key of [...pairs.keys()].sort()) {
+      const attr = pairs.get(key)!;
+      const buyers = pop.segmentBuyers(attr);
+      if (buyers <= 0) continue;
+      const top = pop.popularItems(attr, n);
+      segments.push({ ...attr, buyers, items: Int32Array.from(top, (t) => t.item), scores: Float32Array.from(top, (t) => t.score) });
+    }
+  }
+  return { score, order, segments };
+}
+
+/**
+ * The popularity segment of someone with these attributes: the first segment (ordered by attribute name,
+ * then value) whose attribute value they have; -1 = none (global list).
+ */
+export function findSegment(segments: readonly PopularSegment[], attributes: Record<string, unknown>): number {
+  for (let k = 0; k < segments.length; k++) {
+    const s = segments[k];
+    if (attributes[s.name] === s.value) return k;
+  }
+  return -1;
+}

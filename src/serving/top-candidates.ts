@@ -1,0 +1,18 @@
+import { TopKHeap } from '../recommenders/top-k-heap.js';
+import type { Candidates } from './user-entry.js';
+
+/**
+ * The `n` best-scored items the user has not bought, merged in score order with the user's own
+ * best-scored purchases (at most `n` of them). Serving drops the purchases unless excludePurchased=false,
+ * so either way at least the top `n` of what may be shown are stored. Items scoring <= 0 are left out.
+ */
+export function topCandidates(scores: Float32Array, purchasedMask: Uint8Array, n: number): Candidates {
+  const fresh = new TopKHeap(n);
+  const bought = new TopKHeap(n);
+  for (let i = 0; i < scores.length; i++) {
+    const s = scores[i];
+    if (s > 0) (purchasedMask[i] ? bought : fresh).push(i, s);
+  }
+  const all = [...fresh.result(), ...bought.result()].sort((a, b) => b.score - a.score || a.item - b.item);
+  return { items: Int32Array.from(all, (c) => c.item), scores: Float32Array.from(all, (c) => c.score) };
+}
