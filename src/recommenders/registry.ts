@@ -1,0 +1,25 @@
+import { alsFactory } from './als.js';
+import { buyAgainFactory } from './buy-again.js';
+import { contentFactory } from './content.js';
+import { cooccurrenceFactory } from './cooccurrence.js';
+import { itemKnnFactory } from './item-knn.js';
+import { popularityFactory } from './popularity.js';
+import type { RecommenderFactory } from './recommender.js';
+
+/**
+ * Every recommender family a recipe can name, by name. The hybrid is not here: it fits nothing and
+ * is built from already-fitted sources (see hybrid.ts).
+ */
+export const recommenderFactories: Readonly<Record<string, RecommenderFactory<unknown>>> = Object.freeze({
+  popularity: popularityFactory,
+  'buy-again': buyAgainFactory,
+  content: contentFactory,
+  'item-knn': itemKnnFactory,
+  als: alsFactory,
+  cooccurrence: cooccurrenceFactory,
+} as Record<string, RecommenderFactory<unknown>>);
+
+/** The factory registered under `name`, or undefined. */
+export function recommenderFactory(name: string): RecommenderFactory<unknown> | undefined {
+  return Object.hasOwn(recommenderFactories, name) ? recommenderFactories[name] : undefined;
+}
