@@ -1,0 +1,153 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { AppError, notFound } from '../errors.js';
+import type { Dataset } from '../recommenders/dataset.js';
+import { createHybrid, hybridConfigSchema, type HybridConfig, type HybridRecommender } from '../recommenders/hybrid.js';
+import type { Recommender } from '../recommenders/recommender.js';
+import { recommenderFactory } from '../recommenders/registry.js';
+
+const NAME = /^[a-z0-9][a-z0-9._-]*$/i;
+const SOURCE_NAME = /^[a-z0-9][a-z0-9-]*$/;
+
+const sourceSchema = z.strictObject({
+  /** Recommender family (a registry name); defaults to the source's own name, so two sources can share one family. */
+  recommender: z.string().optional(),
+  /** Hyperparameters, validated by the family's parseParams (missing ones take its defaults). */
+  params: z.record(z.string(), z.unknown()).optional(),
+});
+
+/**
+ * A recipe (models/NAME.json): which recommenders to fit with which hyperparameters, how the hybrid
+ * blends them, and how many candidates serving precomputes per user.
+ */
+const recipeSchema = z.strictObject({
+  name: z.string().regex(NAME).optional(),
+  description: z.string().max(2000).optional(),
+  sources: z
+    .record(z.string().regex(SOURCE_NAME, 'source names are lower-case letters, digits and dashes'), sourceSchema)
+    .refine((s) => Object.keys(s).length > 0, 'a recipe needs at least one source'),
+  hybrid: hybridConfigSchema,
+  candidates: z.strictObject({ perUser: z.int().min(1).max(10_000).default(200) }).prefault({}),
+});
+
+export interface RecipeSource {
+  /** Registry name of the recommender family. */
+  recommender: string;
+  /** Validated hyperparameters with defaults filled in. */
+  params: unknown;
+}
+
+export interface Recipe {
+  name: string;
+  description?: string;
+  sources: Record<string, RecipeSource>;
+  hybrid: HybridConfig;
+  candidates: { perUser: number };
+}
+
+function invalid(recipe: string, path: (string | number)[], message: string): AppError {
+  const where = path.length ? path.join('.') : '(root)';
+  return new AppError('INVALID_RECIPE', `recipe "${recipe}": ${where}: ${message}`, [{ path: where, message }]);
+}
+
+/**
+ * Validates a recipe, including every source's hyperparameters, and returns it with defaults filled
+ * in. Throws AppError INVALID_RECIPE whose message (and details[0].path) names the offending field,
+ * e.g. `sources.item-knn.params.shrink`.
+ */
+export function parseRecipe(raw: unknown, name: string): Recipe {
+  const result = recipeSchema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
+    throw invalid(name, [...issue.path.map(String), ...keys], issue.message);
+  }
+  const r = result.data;
+  const sources: Record<string, RecipeSource> = {};
+  for (const [key, source] of Object.entries(r.sources)) {
+    const family = source.recommender ?? key;
+    const factory = recommenderFactory(family);
+    if (!factory) throw invalid(name, ['sources', key, 'recommender'], `unknown recommender "${family}"`);
+    try {
+      sources[key] = { recommender: family, params: factory.parseParams(source.params ?? {}) };
+    } catch (err) {
+      // Families report "<family>.<field>: reason"; re-root that at the recipe's params object.
+      const message = err instanceof Error ? err.message : String(err);
+      const rest = message.startsWith(family) ? message.slice(family.length) : `: ${message}`;
+      const at = rest.match(/^\.([^:]*): ([\s\S]*)$/);
+      throw at
+        ? invalid(name, ['sources', key, 'params', ...at[1].split('.')], at[2])
+        : invalid(name, ['sources', key, 'params'], rest.replace(/^: /, ''));
+    }
+  }
+  for (const level of ['cold', 'warm'] as const) {
+    for (const source of Object.keys(r.hybrid.weights[level])) {
+      if (!(source in sources)) throw invalid(name, ['hybrid', 'weights', level, source], `no source named "${source}"`);
+    }
+  }
+  return { name: r.name ?? name, description: r.description, sources, hybrid: r.hybrid, candidates: r.candidates };
+}
+
+/** Reads and validates models/NAME.json. A name with path separators is refused before touching the disk. */
+export async function loadRecipe(name: string, dir = 'models'): Promise<Recipe> {
+  if (!NAME.test(name)) throw invalid(name, ['name'], 'a recipe name is letters, digits, ".", "_" and "-" (no path)');
+  let text: string;
+  try {
+    text = await readFile(join(dir, `${name}.json`), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw notFound('recipe', name);
+    throw err;
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw invalid(name, [], `not valid JSON (${(err as Error).message})`);
+  }
+  return parseRecipe(raw, name);
+}
+
+/** Names of the recipes in `dir` (files NAME.json), sorted. */
+export async function listRecipes(dir = 'models'): Promise<string[]> {
+  const files = await readdir(dir).catch(() => [] as string[]);
+  return files.filter((f) => f.endsWith('.json') && NAME.test(f.slice(0, -5))).map((f) => f.slice(0, -5)).sort();
+}
+
+export interface FittedRecipe {
+  /** Every fitted source by its recipe name. */
+  sources: Map<string, Recommender>;
+  hybrid: HybridRecommender;
+  /** Wall time of each step (source names and "hybrid") in milliseconds. */
+  durations: Record<string, number>;
+}
+
+/** Progress of fitRecipe: called when a step starts (ms null) and when it ends. */
+export type FitStepListener = (step: { step: string; done: number; total: number; ms: number | null }) => void;
+
+/**
+ * Fits every source of a recipe on one dataset, then the hybrid over them. Training and evaluation
+ * both call this, so a recipe means the same model everywhere. Async only to yield to the event loop
+ * between steps (each fit itself is synchronous CPU work).
+ */
+export async function fitRecipe(ds: Dataset, recipe: Recipe, onStep?: FitStepListener): Promise<FittedRecipe> {
+  const names = Object.keys(recipe.sources);
+  const total = names.length + 1;
+  const sources = new Map<string, Recommender>();
+  const durations: Record<string, number> = {};
+  for (const [done, name] of names.entries()) {
+    onStep?.({ step: name, done, total, ms: null });
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const started = performance.now();
+    const { recommender, params } = recipe.sources[name];
+    sources.set(name, recommenderFactory(recommender)!.fit(ds, params));
+    durations[name] = performance.now() - started;
+    onStep?.({ step: name, done: done + 1, total, ms: durations[name] });
+  }
+  onStep?.({ step: 'hybrid', done: names.length, total, ms: null });
+  const started = performance.now();
+  const hybrid = createHybrid(sources, recipe.hybrid);
+  durations.hybrid = performance.now() - started;
+  onStep?.({ step: 'hybrid', done: total, total, ms: durations.hybrid });
+  return { sources, hybrid, durations };
+}

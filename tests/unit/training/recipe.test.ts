@@ -1,0 +1,103 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { AppError } from '../../../src/errors.js';
+import { fitRecipe, listRecipes, loadRecipe, parseRecipe } from '../../../src/training/recipe.js';
+import { twoGroups } from '../recommenders/two-groups.fixture.js';
+
+const MODELS = fileURLToPath(new URL('../../../models', import.meta.url));
+
+const small = () => ({
+  sources: {
+    popularity: { params: { minSegmentBuyers: 5 } },
+    'item-knn': { params: { shrink: 1 } },
+    'knn-binary': { recommender: 'item-knn', params: { weighting: 'binary' } },
+  },
+  hybrid: { weights: { cold: { popularity: 1 }, warm: { 'item-knn': 1, 'knn-binary': 0.5 } }, fullHistoryOrders: 5 },
+});
+
+/** The AppError a call throws, for asserting on code, message and details. */
+function errorOf(fn: () => unknown): AppError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof AppError) return err;
+    throw err;
+  }
+  throw new Error('expected an error');
+}
+
+describe('recipes', () => {
+  it('loads the default recipe with every recommender family and its defaults filled in', async () => {
+    const recipe = await loadRecipe('default', MODELS);
+    expect(recipe.name).toBe('default');
+    expect(Object.keys(recipe.sources).sort()).toEqual(['als', 'buy-again', 'content', 'cooccurrence', 'item-knn', 'popularity']);
+    expect(recipe.sources['item-knn']).toEqual({
+      recommender: 'item-knn',
+      params: { neighbours: 50, shrink: 10, weighting: 'log', historyHalfLifeDays: null, maxHistoryItems: 0 },
+    });
+    expect(recipe.hybrid.weights.cold.popularity).toBeGreaterThan(recipe.hybrid.weights.warm.popularity);
+    expect(recipe.candidates.perUser).toBe(200);
+    expect(await listRecipes(MODELS)).toContain('default');
+  });
+
+  it('names the offending hyperparameter by its path in the recipe', () => {
+    const raw = small();
+    (raw.sources['item-knn'].params as Record<string, unknown>).shrink = -1;
+    const err = errorOf(() => parseRecipe(raw, 'bad'));
+    expect(err.code).toBe('INVALID_RECIPE');
+    expect(err.status).toBe(422);
+    expect(err.message).toMatch(/^recipe "bad": sources\.item-knn\.params\.shrink: /);
+    expect(err.details).toEqual([{ path: 'sources.item-knn.params.shrink', message: expect.any(String) }]);
+  });
+
+  it.each([
+    ['an unknown hyperparameter', (r: any) => (r.sources.popularity.params.halfLife = 3), 'sources.popularity.params.halfLife'],
+    ['an unknown family', (r: any) => (r.sources.x = { recommender: 'magic' }), 'sources.x.recommender'],
+    ['a weight for a missing source', (r: any) => (r.hybrid.weights.warm.als = 1), 'hybrid.weights.warm.als'],
+    ['a negative weight', (r: any) => (r.hybrid.weights.cold.popularity = -1), 'hybrid.weights.cold.popularity'],
+    ['a misspelt section', (r: any) => (r.candidate = { perUser: 5 }), 'candidate'],
+    ['a nested hyperparameter of another family', (r: any) => (r.sources.content = { params: { weights: { text: -1 } } }), 'sources.content.params.weights.text'],
+    ['a bad normalisation', (r: any) => (r.hybrid.normalisation = 'z'), 'hybrid.normalisation'],
+  ])('rejects %s, naming %s', (_what, mutate, path) => {
+    const raw = small();
+    mutate(raw);
+    expect(errorOf(() => parseRecipe(raw, 'r')).details).toEqual([{ path, message: expect.any(String) }]);
+  });
+
+  it('refuses recipe names that are paths, and reports a missing recipe as not found', async () => {
+    await expect(loadRecipe('../package', MODELS)).rejects.toMatchObject({ code: 'INVALID_RECIPE' });
+    await expect(loadRecipe('a/b', MODELS)).rejects.toMatchObject({ code: 'INVALID_RECIPE' });
+    await expect(loadRecipe('no-such-recipe', MODELS)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('reports a file that is not JSON as an invalid recipe', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'recipes-'));
+    await writeFile(join(dir, 'broken.json'), '{ "sources": ');
+    await expect(loadRecipe('broken', dir)).rejects.toMatchObject({ code: 'INVALID_RECIPE', message: /not valid JSON/ });
+  });
+
+  it('fits every source and the hybrid, reporting each step', async () => {
+    const { ds } = twoGroups();
+    const steps: string[] = [];
+    const fitted = await fitRecipe(ds, parseRecipe(small(), 'small'), ({ step, done, total, ms }) =>
+      steps.push(`${step} ${done}/${total}${ms === null ? ' start' : ''}`),
+    );
+    expect([...fitted.sources.keys()]).toEqual(['popularity', 'item-knn', 'knn-binary']);
+    expect(fitted.sources.get('knn-binary')!.name).toBe('item-knn');
+    expect(Object.keys(fitted.durations)).toEqual(['popularity', 'item-knn', 'knn-binary', 'hybrid']);
+    expect(steps).toEqual([
+      'popularity 0/4 start',
+      'popularity 1/4',
+      'item-knn 1/4 start',
+      'item-knn 2/4',
+      'knn-binary 2/4 start',
+      'knn-binary 3/4',
+      'hybrid 3/4 start',
+      'hybrid 4/4',
+    ]);
+    expect(fitted.hybrid.weightsFor(0)).toEqual({ popularity: 1 });
+  });
+});
