@@ -1,0 +1,34 @@
+/**
+ * Import benchmark: the full UCI Online Retail file into a fresh schema of a real Postgres, twice.
+ * The first run must accept 396,337 rows (the cleaning facts of the dataset's SOURCE.txt); the second
+ * must insert 0 events. Prints both reports, durations and peak RSS.
+ *
+ *   npx tsx bench/import.ts [FILE]      (DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/test)
+ */
+import { randomBytes } from 'node:crypto';
+import { createPgDb } from '../src/data/db.js';
+import { migrate } from '../src/data/migrate.js';
+import { runImport } from '../src/data/importers/run-import.js';
+
+const FILE = process.argv[2] ?? '/work/shared/datasets/online-retail/online-retail.csv.gz';
+const URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const EXPECTED = { accepted: 396_337, users: 4_334, items: 3_659, orders: 18_402 };
+
+const schema = `bench_import_${randomBytes(4).toString('hex')}`;
+const admin = createPgDb(URL, { max: 1 });
+await admin.exec(`CREATE SCHEMA ${schema}`);
+const db = createPgDb(URL, { schema });
+try {
+  await migrate(db);
+  for (const run of [1, 2]) {
+    const report = await runImport({ db }, { format: 'online-retail', path: FILE });
+    console.log(`run ${run}:`, JSON.stringify(report, null, 2));
+  }
+  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM purchase_events');
+  console.log(`purchase_events stored: ${rows[0].n} (expected ${EXPECTED.accepted}); expected counts ${JSON.stringify(EXPECTED)}`);
+  console.log(`peak RSS: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
+} finally {
+  await db.close();
+  await admin.exec(`DROP SCHEMA ${schema} CASCADE`);
+  await admin.close();
+}

@@ -1,0 +1,43 @@
+/**
+ * Cuts the bundled sample (sample/online-retail-sample.csv.gz) from the full UCI Online Retail file.
+ * The slice keeps whole customer histories across the whole date range, so the sample trains and
+ * evaluates like the real data on a smaller scale:
+ *   - every row of every customer whose CustomerID is a multiple of 13 (all their invoices, including
+ *     cancellations, returns and postage lines, so the cleaning rules have work to do);
+ *   - the rows without a CustomerID of invoices whose number is a multiple of 97 (guest checkouts the
+ *     importer must drop).
+ * Rows are copied byte for byte in file order under the original header.
+ *
+ *   npx tsx bench/make-sample.ts [SOURCE.csv.gz] [OUT.csv.gz]
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { createGunzip, createGzip, constants } from 'node:zlib';
+import { parse } from 'csv-parse';
+
+const SOURCE = process.argv[2] ?? '/work/shared/datasets/online-retail/online-retail.csv.gz';
+const OUT = process.argv[3] ?? 'sample/online-retail-sample.csv.gz';
+const CUSTOMER_MODULUS = 13;
+const GUEST_INVOICE_MODULUS = 97;
+
+async function* slice(): AsyncGenerator<string> {
+  const parser = createReadStream(SOURCE).pipe(createGunzip()).pipe(parse({ raw: true }));
+  let header: string[] | null = null;
+  for await (const { record, raw } of parser as AsyncIterable<{ record: string[]; raw: string }>) {
+    const line = raw.replace(/\r?\n$/, '') + '\n';
+    if (!header) {
+      header = record;
+      yield line;
+      continue;
+    }
+    const customer = record[header.indexOf('CustomerID')].trim();
+    const invoiceNumber = Number(record[header.indexOf('InvoiceNo')].replace(/^\D+/, ''));
+    const keep = customer ? Number(customer) % CUSTOMER_MODULUS === 0 : invoiceNumber % GUEST_INVOICE_MODULUS === 0;
+    if (keep) yield line;
+  }
+}
+
+const out = createWriteStream(OUT);
+await pipeline(Readable.from(slice()), createGzip({ level: constants.Z_BEST_COMPRESSION }), out);
+console.log(`wrote ${OUT}`);

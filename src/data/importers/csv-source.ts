@@ -1,0 +1,60 @@
+import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { Transform, pipeline, type Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { parse } from 'csv-parse';
+
+export interface CsvSourceOptions {
+  /** Called with the bytes read from disk so far (compressed bytes for a gzip file). */
+  onBytes?: (bytesRead: number) => void;
+  /** Called for a record csv-parse could not read (unbalanced quotes, ...); the import goes on without it. */
+  onSkip?: () => void;
+}
+
+/** Gzip is told by its magic bytes rather than the file name, so a renamed file still reads. */
+async function isGzip(path: string): Promise<boolean> {
+  const handle = await open(path, 'r');
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(2), 0, 2, 0);
+    return bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** File size in bytes, the denominator of byte-based progress. */
+export async function fileSize(path: string): Promise<number> {
+  return (await stat(path)).size;
+}
+
+/**
+ * Streams the records of a CSV file (plain or gzip) as arrays of strings, the header first. Memory
+ * stays flat whatever the file size: the parser is pulled by async iteration, so reading pauses while
+ * the caller writes a batch.
+ */
+export async function* readCsvRecords(path: string, opts: CsvSourceOptions = {}): AsyncGenerator<string[]> {
+  const gzip = await isGzip(path);
+  let bytes = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      bytes += chunk.length;
+      opts.onBytes?.(bytes);
+      done(null, chunk);
+    },
+  });
+  const parser = parse({
+    bom: true,
+    relax_column_count: true,
+    skip_empty_lines: true,
+    skip_records_with_error: true,
+    on_skip: () => {
+      opts.onSkip?.();
+      return undefined;
+    },
+  });
+  const streams: (Readable | Transform)[] = [createReadStream(path), counter];
+  if (gzip) streams.push(createGunzip());
+  // pipeline destroys every stream on a read or gunzip error, so the iteration below throws it.
+  pipeline([...streams, parser], () => {});
+  for await (const record of parser as AsyncIterable<string[]>) yield record;
+}

@@ -1,0 +1,80 @@
+/** Parsers for CSV cells. Each returns null for a value it cannot read, so callers can name the rejection. */
+
+/** A finite number, or null for an empty or non-numeric cell (Number('') would be 0). */
+export function parseNumber(cell: string | undefined): number | null {
+  const s = cell?.trim();
+  if (!s) return null;
+  const n = Number(s);
+  return Number.isFinite(n) ? n : null;
+}
+
+/** A whole number (quantities), or null. "6.0" is accepted as 6, "6.5" is not. */
+export function parseInteger(cell: string | undefined): number | null {
+  const n = parseNumber(cell);
+  return n !== null && Number.isSafeInteger(n) ? n : null;
+}
+
+/** Builds a UTC date only if every field is in range (Date.UTC would roll 2011-02-30 over to March). */
+function utc(y: number, mo: number, d: number, h: number, mi: number, s: number, ms = 0): Date | null {
+  const t = Date.UTC(y, mo - 1, d, h, mi, s, ms);
+  const date = new Date(t);
+  const ok =
+    date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d &&
+    date.getUTCHours() === h && date.getUTCMinutes() === mi && date.getUTCSeconds() === s;
+  return ok ? date : null;
+}
+
+const SQL_STYLE = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?$/;
+const US_STYLE = /^(\d{1,2})\/(\d{1,2})\/(\d{4}) (\d{1,2}):(\d{2})(?::(\d{2}))?$/;
+
+/**
+ * Online Retail invoice dates, read as UTC (the shop's local time; the file carries no zone):
+ * 'YYYY-MM-DD HH:MM[:SS]' of the CSV exports and 'M/D/YYYY H:MM' of the original xlsx export.
+ */
+export function parseRetailDate(cell: string | undefined): Date | null {
+  const s = cell?.trim() ?? '';
+  let m = SQL_STYLE.exec(s);
+  if (m) return utc(+m[1], +m[2], +m[3], +m[4], +m[5], m[6] ? +m[6] : 0);
+  m = US_STYLE.exec(s);
+  if (m) return utc(+m[3], +m[1], +m[2], +m[4], +m[5], m[6] ? +m[6] : 0);
+  return null;
+}
+
+const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
+
+/**
+ * An ISO 8601 timestamp: a date, optionally a time (seconds and fraction optional) and a zone
+ * ('Z' or ±HH:MM). Without a zone it is read as UTC, never as the machine's local time, so the same
+ * file imports to the same instants everywhere.
+ */
+export function parseIsoTimestamp(cell: string | undefined): Date | null {
+  const m = ISO.exec(cell?.trim() ?? '');
+  if (!m) return null;
+  const ms = m[7] ? Math.floor(Number(`0.${m[7]}`) * 1000) : 0;
+  const local = utc(+m[1], +m[2], +m[3], m[4] ? +m[4] : 0, m[5] ? +m[5] : 0, m[6] ? +m[6] : 0, ms);
+  if (!local) return null;
+  const zone = m[8];
+  if (!zone || zone.toUpperCase() === 'Z') return local;
+  const sign = zone[0] === '-' ? -1 : 1;
+  const digits = zone.slice(1).replace(':', '');
+  const hours = +digits.slice(0, 2);
+  const minutes = +digits.slice(2, 4);
+  if (hours > 23 || minutes > 59) return null;
+  // 10:00+02:00 is 08:00Z: subtract the offset.
+  return new Date(local.getTime() - sign * (hours * 60 + minutes) * 60_000);
+}
+
+/** Customer ids exported through a spreadsheet arrive as floats ("17850.0"); the id is the integer. */
+export function normalizeCustomerId(cell: string | undefined): string {
+  const s = cell?.trim() ?? '';
+  const m = /^(\d+)\.0*$/.exec(s);
+  return m ? m[1] : s;
+}
+
+/** true/false in the spellings spreadsheets produce; null when it is none of them. */
+export function parseBoolean(cell: string | undefined): boolean | null {
+  const s = cell?.trim().toLowerCase() ?? '';
+  if (['true', '1', 'yes', 'y', 't'].includes(s)) return true;
+  if (['false', '0', 'no', 'n', 'f'].includes(s)) return false;
+  return null;
+}

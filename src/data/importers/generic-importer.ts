@@ -1,0 +1,191 @@
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { Db } from '../db.js';
+import { AppError } from '../../errors.js';
+import { createCatalogRepository, type ItemInput, type UserInput } from '../catalog-repository.js';
+import { fileSize, readCsvRecords } from './csv-source.js';
+import { createEventBatchWriter, DEFAULT_BATCH_SIZE } from './event-batch-writer.js';
+import { parseBoolean, parseInteger, parseIsoTimestamp, parseNumber } from './field-parsers.js';
+import { ReportCounter, type ImportReport, type ImporterOptions, type ProgressCallback } from './import-report.js';
+import { createByteProgress } from './progress-tracker.js';
+
+type Kind = 'items' | 'users' | 'events';
+
+/** Columns each file must have, and the ones with a meaning; other columns of items/users become attributes. */
+const SCHEMA: Record<Kind, { required: string[]; known: string[]; extraAsAttributes: boolean }> = {
+  items: { required: ['id'], known: ['id', 'title', 'description', 'categories', 'price', 'available'], extraAsAttributes: true },
+  users: { required: ['id'], known: ['id'], extraAsAttributes: true },
+  events: { required: ['user_id', 'item_id', 'quantity', 'ts'], known: ['event_id', 'user_id', 'item_id', 'quantity', 'price', 'order_id', 'ts'], extraAsAttributes: false },
+};
+
+/** Rejection reasons per file (reported as `<file>.<reason>`, e.g. `events.bad_timestamp`). */
+export const GENERIC_REJECTIONS = ['malformed_row', 'missing_id', 'bad_number', 'bad_boolean', 'non_positive_quantity', 'negative_price', 'bad_timestamp'] as const;
+type Reason = (typeof GENERIC_REJECTIONS)[number];
+
+interface Columns {
+  /** Index of each header name, lower-cased. */
+  index: Map<string, number>;
+  /** Columns stored as attributes: [name as written, index]. */
+  attributes: [string, number][];
+  width: number;
+}
+
+function findFile(dir: string, kind: Kind): string | null {
+  for (const name of [`${kind}.csv`, `${kind}.csv.gz`]) {
+    const file = path.join(dir, name);
+    if (existsSync(file)) return file;
+  }
+  return null;
+}
+
+function readColumns(kind: Kind, file: string, header: string[]): Columns {
+  const names = header.map((h) => h.trim());
+  const lower = names.map((n) => n.toLowerCase());
+  const dupe = lower.find((n, i) => lower.indexOf(n) !== i);
+  const missing = SCHEMA[kind].required.filter((c) => !lower.includes(c));
+  if (dupe !== undefined || missing.length > 0) {
+    const why = dupe !== undefined ? `column "${dupe}" appears twice` : `missing column(s) ${missing.join(', ')}`;
+    throw new AppError('UNPROCESSABLE', `${path.basename(file)}: ${why}; header is "${names.join(',').slice(0, 200)}", expected at least ${SCHEMA[kind].required.join(',')}`);
+  }
+  const attributes: [string, number][] = SCHEMA[kind].extraAsAttributes
+    ? names.flatMap((n, i) => (SCHEMA[kind].known.includes(lower[i]) || n === '' ? [] : [[n, i] as [string, number]]))
+    : [];
+  return { index: new Map(lower.map((n, i) => [n, i])), attributes, width: header.length };
+}
+
+async function readHeader(file: string): Promise<string[]> {
+  for await (const rec of readCsvRecords(file)) return rec;
+  throw new AppError('UNPROCESSABLE', `${path.basename(file)} is empty: expected a CSV header row`);
+}
+
+function attributesOf(rec: string[], cols: Columns): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, i] of cols.attributes) {
+    const v = rec[i]?.trim();
+    if (v) out[name] = v;
+  }
+  return out;
+}
+
+/** A row's cell by column name; empty string for an absent optional column. */
+const cellOf = (rec: string[], cols: Columns) => (name: string) => {
+  const i = cols.index.get(name);
+  return i === undefined ? '' : (rec[i] ?? '').trim();
+};
+
+type RowResult<T> = T | { reject: Reason };
+const rejected = <T>(r: RowResult<T>): r is { reject: Reason } => typeof r === 'object' && r !== null && 'reject' in r;
+
+function parseItem(rec: string[], cols: Columns): RowResult<ItemInput> {
+  const cell = cellOf(rec, cols);
+  const id = cell('id');
+  if (!id) return { reject: 'missing_id' };
+  let price: number | null = null;
+  if (cell('price')) {
+    price = parseNumber(cell('price'));
+    if (price === null) return { reject: 'bad_number' };
+    if (price < 0) return { reject: 'negative_price' };
+  }
+  let available = true;
+  if (cell('available')) {
+    const b = parseBoolean(cell('available'));
+    if (b === null) return { reject: 'bad_boolean' };
+    available = b;
+  }
+  const categories = cell('categories').split('|').map((c) => c.trim()).filter(Boolean);
+  return { id, title: cell('title'), description: cell('description') || null, categories, price, available, attributes: attributesOf(rec, cols) };
+}
+
+function parseUser(rec: string[], cols: Columns): RowResult<UserInput> {
+  const id = cellOf(rec, cols)('id');
+  return id ? { id, attributes: attributesOf(rec, cols) } : { reject: 'missing_id' };
+}
+
+interface EventRow { eventId?: string; userId: string; itemId: string; quantity: number; price: number | null; orderId: string | null; ts: Date }
+
+function parseEvent(rec: string[], cols: Columns): RowResult<EventRow> {
+  const cell = cellOf(rec, cols);
+  const userId = cell('user_id');
+  const itemId = cell('item_id');
+  if (!userId || !itemId) return { reject: 'missing_id' };
+  const quantity = parseInteger(cell('quantity'));
+  if (quantity === null) return { reject: 'bad_number' };
+  if (quantity <= 0) return { reject: 'non_positive_quantity' };
+  let price: number | null = null;
+  if (cell('price')) {
+    price = parseNumber(cell('price'));
+    if (price === null) return { reject: 'bad_number' };
+    if (price < 0) return { reject: 'negative_price' };
+  }
+  const ts = parseIsoTimestamp(cell('ts'));
+  if (!ts) return { reject: 'bad_timestamp' };
+  return { eventId: cell('event_id') || undefined, userId, itemId, quantity, price, orderId: cell('order_id') || null, ts };
+}
+
+/**
+ * Imports the documented generic format (docs/import-formats.md): a directory with any of items.csv,
+ * users.csv and events.csv (each may be gzipped). Every header is checked before anything is written,
+ * so a wrong file fails without a partial import. Items, then users, then events are streamed in batches.
+ */
+export async function importGeneric(db: Db, dir: string, onProgress?: ProgressCallback, options: ImporterOptions = {}): Promise<ImportReport> {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new AppError('UNPROCESSABLE', `${dir} is not a directory: the generic format is a directory with items.csv, users.csv and/or events.csv`);
+  }
+  const files = (['items', 'users', 'events'] as const).flatMap((kind) => {
+    const file = findFile(dir, kind);
+    return file ? [{ kind, file }] : [];
+  });
+  if (files.length === 0) throw new AppError('UNPROCESSABLE', `${dir} has none of items.csv, users.csv, events.csv`);
+  const checked = [];
+  for (const f of files) checked.push({ ...f, cols: readColumns(f.kind, f.file, await readHeader(f.file)), size: await fileSize(f.file) });
+
+  const report = new ReportCounter();
+  const progress = createByteProgress(checked.reduce((s, f) => s + f.size, 0), onProgress);
+  const catalog = createCatalogRepository(db);
+  const writer = createEventBatchWriter(db, options.batchSize);
+  let doneBytes = 0;
+  for (const { kind, file, cols, size } of checked) {
+    const reject = (reason: Reason) => report.reject(`${kind}.${reason}`);
+    let header = true;
+    let pending: (ItemInput | UserInput)[] = [];
+    const flushCatalog = async () => {
+      if (kind === 'items') await catalog.upsertItems(pending as ItemInput[]);
+      if (kind === 'users') await catalog.upsertUsers(pending as UserInput[]);
+      pending = [];
+    };
+    const base = doneBytes;
+    const records = readCsvRecords(file, {
+      onBytes: (b) => progress.update(base + b),
+      onSkip: () => {
+        report.rowsRead++;
+        reject('malformed_row');
+      },
+    });
+    for await (const rec of records) {
+      if (header) { header = false; continue; }
+      report.rowsRead++;
+      if (rec.length !== cols.width) { reject('malformed_row'); continue; }
+      if (kind === 'events') {
+        const e = parseEvent(rec, cols);
+        if (rejected(e)) { reject(e.reject); continue; }
+        report.users.add(e.userId);
+        report.items.add(e.itemId);
+        if (e.orderId) report.orders.add(e.orderId);
+        report.accepted++;
+        await writer.add(e);
+        continue;
+      }
+      const r = kind === 'items' ? parseItem(rec, cols) : parseUser(rec, cols);
+      if (rejected(r)) { reject(r.reject); continue; }
+      (kind === 'items' ? report.items : report.users).add(r.id);
+      report.accepted++;
+      pending.push(r);
+      if (pending.length >= (options.batchSize ?? DEFAULT_BATCH_SIZE)) await flushCatalog();
+    }
+    await flushCatalog();
+    doneBytes += size;
+  }
+  Object.assign(report, await writer.close());
+  progress.done();
+  return report.finish();
+}

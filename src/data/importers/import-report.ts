@@ -1,0 +1,58 @@
+/** What an import did, returned by runImport and shown by the CLI and the import job. */
+export interface ImportReport {
+  /** Data rows read (header rows excluded), accepted or not. */
+  rowsRead: number;
+  /** Rows that passed validation and cleaning. */
+  accepted: number;
+  /** Rejected rows by reason; each row counts once, under the first rule it fails. */
+  rejected: Record<string, number>;
+  /** Purchase events that were new to the database. */
+  inserted: number;
+  /** Purchase events already stored (a re-import of the same rows). */
+  duplicates: number;
+  /** Distinct users, items and orders among the accepted rows. */
+  users: number;
+  items: number;
+  orders: number;
+  durationMs: number;
+}
+
+/** Called with the share of the input read so far, 0..1 (bytes as stored on disk, so gzip bytes for .gz). */
+export type ProgressCallback = (fraction: number) => void;
+
+/** Knobs of the importers that runImport leaves at their defaults (tests use small batches). */
+export interface ImporterOptions {
+  /** Purchases per write (default 5,000). */
+  batchSize?: number;
+}
+
+/** Accumulates the counts of one import; `finish` freezes them into a report. */
+export class ReportCounter {
+  rowsRead = 0;
+  accepted = 0;
+  inserted = 0;
+  duplicates = 0;
+  readonly rejected: Record<string, number> = {};
+  readonly users = new Set<string>();
+  readonly items = new Set<string>();
+  readonly orders = new Set<string>();
+  private readonly started = performance.now();
+
+  reject(reason: string): void {
+    this.rejected[reason] = (this.rejected[reason] ?? 0) + 1;
+  }
+
+  finish(): ImportReport {
+    return {
+      rowsRead: this.rowsRead,
+      accepted: this.accepted,
+      rejected: { ...this.rejected },
+      inserted: this.inserted,
+      duplicates: this.duplicates,
+      users: this.users.size,
+      items: this.items.size,
+      orders: this.orders.size,
+      durationMs: Math.round(performance.now() - this.started),
+    };
+  }
+}

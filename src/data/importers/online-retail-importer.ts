@@ -1,0 +1,151 @@
+import type { Db } from '../db.js';
+import { AppError } from '../../errors.js';
+import { createCatalogRepository, type ItemInput, type UserInput } from '../catalog-repository.js';
+import { readCsvRecords, fileSize } from './csv-source.js';
+import { createEventBatchWriter, DEFAULT_BATCH_SIZE } from './event-batch-writer.js';
+import { normalizeCustomerId, parseInteger, parseNumber, parseRetailDate } from './field-parsers.js';
+import { ReportCounter, type ImportReport, type ImporterOptions, type ProgressCallback } from './import-report.js';
+import { createByteProgress } from './progress-tracker.js';
+
+/** Rejection reasons, in the order the rules are checked; a row counts under the first it fails. */
+export const ONLINE_RETAIL_REJECTIONS = [
+  'malformed_row', // wrong number of fields, unreadable CSV, or no invoice number
+  'missing_customer_id',
+  'cancelled_invoice',
+  'malformed_number', // quantity or price that is not a number (quantity must be whole)
+  'non_positive_quantity',
+  'non_positive_price',
+  'non_product_stock_code', // POST, M, DOT, BANK CHARGES, ...: fees and postage, not products
+  'malformed_date',
+] as const;
+
+type Field = 'invoice' | 'stockCode' | 'description' | 'quantity' | 'date' | 'price' | 'customer' | 'country';
+
+/** Column names of UCI "Online Retail" and of "Online Retail II", compared without case, spaces or underscores. */
+const VARIANTS: { name: string; columns: Record<Field, string> }[] = [
+  {
+    name: 'Online Retail',
+    columns: { invoice: 'InvoiceNo', stockCode: 'StockCode', description: 'Description', quantity: 'Quantity', date: 'InvoiceDate', price: 'UnitPrice', customer: 'CustomerID', country: 'Country' },
+  },
+  {
+    name: 'Online Retail II',
+    columns: { invoice: 'Invoice', stockCode: 'StockCode', description: 'Description', quantity: 'Quantity', date: 'InvoiceDate', price: 'Price', customer: 'Customer ID', country: 'Country' },
+  },
+];
+
+const canonical = (name: string) => name.toLowerCase().replace(/[^a-z0-9]/g, '');
+
+/** Column index of each field, from whichever variant the header matches; throws naming both layouts otherwise. */
+export function detectOnlineRetailColumns(header: string[]): Record<Field, number> {
+  const positions = new Map(header.map((h, i) => [canonical(h), i]));
+  for (const variant of VARIANTS) {
+    const entries = Object.entries(variant.columns).map(([field, col]) => [field, positions.get(canonical(col))] as const);
+    if (entries.every(([, i]) => i !== undefined)) return Object.fromEntries(entries) as Record<Field, number>;
+  }
+  const expected = VARIANTS.map((v) => `${v.name}: ${Object.values(v.columns).join(',')}`).join(' or ');
+  throw new AppError('UNPROCESSABLE', `not an Online Retail file: header is "${header.join(',').slice(0, 200)}", expected ${expected}`);
+}
+
+/** Counts values per key so the most frequent one can be picked at the end (first seen wins a tie). */
+class ModeCounter {
+  private readonly counts = new Map<string, Map<string, number>>();
+  add(key: string, value: string): void {
+    let byValue = this.counts.get(key);
+    if (!byValue) this.counts.set(key, (byValue = new Map()));
+    byValue.set(value, (byValue.get(value) ?? 0) + 1);
+  }
+  mode(key: string): string | undefined {
+    let best: string | undefined;
+    let bestCount = 0;
+    for (const [value, n] of this.counts.get(key) ?? []) {
+      if (n > bestCount) [best, bestCount] = [value, n];
+    }
+    return best;
+  }
+}
+
+async function upsertInBatches<T>(rows: T[], write: (batch: T[]) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < rows.length; i += DEFAULT_BATCH_SIZE) await write(rows.slice(i, i + DEFAULT_BATCH_SIZE));
+}
+
+/**
+ * Imports a UCI Online Retail (or Online Retail II) CSV, plain or gzip, applying the cleaning rules of
+ * the evaluation protocol. Purchases are written in batches while streaming; item titles (the most
+ * frequent description of each stock code), item prices (the latest unit price) and user countries
+ * (the most frequent) need the whole file, so items and users are upserted at the end.
+ */
+export async function importOnlineRetail(db: Db, path: string, onProgress?: ProgressCallback, options: ImporterOptions = {}): Promise<ImportReport> {
+  const report = new ReportCounter();
+  const progress = createByteProgress(await fileSize(path), onProgress);
+  const writer = createEventBatchWriter(db, options.batchSize);
+  const titles = new ModeCounter();
+  const countries = new ModeCounter();
+  const latestPrice = new Map<string, { ts: number; price: number }>();
+  let col: Record<Field, number> | null = null;
+  let width = 0;
+  // Rows of one invoice share its date: parse each distinct date text once.
+  let lastDateCell: string | undefined;
+  let lastDate: Date | null = null;
+  let lastIso = '';
+
+  const records = readCsvRecords(path, {
+    onBytes: (b) => progress.update(b),
+    onSkip: () => {
+      report.rowsRead++;
+      report.reject('malformed_row');
+    },
+  });
+  for await (const rec of records) {
+    if (!col) {
+      col = detectOnlineRetailColumns(rec);
+      width = rec.length;
+      continue;
+    }
+    report.rowsRead++;
+    const invoice = rec[col.invoice]?.trim();
+    if (rec.length !== width || !invoice) { report.reject('malformed_row'); continue; }
+    const userId = normalizeCustomerId(rec[col.customer]);
+    if (!userId) { report.reject('missing_customer_id'); continue; }
+    if (invoice.startsWith('C')) { report.reject('cancelled_invoice'); continue; }
+    const quantity = parseInteger(rec[col.quantity]);
+    if (quantity === null) { report.reject('malformed_number'); continue; }
+    if (quantity <= 0) { report.reject('non_positive_quantity'); continue; }
+    const price = parseNumber(rec[col.price]);
+    if (price === null) { report.reject('malformed_number'); continue; }
+    if (price <= 0) { report.reject('non_positive_price'); continue; }
+    const itemId = rec[col.stockCode].trim();
+    if (!/^[0-9]/.test(itemId)) { report.reject('non_product_stock_code'); continue; }
+    if (rec[col.date] !== lastDateCell) {
+      lastDateCell = rec[col.date];
+      lastDate = parseRetailDate(lastDateCell);
+      lastIso = lastDate ? lastDate.toISOString() : '';
+    }
+    const ts = lastDate;
+    if (!ts) { report.reject('malformed_date'); continue; }
+
+    report.accepted++;
+    report.users.add(userId);
+    report.items.add(itemId);
+    report.orders.add(invoice);
+    const description = rec[col.description]?.trim();
+    if (description) titles.add(itemId, description);
+    const country = rec[col.country]?.trim();
+    if (country) countries.add(userId, country);
+    const last = latestPrice.get(itemId);
+    if (!last || ts.getTime() >= last.ts) latestPrice.set(itemId, { ts: ts.getTime(), price });
+    await writer.add({ userId, itemId, quantity, price, orderId: invoice, ts, tsIso: lastIso });
+  }
+  if (!col) throw new AppError('UNPROCESSABLE', `${path} is empty: expected a CSV header row`);
+  Object.assign(report, await writer.close());
+
+  const catalog = createCatalogRepository(db);
+  const items: ItemInput[] = [...report.items].map((id) => ({ id, title: titles.mode(id) ?? '', price: latestPrice.get(id)?.price ?? null }));
+  await upsertInBatches(items, (b) => catalog.upsertItems(b));
+  const users: UserInput[] = [...report.users].map((id) => {
+    const country = countries.mode(id);
+    return { id, attributes: country ? { country } : {} };
+  });
+  await upsertInBatches(users, (b) => catalog.upsertUsers(b));
+  progress.done();
+  return report.finish();
+}

@@ -1,0 +1,34 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Db } from '../db.js';
+import { importGeneric } from './generic-importer.js';
+import type { ImportReport, ProgressCallback } from './import-report.js';
+import { importOnlineRetail } from './online-retail-importer.js';
+
+export type ImportFormat = 'online-retail' | 'generic';
+export const IMPORT_FORMATS: readonly ImportFormat[] = ['online-retail', 'generic'];
+
+export interface ImportRequest {
+  format: ImportFormat;
+  /** A CSV file (.csv or .csv.gz) for online-retail, a directory for generic. */
+  path: string;
+}
+
+/** The bundled Online Retail slice the server loads on first start (see sample/SOURCE.txt). */
+export const BUNDLED_SAMPLE_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../sample/online-retail-sample.csv.gz');
+
+/**
+ * Imports a file or directory into the database: the one entry point of the CLI, the HTTP import job
+ * and first-start sample loading. Idempotent: running it again on the same input inserts no new events.
+ * Throws AppError UNPROCESSABLE, before writing anything, when the input's header is not the format's.
+ */
+export async function runImport(deps: { db: Db }, request: ImportRequest, onProgress?: ProgressCallback): Promise<ImportReport> {
+  switch (request.format) {
+    case 'online-retail':
+      return importOnlineRetail(deps.db, request.path, onProgress);
+    case 'generic':
+      return importGeneric(deps.db, request.path, onProgress);
+  }
+}
+
+export type { ImportReport, ProgressCallback } from './import-report.js';
