@@ -1,0 +1,94 @@
+import { computeProfiles } from '../profiles/profile.js';
+import { segmentProfiles } from '../profiles/segments.js';
+import { popularityFactory } from '../recommenders/popularity.js';
+import { fitRecipe, type Recipe } from '../training/recipe.js';
+import type { EvaluationReport } from './evaluation-report.js';
+import { evaluateScorers, type Scorer } from './evaluate.js';
+import { contentSimilarity } from './item-similarity.js';
+import { leaveLastOrderSplit, temporalSplit, validationSplit, type EvalMode, type EvaluationSplit, type SplitInput } from './splits.js';
+
+
+export type SplitRequest =
+  | { kind: 'temporal'; cutoff: string }
+  | { kind: 'leave-last-order' }
+  /** The last `days` before `end` (default: the latest event) are the test period; tuning only. */
+  | { kind: 'validation'; end?: string; days: number };
+
+export interface EvaluationRequest {
+  split: SplitRequest;
+  modes: EvalMode[];
+  ks: number[];
+  /**
+   * Single strategies (source names of the first recipe) to report beside each recipe's hybrid;
+   * default: all of them. Popularity is always evaluated: it is the baseline every lift is against.
+   */
+  strategies?: string[];
+}
+
+export interface EvaluationProgress {
+  step: string;
+  /** 0..1 over the whole run. */
+  progress: number;
+}
+
+export const BASELINE = 'popularity';
+
+export function makeSplit(input: SplitInput, request: SplitRequest): EvaluationSplit {
+  if (request.kind === 'temporal') return temporalSplit(input, Date.parse(request.cutoff));
+  if (request.kind === 'leave-last-order') return leaveLastOrderSplit(input);
+  let end = request.end ? Date.parse(request.end) : Number.NEGATIVE_INFINITY;
+  if (!request.end) for (const e of input.events) end = Math.max(end, e.ts + 1);
+  return validationSplit(input, { end, days: request.days });
+}
+
+/**
+ * One evaluation run: split the purchases, fit every recipe on the train part, score every test user
+ * with each recipe's hybrid and the single strategies, and report the protocol's metrics with lifts
+ * over popularity and breakdowns by history length and RFM segment (computed on the train period only).
+ */
+export async function runEvaluation(
+  input: SplitInput,
+  recipes: Recipe[],
+  request: EvaluationRequest,
+  onProgress?: (p: EvaluationProgress) => void,
+): Promise<EvaluationReport> {
+  if (recipes.length === 0) throw new Error('runEvaluation: no recipe');
+  onProgress?.({ step: 'split', progress: 0 });
+  const split = makeSplit(input, request.split);
+  const ds = split.train;
+
+  const scorers = new Map<string, Scorer>();
+  const fitShare = 0.5 / recipes.length;
+  for (const [r, recipe] of recipes.entries()) {
+    const fitted = await fitRecipe(ds, recipe, (s) =>
+      onProgress?.({ step: `fit ${recipe.name}: ${s.step}`, progress: 0.05 + fitShare * (r + s.done / s.total) }),
+    );
+    scorers.set(recipe.name, (ctx, out) => fitted.hybrid.scoreUser(ctx, out));
+    if (r > 0) continue;
+    const wanted = request.strategies ?? [...fitted.sources.keys()];
+    for (const name of wanted) {
+      const source = fitted.sources.get(name);
+      if (!source) throw new Error(`strategy "${name}" is not a source of recipe "${recipe.name}"`);
+      if (!scorers.has(name)) scorers.set(name, (ctx, out) => source.scoreUser(ctx, out));
+    }
+    if (!scorers.has(BASELINE)) {
+      const popularity = fitted.sources.get(BASELINE) ?? popularityFactory.fit(ds, popularityFactory.parseParams({}));
+      scorers.set(BASELINE, (ctx, out) => popularity.scoreUser(ctx, out));
+    }
+  }
+
+  const segments = new Map<string, string>();
+  for (const p of segmentProfiles(computeProfiles(ds, { now: split.cutoff ?? ds.now }))) segments.set(p.userId, p.segment);
+  onProgress?.({ step: 'score', progress: 0.55 });
+  return evaluateScorers({
+    split,
+    mode: request.modes,
+    ks: request.ks,
+    scorers,
+    baseline: BASELINE,
+    itemSimilarity: contentSimilarity(ds),
+    segmentOf: (u) => segments.get(ds.userIds[u]) ?? null,
+    onProgress: (done, total) => onProgress?.({ step: 'score', progress: 0.55 + (0.45 * done) / total }),
+  });
+}
+
