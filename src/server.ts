@@ -1,0 +1,61 @@
+import closeWithGrace from 'close-with-grace';
+import { buildApp } from './app.js';
+import { ensureAdminKey } from './admin-key.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { openDatabase } from './data/open-database.js';
+import { createServices } from './services.js';
+import { createModelStore } from './store/create-model-store.js';
+import { bootstrap } from './bootstrap.js';
+
+function readConfig(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+async function main() {
+  let config = readConfig();
+  if (config.API_KEYS.length === 0 && !config.AUTH_DISABLED) {
+    const admin = ensureAdminKey(config.DATA_DIR);
+    config = { ...config, API_KEYS: [{ scope: 'admin', key: admin.key }] };
+    process.stdout.write(
+      admin.created
+        ? `No API_KEYS configured: generated an admin key (kept in ${admin.file}):\n  ${admin.key}\nSend it as "Authorization: Bearer <key>".\n`
+        : `No API_KEYS configured: using the admin key in ${admin.file}.\n`,
+    );
+  }
+
+  const db = await openDatabase(config);
+  const store = await createModelStore(config);
+  const services = createServices({ config, db, store });
+  // Ready only once the first-start work (sample import and training) is done, so traffic waits for it.
+  let bootstrapped = false;
+  const app = await buildApp(services, {
+    logger: { level: config.LOG_LEVEL },
+    readyChecks: { bootstrap: async () => bootstrapped },
+  });
+
+  // Stop accepting, let in-flight requests finish, then close pools; a second signal or 10 s forces exit.
+  closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {
+    if (err) app.log.error({ err }, 'closing after an error');
+    else app.log.info({ signal }, 'shutting down');
+    await app.close();
+    await store.close();
+    await db.close();
+  });
+
+  await app.listen({ port: config.PORT, host: config.HOST });
+  await bootstrap(services, app.log);
+  bootstrapped = true;
+}
+
+main().catch((err) => {
+  process.stderr.write(`failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
