@@ -1,0 +1,169 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCatalogRepository } from '../../../src/data/catalog-repository.js';
+import type { Db } from '../../../src/data/db.js';
+import { createEventRepository } from '../../../src/data/event-repository.js';
+import { importGeneric } from '../../../src/data/importers/generic-importer.js';
+import { runImport } from '../../../src/data/importers/run-import.js';
+import { AppError } from '../../../src/errors.js';
+import { DB_BACKENDS, type TestDb } from '../../helpers/services.js';
+
+const root = mkdtempSync(path.join(tmpdir(), 'import-generic-'));
+let dirs = 0;
+/** A fresh directory holding the given files (a name ending in .gz is gzipped). */
+function directory(files: Record<string, string>): string {
+  const dir = path.join(root, `d${dirs++}`);
+  mkdirSync(dir);
+  for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), name.endsWith('.gz') ? gzipSync(text) : text);
+  return dir;
+}
+
+for (const backend of DB_BACKENDS) {
+  describe.skipIf(!(await backend.available()))(`generic import on ${backend.name}`, () => {
+    let t: TestDb;
+    beforeAll(async () => {
+      t = await backend.create();
+    });
+    afterAll(async () => {
+      await t.dispose();
+      if (backend === DB_BACKENDS.at(-1)) rmSync(root, { recursive: true, force: true });
+    });
+    const counts = async (db: Db) => ({ ...(await createEventRepository(db).counts()), ...(await createCatalogRepository(db).counts()) });
+
+    describe('a well-formed directory', () => {
+      const dir = directory({
+        'items.csv': [
+          'id,title,description,categories,price,available,brand,colour',
+          'g-mug,Blue mug,"Stoneware, 300 ml",kitchen|mugs,7.5,true,Acme,blue',
+          'g-pot,Tea pot,,kitchen,,no,Acme,',
+        ].join('\n'),
+        'users.csv.gz': ['id,country,segment', 'g-ann,France,wholesale', 'g-bob,,'].join('\n'),
+        'events.csv': [
+          'event_id,user_id,item_id,quantity,price,order_id,ts',
+          'e-1,g-ann,g-mug,2,7.5,o-1,2024-03-01T10:00:00Z',
+          ',g-ann,g-pot,1,,o-1,2024-03-01T12:00:00+02:00',
+          ',g-bob,g-new,3,1.25,,2024-03-02',
+          ',g-bob,g-new,3,1.25,,2024-03-02', // the same line twice: two purchases
+        ].join('\n'),
+      });
+      let before: Awaited<ReturnType<typeof counts>>;
+      let first: Awaited<ReturnType<typeof runImport>>;
+      beforeAll(async () => {
+        before = await counts(t.db);
+        first = await runImport({ db: t.db }, { format: 'generic', path: dir });
+      });
+
+      it('When a directory of items, users and events is imported, Then every row is accepted and counted', () => {
+        expect(first).toMatchObject({ rowsRead: 2 + 2 + 4, accepted: 8, rejected: {}, inserted: 4, duplicates: 0, users: 2, items: 3, orders: 1 });
+      });
+
+      it('When items carry categories and extra columns, Then they are stored as categories and attributes', async () => {
+        const catalog = createCatalogRepository(t.db);
+        expect(await catalog.getItem('g-mug')).toMatchObject({
+          title: 'Blue mug', description: 'Stoneware, 300 ml', categories: ['kitchen', 'mugs'], price: 7.5, available: true, attributes: { brand: 'Acme', colour: 'blue' },
+        });
+        // Empty cells are absent values, not empty strings.
+        expect(await catalog.getItem('g-pot')).toMatchObject({ description: null, price: null, available: false, attributes: { brand: 'Acme' } });
+        expect(await catalog.getUser('g-ann')).toMatchObject({ attributes: { country: 'France', segment: 'wholesale' } });
+        expect(await catalog.getUser('g-bob')).toMatchObject({ attributes: {} });
+        // An item known only from events is created with an empty title.
+        expect(await catalog.getItem('g-new')).toMatchObject({ title: '' });
+      });
+
+      it('When events have ids, zones or only a date, Then they are stored with the client id and the right instant', async () => {
+        const events = createEventRepository(t.db);
+        const ann = await events.listUserPurchases('g-ann', { limit: 10, offset: 0 });
+        // 12:00+02:00 is 10:00Z: both purchases of order o-1 happened at the same instant.
+        expect(ann.map((e) => [e.itemId, e.ts, e.orderId, e.price]).sort()).toEqual([
+          ['g-mug', '2024-03-01T10:00:00.000Z', 'o-1', 7.5],
+          ['g-pot', '2024-03-01T10:00:00.000Z', 'o-1', null],
+        ]);
+        expect(ann.find((e) => e.itemId === 'g-mug')?.eventId).toBe('e-1');
+        const bob = await events.listUserPurchases('g-bob', { limit: 10, offset: 0 });
+        expect(bob.map((e) => [e.ts, e.quantity])).toEqual([['2024-03-02T00:00:00.000Z', 3], ['2024-03-02T00:00:00.000Z', 3]]);
+        const after = await counts(t.db);
+        expect(after.purchases - before.purchases).toBe(4);
+      });
+
+      it('When the same directory is imported again, Then no event is added', async () => {
+        const again = await importGeneric(t.db, dir, undefined, { batchSize: 1 });
+        expect(again).toMatchObject({ accepted: 8, inserted: 0, duplicates: 4 });
+        expect((await counts(t.db)).purchases - before.purchases).toBe(4);
+      });
+    });
+
+    it('When rows break the rules, Then each is rejected under its file and reason and the rest is imported', async () => {
+      const dir = directory({
+        'items.csv': [
+          'id,title,price,available',
+          'r-i1,ok,1.5,true',
+          ',no id,1,true', // missing_id
+          'r-i2,bad price,cheap,true', // bad_number
+          'r-i3,negative,-1,true', // negative_price
+          'r-i4,bad flag,2,maybe', // bad_boolean
+          'r-i5,short row', // malformed_row
+        ].join('\n'),
+        'users.csv': ['id,country', 'r-u1,Spain', ' ,Spain'].join('\n'), // missing_id
+        'events.csv': [
+          'user_id,item_id,quantity,price,ts',
+          'r-u1,r-i1,1,1.5,2024-01-01T00:00:00Z',
+          ',r-i1,1,1.5,2024-01-01T00:00:00Z', // missing_id (user)
+          'r-u1,,1,1.5,2024-01-01T00:00:00Z', // missing_id (item)
+          'r-u1,r-i1,two,1.5,2024-01-01T00:00:00Z', // bad_number
+          'r-u1,r-i1,1.5,1.5,2024-01-01T00:00:00Z', // bad_number: quantities are whole
+          'r-u1,r-i1,0,1.5,2024-01-01T00:00:00Z', // non_positive_quantity
+          'r-u1,r-i1,-2,1.5,2024-01-01T00:00:00Z', // non_positive_quantity
+          'r-u1,r-i1,1,abc,2024-01-01T00:00:00Z', // bad_number
+          'r-u1,r-i1,1,-3,2024-01-01T00:00:00Z', // negative_price
+          'r-u1,r-i1,1,1.5,yesterday', // bad_timestamp
+          'r-u1,r-i1,1,1.5,2024-02-30T00:00:00Z', // bad_timestamp: no such day
+          'r-u1,r-i1,1,1.5,2024-01-01T00:00:00Z,extra', // malformed_row
+        ].join('\n'),
+      });
+      const before = await counts(t.db);
+      const report = await runImport({ db: t.db }, { format: 'generic', path: dir });
+      expect(report.rejected).toEqual({
+        'items.missing_id': 1,
+        'items.bad_number': 1,
+        'items.negative_price': 1,
+        'items.bad_boolean': 1,
+        'items.malformed_row': 1,
+        'users.missing_id': 1,
+        'events.missing_id': 2,
+        'events.bad_number': 3,
+        'events.non_positive_quantity': 2,
+        'events.negative_price': 1,
+        'events.bad_timestamp': 2,
+        'events.malformed_row': 1,
+      });
+      expect(report).toMatchObject({ rowsRead: 6 + 2 + 12, accepted: 1 + 1 + 1, inserted: 1 });
+      const after = await counts(t.db);
+      expect([after.items - before.items, after.users - before.users, after.purchases - before.purchases]).toEqual([1, 1, 1]);
+    });
+
+    it('When one file lacks a required column, Then the import fails before writing any file', async () => {
+      const dir = directory({
+        'items.csv': 'id,title\nh-i1,fine item\n',
+        'events.csv': 'user_id,item_id,quantity,timestamp\nh-u1,h-i1,1,2024-01-01T00:00:00Z\n',
+      });
+      const before = await counts(t.db);
+      const failure = await runImport({ db: t.db }, { format: 'generic', path: dir }).catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(AppError);
+      expect(failure).toMatchObject({ code: 'UNPROCESSABLE', message: expect.stringMatching(/events\.csv: missing column\(s\) ts/) });
+      expect(await counts(t.db)).toEqual(before);
+    });
+
+    it('When the directory has none of the files, or is not a directory, Then the import fails with a clear error', async () => {
+      await expect(runImport({ db: t.db }, { format: 'generic', path: directory({ 'other.csv': 'a\n1\n' }) })).rejects.toThrow(/none of items\.csv, users\.csv, events\.csv/);
+      await expect(runImport({ db: t.db }, { format: 'generic', path: path.join(root, 'missing') })).rejects.toThrow(/not a directory/);
+    });
+
+    it('When a header names a column twice, Then the import fails naming it', async () => {
+      const dir = directory({ 'users.csv': 'id,country,Country\nx,a,b\n' });
+      await expect(runImport({ db: t.db }, { format: 'generic', path: dir })).rejects.toThrow(/"country" appears twice/);
+    });
+  });
+}
