@@ -6,6 +6,9 @@ import { registerErrorHandling } from './http/plugins/error-handler.js';
 import { registerMetrics } from './http/plugins/metrics.js';
 import { eventRoutes } from './http/routes/events.js';
 import { healthRoutes } from './http/routes/health.js';
+import { importRoutes } from './http/routes/imports.js';
+import { modelRoutes } from './http/routes/models.js';
+import { trainingJobRoutes } from './http/routes/training-jobs.js';
 import { itemRoutes } from './http/routes/items.js';
 import { userRoutes } from './http/routes/users.js';
 import type { Services } from './services.js';
@@ -46,5 +49,15 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   itemRoutes(app, { catalog: services.catalog, maxBatch });
   userRoutes(app, { catalog: services.catalog, events: services.events, eraseUser: services.eraseUser });
   eventRoutes(app, { recordPurchases: services.recordPurchases, events: services.events, maxBatch });
+  trainingJobRoutes(app, { jobService: services.jobService });
+  importRoutes(app, { jobService: services.jobService });
+  modelRoutes(app, { store: services.store });
+  // The inline job runner lives as long as the app: it claims jobs once the app is ready and stops
+  // (finishing or interrupting the job in hand) before the caller closes the database.
+  const runner = services.jobRunner;
+  if (runner) {
+    app.addHook('onReady', () => runner.start());
+    app.addHook('onClose', () => runner.stop());
+  }
   return app;
 }

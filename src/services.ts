@@ -5,6 +5,11 @@ import { createEventRepository } from './data/event-repository.js';
 import type { ModelStore } from './store/model-store.js';
 import { createPurchaseRecorder } from './serving/record-purchases.js';
 import { createMetrics } from './metrics.js';
+import { createJobHandlers } from './jobs/job-handlers.js';
+import { createJobRepository } from './jobs/job-repository.js';
+import { createJobRunner } from './jobs/job-runner.js';
+import { createJobService } from './jobs/job-service.js';
+import { createTrainer } from './training/train-model.js';
 
 /**
  * The composition root: every domain object built from explicit dependencies. The server, the CLIs,
@@ -23,7 +28,18 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
     return existed;
   }
 
-  return { config, db, store, metrics, catalog, events, recordPurchases, eraseUser };
+  // Jobs: the API process runs them itself (inline) unless JOB_RUNNER=worker leaves them to `npm run worker`.
+  const jobs = createJobRepository(db);
+  const trainer = createTrainer({ events, catalog, store, defaultRecipe: config.DEFAULT_RECIPE, log: deps.log });
+  const jobHandlers = createJobHandlers({ db, trainer });
+  const onJobFinished = (j: { type: string; status: string; ms: number }) => metrics.jobDuration.observe({ type: j.type, status: j.status }, j.ms / 1000);
+  const jobRunner =
+    config.JOB_RUNNER === 'inline'
+      ? createJobRunner({ jobs, handlers: jobHandlers, mode: 'inline', exclusiveDatabase: db.kind === 'pglite', onFinished: onJobFinished })
+      : null;
+  const jobService = createJobService({ jobs, defaultRecipe: config.DEFAULT_RECIPE, kick: () => jobRunner?.kick() });
+
+  return { config, db, store, metrics, catalog, events, recordPurchases, eraseUser, jobs, trainer, jobHandlers, jobRunner, jobService, onJobFinished };
 }
 
 export type Services = ReturnType<typeof createServices>;

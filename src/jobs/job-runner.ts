@@ -45,11 +45,13 @@ export interface JobRunnerOptions {
    */
   exclusiveDatabase?: boolean;
   log?: Logger;
+  /** Told when a job ends (metrics: durations by type and outcome). */
+  onFinished?: (info: { type: string; status: 'succeeded' | 'failed'; ms: number }) => void;
 }
 
 export interface JobRunner {
   readonly workerId: string;
-  /** Declares jobs of dead processes interrupted, then starts claiming in the background. */
+  /** Declares jobs of dead processes interrupted, then starts claiming in the background. Never rejects. */
   start(): Promise<void>;
   /** Wakes the claim loop now (after an enqueue). */
   kick(): void;
@@ -98,6 +100,8 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   let wake: (() => void) | null = null;
   let current: { job: JobRecord; done: Promise<void>; abort: AbortController } | null = null;
   let lastSweep = 0;
+  // Start-up recovery that failed (database not reachable yet) is retried by the claim loop.
+  let startRecoveryDone = false;
 
   async function recover(atStart: boolean): Promise<void> {
     const running = atStart && !opts.exclusiveDatabase ? await jobs.listRunning() : [];
@@ -107,6 +111,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       deadWorkers: deadLocalWorkers(running.map((r) => r.workerId)),
     });
     lastSweep = Date.now();
+    if (atStart) startRecoveryDone = true;
     if (failed.length > 0) log.info({ jobIds: failed }, 'jobs of stopped processes marked failed');
   }
 
@@ -147,11 +152,13 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       await chain;
       // False when the job was declared interrupted meanwhile: that verdict stands.
       await jobs.succeed(job.id, workerId, result);
+      opts.onFinished?.({ type: job.type, status: 'succeeded', ms: performance.now() - started });
       log.info({ jobId: job.id, type: job.type, ms: Math.round(performance.now() - started) }, 'job succeeded');
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       await chain;
       await jobs.fail(job.id, workerId, message).catch((e) => log.error({ err: e, jobId: job.id }, 'could not record the failure'));
+      opts.onFinished?.({ type: job.type, status: 'failed', ms: performance.now() - started });
       log.error({ jobId: job.id, type: job.type, err }, 'job failed');
     } finally {
       clearInterval(beat);
@@ -178,7 +185,8 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     while (!stopping) {
       let ran = false;
       try {
-        if (Date.now() - lastSweep > staleAfterMs / 2) await recover(false);
+        if (!startRecoveryDone) await recover(true);
+        else if (Date.now() - lastSweep > staleAfterMs / 2) await recover(false);
         ran = await runNext();
       } catch (err) {
         log.error({ err }, 'job loop: claiming failed');
@@ -198,7 +206,8 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   return {
     workerId,
     async start() {
-      await recover(true);
+      // A database that is down at boot must not stop the API from starting: the loop retries.
+      await recover(true).catch((err) => log.error({ err }, 'job recovery at start failed; retrying'));
       loop ??= claimLoop();
     },
     kick() {

@@ -1,0 +1,44 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { notFound } from '../../errors.js';
+import type { ModelStore } from '../../store/model-store.js';
+import { errors } from '../schemas/common.js';
+import { modelList, modelVersion, versionParam } from '../schemas/jobs.js';
+
+export interface ModelRouteDeps {
+  store: ModelStore;
+  /** Told after a rollback, so a cache of the active model re-reads it at once. */
+  onActivated?: (version: string) => void;
+}
+
+export function modelRoutes(app: FastifyInstance, deps: ModelRouteDeps) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const tags = ['models'];
+
+  r.get('/v1/models', {
+    config: { scope: 'admin' },
+    schema: { tags, summary: 'Kept model versions, newest first, and which one is served', response: { 200: modelList, ...errors(401, 403) } },
+    handler: async () => {
+      const [active, versions] = await Promise.all([deps.store.getActive(), deps.store.listVersions()]);
+      const current = active?.version ?? null;
+      return { active: current, versions: versions.map((v) => ({ ...v, active: v.version === current })) };
+    },
+  });
+
+  r.post('/v1/models/:version/activate', {
+    config: { scope: 'admin' },
+    schema: {
+      tags,
+      summary: 'Serve a kept version again (rollback)',
+      params: versionParam,
+      response: { 200: z.object({ active: modelVersion }), ...errors(400, 401, 403, 404) },
+    },
+    handler: async (req) => {
+      if (!(await deps.store.activate(req.params.version))) throw notFound('model version', req.params.version);
+      deps.onActivated?.(req.params.version);
+      const active = await deps.store.getActive();
+      return { active: { ...active!, active: true } };
+    },
+  });
+}

@@ -1,0 +1,46 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { notFound } from '../../errors.js';
+import type { JobRecord } from '../../jobs/job-repository.js';
+import type { JobService } from '../../jobs/job-service.js';
+import { JOB_TYPES } from '../../jobs/job-types.js';
+import { errors, idParam } from '../schemas/common.js';
+import { jobAccepted, jobList, jobResponse, trainingJobBody } from '../schemas/jobs.js';
+
+/** The job as the API shows it (the holder's worker id stays internal). */
+export const jobView = ({ workerId: _, ...job }: JobRecord) => job;
+
+export function trainingJobRoutes(app: FastifyInstance, deps: { jobService: JobService }) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const tags = ['training'];
+
+  r.post('/v1/training-jobs', {
+    config: { scope: 'admin' },
+    schema: {
+      tags,
+      summary: 'Train a model version from the stored purchases (one training at a time)',
+      body: trainingJobBody,
+      response: { 202: jobAccepted, ...errors(400, 401, 403, 409, 422) },
+    },
+    handler: async (req, reply) => {
+      const job = await deps.jobService.submitTraining(req.body ?? {});
+      return reply.code(202).header('location', `/v1/training-jobs/${job.id}`).send({ jobId: job.id, status: job.status });
+    },
+  });
+
+  r.get('/v1/training-jobs', {
+    config: { scope: 'admin' },
+    schema: { tags, summary: 'Recent training jobs, newest first', response: { 200: jobList, ...errors(401, 403) } },
+    handler: async () => ({ jobs: (await deps.jobService.list(JOB_TYPES.train)).map(jobView) }),
+  });
+
+  r.get('/v1/training-jobs/:id', {
+    config: { scope: 'admin' },
+    schema: { tags, summary: 'Status, progress and result or error of a training', params: idParam, response: { 200: jobResponse, ...errors(400, 401, 403, 404) } },
+    handler: async (req) => {
+      const job = await deps.jobService.get(JOB_TYPES.train, req.params.id);
+      if (!job) throw notFound('training job', req.params.id);
+      return jobView(job);
+    },
+  });
+}

@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { IMPORT_FORMATS, type ImportFormat } from '../../data/importers/run-import.js';
+
+const isoTime = z.iso.datetime({ offset: true, message: 'expected an ISO 8601 date-time such as 2011-12-09T12:50:00Z' });
+
+export const trainingJobBody = z
+  .strictObject({
+    recipe: z.string().min(1).max(128).optional().describe('Recipe name (models/NAME.json); the configured default when absent'),
+    from: isoTime.optional().describe('Train on purchases at or after this time'),
+    to: isoTime.optional().describe('Train on purchases before this time'),
+  })
+  .nullish()
+  .describe('Optional: an empty body trains the default recipe on all purchases');
+
+export const importJobBody = z.strictObject({
+  format: z.enum(IMPORT_FORMATS as [ImportFormat, ...ImportFormat[]]).describe('`online-retail`: a UCI Online Retail .csv or .csv.gz file; `generic`: a directory with items.csv, users.csv and/or events.csv'),
+  path: z
+    .string()
+    .min(1)
+    .max(4096)
+    .describe('A path on the server (not an upload): it must exist and be readable by the service process; relative paths resolve against its working directory'),
+});
+
+export const jobAccepted = z
+  .object({
+    jobId: z.string(),
+    status: z.enum(['queued', 'running', 'succeeded', 'failed']),
+  })
+  .meta({ id: 'JobAccepted' });
+
+export const jobResponse = z
+  .object({
+    id: z.string(),
+    type: z.string(),
+    status: z.enum(['queued', 'running', 'succeeded', 'failed']),
+    progress: z.number().min(0).max(1).describe('Share of the work done, 0..1'),
+    step: z.string().nullable().describe('What the job is doing now, e.g. `fit:als`'),
+    params: z.record(z.string(), z.unknown()),
+    result: z.unknown().describe('What the job produced (a training: version, data counts, durations); null until it succeeds'),
+    error: z.string().nullable().describe('Why the job failed'),
+    createdAt: z.string(),
+    startedAt: z.string().nullable(),
+    finishedAt: z.string().nullable(),
+    heartbeatAt: z.string().nullable().describe('Last sign of life of the process running it'),
+  })
+  .meta({ id: 'Job' });
+
+export const jobList = z.object({ jobs: z.array(jobResponse) });
+
+export const modelVersion = z
+  .object({
+    version: z.string(),
+    recipe: z.string(),
+    trainedAt: z.string(),
+    active: z.boolean(),
+    info: z.record(z.string(), z.unknown()).describe('Recipe, data counts, per-step durations, stored contents'),
+  })
+  .meta({ id: 'ModelVersion' });
+
+export const modelList = z.object({
+  active: z.string().nullable().describe('The version being served; null before the first training'),
+  versions: z.array(modelVersion).describe('Kept versions, newest first'),
+});
+
+export const versionParam = z.strictObject({
+  version: z.string().min(1).max(128).describe('A model version, e.g. v20261122T154500Z-3f9a'),
+});

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import type { Db } from '../data/db.js';
+import { IMPORT_FORMATS, runImport, type ImportFormat } from '../data/importers/run-import.js';
+import type { Trainer } from '../training/train-model.js';
+import type { JobHandler } from './job-runner.js';
+import { JOB_TYPES } from './job-types.js';
+
+/** Params of a training job as stored in the jobs table (dates as ISO strings). */
+export const trainJobParams = z.strictObject({
+  recipe: z.string().optional(),
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+});
+export type TrainJobParams = z.infer<typeof trainJobParams>;
+
+export const importJobParams = z.strictObject({
+  format: z.enum(IMPORT_FORMATS as [ImportFormat, ...ImportFormat[]]),
+  path: z.string().min(1),
+});
+export type ImportJobParams = z.infer<typeof importJobParams>;
+
+const date = (s: string | undefined) => (s === undefined ? undefined : new Date(s));
+
+/**
+ * The work behind each job type. The same handlers run in the API process (inline) and in
+ * `npm run worker`, so a job means the same thing wherever it runs.
+ */
+export function createJobHandlers(deps: { db: Db; trainer: Trainer; evaluate?: JobHandler }): Record<string, JobHandler> {
+  const handlers: Record<string, JobHandler> = {
+    [JOB_TYPES.train]: async (raw, ctx) => {
+      const params = trainJobParams.parse(raw);
+      return deps.trainer.train(
+        { recipe: params.recipe, from: date(params.from), to: date(params.to) },
+        { onProgress: (p) => ctx.progress(p.fraction, p.step), signal: ctx.signal, jobId: ctx.job.id },
+      );
+    },
+    [JOB_TYPES.import]: async (raw, ctx) => {
+      const params = importJobParams.parse(raw);
+      // The importer reports at most once per percent; a write that fails (the job was taken away)
+      // aborts ctx.signal, and the runner records the verdict.
+      return runImport({ db: deps.db }, params, (fraction) => void ctx.progress(fraction, 'import').catch(() => {}));
+    },
+  };
+  if (deps.evaluate) handlers[JOB_TYPES.evaluate] = deps.evaluate;
+  return handlers;
+}

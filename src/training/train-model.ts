@@ -1,0 +1,187 @@
+import type { CatalogRepository } from '../data/catalog-repository.js';
+import type { EventRepository } from '../data/event-repository.js';
+import { AppError } from '../errors.js';
+import { buildDataset, type Dataset } from '../recommenders/dataset.js';
+import { buildServingModel } from '../serving/serving-model-builder.js';
+import type { ModelMeta, ModelStore } from '../store/model-store.js';
+import { assertEnoughData, countData, MIN_TRAINING_DATA, type DataCounts } from './dataset-guard.js';
+import { newModelVersion } from './model-version.js';
+import { fitRecipe, listRecipes, loadRecipe, type Recipe } from './recipe.js';
+import { writeModelVersion, type ContentsSummary } from './write-model-version.js';
+
+/** What to train: a recipe name (default from config) and the purchase window [from, to). */
+export interface TrainRequest {
+  recipe?: string;
+  from?: Date;
+  to?: Date;
+}
+
+/** Reported when a step starts: its name and the share of steps already done (0..1). */
+export interface TrainProgress {
+  step: string;
+  fraction: number;
+}
+
+export interface TrainResult {
+  version: string;
+  recipe: string;
+  trainedAt: string;
+  data: DataCounts;
+  /** Milliseconds per step (`load`, `dataset`, `fit:<source>`, `fit:hybrid`, `serving`, ...) and `total`. */
+  durations: Record<string, number>;
+  contents: ContentsSummary;
+}
+
+export interface TrainerDeps {
+  events: Pick<EventRepository, 'loadPurchaseRows'>;
+  catalog: Pick<CatalogRepository, 'listItems' | 'listUsers'>;
+  store: ModelStore;
+  /** Recipe trained when a request names none. */
+  defaultRecipe: string;
+  /** Where recipes live (default `models`). */
+  recipesDir?: string;
+  /** Also store each fitted recommender's own artifact as `recommender:<source>` (default true). */
+  storeRecommenders?: boolean;
+  minimumData?: { users: number; items: number; events: number };
+  /**
+   * Fault injection for tests: runs after each step (`load`, `dataset`, `fit`, `serving`, `encode`,
+   * `write`); a throw fails the training at that point, as a crash there would.
+   */
+  afterStep?: (step: string) => void | Promise<void>;
+  log?: (msg: string, err?: unknown) => void;
+}
+
+export interface TrainOptions {
+  onProgress?: (p: TrainProgress) => void | Promise<void>;
+  /** Checked between steps: an aborted training stops and leaves the active model untouched. */
+  signal?: AbortSignal;
+  /** Recorded in the metadata so a version points back at the job that made it. */
+  jobId?: string;
+}
+
+export type Trainer = ReturnType<typeof createTrainer>;
+
+/** The recipe named `name`; an unknown name is an INVALID_RECIPE listing the recipes there are. */
+export async function resolveRecipe(name: string, dir?: string): Promise<Recipe> {
+  try {
+    return await loadRecipe(name, dir);
+  } catch (err) {
+    if (!(err instanceof AppError) || err.code !== 'NOT_FOUND') throw err;
+    const known = await listRecipes(dir);
+    const message = `unknown recipe "${name}"; recipes: ${known.join(', ') || '(none)'}`;
+    throw new AppError('INVALID_RECIPE', message, [{ path: 'recipe', message }]);
+  }
+}
+
+const round = (ms: number) => Math.round(ms * 10) / 10;
+
+/**
+ * Training: purchases from Postgres -> dataset -> fit every recipe source and the hybrid -> serving
+ * model -> write everything under a new version -> publish (one atomic pointer flip). A failure at any
+ * step deletes what was written of the new version, so the active model is never touched.
+ */
+export function createTrainer(deps: TrainerDeps) {
+  async function train(request: TrainRequest = {}, opts: TrainOptions = {}): Promise<TrainResult> {
+    const startedAt = performance.now();
+    const recipe = await resolveRecipe(request.recipe ?? deps.defaultRecipe, deps.recipesDir);
+    const sourceNames = Object.keys(recipe.sources);
+    const storeRecommenders = deps.storeRecommenders ?? true;
+    const steps = [
+      'load',
+      'dataset',
+      ...sourceNames.map((s) => `fit:${s}`),
+      'fit:hybrid',
+      'serving',
+      ...(storeRecommenders ? ['encode'] : []),
+      'write',
+      'publish',
+    ];
+    const durations: Record<string, number> = {};
+    let done = 0;
+    // Progress during the synchronous fits cannot be awaited; its failure (the job was taken away)
+    // is kept and rethrown at the next step boundary.
+    let reportFailure: unknown = null;
+    const report = (step: string) =>
+      Promise.resolve(opts.onProgress?.({ step, fraction: done / steps.length })).catch((err) => {
+        reportFailure ??= err;
+      });
+    const checkpoint = () => {
+      opts.signal?.throwIfAborted();
+      if (reportFailure) throw reportFailure;
+    };
+    async function step<T>(name: string, fn: () => T | Promise<T>, hook = name): Promise<T> {
+      checkpoint();
+      await report(name);
+      checkpoint();
+      const t0 = performance.now();
+      const out = await fn();
+      durations[name] = round(performance.now() - t0);
+      done++;
+      await deps.afterStep?.(hook);
+      return out;
+    }
+
+    const { events, items, users } = await step('load', async () => {
+      const [events, items, users] = await Promise.all([
+        deps.events.loadPurchaseRows({ from: request.from, to: request.to }),
+        deps.catalog.listItems(),
+        deps.catalog.listUsers(),
+      ]);
+      return { events, items, users };
+    });
+    const ds: Dataset = await step('dataset', () => buildDataset({ events, items, users }));
+    const data = countData(ds);
+    assertEnoughData(data, deps.minimumData ?? MIN_TRAINING_DATA);
+
+    checkpoint();
+    const fitted = await fitRecipe(ds, recipe, (s) => {
+      if (s.ms === null) void report(`fit:${s.step}`);
+      else done++;
+    });
+    for (const [name, ms] of Object.entries(fitted.durations)) durations[`fit:${name}`] = round(ms);
+    await deps.afterStep?.('fit');
+
+    const build = await step('serving', () => buildServingModel({ ds, fitted, recipe }));
+    const artifacts = new Map(build.artifacts);
+    if (storeRecommenders) {
+      await step('encode', () => {
+        for (const [name, r] of fitted.sources) artifacts.set(`recommender:${name}`, r.toArtifact());
+        artifacts.set('recommender:hybrid', fitted.hybrid.toArtifact());
+      });
+    }
+
+    const trainedAt = new Date().toISOString();
+    const version = newModelVersion(new Date(trainedAt));
+    let writing = false;
+    try {
+      const contents = await step('write', () => {
+        writing = true;
+        return writeModelVersion(deps.store, version, { artifacts, tables: build.tables }, opts.signal);
+      });
+      const result: TrainResult = { version, recipe: recipe.name, trainedAt, data, durations, contents };
+      const meta: ModelMeta = {
+        version,
+        recipe: recipe.name,
+        trainedAt,
+        info: {
+          recipe,
+          window: { from: request.from?.toISOString() ?? null, to: request.to?.toISOString() ?? null },
+          data,
+          durations,
+          contents,
+          serving: build.info,
+          ...(opts.jobId ? { jobId: opts.jobId } : {}),
+        },
+      };
+      await step('publish', () => deps.store.publish(meta));
+      durations.total = round(performance.now() - startedAt);
+      return result;
+    } catch (err) {
+      // deleteVersion refuses the active version, so even a publish that failed after its flip is safe here.
+      if (writing) await deps.store.deleteVersion(version).catch((e) => deps.log?.(`could not delete unpublished version ${version}`, e));
+      throw err;
+    }
+  }
+
+  return { train };
+}
