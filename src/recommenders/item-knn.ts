@@ -14,10 +14,13 @@ const paramsSchema = z.strictObject({
   neighbours: z.int().min(1).max(1000).default(50),
   /** Shrinkage added to the cosine denominator: pairs seen by few users are pulled towards 0. */
   shrink: z.number().min(0).default(10),
-  /** User-item weight: 1 per bought item, or ln(1 + distinct orders) so repeat buys count more. */
-  weighting: z.enum(['binary', 'log']).default('log'),
-  /** Half-life in days of a history item's weight in scoreUser; null = all history items count fully. */
-  historyHalfLifeDays: z.number().positive().nullable().default(null),
+  /**
+   * User-item weight: 1 per bought item, or ln(1 + distinct orders) so repeat buys count more.
+   * Binary ranked better on Online Retail (NDCG@10 novel 0.075 vs 0.069 with a 30-day history half-life).
+   */
+  weighting: z.enum(['binary', 'log']).default('binary'),
+  /** Half-life in days of a history item's weight in scoreUser (recent purchases say more); null = no decay. */
+  historyHalfLifeDays: z.number().positive().nullable().default(30),
   /** How many of the user's most recent distinct items are used (0 = all). */
   maxHistoryItems: z.int().min(0).default(0),
 });

@@ -36,7 +36,7 @@ describe('recipes', () => {
     expect(Object.keys(recipe.sources).sort()).toEqual(['als', 'buy-again', 'content', 'cooccurrence', 'item-knn', 'popularity']);
     expect(recipe.sources['item-knn']).toEqual({
       recommender: 'item-knn',
-      params: { neighbours: 50, shrink: 10, weighting: 'log', historyHalfLifeDays: null, maxHistoryItems: 0 },
+      params: { neighbours: 50, shrink: 10, weighting: 'binary', historyHalfLifeDays: 30, maxHistoryItems: 0 },
     });
     expect(recipe.hybrid.weights.cold.popularity).toBeGreaterThan(recipe.hybrid.weights.warm.popularity);
     expect(recipe.candidates.perUser).toBe(200);
