@@ -12,12 +12,17 @@ import { TopKHeap } from './top-k-heap.js';
 
 const ARTIFACT = { algorithm: 'als', version: 1 };
 
+/**
+ * Defaults from a temporal split of Online Retail (train before 2011-09-01, novel items, P@10): reg 10 /
+ * alpha 2 scores 0.104 against 0.107 for the best pair tried (20 / 1) and 0.095 for implicit-style 0.1 / 10,
+ * and unlike 20 / 1 it does not shrink every score of a few-dozen-user shop to ~0.
+ */
 const paramsSchema = z
   .object({
     factors: z.number().int().min(1).max(1024).default(64),
-    regularization: z.number().gt(0).max(1e6).default(0.1),
+    regularization: z.number().gt(0).max(1e6).default(10),
     /** Confidence c = 1 + alpha * ln(1 + orders): how much more an observed pair weighs than an unobserved one. */
-    alpha: z.number().min(0).max(1e6).default(10),
+    alpha: z.number().min(0).max(1e6).default(2),
     iterations: z.number().int().min(1).max(1000).default(15),
     /** Conjugate-gradient steps per row and half-iteration. */
     cgSteps: z.number().int().min(1).max(1024).default(3),
