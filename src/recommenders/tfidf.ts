@@ -70,6 +70,9 @@ export function itemFeatureMatrix(
   const df: number[] = [];
   const perItem = items.map((item, i) => {
     const byGroup = rawFeatures(item, prices[i], opts);
+    // A price band refines similarity between items that have content; alone it would make an
+    // untitled item "similar" to hundreds of unrelated items at the same price.
+    if (byGroup.text.length + byGroup.category.length + byGroup.attribute.length === 0) byGroup.price = [];
     const counted: { group: Group; tf: Map<number, number> }[] = [];
     for (const group of GROUPS) {
       if (opts.weights[group] <= 0 || byGroup[group].length === 0) continue;

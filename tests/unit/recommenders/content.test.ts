@@ -78,6 +78,13 @@ describe('content recommender', () => {
     expect(model.similarItems!(2, 5)).toEqual([]);
   });
 
+  it('does not make an item without any content similar to others by price alone', () => {
+    const items = [item('lamp', 'Lamp', { price: 10 }), item('unknown', '', { price: 11 })];
+    const { model } = fit(items, only('text', { price: 1 }));
+    expect(model.similarItems!(0, 5)).toEqual([]);
+    expect(model.similarItems!(1, 5)).toEqual([]);
+  });
+
   it('takes the price band from purchase prices when the catalogue has none', () => {
     const items = [item('lamp', 'Lamp', { price: 10 }), item('vase', 'Vase'), item('rug', 'Rug', { price: 100 })];
     const events = [{ ...buy('u', 'vase', 1), price: 12 }];
