@@ -23,9 +23,9 @@ import { encodeCandidates, encodeUserEntry, strategyTable, USERS_TABLE } from '.
 /** The `serving` section a recipe may carry; every field has a default. */
 export const servingOptionsSchema = z.object({
   /** Hybrid candidates kept per user (non-purchased; the user's own best purchases come on top). */
-  candidates: z.int().min(10).max(2000).default(200),
+  candidates: z.int().min(1).max(10_000).default(200),
   /** Candidates kept per user for each single strategy (used for comparisons, so fewer by default). */
-  strategyCandidates: z.int().min(10).max(2000).default(100),
+  strategyCandidates: z.int().min(1).max(10_000).default(100),
   /** Neighbours kept per item and item-based source. */
   neighbours: z.int().min(5).max(500).default(50),
   /** Items in each per-attribute popularity list. */
@@ -44,7 +44,7 @@ export interface FittedModels {
 export interface BuildServingModelInput {
   ds: Dataset;
   fitted: FittedModels;
-  /** The recipe; only its optional `serving` section (ServingOptions) is read. */
+  /** The recipe; only `candidates.perUser` and an optional `serving` section (ServingOptions) are read. */
   recipe?: unknown;
 }
 
@@ -59,9 +59,12 @@ const SOURCE_SHARE = 0.1;
 
 type BySource = (ctx: ReturnType<typeof userContext>, out: Float32Array) => Record<string, Float32Array>;
 
+/** Serving options of a recipe: its `serving` section, with `candidates.perUser` as the hybrid candidate count. */
 export function servingOptions(recipe: unknown): ServingOptions {
-  const section = recipe && typeof recipe === 'object' ? (recipe as { serving?: unknown }).serving : undefined;
-  return servingOptionsSchema.parse(section ?? {});
+  const r = (recipe && typeof recipe === 'object' ? recipe : {}) as { serving?: unknown; candidates?: { perUser?: unknown } };
+  const section = r.serving && typeof r.serving === 'object' ? r.serving : {};
+  const perUser = r.candidates?.perUser;
+  return servingOptionsSchema.parse(perUser === undefined ? section : { candidates: perUser, ...section });
 }
 
 /**

@@ -21,6 +21,15 @@ export interface ServingModel {
   popular: PopularTable;
   /** `name\0value` -> index into popular.segments. */
   segmentIndex: Map<string, number>;
+  /** Source-name lists by hybrid source mask, built on first use so responses share them. */
+  sourceSets: Map<number, readonly string[]>;
+}
+
+/** The names behind a hybrid candidate's source mask (bit k = info.hybridSources[k]). */
+export function sourcesOfMask(model: ServingModel, mask: number): readonly string[] {
+  let names = model.sourceSets.get(mask);
+  if (!names) model.sourceSets.set(mask, (names = model.info.hybridSources.filter((_, k) => mask & (1 << k))));
+  return names;
 }
 
 export const segmentKey = (name: string, value: string) => `${name}\u0000${value}`;
@@ -35,7 +44,7 @@ export function decodeServingModel(
   const popular = decodePopularArtifact(bytes.popular, n);
   const segmentIndex = new Map<string, number>();
   popular.segments.forEach((s, k) => segmentIndex.set(segmentKey(s.name, s.value), k));
-  return { meta, info, items, neighbours: decodeNeighboursArtifact(bytes.neighbours, n), popular, segmentIndex };
+  return { meta, info, items, neighbours: decodeNeighboursArtifact(bytes.neighbours, n), popular, segmentIndex, sourceSets: new Map() };
 }
 
 /**

@@ -1,0 +1,49 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Serving } from '../../serving/create-serving.js';
+import { errors, idParam } from '../schemas/common.js';
+import { boughtTogetherResponse, listQuery, popularQuery, recommendationResponse, similarQuery } from '../schemas/recommendations.js';
+import { plainJsonSerializer } from './plain-json.js';
+
+export function itemListRoutes(app: FastifyInstance, deps: { serving: Serving }) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const tags = ['recommendations'];
+
+  r.get('/v1/items/:id/similar', {
+    config: { scope: 'read' },
+    serializerCompiler: plainJsonSerializer,
+    schema: {
+      tags,
+      summary: 'Items similar to an item (content or collaborative neighbours)',
+      params: idParam,
+      querystring: similarQuery,
+      response: { 200: recommendationResponse, ...errors(400, 401, 403, 404) },
+    },
+    handler: (req) => deps.serving.similarItems(req.params.id, req.query),
+  });
+
+  r.get('/v1/items/:id/bought-together', {
+    config: { scope: 'read' },
+    serializerCompiler: plainJsonSerializer,
+    schema: {
+      tags,
+      summary: 'Items bought in the same order as an item, with support, confidence and lift',
+      params: idParam,
+      querystring: listQuery,
+      response: { 200: boughtTogetherResponse, ...errors(400, 401, 403, 404) },
+    },
+    handler: (req) => deps.serving.boughtTogether(req.params.id, req.query),
+  });
+
+  r.get('/v1/popular', {
+    config: { scope: 'read' },
+    serializerCompiler: plainJsonSerializer,
+    schema: {
+      tags,
+      summary: 'Popular items, globally or for a user attribute value, optionally in a time window',
+      querystring: popularQuery,
+      response: { 200: recommendationResponse, ...errors(400, 401, 403) },
+    },
+    handler: (req) => deps.serving.popular(req.query),
+  });
+}

@@ -1,0 +1,114 @@
+import { z } from 'zod';
+import { SIMILAR_STRATEGIES } from '../../serving/item-lists.js';
+import { attributes } from './common.js';
+
+const id = z.string().min(1).max(256);
+
+/** `a,b,c` or a repeated parameter, as a list of ids. */
+const idList = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean))
+  .pipe(z.array(id).max(500))
+  .describe('Item ids never to return, comma-separated');
+
+const price = z.coerce.number().nonnegative().finite();
+const priceOrder = (q: { minPrice?: number; maxPrice?: number }) => q.minPrice === undefined || q.maxPrice === undefined || q.minPrice <= q.maxPrice;
+const priceOrderIssue = { message: 'minPrice must not exceed maxPrice', path: ['maxPrice'] };
+
+/** Size and filters shared by every list (query-string form). */
+const listQueryFields = {
+  k: z.coerce.number().int().min(1).max(100).default(10).describe('How many items (1..100)'),
+  exclude: idList.optional(),
+  category: z.string().min(1).max(200).optional().describe('Only items in this category'),
+  minPrice: price.optional().describe('Only items with a known unit price >= minPrice'),
+  maxPrice: price.optional().describe('Only items with a known unit price <= maxPrice'),
+  diversity: z.coerce.number().min(0).max(1).default(0).describe('0 = pure relevance; up to 1 = favour dissimilar items (MMR)'),
+};
+
+const flag = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((v) => v === 'true' || v === '1');
+
+export const userRecommendationQuery = z
+  .strictObject({
+    ...listQueryFields,
+    strategy: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]*$/)
+      .max(64)
+      .default('hybrid')
+      .describe('`hybrid` or one recommender of the active model (popularity, item-knn, content, als, cooccurrence, buy-again)'),
+    excludePurchased: flag.default(true).describe("Leave out what the user bought (default true)"),
+  })
+  .refine(priceOrder, priceOrderIssue);
+
+export const similarQuery = z
+  .strictObject({
+    ...listQueryFields,
+    strategy: z.enum(SIMILAR_STRATEGIES).default('item-knn').describe('Which neighbours rank the list'),
+  })
+  .refine(priceOrder, priceOrderIssue);
+
+export const listQuery = z.strictObject(listQueryFields).refine(priceOrder, priceOrderIssue);
+
+export const popularQuery = z
+  .strictObject({
+    ...listQueryFields,
+    attribute: z
+      .string()
+      .regex(/^[^:]{1,128}:.{1,256}$/, 'expected name:value, e.g. country:France')
+      .transform((s) => ({ name: s.slice(0, s.indexOf(':')), value: s.slice(s.indexOf(':') + 1) }))
+      .optional()
+      .describe('A user attribute value, e.g. country:France'),
+    windowDays: z.coerce.number().int().min(1).max(3650).optional().describe('Only purchases of the last N days (before the latest purchase)'),
+  })
+  .refine(priceOrder, priceOrderIssue);
+
+export const contextBody = z
+  .strictObject({
+    items: z.array(id).max(100).default([]).describe('Cart or session item ids, oldest first'),
+    attributes: attributes.optional(),
+    k: z.int().min(1).max(100).default(10),
+    exclude: z.array(id).max(500).optional(),
+    category: z.string().min(1).max(200).optional(),
+    minPrice: z.number().nonnegative().finite().optional(),
+    maxPrice: z.number().nonnegative().finite().optional(),
+    diversity: z.number().min(0).max(1).default(0),
+  })
+  .refine(priceOrder, priceOrderIssue)
+  .meta({ id: 'ContextRecommendationInput' });
+
+const itemFields = {
+  itemId: z.string(),
+  score: z.number(),
+  sources: z.array(z.string()).describe('Recommenders that put the item on the list'),
+  explanation: z.string().optional().describe('Why, naming a real item or attribute, e.g. "because you bought X"'),
+  title: z.string().optional(),
+};
+
+const envelope = {
+  recommendationId: z.string().describe('Send back with feedback events'),
+  modelVersion: z.string().nullable().describe('The model version that answered; null without an active model'),
+  strategy: z.string(),
+  fallback: z.boolean().describe('True when the personalised answer was not possible (unknown user or item, no model)'),
+};
+
+export const recommendationResponse = z
+  .object({ ...envelope, items: z.array(z.object(itemFields).meta({ id: 'RecommendedItem' })) })
+  .meta({ id: 'Recommendation' });
+
+export const boughtTogetherResponse = z
+  .object({
+    ...envelope,
+    items: z.array(
+      z
+        .object({
+          ...itemFields,
+          support: z.number().int().describe('Orders containing both items'),
+          confidence: z.number().describe('P(this item | the given item)'),
+          lift: z.number().describe('How much more often than by chance they are bought together'),
+        })
+        .meta({ id: 'BoughtTogetherItem' }),
+    ),
+  })
+  .meta({ id: 'BoughtTogether' });

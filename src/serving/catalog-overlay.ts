@@ -1,0 +1,93 @@
+/**
+ * Keeps a served model's item table in step with the catalog: an item marked unavailable (or re-priced,
+ * re-categorised) after training must not be recommended on the strength of training-time data.
+ * The request path never waits for this: it only "pokes" the overlay, which at most every `intervalMs`
+ * reads the items changed since its cursor (keyset on updated_at, id) in the background and patches
+ * the model's arrays in place.
+ */
+import type { Db } from '../data/db.js';
+import type { ServingModel } from './serving-model.js';
+
+interface ChangedItem {
+  id: string;
+  title: string;
+  categories: string[];
+  price: number | null;
+  available: boolean;
+  u: string;
+}
+
+const PAGE = 5000;
+/** Changes this long before the model's training time are re-read: the catalog may have been read earlier. */
+const SLACK_MS = 3_600_000;
+
+interface State {
+  cursor: [string, string];
+  at: number;
+  running: Promise<void> | null;
+}
+
+export interface CatalogOverlay {
+  /** Starts a background refresh when the last one is older than the interval; never waits, never throws. */
+  poke(model: ServingModel): void;
+  /** Applies all catalog changes now (tests; after activating a version). */
+  refresh(model: ServingModel): Promise<void>;
+}
+
+export function createCatalogOverlay(deps: { db: Db; intervalMs?: number; log?: (msg: string, err?: unknown) => void }): CatalogOverlay {
+  const intervalMs = deps.intervalMs ?? 2000;
+  const states = new WeakMap<ServingModel, State>();
+
+  const stateOf = (model: ServingModel) => {
+    let s = states.get(model);
+    if (!s) {
+      // trainedAt is stamped after fitting: go back over the training's own steps too.
+      const durations = Object.values((model.meta.info?.durations ?? {}) as Record<string, unknown>);
+      const trainingMs = durations.reduce<number>((sum, d) => sum + (typeof d === 'number' ? d : 0), 0);
+      const since = new Date(Date.parse(model.meta.trainedAt) - SLACK_MS - trainingMs);
+      states.set(model, (s = { cursor: [Number.isNaN(since.getTime()) ? '-infinity' : since.toISOString(), ''], at: -Infinity, running: null }));
+    }
+    return s;
+  };
+
+  async function apply(model: ServingModel, s: State): Promise<void> {
+    const { index, available, price, categories, titles } = model.items;
+    for (;;) {
+      const { rows } = await deps.db.query<ChangedItem>(
+        `SELECT id, title, categories, price, available, updated_at::text AS u FROM items
+         WHERE (updated_at, id) > ($1::timestamptz, $2::text) ORDER BY updated_at, id LIMIT ${PAGE}`,
+        s.cursor,
+      );
+      for (const r of rows) {
+        const i = index.get(r.id);
+        if (i === undefined) continue;
+        available[i] = r.available ? 1 : 0;
+        price[i] = r.price ?? Number.NaN;
+        categories[i] = r.categories;
+        if (r.title) titles[i] = r.title;
+      }
+      if (rows.length > 0) s.cursor = [rows[rows.length - 1].u, rows[rows.length - 1].id];
+      if (rows.length < PAGE) return;
+    }
+  }
+
+  function run(model: ServingModel, s: State): Promise<void> {
+    s.at = performance.now();
+    s.running ??= apply(model, s)
+      .catch((err) => deps.log?.('catalog overlay refresh failed', err))
+      .finally(() => (s.running = null));
+    return s.running;
+  }
+
+  return {
+    poke(model) {
+      const s = stateOf(model);
+      if (!s.running && performance.now() - s.at >= intervalMs) void run(model, s);
+    },
+    async refresh(model) {
+      const s = stateOf(model);
+      if (s.running) await s.running;
+      await run(model, s);
+    },
+  };
+}

@@ -1,0 +1,46 @@
+import type { Pick } from './recommendation.js';
+import type { ServingModel } from './serving-model.js';
+
+/**
+ * Re-ranks `picks` (best first) into `k` items by maximal marginal relevance (Carbonell & Goldstein):
+ *   next = argmax_i  lambda * rel(i) - (1 - lambda) * max_{j chosen} sim(i, j),   lambda = 1 - diversity
+ * with rel = score / best score and sim = content cosine from the item's stored neighbours (0 when
+ * neither lists the other; item-kNN when the model has no content source). diversity 0 keeps the order.
+ */
+export function diversify(model: ServingModel, picks: readonly Pick[], k: number, diversity: number): Pick[] {
+  const table = model.neighbours.get('content') ?? model.neighbours.get('item-knn');
+  if (!(diversity > 0) || picks.length <= 1 || !table) return picks.slice(0, k);
+  const n = picks.length;
+  const pos = new Map<number, number>();
+  picks.forEach((p, i) => pos.set(p.item, i));
+  const sim = new Float32Array(n * n);
+  for (let a = 0; a < n; a++) {
+    const item = picks[a].item;
+    for (let p = table.indptr[item]; p < table.indptr[item + 1]; p++) {
+      const b = pos.get(table.items[p]);
+      if (b === undefined) continue;
+      const s = table.scores[p];
+      if (s > sim[a * n + b]) sim[a * n + b] = sim[b * n + a] = s;
+    }
+  }
+  let top = 0;
+  for (const p of picks) if (p.score > top) top = p.score;
+  const lambda = 1 - Math.min(1, diversity);
+  const used = new Uint8Array(n);
+  const maxSim = new Float32Array(n);
+  const out: Pick[] = [];
+  while (out.length < Math.min(k, n)) {
+    let best = -1;
+    let bestValue = -Infinity;
+    for (let i = 0; i < n; i++) {
+      if (used[i]) continue;
+      const value = lambda * (top > 0 ? picks[i].score / top : 0) - (1 - lambda) * maxSim[i];
+      // Strictly greater: ties go to the more relevant (earlier) item.
+      if (value > bestValue) [best, bestValue] = [i, value];
+    }
+    used[best] = 1;
+    out.push(picks[best]);
+    for (let i = 0; i < n; i++) if (sim[best * n + i] > maxSim[i]) maxSim[i] = sim[best * n + i];
+  }
+  return out;
+}

@@ -1,0 +1,100 @@
+/**
+ * Item-based lists: GET /v1/items/:id/similar and /bought-together. An item the model does not know
+ * is a 404 unless the catalog has it (added after training): then popularity answers, fallback: true.
+ */
+import { AppError, notFound } from '../errors.js';
+import { diversify } from './diversify.js';
+import { ITEM_SOURCES, RELATED_TO } from './neighbour-scores.js';
+import { itemFilter, Picker } from './picker.js';
+import { nameOf, toRecommendation, type BoughtTogetherItem, type ListQuery, type Recommendation } from './recommendation.js';
+import { poolSize, type ServingDeps } from './serving-deps.js';
+import type { ServingModel } from './serving-model.js';
+
+export const SIMILAR_STRATEGIES = ['item-knn', 'content', 'als', 'cooccurrence'] as const;
+export type SimilarStrategy = (typeof SIMILAR_STRATEGIES)[number];
+
+export interface SimilarQuery extends ListQuery {
+  /** Which neighbours rank the list (default item-knn); the others, then popularity, fill it. */
+  strategy?: SimilarStrategy;
+}
+
+/** The model and the item's index, or a fallback answer for an item only the catalog knows, or 404. */
+async function resolveItem(
+  deps: ServingDeps,
+  itemId: string,
+  q: ListQuery,
+): Promise<{ model: ServingModel; item: number } | { answer: Recommendation }> {
+  const model = await deps.model();
+  const item = model?.items.index.get(itemId);
+  if (model && item !== undefined) return { model, item };
+  const record = await deps.catalog.getItem(itemId);
+  if (!record) throw notFound('item', itemId);
+  const exclude = [...(q.exclude ?? []), itemId];
+  if (!model) return { answer: await deps.dbPopular.recommend({ ...q, exclude }, { fallback: true }) };
+  // Added after training: popular items of its own category first, then anything popular.
+  const picker = new Picker(model, itemFilter(model, { ...q, exclude }), q.k);
+  if (q.category === undefined && record.categories.length > 0) {
+    const sameCategory = new Picker(model, itemFilter(model, { ...q, exclude, category: record.categories[0] }), q.k);
+    sameCategory.backfillPopular(-1);
+    for (const p of sameCategory.picks) picker.offer(p.item, p.score, p.sources, p.explanation);
+  }
+  picker.backfillPopular(-1);
+  return { answer: toRecommendation(model, 'popularity', true, picker.picks) };
+}
+
+export async function similarItems(deps: ServingDeps, itemId: string, q: SimilarQuery): Promise<Recommendation> {
+  const strategy = q.strategy ?? 'item-knn';
+  const resolved = await resolveItem(deps, itemId, q);
+  if ('answer' in resolved) return resolved.answer;
+  const { model, item } = resolved;
+  if (!model.neighbours.has(strategy)) {
+    const offered = SIMILAR_STRATEGIES.filter((s) => model.neighbours.has(s));
+    throw new AppError('VALIDATION_FAILED', `the active model has no "${strategy}" neighbours; it offers ${offered.join(', ')}`, [
+      { path: 'querystring.strategy', message: `expected one of ${offered.join(', ')}` },
+    ]);
+  }
+  const base = itemFilter(model, q);
+  const picker = new Picker(model, (i) => i !== item && base(i), poolSize(q));
+  const name = nameOf(model, item);
+  // The asked-for neighbours first, then the other item-based sources, then popularity.
+  const order = [strategy, ...ITEM_SOURCES.filter((s) => s !== strategy)];
+  let floor = Infinity;
+  for (const source of order) {
+    const t = model.neighbours.get(source);
+    if (!t || picker.full) continue;
+    const sources = [source];
+    const explanation = RELATED_TO[source]?.(name);
+    const start = t.indptr[item];
+    const top = t.scores[start] > 0 ? t.scores[start] : 1;
+    for (let p = start; p < t.indptr[item + 1] && !picker.full; p++) {
+      // Later sources rank below earlier ones: their scores are rescaled under the last score taken.
+      const score = source === strategy ? t.scores[p] : Math.min(floor, 1) * 0.99 * (t.scores[p] / top);
+      if (picker.offer(t.items[p], score, sources, explanation)) floor = score;
+    }
+  }
+  picker.backfillPopular(-1);
+  return toRecommendation(model, strategy, false, diversify(model, picker.picks, q.k, q.diversity ?? 0));
+}
+
+/** Co-occurrence pairs with support, confidence and lift; only true pairs, never padded. */
+export async function boughtTogether(deps: ServingDeps, itemId: string, q: ListQuery): Promise<Recommendation<BoughtTogetherItem>> {
+  const model = await deps.model();
+  const item = model?.items.index.get(itemId);
+  if (!model || item === undefined) {
+    if (!(await deps.catalog.getItem(itemId))) throw notFound('item', itemId);
+    return toRecommendation(model, 'cooccurrence', true, []) as Recommendation<BoughtTogetherItem>;
+  }
+  const t = model.neighbours.get('cooccurrence');
+  if (!t?.support || !t.confidence || !t.lift) return toRecommendation(model, 'cooccurrence', true, []) as Recommendation<BoughtTogetherItem>;
+  const base = itemFilter(model, q);
+  const picker = new Picker(model, (i) => i !== item && base(i), poolSize(q));
+  const sources = ['cooccurrence'];
+  const explanation = RELATED_TO.cooccurrence!(nameOf(model, item));
+  for (let p = t.indptr[item]; p < t.indptr[item + 1] && !picker.full; p++) {
+    if (picker.offer(t.items[p], t.scores[p], sources, explanation)) {
+      picker.picks[picker.picks.length - 1].stats = { support: t.support[p], confidence: t.confidence[p], lift: t.lift[p] };
+    }
+  }
+  // Every pick carries its statistics, so every item has support, confidence and lift.
+  return toRecommendation(model, 'cooccurrence', false, diversify(model, picker.picks, q.k, q.diversity ?? 0)) as Recommendation<BoughtTogetherItem>;
+}

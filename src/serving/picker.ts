@@ -1,0 +1,75 @@
+import { popularPhrase, type ListQuery, type Pick } from './recommendation.js';
+import type { ServingModel } from './serving-model.js';
+
+const POPULARITY = ['popularity'] as const;
+
+/** The business rules every list obeys: available, not excluded, not bought (when asked), category and price. */
+export function itemFilter(model: ServingModel, q: ListQuery, bought?: (item: number) => boolean): (item: number) => boolean {
+  const { available, price, categories, index } = model.items;
+  const excluded = new Set<number>();
+  for (const id of q.exclude ?? []) {
+    const i = index.get(id);
+    if (i !== undefined) excluded.add(i);
+  }
+  const { category, minPrice, maxPrice } = q;
+  const priced = minPrice !== undefined || maxPrice !== undefined;
+  const lo = minPrice ?? -Infinity;
+  const hi = maxPrice ?? Infinity;
+  return (item) => {
+    if (available[item] !== 1 || excluded.has(item)) return false;
+    if (bought?.(item)) return false;
+    if (category !== undefined && !categories[item].includes(category)) return false;
+    // NaN (unknown price) fails both comparisons, so it never passes a price filter.
+    if (priced && !(price[item] >= lo && price[item] <= hi)) return false;
+    return true;
+  };
+}
+
+/**
+ * Collects up to `want` items in the order offered, skipping what the filter refuses and duplicates.
+ * Filtering happens here, before anything is cut to k, so a filter never shortens a list that the
+ * next candidates or popularity can fill.
+ */
+export class Picker {
+  readonly picks: Pick[] = [];
+  private readonly taken = new Set<number>();
+
+  constructor(
+    private readonly model: ServingModel,
+    private readonly accepts: (item: number) => boolean,
+    readonly want: number,
+  ) {}
+
+  get full(): boolean {
+    return this.picks.length >= this.want;
+  }
+
+  has(item: number): boolean {
+    return this.taken.has(item);
+  }
+
+  /** Adds the item if there is room and it passes the rules; true when it was added. */
+  offer(item: number, score: number, sources: readonly string[], explanation?: string): boolean {
+    if (this.picks.length >= this.want || this.taken.has(item) || !this.accepts(item)) return false;
+    this.taken.add(item);
+    this.picks.push(explanation === undefined ? { item, score, sources } : { item, score, sources, explanation });
+    return true;
+  }
+
+  /**
+   * Fills the rest from the segment's popularity list (`popular in France`), then from every item by
+   * global popularity, so a request gets k items whenever k items pass the filters. Backfilled items
+   * score just below the item before them, keeping scores non-increasing down the list.
+   */
+  backfillPopular(segment: number): void {
+    const { popular } = this.model;
+    let score = this.picks.length > 0 ? this.picks[this.picks.length - 1].score : 1;
+    if (segment >= 0) {
+      const s = popular.segments[segment];
+      const phrase = popularPhrase(s);
+      for (let p = 0; p < s.items.length && !this.full; p++) if (this.offer(s.items[p], score * 0.99, POPULARITY, phrase)) score *= 0.99;
+    }
+    const phrase = popularPhrase(undefined);
+    for (let p = 0; p < popular.order.length && !this.full; p++) if (this.offer(popular.order[p], score * 0.99, POPULARITY, phrase)) score *= 0.99;
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * The one response shape of every recommendation use case, and the queries they take.
+ * `{ recommendationId, modelVersion, strategy, fallback, items: [{ itemId, score, sources, explanation?, title? }] }`
+ */
+import { randomUUID } from 'node:crypto';
+import type { ServingModel } from './serving-model.js';
+
+/** Filters and size of any list. Filters apply before taking k; backfill keeps the list at k when k items qualify. */
+export interface ListQuery {
+  k: number;
+  /** Item ids never to return. */
+  exclude?: readonly string[];
+  /** Only items in this category. */
+  category?: string;
+  /** Only items with a known unit price in [minPrice, maxPrice]. */
+  minPrice?: number;
+  maxPrice?: number;
+  /** 0 = pure relevance; up to 1 = maximal marginal relevance favouring dissimilar items (content similarity). */
+  diversity?: number;
+}
+
+export interface UserQuery extends ListQuery {
+  /** `hybrid` (default) or one source of the active model. */
+  strategy?: string;
+  /** Default true: never return what the user has bought. */
+  excludePurchased?: boolean;
+}
+
+export interface RecommendedItem {
+  itemId: string;
+  score: number;
+  /** Shared between responses: never mutate. */
+  sources: string[];
+  explanation?: string;
+  title?: string;
+  /** Bought-together lists only. */
+  support?: number;
+  confidence?: number;
+  lift?: number;
+}
+
+export type BoughtTogetherItem = RecommendedItem & { support: number; confidence: number; lift: number };
+
+export interface Recommendation<I extends RecommendedItem = RecommendedItem> {
+  recommendationId: string;
+  /** The model version that answered; null when no model is active (popularity from the database). */
+  modelVersion: string | null;
+  /** What produced the list: the strategy asked for, or the fallback used (`popularity`, `context`). */
+  strategy: string;
+  /** True when the answer is not the personalised one asked for (unknown user or item, no model, ...). */
+  fallback: boolean;
+  items: I[];
+}
+
+/** One chosen item, by model index, before it becomes a RecommendedItem. */
+export interface Pick {
+  item: number;
+  score: number;
+  sources: readonly string[];
+  explanation?: string;
+  stats?: { support: number; confidence: number; lift: number };
+}
+
+/** Six significant digits are plenty for a ranking score and keep float32 noise out of the JSON. */
+export const roundScore = (s: number) => (s === 0 || !Number.isFinite(s) ? 0 : Number(s.toPrecision(6)));
+
+/** How an item is named in explanations: its title, else its id. */
+export const nameOf = (model: ServingModel, item: number) => model.items.titles[item] || model.items.ids[item];
+
+export function toRecommendation(model: ServingModel | null, strategy: string, fallback: boolean, picks: readonly Pick[]): Recommendation {
+  return {
+    recommendationId: randomUUID(),
+    modelVersion: model?.meta.version ?? null,
+    strategy,
+    fallback,
+    items: picks.map((p) => {
+      const out: RecommendedItem = { itemId: model!.items.ids[p.item], score: roundScore(p.score), sources: p.sources as string[] };
+      if (p.explanation) out.explanation = p.explanation;
+      const title = model!.items.titles[p.item];
+      if (title) out.title = title;
+      if (p.stats) {
+        out.support = p.stats.support;
+        out.confidence = roundScore(p.stats.confidence);
+        out.lift = roundScore(p.stats.lift);
+      }
+      return out;
+    }),
+  };
+}
+
+/** "popular in France" for place-like attributes, "popular with segment=b2b" otherwise. */
+export function popularPhrase(attr: { name: string; value: string } | undefined): string {
+  if (!attr) return 'popular overall';
+  return ['country', 'region', 'city', 'state'].includes(attr.name) ? `popular in ${attr.value}` : `popular with ${attr.name} ${attr.value}`;
+}

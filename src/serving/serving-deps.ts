@@ -1,0 +1,39 @@
+import type { ModelStore } from '../store/model-store.js';
+import type { DbPopularity } from './db-popularity.js';
+import type { ListQuery } from './recommendation.js';
+import type { ServingModel } from './serving-model.js';
+
+/** What the use cases read: the active model (cached), the model store, and Postgres only off the hot path. */
+export interface ServingDeps {
+  model(): Promise<ServingModel | null>;
+  store: Pick<ModelStore, 'getEntries' | 'getUserEvents'>;
+  /** Catalog reads for users and items the model does not know (created after training). */
+  catalog: {
+    getUser(id: string): Promise<{ attributes: Record<string, unknown> } | null>;
+    getItem(id: string): Promise<{ categories: string[] } | null>;
+  };
+  dbPopular: DbPopularity;
+}
+
+/** Candidates gathered before diversity re-ranking picks k of them (just k without diversity). */
+export const poolSize = (q: ListQuery) => (q.diversity && q.diversity > 0 ? Math.min(Math.max(3 * q.k, q.k + 10), 300) : q.k);
+
+/** The attribute that picks a popularity list in the database fallback: country when there is one. */
+export function preferredAttribute(attributes: Record<string, unknown>): { name: string; value: string } | undefined {
+  if (typeof attributes.country === 'string' && attributes.country) return { name: 'country', value: attributes.country };
+  for (const [name, value] of Object.entries(attributes)) if (typeof value === 'string' && value) return { name, value };
+  return undefined;
+}
+
+/** Model indices of the newest distinct live purchases the model knows, newest first. */
+export function liveItems(model: ServingModel, events: readonly { itemId: string; ts: number }[], keep: (item: number, ts: number) => boolean = () => true) {
+  const out: { item: number; ts: number }[] = [];
+  const seen = new Set<number>();
+  for (let e = events.length - 1; e >= 0; e--) {
+    const item = model.items.index.get(events[e].itemId);
+    if (item === undefined || seen.has(item)) continue;
+    seen.add(item);
+    if (keep(item, events[e].ts)) out.push({ item, ts: events[e].ts });
+  }
+  return out;
+}
