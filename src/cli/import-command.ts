@@ -1,0 +1,94 @@
+import { existsSync, statSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { loadConfig } from '../config.js';
+import { openDatabase } from '../data/open-database.js';
+import { IMPORT_FORMATS, runImport, type ImportFormat, type ImportReport } from '../data/importers/run-import.js';
+import { createProgress } from './progress.js';
+
+const USAGE = `Usage: npm run import -- <format> <path>
+
+  online-retail FILE    a UCI Online Retail or Online Retail II export (.csv or .csv.gz)
+  generic DIR           a directory with items.csv, users.csv and/or events.csv
+
+Formats: docs/import-formats.md. Writes to DATABASE_URL, or when it is unset to the embedded
+database in DATA_DIR/pglite (default ./data). Importing the same data twice adds nothing.`;
+
+class UsageError extends Error {}
+
+/** Checks the arguments before any database is opened, so a typo costs nothing. */
+export function parseImportArgs(args: string[]): { format: ImportFormat; path: string } {
+  const [format, path, ...rest] = args;
+  if (!format) throw new UsageError('missing <format>');
+  if (!IMPORT_FORMATS.includes(format as ImportFormat)) throw new UsageError(`unknown format "${format}": expected ${IMPORT_FORMATS.join(' or ')}`);
+  if (!path) throw new UsageError(`missing <path>: ${format === 'generic' ? 'a directory' : 'a .csv or .csv.gz file'}`);
+  if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
+  if (!existsSync(path)) throw new UsageError(`${path} does not exist`);
+  const isDir = statSync(path).isDirectory();
+  if (format === 'generic' && !isDir) throw new UsageError(`${path} is a file: the generic format is a directory`);
+  if (format === 'online-retail' && isDir) throw new UsageError(`${path} is a directory: online-retail takes one .csv or .csv.gz file`);
+  return { format: format as ImportFormat, path };
+}
+
+const num = (n: number) => n.toLocaleString('en-US');
+
+/** The report as an aligned two-column table, rejections by reason indented under their total. */
+export function formatReport(r: ImportReport): string {
+  const rejectedTotal = Object.values(r.rejected).reduce((a, b) => a + b, 0);
+  const rows: [string, string][] = [
+    ['rows read', num(r.rowsRead)],
+    ['accepted', num(r.accepted)],
+    ['rejected', num(rejectedTotal)],
+    ...Object.entries(r.rejected).sort((a, b) => b[1] - a[1]).map(([reason, n]): [string, string] => [`  ${reason}`, num(n)]),
+    ['new events', num(r.inserted)],
+    ['already stored', num(r.duplicates)],
+    ['users', num(r.users)],
+    ['items', num(r.items)],
+    ['orders', num(r.orders)],
+    ['duration', `${(r.durationMs / 1000).toFixed(1)} s`],
+  ];
+  const left = Math.max(...rows.map(([k]) => k.length));
+  const right = Math.max(...rows.map(([, v]) => v.length));
+  return rows.map(([k, v]) => `${k.padEnd(left)}  ${v.padStart(right)}`).join('\n');
+}
+
+async function main(args: string[]): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(USAGE);
+    return 0;
+  }
+  let request;
+  try {
+    request = parseImportArgs(args);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`error: ${err.message}\n\n${USAGE}`);
+    return 2;
+  }
+  const db = await openDatabase(loadConfig());
+  try {
+    const progress = createProgress(`import ${request.format}`);
+    const report = await runImport({ db }, request, (f) => progress.update(f)).catch((err: unknown) => {
+      progress.stop('failed');
+      throw err;
+    });
+    progress.stop();
+    console.log(formatReport(report));
+    return 0;
+  } finally {
+    // PGlite writes its files on close: always close, also after a failure.
+    await db.close();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      // Expected failures (bad header, bad config) carry a message meant for people; no stack trace for them.
+      console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,87 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { formatReport } from '../../../src/cli/import-command.js';
+
+const run = promisify(execFile);
+const dir = mkdtempSync(path.join(tmpdir(), 'import-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs the CLI as the data team would, on the embedded database in a temporary DATA_DIR. */
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = { ...process.env, DATABASE_URL: '', DATA_DIR: path.join(dir, 'data') };
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/import-command.ts', ...args], { env, timeout: 120_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('npm run import', () => {
+  it('When the arguments are wrong, Then it exits with 2 and says what is expected, without opening a database', async () => {
+    const none = await cli();
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/missing <format>[\s\S]*Usage: npm run import -- <format> <path>/);
+    const unknown = await cli('excel', 'x.xlsx');
+    expect(unknown).toMatchObject({ code: 2, stderr: expect.stringContaining('unknown format "excel": expected online-retail or generic') });
+    const missing = await cli('online-retail', path.join(dir, 'nope.csv'));
+    expect(missing).toMatchObject({ code: 2, stderr: expect.stringContaining('does not exist') });
+    const aFile = path.join(dir, 'events.csv');
+    writeFileSync(aFile, 'user_id,item_id,quantity,ts\n');
+    const fileForDir = await cli('generic', aFile);
+    expect(fileForDir).toMatchObject({ code: 2, stderr: expect.stringContaining('the generic format is a directory') });
+    expect(existsSync(path.join(dir, 'data'))).toBe(false);
+  });
+
+  it('When a file is imported, Then the report is printed as a table; a wrong header exits with 1 and the expected columns', async () => {
+    const file = path.join(dir, 'retail.csv');
+    writeFileSync(
+      file,
+      [
+        'InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country',
+        '536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,2010-12-01 08:26:00,2.55,17850,United Kingdom',
+        '536365,71053,WHITE METAL LANTERN,6,2010-12-01 08:26:00,3.39,17850,United Kingdom',
+        'C536379,D,Discount,-1,2010-12-01 09:41:00,27.5,14527,United Kingdom',
+      ].join('\n'),
+    );
+    const ok = await cli('online-retail', file);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/^rows read +3$/m);
+    expect(ok.stdout).toMatch(/^accepted +2$/m);
+    expect(ok.stdout).toMatch(/^ {2}cancelled_invoice +1$/m);
+    expect(ok.stdout).toMatch(/^new events +2$/m);
+    // Not a terminal here: progress comes as lines, ending with a closing one.
+    expect(ok.stdout).toMatch(/^import online-retail: done in [\d.]+ s$/m);
+
+    const bad = path.join(dir, 'bad.csv');
+    writeFileSync(bad, 'a,b\n1,2\n');
+    const failed = await cli('online-retail', bad);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain('error: not an Online Retail file');
+    expect(failed.stderr).not.toMatch(/at .*\.ts:\d+/); // no stack trace
+  });
+
+  it('When a report is formatted, Then rejections are listed under their total, largest first, with thousands separators', () => {
+    const text = formatReport({
+      rowsRead: 1500, accepted: 1200, rejected: { b_reason: 100, a_reason: 200 }, inserted: 1200, duplicates: 0, users: 3, items: 4, orders: 5, durationMs: 2345,
+    });
+    expect(text.split('\n')).toEqual([
+      'rows read       1,500',
+      'accepted        1,200',
+      'rejected          300',
+      '  a_reason        200',
+      '  b_reason        100',
+      'new events      1,200',
+      'already stored      0',
+      'users               3',
+      'items               4',
+      'orders              5',
+      'duration        2.3 s',
+    ]);
+  });
+});
