@@ -8,8 +8,11 @@ import type { HistoryEntry, Recommender, RecommenderFactory, UserContext } from 
 const paramsSchema = z.strictObject({
   /** Half-life in days of the recency factor (time since the item was last bought). */
   halfLifeDays: z.number().positive().nullable().default(60),
-  /** Weight of the "due" factor relative to recency; 0 switches cycle detection off. */
-  dueWeight: z.number().min(0).default(1),
+  /**
+   * Weight of the "due" factor relative to recency; 0 switches cycle detection off. On Online Retail
+   * 0.5 ranks as well as 0 and better than 1 (NDCG@10, mode all); shops with real cycles want more.
+   */
+  dueWeight: z.number().min(0).default(0.5),
   /** Width (standard deviation of ln(elapsed / cycle)) of the due bump; larger = more forgiving. */
   dueWidth: z.number().positive().default(0.5),
   /** Fewest distinct orders of an item before its purchase cycle is trusted (2 = one interval). */
