@@ -71,7 +71,7 @@ export function fitAls(ds: Dataset, params: AlsParams, options: AlsFitOptions = 
   for (let it = 0; it < params.iterations; it++) {
     conjugateGradientHalfStep(users, x, y, items.rows, k, params.regularization, params.cgSteps);
     conjugateGradientHalfStep(items, y, x, users.rows, k, params.regularization, params.cgSteps);
-    options.onIteration?.(it, alsLoss(users, x, y, items.rows, k, params.regularization));
+    if (options.onIteration) options.onIteration(it, alsLoss(users, x, y, items.rows, k, params.regularization));
   }
   const userLastTs = new Float64Array(users.rows).fill(-Infinity);
   for (let u = 0; u < ui.rows; u++) {
