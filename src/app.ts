@@ -10,6 +10,8 @@ import { importRoutes } from './http/routes/imports.js';
 import { modelRoutes } from './http/routes/models.js';
 import { trainingJobRoutes } from './http/routes/training-jobs.js';
 import { itemRoutes } from './http/routes/items.js';
+import { itemListRoutes } from './http/routes/item-lists.js';
+import { recommendationRoutes } from './http/routes/recommendations.js';
 import { userRoutes } from './http/routes/users.js';
 import type { Services } from './services.js';
 
@@ -49,6 +51,8 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   itemRoutes(app, { catalog: services.catalog, maxBatch });
   userRoutes(app, { catalog: services.catalog, events: services.events, eraseUser: services.eraseUser });
   eventRoutes(app, { recordPurchases: services.recordPurchases, events: services.events, maxBatch });
+  recommendationRoutes(app, { serving: services.serving });
+  itemListRoutes(app, { serving: services.serving });
   trainingJobRoutes(app, { jobService: services.jobService });
   importRoutes(app, { jobService: services.jobService });
   modelRoutes(app, { store: services.store });

@@ -4,6 +4,7 @@ import { createCatalogRepository } from './data/catalog-repository.js';
 import { createEventRepository } from './data/event-repository.js';
 import type { ModelStore } from './store/model-store.js';
 import { createPurchaseRecorder } from './serving/record-purchases.js';
+import { createServing } from './serving/create-serving.js';
 import { createMetrics } from './metrics.js';
 import { createJobHandlers } from './jobs/job-handlers.js';
 import { createJobRepository } from './jobs/job-repository.js';
@@ -22,6 +23,8 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
   const events = createEventRepository(db);
   const recordPurchases = createPurchaseRecorder({ events, store, log: (err) => deps.log?.('live update failed', err) });
 
+  const serving = createServing({ store, db, catalog, metrics, log: deps.log });
+
   async function eraseUser(id: string): Promise<boolean> {
     const existed = await events.deleteUser(id);
     await store.deleteUser(id);
@@ -39,7 +42,7 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
       : null;
   const jobService = createJobService({ jobs, defaultRecipe: config.DEFAULT_RECIPE, kick: () => jobRunner?.kick() });
 
-  return { config, db, store, metrics, catalog, events, recordPurchases, eraseUser, jobs, trainer, jobHandlers, jobRunner, jobService, onJobFinished };
+  return { config, db, store, metrics, catalog, events, recordPurchases, serving, eraseUser, jobs, trainer, jobHandlers, jobRunner, jobService, onJobFinished };
 }
 
 export type Services = ReturnType<typeof createServices>;
