@@ -47,7 +47,12 @@ export function encodeRecord(layout: RecordLayout, arrays: readonly TypedArray[]
  * Buffers from a socket are often slices at odd offsets). Throws ArtifactFormatError on a bad record.
  */
 export function decodeRecord(layout: RecordLayout, input: Uint8Array): TypedArray[] {
-  const bytes = input.byteOffset % 8 === 0 ? input : input.slice();
+  let bytes = input;
+  if (input.byteOffset % 8 !== 0) {
+    // Not input.slice(): on a Buffer that is a view at the same odd offset, not a copy.
+    bytes = new Uint8Array(input.byteLength);
+    bytes.set(input);
+  }
   if (bytes.byteLength < 8) throw new ArtifactFormatError('record too short');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (view.getUint32(0, true) !== layout.magic || view.getUint16(4, true) !== layout.version) {

@@ -1,3 +1,4 @@
+import { popularityPhraseFor } from './popularity-phrase.js';
 import { popularPhrase, type ListQuery, type Pick } from './recommendation.js';
 import type { ServingModel } from './serving-model.js';
 
@@ -66,8 +67,12 @@ export class Picker {
     let score = this.picks.length > 0 ? this.picks[this.picks.length - 1].score : 1;
     if (segment >= 0) {
       const s = popular.segments[segment];
-      const phrase = popularPhrase(s);
-      for (let p = 0; p < s.items.length && !this.full; p++) if (this.offer(s.items[p], score * 0.99, POPULARITY, phrase)) score *= 0.99;
+      for (let p = 0; p < s.items.length && !this.full; p++) {
+        if (this.offer(s.items[p], score * 0.99, POPULARITY)) {
+          score *= 0.99;
+          this.picks[this.picks.length - 1].explanation = popularityPhraseFor(this.model, segment, s.items[p]);
+        }
+      }
     }
     const phrase = popularPhrase(undefined);
     for (let p = 0; p < popular.order.length && !this.full; p++) if (this.offer(popular.order[p], score * 0.99, POPULARITY, phrase)) score *= 0.99;

@@ -3,6 +3,7 @@
  * with no model yet, Postgres counts the buyers instead.
  */
 import { itemFilter, Picker } from './picker.js';
+import { popularityPhraseFor } from './popularity-phrase.js';
 import { popularPhrase, toRecommendation, type ListQuery, type Recommendation } from './recommendation.js';
 import type { ServingDeps } from './serving-deps.js';
 import { segmentKey } from './serving-model.js';
@@ -23,8 +24,9 @@ export async function popularItems(deps: ServingDeps, q: PopularQuery): Promise<
   const picker = new Picker(model, itemFilter(model, q), q.k);
   if (segment >= 0) {
     const s = model.popular.segments[segment];
-    const explanation = popularPhrase(s);
-    for (let p = 0; p < s.items.length && !picker.full; p++) picker.offer(s.items[p], s.scores[p], ['popularity'], explanation);
+    for (let p = 0; p < s.items.length && !picker.full; p++) {
+      picker.offer(s.items[p], s.scores[p], ['popularity'], popularityPhraseFor(model, segment, s.items[p]));
+    }
   } else {
     const { score, order } = model.popular;
     const top = order.length > 0 && score[order[0]] > 0 ? score[order[0]] : 1;

@@ -7,7 +7,8 @@ import { AppError } from '../errors.js';
 import { diversify } from './diversify.js';
 import { BECAUSE_YOU_BOUGHT, explainByAnchors, scoreByNeighbours } from './neighbour-scores.js';
 import { itemFilter, Picker } from './picker.js';
-import { popularPhrase, toRecommendation, type Pick, type Recommendation, type UserQuery } from './recommendation.js';
+import { popularityPhraseFor } from './popularity-phrase.js';
+import { toRecommendation, type Pick, type Recommendation, type UserQuery } from './recommendation.js';
 import { liveItems, poolSize, preferredAttribute, type ServingDeps } from './serving-deps.js';
 import { sourcesOfMask, type ServingModel } from './serving-model.js';
 import { findSegment } from './serving-tables.js';
@@ -98,12 +99,11 @@ function* blendLive(model: ServingModel, entry: UserEntry, fresh: readonly { ite
 function explain(model: ServingModel, picks: Pick[], entry: UserEntry, fresh: readonly { item: number }[]): void {
   const anchors = fresh.length === 0 ? entry.recentItems : [...fresh.map((f) => f.item), ...entry.recentItems];
   explainByAnchors(model, picks, anchors, BECAUSE_YOU_BOUGHT);
-  const segment = entry.segment >= 0 ? model.popular.segments[entry.segment] : undefined;
   for (let i = 0; i < picks.length; i++) {
     const p = picks[i];
     if (p.explanation !== undefined) continue;
     if (sortedHas(entry.purchased, p.item)) picks[i] = { ...p, explanation: BOUGHT_BEFORE };
-    else if (p.sources.includes('popularity')) picks[i] = { ...p, explanation: popularPhrase(segment) };
+    else if (p.sources.includes('popularity')) picks[i] = { ...p, explanation: popularityPhraseFor(model, entry.segment, p.item) };
   }
 }
 

@@ -1,0 +1,290 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { boughtTogetherResponse, recommendationResponse } from '../../../src/http/schemas/recommendations.js';
+import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
+import { DB_BACKENDS } from '../../helpers/services.js';
+import { DAY, seedShop, shopData, T0, trainAndPublish } from './shop-fixture.js';
+
+interface Item {
+  itemId: string;
+  score: number;
+  sources: string[];
+  explanation?: string;
+  title?: string;
+  support?: number;
+  confidence?: number;
+  lift?: number;
+}
+interface Body {
+  recommendationId: string;
+  modelVersion: string | null;
+  strategy: string;
+  fallback: boolean;
+  items: Item[];
+}
+
+const catalog = new Map(shopData().items.map((i) => [i.id, i]));
+const titleOf = (id: string) => catalog.get(id)!.title!;
+const ids = (b: Body) => b.items.map((i) => i.itemId);
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+for (const backend of DB_BACKENDS) {
+  describe.skipIf(!(await backend.available()))(`recommendation API on ${backend.name}`, () => {
+    let t: TestApp;
+    let version: string;
+    beforeAll(async () => {
+      t = await createTestApp({ createDb: backend.create });
+      await seedShop(t.services);
+      version = await trainAndPublish(t.services);
+    });
+    afterAll(() => t.dispose());
+
+    const get = async (url: string) => {
+      const res = await t.app.inject({ url, headers: auth('read') });
+      return { status: res.statusCode, body: res.json() as Body & { error?: { code: string; message: string } } };
+    };
+    const ok = async (url: string) => {
+      const { status, body } = await get(url);
+      expect(status, JSON.stringify(body)).toBe(200);
+      expect(() => recommendationResponse.parse(body)).not.toThrow();
+      return body;
+    };
+
+    it('When a known user asks, Then the answer has the shared shape, k items, the model version and no fallback', async () => {
+      const body = await ok('/v1/users/g-user0/recommendations?k=5');
+      expect(body.recommendationId).toMatch(UUID);
+      expect(body).toMatchObject({ modelVersion: version, strategy: 'hybrid', fallback: false });
+      expect(body.items).toHaveLength(5);
+      expect(new Set(ids(body)).size).toBe(5);
+      for (const item of body.items) {
+        expect(item.sources.length).toBeGreaterThan(0);
+        expect(item.title).toBe(titleOf(item.itemId));
+      }
+      // Scores never increase down the list.
+      for (let i = 1; i < body.items.length; i++) expect(body.items[i].score).toBeLessThanOrEqual(body.items[i - 1].score);
+    });
+
+    it('When nothing is said about purchases, Then nothing the user bought is recommended; excludePurchased=false lets them back', async () => {
+      // g-user0 bought g0, g1 (day 10) and g2, g3 (day 40).
+      const bought = ['g0', 'g1', 'g2', 'g3'];
+      const body = await ok('/v1/users/g-user0/recommendations?k=15');
+      expect(ids(body).filter((id) => bought.includes(id))).toEqual([]);
+      const all = await ok('/v1/users/g-user0/recommendations?k=15&excludePurchased=false');
+      expect(ids(all).filter((id) => bought.includes(id)).length).toBeGreaterThan(0);
+    });
+
+    it('When items are excluded explicitly, Then they are absent and the list is still full', async () => {
+      const first = await ok('/v1/users/g-user0/recommendations?k=4');
+      const excluded = ids(first).slice(0, 2);
+      const body = await ok(`/v1/users/g-user0/recommendations?k=4&exclude=${excluded.join(',')}`);
+      expect(body.items).toHaveLength(4);
+      expect(ids(body).filter((id) => excluded.includes(id))).toEqual([]);
+    });
+
+    it('When an item is unavailable, Then no strategy ever recommends it, for any user', async () => {
+      for (const strategy of ['hybrid', 'item-knn', 'content', 'als', 'cooccurrence', 'popularity', 'buy-again']) {
+        for (const user of ['g-user1', 'g-user2', 'g-user5', 'k-user3']) {
+          const body = await ok(`/v1/users/${user}/recommendations?k=20&strategy=${strategy}&excludePurchased=false`);
+          expect(ids(body)).not.toContain('g-gone');
+          expect(body.strategy).toBe(strategy);
+        }
+      }
+    });
+
+    it('When a category is asked for, Then only its items come back, as many as exist', async () => {
+      // Five pots exist and g-user0 bought none of them.
+      const body = await ok('/v1/users/g-user0/recommendations?k=5&category=pots');
+      expect(new Set(ids(body))).toEqual(new Set(['g5', 'g6', 'g7', 'g8', 'g9']));
+    });
+
+    it('When a price range is asked for, Then popularity backfills it to k with items in range', async () => {
+      // Only the five knives cost 30-34; a garden buyer's candidates barely reach them.
+      const body = await ok('/v1/users/g-user0/recommendations?k=5&minPrice=30&maxPrice=34');
+      expect(new Set(ids(body))).toEqual(new Set(['k5', 'k6', 'k7', 'k8', 'k9']));
+    });
+
+    it('When k is more than the candidates, Then the list is backfilled to k with valid items', async () => {
+      // 22 items: 1 unavailable, 4 bought by g-user0 -> 17 can be recommended.
+      const body = await ok('/v1/users/g-user0/recommendations?k=17');
+      expect(body.items).toHaveLength(17);
+      expect(new Set(ids(body)).size).toBe(17);
+      const more = await ok('/v1/users/g-user0/recommendations?k=30');
+      expect(more.items).toHaveLength(17);
+    });
+
+    it('When diversity is asked for, Then the list changes towards kinds of items unlike the first', async () => {
+      const plain = await ok('/v1/users/g-user0/recommendations?k=5');
+      const diverse = await ok('/v1/users/g-user0/recommendations?k=5&diversity=1');
+      expect(ids(diverse)).not.toEqual(ids(plain));
+      // The most relevant item stays first; the rest spread over more kinds (tools, pots, glass, knives).
+      expect(diverse.items[0].itemId).toBe(plain.items[0].itemId);
+      const kinds = (b: Body) => new Set(b.items.map((i) => catalog.get(i.itemId)!.categories![1])).size;
+      expect(kinds(diverse)).toBeGreaterThan(kinds(plain));
+    });
+
+    it('When explanations are given, Then "because you bought X" names one of the user\'s own purchases', async () => {
+      const body = await ok('/v1/users/g-user0/recommendations?k=8');
+      const because = body.items.map((i) => i.explanation?.match(/^because you bought (.+)$/)?.[1]).filter(Boolean);
+      expect(because.length).toBeGreaterThan(0);
+      for (const name of because) expect(['g0', 'g1', 'g2', 'g3'].map(titleOf)).toContain(name);
+    });
+
+    it('When the user buys after training, Then the bought item disappears and its neighbours come in, explained by it', async () => {
+      const before = await ok('/v1/users/g-user2/recommendations?k=10');
+      // g-user2 bought g2, g3, g4, g5; g8 is a pot bought by users 5-8 with g5, g6, g7, g9, g0, g1 (and alike to pots g5-g9).
+      expect(ids(before)).toContain('g8');
+      const post = await t.app.inject({
+        method: 'POST',
+        url: '/v1/events',
+        headers: auth('write'),
+        payload: { events: [{ userId: 'g-user2', itemId: 'g8', quantity: 1, orderId: 'live-1', ts: new Date(T0 + 70 * DAY).toISOString() }] },
+      });
+      expect(post.statusCode).toBe(200);
+      const after = await ok('/v1/users/g-user2/recommendations?k=10');
+      expect(ids(after)).not.toContain('g8');
+      const byG8 = after.items.filter((i) => i.explanation === `because you bought ${titleOf('g8')}`);
+      expect(byG8.length).toBeGreaterThan(0);
+      for (const i of byG8) expect(['g5', 'g6', 'g7', 'g9', 'g0', 'g1']).toContain(i.itemId);
+    });
+
+    it('When the catalog marks an item unavailable after training, Then it stops being recommended', async () => {
+      const before = await ok('/v1/users/k-user0/recommendations?k=5');
+      const victim = before.items[0].itemId;
+      const put = await t.app.inject({ method: 'PUT', url: `/v1/items/${victim}`, headers: auth('write'), payload: { ...catalog.get(victim), id: undefined, available: false } });
+      expect(put.statusCode).toBe(200);
+      await t.services.serving.refresh();
+      const after = await ok('/v1/users/k-user0/recommendations?k=5');
+      expect(ids(after)).not.toContain(victim);
+      expect(after.items).toHaveLength(5);
+      await t.app.inject({ method: 'PUT', url: `/v1/items/${victim}`, headers: auth('write'), payload: { ...catalog.get(victim), id: undefined, available: true } });
+      await t.services.serving.refresh();
+    });
+
+    it('When the user is unknown, Then a popularity answer comes back with fallback true, not a 404', async () => {
+      const body = await ok('/v1/users/nobody/recommendations?k=5');
+      expect(body).toMatchObject({ fallback: true, strategy: 'popularity', modelVersion: version });
+      expect(body.items).toHaveLength(5);
+      expect(body.items.every((i) => i.explanation === 'popular overall')).toBe(true);
+    });
+
+    it('When a user created after training has a country, Then they get that country\'s popular items', async () => {
+      const put = await t.app.inject({ method: 'PUT', url: '/v1/users/fr-new', headers: auth('write'), payload: { attributes: { country: 'FR' } } });
+      expect(put.statusCode).toBe(200);
+      const body = await ok('/v1/users/fr-new/recommendations?k=5');
+      expect(body.fallback).toBe(true);
+      // FR buyers only ever bought kitchen items.
+      expect(ids(body).every((id) => id.startsWith('k'))).toBe(true);
+      expect(body.items[0].explanation).toBe('popular in FR');
+    });
+
+    it('When an unknown strategy is asked for, Then 400 names the strategies the model offers', async () => {
+      const { status, body } = await get('/v1/users/g-user0/recommendations?strategy=magic');
+      expect(status).toBe(400);
+      expect(body.error!.code).toBe('VALIDATION_FAILED');
+      expect(body.error!.message).toContain('item-knn');
+    });
+
+    it.each([
+      ['k=0'],
+      ['k=101'],
+      ['k=abc'],
+      ['diversity=2'],
+      ['diversity=-0.1'],
+      ['minPrice=10&maxPrice=5'],
+      ['minPrice=-1'],
+      ['excludePurchased=maybe'],
+      ['colour=red'],
+    ])('When the query has %s, Then 400 VALIDATION_FAILED', async (query) => {
+      const { status, body } = await get(`/v1/users/g-user0/recommendations?${query}`);
+      expect(status).toBe(400);
+      expect(body.error!.code).toBe('VALIDATION_FAILED');
+    });
+
+    it('When similar items are asked by content, Then the same kind comes first, the item itself never', async () => {
+      const body = await ok('/v1/items/g5/similar?k=4&strategy=content');
+      expect(body).toMatchObject({ strategy: 'content', fallback: false });
+      expect(new Set(ids(body))).toEqual(new Set(['g6', 'g7', 'g8', 'g9']));
+      expect(body.items[0].explanation).toBe(`similar to ${titleOf('g5')}`);
+      const knn = await ok('/v1/items/g5/similar?k=10');
+      expect(knn.strategy).toBe('item-knn');
+      expect(ids(knn)).not.toContain('g5');
+      expect(ids(knn)).toHaveLength(10);
+    });
+
+    it('When similar items are filtered by price, Then filters apply before k', async () => {
+      const body = await ok('/v1/items/g5/similar?k=3&maxPrice=6');
+      // Items priced <= 6: g0 (4), g1 (5), g2 (6); g-gone is unavailable.
+      expect(new Set(ids(body))).toEqual(new Set(['g0', 'g1', 'g2']));
+    });
+
+    it('When bought-together is asked, Then pairs carry support, confidence and lift computed from the orders', async () => {
+      const res = await t.app.inject({ url: '/v1/items/g0/bought-together?k=10', headers: auth('read') });
+      expect(res.statusCode).toBe(200);
+      const body = boughtTogetherResponse.parse(res.json());
+      const g1 = body.items.find((i) => i.itemId === 'g1')!;
+      // g0 is in 5 orders (users 0, 9, 10 first; 7, 8 second), g1 in 6, both in 3 (users 0, 10, 8), of 48 orders.
+      expect(g1.support).toBe(3);
+      expect(g1.confidence).toBeCloseTo(3 / 5, 5);
+      expect(g1.lift).toBeCloseTo((3 * 48) / (5 * 6), 4);
+      expect(g1.explanation).toBe(`bought together with ${titleOf('g0')}`);
+    });
+
+    it('When the item is unknown, Then similar and bought-together answer 404 with the error shape', async () => {
+      for (const path of ['similar', 'bought-together']) {
+        const { status, body } = await get(`/v1/items/no-such-item/${path}`);
+        expect(status).toBe(404);
+        expect(body.error!.code).toBe('NOT_FOUND');
+      }
+    });
+
+    it('When an anonymous visitor has a cart, Then its neighbours come back explained by a cart item', async () => {
+      const res = await t.app.inject({ method: 'POST', url: '/v1/recommendations', headers: auth('read'), payload: { items: ['k0', 'k1'], attributes: { country: 'FR' }, k: 5 } });
+      expect(res.statusCode).toBe(200);
+      const body = recommendationResponse.parse(res.json());
+      expect(body).toMatchObject({ strategy: 'context', fallback: false });
+      expect(ids(body as Body)).not.toContain('k0');
+      expect(ids(body as Body)).not.toContain('k1');
+      expect(body.items[0].explanation).toMatch(new RegExp(`(${titleOf('k0')}|${titleOf('k1')})`));
+      const empty = await t.app.inject({ method: 'POST', url: '/v1/recommendations', headers: auth('read'), payload: { attributes: { country: 'UK' }, k: 3 } });
+      expect(empty.json()).toMatchObject({ strategy: 'popularity', fallback: true });
+      expect((empty.json() as Body).items.every((i) => i.itemId.startsWith('g'))).toBe(true);
+    });
+
+    it('When popular items are asked per country, Then that country\'s list comes back; a time window counts recent buyers only', async () => {
+      const fr = await ok('/v1/popular?k=5&attribute=country:FR');
+      expect(fr.fallback).toBe(false);
+      expect(ids(fr).every((id) => id.startsWith('k'))).toBe(true);
+      // The last day before the latest purchase holds only user 11's second orders: g3, g4 and k3, k4 (k4 may have been bought live since).
+      const recent = await ok('/v1/popular?k=4&windowDays=1');
+      expect(recent).toMatchObject({ fallback: false, modelVersion: version });
+      expect(recent.items[0].explanation).toMatch(/in the last 1 days$/);
+      const bad = await get('/v1/popular?attribute=country');
+      expect(bad.status).toBe(400);
+    });
+  });
+}
+
+describe.skipIf(!(await DB_BACKENDS[1].available()))('recommendation API without a model', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ createDb: DB_BACKENDS[1].create });
+    await seedShop(t.services);
+  });
+  afterAll(() => t.dispose());
+
+  it('When no model is active, Then users, items and visitors get popularity from the database with fallback true', async () => {
+    const user = await t.app.inject({ url: '/v1/users/g-user0/recommendations?k=3', headers: auth('read') });
+    expect(user.statusCode).toBe(200);
+    const body = recommendationResponse.parse(user.json());
+    expect(body).toMatchObject({ modelVersion: null, fallback: true, strategy: 'popularity' });
+    expect(body.items).toHaveLength(3);
+    // g-user0 is in the UK: UK buyers' favourites, never their own purchases nor the unavailable item.
+    expect(body.items.every((i) => i.itemId.startsWith('g') && !['g0', 'g1', 'g2', 'g3', 'g-gone'].includes(i.itemId))).toBe(true);
+    expect(body.items[0].explanation).toBe('popular in UK');
+    const popular = await t.app.inject({ url: '/v1/popular?k=30', headers: auth('read') });
+    // 21 available items exist, bought or not.
+    expect(popular.json().items).toHaveLength(21);
+    const similar = await t.app.inject({ url: '/v1/items/g0/similar?k=3', headers: auth('read') });
+    expect(similar.json()).toMatchObject({ fallback: true });
+    expect((await t.app.inject({ url: '/v1/items/nope/similar', headers: auth('read') })).statusCode).toBe(404);
+  });
+});

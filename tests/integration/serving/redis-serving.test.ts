@@ -1,0 +1,56 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recommendationResponse } from '../../../src/http/schemas/recommendations.js';
+import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
+import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
+import { createPgliteTestDb, randomPrefix, REDIS_URL, serviceAvailable } from '../../helpers/services.js';
+import { DAY, seedShop, T0, trainAndPublish } from './shop-fixture.js';
+
+const available = await serviceAvailable(REDIS_URL);
+
+describe.skipIf(!available)('serving from the Redis model store', () => {
+  const prefix = `${randomPrefix('serving')}:`;
+  let redis: Redis;
+  let t: TestApp;
+  let version: string;
+  beforeAll(async () => {
+    redis = new Redis(REDIS_URL);
+    t = await createTestApp({ createDb: createPgliteTestDb, store: createRedisModelStore({ redis, prefix }) });
+    await seedShop(t.services);
+    version = await trainAndPublish(t.services);
+  });
+  afterAll(async () => {
+    await t.dispose();
+    const keys: string[] = [];
+    for await (const batch of redis.scanStream({ match: `${prefix}*`, count: 1000 })) keys.push(...(batch as string[]));
+    if (keys.length > 0) await redis.unlink(...keys);
+    await redis.quit();
+  });
+
+  const recommend = async (user: string) => {
+    const res = await t.app.inject({ url: `/v1/users/${user}/recommendations?k=10`, headers: auth('read') });
+    expect(res.statusCode).toBe(200);
+    return recommendationResponse.parse(res.json());
+  };
+
+  it('When a known user asks, Then the answer comes from the Redis-stored version, and a purchase posted since changes it', async () => {
+    const before = await recommend('k-user2');
+    expect(before).toMatchObject({ modelVersion: version, fallback: false, strategy: 'hybrid' });
+    expect(before.items).toHaveLength(10);
+    const bought = before.items[0].itemId;
+    const post = await t.app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      headers: auth('write'),
+      payload: { events: [{ userId: 'k-user2', itemId: bought, quantity: 1, ts: new Date(T0 + 80 * DAY).toISOString() }] },
+    });
+    expect(post.statusCode).toBe(200);
+    const after = await recommend('k-user2');
+    expect(after.items.map((i) => i.itemId)).not.toContain(bought);
+    expect(after.items).toHaveLength(10);
+  });
+
+  it('When a user is unknown to the Redis-stored model, Then the answer is a fallback, not an error', async () => {
+    expect(await recommend('stranger')).toMatchObject({ fallback: true, modelVersion: version });
+  });
+});
