@@ -6,6 +6,7 @@
  *   npx tsx bench/import.ts [FILE]      (DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/test)
  */
 import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { createPgDb } from '../src/data/db.js';
 import { migrate } from '../src/data/migrate.js';
 import { runImport } from '../src/data/importers/run-import.js';
@@ -20,13 +21,25 @@ await admin.exec(`CREATE SCHEMA ${schema}`);
 const db = createPgDb(URL, { schema });
 try {
   await migrate(db);
+  const runs = [];
   for (const run of [1, 2]) {
     const report = await runImport({ db }, { format: 'online-retail', path: FILE });
-    console.log(`run ${run}:`, JSON.stringify(report, null, 2));
+    console.log(`run ${run}:`, JSON.stringify(report));
+    runs.push(report);
   }
   const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM purchase_events');
-  console.log(`purchase_events stored: ${rows[0].n} (expected ${EXPECTED.accepted}); expected counts ${JSON.stringify(EXPECTED)}`);
-  console.log(`peak RSS: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
+  const [first, second] = runs;
+  const checks = {
+    [`accepted ${first.accepted} = ${EXPECTED.accepted}`]: first.accepted === EXPECTED.accepted,
+    [`users/items/orders ${first.users}/${first.items}/${first.orders} = ${EXPECTED.users}/${EXPECTED.items}/${EXPECTED.orders}`]:
+      first.users === EXPECTED.users && first.items === EXPECTED.items && first.orders === EXPECTED.orders,
+    [`stored events ${rows[0].n} = ${EXPECTED.accepted}`]: rows[0].n === EXPECTED.accepted,
+    [`second run inserted ${second.inserted} = 0`]: second.inserted === 0,
+    [`first run ${(first.durationMs / 1000).toFixed(1)} s < 60 s`]: first.durationMs < 60_000,
+  };
+  for (const [what, ok] of Object.entries(checks)) console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
+  console.log(`second run ${(second.durationMs / 1000).toFixed(1)} s; peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on 2 cores`);
+  if (Object.values(checks).includes(false)) process.exitCode = 1;
 } finally {
   await db.close();
   await admin.exec(`DROP SCHEMA ${schema} CASCADE`);

@@ -19,72 +19,52 @@ const sha1 = (s: string) => createHash('sha1').update(s).digest('base64url');
  * batches still get distinct, reproducible ids, so re-importing the file adds nothing. The counter is
  * keyed by the id of occurrence 0 (27 characters) rather than the content, which halves its memory.
  *
- * Overlap: a batch is written while the next one is parsed. A second write may start before the first
- * has finished only if all its users and items appeared in earlier batches: then its transaction creates
- * no new rows and can at most wait for the earlier one, never deadlock with it (two transactions each
- * creating an id the other needs would), and no client-supplied event id of it was seen before.
+ * Overlap: a batch is written while the next one is parsed, but only one write is in flight. Two
+ * concurrent transactions could deadlock: each creates the users and items its events name, and two
+ * batches naming the same new customer can take those row locks in opposite orders.
  */
 export function createEventBatchWriter(db: Db, batchSize = DEFAULT_BATCH_SIZE) {
   const events = createEventRepository(db);
   const occurrences = new Map<string, number>();
-  const knownUsers = new Set<string>();
-  const knownItems = new Set<string>();
   let buffer: PurchaseInput[] = [];
-  let mustSerialize = false;
-  const inFlight = new Set<Promise<void>>();
+  let inFlight: Promise<void> | null = null;
   let failure: unknown = null;
   let inserted = 0;
   let duplicates = 0;
 
-  async function settleAll(): Promise<void> {
-    await Promise.all(inFlight);
+  async function settle(): Promise<void> {
+    await inFlight;
+    inFlight = null;
     if (failure) throw failure;
   }
 
   async function flush(): Promise<void> {
-    if (failure) throw failure;
+    await settle();
     if (buffer.length === 0) return;
-    // At most two writes at once; a batch that creates users or items waits for every earlier one.
-    if (mustSerialize || inFlight.size >= 2) await settleAll();
-    else if (inFlight.size >= 1) await Promise.race(inFlight);
     const batch = buffer;
     buffer = [];
-    mustSerialize = false;
-    // The rejection is kept and rethrown by the next flush/close, never left unhandled while parsing goes on.
-    const write: Promise<void> = events.insertPurchases(batch).then(
+    // The rejection is kept and rethrown by the next settle(), never left unhandled while parsing goes on.
+    inFlight = events.insertPurchases(batch).then(
       (r) => {
         inserted += r.inserted;
         duplicates += r.duplicates;
       },
       (err: unknown) => {
-        failure ??= err;
+        failure = err;
       },
-    ).finally(() => inFlight.delete(write));
-    inFlight.add(write);
+    );
   }
 
   return {
     /** Queues one purchase; its id is fixed now, from content and file-wide occurrence. */
     async add(row: PurchaseRow): Promise<void> {
       const { tsIso, ...event } = row;
-      if (event.eventId) {
-        // A client id repeated across batches could be inserted in opposite orders by two transactions.
-        if (occurrences.has(event.eventId)) mustSerialize = true;
-        occurrences.set(event.eventId, 1);
-      } else {
+      if (!event.eventId) {
         const content = `p|${event.userId}|${event.itemId}|${event.orderId ?? ''}|${tsIso ?? event.ts.toISOString()}|${event.quantity}|${event.price ?? ''}`;
         const first = sha1(`${content}#0`);
         const n = occurrences.get(first) ?? 0;
         occurrences.set(first, n + 1);
         event.eventId = n === 0 ? first : sha1(`${content}#${n}`);
-      }
-      if (!knownUsers.has(event.userId)) {
-        knownUsers.add(event.userId);
-        mustSerialize = true;
-      }
-      if (!knownItems.has(event.itemId)) {
-        knownItems.add(event.itemId);
-        mustSerialize = true;
       }
       buffer.push(event);
       if (buffer.length >= batchSize) await flush();
@@ -92,7 +72,7 @@ export function createEventBatchWriter(db: Db, batchSize = DEFAULT_BATCH_SIZE) {
     /** Writes what is buffered and waits for every write; throws the first write error. */
     async close(): Promise<{ inserted: number; duplicates: number }> {
       await flush();
-      await settleAll();
+      await settle();
       return { inserted, duplicates };
     },
   };

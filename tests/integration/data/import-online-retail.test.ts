@@ -83,7 +83,7 @@ for (const backend of DB_BACKENDS) {
       beforeAll(async () => {
         t = await backend.create();
         first = await runImport({ db: t.db }, { format: 'online-retail', path: BUNDLED_SAMPLE_PATH }, (f) => progress.push(f));
-      });
+      }, 180_000); // ~40,000 rows into PGlite on a busy two-core machine
       afterAll(() => t.dispose());
 
       it('When the sample is imported, Then accepted and rejected rows match the cleaning rules applied to the raw rows', () => {
@@ -134,7 +134,7 @@ for (const backend of DB_BACKENDS) {
         expect(progress.at(-1)).toBe(1);
       });
 
-      it('When the same file is imported again, Then no event is added', async () => {
+      it('When the same file is imported again, Then no event is added', { timeout: 120_000 }, async () => {
         const second = await runImport({ db: t.db }, { format: 'online-retail', path: BUNDLED_SAMPLE_PATH });
         expect(second).toMatchObject({ accepted: expected.accepted, inserted: 0, duplicates: expected.accepted });
         expect((await createEventRepository(t.db).counts()).purchases).toBe(expected.accepted);
