@@ -1,0 +1,84 @@
+import type { EvaluationReport } from '../evaluation/evaluation-report.js';
+import type { Db } from './db.js';
+
+/** NDCG per strategy at one mode and k: what a listing shows of a report. */
+export interface ReportHeadline {
+  mode: string;
+  k: number;
+  /** Strategy -> NDCG@k, in the report's strategy order. */
+  ndcg: Record<string, number | null>;
+}
+
+/** A stored evaluation report without its body. */
+export interface ReportSummary {
+  /** The id of the evaluation job that produced it. */
+  id: string;
+  createdAt: string;
+  recipes: string[];
+  /** The evaluation request as run (recipes, strategies, split, modes, ks), defaults filled in. */
+  request: Record<string, unknown>;
+  headline: ReportHeadline;
+  /** Wall time of the run (load, fit, score) in milliseconds. */
+  durationMs: number | null;
+}
+
+export interface StoredReport extends ReportSummary {
+  report: EvaluationReport;
+}
+
+export type NewReport = Omit<StoredReport, 'createdAt'>;
+
+export type ReportRepository = ReturnType<typeof createReportRepository>;
+
+const iso = (d: unknown) => (d instanceof Date ? d.toISOString() : String(d));
+
+const toSummary = (r: Record<string, unknown>): ReportSummary => ({
+  id: r.id as string,
+  createdAt: iso(r.created_at),
+  recipes: r.recipes as string[],
+  request: r.request as Record<string, unknown>,
+  headline: r.headline as ReportHeadline,
+  durationMs: (r.duration_ms as number | null) ?? null,
+});
+
+const toStored = (r: Record<string, unknown>): StoredReport => ({ ...toSummary(r), report: r.report as EvaluationReport });
+
+const SUMMARY_COLUMNS = 'id, created_at, recipes, request, headline, duration_ms';
+
+/** Evaluation reports in Postgres (table evaluation_reports), newest first wherever there is an order. */
+export function createReportRepository(db: Db) {
+  return {
+    /** Stores a report; storing the same id again replaces it (a retried job writes once). */
+    async insert(r: NewReport): Promise<StoredReport> {
+      const { rows } = await db.query(
+        `INSERT INTO evaluation_reports (id, recipes, request, headline, report, duration_ms)
+         VALUES ($1, $2::text[], $3, $4, $5, $6)
+         ON CONFLICT (id) DO UPDATE SET recipes = EXCLUDED.recipes, request = EXCLUDED.request, headline = EXCLUDED.headline,
+           report = EXCLUDED.report, duration_ms = EXCLUDED.duration_ms, created_at = now()
+         RETURNING *`,
+        [r.id, r.recipes, JSON.stringify(r.request), JSON.stringify(r.headline), JSON.stringify(r.report), r.durationMs],
+      );
+      return toStored(rows[0]);
+    },
+
+    async get(id: string): Promise<StoredReport | null> {
+      const { rows } = await db.query('SELECT * FROM evaluation_reports WHERE id = $1', [id]);
+      return rows[0] ? toStored(rows[0]) : null;
+    },
+
+    /** A page of summaries, newest first, and how many reports there are in all. */
+    async list(page: { limit: number; offset: number }): Promise<{ total: number; reports: ReportSummary[] }> {
+      const [{ rows }, count] = await Promise.all([
+        db.query(`SELECT ${SUMMARY_COLUMNS} FROM evaluation_reports ORDER BY created_at DESC, id LIMIT $1 OFFSET $2`, [page.limit, page.offset]),
+        db.query<{ n: number }>('SELECT count(*)::int AS n FROM evaluation_reports'),
+      ]);
+      return { total: count.rows[0].n, reports: rows.map(toSummary) };
+    },
+
+    /** The newest report that evaluated `recipe` (among others, possibly). */
+    async latestForRecipe(recipe: string): Promise<StoredReport | null> {
+      const { rows } = await db.query('SELECT * FROM evaluation_reports WHERE $1 = ANY (recipes) ORDER BY created_at DESC, id LIMIT 1', [recipe]);
+      return rows[0] ? toStored(rows[0]) : null;
+    },
+  };
+}

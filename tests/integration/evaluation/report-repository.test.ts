@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createReportRepository, type NewReport, type ReportRepository } from '../../../src/data/report-repository.js';
+import type { EvaluationReport } from '../../../src/evaluation/evaluation-report.js';
+import { DB_BACKENDS, type TestDb } from '../../helpers/services.js';
+
+/** A report body with just enough to tell reports apart; the repository stores it as given. */
+function body(strategies: string[]): EvaluationReport {
+  return {
+    split: { kind: 'leave-last-order', cutoff: null, testEnd: null, trainUsers: 3, trainItems: 4, trainEvents: 9, testUsers: { novel: 2 } },
+    modes: ['novel'],
+    ks: [10],
+    strategies,
+    baseline: 'popularity',
+    rows: [],
+    breakdowns: [],
+  };
+}
+
+function report(id: string, recipes: string[]): NewReport {
+  const strategies = [...recipes, 'popularity'];
+  return {
+    id,
+    recipes,
+    request: { recipes, split: { kind: 'leave-last-order' }, modes: ['novel'], ks: [10] },
+    headline: { mode: 'novel', k: 10, ndcg: Object.fromEntries(strategies.map((s, i) => [s, i / 10])) },
+    report: body(strategies),
+    durationMs: 1234,
+  };
+}
+
+for (const backend of DB_BACKENDS) {
+  describe.skipIf(!(await backend.available()))(`report repository on ${backend.name}`, () => {
+    let testDb: TestDb;
+    let reports: ReportRepository;
+    beforeAll(async () => {
+      testDb = await backend.create();
+      reports = createReportRepository(testDb.db);
+    });
+    afterAll(() => testDb.dispose());
+
+    it('When reports are stored, Then they read back whole, list newest first with a total, and the newest per recipe is found', async () => {
+      // Key order matters to readers (strategies as run): "zeta" before "alpha" must survive storage.
+      const first = await reports.insert(report('r1', ['zeta', 'alpha']));
+      await new Promise((r) => setTimeout(r, 5));
+      await reports.insert(report('r2', ['alpha']));
+      expect(first).toMatchObject({ id: 'r1', recipes: ['zeta', 'alpha'], durationMs: 1234 });
+
+      const got = await reports.get('r1');
+      expect(got?.report).toEqual(body(['zeta', 'alpha', 'popularity']));
+      expect(Object.keys(got!.headline.ndcg)).toEqual(['zeta', 'alpha', 'popularity']);
+      expect(await reports.get('missing')).toBeNull();
+
+      const page = await reports.list({ limit: 1, offset: 0 });
+      expect(page.total).toBe(2);
+      expect(page.reports.map((r) => r.id)).toEqual(['r2']);
+      expect(page.reports[0]).not.toHaveProperty('report');
+      expect((await reports.list({ limit: 10, offset: 1 })).reports.map((r) => r.id)).toEqual(['r1']);
+
+      expect((await reports.latestForRecipe('alpha'))?.id).toBe('r2');
+      expect((await reports.latestForRecipe('zeta'))?.id).toBe('r1');
+      expect(await reports.latestForRecipe('other')).toBeNull();
+    });
+
+    it('When a report is stored again under the same id, Then it replaces the first', async () => {
+      await reports.insert(report('r3', ['beta']));
+      await reports.insert({ ...report('r3', ['beta']), durationMs: 99 });
+      expect((await reports.get('r3'))?.durationMs).toBe(99);
+      expect((await reports.list({ limit: 100, offset: 0 })).reports.filter((r) => r.id === 'r3')).toHaveLength(1);
+    });
+  });
+}
