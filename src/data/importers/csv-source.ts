@@ -3,6 +3,7 @@ import { open, stat } from 'node:fs/promises';
 import { Transform, pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { parse } from 'csv-parse';
+import { AppError } from '../../errors.js';
 
 export interface CsvSourceOptions {
   /** Called with the bytes read from disk so far (compressed bytes for a gzip file). */
@@ -22,9 +23,16 @@ async function isGzip(path: string): Promise<boolean> {
   }
 }
 
-/** File size in bytes, the denominator of byte-based progress. */
+/**
+ * File size in bytes, the denominator of byte-based progress. A missing path or a directory is the
+ * caller's mistake, reported as such (the import job shows this message to whoever started it).
+ */
 export async function fileSize(path: string): Promise<number> {
-  return (await stat(path)).size;
+  const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
+    throw err.code === 'ENOENT' ? new AppError('UNPROCESSABLE', `${path} does not exist`) : err;
+  });
+  if (!info.isFile()) throw new AppError('UNPROCESSABLE', `${path} is not a file`);
+  return info.size;
 }
 
 /**

@@ -210,6 +210,11 @@ for (const backend of DB_BACKENDS) {
       expect(await counts(db)).toEqual(before);
     });
 
+    it('When the path is missing or a directory, Then the import fails saying so', async () => {
+      await expect(runImport({ db: small.db }, { format: 'online-retail', path: path.join(dir, 'nope.csv') })).rejects.toMatchObject({ code: 'UNPROCESSABLE', message: expect.stringContaining('does not exist') });
+      await expect(runImport({ db: small.db }, { format: 'online-retail', path: dir })).rejects.toMatchObject({ code: 'UNPROCESSABLE', message: expect.stringContaining('is not a file') });
+    });
+
     it('When the file is empty, Then the import fails with a clear message', async () => {
       const db = small.db;
       const before = await counts(db);
