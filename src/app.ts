@@ -13,6 +13,8 @@ import { itemRoutes } from './http/routes/items.js';
 import { itemListRoutes } from './http/routes/item-lists.js';
 import { recommendationRoutes } from './http/routes/recommendations.js';
 import { userRoutes } from './http/routes/users.js';
+import { evaluationRoutes } from './http/routes/evaluations.js';
+import { onlineMetricRoutes } from './http/routes/online-metrics.js';
 import type { Services } from './services.js';
 
 export const API_VERSION = '0.1.0';
@@ -38,7 +40,11 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   registerErrorHandling(app);
   registerAuth(app, { keys: config.API_KEYS, disabled: config.AUTH_DISABLED });
   await registerDocs(app, API_VERSION);
-  registerMetrics(app, { metrics: services.metrics });
+  // Gauges backed by Postgres (offline evaluation, feedback rates) are refreshed before a scrape, cached ~30 s.
+  const beforeScrape = async () => {
+    await Promise.all([services.evaluationGauges.refresh(), services.onlineMetrics.refreshGauges()]);
+  };
+  registerMetrics(app, { metrics: services.metrics, beforeScrape });
 
   const maxBatch = config.MAX_BATCH_SIZE;
   healthRoutes(app, {
@@ -56,6 +62,8 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   trainingJobRoutes(app, { jobService: services.jobService });
   importRoutes(app, { jobService: services.jobService });
   modelRoutes(app, { store: services.store });
+  evaluationRoutes(app, { evaluations: services.evaluations });
+  onlineMetricRoutes(app, { onlineMetrics: services.onlineMetrics });
   // The inline job runner lives as long as the app: it claims jobs once the app is ready and stops
   // (finishing or interrupting the job in hand) before the caller closes the database.
   const runner = services.jobRunner;

@@ -11,6 +11,10 @@ import { createJobRepository } from './jobs/job-repository.js';
 import { createJobRunner } from './jobs/job-runner.js';
 import { createJobService } from './jobs/job-service.js';
 import { createTrainer } from './training/train-model.js';
+import { createReportRepository } from './data/report-repository.js';
+import { createEvaluationGauges } from './evaluation/evaluation-gauges.js';
+import { createEvaluationService } from './evaluation/evaluation-service.js';
+import { createOnlineMetrics } from './serving/online-metrics.js';
 
 /**
  * The composition root: every domain object built from explicit dependencies. The server, the CLIs,
@@ -34,7 +38,13 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
   // Jobs: the API process runs them itself (inline) unless JOB_RUNNER=worker leaves them to `npm run worker`.
   const jobs = createJobRepository(db);
   const trainer = createTrainer({ events, catalog, store, defaultRecipe: config.DEFAULT_RECIPE, log: deps.log });
-  const jobHandlers = createJobHandlers({ db, trainer });
+  const reports = createReportRepository(db);
+  const evaluationGauges = createEvaluationGauges({ reports, store, gauge: metrics.evaluationMetric, log: deps.log });
+  const evaluations = createEvaluationService({
+    jobs, reports, events, catalog, gauges: evaluationGauges, defaultRecipe: config.DEFAULT_RECIPE, kick: () => jobRunner?.kick(),
+  });
+  const onlineMetrics = createOnlineMetrics({ db, gauge: metrics.onlineRate, log: deps.log });
+  const jobHandlers = createJobHandlers({ db, trainer, evaluate: evaluations.handler });
   const onJobFinished = (j: { type: string; status: string; ms: number }) => metrics.jobDuration.observe({ type: j.type, status: j.status }, j.ms / 1000);
   const jobRunner =
     config.JOB_RUNNER === 'inline'
@@ -42,7 +52,8 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
       : null;
   const jobService = createJobService({ jobs, defaultRecipe: config.DEFAULT_RECIPE, kick: () => jobRunner?.kick() });
 
-  return { config, db, store, metrics, catalog, events, recordPurchases, serving, eraseUser, jobs, trainer, jobHandlers, jobRunner, jobService, onJobFinished };
+  return { config, db, store, metrics, catalog, events, recordPurchases, serving, eraseUser, jobs, trainer, jobHandlers, jobRunner, jobService, onJobFinished,
+    reports, evaluations, evaluationGauges, onlineMetrics };
 }
 
 export type Services = ReturnType<typeof createServices>;

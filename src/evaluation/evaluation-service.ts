@@ -1,0 +1,192 @@
+import type { CatalogRepository } from '../data/catalog-repository.js';
+import type { EventRepository } from '../data/event-repository.js';
+import type { ReportHeadline, ReportRepository, ReportSummary, StoredReport } from '../data/report-repository.js';
+import { AppError } from '../errors.js';
+import type { JobRecord, JobRepository, JobStatus } from '../jobs/job-repository.js';
+import type { JobContext, JobHandler } from '../jobs/job-runner.js';
+import { JOB_TYPES } from '../jobs/job-types.js';
+import type { PurchaseRow } from '../recommenders/dataset.js';
+import type { Recipe } from '../training/recipe.js';
+import { resolveRecipe } from '../training/train-model.js';
+import type { EvaluationGauges } from './evaluation-gauges.js';
+import type { EvaluationReport } from './evaluation-report.js';
+import { evaluationParamsSchema, normalizeRequest, type EvaluationParams, type EvaluationRequestInput } from './evaluation-request.js';
+import { BASELINE, runEvaluation, type EvaluationProgress, type SplitRequest } from './run-evaluation.js';
+
+export interface EvaluationServiceDeps {
+  jobs: JobRepository;
+  reports: ReportRepository;
+  events: Pick<EventRepository, 'loadPurchaseRows'>;
+  catalog: Pick<CatalogRepository, 'listItems' | 'listUsers'>;
+  /** Told about every stored report (the active recipe's metrics become Prometheus gauges). */
+  gauges?: Pick<EvaluationGauges, 'reportStored'>;
+  /** Recipe evaluated when a request names none. */
+  defaultRecipe: string;
+  recipesDir?: string;
+  /** Wakes an inline runner after an enqueue. */
+  kick?: () => void;
+}
+
+/** An evaluation as the API shows it: the job's state and, once it succeeded, its report. */
+export interface EvaluationView {
+  id: string;
+  status: JobStatus;
+  progress: number;
+  step: string | null;
+  params: Record<string, unknown>;
+  error: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  report: EvaluationReport | null;
+}
+
+/** What an evaluation job records as its result (the report itself lives in evaluation_reports). */
+export interface EvaluationJobResult {
+  reportId: string;
+  durationMs: number;
+  testUsers: EvaluationReport['split']['testUsers'];
+  headline: ReportHeadline;
+}
+
+export type EvaluationService = ReturnType<typeof createEvaluationService>;
+
+/** NDCG per strategy at k = 10 (else the k nearest to it) in mode `novel` (else the first mode). */
+export function reportHeadline(report: EvaluationReport): ReportHeadline {
+  const mode = report.modes.includes('novel') ? 'novel' : report.modes[0];
+  const k = [...report.ks].sort((a, b) => Math.abs(a - 10) - Math.abs(b - 10) || a - b)[0];
+  const ndcg: Record<string, number | null> = {};
+  for (const row of report.rows) if (row.mode === mode && row.k === k) ndcg[row.strategy] = row.metrics.ndcg;
+  return { mode, k, ndcg };
+}
+
+const unprocessable = (path: string, message: string) => new AppError('UNPROCESSABLE', message, [{ path, message }]);
+
+/** Single strategies must be sources of the first recipe; popularity (the baseline) is always there. */
+function checkStrategies(params: EvaluationParams, first: Recipe): void {
+  for (const name of params.strategies ?? []) {
+    if (name !== BASELINE && !(name in first.sources)) {
+      throw unprocessable('strategies', `strategy "${name}" is not a source of recipe "${first.name}"; sources: ${Object.keys(first.sources).join(', ')}`);
+    }
+  }
+}
+
+/** A cheap look at the purchases before minutes of fitting: does the split have both sides at all? */
+function checkData(rows: PurchaseRow[], split: SplitRequest): void {
+  if (rows.length === 0) throw new Error('no purchases are stored: nothing to evaluate');
+  if (split.kind !== 'temporal') return;
+  const cutoff = Date.parse(split.cutoff);
+  let before = 0;
+  for (const r of rows) if (r.ts < cutoff) before++;
+  if (before === 0) throw new Error(`no purchases before the cutoff ${split.cutoff}: nothing to train on`);
+  if (before === rows.length) throw new Error(`no purchases at or after the cutoff ${split.cutoff}: nothing to test on`);
+}
+
+/**
+ * Evaluation runs as jobs: submit validates the request (unknown recipe or strategy: 422 now, not a
+ * failed job later) and queues it; the handler (inline runner, worker or CLI alike) loads every
+ * purchase, the catalog and the users from Postgres, runs the evaluation and stores the report under
+ * the job's id.
+ */
+export function createEvaluationService(deps: EvaluationServiceDeps) {
+  const recipesOf = (params: EvaluationParams) => Promise.all(params.recipes.map((name) => resolveRecipe(name, deps.recipesDir)));
+
+  async function prepare(input: EvaluationRequestInput): Promise<EvaluationParams> {
+    const params = normalizeRequest(input, deps.defaultRecipe);
+    checkStrategies(params, (await recipesOf(params))[0]);
+    return params;
+  }
+
+  /** Runs one evaluation and stores its report as `id`; progress is 0..1 over the whole run. */
+  async function run(id: string, params: EvaluationParams, onProgress: (p: EvaluationProgress) => void): Promise<StoredReport> {
+    const started = performance.now();
+    const recipes = await recipesOf(params);
+    checkStrategies(params, recipes[0]);
+    onProgress({ step: 'load', progress: 0 });
+    const [events, items, users] = await Promise.all([deps.events.loadPurchaseRows(), deps.catalog.listItems(), deps.catalog.listUsers()]);
+    checkData(events, params.split);
+    // Loading is a few percent of a run; fitting and scoring share the rest as runEvaluation reports it.
+    // The baseline is evaluated whether or not it is a source, so only real sources are asked for by name.
+    const strategies = params.strategies?.filter((s) => s in recipes[0].sources);
+    const request = { split: params.split, modes: params.modes, ks: params.ks, ...(strategies ? { strategies } : {}) };
+    const report = await runEvaluation({ events, items, users }, recipes, request, (p) =>
+      onProgress({ step: p.step, progress: 0.05 + 0.93 * p.progress }),
+    );
+    if (Object.values(report.split.testUsers).every((n) => !n)) {
+      throw new Error(`the ${params.split.kind} split leaves no test users (users with purchases on both sides of it)`);
+    }
+    onProgress({ step: 'store', progress: 0.98 });
+    const stored = await deps.reports.insert({
+      id,
+      recipes: params.recipes,
+      request: params as unknown as Record<string, unknown>,
+      headline: reportHeadline(report),
+      report,
+      durationMs: Math.round(performance.now() - started),
+    });
+    await deps.gauges?.reportStored(stored);
+    return stored;
+  }
+
+  /**
+   * The job handler. Progress goes to the jobs table at most once per percent or step change (the
+   * scorer reports every user); a job taken away from this runner stops at its next progress report.
+   */
+  const handler: JobHandler = async (raw, ctx: JobContext) => {
+    const params = evaluationParamsSchema.parse(raw) as EvaluationParams;
+    let last = { progress: -1, step: '' };
+    const stored = await run(ctx.job.id, params, (p) => {
+      ctx.signal.throwIfAborted();
+      if (p.step === last.step && p.progress - last.progress < 0.01) return;
+      last = p;
+      void ctx.progress(p.progress, p.step).catch(() => {});
+    });
+    const result: EvaluationJobResult = {
+      reportId: stored.id,
+      durationMs: stored.durationMs ?? 0,
+      testUsers: stored.report.split.testUsers,
+      headline: stored.headline,
+    };
+    return result;
+  };
+
+  return {
+    handler,
+
+    /** The request with defaults filled in, checked against the recipes: INVALID_RECIPE or UNPROCESSABLE (422) for what cannot run. */
+    prepare,
+
+    /** Validates and queues an evaluation (see prepare). */
+    async submit(input: EvaluationRequestInput): Promise<JobRecord> {
+      const params = await prepare(input);
+      const job = await deps.jobs.enqueue(JOB_TYPES.evaluate, params as unknown as Record<string, unknown>);
+      deps.kick?.();
+      return job;
+    },
+
+    /** The evaluation's job state and report; a report whose job row is gone still answers. Null if neither exists. */
+    async get(id: string): Promise<EvaluationView | null> {
+      const [job, stored] = await Promise.all([deps.jobs.get(id), deps.reports.get(id)]);
+      if (job && job.type === JOB_TYPES.evaluate) {
+        return {
+          id,
+          status: job.status,
+          progress: job.progress,
+          step: job.step,
+          params: job.params,
+          error: job.error,
+          createdAt: job.createdAt,
+          startedAt: job.startedAt,
+          finishedAt: job.finishedAt,
+          report: job.status === 'succeeded' ? (stored?.report ?? null) : null,
+        };
+      }
+      if (!stored) return null;
+      const at = stored.createdAt;
+      return { id, status: 'succeeded', progress: 1, step: null, params: stored.request, error: null, createdAt: at, startedAt: null, finishedAt: at, report: stored.report };
+    },
+
+    /** Stored reports, newest first. */
+    list: (page: { limit: number; offset: number }): Promise<{ total: number; reports: ReportSummary[] }> => deps.reports.list(page),
+  };
+}

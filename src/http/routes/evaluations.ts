@@ -1,0 +1,47 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { notFound } from '../../errors.js';
+import type { EvaluationService } from '../../evaluation/evaluation-service.js';
+import { errors, idParam } from '../schemas/common.js';
+import { jobAccepted } from '../schemas/jobs.js';
+import { evaluationBody, evaluationList, evaluationResponse, reportPaging } from '../schemas/evaluations.js';
+
+export function evaluationRoutes(app: FastifyInstance, deps: { evaluations: EvaluationService }) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const tags = ['evaluation'];
+
+  r.post('/v1/evaluations', {
+    config: { scope: 'admin' },
+    schema: {
+      tags,
+      summary: 'Evaluate recipes offline on a split of the stored purchases, against the popularity baseline',
+      body: evaluationBody,
+      response: { 202: jobAccepted, ...errors(400, 401, 403, 422) },
+    },
+    handler: async (req, reply) => {
+      const job = await deps.evaluations.submit(req.body);
+      return reply.code(202).header('location', `/v1/evaluations/${job.id}`).send({ jobId: job.id, status: job.status });
+    },
+  });
+
+  r.get('/v1/evaluations', {
+    config: { scope: 'admin' },
+    schema: { tags, summary: 'Stored evaluation reports, newest first', querystring: reportPaging, response: { 200: evaluationList, ...errors(400, 401, 403) } },
+    handler: async (req) => ({ ...(await deps.evaluations.list(req.query)), ...req.query }),
+  });
+
+  r.get('/v1/evaluations/:id', {
+    config: { scope: 'admin' },
+    schema: {
+      tags,
+      summary: 'Status and progress of an evaluation, and its report once it succeeded',
+      params: idParam,
+      response: { 200: evaluationResponse, ...errors(400, 401, 403, 404) },
+    },
+    handler: async (req) => {
+      const evaluation = await deps.evaluations.get(req.params.id);
+      if (!evaluation) throw notFound('evaluation', req.params.id);
+      return evaluation;
+    },
+  });
+}

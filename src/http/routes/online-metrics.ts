@@ -1,0 +1,20 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { OnlineMetrics } from '../../serving/online-metrics.js';
+import { errors } from '../schemas/common.js';
+import { onlineMetricsQuery, onlineMetricsResponse } from '../schemas/evaluations.js';
+
+export function onlineMetricRoutes(app: FastifyInstance, deps: { onlineMetrics: OnlineMetrics }) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.get('/v1/metrics/online', {
+    config: { scope: 'admin' },
+    schema: {
+      tags: ['evaluation'],
+      summary: 'Impressions, clicks, add-to-carts, purchases, CTR and conversion per strategy from feedback events',
+      querystring: onlineMetricsQuery,
+      response: { 200: onlineMetricsResponse, ...errors(400, 401, 403) },
+    },
+    handler: async (req) => deps.onlineMetrics.report(req.query.days),
+  });
+}

@@ -1,0 +1,122 @@
+import { z } from 'zod';
+import { evaluationRequestSchema } from '../../evaluation/evaluation-request.js';
+
+export const evaluationBody = evaluationRequestSchema;
+
+const metricValues = z
+  .record(z.string(), z.number().nullable())
+  .describe('precision, recall, ndcg, map, hitRate (means over test users) and catalogCoverage, userCoverage, diversity, novelty, popularTop100Share (over the run); null where undefined');
+
+const reportRow = z
+  .object({
+    strategy: z.string().describe('A recipe (its hybrid) or a single recommender'),
+    mode: z.enum(['novel', 'all']),
+    k: z.number().int(),
+    users: z.number().int().describe('Test users of this mode, all scored'),
+    metrics: metricValues,
+    lift: z.record(z.string(), z.number().nullable()).describe('Relative lift over the baseline at the same mode and k: value / baseline - 1; null when the baseline is 0'),
+  })
+  .meta({ id: 'EvaluationRow' });
+
+const breakdownRow = z
+  .object({
+    dimension: z.enum(['history', 'segment']),
+    group: z.string().describe("History bucket ('1', '2-5', '6-20', '>20' train orders) or RFM segment of the train period"),
+    strategy: z.string(),
+    mode: z.enum(['novel', 'all']),
+    k: z.number().int(),
+    users: z.number().int(),
+    metrics: z.record(z.string(), z.number()),
+  })
+  .meta({ id: 'EvaluationBreakdownRow' });
+
+export const evaluationReport = z
+  .object({
+    split: z.object({
+      kind: z.enum(['temporal', 'leave-last-order', 'validation']),
+      cutoff: z.string().nullable().describe('Start of the test period'),
+      testEnd: z.string().nullable().describe('End of the test period (validation splits)'),
+      trainUsers: z.number().int(),
+      trainItems: z.number().int().describe('The train catalog: items bought before the test period'),
+      trainEvents: z.number().int(),
+      testUsers: z.record(z.string(), z.number().int()).describe('Test users per mode'),
+    }),
+    modes: z.array(z.enum(['novel', 'all'])),
+    ks: z.array(z.number().int()),
+    strategies: z.array(z.string()),
+    baseline: z.string().describe('The strategy every lift is relative to (popularity)'),
+    rows: z.array(reportRow).describe('One row per mode x k x strategy'),
+    breakdowns: z.array(breakdownRow).describe('Accuracy per history-length bucket and per segment'),
+  })
+  .meta({ id: 'EvaluationReport' });
+
+export const evaluationResponse = z
+  .object({
+    id: z.string(),
+    status: z.enum(['queued', 'running', 'succeeded', 'failed']),
+    progress: z.number().min(0).max(1).describe('Share of the work done, 0..1'),
+    step: z.string().nullable().describe('What the run is doing now, e.g. `fit default: als` or `score`'),
+    params: z.record(z.string(), z.unknown()).describe('The request as run, defaults filled in'),
+    error: z.string().nullable().describe('Why the evaluation failed'),
+    createdAt: z.string(),
+    startedAt: z.string().nullable(),
+    finishedAt: z.string().nullable(),
+    report: evaluationReport.nullable().describe('The report once the evaluation succeeded'),
+  })
+  .meta({ id: 'Evaluation' });
+
+const headline = z
+  .object({
+    mode: z.string(),
+    k: z.number().int(),
+    ndcg: z.record(z.string(), z.number().nullable()).describe('Strategy -> NDCG@k'),
+  })
+  .describe('NDCG per strategy at k = 10 (else the nearest k) in mode novel (else the first mode)');
+
+export const evaluationList = z.object({
+  reports: z.array(
+    z.object({
+      id: z.string().describe('The evaluation id (GET /v1/evaluations/:id)'),
+      createdAt: z.string(),
+      recipes: z.array(z.string()),
+      request: z.record(z.string(), z.unknown()).describe('Recipes, strategies, split, modes and ks as run'),
+      headline,
+      durationMs: z.number().nullable(),
+    }),
+  ),
+  total: z.number().int().describe('Stored reports in all'),
+  limit: z.number().int(),
+  offset: z.number().int(),
+});
+
+export const reportPaging = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+export const onlineMetricsQuery = z.strictObject({
+  days: z.coerce.number().int().min(1).max(365).default(30).describe('Window: feedback of the last N days (1..365)'),
+});
+
+export const onlineMetricsResponse = z
+  .object({
+    days: z.number().int(),
+    since: z.string().describe('Start of the window; feedback with ts at or after it is counted'),
+    strategies: z
+      .array(
+        z.object({
+          strategy: z.string().nullable().describe('The strategy sent with the feedback; null for feedback sent without one'),
+          impressions: z.number().int(),
+          clicks: z.number().int(),
+          addToCart: z.number().int(),
+          purchases: z.number().int().describe('Purchase feedback events (not purchase events)'),
+          ctr: z.number().nullable().describe('Click-through rate: click events / impression events of the strategy in the window; null without impressions'),
+          conversion: z
+            .number()
+            .nullable()
+            .describe('Conversion: purchase feedback events / impression events of the strategy in the window; null without impressions'),
+        }),
+      )
+      .describe('Event counts (not distinct users) per strategy, most impressions first'),
+  })
+  .meta({ id: 'OnlineMetrics' });

@@ -1,0 +1,173 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../../src/app.js';
+import { createServices } from '../../../src/services.js';
+import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
+import { DB_BACKENDS } from '../../helpers/services.js';
+import { countTestUsers, CUTOFF, twoShopsAroundCutoff } from '../evaluation/evaluation-fixture.js';
+
+/** Polls a job route until the job has finished. */
+async function finished(t: TestApp, url: string, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await t.app.inject({ url, headers: auth('admin') });
+    expect(res.statusCode).toBe(200);
+    const job = res.json();
+    if (job.status === 'succeeded' || job.status === 'failed') return job;
+    if (Date.now() > deadline) throw new Error(`${url} still ${job.status}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const evaluate = (t: TestApp, payload: object) => t.app.inject({ method: 'POST', url: '/v1/evaluations', headers: auth('admin'), payload });
+
+async function evaluateToEnd(t: TestApp, payload: object) {
+  const res = await evaluate(t, payload);
+  expect(res.statusCode).toBe(202);
+  expect(res.headers.location).toBe(`/v1/evaluations/${res.json().jobId}`);
+  return finished(t, `/v1/evaluations/${res.json().jobId}`);
+}
+
+/** Gauge samples `name{labels} value` of a Prometheus text page, as label text -> value. */
+function samples(page: string, name: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of page.split('\n')) {
+    const m = line.match(new RegExp(`^${name}\\{(.*)\\} (\\S+)$`));
+    if (m) out.set(m[1], Number(m[2]));
+  }
+  return out;
+}
+
+for (const backend of DB_BACKENDS) {
+  describe.skipIf(!(await backend.available()))(`evaluations API on ${backend.name}`, () => {
+    let t: TestApp;
+    const purchases = twoShopsAroundCutoff();
+    beforeAll(async () => {
+      t = await createTestApp({ createDb: backend.create });
+      const res = await t.app.inject({ method: 'POST', url: '/v1/events', headers: auth('write'), payload: { events: purchases } });
+      expect(res.json()).toMatchObject({ inserted: purchases.length });
+    });
+    afterAll(() => t.dispose());
+
+    it('When the fixture is counted by hand, Then it has 8 novel and 10 all-mode test users', () => {
+      // Per shop: u0..u3 buy something new (4), u4 only repurchases (+1 in `all`), u5 and the late user never count.
+      expect(countTestUsers(purchases, CUTOFF)).toEqual({ novel: 8, all: 10 });
+    });
+
+    it('When the default recipe is evaluated on a temporal split, Then the report has the baseline and the recipe with lifts and the right test users', async () => {
+      const job = await evaluateToEnd(t, { split: { kind: 'temporal', cutoff: '2011-06-01' }, modes: ['novel', 'all'], ks: [3, 5] });
+      expect(job).toMatchObject({ status: 'succeeded', progress: 1, error: null });
+      expect(job.params).toEqual({ recipes: ['default'], split: { kind: 'temporal', cutoff: CUTOFF }, modes: ['novel', 'all'], ks: [3, 5] });
+
+      const report = job.report;
+      expect(report.baseline).toBe('popularity');
+      expect(report.split).toMatchObject({ kind: 'temporal', cutoff: CUTOFF, testUsers: countTestUsers(purchases, CUTOFF) });
+      // 12 shop users and 2 x 6 items bought before the cutoff, 3 purchases each.
+      expect(report.split).toMatchObject({ trainUsers: 12, trainItems: 12, trainEvents: 36 });
+      expect(report.strategies).toEqual(expect.arrayContaining(['default', 'popularity', 'item-knn', 'als']));
+      for (const mode of ['novel', 'all']) {
+        for (const k of [3, 5]) {
+          const rows = report.rows.filter((r: { mode: string; k: number }) => r.mode === mode && r.k === k);
+          const base = rows.find((r: { strategy: string }) => r.strategy === 'popularity');
+          const recipe = rows.find((r: { strategy: string }) => r.strategy === 'default');
+          expect(base.users).toBe(mode === 'novel' ? 8 : 10);
+          expect(base.lift.ndcg === 0 || base.lift.ndcg === null).toBe(true);
+          expect(Object.keys(recipe.metrics)).toEqual(expect.arrayContaining(['precision', 'recall', 'ndcg', 'map', 'hitRate', 'catalogCoverage']));
+          const expectedLift = base.metrics.ndcg > 0 ? recipe.metrics.ndcg / base.metrics.ndcg - 1 : null;
+          if (expectedLift === null) expect(recipe.lift.ndcg).toBeNull();
+          else expect(recipe.lift.ndcg).toBeCloseTo(expectedLift, 10);
+        }
+      }
+      expect(report.breakdowns.some((b: { dimension: string }) => b.dimension === 'history')).toBe(true);
+
+      const list = (await t.app.inject({ url: '/v1/evaluations', headers: auth('admin') })).json();
+      expect(list).toMatchObject({ total: 1, limit: 20, offset: 0 });
+      expect(list.reports[0]).toMatchObject({ id: job.id, recipes: ['default'], request: job.params, headline: { mode: 'novel', k: 5 } });
+      const novel5 = report.rows.filter((r: { mode: string; k: number }) => r.mode === 'novel' && r.k === 5);
+      expect(list.reports[0].headline.ndcg).toEqual(Object.fromEntries(novel5.map((r: { strategy: string; metrics: { ndcg: number } }) => [r.strategy, r.metrics.ndcg])));
+    });
+
+    it('When a second evaluation runs, Then the listing shows it first and pages', async () => {
+      const job = await evaluateToEnd(t, { split: { kind: 'leave-last-order' }, strategies: ['item-knn'], ks: [10] });
+      expect(job.status).toBe('succeeded');
+      // Only the hybrid, the asked-for source and the baseline.
+      expect(job.report.strategies).toEqual(['default', 'item-knn', 'popularity']);
+      const page1 = (await t.app.inject({ url: '/v1/evaluations?limit=1', headers: auth('admin') })).json();
+      expect(page1.total).toBe(2);
+      expect(page1.reports.map((r: { id: string }) => r.id)).toEqual([job.id]);
+      expect(page1.reports[0].headline).toMatchObject({ mode: 'novel', k: 10 });
+      const page2 = (await t.app.inject({ url: '/v1/evaluations?limit=1&offset=1', headers: auth('admin') })).json();
+      expect(page2.reports).toHaveLength(1);
+      expect(page2.reports[0].id).not.toBe(job.id);
+    });
+
+    it('When the request names an unknown recipe or strategy, Then it is refused with 422 and nothing is queued', async () => {
+      const recipe = await evaluate(t, { recipes: ['no-such-recipe'], split: { kind: 'leave-last-order' } });
+      expect(recipe.statusCode).toBe(422);
+      expect(recipe.json().error.code).toBe('INVALID_RECIPE');
+      const strategy = await evaluate(t, { strategies: ['ease'], split: { kind: 'leave-last-order' } });
+      expect(strategy.statusCode).toBe(422);
+      expect(strategy.json().error).toMatchObject({ code: 'UNPROCESSABLE', details: [{ path: 'strategies' }] });
+    });
+
+    it('When the split or ks are malformed, Then the request is refused with 400', async () => {
+      const bad = [
+        { split: { kind: 'temporal' } },
+        { split: { kind: 'temporal', cutoff: 'last tuesday' } },
+        { split: { kind: 'sideways' } },
+        { split: { kind: 'validation' } },
+        { split: { kind: 'leave-last-order' }, ks: [0] },
+        { split: { kind: 'leave-last-order' }, ks: [101] },
+        { split: { kind: 'leave-last-order' }, ks: [] },
+        { split: { kind: 'leave-last-order' }, modes: ['sometimes'] },
+        { split: { kind: 'leave-last-order' }, extra: true },
+        {},
+      ];
+      for (const payload of bad) {
+        const res = await evaluate(t, payload);
+        expect(res.statusCode, JSON.stringify(payload)).toBe(400);
+        expect(res.json().error.code).toBe('VALIDATION_FAILED');
+      }
+    });
+
+    it('When the cutoff leaves nothing to test, Then the job fails saying so', async () => {
+      const job = await evaluateToEnd(t, { split: { kind: 'temporal', cutoff: '2030-01-01' } });
+      expect(job.status).toBe('failed');
+      expect(job.error).toMatch(/no purchases at or after the cutoff/);
+      expect(job.report).toBeNull();
+    });
+
+    it('When an evaluation is unknown or the key is not admin, Then 404 and 403', async () => {
+      expect((await t.app.inject({ url: '/v1/evaluations/nope', headers: auth('admin') })).statusCode).toBe(404);
+      expect((await t.app.inject({ url: '/v1/evaluations', headers: auth('write') })).statusCode).toBe(403);
+      const post = await t.app.inject({ method: 'POST', url: '/v1/evaluations', headers: auth('write'), payload: { split: { kind: 'leave-last-order' } } });
+      expect(post.statusCode).toBe(403);
+    });
+
+    it('When the active recipe is evaluated, Then /metrics shows every row as a gauge, also after a restart', async () => {
+      const train = await t.app.inject({ method: 'POST', url: '/v1/training-jobs', headers: auth('admin') });
+      expect((await finished(t, `/v1/training-jobs/${train.json().jobId}`)).status).toBe('succeeded');
+      const job = await evaluateToEnd(t, { split: { kind: 'temporal', cutoff: CUTOFF }, modes: ['novel', 'all'], ks: [2] });
+      expect(job.status).toBe('succeeded');
+
+      const expected = new Map<string, number>();
+      for (const row of job.report.rows) {
+        for (const [metric, value] of Object.entries(row.metrics as Record<string, number | null>)) {
+          if (value !== null) expected.set(`strategy="${row.strategy}",metric="${metric}",k="2",mode="${row.mode}"`, value);
+        }
+      }
+      const gauges = samples((await t.app.inject({ url: '/metrics' })).body, 'recsvc_evaluation_metric_ratio');
+      expect(gauges.size).toBe(expected.size);
+      for (const [labels, value] of expected) expect(gauges.get(labels), labels).toBeCloseTo(value, 6);
+
+      // A fresh process on the same database and model store shows the same gauges from the stored report.
+      const services = createServices({ config: t.config, db: t.services.db, store: t.services.store });
+      const restarted = await buildApp({ ...services, jobRunner: null });
+      try {
+        const again = samples((await restarted.inject({ url: '/metrics' })).body, 'recsvc_evaluation_metric_ratio');
+        expect(again).toEqual(gauges);
+      } finally {
+        await restarted.close();
+      }
+    });
+  });
+}
