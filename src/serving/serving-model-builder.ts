@@ -70,7 +70,8 @@ export function servingOptions(recipe: unknown): ServingOptions {
 /**
  * Builds the serving model. Per known user (>= 1 purchase): top candidates of the hybrid (with the sources
  * behind each) and of every single source, the purchased set and latest purchases; per item: neighbour
- * lists; popularity lists; the item table. Cost: two full-catalogue scorings per user and source.
+ * lists; popularity lists; the item table. Cost: one full-catalogue scoring per user and source (the
+ * hybrid's per-source parts double as the single-strategy scores), plus the item-based neighbour lists.
  */
 export function buildServingModel(input: BuildServingModelInput): ServingModelBuild {
   const { ds, fitted } = input;
@@ -110,7 +111,9 @@ export function buildServingModel(input: BuildServingModelInput): ServingModelBu
   const purchasedMask = new Uint8Array(itemCount);
   const blended = new Float32Array(itemCount);
   const scratch = new Float32Array(itemCount);
-  const bySource = (fitted.hybrid as { scoreUserBySource?: BySource }).scoreUserBySource?.bind(fitted.hybrid);
+  const hybrid = fitted.hybrid as { scoreUserBySource?: BySource; weightsFor?: (orders: number) => Record<string, number> };
+  const bySource = hybrid.scoreUserBySource?.bind(fitted.hybrid);
+  const weightsFor = hybrid.weightsFor?.bind(fitted.hybrid);
 
   for (let u = 0; u < ds.userIds.length; u++) {
     const history = histories[u];
@@ -120,9 +123,9 @@ export function buildServingModel(input: BuildServingModelInput): ServingModelBu
     for (const i of purchased) purchasedMask[i] = 1;
 
     const parts = bySource ? bySource(ctx, blended) : (fitted.hybrid.scoreUser(ctx, blended), {});
-    const hybrid = topCandidates(blended, purchasedMask, options.candidates);
-    const sourceMask = new Uint32Array(hybrid.items.length);
-    hybrid.items.forEach((item, c) => {
+    const top = topCandidates(blended, purchasedMask, options.candidates);
+    const sourceMask = new Uint32Array(top.items.length);
+    top.items.forEach((item, c) => {
       let best = -1;
       let bestPart = 0;
       sourceNames.forEach((name, k) => {
@@ -133,22 +136,32 @@ export function buildServingModel(input: BuildServingModelInput): ServingModelBu
       if (sourceMask[c] === 0 && best >= 0) sourceMask[c] = 1 << best;
     });
     const recent = recentDistinctItems(history, itemCount, options.recentItems);
+    const orders = new Set(history.map((h) => h.order)).size;
     userRows.push([
       ds.userIds[u],
       encodeUserEntry({
         segment: findSegment(popular.segments, ds.userAttributes[u] ?? {}),
-        orders: new Set(history.map((h) => h.order)).size,
+        orders,
         lastTs: history[history.length - 1].ts,
         purchased,
         recentItems: Int32Array.from(recent, (r) => r.item),
         recentTs: Float64Array.from(recent, (r) => r.ts),
-        hybrid: { ...hybrid, sourceMask },
+        hybrid: { ...top, sourceMask },
       }),
     ]);
 
+    // A source the hybrid already scored for this user is ranked by its normalised part of the blend
+    // (same order as its raw scores under max/minmax normalisation), which halves the scoring work.
+    const weights = weightsFor?.(orders);
     for (const name of singles) {
-      fitted.sources.get(name)!.scoreUser(ctx, scratch);
-      strategyRows.get(name)!.push([ds.userIds[u], encodeCandidates(topCandidates(scratch, purchasedMask, options.strategyCandidates))]);
+      const part = parts[name];
+      let scores: Float32Array = scratch;
+      if (part && weights?.[name]) {
+        const w = weights[name];
+        for (let i = 0; i < itemCount; i++) scratch[i] = part[i] / w;
+      } else if (part) scores = part;
+      else fitted.sources.get(name)!.scoreUser(ctx, scratch);
+      strategyRows.get(name)!.push([ds.userIds[u], encodeCandidates(topCandidates(scores, purchasedMask, options.strategyCandidates))]);
     }
     for (const i of purchased) purchasedMask[i] = 0;
   }
