@@ -1,0 +1,105 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseEvaluateArgs } from '../../../src/cli/evaluate-command.js';
+import { createEventRepository } from '../../../src/data/event-repository.js';
+import { createReportRepository } from '../../../src/data/report-repository.js';
+import { createJobRepository } from '../../../src/jobs/job-repository.js';
+import { POSTGRES_URL, createPostgresTestDb, serviceAvailable, type TestDb } from '../../helpers/services.js';
+import { CUTOFF, countTestUsers, twoShopsAroundCutoff } from './evaluation-fixture.js';
+
+const run = promisify(execFile);
+
+describe('evaluate command arguments', () => {
+  it('When only a cutoff is given, Then it is a temporal split with the API defaults left to the service', () => {
+    expect(parseEvaluateArgs(['--cutoff', '2011-11-01'])).toEqual({ request: { split: { kind: 'temporal', cutoff: '2011-11-01' } }, json: null });
+  });
+
+  it('When every option is given, Then each lands in the request', () => {
+    const parsed = parseEvaluateArgs(['--cutoff=2011-11-01', '--mode', 'novel,all', '--k', '5,10,20', '--recipe', 'default,other', '--strategies', 'als,item-knn', '--json', 'out.json']);
+    expect(parsed).toEqual({
+      request: { split: { kind: 'temporal', cutoff: '2011-11-01' }, modes: ['novel', 'all'], ks: [5, 10, 20], recipes: ['default', 'other'], strategies: ['als', 'item-knn'] },
+      json: 'out.json',
+    });
+  });
+
+  it('When a validation split is asked for, Then the cutoff ends its window and days default to 30', () => {
+    expect(parseEvaluateArgs(['--split', 'validation', '--cutoff', '2011-11-01']).request.split).toEqual({ kind: 'validation', days: 30, end: '2011-11-01' });
+    expect(parseEvaluateArgs(['--split', 'validation', '--days', '14']).request.split).toEqual({ kind: 'validation', days: 14 });
+    expect(parseEvaluateArgs(['--split', 'leave-last-order']).request.split).toEqual({ kind: 'leave-last-order' });
+  });
+
+  it('When arguments are wrong, Then each is refused with a message naming the problem', () => {
+    const cases: [string[], RegExp][] = [
+      [[], /missing --cutoff/],
+      [['--cutoff'], /--cutoff needs a value/],
+      [['--cutoff', 'soon'], /split.cutoff: expected an ISO 8601 date/],
+      [['--cutoff', '2011-11-01', '--k', '0'], /ks.0/],
+      [['--cutoff', '2011-11-01', '--k', 'ten'], /ks.0/],
+      [['--cutoff', '2011-11-01', '--mode', 'sometimes'], /modes.0/],
+      [['--cutoff', '2011-11-01', '--days', '3'], /--days applies to --split validation only/],
+      [['--split', 'leave-last-order', '--cutoff', '2011-11-01'], /does not apply/],
+      [['--split', 'temporal'], /needs --cutoff/],
+      [['--split', 'sideways'], /split/],
+      [['--cutoff', '2011-11-01', '--cutoff', '2011-12-01'], /given twice/],
+      [['--verbose'], /unknown argument "--verbose"/],
+    ];
+    for (const [args, message] of cases) expect(() => parseEvaluateArgs(args), args.join(' ')).toThrow(message);
+  });
+});
+
+describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('npm run evaluate on Postgres', () => {
+  let testDb: TestDb;
+  let env: NodeJS.ProcessEnv;
+  const cli = (args: string[]) =>
+    run(process.execPath, ['--import', 'tsx', 'src/cli/evaluate-command.ts', ...args], { env, timeout: 120_000 }).then(
+      (r) => ({ code: 0, ...r }),
+      (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }),
+    );
+
+  beforeAll(async () => {
+    testDb = await createPostgresTestDb();
+    const { rows } = await testDb.db.query<{ schema: string }>('SELECT current_schema() AS schema');
+    const url = new URL(POSTGRES_URL);
+    // The command reaches the test's own schema through the connection's search_path.
+    url.searchParams.set('options', `-c search_path=${rows[0].schema}`);
+    env = { ...process.env, DATABASE_URL: url.toString(), LOG_LEVEL: 'silent' };
+    await createEventRepository(testDb.db).insertPurchases(twoShopsAroundCutoff().map((p) => ({ ...p, ts: new Date(p.ts) })));
+  });
+  afterAll(() => testDb.dispose());
+
+  it('When run with a cutoff, Then it prints the tables, writes the JSON and stores the report as a succeeded evaluation job', async () => {
+    const json = path.join(mkdtempSync(path.join(tmpdir(), 'evaluate-')), 'report.json');
+    const res = await cli(['--cutoff', '2011-06-01', '--mode', 'novel,all', '--k', '3', '--strategies', 'item-knn', '--json', json]);
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    const { novel, all } = countTestUsers(twoShopsAroundCutoff(), CUTOFF);
+    expect(res.stdout).toContain(`mode novel, k = 3 (${novel} users)`);
+    expect(res.stdout).toContain(`mode all, k = 3 (${all} users)`);
+    expect(res.stdout).toMatch(/^popularity /m);
+    expect(res.stdout).toMatch(/^item-knn /m);
+
+    const report = JSON.parse(readFileSync(json, 'utf8'));
+    expect(report.split.testUsers).toEqual({ novel, all });
+    expect(report.strategies).toEqual(['default', 'item-knn', 'popularity']);
+
+    const stored = await createReportRepository(testDb.db).list({ limit: 10, offset: 0 });
+    expect(stored.total).toBe(1);
+    const job = await createJobRepository(testDb.db).get(stored.reports[0].id);
+    expect(job).toMatchObject({ type: 'evaluate', status: 'succeeded', progress: 1 });
+    expect(res.stdout).toContain(`evaluation ${job!.id} stored`);
+  });
+
+  it('When the arguments or the recipe are wrong, Then it exits with 2 and a usage line, before any work', async () => {
+    const usage = await cli(['--k', '10']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/missing --cutoff[\s\S]*Usage: npm run evaluate/);
+    const recipe = await cli(['--cutoff', '2011-06-01', '--recipe', 'nope']);
+    expect(recipe.code).toBe(2);
+    expect(recipe.stderr).toMatch(/unknown recipe "nope"[\s\S]*Usage: npm run evaluate/);
+    expect((await createReportRepository(testDb.db).list({ limit: 10, offset: 0 })).total).toBe(1);
+  });
+});
