@@ -6,8 +6,8 @@ import type { ModelStore } from './store/model-store.js';
 import { createPurchaseRecorder } from './serving/record-purchases.js';
 import { createServing } from './serving/create-serving.js';
 import { createMetrics } from './metrics.js';
-import { createJobHandlers } from './jobs/job-handlers.js';
-import { createJobRepository } from './jobs/job-repository.js';
+import { cleanUpInterruptedTrainings, createJobHandlers } from './jobs/job-handlers.js';
+import { createJobRepository, type JobRecord } from './jobs/job-repository.js';
 import { createJobRunner } from './jobs/job-runner.js';
 import { createJobService } from './jobs/job-service.js';
 import { createTrainer } from './training/train-model.js';
@@ -35,7 +35,8 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
     return existed;
   }
 
-  // Jobs: the API process runs them itself (inline) unless JOB_RUNNER=worker leaves them to `npm run worker`.
+  // Jobs: the API process runs them itself (inline) unless JOB_RUNNER=worker leaves them to `npm run worker`,
+  // which builds its runner from the same options.
   const jobs = createJobRepository(db);
   const trainer = createTrainer({ events, catalog, store, defaultRecipe: config.DEFAULT_RECIPE, log: deps.log });
   const reports = createReportRepository(db);
@@ -44,15 +45,17 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
     jobs, reports, events, catalog, gauges: evaluationGauges, defaultRecipe: config.DEFAULT_RECIPE, kick: () => jobRunner?.kick(),
   });
   const onlineMetrics = createOnlineMetrics({ db, gauge: metrics.onlineRate, log: deps.log });
-  const jobHandlers = createJobHandlers({ db, trainer, evaluate: evaluations.handler });
-  const onJobFinished = (j: { type: string; status: string; ms: number }) => metrics.jobDuration.observe({ type: j.type, status: j.status }, j.ms / 1000);
+  const jobRunnerOptions = {
+    jobs,
+    handlers: createJobHandlers({ db, trainer, evaluate: evaluations.handler }),
+    onFinished: (j: { type: string; status: string; ms: number }) => metrics.jobDuration.observe({ type: j.type, status: j.status }, j.ms / 1000),
+    onInterrupted: (interrupted: JobRecord[]) => cleanUpInterruptedTrainings(store, interrupted),
+  };
   const jobRunner =
-    config.JOB_RUNNER === 'inline'
-      ? createJobRunner({ jobs, handlers: jobHandlers, mode: 'inline', exclusiveDatabase: db.kind === 'pglite', onFinished: onJobFinished })
-      : null;
+    config.JOB_RUNNER === 'inline' ? createJobRunner({ ...jobRunnerOptions, mode: 'inline', exclusiveDatabase: db.kind === 'pglite' }) : null;
   const jobService = createJobService({ jobs, defaultRecipe: config.DEFAULT_RECIPE, kick: () => jobRunner?.kick() });
 
-  return { config, db, store, metrics, catalog, events, recordPurchases, serving, eraseUser, jobs, trainer, jobHandlers, jobRunner, jobService, onJobFinished,
+  return { config, db, store, metrics, catalog, events, recordPurchases, serving, eraseUser, jobs, trainer, jobRunnerOptions, jobRunner, jobService,
     reports, evaluations, evaluationGauges, onlineMetrics };
 }
 

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import type { Db } from '../data/db.js';
 import { IMPORT_FORMATS, runImport, type ImportFormat } from '../data/importers/run-import.js';
+import type { ModelStore } from '../store/model-store.js';
 import type { Trainer } from '../training/train-model.js';
+import type { JobRecord } from './job-repository.js';
 import type { JobHandler } from './job-runner.js';
 import { JOB_TYPES } from './job-types.js';
 
@@ -19,6 +21,20 @@ export const importJobParams = z.strictObject({
 });
 export type ImportJobParams = z.infer<typeof importJobParams>;
 
+/**
+ * Deletes the unpublished model versions of interrupted trainings (noted as `draftVersion` before
+ * their first write). A training that died right after its publish keeps its model.
+ */
+export async function cleanUpInterruptedTrainings(store: Pick<ModelStore, 'deleteVersion' | 'listVersions'>, interrupted: JobRecord[]): Promise<void> {
+  const drafts = interrupted
+    .filter((job) => job.type === JOB_TYPES.train)
+    .map((job) => (job.result as { draftVersion?: unknown } | null)?.draftVersion)
+    .filter((v): v is string => typeof v === 'string');
+  if (drafts.length === 0) return;
+  const published = new Set((await store.listVersions()).map((m) => m.version));
+  for (const draft of drafts) if (!published.has(draft)) await store.deleteVersion(draft);
+}
+
 const date = (s: string | undefined) => (s === undefined ? undefined : new Date(s));
 
 /**
@@ -31,7 +47,12 @@ export function createJobHandlers(deps: { db: Db; trainer: Trainer; evaluate?: J
       const params = trainJobParams.parse(raw);
       return deps.trainer.train(
         { recipe: params.recipe, from: date(params.from), to: date(params.to) },
-        { onProgress: (p) => ctx.progress(p.fraction, p.step), signal: ctx.signal, jobId: ctx.job.id },
+        {
+          onProgress: (p) => ctx.progress(p.fraction, p.step),
+          onVersion: (version) => ctx.note({ draftVersion: version }),
+          signal: ctx.signal,
+          jobId: ctx.job.id,
+        },
       );
     },
     [JOB_TYPES.import]: async (raw, ctx) => {

@@ -134,6 +134,14 @@ export function createJobRepository(db: Db) {
       return updateHeld(id, workerId, 'progress = $3, step = COALESCE($4, step)', [p, step ?? null]);
     },
 
+    /**
+     * Stores a partial result while the job runs (e.g. the model version being written), so whoever
+     * finds the job interrupted later can clean up after it.
+     */
+    note(id: string, workerId: string, partial: Record<string, unknown>): Promise<boolean> {
+      return updateHeld(id, workerId, 'result = $3', [JSON.stringify(partial)]);
+    },
+
     heartbeat(id: string, workerId: string): Promise<boolean> {
       return updateHeld(id, workerId, 'status = status', []);
     },
@@ -154,17 +162,17 @@ export function createJobRepository(db: Db) {
 
     /**
      * Marks running jobs as failed with INTERRUPTED when their heartbeat is older than `staleBefore`
-     * (or missing), or their worker is in `deadWorkers`, or `all` is set. Returns the ids it failed.
+     * (or missing), or their worker is in `deadWorkers`, or `all` is set. Returns the jobs it failed.
      */
-    async failInterrupted(opts: { staleBefore?: Date; deadWorkers?: string[]; all?: boolean }): Promise<string[]> {
-      const { rows } = await db.query<{ id: string }>(
+    async failInterrupted(opts: { staleBefore?: Date; deadWorkers?: string[]; all?: boolean }): Promise<JobRecord[]> {
+      const { rows } = await db.query(
         `UPDATE jobs SET status = 'failed', error = $4, finished_at = now()
          WHERE status = 'running'
            AND ($1 OR ($2::timestamptz IS NOT NULL AND (heartbeat_at IS NULL OR heartbeat_at < $2)) OR worker_id = ANY($3::text[]))
-         RETURNING id`,
+         RETURNING *`,
         [opts.all ?? false, opts.staleBefore?.toISOString() ?? null, opts.deadWorkers ?? [], INTERRUPTED],
       );
-      return rows.map((r) => r.id);
+      return rows.map(toJob);
     },
   };
 }

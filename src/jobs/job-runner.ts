@@ -12,6 +12,8 @@ export interface JobContext {
    * backwards in the table. Rejects when the job is no longer this runner's (the signal is aborted too).
    */
   progress(fraction: number, step?: string): Promise<void>;
+  /** Records a partial result (see JobRepository.note), e.g. what to clean up should the process die. */
+  note(partial: Record<string, unknown>): Promise<void>;
 }
 
 /** Does one job's work; the resolved value becomes the job's result (JSON). */
@@ -47,6 +49,8 @@ export interface JobRunnerOptions {
   log?: Logger;
   /** Told when a job ends (metrics: durations by type and outcome). */
   onFinished?: (info: { type: string; status: 'succeeded' | 'failed'; ms: number }) => void;
+  /** Cleans up after jobs found interrupted (their partial results tell what they left behind). */
+  onInterrupted?: (jobs: JobRecord[]) => Promise<void>;
 }
 
 export interface JobRunner {
@@ -112,25 +116,30 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     });
     lastSweep = Date.now();
     if (atStart) startRecoveryDone = true;
-    if (failed.length > 0) log.info({ jobIds: failed }, 'jobs of stopped processes marked failed');
+    if (failed.length === 0) return;
+    log.info({ jobIds: failed.map((j) => j.id) }, 'jobs of stopped processes marked failed');
+    await opts.onInterrupted?.(failed).catch((err) => log.error({ err }, 'cleanup after interrupted jobs failed'));
   }
 
   async function execute(job: JobRecord, abort: AbortController): Promise<void> {
     const lost = () => abort.abort(new Error(INTERRUPTED));
     let chain: Promise<unknown> = Promise.resolve();
+    // Writes of one job go out one after another, so the table never shows an older value last.
+    const serialized = (write: () => Promise<boolean>) => {
+      const done = chain.then(async () => {
+        if (!(await write())) {
+          lost();
+          throw abort.signal.reason;
+        }
+      });
+      chain = done.catch(() => {});
+      return done;
+    };
     const ctx: JobContext = {
       job,
       signal: abort.signal,
-      progress(fraction, step) {
-        const write = chain.then(async () => {
-          if (!(await jobs.progress(job.id, workerId, fraction, step))) {
-            lost();
-            throw abort.signal.reason;
-          }
-        });
-        chain = write.catch(() => {});
-        return write;
-      },
+      progress: (fraction, step) => serialized(() => jobs.progress(job.id, workerId, fraction, step)),
+      note: (partial) => serialized(() => jobs.note(job.id, workerId, partial)),
     };
     const beat = setInterval(() => {
       jobs.heartbeat(job.id, workerId).then((held) => held || lost(), () => {});
@@ -148,6 +157,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
         await Promise.race([work.catch(() => {}), sleep(abandonAfterMs)]);
         throw abort.signal.reason;
       });
+      abandoned.catch(() => {});
       const result = await Promise.race([work, abandoned]);
       await chain;
       // False when the job was declared interrupted meanwhile: that verdict stands.

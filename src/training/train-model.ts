@@ -57,6 +57,11 @@ export interface TrainOptions {
   signal?: AbortSignal;
   /** Recorded in the metadata so a version points back at the job that made it. */
   jobId?: string;
+  /**
+   * Told the new version's name before anything is written under it, so that if this process dies
+   * mid-write, whoever finds the job interrupted can delete the unpublished version.
+   */
+  onVersion?: (version: string) => void | Promise<void>;
 }
 
 export type Trainer = ReturnType<typeof createTrainer>;
@@ -152,6 +157,7 @@ export function createTrainer(deps: TrainerDeps) {
 
     const trainedAt = new Date().toISOString();
     const version = newModelVersion(new Date(trainedAt));
+    await opts.onVersion?.(version);
     let writing = false;
     try {
       const contents = await step('write', () => {

@@ -82,10 +82,10 @@ for (const backend of DB_BACKENDS) {
       const dead = await jobs.enqueue('recover', {}, { runningAs: 'dead' });
       await t.db.query(`UPDATE jobs SET heartbeat_at = now() - interval '1 hour' WHERE id = $1`, [stale.id]);
       const failed = await jobs.failInterrupted({ staleBefore: new Date(Date.now() - 60_000), deadWorkers: ['dead'] });
-      expect(failed.sort()).toEqual([stale.id, dead.id].sort());
+      expect(failed.map((j) => j.id).sort()).toEqual([stale.id, dead.id].sort());
       expect(await jobs.get(stale.id)).toMatchObject({ status: 'failed', error: INTERRUPTED });
       expect(await jobs.get(fresh.id)).toMatchObject({ status: 'running' });
-      expect(await jobs.failInterrupted({ all: true })).toContain(fresh.id);
+      expect((await jobs.failInterrupted({ all: true })).map((j) => j.id)).toContain(fresh.id);
     });
   });
 }

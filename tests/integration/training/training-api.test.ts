@@ -19,7 +19,7 @@ async function finished(t: TestApp, url: string, timeoutMs = 20_000) {
   }
 }
 
-const train = (t: TestApp, payload?: object, headers = auth('admin')) =>
+const train = (t: TestApp, payload?: object, headers: Record<string, string> = auth('admin')) =>
   t.app.inject({ method: 'POST', url: '/v1/training-jobs', headers, ...(payload ? { payload } : {}) });
 
 async function trainToEnd(t: TestApp, payload?: object) {

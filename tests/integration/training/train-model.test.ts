@@ -1,0 +1,154 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createCatalogRepository } from '../../../src/data/catalog-repository.js';
+import { createEventRepository } from '../../../src/data/event-repository.js';
+import { cleanUpInterruptedTrainings, createJobHandlers } from '../../../src/jobs/job-handlers.js';
+import { createJobRepository } from '../../../src/jobs/job-repository.js';
+import { createJobRunner } from '../../../src/jobs/job-runner.js';
+import type { ModelMeta, ModelStore } from '../../../src/store/model-store.js';
+import { createTrainer, type TrainerDeps } from '../../../src/training/train-model.js';
+import { DB_BACKENDS, type TestDb } from '../../helpers/services.js';
+import { seedTwoShops } from './purchase-fixture.js';
+import { recordingStore, STORE_BACKENDS, type TestStore, type WrittenByVersion } from './store-backends.js';
+
+const postgres = DB_BACKENDS[0];
+const USERS = [0, 1].flatMap((g) => [0, 1, 2, 3, 4, 5].map((u) => `g${g}-u${u}`));
+
+for (const backend of STORE_BACKENDS) {
+  const available = (await postgres.available()) && (await backend.available());
+  describe.skipIf(!available)(`training pipeline on postgres with the ${backend.name}`, () => {
+    let db: TestDb;
+    let s: TestStore;
+    let repos: Pick<TrainerDeps, 'events' | 'catalog'>;
+    let v1: string;
+    const trainer = (store: ModelStore, extra: Partial<TrainerDeps> = {}) => createTrainer({ ...repos, store, defaultRecipe: 'default', ...extra });
+
+    beforeAll(async () => {
+      db = await postgres.create();
+      s = await backend.create();
+      const catalog = createCatalogRepository(db.db);
+      const events = createEventRepository(db.db);
+      repos = { catalog, events };
+      await seedTwoShops({ catalog, events });
+      v1 = (await trainer(s.store).train()).version;
+    });
+    afterAll(async () => {
+      await s?.dispose();
+      await db?.dispose();
+    });
+    afterEach(async () => {
+      // Every test starts from v1 being served.
+      await s.store.activate(v1);
+    });
+
+    it('When a training publishes, Then a reader resolving the active version never sees a version it has not fully written', async () => {
+      const written: WrittenByVersion = new Map();
+      const training = trainer(recordingStore(s.store, written, 15)).train();
+      let done = false;
+      training.then(
+        () => (done = true),
+        () => (done = true),
+      );
+      const seen = new Set<string>();
+      let reads = 0;
+      // Each pass reads the whole model the way serving would: resolve the pointer once, read under it.
+      const readWhole = async () => {
+        const meta = (await s.store.getActive()) as ModelMeta;
+        seen.add(meta.version);
+        const contents = meta.info.contents as { artifacts: Record<string, number>; tables: Record<string, number> };
+        for (const name of Object.keys(contents.artifacts)) {
+          const bytes = await s.store.getArtifact(meta.version, name);
+          expect(bytes, `${meta.version} artifact ${name}`).not.toBeNull();
+          expect(bytes!.byteLength).toBe(contents.artifacts[name]);
+          const own = written.get(meta.version)?.get(name);
+          if (own) expect(Buffer.from(bytes!).equals(Buffer.from(own)), `${name} of ${meta.version} is the bytes that version wrote`).toBe(true);
+        }
+        for (const table of Object.keys(contents.tables)) {
+          const entries = await s.store.getEntries(meta.version, table, USERS);
+          expect(entries.filter((e) => e !== null)).toHaveLength(contents.tables[table]);
+          entries.forEach((bytes, k) => {
+            const own = written.get(meta.version)?.get(`${table}/${USERS[k]}`);
+            if (own) expect(Buffer.from(bytes!).equals(Buffer.from(own))).toBe(true);
+          });
+        }
+        reads++;
+      };
+      while (!done) {
+        await readWhole();
+        // The in-process store answers in microtasks only; let timers (the slowed writes) run.
+        await new Promise((r) => setImmediate(r));
+      }
+      const v2 = (await training).version;
+      await readWhole();
+      // The reader looked while v2 was being written (v1 served) and after the flip (v2 served).
+      expect([...seen]).toEqual([v1, v2]);
+      expect(reads).toBeGreaterThan(2);
+      expect(written.get(v2)!.size).toBeGreaterThan(10);
+    });
+
+    it('When a training crashes after writing and before publishing, Then the old version stays active and the unpublished one is deleted', async () => {
+      const written: WrittenByVersion = new Map();
+      const before = (await s.store.listVersions()).map((m) => m.version);
+      const failing = trainer(recordingStore(s.store, written), {
+        afterStep: (step) => {
+          if (step === 'write') throw new Error('injected crash after write');
+        },
+      });
+      await expect(failing.train()).rejects.toThrow('injected crash after write');
+      const [draft] = [...written.keys()];
+      expect(draft).toMatch(/^v\d{8}T\d{6}Z-[0-9a-f]{4}$/);
+      expect((await s.store.getActive())!.version).toBe(v1);
+      expect((await s.store.listVersions()).map((m) => m.version)).toEqual(before);
+      for (const key of written.get(draft)!.keys()) {
+        if (!key.includes('/')) expect(await s.store.getArtifact(draft, key), key).toBeNull();
+      }
+      expect(await s.store.getEntries(draft, 'serving-users', USERS)).toEqual(USERS.map(() => null));
+    });
+
+    it('When a training job throws midway, Then the job is failed with the reason and nothing changes in the store', async () => {
+      const jobs = createJobRepository(db.db);
+      const broken = trainer(s.store, {
+        afterStep: (step) => {
+          if (step === 'fit') throw new Error('injected failure while fitting');
+        },
+      });
+      const runner = createJobRunner({ jobs, mode: 'worker', handlers: createJobHandlers({ db: db.db, trainer: broken }) });
+      const before = await s.store.listVersions();
+      const job = await jobs.enqueue('train', {}, { exclusiveKey: 'train' });
+      expect(await runner.runNext()).toBe(true);
+      expect(await jobs.get(job.id)).toMatchObject({ status: 'failed', error: 'injected failure while fitting', step: 'fit:hybrid' });
+      expect(await s.store.listVersions()).toEqual(before);
+      expect((await s.store.getActive())!.version).toBe(v1);
+    });
+
+    it('When a training job succeeds, Then its result names the published version, which records the job and the draft note is replaced', async () => {
+      const jobs = createJobRepository(db.db);
+      const runner = createJobRunner({ jobs, mode: 'worker', handlers: createJobHandlers({ db: db.db, trainer: trainer(s.store) }) });
+      const job = await jobs.enqueue('train', { recipe: 'default' }, { exclusiveKey: 'train' });
+      await runner.runNext();
+      const done = (await jobs.get(job.id))!;
+      expect(done.status).toBe('succeeded');
+      const version = (done.result as { version: string }).version;
+      const active = (await s.store.getActive())!;
+      expect(active.version).toBe(version);
+      expect(active.info).toMatchObject({ jobId: job.id, data: { events: 84, users: 12, items: 10, orders: 36 } });
+      expect(done.result).not.toHaveProperty('draftVersion');
+    });
+
+    it('When an interrupted training left a draft version, Then recovery deletes the draft but never a published version', async () => {
+      const jobs = createJobRepository(db.db);
+      const draft = 'v20000101T000000Z-dead';
+      await s.store.putArtifact(draft, 'serving-items', new Uint8Array([1, 2, 3]));
+      const killed = await jobs.enqueue('train', {}, { runningAs: 'gone:1:000000' });
+      await jobs.note(killed.id, 'gone:1:000000', { draftVersion: draft });
+      // A training that died right after its publish: its version is published (here, not even active).
+      const published = (await s.store.listVersions()).find((m) => m.version !== v1)!.version;
+      const diedAfterPublish = await jobs.enqueue('train', {}, { runningAs: 'gone:1:000000' });
+      await jobs.note(diedAfterPublish.id, 'gone:1:000000', { draftVersion: published });
+      const interrupted = await jobs.failInterrupted({ deadWorkers: ['gone:1:000000'] });
+      expect(interrupted.map((j) => j.id).sort()).toEqual([killed.id, diedAfterPublish.id].sort());
+      await cleanUpInterruptedTrainings(s.store, interrupted);
+      expect(await s.store.getArtifact(draft, 'serving-items')).toBeNull();
+      expect(await s.store.getArtifact(published, 'serving-items')).not.toBeNull();
+    });
+  });
+}
