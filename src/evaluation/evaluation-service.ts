@@ -65,7 +65,7 @@ const unprocessable = (path: string, message: string) => new AppError('UNPROCESS
 /** Single strategies must be sources of the first recipe; popularity (the baseline) is always there. */
 function checkStrategies(params: EvaluationParams, first: Recipe): void {
   for (const name of params.strategies ?? []) {
-    if (name !== BASELINE && !(name in first.sources)) {
+    if (name !== BASELINE && !Object.hasOwn(first.sources, name)) {
       throw unprocessable('strategies', `strategy "${name}" is not a source of recipe "${first.name}"; sources: ${Object.keys(first.sources).join(', ')}`);
     }
   }
@@ -107,7 +107,7 @@ export function createEvaluationService(deps: EvaluationServiceDeps) {
     checkData(events, params.split);
     // Loading is a few percent of a run; fitting and scoring share the rest as runEvaluation reports it.
     // The baseline is evaluated whether or not it is a source, so only real sources are asked for by name.
-    const strategies = params.strategies?.filter((s) => s in recipes[0].sources);
+    const strategies = params.strategies?.filter((s) => Object.hasOwn(recipes[0].sources, s));
     const request = { split: params.split, modes: params.modes, ks: params.ks, ...(strategies ? { strategies } : {}) };
     const report = await runEvaluation({ events, items, users }, recipes, request, (p) =>
       onProgress({ step: p.step, progress: 0.05 + 0.93 * p.progress }),
