@@ -51,15 +51,20 @@ export function deriveEventIds<T extends { eventId?: string }>(events: T[], cont
   });
 }
 
-const purchaseContent = (e: PurchaseInput) =>
-  `p|${e.userId}|${e.itemId}|${e.orderId ?? ''}|${e.ts.toISOString()}|${e.quantity}|${e.price ?? ''}`;
+/** The content a purchase's derived id is computed from (importers derive the same ids). */
+export const purchaseContent = (e: PurchaseInput, tsIso = e.ts.toISOString()) =>
+  `p|${e.userId}|${e.itemId}|${e.orderId ?? ''}|${tsIso}|${e.quantity}|${e.price ?? ''}`;
 const feedbackContent = (e: FeedbackInput) =>
   `f|${e.userId}|${e.itemId}|${e.type}|${e.recommendationId ?? ''}|${e.ts.toISOString()}`;
 
-/** Creates users and items referenced by events that the catalog does not know yet. */
+/**
+ * Creates users and items referenced by events that the catalog does not know yet. Ids are inserted in
+ * sorted order so two concurrent batches (an import and the API) lock new rows in the same order and
+ * cannot deadlock.
+ */
 async function ensureReferenced(tx: Db, userIds: string[], itemIds: string[]): Promise<void> {
-  await tx.query('INSERT INTO users (id) SELECT DISTINCT unnest($1::text[]) ON CONFLICT DO NOTHING', [userIds]);
-  await tx.query('INSERT INTO items (id) SELECT DISTINCT unnest($1::text[]) ON CONFLICT DO NOTHING', [itemIds]);
+  await tx.query('INSERT INTO users (id) SELECT DISTINCT u FROM unnest($1::text[]) AS u ORDER BY u ON CONFLICT DO NOTHING', [userIds]);
+  await tx.query('INSERT INTO items (id) SELECT DISTINCT i FROM unnest($1::text[]) AS i ORDER BY i ON CONFLICT DO NOTHING', [itemIds]);
 }
 
 export type EventRepository = ReturnType<typeof createEventRepository>;
@@ -71,7 +76,7 @@ export function createEventRepository(db: Db) {
      * on the fly. Returns how many events were new (the rest were already stored).
      */
     async insertPurchases(events: PurchaseInput[]): Promise<{ inserted: number; duplicates: number; eventIds: string[] }> {
-      const ids = deriveEventIds(events, purchaseContent);
+      const ids = deriveEventIds(events, (e) => purchaseContent(e));
       if (events.length === 0) return { inserted: 0, duplicates: 0, eventIds: [] };
       const inserted = await db.transaction(async (tx) => {
         await ensureReferenced(tx, events.map((e) => e.userId), events.map((e) => e.itemId));

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../db.js';
-import { createEventRepository, type PurchaseInput } from '../event-repository.js';
+import { createEventRepository, purchaseContent, type PurchaseInput } from '../event-repository.js';
 
 /** Rows per insertPurchases call: big enough to amortise round trips, small enough for one transaction. */
 export const DEFAULT_BATCH_SIZE = 5000;
@@ -60,7 +60,7 @@ export function createEventBatchWriter(db: Db, batchSize = DEFAULT_BATCH_SIZE) {
     async add(row: PurchaseRow): Promise<void> {
       const { tsIso, ...event } = row;
       if (!event.eventId) {
-        const content = `p|${event.userId}|${event.itemId}|${event.orderId ?? ''}|${tsIso ?? event.ts.toISOString()}|${event.quantity}|${event.price ?? ''}`;
+        const content = purchaseContent(event, tsIso);
         const first = sha1(`${content}#0`);
         const n = occurrences.get(first) ?? 0;
         occurrences.set(first, n + 1);
