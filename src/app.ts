@@ -61,7 +61,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   itemListRoutes(app, { serving: services.serving });
   trainingJobRoutes(app, { jobService: services.jobService });
   importRoutes(app, { jobService: services.jobService });
-  modelRoutes(app, { store: services.store });
+  modelRoutes(app, { store: services.store, onActivated: () => services.serving.invalidate() });
   evaluationRoutes(app, { evaluations: services.evaluations });
   onlineMetricRoutes(app, { onlineMetrics: services.onlineMetrics });
   // The inline job runner lives as long as the app: it claims jobs once the app is ready and stops

@@ -57,6 +57,11 @@ export interface JobRunner {
   readonly workerId: string;
   /** Declares jobs of dead processes interrupted, then starts claiming in the background. Never rejects. */
   start(): Promise<void>;
+  /**
+   * Only the start-up recovery, without claiming anything: for a CLI that runs its own job and must
+   * not be refused by the leftovers of a killed process.
+   */
+  recover(): Promise<void>;
   /** Wakes the claim loop now (after an enqueue). */
   kick(): void;
   /** Claims and runs one job to its end; false when none was queued. For CLIs and tests. */
@@ -220,6 +225,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       await recover(true).catch((err) => log.error({ err }, 'job recovery at start failed; retrying'));
       loop ??= claimLoop();
     },
+    recover: () => recover(true),
     kick() {
       wake?.();
     },

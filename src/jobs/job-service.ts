@@ -4,7 +4,7 @@ import path from 'node:path';
 import { AppError } from '../errors.js';
 import { resolveRecipe } from '../training/train-model.js';
 import type { ImportJobParams, TrainJobParams } from './job-handlers.js';
-import type { JobRecord, JobRepository } from './job-repository.js';
+import type { EnqueueOptions, JobRecord, JobRepository } from './job-repository.js';
 import { JOB_TYPES, TRAINING_EXCLUSIVE_KEY, type JobType } from './job-types.js';
 
 export interface JobServiceDeps {
@@ -48,20 +48,23 @@ async function importablePath(request: ImportJobParams, roots?: string[]): Promi
  * failed job later), queues the job and wakes the inline runner.
  */
 export function createJobService(deps: JobServiceDeps) {
-  async function enqueue(type: JobType, params: Record<string, unknown>, exclusiveKey?: string): Promise<JobRecord> {
-    const job = await deps.jobs.enqueue(type, params, { exclusiveKey });
-    deps.kick?.();
+  async function enqueue(type: JobType, params: Record<string, unknown>, opts: EnqueueOptions = {}): Promise<JobRecord> {
+    const job = await deps.jobs.enqueue(type, params, opts);
+    if (job.status === 'queued') deps.kick?.();
     return job;
   }
 
   return {
-    /** Queues a training; JOB_ALREADY_RUNNING (409, details[0].jobId) while one is queued or running. */
-    async submitTraining(request: TrainJobParams): Promise<JobRecord> {
+    /**
+     * Queues a training; JOB_ALREADY_RUNNING (409, details[0].jobId) while one is queued or running.
+     * `runningAs` inserts it as already held by that worker (the CLI runs it itself).
+     */
+    async submitTraining(request: TrainJobParams, opts: { runningAs?: string } = {}): Promise<JobRecord> {
       const recipe = (await resolveRecipe(request.recipe ?? deps.defaultRecipe, deps.recipesDir)).name;
       if (request.from && request.to && Date.parse(request.from) >= Date.parse(request.to)) {
         throw new AppError('VALIDATION_FAILED', '"from" must be before "to"', [{ path: 'from', message: 'must be before "to"' }]);
       }
-      return enqueue(JOB_TYPES.train, { ...request, recipe }, TRAINING_EXCLUSIVE_KEY);
+      return enqueue(JOB_TYPES.train, { ...request, recipe }, { exclusiveKey: TRAINING_EXCLUSIVE_KEY, runningAs: opts.runningAs });
     },
 
     /** Queues an import of a file or directory on the server (never an upload). */

@@ -1,0 +1,152 @@
+import { pathToFileURL } from 'node:url';
+import { loadConfig } from '../config.js';
+import { openDatabase } from '../data/open-database.js';
+import { AppError } from '../errors.js';
+import { createJobRunner } from '../jobs/job-runner.js';
+import { JOB_TYPES, TRAINING_EXCLUSIVE_KEY } from '../jobs/job-types.js';
+import type { TrainJobParams } from '../jobs/job-handlers.js';
+import { createServices } from '../services.js';
+import { createModelStore } from '../store/create-model-store.js';
+import type { TrainResult } from '../training/train-model.js';
+import { createProgress } from './progress.js';
+
+const USAGE = `Usage: npm run train [-- --recipe NAME] [--from DATE] [--to DATE]
+
+  --recipe NAME   recipe models/NAME.json (default: DEFAULT_RECIPE, i.e. models/default.json)
+  --from DATE     learn from purchases at or after DATE (e.g. 2011-01-01 or 2011-01-01T00:00:00Z)
+  --to DATE       learn from purchases before DATE
+
+Trains on the purchases in DATABASE_URL (or the embedded database in DATA_DIR) and publishes a new
+model version to the model store (REDIS_URL, or the embedded store in DATA_DIR). The run is a
+training job like POST /v1/training-jobs: one training at a time, visible in the API.`;
+
+export class UsageError extends Error {}
+
+/** Dates as the user types them (a day means its midnight UTC), as ISO strings. */
+function isoDate(flag: string, value: string): string {
+  const ms = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
+  if (Number.isNaN(ms)) throw new UsageError(`${flag}: "${value}" is not a date (e.g. 2011-01-01)`);
+  return new Date(ms).toISOString();
+}
+
+/** Parses the arguments before anything is opened, so a typo costs nothing. */
+export function parseTrainArgs(args: string[]): TrainJobParams {
+  const out: TrainJobParams = {};
+  for (let i = 0; i < args.length; i++) {
+    const [flag, inline] = args[i].split(/=(.*)/s, 2) as [string, string | undefined];
+    if (!['--recipe', '--from', '--to'].includes(flag)) throw new UsageError(`unknown argument "${args[i]}"`);
+    const value = inline ?? args[++i];
+    if (value === undefined || value === '') throw new UsageError(`${flag} needs a value`);
+    const key = flag.slice(2) as keyof TrainJobParams;
+    if (out[key] !== undefined) throw new UsageError(`${flag} given twice`);
+    out[key] = key === 'recipe' ? value : isoDate(flag, value);
+  }
+  if (out.from && out.to && out.from >= out.to) throw new UsageError('--from must be before --to');
+  return out;
+}
+
+/** Pipeline order (the stored result's keys come back in the database's order, not the run's). */
+function stepRank(step: string): number {
+  if (step === 'fit:hybrid') return 2.5;
+  if (step.startsWith('fit:')) return 2;
+  const order = ['load', 'dataset', '', 'serving', 'encode', 'write', 'publish', 'total'];
+  const at = order.indexOf(step);
+  return at < 0 ? 6.5 : at;
+}
+
+const ms = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(2)} s` : `${Math.round(n)} ms`);
+
+/** What a finished training prints: the version, what it learned from and where the time went. */
+export function formatTrainResult(r: TrainResult): string {
+  const rows: [string, string][] = [
+    ['version', r.version],
+    ['recipe', r.recipe],
+    ['events', r.data.events.toLocaleString('en-US')],
+    ['users', r.data.users.toLocaleString('en-US')],
+    ['items', `${r.data.items.toLocaleString('en-US')} bought, ${r.data.catalogItems.toLocaleString('en-US')} in the model`],
+    ['orders', r.data.orders.toLocaleString('en-US')],
+    ...Object.entries(r.durations)
+      .sort(([a], [b]) => stepRank(a) - stepRank(b))
+      .map(([step, t]): [string, string] => [step === 'total' ? 'total' : `  ${step}`, ms(t)]),
+  ];
+  const left = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(left)}  ${v}`).join('\n');
+}
+
+async function main(args: string[]): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(USAGE);
+    return 0;
+  }
+  let params: TrainJobParams;
+  try {
+    params = parseTrainArgs(args);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`error: ${err.message}\n\n${USAGE}`);
+    return 2;
+  }
+  const config = loadConfig();
+  const db = await openDatabase(config);
+  const store = await createModelStore(config).catch(async (err: unknown) => {
+    await db.close();
+    throw err;
+  });
+  try {
+    const services = createServices({ config, db, store });
+    const progress = createProgress('train');
+    const trainHandler = services.jobRunnerOptions.handlers[JOB_TYPES.train];
+    const runner = createJobRunner({
+      ...services.jobRunnerOptions,
+      mode: 'worker',
+      exclusiveDatabase: db.kind === 'pglite',
+      handlers: {
+        [JOB_TYPES.train]: (raw, ctx) =>
+          trainHandler(raw, {
+            ...ctx,
+            progress: (fraction, step) => {
+              progress.update(fraction, step);
+              return ctx.progress(fraction, step);
+            },
+          }),
+      },
+    });
+    // Leftovers of a killed training would otherwise keep this one out.
+    await runner.recover();
+    let job;
+    try {
+      const recipe = params.recipe ?? config.DEFAULT_RECIPE;
+      job = await services.jobService.submitTraining({ ...params, recipe }, { runningAs: runner.workerId });
+    } catch (err) {
+      if (!(err instanceof AppError) || err.status >= 500) throw err;
+      console.error(`error: ${err.message}`);
+      return err.code === 'JOB_ALREADY_RUNNING' ? 1 : 2;
+    }
+    await runner.runHeld(job);
+    const done = (await services.jobs.get(job.id))!;
+    if (done.status !== 'succeeded') {
+      progress.stop('failed');
+      console.error(`error: training job ${job.id} failed: ${done.error}`);
+      return 1;
+    }
+    progress.stop();
+    console.log(formatTrainResult(done.result as TrainResult));
+    return 0;
+  } finally {
+    await store.close();
+    // PGlite writes its files on close: always close, also after a failure.
+    await db.close();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { formatTrainResult, parseTrainArgs } from '../../../src/cli/train-command.js';
+
+describe('npm run train arguments', () => {
+  it('When no argument is given, Then the default recipe on all data is meant', () => {
+    expect(parseTrainArgs([])).toEqual({});
+  });
+
+  it('When a recipe and a window are given, Then days mean midnight UTC and both flag forms work', () => {
+    expect(parseTrainArgs(['--recipe', 'fast', '--from=2011-01-01', '--to', '2011-06-01T12:00:00+02:00'])).toEqual({
+      recipe: 'fast',
+      from: '2011-01-01T00:00:00.000Z',
+      to: '2011-06-01T10:00:00.000Z',
+    });
+  });
+
+  it.each([
+    [['--recipes', 'x'], /unknown argument "--recipes"/],
+    [['--recipe'], /--recipe needs a value/],
+    [['--from', 'yesterday'], /"yesterday" is not a date/],
+    [['--recipe', 'a', '--recipe', 'b'], /given twice/],
+    [['--from', '2011-02-01', '--to', '2011-01-01'], /--from must be before --to/],
+  ])('When the arguments are %j, Then they are refused before anything opens', (args, message) => {
+    expect(() => parseTrainArgs(args)).toThrow(message);
+  });
+
+  it('When a training finished, Then the summary lists counts and durations in pipeline order, total last', () => {
+    const text = formatTrainResult({
+      version: 'v20261122T154500Z-3f9a',
+      recipe: 'default',
+      trainedAt: '2026-11-22T15:45:00.000Z',
+      data: { events: 396337, users: 4334, items: 3659, orders: 18402, catalogItems: 3665 },
+      // Stored as jsonb, so the keys come back in Postgres's order, not the run's.
+      durations: { load: 900, total: 20500, write: 300, 'fit:als': 7000, publish: 5, serving: 6000, dataset: 400, 'fit:hybrid': 0.2 },
+      contents: { artifacts: {}, tables: {} },
+    });
+    const lines = text.split('\n').map((l) => l.trim().split(/\s{2,}/));
+    expect(lines.slice(0, 6)).toEqual([
+      ['version', 'v20261122T154500Z-3f9a'],
+      ['recipe', 'default'],
+      ['events', '396,337'],
+      ['users', '4,334'],
+      ['items', '3,659 bought, 3,665 in the model'],
+      ['orders', '18,402'],
+    ]);
+    expect(lines.slice(6).map(([step]) => step)).toEqual(['load', 'dataset', 'fit:als', 'fit:hybrid', 'serving', 'write', 'publish', 'total']);
+    expect(lines.at(-1)).toEqual(['total', '20.50 s']);
+  });
+});
