@@ -1,0 +1,110 @@
+/**
+ * Training benchmark: the default recipe (or the one named) on the full UCI Online Retail data, read
+ * from Postgres and published to Redis, exactly as a training job does it. Prints the time and the
+ * memory of every step (load, dataset, each recommender's fit, serving-model build, encode, write and
+ * publish to Redis) and the total, against the targets: whole recipe < 30 s, peak RSS < 1.5 GB,
+ * ALS < 10 s.
+ *
+ *   npx tsx bench/train.ts [RECIPE] [--fresh]
+ *
+ * The data lives in the Postgres schema `bench_train_online_retail` (DATABASE_URL, default
+ * postgres://postgres@127.0.0.1:5432/test). The first run imports the file into it with
+ * `npm run import` in a child process (so the import's memory does not count); later runs reuse it,
+ * `--fresh` imports again. The model goes to REDIS_URL (default redis://127.0.0.1:6379) under a
+ * random prefix that is deleted afterwards.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { createCatalogRepository } from '../src/data/catalog-repository.js';
+import { createPgDb } from '../src/data/db.js';
+import { createEventRepository } from '../src/data/event-repository.js';
+import { migrate } from '../src/data/migrate.js';
+import { createRedisModelStore } from '../src/store/redis-model-store.js';
+import { createTrainer } from '../src/training/train-model.js';
+import { ONLINE_RETAIL_PATH } from './lib/online-retail.js';
+
+const args = process.argv.slice(2);
+const recipe = args.find((a) => !a.startsWith('--')) ?? 'default';
+const fresh = args.includes('--fresh');
+const PG = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const SCHEMA = 'bench_train_online_retail';
+const EXPECTED_EVENTS = 396_337;
+const TARGETS = { totalMs: 30_000, peakMiB: 1536, alsMs: 10_000 };
+
+const mib = (bytes: number) => Math.round(bytes / 1024 / 1024);
+const peakMiB = () => Math.round(process.resourceUsage().maxRSS / 1024);
+
+/** Imports the file into the bench schema unless it already holds the whole dataset. */
+async function ensureData(): Promise<void> {
+  const admin = createPgDb(PG, { max: 1 });
+  try {
+    if (fresh) await admin.exec(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
+    await admin.exec(`CREATE SCHEMA IF NOT EXISTS ${SCHEMA}`);
+    const db = createPgDb(PG, { max: 1, schema: SCHEMA });
+    await migrate(db);
+    const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM purchase_events');
+    await db.close();
+    if (rows[0].n === EXPECTED_EVENTS) return;
+    console.log(`importing ${ONLINE_RETAIL_PATH} into schema ${SCHEMA} (once; --fresh redoes it)...`);
+    const url = new URL(PG);
+    url.searchParams.set('options', `-c search_path=${SCHEMA}`);
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/import-command.ts', 'online-retail', ONLINE_RETAIL_PATH], {
+      env: { ...process.env, DATABASE_URL: url.toString() },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    if (run.status !== 0) throw new Error(`import failed (exit ${run.status})`);
+  } finally {
+    await admin.close();
+  }
+}
+
+await ensureData();
+const db = createPgDb(PG, { max: 4, schema: SCHEMA });
+const prefix = `bench_train_${randomBytes(3).toString('hex')}:`;
+const store = createRedisModelStore({ url: REDIS, prefix });
+const rows: { step: string; rssMiB: number; peakMiB: number }[] = [];
+let current: string | null = null;
+const closeStep = () => {
+  if (current) rows.push({ step: current, rssMiB: mib(process.memoryUsage().rss), peakMiB: peakMiB() });
+};
+
+try {
+  const trainer = createTrainer({ events: createEventRepository(db), catalog: createCatalogRepository(db), store, defaultRecipe: recipe });
+  const result = await trainer.train(
+    {},
+    {
+      onProgress: (p) => {
+        closeStep();
+        current = p.step;
+      },
+    },
+  );
+  closeStep();
+
+  console.log(`\nrecipe ${result.recipe} -> ${result.version}: ${JSON.stringify(result.data)}\n`);
+  console.log(`${'step'.padEnd(18)} ${'time'.padStart(9)} ${'RSS after'.padStart(10)} ${'peak so far'.padStart(12)}`);
+  for (const r of rows) {
+    const ms = result.durations[r.step] ?? 0;
+    console.log(`${r.step.padEnd(18)} ${`${(ms / 1000).toFixed(2)} s`.padStart(9)} ${`${r.rssMiB} MiB`.padStart(10)} ${`${r.peakMiB} MiB`.padStart(12)}`);
+  }
+  const total = result.durations.total;
+  const als = result.durations['fit:als'] ?? 0;
+  const peak = peakMiB();
+  const toRedis = (result.durations.write ?? 0) + (result.durations.publish ?? 0);
+  console.log(`${'total'.padEnd(18)} ${`${(total / 1000).toFixed(2)} s`.padStart(9)} ${''.padStart(10)} ${`${peak} MiB`.padStart(12)}`);
+  console.log(`\nwrote ${Object.keys(result.contents.artifacts).length} artifacts (${mib(Object.values(result.contents.artifacts).reduce((a, b) => a + b, 0))} MiB) and ` +
+    `${Object.values(result.contents.tables).reduce((a, b) => a + b, 0)} entries in ${Object.keys(result.contents.tables).length} tables to Redis in ${(toRedis / 1000).toFixed(2)} s`);
+  const verdict = (ok: boolean) => (ok ? 'ok' : 'MISSED');
+  console.log(`targets: total ${(total / 1000).toFixed(1)} s < 30 s ${verdict(total < TARGETS.totalMs)}; ` +
+    `peak RSS ${peak} MiB < 1536 MiB ${verdict(peak < TARGETS.peakMiB)}; ALS ${(als / 1000).toFixed(1)} s < 10 s ${verdict(als < TARGETS.alsMs)}`);
+} finally {
+  await store.close();
+  await db.close();
+  const redis = new Redis(REDIS);
+  const keys: string[] = [];
+  for await (const batch of redis.scanStream({ match: `${prefix}*`, count: 1000 })) keys.push(...(batch as string[]));
+  if (keys.length > 0) await redis.unlink(...keys);
+  await redis.quit();
+}
