@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { ArtifactFormatError, decodeArtifact, encodeArtifact } from './artifact.js';
 import type { Dataset } from './dataset.js';
 import { DAY_MS, decay } from './decay.js';
+import { userItemMatrix } from './interactions.js';
+import { itemRemap } from './item-remap.js';
 import { parseParams } from './parse-params.js';
 import type { HistoryEntry, Recommender, RecommenderFactory, UserContext } from './recommender.js';
 
@@ -19,11 +21,18 @@ const paramsSchema = z.strictObject({
   minOrdersForCycle: z.int().min(2).default(2),
   /** Shortest interval in days: purchases on the same day do not make a zero-length cycle. */
   minIntervalDays: z.number().positive().default(1),
+  /**
+   * Exponent of the item's repurchase propensity (see itemPropensity); 0 = off. Lets items that
+   * people habitually rebuy (bags, candles) outrank one-off buys (a clock) at equal history.
+   */
+  propensityWeight: z.number().min(0).default(0),
+  /** Pseudo-buyers of the propensity prior: items with few buyers are pulled towards the catalogue mean. */
+  propensityPrior: z.number().min(0).default(10),
 });
 export type BuyAgainParams = z.output<typeof paramsSchema>;
 
 const ALGORITHM = 'buy-again';
-const VERSION = 1;
+const VERSION = 2;
 
 function median(sorted: number[]): number {
   const mid = sorted.length >> 1;
@@ -47,14 +56,16 @@ function orderTimesByItem(history: readonly HistoryEntry[], itemCount: number): 
 
 /**
  * Scores the items in the user's own history (everything else gets 0):
- *   score = ln(1 + orders) * (recency + dueWeight * due)
+ *   score = ln(1 + orders) * (recency + dueWeight * due) * propensity(item)^propensityWeight
  *   recency = 0.5^((now - last) / halfLife)
  *   due = exp(-ln(elapsed / cycle)^2 / (2 * dueWidth^2)), cycle = median interval between the item's orders
  * `due` peaks at 1 when the time since the last purchase equals the usual cycle, so a coffee bought every
  * 30 days ranks first on day 30 even when other items were bought more recently.
  */
-function createBuyAgain(params: BuyAgainParams, itemCount: number, trainedNow: number): Recommender {
+function createBuyAgain(params: BuyAgainParams, itemIds: readonly string[], propensity: Float32Array, trainedNow: number): Recommender {
+  const itemCount = itemIds.length;
   const minInterval = params.minIntervalDays * DAY_MS;
+  const boost = (item: number) => (params.propensityWeight > 0 ? Math.pow(propensity[item], params.propensityWeight) : 1);
   return {
     name: ALGORITHM,
     scoreUser(ctx: UserContext, out: Float32Array) {
@@ -71,33 +82,66 @@ function createBuyAgain(params: BuyAgainParams, itemCount: number, trainedNow: n
           const ratio = Math.max(minInterval, now - last) / cycle;
           due = Math.exp(-(Math.log(ratio) ** 2) / (2 * params.dueWidth ** 2));
         }
-        out[item] = Math.log1p(times.length) * (recency + params.dueWeight * due);
+        out[item] = Math.log1p(times.length) * (recency + params.dueWeight * due) * boost(item);
       }
     },
     toArtifact() {
       return encodeArtifact(
-        { algorithm: ALGORITHM, version: VERSION, trainedAt: new Date().toISOString(), params, meta: { now: trainedNow } },
-        {},
+        { algorithm: ALGORITHM, version: VERSION, trainedAt: new Date().toISOString(), params, meta: { now: trainedNow, itemIds } },
+        { propensity },
       );
     },
   };
 }
 
 function fromArtifact(bytes: Uint8Array, ds: Pick<Dataset, 'itemIds'>): Recommender {
-  const { header } = decodeArtifact(bytes, { algorithm: ALGORITHM, version: VERSION });
-  const meta = header.meta as { now: number };
+  const { header, arrays } = decodeArtifact(bytes, { algorithm: ALGORITHM, version: VERSION });
+  const meta = header.meta as { now: number; itemIds: string[] };
   if (typeof meta?.now !== 'number') throw new ArtifactFormatError('buy-again artifact: missing reference time');
-  // Nothing here is indexed by item, so the current catalogue size is all it needs.
-  return createBuyAgain(parseParams(ALGORITHM, paramsSchema, header.params), ds.itemIds.length, meta.now);
+  const { propensity } = arrays;
+  if (!Array.isArray(meta.itemIds) || !(propensity instanceof Float32Array) || propensity.length !== meta.itemIds.length) {
+    throw new ArtifactFormatError('buy-again artifact: propensity does not match the item list');
+  }
+  // Items added since training get the prior mean: they have no buyers to learn from.
+  const map = itemRemap(meta.itemIds, ds.itemIds);
+  const mean = meanOf(propensity);
+  const remapped = map ? Float32Array.from(map, (f) => (f >= 0 ? propensity[f] : mean)) : propensity;
+  return createBuyAgain(parseParams(ALGORITHM, paramsSchema, header.params), [...ds.itemIds], remapped, meta.now);
+}
+
+const meanOf = (a: Float32Array) => (a.length ? a.reduce((s, v) => s + v, 0) / a.length : 0);
+
+/**
+ * Per item, the share of its buyers who bought it in two or more distinct orders, shrunk towards
+ * the share over all (user, item) pairs with `prior` pseudo-buyers:
+ *   propensity(i) = (repeaters(i) + prior * globalShare) / (buyers(i) + prior)
+ */
+export function itemPropensity(ds: Dataset, prior: number): Float32Array {
+  const m = userItemMatrix(ds);
+  const buyers = new Float64Array(ds.itemIds.length);
+  const repeaters = new Float64Array(ds.itemIds.length);
+  let pairs = 0;
+  let repeats = 0;
+  for (let k = 0; k < m.indices.length; k++) {
+    buyers[m.indices[k]]++;
+    pairs++;
+    if (m.values[k] >= 2) {
+      repeaters[m.indices[k]]++;
+      repeats++;
+    }
+  }
+  const share = pairs ? repeats / pairs : 0;
+  return Float32Array.from(buyers, (b, i) => (repeaters[i] + prior * share) / (b + prior || 1));
 }
 
 /**
- * Repurchase: the user's own items by frequency, recency and purchase cycle. Nothing is learned from
- * other users; fit only records the catalogue size and the dataset's `now` (the default scoring time).
+ * Repurchase: the user's own items by frequency, recency and purchase cycle, optionally weighted by
+ * how habitually other users rebuy each item. Fit records the items' propensities and the dataset's
+ * `now` (the default scoring time).
  */
 export const buyAgainFactory = {
   name: ALGORITHM,
   parseParams: (raw: unknown) => parseParams(ALGORITHM, paramsSchema, raw),
-  fit: (ds: Dataset, params: BuyAgainParams) => createBuyAgain(params, ds.itemIds.length, ds.now),
+  fit: (ds: Dataset, params: BuyAgainParams) => createBuyAgain(params, [...ds.itemIds], itemPropensity(ds, params.propensityPrior), ds.now),
   fromArtifact,
 } satisfies RecommenderFactory<BuyAgainParams>;

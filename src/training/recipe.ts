@@ -29,6 +29,8 @@ const recipeSchema = z.strictObject({
     .refine((s) => Object.keys(s).length > 0, 'a recipe needs at least one source'),
   hybrid: hybridConfigSchema,
   candidates: z.strictObject({ perUser: z.int().min(1).max(10_000).default(200) }).prefault({}),
+  /** Metadata written by `npm run tune`: the validation split and the scores the chosen blend reached on it. */
+  validation: z.record(z.string(), z.unknown()).optional(),
 });
 
 export interface RecipeSource {

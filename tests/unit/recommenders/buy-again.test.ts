@@ -48,3 +48,37 @@ describe('buy-again', () => {
     expect(out[idx('ONCE')]).toBeCloseTo(Math.log(2), 6);
   });
 });
+
+describe('buy-again repurchase propensity', () => {
+  // X: a bought it in two orders, b once -> 1 repeater of 2 buyers. Y: c and d once each -> 0 of 2.
+  // Over all 4 (user, item) pairs 1 repeats -> share 0.25. With prior 2:
+  //   propensity(X) = (1 + 2 * 0.25) / (2 + 2) = 0.375, propensity(Y) = (0 + 0.5) / 4 = 0.125.
+  const row = (userId: string, itemId: string, orderId: string, day: number) => ({ userId, itemId, orderId, ts: day * DAY, quantity: 1, price: null });
+  const pds = buildDataset({ events: [row('a', 'X', 'a1', 1), row('a', 'X', 'a2', 5), row('b', 'X', 'b1', 2), row('c', 'Y', 'c1', 3), row('d', 'Y', 'd1', 4)] });
+  const X = pds.itemIndex.get('X')!;
+  const Y = pds.itemIndex.get('Y')!;
+  const once = (item: number, order: string): HistoryEntry => ({ item, ts: 9 * DAY, quantity: 1, order });
+
+  it('weights each own item by propensity^weight, so a habitually rebought item outranks a one-off at equal history', () => {
+    const model = buyAgainFactory.fit(pds, buyAgainFactory.parseParams({ halfLifeDays: null, dueWeight: 0, propensityWeight: 1, propensityPrior: 2 }));
+    const out = new Float32Array(2);
+    model.scoreUser({ user: -1, history: [once(X, 'o1'), once(Y, 'o2')], attributes: {}, now: 10 * DAY }, out);
+    expect(out[X]).toBeCloseTo(Math.log(2) * 0.375, 6);
+    expect(out[Y]).toBeCloseTo(Math.log(2) * 0.125, 6);
+    const squared = buyAgainFactory.fit(pds, buyAgainFactory.parseParams({ halfLifeDays: null, dueWeight: 0, propensityWeight: 2, propensityPrior: 2 }));
+    squared.scoreUser({ user: -1, history: [once(X, 'o1')], attributes: {}, now: 10 * DAY }, out);
+    expect(out[X]).toBeCloseTo(Math.log(2) * 0.375 ** 2, 6);
+  });
+
+  it('keeps the propensities through its artifact, and gives items added since training the mean', () => {
+    const model = buyAgainFactory.fit(pds, buyAgainFactory.parseParams({ halfLifeDays: null, dueWeight: 0, propensityWeight: 1, propensityPrior: 2 }));
+    const grown = { itemIds: ['NEW', 'Y', 'X'] };
+    const loaded = buyAgainFactory.fromArtifact(model.toArtifact(), grown);
+    const out = new Float32Array(3);
+    const h = (item: number, order: string): HistoryEntry => ({ item, ts: 9 * DAY, quantity: 1, order });
+    loaded.scoreUser({ user: -1, history: [h(0, 'o0'), h(1, 'o1'), h(2, 'o2')], attributes: {}, now: 10 * DAY }, out);
+    expect(out[2]).toBeCloseTo(Math.log(2) * 0.375, 6);
+    expect(out[1]).toBeCloseTo(Math.log(2) * 0.125, 6);
+    expect(out[0]).toBeCloseTo(Math.log(2) * 0.25, 6);
+  });
+});

@@ -1,0 +1,76 @@
+import { readCsvRecords } from '../data/importers/csv-source.js';
+import { normalizeCustomerId, parseInteger, parseNumber, parseRetailDate } from '../data/importers/field-parsers.js';
+import { detectOnlineRetailColumns } from '../data/importers/online-retail-importer.js';
+import type { ItemInfo, PurchaseRow, UserInfo } from '../recommenders/dataset.js';
+
+export const ONLINE_RETAIL_PATH = '/work/shared/datasets/online-retail/online-retail.csv.gz';
+
+/** Most frequent value per key; the first seen wins a tie (as the importer does). */
+function modes(counts: Map<string, Map<string, number>>): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [key, byValue] of counts) {
+    let best = '';
+    let n = 0;
+    for (const [v, c] of byValue) if (c > n) [best, n] = [v, c];
+    out.set(key, best);
+  }
+  return out;
+}
+
+function count(counts: Map<string, Map<string, number>>, key: string, value: string): void {
+  let byValue = counts.get(key);
+  if (!byValue) counts.set(key, (byValue = new Map()));
+  byValue.set(value, (byValue.get(value) ?? 0) + 1);
+}
+
+/**
+ * Reads UCI Online Retail into evaluation input straight from the CSV, with the importer's column
+ * detection, field parsers and cleaning rules (no customer, cancelled, quantity or price <= 0,
+ * non-product stock code), and the same catalogue: title = most frequent description, price = latest,
+ * country = most frequent. Benchmarks use it so they need no database.
+ */
+export async function loadOnlineRetail(path = ONLINE_RETAIL_PATH): Promise<{ events: PurchaseRow[]; items: ItemInfo[]; users: UserInfo[] }> {
+  const events: PurchaseRow[] = [];
+  const titles = new Map<string, Map<string, number>>();
+  const countries = new Map<string, Map<string, number>>();
+  const latestPrice = new Map<string, { ts: number; price: number }>();
+  let col: ReturnType<typeof detectOnlineRetailColumns> | null = null;
+  let lastDateCell: string | undefined;
+  let lastTs = Number.NaN;
+  for await (const rec of readCsvRecords(path)) {
+    if (!col) {
+      col = detectOnlineRetailColumns(rec);
+      continue;
+    }
+    const invoice = rec[col.invoice]?.trim();
+    const userId = normalizeCustomerId(rec[col.customer]);
+    if (!invoice || !userId || invoice.startsWith('C')) continue;
+    const quantity = parseInteger(rec[col.quantity]);
+    const price = parseNumber(rec[col.price]);
+    if (quantity === null || quantity <= 0 || price === null || price <= 0) continue;
+    const itemId = rec[col.stockCode].trim();
+    if (!/^[0-9]/.test(itemId)) continue;
+    if (rec[col.date] !== lastDateCell) {
+      lastDateCell = rec[col.date];
+      lastTs = parseRetailDate(lastDateCell)?.getTime() ?? Number.NaN;
+    }
+    if (Number.isNaN(lastTs)) continue;
+    events.push({ userId, itemId, orderId: invoice, ts: lastTs, quantity, price });
+    const description = rec[col.description]?.trim();
+    if (description) count(titles, itemId, description);
+    const country = rec[col.country]?.trim();
+    if (country) count(countries, userId, country);
+    const last = latestPrice.get(itemId);
+    if (!last || lastTs >= last.ts) latestPrice.set(itemId, { ts: lastTs, price });
+  }
+  const title = modes(titles);
+  const country = modes(countries);
+  const items: ItemInfo[] = [...latestPrice].map(([id, p]) => ({
+    id, title: title.get(id) ?? '', description: null, categories: [], price: p.price, attributes: {}, available: true,
+  }));
+  const users: UserInfo[] = [...new Set(events.map((e) => e.userId))].map((id) => {
+    const c = country.get(id);
+    return { id, attributes: c ? { country: c } : {} };
+  });
+  return { events, items, users };
+}

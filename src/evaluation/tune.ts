@@ -1,0 +1,162 @@
+import type { HybridConfig } from '../recommenders/hybrid.js';
+import { recommenderFactory } from '../recommenders/registry.js';
+import type { Recipe } from '../training/recipe.js';
+import { addSourcePart, createBlendCache, scoreBlend, type BlendCache, type BlendScores } from './blend-cache.js';
+import { makeSplit } from './run-evaluation.js';
+import type { SplitInput } from './splits.js';
+
+type Weights = HybridConfig['weights'];
+
+export interface TuneOptions {
+  /** Length of the validation period: the last `days` before `end`. */
+  days: number;
+  /** End of the validation period (ISO date, exclusive); default: just after the latest event. Pass the real test cutoff when one exists. */
+  end?: string;
+  /** Candidate values of each blend weight. */
+  grid?: number[];
+  /** Coordinate-descent passes over all weights. */
+  rounds?: number;
+  /** Alternative hyperparameters per source (merged over the recipe's); each is fitted once and tried with re-tuned weights. */
+  variants?: Record<string, Record<string, unknown>[]>;
+  /** Novel-mode catalog coverage the blend should keep; below it the objective is penalised. */
+  minCoverage?: number;
+  k?: number;
+  onProgress?: (message: string) => void;
+}
+
+export interface TuneResult {
+  /** The recipe with the best weights and source params found, as JSON for models/NAME.json. */
+  recipe: Record<string, unknown>;
+  /** Validation scores of the chosen blend. */
+  validation: ValidationSummary;
+}
+
+/** Validation metadata stored in a tuned recipe (the recipe's optional `validation` field). */
+export interface ValidationSummary {
+  split: { kind: 'validation'; start: string; end: string; days: number };
+  k: number;
+  objective: number;
+  scores: BlendScores;
+}
+
+export const DEFAULT_GRID = [0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.2, 2, 3];
+
+/**
+ * What tuning maximises: NDCG@k in mode novel plus NDCG@k in mode all (buy-again only matters in
+ * `all`, the rest in both), minus the coverage shortfall below `minCoverage` so a blend cannot win by
+ * collapsing onto a few bestsellers.
+ */
+export function objective(s: BlendScores, minCoverage = 0): number {
+  return s.novel.ndcg + s.all.ndcg - Math.max(0, minCoverage - s.novel.coverage);
+}
+
+/**
+ * Coordinate descent over the cold and warm weight of every cached source: for each weight in turn,
+ * try every grid value with the others fixed and keep the best (ties keep the current value, so the
+ * result is deterministic). Stops after `rounds` passes or a pass without improvement.
+ */
+export function tuneWeights(
+  cache: BlendCache,
+  start: Weights,
+  opts: { grid?: number[]; rounds?: number; minCoverage?: number; k?: number; fullHistoryOrders: number },
+): { weights: Weights; scores: BlendScores; objective: number } {
+  const grid = opts.grid ?? DEFAULT_GRID;
+  const names = [...cache.parts.keys()].sort();
+  const weights: Weights = { cold: { ...start.cold }, warm: { ...start.warm } };
+  const evaluate = () => scoreBlend(cache, { weights, fullHistoryOrders: opts.fullHistoryOrders }, opts.k ?? 10);
+  let scores = evaluate();
+  let best = objective(scores, opts.minCoverage);
+  for (let round = 0; round < (opts.rounds ?? 3); round++) {
+    const before = best;
+    for (const level of ['warm', 'cold'] as const) {
+      for (const name of names) {
+        let current = weights[level][name] ?? 0;
+        for (const value of grid) {
+          if (value === current) continue;
+          weights[level][name] = value;
+          // A blend where every weight is 0 recommends nothing; skip it rather than score it.
+          if (Object.values(weights[level]).every((w) => w === 0)) {
+            weights[level][name] = current;
+            continue;
+          }
+          const s = evaluate();
+          const o = objective(s, opts.minCoverage);
+          if (o > best + 1e-9) {
+            best = o;
+            scores = s;
+            current = value;
+          } else weights[level][name] = current;
+        }
+      }
+    }
+    if (best <= before + 1e-9) break;
+  }
+  return { weights: dropZeros(weights), scores, objective: best };
+}
+
+function dropZeros(w: Weights): Weights {
+  const keep = (r: Record<string, number>) => Object.fromEntries(Object.entries(r).filter(([, v]) => v > 0));
+  return { cold: keep(w.cold), warm: keep(w.warm) };
+}
+
+/**
+ * Tunes a recipe on a validation split only (the last `days` before `end`; nothing at or after `end`
+ * is read): fits every source once, caches each source's normalised top lists for the validation
+ * users, tunes the blend weights by coordinate descent, then tries each source's hyperparameter
+ * variants (one refit each, weights re-tuned) and keeps what improves the objective.
+ */
+export async function tuneRecipe(input: SplitInput, recipe: Recipe, raw: Record<string, unknown>, opts: TuneOptions): Promise<TuneResult> {
+  const log = opts.onProgress ?? (() => {});
+  const split = makeSplit(input, { kind: 'validation', days: opts.days, end: opts.end });
+  const cache = createBlendCache(split);
+  log(`validation split: ${split.train.eventUser.length} train events, ${cache.users.length} validation users`);
+  const params: Record<string, unknown> = {};
+  const fitInto = (name: string, p: unknown) => {
+    const started = performance.now();
+    const source = recipe.sources[name];
+    const model = recommenderFactory(source.recommender)!.fit(split.train, p);
+    addSourcePart(cache, split, name, model);
+    log(`fitted and scored ${name} in ${Math.round(performance.now() - started)} ms`);
+  };
+  for (const name of Object.keys(recipe.sources)) {
+    params[name] = recipe.sources[name].params;
+    fitInto(name, params[name]);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  const tuneOpts = { grid: opts.grid, rounds: opts.rounds, minCoverage: opts.minCoverage, k: opts.k, fullHistoryOrders: recipe.hybrid.fullHistoryOrders };
+  let best = tuneWeights(cache, recipe.hybrid.weights, tuneOpts);
+  log(`weights: objective ${best.objective.toFixed(4)}`);
+
+  const rawSources = (raw.sources ?? {}) as Record<string, { recommender?: string; params?: Record<string, unknown> }>;
+  const chosenParams: Record<string, Record<string, unknown>> = {};
+  for (const [name, variants] of Object.entries(opts.variants ?? {})) {
+    if (!recipe.sources[name]) throw new Error(`tune: no source named "${name}" in the recipe`);
+    let keptPart = cache.parts.get(name)!;
+    for (const variant of variants) {
+      const merged = { ...(rawSources[name]?.params ?? {}), ...(chosenParams[name] ?? {}), ...variant };
+      const factory = recommenderFactory(recipe.sources[name].recommender)!;
+      fitInto(name, factory.parseParams(merged));
+      const tried = tuneWeights(cache, best.weights, { ...tuneOpts, rounds: 1 });
+      log(`${name} ${JSON.stringify(variant)}: objective ${tried.objective.toFixed(4)}`);
+      if (tried.objective > best.objective + 1e-9) {
+        best = tried;
+        chosenParams[name] = merged;
+        keptPart = cache.parts.get(name)!;
+      } else cache.parts.set(name, keptPart);
+    }
+  }
+
+  const sources: Record<string, unknown> = {};
+  for (const [name, s] of Object.entries(rawSources)) sources[name] = chosenParams[name] ? { ...s, params: chosenParams[name] } : s;
+  const start = split.cutoff!;
+  const end = split.testEnd!;
+  return {
+    recipe: { ...raw, sources, hybrid: { ...(raw.hybrid as object), weights: best.weights } },
+    validation: {
+      split: { kind: 'validation', start: new Date(start).toISOString(), end: new Date(end).toISOString(), days: opts.days },
+      k: opts.k ?? 10,
+      objective: best.objective,
+      scores: best.scores,
+    },
+  };
+}

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import type { PurchaseRow } from '../../../src/recommenders/dataset.js';
+import { addSourcePart, createBlendCache, scoreBlend } from '../../../src/evaluation/blend-cache.js';
+import { makeSplit } from '../../../src/evaluation/run-evaluation.js';
+import { tuneRecipe } from '../../../src/evaluation/tune.js';
+import type { Recommender } from '../../../src/recommenders/recommender.js';
+import { parseRecipe } from '../../../src/training/recipe.js';
+
+const DAY = 86_400_000;
+const T0 = Date.UTC(2024, 0, 1);
+const END = new Date(T0 + 90 * DAY).toISOString();
+
+/**
+ * Twelve customers each buy their own item `own{u}` on days 5, 20 and 35; half of them also buy the
+ * bestseller P. Validation period (days 60-90): everyone rebuys their own item, so buy-again is right.
+ * Test period (days 90-120, after `end`): the other half buy P, so popularity would be right there.
+ */
+function purchases(withTestPeriod: boolean): PurchaseRow[] {
+  const rows: PurchaseRow[] = [];
+  const buy = (u: number, item: string, day: number) =>
+    rows.push({ userId: `u${u}`, itemId: item, orderId: `u${u}-${day}`, ts: T0 + day * DAY + u * 60_000, quantity: 1, price: null });
+  for (let u = 0; u < 12; u++) {
+    for (const day of [5, 20, 35]) buy(u, `own${u}`, day);
+    if (u % 2 === 0) buy(u, 'P', 40);
+    buy(u, `own${u}`, 70);
+    if (withTestPeriod && u % 2 === 1) buy(u, 'P', 100);
+  }
+  return rows;
+}
+
+const raw = {
+  sources: { popularity: { params: { attributes: [] } }, 'buy-again': {} },
+  hybrid: { weights: { cold: { popularity: 1, 'buy-again': 0.05 }, warm: { popularity: 1, 'buy-again': 0.05 } } },
+};
+
+describe('tuneRecipe', () => {
+  it('When the validation period favours buy-again and the test period popularity, Then the tuned blend follows validation', async () => {
+    const recipe = parseRecipe(raw, 'fixture');
+    const tuned = await tuneRecipe({ events: purchases(true) }, recipe, raw, { days: 30, end: END, grid: [0, 0.05, 1, 4], rounds: 2 });
+    const warm = (tuned.recipe.hybrid as { weights: { warm: Record<string, number> } }).weights.warm;
+    expect(warm['buy-again'] ?? 0).toBeGreaterThan(warm.popularity ?? 0);
+    // Every validation user's own item ranks first: NDCG@10 = 1 in mode all; nobody has a novel item.
+    expect(tuned.validation.scores.all.ndcg).toBeCloseTo(1, 6);
+    expect(tuned.validation.scores.novel.users).toBe(0);
+    expect(tuned.validation.split).toMatchObject({ kind: 'validation', end: END, days: 30, start: new Date(T0 + 60 * DAY).toISOString() });
+  });
+
+  it('never reads the test period: removing every event after `end` changes nothing', async () => {
+    const recipe = parseRecipe(raw, 'fixture');
+    const opts = { days: 30, end: END, grid: [0, 0.05, 1, 4], rounds: 2 };
+    const withTest = await tuneRecipe({ events: purchases(true) }, recipe, raw, opts);
+    const withoutTest = await tuneRecipe({ events: purchases(false) }, recipe, raw, opts);
+    expect(withTest).toEqual(withoutTest);
+  });
+});
+
+describe('scoreBlend', () => {
+  it('blends max-normalised source lists with the weights and ranks as the evaluation does', () => {
+    // Validation: u0 bought A before and buys B and C in the period; catalogue A, B, C.
+    const rows: PurchaseRow[] = [
+      { userId: 'u0', itemId: 'A', orderId: '1', ts: T0, quantity: 1, price: null },
+      { userId: 'u1', itemId: 'B', orderId: '2', ts: T0, quantity: 1, price: null },
+      { userId: 'u1', itemId: 'C', orderId: '2', ts: T0, quantity: 1, price: null },
+      { userId: 'u0', itemId: 'C', orderId: '3', ts: T0 + 50 * DAY, quantity: 1, price: null },
+    ];
+    const split = makeSplit({ events: rows }, { kind: 'validation', days: 30, end: new Date(T0 + 60 * DAY).toISOString() });
+    const ds = split.train;
+    const fixed = (scores: Record<string, number>): Recommender => ({
+      name: 'fixed',
+      scoreUser: (_ctx, out) => Object.entries(scores).forEach(([id, s]) => (out[ds.itemIndex.get(id)!] = s)),
+      toArtifact: () => new Uint8Array(),
+    });
+    const cache = createBlendCache(split);
+    addSourcePart(cache, split, 'x', fixed({ A: 4, B: 2, C: 1 })); // normalised A 1, B 0.5, C 0.25
+    addSourcePart(cache, split, 'y', fixed({ C: 3 })); // normalised C 1
+    // x only: novel ranking (A excluded) = B, C; relevant {C} at rank 2 -> NDCG = 1/log2(3).
+    const xOnly = scoreBlend(cache, { weights: { cold: { x: 1 }, warm: { x: 1 } }, fullHistoryOrders: 10 }, 10);
+    expect(xOnly.novel.ndcg).toBeCloseTo(1 / Math.log2(3), 6);
+    expect(xOnly.novel.coverage).toBeCloseTo(2 / 3, 6);
+    // x + 0.3 y: C = 0.25 + 0.3 = 0.55 > B = 0.5 -> C first, NDCG 1; mode all: A 1, C 0.55 -> rank 2.
+    const both = scoreBlend(cache, { weights: { cold: { x: 1, y: 0.3 }, warm: { x: 1, y: 0.3 } }, fullHistoryOrders: 10 }, 10);
+    expect(both.novel.ndcg).toBeCloseTo(1, 6);
+    expect(both.all.ndcg).toBeCloseTo(1 / Math.log2(3), 6);
+    expect(both.all.recall).toBe(1);
+  });
+});
