@@ -1,5 +1,5 @@
 import { distinctOrderCount } from '../recommenders/history.js';
-import { blendWeights, type HybridConfig } from '../recommenders/hybrid.js';
+import { blendWeights, discoveryDiscount, type HybridConfig } from '../recommenders/hybrid.js';
 import type { Recommender } from '../recommenders/recommender.js';
 import { TopKHeap } from '../recommenders/top-k-heap.js';
 import { catalogCoverage, ndcgAt, recallAt } from './metrics.js';
@@ -26,11 +26,19 @@ export interface BlendCache {
   /** Train items per cached user (excluded from the ranking in mode `novel`). */
   trainItems: Int32Array[];
   relevant: Record<EvalMode, (ReadonlySet<number> | undefined)[]>;
+  /** Distinct train buyers per item (for the hybrid's discovery discount). */
+  itemBuyers: Float32Array;
   parts: Map<string, SourcePart>;
 }
 
 /** Scores of one blend on a split, per mode: mean NDCG@k and recall@k over test users, catalog coverage. */
 export type BlendScores = Record<EvalMode, { ndcg: number; recall: number; coverage: number; users: number }>;
+
+function buyersOf(split: EvaluationSplit): Float32Array {
+  const buyers = new Float32Array(split.train.itemIds.length);
+  for (const i of split.trainMatrix.indices) buyers[i]++;
+  return buyers;
+}
 
 /** Cached users and their train facts, before any source is added. */
 export function createBlendCache(split: EvaluationSplit): BlendCache {
@@ -43,6 +51,7 @@ export function createBlendCache(split: EvaluationSplit): BlendCache {
     orders: Int32Array.from(users, (u) => split.trainOrders[u]),
     trainItems: users.map((u) => m.indices.slice(m.indptr[u], m.indptr[u + 1])),
     relevant: { novel: users.map((u) => split.test.novel.get(u)), all: users.map((u) => split.test.all.get(u)) },
+    itemBuyers: buyersOf(split),
     parts: new Map(),
   };
 }
@@ -78,9 +87,15 @@ export function addSourcePart(cache: BlendCache, split: EvaluationSplit, name: s
  * Blends the cached parts with a hybrid configuration (weights interpolated by order count as in
  * hybrid.ts) and measures NDCG@k, recall@k and catalog coverage per mode.
  */
-export function scoreBlend(cache: BlendCache, config: Pick<HybridConfig, 'weights' | 'fullHistoryOrders'>, k = 10): BlendScores {
+export function scoreBlend(
+  cache: BlendCache,
+  config: Pick<HybridConfig, 'weights' | 'fullHistoryOrders'> & { popularityDiscount?: number },
+  k = 10,
+): BlendScores {
   const blended = new Float32Array(cache.itemCount);
   const exclude = new Uint8Array(cache.itemCount);
+  const beta = config.popularityDiscount ?? 0;
+  const discount = beta > 0 ? discoveryDiscount(cache.itemBuyers, beta) : null;
   const sums = { novel: { ndcg: 0, recall: 0, users: 0 }, all: { ndcg: 0, recall: 0, users: 0 } };
   const lists: Record<EvalMode, number[][]> = { novel: [], all: [] };
   const weightCache = new Map<number, [SourcePart, number][]>();
@@ -103,19 +118,20 @@ export function scoreBlend(cache: BlendCache, config: Pick<HybridConfig, 'weight
         blended[i] += w * part.scores[p];
       }
     }
+    for (const i of cache.trainItems[j]) exclude[i] = 1;
+    // The hybrid discounts items outside the user's history (its sum is linear, so once here is the same).
+    if (discount) for (const i of touched) if (!exclude[i]) blended[i] *= discount[i];
     for (const mode of ['novel', 'all'] as const) {
       const relevant = cache.relevant[mode][j];
       if (!relevant) continue;
-      const novel = mode === 'novel';
-      if (novel) for (const i of cache.trainItems[j]) exclude[i] = 1;
-      const ranked = rankTouched(blended, touched, k, novel ? exclude : undefined);
-      if (novel) for (const i of cache.trainItems[j]) exclude[i] = 0;
+      const ranked = rankTouched(blended, touched, k, mode === 'novel' ? exclude : undefined);
       sums[mode].ndcg += ndcgAt(relevant, ranked, k);
       sums[mode].recall += recallAt(relevant, ranked, k);
       sums[mode].users++;
       lists[mode].push(ranked);
     }
     for (const i of touched) blended[i] = 0;
+    for (const i of cache.trainItems[j]) exclude[i] = 0;
   }
   const result = {} as BlendScores;
   for (const mode of ['novel', 'all'] as const) {

@@ -14,12 +14,16 @@ export interface TuneOptions {
   end?: string;
   /** Candidate values of each blend weight. */
   grid?: number[];
+  /** Candidate exponents of the hybrid's discovery discount (default DEFAULT_DISCOUNT_GRID; [] keeps the recipe's). */
+  discountGrid?: number[];
   /** Coordinate-descent passes over all weights. */
   rounds?: number;
   /** Alternative hyperparameters per source (merged over the recipe's); each is fitted once and tried with re-tuned weights. */
   variants?: Record<string, Record<string, unknown>[]>;
   /** Novel-mode catalog coverage the blend should keep; below it the objective is penalised. */
   minCoverage?: number;
+  /** NDCG given up per unit of coverage shortfall (default 1). */
+  coveragePenalty?: number;
   k?: number;
   onProgress?: (message: string) => void;
 }
@@ -40,14 +44,15 @@ export interface ValidationSummary {
 }
 
 export const DEFAULT_GRID = [0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.2, 2, 3];
+export const DEFAULT_DISCOUNT_GRID = [0, 0.05, 0.1, 0.2, 0.3, 0.5];
 
 /**
  * What tuning maximises: NDCG@k in mode novel plus NDCG@k in mode all (buy-again only matters in
- * `all`, the rest in both), minus the coverage shortfall below `minCoverage` so a blend cannot win by
- * collapsing onto a few bestsellers.
+ * `all`, the rest in both), minus coveragePenalty times the coverage shortfall below `minCoverage`,
+ * so a blend cannot win by collapsing onto a few bestsellers.
  */
-export function objective(s: BlendScores, minCoverage = 0): number {
-  return s.novel.ndcg + s.all.ndcg - Math.max(0, minCoverage - s.novel.coverage);
+export function objective(s: BlendScores, minCoverage = 0, coveragePenalty = 1): number {
+  return s.novel.ndcg + s.all.ndcg - coveragePenalty * Math.max(0, minCoverage - s.novel.coverage);
 }
 
 /**
@@ -58,16 +63,26 @@ export function objective(s: BlendScores, minCoverage = 0): number {
 export function tuneWeights(
   cache: BlendCache,
   start: Weights,
-  opts: { grid?: number[]; rounds?: number; minCoverage?: number; k?: number; fullHistoryOrders: number },
-): { weights: Weights; scores: BlendScores; objective: number } {
+  opts: { grid?: number[]; rounds?: number; minCoverage?: number; coveragePenalty?: number; k?: number; fullHistoryOrders: number; popularityDiscount?: number; discountGrid?: number[] },
+): { weights: Weights; popularityDiscount: number; scores: BlendScores; objective: number } {
   const grid = opts.grid ?? DEFAULT_GRID;
   const names = [...cache.parts.keys()].sort();
   const weights: Weights = { cold: { ...start.cold }, warm: { ...start.warm } };
-  const evaluate = () => scoreBlend(cache, { weights, fullHistoryOrders: opts.fullHistoryOrders }, opts.k ?? 10);
+  let popularityDiscount = opts.popularityDiscount ?? 0;
+  const evaluate = () => scoreBlend(cache, { weights, fullHistoryOrders: opts.fullHistoryOrders, popularityDiscount }, opts.k ?? 10);
   let scores = evaluate();
-  let best = objective(scores, opts.minCoverage);
+  let best = objective(scores, opts.minCoverage, opts.coveragePenalty);
   for (let round = 0; round < (opts.rounds ?? 3); round++) {
     const before = best;
+    for (const beta of opts.discountGrid ?? []) {
+      if (beta === popularityDiscount) continue;
+      const previous = popularityDiscount;
+      popularityDiscount = beta;
+      const s = evaluate();
+      const o = objective(s, opts.minCoverage, opts.coveragePenalty);
+      if (o > best + 1e-9) [best, scores] = [o, s];
+      else popularityDiscount = previous;
+    }
     for (const level of ['warm', 'cold'] as const) {
       for (const name of names) {
         let current = weights[level][name] ?? 0;
@@ -80,7 +95,7 @@ export function tuneWeights(
             continue;
           }
           const s = evaluate();
-          const o = objective(s, opts.minCoverage);
+          const o = objective(s, opts.minCoverage, opts.coveragePenalty);
           if (o > best + 1e-9) {
             best = o;
             scores = s;
@@ -91,7 +106,7 @@ export function tuneWeights(
     }
     if (best <= before + 1e-9) break;
   }
-  return { weights: dropZeros(weights), scores, objective: best };
+  return { weights: dropZeros(weights), popularityDiscount, scores, objective: best };
 }
 
 function dropZeros(w: Weights): Weights {
@@ -123,8 +138,16 @@ export async function tuneRecipe(input: SplitInput, recipe: Recipe, raw: Record<
     fitInto(name, params[name]);
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
-  const tuneOpts = { grid: opts.grid, rounds: opts.rounds, minCoverage: opts.minCoverage, k: opts.k, fullHistoryOrders: recipe.hybrid.fullHistoryOrders };
-  let best = tuneWeights(cache, recipe.hybrid.weights, tuneOpts);
+  const tuneOpts = {
+    grid: opts.grid,
+    rounds: opts.rounds,
+    minCoverage: opts.minCoverage,
+    coveragePenalty: opts.coveragePenalty,
+    k: opts.k,
+    fullHistoryOrders: recipe.hybrid.fullHistoryOrders,
+    discountGrid: opts.discountGrid ?? DEFAULT_DISCOUNT_GRID,
+  };
+  let best = tuneWeights(cache, recipe.hybrid.weights, { ...tuneOpts, popularityDiscount: recipe.hybrid.popularityDiscount });
   log(`weights: objective ${best.objective.toFixed(4)}`);
 
   const rawSources = (raw.sources ?? {}) as Record<string, { recommender?: string; params?: Record<string, unknown> }>;
@@ -136,7 +159,7 @@ export async function tuneRecipe(input: SplitInput, recipe: Recipe, raw: Record<
       const merged = { ...(rawSources[name]?.params ?? {}), ...(chosenParams[name] ?? {}), ...variant };
       const factory = recommenderFactory(recipe.sources[name].recommender)!;
       fitInto(name, factory.parseParams(merged));
-      const tried = tuneWeights(cache, best.weights, { ...tuneOpts, rounds: 1 });
+      const tried = tuneWeights(cache, best.weights, { ...tuneOpts, rounds: 1, popularityDiscount: best.popularityDiscount });
       log(`${name} ${JSON.stringify(variant)}: objective ${tried.objective.toFixed(4)}`);
       if (tried.objective > best.objective + 1e-9) {
         best = tried;
@@ -151,7 +174,7 @@ export async function tuneRecipe(input: SplitInput, recipe: Recipe, raw: Record<
   const start = split.cutoff!;
   const end = split.testEnd!;
   return {
-    recipe: { ...raw, sources, hybrid: { ...(raw.hybrid as object), weights: best.weights } },
+    recipe: { ...raw, sources, hybrid: { ...(raw.hybrid as object), weights: best.weights, popularityDiscount: best.popularityDiscount } },
     validation: {
       split: { kind: 'validation', start: new Date(start).toISOString(), end: new Date(end).toISOString(), days: opts.days },
       k: opts.k ?? 10,

@@ -95,9 +95,15 @@ function createBuyAgain(params: BuyAgainParams, itemIds: readonly string[], prop
 }
 
 function fromArtifact(bytes: Uint8Array, ds: Pick<Dataset, 'itemIds'>): Recommender {
-  const { header, arrays } = decodeArtifact(bytes, { algorithm: ALGORITHM, version: VERSION });
-  const meta = header.meta as { now: number; itemIds: string[] };
+  const { header, arrays } = decodeArtifact(bytes);
+  if (header.algorithm !== ALGORITHM || (header.version !== 1 && header.version !== VERSION)) {
+    throw new ArtifactFormatError(`not a ${ALGORITHM} v1-${VERSION} artifact (${header.algorithm} v${header.version})`);
+  }
+  const meta = header.meta as { now: number; itemIds?: string[] };
   if (typeof meta?.now !== 'number') throw new ArtifactFormatError('buy-again artifact: missing reference time');
+  const params = parseParams(ALGORITHM, paramsSchema, header.params);
+  // Version 1 (before propensities) scored without them: a neutral 1 per item keeps its scores.
+  if (header.version === 1) return createBuyAgain(params, [...ds.itemIds], new Float32Array(ds.itemIds.length).fill(1), meta.now);
   const { propensity } = arrays;
   if (!Array.isArray(meta.itemIds) || !(propensity instanceof Float32Array) || propensity.length !== meta.itemIds.length) {
     throw new ArtifactFormatError('buy-again artifact: propensity does not match the item list');
@@ -106,7 +112,7 @@ function fromArtifact(bytes: Uint8Array, ds: Pick<Dataset, 'itemIds'>): Recommen
   const map = itemRemap(meta.itemIds, ds.itemIds);
   const mean = meanOf(propensity);
   const remapped = map ? Float32Array.from(map, (f) => (f >= 0 ? propensity[f] : mean)) : propensity;
-  return createBuyAgain(parseParams(ALGORITHM, paramsSchema, header.params), [...ds.itemIds], remapped, meta.now);
+  return createBuyAgain(params, [...ds.itemIds], remapped, meta.now);
 }
 
 const meanOf = (a: Float32Array) => (a.length ? a.reduce((s, v) => s + v, 0) / a.length : 0);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ArtifactFormatError, decodeArtifact, encodeArtifact } from './artifact.js';
+import type { Dataset } from './dataset.js';
 import { distinctOrderCount } from './history.js';
 import type { Recommender, UserContext } from './recommender.js';
 import { TopKHeap } from './top-k-heap.js';
@@ -19,6 +20,12 @@ export const hybridConfigSchema = z.strictObject({
   normalisation: z.enum(['max', 'minmax', 'rank']).default('max'),
   /** Items per source that get a rank score under `rank` normalisation. */
   rankDepth: z.int().min(1).default(200),
+  /**
+   * Exponent beta of the discovery discount: an item the user has not bought scores
+   * blend / (1 + buyers(item))^beta, so long-tail items that several sources agree on can reach a
+   * list; 0 = off. The user's own items (repurchases) are never discounted.
+   */
+  popularityDiscount: z.number().min(0).max(2).default(0),
 });
 export type HybridConfig = z.output<typeof hybridConfigSchema>;
 
@@ -35,6 +42,27 @@ export interface HybridRecommender extends Recommender {
 
 const ALGORITHM = 'hybrid';
 const VERSION = 1;
+
+/** Multiplier of each item for users who have not bought it: (1 + buyers)^-beta (1 everywhere when beta = 0). */
+export function discoveryDiscount(buyers: ArrayLike<number>, beta: number): Float32Array {
+  const out = new Float32Array(buyers.length);
+  for (let i = 0; i < out.length; i++) out[i] = beta > 0 ? Math.pow(1 + buyers[i], -beta) : 1;
+  return out;
+}
+
+/** Distinct buyers per item index of a dataset (each user counted once per item). */
+export function itemBuyerCounts(ds: Pick<Dataset, 'itemIds' | 'eventUser' | 'eventItem'>): Float32Array {
+  const buyers = new Float32Array(ds.itemIds.length);
+  const seen = new Set<number>();
+  const n = ds.itemIds.length;
+  for (let e = 0; e < ds.eventUser.length; e++) {
+    const key = ds.eventUser[e] * n + ds.eventItem[e];
+    if (seen.has(key)) continue;
+    seen.add(key);
+    buyers[ds.eventItem[e]]++;
+  }
+  return buyers;
+}
 
 /**
  * Interpolates each source's weight between cold and warm with the user's distinct-order count n:
@@ -78,8 +106,22 @@ function normalise(scores: Float32Array, config: HybridConfig): void {
  * Blends already-fitted sources (the hybrid fits nothing itself, so training and evaluation reuse the
  * same fits). Throws when a weighted source is missing. Scores are sum_s w_s(n) * normalised_s(item).
  */
-export function createHybrid(sources: ReadonlyMap<string, Recommender>, rawConfig: HybridConfig): HybridRecommender {
+export function createHybrid(
+  sources: ReadonlyMap<string, Recommender>,
+  rawConfig: z.input<typeof hybridConfigSchema>,
+  itemBuyers?: Float32Array,
+): HybridRecommender {
   const config = hybridConfigSchema.parse(rawConfig);
+  if (config.popularityDiscount > 0 && !itemBuyers) throw new Error('hybrid: popularityDiscount needs the items\' buyer counts');
+  const discount = itemBuyers && config.popularityDiscount > 0 ? discoveryDiscount(itemBuyers, config.popularityDiscount) : null;
+  /** Applies the discount to every item outside the user's history, in place. */
+  const applyDiscount = (ctx: UserContext, scores: Float32Array) => {
+    if (!discount) return;
+    const own = new Set<number>();
+    for (const h of ctx.history) own.add(h.item);
+    const n = Math.min(scores.length, discount.length);
+    for (let i = 0; i < n; i++) if (!own.has(i)) scores[i] *= discount[i];
+  };
   for (const name of [...Object.keys(config.weights.cold), ...Object.keys(config.weights.warm)]) {
     if (!sources.has(name)) throw new Error(`hybrid: weighted source "${name}" is not among the fitted sources`);
   }
@@ -91,6 +133,7 @@ export function createHybrid(sources: ReadonlyMap<string, Recommender>, rawConfi
     for (const [name, w] of Object.entries(weightsFor(distinctOrderCount(ctx.history)))) {
       sources.get(name)!.scoreUser(ctx, scratch);
       normalise(scratch, config);
+      applyDiscount(ctx, scratch);
       for (let i = 0; i < out.length; i++) out[i] += w * scratch[i];
       if (keep) parts[name] = scratch.map((s) => w * s);
     }
@@ -106,17 +149,20 @@ export function createHybrid(sources: ReadonlyMap<string, Recommender>, rawConfi
     scoreUserBySource(ctx, out) {
       return blend(ctx, out, true);
     },
-    /** Only the blend configuration: the sources have artifacts of their own. */
+    /** The blend configuration and the buyer counts of the discount: the sources have artifacts of their own. */
     toArtifact() {
-      return encodeArtifact({ algorithm: ALGORITHM, version: VERSION, trainedAt: new Date().toISOString(), params: config }, {});
+      const arrays: Record<string, Float32Array> = itemBuyers ? { itemBuyers } : {};
+      return encodeArtifact({ algorithm: ALGORITHM, version: VERSION, trainedAt: new Date().toISOString(), params: config }, arrays);
     },
   };
 }
 
 /** Rebuilds a hybrid from its artifact around sources loaded from their own artifacts. */
 export function hybridFromArtifact(bytes: Uint8Array, sources: ReadonlyMap<string, Recommender>): HybridRecommender {
-  const { header } = decodeArtifact(bytes, { algorithm: ALGORITHM, version: VERSION });
+  const { header, arrays } = decodeArtifact(bytes, { algorithm: ALGORITHM, version: VERSION });
   const parsed = hybridConfigSchema.safeParse(header.params);
   if (!parsed.success) throw new ArtifactFormatError(`hybrid artifact: bad configuration (${parsed.error.issues[0].message})`);
-  return createHybrid(sources, parsed.data);
+  const { itemBuyers } = arrays;
+  if (itemBuyers !== undefined && !(itemBuyers instanceof Float32Array)) throw new ArtifactFormatError('hybrid artifact: bad buyer counts');
+  return createHybrid(sources, parsed.data, itemBuyers);
 }

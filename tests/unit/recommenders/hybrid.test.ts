@@ -23,6 +23,7 @@ const config = (over: Partial<HybridConfig> = {}): HybridConfig => ({
   fullHistoryOrders: 10,
   normalisation: 'max',
   rankDepth: 200,
+  popularityDiscount: 0,
   ...over,
 });
 
@@ -105,5 +106,28 @@ describe('hybrid', () => {
     hybrid.scoreUser(ordersCtx(3), x);
     loaded.scoreUser(ordersCtx(3), y);
     expect(y).toEqual(x);
+  });
+});
+
+describe('hybrid discovery discount', () => {
+  // Items 0, 1, 2 with 3, 1 and 0 buyers; one source scores all three 2 (normalised to 1).
+  const sources = new Map<string, Recommender>([['a', fixed('a', [2, 2, 2])]]);
+  const buyers = Float32Array.from([3, 1, 0]);
+  const ctx: UserContext = { user: -1, attributes: {}, history: [{ item: 0, ts: 0, quantity: 1, order: 'o' }] };
+
+  it('divides items the user has not bought by (1 + buyers)^beta and leaves their own items alone', () => {
+    const out = new Float32Array(3);
+    createHybrid(sources, { ...config({ weights: { cold: { a: 1 }, warm: { a: 1 } } }), popularityDiscount: 1 }, buyers).scoreUser(ctx, out);
+    // item 0 is the user's own: 1; item 1: 1 / (1 + 1) = 0.5; item 2: 1 / (1 + 0) = 1.
+    expect([...out]).toEqual([1, 0.5, 1]);
+    createHybrid(sources, { ...config({ weights: { cold: { a: 1 }, warm: { a: 1 } } }), popularityDiscount: 0.5 }, buyers).scoreUser(ctx, out);
+    expect(out[1]).toBeCloseTo(1 / Math.SQRT2, 6);
+  });
+
+  it('keeps the buyer counts through its artifact', () => {
+    const hybrid = createHybrid(sources, { ...config({ weights: { cold: { a: 1 }, warm: { a: 1 } } }), popularityDiscount: 1 }, buyers);
+    const out = new Float32Array(3);
+    hybridFromArtifact(hybrid.toArtifact(), sources).scoreUser(ctx, out);
+    expect([...out]).toEqual([1, 0.5, 1]);
   });
 });
