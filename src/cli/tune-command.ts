@@ -67,9 +67,8 @@ export function parseTuneArgs(args: string[]): TuneArgs {
 /** Hyperparameter alternatives tried per source when it is in the recipe (each one refit). */
 export const DEFAULT_VARIANTS: TuneOptions['variants'] = {
   'item-knn': [{ neighbours: 20 }, { neighbours: 100 }, { shrink: 0 }, { shrink: 50 }],
-  als: [{ regularization: 3 }, { regularization: 30 }],
-  content: [{ halfLifeDays: 30 }],
-  trend: [{ halfLifeDays: 7 }, { halfLifeDays: 21 }],
+  'buy-again': [{ propensityWeight: 0.5 }, { propensityWeight: 2 }],
+  trend: [{ halfLifeDays: 5 }, { halfLifeDays: 20 }],
 };
 
 async function loadInput(args: TuneArgs): Promise<SplitInput> {
