@@ -23,7 +23,8 @@ export const hybridConfigSchema = z.strictObject({
   /**
    * Exponent beta of the discovery discount: an item the user has not bought scores
    * blend / (1 + buyers(item))^beta, so long-tail items that several sources agree on can reach a
-   * list; 0 = off. The user's own items (repurchases) are never discounted.
+   * list; 0 = off. The user's own items (repurchases) are never discounted, nor anything for a
+   * visitor without history (their list is popularity: nothing personal to reach the tail with).
    */
   popularityDiscount: z.number().min(0).max(2).default(0),
 });
@@ -116,7 +117,8 @@ export function createHybrid(
   const discount = itemBuyers && config.popularityDiscount > 0 ? discoveryDiscount(itemBuyers, config.popularityDiscount) : null;
   /** Applies the discount to every item outside the user's history, in place. */
   const applyDiscount = (ctx: UserContext, scores: Float32Array) => {
-    if (!discount) return;
+    // With no history the blend is a popularity list: discounting it would only turn it upside down.
+    if (!discount || ctx.history.length === 0) return;
     const own = new Set<number>();
     for (const h of ctx.history) own.add(h.item);
     const n = Math.min(scores.length, discount.length);

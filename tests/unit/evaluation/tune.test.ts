@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { PurchaseRow } from '../../../src/recommenders/dataset.js';
 import { addSourcePart, createBlendCache, scoreBlend } from '../../../src/evaluation/blend-cache.js';
 import { makeSplit } from '../../../src/evaluation/run-evaluation.js';
-import { tuneRecipe } from '../../../src/evaluation/tune.js';
+import { tuneRecipe, tuneWeights } from '../../../src/evaluation/tune.js';
+import type { BlendCache } from '../../../src/evaluation/blend-cache.js';
 import type { Recommender } from '../../../src/recommenders/recommender.js';
 import { parseRecipe } from '../../../src/training/recipe.js';
 
@@ -82,5 +83,41 @@ describe('scoreBlend', () => {
     expect(both.novel.ndcg).toBeCloseTo(1, 6);
     expect(both.all.ndcg).toBeCloseTo(1 / Math.log2(3), 6);
     expect(both.all.recall).toBe(1);
+  });
+});
+
+describe('tuneWeights', () => {
+  // Two users, three items, nothing bought before; both buy item 0 in the period. Source `pop` puts
+  // item 0 first for both (NDCG@1 = 1 in both modes, coverage 1/3); `tail` puts item 1 first for one
+  // user and item 2 for the other (NDCG 0, coverage 2/3).
+  const part = (lists: number[][]) => ({
+    indptr: Int32Array.from([0, lists[0].length, lists[0].length + lists[1].length]),
+    items: Int32Array.from(lists.flat()),
+    scores: Float32Array.from(lists.flatMap((l) => l.map((_, r) => 1 - r * 0.5))),
+  });
+  const cache = (): BlendCache => ({
+    itemCount: 3,
+    users: [0, 1],
+    orders: Int32Array.from([1, 1]),
+    trainItems: [new Int32Array(0), new Int32Array(0)],
+    relevant: { novel: [new Set([0]), new Set([0])], all: [new Set([0]), new Set([0])] },
+    itemBuyers: Float32Array.from([2, 0, 0]),
+    parts: new Map([
+      ['pop', part([[0, 1], [0, 2]])],
+      ['tail', part([[1], [2]])],
+    ]),
+  });
+  const start = { cold: { pop: 1, tail: 0 }, warm: { pop: 1, tail: 0 } };
+
+  it('When only accuracy counts, Then it keeps the source that ranks the bought item first', () => {
+    const r = tuneWeights(cache(), start, { grid: [0, 1, 4], k: 1, fullHistoryOrders: 10 });
+    expect(r.scores.novel.ndcg).toBe(1);
+    expect(r.objective).toBe(2);
+  });
+
+  it('When novel coverage of 0.6 is required, Then it gives up accuracy to meet it', () => {
+    const r = tuneWeights(cache(), start, { grid: [0, 1, 4], k: 1, fullHistoryOrders: 10, minCoverage: 0.6 });
+    expect(r.scores.novel.coverage).toBeCloseTo(2 / 3, 6);
+    expect(r.scores.novel.ndcg).toBe(0);
   });
 });

@@ -124,6 +124,12 @@ describe('hybrid discovery discount', () => {
     expect(out[1]).toBeCloseTo(1 / Math.SQRT2, 6);
   });
 
+  it('leaves a visitor without history on the undiscounted blend', () => {
+    const out = new Float32Array(3);
+    createHybrid(sources, { ...config({ weights: { cold: { a: 1 }, warm: { a: 1 } } }), popularityDiscount: 1 }, buyers).scoreUser({ ...ctx, history: [] }, out);
+    expect([...out]).toEqual([1, 1, 1]);
+  });
+
   it('keeps the buyer counts through its artifact', () => {
     const hybrid = createHybrid(sources, { ...config({ weights: { cold: { a: 1 }, warm: { a: 1 } } }), popularityDiscount: 1 }, buyers);
     const out = new Float32Array(3);
