@@ -46,6 +46,8 @@ export interface Recipe {
   sources: Record<string, RecipeSource>;
   hybrid: HybridConfig;
   candidates: { perUser: number };
+  /** What `npm run tune` measured on its validation split (metadata; training ignores it). */
+  validation?: Record<string, unknown>;
 }
 
 function invalid(recipe: string, path: (string | number)[], message: string): AppError {
@@ -88,7 +90,7 @@ export function parseRecipe(raw: unknown, name: string): Recipe {
       if (!(source in sources)) throw invalid(name, ['hybrid', 'weights', level, source], `no source named "${source}"`);
     }
   }
-  return { name: r.name ?? name, description: r.description, sources, hybrid: r.hybrid, candidates: r.candidates };
+  return { name: r.name ?? name, description: r.description, sources, hybrid: r.hybrid, candidates: r.candidates, ...(r.validation ? { validation: r.validation } : {}) };
 }
 
 /** Reads and validates models/NAME.json. A name with path separators is refused before touching the disk. */

@@ -38,6 +38,8 @@ describe('recipes', () => {
     expect(Object.keys(recipe.sources['item-knn'].params as object).sort()).toEqual(['historyHalfLifeDays', 'maxHistoryItems', 'neighbours', 'shrink', 'weighting']);
     expect(recipe.sources.trend).toMatchObject({ recommender: 'popularity', params: { attributes: [], minSegmentBuyers: 20 } });
     expect(Object.keys(recipe.hybrid.weights.warm)).toContain('buy-again');
+    // Tuned on a validation split that ends where the evaluation's test period starts.
+    expect(recipe.validation).toMatchObject({ split: { kind: 'validation', end: '2011-11-01T00:00:00.000Z' } });
     expect(recipe.candidates.perUser).toBe(200);
     expect(await listRecipes(MODELS)).toContain('default');
   });
