@@ -33,6 +33,8 @@ export interface TuneArgs {
   variants: boolean;
 }
 
+const VALUE_FLAGS = ['--recipe', '--out', '--days', '--end', '--online-retail', '--min-coverage', '--rounds'];
+
 /** Parses and checks the arguments before any data is read. */
 export function parseTuneArgs(args: string[]): TuneArgs {
   const out: TuneArgs = { recipe: 'default', out: '', days: 30, minCoverage: 0.3, rounds: 3, variants: true };
@@ -42,6 +44,7 @@ export function parseTuneArgs(args: string[]): TuneArgs {
       out.variants = false;
       continue;
     }
+    if (!VALUE_FLAGS.includes(flag)) throw new UsageError(`unknown option "${flag}"`);
     const value = args[++a];
     if (value === undefined) throw new UsageError(`${flag} needs a value`);
     if (flag === '--recipe') out.recipe = value;
