@@ -2,11 +2,12 @@ import type { CatalogRepository } from '../data/catalog-repository.js';
 import type { EventRepository } from '../data/event-repository.js';
 import { AppError } from '../errors.js';
 import { buildDataset, type Dataset } from '../recommenders/dataset.js';
-import { buildServingModel } from '../serving/serving-model-builder.js';
 import type { ModelMeta, ModelStore } from '../store/model-store.js';
 import { assertEnoughData, countData, MIN_TRAINING_DATA, type DataCounts } from './dataset-guard.js';
 import { newModelVersion } from './model-version.js';
-import { fitRecipe, listRecipes, loadRecipe, type Recipe } from './recipe.js';
+import { computeInWorker } from './compute-in-worker.js';
+import { computeModel, type ComputeStepListener } from './compute-model.js';
+import { listRecipes, loadRecipe, type Recipe } from './recipe.js';
 import { writeModelVersion, type ContentsSummary } from './write-model-version.js';
 
 /** What to train: a recipe name (default from config) and the purchase window [from, to). */
@@ -40,6 +41,11 @@ export interface TrainerDeps {
   defaultRecipe: string;
   /** Where recipes live (default `models`). */
   recipesDir?: string;
+  /**
+   * `thread` (default): fit and build the serving model in a worker thread, so the process's event
+   * loop stays free; `inline`: in the calling thread (simpler to profile).
+   */
+  isolation?: 'thread' | 'inline';
   /** Also store each fitted recommender's own artifact as `recommender:<source>` (default true). */
   storeRecommenders?: boolean;
   minimumData?: { users: number; items: number; events: number };
@@ -138,22 +144,25 @@ export function createTrainer(deps: TrainerDeps) {
     const data = countData(ds);
     assertEnoughData(data, deps.minimumData ?? MIN_TRAINING_DATA);
 
+    // Fitting and the serving build: seconds of synchronous CPU work, in a worker thread by default so
+    // the event loop (an API answering requests, job heartbeats) keeps running meanwhile.
     checkpoint();
-    const fitted = await fitRecipe(ds, recipe, (s) => {
-      if (s.ms === null) void report(`fit:${s.step}`);
-      else done++;
-    });
-    for (const [name, ms] of Object.entries(fitted.durations)) durations[`fit:${name}`] = round(ms);
-    await deps.afterStep?.('fit');
-
-    const build = await step('serving', () => buildServingModel({ ds, fitted, recipe }));
-    const artifacts = new Map(build.artifacts);
-    if (storeRecommenders) {
-      await step('encode', () => {
-        for (const [name, r] of fitted.sources) artifacts.set(`recommender:${name}`, r.toArtifact());
-        artifacts.set('recommender:hybrid', fitted.hybrid.toArtifact());
-      });
-    }
+    const onStep: ComputeStepListener = async (e) => {
+      if (e.phase === 'start') {
+        await report(e.step);
+        checkpoint();
+        return;
+      }
+      checkpoint();
+      if (e.step !== 'fit') done++;
+      if (e.step === 'fit' || !e.step.startsWith('fit:')) await deps.afterStep?.(e.step);
+    };
+    const computeOpts = { storeRecommenders, onStep, signal: opts.signal };
+    const computed = (deps.isolation ?? 'thread') === 'thread' ? await computeInWorker(ds, recipe, computeOpts) : await computeModel(ds, recipe, computeOpts);
+    for (const [name, ms] of Object.entries(computed.durations)) durations[name] = round(ms);
+    checkpoint();
+    const artifacts = new Map(computed.artifacts);
+    const tables = new Map(computed.tables);
 
     const trainedAt = new Date().toISOString();
     const version = newModelVersion(new Date(trainedAt));
@@ -162,7 +171,7 @@ export function createTrainer(deps: TrainerDeps) {
     try {
       const contents = await step('write', () => {
         writing = true;
-        return writeModelVersion(deps.store, version, { artifacts, tables: build.tables }, opts.signal);
+        return writeModelVersion(deps.store, version, { artifacts, tables }, opts.signal);
       });
       const result: TrainResult = { version, recipe: recipe.name, trainedAt, data, durations, contents };
       const meta: ModelMeta = {
@@ -175,7 +184,7 @@ export function createTrainer(deps: TrainerDeps) {
           data,
           durations,
           contents,
-          serving: build.info,
+          serving: computed.servingInfo,
           ...(opts.jobId ? { jobId: opts.jobId } : {}),
         },
       };

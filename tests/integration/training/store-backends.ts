@@ -11,13 +11,13 @@ export interface TestStore {
   dispose(): Promise<void>;
 }
 
-/** Both model stores: the in-process one and Redis under a random prefix (deleted on dispose). */
+/** Both model stores (keeping 20 versions, so suites never see a prune): in-process, and Redis under a random prefix deleted on dispose. */
 export const STORE_BACKENDS = [
   {
     name: 'memory store',
     available: async () => true,
     create: async (): Promise<TestStore> => {
-      const store = await createMemoryModelStore({});
+      const store = await createMemoryModelStore({ versionsKept: 20 });
       return { store, dispose: () => store.close() };
     },
   },
@@ -26,7 +26,7 @@ export const STORE_BACKENDS = [
     available: () => serviceAvailable(REDIS_URL),
     create: async (): Promise<TestStore> => {
       const prefix = `${randomPrefix('train')}:`;
-      const store = createRedisModelStore({ url: REDIS_URL, prefix });
+      const store = createRedisModelStore({ url: REDIS_URL, prefix, versionsKept: 20 });
       return {
         store,
         prefix,

@@ -20,6 +20,8 @@ for (const backend of STORE_BACKENDS) {
     let s: TestStore;
     let repos: Pick<TrainerDeps, 'events' | 'catalog'>;
     let v1: string;
+    // Every byte each training of this suite wrote, by version.
+    const written: WrittenByVersion = new Map();
     const trainer = (store: ModelStore, extra: Partial<TrainerDeps> = {}) => createTrainer({ ...repos, store, defaultRecipe: 'default', ...extra });
 
     beforeAll(async () => {
@@ -29,7 +31,7 @@ for (const backend of STORE_BACKENDS) {
       const events = createEventRepository(db.db);
       repos = { catalog, events };
       await seedTwoShops({ catalog, events });
-      v1 = (await trainer(s.store).train()).version;
+      v1 = (await trainer(recordingStore(s.store, written)).train()).version;
     });
     afterAll(async () => {
       await s?.dispose();
@@ -37,11 +39,10 @@ for (const backend of STORE_BACKENDS) {
     });
     afterEach(async () => {
       // Every test starts from v1 being served.
-      await s.store.activate(v1);
+      expect(await s.store.activate(v1)).toBe(true);
     });
 
     it('When a training publishes, Then a reader resolving the active version never sees a version it has not fully written', async () => {
-      const written: WrittenByVersion = new Map();
       const training = trainer(recordingStore(s.store, written, 15)).train();
       let done = false;
       training.then(
@@ -50,24 +51,32 @@ for (const backend of STORE_BACKENDS) {
       );
       const seen = new Set<string>();
       let reads = 0;
-      // Each pass reads the whole model the way serving would: resolve the pointer once, read under it.
+      // Each pass reads the whole model the way serving would: resolve the pointer once, read under it,
+      // and compare with every byte the training of that version wrote.
       const readWhole = async () => {
         const meta = (await s.store.getActive()) as ModelMeta;
         seen.add(meta.version);
+        const own = written.get(meta.version)!;
         const contents = meta.info.contents as { artifacts: Record<string, number>; tables: Record<string, number> };
+        const tableKeys = new Map<string, string[]>();
+        for (const key of own.keys()) {
+          const slash = key.indexOf('/');
+          if (slash < 0) continue;
+          const table = key.slice(0, slash);
+          tableKeys.set(table, [...(tableKeys.get(table) ?? []), key.slice(slash + 1)]);
+        }
+        expect(Object.keys(contents.artifacts).length + Object.values(contents.tables).reduce((a, b) => a + b, 0)).toBe(own.size);
         for (const name of Object.keys(contents.artifacts)) {
           const bytes = await s.store.getArtifact(meta.version, name);
           expect(bytes, `${meta.version} artifact ${name}`).not.toBeNull();
-          expect(bytes!.byteLength).toBe(contents.artifacts[name]);
-          const own = written.get(meta.version)?.get(name);
-          if (own) expect(Buffer.from(bytes!).equals(Buffer.from(own)), `${name} of ${meta.version} is the bytes that version wrote`).toBe(true);
+          expect(Buffer.from(bytes!).equals(Buffer.from(own.get(name)!)), `${name} of ${meta.version}`).toBe(true);
         }
-        for (const table of Object.keys(contents.tables)) {
-          const entries = await s.store.getEntries(meta.version, table, USERS);
-          expect(entries.filter((e) => e !== null)).toHaveLength(contents.tables[table]);
+        for (const [table, keys] of tableKeys) {
+          expect(keys.length, table).toBe(contents.tables[table]);
+          const entries = await s.store.getEntries(meta.version, table, keys);
           entries.forEach((bytes, k) => {
-            const own = written.get(meta.version)?.get(`${table}/${USERS[k]}`);
-            if (own) expect(Buffer.from(bytes!).equals(Buffer.from(own))).toBe(true);
+            expect(bytes, `${meta.version} ${table}/${keys[k]}`).not.toBeNull();
+            expect(Buffer.from(bytes!).equals(Buffer.from(own.get(`${table}/${keys[k]}`)!))).toBe(true);
           });
         }
         reads++;
@@ -79,29 +88,59 @@ for (const backend of STORE_BACKENDS) {
       }
       const v2 = (await training).version;
       await readWhole();
-      // The reader looked while v2 was being written (v1 served) and after the flip (v2 served).
+      // The reader looked while v2 was being made (v1 served) and after the flip (v2 served).
       expect([...seen]).toEqual([v1, v2]);
       expect(reads).toBeGreaterThan(2);
-      expect(written.get(v2)!.size).toBeGreaterThan(10);
     });
 
     it('When a training crashes after writing and before publishing, Then the old version stays active and the unpublished one is deleted', async () => {
-      const written: WrittenByVersion = new Map();
+      const drafts: WrittenByVersion = new Map();
       const before = (await s.store.listVersions()).map((m) => m.version);
-      const failing = trainer(recordingStore(s.store, written), {
+      const failing = trainer(recordingStore(s.store, drafts), {
         afterStep: (step) => {
           if (step === 'write') throw new Error('injected crash after write');
         },
       });
       await expect(failing.train()).rejects.toThrow('injected crash after write');
-      const [draft] = [...written.keys()];
+      const [draft] = [...drafts.keys()];
       expect(draft).toMatch(/^v\d{8}T\d{6}Z-[0-9a-f]{4}$/);
       expect((await s.store.getActive())!.version).toBe(v1);
       expect((await s.store.listVersions()).map((m) => m.version)).toEqual(before);
-      for (const key of written.get(draft)!.keys()) {
+      for (const key of drafts.get(draft)!.keys()) {
         if (!key.includes('/')) expect(await s.store.getArtifact(draft, key), key).toBeNull();
       }
       expect(await s.store.getEntries(draft, 'serving-users', USERS)).toEqual(USERS.map(() => null));
+    });
+
+    it('When a training is aborted while it fits in its thread, Then it stops with the reason and nothing is written or published', async () => {
+      const drafts: WrittenByVersion = new Map();
+      const before = await s.store.listVersions();
+      const abort = new AbortController();
+      const training = trainer(recordingStore(s.store, drafts)).train(
+        {},
+        {
+          signal: abort.signal,
+          onProgress: (p) => {
+            if (p.step === 'fit:als') abort.abort(new Error('stopped by the operator'));
+          },
+        },
+      );
+      await expect(training).rejects.toThrow('stopped by the operator');
+      expect(drafts.size).toBe(0);
+      expect(await s.store.listVersions()).toEqual(before);
+    });
+
+    it('When the same data is trained in a thread and inline, Then the per-user tables are byte for byte the same', async () => {
+      const byMode = new Map<string, Map<string, Uint8Array>>();
+      for (const isolation of ['thread', 'inline'] as const) {
+        const out: WrittenByVersion = new Map();
+        const { version } = await trainer(recordingStore(s.store, out), { isolation }).train();
+        byMode.set(isolation, new Map([...out.get(version)!].filter(([key]) => key.includes('/'))));
+      }
+      const thread = byMode.get('thread')!;
+      expect(thread.size).toBeGreaterThan(12);
+      expect([...byMode.get('inline')!.keys()].sort()).toEqual([...thread.keys()].sort());
+      for (const [key, bytes] of byMode.get('inline')!) expect(Buffer.from(bytes).equals(Buffer.from(thread.get(key)!)), key).toBe(true);
     });
 
     it('When a training job throws midway, Then the job is failed with the reason and nothing changes in the store', async () => {

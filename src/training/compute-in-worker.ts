@@ -1,0 +1,64 @@
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Dataset } from '../recommenders/dataset.js';
+import type { ComputedModel, ComputeStepListener } from './compute-model.js';
+import type { Recipe } from './recipe.js';
+
+const WORKER_URL = new URL(`./compute-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+
+/**
+ * A worker started from the TypeScript sources (tsx, vitest) first registers tsx's loader in its own
+ * thread (loader flags of the parent do not reach workers on Node 20); the compiled build needs none.
+ */
+function startWorker(workerData: unknown): Worker {
+  if (!WORKER_URL.pathname.endsWith('.ts')) return new Worker(WORKER_URL, { workerData });
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+  const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(WORKER_URL.href)}); })
+    .catch((err) => { console.error(err); process.exit(1); });`;
+  return new Worker(boot, { eval: true, workerData });
+}
+
+/**
+ * Runs computeModel in a worker thread, so seconds of fitting never block the event loop of the
+ * process (an API answering requests while it trains inline). Aborting the signal terminates the
+ * thread at once; a listener that throws does too, and the promise rejects with its error.
+ */
+export function computeInWorker(
+  ds: Dataset,
+  recipe: Recipe,
+  opts: { storeRecommenders: boolean; onStep?: ComputeStepListener; signal?: AbortSignal },
+): Promise<ComputedModel> {
+  opts.signal?.throwIfAborted();
+  return new Promise((resolve, reject) => {
+    const worker = startWorker({ ds, recipe, storeRecommenders: opts.storeRecommenders });
+    let settled = false;
+    let received: ComputedModel | null = null;
+    const finish = (err: unknown, model?: ComputedModel) => {
+      if (settled) return;
+      settled = true;
+      opts.signal?.removeEventListener('abort', onAbort);
+      void worker.terminate();
+      if (err) reject(err);
+      else resolve(model!);
+    };
+    const onAbort = () => finish(opts.signal!.reason);
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    // Listener calls run one after another, in the order the worker posted them.
+    let listened: Promise<unknown> = Promise.resolve();
+    worker.on('message', (msg: { type: 'step'; step: string; phase: 'start' | 'end'; ms?: number } | { type: 'done'; model: ComputedModel } | { type: 'error'; message: string }) => {
+      if (msg.type === 'step') {
+        const { type: _, ...event } = msg;
+        listened = listened.then(() => (settled ? undefined : opts.onStep?.(event))).catch((err: unknown) => finish(err));
+      } else if (msg.type === 'done') {
+        received = msg.model;
+        void listened.then(() => finish(null, msg.model));
+      } else {
+        finish(new Error(msg.message));
+      }
+    });
+    worker.on('error', (err) => finish(err));
+    // The thread ends right after its last message, possibly before the listeners above have run.
+    worker.on('exit', (code) => received ?? finish(new Error(`the training thread exited (code ${code}) before it finished`)));
+  });
+}

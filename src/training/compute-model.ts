@@ -1,0 +1,55 @@
+import type { Dataset } from '../recommenders/dataset.js';
+import { buildServingModel } from '../serving/serving-model-builder.js';
+import { fitRecipe, type Recipe } from './recipe.js';
+
+/** Everything a model version stores, computed from a dataset; plain data, so it crosses threads. */
+export interface ComputedModel {
+  artifacts: [string, Uint8Array][];
+  tables: [string, [string, Uint8Array][]][];
+  /** What the serving model says about itself (strategies, candidates...), kept in the metadata. */
+  servingInfo: unknown;
+  /** Milliseconds per step: `fit:<source>`, `fit:hybrid`, `serving`, `encode`. */
+  durations: Record<string, number>;
+}
+
+/** Step events: `start` before a step, `end` with its duration. */
+export type ComputeStepListener = (event: { step: string; phase: 'start' | 'end'; ms?: number }) => void | Promise<void>;
+
+/** The CPU-heavy part of a training: fit every source and the hybrid, build the serving model, encode. */
+export async function computeModel(ds: Dataset, recipe: Recipe, opts: { storeRecommenders: boolean; onStep?: ComputeStepListener }): Promise<ComputedModel> {
+  const onStep = opts.onStep ?? (() => {});
+  const durations: Record<string, number> = {};
+  // fitRecipe's listener is synchronous: a listener failure during the fits surfaces after them.
+  let listenerError: unknown = null;
+  const fire = (event: Parameters<ComputeStepListener>[0]) =>
+    Promise.resolve()
+      .then(() => onStep(event))
+      .catch((err: unknown) => {
+        listenerError ??= err;
+      });
+  const fitted = await fitRecipe(ds, recipe, (s) => {
+    const step = `fit:${s.step}`;
+    if (s.ms !== null) durations[step] = s.ms;
+    void fire(s.ms === null ? { step, phase: 'start' } : { step, phase: 'end', ms: s.ms });
+  });
+  await fire({ step: 'fit', phase: 'end' });
+  if (listenerError) throw listenerError;
+
+  const timed = async <T>(step: string, fn: () => T): Promise<T> => {
+    await onStep({ step, phase: 'start' });
+    const t0 = performance.now();
+    const out = fn();
+    durations[step] = performance.now() - t0;
+    await onStep({ step, phase: 'end', ms: durations[step] });
+    return out;
+  };
+  const build = await timed('serving', () => buildServingModel({ ds, fitted, recipe }));
+  const artifacts = [...build.artifacts];
+  if (opts.storeRecommenders) {
+    await timed('encode', () => {
+      for (const [name, r] of fitted.sources) artifacts.push([`recommender:${name}`, r.toArtifact()]);
+      artifacts.push(['recommender:hybrid', fitted.hybrid.toArtifact()]);
+    });
+  }
+  return { artifacts, tables: [...build.tables].map(([name, rows]) => [name, [...rows]]), servingInfo: build.info, durations };
+}

@@ -1,0 +1,14 @@
+/**
+ * Worker-thread entry of computeModel: receives { ds, recipe, storeRecommenders } as workerData, posts
+ * `{ type: 'step', ... }` while it works and `{ type: 'done', model }` or `{ type: 'error', message }`.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Dataset } from '../recommenders/dataset.js';
+import { computeModel } from './compute-model.js';
+import type { Recipe } from './recipe.js';
+
+const { ds, recipe, storeRecommenders } = workerData as { ds: Dataset; recipe: Recipe; storeRecommenders: boolean };
+computeModel(ds, recipe, { storeRecommenders, onStep: (event) => parentPort!.postMessage({ type: 'step', ...event }) }).then(
+  (model) => parentPort!.postMessage({ type: 'done', model }),
+  (err: unknown) => parentPort!.postMessage({ type: 'error', message: err instanceof Error ? err.message : String(err) }),
+);
