@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createJobRunner } from '../../../src/jobs/job-runner.js';
 import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
 import { DB_BACKENDS } from '../../helpers/services.js';
 import { seedTwoShops } from './purchase-fixture.js';
@@ -175,6 +176,20 @@ for (const backend of DB_BACKENDS) {
       expect(second.json()).toEqual({
         error: { code: 'JOB_ALREADY_RUNNING', message: expect.stringContaining(first.json().jobId), details: [{ jobId: first.json().jobId }] },
       });
+    });
+
+    it('When a separate worker runs, Then it claims the queued training and the API shows the result', async () => {
+      await seedTwoShops(t.services);
+      const [queued] = await t.services.jobs.list({ type: 'train' });
+      expect(queued.status).toBe('queued');
+      // What `npm run worker` builds: the same handlers, its own runner.
+      const worker = createJobRunner({ ...t.services.jobRunnerOptions, mode: 'worker', pollMs: 20 });
+      await worker.start();
+      const job = await finished(t, `/v1/training-jobs/${queued.id}`);
+      await worker.stop();
+      expect(job).toMatchObject({ status: 'succeeded', progress: 1, step: 'publish' });
+      const models = (await t.app.inject({ url: '/v1/models', headers: auth('admin') })).json();
+      expect(models.active).toBe(job.result.version);
     });
   });
 }
