@@ -17,6 +17,8 @@ export interface ServingOptions {
   catalog: ServingDeps['catalog'];
   /** How often the active version is re-resolved (ms, default 1000). */
   recheckMs?: number;
+  /** Bound of the in-process cache of per-user entries (bytes, default 64 MiB; 0 disables it). */
+  entryCacheBytes?: number;
   /** How often catalog changes are folded into the served item table (ms, default 2000). */
   catalogRefreshMs?: number;
   /** Counts responses by kind and strategy, and fallbacks by reason. */
@@ -38,7 +40,7 @@ const FALLBACK_REASON: Record<Kind, string> = {
  * else (no Fastify here).
  */
 export function createServing(opts: ServingOptions) {
-  const models = createServingModelCache({ store: opts.store, recheckMs: opts.recheckMs, log: opts.log });
+  const models = createServingModelCache({ store: opts.store, recheckMs: opts.recheckMs, entryCacheBytes: opts.entryCacheBytes, log: opts.log });
   const overlay = createCatalogOverlay({ db: opts.db, intervalMs: opts.catalogRefreshMs, log: opts.log });
   const deps: ServingDeps = {
     async model() {
@@ -49,19 +51,39 @@ export function createServing(opts: ServingOptions) {
     store: opts.store,
     catalog: opts.catalog,
     dbPopular: createDbPopularity(opts.db),
+    log: opts.log,
   };
   const { metrics } = opts;
-  const counted = <I extends RecommendedItem>(kind: Kind) => (r: Recommendation<I>) => {
+  const count = (kind: Kind, r: Recommendation<RecommendedItem>) => {
     metrics?.recommendationsServed.inc({ kind, strategy: r.strategy });
     if (r.fallback) metrics?.fallbacks.inc({ kind, reason: r.modelVersion === null ? 'no-model' : FALLBACK_REASON[kind] });
-    return r;
   };
   return {
-    recommendForUser: (userId: string, q: UserQuery) => recommendForUser(deps, userId, q).then(counted('user')),
-    recommendForContext: (q: ContextQuery) => recommendForContext(deps, q).then(counted('context')),
-    similarItems: (itemId: string, q: SimilarQuery) => similarItems(deps, itemId, q).then(counted('similar')),
-    boughtTogether: (itemId: string, q: ListQuery) => boughtTogether(deps, itemId, q).then(counted('bought-together')),
-    popular: (q: PopularQuery) => popularItems(deps, q).then(counted('popular')),
+    async recommendForUser(userId: string, q: UserQuery) {
+      const r = await recommendForUser(deps, userId, q);
+      count('user', r);
+      return r;
+    },
+    async recommendForContext(q: ContextQuery) {
+      const r = await recommendForContext(deps, q);
+      count('context', r);
+      return r;
+    },
+    async similarItems(itemId: string, q: SimilarQuery) {
+      const r = await similarItems(deps, itemId, q);
+      count('similar', r);
+      return r;
+    },
+    async boughtTogether(itemId: string, q: ListQuery) {
+      const r = await boughtTogether(deps, itemId, q);
+      count('bought-together', r);
+      return r;
+    },
+    async popular(q: PopularQuery) {
+      const r = await popularItems(deps, q);
+      count('popular', r);
+      return r;
+    },
     /** Re-resolve the active version on the next request (call after activate / publish). */
     invalidate: () => models.invalidate(),
     /** Re-resolves the active model now and folds in every catalog change (tests, after activation). */

@@ -1,3 +1,4 @@
+import { anchorOf, findAnchors, sourceOf } from './anchor-finder.js';
 import type { Pick } from './recommendation.js';
 import { nameOf } from './recommendation.js';
 import type { ServingModel } from './serving-model.js';
@@ -70,45 +71,20 @@ export function scoreByNeighbours(
 }
 
 /**
- * Sources whose neighbour lists are evidence for "because you bought X": items really bought together
- * (co-occurrence), by the same buyers (item-kNN) or alike (content). ALS cosines are left out: on latent
- * factors nearly everything is a little similar to everything, which would name arbitrary purchases.
- */
-const EVIDENCE = ['cooccurrence', 'item-knn', 'content'] as const;
-
-/**
  * Explains picks that have no explanation yet, and were put on the list by more than popularity, by the
- * anchor (a purchase, newest first) most related to them: the best of sim(anchor, item) / best sim of
- * the anchor's list, discounted by 1 / (1 + 0.2 r) for the r-th newest anchor, over the evidence sources.
- * Cost: anchors x sources x stored neighbours map lookups.
+ * anchor (a purchase, newest first) most related to them (see findAnchors).
  */
 export function explainByAnchors(model: ServingModel, picks: Pick[], anchors: ArrayLike<number>, phrases: Phrases, maxAnchors = 10): void {
-  const wanted = new Map<number, number>();
-  picks.forEach((p, i) => {
-    if (p.explanation === undefined && p.sources.some((s) => s !== 'popularity')) wanted.set(p.item, i);
+  const open = picks.filter((p) => p.explanation === undefined && isPersonal(p.sources));
+  if (open.length === 0 || anchors.length === 0) return;
+  const codes = findAnchors(model.neighbours, model.items.ids.length, open.map((p) => p.item), anchors, maxAnchors);
+  open.forEach((p, k) => {
+    if (codes[k] >= 0) p.explanation = phrases[sourceOf(codes[k])]?.(nameOf(model, anchorOf(codes[k])));
   });
-  if (wanted.size === 0) return;
-  const best = new Map<number, { value: number; anchor: number; source: string }>();
-  const tables = EVIDENCE.filter((s) => model.neighbours.has(s));
-  for (let r = 0; r < Math.min(anchors.length, maxAnchors); r++) {
-    const anchor = anchors[r];
-    const recency = 1 / (1 + 0.2 * r);
-    for (const source of tables) {
-      const t = model.neighbours.get(source)!;
-      const start = t.indptr[anchor];
-      const top = t.scores[start];
-      if (!(top > 0)) continue;
-      for (let p = start; p < t.indptr[anchor + 1]; p++) {
-        const item = t.items[p];
-        if (!wanted.has(item)) continue;
-        const value = (recency * t.scores[p]) / top;
-        const seen = best.get(item);
-        if (!seen || value > seen.value) best.set(item, { value, anchor, source });
-      }
-    }
-  }
-  for (const [item, b] of best) {
-    const i = wanted.get(item)!;
-    picks[i] = { ...picks[i], explanation: phrases[b.source]?.(nameOf(model, b.anchor)) };
-  }
+}
+
+/** True when a source other than popularity put the item on the list. */
+export function isPersonal(sources: readonly string[]): boolean {
+  for (let i = 0; i < sources.length; i++) if (sources[i] !== 'popularity') return true;
+  return false;
 }

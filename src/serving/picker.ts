@@ -7,13 +7,17 @@ const POPULARITY = ['popularity'] as const;
 /** The business rules every list obeys: available, not excluded, not bought (when asked), category and price. */
 export function itemFilter(model: ServingModel, q: ListQuery, bought?: (item: number) => boolean): (item: number) => boolean {
   const { available, price, categories, index } = model.items;
+  const { category, minPrice, maxPrice } = q;
+  const priced = minPrice !== undefined || maxPrice !== undefined;
+  // The common request has no filter but the rules: keep its check to two array reads.
+  if (!q.exclude?.length && category === undefined && !priced) {
+    return bought ? (item) => available[item] === 1 && !bought(item) : (item) => available[item] === 1;
+  }
   const excluded = new Set<number>();
   for (const id of q.exclude ?? []) {
     const i = index.get(id);
     if (i !== undefined) excluded.add(i);
   }
-  const { category, minPrice, maxPrice } = q;
-  const priced = minPrice !== undefined || maxPrice !== undefined;
   const lo = minPrice ?? -Infinity;
   const hi = maxPrice ?? Infinity;
   return (item) => {
@@ -54,6 +58,14 @@ export class Picker {
     if (this.picks.length >= this.want || this.taken.has(item) || !this.accepts(item)) return false;
     this.taken.add(item);
     this.picks.push(explanation === undefined ? { item, score, sources } : { item, score, sources, explanation });
+    return true;
+  }
+
+  /** Adds the pick itself (no copy) if there is room and it passes the rules; true when it was added. */
+  offerPick(p: Pick): boolean {
+    if (this.picks.length >= this.want || this.taken.has(p.item) || !this.accepts(p.item)) return false;
+    this.taken.add(p.item);
+    this.picks.push(p);
     return true;
   }
 

@@ -1,18 +1,21 @@
 /**
- * GET /v1/users/:id/recommendations. A known user costs one user entry read and one live-events read,
- * concurrently, from the model store; everything else is in process memory. A user the model does not
+ * GET /v1/users/:id/recommendations. A known user costs one live-events read from the model store, plus
+ * one user-entry read (concurrently) the first time the user is seen in a model version; everything else
+ * is in process memory and no Postgres query is made. A user the model does not
  * know gets a cold-start answer (fallback: true), and with no model at all the database's popularity.
  */
 import { AppError } from '../errors.js';
+import { ArtifactFormatError } from '../recommenders/artifact.js';
 import { diversify } from './diversify.js';
-import { BECAUSE_YOU_BOUGHT, explainByAnchors, scoreByNeighbours } from './neighbour-scores.js';
+import { BECAUSE_YOU_BOUGHT, explainByAnchors, isPersonal, scoreByNeighbours } from './neighbour-scores.js';
 import { itemFilter, Picker } from './picker.js';
 import { popularityPhraseFor } from './popularity-phrase.js';
-import { toRecommendation, type Pick, type Recommendation, type UserQuery } from './recommendation.js';
+import { anchorOf, sourceOf } from './anchor-finder.js';
+import { nameOf, toRecommendation, type Pick, type Recommendation, type UserQuery } from './recommendation.js';
 import { liveItems, poolSize, preferredAttribute, type ServingDeps } from './serving-deps.js';
 import { sourcesOfMask, type ServingModel } from './serving-model.js';
 import { findSegment } from './serving-tables.js';
-import { decodeCandidates, decodeUserEntry, sortedHas, strategyTable, USERS_TABLE, type UserEntry } from './user-entry.js';
+import { decodeCandidates, decodeUserEntry, sortedHas, strategyTable, USERS_TABLE, type Candidates, type UserEntry } from './user-entry.js';
 
 /** Share of the blended score given to neighbours of purchases made since training. */
 const LIVE_WEIGHT = 0.5;
@@ -20,6 +23,8 @@ const LIVE_WEIGHT = 0.5;
 const LIVE_ANCHORS = 5;
 const LIVE_SOURCES = { 'item-knn': 1, content: 0.3 };
 const BOUGHT_BEFORE = 'you bought this before';
+const NONE: { item: number; ts: number }[] = [];
+const entryKey = (table: string, userId: string) => `${table}\u0000${userId}`;
 
 export async function recommendForUser(deps: ServingDeps, userId: string, q: UserQuery): Promise<Recommendation> {
   const model = await deps.model();
@@ -37,26 +42,44 @@ export async function recommendForUser(deps: ServingDeps, userId: string, q: Use
       { path: 'querystring.strategy', message: `expected one of ${model.info.strategies.join(', ')}` },
     ]);
   }
-  const version = model.meta.version;
   const single = strategy !== 'hybrid' && strategy !== 'popularity';
-  const [rows, singleRows, live] = await Promise.all([
-    deps.store.getEntries(version, USERS_TABLE, [userId]),
-    single ? deps.store.getEntries(version, strategyTable(strategy), [userId]) : undefined,
-    deps.store.getUserEvents(userId),
-  ]);
-  if (!rows[0]) return coldStart(deps, model, userId, q, live);
+  // Cached entries are looked up synchronously; only misses and the live events cost a store read.
+  const usersKey = entryKey(USERS_TABLE, userId);
+  const singleKey = single ? entryKey(strategyTable(strategy), userId) : '';
+  let entry = model.entries.get(usersKey) as UserEntry | null | undefined;
+  let candidates = single ? (model.entries.get(singleKey) as Candidates | null | undefined) : null;
+  let live: { itemId: string; ts: number }[];
+  if (entry !== undefined && candidates !== undefined) live = await deps.store.getUserEvents(userId);
+  else {
+    [entry, candidates, live] = await Promise.all([
+      entry ?? readEntry(deps, model, USERS_TABLE, userId, decodeUserEntry),
+      candidates ?? (single ? readEntry(deps, model, strategyTable(strategy), userId, decodeCandidates) : null),
+      deps.store.getUserEvents(userId),
+    ]);
+  }
+  if (!entry) return coldStart(deps, model, userId, q, live);
+  const user = entry;
 
-  const entry = decodeUserEntry(rows[0]);
   // Purchases since training: items not bought before, or bought again after the training data ends.
-  const fresh = liveItems(model, live, (item, ts) => ts > entry.lastTs || !sortedHas(entry.purchased, item));
-  const freshSet = new Set(fresh.map((f) => f.item));
-  const bought = excludePurchased ? (item: number) => sortedHas(entry.purchased, item) || freshSet.has(item) : undefined;
+  const fresh = live.length === 0 ? NONE : liveItems(model, live, (item, ts) => ts > user.lastTs || !sortedHas(user.purchased, item));
+  const freshSet = fresh.length === 0 ? undefined : new Set(fresh.map((f) => f.item));
+  const bought = !excludePurchased
+    ? undefined
+    : freshSet
+      ? (item: number) => sortedHas(user.purchased, item) || freshSet.has(item)
+      : (item: number) => sortedHas(user.purchased, item);
   const picker = new Picker(model, itemFilter(model, q, bought), poolSize(q));
 
-  if (strategy === 'hybrid') {
-    for (const p of blendLive(model, entry, fresh)) if (picker.offer(p.item, p.score, p.sources) && picker.full) break;
-  } else if (singleRows?.[0]) {
-    const c = decodeCandidates(singleRows[0]);
+  if (strategy === 'hybrid' && fresh.length === 0) {
+    // The common case: the stored order as is; a Pick is made only for what is taken.
+    const { items, scores, sourceMask, because } = entry.hybrid;
+    for (let k = 0; k < items.length && !picker.full; k++) {
+      if (picker.offer(items[k], scores[k], sourcesOfMask(model, sourceMask[k]))) picker.picks[picker.picks.length - 1].because = because[k];
+    }
+  } else if (strategy === 'hybrid') {
+    for (const p of blendLive(model, entry, fresh)) if (picker.offerPick(p) && picker.full) break;
+  } else if (candidates) {
+    const c = candidates;
     const sources = [strategy];
     for (let k = 0; k < c.items.length && !picker.full; k++) picker.offer(c.items[k], c.scores[k], sources);
   }
@@ -68,23 +91,48 @@ export async function recommendForUser(deps: ServingDeps, userId: string, q: Use
 }
 
 /**
- * The stored hybrid candidates, with neighbours of the newest live purchases blended in:
- *   score = (1 - LIVE_WEIGHT) * hybrid / max hybrid + LIVE_WEIGHT * live / max live
- * Without live purchases the stored order is used as is (no allocation beyond the picks).
+ * One user's entry of a table: from the version's in-process cache, else one model-store read (then
+ * cached, absent entries too: a published version never changes).
  */
-function* blendLive(model: ServingModel, entry: UserEntry, fresh: readonly { item: number }[]): Generator<Pick> {
-  const { items, scores, sourceMask } = entry.hybrid;
-  if (fresh.length === 0) {
-    for (let k = 0; k < items.length; k++) yield { item: items[k], score: scores[k], sources: sourcesOfMask(model, sourceMask[k]) };
-    return;
+async function readEntry<T>(deps: ServingDeps, model: ServingModel, table: string, userId: string, decode: (b: Uint8Array) => T): Promise<T | null> {
+  const key = entryKey(table, userId);
+  const hit = model.entries.get(key);
+  if (hit !== undefined) return hit as T | null;
+  const [bytes] = await deps.store.getEntries(model.meta.version, table, [userId]);
+  // Own the bytes before caching views over them: a socket Buffer may be a slice of a much larger one.
+  const owned = bytes && (bytes.byteOffset !== 0 || bytes.buffer.byteLength !== bytes.byteLength) ? new Uint8Array(bytes) : bytes;
+  let value: T | null = null;
+  try {
+    value = owned ? decode(owned) : null;
+  } catch (err) {
+    // An entry this code cannot read (e.g. written by an older layout): answer as for an unknown user
+    // rather than fail the request, and say so once per version and table.
+    if (!(err instanceof ArtifactFormatError)) throw err;
+    const warned = `!warned\u0000${table}`;
+    if (model.entries.get(warned) === undefined) {
+      model.entries.set(warned, true, 0);
+      deps.log?.(`model ${model.meta.version}: unreadable ${table} entries (${err.message}); answering as for unknown users`);
+    }
   }
+  model.entries.set(key, value, owned?.byteLength ?? 0);
+  return value;
+}
+
+/**
+ * The stored hybrid candidates with neighbours of the newest live purchases blended in:
+ *   score = (1 - LIVE_WEIGHT) * hybrid / max hybrid + LIVE_WEIGHT * live / max live
+ * Live neighbours come explained by the live purchase that reached them.
+ */
+function blendLive(model: ServingModel, entry: UserEntry, fresh: readonly { item: number }[]): Pick[] {
+  const { items, scores, sourceMask, because } = entry.hybrid;
   const anchors = fresh.slice(0, LIVE_ANCHORS).map((f, r) => ({ item: f.item, weight: 1 / (1 + r) }));
   const live = scoreByNeighbours(model, anchors, LIVE_SOURCES, BECAUSE_YOU_BOUGHT);
   const hybridMax = scores.length > 0 ? scores[0] : 1;
   const liveMax = live.length > 0 ? live[0].score : 1;
   const merged = new Map<number, Pick>();
   for (let k = 0; k < items.length; k++) {
-    merged.set(items[k], { item: items[k], score: ((1 - LIVE_WEIGHT) * scores[k]) / hybridMax, sources: sourcesOfMask(model, sourceMask[k]) });
+    const score = ((1 - LIVE_WEIGHT) * scores[k]) / hybridMax;
+    merged.set(items[k], { item: items[k], score, sources: sourcesOfMask(model, sourceMask[k]), because: because[k] });
   }
   for (const p of live) {
     const score = (LIVE_WEIGHT * p.score) / liveMax;
@@ -92,18 +140,27 @@ function* blendLive(model: ServingModel, entry: UserEntry, fresh: readonly { ite
     if (!seen) merged.set(p.item, { ...p, score });
     else merged.set(p.item, { ...seen, score: seen.score + score, sources: [...new Set([...seen.sources, ...p.sources])], explanation: p.explanation });
   }
-  yield* [...merged.values()].sort((a, b) => b.score - a.score || a.item - b.item);
+  return [...merged.values()].sort((a, b) => b.score - a.score || a.item - b.item);
 }
 
-/** "because you bought X" from the newest purchases (live first), then buy-again and popularity phrases. */
+/**
+ * Explanations, most specific first: "you bought this before" (excludePurchased=false), "because you
+ * bought X" from the purchases since training, then from the anchor stored with the candidate at
+ * training time (or, for single strategies, found now among the latest purchases), then popularity.
+ */
 function explain(model: ServingModel, picks: Pick[], entry: UserEntry, fresh: readonly { item: number }[]): void {
-  const anchors = fresh.length === 0 ? entry.recentItems : [...fresh.map((f) => f.item), ...entry.recentItems];
-  explainByAnchors(model, picks, anchors, BECAUSE_YOU_BOUGHT);
-  for (let i = 0; i < picks.length; i++) {
-    const p = picks[i];
+  // Picks are this request's own objects, so they are completed in place.
+  for (const p of picks) if (sortedHas(entry.purchased, p.item)) p.explanation = BOUGHT_BEFORE;
+  if (fresh.length > 0) explainByAnchors(model, picks, fresh.map((f) => f.item), BECAUSE_YOU_BOUGHT);
+  let unknown = false;
+  for (const p of picks) {
     if (p.explanation !== undefined) continue;
-    if (sortedHas(entry.purchased, p.item)) picks[i] = { ...p, explanation: BOUGHT_BEFORE };
-    else if (p.sources.includes('popularity')) picks[i] = { ...p, explanation: popularityPhraseFor(model, entry.segment, p.item) };
+    if (p.because === undefined) unknown = true;
+    else if (p.because >= 0 && isPersonal(p.sources)) p.explanation = BECAUSE_YOU_BOUGHT[sourceOf(p.because)]!(nameOf(model, anchorOf(p.because)));
+  }
+  if (unknown) explainByAnchors(model, picks, entry.recentItems, BECAUSE_YOU_BOUGHT);
+  for (const p of picks) {
+    if (p.explanation === undefined && p.sources.includes('popularity')) p.explanation = popularityPhraseFor(model, entry.segment, p.item);
   }
 }
 

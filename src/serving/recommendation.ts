@@ -58,11 +58,13 @@ export interface Pick {
   score: number;
   sources: readonly string[];
   explanation?: string;
+  /** The purchase behind the item when known in advance (anchor-finder.ts AnchorCode). */
+  because?: number;
   stats?: { support: number; confidence: number; lift: number };
 }
 
-/** Six significant digits are plenty for a ranking score and keep float32 noise out of the JSON. */
-export const roundScore = (s: number) => (s === 0 || !Number.isFinite(s) ? 0 : Number(s.toPrecision(6)));
+/** Six decimals are plenty for a ranking score and keep float32 noise out of the JSON (toPrecision is slow). */
+export const roundScore = (s: number) => (Number.isFinite(s) ? Math.round(s * 1e6) / 1e6 : 0);
 
 /** How an item is named in explanations: its title, else its id. */
 export const nameOf = (model: ServingModel, item: number) => model.items.titles[item] || model.items.ids[item];

@@ -13,6 +13,7 @@ export interface ServingDeps {
     getItem(id: string): Promise<{ categories: string[] } | null>;
   };
   dbPopular: DbPopularity;
+  log?: (msg: string, err?: unknown) => void;
 }
 
 /** Candidates gathered before diversity re-ranking picks k of them (just k without diversity). */

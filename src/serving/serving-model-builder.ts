@@ -16,6 +16,7 @@ import {
   encodePopularArtifact,
   type ServingModelInfo,
 } from './serving-artifacts.js';
+import { findAnchors } from './anchor-finder.js';
 import { buildNeighbourTables, buildPopularTable, findSegment } from './serving-tables.js';
 import { topCandidates } from './top-candidates.js';
 import { encodeCandidates, encodeUserEntry, strategyTable, USERS_TABLE } from './user-entry.js';
@@ -136,6 +137,7 @@ export function buildServingModel(input: BuildServingModelInput): ServingModelBu
       if (sourceMask[c] === 0 && best >= 0) sourceMask[c] = 1 << best;
     });
     const recent = recentDistinctItems(history, itemCount, options.recentItems);
+    const recentItems = Int32Array.from(recent, (r) => r.item);
     const orders = new Set(history.map((h) => h.order)).size;
     userRows.push([
       ds.userIds[u],
@@ -144,9 +146,9 @@ export function buildServingModel(input: BuildServingModelInput): ServingModelBu
         orders,
         lastTs: history[history.length - 1].ts,
         purchased,
-        recentItems: Int32Array.from(recent, (r) => r.item),
+        recentItems,
         recentTs: Float64Array.from(recent, (r) => r.ts),
-        hybrid: { ...top, sourceMask },
+        hybrid: { ...top, sourceMask, because: findAnchors(neighbours, itemCount, top.items, recentItems) },
       }),
     ]);
 

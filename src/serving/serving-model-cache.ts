@@ -17,6 +17,8 @@ export interface ServingModelCache {
 export function createServingModelCache(deps: {
   store: ModelStore;
   recheckMs?: number;
+  /** Bound of each version's per-user entry cache (bytes). */
+  entryCacheBytes?: number;
   log?: (msg: string, err?: unknown) => void;
 }): ServingModelCache {
   const recheckMs = deps.recheckMs ?? 1000;
@@ -29,7 +31,7 @@ export function createServingModelCache(deps: {
       const meta = await deps.store.getActive();
       if (!meta) model = null;
       else if (!model || model.meta.version !== meta.version) {
-        const loaded = await loadServingModel(deps.store, meta);
+        const loaded = await loadServingModel(deps.store, meta, { entryCacheBytes: deps.entryCacheBytes });
         if (loaded) model = loaded;
         else deps.log?.(`model version ${meta.version} has no serving artifacts; keeping the previous one`);
       }

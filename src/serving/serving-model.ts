@@ -1,4 +1,5 @@
 import type { ModelMeta, ModelStore } from '../store/model-store.js';
+import { EntryCache } from './entry-cache.js';
 import {
   ARTIFACT_ITEMS,
   ARTIFACT_NEIGHBOURS,
@@ -23,7 +24,12 @@ export interface ServingModel {
   segmentIndex: Map<string, number>;
   /** Source-name lists by hybrid source mask, built on first use so responses share them. */
   sourceSets: Map<number, readonly string[]>;
+  /** Decoded per-user entries of this version read so far (immutable, so cacheable), keyed by table and user. */
+  entries: EntryCache<unknown>;
 }
+
+/** Default bound of the per-version entry cache: the full Online Retail users table takes ~16 MB. */
+export const DEFAULT_ENTRY_CACHE_BYTES = 64 * 1024 * 1024;
 
 /** The names behind a hybrid candidate's source mask (bit k = info.hybridSources[k]). */
 export function sourcesOfMask(model: ServingModel, mask: number): readonly string[] {
@@ -38,23 +44,26 @@ export const segmentKey = (name: string, value: string) => `${name}\u0000${value
 export function decodeServingModel(
   meta: ModelMeta,
   bytes: { items: Uint8Array; neighbours: Uint8Array; popular: Uint8Array },
+  opts: { entryCacheBytes?: number } = {},
 ): ServingModel {
   const { info, items } = decodeItemsArtifact(bytes.items);
   const n = items.ids.length;
   const popular = decodePopularArtifact(bytes.popular, n);
   const segmentIndex = new Map<string, number>();
   popular.segments.forEach((s, k) => segmentIndex.set(segmentKey(s.name, s.value), k));
-  return { meta, info, items, neighbours: decodeNeighboursArtifact(bytes.neighbours, n), popular, segmentIndex, sourceSets: new Map() };
+  return { meta, info, items, neighbours: decodeNeighboursArtifact(bytes.neighbours, n), popular, segmentIndex, sourceSets: new Map(),
+    entries: new EntryCache(opts.entryCacheBytes ?? DEFAULT_ENTRY_CACHE_BYTES),
+  };
 }
 
 /**
  * Reads and decodes a version's serving artifacts from the store: three reads, once per version.
  * Null when the version has no serving model (e.g. it was published without one).
  */
-export async function loadServingModel(store: ModelStore, meta: ModelMeta): Promise<ServingModel | null> {
+export async function loadServingModel(store: ModelStore, meta: ModelMeta, opts: { entryCacheBytes?: number } = {}): Promise<ServingModel | null> {
   const [items, neighbours, popular] = await Promise.all(
     [ARTIFACT_ITEMS, ARTIFACT_NEIGHBOURS, ARTIFACT_POPULAR].map((name) => store.getArtifact(meta.version, name)),
   );
   if (!items || !neighbours || !popular) return null;
-  return decodeServingModel(meta, { items, neighbours, popular });
+  return decodeServingModel(meta, { items, neighbours, popular }, opts);
 }

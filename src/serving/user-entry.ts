@@ -32,13 +32,15 @@ export interface UserEntry {
   hybrid: Candidates & {
     /** Bit k set = hybridSources[k] contributed a meaningful share of the item's score. */
     sourceMask: Uint32Array;
+    /** The purchase that best explains each candidate (anchor-finder.ts AnchorCode), -1 = none. */
+    because: Int32Array;
   };
 }
 
 const USER_LAYOUT: RecordLayout = {
   magic: 0x31555352, // "RSU1"
-  version: 1,
-  arrays: [Float64Array, Int32Array, Int32Array, Float64Array, Int32Array, Float32Array, Uint32Array],
+  version: 2,
+  arrays: [Float64Array, Int32Array, Int32Array, Float64Array, Int32Array, Float32Array, Uint32Array, Int32Array],
 };
 const STRATEGY_LAYOUT: RecordLayout = {
   magic: 0x31535352, // "RSS1"
@@ -55,11 +57,12 @@ export function encodeUserEntry(e: UserEntry): Uint8Array {
     e.hybrid.items,
     e.hybrid.scores,
     e.hybrid.sourceMask,
+    e.hybrid.because,
   ]);
 }
 
 export function decodeUserEntry(bytes: Uint8Array): UserEntry {
-  const [scalars, purchased, recentItems, recentTs, items, scores, sourceMask] = decodeRecord(USER_LAYOUT, bytes) as [
+  const [scalars, purchased, recentItems, recentTs, items, scores, sourceMask, because] = decodeRecord(USER_LAYOUT, bytes) as [
     Float64Array,
     Int32Array,
     Int32Array,
@@ -67,6 +70,7 @@ export function decodeUserEntry(bytes: Uint8Array): UserEntry {
     Int32Array,
     Float32Array,
     Uint32Array,
+    Int32Array,
   ];
   return {
     segment: scalars[0],
@@ -75,7 +79,7 @@ export function decodeUserEntry(bytes: Uint8Array): UserEntry {
     purchased,
     recentItems,
     recentTs,
-    hybrid: { items, scores, sourceMask },
+    hybrid: { items, scores, sourceMask, because },
   };
 }
 
