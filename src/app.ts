@@ -14,6 +14,7 @@ import { itemListRoutes } from './http/routes/item-lists.js';
 import { recommendationRoutes } from './http/routes/recommendations.js';
 import { userRoutes } from './http/routes/users.js';
 import { evaluationRoutes } from './http/routes/evaluations.js';
+import { profileRoutes } from './http/routes/profiles.js';
 import { onlineMetricRoutes } from './http/routes/online-metrics.js';
 import type { Services } from './services.js';
 
@@ -42,7 +43,8 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await registerDocs(app, API_VERSION);
   // Gauges backed by Postgres (offline evaluation, feedback rates) are refreshed before a scrape, cached ~30 s.
   const beforeScrape = async () => {
-    await Promise.all([services.evaluationGauges.refresh(), services.onlineMetrics.refreshGauges()]);
+    // The segment gauges follow the active model's profiles (loaded once per version).
+    await Promise.all([services.evaluationGauges.refresh(), services.onlineMetrics.refreshGauges(), services.profiles.report()]);
   };
   registerMetrics(app, { metrics: services.metrics, beforeScrape });
 
@@ -64,6 +66,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   modelRoutes(app, { store: services.store, onActivated: () => services.serving.invalidate() });
   evaluationRoutes(app, { evaluations: services.evaluations });
   onlineMetricRoutes(app, { onlineMetrics: services.onlineMetrics });
+  profileRoutes(app, { profiles: services.profiles, catalog: services.catalog });
   // The inline job runner lives as long as the app: it claims jobs once the app is ready and stops
   // (finishing or interrupting the job in hand) before the caller closes the database.
   const runner = services.jobRunner;

@@ -15,6 +15,7 @@ import { createReportRepository } from './data/report-repository.js';
 import { createEvaluationGauges } from './evaluation/evaluation-gauges.js';
 import { createEvaluationService } from './evaluation/evaluation-service.js';
 import { createOnlineMetrics } from './serving/online-metrics.js';
+import { createProfileService } from './profiles/profile-service.js';
 
 /**
  * The composition root: every domain object built from explicit dependencies. The server, the CLIs,
@@ -45,6 +46,7 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
     jobs, reports, events, catalog, gauges: evaluationGauges, defaultRecipe: config.DEFAULT_RECIPE, kick: () => jobRunner?.kick(),
   });
   const onlineMetrics = createOnlineMetrics({ db, gauge: metrics.onlineRate, log: deps.log });
+  const profiles = createProfileService({ store, events, catalog, metrics });
   const jobRunnerOptions = {
     jobs,
     handlers: createJobHandlers({ db, trainer, evaluate: evaluations.handler }),
@@ -56,7 +58,7 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
   const jobService = createJobService({ jobs, defaultRecipe: config.DEFAULT_RECIPE, kick: () => jobRunner?.kick() });
 
   return { config, db, store, metrics, catalog, events, recordPurchases, serving, eraseUser, jobs, trainer, jobRunnerOptions, jobRunner, jobService,
-    reports, evaluations, evaluationGauges, onlineMetrics };
+    reports, evaluations, evaluationGauges, onlineMetrics, profiles };
 }
 
 export type Services = ReturnType<typeof createServices>;

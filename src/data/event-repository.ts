@@ -141,12 +141,14 @@ export function createEventRepository(db: Db) {
       }));
     },
 
-    /** All purchases in [from, to) as dataset rows, for training and evaluation. */
-    async loadPurchaseRows(window: { from?: Date; to?: Date } = {}): Promise<PurchaseRow[]> {
+    /** All purchases in [from, to) (of one user when `userId` is given) as dataset rows, for training, evaluation and profiles. */
+    async loadPurchaseRows(window: { from?: Date; to?: Date; userId?: string } = {}): Promise<PurchaseRow[]> {
       const { rows } = await db.query<{ u: string; i: string; o: string | null; t: number; q: number; p: number | null }>(
         `SELECT user_id AS u, item_id AS i, order_id AS o, (extract(epoch FROM ts) * 1000)::float8 AS t, quantity AS q, price AS p
-         FROM purchase_events WHERE ($1::timestamptz IS NULL OR ts >= $1) AND ($2::timestamptz IS NULL OR ts < $2)`,
-        [window.from?.toISOString() ?? null, window.to?.toISOString() ?? null],
+         FROM purchase_events WHERE ($1::timestamptz IS NULL OR ts >= $1) AND ($2::timestamptz IS NULL OR ts < $2)
+         ${window.userId === undefined ? '' : 'AND user_id = $3'}`,
+        // A literal user_id condition (not "$3 IS NULL OR ...") lets the planner use the (user_id, ts) index.
+        [window.from?.toISOString() ?? null, window.to?.toISOString() ?? null, ...(window.userId === undefined ? [] : [window.userId])],
       );
       return rows.map((r) => ({ userId: r.u, itemId: r.i, orderId: r.o, ts: r.t, quantity: r.q, price: r.p }));
     },

@@ -1,5 +1,6 @@
 import type { Dataset } from '../recommenders/dataset.js';
 import { buildServingModel } from '../serving/serving-model-builder.js';
+import { buildProfilesArtifact, PROFILES_ARTIFACT } from '../profiles/profiles-artifact.js';
 import { fitRecipe, type Recipe } from './recipe.js';
 
 /** Everything a model version stores, computed from a dataset; plain data, so it crosses threads. */
@@ -45,6 +46,8 @@ export async function computeModel(ds: Dataset, recipe: Recipe, opts: { storeRec
   };
   const build = await timed('serving', () => buildServingModel({ ds, fitted, recipe }));
   const artifacts = [...build.artifacts];
+  // Customer profiles and segments of the training population, read by the profile and segment routes.
+  artifacts.push([PROFILES_ARTIFACT, await timed('profiles', () => buildProfilesArtifact(ds, new Date().toISOString()))]);
   if (opts.storeRecommenders) {
     await timed('encode', () => {
       for (const [name, r] of fitted.sources) artifacts.push([`recommender:${name}`, r.toArtifact()]);

@@ -1,0 +1,64 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { CatalogRepository } from '../../data/catalog-repository.js';
+import { AppError, notFound } from '../../errors.js';
+import { SEGMENT_NAMES, type ProfileService } from '../../profiles/profile-service.js';
+import { errors, idParam } from '../schemas/common.js';
+import { profileResponse, segmentParams, segmentsResponse, segmentUsersQuery, segmentUsersResponse } from '../schemas/profiles.js';
+
+const NO_PROFILES = 'No customer profiles yet: they are computed when a model is trained';
+
+export function profileRoutes(app: FastifyInstance, deps: { profiles: ProfileService; catalog: Pick<CatalogRepository, 'getUser'> }) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const tags = ['profiles'];
+
+  r.get('/v1/users/:id/profile', {
+    config: { scope: 'read' },
+    schema: {
+      tags,
+      summary: "A customer's RFM profile, segment, lifecycle stage and value tier (refreshed by purchases since training)",
+      params: idParam,
+      response: { 200: profileResponse, ...errors(400, 401, 403, 404) },
+    },
+    handler: async (req) => {
+      if (!(await deps.catalog.getUser(req.params.id))) throw notFound('user', req.params.id);
+      const profile = await deps.profiles.profile(req.params.id);
+      if (!profile) throw new AppError('NOT_FOUND', `user "${req.params.id}" has no purchases in a trained model yet`);
+      return profile;
+    },
+  });
+
+  r.get('/v1/segments', {
+    config: { scope: 'admin' },
+    schema: {
+      tags,
+      summary: 'Customers per RFM segment, lifecycle stage and value tier: size, revenue share, mean scores',
+      response: { 200: segmentsResponse, ...errors(401, 403, 404) },
+    },
+    handler: async () => {
+      const report = await deps.profiles.report();
+      if (!report) throw new AppError('NOT_FOUND', NO_PROFILES);
+      return report;
+    },
+  });
+
+  r.get('/v1/segments/:name/users', {
+    config: { scope: 'admin' },
+    schema: {
+      tags,
+      summary: 'Customers of one segment (or lifecycle stage / value tier), by descending spend, paged',
+      params: segmentParams,
+      querystring: segmentUsersQuery,
+      response: { 200: segmentUsersResponse, ...errors(400, 401, 403, 404) },
+    },
+    handler: async (req) => {
+      const { dimension, limit, offset } = req.query;
+      if (!SEGMENT_NAMES[dimension].includes(req.params.name)) {
+        throw new AppError('NOT_FOUND', `no ${dimension} "${req.params.name}"; known: ${SEGMENT_NAMES[dimension].join(', ')}`);
+      }
+      const page = await deps.profiles.members(dimension, req.params.name, { limit, offset });
+      if (!page) throw new AppError('NOT_FOUND', NO_PROFILES);
+      return { modelVersion: page.modelVersion, dimension, name: req.params.name, total: page.total, users: page.users };
+    },
+  });
+}

@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import { LIFECYCLE_STAGES, RFM_SEGMENTS, VALUE_TIERS } from '../../profiles/segments.js';
+
+const label = z.object({ label: z.string(), weight: z.number() });
+
+export const profileResponse = z
+  .object({
+    userId: z.string(),
+    modelVersion: z.string(),
+    source: z.enum(['model', 'refreshed']).describe('`refreshed`: recomputed from purchases recorded after the training'),
+    asOf: z.string().describe('Reference date of recency: the latest purchase known when the profile was computed'),
+    recencyDays: z.number().int(),
+    tenureDays: z.number().int(),
+    frequency: z.number().int().describe('Distinct orders'),
+    monetary: z.number().describe('Sum of quantity x unit price'),
+    rScore: z.number().int().min(1).max(5),
+    fScore: z.number().int().min(1).max(5),
+    mScore: z.number().int().min(1).max(5),
+    segment: z.enum(RFM_SEGMENTS),
+    lifecycle: z.enum(LIFECYCLE_STAGES),
+    valueTier: z.enum(VALUE_TIERS),
+    avgBasketSize: z.number(),
+    avgBasketLines: z.number(),
+    avgBasketValue: z.number(),
+    priceSensitivity: z.number().nullable().describe('Mean of price paid / the item\'s mean price; < 1 pays less than usual'),
+    meanIntervalDays: z.number().nullable(),
+    firstOrder: z.string(),
+    lastOrder: z.string(),
+    topTerms: z.array(label),
+    topCategories: z.array(label),
+  })
+  .meta({ id: 'CustomerProfile' });
+
+const group = z.object({
+  name: z.string(),
+  users: z.number().int(),
+  userShare: z.number(),
+  revenue: z.number(),
+  revenueShare: z.number(),
+  meanR: z.number().nullable(),
+  meanF: z.number().nullable(),
+  meanM: z.number().nullable(),
+});
+
+export const segmentsResponse = z.object({
+  modelVersion: z.string(),
+  asOf: z.string(),
+  users: z.number().int(),
+  revenue: z.number(),
+  segments: z.array(group).describe('RFM segments (rules in src/profiles/segments.ts)'),
+  lifecycle: z.array(group),
+  valueTiers: z.array(group),
+});
+
+export const segmentParams = z.strictObject({ name: z.string().min(1).max(64) });
+
+export const segmentUsersQuery = z.strictObject({
+  dimension: z.enum(['segment', 'lifecycle', 'valueTier']).default('segment'),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+export const segmentUsersResponse = z.object({
+  modelVersion: z.string(),
+  dimension: z.enum(['segment', 'lifecycle', 'valueTier']),
+  name: z.string(),
+  total: z.number().int(),
+  users: z.array(profileResponse.omit({ modelVersion: true, source: true, asOf: true })),
+});

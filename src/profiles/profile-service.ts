@@ -1,0 +1,133 @@
+import type { CatalogRepository } from '../data/catalog-repository.js';
+import type { EventRepository } from '../data/event-repository.js';
+import type { Metrics } from '../metrics.js';
+import { buildDataset } from '../recommenders/dataset.js';
+import type { ModelStore } from '../store/model-store.js';
+import { decodeProfiles } from './profile-codec.js';
+import { computeProfiles, type CustomerProfile } from './profile.js';
+import { PROFILES_ARTIFACT } from './profiles-artifact.js';
+import { populationOf, percentileIn, scoreIn, type Population } from './population-score.js';
+import { segmentReport, type SegmentReport } from './segment-report.js';
+import { lifecycleStage, rfmSegment, RFM_SEGMENTS, LIFECYCLE_STAGES, VALUE_TIERS, type SegmentedProfile } from './segments.js';
+
+export type SegmentDimension = 'segment' | 'lifecycle' | 'valueTier';
+export const SEGMENT_NAMES: Record<SegmentDimension, readonly string[]> = {
+  segment: RFM_SEGMENTS,
+  lifecycle: LIFECYCLE_STAGES,
+  valueTier: VALUE_TIERS,
+};
+
+/** The decoded profiles of one model version, with what a refresh needs. Immutable once built. */
+interface VersionProfiles {
+  version: string;
+  /** Reference time of the training data (its latest purchase). */
+  now: number;
+  byUser: Map<string, SegmentedProfile>;
+  list: SegmentedProfile[];
+  report: SegmentReport;
+  recency: Population;
+  frequency: Population;
+  monetary: Population;
+}
+
+export interface ProfileView extends SegmentedProfile {
+  modelVersion: string;
+  /** `model`: as computed at training; `refreshed`: recomputed from purchases recorded since. */
+  source: 'model' | 'refreshed';
+  /** Reference date of recency (the latest purchase known when it was computed). */
+  asOf: string;
+}
+
+/**
+ * Customer profiles and segments of the active model, and per-customer refresh: a customer with
+ * purchases recorded after the training is recomputed from their own history in Postgres and scored
+ * against the trained population (population-score.ts), so their profile follows their purchases
+ * without a retraining. Price sensitivity needs every customer's prices and stays as trained.
+ */
+export function createProfileService(deps: {
+  store: ModelStore;
+  events: Pick<EventRepository, 'loadPurchaseRows'>;
+  catalog: Pick<CatalogRepository, 'getItems'>;
+  metrics?: Metrics;
+}) {
+  let cached: VersionProfiles | null = null;
+
+  async function current(): Promise<VersionProfiles | null> {
+    const meta = await deps.store.getActive();
+    if (!meta) return null;
+    if (cached?.version === meta.version) return cached;
+    const bytes = await deps.store.getArtifact(meta.version, PROFILES_ARTIFACT);
+    if (!bytes) return null;
+    const decoded = decodeProfiles(bytes);
+    const list = decoded.profiles;
+    const next: VersionProfiles = {
+      version: meta.version,
+      now: decoded.now ?? Date.parse(meta.trainedAt),
+      byUser: new Map(list.map((p) => [p.userId, p])),
+      list,
+      report: segmentReport(list),
+      // Recency is scored on negated days (fewer days = higher score), as in computeProfiles.
+      recency: populationOf(list.map((p) => -p.recencyDays)),
+      frequency: populationOf(list.map((p) => p.frequency)),
+      monetary: populationOf(list.map((p) => p.monetary)),
+    };
+    cached = next;
+    if (deps.metrics) {
+      deps.metrics.segmentSize.reset();
+      for (const s of next.report.segments) deps.metrics.segmentSize.set({ segment: s.name }, s.users);
+    }
+    return next;
+  }
+
+  function refreshed(v: VersionProfiles, fresh: CustomerProfile, old: SegmentedProfile | undefined): SegmentedProfile {
+    const rScore = scoreIn(v.recency, -fresh.recencyDays, old && -old.recencyDays);
+    const fScore = scoreIn(v.frequency, fresh.frequency, old?.frequency);
+    const mScore = scoreIn(v.monetary, fresh.monetary, old?.monetary);
+    const p = percentileIn(v.monetary, fresh.monetary, old?.monetary);
+    return {
+      ...fresh,
+      rScore,
+      fScore,
+      mScore,
+      priceSensitivity: old?.priceSensitivity ?? null,
+      segment: rfmSegment(rScore, fScore, mScore),
+      lifecycle: lifecycleStage(fresh),
+      valueTier: p >= 0.8 ? 'high' : p >= 0.5 ? 'medium' : 'low',
+    };
+  }
+
+  return {
+    /** Null when the active model has no profiles (or no model is active). */
+    async report(): Promise<(SegmentReport & { modelVersion: string; asOf: string }) | null> {
+      const v = await current();
+      return v && { ...v.report, modelVersion: v.version, asOf: new Date(v.now).toISOString() };
+    },
+
+    /** A customer's profile; null when they have no purchase (or no model with profiles is active). */
+    async profile(userId: string): Promise<ProfileView | null> {
+      const v = await current();
+      if (!v) return null;
+      const old = v.byUser.get(userId);
+      const live = await deps.store.getUserEvents(userId);
+      if (old && live.length === 0) return { ...old, modelVersion: v.version, source: 'model', asOf: new Date(v.now).toISOString() };
+      const rows = await deps.events.loadPurchaseRows({ userId });
+      if (rows.length === 0) return null;
+      // Titles and categories of what they bought feed the profile's top terms.
+      const items = await deps.catalog.getItems([...new Set(rows.map((r) => r.itemId))]);
+      const ds = buildDataset({ events: rows, items, onlyInteractedItems: true });
+      const now = Math.max(v.now, ds.now);
+      const [fresh] = computeProfiles(ds, { now });
+      return { ...refreshed(v, fresh, old), modelVersion: v.version, source: 'refreshed', asOf: new Date(now).toISOString() };
+    },
+
+    /** Customers of one group, by descending spend; null when no model with profiles is active. */
+    async members(dimension: SegmentDimension, name: string, page: { limit: number; offset: number }) {
+      const v = await current();
+      if (!v) return null;
+      const all = v.list.filter((p) => p[dimension] === name).sort((a, b) => b.monetary - a.monetary || (a.userId < b.userId ? -1 : 1));
+      return { modelVersion: v.version, total: all.length, users: all.slice(page.offset, page.offset + page.limit) };
+    },
+  };
+}
+
+export type ProfileService = ReturnType<typeof createProfileService>;

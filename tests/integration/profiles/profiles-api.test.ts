@@ -1,0 +1,126 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUNDLED_SAMPLE_PATH, runImport } from '../../../src/data/importers/run-import.js';
+import { RFM_SEGMENTS } from '../../../src/profiles/segments.js';
+import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
+import { createPgliteTestDb, createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
+
+// The bundled Online Retail sample (353 customers after cleaning), imported and trained once.
+const usePostgres = await serviceAvailable(POSTGRES_URL);
+
+/**
+ * Recency, frequency and monetary of one customer, and their quintile scores, computed by plain SQL over
+ * the raw purchase rows: independent of the profile code. p = (below + equal / 2) / n, score = 1 + floor(5p);
+ * recency is scored on negated days. Days are UTC calendar dates; the reference date is the latest purchase.
+ */
+const RFM_SQL = `
+  WITH per_user AS (
+    SELECT user_id,
+           ((SELECT max(ts) FROM purchase_events) AT TIME ZONE 'UTC')::date - (max(ts) AT TIME ZONE 'UTC')::date AS recency,
+           count(DISTINCT order_id) AS frequency,
+           sum(quantity * price) AS monetary
+    FROM purchase_events GROUP BY user_id
+  ), scored AS (
+    SELECT a.user_id, a.recency, a.frequency, a.monetary,
+      (SELECT (count(*) FILTER (WHERE -b.recency < -a.recency) + count(*) FILTER (WHERE b.recency = a.recency) / 2.0) / count(*) FROM per_user b) AS pr,
+      (SELECT (count(*) FILTER (WHERE b.frequency < a.frequency) + count(*) FILTER (WHERE b.frequency = a.frequency) / 2.0) / count(*) FROM per_user b) AS pf,
+      (SELECT (count(*) FILTER (WHERE b.monetary < a.monetary) + count(*) FILTER (WHERE b.monetary = a.monetary) / 2.0) / count(*) FROM per_user b) AS pm
+    FROM per_user a
+  )
+  SELECT user_id, recency::int, frequency::int, monetary::float8,
+         1 + floor(5 * pr)::int AS r, 1 + floor(5 * pf)::int AS f, 1 + floor(5 * pm)::int AS m
+  FROM scored WHERE user_id = ANY($1::text[])`;
+
+describe('customer profiles and segments on the bundled sample', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ createDb: usePostgres ? createPostgresTestDb : createPgliteTestDb });
+    await runImport({ db: t.services.db }, { format: 'online-retail', path: BUNDLED_SAMPLE_PATH });
+    await t.services.trainer.train();
+  }, 240_000);
+  afterAll(() => t?.dispose());
+
+  it('When profiles of named customers are read, Then R, F, M and their scores equal a plain SQL aggregate', async () => {
+    // Customers picked for variety: a heavy wholesaler, a few mid-range ones, a one-order customer.
+    const { rows: named } = await t.services.db.query<{ user_id: string }>(
+      `(SELECT user_id FROM purchase_events GROUP BY user_id ORDER BY count(DISTINCT order_id) DESC, user_id LIMIT 2)
+       UNION ALL (SELECT user_id FROM purchase_events GROUP BY user_id HAVING count(DISTINCT order_id) = 1 ORDER BY user_id LIMIT 2)
+       UNION ALL (SELECT user_id FROM purchase_events GROUP BY user_id HAVING count(DISTINCT order_id) = 3 ORDER BY user_id LIMIT 2)`,
+    );
+    const ids = named.map((r) => r.user_id);
+    expect(ids).toHaveLength(6);
+    const { rows: expected } = await t.services.db.query<{ user_id: string; recency: number; frequency: number; monetary: number; r: number; f: number; m: number }>(RFM_SQL, [ids]);
+    for (const want of expected) {
+      const res = await t.app.inject({ url: `/v1/users/${want.user_id}/profile`, headers: auth('read') });
+      expect(res.statusCode).toBe(200);
+      const got = res.json();
+      expect({ user: got.userId, recency: got.recencyDays, frequency: got.frequency, r: got.rScore, f: got.fScore, m: got.mScore }).toEqual({
+        user: want.user_id, recency: want.recency, frequency: want.frequency, r: want.r, f: want.f, m: want.m,
+      });
+      // Prices travel through 32-bit floats in the model: equal to the cent.
+      expect(got.monetary).toBeCloseTo(want.monetary, 1);
+      expect(got.source).toBe('model');
+    }
+  });
+
+  it('When segments are listed, Then every customer is in exactly one segment and the shares add up', async () => {
+    const res = await t.app.inject({ url: '/v1/segments', headers: auth('admin') });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    const { rows } = await t.services.db.query<{ n: number; revenue: number }>(
+      'SELECT count(DISTINCT user_id)::int AS n, sum(quantity * price)::float8 AS revenue FROM purchase_events',
+    );
+    expect(body.users).toBe(rows[0].n);
+    expect(body.segments.map((s: { name: string }) => s.name)).toEqual([...RFM_SEGMENTS]);
+    expect(body.segments.reduce((a: number, s: { users: number }) => a + s.users, 0)).toBe(rows[0].n);
+    expect(body.segments.reduce((a: number, s: { revenueShare: number }) => a + s.revenueShare, 0)).toBeCloseTo(1, 6);
+    expect(body.revenue).toBeCloseTo(rows[0].revenue, 0);
+    expect((await t.app.inject({ url: '/v1/segments', headers: auth('read') })).statusCode).toBe(403);
+  });
+
+  it('When a segment is listed, Then its members are paged by spend and all carry that segment', async () => {
+    const all = (await t.app.inject({ url: '/v1/segments', headers: auth('admin') })).json();
+    const biggest = [...all.segments].sort((a: { users: number }, b: { users: number }) => b.users - a.users)[0];
+    const page = (await t.app.inject({ url: `/v1/segments/${biggest.name}/users?limit=5&offset=0`, headers: auth('admin') })).json();
+    expect(page.total).toBe(biggest.users);
+    expect(page.users).toHaveLength(5);
+    expect(page.users.every((u: { segment: string }) => u.segment === biggest.name)).toBe(true);
+    const spend = page.users.map((u: { monetary: number }) => u.monetary);
+    expect(spend).toEqual([...spend].sort((a, b) => b - a));
+    const unknown = await t.app.inject({ url: '/v1/segments/vips/users', headers: auth('admin') });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json().error.message).toMatch(/known: champions/);
+    const tiers = (await t.app.inject({ url: '/v1/segments/high/users?dimension=valueTier&limit=1', headers: auth('admin') })).json();
+    expect(tiers.users[0].valueTier).toBe('high');
+  });
+
+  it('When a customer buys after training, Then their profile is refreshed from the new purchase', async () => {
+    const { rows } = await t.services.db.query<{ user_id: string; f: number; latest: Date }>(
+      `SELECT user_id, count(DISTINCT order_id)::int AS f, (SELECT max(ts) FROM purchase_events) AS latest
+       FROM purchase_events GROUP BY user_id HAVING count(DISTINCT order_id) = 1 ORDER BY user_id LIMIT 1`,
+    );
+    const { user_id: user, latest } = rows[0];
+    const before = (await t.app.inject({ url: `/v1/users/${user}/profile`, headers: auth('read') })).json();
+    const ts = new Date(latest.getTime() + 86_400_000).toISOString();
+    const posted = await t.app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      headers: auth('write'),
+      payload: { events: [{ userId: user, itemId: '85123A', quantity: 2, price: 2.55, orderId: 'after-training', ts }] },
+    });
+    expect(posted.json().inserted).toBe(1);
+    const after = (await t.app.inject({ url: `/v1/users/${user}/profile`, headers: auth('read') })).json();
+    expect(after.source).toBe('refreshed');
+    expect(after.frequency).toBe(before.frequency + 1);
+    expect(after.recencyDays).toBe(0);
+    expect(after.monetary).toBeCloseTo(before.monetary + 5.1, 1);
+    expect(after.rScore).toBe(5);
+  });
+
+  it('When the user is unknown or never bought, Then 404 in the error shape', async () => {
+    expect((await t.app.inject({ url: '/v1/users/nobody/profile', headers: auth('read') })).statusCode).toBe(404);
+    await t.app.inject({ method: 'PUT', url: '/v1/users/browser', headers: auth('write'), payload: { attributes: {} } });
+    const res = await t.app.inject({ url: '/v1/users/browser/profile', headers: auth('read') });
+    expect(res.statusCode).toBe(404);
+    expect(res.json().error.message).toMatch(/no purchases/);
+  });
+});
