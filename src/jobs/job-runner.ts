@@ -107,6 +107,8 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   let stopping = false;
   let loop: Promise<void> | null = null;
   let wake: (() => void) | null = null;
+  // A kick while the loop is busy claiming must not be lost: the loop then skips its next sleep.
+  let kicked = false;
   let current: { job: JobRecord; done: Promise<void>; abort: AbortController } | null = null;
   let lastSweep = 0;
   // Start-up recovery that failed (database not reachable yet) is retried by the claim loop.
@@ -207,6 +209,10 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
         log.error({ err }, 'job loop: claiming failed');
       }
       if (ran || stopping) continue;
+      if (kicked) {
+        kicked = false;
+        continue;
+      }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, pollMs);
         wake = () => {
@@ -215,6 +221,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
         };
       });
       wake = null;
+      kicked = false;
     }
   }
 
@@ -227,6 +234,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     },
     recover: () => recover(true),
     kick() {
+      kicked = true;
       wake?.();
     },
     runNext,
