@@ -34,6 +34,8 @@ export interface EvaluateOptions {
   itemSimilarity?: (a: number, b: number) => number;
   /** Segment of a train user index for the segment breakdown; null = no segment. */
   segmentOf?: (user: number) => string | null;
+  /** Lifecycle stage (new, active, silent, churned) of a train user index at the cutoff; null = none. */
+  lifecycleOf?: (user: number) => string | null;
   /** Called after each (strategy, user) with done/total scorings. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -88,6 +90,8 @@ export async function evaluateScorers(opts: EvaluateOptions): Promise<Evaluation
       const history = groupAcc('history', historyBucket(split.trainOrders[u]));
       const segment = opts.segmentOf?.(u) ?? null;
       const segmentAcc = segment !== null ? groupAcc('segment', segment) : null;
+      const lifecycle = opts.lifecycleOf?.(u) ?? null;
+      const lifecycleAcc = lifecycle !== null ? groupAcc('lifecycle', lifecycle) : null;
       for (let mi = 0; mi < modes.length; mi++) {
         const relevant = split.test[modes[mi]].get(u);
         if (!relevant) continue;
@@ -100,6 +104,7 @@ export async function evaluateScorers(opts: EvaluateOptions): Promise<Evaluation
           runAcc[s][mi][ki].add(relevant, list, ks[ki]);
           history[s][mi][ki].add(relevant, list, ks[ki]);
           segmentAcc?.[s][mi][ki].add(relevant, list, ks[ki]);
+          lifecycleAcc?.[s][mi][ki].add(relevant, list, ks[ki]);
         }
       }
       done++;

@@ -28,12 +28,12 @@ export interface ReportRow {
   lift: Record<MetricName, number | null>;
 }
 
-export type BreakdownDimension = 'history' | 'segment';
+export type BreakdownDimension = 'history' | 'segment' | 'lifecycle';
 
 /** Accuracy of one strategy for a subgroup of test users. */
 export interface BreakdownRow {
   dimension: BreakdownDimension;
-  /** History bucket ('1', '2-5', '6-20', '>20' train orders) or segment name. */
+  /** History bucket ('1', '2-5', '6-20', '>20' train orders), RFM segment or lifecycle stage name. */
   group: string;
   strategy: string;
   mode: EvalMode;

@@ -42,7 +42,7 @@ export function formatReport(report: EvaluationReport, options: FormatOptions = 
     }
   }
   if (options.breakdowns ?? true) {
-    for (const dimension of ['history', 'segment'] as BreakdownDimension[]) out.push(...breakdownBlocks(report, dimension));
+    for (const dimension of ['history', 'segment', 'lifecycle'] as BreakdownDimension[]) out.push(...breakdownBlocks(report, dimension));
   }
   return out.join('\n');
 }
@@ -56,7 +56,7 @@ function breakdownBlocks(report: EvaluationReport, dimension: BreakdownDimension
   const rows = report.breakdowns.filter((b) => b.dimension === dimension);
   if (rows.length === 0) return [];
   const out: string[] = [];
-  const title = dimension === 'history' ? 'by train orders' : 'by segment';
+  const title = { history: 'by train orders', segment: 'by segment', lifecycle: 'by lifecycle stage' }[dimension];
   for (const mode of report.modes as EvalMode[]) {
     for (const k of report.ks) {
       const here = rows.filter((b) => b.mode === mode && b.k === k);

@@ -44,7 +44,7 @@ export function makeSplit(input: SplitInput, request: SplitRequest): EvaluationS
 /**
  * One evaluation run: split the purchases, fit every recipe on the train part, score every test user
  * with each recipe's hybrid and the single strategies, and report the protocol's metrics with lifts
- * over popularity and breakdowns by history length and RFM segment (computed on the train period only).
+ * over popularity and breakdowns by history length, RFM segment and lifecycle stage (computed on the train period only).
  */
 export async function runEvaluation(
   input: SplitInput,
@@ -77,8 +77,8 @@ export async function runEvaluation(
     }
   }
 
-  const segments = new Map<string, string>();
-  for (const p of segmentProfiles(computeProfiles(ds, { now: split.cutoff ?? ds.now }))) segments.set(p.userId, p.segment);
+  const labels = new Map<string, { segment: string; lifecycle: string }>();
+  for (const p of segmentProfiles(computeProfiles(ds, { now: split.cutoff ?? ds.now }))) labels.set(p.userId, p);
   onProgress?.({ step: 'score', progress: 0.55 });
   return evaluateScorers({
     split,
@@ -87,7 +87,8 @@ export async function runEvaluation(
     scorers,
     baseline: BASELINE,
     itemSimilarity: contentSimilarity(ds),
-    segmentOf: (u) => segments.get(ds.userIds[u]) ?? null,
+    segmentOf: (u) => labels.get(ds.userIds[u])?.segment ?? null,
+    lifecycleOf: (u) => labels.get(ds.userIds[u])?.lifecycle ?? null,
     onProgress: (done, total) => onProgress?.({ step: 'score', progress: 0.55 + (0.45 * done) / total }),
   });
 }

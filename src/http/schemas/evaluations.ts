@@ -20,8 +20,8 @@ const reportRow = z
 
 const breakdownRow = z
   .object({
-    dimension: z.enum(['history', 'segment']),
-    group: z.string().describe("History bucket ('1', '2-5', '6-20', '>20' train orders) or RFM segment of the train period"),
+    dimension: z.enum(['history', 'segment', 'lifecycle']),
+    group: z.string().describe("History bucket ('1', '2-5', '6-20', '>20' train orders) RFM segment or lifecycle stage of the train period"),
     strategy: z.string(),
     mode: z.enum(['novel', 'all']),
     k: z.number().int(),
@@ -46,7 +46,7 @@ export const evaluationReport = z
     strategies: z.array(z.string()),
     baseline: z.string().describe('The strategy every lift is relative to (popularity)'),
     rows: z.array(reportRow).describe('One row per mode x k x strategy'),
-    breakdowns: z.array(breakdownRow).describe('Accuracy per history-length bucket and per segment'),
+    breakdowns: z.array(breakdownRow).describe('Accuracy per history-length bucket, RFM segment and lifecycle stage'),
   })
   .meta({ id: 'EvaluationReport' });
 

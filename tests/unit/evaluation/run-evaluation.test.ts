@@ -57,6 +57,11 @@ describe('an evaluation run', () => {
     // Breakdowns exist by history length and by RFM segment of the train period.
     expect(report.breakdowns.some((b) => b.dimension === 'history' && b.group === '2-5')).toBe(true);
     expect(report.breakdowns.some((b) => b.dimension === 'segment')).toBe(true);
+    // At the cutoff (day 50) every user last bought on days 2..15 with ~1-day gaps: all are past the
+    // silent/churn thresholds of their short cycle, none is new (first order > 30 days before).
+    const stages = new Set(report.breakdowns.filter((b) => b.dimension === 'lifecycle').map((b) => b.group));
+    expect(stages.size).toBeGreaterThan(0);
+    expect(stages.has('new')).toBe(false);
   });
 
   it('When a strategy is not a source of the recipe, Then the run fails naming it', async () => {
