@@ -3,14 +3,25 @@ import { BUNDLED_SAMPLE_PATH, runImport } from './data/importers/run-import.js';
 import type { Services } from './services.js';
 
 /**
- * First start of an empty service: load the bundled Online Retail sample (SAMPLE_DATA=true) so the API
- * has data at once. Runs after listen; /health/ready waits for it.
+ * First start of an empty service (SAMPLE_DATA=true): import the bundled Online Retail sample and
+ * train the default recipe on it, so recommendations answer at once. Also finishes the job when an
+ * earlier first start stopped between import and training. Runs after listen; /health/ready waits for
+ * it. A failure is logged and the service carries on: it serves without the sample rather than not at all.
  */
 export async function bootstrap(services: Services, log: Pick<FastifyBaseLogger, 'info' | 'error'>): Promise<void> {
   if (!services.config.SAMPLE_DATA) return;
-  const { purchases } = await services.events.counts();
-  if (purchases > 0) return;
-  log.info('empty database: importing the bundled sample');
-  const report = await runImport({ db: services.db }, { format: 'online-retail', path: BUNDLED_SAMPLE_PATH });
-  log.info({ accepted: report.accepted, users: report.users, items: report.items }, 'sample imported');
+  try {
+    const { purchases } = await services.events.counts();
+    if (purchases === 0) {
+      log.info('empty database: importing the bundled sample');
+      const report = await runImport({ db: services.db }, { format: 'online-retail', path: BUNDLED_SAMPLE_PATH });
+      log.info({ accepted: report.accepted, users: report.users, items: report.items, ms: report.durationMs }, 'sample imported');
+    }
+    if (await services.store.getActive()) return;
+    log.info('no model yet: training the default recipe on the data');
+    const trained = await services.trainer.train();
+    log.info({ version: trained.version, ms: trained.durations.total }, 'first model trained');
+  } catch (err) {
+    log.error({ err }, 'first-start sample loading failed; the service runs without it');
+  }
 }
