@@ -50,8 +50,8 @@ export interface TrainerDeps {
   storeRecommenders?: boolean;
   minimumData?: { users: number; items: number; events: number };
   /**
-   * Fault injection for tests: runs after each step (`load`, `dataset`, `fit`, `serving`, `encode`,
-   * `write`); a throw fails the training at that point, as a crash there would.
+   * Fault injection for tests: runs after each step (`load`, `dataset`, `fit`, `serving`, `profiles`,
+   * `encode`, `write`); a throw fails the training at that point, as a crash there would.
    */
   afterStep?: (step: string) => void | Promise<void>;
   log?: (msg: string, err?: unknown) => void;
@@ -103,6 +103,7 @@ export function createTrainer(deps: TrainerDeps) {
       ...sourceNames.map((s) => `fit:${s}`),
       'fit:hybrid',
       'serving',
+      'profiles',
       ...(storeRecommenders ? ['encode'] : []),
       'write',
       'publish',

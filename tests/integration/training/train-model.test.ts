@@ -5,6 +5,7 @@ import { cleanUpInterruptedTrainings, createJobHandlers } from '../../../src/job
 import { createJobRepository } from '../../../src/jobs/job-repository.js';
 import { createJobRunner } from '../../../src/jobs/job-runner.js';
 import type { ModelMeta, ModelStore } from '../../../src/store/model-store.js';
+import { loadRecipe } from '../../../src/training/recipe.js';
 import { createTrainer, type TrainerDeps } from '../../../src/training/train-model.js';
 import { DB_BACKENDS, type TestDb } from '../../helpers/services.js';
 import { seedTwoShops } from './purchase-fixture.js';
@@ -141,6 +142,26 @@ for (const backend of STORE_BACKENDS) {
       expect(thread.size).toBeGreaterThan(12);
       expect([...byMode.get('inline')!.keys()].sort()).toEqual([...thread.keys()].sort());
       for (const [key, bytes] of byMode.get('inline')!) expect(Buffer.from(bytes).equals(Buffer.from(thread.get(key)!)), key).toBe(true);
+    });
+
+    it('When a training runs, Then it reports every step once, in pipeline order, with progress rising from 0 and below 1', async () => {
+      const recipe = await loadRecipe('default');
+      const seen: { step: string; fraction: number }[] = [];
+      await trainer(s.store).train({}, { onProgress: (p) => void seen.push(p) });
+      expect(seen.map((p) => p.step)).toEqual([
+        'load',
+        'dataset',
+        ...Object.keys(recipe.sources).map((name) => `fit:${name}`),
+        'fit:hybrid',
+        'serving',
+        'profiles',
+        'encode',
+        'write',
+        'publish',
+      ]);
+      expect(seen[0].fraction).toBe(0);
+      for (let i = 1; i < seen.length; i++) expect(seen[i].fraction).toBeGreaterThan(seen[i - 1].fraction);
+      expect(seen.at(-1)!.fraction).toBeLessThan(1);
     });
 
     it('When a training job throws midway, Then the job is failed with the reason and nothing changes in the store', async () => {
