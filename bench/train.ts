@@ -15,6 +15,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { cpus, loadavg } from 'node:os';
 import { Redis } from 'ioredis';
 import { createCatalogRepository } from '../src/data/catalog-repository.js';
 import { createPgDb } from '../src/data/db.js';
@@ -64,11 +65,17 @@ await ensureData();
 const db = createPgDb(PG, { max: 4, schema: SCHEMA });
 const prefix = `bench_train_${randomBytes(3).toString('hex')}:`;
 const store = createRedisModelStore({ url: REDIS, prefix });
-const rows: { step: string; rssMiB: number; peakMiB: number }[] = [];
+// CPU time per step beside wall time: on a shared machine the wall time includes waiting for a core,
+// the CPU time (user + system of this process, GC threads included) does not.
+const rows: { step: string; cpuMs: number; rssMiB: number; peakMiB: number }[] = [];
 let current: string | null = null;
+let cpuAtStart = process.cpuUsage();
 const closeStep = () => {
-  if (current) rows.push({ step: current, rssMiB: mib(process.memoryUsage().rss), peakMiB: peakMiB() });
+  const cpu = process.cpuUsage(cpuAtStart);
+  if (current) rows.push({ step: current, cpuMs: (cpu.user + cpu.system) / 1000, rssMiB: mib(process.memoryUsage().rss), peakMiB: peakMiB() });
+  cpuAtStart = process.cpuUsage();
 };
+const cpuStarted = process.cpuUsage();
 
 try {
   const trainer = createTrainer({ events: createEventRepository(db), catalog: createCatalogRepository(db), store, defaultRecipe: recipe });
@@ -84,16 +91,18 @@ try {
   closeStep();
 
   console.log(`\nrecipe ${result.recipe} -> ${result.version}: ${JSON.stringify(result.data)}\n`);
-  console.log(`${'step'.padEnd(18)} ${'time'.padStart(9)} ${'RSS after'.padStart(10)} ${'peak so far'.padStart(12)}`);
+  const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`.padStart(9);
+  console.log(`${'step'.padEnd(18)} ${'wall'.padStart(9)} ${'cpu'.padStart(9)} ${'RSS after'.padStart(10)} ${'peak so far'.padStart(12)}`);
   for (const r of rows) {
-    const ms = result.durations[r.step] ?? 0;
-    console.log(`${r.step.padEnd(18)} ${`${(ms / 1000).toFixed(2)} s`.padStart(9)} ${`${r.rssMiB} MiB`.padStart(10)} ${`${r.peakMiB} MiB`.padStart(12)}`);
+    console.log(`${r.step.padEnd(18)} ${sec(result.durations[r.step] ?? 0)} ${sec(r.cpuMs)} ${`${r.rssMiB} MiB`.padStart(10)} ${`${r.peakMiB} MiB`.padStart(12)}`);
   }
   const total = result.durations.total;
   const als = result.durations['fit:als'] ?? 0;
   const peak = peakMiB();
   const toRedis = (result.durations.write ?? 0) + (result.durations.publish ?? 0);
-  console.log(`${'total'.padEnd(18)} ${`${(total / 1000).toFixed(2)} s`.padStart(9)} ${''.padStart(10)} ${`${peak} MiB`.padStart(12)}`);
+  const cpuTotal = process.cpuUsage(cpuStarted);
+  console.log(`${'total'.padEnd(18)} ${sec(total)} ${sec((cpuTotal.user + cpuTotal.system) / 1000)} ${''.padStart(10)} ${`${peak} MiB`.padStart(12)}`);
+  console.log(`load average while running: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores`);
   console.log(`\nwrote ${Object.keys(result.contents.artifacts).length} artifacts (${mib(Object.values(result.contents.artifacts).reduce((a, b) => a + b, 0))} MiB) and ` +
     `${Object.values(result.contents.tables).reduce((a, b) => a + b, 0)} entries in ${Object.keys(result.contents.tables).length} tables to Redis in ${(toRedis / 1000).toFixed(2)} s`);
   const verdict = (ok: boolean) => (ok ? 'ok' : 'MISSED');
