@@ -23,6 +23,7 @@ const LIVE_WEIGHT = 0.5;
 const LIVE_ANCHORS = 5;
 const LIVE_SOURCES = { 'item-knn': 1, content: 0.3 };
 const BOUGHT_BEFORE = 'you bought this before';
+const TRENDING = 'trending now';
 const NONE: { item: number; ts: number }[] = [];
 const entryKey = (table: string, userId: string) => `${table}\u0000${userId}`;
 
@@ -160,7 +161,9 @@ function explain(model: ServingModel, picks: Pick[], entry: UserEntry, fresh: re
   }
   if (unknown) explainByAnchors(model, picks, entry.recentItems, BECAUSE_YOU_BOUGHT);
   for (const p of picks) {
-    if (p.explanation === undefined && p.sources.includes('popularity')) p.explanation = popularityPhraseFor(model, entry.segment, p.item);
+    if (p.explanation !== undefined) continue;
+    if (p.sources.includes('popularity')) p.explanation = popularityPhraseFor(model, entry.segment, p.item);
+    else if (p.sources.includes('trend')) p.explanation = TRENDING;
   }
 }
 

@@ -71,8 +71,9 @@ export function servingOptions(recipe: unknown): ServingOptions {
 /**
  * Builds the serving model. Per known user (>= 1 purchase): top candidates of the hybrid (with the sources
  * behind each) and of every single source, the purchased set and latest purchases; per item: neighbour
- * lists; popularity lists; the item table. Cost: one full-catalogue scoring per user and source (the
- * hybrid's per-source parts double as the single-strategy scores), plus the item-based neighbour lists.
+ * lists; popularity lists; the item table. Cost: one or two full-catalogue scorings per user and source
+ * (the hybrid's per-source parts double as single-strategy scores when they keep the source's order),
+ * plus the item-based neighbour lists.
  */
 export function buildServingModel(input: BuildServingModelInput): ServingModelBuild {
   const { ds, fitted } = input;
@@ -112,9 +113,16 @@ export function buildServingModel(input: BuildServingModelInput): ServingModelBu
   const purchasedMask = new Uint8Array(itemCount);
   const blended = new Float32Array(itemCount);
   const scratch = new Float32Array(itemCount);
-  const hybrid = fitted.hybrid as { scoreUserBySource?: BySource; weightsFor?: (orders: number) => Record<string, number> };
+  const hybrid = fitted.hybrid as {
+    scoreUserBySource?: BySource;
+    weightsFor?: (orders: number) => Record<string, number>;
+    config?: { normalisation?: string; popularityDiscount?: number };
+  };
   const bySource = hybrid.scoreUserBySource?.bind(fitted.hybrid);
-  const weightsFor = hybrid.weightsFor?.bind(fitted.hybrid);
+  // A source's part of the blend keeps the source's own order only under max/minmax normalisation and
+  // without the hybrid's popularity discount; otherwise single strategies are scored on their own.
+  const partsKeepOrder = ['max', 'minmax'].includes(hybrid.config?.normalisation ?? 'max') && !(hybrid.config?.popularityDiscount ?? 0);
+  const weightsFor = partsKeepOrder ? hybrid.weightsFor?.bind(fitted.hybrid) : undefined;
 
   for (let u = 0; u < ds.userIds.length; u++) {
     const history = histories[u];
@@ -153,10 +161,10 @@ export function buildServingModel(input: BuildServingModelInput): ServingModelBu
     ]);
 
     // A source the hybrid already scored for this user is ranked by its normalised part of the blend
-    // (same order as its raw scores under max/minmax normalisation), which halves the scoring work.
+    // when that keeps the source's own order (see partsKeepOrder), which halves the scoring work.
     const weights = weightsFor?.(orders);
     for (const name of singles) {
-      const part = parts[name];
+      const part = partsKeepOrder ? parts[name] : undefined;
       let scores: Float32Array = scratch;
       if (part && weights?.[name]) {
         const w = weights[name];
