@@ -91,7 +91,8 @@ function normalise(scores: Float32Array, config: HybridConfig): void {
   }
   let min = Infinity;
   let max = -Infinity;
-  for (const s of scores) {
+  for (let i = 0; i < scores.length; i++) {
+    const s = scores[i];
     if (s < min) min = s;
     if (s > max) max = s;
   }
@@ -115,29 +116,43 @@ export function createHybrid(
   const config = hybridConfigSchema.parse(rawConfig);
   if (config.popularityDiscount > 0 && !itemBuyers) throw new Error('hybrid: popularityDiscount needs the items\' buyer counts');
   const discount = itemBuyers && config.popularityDiscount > 0 ? discoveryDiscount(itemBuyers, config.popularityDiscount) : null;
-  /** Applies the discount to every item outside the user's history, in place. */
-  const applyDiscount = (ctx: UserContext, scores: Float32Array) => {
-    // With no history the blend is a popularity list: discounting it would only turn it upside down.
-    if (!discount || ctx.history.length === 0) return;
-    const own = new Set<number>();
-    for (const h of ctx.history) own.add(h.item);
-    const n = Math.min(scores.length, discount.length);
-    for (let i = 0; i < n; i++) if (!own.has(i)) scores[i] *= discount[i];
+  // Scratch buffers reused across calls: scoring is synchronous, so no two calls overlap.
+  let scratch = new Float32Array(0);
+  let multiplier = new Float32Array(0);
+  /**
+   * The discount multiplier of every item for this user: 1 on their own items, (1 + buyers)^-beta on
+   * the rest; null when nothing is discounted. With no history the blend is a popularity list:
+   * discounting it would only turn it upside down.
+   */
+  const discountFor = (ctx: UserContext, n: number): Float32Array | null => {
+    if (!discount || ctx.history.length === 0) return null;
+    if (multiplier.length !== n) multiplier = new Float32Array(n);
+    const m = Math.min(n, discount.length);
+    multiplier.set(m === discount.length ? discount : discount.subarray(0, m));
+    multiplier.fill(1, m);
+    for (const h of ctx.history) if (h.item < n) multiplier[h.item] = 1;
+    return multiplier;
   };
   for (const name of [...Object.keys(config.weights.cold), ...Object.keys(config.weights.warm)]) {
     if (!sources.has(name)) throw new Error(`hybrid: weighted source "${name}" is not among the fitted sources`);
   }
   const weightsFor = (orders: number) => blendWeights(config, orders);
   const blend = (ctx: UserContext, out: Float32Array, keep: boolean) => {
+    const n = out.length;
     out.fill(0);
     const parts: Record<string, Float32Array> = {};
-    const scratch = new Float32Array(out.length);
+    if (scratch.length !== n) scratch = new Float32Array(n);
+    const mult = discountFor(ctx, n);
     for (const [name, w] of Object.entries(weightsFor(distinctOrderCount(ctx.history)))) {
       sources.get(name)!.scoreUser(ctx, scratch);
       normalise(scratch, config);
-      applyDiscount(ctx, scratch);
-      for (let i = 0; i < out.length; i++) out[i] += w * scratch[i];
-      if (keep) parts[name] = scratch.map((s) => w * s);
+      // One fused pass: discount, weight, add to the blend, and keep the part when asked.
+      const part = keep ? (parts[name] = new Float32Array(n)) : null;
+      for (let i = 0; i < n; i++) {
+        const v = (mult ? scratch[i] * mult[i] : scratch[i]) * w;
+        out[i] += v;
+        if (part) part[i] = v;
+      }
     }
     return parts;
   };

@@ -20,6 +20,14 @@ export class TopKHeap {
     return sa < sb || (sa === sb && a > b);
   }
 
+  /**
+   * The score a new pair must reach to enter (pairs scoring strictly less are rejected), or -Infinity
+   * while the heap is not full: lets a hot loop skip the call for most of a catalogue.
+   */
+  get threshold(): number {
+    return this.size < this.k ? Number.NEGATIVE_INFINITY : this.scores[0];
+  }
+
   push(item: number, score: number): void {
     if (this.k <= 0) return;
     if (this.size < this.k) {

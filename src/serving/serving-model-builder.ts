@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { Dataset } from '../recommenders/dataset.js';
 import { datasetHistories, recentDistinctItems, userContext } from '../recommenders/history.js';
+import { itemBuyerCounts } from '../recommenders/hybrid.js';
 import type { Recommender } from '../recommenders/recommender.js';
 import {
   ARTIFACT_ITEMS,
@@ -119,10 +120,13 @@ export function buildServingModel(input: BuildServingModelInput): ServingModelBu
     config?: { normalisation?: string; popularityDiscount?: number };
   };
   const bySource = hybrid.scoreUserBySource?.bind(fitted.hybrid);
-  // A source's part of the blend keeps the source's own order only under max/minmax normalisation and
-  // without the hybrid's popularity discount; otherwise single strategies are scored on their own.
-  const partsKeepOrder = ['max', 'minmax'].includes(hybrid.config?.normalisation ?? 'max') && !(hybrid.config?.popularityDiscount ?? 0);
+  // A source's part of the blend keeps the source's own order under max/minmax normalisation once the
+  // weight and the hybrid's discovery discount (1 + buyers)^-beta of unbought items are divided out;
+  // otherwise single strategies are scored on their own (twice the scoring work).
+  const partsKeepOrder = ['max', 'minmax'].includes(hybrid.config?.normalisation ?? 'max');
   const weightsFor = partsKeepOrder ? hybrid.weightsFor?.bind(fitted.hybrid) : undefined;
+  const beta = hybrid.config?.popularityDiscount ?? 0;
+  const undiscount = beta > 0 ? Float32Array.from(itemBuyerCounts(ds), (b) => Math.pow(1 + b, beta)) : null;
 
   for (let u = 0; u < ds.userIds.length; u++) {
     const history = histories[u];
@@ -168,8 +172,10 @@ export function buildServingModel(input: BuildServingModelInput): ServingModelBu
       let scores: Float32Array = scratch;
       if (part && weights?.[name]) {
         const w = weights[name];
-        for (let i = 0; i < itemCount; i++) scratch[i] = part[i] / w;
-      } else if (part) scores = part;
+        // The hybrid discounts only items outside the user's history (their purchases), so only those are restored.
+        if (undiscount) for (let i = 0; i < itemCount; i++) scratch[i] = purchasedMask[i] ? part[i] / w : (part[i] / w) * undiscount[i];
+        else for (let i = 0; i < itemCount; i++) scratch[i] = part[i] / w;
+      } else if (part && !undiscount) scores = part;
       else fitted.sources.get(name)!.scoreUser(ctx, scratch);
       strategyRows.get(name)!.push([ds.userIds[u], encodeCandidates(topCandidates(scores, purchasedMask, options.strategyCandidates))]);
     }

@@ -9,9 +9,21 @@ import type { Candidates } from './user-entry.js';
 export function topCandidates(scores: Float32Array, purchasedMask: Uint8Array, n: number): Candidates {
   const fresh = new TopKHeap(n);
   const bought = new TopKHeap(n);
+  // Most of a catalogue scores below the kept minimum once the heaps are full: test before calling.
+  let freshMin = fresh.threshold;
+  let boughtMin = bought.threshold;
   for (let i = 0; i < scores.length; i++) {
     const s = scores[i];
-    if (s > 0) (purchasedMask[i] ? bought : fresh).push(i, s);
+    if (s <= 0) continue;
+    if (purchasedMask[i]) {
+      if (s < boughtMin) continue;
+      bought.push(i, s);
+      boughtMin = bought.threshold;
+    } else {
+      if (s < freshMin) continue;
+      fresh.push(i, s);
+      freshMin = fresh.threshold;
+    }
   }
   const all = [...fresh.result(), ...bought.result()].sort((a, b) => b.score - a.score || a.item - b.item);
   return { items: Int32Array.from(all, (c) => c.item), scores: Float32Array.from(all, (c) => c.score) };
