@@ -46,6 +46,14 @@ const schema = z.object({
   MODEL_VERSIONS_KEPT: z.coerce.number().int().min(1).max(100).default(5),
   /** `inline`: jobs run in the API process; `worker`: only `npm run worker` processes claim them. */
   JOB_RUNNER: z.enum(['inline', 'worker']).default('inline'),
+  /**
+   * Directories (comma-separated) that POST /v1/imports may read files from; unset = any file the
+   * process can read (the route needs the admin scope either way).
+   */
+  IMPORT_ROOTS: z
+    .string()
+    .optional()
+    .transform((raw) => raw?.split(',').map((s) => s.trim()).filter(Boolean)),
   /** Recipe used by training when none is named (file name under models/ without .json). */
   DEFAULT_RECIPE: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i).default('default'),
 });

@@ -55,7 +55,7 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
   };
   const jobRunner =
     config.JOB_RUNNER === 'inline' ? createJobRunner({ ...jobRunnerOptions, mode: 'inline', exclusiveDatabase: db.kind === 'pglite' }) : null;
-  const jobService = createJobService({ jobs, defaultRecipe: config.DEFAULT_RECIPE, kick: () => jobRunner?.kick() });
+  const jobService = createJobService({ jobs, defaultRecipe: config.DEFAULT_RECIPE, kick: () => jobRunner?.kick(), importRoots: config.IMPORT_ROOTS });
 
   return { config, db, store, metrics, catalog, events, recordPurchases, serving, eraseUser, jobs, trainer, jobRunnerOptions, jobRunner, jobService,
     reports, evaluations, evaluationGauges, onlineMetrics, profiles };

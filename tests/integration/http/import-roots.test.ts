@@ -1,0 +1,30 @@
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUNDLED_SAMPLE_PATH } from '../../../src/data/importers/run-import.js';
+import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
+import { createPgliteTestDb } from '../../helpers/services.js';
+
+describe('imports restricted to IMPORT_ROOTS', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    // JOB_RUNNER=worker: the accepted job stays queued, nothing is imported during the test.
+    t = await createTestApp({ createDb: createPgliteTestDb, env: { IMPORT_ROOTS: path.dirname(BUNDLED_SAMPLE_PATH), JOB_RUNNER: 'worker' } });
+  });
+  afterAll(() => t.dispose());
+
+  const submit = (file: string) =>
+    t.app.inject({ method: 'POST', url: '/v1/imports', headers: auth('admin'), payload: { format: 'online-retail', path: file } });
+
+  it('When the file is outside the allowed directories, Then 422 names the path and no job is queued', async () => {
+    const res = await submit('/etc/passwd.csv');
+    expect(res.statusCode).toBe(422);
+    expect(res.json().error.message).toMatch(/outside the directories imports may read/);
+    expect((await t.services.db.query("SELECT 1 FROM jobs WHERE type = 'import'")).rows).toHaveLength(0);
+  });
+
+  it('When the file is inside them, Then the import is accepted as a job', async () => {
+    const res = await submit(BUNDLED_SAMPLE_PATH);
+    expect(res.statusCode).toBe(202);
+    expect(res.json().jobId).toEqual(expect.any(String));
+  });
+});
