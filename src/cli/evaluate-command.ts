@@ -1,5 +1,4 @@
 import { writeFileSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
 import { loadConfig } from '../config.js';
 import { createCatalogRepository } from '../data/catalog-repository.js';
 import { createEventRepository } from '../data/event-repository.js';
@@ -13,6 +12,7 @@ import { createJobRepository } from '../jobs/job-repository.js';
 import { createJobRunner } from '../jobs/job-runner.js';
 import { JOB_TYPES } from '../jobs/job-types.js';
 import { createProgress } from './progress.js';
+import { runCli } from './run-cli.js';
 
 const USAGE = `Usage: npm run evaluate -- --cutoff DATE [options]
 
@@ -145,14 +145,4 @@ async function main(args: string[]): Promise<number> {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
-      process.exitCode = 1;
-    },
-  );
-}
+runCli(import.meta.url, main);

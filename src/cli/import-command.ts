@@ -1,9 +1,9 @@
 import { existsSync, statSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../data/open-database.js';
 import { IMPORT_FORMATS, runImport, type ImportFormat, type ImportReport } from '../data/importers/run-import.js';
 import { createProgress } from './progress.js';
+import { runCli } from './run-cli.js';
 
 const USAGE = `Usage: npm run import -- <format> <path>
 
@@ -80,15 +80,4 @@ async function main(args: string[]): Promise<number> {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      // Expected failures (bad header, bad config) carry a message meant for people; no stack trace for them.
-      console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
-      process.exitCode = 1;
-    },
-  );
-}
+runCli(import.meta.url, main);

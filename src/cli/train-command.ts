@@ -1,4 +1,3 @@
-import { pathToFileURL } from 'node:url';
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../data/open-database.js';
 import { AppError } from '../errors.js';
@@ -9,6 +8,7 @@ import { createServices } from '../services.js';
 import { createModelStore } from '../store/create-model-store.js';
 import type { TrainResult } from '../training/train-model.js';
 import { createProgress } from './progress.js';
+import { runCli } from './run-cli.js';
 
 const USAGE = `Usage: npm run train [-- --recipe NAME] [--from DATE] [--to DATE]
 
@@ -139,14 +139,4 @@ async function main(args: string[]): Promise<number> {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
-      process.exitCode = 1;
-    },
-  );
-}
+runCli(import.meta.url, main);

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { loadConfig } from '../config.js';
 import { createCatalogRepository } from '../data/catalog-repository.js';
 import { createEventRepository } from '../data/event-repository.js';
@@ -10,6 +9,7 @@ import type { SplitInput } from '../evaluation/splits.js';
 import { tuneRecipe, type TuneOptions } from '../evaluation/tune.js';
 import { parseRecipe } from '../training/recipe.js';
 import { loadOnlineRetail } from './online-retail-input.js';
+import { runCli } from './run-cli.js';
 
 const USAGE = `Usage: npm run tune -- [--recipe NAME] [--out NAME] [--days N] [--end DATE] [--online-retail FILE]
        [--min-coverage X] [--rounds N] [--no-variants]
@@ -127,12 +127,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err) => {
-      console.error(err instanceof Error ? err.message : err);
-      process.exit(1);
-    },
-  );
-}
+runCli(import.meta.url, main);

@@ -1,9 +1,9 @@
-import { pathToFileURL } from 'node:url';
 import { loadConfig, type Config } from '../config.js';
 import { openDatabase } from '../data/open-database.js';
 import { createJobRunner, type Logger } from '../jobs/job-runner.js';
 import { createServices } from '../services.js';
 import { createModelStore } from '../store/create-model-store.js';
+import { runCli } from './run-cli.js';
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 
@@ -60,9 +60,4 @@ async function main(): Promise<void> {
   log.info({ workerId: runner.workerId, types: Object.keys(services.jobRunnerOptions.handlers) }, 'worker claiming jobs');
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main().catch((err: unknown) => {
-    console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
-    process.exitCode = 1;
-  });
-}
+runCli(import.meta.url, () => main());
