@@ -33,6 +33,8 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
   async function eraseUser(id: string): Promise<boolean> {
     const existed = await events.deleteUser(id);
     await store.deleteUser(id);
+    // This process may hold the user's decoded entries in its per-version cache.
+    await serving.forgetUser(id);
     return existed;
   }
 

@@ -13,6 +13,7 @@ import { AccuracyAccumulator, RunAccumulator, type RunContext } from './metric-a
 import { itemNovelty, popularTopMask } from './metrics.js';
 import type { EvalMode, EvaluationSplit } from './splits.js';
 import { topK } from './top-k.js';
+import { userContextsOf } from './user-contexts.js';
 
 /**
  * A fitted model seen by the runner: writes one score per train-catalog item index into `out`
@@ -67,7 +68,7 @@ export async function evaluateScorers(opts: EvaluateOptions): Promise<Evaluation
   const userSet = new Set<number>();
   for (const mode of modes) for (const u of split.test[mode].keys()) userSet.add(u);
   const users = [...userSet].sort((a, b) => a - b);
-  const contexts = userContexts(split, userSet);
+  const contexts = userContextsOf(split, userSet);
 
   const runAcc = strategies.map(() => modes.map(() => ks.map(() => new RunAccumulator(run))));
   const groups = new Map<string, { dimension: BreakdownDimension; group: string; acc: AccuracyAccumulator[][][] }>();
@@ -155,20 +156,6 @@ function runContext(split: EvaluationSplit, similarity?: (a: number, b: number) 
   const novelty = new Float64Array(nItems);
   for (let i = 0; i < nItems; i++) novelty[i] = itemNovelty(buyers[i], trainUsers);
   return { catalogSize: nItems, itemNovelty: novelty, top100: popularTopMask(buyers, 100), similarity };
-}
-
-/** Train history of each needed user, in ts order (the dataset's events are sorted by ts). */
-function userContexts(split: EvaluationSplit, needed: ReadonlySet<number>): Map<number, UserContext> {
-  const ds = split.train;
-  const histories = new Map<number, HistoryEntry[]>();
-  for (const u of needed) histories.set(u, []);
-  for (let e = 0; e < ds.eventUser.length; e++) {
-    const h = histories.get(ds.eventUser[e]);
-    if (h) h.push({ item: ds.eventItem[e], ts: ds.eventTs[e], quantity: ds.eventQuantity[e], order: ds.eventOrder[e] });
-  }
-  const out = new Map<number, UserContext>();
-  for (const [u, history] of histories) out.set(u, { user: u, history, attributes: ds.userAttributes[u] ?? {}, now: ds.now });
-  return out;
 }
 
 function liftOver(metrics: Record<MetricName, number | null>, base: Record<MetricName, number | null>): Record<MetricName, number | null> {

@@ -6,7 +6,7 @@ import { createDbPopularity } from './db-popularity.js';
 import { boughtTogether, similarItems, type SimilarQuery } from './item-lists.js';
 import { popularItems, type PopularQuery } from './popular-items.js';
 import { recommendForContext, type ContextQuery } from './recommend-for-context.js';
-import { recommendForUser } from './recommend-for-user.js';
+import { recommendForUser, forgetUserEntries } from './recommend-for-user.js';
 import type { ListQuery, Recommendation, RecommendedItem, UserQuery } from './recommendation.js';
 import type { ServingDeps } from './serving-deps.js';
 import { createServingModelCache } from './serving-model-cache.js';
@@ -83,6 +83,11 @@ export function createServing(opts: ServingOptions) {
       const r = await popularItems(deps, q);
       count('popular', r);
       return r;
+    },
+    /** After an erasure: this process's cache forgets the user's entries of the served version. */
+    async forgetUser(userId: string): Promise<void> {
+      const m = await models.current();
+      if (m) forgetUserEntries(m, userId);
     },
     /** Re-resolve the active version on the next request (call after activate / publish). */
     invalidate: () => models.invalidate(),

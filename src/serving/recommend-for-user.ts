@@ -27,6 +27,14 @@ const TRENDING = 'trending now';
 const NONE: { item: number; ts: number }[] = [];
 const entryKey = (table: string, userId: string) => `${table}\u0000${userId}`;
 
+/**
+ * Marks a user as having no entries in this version's in-process cache (after an erasure deleted them
+ * from the store), so the next request answers as for an unknown user without a store read.
+ */
+export function forgetUserEntries(model: ServingModel, userId: string): void {
+  for (const table of [USERS_TABLE, ...model.info.strategies.map(strategyTable)]) model.entries.set(entryKey(table, userId), null, 0);
+}
+
 export async function recommendForUser(deps: ServingDeps, userId: string, q: UserQuery): Promise<Recommendation> {
   const model = await deps.model();
   const strategy = q.strategy ?? 'hybrid';

@@ -145,9 +145,17 @@ export async function createMemoryModelStore(opts: MemoryModelStoreOptions = {})
       return (userEvents.get(userId) ?? []).map((e) => ({ ...e }));
     },
 
-    async deleteUser(userId) {
-      userEvents.delete(userId);
-    },
+    deleteUser: (userId) =>
+      serial(async () => {
+        userEvents.delete(userId);
+        for (const draft of drafts.values()) for (const t of draft.tables.values()) t.delete(userId);
+        for (const snapshot of published.values()) {
+          let changed = false;
+          for (const t of snapshot.tables.values()) changed = t.delete(userId) || changed;
+          // The file on disk must forget them too, or a restart would bring the entries back.
+          if (changed && dir) await writeAtomically(dir, versionFile(snapshot.meta.version), encodeSnapshot(snapshot));
+        }
+      }),
 
     ping: async () => true,
 

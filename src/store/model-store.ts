@@ -54,7 +54,11 @@ export interface ModelStore {
    */
   appendUserEvents(userId: string, events: { itemId: string; ts: number }[]): Promise<void>;
   getUserEvents(userId: string): Promise<{ itemId: string; ts: number }[]>;
-  /** Erases all per-user state of a user (GDPR erasure). */
+  /**
+   * Erases all per-user state of a user (GDPR erasure): their live events, and the entry keyed by their
+   * id in every table of every published version (per-user candidates), so a rollback cannot bring
+   * them back. Artifacts (whole-population data such as profiles) are left as they are.
+   */
   deleteUser(userId: string): Promise<void>;
 
   /** True when the backend answers (within about a second); never throws. */

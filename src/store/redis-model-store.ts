@@ -166,7 +166,11 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
     },
 
     async deleteUser(userId) {
-      await redis.del(userKey(userId));
+      const versions = await redis.hkeys(versionsKey);
+      const keysOfVersions = await Promise.all(versions.map((v) => redis.smembers(indexKey(v))));
+      const pipe = redis.pipeline().del(userKey(userId));
+      for (const keys of keysOfVersions) for (const key of keys) if (key.includes('}:table:')) pipe.hdel(key, userId);
+      await exec(pipe);
     },
 
     async ping() {

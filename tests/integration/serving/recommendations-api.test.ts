@@ -166,6 +166,15 @@ for (const backend of DB_BACKENDS) {
       expect(body.items.every((i) => i.explanation === 'popular overall')).toBe(true);
     });
 
+    it('When a user is erased, Then their personal candidates are gone from the model and they get a fallback', async () => {
+      const before = await ok('/v1/users/k-user11/recommendations?k=3');
+      expect(before.fallback).toBe(false);
+      const del = await t.app.inject({ method: 'DELETE', url: '/v1/users/k-user11', headers: auth('admin') });
+      expect(del.statusCode).toBe(204);
+      const after = await ok('/v1/users/k-user11/recommendations?k=3');
+      expect(after.fallback).toBe(true);
+    });
+
     it('When a user created after training has a country, Then they get that country\'s popular items', async () => {
       const put = await t.app.inject({ method: 'PUT', url: '/v1/users/fr-new', headers: auth('write'), payload: { attributes: { country: 'FR' } } });
       expect(put.statusCode).toBe(200);

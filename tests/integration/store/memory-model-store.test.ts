@@ -55,6 +55,17 @@ describe('memory model store across a restart', () => {
     await after.close();
   });
 
+  it('When a user is erased, Then a restart does not bring their entries back', async () => {
+    const dir = await freshDir();
+    const before = await createMemoryModelStore({ snapshotDir: dir });
+    await before.putEntries('a', 'users', [['gone', text('g')], ['kept', text('k')]]);
+    await before.publish(meta('a'));
+    await before.deleteUser('gone');
+
+    const after = await createMemoryModelStore({ snapshotDir: dir });
+    expect(await after.getEntries('a', 'users', ['gone', 'kept'])).toEqual([null, text('k')]);
+  });
+
   it('When a version was written but never published, Then a restart does not know it', async () => {
     const dir = await freshDir();
     const before = await createMemoryModelStore({ snapshotDir: dir });

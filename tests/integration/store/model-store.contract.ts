@@ -254,4 +254,20 @@ export function modelStoreContract(factory: StoreFactory): void {
     expect(await store.getUserEvents('u1')).toEqual([]);
     expect(await store.getUserEvents('u2')).toEqual([{ itemId: 'other', ts: 1 }]);
   });
+
+  it('When a user is erased, Then their entries are gone from every table of every published version, and others stay', async () => {
+    const store = await make();
+    const bytes = (s: string) => new TextEncoder().encode(s);
+    for (const version of ['erase-v1', 'erase-v2']) {
+      await store.putEntries(version, 'users', [['gone', bytes(`${version}:gone`)], ['kept', bytes(`${version}:kept`)]]);
+      await store.putEntries(version, 'users-als', [['gone', bytes('x')]]);
+      await store.publish({ version, recipe: 'r', trainedAt: new Date().toISOString(), info: {} });
+    }
+    await store.deleteUser('gone');
+    for (const version of ['erase-v1', 'erase-v2']) {
+      const read = await store.getEntries(version, 'users', ['gone', 'kept']);
+      expect(read.map((b) => b && new TextDecoder().decode(b))).toEqual([null, `${version}:kept`]);
+      expect(await store.getEntries(version, 'users-als', ['gone'])).toEqual([null]);
+    }
+  });
 }
