@@ -15,6 +15,7 @@ import { recommendationRoutes } from './http/routes/recommendations.js';
 import { userRoutes } from './http/routes/users.js';
 import { evaluationRoutes } from './http/routes/evaluations.js';
 import { profileRoutes } from './http/routes/profiles.js';
+import { dashboardRoutes } from './http/routes/dashboard.js';
 import { onlineMetricRoutes } from './http/routes/online-metrics.js';
 import type { Services } from './services.js';
 
@@ -67,6 +68,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   evaluationRoutes(app, { evaluations: services.evaluations });
   onlineMetricRoutes(app, { onlineMetrics: services.onlineMetrics });
   profileRoutes(app, { profiles: services.profiles, catalog: services.catalog });
+  dashboardRoutes(app);
   // The inline job runner lives as long as the app: it claims jobs once the app is ready and stops
   // (finishing or interrupting the job in hand) before the caller closes the database.
   const runner = services.jobRunner;
