@@ -12,6 +12,7 @@
 import { ArtifactFormatError, decodeArtifact, encodeArtifact, type TypedArray } from '../recommenders/artifact.js';
 import type { WeightedLabel } from './profile-terms.js';
 import { LIFECYCLE_STAGES, RFM_SEGMENTS, VALUE_TIERS, type SegmentedProfile } from './segments.js';
+import { packStrings, unpackStrings } from '../recommenders/string-pack.js';
 
 const ALGORITHM = 'customer-profiles';
 const VERSION = 1;
@@ -29,26 +30,6 @@ export interface DecodedProfiles {
   trainedAt?: string;
   params?: unknown;
   profiles: SegmentedProfile[];
-}
-
-function packStrings(strings: readonly string[]): { bytes: Uint8Array; offsets: Uint32Array } {
-  const encoder = new TextEncoder();
-  const parts = strings.map((s) => encoder.encode(s));
-  const offsets = new Uint32Array(strings.length + 1);
-  for (let k = 0; k < parts.length; k++) offsets[k + 1] = offsets[k] + parts[k].length;
-  const bytes = new Uint8Array(offsets[strings.length]);
-  for (let k = 0; k < parts.length; k++) bytes.set(parts[k], offsets[k]);
-  return { bytes, offsets };
-}
-
-function unpackStrings(bytes: Uint8Array, offsets: Uint32Array): string[] {
-  const decoder = new TextDecoder();
-  const out: string[] = [];
-  for (let k = 0; k + 1 < offsets.length; k++) {
-    if (offsets[k] > offsets[k + 1] || offsets[k + 1] > bytes.length) throw new ArtifactFormatError('bad string offsets');
-    out.push(decoder.decode(bytes.subarray(offsets[k], offsets[k + 1])));
-  }
-  return out;
 }
 
 /** Weighted label lists as CSR over one vocabulary. */
@@ -130,12 +111,12 @@ export function decodeProfiles(bytes: Uint8Array): DecodedProfiles {
     if (length !== undefined && a.length !== length) throw new ArtifactFormatError(`array ${name} has length ${a.length}, expected ${length}`);
     return a;
   };
-  const userIds = unpackStrings(get('userIdBytes', Uint8Array), get('userIdOffsets', Uint32Array, n + 1));
+  const userIds = unpackStrings(get('userIdBytes', Uint8Array), get('userIdOffsets', Uint32Array, n + 1), 'profiles user ids');
   const labelLists = (prefix: string) => {
     const ptr = get(`${prefix}Ptr`, Uint32Array, n + 1);
     const ids = get(`${prefix}Ids`, Uint32Array);
     const weights = get(`${prefix}Weights`, Float64Array, ids.length);
-    const vocabulary = unpackStrings(get(`${prefix}VocabBytes`, Uint8Array), get(`${prefix}VocabOffsets`, Uint32Array));
+    const vocabulary = unpackStrings(get(`${prefix}VocabBytes`, Uint8Array), get(`${prefix}VocabOffsets`, Uint32Array), `profiles ${prefix} vocabulary`);
     return (k: number): WeightedLabel[] => {
       if (ptr[k] > ptr[k + 1] || ptr[k + 1] > ids.length) throw new ArtifactFormatError(`bad ${prefix} pointers`);
       const out: WeightedLabel[] = [];

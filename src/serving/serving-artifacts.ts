@@ -6,7 +6,7 @@
  * Per-user candidates are keyed table entries instead (see user-entry.ts).
  */
 import { ArtifactFormatError, decodeArtifact, encodeArtifact, type TypedArray } from '../recommenders/artifact.js';
-import { packStrings, unpackStrings } from './string-pack.js';
+import { packStrings, unpackStrings } from '../recommenders/string-pack.js';
 
 export const ARTIFACT_ITEMS = 'serving-items';
 export const ARTIFACT_NEIGHBOURS = 'serving-neighbours';

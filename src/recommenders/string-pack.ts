@@ -1,4 +1,4 @@
-import { ArtifactFormatError } from '../recommenders/artifact.js';
+import { ArtifactFormatError } from './artifact.js';
 
 /** Many strings as one UTF-8 byte array plus offsets (count + 1): compact in an artifact, no JSON. */
 export function packStrings(strings: readonly string[]): { bytes: Uint8Array; offsets: Uint32Array } {
