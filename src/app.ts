@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { registerAuth } from './http/plugins/auth.js';
 import { registerDocs } from './http/plugins/docs.js';
-import { registerErrorHandling } from './http/plugins/error-handler.js';
+import { frameworkError, registerErrorHandling } from './http/plugins/error-handler.js';
 import { registerMetrics } from './http/plugins/metrics.js';
 import { eventRoutes } from './http/routes/events.js';
 import { healthRoutes } from './http/routes/health.js';
@@ -36,6 +36,9 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     bodyLimit: config.BODY_LIMIT_BYTES,
     // Request ids in logs tie a slow or failed call to its log lines; no personal data is logged.
     requestIdHeader: 'x-request-id',
+    // Ids may be up to 256 characters (the schemas' limit); the router's default stops at 100.
+    routerOptions: { maxParamLength: 512 },
+    frameworkErrors: (err, _request, reply) => frameworkError(err, reply),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -13,6 +13,7 @@ export const ERRORS = {
   CONFLICT: { status: 409, message: 'Conflicts with the current state' },
   JOB_ALREADY_RUNNING: { status: 409, message: 'A job of this kind is already running' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large' },
+  URI_TOO_LONG: { status: 414, message: 'A path parameter is too long' },
   BATCH_TOO_LARGE: { status: 413, message: 'The batch has too many records' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported content type' },
   UNPROCESSABLE: { status: 422, message: 'The request is well-formed but cannot be processed' },

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AppError, ERRORS, type ErrorCode } from '../../errors.js';
 
@@ -33,10 +33,24 @@ const BY_STATUS: Record<number, ErrorCode> = {
   405: 'METHOD_NOT_ALLOWED',
   409: 'CONFLICT',
   413: 'PAYLOAD_TOO_LARGE',
+  414: 'URI_TOO_LONG',
   415: 'UNSUPPORTED_MEDIA_TYPE',
   429: 'RATE_LIMITED',
   503: 'UNAVAILABLE',
 };
+
+/** A Postgres (pg or PGlite) error of SQLSTATE class 22, "data exception". */
+function isDataException(err: unknown): boolean {
+  const e = err as { code?: unknown; severity?: unknown };
+  return err instanceof Error && typeof e.code === 'string' && /^22[0-9A-Z]{3}$/.test(e.code) && typeof e.severity === 'string';
+}
+
+/** Errors Fastify raises before routing (bad percent-encoding, a too-long path parameter), in our shape. */
+export function frameworkError(err: FastifyError, reply: FastifyReply) {
+  const status = err.statusCode ?? 400;
+  const code: ErrorCode = BY_STATUS[status] ?? 'VALIDATION_FAILED';
+  return reply.code(ERRORS[code].status).send({ error: { code, message: err.message } });
+}
 
 /**
  * Maps every error to `{ error: { code, message, details? } }`. Client errors say what is wrong;
@@ -52,6 +66,11 @@ export function registerErrorHandling(app: FastifyInstance): void {
       const first = details[0];
       const message = first ? `${first.path}: ${first.message}` : ERRORS.VALIDATION_FAILED.message;
       return reply.code(400).send({ error: { code: 'VALIDATION_FAILED', message, details } });
+    }
+    if (isDataException(err)) {
+      // Postgres class 22 (data exception): a value the client sent cannot be stored, e.g. a NUL
+      // character in a text field. Nothing was written: the statement failed.
+      return reply.code(400).send({ error: { code: 'VALIDATION_FAILED', message: `A value cannot be stored: ${err.message}` } });
     }
     const status = err.statusCode ?? 500;
     const mapped = BY_FASTIFY_CODE[err.code] ?? (err instanceof SyntaxError && status === 400 ? 'MALFORMED_JSON' : BY_STATUS[status]);
