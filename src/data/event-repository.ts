@@ -51,11 +51,17 @@ export function deriveEventIds<T extends { eventId?: string }>(events: T[], cont
   });
 }
 
+/**
+ * A field of the derived-id content: `\` and `|` are escaped, so user "a|b" with item "c" and user "a"
+ * with item "b|c" stay two events. Ids without those characters read as they always did.
+ */
+const field = (v: string | number | null | undefined) => String(v ?? '').replace(/[\\|]/g, (c) => `\\${c}`);
+
 /** The content a purchase's derived id is computed from (importers derive the same ids). */
 export const purchaseContent = (e: PurchaseInput, tsIso = e.ts.toISOString()) =>
-  `p|${e.userId}|${e.itemId}|${e.orderId ?? ''}|${tsIso}|${e.quantity}|${e.price ?? ''}`;
+  `p|${field(e.userId)}|${field(e.itemId)}|${field(e.orderId)}|${tsIso}|${e.quantity}|${e.price ?? ''}`;
 const feedbackContent = (e: FeedbackInput) =>
-  `f|${e.userId}|${e.itemId}|${e.type}|${e.recommendationId ?? ''}|${e.ts.toISOString()}`;
+  `f|${field(e.userId)}|${field(e.itemId)}|${e.type}|${field(e.recommendationId)}|${e.ts.toISOString()}`;
 
 /**
  * Creates users and items referenced by events that the catalog does not know yet. Ids are inserted in
@@ -75,15 +81,17 @@ export function createEventRepository(db: Db) {
      * Stores a batch of purchases in one transaction: all or nothing. Unknown users/items are created
      * on the fly. Returns how many events were new (the rest were already stored).
      */
-    async insertPurchases(events: PurchaseInput[]): Promise<{ inserted: number; duplicates: number; eventIds: string[] }> {
+    async insertPurchases(
+      events: PurchaseInput[],
+    ): Promise<{ inserted: number; duplicates: number; eventIds: string[]; newIds: Set<string> }> {
       const ids = deriveEventIds(events, (e) => purchaseContent(e));
-      if (events.length === 0) return { inserted: 0, duplicates: 0, eventIds: [] };
-      const inserted = await db.transaction(async (tx) => {
+      if (events.length === 0) return { inserted: 0, duplicates: 0, eventIds: [], newIds: new Set() };
+      const newIds = await db.transaction(async (tx) => {
         await ensureReferenced(tx, events.map((e) => e.userId), events.map((e) => e.itemId));
         const { rows } = await tx.query(
           `INSERT INTO purchase_events (event_id, user_id, item_id, quantity, price, order_id, ts)
            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::float8[], $6::text[], $7::timestamptz[])
-           ON CONFLICT (event_id) DO NOTHING RETURNING 1`,
+           ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
           [
             ids,
             events.map((e) => e.userId),
@@ -94,9 +102,9 @@ export function createEventRepository(db: Db) {
             events.map((e) => e.ts.toISOString()),
           ],
         );
-        return rows.length;
+        return new Set(rows.map((r) => (r as { event_id: string }).event_id));
       });
-      return { inserted, duplicates: events.length - inserted, eventIds: ids };
+      return { inserted: newIds.size, duplicates: events.length - newIds.size, eventIds: ids, newIds };
     },
 
     async insertFeedback(events: FeedbackInput[]): Promise<{ inserted: number; duplicates: number }> {

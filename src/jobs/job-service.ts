@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { access, stat, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../errors.js';
 import { resolveRecipe } from '../training/train-model.js';
@@ -26,9 +26,14 @@ const unprocessable = (field: string, message: string) => new AppError('UNPROCES
 
 /** Resolves and checks the server-side path of an import before a job is queued for it. */
 async function importablePath(request: ImportJobParams, roots?: string[]): Promise<string> {
-  const abs = path.resolve(request.path);
-  if (roots && !roots.map((r) => path.resolve(r)).some((r) => abs === r || abs.startsWith(r + path.sep))) {
-    throw unprocessable('path', `${request.path} is outside the directories imports may read`);
+  // Real paths on both sides: a symbolic link inside an allowed directory must not lead outside it.
+  const real = (p: string) => realpath(p).catch(() => path.resolve(p));
+  const abs = await real(request.path);
+  if (roots) {
+    const allowed = await Promise.all(roots.map(real));
+    if (!allowed.some((r) => abs === r || abs.startsWith(r + path.sep))) {
+      throw unprocessable('path', `${request.path} is outside the directories imports may read`);
+    }
   }
   const info = await stat(abs)
     .then(async (s) => (await access(abs, constants.R_OK), s))

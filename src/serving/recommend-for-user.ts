@@ -38,7 +38,8 @@ export function forgetUserEntries(model: ServingModel, userId: string): void {
 export async function recommendForUser(deps: ServingDeps, userId: string, q: UserQuery): Promise<Recommendation> {
   const model = await deps.model();
   const strategy = q.strategy ?? 'hybrid';
-  const excludePurchased = q.excludePurchased ?? true;
+  // Buy-again lists only what the user bought: excluding purchases would leave nothing of it.
+  const excludePurchased = q.excludePurchased ?? strategy !== 'buy-again';
   if (!model) {
     const user = await deps.catalog.getUser(userId);
     return deps.dbPopular.recommend(

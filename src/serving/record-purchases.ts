@@ -11,7 +11,9 @@ export function createPurchaseRecorder(deps: { events: EventRepository; store: M
     const result = await deps.events.insertPurchases(events);
     if (result.inserted > 0) {
       const byUser = new Map<string, { itemId: string; ts: number }[]>();
-      for (const e of events) {
+      // Only the events stored now: repeats of a retried batch would crowd the capped live list.
+      for (const [k, e] of events.entries()) {
+        if (!result.newIds.has(result.eventIds[k])) continue;
         const list = byUser.get(e.userId) ?? [];
         list.push({ itemId: e.itemId, ts: e.ts.getTime() });
         byUser.set(e.userId, list);

@@ -3,6 +3,13 @@ import { timestamp } from './common.js';
 
 const ref = z.string().min(1).max(256);
 
+/**
+ * An event without an eventId gets one derived from its content, time included: a time defaulted to
+ * "now" would differ on a retry and store the event twice, so such events must say when they happened.
+ */
+const fixedTime = (e: { eventId?: string; ts?: Date }) => e.eventId !== undefined || e.ts !== undefined;
+const TS_NEEDED = { message: 'ts is required when no eventId is given (a retry must derive the same id)', path: ['ts'] };
+
 export const purchaseEvent = z.strictObject({
   eventId: ref.optional().describe('Idempotency key; derived from the content when absent'),
   userId: ref,
@@ -10,8 +17,8 @@ export const purchaseEvent = z.strictObject({
   quantity: z.number().int().positive().max(1_000_000),
   price: z.number().nonnegative().finite().nullable().optional().describe('Unit price'),
   orderId: ref.nullable().optional().describe('Basket: events of one order were bought together'),
-  ts: timestamp.optional().describe('When it happened (ISO 8601); defaults to the time of the request'),
-});
+  ts: timestamp.optional().describe('When it happened (ISO 8601); may be left out only with an eventId (then: the time of the request)'),
+}).refine(fixedTime, TS_NEEDED);
 
 export const eventsBody = z.strictObject({ events: z.array(purchaseEvent).min(1) });
 
@@ -30,8 +37,8 @@ export const feedbackEvent = z.strictObject({
   type: z.enum(['impression', 'click', 'add_to_cart', 'purchase']),
   recommendationId: ref.nullable().optional().describe('The recommendationId of the response shown'),
   strategy: z.string().max(64).nullable().optional(),
-  ts: timestamp.optional(),
-});
+  ts: timestamp.optional().describe('When it happened (ISO 8601); may be left out only with an eventId (then: the time of the request)'),
+}).refine(fixedTime, TS_NEEDED);
 
 export const feedbackBody = z.strictObject({ events: z.array(feedbackEvent).min(1) });
 

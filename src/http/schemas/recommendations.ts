@@ -38,7 +38,7 @@ export const userRecommendationQuery = z
       .max(64)
       .default('hybrid')
       .describe('`hybrid` or one recommender of the active model (popularity, item-knn, content, als, cooccurrence, buy-again)'),
-    excludePurchased: flag.default(true).describe("Leave out what the user bought (default true)"),
+    excludePurchased: flag.optional().describe('Leave out what the user bought (default true, except for strategy=buy-again)'),
   })
   .refine(priceOrder, priceOrderIssue);
 

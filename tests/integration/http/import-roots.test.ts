@@ -1,3 +1,5 @@
+import { mkdtempSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLED_SAMPLE_PATH } from '../../../src/data/importers/run-import.js';
@@ -26,5 +28,23 @@ describe('imports restricted to IMPORT_ROOTS', () => {
     const res = await submit(BUNDLED_SAMPLE_PATH);
     expect(res.statusCode).toBe(202);
     expect(res.json().jobId).toEqual(expect.any(String));
+  });
+
+  it('When a link inside an allowed directory points outside it, Then 422 (links are resolved before the check)', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'import-root-'));
+    symlinkSync('/etc/hostname', path.join(root, 'outside.csv'));
+    const linked = await createTestApp({ createDb: createPgliteTestDb, env: { IMPORT_ROOTS: root, JOB_RUNNER: 'worker' } });
+    try {
+      const res = await linked.app.inject({
+        method: 'POST',
+        url: '/v1/imports',
+        headers: auth('admin'),
+        payload: { format: 'online-retail', path: path.join(root, 'outside.csv') },
+      });
+      expect(res.statusCode).toBe(422);
+      expect(res.json().error.message).toMatch(/outside the directories/);
+    } finally {
+      await linked.dispose();
+    }
   });
 });

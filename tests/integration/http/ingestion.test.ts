@@ -59,6 +59,7 @@ for (const backend of DB_BACKENDS) {
       ['an empty user id', { events: [event({ userId: '' })] }, 'VALIDATION_FAILED', /userId/],
       ['an unknown field', { events: [event({ colour: 'red' })] }, 'VALIDATION_FAILED', /colour/],
       ['no events array', { purchases: [] }, 'VALIDATION_FAILED', /events/],
+      ['neither an event id nor a time', { events: [event({ ts: undefined })] }, 'VALIDATION_FAILED', /ts is required when no eventId/],
     ];
     for (const [what, payload, code, message] of badEvents) {
       it(`When a batch has ${what}, Then 400 ${code} names the field and nothing is written`, async () => {
@@ -73,6 +74,24 @@ for (const backend of DB_BACKENDS) {
         expect(await stored()).toBe(before);
       });
     }
+
+    it('When an event with an id but no time is retried, Then it is stored once, at the time of the first request', async () => {
+      const batch = { events: [event({ ts: undefined, eventId: 'no-time-1', orderId: 'nt' })] };
+      expect((await post('/v1/events', batch)).json()).toMatchObject({ inserted: 1 });
+      expect((await post('/v1/events', batch)).json()).toMatchObject({ inserted: 0, duplicates: 1 });
+    });
+
+    it('When a retried batch repeats stored purchases beside a new one, Then only the new one reaches the live state', async () => {
+      const first = event({ userId: 'live-1', orderId: 'l1' });
+      await post('/v1/events', { events: [first] });
+      await post('/v1/events', { events: [first, event({ userId: 'live-1', itemId: 'other', orderId: 'l2' })] });
+      expect((await t.services.store.getUserEvents('live-1')).map((e) => e.itemId)).toEqual(['85123A', 'other']);
+    });
+
+    it('When ids contain the separator, Then two different events keep two derived ids', async () => {
+      const res = await post('/v1/events', { events: [event({ userId: 'a|b', itemId: 'c' }), event({ userId: 'a', itemId: 'b|c' })] });
+      expect(res.json()).toMatchObject({ inserted: 2, duplicates: 0 });
+    });
 
     it('When the body is not JSON, Then 400 MALFORMED_JSON and nothing is written', async () => {
       const before = await stored();

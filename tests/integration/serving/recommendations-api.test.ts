@@ -72,6 +72,12 @@ for (const backend of DB_BACKENDS) {
       expect(ids(all).filter((id) => bought.includes(id)).length).toBeGreaterThan(0);
     });
 
+    it('When buy-again is asked for, Then it lists the user\'s own purchases (they are not excluded by default)', async () => {
+      const body = await ok('/v1/users/g-user0/recommendations?k=4&strategy=buy-again');
+      expect(body).toMatchObject({ strategy: 'buy-again', fallback: false });
+      expect(new Set(ids(body))).toEqual(new Set(['g0', 'g1', 'g2', 'g3']));
+    });
+
     it('When items are excluded explicitly, Then they are absent and the list is still full', async () => {
       const first = await ok('/v1/users/g-user0/recommendations?k=4');
       const excluded = ids(first).slice(0, 2);
