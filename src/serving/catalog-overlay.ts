@@ -18,6 +18,8 @@ interface ChangedItem {
 }
 
 const PAGE = 5000;
+/** How far back each refresh re-reads, for transactions that committed after a pass passed their stamp. */
+const OVERLAP = '60 seconds';
 /** Changes this long before the model's training time are re-read: the catalog may have been read earlier. */
 const SLACK_MS = 3_600_000;
 
@@ -52,12 +54,16 @@ export function createCatalogOverlay(deps: { db: Db; intervalMs?: number; log?: 
 
   async function apply(model: ServingModel, s: State): Promise<void> {
     const { index, available, price, categories, titles } = model.items;
+    // updated_at is its transaction's start time: a batch that began before the last pass but committed
+    // after it carries an older stamp than the cursor. Each pass therefore starts a minute back.
+    let overlap = OVERLAP;
     for (;;) {
       const { rows } = await deps.db.query<ChangedItem>(
         `SELECT id, title, categories, price, available, updated_at::text AS u FROM items
-         WHERE (updated_at, id) > ($1::timestamptz, $2::text) ORDER BY updated_at, id LIMIT ${PAGE}`,
-        s.cursor,
+         WHERE (updated_at, id) > ($1::timestamptz - $3::interval, $2::text) ORDER BY updated_at, id LIMIT ${PAGE}`,
+        [...s.cursor, overlap],
       );
+      overlap = '0 seconds';
       for (const r of rows) {
         const i = index.get(r.id);
         if (i === undefined) continue;

@@ -165,6 +165,18 @@ for (const backend of DB_BACKENDS) {
       await t.services.serving.refresh();
     });
 
+    it('When a catalog change commits after a refresh with an older timestamp, Then the next refresh still applies it', async () => {
+      const before = await ok('/v1/users/k-user1/recommendations?k=5');
+      const victim = before.items[0].itemId;
+      await t.services.serving.refresh();
+      // updated_at is the writing transaction's start: a batch that began 30 s ago commits only now.
+      await t.services.db.query("UPDATE items SET available = false, updated_at = now() - interval '30 seconds' WHERE id = $1", [victim]);
+      await t.services.serving.refresh();
+      expect(ids(await ok('/v1/users/k-user1/recommendations?k=5'))).not.toContain(victim);
+      await t.services.db.query('UPDATE items SET available = true, updated_at = now() WHERE id = $1', [victim]);
+      await t.services.serving.refresh();
+    });
+
     it('When the user is unknown, Then a popularity answer comes back with fallback true, not a 404', async () => {
       const body = await ok('/v1/users/nobody/recommendations?k=5');
       expect(body).toMatchObject({ fallback: true, strategy: 'popularity', modelVersion: version });
