@@ -2,6 +2,7 @@ import { distinctOrderCount } from '../recommenders/history.js';
 import { blendWeights, discoveryDiscount, type HybridConfig } from '../recommenders/hybrid.js';
 import type { Recommender } from '../recommenders/recommender.js';
 import { TopKHeap } from '../recommenders/top-k-heap.js';
+import { topK } from './top-k.js';
 import { catalogCoverage, ndcgAt, recallAt } from './metrics.js';
 import { userContextsOf } from './user-contexts.js';
 import type { EvalMode, EvaluationSplit } from './splits.js';
@@ -124,7 +125,7 @@ export function scoreBlend(
     for (const mode of ['novel', 'all'] as const) {
       const relevant = cache.relevant[mode][j];
       if (!relevant) continue;
-      const ranked = rankTouched(blended, touched, k, mode === 'novel' ? exclude : undefined);
+      const ranked = topK(blended, k, mode === 'novel' ? exclude : undefined, touched);
       sums[mode].ndcg += ndcgAt(relevant, ranked, k);
       sums[mode].recall += recallAt(relevant, ranked, k);
       sums[mode].users++;
@@ -144,28 +145,4 @@ export function scoreBlend(
     };
   }
   return result;
-}
-
-/**
- * Top k of the touched items, best first, skipping excluded ones: the same order as topK on the
- * dense vector (score descending, ties to the lower item index) without sorting the touched list.
- */
-function rankTouched(scores: Float32Array, touched: number[], k: number, exclude?: Uint8Array): number[] {
-  const items: number[] = [];
-  const best: number[] = [];
-  for (const i of touched) {
-    const s = scores[i];
-    if (!(s > 0) || (exclude !== undefined && exclude[i] !== 0)) continue;
-    const n = items.length;
-    if (n === k && (s < best[n - 1] || (s === best[n - 1] && i > items[n - 1]))) continue;
-    let p = n === k ? n - 1 : n;
-    while (p > 0 && (best[p - 1] < s || (best[p - 1] === s && items[p - 1] > i))) {
-      best[p] = best[p - 1];
-      items[p] = items[p - 1];
-      p--;
-    }
-    best[p] = s;
-    items[p] = i;
-  }
-  return items;
 }
