@@ -84,24 +84,38 @@ export function userItemMatrix(ds: Dataset): Csr {
   };
 }
 
-/** Transposes a CSR matrix (e.g. user x item -> item x user). */
-export function transpose(m: Csr): Csr {
+/**
+ * The layout of a sparse matrix's transpose: its indptr and indices, and for every stored entry of the
+ * transpose the position `from[p]` of the same entry in the original, so any array aligned with the
+ * original's indices (values, timestamps) is carried over as `out[p] = original[from[p]]`.
+ */
+export function transposeLayout(m: { rows: number; cols: number; indptr: Int32Array; indices: Int32Array }) {
   const indptr = new Int32Array(m.cols + 1);
   for (let k = 0; k < m.indices.length; k++) indptr[m.indices[k] + 1]++;
   for (let c = 0; c < m.cols; c++) indptr[c + 1] += indptr[c];
   const fill = indptr.slice(0, m.cols);
   const indices = new Int32Array(m.indices.length);
-  const values = new Float32Array(m.indices.length);
-  const lastTs = new Float64Array(m.indices.length);
-  const firstTs = new Float64Array(m.indices.length);
+  const from = new Int32Array(m.indices.length);
   for (let r = 0; r < m.rows; r++) {
     for (let k = m.indptr[r]; k < m.indptr[r + 1]; k++) {
       const p = fill[m.indices[k]]++;
       indices[p] = r;
-      values[p] = m.values[k];
-      lastTs[p] = m.lastTs[k];
-      firstTs[p] = m.firstTs[k];
+      from[p] = k;
     }
   }
-  return { rows: m.cols, cols: m.rows, indptr, indices, values, lastTs, firstTs };
+  return { indptr, indices, from };
+}
+
+/** Transposes a CSR matrix (e.g. user x item -> item x user). */
+export function transpose(m: Csr): Csr {
+  const { indptr, indices, from } = transposeLayout(m);
+  return {
+    rows: m.cols,
+    cols: m.rows,
+    indptr,
+    indices,
+    values: Float32Array.from(from, (k) => m.values[k]),
+    lastTs: Float64Array.from(from, (k) => m.lastTs[k]),
+    firstTs: Float64Array.from(from, (k) => m.firstTs[k]),
+  };
 }

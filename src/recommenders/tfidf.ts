@@ -1,4 +1,5 @@
 import type { ItemInfo } from './dataset.js';
+import { transposeLayout } from './interactions.js';
 import { bigrams, tokenize } from './tokenize.js';
 
 /** Sparse rows (CSR) of non-negative weights, e.g. item x feature. */
@@ -121,18 +122,6 @@ export function itemFeatureMatrix(
 
 /** Column-major copy (feature -> items): the inverted index used for cosine accumulation. */
 export function transposeRows(m: SparseRows): SparseRows {
-  const indptr = new Int32Array(m.cols + 1);
-  for (let k = 0; k < m.indices.length; k++) indptr[m.indices[k] + 1]++;
-  for (let c = 0; c < m.cols; c++) indptr[c + 1] += indptr[c];
-  const fill = indptr.slice(0, m.cols);
-  const indices = new Int32Array(m.indices.length);
-  const values = new Float32Array(m.indices.length);
-  for (let r = 0; r < m.rows; r++) {
-    for (let k = m.indptr[r]; k < m.indptr[r + 1]; k++) {
-      const p = fill[m.indices[k]]++;
-      indices[p] = r;
-      values[p] = m.values[k];
-    }
-  }
-  return { rows: m.cols, cols: m.rows, indptr, indices, values };
+  const { indptr, indices, from } = transposeLayout(m);
+  return { rows: m.cols, cols: m.rows, indptr, indices, values: Float32Array.from(from, (k) => m.values[k]) };
 }
