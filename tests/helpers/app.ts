@@ -44,3 +44,16 @@ export async function createTestApp(opts: {
     },
   };
 }
+
+/** Polls a job route (GET /v1/<jobs>/:id) with the admin key until the job has succeeded or failed. */
+export async function finishedJob(t: TestApp, url: string, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await t.app.inject({ url, headers: auth('admin') });
+    if (res.statusCode !== 200) throw new Error(`${url} answered ${res.statusCode}: ${res.body}`);
+    const job = res.json();
+    if (job.status === 'succeeded' || job.status === 'failed') return job;
+    if (Date.now() > deadline) throw new Error(`${url} still ${job.status}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

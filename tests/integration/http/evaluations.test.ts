@@ -1,22 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../../src/app.js';
 import { createServices } from '../../../src/services.js';
-import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
+import { auth, createTestApp, finishedJob, type TestApp } from '../../helpers/app.js';
 import { DB_BACKENDS } from '../../helpers/services.js';
 import { countTestUsers, CUTOFF, twoShopsAroundCutoff } from '../evaluation/evaluation-fixture.js';
-
-/** Polls a job route until the job has finished. */
-async function finished(t: TestApp, url: string, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const res = await t.app.inject({ url, headers: auth('admin') });
-    expect(res.statusCode).toBe(200);
-    const job = res.json();
-    if (job.status === 'succeeded' || job.status === 'failed') return job;
-    if (Date.now() > deadline) throw new Error(`${url} still ${job.status}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 const evaluate = (t: TestApp, payload: object) => t.app.inject({ method: 'POST', url: '/v1/evaluations', headers: auth('admin'), payload });
 
@@ -24,7 +11,7 @@ async function evaluateToEnd(t: TestApp, payload: object) {
   const res = await evaluate(t, payload);
   expect(res.statusCode).toBe(202);
   expect(res.headers.location).toBe(`/v1/evaluations/${res.json().jobId}`);
-  return finished(t, `/v1/evaluations/${res.json().jobId}`);
+  return finishedJob(t, `/v1/evaluations/${res.json().jobId}`);
 }
 
 /** Gauge samples `name{labels} value` of a Prometheus text page, as label text -> value. */
@@ -149,7 +136,7 @@ for (const backend of DB_BACKENDS) {
 
     it('When the active recipe is evaluated, Then /metrics shows every row as a gauge, also after a restart', async () => {
       const train = await t.app.inject({ method: 'POST', url: '/v1/training-jobs', headers: auth('admin') });
-      expect((await finished(t, `/v1/training-jobs/${train.json().jobId}`)).status).toBe('succeeded');
+      expect((await finishedJob(t, `/v1/training-jobs/${train.json().jobId}`)).status).toBe('succeeded');
       const job = await evaluateToEnd(t, { split: { kind: 'temporal', cutoff: CUTOFF }, modes: ['novel', 'all'], ks: [2] });
       expect(job.status).toBe('succeeded');
 

@@ -3,22 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJobRunner } from '../../../src/jobs/job-runner.js';
-import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
+import { auth, createTestApp, finishedJob, type TestApp } from '../../helpers/app.js';
 import { DB_BACKENDS } from '../../helpers/services.js';
 import { seedTwoShops } from './purchase-fixture.js';
-
-/** Polls a job route until the job has finished. */
-async function finished(t: TestApp, url: string, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const res = await t.app.inject({ url, headers: auth('admin') });
-    expect(res.statusCode).toBe(200);
-    const job = res.json();
-    if (job.status === 'succeeded' || job.status === 'failed') return job;
-    if (Date.now() > deadline) throw new Error(`${url} still ${job.status}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 const train = (t: TestApp, payload?: object, headers: Record<string, string> = auth('admin')) =>
   t.app.inject({ method: 'POST', url: '/v1/training-jobs', headers, ...(payload ? { payload } : {}) });
@@ -26,7 +13,7 @@ const train = (t: TestApp, payload?: object, headers: Record<string, string> = a
 async function trainToEnd(t: TestApp, payload?: object) {
   const res = await train(t, payload);
   expect(res.statusCode).toBe(202);
-  return finished(t, `/v1/training-jobs/${res.json().jobId}`);
+  return finishedJob(t, `/v1/training-jobs/${res.json().jobId}`);
 }
 
 for (const backend of DB_BACKENDS) {
@@ -136,7 +123,7 @@ for (const backend of DB_BACKENDS) {
       const res = await t.app.inject({ method: 'POST', url: '/v1/imports', headers: auth('admin'), payload: { format: 'online-retail', path: file } });
       expect(res.statusCode).toBe(202);
       expect(res.headers.location).toBe(`/v1/imports/${res.json().jobId}`);
-      const job = await finished(t, `/v1/imports/${res.json().jobId}`);
+      const job = await finishedJob(t, `/v1/imports/${res.json().jobId}`);
       expect(job).toMatchObject({ status: 'succeeded', type: 'import', progress: 1, params: { format: 'online-retail', path: file } });
       expect(job.result).toMatchObject({ rowsRead: 4, accepted: 2, inserted: 2 });
       // An import job is not a training job.
@@ -185,7 +172,7 @@ for (const backend of DB_BACKENDS) {
       // What `npm run worker` builds: the same handlers, its own runner.
       const worker = createJobRunner({ ...t.services.jobRunnerOptions, mode: 'worker', pollMs: 20 });
       await worker.start();
-      const job = await finished(t, `/v1/training-jobs/${queued.id}`);
+      const job = await finishedJob(t, `/v1/training-jobs/${queued.id}`);
       await worker.stop();
       expect(job).toMatchObject({ status: 'succeeded', progress: 1, step: 'publish' });
       const models = (await t.app.inject({ url: '/v1/models', headers: auth('admin') })).json();
