@@ -135,9 +135,17 @@ for (const backend of DB_BACKENDS) {
       expect(none.json().error.code).toBe('UNAUTHORIZED');
       const wrong = await post('/v1/events', { events: [event()] }, { authorization: 'Bearer nope-nope-nope' });
       expect(wrong.statusCode).toBe(401);
+      // Near misses of the admin key: same length with the last character changed, and the key plus more.
+      const lastChanged = KEYS.admin.slice(0, -1) + (KEYS.admin.endsWith('x') ? 'y' : 'x');
+      for (const near of [lastChanged, `${KEYS.admin}x`, KEYS.admin.slice(0, -1)]) {
+        expect((await post('/v1/events', { events: [event()] }, { authorization: `Bearer ${near}` })).statusCode).toBe(401);
+      }
       const weak = await post('/v1/events', { events: [event()] }, auth('read'));
       expect(weak.statusCode).toBe(403);
       expect(weak.json().error.code).toBe('FORBIDDEN');
+      // HEAD routes Fastify derives from GET routes are guarded the same way.
+      expect((await t.app.inject({ method: 'HEAD', url: '/v1/items/85123A' })).statusCode).toBe(401);
+      expect((await t.app.inject({ url: '/health/live' })).statusCode).toBe(200);
       const viaHeader = await t.app.inject({ url: '/v1/items/85123A', headers: { 'x-api-key': KEYS.admin } });
       expect(viaHeader.statusCode).toBe(200);
     });

@@ -3,6 +3,11 @@ import { createPgliteTestDb } from '../../helpers/services.js';
 import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
 
 describe('Prometheus metrics', () => {
+  const count = async (route: string) => {
+    const body = (await t.app.inject({ url: '/metrics' })).body;
+    const line = body.split('\n').find((l) => l.startsWith(`recsvc_http_request_duration_seconds_count{method="GET",route="${route}",status="200"}`));
+    return line ? Number(line.split(' ').pop()) : 0;
+  };
   let t: TestApp;
   beforeAll(async () => {
     t = await createTestApp({ createDb: createPgliteTestDb });
@@ -16,5 +21,19 @@ describe('Prometheus metrics', () => {
     expect(res.headers['content-type']).toMatch(/text\/plain/);
     expect(res.body).toMatch(/recsvc_http_request_duration_seconds_count\{method="GET",route="\/v1\/items\/:id",status="404"\} 1/);
     expect(res.body).not.toContain('secret-item-42');
+  });
+
+  it('When a URL matches no route, Then it is counted as route "unmatched" (never by its path)', async () => {
+    await t.app.inject({ url: '/v1/no-such-route/secret-path-7' });
+    const res = await t.app.inject({ url: '/metrics' });
+    expect(res.body).toMatch(/recsvc_http_request_duration_seconds_count\{method="GET",route="unmatched",status="404"\} 1/);
+    expect(res.body).not.toContain('secret-path-7');
+  });
+
+  it('When a route answers several requests, Then each is counted once under its template', async () => {
+    const before = await count('/health/live');
+    await t.app.inject({ url: '/health/live' });
+    await t.app.inject({ url: '/health/live' });
+    expect(await count('/health/live')).toBe(before + 2);
   });
 });
