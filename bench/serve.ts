@@ -108,8 +108,14 @@ async function waitFor(url: string, headers: Record<string, string> = {}, timeou
   }
 }
 
+/**
+ * Node flags of `npm start` (package.json) and the Dockerfile: the service runs as deployed. The minimal
+ * route gets the same flags, so the two processes differ only in their code.
+ */
+const NODE_FLAGS = ['--max-semi-space-size=64'];
+
 function start(args: string[], env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, '--import', 'tsx', ...args], {
     cwd: fileURLToPath(new URL('..', import.meta.url)),
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
