@@ -36,6 +36,8 @@ export interface CatalogOverlay {
   refresh(model: ServingModel): Promise<void>;
 }
 
+const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, k) => x === b[k]);
+
 export function createCatalogOverlay(deps: { db: Db; intervalMs?: number; log?: (msg: string, err?: unknown) => void }): CatalogOverlay {
   const intervalMs = deps.intervalMs ?? 2000;
   const states = new WeakMap<ServingModel, State>();
@@ -64,14 +66,23 @@ export function createCatalogOverlay(deps: { db: Db; intervalMs?: number; log?: 
         [...s.cursor, overlap],
       );
       overlap = '0 seconds';
+      let changed = false;
       for (const r of rows) {
         const i = index.get(r.id);
         if (i === undefined) continue;
+        // Each pass re-reads the last minute: only a real difference counts as a change.
+        const p = r.price ?? Number.NaN;
+        const title = r.title || titles[i];
+        if (available[i] === (r.available ? 1 : 0) && Object.is(price[i], p) && titles[i] === title && sameList(categories[i], r.categories)) continue;
         available[i] = r.available ? 1 : 0;
-        price[i] = r.price ?? Number.NaN;
+        price[i] = p;
         categories[i] = r.categories;
-        if (r.title) titles[i] = r.title;
+        titles[i] = title;
+        changed = true;
       }
+      // Finished answers may name a changed item: they are recomputed from the patched arrays. The patch
+      // and the clearing happen in one synchronous step, so no answer mixes old and new catalog state.
+      if (changed) model.answers.clear();
       if (rows.length > 0) s.cursor = [rows[rows.length - 1].u, rows[rows.length - 1].id];
       if (rows.length < PAGE) return;
     }

@@ -19,6 +19,8 @@ export interface ServingOptions {
   recheckMs?: number;
   /** Bound of the in-process cache of per-user entries (bytes, default 64 MiB; 0 disables it). */
   entryCacheBytes?: number;
+  /** Bound of the in-process cache of finished user answers (bytes, default 32 MiB; 0 disables it). */
+  answerCacheBytes?: number;
   /** How often catalog changes are folded into the served item table (ms, default 2000). */
   catalogRefreshMs?: number;
   /** Counts responses by kind and strategy, and fallbacks by reason. */
@@ -40,7 +42,13 @@ const FALLBACK_REASON: Record<Kind, string> = {
  * else (no Fastify here).
  */
 export function createServing(opts: ServingOptions) {
-  const models = createServingModelCache({ store: opts.store, recheckMs: opts.recheckMs, entryCacheBytes: opts.entryCacheBytes, log: opts.log });
+  const models = createServingModelCache({
+    store: opts.store,
+    recheckMs: opts.recheckMs,
+    entryCacheBytes: opts.entryCacheBytes,
+    answerCacheBytes: opts.answerCacheBytes,
+    log: opts.log,
+  });
   const overlay = createCatalogOverlay({ db: opts.db, intervalMs: opts.catalogRefreshMs, log: opts.log });
   const deps: ServingDeps = {
     async model() {

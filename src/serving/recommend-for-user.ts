@@ -1,10 +1,12 @@
 /**
  * GET /v1/users/:id/recommendations. A known user costs one live-events read from the model store, plus
  * one user-entry read (concurrently) the first time the user is seen in a model version; everything else
- * is in process memory and no Postgres query is made. A user the model does not
+ * is in process memory and no Postgres query is made. A user without purchases since training gets the
+ * version's finished answer to the same query again when there is one (answer-cache.ts). A user the model does not
  * know gets a cold-start answer (fallback: true), and with no model at all the database's popularity.
  */
 import { AppError } from '../errors.js';
+import { answerKey } from './answer-cache.js';
 import { ArtifactFormatError } from '../recommenders/artifact.js';
 import { diversify } from './diversify.js';
 import { BECAUSE_YOU_BOUGHT, explainByAnchors, isPersonal, scoreByNeighbours } from './neighbour-scores.js';
@@ -33,6 +35,7 @@ const entryKey = (table: string, userId: string) => `${table}\u0000${userId}`;
  */
 export function forgetUserEntries(model: ServingModel, userId: string): void {
   for (const table of [USERS_TABLE, ...model.info.strategies.map(strategyTable)]) model.entries.set(entryKey(table, userId), null, 0);
+  model.answers.forget(userId);
 }
 
 export async function recommendForUser(deps: ServingDeps, userId: string, q: UserQuery): Promise<Recommendation> {
@@ -72,6 +75,10 @@ export async function recommendForUser(deps: ServingDeps, userId: string, q: Use
 
   // Purchases since training: items not bought before, or bought again after the training data ends.
   const fresh = live.length === 0 ? NONE : liveItems(model, live, (item, ts) => ts > user.lastTs || !sortedHas(user.purchased, item));
+  // Without such purchases the answer depends on nothing but the version, the catalog and the query.
+  const key = fresh.length === 0 ? answerKey(strategy, excludePurchased, q) : undefined;
+  const cached = key === undefined ? undefined : model.answers.get(userId, key);
+  if (cached) return cached;
   const freshSet = fresh.length === 0 ? undefined : new Set(fresh.map((f) => f.item));
   const bought = !excludePurchased
     ? undefined
@@ -97,7 +104,9 @@ export async function recommendForUser(deps: ServingDeps, userId: string, q: Use
 
   const picks = diversify(model, picker.picks, q.k, q.diversity ?? 0);
   explain(model, picks, entry, fresh);
-  return toRecommendation(model, strategy, false, picks);
+  const answer = toRecommendation(model, strategy, false, picks);
+  if (key !== undefined) model.answers.set(userId, key, answer);
+  return answer;
 }
 
 /**

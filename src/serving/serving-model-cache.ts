@@ -19,6 +19,8 @@ export function createServingModelCache(deps: {
   recheckMs?: number;
   /** Bound of each version's per-user entry cache (bytes). */
   entryCacheBytes?: number;
+  /** Bound of each version's cache of finished answers (bytes). */
+  answerCacheBytes?: number;
   log?: (msg: string, err?: unknown) => void;
 }): ServingModelCache {
   const recheckMs = deps.recheckMs ?? 1000;
@@ -31,7 +33,7 @@ export function createServingModelCache(deps: {
       const meta = await deps.store.getActive();
       if (!meta) model = null;
       else if (!model || model.meta.version !== meta.version) {
-        const loaded = await loadServingModel(deps.store, meta, { entryCacheBytes: deps.entryCacheBytes });
+        const loaded = await loadServingModel(deps.store, meta, { entryCacheBytes: deps.entryCacheBytes, answerCacheBytes: deps.answerCacheBytes });
         if (loaded) model = loaded;
         else deps.log?.(`model version ${meta.version} has no serving artifacts; keeping the previous one`);
       }

@@ -1,4 +1,5 @@
 import type { ModelMeta, ModelStore } from '../store/model-store.js';
+import { AnswerCache } from './answer-cache.js';
 import { EntryCache } from './entry-cache.js';
 import {
   ARTIFACT_ITEMS,
@@ -26,6 +27,8 @@ export interface ServingModel {
   sourceSets: Map<number, readonly string[]>;
   /** Decoded per-user entries of this version read so far (immutable, so cacheable), keyed by table and user. */
   entries: EntryCache<unknown>;
+  /** Finished answers of this version, cleared when the catalog overlay changes an item. */
+  answers: AnswerCache;
 }
 
 /** Default bound of the per-version entry cache: the full Online Retail users table takes ~16 MB. */
@@ -44,7 +47,7 @@ export const segmentKey = (name: string, value: string) => `${name}\u0000${value
 export function decodeServingModel(
   meta: ModelMeta,
   bytes: { items: Uint8Array; neighbours: Uint8Array; popular: Uint8Array },
-  opts: { entryCacheBytes?: number } = {},
+  opts: { entryCacheBytes?: number; answerCacheBytes?: number } = {},
 ): ServingModel {
   const { info, items } = decodeItemsArtifact(bytes.items);
   const n = items.ids.length;
@@ -53,6 +56,7 @@ export function decodeServingModel(
   popular.segments.forEach((s, k) => segmentIndex.set(segmentKey(s.name, s.value), k));
   return { meta, info, items, neighbours: decodeNeighboursArtifact(bytes.neighbours, n), popular, segmentIndex, sourceSets: new Map(),
     entries: new EntryCache(opts.entryCacheBytes ?? DEFAULT_ENTRY_CACHE_BYTES),
+    answers: new AnswerCache(opts.answerCacheBytes),
   };
 }
 
@@ -60,7 +64,11 @@ export function decodeServingModel(
  * Reads and decodes a version's serving artifacts from the store: three reads, once per version.
  * Null when the version has no serving model (e.g. it was published without one).
  */
-export async function loadServingModel(store: ModelStore, meta: ModelMeta, opts: { entryCacheBytes?: number } = {}): Promise<ServingModel | null> {
+export async function loadServingModel(
+  store: ModelStore,
+  meta: ModelMeta,
+  opts: { entryCacheBytes?: number; answerCacheBytes?: number } = {},
+): Promise<ServingModel | null> {
   const [items, neighbours, popular] = await Promise.all(
     [ARTIFACT_ITEMS, ARTIFACT_NEIGHBOURS, ARTIFACT_POPULAR].map((name) => store.getArtifact(meta.version, name)),
   );

@@ -165,6 +165,30 @@ for (const backend of DB_BACKENDS) {
       await t.services.serving.refresh();
     });
 
+    it('When a user asks again, Then the same list comes back under a new recommendationId, and another query gets its own', async () => {
+      const first = await ok('/v1/users/k-user2/recommendations?k=5');
+      const again = await ok('/v1/users/k-user2/recommendations?k=5');
+      expect(again.recommendationId).not.toBe(first.recommendationId);
+      expect(again.items).toEqual(first.items);
+      const three = await ok('/v1/users/k-user2/recommendations?k=3');
+      expect(ids(three)).toEqual(ids(first).slice(0, 3));
+      const excluded = await ok(`/v1/users/k-user2/recommendations?k=5&exclude=${ids(first)[0]}`);
+      expect(ids(excluded)).not.toContain(ids(first)[0]);
+      expect(excluded.items).toHaveLength(5);
+    });
+
+    it('When the catalog renames an item after training, Then the next answer carries the new title', async () => {
+      const before = await ok('/v1/users/k-user3/recommendations?k=5');
+      const renamed = before.items[0].itemId;
+      const put = await t.app.inject({ method: 'PUT', url: `/v1/items/${renamed}`, headers: auth('write'), payload: { ...catalog.get(renamed), id: undefined, title: 'RENAMED POT' } });
+      expect(put.statusCode).toBe(200);
+      await t.services.serving.refresh();
+      const after = await ok('/v1/users/k-user3/recommendations?k=5');
+      expect(after.items.find((i) => i.itemId === renamed)?.title).toBe('RENAMED POT');
+      await t.app.inject({ method: 'PUT', url: `/v1/items/${renamed}`, headers: auth('write'), payload: { ...catalog.get(renamed), id: undefined } });
+      await t.services.serving.refresh();
+    });
+
     it('When a catalog change commits after a refresh with an older timestamp, Then the next refresh still applies it', async () => {
       const before = await ok('/v1/users/k-user1/recommendations?k=5');
       const victim = before.items[0].itemId;

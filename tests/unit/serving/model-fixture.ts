@@ -1,4 +1,5 @@
 import type { NeighbourTable, PopularSegment } from '../../../src/serving/serving-artifacts.js';
+import { AnswerCache } from '../../../src/serving/answer-cache.js';
 import { EntryCache } from '../../../src/serving/entry-cache.js';
 import type { ServingModel } from '../../../src/serving/serving-model.js';
 
@@ -58,5 +59,6 @@ export function fixtureModel(
     segmentIndex: new Map(segments.map((s, k) => [`${s.name}\u0000${s.value}`, k])),
     sourceSets: new Map(),
     entries: new EntryCache(1 << 20),
+    answers: new AnswerCache(),
   };
 }
