@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { LiveEventsView, type LiveEvents } from './live-events-view.js';
 import { LIVE_EVENTS_KEPT, type ModelMeta, type ModelStore } from './model-store.js';
 import { alreadyPublished, assertVersionName, publishScore, versionsToPrune } from './version-rules.js';
 
@@ -11,7 +12,14 @@ export type RedisModelStoreOptions = ({ redis: Redis; url?: never } | { url: str
   prefix: string;
   /** Published versions kept for rollback, the active one included (default 5). */
   versionsKept?: number;
+  /**
+   * Users whose live events are kept in process between changes (live-events-view.ts; default 100,000,
+   * 0 = always read Redis). Needs one more connection, subscribed to the change messages.
+   */
+  liveEventsCached?: number;
 };
+
+const DEFAULT_LIVE_EVENTS_CACHED = 100_000;
 
 // Bulk writes: one HSET per chunk of fields, and a pipeline round trip per few MB, so 5,000 entries
 // take a handful of round trips and a million entries never sit in memory as one pipeline.
@@ -29,6 +37,7 @@ const PING_TIMEOUT_MS = 1000;
  *   Pversions:by-time            sorted set, version scored by publish time (ms)
  *   Pactive                      string, the active version's ModelMeta JSON: one GET answers getActive
  *   Puser:ID:events              list of `ts|itemId`, newest last, capped at LIVE_EVENTS_KEPT
+ *   Puser-events:changed         pub/sub channel: JSON array of user ids whose events just changed
  * Everything of one version shares the `{v:VERSION}` hash tag, so on Redis Cluster a version lives in
  * one slot. No command here spans two slots: the pointer flip is a single SET written after all of
  * the version's data and metadata, which is what makes a publish atomic for readers.
@@ -48,6 +57,36 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
   const tableKey = (v: string, table: string) => `${p}{v:${v}}:table:${table}`;
   const indexKey = (v: string) => `${p}{v:${v}}:keys`;
   const userKey = (id: string) => `${p}user:${id}:events`;
+  const changedChannel = `${p}user-events:changed`;
+
+  // Live events are read on every recommendation: keep them in process, dropped on change messages.
+  const view = new LiveEventsView(opts.liveEventsCached ?? DEFAULT_LIVE_EVENTS_CACHED);
+  let subscriber: Redis | undefined;
+  if ((opts.liveEventsCached ?? DEFAULT_LIVE_EVENTS_CACHED) > 0) {
+    // Resubscribed by hand on every (re)connect, so the view is enabled only once the subscription holds.
+    const sub = (subscriber = redis.duplicate({ autoResubscribe: false, lazyConnect: false, connectionName: `${p}live-events` }));
+    sub.on('error', () => {});
+    sub.on('message', (_channel: string, message: string) => {
+      try {
+        view.invalidate(JSON.parse(message) as string[]);
+      } catch {
+        view.disable();
+        view.enable();
+      }
+    });
+    sub.on('ready', () => {
+      sub.subscribe(changedChannel).then(
+        () => view.enable(),
+        () => view.disable(),
+      );
+    });
+    sub.on('close', () => view.disable());
+  }
+  /** Local writes: drop at once (this process reads its own writes), and tell the other processes. */
+  const announce = (pipe: ReturnType<Redis['multi']> | ReturnType<Redis['pipeline']>, userId: string) => {
+    view.invalidate([userId]);
+    return pipe.publish(changedChannel, JSON.stringify([userId]));
+  };
 
   // No copy: ioredis writes a Buffer view straight to the socket.
   const asBuffer = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
@@ -151,26 +190,34 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
       if (events.length === 0) return;
       const key = userKey(userId);
       const encoded = events.slice(-LIVE_EVENTS_KEPT).map((e) => `${e.ts}|${e.itemId}`);
-      // MULTI so no reader ever sees the list above its cap.
-      const results = await redis.multi().rpush(key, ...encoded).ltrim(key, -LIVE_EVENTS_KEPT, -1).exec();
+      // MULTI so no reader ever sees the list above its cap; the change message goes out with the write.
+      const results = await announce(redis.multi().rpush(key, ...encoded).ltrim(key, -LIVE_EVENTS_KEPT, -1), userId).exec();
+      // Again after the write: a read that started before it returned must not be kept.
+      view.invalidate([userId]);
       for (const [err] of results ?? []) if (err) throw err;
     },
 
     async getUserEvents(userId) {
+      const kept = view.get(userId);
+      if (kept) return kept as { itemId: string; ts: number }[];
+      const ticket = view.ticket();
       const raw = await redis.lrange(userKey(userId), 0, -1);
       // ts is a number, so the first `|` ends it; item ids may contain `|` themselves.
-      return raw.map((s) => {
+      const events: LiveEvents = raw.map((s) => {
         const bar = s.indexOf('|');
         return { ts: Number(s.slice(0, bar)), itemId: s.slice(bar + 1) };
       });
+      view.keep(userId, events, ticket);
+      return events as { itemId: string; ts: number }[];
     },
 
     async deleteUser(userId) {
       const versions = await redis.hkeys(versionsKey);
       const keysOfVersions = await Promise.all(versions.map((v) => redis.smembers(indexKey(v))));
-      const pipe = redis.pipeline().del(userKey(userId));
+      const pipe = announce(redis.pipeline().del(userKey(userId)), userId);
       for (const keys of keysOfVersions) for (const key of keys) if (key.includes('}:table:')) pipe.hdel(key, userId);
       await exec(pipe);
+      view.invalidate([userId]);
     },
 
     async ping() {
@@ -188,6 +235,8 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
     },
 
     async close() {
+      view.disable();
+      if (subscriber && subscriber.status !== 'end') await subscriber.quit().catch(() => subscriber.disconnect());
       if (owned && redis.status !== 'end') await redis.quit().catch(() => redis.disconnect());
     },
   };

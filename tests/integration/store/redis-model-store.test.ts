@@ -24,6 +24,68 @@ describe.skipIf(!available)(available ? 'redis model store' : `redis model store
   });
 
   modelStoreContract(async (opts) => createRedisModelStore({ redis, prefix: `${runPrefix}${n++}:`, ...opts }));
+  describe('without the in-process live events', () => {
+    modelStoreContract(async (opts) => createRedisModelStore({ redis, prefix: `${runPrefix}${n++}:`, liveEventsCached: 0, ...opts }));
+  });
+
+  describe('live events kept in process', () => {
+    /** Reads until `done` holds (a change message travels asynchronously), at most ~3 s. */
+    const eventually = async (read: () => Promise<unknown[]>, done: (events: unknown[]) => boolean) => {
+      let events = await read();
+      for (let i = 0; i < 60 && !done(events); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        events = await read();
+      }
+      return events;
+    };
+    const subscribed = async (prefix: string) => {
+      const list = (await redis.client('LIST')) as string;
+      return list.split('\n').some((line) => line.includes(`name=${prefix}live-events`) && / sub=1 /.test(line));
+    };
+
+    it('When another process writes or erases a user\'s events, Then this process reads the change; its own writes at once', async () => {
+      const prefix = `${runPrefix}live-a:`;
+      const [a, b] = [createRedisModelStore({ url: REDIS_URL, prefix }), createRedisModelStore({ url: REDIS_URL, prefix })];
+      try {
+        await eventually(async () => ((await subscribed(prefix)) ? [1] : []), (x) => x.length > 0);
+        expect(await a.getUserEvents('u')).toEqual([]);
+        expect(await a.getUserEvents('u')).toEqual([]);
+        await b.appendUserEvents('u', [{ itemId: 'i1', ts: 1 }]);
+        expect(await eventually(() => a.getUserEvents('u'), (e) => e.length === 1)).toEqual([{ itemId: 'i1', ts: 1 }]);
+        await a.appendUserEvents('u', [{ itemId: 'i2', ts: 2 }]);
+        expect(await a.getUserEvents('u')).toEqual([
+          { itemId: 'i1', ts: 1 },
+          { itemId: 'i2', ts: 2 },
+        ]);
+        await b.deleteUser('u');
+        expect(await eventually(() => a.getUserEvents('u'), (e) => e.length === 0)).toEqual([]);
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    });
+
+    it('When the change subscription drops and a change is missed, Then nothing kept from before is served after it', async () => {
+      const prefix = `${runPrefix}live-b:`;
+      const [a, b] = [createRedisModelStore({ url: REDIS_URL, prefix }), createRedisModelStore({ url: REDIS_URL, prefix, liveEventsCached: 0 })];
+      try {
+        await eventually(async () => ((await subscribed(prefix)) ? [1] : []), (x) => x.length > 0);
+        expect(await a.getUserEvents('u')).toEqual([]);
+        // Kill a's subscriber connection, write while it is away (its message is lost), then read.
+        const line = ((await redis.client('LIST')) as string).split('\n').find((l) => l.includes(`name=${prefix}live-events`))!;
+        const id = /id=(\d+)/.exec(line)![1];
+        await redis.client('KILL', 'ID', id);
+        await b.appendUserEvents('u', [{ itemId: 'i1', ts: 1 }]);
+        expect(await eventually(() => a.getUserEvents('u'), (e) => e.length === 1)).toEqual([{ itemId: 'i1', ts: 1 }]);
+        // Subscribed again: later changes arrive as messages.
+        await eventually(async () => ((await subscribed(prefix)) ? [1] : []), (x) => x.length > 0);
+        expect(await a.getUserEvents('u')).toHaveLength(1);
+        await b.appendUserEvents('u', [{ itemId: 'i2', ts: 2 }]);
+        expect(await eventually(() => a.getUserEvents('u'), (e) => e.length === 2)).toHaveLength(2);
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    });
+  });
 
   it('When a version is written, Then all its keys share one hash tag and deleting it leaves no key behind', async () => {
     const prefix = `${runPrefix}tags:`;
