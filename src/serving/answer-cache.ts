@@ -24,15 +24,16 @@ export const DEFAULT_ANSWER_CACHE_BYTES = 32 * 1024 * 1024;
 type Answer = Omit<Recommendation, 'recommendationId'>;
 
 /**
- * The cache key of a query once its defaults are applied. The common query (no filter) gets a short
- * key; any filter makes a JSON array, which cannot be mistaken for the short form.
+ * The cache key of a query once its defaults are applied, or undefined when its answer is not worth
+ * keeping: an `exclude` list is usually what one page shows, so it seldom repeats, and keeping answers
+ * that are never read again only costs. The common query (no filter) gets a short key; a category or
+ * price filter makes a JSON array, which cannot be mistaken for the short form.
  */
-export function answerKey(strategy: string, excludePurchased: boolean, q: UserQuery): string {
+export function answerKey(strategy: string, excludePurchased: boolean, q: UserQuery): string | undefined {
+  if (q.exclude?.length) return undefined;
   const diversity = q.diversity ?? 0;
-  if (!q.exclude?.length && q.category === undefined && q.minPrice === undefined && q.maxPrice === undefined) {
-    return `${strategy}|${q.k}|${excludePurchased ? 1 : 0}|${diversity}`;
-  }
-  return JSON.stringify([strategy, q.k, excludePurchased, diversity, q.category ?? null, q.minPrice ?? null, q.maxPrice ?? null, q.exclude ?? []]);
+  if (q.category === undefined && q.minPrice === undefined && q.maxPrice === undefined) return `${strategy}|${q.k}|${excludePurchased ? 1 : 0}|${diversity}`;
+  return JSON.stringify([strategy, q.k, excludePurchased, diversity, q.category ?? null, q.minPrice ?? null, q.maxPrice ?? null]);
 }
 
 export class AnswerCache {
