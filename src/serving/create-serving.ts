@@ -6,7 +6,7 @@ import { createDbPopularity } from './db-popularity.js';
 import { boughtTogether, similarItems, type SimilarQuery } from './item-lists.js';
 import { popularItems, type PopularQuery } from './popular-items.js';
 import { recommendForContext, type ContextQuery } from './recommend-for-context.js';
-import { recommendForUser, forgetUserEntries } from './recommend-for-user.js';
+import { recommendForUser, forgetUserEntries, reusedAnswer } from './recommend-for-user.js';
 import type { ListQuery, Recommendation, RecommendedItem, UserQuery } from './recommendation.js';
 import type { ServingDeps } from './serving-deps.js';
 import { createServingModelCache } from './serving-model-cache.js';
@@ -67,6 +67,20 @@ export function createServing(opts: ServingOptions) {
     if (r.fallback) metrics?.fallbacks.inc({ kind, reason: r.modelVersion === null ? 'no-model' : FALLBACK_REASON[kind] });
   };
   return {
+    /**
+     * The answer right now, without waiting, when the served version and the user's live events are in
+     * process and a finished answer is kept for this query (a returning shopper's repeated page view);
+     * else undefined: call recommendForUser.
+     */
+    recommendForUserNow(userId: string, q: UserQuery): Recommendation | undefined {
+      const m = models.peek();
+      const live = m ? opts.store.peekUserEvents?.(userId) : undefined;
+      if (!m || !live) return undefined;
+      overlay.poke(m);
+      const r = reusedAnswer(m, userId, q, live);
+      if (r) count('user', r);
+      return r;
+    },
     async recommendForUser(userId: string, q: UserQuery) {
       const r = await recommendForUser(deps, userId, q);
       count('user', r);

@@ -38,6 +38,17 @@ export function forgetUserEntries(model: ServingModel, userId: string): void {
   model.answers.forget(userId);
 }
 
+/**
+ * The finished answer kept for this user and query, when the user has no live events at all (so the
+ * user's entry is not needed to tell fresh purchases apart): no await, no read. Undefined otherwise.
+ */
+export function reusedAnswer(model: ServingModel, userId: string, q: UserQuery, live: readonly unknown[]): Recommendation | undefined {
+  if (live.length > 0) return undefined;
+  const strategy = q.strategy ?? 'hybrid';
+  const key = answerKey(strategy, q.excludePurchased ?? strategy !== 'buy-again', q);
+  return key === undefined ? undefined : model.answers.get(userId, key);
+}
+
 export async function recommendForUser(deps: ServingDeps, userId: string, q: UserQuery): Promise<Recommendation> {
   const model = await deps.model();
   const strategy = q.strategy ?? 'hybrid';

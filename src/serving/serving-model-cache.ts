@@ -4,6 +4,8 @@ import { loadServingModel, type ServingModel } from './serving-model.js';
 export interface ServingModelCache {
   /** The active version's serving model, or null when no usable model is active. */
   current(): Promise<ServingModel | null>;
+  /** The model current() would give without waiting, or undefined when it must be re-resolved first. */
+  peek(): ServingModel | null | undefined;
   /** Forgets when the active version was last checked, so the next call re-resolves it (after activate). */
   invalidate(): void;
 }
@@ -45,6 +47,9 @@ export function createServingModelCache(deps: {
   }
 
   return {
+    peek() {
+      return performance.now() - checkedAt < recheckMs ? model : undefined;
+    },
     current() {
       if (performance.now() - checkedAt < recheckMs) return Promise.resolve(model);
       pending ??= refresh().finally(() => (pending = null));

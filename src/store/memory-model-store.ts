@@ -25,6 +25,7 @@ const ACTIVE_FILE = 'active';
 // Hashed, because a file name must not depend on what characters a version name may hold.
 const versionFile = (version: string) => `model-${createHash('sha256').update(version).digest('hex').slice(0, 32)}.bin`;
 const copy = (b: Uint8Array) => new Uint8Array(b);
+const NO_EVENTS: readonly { itemId: string; ts: number }[] = Object.freeze([]);
 
 /**
  * The in-process ModelStore (the default when REDIS_URL is unset). Unpublished writes live in memory
@@ -143,6 +144,10 @@ export async function createMemoryModelStore(opts: MemoryModelStoreOptions = {})
 
     async getUserEvents(userId) {
       return (userEvents.get(userId) ?? []).map((e) => ({ ...e }));
+    },
+
+    peekUserEvents(userId) {
+      return userEvents.get(userId) ?? NO_EVENTS;
     },
 
     deleteUser: (userId) =>

@@ -55,6 +55,12 @@ export interface ModelStore {
   appendUserEvents(userId: string, events: { itemId: string; ts: number }[]): Promise<void>;
   getUserEvents(userId: string): Promise<{ itemId: string; ts: number }[]>;
   /**
+   * The same events when the store holds them in process right now (never stale: see
+   * live-events-view.ts), else undefined and the caller awaits getUserEvents. Lets a request that needs
+   * nothing else answer without waiting. Read only: the array may be shared.
+   */
+  peekUserEvents?(userId: string): readonly { itemId: string; ts: number }[] | undefined;
+  /**
    * Erases all per-user state of a user (GDPR erasure): their live events, and the entry keyed by their
    * id in every table of every published version (per-user candidates), so a rollback cannot bring
    * them back. Artifacts (whole-population data such as profiles) are left as they are.

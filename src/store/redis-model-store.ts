@@ -197,6 +197,10 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
       for (const [err] of results ?? []) if (err) throw err;
     },
 
+    peekUserEvents(userId) {
+      return view.get(userId);
+    },
+
     async getUserEvents(userId) {
       const kept = view.get(userId);
       if (kept) return kept as { itemId: string; ts: number }[];

@@ -19,7 +19,8 @@ export function recommendationRoutes(app: FastifyInstance, deps: { serving: Serv
       querystring: userRecommendationQuery,
       response: { 200: recommendationResponse, ...errors(400, 401, 403) },
     },
-    handler: (req) => deps.serving.recommendForUser(req.params.id, req.query),
+    // A repeated question with a kept answer is answered in the same tick; anything else awaits.
+    handler: (req) => deps.serving.recommendForUserNow(req.params.id, req.query) ?? deps.serving.recommendForUser(req.params.id, req.query),
   });
 
   r.post('/v1/recommendations', {

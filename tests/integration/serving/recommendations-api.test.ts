@@ -177,6 +177,22 @@ for (const backend of DB_BACKENDS) {
       expect(excluded.items).toHaveLength(5);
     });
 
+    it('When a kept answer exists and the user bought nothing since, Then it is given without waiting; after a purchase it is not', async () => {
+      expect(t.services.serving.recommendForUserNow('k-user4', { k: 4 })).toBeUndefined();
+      const first = await ok('/v1/users/k-user4/recommendations?k=4');
+      const now = t.services.serving.recommendForUserNow('k-user4', { k: 4 });
+      expect(now?.items.map((i) => i.itemId)).toEqual(ids(first));
+      const post = await t.app.inject({
+        method: 'POST',
+        url: '/v1/events',
+        headers: auth('write'),
+        payload: { events: [{ userId: 'k-user4', itemId: ids(first)[0], quantity: 1, orderId: 'now-1', ts: new Date(T0 + 71 * DAY).toISOString() }] },
+      });
+      expect(post.statusCode).toBe(200);
+      expect(t.services.serving.recommendForUserNow('k-user4', { k: 4 })).toBeUndefined();
+      expect(ids(await ok('/v1/users/k-user4/recommendations?k=4'))).not.toContain(ids(first)[0]);
+    });
+
     it('When the catalog renames an item after training, Then the next answer carries the new title', async () => {
       const before = await ok('/v1/users/k-user3/recommendations?k=5');
       const renamed = before.items[0].itemId;
