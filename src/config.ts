@@ -44,6 +44,8 @@ const schema = z.object({
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
   /** Model versions kept in the store for rollback (the active one included). */
   MODEL_VERSIONS_KEPT: z.coerce.number().int().min(1).max(100).default(5),
+  /** Memory for finished answers reused per model version (src/serving/answer-cache.ts); 0 turns it off. */
+  ANSWER_CACHE_MB: z.coerce.number().min(0).max(65_536).default(32),
   /** `inline`: jobs run in the API process; `worker`: only `npm run worker` processes claim them. */
   JOB_RUNNER: z.enum(['inline', 'worker']).default('inline'),
   /**

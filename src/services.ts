@@ -28,7 +28,7 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
   const events = createEventRepository(db);
   const recordPurchases = createPurchaseRecorder({ events, store, log: (err) => deps.log?.('live update failed', err) });
 
-  const serving = createServing({ store, db, catalog, metrics, log: deps.log });
+  const serving = createServing({ store, db, catalog, metrics, answerCacheBytes: config.ANSWER_CACHE_MB * 1024 * 1024, log: deps.log });
 
   async function eraseUser(id: string): Promise<boolean> {
     const existed = await events.deleteUser(id);

@@ -355,3 +355,22 @@ describe.skipIf(!(await DB_BACKENDS[1].available()))('recommendation API without
     expect((await t.app.inject({ url: '/v1/items/nope/similar', headers: auth('read') })).statusCode).toBe(404);
   });
 });
+
+describe.skipIf(!(await DB_BACKENDS[1].available()))('recommendation API with ANSWER_CACHE_MB=0', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ createDb: DB_BACKENDS[1].create, env: { ANSWER_CACHE_MB: '0' } });
+    await seedShop(t.services);
+    await trainAndPublish(t.services);
+  });
+  afterAll(() => t.dispose());
+
+  it('When a user asks twice, Then both answers are computed, and they agree', async () => {
+    const get = async () => (await t.app.inject({ url: '/v1/users/k-user2/recommendations?k=5', headers: auth('read') })).json() as Body;
+    const first = await get();
+    expect(t.services.serving.recommendForUserNow('k-user2', { k: 5 })).toBeUndefined();
+    const again = await get();
+    expect(again.items).toEqual(first.items);
+    expect(again.recommendationId).not.toBe(first.recommendationId);
+  });
+});
