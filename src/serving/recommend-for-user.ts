@@ -116,7 +116,9 @@ export async function recommendForUser(deps: ServingDeps, userId: string, q: Use
   const picks = diversify(model, picker.picks, q.k, q.diversity ?? 0);
   explain(model, picks, entry, fresh);
   const answer = toRecommendation(model, strategy, false, picks);
-  if (key !== undefined) model.answers.set(userId, key, answer);
+  // Kept only if the user's entry is still the one used: an erasure while this request awaited its
+  // reads has forgotten the user (entry now null), and the answer must not outlive that.
+  if (key !== undefined && model.entries.get(usersKey) === entry) model.answers.set(userId, key, answer);
   return answer;
 }
 
