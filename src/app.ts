@@ -43,14 +43,15 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
+  // Auth and request timing attach to routes as they are registered: both come before any route.
   registerAuth(app, { keys: config.API_KEYS, disabled: config.AUTH_DISABLED });
-  await registerDocs(app, API_VERSION);
   // Gauges backed by Postgres (offline evaluation, feedback rates) are refreshed before a scrape, cached ~30 s.
   const beforeScrape = async () => {
     // The segment gauges follow the active model's profiles (loaded once per version).
     await Promise.all([services.evaluationGauges.refresh(), services.onlineMetrics.refreshGauges(), services.profiles.report()]);
   };
   registerMetrics(app, { metrics: services.metrics, beforeScrape });
+  await registerDocs(app, API_VERSION);
 
   const maxBatch = config.MAX_BATCH_SIZE;
   healthRoutes(app, {

@@ -30,6 +30,12 @@ describe('Prometheus metrics', () => {
     expect(res.body).not.toContain('secret-path-7');
   });
 
+  it('When the API description is read, Then its route is timed like any other', async () => {
+    const before = await count('/docs/json');
+    expect((await t.app.inject({ url: '/docs/json' })).statusCode).toBe(200);
+    expect(await count('/docs/json')).toBe(before + 1);
+  });
+
   it('When a route answers several requests, Then each is counted once under its template', async () => {
     const before = await count('/health/live');
     await t.app.inject({ url: '/health/live' });
