@@ -29,6 +29,8 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
   const recordPurchases = createPurchaseRecorder({ events, store, log: (err) => deps.log?.('live update failed', err) });
 
   const serving = createServing({ store, db, catalog, metrics, answerCacheBytes: config.ANSWER_CACHE_MB * 1024 * 1024, log: deps.log });
+  // Erased through another process sharing the model store: forget what this one keeps of the user.
+  store.onUserErased?.((id) => void serving.forgetUser(id).catch((err: unknown) => deps.log?.('forgetting an erased user failed', err)));
 
   async function eraseUser(id: string): Promise<boolean> {
     const existed = await events.deleteUser(id);

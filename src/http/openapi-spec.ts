@@ -4,11 +4,16 @@ import type { Db } from '../data/db.js';
 import { createServices } from '../services.js';
 import type { ModelStore } from '../store/model-store.js';
 
-/** Describing the API needs the routes, not a database: any call on these says so loudly. */
+/**
+ * Describing the API needs the routes, not a database: any call on these says so loudly. Optional
+ * members (a thenable check, the model store's optional capabilities) are simply absent.
+ */
+const ABSENT = new Set<string | symbol>(['then', 'onUserErased', 'peekUserEvents']);
+
 function unreachable<T extends object>(what: string): T {
   return new Proxy({} as T, {
     get: (_t, prop) => {
-      if (prop === 'then') return undefined;
+      if (ABSENT.has(prop)) return undefined;
       return () => {
         throw new Error(`${what} is not available while generating the OpenAPI description`);
       };

@@ -8,19 +8,34 @@
  * Redis) and emptied; it is enabled again only once the subscription is confirmed.
  *
  * A read that was in flight while any invalidation happened is not kept: it may predate the change.
+ * A kept read also expires after `ttlMs`, which bounds how stale it can be whatever goes wrong with the
+ * messages (a writer that does not publish, such as an older version during a rolling deploy, or a
+ * subscriber connection that died silently).
+ *
+ * Size: bounded by `maxUnits`, one unit per user plus one per event kept (at most ~150 bytes each).
  */
 export type LiveEvents = readonly { itemId: string; ts: number }[];
 
 export class LiveEventsView {
-  private readonly users = new Map<string, LiveEvents>();
+  private readonly users = new Map<string, { events: LiveEvents; until: number }>();
+  private units = 0;
   private enabled = false;
   /** Bumped by every invalidation; a read keeps its result only if it did not change meanwhile. */
   private generation = 0;
 
-  constructor(private readonly maxUsers: number) {}
+  constructor(
+    private readonly maxUnits: number,
+    private readonly ttlMs: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
 
   get(userId: string): LiveEvents | undefined {
-    return this.enabled ? this.users.get(userId) : undefined;
+    if (!this.enabled) return undefined;
+    const kept = this.users.get(userId);
+    if (kept === undefined) return undefined;
+    if (kept.until > this.now()) return kept.events;
+    this.drop(userId);
+    return undefined;
   }
 
   /** Call before reading from the store; pass the result to keep(). */
@@ -29,15 +44,18 @@ export class LiveEventsView {
   }
 
   keep(userId: string, events: LiveEvents, ticket: number): void {
-    if (!this.enabled || ticket !== this.generation || this.maxUsers === 0) return;
+    const cost = 1 + events.length;
+    if (!this.enabled || ticket !== this.generation || cost > this.maxUnits) return;
+    this.drop(userId);
     // Oldest first out: Map iteration follows insertion order.
-    if (this.users.size >= this.maxUsers) this.users.delete(this.users.keys().next().value!);
-    this.users.set(userId, Object.freeze(events));
+    while (this.units + cost > this.maxUnits) this.drop(this.users.keys().next().value!);
+    this.users.set(userId, { events: Object.freeze(events), until: this.now() + this.ttlMs });
+    this.units += cost;
   }
 
   invalidate(userIds: readonly string[]): void {
     this.generation++;
-    for (const id of userIds) this.users.delete(id);
+    for (const id of userIds) this.drop(id);
   }
 
   /** The subscription is live: start keeping reads, from empty. */
@@ -59,5 +77,13 @@ export class LiveEventsView {
   private invalidateAll(): void {
     this.generation++;
     this.users.clear();
+    this.units = 0;
+  }
+
+  private drop(userId: string): void {
+    const kept = this.users.get(userId);
+    if (kept === undefined) return;
+    this.users.delete(userId);
+    this.units -= 1 + kept.events.length;
   }
 }

@@ -66,6 +66,12 @@ export interface ModelStore {
    * them back. Artifacts (whole-population data such as profiles) are left as they are.
    */
   deleteUser(userId: string): Promise<void>;
+  /**
+   * Calls `listener` with the id of every user erased through any process sharing this store (a store
+   * that only one process uses may leave it out: its own callers know). Lets each serving process
+   * forget what it keeps of the user.
+   */
+  onUserErased?(listener: (userId: string) => void): void;
 
   /** True when the backend answers (within about a second); never throws. */
   ping(): Promise<boolean>;

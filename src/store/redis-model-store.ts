@@ -13,13 +13,17 @@ export type RedisModelStoreOptions = ({ redis: Redis; url?: never } | { url: str
   /** Published versions kept for rollback, the active one included (default 5). */
   versionsKept?: number;
   /**
-   * Users whose live events are kept in process between changes (live-events-view.ts; default 100,000,
-   * 0 = always read Redis). Needs one more connection, subscribed to the change messages.
+   * Live events kept in process between changes (live-events-view.ts), in units of one per user plus
+   * one per event (default 200,000, ~30 MB at most; 0 = always read Redis). Needs one more connection,
+   * subscribed to the change messages.
    */
   liveEventsCached?: number;
+  /** How long a kept read may be served at most, whatever happens to the change messages (ms, default 5000). */
+  liveEventsTtlMs?: number;
 };
 
-const DEFAULT_LIVE_EVENTS_CACHED = 100_000;
+const DEFAULT_LIVE_EVENTS_CACHED = 200_000;
+const DEFAULT_LIVE_EVENTS_TTL_MS = 5000;
 
 // Bulk writes: one HSET per chunk of fields, and a pipeline round trip per few MB, so 5,000 entries
 // take a handful of round trips and a million entries never sit in memory as one pipeline.
@@ -58,34 +62,43 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
   const indexKey = (v: string) => `${p}{v:${v}}:keys`;
   const userKey = (id: string) => `${p}user:${id}:events`;
   const changedChannel = `${p}user-events:changed`;
+  const erasedChannel = `${p}users:erased`;
+  const erasedListeners: ((userId: string) => void)[] = [];
 
   // Live events are read on every recommendation: keep them in process, dropped on change messages.
-  const view = new LiveEventsView(opts.liveEventsCached ?? DEFAULT_LIVE_EVENTS_CACHED);
-  let subscriber: Redis | undefined;
-  if ((opts.liveEventsCached ?? DEFAULT_LIVE_EVENTS_CACHED) > 0) {
-    // Resubscribed by hand on every (re)connect, so the view is enabled only once the subscription holds.
-    const sub = (subscriber = redis.duplicate({ autoResubscribe: false, lazyConnect: false, connectionName: `${p}live-events` }));
-    sub.on('error', () => {});
-    sub.on('message', (_channel: string, message: string) => {
-      try {
-        view.invalidate(JSON.parse(message) as string[]);
-      } catch {
-        view.disable();
-        view.enable();
-      }
-    });
-    sub.on('ready', () => {
-      sub.subscribe(changedChannel).then(
-        () => view.enable(),
-        () => view.disable(),
-      );
-    });
-    sub.on('close', () => view.disable());
-  }
-  /** Local writes: drop at once (this process reads its own writes), and tell the other processes. */
-  const announce = (pipe: ReturnType<Redis['multi']> | ReturnType<Redis['pipeline']>, userId: string) => {
+  const view = new LiveEventsView(opts.liveEventsCached ?? DEFAULT_LIVE_EVENTS_CACHED, opts.liveEventsTtlMs ?? DEFAULT_LIVE_EVENTS_TTL_MS);
+  // One subscriber connection per store: change messages for the view, erasures for onUserErased (so it
+  // is there even when nothing is kept). Resubscribed by hand on every (re)connect, so the view is
+  // enabled only once the subscription holds.
+  const subscriber = redis.duplicate({ autoResubscribe: false, lazyConnect: false, connectionName: `${p}live-events` });
+  subscriber.on('error', () => {});
+  subscriber.on('message', (channel: string, message: string) => {
+    let ids: string[];
+    try {
+      ids = JSON.parse(message) as string[];
+    } catch {
+      view.disable();
+      view.enable();
+      return;
+    }
+    view.invalidate(ids);
+    if (channel === erasedChannel) for (const id of ids) for (const listener of erasedListeners) listener(id);
+  });
+  subscriber.on('ready', () => {
+    subscriber.subscribe(changedChannel, erasedChannel).then(
+      () => view.enable(),
+      () => view.disable(),
+    );
+  });
+  subscriber.on('close', () => view.disable());
+  /**
+   * After a local write: drop the user at once (this process reads its own writes), and tell the other
+   * processes. The message is sent on its own, after the write: a Redis user without pub/sub rights
+   * (ACL) must not lose the write itself; the other processes then see it when their kept read expires.
+   */
+  const announce = (userId: string, channel = changedChannel) => {
     view.invalidate([userId]);
-    return pipe.publish(changedChannel, JSON.stringify([userId]));
+    redis.publish(channel, JSON.stringify([userId])).catch(() => {});
   };
 
   // No copy: ioredis writes a Buffer view straight to the socket.
@@ -190,11 +203,16 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
       if (events.length === 0) return;
       const key = userKey(userId);
       const encoded = events.slice(-LIVE_EVENTS_KEPT).map((e) => `${e.ts}|${e.itemId}`);
-      // MULTI so no reader ever sees the list above its cap; the change message goes out with the write.
-      const results = await announce(redis.multi().rpush(key, ...encoded).ltrim(key, -LIVE_EVENTS_KEPT, -1), userId).exec();
-      // Again after the write: a read that started before it returned must not be kept.
+      // MULTI so no reader ever sees the list above its cap.
       view.invalidate([userId]);
+      const results = await redis.multi().rpush(key, ...encoded).ltrim(key, -LIVE_EVENTS_KEPT, -1).exec();
+      // Again after the write: a read that started before it returned must not be kept.
+      announce(userId);
       for (const [err] of results ?? []) if (err) throw err;
+    },
+
+    onUserErased(listener) {
+      erasedListeners.push(listener);
     },
 
     peekUserEvents(userId) {
@@ -218,10 +236,11 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
     async deleteUser(userId) {
       const versions = await redis.hkeys(versionsKey);
       const keysOfVersions = await Promise.all(versions.map((v) => redis.smembers(indexKey(v))));
-      const pipe = announce(redis.pipeline().del(userKey(userId)), userId);
+      const pipe = redis.pipeline().del(userKey(userId));
       for (const keys of keysOfVersions) for (const key of keys) if (key.includes('}:table:')) pipe.hdel(key, userId);
-      await exec(pipe);
       view.invalidate([userId]);
+      await exec(pipe);
+      announce(userId, erasedChannel);
     },
 
     async ping() {
@@ -240,7 +259,7 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
 
     async close() {
       view.disable();
-      if (subscriber && subscriber.status !== 'end') await subscriber.quit().catch(() => subscriber.disconnect());
+      if (subscriber.status !== 'end') await subscriber.quit().catch(() => subscriber.disconnect());
       if (owned && redis.status !== 'end') await redis.quit().catch(() => redis.disconnect());
     },
   };

@@ -180,7 +180,13 @@ for (const backend of DB_BACKENDS) {
     it('When a kept answer exists and the user bought nothing since, Then it is given without waiting; after a purchase it is not', async () => {
       expect(t.services.serving.recommendForUserNow('k-user4', { k: 4 })).toBeUndefined();
       const first = await ok('/v1/users/k-user4/recommendations?k=4');
-      const now = t.services.serving.recommendForUserNow('k-user4', { k: 4 });
+      // Given without waiting while the served version was checked within the last second (asked again
+      // if a recheck fell due just between the two calls).
+      let now = t.services.serving.recommendForUserNow('k-user4', { k: 4 });
+      for (let i = 0; i < 3 && !now; i++) {
+        await ok('/v1/users/k-user4/recommendations?k=4');
+        now = t.services.serving.recommendForUserNow('k-user4', { k: 4 });
+      }
       expect(now?.items.map((i) => i.itemId)).toEqual(ids(first));
       const post = await t.app.inject({
         method: 'POST',

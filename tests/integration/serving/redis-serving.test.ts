@@ -50,6 +50,26 @@ describe.skipIf(!available)('serving from the Redis model store', () => {
     expect(after.items).toHaveLength(10);
   });
 
+  it('When a user is erased through another process sharing the store, Then this process stops answering for them personally', async () => {
+    // A second API process on the same Redis model store (its own database: it only serves).
+    const other = await createTestApp({ createDb: createPgliteTestDb, store: createRedisModelStore({ redis, prefix }) });
+    try {
+      const ask = async () => (await other.app.inject({ url: '/v1/users/k-user9/recommendations?k=5', headers: auth('read') })).json() as { fallback: boolean };
+      expect((await ask()).fallback).toBe(false);
+      expect((await ask()).fallback).toBe(false);
+      const del = await t.app.inject({ method: 'DELETE', url: '/v1/users/k-user9', headers: auth('admin') });
+      expect(del.statusCode).toBe(204);
+      let answer = await ask();
+      for (let i = 0; i < 40 && !answer.fallback; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        answer = await ask();
+      }
+      expect(answer.fallback).toBe(true);
+    } finally {
+      await other.dispose();
+    }
+  });
+
   it('When a user is unknown to the Redis-stored model, Then the answer is a fallback, not an error', async () => {
     expect(await recommend('stranger')).toMatchObject({ fallback: true, modelVersion: version });
   });

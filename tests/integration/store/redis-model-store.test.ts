@@ -38,16 +38,17 @@ describe.skipIf(!available)(available ? 'redis model store' : `redis model store
       }
       return events;
     };
-    const subscribed = async (prefix: string) => {
+    /** True once `count` stores of this prefix hold their subscription. */
+    const subscribed = async (prefix: string, count: number) => {
       const list = (await redis.client('LIST')) as string;
-      return list.split('\n').some((line) => line.includes(`name=${prefix}live-events`) && / sub=1 /.test(line));
+      return list.split('\n').filter((line) => line.includes(`name=${prefix}live-events`) && / sub=2 /.test(line)).length >= count;
     };
 
     it('When another process writes or erases a user\'s events, Then this process reads the change; its own writes at once', async () => {
       const prefix = `${runPrefix}live-a:`;
-      const [a, b] = [createRedisModelStore({ url: REDIS_URL, prefix }), createRedisModelStore({ url: REDIS_URL, prefix })];
+      const [a, b] = [createRedisModelStore({ url: REDIS_URL, prefix }), createRedisModelStore({ url: REDIS_URL, prefix, liveEventsCached: 0 })];
       try {
-        await eventually(async () => ((await subscribed(prefix)) ? [1] : []), (x) => x.length > 0);
+        await eventually(async () => ((await subscribed(prefix, 2)) ? [1] : []), (x) => x.length > 0);
         expect(await a.getUserEvents('u')).toEqual([]);
         expect(await a.getUserEvents('u')).toEqual([]);
         await b.appendUserEvents('u', [{ itemId: 'i1', ts: 1 }]);
@@ -57,10 +58,28 @@ describe.skipIf(!available)(available ? 'redis model store' : `redis model store
           { itemId: 'i1', ts: 1 },
           { itemId: 'i2', ts: 2 },
         ]);
+        const erased: string[] = [];
+        a.onUserErased?.((id) => erased.push(id));
         await b.deleteUser('u');
         expect(await eventually(() => a.getUserEvents('u'), (e) => e.length === 0)).toEqual([]);
+        // The other process hears of the erasure, to forget what it keeps of the user.
+        expect(await eventually(async () => erased, (e) => e.length > 0)).toEqual(['u']);
       } finally {
         await Promise.all([a.close(), b.close()]);
+      }
+    });
+
+    it('When a writer does not announce its write (an older version in a rolling deploy), Then a kept read expires', async () => {
+      const prefix = `${runPrefix}live-c:`;
+      const a = createRedisModelStore({ url: REDIS_URL, prefix, liveEventsTtlMs: 300 });
+      try {
+        await eventually(async () => ((await subscribed(prefix, 1)) ? [1] : []), (x) => x.length > 0);
+        expect(await a.getUserEvents('u')).toEqual([]);
+        await redis.rpush(`${prefix}user:u:events`, '1|i1');
+        expect(await a.getUserEvents('u')).toEqual([]);
+        expect(await eventually(() => a.getUserEvents('u'), (e) => e.length === 1)).toEqual([{ itemId: 'i1', ts: 1 }]);
+      } finally {
+        await a.close();
       }
     });
 
@@ -68,16 +87,15 @@ describe.skipIf(!available)(available ? 'redis model store' : `redis model store
       const prefix = `${runPrefix}live-b:`;
       const [a, b] = [createRedisModelStore({ url: REDIS_URL, prefix }), createRedisModelStore({ url: REDIS_URL, prefix, liveEventsCached: 0 })];
       try {
-        await eventually(async () => ((await subscribed(prefix)) ? [1] : []), (x) => x.length > 0);
+        await eventually(async () => ((await subscribed(prefix, 2)) ? [1] : []), (x) => x.length > 0);
         expect(await a.getUserEvents('u')).toEqual([]);
-        // Kill a's subscriber connection, write while it is away (its message is lost), then read.
-        const line = ((await redis.client('LIST')) as string).split('\n').find((l) => l.includes(`name=${prefix}live-events`))!;
-        const id = /id=(\d+)/.exec(line)![1];
-        await redis.client('KILL', 'ID', id);
+        // Kill the subscriber connections of this prefix, write while they are away (the message is lost), then read.
+        const lines = ((await redis.client('LIST')) as string).split('\n').filter((l) => l.includes(`name=${prefix}live-events`));
+        for (const line of lines) await redis.client('KILL', 'ID', /id=(\d+)/.exec(line)![1]);
         await b.appendUserEvents('u', [{ itemId: 'i1', ts: 1 }]);
         expect(await eventually(() => a.getUserEvents('u'), (e) => e.length === 1)).toEqual([{ itemId: 'i1', ts: 1 }]);
         // Subscribed again: later changes arrive as messages.
-        await eventually(async () => ((await subscribed(prefix)) ? [1] : []), (x) => x.length > 0);
+        await eventually(async () => ((await subscribed(prefix, 2)) ? [1] : []), (x) => x.length > 0);
         expect(await a.getUserEvents('u')).toHaveLength(1);
         await b.appendUserEvents('u', [{ itemId: 'i2', ts: 2 }]);
         expect(await eventually(() => a.getUserEvents('u'), (e) => e.length === 2)).toHaveLength(2);
