@@ -99,6 +99,8 @@ async function main(args: string[]): Promise<number> {
       events: createEventRepository(db),
       catalog: createCatalogRepository(db),
       defaultRecipe: config.DEFAULT_RECIPE,
+      // Nothing else runs in this process: no need to hand the data to a thread.
+      isolation: 'inline',
     });
     let params;
     try {

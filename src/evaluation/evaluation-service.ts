@@ -11,6 +11,7 @@ import { resolveRecipe } from '../training/train-model.js';
 import type { EvaluationGauges } from './evaluation-gauges.js';
 import type { EvaluationReport } from './evaluation-report.js';
 import { evaluationParamsSchema, normalizeRequest, type EvaluationParams, type EvaluationRequestInput } from './evaluation-request.js';
+import { runEvaluationInWorker } from './evaluate-in-worker.js';
 import { BASELINE, runEvaluation, type EvaluationProgress, type SplitRequest } from './run-evaluation.js';
 
 export interface EvaluationServiceDeps {
@@ -25,6 +26,11 @@ export interface EvaluationServiceDeps {
   recipesDir?: string;
   /** Wakes an inline runner after an enqueue. */
   kick?: () => void;
+  /**
+   * `thread` (default): each run in a worker thread, so an API process running jobs inline keeps
+   * serving while it evaluates; `inline`: on the calling thread.
+   */
+  isolation?: 'thread' | 'inline';
 }
 
 /** An evaluation as the API shows it: the job's state and, once it succeeded, its report. */
@@ -109,9 +115,8 @@ export function createEvaluationService(deps: EvaluationServiceDeps) {
     // The baseline is evaluated whether or not it is a source, so only real sources are asked for by name.
     const strategies = params.strategies?.filter((s) => Object.hasOwn(recipes[0].sources, s));
     const request = { split: params.split, modes: params.modes, ks: params.ks, ...(strategies ? { strategies } : {}) };
-    const report = await runEvaluation({ events, items, users }, recipes, request, (p) =>
-      onProgress({ step: p.step, progress: 0.05 + 0.93 * p.progress }),
-    );
+    const evaluate = (deps.isolation ?? 'thread') === 'thread' ? runEvaluationInWorker : runEvaluation;
+    const report = await evaluate({ events, items, users }, recipes, request, (p) => onProgress({ step: p.step, progress: 0.05 + 0.93 * p.progress }));
     if (Object.values(report.split.testUsers).every((n) => !n)) {
       throw new Error(`the ${params.split.kind} split leaves no test users (users with purchases on both sides of it)`);
     }

@@ -1,23 +1,9 @@
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import type { Dataset } from '../recommenders/dataset.js';
 import type { ComputedModel, ComputeStepListener } from './compute-model.js';
 import type { Recipe } from './recipe.js';
+import { siblingModule, startModuleWorker } from './worker-thread.js';
 
-const WORKER_URL = new URL(`./compute-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
-
-/**
- * A worker started from the TypeScript sources (tsx, vitest) first registers tsx's loader in its own
- * thread (loader flags of the parent do not reach workers on Node 20); the compiled build needs none.
- */
-function startWorker(workerData: unknown): Worker {
-  if (!WORKER_URL.pathname.endsWith('.ts')) return new Worker(WORKER_URL, { workerData });
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
-  const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(WORKER_URL.href)}); })
-    .catch((err) => { console.error(err); process.exit(1); });`;
-  return new Worker(boot, { eval: true, workerData });
-}
+const WORKER_URL = siblingModule(import.meta.url, 'compute-worker');
 
 /**
  * Runs computeModel in a worker thread, so seconds of fitting never block the event loop of the
@@ -31,7 +17,7 @@ export function computeInWorker(
 ): Promise<ComputedModel> {
   opts.signal?.throwIfAborted();
   return new Promise((resolve, reject) => {
-    const worker = startWorker({ ds, recipe, storeRecommenders: opts.storeRecommenders });
+    const worker = startModuleWorker(WORKER_URL, { ds, recipe, storeRecommenders: opts.storeRecommenders });
     let settled = false;
     let received: ComputedModel | null = null;
     const finish = (err: unknown, model?: ComputedModel) => {
