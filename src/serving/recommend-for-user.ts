@@ -2,8 +2,9 @@
  * GET /v1/users/:id/recommendations. A known user costs one live-events read from the model store, plus
  * one user-entry read (concurrently) the first time the user is seen in a model version; everything else
  * is in process memory and no Postgres query is made. A user without purchases since training gets the
- * version's finished answer to the same query again when there is one (answer-cache.ts). A user the model does not
- * know gets a cold-start answer (fallback: true), and with no model at all the database's popularity.
+ * version's finished answer to the same query again when there is one (answer-cache.ts). A user the
+ * model does not know gets a cold-start answer (fallback: true), and with no model at all the
+ * database's popularity.
  */
 import { AppError } from '../errors.js';
 import { answerKey } from './answer-cache.js';
