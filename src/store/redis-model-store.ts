@@ -73,10 +73,14 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
   const subscriber = redis.duplicate({ autoResubscribe: false, lazyConnect: false, connectionName: `${p}live-events` });
   subscriber.on('error', () => {});
   subscriber.on('message', (channel: string, message: string) => {
-    let ids: string[];
+    let ids: unknown;
     try {
-      ids = JSON.parse(message) as string[];
+      ids = JSON.parse(message);
     } catch {
+      ids = null;
+    }
+    // Not a list of ids (nothing of ours sends that): which users changed is unknown, so forget them all.
+    if (!Array.isArray(ids) || !ids.every((id): id is string => typeof id === 'string')) {
       view.disable();
       view.enable();
       return;

@@ -53,6 +53,13 @@ describe.skipIf(!available)(available ? 'redis model store' : `redis model store
         expect(await a.getUserEvents('u')).toEqual([]);
         await b.appendUserEvents('u', [{ itemId: 'i1', ts: 1 }]);
         expect(await eventually(() => a.getUserEvents('u'), (e) => e.length === 1)).toEqual([{ itemId: 'i1', ts: 1 }]);
+        // A malformed message (from anyone with access to Redis) empties the view instead of breaking it.
+        await redis.rpush(`${prefix}user:u:events`, '3|i3');
+        for (const junk of ['[1,2]', '{"u":1}', 'not json']) await redis.publish(`${prefix}user-events:changed`, junk);
+        expect(await eventually(() => a.getUserEvents('u'), (e) => e.length === 2)).toHaveLength(2);
+        await redis.del(`${prefix}user:u:events`);
+        await b.appendUserEvents('u', [{ itemId: 'i1', ts: 1 }]);
+        expect(await eventually(() => a.getUserEvents('u'), (e) => e.length === 1)).toEqual([{ itemId: 'i1', ts: 1 }]);
         await a.appendUserEvents('u', [{ itemId: 'i2', ts: 2 }]);
         expect(await a.getUserEvents('u')).toEqual([
           { itemId: 'i1', ts: 1 },
