@@ -12,7 +12,7 @@ import { createJobRepository } from '../jobs/job-repository.js';
 import { createJobRunner } from '../jobs/job-runner.js';
 import { JOB_TYPES } from '../jobs/job-types.js';
 import { createProgress } from './progress.js';
-import { runCli } from './run-cli.js';
+import { parseCommandLine, runCli, UsageError } from './run-cli.js';
 
 const USAGE = `Usage: npm run evaluate -- --cutoff DATE [options]
 
@@ -29,7 +29,6 @@ const USAGE = `Usage: npm run evaluate -- --cutoff DATE [options]
 Reads the purchases, catalog and users from DATABASE_URL (or the embedded database in DATA_DIR),
 stores the report there (GET /v1/evaluations lists it) and prints the tables.`;
 
-class UsageError extends Error {}
 
 const VALUE_FLAGS = ['--cutoff', '--split', '--days', '--mode', '--k', '--recipe', '--strategies', '--json'] as const;
 type Flag = (typeof VALUE_FLAGS)[number];
@@ -75,18 +74,9 @@ export function parseEvaluateArgs(args: string[]): { request: EvaluationRequestI
 }
 
 async function main(args: string[]): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) {
-    console.log(USAGE);
-    return 0;
-  }
-  let parsed;
-  try {
-    parsed = parseEvaluateArgs(args);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    console.error(`error: ${err.message}\n\n${USAGE}`);
-    return 2;
-  }
+  const cli = parseCommandLine(args, USAGE, parseEvaluateArgs);
+  if (!cli.ok) return cli.exit;
+  const parsed = cli.value;
   const started = performance.now();
   const config = loadConfig();
   const db = await openDatabase(config);

@@ -3,7 +3,7 @@ import { loadConfig } from '../config.js';
 import { openDatabase } from '../data/open-database.js';
 import { IMPORT_FORMATS, runImport, type ImportFormat, type ImportReport } from '../data/importers/run-import.js';
 import { createProgress } from './progress.js';
-import { runCli } from './run-cli.js';
+import { parseCommandLine, runCli, UsageError } from './run-cli.js';
 
 const USAGE = `Usage: npm run import -- <format> <path>
 
@@ -13,7 +13,6 @@ const USAGE = `Usage: npm run import -- <format> <path>
 Formats: docs/import-formats.md. Writes to DATABASE_URL, or when it is unset to the embedded
 database in DATA_DIR/pglite (default ./data). Importing the same data twice adds nothing.`;
 
-class UsageError extends Error {}
 
 /** Checks the arguments before any database is opened, so a typo costs nothing. */
 export function parseImportArgs(args: string[]): { format: ImportFormat; path: string } {
@@ -52,18 +51,9 @@ export function formatReport(r: ImportReport): string {
 }
 
 async function main(args: string[]): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) {
-    console.log(USAGE);
-    return 0;
-  }
-  let request;
-  try {
-    request = parseImportArgs(args);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    console.error(`error: ${err.message}\n\n${USAGE}`);
-    return 2;
-  }
+  const cli = parseCommandLine(args, USAGE, parseImportArgs);
+  if (!cli.ok) return cli.exit;
+  const request = cli.value;
   const db = await openDatabase(loadConfig());
   try {
     const progress = createProgress(`import ${request.format}`);

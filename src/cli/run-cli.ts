@@ -16,3 +16,30 @@ export function runCli(moduleUrl: string, main: (args: string[]) => Promise<numb
     },
   );
 }
+
+/** A mistake on the command line: printed with the usage, exit code 2. */
+export class UsageError extends Error {}
+
+/**
+ * A command's arguments parsed by `parse`, or the exit code when there is nothing to run: 0 after
+ * printing the usage for --help / -h, 2 after printing a UsageError (prefixed `label:`) and the usage.
+ * Any other error of `parse` propagates.
+ */
+export function parseCommandLine<T>(
+  args: string[],
+  usage: string,
+  parse: (args: string[]) => T,
+  label = 'error',
+): { ok: true; value: T } | { ok: false; exit: number } {
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(usage);
+    return { ok: false, exit: 0 };
+  }
+  try {
+    return { ok: true, value: parse(args) };
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`${label}: ${err.message}\n\n${usage}`);
+    return { ok: false, exit: 2 };
+  }
+}

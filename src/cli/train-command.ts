@@ -8,7 +8,7 @@ import { createServices } from '../services.js';
 import { createModelStore } from '../store/create-model-store.js';
 import type { TrainResult } from '../training/train-model.js';
 import { createProgress } from './progress.js';
-import { runCli } from './run-cli.js';
+import { parseCommandLine, runCli, UsageError } from './run-cli.js';
 
 const USAGE = `Usage: npm run train [-- --recipe NAME] [--from DATE] [--to DATE]
 
@@ -20,7 +20,6 @@ Trains on the purchases in DATABASE_URL (or the embedded database in DATA_DIR) a
 model version to the model store (REDIS_URL, or the embedded store in DATA_DIR). The run is a
 training job like POST /v1/training-jobs: one training at a time, visible in the API.`;
 
-export class UsageError extends Error {}
 
 /** Dates as the user types them (a day means its midnight UTC), as ISO strings. */
 function isoDate(flag: string, value: string): string {
@@ -74,18 +73,9 @@ export function formatTrainResult(r: TrainResult): string {
 }
 
 async function main(args: string[]): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) {
-    console.log(USAGE);
-    return 0;
-  }
-  let params: TrainJobParams;
-  try {
-    params = parseTrainArgs(args);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    console.error(`error: ${err.message}\n\n${USAGE}`);
-    return 2;
-  }
+  const cli = parseCommandLine(args, USAGE, parseTrainArgs);
+  if (!cli.ok) return cli.exit;
+  const params = cli.value;
   const config = loadConfig();
   const db = await openDatabase(config);
   const store = await createModelStore(config).catch(async (err: unknown) => {

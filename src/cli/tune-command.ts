@@ -9,7 +9,7 @@ import type { SplitInput } from '../evaluation/splits.js';
 import { tuneRecipe, type TuneOptions } from '../evaluation/tune.js';
 import { parseRecipe } from '../training/recipe.js';
 import { loadOnlineRetail } from './online-retail-input.js';
-import { runCli } from './run-cli.js';
+import { parseCommandLine, runCli, UsageError } from './run-cli.js';
 
 const USAGE = `Usage: npm run tune -- [--recipe NAME] [--out NAME] [--days N] [--end DATE] [--online-retail FILE]
        [--min-coverage X] [--rounds N] [--no-variants]
@@ -20,7 +20,6 @@ pass the evaluation cutoff, e.g. 2011-11-01, so tuning never sees the test perio
 recipe with its validation scores to models/OUT.json (default: NAME-tuned). Data comes from the
 database (DATABASE_URL or the embedded one) unless --online-retail reads a UCI Online Retail CSV.`;
 
-class UsageError extends Error {}
 
 export interface TuneArgs {
   recipe: string;
@@ -90,18 +89,9 @@ async function loadInput(args: TuneArgs): Promise<SplitInput> {
 }
 
 async function main(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    console.log(USAGE);
-    return 0;
-  }
-  let args: TuneArgs;
-  try {
-    args = parseTuneArgs(argv);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    console.error(`tune: ${err.message}\n\n${USAGE}`);
-    return 2;
-  }
+  const cli = parseCommandLine(argv, USAGE, parseTuneArgs, 'tune');
+  if (!cli.ok) return cli.exit;
+  const args = cli.value;
   const raw = JSON.parse(await readFile(join('models', `${args.recipe}.json`), 'utf8')) as Record<string, unknown>;
   const recipe = parseRecipe(raw, args.recipe);
   const started = performance.now();

@@ -66,6 +66,12 @@ export function createServing(opts: ServingOptions) {
     metrics?.recommendationsServed.inc({ kind, strategy: r.strategy });
     if (r.fallback) metrics?.fallbacks.inc({ kind, reason: r.modelVersion === null ? 'no-model' : FALLBACK_REASON[kind] });
   };
+  /** The use case's answer, counted once it is there. */
+  const counted = async <R extends Recommendation<RecommendedItem>>(kind: Kind, answer: Promise<R>): Promise<R> => {
+    const r = await answer;
+    count(kind, r);
+    return r;
+  };
   return {
     /**
      * The answer right now, without waiting, when the served version and the user's live events are in
@@ -81,31 +87,11 @@ export function createServing(opts: ServingOptions) {
       if (r) count('user', r);
       return r;
     },
-    async recommendForUser(userId: string, q: UserQuery) {
-      const r = await recommendForUser(deps, userId, q);
-      count('user', r);
-      return r;
-    },
-    async recommendForContext(q: ContextQuery) {
-      const r = await recommendForContext(deps, q);
-      count('context', r);
-      return r;
-    },
-    async similarItems(itemId: string, q: SimilarQuery) {
-      const r = await similarItems(deps, itemId, q);
-      count('similar', r);
-      return r;
-    },
-    async boughtTogether(itemId: string, q: ListQuery) {
-      const r = await boughtTogether(deps, itemId, q);
-      count('bought-together', r);
-      return r;
-    },
-    async popular(q: PopularQuery) {
-      const r = await popularItems(deps, q);
-      count('popular', r);
-      return r;
-    },
+    recommendForUser: (userId: string, q: UserQuery) => counted('user', recommendForUser(deps, userId, q)),
+    recommendForContext: (q: ContextQuery) => counted('context', recommendForContext(deps, q)),
+    similarItems: (itemId: string, q: SimilarQuery) => counted('similar', similarItems(deps, itemId, q)),
+    boughtTogether: (itemId: string, q: ListQuery) => counted('bought-together', boughtTogether(deps, itemId, q)),
+    popular: (q: PopularQuery) => counted('popular', popularItems(deps, q)),
     /** After an erasure: this process's cache forgets the user's entries of the served version. */
     async forgetUser(userId: string): Promise<void> {
       const m = await models.current();
