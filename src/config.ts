@@ -56,6 +56,16 @@ const schema = z.object({
     .string()
     .optional()
     .transform((raw) => raw?.split(',').map((s) => s.trim()).filter(Boolean)),
+  /**
+   * Threads of a training's per-user and per-item work (serving build); unset = one per core. Any
+   * number gives the same model.
+   */
+  TRAIN_THREADS: z.coerce.number().int().min(1).max(256).optional(),
+  /**
+   * Customers whose latest purchase is within this many days of the training data's end get a
+   * precomputed list; the others are computed on request from the stored models (and then cached).
+   */
+  PRECOMPUTE_DAYS: z.coerce.number().min(0).max(36_500).default(365),
   /** Recipe used by training when none is named (file name under models/ without .json). */
   DEFAULT_RECIPE: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i).default('default'),
 });

@@ -43,7 +43,7 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
   // Jobs: the API process runs them itself (inline) unless JOB_RUNNER=worker leaves them to `npm run worker`,
   // which builds its runner from the same options.
   const jobs = createJobRepository(db);
-  const trainer = createTrainer({ events, catalog, store, defaultRecipe: config.DEFAULT_RECIPE, log: deps.log });
+  const trainer = createTrainer({ events, catalog, store, defaultRecipe: config.DEFAULT_RECIPE, threads: config.TRAIN_THREADS, log: deps.log });
   const reports = createReportRepository(db);
   const evaluationGauges = createEvaluationGauges({ reports, store, gauge: metrics.evaluationMetric, log: deps.log });
   const evaluations = createEvaluationService({

@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import { ArtifactFormatError, decodeArtifact, encodeArtifact } from './artifact.js';
 import { choleskySolve } from './cholesky.js';
-import { alsLoss, conjugateGradientHalfStep, gramian, type ConfidenceRows } from './conjugate-gradient.js';
+import { alsLoss, conjugateGradientHalfStep, gramian, type ConfidenceRows, type HalfStepRunner } from './conjugate-gradient.js';
 import type { Dataset } from './dataset.js';
 import { transpose, userItemMatrix, type Csr } from './interactions.js';
 import { itemRemap } from './item-remap.js';
 import { parseParams } from './parse-params.js';
 import type { Neighbour, Recommender, RecommenderFactory, UserContext } from './recommender.js';
 import { mulberry32 } from './seeded-random.js';
+import type { SparseScores } from './sparse-scores.js';
 import { TopKHeap } from './top-k-heap.js';
 
 const ARTIFACT = { algorithm: 'als', version: 1 };
@@ -51,11 +52,30 @@ function dot(a: ArrayLike<number>, ao: number, b: ArrayLike<number>, bo: number,
   return s0 + s1 + (s2 + s3);
 }
 
+/** x . y[o..o+k): dot() specialised to a Float64Array user factor and Float32Array item factors. */
+function dotRow(x: Float64Array, y: Float32Array, o: number, k: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let i = 0;
+  for (; i + 3 < k; i += 4) {
+    s0 += x[i] * y[o + i];
+    s1 += x[i + 1] * y[o + i + 1];
+    s2 += x[i + 2] * y[o + i + 2];
+    s3 += x[i + 3] * y[o + i + 3];
+  }
+  for (; i < k; i++) s0 += x[i] * y[o + i];
+  return s0 + s1 + (s2 + s3);
+}
+
 export type AlsParams = z.output<typeof paramsSchema>;
 
 export interface AlsFitOptions {
   /** Called after each iteration with the normalised training loss (computing it costs about one CG step). */
   onIteration?: (iteration: number, loss: number) => void;
+  /** Runs the half-steps on several threads (the factors are the same as on one). */
+  threads?: HalfStepRunner;
 }
 
 interface AlsState {
@@ -85,13 +105,19 @@ export function fitAls(ds: Dataset, params: AlsParams, options: AlsFitOptions = 
   const items = confidenceRows(transpose(ui), params.alpha);
   // Small uniform init as in `implicit`; the user side is solved first, so only item factors matter.
   const random = mulberry32(params.seed);
-  const x = new Float64Array(users.rows * k);
-  const y = new Float64Array(items.rows * k);
+  const alloc = (n: number) => options.threads?.allocate(n) ?? new Float64Array(n);
+  const x = alloc(users.rows * k);
+  const y = alloc(items.rows * k);
   for (let t = 0; t < y.length; t++) y[t] = random() * 0.01;
   for (let t = 0; t < x.length; t++) x[t] = random() * 0.01;
+  const halfStep = (m: ConfidenceRows, a: Float64Array, b: Float64Array, bRows: number) => {
+    const yty = gramian(b, bRows, k, params.regularization);
+    if (options.threads) options.threads.halfStep(m, a, b, bRows, k, params.regularization, params.cgSteps, yty);
+    else conjugateGradientHalfStep(m, a, b, bRows, k, params.regularization, params.cgSteps, { yty });
+  };
   for (let it = 0; it < params.iterations; it++) {
-    conjugateGradientHalfStep(users, x, y, items.rows, k, params.regularization, params.cgSteps);
-    conjugateGradientHalfStep(items, y, x, users.rows, k, params.regularization, params.cgSteps);
+    halfStep(users, x, y, items.rows);
+    halfStep(items, y, x, users.rows);
     if (options.onIteration) options.onIteration(it, alsLoss(users, x, y, items.rows, k, params.regularization));
   }
   const userLastTs = new Float64Array(users.rows).fill(-Infinity);
@@ -178,6 +204,57 @@ class AlsModel implements Recommender {
     for (let j = 0; j < n; j++) out[j] = dot(x, 0, y, j * k, k);
   }
 
+  /**
+   * The `limit` best items by x_u . y_j, found in one pass over the item factors with a bounded heap
+   * (most items fail the heap's threshold test and cost only their dot product).
+   */
+  scoreSparse(ctx: UserContext, out: SparseScores, limit: number): void {
+    const found = this.userFactor(ctx);
+    if (!found) return;
+    const { k } = this;
+    const x = Float64Array.from(found);
+    const y = this.s.itemFactors;
+    const n = Math.min(out.itemCount, this.items);
+    const heap = new TopKHeap(limit);
+    let min = heap.threshold;
+    for (let j = 0; j < n; j++) {
+      const s = dotRow(x, y, j * k, k);
+      if (s <= 0 || s < min) continue;
+      heap.push(j, s);
+      min = heap.threshold;
+    }
+    heap.forEach((item, score) => out.set(item, score));
+  }
+
+  /** x_u . y_j for each touched item j of `items`. */
+  scoreCandidates(ctx: UserContext, items: SparseScores, out: SparseScores): void {
+    const found = this.userFactor(ctx);
+    if (!found) return;
+    const { k } = this;
+    const x = Float64Array.from(found);
+    const y = this.s.itemFactors;
+    for (let p = 0; p < items.size; p++) {
+      const j = items.item(p);
+      if (j >= this.items) continue;
+      const s = dotRow(x, y, j * k, k);
+      if (s > 0) out.set(j, s);
+    }
+  }
+
+  /** similarItems restricted to a pool of candidate items (a catalogue too large to scan per item). */
+  similarAmong(item: number, pool: readonly number[], k: number): Neighbour[] {
+    if (item < 0 || item >= this.items || this.itemNorms[item] === 0) return [];
+    const y = this.s.itemFactors;
+    const f = this.k;
+    const heap = new TopKHeap(k);
+    for (const j of pool) {
+      if (j === item || j < 0 || j >= this.items || this.itemNorms[j] === 0) continue;
+      const cos = dot(y, item * f, y, j * f, f) / (this.itemNorms[item] * this.itemNorms[j]);
+      if (cos > 0) heap.push(j, cos);
+    }
+    return heap.result();
+  }
+
   /** Cosine of item factors; only positively related items count as similar. */
   similarItems(item: number, k: number): Neighbour[] {
     if (item < 0 || item >= this.items || this.itemNorms[item] === 0) return [];
@@ -231,6 +308,6 @@ function loadState(bytes: Uint8Array, currentIds: readonly string[]): AlsState {
 export const alsFactory: RecommenderFactory<AlsParams> = {
   name: 'als',
   parseParams: (raw) => parseParams('als', paramsSchema, raw),
-  fit: (ds, params) => fitAls(ds, params),
+  fit: (ds, params, ctx) => fitAls(ds, params, { threads: ctx?.halfSteps }),
   fromArtifact: (bytes, ds) => new AlsModel(loadState(bytes, ds.itemIds)),
 };

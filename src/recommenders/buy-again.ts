@@ -6,6 +6,7 @@ import { userItemMatrix } from './interactions.js';
 import { itemRemap } from './item-remap.js';
 import { parseParams } from './parse-params.js';
 import type { HistoryEntry, Recommender, RecommenderFactory, UserContext } from './recommender.js';
+import type { SparseScores } from './sparse-scores.js';
 
 const paramsSchema = z.strictObject({
   /** Half-life in days of the recency factor (time since the item was last bought). */
@@ -66,24 +67,31 @@ function createBuyAgain(params: BuyAgainParams, itemIds: readonly string[], prop
   const itemCount = itemIds.length;
   const minInterval = params.minIntervalDays * DAY_MS;
   const boost = (item: number) => (params.propensityWeight > 0 ? Math.pow(propensity[item], params.propensityWeight) : 1);
+  const score = (ctx: UserContext, n: number, set: (item: number, v: number) => void) => {
+    const now = ctx.now ?? trainedNow;
+    for (const [item, times] of orderTimesByItem(ctx.history, n)) {
+      const last = times[times.length - 1];
+      const recency = decay(now, last, params.halfLifeDays);
+      let due = 0;
+      if (params.dueWeight > 0 && times.length >= params.minOrdersForCycle) {
+        const intervals: number[] = [];
+        for (let j = 1; j < times.length; j++) intervals.push(Math.max(minInterval, times[j] - times[j - 1]));
+        const cycle = median(intervals.sort((a, b) => a - b));
+        const ratio = Math.max(minInterval, now - last) / cycle;
+        due = Math.exp(-(Math.log(ratio) ** 2) / (2 * params.dueWidth ** 2));
+      }
+      set(item, Math.log1p(times.length) * (recency + params.dueWeight * due) * boost(item));
+    }
+  };
   return {
     name: ALGORITHM,
     scoreUser(ctx: UserContext, out: Float32Array) {
       out.fill(0);
-      const now = ctx.now ?? trainedNow;
-      for (const [item, times] of orderTimesByItem(ctx.history, Math.min(itemCount, out.length))) {
-        const last = times[times.length - 1];
-        const recency = decay(now, last, params.halfLifeDays);
-        let due = 0;
-        if (params.dueWeight > 0 && times.length >= params.minOrdersForCycle) {
-          const intervals: number[] = [];
-          for (let j = 1; j < times.length; j++) intervals.push(Math.max(minInterval, times[j] - times[j - 1]));
-          const cycle = median(intervals.sort((a, b) => a - b));
-          const ratio = Math.max(minInterval, now - last) / cycle;
-          due = Math.exp(-(Math.log(ratio) ** 2) / (2 * params.dueWidth ** 2));
-        }
-        out[item] = Math.log1p(times.length) * (recency + params.dueWeight * due) * boost(item);
-      }
+      score(ctx, Math.min(itemCount, out.length), (item, v) => (out[item] = v));
+    },
+    /** Exact: only the user's own items score. */
+    scoreSparse(ctx: UserContext, out: SparseScores) {
+      score(ctx, Math.min(itemCount, out.itemCount), (item, v) => out.set(item, v));
     },
     toArtifact() {
       return encodeArtifact(

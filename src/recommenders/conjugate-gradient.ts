@@ -159,8 +159,18 @@ function sparseAccumulate(
 }
 
 /**
+ * Runs ALS half-steps, possibly on several threads: the same updates as conjugateGradientHalfStep on
+ * matrices from `allocate` (so other threads can share them), given Y^T Y + reg I as `yty`.
+ */
+export interface HalfStepRunner {
+  allocate(n: number): Float64Array;
+  halfStep(m: ConfidenceRows, x: Float64Array, y: Float64Array, yRows: number, k: number, reg: number, steps: number, yty: Float64Array): void;
+}
+
+/**
  * One half-iteration: updates every row of X (rows x k, in place) with `steps` CG steps against the
  * fixed Y, warm-started from the current X.
+ * `rows` limits it to a range of rows (one thread's share); `yty` passes a precomputed Y^T Y + reg I.
  */
 export function conjugateGradientHalfStep(
   m: ConfidenceRows,
@@ -170,14 +180,17 @@ export function conjugateGradientHalfStep(
   k: number,
   reg: number,
   steps: number,
+  opts: { rows?: { from: number; to: number }; yty?: Float64Array } = {},
 ): void {
-  const yty = gramian(y, yRows, k, reg);
+  const yty = opts.yty ?? gramian(y, yRows, k, reg);
   const { indptr, indices, confidence } = m;
   const r = new Float64Array(k);
   const p = new Float64Array(k);
   const ap = new Float64Array(k);
   const xu = new Float64Array(k);
-  for (let u = 0; u < m.rows; u++) {
+  const from = opts.rows?.from ?? 0;
+  const to = opts.rows?.to ?? m.rows;
+  for (let u = from; u < to; u++) {
     const start = indptr[u];
     const end = indptr[u + 1];
     const xo = u * k;

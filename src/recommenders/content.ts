@@ -5,6 +5,7 @@ import { itemRemap } from './item-remap.js';
 import { parseParams } from './parse-params.js';
 import type { Neighbour, Recommender, RecommenderFactory, UserContext } from './recommender.js';
 import { itemFeatureMatrix, transposeRows, type SparseRows } from './tfidf.js';
+import type { SparseScores } from './sparse-scores.js';
 import { TopKHeap } from './top-k-heap.js';
 
 const ARTIFACT = { algorithm: 'content', version: 1 };
@@ -90,57 +91,46 @@ function topNeighbours(vectors: SparseRows, inverted: SparseRows, item: number, 
 class ContentModel implements Recommender {
   readonly name = 'content';
   private readonly inverted: SparseRows;
-  private readonly profile: Float64Array;
   private readonly itemAcc: Float64Array;
   private readonly touched: Int32Array;
 
   constructor(private readonly s: ContentState) {
     this.inverted = transposeRows(s.vectors);
-    this.profile = new Float64Array(s.vectors.cols);
     this.itemAcc = new Float64Array(s.vectors.rows);
     this.touched = new Int32Array(Math.max(s.vectors.rows, s.vectors.cols));
   }
 
   /**
-   * score(j) = cos(profile, x_j) with profile = sum_h 2^(-age_h / halfLife) x_{item_h} over the
-   * user's history (cart items for an anonymous visitor). This is the exact profile cosine rather
-   * than a sum of precomputed neighbour similarities: through the inverted index it costs at most
-   * one pass over the item-feature non-zeros, reaches every item (not just top-N neighbours, so new
-   * and rarely bought items can surface) and keeps one user-level normalisation.
+   * score(j) = sum over the user's items h of w_h * cos(x_h, x_j), over h itself (cos 1) and its
+   * stored top-N content neighbours j, with w_h = sum over h's purchases of 2^(-age / halfLife). This is
+   * the profile dot product (profile = recency-weighted sum of purchased item vectors) truncated to
+   * each item's nearest neighbours: a user costs history x N, not a pass over the item-feature
+   * non-zeros, which grows with the catalogue. Ages are taken from the newest purchase, not `now`:
+   * the same ranking, and old histories cannot underflow to zero.
    */
   scoreUser(ctx: UserContext, out: Float32Array): void {
     out.fill(0);
-    const { vectors } = this.s;
+    this.walk(ctx, out.length, (j, v) => (out[j] += v));
+  }
+
+  scoreSparse(ctx: UserContext, out: SparseScores): void {
+    this.walk(ctx, out.itemCount, (j, v) => out.add(j, v));
+  }
+
+  private walk(ctx: UserContext, n: number, add: (item: number, v: number) => void): void {
+    const { vectors, nbrIndptr, nbrItems, nbrScores } = this.s;
     const halfLife = this.s.params.halfLifeDays * DAY_MS;
-    // The cosine does not change when the profile is scaled, so ages are taken from the newest
-    // entry rather than from `now`: same ranking, and old histories cannot underflow to zero.
     let newest = -Infinity;
     for (const h of ctx.history) newest = Math.max(newest, h.ts);
-    const profile = this.profile;
-    let features = 0;
+    const weight = new Map<number, number>();
     for (const h of ctx.history) {
-      if (h.item < 0 || h.item >= vectors.rows) continue;
+      if (!(h.item >= 0 && h.item < vectors.rows && h.item < n) || vectors.indptr[h.item] === vectors.indptr[h.item + 1]) continue;
       const w = halfLife > 0 ? Math.pow(2, -(newest - h.ts) / halfLife) : 1;
-      if (!(w > 0)) continue;
-      for (let k = vectors.indptr[h.item]; k < vectors.indptr[h.item + 1]; k++) {
-        const f = vectors.indices[k];
-        if (profile[f] === 0) this.touched[features++] = f;
-        profile[f] += w * vectors.values[k];
-      }
+      if (w > 0) weight.set(h.item, (weight.get(h.item) ?? 0) + w);
     }
-    let sq = 0;
-    for (let t = 0; t < features; t++) sq += profile[this.touched[t]] ** 2;
-    const norm = Math.sqrt(sq);
-    const acc = this.itemAcc;
-    for (let t = 0; t < features; t++) {
-      const f = this.touched[t];
-      const w = profile[f] / norm;
-      profile[f] = 0;
-      for (let p = this.inverted.indptr[f]; p < this.inverted.indptr[f + 1]; p++) acc[this.inverted.indices[p]] += w * this.inverted.values[p];
-    }
-    for (let j = 0; j < out.length && j < acc.length; j++) {
-      out[j] = acc[j];
-      acc[j] = 0;
+    for (const [h, w] of weight) {
+      add(h, w);
+      for (let p = nbrIndptr[h]; p < nbrIndptr[h + 1]; p++) if (nbrItems[p] < n) add(nbrItems[p], w * nbrScores[p]);
     }
   }
 

@@ -12,6 +12,7 @@ import {
 } from './neighbour-lists.js';
 import { parseParams } from './parse-params.js';
 import type { Neighbour, Recommender, RecommenderFactory, UserContext } from './recommender.js';
+import type { SparseScores } from './sparse-scores.js';
 import { TopKHeap } from './top-k-heap.js';
 
 const paramsSchema = z.strictObject({
@@ -117,6 +118,12 @@ function createCooccurrence(params: CooccurrenceParams, state: CooccurrenceState
       // Sum of neighbour scores over the user's latest items: what goes with what they just bought.
       for (const { item } of recentDistinctItems(ctx.history, itemCount, params.recentItems)) {
         for (let p = lists.indptr[item]; p < lists.indptr[item + 1]; p++) out[lists.items[p]] += lists.scores[p];
+      }
+    },
+    /** Exact: only the partners of the user's latest items score. */
+    scoreSparse(ctx: UserContext, out: SparseScores) {
+      for (const { item } of recentDistinctItems(ctx.history, itemCount, params.recentItems)) {
+        for (let p = lists.indptr[item]; p < lists.indptr[item + 1]; p++) out.add(lists.items[p], lists.scores[p]);
       }
     },
     similarItems(item: number, k: number): Neighbour[] {

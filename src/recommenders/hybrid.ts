@@ -3,6 +3,7 @@ import { ArtifactFormatError, decodeArtifact, encodeArtifact } from './artifact.
 import type { Dataset } from './dataset.js';
 import { distinctOrderCount } from './history.js';
 import type { Recommender, UserContext } from './recommender.js';
+import { SparseScores } from './sparse-scores.js';
 import { TopKHeap } from './top-k-heap.js';
 
 const weights = z.record(z.string().min(1), z.number().min(0));
@@ -27,6 +28,12 @@ export const hybridConfigSchema = z.strictObject({
    * visitor without history (their list is popularity: nothing personal to reach the tail with).
    */
   popularityDiscount: z.number().min(0).max(2).default(0),
+  /**
+   * Items a dense source (ALS, popularity, any source without sparse scoring) contributes per user: its
+   * `sourceDepth` best. Sparse sources (neighbours of the user's items, their own items) contribute
+   * everything they score. Bounds a user's blend by what they touch, not by the catalogue.
+   */
+  sourceDepth: z.int().min(1).max(100_000).default(1000),
 });
 export type HybridConfig = z.output<typeof hybridConfigSchema>;
 
@@ -35,10 +42,24 @@ export interface HybridRecommender extends Recommender {
   /** The blend weight of every source for a user with `orders` distinct orders (sources with weight 0 omitted). */
   weightsFor(orders: number): Record<string, number>;
   /**
-   * Like scoreUser, and also returns each source's weighted, normalised contribution, so serving can
-   * say which sources put an item on the list. The arrays are fresh (the caller may keep them).
+   * Scores a user into `scratch` (see createBlendScratch): the blend, and each weighted source's raw
+   * sparse scores and weighted, normalised part, so serving can say which sources put an item on the
+   * list and rank each source on its own without scoring it again. scoreUser is this, made dense.
    */
-  scoreUserBySource(ctx: UserContext, out: Float32Array): Record<string, Float32Array>;
+  blendSparse(ctx: UserContext, scratch: BlendScratch): void;
+}
+
+/** Reusable per-thread buffers of one user's blend. */
+export interface BlendScratch {
+  /** sum over sources of part_s(i) * multiplier(i). */
+  blend: SparseScores;
+  /** Per source scored for this user: raw scores and the weighted normalised part (before the discount). */
+  sources: Map<string, { raw: SparseScores; part: SparseScores }>;
+  /** The discovery-discount multiplier of item i for this user (1 on their own items); valid until the next blend. */
+  multiplier(item: number): number;
+  /** 1 on the items of the user being blended (scratch for the discount). */
+  own: Uint8Array;
+  ownItems: number[];
 }
 
 const ALGORITHM = 'hybrid';
@@ -80,33 +101,11 @@ export function blendWeights(config: HybridConfig, orders: number): Record<strin
   return out;
 }
 
-/** Rescales one source's scores in place, per `normalisation` (see hybridConfigSchema). */
-function normalise(scores: Float32Array, config: HybridConfig): void {
-  if (config.normalisation === 'rank') {
-    const top = new TopKHeap(config.rankDepth);
-    for (let i = 0; i < scores.length; i++) if (scores[i] > 0) top.push(i, scores[i]);
-    scores.fill(0);
-    top.result().forEach((n, r) => (scores[n.item] = 1 - r / config.rankDepth));
-    return;
-  }
-  let min = Infinity;
-  let max = -Infinity;
-  for (let i = 0; i < scores.length; i++) {
-    const s = scores[i];
-    if (s < min) min = s;
-    if (s > max) max = s;
-  }
-  if (config.normalisation === 'minmax') {
-    const range = max - min;
-    for (let i = 0; i < scores.length; i++) scores[i] = range > 0 ? (scores[i] - min) / range : 0;
-    return;
-  }
-  for (let i = 0; i < scores.length; i++) scores[i] = max > 0 && scores[i] > 0 ? scores[i] / max : 0;
-}
-
 /**
  * Blends already-fitted sources (the hybrid fits nothing itself, so training and evaluation reuse the
- * same fits). Throws when a weighted source is missing. Scores are sum_s w_s(n) * normalised_s(item).
+ * same fits). Throws when a weighted source is missing. Scores are
+ *   sum_s w_s(n) * normalised_s(item) * multiplier(item)
+ * over each source's sparse scores (see sourceDepth): a user costs what their sources touch.
  */
 export function createHybrid(
   sources: ReadonlyMap<string, Recommender>,
@@ -116,55 +115,91 @@ export function createHybrid(
   const config = hybridConfigSchema.parse(rawConfig);
   if (config.popularityDiscount > 0 && !itemBuyers) throw new Error('hybrid: popularityDiscount needs the items\' buyer counts');
   const discount = itemBuyers && config.popularityDiscount > 0 ? discoveryDiscount(itemBuyers, config.popularityDiscount) : null;
-  // Scratch buffers reused across calls: scoring is synchronous, so no two calls overlap.
-  let scratch = new Float32Array(0);
-  let multiplier = new Float32Array(0);
-  /**
-   * The discount multiplier of every item for this user: 1 on their own items, (1 + buyers)^-beta on
-   * the rest; null when nothing is discounted. With no history the blend is a popularity list:
-   * discounting it would only turn it upside down.
-   */
-  const discountFor = (ctx: UserContext, n: number): Float32Array | null => {
-    if (!discount || ctx.history.length === 0) return null;
-    if (multiplier.length !== n) multiplier = new Float32Array(n);
-    const m = Math.min(n, discount.length);
-    multiplier.set(m === discount.length ? discount : discount.subarray(0, m));
-    multiplier.fill(1, m);
-    for (const h of ctx.history) if (h.item < n) multiplier[h.item] = 1;
-    return multiplier;
-  };
   for (const name of [...Object.keys(config.weights.cold), ...Object.keys(config.weights.warm)]) {
     if (!sources.has(name)) throw new Error(`hybrid: weighted source "${name}" is not among the fitted sources`);
   }
   const weightsFor = (orders: number) => blendWeights(config, orders);
-  const blend = (ctx: UserContext, out: Float32Array, keep: boolean) => {
-    const n = out.length;
-    out.fill(0);
-    const parts: Record<string, Float32Array> = {};
-    if (scratch.length !== n) scratch = new Float32Array(n);
-    const mult = discountFor(ctx, n);
-    for (const [name, w] of Object.entries(weightsFor(distinctOrderCount(ctx.history)))) {
-      sources.get(name)!.scoreUser(ctx, scratch);
-      normalise(scratch, config);
-      // One fused pass: discount, weight, add to the blend, and keep the part when asked.
-      const part = keep ? (parts[name] = new Float32Array(n)) : null;
-      for (let i = 0; i < n; i++) {
-        const v = (mult ? scratch[i] * mult[i] : scratch[i]) * w;
-        out[i] += v;
-        if (part) part[i] = v;
+  let own: { scratch: BlendScratch; n: number } | null = null;
+  const dense = { buffer: new Float32Array(0) };
+  const scoreSource = (source: Recommender, ctx: UserContext, raw: SparseScores) => scoreSparseOf(source, ctx, raw, config.sourceDepth, dense);
+
+  /** part = w * normalised raw score, per `normalisation`, on the touched items (untouched ones count 0). */
+  const normalise = (raw: SparseScores, part: SparseScores, w: number) => {
+    if (config.normalisation === 'rank') {
+      const top = new TopKHeap(config.rankDepth);
+      for (let p = 0; p < raw.size; p++) {
+        const i = raw.item(p);
+        if (raw.values[i] > 0) top.push(i, raw.values[i]);
+      }
+      top.result().forEach((t, r) => part.set(t.item, w * (1 - r / config.rankDepth)));
+      return;
+    }
+    let min = 0;
+    let max = 0;
+    for (let p = 0; p < raw.size; p++) {
+      const v = raw.values[raw.item(p)];
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+    const from = config.normalisation === 'minmax' ? min : 0;
+    if (!(max > from)) return;
+    const scale = w / (max - from);
+    for (let p = 0; p < raw.size; p++) {
+      const i = raw.item(p);
+      const v = raw.values[i];
+      if (v > from) part.set(i, (v - from) * scale);
+    }
+  };
+
+  const blendSparse = (ctx: UserContext, scratch: BlendScratch) => {
+    scratch.blend.clear();
+    for (const { raw, part } of scratch.sources.values()) {
+      raw.clear();
+      part.clear();
+    }
+    // Items of the user's history are never discounted; with no history nothing is (a popularity list).
+    // `own` marks them; the previous user's marks are cleared first (kept until now for multiplier()).
+    const own = scratch.own;
+    for (const i of scratch.ownItems) own[i] = 0;
+    scratch.ownItems.length = 0;
+    for (const h of ctx.history) {
+      if (h.item >= 0 && h.item < own.length && own[h.item] === 0) {
+        own[h.item] = 1;
+        scratch.ownItems.push(h.item);
       }
     }
-    return parts;
+    const factor = discount !== null && ctx.history.length > 0 ? discount : null;
+    scratch.multiplier = (i) => (factor === null || own[i] === 1 || i >= factor.length ? 1 : factor[i]);
+    const n = scratch.blend.itemCount;
+    // Sources that can rank given candidates (ALS) come last and rank what the others found.
+    const weighted = Object.entries(weightsFor(distinctOrderCount(ctx.history)));
+    const pooled = (name: string) => sources.get(name)!.scoreCandidates !== undefined;
+    weighted.sort(([a], [b]) => Number(pooled(a)) - Number(pooled(b)));
+    for (const [name, w] of weighted) {
+      let bufs = scratch.sources.get(name);
+      if (!bufs) scratch.sources.set(name, (bufs = { raw: new SparseScores(n), part: new SparseScores(n) }));
+      const source = sources.get(name)!;
+      if (source.scoreCandidates && scratch.blend.size > 0) source.scoreCandidates(ctx, scratch.blend, bufs.raw);
+      else scoreSource(source, ctx, bufs.raw);
+      normalise(bufs.raw, bufs.part, w);
+      const { part } = bufs;
+      for (let p = 0; p < part.size; p++) {
+        const i = part.item(p);
+        const m = factor === null || own[i] === 1 || i >= factor.length ? 1 : factor[i];
+        scratch.blend.add(i, part.values[i] * m);
+      }
+    }
   };
+
   return {
     name: ALGORITHM,
     config,
     weightsFor,
+    blendSparse,
     scoreUser(ctx, out) {
-      blend(ctx, out, false);
-    },
-    scoreUserBySource(ctx, out) {
-      return blend(ctx, out, true);
+      if (!own || own.n !== out.length) own = { scratch: createBlendScratch(out.length), n: out.length };
+      blendSparse(ctx, own.scratch);
+      own.scratch.blend.toDense(out);
     },
     /** The blend configuration and the buyer counts of the discount: the sources have artifacts of their own. */
     toArtifact() {
@@ -172,6 +207,25 @@ export function createHybrid(
       return encodeArtifact({ algorithm: ALGORITHM, version: VERSION, trainedAt: new Date().toISOString(), params: config }, arrays);
     },
   };
+}
+
+/**
+ * A source's scores for a user, sparse: its own sparse scoring, else (scored densely into
+ * `dense.buffer`, grown as needed) its `depth` best positive items.
+ */
+export function scoreSparseOf(source: Recommender, ctx: UserContext, out: SparseScores, depth: number, dense: { buffer: Float32Array }): void {
+  if (source.scoreSparse) return source.scoreSparse(ctx, out, depth);
+  if (dense.buffer.length !== out.itemCount) dense.buffer = new Float32Array(out.itemCount);
+  const scores = dense.buffer;
+  source.scoreUser(ctx, scores);
+  const heap = new TopKHeap(depth);
+  for (let i = 0; i < scores.length; i++) if (scores[i] > 0) heap.push(i, scores[i]);
+  for (const t of heap.result()) out.set(t.item, scores[t.item]);
+}
+
+/** Buffers for blendSparse over a catalogue of `itemCount` items (one per thread, reused across users). */
+export function createBlendScratch(itemCount: number): BlendScratch {
+  return { blend: new SparseScores(itemCount), sources: new Map(), multiplier: () => 1, own: new Uint8Array(itemCount), ownItems: [] };
 }
 
 /** Rebuilds a hybrid from its artifact around sources loaded from their own artifacts. */

@@ -7,6 +7,7 @@ import { transpose, userItemMatrix } from './interactions.js';
 import { checkNeighbourLists, neighboursOf, packNeighbourLists, remapNeighbourLists, type NeighbourLists } from './neighbour-lists.js';
 import { parseParams } from './parse-params.js';
 import type { Neighbour, Recommender, RecommenderFactory, UserContext } from './recommender.js';
+import type { SparseScores } from './sparse-scores.js';
 import { TopKHeap } from './top-k-heap.js';
 
 const paramsSchema = z.strictObject({
@@ -40,6 +41,14 @@ function createItemKnn(params: ItemKnnParams, itemIds: readonly string[], lists:
       for (const { item, ts } of recentDistinctItems(ctx.history, itemCount, params.maxHistoryItems)) {
         const w = decay(now, ts, params.historyHalfLifeDays);
         for (let p = lists.indptr[item]; p < lists.indptr[item + 1]; p++) out[lists.items[p]] += w * lists.scores[p];
+      }
+    },
+    /** Exact: only the neighbours of the user's items score. */
+    scoreSparse(ctx: UserContext, out: SparseScores) {
+      const now = ctx.now ?? trainedNow;
+      for (const { item, ts } of recentDistinctItems(ctx.history, itemCount, params.maxHistoryItems)) {
+        const w = decay(now, ts, params.historyHalfLifeDays);
+        for (let p = lists.indptr[item]; p < lists.indptr[item + 1]; p++) out.add(lists.items[p], w * lists.scores[p]);
       }
     },
     similarItems(item: number, k: number): Neighbour[] {

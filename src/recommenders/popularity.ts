@@ -7,6 +7,7 @@ import { parseParams } from './parse-params.js';
 import type { Neighbour, Recommender, RecommenderFactory, UserContext } from './recommender.js';
 import { itemRemap } from './item-remap.js';
 import { remapPerItem } from './neighbour-lists.js';
+import type { SparseScores } from './sparse-scores.js';
 import { TopKHeap } from './top-k-heap.js';
 
 const paramsSchema = z.strictObject({
@@ -78,10 +79,30 @@ function createPopularity(
     for (let i = 0; i < out.length; i++) out[i] = g * global[i] + (s ? a * s.scores[i] : 0);
   };
 
+  // Each segment's best items (the global list under key null), computed once per segment and depth.
+  const tops = new Map<Segment | null, { limit: number; top: Neighbour[] }>();
+  const topOf = (attributes: Record<string, string>, limit: number) => {
+    const s = segmentFor(attributes) ?? null;
+    let cached = tops.get(s);
+    if (!cached || cached.limit < limit) {
+      const out = new Float32Array(global.length);
+      score(s ? { [s.name]: s.value } : {}, out);
+      const heap = new TopKHeap(limit);
+      for (let i = 0; i < out.length; i++) if (out[i] > 0) heap.push(i, out[i]);
+      tops.set(s, (cached = { limit, top: heap.result() }));
+    }
+    return cached.top;
+  };
+
   return {
     name: ALGORITHM,
     scoreUser(ctx: UserContext, out: Float32Array) {
       score(ctx.attributes, out);
+    },
+    /** The `limit` most popular items of the user's segment (as scored by scoreUser). */
+    scoreSparse(ctx: UserContext, out: SparseScores, limit: number) {
+      const top = topOf(ctx.attributes, limit);
+      for (let r = 0; r < top.length && r < limit; r++) out.set(top[r].item, top[r].score);
     },
     popularItems(attr, k) {
       const out = new Float32Array(global.length);

@@ -1,4 +1,6 @@
 import type { Dataset } from './dataset.js';
+import type { HalfStepRunner } from './conjugate-gradient.js';
+import type { SparseScores } from './sparse-scores.js';
 
 /** One past purchase of the user being scored, in model indices. */
 export interface HistoryEntry {
@@ -37,10 +39,28 @@ export interface Neighbour {
 export interface Recommender {
   readonly name: string;
   scoreUser(ctx: UserContext, out: Float32Array): void;
+  /**
+   * The same scores as `scoreUser`, written sparsely into `out` (cleared by the caller): every item the
+   * source scores above 0 when that is a small set (neighbours of the user's items, their own items),
+   * else (ALS, popularity) the `limit` best-scored items. Candidate generation calls this so that a
+   * user costs what they touch, not the catalogue; a source without it is scored densely.
+   */
+  scoreSparse?(ctx: UserContext, out: SparseScores, limit: number): void;
+  /**
+   * Scores only the given candidate items (sets each positive score in `out`). A source whose full
+   * ranking costs a pass over the catalogue per user (ALS: items x factors) offers this so that a blend
+   * can rank the candidates the sparse sources found instead, at a cost independent of the catalogue.
+   */
+  scoreCandidates?(ctx: UserContext, items: SparseScores, out: SparseScores): void;
   /** Top-k neighbours of an item, best first (item-based recommenders only). */
   similarItems?(item: number, k: number): Neighbour[];
   /** Serializes the fitted state to the explicit binary artifact format (see artifact.ts). */
   toArtifact(): Uint8Array;
+}
+
+/** Help a fit may take: a runner of ALS half-steps on several threads (the result is the same without it). */
+export interface FitContext {
+  halfSteps?: HalfStepRunner;
 }
 
 /** A recommender family: a name, validated hyperparameters, and fit. */
@@ -48,6 +68,6 @@ export interface RecommenderFactory<P = unknown> {
   readonly name: string;
   /** Fills defaults and validates; throws with the offending field's name. */
   parseParams(raw: unknown): P;
-  fit(ds: Dataset, params: P): Recommender;
+  fit(ds: Dataset, params: P, ctx?: FitContext): Recommender;
   fromArtifact(bytes: Uint8Array, ds: Pick<Dataset, 'itemIds'>): Recommender;
 }

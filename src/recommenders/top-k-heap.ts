@@ -62,6 +62,11 @@ export class TopKHeap {
     this.scores[c] = score;
   }
 
+  /** Calls fn for every kept pair, in no particular order (no allocation, no sort). */
+  forEach(fn: (item: number, score: number) => void): void {
+    for (let p = 0; p < this.size; p++) fn(this.items[p], this.scores[p]);
+  }
+
   /** The kept pairs, best first. */
   result(): Neighbour[] {
     const out: Neighbour[] = [];

@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import type { Dataset } from '../recommenders/dataset.js';
 import { datasetHistories, recentDistinctItems, userContext } from '../recommenders/history.js';
-import { itemBuyerCounts } from '../recommenders/hybrid.js';
+import { createBlendScratch, scoreSparseOf, type HybridRecommender } from '../recommenders/hybrid.js';
+import { SparseScores } from '../recommenders/sparse-scores.js';
 import type { Recommender } from '../recommenders/recommender.js';
 import {
   ARTIFACT_ITEMS,
@@ -19,7 +20,7 @@ import {
 } from './serving-artifacts.js';
 import { findAnchors } from './anchor-finder.js';
 import { buildNeighbourTables, buildPopularTable, findSegment } from './serving-tables.js';
-import { topCandidates } from './top-candidates.js';
+import { topSparseCandidates } from './top-candidates.js';
 import { encodeCandidates, encodeUserEntry, strategyTable, USERS_TABLE } from './user-entry.js';
 
 /** The `serving` section a recipe may carry; every field has a default. */
@@ -59,8 +60,6 @@ export interface ServingModelBuild {
 /** A source contributing less than this share of an item's hybrid score is not named in `sources`. */
 const SOURCE_SHARE = 0.1;
 
-type BySource = (ctx: ReturnType<typeof userContext>, out: Float32Array) => Record<string, Float32Array>;
-
 /** Serving options of a recipe: its `serving` section, with `candidates.perUser` as the hybrid candidate count. */
 export function servingOptions(recipe: unknown): ServingOptions {
   const r = (recipe && typeof recipe === 'object' ? recipe : {}) as { serving?: unknown; candidates?: { perUser?: unknown } };
@@ -69,17 +68,22 @@ export function servingOptions(recipe: unknown): ServingOptions {
   return servingOptionsSchema.parse(perUser === undefined ? section : { candidates: perUser, ...section });
 }
 
-/**
- * Builds the serving model. Per known user (>= 1 purchase): top candidates of the hybrid (with the sources
- * behind each) and of every single source, the purchased set and latest purchases; per item: neighbour
- * lists; popularity lists; the item table. Cost: one or two full-catalogue scorings per user and source
- * (the hybrid's per-source parts double as single-strategy scores when they keep the source's order),
- * plus the item-based neighbour lists.
- */
-export function buildServingModel(input: BuildServingModelInput): ServingModelBuild {
+/** Everything of a serving model but the per-user rows: item tables, artifacts, and what the rows need. */
+export interface PreparedServingModel {
+  artifacts: Map<string, Uint8Array>;
+  info: ServingModelInfo;
+  options: ServingOptions;
+  sourceNames: string[];
+  /** Strategies with a per-user table (popularity has none: its list is the segment list). */
+  singles: string[];
+  popular: ReturnType<typeof buildPopularTable>;
+  neighbours: ReturnType<typeof buildNeighbourTables>;
+}
+
+/** The per-item part of the build: neighbour lists, popularity lists, the item table. */
+export function prepareServingModel(input: BuildServingModelInput): PreparedServingModel {
   const { ds, fitted } = input;
   const options = servingOptions(input.recipe);
-  const itemCount = ds.itemIds.length;
   const sourceNames = [...fitted.sources.keys()];
   if (sourceNames.length > 32) throw new Error('serving model: at most 32 sources fit the source mask');
   const info: ServingModelInfo = {
@@ -105,44 +109,82 @@ export function buildServingModel(input: BuildServingModelInput): ServingModelBu
     [ARTIFACT_NEIGHBOURS, encodeNeighboursArtifact(neighbours)],
     [ARTIFACT_POPULAR, encodePopularArtifact(popular)],
   ]);
-
-  // Popularity needs no per-user entry: its list is the user's segment list in the popular table.
   const singles = sourceNames.filter((s) => s !== 'popularity');
-  const userRows: [string, Uint8Array][] = [];
-  const strategyRows = new Map<string, [string, Uint8Array][]>(singles.map((s) => [s, []]));
-  const histories = datasetHistories(ds);
-  const purchasedMask = new Uint8Array(itemCount);
-  const blended = new Float32Array(itemCount);
-  const scratch = new Float32Array(itemCount);
-  const hybrid = fitted.hybrid as {
-    scoreUserBySource?: BySource;
-    weightsFor?: (orders: number) => Record<string, number>;
-    config?: { normalisation?: string; popularityDiscount?: number };
-  };
-  const bySource = hybrid.scoreUserBySource?.bind(fitted.hybrid);
-  // A source's part of the blend keeps the source's own order under max/minmax normalisation once the
-  // weight and the hybrid's discovery discount (1 + buyers)^-beta of unbought items are divided out;
-  // otherwise single strategies are scored on their own (twice the scoring work).
-  const partsKeepOrder = ['max', 'minmax'].includes(hybrid.config?.normalisation ?? 'max');
-  const weightsFor = partsKeepOrder ? hybrid.weightsFor?.bind(fitted.hybrid) : undefined;
-  const beta = hybrid.config?.popularityDiscount ?? 0;
-  const undiscount = beta > 0 ? Float32Array.from(itemBuyerCounts(ds), (b) => Math.pow(1 + b, beta)) : null;
+  return { artifacts, info, options, sourceNames, singles, popular, neighbours };
+}
 
-  for (let u = 0; u < ds.userIds.length; u++) {
+/** The serving model from its prepared part and the rows of consecutive user ranges (in range order). */
+export function assembleServingModel(prepared: PreparedServingModel, parts: UserRows[]): ServingModelBuild {
+  const tables = new Map<string, Iterable<[string, Uint8Array]>>([[USERS_TABLE, parts.flatMap((r) => r.users)]]);
+  prepared.singles.forEach((name, k) => tables.set(strategyTable(name), parts.flatMap((r) => r.strategies[k])));
+  return { artifacts: prepared.artifacts, tables, info: prepared.info };
+}
+
+/**
+ * Builds the serving model in the calling thread. Per known user (>= 1 purchase): top candidates of the
+ * hybrid (with the sources behind each) and of every single source, the purchased set and latest
+ * purchases; per item: neighbour lists; popularity lists; the item table. A user costs what their
+ * sources touch (buildUserRows), so the build grows with the data, not with users x items.
+ */
+export function buildServingModel(input: BuildServingModelInput): ServingModelBuild {
+  const prepared = prepareServingModel(input);
+  const rows = buildUserRows({ ...prepared, ds: input.ds, fitted: input.fitted, users: { from: 0, to: input.ds.userIds.length } });
+  return assembleServingModel(prepared, [rows]);
+}
+
+export interface UserRowsInput {
+  ds: Dataset;
+  fitted: FittedModels;
+  options: ServingOptions;
+  sourceNames: string[];
+  singles: string[];
+  popular: ReturnType<typeof buildPopularTable>;
+  neighbours: ReturnType<typeof buildNeighbourTables>;
+  /** The range of user indices [from, to) to build (one thread's share). */
+  users: { from: number; to: number };
+}
+
+/** Per user of the range with purchases: the users-table row and one row per single strategy (same order as `singles`). */
+export interface UserRows {
+  users: [string, Uint8Array][];
+  strategies: [string, Uint8Array][][];
+}
+
+/**
+ * The per-user entries of a range of users. Each user costs what their sources touch (see
+ * HybridRecommender.blendSparse), so the whole build grows with users x history, not users x items.
+ * Each user's rows depend on nothing but the user, so ranges can be built on separate threads.
+ */
+export function buildUserRows(input: UserRowsInput): UserRows {
+  const { ds, fitted, options, sourceNames, singles, popular, neighbours } = input;
+  const itemCount = ds.itemIds.length;
+  const hybrid = fitted.hybrid as Partial<HybridRecommender>;
+  if (!hybrid.blendSparse || !hybrid.weightsFor) throw new Error('serving model: the hybrid must be a blend of sources');
+  const depth = hybrid.config?.sourceDepth ?? 1000;
+  const out: UserRows = { users: [], strategies: singles.map(() => []) };
+  const histories = datasetHistories(ds, input.users);
+  const purchasedMask = new Uint8Array(itemCount);
+  const scratch = createBlendScratch(itemCount);
+  const single = new SparseScores(itemCount);
+  const dense = { buffer: new Float32Array(0) };
+
+  for (let u = input.users.from; u < input.users.to; u++) {
     const history = histories[u];
     if (history.length === 0) continue;
     const ctx = userContext(ds, histories, u);
     const purchased = Int32Array.from(new Set(history.map((h) => h.item))).sort();
     for (const i of purchased) purchasedMask[i] = 1;
 
-    const parts = bySource ? bySource(ctx, blended) : (fitted.hybrid.scoreUser(ctx, blended), {});
-    const top = topCandidates(blended, purchasedMask, options.candidates);
+    hybrid.blendSparse(ctx, scratch);
+    const top = topSparseCandidates(scratch.blend, purchasedMask, options.candidates);
     const sourceMask = new Uint32Array(top.items.length);
+    const blended = scratch.blend.values;
     top.items.forEach((item, c) => {
       let best = -1;
       let bestPart = 0;
+      const m = scratch.multiplier(item);
       sourceNames.forEach((name, k) => {
-        const part = parts[name]?.[item] ?? 0;
+        const part = (scratch.sources.get(name)?.part.values[item] ?? 0) * m;
         if (part > 0 && part >= SOURCE_SHARE * blended[item]) sourceMask[c] |= 1 << k;
         if (part > bestPart) [best, bestPart] = [k, part];
       });
@@ -151,7 +193,7 @@ export function buildServingModel(input: BuildServingModelInput): ServingModelBu
     const recent = recentDistinctItems(history, itemCount, options.recentItems);
     const recentItems = Int32Array.from(recent, (r) => r.item);
     const orders = new Set(history.map((h) => h.order)).size;
-    userRows.push([
+    out.users.push([
       ds.userIds[u],
       encodeUserEntry({
         segment: findSegment(popular.segments, ds.userAttributes[u] ?? {}),
@@ -164,25 +206,19 @@ export function buildServingModel(input: BuildServingModelInput): ServingModelBu
       }),
     ]);
 
-    // A source the hybrid already scored for this user is ranked by its normalised part of the blend
-    // when that keeps the source's own order (see partsKeepOrder), which halves the scoring work.
-    const weights = weightsFor?.(orders);
-    for (const name of singles) {
-      const part = partsKeepOrder ? parts[name] : undefined;
-      let scores: Float32Array = scratch;
-      if (part && weights?.[name]) {
-        const w = weights[name];
-        // The hybrid discounts only items outside the user's history (their purchases), so only those are restored.
-        if (undiscount) for (let i = 0; i < itemCount; i++) scratch[i] = purchasedMask[i] ? part[i] / w : (part[i] / w) * undiscount[i];
-        else for (let i = 0; i < itemCount; i++) scratch[i] = part[i] / w;
-      } else if (part && !undiscount) scores = part;
-      else fitted.sources.get(name)!.scoreUser(ctx, scratch);
-      strategyRows.get(name)!.push([ds.userIds[u], encodeCandidates(topCandidates(scores, purchasedMask, options.strategyCandidates))]);
-    }
+    // A source the blend scored for this user is ranked by its raw scores from that pass; the others
+    // (weight 0 at this history length) are scored now.
+    const weighted = hybrid.weightsFor(orders);
+    singles.forEach((name, k) => {
+      let raw = weighted[name] ? scratch.sources.get(name)?.raw : undefined;
+      if (!raw) {
+        single.clear();
+        scoreSparseOf(fitted.sources.get(name)!, ctx, single, depth, dense);
+        raw = single;
+      }
+      out.strategies[k].push([ds.userIds[u], encodeCandidates(topSparseCandidates(raw, purchasedMask, options.strategyCandidates))]);
+    });
     for (const i of purchased) purchasedMask[i] = 0;
   }
-
-  const tables = new Map<string, Iterable<[string, Uint8Array]>>([[USERS_TABLE, userRows]]);
-  for (const [name, rows] of strategyRows) tables.set(strategyTable(name), rows);
-  return { artifacts, tables, info };
+  return out;
 }

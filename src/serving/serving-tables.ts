@@ -9,10 +9,17 @@ import type { Neighbour, Recommender } from '../recommenders/recommender.js';
 import type { NeighbourTable, PopularSegment, PopularTable } from './serving-artifacts.js';
 
 /**
- * ALS similarItems scans the whole catalogue per item (O(items^2 x factors) for all of them); above this
- * many items its neighbour lists are not precomputed and `similar?strategy=als` answers with a fallback.
+ * ALS similarItems scans the whole catalogue per item (O(items^2 x factors) for all of them, ~1.6e9
+ * multiply-adds at this size); above it, each item's ALS neighbours are the best by factor cosine among
+ * the item's neighbours in the other item-based sources (pooled), which costs items x pool x factors.
  */
-const MAX_ITEMS_FOR_FULL_SCAN_NEIGHBOURS = 20_000;
+const MAX_ITEMS_FOR_FULL_SCAN_NEIGHBOURS = 5_000;
+
+/** A source that can rank a given pool of items by similarity to an item (ALS). */
+interface PoolRanker extends Recommender {
+  similarAmong(item: number, pool: readonly number[], k: number): Neighbour[];
+}
+const ranksPools = (r: Recommender): r is PoolRanker => typeof (r as Partial<PoolRanker>).similarAmong === 'function';
 
 function pack(lists: Neighbour[][]): NeighbourTable {
   const indptr = new Int32Array(lists.length + 1);
@@ -27,8 +34,10 @@ function pack(lists: Neighbour[][]): NeighbourTable {
 export function buildNeighbourTables(ds: Dataset, sources: ReadonlyMap<string, Recommender>, n: number): Map<string, NeighbourTable> {
   const itemCount = ds.itemIds.length;
   const out = new Map<string, NeighbourTable>();
+  const pooled: [string, PoolRanker][] = [];
   for (const [name, r] of sources) {
-    if (isCooccurrenceRecommender(r)) {
+    if (r.similarItems && ranksPools(r) && itemCount > MAX_ITEMS_FOR_FULL_SCAN_NEIGHBOURS) pooled.push([name, r]);
+    else if (isCooccurrenceRecommender(r)) {
       const pairs = ds.itemIds.map((_, i) => r.boughtTogether(i, n));
       const table = pack(pairs.map((l) => l.map((p) => ({ item: p.item, score: p.score }))));
       const flat = pairs.flat();
@@ -38,9 +47,19 @@ export function buildNeighbourTables(ds: Dataset, sources: ReadonlyMap<string, R
         confidence: Float32Array.from(flat, (p) => p.confidence),
         lift: Float32Array.from(flat, (p) => p.lift),
       });
-    } else if (r.similarItems && !(r.name === 'als' && itemCount > MAX_ITEMS_FOR_FULL_SCAN_NEIGHBOURS)) {
+    } else if (r.similarItems) {
       out.set(name, pack(ds.itemIds.map((_, i) => r.similarItems!(i, n))));
     }
+  }
+  const others = [...out.values()];
+  for (const [name, r] of pooled) {
+    const lists: Neighbour[][] = [];
+    for (let i = 0; i < itemCount; i++) {
+      const pool = new Set<number>();
+      for (const t of others) for (let p = t.indptr[i]; p < t.indptr[i + 1]; p++) pool.add(t.items[p]);
+      lists.push(r.similarAmong(i, [...pool], n));
+    }
+    out.set(name, pack(lists));
   }
   return out;
 }

@@ -1,3 +1,4 @@
+import type { SparseScores } from '../recommenders/sparse-scores.js';
 import { TopKHeap } from '../recommenders/top-k-heap.js';
 import type { Candidates } from './user-entry.js';
 
@@ -24,6 +25,22 @@ export function topCandidates(scores: Float32Array, purchasedMask: Uint8Array, n
       fresh.push(i, s);
       freshMin = fresh.threshold;
     }
+  }
+  const all = [...fresh.result(), ...bought.result()].sort((a, b) => b.score - a.score || a.item - b.item);
+  return { items: Int32Array.from(all, (c) => c.item), scores: Float32Array.from(all, (c) => c.score) };
+}
+
+/** topCandidates over the touched items of sparse scores (untouched items score 0, so never qualify). */
+export function topSparseCandidates(scores: SparseScores, purchasedMask: Uint8Array, n: number): Candidates {
+  const fresh = new TopKHeap(n);
+  const bought = new TopKHeap(n);
+  const values = scores.values;
+  for (let p = 0; p < scores.size; p++) {
+    const i = scores.item(p);
+    const s = values[i];
+    if (s <= 0) continue;
+    const heap = purchasedMask[i] ? bought : fresh;
+    if (s >= heap.threshold) heap.push(i, s);
   }
   const all = [...fresh.result(), ...bought.result()].sort((a, b) => b.score - a.score || a.item - b.item);
   return { items: Int32Array.from(all, (c) => c.item), scores: Float32Array.from(all, (c) => c.score) };

@@ -1,5 +1,6 @@
 import type { Dataset } from '../recommenders/dataset.js';
-import { buildServingModel } from '../serving/serving-model-builder.js';
+import { createAlsThreads } from './als-threads.js';
+import { buildServingModelInThreads } from './threaded-serving-build.js';
 import { buildProfilesArtifact, PROFILES_ARTIFACT } from '../profiles/profiles-artifact.js';
 import { fitRecipe, type Recipe } from './recipe.js';
 
@@ -17,7 +18,11 @@ export interface ComputedModel {
 export type ComputeStepListener = (event: { step: string; phase: 'start' | 'end'; ms?: number }) => void | Promise<void>;
 
 /** The CPU-heavy part of a training: fit every source and the hybrid, build the serving model, encode. */
-export async function computeModel(ds: Dataset, recipe: Recipe, opts: { storeRecommenders: boolean; onStep?: ComputeStepListener }): Promise<ComputedModel> {
+export async function computeModel(
+  ds: Dataset,
+  recipe: Recipe,
+  opts: { storeRecommenders: boolean; onStep?: ComputeStepListener; threads?: number },
+): Promise<ComputedModel> {
   const onStep = opts.onStep ?? (() => {});
   const durations: Record<string, number> = {};
   // fitRecipe's listener is synchronous: a listener failure during the fits surfaces after them.
@@ -28,23 +33,29 @@ export async function computeModel(ds: Dataset, recipe: Recipe, opts: { storeRec
       .catch((err: unknown) => {
         listenerError ??= err;
       });
-  const fitted = await fitRecipe(ds, recipe, (s) => {
-    const step = `fit:${s.step}`;
-    if (s.ms !== null) durations[step] = s.ms;
-    void fire(s.ms === null ? { step, phase: 'start' } : { step, phase: 'end', ms: s.ms });
-  });
+  const alsThreads = createAlsThreads(opts.threads ?? 1);
+  const fitted = await fitRecipe(
+    ds,
+    recipe,
+    (s) => {
+      const step = `fit:${s.step}`;
+      if (s.ms !== null) durations[step] = s.ms;
+      void fire(s.ms === null ? { step, phase: 'start' } : { step, phase: 'end', ms: s.ms });
+    },
+    alsThreads ? { halfSteps: alsThreads } : undefined,
+  ).finally(() => alsThreads?.close());
   await fire({ step: 'fit', phase: 'end' });
   if (listenerError) throw listenerError;
 
-  const timed = async <T>(step: string, fn: () => T): Promise<T> => {
+  const timed = async <T>(step: string, fn: () => T | Promise<T>): Promise<T> => {
     await onStep({ step, phase: 'start' });
     const t0 = performance.now();
-    const out = fn();
+    const out = await fn();
     durations[step] = performance.now() - t0;
     await onStep({ step, phase: 'end', ms: durations[step] });
     return out;
   };
-  const build = await timed('serving', () => buildServingModel({ ds, fitted, recipe }));
+  const build = await timed('serving', () => buildServingModelInThreads({ ds, fitted, recipe }, opts.threads ?? 1));
   const artifacts = [...build.artifacts];
   // Customer profiles and segments of the training population, read by the profile and segment routes.
   artifacts.push([PROFILES_ARTIFACT, await timed('profiles', () => buildProfilesArtifact(ds, new Date().toISOString()))]);

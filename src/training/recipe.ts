@@ -5,6 +5,7 @@ import { AppError, notFound } from '../errors.js';
 import type { Dataset } from '../recommenders/dataset.js';
 import { createHybrid, hybridConfigSchema, itemBuyerCounts, type HybridConfig, type HybridRecommender } from '../recommenders/hybrid.js';
 import type { Recommender } from '../recommenders/recommender.js';
+import type { FitContext } from '../recommenders/recommender.js';
 import { recommenderFactory } from '../recommenders/registry.js';
 
 const NAME = /^[a-z0-9][a-z0-9._-]*$/i;
@@ -134,7 +135,7 @@ export type FitStepListener = (step: { step: string; done: number; total: number
  * both call this, so a recipe means the same model everywhere. Async only to yield to the event loop
  * between steps (each fit itself is synchronous CPU work).
  */
-export async function fitRecipe(ds: Dataset, recipe: Recipe, onStep?: FitStepListener): Promise<FittedRecipe> {
+export async function fitRecipe(ds: Dataset, recipe: Recipe, onStep?: FitStepListener, ctx?: FitContext): Promise<FittedRecipe> {
   const names = Object.keys(recipe.sources);
   const total = names.length + 1;
   const sources = new Map<string, Recommender>();
@@ -144,7 +145,7 @@ export async function fitRecipe(ds: Dataset, recipe: Recipe, onStep?: FitStepLis
     await new Promise<void>((resolve) => setImmediate(resolve));
     const started = performance.now();
     const { recommender, params } = recipe.sources[name];
-    sources.set(name, recommenderFactory(recommender)!.fit(ds, params));
+    sources.set(name, recommenderFactory(recommender)!.fit(ds, params, ctx));
     durations[name] = performance.now() - started;
     onStep?.({ step: name, done: done + 1, total, ms: durations[name] });
   }

@@ -7,6 +7,7 @@ import { assertEnoughData, countData, MIN_TRAINING_DATA, type DataCounts } from 
 import { newModelVersion } from './model-version.js';
 import { computeInWorker } from './compute-in-worker.js';
 import { computeModel, type ComputeStepListener } from './compute-model.js';
+import { defaultTrainThreads } from './threaded-serving-build.js';
 import { listRecipes, loadRecipe, type Recipe } from './recipe.js';
 import { writeModelVersion, type ContentsSummary } from './write-model-version.js';
 
@@ -46,6 +47,8 @@ export interface TrainerDeps {
    * loop stays free; `inline`: in the calling thread (simpler to profile).
    */
   isolation?: 'thread' | 'inline';
+  /** Threads of the serving build (default: one per core); the model is the same for any number. */
+  threads?: number;
   /** Also store each fitted recommender's own artifact as `recommender:<source>` (default true). */
   storeRecommenders?: boolean;
   minimumData?: { users: number; items: number; events: number };
@@ -158,7 +161,7 @@ export function createTrainer(deps: TrainerDeps) {
       if (e.step !== 'fit') done++;
       if (e.step === 'fit' || !e.step.startsWith('fit:')) await deps.afterStep?.(e.step);
     };
-    const computeOpts = { storeRecommenders, onStep, signal: opts.signal };
+    const computeOpts = { storeRecommenders, onStep, signal: opts.signal, threads: deps.threads ?? defaultTrainThreads() };
     const computed = (deps.isolation ?? 'thread') === 'thread' ? await computeInWorker(ds, recipe, computeOpts) : await computeModel(ds, recipe, computeOpts);
     for (const [name, ms] of Object.entries(computed.durations)) durations[name] = round(ms);
     checkpoint();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { datasetHistories, userContext } from '../../../src/recommenders/history.js';
-import { blendWeights, createHybrid, hybridFromArtifact, type HybridConfig } from '../../../src/recommenders/hybrid.js';
+import { blendWeights, createBlendScratch, createHybrid, hybridFromArtifact, type HybridConfig } from '../../../src/recommenders/hybrid.js';
 import { itemKnnFactory } from '../../../src/recommenders/item-knn.js';
 import { popularityFactory } from '../../../src/recommenders/popularity.js';
 import type { HistoryEntry, Recommender, UserContext } from '../../../src/recommenders/recommender.js';
@@ -24,6 +24,7 @@ const config = (over: Partial<HybridConfig> = {}): HybridConfig => ({
   normalisation: 'max',
   rankDepth: 200,
   popularityDiscount: 0,
+  sourceDepth: 1000,
   ...over,
 });
 
@@ -56,11 +57,28 @@ describe('hybrid', () => {
       ['b', fixed('b', [0, 0.1, 0.4, 0.2])],
     ]);
     const out = new Float32Array(4);
-    const parts = createHybrid(sources, config({ normalisation: 'rank', rankDepth: 4 })).scoreUserBySource(ordersCtx(1), out);
+    const hybrid = createHybrid(sources, config({ normalisation: 'rank', rankDepth: 4 }));
+    hybrid.scoreUser(ordersCtx(1), out);
     // Cold: only a, ranks 10 > 7 > 5 -> 1, 0.75, 0.5; item 2 (score 0) unranked.
     expect([...out]).toEqual([1, 0.5, 0, 0.75]);
-    expect(Object.keys(parts)).toEqual(['a']);
-    expect([...parts.a]).toEqual([1, 0.5, 0, 0.75]);
+    const scratch = createBlendScratch(4);
+    hybrid.blendSparse(ordersCtx(1), scratch);
+    expect([...scratch.sources.keys()]).toEqual(['a']);
+    const part = scratch.sources.get('a')!.part;
+    expect([0, 1, 2, 3].map((i) => part.values[i])).toEqual([1, 0.5, 0, 0.75]);
+    expect([0, 1, 2, 3].map((i) => scratch.sources.get('a')!.raw.values[i])).toEqual([10, 5, 0, 7]);
+  });
+
+  it('takes only the sourceDepth best items of a source that scores densely', () => {
+    const sources = new Map([
+      ['a', fixed('a', [10, 5, 1, 7])],
+      ['b', fixed('b', [0, 0.1, 0.4, 0.2])],
+    ]);
+    const out = new Float32Array(4);
+    createHybrid(sources, config({ sourceDepth: 2 })).scoreUser(ordersCtx(10), out);
+    // a keeps items 0 (10) and 3 (7); b keeps items 2 (0.4) and 3 (0.2):
+    // 0.2 * [1, 0, 0, 0.7] + 1 * [0, 0, 1, 0.5]
+    expect([...out].map((x) => +x.toFixed(6))).toEqual([0.2, 0, 1, 0.64]);
   });
 
   it('refuses to blend a weighted source that was not fitted', () => {
@@ -80,11 +98,14 @@ describe('hybrid', () => {
     });
     /** For the user's top-3 items: which source contributed more to each. */
     const leaders = (ctx: UserContext) => {
+      const scratch = createBlendScratch(ds.itemIds.length);
+      hybrid.blendSparse(ctx, scratch);
       const out = new Float32Array(ds.itemIds.length);
-      const parts = hybrid.scoreUserBySource(ctx, out);
+      scratch.blend.toDense(out);
       const heap = new TopKHeap(3);
       out.forEach((s, i) => s > 0 && heap.push(i, s));
-      return heap.result().map(({ item }) => (parts.popularity[item] > parts['item-knn'][item] ? 'popularity' : 'item-knn'));
+      const part = (name: string, item: number) => scratch.sources.get(name)?.part.values[item] ?? 0;
+      return heap.result().map(({ item }) => (part('popularity', item) > part('item-knn', item) ? 'popularity' : 'item-knn'));
     };
     const full = userContext(ds, histories, ds.userIndex.get('k-user0')!); // two orders: fully warm here
     const cold = { ...full, history: full.history.filter((h) => h.order === full.history[0].order) };

@@ -1,0 +1,117 @@
+/**
+ * The serving build split over worker threads: the per-item part runs once in the calling thread, the
+ * per-user rows (most of the work) in `threads` consecutive user ranges at once, the first range in the
+ * calling thread. Each user's rows depend only on the user and the fitted models, which reach the
+ * workers as their own artifacts, so the result is the same as a single-thread build's.
+ */
+import os from 'node:os';
+import type { Dataset } from '../recommenders/dataset.js';
+import {
+  assembleServingModel,
+  buildUserRows,
+  prepareServingModel,
+  type BuildServingModelInput,
+  type ServingModelBuild,
+  type UserRows,
+} from '../serving/serving-model-builder.js';
+import type { Recipe } from './recipe.js';
+import { siblingModule, startModuleWorker } from './worker-thread.js';
+import type { UserRowsJob } from './user-rows-worker.js';
+
+const WORKER_URL = siblingModule(import.meta.url, 'user-rows-worker');
+
+/** Threads used when TRAIN_THREADS is not set: one per core. */
+export const defaultTrainThreads = () => Math.max(1, os.availableParallelism());
+
+/**
+ * Consecutive user ranges of about equal work: a user costs a constant (the ALS pool, the
+ * popularity lists) plus their history.
+ */
+export function splitUsers(ds: Pick<Dataset, 'userIds' | 'eventUser'>, parts: number): { from: number; to: number }[] {
+  const users = ds.userIds.length;
+  const cost = new Float64Array(users).fill(20);
+  for (let e = 0; e < ds.eventUser.length; e++) cost[ds.eventUser[e]]++;
+  const total = cost.reduce((a, b) => a + b, 0);
+  const ranges: { from: number; to: number }[] = [];
+  let from = 0;
+  let acc = 0;
+  for (let u = 0; u < users && ranges.length < parts - 1; u++) {
+    acc += cost[u];
+    if (acc >= (total * (ranges.length + 1)) / parts) {
+      ranges.push({ from, to: u + 1 });
+      from = u + 1;
+    }
+  }
+  ranges.push({ from, to: users });
+  return ranges;
+}
+
+/** A copy of a typed array backed by a SharedArrayBuffer, so workers read it without a copy of their own. */
+function shared<T extends Int32Array | Float64Array | Float32Array>(a: T): T {
+  const Ctor = a.constructor as new (b: SharedArrayBuffer) => T;
+  const out = new Ctor(new SharedArrayBuffer(a.byteLength));
+  out.set(a as never);
+  return out;
+}
+
+/** What a worker needs of the dataset: ids, attributes and events; catalog data stays here. */
+function slimDataset(ds: Dataset): Dataset {
+  return {
+    userIds: ds.userIds,
+    itemIds: ds.itemIds,
+    userIndex: new Map(),
+    itemIndex: new Map(),
+    items: [],
+    userAttributes: ds.userAttributes,
+    eventUser: shared(ds.eventUser),
+    eventItem: shared(ds.eventItem),
+    eventOrder: shared(ds.eventOrder),
+    eventTs: shared(ds.eventTs),
+    eventQuantity: shared(ds.eventQuantity),
+    eventPrice: shared(ds.eventPrice),
+    orderCount: ds.orderCount,
+    now: ds.now,
+  };
+}
+
+function runWorker(job: UserRowsJob): Promise<UserRows> {
+  return new Promise((resolve, reject) => {
+    const worker = startModuleWorker(WORKER_URL, job);
+    let done = false;
+    worker.on('message', (msg: { type: 'done'; rows: UserRows } | { type: 'error'; message: string }) => {
+      done = true;
+      if (msg.type === 'done') resolve(msg.rows);
+      else reject(new Error(msg.message));
+      void worker.terminate();
+    });
+    worker.on('error', (err) => {
+      done = true;
+      reject(err);
+    });
+    worker.on('exit', (code) => done || reject(new Error(`a serving-build thread exited (code ${code}) before it finished`)));
+  });
+}
+
+/** Below this many users per thread a thread's start-up (~0.5 s) costs more than it saves. */
+const MIN_USERS_PER_THREAD = 2000;
+
+export async function buildServingModelInThreads(
+  input: BuildServingModelInput & { recipe: Recipe },
+  threads: number,
+  opts: { minUsersPerThread?: number } = {},
+): Promise<ServingModelBuild> {
+  const { ds, fitted, recipe } = input;
+  const prepared = prepareServingModel(input);
+  const most = Math.floor(ds.userIds.length / (opts.minUsersPerThread ?? MIN_USERS_PER_THREAD));
+  const ranges = splitUsers(ds, Math.max(1, Math.min(threads, most)));
+  if (ranges.length === 1) return assembleServingModel(prepared, [buildUserRows({ ...prepared, ds, fitted, users: ranges[0] })]);
+  const slim = slimDataset(ds);
+  const sources: UserRowsJob['sources'] = [...fitted.sources].map(([name, r]) => [name, recipe.sources[name]?.recommender ?? name, r.toArtifact()]);
+  const { artifacts: _, ...rest } = prepared;
+  const others = ranges.slice(1).map((users) => runWorker({ ds: slim, sources, hybrid: fitted.hybrid.toArtifact(), prepared: rest, users }));
+  // Rejections are observed at once, so a failing thread cannot go unhandled while this one works.
+  const settled = Promise.all(others);
+  settled.catch(() => {});
+  const first = buildUserRows({ ...prepared, ds, fitted, users: ranges[0] });
+  return assembleServingModel(prepared, [first, ...(await settled)]);
+}

@@ -1,0 +1,38 @@
+/**
+ * Worker-thread entry of the threaded serving build: rebuilds the fitted sources and the hybrid from
+ * their artifacts and builds the per-user rows of one user range (see threaded-serving-build.ts).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Dataset } from '../recommenders/dataset.js';
+import { hybridFromArtifact } from '../recommenders/hybrid.js';
+import type { Recommender } from '../recommenders/recommender.js';
+import { recommenderFactory } from '../recommenders/registry.js';
+import { buildUserRows, type PreparedServingModel } from '../serving/serving-model-builder.js';
+
+export interface UserRowsJob {
+  ds: Dataset;
+  /** [recipe source name, recommender family, artifact] per fitted source. */
+  sources: [string, string, Uint8Array][];
+  hybrid: Uint8Array;
+  prepared: Omit<PreparedServingModel, 'artifacts'>;
+  users: { from: number; to: number };
+}
+
+function run(job: UserRowsJob) {
+  const sources = new Map<string, Recommender>();
+  for (const [name, family, bytes] of job.sources) {
+    const factory = recommenderFactory(family);
+    if (!factory) throw new Error(`unknown recommender family "${family}"`);
+    sources.set(name, factory.fromArtifact(bytes, job.ds));
+  }
+  const fitted = { sources, hybrid: hybridFromArtifact(job.hybrid, sources) };
+  return buildUserRows({ ...job.prepared, ds: job.ds, fitted, users: job.users });
+}
+
+if (parentPort) {
+  try {
+    parentPort.postMessage({ type: 'done', rows: run(workerData as UserRowsJob) });
+  } catch (err) {
+    parentPort.postMessage({ type: 'error', message: err instanceof Error ? err.message : String(err) });
+  }
+}

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { loadOnlineRetail } from '../../../src/cli/online-retail-input.js';
+import { buildDataset } from '../../../src/recommenders/dataset.js';
+import { buildServingModel } from '../../../src/serving/serving-model-builder.js';
+import { fitRecipe, loadRecipe } from '../../../src/training/recipe.js';
+import { buildServingModelInThreads, splitUsers } from '../../../src/training/threaded-serving-build.js';
+import { computeInWorker } from '../../../src/training/compute-in-worker.js';
+import { computeModel } from '../../../src/training/compute-model.js';
+
+// The bundled slice of Online Retail and the default recipe: every source, real histories.
+// The first 400 customers of the bundled slice of Online Retail, every source of the default recipe
+// (ALS smaller, so the test stays quick on a busy machine).
+const input = await loadOnlineRetail('sample/online-retail-sample.csv.gz');
+const customers = new Set(input.users.slice(0, 400).map((u) => u.id));
+const ds = buildDataset({ ...input, events: input.events.filter((e) => customers.has(e.userId)), users: input.users.filter((u) => customers.has(u.id)) });
+const base = await loadRecipe('default');
+const recipe = { ...base, sources: { ...base.sources, als: { ...base.sources.als, params: { ...(base.sources.als.params as object), factors: 16, iterations: 4 } } } };
+const fitted = await fitRecipe(ds, recipe);
+
+const asObject = (tables: Map<string, Iterable<[string, Uint8Array]>>) =>
+  Object.fromEntries([...tables].map(([name, rows]) => [name, [...rows].map(([id, bytes]) => [id, Buffer.from(bytes).toString('base64')])]));
+
+/** An artifact's bytes as text with its trainedAt stamp blanked (the only thing two builds may differ in). */
+const withoutTime = (bytes: Uint8Array) => Buffer.from(bytes).toString('latin1').replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g, 'T');
+
+describe('threaded serving build', () => {
+  it('When users are split in ranges, Then the ranges are consecutive, cover everyone once and are about equally heavy', () => {
+    const ranges = splitUsers(ds, 3);
+    expect(ranges).toHaveLength(3);
+    expect(ranges[0].from).toBe(0);
+    expect(ranges[2].to).toBe(ds.userIds.length);
+    expect(ranges[1].from).toBe(ranges[0].to);
+    expect(ranges[2].from).toBe(ranges[1].to);
+    const events = ranges.map((r) => ds.eventUser.filter((u) => u >= r.from && u < r.to).length);
+    for (const e of events) expect(e).toBeGreaterThan(ds.eventUser.length / 6);
+  });
+
+  it('When built on 1, 2 or 3 threads, Then every table and artifact is byte for byte the single-thread build', { timeout: 120_000 }, async () => {
+    const single = buildServingModel({ ds, fitted, recipe });
+    const expected = asObject(single.tables);
+    expect(expected['serving-users'].length).toBeGreaterThan(100);
+    for (const threads of [1, 2, 3]) {
+      const built = await buildServingModelInThreads({ ds, fitted, recipe }, threads, { minUsersPerThread: 1 });
+      expect(asObject(built.tables)).toEqual(expected);
+      expect([...built.artifacts.keys()]).toEqual([...single.artifacts.keys()]);
+      for (const [name, bytes] of single.artifacts) expect(withoutTime(built.artifacts.get(name)!), name).toBe(withoutTime(bytes));
+    }
+  });
+
+  it('When a whole training is computed on 2 threads (ALS half-steps shared), Then every artifact and table equals the one-thread result', { timeout: 120_000 }, async () => {
+    // ALS threads block on Atomics, so they run only off the main thread: inside the training thread.
+    const one = await computeModel(ds, recipe, { storeRecommenders: true, threads: 1 });
+    const two = await computeInWorker(ds, recipe, { storeRecommenders: true, threads: 2 });
+    const artifacts = (m: typeof one) => Object.fromEntries(m.artifacts.map(([name, bytes]) => [name, withoutTime(bytes)]));
+    expect(Object.keys(artifacts(two))).toContain('recommender:als');
+    expect(artifacts(two)).toEqual(artifacts(one));
+    const tables = (m: typeof one) => asObject(new Map(m.tables));
+    expect(tables(two)).toEqual(tables(one));
+  });
+});
