@@ -28,7 +28,7 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
   const events = createEventRepository(db);
   const recordPurchases = createPurchaseRecorder({ events, store, log: (err) => deps.log?.('live update failed', err) });
 
-  const serving = createServing({ store, db, catalog, metrics, answerCacheBytes: config.ANSWER_CACHE_MB * 1024 * 1024, log: deps.log });
+  const serving = createServing({ store, db, catalog, purchases: (userId) => events.loadPurchaseRows({ userId }), metrics, answerCacheBytes: config.ANSWER_CACHE_MB * 1024 * 1024, log: deps.log });
   // Erased through another process sharing the model store: forget what this one keeps of the user.
   store.onUserErased?.((id) => void serving.forgetUser(id).catch((err: unknown) => deps.log?.('forgetting an erased user failed', err)));
 
@@ -43,7 +43,7 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
   // Jobs: the API process runs them itself (inline) unless JOB_RUNNER=worker leaves them to `npm run worker`,
   // which builds its runner from the same options.
   const jobs = createJobRepository(db);
-  const trainer = createTrainer({ events, catalog, store, defaultRecipe: config.DEFAULT_RECIPE, threads: config.TRAIN_THREADS, log: deps.log });
+  const trainer = createTrainer({ events, catalog, store, defaultRecipe: config.DEFAULT_RECIPE, threads: config.TRAIN_THREADS, precomputeDays: config.PRECOMPUTE_DAYS, log: deps.log });
   const reports = createReportRepository(db);
   const evaluationGauges = createEvaluationGauges({ reports, store, gauge: metrics.evaluationMetric, log: deps.log });
   const evaluations = createEvaluationService({

@@ -15,6 +15,8 @@ export interface ServingOptions {
   store: ModelStore;
   db: Db;
   catalog: ServingDeps['catalog'];
+  /** A customer's purchases, for customers the model did not precompute. */
+  purchases?: ServingDeps['purchases'];
   /** How often the active version is re-resolved (ms, default 1000). */
   recheckMs?: number;
   /** Bound of the in-process cache of per-user entries (bytes, default 64 MiB; 0 disables it). */
@@ -59,6 +61,7 @@ export function createServing(opts: ServingOptions) {
     store: opts.store,
     catalog: opts.catalog,
     dbPopular: createDbPopularity(opts.db),
+    purchases: opts.purchases,
     log: opts.log,
   };
   const { metrics } = opts;

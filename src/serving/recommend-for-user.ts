@@ -19,6 +19,8 @@ import { liveItems, poolSize, preferredAttribute, type ServingDeps } from './ser
 import { sourcesOfMask, type ServingModel } from './serving-model.js';
 import { findSegment } from './serving-tables.js';
 import { decodeCandidates, decodeUserEntry, sortedHas, strategyTable, USERS_TABLE, type Candidates, type UserEntry } from './user-entry.js';
+import { loadOnRequestScorer } from './on-request-scorer.js';
+import type { ScoredUser } from './serving-model-builder.js';
 
 /** Share of the blended score given to neighbours of purchases made since training. */
 const LIVE_WEIGHT = 0.5;
@@ -35,6 +37,7 @@ const entryKey = (table: string, userId: string) => `${table}\u0000${userId}`;
  * from the store), so the next request answers as for an unknown user without a store read.
  */
 export function forgetUserEntries(model: ServingModel, userId: string): void {
+  model.erasures++;
   for (const table of [USERS_TABLE, ...model.info.strategies.map(strategyTable)]) model.entries.set(entryKey(table, userId), null, 0);
   model.answers.forget(userId);
 }
@@ -82,7 +85,13 @@ export async function recommendForUser(deps: ServingDeps, userId: string, q: Use
       deps.store.getUserEvents(userId),
     ]);
   }
-  if (!entry) return coldStart(deps, model, userId, q, live);
+  if (!entry) {
+    // Known customers training did not precompute (no recent purchase) are scored now and kept.
+    const scored = await scoreOnRequest(deps, model, userId);
+    if (!scored) return coldStart(deps, model, userId, q, live);
+    entry = scored.entry;
+    if (single) candidates = scored.singles[model.info.hybridSources.filter((s) => s !== 'popularity').indexOf(strategy)] ?? null;
+  }
   const user = entry;
 
   // Purchases since training: items not bought before, or bought again after the training data ends.
@@ -149,6 +158,32 @@ async function readEntry<T>(deps: ServingDeps, model: ServingModel, table: strin
   }
   model.entries.set(key, value, owned?.byteLength ?? 0);
   return value;
+}
+
+/**
+ * A customer the version has no entry for, scored from their purchases by the version's own
+ * recommenders (on-request-scorer.ts); null for someone without purchases (a cold start) or when the
+ * version cannot score on request. The entries are cached like read ones, so the next request and the
+ * answer cache treat the customer as precomputed.
+ */
+async function scoreOnRequest(deps: ServingDeps, model: ServingModel, userId: string): Promise<ScoredUser | null> {
+  if (!deps.purchases) return null;
+  model.onRequest ??= loadOnRequestScorer(deps.store, model).catch((err: unknown) => {
+    deps.log?.(`model ${model.meta.version}: cannot score customers on request`, err);
+    return null;
+  });
+  const erasures = model.erasures;
+  const [scorer, rows, user] = await Promise.all([model.onRequest, deps.purchases(userId), deps.catalog.getUser(userId)]);
+  if (!scorer || rows.length === 0) return null;
+  const scored = scorer(rows, user?.attributes ?? {});
+  const usersKey = entryKey(USERS_TABLE, userId);
+  // An erasure while this awaited may have removed what was read: answer it once, keep nothing.
+  if (!scored || model.erasures !== erasures) return scored;
+  const bytes = 64 + scored.entry.hybrid.items.length * 16 + scored.entry.purchased.length * 4;
+  model.entries.set(usersKey, scored.entry, bytes);
+  const singles = model.info.hybridSources.filter((s) => s !== 'popularity');
+  singles.forEach((name, k) => model.entries.set(entryKey(strategyTable(name), userId), scored.singles[k], scored.singles[k].items.length * 8));
+  return scored;
 }
 
 /**

@@ -11,6 +11,20 @@ import { packStrings, unpackStrings } from '../recommenders/string-pack.js';
 export const ARTIFACT_ITEMS = 'serving-items';
 export const ARTIFACT_NEIGHBOURS = 'serving-neighbours';
 export const ARTIFACT_POPULAR = 'serving-popular';
+/** The training's user ids in model index order: serving's way to a customer's trained factors. */
+export const ARTIFACT_USER_IDS = 'serving-user-ids';
+
+const USER_IDS = { algorithm: ARTIFACT_USER_IDS, version: 1 };
+
+export function encodeUserIdsArtifact(ids: readonly string[]): Uint8Array {
+  const { bytes, offsets } = packStrings(ids);
+  return encodeArtifact({ ...USER_IDS, trainedAt: new Date().toISOString() }, { bytes, offsets });
+}
+
+export function decodeUserIdsArtifact(bytes: Uint8Array): string[] {
+  const { arrays } = decodeArtifact(bytes, USER_IDS);
+  return unpackStrings(arrays.bytes, arrays.offsets, 'user ids artifact');
+}
 
 /** What a model version offers, stored in the items artifact's header. */
 export interface ServingModelInfo {

@@ -1,3 +1,4 @@
+import type { PurchaseRow } from '../recommenders/dataset.js';
 import type { ModelStore } from '../store/model-store.js';
 import type { DbPopularity } from './db-popularity.js';
 import type { ListQuery } from './recommendation.js';
@@ -6,13 +7,18 @@ import type { ServingModel } from './serving-model.js';
 /** What the use cases read: the active model (cached), the model store, and Postgres only off the hot path. */
 export interface ServingDeps {
   model(): Promise<ServingModel | null>;
-  store: Pick<ModelStore, 'getEntries' | 'getUserEvents'>;
+  store: Pick<ModelStore, 'getEntries' | 'getUserEvents' | 'getArtifact'>;
   /** Catalog reads for users and items the model does not know (created after training). */
   catalog: {
     getUser(id: string): Promise<{ attributes: Record<string, unknown> } | null>;
     getItem(id: string): Promise<{ categories: string[] } | null>;
   };
   dbPopular: DbPopularity;
+  /**
+   * A customer's purchases (Postgres), read only for customers the model has no precomputed entry for
+   * (see on-request-scorer.ts); without it they get the cold-start answer.
+   */
+  purchases?: (userId: string) => Promise<PurchaseRow[]>;
   log?: (msg: string, err?: unknown) => void;
 }
 

@@ -8,12 +8,14 @@ import type { Dataset } from '../recommenders/dataset.js';
 import { datasetHistories, recentDistinctItems, userContext } from '../recommenders/history.js';
 import { createBlendScratch, scoreSparseOf, type HybridRecommender } from '../recommenders/hybrid.js';
 import { SparseScores } from '../recommenders/sparse-scores.js';
-import type { Recommender } from '../recommenders/recommender.js';
+import type { Recommender, UserContext } from '../recommenders/recommender.js';
 import {
   ARTIFACT_ITEMS,
   ARTIFACT_NEIGHBOURS,
   ARTIFACT_POPULAR,
+  ARTIFACT_USER_IDS,
   encodeItemsArtifact,
+  encodeUserIdsArtifact,
   encodeNeighboursArtifact,
   encodePopularArtifact,
   type ServingModelInfo,
@@ -21,7 +23,7 @@ import {
 import { findAnchors } from './anchor-finder.js';
 import { buildNeighbourTables, buildPopularTable, findSegment } from './serving-tables.js';
 import { topSparseCandidates } from './top-candidates.js';
-import { encodeCandidates, encodeUserEntry, strategyTable, USERS_TABLE } from './user-entry.js';
+import { encodeCandidates, encodeUserEntry, strategyTable, USERS_TABLE, type Candidates, type UserEntry } from './user-entry.js';
 
 /** The `serving` section a recipe may carry; every field has a default. */
 export const servingOptionsSchema = z.object({
@@ -35,6 +37,12 @@ export const servingOptionsSchema = z.object({
   popular: z.int().min(10).max(10_000).default(500),
   /** Latest distinct purchases kept per user as explanation anchors. */
   recentItems: z.int().min(1).max(100).default(20),
+  /**
+   * Customers whose latest purchase is at most this many days before the data's end get a precomputed
+   * entry; the others are scored on request by serving (null = everyone). Training sets it from
+   * PRECOMPUTE_DAYS unless the recipe does.
+   */
+  precomputeDays: z.number().min(0).nullable().default(null),
 });
 export type ServingOptions = z.output<typeof servingOptionsSchema>;
 
@@ -49,6 +57,8 @@ export interface BuildServingModelInput {
   fitted: FittedModels;
   /** The recipe; only `candidates.perUser` and an optional `serving` section (ServingOptions) are read. */
   recipe?: unknown;
+  /** Customers precomputed (PRECOMPUTE_DAYS), unless the recipe's serving section says; default everyone. */
+  precomputeDays?: number | null;
 }
 
 export interface ServingModelBuild {
@@ -59,6 +69,9 @@ export interface ServingModelBuild {
 
 /** A source contributing less than this share of an item's hybrid score is not named in `sources`. */
 const SOURCE_SHARE = 0.1;
+
+const recipeSetsPrecompute = (recipe: unknown) =>
+  typeof (recipe as { serving?: { precomputeDays?: unknown } } | undefined)?.serving?.precomputeDays !== 'undefined';
 
 /** Serving options of a recipe: its `serving` section, with `candidates.perUser` as the hybrid candidate count. */
 export function servingOptions(recipe: unknown): ServingOptions {
@@ -83,7 +96,8 @@ export interface PreparedServingModel {
 /** The per-item part of the build: neighbour lists, popularity lists, the item table. */
 export function prepareServingModel(input: BuildServingModelInput): PreparedServingModel {
   const { ds, fitted } = input;
-  const options = servingOptions(input.recipe);
+  const fromRecipe = servingOptions(input.recipe);
+  const options = input.precomputeDays !== undefined && !recipeSetsPrecompute(input.recipe) ? { ...fromRecipe, precomputeDays: input.precomputeDays } : fromRecipe;
   const sourceNames = [...fitted.sources.keys()];
   if (sourceNames.length > 32) throw new Error('serving model: at most 32 sources fit the source mask');
   const info: ServingModelInfo = {
@@ -108,6 +122,7 @@ export function prepareServingModel(input: BuildServingModelInput): PreparedServ
     ],
     [ARTIFACT_NEIGHBOURS, encodeNeighboursArtifact(neighbours)],
     [ARTIFACT_POPULAR, encodePopularArtifact(popular)],
+    [ARTIFACT_USER_IDS, encodeUserIdsArtifact(ds.userIds)],
   ]);
   const singles = sourceNames.filter((s) => s !== 'popularity');
   return { artifacts, info, options, sourceNames, singles, popular, neighbours };
@@ -150,75 +165,106 @@ export interface UserRows {
   strategies: [string, Uint8Array][][];
 }
 
+/** What scoring one user needs besides the user: the fitted models and the version's item tables. */
+export type UserScorerInput = Pick<UserRowsInput, 'fitted' | 'options' | 'sourceNames' | 'singles' | 'popular' | 'neighbours'> & { itemCount: number };
+
+/** One user's serving entry and single-strategy candidates (in `singles` order). */
+export interface ScoredUser {
+  entry: UserEntry;
+  singles: Candidates[];
+}
+
 /**
- * The per-user entries of a range of users. Each user costs what their sources touch (see
- * HybridRecommender.blendSparse), so the whole build grows with users x history, not users x items.
- * Each user's rows depend on nothing but the user, so ranges can be built on separate threads.
+ * Scores one user at a time into their serving entry: what training precomputes for active customers
+ * and what serving computes on request for the others. Keeps per-thread scratch buffers, so one scorer
+ * serves one thread; each result depends only on the user.
  */
-export function buildUserRows(input: UserRowsInput): UserRows {
-  const { ds, fitted, options, sourceNames, singles, popular, neighbours } = input;
-  const itemCount = ds.itemIds.length;
+export function createUserScorer(input: UserScorerInput): (ctx: UserContext, attributes: Record<string, string>) => ScoredUser | null {
+  const { fitted, options, sourceNames, singles, popular, neighbours, itemCount } = input;
   const hybrid = fitted.hybrid as Partial<HybridRecommender>;
   if (!hybrid.blendSparse || !hybrid.weightsFor) throw new Error('serving model: the hybrid must be a blend of sources');
+  const blendSparse = hybrid.blendSparse.bind(fitted.hybrid);
+  const weightsFor = hybrid.weightsFor.bind(fitted.hybrid);
   const depth = hybrid.config?.sourceDepth ?? 1000;
-  const out: UserRows = { users: [], strategies: singles.map(() => []) };
-  const histories = datasetHistories(ds, input.users);
   const purchasedMask = new Uint8Array(itemCount);
   const scratch = createBlendScratch(itemCount);
   const single = new SparseScores(itemCount);
   const dense = { buffer: new Float32Array(0) };
 
-  for (let u = input.users.from; u < input.users.to; u++) {
-    const history = histories[u];
-    if (history.length === 0) continue;
-    const ctx = userContext(ds, histories, u);
+  return (ctx, attributes) => {
+    const history = ctx.history.filter((h) => h.item >= 0 && h.item < itemCount);
+    if (history.length === 0) return null;
     const purchased = Int32Array.from(new Set(history.map((h) => h.item))).sort();
     for (const i of purchased) purchasedMask[i] = 1;
-
-    hybrid.blendSparse(ctx, scratch);
-    const top = topSparseCandidates(scratch.blend, purchasedMask, options.candidates);
-    const sourceMask = new Uint32Array(top.items.length);
-    const blended = scratch.blend.values;
-    top.items.forEach((item, c) => {
-      let best = -1;
-      let bestPart = 0;
-      const m = scratch.multiplier(item);
-      sourceNames.forEach((name, k) => {
-        const part = (scratch.sources.get(name)?.part.values[item] ?? 0) * m;
-        if (part > 0 && part >= SOURCE_SHARE * blended[item]) sourceMask[c] |= 1 << k;
-        if (part > bestPart) [best, bestPart] = [k, part];
+    try {
+      blendSparse(ctx, scratch);
+      const top = topSparseCandidates(scratch.blend, purchasedMask, options.candidates);
+      const sourceMask = new Uint32Array(top.items.length);
+      const blended = scratch.blend.values;
+      top.items.forEach((item, c) => {
+        let best = -1;
+        let bestPart = 0;
+        const m = scratch.multiplier(item);
+        sourceNames.forEach((name, k) => {
+          const part = (scratch.sources.get(name)?.part.values[item] ?? 0) * m;
+          if (part > 0 && part >= SOURCE_SHARE * blended[item]) sourceMask[c] |= 1 << k;
+          if (part > bestPart) [best, bestPart] = [k, part];
+        });
+        if (sourceMask[c] === 0 && best >= 0) sourceMask[c] = 1 << best;
       });
-      if (sourceMask[c] === 0 && best >= 0) sourceMask[c] = 1 << best;
-    });
-    const recent = recentDistinctItems(history, itemCount, options.recentItems);
-    const recentItems = Int32Array.from(recent, (r) => r.item);
-    const orders = new Set(history.map((h) => h.order)).size;
-    out.users.push([
-      ds.userIds[u],
-      encodeUserEntry({
-        segment: findSegment(popular.segments, ds.userAttributes[u] ?? {}),
+      const recent = recentDistinctItems(history, itemCount, options.recentItems);
+      const recentItems = Int32Array.from(recent, (r) => r.item);
+      const orders = new Set(history.map((h) => h.order)).size;
+      const entry: UserEntry = {
+        segment: findSegment(popular.segments, attributes),
         orders,
         lastTs: history[history.length - 1].ts,
         purchased,
         recentItems,
         recentTs: Float64Array.from(recent, (r) => r.ts),
         hybrid: { ...top, sourceMask, because: findAnchors(neighbours, itemCount, top.items, recentItems) },
-      }),
-    ]);
+      };
+      // A source the blend scored for this user is ranked by its raw scores from that pass; the others
+      // (weight 0 at this history length) are scored now.
+      const weighted = weightsFor(orders);
+      const lists = singles.map((name) => {
+        let raw = weighted[name] ? scratch.sources.get(name)?.raw : undefined;
+        if (!raw) {
+          single.clear();
+          scoreSparseOf(fitted.sources.get(name)!, ctx, single, depth, dense);
+          raw = single;
+        }
+        return topSparseCandidates(raw, purchasedMask, options.strategyCandidates);
+      });
+      return { entry, singles: lists };
+    } finally {
+      for (const i of purchased) purchasedMask[i] = 0;
+    }
+  };
+}
 
-    // A source the blend scored for this user is ranked by its raw scores from that pass; the others
-    // (weight 0 at this history length) are scored now.
-    const weighted = hybrid.weightsFor(orders);
-    singles.forEach((name, k) => {
-      let raw = weighted[name] ? scratch.sources.get(name)?.raw : undefined;
-      if (!raw) {
-        single.clear();
-        scoreSparseOf(fitted.sources.get(name)!, ctx, single, depth, dense);
-        raw = single;
-      }
-      out.strategies[k].push([ds.userIds[u], encodeCandidates(topSparseCandidates(raw, purchasedMask, options.strategyCandidates))]);
-    });
-    for (const i of purchased) purchasedMask[i] = 0;
+/** Whether a customer whose latest purchase is at `lastTs` gets a precomputed entry (see ServingOptions.precomputeDays). */
+export const isPrecomputed = (options: ServingOptions, now: number, lastTs: number) =>
+  options.precomputeDays === null || lastTs >= now - options.precomputeDays * 86_400_000;
+
+/**
+ * The per-user entries of a range of users: the users precomputed by `options.precomputeDays`. Each
+ * user costs what their sources touch (see HybridRecommender.blendSparse), so the whole build grows
+ * with users x history, not users x items. Each user's rows depend on nothing but the user, so ranges
+ * can be built on separate threads.
+ */
+export function buildUserRows(input: UserRowsInput): UserRows {
+  const { ds, options, singles } = input;
+  const score = createUserScorer({ ...input, itemCount: ds.itemIds.length });
+  const out: UserRows = { users: [], strategies: singles.map(() => []) };
+  const histories = datasetHistories(ds, input.users);
+  for (let u = input.users.from; u < input.users.to; u++) {
+    const history = histories[u];
+    if (history.length === 0 || !isPrecomputed(options, ds.now, history[history.length - 1].ts)) continue;
+    const scored = score(userContext(ds, histories, u), ds.userAttributes[u] ?? {});
+    if (!scored) continue;
+    out.users.push([ds.userIds[u], encodeUserEntry(scored.entry)]);
+    scored.singles.forEach((c, k) => out.strategies[k].push([ds.userIds[u], encodeCandidates(c)]));
   }
   return out;
 }

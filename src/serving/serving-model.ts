@@ -1,5 +1,6 @@
 import type { ModelMeta, ModelStore } from '../store/model-store.js';
 import { AnswerCache } from './answer-cache.js';
+import type { OnRequestScorer } from './on-request-scorer.js';
 import { EntryCache } from './entry-cache.js';
 import {
   ARTIFACT_ITEMS,
@@ -29,6 +30,10 @@ export interface ServingModel {
   entries: EntryCache<unknown>;
   /** Finished answers of this version, cleared when the catalog overlay changes an item. */
   answers: AnswerCache;
+  /** This version's scorer of customers it has no entry for, loaded on first need (see on-request-scorer.ts). */
+  onRequest?: Promise<OnRequestScorer | null>;
+  /** Erasures seen by this version's caches: a computation that spans one keeps nothing. */
+  erasures: number;
 }
 
 /** Default bound of the per-version entry cache: the full Online Retail users table takes ~16 MB. */
@@ -57,6 +62,7 @@ export function decodeServingModel(
   return { meta, info, items, neighbours: decodeNeighboursArtifact(bytes.neighbours, n), popular, segmentIndex, sourceSets: new Map(),
     entries: new EntryCache(opts.entryCacheBytes ?? DEFAULT_ENTRY_CACHE_BYTES),
     answers: new AnswerCache(opts.answerCacheBytes),
+    erasures: 0,
   };
 }
 

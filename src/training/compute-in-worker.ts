@@ -13,11 +13,11 @@ const WORKER_URL = siblingModule(import.meta.url, 'compute-worker');
 export function computeInWorker(
   ds: Dataset,
   recipe: Recipe,
-  opts: { storeRecommenders: boolean; onStep?: ComputeStepListener; signal?: AbortSignal; threads?: number },
+  opts: { storeRecommenders: boolean; onStep?: ComputeStepListener; signal?: AbortSignal; threads?: number; precomputeDays?: number },
 ): Promise<ComputedModel> {
   opts.signal?.throwIfAborted();
   return new Promise((resolve, reject) => {
-    const worker = startModuleWorker(WORKER_URL, { ds, recipe, storeRecommenders: opts.storeRecommenders, threads: opts.threads });
+    const worker = startModuleWorker(WORKER_URL, { ds, recipe, storeRecommenders: opts.storeRecommenders, threads: opts.threads, precomputeDays: opts.precomputeDays });
     let settled = false;
     let received: ComputedModel | null = null;
     const finish = (err: unknown, model?: ComputedModel) => {

@@ -21,7 +21,7 @@ export type ComputeStepListener = (event: { step: string; phase: 'start' | 'end'
 export async function computeModel(
   ds: Dataset,
   recipe: Recipe,
-  opts: { storeRecommenders: boolean; onStep?: ComputeStepListener; threads?: number },
+  opts: { storeRecommenders: boolean; onStep?: ComputeStepListener; threads?: number; precomputeDays?: number },
 ): Promise<ComputedModel> {
   const onStep = opts.onStep ?? (() => {});
   const durations: Record<string, number> = {};
@@ -55,7 +55,7 @@ export async function computeModel(
     await onStep({ step, phase: 'end', ms: durations[step] });
     return out;
   };
-  const build = await timed('serving', () => buildServingModelInThreads({ ds, fitted, recipe }, opts.threads ?? 1));
+  const build = await timed('serving', () => buildServingModelInThreads({ ds, fitted, recipe, precomputeDays: opts.precomputeDays }, opts.threads ?? 1));
   const artifacts = [...build.artifacts];
   // Customer profiles and segments of the training population, read by the profile and segment routes.
   artifacts.push([PROFILES_ARTIFACT, await timed('profiles', () => buildProfilesArtifact(ds, new Date().toISOString()))]);

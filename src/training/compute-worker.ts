@@ -7,8 +7,14 @@ import type { Dataset } from '../recommenders/dataset.js';
 import { computeModel } from './compute-model.js';
 import type { Recipe } from './recipe.js';
 
-const { ds, recipe, storeRecommenders, threads } = workerData as { ds: Dataset; recipe: Recipe; storeRecommenders: boolean; threads?: number };
-computeModel(ds, recipe, { storeRecommenders, threads, onStep: (event) => parentPort!.postMessage({ type: 'step', ...event }) }).then(
+const { ds, recipe, storeRecommenders, threads, precomputeDays } = workerData as {
+  ds: Dataset;
+  recipe: Recipe;
+  storeRecommenders: boolean;
+  threads?: number;
+  precomputeDays?: number;
+};
+computeModel(ds, recipe, { storeRecommenders, threads, precomputeDays, onStep: (event) => parentPort!.postMessage({ type: 'step', ...event }) }).then(
   (model) => parentPort!.postMessage({ type: 'done', model }),
   (err: unknown) => parentPort!.postMessage({ type: 'error', message: err instanceof Error ? err.message : String(err) }),
 );

@@ -49,6 +49,8 @@ export interface TrainerDeps {
   isolation?: 'thread' | 'inline';
   /** Threads of the serving build (default: one per core); the model is the same for any number. */
   threads?: number;
+  /** Customers precomputed: latest purchase within this many days of the data's end (default: everyone). */
+  precomputeDays?: number;
   /** Also store each fitted recommender's own artifact as `recommender:<source>` (default true). */
   storeRecommenders?: boolean;
   minimumData?: { users: number; items: number; events: number };
@@ -161,7 +163,7 @@ export function createTrainer(deps: TrainerDeps) {
       if (e.step !== 'fit') done++;
       if (e.step === 'fit' || !e.step.startsWith('fit:')) await deps.afterStep?.(e.step);
     };
-    const computeOpts = { storeRecommenders, onStep, signal: opts.signal, threads: deps.threads ?? defaultTrainThreads() };
+    const computeOpts = { storeRecommenders, onStep, signal: opts.signal, threads: deps.threads ?? defaultTrainThreads(), precomputeDays: deps.precomputeDays };
     const computed = (deps.isolation ?? 'thread') === 'thread' ? await computeInWorker(ds, recipe, computeOpts) : await computeModel(ds, recipe, computeOpts);
     for (const [name, ms] of Object.entries(computed.durations)) durations[name] = round(ms);
     checkpoint();

@@ -41,6 +41,7 @@ export function fixtureModel(
   }));
   return {
     meta: { version: 'v-test', recipe: 'test', trainedAt: new Date().toISOString(), info: {} },
+    erasures: 0,
     info: { strategies: ['hybrid'], hybridSources: [], candidates: 10, now: 0 },
     items: {
       ids,

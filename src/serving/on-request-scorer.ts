@@ -1,0 +1,69 @@
+/**
+ * Serving's own scoring of one customer, for customers training did not precompute (no purchase in
+ * PRECOMPUTE_DAYS): the version's fitted recommenders, loaded from their stored artifacts once per
+ * version, score the customer's purchase history exactly as training would have (same scorer, same
+ * trained factors), and the result is kept like a precomputed entry.
+ */
+import type { PurchaseRow } from '../recommenders/dataset.js';
+import { hybridFromArtifact } from '../recommenders/hybrid.js';
+import type { HistoryEntry, Recommender } from '../recommenders/recommender.js';
+import { recommenderFactory } from '../recommenders/registry.js';
+import type { ModelStore } from '../store/model-store.js';
+import { ARTIFACT_USER_IDS, decodeUserIdsArtifact } from './serving-artifacts.js';
+import { createUserScorer, servingOptions, type ScoredUser } from './serving-model-builder.js';
+import type { ServingModel } from './serving-model.js';
+
+export type OnRequestScorer = (history: readonly PurchaseRow[], attributes: Record<string, unknown>) => ScoredUser | null;
+
+interface RecipeInfo {
+  sources?: Record<string, { recommender?: string }>;
+}
+
+/**
+ * The scorer of a version, or null when the version did not store its recommenders (or cannot be read):
+ * such a version answers unprecomputed customers with the cold-start fallback, as before.
+ */
+export async function loadOnRequestScorer(store: Pick<ModelStore, 'getArtifact'>, model: ServingModel): Promise<OnRequestScorer | null> {
+  const version = model.meta.version;
+  const recipe = ((model.meta.info as { recipe?: RecipeInfo } | undefined)?.recipe ?? {}) as RecipeInfo;
+  const names = model.info.hybridSources;
+  const [userIdsBytes, hybridBytes, ...sourceBytes] = await Promise.all([
+    store.getArtifact(version, ARTIFACT_USER_IDS),
+    store.getArtifact(version, 'recommender:hybrid'),
+    ...names.map((name) => store.getArtifact(version, `recommender:${name}`)),
+  ]);
+  if (!userIdsBytes || !hybridBytes || sourceBytes.some((b) => !b)) return null;
+  const itemIds = model.items.ids;
+  const sources = new Map<string, Recommender>();
+  names.forEach((name, k) => {
+    const factory = recommenderFactory(recipe.sources?.[name]?.recommender ?? name);
+    if (!factory) throw new Error(`model ${version}: unknown recommender family of source "${name}"`);
+    sources.set(name, factory.fromArtifact(sourceBytes[k]!, { itemIds }));
+  });
+  const hybrid = hybridFromArtifact(hybridBytes, sources);
+  const userIndex = new Map(decodeUserIdsArtifact(userIdsBytes).map((id, u) => [id, u]));
+  const options = servingOptions(recipe);
+  const score = createUserScorer({
+    fitted: { sources, hybrid },
+    options,
+    sourceNames: names,
+    singles: names.filter((s) => s !== 'popularity'),
+    popular: model.popular,
+    neighbours: model.neighbours,
+    itemCount: itemIds.length,
+  });
+  return (rows, attributes) => {
+    const history: HistoryEntry[] = [];
+    for (const r of rows) {
+      const item = model.items.index.get(r.itemId);
+      // Without an order id, the purchases of one moment are one basket (as the dataset builds them).
+      if (item !== undefined) history.push({ item, ts: r.ts, quantity: r.quantity, order: r.orderId ?? `@${r.ts}` });
+    }
+    history.sort((a, b) => a.ts - b.ts);
+    const userId = rows[0]?.userId;
+    const user = userId === undefined ? -1 : (userIndex.get(userId) ?? -1);
+    const strings: Record<string, string> = {};
+    for (const [k, v] of Object.entries(attributes)) if (typeof v === 'string') strings[k] = v;
+    return score({ user, history, attributes: strings, now: model.info.now }, strings);
+  };
+}
