@@ -2,6 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
+import { describeResponses, tidyComponents } from '../openapi-document.js';
+import { errorResponse } from '../schemas/common.js';
+
+/**
+ * Errors any scoped route can answer whatever it declares: the auth check (401, 403) and the
+ * app-wide protections in front of every handler (rate limits: 429; a lost dependency: 503).
+ */
+const CROSS_CUTTING_ERRORS = [401, 403, 429, 503];
 
 /** OpenAPI from the routes' zod schemas: the UI at /docs, the spec at /docs/json. */
 export async function registerDocs(app: FastifyInstance, version: string): Promise<void> {
@@ -20,18 +28,20 @@ export async function registerDocs(app: FastifyInstance, version: string): Promi
         },
       },
     },
-    // Routes that need a key say so, and which scope, in the description the UI shows.
+    // A route's scope (its `config.scope`, the one place it is declared) becomes its security
+    // requirement: OpenAPI 3.1 lets a non-OAuth requirement list the roles it needs, so clients and the
+    // route-enumerating auth test read the scope from the document.
     transform: (input) => {
-      const out = jsonSchemaTransform(input);
       const scope = (input.route as { config?: { scope?: string } } | undefined)?.config?.scope;
-      if (!scope) return out;
+      if (!scope || !input.schema || input.schema.hide) return jsonSchemaTransform(input);
+      const response = { ...(input.schema.response as Record<number, unknown> | undefined) };
+      for (const status of CROSS_CUTTING_ERRORS) response[status] ??= errorResponse;
+      const out = jsonSchemaTransform({ ...input, schema: { ...input.schema, response } });
       const schema = out.schema as Record<string, unknown>;
-      return {
-        ...out,
-        schema: { ...schema, security: [{ bearer: [] }, { apiKey: [] }], description: `Scope: \`${scope}\`.` },
-      };
+      const description = [schema.description, `Scope: \`${scope}\`.`].filter(Boolean).join('\n\n');
+      return { ...out, schema: { ...schema, security: [{ bearer: [scope] }, { apiKey: [scope] }], description } };
     },
-    transformObject: jsonSchemaTransformObject,
+    transformObject: (input) => describeResponses(tidyComponents(jsonSchemaTransformObject(input) as Record<string, unknown>)) as never,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 }

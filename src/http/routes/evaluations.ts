@@ -13,6 +13,7 @@ export function evaluationRoutes(app: FastifyInstance, deps: { evaluations: Eval
   r.post('/v1/evaluations', {
     config: { scope: 'admin' },
     schema: {
+      operationId: 'startEvaluation',
       tags,
       summary: 'Evaluate recipes offline on a split of the stored purchases, against the popularity baseline',
       body: evaluationBody,
@@ -26,13 +27,14 @@ export function evaluationRoutes(app: FastifyInstance, deps: { evaluations: Eval
 
   r.get('/v1/evaluations', {
     config: { scope: 'admin' },
-    schema: { tags, summary: 'Stored evaluation reports, newest first', querystring: reportPaging, response: { 200: evaluationList, ...errors(400, 401, 403) } },
+    schema: { operationId: 'listEvaluations', tags, summary: 'Stored evaluation reports, newest first', querystring: reportPaging, response: { 200: evaluationList, ...errors(400, 401, 403) } },
     handler: async (req) => ({ ...(await deps.evaluations.list(req.query)), ...req.query }),
   });
 
   r.get('/v1/evaluations/:id', {
     config: { scope: 'admin' },
     schema: {
+      operationId: 'getEvaluation',
       tags,
       summary: 'Status and progress of an evaluation, and its report once it succeeded',
       params: idParam,

@@ -15,6 +15,7 @@ export function eventRoutes(app: FastifyInstance, deps: { recordPurchases: Recor
   r.post('/v1/events', {
     config: { scope: 'write' },
     schema: {
+      operationId: 'recordPurchases',
       tags: ['events'],
       summary: 'Record purchases (idempotent: a retried batch adds nothing twice; all or nothing)',
       body: eventsBody,
@@ -31,6 +32,7 @@ export function eventRoutes(app: FastifyInstance, deps: { recordPurchases: Recor
   r.post('/v1/feedback', {
     config: { scope: 'write' },
     schema: {
+      operationId: 'recordFeedback',
       tags: ['events'],
       summary: 'Record how visitors reacted to recommendations (impression, click, add_to_cart, purchase)',
       body: feedbackBody,

@@ -14,6 +14,7 @@ export function importRoutes(app: FastifyInstance, deps: { jobService: JobServic
   r.post('/v1/imports', {
     config: { scope: 'admin' },
     schema: {
+      operationId: 'startImport',
       tags,
       summary: 'Import a CSV file or directory that is already on the server, as a job',
       description: 'The path names a file or directory on the machine running the service; nothing is uploaded. It must be readable by the service process.',
@@ -28,7 +29,7 @@ export function importRoutes(app: FastifyInstance, deps: { jobService: JobServic
 
   r.get('/v1/imports/:id', {
     config: { scope: 'admin' },
-    schema: { tags, summary: 'Status, progress and report (rows read, accepted, rejected by reason) of an import', params: idParam, response: { 200: jobResponse, ...errors(400, 401, 403, 404) } },
+    schema: { operationId: 'getImport', tags, summary: 'Status, progress and report (rows read, accepted, rejected by reason) of an import', params: idParam, response: { 200: jobResponse, ...errors(400, 401, 403, 404) } },
     handler: async (req) => {
       const job = await deps.jobService.get(JOB_TYPES.import, req.params.id);
       if (!job) throw notFound('import job', req.params.id);

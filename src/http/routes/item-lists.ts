@@ -13,6 +13,7 @@ export function itemListRoutes(app: FastifyInstance, deps: { serving: Serving })
     config: { scope: 'read' },
     serializerCompiler: plainJsonSerializer,
     schema: {
+      operationId: 'listSimilarItems',
       tags,
       summary: 'Items similar to an item (content or collaborative neighbours)',
       params: idParam,
@@ -26,6 +27,7 @@ export function itemListRoutes(app: FastifyInstance, deps: { serving: Serving })
     config: { scope: 'read' },
     serializerCompiler: plainJsonSerializer,
     schema: {
+      operationId: 'listBoughtTogether',
       tags,
       summary: 'Items bought in the same order as an item, with support, confidence and lift',
       params: idParam,
@@ -39,6 +41,7 @@ export function itemListRoutes(app: FastifyInstance, deps: { serving: Serving })
     config: { scope: 'read' },
     serializerCompiler: plainJsonSerializer,
     schema: {
+      operationId: 'listPopularItems',
       tags,
       summary: 'Popular items, globally or for a user attribute value, optionally in a time window',
       querystring: popularQuery,

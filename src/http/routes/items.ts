@@ -11,7 +11,7 @@ export function itemRoutes(app: FastifyInstance, deps: { catalog: CatalogReposit
 
   r.put('/v1/items/:id', {
     config: { scope: 'write' },
-    schema: { tags, summary: 'Create or replace an item', params: idParam, body: itemBody, response: { 200: itemResponse, ...errors(400, 401, 403, 413) } },
+    schema: { operationId: 'upsertItem', tags, summary: 'Create or replace an item', params: idParam, body: itemBody, response: { 200: itemResponse, ...errors(400, 401, 403, 413) } },
     handler: async (req) => {
       await deps.catalog.upsertItems([{ id: req.params.id, ...req.body }]);
       return (await deps.catalog.getItem(req.params.id))!;
@@ -20,7 +20,7 @@ export function itemRoutes(app: FastifyInstance, deps: { catalog: CatalogReposit
 
   r.post('/v1/items/batch', {
     config: { scope: 'write' },
-    schema: { tags, summary: 'Create or replace items in one batch (all or nothing)', body: itemBatchBody, response: { 200: upsertResult, ...errors(400, 401, 403, 413) } },
+    schema: { operationId: 'upsertItems', tags, summary: 'Create or replace items in one batch (all or nothing)', body: itemBatchBody, response: { 200: upsertResult, ...errors(400, 401, 403, 413) } },
     handler: async (req) => {
       if (req.body.items.length > deps.maxBatch) throw new AppError('BATCH_TOO_LARGE', `A batch holds at most ${deps.maxBatch} items, got ${req.body.items.length}`);
       return deps.catalog.upsertItems(req.body.items);
@@ -29,7 +29,7 @@ export function itemRoutes(app: FastifyInstance, deps: { catalog: CatalogReposit
 
   r.get('/v1/items/:id', {
     config: { scope: 'read' },
-    schema: { tags, summary: 'Read an item', params: idParam, response: { 200: itemResponse, ...errors(400, 401, 403, 404) } },
+    schema: { operationId: 'getItem', tags, summary: 'Read an item', params: idParam, response: { 200: itemResponse, ...errors(400, 401, 403, 404) } },
     handler: async (req) => {
       const item = await deps.catalog.getItem(req.params.id);
       if (!item) throw notFound('item', req.params.id);

@@ -18,7 +18,7 @@ export function modelRoutes(app: FastifyInstance, deps: ModelRouteDeps) {
 
   r.get('/v1/models', {
     config: { scope: 'admin' },
-    schema: { tags, summary: 'Kept model versions, newest first, and which one is served', response: { 200: modelList, ...errors(401, 403) } },
+    schema: { operationId: 'listModels', tags, summary: 'Kept model versions, newest first, and which one is served', response: { 200: modelList, ...errors(401, 403) } },
     handler: async () => {
       const [active, versions] = await Promise.all([deps.store.getActive(), deps.store.listVersions()]);
       const current = active?.version ?? null;
@@ -29,6 +29,7 @@ export function modelRoutes(app: FastifyInstance, deps: ModelRouteDeps) {
   r.post('/v1/models/:version/activate', {
     config: { scope: 'admin' },
     schema: {
+      operationId: 'activateModel',
       tags,
       summary: 'Serve a kept version again (rollback)',
       params: versionParam,

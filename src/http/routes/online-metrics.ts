@@ -10,6 +10,7 @@ export function onlineMetricRoutes(app: FastifyInstance, deps: { onlineMetrics: 
   r.get('/v1/metrics/online', {
     config: { scope: 'admin' },
     schema: {
+      operationId: 'getOnlineMetrics',
       tags: ['evaluation'],
       summary: 'Impressions, clicks, add-to-carts, purchases, CTR and conversion per strategy from feedback events',
       querystring: onlineMetricsQuery,

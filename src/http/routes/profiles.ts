@@ -15,6 +15,7 @@ export function profileRoutes(app: FastifyInstance, deps: { profiles: ProfileSer
   r.get('/v1/users/:id/profile', {
     config: { scope: 'read' },
     schema: {
+      operationId: 'getUserProfile',
       tags,
       summary: "A customer's RFM profile, segment, lifecycle stage and value tier (refreshed by purchases since training)",
       params: idParam,
@@ -31,6 +32,7 @@ export function profileRoutes(app: FastifyInstance, deps: { profiles: ProfileSer
   r.get('/v1/segments', {
     config: { scope: 'admin' },
     schema: {
+      operationId: 'listSegments',
       tags,
       summary: 'Customers per RFM segment, lifecycle stage and value tier: size, revenue share, mean scores',
       response: { 200: segmentsResponse, ...errors(401, 403, 404) },
@@ -45,6 +47,7 @@ export function profileRoutes(app: FastifyInstance, deps: { profiles: ProfileSer
   r.get('/v1/segments/:name/users', {
     config: { scope: 'admin' },
     schema: {
+      operationId: 'listSegmentUsers',
       tags,
       summary: 'Customers of one segment (or lifecycle stage / value tier), by descending spend, paged',
       params: segmentParams,

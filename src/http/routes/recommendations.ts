@@ -13,6 +13,7 @@ export function recommendationRoutes(app: FastifyInstance, deps: { serving: Serv
     config: { scope: 'read' },
     serializerCompiler: plainJsonSerializer,
     schema: {
+      operationId: 'recommendForUser',
       tags,
       summary: 'Top-k recommendations for a user (cold-start answer with fallback: true for users the model does not know)',
       params: idParam,
@@ -27,6 +28,7 @@ export function recommendationRoutes(app: FastifyInstance, deps: { serving: Serv
     config: { scope: 'read' },
     serializerCompiler: plainJsonSerializer,
     schema: {
+      operationId: 'recommendForContext',
       tags,
       summary: 'Recommendations for an anonymous or new visitor from a cart/session context and attributes',
       body: contextBody,

@@ -17,6 +17,7 @@ export function trainingJobRoutes(app: FastifyInstance, deps: { jobService: JobS
   r.post('/v1/training-jobs', {
     config: { scope: 'admin' },
     schema: {
+      operationId: 'startTraining',
       tags,
       summary: 'Train a model version from the stored purchases (one training at a time)',
       body: trainingJobBody,
@@ -30,13 +31,13 @@ export function trainingJobRoutes(app: FastifyInstance, deps: { jobService: JobS
 
   r.get('/v1/training-jobs', {
     config: { scope: 'admin' },
-    schema: { tags, summary: 'Recent training jobs, newest first', response: { 200: jobList, ...errors(401, 403) } },
+    schema: { operationId: 'listTrainingJobs', tags, summary: 'Recent training jobs, newest first', response: { 200: jobList, ...errors(401, 403) } },
     handler: async () => ({ jobs: (await deps.jobService.list(JOB_TYPES.train)).map(jobView) }),
   });
 
   r.get('/v1/training-jobs/:id', {
     config: { scope: 'admin' },
-    schema: { tags, summary: 'Status, progress and result or error of a training', params: idParam, response: { 200: jobResponse, ...errors(400, 401, 403, 404) } },
+    schema: { operationId: 'getTrainingJob', tags, summary: 'Status, progress and result or error of a training', params: idParam, response: { 200: jobResponse, ...errors(400, 401, 403, 404) } },
     handler: async (req) => {
       const job = await deps.jobService.get(JOB_TYPES.train, req.params.id);
       if (!job) throw notFound('training job', req.params.id);

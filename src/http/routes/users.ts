@@ -21,7 +21,7 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps) {
 
   r.put('/v1/users/:id', {
     config: { scope: 'write' },
-    schema: { tags, summary: "Create or replace a user's attributes", params: idParam, body: userBody, response: { 200: userResponse, ...errors(400, 401, 403, 413) } },
+    schema: { operationId: 'upsertUser', tags, summary: "Create or replace a user's attributes", params: idParam, body: userBody, response: { 200: userResponse, ...errors(400, 401, 403, 413) } },
     handler: async (req) => {
       await deps.catalog.upsertUsers([{ id: req.params.id, attributes: req.body.attributes }]);
       return (await deps.catalog.getUser(req.params.id))!;
@@ -30,7 +30,7 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps) {
 
   r.get('/v1/users/:id', {
     config: { scope: 'read' },
-    schema: { tags, summary: 'Read a user', params: idParam, response: { 200: userResponse, ...errors(400, 401, 403, 404) } },
+    schema: { operationId: 'getUser', tags, summary: 'Read a user', params: idParam, response: { 200: userResponse, ...errors(400, 401, 403, 404) } },
     handler: async (req) => {
       const user = await deps.catalog.getUser(req.params.id);
       if (!user) throw notFound('user', req.params.id);
@@ -41,6 +41,7 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps) {
   r.get('/v1/users/:id/events', {
     config: { scope: 'read' },
     schema: {
+      operationId: 'listUserEvents',
       tags,
       summary: "A user's purchases, newest first",
       params: idParam,
@@ -55,7 +56,7 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps) {
 
   r.delete('/v1/users/:id', {
     config: { scope: 'admin' },
-    schema: { tags, summary: 'Erase a user: events, attributes and per-user model state', params: idParam, response: { 204: z.null(), ...errors(400, 401, 403, 404) } },
+    schema: { operationId: 'eraseUser', tags, summary: 'Erase a user: events, attributes and per-user model state', params: idParam, response: { 204: z.null(), ...errors(400, 401, 403, 404) } },
     handler: async (req, reply) => {
       if (!(await deps.eraseUser(req.params.id))) throw notFound('user', req.params.id);
       return reply.code(204).send(null);

@@ -1,0 +1,115 @@
+/**
+ * Finishing touches on the OpenAPI document @fastify/swagger builds from the zod schemas, so that it
+ * passes a strict OpenAPI 3.1 validator and reads well in generated clients.
+ */
+
+type Json = Record<string, unknown>;
+
+/** What each status means in this API; every response of every operation is described by one of these. */
+export const RESPONSE_DESCRIPTIONS: Record<string, string> = {
+  200: 'OK',
+  201: 'Created',
+  202: 'Accepted: the job is queued; poll the URL in the Location header for its status',
+  204: 'Done; no content',
+  400: 'The request is not valid: the error names the field (code VALIDATION_FAILED or MALFORMED_JSON)',
+  401: 'No API key, or a key that is not valid (code UNAUTHORIZED)',
+  403: 'The API key lacks the scope this route needs (code FORBIDDEN)',
+  404: 'Not found (code NOT_FOUND)',
+  409: 'Conflicts with the current state, e.g. a job of this kind already runs (code CONFLICT or JOB_ALREADY_RUNNING)',
+  413: 'The body or the batch is too large (code PAYLOAD_TOO_LARGE or BATCH_TOO_LARGE)',
+  422: 'Well-formed but cannot be processed, e.g. an invalid recipe (code UNPROCESSABLE or INVALID_RECIPE)',
+  429: 'Too many requests: retry after the seconds in the Retry-After header (code RATE_LIMITED)',
+  503: 'A dependency is not available: retry later (code UNAVAILABLE)',
+};
+
+const METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace']);
+const COMPONENT_REF = '#/components/schemas/';
+const INPUT_SUFFIX = 'Input';
+
+function eachRef(node: unknown, visit: (ref: string) => void): void {
+  if (Array.isArray(node)) node.forEach((n) => eachRef(n, visit));
+  else if (node && typeof node === 'object') {
+    for (const [k, v] of Object.entries(node)) {
+      if (k === '$ref' && typeof v === 'string') visit(v);
+      else eachRef(v, visit);
+    }
+  }
+}
+
+function mapRefs(node: unknown, rename: (ref: string) => string): unknown {
+  if (Array.isArray(node)) return node.map((n) => mapRefs(n, rename));
+  if (!node || typeof node !== 'object') return node;
+  return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, k === '$ref' && typeof v === 'string' ? rename(v) : mapRefs(v, rename)]));
+}
+
+/** Component names reachable from the paths, following references between components. */
+function referencedComponents(paths: unknown, schemas: Record<string, unknown>): Set<string> {
+  const seen = new Set<string>();
+  const visit = (ref: string) => {
+    if (!ref.startsWith(COMPONENT_REF)) return;
+    const name = ref.slice(COMPONENT_REF.length);
+    if (seen.has(name)) return;
+    seen.add(name);
+    eachRef(schemas[name], visit);
+  };
+  eachRef(paths, visit);
+  return seen;
+}
+
+/**
+ * Tidies the component schemas:
+ * - drops `$id` and `$schema`: the provider sets `$id: '#/components/schemas/X'`, and a JSON Schema 2020-12
+ *   `$id` may not carry a fragment, so strict validators reject every component (the document's default
+ *   dialect already is the OpenAPI one);
+ * - keeps only components an operation uses: the provider emits an input and an output variant of every
+ *   registered schema, most of which nothing references;
+ * - names an input variant `X` rather than `XInput` when no output variant `X` is used (or it is the same
+ *   schema), so a request-only schema registered as `ContextRecommendationInput` is not `...InputInput`.
+ */
+export function tidyComponents(document: Json): Json {
+  const components = (document.components ?? {}) as Json;
+  const raw = (components.schemas ?? {}) as Record<string, Json>;
+  const schemas = Object.fromEntries(Object.entries(raw).map(([name, { $id: _id, $schema: _schema, ...schema }]) => [name, schema]));
+  const used = referencedComponents(document.paths, schemas);
+
+  const renames = new Map<string, string>();
+  const rename = (ref: string) => {
+    const to = ref.startsWith(COMPONENT_REF) ? renames.get(ref.slice(COMPONENT_REF.length)) : undefined;
+    return to === undefined ? ref : COMPONENT_REF + to;
+  };
+  const same = (a: unknown, b: unknown) => JSON.stringify(mapRefs(a, rename)) === JSON.stringify(b);
+  // Until nothing changes: merging one input variant into its twin can make a variant that refers to it
+  // equal to its own twin.
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const name of used) {
+      const base = name.slice(0, -INPUT_SUFFIX.length);
+      if (!name.endsWith(INPUT_SUFFIX) || renames.has(name) || (used.has(base) && !same(schemas[name], schemas[base]))) continue;
+      renames.set(name, base);
+      changed = true;
+    }
+  }
+  const kept: Record<string, unknown> = {};
+  for (const name of used) {
+    const target = renames.get(name) ?? name;
+    // An input variant merged into its (used, equal) output twin leaves the twin in place.
+    if (target !== name && used.has(target)) continue;
+    kept[target] = mapRefs(schemas[name], rename);
+  }
+  return { ...document, paths: mapRefs(document.paths, rename), components: { ...components, schemas: Object.fromEntries(Object.entries(kept).sort(([a], [b]) => (a < b ? -1 : 1))) } };
+}
+
+/** Gives each response without a description of its own the API's description of its status. */
+export function describeResponses(document: Json): Json {
+  const paths = (document.paths ?? {}) as Record<string, Record<string, Json>>;
+  for (const operations of Object.values(paths)) {
+    for (const [method, operation] of Object.entries(operations)) {
+      if (!METHODS.has(method)) continue;
+      for (const [status, response] of Object.entries((operation.responses ?? {}) as Record<string, Json>)) {
+        const fallback = RESPONSE_DESCRIPTIONS[status];
+        if ((response.description === undefined || response.description === 'Default Response') && fallback) response.description = fallback;
+      }
+    }
+  }
+  return document;
+}
