@@ -8,6 +8,7 @@
  * loaded machine.
  */
 import type { FastifyInstance } from 'fastify';
+import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../../src/app.js';
@@ -19,7 +20,7 @@ import { createServices, type Services } from '../../../src/services.js';
 import { createModelStore } from '../../../src/store/create-model-store.js';
 import type { ModelStore } from '../../../src/store/model-store.js';
 import { auth, KEYS } from '../../helpers/app.js';
-import { privateServerSupport, startPrivatePostgres, startPrivateRedis, type PrivatePostgres, type PrivateRedis } from '../../helpers/private-servers.js';
+import { freePort, privateServerSupport, startPrivatePostgres, startPrivateRedis, type PrivatePostgres, type PrivateRedis } from '../../helpers/private-servers.js';
 import { DAY, seedShop, T0, trainAndPublish } from '../serving/shop-fixture.js';
 
 const support = await privateServerSupport();
@@ -285,6 +286,64 @@ describe.skipIf(!runnable)('store outages: the app keeps answering, fails fast a
     const again = await send([...sent][0]);
     expect(again.body).toMatchObject({ inserted: 0, duplicates: 5 });
   });
+
+  it('When the server process (npm start) loses Postgres and Redis while batches arrive, Then it keeps running, refuses with 503, and takes the retries once both are back', async () => {
+    // Its own database on the private cluster and its own Redis database: nothing shared with the app above.
+    await createPgDbOnce(pg.url, (admin) => admin.exec('CREATE DATABASE process_test'));
+    const port = await freePort();
+    let output = '';
+    const server = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+      env: {
+        ...process.env,
+        DATABASE_URL: pg.url.replace(/\/postgres$/, '/process_test'),
+        REDIS_URL: `${redis.url}/1`,
+        PORT: String(port),
+        API_KEYS: `write:${KEYS.write}`,
+        SAMPLE_DATA: 'false',
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    server.stdout!.on('data', (b) => (output += b));
+    server.stderr!.on('data', (b) => (output += b));
+    const exited = new Promise<number | null>((resolve) => server.on('exit', (code) => resolve(code)));
+    let exitCode: number | null | undefined;
+    void exited.then((code) => (exitCode = code));
+    const at = (p: string) => `http://127.0.0.1:${port}${p}`;
+    const post = (n: number) =>
+      fetch(at('/v1/events'), {
+        method: 'POST',
+        headers: { ...auth('write'), 'content-type': 'application/json' },
+        body: JSON.stringify({ events: [{ eventId: `proc-${n}`, userId: `u${n % 7}`, itemId: `i${n % 5}`, quantity: 1, ts: new Date(T0).toISOString() }] }),
+        signal: AbortSignal.timeout(10_000),
+      }).then((r) => r.status, () => 0);
+    try {
+      await until('server listening', () => fetch(at('/health/live')).then((r) => r.status, () => 0), (st) => st === 200, 60_000);
+      const statuses: number[] = [];
+      const sending = (async () => {
+        for (let n = 0; n < 40; n++) statuses.push(...(await Promise.all([post(2 * n), post(2 * n + 1)])));
+      })();
+      await sleep(100);
+      await Promise.all([pg.stop(), redis.kill()]);
+      await sending;
+      expect(exitCode, output).toBeUndefined();
+      expect((await fetch(at('/health/live'))).status).toBe(200);
+      expect((await fetch(at('/health/ready'))).status).toBe(503);
+      expect(statuses.filter((st) => st !== 200 && st !== 503)).toEqual([]);
+      expect(statuses).toContain(503);
+
+      await Promise.all([pg.start(), redis.start()]);
+      for (let n = 0; n < 80; n++) await until(`proc-${n} retried`, () => post(n), (st) => st === 200);
+      const { rows } = await createPgDbOnce(pg.url.replace(/\/postgres$/, '/process_test'), (check) =>
+        check.query<{ n: number }>("SELECT count(*)::int AS n FROM purchase_events WHERE event_id LIKE 'proc-%'"),
+      );
+      expect(rows[0].n).toBe(80);
+      expect(exitCode, output).toBeUndefined();
+    } finally {
+      server.kill('SIGTERM');
+      await exited;
+    }
+  }, 90_000);
 });
 
 /** A query on a connection of its own (not the app's pool), closed afterwards. */
