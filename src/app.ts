@@ -58,6 +58,11 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     checks: {
       database: async () => (await services.db.query('SELECT 1')).rows.length === 1,
       modelStore: () => services.store.ping(),
+      // A model is active, or none is needed yet (no purchases to train on). False after the model
+      // store lost its data (a Redis restarted empty): answers are degraded until a training.
+      activeModel: async () =>
+        (await services.store.getActive()) !== null ||
+        !(await services.db.query<{ any: boolean }>('SELECT EXISTS (SELECT 1 FROM purchase_events) AS any')).rows[0].any,
       ...options.readyChecks,
     },
   });

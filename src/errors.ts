@@ -21,6 +21,7 @@ export const ERRORS = {
   RATE_LIMITED: { status: 429, message: 'Too many requests' },
   INTERNAL: { status: 500, message: 'Internal error' },
   UNAVAILABLE: { status: 503, message: 'A dependency is not available' },
+  DEPENDENCY_UNAVAILABLE: { status: 503, message: 'A store this request needs (database or model store) is not reachable right now; retry later' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -38,3 +39,41 @@ export class AppError extends Error {
 }
 
 export const notFound = (what: string, id: string) => new AppError('NOT_FOUND', `${what} "${id}" not found`);
+
+/** Seconds a client is asked to wait (Retry-After) before retrying a request refused with a 503. */
+export const RETRY_AFTER_SECONDS = 2;
+
+// Socket-level failures: the server is down, restarting or unreachable.
+const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+// SQLSTATE class 08 (connection exception), 57P01-57P03 (shutdown, crash, starting up), 53300 (too many connections).
+const PG_STATES = /^(08...|57P0[1-3]|53300)$/;
+// What pg and ioredis say when a connection is lost, refused or times out (their errors carry no code).
+const MESSAGES = [
+  'Connection terminated', // pg: server closed the connection, or connectionTimeoutMillis passed
+  'timeout exceeded when trying to connect', // pg-pool: no free slot within connectionTimeoutMillis
+  'Client has encountered a connection error and is not queryable', // pg: a broken client reused
+  "Stream isn't writeable", // ioredis with enableOfflineQueue false: not connected right now
+  'Connection is closed', // ioredis: closed with commands in flight
+  'Command timed out', // ioredis commandTimeout
+  'Reached the max retries per request limit', // ioredis maxRetriesPerRequest
+];
+
+/**
+ * The 503 for an error that means a backing store (Postgres, Redis) is down or unreachable rather than
+ * that the request is wrong, or null for any other error. Looks through `cause` and AggregateError.
+ */
+export function dependencyFailure(err: unknown, depth = 0): AppError | null {
+  if (!(err instanceof Error) || depth > 4) return null;
+  if (err instanceof AppError) return err.code === 'DEPENDENCY_UNAVAILABLE' ? err : null;
+  const code = (err as { code?: unknown }).code;
+  const lost =
+    (typeof code === 'string' && (SOCKET_CODES.has(code) || PG_STATES.test(code))) ||
+    err.name === 'MaxRetriesPerRequestError' ||
+    MESSAGES.some((m) => err.message.includes(m));
+  if (lost) return new AppError('DEPENDENCY_UNAVAILABLE');
+  for (const inner of [err.cause, ...(err instanceof AggregateError ? err.errors : [])]) {
+    const found = dependencyFailure(inner, depth + 1);
+    if (found) return found;
+  }
+  return null;
+}

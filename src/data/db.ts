@@ -16,10 +16,18 @@ export interface Db {
   readonly kind: 'postgres' | 'pglite';
 }
 
-export function createPgDb(url: string, opts: { max?: number; schema?: string } = {}): Db {
+/** Default of `connectTimeoutMs`: how long a query waits for a connection (a new one or a free pool slot). */
+export const PG_CONNECT_TIMEOUT_MS = 2000;
+
+export function createPgDb(url: string, opts: { max?: number; schema?: string; connectTimeoutMs?: number } = {}): Db {
   const pool = new pg.Pool({
     connectionString: url,
     max: opts.max ?? 10,
+    // A server that does not answer (down host, full pool) fails the query after this instead of
+    // holding the request: the caller answers 503 and the client retries.
+    connectionTimeoutMillis: opts.connectTimeoutMs ?? PG_CONNECT_TIMEOUT_MS,
+    // A peer that vanished without closing the socket is noticed by TCP keepalive.
+    keepAlive: true,
     // A schema per test run isolates integration suites sharing one database.
     ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
   });
@@ -36,6 +44,12 @@ export function createPgDb(url: string, opts: { max?: number; schema?: string } 
     ...wrap(pool),
     async transaction(fn) {
       const client = await pool.connect();
+      // A checked-out client has no pool listener: a connection lost between two statements (server
+      // stopped, 57P01) would be an unhandled 'error' event and end the process. The failure reaches
+      // the caller through the next statement instead, and the broken client is discarded on release.
+      let lost: Error | undefined;
+      const onError = (err: Error) => (lost ??= err);
+      client.on('error', onError);
       const tx: Db = { ...db, ...wrap(client), transaction: (inner) => inner(tx) };
       try {
         await client.query('BEGIN');
@@ -43,10 +57,12 @@ export function createPgDb(url: string, opts: { max?: number; schema?: string } 
         await client.query('COMMIT');
         return result;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
+        // A ROLLBACK that fails leaves the client in an unknown state: it is discarded too.
+        if (!lost) await client.query('ROLLBACK').catch((e: Error) => (lost ??= e));
         throw err;
       } finally {
-        client.release();
+        client.removeListener('error', onError);
+        client.release(lost);
       }
     },
     close: () => pool.end(),

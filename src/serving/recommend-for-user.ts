@@ -4,9 +4,10 @@
  * is in process memory and no Postgres query is made. A user without purchases since training gets the
  * version's finished answer to the same query again when there is one (answer-cache.ts). A user the
  * model does not know gets a cold-start answer (fallback: true), and with no model at all the
- * database's popularity.
+ * database's popularity. With the model store down, a known user whose entry this process holds still
+ * gets a personal answer (without purchases since training), marked `fallback: true`.
  */
-import { AppError } from '../errors.js';
+import { AppError, dependencyFailure } from '../errors.js';
 import { answerKey } from './answer-cache.js';
 import { ArtifactFormatError } from '../recommenders/artifact.js';
 import { diversify } from './diversify.js';
@@ -19,7 +20,8 @@ import { liveItems, poolSize, preferredAttribute, type ServingDeps } from './ser
 import { sourcesOfMask, type ServingModel } from './serving-model.js';
 import { findSegment } from './serving-tables.js';
 import { decodeCandidates, decodeUserEntry, sortedHas, strategyTable, USERS_TABLE, type Candidates, type UserEntry } from './user-entry.js';
-import { loadOnRequestScorer } from './on-request-scorer.js';
+import { loadOnRequestScorer, type OnRequestScorer } from './on-request-scorer.js';
+import type { PurchaseRow } from '../recommenders/dataset.js';
 import type { ScoredUser } from './serving-model-builder.js';
 
 /** Share of the blended score given to neighbours of purchases made since training. */
@@ -31,6 +33,20 @@ const BOUGHT_BEFORE = 'you bought this before';
 const TRENDING = 'trending now';
 const NONE: { item: number; ts: number }[] = [];
 const entryKey = (table: string, userId: string) => `${table}\u0000${userId}`;
+
+/** Set when a read was given up because its store is down: the answer is then degraded. */
+interface Degraded {
+  degraded: boolean;
+}
+
+/** The read's value, or `fallback` when its store is unreachable (other errors still throw). */
+function unlessDown<T>(read: Promise<T>, fallback: T, d: Degraded): Promise<T> {
+  return read.catch((err: unknown) => {
+    if (!dependencyFailure(err)) throw err;
+    d.degraded = true;
+    return fallback;
+  });
+}
 
 /**
  * Marks a user as having no entries in this version's in-process cache (after an erasure deleted them
@@ -58,8 +74,9 @@ export async function recommendForUser(deps: ServingDeps, userId: string, q: Use
   const strategy = q.strategy ?? 'hybrid';
   // Buy-again lists only what the user bought: excluding purchases would leave nothing of it.
   const excludePurchased = q.excludePurchased ?? strategy !== 'buy-again';
+  const down: Degraded = { degraded: false };
   if (!model) {
-    const user = await deps.catalog.getUser(userId);
+    const user = await unlessDown(deps.catalog.getUser(userId), null, down);
     return deps.dbPopular.recommend(
       { ...q, attribute: preferredAttribute(user?.attributes ?? {}), excludeBoughtBy: excludePurchased ? userId : undefined },
       { fallback: true },
@@ -77,12 +94,12 @@ export async function recommendForUser(deps: ServingDeps, userId: string, q: Use
   let entry = model.entries.get(usersKey) as UserEntry | null | undefined;
   let candidates = single ? (model.entries.get(singleKey) as Candidates | null | undefined) : null;
   let live: { itemId: string; ts: number }[];
-  if (entry !== undefined && candidates !== undefined) live = await deps.store.getUserEvents(userId);
+  if (entry !== undefined && candidates !== undefined) live = await unlessDown(deps.store.getUserEvents(userId), [], down);
   else {
     [entry, candidates, live] = await Promise.all([
-      entry ?? readEntry(deps, model, USERS_TABLE, userId, decodeUserEntry),
-      candidates ?? (single ? readEntry(deps, model, strategyTable(strategy), userId, decodeCandidates) : null),
-      deps.store.getUserEvents(userId),
+      entry ?? unlessDown(readEntry(deps, model, USERS_TABLE, userId, decodeUserEntry), null, down),
+      candidates ?? (single ? unlessDown(readEntry(deps, model, strategyTable(strategy), userId, decodeCandidates), null, down) : null),
+      unlessDown(deps.store.getUserEvents(userId), [], down),
     ]);
   }
   if (!entry) {
@@ -99,7 +116,7 @@ export async function recommendForUser(deps: ServingDeps, userId: string, q: Use
   // Without such purchases the answer depends on nothing but the version, the catalog and the query.
   const key = fresh.length === 0 ? answerKey(strategy, excludePurchased, q) : undefined;
   const cached = key === undefined ? undefined : model.answers.get(userId, key);
-  if (cached) return cached;
+  if (cached) return down.degraded ? { ...cached, fallback: true } : cached;
   const freshSet = fresh.length === 0 ? undefined : new Set(fresh.map((f) => f.item));
   const bought = !excludePurchased
     ? undefined
@@ -125,10 +142,11 @@ export async function recommendForUser(deps: ServingDeps, userId: string, q: Use
 
   const picks = diversify(model, picker.picks, q.k, q.diversity ?? 0);
   explain(model, picks, entry, fresh);
-  const answer = toRecommendation(model, strategy, false, picks);
+  const answer = toRecommendation(model, strategy, down.degraded, picks);
   // Kept only if the user's entry is still the one used: an erasure while this request awaited its
-  // reads has forgotten the user (entry now null), and the answer must not outlive that.
-  if (key !== undefined && model.entries.get(usersKey) === entry) model.answers.set(userId, key, answer);
+  // reads has forgotten the user (entry now null), and the answer must not outlive that. A degraded
+  // answer (purchases since training unknown) is not kept.
+  if (key !== undefined && !down.degraded && model.entries.get(usersKey) === entry) model.answers.set(userId, key, answer);
   return answer;
 }
 
@@ -168,12 +186,23 @@ async function readEntry<T>(deps: ServingDeps, model: ServingModel, table: strin
  */
 async function scoreOnRequest(deps: ServingDeps, model: ServingModel, userId: string): Promise<ScoredUser | null> {
   if (!deps.purchases) return null;
-  model.onRequest ??= loadOnRequestScorer(deps.store, model).catch((err: unknown) => {
-    deps.log?.(`model ${model.meta.version}: cannot score customers on request`, err);
+  const loading = (model.onRequest ??= loadOnRequestScorer(deps.store, model).catch((err: unknown) => {
+    // A store that is down is tried again by a later request; an unreadable version is not.
+    if (dependencyFailure(err)) model.onRequest = undefined;
+    else deps.log?.(`model ${model.meta.version}: cannot score customers on request`, err);
     return null;
-  });
+  }));
   const erasures = model.erasures;
-  const [scorer, rows, user] = await Promise.all([model.onRequest, deps.purchases(userId), deps.catalog.getUser(userId)]);
+  let scorer: OnRequestScorer | null;
+  let rows: PurchaseRow[];
+  let user: { attributes: Record<string, unknown> } | null;
+  try {
+    [scorer, rows, user] = await Promise.all([loading, deps.purchases(userId), deps.catalog.getUser(userId)]);
+  } catch (err) {
+    // Without Postgres the customer's purchases are unknown: the cold-start answer.
+    if (dependencyFailure(err)) return null;
+    throw err;
+  }
   if (!scorer || rows.length === 0) return null;
   const scored = scorer(rows, user?.attributes ?? {});
   const usersKey = entryKey(USERS_TABLE, userId);
@@ -246,7 +275,8 @@ async function coldStart(
   q: UserQuery,
   live: readonly { itemId: string; ts: number }[],
 ): Promise<Recommendation> {
-  const user = await deps.catalog.getUser(userId);
+  // Without Postgres the user's attributes are unknown: global popularity.
+  const user = await unlessDown(deps.catalog.getUser(userId), null, { degraded: true });
   const segment = findSegment(model.popular.segments, user?.attributes ?? {});
   const fresh = liveItems(model, live);
   const freshSet = new Set(fresh.map((f) => f.item));

@@ -29,12 +29,20 @@ export function createServingModelCache(deps: {
   let model: ServingModel | null = null;
   let checkedAt = -Infinity;
   let pending: Promise<ServingModel | null> | null = null;
+  let keptAfterLoss = false;
 
   async function refresh(): Promise<ServingModel | null> {
     try {
       const meta = await deps.store.getActive();
-      if (!meta) model = null;
-      else if (!model || model.meta.version !== meta.version) {
+      if (!meta) {
+        // Nothing is ever un-published: an active pointer that vanished means the store lost its data
+        // (a Redis restarted without persistence). The version in memory keeps answering (users whose
+        // entries were not read yet get cold-start answers) until a training publishes a new one,
+        // rather than every request falling back to a popularity query in Postgres.
+        if (model && !keptAfterLoss) deps.log?.(`the model store has no active model any more; serving ${model.meta.version} from memory`);
+        keptAfterLoss = model !== null;
+      } else if (!model || model.meta.version !== meta.version) {
+        keptAfterLoss = false;
         const loaded = await loadServingModel(deps.store, meta, { entryCacheBytes: deps.entryCacheBytes, answerCacheBytes: deps.answerCacheBytes });
         if (loaded) model = loaded;
         else deps.log?.(`model version ${meta.version} has no serving artifacts; keeping the previous one`);

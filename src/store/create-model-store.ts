@@ -11,13 +11,19 @@ export const DEFAULT_REDIS_PREFIX = 'recsvc:';
  * The model store the configuration asks for: Redis when REDIS_URL is set (the store owns that
  * connection: close() quits it), else the in-process store snapshotted under `${DATA_DIR}/model-store`.
  */
-export function createModelStore(
+export async function createModelStore(
   config: Pick<Config, 'REDIS_URL' | 'DATA_DIR' | 'MODEL_VERSIONS_KEPT'>,
-  opts: { prefix?: string } = {},
+  opts: { prefix?: string; connectWaitMs?: number } = {},
 ): Promise<ModelStore> {
   const versionsKept = config.MODEL_VERSIONS_KEPT;
   if (config.REDIS_URL) {
-    return Promise.resolve(createRedisModelStore({ url: config.REDIS_URL, prefix: opts.prefix ?? DEFAULT_REDIS_PREFIX, versionsKept }));
+    const store = createRedisModelStore({ url: config.REDIS_URL, prefix: opts.prefix ?? DEFAULT_REDIS_PREFIX, versionsKept });
+    // Commands fail at once while disconnected (no offline queue), so the first ones wait for the
+    // connection here. A Redis that is down at start does not stop the process: it starts unready
+    // and the connection keeps retrying in the background.
+    const deadline = performance.now() + (opts.connectWaitMs ?? 5000);
+    while (!(await store.ping()) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    return store;
   }
   return createMemoryModelStore({ snapshotDir: join(config.DATA_DIR, 'model-store'), versionsKept });
 }

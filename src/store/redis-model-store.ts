@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { LiveEventsView, type LiveEvents } from './live-events-view.js';
 import { LIVE_EVENTS_KEPT, type ModelMeta, type ModelStore } from './model-store.js';
 import { alreadyPublished, assertVersionName, publishScore, versionsToPrune } from './version-rules.js';
@@ -20,6 +20,20 @@ export type RedisModelStoreOptions = ({ redis: Redis; url?: never } | { url: str
   liveEventsCached?: number;
   /** How long a kept read may be served at most, whatever happens to the change messages (ms, default 5000). */
   liveEventsTtlMs?: number;
+};
+
+/**
+ * How the store's own connection behaves when Redis goes away: a command fails at once instead of
+ * waiting in a queue for a reconnect (no offline queue once first connected, see below; commands in
+ * flight when the socket closes are rejected rather than resent), a server that stops answering without closing the socket fails a
+ * command after `commandTimeout`, and reconnects are retried forever with a backoff capped at 1 s,
+ * so the store is back within about a second of Redis. Callers degrade or answer 503.
+ */
+export const FAIL_FAST_REDIS_OPTIONS: RedisOptions = {
+  maxRetriesPerRequest: 0,
+  commandTimeout: 2000,
+  connectTimeout: 2000,
+  retryStrategy: (attempt) => Math.min(50 * attempt, 1000),
 };
 
 const DEFAULT_LIVE_EVENTS_CACHED = 200_000;
@@ -48,10 +62,14 @@ const PING_TIMEOUT_MS = 1000;
  */
 export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore {
   const owned = !opts.redis;
-  const redis = opts.redis ?? new Redis(opts.url!);
+  const redis = opts.redis ?? new Redis(opts.url!, FAIL_FAST_REDIS_OPTIONS);
   // An owned connection reports failures through rejected commands and ping(); without a listener
   // ioredis would also print every reconnect error.
   if (owned) redis.on('error', () => {});
+  // Commands sent before the first connection is up wait for it (a store is used as soon as it is
+  // made); from then on a command while disconnected fails at once. ioredis reads this option on
+  // every command.
+  if (owned) redis.once('ready', () => (redis.options.enableOfflineQueue = false));
   const kept = opts.versionsKept ?? 5;
   const p = opts.prefix;
   const versionsKey = `${p}versions`;

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { AppError, ERRORS, type ErrorCode } from '../../errors.js';
+import { AppError, dependencyFailure, ERRORS, RETRY_AFTER_SECONDS, type ErrorCode } from '../../errors.js';
 
 interface Issue {
   path: string;
@@ -58,6 +58,15 @@ export function frameworkError(err: FastifyError, reply: FastifyReply) {
  */
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
+    const unavailable = dependencyFailure(err);
+    if (unavailable) {
+      // Postgres or Redis is down: the request may succeed as it is once it is back (writes are idempotent).
+      request.log.warn({ err }, 'dependency unavailable');
+      return reply
+        .code(503)
+        .header('retry-after', String(RETRY_AFTER_SECONDS))
+        .send({ error: { code: unavailable.code, message: unavailable.message } });
+    }
     if (err instanceof AppError) {
       return reply.code(err.status).send({ error: { code: err.code, message: err.message, details: err.details } });
     }
@@ -78,8 +87,11 @@ export function registerErrorHandling(app: FastifyInstance): void {
       return reply.code(ERRORS[mapped].status).send({ error: { code: mapped, message: err.message || ERRORS[mapped].message } });
     }
     if (status === 503) {
-      request.log.warn({ err }, 'dependency unavailable');
-      return reply.code(503).send({ error: { code: 'UNAVAILABLE', message: ERRORS.UNAVAILABLE.message } });
+      request.log.warn({ err }, 'unavailable');
+      return reply
+        .code(503)
+        .header('retry-after', String(RETRY_AFTER_SECONDS))
+        .send({ error: { code: 'UNAVAILABLE', message: ERRORS.UNAVAILABLE.message } });
     }
     request.log.error({ err }, 'unhandled error');
     return reply.code(500).send({ error: { code: 'INTERNAL', message: ERRORS.INTERNAL.message } });

@@ -6,14 +6,29 @@ const status = z.object({ status: z.enum(['ok', 'unavailable']), checks: z.recor
 
 const notReady = status.meta({ 'x-response-description': 'Not ready: `checks` names the dependency that does not answer' });
 
-/** Liveness says the process runs; readiness says its dependencies answer, so a balancer may send traffic. */
+/** A check that has not answered in this time counts as failed: a balancer's probe must not hang. */
+const CHECK_TIMEOUT_MS = 1000;
+
+async function withinTime(check: () => Promise<boolean>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), CHECK_TIMEOUT_MS)));
+  try {
+    return await Promise.race([check().catch(() => false), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Liveness says the process runs (it stays 200 whatever the dependencies do: restarting the process
+ * would not bring them back); readiness says each dependency answers and a model is served, so a
+ * balancer may send traffic, and names the checks that failed.
+ */
 export function healthRoutes(app: FastifyInstance, deps: { checks: Record<string, () => Promise<boolean>> }) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   r.get('/health/live', { schema: { operationId: 'getLiveness', tags: ['operations'], summary: 'Liveness: the process runs', response: { 200: status } } }, async () => ({ status: 'ok' as const }));
-  r.get('/health/ready', { schema: { operationId: 'getReadiness', tags: ['operations'], summary: 'Readiness: each dependency answers (503 names the one that does not)', response: { 200: status, 503: notReady } } }, async (_req, reply) => {
-    const entries = await Promise.all(
-      Object.entries(deps.checks).map(async ([name, check]) => [name, await check().catch(() => false)] as const),
-    );
+  r.get('/health/ready', { schema: { operationId: 'getReadiness', tags: ['operations'], summary: 'Readiness: each dependency answers and a model is served (503 names what does not)', response: { 200: status, 503: notReady } } }, async (_req, reply) => {
+    const entries = await Promise.all(Object.entries(deps.checks).map(async ([name, check]) => [name, await withinTime(check)] as const));
     const checks = Object.fromEntries(entries);
     const ok = entries.every(([, v]) => v);
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks });

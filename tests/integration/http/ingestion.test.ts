@@ -171,10 +171,11 @@ for (const backend of DB_BACKENDS) {
       expect((await t.app.inject({ method: 'DELETE', url: '/v1/users/gone', headers: auth('admin') })).statusCode).toBe(404);
     });
 
-    it('When health is asked, Then live and ready answer 200 with the dependency checks', async () => {
+    it('When health is asked with purchases but no model trained yet, Then live is 200 and ready is 503 naming the missing model', async () => {
       expect((await t.app.inject({ url: '/health/live' })).statusCode).toBe(200);
       const ready = await t.app.inject({ url: '/health/ready' });
-      expect(ready.json()).toEqual({ status: 'ok', checks: { database: true, modelStore: true } });
+      expect(ready.statusCode).toBe(503);
+      expect(ready.json()).toEqual({ status: 'unavailable', checks: { database: true, modelStore: true, activeModel: false } });
     });
   });
 }

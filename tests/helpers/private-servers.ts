@@ -1,0 +1,177 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+/**
+ * Redis and Postgres servers of a test's own, on free loopback ports, that the test may kill and
+ * restart (fault tests). Never the shared servers: other suites and agents use those.
+ */
+const run = promisify(execFile);
+
+/** A free loopback port (the OS picks one; it is released at once for the server to take). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once something accepts TCP connections on the port (polling), or rejects after `ms`. */
+async function accepting(port: number, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = net.connect({ host: '127.0.0.1', port }, () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing accepts connections on 127.0.0.1:${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function onPath(binary: string): Promise<string | null> {
+  try {
+    return (await run('sh', ['-c', `command -v ${binary}`])).stdout.trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+/** Where initdb and pg_ctl are: Debian keeps them off PATH, in /usr/lib/postgresql/VERSION/bin. */
+async function postgresBinDir(): Promise<string | null> {
+  const root = '/usr/lib/postgresql';
+  if (existsSync(root)) {
+    const versions = readdirSync(root)
+      .filter((v) => existsSync(path.join(root, v, 'bin', 'initdb')))
+      .sort((a, b) => Number(b) - Number(a));
+    if (versions.length > 0) return path.join(root, versions[0], 'bin');
+  }
+  const initdb = await onPath('initdb');
+  return initdb ? path.dirname(initdb) : null;
+}
+
+/** Which private servers this machine can start: the binaries are there (and, as root, a postgres user). */
+export async function privateServerSupport(): Promise<{ redis: boolean; postgres: boolean; missing: string[] }> {
+  const missing: string[] = [];
+  const redis = (await onPath('redis-server')) !== null;
+  if (!redis) missing.push('redis-server');
+  let postgres = (await postgresBinDir()) !== null;
+  if (!postgres) missing.push('initdb/pg_ctl');
+  if (postgres && process.getuid?.() === 0 && (await osUser('postgres')) === null) {
+    postgres = false;
+    missing.push('a "postgres" user to run initdb as (root cannot)');
+  }
+  return { redis, postgres, missing };
+}
+
+async function osUser(name: string): Promise<{ uid: number; gid: number } | null> {
+  try {
+    const [uid, gid] = await Promise.all([run('id', ['-u', name]), run('id', ['-g', name])]);
+    return { uid: Number(uid.stdout), gid: Number(gid.stdout) };
+  } catch {
+    return null;
+  }
+}
+
+export interface PrivateRedis {
+  url: string;
+  port: number;
+  /** SIGKILL: no goodbye to clients, nothing saved (it saves nothing anyway). */
+  kill(): Promise<void>;
+  /** Starts it again on the same port, empty. */
+  start(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+/** `redis-server --port N --save "" --appendonly no` in a temp dir. */
+export async function startPrivateRedis(): Promise<PrivateRedis> {
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(tmpdir(), 'recsvc-redis-'));
+  let child: ChildProcess | null = null;
+  const start = async () => {
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+      stdio: 'ignore',
+    });
+    await accepting(port);
+  };
+  const kill = async () => {
+    const c = child;
+    child = null;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise((r) => c.once('exit', r));
+    c.kill('SIGKILL');
+    await exited;
+  };
+  await start();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    kill,
+    start,
+    async dispose() {
+      await kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface PrivatePostgres {
+  /** Database `postgres`, user `postgres`, trust auth. */
+  url: string;
+  port: number;
+  /** `pg_ctl stop -m immediate`: every backend is killed, connections drop mid-transaction. */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+/**
+ * A Postgres cluster made by initdb in a temp dir, started with pg_ctl on a free loopback port. As
+ * root (CI) initdb and the server run as the `postgres` user through runuser, since Postgres refuses
+ * to run as root. fsync is off: the cluster only has to survive its server being killed, not the machine.
+ */
+export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+  const bin = await postgresBinDir();
+  if (!bin) throw new Error('initdb not found');
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(tmpdir(), 'recsvc-pg-'));
+  const data = path.join(dir, 'data');
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) {
+    const user = await osUser('postgres');
+    if (!user) throw new Error('running as root needs a "postgres" user for initdb');
+    chownSync(dir, user.uid, user.gid);
+  }
+  const pg = (tool: string, args: string[]) =>
+    asRoot ? run('runuser', ['-u', 'postgres', '--', path.join(bin, tool), ...args]) : run(path.join(bin, tool), args);
+  await pg('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
+  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
+  const start = async () => {
+    await pg('pg_ctl', ['-D', data, '-o', options, '-l', path.join(dir, 'server.log'), '-w', '-t', '30', 'start']);
+  };
+  const stop = async () => {
+    await pg('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => {});
+  };
+  await start();
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    port,
+    stop,
+    start,
+    async dispose() {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
