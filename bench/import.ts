@@ -4,14 +4,18 @@
  * must insert 0 events. Prints both reports, durations and peak RSS.
  *
  *   npx tsx bench/import.ts [FILE]      (DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/test)
+ *
+ * FILE defaults to ONLINE_RETAIL_CSV, else ../shared/datasets/online-retail/online-retail.csv.gz beside the
+ * repository (bench/README.md says where to download it).
  */
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { createPgDb } from '../src/data/db.js';
 import { migrate } from '../src/data/migrate.js';
 import { runImport } from '../src/data/importers/run-import.js';
+import { ONLINE_RETAIL_PATH } from './lib/online-retail.js';
 
-const FILE = process.argv[2] ?? '/work/shared/datasets/online-retail/online-retail.csv.gz';
+const FILE = process.argv[2] ?? ONLINE_RETAIL_PATH;
 const URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const EXPECTED = { accepted: 396_337, users: 4_334, items: 3_659, orders: 18_402 };
 

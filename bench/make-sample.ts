@@ -9,14 +9,17 @@
  * Rows are copied byte for byte in file order under the original header.
  *
  *   npx tsx bench/make-sample.ts [SOURCE.csv.gz] [OUT.csv.gz]
+ *
+ * SOURCE defaults to ONLINE_RETAIL_CSV, else ../shared/datasets/online-retail/online-retail.csv.gz beside the repository.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { createGunzip, createGzip, constants } from 'node:zlib';
 import { parse } from 'csv-parse';
+import { ONLINE_RETAIL_PATH } from './lib/online-retail.js';
 
-const SOURCE = process.argv[2] ?? '/work/shared/datasets/online-retail/online-retail.csv.gz';
+const SOURCE = process.argv[2] ?? ONLINE_RETAIL_PATH;
 const OUT = process.argv[3] ?? 'sample/online-retail-sample.csv.gz';
 const CUSTOMER_MODULUS = 13;
 const GUEST_INVOICE_MODULUS = 97;

@@ -1,14 +1,15 @@
 /**
  * Customer profiles on the full Online Retail data: time to compute every profile (RFM, segments,
- * lifecycle, value tier) and the segment table. `npx tsx bench/profiles.ts [FILE]`
+ * lifecycle, value tier) and the segment table. `npx tsx bench/profiles.ts [FILE]`; FILE defaults to
+ * ONLINE_RETAIL_CSV, else ../shared/datasets/online-retail/online-retail.csv.gz beside the repository.
  */
 import { computeProfiles } from '../src/profiles/profile.js';
 import { segmentProfiles } from '../src/profiles/segments.js';
 import { segmentReport, type GroupSummary } from '../src/profiles/segment-report.js';
 import { buildDataset } from '../src/recommenders/dataset.js';
-import { loadOnlineRetail, ONLINE_RETAIL_PATH } from './lib/online-retail.js';
+import { dataFile, loadOnlineRetail } from './lib/online-retail.js';
 
-const file = process.argv[2] ?? ONLINE_RETAIL_PATH;
+const file = process.argv[2] && !process.argv[2].startsWith('--') ? process.argv[2] : dataFile();
 const input = await loadOnlineRetail(file);
 const ds = buildDataset(input);
 

@@ -5,12 +5,13 @@
  * publish to Redis) and the total, against the targets: whole recipe < 30 s, peak RSS < 1.5 GB,
  * ALS < 10 s.
  *
- *   npx tsx bench/train.ts [RECIPE] [--fresh]
+ *   npx tsx bench/train.ts [RECIPE] [--fresh] [--data FILE]
  *
  * The data lives in the Postgres schema `bench_train_online_retail` (DATABASE_URL, default
  * postgres://postgres@127.0.0.1:5432/test). The first run imports the file into it with
  * `npm run import` in a child process (so the import's memory does not count); later runs reuse it,
- * `--fresh` imports again. The model goes to REDIS_URL (default redis://127.0.0.1:6379) under a
+ * `--fresh` imports again. The file: --data FILE, else ONLINE_RETAIL_CSV, else
+ * ../shared/datasets/online-retail/online-retail.csv.gz beside the repository. The model goes to REDIS_URL (default redis://127.0.0.1:6379) under a
  * random prefix that is deleted afterwards.
  */
 import { spawnSync } from 'node:child_process';
@@ -23,9 +24,9 @@ import { createEventRepository } from '../src/data/event-repository.js';
 import { migrate } from '../src/data/migrate.js';
 import { createRedisModelStore } from '../src/store/redis-model-store.js';
 import { createTrainer } from '../src/training/train-model.js';
-import { ONLINE_RETAIL_PATH } from './lib/online-retail.js';
+import { dataFile, withoutDataArg } from './lib/online-retail.js';
 
-const args = process.argv.slice(2);
+const args = withoutDataArg();
 const recipe = args.find((a) => !a.startsWith('--')) ?? 'default';
 const fresh = args.includes('--fresh');
 const PG = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -48,10 +49,11 @@ async function ensureData(): Promise<void> {
     const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM purchase_events');
     await db.close();
     if (rows[0].n === EXPECTED_EVENTS) return;
-    console.log(`importing ${ONLINE_RETAIL_PATH} into schema ${SCHEMA} (once; --fresh redoes it)...`);
+    const file = dataFile();
+    console.log(`importing ${file} into schema ${SCHEMA} (once; --fresh redoes it)...`);
     const url = new URL(PG);
     url.searchParams.set('options', `-c search_path=${SCHEMA}`);
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/import-command.ts', 'online-retail', ONLINE_RETAIL_PATH], {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/import-command.ts', 'online-retail', file], {
       env: { ...process.env, DATABASE_URL: url.toString() },
       stdio: ['ignore', 'inherit', 'inherit'],
     });

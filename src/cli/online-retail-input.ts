@@ -1,9 +1,26 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { readCsvRecords } from '../data/importers/csv-source.js';
 import { normalizeCustomerId, parseInteger, parseNumber, parseRetailDate } from '../data/importers/field-parsers.js';
 import { detectOnlineRetailColumns } from '../data/importers/online-retail-importer.js';
 import type { ItemInfo, PurchaseRow, UserInfo } from '../recommenders/dataset.js';
 
-export const ONLINE_RETAIL_PATH = '/work/shared/datasets/online-retail/online-retail.csv.gz';
+/** Where this repository's developers keep the file: beside the repository, in shared/ (see bench/README.md). */
+export const DEFAULT_ONLINE_RETAIL_RELATIVE = '../shared/datasets/online-retail/online-retail.csv.gz';
+
+/** The repository root (this file is src/cli/ or, built, dist/cli/). */
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/**
+ * The UCI Online Retail file benchmarks and `npm run tune` read when no path is given:
+ * `ONLINE_RETAIL_CSV` if set, else DEFAULT_ONLINE_RETAIL_RELATIVE resolved against the repository root.
+ */
+export function defaultOnlineRetailPath(env: NodeJS.ProcessEnv = process.env): string {
+  return env.ONLINE_RETAIL_CSV || path.resolve(REPO_ROOT, DEFAULT_ONLINE_RETAIL_RELATIVE);
+}
+
+/** defaultOnlineRetailPath() when this module was loaded. */
+export const ONLINE_RETAIL_PATH = defaultOnlineRetailPath();
 
 /** Most frequent value per key; the first seen wins a tie (as the importer does). */
 function modes(counts: Map<string, Map<string, number>>): Map<string, string> {

@@ -8,17 +8,18 @@ import { openDatabase } from '../data/open-database.js';
 import type { SplitInput } from '../evaluation/splits.js';
 import { tuneRecipe, type TuneOptions } from '../evaluation/tune.js';
 import { parseRecipe } from '../training/recipe.js';
-import { loadOnlineRetail } from './online-retail-input.js';
+import { defaultOnlineRetailPath, DEFAULT_ONLINE_RETAIL_RELATIVE, loadOnlineRetail } from './online-retail-input.js';
 import { parseCommandLine, runCli, UsageError } from './run-cli.js';
 
-const USAGE = `Usage: npm run tune -- [--recipe NAME] [--out NAME] [--days N] [--end DATE] [--online-retail FILE]
+const USAGE = `Usage: npm run tune -- [--recipe NAME] [--out NAME] [--days N] [--end DATE] [--online-retail [FILE]]
        [--min-coverage X] [--rounds N] [--no-variants]
 
 Tunes the hybrid blend weights of models/NAME.json (default: default) and a few hyperparameters on a
 validation split only: the last --days (default 30) before --end (default: after the latest event;
 pass the evaluation cutoff, e.g. 2011-11-01, so tuning never sees the test period). Writes the best
 recipe with its validation scores to models/OUT.json (default: NAME-tuned). Data comes from the
-database (DATABASE_URL or the embedded one) unless --online-retail reads a UCI Online Retail CSV.`;
+database (DATABASE_URL or the embedded one) unless --online-retail reads a UCI Online Retail CSV:
+FILE, or without it ONLINE_RETAIL_CSV, or ${DEFAULT_ONLINE_RETAIL_RELATIVE} beside the repository.`;
 
 
 export interface TuneArgs {
@@ -35,12 +36,19 @@ export interface TuneArgs {
 const VALUE_FLAGS = ['--recipe', '--out', '--days', '--end', '--online-retail', '--min-coverage', '--rounds'];
 
 /** Parses and checks the arguments before any data is read. */
-export function parseTuneArgs(args: string[]): TuneArgs {
+export function parseTuneArgs(args: string[], env: NodeJS.ProcessEnv = process.env): TuneArgs {
   const out: TuneArgs = { recipe: 'default', out: '', days: 30, minCoverage: 0.3, rounds: 3, variants: true };
   for (let a = 0; a < args.length; a++) {
     const flag = args[a];
     if (flag === '--no-variants') {
       out.variants = false;
+      continue;
+    }
+    if (flag === '--online-retail' && (args[a + 1] === undefined || args[a + 1].startsWith('--'))) {
+      // No file named: the documented default (ONLINE_RETAIL_CSV, else ../shared/... beside the repository).
+      const file = defaultOnlineRetailPath(env);
+      if (!existsSync(file)) throw new UsageError(`${file} does not exist: pass --online-retail FILE or set ONLINE_RETAIL_CSV`);
+      out.onlineRetail = file;
       continue;
     }
     if (!VALUE_FLAGS.includes(flag)) throw new UsageError(`unknown option "${flag}"`);

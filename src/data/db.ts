@@ -1,4 +1,5 @@
 import pg from 'pg';
+import Cursor from 'pg-cursor';
 import { PGlite } from '@electric-sql/pglite';
 import { mkdirSync } from 'node:fs';
 
@@ -8,6 +9,13 @@ import { mkdirSync } from 'node:fs';
  */
 export interface Db {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>;
+  /**
+   * The rows of a query in batches of at most `batchSize`, without holding all of them: a cursor on
+   * Postgres (one pooled connection for the whole iteration); PGlite, embedded and in-process, has no
+   * cursor API and yields the whole result as one batch. Rows come in the order the query produces them,
+   * the same as `query` with the same plan. Stopping the iteration early closes the cursor.
+   */
+  stream<T = Record<string, unknown>>(sql: string, params?: unknown[], batchSize?: number): AsyncGenerator<T[]>;
   /** Runs several statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
   /** Runs fn in one transaction on one connection; a throw rolls everything back. */
@@ -18,6 +26,9 @@ export interface Db {
 
 /** Default of `connectTimeoutMs`: how long a query waits for a connection (a new one or a free pool slot). */
 export const PG_CONNECT_TIMEOUT_MS = 2000;
+
+/** Rows per batch of Db.stream unless the caller says otherwise. */
+export const DEFAULT_STREAM_BATCH = 10_000;
 
 export function createPgDb(url: string, opts: { max?: number; schema?: string; connectTimeoutMs?: number } = {}): Db {
   const pool = new pg.Pool({
@@ -33,8 +44,32 @@ export function createPgDb(url: string, opts: { max?: number; schema?: string; c
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});
-  const wrap = (c: pg.Pool | pg.PoolClient): Pick<Db, 'query' | 'exec'> => ({
+  async function* read<T>(client: pg.PoolClient, sql: string, params: unknown[] | undefined, batchSize: number): AsyncGenerator<T[]> {
+    const cursor = client.query(new Cursor<T>(sql, params));
+    try {
+      for (;;) {
+        const rows = await cursor.read(batchSize);
+        if (rows.length === 0) return;
+        yield rows;
+      }
+    } finally {
+      await cursor.close();
+    }
+  }
+  const wrap = (c: pg.Pool | pg.PoolClient): Pick<Db, 'query' | 'exec' | 'stream'> => ({
     query: async <T>(sql: string, params?: unknown[]) => ({ rows: (await c.query(sql, params)).rows as T[] }),
+    stream: async function* <T>(sql: string, params?: unknown[], batchSize = DEFAULT_STREAM_BATCH) {
+      if (!(c instanceof pg.Pool)) {
+        yield* read<T>(c, sql, params, batchSize);
+        return;
+      }
+      const client = await c.connect();
+      try {
+        yield* read<T>(client, sql, params, batchSize);
+      } finally {
+        client.release();
+      }
+    },
     exec: async (sql: string) => {
       await c.query(sql);
     },
@@ -78,6 +113,10 @@ export async function createPgliteDb(dir?: string): Promise<Db> {
   const db: Db = {
     kind: 'pglite',
     query: async <T>(sql: string, params?: unknown[]) => ({ rows: (await lite.query<T>(sql, params)).rows }),
+    stream: async function* <T>(sql: string, params?: unknown[]) {
+      const { rows } = await lite.query<T>(sql, params);
+      if (rows.length > 0) yield rows;
+    },
     exec: async (sql) => {
       await lite.exec(sql);
     },
@@ -86,6 +125,10 @@ export async function createPgliteDb(dir?: string): Promise<Db> {
         const tx: Db = {
           ...db,
           query: async <T>(sql: string, params?: unknown[]) => ({ rows: (await t.query<T>(sql, params)).rows }),
+          stream: async function* <T>(sql: string, params?: unknown[]) {
+            const { rows } = await t.query<T>(sql, params);
+            if (rows.length > 0) yield rows;
+          },
           exec: async (sql) => {
             await t.exec(sql);
           },

@@ -69,9 +69,56 @@ const feedbackContent = (e: FeedbackInput) =>
  * cannot deadlock.
  */
 async function ensureReferenced(tx: Db, userIds: string[], itemIds: string[]): Promise<void> {
-  await tx.query('INSERT INTO users (id) SELECT DISTINCT u FROM unnest($1::text[]) AS u ORDER BY u ON CONFLICT DO NOTHING', [userIds]);
-  await tx.query('INSERT INTO items (id) SELECT DISTINCT i FROM unnest($1::text[]) AS i ORDER BY i ON CONFLICT DO NOTHING', [itemIds]);
+  // Each id once on the wire (a batch of 5,000 purchases names a few hundred customers); the order is the database's.
+  await tx.query('INSERT INTO users (id) SELECT DISTINCT u FROM unnest($1::text[]) AS u ORDER BY u ON CONFLICT DO NOTHING', [[...new Set(userIds)]]);
+  await tx.query('INSERT INTO items (id) SELECT DISTINCT i FROM unnest($1::text[]) AS i ORDER BY i ON CONFLICT DO NOTHING', [[...new Set(itemIds)]]);
 }
+
+/**
+ * Inserts purchases whose ids are fixed, in one transaction with the users and items they name;
+ * returns the ids that were new, or (`returning` false, for bulk imports) only how many were.
+ */
+async function writePurchases(db: Db, events: PurchaseInput[], ids: string[], returning: true): Promise<Set<string>>;
+async function writePurchases(db: Db, events: PurchaseInput[], ids: string[], returning: false): Promise<number>;
+async function writePurchases(db: Db, events: PurchaseInput[], ids: string[], returning: boolean): Promise<Set<string> | number> {
+  return db.transaction(async (tx) => {
+    await ensureReferenced(tx, events.map((e) => e.userId), events.map((e) => e.itemId));
+    const insert = `INSERT INTO purchase_events (event_id, user_id, item_id, quantity, price, order_id, ts)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::float8[], $6::text[], $7::timestamptz[])
+       ON CONFLICT (event_id) DO NOTHING RETURNING event_id`;
+    const { rows } = await tx.query(returning ? insert : `WITH inserted AS (${insert}) SELECT count(*)::int AS n FROM inserted`, [
+      ids,
+      events.map((e) => e.userId),
+      events.map((e) => e.itemId),
+      events.map((e) => e.quantity),
+      events.map((e) => e.price ?? null),
+      events.map((e) => e.orderId ?? null),
+      events.map((e) => e.ts.toISOString()),
+    ]);
+    return returning ? new Set(rows.map((r) => (r as { event_id: string }).event_id)) : (rows[0] as { n: number }).n;
+  });
+}
+
+/** A purchase window [from, to), optionally of one user. */
+export interface PurchaseWindow {
+  from?: Date;
+  to?: Date;
+  userId?: string;
+}
+
+type PurchaseRowRecord = { u: string; i: string; o: string | null; t: number; q: number; p: number | null };
+
+function purchaseRowsQuery(window: PurchaseWindow): { sql: string; params: unknown[] } {
+  return {
+    sql: `SELECT user_id AS u, item_id AS i, order_id AS o, (extract(epoch FROM ts) * 1000)::float8 AS t, quantity AS q, price AS p
+         FROM purchase_events WHERE ($1::timestamptz IS NULL OR ts >= $1) AND ($2::timestamptz IS NULL OR ts < $2)
+         ${window.userId === undefined ? '' : 'AND user_id = $3'}`,
+    // A literal user_id condition (not "$3 IS NULL OR ...") lets the planner use the (user_id, ts) index.
+    params: [window.from?.toISOString() ?? null, window.to?.toISOString() ?? null, ...(window.userId === undefined ? [] : [window.userId])],
+  };
+}
+
+const toPurchaseRow = (r: PurchaseRowRecord): PurchaseRow => ({ userId: r.u, itemId: r.i, orderId: r.o, ts: r.t, quantity: r.q, price: r.p });
 
 export type EventRepository = ReturnType<typeof createEventRepository>;
 
@@ -86,25 +133,18 @@ export function createEventRepository(db: Db) {
     ): Promise<{ inserted: number; duplicates: number; eventIds: string[]; newIds: Set<string> }> {
       const ids = deriveEventIds(events, (e) => purchaseContent(e));
       if (events.length === 0) return { inserted: 0, duplicates: 0, eventIds: [], newIds: new Set() };
-      const newIds = await db.transaction(async (tx) => {
-        await ensureReferenced(tx, events.map((e) => e.userId), events.map((e) => e.itemId));
-        const { rows } = await tx.query(
-          `INSERT INTO purchase_events (event_id, user_id, item_id, quantity, price, order_id, ts)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::float8[], $6::text[], $7::timestamptz[])
-           ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
-          [
-            ids,
-            events.map((e) => e.userId),
-            events.map((e) => e.itemId),
-            events.map((e) => e.quantity),
-            events.map((e) => e.price ?? null),
-            events.map((e) => e.orderId ?? null),
-            events.map((e) => e.ts.toISOString()),
-          ],
-        );
-        return new Set(rows.map((r) => (r as { event_id: string }).event_id));
-      });
+      const newIds = await writePurchases(db, events, ids, true);
       return { inserted: newIds.size, duplicates: events.length - newIds.size, eventIds: ids, newIds };
+    },
+
+    /**
+     * insertPurchases for bulk imports: the same transaction and the same ids, but only the counts come
+     * back (no id of every new event over the wire).
+     */
+    async importPurchases(events: PurchaseInput[]): Promise<{ inserted: number; duplicates: number }> {
+      if (events.length === 0) return { inserted: 0, duplicates: 0 };
+      const inserted = await writePurchases(db, events, deriveEventIds(events, (e) => purchaseContent(e)), false);
+      return { inserted, duplicates: events.length - inserted };
     },
 
     async insertFeedback(events: FeedbackInput[]): Promise<{ inserted: number; duplicates: number }> {
@@ -150,15 +190,20 @@ export function createEventRepository(db: Db) {
     },
 
     /** All purchases in [from, to) (of one user when `userId` is given) as dataset rows, for training, evaluation and profiles. */
-    async loadPurchaseRows(window: { from?: Date; to?: Date; userId?: string } = {}): Promise<PurchaseRow[]> {
-      const { rows } = await db.query<{ u: string; i: string; o: string | null; t: number; q: number; p: number | null }>(
-        `SELECT user_id AS u, item_id AS i, order_id AS o, (extract(epoch FROM ts) * 1000)::float8 AS t, quantity AS q, price AS p
-         FROM purchase_events WHERE ($1::timestamptz IS NULL OR ts >= $1) AND ($2::timestamptz IS NULL OR ts < $2)
-         ${window.userId === undefined ? '' : 'AND user_id = $3'}`,
-        // A literal user_id condition (not "$3 IS NULL OR ...") lets the planner use the (user_id, ts) index.
-        [window.from?.toISOString() ?? null, window.to?.toISOString() ?? null, ...(window.userId === undefined ? [] : [window.userId])],
-      );
-      return rows.map((r) => ({ userId: r.u, itemId: r.i, orderId: r.o, ts: r.t, quantity: r.q, price: r.p }));
+    async loadPurchaseRows(window: PurchaseWindow = {}): Promise<PurchaseRow[]> {
+      const { sql, params } = purchaseRowsQuery(window);
+      const { rows } = await db.query<PurchaseRowRecord>(sql, params);
+      return rows.map(toPurchaseRow);
+    },
+
+    /**
+     * The same rows as loadPurchaseRows, in the same order, in batches of at most `batchSize`: on
+     * Postgres from a cursor, so a caller that keeps them in columns (DatasetBuilder) never holds every
+     * purchase as an object. PGlite yields them as one batch.
+     */
+    async *streamPurchaseRows(window: PurchaseWindow = {}, batchSize?: number): AsyncGenerator<PurchaseRow[]> {
+      const { sql, params } = purchaseRowsQuery(window);
+      for await (const rows of db.stream<PurchaseRowRecord>(sql, params, batchSize)) yield rows.map(toPurchaseRow);
     },
 
     async counts(): Promise<{ purchases: number; orders: number; feedback: number }> {

@@ -66,70 +66,217 @@ function stringAttributes(attrs: Record<string, unknown> | undefined): Record<st
   return out;
 }
 
-export function buildDataset(input: BuildDatasetInput): Dataset {
-  const events = [...input.events].sort((a, b) => a.ts - b.ts);
-  const catalog = new Map<string, ItemInfo>();
-  for (const item of input.items ?? []) catalog.set(item.id, item);
-  const userInfo = new Map<string, UserInfo>();
-  for (const user of input.users ?? []) userInfo.set(user.id, user);
+/** Rows per chunk of the builder's columns: they grow by whole chunks, never by copying. */
+const CHUNK_BITS = 16;
+const CHUNK = 1 << CHUNK_BITS;
+const CHUNK_MASK = CHUNK - 1;
 
-  const userIds: string[] = [];
-  const itemIds: string[] = [];
-  const userIndex = new Map<string, number>();
-  const itemIndex = new Map<string, number>();
-  const addUser = (id: string) => {
-    let u = userIndex.get(id);
-    if (u === undefined) userIndex.set(id, (u = userIds.push(id) - 1));
-    return u;
-  };
-  const addItem = (id: string) => {
-    let i = itemIndex.get(id);
-    if (i === undefined) itemIndex.set(id, (i = itemIds.push(id) - 1));
-    return i;
-  };
-  if (!input.onlyInteractedItems) for (const id of catalog.keys()) addItem(id);
+/** The builder's columns, each a list of chunks, so each can be released as soon as it is copied out. */
+interface Columns {
+  user: Int32Array[];
+  item: Int32Array[];
+  order: Int32Array[];
+  ts: Float64Array[];
+  quantity: Float32Array[];
+  price: Float32Array[];
+}
 
-  const n = events.length;
-  const eventUser = new Int32Array(n);
-  const eventItem = new Int32Array(n);
-  const eventOrder = new Int32Array(n);
-  const eventTs = new Float64Array(n);
-  const eventQuantity = new Float32Array(n);
-  const eventPrice = new Float32Array(n);
-  const orderIndex = new Map<string, number>();
-  for (let e = 0; e < n; e++) {
-    const row = events[e];
-    eventUser[e] = addUser(row.userId);
-    eventItem[e] = addItem(row.itemId);
+/** What the dataset needs besides the purchases: the catalog and the users, as buildDataset takes them. */
+export type DatasetCatalog = Omit<BuildDatasetInput, 'events'>;
+
+/**
+ * Collects purchases one by one into typed columns (28 bytes a purchase; user, item and order ids
+ * interned), so a caller streaming them from the database never holds them as objects, then builds the
+ * Dataset. The result is exactly buildDataset's over the same rows in the same order: events sorted by
+ * time (ties in arrival order), users, items and orders numbered in order of first appearance in that
+ * sorted sequence (catalog items first unless onlyInteractedItems), users known only from `users` last.
+ */
+export class DatasetBuilder {
+  private readonly cols: Columns = { user: [], item: [], order: [], ts: [], quantity: [], price: [] };
+  private n = 0;
+  // Provisional numbering, in arrival order; build() renumbers in time order.
+  private readonly userIds: string[] = [];
+  private readonly userIndex = new Map<string, number>();
+  private readonly itemIds: string[] = [];
+  private readonly itemIndex = new Map<string, number>();
+  private readonly orderIndex = new Map<string, number>();
+  private sorted = true;
+  private lastTs = -Infinity;
+  private built = false;
+
+  /** Purchases added so far. */
+  get size(): number {
+    return this.n;
+  }
+
+  add(row: PurchaseRow): void {
+    if (this.built) throw new Error('DatasetBuilder: add after build');
+    const cols = this.cols;
+    const at = this.n & CHUNK_MASK;
+    if (at === 0) {
+      cols.user.push(new Int32Array(CHUNK));
+      cols.item.push(new Int32Array(CHUNK));
+      cols.order.push(new Int32Array(CHUNK));
+      cols.ts.push(new Float64Array(CHUNK));
+      cols.quantity.push(new Float32Array(CHUNK));
+      cols.price.push(new Float32Array(CHUNK));
+    }
+    const c = this.n >>> CHUNK_BITS;
+    let u = this.userIndex.get(row.userId);
+    if (u === undefined) this.userIndex.set(row.userId, (u = this.userIds.push(row.userId) - 1));
+    let i = this.itemIndex.get(row.itemId);
+    if (i === undefined) this.itemIndex.set(row.itemId, (i = this.itemIds.push(row.itemId) - 1));
     // Orders are per user: the same order id from two users (bad data) stays two baskets.
     const orderKey = row.orderId !== null ? `${row.userId}\u0000${row.orderId}` : `${row.userId}\u0000@${row.ts}`;
-    let o = orderIndex.get(orderKey);
-    if (o === undefined) orderIndex.set(orderKey, (o = orderIndex.size));
-    eventOrder[e] = o;
-    eventTs[e] = row.ts;
-    eventQuantity[e] = row.quantity;
-    eventPrice[e] = row.price ?? Number.NaN;
+    let o = this.orderIndex.get(orderKey);
+    if (o === undefined) this.orderIndex.set(orderKey, (o = this.orderIndex.size));
+    cols.user[c][at] = u;
+    cols.item[c][at] = i;
+    cols.order[c][at] = o;
+    cols.ts[c][at] = row.ts;
+    cols.quantity[c][at] = row.quantity;
+    cols.price[c][at] = row.price ?? Number.NaN;
+    // NaN compares false both ways: a NaN time makes the rows "unsorted" and takes the exact fallback below.
+    if (!(row.ts >= this.lastTs)) this.sorted = false;
+    else this.lastTs = row.ts;
+    this.n++;
   }
-  for (const id of userInfo.keys()) addUser(id);
 
-  const items = itemIds.map(
-    (id) => catalog.get(id) ?? { id, title: '', description: null, categories: [], price: null, attributes: {}, available: true },
-  );
-  const userAttributes = userIds.map((id) => stringAttributes(userInfo.get(id)?.attributes));
-  return {
-    userIds,
-    itemIds,
-    userIndex,
-    itemIndex,
-    items,
-    userAttributes,
-    eventUser,
-    eventItem,
-    eventOrder,
-    eventTs,
-    eventQuantity,
-    eventPrice,
-    orderCount: orderIndex.size,
-    now: input.now ?? (n > 0 ? eventTs[n - 1] : Date.now()),
-  };
+  addAll(rows: Iterable<PurchaseRow>): void {
+    for (const row of rows) this.add(row);
+  }
+
+  /** Every event's time, in arrival order. */
+  private times(): Float64Array {
+    const ts = new Float64Array(this.n);
+    const chunks = this.cols.ts;
+    for (let c = 0; c < chunks.length; c++) {
+      const from = c << CHUNK_BITS;
+      ts.set(chunks[c].subarray(0, Math.min(CHUNK, this.n - from)), from);
+    }
+    return ts;
+  }
+
+  /**
+   * Arrival positions in time order, stable (ties keep arrival order), or null when the rows arrived
+   * sorted. A counting sort over the distinct times; with a NaN time (no order is consistent) the same
+   * comparison sort as before, so the result is still buildDataset's.
+   */
+  private timeOrder(): Uint32Array | null {
+    if (this.sorted) return null;
+    const n = this.n;
+    const ts = this.times();
+    const distinct = ts.slice().sort();
+    let k = 0;
+    for (let j = 0; j < n; j++) if (j === 0 || distinct[j] !== distinct[k - 1]) distinct[k++] = distinct[j];
+    if (Number.isNaN(distinct[k - 1])) {
+      const order = Array.from({ length: n }, (_, e) => e).sort((a, b) => ts[a] - ts[b]);
+      return Uint32Array.from(order);
+    }
+    const rank = new Int32Array(n);
+    const start = new Int32Array(k + 1);
+    for (let e = 0; e < n; e++) {
+      let lo = 0;
+      let hi = k - 1;
+      const t = ts[e];
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (distinct[mid] < t) lo = mid + 1;
+        else hi = mid;
+      }
+      rank[e] = lo;
+      start[lo + 1]++;
+    }
+    for (let r = 0; r < k; r++) start[r + 1] += start[r];
+    const order = new Uint32Array(n);
+    for (let e = 0; e < n; e++) order[start[rank[e]]++] = e;
+    return order;
+  }
+
+  /**
+   * One column in time order, its chunks released; `map` renumbers values (provisional -> final ids).
+   */
+  private column<K extends keyof Columns>(name: K, out: Columns[K][number], order: Uint32Array | null, map?: (v: number) => number): Columns[K][number] {
+    const n = this.n;
+    const chunks: ArrayLike<number>[] = this.cols[name];
+    for (let e = 0; e < n; e++) {
+      const p = order ? order[e] : e;
+      const v = chunks[p >>> CHUNK_BITS][p & CHUNK_MASK];
+      out[e] = map ? map(v) : v;
+    }
+    this.cols[name].length = 0;
+    return out;
+  }
+
+  /** The Dataset of the rows added; the builder cannot be used afterwards (its columns are released). */
+  build(catalogInput: DatasetCatalog = {}): Dataset {
+    if (this.built) throw new Error('DatasetBuilder: build called twice');
+    this.built = true;
+    const n = this.n;
+    const catalog = new Map<string, ItemInfo>();
+    for (const item of catalogInput.items ?? []) catalog.set(item.id, item);
+    const userInfo = new Map<string, UserInfo>();
+    for (const user of catalogInput.users ?? []) userInfo.set(user.id, user);
+
+    const userIds: string[] = [];
+    const itemIds: string[] = [];
+    const userIndex = new Map<string, number>();
+    const itemIndex = new Map<string, number>();
+    const addUser = (id: string) => {
+      let u = userIndex.get(id);
+      if (u === undefined) userIndex.set(id, (u = userIds.push(id) - 1));
+      return u;
+    };
+    const addItem = (id: string) => {
+      let i = itemIndex.get(id);
+      if (i === undefined) itemIndex.set(id, (i = itemIds.push(id) - 1));
+      return i;
+    };
+    if (!catalogInput.onlyInteractedItems) for (const id of catalog.keys()) addItem(id);
+
+    const order = this.timeOrder();
+    // Final numbers by first appearance in time order, from the provisional ones (-1: not seen yet).
+    const finalUser = new Int32Array(this.userIds.length).fill(-1);
+    const finalItem = new Int32Array(this.itemIds.length).fill(-1);
+    const finalOrder = new Int32Array(this.orderIndex.size).fill(-1);
+    let orders = 0;
+    const eventUser = this.column('user', new Int32Array(n), order, (u) => (finalUser[u] >= 0 ? finalUser[u] : (finalUser[u] = addUser(this.userIds[u]))));
+    // Users, items and orders are numbered in one pass in buildDataset; separate passes give the same
+    // numbers because each numbering depends on its own column only.
+    const eventItem = this.column('item', new Int32Array(n), order, (i) => (finalItem[i] >= 0 ? finalItem[i] : (finalItem[i] = addItem(this.itemIds[i]))));
+    const eventOrder = this.column('order', new Int32Array(n), order, (o) => (finalOrder[o] >= 0 ? finalOrder[o] : (finalOrder[o] = orders++)));
+    const eventTs = this.column('ts', new Float64Array(n), order) as Float64Array;
+    const eventQuantity = this.column('quantity', new Float32Array(n), order) as Float32Array;
+    const eventPrice = this.column('price', new Float32Array(n), order) as Float32Array;
+    this.orderIndex.clear();
+    for (const id of userInfo.keys()) addUser(id);
+
+    const items = itemIds.map(
+      (id) => catalog.get(id) ?? { id, title: '', description: null, categories: [], price: null, attributes: {}, available: true },
+    );
+    const userAttributes = userIds.map((id) => stringAttributes(userInfo.get(id)?.attributes));
+    return {
+      userIds,
+      itemIds,
+      userIndex,
+      itemIndex,
+      items,
+      userAttributes,
+      eventUser,
+      eventItem,
+      eventOrder,
+      eventTs,
+      eventQuantity,
+      eventPrice,
+      orderCount: orders,
+      now: catalogInput.now ?? (n > 0 ? eventTs[n - 1] : Date.now()),
+    };
+  }
+}
+
+/** The dataset of purchase rows (any order) and the catalog: see DatasetBuilder for what it holds. */
+export function buildDataset(input: BuildDatasetInput): Dataset {
+  const builder = new DatasetBuilder();
+  builder.addAll(input.events);
+  return builder.build(input);
 }

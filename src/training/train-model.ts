@@ -1,7 +1,7 @@
 import type { CatalogRepository } from '../data/catalog-repository.js';
 import type { EventRepository } from '../data/event-repository.js';
 import { AppError } from '../errors.js';
-import { buildDataset, type Dataset } from '../recommenders/dataset.js';
+import { DatasetBuilder, type Dataset } from '../recommenders/dataset.js';
 import type { ModelMeta, ModelStore } from '../store/model-store.js';
 import { assertEnoughData, countData, MIN_TRAINING_DATA, type DataCounts } from './dataset-guard.js';
 import { newModelVersion } from './model-version.js';
@@ -35,7 +35,7 @@ export interface TrainResult {
 }
 
 export interface TrainerDeps {
-  events: Pick<EventRepository, 'loadPurchaseRows'>;
+  events: Pick<EventRepository, 'streamPurchaseRows'>;
   catalog: Pick<CatalogRepository, 'listItems' | 'listUsers'>;
   store: ModelStore;
   /** Recipe trained when a request names none. */
@@ -138,15 +138,16 @@ export function createTrainer(deps: TrainerDeps) {
       return out;
     }
 
-    const { events, items, users } = await step('load', async () => {
-      const [events, items, users] = await Promise.all([
-        deps.events.loadPurchaseRows({ from: request.from, to: request.to }),
-        deps.catalog.listItems(),
-        deps.catalog.listUsers(),
-      ]);
-      return { events, items, users };
+    // Purchases stream from a cursor into typed columns: no object per purchase is kept (issue 10).
+    const { builder, items, users } = await step('load', async () => {
+      const builder = new DatasetBuilder();
+      const stream = async () => {
+        for await (const rows of deps.events.streamPurchaseRows({ from: request.from, to: request.to })) builder.addAll(rows);
+      };
+      const [, items, users] = await Promise.all([stream(), deps.catalog.listItems(), deps.catalog.listUsers()]);
+      return { builder, items, users };
     });
-    const ds: Dataset = await step('dataset', () => buildDataset({ events, items, users }));
+    const ds: Dataset = await step('dataset', () => builder.build({ items, users }));
     const data = countData(ds);
     assertEnoughData(data, deps.minimumData ?? MIN_TRAINING_DATA);
 

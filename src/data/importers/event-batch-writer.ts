@@ -2,8 +2,15 @@ import { createHash } from 'node:crypto';
 import type { Db } from '../db.js';
 import { createEventRepository, purchaseContent, type PurchaseInput } from '../event-repository.js';
 
-/** Rows per insertPurchases call: big enough to amortise round trips, small enough for one transaction. */
+/** Rows per importPurchases call: big enough to amortise round trips, small enough for one transaction. */
 export const DEFAULT_BATCH_SIZE = 5000;
+
+/**
+ * Batches being written at once, each in its own transaction on its own connection. Postgres does most
+ * of an import's work (unique and foreign-key checks, four indexes), so a second write in flight puts
+ * the second core to work while the parser waits anyway.
+ */
+export const DEFAULT_WRITES_IN_FLIGHT = 2;
 
 /** A purchase to write; `tsIso` (ts.toISOString()) may be passed when the caller has it cached. */
 export type PurchaseRow = Omit<PurchaseInput, 'eventId'> & { eventId?: string; tsIso?: string };
@@ -19,40 +26,47 @@ const sha1 = (s: string) => createHash('sha1').update(s).digest('base64url');
  * batches still get distinct, reproducible ids, so re-importing the file adds nothing. The counter is
  * keyed by the id of occurrence 0 (27 characters) rather than the content, which halves its memory.
  *
- * Overlap: a batch is written while the next one is parsed, but only one write is in flight. Two
- * concurrent transactions could deadlock: each creates the users and items its events name, and two
- * batches naming the same new customer can take those row locks in opposite orders.
+ * Overlap: batches are written while the next ones are parsed, up to `writesInFlight` at once (each
+ * importPurchases is one transaction). Concurrent batches cannot deadlock: each takes its locks in one
+ * global order, the new users sorted, then the new items sorted, then its own events (ids distinct
+ * across the batches of one file); a batch naming a customer another batch is creating waits in its
+ * users step, before it holds any item or event, until that batch commits.
  */
-export function createEventBatchWriter(db: Db, batchSize = DEFAULT_BATCH_SIZE) {
+export function createEventBatchWriter(db: Db, batchSize = DEFAULT_BATCH_SIZE, writesInFlight = DEFAULT_WRITES_IN_FLIGHT) {
   const events = createEventRepository(db);
   const occurrences = new Map<string, number>();
   let buffer: PurchaseInput[] = [];
-  let inFlight: Promise<void> | null = null;
+  const inFlight = new Set<Promise<void>>();
   let failure: unknown = null;
   let inserted = 0;
   let duplicates = 0;
 
-  async function settle(): Promise<void> {
-    await inFlight;
-    inFlight = null;
-    if (failure) throw failure;
+  /** Waits until fewer than `limit` writes are in flight; throws the first write error. */
+  async function settle(limit: number): Promise<void> {
+    while (inFlight.size >= Math.max(1, limit) && !failure) await Promise.race(inFlight);
+    if (failure) {
+      // Nothing is left running behind the error: the caller may close the database next.
+      await Promise.all(inFlight);
+      throw failure;
+    }
   }
 
   async function flush(): Promise<void> {
-    await settle();
+    await settle(writesInFlight);
     if (buffer.length === 0) return;
     const batch = buffer;
     buffer = [];
     // The rejection is kept and rethrown by the next settle(), never left unhandled while parsing goes on.
-    inFlight = events.insertPurchases(batch).then(
+    const write: Promise<void> = events.importPurchases(batch).then(
       (r) => {
         inserted += r.inserted;
         duplicates += r.duplicates;
       },
       (err: unknown) => {
-        failure = err;
+        failure ??= err;
       },
-    );
+    ).finally(() => inFlight.delete(write));
+    inFlight.add(write);
   }
 
   return {
@@ -72,7 +86,7 @@ export function createEventBatchWriter(db: Db, batchSize = DEFAULT_BATCH_SIZE) {
     /** Writes what is buffered and waits for every write; throws the first write error. */
     async close(): Promise<{ inserted: number; duplicates: number }> {
       await flush();
-      await settle();
+      await settle(1);
       return { inserted, duplicates };
     },
   };

@@ -142,7 +142,7 @@ export async function importGeneric(db: Db, dir: string, onProgress?: ProgressCa
   const report = new ReportCounter();
   const progress = createByteProgress(checked.reduce((s, f) => s + f.size, 0), onProgress);
   const catalog = createCatalogRepository(db);
-  const writer = createEventBatchWriter(db, options.batchSize);
+  const writer = createEventBatchWriter(db, options.batchSize, options.writesInFlight);
   let doneBytes = 0;
   for (const { kind, file, cols, size } of checked) {
     const reject = (reason: Reason) => report.reject(`${kind}.${reason}`);

@@ -24,6 +24,8 @@ export type ProgressCallback = (fraction: number) => void;
 export interface ImporterOptions {
   /** Purchases per write (default 5,000). */
   batchSize?: number;
+  /** Writes in flight at once (default 2; see event-batch-writer.ts). */
+  writesInFlight?: number;
 }
 
 /** Accumulates the counts of one import; `finish` freezes them into a report. */

@@ -36,6 +36,22 @@ for (const backend of DB_BACKENDS) {
       expect(await events.listUserPurchases('u1', { limit: 10, offset: 0 })).toHaveLength(2);
     });
 
+    it('When purchases are bulk-imported, Then they get the ids insertPurchases gives and only counts come back', async () => {
+      const events = createEventRepository(t.db);
+      const ts = new Date('2011-01-03T10:00:00Z');
+      const batch = [
+        { userId: 'bulk-u1', itemId: 'bulk-i1', quantity: 1, price: 2, orderId: 'b1', ts },
+        { userId: 'bulk-u1', itemId: 'bulk-i1', quantity: 1, price: 2, orderId: 'b1', ts },
+        { userId: 'bulk-u2', itemId: 'bulk-i2', quantity: 3, price: null, orderId: null, ts },
+      ];
+      expect(await events.importPurchases(batch)).toEqual({ inserted: 3, duplicates: 0 });
+      // The API sending the same events adds nothing: the ids are the same.
+      expect(await events.insertPurchases(batch)).toMatchObject({ inserted: 0, duplicates: 3 });
+      expect(await events.importPurchases(batch)).toEqual({ inserted: 0, duplicates: 3 });
+      expect(await events.importPurchases([])).toEqual({ inserted: 0, duplicates: 0 });
+      expect(await events.listUserPurchases('bulk-u1', { limit: 10, offset: 0 })).toHaveLength(2);
+    });
+
     it('When items are upserted with a repeated id in one batch, Then the last one wins', async () => {
       const catalog = createCatalogRepository(t.db);
       const r = await catalog.upsertItems([

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
 import { parseTuneArgs } from '../../../src/cli/tune-command.js';
 
 describe('npm run tune arguments', () => {
@@ -9,6 +10,14 @@ describe('npm run tune arguments', () => {
   it('reads the validation window, output and search options', () => {
     const args = parseTuneArgs(['--recipe', 'shop', '--out', 'shop2', '--days', '14', '--end', '2011-11-01', '--min-coverage', '0', '--no-variants']);
     expect(args).toMatchObject({ recipe: 'shop', out: 'shop2', days: 14, end: '2011-11-01', minCoverage: 0, variants: false });
+  });
+
+  it('reads --online-retail FILE, or without a file ONLINE_RETAIL_CSV (no machine path built in)', () => {
+    const file = fileURLToPath(import.meta.url);
+    expect(parseTuneArgs(['--online-retail', file]).onlineRetail).toBe(file);
+    expect(parseTuneArgs(['--online-retail', '--days', '7'], { ONLINE_RETAIL_CSV: file })).toMatchObject({ onlineRetail: file, days: 7 });
+    expect(parseTuneArgs(['--online-retail'], { ONLINE_RETAIL_CSV: file }).onlineRetail).toBe(file);
+    expect(() => parseTuneArgs(['--online-retail'], { ONLINE_RETAIL_CSV: '/nonexistent/online-retail.csv.gz' })).toThrow(/ONLINE_RETAIL_CSV/);
   });
 
   it('refuses a bad date, a fractional day count and unknown options', () => {

@@ -1,0 +1,436 @@
+/**
+ * Scale benchmark: the Online Retail shop made N times larger, imported, trained and served end to end.
+ *
+ *   npm run bench:scale -- --copies N[,N...] [--data FILE] [--requests 500] [--recipe default] [--keep]
+ *
+ * For each N: writes a re-keyed copy of the file into os.tmpdir() (N disjoint shops: copy 0 keeps the
+ * original keys, copy c gets customer `c{c}-ID`, stock code `CODE-c{c}` and invoice `INVOICE-c{c}`;
+ * descriptions, prices, dates and countries stay as they are, and the copies of one invoice follow each
+ * other, so the file stays in time order like a real shop's), then runs three phases:
+ *   import   `runImport` (the importer behind `npm run import` and the import job) of that file into
+ *            a fresh Postgres schema, in a child process of its own;
+ *   train    `createTrainer(...).train()` of the recipe into Redis, exactly as a training job does
+ *            (load, dataset, fits and serving build in a worker thread, write, publish), in another
+ *            child process, so its peak RSS (process-wide: worker threads included) is the training's;
+ *   serve    the real service (src/server.ts, its own process, flags of `npm start`) against that
+ *            schema and Redis: `--requests` sequential requests for distinct random known customers
+ *            never asked before ("first": nothing of theirs is cached in the process yet), then the same
+ *            customers again ("repeated": finished answers reused), after a short warm-up on others.
+ * Model-store bytes are Redis's MEMORY USAGE of every key of the published version.
+ *
+ * One table for all N is printed at the end (markdown). Postgres: DATABASE_URL (default
+ * postgres://postgres@127.0.0.1:5432/test), schema `bench_scale_<N>x_<random>`, dropped at the end unless
+ * --keep. Redis: BENCH_SCALE_REDIS_URL (default redis://127.0.0.1:6379/12), a database number of its
+ * own because the service uses its default key prefix; it must be empty at the start, and its keys are
+ * deleted at the end unless --keep. The data file: --data FILE, else ONLINE_RETAIL_CSV, else
+ * ../shared/datasets/online-retail/online-retail.csv.gz beside the repository.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import net from 'node:net';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createGzip } from 'node:zlib';
+import { Redis } from 'ioredis';
+import { createCatalogRepository } from '../src/data/catalog-repository.js';
+import { createPgDb } from '../src/data/db.js';
+import { createEventRepository } from '../src/data/event-repository.js';
+import { readCsvRecords } from '../src/data/importers/csv-source.js';
+import { normalizeCustomerId } from '../src/data/importers/field-parsers.js';
+import { detectOnlineRetailColumns } from '../src/data/importers/online-retail-importer.js';
+import { runImport, type ImportReport } from '../src/data/importers/run-import.js';
+import { migrate } from '../src/data/migrate.js';
+import { DEFAULT_REDIS_PREFIX } from '../src/store/create-model-store.js';
+import { createRedisModelStore } from '../src/store/redis-model-store.js';
+import type { DataCounts } from '../src/training/dataset-guard.js';
+import { createTrainer } from '../src/training/train-model.js';
+import { dataFile } from './lib/online-retail.js';
+
+const PG = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS = process.env.BENCH_SCALE_REDIS_URL ?? 'redis://127.0.0.1:6379/12';
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const KEY = 'bench-scale-read-key-0123456789';
+/** Accepted rows of one copy of UCI Online Retail (its SOURCE.txt). */
+const ONE_COPY_ACCEPTED = 396_337;
+/** Node flags of `npm start`. */
+const NODE_FLAGS = ['--max-semi-space-size=64'];
+
+const argv = process.argv.slice(2);
+const option = (name: string): string | undefined => {
+  const at = argv.indexOf(`--${name}`);
+  return at >= 0 ? argv[at + 1] : undefined;
+};
+const peakMiB = () => Math.round(process.resourceUsage().maxRSS / 1024);
+const dbUrlFor = (schema: string) => `${PG}${PG.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+
+// ---------------------------------------------------------------------------------------------------
+// Phases run as child processes: each prints one `RESULT <json>` line.
+
+interface ImportPhase {
+  report: ImportReport;
+  peakMiB: number;
+}
+
+interface TrainPhase {
+  version: string;
+  data: DataCounts;
+  durations: Record<string, number>;
+  peakMiB: number;
+  /** Peak RSS when loading and building the dataset were done (before the first fit). */
+  peakAfterDatasetMiB: number;
+}
+
+async function importPhase(schema: string, file: string): Promise<ImportPhase> {
+  const db = createPgDb(PG, { schema, max: 4 });
+  try {
+    await migrate(db);
+    const report = await runImport({ db }, { format: 'online-retail', path: file });
+    return { report, peakMiB: peakMiB() };
+  } finally {
+    await db.close();
+  }
+}
+
+async function trainPhase(schema: string, recipe: string): Promise<TrainPhase> {
+  const db = createPgDb(PG, { schema, max: 4 });
+  const store = createRedisModelStore({ url: REDIS, prefix: DEFAULT_REDIS_PREFIX });
+  let peakAfterDatasetMiB = 0;
+  try {
+    const trainer = createTrainer({ events: createEventRepository(db), catalog: createCatalogRepository(db), store, defaultRecipe: recipe });
+    const result = await trainer.train(
+      {},
+      {
+        onProgress: (p) => {
+          if (!peakAfterDatasetMiB && p.step !== 'load' && p.step !== 'dataset') peakAfterDatasetMiB = peakMiB();
+        },
+      },
+    );
+    return { version: result.version, data: result.data, durations: result.durations, peakMiB: peakMiB(), peakAfterDatasetMiB };
+  } finally {
+    await store.close();
+    await db.close();
+  }
+}
+
+/** Runs this file with `--phase NAME ARGS...` in a child process; returns its RESULT. */
+async function runPhase<T>(name: string, args: string[]): Promise<T> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--phase', name, ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    out += chunk;
+  });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  const line = out.split('\n').find((l) => l.startsWith('RESULT '));
+  if (code !== 0 || !line) throw new Error(`phase ${name} failed (exit ${code}):\n${out.slice(-2000)}`);
+  return JSON.parse(line.slice('RESULT '.length)) as T;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The re-keyed file.
+
+const csvCell = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+
+/**
+ * Writes `copies` disjoint copies of the Online Retail file as one gzip CSV: copy 0 as it is, copy c with
+ * its customers, stock codes and invoices re-keyed. Rejected rows are copied too (re-keyed the same way,
+ * so they are rejected for the same reason), so the importer does N times the work of one file.
+ */
+async function writeCopies(source: string, copies: number, out: string): Promise<void> {
+  const records: string[][] = [];
+  for await (const rec of readCsvRecords(source)) records.push(rec);
+  const header = records[0];
+  const col = detectOnlineRetailColumns(header);
+  const rekey = (rec: string[], c: number): string[] => {
+    if (c === 0) return rec;
+    const r = rec.slice();
+    r[col.invoice] = `${rec[col.invoice].trim()}-c${c}`;
+    r[col.stockCode] = `${rec[col.stockCode].trim()}-c${c}`;
+    const customer = normalizeCustomerId(rec[col.customer]);
+    r[col.customer] = customer ? `c${c}-${customer}` : '';
+    return r;
+  };
+  const gzip = createGzip({ level: 1 });
+  const file = createWriteStream(out);
+  gzip.pipe(file);
+  let buffer = `${header.map(csvCell).join(',')}\n`;
+  const flush = async () => {
+    if (!gzip.write(buffer)) await once(gzip, 'drain');
+    buffer = '';
+  };
+  // Rows of one invoice are consecutive in the file: its copies follow each other, so the file stays in time order.
+  let start = 1;
+  while (start < records.length) {
+    let end = start + 1;
+    while (end < records.length && records[end][col.invoice] === records[start][col.invoice]) end++;
+    for (let c = 0; c < copies; c++) {
+      for (let r = start; r < end; r++) buffer += `${rekey(records[r], c).map(csvCell).join(',')}\n`;
+    }
+    if (buffer.length > 1 << 20) await flush();
+    start = end;
+  }
+  await flush();
+  gzip.end();
+  await once(file, 'close');
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Serving.
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitReady(url: string, child: ChildProcess, timeoutMs = 180_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the service exited with ${child.exitCode} before it was ready`);
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > until) throw new Error(`${url} did not become ready`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Deterministic shuffle (xorshift), so two runs ask for the same customers. */
+function shuffled<T>(values: T[], seed = 42): T[] {
+  const out = values.slice();
+  let s = seed >>> 0 || 1;
+  for (let i = out.length - 1; i > 0; i--) {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    const j = s % (i + 1);
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
+interface Latencies {
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+function summarise(ms: number[]): Latencies {
+  const sorted = ms.slice().sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+  return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] };
+}
+
+interface ServePhase {
+  requests: number;
+  first: Latencies;
+  repeated: Latencies;
+  fallbacks: number;
+  startMs: number;
+  serverPeakMiB: number;
+}
+
+/** Peak RSS of another process (VmHWM), MiB. */
+function processPeakMiB(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : Number.NaN;
+}
+
+async function servePhase(schema: string, requests: number): Promise<ServePhase> {
+  const db = createPgDb(PG, { schema, max: 1 });
+  const { rows } = await db.query<{ user_id: string }>('SELECT user_id FROM purchase_events GROUP BY user_id ORDER BY user_id');
+  await db.close();
+  const users = shuffled(rows.map((r) => r.user_id));
+  const warmUp = users.slice(0, 20);
+  const asked = users.slice(20, 20 + requests);
+
+  const port = await freePort();
+  const started = performance.now();
+  const server = spawn(process.execPath, [...NODE_FLAGS, '--import', 'tsx', 'src/server.ts'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      DATABASE_URL: dbUrlFor(schema),
+      REDIS_URL: REDIS,
+      API_KEYS: `read:${KEY}`,
+      LOG_LEVEL: 'warn',
+      SAMPLE_DATA: 'false',
+      JOB_RUNNER: 'worker',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  try {
+    const base = `http://127.0.0.1:${port}`;
+    await waitReady(`${base}/health/ready`, server);
+    const startMs = performance.now() - started;
+    let fallbacks = 0;
+    const ask = async (user: string): Promise<number> => {
+      const t0 = performance.now();
+      const res = await fetch(`${base}/v1/users/${encodeURIComponent(user)}/recommendations?k=10`, { headers: { authorization: `Bearer ${KEY}` } });
+      const body = await res.text();
+      const ms = performance.now() - t0;
+      if (res.status !== 200) throw new Error(`user ${user}: HTTP ${res.status} ${body.slice(0, 300)}`);
+      if ((JSON.parse(body) as { fallback?: boolean }).fallback) fallbacks++;
+      return ms;
+    };
+    for (const u of warmUp) await ask(u);
+    fallbacks = 0;
+    const first: number[] = [];
+    for (const u of asked) first.push(await ask(u));
+    const repeated: number[] = [];
+    for (const u of asked) repeated.push(await ask(u));
+    return { requests: asked.length, first: summarise(first), repeated: summarise(repeated), fallbacks, startMs, serverPeakMiB: processPeakMiB(server.pid!) };
+  } finally {
+    server.kill('SIGTERM');
+    if (server.exitCode === null) await once(server, 'exit');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Redis.
+
+/** MEMORY USAGE (bytes, exact: SAMPLES 0) of every key of a version. */
+async function versionBytes(redis: Redis, version: string): Promise<{ bytes: number; keys: number }> {
+  const keys = await redis.smembers(`${DEFAULT_REDIS_PREFIX}{v:${version}}:keys`);
+  let bytes = 0;
+  for (const key of [...keys, `${DEFAULT_REDIS_PREFIX}{v:${version}}:keys`]) {
+    bytes += Number(await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) || 0;
+  }
+  return { bytes, keys: keys.length };
+}
+
+async function deleteServiceKeys(redis: Redis): Promise<void> {
+  for await (const batch of redis.scanStream({ match: `${DEFAULT_REDIS_PREFIX}*`, count: 1000 })) {
+    if ((batch as string[]).length > 0) await redis.unlink(...(batch as string[]));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// One N, and the table.
+
+interface Run {
+  copies: number;
+  writeMs: number;
+  import: ImportPhase;
+  train: TrainPhase;
+  store: { bytes: number; keys: number };
+  serve: ServePhase;
+  load: string;
+}
+
+async function runCopies(copies: number, file: string, opts: { requests: number; recipe: string; keep: boolean }): Promise<Run> {
+  const schema = `bench_scale_${copies}x_${randomBytes(3).toString('hex')}`;
+  const redis = new Redis(REDIS);
+  const admin = createPgDb(PG, { max: 1 });
+  const tmp = path.join(tmpdir(), `${schema}.csv.gz`);
+  try {
+    const size = await redis.dbsize();
+    if (size > 0) throw new Error(`Redis ${REDIS} holds ${size} keys: give the bench an empty database (BENCH_SCALE_REDIS_URL) or empty it`);
+    const log = (msg: string) => console.error(`[${copies}x] ${msg}`);
+    const t0 = performance.now();
+    log(`writing ${copies} re-keyed copies of ${file} to ${tmp} ...`);
+    await writeCopies(file, copies, tmp);
+    const writeMs = performance.now() - t0;
+    await admin.exec(`CREATE SCHEMA ${schema}`);
+    log(`importing into schema ${schema} ...`);
+    const imported = await runPhase<ImportPhase>('import', [schema, tmp]);
+    log(`imported ${imported.report.accepted} purchases in ${(imported.report.durationMs / 1000).toFixed(1)} s; training ...`);
+    if (imported.report.accepted !== copies * ONE_COPY_ACCEPTED) log(`WARNING: expected ${copies * ONE_COPY_ACCEPTED} accepted rows`);
+    const trained = await runPhase<TrainPhase>('train', [schema, opts.recipe]);
+    log(`trained ${trained.version} in ${(trained.durations.total / 1000).toFixed(1)} s; measuring the store and serving ...`);
+    const store = await versionBytes(redis, trained.version);
+    const serve = await servePhase(schema, opts.requests);
+    const load = loadavg().map((l) => l.toFixed(1)).join(' ');
+    log(`done; load average ${load}`);
+    return { copies, writeMs, import: imported, train: trained, store, serve, load };
+  } finally {
+    await rm(tmp, { force: true });
+    if (!opts.keep) {
+      await admin.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch((e) => console.error(`could not drop ${schema}:`, e));
+      await deleteServiceKeys(redis).catch((e) => console.error('could not delete the Redis keys:', e));
+    } else console.error(`kept schema ${schema} and the model in ${REDIS}`);
+    await admin.close();
+    await redis.quit();
+  }
+}
+
+function printTable(runs: Run[]): void {
+  const s = (ms: number | undefined) => (ms === undefined ? '-' : `${(ms / 1000).toFixed(1)} s`);
+  const ms = (v: number) => v.toFixed(1);
+  const int = (n: number) => n.toLocaleString('en-US');
+  const mib = (n: number) => `${int(n)} MiB`;
+  const rows: [string, (r: Run) => string][] = [
+    ['purchases', (r) => int(r.train.data.events)],
+    ['customers', (r) => int(r.train.data.users)],
+    ['products', (r) => int(r.train.data.catalogItems)],
+    ['orders', (r) => int(r.train.data.orders)],
+    ['import', (r) => s(r.import.report.durationMs)],
+    ['import peak RSS', (r) => mib(r.import.peakMiB)],
+  ];
+  const steps: string[] = [];
+  for (const r of runs) for (const k of Object.keys(r.train.durations)) if (k !== 'total' && !steps.includes(k)) steps.push(k);
+  for (const step of steps) rows.push([`train: ${step}`, (r) => s(r.train.durations[step])]);
+  const base = runs[0];
+  rows.push(
+    ['**train total**', (r) => `**${s(r.train.durations.total)}**`],
+    [`train total / ${base.copies}x`, (r) => `${(r.train.durations.total / base.train.durations.total).toFixed(2)}`],
+    ['train peak RSS after load + dataset', (r) => mib(r.train.peakAfterDatasetMiB)],
+    ['**train peak RSS**', (r) => `**${mib(r.train.peakMiB)}**`],
+    ['model store (Redis MEMORY USAGE)', (r) => mib(Math.round(r.store.bytes / 1024 / 1024))],
+    ['store bytes per customer', (r) => int(Math.round(r.store.bytes / r.train.data.users))],
+    ['store bytes per product', (r) => int(Math.round(r.store.bytes / r.train.data.catalogItems))],
+    ['store bytes per purchase', (r) => int(Math.round(r.store.bytes / r.train.data.events))],
+    ['service start to ready', (r) => s(r.serve.startMs)],
+    ['first request p50 / p99 / max (ms)', (r) => `${ms(r.serve.first.p50)} / ${ms(r.serve.first.p99)} / ${ms(r.serve.first.max)}`],
+    ['repeated request p50 / p99 / max (ms)', (r) => `${ms(r.serve.repeated.p50)} / ${ms(r.serve.repeated.p99)} / ${ms(r.serve.repeated.max)}`],
+    ['fallback answers (of requests)', (r) => `${r.serve.fallbacks} / ${r.serve.requests}`],
+    ['service peak RSS', (r) => mib(r.serve.serverPeakMiB)],
+    ['load average at the end', (r) => r.load],
+  );
+  console.log(`\n| | ${runs.map((r) => `${r.copies}x`).join(' | ')} |`);
+  console.log(`|---|${runs.map(() => '---:').join('|')}|`);
+  for (const [label, value] of rows) console.log(`| ${label} | ${runs.map(value).join(' | ')} |`);
+  console.log(`\n${new Date().toISOString().slice(0, 16)}Z, ${cpus().length} vCPUs, Node ${process.versions.node}; ` +
+    `${runs[0].serve.requests} sequential first and repeated requests (k=10) per N; Redis ${REDIS}`);
+}
+
+async function main(): Promise<void> {
+  const phase = option('phase');
+  if (phase === 'import') {
+    const [schema, file] = argv.slice(argv.indexOf('--phase') + 2);
+    console.log(`RESULT ${JSON.stringify(await importPhase(schema, file))}`);
+    return;
+  }
+  if (phase === 'train') {
+    const [schema, recipe] = argv.slice(argv.indexOf('--phase') + 2);
+    console.log(`RESULT ${JSON.stringify(await trainPhase(schema, recipe))}`);
+    return;
+  }
+  const file = dataFile(argv);
+  const copies = (option('copies') ?? '1').split(',').map(Number);
+  if (copies.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--copies: expected N or N,N,..., got ${option('copies')}`);
+  const requests = Number(option('requests') ?? 500);
+  const opts = { requests, recipe: option('recipe') ?? 'default', keep: argv.includes('--keep') };
+  const runs: Run[] = [];
+  for (const n of copies) {
+    runs.push(await runCopies(n, file, opts));
+    printTable(runs);
+  }
+}
+
+await main();
