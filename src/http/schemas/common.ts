@@ -25,7 +25,33 @@ export const timestamp = z.iso
   .datetime({ offset: true, message: 'expected an ISO 8601 date-time such as 2011-12-09T12:50:00Z' })
   .transform((s) => new Date(s));
 
-export const attributes = z.record(z.string().max(128), z.unknown()).describe('Free-form attributes (country, region, brand, ...)');
+/** Most attributes one user or item may have. */
+export const MAX_ATTRIBUTES = 100;
+/** Highest unit price accepted; a larger one is a mistake, and 1e308 would make sums Infinity. */
+export const MAX_PRICE = 1e9;
+
+/** A unit price: finite, 0..MAX_PRICE (JSON's 1e400 parses to Infinity and is refused too). */
+export const price = z.number().min(0).max(MAX_PRICE);
+
+const attributeScalar = z.union([z.string().max(1000), z.number().min(-1e15).max(1e15), z.boolean(), z.null()]);
+
+/**
+ * Free-form attributes: scalars (strings up to 1,000 characters, finite numbers, booleans, null) or
+ * lists of up to 100 scalars; at most MAX_ATTRIBUTES names of up to 128 characters. Nested objects
+ * are refused: nothing reads them, and they would only be a place to store unbounded data.
+ */
+export const attributes = z
+  .preprocess((value, ctx) => {
+    // Counted before the values are validated: 100,000 attributes are refused at once, not after
+    // checking each (seconds of CPU for a 10 MB body).
+    if (value !== null && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length > MAX_ATTRIBUTES) {
+      ctx.addIssue({ code: 'custom', message: `at most ${MAX_ATTRIBUTES} attributes` });
+      return z.NEVER;
+    }
+    return value;
+  }, z.record(z.string().min(1).max(128), z.union([attributeScalar, z.array(attributeScalar).max(100)])))
+  .meta({ maxProperties: MAX_ATTRIBUTES })
+  .describe('Free-form attributes (country, region, brand, ...)');
 
 export const paging = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
