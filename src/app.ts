@@ -29,8 +29,8 @@ import type { Services } from './services.js';
 export const API_VERSION = '0.1.0';
 
 export interface AppOptions {
-  /** pino logger options or false (tests). */
-  logger?: boolean | { level: string };
+  /** pino logger options or false (tests); `stream` replaces stdout (tests read the lines). */
+  logger?: boolean | { level: string; stream?: { write(line: string): void } };
   /** Extra readiness checks beside the database and the model store. */
   readyChecks?: Record<string, () => Promise<boolean>>;
   /** Prefix of the rate-limit counters in Redis (tests isolate themselves with a random one). */
