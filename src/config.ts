@@ -88,8 +88,8 @@ const schema = z.object({
   UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).default(1000),
   /** V8 heap in use (MB) above which requests get 503 OVERLOADED; 0 = not checked. */
   UNDER_PRESSURE_MAX_HEAP_USED_MB: z.coerce.number().int().min(0).default(0),
-  /** Responses at least this large (bytes) are compressed (br or gzip) for clients that accept it. */
-  COMPRESS_MIN_BYTES: z.coerce.number().int().min(0).default(1024),
+  /** Responses at least this large (bytes) are compressed (gzip or br) for clients that accept it (src/http/plugins/compress.ts). */
+  COMPRESS_MIN_BYTES: z.coerce.number().int().min(0).default(16_384),
   /** Deepest nesting of objects/arrays accepted in a JSON body; deeper is 400 before parsing. */
   MAX_JSON_DEPTH: z.coerce.number().int().min(2).max(1000).default(32),
 });
