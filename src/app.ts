@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { registerAuth } from './http/plugins/auth.js';
 import { registerDocs } from './http/plugins/docs.js';
@@ -47,7 +47,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     // line; a sane incoming X-Request-Id is kept. No personal data is logged.
     genReqId: requestId,
     // One line per request, written when it is answered (src/http/plugins/request-log.ts).
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     trustProxy: config.TRUST_PROXY,
     // Requests arriving while the server closes get SHUTTING_DOWN in the error shape (load-shedding.ts).
     return503OnClosing: false,
@@ -63,7 +63,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   // App-wide onRequest hooks run in this order, before any route's own (auth): the request id and the
   // security and CORS headers first, so that 503s and 429s carry them too; then shedding; then limits.
   registerRequestLog(app);
-  await registerSecurityHeaders(app);
+  registerSecurityHeaders(app);
   await registerCors(app, { origins: config.CORS_ORIGINS });
   await registerLoadShedding(app, {
     maxEventLoopDelayMs: config.UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS,

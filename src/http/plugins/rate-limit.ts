@@ -63,6 +63,9 @@ export async function registerRateLimit(app: FastifyInstance, opts: RateLimitOpt
   await app.register(rateLimit, {
     global: false,
     timeWindow: 60_000,
+    // Limit headers go out with 429s only (with Retry-After): on every answer they cost three header
+    // writes per request for a budget a well-behaved client never reaches.
+    addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
     max: (_request, bucket) => (isKey(bucket) ? opts.perKeyPerMinute : opts.perIpPerMinute),
     keyGenerator: bucketOf,
     allowList: (request, bucket) => isOperationsRoute(request) || (isKey(bucket) ? opts.perKeyPerMinute : opts.perIpPerMinute) === 0,

@@ -18,7 +18,7 @@ export function requestId(req: IncomingMessage): string {
 /**
  * Echoes the request id in every response (errors included) and writes one log line per request, when
  * it is answered: method, URL, status and time. Fastify's own request logging (a line on arrival and
- * one on completion) is turned off in app.ts (`disableRequestLogging`). The logger binds `reqId` itself.
+ * one on completion) is turned off in app.ts (`logController`). The logger binds `reqId` itself.
  */
 export function registerRequestLog(app: FastifyInstance): void {
   app.addHook('onRequest', (request, reply, done) => {

@@ -71,7 +71,15 @@ describe('browser clients: CORS, security headers, compression, request ids', ()
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.headers['content-security-policy']).toBe("default-src 'none';frame-ancestors 'none'");
     expect(res.headers['strict-transport-security']).toMatch(/max-age=/);
-    expect(res.headers['x-powered-by']).toBeUndefined();
+    expect(res.headers['x-frame-options']).toBe('DENY');
+    expect(res.headers['referrer-policy']).toBe('no-referrer');
+    // Also on errors answered before any route runs (auth, unknown routes).
+    for (const url of ['/v1/popular', '/v1/nope']) {
+      const err = await t.app.inject({ url });
+      expect(err.statusCode).toBeGreaterThanOrEqual(400);
+      expect(err.headers['content-security-policy']).toBe("default-src 'none';frame-ancestors 'none'");
+      expect(err.headers['x-content-type-options']).toBe('nosniff');
+    }
   });
 
   it('When the docs UI and the dashboard are loaded, Then their own policies let their scripts run', async () => {
