@@ -1,8 +1,15 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { registerAuth } from './http/plugins/auth.js';
 import { registerDocs } from './http/plugins/docs.js';
-import { frameworkError, registerErrorHandling } from './http/plugins/error-handler.js';
+import { clientErrorHandler, frameworkError, registerErrorHandling } from './http/plugins/error-handler.js';
+import { registerRequestLog, requestId } from './http/plugins/request-log.js';
+import { registerSecurityHeaders } from './http/plugins/security-headers.js';
+import { registerCors } from './http/plugins/cors.js';
+import { registerLoadShedding } from './http/plugins/load-shedding.js';
+import { registerRateLimit } from './http/plugins/rate-limit.js';
+import { registerCompression } from './http/plugins/compress.js';
+import { registerJsonBody } from './http/plugins/json-body.js';
 import { registerMetrics } from './http/plugins/metrics.js';
 import { eventRoutes } from './http/routes/events.js';
 import { healthRoutes } from './http/routes/health.js';
@@ -22,10 +29,12 @@ import type { Services } from './services.js';
 export const API_VERSION = '0.1.0';
 
 export interface AppOptions {
-  /** pino logger options or false (tests). */
-  logger?: boolean | { level: string };
+  /** pino logger options or false (tests); `stream` replaces stdout (tests read the lines). */
+  logger?: boolean | { level: string; stream?: { write(line: string): void } };
   /** Extra readiness checks beside the database and the model store. */
   readyChecks?: Record<string, () => Promise<boolean>>;
+  /** Prefix of the rate-limit counters in Redis (tests isolate themselves with a random one). */
+  rateLimitPrefix?: string;
 }
 
 /** Builds the HTTP app from already-built services; the caller owns (and closes) the services. */
@@ -34,15 +43,41 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: config.BODY_LIMIT_BYTES,
-    // Request ids in logs tie a slow or failed call to its log lines; no personal data is logged.
-    requestIdHeader: 'x-request-id',
+    // Request ids in logs and in the X-Request-Id response header tie a slow or failed call to its log
+    // line; a sane incoming X-Request-Id is kept. No personal data is logged.
+    genReqId: requestId,
+    // One line per request, written when it is answered (src/http/plugins/request-log.ts).
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: config.TRUST_PROXY,
+    // Requests arriving while the server closes get SHUTTING_DOWN in the error shape (load-shedding.ts).
+    return503OnClosing: false,
+    clientErrorHandler,
     // Ids may be up to 256 characters (the schemas' limit); the router's default stops at 100.
     routerOptions: { maxParamLength: 512 },
-    frameworkErrors: (err, _request, reply) => frameworkError(err, reply),
+    frameworkErrors: (err, request, reply) => frameworkError(err, request, reply),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
+  registerJsonBody(app, { maxDepth: config.MAX_JSON_DEPTH });
+  // App-wide onRequest hooks run in this order, before any route's own (auth): the request id and the
+  // security and CORS headers first, so that 503s and 429s carry them too; then shedding; then limits.
+  registerRequestLog(app);
+  registerSecurityHeaders(app);
+  await registerCors(app, { origins: config.CORS_ORIGINS });
+  await registerLoadShedding(app, {
+    maxEventLoopDelayMs: config.UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS,
+    maxHeapUsedMb: config.UNDER_PRESSURE_MAX_HEAP_USED_MB,
+  });
+  await registerRateLimit(app, {
+    keys: config.API_KEYS.map((k) => k.key),
+    authDisabled: config.AUTH_DISABLED,
+    perKeyPerMinute: config.RATE_LIMIT_PER_MINUTE,
+    perIpPerMinute: config.RATE_LIMIT_PER_IP_PER_MINUTE,
+    redisUrl: config.REDIS_URL,
+    redisPrefix: options.rateLimitPrefix,
+  });
+  await registerCompression(app, { minBytes: config.COMPRESS_MIN_BYTES });
   // Auth and request timing attach to routes as they are registered: both come before any route.
   registerAuth(app, { keys: config.API_KEYS, disabled: config.AUTH_DISABLED });
   // Gauges backed by Postgres (offline evaluation, feedback rates) are refreshed before a scrape, cached ~30 s.

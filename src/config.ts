@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { z } from 'zod';
 
 /** Scopes of API keys; each scope implies the ones before it (admin > write > read). */
@@ -28,6 +29,26 @@ const apiKeys = z
     return keys;
   });
 
+/** Comma-separated list, trimmed, empties dropped. */
+const list = z
+  .string()
+  .optional()
+  .transform((raw) => (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+
+const origins = list.pipe(
+  z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'expected origins such as https://shop.example (scheme and host, no path)')),
+);
+
+/** `true`/`false` or comma-separated addresses/CIDRs of the proxies in front (Fastify's trustProxy). */
+const trustProxy = z
+  .string()
+  .optional()
+  .transform((raw): boolean | string[] => {
+    if (raw === undefined || raw === 'false' || raw === '0') return false;
+    if (raw === 'true' || raw === '1') return true;
+    return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  });
+
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -49,13 +70,10 @@ const schema = z.object({
   /** `inline`: jobs run in the API process; `worker`: only `npm run worker` processes claim them. */
   JOB_RUNNER: z.enum(['inline', 'worker']).default('inline'),
   /**
-   * Directories (comma-separated) that POST /v1/imports may read files from; unset = any file the
-   * process can read (the route needs the admin scope either way).
+   * Directories (comma-separated) that POST /v1/imports may read files from; unset = `DATA_DIR/imports`
+   * (resolved in loadConfig), so an admin key cannot make the server read any file it can.
    */
-  IMPORT_ROOTS: z
-    .string()
-    .optional()
-    .transform((raw) => raw?.split(',').map((s) => s.trim()).filter(Boolean)),
+  IMPORT_ROOTS: list,
   /**
    * Threads of a training's per-user and per-item work (serving build); unset = one per core. Any
    * number gives the same model.
@@ -68,6 +86,22 @@ const schema = z.object({
   PRECOMPUTE_DAYS: z.coerce.number().min(0).max(36_500).default(365),
   /** Recipe used by training when none is named (file name under models/ without .json). */
   DEFAULT_RECIPE: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i).default('default'),
+  /** Browser origins allowed to call the API (CORS); unset = no CORS headers, browsers on other origins are refused. */
+  CORS_ORIGINS: origins,
+  /** Proxies in front of the service whose X-Forwarded-For is believed (the per-IP rate limit needs the client's address). */
+  TRUST_PROXY: trustProxy,
+  /** Requests per minute per API key (all replicas together when REDIS_URL is set); 0 = no per-key limit. */
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(600_000),
+  /** Requests per minute per client IP without a valid key (missing or wrong keys, public pages); 0 = no limit. */
+  RATE_LIMIT_PER_IP_PER_MINUTE: z.coerce.number().int().min(0).default(600),
+  /** Mean event-loop delay (ms, over 1 s) above which requests get 503 OVERLOADED; 0 = not checked. */
+  UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).default(1000),
+  /** V8 heap in use (MB) above which requests get 503 OVERLOADED; 0 = not checked. */
+  UNDER_PRESSURE_MAX_HEAP_USED_MB: z.coerce.number().int().min(0).default(0),
+  /** Responses at least this large (bytes) are compressed (gzip or br) for clients that accept it (src/http/plugins/compress.ts). */
+  COMPRESS_MIN_BYTES: z.coerce.number().int().min(0).default(16_384),
+  /** Deepest nesting of objects/arrays accepted in a JSON body; deeper is 400 before parsing. */
+  MAX_JSON_DEPTH: z.coerce.number().int().min(2).max(1000).default(32),
 });
 
 export type Config = z.infer<typeof schema>;
@@ -86,5 +120,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
-  return parsed.data;
+  const config = parsed.data;
+  if (config.IMPORT_ROOTS.length === 0) config.IMPORT_ROOTS = [join(config.DATA_DIR, 'imports')];
+  return config;
 }

@@ -5,11 +5,14 @@
 export const ERRORS = {
   VALIDATION_FAILED: { status: 400, message: 'The request is not valid' },
   MALFORMED_JSON: { status: 400, message: 'The request body is not valid JSON' },
+  JSON_TOO_DEEP: { status: 400, message: 'The JSON body is nested too deeply' },
+  MALFORMED_REQUEST: { status: 400, message: 'The HTTP request is malformed' },
   UNAUTHORIZED: { status: 401, message: 'An API key is required' },
   FORBIDDEN: { status: 403, message: 'The API key lacks the scope this route needs' },
   NOT_FOUND: { status: 404, message: 'Not found' },
   ROUTE_NOT_FOUND: { status: 404, message: 'No such route' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed' },
+  REQUEST_TIMEOUT: { status: 408, message: 'The request was not received in time' },
   CONFLICT: { status: 409, message: 'Conflicts with the current state' },
   JOB_ALREADY_RUNNING: { status: 409, message: 'A job of this kind is already running' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large' },
@@ -19,9 +22,12 @@ export const ERRORS = {
   UNPROCESSABLE: { status: 422, message: 'The request is well-formed but cannot be processed' },
   INVALID_RECIPE: { status: 422, message: 'The recipe is not valid' },
   RATE_LIMITED: { status: 429, message: 'Too many requests' },
+  HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large' },
   INTERNAL: { status: 500, message: 'Internal error' },
   UNAVAILABLE: { status: 503, message: 'A dependency is not available' },
   DEPENDENCY_UNAVAILABLE: { status: 503, message: 'A store this request needs (database or model store) is not reachable right now; retry later' },
+  OVERLOADED: { status: 503, message: 'The server is overloaded; retry later' },
+  SHUTTING_DOWN: { status: 503, message: 'The server is shutting down; retry on another instance' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

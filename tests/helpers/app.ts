@@ -26,6 +26,9 @@ export async function createTestApp(opts: {
     API_KEYS: `read:${KEYS.read},write:${KEYS.write},admin:${KEYS.admin}`,
     SAMPLE_DATA: 'false',
     LOG_LEVEL: 'silent',
+    // Load shedding off unless a test turns it on: a test machine's event loop may stall for a second
+    // (PGlite, a parallel suite), which would otherwise answer unrelated tests 503 OVERLOADED.
+    UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0',
     ...opts.env,
   });
   const testDb = await opts.createDb();

@@ -17,7 +17,8 @@ export interface AuthOptions {
 
 const rank = (s: Scope) => SCOPES.indexOf(s);
 
-function presentedKey(request: FastifyRequest): string | undefined {
+/** The key a request presents (bearer token or X-API-Key), if any. */
+export function presentedKey(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
   if (typeof header === 'string' && header.startsWith('Bearer ')) return header.slice(7).trim();
   const apiKey = request.headers['x-api-key'];

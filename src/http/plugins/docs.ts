@@ -43,5 +43,7 @@ export async function registerDocs(app: FastifyInstance, version: string): Promi
     },
     transformObject: (input) => describeResponses(tidyComponents(jsonSchemaTransformObject(input) as Record<string, unknown>)) as never,
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // The UI pages carry their own content security policy (its scripts and styles by hash), replacing the
+  // API's `default-src 'none'` (src/http/plugins/security-headers.ts).
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
 }

@@ -1,4 +1,6 @@
-import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AppError, dependencyFailure, ERRORS, RETRY_AFTER_SECONDS, type ErrorCode } from '../../errors.js';
 
@@ -32,10 +34,12 @@ const BY_STATUS: Record<number, ErrorCode> = {
   404: 'NOT_FOUND',
   405: 'METHOD_NOT_ALLOWED',
   409: 'CONFLICT',
+  408: 'REQUEST_TIMEOUT',
   413: 'PAYLOAD_TOO_LARGE',
   414: 'URI_TOO_LONG',
   415: 'UNSUPPORTED_MEDIA_TYPE',
   429: 'RATE_LIMITED',
+  431: 'HEADERS_TOO_LARGE',
   503: 'UNAVAILABLE',
 };
 
@@ -46,10 +50,36 @@ function isDataException(err: unknown): boolean {
 }
 
 /** Errors Fastify raises before routing (bad percent-encoding, a too-long path parameter), in our shape. */
-export function frameworkError(err: FastifyError, reply: FastifyReply) {
+export function frameworkError(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   const status = err.statusCode ?? 400;
   const code: ErrorCode = BY_STATUS[status] ?? 'VALIDATION_FAILED';
-  return reply.code(ERRORS[code].status).send({ error: { code, message: err.message } });
+  // No hook has run for such a request: the id header is set here.
+  return reply.code(ERRORS[code].status).header('x-request-id', request.id).send({ error: { code, message: err.message } });
+}
+
+/** Which catalogue entry a connection-level error (before Fastify sees a request) is. */
+function clientErrorCode(err: NodeJS.ErrnoException): ErrorCode {
+  if (err.code === 'HPE_HEADER_OVERFLOW') return 'HEADERS_TOO_LARGE';
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return 'REQUEST_TIMEOUT';
+  return 'MALFORMED_REQUEST';
+}
+
+/**
+ * Errors Node's HTTP parser raises before there is a request (headers over the size limit, a request
+ * that never finished, bytes that are not HTTP): Fastify's own answer is in another shape, so this one
+ * writes ours on the raw socket and closes it, as Fastify does.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const code = clientErrorCode(err);
+  const { status, message } = ERRORS[code];
+  const body = JSON.stringify({ error: { code, message } });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }
 
 /**

@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { attributes } from './common.js';
+import { attributes, price } from './common.js';
 
 const itemFields = {
   title: z.string().max(1000).default(''),
   description: z.string().max(10_000).nullable().optional(),
   categories: z.array(z.string().min(1).max(200)).max(100).default([]),
-  price: z.number().nonnegative().finite().nullable().optional(),
+  price: price.nullable().optional(),
   attributes: attributes.default({}),
   available: z.boolean().default(true),
 };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { timestamp } from './common.js';
+import { price, timestamp } from './common.js';
 
 const ref = z.string().min(1).max(256);
 
@@ -15,7 +15,7 @@ export const purchaseEvent = z.strictObject({
   userId: ref,
   itemId: ref,
   quantity: z.number().int().positive().max(1_000_000),
-  price: z.number().nonnegative().finite().nullable().optional().describe('Unit price'),
+  price: price.nullable().optional().describe('Unit price'),
   orderId: ref.nullable().optional().describe('Basket: events of one order were bought together'),
   ts: timestamp.optional().describe('When it happened (ISO 8601); may be left out only with an eventId (then: the time of the request)'),
 }).refine(fixedTime, TS_NEEDED);

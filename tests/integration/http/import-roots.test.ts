@@ -1,4 +1,4 @@
-import { mkdtempSync, symlinkSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -45,6 +45,26 @@ describe('imports restricted to IMPORT_ROOTS', () => {
       expect(res.json().error.message).toMatch(/outside the directories/);
     } finally {
       await linked.dispose();
+    }
+  });
+});
+
+describe('imports without IMPORT_ROOTS', () => {
+  it('When IMPORT_ROOTS is unset, Then only files under DATA_DIR/imports may be imported', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'import-default-'));
+    const t = await createTestApp({ createDb: createPgliteTestDb, env: { DATA_DIR: dataDir, JOB_RUNNER: 'worker' } });
+    try {
+      expect(t.config.IMPORT_ROOTS).toEqual([path.join(dataDir, 'imports')]);
+      const submit = (file: string) =>
+        t.app.inject({ method: 'POST', url: '/v1/imports', headers: auth('admin'), payload: { format: 'online-retail', path: file } });
+      const outside = await submit(BUNDLED_SAMPLE_PATH);
+      expect(outside.statusCode).toBe(422);
+      expect(outside.json().error.message).toMatch(/outside the directories imports may read/);
+      mkdirSync(path.join(dataDir, 'imports'));
+      copyFileSync(BUNDLED_SAMPLE_PATH, path.join(dataDir, 'imports', 'sample.csv.gz'));
+      expect((await submit(path.join(dataDir, 'imports', 'sample.csv.gz'))).statusCode).toBe(202);
+    } finally {
+      await t.dispose();
     }
   });
 });

@@ -1,0 +1,47 @@
+import underPressure from '@fastify/under-pressure';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AppError } from '../../errors.js';
+
+/** Operations routes keep answering under load and while draining: a probe must not be shed. */
+export const isOperationsRoute = (request: FastifyRequest) => request.url.startsWith('/health/') || request.url === '/metrics' || request.url.startsWith('/metrics?');
+
+export interface LoadSheddingOptions {
+  maxEventLoopDelayMs: number;
+  maxHeapUsedMb: number;
+  /** Seconds a client is told to wait (Retry-After) on a 503. */
+  retryAfterSeconds?: number;
+}
+
+/**
+ * Two kinds of 503, both in the error shape with Retry-After:
+ * - OVERLOADED (@fastify/under-pressure): the event loop lags or the heap is over its limit, so new work
+ *   would only make every answer late; health and metrics still answer.
+ * - SHUTTING_DOWN: once app.close() has begun, requests still arriving on open connections are told to
+ *   go elsewhere (with Connection: close) while in-flight ones finish. Fastify's built-in answer for
+ *   this (`return503OnClosing`) is in another shape and is turned off in app.ts.
+ */
+export async function registerLoadShedding(app: FastifyInstance, opts: LoadSheddingOptions): Promise<void> {
+  const retryAfter = String(opts.retryAfterSeconds ?? 5);
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!closing || isOperationsRoute(request)) return done();
+    reply.header('retry-after', retryAfter).header('connection', 'close');
+    done(new AppError('SHUTTING_DOWN'));
+  });
+
+  if (opts.maxEventLoopDelayMs === 0 && opts.maxHeapUsedMb === 0) return;
+  await app.register(underPressure, {
+    maxEventLoopDelay: opts.maxEventLoopDelayMs,
+    maxHeapUsedBytes: opts.maxHeapUsedMb * 1024 * 1024,
+    pressureHandler: async (request, reply, type, value) => {
+      if (isOperationsRoute(request)) return;
+      request.log.warn({ type, value }, 'shedding load');
+      reply.header('retry-after', retryAfter);
+      throw new AppError('OVERLOADED');
+    },
+  });
+}

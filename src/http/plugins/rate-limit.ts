@@ -1,0 +1,77 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Redis } from 'ioredis';
+import { AppError } from '../../errors.js';
+import { presentedKey } from './auth.js';
+import { isOperationsRoute } from './load-shedding.js';
+
+export interface RateLimitOptions {
+  /** Configured API keys; a request presenting one is limited per key, any other per client IP. */
+  keys: string[];
+  /** Auth turned off: every request counts as one anonymous key. */
+  authDisabled: boolean;
+  perKeyPerMinute: number;
+  perIpPerMinute: number;
+  /** Counters in Redis (shared by every replica); unset = in this process. */
+  redisUrl?: string;
+  /** Prefix of the counters' Redis keys. */
+  redisPrefix?: string;
+}
+
+export const DEFAULT_RATE_LIMIT_PREFIX = 'recsvc:rate-limit:';
+
+/**
+ * Requests per minute per API key and, for requests without a valid key (missing, wrong, public pages),
+ * per client IP: a flood of bad keys is answered 429 after RATE_LIMIT_PER_IP_PER_MINUTE, while a shop's
+ * key (shared by all its visitors' browsers) gets a generous budget that only stops a runaway client.
+ * 429s are in the error shape with Retry-After. Health and metrics are never limited.
+ *
+ * The check is one app-wide onRequest hook, so it runs before authentication and on unknown routes too
+ * (probing for routes is limited like anything else). With Redis the counters are shared by all replicas;
+ * a Redis that does not answer within 250 ms lets the request through (skipOnError) rather than failing it.
+ */
+export async function registerRateLimit(app: FastifyInstance, opts: RateLimitOptions): Promise<void> {
+  if (opts.perKeyPerMinute === 0 && opts.perIpPerMinute === 0) return;
+  // Counter names carry a digest of the key, never the key itself (Redis is not a place for secrets).
+  const buckets = opts.keys.map((k) => ({ bytes: Buffer.from(k), bucket: `key:${createHash('sha256').update(k).digest('hex').slice(0, 16)}` }));
+  const bucketOf = (request: FastifyRequest): string => {
+    if (opts.authDisabled) return 'key:anonymous';
+    const key = presentedKey(request);
+    if (key !== undefined) {
+      const presented = Buffer.from(key);
+      let found: string | undefined;
+      // Every key compared in constant time, as in auth.ts.
+      for (const b of buckets) if (b.bytes.length === presented.length && timingSafeEqual(b.bytes, presented)) found = b.bucket;
+      if (found) return found;
+    }
+    return `ip:${request.ip}`;
+  };
+  const isKey = (bucket: string) => bucket.startsWith('key:');
+
+  const redis = opts.redisUrl
+    ? new Redis(opts.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 250 })
+    : undefined;
+  if (redis) {
+    // Connection errors surface as skipped checks (skipOnError); ioredis reconnects by itself.
+    redis.on('error', () => {});
+    app.addHook('onClose', async () => {
+      redis.disconnect();
+    });
+  }
+
+  await app.register(rateLimit, {
+    global: false,
+    timeWindow: 60_000,
+    // Limit headers go out with 429s only (with Retry-After): on every answer they cost three header
+    // writes per request for a budget a well-behaved client never reaches.
+    addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
+    max: (_request, bucket) => (isKey(bucket) ? opts.perKeyPerMinute : opts.perIpPerMinute),
+    keyGenerator: bucketOf,
+    allowList: (request, bucket) => isOperationsRoute(request) || (isKey(bucket) ? opts.perKeyPerMinute : opts.perIpPerMinute) === 0,
+    ...(redis ? { redis, nameSpace: opts.redisPrefix ?? DEFAULT_RATE_LIMIT_PREFIX, skipOnError: true } : {}),
+    errorResponseBuilder: (_request, context) =>
+      new AppError('RATE_LIMITED', `Too many requests: at most ${context.max} per minute; retry in ${context.after}`),
+  });
+  app.addHook('onRequest', app.rateLimit());
+}

@@ -1,0 +1,168 @@
+import { gunzipSync, brotliDecompressSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../../src/app.js';
+import { loadConfig } from '../../../src/config.js';
+import { createServices } from '../../../src/services.js';
+import { createMemoryModelStore } from '../../../src/store/memory-model-store.js';
+import { auth, createTestApp, KEYS, type TestApp } from '../../helpers/app.js';
+import { createPgliteTestDb, createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
+
+const createDb = (await serviceAvailable(POSTGRES_URL)) ? createPostgresTestDb : createPgliteTestDb;
+const SHOP = 'https://shop.example';
+
+describe('browser clients: CORS, security headers, compression, request ids', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ createDb, env: { CORS_ORIGINS: `${SHOP}, https://m.shop.example` } });
+  });
+  afterAll(() => t?.dispose());
+
+  const preflight = (origin: string) =>
+    t.app.inject({
+      method: 'OPTIONS',
+      url: '/v1/users/u1/recommendations',
+      headers: { origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+    });
+
+  it("When a listed origin sends a preflight, Then 204 allows that origin, the API's methods and the auth header", async () => {
+    const res = await preflight(SHOP);
+    expect(res.statusCode).toBe(204);
+    expect(res.headers['access-control-allow-origin']).toBe(SHOP);
+    expect(String(res.headers['access-control-allow-methods'])).toContain('GET');
+    expect(String(res.headers['access-control-allow-headers'])).toContain('authorization');
+    expect(res.headers['access-control-max-age']).toBe('600');
+  });
+
+  it('When another origin sends a preflight, Then no allow-origin header (the browser refuses)', async () => {
+    const res = await preflight('https://evil.example');
+    expect(res.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('When a listed origin gets an answer or an error, Then it may read it, with the request id exposed', async () => {
+    const ok = await t.app.inject({ url: '/v1/popular', headers: { origin: SHOP, ...auth('read') } });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.headers['access-control-allow-origin']).toBe(SHOP);
+    expect(String(ok.headers['access-control-expose-headers'])).toContain('x-request-id');
+    const denied = await t.app.inject({ url: '/v1/popular', headers: { origin: SHOP } });
+    expect(denied.statusCode).toBe(401);
+    expect(denied.headers['access-control-allow-origin']).toBe(SHOP);
+  });
+
+  it('When CORS_ORIGINS is unset, Then no response carries CORS headers', async () => {
+    const plain = await createTestApp({ createDb });
+    try {
+      const res = await plain.app.inject({
+        method: 'OPTIONS',
+        url: '/v1/popular',
+        headers: { origin: SHOP, 'access-control-request-method': 'GET' },
+      });
+      expect(res.headers['access-control-allow-origin']).toBeUndefined();
+      expect(res.statusCode).toBe(404);
+      expect(res.json().error.code).toBe('ROUTE_NOT_FOUND');
+      const get = await plain.app.inject({ url: '/v1/popular', headers: { origin: SHOP, ...auth('read') } });
+      expect(get.headers['access-control-allow-origin']).toBeUndefined();
+    } finally {
+      await plain.dispose();
+    }
+  });
+
+  it('When the API answers JSON, Then helmet headers forbid framing, sniffing and any active content', async () => {
+    const res = await t.app.inject({ url: '/v1/popular', headers: auth('read') });
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['content-security-policy']).toBe("default-src 'none';frame-ancestors 'none'");
+    expect(res.headers['strict-transport-security']).toMatch(/max-age=/);
+    expect(res.headers['x-frame-options']).toBe('DENY');
+    expect(res.headers['referrer-policy']).toBe('no-referrer');
+    // Also on errors answered before any route runs (auth, unknown routes).
+    for (const url of ['/v1/popular', '/v1/nope']) {
+      const err = await t.app.inject({ url });
+      expect(err.statusCode).toBeGreaterThanOrEqual(400);
+      expect(err.headers['content-security-policy']).toBe("default-src 'none';frame-ancestors 'none'");
+      expect(err.headers['x-content-type-options']).toBe('nosniff');
+    }
+  });
+
+  it('When the docs UI and the dashboard are loaded, Then their own policies let their scripts run', async () => {
+    const docs = await t.app.inject({ url: '/docs' });
+    expect(docs.statusCode).toBe(200);
+    const docsCsp = String(docs.headers['content-security-policy']);
+    expect(docsCsp).toMatch(/script-src 'self'/);
+    expect(docsCsp).not.toMatch(/default-src 'none'/);
+    // 'self' is enough: the page loads its scripts from /docs/static and has no inline one.
+    const scripts = docs.body.match(/<script[^>]*>/g) ?? [];
+    expect(scripts.length).toBeGreaterThan(0);
+    expect(scripts.filter((s) => !/ src="(\.|\/docs)\/static\//.test(s))).toEqual([]);
+    for (const asset of ['/docs/static/swagger-ui-bundle.js', '/docs/static/swagger-initializer.js', '/docs/json']) {
+      expect((await t.app.inject({ url: asset })).statusCode, asset).toBe(200);
+    }
+    const dashboard = await t.app.inject({ url: '/dashboard' });
+    expect(dashboard.statusCode).toBe(200);
+    expect(dashboard.headers['content-security-policy']).toBe("default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'");
+  });
+
+  it('When a client accepts br or gzip, Then large answers are compressed (gzip preferred) and small ones are not', async () => {
+    expect((await t.app.inject({ url: '/docs/json', headers: { 'accept-encoding': 'br, gzip' } })).headers['content-encoding']).toBe('gzip');
+    const spec = await t.app.inject({ url: '/docs/json', headers: { 'accept-encoding': 'br' } });
+    expect(spec.headers['content-encoding']).toBe('br');
+    expect(JSON.parse(brotliDecompressSync(spec.rawPayload).toString()).openapi).toBe('3.1.0');
+    const gz = await t.app.inject({ url: '/docs/json', headers: { 'accept-encoding': 'gzip' } });
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    expect(JSON.parse(gunzipSync(gz.rawPayload).toString()).openapi).toBe('3.1.0');
+    // A recommendation-sized answer (~1.5 KB, under the 16 KB default) goes out plain.
+    const small = await t.app.inject({ url: '/v1/items/batch', method: 'POST', headers: { ...auth('write'), 'accept-encoding': 'br, gzip' }, payload: { items: [{ id: 'x', title: 'y'.repeat(900) }] } });
+    expect(small.statusCode).toBe(200);
+    expect(small.headers['content-encoding']).toBeUndefined();
+    const read = await t.app.inject({ url: '/v1/items/x', headers: { ...auth('read'), 'accept-encoding': 'gzip' } });
+    expect(read.body.length).toBeGreaterThan(900);
+    expect(read.headers['content-encoding']).toBeUndefined();
+  });
+
+  it('When a request brings a sane X-Request-Id, Then it is echoed; an unusable one is replaced by a new id', async () => {
+    const kept = await t.app.inject({ url: '/v1/popular', headers: { 'x-request-id': 'lb-1234.abcd', ...auth('read') } });
+    expect(kept.headers['x-request-id']).toBe('lb-1234.abcd');
+    const replaced = await t.app.inject({ url: '/nope', headers: { 'x-request-id': 'x'.repeat(500) } });
+    expect(replaced.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    const fresh = await t.app.inject({ url: '/nope' });
+    const fresh2 = await t.app.inject({ url: '/nope' });
+    expect(fresh.headers['x-request-id']).not.toBe(fresh2.headers['x-request-id']);
+  });
+
+  it('When an unknown route, an unsupported media type or a too-large body comes, Then each is in the error shape', async () => {
+    const notFound = await t.app.inject({ url: '/v2/anything' });
+    expect(notFound.statusCode).toBe(404);
+    expect(notFound.json()).toEqual({ error: { code: 'ROUTE_NOT_FOUND', message: 'No route GET /v2/anything' } });
+    const media = await t.app.inject({ method: 'PUT', url: '/v1/users/u1', headers: { ...auth('write'), 'content-type': 'text/xml' }, payload: '<a/>' });
+    expect(media.statusCode).toBe(415);
+    expect(media.json().error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    const huge = await t.app.inject({
+      method: 'PUT', url: '/v1/users/u1', headers: { ...auth('write'), 'content-type': 'application/json' }, payload: `{"attributes":{"a":"${'x'.repeat(t.config.BODY_LIMIT_BYTES)}"}}`,
+    });
+    expect(huge.statusCode).toBe(413);
+    expect(huge.json().error.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+});
+
+describe('request logging', () => {
+  it('When requests are answered at info level, Then each writes exactly one line with method, url, status, time and request id', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const config = loadConfig({ API_KEYS: `read:${KEYS.read}`, SAMPLE_DATA: 'false', UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0' });
+    const db = await createDb();
+    const store = await createMemoryModelStore({});
+    const app = await buildApp(createServices({ config, db: db.db, store }), {
+      logger: { level: 'info', stream: { write: (line) => void lines.push(JSON.parse(line)) } },
+    });
+    try {
+      await app.ready();
+      lines.length = 0;
+      await app.inject({ url: '/v1/popular?k=3', headers: { ...auth('read'), 'x-request-id': 'one' } });
+      await app.inject({ url: '/v1/popular', headers: { 'x-request-id': 'two' } });
+      expect(lines.map((l) => l.reqId)).toEqual(['one', 'two']);
+      expect(lines[0]).toMatchObject({ level: 30, msg: 'request', method: 'GET', url: '/v1/popular?k=3', status: 200, ms: expect.any(Number) });
+      expect(lines[1]).toMatchObject({ status: 401 });
+    } finally {
+      await app.close();
+      await store.close();
+      await db.dispose();
+    }
+  });
+});

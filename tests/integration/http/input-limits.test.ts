@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_ATTRIBUTES } from '../../../src/http/schemas/common.js';
+import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
+import { createPgliteTestDb, createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
+import { seedTwoShops } from '../training/purchase-fixture.js';
+
+const createDb = (await serviceAvailable(POSTGRES_URL)) ? createPostgresTestDb : createPgliteTestDb;
+
+/** Bad input is a 400 in the error shape naming what is wrong, and nothing of a rejected write is stored. */
+describe('input limits', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ createDb });
+  });
+  afterAll(() => t?.dispose());
+
+  const send = (method: 'PUT' | 'POST', url: string, payload: unknown) =>
+    t.app.inject({ method, url, headers: { ...auth('admin'), 'content-type': 'application/json' }, payload: typeof payload === 'string' ? payload : JSON.stringify(payload) });
+  const purchaseCount = async () => Number((await t.services.db.query<{ n: string }>('SELECT count(*) AS n FROM purchase_events')).rows[0].n);
+
+  it('When a body nests 200,000 levels deep, Then 400 JSON_TOO_DEEP and nothing is stored', async () => {
+    const deep = `{"events":${'['.repeat(200_000)}${']'.repeat(200_000)}}`;
+    const res = await send('POST', '/v1/events', deep);
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toMatchObject({ code: 'JSON_TOO_DEEP', message: expect.stringMatching(/deeper than 32 levels/) });
+    expect(await purchaseCount()).toBe(0);
+  });
+
+  it('When a body nests within the limit but in a place the schema does not allow, Then 400 VALIDATION_FAILED', async () => {
+    const res = await send('PUT', '/v1/users/deepish', { attributes: { a: { b: { c: [[['x']]] } } } });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringMatching(/^body\.attributes\.a/) });
+    expect(await t.services.catalog.getUser('deepish')).toBeNull();
+  });
+
+  it('When a user has more attributes than allowed, Then 400 names the attributes and the user is not stored', async () => {
+    const many = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`a${i}`, 'x']));
+    const refused = await send('PUT', '/v1/users/crowded', { attributes: many(100_000) });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json().error).toMatchObject({ code: 'VALIDATION_FAILED', message: `body.attributes: at most ${MAX_ATTRIBUTES} attributes` });
+    expect(await t.services.catalog.getUser('crowded')).toBeNull();
+
+    const item = await send('PUT', '/v1/items/crowded', { title: 'x', attributes: many(MAX_ATTRIBUTES + 1) });
+    expect(item.statusCode).toBe(400);
+    expect(await t.services.catalog.getItem('crowded')).toBeNull();
+
+    const accepted = await send('PUT', '/v1/users/full', { attributes: many(MAX_ATTRIBUTES) });
+    expect(accepted.statusCode).toBe(200);
+    expect(Object.keys(accepted.json().attributes)).toHaveLength(MAX_ATTRIBUTES);
+  });
+
+  it('When an attribute value is too long, Then 400 names that attribute', async () => {
+    const res = await send('PUT', '/v1/users/verbose', { attributes: { bio: 'x'.repeat(1001) } });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.message).toMatch(/^body\.attributes\.bio/);
+  });
+
+  it('When a price or quantity is out of range (1e308, 1e400 = Infinity, negative, 0 pieces), Then 400 names the field and the batch stores nothing', async () => {
+    const ok = { userId: 'u1', itemId: 'i1', quantity: 1, price: 2.5, ts: '2011-01-01T10:00:00Z' };
+    const cases: [string, string][] = [
+      [JSON.stringify({ events: [ok, { ...ok, itemId: 'i2', price: 1e308 }] }), 'body.events.1.price'],
+      [`{"events":[{"userId":"u1","itemId":"i1","quantity":1,"price":1e400,"ts":"2011-01-01T10:00:00Z"}]}`, 'body.events.0.price'],
+      [JSON.stringify({ events: [{ ...ok, price: -1 }] }), 'body.events.0.price'],
+      [JSON.stringify({ events: [{ ...ok, quantity: 0 }] }), 'body.events.0.quantity'],
+      [JSON.stringify({ events: [{ ...ok, quantity: 1e7 }] }), 'body.events.0.quantity'],
+    ];
+    for (const [body, field] of cases) {
+      const res = await send('POST', '/v1/events', body);
+      expect(res.statusCode, body).toBe(400);
+      expect(res.json().error).toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringContaining(field) });
+    }
+    expect(await purchaseCount()).toBe(0);
+
+    const item = await send('PUT', '/v1/items/gold', { title: 'Gold', price: 1e308 });
+    expect(item.statusCode).toBe(400);
+    expect(item.json().error.message).toMatch(/^body\.price/);
+    expect(await t.services.catalog.getItem('gold')).toBeNull();
+  });
+
+  it('When the largest price and quantity allowed are stored and a model is trained, Then every read of that customer answers 200', async () => {
+    await seedTwoShops(t.services);
+    const big = await send('POST', '/v1/events', {
+      events: [{ userId: 'g0-u0', itemId: 'g0-i1', quantity: 1_000_000, price: 1e9, orderId: 'whale', ts: '2011-03-01T10:00:00Z' }],
+    });
+    expect(big.statusCode).toBe(200);
+    expect(big.json()).toMatchObject({ inserted: 1 });
+    await t.services.trainer.train();
+    for (const url of ['/v1/users/g0-u0/profile', '/v1/users/g0-u0/events', '/v1/users/g0-u0/recommendations', '/v1/items/g0-i1', '/v1/segments']) {
+      const res = await t.app.inject({ url, headers: auth('admin') });
+      expect(res.statusCode, `${url}: ${res.body.slice(0, 200)}`).toBe(200);
+    }
+    const profile = (await t.app.inject({ url: '/v1/users/g0-u0/profile', headers: auth('admin') })).json();
+    expect(Number.isFinite(profile.monetary)).toBe(true);
+    expect(profile.monetary).toBeGreaterThan(1e14);
+  }, 120_000);
+});

@@ -1,0 +1,117 @@
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../../src/app.js';
+import { loadConfig } from '../../../src/config.js';
+import { createServices } from '../../../src/services.js';
+import { createMemoryModelStore } from '../../../src/store/memory-model-store.js';
+import { auth, KEYS } from '../../helpers/app.js';
+import { createPgliteTestDb, createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
+
+const createDb = (await serviceAvailable(POSTGRES_URL)) ? createPostgresTestDb : createPgliteTestDb;
+
+let cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.reverse()) await c();
+  cleanups = [];
+});
+
+/** An app like the server's; `extra` may add routes before it is ready. */
+async function app(env: Record<string, string>, extra?: (app: FastifyInstance) => void) {
+  const config = loadConfig({ API_KEYS: `read:${KEYS.read}`, SAMPLE_DATA: 'false', UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0', ...env });
+  const db = await createDb();
+  const store = await createMemoryModelStore({});
+  const built = await buildApp(createServices({ config, db: db.db, store }));
+  extra?.(built);
+  cleanups.push(() => db.dispose(), () => store.close(), () => built.close());
+  return built;
+}
+
+/** Raw HTTP/1.1 exchange on one socket: writes `requests` (each written when the previous `gate` resolves) and returns all it read. */
+function rawExchange(port: number, first: string) {
+  const socket = net.connect({ host: '127.0.0.1', port });
+  let received = '';
+  socket.setEncoding('latin1');
+  socket.on('data', (d: string) => (received += d));
+  const ended = new Promise<string>((resolve) => socket.on('close', () => resolve(received)));
+  socket.write(first);
+  return { socket, ended, received: () => received };
+}
+
+describe('load shedding and the error shape outside routes', () => {
+  it('When the heap is over its limit, Then requests get 503 OVERLOADED with Retry-After, and health and metrics still answer', async () => {
+    const a = await app({ UNDER_PRESSURE_MAX_HEAP_USED_MB: '1' });
+    await a.ready();
+    // under-pressure samples memory once a second; wait for the first sample to land.
+    let res = await a.inject({ url: '/v1/popular', headers: auth('read') });
+    for (let i = 0; i < 60 && res.statusCode !== 503; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      res = await a.inject({ url: '/v1/popular', headers: auth('read') });
+    }
+    expect(res.statusCode).toBe(503);
+    expect(res.headers['retry-after']).toBe('5');
+    expect(res.json()).toEqual({ error: { code: 'OVERLOADED', message: 'The server is overloaded; retry later' } });
+    expect((await a.inject({ url: '/health/live' })).statusCode).toBe(200);
+    expect((await a.inject({ url: '/metrics' })).statusCode).toBe(200);
+  });
+
+  it('When a request arrives on an open connection while the server closes, Then 503 SHUTTING_DOWN in the error shape, and the request in flight finishes', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let inHandler!: () => void;
+    const entered = new Promise<void>((r) => (inHandler = r));
+    let closing!: () => void;
+    const closeBegan = new Promise<void>((r) => (closing = r));
+    const a = await app({}, (f) => {
+      f.get('/test/slow', async () => {
+        inHandler();
+        await gate;
+        return { done: true };
+      });
+      f.addHook('preClose', (done) => {
+        closing();
+        done();
+      });
+    });
+    await a.listen({ port: 0, host: '127.0.0.1' });
+    const port = (a.server.address() as net.AddressInfo).port;
+    const conn = rawExchange(port, 'GET /test/slow HTTP/1.1\r\nHost: x\r\n\r\n');
+    await entered;
+    const closed = a.close();
+    await closeBegan;
+    conn.socket.write(`GET /v1/popular HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEYS.read}\r\n\r\n`);
+    // The second request is answered at once (503) but after the first in the connection's order.
+    await new Promise((r) => setTimeout(r, 50));
+    release();
+    const text = await conn.ended;
+    await closed;
+    const responses = text.split(/(?=HTTP\/1\.1 )/);
+    expect(responses[0]).toMatch(/^HTTP\/1\.1 200/);
+    expect(responses[0]).toContain('{"done":true}');
+    expect(responses[1]).toMatch(/^HTTP\/1\.1 503/);
+    expect(responses[1]).toMatch(/\r\nretry-after: 5\r\n/i);
+    expect(responses[1]).toMatch(/\r\nconnection: close\r\n/i);
+    expect(JSON.parse(responses[1].slice(responses[1].indexOf('\r\n\r\n') + 4))).toEqual({
+      error: { code: 'SHUTTING_DOWN', message: 'The server is shutting down; retry on another instance' },
+    });
+  });
+
+  it('When request headers exceed the server limit, Then 431 in the error shape', async () => {
+    const a = await app({});
+    await a.listen({ port: 0, host: '127.0.0.1' });
+    const port = (a.server.address() as net.AddressInfo).port;
+    const conn = rawExchange(port, `GET /v1/popular HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(64 * 1024)}\r\n\r\n`);
+    const text = await conn.ended;
+    expect(text).toMatch(/^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
+    expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4))).toEqual({ error: { code: 'HEADERS_TOO_LARGE', message: 'The request headers are too large' } });
+  });
+
+  it('When the bytes are not HTTP, Then 400 MALFORMED_REQUEST in the error shape', async () => {
+    const a = await app({});
+    await a.listen({ port: 0, host: '127.0.0.1' });
+    const port = (a.server.address() as net.AddressInfo).port;
+    const text = await rawExchange(port, 'HELLO THERE\r\n\r\n').ended;
+    expect(text).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)).error.code).toBe('MALFORMED_REQUEST');
+  });
+});

@@ -1,0 +1,131 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { buildApp } from '../../../src/app.js';
+import { loadConfig } from '../../../src/config.js';
+import { createServices } from '../../../src/services.js';
+import { createMemoryModelStore } from '../../../src/store/memory-model-store.js';
+import { auth, createTestApp, KEYS, type TestApp } from '../../helpers/app.js';
+import { createPgliteTestDb, createPostgresTestDb, POSTGRES_URL, randomPrefix, REDIS_URL, serviceAvailable } from '../../helpers/services.js';
+
+const createDb = (await serviceAvailable(POSTGRES_URL)) ? createPostgresTestDb : createPgliteTestDb;
+const redisUp = await serviceAvailable(REDIS_URL);
+
+const expectRateLimited = (res: { statusCode: number; headers: Record<string, unknown>; json(): { error: { code: string; message: string } } }) => {
+  expect(res.statusCode).toBe(429);
+  expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+  expect(Number(res.headers['retry-after'])).toBeLessThanOrEqual(60);
+  expect(res.json().error).toEqual({ code: 'RATE_LIMITED', message: expect.stringMatching(/at most \d+ per minute/) });
+};
+
+describe('rate limits in process', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ createDb, env: { RATE_LIMIT_PER_IP_PER_MINUTE: '20', RATE_LIMIT_PER_MINUTE: '50' } });
+  });
+  afterAll(() => t?.dispose());
+
+  it('When one address sends 3,000 requests with a bad key, Then after the per-IP budget every one is 429 with Retry-After', async () => {
+    const statuses = new Map<number, number>();
+    let last;
+    for (let i = 0; i < 3000; i++) {
+      last = await t.app.inject({ url: '/v1/popular', headers: { authorization: 'Bearer not-a-key-123' }, remoteAddress: '203.0.113.7' });
+      statuses.set(last.statusCode, (statuses.get(last.statusCode) ?? 0) + 1);
+    }
+    expect(Object.fromEntries(statuses)).toEqual({ 401: 20, 429: 2980 });
+    expectRateLimited(last!);
+  });
+
+  it('When the bad-key address is limited, Then other addresses and valid keys from it still get through', async () => {
+    expect((await t.app.inject({ url: '/v1/popular', headers: { authorization: 'Bearer nope-nope-nope' }, remoteAddress: '203.0.113.8' })).statusCode).toBe(401);
+    expect((await t.app.inject({ url: '/v1/popular', headers: auth('read'), remoteAddress: '203.0.113.7' })).statusCode).toBe(200);
+  });
+
+  it('When a key spends its budget, Then it gets 429 while another key and health checks still answer', async () => {
+    const spend = async (scope: 'read' | 'write') => {
+      const codes: number[] = [];
+      for (let i = 0; i < 51; i++) codes.push((await t.app.inject({ url: '/v1/popular', headers: auth(scope), remoteAddress: `198.51.100.${i}` })).statusCode);
+      return codes;
+    };
+    const codes = await spend('read');
+    // One request of the previous test used the read key too.
+    expect(codes.filter((c) => c === 200)).toHaveLength(49);
+    expectRateLimited(await t.app.inject({ url: '/v1/popular', headers: auth('read') }));
+    expect((await t.app.inject({ url: '/v1/popular', headers: auth('write') })).statusCode).toBe(200);
+    for (let i = 0; i < 30; i++) {
+      expect((await t.app.inject({ url: '/health/live', remoteAddress: '203.0.113.7' })).statusCode).toBe(200);
+      expect((await t.app.inject({ url: '/metrics', remoteAddress: '203.0.113.7' })).statusCode).toBe(200);
+    }
+  });
+
+  it('When an address probes unknown routes, Then it is limited like anything else', async () => {
+    const codes: number[] = [];
+    for (let i = 0; i < 25; i++) codes.push((await t.app.inject({ url: `/v1/guess-${i}`, remoteAddress: '192.0.2.44' })).statusCode);
+    expect(codes.slice(0, 20).every((c) => c === 404)).toBe(true);
+    expect(codes.slice(20).every((c) => c === 429)).toBe(true);
+  });
+});
+
+describe.skipIf(!redisUp)('rate limits shared through Redis', () => {
+  const prefix = `${randomPrefix('rl')}:`;
+  const config = loadConfig({
+    API_KEYS: `read:${KEYS.read}`,
+    SAMPLE_DATA: 'false',
+    LOG_LEVEL: 'silent',
+    REDIS_URL,
+    RATE_LIMIT_PER_IP_PER_MINUTE: '10',
+    UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0',
+  });
+  const opened: { close(): Promise<unknown> }[] = [];
+  const replica = async () => {
+    const db = await createDb();
+    const store = await createMemoryModelStore({});
+    const app = await buildApp(createServices({ config, db: db.db, store }), { rateLimitPrefix: prefix });
+    await app.ready();
+    opened.push(app, store, { close: () => db.dispose() });
+    return app;
+  };
+  afterAll(async () => {
+    for (const o of opened) await o.close();
+    const redis = new Redis(REDIS_URL);
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+    redis.disconnect();
+  });
+
+  it('When two replicas share Redis, Then one address gets the per-IP budget once across both, and the counter lives under the prefix with a TTL', async () => {
+    const [a, b] = [await replica(), await replica()];
+    const codes: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const app = i % 2 === 0 ? a : b;
+      codes.push((await app.inject({ url: '/v1/popular', remoteAddress: '203.0.113.99' })).statusCode);
+    }
+    expect(codes).toEqual([...Array(10).fill(401), 429, 429]);
+    const redis = new Redis(REDIS_URL);
+    try {
+      const keys = await redis.keys(`${prefix}*`);
+      expect(keys).toEqual([`${prefix}ip:203.0.113.99`]);
+      expect(await redis.pttl(keys[0])).toBeGreaterThan(0);
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
+
+describe('rate limits when Redis does not answer', () => {
+  it('When the counters cannot be reached, Then requests are answered as without a limit, not failed or held', async () => {
+    // Port 1 on loopback: connection refused at once, the limiter skips its check.
+    const config = loadConfig({ API_KEYS: `read:${KEYS.read}`, SAMPLE_DATA: 'false', REDIS_URL: 'redis://127.0.0.1:1', UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0' });
+    const db = await createDb();
+    const store = await createMemoryModelStore({});
+    const app = await buildApp(createServices({ config, db: db.db, store }));
+    try {
+      await app.ready();
+      expect((await app.inject({ url: '/v1/popular', headers: auth('read') })).statusCode).toBe(200);
+      expect((await app.inject({ url: '/v1/popular' })).statusCode).toBe(401);
+    } finally {
+      await app.close();
+      await store.close();
+      await db.dispose();
+    }
+  });
+});
