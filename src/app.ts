@@ -68,7 +68,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   itemListRoutes(app, { serving: services.serving });
   trainingJobRoutes(app, { jobService: services.jobService });
   importRoutes(app, { jobService: services.jobService });
-  modelRoutes(app, { store: services.store, onActivated: () => services.serving.invalidate() });
+  modelRoutes(app, { store: services.store, activate: services.activateModel });
   evaluationRoutes(app, { evaluations: services.evaluations });
   onlineMetricRoutes(app, { onlineMetrics: services.onlineMetrics });
   profileRoutes(app, { profiles: services.profiles, catalog: services.catalog });
