@@ -29,7 +29,7 @@ export function eventRoutes(app: FastifyInstance, deps: { recordPurchases: Recor
   });
 
   r.post('/v1/feedback', {
-    config: { scope: 'write' },
+    config: { scope: 'frontend' },
     schema: {
       tags: ['events'],
       summary: 'Record how visitors reacted to recommendations (impression, click, add_to_cart, purchase)',
