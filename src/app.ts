@@ -48,8 +48,14 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   // Gauges backed by Postgres (offline evaluation, feedback rates) are refreshed before a scrape, cached ~30 s.
   const beforeScrape = async () => {
     // The segment gauges follow the active model's profiles (loaded once per version).
-    await Promise.all([services.evaluationGauges.refresh(), services.onlineMetrics.refreshGauges(), services.profiles.report()]);
+    await Promise.all([
+      services.evaluationGauges.refresh(),
+      services.onlineMetrics.refreshGauges(),
+      services.profiles.report(),
+      services.modelGauges.refresh(),
+    ]);
   };
+  services.metrics.buildInfo.set({ version: API_VERSION, node: process.version }, 1);
   registerMetrics(app, { metrics: services.metrics, beforeScrape });
   await registerDocs(app, API_VERSION);
 

@@ -18,20 +18,27 @@ import { createOnlineMetrics } from './serving/online-metrics.js';
 import { createProfileService } from './profiles/profile-service.js';
 import { createErasureRepository } from './data/erasure-repository.js';
 import { createUserErasure } from './privacy/user-erasure.js';
+import { instrumentDb } from './data/instrumented-db.js';
+import { instrumentModelStore } from './store/instrumented-model-store.js';
+import { createModelGauges } from './training/model-gauges.js';
 
 /**
  * The composition root: every domain object built from explicit dependencies. The server, the CLIs,
  * the worker and the tests all build the same objects; none of them needs Fastify.
  */
 export function createServices(deps: { config: Config; db: Db; store: ModelStore; log?: (msg: string, err?: unknown) => void }) {
-  const { config, db, store } = deps;
   const metrics = createMetrics();
+  const { config } = deps;
+  // Every Postgres and model-store call is timed and its failures counted (src/metrics.ts).
+  const db = instrumentDb(deps.db, { duration: metrics.dbDuration, errors: metrics.dbErrors });
+  const store = instrumentModelStore(deps.store, { duration: metrics.storeDuration, errors: metrics.storeErrors });
   const catalog = createCatalogRepository(db);
   const events = createEventRepository(db);
   const recordPurchases = createPurchaseRecorder({ events, store, log: (err) => deps.log?.('live update failed', err) });
 
   const serving = createServing({ store, db, catalog, metrics, answerCacheBytes: config.ANSWER_CACHE_MB * 1024 * 1024, log: deps.log });
   const profiles = createProfileService({ store, events, catalog, metrics });
+  const modelGauges = createModelGauges({ store, metrics, log: deps.log });
   // What this process keeps of a user: decoded serving entries and answers, decoded profiles.
   const forgetUser = async (id: string) => {
     profiles.forgetUser(id);
@@ -61,7 +68,10 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
   const jobRunnerOptions = {
     jobs,
     handlers: createJobHandlers({ db, trainer, evaluate: evaluations.handler }),
-    onFinished: (j: { type: string; status: string; ms: number }) => metrics.jobDuration.observe({ type: j.type, status: j.status }, j.ms / 1000),
+    onFinished: (j: { type: string; status: string; ms: number }) => {
+      metrics.jobDuration.observe({ type: j.type, status: j.status }, j.ms / 1000);
+      if (j.status === 'failed') metrics.jobFailures.inc({ type: j.type });
+    },
     onInterrupted: (interrupted: JobRecord[]) => cleanUpInterruptedTrainings(store, interrupted),
   };
   const jobRunner =
@@ -69,7 +79,7 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
   const jobService = createJobService({ jobs, defaultRecipe: config.DEFAULT_RECIPE, kick: () => jobRunner?.kick(), importRoots: config.IMPORT_ROOTS });
 
   return { config, db, store, metrics, catalog, events, recordPurchases, serving, eraseUser, erasure, activateModel, jobs, trainer, jobRunnerOptions, jobRunner, jobService,
-    reports, evaluations, evaluationGauges, onlineMetrics, profiles };
+    reports, evaluations, evaluationGauges, onlineMetrics, profiles, modelGauges };
 }
 
 export type Services = ReturnType<typeof createServices>;

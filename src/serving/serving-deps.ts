@@ -13,6 +13,8 @@ export interface ServingDeps {
     getItem(id: string): Promise<{ categories: string[] } | null>;
   };
   dbPopular: DbPopularity;
+  /** Told whether a keepable user answer was found kept (hit) or computed anew (miss). */
+  answerLookup?: (hit: boolean) => void;
   log?: (msg: string, err?: unknown) => void;
 }
 

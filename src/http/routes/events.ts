@@ -13,7 +13,7 @@ export function eventRoutes(app: FastifyInstance, deps: { recordPurchases: Recor
   };
 
   r.post('/v1/events', {
-    config: { scope: 'write' },
+    config: { scope: 'write', ingest: 'events' },
     schema: {
       tags: ['events'],
       summary: 'Record purchases (idempotent: a retried batch adds nothing twice; all or nothing)',
@@ -29,7 +29,7 @@ export function eventRoutes(app: FastifyInstance, deps: { recordPurchases: Recor
   });
 
   r.post('/v1/feedback', {
-    config: { scope: 'frontend' },
+    config: { scope: 'frontend', ingest: 'feedback' },
     schema: {
       tags: ['events'],
       summary: 'Record how visitors reacted to recommendations (impression, click, add_to_cart, purchase)',
