@@ -38,7 +38,9 @@ interface JobView {
   status: 'queued' | 'running' | 'succeeded' | 'failed';
   progress: number;
   step: string | null;
-  result: unknown;
+  /** What a job produced (trainings, imports); an evaluation carries `report` instead. */
+  result?: unknown;
+  report?: unknown;
   error: string | null;
 }
 
