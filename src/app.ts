@@ -83,8 +83,14 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   // Gauges backed by Postgres (offline evaluation, feedback rates) are refreshed before a scrape, cached ~30 s.
   const beforeScrape = async () => {
     // The segment gauges follow the active model's profiles (loaded once per version).
-    await Promise.all([services.evaluationGauges.refresh(), services.onlineMetrics.refreshGauges(), services.profiles.report()]);
+    await Promise.all([
+      services.evaluationGauges.refresh(),
+      services.onlineMetrics.refreshGauges(),
+      services.profiles.report(),
+      services.modelGauges.refresh(),
+    ]);
   };
+  services.metrics.buildInfo.set({ version: API_VERSION, node: process.version }, 1);
   registerMetrics(app, { metrics: services.metrics, beforeScrape });
   await registerDocs(app, API_VERSION);
 
@@ -108,7 +114,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   itemListRoutes(app, { serving: services.serving });
   trainingJobRoutes(app, { jobService: services.jobService });
   importRoutes(app, { jobService: services.jobService });
-  modelRoutes(app, { store: services.store, onActivated: () => services.serving.invalidate() });
+  modelRoutes(app, { store: services.store, activate: services.activateModel });
   evaluationRoutes(app, { evaluations: services.evaluations });
   onlineMetricRoutes(app, { onlineMetrics: services.onlineMetrics });
   profileRoutes(app, { profiles: services.profiles, catalog: services.catalog });

@@ -1,8 +1,12 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 
-/** Scopes of API keys; each scope implies the ones before it (admin > write > read). */
-export const SCOPES = ['read', 'write', 'admin'] as const;
+/**
+ * Scopes of API keys; each scope implies the ones before it (admin > write > read > frontend).
+ * `frontend` is what a browser holds: recommendations, item lists and feedback, no customer data;
+ * `read` is for backends (CRM, shop server): also customers' attributes, purchases and profiles.
+ */
+export const SCOPES = ['frontend', 'read', 'write', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 const bool = (fallback: boolean) =>

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { JOB_TYPES } from './jobs/job-types.js';
 
 /**
  * One prom-client registry per service instance (tests build many apps in one process).
@@ -7,8 +8,13 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'recsvc_process_' });
+  // Dropped from prom-client's defaults: gauges named `_total` (our rule keeps that for counters; the
+  // per-type gauges beside them carry the same counts) and active requests, which has no series at rest.
+  for (const name of ['nodejs_active_resources_total', 'nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_requests']) {
+    registry.removeSingleMetric(`recsvc_process_${name}`);
+  }
   const registers = [registry];
-  return {
+  const metrics = {
     registry,
     httpDuration: new Histogram({
       name: 'recsvc_http_request_duration_seconds',
@@ -59,6 +65,65 @@ export function createMetrics() {
       labelNames: ['strategy', 'rate'] as const,
       registers,
     }),
+    answerCacheHits: new Counter({
+      name: 'recsvc_serving_answer_cache_hits_total',
+      help: 'User recommendation requests answered from a kept finished answer',
+      registers,
+    }),
+    answerCacheMisses: new Counter({
+      name: 'recsvc_serving_answer_cache_misses_total',
+      help: 'User recommendation requests whose answer could be kept but was not (computed anew)',
+      registers,
+    }),
+    storeDuration: new Histogram({
+      name: 'recsvc_store_operation_duration_seconds',
+      help: 'Model store calls by operation (getEntries, getUserEvents, publish...), failed ones included',
+      labelNames: ['operation'] as const,
+      buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5],
+      registers,
+    }),
+    storeErrors: new Counter({
+      name: 'recsvc_store_errors_total',
+      help: 'Model store calls that failed, by operation',
+      labelNames: ['operation'] as const,
+      registers,
+    }),
+    dbDuration: new Histogram({
+      name: 'recsvc_db_query_duration_seconds',
+      help: 'Postgres calls by kind of statement (select, insert, update, delete, other; transaction = a whole transaction)',
+      labelNames: ['statement'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30],
+      registers,
+    }),
+    dbErrors: new Counter({
+      name: 'recsvc_db_errors_total',
+      help: 'Postgres calls that failed, by kind of statement',
+      labelNames: ['statement'] as const,
+      registers,
+    }),
+    ingested: new Counter({
+      name: 'recsvc_ingest_records_total',
+      help: 'Records sent to the ingestion API (events, feedback, items, users), accepted or rejected (a rejected batch writes nothing)',
+      labelNames: ['kind', 'outcome'] as const,
+      registers,
+    }),
+    jobFailures: new Counter({
+      name: 'recsvc_jobs_failures_total',
+      help: 'Jobs that failed, by type',
+      labelNames: ['type'] as const,
+      registers,
+    }),
+    lastTraining: new Gauge({
+      name: 'recsvc_training_last_success_timestamp_seconds',
+      help: 'When the newest kept model version was trained (unix seconds)',
+      registers,
+    }),
+    buildInfo: new Gauge({
+      name: 'recsvc_build_info',
+      help: 'The running build (value 1)',
+      labelNames: ['version', 'node'] as const,
+      registers,
+    }),
     segmentSize: new Gauge({
       name: 'recsvc_profiles_segment_users',
       help: 'Customers per RFM segment at the last training',
@@ -66,6 +131,17 @@ export function createMetrics() {
       registers,
     }),
   };
+  // Series with a known, fixed label set start at zero, so a rate() or an alert sees them before the first event.
+  for (const type of Object.values(JOB_TYPES)) {
+    metrics.jobFailures.inc({ type }, 0);
+    for (const status of ['succeeded', 'failed'] as const) metrics.jobDuration.zero({ type, status });
+  }
+  for (const kind of INGEST_KINDS) for (const outcome of ['accepted', 'rejected'] as const) metrics.ingested.inc({ kind, outcome }, 0);
+  return metrics;
 }
+
+/** What the ingestion API takes in, the `kind` label of recsvc_ingest_records_total. */
+export const INGEST_KINDS = ['events', 'feedback', 'items', 'users'] as const;
+export type IngestKind = (typeof INGEST_KINDS)[number];
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -6,6 +6,7 @@ import { openDatabase } from './data/open-database.js';
 import { createServices } from './services.js';
 import { createModelStore } from './store/create-model-store.js';
 import { bootstrap } from './bootstrap.js';
+import { announceServerUrl } from './data/data-dir-lock.js';
 
 function readConfig(): Config {
   try {
@@ -17,6 +18,14 @@ function readConfig(): Config {
     }
     throw err;
   }
+}
+
+/** The URL a local client reaches the server at: a wildcard listen address is reached on loopback. */
+function clientUrl(listening: string): string {
+  const url = new URL(listening);
+  if (url.hostname === '0.0.0.0') url.hostname = '127.0.0.1';
+  if (url.hostname === '[::]') url.hostname = '[::1]';
+  return url.origin;
 }
 
 async function main() {
@@ -50,7 +59,9 @@ async function main() {
     await db.close();
   });
 
-  await app.listen({ port: config.PORT, host: config.HOST });
+  const address = await app.listen({ port: config.PORT, host: config.HOST });
+  // With embedded data, CLIs find the server here and send it their work instead of opening DATA_DIR.
+  if (!config.DATABASE_URL || !config.REDIS_URL) announceServerUrl(config.DATA_DIR, clientUrl(address));
   await bootstrap(services, app.log);
   bootstrapped = true;
 }

@@ -16,53 +16,72 @@ import { createEvaluationGauges } from './evaluation/evaluation-gauges.js';
 import { createEvaluationService } from './evaluation/evaluation-service.js';
 import { createOnlineMetrics } from './serving/online-metrics.js';
 import { createProfileService } from './profiles/profile-service.js';
+import { createErasureRepository } from './data/erasure-repository.js';
+import { createUserErasure } from './privacy/user-erasure.js';
+import { instrumentDb } from './data/instrumented-db.js';
+import { instrumentModelStore } from './store/instrumented-model-store.js';
+import { createModelGauges } from './training/model-gauges.js';
 
 /**
  * The composition root: every domain object built from explicit dependencies. The server, the CLIs,
  * the worker and the tests all build the same objects; none of them needs Fastify.
  */
 export function createServices(deps: { config: Config; db: Db; store: ModelStore; log?: (msg: string, err?: unknown) => void }) {
-  const { config, db, store } = deps;
   const metrics = createMetrics();
+  const { config } = deps;
+  // Every Postgres and model-store call is timed and its failures counted (src/metrics.ts).
+  const db = instrumentDb(deps.db, { duration: metrics.dbDuration, errors: metrics.dbErrors });
+  const store = instrumentModelStore(deps.store, { duration: metrics.storeDuration, errors: metrics.storeErrors });
   const catalog = createCatalogRepository(db);
   const events = createEventRepository(db);
   const recordPurchases = createPurchaseRecorder({ events, store, log: (err) => deps.log?.('live update failed', err) });
 
   const serving = createServing({ store, db, catalog, purchases: (userId) => events.loadPurchaseRows({ userId }), metrics, answerCacheBytes: config.ANSWER_CACHE_MB * 1024 * 1024, log: deps.log });
-  // Erased through another process sharing the model store: forget what this one keeps of the user.
-  store.onUserErased?.((id) => void serving.forgetUser(id).catch((err: unknown) => deps.log?.('forgetting an erased user failed', err)));
-
-  async function eraseUser(id: string): Promise<boolean> {
-    const existed = await events.deleteUser(id);
-    await store.deleteUser(id);
-    // This process may hold the user's decoded entries in its per-version cache.
+  const profiles = createProfileService({ store, events, catalog, metrics });
+  const modelGauges = createModelGauges({ store, metrics, log: deps.log });
+  // What this process keeps of a user: decoded serving entries and answers, decoded profiles.
+  const forgetUser = async (id: string) => {
+    profiles.forgetUser(id);
     await serving.forgetUser(id);
-    return existed;
-  }
+  };
+  // Erased through another process sharing the model store: forget what this one keeps of the user.
+  store.onUserErased?.((id) => void forgetUser(id).catch((err: unknown) => deps.log?.('forgetting an erased user failed', err)));
+  const erasure = createUserErasure({ events, erasures: createErasureRepository(db), store, forget: forgetUser });
+  const eraseUser = (id: string) => erasure.erase(id);
+  /** Rollback: the version is scrubbed of users erased after its training, then served. */
+  const activateModel = async (version: string) => {
+    const ok = await erasure.activate(version);
+    if (ok) serving.invalidate();
+    return ok;
+  };
 
   // Jobs: the API process runs them itself (inline) unless JOB_RUNNER=worker leaves them to `npm run worker`,
   // which builds its runner from the same options.
   const jobs = createJobRepository(db);
-  const trainer = createTrainer({ events, catalog, store, defaultRecipe: config.DEFAULT_RECIPE, threads: config.TRAIN_THREADS, precomputeDays: config.PRECOMPUTE_DAYS, log: deps.log });
+  const trainer = createTrainer({
+    events, catalog, store, defaultRecipe: config.DEFAULT_RECIPE, erasures: erasure, threads: config.TRAIN_THREADS, precomputeDays: config.PRECOMPUTE_DAYS, log: deps.log,
+  });
   const reports = createReportRepository(db);
   const evaluationGauges = createEvaluationGauges({ reports, store, gauge: metrics.evaluationMetric, log: deps.log });
   const evaluations = createEvaluationService({
     jobs, reports, events, catalog, gauges: evaluationGauges, defaultRecipe: config.DEFAULT_RECIPE, kick: () => jobRunner?.kick(),
   });
   const onlineMetrics = createOnlineMetrics({ db, gauge: metrics.onlineRate, log: deps.log });
-  const profiles = createProfileService({ store, events, catalog, metrics });
   const jobRunnerOptions = {
     jobs,
     handlers: createJobHandlers({ db, trainer, evaluate: evaluations.handler }),
-    onFinished: (j: { type: string; status: string; ms: number }) => metrics.jobDuration.observe({ type: j.type, status: j.status }, j.ms / 1000),
+    onFinished: (j: { type: string; status: string; ms: number }) => {
+      metrics.jobDuration.observe({ type: j.type, status: j.status }, j.ms / 1000);
+      if (j.status === 'failed') metrics.jobFailures.inc({ type: j.type });
+    },
     onInterrupted: (interrupted: JobRecord[]) => cleanUpInterruptedTrainings(store, interrupted),
   };
   const jobRunner =
     config.JOB_RUNNER === 'inline' ? createJobRunner({ ...jobRunnerOptions, mode: 'inline', exclusiveDatabase: db.kind === 'pglite' }) : null;
   const jobService = createJobService({ jobs, defaultRecipe: config.DEFAULT_RECIPE, kick: () => jobRunner?.kick(), importRoots: config.IMPORT_ROOTS });
 
-  return { config, db, store, metrics, catalog, events, recordPurchases, serving, eraseUser, jobs, trainer, jobRunnerOptions, jobRunner, jobService,
-    reports, evaluations, evaluationGauges, onlineMetrics, profiles };
+  return { config, db, store, metrics, catalog, events, recordPurchases, serving, eraseUser, erasure, activateModel, jobs, trainer, jobRunnerOptions, jobRunner, jobService,
+    reports, evaluations, evaluationGauges, onlineMetrics, profiles, modelGauges };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -13,6 +13,8 @@ import { createJobRunner } from '../jobs/job-runner.js';
 import { JOB_TYPES } from '../jobs/job-types.js';
 import { createProgress } from './progress.js';
 import { parseCommandLine, runCli, UsageError } from './run-cli.js';
+import { runJobOnServer, runningServer } from './server-handoff.js';
+import type { EvaluationReport } from '../evaluation/evaluation-report.js';
 
 const USAGE = `Usage: npm run evaluate -- --cutoff DATE [options]
 
@@ -79,6 +81,21 @@ async function main(args: string[]): Promise<number> {
   const parsed = cli.value;
   const started = performance.now();
   const config = loadConfig();
+  // A server owns the embedded data: the evaluation runs there, followed here.
+  const server = runningServer(config);
+  if (server) {
+    console.log(`The server at ${server.url} (pid ${server.pid}) owns the data: evaluating there.`);
+    const progress = createProgress('evaluate');
+    const job = await runJobOnServer(server, '/v1/evaluations', parsed.request, progress);
+    if (job.status !== 'succeeded' || !job.report) {
+      progress.stop('failed');
+      console.error(`error: ${job.error ?? 'the evaluation did not finish'}`);
+      return 1;
+    }
+    progress.stop();
+    printReport(job.report as EvaluationReport, job.id, parsed.json, started);
+    return 0;
+  }
   const db = await openDatabase(config);
   try {
     const jobs = createJobRepository(db);
@@ -127,14 +144,18 @@ async function main(args: string[]): Promise<number> {
       return 1;
     }
     progress.stop();
-    console.log(`\n${formatReport(stored.report)}\n`);
-    if (parsed.json) writeFileSync(parsed.json, `${JSON.stringify(stored.report, null, 2)}\n`);
-    console.log(`evaluation ${job.id} stored; ${((performance.now() - started) / 1000).toFixed(1)} s end to end${parsed.json ? `; JSON in ${parsed.json}` : ''}`);
+    printReport(stored.report, job.id, parsed.json, started);
     return 0;
   } finally {
     // PGlite writes its files on close: always close, also after a failure.
     await db.close();
   }
+}
+
+function printReport(report: EvaluationReport, id: string, json: string | null, started: number): void {
+  console.log(`\n${formatReport(report)}\n`);
+  if (json) writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`evaluation ${id} stored; ${((performance.now() - started) / 1000).toFixed(1)} s end to end${json ? `; JSON in ${json}` : ''}`);
 }
 
 runCli(import.meta.url, main);

@@ -1,9 +1,11 @@
 import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../data/open-database.js';
 import { IMPORT_FORMATS, runImport, type ImportFormat, type ImportReport } from '../data/importers/run-import.js';
 import { createProgress } from './progress.js';
 import { parseCommandLine, runCli, UsageError } from './run-cli.js';
+import { runJobOnServer, runningServer } from './server-handoff.js';
 
 const USAGE = `Usage: npm run import -- <format> <path>
 
@@ -54,7 +56,23 @@ async function main(args: string[]): Promise<number> {
   const cli = parseCommandLine(args, USAGE, parseImportArgs);
   if (!cli.ok) return cli.exit;
   const request = cli.value;
-  const db = await openDatabase(loadConfig());
+  const config = loadConfig();
+  // A server owns the embedded data: the import runs there (the file is read by the server), followed here.
+  const server = runningServer(config);
+  if (server) {
+    console.log(`The server at ${server.url} (pid ${server.pid}) owns the data: importing there.`);
+    const progress = createProgress(`import ${request.format}`);
+    const job = await runJobOnServer(server, '/v1/imports', { format: request.format, path: path.resolve(request.path) }, progress);
+    if (job.status !== 'succeeded') {
+      progress.stop('failed');
+      console.error(`error: import job ${job.id} failed: ${job.error}`);
+      return 1;
+    }
+    progress.stop();
+    console.log(formatReport(job.result as ImportReport));
+    return 0;
+  }
+  const db = await openDatabase(config);
   try {
     const progress = createProgress(`import ${request.format}`);
     const report = await runImport({ db }, request, (f) => progress.update(f)).catch((err: unknown) => {

@@ -9,6 +9,7 @@ import { createModelStore } from '../store/create-model-store.js';
 import type { TrainResult } from '../training/train-model.js';
 import { createProgress } from './progress.js';
 import { parseCommandLine, runCli, UsageError } from './run-cli.js';
+import { runJobOnServer, runningServer, type RunningServer } from './server-handoff.js';
 
 const USAGE = `Usage: npm run train [-- --recipe NAME] [--from DATE] [--to DATE]
 
@@ -77,6 +78,9 @@ async function main(args: string[]): Promise<number> {
   if (!cli.ok) return cli.exit;
   const params = cli.value;
   const config = loadConfig();
+  // A server owns the embedded data: the training runs there, followed here.
+  const server = runningServer(config);
+  if (server) return trainOnServer(server, params);
   const db = await openDatabase(config);
   const store = await createModelStore(config).catch(async (err: unknown) => {
     await db.close();
@@ -127,6 +131,20 @@ async function main(args: string[]): Promise<number> {
     // PGlite writes its files on close: always close, also after a failure.
     await db.close();
   }
+}
+
+async function trainOnServer(server: RunningServer, params: TrainJobParams): Promise<number> {
+  console.log(`The server at ${server.url} (pid ${server.pid}) owns the data: training there.`);
+  const progress = createProgress('train');
+  const job = await runJobOnServer(server, '/v1/training-jobs', params, progress);
+  if (job.status !== 'succeeded') {
+    progress.stop('failed');
+    console.error(`error: training job ${job.id} failed: ${job.error}`);
+    return 1;
+  }
+  progress.stop();
+  console.log(formatTrainResult(job.result as TrainResult));
+  return 0;
 }
 
 runCli(import.meta.url, main);

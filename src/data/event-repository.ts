@@ -215,12 +215,24 @@ export function createEventRepository(db: Db) {
       return rows[0];
     },
 
-    /** Erases a user's events and attributes. Returns false when the user was unknown. */
+    /**
+     * Erases a user's events and attributes and records the erasure (erased_users, with a new sequence
+     * number even for a repeated erasure), in one transaction. Returns false when the user was unknown.
+     */
     async deleteUser(userId: string): Promise<boolean> {
       return db.transaction(async (tx) => {
-        await tx.query('DELETE FROM feedback_events WHERE user_id = $1', [userId]);
-        await tx.query('DELETE FROM purchase_events WHERE user_id = $1', [userId]);
+        const feedback = await tx.query('DELETE FROM feedback_events WHERE user_id = $1 RETURNING 1', [userId]);
+        const purchases = await tx.query('DELETE FROM purchase_events WHERE user_id = $1 RETURNING 1', [userId]);
         const { rows } = await tx.query('DELETE FROM users WHERE id = $1 RETURNING 1', [userId]);
+        // An id Postgres never held (or holds no more: erased before, so already listed) is not recorded:
+        // no training can have seen it since, and a 404 changes nothing.
+        if (rows.length + purchases.rows.length + feedback.rows.length > 0) {
+          await tx.query(
+            `INSERT INTO erased_users (user_id) VALUES ($1)
+             ON CONFLICT (user_id) DO UPDATE SET erased_at = now(), seq = nextval(pg_get_serial_sequence('erased_users', 'seq'))`,
+            [userId],
+          );
+        }
         return rows.length > 0;
       });
     },

@@ -51,11 +51,14 @@ export function createProfileService(deps: {
   metrics?: Metrics;
 }) {
   let cached: VersionProfiles | null = null;
+  // Bumped by forgetUser: a load that started before an erasure must not be kept after it.
+  let generation = 0;
 
   async function current(): Promise<VersionProfiles | null> {
     const meta = await deps.store.getActive();
     if (!meta) return null;
     if (cached?.version === meta.version) return cached;
+    const started = generation;
     const bytes = await deps.store.getArtifact(meta.version, PROFILES_ARTIFACT);
     if (!bytes) return null;
     const decoded = decodeProfiles(bytes);
@@ -71,6 +74,7 @@ export function createProfileService(deps: {
       frequency: populationOf(list.map((p) => p.frequency)),
       monetary: populationOf(list.map((p) => p.monetary)),
     };
+    if (started !== generation) return next;
     cached = next;
     if (deps.metrics) {
       deps.metrics.segmentSize.reset();
@@ -97,6 +101,12 @@ export function createProfileService(deps: {
   }
 
   return {
+    /** Drops the decoded profiles after an erasure: the next read loads the redacted artifact. */
+    forgetUser(userId: string): void {
+      generation++;
+      if (cached?.byUser.has(userId)) cached = null;
+    },
+
     /** Null when the active model has no profiles (or no model is active). */
     async report(): Promise<(SegmentReport & { modelVersion: string; asOf: string }) | null> {
       const v = await current();

@@ -25,8 +25,8 @@ export interface ServingOptions {
   answerCacheBytes?: number;
   /** How often catalog changes are folded into the served item table (ms, default 2000). */
   catalogRefreshMs?: number;
-  /** Counts responses by kind and strategy, and fallbacks by reason. */
-  metrics?: Pick<Metrics, 'recommendationsServed' | 'fallbacks'>;
+  /** Counts responses by kind and strategy, fallbacks by reason, and answer-cache hits and misses. */
+  metrics?: Pick<Metrics, 'recommendationsServed' | 'fallbacks' | 'answerCacheHits' | 'answerCacheMisses'>;
   log?: (msg: string, err?: unknown) => void;
 }
 
@@ -62,9 +62,15 @@ export function createServing(opts: ServingOptions) {
     catalog: opts.catalog,
     dbPopular: createDbPopularity(opts.db),
     purchases: opts.purchases,
+    answerLookup: opts.metrics && ((hit) => (hit ? opts.metrics!.answerCacheHits.inc() : opts.metrics!.answerCacheMisses.inc())),
     log: opts.log,
   };
   const { metrics } = opts;
+  // Every (kind, reason) a fallback can have starts at zero, so an alert on its rate sees it at once.
+  for (const [kind, reason] of Object.entries(FALLBACK_REASON)) {
+    metrics?.fallbacks.inc({ kind, reason }, 0);
+    metrics?.fallbacks.inc({ kind, reason: 'no-model' }, 0);
+  }
   const count = (kind: Kind, r: Recommendation<RecommendedItem>) => {
     metrics?.recommendationsServed.inc({ kind, strategy: r.strategy });
     if (r.fallback) metrics?.fallbacks.inc({ kind, reason: r.modelVersion === null ? 'no-model' : FALLBACK_REASON[kind] });
@@ -87,7 +93,11 @@ export function createServing(opts: ServingOptions) {
       if (!m || !live) return undefined;
       overlay.poke(m);
       const r = reusedAnswer(m, userId, q, live);
-      if (r) count('user', r);
+      // Only hits count here: a miss goes on to recommendForUser, which looks again and counts that.
+      if (r) {
+        metrics?.answerCacheHits.inc();
+        count('user', r);
+      }
       return r;
     },
     recommendForUser: (userId: string, q: UserQuery) => counted('user', recommendForUser(deps, userId, q)),

@@ -116,6 +116,7 @@ export async function recommendForUser(deps: ServingDeps, userId: string, q: Use
   // Without such purchases the answer depends on nothing but the version, the catalog and the query.
   const key = fresh.length === 0 ? answerKey(strategy, excludePurchased, q) : undefined;
   const cached = key === undefined ? undefined : model.answers.get(userId, key);
+  if (key !== undefined) deps.answerLookup?.(cached !== undefined);
   if (cached) return down.degraded ? { ...cached, fallback: true } : cached;
   const freshSet = fresh.length === 0 ? undefined : new Set(fresh.map((f) => f.item));
   const bought = !excludePurchased

@@ -19,6 +19,8 @@ export interface ServingDeps {
    * (see on-request-scorer.ts); without it they get the cold-start answer.
    */
   purchases?: (userId: string) => Promise<PurchaseRow[]>;
+  /** Told whether a keepable user answer was found kept (hit) or computed anew (miss). */
+  answerLookup?: (hit: boolean) => void;
   log?: (msg: string, err?: unknown) => void;
 }
 

@@ -3,13 +3,15 @@ import type { Config } from '../config.js';
 import { createMemoryModelStore } from './memory-model-store.js';
 import type { ModelStore } from './model-store.js';
 import { createRedisModelStore } from './redis-model-store.js';
+import { lockDataDir } from '../data/data-dir-lock.js';
 
 /** Key prefix of the service's Redis keys, so one Redis can hold other data beside them. */
 export const DEFAULT_REDIS_PREFIX = 'recsvc:';
 
 /**
  * The model store the configuration asks for: Redis when REDIS_URL is set (the store owns that
- * connection: close() quits it), else the in-process store snapshotted under `${DATA_DIR}/model-store`.
+ * connection: close() quits it), else the in-process store snapshotted under `${DATA_DIR}/model-store`,
+ * which holds DATA_DIR's lock (data-dir-lock.ts) until it is closed.
  */
 export async function createModelStore(
   config: Pick<Config, 'REDIS_URL' | 'DATA_DIR' | 'MODEL_VERSIONS_KEPT'>,
@@ -25,5 +27,26 @@ export async function createModelStore(
     while (!(await store.ping()) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     return store;
   }
-  return createMemoryModelStore({ snapshotDir: join(config.DATA_DIR, 'model-store'), versionsKept });
+  return openSnapshotted(config.DATA_DIR, versionsKept);
+}
+
+/** The snapshots are this process's alone while it runs (DATA_DIR's lock, shared with an embedded database). */
+async function openSnapshotted(dataDir: string, versionsKept: number): Promise<ModelStore> {
+  const release = lockDataDir(dataDir);
+  try {
+    const store = await createMemoryModelStore({ snapshotDir: join(dataDir, 'model-store'), versionsKept });
+    return {
+      ...store,
+      async close() {
+        try {
+          await store.close();
+        } finally {
+          release();
+        }
+      },
+    };
+  } catch (err) {
+    release();
+    throw err;
+  }
 }

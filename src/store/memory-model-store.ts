@@ -162,6 +162,17 @@ export async function createMemoryModelStore(opts: MemoryModelStoreOptions = {})
         }
       }),
 
+    redactArtifact: (version, name, data) =>
+      serial(async () => {
+        const target = find(version);
+        if (!target?.artifacts.has(name)) return false;
+        target.artifacts.set(name, copy(data));
+        const snapshot = published.get(version);
+        // The file on disk must hold the redacted copy too, or a restart would bring the old one back.
+        if (snapshot && dir) await writeAtomically(dir, versionFile(version), encodeSnapshot(snapshot));
+        return true;
+      }),
+
     ping: async () => true,
 
     async close() {

@@ -63,9 +63,16 @@ export interface ModelStore {
   /**
    * Erases all per-user state of a user (GDPR erasure): their live events, and the entry keyed by their
    * id in every table of every published version (per-user candidates), so a rollback cannot bring
-   * them back. Artifacts (whole-population data such as profiles) are left as they are.
+   * them back. Artifacts (whole-population data such as profiles) are redacted by the caller
+   * with redactArtifact (src/privacy/user-erasure.ts), which knows their formats.
    */
   deleteUser(userId: string): Promise<void>;
+  /**
+   * Replaces an existing artifact of a version, published or not, with a redacted copy: the one
+   * exception to immutability, for erasure (e.g. the profiles artifact without an erased customer).
+   * Returns false, writing nothing, when the version has no artifact of that name.
+   */
+  redactArtifact(version: string, name: string, data: Uint8Array): Promise<boolean>;
   /**
    * Calls `listener` with the id of every user erased through any process sharing this store (a store
    * that only one process uses may leave it out: its own callers know). Lets each serving process

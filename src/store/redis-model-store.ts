@@ -265,6 +265,11 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
       announce(userId, erasedChannel);
     },
 
+    async redactArtifact(version, name, data) {
+      // XX: only an artifact that is there is replaced; a pruned version is not brought back half-made.
+      return (await redis.set(artifactKey(version, name), asBuffer(data), 'XX')) === 'OK';
+    },
+
     async ping() {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {

@@ -59,6 +59,12 @@ export interface TrainerDeps {
    * `encode`, `write`); a throw fails the training at that point, as a crash there would.
    */
   afterStep?: (step: string) => void | Promise<void>;
+  /**
+   * Erasure bookkeeping (src/privacy/user-erasure.ts): the mark is taken before the data is read and
+   * kept in the metadata (`info.erasureMark`); after publishing, users erased since the mark (whose
+   * data the training may have read) are scrubbed from the new version.
+   */
+  erasures?: { mark(): Promise<number>; scrubSince(mark: number, versions?: string[]): Promise<void> };
   log?: (msg: string, err?: unknown) => void;
 }
 
@@ -138,8 +144,10 @@ export function createTrainer(deps: TrainerDeps) {
       return out;
     }
 
+    let erasureMark = 0;
     // Purchases stream from a cursor into typed columns: no object per purchase is kept (issue 10).
     const { builder, items, users } = await step('load', async () => {
+      erasureMark = (await deps.erasures?.mark()) ?? 0;
       const builder = new DatasetBuilder();
       const stream = async () => {
         for await (const rows of deps.events.streamPurchaseRows({ from: request.from, to: request.to })) builder.addAll(rows);
@@ -192,10 +200,17 @@ export function createTrainer(deps: TrainerDeps) {
           durations,
           contents,
           serving: computed.servingInfo,
+          erasureMark,
           ...(opts.jobId ? { jobId: opts.jobId } : {}),
         },
       };
       await step('publish', () => deps.store.publish(meta));
+      // Users erased while this training ran may be in what it read: scrub them from the new version.
+      // (Should this fail, the catch below leaves the version alone: deleteVersion refuses the active one.)
+      await deps.erasures?.scrubSince(erasureMark, [version]).catch((err: unknown) => {
+        const message = err instanceof Error ? err.message : String(err);
+        throw new Error(`version ${version} is published, but removing users erased during the training failed (activate it again to retry): ${message}`);
+      });
       durations.total = round(performance.now() - startedAt);
       return result;
     } catch (err) {

@@ -8,6 +8,16 @@ declare module 'fastify' {
     /** Scope a route needs; routes without one are public (health, metrics). */
     scope?: Scope;
   }
+  interface FastifyInstance {
+    /** Every route registered after the auth plugin, with the scope it needs (null: public). */
+    routeScopes: readonly RouteScope[];
+  }
+}
+
+export interface RouteScope {
+  method: string;
+  url: string;
+  scope: Scope | null;
 }
 
 export interface AuthOptions {
@@ -26,7 +36,7 @@ export function presentedKey(request: FastifyRequest): string | undefined {
 }
 
 /**
- * API keys with scopes (admin implies write implies read), sent as `Authorization: Bearer KEY` or
+ * API keys with scopes (admin implies write implies read implies frontend), sent as `Authorization: Bearer KEY` or
  * `X-API-Key: KEY`. Keys are compared byte for byte with timingSafeEqual, and every configured key is
  * checked, so timing does not tell how much of a key matched or which one nearly did. Only a key's
  * length can show in the timing (keys of another length are skipped), which tells nothing useful about
@@ -37,6 +47,12 @@ export function presentedKey(request: FastifyRequest): string | undefined {
  * scope without reading `request.routeOptions`, which Fastify builds anew on every access.
  */
 export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
+  // The route list lets a test check every route's scope, including routes added later.
+  const routeScopes: RouteScope[] = [];
+  app.decorate('routeScopes', routeScopes);
+  app.addHook('onRoute', (route: RouteOptions) => {
+    for (const method of [route.method].flat()) routeScopes.push({ method, url: route.url, scope: route.config?.scope ?? null });
+  });
   if (options.disabled) return;
   const keys = options.keys.map((k) => ({ scope: k.scope, bytes: Buffer.from(k.key) }));
 

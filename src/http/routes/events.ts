@@ -13,7 +13,7 @@ export function eventRoutes(app: FastifyInstance, deps: { recordPurchases: Recor
   };
 
   r.post('/v1/events', {
-    config: { scope: 'write' },
+    config: { scope: 'write', ingest: 'events' },
     schema: {
       operationId: 'recordPurchases',
       tags: ['events'],
@@ -30,7 +30,7 @@ export function eventRoutes(app: FastifyInstance, deps: { recordPurchases: Recor
   });
 
   r.post('/v1/feedback', {
-    config: { scope: 'write' },
+    config: { scope: 'frontend', ingest: 'feedback' },
     schema: {
       operationId: 'recordFeedback',
       tags: ['events'],

@@ -10,7 +10,7 @@ export function itemListRoutes(app: FastifyInstance, deps: { serving: Serving })
   const tags = ['recommendations'];
 
   r.get('/v1/items/:id/similar', {
-    config: { scope: 'read' },
+    config: { scope: 'frontend' },
     serializerCompiler: plainJsonSerializer,
     schema: {
       operationId: 'listSimilarItems',
@@ -24,7 +24,7 @@ export function itemListRoutes(app: FastifyInstance, deps: { serving: Serving })
   });
 
   r.get('/v1/items/:id/bought-together', {
-    config: { scope: 'read' },
+    config: { scope: 'frontend' },
     serializerCompiler: plainJsonSerializer,
     schema: {
       operationId: 'listBoughtTogether',
@@ -38,7 +38,7 @@ export function itemListRoutes(app: FastifyInstance, deps: { serving: Serving })
   });
 
   r.get('/v1/popular', {
-    config: { scope: 'read' },
+    config: { scope: 'frontend' },
     serializerCompiler: plainJsonSerializer,
     schema: {
       operationId: 'listPopularItems',

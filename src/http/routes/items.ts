@@ -10,7 +10,7 @@ export function itemRoutes(app: FastifyInstance, deps: { catalog: CatalogReposit
   const tags = ['catalog'];
 
   r.put('/v1/items/:id', {
-    config: { scope: 'write' },
+    config: { scope: 'write', ingest: 'items' },
     schema: { operationId: 'upsertItem', tags, summary: 'Create or replace an item', params: idParam, body: itemBody, response: { 200: itemResponse, ...errors(400, 401, 403, 413) } },
     handler: async (req) => {
       await deps.catalog.upsertItems([{ id: req.params.id, ...req.body }]);
@@ -19,7 +19,7 @@ export function itemRoutes(app: FastifyInstance, deps: { catalog: CatalogReposit
   });
 
   r.post('/v1/items/batch', {
-    config: { scope: 'write' },
+    config: { scope: 'write', ingest: 'items' },
     schema: { operationId: 'upsertItems', tags, summary: 'Create or replace items in one batch (all or nothing)', body: itemBatchBody, response: { 200: upsertResult, ...errors(400, 401, 403, 413) } },
     handler: async (req) => {
       if (req.body.items.length > deps.maxBatch) throw new AppError('BATCH_TOO_LARGE', `A batch holds at most ${deps.maxBatch} items, got ${req.body.items.length}`);

@@ -8,8 +8,8 @@ import { modelList, modelVersion, versionParam } from '../schemas/jobs.js';
 
 export interface ModelRouteDeps {
   store: ModelStore;
-  /** Told after a rollback, so a cache of the active model re-reads it at once. */
-  onActivated?: (version: string) => void;
+  /** Rollback: makes a kept version active (scrubbed of users erased since) and refreshes caches; false if unknown. */
+  activate: (version: string) => Promise<boolean>;
 }
 
 export function modelRoutes(app: FastifyInstance, deps: ModelRouteDeps) {
@@ -36,8 +36,7 @@ export function modelRoutes(app: FastifyInstance, deps: ModelRouteDeps) {
       response: { 200: z.object({ active: modelVersion }), ...errors(400, 401, 403, 404) },
     },
     handler: async (req) => {
-      if (!(await deps.store.activate(req.params.version))) throw notFound('model version', req.params.version);
-      deps.onActivated?.(req.params.version);
+      if (!(await deps.activate(req.params.version))) throw notFound('model version', req.params.version);
       const active = await deps.store.getActive();
       return { active: { ...active!, active: true } };
     },

@@ -10,7 +10,7 @@ export function recommendationRoutes(app: FastifyInstance, deps: { serving: Serv
   const tags = ['recommendations'];
 
   r.get('/v1/users/:id/recommendations', {
-    config: { scope: 'read' },
+    config: { scope: 'frontend' },
     serializerCompiler: plainJsonSerializer,
     schema: {
       operationId: 'recommendForUser',
@@ -25,7 +25,7 @@ export function recommendationRoutes(app: FastifyInstance, deps: { serving: Serv
   });
 
   r.post('/v1/recommendations', {
-    config: { scope: 'read' },
+    config: { scope: 'frontend' },
     serializerCompiler: plainJsonSerializer,
     schema: {
       operationId: 'recommendForContext',

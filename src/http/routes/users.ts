@@ -20,7 +20,7 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps) {
   const tags = ['users'];
 
   r.put('/v1/users/:id', {
-    config: { scope: 'write' },
+    config: { scope: 'write', ingest: 'users' },
     schema: { operationId: 'upsertUser', tags, summary: "Create or replace a user's attributes", params: idParam, body: userBody, response: { 200: userResponse, ...errors(400, 401, 403, 413) } },
     handler: async (req) => {
       await deps.catalog.upsertUsers([{ id: req.params.id, attributes: req.body.attributes }]);

@@ -66,6 +66,17 @@ describe('memory model store across a restart', () => {
     expect(await after.getEntries('a', 'users', ['gone', 'kept'])).toEqual([null, text('k')]);
   });
 
+  it('When an artifact is redacted, Then a restart reads the redacted copy', async () => {
+    const dir = await freshDir();
+    const before = await createMemoryModelStore({ snapshotDir: dir });
+    await before.putArtifact('a', 'profiles', text('with-gone'));
+    await before.publish(meta('a'));
+    await before.redactArtifact('a', 'profiles', text('without'));
+
+    const after = await createMemoryModelStore({ snapshotDir: dir });
+    expect(decode(await after.getArtifact('a', 'profiles'))).toBe('without');
+  });
+
   it('When a version was written but never published, Then a restart does not know it', async () => {
     const dir = await freshDir();
     const before = await createMemoryModelStore({ snapshotDir: dir });

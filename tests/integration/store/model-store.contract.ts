@@ -270,4 +270,23 @@ export function modelStoreContract(factory: StoreFactory): void {
       expect(await store.getEntries(version, 'users-als', ['gone'])).toEqual([null]);
     }
   });
+
+  it('When an artifact is redacted, Then published and unpublished versions read the new bytes, and a missing artifact is not created', async () => {
+    const store = await make();
+    await store.putArtifact('redact-v1', 'profiles', text('with-gone'));
+    await store.putArtifact('redact-v1', 'other', text('untouched'));
+    await store.publish(meta('redact-v1'));
+    await store.putArtifact('redact-v2', 'profiles', text('draft-with-gone'));
+
+    expect(await store.redactArtifact('redact-v1', 'profiles', text('without'))).toBe(true);
+    expect(await store.redactArtifact('redact-v2', 'profiles', text('draft-without'))).toBe(true);
+    expect(await store.redactArtifact('redact-v1', 'missing', text('x'))).toBe(false);
+    expect(await store.redactArtifact('no-such-version', 'profiles', text('x'))).toBe(false);
+
+    expect(bytesOf(await store.getArtifact('redact-v1', 'profiles'))).toEqual(Array.from(text('without')));
+    expect(bytesOf(await store.getArtifact('redact-v1', 'other'))).toEqual(Array.from(text('untouched')));
+    expect(bytesOf(await store.getArtifact('redact-v2', 'profiles'))).toEqual(Array.from(text('draft-without')));
+    expect(await store.getArtifact('redact-v1', 'missing')).toBeNull();
+    expect(await store.getArtifact('no-such-version', 'profiles')).toBeNull();
+  });
 }

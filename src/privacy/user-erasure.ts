@@ -1,0 +1,77 @@
+import type { ErasureRepository } from '../data/erasure-repository.js';
+import type { EventRepository } from '../data/event-repository.js';
+import { PROFILES_ARTIFACT, profilesWithout } from '../profiles/profiles-artifact.js';
+import { ARTIFACT_USER_IDS, decodeUserIdsArtifact, encodeUserIdsArtifact } from '../serving/serving-artifacts.js';
+import type { ModelMeta, ModelStore } from '../store/model-store.js';
+
+export interface UserErasureDeps {
+  events: Pick<EventRepository, 'deleteUser'>;
+  erasures: ErasureRepository;
+  store: ModelStore;
+  /** Forgets what this process keeps of a user (decoded serving entries, answers, profiles). */
+  forget: (userId: string) => Promise<void>;
+}
+
+/** The erasure mark a version was trained under (0 for versions older than the mark: check them against every erasure). */
+export const erasureMarkOf = (meta: ModelMeta): number => (typeof meta.info.erasureMark === 'number' ? meta.info.erasureMark : 0);
+
+/**
+ * Erasure of a customer everywhere (DELETE /v1/users/:id):
+ * 1. Postgres: events, feedback and attributes deleted, and the id recorded in `erased_users`, in one
+ *    transaction (the durable list);
+ * 2. the model store, for every kept version: the profiles artifact and the user index rewritten without them, then their
+ *    per-user entries of every table and their live events deleted (which tells other processes);
+ * 3. this process's caches.
+ * A version that was being trained meanwhile, or a store scrub that failed half way, is caught by
+ * `scrubSince`: a training scrubs its new version of everyone erased after it read its data, and an
+ * activation (rollback) scrubs the version it brings back before serving it. So a rollback never
+ * restores an erased customer. A customer with the same id ingested after the erasure is a new one.
+ */
+export function createUserErasure(deps: UserErasureDeps) {
+  async function scrub(userIds: string[], versions?: string[]): Promise<void> {
+    if (userIds.length === 0) return;
+    const ids = new Set(userIds);
+    const targets = versions ?? (await deps.store.listVersions()).map((m) => m.version);
+    // Profiles before entries: deleteUser announces the erasure, and a process told reloads profiles.
+    for (const version of targets) {
+      const bytes = await deps.store.getArtifact(version, PROFILES_ARTIFACT);
+      const redacted = bytes && profilesWithout(bytes, ids);
+      if (redacted) await deps.store.redactArtifact(version, PROFILES_ARTIFACT, redacted);
+      // The training's user index (on-request scoring) keeps positions: an erased id becomes ''.
+      const index = await deps.store.getArtifact(version, ARTIFACT_USER_IDS);
+      const userIds = index && decodeUserIdsArtifact(index);
+      if (userIds && userIds.some((id) => ids.has(id))) {
+        await deps.store.redactArtifact(version, ARTIFACT_USER_IDS, encodeUserIdsArtifact(userIds.map((id) => (ids.has(id) ? '' : id))));
+      }
+    }
+    for (const id of ids) await deps.store.deleteUser(id);
+    for (const id of ids) await deps.forget(id);
+  }
+
+  return {
+    /** Erases a user everywhere; false when Postgres did not know them (the store is scrubbed anyway). */
+    async erase(userId: string): Promise<boolean> {
+      const existed = await deps.events.deleteUser(userId);
+      await scrub([userId]);
+      return existed;
+    },
+
+    /** The current erasure mark: a training takes it before it reads its data. */
+    mark: () => deps.erasures.mark(),
+
+    /** Scrubs users erased after `mark` from the given versions' profiles (default: all kept) and every per-user entry. */
+    async scrubSince(mark: number, versions?: string[]): Promise<void> {
+      await scrub(await deps.erasures.erasedSince(mark), versions);
+    },
+
+    /** Makes a kept version active again, scrubbed first of everyone erased after it was trained; false if unknown. */
+    async activate(version: string): Promise<boolean> {
+      const meta = (await deps.store.listVersions()).find((m) => m.version === version);
+      if (!meta) return false;
+      await scrub(await deps.erasures.erasedSince(erasureMarkOf(meta)), [version]);
+      return deps.store.activate(version);
+    },
+  };
+}
+
+export type UserErasure = ReturnType<typeof createUserErasure>;

@@ -1,0 +1,42 @@
+import type { Counter, Histogram } from 'prom-client';
+import type { ModelStore } from './model-store.js';
+
+export interface StoreInstruments {
+  duration: Histogram<'operation'>;
+  errors: Counter<'operation'>;
+}
+
+/** The store's asynchronous calls, timed and counted; peekUserEvents (in process, synchronous) and close are not. */
+const TIMED = [
+  'putArtifact', 'getArtifact', 'putEntries', 'getEntries', 'publish', 'activate', 'getActive', 'listVersions', 'deleteVersion',
+  'appendUserEvents', 'getUserEvents', 'deleteUser', 'redactArtifact', 'ping',
+] as const satisfies readonly (keyof ModelStore)[];
+
+/**
+ * The same store with every call's latency observed in `recsvc_store_operation_duration_seconds` and
+ * every failure counted in `recsvc_store_errors_total`, by operation (a fixed set: never a key or id).
+ * Optional methods stay absent when the store has none, so callers still tell what it offers.
+ */
+export function instrumentModelStore(store: ModelStore, m: StoreInstruments): ModelStore {
+  const out: ModelStore = { ...store };
+  for (const operation of TIMED) {
+    m.duration.zero({ operation });
+    m.errors.inc({ operation }, 0);
+    const original = (store[operation] as (...args: unknown[]) => Promise<unknown>).bind(store);
+    (out as unknown as Record<string, unknown>)[operation] = async (...args: unknown[]) => {
+      const end = m.duration.startTimer({ operation });
+      try {
+        return await original(...args);
+      } catch (err) {
+        m.errors.inc({ operation });
+        throw err;
+      } finally {
+        end();
+      }
+    };
+  }
+  if (store.peekUserEvents) out.peekUserEvents = store.peekUserEvents.bind(store);
+  if (store.onUserErased) out.onUserErased = store.onUserErased.bind(store);
+  out.close = store.close.bind(store);
+  return out;
+}

@@ -1,0 +1,109 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readLockHolder } from '../../src/data/data-dir-lock.js';
+
+const run = promisify(execFile);
+/** Starting tsx and PGlite takes seconds on a busy two-core machine. */
+const SLOW = 240_000;
+
+/**
+ * The data team's terminal while `npm start` runs on embedded data (one DATA_DIR): the training and
+ * import CLIs send their jobs to the server and show them; a command with no hand-off, and a second
+ * server, are refused with a message naming the running server.
+ */
+describe('CLI commands while the server owns DATA_DIR', () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'recsvc-cli-server-'));
+  const dataDir = path.join(root, 'data');
+  // Only the keys of this machine's environment that are not the service's own configuration.
+  const { DATABASE_URL: _d, REDIS_URL: _r, API_KEYS: _k, ...baseEnv } = process.env;
+  const env = { ...baseEnv, DATA_DIR: dataDir, PORT: '0', SAMPLE_DATA: 'false', LOG_LEVEL: 'warn' };
+  let server: ChildProcess;
+  let output = '';
+  let url: string;
+  let key: string;
+
+  const cli = async (script: string, ...args: string[]) => {
+    try {
+      const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', script, ...args], { env, timeout: SLOW });
+      return { code: 0, stdout, stderr };
+    } catch (err) {
+      const e = err as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  };
+  const api = async (method: string, route: string, body?: unknown) => {
+    const res = await fetch(new URL(route, url), {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return { status: res.status, json: await res.json() };
+  };
+
+  beforeAll(async () => {
+    server = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    server.stdout!.on('data', (b) => (output += b));
+    server.stderr!.on('data', (b) => (output += b));
+    // The server records its URL in the lock file once it listens (PORT=0: the port it got).
+    for (;;) {
+      const announced = readLockHolder(dataDir)?.url;
+      if (announced && (await fetch(new URL('/health/live', announced)).then((r) => r.ok, () => false))) {
+        url = announced;
+        break;
+      }
+      if (server.exitCode !== null) throw new Error(`the server exited: ${output}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    key = readFileSync(path.join(dataDir, 'admin.key'), 'utf8').trim();
+    // Twelve purchases by three customers: enough for a training.
+    const events = [];
+    for (let u = 0; u < 3; u++) {
+      for (let i = 0; i < 4; i++) events.push({ userId: `u${u}`, itemId: `i${(u + i) % 5}`, quantity: 1, orderId: `o${u}-${i % 2}`, ts: `2024-01-0${1 + i}T10:00:00Z` });
+    }
+    expect((await api('POST', '/v1/events', { events })).status).toBe(200);
+  }, SLOW);
+  afterAll(async () => {
+    const exited = new Promise((r) => server.on('exit', r));
+    server.kill('SIGTERM');
+    await exited;
+    rmSync(root, { recursive: true, force: true });
+  }, 30_000);
+
+  it('When npm run train is run, Then the server trains (its model changes) and the terminal shows the result', async () => {
+    const res = await cli('src/cli/train-command.ts', '--recipe', 'default');
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain(`The server at ${url}`);
+    const version = /^version\s+(\S+)$/m.exec(res.stdout)?.[1];
+    expect(version).toBeDefined();
+    const models = await api('GET', '/v1/models');
+    expect(models.json.active).toBe(version);
+  }, SLOW);
+
+  it('When npm run import is run, Then the server imports the file and the terminal shows its report', async () => {
+    const csvDir = path.join(root, 'generic');
+    mkdirSync(csvDir);
+    writeFileSync(path.join(csvDir, 'events.csv'), 'user_id,item_id,quantity,ts\nnew-user,i1,1,2024-02-01T00:00:00Z\n');
+    const res = await cli('src/cli/import-command.ts', 'generic', csvDir);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain(`The server at ${url}`);
+    expect((await api('GET', '/v1/users/new-user/events')).json.events).toHaveLength(1);
+  }, SLOW);
+
+  it('When a command without a hand-off (tune) is run, Then it is refused with a message naming the server', async () => {
+    const res = await cli('src/cli/tune-command.ts');
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain(`is in use by the recsvc server at ${url}, pid ${server.pid}`);
+  }, SLOW);
+
+  it('When a second server is started on the same DATA_DIR, Then it refuses to start, naming the first', async () => {
+    const res = await cli('src/server.ts');
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain(`failed to start: ${dataDir} is in use by the recsvc server at ${url}`);
+    expect((await fetch(new URL('/health/live', url))).status).toBe(200);
+  }, SLOW);
+});

@@ -1,0 +1,169 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeProfiles } from '../../../src/profiles/profile-codec.js';
+import { SEGMENT_NAMES, type SegmentDimension } from '../../../src/profiles/profile-service.js';
+import { PROFILES_ARTIFACT } from '../../../src/profiles/profiles-artifact.js';
+import { ARTIFACT_USER_IDS, decodeUserIdsArtifact } from '../../../src/serving/serving-artifacts.js';
+import { USERS_TABLE } from '../../../src/serving/user-entry.js';
+import { createTrainer, type TrainerDeps } from '../../../src/training/train-model.js';
+import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
+import { createPgliteTestDb } from '../../helpers/services.js';
+import { STORE_BACKENDS, type TestStore } from '../training/store-backends.js';
+import { DAY, SHOP_RECIPE, seedShop, T0 } from '../serving/shop-fixture.js';
+
+/**
+ * Erasure end to end, through the HTTP API, on the real stores: the shop fixture trained twice by the
+ * real trainer (profiles artifact included), one customer erased, then every read path and a rollback.
+ */
+for (const backend of STORE_BACKENDS) {
+  const available = await backend.available();
+  describe.skipIf(!available)(`erasure of a customer (${backend.name})`, () => {
+    let t: TestApp;
+    let testStore: TestStore;
+    let recipesDir: string;
+    const trainer = (extra: Partial<TrainerDeps> = {}) =>
+      createTrainer({
+        events: t.services.events,
+        catalog: t.services.catalog,
+        store: t.services.store,
+        defaultRecipe: 'serving-test',
+        recipesDir,
+        isolation: 'inline',
+        storeRecommenders: false,
+        erasures: t.services.erasure,
+        ...extra,
+      });
+    const train = async (extra: Partial<TrainerDeps> = {}) => {
+      const { version } = await trainer(extra).train();
+      await t.services.serving.refresh();
+      return version;
+    };
+    const get = (url: string, scope: 'read' | 'admin' = 'read') => t.app.inject({ url, headers: auth(scope) });
+    /** Every user id listed in any segment, lifecycle stage or value tier of the active model. */
+    const listedInSegments = async () => {
+      const listed = new Set<string>();
+      for (const dimension of Object.keys(SEGMENT_NAMES) as SegmentDimension[]) {
+        for (const name of SEGMENT_NAMES[dimension]) {
+          const res = await get(`/v1/segments/${name}/users?dimension=${dimension}&limit=1000`, 'admin');
+          expect(res.statusCode).toBe(200);
+          for (const u of res.json().users as { userId: string }[]) listed.add(u.userId);
+        }
+      }
+      return listed;
+    };
+    const profiledIn = async (version: string) => {
+      const bytes = await t.services.store.getArtifact(version, PROFILES_ARTIFACT);
+      return new Set(decodeProfiles(bytes!).profiles.map((p) => p.userId));
+    };
+    const recommendFallback = async (user: string) => {
+      const res = await get(`/v1/users/${user}/recommendations?k=5`);
+      expect(res.statusCode).toBe(200);
+      return res.json().fallback as boolean;
+    };
+    const erase = (user: string) => t.app.inject({ method: 'DELETE', url: `/v1/users/${user}`, headers: auth('admin') });
+
+    let v1: string;
+    let v2: string;
+    beforeAll(async () => {
+      recipesDir = await mkdtemp(join(tmpdir(), 'erasure-recipes-'));
+      await writeFile(join(recipesDir, 'serving-test.json'), JSON.stringify(SHOP_RECIPE));
+      testStore = await backend.create();
+      t = await createTestApp({ createDb: createPgliteTestDb, store: testStore.store });
+      await seedShop(t.services);
+      v1 = await train();
+      v2 = await train();
+    }, 60_000);
+    afterAll(async () => {
+      await t.app.close();
+      await testStore.dispose();
+      await rm(recipesDir, { recursive: true, force: true });
+    });
+
+    it('When a customer is erased, Then no read path knows them, in the active version or the kept one', async () => {
+      // Before: everywhere.
+      expect((await get('/v1/users/g-user3/profile')).statusCode).toBe(200);
+      expect((await get('/v1/users/g-user3/events')).json().events.length).toBeGreaterThan(0);
+      expect(await recommendFallback('g-user3')).toBe(false);
+      expect(await listedInSegments()).toContain('g-user3');
+
+      expect((await erase('g-user3')).statusCode).toBe(204);
+
+      expect((await get('/v1/users/g-user3')).statusCode).toBe(404);
+      expect((await get('/v1/users/g-user3/events')).statusCode).toBe(404);
+      expect((await get('/v1/users/g-user3/profile')).statusCode).toBe(404);
+      expect(await recommendFallback('g-user3')).toBe(true);
+      const listed = await listedInSegments();
+      expect(listed).not.toContain('g-user3');
+      // The others are still there (23 of the 24 customers).
+      expect(listed.size).toBe(23);
+      for (const version of [v1, v2]) {
+        expect(await profiledIn(version)).not.toContain('g-user3');
+        expect(await t.services.store.getEntries(version, USERS_TABLE, ['g-user3', 'g-user4'])).toEqual([null, expect.any(Uint8Array)]);
+        // The training's user index (on-request scoring) keeps its positions but not the id.
+        const index = decodeUserIdsArtifact((await t.services.store.getArtifact(version, ARTIFACT_USER_IDS))!);
+        expect(index).not.toContain('g-user3');
+        expect(index).toContain('g-user4');
+        expect(index).toHaveLength(24);
+      }
+      // A second erasure of the same id finds nothing left.
+      expect((await erase('g-user3')).statusCode).toBe(404);
+    });
+
+    it('When the older version is activated again (rollback), Then the erased customer does not come back', async () => {
+      const res = await t.app.inject({ method: 'POST', url: `/v1/models/${v1}/activate`, headers: auth('admin') });
+      expect(res.statusCode).toBe(200);
+      expect(res.json().active.version).toBe(v1);
+      await t.services.serving.refresh();
+      expect(await recommendFallback('g-user3')).toBe(true);
+      expect(await recommendFallback('g-user4')).toBe(false);
+      expect(await listedInSegments()).not.toContain('g-user3');
+      expect((await get('/v1/users/g-user3/profile')).statusCode).toBe(404);
+    });
+
+    it('When only the database part of an erasure happened (the store scrub failed), Then activating a kept version scrubs it first', async () => {
+      // Postgres deletion and the erased_users record, as an erasure that died before reaching the store.
+      expect(await t.services.events.deleteUser('k-user5')).toBe(true);
+      expect(await profiledIn(v2)).toContain('k-user5');
+      const res = await t.app.inject({ method: 'POST', url: `/v1/models/${v2}/activate`, headers: auth('admin') });
+      expect(res.statusCode).toBe(200);
+      await t.services.serving.refresh();
+      expect(await profiledIn(v2)).not.toContain('k-user5');
+      expect(await t.services.store.getEntries(v2, USERS_TABLE, ['k-user5'])).toEqual([null]);
+      expect(await recommendFallback('k-user5')).toBe(true);
+      expect(await listedInSegments()).not.toContain('k-user5');
+    });
+
+    it('When a customer is erased while a training reads and fits, Then the version it publishes does not hold them', async () => {
+      const version = await train({
+        afterStep: async (step) => {
+          if (step === 'dataset') expect((await erase('k-user7')).statusCode).toBe(204);
+        },
+      });
+      expect(await profiledIn(version)).not.toContain('k-user7');
+      expect(await profiledIn(version)).toContain('k-user8');
+      expect(await t.services.store.getEntries(version, USERS_TABLE, ['k-user7', 'k-user8'])).toEqual([null, expect.any(Uint8Array)]);
+      expect(await recommendFallback('k-user7')).toBe(true);
+    });
+
+    it('When an erased id is ingested again, Then it is a new customer: only the new purchases, trained like anyone', async () => {
+      const put = await t.app.inject({ method: 'PUT', url: '/v1/users/g-user3', headers: auth('write'), payload: { attributes: { country: 'UK' } } });
+      expect(put.statusCode).toBe(200);
+      const ts = new Date(T0 + 70 * DAY).toISOString();
+      const post = await t.app.inject({
+        method: 'POST',
+        url: '/v1/events',
+        headers: auth('write'),
+        payload: { events: [{ userId: 'g-user3', itemId: 'g5', quantity: 1, orderId: 'new-o1', ts }] },
+      });
+      expect(post.statusCode).toBe(200);
+      const version = await train();
+      expect(await profiledIn(version)).toContain('g-user3');
+      const profile = await get('/v1/users/g-user3/profile');
+      expect(profile.statusCode).toBe(200);
+      expect(profile.json()).toMatchObject({ frequency: 1, modelVersion: version });
+      expect((await get('/v1/users/g-user3/events')).json().events.map((e: { itemId: string }) => e.itemId)).toEqual(['g5']);
+    });
+  });
+}
