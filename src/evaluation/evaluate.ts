@@ -46,7 +46,7 @@ const YIELD_EVERY = 64;
 
 /**
  * Scores every test user with every strategy over the full train catalog and computes the protocol's
- * metrics (../shared/DESIGN.md beside the repository). Ranking keeps the top max(ks) by partial selection; in mode
+ * metrics (docs/DESIGN.md). Ranking keeps the top max(ks) by partial selection; in mode
  * `novel` the user's train purchases are excluded from the ranking. Async only to yield to the event loop.
  */
 export async function evaluateScorers(opts: EvaluateOptions): Promise<EvaluationReport> {

@@ -1,5 +1,5 @@
 /**
- * Ranking metrics of the evaluation protocol (../shared/DESIGN.md beside the repository, "Evaluation protocol").
+ * Ranking metrics of the evaluation protocol (docs/DESIGN.md, "Evaluation protocol").
  * Per-user metrics are pure functions `(relevant, ranked, k) -> number`: `relevant` is the user's
  * test item set, `ranked` the recommended items best first (distinct); only the first k count.
  * A user with no relevant items scores 0 everywhere (the runner never evaluates such a user).

@@ -2,7 +2,7 @@ import { buildDataset, type Dataset, type ItemInfo, type PurchaseRow, type UserI
 import { userItemMatrix, type Csr } from '../recommenders/interactions.js';
 
 /**
- * Train/test splits of the evaluation protocol (../shared/DESIGN.md beside the repository):
+ * Train/test splits of the evaluation protocol (docs/DESIGN.md):
  * - the train Dataset indexes only items bought in train (the "train catalog") and only users with a
  *   train event;
  * - test items are those bought in the test period that are in the train catalog;
