@@ -85,8 +85,9 @@ describe('CLI commands while the server owns DATA_DIR', () => {
   }, SLOW);
 
   it('When npm run import is run, Then the server imports the file and the terminal shows its report', async () => {
-    const csvDir = path.join(root, 'generic');
-    mkdirSync(csvDir);
+    // The server reads the path itself, so it must be under its import roots (default DATA_DIR/imports).
+    const csvDir = path.join(dataDir, 'imports', 'generic');
+    mkdirSync(csvDir, { recursive: true });
     writeFileSync(path.join(csvDir, 'events.csv'), 'user_id,item_id,quantity,ts\nnew-user,i1,1,2024-02-01T00:00:00Z\n');
     const res = await cli('src/cli/import-command.ts', 'generic', csvDir);
     expect(res.code).toBe(0);
