@@ -6,25 +6,29 @@ import { createCatalogRepository } from '../data/catalog-repository.js';
 import { createEventRepository } from '../data/event-repository.js';
 import { openDatabase } from '../data/open-database.js';
 import type { SplitInput } from '../evaluation/splits.js';
-import { tuneRecipe, type TuneOptions } from '../evaluation/tune.js';
+import { ROLLING_VARIANTS, tuneRollingOrigin } from '../evaluation/rolling-tune.js';
+import type { TuneOptions } from '../evaluation/tune.js';
 import { parseRecipe } from '../training/recipe.js';
 import { defaultOnlineRetailPath, DEFAULT_ONLINE_RETAIL_RELATIVE, loadOnlineRetail } from './online-retail-input.js';
 import { parseCommandLine, runCli, UsageError } from './run-cli.js';
 
-const USAGE = `Usage: npm run tune -- [--recipe NAME] [--out NAME] [--days N] [--end DATE] [--online-retail [FILE]]
+const USAGE = `Usage: npm run tune -- [--recipe NAME] [--out NAME] [--folds N] [--days N] [--end DATE] [--online-retail [FILE]]
        [--min-coverage X] [--rounds N] [--no-variants]
 
-Tunes the hybrid blend weights of models/NAME.json (default: default) and a few hyperparameters on a
-validation split only: the last --days (default 30) before --end (default: after the latest event;
-pass the evaluation cutoff, e.g. 2011-11-01, so tuning never sees the test period). Writes the best
-recipe with its validation scores to models/OUT.json (default: NAME-tuned). Data comes from the
-database (DATABASE_URL or the embedded one) unless --online-retail reads a UCI Online Retail CSV:
+Tunes models/NAME.json (default: default) by rolling-origin validation on data before --end only:
+--folds (default 3) windows of --days (default 30) back to back before --end (default: after the
+latest event; pass the evaluation cutoff, e.g. 2011-11-01, so tuning never sees the test period).
+Each source keeps the hyperparameters it scores best with alone over the folds, the blend weights are
+tuned on the mean over folds, and the blend is kept only if it beats the best single source on every
+fold. Writes the recipe with its validation to models/OUT.json (default: NAME-tuned). Data comes from
+the database (DATABASE_URL or the embedded one) unless --online-retail reads a UCI Online Retail CSV:
 FILE, or without it ONLINE_RETAIL_CSV, or ${DEFAULT_ONLINE_RETAIL_RELATIVE} beside the repository.`;
 
 
 export interface TuneArgs {
   recipe: string;
   out: string;
+  folds: number;
   days: number;
   end?: string;
   onlineRetail?: string;
@@ -33,11 +37,11 @@ export interface TuneArgs {
   variants: boolean;
 }
 
-const VALUE_FLAGS = ['--recipe', '--out', '--days', '--end', '--online-retail', '--min-coverage', '--rounds'];
+const VALUE_FLAGS = ['--recipe', '--out', '--folds', '--days', '--end', '--online-retail', '--min-coverage', '--rounds'];
 
 /** Parses and checks the arguments before any data is read. */
 export function parseTuneArgs(args: string[], env: NodeJS.ProcessEnv = process.env): TuneArgs {
-  const out: TuneArgs = { recipe: 'default', out: '', days: 30, minCoverage: 0.3, rounds: 3, variants: true };
+  const out: TuneArgs = { recipe: 'default', out: '', folds: 3, days: 30, minCoverage: 0.3, rounds: 3, variants: true };
   for (let a = 0; a < args.length; a++) {
     const flag = args[a];
     if (flag === '--no-variants') {
@@ -62,10 +66,11 @@ export function parseTuneArgs(args: string[], env: NodeJS.ProcessEnv = process.e
     } else if (flag === '--online-retail') {
       if (!existsSync(value)) throw new UsageError(`${value} does not exist`);
       out.onlineRetail = value;
-    } else if (flag === '--days' || flag === '--rounds' || flag === '--min-coverage') {
+    } else if (flag === '--days' || flag === '--folds' || flag === '--rounds' || flag === '--min-coverage') {
       const n = Number(value);
       if (!(n >= 0) || (flag !== '--min-coverage' && !(Number.isInteger(n) && n > 0))) throw new UsageError(`${flag}: bad value "${value}"`);
       if (flag === '--days') out.days = n;
+      else if (flag === '--folds') out.folds = n;
       else if (flag === '--rounds') out.rounds = n;
       else out.minCoverage = n;
     } else throw new UsageError(`unknown option "${flag}"`);
@@ -74,11 +79,11 @@ export function parseTuneArgs(args: string[], env: NodeJS.ProcessEnv = process.e
   return out;
 }
 
-/** Hyperparameter alternatives tried per source when it is in the recipe (each one refit). */
+/** Hyperparameter alternatives tried per source when it is in the recipe (each one refit on every fold). */
 export const DEFAULT_VARIANTS: TuneOptions['variants'] = {
-  'item-knn': [{ neighbours: 20 }, { neighbours: 100 }, { shrink: 0 }, { shrink: 50 }],
   'buy-again': [{ propensityWeight: 0.5 }, { propensityWeight: 2 }],
   trend: [{ halfLifeDays: 5 }, { halfLifeDays: 20 }],
+  ...ROLLING_VARIANTS,
 };
 
 async function loadInput(args: TuneArgs): Promise<SplitInput> {
@@ -105,7 +110,8 @@ async function main(argv: string[]): Promise<number> {
   const started = performance.now();
   const input = await loadInput(args);
   const variants = args.variants ? Object.fromEntries(Object.entries(DEFAULT_VARIANTS!).filter(([s]) => s in recipe.sources)) : {};
-  const result = await tuneRecipe(input, recipe, raw, {
+  const result = await tuneRollingOrigin(input, recipe, raw, {
+    folds: args.folds,
     days: args.days,
     end: args.end,
     rounds: args.rounds,
@@ -117,8 +123,10 @@ async function main(argv: string[]): Promise<number> {
   parseRecipe(written, args.out);
   await writeFile(join('models', `${args.out}.json`), `${JSON.stringify(written, null, 2)}\n`);
   const s = result.validation.scores;
+  const folds = result.validation.folds;
+  console.log(`chosen: ${result.validation.chosen} (best single source ${result.validation.bestSingle})`);
   console.log(
-    `validation ${result.validation.split.start.slice(0, 10)}..${result.validation.split.end.slice(0, 10)}: ` +
+    `validation ${folds.length} folds ${folds[0].start.slice(0, 10)}..${folds[folds.length - 1].end.slice(0, 10)}, mean: ` +
       `novel NDCG@10 ${s.novel.ndcg.toFixed(4)} recall@10 ${s.novel.recall.toFixed(4)} coverage ${s.novel.coverage.toFixed(3)}; all NDCG@10 ${s.all.ndcg.toFixed(4)}`,
   );
   console.log(`wrote models/${args.out}.json`);

@@ -55,21 +55,34 @@ export function objective(s: BlendScores, minCoverage = 0, coveragePenalty = 10)
   return s.novel.ndcg + s.all.ndcg - coveragePenalty * Math.max(0, minCoverage - s.novel.coverage);
 }
 
+/** Mean of several folds' scores, metric by metric (each fold counts the same, whatever its users). */
+export function meanScores(all: readonly BlendScores[]): BlendScores {
+  const out = {} as BlendScores;
+  for (const mode of ['novel', 'all'] as const) {
+    const mean = (f: (s: BlendScores) => number) => all.reduce((sum, s) => sum + f(s), 0) / Math.max(all.length, 1);
+    out[mode] = { ndcg: mean((s) => s[mode].ndcg), recall: mean((s) => s[mode].recall), coverage: mean((s) => s[mode].coverage), users: mean((s) => s[mode].users) };
+  }
+  return out;
+}
+
 /**
  * Coordinate descent over the cold and warm weight of every cached source: for each weight in turn,
  * try every grid value with the others fixed and keep the best (ties keep the current value, so the
- * result is deterministic). Stops after `rounds` passes or a pass without improvement.
+ * result is deterministic). Stops after `rounds` passes or a pass without improvement. With several
+ * caches (rolling-origin folds) a blend is judged by its scores averaged over the folds.
  */
 export function tuneWeights(
-  cache: BlendCache,
+  caches: BlendCache | readonly BlendCache[],
   start: Weights,
   opts: { grid?: number[]; rounds?: number; minCoverage?: number; coveragePenalty?: number; k?: number; fullHistoryOrders: number; popularityDiscount?: number; discountGrid?: number[] },
 ): { weights: Weights; popularityDiscount: number; scores: BlendScores; objective: number } {
   const grid = opts.grid ?? DEFAULT_GRID;
-  const names = [...cache.parts.keys()].sort();
+  const folds = Array.isArray(caches) ? (caches as readonly BlendCache[]) : [caches as BlendCache];
+  const names = [...folds[0].parts.keys()].sort();
   const weights: Weights = { cold: { ...start.cold }, warm: { ...start.warm } };
   let popularityDiscount = opts.popularityDiscount ?? 0;
-  const evaluate = () => scoreBlend(cache, { weights, fullHistoryOrders: opts.fullHistoryOrders, popularityDiscount }, opts.k ?? 10);
+  const evaluate = () =>
+    meanScores(folds.map((cache) => scoreBlend(cache, { weights, fullHistoryOrders: opts.fullHistoryOrders, popularityDiscount }, opts.k ?? 10)));
   let scores = evaluate();
   let best = objective(scores, opts.minCoverage, opts.coveragePenalty);
   for (let round = 0; round < (opts.rounds ?? 3); round++) {

@@ -280,3 +280,23 @@ export function buildDataset(input: BuildDatasetInput): Dataset {
   builder.addAll(input.events);
   return builder.build(input);
 }
+
+/**
+ * The purchases of a dataset as rows again (ids, one order key per basket): for steps that split the
+ * data themselves, such as tuning inside a training, which streams its purchases into a dataset.
+ */
+export function purchaseRowsOf(ds: Dataset): PurchaseRow[] {
+  const rows: PurchaseRow[] = new Array(ds.eventUser.length);
+  for (let e = 0; e < rows.length; e++) {
+    const price = ds.eventPrice[e];
+    rows[e] = {
+      userId: ds.userIds[ds.eventUser[e]],
+      itemId: ds.itemIds[ds.eventItem[e]],
+      orderId: `o${ds.eventOrder[e]}`,
+      ts: ds.eventTs[e],
+      quantity: ds.eventQuantity[e],
+      price: Number.isNaN(price) ? null : price,
+    };
+  }
+  return rows;
+}

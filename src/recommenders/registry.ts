@@ -2,6 +2,7 @@ import { alsFactory } from './als.js';
 import { buyAgainFactory } from './buy-again.js';
 import { contentFactory } from './content.js';
 import { cooccurrenceFactory } from './cooccurrence.js';
+import { easeFactory } from './ease.js';
 import { itemKnnFactory } from './item-knn.js';
 import { popularityFactory } from './popularity.js';
 import type { RecommenderFactory } from './recommender.js';
@@ -17,6 +18,7 @@ export const recommenderFactories: Readonly<Record<string, RecommenderFactory<un
   'item-knn': itemKnnFactory,
   als: alsFactory,
   cooccurrence: cooccurrenceFactory,
+  ease: easeFactory,
 } as Record<string, RecommenderFactory<unknown>>);
 
 /** The factory registered under `name`, or undefined. */

@@ -32,7 +32,22 @@ const recipeSchema = z.strictObject({
   candidates: z.strictObject({ perUser: z.int().min(1).max(10_000).default(200) }).prefault({}),
   /** Metadata written by `npm run tune`: the validation split and the scores the chosen blend reached on it. */
   validation: z.record(z.string(), z.unknown()).optional(),
+  /** Tune on the training data before fitting (see evaluation/rolling-tune.ts); absent = use the weights as written. */
+  tune: z
+    .strictObject({
+      /** Validation windows, back to back before the end of the training data. */
+      folds: z.int().min(1).max(6).default(3),
+      /** Length of each window in days. */
+      days: z.int().min(1).max(365).default(30),
+      /** Novel-mode catalog coverage the blend should keep on validation. */
+      minCoverage: z.number().min(0).max(1).default(0.3),
+      /** Also try the default hyperparameter alternatives per source (each is one more fit per fold). */
+      variants: z.boolean().default(true),
+    })
+    .optional(),
 });
+
+export type RecipeTune = NonNullable<z.output<typeof recipeSchema>['tune']>;
 
 export interface RecipeSource {
   /** Registry name of the recommender family. */
@@ -49,6 +64,8 @@ export interface Recipe {
   candidates: { perUser: number };
   /** What `npm run tune` measured on its validation split (metadata; training ignores it). */
   validation?: Record<string, unknown>;
+  /** When present, training tunes the recipe on the data it is given before fitting it. */
+  tune?: RecipeTune;
 }
 
 function invalid(recipe: string, path: (string | number)[], message: string): AppError {
@@ -91,7 +108,7 @@ export function parseRecipe(raw: unknown, name: string): Recipe {
       if (!(source in sources)) throw invalid(name, ['hybrid', 'weights', level, source], `no source named "${source}"`);
     }
   }
-  return { name: r.name ?? name, description: r.description, sources, hybrid: r.hybrid, candidates: r.candidates, ...(r.validation ? { validation: r.validation } : {}) };
+  return { name: r.name ?? name, description: r.description, sources, hybrid: r.hybrid, candidates: r.candidates, ...(r.validation ? { validation: r.validation } : {}), ...(r.tune ? { tune: r.tune } : {}) };
 }
 
 /** Reads and validates models/NAME.json. A name with path separators is refused before touching the disk. */

@@ -1,7 +1,7 @@
 import type { CatalogRepository } from '../data/catalog-repository.js';
 import type { EventRepository } from '../data/event-repository.js';
 import { AppError } from '../errors.js';
-import { DatasetBuilder, type Dataset } from '../recommenders/dataset.js';
+import { DatasetBuilder, purchaseRowsOf, type Dataset } from '../recommenders/dataset.js';
 import type { ModelMeta, ModelStore } from '../store/model-store.js';
 import { assertEnoughData, countData, MIN_TRAINING_DATA, type DataCounts } from './dataset-guard.js';
 import { newModelVersion } from './model-version.js';
@@ -9,6 +9,9 @@ import { computeInWorker } from './compute-in-worker.js';
 import { computeModel, type ComputeStepListener } from './compute-model.js';
 import { defaultTrainThreads } from './threaded-serving-build.js';
 import { listRecipes, loadRecipe, type Recipe } from './recipe.js';
+import type { RollingValidation } from '../evaluation/rolling-tune.js';
+import { tuneForTraining } from './tune-for-training.js';
+import { tuneInWorker } from './tune-in-worker.js';
 import { writeModelVersion, type ContentsSummary } from './write-model-version.js';
 
 /** What to train: a recipe name (default from config) and the purchase window [from, to). */
@@ -32,6 +35,8 @@ export interface TrainResult {
   /** Milliseconds per step (`load`, `dataset`, `fit:<source>`, `fit:hybrid`, `serving`, ...) and `total`. */
   durations: Record<string, number>;
   contents: ContentsSummary;
+  /** When the recipe has a `tune` section: what tuning on this data chose and measured (the published recipe carries the tuned weights). */
+  tuning?: RollingValidation;
 }
 
 export interface TrainerDeps {
@@ -105,12 +110,13 @@ const round = (ms: number) => Math.round(ms * 10) / 10;
 export function createTrainer(deps: TrainerDeps) {
   async function train(request: TrainRequest = {}, opts: TrainOptions = {}): Promise<TrainResult> {
     const startedAt = performance.now();
-    const recipe = await resolveRecipe(request.recipe ?? deps.defaultRecipe, deps.recipesDir);
+    let recipe = await resolveRecipe(request.recipe ?? deps.defaultRecipe, deps.recipesDir);
     const sourceNames = Object.keys(recipe.sources);
     const storeRecommenders = deps.storeRecommenders ?? true;
     const steps = [
       'load',
       'dataset',
+      ...(recipe.tune ? ['tune'] : []),
       ...sourceNames.map((s) => `fit:${s}`),
       'fit:hybrid',
       'serving',
@@ -159,6 +165,17 @@ export function createTrainer(deps: TrainerDeps) {
     const data = countData(ds);
     assertEnoughData(data, deps.minimumData ?? MIN_TRAINING_DATA);
 
+    // Tuning on this data (recipe `tune` section): the published recipe carries the tuned weights.
+    let tuning: RollingValidation | undefined;
+    if (recipe.tune) {
+      const input = { events: purchaseRowsOf(ds), items, users };
+      const tuned = await step('tune', () =>
+        (deps.isolation ?? 'thread') === 'thread' ? tuneInWorker(input, recipe, { signal: opts.signal }) : tuneForTraining(input, recipe),
+      );
+      recipe = tuned.recipe;
+      tuning = tuned.validation;
+    }
+
     // Fitting and the serving build: seconds of synchronous CPU work, in a worker thread by default so
     // the event loop (an API answering requests, job heartbeats) keeps running meanwhile.
     checkpoint();
@@ -188,7 +205,7 @@ export function createTrainer(deps: TrainerDeps) {
         writing = true;
         return writeModelVersion(deps.store, version, { artifacts, tables }, opts.signal);
       });
-      const result: TrainResult = { version, recipe: recipe.name, trainedAt, data, durations, contents };
+      const result: TrainResult = { version, recipe: recipe.name, trainedAt, data, durations, contents, ...(tuning ? { tuning } : {}) };
       const meta: ModelMeta = {
         version,
         recipe: recipe.name,
@@ -201,6 +218,7 @@ export function createTrainer(deps: TrainerDeps) {
           contents,
           serving: computed.servingInfo,
           erasureMark,
+          ...(tuning ? { tuning } : {}),
           ...(opts.jobId ? { jobId: opts.jobId } : {}),
         },
       };

@@ -44,6 +44,17 @@ describe('recipes', () => {
     expect(await listRecipes(MODELS)).toContain('default');
   });
 
+  it('loads models/robust.json: EASE among the sources and a tune section with its defaults filled in', async () => {
+    const recipe = await loadRecipe('robust', MODELS);
+    expect(recipe.sources.ease).toMatchObject({ recommender: 'ease', params: { lambda: 400, maxItems: 5000 } });
+    expect(recipe.tune).toEqual({ folds: 3, days: 30, minCoverage: 0.3, variants: true });
+  });
+
+  it('names a bad tune setting by its path', () => {
+    const err = errorOf(() => parseRecipe({ ...small(), tune: { folds: 0 } }, 'bad'));
+    expect(err.message).toMatch(/^recipe "bad": tune\.folds: /);
+  });
+
   it('names the offending hyperparameter by its path in the recipe', () => {
     const raw = small();
     (raw.sources['item-knn'].params as Record<string, unknown>).shrink = -1;

@@ -1,0 +1,186 @@
+import { z } from 'zod';
+import { ArtifactFormatError, decodeArtifact, encodeArtifact } from './artifact.js';
+import type { Dataset } from './dataset.js';
+import { decay } from './decay.js';
+import { recentDistinctItems } from './history.js';
+import { userItemMatrix } from './interactions.js';
+import { checkNeighbourLists, packNeighbourLists, remapNeighbourLists, type NeighbourLists } from './neighbour-lists.js';
+import { parseParams } from './parse-params.js';
+import type { Neighbour, Recommender, RecommenderFactory, UserContext } from './recommender.js';
+import { invertSpdInPlace } from './spd-inverse.js';
+import { TopKHeap } from './top-k-heap.js';
+
+/**
+ * Largest catalogue EASE inverts by default. The fit holds one dense n x n Float64Array (8 n^2 bytes:
+ * 200 MB at 5,000 items) and costs ~n^3 / 2 multiply-adds (3,600 items: ~10-20 s on one core here);
+ * both grow too fast beyond this, so larger catalogues keep only their most-bought items (see maxItems).
+ */
+export const EASE_DEFAULT_MAX_ITEMS = 5000;
+
+const paramsSchema = z.strictObject({
+  /** L2 regularisation lambda added to the Gram matrix's diagonal; larger = smoother, more popular lists. */
+  lambda: z.number().positive().default(400),
+  /** User-item value in X: 1 per bought item (as in Steck 2019), or ln(1 + distinct orders). */
+  weighting: z.enum(['binary', 'log']).default('binary'),
+  /**
+   * At most this many items enter the model: when the catalogue is larger, the items with the most
+   * distinct buyers are kept and every other item scores 0 (and says nothing as history).
+   * The fit's `info.restrictedTo` says when this happened.
+   */
+  maxItems: z.int().min(2).max(20_000).default(EASE_DEFAULT_MAX_ITEMS),
+  /**
+   * Weights kept per item row of B, the largest in absolute value (negative weights are kept: they
+   * push items down); 0 keeps the whole dense row. Bounds the artifact at n * neighbours entries.
+   */
+  neighbours: z.int().min(0).default(500),
+  /** Half-life in days of a history item's weight when scoring (null = every bought item counts 1). */
+  historyHalfLifeDays: z.number().positive().nullable().default(null),
+});
+export type EaseParams = z.output<typeof paramsSchema>;
+
+const ALGORITHM = 'ease';
+const VERSION = 1;
+
+/** What a fit wants the data team to know. */
+export interface EaseInfo {
+  /** Items in the catalogue and items in the model (equal unless maxItems applied). */
+  catalogItems: number;
+  modelItems: number;
+  /** Set when the catalogue exceeded maxItems: only the most-bought `restrictedTo` items are scored. */
+  restrictedTo: number | null;
+}
+
+export interface EaseRecommender extends Recommender {
+  readonly info: EaseInfo;
+}
+
+function createEase(params: EaseParams, itemIds: readonly string[], rows: NeighbourLists, trainedNow: number, info: EaseInfo): EaseRecommender {
+  const itemCount = rows.indptr.length - 1;
+  return {
+    name: ALGORITHM,
+    info,
+    /** score(j) = sum over distinct history items i of x_i * B[i][j], x_i = 1 (or its recency decay). */
+    scoreUser(ctx: UserContext, out: Float32Array) {
+      out.fill(0);
+      const now = ctx.now ?? trainedNow;
+      for (const { item, ts } of recentDistinctItems(ctx.history, itemCount)) {
+        const w = decay(now, ts, params.historyHalfLifeDays);
+        for (let p = rows.indptr[item]; p < rows.indptr[item + 1]; p++) out[rows.items[p]] += w * rows.scores[p];
+      }
+    },
+    /** The items a one-item history {item} scores highest: row `item` of B, positive weights only. */
+    similarItems(item: number, k: number): Neighbour[] {
+      if (!Number.isInteger(item) || item < 0 || item >= itemCount) return [];
+      const out: Neighbour[] = [];
+      for (let p = rows.indptr[item]; p < rows.indptr[item + 1] && out.length < k; p++) {
+        if (rows.scores[p] > 0) out.push({ item: rows.items[p], score: rows.scores[p] });
+      }
+      return out;
+    },
+    toArtifact() {
+      return encodeArtifact(
+        { algorithm: ALGORITHM, version: VERSION, trainedAt: new Date().toISOString(), params, meta: { itemIds, now: trainedNow, info } },
+        { indptr: rows.indptr, items: rows.items, scores: rows.scores },
+      );
+    },
+  };
+}
+
+/** Item indices of the model: every item, or the `max` with the most distinct buyers (ties: lower index). */
+function modelItems(buyers: Int32Array, max: number): Int32Array {
+  const all = Int32Array.from(buyers.keys());
+  if (all.length <= max) return all;
+  const chosen = [...all].sort((a, b) => buyers[b] - buyers[a] || a - b).slice(0, max);
+  return Int32Array.from(chosen.sort((a, b) => a - b));
+}
+
+/**
+ * EASE (Steck 2019, "Embarrassingly Shallow Autoencoders"): the item-item weights minimising
+ * ||X - X B||^2 + lambda ||B||^2 subject to diag(B) = 0 have the closed form
+ *   P = (X^T X + lambda I)^-1,   B[i][j] = -P[i][j] / P[j][j]  (i != j),   B[j][j] = 0,
+ * so a user's scores are x_u B. X is the user x item matrix (binary by default). The Gram matrix is
+ * accumulated from each user's items (cost: sum over users of items^2), inverted densely
+ * (spd-inverse.ts), and each row of B is kept as its `neighbours` largest weights by absolute value,
+ * best first.
+ */
+function fit(ds: Dataset, params: EaseParams): EaseRecommender {
+  const x = userItemMatrix(ds);
+  const itemCount = ds.itemIds.length;
+  const buyers = new Int32Array(itemCount);
+  for (let p = 0; p < x.indices.length; p++) buyers[x.indices[p]]++;
+  const kept = modelItems(buyers, params.maxItems);
+  const n = kept.length;
+  const slot = new Int32Array(itemCount).fill(-1);
+  kept.forEach((item, s) => (slot[item] = s));
+  const value = (count: number) => (params.weighting === 'log' ? Math.log1p(count) : 1);
+
+  // Lower triangle of G = X^T X (over the kept items), plus lambda on the diagonal.
+  const g = new Float64Array(n * n);
+  const rowSlots = new Int32Array(itemCount);
+  const rowValues = new Float64Array(itemCount);
+  for (let u = 0; u < x.rows; u++) {
+    let m = 0;
+    for (let p = x.indptr[u]; p < x.indptr[u + 1]; p++) {
+      const s = slot[x.indices[p]];
+      if (s < 0) continue;
+      rowSlots[m] = s;
+      rowValues[m++] = value(x.values[p]);
+    }
+    // Row indices ascend and slots preserve item order, so rowSlots ascends: (a, b) with b <= a is lower.
+    for (let q = 0; q < m; q++) {
+      const ra = rowSlots[q] * n;
+      const va = rowValues[q];
+      for (let t = 0; t <= q; t++) g[ra + rowSlots[t]] += va * rowValues[t];
+    }
+  }
+  for (let s = 0; s < n; s++) g[s * n + s] += params.lambda;
+  invertSpdInPlace(g, n);
+
+  const keep = params.neighbours > 0 ? Math.min(params.neighbours, Math.max(n - 1, 0)) : Math.max(n - 1, 0);
+  const lists: Neighbour[][] = [];
+  for (let item = 0; item < itemCount; item++) {
+    const s = slot[item];
+    if (s < 0) {
+      lists.push([]);
+      continue;
+    }
+    const heap = new TopKHeap(keep);
+    const rs = s * n;
+    for (let t = 0; t < n; t++) {
+      if (t === s) continue;
+      const w = -g[rs + t] / g[t * n + t];
+      if (w !== 0) heap.push(t, Math.abs(w));
+    }
+    lists.push(
+      heap
+        .result()
+        .map((nb) => ({ item: kept[nb.item], score: -g[rs + nb.item] / g[nb.item * n + nb.item] }))
+        .sort((a, b) => b.score - a.score || a.item - b.item),
+    );
+  }
+  const info: EaseInfo = { catalogItems: itemCount, modelItems: n, restrictedTo: n < itemCount ? n : null };
+  return createEase(params, [...ds.itemIds], packNeighbourLists(lists), ds.now, info);
+}
+
+function fromArtifact(bytes: Uint8Array, ds: Pick<Dataset, 'itemIds'>): EaseRecommender {
+  const { header, arrays } = decodeArtifact(bytes, { algorithm: ALGORITHM, version: VERSION });
+  const { indptr, items, scores } = arrays;
+  if (!(indptr instanceof Int32Array && items instanceof Int32Array && scores instanceof Float32Array)) {
+    throw new ArtifactFormatError('ease artifact: unexpected array types');
+  }
+  const rows = { indptr, items, scores };
+  const meta = header.meta as { itemIds: string[]; now: number; info: EaseInfo };
+  checkNeighbourLists(rows, meta.itemIds.length, 'ease artifact');
+  const params = parseParams(ALGORITHM, paramsSchema, header.params);
+  const remapped = remapNeighbourLists(rows, meta.itemIds, ds.itemIds);
+  if (!remapped) return createEase(params, meta.itemIds, rows, meta.now, meta.info);
+  return createEase(params, [...ds.itemIds], remapped.lists, meta.now, meta.info);
+}
+
+/** EASE: closed-form linear item-item model (shallow autoencoder with a zero diagonal). */
+export const easeFactory = {
+  name: ALGORITHM,
+  parseParams: (raw: unknown) => parseParams(ALGORITHM, paramsSchema, raw),
+  fit,
+  fromArtifact,
+} satisfies RecommenderFactory<EaseParams>;

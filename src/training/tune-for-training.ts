@@ -1,0 +1,34 @@
+import { ROLLING_VARIANTS, tuneRollingOrigin, type RollingValidation } from '../evaluation/rolling-tune.js';
+import type { SplitInput } from '../evaluation/splits.js';
+import { parseRecipe, type Recipe } from './recipe.js';
+
+export interface TrainingTuning {
+  /** The recipe with the tuned hyperparameters and blend; its `tune` section is kept. */
+  recipe: Recipe;
+  validation: RollingValidation;
+}
+
+/** A parsed recipe as recipe JSON (defaults filled in), the form the tuner rewrites. */
+export function recipeToRaw(recipe: Recipe): Record<string, unknown> {
+  return {
+    name: recipe.name,
+    ...(recipe.description ? { description: recipe.description } : {}),
+    sources: Object.fromEntries(Object.entries(recipe.sources).map(([name, s]) => [name, { recommender: s.recommender, params: s.params }])),
+    hybrid: recipe.hybrid,
+    candidates: recipe.candidates,
+  };
+}
+
+/**
+ * Tuning as part of training: rolling-origin validation (evaluation/rolling-tune.ts) on the purchases
+ * the training was given, with the recipe's `tune` section (folds, days, coverage, variants). The
+ * windows end just after the latest purchase, so a shop's own recent months choose its weights.
+ */
+export async function tuneForTraining(input: SplitInput, recipe: Recipe, onProgress?: (message: string) => void): Promise<TrainingTuning> {
+  const tune = recipe.tune;
+  if (!tune) throw new Error(`recipe "${recipe.name}" has no tune section`);
+  const variants = tune.variants ? Object.fromEntries(Object.entries(ROLLING_VARIANTS).filter(([s]) => s in recipe.sources)) : {};
+  // Depth 100 instead of 200 halves the blend search, the largest part of tuning after the fits.
+  const tuned = await tuneRollingOrigin(input, recipe, recipeToRaw(recipe), { folds: tune.folds, days: tune.days, minCoverage: tune.minCoverage, variants, depth: 100, onProgress });
+  return { recipe: { ...parseRecipe(tuned.recipe, recipe.name), tune }, validation: tuned.validation };
+}

@@ -1,0 +1,35 @@
+import type { SplitInput } from '../evaluation/splits.js';
+import type { Recipe } from './recipe.js';
+import type { TrainingTuning } from './tune-for-training.js';
+import { siblingModule, startModuleWorker } from './worker-thread.js';
+
+const WORKER_URL = siblingModule(import.meta.url, 'tune-worker');
+
+/**
+ * tuneForTraining in a worker thread (tuning fits every source once per fold: tens of seconds of CPU
+ * that must not block the process's event loop). Aborting the signal terminates the thread at once.
+ */
+export function tuneInWorker(input: SplitInput, recipe: Recipe, opts: { signal?: AbortSignal; onProgress?: (message: string) => void } = {}): Promise<TrainingTuning> {
+  opts.signal?.throwIfAborted();
+  return new Promise((resolve, reject) => {
+    const worker = startModuleWorker(WORKER_URL, { input, recipe });
+    let settled = false;
+    const finish = (err: unknown, tuning?: TrainingTuning) => {
+      if (settled) return;
+      settled = true;
+      opts.signal?.removeEventListener('abort', onAbort);
+      void worker.terminate();
+      if (err) reject(err);
+      else resolve(tuning!);
+    };
+    const onAbort = () => finish(opts.signal!.reason);
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    worker.on('message', (msg: { type: 'progress'; message: string } | { type: 'done'; tuning: TrainingTuning } | { type: 'error'; message: string }) => {
+      if (msg.type === 'progress') opts.onProgress?.(msg.message);
+      else if (msg.type === 'done') finish(null, msg.tuning);
+      else finish(new Error(msg.message));
+    });
+    worker.on('error', (err) => finish(err));
+    worker.on('exit', (code) => finish(new Error(`the tuning thread exited (code ${code}) before it finished`)));
+  });
+}

@@ -1,0 +1,14 @@
+/**
+ * Worker-thread entry of tuneForTraining: receives { input, recipe } as workerData, posts
+ * `{ type: 'progress', message }` while it works and `{ type: 'done', tuning }` or `{ type: 'error', message }`.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { SplitInput } from '../evaluation/splits.js';
+import type { Recipe } from './recipe.js';
+import { tuneForTraining } from './tune-for-training.js';
+
+const { input, recipe } = workerData as { input: SplitInput; recipe: Recipe };
+tuneForTraining(input, recipe, (message) => parentPort!.postMessage({ type: 'progress', message })).then(
+  (tuning) => parentPort!.postMessage({ type: 'done', tuning }),
+  (err: unknown) => parentPort!.postMessage({ type: 'error', message: err instanceof Error ? err.message : String(err) }),
+);

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { rollingFolds, tuneRollingOrigin } from '../../../src/evaluation/rolling-tune.js';
+import type { PurchaseRow } from '../../../src/recommenders/dataset.js';
+import { parseRecipe } from '../../../src/training/recipe.js';
+
+const DAY = 86_400_000;
+const T0 = Date.UTC(2024, 0, 1);
+const END = T0 + 120 * DAY;
+
+/**
+ * 24 customers over 120 days in two taste groups (items a0..a5, b0..b5): every 10 days each buys
+ * two items of their group (rotating), and everyone rebuys their favourite item every 20 days, so
+ * every 30-day window before END has validation users in both modes.
+ */
+function purchases(): PurchaseRow[] {
+  const rows: PurchaseRow[] = [];
+  for (let u = 0; u < 24; u++) {
+    const g = u % 2 === 0 ? 'a' : 'b';
+    for (let day = 1 + (u % 5), n = 0; day < 120; day += 10, n++) {
+      const order = `u${u}-${day}`;
+      const push = (item: string) => rows.push({ userId: `u${u}`, itemId: item, orderId: order, ts: T0 + day * DAY + u * 60_000, quantity: 1, price: null });
+      push(`${g}${(u + n) % 6}`);
+      push(`${g}${(u + n + 1) % 6}`);
+      if (n % 2 === 0) push(`${g}-fav${u % 3}`);
+    }
+  }
+  return rows;
+}
+
+const raw = {
+  sources: {
+    popularity: { params: { attributes: [] } },
+    'buy-again': {},
+    'item-knn': { params: { neighbours: 5 } },
+    ease: { params: { lambda: 10 } },
+  },
+  hybrid: { weights: { cold: { popularity: 1 }, warm: { popularity: 1, 'buy-again': 1, ease: 1 } } },
+};
+const options = { folds: 3, days: 30, end: new Date(END).toISOString(), grid: [0, 0.5, 1, 2], discountGrid: [0, 0.3], rounds: 1, variants: { ease: [{ lambda: 100 }], 'item-knn': [{ neighbours: 2 }] } };
+
+describe('rollingFolds', () => {
+  it('When asked for 3 folds of 30 days before END, Then the windows are back to back, oldest first, ending at END', () => {
+    const folds = rollingFolds({ events: purchases() }, options);
+    expect(folds.map((f) => [f.cutoff, f.testEnd])).toEqual([
+      [END - 90 * DAY, END - 60 * DAY],
+      [END - 60 * DAY, END - 30 * DAY],
+      [END - 30 * DAY, END],
+    ]);
+    // Each fold trains only on events before its window.
+    for (const f of folds) expect(Math.max(...f.train.eventTs)).toBeLessThan(f.cutoff!);
+  });
+});
+
+describe('tuneRollingOrigin', () => {
+  it('When a marker purchase is planted on or after the cutoff, Then the tuned recipe and its validation are identical', async () => {
+    const recipe = parseRecipe(raw, 'fixture');
+    const clean = await tuneRollingOrigin({ events: purchases() }, recipe, raw, options);
+    const marker: PurchaseRow[] = [
+      // A new item bought by everyone at the cutoff, and a known item bought a lot just after it.
+      ...Array.from({ length: 24 }, (_, u) => ({ userId: `u${u}`, itemId: 'MARKER', orderId: `m${u}`, ts: END, quantity: 1, price: null })),
+      ...Array.from({ length: 24 }, (_, u) => ({ userId: `u${u}`, itemId: 'b0', orderId: `n${u}`, ts: END + DAY, quantity: 5, price: null })),
+    ];
+    const marked = await tuneRollingOrigin({ events: [...purchases(), ...marker] }, recipe, raw, options);
+    expect(marked).toEqual(clean);
+    expect(JSON.stringify(clean)).not.toContain('MARKER');
+  });
+
+  it('reports per fold the blend and every source alone, and keeps the blend only if it beats the best source on every fold', async () => {
+    const recipe = parseRecipe(raw, 'fixture');
+    const { validation, recipe: tuned } = await tuneRollingOrigin({ events: purchases() }, recipe, raw, options);
+    expect(validation.folds).toHaveLength(3);
+    expect(Object.keys(validation.objective.sources).sort()).toEqual(['buy-again', 'ease', 'item-knn', 'popularity']);
+    for (const perFold of Object.values(validation.objective.sources)) expect(perFold).toHaveLength(3);
+    const best = validation.objective.sources[validation.bestSingle];
+    const beatsEverywhere = validation.objective.blend.every((o, f) => o > best[f]);
+    expect(validation.chosen).toBe(beatsEverywhere ? 'blend' : validation.bestSingle);
+    const weights = (tuned.hybrid as { weights: unknown }).weights;
+    if (!beatsEverywhere) expect(weights).toEqual({ cold: { [validation.bestSingle]: 1 }, warm: { [validation.bestSingle]: 1 } });
+    // Sources with alternatives record the hyperparameters they kept.
+    expect(Object.keys(validation.params).sort()).toEqual(['ease', 'item-knn']);
+    expect([10, 100]).toContain(validation.params.ease.lambda);
+  });
+
+  it('When one source is right on every fold and the others only add noise, Then that source alone is the recipe', async () => {
+    // Everyone only ever rebuys their own item: buy-again is perfect in mode all, and no blend can beat it.
+    const rows: PurchaseRow[] = [];
+    for (let u = 0; u < 10; u++) {
+      for (let day = 2; day < 120; day += 7) rows.push({ userId: `u${u}`, itemId: `own${u}`, orderId: `u${u}-${day}`, ts: T0 + day * DAY, quantity: 1, price: null });
+    }
+    const r2 = { sources: { popularity: { params: { attributes: [] } }, 'buy-again': {} }, hybrid: { weights: { cold: { popularity: 1, 'buy-again': 1 }, warm: { popularity: 1, 'buy-again': 1 } } } };
+    const { validation, recipe: tuned } = await tuneRollingOrigin({ events: rows }, parseRecipe(r2, 'own'), r2, { ...options, variants: {} });
+    expect(validation.objective.sources['buy-again']).toEqual([1, 1, 1]);
+    expect(validation.chosen).toBe('buy-again');
+    expect((tuned.hybrid as { weights: unknown }).weights).toEqual({ cold: { 'buy-again': 1 }, warm: { 'buy-again': 1 } });
+  });
+});

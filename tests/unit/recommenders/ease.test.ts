@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { buildDataset, type PurchaseRow } from '../../../src/recommenders/dataset.js';
+import { easeFactory } from '../../../src/recommenders/ease.js';
+import type { UserContext } from '../../../src/recommenders/recommender.js';
+
+const DAY = 86_400_000;
+const row = (userId: string, itemId: string, day: number): PurchaseRow => ({ userId, itemId, orderId: `${userId}-${day}`, ts: day * DAY, quantity: 1, price: null });
+
+/**
+ * u1 buys a and b, u2 buys b and c, u3 buys a, b and c. With lambda = 1:
+ *   X^T X + I = [[3,2,1],[2,4,2],[1,2,3]], determinant 16, so by cofactors
+ *   P = [[8,-4,0],[-4,8,-4],[0,-4,8]] / 16 = [[.5,-.25,0],[-.25,.5,-.25],[0,-.25,.5]]
+ *   B[i][j] = -P[i][j] / P[j][j]: B[a][b] = B[b][a] = B[b][c] = B[c][b] = 0.5, B[a][c] = B[c][a] = 0, diagonal 0.
+ */
+const ds = buildDataset({
+  events: [row('u1', 'a', 1), row('u1', 'b', 1), row('u2', 'b', 2), row('u2', 'c', 2), row('u3', 'a', 3), row('u3', 'b', 3), row('u3', 'c', 3)],
+});
+const idx = (id: string) => ds.itemIndex.get(id)!;
+const scoresFor = (model: ReturnType<typeof easeFactory.fit>, items: string[]) => {
+  const ctx: UserContext = { user: -1, history: items.map((id) => ({ item: idx(id), ts: ds.now, quantity: 1, order: 'cart' })), attributes: {} };
+  const out = new Float32Array(ds.itemIds.length);
+  model.scoreUser(ctx, out);
+  return Object.fromEntries(ds.itemIds.map((id, i) => [id, out[i]]));
+};
+
+describe('EASE', () => {
+  it('When one item is bought, Then the scores are its row of the closed-form B, with a zero diagonal', () => {
+    const model = easeFactory.fit(ds, easeFactory.parseParams({ lambda: 1, neighbours: 0 }));
+    const a = scoresFor(model, ['a']);
+    expect(a.a).toBe(0);
+    expect(a.b).toBeCloseTo(0.5, 6);
+    expect(a.c).toBeCloseTo(0, 6);
+    const b = scoresFor(model, ['b']);
+    expect(b.b).toBe(0);
+    expect(b.a).toBeCloseTo(0.5, 6);
+    expect(b.c).toBeCloseTo(0.5, 6);
+  });
+
+  it('When several items are bought, Then their rows add up (x_u B)', () => {
+    const model = easeFactory.fit(ds, easeFactory.parseParams({ lambda: 1, neighbours: 0 }));
+    const s = scoresFor(model, ['a', 'c']);
+    expect(s.b).toBeCloseTo(1, 6);
+    expect(s.a).toBeCloseTo(0, 6); // B[c][a] = 0 and B[a][a] = 0
+  });
+
+  it('When the catalogue exceeds maxItems, Then only the most-bought items are modelled and the fit says so', () => {
+    // Kept: b (3 buyers) and a (2 buyers, ties with c, lower index). X^T X + I over (a, b) = [[3,2],[2,4]],
+    // P = [[4,-2],[-2,3]] / 8, so B[a][b] = 0.25 / 0.375 = 2/3 and B[b][a] = 0.25 / 0.5 = 0.5.
+    const model = easeFactory.fit(ds, easeFactory.parseParams({ lambda: 1, neighbours: 0, maxItems: 2 }));
+    expect(model.info).toEqual({ catalogItems: 3, modelItems: 2, restrictedTo: 2 });
+    expect(scoresFor(model, ['a']).b).toBeCloseTo(2 / 3, 6);
+    expect(scoresFor(model, ['b']).a).toBeCloseTo(0.5, 6);
+    expect(scoresFor(model, ['b']).c).toBe(0);
+    expect(scoresFor(model, ['c'])).toEqual({ a: 0, b: 0, c: 0 });
+  });
+
+  it('When rows are cut to the largest weights, Then the largest survive (ties to the lower item index)', () => {
+    const model = easeFactory.fit(ds, easeFactory.parseParams({ lambda: 1, neighbours: 1 }));
+    const b = scoresFor(model, ['b']);
+    // Row b has two weights of 0.5 (a and c); the tie goes to the lower item index, a.
+    expect(b.a).toBeCloseTo(0.5, 6);
+    expect(b.c).toBe(0);
+  });
+
+  it('gives similar items from the one-item row, positive weights only, best first', () => {
+    const model = easeFactory.fit(ds, easeFactory.parseParams({ lambda: 1, neighbours: 0 }));
+    expect(model.similarItems!(idx('b'), 5).map((n) => ds.itemIds[n.item])).toEqual(['a', 'c']);
+    expect(model.similarItems!(idx('a'), 5).map((n) => ds.itemIds[n.item])).toEqual(['b']);
+  });
+});

@@ -1,0 +1,73 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PurchaseRow } from '../../../src/recommenders/dataset.js';
+import { createMemoryModelStore } from '../../../src/store/memory-model-store.js';
+import { createTrainer } from '../../../src/training/train-model.js';
+
+const DAY = 86_400_000;
+const T0 = Date.UTC(2024, 0, 1);
+
+/** 20 customers over 100 days: everyone rebuys their own item weekly; even customers also buy the bestseller. */
+function purchases(): PurchaseRow[] {
+  const rows: PurchaseRow[] = [];
+  for (let u = 0; u < 20; u++) {
+    for (let day = 1 + (u % 3); day < 100; day += 7) {
+      rows.push({ userId: `u${u}`, itemId: `own${u}`, orderId: `u${u}-${day}`, ts: T0 + day * DAY, quantity: 1, price: null });
+      if (u % 2 === 0) rows.push({ userId: `u${u}`, itemId: 'best', orderId: `u${u}-${day}`, ts: T0 + day * DAY, quantity: 1, price: null });
+    }
+  }
+  return rows;
+}
+
+const recipe = {
+  sources: { popularity: { params: { attributes: [] } }, 'buy-again': {} },
+  // Deliberately poor starting weights: popularity only.
+  hybrid: { weights: { cold: { popularity: 1 }, warm: { popularity: 1 } } },
+  tune: { folds: 2, days: 20 },
+};
+
+describe('training a recipe with a tune section', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'recsvc-tune-'));
+    await writeFile(join(dir, 'tuned.json'), JSON.stringify(recipe));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('When the recipe says tune, Then training tunes on its own data and publishes the tuned weights and the validation', async () => {
+    const store = await createMemoryModelStore();
+    const trainer = createTrainer({
+      events: {
+        async *streamPurchaseRows() {
+          yield purchases();
+        },
+      },
+      catalog: { listItems: async () => [], listUsers: async () => [] },
+      store,
+      defaultRecipe: 'tuned',
+      recipesDir: dir,
+      storeRecommenders: false,
+    });
+    const result = await trainer.train();
+    // Everyone's next purchase is their own item again: buy-again alone is right on both folds, so
+    // no blend beats it everywhere and the published recipe is buy-again alone.
+    expect(result.tuning?.chosen).toBe('buy-again');
+    // The latest purchase is on day 99 (customers with u % 3 = 0 buy on days 1, 8, ..., 99), so the
+    // windows end 1 ms after it: [day 59, day 79) and [day 79, day 99), plus that millisecond.
+    const at = (day: number) => new Date(T0 + day * DAY + 1).toISOString();
+    expect(result.tuning?.folds).toEqual([
+      { start: at(59), end: at(79) },
+      { start: at(79), end: at(99) },
+    ]);
+    expect(result.durations.tune).toBeGreaterThan(0);
+    const meta = await store.getActive();
+    const info = meta!.info as { recipe: { hybrid: { weights: unknown }; tune: unknown }; tuning: { chosen: string } };
+    expect(info.recipe.hybrid.weights).toEqual({ cold: { 'buy-again': 1 }, warm: { 'buy-again': 1 } });
+    expect(info.recipe.tune).toEqual({ folds: 2, days: 20, minCoverage: 0.3, variants: true });
+    expect(info.tuning.chosen).toBe('buy-again');
+  }, 60_000);
+});
