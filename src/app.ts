@@ -24,6 +24,7 @@ import { evaluationRoutes } from './http/routes/evaluations.js';
 import { profileRoutes } from './http/routes/profiles.js';
 import { dashboardRoutes } from './http/routes/dashboard.js';
 import { onlineMetricRoutes } from './http/routes/online-metrics.js';
+import { experimentRoutes } from './http/routes/experiments.js';
 import type { Services } from './services.js';
 
 export const API_VERSION = '0.1.0';
@@ -117,6 +118,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   modelRoutes(app, { store: services.store, activate: services.activateModel });
   evaluationRoutes(app, { evaluations: services.evaluations });
   onlineMetricRoutes(app, { onlineMetrics: services.onlineMetrics });
+  experimentRoutes(app, { experiments: services.experiments });
   profileRoutes(app, { profiles: services.profiles, catalog: services.catalog });
   dashboardRoutes(app);
   // The inline job runner lives as long as the app: it claims jobs once the app is ready and stops

@@ -71,6 +71,8 @@ const schema = z.object({
   MODEL_VERSIONS_KEPT: z.coerce.number().int().min(1).max(100).default(5),
   /** Memory for finished answers reused per model version (src/serving/answer-cache.ts); 0 turns it off. */
   ANSWER_CACHE_MB: z.coerce.number().min(0).max(65_536).default(32),
+  /** How often each process re-reads the active A/B experiment from Postgres (ms): another replica's change shows within it. */
+  EXPERIMENT_REFRESH_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   /** `inline`: jobs run in the API process; `worker`: only `npm run worker` processes claim them. */
   JOB_RUNNER: z.enum(['inline', 'worker']).default('inline'),
   /**

@@ -21,6 +21,9 @@ import { createUserErasure } from './privacy/user-erasure.js';
 import { instrumentDb } from './data/instrumented-db.js';
 import { instrumentModelStore } from './store/instrumented-model-store.js';
 import { createModelGauges } from './training/model-gauges.js';
+import { createExperimentRepository } from './data/experiment-repository.js';
+import { createExperimentCache } from './serving/experiments.js';
+import { createExperimentService } from './serving/experiment-service.js';
 
 /**
  * The composition root: every domain object built from explicit dependencies. The server, the CLIs,
@@ -36,7 +39,14 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
   const events = createEventRepository(db);
   const recordPurchases = createPurchaseRecorder({ events, store, log: (err) => deps.log?.('live update failed', err) });
 
-  const serving = createServing({ store, db, catalog, purchases: (userId) => events.loadPurchaseRows({ userId }), metrics, answerCacheBytes: config.ANSWER_CACHE_MB * 1024 * 1024, log: deps.log });
+  // A/B experiments: the active one is kept in process (re-read every EXPERIMENT_REFRESH_MS in the background).
+  const experimentRepository = createExperimentRepository(db);
+  const experimentCache = createExperimentCache({ experiments: experimentRepository, refreshMs: config.EXPERIMENT_REFRESH_MS, log: deps.log });
+  const serving = createServing({
+    store, db, catalog, purchases: (userId) => events.loadPurchaseRows({ userId }), metrics, answerCacheBytes: config.ANSWER_CACHE_MB * 1024 * 1024,
+    experiments: experimentCache, log: deps.log,
+  });
+  const experiments = createExperimentService({ experiments: experimentRepository, cache: experimentCache, offeredStrategies: () => serving.offeredStrategies() });
   const profiles = createProfileService({ store, events, catalog, metrics });
   const modelGauges = createModelGauges({ store, metrics, log: deps.log });
   // What this process keeps of a user: decoded serving entries and answers, decoded profiles.
@@ -66,7 +76,7 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
   const evaluations = createEvaluationService({
     jobs, reports, events, catalog, gauges: evaluationGauges, defaultRecipe: config.DEFAULT_RECIPE, kick: () => jobRunner?.kick(),
   });
-  const onlineMetrics = createOnlineMetrics({ db, gauge: metrics.onlineRate, log: deps.log });
+  const onlineMetrics = createOnlineMetrics({ db, experiments: experimentRepository, gauge: metrics.onlineRate, log: deps.log });
   const jobRunnerOptions = {
     jobs,
     handlers: createJobHandlers({ db, trainer, evaluate: evaluations.handler }),
@@ -81,7 +91,7 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
   const jobService = createJobService({ jobs, defaultRecipe: config.DEFAULT_RECIPE, kick: () => jobRunner?.kick(), importRoots: config.IMPORT_ROOTS });
 
   return { config, db, store, metrics, catalog, events, recordPurchases, serving, eraseUser, erasure, activateModel, jobs, trainer, jobRunnerOptions, jobRunner, jobService,
-    reports, evaluations, evaluationGauges, onlineMetrics, profiles, modelGauges };
+    reports, evaluations, evaluationGauges, onlineMetrics, profiles, modelGauges, experiments };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -32,6 +32,9 @@ export interface FeedbackInput {
   type: FeedbackType;
   recommendationId?: string | null;
   strategy?: string | null;
+  /** The experiment and arm that gave the recommendation (echoed from the response's `experiment`). */
+  experimentId?: string | null;
+  arm?: string | null;
   ts: Date;
 }
 
@@ -153,8 +156,8 @@ export function createEventRepository(db: Db) {
       const inserted = await db.transaction(async (tx) => {
         await ensureReferenced(tx, events.map((e) => e.userId), events.map((e) => e.itemId));
         const { rows } = await tx.query(
-          `INSERT INTO feedback_events (event_id, user_id, item_id, type, recommendation_id, strategy, ts)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
+          `INSERT INTO feedback_events (event_id, user_id, item_id, type, recommendation_id, strategy, ts, experiment_id, arm)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::text[])
            ON CONFLICT (event_id) DO NOTHING RETURNING 1`,
           [
             ids,
@@ -164,6 +167,8 @@ export function createEventRepository(db: Db) {
             events.map((e) => e.recommendationId ?? null),
             events.map((e) => e.strategy ?? null),
             events.map((e) => e.ts.toISOString()),
+            events.map((e) => e.experimentId ?? null),
+            events.map((e) => e.arm ?? null),
           ],
         );
         return rows.length;

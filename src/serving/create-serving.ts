@@ -10,6 +10,9 @@ import { recommendForUser, forgetUserEntries, reusedAnswer } from './recommend-f
 import type { ListQuery, Recommendation, RecommendedItem, UserQuery } from './recommendation.js';
 import type { ServingDeps } from './serving-deps.js';
 import { createServingModelCache } from './serving-model-cache.js';
+import { assignArm, type ExperimentCache, type ExperimentTag } from './experiments.js';
+import type { ExperimentRecord } from '../data/experiment-repository.js';
+import type { ServingModel } from './serving-model.js';
 
 export interface ServingOptions {
   store: ModelStore;
@@ -27,6 +30,8 @@ export interface ServingOptions {
   catalogRefreshMs?: number;
   /** Counts responses by kind and strategy, fallbacks by reason, and answer-cache hits and misses. */
   metrics?: Pick<Metrics, 'recommendationsServed' | 'fallbacks' | 'answerCacheHits' | 'answerCacheMisses'>;
+  /** The active A/B experiment: it picks the strategy of user recommendations asked for without one. */
+  experiments?: ExperimentCache;
   log?: (msg: string, err?: unknown) => void;
 }
 
@@ -38,6 +43,19 @@ const FALLBACK_REASON: Record<Kind, string> = {
   'bought-together': 'unknown-item',
   popular: 'no-segment',
 };
+
+/**
+ * The query as the user's experiment arm has it: without an explicit strategy, while an experiment is
+ * active and the served model offers the arm's strategy, the arm's strategy and a tag naming the arm.
+ * (An arm whose strategy the model no longer offers serves the default, untagged, so its feedback is
+ * not counted for the arm.)
+ */
+function inExperiment(model: ServingModel | null, experiment: ExperimentRecord | null | undefined, userId: string, q: UserQuery): { query: UserQuery; tag?: ExperimentTag } {
+  if (q.strategy !== undefined || !experiment || !model) return { query: q };
+  const arm = assignArm(experiment.id, userId, experiment.arms);
+  if (!model.info.strategies.includes(arm.strategy)) return { query: q };
+  return { query: { ...q, strategy: arm.strategy }, tag: { id: experiment.id, arm: arm.name } };
+}
 
 /**
  * The serving use cases over one in-process model cache. Called from HTTP routes, usable from anything
@@ -91,16 +109,31 @@ export function createServing(opts: ServingOptions) {
       const m = models.peek();
       const live = m ? opts.store.peekUserEvents?.(userId) : undefined;
       if (!m || !live) return undefined;
+      const experiment = q.strategy === undefined ? opts.experiments?.current() : null;
+      // Not read yet: recommendForUser waits for the first read.
+      if (experiment === undefined && opts.experiments) return undefined;
       overlay.poke(m);
-      const r = reusedAnswer(m, userId, q, live);
+      const { query, tag } = inExperiment(m, experiment, userId, q);
+      const r = reusedAnswer(m, userId, query, live);
       // Only hits count here: a miss goes on to recommendForUser, which looks again and counts that.
       if (r) {
+        if (tag) r.experiment = tag;
         metrics?.answerCacheHits.inc();
         count('user', r);
       }
       return r;
     },
-    recommendForUser: (userId: string, q: UserQuery) => counted('user', recommendForUser(deps, userId, q)),
+    async recommendForUser(userId: string, q: UserQuery): Promise<Recommendation> {
+      // The first request of a process waits for the first read of the experiment; later ones never wait.
+      const experiment = q.strategy === undefined && opts.experiments ? await opts.experiments.ready() : null;
+      const { query, tag } = inExperiment(experiment ? await models.current() : null, experiment, userId, q);
+      const r = await counted('user', recommendForUser(deps, userId, query));
+      return tag ? { ...r, experiment: tag } : r;
+    },
+    /** Strategies the served model offers (hybrid first); null without an active model. */
+    async offeredStrategies(): Promise<readonly string[] | null> {
+      return (await models.current())?.info.strategies ?? null;
+    },
     recommendForContext: (q: ContextQuery) => counted('context', recommendForContext(deps, q)),
     similarItems: (itemId: string, q: SimilarQuery) => counted('similar', similarItems(deps, itemId, q)),
     boughtTogether: (itemId: string, q: ListQuery) => counted('bought-together', boughtTogether(deps, itemId, q)),

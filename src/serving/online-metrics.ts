@@ -1,5 +1,7 @@
 import type { Gauge } from 'prom-client';
 import type { Db } from '../data/db.js';
+import type { ArmDefinition, ExperimentRepository } from '../data/experiment-repository.js';
+import { twoProportionZTest, type ZTest } from '../evaluation/significance.js';
 
 /** Feedback counts of one strategy over a window: every event counts (not distinct users or items). */
 export interface FeedbackCounts {
@@ -18,11 +20,47 @@ export interface StrategyRates extends FeedbackCounts {
   conversion: number | null;
 }
 
+export interface ArmResults extends ArmDefinition, Omit<StrategyRates, 'strategy'> {
+  /** This arm against the first (control) arm; null for the control. */
+  vsControl: { ctr: ZTest | null; conversion: ZTest | null } | null;
+}
+
+export interface ExperimentResults {
+  id: string;
+  active: boolean;
+  /** In the experiment's order, the control first. */
+  arms: ArmResults[];
+}
+
 export interface OnlineMetricsReport {
   days: number;
   /** Start of the window (ISO): feedback with ts >= since and <= the time of the query is counted. */
   since: string;
   strategies: StrategyRates[];
+  /** Every experiment, newest first, with the feedback of the window that names it and one of its arms. */
+  experiments: ExperimentResults[];
+}
+
+type Counts = Omit<FeedbackCounts, 'strategy'>;
+const NO_COUNTS: Counts = { impressions: 0, clicks: 0, addToCart: 0, purchases: 0 };
+
+/**
+ * Rates per arm and, for every arm after the first, z-tests of its CTR and conversion against the
+ * first arm's (trials = impressions, successes = clicks or purchase events).
+ */
+export function experimentResults(e: { id: string; active: boolean; arms: ArmDefinition[] }, countsOf: (arm: string) => Counts | undefined): ExperimentResults {
+  const rates = e.arms.map((a) => strategyRates({ strategy: a.strategy, ...(countsOf(a.name) ?? NO_COUNTS) }));
+  const control = rates[0];
+  const test = (r: StrategyRates, successes: 'clicks' | 'purchases') =>
+    twoProportionZTest({ successes: control[successes], trials: control.impressions }, { successes: r[successes], trials: r.impressions });
+  return {
+    id: e.id,
+    active: e.active,
+    arms: e.arms.map((a, i) => {
+      const { strategy: _, ...r } = rates[i];
+      return { ...a, ...r, vsControl: i === 0 ? null : { ctr: test(rates[i], 'clicks'), conversion: test(rates[i], 'purchases') } };
+    }),
+  };
 }
 
 /** Rates from counts. Event ratios, so a client sending clicks without impressions can push them above 1. */
@@ -49,6 +87,16 @@ WHERE ts >= $1
 GROUP BY strategy
 ORDER BY impressions DESC, strategy NULLS LAST`;
 
+const ARM_COUNTS_SQL = `
+SELECT experiment_id, arm,
+       count(*) FILTER (WHERE type = 'impression')::int AS impressions,
+       count(*) FILTER (WHERE type = 'click')::int AS clicks,
+       count(*) FILTER (WHERE type = 'add_to_cart')::int AS add_to_cart,
+       count(*) FILTER (WHERE type = 'purchase')::int AS purchases
+FROM feedback_events
+WHERE ts >= $1 AND experiment_id IS NOT NULL
+GROUP BY experiment_id, arm`;
+
 export type OnlineMetrics = ReturnType<typeof createOnlineMetrics>;
 
 /**
@@ -58,6 +106,8 @@ export type OnlineMetrics = ReturnType<typeof createOnlineMetrics>;
  */
 export function createOnlineMetrics(deps: {
   db: Db;
+  /** The experiments whose arms are reported (none without). */
+  experiments?: Pick<ExperimentRepository, 'list'>;
   /** recsvc_feedback_rate_ratio{strategy, rate}. */
   gauge?: Gauge<'strategy' | 'rate'>;
   cacheMs?: number;
@@ -70,14 +120,21 @@ export function createOnlineMetrics(deps: {
 
   async function report(days: number): Promise<OnlineMetricsReport> {
     const since = new Date(now().getTime() - days * 86_400_000);
-    const { rows } = await deps.db.query<{ strategy: string | null; impressions: number; clicks: number; add_to_cart: number; purchases: number }>(
-      COUNTS_SQL,
-      [since.toISOString()],
-    );
-    const strategies = rows.map((r) =>
-      strategyRates({ strategy: r.strategy, impressions: r.impressions, clicks: r.clicks, addToCart: r.add_to_cart, purchases: r.purchases }),
-    );
-    return { days, since: since.toISOString(), strategies };
+    type Row = { impressions: number; clicks: number; add_to_cart: number; purchases: number };
+    const counts = (r: Row): Counts => ({ impressions: r.impressions, clicks: r.clicks, addToCart: r.add_to_cart, purchases: r.purchases });
+    const [{ rows }, experiments, arms] = await Promise.all([
+      deps.db.query<Row & { strategy: string | null }>(COUNTS_SQL, [since.toISOString()]),
+      deps.experiments?.list() ?? [],
+      deps.experiments ? deps.db.query<Row & { experiment_id: string; arm: string | null }>(ARM_COUNTS_SQL, [since.toISOString()]) : { rows: [] },
+    ]);
+    const strategies = rows.map((r) => strategyRates({ strategy: r.strategy, ...counts(r) }));
+    const byArm = new Map(arms.rows.map((r) => [`${r.experiment_id}\u0000${r.arm}`, counts(r)]));
+    return {
+      days,
+      since: since.toISOString(),
+      strategies,
+      experiments: experiments.map((e) => experimentResults(e, (arm) => byArm.get(`${e.id}\u0000${arm}`))),
+    };
   }
 
   return {

@@ -50,6 +50,8 @@ export interface Recommendation<I extends RecommendedItem = RecommendedItem> {
   /** True when the answer is not the personalised one asked for (unknown user or item, no model, ...). */
   fallback: boolean;
   items: I[];
+  /** The experiment and arm that chose the strategy (user recommendations without an explicit strategy). */
+  experiment?: { id: string; arm: string };
 }
 
 /** One chosen item, by model index, before it becomes a RecommendedItem. */

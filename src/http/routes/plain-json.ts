@@ -17,10 +17,13 @@ function stringifyList(data: unknown): string {
   const items = r.items;
   if (!Array.isArray(items) || !Object.isFrozen(items)) return JSON.stringify(data);
   const keys = Object.keys(r);
-  if (keys.length !== ENVELOPE.length || keys.some((k, i) => k !== ENVELOPE[i])) return JSON.stringify(data);
+  // The envelope, and an experiment's tag after it when an experiment chose the strategy.
+  const tagged = keys.length === ENVELOPE.length + 1 && keys[ENVELOPE.length] === 'experiment';
+  if ((keys.length !== ENVELOPE.length && !tagged) || ENVELOPE.some((k, i) => k !== keys[i])) return JSON.stringify(data);
   let json = itemsJson.get(items);
   if (json === undefined) itemsJson.set(items, (json = JSON.stringify(items)));
-  return `{"recommendationId":${JSON.stringify(r.recommendationId)},"modelVersion":${JSON.stringify(r.modelVersion)},"strategy":${JSON.stringify(r.strategy)},"fallback":${JSON.stringify(r.fallback)},"items":${json}}`;
+  const experiment = tagged ? `,"experiment":${JSON.stringify(r.experiment)}` : '';
+  return `{"recommendationId":${JSON.stringify(r.recommendationId)},"modelVersion":${JSON.stringify(r.modelVersion)},"strategy":${JSON.stringify(r.strategy)},"fallback":${JSON.stringify(r.fallback)},"items":${json}${experiment}}`;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { experimentResults } from './experiments.js';
 import { evaluationRequestSchema } from '../../evaluation/evaluation-request.js';
 
 export const evaluationBody = evaluationRequestSchema;
@@ -118,5 +119,8 @@ export const onlineMetricsResponse = z
         }),
       )
       .describe('Event counts (not distinct users) per strategy, most impressions first'),
+    experiments: z
+      .array(experimentResults)
+      .describe('Every A/B experiment, newest first: counts per arm from feedback in the window that carried its experimentId and arm'),
   })
   .meta({ id: 'OnlineMetrics' });

@@ -37,8 +37,12 @@ export const feedbackEvent = z.strictObject({
   type: z.enum(['impression', 'click', 'add_to_cart', 'purchase']),
   recommendationId: ref.nullable().optional().describe('The recommendationId of the response shown'),
   strategy: z.string().max(64).nullable().optional(),
+  experimentId: z.string().min(1).max(64).nullable().optional().describe("The response's experiment.id, when it had one"),
+  arm: z.string().min(1).max(64).nullable().optional().describe("The response's experiment.arm; required with experimentId"),
   ts: timestamp.optional().describe('When it happened (ISO 8601); may be left out only with an eventId (then: the time of the request)'),
-}).refine(fixedTime, TS_NEEDED);
+})
+  .refine(fixedTime, TS_NEEDED)
+  .refine((e) => (e.experimentId == null) === (e.arm == null), { message: 'experimentId and arm go together: send both or neither', path: ['arm'] });
 
 export const feedbackBody = z.strictObject({ events: z.array(feedbackEvent).min(1) });
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SIMILAR_STRATEGIES } from '../../serving/item-lists.js';
 import { attributes } from './common.js';
+import { experimentTag } from './experiments.js';
 
 const id = z.string().min(1).max(256);
 
@@ -36,8 +37,10 @@ export const userRecommendationQuery = z
       .string()
       .regex(/^[a-z0-9][a-z0-9-]*$/)
       .max(64)
-      .default('hybrid')
-      .describe('`hybrid` or one recommender of the active model (popularity, item-knn, content, als, cooccurrence, buy-again)'),
+      .optional()
+      .describe(
+        '`hybrid` or one recommender of the active model (popularity, item-knn, content, als, cooccurrence, buy-again). When absent: the arm of the active A/B experiment, else `hybrid`; a given strategy bypasses the experiment',
+      ),
     excludePurchased: flag.optional().describe('Leave out what the user bought (default true, except for strategy=buy-again)'),
   })
   .refine(priceOrder, priceOrderIssue);
@@ -94,7 +97,7 @@ const envelope = {
 };
 
 export const recommendationResponse = z
-  .object({ ...envelope, items: z.array(z.object(itemFields).meta({ id: 'RecommendedItem' })) })
+  .object({ ...envelope, items: z.array(z.object(itemFields).meta({ id: 'RecommendedItem' })), experiment: experimentTag.optional() })
   .meta({ id: 'Recommendation' });
 
 export const boughtTogetherResponse = z

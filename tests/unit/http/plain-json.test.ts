@@ -20,4 +20,11 @@ describe('list response serializer', () => {
     const extra = { ...answer('r-4', Object.freeze([...items]) as unknown[]), note: 'x' };
     expect(JSON.parse(serialize(extra))).toEqual(JSON.parse(JSON.stringify(extra)));
   });
+
+  it('Given a reused list tagged with an experiment, When serialized, Then it is exactly JSON.stringify, tag included', () => {
+    const shared = Object.freeze([...items]) as unknown[];
+    const tagged = { ...answer('r-5', shared), experiment: { id: 'home "v2"', arm: 'treatment' } };
+    expect(serialize(tagged)).toBe(JSON.stringify(tagged));
+    expect(JSON.parse(serialize(tagged)).experiment).toEqual({ id: 'home "v2"', arm: 'treatment' });
+  });
 });

@@ -1,0 +1,90 @@
+import { z } from 'zod';
+
+const name = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, "_", "." and "-", starting with a letter or digit')
+  .max(64);
+
+/** How far the shares may add up from 1 (decimal fractions such as 0.1 + 0.2 are not exact). */
+const SHARE_TOLERANCE = 1e-6;
+
+const arm = z
+  .strictObject({
+    name: name.describe('The arm as responses and feedback name it'),
+    strategy: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]*$/)
+      .max(64)
+      .describe('The strategy its users are served: `hybrid` or one recommender of the active model'),
+    share: z.number().gt(0).max(1).describe('Share of users, 0..1 (the shares add up to 1)'),
+  })
+  .meta({ id: 'ExperimentArm' });
+
+export const experimentBody = z
+  .strictObject({
+    id: name.describe('Never reused: a stopped experiment keeps its id and results'),
+    arms: z.array(arm).min(2).max(10).describe('The first arm is the control every other arm is compared with'),
+    active: z.boolean().default(true).describe('Start assigning users now (one experiment may be active at a time)'),
+  })
+  .superRefine((e, ctx) => {
+    const sum = e.arms.reduce((s, a) => s + a.share, 0);
+    if (Math.abs(sum - 1) > SHARE_TOLERANCE) ctx.addIssue({ code: 'custom', path: ['arms'], message: `the shares must add up to 1, they add up to ${sum}` });
+    const seen = new Set<string>();
+    e.arms.forEach((a, i) => {
+      if (seen.has(a.name)) ctx.addIssue({ code: 'custom', path: ['arms', i, 'name'], message: `arm name "${a.name}" is used twice` });
+      seen.add(a.name);
+    });
+  })
+  .meta({ id: 'NewExperiment' });
+
+export const experimentResponse = z
+  .object({
+    id: z.string(),
+    arms: z.array(arm),
+    active: z.boolean(),
+    createdAt: z.string(),
+    stoppedAt: z.string().nullable(),
+  })
+  .meta({ id: 'Experiment' });
+
+export const experimentList = z.object({ experiments: z.array(experimentResponse).describe('Newest first') }).meta({ id: 'ExperimentList' });
+
+export const experimentParam = z.strictObject({ id: name });
+
+/** The `experiment` of a recommendation response, echoed back by the storefront with its feedback. */
+export const experimentTag = z
+  .object({ id: z.string(), arm: z.string() })
+  .describe('The A/B experiment and arm that chose the strategy; send both back with feedback on this answer (experimentId, arm)')
+  .meta({ id: 'ExperimentTag' });
+
+const zTest = z
+  .object({
+    z: z.number().describe('(rate of this arm - rate of the control) / pooled standard error'),
+    p: z.number().describe('Two-sided p-value of the pooled two-proportion z-test'),
+  })
+  .nullable()
+  .describe('Null when there is nothing to test: no impressions in an arm, more events than impressions, or both rates 0% or 100%');
+
+export const experimentResults = z
+  .object({
+    id: z.string(),
+    active: z.boolean(),
+    arms: z.array(
+      z.object({
+        name: z.string(),
+        strategy: z.string(),
+        share: z.number(),
+        impressions: z.number().int(),
+        clicks: z.number().int(),
+        addToCart: z.number().int(),
+        purchases: z.number().int(),
+        ctr: z.number().nullable().describe('clicks / impressions; null without impressions'),
+        conversion: z.number().nullable().describe('purchase feedback events / impressions; null without impressions'),
+        vsControl: z
+          .object({ ctr: zTest, conversion: zTest })
+          .nullable()
+          .describe('This arm against the first (control) arm; null for the control itself'),
+      }),
+    ),
+  })
+  .meta({ id: 'ExperimentResults' });

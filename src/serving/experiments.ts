@@ -1,0 +1,86 @@
+/**
+ * A/B experiments on GET /v1/users/:id/recommendations: which arm a user is in (a pure function of the
+ * experiment id and the user id, so every replica and every request agree without storing anything),
+ * and the active experiment kept in process memory, so the hot path makes no Postgres query.
+ */
+import { createHash } from 'node:crypto';
+import type { ArmDefinition, ExperimentRecord, ExperimentRepository } from '../data/experiment-repository.js';
+
+/**
+ * The user's position in [0, 1): the first 4 bytes of sha1(`${experimentId}:${userId}`) as a big-endian
+ * unsigned integer / 2^32. The experiment id is part of the hash, so a user's arm in one experiment
+ * says nothing about their arm in the next.
+ */
+export function bucketOf(experimentId: string, userId: string): number {
+  return createHash('sha1').update(`${experimentId}:${userId}`).digest().readUInt32BE(0) / 2 ** 32;
+}
+
+/** The arm whose slice of the cumulative shares holds the user's bucket (the last arm takes rounding). */
+export function assignArm<A extends Pick<ArmDefinition, 'share'>>(experimentId: string, userId: string, arms: readonly A[]): A {
+  const u = bucketOf(experimentId, userId);
+  let upTo = 0;
+  for (const arm of arms) {
+    upTo += arm.share;
+    if (u < upTo) return arm;
+  }
+  return arms[arms.length - 1];
+}
+
+/** Which experiment and arm gave an answer; the storefront sends both back with its feedback. */
+export interface ExperimentTag {
+  id: string;
+  arm: string;
+}
+
+export interface ExperimentCache {
+  /** The active experiment as last read (refreshed in the background when older than `refreshMs`); undefined before the first read. */
+  current(): ExperimentRecord | null | undefined;
+  /** The active experiment, waiting for the first read only (after that, the same as current()). */
+  ready(): Promise<ExperimentRecord | null>;
+  /** Reads the active experiment now (after this process created or stopped one). */
+  refresh(): Promise<ExperimentRecord | null>;
+}
+
+/**
+ * Keeps the active experiment in memory. A read older than `refreshMs` (default 5 s) starts a new one
+ * in the background and answers with the one in hand meanwhile, so another replica's change is seen
+ * within about `refreshMs`; a failed read (Postgres down) keeps the last known experiment (none if
+ * there was none yet).
+ */
+export function createExperimentCache(deps: {
+  experiments: Pick<ExperimentRepository, 'findActive'>;
+  refreshMs?: number;
+  log?: (msg: string, err?: unknown) => void;
+}): ExperimentCache {
+  const refreshMs = deps.refreshMs ?? 5000;
+  let active: ExperimentRecord | null | undefined;
+  let readAt = -Infinity;
+  let pending: Promise<ExperimentRecord | null> | null = null;
+
+  function refresh(): Promise<ExperimentRecord | null> {
+    pending ??= deps.experiments
+      .findActive()
+      .then((e) => (active = e))
+      .catch((err: unknown) => {
+        deps.log?.('could not read the active experiment', err);
+        // Not known yet: none, until the next read (requests must not wait on a database that is down).
+        return (active ??= null);
+      })
+      .finally(() => {
+        readAt = performance.now();
+        pending = null;
+      });
+    return pending;
+  }
+
+  function current() {
+    if (performance.now() - readAt >= refreshMs) void refresh();
+    return active;
+  }
+
+  return {
+    current,
+    ready: () => (active === undefined ? refresh() : Promise.resolve(current() ?? null)),
+    refresh,
+  };
+}

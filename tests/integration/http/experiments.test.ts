@@ -1,0 +1,162 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recommendationResponse } from '../../../src/http/schemas/recommendations.js';
+import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
+import { DB_BACKENDS } from '../../helpers/services.js';
+import { seedShop, trainAndPublish } from '../serving/shop-fixture.js';
+
+const EXPERIMENT = {
+  id: 'home-1',
+  arms: [
+    { name: 'control', strategy: 'hybrid', share: 0.5 },
+    { name: 'treatment', strategy: 'popularity', share: 0.5 },
+  ],
+};
+
+// Buckets by hand: printf 'home-1:g-user0' | sha1sum -> ba1b9e6f..., 0xba1b9e6f / 2^32 = 0.727 -> treatment (>= 0.5).
+const EXPECTED_ARMS: Record<string, string> = {
+  'g-user0': 'treatment', // 0xba1b9e6f -> 0.7270
+  'g-user1': 'control', // 0x7cc7a1fa -> 0.4874
+  'g-user2': 'treatment', // 0x80c7d48f -> 0.5030
+  'k-user0': 'control', // 0x3a28963b -> 0.2272
+  stranger: 'control', // 0x62722f36 -> 0.3846 (a user the model does not know is in the experiment too)
+};
+const STRATEGY_OF: Record<string, string> = { control: 'hybrid', treatment: 'popularity' };
+
+type FeedbackType = 'impression' | 'click' | 'purchase';
+/** `n` feedback events of one type for an arm, each on its own item. */
+function feedback(arm: string, type: FeedbackType, n: number) {
+  const ts = new Date(Date.now() - 3_600_000).toISOString();
+  return Array.from({ length: n }, (_, i) => ({
+    userId: `${arm}-u${i % 7}`,
+    itemId: `${arm}-${type}-${i}`,
+    type,
+    strategy: STRATEGY_OF[arm],
+    experimentId: 'home-1',
+    arm,
+    ts,
+  }));
+}
+
+for (const backend of DB_BACKENDS) {
+  describe.skipIf(!(await backend.available()))(`A/B experiments on ${backend.name}`, () => {
+    let t: TestApp;
+    beforeAll(async () => {
+      t = await createTestApp({ createDb: backend.create });
+      await seedShop(t.services);
+      await trainAndPublish(t.services);
+    });
+    afterAll(() => t.dispose());
+
+    const post = (url: string, payload?: unknown, scope: 'read' | 'write' | 'admin' = 'admin') =>
+      t.app.inject({ method: 'POST', url, headers: auth(scope), ...(payload === undefined ? {} : { payload: payload as object }) });
+    const recommend = async (userId: string, query = '') => {
+      const res = await t.app.inject({ url: `/v1/users/${userId}/recommendations?k=3${query}`, headers: auth('read') });
+      expect(res.statusCode, res.body).toBe(200);
+      const body = res.json();
+      expect(() => recommendationResponse.parse(body)).not.toThrow();
+      return body as { strategy: string; fallback: boolean; experiment?: { id: string; arm: string } };
+    };
+
+    it('When an experiment is created, Then 201 with its arms and it is listed as active', async () => {
+      const res = await post('/v1/experiments', EXPERIMENT);
+      expect(res.statusCode, res.body).toBe(201);
+      expect(res.json()).toMatchObject({ ...EXPERIMENT, active: true, stoppedAt: null });
+      const list = (await t.app.inject({ url: '/v1/experiments', headers: auth('admin') })).json();
+      expect(list.experiments.map((e: { id: string; active: boolean }) => [e.id, e.active])).toEqual([['home-1', true]]);
+    });
+
+    it('When a definition is wrong, Then a clear 4xx in the error shape and nothing is stored', async () => {
+      const arms = EXPERIMENT.arms;
+      const cases: [unknown, number, string][] = [
+        [{ id: 'bad-1', arms: [arms[0], { ...arms[1], share: 0.4 }] }, 400, 'add up to 1'],
+        [{ id: 'bad-2', arms: [arms[0], { ...arms[1], name: 'control' }] }, 400, 'used twice'],
+        [{ id: 'bad-3', arms: [arms[0]] }, 400, ''],
+        [{ id: 'bad 4', arms }, 400, ''],
+        [{ id: 'bad-5', arms: [arms[0], { ...arms[1], strategy: 'telepathy' }] }, 422, 'telepathy'],
+        // One experiment at a time, and ids are never reused.
+        [{ id: 'home-2', arms }, 409, 'home-1'],
+        [{ ...EXPERIMENT, active: false }, 409, 'exists'],
+      ];
+      for (const [body, status, text] of cases) {
+        const res = await post('/v1/experiments', body);
+        expect(res.statusCode, JSON.stringify(body)).toBe(status);
+        expect(res.json().error.code).toMatch(/^[A-Z_]+$/);
+        expect(JSON.stringify(res.json().error)).toContain(text);
+      }
+      expect((await post('/v1/experiments', { ...EXPERIMENT, id: 'by-writer' }, 'write')).statusCode).toBe(403);
+      const list = (await t.app.inject({ url: '/v1/experiments', headers: auth('admin') })).json();
+      expect(list.experiments).toHaveLength(1);
+    });
+
+    it('When users ask without a strategy, Then each gets the arm of their hash, its strategy, and the same arm every time', async () => {
+      for (const [userId, arm] of Object.entries(EXPECTED_ARMS)) {
+        for (let i = 0; i < 3; i++) {
+          const body = await recommend(userId);
+          expect(body.experiment, userId).toEqual({ id: 'home-1', arm });
+          // A user the model does not know gets the cold-start answer (popularity, fallback) in either arm.
+          expect(body.strategy, userId).toBe(userId === 'stranger' ? 'popularity' : STRATEGY_OF[arm]);
+          expect(body.fallback, userId).toBe(userId === 'stranger');
+        }
+      }
+    });
+
+    it('When a strategy is asked for, Then the experiment is bypassed and the response names none', async () => {
+      const body = await recommend('g-user0', '&strategy=hybrid');
+      expect(body.strategy).toBe('hybrid');
+      expect(body).not.toHaveProperty('experiment');
+    });
+
+    it('When feedback per arm is sent, Then the online metrics give counts, rates and z-tests against the control', async () => {
+      const events = [
+        ...feedback('control', 'impression', 100),
+        ...feedback('control', 'click', 10),
+        ...feedback('control', 'purchase', 2),
+        ...feedback('treatment', 'impression', 100),
+        ...feedback('treatment', 'click', 20),
+        ...feedback('treatment', 'purchase', 5),
+      ];
+      const res = await post('/v1/feedback', { events }, 'write');
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.json().inserted).toBe(events.length);
+
+      const body = (await t.app.inject({ url: '/v1/metrics/online', headers: auth('admin') })).json();
+      expect(body.experiments).toHaveLength(1);
+      const [control, treatment] = body.experiments[0].arms;
+      expect(body.experiments[0]).toMatchObject({ id: 'home-1', active: true });
+      expect(control).toEqual({
+        name: 'control', strategy: 'hybrid', share: 0.5,
+        impressions: 100, clicks: 10, addToCart: 0, purchases: 2, ctr: 0.1, conversion: 0.02, vsControl: null,
+      });
+      expect(treatment).toMatchObject({ name: 'treatment', impressions: 100, clicks: 20, purchases: 5, ctr: 0.2, conversion: 0.05 });
+      // CTR: pooled 30/200 = 0.15, SE = sqrt(0.15 * 0.85 * 0.02) = 0.0504975, z = 0.1 / SE = 1.98030, p = 0.04767.
+      expect(treatment.vsControl.ctr.z).toBeCloseTo(1.9802951, 5);
+      expect(treatment.vsControl.ctr.p).toBeCloseTo(0.0476704, 5);
+      // Conversion: pooled 7/200 = 0.035, SE = sqrt(0.035 * 0.965 * 0.02) = 0.0259904, z = 0.03 / SE = 1.15427, p = 0.24839.
+      expect(treatment.vsControl.conversion.z).toBeCloseTo(1.1542731, 5);
+      expect(treatment.vsControl.conversion.p).toBeCloseTo(0.2483882, 5);
+    });
+
+    it('When feedback names an experiment without an arm, Then 400 and nothing is stored', async () => {
+      const event = { userId: 'u', itemId: 'i', type: 'click', experimentId: 'home-1', ts: new Date().toISOString() };
+      const res = await post('/v1/feedback', { events: [event] }, 'write');
+      expect(res.statusCode).toBe(400);
+      expect(JSON.stringify(res.json().error)).toContain('experimentId and arm go together');
+    });
+
+    it('When the experiment is stopped, Then answers use the default strategy untagged, and its results stay readable', async () => {
+      const res = await post('/v1/experiments/home-1/stop');
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.json().active).toBe(false);
+      expect(Date.parse(res.json().stoppedAt)).not.toBeNaN();
+      const body = await recommend('g-user0');
+      expect(body.strategy).toBe('hybrid');
+      expect(body).not.toHaveProperty('experiment');
+      const metrics = (await t.app.inject({ url: '/v1/metrics/online', headers: auth('admin') })).json();
+      expect(metrics.experiments[0]).toMatchObject({ id: 'home-1', active: false });
+      expect(metrics.experiments[0].arms[1].clicks).toBe(20);
+      expect((await post('/v1/experiments/nope/stop')).statusCode).toBe(404);
+      // With none active a new one may start (under a new id).
+      expect((await post('/v1/experiments', { ...EXPERIMENT, id: 'home-2' })).statusCode).toBe(201);
+    });
+  });
+}
