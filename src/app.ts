@@ -110,7 +110,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   });
   itemRoutes(app, { catalog: services.catalog, maxBatch });
   userRoutes(app, { catalog: services.catalog, events: services.events, eraseUser: services.eraseUser });
-  eventRoutes(app, { recordPurchases: services.recordPurchases, events: services.events, maxBatch });
+  eventRoutes(app, { recordPurchases: services.recordPurchases, recordFeedback: services.recordFeedback, events: services.events, maxBatch, authDisabled: config.AUTH_DISABLED });
   recommendationRoutes(app, { serving: services.serving });
   itemListRoutes(app, { serving: services.serving });
   trainingJobRoutes(app, { jobService: services.jobService });

@@ -3,7 +3,7 @@ import type { Db } from './data/db.js';
 import { createCatalogRepository } from './data/catalog-repository.js';
 import { createEventRepository } from './data/event-repository.js';
 import type { ModelStore } from './store/model-store.js';
-import { createPurchaseRecorder } from './serving/record-purchases.js';
+import { createFeedbackRecorder, createImportedPurchasesFeed, createPurchaseRecorder } from './serving/record-purchases.js';
 import { createServing } from './serving/create-serving.js';
 import { createMetrics } from './metrics.js';
 import { cleanUpInterruptedTrainings, createJobHandlers } from './jobs/job-handlers.js';
@@ -38,6 +38,8 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
   const catalog = createCatalogRepository(db);
   const events = createEventRepository(db);
   const recordPurchases = createPurchaseRecorder({ events, store, log: (err) => deps.log?.('live update failed', err) });
+  const recordFeedback = createFeedbackRecorder({ events, recordPurchases });
+  const feedImported = createImportedPurchasesFeed({ db, store, log: (err) => deps.log?.('live update after an import failed', err) });
 
   // A/B experiments: the active one is kept in process (re-read every EXPERIMENT_REFRESH_MS in the background).
   const experimentRepository = createExperimentRepository(db);
@@ -79,7 +81,7 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
   const onlineMetrics = createOnlineMetrics({ db, experiments: experimentRepository, gauge: metrics.onlineRate, log: deps.log });
   const jobRunnerOptions = {
     jobs,
-    handlers: createJobHandlers({ db, trainer, evaluate: evaluations.handler }),
+    handlers: createJobHandlers({ db, trainer, evaluate: evaluations.handler, onImported: async (since) => void (await feedImported(since)) }),
     onFinished: (j: { type: string; status: string; ms: number }) => {
       metrics.jobDuration.observe({ type: j.type, status: j.status }, j.ms / 1000);
       if (j.status === 'failed') metrics.jobFailures.inc({ type: j.type });
@@ -90,7 +92,7 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
     config.JOB_RUNNER === 'inline' ? createJobRunner({ ...jobRunnerOptions, mode: 'inline', exclusiveDatabase: db.kind === 'pglite' }) : null;
   const jobService = createJobService({ jobs, defaultRecipe: config.DEFAULT_RECIPE, kick: () => jobRunner?.kick(), importRoots: config.IMPORT_ROOTS });
 
-  return { config, db, store, metrics, catalog, events, recordPurchases, serving, eraseUser, erasure, activateModel, jobs, trainer, jobRunnerOptions, jobRunner, jobService,
+  return { config, db, store, metrics, catalog, events, recordPurchases, recordFeedback, serving, eraseUser, erasure, activateModel, jobs, trainer, jobRunnerOptions, jobRunner, jobService,
     reports, evaluations, evaluationGauges, onlineMetrics, profiles, modelGauges, experiments };
 }
 

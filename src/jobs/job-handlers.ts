@@ -41,7 +41,13 @@ const date = (s: string | undefined) => (s === undefined ? undefined : new Date(
  * The work behind each job type. The same handlers run in the API process (inline) and in
  * `npm run worker`, so a job means the same thing wherever it runs.
  */
-export function createJobHandlers(deps: { db: Db; trainer: Trainer; evaluate?: JobHandler }): Record<string, JobHandler> {
+export function createJobHandlers(deps: {
+  db: Db;
+  trainer: Trainer;
+  evaluate?: JobHandler;
+  /** Told after an import which purchases it stored (created since `since`), for live recommendations. */
+  onImported?: (since: Date) => Promise<void>;
+}): Record<string, JobHandler> {
   const handlers: Record<string, JobHandler> = {
     [JOB_TYPES.train]: async (raw, ctx) => {
       const params = trainJobParams.parse(raw);
@@ -59,7 +65,10 @@ export function createJobHandlers(deps: { db: Db; trainer: Trainer; evaluate?: J
       const params = importJobParams.parse(raw);
       // The importer reports at most once per percent; a write that fails (the job was taken away)
       // aborts ctx.signal, and the runner records the verdict.
-      return runImport({ db: deps.db }, params, (fraction) => void ctx.progress(fraction, 'import').catch(() => {}));
+      const since = new Date();
+      const report = await runImport({ db: deps.db }, params, (fraction) => void ctx.progress(fraction, 'import').catch(() => {}));
+      await deps.onImported?.(since);
+      return report;
     },
   };
   if (deps.evaluate) handlers[JOB_TYPES.evaluate] = deps.evaluate;

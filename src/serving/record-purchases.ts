@@ -1,4 +1,5 @@
-import type { EventRepository, PurchaseInput } from '../data/event-repository.js';
+import type { EventRepository, FeedbackInput, PurchaseInput } from '../data/event-repository.js';
+import type { Db } from '../data/db.js';
 import type { ModelStore } from '../store/model-store.js';
 
 /**
@@ -29,3 +30,63 @@ export function createPurchaseRecorder(deps: { events: EventRepository; store: M
 }
 
 export type RecordPurchases = ReturnType<typeof createPurchaseRecorder>;
+
+/**
+ * Stores feedback events; with `purchasesToo` (a server-side key: a browser's frontend key could forge
+ * sales), each `purchase` feedback is also recorded as a purchase of one unit, so it reaches live
+ * recommendations, profiles and the next training like any other purchase. Its event id is derived
+ * from the feedback's (`feedback:<eventId>`), or from its content, so a retried batch adds it once.
+ */
+export function createFeedbackRecorder(deps: { events: Pick<EventRepository, 'insertFeedback'>; recordPurchases: RecordPurchases }) {
+  return async function recordFeedback(feedback: FeedbackInput[], opts: { purchasesToo: boolean }) {
+    const result = await deps.events.insertFeedback(feedback);
+    if (opts.purchasesToo) {
+      const purchases: PurchaseInput[] = feedback
+        .filter((f) => f.type === 'purchase')
+        .map((f) => ({ ...(f.eventId ? { eventId: `feedback:${f.eventId}` } : {}), userId: f.userId, itemId: f.itemId, quantity: 1, price: null, orderId: null, ts: f.ts }));
+      if (purchases.length > 0) await deps.recordPurchases(purchases);
+    }
+    return result;
+  };
+}
+
+export type RecordFeedback = ReturnType<typeof createFeedbackRecorder>;
+
+/** Most purchases of one import pushed to live state: a larger import waits for the next training. */
+const MAX_LIVE_FROM_IMPORT = 100_000;
+
+/**
+ * After an import: the purchases it stored that are newer than the active model's data (created since
+ * `since`, ts after the model's `now`) go to each customer's live state, as POST /v1/events does, so an
+ * import of today's orders changes the next answer without retraining. Older
+ * purchases (a backfill) are the next training's.
+ */
+export function createImportedPurchasesFeed(deps: {
+  db: Pick<Db, 'query'>;
+  store: Pick<ModelStore, 'getActive' | 'appendUserEvents'>;
+  log?: (err: unknown) => void;
+}) {
+  return async function feedImported(since: Date): Promise<number> {
+    try {
+      const active = await deps.store.getActive();
+      const now = (active?.info as { serving?: { now?: unknown } } | undefined)?.serving?.now;
+      if (typeof now !== 'number') return 0;
+      const { rows } = await deps.db.query<{ user_id: string; item_id: string; ts: Date }>(
+        `SELECT user_id, item_id, ts FROM purchase_events WHERE created_at >= $1 AND ts > $2 ORDER BY user_id, ts LIMIT ${MAX_LIVE_FROM_IMPORT}`,
+        [since, new Date(now)],
+      );
+      const byUser = new Map<string, { itemId: string; ts: number }[]>();
+      for (const r of rows) {
+        const list = byUser.get(r.user_id) ?? [];
+        list.push({ itemId: r.item_id, ts: new Date(r.ts).getTime() });
+        byUser.set(r.user_id, list);
+      }
+      for (const [user, list] of byUser) await deps.store.appendUserEvents(user, list);
+      return rows.length;
+    } catch (err) {
+      // The purchases are stored; only their live effect waits for the next training.
+      deps.log?.(err);
+      return 0;
+    }
+  };
+}

@@ -12,6 +12,10 @@ declare module 'fastify' {
     /** Every route registered after the auth plugin, with the scope it needs (null: public). */
     routeScopes: readonly RouteScope[];
   }
+  interface FastifyRequest {
+    /** The scope of the key that passed the route's check; null on public routes or with auth disabled. */
+    apiScope: Scope | null;
+  }
 }
 
 export interface RouteScope {
@@ -26,6 +30,14 @@ export interface AuthOptions {
 }
 
 const rank = (s: Scope) => SCOPES.indexOf(s);
+
+/**
+ * True when the request may act with `scope` (its key's scope is at least that), or when no key was
+ * checked because auth is disabled. Call only on scoped routes: a public route's request has no scope.
+ */
+export function mayAct(request: FastifyRequest, scope: Scope, authDisabled: boolean): boolean {
+  return authDisabled || (request.apiScope !== null && rank(request.apiScope) >= rank(scope));
+}
 
 /** The key a request presents (bearer token or X-API-Key), if any. */
 export function presentedKey(request: FastifyRequest): string | undefined {
@@ -53,6 +65,7 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
   app.addHook('onRoute', (route: RouteOptions) => {
     for (const method of [route.method].flat()) routeScopes.push({ method, url: route.url, scope: route.config?.scope ?? null });
   });
+  app.decorateRequest('apiScope', null);
   if (options.disabled) return;
   const keys = options.keys.map((k) => ({ scope: k.scope, bytes: Buffer.from(k.key) }));
 
@@ -72,6 +85,7 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
       const granted = grantedScope(key);
       if (!granted) return done(new AppError('UNAUTHORIZED', 'The API key is not valid'));
       if (rank(granted) < rank(needed)) return done(new AppError('FORBIDDEN', `This route needs the "${needed}" scope`));
+      request.apiScope = granted;
       done();
     };
 

@@ -2,11 +2,15 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { EventRepository } from '../../data/event-repository.js';
 import { AppError } from '../../errors.js';
-import type { RecordPurchases } from '../../serving/record-purchases.js';
+import type { RecordFeedback, RecordPurchases } from '../../serving/record-purchases.js';
+import { mayAct } from '../plugins/auth.js';
 import { errors } from '../schemas/common.js';
 import { eventsBody, feedbackBody, ingestResult } from '../schemas/events.js';
 
-export function eventRoutes(app: FastifyInstance, deps: { recordPurchases: RecordPurchases; events: EventRepository; maxBatch: number }) {
+export function eventRoutes(
+  app: FastifyInstance,
+  deps: { recordPurchases: RecordPurchases; recordFeedback: RecordFeedback; events: EventRepository; maxBatch: number; authDisabled: boolean },
+) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const checkSize = (n: number) => {
     if (n > deps.maxBatch) throw new AppError('BATCH_TOO_LARGE', `A batch holds at most ${deps.maxBatch} events, got ${n}`);
@@ -41,7 +45,8 @@ export function eventRoutes(app: FastifyInstance, deps: { recordPurchases: Recor
     handler: async (req) => {
       checkSize(req.body.events.length);
       const now = new Date();
-      const { inserted, duplicates } = await deps.events.insertFeedback(req.body.events.map((e) => ({ ...e, ts: e.ts ?? now })));
+      const feedback = req.body.events.map((e) => ({ ...e, ts: e.ts ?? now }));
+      const { inserted, duplicates } = await deps.recordFeedback(feedback, { purchasesToo: mayAct(req, 'write', deps.authDisabled) });
       return { accepted: req.body.events.length, inserted, duplicates };
     },
   });
