@@ -147,14 +147,9 @@ export function buildServingModel(input: BuildServingModelInput): ServingModelBu
   return assembleServingModel(prepared, [rows]);
 }
 
-export interface UserRowsInput {
+export interface UserRowsInput extends Omit<PreparedServingModel, 'artifacts' | 'info'> {
   ds: Dataset;
   fitted: FittedModels;
-  options: ServingOptions;
-  sourceNames: string[];
-  singles: string[];
-  popular: ReturnType<typeof buildPopularTable>;
-  neighbours: ReturnType<typeof buildNeighbourTables>;
   /** The range of user indices [from, to) to build (one thread's share). */
   users: { from: number; to: number };
 }
