@@ -353,12 +353,13 @@ async function runCopies(copies: number, file: string, opts: { requests: number;
     await admin.exec(`CREATE SCHEMA ${schema}`);
     log(`importing into schema ${schema} ...`);
     const imported = await runPhase<ImportPhase>('import', [schema, tmp]);
-    log(`imported ${imported.report.accepted} purchases in ${(imported.report.durationMs / 1000).toFixed(1)} s; training ...`);
+    log(`imported ${imported.report.accepted} purchases in ${(imported.report.durationMs / 1000).toFixed(1)} s`);
     if (imported.report.accepted !== copies * ONE_COPY_ACCEPTED) log(`WARNING: expected ${copies * ONE_COPY_ACCEPTED} accepted rows`);
     let trained: TrainPhase | undefined;
     let store: Run['store'];
     let serve: ServePhase | undefined;
     if (opts.steps.includes('train')) {
+      log('training ...');
       trained = await runPhase<TrainPhase>('train', [schema, opts.recipe]);
       log(`trained ${trained.version} in ${(trained.durations.total / 1000).toFixed(1)} s`);
       store = await versionBytes(redis, trained.version);
