@@ -82,7 +82,7 @@ interface TrainPhase {
   data: DataCounts;
   durations: Record<string, number>;
   peakMiB: number;
-  /** Peak RSS when loading and building the dataset were done (before the first fit). */
+  /** Peak RSS when loading and building the dataset were done (before the fits start). */
   peakAfterDatasetMiB: number;
 }
 
@@ -102,15 +102,17 @@ async function trainPhase(schema: string, recipe: string): Promise<TrainPhase> {
   const store = createRedisModelStore({ url: REDIS, prefix: DEFAULT_REDIS_PREFIX });
   let peakAfterDatasetMiB = 0;
   try {
-    const trainer = createTrainer({ events: createEventRepository(db), catalog: createCatalogRepository(db), store, defaultRecipe: recipe });
-    const result = await trainer.train(
-      {},
-      {
-        onProgress: (p) => {
-          if (!peakAfterDatasetMiB && p.step !== 'load' && p.step !== 'dataset') peakAfterDatasetMiB = peakMiB();
-        },
+    const trainer = createTrainer({
+      events: createEventRepository(db),
+      catalog: createCatalogRepository(db),
+      store,
+      defaultRecipe: recipe,
+      // Called by the trainer right after each of its steps: the peak of load + dataset alone.
+      afterStep: (step) => {
+        if (step === 'dataset') peakAfterDatasetMiB = peakMiB();
       },
-    );
+    });
+    const result = await trainer.train();
     return { version: result.version, data: result.data, durations: result.durations, peakMiB: peakMiB(), peakAfterDatasetMiB };
   } finally {
     await store.close();
