@@ -3,7 +3,7 @@
  * The first run must accept 396,337 rows (the cleaning facts of the dataset's SOURCE.txt); the second
  * must insert 0 events. Prints both reports, durations and peak RSS.
  *
- *   npx tsx bench/import.ts [FILE]      (DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/test)
+ *   npx tsx bench/import.ts [FILE | --data FILE]      (DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/test)
  *
  * FILE defaults to ONLINE_RETAIL_CSV, else ../shared/datasets/online-retail/online-retail.csv.gz beside the
  * repository (bench/README.md says where to download it).
@@ -13,9 +13,9 @@ import { loadavg } from 'node:os';
 import { createPgDb } from '../src/data/db.js';
 import { migrate } from '../src/data/migrate.js';
 import { runImport } from '../src/data/importers/run-import.js';
-import { ONLINE_RETAIL_PATH } from './lib/online-retail.js';
+import { dataFile } from './lib/online-retail.js';
 
-const FILE = process.argv[2] ?? ONLINE_RETAIL_PATH;
+const FILE = process.argv[2] && !process.argv[2].startsWith('--') ? process.argv[2] : dataFile();
 const URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const EXPECTED = { accepted: 396_337, users: 4_334, items: 3_659, orders: 18_402 };
 

@@ -2,6 +2,7 @@
  * Scale benchmark: the Online Retail shop made N times larger, imported, trained and served end to end.
  *
  *   npm run bench:scale -- --copies N[,N...] [--data FILE] [--requests 500] [--recipe default] [--keep]
+ *                          [--steps import,train,serve]
  *
  * For each N: writes a re-keyed copy of the file into os.tmpdir() (N disjoint shops: copy 0 keeps the
  * original keys, copy c gets customer `c{c}-ID`, stock code `CODE-c{c}` and invoice `INVOICE-c{c}`;
@@ -16,7 +17,8 @@
  *            schema and Redis: `--requests` sequential requests for distinct random known customers
  *            never asked before ("first": nothing of theirs is cached in the process yet), then the same
  *            customers again ("repeated": finished answers reused), after a short warm-up on others.
- * Model-store bytes are Redis's MEMORY USAGE of every key of the published version.
+ * Model-store bytes are Redis's MEMORY USAGE of every key of the published version. `--steps import` (or
+ * `import,train`) stops after those phases; the table shows `-` for what was not run.
  *
  * One table for all N is printed at the end (markdown). Postgres: DATABASE_URL (default
  * postgres://postgres@127.0.0.1:5432/test), schema `bench_scale_<N>x_<random>`, dropped at the end unless
@@ -80,7 +82,7 @@ interface TrainPhase {
   data: DataCounts;
   durations: Record<string, number>;
   peakMiB: number;
-  /** Peak RSS when loading and building the dataset were done (before the first fit). */
+  /** Peak RSS when loading and building the dataset were done (before the fits start). */
   peakAfterDatasetMiB: number;
 }
 
@@ -100,15 +102,17 @@ async function trainPhase(schema: string, recipe: string): Promise<TrainPhase> {
   const store = createRedisModelStore({ url: REDIS, prefix: DEFAULT_REDIS_PREFIX });
   let peakAfterDatasetMiB = 0;
   try {
-    const trainer = createTrainer({ events: createEventRepository(db), catalog: createCatalogRepository(db), store, defaultRecipe: recipe });
-    const result = await trainer.train(
-      {},
-      {
-        onProgress: (p) => {
-          if (!peakAfterDatasetMiB && p.step !== 'load' && p.step !== 'dataset') peakAfterDatasetMiB = peakMiB();
-        },
+    const trainer = createTrainer({
+      events: createEventRepository(db),
+      catalog: createCatalogRepository(db),
+      store,
+      defaultRecipe: recipe,
+      // Called by the trainer right after each of its steps: the peak of load + dataset alone.
+      afterStep: (step) => {
+        if (step === 'dataset') peakAfterDatasetMiB = peakMiB();
       },
-    );
+    });
+    const result = await trainer.train();
     return { version: result.version, data: result.data, durations: result.durations, peakMiB: peakMiB(), peakAfterDatasetMiB };
   } finally {
     await store.close();
@@ -327,13 +331,15 @@ interface Run {
   copies: number;
   writeMs: number;
   import: ImportPhase;
-  train: TrainPhase;
-  store: { bytes: number; keys: number };
-  serve: ServePhase;
+  train?: TrainPhase;
+  store?: { bytes: number; keys: number };
+  serve?: ServePhase;
   load: string;
 }
 
-async function runCopies(copies: number, file: string, opts: { requests: number; recipe: string; keep: boolean }): Promise<Run> {
+type Step = 'import' | 'train' | 'serve';
+
+async function runCopies(copies: number, file: string, opts: { requests: number; recipe: string; keep: boolean; steps: Step[] }): Promise<Run> {
   const schema = `bench_scale_${copies}x_${randomBytes(3).toString('hex')}`;
   const redis = new Redis(REDIS);
   const admin = createPgDb(PG, { max: 1 });
@@ -349,12 +355,21 @@ async function runCopies(copies: number, file: string, opts: { requests: number;
     await admin.exec(`CREATE SCHEMA ${schema}`);
     log(`importing into schema ${schema} ...`);
     const imported = await runPhase<ImportPhase>('import', [schema, tmp]);
-    log(`imported ${imported.report.accepted} purchases in ${(imported.report.durationMs / 1000).toFixed(1)} s; training ...`);
+    log(`imported ${imported.report.accepted} purchases in ${(imported.report.durationMs / 1000).toFixed(1)} s`);
     if (imported.report.accepted !== copies * ONE_COPY_ACCEPTED) log(`WARNING: expected ${copies * ONE_COPY_ACCEPTED} accepted rows`);
-    const trained = await runPhase<TrainPhase>('train', [schema, opts.recipe]);
-    log(`trained ${trained.version} in ${(trained.durations.total / 1000).toFixed(1)} s; measuring the store and serving ...`);
-    const store = await versionBytes(redis, trained.version);
-    const serve = await servePhase(schema, opts.requests);
+    let trained: TrainPhase | undefined;
+    let store: Run['store'];
+    let serve: ServePhase | undefined;
+    if (opts.steps.includes('train')) {
+      log('training ...');
+      trained = await runPhase<TrainPhase>('train', [schema, opts.recipe]);
+      log(`trained ${trained.version} in ${(trained.durations.total / 1000).toFixed(1)} s`);
+      store = await versionBytes(redis, trained.version);
+      if (opts.steps.includes('serve')) {
+        log('serving ...');
+        serve = await servePhase(schema, opts.requests);
+      }
+    }
     const load = loadavg().map((l) => l.toFixed(1)).join(' ');
     log(`done; load average ${load}`);
     return { copies, writeMs, import: imported, train: trained, store, serve, load };
@@ -369,44 +384,51 @@ async function runCopies(copies: number, file: string, opts: { requests: number;
   }
 }
 
-function printTable(runs: Run[]): void {
+function printTable(runs: Run[], requests: number): void {
   const s = (ms: number | undefined) => (ms === undefined ? '-' : `${(ms / 1000).toFixed(1)} s`);
   const ms = (v: number) => v.toFixed(1);
   const int = (n: number) => n.toLocaleString('en-US');
   const mib = (n: number) => `${int(n)} MiB`;
+  const lat = (l: Latencies) => `${ms(l.p50)} / ${ms(l.p99)} / ${ms(l.max)}`;
+  // A cell of a phase that did not run is '-'.
+  const of = <T,>(pick: (r: Run) => T | undefined, show: (v: T, r: Run) => string) => (r: Run) => {
+    const v = pick(r);
+    return v === undefined ? '-' : show(v, r);
+  };
+  const report = (r: Run) => r.import.report;
   const rows: [string, (r: Run) => string][] = [
-    ['purchases', (r) => int(r.train.data.events)],
-    ['customers', (r) => int(r.train.data.users)],
-    ['products', (r) => int(r.train.data.catalogItems)],
-    ['orders', (r) => int(r.train.data.orders)],
-    ['import', (r) => s(r.import.report.durationMs)],
+    ['purchases', (r) => int(report(r).accepted)],
+    ['customers', (r) => int(report(r).users)],
+    ['products', (r) => int(report(r).items)],
+    ['orders', (r) => int(report(r).orders)],
+    ['import', (r) => s(report(r).durationMs)],
     ['import peak RSS', (r) => mib(r.import.peakMiB)],
   ];
   const steps: string[] = [];
-  for (const r of runs) for (const k of Object.keys(r.train.durations)) if (k !== 'total' && !steps.includes(k)) steps.push(k);
-  for (const step of steps) rows.push([`train: ${step}`, (r) => s(r.train.durations[step])]);
+  for (const r of runs) for (const k of Object.keys(r.train?.durations ?? {})) if (k !== 'total' && !steps.includes(k)) steps.push(k);
+  for (const step of steps) rows.push([`train: ${step}`, (r) => s(r.train?.durations[step])]);
   const base = runs[0];
   rows.push(
-    ['**train total**', (r) => `**${s(r.train.durations.total)}**`],
-    [`train total / ${base.copies}x`, (r) => `${(r.train.durations.total / base.train.durations.total).toFixed(2)}`],
-    ['train peak RSS after load + dataset', (r) => mib(r.train.peakAfterDatasetMiB)],
-    ['**train peak RSS**', (r) => `**${mib(r.train.peakMiB)}**`],
-    ['model store (Redis MEMORY USAGE)', (r) => mib(Math.round(r.store.bytes / 1024 / 1024))],
-    ['store bytes per customer', (r) => int(Math.round(r.store.bytes / r.train.data.users))],
-    ['store bytes per product', (r) => int(Math.round(r.store.bytes / r.train.data.catalogItems))],
-    ['store bytes per purchase', (r) => int(Math.round(r.store.bytes / r.train.data.events))],
-    ['service start to ready', (r) => s(r.serve.startMs)],
-    ['first request p50 / p99 / max (ms)', (r) => `${ms(r.serve.first.p50)} / ${ms(r.serve.first.p99)} / ${ms(r.serve.first.max)}`],
-    ['repeated request p50 / p99 / max (ms)', (r) => `${ms(r.serve.repeated.p50)} / ${ms(r.serve.repeated.p99)} / ${ms(r.serve.repeated.max)}`],
-    ['fallback answers (of requests)', (r) => `${r.serve.fallbacks} / ${r.serve.requests}`],
-    ['service peak RSS', (r) => mib(r.serve.serverPeakMiB)],
+    ['**train total**', of((r) => r.train, (t) => `**${s(t.durations.total)}**`)],
+    [`train total / ${base.copies}x`, of((r) => r.train, (t) => (base.train ? (t.durations.total / base.train.durations.total).toFixed(2) : '-'))],
+    ['train peak RSS after load + dataset', of((r) => r.train, (t) => mib(t.peakAfterDatasetMiB))],
+    ['**train peak RSS**', of((r) => r.train, (t) => `**${mib(t.peakMiB)}**`)],
+    ['model store (Redis MEMORY USAGE)', of((r) => r.store, (st) => mib(Math.round(st.bytes / 1024 / 1024)))],
+    ['store bytes per customer', of((r) => r.store, (st, r) => int(Math.round(st.bytes / r.train!.data.users)))],
+    ['store bytes per product', of((r) => r.store, (st, r) => int(Math.round(st.bytes / r.train!.data.catalogItems)))],
+    ['store bytes per purchase', of((r) => r.store, (st, r) => int(Math.round(st.bytes / r.train!.data.events)))],
+    ['service start to ready', of((r) => r.serve, (sv) => s(sv.startMs))],
+    ['first request p50 / p99 / max (ms)', of((r) => r.serve, (sv) => lat(sv.first))],
+    ['repeated request p50 / p99 / max (ms)', of((r) => r.serve, (sv) => lat(sv.repeated))],
+    ['fallback answers (of requests)', of((r) => r.serve, (sv) => `${sv.fallbacks} / ${sv.requests}`)],
+    ['service peak RSS', of((r) => r.serve, (sv) => mib(sv.serverPeakMiB))],
     ['load average at the end', (r) => r.load],
   );
   console.log(`\n| | ${runs.map((r) => `${r.copies}x`).join(' | ')} |`);
   console.log(`|---|${runs.map(() => '---:').join('|')}|`);
   for (const [label, value] of rows) console.log(`| ${label} | ${runs.map(value).join(' | ')} |`);
   console.log(`\n${new Date().toISOString().slice(0, 16)}Z, ${cpus().length} vCPUs, Node ${process.versions.node}; ` +
-    `${runs[0].serve.requests} sequential first and repeated requests (k=10) per N; Redis ${REDIS}`);
+    `${requests} sequential first and repeated requests (k=10) per N; Redis ${REDIS}`);
 }
 
 async function main(): Promise<void> {
@@ -425,11 +447,15 @@ async function main(): Promise<void> {
   const copies = (option('copies') ?? '1').split(',').map(Number);
   if (copies.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--copies: expected N or N,N,..., got ${option('copies')}`);
   const requests = Number(option('requests') ?? 500);
-  const opts = { requests, recipe: option('recipe') ?? 'default', keep: argv.includes('--keep') };
+  const steps = (option('steps') ?? 'import,train,serve').split(',') as Step[];
+  if (!steps.includes('import') || steps.some((st) => !['import', 'train', 'serve'].includes(st))) {
+    throw new Error(`--steps: import, then optionally train and serve; got ${option('steps')}`);
+  }
+  const opts = { requests, recipe: option('recipe') ?? 'default', keep: argv.includes('--keep'), steps };
   const runs: Run[] = [];
   for (const n of copies) {
     runs.push(await runCopies(n, file, opts));
-    printTable(runs);
+    printTable(runs, requests);
   }
 }
 

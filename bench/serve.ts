@@ -10,14 +10,14 @@
  * the steady state of returning shoppers. A last run sends the same requests to a second service process
  * started with ANSWER_CACHE_MB=0, where every answer is computed, and reports that too (not a target).
  *
- *   npx tsx bench/serve.ts [--connections 50] [--duration 20] [--rounds 4] [--retrain]
+ *   npx tsx bench/serve.ts [--connections 50] [--duration 20] [--rounds 4] [--retrain] [--data FILE]
  *
  * Each target gets `duration` seconds in total, split over `rounds` alternating runs (A B, B A, ...).
  * On this 2-core VM the same target's rate moves by +-15% from one 3-5 s run to the next (other tenants),
  * so the ratio is taken over several rounds and each round's ratio is printed too.
  *
- * Data: the file (ONLINE_RETAIL_CSV, else ../shared/datasets/online-retail/online-retail.csv.gz beside the
- * repository) is imported once into the Postgres schema `bench_serve` (kept for later runs) and
+ * Data: the file (--data FILE, else ONLINE_RETAIL_CSV, else ../shared/datasets/online-retail/online-retail.csv.gz
+ * beside the repository) is imported once into the Postgres schema `bench_serve` (kept for later runs) and
  * trained once with the training pipeline's steps (default recipe) into Redis database 9
  * (BENCH_REDIS_URL); later runs reuse both unless --retrain. Targets: throughput >= 60% of the minimal route's, p99 < 20 ms, no
  * non-2xx.
@@ -39,7 +39,7 @@ import { buildServingModel } from '../src/serving/serving-model-builder.js';
 import { newModelVersion } from '../src/training/model-version.js';
 import { fitRecipe, loadRecipe } from '../src/training/recipe.js';
 import { writeModelVersion } from '../src/training/write-model-version.js';
-import { ONLINE_RETAIL_PATH } from './lib/online-retail.js';
+import { dataFile } from './lib/online-retail.js';
 
 /** The slice of autocannon's API used here (the package ships no types). */
 interface CannonRequest {
@@ -62,7 +62,6 @@ const autocannon = createRequire(import.meta.url)('autocannon') as (opts: {
   requests?: CannonRequest[];
 }) => Promise<CannonResult>;
 
-const FILE = ONLINE_RETAIL_PATH;
 const PG = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/9';
 const SCHEMA = 'bench_serve';
@@ -146,7 +145,7 @@ async function prepareData(retrain: boolean): Promise<string[]> {
     const events = createEventRepository(db);
     if ((await events.counts()).purchases < 396_337) {
       console.log('importing the Online Retail file into schema', SCHEMA, '...');
-      const report = await runImport({ db }, { format: 'online-retail', path: FILE });
+      const report = await runImport({ db }, { format: 'online-retail', path: dataFile() });
       console.log(`imported ${report.accepted} events`);
     }
     if (retrain || !(await store.getActive())) {

@@ -46,13 +46,19 @@ export function createPgDb(url: string, opts: { max?: number; schema?: string; c
   pool.on('error', () => {});
   async function* read<T>(client: pg.PoolClient, sql: string, params: unknown[] | undefined, batchSize: number): AsyncGenerator<T[]> {
     const cursor = client.query(new Cursor<T>(sql, params));
+    // One batch read ahead: the server produces the next batch while the caller works on this one.
+    let next: Promise<T[]> | null = cursor.read(batchSize);
     try {
       for (;;) {
-        const rows = await cursor.read(batchSize);
+        const rows: T[] = await next;
+        next = null;
         if (rows.length === 0) return;
+        next = cursor.read(batchSize);
         yield rows;
       }
     } finally {
+      // Stopped early: the read ahead finishes (or fails, which no longer matters) before the cursor closes.
+      if (next) await next.catch(() => {});
       await cursor.close();
     }
   }

@@ -100,6 +100,7 @@ export class DatasetBuilder {
   private readonly itemIds: string[] = [];
   private readonly itemIndex = new Map<string, number>();
   private readonly orderIndex = new Map<string, number>();
+  private readonly last: { userId: string | null; orderId: string | null; u: number; o: number } = { userId: null, orderId: null, u: -1, o: -1 };
   private sorted = true;
   private lastTs = -Infinity;
   private built = false;
@@ -122,14 +123,25 @@ export class DatasetBuilder {
       cols.price.push(new Float32Array(CHUNK));
     }
     const c = this.n >>> CHUNK_BITS;
-    let u = this.userIndex.get(row.userId);
+    const last = this.last;
+    // Rows of one order mostly arrive together: the same user and order as the row before skip both lookups.
+    const same = last.userId === row.userId;
+    let u = same ? last.u : this.userIndex.get(row.userId);
     if (u === undefined) this.userIndex.set(row.userId, (u = this.userIds.push(row.userId) - 1));
     let i = this.itemIndex.get(row.itemId);
     if (i === undefined) this.itemIndex.set(row.itemId, (i = this.itemIds.push(row.itemId) - 1));
-    // Orders are per user: the same order id from two users (bad data) stays two baskets.
-    const orderKey = row.orderId !== null ? `${row.userId}\u0000${row.orderId}` : `${row.userId}\u0000@${row.ts}`;
-    let o = this.orderIndex.get(orderKey);
-    if (o === undefined) this.orderIndex.set(orderKey, (o = this.orderIndex.size));
+    let o: number | undefined;
+    if (same && row.orderId !== null && last.orderId === row.orderId) o = last.o;
+    else {
+      // Orders are per user: the same order id from two users (bad data) stays two baskets.
+      const orderKey = row.orderId !== null ? `${row.userId}\u0000${row.orderId}` : `${row.userId}\u0000@${row.ts}`;
+      o = this.orderIndex.get(orderKey);
+      if (o === undefined) this.orderIndex.set(orderKey, (o = this.orderIndex.size));
+    }
+    last.userId = row.userId;
+    last.orderId = row.orderId;
+    last.u = u;
+    last.o = o;
     cols.user[c][at] = u;
     cols.item[c][at] = i;
     cols.order[c][at] = o;
