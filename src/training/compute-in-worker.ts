@@ -1,6 +1,7 @@
 import type { Dataset } from '../recommenders/dataset.js';
 import type { ComputedModel, ComputeStepListener } from './compute-model.js';
 import type { Recipe } from './recipe.js';
+import { ownedBuffers } from './transfer-list.js';
 import { siblingModule, startModuleWorker } from './worker-thread.js';
 
 const WORKER_URL = siblingModule(import.meta.url, 'compute-worker');
@@ -13,11 +14,25 @@ const WORKER_URL = siblingModule(import.meta.url, 'compute-worker');
 export function computeInWorker(
   ds: Dataset,
   recipe: Recipe,
-  opts: { storeRecommenders: boolean; onStep?: ComputeStepListener; signal?: AbortSignal; threads?: number; precomputeDays?: number },
+  opts: {
+    storeRecommenders: boolean;
+    onStep?: ComputeStepListener;
+    signal?: AbortSignal;
+    threads?: number;
+    precomputeDays?: number;
+    /** Move the dataset's event columns to the thread instead of copying them (the caller's `ds` is unusable after). */
+    transferDataset?: boolean;
+  },
 ): Promise<ComputedModel> {
   opts.signal?.throwIfAborted();
   return new Promise((resolve, reject) => {
-    const worker = startModuleWorker(WORKER_URL, { ds, recipe, storeRecommenders: opts.storeRecommenders, threads: opts.threads, precomputeDays: opts.precomputeDays });
+    const columns = [ds.eventUser, ds.eventItem, ds.eventOrder, ds.eventTs, ds.eventQuantity, ds.eventPrice];
+    const transfer = opts.transferDataset ? ownedBuffers(columns.map((c) => new Uint8Array(c.buffer, c.byteOffset, c.byteLength))) : undefined;
+    const worker = startModuleWorker(
+      WORKER_URL,
+      { ds, recipe, storeRecommenders: opts.storeRecommenders, threads: opts.threads, precomputeDays: opts.precomputeDays },
+      transfer,
+    );
     let settled = false;
     let received: ComputedModel | null = null;
     const finish = (err: unknown, model?: ComputedModel) => {

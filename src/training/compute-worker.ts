@@ -5,6 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Dataset } from '../recommenders/dataset.js';
 import { computeModel } from './compute-model.js';
+import { ownedBuffers } from './transfer-list.js';
 import type { Recipe } from './recipe.js';
 
 const { ds, recipe, storeRecommenders, threads, precomputeDays } = workerData as {
@@ -15,6 +16,9 @@ const { ds, recipe, storeRecommenders, threads, precomputeDays } = workerData as
   precomputeDays?: number;
 };
 computeModel(ds, recipe, { storeRecommenders, threads, precomputeDays, onStep: (event) => parentPort!.postMessage({ type: 'step', ...event }) }).then(
-  (model) => parentPort!.postMessage({ type: 'done', model }),
+  (model) => {
+    const bytes = [...model.artifacts.map(([, b]) => b), ...model.tables.flatMap(([, rows]) => rows.map(([, b]) => b))];
+    parentPort!.postMessage({ type: 'done', model }, ownedBuffers(bytes));
+  },
   (err: unknown) => parentPort!.postMessage({ type: 'error', message: err instanceof Error ? err.message : String(err) }),
 );

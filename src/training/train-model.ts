@@ -190,7 +190,10 @@ export function createTrainer(deps: TrainerDeps) {
       if (e.step === 'fit' || !e.step.startsWith('fit:')) await deps.afterStep?.(e.step);
     };
     const computeOpts = { storeRecommenders, onStep, signal: opts.signal, threads: deps.threads ?? defaultTrainThreads(), precomputeDays: deps.precomputeDays };
-    const computed = (deps.isolation ?? 'thread') === 'thread' ? await computeInWorker(ds, recipe, computeOpts) : await computeModel(ds, recipe, computeOpts);
+    const computed =
+      (deps.isolation ?? 'thread') === 'thread'
+        ? await computeInWorker(ds, recipe, { ...computeOpts, transferDataset: true })
+        : await computeModel(ds, recipe, computeOpts);
     for (const [name, ms] of Object.entries(computed.durations)) durations[name] = round(ms);
     checkpoint();
     const artifacts = new Map(computed.artifacts);

@@ -8,6 +8,7 @@ import { hybridFromArtifact } from '../recommenders/hybrid.js';
 import type { Recommender } from '../recommenders/recommender.js';
 import { recommenderFactory } from '../recommenders/registry.js';
 import { buildUserRows, type PreparedServingModel } from '../serving/serving-model-builder.js';
+import { ownedBuffers } from './transfer-list.js';
 
 export interface UserRowsJob {
   ds: Dataset;
@@ -31,7 +32,9 @@ function run(job: UserRowsJob) {
 
 if (parentPort) {
   try {
-    parentPort.postMessage({ type: 'done', rows: run(workerData as UserRowsJob) });
+    const rows = run(workerData as UserRowsJob);
+    const bytes = [...rows.users.map(([, b]) => b), ...rows.strategies.flatMap((t) => t.map(([, b]) => b))];
+    parentPort.postMessage({ type: 'done', rows }, ownedBuffers(bytes));
   } catch (err) {
     parentPort.postMessage({ type: 'error', message: err instanceof Error ? err.message : String(err) });
   }
