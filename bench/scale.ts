@@ -27,7 +27,7 @@
  * deleted at the end unless --keep. The data file: --data FILE, else ONLINE_RETAIL_CSV, else
  * ../shared/datasets/online-retail/online-retail.csv.gz beside the repository.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream, readFileSync } from 'node:fs';
@@ -50,6 +50,7 @@ import { DEFAULT_REDIS_PREFIX } from '../src/store/create-model-store.js';
 import { createRedisModelStore } from '../src/store/redis-model-store.js';
 import type { DataCounts } from '../src/training/dataset-guard.js';
 import { createTrainer } from '../src/training/train-model.js';
+import { waitReady } from './lib/service-process.js';
 import { dataFile } from './lib/online-retail.js';
 
 const PG = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -196,20 +197,6 @@ function freePort(): Promise<number> {
   });
 }
 
-async function waitReady(url: string, child: ChildProcess, timeoutMs = 180_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the service exited with ${child.exitCode} before it was ready`);
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > until) throw new Error(`${url} did not become ready`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
 /** Deterministic shuffle (xorshift), so two runs ask for the same customers. */
 function shuffled<T>(values: T[], seed = 42): T[] {
   const out = values.slice();
@@ -280,7 +267,7 @@ async function servePhase(schema: string, requests: number): Promise<ServePhase>
   });
   try {
     const base = `http://127.0.0.1:${port}`;
-    await waitReady(`${base}/health/ready`, server);
+    await waitReady(`${base}/health/ready`, server, 180_000);
     const startMs = performance.now() - started;
     let fallbacks = 0;
     const ask = async (user: string): Promise<number> => {

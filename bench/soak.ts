@@ -21,13 +21,14 @@
  * the end is within 10% of its RSS at the end of the warm-up (`--warmup-share` of the run).
  * Prints a table per route (statuses, latency) and the checks; exits 1 when a check fails.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createPgDb } from '../src/data/db.js';
 import { freePort, privateServerSupport, startPrivatePostgres, startPrivateRedis } from '../tests/helpers/private-servers.js';
+import { waitReady } from './lib/service-process.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const NODE_FLAGS = ['--max-semi-space-size=64'];
@@ -57,20 +58,6 @@ const log = (msg: string) => process.stdout.write(`[${new Date().toISOString().s
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : Number.NaN;
-}
-
-async function waitReady(url: string, child: ChildProcess, timeoutMs = 300_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the service exited with ${child.exitCode} before it was ready`);
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > until) throw new Error(`${url} did not become ready`);
-    await sleep(500);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -177,7 +164,7 @@ async function main() {
   const db = createPgDb(pg.url, { max: 2 });
   try {
     const t0 = performance.now();
-    await waitReady(`${base}/health/ready`, server);
+    await waitReady(`${base}/health/ready`, server, 300_000, 500);
     log(`service ready (sample imported and trained) in ${((performance.now() - t0) / 1000).toFixed(1)} s, pid ${server.pid}`);
     const users = (await db.query<{ user_id: string }>('SELECT user_id FROM purchase_events GROUP BY user_id ORDER BY user_id LIMIT 3000')).rows.map((r) => r.user_id);
     const items = (await db.query<{ id: string }>('SELECT id FROM items ORDER BY id LIMIT 3000')).rows.map((r) => r.id);

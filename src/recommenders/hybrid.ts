@@ -119,7 +119,8 @@ export function createHybrid(
     if (!sources.has(name)) throw new Error(`hybrid: weighted source "${name}" is not among the fitted sources`);
   }
   const weightsFor = (orders: number) => blendWeights(config, orders);
-  let own: { scratch: BlendScratch; n: number } | null = null;
+  /** scoreUser's own buffers (blendSparse callers bring theirs). */
+  let denseCall: { scratch: BlendScratch; n: number } | null = null;
   const dense = { buffer: new Float32Array(0) };
   const scoreSource = (source: Recommender, ctx: UserContext, raw: SparseScores) => scoreSparseOf(source, ctx, raw, config.sourceDepth, dense);
 
@@ -169,7 +170,8 @@ export function createHybrid(
       }
     }
     const factor = discount !== null && ctx.history.length > 0 ? discount : null;
-    scratch.multiplier = (i) => (factor === null || own[i] === 1 || i >= factor.length ? 1 : factor[i]);
+    const multiplier = (i: number) => (factor === null || own[i] === 1 || i >= factor.length ? 1 : factor[i]);
+    scratch.multiplier = multiplier;
     const n = scratch.blend.itemCount;
     // Sources that can rank given candidates (ALS) come last and rank what the others found.
     const weighted = Object.entries(weightsFor(distinctOrderCount(ctx.history)));
@@ -185,8 +187,7 @@ export function createHybrid(
       const { part } = bufs;
       for (let p = 0; p < part.size; p++) {
         const i = part.item(p);
-        const m = factor === null || own[i] === 1 || i >= factor.length ? 1 : factor[i];
-        scratch.blend.add(i, part.values[i] * m);
+        scratch.blend.add(i, part.values[i] * multiplier(i));
       }
     }
   };
@@ -197,9 +198,9 @@ export function createHybrid(
     weightsFor,
     blendSparse,
     scoreUser(ctx, out) {
-      if (!own || own.n !== out.length) own = { scratch: createBlendScratch(out.length), n: out.length };
-      blendSparse(ctx, own.scratch);
-      own.scratch.blend.toDense(out);
+      if (!denseCall || denseCall.n !== out.length) denseCall = { scratch: createBlendScratch(out.length), n: out.length };
+      blendSparse(ctx, denseCall.scratch);
+      denseCall.scratch.blend.toDense(out);
     },
     /** The blend configuration and the buyer counts of the discount: the sources have artifacts of their own. */
     toArtifact() {

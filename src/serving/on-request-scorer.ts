@@ -10,7 +10,7 @@ import type { HistoryEntry, Recommender } from '../recommenders/recommender.js';
 import { recommenderFactory } from '../recommenders/registry.js';
 import type { ModelStore } from '../store/model-store.js';
 import { ARTIFACT_USER_IDS, decodeUserIdsArtifact } from './serving-artifacts.js';
-import { createUserScorer, servingOptions, type ScoredUser } from './serving-model-builder.js';
+import { createUserScorer, servingOptions, singleStrategies, type ScoredUser } from './serving-model-builder.js';
 import type { ServingModel } from './serving-model.js';
 
 export type OnRequestScorer = (history: readonly PurchaseRow[], attributes: Record<string, unknown>) => ScoredUser | null;
@@ -47,7 +47,7 @@ export async function loadOnRequestScorer(store: Pick<ModelStore, 'getArtifact'>
     fitted: { sources, hybrid },
     options,
     sourceNames: names,
-    singles: names.filter((s) => s !== 'popularity'),
+    singles: singleStrategies(names),
     popular: model.popular,
     neighbours: model.neighbours,
     itemCount: itemIds.length,

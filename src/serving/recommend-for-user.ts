@@ -22,7 +22,7 @@ import { findSegment } from './serving-tables.js';
 import { decodeCandidates, decodeUserEntry, sortedHas, strategyTable, USERS_TABLE, type Candidates, type UserEntry } from './user-entry.js';
 import { loadOnRequestScorer, type OnRequestScorer } from './on-request-scorer.js';
 import type { PurchaseRow } from '../recommenders/dataset.js';
-import type { ScoredUser } from './serving-model-builder.js';
+import { singleStrategies, type ScoredUser } from './serving-model-builder.js';
 
 /** Share of the blended score given to neighbours of purchases made since training. */
 const LIVE_WEIGHT = 0.5;
@@ -104,10 +104,10 @@ export async function recommendForUser(deps: ServingDeps, userId: string, q: Use
   }
   if (!entry) {
     // Known customers training did not precompute (no recent purchase) are scored now and kept.
-    const scored = await scoreOnRequest(deps, model, userId);
-    if (!scored) return coldStart(deps, model, userId, q, live);
+    const { scored, user } = await scoreOnRequest(deps, model, userId);
+    if (!scored) return coldStart(deps, model, userId, q, live, user);
     entry = scored.entry;
-    if (single) candidates = scored.singles[model.info.hybridSources.filter((s) => s !== 'popularity').indexOf(strategy)] ?? null;
+    if (single) candidates = scored.singles[singleStrategies(model.info.hybridSources).indexOf(strategy)] ?? null;
   }
   const user = entry;
 
@@ -183,10 +183,15 @@ async function readEntry<T>(deps: ServingDeps, model: ServingModel, table: strin
  * A customer the version has no entry for, scored from their purchases by the version's own
  * recommenders (on-request-scorer.ts); null for someone without purchases (a cold start) or when the
  * version cannot score on request. The entries are cached like read ones, so the next request and the
- * answer cache treat the customer as precomputed.
+ * answer cache treat the customer as precomputed. Also returns the customer's catalog record when it was
+ * read (undefined when not), so a cold start does not read it again.
  */
-async function scoreOnRequest(deps: ServingDeps, model: ServingModel, userId: string): Promise<ScoredUser | null> {
-  if (!deps.purchases) return null;
+async function scoreOnRequest(
+  deps: ServingDeps,
+  model: ServingModel,
+  userId: string,
+): Promise<{ scored: ScoredUser | null; user?: { attributes: Record<string, unknown> } | null }> {
+  if (!deps.purchases) return { scored: null };
   const loading = (model.onRequest ??= loadOnRequestScorer(deps.store, model).catch((err: unknown) => {
     // A store that is down is tried again by a later request; an unreadable version is not.
     if (dependencyFailure(err)) model.onRequest = undefined;
@@ -200,20 +205,21 @@ async function scoreOnRequest(deps: ServingDeps, model: ServingModel, userId: st
   try {
     [scorer, rows, user] = await Promise.all([loading, deps.purchases(userId), deps.catalog.getUser(userId)]);
   } catch (err) {
-    // Without Postgres the customer's purchases are unknown: the cold-start answer.
-    if (dependencyFailure(err)) return null;
+    // Without Postgres the customer's purchases are unknown: the cold-start answer (which then finds
+    // the attributes unknown too).
+    if (dependencyFailure(err)) return { scored: null, user: null };
     throw err;
   }
-  if (!scorer || rows.length === 0) return null;
+  if (!scorer || rows.length === 0) return { scored: null, user };
   const scored = scorer(rows, user?.attributes ?? {});
-  const usersKey = entryKey(USERS_TABLE, userId);
   // An erasure while this awaited may have removed what was read: answer it once, keep nothing.
-  if (!scored || model.erasures !== erasures) return scored;
+  if (!scored || model.erasures !== erasures) return { scored, user };
   const bytes = 64 + scored.entry.hybrid.items.length * 16 + scored.entry.purchased.length * 4;
-  model.entries.set(usersKey, scored.entry, bytes);
-  const singles = model.info.hybridSources.filter((s) => s !== 'popularity');
-  singles.forEach((name, k) => model.entries.set(entryKey(strategyTable(name), userId), scored.singles[k], scored.singles[k].items.length * 8));
-  return scored;
+  model.entries.set(entryKey(USERS_TABLE, userId), scored.entry, bytes);
+  singleStrategies(model.info.hybridSources).forEach((name, k) =>
+    model.entries.set(entryKey(strategyTable(name), userId), scored.singles[k], scored.singles[k].items.length * 8),
+  );
+  return { scored, user };
 }
 
 /**
@@ -275,9 +281,10 @@ async function coldStart(
   userId: string,
   q: UserQuery,
   live: readonly { itemId: string; ts: number }[],
+  known?: { attributes: Record<string, unknown> } | null,
 ): Promise<Recommendation> {
   // Without Postgres the user's attributes are unknown: global popularity.
-  const user = await unlessDown(deps.catalog.getUser(userId), null, { degraded: true });
+  const user = known !== undefined ? known : await unlessDown(deps.catalog.getUser(userId), null, { degraded: true });
   const segment = findSegment(model.popular.segments, user?.attributes ?? {});
   const fresh = liveItems(model, live);
   const freshSet = new Set(fresh.map((f) => f.item));

@@ -81,6 +81,12 @@ export function servingOptions(recipe: unknown): ServingOptions {
   return servingOptionsSchema.parse(perUser === undefined ? section : { candidates: perUser, ...section });
 }
 
+/**
+ * The strategies with a per-user table, in table order: every source but popularity (a popularity list
+ * is the user's segment list in the popular table).
+ */
+export const singleStrategies = (sourceNames: readonly string[]) => sourceNames.filter((s) => s !== 'popularity');
+
 /** Everything of a serving model but the per-user rows: item tables, artifacts, and what the rows need. */
 export interface PreparedServingModel {
   artifacts: Map<string, Uint8Array>;
@@ -124,7 +130,7 @@ export function prepareServingModel(input: BuildServingModelInput): PreparedServ
     [ARTIFACT_POPULAR, encodePopularArtifact(popular)],
     [ARTIFACT_USER_IDS, encodeUserIdsArtifact(ds.userIds)],
   ]);
-  const singles = sourceNames.filter((s) => s !== 'popularity');
+  const singles = singleStrategies(sourceNames);
   return { artifacts, info, options, sourceNames, singles, popular, neighbours };
 }
 
