@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Db } from '../data/db.js';
 import { IMPORT_FORMATS, runImport, type ImportFormat } from '../data/importers/run-import.js';
 import type { ModelStore } from '../store/model-store.js';
+import { tuneSpecSchema } from '../training/recipe.js';
 import type { Trainer } from '../training/train-model.js';
 import type { JobRecord } from './job-repository.js';
 import type { JobHandler } from './job-runner.js';
@@ -12,6 +13,7 @@ export const trainJobParams = z.strictObject({
   recipe: z.string().optional(),
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),
+  tune: z.union([z.boolean(), tuneSpecSchema]).optional(),
 });
 export type TrainJobParams = z.infer<typeof trainJobParams>;
 
@@ -52,7 +54,7 @@ export function createJobHandlers(deps: {
     [JOB_TYPES.train]: async (raw, ctx) => {
       const params = trainJobParams.parse(raw);
       return deps.trainer.train(
-        { recipe: params.recipe, from: date(params.from), to: date(params.to) },
+        { recipe: params.recipe, from: date(params.from), to: date(params.to), tune: params.tune },
         {
           onProgress: (p) => ctx.progress(p.fraction, p.step),
           onVersion: (version) => ctx.note({ draftVersion: version }),
