@@ -2,8 +2,8 @@ import { distinctOrderCount } from '../recommenders/history.js';
 import { blendWeights, discoveryDiscount, type HybridConfig } from '../recommenders/hybrid.js';
 import type { Recommender } from '../recommenders/recommender.js';
 import { TopKHeap } from '../recommenders/top-k-heap.js';
-import { topK } from './top-k.js';
-import { catalogCoverage, ndcgAt, recallAt } from './metrics.js';
+import { buildBlendMatrix, matrixMatches, type BlendMatrix } from './blend-matrix.js';
+import { ndcgAt, recallAt } from './metrics.js';
 import { userContextsOf } from './user-contexts.js';
 import type { EvalMode, EvaluationSplit } from './splits.js';
 
@@ -30,6 +30,8 @@ export interface BlendCache {
   /** Distinct train buyers per item (for the hybrid's discovery discount). */
   itemBuyers: Float32Array;
   parts: Map<string, SourcePart>;
+  /** The parts laid out for re-blending, rebuilt by scoreBlend whenever `parts` changed. */
+  matrix?: BlendMatrix;
 }
 
 /** Scores of one blend on a split, per mode: mean NDCG@k and recall@k over test users, catalog coverage. */
@@ -86,63 +88,106 @@ export function addSourcePart(cache: BlendCache, split: EvaluationSplit, name: s
 
 /**
  * Blends the cached parts with a hybrid configuration (weights interpolated by order count as in
- * hybrid.ts) and measures NDCG@k, recall@k and catalog coverage per mode.
+ * hybrid.ts) and measures NDCG@k, recall@k and catalog coverage per mode. Scores are accumulated in
+ * float32 in the order of blendWeights, as the hybrid's own buffer does, so rankings match it exactly.
  */
 export function scoreBlend(
   cache: BlendCache,
   config: Pick<HybridConfig, 'weights' | 'fullHistoryOrders'> & { popularityDiscount?: number },
   k = 10,
 ): BlendScores {
-  const blended = new Float32Array(cache.itemCount);
-  const exclude = new Uint8Array(cache.itemCount);
+  if (!matrixMatches(cache.matrix, cache.parts)) cache.matrix = buildBlendMatrix(cache.parts, cache.users.length, cache.trainItems, cache.itemCount);
+  const m = cache.matrix!;
+  const width = m.sources.length;
+  const column = new Map(m.sources.map((s, c) => [s, c]));
   const beta = config.popularityDiscount ?? 0;
   const discount = beta > 0 ? discoveryDiscount(cache.itemBuyers, beta) : null;
-  const sums = { novel: { ndcg: 0, recall: 0, users: 0 }, all: { ndcg: 0, recall: 0, users: 0 } };
-  const lists: Record<EvalMode, number[][]> = { novel: [], all: [] };
-  const weightCache = new Map<number, [SourcePart, number][]>();
   const fullConfig = { ...config, normalisation: 'max', rankDepth: 200 } as HybridConfig;
+  const weightCache = new Map<number, { cols: Int32Array; ws: Float64Array }>();
+  const sums = { novel: { ndcg: 0, recall: 0, users: 0 }, all: { ndcg: 0, recall: 0, users: 0 } };
+  const shown: Record<EvalMode, Uint8Array> = { novel: new Uint8Array(cache.itemCount), all: new Uint8Array(cache.itemCount) };
+  const top = { novel: new TopList(k), all: new TopList(k) };
   for (let j = 0; j < cache.users.length; j++) {
     const orders = cache.orders[j];
     let weighted = weightCache.get(orders);
     if (!weighted) {
-      weighted = Object.entries(blendWeights(fullConfig, orders)).flatMap(([name, w]) => {
-        const part = cache.parts.get(name);
-        return part ? [[part, w] as [SourcePart, number]] : [];
-      });
+      const entries = Object.entries(blendWeights(fullConfig, orders)).filter(([name]) => column.has(name));
+      weighted = { cols: Int32Array.from(entries, ([name]) => column.get(name)!), ws: Float64Array.from(entries, ([, w]) => w) };
       weightCache.set(orders, weighted);
     }
-    const touched: number[] = [];
-    for (const [part, w] of weighted) {
-      for (let p = part.indptr[j]; p < part.indptr[j + 1]; p++) {
-        const i = part.items[p];
-        if (blended[i] === 0) touched.push(i);
-        blended[i] += w * part.scores[p];
+    const { cols, ws } = weighted;
+    const novel = cache.relevant.novel[j];
+    const all = cache.relevant.all[j];
+    top.novel.clear();
+    top.all.clear();
+    for (let c = m.indptr[j]; c < m.indptr[j + 1]; c++) {
+      const row = c * width;
+      let s = 0;
+      for (let t = 0; t < cols.length; t++) s = Math.fround(s + ws[t] * m.scores[row + cols[t]]);
+      if (!(s > 0)) continue;
+      const item = m.items[c];
+      if (m.owned[c]) {
+        if (all) top.all.offer(item, s);
+        continue;
       }
+      // The hybrid discounts items outside the user's history (its sum is linear, so once here is the same).
+      if (discount) s = Math.fround(s * discount[item]);
+      if (!(s > 0)) continue;
+      if (all) top.all.offer(item, s);
+      if (novel) top.novel.offer(item, s);
     }
-    for (const i of cache.trainItems[j]) exclude[i] = 1;
-    // The hybrid discounts items outside the user's history (its sum is linear, so once here is the same).
-    if (discount) for (const i of touched) if (!exclude[i]) blended[i] *= discount[i];
-    for (const mode of ['novel', 'all'] as const) {
-      const relevant = cache.relevant[mode][j];
+    for (const [mode, relevant] of [['novel', novel], ['all', all]] as const) {
       if (!relevant) continue;
-      const ranked = topK(blended, k, mode === 'novel' ? exclude : undefined, touched);
+      const ranked = top[mode].items();
       sums[mode].ndcg += ndcgAt(relevant, ranked, k);
       sums[mode].recall += recallAt(relevant, ranked, k);
       sums[mode].users++;
-      lists[mode].push(ranked);
+      for (const i of ranked) shown[mode][i] = 1;
     }
-    for (const i of touched) blended[i] = 0;
-    for (const i of cache.trainItems[j]) exclude[i] = 0;
   }
   const result = {} as BlendScores;
   for (const mode of ['novel', 'all'] as const) {
     const n = sums[mode].users;
+    let distinct = 0;
+    for (const x of shown[mode]) distinct += x;
     result[mode] = {
       ndcg: n ? sums[mode].ndcg / n : 0,
       recall: n ? sums[mode].recall / n : 0,
-      coverage: catalogCoverage(lists[mode], cache.itemCount),
+      coverage: cache.itemCount > 0 ? distinct / cache.itemCount : 0,
       users: n,
     };
   }
   return result;
+}
+
+/** The k best (item, score) pairs offered, best first; ties go to the lower item index (as topK). */
+class TopList {
+  private readonly item: Int32Array;
+  private readonly score: Float64Array;
+  private n = 0;
+  constructor(private readonly k: number) {
+    this.item = new Int32Array(k);
+    this.score = new Float64Array(k);
+  }
+  clear(): void {
+    this.n = 0;
+  }
+  offer(item: number, s: number): void {
+    const { k, score, item: items } = this;
+    if (k === 0) return;
+    // Ranks below the offer: a lower score, or an equal score on a higher item index. Written out, not
+    // as a closure: this runs for every candidate of every re-blend.
+    if (this.n === k && !(score[k - 1] < s || (score[k - 1] === s && items[k - 1] > item))) return;
+    let p = this.n === k ? k - 1 : this.n++;
+    while (p > 0 && (score[p - 1] < s || (score[p - 1] === s && items[p - 1] > item))) {
+      items[p] = items[p - 1];
+      score[p] = score[p - 1];
+      p--;
+    }
+    items[p] = item;
+    score[p] = s;
+  }
+  items(): number[] {
+    return Array.from(this.item.subarray(0, this.n));
+  }
 }

@@ -1,3 +1,4 @@
+import type { RollingValidation } from './rolling-tune.js';
 import type { EvalMode, SplitKind } from './splits.js';
 
 /**
@@ -63,7 +64,12 @@ export interface EvaluationReport {
   rows: ReportRow[];
   /** Ordered by dimension, group, mode, k, strategy. */
   breakdowns: BreakdownRow[];
+  /** Per recipe that was tuned before the test period: what tuning chose and measured (or why it was skipped). */
+  tuning?: Record<string, EvaluationTuning>;
 }
+
+/** What tuning did for one recipe of an evaluation or a training. */
+export type EvaluationTuning = RollingValidation | { skipped: string };
 
 /** History-length buckets by number of distinct train orders. */
 export const HISTORY_BUCKETS = ['1', '2-5', '6-20', '>20'] as const;

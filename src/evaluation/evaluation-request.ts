@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { EvaluationRequest, SplitRequest } from './run-evaluation.js';
+import { tuneSpecSchema } from '../training/recipe.js';
 import { EVAL_MODES, type EvalMode } from './splits.js';
 
 /**
@@ -50,6 +51,12 @@ export const evaluationRequestSchema = z
       .optional()
       .describe('`novel`: only items new to the user count, and bought items are never recommended; `all`: repurchases count. Default [novel]'),
     ks: z.array(z.int().min(1).max(100)).min(1).max(10).optional().describe('List lengths to cut at, each 1..100; default [10]'),
+    tune: z
+      .union([z.boolean(), tuneSpecSchema])
+      .optional()
+      .describe(
+        "Tune each recipe first, as training does, on rolling validation windows that end where the test period starts (nothing on or after it is read): `true` with the recipe's `tune` section or the defaults, an object with folds/days/minCoverage/variants, `false` to evaluate the weights as written; default: as each recipe says, so a recipe is evaluated as training would publish it. Not with leave-last-order splits",
+      ),
   })
   .meta({ id: 'EvaluationRequest' });
 
@@ -79,5 +86,6 @@ export function normalizeRequest(input: EvaluationRequestInput, defaultRecipe: s
     split: normalizeSplit(input.split),
     modes: [...new Set<EvalMode>(input.modes ?? ['novel'])],
     ks: [...new Set(input.ks ?? [10])].sort((a, b) => a - b),
+    ...(input.tune !== undefined ? { tune: input.tune } : {}),
   };
 }

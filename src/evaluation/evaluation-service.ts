@@ -100,6 +100,7 @@ export function createEvaluationService(deps: EvaluationServiceDeps) {
   async function prepare(input: EvaluationRequestInput): Promise<EvaluationParams> {
     const params = normalizeRequest(input, deps.defaultRecipe);
     checkStrategies(params, (await recipesOf(params))[0]);
+    if (params.tune && params.split.kind === 'leave-last-order') throw unprocessable('tune', 'tuning needs a split with a cutoff (temporal or validation); a leave-last-order split has none');
     return params;
   }
 
@@ -114,7 +115,7 @@ export function createEvaluationService(deps: EvaluationServiceDeps) {
     // Loading is a few percent of a run; fitting and scoring share the rest as runEvaluation reports it.
     // The baseline is evaluated whether or not it is a source, so only real sources are asked for by name.
     const strategies = params.strategies?.filter((s) => Object.hasOwn(recipes[0].sources, s));
-    const request = { split: params.split, modes: params.modes, ks: params.ks, ...(strategies ? { strategies } : {}) };
+    const request = { split: params.split, modes: params.modes, ks: params.ks, ...(strategies ? { strategies } : {}), ...(params.tune !== undefined ? { tune: params.tune } : {}) };
     const evaluate = (deps.isolation ?? 'thread') === 'thread' ? runEvaluationInWorker : runEvaluation;
     const report = await evaluate({ events, items, users }, recipes, request, (p) => onProgress({ step: p.step, progress: 0.05 + 0.93 * p.progress }));
     if (Object.values(report.split.testUsers).every((n) => !n)) {

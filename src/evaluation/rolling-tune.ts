@@ -77,6 +77,12 @@ export function rollingFolds(input: SplitInput, opts: { folds: number; days: num
   return splits;
 }
 
+/** Fewer validation customers than this in a window and tuning would fit noise: the recipe is kept as written. */
+export const MIN_FOLD_USERS = 5;
+
+/** Thrown when a validation window has too few customers to tune on. */
+export class ThinValidationError extends Error {}
+
 const alone = (name: string) => ({ cold: { [name]: 1 }, warm: { [name]: 1 } });
 
 /**
@@ -96,6 +102,10 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
   const splits = rollingFolds(input, opts);
   const caches = splits.map((split) => createBlendCache(split));
   splits.forEach((s, f) => log(`fold ${f + 1}: train ${s.train.eventUser.length} events, ${caches[f].users.length} validation users, window from ${new Date(s.cutoff!).toISOString().slice(0, 10)}`));
+  const thin = caches.findIndex((c) => c.users.length < MIN_FOLD_USERS);
+  if (thin >= 0) {
+    throw new ThinValidationError(`validation window ${thin + 1} of ${splits.length} has ${caches[thin].users.length} customers who bought in it (at least ${MIN_FOLD_USERS} are needed)`);
+  }
   const rawSources = (raw.sources ?? {}) as Record<string, { recommender?: string; params?: Record<string, unknown> }>;
   const fullHistoryOrders = recipe.hybrid.fullHistoryOrders;
   const perFoldAlone = (name: string) => caches.map((c) => objective(scoreBlend(c, { weights: alone(name), fullHistoryOrders }, k)));

@@ -1,8 +1,9 @@
 import { computeProfiles } from '../profiles/profile.js';
 import { segmentProfiles } from '../profiles/segments.js';
 import { popularityFactory } from '../recommenders/popularity.js';
-import { fitRecipe, type Recipe } from '../training/recipe.js';
-import type { EvaluationReport } from './evaluation-report.js';
+import { fitRecipe, withTuning, type Recipe, type TuneOverride } from '../training/recipe.js';
+import { recipeToRaw, tuneRecipeOn } from '../training/tune-for-training.js';
+import type { EvaluationReport, EvaluationTuning } from './evaluation-report.js';
 import { evaluateScorers, type Scorer } from './evaluate.js';
 import { contentSimilarity } from './item-similarity.js';
 import { leaveLastOrderSplit, temporalSplit, validationSplit, type EvalMode, type EvaluationSplit, type SplitInput } from './splits.js';
@@ -23,6 +24,8 @@ export interface EvaluationRequest {
    * default: all of them. Popularity is always evaluated: it is the baseline every lift is against.
    */
   strategies?: string[];
+  /** Over each recipe's `tune` section (training/recipe.ts withTuning): tune on data before the test period first. */
+  tune?: TuneOverride;
 }
 
 export interface EvaluationProgress {
@@ -56,6 +59,24 @@ export async function runEvaluation(
   onProgress?.({ step: 'split', progress: 0 });
   const split = makeSplit(input, request.split);
   const ds = split.train;
+  const tuning: Record<string, EvaluationTuning> = {};
+  const asRun: Recipe[] = [];
+  for (const recipe of recipes) {
+    const asked = withTuning(recipe, request.tune);
+    if (!asked.tune) asRun.push(recipe);
+    else if (split.cutoff === null) {
+      tuning[recipe.name] = { skipped: 'a leave-last-order split has no single cutoff to tune before' };
+      asRun.push(withTuning(recipe, false));
+    } else {
+      onProgress?.({ step: `tune ${recipe.name}`, progress: 0.01 });
+      // The folds end where the test period starts: tuning reads nothing the test will score.
+      const tuned = await tuneRecipeOn(input, asked, new Date(split.cutoff).toISOString());
+      tuning[recipe.name] = tuned.validation;
+      asRun.push(tuned.recipe);
+    }
+  }
+  recipes = asRun;
+
 
   const scorers = new Map<string, Scorer>();
   const fitShare = 0.5 / recipes.length;
@@ -80,7 +101,7 @@ export async function runEvaluation(
   const labels = new Map<string, { segment: string; lifecycle: string }>();
   for (const p of segmentProfiles(computeProfiles(ds, { now: split.cutoff ?? ds.now }))) labels.set(p.userId, p);
   onProgress?.({ step: 'score', progress: 0.55 });
-  return evaluateScorers({
+  const report = await evaluateScorers({
     split,
     mode: request.modes,
     ks: request.ks,
@@ -91,5 +112,6 @@ export async function runEvaluation(
     lifecycleOf: (u) => labels.get(ds.userIds[u])?.lifecycle ?? null,
     onProgress: (done, total) => onProgress?.({ step: 'score', progress: 0.55 + (0.45 * done) / total }),
   });
+  return Object.keys(tuning).length ? { ...report, tuning } : report;
 }
 

@@ -9,7 +9,7 @@ import { computeInWorker } from './compute-in-worker.js';
 import { computeModel, type ComputeStepListener } from './compute-model.js';
 import { defaultTrainThreads } from './threaded-serving-build.js';
 import { listRecipes, loadRecipe, withTuning, type Recipe, type TuneOverride } from './recipe.js';
-import type { RollingValidation } from '../evaluation/rolling-tune.js';
+import type { EvaluationTuning } from '../evaluation/evaluation-report.js';
 import { tuneForTraining } from './tune-for-training.js';
 import { tuneInWorker } from './tune-in-worker.js';
 import { writeModelVersion, type ContentsSummary } from './write-model-version.js';
@@ -38,7 +38,7 @@ export interface TrainResult {
   durations: Record<string, number>;
   contents: ContentsSummary;
   /** When the recipe has a `tune` section: what tuning on this data chose and measured (the published recipe carries the tuned weights). */
-  tuning?: RollingValidation;
+  tuning?: EvaluationTuning;
 }
 
 export interface TrainerDeps {
@@ -168,7 +168,7 @@ export function createTrainer(deps: TrainerDeps) {
     assertEnoughData(data, deps.minimumData ?? MIN_TRAINING_DATA);
 
     // Tuning on this data (recipe `tune` section): the published recipe carries the tuned weights.
-    let tuning: RollingValidation | undefined;
+    let tuning: EvaluationTuning | undefined;
     if (recipe.tune) {
       const input = { events: purchaseRowsOf(ds), items, users };
       const tuned = await step('tune', () =>

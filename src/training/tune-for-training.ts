@@ -1,11 +1,11 @@
-import { ROLLING_VARIANTS, tuneRollingOrigin, type RollingValidation } from '../evaluation/rolling-tune.js';
+import { ROLLING_VARIANTS, ThinValidationError, tuneRollingOrigin, type RollingValidation } from '../evaluation/rolling-tune.js';
 import type { SplitInput } from '../evaluation/splits.js';
 import { parseRecipe, type Recipe } from './recipe.js';
 
 export interface TrainingTuning {
   /** The recipe with the tuned hyperparameters and blend; its `tune` section is kept. */
   recipe: Recipe;
-  validation: RollingValidation;
+  validation: RollingValidation | { skipped: string };
 }
 
 /** A parsed recipe as recipe JSON (defaults filled in), the form the tuner rewrites. */
@@ -24,11 +24,26 @@ export function recipeToRaw(recipe: Recipe): Record<string, unknown> {
  * the training was given, with the recipe's `tune` section (folds, days, coverage, variants). The
  * windows end just after the latest purchase, so a shop's own recent months choose its weights.
  */
-export async function tuneForTraining(input: SplitInput, recipe: Recipe, onProgress?: (message: string) => void): Promise<TrainingTuning> {
+export function tuneForTraining(input: SplitInput, recipe: Recipe, onProgress?: (message: string) => void): Promise<TrainingTuning> {
+  return tuneRecipeOn(input, recipe, undefined, onProgress);
+}
+
+/**
+ * Tunes `recipe` by its `tune` section on the purchases before `end` (default: just after the latest
+ * one). When a window holds too few customers to learn from, the recipe is kept as written and the
+ * validation says why.
+ */
+export async function tuneRecipeOn(input: SplitInput, recipe: Recipe, end: string | undefined, onProgress?: (message: string) => void): Promise<TrainingTuning> {
   const tune = recipe.tune;
   if (!tune) throw new Error(`recipe "${recipe.name}" has no tune section`);
   const variants = tune.variants ? Object.fromEntries(Object.entries(ROLLING_VARIANTS).filter(([s]) => s in recipe.sources)) : {};
   // Depth 100 instead of 200 halves the blend search, the largest part of tuning after the fits.
-  const tuned = await tuneRollingOrigin(input, recipe, recipeToRaw(recipe), { folds: tune.folds, days: tune.days, minCoverage: tune.minCoverage, variants, depth: 100, onProgress });
+  let tuned;
+  try {
+    tuned = await tuneRollingOrigin(input, recipe, recipeToRaw(recipe), { folds: tune.folds, days: tune.days, end, minCoverage: tune.minCoverage, variants, depth: 100, onProgress });
+  } catch (err) {
+    if (err instanceof ThinValidationError) return { recipe, validation: { skipped: `${err.message}; the recipe's weights were kept` } };
+    throw err;
+  }
   return { recipe: { ...parseRecipe(tuned.recipe, recipe.name), tune }, validation: tuned.validation };
 }

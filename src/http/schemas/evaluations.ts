@@ -48,6 +48,10 @@ export const evaluationReport = z
     baseline: z.string().describe('The strategy every lift is relative to (popularity)'),
     rows: z.array(reportRow).describe('One row per mode x k x strategy'),
     breakdowns: z.array(breakdownRow).describe('Accuracy per history-length bucket, RFM segment and lifecycle stage'),
+    tuning: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe('Per tuned recipe: the validation windows, what tuning chose and its validation scores, or `skipped` with the reason'),
   })
   .meta({ id: 'EvaluationReport' });
 

@@ -97,6 +97,9 @@ for (const backend of DB_BACKENDS) {
         expect(strategy.statusCode).toBe(422);
         expect(strategy.json().error).toMatchObject({ code: 'UNPROCESSABLE', details: [{ path: 'strategies' }] });
       }
+      const tuneWithoutCutoff = await evaluate(t, { tune: true, split: { kind: 'leave-last-order' } });
+      expect(tuneWithoutCutoff.statusCode).toBe(422);
+      expect(tuneWithoutCutoff.json().error).toMatchObject({ code: 'UNPROCESSABLE', details: [{ path: 'tune' }] });
       expect((await t.app.inject({ url: '/v1/evaluations', headers: auth('admin') })).json().total).toBe(2);
     });
 
@@ -111,6 +114,8 @@ for (const backend of DB_BACKENDS) {
         { split: { kind: 'leave-last-order' }, ks: [] },
         { split: { kind: 'leave-last-order' }, modes: ['sometimes'] },
         { split: { kind: 'leave-last-order' }, extra: true },
+        { split: { kind: 'temporal', cutoff: '2011-01-01' }, tune: { folds: 9 } },
+        { split: { kind: 'temporal', cutoff: '2011-01-01' }, tune: 'please' },
         {},
       ];
       for (const payload of bad) {
@@ -159,6 +164,16 @@ for (const backend of DB_BACKENDS) {
       } finally {
         await restarted.close();
       }
+    });
+
+    it('When an evaluation asks to tune, Then the job keeps the tune spec and the report says what tuning did per recipe', async () => {
+      const job = await evaluateToEnd(t, { split: { kind: 'temporal', cutoff: CUTOFF }, ks: [3], tune: { folds: 1, days: 60, variants: false } });
+      expect(job.status).toBe('succeeded');
+      expect(job.params.tune).toEqual({ folds: 1, days: 60, minCoverage: 0.3, variants: false });
+      // The fixture's 12 customers are few: tuning either ran on the window before the cutoff or says why not.
+      const tuning = job.report.tuning.default;
+      if ('skipped' in tuning) expect(tuning.skipped).toMatch(/validation window 1 of 1 has \d+ customers/);
+      else expect(tuning.folds).toEqual([{ start: new Date(Date.parse(CUTOFF) - 60 * 86_400_000).toISOString(), end: CUTOFF }]);
     });
   });
 }

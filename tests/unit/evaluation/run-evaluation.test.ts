@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { RollingValidation } from '../../../src/evaluation/rolling-tune.js';
 import { runEvaluation } from '../../../src/evaluation/run-evaluation.js';
+import type { PurchaseRow } from '../../../src/recommenders/dataset.js';
 import { DAY, recipe, T0, twoGroups } from './two-groups-fixture.js';
 
 describe('an evaluation run', () => {
@@ -38,5 +40,45 @@ describe('an evaluation run', () => {
         strategies: ['als'],
       }),
     ).rejects.toThrow(/strategy "als" is not a source of recipe "tiny"/);
+  });
+
+  describe('with tune', () => {
+    /** 20 customers over 100 days: each buys their own item weekly, even ones the bestseller too. */
+    const weekly = (): PurchaseRow[] =>
+      Array.from({ length: 20 }, (_, u) => u).flatMap((u) =>
+        Array.from({ length: 14 }, (_, w) => 1 + (u % 3) + 7 * w).flatMap((day) => [
+          { userId: `u${u}`, itemId: `own${u % 6}`, orderId: `u${u}-${day}`, ts: T0 + day * DAY, quantity: 1, price: 1 },
+          ...(u % 2 === 0 ? [{ userId: `u${u}`, itemId: 'best', orderId: `u${u}-${day}`, ts: T0 + day * DAY, quantity: 1, price: 1 }] : []),
+        ]),
+      );
+    const cutoff = new Date(T0 + 70 * DAY).toISOString();
+    const request = { split: { kind: 'temporal' as const, cutoff }, modes: ['novel' as const, 'all' as const], ks: [3], tune: { folds: 2, days: 14, variants: false } };
+
+    it('When an evaluation asks to tune, Then each recipe is tuned on windows that end where the test period starts', async () => {
+      const report = await runEvaluation({ events: weekly() }, [recipe], request);
+      const tuning = report.tuning?.tiny as RollingValidation;
+      expect(tuning.folds).toEqual([
+        { start: new Date(T0 + 42 * DAY).toISOString(), end: new Date(T0 + 56 * DAY).toISOString() },
+        { start: new Date(T0 + 56 * DAY).toISOString(), end: cutoff },
+      ]);
+      expect(['blend', 'popularity', 'item-knn']).toContain(tuning.chosen);
+    });
+
+    it('When purchases after the cutoff change, Then what tuning chose does not', async () => {
+      const marker = weekly().map((row) => ({ ...row, itemId: 'marker', orderId: `${row.orderId}-m`, ts: T0 + 80 * DAY }));
+      const plain = await runEvaluation({ events: weekly() }, [recipe], request);
+      const marked = await runEvaluation({ events: [...weekly(), ...marker] }, [recipe], request);
+      expect(marked.tuning).toEqual(plain.tuning);
+    });
+
+    it('When the split has no single cutoff, Then tuning is skipped and says why', async () => {
+      const report = await runEvaluation({ events: weekly() }, [recipe], { ...request, split: { kind: 'leave-last-order' } });
+      expect(report.tuning).toEqual({ tiny: { skipped: expect.stringMatching(/leave-last-order/) } });
+    });
+
+    it('When no tuning is asked and the recipe has no tune section, Then the report has no tuning', async () => {
+      const { tune: _no, ...untuned } = request;
+      expect((await runEvaluation({ events: weekly() }, [recipe], untuned)).tuning).toBeUndefined();
+    });
   });
 });

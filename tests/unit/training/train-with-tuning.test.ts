@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PurchaseRow } from '../../../src/recommenders/dataset.js';
 import { createMemoryModelStore } from '../../../src/store/memory-model-store.js';
 import { createTrainer } from '../../../src/training/train-model.js';
+import type { EvaluationTuning } from '../../../src/evaluation/evaluation-report.js';
+import type { RollingValidation } from '../../../src/evaluation/rolling-tune.js';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2024, 0, 1);
@@ -20,6 +22,8 @@ function purchases(): PurchaseRow[] {
   }
   return rows;
 }
+
+const tuned = (t: EvaluationTuning | undefined) => t as RollingValidation | undefined;
 
 const recipe = {
   sources: { popularity: { params: { attributes: [] } }, 'buy-again': {} },
@@ -70,11 +74,11 @@ describe('training a recipe with a tune section', () => {
     const result = await trainer.train();
     // Everyone's next purchase is their own item again: buy-again alone is right on both folds, so
     // no blend beats it everywhere and the published recipe is buy-again alone.
-    expect(result.tuning?.chosen).toBe('buy-again');
+    expect(tuned(result.tuning)?.chosen).toBe('buy-again');
     // The latest purchase is on day 99 (customers with u % 3 = 0 buy on days 1, 8, ..., 99), so the
     // windows end 1 ms after it: [day 59, day 79) and [day 79, day 99), plus that millisecond.
     const at = (day: number) => new Date(T0 + day * DAY + 1).toISOString();
-    expect(result.tuning?.folds).toEqual([
+    expect(tuned(result.tuning)?.folds).toEqual([
       { start: at(59), end: at(79) },
       { start: at(79), end: at(99) },
     ]);
@@ -99,10 +103,19 @@ describe('training a recipe with a tune section', () => {
   it('When a training asks to tune a recipe without a tune section, Then it tunes with the folds it was given', async () => {
     const store = await createMemoryModelStore();
     const result = await trainerOn(store).train({ recipe: 'untuned', tune: { folds: 2, days: 20 } });
-    expect(result.tuning?.folds).toHaveLength(2);
-    expect(result.tuning?.chosen).toBe('buy-again');
+    expect(tuned(result.tuning)?.folds).toHaveLength(2);
+    expect(tuned(result.tuning)?.chosen).toBe('buy-again');
     const info = (await store.getActive())!.info as { recipe: { hybrid: { weights: unknown }; tune: unknown } };
     expect(info.recipe.hybrid.weights).toEqual({ cold: { 'buy-again': 1 }, warm: { 'buy-again': 1 } });
     expect(info.recipe.tune).toEqual({ folds: 2, days: 20, minCoverage: 0.3, variants: true });
+  }, 60_000);
+
+  it('When a validation window holds almost nobody, Then tuning is skipped with the reason and the written weights are published', async () => {
+    const store = await createMemoryModelStore();
+    // One-day windows ending on day 99: purchases fall on days 1-3 of each week, so days 95-98 are empty.
+    const result = await trainerOn(store).train({ tune: { folds: 6, days: 1 } });
+    expect(result.tuning).toEqual({ skipped: expect.stringMatching(/validation window 2 of 6 has 0 customers who bought in it .*the recipe's weights were kept/) });
+    const info = (await store.getActive())!.info as { recipe: { hybrid: { weights: unknown } } };
+    expect(info.recipe.hybrid.weights).toEqual(recipe.hybrid.weights);
   }, 60_000);
 });
