@@ -238,3 +238,19 @@ export function hybridFromArtifact(bytes: Uint8Array, sources: ReadonlyMap<strin
   if (itemBuyers !== undefined && !(itemBuyers instanceof Float32Array)) throw new ArtifactFormatError('hybrid artifact: bad buyer counts');
   return createHybrid(sources, parsed.data, itemBuyers);
 }
+
+/**
+ * The source that put `item` on the user's list: the one with the largest part of its blended score,
+ * part_s(i) = w_s * normalised_s(i) (the discovery discount scales every part of an item alike, so it
+ * never changes which is largest). Ties go to the earlier of `names`. Returns its index in `names`,
+ * -1 when no source scored the item. Explanations are phrased from this source (never from a weaker one).
+ */
+export function dominantSource(scratch: BlendScratch, item: number, names: readonly string[]): number {
+  let best = -1;
+  let bestPart = 0;
+  for (let k = 0; k < names.length; k++) {
+    const part = scratch.sources.get(names[k])?.part.values[item] ?? 0;
+    if (part > bestPart) [best, bestPart] = [k, part];
+  }
+  return best;
+}
