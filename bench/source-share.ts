@@ -1,7 +1,7 @@
 /**
  * Which source fills the lists customers are served (issue 11, "honest explanations").
  *
- *   npx tsx bench/source-share.ts [RECIPE] [--cutoff 2011-11-01] [--k 10] [--data FILE]
+ *   npx tsx bench/source-share.ts [RECIPE] [--cutoff 2011-11-01] [--k 10] [--validation DAYS] [--cap SHARE[,MIN_ORDERS]] [--data FILE]
  *
  * Splits Online Retail at the cutoff (temporal split of the evaluation protocol), fits the recipe
  * (default models/default.json) on the purchases before it, builds the serving entries of every test
@@ -12,6 +12,11 @@
  * list) is each source, how often one source fills >= 8 of k slots, the kinds of explanation served,
  * and the novel NDCG@k / recall@k of the served lists against the test period.
  *
+ * --validation DAYS: the test period is the DAYS before the cutoff instead (train = what precedes it;
+ * nothing on or after the cutoff is read), for choosing settings without looking at the test period.
+ * --cap SHARE[,MIN_ORDERS]: overrides the recipe's hybrid.sourceCap with trend and popularity capped
+ * at SHARE of the top 20 for customers with >= MIN_ORDERS orders (default 2); --cap off removes it.
+ *
  * Data: --data FILE, else $ONLINE_RETAIL_CSV, else ../shared/datasets/online-retail/online-retail.csv.gz
  * relative to the repository root.
  */
@@ -19,7 +24,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { historyBucket, HISTORY_BUCKETS } from '../src/evaluation/evaluation-report.js';
 import { ndcgAt, recallAt } from '../src/evaluation/metrics.js';
-import { temporalSplit } from '../src/evaluation/splits.js';
+import { temporalSplit, validationSplit } from '../src/evaluation/splits.js';
 import { datasetHistories, userContext } from '../src/recommenders/history.js';
 import { recommendForUser } from '../src/serving/recommend-for-user.js';
 import type { ServingDeps } from '../src/serving/serving-deps.js';
@@ -40,17 +45,25 @@ const flag = (name: string) => {
 };
 const cutoff = Date.parse(flag('--cutoff') ?? '2011-11-01T00:00:00Z');
 const k = Number(flag('--k') ?? 10);
+const validationDays = flag('--validation');
+const capArg = flag('--cap');
 const recipeName = args[0] ?? 'default';
 const FILLS = Math.ceil(0.8 * k);
 
 const t0 = performance.now();
 const seconds = () => ((performance.now() - t0) / 1000).toFixed(1);
 const input = await loadOnlineRetail(dataFile);
-const split = temporalSplit(input, cutoff);
+const split = validationDays ? validationSplit(input, { end: cutoff, days: Number(validationDays) }) : temporalSplit(input, cutoff);
 const ds = split.train;
 const recipe = await loadRecipe(recipeName, join(ROOT, 'models'));
+if (capArg === 'off') delete recipe.hybrid.sourceCap;
+else if (capArg) {
+  const [share, minOrders] = capArg.split(',').map(Number);
+  recipe.hybrid.sourceCap = { sources: ['trend', 'popularity'], share, window: 20, minOrders: minOrders ?? 2 };
+}
 const fitted = await fitRecipe(ds, recipe);
-console.log(`recipe ${recipeName}, cutoff ${new Date(cutoff).toISOString().slice(0, 10)}, fitted in ${seconds()} s`);
+const period = validationDays ? `validation: the ${validationDays} days before ${new Date(cutoff).toISOString().slice(0, 10)}` : `test from ${new Date(cutoff).toISOString().slice(0, 10)}`;
+console.log(`recipe ${recipeName} (sourceCap ${JSON.stringify(recipe.hybrid.sourceCap ?? null)}), ${period}, fitted in ${seconds()} s`);
 
 // The serving model of the split, with entries for the test customers only (what training would store for them).
 const prepared = prepareServingModel({ ds, fitted, recipe });

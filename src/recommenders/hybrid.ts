@@ -34,6 +34,20 @@ export const hybridConfigSchema = z.strictObject({
    * everything they score. Bounds a user's blend by what they touch, not by the catalogue.
    */
   sourceDepth: z.int().min(1).max(100_000).default(1000),
+  /**
+   * Keeps non-personal sources from filling a list: for a user with at least `minOrders` distinct
+   * orders, items whose dominant source (dominantSource) is one of `sources` take at most
+   * ceil(share * r) of the first r places of the top `window` (among items the user has not bought),
+   * unless nothing else is left. Absent = no cap. See capSourceSlots.
+   */
+  sourceCap: z
+    .strictObject({
+      sources: z.array(z.string().min(1)).min(1),
+      share: z.number().min(0).max(1),
+      window: z.int().min(1).max(1000).default(20),
+      minOrders: z.int().min(0).default(2),
+    })
+    .optional(),
 });
 export type HybridConfig = z.output<typeof hybridConfigSchema>;
 
@@ -175,8 +189,10 @@ export function createHybrid(
     const n = scratch.blend.itemCount;
     // Sources that can rank given candidates (ALS) come last and rank what the others found.
     const weighted = Object.entries(weightsFor(distinctOrderCount(ctx.history)));
+    const cap = config.sourceCap;
     const pooled = (name: string) => sources.get(name)!.scoreCandidates !== undefined;
     weighted.sort(([a], [b]) => Number(pooled(a)) - Number(pooled(b)));
+    const orders = distinctOrderCount(ctx.history);
     for (const [name, w] of weighted) {
       let bufs = scratch.sources.get(name);
       if (!bufs) scratch.sources.set(name, (bufs = { raw: new SparseScores(n), part: new SparseScores(n) }));
@@ -190,6 +206,7 @@ export function createHybrid(
         scratch.blend.add(i, part.values[i] * multiplier(i));
       }
     }
+    if (cap && orders >= cap.minOrders) capSourceSlots(scratch, weighted.map(([name]) => name), cap);
   };
 
   return {
@@ -253,4 +270,48 @@ export function dominantSource(scratch: BlendScratch, item: number, names: reado
     if (part > bestPart) [best, bestPart] = [k, part];
   }
   return best;
+}
+
+/**
+ * Re-ranks the top of a blend so that items whose dominant source is one of `cap.sources` take at most
+ * ceil(share * r) of the first r places, r <= window, among the items the user has not bought (their
+ * own items keep their scores and take no place: serving and novel evaluation leave them out). Within
+ * each group the blend's order is kept; the other group's best item moves up when the capped group has
+ * used its places, and when it has nothing left the capped items fill on. Scores are then lowered where
+ * needed (to just below the item before) so that the blend's scores are the capped order, and every
+ * reader of the blend (serving build, evaluation's top k) sees the same list.
+ */
+export function capSourceSlots(scratch: BlendScratch, names: readonly string[], cap: { sources: readonly string[]; share: number; window: number }): void {
+  const { blend, own } = scratch;
+  const values = blend.values;
+  const top = new TopKHeap(cap.window * 4);
+  for (let p = 0; p < blend.size; p++) {
+    const i = blend.item(p);
+    if (values[i] > 0 && own[i] !== 1) top.push(i, values[i]);
+  }
+  const capped: number[] = [];
+  const others: number[] = [];
+  for (const { item } of top.result()) {
+    const d = dominantSource(scratch, item, names);
+    (d >= 0 && cap.sources.includes(names[d]) ? capped : others).push(item);
+  }
+  if (capped.length === 0 || others.length === 0) return;
+  const order: number[] = [];
+  let c = 0;
+  let o = 0;
+  let used = 0;
+  while (c < capped.length || o < others.length) {
+    const r = order.length + 1;
+    const allowed = r <= cap.window ? Math.ceil(cap.share * r - 1e-9) : Infinity;
+    const takeCapped = o >= others.length || (c < capped.length && values[capped[c]] >= values[others[o]] && used < allowed);
+    if (takeCapped) {
+      order.push(capped[c++]);
+      used++;
+    } else order.push(others[o++]);
+  }
+  let prev = Infinity;
+  for (const i of order) {
+    if (!(values[i] < prev)) blend.set(i, prev * (1 - 1e-5));
+    prev = values[i];
+  }
 }
