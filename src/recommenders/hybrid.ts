@@ -275,43 +275,55 @@ export function dominantSource(scratch: BlendScratch, item: number, names: reado
 /**
  * Re-ranks the top of a blend so that items whose dominant source is one of `cap.sources` take at most
  * ceil(share * r) of the first r places, r <= window, among the items the user has not bought (their
- * own items keep their scores and take no place: serving and novel evaluation leave them out). Within
- * each group the blend's order is kept; the other group's best item moves up when the capped group has
- * used its places, and when it has nothing left the capped items fill on. Scores are then lowered where
- * needed (to just below the item before) so that the blend's scores are the capped order, and every
- * reader of the blend (serving build, evaluation's top k) sees the same list.
+ * own items keep their scores and take no place: serving and novel evaluation leave them out). The
+ * window is filled from the best `window` items of each group, each group in the blend's order: the
+ * capped group's best when it scores higher and has places left, else the other group's best; when
+ * either group runs out the other fills on. Then the blend's scores are made the capped order: window
+ * items are lowered where needed to just below the one before, and every other item (not the user's
+ * own) is scaled by one factor to below the window's last, which keeps their order among themselves.
+ * So every reader of the blend (serving build, evaluation's top k) sees the same list.
  */
 export function capSourceSlots(scratch: BlendScratch, names: readonly string[], cap: { sources: readonly string[]; share: number; window: number }): void {
   const { blend, own } = scratch;
   const values = blend.values;
-  const top = new TopKHeap(cap.window * 4);
+  const cappedTop = new TopKHeap(cap.window);
+  const otherTop = new TopKHeap(cap.window);
   for (let p = 0; p < blend.size; p++) {
     const i = blend.item(p);
-    if (values[i] > 0 && own[i] !== 1) top.push(i, values[i]);
+    if (!(values[i] > 0) || own[i] === 1) continue;
+    const heap = (() => {
+      const d = dominantSource(scratch, i, names);
+      return d >= 0 && cap.sources.includes(names[d]) ? cappedTop : otherTop;
+    })();
+    if (values[i] >= heap.threshold) heap.push(i, values[i]);
   }
-  const capped: number[] = [];
-  const others: number[] = [];
-  for (const { item } of top.result()) {
-    const d = dominantSource(scratch, item, names);
-    (d >= 0 && cap.sources.includes(names[d]) ? capped : others).push(item);
-  }
+  const capped = cappedTop.result().map((t) => t.item);
+  const others = otherTop.result().map((t) => t.item);
   if (capped.length === 0 || others.length === 0) return;
   const order: number[] = [];
   let c = 0;
   let o = 0;
-  let used = 0;
-  while (c < capped.length || o < others.length) {
-    const r = order.length + 1;
-    const allowed = r <= cap.window ? Math.ceil(cap.share * r - 1e-9) : Infinity;
-    const takeCapped = o >= others.length || (c < capped.length && values[capped[c]] >= values[others[o]] && used < allowed);
-    if (takeCapped) {
-      order.push(capped[c++]);
-      used++;
-    } else order.push(others[o++]);
+  while (order.length < cap.window && (c < capped.length || o < others.length)) {
+    const allowed = Math.ceil(cap.share * (order.length + 1) - 1e-9);
+    const takeCapped = o >= others.length || (c < capped.length && values[capped[c]] >= values[others[o]] && c < allowed);
+    order.push(takeCapped ? capped[c++] : others[o++]);
   }
+  const inWindow = new Set(order);
   let prev = Infinity;
   for (const i of order) {
     if (!(values[i] < prev)) blend.set(i, prev * (1 - 1e-5));
     prev = values[i];
+  }
+  // Everything else below the window's last item, in its own order.
+  let rest = 0;
+  for (let p = 0; p < blend.size; p++) {
+    const i = blend.item(p);
+    if (own[i] !== 1 && !inWindow.has(i) && values[i] > rest) rest = values[i];
+  }
+  if (!(rest >= prev)) return;
+  const factor = (prev * (1 - 1e-5)) / rest;
+  for (let p = 0; p < blend.size; p++) {
+    const i = blend.item(p);
+    if (own[i] !== 1 && !inWindow.has(i) && values[i] > 0) values[i] *= factor;
   }
 }

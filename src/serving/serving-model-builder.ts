@@ -202,12 +202,13 @@ export function createUserScorer(input: UserScorerInput): (ctx: UserContext, att
       const top = topSparseCandidates(scratch.blend, purchasedMask, options.candidates);
       const sourceMask = new Uint32Array(top.items.length);
       const dominant = new Uint8Array(top.items.length);
-      const blended = scratch.blend.values;
+      const parts = new Float64Array(sourceNames.length);
       top.items.forEach((item, c) => {
-        const m = scratch.multiplier(item);
-        sourceNames.forEach((name, k) => {
-          const part = (scratch.sources.get(name)?.part.values[item] ?? 0) * m;
-          if (part > 0 && part >= SOURCE_SHARE * blended[item]) sourceMask[c] |= 1 << k;
+        // Shares of the sum of the parts (the blend itself may be lowered by a source cap).
+        let total = 0;
+        sourceNames.forEach((name, k) => (total += parts[k] = scratch.sources.get(name)?.part.values[item] ?? 0));
+        parts.forEach((part, k) => {
+          if (part > 0 && part >= SOURCE_SHARE * total) sourceMask[c] |= 1 << k;
         });
         // The dominant source is always named, whatever its share.
         const best = dominantSource(scratch, item, sourceNames);
