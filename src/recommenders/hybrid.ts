@@ -132,6 +132,9 @@ export function createHybrid(
   for (const name of [...Object.keys(config.weights.cold), ...Object.keys(config.weights.warm)]) {
     if (!sources.has(name)) throw new Error(`hybrid: weighted source "${name}" is not among the fitted sources`);
   }
+  for (const name of config.sourceCap?.sources ?? []) {
+    if (!sources.has(name)) throw new Error(`hybrid: capped source "${name}" is not among the fitted sources`);
+  }
   const weightsFor = (orders: number) => blendWeights(config, orders);
   /** scoreUser's own buffers (blendSparse callers bring theirs). */
   let denseCall: { scratch: BlendScratch; n: number } | null = null;

@@ -210,3 +210,10 @@ describe('hybrid source cap', () => {
     expect(dominantSource(scratch, 5, ['trend', 'als'])).toBe(-1);
   });
 });
+
+describe('hybrid source cap configuration', () => {
+  it('When a capped source is not fitted, Then the hybrid refuses, as for a weighted one', () => {
+    const sources = new Map([['a', fixed('a', [1, 0])]]);
+    expect(() => createHybrid(sources, { ...config({ weights: { cold: { a: 1 }, warm: { a: 1 } } }), sourceCap: { sources: ['trnd'], share: 0.5, window: 20, minOrders: 2 } })).toThrow(/capped source "trnd"/);
+  });
+});
