@@ -29,6 +29,12 @@ export function createMetrics() {
       labelNames: ['kind', 'strategy'] as const,
       registers,
     }),
+    listSlots: new Counter({
+      name: 'recsvc_serving_list_slots_total',
+      help: 'Items served in recommendation lists, by endpoint kind and the source that put each on the list (its dominant source, first of its sources)',
+      labelNames: ['kind', 'source'] as const,
+      registers,
+    }),
     fallbacks: new Counter({
       name: 'recsvc_serving_fallbacks_total',
       help: 'Recommendation responses answered by a fallback (cold start, no model)',

@@ -34,6 +34,20 @@ export const hybridConfigSchema = z.strictObject({
    * everything they score. Bounds a user's blend by what they touch, not by the catalogue.
    */
   sourceDepth: z.int().min(1).max(100_000).default(1000),
+  /**
+   * Keeps non-personal sources from filling a list: for a user with at least `minOrders` distinct
+   * orders, items whose dominant source (dominantSource) is one of `sources` take at most
+   * ceil(share * r) of the first r places of the top `window` (among items the user has not bought),
+   * unless nothing else is left. Absent = no cap. See capSourceSlots.
+   */
+  sourceCap: z
+    .strictObject({
+      sources: z.array(z.string().min(1)).min(1),
+      share: z.number().min(0).max(1),
+      window: z.int().min(1).max(1000).default(20),
+      minOrders: z.int().min(0).default(2),
+    })
+    .optional(),
 });
 export type HybridConfig = z.output<typeof hybridConfigSchema>;
 
@@ -118,6 +132,9 @@ export function createHybrid(
   for (const name of [...Object.keys(config.weights.cold), ...Object.keys(config.weights.warm)]) {
     if (!sources.has(name)) throw new Error(`hybrid: weighted source "${name}" is not among the fitted sources`);
   }
+  for (const name of config.sourceCap?.sources ?? []) {
+    if (!sources.has(name)) throw new Error(`hybrid: capped source "${name}" is not among the fitted sources`);
+  }
   const weightsFor = (orders: number) => blendWeights(config, orders);
   /** scoreUser's own buffers (blendSparse callers bring theirs). */
   let denseCall: { scratch: BlendScratch; n: number } | null = null;
@@ -175,8 +192,10 @@ export function createHybrid(
     const n = scratch.blend.itemCount;
     // Sources that can rank given candidates (ALS) come last and rank what the others found.
     const weighted = Object.entries(weightsFor(distinctOrderCount(ctx.history)));
+    const cap = config.sourceCap;
     const pooled = (name: string) => sources.get(name)!.scoreCandidates !== undefined;
     weighted.sort(([a], [b]) => Number(pooled(a)) - Number(pooled(b)));
+    const orders = distinctOrderCount(ctx.history);
     for (const [name, w] of weighted) {
       let bufs = scratch.sources.get(name);
       if (!bufs) scratch.sources.set(name, (bufs = { raw: new SparseScores(n), part: new SparseScores(n) }));
@@ -190,6 +209,7 @@ export function createHybrid(
         scratch.blend.add(i, part.values[i] * multiplier(i));
       }
     }
+    if (cap && orders >= cap.minOrders) capSourceSlots(scratch, weighted.map(([name]) => name), cap);
   };
 
   return {
@@ -237,4 +257,76 @@ export function hybridFromArtifact(bytes: Uint8Array, sources: ReadonlyMap<strin
   const { itemBuyers } = arrays;
   if (itemBuyers !== undefined && !(itemBuyers instanceof Float32Array)) throw new ArtifactFormatError('hybrid artifact: bad buyer counts');
   return createHybrid(sources, parsed.data, itemBuyers);
+}
+
+/**
+ * The source that put `item` on the user's list: the one with the largest part of its blended score,
+ * part_s(i) = w_s * normalised_s(i) (the discovery discount scales every part of an item alike, so it
+ * never changes which is largest). Ties go to the earlier of `names`. Returns its index in `names`,
+ * -1 when no source scored the item. Explanations are phrased from this source (never from a weaker one).
+ */
+export function dominantSource(scratch: BlendScratch, item: number, names: readonly string[]): number {
+  let best = -1;
+  let bestPart = 0;
+  for (let k = 0; k < names.length; k++) {
+    const part = scratch.sources.get(names[k])?.part.values[item] ?? 0;
+    if (part > bestPart) [best, bestPart] = [k, part];
+  }
+  return best;
+}
+
+/**
+ * Re-ranks the top of a blend so that items whose dominant source is one of `cap.sources` take at most
+ * ceil(share * r) of the first r places, r <= window, among the items the user has not bought (their
+ * own items keep their scores and take no place: serving and novel evaluation leave them out). The
+ * window is filled from the best `window` items of each group, each group in the blend's order: the
+ * capped group's best when it scores higher and has places left, else the other group's best; when
+ * either group runs out the other fills on. Then the blend's scores are made the capped order: window
+ * items are lowered where needed to just below the one before, and every other item (not the user's
+ * own) is scaled by one factor to below the window's last, which keeps their order among themselves.
+ * So every reader of the blend (serving build, evaluation's top k) sees the same list.
+ */
+export function capSourceSlots(scratch: BlendScratch, names: readonly string[], cap: { sources: readonly string[]; share: number; window: number }): void {
+  const { blend, own } = scratch;
+  const values = blend.values;
+  const cappedTop = new TopKHeap(cap.window);
+  const otherTop = new TopKHeap(cap.window);
+  for (let p = 0; p < blend.size; p++) {
+    const i = blend.item(p);
+    if (!(values[i] > 0) || own[i] === 1) continue;
+    const heap = (() => {
+      const d = dominantSource(scratch, i, names);
+      return d >= 0 && cap.sources.includes(names[d]) ? cappedTop : otherTop;
+    })();
+    if (values[i] >= heap.threshold) heap.push(i, values[i]);
+  }
+  const capped = cappedTop.result().map((t) => t.item);
+  const others = otherTop.result().map((t) => t.item);
+  if (capped.length === 0 || others.length === 0) return;
+  const order: number[] = [];
+  let c = 0;
+  let o = 0;
+  while (order.length < cap.window && (c < capped.length || o < others.length)) {
+    const allowed = Math.ceil(cap.share * (order.length + 1) - 1e-9);
+    const takeCapped = o >= others.length || (c < capped.length && values[capped[c]] >= values[others[o]] && c < allowed);
+    order.push(takeCapped ? capped[c++] : others[o++]);
+  }
+  const inWindow = new Set(order);
+  let prev = Infinity;
+  for (const i of order) {
+    if (!(values[i] < prev)) blend.set(i, prev * (1 - 1e-5));
+    prev = values[i];
+  }
+  // Everything else below the window's last item, in its own order.
+  let rest = 0;
+  for (let p = 0; p < blend.size; p++) {
+    const i = blend.item(p);
+    if (own[i] !== 1 && !inWindow.has(i) && values[i] > rest) rest = values[i];
+  }
+  if (!(rest >= prev)) return;
+  const factor = (prev * (1 - 1e-5)) / rest;
+  for (let p = 0; p < blend.size; p++) {
+    const i = blend.item(p);
+    if (own[i] !== 1 && !inWindow.has(i) && values[i] > 0) values[i] *= factor;
+  }
 }

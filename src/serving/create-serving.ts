@@ -28,8 +28,11 @@ export interface ServingOptions {
   answerCacheBytes?: number;
   /** How often catalog changes are folded into the served item table (ms, default 2000). */
   catalogRefreshMs?: number;
-  /** Counts responses by kind and strategy, fallbacks by reason, and answer-cache hits and misses. */
-  metrics?: Pick<Metrics, 'recommendationsServed' | 'fallbacks' | 'answerCacheHits' | 'answerCacheMisses'>;
+  /**
+   * Counts responses by kind and strategy, list slots by the source that filled them (so operations can
+   * see one source take over the lists), fallbacks by reason, and answer-cache hits and misses.
+   */
+  metrics?: Pick<Metrics, 'recommendationsServed' | 'listSlots' | 'fallbacks' | 'answerCacheHits' | 'answerCacheMisses'>;
   /** The active A/B experiment: it picks the strategy of user recommendations asked for without one. */
   experiments?: ExperimentCache;
   log?: (msg: string, err?: unknown) => void;
@@ -55,6 +58,18 @@ function inExperiment(model: ServingModel | null, experiment: ExperimentRecord |
   const arm = assignArm(experiment.id, userId, experiment.arms);
   if (!model.info.strategies.includes(arm.strategy)) return { query: q };
   return { query: { ...q, strategy: arm.strategy }, tag: { id: experiment.id, arm: arm.name } };
+}
+
+/** One increment per distinct dominant source of a list (a list has a handful), not per item. */
+function countSlots(counter: Metrics['listSlots'], kind: Kind, items: readonly RecommendedItem[]): void {
+  if (items.length === 0) return;
+  const first = items[0].sources[0] ?? 'none';
+  let same = true;
+  for (const it of items) if ((it.sources[0] ?? 'none') !== first) same = false;
+  if (same) return counter.inc({ kind, source: first }, items.length);
+  const bySource = new Map<string, number>();
+  for (const it of items) bySource.set(it.sources[0] ?? 'none', (bySource.get(it.sources[0] ?? 'none') ?? 0) + 1);
+  for (const [source, n] of bySource) counter.inc({ kind, source }, n);
 }
 
 /**
@@ -91,6 +106,7 @@ export function createServing(opts: ServingOptions) {
   }
   const count = (kind: Kind, r: Recommendation<RecommendedItem>) => {
     metrics?.recommendationsServed.inc({ kind, strategy: r.strategy });
+    if (metrics) countSlots(metrics.listSlots, kind, r.items);
     if (r.fallback) metrics?.fallbacks.inc({ kind, reason: r.modelVersion === null ? 'no-model' : FALLBACK_REASON[kind] });
   };
   /** The use case's answer, counted once it is there. */

@@ -11,11 +11,10 @@ import { AppError, dependencyFailure } from '../errors.js';
 import { answerKey } from './answer-cache.js';
 import { ArtifactFormatError } from '../recommenders/artifact.js';
 import { diversify } from './diversify.js';
-import { BECAUSE_YOU_BOUGHT, explainByAnchors, isPersonal, scoreByNeighbours } from './neighbour-scores.js';
+import { explainPicks } from './explanations.js';
+import { BECAUSE_YOU_BOUGHT, scoreByNeighbours } from './neighbour-scores.js';
 import { itemFilter, Picker } from './picker.js';
-import { popularityPhraseFor } from './popularity-phrase.js';
-import { anchorOf, sourceOf } from './anchor-finder.js';
-import { nameOf, toRecommendation, type Pick, type Recommendation, type UserQuery } from './recommendation.js';
+import { toRecommendation, type Pick, type Recommendation, type UserQuery } from './recommendation.js';
 import { liveItems, poolSize, preferredAttribute, type ServingDeps } from './serving-deps.js';
 import { sourcesOfMask, type ServingModel } from './serving-model.js';
 import { findSegment } from './serving-tables.js';
@@ -29,8 +28,6 @@ const LIVE_WEIGHT = 0.5;
 /** Newest live purchases whose neighbours are blended in (weights 1, 1/2, 1/3, ...). */
 const LIVE_ANCHORS = 5;
 const LIVE_SOURCES = { 'item-knn': 1, content: 0.3 };
-const BOUGHT_BEFORE = 'you bought this before';
-const TRENDING = 'trending now';
 const NONE: { item: number; ts: number }[] = [];
 const entryKey = (table: string, userId: string) => `${table}\u0000${userId}`;
 
@@ -97,7 +94,7 @@ export async function recommendForUser(deps: ServingDeps, userId: string, q: Use
   if (entry !== undefined && candidates !== undefined) live = await unlessDown(deps.store.getUserEvents(userId), [], down);
   else {
     [entry, candidates, live] = await Promise.all([
-      entry ?? unlessDown(readEntry(deps, model, USERS_TABLE, userId, decodeUserEntry), null, down),
+      entry ?? unlessDown(readEntry(deps, model, USERS_TABLE, userId, (b) => decodeUserEntry(b, model.info.hybridSources)), null, down),
       candidates ?? (single ? unlessDown(readEntry(deps, model, strategyTable(strategy), userId, decodeCandidates), null, down) : null),
       unlessDown(deps.store.getUserEvents(userId), [], down),
     ]);
@@ -128,9 +125,9 @@ export async function recommendForUser(deps: ServingDeps, userId: string, q: Use
 
   if (strategy === 'hybrid' && fresh.length === 0) {
     // The common case: the stored order as is; a Pick is made only for what is taken.
-    const { items, scores, sourceMask, because } = entry.hybrid;
+    const { items, scores, sourceMask, dominant, because } = entry.hybrid;
     for (let k = 0; k < items.length && !picker.full; k++) {
-      if (picker.offer(items[k], scores[k], sourcesOfMask(model, sourceMask[k]))) picker.picks[picker.picks.length - 1].because = because[k];
+      if (picker.offer(items[k], scores[k], sourcesOfMask(model, sourceMask[k], dominant[k]))) picker.picks[picker.picks.length - 1].because = because[k];
     }
   } else if (strategy === 'hybrid') {
     for (const p of blendLive(model, entry, fresh)) if (picker.offerPick(p) && picker.full) break;
@@ -225,10 +222,11 @@ async function scoreOnRequest(
 /**
  * The stored hybrid candidates with neighbours of the newest live purchases blended in:
  *   score = (1 - LIVE_WEIGHT) * hybrid / max hybrid + LIVE_WEIGHT * live / max live
- * Live neighbours come explained by the live purchase that reached them.
+ * An item found by both keeps the dominant source (and explanation) of the larger of the two parts;
+ * live neighbours come explained by the live purchase that reached them.
  */
 function blendLive(model: ServingModel, entry: UserEntry, fresh: readonly { item: number }[]): Pick[] {
-  const { items, scores, sourceMask, because } = entry.hybrid;
+  const { items, scores, sourceMask, dominant, because } = entry.hybrid;
   const anchors = fresh.slice(0, LIVE_ANCHORS).map((f, r) => ({ item: f.item, weight: 1 / (1 + r) }));
   const live = scoreByNeighbours(model, anchors, LIVE_SOURCES, BECAUSE_YOU_BOUGHT);
   const hybridMax = scores.length > 0 ? scores[0] : 1;
@@ -236,38 +234,29 @@ function blendLive(model: ServingModel, entry: UserEntry, fresh: readonly { item
   const merged = new Map<number, Pick>();
   for (let k = 0; k < items.length; k++) {
     const score = ((1 - LIVE_WEIGHT) * scores[k]) / hybridMax;
-    merged.set(items[k], { item: items[k], score, sources: sourcesOfMask(model, sourceMask[k]), because: because[k] });
+    merged.set(items[k], { item: items[k], score, sources: sourcesOfMask(model, sourceMask[k], dominant[k]), because: because[k] });
   }
   for (const p of live) {
     const score = (LIVE_WEIGHT * p.score) / liveMax;
     const seen = merged.get(p.item);
     if (!seen) merged.set(p.item, { ...p, score });
-    else merged.set(p.item, { ...seen, score: seen.score + score, sources: [...new Set([...seen.sources, ...p.sources])], explanation: p.explanation });
+    else {
+      const [first, second] = score > seen.score ? [{ ...p, score }, seen] : [seen, p];
+      merged.set(p.item, { ...first, score: seen.score + score, sources: [...new Set([...first.sources, ...second.sources])] });
+    }
   }
   return [...merged.values()].sort((a, b) => b.score - a.score || a.item - b.item);
 }
 
 /**
- * Explanations, most specific first: "you bought this before" (excludePurchased=false), "because you
- * bought X" from the purchases since training, then from the anchor stored with the candidate at
- * training time (or, for single strategies, found now among the latest purchases), then popularity.
+ * Explanations from each pick's dominant source (explanations.ts): live neighbours come explained by
+ * the live purchase that reached them; stored candidates name the anchor found at training time, or
+ * one found now among the purchases since training and the latest ones before; single strategies are
+ * searched now; popularity, trend and buy-again say so.
  */
 function explain(model: ServingModel, picks: Pick[], entry: UserEntry, fresh: readonly { item: number }[]): void {
-  // Picks are this request's own objects, so they are completed in place.
-  for (const p of picks) if (sortedHas(entry.purchased, p.item)) p.explanation = BOUGHT_BEFORE;
-  if (fresh.length > 0) explainByAnchors(model, picks, fresh.map((f) => f.item), BECAUSE_YOU_BOUGHT);
-  let unknown = false;
-  for (const p of picks) {
-    if (p.explanation !== undefined) continue;
-    if (p.because === undefined) unknown = true;
-    else if (p.because >= 0 && isPersonal(p.sources)) p.explanation = BECAUSE_YOU_BOUGHT[sourceOf(p.because)]!(nameOf(model, anchorOf(p.because)));
-  }
-  if (unknown) explainByAnchors(model, picks, entry.recentItems, BECAUSE_YOU_BOUGHT);
-  for (const p of picks) {
-    if (p.explanation !== undefined) continue;
-    if (p.sources.includes('popularity')) p.explanation = popularityPhraseFor(model, entry.segment, p.item);
-    else if (p.sources.includes('trend')) p.explanation = TRENDING;
-  }
+  const anchors = fresh.length === 0 ? entry.recentItems : [...fresh.map((f) => f.item), ...entry.recentItems];
+  explainPicks(model, picks, anchors, entry.segment, fresh.length > 0);
 }
 
 /**

@@ -58,9 +58,13 @@ export interface Recommendation<I extends RecommendedItem = RecommendedItem> {
 export interface Pick {
   item: number;
   score: number;
+  /** The sources behind the item, the one that put it on the list (its dominant source) first. */
   sources: readonly string[];
   explanation?: string;
-  /** The purchase behind the item when known in advance (anchor-finder.ts AnchorCode). */
+  /**
+   * The purchase (item index) the dominant source relates the item to, found at training time; -1 when
+   * none was found then, undefined when nobody looked (explanations.ts searches now).
+   */
   because?: number;
   stats?: { support: number; confidence: number; lift: number };
 }

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { Dataset } from '../recommenders/dataset.js';
 import { datasetHistories, recentDistinctItems, userContext } from '../recommenders/history.js';
-import { createBlendScratch, scoreSparseOf, type HybridRecommender } from '../recommenders/hybrid.js';
+import { createBlendScratch, dominantSource, scoreSparseOf, type HybridRecommender } from '../recommenders/hybrid.js';
 import { SparseScores } from '../recommenders/sparse-scores.js';
 import type { Recommender, UserContext } from '../recommenders/recommender.js';
 import {
@@ -20,7 +20,7 @@ import {
   encodePopularArtifact,
   type ServingModelInfo,
 } from './serving-artifacts.js';
-import { findAnchors } from './anchor-finder.js';
+import { findAnchorsBySource } from './anchor-finder.js';
 import { buildNeighbourTables, buildPopularTable, findSegment } from './serving-tables.js';
 import { topSparseCandidates } from './top-candidates.js';
 import { encodeCandidates, encodeUserEntry, strategyTable, USERS_TABLE, type Candidates, type UserEntry } from './user-entry.js';
@@ -201,20 +201,25 @@ export function createUserScorer(input: UserScorerInput): (ctx: UserContext, att
       blendSparse(ctx, scratch);
       const top = topSparseCandidates(scratch.blend, purchasedMask, options.candidates);
       const sourceMask = new Uint32Array(top.items.length);
-      const blended = scratch.blend.values;
+      const dominant = new Uint8Array(top.items.length);
+      const parts = new Float64Array(sourceNames.length);
       top.items.forEach((item, c) => {
-        let best = -1;
-        let bestPart = 0;
-        const m = scratch.multiplier(item);
-        sourceNames.forEach((name, k) => {
-          const part = (scratch.sources.get(name)?.part.values[item] ?? 0) * m;
-          if (part > 0 && part >= SOURCE_SHARE * blended[item]) sourceMask[c] |= 1 << k;
-          if (part > bestPart) [best, bestPart] = [k, part];
+        // Shares of the sum of the parts (the blend itself may be lowered by a source cap).
+        let total = 0;
+        sourceNames.forEach((name, k) => (total += parts[k] = scratch.sources.get(name)?.part.values[item] ?? 0));
+        parts.forEach((part, k) => {
+          if (part > 0 && part >= SOURCE_SHARE * total) sourceMask[c] |= 1 << k;
         });
-        if (sourceMask[c] === 0 && best >= 0) sourceMask[c] = 1 << best;
+        // The dominant source is always named, whatever its share.
+        const best = dominantSource(scratch, item, sourceNames);
+        if (best >= 0) {
+          dominant[c] = best;
+          sourceMask[c] |= 1 << best;
+        }
       });
       const recent = recentDistinctItems(history, itemCount, options.recentItems);
       const recentItems = Int32Array.from(recent, (r) => r.item);
+      const because = findAnchorsBySource(neighbours, itemCount, top.items, (c) => sourceNames[dominant[c]], recentItems, recentItems.length);
       const orders = new Set(history.map((h) => h.order)).size;
       const entry: UserEntry = {
         segment: findSegment(popular.segments, attributes),
@@ -223,7 +228,7 @@ export function createUserScorer(input: UserScorerInput): (ctx: UserContext, att
         purchased,
         recentItems,
         recentTs: Float64Array.from(recent, (r) => r.ts),
-        hybrid: { ...top, sourceMask, because: findAnchors(neighbours, itemCount, top.items, recentItems) },
+        hybrid: { ...top, sourceMask, dominant, because },
       };
       // A source the blend scored for this user is ranked by its raw scores from that pass; the others
       // (weight 0 at this history length) are scored now.

@@ -24,7 +24,7 @@ export interface ServingModel {
   popular: PopularTable;
   /** `name\0value` -> index into popular.segments. */
   segmentIndex: Map<string, number>;
-  /** Source-name lists by hybrid source mask, built on first use so responses share them. */
+  /** Source-name lists by hybrid source mask and dominant source, built on first use so responses share them. */
   sourceSets: Map<number, readonly string[]>;
   /** Decoded per-user entries of this version read so far (immutable, so cacheable), keyed by table and user. */
   entries: EntryCache<unknown>;
@@ -39,10 +39,18 @@ export interface ServingModel {
 /** Default bound of the per-version entry cache: the full Online Retail users table takes ~16 MB. */
 export const DEFAULT_ENTRY_CACHE_BYTES = 64 * 1024 * 1024;
 
-/** The names behind a hybrid candidate's source mask (bit k = info.hybridSources[k]). */
-export function sourcesOfMask(model: ServingModel, mask: number): readonly string[] {
-  let names = model.sourceSets.get(mask);
-  if (!names) model.sourceSets.set(mask, (names = model.info.hybridSources.filter((_, k) => mask & (1 << k))));
+/**
+ * The names behind a hybrid candidate's source mask (bit k = info.hybridSources[k]), the dominant source
+ * (index `dominant`, the one that put the item on the list) first, the others in recipe order.
+ */
+export function sourcesOfMask(model: ServingModel, mask: number, dominant = -1): readonly string[] {
+  const key = (mask >>> 0) + (dominant + 1) * 2 ** 32;
+  let names = model.sourceSets.get(key);
+  if (!names) {
+    const all = model.info.hybridSources;
+    const rest = all.filter((_, k) => k !== dominant && mask & (1 << k));
+    model.sourceSets.set(key, (names = dominant >= 0 && dominant < all.length ? [all[dominant], ...rest] : rest));
+  }
   return names;
 }
 

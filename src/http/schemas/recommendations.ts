@@ -84,8 +84,13 @@ export const contextBody = z
 const itemFields = {
   itemId: z.string(),
   score: z.number(),
-  sources: z.array(z.string()).describe('Recommenders that put the item on the list'),
-  explanation: z.string().optional().describe('Why, naming a real item or attribute, e.g. "because you bought X"'),
+  sources: z
+    .array(z.string())
+    .describe('Recommenders that gave the item a meaningful share of its score; the first is the one that put it on the list (largest share)'),
+  explanation: z
+    .string()
+    .optional()
+    .describe('Why, in the words of the first source: "because you bought X" (X a purchase that source relates to the item), "popular in France", "trending now", ...'),
   title: z.string().optional(),
 };
 

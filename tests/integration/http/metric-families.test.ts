@@ -15,6 +15,8 @@ import { seedShop, shopData } from '../serving/shop-fixture.js';
 describe('every declared metric family on /metrics', () => {
   let t: TestApp;
   let families: ReturnType<typeof parsePrometheusTextFormat>;
+  /** The dominant source (first of `sources`) of every item the two user requests were served. */
+  let served: string[] = [];
   beforeAll(async () => {
     t = await createTestApp({ createDb: createPgliteTestDb });
     await seedShop(t.services);
@@ -45,7 +47,9 @@ describe('every declared metric family on /metrics', () => {
     expect(feedback.statusCode).toBe(200);
 
     // The one request, then the scrape.
-    expect((await t.app.inject({ url: '/v1/users/g-user1/recommendations?k=3', headers: auth('read') })).statusCode).toBe(200);
+    const again = await t.app.inject({ url: '/v1/users/g-user1/recommendations?k=3', headers: auth('read') });
+    expect(again.statusCode).toBe(200);
+    served = [...items, ...again.json().items].map((i: { sources: string[] }) => i.sources[0]);
     const scrape = await t.app.inject({ url: '/metrics' });
     expect(scrape.statusCode).toBe(200);
     families = parsePrometheusTextFormat(scrape.body);
@@ -99,6 +103,13 @@ describe('every declared metric family on /metrics', () => {
     expect(value('recsvc_serving_answer_cache_hits_total')).toBe(1);
     expect(value('recsvc_ingest_records_total', { kind: 'feedback', outcome: 'accepted' })).toBe(2);
     expect(value('recsvc_jobs_failures_total', { type: 'train' })).toBe(0);
+  });
+
+  it('When lists are served, Then each slot is counted under the source that put its item there', () => {
+    const slots = families.find((f) => f.name === 'recsvc_serving_list_slots_total')!.metrics.filter((s) => s.labels?.kind === 'user');
+    const expected = new Map<string, number>();
+    for (const s of served) expected.set(s, (expected.get(s) ?? 0) + 1);
+    expect(new Map(slots.map((s) => [s.labels!.source, Number(s.value)]))).toEqual(expected);
   });
 
   it('When a training job succeeded, Then its duration is observed under its type and outcome', async () => {

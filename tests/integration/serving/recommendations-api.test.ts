@@ -134,6 +134,43 @@ for (const backend of DB_BACKENDS) {
       for (const name of because) expect(['g0', 'g1', 'g2', 'g3'].map(titleOf)).toContain(name);
     });
 
+    it('When any user asks for any strategy, Then each explanation speaks for the first of the item\'s sources (the one that put it there)', async () => {
+      const purchases = shopData().purchases;
+      const byTitle = new Map([...catalog.values()].map((i) => [i.title!, i.id]));
+      const related = new Map<string, string[]>();
+      /** The item's neighbours in one source, as GET /v1/items/:id/similar?strategy=source lists them. */
+      const neighboursOf = async (itemId: string, source: string) => {
+        const key = `${itemId} ${source}`;
+        if (!related.has(key)) {
+          const list = await ok(`/v1/items/${itemId}/similar?strategy=${source}&k=50`);
+          related.set(key, list.items.filter((i) => i.sources[0] === source).map((i) => i.itemId));
+        }
+        return related.get(key)!;
+      };
+      let named = 0;
+      for (const user of ['g-user0', 'g-user3', 'g-user7', 'k-user1', 'k-user6', 'k-user11']) {
+        const bought = new Set(purchases.filter((p) => p.userId === user).map((p) => p.itemId));
+        for (const strategy of ['hybrid', 'item-knn', 'content', 'als', 'cooccurrence', 'popularity', 'buy-again']) {
+          const body = await ok(`/v1/users/${user}/recommendations?k=10&strategy=${strategy}&excludePurchased=${strategy === 'buy-again'}`);
+          for (const item of body.items) {
+            const why = `${user} ${strategy} ${item.itemId} ${JSON.stringify(item.sources)} "${item.explanation}"`;
+            const source = item.sources[0];
+            const x = /^(?:because you bought|bought together with) (.+)$/.exec(item.explanation ?? '')?.[1];
+            if (x !== undefined) {
+              named++;
+              expect(['item-knn', 'content', 'als', 'cooccurrence'], why).toContain(source);
+              expect(bought.has(byTitle.get(x)!), why).toBe(true);
+              expect(await neighboursOf(byTitle.get(x)!, source), why).toContain(item.itemId);
+            } else if (source === 'popularity') expect(item.explanation, why).toMatch(/^popular /);
+            else if (source === 'buy-again') expect(item.explanation, why).toBe('you bought this before');
+            else expect(item.explanation, why).toBeDefined();
+            if (strategy !== 'hybrid') expect([strategy, 'popularity'], why).toContain(source);
+          }
+        }
+      }
+      expect(named).toBeGreaterThan(0);
+    });
+
     it('When the user buys after training, Then the bought item disappears and its neighbours come in, explained by it', async () => {
       const before = await ok('/v1/users/g-user2/recommendations?k=10');
       // g-user2 bought g2, g3, g4, g5; g8 is a pot bought by users 5-8 with g5, g6, g7, g9, g0, g1 (and alike to pots g5-g9).

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { datasetHistories, userContext } from '../../../src/recommenders/history.js';
-import { blendWeights, createBlendScratch, createHybrid, hybridFromArtifact, type HybridConfig } from '../../../src/recommenders/hybrid.js';
+import { blendWeights, createBlendScratch, createHybrid, dominantSource, hybridFromArtifact, type HybridConfig } from '../../../src/recommenders/hybrid.js';
 import { itemKnnFactory } from '../../../src/recommenders/item-knn.js';
 import { popularityFactory } from '../../../src/recommenders/popularity.js';
 import type { HistoryEntry, Recommender, UserContext } from '../../../src/recommenders/recommender.js';
@@ -156,5 +156,64 @@ describe('hybrid discovery discount', () => {
     const out = new Float32Array(3);
     hybridFromArtifact(hybrid.toArtifact(), sources).scoreUser(ctx, out);
     expect([...out]).toEqual([1, 0.5, 1]);
+  });
+});
+
+describe('hybrid source cap', () => {
+  // Items 0-3 only trend scores (1, .9, .8, .7), items 4-5 only ALS (.5, .4 after its weight); item 6 is
+  // the user's own purchase.
+  const sources = new Map([
+    ['trend', fixed('trend', [1, 0.9, 0.8, 0.7, 0, 0, 0])],
+    ['als', fixed('als', [0, 0, 0, 0, 1, 0.8, 0])],
+  ]);
+  const weights = { trend: 1, als: 0.5 };
+  const ctx = (orders: number): UserContext => ({
+    user: -1,
+    attributes: {},
+    history: Array.from({ length: orders }, (_, o): HistoryEntry => ({ item: 6, ts: o, quantity: 1, order: o })),
+  });
+  const ranking = (orders: number, cap?: HybridConfig['sourceCap']) => {
+    const h = createHybrid(sources, { ...config({ weights: { cold: weights, warm: weights } }), sourceCap: cap });
+    const out = new Float32Array(7);
+    h.scoreUser(ctx(orders), out);
+    return [...out.keys()].filter((i) => out[i] > 0).sort((a, b) => out[b] - out[a]);
+  };
+
+  it('When trend may take half of the top 4, Then ALS items move up to every second place and trend fills on after the window', () => {
+    // Place r may hold ceil(r / 2) trend items: 0 (1 of 1), then ALS 4, trend 1 (2 of 3), ALS 5; then the rest.
+    expect(ranking(3, { sources: ['trend'], share: 0.5, window: 4, minOrders: 2 })).toEqual([0, 4, 1, 5, 2, 3]);
+  });
+
+  it('When the user has fewer orders than minOrders, or there is no cap, Then the blend order stands', () => {
+    expect(ranking(1, { sources: ['trend'], share: 0.5, window: 4, minOrders: 2 })).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(ranking(3)).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it('When the capped source has nothing else to compete with, Then it still fills the list', () => {
+    const onlyTrend = createHybrid(new Map([['trend', sources.get('trend')!]]), { ...config({ weights: { cold: { trend: 1 }, warm: { trend: 1 } } }), sourceCap: { sources: ['trend'], share: 0, window: 4, minOrders: 0 } });
+    const out = new Float32Array(7);
+    onlyTrend.scoreUser(ctx(3), out);
+    expect([...out.keys()].filter((i) => out[i] > 0).sort((a, b) => out[b] - out[a])).toEqual([0, 1, 2, 3]);
+  });
+
+  it("When two sources score an item, Then its dominant source is the one with the larger weighted part", () => {
+    const both = new Map([
+      ['trend', fixed('trend', [1, 0.3, 0, 0, 0, 0, 0])],
+      ['als', fixed('als', [0, 1, 0, 0, 0, 0, 0])],
+    ]);
+    const h = createHybrid(both, config({ weights: { cold: { trend: 1, als: 0.5 }, warm: { trend: 1, als: 0.5 } } }));
+    const scratch = createBlendScratch(7);
+    h.blendSparse(ctx(3), scratch);
+    // Item 1: trend 1 x 0.3 = 0.3, ALS 0.5 x 1 = 0.5.
+    expect(dominantSource(scratch, 1, ['trend', 'als'])).toBe(1);
+    expect(dominantSource(scratch, 0, ['trend', 'als'])).toBe(0);
+    expect(dominantSource(scratch, 5, ['trend', 'als'])).toBe(-1);
+  });
+});
+
+describe('hybrid source cap configuration', () => {
+  it('When a capped source is not fitted, Then the hybrid refuses, as for a weighted one', () => {
+    const sources = new Map([['a', fixed('a', [1, 0])]]);
+    expect(() => createHybrid(sources, { ...config({ weights: { cold: { a: 1 }, warm: { a: 1 } } }), sourceCap: { sources: ['trnd'], share: 0.5, window: 20, minOrders: 2 } })).toThrow(/capped source "trnd"/);
   });
 });
