@@ -107,7 +107,7 @@ export const boughtTogetherResponse = z
       z
         .object({
           ...itemFields,
-          support: z.number().int().describe('Orders containing both items'),
+          support: z.number().describe('Orders containing both items; sessions in which both were viewed or carted add their weight (recipe eventWeights)'),
           confidence: z.number().describe('P(this item | the given item)'),
           lift: z.number().describe('How much more often than by chance they are bought together'),
         })
