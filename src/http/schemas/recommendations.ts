@@ -70,6 +70,8 @@ export const popularQuery = z
 export const contextBody = z
   .strictObject({
     items: z.array(id).max(100).default([]).describe('Cart or session item ids, oldest first'),
+    viewed: z.array(id).max(100).optional().describe('Item ids viewed in the session, oldest first: weaker anchors than `items`'),
+    userId: id.optional().describe("A visitor whose stored views (POST /v1/events, type view) join `viewed`; their purchases are not read"),
     attributes: attributes.optional(),
     k: z.int().min(1).max(100).default(10),
     exclude: z.array(id).max(500).optional(),
