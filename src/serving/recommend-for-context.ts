@@ -44,7 +44,14 @@ export async function recommendForContext(deps: ServingDeps, q: ContextQuery): P
   const exclude = [...(q.exclude ?? []), ...q.items];
   if (!model) return deps.dbPopular.recommend({ ...q, exclude, attribute: preferredAttribute(attributes) }, { fallback: true });
 
-  const stored = q.userId && deps.recentViews ? await deps.recentViews(q.userId, MAX_ANCHORS).catch(() => [] as string[]) : [];
+  // Stored views are a hint: with Postgres down the answer goes on from what the request holds.
+  const stored =
+    q.userId && deps.recentViews
+      ? await deps.recentViews(q.userId, MAX_ANCHORS).catch((err: unknown) => {
+          deps.log?.('reading recent views failed', err);
+          return [] as string[];
+        })
+      : [];
   const viewed = [...stored, ...(q.viewed ?? [])];
   // A viewed item that is also in the cart anchors as a cart item only.
   const carted = new Set(q.items);
