@@ -45,7 +45,8 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
   const experimentRepository = createExperimentRepository(db);
   const experimentCache = createExperimentCache({ experiments: experimentRepository, refreshMs: config.EXPERIMENT_REFRESH_MS, log: deps.log });
   const serving = createServing({
-    store, db, catalog, purchases: (userId) => events.loadPurchaseRows({ userId }), metrics, answerCacheBytes: config.ANSWER_CACHE_MB * 1024 * 1024,
+    store, db, catalog, purchases: (userId) => events.loadPurchaseRows({ userId }), metrics,
+    recentViews: async (userId, limit) => (await events.listUserInteractions(userId, 'view', limit)).map((v) => v.itemId).reverse(), answerCacheBytes: config.ANSWER_CACHE_MB * 1024 * 1024,
     experiments: experimentCache, log: deps.log,
   });
   const experiments = createExperimentService({ experiments: experimentRepository, cache: experimentCache, offeredStrategies: () => serving.offeredStrategies() });

@@ -23,6 +23,26 @@ export interface PurchaseRecord {
   ts: string;
 }
 
+/**
+ * Events that show intent without being a sale (issue 14). They feed training (item-kNN, ALS,
+ * co-occurrence, weighted by the recipe's `eventWeights`) and session recommendations, never
+ * buy-again, RFM or profiles, which read purchase_events only.
+ */
+export const INTERACTION_TYPES = ['view', 'add_to_cart', 'rating'] as const;
+export type InteractionType = (typeof INTERACTION_TYPES)[number];
+/** The smallint stored in interaction_events.type (1-based, in INTERACTION_TYPES order). */
+export const interactionCode = (t: InteractionType) => INTERACTION_TYPES.indexOf(t) + 1;
+
+export interface InteractionInput {
+  eventId?: string;
+  userId: string;
+  itemId: string;
+  type: InteractionType;
+  /** The rating (1..5) of a `rating`; absent for the other types. */
+  value?: number | null;
+  ts: Date;
+}
+
 export type FeedbackType = 'impression' | 'click' | 'add_to_cart' | 'purchase';
 
 export interface FeedbackInput {
@@ -63,6 +83,9 @@ const field = (v: string | number | null | undefined) => String(v ?? '').replace
 /** The content a purchase's derived id is computed from (importers derive the same ids). */
 export const purchaseContent = (e: PurchaseInput, tsIso = e.ts.toISOString()) =>
   `p|${field(e.userId)}|${field(e.itemId)}|${field(e.orderId)}|${tsIso}|${e.quantity}|${e.price ?? ''}`;
+/** The content an interaction's derived id is computed from (the generic importer derives the same ids). */
+export const interactionContent = (e: InteractionInput, tsIso = e.ts.toISOString()) =>
+  `i|${e.type}|${field(e.userId)}|${field(e.itemId)}|${tsIso}|${e.value ?? ''}`;
 const feedbackContent = (e: FeedbackInput) =>
   `f|${field(e.userId)}|${field(e.itemId)}|${e.type}|${field(e.recommendationId)}|${e.ts.toISOString()}`;
 
@@ -101,6 +124,40 @@ async function writePurchases(db: Db, events: PurchaseInput[], ids: string[], re
     return returning ? new Set(rows.map((r) => (r as { event_id: string }).event_id)) : (rows[0] as { n: number }).n;
   });
 }
+
+/** Inserts interactions whose ids are fixed, with the users and items they name; returns how many were new. */
+async function writeInteractions(db: Db, events: InteractionInput[], ids: string[]): Promise<number> {
+  return db.transaction(async (tx) => {
+    await ensureReferenced(tx, events.map((e) => e.userId), events.map((e) => e.itemId));
+    const { rows } = await tx.query<{ n: number }>(
+      `WITH inserted AS (
+         INSERT INTO interaction_events (event_id, user_id, item_id, type, value, ts)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::real[], $6::timestamptz[])
+         ON CONFLICT (event_id) DO NOTHING RETURNING 1)
+       SELECT count(*)::int AS n FROM inserted`,
+      [
+        ids,
+        events.map((e) => e.userId),
+        events.map((e) => e.itemId),
+        events.map((e) => interactionCode(e.type)),
+        events.map((e) => (e.type === 'rating' ? (e.value ?? null) : null)),
+        events.map((e) => e.ts.toISOString()),
+      ],
+    );
+    return rows[0].n;
+  });
+}
+
+/** An interaction as training reads it: ids, type, rating value (NaN for none) and epoch-ms time. */
+export interface InteractionRow {
+  userId: string;
+  itemId: string;
+  type: InteractionType;
+  value: number;
+  ts: number;
+}
+
+type InteractionRowRecord = { u: string; i: string; k: number; v: number | null; t: number };
 
 /** A purchase window [from, to), optionally of one user. */
 export interface PurchaseWindow {
@@ -211,6 +268,46 @@ export function createEventRepository(db: Db) {
       for await (const rows of db.stream<PurchaseRowRecord>(sql, params, batchSize)) yield rows.map(toPurchaseRow);
     },
 
+    /**
+     * Stores a batch of views, add-to-carts and ratings in one transaction: all or nothing, idempotent
+     * like purchases (a retried batch adds nothing twice). Never touches live purchase state.
+     */
+    async insertInteractions(events: InteractionInput[]): Promise<{ inserted: number; duplicates: number }> {
+      if (events.length === 0) return { inserted: 0, duplicates: 0 };
+      const inserted = await writeInteractions(db, events, deriveEventIds(events, (e) => interactionContent(e)));
+      return { inserted, duplicates: events.length - inserted };
+    },
+
+    /** importPurchases' counterpart for interactions whose ids the importer has fixed already. */
+    async importInteractions(events: (InteractionInput & { eventId: string })[]): Promise<{ inserted: number; duplicates: number }> {
+      if (events.length === 0) return { inserted: 0, duplicates: 0 };
+      const inserted = await writeInteractions(db, events, events.map((e) => e.eventId));
+      return { inserted, duplicates: events.length - inserted };
+    },
+
+    /**
+     * Interactions of the given types in [from, to), in batches (a cursor on Postgres), for training.
+     * Only the types asked for are read: with a view weight of 0 not one view crosses the wire.
+     */
+    async *streamInteractionRows(types: readonly InteractionType[], window: Omit<PurchaseWindow, 'userId'> = {}, batchSize?: number): AsyncGenerator<InteractionRow[]> {
+      if (types.length === 0) return;
+      const sql = `SELECT user_id AS u, item_id AS i, type AS k, value AS v, (extract(epoch FROM ts) * 1000)::float8 AS t
+         FROM interaction_events WHERE type = ANY($1::smallint[]) AND ($2::timestamptz IS NULL OR ts >= $2) AND ($3::timestamptz IS NULL OR ts < $3)`;
+      const params = [types.map(interactionCode), window.from?.toISOString() ?? null, window.to?.toISOString() ?? null];
+      for await (const rows of db.stream<InteractionRowRecord>(sql, params, batchSize)) {
+        yield rows.map((r) => ({ userId: r.u, itemId: r.i, type: INTERACTION_TYPES[r.k - 1], value: r.v ?? Number.NaN, ts: r.t }));
+      }
+    },
+
+    /** A user's latest interactions of one type, newest first (e.g. recent views for session recommendations). */
+    async listUserInteractions(userId: string, type: InteractionType, limit: number): Promise<{ itemId: string; ts: string; value: number | null }[]> {
+      const { rows } = await db.query<{ item_id: string; ts: Date; value: number | null }>(
+        `SELECT item_id, ts, value FROM interaction_events WHERE user_id = $1 AND type = $2 ORDER BY ts DESC, event_id LIMIT $3`,
+        [userId, interactionCode(type), limit],
+      );
+      return rows.map((r) => ({ itemId: r.item_id, ts: new Date(r.ts).toISOString(), value: r.value }));
+    },
+
     async counts(): Promise<{ purchases: number; orders: number; feedback: number }> {
       const { rows } = await db.query<{ purchases: number; orders: number; feedback: number }>(
         `SELECT (SELECT count(*)::int FROM purchase_events) AS purchases,
@@ -228,6 +325,7 @@ export function createEventRepository(db: Db) {
       return db.transaction(async (tx) => {
         const feedback = await tx.query('DELETE FROM feedback_events WHERE user_id = $1 RETURNING 1', [userId]);
         const purchases = await tx.query('DELETE FROM purchase_events WHERE user_id = $1 RETURNING 1', [userId]);
+        await tx.query('DELETE FROM interaction_events WHERE user_id = $1', [userId]);
         const { rows } = await tx.query('DELETE FROM users WHERE id = $1 RETURNING 1', [userId]);
         // An id Postgres never held (or holds no more: erased before, so already listed) is not recorded:
         // no training can have seen it since, and a 404 changes nothing.

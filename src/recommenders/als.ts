@@ -3,7 +3,7 @@ import { ArtifactFormatError, decodeArtifact, encodeArtifact } from './artifact.
 import { choleskySolve } from './cholesky.js';
 import { alsLoss, conjugateGradientHalfStep, gramian, type ConfidenceRows, type HalfStepRunner } from './conjugate-gradient.js';
 import type { Dataset } from './dataset.js';
-import { transpose, userItemMatrix, type Csr } from './interactions.js';
+import { transpose, weightedUserItemMatrix, type Csr } from './interactions.js';
 import { itemRemap } from './item-remap.js';
 import { parseParams } from './parse-params.js';
 import type { Neighbour, Recommender, RecommenderFactory, UserContext } from './recommender.js';
@@ -95,12 +95,14 @@ function confidenceRows(m: Csr, alpha: number): ConfidenceRows {
 }
 
 /**
- * Fits implicit-feedback ALS on the user x item matrix of distinct-order counts. Exported apart from
+ * Fits implicit-feedback ALS on the user x item matrix of distinct-order counts plus the weighted
+ * views, carts and ratings (weightedUserItemMatrix): c = 1 + alpha * ln(1 + weighted count), so a pair
+ * seen only in a few views is a weak positive. Exported apart from
  * the factory so training reports and tests can follow the loss per iteration.
  */
 export function fitAls(ds: Dataset, params: AlsParams, options: AlsFitOptions = {}): Recommender {
   const k = params.factors;
-  const ui = userItemMatrix(ds);
+  const ui = weightedUserItemMatrix(ds);
   const users = confidenceRows(ui, params.alpha);
   const items = confidenceRows(transpose(ui), params.alpha);
   // Small uniform init as in `implicit`; the user side is solved first, so only item factors matter.

@@ -26,13 +26,18 @@ const paramsSchema = z.strictObject({
   maxBasketSize: z.int().min(0).default(0),
   /** How many of the user's most recent distinct items seed `scoreUser`. */
   recentItems: z.int().min(1).default(20),
+  /**
+   * Views and add-to-carts have no order: a user's signals with gaps of at most this many minutes form
+   * one session, counted as a basket (see basketItems). Unused on purchase-only data.
+   */
+  sessionGapMinutes: z.number().positive().max(7 * 24 * 60).default(30),
 });
 export type CooccurrenceParams = z.output<typeof paramsSchema>;
 
 /** One "bought together" pair a -> b with its market-basket statistics. */
 export interface BoughtTogether {
   item: number;
-  /** Orders containing both items. */
+  /** Orders containing both items (plus view/cart sessions at their weight, see basketItems). */
   support: number;
   /** P(b | a) = support / orders(a). */
   confidence: number;
@@ -48,7 +53,8 @@ export interface CooccurrenceRecommender extends Recommender {
 }
 
 const ALGORITHM = 'cooccurrence';
-const VERSION = 1;
+/** v2 stores supports as float32 (weighted sessions make them fractional); v1 (int32) still loads. */
+const VERSION = 2;
 
 /**
  * Ranking score of the pair a -> b from its counts (s = support of the pair, sa/sb = orders with a/b,
@@ -68,8 +74,15 @@ export function pairScore(kind: CooccurrenceParams['score'], s: number, sa: numb
   }
 }
 
-/** Groups each order's distinct items: CSR order -> items, skipping baskets above the size limit. */
-function basketItems(ds: Dataset, maxBasketSize: number): { indptr: Int32Array; items: Int32Array } {
+/**
+ * Baskets: each order's distinct items (weight 1), then, when the dataset has views, carts or ratings,
+ * each session of them: a user's signals in time order, cut where two are more than `gapMs` apart.
+ * An item's weight in a session is its strongest signal's weight, capped at 1 (one order): a session
+ * in which a and b were only viewed adds w_view to their pair's support, one in which both were carted
+ * w_cart, i.e. support(a, b) = orders with both + sum over sessions of min(w_a, w_b). Purchases alone
+ * give weight 1 everywhere, the plain counts. Baskets above maxBasketSize distinct items are skipped.
+ */
+function basketItems(ds: Dataset, maxBasketSize: number, gapMs: number): { indptr: Int32Array; items: Int32Array; weights: Float32Array; count: number } {
   const orders = ds.orderCount;
   const start = new Int32Array(orders + 1);
   for (let e = 0; e < ds.eventOrder.length; e++) start[ds.eventOrder[e] + 1]++;
@@ -77,10 +90,14 @@ function basketItems(ds: Dataset, maxBasketSize: number): { indptr: Int32Array; 
   const raw = new Int32Array(ds.eventOrder.length);
   const fill = start.slice(0, orders);
   for (let e = 0; e < ds.eventOrder.length; e++) raw[fill[ds.eventOrder[e]]++] = ds.eventItem[e];
-  // Deduplicate within each order with a "last order seen" mark per item.
+  const sig = ds.signals;
+  const nSig = sig?.user.length ?? 0;
+  // Deduplicate within each basket with a "last basket seen" mark per item (and its slot, for sessions).
   const mark = new Int32Array(ds.itemIds.length).fill(-1);
-  const indptr = new Int32Array(orders + 1);
-  const items = new Int32Array(raw.length);
+  const slot = new Int32Array(ds.itemIds.length);
+  const indptr: number[] = [0];
+  const items = new Int32Array(raw.length + nSig);
+  const weights = new Float32Array(raw.length + nSig);
   let p = 0;
   for (let o = 0; o < orders; o++) {
     const from = p;
@@ -88,23 +105,60 @@ function basketItems(ds: Dataset, maxBasketSize: number): { indptr: Int32Array; 
       const i = raw[q];
       if (mark[i] !== o) {
         mark[i] = o;
-        items[p++] = i;
+        items[p] = i;
+        weights[p++] = 1;
       }
     }
     if (maxBasketSize > 0 && p - from > maxBasketSize) p = from;
-    indptr[o + 1] = p;
+    indptr.push(p);
   }
-  return { indptr, items: items.slice(0, p) };
+  if (sig && nSig > 0) {
+    // Signals by user (counting sort into one Int32Array: views may be 10-100x the purchases), then
+    // each user's by time.
+    const users = ds.userIds.length;
+    const from0 = new Int32Array(users + 1);
+    for (let k = 0; k < nSig; k++) from0[sig.user[k] + 1]++;
+    for (let u = 0; u < users; u++) from0[u + 1] += from0[u];
+    const bySignal = new Int32Array(nSig);
+    const next = from0.slice(0, users);
+    for (let k = 0; k < nSig; k++) bySignal[next[sig.user[k]]++] = k;
+    for (let u = 0; u < users; u++) {
+      if (from0[u + 1] - from0[u] > 1) bySignal.subarray(from0[u], from0[u + 1]).sort((a, b) => sig.ts[a] - sig.ts[b] || a - b);
+    }
+    let basket = orders;
+    let from = p;
+    for (let k = 0; k < nSig; k++) {
+      const s = bySignal[k];
+      const prev = k > 0 ? bySignal[k - 1] : -1;
+      if (prev >= 0 && (sig.user[prev] !== sig.user[s] || sig.ts[s] - sig.ts[prev] > gapMs)) {
+        if (maxBasketSize > 0 && p - from > maxBasketSize) p = from;
+        indptr.push(p);
+        basket++;
+        from = p;
+      }
+      const i = sig.item[s];
+      const w = Math.min(1, sig.weight[s]);
+      if (mark[i] !== basket) {
+        mark[i] = basket;
+        slot[i] = p;
+        items[p] = i;
+        weights[p++] = w;
+      } else if (w > weights[slot[i]]) weights[slot[i]] = w;
+    }
+    if (maxBasketSize > 0 && p - from > maxBasketSize) p = from;
+    indptr.push(p);
+  }
+  return { indptr: Int32Array.from(indptr), items: items.slice(0, p), weights: weights.slice(0, p), count: indptr.length - 1 };
 }
 
 interface CooccurrenceState {
   itemIds: readonly string[];
   lists: NeighbourLists;
   /** Pair support aligned with lists.items. */
-  pairSupport: Int32Array;
-  /** Orders containing each item. */
-  itemSupport: Int32Array;
-  /** Orders counted (after the basket-size limit). */
+  pairSupport: Float32Array;
+  /** Orders (and weighted sessions) containing each item. */
+  itemSupport: Float32Array;
+  /** Orders counted (after the basket-size limit), plus each session at its strongest item's weight. */
   orders: number;
 }
 
@@ -156,28 +210,39 @@ function createCooccurrence(params: CooccurrenceParams, state: CooccurrenceState
 }
 
 /**
- * Counts, for every item a, the orders shared with each other item b by walking a's orders with a
- * dense count row (cost: sum over orders of basket size squared), then keeps a's topN pairs with
- * support >= minSupport and a positive score.
+ * Counts, for every item a, the (weighted) baskets shared with each other item b by walking a's baskets
+ * with a dense count row (cost: sum over baskets of basket size squared), then keeps a's topN pairs
+ * with support >= minSupport and a positive score. A pair's share of a basket is min(w_a, w_b), which
+ * is 1 for every order: on purchases alone the supports are the plain order counts.
  */
 function fit(ds: Dataset, params: CooccurrenceParams): CooccurrenceRecommender {
   const itemCount = ds.itemIds.length;
-  const baskets = basketItems(ds, params.maxBasketSize);
+  const baskets = basketItems(ds, params.maxBasketSize, params.sessionGapMinutes * 60_000);
   let orders = 0;
-  for (let o = 0; o < ds.orderCount; o++) if (baskets.indptr[o + 1] > baskets.indptr[o]) orders++;
-  // Transpose to item -> orders.
+  for (let o = 0; o < baskets.count; o++) {
+    let w = 0;
+    for (let q = baskets.indptr[o]; q < baskets.indptr[o + 1]; q++) w = Math.max(w, baskets.weights[q]);
+    orders += w;
+  }
+  // Transpose to item -> baskets.
   const itemPtr = new Int32Array(itemCount + 1);
   for (const i of baskets.items) itemPtr[i + 1]++;
   for (let i = 0; i < itemCount; i++) itemPtr[i + 1] += itemPtr[i];
-  const itemSupport = new Int32Array(itemCount);
-  for (let i = 0; i < itemCount; i++) itemSupport[i] = itemPtr[i + 1] - itemPtr[i];
-  const itemOrders = new Int32Array(baskets.items.length);
+  const itemBaskets = new Int32Array(baskets.items.length);
+  const itemWeight = new Float32Array(baskets.items.length);
+  const itemSupport = new Float64Array(itemCount);
   const fill = itemPtr.slice(0, itemCount);
-  for (let o = 0; o < ds.orderCount; o++) {
-    for (let q = baskets.indptr[o]; q < baskets.indptr[o + 1]; q++) itemOrders[fill[baskets.items[q]]++] = o;
+  for (let o = 0; o < baskets.count; o++) {
+    for (let q = baskets.indptr[o]; q < baskets.indptr[o + 1]; q++) {
+      const i = baskets.items[q];
+      const at = fill[i]++;
+      itemBaskets[at] = o;
+      itemWeight[at] = baskets.weights[q];
+      itemSupport[i] += baskets.weights[q];
+    }
   }
 
-  const co = new Int32Array(itemCount);
+  const co = new Float64Array(itemCount);
   const touched = new Int32Array(itemCount);
   const lists: Neighbour[][] = [];
   const supports: number[][] = [];
@@ -185,10 +250,12 @@ function fit(ds: Dataset, params: CooccurrenceParams): CooccurrenceRecommender {
     let nTouched = 0;
     if (itemSupport[a] >= params.minSupport) {
       for (let p = itemPtr[a]; p < itemPtr[a + 1]; p++) {
-        const o = itemOrders[p];
+        const o = itemBaskets[p];
+        const wa = itemWeight[p];
         for (let q = baskets.indptr[o]; q < baskets.indptr[o + 1]; q++) {
           const b = baskets.items[q];
-          if (co[b]++ === 0) touched[nTouched++] = b;
+          if (co[b] === 0) touched[nTouched++] = b;
+          co[b] += Math.min(wa, baskets.weights[q]);
         }
       }
     }
@@ -208,19 +275,26 @@ function fit(ds: Dataset, params: CooccurrenceParams): CooccurrenceRecommender {
   return createCooccurrence(params, {
     itemIds: [...ds.itemIds],
     lists: packNeighbourLists(lists),
-    pairSupport: Int32Array.from(supports.flat()),
-    itemSupport,
+    pairSupport: Float32Array.from(supports.flat()),
+    itemSupport: Float32Array.from(itemSupport),
     orders,
   });
 }
 
 function fromArtifact(bytes: Uint8Array, ds: Pick<Dataset, 'itemIds'>): CooccurrenceRecommender {
-  const { header, arrays } = decodeArtifact(bytes, { algorithm: ALGORITHM, version: VERSION });
+  const { header, arrays } = decodeArtifact(bytes);
+  if (header.algorithm !== ALGORITHM || (header.version !== 1 && header.version !== VERSION)) {
+    throw new ArtifactFormatError(`expected ${ALGORITHM} v1 or v${VERSION}, got ${header.algorithm} v${header.version}`);
+  }
   const meta = header.meta as { itemIds: string[]; orders: number };
-  const { indptr, items, scores, pairSupport, itemSupport } = arrays;
+  const { indptr, items, scores } = arrays;
+  // v1 (before views and carts) stored whole counts as int32.
+  const asFloat = (a: unknown) => (a instanceof Float32Array ? a : a instanceof Int32Array ? Float32Array.from(a) : null);
+  const pairSupport = asFloat(arrays.pairSupport);
+  const itemSupport = asFloat(arrays.itemSupport);
   if (
     !(indptr instanceof Int32Array && items instanceof Int32Array && scores instanceof Float32Array) ||
-    !(pairSupport instanceof Int32Array && itemSupport instanceof Int32Array) ||
+    !pairSupport || !itemSupport ||
     pairSupport.length !== items.length ||
     itemSupport.length !== meta.itemIds.length
   ) {
@@ -234,7 +308,7 @@ function fromArtifact(bytes: Uint8Array, ds: Pick<Dataset, 'itemIds'>): Cooccurr
   return createCooccurrence(params, {
     itemIds: [...ds.itemIds],
     lists: remapped.lists,
-    pairSupport: remapped.from.map((p) => pairSupport[p]),
+    pairSupport: Float32Array.from(remapped.from, (p) => pairSupport[p]),
     itemSupport: remapPerItem(itemSupport, remapped.map),
     orders: meta.orders,
   });

@@ -29,6 +29,29 @@ export interface PurchaseRow {
   price: number | null;
 }
 
+/**
+ * A non-purchase event (view, add-to-cart, rating) as training weighs it: `weight` is what it adds to
+ * the (user, item) pair, in units of one order (the recipe's eventWeights, applied by the loader).
+ */
+export interface SignalRow {
+  userId: string;
+  itemId: string;
+  /** Epoch milliseconds. */
+  ts: number;
+  weight: number;
+}
+
+/**
+ * Views, add-to-carts and ratings in columns (20 bytes each), in arrival order. Only item-kNN, ALS and
+ * co-occurrence read them; buy-again, popularity, profiles and evaluation's test sets are purchases.
+ */
+export interface Signals {
+  user: Int32Array;
+  item: Int32Array;
+  ts: Float64Array;
+  weight: Float32Array;
+}
+
 export interface Dataset {
   userIds: string[];
   itemIds: string[];
@@ -47,6 +70,8 @@ export interface Dataset {
   /** Unit price, NaN when unknown. */
   eventPrice: Float32Array;
   orderCount: number;
+  /** Non-purchase events, weighted; absent (or empty) in a purchase-only dataset. */
+  signals?: Signals;
   /** Reference time for decay and recency: the latest event's ts (or the value passed in). */
   now: number;
 }
@@ -94,6 +119,8 @@ export type DatasetCatalog = Omit<BuildDatasetInput, 'events'>;
 export class DatasetBuilder {
   private readonly cols: Columns = { user: [], item: [], order: [], ts: [], quantity: [], price: [] };
   private n = 0;
+  private readonly sig: { user: Int32Array[]; item: Int32Array[]; ts: Float64Array[]; weight: Float32Array[] } = { user: [], item: [], ts: [], weight: [] };
+  private ns = 0;
   // Provisional numbering, in arrival order; build() renumbers in time order.
   private readonly userIds: string[] = [];
   private readonly userIndex = new Map<string, number>();
@@ -156,6 +183,56 @@ export class DatasetBuilder {
 
   addAll(rows: Iterable<PurchaseRow>): void {
     for (const row of rows) this.add(row);
+  }
+
+  /**
+   * Adds a weighted non-purchase event (rows of weight <= 0 are skipped). Signals never change how
+   * purchases, users and items are numbered: users seen only in signals are numbered after every other
+   * user, and with onlyInteractedItems a signal on an item nobody bought is dropped.
+   */
+  addSignal(row: SignalRow): void {
+    if (this.built) throw new Error('DatasetBuilder: add after build');
+    if (!(row.weight > 0)) return;
+    const sig = this.sig;
+    const at = this.ns & CHUNK_MASK;
+    if (at === 0) {
+      sig.user.push(new Int32Array(CHUNK));
+      sig.item.push(new Int32Array(CHUNK));
+      sig.ts.push(new Float64Array(CHUNK));
+      sig.weight.push(new Float32Array(CHUNK));
+    }
+    const c = this.ns >>> CHUNK_BITS;
+    let u = this.userIndex.get(row.userId);
+    if (u === undefined) this.userIndex.set(row.userId, (u = this.userIds.push(row.userId) - 1));
+    let i = this.itemIndex.get(row.itemId);
+    if (i === undefined) this.itemIndex.set(row.itemId, (i = this.itemIds.push(row.itemId) - 1));
+    sig.user[c][at] = u;
+    sig.item[c][at] = i;
+    sig.ts[c][at] = row.ts;
+    sig.weight[c][at] = row.weight;
+    this.ns++;
+  }
+
+  /** The signals in final numbering (see addSignal); their chunks are released. */
+  private signals(userOf: (provisional: number) => number, itemOf: (provisional: number) => number): Signals | undefined {
+    if (this.ns === 0) return undefined;
+    const sig = this.sig;
+    const out: Signals = { user: new Int32Array(this.ns), item: new Int32Array(this.ns), ts: new Float64Array(this.ns), weight: new Float32Array(this.ns) };
+    let k = 0;
+    for (let e = 0; e < this.ns; e++) {
+      const c = e >>> CHUNK_BITS;
+      const at = e & CHUNK_MASK;
+      const item = itemOf(sig.item[c][at]);
+      if (item < 0) continue;
+      out.user[k] = userOf(sig.user[c][at]);
+      out.item[k] = item;
+      out.ts[k] = sig.ts[c][at];
+      out.weight[k] = sig.weight[c][at];
+      k++;
+    }
+    sig.user.length = sig.item.length = sig.ts.length = sig.weight.length = 0;
+    if (k === 0) return undefined;
+    return { user: out.user.slice(0, k), item: out.item.slice(0, k), ts: out.ts.slice(0, k), weight: out.weight.slice(0, k) };
   }
 
   /** Every event's time, in arrival order. */
@@ -262,6 +339,14 @@ export class DatasetBuilder {
     const eventPrice = this.column('price', new Float32Array(n), order) as Float32Array;
     this.orderIndex.clear();
     for (const id of userInfo.keys()) addUser(id);
+    const signals = this.signals(
+      (u) => (finalUser[u] >= 0 ? finalUser[u] : (finalUser[u] = addUser(this.userIds[u]))),
+      (i) => {
+        if (finalItem[i] >= 0) return finalItem[i];
+        if (catalogInput.onlyInteractedItems) return -1;
+        return (finalItem[i] = addItem(this.itemIds[i]));
+      },
+    );
 
     const items = itemIds.map(
       (id) => catalog.get(id) ?? { id, title: '', description: null, categories: [], price: null, attributes: {}, available: true },
@@ -281,6 +366,7 @@ export class DatasetBuilder {
       eventQuantity,
       eventPrice,
       orderCount: orders,
+      ...(signals ? { signals } : {}),
       now: catalogInput.now ?? (n > 0 ? eventTs[n - 1] : Date.now()),
     };
   }

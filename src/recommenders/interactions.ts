@@ -119,3 +119,78 @@ export function transpose(m: Csr): Csr {
     firstTs: Float64Array.from(from, (k) => m.firstTs[k]),
   };
 }
+
+/**
+ * The user x item matrix with the dataset's non-purchase signals added (issue 14):
+ * value = distinct orders + sum of the pair's signal weights (w_cart per add-to-cart, w_view per view,
+ * w_rating * stars / 5 per rating; the recipe's eventWeights, applied when the dataset was loaded).
+ * Without signals this is exactly userItemMatrix(ds), so a recipe weighing only purchases fits the
+ * purchase-only model bit for bit. lastTs/firstTs stay purchase times (what buy-again and ALS's
+ * "changed since training" mean); a pair known only from signals has lastTs -Infinity, firstTs +Infinity.
+ */
+export function weightedUserItemMatrix(ds: Dataset): Csr {
+  const bought = userItemMatrix(ds);
+  const sig = ds.signals;
+  if (!sig || sig.user.length === 0) return bought;
+  const users = ds.userIds.length;
+  const items = ds.itemIds.length;
+  // Signals grouped by user (counting sort), then summed per item in a dense scratch row.
+  const start = new Int32Array(users + 1);
+  for (let s = 0; s < sig.user.length; s++) start[sig.user[s] + 1]++;
+  for (let u = 0; u < users; u++) start[u + 1] += start[u];
+  const byUser = new Int32Array(sig.user.length);
+  const fill = start.slice(0, users);
+  for (let s = 0; s < sig.user.length; s++) byUser[fill[sig.user[s]]++] = s;
+  const scratch = new Float64Array(items);
+  const touched = new Int32Array(items);
+  const inRow = new Uint8Array(items);
+
+  const indptr = new Int32Array(users + 1);
+  const idx: number[] = [];
+  const val: number[] = [];
+  const last: number[] = [];
+  const first: number[] = [];
+  for (let u = 0; u < users; u++) {
+    let n = 0;
+    for (let p = start[u]; p < start[u + 1]; p++) {
+      const s = byUser[p];
+      const i = sig.item[s];
+      if (scratch[i] === 0) touched[n++] = i;
+      scratch[i] += sig.weight[s];
+    }
+    for (let p = bought.indptr[u]; p < bought.indptr[u + 1]; p++) inRow[bought.indices[p]] = 1;
+    const extra = Array.from(touched.subarray(0, n)).filter((i) => inRow[i] === 0).sort((a, b) => a - b);
+    // Merge the purchase row (sorted) with the signal-only items (sorted).
+    let p = bought.indptr[u];
+    let q = 0;
+    const end = bought.indptr[u + 1];
+    while (p < end || q < extra.length) {
+      if (q >= extra.length || (p < end && bought.indices[p] < extra[q])) {
+        const i = bought.indices[p];
+        idx.push(i);
+        val.push(bought.values[p] + scratch[i]);
+        last.push(bought.lastTs[p]);
+        first.push(bought.firstTs[p]);
+        p++;
+      } else {
+        const i = extra[q++];
+        idx.push(i);
+        val.push(scratch[i]);
+        last.push(Number.NEGATIVE_INFINITY);
+        first.push(Number.POSITIVE_INFINITY);
+      }
+    }
+    for (let t = 0; t < n; t++) scratch[touched[t]] = 0;
+    for (let p2 = bought.indptr[u]; p2 < end; p2++) inRow[bought.indices[p2]] = 0;
+    indptr[u + 1] = idx.length;
+  }
+  return {
+    rows: users,
+    cols: items,
+    indptr,
+    indices: Int32Array.from(idx),
+    values: Float32Array.from(val),
+    lastTs: Float64Array.from(last),
+    firstTs: Float64Array.from(first),
+  };
+}

@@ -20,6 +20,8 @@ export interface ServingOptions {
   catalog: ServingDeps['catalog'];
   /** A customer's purchases, for customers the model did not precompute. */
   purchases?: ServingDeps['purchases'];
+  /** A visitor's recent views, for context recommendations naming a userId. */
+  recentViews?: ServingDeps['recentViews'];
   /** How often the active version is re-resolved (ms, default 1000). */
   recheckMs?: number;
   /** Bound of the in-process cache of per-user entries (bytes, default 64 MiB; 0 disables it). */
@@ -95,6 +97,7 @@ export function createServing(opts: ServingOptions) {
     catalog: opts.catalog,
     dbPopular: createDbPopularity(opts.db),
     purchases: opts.purchases,
+    recentViews: opts.recentViews,
     answerLookup: opts.metrics && ((hit) => (hit ? opts.metrics!.answerCacheHits.inc() : opts.metrics!.answerCacheMisses.inc())),
     log: opts.log,
   };

@@ -1,7 +1,8 @@
 /**
  * POST /v1/recommendations: an anonymous or new visitor described by a context (cart or session item
- * ids, oldest first) and optional attributes. Neighbours of the context items (item-kNN, co-occurrence,
- * content) rank the list; the attribute segment's popularity, then global popularity, fill it.
+ * ids, oldest first), items viewed in the session (sent, or the latest views stored for `userId`) and
+ * optional attributes. Neighbours of the context items (item-kNN, co-occurrence, content) rank the
+ * list; the attribute segment's popularity, then global popularity, fill it.
  */
 import { diversify } from './diversify.js';
 import { RELATED_TO, scoreByNeighbours } from './neighbour-scores.js';
@@ -13,12 +14,28 @@ import { findSegment } from './serving-tables.js';
 export interface ContextQuery extends ListQuery {
   /** Item ids of the cart or session, oldest first; unknown ids are ignored. */
   items: readonly string[];
+  /** Item ids viewed in the session, oldest first: weaker anchors than cart items (VIEW_ANCHOR_WEIGHT). */
+  viewed?: readonly string[];
+  /** A visitor whose stored views (POST /v1/events type view) join `viewed`; never their purchases. */
+  userId?: string;
   attributes?: Record<string, unknown>;
 }
 
 /** The most recent context items used; older ones add little and cost time. */
 const MAX_ANCHORS = 20;
 const CONTEXT_SOURCES = { 'item-knn': 1, cooccurrence: 0.7, content: 0.5 };
+/**
+ * A viewed item as an anchor weighs this much of a cart item at the same position: a view is a weaker
+ * signal of intent than a cart (the default recipe weighs a view 0.1 and a cart 0.3 of an order).
+ */
+export const VIEW_ANCHOR_WEIGHT = 0.3;
+
+/** Anchors from context ids (oldest first): the last is the freshest intent, weights 1, 1/2, 1/3, ... going back, times `scale`. */
+function anchorsOf(ids: readonly string[], index: ReadonlyMap<string, number>, scale: number) {
+  const known = ids.map((id) => index.get(id)).filter((i): i is number => i !== undefined);
+  const recent = known.slice(-MAX_ANCHORS);
+  return recent.map((item, k) => ({ item, weight: scale / (recent.length - k) }));
+}
 
 export async function recommendForContext(deps: ServingDeps, q: ContextQuery): Promise<Recommendation> {
   const model = await deps.model();
@@ -27,10 +44,18 @@ export async function recommendForContext(deps: ServingDeps, q: ContextQuery): P
   const exclude = [...(q.exclude ?? []), ...q.items];
   if (!model) return deps.dbPopular.recommend({ ...q, exclude, attribute: preferredAttribute(attributes) }, { fallback: true });
 
-  const known = q.items.map((id) => model.items.index.get(id)).filter((i): i is number => i !== undefined);
-  const recent = known.slice(-MAX_ANCHORS);
-  // The last item is the freshest intent: weights 1, 1/2, 1/3, ... going back.
-  const anchors = recent.map((item, k) => ({ item, weight: 1 / (recent.length - k) }));
+  // Stored views are a hint: with Postgres down the answer goes on from what the request holds.
+  const stored =
+    q.userId && deps.recentViews
+      ? await deps.recentViews(q.userId, MAX_ANCHORS).catch((err: unknown) => {
+          deps.log?.('reading recent views failed', err);
+          return [] as string[];
+        })
+      : [];
+  const viewed = [...stored, ...(q.viewed ?? [])];
+  // A viewed item that is also in the cart anchors as a cart item only.
+  const carted = new Set(q.items);
+  const anchors = [...anchorsOf(viewed.filter((id) => !carted.has(id)), model.items.index, VIEW_ANCHOR_WEIGHT), ...anchorsOf(q.items, model.items.index, 1)];
   const picker = new Picker(model, itemFilter(model, { ...q, exclude }), poolSize(q));
   for (const p of scoreByNeighbours(model, anchors, CONTEXT_SOURCES, RELATED_TO)) {
     if (picker.offer(p.item, p.score, p.sources, p.explanation) && picker.full) break;

@@ -87,7 +87,7 @@ export function toRecommendation(model: ServingModel | null, strategy: string, f
       const title = model!.items.titles[p.item];
       if (title) out.title = title;
       if (p.stats) {
-        out.support = p.stats.support;
+        out.support = roundScore(p.stats.support);
         out.confidence = roundScore(p.stats.confidence);
         out.lift = roundScore(p.stats.lift);
       }

@@ -57,8 +57,8 @@ export interface NeighbourTable {
   indptr: Int32Array;
   items: Int32Array;
   scores: Float32Array;
-  /** Co-occurrence only: orders with both items, P(b|a), lift; aligned with items. */
-  support?: Int32Array;
+  /** Co-occurrence only: orders with both items (plus weighted view/cart sessions), P(b|a), lift; aligned with items. */
+  support?: Float32Array;
   confidence?: Float32Array;
   lift?: Float32Array;
 }
@@ -180,8 +180,10 @@ export function decodeNeighboursArtifact(bytes: Uint8Array, itemCount: number): 
       throw new ArtifactFormatError(`serving-neighbours: ${name} lists do not match ${itemCount} items`);
     }
     const table: NeighbourTable = { indptr, items, scores };
-    const { [`${name}:support`]: support, [`${name}:confidence`]: confidence, [`${name}:lift`]: lift } = arrays;
-    if (support instanceof Int32Array && confidence instanceof Float32Array && lift instanceof Float32Array) {
+    const { [`${name}:support`]: stored, [`${name}:confidence`]: confidence, [`${name}:lift`]: lift } = arrays;
+    // Models trained before views and carts stored whole order counts as int32.
+    const support = stored instanceof Int32Array ? Float32Array.from(stored) : stored;
+    if (support instanceof Float32Array && confidence instanceof Float32Array && lift instanceof Float32Array) {
       if (support.length !== items.length || confidence.length !== items.length || lift.length !== items.length) {
         throw new ArtifactFormatError(`serving-neighbours: ${name} statistics do not match its lists`);
       }

@@ -19,6 +19,8 @@ export interface ServingDeps {
    * (see on-request-scorer.ts); without it they get the cold-start answer.
    */
   purchases?: (userId: string) => Promise<PurchaseRow[]>;
+  /** A visitor's latest viewed item ids (Postgres), oldest first: session context for POST /v1/recommendations. */
+  recentViews?: (userId: string, limit: number) => Promise<string[]>;
   /** Told whether a keepable user answer was found kept (hit) or computed anew (miss). */
   answerLookup?: (hit: boolean) => void;
   log?: (msg: string, err?: unknown) => void;

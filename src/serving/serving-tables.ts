@@ -43,7 +43,7 @@ export function buildNeighbourTables(ds: Dataset, sources: ReadonlyMap<string, R
       const flat = pairs.flat();
       out.set(name, {
         ...table,
-        support: Int32Array.from(flat, (p) => p.support),
+        support: Float32Array.from(flat, (p) => p.support),
         confidence: Float32Array.from(flat, (p) => p.confidence),
         lift: Float32Array.from(flat, (p) => p.lift),
       });

@@ -26,7 +26,8 @@ export function computeInWorker(
 ): Promise<ComputedModel> {
   opts.signal?.throwIfAborted();
   return new Promise((resolve, reject) => {
-    const columns = [ds.eventUser, ds.eventItem, ds.eventOrder, ds.eventTs, ds.eventQuantity, ds.eventPrice];
+    const sig = ds.signals;
+    const columns = [ds.eventUser, ds.eventItem, ds.eventOrder, ds.eventTs, ds.eventQuantity, ds.eventPrice, ...(sig ? [sig.user, sig.item, sig.ts, sig.weight] : [])];
     const transfer = opts.transferDataset ? ownedBuffers(columns.map((c) => new Uint8Array(c.buffer, c.byteOffset, c.byteLength))) : undefined;
     const worker = startModuleWorker(
       WORKER_URL,

@@ -31,6 +31,24 @@ export const tuneSpecSchema = z.strictObject({
 });
 
 /**
+ * How much one event of each type adds to a (user, item) pair's weight in item-kNN, ALS and
+ * co-occurrence, in units of one order containing the pair (the protocol's purchase weight):
+ * weight = orders + add_to_cart * carts + view * views + rating * sum(stars / 5). 0 leaves a type out
+ * (training does not even read it), so a recipe with every non-purchase weight 0 is the purchase-only
+ * model. Defaults: a view says a tenth of a purchase, a cart a third, a five-star rating half.
+ * Buy-again, popularity, profiles and evaluation's test set use purchases only, whatever these say.
+ */
+export const eventWeightsSchema = z.strictObject({
+  /** The unit the others are measured in; fixed so that purchase-only models stay what they were. */
+  purchase: z.literal(1).default(1),
+  add_to_cart: z.number().min(0).max(100).default(0.3),
+  view: z.number().min(0).max(100).default(0.1),
+  rating: z.number().min(0).max(100).default(0.5),
+});
+export type EventWeights = z.output<typeof eventWeightsSchema>;
+export const DEFAULT_EVENT_WEIGHTS: EventWeights = eventWeightsSchema.parse({});
+
+/**
  * A recipe (models/NAME.json): which recommenders to fit with which hyperparameters, how the hybrid
  * blends them, and how many candidates serving precomputes per user.
  */
@@ -42,6 +60,7 @@ const recipeSchema = z.strictObject({
     .refine((s) => Object.keys(s).length > 0, 'a recipe needs at least one source'),
   hybrid: hybridConfigSchema,
   candidates: z.strictObject({ perUser: z.int().min(1).max(10_000).default(200) }).prefault({}),
+  eventWeights: eventWeightsSchema.prefault({}),
   /** Metadata written by `npm run tune`: the validation split and the scores the chosen blend reached on it. */
   validation: z.record(z.string(), z.unknown()).optional(),
   /** Tune on the training data before fitting (see evaluation/rolling-tune.ts); absent = use the weights as written. */
@@ -78,6 +97,8 @@ export interface Recipe {
   sources: Record<string, RecipeSource>;
   hybrid: HybridConfig;
   candidates: { perUser: number };
+  /** Weight of each event type in the interaction matrix (see eventWeightsSchema). */
+  eventWeights: EventWeights;
   /** What `npm run tune` measured on its validation split (metadata; training ignores it). */
   validation?: Record<string, unknown>;
   /** When present, training tunes the recipe on the data it is given before fitting it. */
@@ -124,7 +145,7 @@ export function parseRecipe(raw: unknown, name: string): Recipe {
       if (!(source in sources)) throw invalid(name, ['hybrid', 'weights', level, source], `no source named "${source}"`);
     }
   }
-  return { name: r.name ?? name, description: r.description, sources, hybrid: r.hybrid, candidates: r.candidates, ...(r.validation ? { validation: r.validation } : {}), ...(r.tune ? { tune: r.tune } : {}) };
+  return { name: r.name ?? name, description: r.description, sources, hybrid: r.hybrid, candidates: r.candidates, eventWeights: r.eventWeights, ...(r.validation ? { validation: r.validation } : {}), ...(r.tune ? { tune: r.tune } : {}) };
 }
 
 /** Reads and validates models/NAME.json. A name with path separators is refused before touching the disk. */

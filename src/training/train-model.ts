@@ -9,6 +9,7 @@ import { computeInWorker } from './compute-in-worker.js';
 import { computeModel, type ComputeStepListener } from './compute-model.js';
 import { defaultTrainThreads } from './threaded-serving-build.js';
 import { listRecipes, loadRecipe, withTuning, type Recipe, type TuneOverride } from './recipe.js';
+import { signalWeight, weighedInteractionTypes } from './event-weights.js';
 import type { EvaluationTuning } from '../evaluation/evaluation-report.js';
 import { tuneForTraining } from './tune-for-training.js';
 import { tuneInWorker } from './tune-in-worker.js';
@@ -42,7 +43,8 @@ export interface TrainResult {
 }
 
 export interface TrainerDeps {
-  events: Pick<EventRepository, 'streamPurchaseRows'>;
+  /** Purchases; and views, carts and ratings when the repository offers them (weighted by the recipe's eventWeights). */
+  events: Pick<EventRepository, 'streamPurchaseRows'> & Partial<Pick<EventRepository, 'streamInteractionRows'>>;
   catalog: Pick<CatalogRepository, 'listItems' | 'listUsers'>;
   store: ModelStore;
   /** Recipe trained when a request names none. */
@@ -159,6 +161,13 @@ export function createTrainer(deps: TrainerDeps) {
       const builder = new DatasetBuilder();
       const stream = async () => {
         for await (const rows of deps.events.streamPurchaseRows({ from: request.from, to: request.to })) builder.addAll(rows);
+        // Then the non-purchase types the recipe weighs (a weight of 0: not read at all), as weighted signals.
+        const weights = recipe.eventWeights;
+        const types = weighedInteractionTypes(weights);
+        if (!deps.events.streamInteractionRows || types.length === 0) return;
+        for await (const rows of deps.events.streamInteractionRows(types, { from: request.from, to: request.to })) {
+          for (const r of rows) builder.addSignal({ userId: r.userId, itemId: r.itemId, ts: r.ts, weight: signalWeight(weights, r) });
+        }
       };
       const [, items, users] = await Promise.all([stream(), deps.catalog.listItems(), deps.catalog.listUsers()]);
       return { builder, items, users };

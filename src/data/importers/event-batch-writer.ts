@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../db.js';
-import { createEventRepository, purchaseContent, type PurchaseInput } from '../event-repository.js';
+import { createEventRepository, interactionContent, purchaseContent, type InteractionInput, type PurchaseInput } from '../event-repository.js';
 
 /** Rows per importPurchases call: big enough to amortise round trips, small enough for one transaction. */
 export const DEFAULT_BATCH_SIZE = 5000;
@@ -36,6 +36,8 @@ export function createEventBatchWriter(db: Db, batchSize = DEFAULT_BATCH_SIZE, w
   const events = createEventRepository(db);
   const occurrences = new Map<string, number>();
   let buffer: PurchaseInput[] = [];
+  // Views, carts and ratings (generic import's `type` column) go to their own table in their own batches.
+  let interactions: (InteractionInput & { eventId: string })[] = [];
   const inFlight = new Set<Promise<void>>();
   let failure: unknown = null;
   let inserted = 0;
@@ -51,13 +53,31 @@ export function createEventBatchWriter(db: Db, batchSize = DEFAULT_BATCH_SIZE, w
     }
   }
 
+  /** The file-wide occurrence-numbered id of a row without one (see above). */
+  function fixId(content: string): string {
+    const first = sha1(`${content}#0`);
+    const n = occurrences.get(first) ?? 0;
+    occurrences.set(first, n + 1);
+    return n === 0 ? first : sha1(`${content}#${n}`);
+  }
+
   async function flush(): Promise<void> {
     await settle(writesInFlight);
+    if (interactions.length > 0) {
+      const batch = interactions;
+      interactions = [];
+      start(() => events.importInteractions(batch));
+      await settle(writesInFlight);
+    }
     if (buffer.length === 0) return;
     const batch = buffer;
     buffer = [];
+    start(() => events.importPurchases(batch));
+  }
+
+  function start(run: () => Promise<{ inserted: number; duplicates: number }>): void {
     // The rejection is kept and rethrown by the next settle(), never left unhandled while parsing goes on.
-    const write: Promise<void> = events.importPurchases(batch).then(
+    const write: Promise<void> = run().then(
       (r) => {
         inserted += r.inserted;
         duplicates += r.duplicates;
@@ -73,15 +93,15 @@ export function createEventBatchWriter(db: Db, batchSize = DEFAULT_BATCH_SIZE, w
     /** Queues one purchase; its id is fixed now, from content and file-wide occurrence. */
     async add(row: PurchaseRow): Promise<void> {
       const { tsIso, ...event } = row;
-      if (!event.eventId) {
-        const content = purchaseContent(event, tsIso);
-        const first = sha1(`${content}#0`);
-        const n = occurrences.get(first) ?? 0;
-        occurrences.set(first, n + 1);
-        event.eventId = n === 0 ? first : sha1(`${content}#${n}`);
-      }
+      if (!event.eventId) event.eventId = fixId(purchaseContent(event, tsIso));
       buffer.push(event);
       if (buffer.length >= batchSize) await flush();
+    },
+    /** Queues one view, add-to-cart or rating; ids as for purchases (the API derives the same for one occurrence). */
+    async addInteraction(row: InteractionInput & { tsIso?: string }): Promise<void> {
+      const { tsIso, ...event } = row;
+      interactions.push({ ...event, eventId: event.eventId ?? fixId(interactionContent(event, tsIso)) });
+      if (interactions.length >= batchSize) await flush();
     },
     /** Writes what is buffered and waits for every write; throws the first write error. */
     async close(): Promise<{ inserted: number; duplicates: number }> {

@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../db.js';
+import { INTERACTION_TYPES, type InteractionInput, type InteractionType } from '../event-repository.js';
 import { AppError } from '../../errors.js';
 import { createCatalogRepository, type ItemInput, type UserInput } from '../catalog-repository.js';
 import { fileSize, readCsvRecords } from './csv-source.js';
@@ -15,11 +16,12 @@ type Kind = 'items' | 'users' | 'events';
 const SCHEMA: Record<Kind, { required: string[]; known: string[]; extraAsAttributes: boolean }> = {
   items: { required: ['id'], known: ['id', 'title', 'description', 'categories', 'price', 'available'], extraAsAttributes: true },
   users: { required: ['id'], known: ['id'], extraAsAttributes: true },
-  events: { required: ['user_id', 'item_id', 'quantity', 'ts'], known: ['event_id', 'user_id', 'item_id', 'quantity', 'price', 'order_id', 'ts'], extraAsAttributes: false },
+  // `quantity` is required too unless the file has a `type` column (then only purchase rows need one).
+  events: { required: ['user_id', 'item_id', 'ts'], known: ['event_id', 'type', 'user_id', 'item_id', 'quantity', 'price', 'order_id', 'value', 'ts'], extraAsAttributes: false },
 };
 
 /** Rejection reasons per file (reported as `<file>.<reason>`, e.g. `events.bad_timestamp`). */
-export const GENERIC_REJECTIONS = ['malformed_row', 'missing_id', 'bad_number', 'bad_boolean', 'non_positive_quantity', 'negative_price', 'bad_timestamp'] as const;
+export const GENERIC_REJECTIONS = ['malformed_row', 'missing_id', 'bad_type', 'bad_number', 'bad_boolean', 'non_positive_quantity', 'negative_price', 'bad_rating', 'bad_timestamp'] as const;
 type Reason = (typeof GENERIC_REJECTIONS)[number];
 
 interface Columns {
@@ -42,10 +44,11 @@ function readColumns(kind: Kind, file: string, header: string[]): Columns {
   const names = header.map((h) => h.trim());
   const lower = names.map((n) => n.toLowerCase());
   const dupe = lower.find((n, i) => lower.indexOf(n) !== i);
-  const missing = SCHEMA[kind].required.filter((c) => !lower.includes(c));
+  const required = kind === 'events' && !lower.includes('type') ? [...SCHEMA.events.required, 'quantity'] : SCHEMA[kind].required;
+  const missing = required.filter((c) => !lower.includes(c));
   if (dupe !== undefined || missing.length > 0) {
     const why = dupe !== undefined ? `column "${dupe}" appears twice` : `missing column(s) ${missing.join(', ')}`;
-    throw new AppError('UNPROCESSABLE', `${path.basename(file)}: ${why}; header is "${names.join(',').slice(0, 200)}", expected at least ${SCHEMA[kind].required.join(',')}`);
+    throw new AppError('UNPROCESSABLE', `${path.basename(file)}: ${why}; header is "${names.join(',').slice(0, 200)}", expected at least ${required.join(',')}`);
   }
   const attributes: [string, number][] = SCHEMA[kind].extraAsAttributes
     ? names.flatMap((n, i) => (SCHEMA[kind].known.includes(lower[i]) || n === '' ? [] : [[n, i] as [string, number]]))
@@ -103,11 +106,31 @@ function parseUser(rec: string[], cols: Columns): RowResult<UserInput> {
 
 interface EventRow { eventId?: string; userId: string; itemId: string; quantity: number; price: number | null; orderId: string | null; ts: Date }
 
-function parseEvent(rec: string[], cols: Columns): RowResult<EventRow> {
+const INTERACTION_TYPE_NAMES: ReadonlySet<string> = new Set(INTERACTION_TYPES);
+
+/** A view, add-to-cart or rating row: user, item, time; a rating's `value` (1..5 stars). */
+function parseInteraction(cell: (name: string) => string, type: InteractionType, userId: string, itemId: string): RowResult<InteractionInput> {
+  let value: number | null = null;
+  if (type === 'rating') {
+    value = parseNumber(cell('value'));
+    if (value === null || value < 1 || value > 5) return { reject: 'bad_rating' };
+  }
+  const ts = parseIsoTimestamp(cell('ts'));
+  if (!ts) return { reject: 'bad_timestamp' };
+  return { eventId: cell('event_id') || undefined, userId, itemId, type, value, ts };
+}
+
+/** An events.csv row: a purchase (no type, or `purchase`) or an interaction (`view`, `add_to_cart`, `rating`). */
+function parseEvent(rec: string[], cols: Columns): RowResult<EventRow | InteractionInput> {
   const cell = cellOf(rec, cols);
   const userId = cell('user_id');
   const itemId = cell('item_id');
   if (!userId || !itemId) return { reject: 'missing_id' };
+  const type = cell('type').toLowerCase();
+  if (type !== '' && type !== 'purchase') {
+    if (!INTERACTION_TYPE_NAMES.has(type)) return { reject: 'bad_type' };
+    return parseInteraction(cell, type as InteractionType, userId, itemId);
+  }
   const quantity = parseInteger(cell('quantity'));
   if (quantity === null) return { reject: 'bad_number' };
   if (quantity <= 0) return { reject: 'non_positive_quantity' };
@@ -170,8 +193,12 @@ export async function importGeneric(db: Db, dir: string, onProgress?: ProgressCa
         if (rejected(e)) { reject(e.reject); continue; }
         report.users.add(e.userId);
         report.items.add(e.itemId);
-        if (e.orderId) report.orders.add(e.orderId);
         report.accepted++;
+        if ('type' in e) {
+          await writer.addInteraction(e);
+          continue;
+        }
+        if (e.orderId) report.orders.add(e.orderId);
         await writer.add(e);
         continue;
       }

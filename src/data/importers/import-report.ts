@@ -6,9 +6,9 @@ export interface ImportReport {
   accepted: number;
   /** Rejected rows by reason; each row counts once, under the first rule it fails. */
   rejected: Record<string, number>;
-  /** Purchase events that were new to the database. */
+  /** Events (purchases; views, carts and ratings in the generic format) that were new to the database. */
   inserted: number;
-  /** Purchase events already stored (a re-import of the same rows). */
+  /** Events already stored (a re-import of the same rows). */
   duplicates: number;
   /** Distinct users, items and orders among the accepted rows. */
   users: number;

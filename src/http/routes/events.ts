@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { EventRepository } from '../../data/event-repository.js';
+import type { EventRepository, InteractionInput, PurchaseInput } from '../../data/event-repository.js';
 import { AppError } from '../../errors.js';
 import type { RecordFeedback, RecordPurchases } from '../../serving/record-purchases.js';
 import { mayAct } from '../plugins/auth.js';
@@ -21,15 +21,28 @@ export function eventRoutes(
     schema: {
       operationId: 'recordPurchases',
       tags: ['events'],
-      summary: 'Record purchases (idempotent: a retried batch adds nothing twice; all or nothing)',
+      summary: 'Record purchases, views, add-to-carts and ratings (idempotent: a retried batch adds nothing twice)',
+      description:
+        'An event without `type` is a purchase. Views, add-to-carts and ratings are stored apart: training weighs them by the ' +
+        "recipe's eventWeights; buy-again, profiles and RFM never see them. Purchases and the other types are each stored all " +
+        'or nothing; should the second write fail, retrying the batch stores what is missing and nothing twice.',
       body: eventsBody,
       response: { 200: ingestResult, ...errors(400, 401, 403, 413) },
     },
     handler: async (req) => {
       checkSize(req.body.events.length);
       const now = new Date();
-      const { inserted, duplicates } = await deps.recordPurchases(req.body.events.map((e) => ({ ...e, ts: e.ts ?? now })));
-      return { accepted: req.body.events.length, inserted, duplicates };
+      const purchases: PurchaseInput[] = [];
+      const interactions: InteractionInput[] = [];
+      for (const e of req.body.events) {
+        if ('quantity' in e) {
+          const { type: _, ...p } = e;
+          purchases.push({ ...p, ts: p.ts ?? now });
+        } else interactions.push({ ...e, ts: e.ts ?? now });
+      }
+      const a = await deps.events.insertInteractions(interactions);
+      const b = purchases.length > 0 ? await deps.recordPurchases(purchases) : { inserted: 0, duplicates: 0 };
+      return { accepted: req.body.events.length, inserted: a.inserted + b.inserted, duplicates: a.duplicates + b.duplicates };
     },
   });
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { INTERACTION_TYPES } from '../../data/event-repository.js';
 import { price, timestamp } from './common.js';
 
 const ref = z.string().min(1).max(256);
@@ -12,6 +13,7 @@ const TS_NEEDED = { message: 'ts is required when no eventId is given (a retry m
 
 export const purchaseEvent = z.strictObject({
   eventId: ref.optional().describe('Idempotency key; derived from the content when absent'),
+  type: z.literal('purchase').optional().describe('`purchase` (the default when absent)'),
   userId: ref,
   itemId: ref,
   quantity: z.number().int().positive().max(1_000_000),
@@ -20,7 +22,26 @@ export const purchaseEvent = z.strictObject({
   ts: timestamp.optional().describe('When it happened (ISO 8601); may be left out only with an eventId (then: the time of the request)'),
 }).refine(fixedTime, TS_NEEDED);
 
-export const eventsBody = z.strictObject({ events: z.array(purchaseEvent).min(1) });
+/**
+ * A view, add-to-cart or rating: intent without a sale. Weighted into item-kNN, ALS and co-occurrence
+ * by the recipe's eventWeights; never a purchase for buy-again, profiles or RFM.
+ */
+export const interactionEvent = z
+  .strictObject({
+    eventId: ref.optional().describe('Idempotency key; derived from the content when absent'),
+    type: z.enum(INTERACTION_TYPES).describe('view, add_to_cart or rating'),
+    userId: ref,
+    itemId: ref,
+    value: z.number().min(1).max(5).optional().describe('The rating, 1..5 stars: required with type rating, refused with the others'),
+    ts: timestamp.optional().describe('When it happened (ISO 8601); may be left out only with an eventId (then: the time of the request)'),
+  })
+  .refine(fixedTime, TS_NEEDED)
+  .refine((e) => (e.type === 'rating') === (e.value !== undefined), { message: 'value (1..5) is required with type rating and refused with the others', path: ['value'] });
+
+/** One event of POST /v1/events: a purchase (no `type`, or `purchase`), or a view, add-to-cart or rating. */
+export const ingestEvent = z.discriminatedUnion('type', [purchaseEvent, interactionEvent]).meta({ id: 'Event' });
+
+export const eventsBody = z.strictObject({ events: z.array(ingestEvent).min(1) });
 
 export const ingestResult = z
   .object({

@@ -70,6 +70,8 @@ export const popularQuery = z
 export const contextBody = z
   .strictObject({
     items: z.array(id).max(100).default([]).describe('Cart or session item ids, oldest first'),
+    viewed: z.array(id).max(100).optional().describe('Item ids viewed in the session, oldest first: weaker anchors than `items`'),
+    userId: id.optional().describe("A visitor whose stored views (POST /v1/events, type view) join `viewed`; their purchases are not read"),
     attributes: attributes.optional(),
     k: z.int().min(1).max(100).default(10),
     exclude: z.array(id).max(500).optional(),
@@ -112,7 +114,7 @@ export const boughtTogetherResponse = z
       z
         .object({
           ...itemFields,
-          support: z.number().int().describe('Orders containing both items'),
+          support: z.number().describe('Orders containing both items; sessions in which both were viewed or carted add their weight (recipe eventWeights)'),
           confidence: z.number().describe('P(this item | the given item)'),
           lift: z.number().describe('How much more often than by chance they are bought together'),
         })

@@ -156,6 +156,43 @@ for (const backend of DB_BACKENDS) {
       expect(await counts(t.db)).toEqual(before);
     });
 
+    it('When events.csv has a type column, Then views, carts and ratings are stored apart from purchases and a re-import adds nothing', async () => {
+      const dir = directory({
+        'events.csv': [
+          'type,user_id,item_id,quantity,price,order_id,value,ts',
+          ',v-u1,v-mug,2,7.5,v-o1,,2024-03-01T10:00:00Z',
+          'purchase,v-u1,v-pot,1,,v-o1,,2024-03-01T10:00:00Z',
+          'view,v-u1,v-vase,,,,,2024-03-01T09:50:00Z',
+          'VIEW,v-u1,v-vase,,,,,2024-03-01T09:52:00Z',
+          'add_to_cart,v-u1,v-vase,,,,,2024-03-01T09:55:00Z',
+          'rating,v-u1,v-mug,,,,4.5,2024-03-02T10:00:00Z',
+          'rating,v-u1,v-mug,,,,9,2024-03-02T10:00:00Z',
+          'click,v-u1,v-mug,,,,,2024-03-02T10:00:00Z',
+          'view,v-u1,v-mug,,,,,yesterday',
+        ].join('\n'),
+      });
+      const before = await counts(t.db);
+      const report = await runImport({ db: t.db }, { format: 'generic', path: dir });
+      expect(report.rejected).toEqual({ 'events.bad_rating': 1, 'events.bad_type': 1, 'events.bad_timestamp': 1 });
+      expect(report).toMatchObject({ accepted: 6, inserted: 6, duplicates: 0, orders: 1 });
+      expect((await counts(t.db)).purchases - before.purchases).toBe(2);
+      const events = createEventRepository(t.db);
+      expect((await events.listUserInteractions('v-u1', 'view', 10)).map((v) => v.ts)).toEqual(['2024-03-01T09:52:00.000Z', '2024-03-01T09:50:00.000Z']);
+      expect(await events.listUserInteractions('v-u1', 'add_to_cart', 10)).toMatchObject([{ itemId: 'v-vase' }]);
+      expect(await events.listUserInteractions('v-u1', 'rating', 10)).toEqual([{ itemId: 'v-mug', ts: '2024-03-02T10:00:00.000Z', value: 4.5 }]);
+      expect((await events.listUserPurchases('v-u1', { limit: 10, offset: 0 })).map((p) => p.itemId).sort()).toEqual(['v-mug', 'v-pot']);
+      const again = await runImport({ db: t.db }, { format: 'generic', path: dir });
+      expect(again).toMatchObject({ inserted: 0, duplicates: 6 });
+    });
+
+    it('When events.csv has a type column, Then only purchase rows need a quantity; without one the column is required', async () => {
+      const views = directory({ 'events.csv': 'type,user_id,item_id,ts\nview,w-u1,w-i1,2024-01-01T00:00:00Z\npurchase,w-u1,w-i1,2024-01-01T00:00:00Z\n' });
+      const report = await runImport({ db: t.db }, { format: 'generic', path: views });
+      expect(report).toMatchObject({ accepted: 1, rejected: { 'events.bad_number': 1 } });
+      const plain = directory({ 'events.csv': 'user_id,item_id,ts\nw-u1,w-i1,2024-01-01T00:00:00Z\n' });
+      await expect(runImport({ db: t.db }, { format: 'generic', path: plain })).rejects.toThrow(/missing column\(s\) quantity/);
+    });
+
     it('When the directory has none of the files, or is not a directory, Then the import fails with a clear error', async () => {
       await expect(runImport({ db: t.db }, { format: 'generic', path: directory({ 'other.csv': 'a\n1\n' }) })).rejects.toThrow(/none of items\.csv, users\.csv, events\.csv/);
       await expect(runImport({ db: t.db }, { format: 'generic', path: path.join(root, 'missing') })).rejects.toThrow(/not a directory/);

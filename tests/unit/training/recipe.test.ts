@@ -55,6 +55,14 @@ describe('recipes', () => {
     expect(err.message).toMatch(/^recipe "bad": tune\.folds: /);
   });
 
+  it('fills the documented event weights when a recipe has none, keeps purchase as the unit, and names a bad weight', () => {
+    expect(parseRecipe(small(), 'r').eventWeights).toEqual({ purchase: 1, add_to_cart: 0.3, view: 0.1, rating: 0.5 });
+    expect(parseRecipe({ ...small(), eventWeights: { view: 0 } }, 'r').eventWeights).toEqual({ purchase: 1, add_to_cart: 0.3, view: 0, rating: 0.5 });
+    expect(errorOf(() => parseRecipe({ ...small(), eventWeights: { view: -1 } }, 'r')).details).toEqual([{ path: 'eventWeights.view', message: expect.any(String) }]);
+    expect(errorOf(() => parseRecipe({ ...small(), eventWeights: { purchase: 2 } }, 'r')).details).toEqual([{ path: 'eventWeights.purchase', message: expect.any(String) }]);
+    expect(errorOf(() => parseRecipe({ ...small(), eventWeights: { click: 1 } }, 'r')).message).toMatch(/eventWeights.click/);
+  });
+
   it('names the offending hyperparameter by its path in the recipe', () => {
     const raw = small();
     (raw.sources['item-knn'].params as Record<string, unknown>).shrink = -1;
