@@ -1,7 +1,7 @@
 /**
  * Audience benchmark on UCI Online Retail: "who will buy this product?".
  *
- *   npx tsx bench/audience.ts [RECIPE] [--data FILE] [--k 100] [--gammas 0,0.5,1,1.5]
+ *   npx tsx bench/audience.ts [RECIPE] [--data FILE] [--k 100] [--gammas -1,-0.5,0,0.5,1]
  *
  * 1. Validation (before the cutoff only): trains the recipe on purchases before 2011-10-02 and scores
  *    the audience of every item bought 2011-10-02..2011-11-01 for each propensity exponent gamma; the
@@ -31,7 +31,7 @@ const flag = (name: string) => {
   return i >= 0 ? args.splice(i, 2)[1] : undefined;
 };
 const k = Number(flag('--k') ?? 100);
-const gammas = (flag('--gammas') ?? '0,0.5,1,1.5').split(',').map(Number);
+const gammas = (flag('--gammas') ?? '-1,-0.5,0,0.5,1').split(',').map(Number);
 const recipe = await loadRecipe(args[0] ?? 'default', join(ROOT, 'models'));
 const CUTOFF = Date.parse('2011-11-01T00:00:00Z');
 
@@ -67,6 +67,9 @@ for (const gamma of gammas) {
   if (recall > best.recall) best = { gamma, recall };
 }
 console.log(`  chosen gamma ${best.gamma}`);
+const vPrior = priorBuyers(validation.train);
+console.log(`  (baselines on validation: most active ${audienceRecall(vItems, mostActiveRanker(validation.train, vPrior), k).toFixed(4)}, ` +
+  `same category ${audienceRecall(vItems, sameCategoryRanker(validation.train, vPrior), k).toFixed(4)})`);
 
 console.log('\ntest: train before 2011-11-01, audiences of purchases on/after it (reported once)');
 const test = temporalSplit(input, CUTOFF);

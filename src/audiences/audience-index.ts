@@ -4,8 +4,9 @@
  * best hybrid candidates with the blend's score (and their own purchases, scored by buy-again), so
  *   customers likely to buy item i = customers holding i among their candidates, by blend score.
  * The blend is normalised per customer (every source divided by its best score for that customer), so
- * it says how much i stands out for u, not how likely u is to buy anything; the propensity prior
- * orders^gamma puts that back:
+ * it says how much i stands out for u rather than how likely u is to buy anything; an optional
+ * propensity prior orders^gamma can weigh activity back in (gamma is chosen on a validation split:
+ * 0 on Online Retail, see audience-service.ts):
  *   score(u, T) = orders(u)^gamma * sum over targets i in T of blend(u, i)
  * Customers who hold no target among their candidates but bought one of its neighbours (item-kNN,
  * co-occurrence lists) come after all of those, by
