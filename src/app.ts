@@ -1,3 +1,5 @@
+import { audienceRoutes } from './http/routes/audiences.js';
+import { exportRoutes } from './http/routes/exports.js';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { registerAuth } from './http/plugins/auth.js';
@@ -120,6 +122,8 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   onlineMetricRoutes(app, { onlineMetrics: services.onlineMetrics });
   experimentRoutes(app, { experiments: services.experiments });
   profileRoutes(app, { profiles: services.profiles, catalog: services.catalog });
+  audienceRoutes(app, { audiences: services.audiences });
+  exportRoutes(app, { jobService: services.jobService, exportDir: config.EXPORT_DIR });
   dashboardRoutes(app);
   // The inline job runner lives as long as the app: it claims jobs once the app is ready and stops
   // (finishing or interrupting the job in hand) before the caller closes the database.

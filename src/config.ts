@@ -80,6 +80,8 @@ const schema = z.object({
    * (resolved in loadConfig), so an admin key cannot make the server read any file it can.
    */
   IMPORT_ROOTS: list,
+  /** Directory campaign exports (POST /v1/exports) are written to, one file per export job; unset = `DATA_DIR/exports`. */
+  EXPORT_DIR: z.string().min(1).optional(),
   /**
    * Threads of a training's per-user and per-item work (serving build); unset = one per core. Any
    * number gives the same model.
@@ -110,7 +112,7 @@ const schema = z.object({
   MAX_JSON_DEPTH: z.coerce.number().int().min(2).max(1000).default(32),
 });
 
-export type Config = z.infer<typeof schema>;
+export type Config = z.infer<typeof schema> & { EXPORT_DIR: string };
 
 export class ConfigError extends Error {}
 
@@ -126,7 +128,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
-  const config = parsed.data;
+  const config = { ...parsed.data, EXPORT_DIR: parsed.data.EXPORT_DIR ?? join(parsed.data.DATA_DIR, 'exports') };
   if (config.IMPORT_ROOTS.length === 0) config.IMPORT_ROOTS = [join(config.DATA_DIR, 'imports')];
   return config;
 }

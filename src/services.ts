@@ -24,6 +24,8 @@ import { createModelGauges } from './training/model-gauges.js';
 import { createExperimentRepository } from './data/experiment-repository.js';
 import { createExperimentCache } from './serving/experiments.js';
 import { createExperimentService } from './serving/experiment-service.js';
+import { createAudienceService } from './audiences/audience-service.js';
+import { checkExport } from './exports/check-export.js';
 
 /**
  * The composition root: every domain object built from explicit dependencies. The server, the CLIs,
@@ -51,10 +53,12 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
   });
   const experiments = createExperimentService({ experiments: experimentRepository, cache: experimentCache, offeredStrategies: () => serving.offeredStrategies() });
   const profiles = createProfileService({ store, events, catalog, metrics });
+  const audiences = createAudienceService({ model: () => serving.activeModel(), store, profiles });
   const modelGauges = createModelGauges({ store, metrics, log: deps.log });
   // What this process keeps of a user: decoded serving entries and answers, decoded profiles.
   const forgetUser = async (id: string) => {
     profiles.forgetUser(id);
+    audiences.forgetUser();
     await serving.forgetUser(id);
   };
   // Erased through another process sharing the model store: forget what this one keeps of the user.
@@ -82,7 +86,10 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
   const onlineMetrics = createOnlineMetrics({ db, experiments: experimentRepository, gauge: metrics.onlineRate, log: deps.log });
   const jobRunnerOptions = {
     jobs,
-    handlers: createJobHandlers({ db, trainer, evaluate: evaluations.handler, onImported: async (since) => void (await feedImported(since)) }),
+    handlers: createJobHandlers({
+      db, trainer, evaluate: evaluations.handler, onImported: async (since) => void (await feedImported(since)),
+      exports: { deps: { serving, audiences, profiles, store }, dir: config.EXPORT_DIR },
+    }),
     onFinished: (j: { type: string; status: string; ms: number }) => {
       metrics.jobDuration.observe({ type: j.type, status: j.status }, j.ms / 1000);
       if (j.status === 'failed') metrics.jobFailures.inc({ type: j.type });
@@ -91,10 +98,13 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
   };
   const jobRunner =
     config.JOB_RUNNER === 'inline' ? createJobRunner({ ...jobRunnerOptions, mode: 'inline', exclusiveDatabase: db.kind === 'pglite' }) : null;
-  const jobService = createJobService({ jobs, defaultRecipe: config.DEFAULT_RECIPE, kick: () => jobRunner?.kick(), importRoots: config.IMPORT_ROOTS });
+  const jobService = createJobService({
+    jobs, defaultRecipe: config.DEFAULT_RECIPE, kick: () => jobRunner?.kick(), importRoots: config.IMPORT_ROOTS,
+    checkExport: (request) => checkExport(() => serving.activeModel(), request),
+  });
 
   return { config, db, store, metrics, catalog, events, recordPurchases, recordFeedback, serving, eraseUser, erasure, activateModel, jobs, trainer, jobRunnerOptions, jobRunner, jobService,
-    reports, evaluations, evaluationGauges, onlineMetrics, profiles, modelGauges, experiments };
+    reports, evaluations, evaluationGauges, onlineMetrics, profiles, modelGauges, experiments, audiences };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -55,6 +55,8 @@ export interface FeedbackInput {
   /** The experiment and arm that gave the recommendation (echoed from the response's `experiment`). */
   experimentId?: string | null;
   arm?: string | null;
+  /** The campaign (export) that showed the recommendation. */
+  campaignId?: string | null;
   ts: Date;
 }
 
@@ -213,8 +215,8 @@ export function createEventRepository(db: Db) {
       const inserted = await db.transaction(async (tx) => {
         await ensureReferenced(tx, events.map((e) => e.userId), events.map((e) => e.itemId));
         const { rows } = await tx.query(
-          `INSERT INTO feedback_events (event_id, user_id, item_id, type, recommendation_id, strategy, ts, experiment_id, arm)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::text[])
+          `INSERT INTO feedback_events (event_id, user_id, item_id, type, recommendation_id, strategy, ts, experiment_id, arm, campaign_id)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::text[], $10::text[])
            ON CONFLICT (event_id) DO NOTHING RETURNING 1`,
           [
             ids,
@@ -226,6 +228,7 @@ export function createEventRepository(db: Db) {
             events.map((e) => e.ts.toISOString()),
             events.map((e) => e.experimentId ?? null),
             events.map((e) => e.arm ?? null),
+            events.map((e) => e.campaignId ?? null),
           ],
         );
         return rows.length;

@@ -7,6 +7,9 @@ import type { Trainer } from '../training/train-model.js';
 import type { JobRecord } from './job-repository.js';
 import type { JobHandler } from './job-runner.js';
 import { JOB_TYPES } from './job-types.js';
+import { join } from 'node:path';
+import { exportFileName, exportRequest } from '../exports/export-request.js';
+import { runExport, type ExportDeps } from '../exports/run-export.js';
 
 /** Params of a training job as stored in the jobs table (dates as ISO strings). */
 export const trainJobParams = z.strictObject({
@@ -49,6 +52,8 @@ export function createJobHandlers(deps: {
   evaluate?: JobHandler;
   /** Told after an import which purchases it stored (created since `since`), for live recommendations. */
   onImported?: (since: Date) => Promise<void>;
+  /** Campaign exports; without it this process does not claim export jobs. */
+  exports?: { deps: ExportDeps; dir: string };
 }): Record<string, JobHandler> {
   const handlers: Record<string, JobHandler> = {
     [JOB_TYPES.train]: async (raw, ctx) => {
@@ -74,5 +79,13 @@ export function createJobHandlers(deps: {
     },
   };
   if (deps.evaluate) handlers[JOB_TYPES.evaluate] = deps.evaluate;
+  const exports = deps.exports;
+  if (exports) {
+    handlers[JOB_TYPES.export] = async (raw, ctx) => {
+      const params = exportRequest.parse(raw);
+      const file = join(exports.dir, exportFileName(ctx.job.id, params.format));
+      return runExport(exports.deps, params, file, { onProgress: (f) => void ctx.progress(f, 'export').catch(() => {}), signal: ctx.signal });
+    };
+  }
   return handlers;
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { AppError } from '../errors.js';
 import { resolveRecipe } from '../training/train-model.js';
 import type { ImportJobParams, TrainJobParams } from './job-handlers.js';
+import type { ExportRequest } from '../exports/export-request.js';
 import type { EnqueueOptions, JobRecord, JobRepository } from './job-repository.js';
 import { JOB_TYPES, TRAINING_EXCLUSIVE_KEY, type JobType } from './job-types.js';
 
@@ -18,6 +19,8 @@ export interface JobServiceDeps {
    * files and directories are accepted in any case.
    */
   importRoots?: string[];
+  /** Checks an export request against the active model before it is queued (throws AppError). */
+  checkExport?: (request: ExportRequest) => Promise<void>;
 }
 
 export type JobService = ReturnType<typeof createJobService>;
@@ -75,6 +78,15 @@ export function createJobService(deps: JobServiceDeps) {
     /** Queues an import of a file or directory on the server (never an upload). */
     async submitImport(request: ImportJobParams): Promise<JobRecord> {
       return enqueue(JOB_TYPES.import, { format: request.format, path: await importablePath(request, deps.importRoots) });
+    },
+
+    /**
+     * Queues a campaign export after checking it against the active model (a strategy it lacks, an
+     * unknown item or an empty category is a 4xx now, not a failed job later).
+     */
+    async submitExport(request: ExportRequest): Promise<JobRecord> {
+      await deps.checkExport?.(request);
+      return enqueue(JOB_TYPES.export, request);
     },
 
     /** The job with this id if it is of `type`, else null. */

@@ -1,5 +1,5 @@
 /** Job types in the jobs table; a runner claims the types it has handlers for. */
-export const JOB_TYPES = { train: 'train', import: 'import', evaluate: 'evaluate' } as const;
+export const JOB_TYPES = { train: 'train', import: 'import', evaluate: 'evaluate', export: 'export' } as const;
 export type JobType = (typeof JOB_TYPES)[keyof typeof JOB_TYPES];
 
 /** One training at a time: training jobs share this exclusive key. */

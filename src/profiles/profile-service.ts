@@ -130,6 +130,13 @@ export function createProfileService(deps: {
       return { ...refreshed(v, fresh, old), modelVersion: v.version, source: 'refreshed', asOf: new Date(now).toISOString() };
     },
 
+    /** Ids of the customers of one group (audience and export filters); null when no model with profiles is active. */
+    async userIdsIn(dimension: SegmentDimension, name: string): Promise<Set<string> | null> {
+      const v = await current();
+      if (!v) return null;
+      return new Set(v.list.filter((p) => p[dimension] === name).map((p) => p.userId));
+    },
+
     /** Customers of one group, by descending spend; null when no model with profiles is active. */
     async members(dimension: SegmentDimension, name: string, page: { limit: number; offset: number }) {
       const v = await current();

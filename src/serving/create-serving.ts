@@ -149,6 +149,8 @@ export function createServing(opts: ServingOptions) {
       const r = await counted('user', recommendForUser(deps, userId, query));
       return tag ? { ...r, experiment: tag } : r;
     },
+    /** The served model version (audiences and exports read its tables); null without an active model. */
+    activeModel: () => deps.model(),
     /** Strategies the served model offers (hybrid first); null without an active model. */
     async offeredStrategies(): Promise<readonly string[] | null> {
       return (await models.current())?.info.strategies ?? null;

@@ -39,6 +39,12 @@ export interface OnlineMetricsReport {
   strategies: StrategyRates[];
   /** Every experiment, newest first, with the feedback of the window that names it and one of its arms. */
   experiments: ExperimentResults[];
+  /** Per campaign (feedback sent with a campaignId, e.g. from an export), busiest first. */
+  campaigns: CampaignRates[];
+}
+
+export interface CampaignRates extends Omit<StrategyRates, 'strategy'> {
+  campaignId: string;
 }
 
 type Counts = Omit<FeedbackCounts, 'strategy'>;
@@ -97,6 +103,17 @@ FROM feedback_events
 WHERE ts >= $1 AND experiment_id IS NOT NULL
 GROUP BY experiment_id, arm`;
 
+const CAMPAIGN_COUNTS_SQL = `
+SELECT campaign_id,
+       count(*) FILTER (WHERE type = 'impression')::int AS impressions,
+       count(*) FILTER (WHERE type = 'click')::int AS clicks,
+       count(*) FILTER (WHERE type = 'add_to_cart')::int AS add_to_cart,
+       count(*) FILTER (WHERE type = 'purchase')::int AS purchases
+FROM feedback_events
+WHERE ts >= $1 AND campaign_id IS NOT NULL
+GROUP BY campaign_id
+ORDER BY impressions DESC, campaign_id`;
+
 export type OnlineMetrics = ReturnType<typeof createOnlineMetrics>;
 
 /**
@@ -122,10 +139,11 @@ export function createOnlineMetrics(deps: {
     const since = new Date(now().getTime() - days * 86_400_000);
     type Row = { impressions: number; clicks: number; add_to_cart: number; purchases: number };
     const counts = (r: Row): Counts => ({ impressions: r.impressions, clicks: r.clicks, addToCart: r.add_to_cart, purchases: r.purchases });
-    const [{ rows }, experiments, arms] = await Promise.all([
+    const [{ rows }, experiments, arms, campaigns] = await Promise.all([
       deps.db.query<Row & { strategy: string | null }>(COUNTS_SQL, [since.toISOString()]),
       deps.experiments?.list() ?? [],
       deps.experiments ? deps.db.query<Row & { experiment_id: string; arm: string | null }>(ARM_COUNTS_SQL, [since.toISOString()]) : { rows: [] },
+      deps.db.query<Row & { campaign_id: string }>(CAMPAIGN_COUNTS_SQL, [since.toISOString()]),
     ]);
     const strategies = rows.map((r) => strategyRates({ strategy: r.strategy, ...counts(r) }));
     const byArm = new Map(arms.rows.map((r) => [`${r.experiment_id}\u0000${r.arm}`, counts(r)]));
@@ -134,6 +152,10 @@ export function createOnlineMetrics(deps: {
       since: since.toISOString(),
       strategies,
       experiments: experiments.map((e) => experimentResults(e, (arm) => byArm.get(`${e.id}\u0000${arm}`))),
+      campaigns: campaigns.rows.map((r) => {
+        const { strategy: _, ...rates } = strategyRates({ strategy: null, ...counts(r) });
+        return { campaignId: r.campaign_id, ...rates };
+      }),
     };
   }
 

@@ -126,5 +126,18 @@ export const onlineMetricsResponse = z
     experiments: z
       .array(experimentResults)
       .describe('Every A/B experiment, newest first: counts per arm from feedback in the window that carried its experimentId and arm'),
+    campaigns: z
+      .array(
+        z.object({
+          campaignId: z.string(),
+          impressions: z.number().int(),
+          clicks: z.number().int(),
+          addToCart: z.number().int(),
+          purchases: z.number().int(),
+          ctr: z.number().nullable().describe('click events / impression events of the campaign in the window; null without impressions'),
+          conversion: z.number().nullable().describe('purchase feedback events / impression events of the campaign in the window; null without impressions'),
+        }),
+      )
+      .describe('Per campaign (feedback sent with a campaignId, e.g. from an export), most impressions first'),
   })
   .meta({ id: 'OnlineMetrics' });

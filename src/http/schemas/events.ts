@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { INTERACTION_TYPES } from '../../data/event-repository.js';
+import { campaignId } from '../../exports/export-request.js';
 import { price, timestamp } from './common.js';
 
 const ref = z.string().min(1).max(256);
@@ -60,6 +61,7 @@ export const feedbackEvent = z.strictObject({
   strategy: z.string().max(64).nullable().optional(),
   experimentId: z.string().min(1).max(64).nullable().optional().describe("The response's experiment.id, when it had one"),
   arm: z.string().min(1).max(64).nullable().optional().describe("The response's experiment.arm; required with experimentId"),
+  campaignId: campaignId.nullable().optional().describe('The campaign (export) that showed the recommendation, for per-campaign online metrics'),
   ts: timestamp.optional().describe('When it happened (ISO 8601); may be left out only with an eventId (then: the time of the request)'),
 })
   .refine(fixedTime, TS_NEEDED)

@@ -1,0 +1,120 @@
+import { createWriteStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { loadConfig } from '../config.js';
+import { openDatabase } from '../data/open-database.js';
+import { AppError } from '../errors.js';
+import { exportRequest, type ExportRequest } from '../exports/export-request.js';
+import { runExport, type ExportResult } from '../exports/run-export.js';
+import { createServices } from '../services.js';
+import { createModelStore } from '../store/create-model-store.js';
+import { createProgress } from './progress.js';
+import { parseCommandLine, runCli, UsageError } from './run-cli.js';
+import { runJobOnServer, runningServer, type RunningServer } from './server-handoff.js';
+
+const USAGE = `Usage: npm run export -- --out FILE [options]
+
+  --out FILE                 where to write the file
+  --kind KIND                recommendations (default: every customer's top-k) or audience
+  --k N                      items per customer (recommendations, default 10) or customers (audience)
+  --segment NAME             only customers of this RFM segment (e.g. champions)
+  --lifecycle STAGE          only customers at this lifecycle stage (new, active, silent, churned)
+  --strategy NAME            recommendations: hybrid (default) or one source of the active model
+  --item ID[,ID...]          audience: the products
+  --category NAME            audience: every product of this category
+  --include-recent-buyers    audience: keep customers who bought the products recently
+  --format csv|jsonl         default csv
+  --campaign ID              campaign id written on every row (send it back with feedback)
+
+Writes the active model's answers, exactly as the API gives them (GET /v1/users/:id/recommendations
+?strategy=..., POST /v1/audiences), with the same configuration as the server. When a server owns
+the embedded data in DATA_DIR, the export runs there as a job (POST /v1/exports) and is downloaded.`;
+
+const FLAGS: Record<string, keyof ExportRequest | 'out'> = {
+  '--out': 'out', '--kind': 'kind', '--k': 'k', '--segment': 'segment', '--lifecycle': 'lifecycle', '--strategy': 'strategy',
+  '--item': 'itemIds', '--category': 'category', '--format': 'format', '--campaign': 'campaignId',
+};
+
+/** The request and the output path, validated by the same schema as POST /v1/exports. */
+export function parseExportArgs(args: string[]): { request: ExportRequest; out: string } {
+  const raw: Record<string, unknown> = {};
+  for (let i = 0; i < args.length; i++) {
+    const [flag, inline] = args[i].split(/=(.*)/s, 2) as [string, string | undefined];
+    if (flag === '--include-recent-buyers') {
+      raw.includeRecentBuyers = true;
+      continue;
+    }
+    const key = FLAGS[flag];
+    if (!key) throw new UsageError(`unknown argument "${args[i]}"`);
+    const value = inline ?? args[++i];
+    if (value === undefined || value === '') throw new UsageError(`${flag} needs a value`);
+    if (raw[key] !== undefined) throw new UsageError(`${flag} given twice`);
+    raw[key] = key === 'k' ? Number(value) : key === 'itemIds' ? value.split(',').filter(Boolean) : value;
+  }
+  const { out, ...rest } = raw;
+  if (typeof out !== 'string') throw new UsageError('--out FILE is required');
+  const parsed = exportRequest.safeParse(rest);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const flag = Object.entries(FLAGS).find(([, k]) => k === issue.path[0])?.[0] ?? String(issue.path[0] ?? '');
+    throw new UsageError(`${flag}: ${issue.message}`);
+  }
+  return { request: parsed.data, out };
+}
+
+const summary = (r: ExportResult, out: string) =>
+  `${r.customers.toLocaleString('en-US')} customers, ${r.rows.toLocaleString('en-US')} rows (${r.format}, model ${r.modelVersion}) in ${(r.ms / 1000).toFixed(1)} s -> ${out}`;
+
+async function main(args: string[]): Promise<number> {
+  const cli = parseCommandLine(args, USAGE, parseExportArgs);
+  if (!cli.ok) return cli.exit;
+  const { request, out } = cli.value;
+  const config = loadConfig();
+  const server = runningServer(config);
+  if (server) return exportOnServer(server, request, out);
+  const db = await openDatabase(config);
+  const store = await createModelStore(config).catch(async (err: unknown) => {
+    await db.close();
+    throw err;
+  });
+  try {
+    const services = createServices({ config, db, store });
+    const progress = createProgress('export');
+    let result: ExportResult;
+    try {
+      result = await runExport({ serving: services.serving, audiences: services.audiences, profiles: services.profiles, store: services.store }, request, out, {
+        onProgress: (f) => progress.update(f),
+      });
+    } catch (err) {
+      progress.stop('failed');
+      if (!(err instanceof AppError) || err.status >= 500) throw err;
+      console.error(`error: ${err.message}`);
+      return 2;
+    }
+    progress.stop();
+    console.log(summary(result, out));
+    return 0;
+  } finally {
+    await store.close();
+    await db.close();
+  }
+}
+
+async function exportOnServer(server: RunningServer, request: ExportRequest, out: string): Promise<number> {
+  console.log(`The server at ${server.url} (pid ${server.pid}) owns the data: exporting there.`);
+  const progress = createProgress('export');
+  const job = await runJobOnServer(server, '/v1/exports', request, progress);
+  if (job.status !== 'succeeded') {
+    progress.stop('failed');
+    console.error(`error: export job ${job.id} failed: ${job.error}`);
+    return 1;
+  }
+  progress.stop();
+  const res = await fetch(new URL(`/v1/exports/${encodeURIComponent(job.id)}/file`, server.url), { headers: { authorization: `Bearer ${server.key}` } });
+  if (!res.ok || !res.body) throw new Error(`downloading the export answered ${res.status}`);
+  await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(out));
+  console.log(summary(job.result as ExportResult, out));
+  return 0;
+}
+
+runCli(import.meta.url, main);

@@ -1,0 +1,21 @@
+import { AppError, notFound } from '../errors.js';
+import type { ServingModel } from '../serving/serving-model.js';
+import type { ExportRequest } from './export-request.js';
+
+const unprocessable = (field: string, message: string) => new AppError('UNPROCESSABLE', message, [{ path: field, message }]);
+
+/**
+ * An export request against the served model, before a job is queued for it: a model must be active,
+ * offer the strategy, and know the items (or have some in the category).
+ */
+export async function checkExport(model: () => Promise<ServingModel | null>, req: ExportRequest): Promise<void> {
+  const m = await model();
+  if (!m) throw unprocessable('kind', 'no model is active yet: train one first (POST /v1/training-jobs)');
+  if (req.strategy !== undefined && !m.info.strategies.includes(req.strategy)) {
+    throw unprocessable('strategy', `the active model offers ${m.info.strategies.join(', ')}`);
+  }
+  for (const id of req.itemIds ?? []) if (!m.items.index.has(id)) throw notFound('item', id);
+  if (req.category !== undefined && !m.items.categories.some((c) => c.includes(req.category!))) {
+    throw unprocessable('category', `no item of the active model is in category "${req.category}"`);
+  }
+}

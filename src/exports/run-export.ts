@@ -1,0 +1,146 @@
+/**
+ * Campaign exports: the top-k recommendations of every customer of a segment / lifecycle stage, or the
+ * audience of some products, written to a CSV or JSON Lines file for e-mail and CRM tools. Every row is
+ * the API's own answer (the same use cases, the same model version), so a file and
+ * GET /v1/users/:id/recommendations?strategy=... agree. The file is written under a temporary name and
+ * renamed when complete, so a reader never sees half an export.
+ */
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { stringify } from 'csv-stringify';
+import type { AudienceService } from '../audiences/audience-service.js';
+import { AppError } from '../errors.js';
+import type { ProfileService } from '../profiles/profile-service.js';
+import type { Serving } from '../serving/create-serving.js';
+import { ARTIFACT_USER_IDS, decodeUserIdsArtifact } from '../serving/serving-artifacts.js';
+import type { ModelStore } from '../store/model-store.js';
+import type { ExportRequest } from './export-request.js';
+
+export interface ExportDeps {
+  serving: Pick<Serving, 'recommendForUser' | 'activeModel'>;
+  audiences: Pick<AudienceService, 'audience'>;
+  profiles: Pick<ProfileService, 'userIdsIn'>;
+  store: Pick<ModelStore, 'getArtifact'>;
+}
+
+export interface ExportResult {
+  kind: ExportRequest['kind'];
+  format: ExportRequest['format'];
+  campaignId: string | null;
+  modelVersion: string;
+  /** Customers written (recommendations: customers with a list; audience: members). */
+  customers: number;
+  /** Lines written, header excluded. */
+  rows: number;
+  bytes: number;
+  ms: number;
+}
+
+/** Customers scored at once: their reads overlap, the file keeps the model's customer order. */
+const CHUNK = 64;
+
+const RECOMMENDATION_COLUMNS = ['campaignId', 'userId', 'rank', 'itemId', 'title', 'score', 'explanation', 'sources', 'strategy', 'fallback', 'modelVersion', 'recommendationId'];
+const AUDIENCE_COLUMNS = ['campaignId', 'rank', 'userId', 'score', 'tier', 'reason', 'itemId', 'modelVersion'];
+
+/** Writes records as CSV (with a header) or JSON Lines, with backpressure. */
+function openWriter(file: string, format: ExportRequest['format'], columns: string[]) {
+  const out = createWriteStream(file);
+  const csv = format === 'csv' ? stringify({ header: true, columns, cast: { boolean: (v) => String(v) } }) : null;
+  csv?.pipe(out);
+  const sink = csv ?? out;
+  return {
+    async write(record: Record<string, unknown>, json?: unknown): Promise<void> {
+      const ok = csv ? csv.write(record) : out.write(`${JSON.stringify(json ?? record)}\n`);
+      if (!ok) await once(sink, 'drain');
+    },
+    async close(): Promise<void> {
+      sink.end();
+      if (!out.writableFinished) await once(out, 'finish');
+    },
+    destroy: () => out.destroy(),
+  };
+}
+
+/** The model's customers, filtered by segment and lifecycle stage. */
+async function customersOf(deps: ExportDeps, version: string, req: ExportRequest): Promise<string[]> {
+  const bytes = await deps.store.getArtifact(version, ARTIFACT_USER_IDS);
+  let ids = bytes ? decodeUserIdsArtifact(bytes) : [];
+  for (const [dimension, name] of [['segment', req.segment], ['lifecycle', req.lifecycle]] as const) {
+    if (name === undefined) continue;
+    const members = await deps.profiles.userIdsIn(dimension, name);
+    if (!members) throw new AppError('UNPROCESSABLE', 'the active model has no customer profiles to filter by');
+    ids = ids.filter((id) => members.has(id));
+  }
+  return ids;
+}
+
+export async function runExport(
+  deps: ExportDeps,
+  req: ExportRequest,
+  file: string,
+  opts: { onProgress?: (fraction: number) => void; signal?: AbortSignal } = {},
+): Promise<ExportResult> {
+  const started = performance.now();
+  const model = await deps.serving.activeModel();
+  if (!model) throw new AppError('UNPROCESSABLE', 'no model is active yet: train one first');
+  await mkdir(dirname(file), { recursive: true });
+  const part = `${file}.part`;
+  const campaign = req.campaignId ?? null;
+  const writer = openWriter(part, req.format, req.kind === 'audience' ? AUDIENCE_COLUMNS : RECOMMENDATION_COLUMNS);
+  let rows = 0;
+  let customers = 0;
+  try {
+    if (req.kind === 'audience') {
+      const audience = await deps.audiences.audience({ ...req, k: req.k });
+      if (!audience) throw new AppError('UNPROCESSABLE', 'no model is active yet: train one first');
+      for (const [r, u] of audience.users.entries()) {
+        const record = { campaignId: campaign, rank: r + 1, userId: u.userId, score: u.score, tier: u.tier, reason: u.reason, itemId: u.itemId, modelVersion: audience.modelVersion };
+        await writer.write(record);
+        rows++;
+      }
+      customers = audience.users.length;
+      opts.onProgress?.(1);
+    } else {
+      const ids = await customersOf(deps, model.meta.version, req);
+      const query = { k: req.k, strategy: req.strategy ?? 'hybrid', excludePurchased: req.excludePurchased };
+      let reported = 0;
+      for (let from = 0; from < ids.length; from += CHUNK) {
+        opts.signal?.throwIfAborted();
+        const chunk = ids.slice(from, from + CHUNK);
+        const answers = await Promise.all(chunk.map((id) => deps.serving.recommendForUser(id, query)));
+        for (const [c, a] of answers.entries()) {
+          const userId = chunk[c];
+          if (req.format === 'jsonl') {
+            await writer.write({}, { campaignId: campaign, userId, ...a });
+            rows++;
+          } else {
+            for (const [r, item] of a.items.entries()) {
+              await writer.write({
+                campaignId: campaign, userId, rank: r + 1, itemId: item.itemId, title: item.title ?? '', score: item.score, explanation: item.explanation ?? '',
+                sources: item.sources.join('|'), strategy: a.strategy, fallback: a.fallback, modelVersion: a.modelVersion, recommendationId: a.recommendationId,
+              });
+              rows++;
+            }
+          }
+          customers++;
+        }
+        const fraction = Math.min(1, (from + chunk.length) / ids.length);
+        // At most once per percent.
+        if (fraction - reported >= 0.01 || fraction === 1) {
+          reported = fraction;
+          opts.onProgress?.(fraction);
+        }
+      }
+    }
+    await writer.close();
+    await rename(part, file);
+  } catch (err) {
+    writer.destroy();
+    await rm(part, { force: true });
+    throw err;
+  }
+  const { size } = await stat(file);
+  return { kind: req.kind, format: req.format, campaignId: campaign, modelVersion: model.meta.version, customers, rows, bytes: size, ms: Math.round(performance.now() - started) };
+}

@@ -1,0 +1,153 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUNDLED_SAMPLE_PATH, runImport } from '../../../src/data/importers/run-import.js';
+import { auth, createTestApp, finishedJob, type TestApp } from '../../helpers/app.js';
+import { createPgliteTestDb, createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
+
+// The bundled Online Retail sample, imported and trained once; exports go to a private directory.
+const usePostgres = await serviceAvailable(POSTGRES_URL);
+const DAY_MS = 86_400_000;
+
+describe('audiences and campaign exports on the bundled sample', () => {
+  let t: TestApp;
+  let exportDir: string;
+  let popularItem: string;
+  beforeAll(async () => {
+    exportDir = await mkdtemp(join(tmpdir(), 'recsvc-exports-'));
+    t = await createTestApp({ createDb: usePostgres ? createPostgresTestDb : createPgliteTestDb, env: { EXPORT_DIR: exportDir } });
+    await runImport({ db: t.services.db }, { format: 'online-retail', path: BUNDLED_SAMPLE_PATH });
+    await t.services.trainer.train();
+    await t.services.serving.refresh();
+    const { rows } = await t.services.db.query<{ item_id: string }>(
+      'SELECT item_id FROM purchase_events GROUP BY item_id ORDER BY count(DISTINCT user_id) DESC, item_id LIMIT 1',
+    );
+    popularItem = rows[0].item_id;
+  }, 240_000);
+  afterAll(async () => {
+    await t?.dispose();
+    if (exportDir) await rm(exportDir, { recursive: true, force: true });
+  });
+
+  const get = (url: string) => t.app.inject({ url, headers: auth('admin') });
+
+  it('When the audience of a product is asked for, Then it lists k customers, best first, none of them a buyer of the last 90 days, each with a reason', async () => {
+    const res = await get(`/v1/items/${popularItem}/audience?k=20`);
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body.itemIds).toEqual([popularItem]);
+    expect(body.users).toHaveLength(20);
+    for (let r = 1; r < body.users.length; r++) expect(body.users[r - 1].score).toBeGreaterThanOrEqual(body.users[r].score);
+    for (const u of body.users) expect(u.reason).toMatch(/^(bought |scored by )/);
+    const { rows } = await t.services.db.query<{ user_id: string }>(
+      `SELECT DISTINCT user_id FROM purchase_events WHERE item_id = $1 AND ts >= (SELECT max(ts) FROM purchase_events) - interval '90 days'`,
+      [popularItem],
+    );
+    const recent = new Set(rows.map((r) => r.user_id));
+    expect(recent.size).toBeGreaterThan(0);
+    expect(body.users.filter((u: { userId: string }) => recent.has(u.userId))).toEqual([]);
+    // Asked to keep them, recent buyers may come back.
+    const all = (await get(`/v1/items/${popularItem}/audience?k=300&includeRecentBuyers=true`)).json();
+    expect(all.users.some((u: { userId: string }) => recent.has(u.userId))).toBe(true);
+  });
+
+  it('When the audience is filtered by segment, Then every member is in that segment', async () => {
+    const segments = (await get('/v1/segments')).json();
+    const name = segments.segments.find((s: { users: number }) => s.users >= 10).name as string;
+    const body = (await get(`/v1/items/${popularItem}/audience?k=50&segment=${encodeURIComponent(name)}`)).json();
+    expect(body.users.length).toBeGreaterThan(0);
+    for (const u of body.users) {
+      const profile = (await t.app.inject({ url: `/v1/users/${u.userId}/profile`, headers: auth('read') })).json();
+      expect(profile.segment).toBe(name);
+    }
+  });
+
+  it('When an audience names an unknown item, a missing category or bad input, Then it is a 4xx in the error shape', async () => {
+    expect((await get('/v1/items/no-such-item/audience')).statusCode).toBe(404);
+    expect((await get(`/v1/items/${popularItem}/audience?k=0`)).statusCode).toBe(400);
+    expect((await get(`/v1/items/${popularItem}/audience?lifecycle=zombie`)).statusCode).toBe(400);
+    const post = (body: unknown) => t.app.inject({ method: 'POST', url: '/v1/audiences', headers: auth('admin'), payload: body as object });
+    expect((await post({ category: 'no-such-category' })).statusCode).toBe(422);
+    expect((await post({})).statusCode).toBe(400);
+    expect((await post({ itemIds: [popularItem], category: 'x' })).statusCode).toBe(400);
+    const ok = await post({ itemIds: [popularItem], k: 5 });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json().users).toHaveLength(5);
+    expect((await t.app.inject({ url: `/v1/items/${popularItem}/audience`, headers: auth('read') })).statusCode).toBe(403);
+  });
+
+  it('When every customer\'s top-10 is exported to CSV, Then the file has each customer\'s list exactly as the API answers it', async () => {
+    const start = await t.app.inject({
+      method: 'POST', url: '/v1/exports', headers: auth('admin'), payload: { kind: 'recommendations', k: 10, format: 'csv', campaignId: 'xmas-2011' },
+    });
+    expect(start.statusCode).toBe(202);
+    const job = await finishedJob(t, `/v1/exports/${start.json().jobId}`, 120_000);
+    expect(job.status).toBe('succeeded');
+    expect(job.progress).toBe(1);
+    const file = await get(`/v1/exports/${job.id}/file`);
+    expect(file.statusCode).toBe(200);
+    expect(file.headers['content-type']).toMatch(/^text\/csv/);
+    const rows = parse(file.body, { columns: true }) as Record<string, string>[];
+    const { rows: customers } = await t.services.db.query<{ n: number }>('SELECT count(DISTINCT user_id)::int AS n FROM purchase_events');
+    const byUser = new Map<string, Record<string, string>[]>();
+    for (const r of rows) byUser.set(r.userId, [...(byUser.get(r.userId) ?? []), r]);
+    expect(byUser.size).toBe(customers[0].n);
+    expect(job.result.customers).toBe(customers[0].n);
+    expect(rows.every((r) => r.campaignId === 'xmas-2011')).toBe(true);
+    for (const userId of [...byUser.keys()].filter((_, n) => n % 50 === 0)) {
+      const api = (await t.app.inject({ url: `/v1/users/${userId}/recommendations?k=10&strategy=hybrid`, headers: auth('read') })).json();
+      const exported = byUser.get(userId)!;
+      expect(exported.map((r) => r.itemId)).toEqual(api.items.map((i: { itemId: string }) => i.itemId));
+      expect(exported.map((r) => Number(r.score))).toEqual(api.items.map((i: { score: number }) => i.score));
+      expect(exported.map((r) => Number(r.rank))).toEqual(api.items.map((_: unknown, r: number) => r + 1));
+      expect(exported[0].modelVersion).toBe(api.modelVersion);
+    }
+  }, 180_000);
+
+  it('When a lifecycle stage is exported as JSON Lines, Then each line is one customer of that stage with the API\'s answer', async () => {
+    const start = await t.app.inject({ method: 'POST', url: '/v1/exports', headers: auth('admin'), payload: { k: 5, format: 'jsonl', lifecycle: 'active' } });
+    const job = await finishedJob(t, `/v1/exports/${start.json().jobId}`, 120_000);
+    expect(job.status).toBe('succeeded');
+    const lines = (await readFile(join(exportDir, `${job.id}.jsonl`), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const active = (await t.app.inject({ url: '/v1/segments/active/users?dimension=lifecycle&limit=1000', headers: auth('admin') })).json();
+    expect(new Set(lines.map((l) => l.userId))).toEqual(new Set(active.users.map((u: { userId: string }) => u.userId)));
+    for (const l of lines.slice(0, 5)) {
+      const api = (await t.app.inject({ url: `/v1/users/${l.userId}/recommendations?k=5&strategy=hybrid`, headers: auth('read') })).json();
+      expect(l.items.map((i: { itemId: string }) => i.itemId)).toEqual(api.items.map((i: { itemId: string }) => i.itemId));
+    }
+  }, 180_000);
+
+  it('When an audience is exported, Then its rows are the audience the API answers', async () => {
+    const start = await t.app.inject({ method: 'POST', url: '/v1/exports', headers: auth('admin'), payload: { kind: 'audience', itemIds: [popularItem], k: 30, format: 'csv' } });
+    const job = await finishedJob(t, `/v1/exports/${start.json().jobId}`, 120_000);
+    expect(job.status).toBe('succeeded');
+    const rows = parse((await get(`/v1/exports/${job.id}/file`)).body, { columns: true }) as Record<string, string>[];
+    const api = (await get(`/v1/items/${popularItem}/audience?k=30`)).json();
+    expect(rows.map((r) => r.userId)).toEqual(api.users.map((u: { userId: string }) => u.userId));
+  }, 180_000);
+
+  it('When an export is asked for with a strategy the model lacks or an unknown item, Then it is refused before any job; an unknown export is 404', async () => {
+    const post = (body: object) => t.app.inject({ method: 'POST', url: '/v1/exports', headers: auth('admin'), payload: body });
+    expect((await post({ strategy: 'no-such-strategy' })).statusCode).toBe(422);
+    expect((await post({ kind: 'audience', itemIds: ['no-such-item'] })).statusCode).toBe(404);
+    expect((await post({ kind: 'audience' })).statusCode).toBe(400);
+    expect((await post({ k: 101 })).statusCode).toBe(400);
+    expect((await post({ campaignId: 'bad id with spaces' })).statusCode).toBe(400);
+    expect((await get('/v1/exports/00000000-0000-0000-0000-000000000000')).statusCode).toBe(404);
+    expect((await get('/v1/exports/00000000-0000-0000-0000-000000000000/file')).statusCode).toBe(404);
+  });
+
+  it('When feedback carries a campaignId, Then online metrics report that campaign\'s counts and rates', async () => {
+    const ts = new Date(Date.now() - DAY_MS).toISOString();
+    const event = (type: string, n: number) => ({ userId: 'u-campaign', itemId: popularItem, type, campaignId: 'spring-mail', recommendationId: `r${n}`, ts });
+    const res = await t.app.inject({
+      method: 'POST', url: '/v1/feedback', headers: auth('write'),
+      payload: { events: [event('impression', 1), event('impression', 2), event('impression', 3), event('impression', 4), event('click', 1)] },
+    });
+    expect(res.statusCode).toBe(200);
+    const metrics = (await get('/v1/metrics/online?days=7')).json();
+    expect(metrics.campaigns).toEqual([{ campaignId: 'spring-mail', impressions: 4, clicks: 1, addToCart: 0, purchases: 0, ctr: 0.25, conversion: 0 }]);
+  });
+});

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { parseExportArgs } from '../../../src/cli/export-command.js';
+import { UsageError } from '../../../src/cli/run-cli.js';
+
+describe('npm run export arguments', () => {
+  it('When a segment export is asked for, Then the request is the one POST /v1/exports would get, with its defaults', () => {
+    expect(parseExportArgs(['--segment', 'champions', '--k', '10', '--format', 'csv', '--out', 'x.csv'])).toEqual({
+      out: 'x.csv',
+      request: { kind: 'recommendations', k: 10, segment: 'champions', format: 'csv' },
+    });
+  });
+
+  it('When an audience export names items, Then they are split on commas and recent buyers are kept on request', () => {
+    const { request } = parseExportArgs(['--kind=audience', '--item', 'a,b', '--include-recent-buyers', '--k', '500', '--out', 'a.jsonl', '--format', 'jsonl', '--campaign', 'spring-24']);
+    expect(request).toEqual({ kind: 'audience', itemIds: ['a', 'b'], includeRecentBuyers: true, k: 500, format: 'jsonl', campaignId: 'spring-24' });
+  });
+
+  it('When the arguments are wrong, Then a usage error names the flag', () => {
+    expect(() => parseExportArgs(['--k', '10'])).toThrow(/--out/);
+    expect(() => parseExportArgs(['--out', 'x', '--segment', 'nobody'])).toThrow(UsageError);
+    expect(() => parseExportArgs(['--out', 'x', '--segment', 'nobody'])).toThrow(/--segment/);
+    expect(() => parseExportArgs(['--out', 'x', '--k', '101'])).toThrow(/--k/);
+    expect(() => parseExportArgs(['--out', 'x', '--kind', 'audience'])).toThrow(/--item/);
+    expect(() => parseExportArgs(['--out', 'x', '--bogus'])).toThrow(/unknown argument/);
+  });
+});
