@@ -25,6 +25,7 @@ import { profileRoutes } from './http/routes/profiles.js';
 import { dashboardRoutes } from './http/routes/dashboard.js';
 import { onlineMetricRoutes } from './http/routes/online-metrics.js';
 import { experimentRoutes } from './http/routes/experiments.js';
+import { overviewRoutes } from './http/routes/overview.js';
 import type { Services } from './services.js';
 
 export const API_VERSION = '0.1.0';
@@ -109,7 +110,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     },
   });
   itemRoutes(app, { catalog: services.catalog, maxBatch });
-  userRoutes(app, { catalog: services.catalog, events: services.events, eraseUser: services.eraseUser });
+  userRoutes(app, { catalog: services.catalog, events: services.events, customers: services.customers, eraseUser: services.eraseUser });
   eventRoutes(app, { recordPurchases: services.recordPurchases, recordFeedback: services.recordFeedback, events: services.events, maxBatch, authDisabled: config.AUTH_DISABLED });
   recommendationRoutes(app, { serving: services.serving });
   itemListRoutes(app, { serving: services.serving });
@@ -119,7 +120,8 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   evaluationRoutes(app, { evaluations: services.evaluations });
   onlineMetricRoutes(app, { onlineMetrics: services.onlineMetrics });
   experimentRoutes(app, { experiments: services.experiments });
-  profileRoutes(app, { profiles: services.profiles, catalog: services.catalog });
+  profileRoutes(app, { profiles: services.profiles, catalog: services.catalog, lifecycleHistory: services.lifecycleHistory });
+  overviewRoutes(app, { overview: services.overview });
   dashboardRoutes(app);
   // The inline job runner lives as long as the app: it claims jobs once the app is ready and stops
   // (finishing or interrupting the job in hand) before the caller closes the database.

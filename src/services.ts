@@ -24,6 +24,9 @@ import { createModelGauges } from './training/model-gauges.js';
 import { createExperimentRepository } from './data/experiment-repository.js';
 import { createExperimentCache } from './serving/experiments.js';
 import { createExperimentService } from './serving/experiment-service.js';
+import { createCustomerRepository } from './data/customer-repository.js';
+import { createServiceOverview } from './training/service-overview.js';
+import { createLifecycleHistory } from './profiles/lifecycle-history.js';
 
 /**
  * The composition root: every domain object built from explicit dependencies. The server, the CLIs,
@@ -49,6 +52,9 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
     experiments: experimentCache, log: deps.log,
   });
   const experiments = createExperimentService({ experiments: experimentRepository, cache: experimentCache, offeredStrategies: () => serving.offeredStrategies() });
+  const customers = createCustomerRepository(db);
+  const overview = createServiceOverview({ customers, store, offeredStrategies: () => serving.offeredStrategies() });
+  const lifecycleHistory = createLifecycleHistory({ purchaseDays: () => customers.purchaseDays() });
   const profiles = createProfileService({ store, events, catalog, metrics });
   const modelGauges = createModelGauges({ store, metrics, log: deps.log });
   // What this process keeps of a user: decoded serving entries and answers, decoded profiles.
@@ -93,7 +99,7 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
   const jobService = createJobService({ jobs, defaultRecipe: config.DEFAULT_RECIPE, kick: () => jobRunner?.kick(), importRoots: config.IMPORT_ROOTS });
 
   return { config, db, store, metrics, catalog, events, recordPurchases, recordFeedback, serving, eraseUser, erasure, activateModel, jobs, trainer, jobRunnerOptions, jobRunner, jobService,
-    reports, evaluations, evaluationGauges, onlineMetrics, profiles, modelGauges, experiments };
+    reports, evaluations, evaluationGauges, onlineMetrics, profiles, modelGauges, experiments, customers, overview, lifecycleHistory };
 }
 
 export type Services = ReturnType<typeof createServices>;
