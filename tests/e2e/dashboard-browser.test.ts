@@ -120,18 +120,26 @@ describe.skipIf(!browserAvailable())('the dashboard in a browser', () => {
   it('When the customers and online views are opened, Then they render their charts', async () => {
     const { customers } = await get('/v1/users?sort=spend&limit=3');
     const rec = await get(`/v1/users/${customers[0].id}/recommendations?k=3`);
+    const experiment = { id: 'knn-vs-hybrid', arms: [{ name: 'control', strategy: 'hybrid', share: 0.5 }, { name: 'knn', strategy: 'item-knn', share: 0.5 }] };
+    expect((await t.app.inject({ method: 'POST', url: '/v1/experiments', headers: auth('admin'), payload: experiment })).statusCode).toBe(201);
     const ts = new Date().toISOString();
-    const feedback = rec.items.flatMap((i: { itemId: string }, n: number) => [
-      { userId: customers[0].id, itemId: i.itemId, type: 'impression', strategy: 'hybrid', recommendationId: rec.recommendationId, ts },
-      ...(n === 0 ? [{ userId: customers[0].id, itemId: i.itemId, type: 'click', strategy: 'hybrid', recommendationId: rec.recommendationId, ts }] : []),
-    ]);
+    const userId = customers[0].id;
+    const feedback = rec.items.flatMap((i: { itemId: string }, n: number) =>
+      experiment.arms.flatMap((arm) => [
+        { userId, itemId: i.itemId, type: 'impression', strategy: arm.strategy, recommendationId: `${rec.recommendationId}-${arm.name}`, experimentId: experiment.id, arm: arm.name, ts },
+        ...(n <= (arm.name === 'knn' ? 1 : 0)
+          ? [{ userId, itemId: i.itemId, type: 'click', strategy: arm.strategy, recommendationId: `${rec.recommendationId}-${arm.name}`, experimentId: experiment.id, arm: arm.name, ts }]
+          : []),
+      ]),
+    );
     expect((await t.app.inject({ method: 'POST', url: '/v1/feedback', headers: auth('write'), payload: { events: feedback } })).statusCode).toBe(200);
 
     await open('#customers', 'customers');
     expect(await page.locator('canvas').count()).toBe(3);
     await shot('customers');
     await open('#online', 'online');
-    expect(await page.textContent('#strategies')).toContain('hybrid');
+    expect(await page.textContent('#strategies')).toContain('item-knn');
+    expect(await page.textContent('#experiments')).toContain(experiment.id);
     await shot('online');
   });
 
