@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -35,17 +36,26 @@ function chartLibrary(): Buffer {
   return readFileSync(path.join(path.dirname(main), 'chart.umd.min.js'));
 }
 
+interface Asset {
+  body: Buffer;
+  type: string;
+  /** Strong validator of the content: a reload revalidates and gets 304 while the file is unchanged. */
+  etag: string;
+}
+
+const asset = (body: Buffer, type: string): Asset => ({ body, type, etag: `"${createHash('sha1').update(body).digest('base64url')}"` });
+
 /** The page's own files (src/http/static/dashboard/**), read once: the set of servable names is fixed at start. */
-function pageAssets(): Map<string, { body: Buffer; type: string }> {
-  const assets = new Map<string, { body: Buffer; type: string }>();
+function pageAssets(): Map<string, Asset> {
+  const assets = new Map<string, Asset>();
   const dir = path.join(STATIC_DIR, 'dashboard');
   for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
     const type = TYPES[path.extname(entry.name)];
     if (!entry.isFile() || !type) continue;
     const file = path.join(entry.parentPath, entry.name);
-    assets.set(path.relative(dir, file).split(path.sep).join('/'), { body: readFileSync(file), type });
+    assets.set(path.relative(dir, file).split(path.sep).join('/'), asset(readFileSync(file), type));
   }
-  assets.set('vendor/chart.umd.min.js', { body: chartLibrary(), type: TYPES['.js'] });
+  assets.set('vendor/chart.umd.min.js', asset(chartLibrary(), TYPES['.js']));
   return assets;
 }
 
@@ -64,9 +74,11 @@ export function dashboardRoutes(app: FastifyInstance) {
   );
 
   app.get<{ Params: { '*': string } }>('/dashboard/*', { schema: { hide: true } }, async (req, reply) => {
-    const asset = assets.get(req.params['*']);
-    if (!asset) throw notFound('dashboard file', req.params['*']);
-    // Revalidated on every load: a new release's scripts are picked up at once (they are small).
-    return reply.type(asset.type).header('cache-control', 'no-cache').send(asset.body);
+    const file = assets.get(req.params['*']);
+    if (!file) throw notFound('dashboard file', req.params['*']);
+    // Revalidated on every load (a new release's scripts are picked up at once), answered 304 while unchanged.
+    reply.header('cache-control', 'no-cache').header('etag', file.etag);
+    if (req.headers['if-none-match'] === file.etag) return reply.code(304).send();
+    return reply.type(file.type).send(file.body);
   });
 }

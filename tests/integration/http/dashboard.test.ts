@@ -28,6 +28,9 @@ describe('the operations dashboard', () => {
     expect(chart.headers['content-type']).toMatch(/javascript/);
     // The library is the installed package's file, not a copy kept in src.
     expect(chart.body).toBe(readFileSync(path.resolve('node_modules/chart.js/dist/chart.umd.min.js'), 'utf8'));
+    // A reload revalidates: unchanged files are answered 304 without a body.
+    const again = await t.app.inject({ url: '/dashboard/vendor/chart.umd.min.js', headers: { 'if-none-match': String(chart.headers.etag) } });
+    expect([again.statusCode, again.body]).toEqual([304, '']);
   });
 
   it('When a script names an API path, Then the route exists and refuses callers without the admin key', async () => {

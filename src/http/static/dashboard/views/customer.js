@@ -35,14 +35,12 @@ export async function render(el, id, view) {
 
 async function renderCustomer(el, id, view) {
   const enc = encodeURIComponent(id);
-  const [user, profile, events, overview] = await Promise.all([
-    api(`/v1/users/${enc}`),
-    apiOrNull(`/v1/users/${enc}/profile`),
-    api(`/v1/users/${enc}/events?limit=50`),
-    api('/v1/overview'),
-  ]);
-  const strategies = overview.model?.strategies ?? ['hybrid'];
-  const recs = await Promise.all(strategies.map((s) => api(`/v1/users/${enc}/recommendations${qs({ k: K, strategy: s })}`)));
+  // The strategies come from the served version's serving info (no count over the purchases needed);
+  // the customer's own data loads meanwhile.
+  const models = api('/v1/models');
+  const own = Promise.all([api(`/v1/users/${enc}`), apiOrNull(`/v1/users/${enc}/profile`), api(`/v1/users/${enc}/events?limit=50`)]);
+  const recs = await Promise.all(activeStrategies(await models).map((s) => api(`/v1/users/${enc}/recommendations${qs({ k: K, strategy: s })}`)));
+  const [user, profile, events] = await own;
   if (!view.alive) return;
   const attrs = Object.entries(user.attributes);
   el.innerHTML = `
@@ -59,6 +57,9 @@ async function renderCustomer(el, id, view) {
     <h2>Recommendations now (top ${K} per strategy)</h2>
     <div class="columns">${recs.map(recColumn).join('')}</div>`;
 }
+
+/** Strategies the served version answers (`hybrid` alone before a training). */
+export const activeStrategies = (models) => models.versions.find((v) => v.active)?.info?.serving?.strategies ?? ['hybrid'];
 
 function profileHtml(p) {
   return `<dl class="kv">

@@ -7,14 +7,14 @@ const ACCURACY = ['precision', 'recall', 'ndcg', 'map', 'hitRate'];
 const RUN = ['catalogCoverage', 'userCoverage', 'diversity', 'novelty', 'popularTop100Share'];
 
 export async function render(el, _arg, view) {
-  const [list, overview] = await Promise.all([api('/v1/evaluations?limit=50'), api('/v1/overview')]);
+  const [list, models] = await Promise.all([api('/v1/evaluations?limit=50'), api('/v1/models')]);
   if (list.reports.length === 0) {
     el.innerHTML = '<p class="muted">No evaluation report yet: start one on the overview.</p>';
     return;
   }
   const options = (selected) =>
     list.reports.map((r) => `<option value="${esc(r.id)}"${r.id === selected ? ' selected' : ''}>${esc(time(r.createdAt))} - ${esc(r.recipes.join(', '))} (${esc(r.request?.split?.cutoff?.slice(0, 10) ?? r.request?.split?.kind ?? '')})</option>`).join('');
-  const recipe = overview.model?.recipe ?? list.reports[0].recipes[0];
+  const recipe = models.versions.find((v) => v.active)?.recipe ?? list.reports[0].recipes[0];
   el.innerHTML = `
     <h2>NDCG@10 of recipe ${esc(recipe)} across evaluations</h2><div class="panel"><div id="history" class="chart"></div></div>
     <form class="inline panel">
