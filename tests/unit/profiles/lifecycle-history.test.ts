@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lifecycleHistory, monthEnds } from '../../../src/profiles/lifecycle-history.js';
+import { createLifecycleHistory, lifecycleHistory, monthEnds } from '../../../src/profiles/lifecycle-history.js';
 
 const day = (iso: string) => Date.parse(`${iso}T00:00:00Z`) / 86_400_000;
 
@@ -24,5 +24,27 @@ describe('lifecycle history', () => {
     // Day 300: one-off 280 days away > 180: churned.
     expect(at300.counts).toEqual({ new: 0, active: 0, silent: 0, churned: 2 });
     expect(at10.asOf).toBe('1970-01-11');
+  });
+});
+
+describe('lifecycle history of the stored purchases', () => {
+  it('When asked twice within the cache time, Then the purchases are read once; after it, again', async () => {
+    let reads = 0;
+    let clock = 0;
+    const history = createLifecycleHistory({ purchaseDays: async () => (reads++, [[day('2011-01-05')]]), cacheMs: 1000, now: () => clock });
+    expect(await history(1)).toEqual([{ asOf: '2011-01-05', counts: { new: 1, active: 0, silent: 0, churned: 0 } }]);
+    await history(3);
+    expect(reads).toBe(1);
+    clock = 1000;
+    await history(1);
+    expect(reads).toBe(2);
+  });
+
+  it('When the read fails, Then the failure is not kept', async () => {
+    let fail = true;
+    const history = createLifecycleHistory({ purchaseDays: async () => { if (fail) throw new Error('down'); return []; } });
+    await expect(history(1)).rejects.toThrow('down');
+    fail = false;
+    expect(await history(1)).toEqual([]);
   });
 });

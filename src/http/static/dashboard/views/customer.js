@@ -17,7 +17,7 @@ export async function render(el, id, view) {
   const $ = (x) => el.querySelector(`#${x}`);
   const search = async () => {
     const q = $('search').value.trim();
-    const { customers } = await api(`/v1/users${qs({ q, sort: q ? 'id' : 'spend', limit: 15 })}`);
+    const customers = q ? (await api(`/v1/users${qs({ q, limit: 15 })}`)).customers : await topSpenders();
     $('results').innerHTML = `<div class="panel">${table(
       ['customer', 'orders', 'purchases', 'spend', 'last purchase'],
       customers.map((c) => [`<a href="#customer/${encodeURIComponent(c.id)}" data-testid="customer-link">${esc(c.id)}</a>`, int(c.orders), int(c.purchases), money(c.spend), esc(day(c.lastPurchase))]),
@@ -31,6 +31,16 @@ export async function render(el, id, view) {
   if (id === undefined) return search();
   $('search').value = id;
   return renderCustomer($('customer'), id, view);
+}
+
+/**
+ * The biggest spenders: the served model's high value tier is kept sorted by spend (no scan of the
+ * purchases); before a training, the purchases are summed instead.
+ */
+async function topSpenders() {
+  const tier = await apiOrNull(`/v1/segments/high/users${qs({ dimension: 'valueTier', limit: 15 })}`);
+  if (!tier) return (await api(`/v1/users${qs({ sort: 'spend', limit: 15 })}`)).customers;
+  return tier.users.map((u) => ({ id: u.userId, orders: u.frequency, purchases: null, spend: u.monetary, lastPurchase: u.lastOrder }));
 }
 
 async function renderCustomer(el, id, view) {
