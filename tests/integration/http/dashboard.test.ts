@@ -33,16 +33,20 @@ describe('the operations dashboard', () => {
     expect([again.statusCode, again.body]).toEqual([304, '']);
   });
 
-  it('When a script names an API path, Then the route exists and refuses callers without the admin key', async () => {
+  it('When a script names an API path, Then a route serves it and refuses callers without a key', async () => {
     const files = readdirSync(STATIC, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.js'));
     const paths = new Set<string>();
     for (const f of files) {
-      for (const m of readFileSync(path.join(STATIC, f), 'utf8').matchAll(/[`'](\/v1\/[a-z/-]+)/g)) paths.add(m[1].replace(/\/$/, ''));
+      for (const m of readFileSync(path.join(STATIC, f), 'utf8').matchAll(/[`'](\/v1\/[a-z/-]+)/g)) paths.add(m[1]);
     }
     expect([...paths]).toEqual(expect.arrayContaining(['/v1/overview', '/v1/models', '/v1/training-jobs', '/v1/evaluations/history', '/v1/segments/lifecycle-history', '/v1/metrics/online/daily']));
     for (const p of paths) {
-      const res = await t.app.inject({ url: p.endsWith('/users') || p.endsWith('/items') ? `${p}/x` : p });
-      expect(res.statusCode, p).toBe(401);
+      // `/v1/users/` is followed by an id in the script: some route continues it with a parameter.
+      const pattern = (url: string) => new RegExp(`^${url.replace(/:[^/]+/g, '[^/]+')}$`);
+      const routes = t.app.routeScopes.filter((r) => (p.endsWith('/') ? r.url.startsWith(p) && r.url[p.length] === ':' : pattern(r.url).test(p)));
+      expect(routes.length, p).toBeGreaterThan(0);
+      expect(routes.every((r) => r.scope !== null), p).toBe(true);
+      if (!p.endsWith('/')) expect((await t.app.inject({ url: p })).statusCode, p).toBe(401);
     }
   });
 
