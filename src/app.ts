@@ -27,6 +27,7 @@ import { profileRoutes } from './http/routes/profiles.js';
 import { dashboardRoutes } from './http/routes/dashboard.js';
 import { onlineMetricRoutes } from './http/routes/online-metrics.js';
 import { experimentRoutes } from './http/routes/experiments.js';
+import { overviewRoutes } from './http/routes/overview.js';
 import type { Services } from './services.js';
 
 export const API_VERSION = '0.1.0';
@@ -111,7 +112,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     },
   });
   itemRoutes(app, { catalog: services.catalog, maxBatch });
-  userRoutes(app, { catalog: services.catalog, events: services.events, eraseUser: services.eraseUser });
+  userRoutes(app, { catalog: services.catalog, events: services.events, customers: services.customers, eraseUser: services.eraseUser });
   eventRoutes(app, { recordPurchases: services.recordPurchases, recordFeedback: services.recordFeedback, events: services.events, maxBatch, authDisabled: config.AUTH_DISABLED });
   recommendationRoutes(app, { serving: services.serving });
   itemListRoutes(app, { serving: services.serving });
@@ -121,7 +122,8 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   evaluationRoutes(app, { evaluations: services.evaluations });
   onlineMetricRoutes(app, { onlineMetrics: services.onlineMetrics });
   experimentRoutes(app, { experiments: services.experiments });
-  profileRoutes(app, { profiles: services.profiles, catalog: services.catalog });
+  profileRoutes(app, { profiles: services.profiles, catalog: services.catalog, lifecycleHistory: services.lifecycleHistory });
+  overviewRoutes(app, { overview: services.overview });
   audienceRoutes(app, { audiences: services.audiences });
   exportRoutes(app, { jobService: services.jobService, exportDir: config.EXPORT_DIR });
   dashboardRoutes(app);

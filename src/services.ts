@@ -26,6 +26,9 @@ import { createExperimentCache } from './serving/experiments.js';
 import { createExperimentService } from './serving/experiment-service.js';
 import { createAudienceService } from './audiences/audience-service.js';
 import { checkExport } from './exports/check-export.js';
+import { createCustomerRepository } from './data/customer-repository.js';
+import { createServiceOverview } from './training/service-overview.js';
+import { createLifecycleHistory } from './profiles/lifecycle-history.js';
 
 /**
  * The composition root: every domain object built from explicit dependencies. The server, the CLIs,
@@ -52,6 +55,9 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
     experiments: experimentCache, log: deps.log,
   });
   const experiments = createExperimentService({ experiments: experimentRepository, cache: experimentCache, offeredStrategies: () => serving.offeredStrategies() });
+  const customers = createCustomerRepository(db);
+  const overview = createServiceOverview({ customers, store, offeredStrategies: () => serving.offeredStrategies() });
+  const lifecycleHistory = createLifecycleHistory({ purchaseDays: () => customers.purchaseDays() });
   const profiles = createProfileService({ store, events, catalog, metrics });
   const audiences = createAudienceService({ model: () => serving.activeModel(), store, profiles });
   const modelGauges = createModelGauges({ store, metrics, log: deps.log });
@@ -104,7 +110,7 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
   });
 
   return { config, db, store, metrics, catalog, events, recordPurchases, recordFeedback, serving, eraseUser, erasure, activateModel, jobs, trainer, jobRunnerOptions, jobRunner, jobService,
-    reports, evaluations, evaluationGauges, onlineMetrics, profiles, modelGauges, experiments, audiences };
+    reports, evaluations, evaluationGauges, onlineMetrics, profiles, modelGauges, experiments, audiences, customers, overview, lifecycleHistory };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -21,6 +21,8 @@ export interface PurchaseRecord {
   price: number | null;
   orderId: string | null;
   ts: string;
+  /** The item's catalog title, when it has one (read-back only). */
+  title?: string;
 }
 
 /**
@@ -239,8 +241,10 @@ export function createEventRepository(db: Db) {
     /** A user's purchases, newest first. */
     async listUserPurchases(userId: string, opts: { limit: number; offset: number }): Promise<PurchaseRecord[]> {
       const { rows } = await db.query<Record<string, unknown>>(
-        `SELECT event_id, user_id, item_id, quantity, price, order_id, ts FROM purchase_events
-         WHERE user_id = $1 ORDER BY ts DESC, event_id LIMIT $2 OFFSET $3`,
+        // The item's title comes along so a history reads as products, not stock codes (one PK lookup per row).
+        `SELECT p.event_id, p.user_id, p.item_id, p.quantity, p.price, p.order_id, p.ts, i.title
+         FROM purchase_events p LEFT JOIN items i ON i.id = p.item_id
+         WHERE p.user_id = $1 ORDER BY p.ts DESC, p.event_id LIMIT $2 OFFSET $3`,
         [userId, opts.limit, opts.offset],
       );
       return rows.map((r) => ({
@@ -251,6 +255,7 @@ export function createEventRepository(db: Db) {
         price: (r.price as number | null) ?? null,
         orderId: (r.order_id as string | null) ?? null,
         ts: (r.ts as Date).toISOString(),
+        ...(r.title ? { title: r.title as string } : {}),
       }));
     },
 

@@ -28,6 +28,16 @@ export interface StoredReport extends ReportSummary {
 
 export type NewReport = Omit<StoredReport, 'createdAt'>;
 
+/** One stored report's value of one metric for one strategy at one mode and k. */
+export interface MetricPoint {
+  id: string;
+  createdAt: string;
+  /** Start of the report's test period (null for splits without one). */
+  cutoff: string | null;
+  users: number;
+  value: number | null;
+}
+
 export type ReportRepository = ReturnType<typeof createReportRepository>;
 
 const iso = (d: unknown) => (d instanceof Date ? d.toISOString() : String(d));
@@ -73,6 +83,31 @@ export function createReportRepository(db: Db) {
         db.query<{ n: number }>('SELECT count(*)::int AS n FROM evaluation_reports'),
       ]);
       return { total: count.rows[0].n, reports: rows.map(toSummary) };
+    },
+
+    /**
+     * `metric` of `strategy` at (mode, k) in the newest `limit` reports that have such a row, oldest
+     * first: a recipe's accuracy over time. Rows are picked inside the stored json (no body leaves the
+     * database). `metric` must be a key the caller has checked (it is passed as a parameter anyway).
+     */
+    async metricHistory(q: { strategy: string; metric: string; mode: string; k: number; limit: number }): Promise<MetricPoint[]> {
+      const { rows } = await db.query<Record<string, unknown>>(
+        `SELECT * FROM (
+           SELECT r.id, r.created_at, r.report->'split'->>'cutoff' AS cutoff, (x.row->>'users')::int AS users,
+                  (x.row->'metrics'->>$2)::float8 AS value
+           FROM evaluation_reports r CROSS JOIN LATERAL json_array_elements(r.report->'rows') AS x(row)
+           WHERE x.row->>'strategy' = $1 AND x.row->>'mode' = $3 AND (x.row->>'k')::int = $4
+           ORDER BY r.created_at DESC, r.id LIMIT $5) h
+         ORDER BY created_at, id`,
+        [q.strategy, q.metric, q.mode, q.k, q.limit],
+      );
+      return rows.map((r) => ({
+        id: r.id as string,
+        createdAt: iso(r.created_at),
+        cutoff: (r.cutoff as string | null) ?? null,
+        users: r.users as number,
+        value: (r.value as number | null) ?? null,
+      }));
     },
 
     /** The newest report that evaluated `recipe` (among others, possibly). */

@@ -1,6 +1,6 @@
 import type { CatalogRepository } from '../data/catalog-repository.js';
 import type { EventRepository } from '../data/event-repository.js';
-import type { ReportHeadline, ReportRepository, ReportSummary, StoredReport } from '../data/report-repository.js';
+import type { MetricPoint, ReportHeadline, ReportRepository, ReportSummary, StoredReport } from '../data/report-repository.js';
 import { AppError } from '../errors.js';
 import type { JobRecord, JobRepository, JobStatus } from '../jobs/job-repository.js';
 import type { JobContext, JobHandler } from '../jobs/job-runner.js';
@@ -9,7 +9,8 @@ import type { PurchaseRow } from '../recommenders/dataset.js';
 import type { Recipe } from '../training/recipe.js';
 import { resolveRecipe } from '../training/train-model.js';
 import type { EvaluationGauges } from './evaluation-gauges.js';
-import type { EvaluationReport } from './evaluation-report.js';
+import type { EvaluationReport, MetricName } from './evaluation-report.js';
+import type { EvalMode } from './splits.js';
 import { evaluationParamsSchema, normalizeRequest, type EvaluationParams, type EvaluationRequestInput } from './evaluation-request.js';
 import { runEvaluationInWorker } from './evaluate-in-worker.js';
 import { BASELINE, runEvaluation, type EvaluationProgress, type SplitRequest } from './run-evaluation.js';
@@ -194,5 +195,8 @@ export function createEvaluationService(deps: EvaluationServiceDeps) {
 
     /** Stored reports, newest first. */
     list: (page: { limit: number; offset: number }): Promise<{ total: number; reports: ReportSummary[] }> => deps.reports.list(page),
+
+    /** One metric of one strategy across stored reports, oldest first (e.g. the active recipe's NDCG@10 over time). */
+    history: (q: { strategy: string; metric: MetricName; mode: EvalMode; k: number; limit: number }): Promise<MetricPoint[]> => deps.reports.metricHistory(q),
   };
 }

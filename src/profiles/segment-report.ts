@@ -26,9 +26,17 @@ export interface GroupSummary {
   meanM: number | null;
 }
 
+/** Customers per R, F and M quintile score: index 0 holds score 1, index 4 score 5. */
+export interface ScoreDistribution {
+  r: number[];
+  f: number[];
+  m: number[];
+}
+
 export interface SegmentReport {
   users: number;
   revenue: number;
+  scores: ScoreDistribution;
   segments: GroupSummary[];
   lifecycle: GroupSummary[];
   valueTiers: GroupSummary[];
@@ -67,6 +75,17 @@ function summarize(profiles: readonly Profile[], names: readonly string[], label
   }));
 }
 
+/** How many customers have each R, F and M score (1..5). */
+export function scoreDistribution(profiles: readonly Pick<Profile, 'rScore' | 'fScore' | 'mScore'>[]): ScoreDistribution {
+  const scores: ScoreDistribution = { r: [0, 0, 0, 0, 0], f: [0, 0, 0, 0, 0], m: [0, 0, 0, 0, 0] };
+  for (const p of profiles) {
+    scores.r[p.rScore - 1]++;
+    scores.f[p.fScore - 1]++;
+    scores.m[p.mScore - 1]++;
+  }
+  return scores;
+}
+
 /** Summarizes labelled profiles (from segmentProfiles, or decoded from a stored artifact). */
 export function segmentReport(profiles: readonly Profile[]): SegmentReport {
   let revenue = 0;
@@ -74,6 +93,7 @@ export function segmentReport(profiles: readonly Profile[]): SegmentReport {
   return {
     users: profiles.length,
     revenue,
+    scores: scoreDistribution(profiles),
     segments: summarize(profiles, RFM_SEGMENTS, (p) => p.segment),
     lifecycle: summarize(profiles, LIFECYCLE_STAGES, (p) => p.lifecycle),
     valueTiers: summarize(profiles, VALUE_TIERS, (p) => p.valueTier),

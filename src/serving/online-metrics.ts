@@ -114,6 +114,39 @@ WHERE ts >= $1 AND campaign_id IS NOT NULL
 GROUP BY campaign_id
 ORDER BY impressions DESC, campaign_id`;
 
+/**
+ * Counts per UTC day and strategy, and per day and experiment arm, over the window. Strategies are
+ * client-supplied text: only the GAUGE_MAX_STRATEGIES with the most impressions in the window are kept.
+ */
+const DAILY_SQL = `
+WITH top AS (
+  SELECT strategy FROM feedback_events WHERE ts >= $1
+  GROUP BY strategy ORDER BY count(*) FILTER (WHERE type = 'impression') DESC, strategy NULLS LAST LIMIT ${GAUGE_MAX_STRATEGIES}
+)
+SELECT to_char(date_trunc('day', f.ts AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS day, f.strategy, f.experiment_id, f.arm,
+       count(*) FILTER (WHERE type = 'impression')::int AS impressions,
+       count(*) FILTER (WHERE type = 'click')::int AS clicks,
+       count(*) FILTER (WHERE type = 'add_to_cart')::int AS add_to_cart,
+       count(*) FILTER (WHERE type = 'purchase')::int AS purchases
+FROM feedback_events f
+WHERE f.ts >= $1 AND (f.strategy IN (SELECT strategy FROM top) OR (f.strategy IS NULL AND EXISTS (SELECT 1 FROM top WHERE strategy IS NULL)))
+GROUP BY 1, 2, 3, 4
+ORDER BY 1, 2 NULLS LAST, 3 NULLS FIRST, 4`;
+
+/** Rates of one UTC day: per strategy (experimentId and arm null) or per experiment arm. */
+export interface DailyRates extends StrategyRates {
+  day: string;
+  experimentId: string | null;
+  arm: string | null;
+}
+
+export interface DailyOnlineMetrics {
+  days: number;
+  since: string;
+  /** Per day: one row per strategy (all its feedback), then one per experiment arm (feedback that named it). */
+  rows: DailyRates[];
+}
+
 export type OnlineMetrics = ReturnType<typeof createOnlineMetrics>;
 
 /**
@@ -159,8 +192,32 @@ export function createOnlineMetrics(deps: {
     };
   }
 
+  /** CTR and conversion per day, per strategy and per experiment arm: how they move over time. */
+  async function daily(days: number): Promise<DailyOnlineMetrics> {
+    const since = new Date(now().getTime() - days * 86_400_000);
+    type Row = { day: string; strategy: string | null; experiment_id: string | null; arm: string | null; impressions: number; clicks: number; add_to_cart: number; purchases: number };
+    const { rows } = await deps.db.query<Row>(DAILY_SQL, [since.toISOString()]);
+    const out: DailyRates[] = [];
+    // Strategy totals of a day sum its arm rows and its rows outside experiments.
+    const totals = new Map<string, DailyRates>();
+    for (const r of rows) {
+      const counts = { impressions: r.impressions, clicks: r.clicks, addToCart: r.add_to_cart, purchases: r.purchases };
+      const key = `${r.day}\u0000${r.strategy ?? ''}\u0000${r.strategy === null ? 1 : 0}`;
+      const t = totals.get(key) ?? { day: r.day, strategy: r.strategy, experimentId: null, arm: null, impressions: 0, clicks: 0, addToCart: 0, purchases: 0, ctr: null, conversion: null };
+      t.impressions += counts.impressions;
+      t.clicks += counts.clicks;
+      t.addToCart += counts.addToCart;
+      t.purchases += counts.purchases;
+      totals.set(key, t);
+      if (r.experiment_id !== null) out.push({ day: r.day, experimentId: r.experiment_id, arm: r.arm, ...strategyRates({ strategy: r.strategy, ...counts }) });
+    }
+    const strategyRows = [...totals.values()].map((t) => ({ ...t, ...strategyRates(t) }));
+    return { days, since: since.toISOString(), rows: [...strategyRows, ...out].sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0)) };
+  }
+
   return {
     report,
+    daily,
 
     /** Sets the gauges from the last GAUGE_WINDOW_DAYS unless done < cacheMs ago. Never rejects. */
     async refreshGauges(): Promise<void> {

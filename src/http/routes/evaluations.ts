@@ -4,7 +4,7 @@ import { notFound } from '../../errors.js';
 import type { EvaluationService } from '../../evaluation/evaluation-service.js';
 import { errors, idParam } from '../schemas/common.js';
 import { jobAccepted } from '../schemas/jobs.js';
-import { evaluationBody, evaluationList, evaluationResponse, reportPaging } from '../schemas/evaluations.js';
+import { evaluationBody, evaluationHistoryQuery, evaluationHistoryResponse, evaluationList, evaluationResponse, reportPaging } from '../schemas/evaluations.js';
 
 export function evaluationRoutes(app: FastifyInstance, deps: { evaluations: EvaluationService }) {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -29,6 +29,19 @@ export function evaluationRoutes(app: FastifyInstance, deps: { evaluations: Eval
     config: { scope: 'admin' },
     schema: { operationId: 'listEvaluations', tags, summary: 'Stored evaluation reports, newest first', querystring: reportPaging, response: { 200: evaluationList, ...errors(400, 401, 403) } },
     handler: async (req) => ({ ...(await deps.evaluations.list(req.query)), ...req.query }),
+  });
+
+  // Registered before /:id; the router prefers the static segment anyway (evaluation ids are generated, never "history").
+  r.get('/v1/evaluations/history', {
+    config: { scope: 'admin' },
+    schema: {
+      operationId: 'getEvaluationHistory',
+      tags,
+      summary: 'One metric of one strategy across stored reports, oldest first (a recipe\'s accuracy over time)',
+      querystring: evaluationHistoryQuery,
+      response: { 200: evaluationHistoryResponse, ...errors(400, 401, 403) },
+    },
+    handler: async (req) => ({ ...req.query, points: await deps.evaluations.history(req.query) }),
   });
 
   r.get('/v1/evaluations/:id', {

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { OnlineMetrics } from '../../serving/online-metrics.js';
 import { errors } from '../schemas/common.js';
-import { onlineMetricsQuery, onlineMetricsResponse } from '../schemas/evaluations.js';
+import { dailyOnlineMetricsResponse, onlineMetricsQuery, onlineMetricsResponse } from '../schemas/evaluations.js';
 
 export function onlineMetricRoutes(app: FastifyInstance, deps: { onlineMetrics: OnlineMetrics }) {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -17,5 +17,17 @@ export function onlineMetricRoutes(app: FastifyInstance, deps: { onlineMetrics: 
       response: { 200: onlineMetricsResponse, ...errors(400, 401, 403) },
     },
     handler: async (req) => deps.onlineMetrics.report(req.query.days),
+  });
+
+  r.get('/v1/metrics/online/daily', {
+    config: { scope: 'admin' },
+    schema: {
+      operationId: 'getDailyOnlineMetrics',
+      tags: ['evaluation'],
+      summary: 'CTR and conversion per UTC day, per strategy and per experiment arm, from feedback events',
+      querystring: onlineMetricsQuery,
+      response: { 200: dailyOnlineMetricsResponse, ...errors(400, 401, 403) },
+    },
+    handler: async (req) => deps.onlineMetrics.daily(req.query.days),
   });
 }

@@ -3,12 +3,19 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { CatalogRepository } from '../../data/catalog-repository.js';
 import { AppError, notFound } from '../../errors.js';
 import { SEGMENT_NAMES, type ProfileService } from '../../profiles/profile-service.js';
+import type { LifecyclePoint } from '../../profiles/lifecycle-history.js';
 import { errors, idParam } from '../schemas/common.js';
-import { profileResponse, segmentParams, segmentsResponse, segmentUsersQuery, segmentUsersResponse } from '../schemas/profiles.js';
+import { lifecycleHistoryQuery, lifecycleHistoryResponse, profileResponse, segmentParams, segmentsResponse, segmentUsersQuery, segmentUsersResponse } from '../schemas/profiles.js';
 
 const NO_PROFILES = 'No customer profiles yet: they are computed when a model is trained';
 
-export function profileRoutes(app: FastifyInstance, deps: { profiles: ProfileService; catalog: Pick<CatalogRepository, 'getUser'> }) {
+export interface ProfileRouteDeps {
+  profiles: ProfileService;
+  catalog: Pick<CatalogRepository, 'getUser'>;
+  lifecycleHistory: (months: number) => Promise<LifecyclePoint[]>;
+}
+
+export function profileRoutes(app: FastifyInstance, deps: ProfileRouteDeps) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const tags = ['profiles'];
 
@@ -42,6 +49,18 @@ export function profileRoutes(app: FastifyInstance, deps: { profiles: ProfileSer
       if (!report) throw new AppError('NOT_FOUND', NO_PROFILES);
       return report;
     },
+  });
+
+  r.get('/v1/segments/lifecycle-history', {
+    config: { scope: 'admin' },
+    schema: {
+      operationId: 'getLifecycleHistory',
+      tags,
+      summary: 'Customers per lifecycle stage at the end of each month, from the stored purchases (no training needed)',
+      querystring: lifecycleHistoryQuery,
+      response: { 200: lifecycleHistoryResponse, ...errors(400, 401, 403) },
+    },
+    handler: async (req) => ({ points: await deps.lifecycleHistory(req.query.months) }),
   });
 
   r.get('/v1/segments/:name/users', {

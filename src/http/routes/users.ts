@@ -2,15 +2,18 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { CatalogRepository } from '../../data/catalog-repository.js';
+import type { CustomerRepository } from '../../data/customer-repository.js';
 import type { EventRepository } from '../../data/event-repository.js';
 import { notFound } from '../../errors.js';
 import { errors, idParam, paging } from '../schemas/common.js';
 import { userBody, userResponse } from '../schemas/catalog.js';
 import { purchaseResponse } from '../schemas/events.js';
+import { customerSearchQuery, customerSearchResponse } from '../schemas/overview.js';
 
 export interface UserRouteDeps {
   catalog: CatalogRepository;
   events: EventRepository;
+  customers: Pick<CustomerRepository, 'search'>;
   /** Erases the user everywhere (events, attributes, per-user model state); false when unknown. */
   eraseUser: (id: string) => Promise<boolean>;
 }
@@ -26,6 +29,18 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps) {
       await deps.catalog.upsertUsers([{ id: req.params.id, attributes: req.body.attributes }]);
       return (await deps.catalog.getUser(req.params.id))!;
     },
+  });
+
+  r.get('/v1/users', {
+    config: { scope: 'admin' },
+    schema: {
+      operationId: 'searchUsers',
+      tags,
+      summary: 'Find customers by id prefix, with purchase totals (listing customers is an admin task)',
+      querystring: customerSearchQuery,
+      response: { 200: customerSearchResponse, ...errors(400, 401, 403) },
+    },
+    handler: async (req) => ({ customers: await deps.customers.search(req.query) }),
   });
 
   r.get('/v1/users/:id', {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { experimentResults } from './experiments.js';
 import { evaluationRequestSchema } from '../../evaluation/evaluation-request.js';
+import { METRIC_NAMES, type MetricName } from '../../evaluation/evaluation-report.js';
 
 export const evaluationBody = evaluationRequestSchema;
 
@@ -141,3 +142,54 @@ export const onlineMetricsResponse = z
       .describe('Per campaign (feedback sent with a campaignId, e.g. from an export), most impressions first'),
   })
   .meta({ id: 'OnlineMetrics' });
+
+export const evaluationHistoryQuery = z.strictObject({
+  strategy: z.string().min(1).max(128).describe('A recipe (its hybrid) or a single recommender, as report rows name it'),
+  metric: z.enum(METRIC_NAMES as [MetricName, ...MetricName[]]).default('ndcg'),
+  mode: z.enum(['novel', 'all']).default('novel'),
+  k: z.coerce.number().int().min(1).max(1000).default(10),
+  limit: z.coerce.number().int().min(1).max(500).default(100).describe('The newest reports with such a row'),
+});
+
+export const evaluationHistoryResponse = z
+  .object({
+    strategy: z.string(),
+    metric: z.string(),
+    mode: z.enum(['novel', 'all']),
+    k: z.number().int(),
+    points: z
+      .array(
+        z.object({
+          id: z.string().describe('The evaluation (GET /v1/evaluations/:id)'),
+          createdAt: z.string(),
+          cutoff: z.string().nullable().describe('Start of its test period'),
+          users: z.number().int().describe('Test users of the row'),
+          value: z.number().nullable(),
+        }),
+      )
+      .describe('Oldest first; reports without a row for this strategy, mode and k are left out'),
+  })
+  .meta({ id: 'EvaluationHistory' });
+
+export const dailyOnlineMetricsResponse = z
+  .object({
+    days: z.number().int(),
+    since: z.string(),
+    rows: z
+      .array(
+        z.object({
+          day: z.string().describe('UTC day, YYYY-MM-DD'),
+          strategy: z.string().nullable(),
+          experimentId: z.string().nullable().describe('Null on a strategy row (all its feedback of the day)'),
+          arm: z.string().nullable(),
+          impressions: z.number().int(),
+          clicks: z.number().int(),
+          addToCart: z.number().int(),
+          purchases: z.number().int(),
+          ctr: z.number().nullable(),
+          conversion: z.number().nullable(),
+        }),
+      )
+      .describe('Oldest day first; per day one row per strategy (the 20 with most impressions in the window), then one per experiment arm'),
+  })
+  .meta({ id: 'DailyOnlineMetrics' });

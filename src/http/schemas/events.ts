@@ -77,4 +77,5 @@ export const purchaseResponse = z.object({
   price: z.number().nullable(),
   orderId: z.string().nullable(),
   ts: z.string(),
+  title: z.string().optional().describe("The item's catalog title, when it has one"),
 });

@@ -47,6 +47,9 @@ export const segmentsResponse = z.object({
   asOf: z.string(),
   users: z.number().int(),
   revenue: z.number(),
+  scores: z
+    .object({ r: z.array(z.number().int()).length(5), f: z.array(z.number().int()).length(5), m: z.array(z.number().int()).length(5) })
+    .describe('RFM distribution: customers per R, F and M score (index 0 = score 1 ... index 4 = score 5)'),
   segments: z.array(group).describe('RFM segments (rules in src/profiles/segments.ts)'),
   lifecycle: z.array(group),
   valueTiers: z.array(group),
@@ -67,3 +70,20 @@ export const segmentUsersResponse = z.object({
   total: z.number().int(),
   users: z.array(profileResponse.omit({ modelVersion: true, source: true, asOf: true })),
 });
+
+export const lifecycleHistoryQuery = z.strictObject({
+  months: z.coerce.number().int().min(1).max(120).default(12).describe('How many months, up to the latest purchase'),
+});
+
+export const lifecycleHistoryResponse = z
+  .object({
+    points: z
+      .array(
+        z.object({
+          asOf: z.string().describe('Reference day: the last day of a month, or the latest purchase\'s day for the last point'),
+          counts: z.object(Object.fromEntries(LIFECYCLE_STAGES.map((s) => [s, z.number().int()])) as Record<(typeof LIFECYCLE_STAGES)[number], z.ZodNumber>),
+        }),
+      )
+      .describe('Oldest first; each customer who had bought by the day, staged from the purchases up to it (no months before the first purchase)'),
+  })
+  .meta({ id: 'LifecycleHistory' });

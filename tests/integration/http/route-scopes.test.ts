@@ -22,6 +22,7 @@ const MINIMUM: Record<string, Scope | null> = {
   'GET /v1/popular': 'frontend',
   'POST /v1/feedback': 'frontend',
   'GET /v1/items/:id': 'read',
+  'GET /v1/users': 'admin',
   'GET /v1/users/:id': 'read',
   'GET /v1/users/:id/events': 'read',
   'GET /v1/users/:id/profile': 'read',
@@ -43,6 +44,10 @@ const MINIMUM: Record<string, Scope | null> = {
   'POST /v1/evaluations': 'admin',
   'GET /v1/evaluations': 'admin',
   'GET /v1/evaluations/:id': 'admin',
+  'GET /v1/evaluations/history': 'admin',
+  'GET /v1/overview': 'admin',
+  'GET /v1/segments/lifecycle-history': 'admin',
+  'GET /v1/metrics/online/daily': 'admin',
   'GET /v1/models': 'admin',
   'POST /v1/models/:version/activate': 'admin',
   'GET /v1/segments': 'admin',
@@ -56,6 +61,7 @@ const MINIMUM: Record<string, Scope | null> = {
   'GET /health/ready': null,
   'GET /metrics': null,
   'GET /dashboard': null,
+  'GET /dashboard/*': null,
 };
 const routeKey = (method: string, url: string) => `${method === 'HEAD' ? 'GET' : method} ${url}`;
 // Documentation routes (the UI's static files and the spec) are public whatever their paths are.
@@ -75,7 +81,7 @@ describe('the scope every route needs', () => {
   const send = (method: string, url: string, key?: string) =>
     t.app.inject({
       method: method as 'GET',
-      url: url.replace(':id', 'x').replace(':version', 'v1').replace(':name', 'champions').replace('*', 'index.html'),
+      url: url.replace(':id', 'x').replace(':version', 'v1').replace(':name', 'champions').replace('/docs/static/*', '/docs/static/index.html').replace('/dashboard/*', '/dashboard/app.js'),
       headers: key ? { authorization: `Bearer ${key}` } : {},
       ...(['POST', 'PUT'].includes(method) ? { payload: {} } : {}),
     });

@@ -58,9 +58,15 @@ describe('segment report', () => {
     ]);
   });
 
+  it('gives the RFM distribution: customers per R, F and M score, score 1 first', () => {
+    // R: 5, 4, 1, 1; F: 5, 4, 2, 1; M: 5, 4, 2, 1 (the four customers above).
+    expect(report.scores).toEqual({ r: [2, 0, 0, 1, 1], f: [1, 1, 0, 1, 1], m: [1, 1, 0, 1, 1] });
+  });
+
   it('reports zero shares, not NaN, for no customers', () => {
     const empty = segmentReport([]);
     expect(empty.users).toBe(0);
+    expect(empty.scores).toEqual({ r: [0, 0, 0, 0, 0], f: [0, 0, 0, 0, 0], m: [0, 0, 0, 0, 0] });
     expect(empty.segments.every((s) => s.userShare === 0 && s.revenueShare === 0)).toBe(true);
   });
 });

@@ -1,0 +1,45 @@
+import { z } from 'zod';
+
+export const overviewResponse = z
+  .object({
+    counts: z.object({
+      items: z.number().int().describe('Catalogue items'),
+      customers: z.number().int().describe('Customers (users with purchases, feedback or attributes)'),
+      purchases: z.number().int().describe('Purchase events'),
+      orders: z.number().int().describe('Distinct order ids (purchases sent without one are in no order)'),
+      feedback: z.number().int().describe('Feedback events'),
+      firstPurchase: z.string().nullable(),
+      lastPurchase: z.string().nullable(),
+    }),
+    model: z
+      .object({
+        version: z.string(),
+        recipe: z.string(),
+        trainedAt: z.string(),
+        ageSeconds: z.number().int().describe('Seconds since it was trained'),
+        strategies: z.array(z.string()).describe('Strategies it answers: `hybrid` and its recommenders'),
+      })
+      .nullable()
+      .describe('The version being served; null before the first training (details and step durations: GET /v1/models)'),
+  })
+  .meta({ id: 'Overview' });
+
+export const customerSearchQuery = z.strictObject({
+  q: z.string().min(1).max(256).optional().describe('Id prefix, case-insensitive; every customer when absent'),
+  sort: z.enum(['id', 'spend', 'recent']).default('id').describe('`id`, `spend` (highest first) or `recent` (latest purchase first)'),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+
+export const customerSearchResponse = z
+  .object({
+    customers: z.array(
+      z.object({
+        id: z.string(),
+        purchases: z.number().int(),
+        orders: z.number().int(),
+        spend: z.number().describe('Sum of quantity x unit price'),
+        lastPurchase: z.string().nullable(),
+      }),
+    ),
+  })
+  .meta({ id: 'CustomerSearch' });

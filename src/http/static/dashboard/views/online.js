@@ -1,0 +1,75 @@
+// Online: CTR and conversion per strategy and per experiment arm, over the window and per day.
+import { api, qs } from '../api.js';
+import { barSets, chart, esc, int, lineSets, num, pct, table } from '../ui.js';
+
+const DAYS = 30;
+
+export async function render(el, _arg, view) {
+  const [totals, daily] = await Promise.all([api(`/v1/metrics/online${qs({ days: DAYS })}`), api(`/v1/metrics/online/daily${qs({ days: DAYS })}`)]);
+  el.innerHTML = `
+    <h2>Feedback of the last ${DAYS} days</h2>
+    <div class="grid2">
+      <div class="panel"><h3>CTR and conversion per strategy</h3><div class="chart" id="rates"></div></div>
+      <div class="panel"><h3>Per strategy</h3><div id="strategies"></div></div>
+      <div class="panel"><h3>CTR per day and strategy</h3><div class="chart" id="ctr-daily"></div></div>
+      <div class="panel"><h3>Conversion per day and strategy</h3><div class="chart" id="conv-daily"></div></div>
+    </div>
+    <h2>A/B experiments</h2><div id="experiments"></div>`;
+  const $ = (id) => el.querySelector(`#${id}`);
+  const name = (s) => s ?? '(none)';
+
+  $('strategies').innerHTML = table(
+    ['strategy', 'impressions', 'clicks', 'CTR', 'add to cart', 'purchases', 'conversion'],
+    totals.strategies.map((s) => [esc(name(s.strategy)), int(s.impressions), int(s.clicks), pct(s.ctr), int(s.addToCart), int(s.purchases), pct(s.conversion)]),
+    { empty: 'no feedback in the window' },
+  );
+  if (totals.strategies.length > 0) {
+    chart(view, $('rates'), {
+      type: 'bar',
+      data: {
+        labels: totals.strategies.map((s) => name(s.strategy)),
+        datasets: barSets([
+          { label: 'CTR', data: totals.strategies.map((s) => s.ctr) },
+          { label: 'conversion', data: totals.strategies.map((s) => s.conversion) },
+        ]),
+      },
+    });
+  } else $('rates').innerHTML = '<p class="muted">no feedback yet</p>';
+
+  const days = [...new Set(daily.rows.map((r) => r.day))];
+  const plainRows = daily.rows.filter((r) => r.experimentId === null);
+  const strategies = [...new Set(plainRows.map((r) => name(r.strategy)))];
+  const series = (rate) =>
+    lineSets(strategies.map((s) => ({ label: s, data: days.map((d) => plainRows.find((r) => r.day === d && name(r.strategy) === s)?.[rate] ?? null) })));
+  for (const [id, rate] of [['ctr-daily', 'ctr'], ['conv-daily', 'conversion']]) {
+    if (days.length === 0) $(id).innerHTML = '<p class="muted">no feedback yet</p>';
+    else chart(view, $(id), { type: 'line', data: { labels: days, datasets: series(rate) }, options: { scales: { y: { beginAtZero: true } } } });
+  }
+
+  if (totals.experiments.length === 0) {
+    $('experiments').innerHTML = '<p class="muted">No experiment yet (POST /v1/experiments).</p>';
+    return;
+  }
+  $('experiments').innerHTML = totals.experiments
+    .map(
+      (e) => `<div class="panel"><h3>${esc(e.id)} ${e.active ? '<span class="active">active</span>' : '<span class="muted">stopped</span>'}</h3>${table(
+        ['arm', 'strategy', 'share', 'impressions', 'CTR', 'conversion', 'CTR vs control (p)', 'conversion vs control (p)'],
+        e.arms.map((a) => [esc(a.name), esc(a.strategy), pct(a.share, 0), int(a.impressions), pct(a.ctr), pct(a.conversion), a.vsControl?.ctr ? num(a.vsControl.ctr.p) : '-', a.vsControl?.conversion ? num(a.vsControl.conversion.p) : '-'])
+      )}<div class="chart" data-experiment="${esc(e.id)}"></div></div>`,
+    )
+    .join('');
+  for (const [n, e] of totals.experiments.entries()) {
+    const rows = daily.rows.filter((r) => r.experimentId === e.id);
+    const holder = $('experiments').querySelectorAll('[data-experiment]')[n];
+    if (rows.length === 0) {
+      holder.innerHTML = '<p class="muted small">no feedback for this experiment in the window</p>';
+      continue;
+    }
+    const armDays = [...new Set(rows.map((r) => r.day))];
+    chart(view, holder, {
+      type: 'line',
+      data: { labels: armDays, datasets: lineSets(e.arms.map((a) => ({ label: `${a.name} CTR`, data: armDays.map((d) => rows.find((r) => r.day === d && r.arm === a.name)?.ctr ?? null) }))) },
+      options: { scales: { y: { beginAtZero: true } } },
+    });
+  }
+}

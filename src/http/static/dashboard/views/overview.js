@@ -1,0 +1,157 @@
+// Overview: what the service holds, the model it serves (age, recipe, step durations), training and
+// evaluation started from here with live progress, model versions with rollback.
+import { api } from '../api.js';
+import { barSets, card, chart, duration, esc, int, section, table, time, day } from '../ui.js';
+
+const POLL_MS = 500;
+
+export async function render(el, _arg, view) {
+  el.innerHTML = `
+    <h2>Data</h2><div id="counts" class="cards"></div>
+    <h2>Served model</h2><div class="grid2"><div id="model" class="panel"></div><div class="panel"><h3>Training duration per step (s)</h3><div id="steps" class="chart"></div></div></div>
+    <h2>Train and evaluate</h2>
+    <div class="panel">
+      <form id="train-form" class="inline">
+        <label>Recipe <input id="train-recipe" placeholder="default" size="12"></label>
+        <button id="start-training">Start training</button>
+        <span id="training"></span>
+      </form>
+      <form id="evaluate-form" class="inline">
+        <label>Temporal split at <input id="eval-cutoff" type="date" required></label>
+        <label>k <input id="eval-ks" value="5,10,20" size="8"></label>
+        <button id="start-evaluation">Start evaluation</button>
+        <span id="evaluating"></span>
+      </form>
+    </div>
+    <h2>Model versions</h2><div id="versions" class="panel"></div>
+    <h2>Recent trainings</h2><div id="jobs" class="panel"></div>`;
+  const $ = (id) => el.querySelector(`#${id}`);
+
+  const [overview, models, jobs] = await Promise.all([api('/v1/overview'), api('/v1/models'), api('/v1/training-jobs')]);
+  const c = overview.counts;
+  $('counts').innerHTML = [
+    card('catalogue items', int(c.items), 'count-items'),
+    card('customers', int(c.customers), 'count-customers'),
+    card('purchases', int(c.purchases), 'count-purchases'),
+    card('orders', int(c.orders), 'count-orders'),
+    card('feedback events', int(c.feedback), 'count-feedback'),
+    card('purchases from - to', `${day(c.firstPurchase)} - ${day(c.lastPurchase)}`, 'purchase-range'),
+  ].join('');
+
+  const active = models.versions.find((v) => v.active);
+  const m = overview.model;
+  $('model').innerHTML = m
+    ? `<dl class="kv">
+        <dt>version</dt><dd data-testid="model-version">${esc(m.version)}</dd>
+        <dt>recipe</dt><dd data-testid="model-recipe">${esc(m.recipe)}</dd>
+        <dt>trained at</dt><dd>${esc(time(m.trainedAt))} UTC</dd>
+        <dt>age</dt><dd>${esc(duration(m.ageSeconds))}</dd>
+        <dt>training took</dt><dd>${esc(duration((active?.info?.durations?.total ?? NaN) / 1000))}</dd>
+        <dt>trained on</dt><dd>${esc(Object.entries(active?.info?.data ?? {}).filter(([, v]) => typeof v === 'number').map(([k, v]) => `${int(v)} ${k}`).join(', '))}</dd>
+        <dt>strategies</dt><dd>${esc(m.strategies.join(', '))}</dd>
+      </dl>`
+    : '<p class="muted">No model yet: start a training below.</p>';
+  const steps = Object.entries(active?.info?.durations ?? {}).filter(([name]) => name !== 'total');
+  if (steps.length > 0) {
+    chart(view, $('steps'), {
+      type: 'bar',
+      data: { labels: steps.map(([name]) => name), datasets: barSets([{ label: 'seconds', data: steps.map(([, ms]) => ms / 1000) }]) },
+      options: { indexAxis: 'y', plugins: { legend: { display: false } }, scales: { y: { ticks: { autoSkip: false } } } },
+    });
+  } else $('steps').innerHTML = '<p class="muted">no training yet</p>';
+
+  $('versions').innerHTML = table(
+    ['version', 'recipe', 'trained at', 'took', ''],
+    models.versions.map((v) => [
+      `<span class="${v.active ? 'active' : ''}">${esc(v.version)}</span>`,
+      esc(v.recipe),
+      esc(time(v.trainedAt)),
+      esc(duration((v.info?.durations?.total ?? NaN) / 1000)),
+      v.active ? '<span class="active">serving</span>' : `<button data-activate="${esc(v.version)}">roll back to this</button>`,
+    ]),
+  );
+  $('versions').addEventListener('click', async (e) => {
+    const version = e.target.dataset?.activate;
+    if (!version || !confirm(`Serve ${version} from now on?`)) return;
+    await section($('versions'), async () => {
+      await api(`/v1/models/${encodeURIComponent(version)}/activate`, { method: 'POST' });
+      view.show();
+      return '<p class="muted">activated</p>';
+    });
+  });
+
+  $('jobs').innerHTML = jobTable(jobs.jobs.slice(0, 8));
+
+  // A cutoff 30 days before the latest purchase: a month of test data by default.
+  if (c.lastPurchase) $('eval-cutoff').value = day(new Date(Date.parse(c.lastPurchase) - 30 * 86_400_000).toISOString());
+
+  $('train-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const recipe = $('train-recipe').value.trim();
+    await section($('training'), async () => {
+      const job = await api('/v1/training-jobs', { method: 'POST', body: recipe ? { recipe } : {} });
+      watch(view, $('training'), `/v1/training-jobs/${job.jobId}`, 'training');
+      return `training ${esc(job.jobId)} queued`;
+    });
+  });
+  $('evaluate-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const ks = $('eval-ks').value.split(',').map((s) => Number(s.trim())).filter((k) => k > 0);
+    await section($('evaluating'), async () => {
+      const job = await api('/v1/evaluations', {
+        method: 'POST',
+        body: { recipes: m ? [m.recipe] : undefined, split: { kind: 'temporal', cutoff: $('eval-cutoff').value }, ks },
+      });
+      watch(view, $('evaluating'), `/v1/evaluations/${job.jobId}`, 'evaluation');
+      return `evaluation ${esc(job.jobId)} queued`;
+    });
+  });
+
+  // A training already under way (started elsewhere) is shown too.
+  const running = jobs.jobs.find((j) => j.status === 'queued' || j.status === 'running');
+  if (running) watch(view, $('training'), `/v1/training-jobs/${running.id}`, 'training');
+}
+
+function jobTable(jobs) {
+  return table(
+    ['job', 'recipe', 'status', 'created', 'took', 'version'],
+    jobs.map((j) => [
+      esc(j.id),
+      esc(j.params?.recipe),
+      `<span class="${j.status === 'failed' ? 'error' : ''}">${esc(j.status)}</span>${j.error ? ` <span class="small error">${esc(j.error)}</span>` : ''}`,
+      esc(time(j.createdAt)),
+      esc(j.startedAt && j.finishedAt ? duration((Date.parse(j.finishedAt) - Date.parse(j.startedAt)) / 1000) : '-'),
+      esc(j.result?.version ?? ''),
+    ]),
+  );
+}
+
+/** Polls a job until it ends, showing its progress and step; a finished training refreshes the view. */
+function watch(view, holder, url, what) {
+  const tick = async () => {
+    if (!view.alive) return;
+    let job;
+    try {
+      job = await api(url);
+    } catch (err) {
+      holder.innerHTML = `<span class="error">${esc(err.message)}</span>`;
+      return;
+    }
+    if (!view.alive) return;
+    const label = `${what} ${esc(job.id)}: <span data-testid="${what}-status">${esc(job.status)}</span>`;
+    if (job.status === 'succeeded') {
+      holder.innerHTML = `${label}${job.result?.version ? ` - version ${esc(job.result.version)}` : ''} <button type="button" data-refresh>refresh</button>`;
+      holder.querySelector('[data-refresh]').addEventListener('click', () => view.show());
+      if (what === 'training') view.timers.push(setTimeout(() => view.show(), 1500));
+      return;
+    }
+    if (job.status === 'failed') {
+      holder.innerHTML = `${label} <span class="error">${esc(job.error)}</span>`;
+      return;
+    }
+    holder.innerHTML = `${label} <progress max="1" value="${Number(job.progress) || 0}"></progress> ${esc(Math.round(100 * job.progress))}% <span class="muted">${esc(job.step ?? '')}</span>`;
+    view.timers.push(setTimeout(tick, POLL_MS));
+  };
+  tick();
+}
+

@@ -1,0 +1,149 @@
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUNDLED_SAMPLE_PATH, runImport } from '../../src/data/importers/run-import.js';
+import { auth, createTestApp, KEYS, type TestApp } from '../helpers/app.js';
+import { browserAvailable, launchChromium } from '../helpers/browser.js';
+import { createPgliteTestDb, createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../helpers/services.js';
+
+/** Screenshots of each view, for a person to look at (gitignored). */
+const SHOTS = path.resolve('test-output/dashboard');
+
+/**
+ * The dashboard as the data team uses it, in a real headless chromium against the real app on the
+ * bundled sample: key typed into the form, overview numbers, a training started and watched to the
+ * end, an evaluation, a customer's recommendations, an item, segments and online metrics.
+ */
+describe.skipIf(!browserAvailable())('the dashboard in a browser', () => {
+  let t: TestApp;
+  let browser: Browser;
+  let page: Page;
+  let base: string;
+  const problems: string[] = [];
+
+  const get = async (url: string) => {
+    const res = await t.app.inject({ url, headers: auth('admin') });
+    expect(res.statusCode, `${url}: ${res.body}`).toBe(200);
+    return res.json();
+  };
+  const ready = (view: string) => page.waitForSelector(`body[data-ready="${view}"]`, { timeout: 60_000 });
+  const open = async (hash: string, view: string) => {
+    await page.evaluate((h) => (location.hash = h), hash);
+    await ready(view);
+  };
+  const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    const usePostgres = await serviceAvailable(POSTGRES_URL);
+    t = await createTestApp({ createDb: usePostgres ? createPostgresTestDb : createPgliteTestDb });
+    await runImport({ db: t.services.db }, { format: 'online-retail', path: BUNDLED_SAMPLE_PATH });
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    // Any console error, uncaught exception or failed request (a CSP refusal shows as one of these) fails the suite.
+    page.on('console', (m) => void (m.type() === 'error' && problems.push(`console: ${m.text()}`)));
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await t?.dispose();
+  });
+
+  it('When the admin key is typed into the form, Then the overview shows the counts the API gives, and the key stays out of the URL', async () => {
+    await page.goto(`${base}/dashboard`);
+    await page.fill('#key', KEYS.admin);
+    await page.click('#use-key');
+    await ready('overview');
+    const overview = await get('/v1/overview');
+    const shown = async (id: string) => Number((await page.textContent(`[data-testid="${id}"]`))!.replace(/,/g, ''));
+    expect(overview.counts.purchases).toBeGreaterThan(1000);
+    for (const [id, value] of Object.entries({ items: overview.counts.items, customers: overview.counts.customers, purchases: overview.counts.purchases, orders: overview.counts.orders })) {
+      expect(await shown(`count-${id}`), id).toBe(value);
+    }
+    expect(page.url()).not.toContain(KEYS.admin);
+    expect(await page.evaluate(() => Object.values(sessionStorage))).toContain(KEYS.admin);
+    expect(await page.inputValue('#key')).toBe('');
+  });
+
+  it('When a training is started from the overview, Then its progress shows until it succeeds and the new version is served', async () => {
+    await page.click('#start-training');
+    await page.waitForSelector('[data-testid="training-status"]:text("succeeded")', { timeout: 180_000 });
+    const { jobs } = await get('/v1/training-jobs');
+    const version = jobs[0].result.version;
+    expect(jobs[0].status).toBe('succeeded');
+    // The view refreshes itself after a training: the served version is the new one.
+    await page.waitForSelector(`[data-testid="model-version"]:text("${version}")`, { timeout: 30_000 });
+    expect((await get('/v1/models')).active).toBe(version);
+    await ready('overview');
+    await shot('overview');
+  }, 240_000);
+
+  it('When an evaluation is started and opened, Then the evaluation view charts its report', async () => {
+    await page.fill('#eval-cutoff', '2011-11-01');
+    await page.click('#start-evaluation');
+    await page.waitForSelector('[data-testid="evaluation-status"]:text("succeeded")', { timeout: 180_000 });
+    await open('#evaluation', 'evaluation');
+    // The history line, then per report: bars, precision/recall lines, two breakdowns.
+    expect(await page.locator('canvas').count()).toBeGreaterThanOrEqual(5);
+    await shot('evaluation');
+  }, 240_000);
+
+  it("When a customer is found and opened, Then their recommendations per strategy are the API's", async () => {
+    await open('#customer', 'customer');
+    await page.click('[data-testid="customer-link"] >> nth=0');
+    await ready('customer');
+    await page.waitForSelector('[data-testid="customer-id"]');
+    const id = (await page.textContent('[data-testid="customer-id"]'))!;
+    const { model } = await get('/v1/overview');
+    expect(model.strategies.length).toBeGreaterThan(1);
+    for (const strategy of model.strategies) {
+      const api = await get(`/v1/users/${encodeURIComponent(id)}/recommendations?k=10&strategy=${strategy}`);
+      const shown = await page.locator(`[data-strategy="${strategy}"] li[data-item]`).evaluateAll((els) => els.map((e) => e.getAttribute('data-item')));
+      expect(shown, strategy).toEqual(api.items.map((i: { itemId: string }) => i.itemId));
+    }
+    expect(await page.locator('[data-strategy="hybrid"] li').count()).toBe(10);
+    const profile = await get(`/v1/users/${encodeURIComponent(id)}/profile`);
+    expect(await page.textContent('[data-testid="profile-segment"]')).toBe(profile.segment);
+    await shot('customer');
+
+    await page.click('[data-strategy="hybrid"] li a >> nth=0');
+    await ready('item');
+    await shot('item');
+  });
+
+  it('When the customers and online views are opened, Then they render their charts', async () => {
+    const { customers } = await get('/v1/users?sort=spend&limit=3');
+    const rec = await get(`/v1/users/${customers[0].id}/recommendations?k=3`);
+    const experiment = { id: 'knn-vs-hybrid', arms: [{ name: 'control', strategy: 'hybrid', share: 0.5 }, { name: 'knn', strategy: 'item-knn', share: 0.5 }] };
+    expect((await t.app.inject({ method: 'POST', url: '/v1/experiments', headers: auth('admin'), payload: experiment })).statusCode).toBe(201);
+    const ts = new Date().toISOString();
+    const userId = customers[0].id;
+    const feedback = rec.items.flatMap((i: { itemId: string }, n: number) =>
+      experiment.arms.flatMap((arm) => [
+        { userId, itemId: i.itemId, type: 'impression', strategy: arm.strategy, recommendationId: `${rec.recommendationId}-${arm.name}`, experimentId: experiment.id, arm: arm.name, ts },
+        ...(n <= (arm.name === 'knn' ? 1 : 0)
+          ? [{ userId, itemId: i.itemId, type: 'click', strategy: arm.strategy, recommendationId: `${rec.recommendationId}-${arm.name}`, experimentId: experiment.id, arm: arm.name, ts }]
+          : []),
+      ]),
+    );
+    expect((await t.app.inject({ method: 'POST', url: '/v1/feedback', headers: auth('write'), payload: { events: feedback } })).statusCode).toBe(200);
+
+    await open('#customers', 'customers');
+    expect(await page.locator('canvas').count()).toBe(3);
+    await shot('customers');
+    await open('#online', 'online');
+    expect(await page.textContent('#strategies')).toContain('item-knn');
+    expect(await page.textContent('#experiments')).toContain(experiment.id);
+    await shot('online');
+  });
+
+  it('When every view has been used, Then the browser reported no error', () => {
+    expect(problems).toEqual([]);
+  });
+});
