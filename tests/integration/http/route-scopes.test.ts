@@ -32,6 +32,8 @@ const MINIMUM: Record<string, Scope | null> = {
   'DELETE /v1/users/:id': 'admin',
   'POST /v1/imports': 'admin',
   'GET /v1/imports/:id': 'admin',
+  'POST /v1/factor-imports': 'admin',
+  'GET /v1/factor-imports/:id': 'admin',
   'POST /v1/training-jobs': 'admin',
   'GET /v1/training-jobs': 'admin',
   'GET /v1/training-jobs/:id': 'admin',
