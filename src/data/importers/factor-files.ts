@@ -2,6 +2,7 @@ import { readdir, readFile, stat, open } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../../errors.js';
 import type { ExternalFactors, FactorTable } from '../../recommenders/imported-factors.js';
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import { readCsvRecords } from './csv-source.js';
 import { decodeNpyMatrix, NpyFormatError, parseNpyHeader } from './npy-array.js';
 
@@ -10,10 +11,12 @@ import { decodeNpyMatrix, NpyFormatError, parseNpyHeader } from './npy-array.js'
  * - `spark-csv`: `item_factors` and optionally `user_factors`, each a CSV file (`item_factors.csv`,
  *   plain or gzip) or a directory of Spark part files (`item_factors/part-*.csv[.gz]`), with records
  *   `id,features` where features is a bracketed list `[0.12,-0.5,...]` (Spark's `to_json` of the array).
+ * - `spark-parquet`: the same sides as `item_factors.parquet` or `item_factors/part-*.parquet`, as
+ *   `ALSModel.itemFactors.write.parquet` leaves them (columns id, features).
  * - `npy`: `item_factors.npy` and `item_ids.txt` (one id per line, line r names row r), optionally
  *   `user_factors.npy` and `user_ids.txt`, as `np.save` writes `implicit`'s model arrays.
  */
-export type FactorFormat = 'spark-csv' | 'npy';
+export type FactorFormat = 'spark-csv' | 'spark-parquet' | 'npy';
 
 /** The largest factor count the ALS model takes (its `factors` parameter's bound). */
 export const MAX_FACTORS = 1024;
@@ -34,28 +37,41 @@ const exists = (p: string) =>
     () => null,
   );
 
-/** The CSV files of one side: the `.csv` file, or the part files of Spark's output directory, in name order. */
-async function csvParts(dir: string, side: string): Promise<{ name: string; files: string[] } | null> {
-  const file = path.join(dir, `${side}.csv`);
-  if ((await exists(file)) === 'file') return { name: `${side}.csv`, files: [file] };
-  for (const gz of [`${side}.csv.gz`]) if ((await exists(path.join(dir, gz))) === 'file') return { name: gz, files: [path.join(dir, gz)] };
+/** The files of one side and the name messages use for them. */
+interface Parts {
+  kind: 'csv' | 'parquet';
+  name: string;
+  files: string[];
+}
+
+/**
+ * The files of one side: `item_factors.csv[.gz]` or `.parquet`, or the part files of Spark's output
+ * directory `item_factors/` (part-NNNNN-<uuid>.csv / .snappy.parquet beside _SUCCESS and .crc files), in name order.
+ */
+async function sparkParts(dir: string, side: string): Promise<Parts | null> {
+  for (const [file, kind] of [[`${side}.csv`, 'csv'], [`${side}.csv.gz`, 'csv'], [`${side}.parquet`, 'parquet']] as const) {
+    if ((await exists(path.join(dir, file))) === 'file') return { kind, name: file, files: [path.join(dir, file)] };
+  }
   const sub = path.join(dir, side);
   if ((await exists(sub)) !== 'dir') return null;
-  // Spark writes part-NNNNN-<uuid>.csv (or .csv.gz) beside _SUCCESS and .crc files.
   const parts = (await readdir(sub)).filter((f) => f.startsWith('part-') && !f.endsWith('.crc')).sort();
   if (parts.length === 0) throw fail(`${side}/`, 'a Spark output directory with no part-* files');
-  return { name: `${side}/`, files: parts.map((f) => path.join(sub, f)) };
+  const parquet = parts.filter((f) => f.endsWith('.parquet'));
+  if (parquet.length > 0 && parquet.length < parts.length) throw fail(`${side}/`, 'mixes Parquet and other part files');
+  return { kind: parquet.length > 0 ? 'parquet' : 'csv', name: `${side}/`, files: parts.map((f) => path.join(sub, f)) };
 }
 
 /** Which layout a directory holds, and its files; UNPROCESSABLE naming what is missing or ambiguous. */
-async function locate(dir: string): Promise<{ format: FactorFormat; csv?: { items: { name: string; files: string[] }; users: { name: string; files: string[] } | null } }> {
+async function locate(dir: string): Promise<{ format: FactorFormat; spark?: { items: Parts; users: Parts | null } }> {
   if ((await exists(dir)) !== 'dir') throw fail(dir, 'not a directory');
   const npy = (await exists(path.join(dir, 'item_factors.npy'))) === 'file';
-  const csvItems = await csvParts(dir, 'item_factors');
-  if (npy && csvItems) throw fail(dir, 'holds both item_factors.npy and item_factors CSV: keep one layout');
+  const items = await sparkParts(dir, 'item_factors');
+  if (npy && items) throw fail(dir, 'holds both item_factors.npy and Spark item factors: keep one layout');
   if (npy) return { format: 'npy' };
-  if (csvItems) return { format: 'spark-csv', csv: { items: csvItems, users: await csvParts(dir, 'user_factors') } };
-  throw fail(dir, 'no item factors: expected item_factors.npy (implicit) or item_factors.csv / item_factors/part-*.csv (Spark)');
+  if (!items) throw fail(dir, 'no item factors: expected item_factors.npy (implicit) or item_factors.csv / .parquet / item_factors/part-* (Spark)');
+  const users = await sparkParts(dir, 'user_factors');
+  if (users && users.kind !== items.kind) throw fail(dir, `item factors are ${items.kind}, user factors ${users.kind}: keep one format`);
+  return { format: items.kind === 'csv' ? 'spark-csv' : 'spark-parquet', spark: { items, users } };
 }
 
 /** Ids one per line (a trailing newline and a BOM are allowed, an empty line inside is not). */
@@ -112,13 +128,43 @@ function parseFeatures(text: string): number[] | null {
   return out.every(Number.isFinite) ? out : null;
 }
 
-async function readCsvSide(parts: { name: string; files: string[] }): Promise<FactorTable & { factors: number }> {
-  const ids: string[] = [];
-  let values = new Float32Array(1024);
-  let used = 0;
-  let k = 0;
+/** Rows of one side as they are read (CSV records, Parquet rows): checked, then packed row-major. */
+class RowCollector {
+  readonly ids: string[] = [];
+  private values = new Float32Array(1024);
+  private used = 0;
+  factors = 0;
+
+  add(where: string, row: string, id: string, features: ArrayLike<number>): void {
+    if (id === '') throw fail(where, `${row}: empty id`);
+    if (this.factors === 0) checkFactors((this.factors = features.length), where);
+    if (features.length !== this.factors) throw fail(where, `${row} (id "${id}"): ${features.length} factors, the rows before have ${this.factors}`);
+    for (let a = 0; a < features.length; a++) {
+      if (!Number.isFinite(features[a])) throw fail(where, `${row} (id "${id}"): factor ${a} is not a finite number`);
+    }
+    if (this.used + this.factors > this.values.length) {
+      const grown = new Float32Array(Math.max(this.values.length * 2, this.used + this.factors));
+      grown.set(this.values.subarray(0, this.used));
+      this.values = grown;
+    }
+    this.values.set(features, this.used);
+    this.used += this.factors;
+    this.ids.push(id);
+  }
+
+  finish(name: string): FactorTable & { factors: number } {
+    if (this.ids.length === 0) throw fail(name, 'no factor rows');
+    checkUnique(this.ids, name);
+    return { ids: this.ids, values: this.values.slice(0, this.used), factors: this.factors };
+  }
+}
+
+const partName = (parts: Parts, file: string) => (parts.name.endsWith('/') ? `${parts.name}${path.basename(file)}` : parts.name);
+
+async function readCsvSide(parts: Parts): Promise<FactorTable & { factors: number }> {
+  const rows = new RowCollector();
   for (const file of parts.files) {
-    const where = parts.name.endsWith('/') ? `${parts.name}${path.basename(file)}` : parts.name;
+    const where = partName(parts, file);
     let skipped = 0;
     let line = 0;
     for await (const record of readCsvRecords(file, { onSkip: () => skipped++ })) {
@@ -126,25 +172,53 @@ async function readCsvSide(parts: { name: string; files: string[] }): Promise<Fa
       if (record.length === 2 && record[0].trim().toLowerCase() === 'id' && record[1].trim().toLowerCase() === 'features') continue;
       if (record.length !== 2) throw fail(where, `record ${line}: ${record.length} fields, expected 2 (id,features)`);
       const id = record[0].trim();
-      if (id === '') throw fail(where, `record ${line}: empty id`);
       const features = parseFeatures(record[1]);
       if (!features) throw fail(where, `record ${line} (id "${id}"): features must be a bracketed list of numbers such as [0.1,-0.2], got "${record[1].slice(0, 60)}"`);
-      if (k === 0) checkFactors((k = features.length), where);
-      if (features.length !== k) throw fail(where, `record ${line} (id "${id}"): ${features.length} factors, the rows before have ${k}`);
-      if (used + k > values.length) {
-        const grown = new Float32Array(Math.max(values.length * 2, used + k));
-        grown.set(values.subarray(0, used));
-        values = grown;
-      }
-      values.set(features, used);
-      used += k;
-      ids.push(id);
+      rows.add(where, `record ${line}`, id, features);
     }
     if (skipped > 0) throw fail(where, `${skipped} records could not be parsed (unbalanced quotes?)`);
   }
-  if (ids.length === 0) throw fail(parts.name, 'no factor rows');
-  checkUnique(ids, parts.name);
-  return { ids, values: values.slice(0, used), factors: k };
+  return rows.finish(parts.name);
+}
+
+/** Rows read from a Parquet file at a time: one object per row, so memory stays bounded. */
+const PARQUET_SLICE = 50_000;
+
+/**
+ * Spark's `ALSModel.itemFactors.write.parquet(...)`: columns `id` (int, long or string) and `features`
+ * (a list of float or double). Read with hyparquet (pure JavaScript; snappy, Spark's default codec, is built in).
+ */
+async function readParquetSide(parts: Parts): Promise<FactorTable & { factors: number }> {
+  const rows = new RowCollector();
+  for (const file of parts.files) {
+    const where = partName(parts, file);
+    try {
+      const buffer = await asyncBufferFromFile(file);
+      const metadata = await parquetMetadataAsync(buffer);
+      const columns = new Set(metadata.schema.slice(1).map((e) => e.name));
+      if (!columns.has('id') || !columns.has('features')) {
+        throw fail(where, `columns ${[...columns].join(', ')}: expected id and features (ALSModel.itemFactors / userFactors)`);
+      }
+      const total = Number(metadata.num_rows);
+      for (let start = 0; start < total; start += PARQUET_SLICE) {
+        const end = Math.min(total, start + PARQUET_SLICE);
+        const objects = await parquetReadObjects({ file: buffer, metadata, columns: ['id', 'features'], rowStart: start, rowEnd: end });
+        objects.forEach((o, r) => {
+          const row = `row ${start + r + 1}`;
+          const features: unknown = o.features;
+          if (!Array.isArray(features) && !(features instanceof Float32Array) && !(features instanceof Float64Array)) {
+            throw fail(where, `${row}: features is not a list of numbers`);
+          }
+          rows.add(where, row, o.id === null || o.id === undefined ? '' : String(o.id), Array.from(features as ArrayLike<unknown>, (v) => (typeof v === 'number' ? v : Number.NaN)));
+        });
+      }
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      // hyparquet's own errors (not Parquet, unsupported codec, truncated): the file is at fault.
+      throw fail(where, `not a readable Parquet file: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return rows.finish(parts.name);
 }
 
 function sameFactors(items: { factors: number }, users: { factors: number } | null, itemName: string, userName: string): number {
@@ -169,12 +243,13 @@ export async function readFactorDir(dir: string): Promise<ReadFactors> {
     const files = ['item_factors.npy', 'item_ids.txt', ...(users ? ['user_factors.npy', 'user_ids.txt'] : [])];
     return { format: 'npy', files, factors, items: { ids: items.ids, values: items.values }, users: users && { ids: users.ids, values: users.values } };
   }
-  const { items: itemParts, users: userParts } = found.csv!;
-  const items = await readCsvSide(itemParts);
-  const users = userParts ? await readCsvSide(userParts) : null;
+  const { items: itemParts, users: userParts } = found.spark!;
+  const readSide = itemParts.kind === 'csv' ? readCsvSide : readParquetSide;
+  const items = await readSide(itemParts);
+  const users = userParts ? await readSide(userParts) : null;
   const factors = sameFactors(items, users, itemParts.name, userParts?.name ?? '');
   return {
-    format: 'spark-csv',
+    format: found.format,
     files: [itemParts.name, ...(userParts ? [userParts.name] : [])],
     factors,
     items: { ids: items.ids, values: items.values },
@@ -199,7 +274,7 @@ async function head(file: string, bytes = 4096): Promise<Uint8Array> {
  */
 export async function inspectFactorDir(dir: string): Promise<FactorDirSummary> {
   const found = await locate(dir);
-  if (found.format === 'spark-csv') return { format: 'spark-csv', files: [found.csv!.items.name, ...(found.csv!.users ? [found.csv!.users.name] : [])] };
+  if (found.spark) return { format: found.format, files: [found.spark.items.name, ...(found.spark.users ? [found.spark.users.name] : [])] };
   const widths: number[] = [];
   const files: string[] = [];
   for (const side of ['item', 'user'] as const) {

@@ -5,6 +5,8 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { inspectFactorDir, readFactorDir } from '../../../src/data/importers/factor-files.js';
 import { encodeNpyMatrix } from '../../../src/data/importers/npy-array.js';
+import { parquetWriteFile } from 'hyparquet-writer';
+import { SPARK_FACTOR_SCHEMA } from '../../fixtures/factors/make-factor-fixtures.js';
 
 const FIXTURES = 'tests/fixtures/factors';
 
@@ -18,19 +20,23 @@ function copy(layout?: 'implicit' | 'spark'): string {
 const sparkPart = (dir: string, side: string) => path.join(dir, `${side}_factors`, 'part-00000-3f1c2a7e-0000-4000-8000-000000000000-c000.csv');
 
 describe('factor directories', () => {
-  it('When the same factors come as implicit .npy arrays and as Spark CSV parts, Then both read to the same ids and numbers', async () => {
+  it('When the same factors come as implicit .npy arrays, Spark CSV parts and Spark Parquet parts, Then all read to the same ids and numbers', async () => {
     const npy = await readFactorDir(path.join(FIXTURES, 'implicit'));
     const csv = await readFactorDir(path.join(FIXTURES, 'spark'));
+    const parquet = await readFactorDir(path.join(FIXTURES, 'spark-parquet'));
     expect(npy.format).toBe('npy');
     expect(csv.format).toBe('spark-csv');
+    expect(parquet.format).toBe('spark-parquet');
     expect(csv.files).toEqual(['item_factors/', 'user_factors/']);
-    for (const f of [npy, csv]) {
+    for (const f of [npy, csv, parquet]) {
       expect(f.factors).toBe(4);
       expect(f.items.ids).toEqual([...Array.from({ length: 8 }, (_, i) => `f-i${i}`), 'zz-unknown-item']);
       expect(f.users?.ids).toHaveLength(7);
     }
     expect([...csv.items.values]).toEqual([...npy.items.values]);
     expect([...csv.users!.values]).toEqual([...npy.users!.values]);
+    expect([...parquet.items.values]).toEqual([...npy.items.values]);
+    expect(parquet.users!.ids).toEqual(npy.users!.ids);
     // Row 0 of the Spark part file, read independently of the reader.
     const first = readFileSync(sparkPart(path.join(FIXTURES, 'spark'), 'item'), 'utf8').split('\n')[0];
     expect([...csv.items.values.subarray(0, 4)]).toEqual(JSON.parse(first.slice(first.indexOf('"') + 1, -1)));
@@ -42,6 +48,20 @@ describe('factor directories', () => {
     const f = await readFactorDir(dir);
     expect(f).toMatchObject({ format: 'spark-csv', factors: 2, users: null, items: { ids: ['a', 'b'] } });
     expect([...f.items.values]).toEqual([1.5, -2, 0, Math.fround(0.3)]);
+  });
+
+  it('When Spark Parquet has integer ids (ALS before the ids are joined back), Then they read as decimal strings; a file that is not Parquet is named', async () => {
+    const dir = copy();
+    await parquetWriteFile({
+      filename: path.join(dir, 'item_factors.parquet'),
+      columnData: [{ name: 'id', data: Int32Array.from([7, 42]) }, { name: 'features', data: [[0.5, -1], [2, 0.25]] }],
+      schema: SPARK_FACTOR_SCHEMA('INT32'),
+    });
+    const f = await readFactorDir(dir);
+    expect(f).toMatchObject({ format: 'spark-parquet', factors: 2, items: { ids: ['7', '42'] }, users: null });
+    expect([...f.items.values]).toEqual([0.5, -1, 2, 0.25]);
+    writeFileSync(path.join(dir, 'item_factors.parquet'), 'id,features\n');
+    await expect(readFactorDir(dir)).rejects.toThrow(/item_factors.parquet: not a readable Parquet file/);
   });
 
   it('When a Spark row has another width than the rows before, Then the file and record are named', async () => {
@@ -78,6 +98,6 @@ describe('factor directories', () => {
     await expect(inspectFactorDir(copy())).rejects.toThrow(/no item factors: expected item_factors.npy \(implicit\) or item_factors.csv/);
     const both = copy('implicit');
     cpSync(path.join(FIXTURES, 'spark'), both, { recursive: true });
-    await expect(inspectFactorDir(both)).rejects.toThrow(/both item_factors.npy and item_factors CSV/);
+    await expect(inspectFactorDir(both)).rejects.toThrow(/both item_factors.npy and Spark item factors/);
   });
 });

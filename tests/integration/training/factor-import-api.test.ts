@@ -58,8 +58,18 @@ describe('factor import API', () => {
   const alsList = async (userId: string, k: number) =>
     (await t.app.inject({ url: `/v1/users/${userId}/recommendations?strategy=als&k=${k}`, headers: auth('read') })).json();
 
+  /** Waits until serving has picked up `version` (each process re-reads the active pointer about once a second). */
+  async function served(version: string) {
+    for (let tries = 0; tries < 200; tries++) {
+      const res = await t.app.inject({ url: '/v1/users/f-u0/recommendations?k=1', headers: auth('read') });
+      if (res.json().modelVersion === version) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`version ${version} is not served`);
+  }
+
   /** A copy of a fixture layout under the import root, changed by `edit`. */
-  function layout(name: 'implicit' | 'spark', edit?: (dir: string) => void): string {
+  function layout(name: 'implicit' | 'spark' | 'spark-parquet', edit?: (dir: string) => void): string {
     const dir = mkdtempSync(path.join(root, `${name}-`));
     cpSync(path.join(FIXTURES, name), dir, { recursive: true });
     edit?.(dir);
@@ -73,7 +83,7 @@ describe('factor import API', () => {
   });
   afterAll(() => t.dispose());
 
-  for (const format of ['implicit', 'spark'] as const) {
+  for (const format of ['implicit', 'spark', 'spark-parquet'] as const) {
     it(`When ${format} factors are imported, Then the new active version's ALS list of each customer is the ranking by dot product of the given factors`, async () => {
       const res = await submit({ path: layout(format) });
       expect(res.statusCode).toBe(202);
@@ -86,9 +96,10 @@ describe('factor import API', () => {
         factors: FACTORS,
         items: { imported: 9, matched: 8, unknown: 1, unknownSample: ['zz-unknown-item'], missing: 1 },
         users: { imported: 7, matched: 6, unknown: 1, unknownSample: ['zz-unknown-user'], missing: 1 },
-        origin: { format: format === 'implicit' ? 'npy' : 'spark-csv' },
+        origin: { format: { implicit: 'npy', spark: 'spark-csv', 'spark-parquet': 'spark-parquet' }[format] },
       });
       expect(await activeVersion()).toBe(job.result.version);
+      await served(job.result.version);
 
       const items = fixtureFactors('item');
       const users = fixtureFactors('user');
