@@ -1,5 +1,6 @@
 import { readdir, readFile, stat, open } from 'node:fs/promises';
 import path from 'node:path';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { AppError } from '../../errors.js';
 import type { ExternalFactors, FactorTable } from '../../recommenders/imported-factors.js';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
@@ -181,6 +182,15 @@ async function readCsvSide(parts: Parts): Promise<FactorTable & { factors: numbe
   return rows.finish(parts.name);
 }
 
+/**
+ * Codecs beyond hyparquet's built-in snappy that Node's zlib decodes (Spark's `compression` option
+ * `gzip`; brotli). zstd is refused by hyparquet with a message naming the codec (Node 20's zlib has none).
+ */
+const COMPRESSORS = {
+  GZIP: (input: Uint8Array) => new Uint8Array(gunzipSync(input)),
+  BROTLI: (input: Uint8Array) => new Uint8Array(brotliDecompressSync(input)),
+};
+
 /** Rows read from a Parquet file at a time: one object per row, so memory stays bounded. */
 const PARQUET_SLICE = 50_000;
 
@@ -202,7 +212,7 @@ async function readParquetSide(parts: Parts): Promise<FactorTable & { factors: n
       const total = Number(metadata.num_rows);
       for (let start = 0; start < total; start += PARQUET_SLICE) {
         const end = Math.min(total, start + PARQUET_SLICE);
-        const objects = await parquetReadObjects({ file: buffer, metadata, columns: ['id', 'features'], rowStart: start, rowEnd: end });
+        const objects = await parquetReadObjects({ file: buffer, metadata, columns: ['id', 'features'], rowStart: start, rowEnd: end, compressors: COMPRESSORS });
         objects.forEach((o, r) => {
           const row = `row ${start + r + 1}`;
           const features: unknown = o.features;

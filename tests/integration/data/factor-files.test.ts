@@ -50,7 +50,7 @@ describe('factor directories', () => {
     expect([...f.items.values]).toEqual([1.5, -2, 0, Math.fround(0.3)]);
   });
 
-  it('When Spark Parquet has integer ids (ALS before the ids are joined back), Then they read as decimal strings; a file that is not Parquet is named', async () => {
+  it('When Spark Parquet has integer ids (ALS before the ids are joined back), Then they read as decimal strings; gzip pages read; a file that is not Parquet is named', async () => {
     const dir = copy();
     await parquetWriteFile({
       filename: path.join(dir, 'item_factors.parquet'),
@@ -60,6 +60,15 @@ describe('factor directories', () => {
     const f = await readFactorDir(dir);
     expect(f).toMatchObject({ format: 'spark-parquet', factors: 2, items: { ids: ['7', '42'] }, users: null });
     expect([...f.items.values]).toEqual([0.5, -1, 2, 0.25]);
+    // Spark's `.option("compression", "gzip")`.
+    await parquetWriteFile({
+      filename: path.join(dir, 'item_factors.parquet'),
+      columnData: [{ name: 'id', data: Int32Array.from([7]) }, { name: 'features', data: [[1.5, 2]] }],
+      schema: SPARK_FACTOR_SCHEMA('INT32'),
+      codec: 'GZIP',
+      compressors: { GZIP: (bytes: Uint8Array) => new Uint8Array(gzipSync(bytes)) },
+    });
+    expect([...(await readFactorDir(dir)).items.values]).toEqual([1.5, 2]);
     writeFileSync(path.join(dir, 'item_factors.parquet'), 'id,features\n');
     await expect(readFactorDir(dir)).rejects.toThrow(/item_factors.parquet: not a readable Parquet file/);
   });
