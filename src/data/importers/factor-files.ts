@@ -191,12 +191,9 @@ const COMPRESSORS = {
   BROTLI: (input: Uint8Array) => new Uint8Array(brotliDecompressSync(input)),
 };
 
-/** Rows read from a Parquet file at a time: one object per row, so memory stays bounded. */
-const PARQUET_SLICE = 50_000;
-
 /**
  * Spark's `ALSModel.itemFactors.write.parquet(...)`: columns `id` (int, long or string) and `features`
- * (a list of float or double). Read with hyparquet (pure JavaScript; snappy, Spark's default codec, is built in).
+ * (a list of float or double). Read with hyparquet (pure JavaScript; snappy, Spark's default codec, is built in), one row group at a time.
  */
 async function readParquetSide(parts: Parts): Promise<FactorTable & { factors: number }> {
   const rows = new RowCollector();
@@ -209,9 +206,11 @@ async function readParquetSide(parts: Parts): Promise<FactorTable & { factors: n
       if (!columns.has('id') || !columns.has('features')) {
         throw fail(where, `columns ${[...columns].join(', ')}: expected id and features (ALSModel.itemFactors / userFactors)`);
       }
-      const total = Number(metadata.num_rows);
-      for (let start = 0; start < total; start += PARQUET_SLICE) {
-        const end = Math.min(total, start + PARQUET_SLICE);
+      // One row group at a time (Spark writes groups of ~128 MB): memory stays bounded by a group, and
+      // no group is decoded twice (a row range inside a group decodes the whole group).
+      let start = 0;
+      for (const group of metadata.row_groups) {
+        const end = start + Number(group.num_rows);
         const objects = await parquetReadObjects({ file: buffer, metadata, columns: ['id', 'features'], rowStart: start, rowEnd: end, compressors: COMPRESSORS });
         objects.forEach((o, r) => {
           const row = `row ${start + r + 1}`;
@@ -221,6 +220,7 @@ async function readParquetSide(parts: Parts): Promise<FactorTable & { factors: n
           }
           rows.add(where, row, o.id === null || o.id === undefined ? '' : String(o.id), Array.from(features as ArrayLike<unknown>, (v) => (typeof v === 'number' ? v : Number.NaN)));
         });
+        start = end;
       }
     } catch (err) {
       if (err instanceof AppError) throw err;
