@@ -11,11 +11,13 @@ import { createProgress } from './progress.js';
 import { parseCommandLine, runCli, UsageError } from './run-cli.js';
 import { runJobOnServer, runningServer, type RunningServer } from './server-handoff.js';
 
-const USAGE = `Usage: npm run train [-- --recipe NAME] [--from DATE] [--to DATE]
+const USAGE = `Usage: npm run train [-- --recipe NAME] [--from DATE] [--to DATE] [--tune | --no-tune]
 
   --recipe NAME   recipe models/NAME.json (default: DEFAULT_RECIPE, i.e. models/default.json)
   --from DATE     learn from purchases at or after DATE (e.g. 2011-01-01 or 2011-01-01T00:00:00Z)
   --to DATE       learn from purchases before DATE
+  --tune          tune the blend on this data first (rolling-origin validation), even if the recipe
+                  has no "tune" section; --no-tune trains the recipe's weights as written
 
 Trains on the purchases in DATABASE_URL (or the embedded database in DATA_DIR) and publishes a new
 model version to the model store (REDIS_URL, or the embedded store in DATA_DIR). The run is a
@@ -34,10 +36,16 @@ export function parseTrainArgs(args: string[]): TrainJobParams {
   const out: TrainJobParams = {};
   for (let i = 0; i < args.length; i++) {
     const [flag, inline] = args[i].split(/=(.*)/s, 2) as [string, string | undefined];
+    if (flag === '--tune' || flag === '--no-tune') {
+      if (inline !== undefined) throw new UsageError(`${flag} takes no value`);
+      if (out.tune !== undefined) throw new UsageError('--tune or --no-tune given twice');
+      out.tune = flag === '--tune';
+      continue;
+    }
     if (!['--recipe', '--from', '--to'].includes(flag)) throw new UsageError(`unknown argument "${args[i]}"`);
     const value = inline ?? args[++i];
     if (value === undefined || value === '') throw new UsageError(`${flag} needs a value`);
-    const key = flag.slice(2) as keyof TrainJobParams;
+    const key = flag.slice(2) as 'recipe' | 'from' | 'to';
     if (out[key] !== undefined) throw new UsageError(`${flag} given twice`);
     out[key] = key === 'recipe' ? value : isoDate(flag, value);
   }
@@ -49,6 +57,7 @@ export function parseTrainArgs(args: string[]): TrainJobParams {
 function stepRank(step: string): number {
   if (step === 'fit:hybrid') return 2.5;
   if (step.startsWith('fit:')) return 2;
+  if (step === 'tune') return 1.5;
   const order = ['load', 'dataset', '', 'serving', 'encode', 'write', 'publish', 'total'];
   const at = order.indexOf(step);
   return at < 0 ? 6.5 : at;

@@ -3,6 +3,7 @@ import type { Db } from '../data/db.js';
 import { IMPORT_FORMATS, runImport, type ImportFormat } from '../data/importers/run-import.js';
 import { readFactorDir } from '../data/importers/factor-files.js';
 import type { ModelStore } from '../store/model-store.js';
+import { tuneSpecSchema } from '../training/recipe.js';
 import type { Trainer } from '../training/train-model.js';
 import type { JobRecord } from './job-repository.js';
 import type { JobHandler } from './job-runner.js';
@@ -13,6 +14,7 @@ export const trainJobParams = z.strictObject({
   recipe: z.string().optional(),
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),
+  tune: z.union([z.boolean(), tuneSpecSchema]).optional(),
 });
 export type TrainJobParams = z.infer<typeof trainJobParams>;
 
@@ -61,7 +63,7 @@ export function createJobHandlers(deps: {
     [JOB_TYPES.train]: async (raw, ctx) => {
       const params = trainJobParams.parse(raw);
       return deps.trainer.train(
-        { recipe: params.recipe, from: date(params.from), to: date(params.to) },
+        { recipe: params.recipe, from: date(params.from), to: date(params.to), tune: params.tune },
         {
           onProgress: (p) => ctx.progress(p.fraction, p.step),
           onVersion: (version) => ctx.note({ draftVersion: version }),

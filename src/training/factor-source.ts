@@ -5,11 +5,9 @@ const invalid = (recipe: string, message: string, where = 'source') => new AppEr
 
 /**
  * The recipe source that imported factors replace: `requested`, else the recipe's only ALS source.
- * INVALID_RECIPE when there is none, when it is ambiguous, or when the recipe tunes itself (tuning
- * fits ALS again on every validation fold, which imported factors cannot stand in for).
+ * INVALID_RECIPE when there is none or when it is ambiguous.
  */
 export function alsSourceOf(recipe: Recipe, requested?: string): string {
-  if (recipe.tune) throw invalid(recipe.name, 'a recipe with a "tune" section refits every source per fold; import factors with a recipe without one', 'recipe');
   const als = Object.entries(recipe.sources).filter(([, s]) => s.recommender === 'als').map(([name]) => name);
   if (requested !== undefined) {
     if (!als.includes(requested)) throw invalid(recipe.name, `"${requested}" is not an ALS source; ALS sources: ${als.join(', ') || '(none)'}`);

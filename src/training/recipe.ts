@@ -20,6 +20,18 @@ const sourceSchema = z.strictObject({
   params: z.record(z.string(), z.unknown()).optional(),
 });
 
+/** How training tunes a recipe on the data it is given (rolling-origin validation, evaluation/rolling-tune.ts). */
+export const tuneSpecSchema = z.strictObject({
+  /** Validation windows, back to back before the end of the training data. */
+  folds: z.int().min(1).max(6).default(3),
+  /** Length of each window in days. */
+  days: z.int().min(1).max(365).default(30),
+  /** Novel-mode catalog coverage the blend should keep on validation. */
+  minCoverage: z.number().min(0).max(1).default(0.3),
+  /** Also try the default hyperparameter alternatives per source (each is one more fit per fold). */
+  variants: z.boolean().default(true),
+});
+
 /**
  * A recipe (models/NAME.json): which recommenders to fit with which hyperparameters, how the hybrid
  * blends them, and how many candidates serving precomputes per user.
@@ -35,21 +47,25 @@ const recipeSchema = z.strictObject({
   /** Metadata written by `npm run tune`: the validation split and the scores the chosen blend reached on it. */
   validation: z.record(z.string(), z.unknown()).optional(),
   /** Tune on the training data before fitting (see evaluation/rolling-tune.ts); absent = use the weights as written. */
-  tune: z
-    .strictObject({
-      /** Validation windows, back to back before the end of the training data. */
-      folds: z.int().min(1).max(6).default(3),
-      /** Length of each window in days. */
-      days: z.int().min(1).max(365).default(30),
-      /** Novel-mode catalog coverage the blend should keep on validation. */
-      minCoverage: z.number().min(0).max(1).default(0.3),
-      /** Also try the default hyperparameter alternatives per source (each is one more fit per fold). */
-      variants: z.boolean().default(true),
-    })
-    .optional(),
+  tune: tuneSpecSchema.optional(),
 });
 
-export type RecipeTune = NonNullable<z.output<typeof recipeSchema>['tune']>;
+export type RecipeTune = z.output<typeof tuneSpecSchema>;
+
+/**
+ * A training's own say on tuning, over the recipe's: `true` tunes (with the recipe's `tune` section,
+ * or the defaults when it has none), `false` trains the weights as written, a spec tunes with it.
+ */
+export type TuneOverride = boolean | z.input<typeof tuneSpecSchema>;
+
+export function withTuning(recipe: Recipe, override: TuneOverride | undefined): Recipe {
+  if (override === undefined) return recipe;
+  if (override === false) {
+    const { tune: _dropped, ...rest } = recipe;
+    return rest;
+  }
+  return { ...recipe, tune: override === true ? (recipe.tune ?? tuneSpecSchema.parse({})) : tuneSpecSchema.parse(override) };
+}
 
 export interface RecipeSource {
   /** Registry name of the recommender family. */

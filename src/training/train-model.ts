@@ -8,7 +8,7 @@ import { newModelVersion } from './model-version.js';
 import { computeInWorker } from './compute-in-worker.js';
 import { computeModel, type ComputeStepListener } from './compute-model.js';
 import { defaultTrainThreads } from './threaded-serving-build.js';
-import { listRecipes, loadRecipe, type Recipe } from './recipe.js';
+import { listRecipes, loadRecipe, withTuning, type Recipe, type TuneOverride } from './recipe.js';
 import type { RollingValidation } from '../evaluation/rolling-tune.js';
 import { tuneForTraining } from './tune-for-training.js';
 import { tuneInWorker } from './tune-in-worker.js';
@@ -21,7 +21,13 @@ export interface TrainRequest {
   recipe?: string;
   from?: Date;
   to?: Date;
-  /** Factors trained elsewhere that replace the fit of the recipe's ALS source (`source`, default its only one). */
+  /** Over the recipe's `tune` section: true tunes on this data, false trains the weights as written. */
+  tune?: TuneOverride;
+  /**
+   * Factors trained elsewhere that replace the fit of the recipe's ALS source (`source`, default its
+   * only one). The recipe is then trained with its weights as written: tuning refits every source per
+   * validation fold, which imported factors cannot stand in for.
+   */
   factors?: { data: ExternalFactors; source?: string; origin?: Record<string, unknown> };
 }
 
@@ -123,7 +129,7 @@ const round = (ms: number) => Math.round(ms * 10) / 10;
 export function createTrainer(deps: TrainerDeps) {
   async function train(request: TrainRequest = {}, opts: TrainOptions = {}): Promise<TrainResult> {
     const startedAt = performance.now();
-    let recipe = await resolveRecipe(request.recipe ?? deps.defaultRecipe, deps.recipesDir);
+    let recipe = withTuning(await resolveRecipe(request.recipe ?? deps.defaultRecipe, deps.recipesDir), request.factors ? false : request.tune);
     const importSource = request.factors ? alsSourceOf(recipe, request.factors.source) : null;
     const sourceNames = Object.keys(recipe.sources);
     const storeRecommenders = deps.storeRecommenders ?? true;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { IMPORT_FORMATS, type ImportFormat } from '../../data/importers/run-import.js';
+import { tuneSpecSchema } from '../../training/recipe.js';
 
 const isoTime = z.iso.datetime({ offset: true, message: 'expected an ISO 8601 date-time such as 2011-12-09T12:50:00Z' });
 
@@ -8,6 +9,12 @@ export const trainingJobBody = z
     recipe: z.string().min(1).max(128).optional().describe('Recipe name (models/NAME.json); the configured default when absent'),
     from: isoTime.optional().describe('Train on purchases at or after this time'),
     to: isoTime.optional().describe('Train on purchases before this time'),
+    tune: z
+      .union([z.boolean(), tuneSpecSchema])
+      .optional()
+      .describe(
+        "Tune the blend and hyperparameters on this data first (rolling-origin validation windows before its end): `true` with the recipe's `tune` section or the defaults, an object with its own folds/days/minCoverage/variants, `false` to train the recipe's weights as written; default: as the recipe says",
+      ),
   })
   .nullish()
   .describe('Optional: an empty body trains the default recipe on all purchases');

@@ -125,6 +125,16 @@ describe('factor import API', () => {
     });
   }
 
+  it('When the recipe tunes itself (models/robust.json), Then the factor import trains its weights as written instead of refitting ALS per fold', async () => {
+    const res = await submit({ path: layout('implicit'), recipe: 'robust' });
+    expect(res.statusCode).toBe(202);
+    const job = await finishedJob(t, `/v1/factor-imports/${res.json().jobId}`);
+    expect(job.error).toBeNull();
+    expect(job.result).toMatchObject({ recipe: 'robust', factorImport: { source: 'als', items: { matched: 8 } } });
+    expect(job.result.tuning).toBeUndefined();
+    expect(Object.keys(job.result.durations)).not.toContain('tune');
+  });
+
   it('When the factor files are wrong, Then the request is refused or the job fails with the reason, and the active model stays', async () => {
     const before = await activeVersion();
     expect(before).not.toBeNull();

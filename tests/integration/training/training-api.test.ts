@@ -80,6 +80,19 @@ for (const backend of DB_BACKENDS) {
       expect(job.params).toMatchObject({ from: '2011-01-03T00:00:00Z', to: '2011-01-09T00:00:00Z' });
     });
 
+    it('When a training asks to tune, Then it tunes on its own data and the model shows the tuned recipe and validation', async () => {
+      const job = await trainToEnd(t, { tune: { folds: 2, days: 4, variants: false } });
+      expect(job.status).toBe('succeeded');
+      expect(job.params).toMatchObject({ tune: { folds: 2, days: 4, variants: false } });
+      expect(job.result.tuning.folds).toHaveLength(2);
+      expect(job.result.durations.tune).toBeGreaterThan(0);
+      const models = (await t.app.inject({ url: '/v1/models', headers: auth('admin') })).json();
+      const active = models.versions.find((v: { active: boolean }) => v.active);
+      expect(active.version).toBe(job.result.version);
+      expect(active.info.recipe.tune).toEqual({ folds: 2, days: 4, minCoverage: 0.3, variants: false });
+      expect(active.info.tuning.chosen).toBe(job.result.tuning.chosen);
+    }, 120_000);
+
     it('When the request is wrong, Then it is refused with the catalogue error and no job is queued', async () => {
       const before = (await t.services.jobs.list({ type: 'train' })).length;
       const unknown = await train(t, { recipe: 'no-such-recipe' });
@@ -91,6 +104,11 @@ for (const backend of DB_BACKENDS) {
       const extra = await train(t, { recipe: 'default', colour: 'red' });
       expect(extra.statusCode).toBe(400);
       expect(extra.json().error.code).toBe('VALIDATION_FAILED');
+      for (const tune of [{ folds: 0 }, 'yes', { folds: 2, window: 7 }]) {
+        const badTune = await train(t, { tune });
+        expect(badTune.statusCode).toBe(400);
+        expect(badTune.json().error.code).toBe('VALIDATION_FAILED');
+      }
       const backwards = await train(t, { from: '2011-02-01T00:00:00Z', to: '2011-01-01T00:00:00Z' });
       expect(backwards.statusCode).toBe(400);
       expect((await train(t, undefined, {})).statusCode).toBe(401);

@@ -14,12 +14,19 @@ describe('npm run train arguments', () => {
     });
   });
 
+  it('When --tune or --no-tune is given, Then the training overrides the recipe\'s tune section', () => {
+    expect(parseTrainArgs(['--tune', '--recipe', 'robust'])).toEqual({ tune: true, recipe: 'robust' });
+    expect(parseTrainArgs(['--no-tune'])).toEqual({ tune: false });
+  });
+
   it.each([
     [['--recipes', 'x'], /unknown argument "--recipes"/],
     [['--recipe'], /--recipe needs a value/],
     [['--from', 'yesterday'], /"yesterday" is not a date/],
     [['--recipe', 'a', '--recipe', 'b'], /given twice/],
     [['--from', '2011-02-01', '--to', '2011-01-01'], /--from must be before --to/],
+    [['--tune', '--no-tune'], /given twice/],
+    [['--tune=3'], /--tune takes no value/],
   ])('When the arguments are %j, Then they are refused before anything opens', (args, message) => {
     expect(() => parseTrainArgs(args)).toThrow(message);
   });

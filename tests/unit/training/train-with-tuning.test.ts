@@ -33,7 +33,22 @@ describe('training a recipe with a tune section', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'recsvc-tune-'));
     await writeFile(join(dir, 'tuned.json'), JSON.stringify(recipe));
+    const { tune: _none, ...untuned } = recipe;
+    await writeFile(join(dir, 'untuned.json'), JSON.stringify(untuned));
   });
+  const trainerOn = (store: Awaited<ReturnType<typeof createMemoryModelStore>>) =>
+    createTrainer({
+      events: {
+        async *streamPurchaseRows() {
+          yield purchases();
+        },
+      },
+      catalog: { listItems: async () => [], listUsers: async () => [] },
+      store,
+      defaultRecipe: 'tuned',
+      recipesDir: dir,
+      storeRecommenders: false,
+    });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
   });
@@ -69,5 +84,25 @@ describe('training a recipe with a tune section', () => {
     expect(info.recipe.hybrid.weights).toEqual({ cold: { 'buy-again': 1 }, warm: { 'buy-again': 1 } });
     expect(info.recipe.tune).toEqual({ folds: 2, days: 20, minCoverage: 0.3, variants: true });
     expect(info.tuning.chosen).toBe('buy-again');
+  }, 60_000);
+
+  it('When a training says tune: false, Then the recipe\'s weights are published as written', async () => {
+    const store = await createMemoryModelStore();
+    const result = await trainerOn(store).train({ tune: false });
+    expect(result.tuning).toBeUndefined();
+    expect(result.durations.tune).toBeUndefined();
+    const info = (await store.getActive())!.info as { recipe: { hybrid: { weights: unknown }; tune?: unknown } };
+    expect(info.recipe.hybrid.weights).toEqual(recipe.hybrid.weights);
+    expect(info.recipe.tune).toBeUndefined();
+  }, 60_000);
+
+  it('When a training asks to tune a recipe without a tune section, Then it tunes with the folds it was given', async () => {
+    const store = await createMemoryModelStore();
+    const result = await trainerOn(store).train({ recipe: 'untuned', tune: { folds: 2, days: 20 } });
+    expect(result.tuning?.folds).toHaveLength(2);
+    expect(result.tuning?.chosen).toBe('buy-again');
+    const info = (await store.getActive())!.info as { recipe: { hybrid: { weights: unknown }; tune: unknown } };
+    expect(info.recipe.hybrid.weights).toEqual({ cold: { 'buy-again': 1 }, warm: { 'buy-again': 1 } });
+    expect(info.recipe.tune).toEqual({ folds: 2, days: 20, minCoverage: 0.3, variants: true });
   }, 60_000);
 });
