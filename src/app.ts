@@ -16,6 +16,7 @@ import { registerMetrics } from './http/plugins/metrics.js';
 import { eventRoutes } from './http/routes/events.js';
 import { healthRoutes } from './http/routes/health.js';
 import { importRoutes } from './http/routes/imports.js';
+import { factorImportRoutes } from './http/routes/factor-imports.js';
 import { modelRoutes } from './http/routes/models.js';
 import { trainingJobRoutes } from './http/routes/training-jobs.js';
 import { itemRoutes } from './http/routes/items.js';
@@ -118,6 +119,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   itemListRoutes(app, { serving: services.serving });
   trainingJobRoutes(app, { jobService: services.jobService });
   importRoutes(app, { jobService: services.jobService });
+  factorImportRoutes(app, { jobService: services.jobService });
   modelRoutes(app, { store: services.store, activate: services.activateModel });
   evaluationRoutes(app, { evaluations: services.evaluations });
   onlineMetricRoutes(app, { onlineMetrics: services.onlineMetrics });

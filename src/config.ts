@@ -76,7 +76,7 @@ const schema = z.object({
   /** `inline`: jobs run in the API process; `worker`: only `npm run worker` processes claim them. */
   JOB_RUNNER: z.enum(['inline', 'worker']).default('inline'),
   /**
-   * Directories (comma-separated) that POST /v1/imports may read files from; unset = `DATA_DIR/imports`
+   * Directories (comma-separated) that POST /v1/imports and POST /v1/factor-imports may read from; unset = `DATA_DIR/imports`
    * (resolved in loadConfig), so an admin key cannot make the server read any file it can.
    */
   IMPORT_ROOTS: list,

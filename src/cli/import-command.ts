@@ -6,21 +6,27 @@ import { IMPORT_FORMATS, runImport, type ImportFormat, type ImportReport } from 
 import { createProgress } from './progress.js';
 import { parseCommandLine, runCli, UsageError } from './run-cli.js';
 import { runJobOnServer, runningServer } from './server-handoff.js';
+import { importFactors, parseFactorArgs } from './import-factors.js';
 
 const USAGE = `Usage: npm run import -- <format> <path>
 
   online-retail FILE    a UCI Online Retail or Online Retail II export (.csv or .csv.gz)
   generic DIR           a directory with items.csv, users.csv and/or events.csv
+  factors DIR [--recipe NAME] [--source NAME]
+                        ALS item (and user) factors trained elsewhere: implicit's .npy arrays with
+                        id lists, or Spark MLlib ALS factors as CSV; trains a new model version whose
+                        ALS source takes them (the other sources are trained as usual)
 
-Formats: docs/import-formats.md. Writes to DATABASE_URL, or when it is unset to the embedded
-database in DATA_DIR/pglite (default ./data). Importing the same data twice adds nothing.`;
+Formats: docs/import-formats.md and docs/factor-import.md. Writes to DATABASE_URL, or when it is unset
+to the embedded database in DATA_DIR/pglite (default ./data); factors also to the model store
+(REDIS_URL, or DATA_DIR). Importing the same data twice adds nothing.`;
 
 
 /** Checks the arguments before any database is opened, so a typo costs nothing. */
 export function parseImportArgs(args: string[]): { format: ImportFormat; path: string } {
   const [format, path, ...rest] = args;
   if (!format) throw new UsageError('missing <format>');
-  if (!IMPORT_FORMATS.includes(format as ImportFormat)) throw new UsageError(`unknown format "${format}": expected ${IMPORT_FORMATS.join(' or ')}`);
+  if (!IMPORT_FORMATS.includes(format as ImportFormat)) throw new UsageError(`unknown format "${format}": expected ${IMPORT_FORMATS.join(' or ')} (or factors DIR)`);
   if (!path) throw new UsageError(`missing <path>: ${format === 'generic' ? 'a directory' : 'a .csv or .csv.gz file'}`);
   if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
   if (!existsSync(path)) throw new UsageError(`${path} does not exist`);
@@ -53,6 +59,10 @@ export function formatReport(r: ImportReport): string {
 }
 
 async function main(args: string[]): Promise<number> {
+  if (args[0] === 'factors') {
+    const factors = parseCommandLine(args.slice(1), USAGE, parseFactorArgs);
+    return factors.ok ? importFactors(loadConfig(), factors.value) : factors.exit;
+  }
   const cli = parseCommandLine(args, USAGE, parseImportArgs);
   if (!cli.ok) return cli.exit;
   const request = cli.value;

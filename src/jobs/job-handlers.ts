@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Db } from '../data/db.js';
 import { IMPORT_FORMATS, runImport, type ImportFormat } from '../data/importers/run-import.js';
+import { readFactorDir } from '../data/importers/factor-files.js';
 import type { ModelStore } from '../store/model-store.js';
 import { tuneSpecSchema } from '../training/recipe.js';
 import type { Trainer } from '../training/train-model.js';
@@ -26,13 +27,21 @@ export const importJobParams = z.strictObject({
 });
 export type ImportJobParams = z.infer<typeof importJobParams>;
 
+/** Params of a factor import: a directory on the server (docs/factor-import.md), the recipe and its ALS source. */
+export const factorImportJobParams = z.strictObject({
+  path: z.string().min(1),
+  recipe: z.string().optional(),
+  source: z.string().optional(),
+});
+export type FactorImportJobParams = z.infer<typeof factorImportJobParams>;
+
 /**
  * Deletes the unpublished model versions of interrupted trainings (noted as `draftVersion` before
  * their first write). A training that died right after its publish keeps its model.
  */
 export async function cleanUpInterruptedTrainings(store: Pick<ModelStore, 'deleteVersion' | 'listVersions'>, interrupted: JobRecord[]): Promise<void> {
   const drafts = interrupted
-    .filter((job) => job.type === JOB_TYPES.train)
+    .filter((job) => job.type === JOB_TYPES.train || job.type === JOB_TYPES.factorImport)
     .map((job) => (job.result as { draftVersion?: unknown } | null)?.draftVersion)
     .filter((v): v is string => typeof v === 'string');
   if (drafts.length === 0) return;
@@ -60,6 +69,22 @@ export function createJobHandlers(deps: {
       const params = trainJobParams.parse(raw);
       return deps.trainer.train(
         { recipe: params.recipe, from: date(params.from), to: date(params.to), tune: params.tune },
+        {
+          onProgress: (p) => ctx.progress(p.fraction, p.step),
+          onVersion: (version) => ctx.note({ draftVersion: version }),
+          signal: ctx.signal,
+          jobId: ctx.job.id,
+        },
+      );
+    },
+    // A training whose ALS source takes the factors read from the directory instead of being fitted.
+    [JOB_TYPES.factorImport]: async (raw, ctx) => {
+      const params = factorImportJobParams.parse(raw);
+      await ctx.progress(0, 'read');
+      const { format, files, ...data } = await readFactorDir(params.path);
+      ctx.signal.throwIfAborted();
+      return deps.trainer.train(
+        { recipe: params.recipe, factors: { data, source: params.source, origin: { path: params.path, format, files } } },
         {
           onProgress: (p) => ctx.progress(p.fraction, p.step),
           onVersion: (version) => ctx.note({ draftVersion: version }),

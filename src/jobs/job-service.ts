@@ -3,8 +3,10 @@ import { access, stat, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../errors.js';
 import { resolveRecipe } from '../training/train-model.js';
-import type { ImportJobParams, TrainJobParams } from './job-handlers.js';
+import type { FactorImportJobParams, ImportJobParams, TrainJobParams } from './job-handlers.js';
 import type { ExportRequest } from '../exports/export-request.js';
+import { inspectFactorDir } from '../data/importers/factor-files.js';
+import { alsSourceOf } from '../training/factor-source.js';
 import type { EnqueueOptions, JobRecord, JobRepository } from './job-repository.js';
 import { JOB_TYPES, TRAINING_EXCLUSIVE_KEY, type JobType } from './job-types.js';
 
@@ -28,7 +30,7 @@ export type JobService = ReturnType<typeof createJobService>;
 const unprocessable = (field: string, message: string) => new AppError('UNPROCESSABLE', message, [{ path: field, message }]);
 
 /** Resolves and checks the server-side path of an import before a job is queued for it. */
-async function importablePath(request: ImportJobParams, roots?: string[]): Promise<string> {
+async function importablePath(request: { path: string; format: ImportJobParams['format'] | 'factors' }, roots?: string[]): Promise<string> {
   // Real paths on both sides: a symbolic link inside an allowed directory must not lead outside it.
   const real = (p: string) => realpath(p).catch(() => path.resolve(p));
   const abs = await real(request.path);
@@ -44,6 +46,9 @@ async function importablePath(request: ImportJobParams, roots?: string[]): Promi
   if (!info) throw unprocessable('path', `${request.path}: nothing readable at this path on the server`);
   if (request.format === 'online-retail' && !(info.isFile() && /\.csv(\.gz)?$/i.test(abs))) {
     throw unprocessable('path', `${request.path}: the online-retail format is a .csv or .csv.gz file`);
+  }
+  if (request.format === 'factors' && !info.isDirectory()) {
+    throw unprocessable('path', `${request.path}: factors are a directory (item_factors.npy or item_factors.csv, ...; see docs/factor-import.md)`);
   }
   if (request.format === 'generic' && !info.isDirectory()) {
     throw unprocessable('path', `${request.path}: the generic format is a directory holding items.csv, users.csv and/or events.csv`);
@@ -87,6 +92,21 @@ export function createJobService(deps: JobServiceDeps) {
     async submitExport(request: ExportRequest): Promise<JobRecord> {
       await deps.checkExport?.(request);
       return enqueue(JOB_TYPES.export, request);
+    },
+
+    /**
+     * Queues a training that takes its ALS factors from a directory on the server. The path (inside
+     * IMPORT_ROOTS), the layout and headers of its files and the recipe's ALS source are checked now;
+     * rows are checked when the job reads them. Shares the one-training-at-a-time key (409).
+     */
+    async submitFactorImport(request: FactorImportJobParams, opts: { runningAs?: string; anyPath?: boolean } = {}): Promise<JobRecord> {
+      const recipe = await resolveRecipe(request.recipe ?? deps.defaultRecipe, deps.recipesDir);
+      alsSourceOf(recipe, request.source);
+      // `anyPath`: the CLI, whose user reads the directory with their own rights, is not held to IMPORT_ROOTS.
+      const dir = await importablePath({ path: request.path, format: 'factors' }, opts.anyPath ? undefined : deps.importRoots);
+      await inspectFactorDir(dir);
+      const params = { path: dir, recipe: recipe.name, ...(request.source ? { source: request.source } : {}) };
+      return enqueue(JOB_TYPES.factorImport, params, { exclusiveKey: TRAINING_EXCLUSIVE_KEY, runningAs: opts.runningAs });
     },
 
     /** The job with this id if it is of `type`, else null. */

@@ -3,6 +3,7 @@ import { ArtifactFormatError, decodeArtifact, encodeArtifact } from './artifact.
 import { choleskySolve } from './cholesky.js';
 import { alsLoss, conjugateGradientHalfStep, gramian, type ConfidenceRows, type HalfStepRunner } from './conjugate-gradient.js';
 import type { Dataset } from './dataset.js';
+import type { AlignedFactors } from './imported-factors.js';
 import { transpose, weightedUserItemMatrix, type Csr } from './interactions.js';
 import { itemRemap } from './item-remap.js';
 import { parseParams } from './parse-params.js';
@@ -131,6 +132,32 @@ export function fitAls(ds: Dataset, params: AlsParams, options: AlsFitOptions = 
     itemIds: [...ds.itemIds],
     userFactors: Float32Array.from(x),
     itemFactors: Float32Array.from(y),
+    userLastTs,
+  });
+}
+
+/**
+ * The ALS model of factors trained elsewhere (see imported-factors.ts), in place of a fit. A customer
+ * with an imported row keeps it while their history is what the training saw (same rule as fitted
+ * factors); one without, or who bought since, is folded in from their purchases and the imported item
+ * factors with this source's `regularization` and `alpha`.
+ */
+export function alsFromFactors(ds: Dataset, f: AlignedFactors, params: AlsParams): Recommender {
+  if (f.itemFactors.length !== ds.itemIds.length * f.factors || f.userFactors.length !== ds.userIds.length * f.factors) {
+    throw new Error('als: imported factors are not laid out by this dataset');
+  }
+  const userLastTs = new Float64Array(ds.userIds.length).fill(-Infinity);
+  for (let e = 0; e < ds.eventUser.length; e++) {
+    const u = ds.eventUser[e];
+    if (ds.eventTs[e] > userLastTs[u]) userLastTs[u] = ds.eventTs[e];
+  }
+  // A customer without an imported row must never use their (zero) row: NaN fails every `ts <= last` test.
+  for (let u = 0; u < userLastTs.length; u++) if (!f.userImported[u]) userLastTs[u] = Number.NaN;
+  return new AlsModel({
+    params: { ...params, factors: f.factors },
+    itemIds: [...ds.itemIds],
+    userFactors: Float32Array.from(f.userFactors),
+    itemFactors: Float32Array.from(f.itemFactors),
     userLastTs,
   });
 }

@@ -1,4 +1,5 @@
 import type { Dataset } from '../recommenders/dataset.js';
+import type { ImportedAls } from '../recommenders/imported-factors.js';
 import type { ComputedModel, ComputeStepListener } from './compute-model.js';
 import type { Recipe } from './recipe.js';
 import { ownedBuffers } from './transfer-list.js';
@@ -20,6 +21,8 @@ export function computeInWorker(
     signal?: AbortSignal;
     threads?: number;
     precomputeDays?: number;
+    /** Factors trained elsewhere standing in for one ALS source's fit. */
+    importedAls?: ImportedAls;
     /** Move the dataset's event columns to the thread instead of copying them (the caller's `ds` is unusable after). */
     transferDataset?: boolean;
   },
@@ -31,7 +34,7 @@ export function computeInWorker(
     const transfer = opts.transferDataset ? ownedBuffers(columns.map((c) => new Uint8Array(c.buffer, c.byteOffset, c.byteLength))) : undefined;
     const worker = startModuleWorker(
       WORKER_URL,
-      { ds, recipe, storeRecommenders: opts.storeRecommenders, threads: opts.threads, precomputeDays: opts.precomputeDays },
+      { ds, recipe, storeRecommenders: opts.storeRecommenders, threads: opts.threads, precomputeDays: opts.precomputeDays, importedAls: opts.importedAls },
       transfer,
     );
     let settled = false;

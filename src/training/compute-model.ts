@@ -1,4 +1,5 @@
 import type { Dataset } from '../recommenders/dataset.js';
+import type { ImportedAls } from '../recommenders/imported-factors.js';
 import { createAlsThreads } from './als-threads.js';
 import { buildServingModelInThreads } from './threaded-serving-build.js';
 import { buildProfilesArtifact, PROFILES_ARTIFACT } from '../profiles/profiles-artifact.js';
@@ -21,7 +22,7 @@ export type ComputeStepListener = (event: { step: string; phase: 'start' | 'end'
 export async function computeModel(
   ds: Dataset,
   recipe: Recipe,
-  opts: { storeRecommenders: boolean; onStep?: ComputeStepListener; threads?: number; precomputeDays?: number },
+  opts: { storeRecommenders: boolean; onStep?: ComputeStepListener; threads?: number; precomputeDays?: number; importedAls?: ImportedAls },
 ): Promise<ComputedModel> {
   const onStep = opts.onStep ?? (() => {});
   const durations: Record<string, number> = {};
@@ -43,6 +44,7 @@ export async function computeModel(
       void fire(s.ms === null ? { step, phase: 'start' } : { step, phase: 'end', ms: s.ms });
     },
     alsThreads ? { halfSteps: alsThreads } : undefined,
+    opts.importedAls,
   ).finally(() => alsThreads?.close());
   await fire({ step: 'fit', phase: 'end' });
   if (listenerError) throw listenerError;

@@ -7,6 +7,8 @@ import { createHybrid, hybridConfigSchema, itemBuyerCounts, type HybridConfig, t
 import type { Recommender } from '../recommenders/recommender.js';
 import type { FitContext } from '../recommenders/recommender.js';
 import { recommenderFactory } from '../recommenders/registry.js';
+import { alsFromFactors, type AlsParams } from '../recommenders/als.js';
+import type { ImportedAls } from '../recommenders/imported-factors.js';
 
 const NAME = /^[a-z0-9][a-z0-9._-]*$/i;
 const SOURCE_NAME = /^[a-z0-9][a-z0-9-]*$/;
@@ -186,10 +188,11 @@ export type FitStepListener = (step: { step: string; done: number; total: number
 
 /**
  * Fits every source of a recipe on one dataset, then the hybrid over them. Training and evaluation
- * both call this, so a recipe means the same model everywhere. Async only to yield to the event loop
+ * both call this, so a recipe means the same model everywhere. `imported` replaces the fit of one ALS
+ * source by factors trained elsewhere. Async only to yield to the event loop
  * between steps (each fit itself is synchronous CPU work).
  */
-export async function fitRecipe(ds: Dataset, recipe: Recipe, onStep?: FitStepListener, ctx?: FitContext): Promise<FittedRecipe> {
+export async function fitRecipe(ds: Dataset, recipe: Recipe, onStep?: FitStepListener, ctx?: FitContext, imported?: ImportedAls): Promise<FittedRecipe> {
   const names = Object.keys(recipe.sources);
   const total = names.length + 1;
   const sources = new Map<string, Recommender>();
@@ -199,7 +202,9 @@ export async function fitRecipe(ds: Dataset, recipe: Recipe, onStep?: FitStepLis
     await new Promise<void>((resolve) => setImmediate(resolve));
     const started = performance.now();
     const { recommender, params } = recipe.sources[name];
-    sources.set(name, recommenderFactory(recommender)!.fit(ds, params, ctx));
+    // Factors trained elsewhere (a factor import) stand in for this source's fit.
+    if (imported?.source === name) sources.set(name, alsFromFactors(ds, imported.factors, params as AlsParams));
+    else sources.set(name, recommenderFactory(recommender)!.fit(ds, params, ctx));
     durations[name] = performance.now() - started;
     onStep?.({ step: name, done: done + 1, total, ms: durations[name] });
   }

@@ -14,6 +14,8 @@ import type { EvaluationTuning } from '../evaluation/evaluation-report.js';
 import { tuneForTraining } from './tune-for-training.js';
 import { tuneInWorker } from './tune-in-worker.js';
 import { writeModelVersion, type ContentsSummary } from './write-model-version.js';
+import { alignFactors, type AlignmentReport, type ExternalFactors, type ImportedAls } from '../recommenders/imported-factors.js';
+import { alsSourceOf } from './factor-source.js';
 
 /** What to train: a recipe name (default from config) and the purchase window [from, to). */
 export interface TrainRequest {
@@ -22,6 +24,19 @@ export interface TrainRequest {
   to?: Date;
   /** Over the recipe's `tune` section: true tunes on this data, false trains the weights as written. */
   tune?: TuneOverride;
+  /**
+   * Factors trained elsewhere that replace the fit of the recipe's ALS source (`source`, default its
+   * only one). The recipe is then trained with its weights as written: tuning refits every source per
+   * validation fold, which imported factors cannot stand in for.
+   */
+  factors?: { data: ExternalFactors; source?: string; origin?: Record<string, unknown> };
+}
+
+/** What a factor import matched: the source it replaced, the width, and ids matched or skipped per side. */
+export interface FactorImportSummary extends AlignmentReport {
+  source: string;
+  factors: number;
+  origin?: Record<string, unknown>;
 }
 
 /** Reported when a step starts: its name and the share of steps already done (0..1). */
@@ -40,6 +55,8 @@ export interface TrainResult {
   contents: ContentsSummary;
   /** When the recipe has a `tune` section: what tuning on this data chose and measured (the published recipe carries the tuned weights). */
   tuning?: EvaluationTuning;
+  /** When the training used imported factors for ALS. */
+  factorImport?: FactorImportSummary;
 }
 
 export interface TrainerDeps {
@@ -114,7 +131,8 @@ const round = (ms: number) => Math.round(ms * 10) / 10;
 export function createTrainer(deps: TrainerDeps) {
   async function train(request: TrainRequest = {}, opts: TrainOptions = {}): Promise<TrainResult> {
     const startedAt = performance.now();
-    let recipe = withTuning(await resolveRecipe(request.recipe ?? deps.defaultRecipe, deps.recipesDir), request.tune);
+    let recipe = withTuning(await resolveRecipe(request.recipe ?? deps.defaultRecipe, deps.recipesDir), request.factors ? false : request.tune);
+    const importSource = request.factors ? alsSourceOf(recipe, request.factors.source) : null;
     const sourceNames = Object.keys(recipe.sources);
     const storeRecommenders = deps.storeRecommenders ?? true;
     const steps = [
@@ -176,6 +194,19 @@ export function createTrainer(deps: TrainerDeps) {
     const data = countData(ds);
     assertEnoughData(data, deps.minimumData ?? MIN_TRAINING_DATA);
 
+    // Imported factors, laid out by this dataset's indices; ids unknown here are skipped and reported.
+    let importedAls: ImportedAls | undefined;
+    let factorImport: FactorImportSummary | undefined;
+    if (request.factors && importSource) {
+      const { aligned, report } = alignFactors(ds, request.factors.data);
+      if (report.items.matched === 0) {
+        const sample = report.items.unknownSample.slice(0, 5).map((id) => `"${id}"`).join(', ');
+        throw new AppError('UNPROCESSABLE', `none of the ${report.items.imported} imported item ids is in the catalog (e.g. ${sample}); nothing was published`, [{ path: 'item_factors', message: 'no item id matches the catalog' }]);
+      }
+      importedAls = { source: importSource, factors: aligned };
+      factorImport = { source: importSource, factors: aligned.factors, ...report, ...(request.factors.origin ? { origin: request.factors.origin } : {}) };
+    }
+
     // Tuning on this data (recipe `tune` section): the published recipe carries the tuned weights.
     let tuning: EvaluationTuning | undefined;
     if (recipe.tune) {
@@ -200,7 +231,7 @@ export function createTrainer(deps: TrainerDeps) {
       if (e.step !== 'fit') done++;
       if (e.step === 'fit' || !e.step.startsWith('fit:')) await deps.afterStep?.(e.step);
     };
-    const computeOpts = { storeRecommenders, onStep, signal: opts.signal, threads: deps.threads ?? defaultTrainThreads(), precomputeDays: deps.precomputeDays };
+    const computeOpts = { storeRecommenders, onStep, signal: opts.signal, threads: deps.threads ?? defaultTrainThreads(), precomputeDays: deps.precomputeDays, importedAls };
     const computed =
       (deps.isolation ?? 'thread') === 'thread'
         ? await computeInWorker(ds, recipe, { ...computeOpts, transferDataset: true })
@@ -219,7 +250,7 @@ export function createTrainer(deps: TrainerDeps) {
         writing = true;
         return writeModelVersion(deps.store, version, { artifacts, tables }, opts.signal);
       });
-      const result: TrainResult = { version, recipe: recipe.name, trainedAt, data, durations, contents, ...(tuning ? { tuning } : {}) };
+      const result: TrainResult = { version, recipe: recipe.name, trainedAt, data, durations, contents, ...(tuning ? { tuning } : {}), ...(factorImport ? { factorImport } : {}) };
       const meta: ModelMeta = {
         version,
         recipe: recipe.name,
@@ -233,6 +264,7 @@ export function createTrainer(deps: TrainerDeps) {
           serving: computed.servingInfo,
           erasureMark,
           ...(tuning ? { tuning } : {}),
+          ...(factorImport ? { factorImport } : {}),
           ...(opts.jobId ? { jobId: opts.jobId } : {}),
         },
       };

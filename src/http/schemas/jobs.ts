@@ -28,6 +28,16 @@ export const importJobBody = z.strictObject({
     .describe('A path on the server (not an upload): it must exist and be readable by the service process; relative paths resolve against its working directory'),
 });
 
+export const factorImportJobBody = z.strictObject({
+  path: z
+    .string()
+    .min(1)
+    .max(4096)
+    .describe('A directory on the server inside IMPORT_ROOTS (not an upload) holding item_factors.npy + item_ids.txt (implicit) or item_factors.csv / item_factors/part-*.csv (Spark), optionally the user side too; see docs/factor-import.md'),
+  recipe: z.string().min(1).max(128).optional().describe('Recipe trained around the imported factors (models/NAME.json); the configured default when absent'),
+  source: z.string().min(1).max(64).optional().describe('The recipe source whose ALS fit the factors replace; needed only when the recipe has several ALS sources'),
+});
+
 export const jobAccepted = z
   .object({
     jobId: z.string(),

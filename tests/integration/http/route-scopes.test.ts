@@ -38,6 +38,8 @@ const MINIMUM: Record<string, Scope | null> = {
   'POST /v1/exports': 'admin',
   'GET /v1/exports/:id': 'admin',
   'GET /v1/exports/:id/file': 'admin',
+  'POST /v1/factor-imports': 'admin',
+  'GET /v1/factor-imports/:id': 'admin',
   'POST /v1/training-jobs': 'admin',
   'GET /v1/training-jobs': 'admin',
   'GET /v1/training-jobs/:id': 'admin',

@@ -1,0 +1,61 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseFactorArgs } from '../../../src/cli/import-factors.js';
+
+const run = promisify(execFile);
+/** Starting tsx takes seconds on a busy two-core machine; the CLI runs are given room. */
+const SPAWN_TIMEOUT = 240_000;
+const dir = mkdtempSync(path.join(tmpdir(), 'import-factors-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs `npm run import` as the data team would, on the embedded database and store in a temporary DATA_DIR. */
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = { ...process.env, DATABASE_URL: '', REDIS_URL: '', DATA_DIR: path.join(dir, 'data') };
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/import-command.ts', ...args], { env, timeout: 120_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('npm run import -- factors', () => {
+  it('When the arguments are wrong, Then the message says what is expected', () => {
+    expect(() => parseFactorArgs([])).toThrow('missing <dir>');
+    expect(() => parseFactorArgs([path.join(dir, 'nope')])).toThrow('does not exist');
+    expect(() => parseFactorArgs(['package.json'])).toThrow('is a file: factors are a directory');
+    expect(() => parseFactorArgs([dir, '--colour', 'red'])).toThrow('unexpected argument "--colour"');
+    expect(() => parseFactorArgs([dir, '--recipe'])).toThrow('--recipe needs a value');
+    expect(parseFactorArgs([dir, '--recipe=default', '--source', 'als'])).toEqual({ path: dir, recipe: 'default', source: 'als' });
+  });
+
+  it('When a shop is imported and then implicit factors, Then a version is trained around them and the matches are printed; a directory without factors exits 2', async () => {
+    const shop = path.join(dir, 'shop');
+    mkdirSync(shop);
+    const events = ['user_id,item_id,quantity,ts,order_id'];
+    for (let u = 0; u < 7; u++) {
+      for (const [o, i] of [u % 8, (u + 3) % 8].entries()) events.push(`f-u${u},f-i${i},1,2011-01-${String(3 + o * 7 + u).padStart(2, '0')},f-u${u}-o${o}`);
+    }
+    writeFileSync(path.join(shop, 'events.csv'), events.join('\n') + '\n');
+    expect((await cli('generic', shop)).code).toBe(0);
+
+    const ok = await cli('factors', 'tests/fixtures/factors/implicit');
+    expect(ok.stderr).not.toMatch(/error/);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/ALS source "als" from 4 imported factors/);
+    expect(ok.stdout).toMatch(/items\s+9 rows: 8 matched, 1 unknown here \(skipped, e.g. zz-unknown-item\), 0 without a row/);
+    expect(ok.stdout).toMatch(/users\s+7 rows: 6 matched, 1 unknown here \(skipped, e.g. zz-unknown-user\), 1 without a row/);
+    expect(ok.stdout).toMatch(/version\s+v\d{8}T\d{6}Z-/);
+
+    const empty = path.join(dir, 'empty');
+    mkdirSync(empty);
+    const bad = await cli('factors', empty);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/no item factors: expected item_factors.npy/);
+  }, SPAWN_TIMEOUT);
+});
