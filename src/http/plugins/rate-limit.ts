@@ -6,6 +6,9 @@ import { AppError } from '../../errors.js';
 import { presentedKey } from './auth.js';
 import { isOperationsRoute } from './load-shedding.js';
 
+/** How long a starting replica waits for its rate-limit counter connection before it serves anyway. */
+const STARTUP_CONNECT_WAIT_MS = 2_000;
+
 export interface RateLimitOptions {
   /** Configured API keys; a request presenting one is limited per key, any other per client IP. */
   keys: string[];
@@ -55,6 +58,21 @@ export async function registerRateLimit(app: FastifyInstance, opts: RateLimitOpt
   if (redis) {
     // Connection errors surface as skipped checks (skipOnError); ioredis reconnects by itself.
     redis.on('error', () => {});
+    // A replica that starts taking traffic before its counter connection is up would let its first
+    // requests through uncounted (no offline queue): wait for it, briefly, before listening. A Redis
+    // that stays away does not block the start; checks are then skipped until it answers.
+    app.addHook('onReady', async () => {
+      if (redis.status === 'ready') return;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          redis.off('ready', done);
+          resolve();
+        };
+        const timer = setTimeout(done, STARTUP_CONNECT_WAIT_MS);
+        redis.once('ready', done);
+      });
+    });
     app.addHook('onClose', async () => {
       redis.disconnect();
     });
