@@ -128,7 +128,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   overviewRoutes(app, { overview: services.overview });
   audienceRoutes(app, { audiences: services.audiences });
   exportRoutes(app, { jobService: services.jobService, exportDir: config.EXPORT_DIR });
-  dashboardRoutes(app);
+  dashboardRoutes(app, { onOpen: () => services.lifecycleHistory.prefetch() });
   // The inline job runner lives as long as the app: it claims jobs once the app is ready and stops
   // (finishing or interrupting the job in hand) before the caller closes the database.
   const runner = services.jobRunner;

@@ -65,13 +65,18 @@ function pageAssets(): Map<string, Asset> {
  * admin API with the key the operator types into a form (kept in the tab's sessionStorage, sent as a
  * header, never in a URL), so they need no scope of their own and show nothing without an admin key.
  */
-export function dashboardRoutes(app: FastifyInstance) {
+/**
+ * @param deps.onOpen called whenever the page itself is loaded: warms what the views read slowly the
+ *   first time (the lifecycle history scans every purchase), while the key is typed and the overview drawn.
+ */
+export function dashboardRoutes(app: FastifyInstance, deps: { onOpen?: () => void } = {}) {
   const page = readFileSync(path.join(STATIC_DIR, 'dashboard.html'));
   const assets = pageAssets();
 
-  app.get('/dashboard', { schema: { hide: true } }, async (_req, reply) =>
-    reply.type(TYPES['.html']).header('content-security-policy', DASHBOARD_CSP).header('cache-control', 'no-cache').send(page),
-  );
+  app.get('/dashboard', { schema: { hide: true } }, async (_req, reply) => {
+    deps.onOpen?.();
+    return reply.type(TYPES['.html']).header('content-security-policy', DASHBOARD_CSP).header('cache-control', 'no-cache').send(page);
+  });
 
   app.get<{ Params: { '*': string } }>('/dashboard/*', { schema: { hide: true } }, async (req, reply) => {
     const file = assets.get(req.params['*']);

@@ -40,6 +40,34 @@ describe('lifecycle history of the stored purchases', () => {
     expect(reads).toBe(2);
   });
 
+  it('When the days are stale, Then the answer comes from memory at once while a fresh read replaces them', async () => {
+    let clock = 0;
+    let days = [[day('2011-01-05')]];
+    let release: () => void = () => {};
+    const history = createLifecycleHistory({
+      purchaseDays: () => new Promise((resolve) => (release = () => resolve(days))),
+      cacheMs: 1000,
+      now: () => clock,
+    });
+    history.prefetch();
+    history.prefetch();
+    release();
+    expect((await history(1))[0].asOf).toBe('2011-01-05');
+    let reads = 0;
+    const counting = createLifecycleHistory({ purchaseDays: async () => (reads++, days), cacheMs: 1000, now: () => clock });
+    counting.prefetch();
+    await counting(1);
+    counting.prefetch();
+    expect(reads).toBe(1);
+    clock = 1000;
+    days = [[day('2011-02-07')]];
+    // The refresh is still reading: the kept days answer.
+    expect((await history(1))[0].asOf).toBe('2011-01-05');
+    release();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect((await history(1))[0].asOf).toBe('2011-02-07');
+  });
+
   it('When the read fails, Then the failure is not kept', async () => {
     let fail = true;
     const history = createLifecycleHistory({ purchaseDays: async () => { if (fail) throw new Error('down'); return []; } });
