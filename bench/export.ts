@@ -12,7 +12,6 @@
  * under a random prefix deleted afterwards. The file: --data FILE, else ONLINE_RETAIL_CSV, else
  * ../shared/datasets/online-retail/online-retail.csv.gz beside the repository.
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -21,46 +20,21 @@ import { parse } from 'csv-parse/sync';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config.js';
 import { createPgDb } from '../src/data/db.js';
-import { migrate } from '../src/data/migrate.js';
 import { exportRequest } from '../src/exports/export-request.js';
 import { runExport } from '../src/exports/run-export.js';
 import { createServices } from '../src/services.js';
 import { createRedisModelStore } from '../src/store/redis-model-store.js';
-import { dataFile, withoutDataArg } from './lib/online-retail.js';
+import { ensureOnlineRetailSchema } from './lib/bench-schema.js';
+import { withoutDataArg } from './lib/online-retail.js';
 
 const args = withoutDataArg();
 const fresh = args.includes('--fresh');
 const PG = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SCHEMA = 'bench_export_online_retail';
-const EXPECTED_EVENTS = 396_337;
 const TARGET_MS = 60_000;
 
-async function ensureData(): Promise<void> {
-  const admin = createPgDb(PG, { max: 1 });
-  try {
-    if (fresh) await admin.exec(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
-    await admin.exec(`CREATE SCHEMA IF NOT EXISTS ${SCHEMA}`);
-    const db = createPgDb(PG, { max: 1, schema: SCHEMA });
-    await migrate(db);
-    const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM purchase_events');
-    await db.close();
-    if (rows[0].n === EXPECTED_EVENTS) return;
-    const file = dataFile();
-    console.log(`importing ${file} into schema ${SCHEMA} (once; --fresh redoes it)...`);
-    const url = new URL(PG);
-    url.searchParams.set('options', `-c search_path=${SCHEMA}`);
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/import-command.ts', 'online-retail', file], {
-      env: { ...process.env, DATABASE_URL: url.toString() },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
-    if (run.status !== 0) throw new Error(`import failed (exit ${run.status})`);
-  } finally {
-    await admin.close();
-  }
-}
-
-await ensureData();
+await ensureOnlineRetailSchema(PG, SCHEMA, { fresh });
 const db = createPgDb(PG, { max: 4, schema: SCHEMA });
 const prefix = `bench_export_${randomBytes(3).toString('hex')}:`;
 const store = createRedisModelStore({ url: REDIS, prefix });

@@ -14,7 +14,6 @@
  * Part 2: a synthetic item side of --rows rows x 64 random factors in each layout: bytes on disk and
  * read time.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,7 +23,6 @@ import { createPgDb } from '../src/data/db.js';
 import { createEventRepository } from '../src/data/event-repository.js';
 import { readFactorDir } from '../src/data/importers/factor-files.js';
 import { encodeNpyMatrix } from '../src/data/importers/npy-array.js';
-import { migrate } from '../src/data/migrate.js';
 import { decodeArtifact } from '../src/recommenders/artifact.js';
 import { mulberry32 } from '../src/recommenders/seeded-random.js';
 import { ARTIFACT_USER_IDS, decodeUserIdsArtifact } from '../src/serving/serving-artifacts.js';
@@ -32,7 +30,8 @@ import { strategyTable } from '../src/serving/user-entry.js';
 import { createMemoryModelStore } from '../src/store/memory-model-store.js';
 import { createTrainer, type TrainResult } from '../src/training/train-model.js';
 import { SPARK_FACTOR_SCHEMA } from '../tests/fixtures/factors/make-factor-fixtures.js';
-import { dataFile, withoutDataArg } from './lib/online-retail.js';
+import { ensureOnlineRetailSchema } from './lib/bench-schema.js';
+import { withoutDataArg } from './lib/online-retail.js';
 
 const args = withoutDataArg();
 const flag = (name: string) => {
@@ -42,7 +41,6 @@ const flag = (name: string) => {
 const ROWS = Number(flag('--rows') ?? 100_000);
 const PG = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const SCHEMA = 'bench_factor_import';
-const EXPECTED_EVENTS = 396_337;
 const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
 const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
 const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
@@ -93,31 +91,8 @@ async function timedRead(dir: string) {
   return { read, ms: performance.now() - t0 };
 }
 
-async function ensureData(): Promise<void> {
-  const admin = createPgDb(PG, { max: 1 });
-  try {
-    await admin.exec(`CREATE SCHEMA IF NOT EXISTS ${SCHEMA}`);
-    const db = createPgDb(PG, { max: 1, schema: SCHEMA });
-    await migrate(db);
-    const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM purchase_events');
-    await db.close();
-    if (rows[0].n === EXPECTED_EVENTS) return;
-    const file = dataFile();
-    console.log(`importing ${file} into schema ${SCHEMA} (once)...`);
-    const url = new URL(PG);
-    url.searchParams.set('options', `-c search_path=${SCHEMA}`);
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/import-command.ts', 'online-retail', file], {
-      env: { ...process.env, DATABASE_URL: url.toString() },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
-    if (run.status !== 0) throw new Error(`import failed (exit ${run.status})`);
-  } finally {
-    await admin.close();
-  }
-}
-
 async function endToEnd(work: string): Promise<void> {
-  await ensureData();
+  await ensureOnlineRetailSchema(PG, SCHEMA);
   const db = createPgDb(PG, { max: 4, schema: SCHEMA });
   const store = await createMemoryModelStore({});
   try {

@@ -14,17 +14,16 @@
  * ../shared/datasets/online-retail/online-retail.csv.gz beside the repository. The model goes to REDIS_URL (default redis://127.0.0.1:6379) under a
  * random prefix that is deleted afterwards.
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { Redis } from 'ioredis';
 import { createCatalogRepository } from '../src/data/catalog-repository.js';
 import { createPgDb } from '../src/data/db.js';
 import { createEventRepository } from '../src/data/event-repository.js';
-import { migrate } from '../src/data/migrate.js';
 import { createRedisModelStore } from '../src/store/redis-model-store.js';
 import { createTrainer } from '../src/training/train-model.js';
-import { dataFile, withoutDataArg } from './lib/online-retail.js';
+import { ensureOnlineRetailSchema } from './lib/bench-schema.js';
+import { withoutDataArg } from './lib/online-retail.js';
 
 const args = withoutDataArg();
 const recipe = args.find((a) => !a.startsWith('--')) ?? 'default';
@@ -32,38 +31,12 @@ const fresh = args.includes('--fresh');
 const PG = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SCHEMA = 'bench_train_online_retail';
-const EXPECTED_EVENTS = 396_337;
 const TARGETS = { totalMs: 30_000, peakMiB: 1536, alsMs: 10_000 };
 
 const mib = (bytes: number) => Math.round(bytes / 1024 / 1024);
 const peakMiB = () => Math.round(process.resourceUsage().maxRSS / 1024);
 
-/** Imports the file into the bench schema unless it already holds the whole dataset. */
-async function ensureData(): Promise<void> {
-  const admin = createPgDb(PG, { max: 1 });
-  try {
-    if (fresh) await admin.exec(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
-    await admin.exec(`CREATE SCHEMA IF NOT EXISTS ${SCHEMA}`);
-    const db = createPgDb(PG, { max: 1, schema: SCHEMA });
-    await migrate(db);
-    const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM purchase_events');
-    await db.close();
-    if (rows[0].n === EXPECTED_EVENTS) return;
-    const file = dataFile();
-    console.log(`importing ${file} into schema ${SCHEMA} (once; --fresh redoes it)...`);
-    const url = new URL(PG);
-    url.searchParams.set('options', `-c search_path=${SCHEMA}`);
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/import-command.ts', 'online-retail', file], {
-      env: { ...process.env, DATABASE_URL: url.toString() },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
-    if (run.status !== 0) throw new Error(`import failed (exit ${run.status})`);
-  } finally {
-    await admin.close();
-  }
-}
-
-await ensureData();
+await ensureOnlineRetailSchema(PG, SCHEMA, { fresh });
 const db = createPgDb(PG, { max: 4, schema: SCHEMA });
 const prefix = `bench_train_${randomBytes(3).toString('hex')}:`;
 const store = createRedisModelStore({ url: REDIS, prefix });

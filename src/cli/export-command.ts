@@ -2,12 +2,11 @@ import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { loadConfig } from '../config.js';
-import { openDatabase } from '../data/open-database.js';
 import { AppError } from '../errors.js';
 import { exportRequest, type ExportRequest } from '../exports/export-request.js';
 import { runExport, type ExportResult } from '../exports/run-export.js';
 import { createServices } from '../services.js';
-import { createModelStore } from '../store/create-model-store.js';
+import { finishJob, withDataStores } from './job-command.js';
 import { createProgress } from './progress.js';
 import { parseCommandLine, runCli, UsageError } from './run-cli.js';
 import { runJobOnServer, runningServer, type RunningServer } from './server-handoff.js';
@@ -72,12 +71,7 @@ async function main(args: string[]): Promise<number> {
   const config = loadConfig();
   const server = runningServer(config);
   if (server) return exportOnServer(server, request, out);
-  const db = await openDatabase(config);
-  const store = await createModelStore(config).catch(async (err: unknown) => {
-    await db.close();
-    throw err;
-  });
-  try {
+  return withDataStores(config, async (db, store) => {
     const services = createServices({ config, db, store });
     const progress = createProgress('export');
     let result: ExportResult;
@@ -94,27 +88,20 @@ async function main(args: string[]): Promise<number> {
     progress.stop();
     console.log(summary(result, out));
     return 0;
-  } finally {
-    await store.close();
-    await db.close();
-  }
+  });
 }
 
+/** Runs the export as a job in the server that owns the data, then downloads its file to `out`. */
 async function exportOnServer(server: RunningServer, request: ExportRequest, out: string): Promise<number> {
   console.log(`The server at ${server.url} (pid ${server.pid}) owns the data: exporting there.`);
   const progress = createProgress('export');
   const job = await runJobOnServer(server, '/v1/exports', request, progress);
-  if (job.status !== 'succeeded') {
-    progress.stop('failed');
-    console.error(`error: export job ${job.id} failed: ${job.error}`);
-    return 1;
-  }
-  progress.stop();
-  const res = await fetch(new URL(`/v1/exports/${encodeURIComponent(job.id)}/file`, server.url), { headers: { authorization: `Bearer ${server.key}` } });
-  if (!res.ok || !res.body) throw new Error(`downloading the export answered ${res.status}`);
-  await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(out));
-  console.log(summary(job.result as ExportResult, out));
-  return 0;
+  return finishJob(progress, 'export', job, async (result) => {
+    const res = await fetch(new URL(`/v1/exports/${encodeURIComponent(job.id)}/file`, server.url), { headers: { authorization: `Bearer ${server.key}` } });
+    if (!res.ok || !res.body) throw new Error(`downloading the export answered ${res.status}`);
+    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(out));
+    console.log(summary(result as ExportResult, out));
+  });
 }
 
 runCli(import.meta.url, main);

@@ -1,15 +1,9 @@
 import { loadConfig } from '../config.js';
-import { openDatabase } from '../data/open-database.js';
-import { AppError } from '../errors.js';
-import { createJobRunner } from '../jobs/job-runner.js';
-import { JOB_TYPES, TRAINING_EXCLUSIVE_KEY } from '../jobs/job-types.js';
+import { JOB_TYPES } from '../jobs/job-types.js';
 import type { TrainJobParams } from '../jobs/job-handlers.js';
-import { createServices } from '../services.js';
-import { createModelStore } from '../store/create-model-store.js';
 import type { TrainResult } from '../training/train-model.js';
-import { createProgress } from './progress.js';
+import { runJobCommand } from './job-command.js';
 import { parseCommandLine, runCli, UsageError } from './run-cli.js';
-import { runJobOnServer, runningServer, type RunningServer } from './server-handoff.js';
 
 const USAGE = `Usage: npm run train [-- --recipe NAME] [--from DATE] [--to DATE] [--tune | --no-tune]
 
@@ -87,73 +81,16 @@ async function main(args: string[]): Promise<number> {
   if (!cli.ok) return cli.exit;
   const params = cli.value;
   const config = loadConfig();
-  // A server owns the embedded data: the training runs there, followed here.
-  const server = runningServer(config);
-  if (server) return trainOnServer(server, params);
-  const db = await openDatabase(config);
-  const store = await createModelStore(config).catch(async (err: unknown) => {
-    await db.close();
-    throw err;
+  return runJobCommand(config, {
+    label: 'train',
+    what: 'training',
+    there: 'training there',
+    type: JOB_TYPES.train,
+    route: '/v1/training-jobs',
+    body: params,
+    submit: (services, runningAs) => services.jobService.submitTraining({ ...params, recipe: params.recipe ?? config.DEFAULT_RECIPE }, { runningAs }),
+    print: (result) => console.log(formatTrainResult(result as TrainResult)),
   });
-  try {
-    const services = createServices({ config, db, store });
-    const progress = createProgress('train');
-    const trainHandler = services.jobRunnerOptions.handlers[JOB_TYPES.train];
-    const runner = createJobRunner({
-      ...services.jobRunnerOptions,
-      mode: 'worker',
-      exclusiveDatabase: db.kind === 'pglite',
-      handlers: {
-        [JOB_TYPES.train]: (raw, ctx) =>
-          trainHandler(raw, {
-            ...ctx,
-            progress: (fraction, step) => {
-              progress.update(fraction, step);
-              return ctx.progress(fraction, step);
-            },
-          }),
-      },
-    });
-    // Leftovers of a killed training would otherwise keep this one out.
-    await runner.recover();
-    let job;
-    try {
-      const recipe = params.recipe ?? config.DEFAULT_RECIPE;
-      job = await services.jobService.submitTraining({ ...params, recipe }, { runningAs: runner.workerId });
-    } catch (err) {
-      if (!(err instanceof AppError) || err.status >= 500) throw err;
-      console.error(`error: ${err.message}`);
-      return err.code === 'JOB_ALREADY_RUNNING' ? 1 : 2;
-    }
-    await runner.runHeld(job);
-    const done = (await services.jobs.get(job.id))!;
-    if (done.status !== 'succeeded') {
-      progress.stop('failed');
-      console.error(`error: training job ${job.id} failed: ${done.error}`);
-      return 1;
-    }
-    progress.stop();
-    console.log(formatTrainResult(done.result as TrainResult));
-    return 0;
-  } finally {
-    await store.close();
-    // PGlite writes its files on close: always close, also after a failure.
-    await db.close();
-  }
-}
-
-async function trainOnServer(server: RunningServer, params: TrainJobParams): Promise<number> {
-  console.log(`The server at ${server.url} (pid ${server.pid}) owns the data: training there.`);
-  const progress = createProgress('train');
-  const job = await runJobOnServer(server, '/v1/training-jobs', params, progress);
-  if (job.status !== 'succeeded') {
-    progress.stop('failed');
-    console.error(`error: training job ${job.id} failed: ${job.error}`);
-    return 1;
-  }
-  progress.stop();
-  console.log(formatTrainResult(job.result as TrainResult));
-  return 0;
 }
 
 runCli(import.meta.url, main);

@@ -1,12 +1,11 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLockHolder } from '../../src/data/data-dir-lock.js';
+import { runCliScript } from '../helpers/cli-process.js';
 
-const run = promisify(execFile);
 /** Starting tsx and PGlite takes seconds on a busy two-core machine. */
 const SLOW = 240_000;
 
@@ -26,15 +25,7 @@ describe('CLI commands while the server owns DATA_DIR', () => {
   let url: string;
   let key: string;
 
-  const cli = async (script: string, ...args: string[]) => {
-    try {
-      const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', script, ...args], { env, timeout: SLOW });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  };
+  const cli = (script: string, ...args: string[]) => runCliScript(script, args, { env, timeoutMs: SLOW });
   const api = async (method: string, route: string, body?: unknown) => {
     const res = await fetch(new URL(route, url), {
       method,

@@ -1,27 +1,19 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatReport, parseImportArgs } from '../../../src/cli/import-command.js';
+import { runCliScript, type CliRun } from '../../helpers/cli-process.js';
 
-const run = promisify(execFile);
 /** Starting tsx takes seconds on a busy two-core machine; the CLI runs are given room. */
 const SPAWN_TIMEOUT = 180_000;
 const dir = mkdtempSync(path.join(tmpdir(), 'import-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs the CLI as the data team would, on the embedded database in a temporary DATA_DIR. */
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(...args: string[]): Promise<CliRun> {
   const env = { ...process.env, DATABASE_URL: '', DATA_DIR: path.join(dir, 'data') };
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/import-command.ts', ...args], { env, timeout: 120_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+  return runCliScript('src/cli/import-command.ts', args, { env, timeoutMs: 120_000 });
 }
 
 describe('npm run import', () => {

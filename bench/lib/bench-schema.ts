@@ -1,0 +1,38 @@
+import { spawnSync } from 'node:child_process';
+import { createPgDb } from '../../src/data/db.js';
+import { migrate } from '../../src/data/migrate.js';
+import { dataFile } from './online-retail.js';
+
+/** Purchase events of the full Online Retail file after the import's cleaning: the schema is complete. */
+export const ONLINE_RETAIL_EVENTS = 396_337;
+
+/**
+ * Makes Postgres schema `schema` of `pg` hold the full Online Retail data, importing the file (bench
+ * `--data FILE`, see dataFile) only when it does not already: the first run of a bench pays for the
+ * import, later runs reuse it. The import runs as `npm run import` in a child process, so its time and
+ * memory do not count in the bench. `fresh: true` drops the schema first; leave `fresh` undefined for a
+ * bench without a `--fresh` flag.
+ */
+export async function ensureOnlineRetailSchema(pg: string, schema: string, opts: { fresh?: boolean } = {}): Promise<void> {
+  const admin = createPgDb(pg, { max: 1 });
+  try {
+    if (opts.fresh) await admin.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await admin.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    const db = createPgDb(pg, { max: 1, schema });
+    await migrate(db);
+    const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM purchase_events');
+    await db.close();
+    if (rows[0].n === ONLINE_RETAIL_EVENTS) return;
+    const file = dataFile();
+    console.log(`importing ${file} into schema ${schema} (${opts.fresh === undefined ? 'once' : 'once; --fresh redoes it'})...`);
+    const url = new URL(pg);
+    url.searchParams.set('options', `-c search_path=${schema}`);
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/import-command.ts', 'online-retail', file], {
+      env: { ...process.env, DATABASE_URL: url.toString() },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    if (run.status !== 0) throw new Error(`import failed (exit ${run.status})`);
+  } finally {
+    await admin.close();
+  }
+}
