@@ -26,6 +26,7 @@ import { dashboardRoutes } from './http/routes/dashboard.js';
 import { onlineMetricRoutes } from './http/routes/online-metrics.js';
 import { experimentRoutes } from './http/routes/experiments.js';
 import type { Services } from './services.js';
+import { redisTarget } from './store/redis-connection.js';
 
 export const API_VERSION = '0.1.0';
 
@@ -75,7 +76,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     authDisabled: config.AUTH_DISABLED,
     perKeyPerMinute: config.RATE_LIMIT_PER_MINUTE,
     perIpPerMinute: config.RATE_LIMIT_PER_IP_PER_MINUTE,
-    redisUrl: config.REDIS_URL,
+    redis: redisTarget(config) ?? undefined,
     redisPrefix: options.rateLimitPrefix,
   });
   await registerCompression(app, { minBytes: config.COMPRESS_MIN_BYTES });

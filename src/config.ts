@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { z } from 'zod';
+import { parseNode, redisTarget } from './store/redis-connection.js';
 
 /**
  * Scopes of API keys; each scope implies the ones before it (admin > write > read > frontend).
@@ -57,7 +58,18 @@ const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   DATABASE_URL: z.string().url().optional(),
+  /** One Redis (`redis://`, `rediss://`), or a cluster through one seed (`redis+cluster://host:port`). */
   REDIS_URL: z.string().url().optional(),
+  /** Seed nodes (`host:port,...`) of a Redis Cluster: the model store and rate limits use cluster mode. */
+  REDIS_CLUSTER_NODES: list.superRefine((nodes, ctx) => {
+    for (const node of nodes) {
+      try {
+        parseNode(node);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    }
+  }),
   DATA_DIR: z.string().min(1).default('./data'),
   API_KEYS: apiKeys,
   AUTH_DISABLED: bool(false),
@@ -128,5 +140,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const config = parsed.data;
   if (config.IMPORT_ROOTS.length === 0) config.IMPORT_ROOTS = [join(config.DATA_DIR, 'imports')];
+  // REDIS_URL set means "Redis is in use" everywhere (CLIs, the DATA_DIR lock): a cluster named by its
+  // nodes alone gets the equivalent URL of its first seed.
+  if (!config.REDIS_URL && config.REDIS_CLUSTER_NODES.length > 0) config.REDIS_URL = `redis+cluster://${config.REDIS_CLUSTER_NODES[0]}`;
+  try {
+    redisTarget(config);
+  } catch (err) {
+    throw new ConfigError(`invalid configuration:\n  REDIS_URL: ${(err as Error).message}`);
+  }
   return config;
 }

@@ -1,10 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Redis } from 'ioredis';
 import { AppError } from '../../errors.js';
 import { presentedKey } from './auth.js';
 import { isOperationsRoute } from './load-shedding.js';
+import { openRedis, type RedisTarget } from '../../store/redis-connection.js';
 
 export interface RateLimitOptions {
   /** Configured API keys; a request presenting one is limited per key, any other per client IP. */
@@ -13,8 +13,8 @@ export interface RateLimitOptions {
   authDisabled: boolean;
   perKeyPerMinute: number;
   perIpPerMinute: number;
-  /** Counters in Redis (shared by every replica); unset = in this process. */
-  redisUrl?: string;
+  /** Counters in Redis or a Redis Cluster (shared by every replica); unset = in this process. */
+  redis?: RedisTarget;
   /** Prefix of the counters' Redis keys. */
   redisPrefix?: string;
 }
@@ -49,9 +49,8 @@ export async function registerRateLimit(app: FastifyInstance, opts: RateLimitOpt
   };
   const isKey = (bucket: string) => bucket.startsWith('key:');
 
-  const redis = opts.redisUrl
-    ? new Redis(opts.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 250 })
-    : undefined;
+  // Each counter is one key (one slot), so the limiter's script runs on a cluster as it does on one server.
+  const redis = opts.redis ? openRedis(opts.redis, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 250 }) : undefined;
   if (redis) {
     // Connection errors surface as skipped checks (skipOnError); ioredis reconnects by itself.
     redis.on('error', () => {});
