@@ -88,6 +88,11 @@ const schema = z.object({
   /** `inline`: jobs run in the API process; `worker`: only `npm run worker` processes claim them. */
   JOB_RUNNER: z.enum(['inline', 'worker']).default('inline'),
   /**
+   * A running job whose heartbeat (every 5 s) is older than this is failed as interrupted by any other
+   * process; a holder on the same host whose process is gone is noticed within seconds regardless.
+   */
+  JOB_STALE_AFTER_MS: z.coerce.number().int().min(10_000).max(86_400_000).default(120_000),
+  /**
    * Directories (comma-separated) that POST /v1/imports may read files from; unset = `DATA_DIR/imports`
    * (resolved in loadConfig), so an admin key cannot make the server read any file it can.
    */
