@@ -21,6 +21,8 @@ export interface RateLimitOptions {
 
 export const DEFAULT_RATE_LIMIT_PREFIX = 'recsvc:rate-limit:';
 
+const READY_WAIT_MS = 1000;
+
 /**
  * Requests per minute per API key and, for requests without a valid key (missing, wrong, public pages),
  * per client IP: a flood of bad keys is answered 429 after RATE_LIMIT_PER_IP_PER_MINUTE, while a shop's
@@ -56,6 +58,15 @@ export async function registerRateLimit(app: FastifyInstance, opts: RateLimitOpt
     redis.on('error', () => {});
     app.addHook('onClose', async () => {
       redis.disconnect();
+    });
+    // Without an offline queue a check before the connection (a cluster: its slot map) is up is skipped:
+    // give it a moment here so the first requests are counted too. A Redis that is down costs 1 s at start.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, READY_WAIT_MS);
+      redis.once('ready', () => {
+        clearTimeout(timer);
+        resolve();
+      });
     });
   }
 
