@@ -17,7 +17,7 @@ import { POSTGRES_URL, randomPrefix, serviceAvailable } from '../helpers/service
  */
 const support = await privateServerSupport();
 const postgresUp = await serviceAvailable(POSTGRES_URL);
-if (!support.redis) {
+if (!support.redisCluster) {
   const why = `the replica test needs ${support.missing.join(', ')}`;
   if (process.env.REQUIRE_SERVICES === 'true') throw new Error(`${why} and REQUIRE_SERVICES=true`);
   console.warn(`skipping the replica test: ${why}`);
@@ -47,7 +47,7 @@ async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, ms:
   return value;
 }
 
-describe.skipIf(!support.redis || !postgresUp)('two API replicas and a worker on Postgres and a Redis Cluster', () => {
+describe.skipIf(!support.redisCluster || !postgresUp)('two API replicas and a worker on Postgres and a Redis Cluster', () => {
   const schema = randomPrefix('replicas');
   const dataDir = mkdtempSync(path.join(tmpdir(), 'recsvc-replicas-'));
   let admin: Db;

@@ -62,17 +62,20 @@ async function postgresBinDir(): Promise<string | null> {
 }
 
 /** Which private servers this machine can start: the binaries are there (and, as root, a postgres user). */
-export async function privateServerSupport(): Promise<{ redis: boolean; postgres: boolean; missing: string[] }> {
+export async function privateServerSupport(): Promise<{ redis: boolean; redisCluster: boolean; postgres: boolean; missing: string[] }> {
   const missing: string[] = [];
   const redis = (await onPath('redis-server')) !== null;
   if (!redis) missing.push('redis-server');
+  // A cluster is made by redis-cli --cluster create (Redis 5+).
+  const redisCluster = redis && (await onPath('redis-cli')) !== null;
+  if (redis && !redisCluster) missing.push('redis-cli');
   let postgres = (await postgresBinDir()) !== null;
   if (!postgres) missing.push('initdb/pg_ctl');
   if (postgres && process.getuid?.() === 0 && (await osUser('postgres')) === null) {
     postgres = false;
     missing.push('a "postgres" user to run initdb as (root cannot)');
   }
-  return { redis, postgres, missing };
+  return { redis, redisCluster, postgres, missing };
 }
 
 async function osUser(name: string): Promise<{ uid: number; gid: number } | null> {

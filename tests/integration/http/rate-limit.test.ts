@@ -10,7 +10,8 @@ import { privateServerSupport, startPrivateRedisCluster, type PrivateRedisCluste
 
 const createDb = (await serviceAvailable(POSTGRES_URL)) ? createPostgresTestDb : createPgliteTestDb;
 const redisUp = await serviceAvailable(REDIS_URL);
-const clusterPossible = (await privateServerSupport()).redis;
+const clusterPossible = (await privateServerSupport()).redisCluster;
+if (!clusterPossible && process.env.REQUIRE_SERVICES === 'true') throw new Error('redis-server and redis-cli are needed for a private Redis Cluster and REQUIRE_SERVICES=true');
 
 const expectRateLimited = (res: { statusCode: number; headers: Record<string, unknown>; json(): { error: { code: string; message: string } } }) => {
   expect(res.statusCode).toBe(429);

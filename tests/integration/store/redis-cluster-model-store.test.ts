@@ -14,7 +14,7 @@ import { randomPrefix } from '../../helpers/services.js';
 import { modelStoreContract } from './model-store.contract.js';
 
 const support = await privateServerSupport();
-if (!support.redis) {
+if (!support.redisCluster) {
   const why = `the Redis Cluster tests need ${support.missing.join(', ')}`;
   if (process.env.REQUIRE_SERVICES === 'true') throw new Error(`${why} and REQUIRE_SERVICES=true`);
   console.warn(`skipping the Redis Cluster tests: ${why}`);
@@ -30,7 +30,7 @@ async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean
   return value;
 }
 
-describe.skipIf(!support.redis)('redis model store on a 3-master Redis Cluster', () => {
+describe.skipIf(!support.redisCluster)('redis model store on a 3-master Redis Cluster', () => {
   let cluster: PrivateRedisCluster;
   let client: Cluster;
   let n = 0;
