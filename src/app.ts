@@ -30,6 +30,7 @@ import { onlineMetricRoutes } from './http/routes/online-metrics.js';
 import { experimentRoutes } from './http/routes/experiments.js';
 import { overviewRoutes } from './http/routes/overview.js';
 import type { Services } from './services.js';
+import { redisTarget } from './store/redis-connection.js';
 
 export const API_VERSION = '0.1.0';
 
@@ -79,7 +80,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     authDisabled: config.AUTH_DISABLED,
     perKeyPerMinute: config.RATE_LIMIT_PER_MINUTE,
     perIpPerMinute: config.RATE_LIMIT_PER_IP_PER_MINUTE,
-    redisUrl: config.REDIS_URL,
+    redis: redisTarget(config) ?? undefined,
     redisPrefix: options.rateLimitPrefix,
   });
   await registerCompression(app, { minBytes: config.COMPRESS_MIN_BYTES });

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { z } from 'zod';
+import { parseNode, redisTarget } from './store/redis-connection.js';
 
 /**
  * Scopes of API keys; each scope implies the ones before it (admin > write > read > frontend).
@@ -57,7 +58,18 @@ const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   DATABASE_URL: z.string().url().optional(),
+  /** One Redis (`redis://`, `rediss://`), or a cluster through one seed (`redis+cluster://host:port`). */
   REDIS_URL: z.string().url().optional(),
+  /** Seed nodes (`host:port,...`) of a Redis Cluster: the model store and rate limits use cluster mode. */
+  REDIS_CLUSTER_NODES: list.superRefine((nodes, ctx) => {
+    for (const node of nodes) {
+      try {
+        parseNode(node);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    }
+  }),
   DATA_DIR: z.string().min(1).default('./data'),
   API_KEYS: apiKeys,
   AUTH_DISABLED: bool(false),
@@ -76,7 +88,12 @@ const schema = z.object({
   /** `inline`: jobs run in the API process; `worker`: only `npm run worker` processes claim them. */
   JOB_RUNNER: z.enum(['inline', 'worker']).default('inline'),
   /**
-   * Directories (comma-separated) that POST /v1/imports and POST /v1/factor-imports may read from; unset = `DATA_DIR/imports`
+   * A running job whose heartbeat (every 5 s) is older than this is failed as interrupted by any other
+   * process; a holder on the same host whose process is gone is noticed within seconds regardless.
+   */
+  JOB_STALE_AFTER_MS: z.coerce.number().int().min(10_000).max(86_400_000).default(120_000),
+  /**
+   * Directories (comma-separated) that POST /v1/imports and POST /v1/factor-imports may read files from; unset = `DATA_DIR/imports`
    * (resolved in loadConfig), so an admin key cannot make the server read any file it can.
    */
   IMPORT_ROOTS: list,
@@ -130,5 +147,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const config = { ...parsed.data, EXPORT_DIR: parsed.data.EXPORT_DIR ?? join(parsed.data.DATA_DIR, 'exports') };
   if (config.IMPORT_ROOTS.length === 0) config.IMPORT_ROOTS = [join(config.DATA_DIR, 'imports')];
+  // REDIS_URL set means "Redis is in use" everywhere (CLIs, the DATA_DIR lock): a cluster named by its
+  // nodes alone gets the equivalent URL of its first seed.
+  if (!config.REDIS_URL && config.REDIS_CLUSTER_NODES.length > 0) config.REDIS_URL = `redis+cluster://${config.REDIS_CLUSTER_NODES[0]}`;
+  try {
+    redisTarget(config);
+  } catch (err) {
+    throw new ConfigError(`invalid configuration:\n  REDIS_URL: ${(err as Error).message}`);
+  }
   return config;
 }

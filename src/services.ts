@@ -8,7 +8,7 @@ import { createServing } from './serving/create-serving.js';
 import { createMetrics } from './metrics.js';
 import { cleanUpInterruptedTrainings, createJobHandlers } from './jobs/job-handlers.js';
 import { createJobRepository, type JobRecord } from './jobs/job-repository.js';
-import { createJobRunner } from './jobs/job-runner.js';
+import { createJobRunner, type JobRunner } from './jobs/job-runner.js';
 import { createJobService } from './jobs/job-service.js';
 import { createTrainer } from './training/train-model.js';
 import { createReportRepository } from './data/report-repository.js';
@@ -29,6 +29,9 @@ import { checkExport } from './exports/check-export.js';
 import { createCustomerRepository } from './data/customer-repository.js';
 import { createServiceOverview } from './training/service-overview.js';
 import { createLifecycleHistory } from './profiles/lifecycle-history.js';
+
+/** How often an API process with JOB_RUNNER=worker sweeps for jobs of dead workers. */
+const SWEEP_MS = 5000;
 
 /**
  * The composition root: every domain object built from explicit dependencies. The server, the CLIs,
@@ -101,15 +104,20 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
       if (j.status === 'failed') metrics.jobFailures.inc({ type: j.type });
     },
     onInterrupted: (interrupted: JobRecord[]) => cleanUpInterruptedTrainings(store, interrupted),
+    staleAfterMs: config.JOB_STALE_AFTER_MS,
   };
-  const jobRunner =
-    config.JOB_RUNNER === 'inline' ? createJobRunner({ ...jobRunnerOptions, mode: 'inline', exclusiveDatabase: db.kind === 'pglite' }) : null;
+  // JOB_RUNNER=worker: the API claims nothing (no handlers) but still sweeps, so the job of a worker that
+  // died is failed (and its draft model deleted) even when no other worker is left to notice.
+  const jobRunner: JobRunner | null =
+    config.JOB_RUNNER === 'inline'
+      ? createJobRunner({ ...jobRunnerOptions, mode: 'inline', exclusiveDatabase: db.kind === 'pglite' })
+      : createJobRunner({ ...jobRunnerOptions, handlers: {}, mode: 'worker', exclusiveDatabase: db.kind === 'pglite', pollMs: SWEEP_MS, sweepMs: SWEEP_MS });
   const jobService = createJobService({
     jobs, defaultRecipe: config.DEFAULT_RECIPE, kick: () => jobRunner?.kick(), importRoots: config.IMPORT_ROOTS,
     checkExport: (request) => checkExport(() => serving.activeModel(), request),
   });
 
-  return { config, db, store, metrics, catalog, events, recordPurchases, recordFeedback, serving, eraseUser, erasure, activateModel, jobs, trainer, jobRunnerOptions, jobRunner, jobService,
+  return { config, db, store, metrics, catalog, events, recordPurchases, recordFeedback, serving, eraseUser, erasure, activateModel, jobs, trainer, jobRunnerOptions, jobRunner: jobRunner as JobRunner | null, jobService,
     reports, evaluations, evaluationGauges, onlineMetrics, profiles, modelGauges, experiments, audiences, customers, overview, lifecycleHistory };
 }
 

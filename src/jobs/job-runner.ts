@@ -39,6 +39,12 @@ export interface JobRunnerOptions {
   heartbeatMs?: number;
   /** A running job whose heartbeat is older than this is declared interrupted by any runner. */
   staleAfterMs?: number;
+  /**
+   * How often running jobs are swept: holders whose process on this host is gone are declared at once
+   * (a pid check), others once their heartbeat is older than staleAfterMs. Default: the smaller of
+   * staleAfterMs / 2 and 10 s.
+   */
+  sweepMs?: number;
   /** After an abort, how long a handler that ignores its signal is awaited before it is abandoned. */
   abandonAfterMs?: number;
   /**
@@ -77,6 +83,13 @@ export interface JobRunner {
 
 const silent: Logger = { info() {}, error() {} };
 
+/**
+ * Default of staleAfterMs: 24 missed heartbeats (5 s each). Long enough that a busy but live holder
+ * (its event loop blocked by a synchronous step) keeps its job, short enough that a job of a worker
+ * that vanished from another host is failed within minutes, not hours.
+ */
+export const DEFAULT_STALE_AFTER_MS = 120_000;
+
 /** The holders among `workerIds` that ran on this host in a process that no longer exists. */
 export function deadLocalWorkers(workerIds: (string | null)[], host = hostname(), self = process.pid): string[] {
   return workerIds.filter((id): id is string => {
@@ -100,7 +113,8 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   const workerId = opts.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const pollMs = opts.pollMs ?? (opts.mode === 'inline' ? 5000 : 1000);
   const heartbeatMs = opts.heartbeatMs ?? 5000;
-  const staleAfterMs = opts.staleAfterMs ?? 10 * 60_000;
+  const staleAfterMs = opts.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
+  const sweepMs = opts.sweepMs ?? Math.min(staleAfterMs / 2, 10_000);
   const abandonAfterMs = opts.abandonAfterMs ?? 3000;
   const types = Object.keys(handlers);
 
@@ -115,7 +129,9 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   let startRecoveryDone = false;
 
   async function recover(atStart: boolean): Promise<void> {
-    const running = atStart && !opts.exclusiveDatabase ? await jobs.listRunning() : [];
+    // Every sweep, not only the first: a worker killed on this host while this runner lives (kill -9,
+    // OOM killer) is seen at the next sweep instead of after staleAfterMs.
+    const running = !opts.exclusiveDatabase ? await jobs.listRunning() : [];
     const failed = await jobs.failInterrupted({
       all: atStart && opts.exclusiveDatabase,
       staleBefore: new Date(Date.now() - staleAfterMs),
@@ -203,7 +219,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       let ran = false;
       try {
         if (!startRecoveryDone) await recover(true);
-        else if (Date.now() - lastSweep > staleAfterMs / 2) await recover(false);
+        else if (Date.now() - lastSweep >= sweepMs) await recover(false);
         ran = await runNext();
       } catch (err) {
         log.error({ err }, 'job loop: claiming failed');

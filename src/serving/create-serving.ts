@@ -87,6 +87,9 @@ export function createServing(opts: ServingOptions) {
     log: opts.log,
   });
   const overlay = createCatalogOverlay({ db: opts.db, intervalMs: opts.catalogRefreshMs, log: opts.log });
+  // A version published or activated by another process (a worker's training, a rollback through
+  // another replica) is served here as soon as the store announces it, not only at the next recheck.
+  opts.store.onActiveChanged?.(() => models.activeChanged());
   const deps: ServingDeps = {
     async model() {
       const m = await models.current();

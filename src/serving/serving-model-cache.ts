@@ -8,12 +8,20 @@ export interface ServingModelCache {
   peek(): ServingModel | null | undefined;
   /** Forgets when the active version was last checked, so the next call re-resolves it (after activate). */
   invalidate(): void;
+  /**
+   * Another process announced an activation: re-resolve on the next call and, when this process
+   * serves a model already, load the new one now in the background, so no request waits for it. A
+   * process that never served (a worker, a CLI) loads nothing.
+   */
+  activeChanged(): void;
 }
 
 /**
  * Keeps the active version's decoded serving model in process memory. The active pointer is re-read
- * at most every `recheckMs` (one small read shared by all requests in flight), and a version's
- * artifacts are decoded once. While a new version loads, callers wait for it; if it fails to load,
+ * at most every `recheckMs` (one small read shared by all requests in flight), and at once when the
+ * store announces an activation (activeChanged; the periodic check covers messages lost meanwhile), and
+ * a version's artifacts are decoded once. Everything a version's answers are cached in (entries, finished
+ * answers) lives on its ServingModel, so once the new version is served nothing of the old one is. While a new version loads, callers wait for it; if it fails to load,
  * the previous model keeps serving and the next check tries again.
  */
 export function createServingModelCache(deps: {
@@ -30,6 +38,9 @@ export function createServingModelCache(deps: {
   let checkedAt = -Infinity;
   let pending: Promise<ServingModel | null> | null = null;
   let keptAfterLoss = false;
+  // Set when an activation is announced while a refresh is in flight: that refresh may have read the
+  // pointer before the flip, so its result does not count as a fresh check.
+  let changedDuringRefresh = false;
 
   async function refresh(): Promise<ServingModel | null> {
     try {
@@ -50,11 +61,12 @@ export function createServingModelCache(deps: {
     } catch (err) {
       deps.log?.('could not refresh the serving model', err);
     }
-    checkedAt = performance.now();
+    checkedAt = changedDuringRefresh ? -Infinity : performance.now();
+    changedDuringRefresh = false;
     return model;
   }
 
-  return {
+  const cache: ServingModelCache = {
     peek() {
       return performance.now() - checkedAt < recheckMs ? model : undefined;
     },
@@ -66,5 +78,11 @@ export function createServingModelCache(deps: {
     invalidate() {
       checkedAt = -Infinity;
     },
+    activeChanged() {
+      checkedAt = -Infinity;
+      if (pending) changedDuringRefresh = true;
+      else if (model) void cache.current();
+    },
   };
+  return cache;
 }

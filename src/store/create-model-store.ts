@@ -3,23 +3,26 @@ import type { Config } from '../config.js';
 import { createMemoryModelStore } from './memory-model-store.js';
 import type { ModelStore } from './model-store.js';
 import { createRedisModelStore } from './redis-model-store.js';
+import { redisTarget } from './redis-connection.js';
 import { lockDataDir } from '../data/data-dir-lock.js';
 
 /** Key prefix of the service's Redis keys, so one Redis can hold other data beside them. */
 export const DEFAULT_REDIS_PREFIX = 'recsvc:';
 
 /**
- * The model store the configuration asks for: Redis when REDIS_URL is set (the store owns that
- * connection: close() quits it), else the in-process store snapshotted under `${DATA_DIR}/model-store`,
+ * The model store the configuration asks for: Redis when REDIS_URL is set, in cluster mode when it is a
+ * `redis+cluster://` URL or REDIS_CLUSTER_NODES is set (the store owns that connection: close() quits
+ * it), else the in-process store snapshotted under `${DATA_DIR}/model-store`,
  * which holds DATA_DIR's lock (data-dir-lock.ts) until it is closed.
  */
 export async function createModelStore(
-  config: Pick<Config, 'REDIS_URL' | 'DATA_DIR' | 'MODEL_VERSIONS_KEPT'>,
+  config: Pick<Config, 'REDIS_URL' | 'DATA_DIR' | 'MODEL_VERSIONS_KEPT'> & Partial<Pick<Config, 'REDIS_CLUSTER_NODES'>>,
   opts: { prefix?: string; connectWaitMs?: number } = {},
 ): Promise<ModelStore> {
   const versionsKept = config.MODEL_VERSIONS_KEPT;
-  if (config.REDIS_URL) {
-    const store = createRedisModelStore({ url: config.REDIS_URL, prefix: opts.prefix ?? DEFAULT_REDIS_PREFIX, versionsKept });
+  const target = redisTarget(config);
+  if (target) {
+    const store = createRedisModelStore({ target, prefix: opts.prefix ?? DEFAULT_REDIS_PREFIX, versionsKept });
     // Commands fail at once while disconnected (no offline queue), so the first ones wait for the
     // connection here. A Redis that is down at start does not stop the process: it starts unready
     // and the connection keeps retrying in the background.

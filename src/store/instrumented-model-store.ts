@@ -37,6 +37,7 @@ export function instrumentModelStore(store: ModelStore, m: StoreInstruments): Mo
   }
   if (store.peekUserEvents) out.peekUserEvents = store.peekUserEvents.bind(store);
   if (store.onUserErased) out.onUserErased = store.onUserErased.bind(store);
+  if (store.onActiveChanged) out.onActiveChanged = store.onActiveChanged.bind(store);
   out.close = store.close.bind(store);
   return out;
 }

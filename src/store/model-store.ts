@@ -79,6 +79,12 @@ export interface ModelStore {
    * forget what it keeps of the user.
    */
   onUserErased?(listener: (userId: string) => void): void;
+  /**
+   * Calls `listener` when another process (or this one) may have published or activated a version, so
+   * a serving process re-resolves the active version now instead of at its next periodic check (which
+   * stays, for messages lost while disconnected). A store only one process uses may leave it out.
+   */
+  onActiveChanged?(listener: () => void): void;
 
   /** True when the backend answers (within about a second); never throws. */
   ping(): Promise<boolean>;

@@ -1,13 +1,20 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import type { ChainableCommander, RedisOptions } from 'ioredis';
 import { LiveEventsView, type LiveEvents } from './live-events-view.js';
 import { LIVE_EVENTS_KEPT, type ModelMeta, type ModelStore } from './model-store.js';
+import { clientOptions, isCluster, openRedis, type RedisClient, type RedisTarget } from './redis-connection.js';
+import { createSubscriber } from './redis-subscriber.js';
 import { alreadyPublished, assertVersionName, publishScore, versionsToPrune } from './version-rules.js';
 
 /**
- * Connection ownership: pass `redis` and you keep it (close() leaves it open, you quit it), or pass
- * `url` and the store opens its own connection, which close() quits.
+ * Connection ownership: pass `redis` (a Redis or a Cluster client) and you keep it (close() leaves it
+ * open, you quit it), or pass `url` (one server) or `target` (redis-connection.ts: a server or a
+ * cluster) and the store opens its own connection, which close() quits.
  */
-export type RedisModelStoreOptions = ({ redis: Redis; url?: never } | { url: string; redis?: never }) & {
+export type RedisModelStoreOptions = (
+  | { redis: RedisClient; url?: never; target?: never }
+  | { url: string; redis?: never; target?: never }
+  | { target: RedisTarget; redis?: never; url?: never }
+) & {
   /** Prepended to every key, e.g. `recsvc:`; tests use a random one per run. */
   prefix: string;
   /** Published versions kept for rollback, the active one included (default 5). */
@@ -46,73 +53,100 @@ const CHUNK_BYTES = 1 << 20;
 const PIPELINE_BYTES = 8 << 20;
 const PING_TIMEOUT_MS = 1000;
 
+/** KEYS: versions hash, active key; ARGV: version. Copies the version's metadata to `active` if it is listed. */
+const ACTIVATE_SCRIPT = `local meta = redis.call('HGET', KEYS[1], ARGV[1])
+if not meta then return 0 end
+redis.call('SET', KEYS[2], meta)
+return 1`;
+
 /**
- * ModelStore on Redis. Key layout (P = prefix):
+ * ModelStore on Redis or on a Redis Cluster. Key layout (P = prefix; C = `{ctl}:` on a cluster, empty
+ * on a single server):
  *   P{v:VERSION}:artifact:NAME   string, the artifact's bytes
  *   P{v:VERSION}:table:TABLE     hash, entry key -> bytes
  *   P{v:VERSION}:keys            set of the version's keys above, so a version deletes without SCAN
- *   Pversions                    hash, version -> ModelMeta JSON (published versions only)
- *   Pversions:by-time            sorted set, version scored by publish time (ms)
- *   Pactive                      string, the active version's ModelMeta JSON: one GET answers getActive
+ *   PCversions                   hash, version -> ModelMeta JSON (published versions only)
+ *   PCversions:by-time           sorted set, version scored by publish time (ms)
+ *   PCactive                     string, the active version's ModelMeta JSON: one GET answers getActive
  *   Puser:ID:events              list of `ts|itemId`, newest last, capped at LIVE_EVENTS_KEPT
- *   Puser-events:changed         pub/sub channel: JSON array of user ids whose events just changed
- * Everything of one version shares the `{v:VERSION}` hash tag, so on Redis Cluster a version lives in
- * one slot. No command here spans two slots: the pointer flip is a single SET written after all of
- * the version's data and metadata, which is what makes a publish atomic for readers.
+ * and the pub/sub channels Puser-events:changed (JSON array of user ids whose events just changed),
+ * Pusers:erased (the same, erased) and Pmodel:activated (the version just made active).
+ *
+ * Slots: everything of one version shares the `{v:VERSION}` hash tag, so a version is written, read
+ * and deleted within one slot; the control keys share `{ctl}` on a cluster, so a publish (metadata,
+ * order and the `active` flip) is one MULTI and an activation one script. Each user's events are one key
+ * of their own (spread over the cluster). No command or transaction spans two slots, and a request
+ * reads one key per call (the active pointer, one table's entries with HMGET, the user's list).
+ * A publish writes all of the version's data first and flips `active` last, in the same MULTI as its
+ * metadata, which is what makes it atomic for readers.
+ *
+ * Why the control keys keep their untagged names on a single server: deployments running today have
+ * them under those names, and a rename would need a migration that old and new replicas of a rolling
+ * deploy could not both follow. A cluster has no such past (moving to one means a new Redis and a
+ * training), so only there the names carry the tag; both layouts pass the same contract suite.
  */
 export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore {
   const owned = !opts.redis;
-  const redis = opts.redis ?? new Redis(opts.url!, FAIL_FAST_REDIS_OPTIONS);
+  const redis: RedisClient = opts.redis ?? openRedis(opts.target ?? { kind: 'single', url: opts.url! }, FAIL_FAST_REDIS_OPTIONS);
   // An owned connection reports failures through rejected commands and ping(); without a listener
   // ioredis would also print every reconnect error.
   if (owned) redis.on('error', () => {});
   // Commands sent before the first connection is up wait for it (a store is used as soon as it is
   // made); from then on a command while disconnected fails at once. ioredis reads this option on
-  // every command.
-  if (owned) redis.once('ready', () => (redis.options.enableOfflineQueue = false));
+  // every command (a cluster client: while it has no slot map).
+  if (owned) redis.once('ready', () => (clientOptions(redis).enableOfflineQueue = false));
   const kept = opts.versionsKept ?? 5;
   const p = opts.prefix;
-  const versionsKey = `${p}versions`;
-  const byTimeKey = `${p}versions:by-time`;
-  const activeKey = `${p}active`;
+  const ctl = isCluster(redis) ? '{ctl}:' : '';
+  const versionsKey = `${p}${ctl}versions`;
+  const byTimeKey = `${p}${ctl}versions:by-time`;
+  const activeKey = `${p}${ctl}active`;
   const artifactKey = (v: string, name: string) => `${p}{v:${v}}:artifact:${name}`;
   const tableKey = (v: string, table: string) => `${p}{v:${v}}:table:${table}`;
   const indexKey = (v: string) => `${p}{v:${v}}:keys`;
   const userKey = (id: string) => `${p}user:${id}:events`;
   const changedChannel = `${p}user-events:changed`;
   const erasedChannel = `${p}users:erased`;
+  const activatedChannel = `${p}model:activated`;
   const erasedListeners: ((userId: string) => void)[] = [];
+
+  const activeListeners: (() => void)[] = [];
+  const activeChanged = () => {
+    for (const listener of activeListeners) listener();
+  };
 
   // Live events are read on every recommendation: keep them in process, dropped on change messages.
   const view = new LiveEventsView(opts.liveEventsCached ?? DEFAULT_LIVE_EVENTS_CACHED, opts.liveEventsTtlMs ?? DEFAULT_LIVE_EVENTS_TTL_MS);
   // One subscriber connection per store: change messages for the view, erasures for onUserErased (so it
-  // is there even when nothing is kept). Resubscribed by hand on every (re)connect, so the view is
-  // enabled only once the subscription holds.
-  const subscriber = redis.duplicate({ autoResubscribe: false, lazyConnect: false, connectionName: `${p}live-events` });
-  subscriber.on('error', () => {});
-  subscriber.on('message', (channel: string, message: string) => {
-    let ids: unknown;
-    try {
-      ids = JSON.parse(message);
-    } catch {
-      ids = null;
-    }
-    // Not a list of ids (nothing of ours sends that): which users changed is unknown, so forget them all.
-    if (!Array.isArray(ids) || !ids.every((id): id is string => typeof id === 'string')) {
-      view.disable();
+  // is there even when nothing is kept), activations for onActiveChanged. The view is enabled only
+  // while the subscription holds.
+  const subscriber = createSubscriber(redis, {
+    channels: [changedChannel, erasedChannel, activatedChannel],
+    connectionName: `${p}live-events`,
+    onMessage(channel, message) {
+      if (channel === activatedChannel) return activeChanged();
+      let ids: unknown;
+      try {
+        ids = JSON.parse(message);
+      } catch {
+        ids = null;
+      }
+      // Not a list of ids (nothing of ours sends that): which users changed is unknown, so forget them all.
+      if (!Array.isArray(ids) || !ids.every((id): id is string => typeof id === 'string')) {
+        view.disable();
+        view.enable();
+        return;
+      }
+      view.invalidate(ids);
+      if (channel === erasedChannel) for (const id of ids) for (const listener of erasedListeners) listener(id);
+    },
+    onUp() {
       view.enable();
-      return;
-    }
-    view.invalidate(ids);
-    if (channel === erasedChannel) for (const id of ids) for (const listener of erasedListeners) listener(id);
+      // An activation may have been announced while the subscription was away.
+      activeChanged();
+    },
+    onDown: () => view.disable(),
   });
-  subscriber.on('ready', () => {
-    subscriber.subscribe(changedChannel, erasedChannel).then(
-      () => view.enable(),
-      () => view.disable(),
-    );
-  });
-  subscriber.on('close', () => view.disable());
   /**
    * After a local write: drop the user at once (this process reads its own writes), and tell the other
    * processes. The message is sent on its own, after the write: a Redis user without pub/sub rights
@@ -131,9 +165,15 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
     if (await redis.hexists(versionsKey, version)) throw alreadyPublished(version);
   }
 
-  async function exec(pipe: ReturnType<Redis['pipeline']>) {
+  /** Runs a pipeline or a MULTI (all of its keys in one slot) and throws the first command's error. */
+  async function exec(pipe: ChainableCommander) {
     for (const [err] of (await pipe.exec()) ?? []) if (err) throw err;
   }
+
+  /** After a flip: every process sharing the store re-resolves its served version now instead of at its next check. */
+  const announceActive = (version: string) => {
+    redis.publish(activatedChannel, version).catch(() => {});
+  };
 
   async function getActive(): Promise<ModelMeta | null> {
     const json = await redis.get(activeKey);
@@ -144,8 +184,10 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
     if ((await getActive())?.version === version) return false;
     const [keys, published] = await Promise.all([redis.smembers(indexKey(version)), redis.hexists(versionsKey, version)]);
     if (keys.length === 0 && !published) return false;
-    // UNLINK frees big hashes off Redis's main thread.
-    await exec(redis.pipeline().unlink(...keys, indexKey(version)).hdel(versionsKey, version).zrem(byTimeKey, version));
+    // Unlisted first (control slot), so it cannot be activated while its data goes; then the data
+    // (the version's slot). UNLINK frees big hashes off Redis's main thread.
+    if (published) await exec(redis.multi().hdel(versionsKey, version).zrem(byTimeKey, version));
+    await redis.unlink(...keys, indexKey(version));
     return true;
   }
 
@@ -196,18 +238,24 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
       const json = JSON.stringify(meta);
       const newest = await redis.zrevrange(byTimeKey, 0, 0, 'WITHSCORES');
       const score = publishScore(newest.length ? Number(newest[1]) : null);
-      await exec(redis.pipeline().hset(versionsKey, meta.version, json).zadd(byTimeKey, score, meta.version));
-      // The flip: until this SET, readers resolve the previous version and read only its keys.
-      await redis.set(activeKey, json);
+      // Listed and flipped in one transaction: until it runs, readers resolve the previous version and
+      // read only its keys; a publish that dies half-way leaves no listed version that never was active.
+      await exec(redis.multi().hset(versionsKey, meta.version, json).zadd(byTimeKey, score, meta.version).set(activeKey, json));
+      announceActive(meta.version);
       const oldestFirst = await redis.zrange(byTimeKey, 0, -1);
       for (const victim of versionsToPrune(oldestFirst, meta.version, kept)) await deleteVersion(victim);
     },
 
     async activate(version) {
-      const json = await redis.hget(versionsKey, version);
-      if (json === null) return false;
-      await redis.set(activeKey, json);
+      // One script: a version pruned meanwhile is not made active (both keys are in the control slot).
+      const done = await redis.eval(ACTIVATE_SCRIPT, 2, versionsKey, activeKey, version);
+      if (done !== 1) return false;
+      announceActive(version);
       return true;
+    },
+
+    onActiveChanged(listener) {
+      activeListeners.push(listener);
     },
 
     getActive,
@@ -258,10 +306,15 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
     async deleteUser(userId) {
       const versions = await redis.hkeys(versionsKey);
       const keysOfVersions = await Promise.all(versions.map((v) => redis.smembers(indexKey(v))));
-      const pipe = redis.pipeline().del(userKey(userId));
-      for (const keys of keysOfVersions) for (const key of keys) if (key.includes('}:table:')) pipe.hdel(key, userId);
       view.invalidate([userId]);
-      await exec(pipe);
+      // One pipeline per version (its own slot) besides the user's list: on a cluster a pipeline must
+      // stay on one node.
+      const perVersion = keysOfVersions.map((keys) => {
+        const pipe = redis.pipeline();
+        for (const key of keys) if (key.includes('}:table:')) pipe.hdel(key, userId);
+        return pipe.length > 0 ? exec(pipe) : undefined;
+      });
+      await Promise.all([redis.del(userKey(userId)), ...perVersion]);
       announce(userId, erasedChannel);
     },
 
@@ -286,7 +339,7 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
 
     async close() {
       view.disable();
-      if (subscriber.status !== 'end') await subscriber.quit().catch(() => subscriber.disconnect());
+      await subscriber.close();
       if (owned && redis.status !== 'end') await redis.quit().catch(() => redis.disconnect());
     },
   };

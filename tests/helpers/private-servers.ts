@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -62,17 +62,20 @@ async function postgresBinDir(): Promise<string | null> {
 }
 
 /** Which private servers this machine can start: the binaries are there (and, as root, a postgres user). */
-export async function privateServerSupport(): Promise<{ redis: boolean; postgres: boolean; missing: string[] }> {
+export async function privateServerSupport(): Promise<{ redis: boolean; redisCluster: boolean; postgres: boolean; missing: string[] }> {
   const missing: string[] = [];
   const redis = (await onPath('redis-server')) !== null;
   if (!redis) missing.push('redis-server');
+  // A cluster is made by redis-cli --cluster create (Redis 5+).
+  const redisCluster = redis && (await onPath('redis-cli')) !== null;
+  if (redis && !redisCluster) missing.push('redis-cli');
   let postgres = (await postgresBinDir()) !== null;
   if (!postgres) missing.push('initdb/pg_ctl');
   if (postgres && process.getuid?.() === 0 && (await osUser('postgres')) === null) {
     postgres = false;
     missing.push('a "postgres" user to run initdb as (root cannot)');
   }
-  return { redis, postgres, missing };
+  return { redis, redisCluster, postgres, missing };
 }
 
 async function osUser(name: string): Promise<{ uid: number; gid: number } | null> {
@@ -177,4 +180,67 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+export interface PrivateRedisCluster {
+  /** `host:port` of every master, for REDIS_CLUSTER_NODES. */
+  nodes: string[];
+  /** `redis+cluster://` URL of the first master (the others are discovered from it). */
+  url: string;
+  ports: number[];
+  dispose(): Promise<void>;
+}
+
+/**
+ * A Redis Cluster of `masters` masters without replicas, each `redis-server --cluster-enabled yes` on a
+ * free loopback port in a temp dir, joined by `redis-cli --cluster create` (slots split evenly);
+ * resolves once every node reports `cluster_state:ok`.
+ */
+export async function startPrivateRedisCluster(masters = 3): Promise<PrivateRedisCluster> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'recsvc-redis-cluster-'));
+  const children: ChildProcess[] = [];
+  const ports: number[] = [];
+  const dispose = async () => {
+    await Promise.all(
+      children.map(async (c) => {
+        if (c.exitCode !== null || c.signalCode !== null) return;
+        const exited = new Promise((r) => c.once('exit', r));
+        c.kill('SIGKILL');
+        await exited;
+      }),
+    );
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    for (let i = 0; i < masters; i++) {
+      const port = await freePort();
+      const nodeDir = path.join(dir, String(port));
+      mkdirSync(nodeDir);
+      children.push(
+        spawn(
+          'redis-server',
+          ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', path.join(nodeDir, 'nodes.conf'),
+            '--save', '', '--appendonly', 'no', '--dir', nodeDir],
+          { stdio: 'ignore' },
+        ),
+      );
+      ports.push(port);
+      await accepting(port);
+    }
+    const nodes = ports.map((p) => `127.0.0.1:${p}`);
+    await run('redis-cli', ['--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes']);
+    const deadline = Date.now() + 15_000;
+    for (const port of ports) {
+      for (;;) {
+        const { stdout } = await run('redis-cli', ['-p', String(port), 'cluster', 'info']);
+        if (stdout.includes('cluster_state:ok')) break;
+        if (Date.now() > deadline) throw new Error(`Redis Cluster node ${port} not ok: ${stdout}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    return { nodes, url: `redis+cluster://${nodes[0]}`, ports, dispose };
+  } catch (err) {
+    await dispose();
+    throw err;
+  }
 }

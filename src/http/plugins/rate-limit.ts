@@ -1,13 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Redis } from 'ioredis';
 import { AppError } from '../../errors.js';
 import { presentedKey } from './auth.js';
 import { isOperationsRoute } from './load-shedding.js';
-
-/** How long a starting replica waits for its rate-limit counter connection before it serves anyway. */
-const STARTUP_CONNECT_WAIT_MS = 2_000;
+import { openRedis, type RedisTarget } from '../../store/redis-connection.js';
 
 export interface RateLimitOptions {
   /** Configured API keys; a request presenting one is limited per key, any other per client IP. */
@@ -16,13 +13,15 @@ export interface RateLimitOptions {
   authDisabled: boolean;
   perKeyPerMinute: number;
   perIpPerMinute: number;
-  /** Counters in Redis (shared by every replica); unset = in this process. */
-  redisUrl?: string;
+  /** Counters in Redis or a Redis Cluster (shared by every replica); unset = in this process. */
+  redis?: RedisTarget;
   /** Prefix of the counters' Redis keys. */
   redisPrefix?: string;
 }
 
 export const DEFAULT_RATE_LIMIT_PREFIX = 'recsvc:rate-limit:';
+
+const READY_WAIT_MS = 1000;
 
 /**
  * Requests per minute per API key and, for requests without a valid key (missing, wrong, public pages),
@@ -52,29 +51,22 @@ export async function registerRateLimit(app: FastifyInstance, opts: RateLimitOpt
   };
   const isKey = (bucket: string) => bucket.startsWith('key:');
 
-  const redis = opts.redisUrl
-    ? new Redis(opts.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 250 })
-    : undefined;
+  // Each counter is one key (one slot), so the limiter's script runs on a cluster as it does on one server.
+  const redis = opts.redis ? openRedis(opts.redis, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 250 }) : undefined;
   if (redis) {
     // Connection errors surface as skipped checks (skipOnError); ioredis reconnects by itself.
     redis.on('error', () => {});
-    // A replica that starts taking traffic before its counter connection is up would let its first
-    // requests through uncounted (no offline queue): wait for it, briefly, before listening. A Redis
-    // that stays away does not block the start; checks are then skipped until it answers.
-    app.addHook('onReady', async () => {
-      if (redis.status === 'ready') return;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          redis.off('ready', done);
-          resolve();
-        };
-        const timer = setTimeout(done, STARTUP_CONNECT_WAIT_MS);
-        redis.once('ready', done);
-      });
-    });
     app.addHook('onClose', async () => {
       redis.disconnect();
+    });
+    // Without an offline queue a check before the connection (a cluster: its slot map) is up is skipped:
+    // give it a moment here so the first requests are counted too. A Redis that is down costs 1 s at start.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, READY_WAIT_MS);
+      redis.once('ready', () => {
+        clearTimeout(timer);
+        resolve();
+      });
     });
   }
 

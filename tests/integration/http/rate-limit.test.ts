@@ -6,9 +6,12 @@ import { createServices } from '../../../src/services.js';
 import { createMemoryModelStore } from '../../../src/store/memory-model-store.js';
 import { auth, createTestApp, KEYS, type TestApp } from '../../helpers/app.js';
 import { createPgliteTestDb, createPostgresTestDb, POSTGRES_URL, randomPrefix, REDIS_URL, serviceAvailable } from '../../helpers/services.js';
+import { privateServerSupport, startPrivateRedisCluster, type PrivateRedisCluster } from '../../helpers/private-servers.js';
 
 const createDb = (await serviceAvailable(POSTGRES_URL)) ? createPostgresTestDb : createPgliteTestDb;
 const redisUp = await serviceAvailable(REDIS_URL);
+const clusterPossible = (await privateServerSupport()).redisCluster;
+if (!clusterPossible && process.env.REQUIRE_SERVICES === 'true') throw new Error('redis-server and redis-cli are needed for a private Redis Cluster and REQUIRE_SERVICES=true');
 
 const expectRateLimited = (res: { statusCode: number; headers: Record<string, unknown>; json(): { error: { code: string; message: string } } }) => {
   expect(res.statusCode).toBe(429);
@@ -127,5 +130,45 @@ describe('rate limits when Redis does not answer', () => {
       await store.close();
       await db.dispose();
     }
+  });
+});
+
+describe.skipIf(!clusterPossible)('rate limits shared through a Redis Cluster', () => {
+  let cluster: PrivateRedisCluster;
+  const opened: { close(): Promise<unknown> }[] = [];
+  beforeAll(async () => {
+    cluster = await startPrivateRedisCluster(3);
+  }, 60_000);
+  afterAll(async () => {
+    for (const o of opened) await o.close();
+    await cluster?.dispose();
+  });
+
+  it('When two replicas share a Redis Cluster, Then one address gets the per-IP budget once across both', async () => {
+    const config = loadConfig({
+      API_KEYS: `read:${KEYS.read}`,
+      SAMPLE_DATA: 'false',
+      LOG_LEVEL: 'silent',
+      REDIS_CLUSTER_NODES: cluster.nodes.join(','),
+      RATE_LIMIT_PER_IP_PER_MINUTE: '10',
+      UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0',
+    });
+    const prefix = `${randomPrefix('rlc')}:`;
+    const build = async () => {
+      const db = await createDb();
+      const store = await createMemoryModelStore({});
+      const app = await buildApp(createServices({ config, db: db.db, store }), { rateLimitPrefix: prefix });
+      await app.ready();
+      opened.push(app, store, { close: () => db.dispose() });
+      return app;
+    };
+    const [a, b] = [await build(), await build()];
+    const codes: number[] = [];
+    // Three addresses: three counters, in different slots. Each replica sees only half of the requests,
+    // so the 429s show the counts are shared.
+    for (const address of ['198.51.100.1', '198.51.100.2', '198.51.100.3']) {
+      for (let i = 0; i < 12; i++) codes.push((await (i % 2 === 0 ? a : b).inject({ url: '/v1/popular', remoteAddress: address })).statusCode);
+    }
+    expect(codes).toEqual([0, 1, 2].flatMap(() => [...Array(10).fill(401), 429, 429]));
   });
 });

@@ -94,6 +94,25 @@ for (const backend of DB_BACKENDS) {
       await jobs.fail(elsewhere.id, 'other-host:2:eeeeee', 'cleanup');
     });
 
+    it('When a worker on this host dies after a sweeper started, Then the sweeper fails its job at a later sweep, not only at start', async () => {
+      // No handlers: a runner that claims nothing and only sweeps (an API process with JOB_RUNNER=worker).
+      const interrupted: string[] = [];
+      const sweeper = createJobRunner({
+        jobs, handlers: {}, mode: 'worker', pollMs: 20, sweepMs: 20, staleAfterMs: 3_600_000,
+        onInterrupted: async (failed) => void interrupted.push(...failed.map((j) => j.id)),
+      });
+      await sweeper.start();
+      const orphan = await jobs.enqueue('orphan', {}, { runningAs: `${hostname()}:${exitedPid()}:cd34ab` });
+      try {
+        // The heartbeat is fresh: only the dead process gives the job away.
+        expect(await settled(jobs, orphan.id)).toMatchObject({ status: 'failed', error: INTERRUPTED });
+      } finally {
+        await sweeper.stop();
+      }
+      // Its cleanup (the draft model of a training) ran too.
+      expect(interrupted).toContain(orphan.id);
+    });
+
     it('When the database is the process’s own, Then every running job at start is interrupted', async () => {
       const left = await jobs.enqueue('orphan', {}, { runningAs: 'other-host:3:dddddd' });
       const runner = createJobRunner({ jobs, handlers: {}, mode: 'inline', exclusiveDatabase: true });

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recommendationResponse } from '../../../src/http/schemas/recommendations.js';
+import { createServing } from '../../../src/serving/create-serving.js';
 import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
 import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
 import { createPgliteTestDb, randomPrefix, REDIS_URL, serviceAvailable } from '../../helpers/services.js';
@@ -72,5 +73,31 @@ describe.skipIf(!available)('serving from the Redis model store', () => {
 
   it('When a user is unknown to the Redis-stored model, Then the answer is a fallback, not an error', async () => {
     expect(await recommend('stranger')).toMatchObject({ fallback: true, modelVersion: version });
+  });
+
+  it('When another process publishes a version, Then a replica serves it at once on the announcement, not at its next periodic check', async () => {
+    // A replica whose periodic check would come only after 10 minutes: only the announcement can move it.
+    const store = createRedisModelStore({ redis, prefix });
+    const replica = createServing({ store, db: t.services.db, catalog: t.services.catalog, recheckMs: 600_000 });
+    try {
+      const ask = async () => (await replica.recommendForUser('k-user3', { k: 5 })).modelVersion;
+      expect(await ask()).toBe(version);
+      const next = await trainAndPublish(t.services, `v-next-${Date.now()}`);
+      let served = await ask();
+      for (let i = 0; i < 60 && served !== next; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        served = await ask();
+      }
+      expect(served).toBe(next);
+      // A rollback through another process travels the same way.
+      expect(await t.services.activateModel(version)).toBe(true);
+      for (let i = 0; i < 60 && served !== version; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        served = await ask();
+      }
+      expect(served).toBe(version);
+    } finally {
+      await store.close();
+    }
   });
 });
