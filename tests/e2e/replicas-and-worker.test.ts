@@ -137,9 +137,11 @@ describe.skipIf(!support.redisCluster || !postgresUp)('two API replicas and a wo
     const trained = await settled('training-jobs', accepted.json.jobId as string, SLOW);
     expect(trained, worker.output).toMatchObject({ status: 'succeeded' });
     first = (trained.result as { version: string }).version;
-    // The worker ran it (the replicas have no job handlers).
-    const succeededLines = worker.output.split('\n').filter((line) => line.includes('"msg":"job succeeded"'));
-    expect(succeededLines.filter((line) => line.includes(accepted.json.jobId as string))).toHaveLength(1);
+    // The worker ran it (the replicas have no job handlers). Its log line may reach the pipe a moment
+    // after the job's row says succeeded.
+    const succeededLines = () =>
+      worker.output.split('\n').filter((line) => line.includes('"msg":"job succeeded"') && line.includes(accepted.json.jobId as string));
+    expect(await until(async () => succeededLines(), (lines) => lines.length > 0, 5_000)).toHaveLength(1);
 
     for (const api of apis) expect(await until(() => servedVersion(api.url), (v) => v === first, 10_000)).toBe(first);
   }, SLOW);
