@@ -117,4 +117,10 @@ describe('tuneRollingOrigin', () => {
     });
     await expect(tuning).rejects.toThrow('stop');
   });
+
+  it('When a fold thread fails, Then tuning rejects with its error', async () => {
+    // A negative lambda is refused when the fold thread parses the candidate.
+    const tuning = tuneRollingOrigin({ events: purchases() }, parseRecipe(raw, 'fixture'), raw, { ...options, threads: 2, variants: { ease: [{ lambda: -1 }] } });
+    await expect(tuning).rejects.toThrow(/tuning fold thread.*lambda/s);
+  });
 });
