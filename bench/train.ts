@@ -5,7 +5,11 @@
  * publish to Redis) and the total, against the targets: whole recipe < 30 s, peak RSS < 1.5 GB,
  * ALS < 10 s.
  *
- *   npx tsx bench/train.ts [RECIPE] [--fresh] [--data FILE]
+ *   npx tsx bench/train.ts [RECIPE] [--fresh] [--tune] [--threads N] [--data FILE]
+ *
+ * `--tune` tunes the recipe on the data first (its `tune` section, or the defaults: 3 folds of 30
+ * days), as a training job with `tune: true` does; `--threads N` sets the training threads
+ * (TRAIN_THREADS; default one per core).
  *
  * The data lives in the Postgres schema `bench_train_online_retail` (DATABASE_URL, default
  * postgres://postgres@127.0.0.1:5432/test). The first run imports the file into it with
@@ -26,7 +30,10 @@ import { ensureOnlineRetailSchema } from './lib/bench-schema.js';
 import { withoutDataArg } from './lib/online-retail.js';
 
 const args = withoutDataArg();
-const recipe = args.find((a) => !a.startsWith('--')) ?? 'default';
+const threadsAt = args.indexOf('--threads');
+const threads = threadsAt >= 0 ? Number(args[threadsAt + 1]) : undefined;
+const recipe = args.find((a, i) => !a.startsWith('--') && (threadsAt < 0 || i !== threadsAt + 1)) ?? 'default';
+const tune = args.includes('--tune') ? true : undefined;
 const fresh = args.includes('--fresh');
 const PG = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -53,9 +60,9 @@ const closeStep = () => {
 const cpuStarted = process.cpuUsage();
 
 try {
-  const trainer = createTrainer({ events: createEventRepository(db), catalog: createCatalogRepository(db), store, defaultRecipe: recipe });
+  const trainer = createTrainer({ events: createEventRepository(db), catalog: createCatalogRepository(db), store, defaultRecipe: recipe, threads });
   const result = await trainer.train(
-    {},
+    { tune },
     {
       onProgress: (p) => {
         closeStep();

@@ -3,7 +3,6 @@ import { blendWeights, discoveryDiscount, type HybridConfig } from '../recommend
 import type { Recommender } from '../recommenders/recommender.js';
 import { TopKHeap } from '../recommenders/top-k-heap.js';
 import { buildBlendMatrix, matrixMatches, type BlendMatrix } from './blend-matrix.js';
-import { ndcgAt, recallAt } from './metrics.js';
 import { userContextsOf } from './user-contexts.js';
 import type { EvalMode, EvaluationSplit } from './splits.js';
 
@@ -107,6 +106,7 @@ export function scoreBlend(
   const sums = { novel: { ndcg: 0, recall: 0, users: 0 }, all: { ndcg: 0, recall: 0, users: 0 } };
   const shown: Record<EvalMode, Uint8Array> = { novel: new Uint8Array(cache.itemCount), all: new Uint8Array(cache.itemCount) };
   const top = { novel: new TopList(k), all: new TopList(k) };
+  const gains = rankGains(k);
   for (let j = 0; j < cache.users.length; j++) {
     const orders = cache.orders[j];
     let weighted = weightCache.get(orders);
@@ -136,14 +136,8 @@ export function scoreBlend(
       if (all) top.all.offer(item, s);
       if (novel) top.novel.offer(item, s);
     }
-    for (const [mode, relevant] of [['novel', novel], ['all', all]] as const) {
-      if (!relevant) continue;
-      const ranked = top[mode].items();
-      sums[mode].ndcg += ndcgAt(relevant, ranked, k);
-      sums[mode].recall += recallAt(relevant, ranked, k);
-      sums[mode].users++;
-      for (const i of ranked) shown[mode][i] = 1;
-    }
+    if (novel) addMeasures(top.novel, novel, k, gains, sums.novel, shown.novel);
+    if (all) addMeasures(top.all, all, k, gains, sums.all, shown.all);
   }
   const result = {} as BlendScores;
   for (const mode of ['novel', 'all'] as const) {
@@ -160,11 +154,54 @@ export function scoreBlend(
   return result;
 }
 
+/** ndcgAt's gain of each rank below k, 1 / log2(r + 2), and the ideal DCG of the first n ranks (summed in the same order). */
+function rankGains(k: number): { gain: Float64Array; ideal: Float64Array } {
+  const n = Math.max(k, 0);
+  const gain = new Float64Array(n);
+  const ideal = new Float64Array(n + 1);
+  for (let r = 0; r < n; r++) {
+    gain[r] = 1 / Math.log2(r + 2);
+    ideal[r + 1] = ideal[r] + gain[r];
+  }
+  return { gain, ideal };
+}
+
+/**
+ * Adds one user's NDCG@k and recall@k of a top list to the sums and marks its items shown: the same
+ * sums as ndcgAt and recallAt (metrics.ts) in the same order, without a ranked array per user and mode.
+ */
+function addMeasures(
+  top: TopList,
+  relevant: ReadonlySet<number>,
+  k: number,
+  gains: { gain: Float64Array; ideal: Float64Array },
+  sum: { ndcg: number; recall: number; users: number },
+  shown: Uint8Array,
+): void {
+  let dcg = 0;
+  let hits = 0;
+  for (let r = 0; r < top.n; r++) {
+    const item = top.item[r];
+    shown[item] = 1;
+    if (relevant.has(item)) {
+      dcg += gains.gain[r];
+      hits++;
+    }
+  }
+  if (k > 0 && relevant.size > 0) {
+    const ideal = Math.min(k, relevant.size);
+    sum.ndcg += dcg / gains.ideal[ideal];
+    sum.recall += hits / ideal;
+  }
+  sum.users++;
+}
+
 /** The k best (item, score) pairs offered, best first; ties go to the lower item index (as topK). */
 class TopList {
-  private readonly item: Int32Array;
+  /** Items of the list, best first: the first `n` are valid. */
+  readonly item: Int32Array;
   private readonly score: Float64Array;
-  private n = 0;
+  n = 0;
   constructor(private readonly k: number) {
     this.item = new Int32Array(k);
     this.score = new Float64Array(k);
@@ -186,8 +223,5 @@ class TopList {
     }
     items[p] = item;
     score[p] = s;
-  }
-  items(): number[] {
-    return Array.from(this.item.subarray(0, this.n));
   }
 }

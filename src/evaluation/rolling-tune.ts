@@ -1,11 +1,15 @@
-import { recommenderFactory } from '../recommenders/registry.js';
+import type { HybridConfig } from '../recommenders/hybrid.js';
 import type { Recipe } from '../training/recipe.js';
-import { addSourcePart, createBlendCache, scoreBlend, type BlendScores, type SourcePart } from './blend-cache.js';
+import type { BlendScores } from './blend-cache.js';
+import { localFoldPool, threadedFoldPool } from './fold-pool.js';
+import type { FoldSpec } from './rolling-fold.js';
 import { makeSplit } from './run-evaluation.js';
 import type { EvaluationSplit, SplitInput } from './splits.js';
-import { DEFAULT_DISCOUNT_GRID, meanScores, objective, tuneWeights } from './tune.js';
+import { DEFAULT_DISCOUNT_GRID, meanScores, memoEvaluator, objective, tuneWeights } from './tune.js';
 
 const DAY_MS = 86_400_000;
+
+type Weights = HybridConfig['weights'];
 
 export interface RollingTuneOptions {
   /** Number of validation windows, each `days` long, back to back and ending at `end`. */
@@ -28,6 +32,13 @@ export interface RollingTuneOptions {
   depth?: number;
   /** Alternative hyperparameters per source (merged over the recipe's); each source keeps the set it scores best with alone. */
   variants?: Record<string, Record<string, unknown>[]>;
+  /**
+   * Worker threads for the folds (default 1: all folds in this thread). With 2 or more, the folds are
+   * spread over min(threads, folds) threads that fit and re-blend at once; the result is the same.
+   */
+  threads?: number;
+  /** Aborting ends the fold threads and rejects with the signal's reason. */
+  signal?: AbortSignal;
   onProgress?: (message: string) => void;
 }
 
@@ -68,13 +79,16 @@ export const ROLLING_VARIANTS: Record<string, Record<string, unknown>[]> = {
 
 /** The fold splits, oldest first: fold f validates on [end - (F - f) days, end - (F - f - 1) days). */
 export function rollingFolds(input: SplitInput, opts: { folds: number; days: number; end?: string }): EvaluationSplit[] {
+  return foldEnds(input, opts).map((end) => makeSplit(input, { kind: 'validation', days: opts.days, end }));
+}
+
+/** The exclusive ends of the fold windows (ISO), oldest first. */
+export function foldEnds(input: SplitInput, opts: { folds: number; days: number; end?: string }): string[] {
   let end = opts.end ? Date.parse(opts.end) : Number.NEGATIVE_INFINITY;
   if (!opts.end) for (const e of input.events) end = Math.max(end, e.ts + 1);
-  const splits: EvaluationSplit[] = [];
-  for (let f = opts.folds - 1; f >= 0; f--) {
-    splits.push(makeSplit(input, { kind: 'validation', days: opts.days, end: new Date(end - f * opts.days * DAY_MS).toISOString() }));
-  }
-  return splits;
+  const ends: string[] = [];
+  for (let f = opts.folds - 1; f >= 0; f--) ends.push(new Date(end - f * opts.days * DAY_MS).toISOString());
+  return ends;
 }
 
 /** Fewer validation customers than this in a window and tuning would fit noise: the recipe is kept as written. */
@@ -99,73 +113,78 @@ const alone = (name: string) => ({ cold: { [name]: 1 }, warm: { [name]: 1 } });
 export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: Record<string, unknown>, opts: RollingTuneOptions): Promise<RollingTuneResult> {
   const log = opts.onProgress ?? (() => {});
   const k = opts.k ?? 10;
-  const splits = rollingFolds(input, opts);
-  const caches = splits.map((split) => createBlendCache(split));
-  splits.forEach((s, f) => log(`fold ${f + 1}: train ${s.train.eventUser.length} events, ${caches[f].users.length} validation users, window from ${new Date(s.cutoff!).toISOString().slice(0, 10)}`));
-  const thin = caches.findIndex((c) => c.users.length < MIN_FOLD_USERS);
-  if (thin >= 0) {
-    throw new ThinValidationError(`validation window ${thin + 1} of ${splits.length} has ${caches[thin].users.length} customers who bought in it (at least ${MIN_FOLD_USERS} are needed)`);
-  }
-  const rawSources = (raw.sources ?? {}) as Record<string, { recommender?: string; params?: Record<string, unknown> }>;
   const fullHistoryOrders = recipe.hybrid.fullHistoryOrders;
-  const perFoldAlone = (name: string) => caches.map((c) => objective(scoreBlend(c, { weights: alone(name), fullHistoryOrders }, k)));
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const specs: FoldSpec[] = foldEnds(input, opts).map((end) => ({ end, days: opts.days, k, fullHistoryOrders, depth: opts.depth ?? 200 }));
+  const threads = opts.threads ?? 1;
+  const pool = threads >= 2 ? threadedFoldPool(input, specs, threads, opts.signal) : localFoldPool(input, specs);
+  try {
+    return await tuneOnFolds();
+  } finally {
+    await pool.close();
+  }
 
-  const chosenParams: Record<string, Record<string, unknown>> = {};
-  const sourceObjectives: Record<string, number[]> = {};
-  for (const name of Object.keys(recipe.sources)) {
-    const factory = recommenderFactory(recipe.sources[name].recommender)!;
-    const base = rawSources[name]?.params ?? {};
-    const candidates = [base, ...(opts.variants?.[name] ?? []).map((v) => ({ ...base, ...v }))];
-    let best: { params: Record<string, unknown>; parts: SourcePart[]; perFold: number[] } | null = null;
-    for (const candidate of candidates) {
-      const started = performance.now();
-      const params = factory.parseParams(candidate);
-      for (const [f, split] of splits.entries()) {
-        addSourcePart(caches[f], split, name, factory.fit(split.train, params), opts.depth ?? 200);
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
-      const perFold = perFoldAlone(name);
-      log(`${name} ${JSON.stringify(candidate)}: alone ${mean(perFold).toFixed(4)} (${perFold.map((o) => o.toFixed(4)).join(' ')}) in ${Math.round(performance.now() - started)} ms`);
-      if (!best || mean(perFold) > mean(best.perFold) + 1e-9) best = { params: candidate, parts: caches.map((c) => c.parts.get(name)!), perFold };
+  async function tuneOnFolds(): Promise<RollingTuneResult> {
+    const folds = await pool.info();
+    folds.forEach((s, f) => log(`fold ${f + 1}: train ${s.trainEvents} events, ${s.users} validation users, window from ${new Date(s.start).toISOString().slice(0, 10)}`));
+    const thin = folds.findIndex((c) => c.users < MIN_FOLD_USERS);
+    if (thin >= 0) {
+      throw new ThinValidationError(`validation window ${thin + 1} of ${folds.length} has ${folds[thin].users} customers who bought in it (at least ${MIN_FOLD_USERS} are needed)`);
     }
-    caches.forEach((c, f) => c.parts.set(name, best!.parts[f]));
-    sourceObjectives[name] = best!.perFold;
-    if (candidates.length > 1) chosenParams[name] = best!.params;
+    const rawSources = (raw.sources ?? {}) as Record<string, { recommender?: string; params?: Record<string, unknown> }>;
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+    const chosenParams: Record<string, Record<string, unknown>> = {};
+    const sourceObjectives: Record<string, number[]> = {};
+    for (const name of Object.keys(recipe.sources)) {
+      const base = rawSources[name]?.params ?? {};
+      const candidates = [base, ...(opts.variants?.[name] ?? []).map((v) => ({ ...base, ...v }))];
+      let best: { index: number; perFold: number[] } | null = null;
+      for (const [index, candidate] of candidates.entries()) {
+        const started = performance.now();
+        const perFold = await pool.fit(name, recipe.sources[name].recommender, candidate, index);
+        log(`${name} ${JSON.stringify(candidate)}: alone ${mean(perFold).toFixed(4)} (${perFold.map((o) => o.toFixed(4)).join(' ')}) in ${Math.round(performance.now() - started)} ms`);
+        if (!best || mean(perFold) > mean(best.perFold) + 1e-9) best = { index, perFold };
+      }
+      await pool.keep(name, best!.index);
+      sourceObjectives[name] = best!.perFold;
+      if (candidates.length > 1) chosenParams[name] = candidates[best!.index];
+    }
+
+    // Each blend is scored on every fold at once (in parallel with fold threads), then averaged.
+    const evaluate = memoEvaluator(async (blend: { weights: Weights; popularityDiscount: number }) => meanScores(await pool.score(blend)));
+    const names = Object.keys(recipe.sources);
+    const tuneOpts = { grid: opts.grid, rounds: opts.rounds, coveragePenalty: opts.coveragePenalty, discountGrid: opts.discountGrid ?? DEFAULT_DISCOUNT_GRID };
+    let blend = await tuneWeights(evaluate, names, recipe.hybrid.weights, { ...tuneOpts, minCoverage: 0, popularityDiscount: recipe.hybrid.popularityDiscount });
+    log(`blend (accuracy only): objective ${blend.objective.toFixed(4)}, novel coverage ${blend.scores.novel.coverage.toFixed(3)}`);
+    if ((opts.minCoverage ?? 0) > 0) {
+      blend = await tuneWeights(evaluate, names, blend.weights, { ...tuneOpts, minCoverage: opts.minCoverage, popularityDiscount: blend.popularityDiscount });
+      log(`blend (coverage >= ${opts.minCoverage}): objective ${blend.objective.toFixed(4)}, novel coverage ${blend.scores.novel.coverage.toFixed(3)}`);
+    }
+    log(`${evaluate.hits()} blends were revisited and not scored again`);
+    const blendPerFold = (await pool.score({ weights: blend.weights, popularityDiscount: blend.popularityDiscount })).map((s) => objective(s));
+
+    const bestSingle = names.reduce((a, b) => (mean(sourceObjectives[b]) > mean(sourceObjectives[a]) + 1e-9 ? b : a));
+    const keepBlend = blendPerFold.every((o, f) => o > sourceObjectives[bestSingle][f] + 1e-9);
+    log(`blend per fold ${blendPerFold.map((o) => o.toFixed(4)).join(' ')} vs ${bestSingle} alone ${sourceObjectives[bestSingle].map((o) => o.toFixed(4)).join(' ')}: ${keepBlend ? 'blend kept' : `${bestSingle} alone wins`}`);
+    const weights = keepBlend ? blend.weights : alone(bestSingle);
+    const popularityDiscount = keepBlend ? blend.popularityDiscount : 0;
+    const scores = keepBlend ? blend.scores : meanScores(await pool.score({ weights }));
+
+    const sources: Record<string, unknown> = {};
+    for (const [name, s] of Object.entries(rawSources)) sources[name] = chosenParams[name] ? { ...s, params: chosenParams[name] } : s;
+    return {
+      recipe: { ...raw, sources, hybrid: { ...(raw.hybrid as object), weights, popularityDiscount } },
+      validation: {
+        kind: 'rolling-origin',
+        folds: folds.map((s) => ({ start: new Date(s.start).toISOString(), end: new Date(s.end).toISOString() })),
+        days: opts.days,
+        k,
+        chosen: keepBlend ? 'blend' : bestSingle,
+        bestSingle,
+        objective: { blend: blendPerFold, sources: sourceObjectives },
+        scores,
+        params: chosenParams,
+      },
+    };
   }
-
-  const tuneOpts = { grid: opts.grid, rounds: opts.rounds, coveragePenalty: opts.coveragePenalty, k, fullHistoryOrders, discountGrid: opts.discountGrid ?? DEFAULT_DISCOUNT_GRID };
-  let blend = tuneWeights(caches, recipe.hybrid.weights, { ...tuneOpts, minCoverage: 0, popularityDiscount: recipe.hybrid.popularityDiscount });
-  log(`blend (accuracy only): objective ${blend.objective.toFixed(4)}, novel coverage ${blend.scores.novel.coverage.toFixed(3)}`);
-  if ((opts.minCoverage ?? 0) > 0) {
-    blend = tuneWeights(caches, blend.weights, { ...tuneOpts, minCoverage: opts.minCoverage, popularityDiscount: blend.popularityDiscount });
-    log(`blend (coverage >= ${opts.minCoverage}): objective ${blend.objective.toFixed(4)}, novel coverage ${blend.scores.novel.coverage.toFixed(3)}`);
-  }
-  const blendPerFold = caches.map((c) => objective(scoreBlend(c, { weights: blend.weights, fullHistoryOrders, popularityDiscount: blend.popularityDiscount }, k)));
-
-  const names = Object.keys(sourceObjectives);
-  const bestSingle = names.reduce((a, b) => (mean(sourceObjectives[b]) > mean(sourceObjectives[a]) + 1e-9 ? b : a));
-  const keepBlend = blendPerFold.every((o, f) => o > sourceObjectives[bestSingle][f] + 1e-9);
-  log(`blend per fold ${blendPerFold.map((o) => o.toFixed(4)).join(' ')} vs ${bestSingle} alone ${sourceObjectives[bestSingle].map((o) => o.toFixed(4)).join(' ')}: ${keepBlend ? 'blend kept' : `${bestSingle} alone wins`}`);
-  const weights = keepBlend ? blend.weights : alone(bestSingle);
-  const popularityDiscount = keepBlend ? blend.popularityDiscount : 0;
-  const scores = keepBlend ? blend.scores : meanScores(caches.map((c) => scoreBlend(c, { weights, fullHistoryOrders }, k)));
-
-  const sources: Record<string, unknown> = {};
-  for (const [name, s] of Object.entries(rawSources)) sources[name] = chosenParams[name] ? { ...s, params: chosenParams[name] } : s;
-  return {
-    recipe: { ...raw, sources, hybrid: { ...(raw.hybrid as object), weights, popularityDiscount } },
-    validation: {
-      kind: 'rolling-origin',
-      folds: splits.map((s) => ({ start: new Date(s.cutoff!).toISOString(), end: new Date(s.testEnd!).toISOString() })),
-      days: opts.days,
-      k,
-      chosen: keepBlend ? 'blend' : bestSingle,
-      bestSingle,
-      objective: { blend: blendPerFold, sources: sourceObjectives },
-      scores,
-      params: chosenParams,
-    },
-  };
 }
-

@@ -65,36 +65,91 @@ export function meanScores(all: readonly BlendScores[]): BlendScores {
   return out;
 }
 
+/** A blend to score: the weights and discovery discount under trial (the rest of the hybrid is fixed). */
+export interface BlendTrial {
+  weights: Weights;
+  popularityDiscount: number;
+}
+
 /**
- * Coordinate descent over the cold and warm weight of every cached source: for each weight in turn,
- * try every grid value with the others fixed and keep the best (ties keep the current value, so the
- * result is deterministic). Stops after `rounds` passes or a pass without improvement. With several
- * caches (rolling-origin folds) a blend is judged by its scores averaged over the folds.
+ * Scores a blend, synchronously on caches in this thread or asynchronously on folds held by worker
+ * threads. The trial's objects are reused by the descent: an evaluator must not keep them.
  */
-export function tuneWeights(
-  caches: BlendCache | readonly BlendCache[],
-  start: Weights,
-  opts: { grid?: number[]; rounds?: number; minCoverage?: number; coveragePenalty?: number; k?: number; fullHistoryOrders: number; popularityDiscount?: number; discountGrid?: number[] },
-): { weights: Weights; popularityDiscount: number; scores: BlendScores; objective: number } {
-  const grid = opts.grid ?? DEFAULT_GRID;
+export type BlendEvaluator = (trial: BlendTrial) => BlendScores | Promise<BlendScores>;
+
+/** Evaluates blends on caches in this thread: the scores averaged over the caches (rolling-origin folds). */
+export function cacheEvaluator(caches: BlendCache | readonly BlendCache[], fullHistoryOrders: number, k = 10): BlendEvaluator {
   const folds = Array.isArray(caches) ? (caches as readonly BlendCache[]) : [caches as BlendCache];
-  const names = [...folds[0].parts.keys()].sort();
-  const weights: Weights = { cold: { ...start.cold }, warm: { ...start.warm } };
-  let popularityDiscount = opts.popularityDiscount ?? 0;
-  const evaluate = () =>
-    meanScores(folds.map((cache) => scoreBlend(cache, { weights, fullHistoryOrders: opts.fullHistoryOrders, popularityDiscount }, opts.k ?? 10)));
-  let scores = evaluate();
+  return ({ weights, popularityDiscount }) => meanScores(folds.map((cache) => scoreBlend(cache, { weights, fullHistoryOrders, popularityDiscount }, k)));
+}
+
+/**
+ * The key of what a blend scores by: blendWeights keeps, in the order the hybrid sums them (cold
+ * names, then warm ones), the sources with a positive weight at some history length. Two trials with
+ * the same key blend the same float32 sums, so they score the same.
+ */
+export function trialKey({ weights, popularityDiscount }: BlendTrial): string {
+  const names = new Set([...Object.keys(weights.cold), ...Object.keys(weights.warm)]);
+  const parts: (string | number)[] = [popularityDiscount];
+  for (const name of names) {
+    const cold = weights.cold[name] ?? 0;
+    const warm = weights.warm[name] ?? 0;
+    if (cold > 0 || warm > 0) parts.push(name, cold, warm);
+  }
+  return JSON.stringify(parts);
+}
+
+/**
+ * Remembers an evaluator's scores by trialKey: coordinate descent revisits blends (each pass retries
+ * the values of the last, a constrained search starts where the accuracy search ended), and a
+ * revisit then costs nothing. Only valid while the sources being blended do not change.
+ */
+export function memoEvaluator(evaluate: BlendEvaluator): BlendEvaluator & { hits: () => number } {
+  const seen = new Map<string, BlendScores | Promise<BlendScores>>();
+  let hits = 0;
+  const memo = (trial: BlendTrial) => {
+    const key = trialKey(trial);
+    const known = seen.get(key);
+    if (known) {
+      hits++;
+      return known;
+    }
+    const scores = evaluate(trial);
+    seen.set(key, scores);
+    return scores;
+  };
+  return Object.assign(memo, { hits: () => hits });
+}
+
+/**
+ * Coordinate descent over the cold and warm weight of every source in `names`: for each weight in
+ * turn, try every grid value with the others fixed and keep the best (ties keep the current value, so
+ * the result is deterministic). Stops after `rounds` passes or a pass without improvement. Blends are
+ * scored by `evaluate` one at a time in a fixed order, so the result does not depend on where they are
+ * scored (this thread or fold workers).
+ */
+export async function tuneWeights(
+  evaluate: BlendEvaluator,
+  sourceNames: Iterable<string>,
+  start: Weights,
+  opts: { grid?: number[]; rounds?: number; minCoverage?: number; coveragePenalty?: number; popularityDiscount?: number; discountGrid?: number[] },
+): Promise<{ weights: Weights; popularityDiscount: number; scores: BlendScores; objective: number }> {
+  const grid = opts.grid ?? DEFAULT_GRID;
+  const names = [...sourceNames].sort();
+  const trial: BlendTrial = { weights: { cold: { ...start.cold }, warm: { ...start.warm } }, popularityDiscount: opts.popularityDiscount ?? 0 };
+  const { weights } = trial;
+  let scores = await evaluate(trial);
   let best = objective(scores, opts.minCoverage, opts.coveragePenalty);
   for (let round = 0; round < (opts.rounds ?? 3); round++) {
     const before = best;
     for (const beta of opts.discountGrid ?? []) {
-      if (beta === popularityDiscount) continue;
-      const previous = popularityDiscount;
-      popularityDiscount = beta;
-      const s = evaluate();
+      if (beta === trial.popularityDiscount) continue;
+      const previous = trial.popularityDiscount;
+      trial.popularityDiscount = beta;
+      const s = await evaluate(trial);
       const o = objective(s, opts.minCoverage, opts.coveragePenalty);
       if (o > best + 1e-9) [best, scores] = [o, s];
-      else popularityDiscount = previous;
+      else trial.popularityDiscount = previous;
     }
     for (const level of ['warm', 'cold'] as const) {
       for (const name of names) {
@@ -107,7 +162,7 @@ export function tuneWeights(
             weights[level][name] = current;
             continue;
           }
-          const s = evaluate();
+          const s = await evaluate(trial);
           const o = objective(s, opts.minCoverage, opts.coveragePenalty);
           if (o > best + 1e-9) {
             best = o;
@@ -119,7 +174,7 @@ export function tuneWeights(
     }
     if (best <= before + 1e-9) break;
   }
-  return { weights: dropZeros(weights), popularityDiscount, scores, objective: best };
+  return { weights: dropZeros(weights), popularityDiscount: trial.popularityDiscount, scores, objective: best };
 }
 
 function dropZeros(w: Weights): Weights {
@@ -156,16 +211,16 @@ export async function tuneRecipe(input: SplitInput, recipe: Recipe, raw: Record<
     rounds: opts.rounds,
     minCoverage: opts.minCoverage,
     coveragePenalty: opts.coveragePenalty,
-    k: opts.k,
-    fullHistoryOrders: recipe.hybrid.fullHistoryOrders,
     discountGrid: opts.discountGrid ?? DEFAULT_DISCOUNT_GRID,
   };
+  const evaluate = cacheEvaluator(cache, recipe.hybrid.fullHistoryOrders, opts.k);
+  const tuneOn = (start: Weights, o: Parameters<typeof tuneWeights>[3]) => tuneWeights(evaluate, cache.parts.keys(), start, o);
   // Accuracy first, then the coverage requirement from there: starting the constrained search at the
   // accuracy optimum finds the cheapest way to reach the coverage (usually a stronger discount).
-  let best = tuneWeights(cache, recipe.hybrid.weights, { ...tuneOpts, minCoverage: 0, popularityDiscount: recipe.hybrid.popularityDiscount });
+  let best = await tuneOn(recipe.hybrid.weights, { ...tuneOpts, minCoverage: 0, popularityDiscount: recipe.hybrid.popularityDiscount });
   log(`weights (accuracy only): objective ${best.objective.toFixed(4)}, novel coverage ${best.scores.novel.coverage.toFixed(3)}`);
   if ((opts.minCoverage ?? 0) > 0) {
-    best = tuneWeights(cache, best.weights, { ...tuneOpts, popularityDiscount: best.popularityDiscount });
+    best = await tuneOn(best.weights, { ...tuneOpts, popularityDiscount: best.popularityDiscount });
     log(`weights (coverage >= ${opts.minCoverage}): objective ${best.objective.toFixed(4)}, novel coverage ${best.scores.novel.coverage.toFixed(3)}`);
   }
 
@@ -178,7 +233,7 @@ export async function tuneRecipe(input: SplitInput, recipe: Recipe, raw: Record<
       const merged = { ...(rawSources[name]?.params ?? {}), ...(chosenParams[name] ?? {}), ...variant };
       const factory = recommenderFactory(recipe.sources[name].recommender)!;
       fitInto(name, factory.parseParams(merged));
-      const tried = tuneWeights(cache, best.weights, { ...tuneOpts, rounds: 1, popularityDiscount: best.popularityDiscount });
+      const tried = await tuneOn(best.weights, { ...tuneOpts, rounds: 1, popularityDiscount: best.popularityDiscount });
       log(`${name} ${JSON.stringify(variant)}: objective ${tried.objective.toFixed(4)}`);
       if (tried.objective > best.objective + 1e-9) {
         best = tried;

@@ -212,7 +212,9 @@ export function createTrainer(deps: TrainerDeps) {
     if (recipe.tune) {
       const input = { events: purchaseRowsOf(ds), items, users };
       const tuned = await step('tune', () =>
-        (deps.isolation ?? 'thread') === 'thread' ? tuneInWorker(input, recipe, { signal: opts.signal }) : tuneForTraining(input, recipe),
+        (deps.isolation ?? 'thread') === 'thread'
+          ? tuneInWorker(input, recipe, { signal: opts.signal, threads: deps.threads ?? defaultTrainThreads() })
+          : tuneForTraining(input, recipe),
       );
       recipe = tuned.recipe;
       tuning = tuned.validation;

@@ -24,8 +24,14 @@ export function recipeToRaw(recipe: Recipe): Record<string, unknown> {
  * the training was given, with the recipe's `tune` section (folds, days, coverage, variants). The
  * windows end just after the latest purchase, so a shop's own recent months choose its weights.
  */
-export function tuneForTraining(input: SplitInput, recipe: Recipe, onProgress?: (message: string) => void): Promise<TrainingTuning> {
-  return tuneRecipeOn(input, recipe, undefined, onProgress);
+export function tuneForTraining(input: SplitInput, recipe: Recipe, onProgress?: (message: string) => void, opts: TuneThreads = {}): Promise<TrainingTuning> {
+  return tuneRecipeOn(input, recipe, undefined, onProgress, opts);
+}
+
+/** Where the folds are tuned: `threads` >= 2 spreads them over worker threads (same result); `signal` ends those threads. */
+export interface TuneThreads {
+  threads?: number;
+  signal?: AbortSignal;
 }
 
 /**
@@ -33,14 +39,20 @@ export function tuneForTraining(input: SplitInput, recipe: Recipe, onProgress?: 
  * one). When a window holds too few customers to learn from, the recipe is kept as written and the
  * validation says why.
  */
-export async function tuneRecipeOn(input: SplitInput, recipe: Recipe, end: string | undefined, onProgress?: (message: string) => void): Promise<TrainingTuning> {
+export async function tuneRecipeOn(
+  input: SplitInput,
+  recipe: Recipe,
+  end: string | undefined,
+  onProgress?: (message: string) => void,
+  opts: TuneThreads = {},
+): Promise<TrainingTuning> {
   const tune = recipe.tune;
   if (!tune) throw new Error(`recipe "${recipe.name}" has no tune section`);
   const variants = tune.variants ? Object.fromEntries(Object.entries(ROLLING_VARIANTS).filter(([s]) => s in recipe.sources)) : {};
   // Depth 100 instead of 200 halves the blend search, the largest part of tuning after the fits.
   let tuned;
   try {
-    tuned = await tuneRollingOrigin(input, recipe, recipeToRaw(recipe), { folds: tune.folds, days: tune.days, end, minCoverage: tune.minCoverage, variants, depth: 100, onProgress });
+    tuned = await tuneRollingOrigin(input, recipe, recipeToRaw(recipe), { folds: tune.folds, days: tune.days, end, minCoverage: tune.minCoverage, variants, depth: 100, onProgress, ...opts });
   } catch (err) {
     if (err instanceof ThinValidationError) return { recipe, validation: { skipped: `${err.message}; the recipe's weights were kept` } };
     throw err;

@@ -1,16 +1,23 @@
 import type { SplitInput } from '../evaluation/splits.js';
 import type { Recipe } from './recipe.js';
-import type { TrainingTuning } from './tune-for-training.js';
+import { tuneForTraining, type TrainingTuning } from './tune-for-training.js';
 import { siblingModule, startModuleWorker } from './worker-thread.js';
 
 const WORKER_URL = siblingModule(import.meta.url, 'tune-worker');
 
 /**
- * tuneForTraining in a worker thread (tuning fits every source once per fold: tens of seconds of CPU
- * that must not block the process's event loop). Aborting the signal terminates the thread at once.
+ * tuneForTraining off the calling thread (tuning fits every source once per fold: tens of seconds of
+ * CPU that must not block the process's event loop). With `threads` >= 2 the folds run in that many
+ * worker threads at once and only the coordinate descent's bookkeeping stays here; with one thread,
+ * all of it runs in a single worker thread. Aborting the signal terminates the threads at once.
  */
-export function tuneInWorker(input: SplitInput, recipe: Recipe, opts: { signal?: AbortSignal; onProgress?: (message: string) => void } = {}): Promise<TrainingTuning> {
+export function tuneInWorker(
+  input: SplitInput,
+  recipe: Recipe,
+  opts: { signal?: AbortSignal; onProgress?: (message: string) => void; threads?: number } = {},
+): Promise<TrainingTuning> {
   opts.signal?.throwIfAborted();
+  if ((opts.threads ?? 1) >= 2) return tuneForTraining(input, recipe, opts.onProgress, { threads: opts.threads, signal: opts.signal });
   return new Promise((resolve, reject) => {
     const worker = startModuleWorker(WORKER_URL, { input, recipe });
     let settled = false;

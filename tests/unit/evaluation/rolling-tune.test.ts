@@ -93,4 +93,34 @@ describe('tuneRollingOrigin', () => {
     expect(validation.chosen).toBe('buy-again');
     expect((tuned.hybrid as { weights: unknown }).weights).toEqual({ cold: { 'buy-again': 1 }, warm: { 'buy-again': 1 } });
   });
+
+  it('When the folds run in 2 or 3 worker threads, Then the tuned recipe and its validation are identical to one thread', async () => {
+    const recipe = parseRecipe(raw, 'fixture');
+    const one = await tuneRollingOrigin({ events: purchases() }, recipe, raw, options);
+    // Not the fixture's rows: the threads must not depend on the caller's objects either.
+    const two = await tuneRollingOrigin({ events: purchases() }, recipe, raw, { ...options, threads: 2 });
+    const three = await tuneRollingOrigin({ events: purchases() }, recipe, raw, { ...options, threads: 3 });
+    expect(two).toEqual(one);
+    expect(three).toEqual(one);
+    // Null order ids and prices reach the threads as null (purchases without a basket are their own order).
+    const loose = purchases().map((r, i) => (i % 3 === 0 ? { ...r, orderId: null, price: 2.5 } : r));
+    expect(await tuneRollingOrigin({ events: loose }, recipe, raw, { ...options, threads: 2 })).toEqual(await tuneRollingOrigin({ events: loose }, recipe, raw, options));
+  });
+
+  it('When tuning on threads is aborted, Then it rejects with the abort reason', async () => {
+    const controller = new AbortController();
+    const tuning = tuneRollingOrigin({ events: purchases() }, parseRecipe(raw, 'fixture'), raw, {
+      ...options,
+      threads: 2,
+      signal: controller.signal,
+      onProgress: (m) => m.startsWith('fold 3') && controller.abort(new Error('stop')),
+    });
+    await expect(tuning).rejects.toThrow('stop');
+  });
+
+  it('When a fold thread fails, Then tuning rejects with its error', async () => {
+    // A negative lambda is refused when the fold thread parses the candidate.
+    const tuning = tuneRollingOrigin({ events: purchases() }, parseRecipe(raw, 'fixture'), raw, { ...options, threads: 2, variants: { ease: [{ lambda: -1 }] } });
+    await expect(tuning).rejects.toThrow(/tuning fold thread.*lambda/s);
+  });
 });

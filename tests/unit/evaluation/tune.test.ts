@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { PurchaseRow } from '../../../src/recommenders/dataset.js';
 import { addSourcePart, createBlendCache, scoreBlend } from '../../../src/evaluation/blend-cache.js';
 import { makeSplit } from '../../../src/evaluation/run-evaluation.js';
-import { tuneRecipe, tuneWeights } from '../../../src/evaluation/tune.js';
+import { cacheEvaluator, tuneRecipe, tuneWeights } from '../../../src/evaluation/tune.js';
 import type { BlendCache } from '../../../src/evaluation/blend-cache.js';
 import type { Recommender } from '../../../src/recommenders/recommender.js';
 import { parseRecipe } from '../../../src/training/recipe.js';
@@ -109,14 +109,19 @@ describe('tuneWeights', () => {
   });
   const start = { cold: { pop: 1, tail: 0 }, warm: { pop: 1, tail: 0 } };
 
-  it('When only accuracy counts, Then it keeps the source that ranks the bought item first', () => {
-    const r = tuneWeights(cache(), start, { grid: [0, 1, 4], k: 1, fullHistoryOrders: 10 });
+  const tune = (opts: { grid: number[]; minCoverage?: number }) => {
+    const c = cache();
+    return tuneWeights(cacheEvaluator(c, 10, 1), c.parts.keys(), start, opts);
+  };
+
+  it('When only accuracy counts, Then it keeps the source that ranks the bought item first', async () => {
+    const r = await tune({ grid: [0, 1, 4] });
     expect(r.scores.novel.ndcg).toBe(1);
     expect(r.objective).toBe(2);
   });
 
-  it('When novel coverage of 0.6 is required, Then it gives up accuracy to meet it', () => {
-    const r = tuneWeights(cache(), start, { grid: [0, 1, 4], k: 1, fullHistoryOrders: 10, minCoverage: 0.6 });
+  it('When novel coverage of 0.6 is required, Then it gives up accuracy to meet it', async () => {
+    const r = await tune({ grid: [0, 1, 4], minCoverage: 0.6 });
     expect(r.scores.novel.coverage).toBeCloseTo(2 / 3, 6);
     expect(r.scores.novel.ndcg).toBe(0);
   });

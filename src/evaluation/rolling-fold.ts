@@ -1,0 +1,72 @@
+import type { HybridConfig } from '../recommenders/hybrid.js';
+import { recommenderFactory } from '../recommenders/registry.js';
+import { addSourcePart, createBlendCache, scoreBlend, type BlendCache, type BlendScores, type SourcePart } from './blend-cache.js';
+import { makeSplit } from './run-evaluation.js';
+import type { EvaluationSplit, SplitInput } from './splits.js';
+import { objective } from './tune.js';
+
+/** What defines one rolling-origin fold and how its blends are scored. */
+export interface FoldSpec {
+  /** Exclusive end of the fold's validation window (ISO). */
+  end: string;
+  days: number;
+  k: number;
+  fullHistoryOrders: number;
+  /** Items kept per source and validation user. */
+  depth: number;
+}
+
+/** A fold's split, as the tuner reports it. */
+export interface FoldInfo {
+  start: number;
+  end: number;
+  trainEvents: number;
+  users: number;
+}
+
+/** A blend to score on a fold. */
+export type FoldBlend = Pick<HybridConfig, 'weights'> & { popularityDiscount?: number };
+
+/**
+ * One rolling-origin fold: its split and blend cache, the source candidates fitted on it and the
+ * blends scored on it. Everything a fold does depends only on its own split and the requests it gets
+ * in order, so a fold gives the same numbers in this thread or in a worker thread (fold-worker.ts).
+ */
+export class RollingFold {
+  private readonly split: EvaluationSplit;
+  readonly cache: BlendCache;
+  /** Parts of the candidates fitted for the source being tuned, by candidate index, until one is kept. */
+  private readonly candidates = new Map<string, SourcePart[]>();
+
+  constructor(
+    input: SplitInput,
+    private readonly spec: FoldSpec,
+  ) {
+    this.split = makeSplit(input, { kind: 'validation', days: spec.days, end: spec.end });
+    this.cache = createBlendCache(this.split);
+  }
+
+  info(): FoldInfo {
+    return { start: this.split.cutoff!, end: this.split.testEnd!, trainEvents: this.split.train.eventUser.length, users: this.cache.users.length };
+  }
+
+  /** Fits source `name` with candidate hyperparameters (recipe JSON) and returns the objective of that source alone. */
+  fit(name: string, recommender: string, candidate: Record<string, unknown>, index: number): number {
+    const factory = recommenderFactory(recommender)!;
+    addSourcePart(this.cache, this.split, name, factory.fit(this.split.train, factory.parseParams(candidate)), this.spec.depth);
+    const parts = this.candidates.get(name) ?? [];
+    parts[index] = this.cache.parts.get(name)!;
+    this.candidates.set(name, parts);
+    return objective(this.score({ weights: { cold: { [name]: 1 }, warm: { [name]: 1 } } }));
+  }
+
+  /** Keeps candidate `index` of source `name` in the blend and drops the others. */
+  keep(name: string, index: number): void {
+    this.cache.parts.set(name, this.candidates.get(name)![index]);
+    this.candidates.delete(name);
+  }
+
+  score(blend: FoldBlend): BlendScores {
+    return scoreBlend(this.cache, { ...blend, fullHistoryOrders: this.spec.fullHistoryOrders }, this.spec.k);
+  }
+}
