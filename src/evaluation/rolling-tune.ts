@@ -51,9 +51,9 @@ export interface RollingValidation {
   k: number;
   /** `blend`, or the single source kept because the blend did not beat it on every fold. */
   chosen: string;
-  /** The source with the best accuracy objective alone (mean over folds). */
+  /** The source with the best objective alone (mean over folds), judged by the same coverage requirement as the blend. */
   bestSingle: string;
-  /** Accuracy objective (novel + all NDCG@k, no coverage term) per fold: the tuned blend's and each source's alone. */
+  /** Objective per fold (novel + all NDCG@k, less the penalty for novel coverage below the requirement): the tuned blend's and each source's alone. */
   objective: { blend: number[]; sources: Record<string, number[]> };
   /** Scores of the chosen recipe, averaged over folds. */
   scores: BlendScores;
@@ -107,8 +107,9 @@ const alone = (name: string) => ({ cold: { [name]: 1 }, warm: { [name]: 1 } });
  *     accuracy objective (novel + all NDCG@k, mean over folds) is best is kept.
  *  3. Blend weights and the discovery discount are tuned by coordinate descent on the mean over
  *     folds (accuracy first, then with the coverage requirement).
- *  4. Regularisation toward the simplest good recipe: the blend is kept only if its accuracy
- *     objective beats the best single source's on every fold; otherwise that source alone is the recipe.
+ *  4. Regularisation toward the simplest good recipe: the blend is kept only if its objective beats
+ *     the best single source's on every fold, both judged with the same coverage requirement;
+ *     otherwise that source alone is the recipe.
  */
 export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: Record<string, unknown>, opts: RollingTuneOptions): Promise<RollingTuneResult> {
   const log = opts.onProgress ?? (() => {});
@@ -161,11 +162,17 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
       log(`blend (coverage >= ${opts.minCoverage}): objective ${blend.objective.toFixed(4)}, novel coverage ${blend.scores.novel.coverage.toFixed(3)}`);
     }
     log(`${evaluate.hits()} blends were revisited and not scored again`);
-    const blendPerFold = (await pool.score({ weights: blend.weights, popularityDiscount: blend.popularityDiscount })).map((s) => objective(s));
+    // The blend and the single sources are judged by the same bar: accuracy, less the coverage
+    // shortfall the blend was held to. A single source that reaches the accuracy only by collapsing onto
+    // a few items must not beat a blend that was forbidden to.
+    const judged = (s: BlendScores) => objective(s, opts.minCoverage ?? 0, opts.coveragePenalty);
+    const blendPerFold = (await pool.score({ weights: blend.weights, popularityDiscount: blend.popularityDiscount })).map(judged);
+    const singles: Record<string, number[]> = {};
+    for (const name of names) singles[name] = (await pool.score({ weights: alone(name), popularityDiscount: 0 })).map(judged);
 
-    const bestSingle = names.reduce((a, b) => (mean(sourceObjectives[b]) > mean(sourceObjectives[a]) + 1e-9 ? b : a));
-    const keepBlend = blendPerFold.every((o, f) => o > sourceObjectives[bestSingle][f] + 1e-9);
-    log(`blend per fold ${blendPerFold.map((o) => o.toFixed(4)).join(' ')} vs ${bestSingle} alone ${sourceObjectives[bestSingle].map((o) => o.toFixed(4)).join(' ')}: ${keepBlend ? 'blend kept' : `${bestSingle} alone wins`}`);
+    const bestSingle = names.reduce((a, b) => (mean(singles[b]) > mean(singles[a]) + 1e-9 ? b : a));
+    const keepBlend = blendPerFold.every((o, f) => o > singles[bestSingle][f] + 1e-9);
+    log(`blend per fold ${blendPerFold.map((o) => o.toFixed(4)).join(' ')} vs ${bestSingle} alone ${singles[bestSingle].map((o) => o.toFixed(4)).join(' ')}: ${keepBlend ? 'blend kept' : `${bestSingle} alone wins`}`);
     const weights = keepBlend ? blend.weights : alone(bestSingle);
     const popularityDiscount = keepBlend ? blend.popularityDiscount : 0;
     const scores = keepBlend ? blend.scores : meanScores(await pool.score({ weights }));
@@ -181,7 +188,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
         k,
         chosen: keepBlend ? 'blend' : bestSingle,
         bestSingle,
-        objective: { blend: blendPerFold, sources: sourceObjectives },
+        objective: { blend: blendPerFold, sources: singles },
         scores,
         params: chosenParams,
       },
