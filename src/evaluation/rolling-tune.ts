@@ -108,7 +108,8 @@ const alone = (name: string) => ({ cold: { [name]: 1 }, warm: { [name]: 1 } });
  *  3. Blend weights and the discovery discount are tuned by coordinate descent on the mean over
  *     folds (accuracy first, then with the coverage requirement).
  *  4. Regularisation toward the simplest good recipe: the blend is kept only if its objective beats
- *     the best single source's on every fold, both judged with the same coverage requirement;
+ *     the best single source's on every fold, both judged with the same coverage requirement (on
+ *     their coverage averaged over the folds, as in step 3);
  *     otherwise that source alone is the recipe.
  */
 export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: Record<string, unknown>, opts: RollingTuneOptions): Promise<RollingTuneResult> {
@@ -165,10 +166,14 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
     // The blend and the single sources are judged by the same bar: accuracy, less the coverage
     // shortfall the blend was held to. A single source that reaches the accuracy only by collapsing onto
     // a few items must not beat a blend that was forbidden to.
-    const judged = (s: BlendScores) => objective(s, opts.minCoverage ?? 0, opts.coveragePenalty);
-    const blendPerFold = (await pool.score({ weights: blend.weights, popularityDiscount: blend.popularityDiscount })).map(judged);
+    // As in the search, the requirement is on the coverage averaged over the folds; accuracy is per fold.
+    const judged = (perFold: BlendScores[]) => {
+      const shortfall = objective(meanScores(perFold)) - objective(meanScores(perFold), opts.minCoverage ?? 0, opts.coveragePenalty);
+      return perFold.map((s) => objective(s) - shortfall);
+    };
+    const blendPerFold = judged(await pool.score({ weights: blend.weights, popularityDiscount: blend.popularityDiscount }));
     const singles: Record<string, number[]> = {};
-    for (const name of names) singles[name] = (await pool.score({ weights: alone(name), popularityDiscount: 0 })).map(judged);
+    for (const name of names) singles[name] = judged(await pool.score({ weights: alone(name), popularityDiscount: 0 }));
 
     const bestSingle = names.reduce((a, b) => (mean(singles[b]) > mean(singles[a]) + 1e-9 ? b : a));
     const keepBlend = blendPerFold.every((o, f) => o > singles[bestSingle][f] + 1e-9);
