@@ -59,19 +59,7 @@ describe('training a recipe with a tune section', () => {
 
   it('When the recipe says tune, Then training tunes on its own data and publishes the tuned weights and the validation', async () => {
     const store = await createMemoryModelStore();
-    const trainer = createTrainer({
-      events: {
-        async *streamPurchaseRows() {
-          yield purchases();
-        },
-      },
-      catalog: { listItems: async () => [], listUsers: async () => [] },
-      store,
-      defaultRecipe: 'tuned',
-      recipesDir: dir,
-      storeRecommenders: false,
-    });
-    const result = await trainer.train();
+    const result = await trainerOn(store).train();
     // Everyone's next purchase is their own item again: buy-again alone is right on both folds, so
     // no blend beats it everywhere and the published recipe is buy-again alone.
     expect(tuned(result.tuning)?.chosen).toBe('buy-again');
