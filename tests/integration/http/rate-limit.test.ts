@@ -20,6 +20,27 @@ const expectRateLimited = (res: { statusCode: number; headers: Record<string, un
   expect(res.json().error).toEqual({ code: 'RATE_LIMITED', message: expect.stringMatching(/at most \d+ per minute/) });
 };
 
+/**
+ * One API replica whose rate limits count in `redis` (a URL or cluster nodes) under `prefix`, 10 requests
+ * per minute and IP; what it opened is pushed onto `opened` for the suite to close.
+ */
+async function openReplica(redis: { REDIS_URL: string } | { REDIS_CLUSTER_NODES: string }, prefix: string, opened: { close(): Promise<unknown> }[]) {
+  const config = loadConfig({
+    API_KEYS: `read:${KEYS.read}`,
+    SAMPLE_DATA: 'false',
+    LOG_LEVEL: 'silent',
+    ...redis,
+    RATE_LIMIT_PER_IP_PER_MINUTE: '10',
+    UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0',
+  });
+  const db = await createDb();
+  const store = await createMemoryModelStore({});
+  const app = await buildApp(createServices({ config, db: db.db, store }), { rateLimitPrefix: prefix });
+  await app.ready();
+  opened.push(app, store, { close: () => db.dispose() });
+  return app;
+}
+
 describe('rate limits in process', () => {
   let t: TestApp;
   beforeAll(async () => {
@@ -70,23 +91,8 @@ describe('rate limits in process', () => {
 
 describe.skipIf(!redisUp)('rate limits shared through Redis', () => {
   const prefix = `${randomPrefix('rl')}:`;
-  const config = loadConfig({
-    API_KEYS: `read:${KEYS.read}`,
-    SAMPLE_DATA: 'false',
-    LOG_LEVEL: 'silent',
-    REDIS_URL,
-    RATE_LIMIT_PER_IP_PER_MINUTE: '10',
-    UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0',
-  });
   const opened: { close(): Promise<unknown> }[] = [];
-  const replica = async () => {
-    const db = await createDb();
-    const store = await createMemoryModelStore({});
-    const app = await buildApp(createServices({ config, db: db.db, store }), { rateLimitPrefix: prefix });
-    await app.ready();
-    opened.push(app, store, { close: () => db.dispose() });
-    return app;
-  };
+  const replica = () => openReplica({ REDIS_URL }, prefix, opened);
   afterAll(async () => {
     for (const o of opened) await o.close();
     const redis = new Redis(REDIS_URL);
@@ -145,23 +151,8 @@ describe.skipIf(!clusterPossible)('rate limits shared through a Redis Cluster', 
   });
 
   it('When two replicas share a Redis Cluster, Then one address gets the per-IP budget once across both', async () => {
-    const config = loadConfig({
-      API_KEYS: `read:${KEYS.read}`,
-      SAMPLE_DATA: 'false',
-      LOG_LEVEL: 'silent',
-      REDIS_CLUSTER_NODES: cluster.nodes.join(','),
-      RATE_LIMIT_PER_IP_PER_MINUTE: '10',
-      UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0',
-    });
     const prefix = `${randomPrefix('rlc')}:`;
-    const build = async () => {
-      const db = await createDb();
-      const store = await createMemoryModelStore({});
-      const app = await buildApp(createServices({ config, db: db.db, store }), { rateLimitPrefix: prefix });
-      await app.ready();
-      opened.push(app, store, { close: () => db.dispose() });
-      return app;
-    };
+    const build = () => openReplica({ REDIS_CLUSTER_NODES: cluster.nodes.join(',') }, prefix, opened);
     const [a, b] = [await build(), await build()];
     const codes: number[] = [];
     // Three addresses: three counters, in different slots. Each replica sees only half of the requests,
