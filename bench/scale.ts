@@ -50,7 +50,7 @@ import { DEFAULT_REDIS_PREFIX } from '../src/store/create-model-store.js';
 import { createRedisModelStore } from '../src/store/redis-model-store.js';
 import type { DataCounts } from '../src/training/dataset-guard.js';
 import { createTrainer } from '../src/training/train-model.js';
-import { waitReady } from './lib/service-process.js';
+import { spawnServer, waitReady } from './lib/service-process.js';
 import { dataFile } from './lib/online-retail.js';
 
 const PG = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -59,8 +59,6 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const KEY = 'bench-scale-read-key-0123456789';
 /** Accepted rows of one copy of UCI Online Retail (its SOURCE.txt). */
 const ONE_COPY_ACCEPTED = 396_337;
-/** Node flags of `npm start`. */
-const NODE_FLAGS = ['--max-semi-space-size=64'];
 
 const argv = process.argv.slice(2);
 const option = (name: string): string | undefined => {
@@ -250,20 +248,13 @@ async function servePhase(schema: string, requests: number): Promise<ServePhase>
 
   const port = await freePort();
   const started = performance.now();
-  const server = spawn(process.execPath, [...NODE_FLAGS, '--import', 'tsx', 'src/server.ts'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      DATABASE_URL: dbUrlFor(schema),
-      REDIS_URL: REDIS,
-      API_KEYS: `read:${KEY}`,
-      LOG_LEVEL: 'warn',
-      SAMPLE_DATA: 'false',
-      JOB_RUNNER: 'worker',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
+  const server = spawnServer(port, {
+    DATABASE_URL: dbUrlFor(schema),
+    REDIS_URL: REDIS,
+    API_KEYS: `read:${KEY}`,
+    LOG_LEVEL: 'warn',
+    SAMPLE_DATA: 'false',
+    JOB_RUNNER: 'worker',
   });
   try {
     const base = `http://127.0.0.1:${port}`;

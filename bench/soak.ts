@@ -21,17 +21,13 @@
  * the end is within 10% of its RSS at the end of the warm-up (`--warmup-share` of the run).
  * Prints a table per route (statuses, latency) and the checks; exits 1 when a check fails.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { createPgDb } from '../src/data/db.js';
 import { freePort, privateServerSupport, startPrivatePostgres, startPrivateRedis } from '../tests/helpers/private-servers.js';
-import { waitReady } from './lib/service-process.js';
+import { spawnServer, waitReady } from './lib/service-process.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const NODE_FLAGS = ['--max-semi-space-size=64'];
 const ADMIN_KEY = `soak-admin-${randomBytes(8).toString('hex')}`;
 const RUN = randomBytes(4).toString('hex');
 const DOWN_MS = 5000;
@@ -147,19 +143,12 @@ async function main() {
   const [redis, pg] = await Promise.all([startPrivateRedis(), startPrivatePostgres()]);
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const server = spawn(process.execPath, [...NODE_FLAGS, '--import', 'tsx', 'src/server.ts'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      DATABASE_URL: pg.url,
-      REDIS_URL: redis.url,
-      API_KEYS: `admin:${ADMIN_KEY}`,
-      LOG_LEVEL: 'warn',
-      SAMPLE_DATA: 'true',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
+  const server = spawnServer(port, {
+    DATABASE_URL: pg.url,
+    REDIS_URL: redis.url,
+    API_KEYS: `admin:${ADMIN_KEY}`,
+    LOG_LEVEL: 'warn',
+    SAMPLE_DATA: 'true',
   });
   const db = createPgDb(pg.url, { max: 2 });
   try {
