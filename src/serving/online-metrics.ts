@@ -82,12 +82,14 @@ export const GAUGE_MAX_STRATEGIES = 20;
 /** Label of feedback sent without a strategy. */
 export const NO_STRATEGY_LABEL = 'none';
 
+/** The four counts every breakdown reports, as SQL select columns. */
+const TYPE_COUNTS = Object.entries({ impressions: 'impression', clicks: 'click', add_to_cart: 'add_to_cart', purchases: 'purchase' })
+  .map(([name, type]) => `count(*) FILTER (WHERE type = '${type}')::int AS ${name}`)
+  .join(',\n       ');
+
 const COUNTS_SQL = `
 SELECT strategy,
-       count(*) FILTER (WHERE type = 'impression')::int AS impressions,
-       count(*) FILTER (WHERE type = 'click')::int AS clicks,
-       count(*) FILTER (WHERE type = 'add_to_cart')::int AS add_to_cart,
-       count(*) FILTER (WHERE type = 'purchase')::int AS purchases
+       ${TYPE_COUNTS}
 FROM feedback_events
 WHERE ts >= $1
 GROUP BY strategy
@@ -95,20 +97,14 @@ ORDER BY impressions DESC, strategy NULLS LAST`;
 
 const ARM_COUNTS_SQL = `
 SELECT experiment_id, arm,
-       count(*) FILTER (WHERE type = 'impression')::int AS impressions,
-       count(*) FILTER (WHERE type = 'click')::int AS clicks,
-       count(*) FILTER (WHERE type = 'add_to_cart')::int AS add_to_cart,
-       count(*) FILTER (WHERE type = 'purchase')::int AS purchases
+       ${TYPE_COUNTS}
 FROM feedback_events
 WHERE ts >= $1 AND experiment_id IS NOT NULL
 GROUP BY experiment_id, arm`;
 
 const CAMPAIGN_COUNTS_SQL = `
 SELECT campaign_id,
-       count(*) FILTER (WHERE type = 'impression')::int AS impressions,
-       count(*) FILTER (WHERE type = 'click')::int AS clicks,
-       count(*) FILTER (WHERE type = 'add_to_cart')::int AS add_to_cart,
-       count(*) FILTER (WHERE type = 'purchase')::int AS purchases
+       ${TYPE_COUNTS}
 FROM feedback_events
 WHERE ts >= $1 AND campaign_id IS NOT NULL
 GROUP BY campaign_id
@@ -124,10 +120,7 @@ WITH top AS (
   GROUP BY strategy ORDER BY count(*) FILTER (WHERE type = 'impression') DESC, strategy NULLS LAST LIMIT ${GAUGE_MAX_STRATEGIES}
 )
 SELECT to_char(date_trunc('day', f.ts AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS day, f.strategy, f.experiment_id, f.arm,
-       count(*) FILTER (WHERE type = 'impression')::int AS impressions,
-       count(*) FILTER (WHERE type = 'click')::int AS clicks,
-       count(*) FILTER (WHERE type = 'add_to_cart')::int AS add_to_cart,
-       count(*) FILTER (WHERE type = 'purchase')::int AS purchases
+       ${TYPE_COUNTS}
 FROM feedback_events f
 WHERE f.ts >= $1 AND (f.strategy IN (SELECT strategy FROM top) OR (f.strategy IS NULL AND EXISTS (SELECT 1 FROM top WHERE strategy IS NULL)))
 GROUP BY 1, 2, 3, 4
