@@ -6,6 +6,7 @@ import { easeFactory } from './ease.js';
 import { itemKnnFactory } from './item-knn.js';
 import { popularityFactory } from './popularity.js';
 import type { RecommenderFactory } from './recommender.js';
+import { userKnnFactory } from './user-knn.js';
 
 /**
  * Every recommender family a recipe can name, by name. The hybrid is not here: it fits nothing and
@@ -19,6 +20,7 @@ export const recommenderFactories: Readonly<Record<string, RecommenderFactory<un
   als: alsFactory,
   cooccurrence: cooccurrenceFactory,
   ease: easeFactory,
+  'user-knn': userKnnFactory,
 } as Record<string, RecommenderFactory<unknown>>);
 
 /** The factory registered under `name`, or undefined. */
