@@ -20,6 +20,7 @@ const WITHOUT_ANCHOR: Readonly<Record<string, string>> = {
   cooccurrence: 'often bought together with your purchases',
   'item-knn': 'bought by customers who bought what you bought',
   content: 'similar to products you bought',
+  'user-knn': 'customers who shop like you buy this',
 };
 
 /** "because you bought X" in the words of the source that relates the item to X. */
@@ -44,7 +45,8 @@ export function sourcePhrase(model: ServingModel, source: string | undefined, se
  * Completes the explanation of every pick without one, from its dominant source (`sources[0]`):
  * a stored anchor (`because` >= 0) is named as is; picks whose anchor is unknown (`because` undefined,
  * or -1 when there are `freshAnchors` training did not see) are searched among `anchors` (the user's
- * purchases, newest first) in their dominant source's neighbour lists only; the rest get sourcePhrase.
+ * purchases, newest first) in their dominant source's neighbour lists only; the rest get sourcePhrase
+ * (a user-kNN pick among `anchors` is a repurchase: "you bought this before").
  */
 export function explainPicks(model: ServingModel, picks: Pick[], anchors: ArrayLike<number>, segment: number, freshAnchors = false): void {
   const open: Pick[] = [];
@@ -60,5 +62,10 @@ export function explainPicks(model: ServingModel, picks: Pick[], anchors: ArrayL
       if (found[k] >= 0) p.explanation = becauseYouBought(p.sources[0], nameOf(model, found[k]));
     });
   }
-  for (const p of picks) if (p.explanation === undefined) p.explanation = sourcePhrase(model, p.sources[0], segment, p.item);
+  // User-kNN scores the customer's own items too (their basket profile): those are repurchases.
+  const owned = picks.some((p) => p.explanation === undefined && p.sources[0] === 'user-knn') ? new Set(Array.from(anchors)) : null;
+  for (const p of picks) {
+    if (p.explanation !== undefined) continue;
+    p.explanation = owned?.has(p.item) && p.sources[0] === 'user-knn' ? BOUGHT_BEFORE : sourcePhrase(model, p.sources[0], segment, p.item);
+  }
 }

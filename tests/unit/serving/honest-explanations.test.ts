@@ -62,6 +62,7 @@ function fit(ds: Dataset): Map<string, Recommender> {
     ['content', 'content', {}],
     ['cooccurrence', 'cooccurrence', { minSupport: 2 }],
     ['als', 'als', { factors: 4, iterations: 5 }],
+    ['user-knn', 'user-knn', { neighbours: 5 }],
   ];
   const out = new Map<string, Recommender>();
   for (const [name, family, params] of specs) {
@@ -71,7 +72,7 @@ function fit(ds: Dataset): Map<string, Recommender> {
   return out;
 }
 
-const WEIGHTS = { popularity: 0.3, trend: 1.2, 'buy-again': 0.5, 'item-knn': 1, content: 0.3, cooccurrence: 0.5, als: 0.3 };
+const WEIGHTS = { popularity: 0.3, trend: 1.2, 'buy-again': 0.5, 'item-knn': 1, content: 0.3, cooccurrence: 0.5, als: 0.3, 'user-knn': 0.2 };
 const ITEM_BASED = ['item-knn', 'content', 'cooccurrence', 'als'];
 
 describe('honest explanations: every served item is explained by the source that put it on the list', () => {
@@ -79,6 +80,8 @@ describe('honest explanations: every served item is explained by the source that
   const sources = fit(ds);
   let store: ModelStore;
   let model: ServingModel;
+  /** Which kinds of user-kNN picks the checks met: the customer's own items, new ones. */
+  const userKnnSeen = new Set<string>();
   let deps: ServingDeps;
   const titleToItem = new Map(ds.items.map((it, i) => [it.title!, i]));
   const boughtBy = (userId: string) => {
@@ -128,7 +131,11 @@ describe('honest explanations: every served item is explained by the source that
       } else if (dominant === 'popularity') expect(text, why).toMatch(/^popular (in|overall|with)/);
       else if (dominant === 'trend') expect(text, why).toBe('trending now');
       else if (dominant === 'buy-again') expect(text, why).toBe('you bought this before');
-      else expect(ITEM_BASED, why).toContain(dominant);
+      else if (dominant === 'user-knn') {
+        const itemIndex = ds.itemIndex.get(it.itemId)!;
+        expect(text, why).toBe(bought.has(itemIndex) ? 'you bought this before' : 'customers who shop like you buy this');
+        userKnnSeen.add(bought.has(itemIndex) ? 'own' : 'new');
+      } else expect(ITEM_BASED, why).toContain(dominant);
     }
   };
 
@@ -167,6 +174,7 @@ describe('honest explanations: every served item is explained by the source that
         }
       }
     }
+    expect([...userKnnSeen].sort()).toEqual(['new', 'own']);
   });
 
   it('When a user buys after training, Then live neighbours name the new purchase only where their source relates it', async () => {

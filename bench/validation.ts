@@ -1,0 +1,100 @@
+/**
+ * Validation-only studies on UCI Online Retail: everything here reads the rolling-origin validation
+ * windows before a cutoff, never the test period after it (choose here, then report the test once
+ * with bench/accuracy.ts).
+ *
+ *   npx tsx bench/validation.ts alone SOURCE 'VARIANTS' [--cutoff 2011-09-01] [--data FILE]
+ *     fits the recipe source SOURCE (of models/default.json) with each hyperparameter set of the JSON
+ *     array VARIANTS (merged over the recipe's) on the three 30-day windows before the cutoff and prints,
+ *     per window, its novel and all-mode NDCG@10 alone and their sum (the tuner's objective).
+ *
+ *   npx tsx bench/validation.ts compare SOURCE [--cutoffs 2011-09-01,2011-10-01,2011-11-01] [--data FILE]
+ *     tunes models/default.json as a training does (tuneRecipeOn) with and without SOURCE, per cutoff,
+ *     and prints the tuned blend's objective per window and its validation NDCG.
+ *
+ *   npx tsx bench/validation.ts horizon [--ends 2011-08-01,2011-09-01] [--days 30,60,90] [--data FILE]
+ *     fits the default recipe's sources on windows of each length ending at each date and prints the
+ *     recipe's blend's all-mode NDCG@10 beside buy-again's: does the blend's edge depend on the window length?
+ *
+ * The file: --data FILE, else ONLINE_RETAIL_CSV, else ../shared/datasets/online-retail/online-retail.csv.gz.
+ */
+import { RollingFold } from '../src/evaluation/rolling-fold.js';
+import { foldEnds } from '../src/evaluation/rolling-tune.js';
+import { parseRecipe, withTuning, type Recipe } from '../src/training/recipe.js';
+import { recipeToRaw, tuneRecipeOn } from '../src/training/tune-for-training.js';
+import { loadRecipe } from '../src/training/recipe.js';
+import { dataFile, loadOnlineRetail, withoutDataArg } from './lib/online-retail.js';
+
+const args = withoutDataArg();
+const option = (flag: string, fallback: string) => {
+  const at = args.indexOf(flag);
+  return at >= 0 ? args.splice(at, 2)[1] : fallback;
+};
+const cutoff = option('--cutoff', '2011-09-01');
+const cutoffs = option('--cutoffs', '2011-09-01,2011-10-01,2011-11-01').split(',');
+const ends = option('--ends', '2011-08-01,2011-09-01').split(',');
+const lengths = option('--days', '30,60,90').split(',').map(Number);
+const [command, ...rest] = args;
+const f4 = (x: number) => x.toFixed(4);
+
+const input = await loadOnlineRetail(dataFile());
+const recipe = await loadRecipe('default');
+const iso = (day: string) => new Date(day).toISOString();
+const fold = (end: string, days: number) => new RollingFold(input, { end: iso(end), days, k: 10, fullHistoryOrders: recipe.hybrid.fullHistoryOrders, depth: 200 });
+const fitAll = (f: RollingFold, r: Recipe) => Object.entries(r.sources).forEach(([name, s]) => f.fit(name, s.recommender, s.params as Record<string, unknown>, 0));
+
+if (command === 'alone') {
+  const [source, json] = rest;
+  const base = recipe.sources[source];
+  if (!base || !json) throw new Error('usage: alone SOURCE \'[{...}, ...]\'');
+  const variants = JSON.parse(json) as Record<string, unknown>[];
+  const folds = foldEnds(input, { folds: 3, days: 30, end: iso(cutoff) }).map((end) => fold(end, 30));
+  console.log(`${source} alone on the 3 x 30-day windows before ${cutoff}: novel / all NDCG@10 (sum) per window, mean of the sums`);
+  for (const [index, v] of variants.entries()) {
+    const params = { ...(base.params as Record<string, unknown>), ...v };
+    const sums: number[] = [];
+    const cells = folds.map((f) => {
+      f.fit(source, base.recommender, params, index);
+      const s = f.score({ weights: { cold: { [source]: 1 }, warm: { [source]: 1 } } });
+      sums.push(s.novel.ndcg + s.all.ndcg);
+      return `${f4(s.novel.ndcg)} / ${f4(s.all.ndcg)} (${f4(s.novel.ndcg + s.all.ndcg)})`;
+    });
+    console.log(`${JSON.stringify(v).padEnd(40)} ${cells.join('  ')}  mean ${f4(sums.reduce((a, b) => a + b) / sums.length)}`);
+  }
+} else if (command === 'compare') {
+  const [source] = rest;
+  if (!source || !(source in recipe.sources)) throw new Error('usage: compare SOURCE (a source of models/default.json)');
+  const raw = recipeToRaw(recipe);
+  const without = { ...raw, sources: Object.fromEntries(Object.entries(raw.sources as object).filter(([n]) => n !== source)) } as Record<string, unknown>;
+  const weights = recipe.hybrid.weights;
+  const drop = (w: Record<string, number>) => Object.fromEntries(Object.entries(w).filter(([n]) => n !== source));
+  without.hybrid = { ...recipe.hybrid, weights: { cold: drop(weights.cold), warm: drop(weights.warm) } };
+  const variants: [string, Recipe][] = [
+    [`without ${source}`, withTuning(parseRecipe(without, 'default'), recipe.tune ?? true)],
+    [`with ${source}`, withTuning(recipe, recipe.tune ?? true)],
+  ];
+  for (const c of cutoffs) {
+    for (const [label, r] of variants) {
+      const tuned = await tuneRecipeOn(input, r, iso(c), undefined, { threads: 2 });
+      const v = tuned.validation;
+      if ('skipped' in v) throw new Error(v.skipped);
+      console.log(
+        `${c} ${label.padEnd(18)} objective per window ${v.objective.blend.map(f4).join(' ')}; novel ${f4(v.scores.novel.ndcg)} (coverage ${v.scores.novel.coverage.toFixed(3)}), all ${f4(v.scores.all.ndcg)}; chosen ${v.chosen}`,
+      );
+    }
+  }
+} else if (command === 'horizon') {
+  console.log('blend = models/default.json as written; all-mode NDCG@10 of the blend and of buy-again alone, per window');
+  for (const end of ends) {
+    for (const days of lengths) {
+      const f = fold(end, days);
+      fitAll(f, recipe);
+      const blend = f.score({ weights: recipe.hybrid.weights, popularityDiscount: recipe.hybrid.popularityDiscount });
+      const again = f.score({ weights: { cold: { 'buy-again': 1 }, warm: { 'buy-again': 1 } } });
+      console.log(`${days} days ending ${end}: ${blend.all.users} customers, blend ${f4(blend.all.ndcg)}, buy-again ${f4(again.all.ndcg)}, ratio ${(blend.all.ndcg / again.all.ndcg).toFixed(3)}`);
+    }
+  }
+} else {
+  console.error('usage: npx tsx bench/validation.ts alone SOURCE VARIANTS | compare SOURCE | horizon (see the comment at the top)');
+  process.exit(2);
+}
