@@ -59,6 +59,8 @@ export interface RollingValidation {
   scores: BlendScores;
   /** Hyperparameters of the sources that had alternatives, as chosen. */
   params: Record<string, Record<string, unknown>>;
+  /** Customers tuning worked on, of those in the data (training caps them at the tune section's maxCustomers). */
+  customers?: { used: number; of: number };
 }
 
 export interface RollingTuneResult {

@@ -1,5 +1,6 @@
 import { ROLLING_VARIANTS, ThinValidationError, tuneRollingOrigin, type RollingValidation } from '../evaluation/rolling-tune.js';
 import type { SplitInput } from '../evaluation/splits.js';
+import { sampleCustomers } from '../evaluation/tuning-sample.js';
 import { parseRecipe, type Recipe } from './recipe.js';
 
 export interface TrainingTuning {
@@ -28,6 +29,12 @@ export function tuneForTraining(input: SplitInput, recipe: Recipe, onProgress?: 
   return tuneRecipeOn(input, recipe, undefined, onProgress, opts);
 }
 
+function latestTs(input: SplitInput): number {
+  let latest = Number.NEGATIVE_INFINITY;
+  for (const e of input.events) latest = Math.max(latest, e.ts);
+  return latest;
+}
+
 /** Where the folds are tuned: `threads` >= 2 spreads them over worker threads (same result); `signal` ends those threads. */
 export interface TuneThreads {
   threads?: number;
@@ -50,12 +57,18 @@ export async function tuneRecipeOn(
   if (!tune) throw new Error(`recipe "${recipe.name}" has no tune section`);
   const variants = tune.variants ? Object.fromEntries(Object.entries(ROLLING_VARIANTS).filter(([s]) => s in recipe.sources)) : {};
   // Depth 100 instead of 200 halves the blend search, the largest part of tuning after the fits.
+  const sample = sampleCustomers(input, tune.maxCustomers);
+  if (sample.kept < sample.customers) {
+    onProgress?.(`tuning on ${sample.kept} of ${sample.customers} customers (tune.maxCustomers)`);
+    // The windows still end where the whole data does, not at the sample's latest purchase.
+    if (end === undefined) end = new Date(latestTs(input) + 1).toISOString();
+  }
   let tuned;
   try {
-    tuned = await tuneRollingOrigin(input, recipe, recipeToRaw(recipe), { folds: tune.folds, days: tune.days, end, minCoverage: tune.minCoverage, variants, depth: 100, onProgress, ...opts });
+    tuned = await tuneRollingOrigin(sample.input, recipe, recipeToRaw(recipe), { folds: tune.folds, days: tune.days, end, minCoverage: tune.minCoverage, variants, depth: 100, onProgress, ...opts });
   } catch (err) {
     if (err instanceof ThinValidationError) return { recipe, validation: { skipped: `${err.message}; the recipe's weights were kept` } };
     throw err;
   }
-  return { recipe: { ...parseRecipe(tuned.recipe, recipe.name), tune }, validation: tuned.validation };
+  return { recipe: { ...parseRecipe(tuned.recipe, recipe.name), tune }, validation: { ...tuned.validation, customers: { used: sample.kept, of: sample.customers } } };
 }

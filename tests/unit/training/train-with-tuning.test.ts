@@ -7,6 +7,9 @@ import { createMemoryModelStore } from '../../../src/store/memory-model-store.js
 import { createTrainer } from '../../../src/training/train-model.js';
 import type { EvaluationTuning } from '../../../src/evaluation/evaluation-report.js';
 import type { RollingValidation } from '../../../src/evaluation/rolling-tune.js';
+import { sampleCustomers } from '../../../src/evaluation/tuning-sample.js';
+import { parseRecipe } from '../../../src/training/recipe.js';
+import { tuneRecipeOn } from '../../../src/training/tune-for-training.js';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2024, 0, 1);
@@ -63,6 +66,7 @@ describe('training a recipe with a tune section', () => {
     // Everyone's next purchase is their own item again: buy-again alone is right on both folds, so
     // no blend beats it everywhere and the published recipe is buy-again alone.
     expect(tuned(result.tuning)?.chosen).toBe('buy-again');
+    expect(tuned(result.tuning)?.customers).toEqual({ used: 20, of: 20 });
     // The latest purchase is on day 99 (customers with u % 3 = 0 buy on days 1, 8, ..., 99), so the
     // windows end 1 ms after it: [day 59, day 79) and [day 79, day 99), plus that millisecond.
     const at = (day: number) => new Date(T0 + day * DAY + 1).toISOString();
@@ -74,8 +78,31 @@ describe('training a recipe with a tune section', () => {
     const meta = await store.getActive();
     const info = meta!.info as { recipe: { hybrid: { weights: unknown }; tune: unknown }; tuning: { chosen: string } };
     expect(info.recipe.hybrid.weights).toEqual({ cold: { 'buy-again': 1 }, warm: { 'buy-again': 1 } });
-    expect(info.recipe.tune).toEqual({ folds: 2, days: 20, minCoverage: 0.3, variants: true });
+    expect(info.recipe.tune).toEqual({ folds: 2, days: 20, minCoverage: 0.3, variants: true, maxCustomers: 5_000 });
     expect(info.tuning.chosen).toBe('buy-again');
+  }, 60_000);
+
+  it('When the shop has more customers than tune.maxCustomers, Then tuning works on that many and its windows still end with the data', async () => {
+    const rows = purchases();
+    const kept = new Set([...sampleCustomers({ events: rows }, 10).input.events].map((e) => e.userId));
+    expect(kept.size).toBe(10);
+    // Every sampled customer rebuys their own item on day 110 + (their number % 5); the latest purchase
+    // of all is by a customer outside the sample, on day 125.
+    for (const u of kept) {
+      const day = 110 + (Number(u.slice(1)) % 5);
+      rows.push({ userId: u, itemId: `own${u.slice(1)}`, orderId: `${u}-late`, ts: T0 + day * DAY, quantity: 1, price: null });
+    }
+    const outsider = [...new Set(rows.map((r) => r.userId))].find((u) => !kept.has(u))!;
+    rows.push({ userId: outsider, itemId: 'best', orderId: 'late', ts: T0 + 125 * DAY, quantity: 1, price: null });
+    rows.sort((a, b) => a.ts - b.ts);
+    const result = await tuneRecipeOn({ events: rows }, parseRecipe({ ...recipe, tune: { folds: 2, days: 20, maxCustomers: 10 } }, 'sampled'), undefined);
+    const validation = result.validation as RollingValidation;
+    expect(validation.customers).toEqual({ used: 10, of: 20 });
+    const at = (day: number) => new Date(T0 + day * DAY + 1).toISOString();
+    expect(validation.folds).toEqual([
+      { start: at(85), end: at(105) },
+      { start: at(105), end: at(125) },
+    ]);
   }, 60_000);
 
   it('When a training says tune: false, Then the recipe\'s weights are published as written', async () => {
@@ -95,7 +122,7 @@ describe('training a recipe with a tune section', () => {
     expect(tuned(result.tuning)?.chosen).toBe('buy-again');
     const info = (await store.getActive())!.info as { recipe: { hybrid: { weights: unknown }; tune: unknown } };
     expect(info.recipe.hybrid.weights).toEqual({ cold: { 'buy-again': 1 }, warm: { 'buy-again': 1 } });
-    expect(info.recipe.tune).toEqual({ folds: 2, days: 20, minCoverage: 0.3, variants: true });
+    expect(info.recipe.tune).toEqual({ folds: 2, days: 20, minCoverage: 0.3, variants: true, maxCustomers: 5_000 });
   }, 60_000);
 
   it('When a validation window holds almost nobody, Then tuning is skipped with the reason and the written weights are published', async () => {

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { sampleCustomers } from '../../../src/evaluation/tuning-sample.js';
+import type { PurchaseRow } from '../../../src/recommenders/dataset.js';
+
+const row = (userId: string, n: number): PurchaseRow => ({ userId, itemId: `i${n % 7}`, orderId: `${userId}-${n}`, ts: n * 1000, quantity: 1, price: null });
+
+/** 50 customers with 1-5 purchases each (customer c has c % 5 + 1), interleaved in time. */
+function shop() {
+  const events: PurchaseRow[] = [];
+  for (let c = 0; c < 50; c++) for (let k = 0; k <= c % 5; k++) events.push(row(`c${c}`, c * 10 + k));
+  events.sort((a, b) => a.ts - b.ts);
+  const users = Array.from({ length: 50 }, (_, c) => ({ id: `c${c}`, attributes: { country: c % 2 ? 'UK' : 'FR' } }));
+  return { events, users, items: [] };
+}
+
+describe('the customer sample tuning works on', () => {
+  it('keeps exactly the cap of customers, each with every purchase and their attributes, and nobody else', () => {
+    const input = shop();
+    const sample = sampleCustomers(input, 20);
+    expect(sample).toMatchObject({ customers: 50, kept: 20 });
+    const kept = new Set([...sample.input.events].map((e) => e.userId));
+    expect(kept.size).toBe(20);
+    for (const id of kept) {
+      expect([...sample.input.events].filter((e) => e.userId === id)).toEqual(input.events.filter((e) => e.userId === id));
+    }
+    expect([...sample.input.users!].map((u) => u.id).sort()).toEqual([...kept].sort());
+  });
+
+  it('draws the same customers whatever the order of the purchases', () => {
+    const input = shop();
+    const a = new Set([...sampleCustomers(input, 20).input.events].map((e) => e.userId));
+    const b = new Set([...sampleCustomers({ ...input, events: [...input.events].reverse() }, 20).input.events].map((e) => e.userId));
+    expect([...a].sort()).toEqual([...b].sort());
+  });
+
+  it('leaves a shop under the cap whole', () => {
+    const input = shop();
+    const sample = sampleCustomers(input, 50);
+    expect(sample).toMatchObject({ customers: 50, kept: 50 });
+    expect(sample.input.events).toEqual(input.events);
+    expect(sample.input.users).toBe(input.users);
+  });
+});
