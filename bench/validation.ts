@@ -3,17 +3,19 @@
  * windows before a cutoff, never the test period after it (choose here, then report the test once
  * with bench/accuracy.ts).
  *
+ * Every command takes --recipe NAME (default: default), a recipe of models/.
+ *
  *   npx tsx bench/validation.ts alone SOURCE 'VARIANTS' [--cutoff 2011-09-01] [--data FILE]
- *     fits the recipe source SOURCE (of models/default.json) with each hyperparameter set of the JSON
+ *     fits the recipe source SOURCE with each hyperparameter set of the JSON
  *     array VARIANTS (merged over the recipe's) on the three 30-day windows before the cutoff and prints,
  *     per window, its novel and all-mode NDCG@10 alone and their sum (the tuner's objective).
  *
  *   npx tsx bench/validation.ts compare SOURCE [--cutoffs 2011-09-01,2011-10-01,2011-11-01] [--data FILE]
- *     tunes models/default.json as a training does (tuneRecipeOn) with and without SOURCE, per cutoff,
+ *     tunes the recipe as a training does (tuneRecipeOn) with and without SOURCE, per cutoff,
  *     and prints the tuned blend's objective per window and its validation NDCG.
  *
  *   npx tsx bench/validation.ts horizon [--ends 2011-08-01,2011-09-01] [--days 30,60,90] [--data FILE]
- *     fits the default recipe's sources on windows of each length ending at each date and prints the
+ *     fits the recipe's sources on windows of each length ending at each date and prints the
  *     recipe's blend's all-mode NDCG@10 beside buy-again's: does the blend's edge depend on the window length?
  *
  * The file: --data FILE, else ONLINE_RETAIL_CSV, else ../shared/datasets/online-retail/online-retail.csv.gz.
@@ -34,11 +36,12 @@ const cutoff = option('--cutoff', '2011-09-01');
 const cutoffs = option('--cutoffs', '2011-09-01,2011-10-01,2011-11-01').split(',');
 const ends = option('--ends', '2011-08-01,2011-09-01').split(',');
 const lengths = option('--days', '30,60,90').split(',').map(Number);
+const recipeName = option('--recipe', 'default');
 const [command, ...rest] = args;
 const f4 = (x: number) => x.toFixed(4);
 
 const input = await loadOnlineRetail(dataFile());
-const recipe = await loadRecipe('default');
+const recipe = await loadRecipe(recipeName);
 const iso = (day: string) => new Date(day).toISOString();
 const fold = (end: string, days: number) => new RollingFold(input, { end: iso(end), days, k: 10, fullHistoryOrders: recipe.hybrid.fullHistoryOrders, depth: 200 });
 const fitAll = (f: RollingFold, r: Recipe) => Object.entries(r.sources).forEach(([name, s]) => f.fit(name, s.recommender, s.params as Record<string, unknown>, 0));
@@ -63,14 +66,14 @@ if (command === 'alone') {
   }
 } else if (command === 'compare') {
   const [source] = rest;
-  if (!source || !(source in recipe.sources)) throw new Error('usage: compare SOURCE (a source of models/default.json)');
+  if (!source || !(source in recipe.sources)) throw new Error(`usage: compare SOURCE (a source of models/${recipeName}.json)`);
   const raw = recipeToRaw(recipe);
   const without = { ...raw, sources: Object.fromEntries(Object.entries(raw.sources as object).filter(([n]) => n !== source)) } as Record<string, unknown>;
   const weights = recipe.hybrid.weights;
   const drop = (w: Record<string, number>) => Object.fromEntries(Object.entries(w).filter(([n]) => n !== source));
   without.hybrid = { ...recipe.hybrid, weights: { cold: drop(weights.cold), warm: drop(weights.warm) } };
   const variants: [string, Recipe][] = [
-    [`without ${source}`, withTuning(parseRecipe(without, 'default'), recipe.tune ?? true)],
+    [`without ${source}`, withTuning(parseRecipe(without, recipeName), recipe.tune ?? true)],
     [`with ${source}`, withTuning(recipe, recipe.tune ?? true)],
   ];
   for (const c of cutoffs) {
@@ -84,7 +87,7 @@ if (command === 'alone') {
     }
   }
 } else if (command === 'horizon') {
-  console.log('blend = models/default.json as written; all-mode NDCG@10 of the blend and of buy-again alone, per window');
+  console.log(`blend = models/${recipeName}.json as written;`+' all-mode NDCG@10 of the blend and of buy-again alone, per window');
   for (const end of ends) {
     for (const days of lengths) {
       const f = fold(end, days);

@@ -58,14 +58,16 @@ export function basketProfile(history: readonly HistoryEntry[], itemCount: numbe
     total += w;
     w *= orderDecay;
   }
-  const counted = new Set<string>();
+  // An item counts once per order: the orders already counted for it (few per item).
+  const counted = new Map<number, (string | number)[]>();
   const profile = new Map<number, number>();
   for (const h of history) {
     const ow = weightOf.get(h.order);
     if (ow === undefined) continue;
-    const key = `${h.order}\u0000${h.item}`;
-    if (counted.has(key)) continue;
-    counted.add(key);
+    const orders = counted.get(h.item);
+    if (orders === undefined) counted.set(h.item, [h.order]);
+    else if (orders.includes(h.order)) continue;
+    else orders.push(h.order);
     profile.set(h.item, (profile.get(h.item) ?? 0) + ow / total);
   }
   return profile;
@@ -126,6 +128,9 @@ function createUserKnn(params: UserKnnParams, itemIds: readonly string[], profil
   // Scratch reused across calls (scoring is synchronous): dot products per customer and who was touched.
   const dot = new Float64Array(userCount);
   const touched = new Int32Array(userCount);
+  // And per item, for scoreSparse's cut.
+  const acc = new Float64Array(itemCount);
+  const accTouched = new Int32Array(itemCount);
 
   /** Calls add(item, score) once per (source, item) pair: own profile and each neighbour's. */
   const score = (ctx: UserContext, add: (item: number, v: number) => void) => {
@@ -169,9 +174,27 @@ function createUserKnn(params: UserKnnParams, itemIds: readonly string[], profil
         if (item < out.length) out[item] += v;
       });
     },
-    /** Exact: only the customer's own items and their neighbours' score. */
-    scoreSparse(ctx: UserContext, out: SparseScores) {
-      score(ctx, (item, v) => out.add(item, v));
+    /**
+     * The customer's own items and the `limit` best of the rest: a hundred neighbours' profiles touch
+     * thousands of items, most with a negligible share, and every candidate costs the blend (and ALS,
+     * which ranks the pool) a little.
+     */
+    scoreSparse(ctx: UserContext, out: SparseScores, limit: number) {
+      let n = 0;
+      score(ctx, (item, v) => {
+        if (acc[item] === 0) accTouched[n++] = item;
+        acc[item] += v;
+      });
+      const own = new Set<number>();
+      for (const h of ctx.history) own.add(h.item);
+      const heap = n > limit ? new TopKHeap(limit) : null;
+      for (let t = 0; t < n; t++) {
+        const item = accTouched[t];
+        if (heap === null || own.has(item)) out.set(item, acc[item]);
+        else heap.push(item, acc[item]);
+      }
+      if (heap) for (const top of heap.result()) out.set(top.item, acc[top.item]);
+      for (let t = 0; t < n; t++) acc[accTouched[t]] = 0;
     },
     toArtifact() {
       return encodeArtifact(

@@ -116,3 +116,22 @@ describe('user-kNN (decayed basket profiles)', () => {
     expect(() => userKnnFactory.parseParams({ orderDecay: 0 })).toThrow(/user-knn\.orderDecay/);
   });
 });
+
+describe('user-kNN sparse scoring', () => {
+  it('gives the dense scores of the customer\'s own items and of the `limit` best others, nothing else', async () => {
+    const { SparseScores } = await import('../../../src/recommenders/sparse-scores.js');
+    const model = userKnnFactory.fit(ds, userKnnFactory.parseParams({ orderDecay: 0.5, alpha: 0.5 }));
+    const u1 = ds.userIndex.get('u1')!;
+    const dense = scores(model, u1, historyOf('u1'));
+    const sparseOf = (limit: number) => {
+      const out = new SparseScores(ds.itemIds.length);
+      model.scoreSparse!({ user: u1, history: historyOf('u1'), attributes: {} }, out, limit);
+      return Object.fromEntries(Array.from({ length: out.size }, (_, p) => [ds.itemIds[out.item(p)], out.values[out.item(p)]]));
+    };
+    // Unlimited: exactly the positive dense scores.
+    expect(sparseOf(100)).toEqual(Object.fromEntries(Object.entries(dense).filter(([, v]) => v > 0)));
+    // u1 owns A, B, C; of the others D (u2's, the closer neighbour) outranks F (u4's).
+    expect(Object.keys(sparseOf(1)).sort()).toEqual(['A', 'B', 'C', 'D']);
+    expect(sparseOf(1).D).toBe(dense.D);
+  });
+});
