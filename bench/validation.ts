@@ -22,9 +22,8 @@
  */
 import { RollingFold } from '../src/evaluation/rolling-fold.js';
 import { foldEnds } from '../src/evaluation/rolling-tune.js';
-import { parseRecipe, withTuning, type Recipe } from '../src/training/recipe.js';
+import { loadRecipe, parseRecipe, withTuning, type Recipe } from '../src/training/recipe.js';
 import { recipeToRaw, tuneRecipeOn } from '../src/training/tune-for-training.js';
-import { loadRecipe } from '../src/training/recipe.js';
 import { dataFile, loadOnlineRetail, withoutDataArg } from './lib/online-retail.js';
 
 const args = withoutDataArg();

@@ -15,6 +15,19 @@ export interface Csr {
   firstTs: Float64Array;
 }
 
+/** A Csr from rows built in plain arrays (entries aligned with `idx`). */
+function packCsr(users: number, items: number, indptr: Int32Array, idx: number[], val: number[], last: number[], first: number[]): Csr {
+  return {
+    rows: users,
+    cols: items,
+    indptr,
+    indices: Int32Array.from(idx),
+    values: Float32Array.from(val),
+    lastTs: Float64Array.from(last),
+    firstTs: Float64Array.from(first),
+  };
+}
+
 /** Builds the user x item matrix; weight = number of distinct orders containing (user, item). */
 export function userItemMatrix(ds: Dataset): Csr {
   const users = ds.userIds.length;
@@ -73,15 +86,7 @@ export function userItemMatrix(ds: Dataset): Csr {
     }
     indptr[u + 1] = idx.length;
   }
-  return {
-    rows: users,
-    cols: items,
-    indptr,
-    indices: Int32Array.from(idx),
-    values: Float32Array.from(val),
-    lastTs: Float64Array.from(last),
-    firstTs: Float64Array.from(first),
-  };
+  return packCsr(users, items, indptr, idx, val, last, first);
 }
 
 /**
@@ -184,13 +189,5 @@ export function weightedUserItemMatrix(ds: Dataset): Csr {
     for (let p2 = bought.indptr[u]; p2 < end; p2++) inRow[bought.indices[p2]] = 0;
     indptr[u + 1] = idx.length;
   }
-  return {
-    rows: users,
-    cols: items,
-    indptr,
-    indices: Int32Array.from(idx),
-    values: Float32Array.from(val),
-    lastTs: Float64Array.from(last),
-    firstTs: Float64Array.from(first),
-  };
+  return packCsr(users, items, indptr, idx, val, last, first);
 }

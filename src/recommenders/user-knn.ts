@@ -132,10 +132,13 @@ function createUserKnn(params: UserKnnParams, itemIds: readonly string[], profil
   const acc = new Float64Array(itemCount);
   const accTouched = new Int32Array(itemCount);
 
-  /** Calls add(item, score) once per (source, item) pair: own profile and each neighbour's. */
-  const score = (ctx: UserContext, add: (item: number, v: number) => void) => {
+  /**
+   * Calls add(item, score) once per (source, item) pair: own profile and each neighbour's. Returns the
+   * customer's own profile (their items).
+   */
+  const score = (ctx: UserContext, add: (item: number, v: number) => void): Map<number, number> => {
     const own = basketProfile(ctx.history, itemCount, params.orderDecay);
-    if (own.size === 0) return;
+    if (own.size === 0) return own;
     let norm = 0;
     for (const w of own.values()) norm += w * w;
     norm = Math.sqrt(norm);
@@ -159,11 +162,12 @@ function createUserKnn(params: UserKnnParams, itemIds: readonly string[], profil
     if (params.alpha > 0) for (const [item, w] of own) add(item, params.alpha * w);
     let simSum = 0;
     for (const nb of near) simSum += nb.score;
-    if (params.alpha >= 1 || !(simSum > 0)) return;
+    if (params.alpha >= 1 || !(simSum > 0)) return own;
     for (const nb of near) {
       const f = ((1 - params.alpha) * nb.score) / simSum;
       for (let p = profiles.indptr[nb.item]; p < profiles.indptr[nb.item + 1]; p++) add(profiles.items[p], f * profiles.weights[p]);
     }
+    return own;
   };
 
   return {
@@ -181,12 +185,10 @@ function createUserKnn(params: UserKnnParams, itemIds: readonly string[], profil
      */
     scoreSparse(ctx: UserContext, out: SparseScores, limit: number) {
       let n = 0;
-      score(ctx, (item, v) => {
+      const own = score(ctx, (item, v) => {
         if (acc[item] === 0) accTouched[n++] = item;
         acc[item] += v;
       });
-      const own = new Set<number>();
-      for (const h of ctx.history) own.add(h.item);
       const heap = n > limit ? new TopKHeap(limit) : null;
       for (let t = 0; t < n; t++) {
         const item = accTouched[t];
