@@ -14,6 +14,10 @@
  *     tunes the recipe as a training does (tuneRecipeOn) with and without SOURCE, per cutoff,
  *     and prints the tuned blend's objective per window and its validation NDCG.
  *
+ *   npx tsx bench/validation.ts tuned [--cutoffs 2011-09-01,2011-10-01,2011-11-01] [--data FILE]
+ *     tunes the recipe as a training does (tuneRecipeOn) per cutoff and prints the tuned blend's
+ *     objective per window, its validation NDCG and the weights it chose.
+ *
  *   npx tsx bench/validation.ts horizon [--ends 2011-08-01,2011-09-01] [--days 30,60,90] [--data FILE]
  *     fits the recipe's sources on windows of each length ending at each date and prints the
  *     recipe's blend's all-mode NDCG@10 beside buy-again's: does the blend's edge depend on the window length?
@@ -85,6 +89,19 @@ if (command === 'alone') {
       );
     }
   }
+} else if (command === 'tuned') {
+  // The recipe tuned as a training tunes it, per cutoff: what the tuner chose and its validation.
+  for (const c of cutoffs) {
+    const started = performance.now();
+    const tuned = await tuneRecipeOn(input, withTuning(recipe, recipe.tune ?? true), iso(c), undefined, { threads: 2 });
+    const v = tuned.validation;
+    if ('skipped' in v) throw new Error(v.skipped);
+    console.log(
+      `${c} objective per window ${v.objective.blend.map(f4).join(' ')} (mean ${f4(v.objective.blend.reduce((a, b) => a + b) / v.objective.blend.length)}); ` +
+        `novel ${f4(v.scores.novel.ndcg)} (coverage ${v.scores.novel.coverage.toFixed(3)}), all ${f4(v.scores.all.ndcg)}; chosen ${v.chosen}; ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
+    console.log(`  weights ${JSON.stringify(tuned.recipe.hybrid.weights)} repeat ${JSON.stringify(tuned.recipe.hybrid.repeatWeights ?? null)} discount ${tuned.recipe.hybrid.popularityDiscount}`);
+  }
 } else if (command === 'horizon') {
   console.log(`blend = models/${recipeName}.json as written;`+' all-mode NDCG@10 of the blend and of buy-again alone, per window');
   for (const end of ends) {
@@ -97,6 +114,6 @@ if (command === 'alone') {
     }
   }
 } else {
-  console.error('usage: npx tsx bench/validation.ts alone SOURCE VARIANTS | compare SOURCE | horizon (see the comment at the top)');
+  console.error('usage: npx tsx bench/validation.ts alone SOURCE VARIANTS | compare SOURCE | tuned | horizon (see the comment at the top)');
   process.exit(2);
 }

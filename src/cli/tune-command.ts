@@ -19,8 +19,8 @@ Tunes models/NAME.json (default: default) by rolling-origin validation on data b
 --folds (default 3) windows of --days (default 30) back to back before --end (default: after the
 latest event; pass the evaluation cutoff, e.g. 2011-11-01, so tuning never sees the test period).
 Each source keeps the hyperparameters it scores best with alone over the folds, the blend weights are
-tuned on the mean over folds, and the blend is kept only if it beats the best single source on every
-fold. Writes the recipe with its validation to models/OUT.json (default: NAME-tuned). Data comes from
+tuned on the mean over folds (on new items by novel NDCG, on the customer's own items by all-mode
+NDCG), and the blend is kept only if it beats the best single source on every fold. Writes the recipe with its validation to models/OUT.json (default: NAME-tuned). Data comes from
 the database (DATABASE_URL or the embedded one) unless --online-retail reads a UCI Online Retail CSV:
 FILE, or without it ONLINE_RETAIL_CSV, or ${DEFAULT_ONLINE_RETAIL_RELATIVE} beside the repository.`;
 

@@ -1,5 +1,5 @@
 import { distinctOrderCount } from '../recommenders/history.js';
-import { blendWeights, discoveryDiscount, type HybridConfig } from '../recommenders/hybrid.js';
+import { blendedSources, blendWeights, discoveryDiscount, repeatBlendWeights, type HybridConfig } from '../recommenders/hybrid.js';
 import type { Recommender } from '../recommenders/recommender.js';
 import { TopKHeap } from '../recommenders/top-k-heap.js';
 import { buildBlendMatrix, matrixMatches, type BlendMatrix } from './blend-matrix.js';
@@ -87,12 +87,12 @@ export function addSourcePart(cache: BlendCache, split: EvaluationSplit, name: s
 
 /**
  * Blends the cached parts with a hybrid configuration (weights interpolated by order count as in
- * hybrid.ts) and measures NDCG@k, recall@k and catalog coverage per mode. Scores are accumulated in
+ * hybrid.ts, repeatWeights on the user's own items) and measures NDCG@k, recall@k and catalog coverage per mode. Scores are accumulated in
  * float32 in the order of blendWeights, as the hybrid's own buffer does, so rankings match it exactly.
  */
 export function scoreBlend(
   cache: BlendCache,
-  config: Pick<HybridConfig, 'weights' | 'fullHistoryOrders'> & { popularityDiscount?: number },
+  config: Pick<HybridConfig, 'weights' | 'repeatWeights' | 'fullHistoryOrders'> & { popularityDiscount?: number },
   k = 10,
 ): BlendScores {
   if (!matrixMatches(cache.matrix, cache.parts)) cache.matrix = buildBlendMatrix(cache.parts, cache.users.length, cache.trainItems, cache.itemCount);
@@ -102,7 +102,7 @@ export function scoreBlend(
   const beta = config.popularityDiscount ?? 0;
   const discount = beta > 0 ? discoveryDiscount(cache.itemBuyers, beta) : null;
   const fullConfig = { ...config, normalisation: 'max', rankDepth: 200 } as HybridConfig;
-  const weightCache = new Map<number, { cols: Int32Array; ws: Float64Array }>();
+  const weightCache = new Map<number, { cols: Int32Array; ws: Float64Array; own: Float64Array }>();
   const sums = { novel: { ndcg: 0, recall: 0, users: 0 }, all: { ndcg: 0, recall: 0, users: 0 } };
   const shown: Record<EvalMode, Uint8Array> = { novel: new Uint8Array(cache.itemCount), all: new Uint8Array(cache.itemCount) };
   const top = { novel: new TopList(k), all: new TopList(k) };
@@ -111,19 +111,27 @@ export function scoreBlend(
     const orders = cache.orders[j];
     let weighted = weightCache.get(orders);
     if (!weighted) {
-      const entries = Object.entries(blendWeights(fullConfig, orders)).filter(([name]) => column.has(name));
-      weighted = { cols: Int32Array.from(entries, ([name]) => column.get(name)!), ws: Float64Array.from(entries, ([, w]) => w) };
+      // The hybrid's order of summation: sources weighted on new items, then those only on own items.
+      const names = blendedSources(fullConfig, orders).filter((name) => column.has(name));
+      const novelWeights = blendWeights(fullConfig, orders);
+      const ownWeights = repeatBlendWeights(fullConfig, orders);
+      weighted = {
+        cols: Int32Array.from(names, (name) => column.get(name)!),
+        ws: Float64Array.from(names, (name) => novelWeights[name] ?? 0),
+        own: Float64Array.from(names, (name) => ownWeights[name] ?? 0),
+      };
       weightCache.set(orders, weighted);
     }
-    const { cols, ws } = weighted;
+    const { cols, ws, own } = weighted;
     const novel = cache.relevant.novel[j];
     const all = cache.relevant.all[j];
     top.novel.clear();
     top.all.clear();
     for (let c = m.indptr[j]; c < m.indptr[j + 1]; c++) {
       const row = c * width;
+      const w = m.owned[c] ? own : ws;
       let s = 0;
-      for (let t = 0; t < cols.length; t++) s = Math.fround(s + ws[t] * m.scores[row + cols[t]]);
+      for (let t = 0; t < cols.length; t++) s = Math.fround(s + w[t] * m.scores[row + cols[t]]);
       if (!(s > 0)) continue;
       const item = m.items[c];
       if (m.owned[c]) {

@@ -25,7 +25,7 @@ export interface FoldInfo {
 }
 
 /** A blend to score on a fold. */
-export type FoldBlend = Pick<HybridConfig, 'weights'> & { popularityDiscount?: number };
+export type FoldBlend = Pick<HybridConfig, 'weights' | 'repeatWeights'> & { popularityDiscount?: number };
 
 /**
  * One rolling-origin fold: its split and blend cache, the source candidates fitted on it and the

@@ -5,7 +5,7 @@ import { localFoldPool, threadedFoldPool } from './fold-pool.js';
 import type { FoldSpec } from './rolling-fold.js';
 import { makeSplit } from './run-evaluation.js';
 import type { EvaluationSplit, SplitInput } from './splits.js';
-import { DEFAULT_DISCOUNT_GRID, meanScores, memoEvaluator, objective, tuneWeights } from './tune.js';
+import { DEFAULT_DISCOUNT_GRID, meanScores, memoEvaluator, objective, tuneWeights, type BlendTrial } from './tune.js';
 
 const DAY_MS = 86_400_000;
 
@@ -108,7 +108,9 @@ const alone = (name: string) => ({ cold: { [name]: 1 }, warm: { [name]: 1 } });
  *  2. Per source, each hyperparameter candidate is fitted on every fold and the one whose own
  *     accuracy objective (novel + all NDCG@k, mean over folds) is best is kept.
  *  3. Blend weights and the discovery discount are tuned by coordinate descent on the mean over
- *     folds (accuracy first, then with the coverage requirement).
+ *     folds: the weights on new items and the discount by novel-mode NDCG (accuracy first, then with
+ *     the coverage requirement), then the weights on the customer's own items (repeatWeights) by
+ *     all-mode NDCG with the rest held fixed.
  *  4. Regularisation toward the simplest good recipe: the blend is kept only if its objective beats
  *     the best single source's on every fold, both judged with the same coverage requirement (on
  *     their coverage averaged over the folds, as in step 3);
@@ -155,15 +157,26 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
     }
 
     // Each blend is scored on every fold at once (in parallel with fold threads), then averaged.
-    const evaluate = memoEvaluator(async (blend: { weights: Weights; popularityDiscount: number }) => meanScores(await pool.score(blend)));
+    const evaluate = memoEvaluator(async (blend: BlendTrial) => meanScores(await pool.score(blend)));
     const names = Object.keys(recipe.sources);
     const tuneOpts = { grid: opts.grid, rounds: opts.rounds, coveragePenalty: opts.coveragePenalty, discountGrid: opts.discountGrid ?? DEFAULT_DISCOUNT_GRID };
-    let blend = await tuneWeights(evaluate, names, recipe.hybrid.weights, { ...tuneOpts, minCoverage: 0, popularityDiscount: recipe.hybrid.popularityDiscount });
-    log(`blend (accuracy only): objective ${blend.objective.toFixed(4)}, novel coverage ${blend.scores.novel.coverage.toFixed(3)}`);
+    // The weights on new items are fitted to the novel lists only (which depend on nothing else), the
+    // weights on the customer's own items then to the lists with repurchases, new items held fixed.
+    const novelOnly = ['novel'] as const;
+    let blend = await tuneWeights(evaluate, names, recipe.hybrid.weights, { ...tuneOpts, modes: novelOnly, minCoverage: 0, popularityDiscount: recipe.hybrid.popularityDiscount });
+    log(`blend on new items (accuracy only): novel NDCG ${blend.scores.novel.ndcg.toFixed(4)}, novel coverage ${blend.scores.novel.coverage.toFixed(3)}`);
     if ((opts.minCoverage ?? 0) > 0) {
-      blend = await tuneWeights(evaluate, names, blend.weights, { ...tuneOpts, minCoverage: opts.minCoverage, popularityDiscount: blend.popularityDiscount });
-      log(`blend (coverage >= ${opts.minCoverage}): objective ${blend.objective.toFixed(4)}, novel coverage ${blend.scores.novel.coverage.toFixed(3)}`);
+      blend = await tuneWeights(evaluate, names, blend.weights, { ...tuneOpts, modes: novelOnly, minCoverage: opts.minCoverage, popularityDiscount: blend.popularityDiscount });
+      log(`blend on new items (coverage >= ${opts.minCoverage}): novel NDCG ${blend.scores.novel.ndcg.toFixed(4)}, novel coverage ${blend.scores.novel.coverage.toFixed(3)}`);
     }
+    blend = await tuneWeights(evaluate, names, blend.weights, {
+      ...tuneOpts,
+      discountGrid: [],
+      modes: ['all'],
+      popularityDiscount: blend.popularityDiscount,
+      repeatWeights: recipe.hybrid.repeatWeights ?? blend.weights,
+    });
+    log(`blend on own items: all-mode NDCG ${blend.scores.all.ndcg.toFixed(4)}, objective ${objective(blend.scores, opts.minCoverage ?? 0, opts.coveragePenalty).toFixed(4)}`);
     log(`${evaluate.hits()} blends were revisited and not scored again`);
     // The blend and the single sources are judged by the same bar: accuracy, less the coverage
     // shortfall the blend was held to. A single source that reaches the accuracy only by collapsing onto
@@ -173,7 +186,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
       const shortfall = objective(meanScores(perFold)) - objective(meanScores(perFold), opts.minCoverage ?? 0, opts.coveragePenalty);
       return perFold.map((s) => objective(s) - shortfall);
     };
-    const blendPerFold = judged(await pool.score({ weights: blend.weights, popularityDiscount: blend.popularityDiscount }));
+    const blendPerFold = judged(await pool.score({ weights: blend.weights, repeatWeights: blend.repeatWeights, popularityDiscount: blend.popularityDiscount }));
     const singles: Record<string, number[]> = {};
     for (const name of names) singles[name] = judged(await pool.score({ weights: alone(name), popularityDiscount: 0 }));
 
@@ -183,11 +196,12 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
     const weights = keepBlend ? blend.weights : alone(bestSingle);
     const popularityDiscount = keepBlend ? blend.popularityDiscount : 0;
     const scores = keepBlend ? blend.scores : meanScores(await pool.score({ weights }));
+    const { repeatWeights: _written, ...hybrid } = raw.hybrid as Record<string, unknown>;
 
     const sources: Record<string, unknown> = {};
     for (const [name, s] of Object.entries(rawSources)) sources[name] = chosenParams[name] ? { ...s, params: chosenParams[name] } : s;
     return {
-      recipe: { ...raw, sources, hybrid: { ...(raw.hybrid as object), weights, popularityDiscount } },
+      recipe: { ...raw, sources, hybrid: { ...hybrid, weights, ...(keepBlend ? { repeatWeights: blend.repeatWeights } : {}), popularityDiscount } },
       validation: {
         kind: 'rolling-origin',
         folds: folds.map((s) => ({ start: new Date(s.start).toISOString(), end: new Date(s.end).toISOString() })),

@@ -3,7 +3,7 @@ import { recommenderFactory } from '../recommenders/registry.js';
 import type { Recipe } from '../training/recipe.js';
 import { addSourcePart, createBlendCache, scoreBlend, type BlendCache, type BlendScores } from './blend-cache.js';
 import { makeSplit } from './run-evaluation.js';
-import type { SplitInput } from './splits.js';
+import type { EvalMode, SplitInput } from './splits.js';
 
 type Weights = HybridConfig['weights'];
 
@@ -49,11 +49,16 @@ export const DEFAULT_DISCOUNT_GRID = [0, 0.05, 0.1, 0.2, 0.3, 0.35, 0.4, 0.45, 0
 /**
  * What tuning maximises: NDCG@k in mode novel plus NDCG@k in mode all (buy-again only matters in
  * `all`, the rest in both), minus coveragePenalty times the coverage shortfall below `minCoverage`,
- * so a blend cannot win by collapsing onto a few bestsellers.
+ * so a blend cannot win by collapsing onto a few bestsellers. `modes` narrows the NDCG to one mode
+ * (the coverage requirement, on novel lists, applies either way).
  */
-export function objective(s: BlendScores, minCoverage = 0, coveragePenalty = 10): number {
-  return s.novel.ndcg + s.all.ndcg - coveragePenalty * Math.max(0, minCoverage - s.novel.coverage);
+export function objective(s: BlendScores, minCoverage = 0, coveragePenalty = 10, modes: readonly EvalMode[] = BOTH_MODES): number {
+  let ndcg = 0;
+  for (const mode of modes) ndcg += s[mode].ndcg;
+  return ndcg - coveragePenalty * Math.max(0, minCoverage - s.novel.coverage);
 }
+
+const BOTH_MODES: readonly EvalMode[] = ['novel', 'all'];
 
 /** Mean of several folds' scores, metric by metric (each fold counts the same, whatever its users). */
 export function meanScores(all: readonly BlendScores[]): BlendScores {
@@ -68,6 +73,8 @@ export function meanScores(all: readonly BlendScores[]): BlendScores {
 /** A blend to score: the weights and discovery discount under trial (the rest of the hybrid is fixed). */
 export interface BlendTrial {
   weights: Weights;
+  /** Weights on the user's own items; absent = `weights`. */
+  repeatWeights?: Weights;
   popularityDiscount: number;
 }
 
@@ -80,7 +87,7 @@ export type BlendEvaluator = (trial: BlendTrial) => BlendScores | Promise<BlendS
 /** Evaluates blends on caches in this thread: the scores averaged over the caches (rolling-origin folds). */
 export function cacheEvaluator(caches: BlendCache | readonly BlendCache[], fullHistoryOrders: number, k = 10): BlendEvaluator {
   const folds = Array.isArray(caches) ? (caches as readonly BlendCache[]) : [caches as BlendCache];
-  return ({ weights, popularityDiscount }) => meanScores(folds.map((cache) => scoreBlend(cache, { weights, fullHistoryOrders, popularityDiscount }, k)));
+  return ({ weights, repeatWeights, popularityDiscount }) => meanScores(folds.map((cache) => scoreBlend(cache, { weights, repeatWeights, fullHistoryOrders, popularityDiscount }, k)));
 }
 
 /**
@@ -88,13 +95,19 @@ export function cacheEvaluator(caches: BlendCache | readonly BlendCache[], fullH
  * names, then warm ones), the sources with a positive weight at some history length. Two trials with
  * the same key blend the same float32 sums, so they score the same.
  */
-export function trialKey({ weights, popularityDiscount }: BlendTrial): string {
-  const names = new Set([...Object.keys(weights.cold), ...Object.keys(weights.warm)]);
+export function trialKey({ weights, repeatWeights, popularityDiscount }: BlendTrial): string {
   const parts: (string | number)[] = [popularityDiscount];
-  for (const name of names) {
-    const cold = weights.cold[name] ?? 0;
-    const warm = weights.warm[name] ?? 0;
-    if (cold > 0 || warm > 0) parts.push(name, cold, warm);
+  const add = (w: Weights) => {
+    for (const name of new Set([...Object.keys(w.cold), ...Object.keys(w.warm)])) {
+      const cold = w.cold[name] ?? 0;
+      const warm = w.warm[name] ?? 0;
+      if (cold > 0 || warm > 0) parts.push(name, cold, warm);
+    }
+  };
+  add(weights);
+  if (repeatWeights) {
+    parts.push('repeat');
+    add(repeatWeights);
   }
   return JSON.stringify(parts);
 }
@@ -121,6 +134,23 @@ export function memoEvaluator(evaluate: BlendEvaluator): BlendEvaluator & { hits
   return Object.assign(memo, { hits: () => hits });
 }
 
+/** What tuneWeights searches and by what it judges. */
+export interface WeightSearch {
+  grid?: number[];
+  rounds?: number;
+  minCoverage?: number;
+  coveragePenalty?: number;
+  popularityDiscount?: number;
+  discountGrid?: number[];
+  /** The NDCG the objective counts (default both modes). */
+  modes?: readonly EvalMode[];
+  /**
+   * With repeat weights the search moves those (the ranking of the user's own items) and holds
+   * `start` (the weights on new items) fixed; without, it moves `start`'s weights.
+   */
+  repeatWeights?: Weights;
+}
+
 /**
  * Coordinate descent over the cold and warm weight of every source in `names`: for each weight in
  * turn, try every grid value with the others fixed and keep the best (ties keep the current value, so
@@ -132,14 +162,17 @@ export async function tuneWeights(
   evaluate: BlendEvaluator,
   sourceNames: Iterable<string>,
   start: Weights,
-  opts: { grid?: number[]; rounds?: number; minCoverage?: number; coveragePenalty?: number; popularityDiscount?: number; discountGrid?: number[] },
-): Promise<{ weights: Weights; popularityDiscount: number; scores: BlendScores; objective: number }> {
+  opts: WeightSearch,
+): Promise<{ weights: Weights; repeatWeights?: Weights; popularityDiscount: number; scores: BlendScores; objective: number }> {
   const grid = opts.grid ?? DEFAULT_GRID;
   const names = [...sourceNames].sort();
-  const trial: BlendTrial = { weights: { cold: { ...start.cold }, warm: { ...start.warm } }, popularityDiscount: opts.popularityDiscount ?? 0 };
-  const { weights } = trial;
+  const copy = (w: Weights): Weights => ({ cold: { ...w.cold }, warm: { ...w.warm } });
+  const trial: BlendTrial = { weights: copy(start), popularityDiscount: opts.popularityDiscount ?? 0 };
+  if (opts.repeatWeights) trial.repeatWeights = copy(opts.repeatWeights);
+  const weights = trial.repeatWeights ?? trial.weights;
+  const judge = (s: BlendScores) => objective(s, opts.minCoverage, opts.coveragePenalty, opts.modes);
   let scores = await evaluate(trial);
-  let best = objective(scores, opts.minCoverage, opts.coveragePenalty);
+  let best = judge(scores);
   for (let round = 0; round < (opts.rounds ?? 3); round++) {
     const before = best;
     for (const beta of opts.discountGrid ?? []) {
@@ -147,7 +180,7 @@ export async function tuneWeights(
       const previous = trial.popularityDiscount;
       trial.popularityDiscount = beta;
       const s = await evaluate(trial);
-      const o = objective(s, opts.minCoverage, opts.coveragePenalty);
+      const o = judge(s);
       if (o > best + 1e-9) [best, scores] = [o, s];
       else trial.popularityDiscount = previous;
     }
@@ -163,7 +196,7 @@ export async function tuneWeights(
             continue;
           }
           const s = await evaluate(trial);
-          const o = objective(s, opts.minCoverage, opts.coveragePenalty);
+          const o = judge(s);
           if (o > best + 1e-9) {
             best = o;
             scores = s;
@@ -174,7 +207,13 @@ export async function tuneWeights(
     }
     if (best <= before + 1e-9) break;
   }
-  return { weights: dropZeros(weights), popularityDiscount: trial.popularityDiscount, scores, objective: best };
+  return {
+    weights: dropZeros(trial.weights),
+    ...(trial.repeatWeights ? { repeatWeights: dropZeros(trial.repeatWeights) } : {}),
+    popularityDiscount: trial.popularityDiscount,
+    scores,
+    objective: best,
+  };
 }
 
 function dropZeros(w: Weights): Weights {

@@ -12,6 +12,14 @@ const weights = z.record(z.string().min(1), z.number().min(0));
 export const hybridConfigSchema = z.strictObject({
   /** Per-source weights for a user with 0-1 orders (cold) and for one with `fullHistoryOrders` or more (warm). */
   weights: z.strictObject({ cold: weights, warm: weights }),
+  /**
+   * Weights of the same sources on the user's own items (what they bought before), interpolated the
+   * same way; absent = `weights`. Which unbought items a user sees depends only on `weights`; where
+   * their repurchases rank among them depends on these. Ranking new items and ranking a customer's
+   * next repurchase are different tasks, so tuning fits `weights` to the novel lists and these to the
+   * lists with repurchases (rolling-tune.ts).
+   */
+  repeatWeights: z.strictObject({ cold: weights, warm: weights }).optional(),
   /** Distinct orders at which a user counts as fully warm. */
   fullHistoryOrders: z.int().min(2).default(10),
   /**
@@ -55,6 +63,10 @@ export interface HybridRecommender extends Recommender {
   readonly config: HybridConfig;
   /** The blend weight of every source for a user with `orders` distinct orders (sources with weight 0 omitted). */
   weightsFor(orders: number): Record<string, number>;
+  /** The same for the user's own items (repeatWeights, else weightsFor's). */
+  repeatWeightsFor(orders: number): Record<string, number>;
+  /** The sources a user with `orders` distinct orders is scored by: weighted on new items, their own, or both. */
+  sourcesFor(orders: number): string[];
   /**
    * Scores a user into `scratch` (see createBlendScratch): the blend, and each weighted source's raw
    * sparse scores and weighted, normalised part, so serving can say which sources put an item on the
@@ -105,21 +117,41 @@ export function itemBuyerCounts(ds: Pick<Dataset, 'itemIds' | 'eventUser' | 'eve
  *   w(n) = (1 - t) * cold + t * warm,  t = min(1, ln(1 + max(0, n - 1)) / ln(fullHistoryOrders))
  * so t = 0 for 0-1 orders, grows fast over the first few orders and reaches 1 at fullHistoryOrders.
  */
-export function blendWeights(config: HybridConfig, orders: number): Record<string, number> {
-  const t = Math.min(1, Math.log1p(Math.max(0, orders - 1)) / Math.log(config.fullHistoryOrders));
+export function blendWeights(config: Pick<HybridConfig, 'weights' | 'fullHistoryOrders'>, orders: number): Record<string, number> {
+  return interpolateWeights(config.weights, config.fullHistoryOrders, orders);
+}
+
+/** blendWeights for the user's own items: repeatWeights interpolated the same way, else the same as blendWeights. */
+export function repeatBlendWeights(config: Pick<HybridConfig, 'weights' | 'repeatWeights' | 'fullHistoryOrders'>, orders: number): Record<string, number> {
+  return interpolateWeights(config.repeatWeights ?? config.weights, config.fullHistoryOrders, orders);
+}
+
+function interpolateWeights(weights: HybridConfig['weights'], fullHistoryOrders: number, orders: number): Record<string, number> {
+  const t = Math.min(1, Math.log1p(Math.max(0, orders - 1)) / Math.log(fullHistoryOrders));
   const out: Record<string, number> = {};
-  for (const name of new Set([...Object.keys(config.weights.cold), ...Object.keys(config.weights.warm)])) {
-    const w = (1 - t) * (config.weights.cold[name] ?? 0) + t * (config.weights.warm[name] ?? 0);
+  for (const name of new Set([...Object.keys(weights.cold), ...Object.keys(weights.warm)])) {
+    const w = (1 - t) * (weights.cold[name] ?? 0) + t * (weights.warm[name] ?? 0);
     if (w > 0) out[name] = w;
   }
   return out;
 }
 
 /**
+ * The sources blended for a user, in the order their parts are summed: those weighted on new items
+ * (blendWeights' order), then those weighted only on the user's own items.
+ */
+export function blendedSources(config: Pick<HybridConfig, 'weights' | 'repeatWeights' | 'fullHistoryOrders'>, orders: number): string[] {
+  const names = Object.keys(blendWeights(config, orders));
+  if (!config.repeatWeights) return names;
+  for (const name of Object.keys(repeatBlendWeights(config, orders))) if (!names.includes(name)) names.push(name);
+  return names;
+}
+
+/**
  * Blends already-fitted sources (the hybrid fits nothing itself, so training and evaluation reuse the
  * same fits). Throws when a weighted source is missing. Scores are
  *   sum_s w_s(n) * normalised_s(item) * multiplier(item)
- * over each source's sparse scores (see sourceDepth): a user costs what their sources touch.
+ * (w_s the repeat weights on the user's own items) over each source's sparse scores (see sourceDepth): a user costs what their sources touch.
  */
 export function createHybrid(
   sources: ReadonlyMap<string, Recommender>,
@@ -129,27 +161,38 @@ export function createHybrid(
   const config = hybridConfigSchema.parse(rawConfig);
   if (config.popularityDiscount > 0 && !itemBuyers) throw new Error('hybrid: popularityDiscount needs the items\' buyer counts');
   const discount = itemBuyers && config.popularityDiscount > 0 ? discoveryDiscount(itemBuyers, config.popularityDiscount) : null;
-  for (const name of [...Object.keys(config.weights.cold), ...Object.keys(config.weights.warm)]) {
+  const repeat = config.repeatWeights ?? { cold: {}, warm: {} };
+  for (const name of [...Object.keys(config.weights.cold), ...Object.keys(config.weights.warm), ...Object.keys(repeat.cold), ...Object.keys(repeat.warm)]) {
     if (!sources.has(name)) throw new Error(`hybrid: weighted source "${name}" is not among the fitted sources`);
   }
   for (const name of config.sourceCap?.sources ?? []) {
     if (!sources.has(name)) throw new Error(`hybrid: capped source "${name}" is not among the fitted sources`);
   }
   const weightsFor = (orders: number) => blendWeights(config, orders);
+  const repeatWeightsFor = (orders: number) => repeatBlendWeights(config, orders);
   /** scoreUser's own buffers (blendSparse callers bring theirs). */
   let denseCall: { scratch: BlendScratch; n: number } | null = null;
   const dense = { buffer: new Float32Array(0) };
   const scoreSource = (source: Recommender, ctx: UserContext, raw: SparseScores) => scoreSparseOf(source, ctx, raw, config.sourceDepth, dense);
 
-  /** part = w * normalised raw score, per `normalisation`, on the touched items (untouched ones count 0). */
-  const normalise = (raw: SparseScores, part: SparseScores, w: number) => {
+  /**
+   * part = w * normalised raw score, per `normalisation`, on the touched items (untouched ones count 0),
+   * with w = `wOwn` on the items marked in `own` (the user's history) and `w` elsewhere; a part of 0 is
+   * left out.
+   */
+  const normalise = (raw: SparseScores, part: SparseScores, w: number, wOwn: number, own: Uint8Array) => {
     if (config.normalisation === 'rank') {
       const top = new TopKHeap(config.rankDepth);
       for (let p = 0; p < raw.size; p++) {
         const i = raw.item(p);
         if (raw.values[i] > 0) top.push(i, raw.values[i]);
       }
-      top.result().forEach((t, r) => part.set(t.item, w * (1 - r / config.rankDepth)));
+      const ranked = top.result();
+      for (let r = 0; r < ranked.length; r++) {
+        const i = ranked[r].item;
+        const weight = own[i] === 1 ? wOwn : w;
+        if (weight > 0) part.set(i, weight * (1 - r / config.rankDepth));
+      }
       return;
     }
     let min = 0;
@@ -162,10 +205,12 @@ export function createHybrid(
     const from = config.normalisation === 'minmax' ? min : 0;
     if (!(max > from)) return;
     const scale = w / (max - from);
+    const ownScale = wOwn / (max - from);
     for (let p = 0; p < raw.size; p++) {
       const i = raw.item(p);
       const v = raw.values[i];
-      if (v > from) part.set(i, (v - from) * scale);
+      const s = own[i] === 1 ? ownScale : scale;
+      if (v > from && s > 0) part.set(i, (v - from) * s);
     }
   };
 
@@ -191,31 +236,35 @@ export function createHybrid(
     scratch.multiplier = multiplier;
     const n = scratch.blend.itemCount;
     // Sources that can rank given candidates (ALS) come last and rank what the others found.
-    const weighted = Object.entries(weightsFor(distinctOrderCount(ctx.history)));
+    const orders = distinctOrderCount(ctx.history);
+    const novelWeights = weightsFor(orders);
+    const ownWeights = config.repeatWeights ? repeatWeightsFor(orders) : novelWeights;
+    const weighted = blendedSources(config, orders);
     const cap = config.sourceCap;
     const pooled = (name: string) => sources.get(name)!.scoreCandidates !== undefined;
-    weighted.sort(([a], [b]) => Number(pooled(a)) - Number(pooled(b)));
-    const orders = distinctOrderCount(ctx.history);
-    for (const [name, w] of weighted) {
+    weighted.sort((a, b) => Number(pooled(a)) - Number(pooled(b)));
+    for (const name of weighted) {
       let bufs = scratch.sources.get(name);
       if (!bufs) scratch.sources.set(name, (bufs = { raw: new SparseScores(n), part: new SparseScores(n) }));
       const source = sources.get(name)!;
       if (source.scoreCandidates && scratch.blend.size > 0) source.scoreCandidates(ctx, scratch.blend, bufs.raw);
       else scoreSource(source, ctx, bufs.raw);
-      normalise(bufs.raw, bufs.part, w);
+      normalise(bufs.raw, bufs.part, novelWeights[name] ?? 0, ownWeights[name] ?? 0, own);
       const { part } = bufs;
       for (let p = 0; p < part.size; p++) {
         const i = part.item(p);
         scratch.blend.add(i, part.values[i] * multiplier(i));
       }
     }
-    if (cap && orders >= cap.minOrders) capSourceSlots(scratch, weighted.map(([name]) => name), cap);
+    if (cap && orders >= cap.minOrders) capSourceSlots(scratch, weighted, cap);
   };
 
   return {
     name: ALGORITHM,
     config,
     weightsFor,
+    repeatWeightsFor,
+    sourcesFor: (orders) => blendedSources(config, orders),
     blendSparse,
     scoreUser(ctx, out) {
       if (!denseCall || denseCall.n !== out.length) denseCall = { scratch: createBlendScratch(out.length), n: out.length };

@@ -149,9 +149,11 @@ export function parseRecipe(raw: unknown, name: string): Recipe {
         : invalid(name, ['sources', key, 'params'], rest.replace(/^: /, ''));
     }
   }
-  for (const level of ['cold', 'warm'] as const) {
-    for (const source of Object.keys(r.hybrid.weights[level])) {
-      if (!(source in sources)) throw invalid(name, ['hybrid', 'weights', level, source], `no source named "${source}"`);
+  for (const set of ['weights', 'repeatWeights'] as const) {
+    for (const level of ['cold', 'warm'] as const) {
+      for (const source of Object.keys(r.hybrid[set]?.[level] ?? {})) {
+        if (!(source in sources)) throw invalid(name, ['hybrid', set, level, source], `no source named "${source}"`);
+      }
     }
   }
   return { name: r.name ?? name, description: r.description, sources, hybrid: r.hybrid, candidates: r.candidates, eventWeights: r.eventWeights, ...(r.validation ? { validation: r.validation } : {}), ...(r.tune ? { tune: r.tune } : {}) };

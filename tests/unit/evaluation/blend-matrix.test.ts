@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { scoreBlend, type BlendCache, type SourcePart } from '../../../src/evaluation/blend-cache.js';
 import { catalogCoverage, ndcgAt, recallAt } from '../../../src/evaluation/metrics.js';
 import { topK } from '../../../src/evaluation/top-k.js';
-import { blendWeights, discoveryDiscount, type HybridConfig } from '../../../src/recommenders/hybrid.js';
+import { blendedSources, blendWeights, discoveryDiscount, repeatBlendWeights, type HybridConfig } from '../../../src/recommenders/hybrid.js';
 import { mulberry32 } from '../../../src/recommenders/seeded-random.js';
 
 const ITEMS = 60;
@@ -49,17 +49,24 @@ function randomCache(seed: number): BlendCache {
 }
 
 /** The blend written the plain way: a catalogue-sized float32 buffer per user, as the hybrid keeps it. */
-function naiveScores(cache: BlendCache, config: Pick<HybridConfig, 'weights' | 'fullHistoryOrders'> & { popularityDiscount: number }, k: number) {
+function naiveScores(cache: BlendCache, config: Pick<HybridConfig, 'weights' | 'repeatWeights' | 'fullHistoryOrders'> & { popularityDiscount: number }, k: number) {
   const discount = discoveryDiscount(cache.itemBuyers, config.popularityDiscount);
   const sums = { novel: { ndcg: 0, recall: 0, users: 0, lists: [] as number[][] }, all: { ndcg: 0, recall: 0, users: 0, lists: [] as number[][] } };
   cache.users.forEach((_, j) => {
     const blended = new Float32Array(cache.itemCount);
-    for (const [name, w] of Object.entries(blendWeights({ ...config, normalisation: 'max', rankDepth: 200 } as HybridConfig, cache.orders[j]))) {
-      const part = cache.parts.get(name)!;
-      for (let p = part.indptr[j]; p < part.indptr[j + 1]; p++) blended[part.items[p]] += w * part.scores[p];
-    }
     const owned = new Uint8Array(cache.itemCount);
     for (const i of cache.trainItems[j]) owned[i] = 1;
+    const full = { ...config, normalisation: 'max', rankDepth: 200 } as HybridConfig;
+    const novelWeights = blendWeights(full, cache.orders[j]);
+    const ownWeights = repeatBlendWeights(full, cache.orders[j]);
+    // Summed in the hybrid's order: sources weighted on new items, then those only on own items.
+    for (const name of blendedSources(full, cache.orders[j])) {
+      const part = cache.parts.get(name)!;
+      for (let p = part.indptr[j]; p < part.indptr[j + 1]; p++) {
+        const i = part.items[p];
+        blended[i] += (owned[i] ? (ownWeights[name] ?? 0) : (novelWeights[name] ?? 0)) * part.scores[p];
+      }
+    }
     for (let i = 0; i < cache.itemCount; i++) if (!owned[i]) blended[i] *= discount[i];
     for (const mode of ['novel', 'all'] as const) {
       const relevant = cache.relevant[mode][j];
@@ -94,6 +101,25 @@ describe('scoreBlend on the candidate matrix', () => {
       const k = 1 + Math.floor(rand() * 10);
       expect(scoreBlend(cache, config, k)).toEqual(naiveScores(cache, config, k));
     }
+  });
+
+  it('When own items have weights of their own, Then they rank by those, new items as before, and it still scores exactly as a plain blend', () => {
+    let changedAll = 0;
+    for (let seed = 1; seed <= 20; seed++) {
+      const cache = randomCache(seed);
+      const rand = mulberry32(seed * 104_729);
+      const w = () => Math.round(rand() * 30) / 10;
+      const base = { weights: { cold: { a: w(), b: w() }, warm: { b: w(), a: w() } }, fullHistoryOrders: 10, popularityDiscount: Math.round(rand() * 10) / 10 };
+      // c is weighted only on own items: it must reach repurchases and nothing else.
+      const config = { ...base, repeatWeights: { cold: { c: w(), a: w() }, warm: { c: w(), b: w() } } };
+      const k = 1 + Math.floor(rand() * 10);
+      const scores = scoreBlend(cache, config, k);
+      expect(scores).toEqual(naiveScores(cache, config, k));
+      const without = scoreBlend(cache, base, k);
+      expect(scores.novel).toEqual(without.novel);
+      if (scores.all.ndcg !== without.all.ndcg) changedAll++;
+    }
+    expect(changedAll).toBeGreaterThan(10);
   });
 
   it('When a source part is replaced, Then the next blend uses the new part', () => {

@@ -95,6 +95,8 @@ describe('tuneRollingOrigin', () => {
     expect(validation.objective.sources['buy-again']).toEqual([1, 1, 1]);
     expect(validation.chosen).toBe('buy-again');
     expect((tuned.hybrid as { weights: unknown }).weights).toEqual({ cold: { 'buy-again': 1 }, warm: { 'buy-again': 1 } });
+    // A single source is the whole recipe: no separate weights on own items.
+    expect(tuned.hybrid).not.toHaveProperty('repeatWeights');
   });
 
   it('When the folds run in 2 or 3 worker threads, Then the tuned recipe and its validation are identical to one thread', async () => {
@@ -140,5 +142,9 @@ describe('the keep-the-blend rule on the bundled Online Retail sample', () => {
     expect(v.chosen).toBe('blend');
     v.objective.blend.forEach((o, f) => expect(o).toBeGreaterThan(v.objective.sources[v.bestSingle][f]));
     for (const name of Object.keys(recipe.sources)) expect(v.objective.sources[name]).toHaveLength(3);
+    // The kept blend ranks own items by weights tuned on the lists with repurchases.
+    const hybrid = tuned.recipe.hybrid as { weights: unknown; repeatWeights?: unknown };
+    expect(hybrid.repeatWeights).toBeDefined();
+    expect(hybrid.repeatWeights).not.toEqual(hybrid.weights);
   }, 120_000);
 });

@@ -126,3 +126,47 @@ describe('tuneWeights', () => {
     expect(r.scores.novel.ndcg).toBe(0);
   });
 });
+
+describe('tuneWeights with weights on own items', () => {
+  // Two users who bought item 3 before; in the period each buys item 0 (new) and item 3 again. At
+  // k = 1, the novel list needs x over y (item 0 above item 1: wx > 1.6 wy) and the list with
+  // repurchases needs y over x (item 3 above item 0: wy > 0.89 wx): one set of weights cannot do both.
+  const part = (entries: [number, number][]) => ({
+    indptr: Int32Array.from([0, entries.length, 2 * entries.length]),
+    items: Int32Array.from([...entries, ...entries].map(([i]) => i)),
+    scores: Float32Array.from([...entries, ...entries].map(([, v]) => v)),
+  });
+  const cache = (): BlendCache => ({
+    itemCount: 4,
+    users: [0, 1],
+    orders: Int32Array.from([1, 1]),
+    trainItems: [Int32Array.from([3]), Int32Array.from([3])],
+    relevant: { novel: [new Set([0]), new Set([0])], all: [new Set([3]), new Set([3])] },
+    itemBuyers: Float32Array.from([0, 0, 0, 2]),
+    parts: new Map([
+      ['x', part([[0, 1], [1, 0.5], [3, 0.2]])],
+      ['y', part([[3, 1], [1, 0.9], [0, 0.1]])],
+    ]),
+  });
+  const start = { cold: { x: 1, y: 1 }, warm: { x: 1, y: 1 } };
+  const grid = [0, 1, 4];
+
+  it('When one set of weights serves both lists, Then the best it reaches is one of them', async () => {
+    const c = cache();
+    const r = await tuneWeights(cacheEvaluator(c, 10, 1), c.parts.keys(), start, { grid });
+    expect(r.objective).toBe(1);
+    expect(r.repeatWeights).toBeUndefined();
+  });
+
+  it('When new items are tuned on the novel lists and own items on the lists with repurchases, Then both are right and the first weights stay as tuned', async () => {
+    const c = cache();
+    const evaluate = cacheEvaluator(c, 10, 1);
+    const novel = await tuneWeights(evaluate, c.parts.keys(), start, { grid, modes: ['novel'] });
+    expect(novel.scores.novel.ndcg).toBe(1);
+    const both = await tuneWeights(evaluate, c.parts.keys(), novel.weights, { grid, modes: ['all'], repeatWeights: novel.weights });
+    expect(both.weights).toEqual(novel.weights);
+    expect(both.scores.novel.ndcg).toBe(1);
+    expect(both.scores.all.ndcg).toBe(1);
+    expect(both.repeatWeights).not.toEqual(novel.weights);
+  });
+});

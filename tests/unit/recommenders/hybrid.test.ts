@@ -81,6 +81,32 @@ describe('hybrid', () => {
     expect([...out].map((x) => +x.toFixed(6))).toEqual([0.2, 0, 1, 0.64]);
   });
 
+  it("When own items have weights of their own, Then the user's repurchases rank by those and new items as before", () => {
+    const sources = new Map([
+      ['a', fixed('a', [10, 5, 0, -3])],
+      ['b', fixed('b', [0.2, 0.1, 0.4, 0.2])],
+      ['c', fixed('c', [1, 9, 9, 9])],
+    ]);
+    // ordersCtx's user bought item 0 in every order; 10 orders = warm.
+    const repeatWeights = { cold: { a: 1 }, warm: { b: 2, c: 1 } };
+    const hybrid = createHybrid(sources, config({ repeatWeights }));
+    const out = new Float32Array(4);
+    hybrid.scoreUser(ordersCtx(10), out);
+    // Item 0 (own): 2 * 0.2/0.4 + 1 * 1/9, a not weighted on own items. Items 1-3 (new), as without
+    // repeat weights: 0.2 * [0.5, 0, 0] + 1 * [0.25, 1, 0.5]; c is not weighted on new items.
+    expect([...out].map((x) => +x.toFixed(5))).toEqual([1.11111, 0.35, 1, 0.5]);
+    const plain = new Float32Array(4);
+    createHybrid(sources, config()).scoreUser(ordersCtx(10), plain);
+    expect([...out.subarray(1)]).toEqual([...plain.subarray(1)]);
+    expect(hybrid.sourcesFor(10)).toEqual(['a', 'b', 'c']);
+    expect(hybrid.repeatWeightsFor(10)).toEqual({ b: 2, c: 1 });
+    const scratch = createBlendScratch(4);
+    hybrid.blendSparse(ordersCtx(10), scratch);
+    expect(dominantSource(scratch, 0, ['a', 'b', 'c'])).toBe(1);
+    expect(hybridFromArtifact(hybrid.toArtifact(), sources).config.repeatWeights).toEqual(repeatWeights);
+    expect(() => createHybrid(new Map([['a', sources.get('a')!], ['b', sources.get('b')!]]), config({ repeatWeights }))).toThrow(/"c"/);
+  });
+
   it('refuses to blend a weighted source that was not fitted', () => {
     expect(() => createHybrid(new Map([['a', fixed('a', [1])]]), config())).toThrow(/"b"/);
   });

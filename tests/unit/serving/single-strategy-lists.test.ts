@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { datasetHistories, userContext } from '../../../src/recommenders/history.js';
 import { createHybrid, itemBuyerCounts } from '../../../src/recommenders/hybrid.js';
 import { buildServingModel } from '../../../src/serving/serving-model-builder.js';
-import { decodeCandidates, strategyTable } from '../../../src/serving/user-entry.js';
+import { decodeCandidates, decodeUserEntry, strategyTable, USERS_TABLE } from '../../../src/serving/user-entry.js';
 import { twoGroups } from '../recommenders/two-groups.fixture.js';
 import { fitSources } from './fit-sources.js';
 
@@ -31,5 +31,36 @@ describe('single-strategy lists of a hybrid with a discovery discount', () => {
         expect(stored.map((i) => scores[i])).toEqual(own.map((i) => scores[i]));
       }
     }
+  });
+});
+
+describe('serving entries of a hybrid with weights on own items', () => {
+  it("When own items have weights of their own, Then a customer's stored purchases rank by those and the new items are the plain blend's", () => {
+    const { ds } = twoGroups();
+    const { sources, hybrid: plain } = fitSources(ds);
+    // buy-again counts only on the customer's own items, where item-knn does not count at all.
+    const repeatWeights = { cold: { 'buy-again': 1 }, warm: { 'buy-again': 2, content: 1 } };
+    const hybrid = createHybrid(sources, { ...plain.config, repeatWeights });
+    const entries = (h: typeof hybrid) => new Map(buildServingModel({ ds, fitted: { sources, hybrid: h }, recipe: { serving: { candidates: 10, strategyCandidates: 5 } } }).tables.get(USERS_TABLE)!);
+    const [withRepeat, without] = [entries(hybrid), entries(plain)];
+    const histories = datasetHistories(ds);
+    const scores = new Float32Array(ds.itemIds.length);
+    let reordered = 0;
+    for (const user of ['g-user0', 'g-user5', 'k-user7', 'k-user11']) {
+      const u = ds.userIndex.get(user)!;
+      const entry = decodeUserEntry(withRepeat.get(user)!);
+      const plainEntry = decodeUserEntry(without.get(user)!);
+      const split = (e: typeof entry) => {
+        const items = [...e.hybrid.items];
+        return { own: items.filter((i) => e.purchased.includes(i)), fresh: items.filter((i) => !e.purchased.includes(i)) };
+      };
+      expect(split(entry).fresh).toEqual(split(plainEntry).fresh);
+      // The purchases in the order of the hybrid's own scores, computed without the builder.
+      hybrid.scoreUser(userContext(ds, histories, u), scores);
+      const own = [...entry.purchased].filter((i) => scores[i] > 0).sort((a, b) => scores[b] - scores[a] || a - b);
+      expect(split(entry).own.map((i) => scores[i])).toEqual(own.map((i) => scores[i]));
+      if (split(entry).own.join() !== split(plainEntry).own.join()) reordered++;
+    }
+    expect(reordered).toBeGreaterThan(0);
   });
 });

@@ -78,6 +78,7 @@ describe('recipes', () => {
     ['an unknown family', (r: any) => (r.sources.x = { recommender: 'magic' }), 'sources.x.recommender'],
     ['a weight for a missing source', (r: any) => (r.hybrid.weights.warm.als = 1), 'hybrid.weights.warm.als'],
     ['a negative weight', (r: any) => (r.hybrid.weights.cold.popularity = -1), 'hybrid.weights.cold.popularity'],
+    ['a repeat weight for a missing source', (r: any) => (r.hybrid.repeatWeights = { cold: {}, warm: { als: 1 } }), 'hybrid.repeatWeights.warm.als'],
     ['a misspelt section', (r: any) => (r.candidate = { perUser: 5 }), 'candidate'],
     ['a nested hyperparameter of another family', (r: any) => (r.sources.content = { params: { weights: { text: -1 } } }), 'sources.content.params.weights.text'],
     ['a bad normalisation', (r: any) => (r.hybrid.normalisation = 'z'), 'hybrid.normalisation'],
