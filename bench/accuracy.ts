@@ -89,7 +89,7 @@ async function robustness(cutoffDate: string): Promise<void> {
   const v = tuned.validation;
   const chosen = 'skipped' in v ? `tuning skipped: ${v.skipped}` : `chosen: ${v.chosen}; params ${JSON.stringify(v.params)}`;
   console.log(`\ntest from ${cutoff.slice(0, 10)} (tuned on ${folds} x ${days} days before it in ${tuneSeconds} s; fit + score ${seconds(t1)} s); ${chosen}`);
-  console.log(`weights ${JSON.stringify(tuned.recipe.hybrid.weights)} discount ${tuned.recipe.hybrid.popularityDiscount}`);
+  console.log(`weights ${JSON.stringify(tuned.recipe.hybrid.weights)} repeat ${JSON.stringify(tuned.recipe.hybrid.repeatWeights ?? null)} discount ${tuned.recipe.hybrid.popularityDiscount}`);
   printTable(report, recipeName);
 }
 
