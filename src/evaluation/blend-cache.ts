@@ -88,7 +88,9 @@ export function addSourcePart(cache: BlendCache, split: EvaluationSplit, name: s
 /**
  * Blends the cached parts with a hybrid configuration (weights interpolated by order count as in
  * hybrid.ts, repeatWeights on the user's own items) and measures NDCG@k, recall@k and catalog coverage per mode. Scores are accumulated in
- * float32 in the order of blendWeights, as the hybrid's own buffer does, so rankings match it exactly.
+ * float32 in the order of blendWeights. This is the tuner's model of the hybrid, not a copy: the cached
+ * ALS part ranks the whole catalogue where the hybrid's ranks the other sources' candidates, and the
+ * hybrid sums ALS last, rounds each weighted part and discounts parts rather than the sum.
  */
 export function scoreBlend(
   cache: BlendCache,

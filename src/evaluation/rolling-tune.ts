@@ -5,7 +5,7 @@ import { localFoldPool, threadedFoldPool } from './fold-pool.js';
 import type { FoldSpec } from './rolling-fold.js';
 import { makeSplit } from './run-evaluation.js';
 import type { EvaluationSplit, SplitInput } from './splits.js';
-import { DEFAULT_DISCOUNT_GRID, meanScores, memoEvaluator, objective, tuneWeights, type BlendTrial } from './tune.js';
+import { DEFAULT_DISCOUNT_GRID, meanScores, memoEvaluator, objective, tuneWeights, withoutRepeatWeights, type BlendTrial } from './tune.js';
 
 const DAY_MS = 86_400_000;
 
@@ -196,12 +196,11 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
     const weights = keepBlend ? blend.weights : alone(bestSingle);
     const popularityDiscount = keepBlend ? blend.popularityDiscount : 0;
     const scores = keepBlend ? blend.scores : meanScores(await pool.score({ weights }));
-    const { repeatWeights: _written, ...hybrid } = raw.hybrid as Record<string, unknown>;
 
     const sources: Record<string, unknown> = {};
     for (const [name, s] of Object.entries(rawSources)) sources[name] = chosenParams[name] ? { ...s, params: chosenParams[name] } : s;
     return {
-      recipe: { ...raw, sources, hybrid: { ...hybrid, weights, ...(keepBlend ? { repeatWeights: blend.repeatWeights } : {}), popularityDiscount } },
+      recipe: { ...raw, sources, hybrid: { ...withoutRepeatWeights(raw.hybrid), weights, ...(keepBlend ? { repeatWeights: blend.repeatWeights } : {}), popularityDiscount } },
       validation: {
         kind: 'rolling-origin',
         folds: folds.map((s) => ({ start: new Date(s.start).toISOString(), end: new Date(s.end).toISOString() })),

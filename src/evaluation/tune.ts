@@ -287,7 +287,8 @@ export async function tuneRecipe(input: SplitInput, recipe: Recipe, raw: Record<
   const start = split.cutoff!;
   const end = split.testEnd!;
   return {
-    recipe: { ...raw, sources, hybrid: { ...(raw.hybrid as object), weights: best.weights, popularityDiscount: best.popularityDiscount } },
+    // One set of weights was tuned for both modes and scored on own items too: no repeat weights.
+    recipe: { ...raw, sources, hybrid: { ...withoutRepeatWeights(raw.hybrid), weights: best.weights, popularityDiscount: best.popularityDiscount } },
     validation: {
       split: { kind: 'validation', start: new Date(start).toISOString(), end: new Date(end).toISOString(), days: opts.days },
       k: opts.k ?? 10,
@@ -295,4 +296,10 @@ export async function tuneRecipe(input: SplitInput, recipe: Recipe, raw: Record<
       scores: best.scores,
     },
   };
+}
+
+/** A recipe's hybrid section without its repeat weights (the tuners write their own, or none). */
+export function withoutRepeatWeights(hybrid: unknown): Record<string, unknown> {
+  const { repeatWeights: _dropped, ...rest } = (hybrid ?? {}) as Record<string, unknown>;
+  return rest;
 }

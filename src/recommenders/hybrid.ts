@@ -83,6 +83,12 @@ export interface BlendScratch {
   sources: Map<string, { raw: SparseScores; part: SparseScores }>;
   /** The discovery-discount multiplier of item i for this user (1 on their own items); valid until the next blend. */
   multiplier(item: number): number;
+  /**
+   * The candidates a source that ranks given items (ALS) ranks: every item a source weighted on new
+   * items scored (the user's own items included), whatever the repeat weights, so the new items a user
+   * sees never depend on them.
+   */
+  pool: SparseScores;
   /** 1 on the items of the user being blended (scratch for the discount). */
   own: Uint8Array;
   ownItems: number[];
@@ -180,7 +186,7 @@ export function createHybrid(
    * with w = `wOwn` on the items marked in `own` (the user's history) and `w` elsewhere; a part of 0 is
    * left out.
    */
-  const normalise = (raw: SparseScores, part: SparseScores, w: number, wOwn: number, own: Uint8Array) => {
+  const normalise = (raw: SparseScores, part: SparseScores, w: number, wOwn: number, own: Uint8Array, pool: SparseScores) => {
     if (config.normalisation === 'rank') {
       const top = new TopKHeap(config.rankDepth);
       for (let p = 0; p < raw.size; p++) {
@@ -192,6 +198,7 @@ export function createHybrid(
         const i = ranked[r].item;
         const weight = own[i] === 1 ? wOwn : w;
         if (weight > 0) part.set(i, weight * (1 - r / config.rankDepth));
+        if (w > 0) pool.set(i, 1);
       }
       return;
     }
@@ -209,13 +216,16 @@ export function createHybrid(
     for (let p = 0; p < raw.size; p++) {
       const i = raw.item(p);
       const v = raw.values[i];
+      if (!(v > from)) continue;
       const s = own[i] === 1 ? ownScale : scale;
-      if (v > from && s > 0) part.set(i, (v - from) * s);
+      if (s > 0) part.set(i, (v - from) * s);
+      if (w > 0) pool.set(i, 1);
     }
   };
 
   const blendSparse = (ctx: UserContext, scratch: BlendScratch) => {
     scratch.blend.clear();
+    scratch.pool.clear();
     for (const { raw, part } of scratch.sources.values()) {
       raw.clear();
       part.clear();
@@ -247,9 +257,9 @@ export function createHybrid(
       let bufs = scratch.sources.get(name);
       if (!bufs) scratch.sources.set(name, (bufs = { raw: new SparseScores(n), part: new SparseScores(n) }));
       const source = sources.get(name)!;
-      if (source.scoreCandidates && scratch.blend.size > 0) source.scoreCandidates(ctx, scratch.blend, bufs.raw);
+      if (source.scoreCandidates && scratch.pool.size > 0) source.scoreCandidates(ctx, scratch.pool, bufs.raw);
       else scoreSource(source, ctx, bufs.raw);
-      normalise(bufs.raw, bufs.part, novelWeights[name] ?? 0, ownWeights[name] ?? 0, own);
+      normalise(bufs.raw, bufs.part, novelWeights[name] ?? 0, ownWeights[name] ?? 0, own, scratch.pool);
       const { part } = bufs;
       for (let p = 0; p < part.size; p++) {
         const i = part.item(p);
@@ -295,7 +305,7 @@ export function scoreSparseOf(source: Recommender, ctx: UserContext, out: Sparse
 
 /** Buffers for blendSparse over a catalogue of `itemCount` items (one per thread, reused across users). */
 export function createBlendScratch(itemCount: number): BlendScratch {
-  return { blend: new SparseScores(itemCount), sources: new Map(), multiplier: () => 1, own: new Uint8Array(itemCount), ownItems: [] };
+  return { blend: new SparseScores(itemCount), sources: new Map(), multiplier: () => 1, pool: new SparseScores(itemCount), own: new Uint8Array(itemCount), ownItems: [] };
 }
 
 /** Rebuilds a hybrid from its artifact around sources loaded from their own artifacts. */

@@ -107,6 +107,37 @@ describe('hybrid', () => {
     expect(() => createHybrid(new Map([['a', sources.get('a')!], ['b', sources.get('b')!]]), config({ repeatWeights }))).toThrow(/"c"/);
   });
 
+  it('When a source ranks only the candidates others found (as ALS does), Then repeat weights change none of the new items', () => {
+    // `ranker` scores only what it is given once anything is pooled; `again` scores the user's own item
+    // 0, `near` scores items 1 and 2.
+    const ranker = (scores: number[]): Recommender => ({
+      ...fixed('ranker', scores),
+      scoreCandidates: (_ctx, items, out) => {
+        for (let p = 0; p < items.size; p++) out.set(items.item(p), scores[items.item(p)]);
+      },
+    });
+    const sources = new Map<string, Recommender>([
+      ['ranker', ranker([4, 1, 2, 3])],
+      ['again', fixed('again', [1, 0, 0, 0])],
+      ['near', fixed('near', [0, 1, 1, 0])],
+    ]);
+    const base = { weights: { cold: { ranker: 1, near: 0.5 }, warm: { ranker: 1, near: 0.5 } } };
+    const newItems = (over: Partial<HybridConfig>) => {
+      const out = new Float32Array(4);
+      createHybrid(sources, config({ ...base, ...over })).scoreUser(ordersCtx(10), out);
+      return [...out.subarray(1)];
+    };
+    const plain = newItems({});
+    // `again` weighted on own items only: its item 0 must not enter the ranker's pool (nor move its top score).
+    expect(newItems({ repeatWeights: { cold: { again: 1, ranker: 1 }, warm: { again: 2, ranker: 1 } } })).toEqual(plain);
+    // Nothing weighted on own items from the pool's sources: the pool still holds what `near` and the ranker found.
+    expect(newItems({ repeatWeights: { cold: { again: 1 }, warm: { again: 1 } } })).toEqual(plain);
+    // Only the ranker on new items: it ranks the whole catalogue, as without repeat weights.
+    const alone = { weights: { cold: { ranker: 1 }, warm: { ranker: 1 } } };
+    expect(newItems({ ...alone, repeatWeights: { cold: { again: 1 }, warm: { again: 1 } } })).toEqual(newItems(alone));
+    expect(newItems(alone)).toEqual([0.25, 0.5, 0.75]);
+  });
+
   it('refuses to blend a weighted source that was not fitted', () => {
     expect(() => createHybrid(new Map([['a', fixed('a', [1])]]), config())).toThrow(/"b"/);
   });
