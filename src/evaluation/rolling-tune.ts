@@ -164,10 +164,10 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
     // weights on the customer's own items then to the lists with repurchases, new items held fixed.
     const novelOnly = ['novel'] as const;
     let blend = await tuneWeights(evaluate, names, recipe.hybrid.weights, { ...tuneOpts, modes: novelOnly, minCoverage: 0, popularityDiscount: recipe.hybrid.popularityDiscount });
-    log(`blend on new items (accuracy only): novel NDCG ${blend.scores.novel.ndcg.toFixed(4)}, novel coverage ${blend.scores.novel.coverage.toFixed(3)}`);
+    log(`blend on new items (accuracy only): novel NDCG ${blend.scores.novel.ndcg.toFixed(4)}, novel coverage ${blend.scores.novel.coverage.toFixed(3)} (reach ${blend.scores.novel.reach.toFixed(3)})`);
     if ((opts.minCoverage ?? 0) > 0) {
       blend = await tuneWeights(evaluate, names, blend.weights, { ...tuneOpts, modes: novelOnly, minCoverage: opts.minCoverage, popularityDiscount: blend.popularityDiscount });
-      log(`blend on new items (coverage >= ${opts.minCoverage}): novel NDCG ${blend.scores.novel.ndcg.toFixed(4)}, novel coverage ${blend.scores.novel.coverage.toFixed(3)}`);
+      log(`blend on new items (coverage >= ${opts.minCoverage}): novel NDCG ${blend.scores.novel.ndcg.toFixed(4)}, novel coverage ${blend.scores.novel.coverage.toFixed(3)} (reach ${blend.scores.novel.reach.toFixed(3)})`);
     }
     blend = await tuneWeights(evaluate, names, blend.weights, {
       ...tuneOpts,

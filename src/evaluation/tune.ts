@@ -48,14 +48,16 @@ export const DEFAULT_DISCOUNT_GRID = [0, 0.05, 0.1, 0.2, 0.3, 0.35, 0.4, 0.45, 0
 
 /**
  * What tuning maximises: NDCG@k in mode novel plus NDCG@k in mode all (buy-again only matters in
- * `all`, the rest in both), minus coveragePenalty times the coverage shortfall below `minCoverage`,
- * so a blend cannot win by collapsing onto a few bestsellers. `modes` narrows the NDCG to one mode
- * (the coverage requirement, on novel lists, applies either way).
+ * `all`, the rest in both), minus coveragePenalty times the shortfall of the novel lists' reach below
+ * `minCoverage`, so a blend cannot win by collapsing onto a few bestsellers. Reach is catalog coverage
+ * wherever the lists have more places than the catalogue has items, and otherwise coverage of what the
+ * lists could show at most (see BlendScores), so the requirement stays reachable for a large catalogue
+ * tuned on a sample of customers. `modes` narrows the NDCG to one mode (the requirement applies either way).
  */
 export function objective(s: BlendScores, minCoverage = 0, coveragePenalty = 10, modes: readonly EvalMode[] = BOTH_MODES): number {
   let ndcg = 0;
   for (const mode of modes) ndcg += s[mode].ndcg;
-  return ndcg - coveragePenalty * Math.max(0, minCoverage - s.novel.coverage);
+  return ndcg - coveragePenalty * Math.max(0, minCoverage - s.novel.reach);
 }
 
 const BOTH_MODES: readonly EvalMode[] = ['novel', 'all'];
@@ -65,7 +67,13 @@ export function meanScores(all: readonly BlendScores[]): BlendScores {
   const out = {} as BlendScores;
   for (const mode of ['novel', 'all'] as const) {
     const mean = (f: (s: BlendScores) => number) => all.reduce((sum, s) => sum + f(s), 0) / Math.max(all.length, 1);
-    out[mode] = { ndcg: mean((s) => s[mode].ndcg), recall: mean((s) => s[mode].recall), coverage: mean((s) => s[mode].coverage), users: mean((s) => s[mode].users) };
+    out[mode] = {
+      ndcg: mean((s) => s[mode].ndcg),
+      recall: mean((s) => s[mode].recall),
+      coverage: mean((s) => s[mode].coverage),
+      reach: mean((s) => s[mode].reach),
+      users: mean((s) => s[mode].users),
+    };
   }
   return out;
 }

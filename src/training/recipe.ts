@@ -26,7 +26,10 @@ export const tuneSpecSchema = z.strictObject({
   folds: z.int().min(1).max(6).default(3),
   /** Length of each window in days. */
   days: z.int().min(1).max(365).default(30),
-  /** Novel-mode catalog coverage the blend should keep on validation. */
+  /**
+   * Novel-mode catalog coverage the blend should keep on validation, as a share of what the validation
+   * lists could show at most (the catalogue, or k x lists when that is smaller: see BlendScores.reach).
+   */
   minCoverage: z.number().min(0).max(1).default(0.3),
   /** Also try the default hyperparameter alternatives per source (each is one more fit per fold). */
   variants: z.boolean().default(true),

@@ -82,6 +82,7 @@ function naiveScores(cache: BlendCache, config: Pick<HybridConfig, 'weights' | '
     ndcg: sums[mode].ndcg / sums[mode].users,
     recall: sums[mode].recall / sums[mode].users,
     coverage: catalogCoverage(sums[mode].lists, cache.itemCount),
+    reach: (catalogCoverage(sums[mode].lists, cache.itemCount) * cache.itemCount) / Math.min(cache.itemCount, k * sums[mode].users),
     users: sums[mode].users,
   });
   return { novel: of('novel'), all: of('all') };

@@ -120,10 +120,23 @@ describe('tuneWeights', () => {
     expect(r.objective).toBe(2);
   });
 
-  it('When novel coverage of 0.6 is required, Then it gives up accuracy to meet it', async () => {
-    const r = await tune({ grid: [0, 1, 4], minCoverage: 0.6 });
+  it('When novel coverage of 0.8 is required, Then it gives up accuracy to meet it', async () => {
+    const r = await tune({ grid: [0, 1, 4], minCoverage: 0.8 });
     expect(r.scores.novel.coverage).toBeCloseTo(2 / 3, 6);
     expect(r.scores.novel.ndcg).toBe(0);
+  });
+
+  it('judges coverage against what the lists could show: two lists of one item reach at most 2 of the 3 items', async () => {
+    // `pop` shows 1 distinct item (reach 1/2), `tail` 2 (reach 1, catalog coverage 2/3). Required 0.6:
+    // pop falls short by 0.1 (penalty 1), less than the accuracy it brings (2), so pop stays.
+    const r = await tune({ grid: [0, 1, 4], minCoverage: 0.6 });
+    expect(r.scores.novel.reach).toBe(0.5);
+    expect(r.scores.novel.coverage).toBeCloseTo(1 / 3, 6);
+    expect(r.objective).toBeCloseTo(2 - 10 * 0.1, 6);
+    const c = cache();
+    const tail = scoreBlend(c, { weights: { cold: { tail: 1 }, warm: { tail: 1 } }, fullHistoryOrders: 10 }, 1);
+    expect(tail.novel.reach).toBe(1);
+    expect(tail.novel.coverage).toBeCloseTo(2 / 3, 6);
   });
 });
 
