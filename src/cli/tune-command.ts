@@ -8,7 +8,8 @@ import { openDatabase } from '../data/open-database.js';
 import type { SplitInput } from '../evaluation/splits.js';
 import { ROLLING_VARIANTS, tuneRollingOrigin } from '../evaluation/rolling-tune.js';
 import type { TuneOptions } from '../evaluation/tune.js';
-import { parseRecipe } from '../training/recipe.js';
+import { sampleCustomers } from '../evaluation/tuning-sample.js';
+import { parseRecipe, tuneSpecSchema } from '../training/recipe.js';
 import { defaultOnlineRetailPath, DEFAULT_ONLINE_RETAIL_RELATIVE, loadOnlineRetail } from './online-retail-input.js';
 import { parseCommandLine, runCli, UsageError } from './run-cli.js';
 
@@ -20,9 +21,11 @@ Tunes models/NAME.json (default: default) by rolling-origin validation on data b
 latest event; pass the evaluation cutoff, e.g. 2011-11-01, so tuning never sees the test period).
 Each source keeps the hyperparameters it scores best with alone over the folds, the blend weights are
 tuned on the mean over folds (on new items by novel NDCG, on the customer's own items by all-mode
-NDCG), and the blend is kept only if it beats the best single source on every fold. Writes the recipe with its validation to models/OUT.json (default: NAME-tuned). Data comes from
-the database (DATABASE_URL or the embedded one) unless --online-retail reads a UCI Online Retail CSV:
-FILE, or without it ONLINE_RETAIL_CSV, or ${DEFAULT_ONLINE_RETAIL_RELATIVE} beside the repository.`;
+NDCG), and the blend is kept only if it beats the best single source on every fold. Like a training,
+it tunes on at most the recipe's tune.maxCustomers customers (default 5,000). Writes the recipe with
+its validation to models/OUT.json (default: NAME-tuned). Data comes from the database (DATABASE_URL
+or the embedded one) unless --online-retail reads a UCI Online Retail CSV: FILE, or without it
+ONLINE_RETAIL_CSV, or ${DEFAULT_ONLINE_RETAIL_RELATIVE} beside the repository.`;
 
 
 export interface TuneArgs {
@@ -110,14 +113,18 @@ async function main(argv: string[]): Promise<number> {
   const started = performance.now();
   const input = await loadInput(args);
   const variants = args.variants ? Object.fromEntries(Object.entries(DEFAULT_VARIANTS!).filter(([s]) => s in recipe.sources)) : {};
-  const result = await tuneRollingOrigin(input, recipe, raw, {
+  const log = (m: string) => console.log(`[${((performance.now() - started) / 1000).toFixed(1)} s] ${m}`);
+  // As in training: at most the recipe's tune.maxCustomers customers (default 5,000), whole histories.
+  const sample = sampleCustomers(input, (recipe.tune ?? tuneSpecSchema.parse({})).maxCustomers);
+  if (sample.kept < sample.customers) log(`tuning on ${sample.kept} of ${sample.customers} customers (tune.maxCustomers)`);
+  const result = await tuneRollingOrigin(sample.input, recipe, raw, {
     folds: args.folds,
     days: args.days,
-    end: args.end,
+    end: args.end ?? sample.end,
     rounds: args.rounds,
     minCoverage: args.minCoverage,
     variants,
-    onProgress: (m) => console.log(`[${((performance.now() - started) / 1000).toFixed(1)} s] ${m}`),
+    onProgress: log,
   });
   const written = { ...result.recipe, name: args.out, validation: result.validation };
   parseRecipe(written, args.out);

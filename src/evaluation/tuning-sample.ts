@@ -16,6 +16,11 @@ export interface CustomerSample {
   /** Customers with purchases in the input, and how many of them the sample keeps. */
   customers: number;
   kept: number;
+  /**
+   * When customers were left out: just after the input's latest purchase (ISO), where validation
+   * windows must still end (the sample's own latest purchase may be earlier).
+   */
+  end?: string;
 }
 
 /**
@@ -32,5 +37,12 @@ export function sampleCustomers(input: SplitInput, max: number): CustomerSample 
   const ranked = ids.map((id) => ({ id, h: fnv1a(id) })).sort((a, b) => a.h - b.h || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const keep = new Set(ranked.slice(0, max).map((r) => r.id));
   const users = input.users ? [...input.users].filter((u) => keep.has(u.id)) : undefined;
-  return { input: { events: events.filter((e) => keep.has(e.userId)), items: input.items, ...(users ? { users } : {}) }, customers: ids.length, kept: max };
+  let latest = Number.NEGATIVE_INFINITY;
+  for (const e of events) latest = Math.max(latest, e.ts);
+  return {
+    input: { events: events.filter((e) => keep.has(e.userId)), items: input.items, ...(users ? { users } : {}) },
+    customers: ids.length,
+    kept: max,
+    end: new Date(latest + 1).toISOString(),
+  };
 }

@@ -29,12 +29,6 @@ export function tuneForTraining(input: SplitInput, recipe: Recipe, onProgress?: 
   return tuneRecipeOn(input, recipe, undefined, onProgress, opts);
 }
 
-function latestTs(input: SplitInput): number {
-  let latest = Number.NEGATIVE_INFINITY;
-  for (const e of input.events) latest = Math.max(latest, e.ts);
-  return latest;
-}
-
 /** Where the folds are tuned: `threads` >= 2 spreads them over worker threads (same result); `signal` ends those threads. */
 export interface TuneThreads {
   threads?: number;
@@ -61,7 +55,7 @@ export async function tuneRecipeOn(
   if (sample.kept < sample.customers) {
     onProgress?.(`tuning on ${sample.kept} of ${sample.customers} customers (tune.maxCustomers)`);
     // The windows still end where the whole data does, not at the sample's latest purchase.
-    if (end === undefined) end = new Date(latestTs(input) + 1).toISOString();
+    end ??= sample.end;
   }
   let tuned;
   try {

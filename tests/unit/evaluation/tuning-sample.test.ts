@@ -24,6 +24,8 @@ describe('the customer sample tuning works on', () => {
       expect([...sample.input.events].filter((e) => e.userId === id)).toEqual(input.events.filter((e) => e.userId === id));
     }
     expect([...sample.input.users!].map((u) => u.id).sort()).toEqual([...kept].sort());
+    // Windows must end where the whole shop's purchases do: customer c49's last purchase, at 494 s.
+    expect(sample.end).toBe(new Date(494_001).toISOString());
   });
 
   it('draws the same customers whatever the order of the purchases', () => {
@@ -39,5 +41,6 @@ describe('the customer sample tuning works on', () => {
     expect(sample).toMatchObject({ customers: 50, kept: 50 });
     expect(sample.input.events).toEqual(input.events);
     expect(sample.input.users).toBe(input.users);
+    expect(sample.end).toBeUndefined();
   });
 });
