@@ -26,6 +26,17 @@ const paramsSchema = z.strictObject({
   historyHalfLifeDays: z.number().positive().nullable().default(30),
   /** How many of the user's most recent distinct items are used (0 = all). */
   maxHistoryItems: z.int().min(0).default(0),
+  /**
+   * `cosine` (with `shrink`), or `rp3beta` (Paudel et al. 2017; Dacrema et al. 2019): the probability of
+   * a two-step random walk a -> buyer -> b, each step's transition probability raised to `alpha`, divided
+   * by b's popularity (its total weight) to the power `beta`, so popular items stop being everyone's
+   * neighbour. `shrink` does not apply to it.
+   */
+  similarity: z.enum(['cosine', 'rp3beta']).default('cosine'),
+  /** rp3beta: exponent of each transition probability (1 = the plain random walk). */
+  alpha: z.number().min(0).max(3).default(1),
+  /** rp3beta: popularity penalty exponent (0 = none). */
+  beta: z.number().min(0).max(2).default(0.5),
 });
 export type ItemKnnParams = z.output<typeof paramsSchema>;
 
@@ -66,10 +77,12 @@ function createItemKnn(params: ItemKnnParams, itemIds: readonly string[], lists:
 }
 
 /**
- * Item-item cosine with shrinkage over user vectors: sim(a, b) = a.b / (|a| |b| + shrink).
- * For each item a, the dot products with every b are accumulated in a dense scratch row by walking
- * a's buyers and their items (cost: sum over users of basket-of-life size squared), never building
- * the item x item matrix; only the top `neighbours` per item are kept.
+ * Item-item similarity over user vectors, `cosine`: sim(a, b) = a.b / (|a| |b| + shrink), or `rp3beta`:
+ *   sim(a, b) = sum over users u of P(a -> u)^alpha * P(u -> b)^alpha / pop(b)^beta
+ * with P(a -> u) = w(u, a) / sum_u' w(u', a), P(u -> b) = w(u, b) / sum_b' w(u, b'), pop(b) = sum_u w(u, b).
+ * For each item a, the sums with every b are accumulated in a dense scratch row by walking a's buyers
+ * and their items (cost: sum over users of basket-of-life size squared), never building the
+ * item x item matrix; only the top `neighbours` per item are kept.
  */
 function fit(ds: Dataset, params: ItemKnnParams): Recommender {
   const byUser = weightedUserItemMatrix(ds);
@@ -79,11 +92,25 @@ function fit(ds: Dataset, params: ItemKnnParams): Recommender {
   const rowW = byUser.values.map(weight);
   const colW = byItem.values.map(weight);
   const itemCount = byItem.rows;
+  const rp3 = params.similarity === 'rp3beta';
+  // cosine: |a| per item. rp3beta: pop(b)^-beta per item, and the weights become transition probabilities.
   const norm = new Float64Array(itemCount);
+  const penalty = new Float64Array(itemCount);
   for (let i = 0; i < itemCount; i++) {
     let s = 0;
-    for (let p = byItem.indptr[i]; p < byItem.indptr[i + 1]; p++) s += colW[p] * colW[p];
-    norm[i] = Math.sqrt(s);
+    for (let p = byItem.indptr[i]; p < byItem.indptr[i + 1]; p++) s += rp3 ? colW[p] : colW[p] * colW[p];
+    norm[i] = rp3 ? s : Math.sqrt(s);
+    penalty[i] = s > 0 ? Math.pow(s, -params.beta) : 0;
+  }
+  if (rp3) {
+    for (let i = 0; i < itemCount; i++) {
+      for (let p = byItem.indptr[i]; p < byItem.indptr[i + 1]; p++) colW[p] = Math.pow(colW[p] / norm[i], params.alpha);
+    }
+    for (let u = 0; u < byUser.rows; u++) {
+      let total = 0;
+      for (let q = byUser.indptr[u]; q < byUser.indptr[u + 1]; q++) total += rowW[q];
+      for (let q = byUser.indptr[u]; q < byUser.indptr[u + 1]; q++) rowW[q] = Math.pow(rowW[q] / total, params.alpha);
+    }
   }
   const dot = new Float64Array(itemCount);
   const touched = new Int32Array(itemCount);
@@ -102,7 +129,7 @@ function fit(ds: Dataset, params: ItemKnnParams): Recommender {
     const top = new TopKHeap(params.neighbours);
     for (let t = 0; t < nTouched; t++) {
       const b = touched[t];
-      if (b !== a) top.push(b, dot[b] / (norm[a] * norm[b] + params.shrink));
+      if (b !== a) top.push(b, rp3 ? dot[b] * penalty[b] : dot[b] / (norm[a] * norm[b] + params.shrink));
       dot[b] = 0;
     }
     lists.push(top.result());
@@ -125,7 +152,7 @@ function fromArtifact(bytes: Uint8Array, ds: Pick<Dataset, 'itemIds'>): Recommen
   return createItemKnn(params, [...ds.itemIds], remapped.lists, meta.now);
 }
 
-/** Item-based collaborative filtering: co-purchase (and weighted co-view/co-cart) cosine with shrinkage, top-N neighbours per item. */
+/** Item-based collaborative filtering: co-purchase (and weighted co-view/co-cart) cosine with shrinkage or RP3beta, top-N neighbours per item. */
 export const itemKnnFactory = {
   name: ALGORITHM,
   parseParams: (raw: unknown) => parseParams(ALGORITHM, paramsSchema, raw),

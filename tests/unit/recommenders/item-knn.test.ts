@@ -66,3 +66,30 @@ describe('item-kNN', () => {
     expect(out[idx('X')]).toBe(0);
   });
 });
+
+describe('item-kNN with RP3beta similarity', () => {
+  // Binary: u1 buys A, B; u2 buys A, B, C; u3 buys B, C. Item degrees A 2, B 3, C 2; user degrees 2, 3, 2.
+  const rp = buildDataset({
+    events: [row('u1', 'A', 'p1', 1), row('u1', 'B', 'p1', 1), row('u2', 'A', 'p2', 2), row('u2', 'B', 'p2', 2), row('u2', 'C', 'p2', 2), row('u3', 'B', 'p3', 3), row('u3', 'C', 'p3', 3)],
+  });
+  const at = (model: ReturnType<typeof itemKnnFactory.fit>, a: string, b: string) =>
+    model.similarItems!(rp.itemIndex.get(a)!, 10).find((n) => n.item === rp.itemIndex.get(b)!)?.score;
+
+  it('is the two-step random walk a -> buyer -> b, divided by pop(b)^beta', () => {
+    const model = itemKnnFactory.fit(rp, itemKnnFactory.parseParams({ similarity: 'rp3beta', alpha: 1, beta: 0.5 }));
+    // A -> B through u1 (1/2 * 1/2) and u2 (1/2 * 1/3) = 0.41667, over sqrt(3); A -> C through u2 only = 1/6, over sqrt(2).
+    expect(at(model, 'A', 'B')).toBeCloseTo((1 / 4 + 1 / 6) / Math.sqrt(3), 6); // 0.24056
+    expect(at(model, 'A', 'C')).toBeCloseTo(1 / 6 / Math.sqrt(2), 6); // 0.11785
+    // Not symmetric: B -> A walks from B (3 buyers) and lands on A from u1 and u2: (1/3 * 1/2 + 1/3 * 1/3) / sqrt(2).
+    expect(at(model, 'B', 'A')).toBeCloseTo((1 / 6 + 1 / 9) / Math.sqrt(2), 6);
+  });
+
+  it('with beta 0 and alpha 1 each row is a probability distribution; alpha sharpens it', () => {
+    const walk = itemKnnFactory.fit(rp, itemKnnFactory.parseParams({ similarity: 'rp3beta', alpha: 1, beta: 0 }));
+    // From A the walk returns to A with probability 1/2 * 1/2 + 1/2 * 1/3 (left out: an item is not its own neighbour).
+    const fromA = walk.similarItems!(rp.itemIndex.get('A')!, 10).reduce((s, n) => s + n.score, 0);
+    expect(fromA).toBeCloseTo(1 - (1 / 4 + 1 / 6), 6);
+    const sharp = itemKnnFactory.fit(rp, itemKnnFactory.parseParams({ similarity: 'rp3beta', alpha: 2, beta: 0 }));
+    expect(at(sharp, 'A', 'C')).toBeCloseTo((1 / 2) ** 2 * (1 / 3) ** 2, 6);
+  });
+});
