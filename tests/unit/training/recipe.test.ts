@@ -35,7 +35,7 @@ describe('recipes', () => {
     expect(recipe.name).toBe('default');
     expect(Object.keys(recipe.sources).sort()).toEqual(['als', 'buy-again', 'content', 'cooccurrence', 'item-knn', 'popularity', 'trend']);
     // Tuned values change with each tuning run; the shape and the filled-in defaults do not.
-    expect(Object.keys(recipe.sources['item-knn'].params as object).sort()).toEqual(['historyHalfLifeDays', 'maxHistoryItems', 'neighbours', 'shrink', 'weighting']);
+    expect(Object.keys(recipe.sources['item-knn'].params as object).sort()).toEqual(['alpha', 'beta', 'historyHalfLifeDays', 'maxHistoryItems', 'neighbours', 'shrink', 'similarity', 'weighting']);
     expect(recipe.sources.trend).toMatchObject({ recommender: 'popularity', params: { attributes: [], minSegmentBuyers: 20 } });
     expect(Object.keys(recipe.hybrid.weights.warm)).toContain('buy-again');
     // Tuned on a validation split that ends where the evaluation's test period starts.
