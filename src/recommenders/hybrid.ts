@@ -43,6 +43,12 @@ export const hybridConfigSchema = z.strictObject({
    */
   sourceDepth: z.int().min(1).max(100_000).default(1000),
   /**
+   * When set, every source contributes only its `sourceLimit` best items per user (after the above), as
+   * tuning's validation lists see each source (their `depth` best, 100 in training): a blend tuned there
+   * then ranks here as it did there. Absent = everything the sources score.
+   */
+  sourceLimit: z.int().min(1).max(100_000).optional(),
+  /**
    * Keeps non-personal sources from filling a list: for a user with at least `minOrders` distinct
    * orders, items whose dominant source (dominantSource) is one of `sources` take at most
    * ceil(share * r) of the first r places of the top `window` (among items the user has not bought),
@@ -259,6 +265,7 @@ export function createHybrid(
       const source = sources.get(name)!;
       if (source.scoreCandidates && scratch.pool.size > 0) source.scoreCandidates(ctx, scratch.pool, bufs.raw);
       else scoreSource(source, ctx, bufs.raw);
+      if (config.sourceLimit !== undefined && bufs.raw.size > config.sourceLimit) keepBest(bufs.raw, config.sourceLimit);
       normalise(bufs.raw, bufs.part, novelWeights[name] ?? 0, ownWeights[name] ?? 0, own, scratch.pool);
       const { part } = bufs;
       for (let p = 0; p < part.size; p++) {
@@ -301,6 +308,18 @@ export function scoreSparseOf(source: Recommender, ctx: UserContext, out: Sparse
   const heap = new TopKHeap(depth);
   for (let i = 0; i < scores.length; i++) if (scores[i] > 0) heap.push(i, scores[i]);
   for (const t of heap.result()) out.set(t.item, scores[t.item]);
+}
+
+/** Keeps the `n` best positive scores of `scores` (ties to the lower item index, as TopKHeap) and drops the rest. */
+function keepBest(scores: SparseScores, n: number): void {
+  const heap = new TopKHeap(n);
+  for (let p = 0; p < scores.size; p++) {
+    const i = scores.item(p);
+    if (scores.values[i] > 0) heap.push(i, scores.values[i]);
+  }
+  const best = heap.result();
+  scores.clear();
+  for (const t of best) scores.set(t.item, t.score);
 }
 
 /** Buffers for blendSparse over a catalogue of `itemCount` items (one per thread, reused across users). */

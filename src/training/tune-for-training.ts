@@ -50,7 +50,8 @@ export async function tuneRecipeOn(
   const tune = recipe.tune;
   if (!tune) throw new Error(`recipe "${recipe.name}" has no tune section`);
   const variants = tune.variants ? Object.fromEntries(Object.entries(ROLLING_VARIANTS).filter(([s]) => s in recipe.sources)) : {};
-  // Depth 100 instead of 200 halves the blend search, the largest part of tuning after the fits.
+  // Depth 100 instead of 200 halves the blend search, the largest part of tuning after the fits. A
+  // recipe whose sources contribute a limited number of items each is tuned on exactly that many.
   const sample = sampleCustomers(input, tune.maxCustomers);
   if (sample.kept < sample.customers) {
     onProgress?.(`tuning on ${sample.kept} of ${sample.customers} customers (tune.maxCustomers)`);
@@ -59,7 +60,7 @@ export async function tuneRecipeOn(
   }
   let tuned;
   try {
-    tuned = await tuneRollingOrigin(sample.input, recipe, recipeToRaw(recipe), { folds: tune.folds, days: tune.days, end, minCoverage: tune.minCoverage, variants, depth: 100, onProgress, ...opts });
+    tuned = await tuneRollingOrigin(sample.input, recipe, recipeToRaw(recipe), { folds: tune.folds, days: tune.days, end, minCoverage: tune.minCoverage, variants, depth: recipe.hybrid.sourceLimit ?? 100, onProgress, ...opts });
   } catch (err) {
     if (err instanceof ThinValidationError) return { recipe, validation: { skipped: `${err.message}; the recipe's weights were kept` } };
     throw err;

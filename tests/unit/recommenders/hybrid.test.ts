@@ -138,6 +138,20 @@ describe('hybrid', () => {
     expect(newItems(alone)).toEqual([0.25, 0.5, 0.75]);
   });
 
+  it('When sources are limited to their n best items, Then each contributes only those, its own top still scoring 1', () => {
+    const sources = new Map([
+      ['a', fixed('a', [10, 5, 1, 7])],
+      ['b', fixed('b', [0, 0.1, 0.4, 0.2])],
+    ]);
+    const out = new Float32Array(4);
+    createHybrid(sources, config({ sourceLimit: 2 })).scoreUser(ordersCtx(10), out);
+    // Warm: 0.2 * a's best two (items 0: 1, 3: 0.7) + 1 * b's best two (items 2: 1, 3: 0.5).
+    expect([...out].map((x) => +x.toFixed(6))).toEqual([0.2, 0, 1, 0.64]);
+    createHybrid(sources, config()).scoreUser(ordersCtx(10), out);
+    // Unlimited: 0.2 * [1, 0.5, 0.1, 0.7] + 1 * [0, 0.25, 1, 0.5].
+    expect([...out].map((x) => +x.toFixed(6))).toEqual([0.2, 0.35, 1.02, 0.64]);
+  });
+
   it('refuses to blend a weighted source that was not fitted', () => {
     expect(() => createHybrid(new Map([['a', fixed('a', [1])]]), config())).toThrow(/"b"/);
   });
