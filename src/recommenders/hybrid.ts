@@ -85,7 +85,7 @@ export interface HybridRecommender extends Recommender {
 export interface BlendScratch {
   /** sum over sources of part_s(i) * multiplier(i). */
   blend: SparseScores;
-  /** Per source scored for this user: raw scores and the weighted normalised part (before the discount). */
+  /** Per source scored for this user: all its raw scores and the weighted normalised part of those the blend took (before the discount). */
   sources: Map<string, { raw: SparseScores; part: SparseScores }>;
   /** The discovery-discount multiplier of item i for this user (1 on their own items); valid until the next blend. */
   multiplier(item: number): number;
@@ -95,6 +95,8 @@ export interface BlendScratch {
    * sees never depend on them.
    */
   pool: SparseScores;
+  /** A source's `sourceLimit` best scores, the part of them the blend takes (scratch). */
+  limited: SparseScores;
   /** 1 on the items of the user being blended (scratch for the discount). */
   own: Uint8Array;
   ownItems: number[];
@@ -265,8 +267,10 @@ export function createHybrid(
       const source = sources.get(name)!;
       if (source.scoreCandidates && scratch.pool.size > 0) source.scoreCandidates(ctx, scratch.pool, bufs.raw);
       else scoreSource(source, ctx, bufs.raw);
-      if (config.sourceLimit !== undefined && bufs.raw.size > config.sourceLimit) keepBest(bufs.raw, config.sourceLimit);
-      normalise(bufs.raw, bufs.part, novelWeights[name] ?? 0, ownWeights[name] ?? 0, own, scratch.pool);
+      // The blend takes the source's sourceLimit best; `raw` keeps all it scored (serving ranks the source alone from it).
+      let blended = bufs.raw;
+      if (config.sourceLimit !== undefined && bufs.raw.size > config.sourceLimit) keepBest(bufs.raw, config.sourceLimit, (blended = scratch.limited));
+      normalise(blended, bufs.part, novelWeights[name] ?? 0, ownWeights[name] ?? 0, own, scratch.pool);
       const { part } = bufs;
       for (let p = 0; p < part.size; p++) {
         const i = part.item(p);
@@ -310,21 +314,20 @@ export function scoreSparseOf(source: Recommender, ctx: UserContext, out: Sparse
   for (const t of heap.result()) out.set(t.item, scores[t.item]);
 }
 
-/** Keeps the `n` best positive scores of `scores` (ties to the lower item index, as TopKHeap) and drops the rest. */
-function keepBest(scores: SparseScores, n: number): void {
+/** Writes the `n` best positive scores of `scores` (ties as TopKHeap breaks them) into `out`, cleared first. */
+function keepBest(scores: SparseScores, n: number, out: SparseScores): void {
   const heap = new TopKHeap(n);
   for (let p = 0; p < scores.size; p++) {
     const i = scores.item(p);
     if (scores.values[i] > 0) heap.push(i, scores.values[i]);
   }
-  const best = heap.result();
-  scores.clear();
-  for (const t of best) scores.set(t.item, t.score);
+  out.clear();
+  for (const t of heap.result()) out.set(t.item, t.score);
 }
 
 /** Buffers for blendSparse over a catalogue of `itemCount` items (one per thread, reused across users). */
 export function createBlendScratch(itemCount: number): BlendScratch {
-  return { blend: new SparseScores(itemCount), sources: new Map(), multiplier: () => 1, pool: new SparseScores(itemCount), own: new Uint8Array(itemCount), ownItems: [] };
+  return { blend: new SparseScores(itemCount), sources: new Map(), multiplier: () => 1, pool: new SparseScores(itemCount), limited: new SparseScores(itemCount), own: new Uint8Array(itemCount), ownItems: [] };
 }
 
 /** Rebuilds a hybrid from its artifact around sources loaded from their own artifacts. */
