@@ -9,23 +9,17 @@
  * customer and candidates per customer. The file: --data FILE, else ONLINE_RETAIL_CSV, else
  * ../shared/datasets/online-retail/online-retail.csv.gz.
  */
-import { buildDataset, type PurchaseRow } from '../src/recommenders/dataset.js';
+import { buildDataset } from '../src/recommenders/dataset.js';
 import { datasetHistories, userContext } from '../src/recommenders/history.js';
 import { createBlendScratch, createHybrid, itemBuyerCounts } from '../src/recommenders/hybrid.js';
 import { fitRecipe, loadRecipe } from '../src/training/recipe.js';
-import { dataFile, loadOnlineRetail, withoutDataArg } from './lib/online-retail.js';
+import { dataFile, inMemoryCopies, loadOnlineRetail, withoutDataArg } from './lib/online-retail.js';
 
 const args = withoutDataArg();
 const at = args.indexOf('--recipe');
 const recipeName = at >= 0 ? args.splice(at, 2)[1] : 'default';
 const copies = Number(args[0] ?? 4);
-const base = await loadOnlineRetail(dataFile());
-const events: PurchaseRow[] = [];
-for (let c = 0; c < copies; c++) {
-  const key = (s: string) => (c === 0 ? s : `${s}-c${c}`);
-  for (const e of base.events as Iterable<PurchaseRow>) events.push({ ...e, userId: key(e.userId), itemId: key(e.itemId), orderId: key(String(e.orderId)) });
-}
-events.sort((a, b) => a.ts - b.ts);
+const { events } = inMemoryCopies(await loadOnlineRetail(dataFile()), copies);
 const ds = buildDataset({ events });
 const recipe = await loadRecipe(recipeName);
 const fitted = await fitRecipe(ds, recipe);

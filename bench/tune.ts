@@ -13,12 +13,10 @@
  * The file: --data FILE, else ONLINE_RETAIL_CSV, else ../shared/datasets/online-retail/online-retail.csv.gz.
  */
 import { writeFileSync } from 'node:fs';
-import type { SplitInput } from '../src/evaluation/splits.js';
-import type { PurchaseRow } from '../src/recommenders/dataset.js';
 import { cpus, loadavg } from 'node:os';
 import { loadRecipe, withTuning } from '../src/training/recipe.js';
 import { tuneForTraining } from '../src/training/tune-for-training.js';
-import { dataFile, loadOnlineRetail, withoutDataArg } from './lib/online-retail.js';
+import { dataFile, inMemoryCopies, loadOnlineRetail, withoutDataArg } from './lib/online-retail.js';
 
 const args = withoutDataArg();
 const option = (flag: string) => {
@@ -31,7 +29,7 @@ const threads = Number(option('--threads') ?? 1);
 const out = option('--out');
 
 const copies = Number(option('--copies') ?? 1);
-const input = await withCopies(await loadOnlineRetail(dataFile()), copies);
+const input = inMemoryCopies(await loadOnlineRetail(dataFile()), copies);
 const recipe = withTuning(await loadRecipe(name), true);
 const cpu = () => {
   const u = process.cpuUsage();
@@ -53,15 +51,3 @@ const tuning = await tuneForTraining(
 console.log(`\nrecipe ${name}, ${threads} thread(s): tuning ${((performance.now() - w0) / 1000).toFixed(1)} s wall, ${(cpu() - c0).toFixed(1)} s cpu`);
 console.log(`load average after: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores`);
 if (out) writeFileSync(out, JSON.stringify({ recipe: tuning.recipe, validation: tuning.validation }, null, 2));
-
-/** `n` disjoint copies of the data: copy c's customers, products and orders end in `~c`. */
-async function withCopies(data: SplitInput, n: number): Promise<SplitInput> {
-  if (n <= 1) return data;
-  const events: PurchaseRow[] = [];
-  for (const e of data.events) {
-    for (let c = 0; c < n; c++) events.push({ ...e, userId: `${e.userId}~${c}`, itemId: `${e.itemId}~${c}`, orderId: e.orderId === null ? null : `${e.orderId}~${c}` });
-  }
-  const copy = <T extends object>(rows: Iterable<T> | undefined, key: keyof T) =>
-    rows && [...rows].flatMap((r) => Array.from({ length: n }, (_, c) => ({ ...r, [key]: `${String(r[key])}~${c}` })));
-  return { events, items: copy(data.items, 'id'), users: copy(data.users, 'id') };
-}

@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
 import { DEFAULT_ONLINE_RETAIL_RELATIVE, ONLINE_RETAIL_PATH } from '../../src/cli/online-retail-input.js';
+import type { SplitInput } from '../../src/evaluation/splits.js';
+import type { PurchaseRow } from '../../src/recommenders/dataset.js';
 
 /** The benchmarks read Online Retail with the same loader as `npm run tune -- --online-retail FILE`. */
 export { loadOnlineRetail, ONLINE_RETAIL_PATH } from '../../src/cli/online-retail-input.js';
@@ -27,4 +29,19 @@ export function dataFile(argv: string[] = process.argv.slice(2)): string {
 export function withoutDataArg(argv: string[] = process.argv.slice(2)): string[] {
   const at = argv.indexOf('--data');
   return at < 0 ? argv : [...argv.slice(0, at), ...argv.slice(at + 2)];
+}
+
+/**
+ * `n` disjoint copies of the data in memory, as bench/scale.ts writes them to a file: copy c's
+ * customers, products and orders end in `~c` (products keep their texts), purchases stay in time order.
+ */
+export function inMemoryCopies(data: SplitInput, n: number): SplitInput {
+  if (n <= 1) return data;
+  const events: PurchaseRow[] = [];
+  for (const e of data.events) {
+    for (let c = 0; c < n; c++) events.push({ ...e, userId: `${e.userId}~${c}`, itemId: `${e.itemId}~${c}`, orderId: e.orderId === null ? null : `${e.orderId}~${c}` });
+  }
+  const copy = <T extends object>(rows: Iterable<T> | undefined, key: keyof T) =>
+    rows && [...rows].flatMap((r) => Array.from({ length: n }, (_, c) => ({ ...r, [key]: `${String(r[key])}~${c}` })));
+  return { events, items: copy(data.items, 'id'), users: copy(data.users, 'id') };
 }

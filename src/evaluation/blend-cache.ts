@@ -244,7 +244,7 @@ class TopList {
 }
 
 /** Distinct items shown by `lists` top-k lists over a catalogue of `items`, as a share of the most they could show. */
-export function reachOf(distinct: number, items: number, k: number, lists: number): number {
+function reachOf(distinct: number, items: number, k: number, lists: number): number {
   const most = Math.min(items, k * lists);
   return most > 0 ? distinct / most : 0;
 }

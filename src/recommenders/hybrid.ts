@@ -95,6 +95,8 @@ export interface BlendScratch {
    * sees never depend on them.
    */
   pool: SparseScores;
+  /** The sources the last blend scored, in the order it summed them (ALS-like sources last). */
+  blended: string[];
   /** A source's `sourceLimit` best scores, the part of them the blend takes (scratch). */
   limited: SparseScores;
   /** 1 on the items of the user being blended (scratch for the discount). */
@@ -155,9 +157,13 @@ function interpolateWeights(weights: HybridConfig['weights'], fullHistoryOrders:
  * (blendWeights' order), then those weighted only on the user's own items.
  */
 export function blendedSources(config: Pick<HybridConfig, 'weights' | 'repeatWeights' | 'fullHistoryOrders'>, orders: number): string[] {
-  const names = Object.keys(blendWeights(config, orders));
-  if (!config.repeatWeights) return names;
-  for (const name of Object.keys(repeatBlendWeights(config, orders))) if (!names.includes(name)) names.push(name);
+  return sourcesOf(blendWeights(config, orders), config.repeatWeights ? repeatBlendWeights(config, orders) : undefined);
+}
+
+/** blendedSources from the interpolated weights on new items and (if any) on own items. */
+function sourcesOf(novel: Record<string, number>, own: Record<string, number> | undefined): string[] {
+  const names = Object.keys(novel);
+  if (own) for (const name of Object.keys(own)) if (!(name in novel)) names.push(name);
   return names;
 }
 
@@ -257,7 +263,8 @@ export function createHybrid(
     const orders = distinctOrderCount(ctx.history);
     const novelWeights = weightsFor(orders);
     const ownWeights = config.repeatWeights ? repeatWeightsFor(orders) : novelWeights;
-    const weighted = blendedSources(config, orders);
+    const weighted = sourcesOf(novelWeights, config.repeatWeights ? ownWeights : undefined);
+    scratch.blended = weighted;
     const cap = config.sourceCap;
     const pooled = (name: string) => sources.get(name)!.scoreCandidates !== undefined;
     weighted.sort((a, b) => Number(pooled(a)) - Number(pooled(b)));
@@ -327,7 +334,7 @@ function keepBest(scores: SparseScores, n: number, out: SparseScores): void {
 
 /** Buffers for blendSparse over a catalogue of `itemCount` items (one per thread, reused across users). */
 export function createBlendScratch(itemCount: number): BlendScratch {
-  return { blend: new SparseScores(itemCount), sources: new Map(), multiplier: () => 1, pool: new SparseScores(itemCount), limited: new SparseScores(itemCount), own: new Uint8Array(itemCount), ownItems: [] };
+  return { blend: new SparseScores(itemCount), sources: new Map(), blended: [], multiplier: () => 1, pool: new SparseScores(itemCount), limited: new SparseScores(itemCount), own: new Uint8Array(itemCount), ownItems: [] };
 }
 
 /** Rebuilds a hybrid from its artifact around sources loaded from their own artifacts. */

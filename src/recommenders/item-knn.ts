@@ -93,14 +93,15 @@ function fit(ds: Dataset, params: ItemKnnParams): Recommender {
   const colW = byItem.values.map(weight);
   const itemCount = byItem.rows;
   const rp3 = params.similarity === 'rp3beta';
-  // cosine: |a| per item. rp3beta: pop(b)^-beta per item, and the weights become transition probabilities.
+  // cosine: |a| per item. rp3beta: pop(a) per item, pop(b)^-beta per item, and the weights become
+  // transition probabilities.
   const norm = new Float64Array(itemCount);
-  const penalty = new Float64Array(itemCount);
+  const penalty = new Float64Array(rp3 ? itemCount : 0);
   for (let i = 0; i < itemCount; i++) {
     let s = 0;
     for (let p = byItem.indptr[i]; p < byItem.indptr[i + 1]; p++) s += rp3 ? colW[p] : colW[p] * colW[p];
     norm[i] = rp3 ? s : Math.sqrt(s);
-    penalty[i] = s > 0 ? Math.pow(s, -params.beta) : 0;
+    if (rp3) penalty[i] = s > 0 ? Math.pow(s, -params.beta) : 0;
   }
   if (rp3) {
     for (let i = 0; i < itemCount; i++) {

@@ -183,9 +183,8 @@ export interface ScoredUser {
 export function createUserScorer(input: UserScorerInput): (ctx: UserContext, attributes: Record<string, string>) => ScoredUser | null {
   const { fitted, options, sourceNames, singles, popular, neighbours, itemCount } = input;
   const hybrid = fitted.hybrid as Partial<HybridRecommender>;
-  if (!hybrid.blendSparse || !hybrid.sourcesFor) throw new Error('serving model: the hybrid must be a blend of sources');
+  if (!hybrid.blendSparse) throw new Error('serving model: the hybrid must be a blend of sources');
   const blendSparse = hybrid.blendSparse.bind(fitted.hybrid);
-  const sourcesFor = hybrid.sourcesFor.bind(fitted.hybrid);
   const depth = hybrid.config?.sourceDepth ?? 1000;
   const purchasedMask = new Uint8Array(itemCount);
   const scratch = createBlendScratch(itemCount);
@@ -232,9 +231,8 @@ export function createUserScorer(input: UserScorerInput): (ctx: UserContext, att
       };
       // A source the blend scored for this user is ranked by its raw scores from that pass; the others
       // (weight 0 at this history length) are scored now.
-      const blended = sourcesFor(orders);
       const lists = singles.map((name) => {
-        let raw = blended.includes(name) ? scratch.sources.get(name)?.raw : undefined;
+        let raw = scratch.blended.includes(name) ? scratch.sources.get(name)?.raw : undefined;
         if (!raw) {
           single.clear();
           scoreSparseOf(fitted.sources.get(name)!, ctx, single, depth, dense);
