@@ -6,45 +6,45 @@ import { createCatalogRepository } from '../data/catalog-repository.js';
 import { createEventRepository } from '../data/event-repository.js';
 import { openDatabase } from '../data/open-database.js';
 import type { SplitInput } from '../evaluation/splits.js';
-import { ROLLING_VARIANTS, tuneRollingOrigin } from '../evaluation/rolling-tune.js';
-import type { TuneOptions } from '../evaluation/tune.js';
-import { sampleCustomers } from '../evaluation/tuning-sample.js';
-import { parseRecipe, tuneSpecSchema } from '../training/recipe.js';
+import { parseRecipe, withTuning } from '../training/recipe.js';
+import { recipeToRaw, tuneRecipeOn } from '../training/tune-for-training.js';
 import { defaultOnlineRetailPath, DEFAULT_ONLINE_RETAIL_RELATIVE, loadOnlineRetail } from './online-retail-input.js';
 import { parseCommandLine, runCli, UsageError } from './run-cli.js';
 
 const USAGE = `Usage: npm run tune -- [--recipe NAME] [--out NAME] [--folds N] [--days N] [--end DATE] [--online-retail [FILE]]
        [--min-coverage X] [--rounds N] [--no-variants]
 
-Tunes models/NAME.json (default: default) by rolling-origin validation on data before --end only:
---folds (default 3) windows of --days (default 30) back to back before --end (default: after the
-latest event; pass the evaluation cutoff, e.g. 2011-11-01, so tuning never sees the test period).
-Each source keeps the hyperparameters it scores best with alone over the folds, the blend weights are
-tuned on the mean over folds (on new items by novel NDCG, on the customer's own items by all-mode
-NDCG), and the blend is kept only if it beats the best single source on every fold. Like a training,
-it tunes on at most the recipe's tune.maxCustomers customers (default 5,000). Writes the recipe with
-its validation to models/OUT.json (default: NAME-tuned). Data comes from the database (DATABASE_URL
+Tunes models/NAME.json (default: default) exactly as a training tunes it, by rolling-origin
+validation on data before --end only: --folds windows of --days back to back before --end (default:
+after the latest event; pass the evaluation cutoff, e.g. 2011-11-01, so tuning never sees the test
+period). Folds, days, --min-coverage and the per-source alternatives (--no-variants drops them) default
+to the recipe's tune section (3 x 30 days, coverage 0.3). Each source keeps the hyperparameters it
+scores best with alone over the folds, the blend weights are tuned on the mean over folds (on new
+items by novel NDCG, on the customer's own items by all-mode NDCG), and the blend is kept only if it
+beats the best single source on every fold. It tunes on at most the recipe's tune.maxCustomers
+customers (default 5,000). Writes the recipe with its validation to models/OUT.json (default: NAME-tuned). Data comes from the database (DATABASE_URL
 or the embedded one) unless --online-retail reads a UCI Online Retail CSV: FILE, or without it
 ONLINE_RETAIL_CSV, or ${DEFAULT_ONLINE_RETAIL_RELATIVE} beside the repository.`;
 
 
+/** The command line; unset tuning options come from the recipe's tune section (or its defaults). */
 export interface TuneArgs {
   recipe: string;
   out: string;
-  folds: number;
-  days: number;
+  folds?: number;
+  days?: number;
   end?: string;
   onlineRetail?: string;
-  minCoverage: number;
+  minCoverage?: number;
   rounds: number;
-  variants: boolean;
+  variants?: boolean;
 }
 
 const VALUE_FLAGS = ['--recipe', '--out', '--folds', '--days', '--end', '--online-retail', '--min-coverage', '--rounds'];
 
 /** Parses and checks the arguments before any data is read. */
 export function parseTuneArgs(args: string[], env: NodeJS.ProcessEnv = process.env): TuneArgs {
-  const out: TuneArgs = { recipe: 'default', out: '', folds: 3, days: 30, minCoverage: 0.3, rounds: 3, variants: true };
+  const out: TuneArgs = { recipe: 'default', out: '', rounds: 3 };
   for (let a = 0; a < args.length; a++) {
     const flag = args[a];
     if (flag === '--no-variants') {
@@ -82,13 +82,6 @@ export function parseTuneArgs(args: string[], env: NodeJS.ProcessEnv = process.e
   return out;
 }
 
-/** Hyperparameter alternatives tried per source when it is in the recipe (each one refit on every fold). */
-export const DEFAULT_VARIANTS: TuneOptions['variants'] = {
-  'buy-again': [{ propensityWeight: 0.5 }, { propensityWeight: 2 }],
-  trend: [{ halfLifeDays: 5 }, { halfLifeDays: 20 }],
-  ...ROLLING_VARIANTS,
-};
-
 async function loadInput(args: TuneArgs): Promise<SplitInput> {
   if (args.onlineRetail) return loadOnlineRetail(args.onlineRetail);
   const db = await openDatabase(loadConfig());
@@ -112,26 +105,21 @@ async function main(argv: string[]): Promise<number> {
   const recipe = parseRecipe(raw, args.recipe);
   const started = performance.now();
   const input = await loadInput(args);
-  const variants = args.variants ? Object.fromEntries(Object.entries(DEFAULT_VARIANTS!).filter(([s]) => s in recipe.sources)) : {};
   const log = (m: string) => console.log(`[${((performance.now() - started) / 1000).toFixed(1)} s] ${m}`);
-  // As in training: at most the recipe's tune.maxCustomers customers (default 5,000), whole histories.
-  const sample = sampleCustomers(input, (recipe.tune ?? tuneSpecSchema.parse({})).maxCustomers);
-  if (sample.kept < sample.customers) log(`tuning on ${sample.kept} of ${sample.customers} customers (tune.maxCustomers)`);
-  const result = await tuneRollingOrigin(sample.input, recipe, raw, {
-    folds: args.folds,
-    days: args.days,
-    end: args.end ?? sample.end,
-    rounds: args.rounds,
-    minCoverage: args.minCoverage,
-    variants,
-    onProgress: log,
-  });
-  const written = { ...result.recipe, name: args.out, validation: result.validation };
+  const given = { folds: args.folds, days: args.days, minCoverage: args.minCoverage, variants: args.variants };
+  const spec = { ...recipe.tune, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) };
+  const tuned = await tuneRecipeOn(input, withTuning(recipe, spec), args.end, log, { rounds: args.rounds });
+  if ('skipped' in tuned.validation) {
+    console.error(`not tuned: ${tuned.validation.skipped}`);
+    return 1;
+  }
+  const validation = tuned.validation;
+  const written = { ...recipeToRaw(tuned.recipe), name: args.out, tune: tuned.recipe.tune, validation };
   parseRecipe(written, args.out);
   await writeFile(join('models', `${args.out}.json`), `${JSON.stringify(written, null, 2)}\n`);
-  const s = result.validation.scores;
-  const folds = result.validation.folds;
-  console.log(`chosen: ${result.validation.chosen} (best single source ${result.validation.bestSingle})`);
+  const s = validation.scores;
+  const folds = validation.folds;
+  console.log(`chosen: ${validation.chosen} (best single source ${validation.bestSingle})`);
   console.log(
     `validation ${folds.length} folds ${folds[0].start.slice(0, 10)}..${folds[folds.length - 1].end.slice(0, 10)}, mean: ` +
       `novel NDCG@10 ${s.novel.ndcg.toFixed(4)} recall@10 ${s.novel.recall.toFixed(4)} coverage ${s.novel.coverage.toFixed(3)}; all NDCG@10 ${s.all.ndcg.toFixed(4)}`,

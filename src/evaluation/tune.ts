@@ -1,47 +1,8 @@
 import type { HybridConfig } from '../recommenders/hybrid.js';
-import { recommenderFactory } from '../recommenders/registry.js';
-import type { Recipe } from '../training/recipe.js';
-import { addSourcePart, createBlendCache, scoreBlend, type BlendCache, type BlendScores } from './blend-cache.js';
-import { makeSplit } from './run-evaluation.js';
-import type { EvalMode, SplitInput } from './splits.js';
+import { scoreBlend, type BlendCache, type BlendScores } from './blend-cache.js';
+import type { EvalMode } from './splits.js';
 
 type Weights = HybridConfig['weights'];
-
-export interface TuneOptions {
-  /** Length of the validation period: the last `days` before `end`. */
-  days: number;
-  /** End of the validation period (ISO date, exclusive); default: just after the latest event. Pass the real test cutoff when one exists. */
-  end?: string;
-  /** Candidate values of each blend weight. */
-  grid?: number[];
-  /** Candidate exponents of the hybrid's discovery discount (default DEFAULT_DISCOUNT_GRID; [] keeps the recipe's). */
-  discountGrid?: number[];
-  /** Coordinate-descent passes over all weights. */
-  rounds?: number;
-  /** Alternative hyperparameters per source (merged over the recipe's); each is fitted once and tried with re-tuned weights. */
-  variants?: Record<string, Record<string, unknown>[]>;
-  /** Novel-mode catalog coverage the blend should keep; below it the objective is penalised. */
-  minCoverage?: number;
-  /** NDCG given up per unit of coverage shortfall (default 10: coverage is a requirement, not a preference). */
-  coveragePenalty?: number;
-  k?: number;
-  onProgress?: (message: string) => void;
-}
-
-export interface TuneResult {
-  /** The recipe with the best weights and source params found, as JSON for models/NAME.json. */
-  recipe: Record<string, unknown>;
-  /** Validation scores of the chosen blend. */
-  validation: ValidationSummary;
-}
-
-/** Validation metadata stored in a tuned recipe (the recipe's optional `validation` field). */
-export interface ValidationSummary {
-  split: { kind: 'validation'; start: string; end: string; days: number };
-  k: number;
-  objective: number;
-  scores: BlendScores;
-}
 
 export const DEFAULT_GRID = [0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.2, 2, 3];
 export const DEFAULT_DISCOUNT_GRID = [0, 0.05, 0.1, 0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.7];
@@ -227,83 +188,6 @@ export async function tuneWeights(
 function dropZeros(w: Weights): Weights {
   const keep = (r: Record<string, number>) => Object.fromEntries(Object.entries(r).filter(([, v]) => v > 0));
   return { cold: keep(w.cold), warm: keep(w.warm) };
-}
-
-/**
- * Tunes a recipe on a validation split only (the last `days` before `end`; nothing at or after `end`
- * is read): fits every source once, caches each source's normalised top lists for the validation
- * users, tunes the blend weights by coordinate descent, then tries each source's hyperparameter
- * variants (one refit each, weights re-tuned) and keeps what improves the objective.
- */
-export async function tuneRecipe(input: SplitInput, recipe: Recipe, raw: Record<string, unknown>, opts: TuneOptions): Promise<TuneResult> {
-  const log = opts.onProgress ?? (() => {});
-  const split = makeSplit(input, { kind: 'validation', days: opts.days, end: opts.end });
-  const cache = createBlendCache(split);
-  log(`validation split: ${split.train.eventUser.length} train events, ${cache.users.length} validation users`);
-  const params: Record<string, unknown> = {};
-  const fitInto = (name: string, p: unknown) => {
-    const started = performance.now();
-    const source = recipe.sources[name];
-    const model = recommenderFactory(source.recommender)!.fit(split.train, p);
-    addSourcePart(cache, split, name, model);
-    log(`fitted and scored ${name} in ${Math.round(performance.now() - started)} ms`);
-  };
-  for (const name of Object.keys(recipe.sources)) {
-    params[name] = recipe.sources[name].params;
-    fitInto(name, params[name]);
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-  const tuneOpts = {
-    grid: opts.grid,
-    rounds: opts.rounds,
-    minCoverage: opts.minCoverage,
-    coveragePenalty: opts.coveragePenalty,
-    discountGrid: opts.discountGrid ?? DEFAULT_DISCOUNT_GRID,
-  };
-  const evaluate = cacheEvaluator(cache, recipe.hybrid.fullHistoryOrders, opts.k);
-  const tuneOn = (start: Weights, o: Parameters<typeof tuneWeights>[3]) => tuneWeights(evaluate, cache.parts.keys(), start, o);
-  // Accuracy first, then the coverage requirement from there: starting the constrained search at the
-  // accuracy optimum finds the cheapest way to reach the coverage (usually a stronger discount).
-  let best = await tuneOn(recipe.hybrid.weights, { ...tuneOpts, minCoverage: 0, popularityDiscount: recipe.hybrid.popularityDiscount });
-  log(`weights (accuracy only): objective ${best.objective.toFixed(4)}, novel coverage ${best.scores.novel.coverage.toFixed(3)}`);
-  if ((opts.minCoverage ?? 0) > 0) {
-    best = await tuneOn(best.weights, { ...tuneOpts, popularityDiscount: best.popularityDiscount });
-    log(`weights (coverage >= ${opts.minCoverage}): objective ${best.objective.toFixed(4)}, novel coverage ${best.scores.novel.coverage.toFixed(3)}`);
-  }
-
-  const rawSources = (raw.sources ?? {}) as Record<string, { recommender?: string; params?: Record<string, unknown> }>;
-  const chosenParams: Record<string, Record<string, unknown>> = {};
-  for (const [name, variants] of Object.entries(opts.variants ?? {})) {
-    if (!recipe.sources[name]) throw new Error(`tune: no source named "${name}" in the recipe`);
-    let keptPart = cache.parts.get(name)!;
-    for (const variant of variants) {
-      const merged = { ...(rawSources[name]?.params ?? {}), ...(chosenParams[name] ?? {}), ...variant };
-      const factory = recommenderFactory(recipe.sources[name].recommender)!;
-      fitInto(name, factory.parseParams(merged));
-      const tried = await tuneOn(best.weights, { ...tuneOpts, rounds: 1, popularityDiscount: best.popularityDiscount });
-      log(`${name} ${JSON.stringify(variant)}: objective ${tried.objective.toFixed(4)}`);
-      if (tried.objective > best.objective + 1e-9) {
-        best = tried;
-        chosenParams[name] = merged;
-        keptPart = cache.parts.get(name)!;
-      } else cache.parts.set(name, keptPart);
-    }
-  }
-
-  const sources: Record<string, unknown> = {};
-  for (const [name, s] of Object.entries(rawSources)) sources[name] = chosenParams[name] ? { ...s, params: chosenParams[name] } : s;
-  const start = split.cutoff!;
-  const end = split.testEnd!;
-  return {
-    // One set of weights was tuned for both modes and scored on own items too: no repeat weights.
-    recipe: { ...raw, sources, hybrid: { ...withoutRepeatWeights(raw.hybrid), weights: best.weights, popularityDiscount: best.popularityDiscount } },
-    validation: {
-      split: { kind: 'validation', start: new Date(start).toISOString(), end: new Date(end).toISOString(), days: opts.days },
-      k: opts.k ?? 10,
-      objective: best.objective,
-      scores: best.scores,
-    },
-  };
 }
 
 /** A recipe's hybrid section without its repeat weights (the tuners write their own, or none). */

@@ -17,6 +17,7 @@ export function recipeToRaw(recipe: Recipe): Record<string, unknown> {
     sources: Object.fromEntries(Object.entries(recipe.sources).map(([name, s]) => [name, { recommender: s.recommender, params: s.params }])),
     hybrid: recipe.hybrid,
     candidates: recipe.candidates,
+    eventWeights: recipe.eventWeights,
   };
 }
 
@@ -29,10 +30,14 @@ export function tuneForTraining(input: SplitInput, recipe: Recipe, onProgress?: 
   return tuneRecipeOn(input, recipe, undefined, onProgress, opts);
 }
 
-/** Where the folds are tuned: `threads` >= 2 spreads them over worker threads (same result); `signal` ends those threads. */
+/**
+ * Where the folds are tuned: `threads` >= 2 spreads them over worker threads (same result); `signal`
+ * ends those threads. `rounds` bounds each coordinate descent (default 3).
+ */
 export interface TuneThreads {
   threads?: number;
   signal?: AbortSignal;
+  rounds?: number;
 }
 
 /**

@@ -3,8 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { parseTuneArgs } from '../../../src/cli/tune-command.js';
 
 describe('npm run tune arguments', () => {
-  it('defaults to tuning models/default.json on three 30-day folds into default-tuned with coverage >= 0.30', () => {
-    expect(parseTuneArgs([])).toEqual({ recipe: 'default', out: 'default-tuned', folds: 3, days: 30, minCoverage: 0.3, rounds: 3, variants: true });
+  it('defaults to tuning models/default.json into default-tuned, with the folds, days, coverage and alternatives of its tune section', () => {
+    expect(parseTuneArgs([])).toEqual({ recipe: 'default', out: 'default-tuned', rounds: 3 });
   });
 
   it('reads the validation window, output and search options', () => {

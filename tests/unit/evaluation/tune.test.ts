@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { PurchaseRow } from '../../../src/recommenders/dataset.js';
 import { addSourcePart, createBlendCache, scoreBlend } from '../../../src/evaluation/blend-cache.js';
 import { makeSplit } from '../../../src/evaluation/run-evaluation.js';
-import { cacheEvaluator, tuneRecipe, tuneWeights } from '../../../src/evaluation/tune.js';
+import { cacheEvaluator, tuneWeights } from '../../../src/evaluation/tune.js';
 import type { BlendCache } from '../../../src/evaluation/blend-cache.js';
 import type { Recommender } from '../../../src/recommenders/recommender.js';
 import { parseRecipe } from '../../../src/training/recipe.js';
@@ -10,50 +10,6 @@ import { parseRecipe } from '../../../src/training/recipe.js';
 const DAY = 86_400_000;
 const T0 = Date.UTC(2024, 0, 1);
 const END = new Date(T0 + 90 * DAY).toISOString();
-
-/**
- * Twelve customers each buy their own item `own{u}` on days 5, 20 and 35; half of them also buy the
- * bestseller P. Validation period (days 60-90): everyone rebuys their own item, so buy-again is right.
- * Test period (days 90-120, after `end`): the other half buy P, so popularity would be right there.
- */
-function purchases(withTestPeriod: boolean): PurchaseRow[] {
-  const rows: PurchaseRow[] = [];
-  const buy = (u: number, item: string, day: number) =>
-    rows.push({ userId: `u${u}`, itemId: item, orderId: `u${u}-${day}`, ts: T0 + day * DAY + u * 60_000, quantity: 1, price: null });
-  for (let u = 0; u < 12; u++) {
-    for (const day of [5, 20, 35]) buy(u, `own${u}`, day);
-    if (u % 2 === 0) buy(u, 'P', 40);
-    buy(u, `own${u}`, 70);
-    if (withTestPeriod && u % 2 === 1) buy(u, 'P', 100);
-  }
-  return rows;
-}
-
-const raw = {
-  sources: { popularity: { params: { attributes: [] } }, 'buy-again': {} },
-  hybrid: { weights: { cold: { popularity: 1, 'buy-again': 0.05 }, warm: { popularity: 1, 'buy-again': 0.05 } } },
-};
-
-describe('tuneRecipe', () => {
-  it('When the validation period favours buy-again and the test period popularity, Then the tuned blend follows validation', async () => {
-    const recipe = parseRecipe(raw, 'fixture');
-    const tuned = await tuneRecipe({ events: purchases(true) }, recipe, raw, { days: 30, end: END, grid: [0, 0.05, 1, 4], rounds: 2 });
-    const warm = (tuned.recipe.hybrid as { weights: { warm: Record<string, number> } }).weights.warm;
-    expect(warm['buy-again'] ?? 0).toBeGreaterThan(warm.popularity ?? 0);
-    // Every validation user's own item ranks first: NDCG@10 = 1 in mode all; nobody has a novel item.
-    expect(tuned.validation.scores.all.ndcg).toBeCloseTo(1, 6);
-    expect(tuned.validation.scores.novel.users).toBe(0);
-    expect(tuned.validation.split).toMatchObject({ kind: 'validation', end: END, days: 30, start: new Date(T0 + 60 * DAY).toISOString() });
-  });
-
-  it('never reads the test period: removing every event after `end` changes nothing', async () => {
-    const recipe = parseRecipe(raw, 'fixture');
-    const opts = { days: 30, end: END, grid: [0, 0.05, 1, 4], rounds: 2 };
-    const withTest = await tuneRecipe({ events: purchases(true) }, recipe, raw, opts);
-    const withoutTest = await tuneRecipe({ events: purchases(false) }, recipe, raw, opts);
-    expect(withTest).toEqual(withoutTest);
-  });
-});
 
 describe('scoreBlend', () => {
   it('blends max-normalised source lists with the weights and ranks as the evaluation does', () => {

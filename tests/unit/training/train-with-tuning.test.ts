@@ -105,6 +105,15 @@ describe('training a recipe with a tune section', () => {
     ]);
   }, 60_000);
 
+  it('When the recipe weighs carts and caps candidates, Then the tuned recipe keeps both: tuning rewrites only weights and hyperparameters', async () => {
+    const own = parseRecipe({ ...recipe, eventWeights: { add_to_cart: 0.8, view: 0 }, candidates: { perUser: 50 } }, 'weighted');
+    expect(own.eventWeights).not.toEqual(parseRecipe(recipe, 'plain').eventWeights);
+    const result = await tuneRecipeOn({ events: purchases() }, own, undefined);
+    expect((result.validation as RollingValidation).chosen).toBe('buy-again');
+    expect(result.recipe.eventWeights).toEqual(own.eventWeights);
+    expect(result.recipe.candidates).toEqual(own.candidates);
+  }, 60_000);
+
   it('When a training says tune: false, Then the recipe\'s weights are published as written', async () => {
     const store = await createMemoryModelStore();
     const result = await trainerOn(store).train({ tune: false });
