@@ -22,6 +22,12 @@
  *     fits the recipe's sources on windows of each length ending at each date and prints the
  *     recipe's blend's all-mode NDCG@10 beside buy-again's: does the blend's edge depend on the window length?
  *
+ *   npx tsx bench/validation.ts drift [--from 2011-06-01] [--days 30,60,90] [--tune '{"folds":2,"days":60}'] [--data FILE]
+ *     tunes the recipe as a training does on the data before --from, then scores the tuned blend and
+ *     each source alone on windows of each length starting at --from (out of sample for the tuning):
+ *     does the tuned blend's edge over its sources hold over longer horizons, in each mode? --tune
+ *     replaces the recipe's tune section (fold count and length).
+ *
  * The file: --data FILE, else ONLINE_RETAIL_CSV, else ../shared/datasets/online-retail/online-retail.csv.gz.
  */
 import { RollingFold } from '../src/evaluation/rolling-fold.js';
@@ -40,6 +46,8 @@ const cutoffs = option('--cutoffs', '2011-09-01,2011-10-01,2011-11-01').split(',
 const ends = option('--ends', '2011-08-01,2011-09-01').split(',');
 const lengths = option('--days', '30,60,90').split(',').map(Number);
 const recipeName = option('--recipe', 'default');
+const from = option('--from', '2011-06-01');
+const tuneJson = option('--tune', '');
 const [command, ...rest] = args;
 const f4 = (x: number) => x.toFixed(4);
 
@@ -58,6 +66,7 @@ if (command === 'alone') {
   console.log(`${source} alone on the 3 x 30-day windows before ${cutoff}: novel / all NDCG@10 (sum) per window, mean of the sums`);
   for (const [index, v] of variants.entries()) {
     const params = { ...(base.params as Record<string, unknown>), ...v };
+    const started = performance.now();
     const sums: number[] = [];
     const cells = folds.map((f) => {
       f.fit(source, base.recommender, params, index);
@@ -65,7 +74,8 @@ if (command === 'alone') {
       sums.push(s.novel.ndcg + s.all.ndcg);
       return `${f4(s.novel.ndcg)} / ${f4(s.all.ndcg)} (${f4(s.novel.ndcg + s.all.ndcg)})`;
     });
-    console.log(`${JSON.stringify(v).padEnd(40)} ${cells.join('  ')}  mean ${f4(sums.reduce((a, b) => a + b) / sums.length)}`);
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    console.log(`${JSON.stringify(v).padEnd(40)} ${cells.join('  ')}  mean ${f4(sums.reduce((a, b) => a + b) / sums.length)}  (${seconds} s for 3 fits)`);
   }
 } else if (command === 'compare') {
   const [source] = rest;
@@ -113,7 +123,24 @@ if (command === 'alone') {
       console.log(`${days} days ending ${end}: ${blend.all.users} customers, blend ${f4(blend.all.ndcg)}, buy-again ${f4(again.all.ndcg)}, ratio ${(blend.all.ndcg / again.all.ndcg).toFixed(3)}`);
     }
   }
+} else if (command === 'drift') {
+  const tuning = tuneJson ? (JSON.parse(tuneJson) as Record<string, unknown>) : (recipe.tune ?? true);
+  const tuned = (await tuneRecipeOn(input, withTuning(recipe, tuning), iso(from), undefined, { threads: 2 })).recipe;
+  const { weights, repeatWeights, popularityDiscount, sourceLimit } = tuned.hybrid;
+  console.log(`tuned before ${from}: weights ${JSON.stringify(weights)} repeat ${JSON.stringify(repeatWeights ?? null)} discount ${popularityDiscount}`);
+  console.log('window                 users (novel/all)  blend novel / all   ' + Object.keys(tuned.sources).map((n) => n.padEnd(20)).join(''));
+  for (const days of lengths) {
+    const end = new Date(new Date(from).getTime() + days * 86_400_000).toISOString().slice(0, 10);
+    const f = new RollingFold(input, { end: iso(end), days, k: 10, fullHistoryOrders: tuned.hybrid.fullHistoryOrders, depth: sourceLimit ?? 100 });
+    fitAll(f, tuned);
+    const blend = f.score({ weights, repeatWeights, popularityDiscount });
+    const cells = Object.keys(tuned.sources).map((n) => {
+      const s = f.score({ weights: { cold: { [n]: 1 }, warm: { [n]: 1 } } });
+      return `${f4(s.novel.ndcg)} / ${f4(s.all.ndcg)}`.padEnd(20);
+    });
+    console.log(`${from}..${end}  ${String(blend.novel.users).padStart(5)} / ${String(blend.all.users).padEnd(5)}      ${f4(blend.novel.ndcg)} / ${f4(blend.all.ndcg)}     ${cells.join('')}`);
+  }
 } else {
-  console.error('usage: npx tsx bench/validation.ts alone SOURCE VARIANTS | compare SOURCE | tuned | horizon (see the comment at the top)');
+  console.error('usage: npx tsx bench/validation.ts alone SOURCE VARIANTS | compare SOURCE | tuned | horizon | drift (see the comment at the top)');
   process.exit(2);
 }
