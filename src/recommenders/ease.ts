@@ -7,6 +7,7 @@ import { userItemMatrix } from './interactions.js';
 import { checkNeighbourLists, packNeighbourLists, remapNeighbourLists, type NeighbourLists } from './neighbour-lists.js';
 import { parseParams } from './parse-params.js';
 import type { Neighbour, Recommender, RecommenderFactory, UserContext } from './recommender.js';
+import { SparseScores } from './sparse-scores.js';
 import { invertSpdInPlace } from './spd-inverse.js';
 import { TopKHeap } from './top-k-heap.js';
 
@@ -56,17 +57,40 @@ export interface EaseRecommender extends Recommender {
 
 function createEase(params: EaseParams, itemIds: readonly string[], rows: NeighbourLists, trainedNow: number, info: EaseInfo): EaseRecommender {
   const itemCount = rows.indptr.length - 1;
+  /** Calls `add(j, v)` for each weighted row entry of the user's distinct history items. */
+  const accumulate = (ctx: UserContext, add: (item: number, v: number) => void) => {
+    const now = ctx.now ?? trainedNow;
+    for (const { item, ts } of recentDistinctItems(ctx.history, itemCount)) {
+      const w = decay(now, ts, params.historyHalfLifeDays);
+      for (let p = rows.indptr[item]; p < rows.indptr[item + 1]; p++) add(rows.items[p], w * rows.scores[p]);
+    }
+  };
+  // The sums of scoreSparse before its cut (rows hold negative weights too, so a sum is final only at the end).
+  let sums: SparseScores | null = null;
   return {
     name: ALGORITHM,
     info,
     /** score(j) = sum over distinct history items i of x_i * B[i][j], x_i = 1 (or its recency decay). */
     scoreUser(ctx: UserContext, out: Float32Array) {
       out.fill(0);
-      const now = ctx.now ?? trainedNow;
-      for (const { item, ts } of recentDistinctItems(ctx.history, itemCount)) {
-        const w = decay(now, ts, params.historyHalfLifeDays);
-        for (let p = rows.indptr[item]; p < rows.indptr[item + 1]; p++) out[rows.items[p]] += w * rows.scores[p];
+      accumulate(ctx, (item, v) => (out[item] += v));
+    },
+    /**
+     * The same sums over the rows of the user's items only, cut to the `limit` best positive ones: what
+     * scoring the whole catalogue and keeping its `limit` best positive items gives, at the cost of the
+     * user's rows instead of the catalogue.
+     */
+    scoreSparse(ctx: UserContext, out: SparseScores, limit: number) {
+      if (!sums || sums.itemCount !== out.itemCount) sums = new SparseScores(out.itemCount);
+      const acc = sums;
+      acc.clear();
+      accumulate(ctx, (item, v) => acc.add(item, v));
+      const heap = new TopKHeap(limit);
+      for (let p = 0; p < acc.size; p++) {
+        const item = acc.item(p);
+        if (acc.values[item] > 0) heap.push(item, acc.values[item]);
       }
+      for (const t of heap.result()) out.set(t.item, acc.values[t.item]);
     },
     /** The items a one-item history {item} scores highest: row `item` of B, positive weights only. */
     similarItems(item: number, k: number): Neighbour[] {

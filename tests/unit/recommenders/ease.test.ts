@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { buildDataset, type PurchaseRow } from '../../../src/recommenders/dataset.js';
 import { easeFactory } from '../../../src/recommenders/ease.js';
 import type { UserContext } from '../../../src/recommenders/recommender.js';
+import { mulberry32 } from '../../../src/recommenders/seeded-random.js';
+import { SparseScores } from '../../../src/recommenders/sparse-scores.js';
 
 const DAY = 86_400_000;
 const row = (userId: string, itemId: string, day: number): PurchaseRow => ({ userId, itemId, orderId: `${userId}-${day}`, ts: day * DAY, quantity: 1, price: null });
@@ -66,5 +68,38 @@ describe('EASE', () => {
     const model = easeFactory.fit(ds, easeFactory.parseParams({ lambda: 1, neighbours: 0 }));
     expect(model.similarItems!(idx('b'), 5).map((n) => ds.itemIds[n.item])).toEqual(['a', 'c']);
     expect(model.similarItems!(idx('a'), 5).map((n) => ds.itemIds[n.item])).toEqual(['b']);
+  });
+});
+
+describe('EASE sparse scoring', () => {
+  it('When a user is scored sparsely with a limit, Then the items and scores are the best positive ones of the dense scores', () => {
+    // 60 customers over 40 items with overlapping tastes, so rows carry positive and negative weights.
+    const rnd = mulberry32(7);
+    const events: PurchaseRow[] = [];
+    for (let u = 0; u < 60; u++) {
+      const base = Math.floor(rnd() * 30);
+      for (let k = 0; k < 6; k++) events.push(row(`u${u}`, `i${(base + Math.floor(rnd() * 10)) % 40}`, 1 + Math.floor(rnd() * 50)));
+    }
+    const data = buildDataset({ events });
+    const model = easeFactory.fit(data, easeFactory.parseParams({ lambda: 5, neighbours: 15, historyHalfLifeDays: 30 }));
+    const n = data.itemIds.length;
+    let negatives = 0;
+    for (let u = 0; u < 20; u++) {
+      const history = [0, 1, 2].map((k) => ({ item: Math.floor(rnd() * n), ts: data.now - k * 9 * DAY, quantity: 1, order: `o${k}` }));
+      const ctx: UserContext = { user: -1, history, attributes: {} };
+      const dense = new Float32Array(n);
+      model.scoreUser(ctx, dense);
+      negatives += dense.filter((v) => v < 0).length;
+      // A limit under the positive count cuts by score; the whole catalogue as limit leaves only the sign's cut.
+      for (const limit of [8, n]) {
+        const expected = [...dense.keys()].filter((i) => dense[i] > 0).sort((a, b) => dense[b] - dense[a] || a - b).slice(0, limit);
+        const sparse = new SparseScores(n);
+        model.scoreSparse!(ctx, sparse, limit);
+        const got = Array.from({ length: sparse.size }, (_, p) => sparse.item(p)).sort((a, b) => sparse.values[b] - sparse.values[a] || a - b);
+        expect(got).toEqual(expected);
+        for (const i of got) expect(sparse.values[i]).toBe(dense[i]);
+      }
+    }
+    expect(negatives).toBeGreaterThan(0);
   });
 });
