@@ -33,7 +33,7 @@ describe('recipes', () => {
   it('loads the default recipe with every recommender family and its defaults filled in', async () => {
     const recipe = await loadRecipe('default', MODELS);
     expect(recipe.name).toBe('default');
-    expect(Object.keys(recipe.sources).sort()).toEqual(['als', 'buy-again', 'content', 'cooccurrence', 'item-knn', 'popularity', 'trend']);
+    expect(Object.keys(recipe.sources).sort()).toEqual(['als', 'buy-again', 'content', 'cooccurrence', 'ease', 'item-knn', 'popularity', 'trend']);
     // Tuned values change with each tuning run; the shape and the filled-in defaults do not.
     expect(Object.keys(recipe.sources['item-knn'].params as object).sort()).toEqual(['alpha', 'beta', 'historyHalfLifeDays', 'maxHistoryItems', 'neighbours', 'shrink', 'similarity', 'weighting']);
     expect(recipe.sources.trend).toMatchObject({ recommender: 'popularity', params: { attributes: [], minSegmentBuyers: 20 } });
