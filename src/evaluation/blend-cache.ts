@@ -100,9 +100,12 @@ export function addSourcePart(cache: BlendCache, split: EvaluationSplit, name: s
  */
 export function scoreBlend(
   cache: BlendCache,
-  config: Pick<HybridConfig, 'weights' | 'repeatWeights' | 'fullHistoryOrders'> & { popularityDiscount?: number },
+  config: Pick<HybridConfig, 'weights' | 'repeatWeights' | 'fullHistoryOrders'> & { popularityDiscount?: number; modes?: readonly EvalMode[] },
   k = 10,
 ): BlendScores {
+  // A mode left out is not ranked (its scores are 0); the other's lists are built exactly as with both.
+  const scoreNovel = !config.modes || config.modes.includes('novel');
+  const scoreAll = !config.modes || config.modes.includes('all');
   if (!matrixMatches(cache.matrix, cache.parts)) cache.matrix = buildBlendMatrix(cache.parts, cache.users.length, cache.trainItems, cache.itemCount);
   const m = cache.matrix!;
   const width = m.sources.length;
@@ -131,11 +134,14 @@ export function scoreBlend(
       weightCache.set(orders, weighted);
     }
     const { cols, ws, own } = weighted;
-    const novel = cache.relevant.novel[j];
-    const all = cache.relevant.all[j];
+    const novel = scoreNovel ? cache.relevant.novel[j] : undefined;
+    const all = scoreAll ? cache.relevant.all[j] : undefined;
+    if (!novel && !all) continue;
     top.novel.clear();
     top.all.clear();
     for (let c = m.indptr[j]; c < m.indptr[j + 1]; c++) {
+      // Own items are ranked only in the lists with repurchases.
+      if (!all && m.owned[c]) continue;
       const row = c * width;
       const w = m.owned[c] ? own : ws;
       let s = 0;

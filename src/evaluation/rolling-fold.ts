@@ -2,7 +2,7 @@ import type { HybridConfig } from '../recommenders/hybrid.js';
 import { recommenderFactory } from '../recommenders/registry.js';
 import { addSourcePart, createBlendCache, scoreBlend, type BlendCache, type BlendScores, type SourcePart } from './blend-cache.js';
 import { makeSplit } from './run-evaluation.js';
-import type { EvaluationSplit, SplitInput } from './splits.js';
+import type { EvalMode, EvaluationSplit, SplitInput } from './splits.js';
 import { objective } from './tune.js';
 
 /** What defines one rolling-origin fold and how its blends are scored. */
@@ -25,7 +25,7 @@ export interface FoldInfo {
 }
 
 /** A blend to score on a fold. */
-export type FoldBlend = Pick<HybridConfig, 'weights' | 'repeatWeights'> & { popularityDiscount?: number };
+export type FoldBlend = Pick<HybridConfig, 'weights' | 'repeatWeights'> & { popularityDiscount?: number; modes?: readonly EvalMode[] };
 
 /**
  * One rolling-origin fold: its split and blend cache, the source candidates fitted on it and the

@@ -176,7 +176,6 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
       popularityDiscount: blend.popularityDiscount,
       repeatWeights: recipe.hybrid.repeatWeights ?? blend.weights,
     });
-    log(`blend on own items: all-mode NDCG ${blend.scores.all.ndcg.toFixed(4)}, objective ${objective(blend.scores, opts.minCoverage ?? 0, opts.coveragePenalty).toFixed(4)}`);
     log(`${evaluate.hits()} blends were revisited and not scored again`);
     // The blend and the single sources are judged by the same bar: accuracy, less the coverage
     // shortfall the blend was held to. A single source that reaches the accuracy only by collapsing onto
@@ -186,7 +185,10 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
       const shortfall = objective(meanScores(perFold)) - objective(meanScores(perFold), opts.minCoverage ?? 0, opts.coveragePenalty);
       return perFold.map((s) => objective(s) - shortfall);
     };
-    const blendPerFold = judged(await pool.score({ weights: blend.weights, repeatWeights: blend.repeatWeights, popularityDiscount: blend.popularityDiscount }));
+    // Both modes, for the judgement and the report (each search scored only the mode it judged).
+    const blendScores = await pool.score({ weights: blend.weights, repeatWeights: blend.repeatWeights, popularityDiscount: blend.popularityDiscount });
+    const blendPerFold = judged(blendScores);
+    log(`blend on own items: all-mode NDCG ${blend.scores.all.ndcg.toFixed(4)}, objective ${objective(meanScores(blendScores), opts.minCoverage ?? 0, opts.coveragePenalty).toFixed(4)}`);
     const singles: Record<string, number[]> = {};
     for (const name of names) singles[name] = judged(await pool.score({ weights: alone(name), popularityDiscount: 0 }));
 
@@ -195,7 +197,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
     log(`blend per fold ${blendPerFold.map((o) => o.toFixed(4)).join(' ')} vs ${bestSingle} alone ${singles[bestSingle].map((o) => o.toFixed(4)).join(' ')}: ${keepBlend ? 'blend kept' : `${bestSingle} alone wins`}`);
     const weights = keepBlend ? blend.weights : alone(bestSingle);
     const popularityDiscount = keepBlend ? blend.popularityDiscount : 0;
-    const scores = keepBlend ? blend.scores : meanScores(await pool.score({ weights }));
+    const scores = meanScores(keepBlend ? blendScores : await pool.score({ weights }));
 
     const sources: Record<string, unknown> = {};
     for (const [name, s] of Object.entries(rawSources)) sources[name] = chosenParams[name] ? { ...s, params: chosenParams[name] } : s;

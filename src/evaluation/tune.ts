@@ -45,6 +45,11 @@ export interface BlendTrial {
   /** Weights on the user's own items; absent = `weights`. */
   repeatWeights?: Weights;
   popularityDiscount: number;
+  /**
+   * The modes the trial is judged by (absent = both). Scoring may skip the other mode, whose scores
+   * are then 0; the modes it scores come out exactly as when both are scored.
+   */
+  modes?: readonly EvalMode[];
 }
 
 /**
@@ -56,7 +61,8 @@ export type BlendEvaluator = (trial: BlendTrial) => BlendScores | Promise<BlendS
 /** Evaluates blends on caches in this thread: the scores averaged over the caches (rolling-origin folds). */
 export function cacheEvaluator(caches: BlendCache | readonly BlendCache[], fullHistoryOrders: number, k = 10): BlendEvaluator {
   const folds = Array.isArray(caches) ? (caches as readonly BlendCache[]) : [caches as BlendCache];
-  return ({ weights, repeatWeights, popularityDiscount }) => meanScores(folds.map((cache) => scoreBlend(cache, { weights, repeatWeights, fullHistoryOrders, popularityDiscount }, k)));
+  return ({ weights, repeatWeights, popularityDiscount, modes }) =>
+    meanScores(folds.map((cache) => scoreBlend(cache, { weights, repeatWeights, fullHistoryOrders, popularityDiscount, modes }, k)));
 }
 
 /**
@@ -64,8 +70,8 @@ export function cacheEvaluator(caches: BlendCache | readonly BlendCache[], fullH
  * names, then warm ones), the sources with a positive weight at some history length. Two trials with
  * the same key blend the same float32 sums, so they score the same.
  */
-export function trialKey({ weights, repeatWeights, popularityDiscount }: BlendTrial): string {
-  const parts: (string | number)[] = [popularityDiscount];
+export function trialKey({ weights, repeatWeights, popularityDiscount, modes }: BlendTrial): string {
+  const parts: (string | number)[] = [modes ? [...modes].sort().join('+') : 'all+novel', popularityDiscount];
   const add = (w: Weights) => {
     for (const name of new Set([...Object.keys(w.cold), ...Object.keys(w.warm)])) {
       const cold = w.cold[name] ?? 0;
@@ -111,7 +117,7 @@ export interface WeightSearch {
   coveragePenalty?: number;
   popularityDiscount?: number;
   discountGrid?: number[];
-  /** The NDCG the objective counts (default both modes). */
+  /** The NDCG the objective counts (default both modes); only these are scored, the result's other mode is 0. */
   modes?: readonly EvalMode[];
   /**
    * With repeat weights the search moves those (the ranking of the user's own items) and holds
@@ -138,6 +144,8 @@ export async function tuneWeights(
   const copy = (w: Weights): Weights => ({ cold: { ...w.cold }, warm: { ...w.warm } });
   const trial: BlendTrial = { weights: copy(start), popularityDiscount: opts.popularityDiscount ?? 0 };
   if (opts.repeatWeights) trial.repeatWeights = copy(opts.repeatWeights);
+  // Only the judged modes are scored: the returned scores hold 0 for a mode the search did not judge.
+  if (opts.modes) trial.modes = opts.modes;
   const weights = trial.repeatWeights ?? trial.weights;
   const judge = (s: BlendScores) => objective(s, opts.minCoverage, opts.coveragePenalty, opts.modes);
   let scores = await evaluate(trial);

@@ -123,6 +123,25 @@ describe('scoreBlend on the candidate matrix', () => {
     expect(changedAll).toBeGreaterThan(10);
   });
 
+  it('When a trial is judged by one mode, Then that mode scores exactly as when both are scored, and the other is left at 0', () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const cache = randomCache(seed);
+      const rand = mulberry32(seed * 31_337);
+      const w = () => Math.round(rand() * 30) / 10;
+      const config = {
+        weights: { cold: { a: w(), b: w() }, warm: { b: w(), c: w() } },
+        repeatWeights: { cold: { c: w() }, warm: { a: w(), c: w() } },
+        fullHistoryOrders: 10,
+        popularityDiscount: Math.round(rand() * 10) / 10,
+      };
+      const k = 1 + Math.floor(rand() * 10);
+      const both = naiveScores(cache, config, k);
+      const none = { ndcg: 0, recall: 0, coverage: 0, reach: 0, users: 0 };
+      expect(scoreBlend(cache, { ...config, modes: ['novel'] }, k)).toEqual({ novel: both.novel, all: none });
+      expect(scoreBlend(cache, { ...config, modes: ['all'] }, k)).toEqual({ novel: none, all: both.all });
+    }
+  });
+
   it('When a source part is replaced, Then the next blend uses the new part', () => {
     const cache = randomCache(3);
     const config = { weights: { cold: { b: 1 }, warm: { b: 1 } }, fullHistoryOrders: 10, popularityDiscount: 0 };
