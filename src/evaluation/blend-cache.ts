@@ -119,6 +119,9 @@ export function scoreBlend(
   const top = { novel: new TopList(k), all: new TopList(k) };
   const gains = rankGains(k);
   for (let j = 0; j < cache.users.length; j++) {
+    const novel = scoreNovel ? cache.relevant.novel[j] : undefined;
+    const all = scoreAll ? cache.relevant.all[j] : undefined;
+    if (!novel && !all) continue;
     const orders = cache.orders[j];
     let weighted = weightCache.get(orders);
     if (!weighted) {
@@ -134,9 +137,6 @@ export function scoreBlend(
       weightCache.set(orders, weighted);
     }
     const { cols, ws, own } = weighted;
-    const novel = scoreNovel ? cache.relevant.novel[j] : undefined;
-    const all = scoreAll ? cache.relevant.all[j] : undefined;
-    if (!novel && !all) continue;
     top.novel.clear();
     top.all.clear();
     for (let c = m.indptr[j]; c < m.indptr[j + 1]; c++) {

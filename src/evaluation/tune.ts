@@ -144,8 +144,9 @@ export async function tuneWeights(
   const copy = (w: Weights): Weights => ({ cold: { ...w.cold }, warm: { ...w.warm } });
   const trial: BlendTrial = { weights: copy(start), popularityDiscount: opts.popularityDiscount ?? 0 };
   if (opts.repeatWeights) trial.repeatWeights = copy(opts.repeatWeights);
-  // Only the judged modes are scored: the returned scores hold 0 for a mode the search did not judge.
-  if (opts.modes) trial.modes = opts.modes;
+  // Only what the search judges is scored: its modes, and the novel lists when the coverage requirement
+  // (on their reach) applies. The returned scores hold 0 for a mode it did not score.
+  if (opts.modes) trial.modes = (opts.minCoverage ?? 0) > 0 && !opts.modes.includes('novel') ? [...opts.modes, 'novel'] : opts.modes;
   const weights = trial.repeatWeights ?? trial.weights;
   const judge = (s: BlendScores) => objective(s, opts.minCoverage, opts.coveragePenalty, opts.modes);
   let scores = await evaluate(trial);

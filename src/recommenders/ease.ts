@@ -7,7 +7,7 @@ import { userItemMatrix } from './interactions.js';
 import { checkNeighbourLists, packNeighbourLists, remapNeighbourLists, type NeighbourLists } from './neighbour-lists.js';
 import { parseParams } from './parse-params.js';
 import type { Neighbour, Recommender, RecommenderFactory, UserContext } from './recommender.js';
-import { SparseScores } from './sparse-scores.js';
+import { setBestPositive, SparseScores } from './sparse-scores.js';
 import { invertSpdInPlace } from './spd-inverse.js';
 import { TopKHeap } from './top-k-heap.js';
 
@@ -85,12 +85,7 @@ function createEase(params: EaseParams, itemIds: readonly string[], rows: Neighb
       const acc = sums;
       acc.clear();
       accumulate(ctx, (item, v) => acc.add(item, v));
-      const heap = new TopKHeap(limit);
-      for (let p = 0; p < acc.size; p++) {
-        const item = acc.item(p);
-        if (acc.values[item] > 0) heap.push(item, acc.values[item]);
-      }
-      for (const t of heap.result()) out.set(t.item, acc.values[t.item]);
+      setBestPositive(acc, limit, out);
     },
     /** The items a one-item history {item} scores highest: row `item` of B, positive weights only. */
     similarItems(item: number, k: number): Neighbour[] {

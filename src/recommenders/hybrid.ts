@@ -3,7 +3,7 @@ import { ArtifactFormatError, decodeArtifact, encodeArtifact } from './artifact.
 import type { Dataset } from './dataset.js';
 import { distinctOrderCount } from './history.js';
 import type { Recommender, UserContext } from './recommender.js';
-import { SparseScores } from './sparse-scores.js';
+import { setBestPositive, SparseScores } from './sparse-scores.js';
 import { TopKHeap } from './top-k-heap.js';
 
 const weights = z.record(z.string().min(1), z.number().min(0));
@@ -71,8 +71,6 @@ export interface HybridRecommender extends Recommender {
   weightsFor(orders: number): Record<string, number>;
   /** The same for the user's own items (repeatWeights, else weightsFor's). */
   repeatWeightsFor(orders: number): Record<string, number>;
-  /** The sources a user with `orders` distinct orders is scored by: weighted on new items, their own, or both. */
-  sourcesFor(orders: number): string[];
   /**
    * Scores a user into `scratch` (see createBlendScratch): the blend, and each weighted source's raw
    * sparse scores and weighted, normalised part, so serving can say which sources put an item on the
@@ -276,7 +274,11 @@ export function createHybrid(
       else scoreSource(source, ctx, bufs.raw);
       // The blend takes the source's sourceLimit best; `raw` keeps all it scored (serving ranks the source alone from it).
       let blended = bufs.raw;
-      if (config.sourceLimit !== undefined && bufs.raw.size > config.sourceLimit) keepBest(bufs.raw, config.sourceLimit, (blended = scratch.limited));
+      if (config.sourceLimit !== undefined && bufs.raw.size > config.sourceLimit) {
+        blended = scratch.limited;
+        blended.clear();
+        setBestPositive(bufs.raw, config.sourceLimit, blended);
+      }
       normalise(blended, bufs.part, novelWeights[name] ?? 0, ownWeights[name] ?? 0, own, scratch.pool);
       const { part } = bufs;
       for (let p = 0; p < part.size; p++) {
@@ -292,7 +294,6 @@ export function createHybrid(
     config,
     weightsFor,
     repeatWeightsFor,
-    sourcesFor: (orders) => blendedSources(config, orders),
     blendSparse,
     scoreUser(ctx, out) {
       if (!denseCall || denseCall.n !== out.length) denseCall = { scratch: createBlendScratch(out.length), n: out.length };
@@ -319,17 +320,6 @@ export function scoreSparseOf(source: Recommender, ctx: UserContext, out: Sparse
   const heap = new TopKHeap(depth);
   for (let i = 0; i < scores.length; i++) if (scores[i] > 0) heap.push(i, scores[i]);
   for (const t of heap.result()) out.set(t.item, scores[t.item]);
-}
-
-/** Writes the `n` best positive scores of `scores` (ties as TopKHeap breaks them) into `out`, cleared first. */
-function keepBest(scores: SparseScores, n: number, out: SparseScores): void {
-  const heap = new TopKHeap(n);
-  for (let p = 0; p < scores.size; p++) {
-    const i = scores.item(p);
-    if (scores.values[i] > 0) heap.push(i, scores.values[i]);
-  }
-  out.clear();
-  for (const t of heap.result()) out.set(t.item, t.score);
 }
 
 /** Buffers for blendSparse over a catalogue of `itemCount` items (one per thread, reused across users). */

@@ -1,3 +1,5 @@
+import { TopKHeap } from './top-k-heap.js';
+
 /**
  * A reusable sparse score vector over item indices: a dense value array plus the list of the items
  * touched since the last clear, so one user's scores cost what the user touches, not the catalogue.
@@ -77,4 +79,14 @@ export class SparseScores {
       if (i < out.length) out[i] = this.values[i];
     }
   }
+}
+
+/** Sets in `out` the `n` best positive scores of `scores` (ties to the lower item index, as TopKHeap breaks them). */
+export function setBestPositive(scores: SparseScores, n: number, out: SparseScores): void {
+  const heap = new TopKHeap(n);
+  for (let p = 0; p < scores.size; p++) {
+    const i = scores.item(p);
+    if (scores.values[i] > 0) heap.push(i, scores.values[i]);
+  }
+  for (const t of heap.result()) out.set(t.item, scores.values[t.item]);
 }

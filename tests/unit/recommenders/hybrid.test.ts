@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { datasetHistories, userContext } from '../../../src/recommenders/history.js';
-import { blendWeights, createBlendScratch, createHybrid, dominantSource, hybridFromArtifact, type HybridConfig } from '../../../src/recommenders/hybrid.js';
+import { blendedSources, blendWeights, createBlendScratch, createHybrid, dominantSource, hybridFromArtifact, type HybridConfig } from '../../../src/recommenders/hybrid.js';
 import { itemKnnFactory } from '../../../src/recommenders/item-knn.js';
 import { popularityFactory } from '../../../src/recommenders/popularity.js';
 import type { HistoryEntry, Recommender, UserContext } from '../../../src/recommenders/recommender.js';
@@ -98,7 +98,7 @@ describe('hybrid', () => {
     const plain = new Float32Array(4);
     createHybrid(sources, config()).scoreUser(ordersCtx(10), plain);
     expect([...out.subarray(1)]).toEqual([...plain.subarray(1)]);
-    expect(hybrid.sourcesFor(10)).toEqual(['a', 'b', 'c']);
+    expect(blendedSources(hybrid.config, 10)).toEqual(['a', 'b', 'c']);
     expect(hybrid.repeatWeightsFor(10)).toEqual({ b: 2, c: 1 });
     const scratch = createBlendScratch(4);
     hybrid.blendSparse(ordersCtx(10), scratch);
