@@ -1,9 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import rateLimit from '@fastify/rate-limit';
+import rateLimit, { type FastifyRateLimitStore, type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.js';
 import { presentedKey } from './auth.js';
 import { isOperationsRoute } from './load-shedding.js';
+import { createLeaseCounters, type LeaseCounters } from '../../store/rate-limit-leases.js';
 import { openRedis, type RedisTarget } from '../../store/redis-connection.js';
 
 export interface RateLimitOptions {
@@ -30,8 +31,10 @@ const READY_WAIT_MS = 1000;
  * 429s are in the error shape with Retry-After. Health and metrics are never limited.
  *
  * The check is one app-wide onRequest hook, so it runs before authentication and on unknown routes too
- * (probing for routes is limited like anything else). With Redis the counters are shared by all replicas;
- * a Redis that does not answer within 250 ms lets the request through (skipOnError) rather than failing it.
+ * (probing for routes is limited like anything else). With Redis the counters are shared by all replicas,
+ * which take their counts in leases (store/rate-limit-leases.ts): a key's budget costs a Redis round trip
+ * per thousandth of it, not per request. A Redis that does not answer within 250 ms lets the request
+ * through (skipOnError) rather than failing it.
  */
 export async function registerRateLimit(app: FastifyInstance, opts: RateLimitOptions): Promise<void> {
   if (opts.perKeyPerMinute === 0 && opts.perIpPerMinute === 0) return;
@@ -79,9 +82,24 @@ export async function registerRateLimit(app: FastifyInstance, opts: RateLimitOpt
     max: (_request, bucket) => (isKey(bucket) ? opts.perKeyPerMinute : opts.perIpPerMinute),
     keyGenerator: bucketOf,
     allowList: (request, bucket) => isOperationsRoute(request) || (isKey(bucket) ? opts.perKeyPerMinute : opts.perIpPerMinute) === 0,
-    ...(redis ? { redis, nameSpace: opts.redisPrefix ?? DEFAULT_RATE_LIMIT_PREFIX, skipOnError: true } : {}),
+    ...(redis ? { store: leaseStore(createLeaseCounters(redis, opts.redisPrefix ?? DEFAULT_RATE_LIMIT_PREFIX)), skipOnError: true } : {}),
     errorResponseBuilder: (_request, context) =>
       new AppError('RATE_LIMITED', `Too many requests: at most ${context.max} per minute; retry in ${context.after}`),
   });
   app.addHook('onRequest', app.rateLimit());
+}
+
+/** The plugin's store interface over shared lease counters; every route's limiter shares the same counters. */
+function leaseStore(counters: LeaseCounters): FastifyRateLimitStoreCtor {
+  return class LeaseStore implements FastifyRateLimitStore {
+    incr(key: string, done: (err: Error | null, result?: { current: number; ttl: number }) => void, timeWindow: number, max: number): void {
+      counters.incr(key, done, timeWindow, max);
+    }
+    read(key: string, done: (err: Error | null, result?: { current: number; ttl: number }) => void): void {
+      counters.read(key, done);
+    }
+    child(): FastifyRateLimitStore {
+      return this;
+    }
+  };
 }

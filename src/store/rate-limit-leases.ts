@@ -1,0 +1,152 @@
+import type { RedisClient } from './redis-connection.js';
+
+/**
+ * Rate-limit counters shared by every replica through Redis, without a Redis round trip per request.
+ *
+ * Each bucket's window is one Redis key (one slot, so it works on a cluster) counting the requests of all
+ * replicas. A replica does not add 1 per request: it takes a lease of the next `leaseSize(max)` counts
+ * with one INCRBY and hands them out in process, one per request, in order. A request whose count is
+ * above `max` is over the limit, so the replicas together never let more than `max` through a window;
+ * what they may lose is the unused rest of each replica's last lease (at most one lease, a thousandth
+ * of the budget, per replica). Budgets under 2,000 get leases of one count: a round trip per request,
+ * exact across replicas, as the per-IP limit on keyless requests needs. A per-key budget of 600,000 a
+ * minute takes a round trip every 600 requests.
+ *
+ * Once a bucket's budget is spent, the replica answers "over" without asking Redis until the window
+ * ends: a flood costs no round trips either.
+ */
+
+/** The lease of a bucket's budget: one count per `LEASE_SHARE` of the budget (at least 1). */
+export const LEASE_SHARE = 1 / 1000;
+
+export const leaseSize = (max: number): number => Math.max(1, Math.floor(max * LEASE_SHARE));
+
+/** Buckets held before expired ones are swept (then the oldest half, if they were all live). */
+const MAX_BUCKETS = 10_000;
+
+/** INCRBY the window's counter by a lease, start the window's expiry if it has none; returns [count, ttl ms]. */
+const LEASE_SCRIPT = `
+local count = redis.call('INCRBY', KEYS[1], ARGV[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  ttl = tonumber(ARGV[2])
+end
+return {count, ttl}
+`;
+
+export interface RateCount {
+  /** This request's count in the window, over all replicas (> max: over the limit). */
+  current: number;
+  /** Milliseconds until the window ends. */
+  ttl: number;
+}
+
+type Done = (err: Error | null, count?: RateCount) => void;
+
+interface Bucket {
+  /** The next count to hand out and the last count of the lease: (next..end) are this replica's. */
+  next: number;
+  end: number;
+  /** When the window (the Redis key) ends, ms since the epoch. */
+  expiresAt: number;
+  /** Requests waiting for a lease, in arrival order; non-null while one is being fetched. */
+  waiting: { done: Done; max: number }[] | null;
+}
+
+type LeaseCommand = (key: string, size: number, windowMs: number) => Promise<[number, number]>;
+
+export interface LeaseCounters {
+  /** Counts one request of `bucket` in a window of `windowMs` with a budget of `max`. */
+  incr(bucket: string, done: Done, windowMs: number, max: number): void;
+  /** This replica's view of `bucket` without counting: its next count less one (0 when it holds no lease). */
+  read(bucket: string, done: Done): void;
+}
+
+export function createLeaseCounters(redis: RedisClient, prefix: string): LeaseCounters {
+  const client = redis as RedisClient & { rateLimitLease?: LeaseCommand };
+  if (!client.rateLimitLease) redis.defineCommand('rateLimitLease', { numberOfKeys: 1, lua: LEASE_SCRIPT });
+  const lease: LeaseCommand = (key, size, windowMs) => client.rateLimitLease!(key, size, windowMs);
+  const buckets = new Map<string, Bucket>();
+
+  /** A count for a request from the bucket's lease, or null when it needs a new lease. */
+  const take = (b: Bucket, max: number): number | null => {
+    if (b.next <= b.end) return b.next++;
+    // Spent: every later request of the window is over, whatever the other replicas do.
+    if (b.end >= max) return b.end + 1;
+    return null;
+  };
+
+  const sweep = (now: number) => {
+    for (const [key, b] of buckets) if (b.expiresAt <= now && !b.waiting) buckets.delete(key);
+    if (buckets.size < MAX_BUCKETS) return;
+    let drop = buckets.size >> 1;
+    for (const key of buckets.keys()) {
+      if (drop-- <= 0) break;
+      buckets.delete(key);
+    }
+  };
+
+  const fetch = (bucket: string, b: Bucket, windowMs: number) => {
+    const waiting = b.waiting!;
+    const size = leaseSize(waiting[0].max);
+    lease(prefix + bucket, size, windowMs).then(
+      ([count, ttl]) => {
+        const now = Date.now();
+        b.next = count - size + 1;
+        b.end = count;
+        b.expiresAt = now + ttl;
+        let served = 0;
+        for (; served < waiting.length; served++) {
+          const current = take(b, waiting[served].max);
+          if (current === null) break;
+          waiting[served].done(null, { current, ttl });
+        }
+        if (served < waiting.length) {
+          b.waiting = waiting.slice(served);
+          fetch(bucket, b, windowMs);
+        } else {
+          b.waiting = null;
+        }
+      },
+      (err: Error) => {
+        // Redis is away: these requests are not counted (the limiter lets them through) and the next
+        // request asks again.
+        b.waiting = null;
+        for (const w of waiting) w.done(err);
+      },
+    );
+  };
+
+  return {
+    incr(bucket, done, windowMs, max) {
+      const now = Date.now();
+      let b = buckets.get(bucket);
+      if (b && b.expiresAt <= now && !b.waiting) {
+        buckets.delete(bucket);
+        b = undefined;
+      }
+      if (!b) {
+        if (buckets.size >= MAX_BUCKETS) sweep(now);
+        b = { next: 1, end: 0, expiresAt: 0, waiting: null };
+        buckets.set(bucket, b);
+      }
+      if (!b.waiting && b.expiresAt > now) {
+        const current = take(b, max);
+        if (current !== null) return done(null, { current, ttl: b.expiresAt - now });
+      }
+      if (b.waiting) {
+        b.waiting.push({ done, max });
+        return;
+      }
+      b.waiting = [{ done, max }];
+      fetch(bucket, b, windowMs);
+    },
+    read(bucket, done) {
+      const b = buckets.get(bucket);
+      const now = Date.now();
+      if (!b || b.expiresAt <= now) return done(null, { current: 0, ttl: 0 });
+      done(null, { current: Math.min(b.next, b.end + 1) - 1, ttl: b.expiresAt - now });
+    },
+  };
+}
