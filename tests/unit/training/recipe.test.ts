@@ -38,8 +38,11 @@ describe('recipes', () => {
     expect(Object.keys(recipe.sources['item-knn'].params as object).sort()).toEqual(['alpha', 'beta', 'historyHalfLifeDays', 'maxHistoryItems', 'neighbours', 'shrink', 'similarity', 'weighting']);
     expect(recipe.sources.trend).toMatchObject({ recommender: 'popularity', params: { attributes: [], minSegmentBuyers: 20 } });
     expect(Object.keys(recipe.hybrid.weights.warm)).toContain('buy-again');
-    // Tuned on a validation split that ends where the evaluation's test period starts.
-    expect(recipe.validation).toMatchObject({ split: { kind: 'validation', end: '2011-11-01T00:00:00.000Z' } });
+    // The written weights were tuned on windows that end at the first benchmark cutoff: no test period reaches them.
+    expect(recipe.validation).toMatchObject({ kind: 'rolling-origin', days: 30 });
+    const folds = (recipe.validation as { folds: { end: string }[] }).folds;
+    expect(folds.map((f) => f.end).sort().at(-1)).toBe('2011-09-01T00:00:00.000Z');
+    expect(recipe.hybrid.repeatWeights?.warm).toHaveProperty('buy-again');
     expect(recipe.candidates.perUser).toBe(200);
     expect(await listRecipes(MODELS)).toContain('default');
   });
