@@ -12,8 +12,12 @@ import type { RedisClient } from './redis-connection.js';
  * exact across replicas, as the per-IP limit on keyless requests needs. A per-key budget of 600,000 a
  * minute takes a round trip every 600 requests.
  *
+ * Requests that arrive while a lease is on its way wait for the next one, which is as large as their
+ * queue: a burst costs two round trips, not one per request, even with leases of one.
+ *
  * Once a bucket's budget is spent, the replica answers "over" without asking Redis until the window
- * ends: a flood costs no round trips either.
+ * ends: a flood costs no round trips either. Windows are timed on the monotonic clock from when the lease
+ * was asked for, so a late reply or a wall-clock step never stretches one.
  */
 
 /** The lease of a bucket's budget: one count per `LEASE_SHARE` of the budget (at least 1). */
@@ -48,7 +52,7 @@ interface Bucket {
   /** The next count to hand out and the last count of the lease: (next..end) are this replica's. */
   next: number;
   end: number;
-  /** When the window (the Redis key) ends, ms since the epoch. */
+  /** When the window (the Redis key) ends, on performance.now()'s clock. */
   expiresAt: number;
   /** Requests waiting for a lease, in arrival order; non-null while one is being fetched. */
   waiting: { done: Done; max: number }[] | null;
@@ -68,6 +72,7 @@ export function createLeaseCounters(redis: RedisClient, prefix: string): LeaseCo
   if (!client.rateLimitLease) redis.defineCommand('rateLimitLease', { numberOfKeys: 1, lua: LEASE_SCRIPT });
   const lease: LeaseCommand = (key, size, windowMs) => client.rateLimitLease!(key, size, windowMs);
   const buckets = new Map<string, Bucket>();
+  const clock = () => performance.now();
 
   /** A count for a request from the bucket's lease, or null when it needs a new lease. */
   const take = (b: Bucket, max: number): number | null => {
@@ -77,41 +82,43 @@ export function createLeaseCounters(redis: RedisClient, prefix: string): LeaseCo
     return null;
   };
 
+  /** Drops ended windows; when live ones still fill the map, the oldest idle half (that only under-admits them). */
   const sweep = (now: number) => {
     for (const [key, b] of buckets) if (b.expiresAt <= now && !b.waiting) buckets.delete(key);
-    if (buckets.size < MAX_BUCKETS) return;
-    let drop = buckets.size >> 1;
-    for (const key of buckets.keys()) {
-      if (drop-- <= 0) break;
-      buckets.delete(key);
+    if (buckets.size <= (MAX_BUCKETS * 3) / 4) return;
+    for (const [key, b] of buckets) {
+      if (buckets.size <= MAX_BUCKETS / 2) break;
+      if (!b.waiting) buckets.delete(key);
     }
   };
 
   const fetch = (bucket: string, b: Bucket, windowMs: number) => {
     const waiting = b.waiting!;
-    const size = leaseSize(waiting[0].max);
+    // Every waiting request takes one count of this lease, so a lease as long as the queue strands nothing.
+    const size = Math.max(leaseSize(waiting[0].max), waiting.length);
+    // The window is timed from the ask: Redis started (or had started) it no later than that.
+    const asked = clock();
     lease(prefix + bucket, size, windowMs).then(
       ([count, ttl]) => {
-        const now = Date.now();
         b.next = count - size + 1;
         b.end = count;
-        b.expiresAt = now + ttl;
+        b.expiresAt = asked + ttl;
+        const left = Math.max(0, b.expiresAt - clock());
+        // The bucket's state is settled before any caller hears back.
+        const answers: [Done, number][] = [];
         let served = 0;
         for (; served < waiting.length; served++) {
           const current = take(b, waiting[served].max);
           if (current === null) break;
-          waiting[served].done(null, { current, ttl });
+          answers.push([waiting[served].done, current]);
         }
-        if (served < waiting.length) {
-          b.waiting = waiting.slice(served);
-          fetch(bucket, b, windowMs);
-        } else {
-          b.waiting = null;
-        }
+        b.waiting = served < waiting.length ? waiting.slice(served) : null;
+        if (b.waiting) fetch(bucket, b, windowMs);
+        for (const [done, current] of answers) done(null, { current, ttl: left });
       },
       (err: Error) => {
-        // Redis is away: these requests are not counted (the limiter lets them through) and the next
-        // request asks again.
+        // Redis is away or slow: these requests are not counted (the limiter lets them through) and the
+        // next request asks again.
         b.waiting = null;
         for (const w of waiting) w.done(err);
       },
@@ -120,7 +127,7 @@ export function createLeaseCounters(redis: RedisClient, prefix: string): LeaseCo
 
   return {
     incr(bucket, done, windowMs, max) {
-      const now = Date.now();
+      const now = clock();
       let b = buckets.get(bucket);
       if (b && b.expiresAt <= now && !b.waiting) {
         buckets.delete(bucket);
@@ -144,7 +151,7 @@ export function createLeaseCounters(redis: RedisClient, prefix: string): LeaseCo
     },
     read(bucket, done) {
       const b = buckets.get(bucket);
-      const now = Date.now();
+      const now = clock();
       if (!b || b.expiresAt <= now) return done(null, { current: 0, ttl: 0 });
       done(null, { current: Math.min(b.next, b.end + 1) - 1, ttl: b.expiresAt - now });
     },

@@ -1,3 +1,4 @@
+import { createServer, type Server, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLeaseCounters, leaseSize, type LeaseCounters, type RateCount } from '../../../src/store/rate-limit-leases.js';
@@ -80,6 +81,63 @@ describe.skipIf(!available)('rate-limit counters taken in leases from Redis', ()
     while ((await redis.exists(`${prefix}ip:window`)) === 1) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, Math.max(0, over.ttl)));
     expect((await incr(c, 'ip:window', 1, windowMs)).current).toBe(1);
+  });
+
+  it('When a burst hits a small budget (leases of one), Then the waiting requests share one lease as long as their queue: two round trips, not one each', async () => {
+    const c = createLeaseCounters(redis, prefix);
+    const key = `${prefix}ip:burst`;
+    const monitor = await redis.monitor();
+    let asked = 0;
+    let markerSeen: () => void = () => {};
+    const marker = new Promise<void>((resolve) => (markerSeen = resolve));
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args[0]?.toLowerCase() === 'evalsha' && args[3] === key) asked++;
+      if (args[0]?.toLowerCase() === 'get' && args[1] === `${key}:marker`) markerSeen();
+    });
+    try {
+      const results = await Promise.all(Array.from({ length: 200 }, () => incr(c, 'ip:burst', 600)));
+      expect(results.map((r) => r.current).sort((a, b) => a - b)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+      await redis.get(`${key}:marker`);
+      await marker;
+      expect(asked).toBe(2);
+      expect(await shared('ip:burst')).toBe(200);
+    } finally {
+      monitor.disconnect();
+    }
+  });
+
+  it('When the reply to a lease is handled after its window has ended, Then its unused counts are not handed out in the next window', async () => {
+    const c = createLeaseCounters(redis, prefix);
+    const windowMs = 300;
+    // Leases of 4: the first request takes counts 1-4 and uses 1.
+    const first = incr(c, 'key:late', 4_000, windowMs);
+    // The event loop is busy past the window's end before the reply can be handled.
+    const until = performance.now() + windowMs + 100;
+    while (performance.now() < until);
+    expect((await first).current).toBe(1);
+    // Redis has ended that window; counts 2-4 belonged to it, so this request starts the next one.
+    expect((await incr(c, 'key:late', 4_000, windowMs)).current).toBe(1);
+    expect(await shared('key:late')).toBe(4);
+  });
+
+  it('When Redis accepts the connection but never answers, Then every waiting request gets an error after the command timeout, and the bucket is not left stuck', async () => {
+    const sockets = new Set<Socket>();
+    const silent: Server = createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as { port: number }).port;
+    const mute = new Redis({ host: '127.0.0.1', port, enableReadyCheck: false, enableOfflineQueue: false, commandTimeout: 100, maxRetriesPerRequest: 0 });
+    mute.on('error', () => {});
+    try {
+      await new Promise<void>((resolve) => mute.once('ready', () => resolve()));
+      const c = createLeaseCounters(mute, prefix);
+      const settled = await Promise.allSettled(Array.from({ length: 5 }, () => incr(c, 'key:mute', 10_000)));
+      expect(settled.map((r) => r.status)).toEqual(Array(5).fill('rejected'));
+      await expect(incr(c, 'key:mute', 10_000)).rejects.toThrow(/timed out/i);
+    } finally {
+      mute.disconnect();
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 
   it('When Redis does not answer, Then the request gets an error at once (the limiter lets it through) and the next one asks again', async () => {
