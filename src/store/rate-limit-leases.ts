@@ -25,8 +25,8 @@ export const LEASE_SHARE = 1 / 1000;
 
 export const leaseSize = (max: number): number => Math.max(1, Math.floor(max * LEASE_SHARE));
 
-/** Buckets held before expired ones are swept (then the oldest half, if they were all live). */
-const MAX_BUCKETS = 10_000;
+/** Buckets held before ended windows are swept (then the oldest idle ones, if too many were live). */
+export const MAX_BUCKETS = 10_000;
 
 /** INCRBY the window's counter by a lease, start the window's expiry if it has none; returns [count, ttl ms]. */
 const LEASE_SCRIPT = `
@@ -63,11 +63,9 @@ type LeaseCommand = (key: string, size: number, windowMs: number) => Promise<[nu
 export interface LeaseCounters {
   /** Counts one request of `bucket` in a window of `windowMs` with a budget of `max`. */
   incr(bucket: string, done: Done, windowMs: number, max: number): void;
-  /** This replica's view of `bucket` without counting: its next count less one (0 when it holds no lease). */
-  read(bucket: string, done: Done): void;
 }
 
-export function createLeaseCounters(redis: RedisClient, prefix: string): LeaseCounters {
+export function createLeaseCounters(redis: RedisClient, prefix: string, maxBuckets = MAX_BUCKETS): LeaseCounters {
   const client = redis as RedisClient & { rateLimitLease?: LeaseCommand };
   if (!client.rateLimitLease) redis.defineCommand('rateLimitLease', { numberOfKeys: 1, lua: LEASE_SCRIPT });
   const lease: LeaseCommand = (key, size, windowMs) => client.rateLimitLease!(key, size, windowMs);
@@ -85,9 +83,9 @@ export function createLeaseCounters(redis: RedisClient, prefix: string): LeaseCo
   /** Drops ended windows; when live ones still fill the map, the oldest idle half (that only under-admits them). */
   const sweep = (now: number) => {
     for (const [key, b] of buckets) if (b.expiresAt <= now && !b.waiting) buckets.delete(key);
-    if (buckets.size <= (MAX_BUCKETS * 3) / 4) return;
+    if (buckets.size <= (maxBuckets * 3) / 4) return;
     for (const [key, b] of buckets) {
-      if (buckets.size <= MAX_BUCKETS / 2) break;
+      if (buckets.size <= maxBuckets / 2) break;
       if (!b.waiting) buckets.delete(key);
     }
   };
@@ -134,7 +132,7 @@ export function createLeaseCounters(redis: RedisClient, prefix: string): LeaseCo
         b = undefined;
       }
       if (!b) {
-        if (buckets.size >= MAX_BUCKETS) sweep(now);
+        if (buckets.size >= maxBuckets) sweep(now);
         b = { next: 1, end: 0, expiresAt: 0, waiting: null };
         buckets.set(bucket, b);
       }
@@ -148,12 +146,6 @@ export function createLeaseCounters(redis: RedisClient, prefix: string): LeaseCo
       }
       b.waiting = [{ done, max }];
       fetch(bucket, b, windowMs);
-    },
-    read(bucket, done) {
-      const b = buckets.get(bucket);
-      const now = clock();
-      if (!b || b.expiresAt <= now) return done(null, { current: 0, ttl: 0 });
-      done(null, { current: Math.min(b.next, b.end + 1) - 1, ttl: b.expiresAt - now });
     },
   };
 }

@@ -95,9 +95,6 @@ function leaseStore(counters: LeaseCounters): FastifyRateLimitStoreCtor {
     incr(key: string, done: (err: Error | null, result?: { current: number; ttl: number }) => void, timeWindow: number, max: number): void {
       counters.incr(key, done, timeWindow, max);
     }
-    read(key: string, done: (err: Error | null, result?: { current: number; ttl: number }) => void): void {
-      counters.read(key, done);
-    }
     child(): FastifyRateLimitStore {
       return this;
     }

@@ -83,6 +83,19 @@ describe.skipIf(!available)('rate-limit counters taken in leases from Redis', ()
     expect((await incr(c, 'ip:window', 1, windowMs)).current).toBe(1);
   });
 
+  it('When more buckets are live than the counters hold, Then the oldest idle ones are dropped and only lose the rest of their lease', async () => {
+    const c = createLeaseCounters(redis, prefix, 4);
+    for (const b of ['1', '2', '3', '4']) expect((await incr(c, `key:cap${b}`, 10_000)).current).toBe(1);
+    // A fifth bucket: nothing has ended, so the two oldest are dropped to make room.
+    expect((await incr(c, 'key:cap5', 10_000)).current).toBe(1);
+    // A dropped bucket takes a new lease (its first lease's 9 unused counts are lost, never handed out twice) ...
+    expect((await incr(c, 'key:cap1', 10_000)).current).toBe(11);
+    expect(await shared('key:cap1')).toBe(20);
+    // ... while a kept one goes on with its own.
+    expect((await incr(c, 'key:cap3', 10_000)).current).toBe(2);
+    expect(await shared('key:cap3')).toBe(10);
+  });
+
   it('When a burst hits a small budget (leases of one), Then the waiting requests share one lease as long as their queue: two round trips, not one each', async () => {
     const c = createLeaseCounters(redis, prefix);
     const key = `${prefix}ip:burst`;
