@@ -83,6 +83,8 @@ interface TrainPhase {
   peakMiB: number;
   /** Peak RSS when loading and building the dataset were done (before the fits start). */
   peakAfterDatasetMiB: number;
+  /** Peak RSS so far after each step of the training, in step order: the step where it jumps is the one to look at. */
+  peakAfterStepMiB: Record<string, number>;
 }
 
 async function importPhase(schema: string, file: string): Promise<ImportPhase> {
@@ -100,6 +102,7 @@ async function trainPhase(schema: string, recipe: string): Promise<TrainPhase> {
   const db = createPgDb(PG, { schema, max: 4 });
   const store = createRedisModelStore({ url: REDIS, prefix: DEFAULT_REDIS_PREFIX });
   let peakAfterDatasetMiB = 0;
+  const peakAfterStepMiB: Record<string, number> = {};
   try {
     const trainer = createTrainer({
       events: createEventRepository(db),
@@ -109,10 +112,11 @@ async function trainPhase(schema: string, recipe: string): Promise<TrainPhase> {
       // Called by the trainer right after each of its steps: the peak of load + dataset alone.
       afterStep: (step) => {
         if (step === 'dataset') peakAfterDatasetMiB = peakMiB();
+        peakAfterStepMiB[step] = peakMiB();
       },
     });
     const result = await trainer.train();
-    return { version: result.version, data: result.data, durations: result.durations, peakMiB: peakMiB(), peakAfterDatasetMiB };
+    return { version: result.version, data: result.data, durations: result.durations, peakMiB: peakMiB(), peakAfterDatasetMiB, peakAfterStepMiB };
   } finally {
     await store.close();
     await db.close();
@@ -342,6 +346,7 @@ async function runCopies(copies: number, file: string, opts: { requests: number;
       log('training ...');
       trained = await runPhase<TrainPhase>('train', [schema, opts.recipe]);
       log(`trained ${trained.version} in ${(trained.durations.total / 1000).toFixed(1)} s`);
+      log(`peak RSS after each step (MiB): ${Object.entries(trained.peakAfterStepMiB).map(([step, mb]) => `${step} ${mb}`).join(', ')}`);
       store = await versionBytes(redis, trained.version);
       if (opts.steps.includes('serve')) {
         log('serving ...');
