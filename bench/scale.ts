@@ -109,6 +109,8 @@ async function trainPhase(schema: string, recipe: string): Promise<TrainPhase> {
       catalog: createCatalogRepository(db),
       store,
       defaultRecipe: recipe,
+      // As a training job: TRAIN_THREADS when set, else one thread per core.
+      threads: process.env.TRAIN_THREADS ? Number(process.env.TRAIN_THREADS) : undefined,
       // Called by the trainer right after each of its steps: the peak of load + dataset alone.
       afterStep: (step) => {
         if (step === 'dataset') peakAfterDatasetMiB = peakMiB();
