@@ -82,6 +82,11 @@ export interface BuildDatasetInput {
   users?: Iterable<UserInfo>;
   /** When true, only items that occur in events are indexed (evaluation's "train catalog"). */
   onlyInteractedItems?: boolean;
+  /**
+   * When true, the event columns live on SharedArrayBuffers: worker threads given the dataset read the
+   * same memory instead of each holding a copy (a training's serving build at 16x: 227 MB a copy).
+   */
+  shared?: boolean;
   now?: number;
 }
 
@@ -89,6 +94,14 @@ function stringAttributes(attrs: Record<string, unknown> | undefined): Record<st
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(attrs ?? {})) if (typeof v === 'string' && v !== '') out[k] = v;
   return out;
+}
+
+type ColumnType = Int32Array | Float32Array | Float64Array;
+
+/** Makes a column of n values, on a SharedArrayBuffer when `shared`. */
+function columnAllocator(shared: boolean) {
+  return <T extends ColumnType>(Ctor: { new (n: number): T; new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, n: number): T =>
+    shared ? new Ctor(new SharedArrayBuffer(n * Ctor.BYTES_PER_ELEMENT)) : new Ctor(n);
 }
 
 /** Rows per chunk of the builder's columns: they grow by whole chunks, never by copying. */
@@ -329,14 +342,15 @@ export class DatasetBuilder {
     const finalItem = new Int32Array(this.itemIds.length).fill(-1);
     const finalOrder = new Int32Array(this.orderIndex.size).fill(-1);
     let orders = 0;
-    const eventUser = this.column('user', new Int32Array(n), order, (u) => (finalUser[u] >= 0 ? finalUser[u] : (finalUser[u] = addUser(this.userIds[u]))));
+    const alloc = columnAllocator(catalogInput.shared === true);
+    const eventUser = this.column('user', alloc(Int32Array, n), order, (u) => (finalUser[u] >= 0 ? finalUser[u] : (finalUser[u] = addUser(this.userIds[u]))));
     // Users, items and orders are numbered in one pass in buildDataset; separate passes give the same
     // numbers because each numbering depends on its own column only.
-    const eventItem = this.column('item', new Int32Array(n), order, (i) => (finalItem[i] >= 0 ? finalItem[i] : (finalItem[i] = addItem(this.itemIds[i]))));
-    const eventOrder = this.column('order', new Int32Array(n), order, (o) => (finalOrder[o] >= 0 ? finalOrder[o] : (finalOrder[o] = orders++)));
-    const eventTs = this.column('ts', new Float64Array(n), order) as Float64Array;
-    const eventQuantity = this.column('quantity', new Float32Array(n), order) as Float32Array;
-    const eventPrice = this.column('price', new Float32Array(n), order) as Float32Array;
+    const eventItem = this.column('item', alloc(Int32Array, n), order, (i) => (finalItem[i] >= 0 ? finalItem[i] : (finalItem[i] = addItem(this.itemIds[i]))));
+    const eventOrder = this.column('order', alloc(Int32Array, n), order, (o) => (finalOrder[o] >= 0 ? finalOrder[o] : (finalOrder[o] = orders++)));
+    const eventTs = this.column('ts', alloc(Float64Array, n), order) as Float64Array;
+    const eventQuantity = this.column('quantity', alloc(Float32Array, n), order) as Float32Array;
+    const eventPrice = this.column('price', alloc(Float32Array, n), order) as Float32Array;
     this.orderIndex.clear();
     for (const id of userInfo.keys()) addUser(id);
     const signals = this.signals(
@@ -385,16 +399,19 @@ export function buildDataset(input: BuildDatasetInput): Dataset {
  */
 export function purchaseRowsOf(ds: Dataset): PurchaseRow[] {
   const rows: PurchaseRow[] = new Array(ds.eventUser.length);
-  for (let e = 0; e < rows.length; e++) {
-    const price = ds.eventPrice[e];
-    rows[e] = {
-      userId: ds.userIds[ds.eventUser[e]],
-      itemId: ds.itemIds[ds.eventItem[e]],
-      orderId: `o${ds.eventOrder[e]}`,
-      ts: ds.eventTs[e],
-      quantity: ds.eventQuantity[e],
-      price: Number.isNaN(price) ? null : price,
-    };
-  }
+  for (let e = 0; e < rows.length; e++) rows[e] = purchaseRowOf(ds, e);
   return rows;
+}
+
+/** Purchase `e` of a dataset as a row (see purchaseRowsOf). */
+export function purchaseRowOf(ds: Dataset, e: number): PurchaseRow {
+  const price = ds.eventPrice[e];
+  return {
+    userId: ds.userIds[ds.eventUser[e]],
+    itemId: ds.itemIds[ds.eventItem[e]],
+    orderId: `o${ds.eventOrder[e]}`,
+    ts: ds.eventTs[e],
+    quantity: ds.eventQuantity[e],
+    price: Number.isNaN(price) ? null : price,
+  };
 }

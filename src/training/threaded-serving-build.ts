@@ -15,6 +15,7 @@ import {
   type UserRows,
 } from '../serving/serving-model-builder.js';
 import type { Recipe } from './recipe.js';
+import { ownedBuffers } from './transfer-list.js';
 import { siblingModule, startModuleWorker } from './worker-thread.js';
 import type { UserRowsJob } from './user-rows-worker.js';
 
@@ -46,8 +47,12 @@ export function splitUsers(ds: Pick<Dataset, 'userIds' | 'eventUser'>, parts: nu
   return ranges;
 }
 
-/** A copy of a typed array backed by a SharedArrayBuffer, so workers read it without a copy of their own. */
+/**
+ * A typed array backed by a SharedArrayBuffer, so workers read it without a copy of their own: the
+ * array itself when it is one already (a training's dataset is built `shared`), else a copy.
+ */
 function shared<T extends Int32Array | Float64Array | Float32Array>(a: T): T {
+  if (a.buffer instanceof SharedArrayBuffer) return a;
   const Ctor = a.constructor as new (b: SharedArrayBuffer) => T;
   const out = new Ctor(new SharedArrayBuffer(a.byteLength));
   out.set(a as never);
@@ -74,9 +79,9 @@ function slimDataset(ds: Dataset): Dataset {
   };
 }
 
-function runWorker(job: UserRowsJob): Promise<UserRows> {
+function runWorker(job: UserRowsJob, transfer: ArrayBuffer[]): Promise<UserRows> {
   return new Promise((resolve, reject) => {
-    const worker = startModuleWorker(WORKER_URL, job);
+    const worker = startModuleWorker(WORKER_URL, job, transfer);
     let done = false;
     worker.on('message', (msg: { type: 'done'; rows: UserRows } | { type: 'error'; message: string }) => {
       done = true;
@@ -106,9 +111,14 @@ export async function buildServingModelInThreads(
   const ranges = splitUsers(ds, Math.max(1, Math.min(threads, most)));
   if (ranges.length === 1) return assembleServingModel(prepared, [buildUserRows({ ...prepared, ds, fitted, users: ranges[0] })]);
   const slim = slimDataset(ds);
-  const sources: UserRowsJob['sources'] = [...fitted.sources].map(([name, r]) => [name, recipe.sources[name]?.recommender ?? name, r.toArtifact()]);
   const { artifacts: _, ...rest } = prepared;
-  const others = ranges.slice(1).map((users) => runWorker({ ds: slim, sources, hybrid: fitted.hybrid.toArtifact(), prepared: rest, users }));
+  // Each thread gets the fitted models encoded for it alone and moved there, not copied: this thread
+  // keeps none of those bytes while it builds its own range.
+  const others = ranges.slice(1).map((users) => {
+    const sources: UserRowsJob['sources'] = [...fitted.sources].map(([name, r]) => [name, recipe.sources[name]?.recommender ?? name, r.toArtifact()]);
+    const hybrid = fitted.hybrid.toArtifact();
+    return runWorker({ ds: slim, sources, hybrid, prepared: rest, users }, ownedBuffers([...sources.map(([, , b]) => b), hybrid]));
+  });
   // Rejections are observed at once, so a failing thread cannot go unhandled while this one works.
   const settled = Promise.all(others);
   settled.catch(() => {});

@@ -1,7 +1,8 @@
 import type { CatalogRepository } from '../data/catalog-repository.js';
 import type { EventRepository } from '../data/event-repository.js';
 import { AppError } from '../errors.js';
-import { DatasetBuilder, purchaseRowsOf, type Dataset } from '../recommenders/dataset.js';
+import { DatasetBuilder, type Dataset } from '../recommenders/dataset.js';
+import { sampleDatasetCustomers } from '../evaluation/tuning-sample.js';
 import type { ModelMeta, ModelStore } from '../store/model-store.js';
 import { assertEnoughData, countData, MIN_TRAINING_DATA, type DataCounts } from './dataset-guard.js';
 import { newModelVersion } from './model-version.js';
@@ -190,7 +191,8 @@ export function createTrainer(deps: TrainerDeps) {
       const [, items, users] = await Promise.all([stream(), deps.catalog.listItems(), deps.catalog.listUsers()]);
       return { builder, items, users };
     });
-    const ds: Dataset = await step('dataset', () => builder.build({ items, users }));
+    // Shared columns: the training's threads (fits, the serving build's user ranges) read one copy.
+    const ds: Dataset = await step('dataset', () => builder.build({ items, users, shared: true }));
     const data = countData(ds);
     assertEnoughData(data, deps.minimumData ?? MIN_TRAINING_DATA);
 
@@ -210,7 +212,8 @@ export function createTrainer(deps: TrainerDeps) {
     // Tuning on this data (recipe `tune` section): the published recipe carries the tuned weights.
     let tuning: EvaluationTuning | undefined;
     if (recipe.tune) {
-      const input = { events: purchaseRowsOf(ds), items, users };
+      // Only the customers tuning works on become rows (tune.maxCustomers), not every purchase.
+      const input = sampleDatasetCustomers(ds, { items, users }, recipe.tune.maxCustomers);
       const tuned = await step('tune', () =>
         (deps.isolation ?? 'thread') === 'thread'
           ? tuneInWorker(input, recipe, { signal: opts.signal, threads: deps.threads ?? defaultTrainThreads() })

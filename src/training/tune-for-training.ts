@@ -1,6 +1,6 @@
 import { ROLLING_VARIANTS, ThinValidationError, tuneRollingOrigin, type RollingValidation } from '../evaluation/rolling-tune.js';
 import type { SplitInput } from '../evaluation/splits.js';
-import { sampleCustomers } from '../evaluation/tuning-sample.js';
+import { sampleCustomers, type CustomerSample } from '../evaluation/tuning-sample.js';
 import { parseRecipe, type Recipe } from './recipe.js';
 
 export interface TrainingTuning {
@@ -24,9 +24,11 @@ export function recipeToRaw(recipe: Recipe): Record<string, unknown> {
 /**
  * Tuning as part of training: rolling-origin validation (evaluation/rolling-tune.ts) on the purchases
  * the training was given, with the recipe's `tune` section (folds, days, coverage, variants). The
- * windows end just after the latest purchase, so a shop's own recent months choose its weights.
+ * windows end just after the latest purchase, so a shop's own recent months choose its weights. A
+ * training passes the customer sample it drew from its dataset (sampleDatasetCustomers) rather than
+ * every purchase.
  */
-export function tuneForTraining(input: SplitInput, recipe: Recipe, onProgress?: (message: string) => void, opts: TuneThreads = {}): Promise<TrainingTuning> {
+export function tuneForTraining(input: SplitInput | CustomerSample, recipe: Recipe, onProgress?: (message: string) => void, opts: TuneThreads = {}): Promise<TrainingTuning> {
   return tuneRecipeOn(input, recipe, undefined, onProgress, opts);
 }
 
@@ -46,7 +48,7 @@ export interface TuneThreads {
  * validation says why.
  */
 export async function tuneRecipeOn(
-  input: SplitInput,
+  input: SplitInput | CustomerSample,
   recipe: Recipe,
   end: string | undefined,
   onProgress?: (message: string) => void,
@@ -57,7 +59,7 @@ export async function tuneRecipeOn(
   const variants = tune.variants ? Object.fromEntries(Object.entries(ROLLING_VARIANTS).filter(([s]) => s in recipe.sources)) : {};
   // Depth 100 instead of 200 halves the blend search, the largest part of tuning after the fits. A
   // recipe whose sources contribute a limited number of items each is tuned on exactly that many.
-  const sample = sampleCustomers(input, tune.maxCustomers);
+  const sample = 'kept' in input ? input : sampleCustomers(input, tune.maxCustomers);
   if (sample.kept < sample.customers) {
     onProgress?.(`tuning on ${sample.kept} of ${sample.customers} customers (tune.maxCustomers)`);
     // The windows still end where the whole data does, not at the sample's latest purchase.

@@ -1,4 +1,5 @@
 import type { SplitInput } from '../evaluation/splits.js';
+import type { CustomerSample } from '../evaluation/tuning-sample.js';
 import type { Recipe } from './recipe.js';
 import { tuneForTraining, type TrainingTuning } from './tune-for-training.js';
 import { siblingModule, startModuleWorker } from './worker-thread.js';
@@ -12,7 +13,7 @@ const WORKER_URL = siblingModule(import.meta.url, 'tune-worker');
  * all of it runs in a single worker thread. Aborting the signal terminates the threads at once.
  */
 export function tuneInWorker(
-  input: SplitInput,
+  input: SplitInput | CustomerSample,
   recipe: Recipe,
   opts: { signal?: AbortSignal; onProgress?: (message: string) => void; threads?: number } = {},
 ): Promise<TrainingTuning> {

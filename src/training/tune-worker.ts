@@ -4,10 +4,11 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { SplitInput } from '../evaluation/splits.js';
+import type { CustomerSample } from '../evaluation/tuning-sample.js';
 import type { Recipe } from './recipe.js';
 import { tuneForTraining } from './tune-for-training.js';
 
-const { input, recipe } = workerData as { input: SplitInput; recipe: Recipe };
+const { input, recipe } = workerData as { input: SplitInput | CustomerSample; recipe: Recipe };
 tuneForTraining(input, recipe, (message) => parentPort!.postMessage({ type: 'progress', message })).then(
   (tuning) => parentPort!.postMessage({ type: 'done', tuning }),
   (err: unknown) => parentPort!.postMessage({ type: 'error', message: err instanceof Error ? err.message : String(err) }),

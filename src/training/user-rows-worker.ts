@@ -27,6 +27,8 @@ function run(job: UserRowsJob) {
     sources.set(name, factory.fromArtifact(bytes, job.ds));
   }
   const fitted = { sources, hybrid: hybridFromArtifact(job.hybrid, sources) };
+  // Decoding copied what the models need: the encoded bytes can go while the rows are built.
+  job.sources.length = 0;
   return buildUserRows({ ...job.prepared, ds: job.ds, fitted, users: job.users });
 }
 

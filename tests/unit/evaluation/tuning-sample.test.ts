@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { sampleCustomers } from '../../../src/evaluation/tuning-sample.js';
-import type { PurchaseRow } from '../../../src/recommenders/dataset.js';
+import { sampleCustomers, sampleDatasetCustomers } from '../../../src/evaluation/tuning-sample.js';
+import { buildDataset, purchaseRowsOf, type PurchaseRow } from '../../../src/recommenders/dataset.js';
 
 const row = (userId: string, n: number): PurchaseRow => ({ userId, itemId: `i${n % 7}`, orderId: `${userId}-${n}`, ts: n * 1000, quantity: 1, price: null });
 
@@ -42,5 +42,28 @@ describe('the customer sample tuning works on', () => {
     expect(sample.input.events).toEqual(input.events);
     expect(sample.input.users).toBe(input.users);
     expect(sample.end).toBeUndefined();
+  });
+});
+
+describe('the customer sample drawn from a dataset', () => {
+  // The reference: every purchase as a row (purchaseRowsOf), then sampleCustomers.
+  const both = (max: number) => {
+    const input = shop();
+    const ds = buildDataset({ ...input, users: [...input.users, { id: 'never-bought', attributes: {} }] });
+    const catalog = { items: input.items, users: input.users };
+    return { fromDataset: sampleDatasetCustomers(ds, catalog, max), fromRows: sampleCustomers({ events: purchaseRowsOf(ds), ...catalog }, max) };
+  };
+
+  it('is the sample of the same purchases as rows, over the cap', () => {
+    const { fromDataset, fromRows } = both(20);
+    expect(fromDataset.kept).toBe(20);
+    expect(fromDataset.customers).toBe(50); // the catalog's customer without purchases is not counted
+    expect(fromDataset).toEqual(fromRows);
+  });
+
+  it('is every purchase under the cap', () => {
+    const { fromDataset, fromRows } = both(50);
+    expect(fromDataset.input.events).toHaveLength(shop().events.length);
+    expect(fromDataset).toEqual(fromRows);
   });
 });

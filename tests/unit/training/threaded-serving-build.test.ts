@@ -57,4 +57,21 @@ describe('threaded serving build', () => {
     const tables = (m: typeof one) => asObject(new Map(m.tables));
     expect(tables(two)).toEqual(tables(one));
   });
+
+  it('When the dataset is built with shared columns, as a training builds it, Then the threads read it in place, compute the same model, and it stays whole', { timeout: 120_000 }, async () => {
+    const events = input.events.filter((e) => customers.has(e.userId));
+    const sharedDs = buildDataset({ ...input, events, users: input.users.filter((u) => customers.has(u.id)), shared: true });
+    for (const column of [sharedDs.eventUser, sharedDs.eventItem, sharedDs.eventOrder, sharedDs.eventTs, sharedDs.eventQuantity, sharedDs.eventPrice]) {
+      expect(column.buffer).toBeInstanceOf(SharedArrayBuffer);
+    }
+    expect([...sharedDs.eventItem]).toEqual([...ds.eventItem]);
+    expect([...sharedDs.eventTs]).toEqual([...ds.eventTs]);
+    const single = asObject(buildServingModel({ ds, fitted, recipe }).tables);
+    const threaded = await buildServingModelInThreads({ ds: sharedDs, fitted, recipe }, 2, { minUsersPerThread: 1 });
+    expect(asObject(threaded.tables)).toEqual(single);
+    const two = await computeInWorker(sharedDs, recipe, { storeRecommenders: false, threads: 2, transferDataset: true });
+    expect(asObject(new Map(two.tables))).toEqual(single);
+    // Shared columns cannot be moved to the thread: the caller's dataset is still all there.
+    expect(sharedDs.eventUser).toHaveLength(events.length);
+  });
 });
