@@ -83,8 +83,9 @@ export interface BuildDatasetInput {
   /** When true, only items that occur in events are indexed (evaluation's "train catalog"). */
   onlyInteractedItems?: boolean;
   /**
-   * When true, the event columns live on SharedArrayBuffers: worker threads given the dataset read the
-   * same memory instead of each holding a copy (a training's serving build at 16x: 227 MB a copy).
+   * When true, the event and signal columns live on SharedArrayBuffers: worker threads given the
+   * dataset read the same memory instead of each holding a copy (a training's serving build at 16x:
+   * 227 MB a copy).
    */
   shared?: boolean;
   now?: number;
@@ -97,11 +98,12 @@ function stringAttributes(attrs: Record<string, unknown> | undefined): Record<st
 }
 
 type ColumnType = Int32Array | Float32Array | Float64Array;
+type ColumnConstructor<T extends ColumnType> = { new (n: number): T; new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number };
+type ColumnAllocator = <T extends ColumnType>(Ctor: ColumnConstructor<T>, n: number) => T;
 
 /** Makes a column of n values, on a SharedArrayBuffer when `shared`. */
-function columnAllocator(shared: boolean) {
-  return <T extends ColumnType>(Ctor: { new (n: number): T; new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, n: number): T =>
-    shared ? new Ctor(new SharedArrayBuffer(n * Ctor.BYTES_PER_ELEMENT)) : new Ctor(n);
+function columnAllocator(shared: boolean): ColumnAllocator {
+  return (Ctor, n) => (shared ? new Ctor(new SharedArrayBuffer(n * Ctor.BYTES_PER_ELEMENT)) : new Ctor(n));
 }
 
 /** Rows per chunk of the builder's columns: they grow by whole chunks, never by copying. */
@@ -227,7 +229,7 @@ export class DatasetBuilder {
   }
 
   /** The signals in final numbering (see addSignal); their chunks are released. */
-  private signals(userOf: (provisional: number) => number, itemOf: (provisional: number) => number): Signals | undefined {
+  private signals(userOf: (provisional: number) => number, itemOf: (provisional: number) => number, alloc: ColumnAllocator): Signals | undefined {
     if (this.ns === 0) return undefined;
     const sig = this.sig;
     const out: Signals = { user: new Int32Array(this.ns), item: new Int32Array(this.ns), ts: new Float64Array(this.ns), weight: new Float32Array(this.ns) };
@@ -245,7 +247,12 @@ export class DatasetBuilder {
     }
     sig.user.length = sig.item.length = sig.ts.length = sig.weight.length = 0;
     if (k === 0) return undefined;
-    return { user: out.user.slice(0, k), item: out.item.slice(0, k), ts: out.ts.slice(0, k), weight: out.weight.slice(0, k) };
+    const first = <T extends ColumnType>(a: T, Ctor: ColumnConstructor<T>) => {
+      const column = alloc(Ctor, k);
+      column.set(a.subarray(0, k) as never);
+      return column;
+    };
+    return { user: first(out.user, Int32Array), item: first(out.item, Int32Array), ts: first(out.ts, Float64Array), weight: first(out.weight, Float32Array) };
   }
 
   /** Every event's time, in arrival order. */
@@ -360,6 +367,7 @@ export class DatasetBuilder {
         if (catalogInput.onlyInteractedItems) return -1;
         return (finalItem[i] = addItem(this.itemIds[i]));
       },
+      alloc,
     );
 
     const items = itemIds.map(

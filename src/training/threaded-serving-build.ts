@@ -60,7 +60,7 @@ function shared<T extends Int32Array | Float64Array | Float32Array>(a: T): T {
 }
 
 /** What a worker needs of the dataset: ids, attributes and events; catalog data stays here. */
-function slimDataset(ds: Dataset): Dataset {
+export function slimDataset(ds: Dataset): Dataset {
   return {
     userIds: ds.userIds,
     itemIds: ds.itemIds,

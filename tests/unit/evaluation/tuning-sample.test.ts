@@ -49,8 +49,9 @@ describe('the customer sample drawn from a dataset', () => {
   // The reference: every purchase as a row (purchaseRowsOf), then sampleCustomers.
   const both = (max: number) => {
     const input = shop();
-    const ds = buildDataset({ ...input, users: [...input.users, { id: 'never-bought', attributes: {} }] });
-    const catalog = { items: input.items, users: input.users };
+    const users = [...input.users, { id: 'never-bought', attributes: {} }];
+    const ds = buildDataset({ ...input, users });
+    const catalog = { items: input.items, users };
     return { fromDataset: sampleDatasetCustomers(ds, catalog, max), fromRows: sampleCustomers({ events: purchaseRowsOf(ds), ...catalog }, max) };
   };
 
@@ -58,12 +59,14 @@ describe('the customer sample drawn from a dataset', () => {
     const { fromDataset, fromRows } = both(20);
     expect(fromDataset.kept).toBe(20);
     expect(fromDataset.customers).toBe(50); // the catalog's customer without purchases is not counted
+    expect([...fromDataset.input.users!].map((u) => u.id)).not.toContain('never-bought');
     expect(fromDataset).toEqual(fromRows);
   });
 
   it('is every purchase under the cap', () => {
     const { fromDataset, fromRows } = both(50);
     expect(fromDataset.input.events).toHaveLength(shop().events.length);
+    expect([...fromDataset.input.users!].map((u) => u.id)).toContain('never-bought');
     expect(fromDataset).toEqual(fromRows);
   });
 });

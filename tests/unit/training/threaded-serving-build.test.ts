@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { loadOnlineRetail } from '../../../src/cli/online-retail-input.js';
-import { buildDataset } from '../../../src/recommenders/dataset.js';
+import { buildDataset, DatasetBuilder, type Dataset } from '../../../src/recommenders/dataset.js';
 import { buildServingModel } from '../../../src/serving/serving-model-builder.js';
 import { fitRecipe, loadRecipe } from '../../../src/training/recipe.js';
-import { buildServingModelInThreads, splitUsers } from '../../../src/training/threaded-serving-build.js';
+import { buildServingModelInThreads, slimDataset, splitUsers } from '../../../src/training/threaded-serving-build.js';
 import { computeInWorker } from '../../../src/training/compute-in-worker.js';
 import { computeModel } from '../../../src/training/compute-model.js';
 
@@ -58,20 +58,31 @@ describe('threaded serving build', () => {
     expect(tables(two)).toEqual(tables(one));
   });
 
-  it('When the dataset is built with shared columns, as a training builds it, Then the threads read it in place, compute the same model, and it stays whole', { timeout: 120_000 }, async () => {
+  it('When the dataset is built with shared columns, as a training builds it, Then the threads read those columns in place, compute the same model, and the dataset stays whole', { timeout: 120_000 }, async () => {
     const events = input.events.filter((e) => customers.has(e.userId));
     const sharedDs = buildDataset({ ...input, events, users: input.users.filter((u) => customers.has(u.id)), shared: true });
-    for (const column of [sharedDs.eventUser, sharedDs.eventItem, sharedDs.eventOrder, sharedDs.eventTs, sharedDs.eventQuantity, sharedDs.eventPrice]) {
-      expect(column.buffer).toBeInstanceOf(SharedArrayBuffer);
-    }
+    const columns = (d: Dataset) => [d.eventUser, d.eventItem, d.eventOrder, d.eventTs, d.eventQuantity, d.eventPrice, ...(d.signals ? [d.signals.user, d.signals.item, d.signals.ts, d.signals.weight] : [])];
+    for (const column of columns(sharedDs)) expect(column.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect([...sharedDs.eventItem]).toEqual([...ds.eventItem]);
     expect([...sharedDs.eventTs]).toEqual([...ds.eventTs]);
+    // What the serving build's threads get is the same memory, not a copy.
+    slimDataset(sharedDs).eventTs[0] = -1;
+    expect(sharedDs.eventTs[0]).toBe(-1);
+    sharedDs.eventTs[0] = ds.eventTs[0];
     const single = asObject(buildServingModel({ ds, fitted, recipe }).tables);
     const threaded = await buildServingModelInThreads({ ds: sharedDs, fitted, recipe }, 2, { minUsersPerThread: 1 });
     expect(asObject(threaded.tables)).toEqual(single);
-    const two = await computeInWorker(sharedDs, recipe, { storeRecommenders: false, threads: 2, transferDataset: true });
-    expect(asObject(new Map(two.tables))).toEqual(single);
-    // Shared columns cannot be moved to the thread: the caller's dataset is still all there.
-    expect(sharedDs.eventUser).toHaveLength(events.length);
+
+    // With views as signals: shared too, and the training thread cannot take any column away.
+    const builder = new DatasetBuilder();
+    builder.addAll(events);
+    events.slice(0, 50).forEach((e, k) => builder.addSignal({ userId: e.userId, itemId: e.itemId, ts: e.ts + k, weight: 0.5 }));
+    const withSignals = builder.build({ items: input.items, users: input.users.filter((u) => customers.has(u.id)), shared: true });
+    expect(withSignals.signals?.user).toHaveLength(50);
+    const lengths = columns(withSignals).map((c) => c.length);
+    for (const column of columns(withSignals)) expect(column.buffer).toBeInstanceOf(SharedArrayBuffer);
+    const two = await computeInWorker(withSignals, recipe, { storeRecommenders: false, threads: 2, transferDataset: true });
+    expect(new Map(two.tables).get('serving-users')!.length).toBe(single['serving-users'].length);
+    expect(columns(withSignals).map((c) => c.length)).toEqual(lengths);
   });
 });
