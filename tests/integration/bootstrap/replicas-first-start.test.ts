@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadRecipe } from '../../../src/training/recipe.js';
 import { bootstrap } from '../../../src/bootstrap.js';
 import { loadConfig } from '../../../src/config.js';
 import { createPgDb, type Db } from '../../../src/data/db.js';
@@ -41,6 +42,9 @@ describe.skipIf(!available)('first start of several replicas on one empty Postgr
     await Promise.all([bootstrap(a, quiet), bootstrap(b, quiet)]);
     const versions = await a.store.listVersions();
     expect(versions).toHaveLength(1);
+    // The bundled sample trains with the recipe's written weights: no tuning on 353 customers.
+    expect(versions[0].info.tuning).toBeUndefined();
+    expect(versions[0].info.recipe).toMatchObject({ hybrid: { weights: (await loadRecipe('default')).hybrid.weights } });
     expect((await b.store.getActive())?.version).toBe(versions[0].version);
     // The sample is in (imported by whichever replica held the lock).
     const { purchases } = await a.events.counts();
