@@ -5,8 +5,9 @@ import type { Services } from './services.js';
 /**
  * First start of an empty service (SAMPLE_DATA=true): import the bundled Online Retail sample and
  * train the default recipe on it (with its written weights, untuned), so recommendations answer at
- * once. Also finishes the job when an earlier first start stopped between import and training. Runs after listen; /health/ready waits for
- * it. A failure is logged and the service carries on: it serves without the sample rather than not at all.
+ * once. Also finishes the job when an earlier first start stopped between import and training. Runs
+ * after listen; /health/ready waits for it. A failure is logged and the service carries on: it serves
+ * without the sample rather than not at all.
  * Replicas starting together on one Postgres take turns (an advisory lock): the sample is imported and
  * trained once.
  */

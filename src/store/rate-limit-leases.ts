@@ -26,7 +26,7 @@ export const LEASE_SHARE = 1 / 1000;
 export const leaseSize = (max: number): number => Math.max(1, Math.floor(max * LEASE_SHARE));
 
 /** Buckets held before ended windows are swept (then the oldest idle ones, if too many were live). */
-export const MAX_BUCKETS = 10_000;
+const MAX_BUCKETS = 10_000;
 
 /** INCRBY the window's counter by a lease, start the window's expiry if it has none; returns [count, ttl ms]. */
 const LEASE_SCRIPT = `
