@@ -91,6 +91,22 @@ export function addSourcePart(cache: BlendCache, split: EvaluationSplit, name: s
   cache.parts.set(name, { indptr, items: Int32Array.from(items), scores: Float32Array.from(scores) });
 }
 
+/** What scoreBlend's configuration holds: the hybrid's weights, the discovery discount and the modes to rank. */
+export type BlendConfig = Pick<HybridConfig, 'weights' | 'repeatWeights' | 'fullHistoryOrders'> & { popularityDiscount?: number; modes?: readonly EvalMode[] };
+
+/**
+ * One mode's measures over a range of cached users, before they are summed: per counted user (in user
+ * order) their NDCG@k and recall@k, and the items their lists showed.
+ */
+export interface ModePart {
+  ndcg: Float64Array;
+  recall: Float64Array;
+  shown: Uint8Array;
+}
+
+/** scoreBlendRange's result: the measures of the users in [from, to), per mode. */
+export type BlendPart = Record<EvalMode, ModePart>;
+
 /**
  * Blends the cached parts with a hybrid configuration (weights interpolated by order count as in
  * hybrid.ts, repeatWeights on the user's own items) and measures NDCG@k, recall@k and catalog coverage per mode. Scores are accumulated in
@@ -98,11 +114,15 @@ export function addSourcePart(cache: BlendCache, split: EvaluationSplit, name: s
  * ALS part ranks the whole catalogue where the hybrid's ranks the other sources' candidates, and the
  * hybrid sums ALS last, rounds each weighted part and discounts parts rather than the sum.
  */
-export function scoreBlend(
-  cache: BlendCache,
-  config: Pick<HybridConfig, 'weights' | 'repeatWeights' | 'fullHistoryOrders'> & { popularityDiscount?: number; modes?: readonly EvalMode[] },
-  k = 10,
-): BlendScores {
+export function scoreBlend(cache: BlendCache, config: BlendConfig, k = 10): BlendScores {
+  return mergeBlendParts([scoreBlendRange(cache, config, k, 0, cache.users.length)], cache.itemCount, k);
+}
+
+/**
+ * scoreBlend's measures of the cached users in [from, to) only. Threads that each score one range of a
+ * fold's users and mergeBlendParts of their parts in user order give exactly scoreBlend's scores.
+ */
+export function scoreBlendRange(cache: BlendCache, config: BlendConfig, k: number, from: number, to: number): BlendPart {
   // A mode left out is not ranked (its scores are 0); the other's lists are built exactly as with both.
   const scoreNovel = !config.modes || config.modes.includes('novel');
   const scoreAll = !config.modes || config.modes.includes('all');
@@ -114,11 +134,11 @@ export function scoreBlend(
   const discount = beta > 0 ? discoveryDiscount(cache.itemBuyers, beta) : null;
   const fullConfig = { ...config, normalisation: 'max', rankDepth: 200 } as HybridConfig;
   const weightCache = new Map<number, { cols: Int32Array; ws: Float64Array; own: Float64Array }>();
-  const sums = { novel: { ndcg: 0, recall: 0, users: 0 }, all: { ndcg: 0, recall: 0, users: 0 } };
-  const shown: Record<EvalMode, Uint8Array> = { novel: new Uint8Array(cache.itemCount), all: new Uint8Array(cache.itemCount) };
+  const users = Math.max(0, to - from);
+  const out: Record<EvalMode, ModeSums> = { novel: new ModeSums(users, cache.itemCount), all: new ModeSums(users, cache.itemCount) };
   const top = { novel: new TopList(k), all: new TopList(k) };
   const gains = rankGains(k);
-  for (let j = 0; j < cache.users.length; j++) {
+  for (let j = from; j < to; j++) {
     const novel = scoreNovel ? cache.relevant.novel[j] : undefined;
     const all = scoreAll ? cache.relevant.all[j] : undefined;
     if (!novel && !all) continue;
@@ -158,19 +178,40 @@ export function scoreBlend(
       if (all) top.all.offer(item, s);
       if (novel) top.novel.offer(item, s);
     }
-    if (novel) addMeasures(top.novel, novel, k, gains, sums.novel, shown.novel);
-    if (all) addMeasures(top.all, all, k, gains, sums.all, shown.all);
+    if (novel) out.novel.add(top.novel, novel, k, gains);
+    if (all) out.all.add(top.all, all, k, gains);
   }
+  return { novel: out.novel.part(), all: out.all.part() };
+}
+
+/**
+ * The scores of parts that together cover a cache's users, given in user order: each mode's NDCG and
+ * recall summed user by user in that order (so the sums are the same however the users were split),
+ * divided by the users counted; coverage over the union of the items shown.
+ */
+export function mergeBlendParts(parts: readonly BlendPart[], itemCount: number, k: number): BlendScores {
   const result = {} as BlendScores;
   for (const mode of ['novel', 'all'] as const) {
-    const n = sums[mode].users;
+    let ndcg = 0;
+    let recall = 0;
+    let n = 0;
+    const shown = new Uint8Array(itemCount);
+    for (const part of parts) {
+      const p = part[mode];
+      for (let u = 0; u < p.ndcg.length; u++) {
+        ndcg += p.ndcg[u];
+        recall += p.recall[u];
+      }
+      n += p.ndcg.length;
+      for (let i = 0; i < itemCount; i++) shown[i] |= p.shown[i];
+    }
     let distinct = 0;
-    for (const x of shown[mode]) distinct += x;
+    for (const x of shown) distinct += x;
     result[mode] = {
-      ndcg: n ? sums[mode].ndcg / n : 0,
-      recall: n ? sums[mode].recall / n : 0,
-      coverage: cache.itemCount > 0 ? distinct / cache.itemCount : 0,
-      reach: reachOf(distinct, cache.itemCount, k, n),
+      ndcg: n ? ndcg / n : 0,
+      recall: n ? recall / n : 0,
+      coverage: itemCount > 0 ? distinct / itemCount : 0,
+      reach: reachOf(distinct, itemCount, k, n),
       users: n,
     };
   }
@@ -190,33 +231,43 @@ function rankGains(k: number): { gain: Float64Array; ideal: Float64Array } {
 }
 
 /**
- * Adds one user's NDCG@k and recall@k of a top list to the sums and marks its items shown: the same
- * sums as ndcgAt and recallAt (metrics.ts) in the same order, without a ranked array per user and mode.
+ * One mode's per-user NDCG@k and recall@k of top lists, and the items the lists showed: the same values
+ * as ndcgAt and recallAt (metrics.ts), without a ranked array per user and mode.
  */
-function addMeasures(
-  top: TopList,
-  relevant: ReadonlySet<number>,
-  k: number,
-  gains: { gain: Float64Array; ideal: Float64Array },
-  sum: { ndcg: number; recall: number; users: number },
-  shown: Uint8Array,
-): void {
-  let dcg = 0;
-  let hits = 0;
-  for (let r = 0; r < top.n; r++) {
-    const item = top.item[r];
-    shown[item] = 1;
-    if (relevant.has(item)) {
-      dcg += gains.gain[r];
-      hits++;
+class ModeSums {
+  private readonly ndcg: Float64Array;
+  private readonly recall: Float64Array;
+  private n = 0;
+  readonly shown: Uint8Array;
+  constructor(users: number, itemCount: number) {
+    this.ndcg = new Float64Array(users);
+    this.recall = new Float64Array(users);
+    this.shown = new Uint8Array(itemCount);
+  }
+
+  add(top: TopList, relevant: ReadonlySet<number>, k: number, gains: { gain: Float64Array; ideal: Float64Array }): void {
+    let dcg = 0;
+    let hits = 0;
+    for (let r = 0; r < top.n; r++) {
+      const item = top.item[r];
+      this.shown[item] = 1;
+      if (relevant.has(item)) {
+        dcg += gains.gain[r];
+        hits++;
+      }
     }
+    // A user without relevant items counts with 0 (adding 0 leaves a sum exactly as it was).
+    if (k > 0 && relevant.size > 0) {
+      const ideal = Math.min(k, relevant.size);
+      this.ndcg[this.n] = dcg / gains.ideal[ideal];
+      this.recall[this.n] = hits / ideal;
+    }
+    this.n++;
   }
-  if (k > 0 && relevant.size > 0) {
-    const ideal = Math.min(k, relevant.size);
-    sum.ndcg += dcg / gains.ideal[ideal];
-    sum.recall += hits / ideal;
+
+  part(): ModePart {
+    return { ndcg: this.ndcg.slice(0, this.n), recall: this.recall.slice(0, this.n), shown: this.shown };
   }
-  sum.users++;
 }
 
 /** The k best (item, score) pairs offered, best first; ties go to the lower item index (as topK). */

@@ -1,27 +1,45 @@
 import type { Worker } from 'node:worker_threads';
 import type { PurchaseRow } from '../recommenders/dataset.js';
 import { siblingModule, startModuleWorker } from '../training/worker-thread.js';
-import type { BlendScores } from './blend-cache.js';
+import { mergeBlendParts, type BlendPart, type BlendScores, type SourcePart } from './blend-cache.js';
 import { RollingFold, type FoldBlend, type FoldInfo, type FoldSpec } from './rolling-fold.js';
 import type { SplitInput } from './splits.js';
 
 const WORKER_URL = siblingModule(import.meta.url, 'fold-worker');
 
-/** A request to every fold, answered per fold (in fold order). */
+/** A request to a fold thread, which holds a copy of every fold. */
 export type FoldRequest =
   | { op: 'info' }
-  | { op: 'fit'; name: string; recommender: string; candidate: Record<string, unknown>; index: number }
+  /** Fits one candidate on one fold; answered with FoldFit. */
+  | { op: 'fit'; fold: number; name: string; recommender: string; candidate: Record<string, unknown>; index: number }
+  /** A candidate's part fitted on another thread's copy of the fold. */
+  | { op: 'install'; fold: number; name: string; index: number; part: SourcePart }
   | { op: 'keep'; name: string; index: number }
-  | { op: 'score'; blend: FoldBlend };
+  /** Scores the blend on the users [from, to) of each fold (ranges[f]); answered with one BlendPart per fold. */
+  | { op: 'score'; blend: FoldBlend; ranges: [number, number][] };
+
+/** A thread's answer to a fit request: the candidate's objective alone, its part and the time the fit took. */
+export interface FoldFit {
+  objective: number;
+  part: SourcePart;
+  ms: number;
+}
+
+/** What fitting one candidate gave: its objective alone per fold, and the time the fits took in all (summed over folds). */
+export interface CandidateFit {
+  perFold: number[];
+  ms: number;
+}
 
 /**
  * The rolling-origin folds, wherever they live: answers each request with one result per fold, in
- * fold order. Requests are answered in the order they are made.
+ * fold order. Fits may be requested several at once (they run in any order, and what each gives does
+ * not depend on the others); keep and score wait for every fit requested before them.
  */
 export interface FoldPool {
   info(): Promise<FoldInfo[]>;
-  /** The objective of the candidate alone, per fold. */
-  fit(name: string, recommender: string, candidate: Record<string, unknown>, index: number): Promise<number[]>;
+  /** Fits a candidate on every fold: its objective alone, per fold. */
+  fit(name: string, recommender: string, candidate: Record<string, unknown>, index: number): Promise<CandidateFit>;
   keep(name: string, index: number): Promise<void>;
   score(blend: FoldBlend): Promise<BlendScores[]>;
   /** Ends the pool's threads (idempotent). */
@@ -31,18 +49,27 @@ export interface FoldPool {
 /** All folds in this thread, one after another (yielding to the event loop between fits). */
 export function localFoldPool(input: SplitInput, specs: FoldSpec[]): FoldPool {
   const folds = specs.map((spec) => new RollingFold(input, spec));
+  // Fits run one at a time in request order, so a keep or score requested after them waits for them.
+  let queue: Promise<unknown> = Promise.resolve();
+  const inTurn = <T>(work: () => Promise<T>): Promise<T> => {
+    const turn = queue.then(work);
+    queue = turn.catch(() => {});
+    return turn;
+  };
   return {
     info: async () => folds.map((f) => f.info()),
-    fit: async (name, recommender, candidate, index) => {
-      const out: number[] = [];
-      for (const f of folds) {
-        out.push(f.fit(name, recommender, candidate, index));
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
-      return out;
-    },
-    keep: async (name, index) => folds.forEach((f) => f.keep(name, index)),
-    score: async (blend) => folds.map((f) => f.score(blend)),
+    fit: (name, recommender, candidate, index) =>
+      inTurn(async () => {
+        const perFold: number[] = [];
+        const started = performance.now();
+        for (const f of folds) {
+          perFold.push(f.fit(name, recommender, candidate, index));
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
+        return { perFold, ms: performance.now() - started };
+      }),
+    keep: (name, index) => inTurn(async () => folds.forEach((f) => f.keep(name, index))),
+    score: (blend) => inTurn(async () => folds.map((f) => f.score(blend))),
     close: async () => {},
   };
 }
@@ -110,26 +137,28 @@ export function splitInputFromColumns(c: PurchaseColumns, items?: SplitInput['it
 }
 
 /**
- * The folds spread over `threads` worker threads (largest folds first, each to the thread with the
- * least training data so far), all requests sent to every thread at once. Each thread rebuilds its
- * folds from the same input, so its answers are the same as localFoldPool's. The threads end on
- * close(), on the first failure of any of them, and when `signal` aborts.
+ * Most fold threads a pool starts, whatever it is asked for: each holds a copy of every fold (about
+ * 330 MB at Online Retail's size), and beyond a few the blends' message traffic outweighs their shares.
+ */
+export const MAX_FOLD_THREADS = 4;
+
+/**
+ * The folds on `threads` worker threads (at most MAX_FOLD_THREADS), each holding a copy of every
+ * fold, so the work is shared evenly whatever the number of folds:
+ *  - each fold's fit of a candidate is a task, run by the next idle thread (folds with the most
+ *    training data first); the part it gives is then installed in the other threads' copies;
+ *  - each blend is scored by every thread on its own share of every fold's validation users, and
+ *    the shares are merged in user order (mergeBlendParts), so the scores are exactly one thread's.
+ * Each thread rebuilds the folds from the same input, so its answers are the same as localFoldPool's.
+ * The threads end on close(), on the first failure of any of them, and when `signal` aborts.
  */
 export function threadedFoldPool(input: SplitInput, specs: FoldSpec[], threads: number, signal?: AbortSignal): FoldPool {
   signal?.throwIfAborted();
   const columns = purchaseColumns(input.events);
   const items = input.items ? [...input.items] : undefined;
   const users = input.users ? [...input.users] : undefined;
-  // A fold's training data grows with its end; later folds are larger. Greedy: largest first.
-  const order = specs.map((s, f) => ({ f, end: Date.parse(s.end) })).sort((a, b) => b.end - a.end);
-  const groups: number[][] = Array.from({ length: Math.max(1, Math.min(threads, specs.length)) }, () => []);
-  const load = groups.map(() => 0);
-  for (const { f } of order) {
-    const g = load.indexOf(Math.min(...load));
-    groups[g].push(f);
-    load[g] += f + 1;
-  }
-  for (const g of groups) g.sort((a, b) => a - b);
+  // A fold's training data grows with its end: fit the later folds first, so the last tasks are short.
+  const fitOrder = specs.map((s, f) => ({ f, end: Date.parse(s.end) })).sort((a, b) => b.end - a.end).map(({ f }) => f);
 
   let failure: unknown;
   let nextId = 1;
@@ -140,8 +169,8 @@ export function threadedFoldPool(input: SplitInput, specs: FoldSpec[], threads: 
     pending.clear();
     void close();
   };
-  const workers: Worker[] = groups.map((g) => {
-    const w = startModuleWorker(WORKER_URL, { columns, items, users, specs: g.map((f) => specs[f]) });
+  const workers: Worker[] = Array.from({ length: Math.min(Math.max(1, threads), MAX_FOLD_THREADS) }, () => {
+    const w = startModuleWorker(WORKER_URL, { columns, items, users, specs });
     w.on('message', (msg: { id: number; result?: unknown; error?: string }) => {
       const p = pending.get(msg.id);
       if (!p) return;
@@ -165,31 +194,85 @@ export function threadedFoldPool(input: SplitInput, specs: FoldSpec[], threads: 
     await Promise.all(workers.map((w) => w.terminate()));
   }
 
-  /** Sends `req` to every thread and puts the answers back in fold order. */
-  async function request<T>(req: FoldRequest): Promise<T[]> {
-    if (failure !== undefined) throw failure;
-    const answers = await Promise.all(
-      workers.map(
-        (w) =>
-          new Promise<unknown>((resolve, reject) => {
-            const id = nextId++;
-            pending.set(id, { resolve, reject });
-            w.postMessage({ ...req, id });
-          }),
-      ),
-    );
-    const out: T[] = new Array(specs.length);
-    groups.forEach((g, w) => g.forEach((f, j) => (out[f] = (answers[w] as T[])[j])));
-    return out;
+  /** Sends `req` to thread `w`; its answers come in the order its requests were sent. */
+  function send<T>(w: number, req: FoldRequest): Promise<T> {
+    if (failure !== undefined) return Promise.reject(failure);
+    return new Promise<T>((resolve, reject) => {
+      const id = nextId++;
+      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      workers[w].postMessage({ ...req, id });
+    });
   }
 
+  // Fit tasks wait here until a thread is idle.
+  const tasks: { req: Extract<FoldRequest, { op: 'fit' }>; done: (fit: FoldFit) => void; failed: (err: unknown) => void }[] = [];
+  const idle = workers.map((_, w) => w);
+  let fitsRunning: Promise<unknown> = Promise.resolve();
+  const pump = () => {
+    while (idle.length > 0 && tasks.length > 0) {
+      const w = idle.shift()!;
+      const task = tasks.shift()!;
+      send<FoldFit>(w, task.req).then(
+        (fit) => {
+          // The other threads' copies of the fold get the part before anything else is asked of them.
+          workers.forEach((_, other) => {
+            if (other !== w) void send(other, { op: 'install', fold: task.req.fold, name: task.req.name, index: task.req.index, part: fit.part }).catch(() => {});
+          });
+          idle.push(w);
+          task.done(fit);
+          pump();
+        },
+        (err) => {
+          // The pool has failed: no thread will take the waiting tasks.
+          task.failed(err);
+          for (const waiting of tasks.splice(0)) waiting.failed(err);
+        },
+      );
+    }
+  };
+  const fitOn = (req: Extract<FoldRequest, { op: 'fit' }>) =>
+    new Promise<FoldFit>((done, failed) => {
+      if (failure !== undefined) return failed(failure);
+      tasks.push({ req, done, failed });
+      pump();
+    });
+
+  /** Sends `req` to every thread once every fit requested so far is done and installed everywhere. */
+  async function everywhere<T>(req: (w: number) => FoldRequest): Promise<T[]> {
+    await fitsRunning;
+    if (failure !== undefined) throw failure;
+    return Promise.all(workers.map((_, w) => send<T>(w, req(w))));
+  }
+
+  let sizes: number[] | undefined;
+  // Asked of every thread, so each builds its copies of the folds now, all at once.
+  const info = async () => {
+    const folds = await everywhere<FoldInfo[]>(() => ({ op: 'info' }));
+    sizes = folds[0].map((f) => f.users);
+    return folds[0];
+  };
+  /** Thread w's share of fold f's users: consecutive ranges of about equal size, in thread order. */
+  const share = (w: number): [number, number][] => sizes!.map((n) => [Math.floor((n * w) / workers.length), Math.floor((n * (w + 1)) / workers.length)]);
+
   return {
-    info: () => request<FoldInfo>({ op: 'info' }),
-    fit: (name, recommender, candidate, index) => request<number>({ op: 'fit', name, recommender, candidate, index }),
-    keep: async (name, index) => {
-      await request<undefined>({ op: 'keep', name, index });
+    info,
+    fit: async (name, recommender, candidate, index) => {
+      const fits = fitOrder.map((fold) => fitOn({ op: 'fit', fold, name, recommender, candidate, index }));
+      const all = Promise.all(fits);
+      fitsRunning = Promise.all([fitsRunning, all.catch(() => {})]);
+      const done = await all;
+      const perFold: number[] = new Array(specs.length);
+      fitOrder.forEach((fold, t) => (perFold[fold] = done[t].objective));
+      return { perFold, ms: done.reduce((sum, f) => sum + f.ms, 0) };
     },
-    score: (blend) => request<BlendScores>({ op: 'score', blend }),
+    keep: async (name, index) => {
+      await everywhere<unknown>(() => ({ op: 'keep', name, index }));
+    },
+    score: async (blend) => {
+      if (!sizes) await info();
+      const parts = await everywhere<BlendPart[]>((w) => ({ op: 'score', blend, ranges: share(w) }));
+      return specs.map((_, f) => mergeBlendParts(parts.map((p) => p[f]), parts[0][f].novel.shown.length, specs[f].k));
+    },
     close,
   };
 }

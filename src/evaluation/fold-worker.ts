@@ -1,10 +1,10 @@
 /**
- * Worker-thread entry of a FoldPool: builds the folds named in workerData from its input, then answers
- * `{ id, op, args }` requests in order with `{ id, result }` or `{ id, error }`.
+ * Worker-thread entry of a threaded FoldPool: builds a copy of every fold in workerData from its input,
+ * then answers `{ id, op, ... }` requests in order with `{ id, result }` or `{ id, error }`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { RollingFold, type FoldSpec } from './rolling-fold.js';
-import { splitInputFromColumns, type FoldRequest, type PurchaseColumns } from './fold-pool.js';
+import { splitInputFromColumns, type FoldFit, type FoldRequest, type PurchaseColumns } from './fold-pool.js';
 import type { SplitInput } from './splits.js';
 
 const data = workerData as { columns: PurchaseColumns; items?: SplitInput['items']; users?: SplitInput['users']; specs: FoldSpec[] };
@@ -15,9 +15,14 @@ parentPort!.on('message', (msg: FoldRequest & { id: number }) => {
     folds ??= data.specs.map((spec) => new RollingFold(splitInputFromColumns(data.columns, data.items, data.users), spec));
     let result: unknown;
     if (msg.op === 'info') result = folds.map((f) => f.info());
-    else if (msg.op === 'fit') result = folds.map((f) => f.fit(msg.name, msg.recommender, msg.candidate, msg.index));
+    else if (msg.op === 'fit') {
+      const fold = folds[msg.fold];
+      const started = performance.now();
+      const objective = fold.fit(msg.name, msg.recommender, msg.candidate, msg.index);
+      result = { objective, part: fold.candidatePart(msg.name, msg.index), ms: performance.now() - started } satisfies FoldFit;
+    } else if (msg.op === 'install') result = folds[msg.fold].install(msg.name, msg.index, msg.part) ?? null;
     else if (msg.op === 'keep') result = folds.map((f) => f.keep(msg.name, msg.index) ?? null);
-    else result = folds.map((f) => f.score(msg.blend));
+    else result = folds.map((f, i) => f.scoreRange(msg.blend, msg.ranges[i][0], msg.ranges[i][1]));
     parentPort!.postMessage({ id: msg.id, result });
   } catch (err) {
     parentPort!.postMessage({ id: msg.id, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });

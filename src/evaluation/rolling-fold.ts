@@ -1,6 +1,6 @@
 import type { HybridConfig } from '../recommenders/hybrid.js';
 import { recommenderFactory } from '../recommenders/registry.js';
-import { addSourcePart, createBlendCache, scoreBlend, type BlendCache, type BlendScores, type SourcePart } from './blend-cache.js';
+import { addSourcePart, createBlendCache, scoreBlend, scoreBlendRange, type BlendCache, type BlendPart, type BlendScores, type SourcePart } from './blend-cache.js';
 import { makeSplit } from './run-evaluation.js';
 import type { EvalMode, EvaluationSplit, SplitInput } from './splits.js';
 import { objective } from './tune.js';
@@ -60,6 +60,20 @@ export class RollingFold {
     return objective(this.score({ weights: { cold: { [name]: 1 }, warm: { [name]: 1 } } }));
   }
 
+  /** The part candidate `index` of source `name` gave on this fold (to install it in a copy of the fold elsewhere). */
+  candidatePart(name: string, index: number): SourcePart {
+    const part = this.candidates.get(name)?.[index];
+    if (!part) throw new Error(`fold has no candidate ${index} of ${name}`);
+    return part;
+  }
+
+  /** Adds a candidate part fitted on a copy of this fold (the same split) as if fit() had made it here. */
+  install(name: string, index: number, part: SourcePart): void {
+    const parts = this.candidates.get(name) ?? [];
+    parts[index] = part;
+    this.candidates.set(name, parts);
+  }
+
   /** Keeps candidate `index` of source `name` in the blend and drops the others. */
   keep(name: string, index: number): void {
     this.cache.parts.set(name, this.candidates.get(name)![index]);
@@ -68,5 +82,10 @@ export class RollingFold {
 
   score(blend: FoldBlend): BlendScores {
     return scoreBlend(this.cache, { ...blend, fullHistoryOrders: this.spec.fullHistoryOrders }, this.spec.k);
+  }
+
+  /** score()'s measures of the validation users in [from, to) of cache.users, to be merged with the rest (mergeBlendParts). */
+  scoreRange(blend: FoldBlend, from: number, to: number): BlendPart {
+    return scoreBlendRange(this.cache, { ...blend, fullHistoryOrders: this.spec.fullHistoryOrders }, this.spec.k, from, to);
   }
 }

@@ -33,8 +33,9 @@ export interface RollingTuneOptions {
   /** Alternative hyperparameters per source (merged over the recipe's); each source keeps the set it scores best with alone. */
   variants?: Record<string, Record<string, unknown>[]>;
   /**
-   * Worker threads for the folds (default 1: all folds in this thread). With 2 or more, the folds are
-   * spread over min(threads, folds) threads that fit and re-blend at once; the result is the same.
+   * Worker threads for the folds (default 1: all folds in this thread). With 2 or more, each of
+   * min(threads, 4) threads holds a copy of every fold: the fits are shared out one fold at a time and
+   * each blend is scored by every thread on its share of the users; the result is the same.
    */
   threads?: number;
   /** Aborting ends the fold threads and rejects with the signal's reason. */
@@ -141,19 +142,29 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
 
     const chosenParams: Record<string, Record<string, unknown>> = {};
     const sourceObjectives: Record<string, number[]> = {};
-    for (const name of Object.keys(recipe.sources)) {
+    // Every candidate of every source is asked for at once (with fold threads they share the threads
+    // fit by fit), then judged source by source in recipe order.
+    const fits = Object.keys(recipe.sources).map((name) => {
       const base = rawSources[name]?.params ?? {};
       const candidates = [base, ...(opts.variants?.[name] ?? []).map((v) => ({ ...base, ...v }))];
-      let best: { index: number; perFold: number[] } | null = null;
-      for (const [index, candidate] of candidates.entries()) {
-        const started = performance.now();
-        const perFold = await pool.fit(name, recipe.sources[name].recommender, candidate, index);
-        log(`${name} ${JSON.stringify(candidate)}: alone ${mean(perFold).toFixed(4)} (${perFold.map((o) => o.toFixed(4)).join(' ')}) in ${Math.round(performance.now() - started)} ms`);
-        if (!best || mean(perFold) > mean(best.perFold) + 1e-9) best = { index, perFold };
+      return { name, candidates, fits: candidates.map((candidate, index) => pool.fit(name, recipe.sources[name].recommender, candidate, index)) };
+    });
+    // Every fit is awaited, even after one failed, so none is left rejecting unobserved.
+    const settled = Promise.allSettled(fits.flatMap((s) => s.fits));
+    try {
+      for (const { name, candidates, fits: candidateFits } of fits) {
+        let best: { index: number; perFold: number[] } | null = null;
+        for (const [index, candidate] of candidates.entries()) {
+          const { perFold, ms } = await candidateFits[index];
+          log(`${name} ${JSON.stringify(candidate)}: alone ${mean(perFold).toFixed(4)} (${perFold.map((o) => o.toFixed(4)).join(' ')}), fitted in ${Math.round(ms)} ms`);
+          if (!best || mean(perFold) > mean(best.perFold) + 1e-9) best = { index, perFold };
+        }
+        await pool.keep(name, best!.index);
+        sourceObjectives[name] = best!.perFold;
+        if (candidates.length > 1) chosenParams[name] = candidates[best!.index];
       }
-      await pool.keep(name, best!.index);
-      sourceObjectives[name] = best!.perFold;
-      if (candidates.length > 1) chosenParams[name] = candidates[best!.index];
+    } finally {
+      await settled;
     }
 
     // Each blend is scored on every fold at once (in parallel with fold threads), then averaged.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { scoreBlend, type BlendCache, type SourcePart } from '../../../src/evaluation/blend-cache.js';
+import { mergeBlendParts, scoreBlend, scoreBlendRange, type BlendCache, type SourcePart } from '../../../src/evaluation/blend-cache.js';
 import { catalogCoverage, ndcgAt, recallAt } from '../../../src/evaluation/metrics.js';
 import { topK } from '../../../src/evaluation/top-k.js';
 import { blendedSources, blendWeights, discoveryDiscount, repeatBlendWeights, type HybridConfig } from '../../../src/recommenders/hybrid.js';
@@ -150,5 +150,25 @@ describe('scoreBlend on the candidate matrix', () => {
     const after = scoreBlend(cache, config, 10);
     expect(after).toEqual(naiveScores(cache, config, 10));
     expect(after).not.toEqual(before);
+  });
+
+  it('When the users are scored in ranges (as fold threads share them) and merged in user order, Then the scores are exactly the whole blend\'s', () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const cache = randomCache(seed);
+      const rand = mulberry32(seed * 65_537);
+      const w = () => Math.round(rand() * 30) / 10;
+      const config = {
+        weights: { cold: { a: w(), b: w() }, warm: { b: w(), c: w() } },
+        repeatWeights: { cold: { c: w() }, warm: { a: w(), c: w() } },
+        fullHistoryOrders: 10,
+        popularityDiscount: Math.round(rand() * 10) / 10,
+      };
+      const k = 1 + Math.floor(rand() * 10);
+      // Two to four ranges, with an empty one now and then.
+      const cuts = Array.from({ length: 1 + Math.floor(rand() * 3) }, () => Math.floor(rand() * (USERS + 1))).sort((x, y) => x - y);
+      const bounds = [0, ...cuts, USERS];
+      const parts = bounds.slice(1).map((to, r) => scoreBlendRange(cache, config, k, bounds[r], to));
+      expect(mergeBlendParts(parts, ITEMS, k)).toEqual(naiveScores(cache, config, k));
+    }
   });
 });
