@@ -2,19 +2,20 @@ import { z } from 'zod';
 import { ArtifactFormatError, decodeArtifact, encodeArtifact } from './artifact.js';
 import type { Dataset } from './dataset.js';
 import { decay } from './decay.js';
+import { regularisedGramInverse } from './ease-inverse.js';
 import { recentDistinctItems } from './history.js';
 import { userItemMatrix } from './interactions.js';
 import { checkNeighbourLists, packNeighbourLists, remapNeighbourLists, type NeighbourLists } from './neighbour-lists.js';
 import { parseParams } from './parse-params.js';
 import type { Neighbour, Recommender, RecommenderFactory, UserContext } from './recommender.js';
 import { setBestPositive, SparseScores } from './sparse-scores.js';
-import { invertSpdInPlace } from './spd-inverse.js';
 import { TopKHeap } from './top-k-heap.js';
 
 /**
  * Largest catalogue EASE inverts by default. The fit holds one dense n x n Float64Array (8 n^2 bytes:
- * 200 MB at 5,000 items) and costs ~n^3 / 2 multiply-adds (3,600 items: ~10-20 s on one core here);
- * both grow too fast beyond this, so larger catalogues keep only their most-bought items (see maxItems).
+ * 200 MB at 5,000 items) and costs ~n^3 / 2 multiply-adds (3,600 items: ~10-20 s on one core here;
+ * less when the customers are fewer than the items, see ease-inverse.ts); both grow too fast beyond
+ * this, so larger catalogues keep only their most-bought items (see maxItems).
  */
 export const EASE_DEFAULT_MAX_ITEMS = 5000;
 
@@ -117,10 +118,9 @@ function modelItems(buyers: Int32Array, max: number): Int32Array {
  * EASE (Steck 2019, "Embarrassingly Shallow Autoencoders"): the item-item weights minimising
  * ||X - X B||^2 + lambda ||B||^2 subject to diag(B) = 0 have the closed form
  *   P = (X^T X + lambda I)^-1,   B[i][j] = -P[i][j] / P[j][j]  (i != j),   B[j][j] = 0,
- * so a user's scores are x_u B. X is the user x item matrix (binary by default). The Gram matrix is
- * accumulated from each user's items (cost: sum over users of items^2), inverted densely
- * (spd-inverse.ts), and each row of B is kept as its `neighbours` largest weights by absolute value,
- * best first.
+ * so a user's scores are x_u B. X is the user x item matrix (binary by default). P comes from the
+ * Gram matrix inverted densely, or through the users' matrix when they are fewer (ease-inverse.ts),
+ * and each row of B is kept as its `neighbours` largest weights by absolute value, best first.
  */
 function fit(ds: Dataset, params: EaseParams): EaseRecommender {
   const x = userItemMatrix(ds);
@@ -133,29 +133,27 @@ function fit(ds: Dataset, params: EaseParams): EaseRecommender {
   kept.forEach((item, s) => (slot[item] = s));
   const value = (count: number) => (params.weighting === 'log' ? Math.log1p(count) : 1);
 
-  // Lower triangle of G = X^T X (over the kept items), plus lambda on the diagonal.
-  const g = new Float64Array(n * n);
-  const rowSlots = new Int32Array(itemCount);
-  const rowValues = new Float64Array(itemCount);
+  // X over the kept items, users without any left out (they add nothing to X^T X).
+  const indptr: number[] = [0];
+  const slots: number[] = [];
+  const values: number[] = [];
   for (let u = 0; u < x.rows; u++) {
-    let m = 0;
+    // Row indices ascend and slots preserve item order, so each row's slots ascend.
     for (let p = x.indptr[u]; p < x.indptr[u + 1]; p++) {
       const s = slot[x.indices[p]];
       if (s < 0) continue;
-      rowSlots[m] = s;
-      rowValues[m++] = value(x.values[p]);
+      slots.push(s);
+      values.push(value(x.values[p]));
     }
-    // Row indices ascend and slots preserve item order, so rowSlots ascends: (a, b) with b <= a is lower.
-    for (let q = 0; q < m; q++) {
-      const ra = rowSlots[q] * n;
-      const va = rowValues[q];
-      for (let t = 0; t <= q; t++) g[ra + rowSlots[t]] += va * rowValues[t];
-    }
+    if (slots.length > indptr[indptr.length - 1]) indptr.push(slots.length);
   }
-  for (let s = 0; s < n; s++) g[s * n + s] += params.lambda;
-  invertSpdInPlace(g, n);
+  const rows = { indptr: Int32Array.from(indptr), slots: Int32Array.from(slots), values: Float64Array.from(values) };
+  const g = regularisedGramInverse(rows, n, params.lambda).p;
 
   const keep = params.neighbours > 0 ? Math.min(params.neighbours, Math.max(n - 1, 0)) : Math.max(n - 1, 0);
+  // The diagonal of P, read once per weight: a contiguous copy instead of a stride of n + 1 through P.
+  const diagonal = new Float64Array(n);
+  for (let t = 0; t < n; t++) diagonal[t] = g[t * n + t];
   const lists: Neighbour[][] = [];
   for (let item = 0; item < itemCount; item++) {
     const s = slot[item];
@@ -167,15 +165,13 @@ function fit(ds: Dataset, params: EaseParams): EaseRecommender {
     const rs = s * n;
     for (let t = 0; t < n; t++) {
       if (t === s) continue;
-      const w = -g[rs + t] / g[t * n + t];
-      if (w !== 0) heap.push(t, Math.abs(w));
+      const w = -g[rs + t] / diagonal[t];
+      // Below the heap's threshold a weight cannot enter (push would reject it): skip the call.
+      if (w !== 0 && Math.abs(w) >= heap.threshold) heap.push(t, Math.abs(w));
     }
-    lists.push(
-      heap
-        .result()
-        .map((nb) => ({ item: kept[nb.item], score: -g[rs + nb.item] / g[nb.item * n + nb.item] }))
-        .sort((a, b) => b.score - a.score || a.item - b.item),
-    );
+    const row: Neighbour[] = [];
+    heap.forEach((t) => row.push({ item: kept[t], score: -g[rs + t] / diagonal[t] }));
+    lists.push(row.sort((a, b) => b.score - a.score || a.item - b.item));
   }
   const info: EaseInfo = { catalogItems: itemCount, modelItems: n, restrictedTo: n < itemCount ? n : null };
   return createEase(params, [...ds.itemIds], packNeighbourLists(lists), ds.now, info);

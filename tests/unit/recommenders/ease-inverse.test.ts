@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { regularisedGramInverse, type ModelRows } from '../../../src/recommenders/ease-inverse.js';
+import { mulberry32 } from '../../../src/recommenders/seeded-random.js';
+
+/** A random sparse users x items matrix (each user buys 1..maxItems distinct items), binary or with counts. */
+function randomRows(users: number, items: number, maxItems: number, seed: number, counts = false): ModelRows {
+  const rand = mulberry32(seed);
+  const indptr = [0];
+  const slots: number[] = [];
+  const values: number[] = [];
+  for (let u = 0; u < users; u++) {
+    const mine = new Set<number>();
+    const want = 1 + Math.floor(rand() * maxItems);
+    while (mine.size < Math.min(want, items)) mine.add(Math.floor(rand() * items));
+    for (const s of [...mine].sort((a, b) => a - b)) {
+      slots.push(s);
+      values.push(counts ? Math.log1p(1 + Math.floor(rand() * 4)) : 1);
+    }
+    indptr.push(slots.length);
+  }
+  return { indptr: Int32Array.from(indptr), slots: Int32Array.from(slots), values: Float64Array.from(values) };
+}
+
+/** (X^T X + lambda I)^-1 by Gauss-Jordan elimination on the dense matrix: independent of both paths. */
+function naiveInverse(x: ModelRows, n: number, lambda: number): number[][] {
+  const a = Array.from({ length: n }, (_, i) => Array.from({ length: 2 * n }, (_, j) => (j === i ? lambda : j === n + i ? 1 : 0)));
+  for (let u = 0; u + 1 < x.indptr.length; u++) {
+    for (let p = x.indptr[u]; p < x.indptr[u + 1]; p++) {
+      for (let q = x.indptr[u]; q < x.indptr[u + 1]; q++) a[x.slots[p]][x.slots[q]] += x.values[p] * x.values[q];
+    }
+  }
+  for (let c = 0; c < n; c++) {
+    const pivot = a[c][c];
+    for (let j = 0; j < 2 * n; j++) a[c][j] /= pivot;
+    for (let r = 0; r < n; r++) {
+      if (r === c) continue;
+      const f = a[r][c];
+      for (let j = 0; j < 2 * n; j++) a[r][j] -= f * a[c][j];
+    }
+  }
+  return a.map((row) => row.slice(n));
+}
+
+function maxDifference(p: Float64Array, expected: number[][]): number {
+  const n = expected.length;
+  let worst = 0;
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) worst = Math.max(worst, Math.abs(p[i * n + j] - expected[i][j]));
+  return worst;
+}
+
+describe('regularisedGramInverse', () => {
+  const cases = [
+    { name: 'fewer users than items', users: 12, items: 40, maxItems: 8 },
+    { name: 'more users than items', users: 60, items: 15, maxItems: 6 },
+    { name: 'an odd number of both', users: 9, items: 11, maxItems: 11 },
+  ];
+  for (const c of cases) {
+    it(`When there are ${c.name}, Then both paths give (X^T X + lambda I)^-1, binary or weighted`, () => {
+      for (const [seed, lambda, counts] of [[1, 0.5, false], [2, 10, true], [3, 300, false]] as const) {
+        const x = randomRows(c.users, c.items, c.maxItems, seed, counts);
+        const expected = naiveInverse(x, c.items, lambda);
+        for (const path of ['items', 'users'] as const) {
+          const got = regularisedGramInverse(x, c.items, lambda, path);
+          expect(got.path).toBe(path);
+          // Entries are at most 1 / lambda; both paths agree with elimination to ~1e-12 of that.
+          expect(maxDifference(got.p, expected), `${path}, seed ${seed}`).toBeLessThan(1e-10 / lambda);
+        }
+      }
+    });
+  }
+
+  it('When the users are far fewer than the items, Then the users\' path is taken, and the items\' path when it is the other way round', () => {
+    expect(regularisedGramInverse(randomRows(20, 300, 10, 4), 300, 50).path).toBe('users');
+    expect(regularisedGramInverse(randomRows(300, 20, 10, 5), 20, 50).path).toBe('items');
+  });
+});
