@@ -50,10 +50,17 @@ export interface FoldPool {
 export function localFoldPool(input: SplitInput, specs: FoldSpec[]): FoldPool {
   const folds = specs.map((spec) => new RollingFold(input, spec));
   // Fits run one at a time in request order, so a keep or score requested after them waits for them.
+  // After a failure the work still waiting fails at once with the same error.
   let queue: Promise<unknown> = Promise.resolve();
+  let failure: { error: unknown } | undefined;
   const inTurn = <T>(work: () => Promise<T>): Promise<T> => {
-    const turn = queue.then(work);
-    queue = turn.catch(() => {});
+    const turn = queue.then(() => {
+      if (failure) throw failure.error;
+      return work();
+    });
+    queue = turn.catch((error: unknown) => {
+      failure ??= { error };
+    });
     return turn;
   };
   return {
@@ -137,14 +144,8 @@ export function splitInputFromColumns(c: PurchaseColumns, items?: SplitInput['it
 }
 
 /**
- * Most fold threads a pool starts, whatever it is asked for: each holds a copy of every fold (about
- * 330 MB at Online Retail's size), and beyond a few the blends' message traffic outweighs their shares.
- */
-export const MAX_FOLD_THREADS = 4;
-
-/**
- * The folds on `threads` worker threads (at most MAX_FOLD_THREADS), each holding a copy of every
- * fold, so the work is shared evenly whatever the number of folds:
+ * The folds on min(threads, folds) worker threads, each holding a copy of every fold (about 330 MB
+ * at Online Retail's size), so the work is shared evenly whatever the number of folds:
  *  - each fold's fit of a candidate is a task, run by the next idle thread (folds with the most
  *    training data first); the part it gives is then installed in the other threads' copies;
  *  - each blend is scored by every thread on its own share of every fold's validation users, and
@@ -157,7 +158,7 @@ export function threadedFoldPool(input: SplitInput, specs: FoldSpec[], threads: 
   const columns = purchaseColumns(input.events);
   const items = input.items ? [...input.items] : undefined;
   const users = input.users ? [...input.users] : undefined;
-  // A fold's training data grows with its end: fit the later folds first, so the last tasks are short.
+  // A fold's training data grows with its end: a candidate's later folds are fitted first.
   const fitOrder = specs.map((s, f) => ({ f, end: Date.parse(s.end) })).sort((a, b) => b.end - a.end).map(({ f }) => f);
 
   let failure: unknown;
@@ -169,7 +170,7 @@ export function threadedFoldPool(input: SplitInput, specs: FoldSpec[], threads: 
     pending.clear();
     void close();
   };
-  const workers: Worker[] = Array.from({ length: Math.min(Math.max(1, threads), MAX_FOLD_THREADS) }, () => {
+  const workers: Worker[] = Array.from({ length: Math.max(1, Math.min(threads, specs.length)) }, () => {
     const w = startModuleWorker(WORKER_URL, { columns, items, users, specs });
     w.on('message', (msg: { id: number; result?: unknown; error?: string }) => {
       const p = pending.get(msg.id);

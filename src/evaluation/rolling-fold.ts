@@ -53,11 +53,15 @@ export class RollingFold {
   /** Fits source `name` with candidate hyperparameters (recipe JSON) and returns the objective of that source alone. */
   fit(name: string, recommender: string, candidate: Record<string, unknown>, index: number): number {
     const factory = recommenderFactory(recommender)!;
+    const kept = this.cache.parts.get(name);
     addSourcePart(this.cache, this.split, name, factory.fit(this.split.train, factory.parseParams(candidate)), this.spec.depth);
-    const parts = this.candidates.get(name) ?? [];
-    parts[index] = this.cache.parts.get(name)!;
-    this.candidates.set(name, parts);
-    return objective(this.score({ weights: { cold: { [name]: 1 }, warm: { [name]: 1 } } }));
+    this.install(name, index, this.cache.parts.get(name)!);
+    const alone = objective(this.score({ weights: { cold: { [name]: 1 }, warm: { [name]: 1 } } }));
+    // Blends go on scoring the part kept before (if any) until keep() says which candidate stays, so a
+    // fold's blends do not depend on which candidates were fitted on this copy of it.
+    if (kept) this.cache.parts.set(name, kept);
+    else this.cache.parts.delete(name);
+    return alone;
   }
 
   /** The part candidate `index` of source `name` gave on this fold (to install it in a copy of the fold elsewhere). */

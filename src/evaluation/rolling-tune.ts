@@ -34,8 +34,8 @@ export interface RollingTuneOptions {
   variants?: Record<string, Record<string, unknown>[]>;
   /**
    * Worker threads for the folds (default 1: all folds in this thread). With 2 or more, each of
-   * min(threads, 4) threads holds a copy of every fold: the fits are shared out one fold at a time and
-   * each blend is scored by every thread on its share of the users; the result is the same.
+   * min(threads, folds) threads holds a copy of every fold: the fits are shared out one fold at a time
+   * and each blend is scored by every thread on its share of the users; the result is the same.
    */
   threads?: number;
   /** Aborting ends the fold threads and rejects with the signal's reason. */

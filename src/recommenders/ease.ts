@@ -119,8 +119,9 @@ function modelItems(buyers: Int32Array, max: number): Int32Array {
  * ||X - X B||^2 + lambda ||B||^2 subject to diag(B) = 0 have the closed form
  *   P = (X^T X + lambda I)^-1,   B[i][j] = -P[i][j] / P[j][j]  (i != j),   B[j][j] = 0,
  * so a user's scores are x_u B. X is the user x item matrix (binary by default). P comes from the
- * Gram matrix inverted densely, or through the users' matrix when they are fewer (ease-inverse.ts),
- * and each row of B is kept as its `neighbours` largest weights by absolute value, best first.
+ * Gram matrix inverted densely, or through the users' matrix when they are fewer and that is cheaper
+ * (ease-inverse.ts), and each row of B is kept as its `neighbours` largest weights by absolute value,
+ * best first.
  */
 function fit(ds: Dataset, params: EaseParams): EaseRecommender {
   const x = userItemMatrix(ds);

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { buildDataset, type PurchaseRow } from '../../../src/recommenders/dataset.js';
+import { easeFactory } from '../../../src/recommenders/ease.js';
 import { regularisedGramInverse, type ModelRows } from '../../../src/recommenders/ease-inverse.js';
 import { mulberry32 } from '../../../src/recommenders/seeded-random.js';
 
@@ -61,7 +63,6 @@ describe('regularisedGramInverse', () => {
         const expected = naiveInverse(x, c.items, lambda);
         for (const path of ['items', 'users'] as const) {
           const got = regularisedGramInverse(x, c.items, lambda, path);
-          expect(got.path).toBe(path);
           // Entries are at most 1 / lambda; both paths agree with elimination to ~1e-12 of that.
           expect(maxDifference(got.p, expected), `${path}, seed ${seed}`).toBeLessThan(1e-10 / lambda);
         }
@@ -72,5 +73,57 @@ describe('regularisedGramInverse', () => {
   it('When the users are far fewer than the items, Then the users\' path is taken, and the items\' path when it is the other way round', () => {
     expect(regularisedGramInverse(randomRows(20, 300, 10, 4), 300, 50).path).toBe('users');
     expect(regularisedGramInverse(randomRows(300, 20, 10, 5), 20, 50).path).toBe('items');
+  });
+
+  it('When there are no users, or users without any item, Then both paths give I / lambda for them', () => {
+    const none: ModelRows = { indptr: Int32Array.of(0), slots: new Int32Array(0), values: new Float64Array(0) };
+    const emptyRows: ModelRows = { indptr: Int32Array.of(0, 0, 2, 2), slots: Int32Array.of(0, 2), values: Float64Array.of(1, 1) };
+    for (const path of ['items', 'users'] as const) {
+      expect(Array.from(regularisedGramInverse(none, 3, 4, path).p)).toEqual([0.25, 0, 0, 0, 0.25, 0, 0, 0, 0.25]);
+      expect(maxDifference(regularisedGramInverse(emptyRows, 3, 4, path).p, naiveInverse(emptyRows, 3, 4))).toBeLessThan(1e-15);
+      // One item bought by all five users: (5 + 2)^-1.
+      expect(regularisedGramInverse(randomRows(5, 1, 1, 6), 1, 2, path).p[0]).toBeCloseTo(1 / 7, 14);
+    }
+  });
+});
+
+describe('EASE through the users', () => {
+  it('When a shop has fewer customers than items, Then each row of B is the closed form by elimination, cut to its largest weights', () => {
+    // 8 customers over 30 items, 4-8 items each: the users' path is the cheaper one here.
+    const rand = mulberry32(11);
+    const events: PurchaseRow[] = [];
+    for (let u = 0; u < 8; u++) {
+      const count = 4 + Math.floor(rand() * 5);
+      for (let k = 0; k < count; k++) events.push({ userId: `u${u}`, itemId: `i${Math.floor(rand() * 30)}`, orderId: `o${u}-${k}`, ts: 1_000 + k, quantity: 1, price: null });
+    }
+    const ds = buildDataset({ events });
+    const n = ds.itemIds.length;
+    const indptr = [0];
+    const slots: number[] = [];
+    for (let u = 0; u < ds.userIds.length; u++) {
+      const mine = new Set<number>();
+      for (let e = 0; e < ds.eventUser.length; e++) if (ds.eventUser[e] === u) mine.add(ds.eventItem[e]);
+      slots.push(...[...mine].sort((a, b) => a - b));
+      indptr.push(slots.length);
+    }
+    const x = { indptr: Int32Array.from(indptr), slots: Int32Array.from(slots), values: new Float64Array(slots.length).fill(1) };
+    expect(regularisedGramInverse(x, n, 2).path).toBe('users');
+    const p = naiveInverse(x, n, 2);
+
+    const keep = 4;
+    const model = easeFactory.fit(ds, easeFactory.parseParams({ lambda: 2, neighbours: keep }));
+    for (let i = 0; i < n; i++) {
+      const b = p[i].map((v, j) => (j === i ? 0 : -v / p[j][j]));
+      const scores = new Float32Array(n);
+      model.scoreUser({ user: -1, history: [{ item: i, ts: ds.now, quantity: 1, order: 'cart' }], attributes: {} }, scores);
+      const kept = [...scores.keys()].filter((j) => scores[j] !== 0);
+      const largest = b.map(Math.abs).sort((a, c) => c - a);
+      expect(kept.length).toBe(Math.min(keep, largest.filter((v) => v > 1e-12).length));
+      for (const j of kept) {
+        expect(scores[j]).toBeCloseTo(b[j], 5);
+        // Every weight kept is among the row's `keep` largest by absolute value (ties either way).
+        expect(Math.abs(b[j])).toBeGreaterThanOrEqual(largest[keep - 1] - 1e-9);
+      }
+    }
   });
 });
