@@ -141,6 +141,14 @@ export function assembleServingModel(prepared: PreparedServingModel, parts: User
   return { artifacts: prepared.artifacts, tables, info: prepared.info };
 }
 
+/** Rows of the per-user tables, by table name: what a build hands on as it goes (see userRowChunks). */
+export type TableEntries = [string, [string, Uint8Array][]][];
+
+/** The per-user tables' entries of some user rows (`singles` as in PreparedServingModel). */
+export function userRowTables(singles: readonly string[], rows: UserRows): TableEntries {
+  return [[USERS_TABLE, rows.users], ...singles.map((name, k): [string, [string, Uint8Array][]] => [strategyTable(name), rows.strategies[k]])];
+}
+
 /**
  * Builds the serving model in the calling thread. Per known user (>= 1 purchase): top candidates of the
  * hybrid (with the sources behind each) and of every single source, the purchased set and latest
@@ -258,17 +266,42 @@ export const isPrecomputed = (options: ServingOptions, now: number, lastTs: numb
  * can be built on separate threads.
  */
 export function buildUserRows(input: UserRowsInput): UserRows {
-  const { ds, options, singles } = input;
-  const score = createUserScorer({ ...input, itemCount: ds.itemIds.length });
-  const out: UserRows = { users: [], strategies: singles.map(() => []) };
-  const histories = datasetHistories(ds, input.users);
-  for (let u = input.users.from; u < input.users.to; u++) {
-    const history = histories[u];
-    if (history.length === 0 || !isPrecomputed(options, ds.now, history[history.length - 1].ts)) continue;
-    const scored = score(userContext(ds, histories, u), ds.userAttributes[u] ?? {});
-    if (!scored) continue;
-    out.users.push([ds.userIds[u], encodeUserEntry(scored.entry)]);
-    scored.singles.forEach((c, k) => out.strategies[k].push([ds.userIds[u], encodeCandidates(c)]));
+  const out: UserRows = { users: [], strategies: input.singles.map(() => []) };
+  for (const chunk of userRowChunks(input, Number.POSITIVE_INFINITY)) {
+    for (const row of chunk.users) out.users.push(row);
+    chunk.strategies.forEach((rows, k) => {
+      for (const row of rows) out.strategies[k].push(row);
+    });
   }
   return out;
+}
+
+/** Users per chunk of userRowChunks when a build hands its rows on as it goes: a few MB of rows. */
+export const ROWS_CHUNK_USERS = 2000;
+
+/**
+ * buildUserRows in chunks of `chunkUsers` consecutive users of the range, so a caller can write and drop
+ * each chunk's rows while the next is built: together the chunks are exactly buildUserRows' rows.
+ */
+export function* userRowChunks(input: UserRowsInput, chunkUsers = ROWS_CHUNK_USERS): Generator<UserRows> {
+  const { ds, options, singles } = input;
+  const score = createUserScorer({ ...input, itemCount: ds.itemIds.length });
+  const histories = datasetHistories(ds, input.users);
+  const empty = (): UserRows => ({ users: [], strategies: singles.map(() => []) });
+  let out = empty();
+  for (let u = input.users.from; u < input.users.to; u++) {
+    const history = histories[u];
+    if (history.length > 0 && isPrecomputed(options, ds.now, history[history.length - 1].ts)) {
+      const scored = score(userContext(ds, histories, u), ds.userAttributes[u] ?? {});
+      if (scored) {
+        out.users.push([ds.userIds[u], encodeUserEntry(scored.entry)]);
+        scored.singles.forEach((c, k) => out.strategies[k].push([ds.userIds[u], encodeCandidates(c)]));
+      }
+    }
+    if ((u + 1 - input.users.from) % chunkUsers === 0 && out.users.length > 0) {
+      yield out;
+      out = empty();
+    }
+  }
+  if (out.users.length > 0) yield out;
 }

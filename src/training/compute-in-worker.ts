@@ -2,6 +2,7 @@ import type { Dataset } from '../recommenders/dataset.js';
 import type { ImportedAls } from '../recommenders/imported-factors.js';
 import type { ComputedModel, ComputeStepListener } from './compute-model.js';
 import type { Recipe } from './recipe.js';
+import type { TableEntries } from '../serving/serving-model-builder.js';
 import { ownedBuffers } from './transfer-list.js';
 import { siblingModule, startModuleWorker } from './worker-thread.js';
 
@@ -25,6 +26,8 @@ export function computeInWorker(
     importedAls?: ImportedAls;
     /** Move the dataset's event columns to the thread instead of copying them (the caller's `ds` is unusable after). */
     transferDataset?: boolean;
+    /** As computeModel's: the per-user tables' entries in chunks as they are built, moved from the thread. */
+    onEntries?: (entries: TableEntries) => void;
   },
 ): Promise<ComputedModel> {
   opts.signal?.throwIfAborted();
@@ -34,7 +37,15 @@ export function computeInWorker(
     const transfer = opts.transferDataset ? ownedBuffers(columns.map((c) => new Uint8Array(c.buffer, c.byteOffset, c.byteLength))) : undefined;
     const worker = startModuleWorker(
       WORKER_URL,
-      { ds, recipe, storeRecommenders: opts.storeRecommenders, threads: opts.threads, precomputeDays: opts.precomputeDays, importedAls: opts.importedAls },
+      {
+        ds,
+        recipe,
+        storeRecommenders: opts.storeRecommenders,
+        threads: opts.threads,
+        precomputeDays: opts.precomputeDays,
+        importedAls: opts.importedAls,
+        streamEntries: Boolean(opts.onEntries),
+      },
       transfer,
     );
     let settled = false;
@@ -51,8 +62,15 @@ export function computeInWorker(
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     // Listener calls run one after another, in the order the worker posted them.
     let listened: Promise<unknown> = Promise.resolve();
-    worker.on('message', (msg: { type: 'step'; step: string; phase: 'start' | 'end'; ms?: number } | { type: 'done'; model: ComputedModel } | { type: 'error'; message: string }) => {
-      if (msg.type === 'step') {
+    type Message =
+      | { type: 'step'; step: string; phase: 'start' | 'end'; ms?: number }
+      | { type: 'entries'; entries: TableEntries }
+      | { type: 'done'; model: ComputedModel }
+      | { type: 'error'; message: string };
+    worker.on('message', (msg: Message) => {
+      if (msg.type === 'entries') {
+        if (!settled) opts.onEntries?.(msg.entries);
+      } else if (msg.type === 'step') {
         const { type: _, ...event } = msg;
         listened = listened.then(() => (settled ? undefined : opts.onStep?.(event))).catch((err: unknown) => finish(err));
       } else if (msg.type === 'done') {

@@ -3,6 +3,7 @@ import type { ImportedAls } from '../recommenders/imported-factors.js';
 import { createAlsThreads } from './als-threads.js';
 import { buildServingModelInThreads } from './threaded-serving-build.js';
 import { buildProfilesArtifact, PROFILES_ARTIFACT } from '../profiles/profiles-artifact.js';
+import type { TableEntries } from '../serving/serving-model-builder.js';
 import { fitRecipe, type Recipe } from './recipe.js';
 
 /** Everything a model version stores, computed from a dataset; plain data, so it crosses threads. */
@@ -22,7 +23,15 @@ export type ComputeStepListener = (event: { step: string; phase: 'start' | 'end'
 export async function computeModel(
   ds: Dataset,
   recipe: Recipe,
-  opts: { storeRecommenders: boolean; onStep?: ComputeStepListener; threads?: number; precomputeDays?: number; importedAls?: ImportedAls },
+  opts: {
+    storeRecommenders: boolean;
+    onStep?: ComputeStepListener;
+    threads?: number;
+    precomputeDays?: number;
+    importedAls?: ImportedAls;
+    /** Takes the per-user tables' entries in chunks as the serving build makes them; the model's own per-user tables are then empty. */
+    onEntries?: (entries: TableEntries) => void;
+  },
 ): Promise<ComputedModel> {
   const onStep = opts.onStep ?? (() => {});
   const durations: Record<string, number> = {};
@@ -57,7 +66,7 @@ export async function computeModel(
     await onStep({ step, phase: 'end', ms: durations[step] });
     return out;
   };
-  const build = await timed('serving', () => buildServingModelInThreads({ ds, fitted, recipe, precomputeDays: opts.precomputeDays }, opts.threads ?? 1));
+  const build = await timed('serving', () => buildServingModelInThreads({ ds, fitted, recipe, precomputeDays: opts.precomputeDays }, opts.threads ?? 1, { onEntries: opts.onEntries }));
   const artifacts = [...build.artifacts];
   // Customer profiles and segments of the training population, read by the profile and segment routes.
   artifacts.push([PROFILES_ARTIFACT, await timed('profiles', () => buildProfilesArtifact(ds, new Date().toISOString()))]);

@@ -11,7 +11,10 @@ import {
   buildUserRows,
   prepareServingModel,
   type BuildServingModelInput,
+  userRowChunks,
+  userRowTables,
   type ServingModelBuild,
+  type TableEntries,
   type UserRows,
 } from '../serving/serving-model-builder.js';
 import type { Recipe } from './recipe.js';
@@ -79,11 +82,12 @@ export function slimDataset(ds: Dataset): Dataset {
   };
 }
 
-function runWorker(job: UserRowsJob, transfer: ArrayBuffer[]): Promise<UserRows> {
+function runWorker(job: UserRowsJob, transfer: ArrayBuffer[], onRows?: (rows: UserRows) => void): Promise<UserRows> {
   return new Promise((resolve, reject) => {
     const worker = startModuleWorker(WORKER_URL, job, transfer);
     let done = false;
-    worker.on('message', (msg: { type: 'done'; rows: UserRows } | { type: 'error'; message: string }) => {
+    worker.on('message', (msg: { type: 'rows'; rows: UserRows } | { type: 'done'; rows: UserRows } | { type: 'error'; message: string }) => {
+      if (msg.type === 'rows') return onRows?.(msg.rows);
       done = true;
       if (msg.type === 'done') resolve(msg.rows);
       else reject(new Error(msg.message));
@@ -100,16 +104,33 @@ function runWorker(job: UserRowsJob, transfer: ArrayBuffer[]): Promise<UserRows>
 /** Below this many users per thread a thread's start-up (~0.5 s) costs more than it saves. */
 const MIN_USERS_PER_THREAD = 2000;
 
+/**
+ * Without `onEntries`, the per-user tables come back in the build. With it, they are handed to it in
+ * chunks of `chunkUsers` users (default ROWS_CHUNK_USERS) as they are built (from every thread; in no particular order across
+ * threads) and the build's per-user tables are empty: a caller that writes each chunk and drops it
+ * never holds all the rows at once (~1 GB at 16 x Online Retail).
+ */
 export async function buildServingModelInThreads(
   input: BuildServingModelInput & { recipe: Recipe },
   threads: number,
-  opts: { minUsersPerThread?: number } = {},
+  opts: { minUsersPerThread?: number; onEntries?: (entries: TableEntries) => void; chunkUsers?: number } = {},
 ): Promise<ServingModelBuild> {
   const { ds, fitted, recipe } = input;
   const prepared = prepareServingModel(input);
   const most = Math.floor(ds.userIds.length / (opts.minUsersPerThread ?? MIN_USERS_PER_THREAD));
   const ranges = splitUsers(ds, Math.max(1, Math.min(threads, most)));
-  if (ranges.length === 1) return assembleServingModel(prepared, [buildUserRows({ ...prepared, ds, fitted, users: ranges[0] })]);
+  const onEntries = opts.onEntries;
+  const onRows = onEntries && ((rows: UserRows) => onEntries(userRowTables(prepared.singles, rows)));
+  /** This thread's range: whole, or chunk by chunk to onRows, letting the other threads' chunks through in between. */
+  const ownRange = async (users: { from: number; to: number }): Promise<UserRows[]> => {
+    if (!onRows) return [buildUserRows({ ...prepared, ds, fitted, users })];
+    for (const chunk of userRowChunks({ ...prepared, ds, fitted, users }, opts.chunkUsers)) {
+      onRows(chunk);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    return [];
+  };
+  if (ranges.length === 1) return assembleServingModel(prepared, await ownRange(ranges[0]));
   const slim = slimDataset(ds);
   const { artifacts: _, ...rest } = prepared;
   // Each thread gets the fitted models encoded for it alone and moved there, not copied: this thread
@@ -117,11 +138,12 @@ export async function buildServingModelInThreads(
   const others = ranges.slice(1).map((users) => {
     const sources: UserRowsJob['sources'] = [...fitted.sources].map(([name, r]) => [name, recipe.sources[name]?.recommender ?? name, r.toArtifact()]);
     const hybrid = fitted.hybrid.toArtifact();
-    return runWorker({ ds: slim, sources, hybrid, prepared: rest, users }, ownedBuffers([...sources.map(([, , b]) => b), hybrid]));
+    return runWorker({ ds: slim, sources, hybrid, prepared: rest, users, stream: Boolean(onRows), chunkUsers: opts.chunkUsers }, ownedBuffers([...sources.map(([, , b]) => b), hybrid]), onRows);
   });
   // Rejections are observed at once, so a failing thread cannot go unhandled while this one works.
   const settled = Promise.all(others);
   settled.catch(() => {});
-  const first = buildUserRows({ ...prepared, ds, fitted, users: ranges[0] });
-  return assembleServingModel(prepared, [first, ...(await settled)]);
+  const first = await ownRange(ranges[0]);
+  const rows = await settled;
+  return assembleServingModel(prepared, onRows ? [] : [...first, ...rows]);
 }

@@ -9,6 +9,7 @@ import { newModelVersion } from './model-version.js';
 import { computeInWorker } from './compute-in-worker.js';
 import { computeModel, type ComputeStepListener } from './compute-model.js';
 import { defaultTrainThreads } from './threaded-serving-build.js';
+import type { TableEntries } from '../serving/serving-model-builder.js';
 import { listRecipes, loadRecipe, withTuning, type Recipe, type TuneOverride } from './recipe.js';
 import { signalWeight, weighedInteractionTypes } from './event-weights.js';
 import type { EvaluationTuning } from '../evaluation/evaluation-report.js';
@@ -223,37 +224,65 @@ export function createTrainer(deps: TrainerDeps) {
       tuning = tuned.validation;
     }
 
-    // Fitting and the serving build: seconds of synchronous CPU work, in a worker thread by default so
-    // the event loop (an API answering requests, job heartbeats) keeps running meanwhile.
+    // The version is named before the serving build: it writes the per-user rows under it chunk by
+    // chunk as they are made, so a large shop's rows (~1 GB at 16x Online Retail) are never all held at
+    // once. Nothing is served from the version before it is published.
     checkpoint();
-    const onStep: ComputeStepListener = async (e) => {
-      if (e.phase === 'start') {
-        await report(e.step);
-        checkpoint();
-        return;
-      }
-      checkpoint();
-      if (e.step !== 'fit') done++;
-      if (e.step === 'fit' || !e.step.startsWith('fit:')) await deps.afterStep?.(e.step);
-    };
-    const computeOpts = { storeRecommenders, onStep, signal: opts.signal, threads: deps.threads ?? defaultTrainThreads(), precomputeDays: deps.precomputeDays, importedAls };
-    const computed =
-      (deps.isolation ?? 'thread') === 'thread'
-        ? await computeInWorker(ds, recipe, { ...computeOpts, transferDataset: true })
-        : await computeModel(ds, recipe, computeOpts);
-    for (const [name, ms] of Object.entries(computed.durations)) durations[name] = round(ms);
-    checkpoint();
-    const artifacts = new Map(computed.artifacts);
-    const tables = new Map(computed.tables);
-
-    const trainedAt = new Date().toISOString();
-    const version = newModelVersion(new Date(trainedAt));
+    const version = newModelVersion(new Date());
     await opts.onVersion?.(version);
     let writing = false;
+    // The chunks' writes, one after another; the first failure is kept and fails the training.
+    let rowWrites: Promise<void> = Promise.resolve();
+    let rowWriteFailure: { error: unknown } | undefined;
+    const streamed: Record<string, number> = {};
+    const onEntries = (entries: TableEntries) => {
+      writing = true;
+      rowWrites = rowWrites
+        .then(async () => {
+          if (rowWriteFailure) return;
+          for (const [name, rows] of entries) {
+            await deps.store.putEntries(version, name, rows);
+            streamed[name] = (streamed[name] ?? 0) + rows.length;
+          }
+        })
+        .catch((error: unknown) => {
+          rowWriteFailure ??= { error };
+        });
+    };
     try {
-      const contents = await step('write', () => {
+      // Fitting and the serving build: seconds of synchronous CPU work, in a worker thread by default so
+      // the event loop (an API answering requests, job heartbeats) keeps running meanwhile.
+      const onStep: ComputeStepListener = async (e) => {
+        if (e.phase === 'start') {
+          await report(e.step);
+          checkpoint();
+          return;
+        }
+        checkpoint();
+        if (rowWriteFailure) throw rowWriteFailure.error;
+        if (e.step !== 'fit') done++;
+        if (e.step === 'fit' || !e.step.startsWith('fit:')) await deps.afterStep?.(e.step);
+      };
+      const computeOpts = { storeRecommenders, onStep, signal: opts.signal, threads: deps.threads ?? defaultTrainThreads(), precomputeDays: deps.precomputeDays, importedAls, onEntries };
+      const computed =
+        (deps.isolation ?? 'thread') === 'thread'
+          ? await computeInWorker(ds, recipe, { ...computeOpts, transferDataset: true })
+          : await computeModel(ds, recipe, computeOpts);
+      await rowWrites;
+      if (rowWriteFailure) throw rowWriteFailure.error;
+      for (const [name, ms] of Object.entries(computed.durations)) durations[name] = round(ms);
+      checkpoint();
+      const artifacts = new Map(computed.artifacts);
+      const tables = new Map(computed.tables);
+
+      const trainedAt = new Date().toISOString();
+      // The rest: artifacts and the item tables (the per-user tables' entries were written as they came;
+      // writing their empty remainder records every table).
+      const contents = await step('write', async () => {
         writing = true;
-        return writeModelVersion(deps.store, version, { artifacts, tables }, opts.signal);
+        const written = await writeModelVersion(deps.store, version, { artifacts, tables }, opts.signal);
+        for (const [name, n] of Object.entries(streamed)) written.tables[name] = (written.tables[name] ?? 0) + n;
+        return written;
       });
       const result: TrainResult = { version, recipe: recipe.name, trainedAt, data, durations, contents, ...(tuning ? { tuning } : {}), ...(factorImport ? { factorImport } : {}) };
       const meta: ModelMeta = {
@@ -283,6 +312,8 @@ export function createTrainer(deps: TrainerDeps) {
       durations.total = round(performance.now() - startedAt);
       return result;
     } catch (err) {
+      // No chunk may land after the version is deleted: wait for the writes under way (they never reject).
+      await rowWrites;
       // deleteVersion refuses the active version, so even a publish that failed after its flip is safe here.
       if (writing) await deps.store.deleteVersion(version).catch((e) => deps.log?.(`could not delete unpublished version ${version}`, e));
       throw err;

@@ -7,7 +7,7 @@ import type { Dataset } from '../recommenders/dataset.js';
 import { hybridFromArtifact } from '../recommenders/hybrid.js';
 import type { Recommender } from '../recommenders/recommender.js';
 import { recommenderFactory } from '../recommenders/registry.js';
-import { buildUserRows, type PreparedServingModel } from '../serving/serving-model-builder.js';
+import { buildUserRows, userRowChunks, type PreparedServingModel, type UserRows } from '../serving/serving-model-builder.js';
 import { ownedBuffers } from './transfer-list.js';
 
 export interface UserRowsJob {
@@ -17,9 +17,15 @@ export interface UserRowsJob {
   hybrid: Uint8Array;
   prepared: Omit<PreparedServingModel, 'artifacts'>;
   users: { from: number; to: number };
+  /** Post the rows in chunks as they are built (`{ type: 'rows' }`), and an empty remainder when done. */
+  stream?: boolean;
+  /** Users per posted chunk (default ROWS_CHUNK_USERS). */
+  chunkUsers?: number;
 }
 
-function run(job: UserRowsJob) {
+const rowBytes = (rows: UserRows) => [...rows.users.map(([, b]) => b), ...rows.strategies.flatMap((t) => t.map(([, b]) => b))];
+
+function run(job: UserRowsJob): UserRows {
   const sources = new Map<string, Recommender>();
   for (const [name, family, bytes] of job.sources) {
     const factory = recommenderFactory(family);
@@ -29,14 +35,16 @@ function run(job: UserRowsJob) {
   const fitted = { sources, hybrid: hybridFromArtifact(job.hybrid, sources) };
   // Decoding copied what the models need: the encoded bytes can go while the rows are built.
   job.sources.length = 0;
-  return buildUserRows({ ...job.prepared, ds: job.ds, fitted, users: job.users });
+  const input = { ...job.prepared, ds: job.ds, fitted, users: job.users };
+  if (!job.stream) return buildUserRows(input);
+  for (const chunk of userRowChunks(input, job.chunkUsers)) parentPort!.postMessage({ type: 'rows', rows: chunk }, ownedBuffers(rowBytes(chunk)));
+  return { users: [], strategies: job.prepared.singles.map(() => []) };
 }
 
 if (parentPort) {
   try {
     const rows = run(workerData as UserRowsJob);
-    const bytes = [...rows.users.map(([, b]) => b), ...rows.strategies.flatMap((t) => t.map(([, b]) => b))];
-    parentPort.postMessage({ type: 'done', rows }, ownedBuffers(bytes));
+    parentPort.postMessage({ type: 'done', rows }, ownedBuffers(rowBytes(rows)));
   } catch (err) {
     parentPort.postMessage({ type: 'error', message: err instanceof Error ? err.message : String(err) });
   }

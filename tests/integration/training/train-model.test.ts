@@ -113,6 +113,41 @@ for (const backend of STORE_BACKENDS) {
       expect(await s.store.getEntries(draft, 'serving-users', USERS)).toEqual(USERS.map(() => null));
     });
 
+    it('When the per-user rows are written as the serving build makes them and the store fails midway, Then the training fails and nothing of the draft is left', async () => {
+      const drafts: WrittenByVersion = new Map();
+      const before = (await s.store.listVersions()).map((m) => m.version);
+      const recording = recordingStore(s.store, drafts);
+      let step = '';
+      const stepsOfRows: string[] = [];
+      let calls = 0;
+      const failing: ModelStore = {
+        ...recording,
+        async putEntries(version, table, entries) {
+          if (table === 'serving-users') stepsOfRows.push(step);
+          // The second table the serving build hands on fails (the first has been written).
+          if (++calls === 2) throw new Error('injected store failure');
+          await recording.putEntries(version, table, entries);
+        },
+      };
+      const training = trainer(failing).train({}, { onProgress: (p) => void (step = p.step) });
+      await expect(training).rejects.toThrow('injected store failure');
+      // The rows came while the serving build ran, before the write step.
+      expect(stepsOfRows).toEqual(['serving']);
+      const [draft] = [...drafts.keys()];
+      expect(drafts.get(draft)!.size).toBeGreaterThan(0);
+      expect((await s.store.getActive())!.version).toBe(v1);
+      expect((await s.store.listVersions()).map((m) => m.version)).toEqual(before);
+      expect(await s.store.getEntries(draft, 'serving-users', USERS)).toEqual(USERS.map(() => null));
+    });
+
+    it('When a training succeeds, Then the rows written while it built are all there and counted in its contents', async () => {
+      const result = await trainer(s.store).train();
+      const users = await s.store.getEntries(result.version, 'serving-users', USERS);
+      expect(users.every((u) => u !== null)).toBe(true);
+      expect(result.contents.tables['serving-users']).toBe(USERS.length);
+      for (const [table, n] of Object.entries(result.contents.tables)) if (table.startsWith('serving-user-')) expect(n, table).toBe(USERS.length);
+    });
+
     it('When a training is aborted while it fits in its thread, Then it stops with the reason and nothing is written or published', async () => {
       const drafts: WrittenByVersion = new Map();
       const before = await s.store.listVersions();

@@ -47,6 +47,32 @@ describe('threaded serving build', () => {
     }
   });
 
+  it('When the rows are handed on in chunks as they are built, Then the chunks together are the single-thread tables, and the build keeps none of them', { timeout: 120_000 }, async () => {
+    const expected = asObject(buildServingModel({ ds, fitted, recipe }).tables);
+    for (const threads of [1, 2, 3]) {
+      const received = new Map<string, [string, Uint8Array][]>();
+      let chunks = 0;
+      const built = await buildServingModelInThreads({ ds, fitted, recipe }, threads, {
+        minUsersPerThread: 1,
+        chunkUsers: 50,
+        onEntries: (entries) => {
+          chunks++;
+          for (const [name, rows] of entries) received.set(name, [...(received.get(name) ?? []), ...rows]);
+        },
+      });
+      // 400 customers in chunks of 50 (per thread's range): several chunks, from every thread.
+      expect(chunks).toBeGreaterThanOrEqual(8);
+      // Chunks come in no set order across threads: compare each per-user table sorted by customer.
+      const byId = (rows: (string | unknown)[][]) => [...rows].sort(([a], [b]) => String(a).localeCompare(String(b)));
+      const perUser = Object.keys(expected).filter((name) => name === 'serving-users' || name.startsWith('serving-user-'));
+      expect([...received.keys()].sort()).toEqual(perUser.sort());
+      const got = asObject(received);
+      expect(Object.fromEntries(perUser.map((name) => [name, byId(got[name])]))).toEqual(Object.fromEntries(perUser.map((name) => [name, byId(expected[name])])));
+      // The build's own per-user tables are empty: the rows went to onEntries only.
+      for (const name of received.keys()) expect([...built.tables.get(name)!]).toEqual([]);
+    }
+  });
+
   it('When a whole training is computed on 2 threads (ALS half-steps shared), Then every artifact and table equals the one-thread result', { timeout: 120_000 }, async () => {
     // ALS threads block on Atomics, so they run only off the main thread: inside the training thread.
     const one = await computeModel(ds, recipe, { storeRecommenders: true, threads: 1 });
