@@ -88,6 +88,18 @@ function naiveScores(cache: BlendCache, config: Pick<HybridConfig, 'weights' | '
   return { novel: of('novel'), all: of('all') };
 }
 
+/** Random weights on new and own items over sources a, b, c, a discount and a list length. */
+function randomBlend(rand: () => number) {
+  const w = () => Math.round(rand() * 30) / 10;
+  const config = {
+    weights: { cold: { a: w(), b: w() }, warm: { b: w(), c: w() } },
+    repeatWeights: { cold: { c: w() }, warm: { a: w(), c: w() } },
+    fullHistoryOrders: 10,
+    popularityDiscount: Math.round(rand() * 10) / 10,
+  };
+  return { config, k: 1 + Math.floor(rand() * 10) };
+}
+
 describe('scoreBlend on the candidate matrix', () => {
   it('When weights, discount and history lengths vary, Then it scores exactly as a plain float32 blend', () => {
     for (let seed = 1; seed <= 20; seed++) {
@@ -127,14 +139,7 @@ describe('scoreBlend on the candidate matrix', () => {
     for (let seed = 1; seed <= 20; seed++) {
       const cache = randomCache(seed);
       const rand = mulberry32(seed * 31_337);
-      const w = () => Math.round(rand() * 30) / 10;
-      const config = {
-        weights: { cold: { a: w(), b: w() }, warm: { b: w(), c: w() } },
-        repeatWeights: { cold: { c: w() }, warm: { a: w(), c: w() } },
-        fullHistoryOrders: 10,
-        popularityDiscount: Math.round(rand() * 10) / 10,
-      };
-      const k = 1 + Math.floor(rand() * 10);
+      const { config, k } = randomBlend(rand);
       const both = naiveScores(cache, config, k);
       const none = { ndcg: 0, recall: 0, coverage: 0, reach: 0, users: 0 };
       expect(scoreBlend(cache, { ...config, modes: ['novel'] }, k)).toEqual({ novel: both.novel, all: none });
@@ -156,14 +161,7 @@ describe('scoreBlend on the candidate matrix', () => {
     for (let seed = 1; seed <= 20; seed++) {
       const cache = randomCache(seed);
       const rand = mulberry32(seed * 65_537);
-      const w = () => Math.round(rand() * 30) / 10;
-      const config = {
-        weights: { cold: { a: w(), b: w() }, warm: { b: w(), c: w() } },
-        repeatWeights: { cold: { c: w() }, warm: { a: w(), c: w() } },
-        fullHistoryOrders: 10,
-        popularityDiscount: Math.round(rand() * 10) / 10,
-      };
-      const k = 1 + Math.floor(rand() * 10);
+      const { config, k } = randomBlend(rand);
       // Two to four ranges, with an empty one now and then.
       const cuts = Array.from({ length: 1 + Math.floor(rand() * 3) }, () => Math.floor(rand() * (USERS + 1))).sort((x, y) => x - y);
       const bounds = [0, ...cuts, USERS];

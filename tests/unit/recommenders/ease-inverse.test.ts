@@ -3,6 +3,7 @@ import { buildDataset, type PurchaseRow } from '../../../src/recommenders/datase
 import { easeFactory } from '../../../src/recommenders/ease.js';
 import { regularisedGramInverse, type ModelRows } from '../../../src/recommenders/ease-inverse.js';
 import { mulberry32 } from '../../../src/recommenders/seeded-random.js';
+import { gaussJordanInverse } from '../../helpers/reference-inverse.js';
 
 /** A random sparse users x items matrix (each user buys 1..maxItems distinct items), binary or with counts. */
 function randomRows(users: number, items: number, maxItems: number, seed: number, counts = false): ModelRows {
@@ -23,24 +24,17 @@ function randomRows(users: number, items: number, maxItems: number, seed: number
   return { indptr: Int32Array.from(indptr), slots: Int32Array.from(slots), values: Float64Array.from(values) };
 }
 
-/** (X^T X + lambda I)^-1 by Gauss-Jordan elimination on the dense matrix: independent of both paths. */
+/** (X^T X + lambda I)^-1 from the dense Gram matrix by Gauss-Jordan elimination: independent of both paths. */
 function naiveInverse(x: ModelRows, n: number, lambda: number): number[][] {
-  const a = Array.from({ length: n }, (_, i) => Array.from({ length: 2 * n }, (_, j) => (j === i ? lambda : j === n + i ? 1 : 0)));
+  const g = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) g[i * n + i] = lambda;
   for (let u = 0; u + 1 < x.indptr.length; u++) {
     for (let p = x.indptr[u]; p < x.indptr[u + 1]; p++) {
-      for (let q = x.indptr[u]; q < x.indptr[u + 1]; q++) a[x.slots[p]][x.slots[q]] += x.values[p] * x.values[q];
+      for (let q = x.indptr[u]; q < x.indptr[u + 1]; q++) g[x.slots[p] * n + x.slots[q]] += x.values[p] * x.values[q];
     }
   }
-  for (let c = 0; c < n; c++) {
-    const pivot = a[c][c];
-    for (let j = 0; j < 2 * n; j++) a[c][j] /= pivot;
-    for (let r = 0; r < n; r++) {
-      if (r === c) continue;
-      const f = a[r][c];
-      for (let j = 0; j < 2 * n; j++) a[r][j] -= f * a[c][j];
-    }
-  }
-  return a.map((row) => row.slice(n));
+  const inverse = gaussJordanInverse(g, n);
+  return Array.from({ length: n }, (_, i) => Array.from(inverse.subarray(i * n, i * n + n)));
 }
 
 function maxDifference(p: Float64Array, expected: number[][]): number {
