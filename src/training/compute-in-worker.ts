@@ -69,7 +69,11 @@ export function computeInWorker(
       | { type: 'error'; message: string };
     worker.on('message', (msg: Message) => {
       if (msg.type === 'entries') {
-        if (!settled) opts.onEntries?.(msg.entries);
+        try {
+          if (!settled) opts.onEntries?.(msg.entries);
+        } catch (err) {
+          finish(err);
+        }
       } else if (msg.type === 'step') {
         const { type: _, ...event } = msg;
         listened = listened.then(() => (settled ? undefined : opts.onStep?.(event))).catch((err: unknown) => finish(err));

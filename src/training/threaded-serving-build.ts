@@ -5,6 +5,7 @@
  * workers as their own artifacts, so the result is the same as a single-thread build's.
  */
 import os from 'node:os';
+import type { Worker } from 'node:worker_threads';
 import type { Dataset } from '../recommenders/dataset.js';
 import {
   assembleServingModel,
@@ -82,9 +83,10 @@ export function slimDataset(ds: Dataset): Dataset {
   };
 }
 
-function runWorker(job: UserRowsJob, transfer: ArrayBuffer[], onRows?: (rows: UserRows) => void): Promise<UserRows> {
+function runWorker(job: UserRowsJob, transfer: ArrayBuffer[], started: Worker[], onRows?: (rows: UserRows) => void): Promise<UserRows> {
   return new Promise((resolve, reject) => {
     const worker = startModuleWorker(WORKER_URL, job, transfer);
+    started.push(worker);
     let done = false;
     worker.on('message', (msg: { type: 'rows'; rows: UserRows } | { type: 'done'; rows: UserRows } | { type: 'error'; message: string }) => {
       if (msg.type === 'rows') return onRows?.(msg.rows);
@@ -135,15 +137,22 @@ export async function buildServingModelInThreads(
   const { artifacts: _, ...rest } = prepared;
   // Each thread gets the fitted models encoded for it alone and moved there, not copied: this thread
   // keeps none of those bytes while it builds its own range.
+  const started: Worker[] = [];
   const others = ranges.slice(1).map((users) => {
     const sources: UserRowsJob['sources'] = [...fitted.sources].map(([name, r]) => [name, recipe.sources[name]?.recommender ?? name, r.toArtifact()]);
     const hybrid = fitted.hybrid.toArtifact();
-    return runWorker({ ds: slim, sources, hybrid, prepared: rest, users, stream: Boolean(onRows), chunkUsers: opts.chunkUsers }, ownedBuffers([...sources.map(([, , b]) => b), hybrid]), onRows);
+    return runWorker({ ds: slim, sources, hybrid, prepared: rest, users, stream: Boolean(onRows), chunkUsers: opts.chunkUsers }, ownedBuffers([...sources.map(([, , b]) => b), hybrid]), started, onRows);
   });
   // Rejections are observed at once, so a failing thread cannot go unhandled while this one works.
   const settled = Promise.all(others);
   settled.catch(() => {});
-  const first = await ownRange(ranges[0]);
-  const rows = await settled;
-  return assembleServingModel(prepared, onRows ? [] : [...first, ...rows]);
+  try {
+    const first = await ownRange(ranges[0]);
+    const rows = await settled;
+    return assembleServingModel(prepared, onRows ? [] : [...first, ...rows]);
+  } catch (err) {
+    // One range failed: the others' rows are of no use, and must not go on reaching onEntries.
+    await Promise.all(started.map((w) => w.terminate()));
+    throw err;
+  }
 }

@@ -231,22 +231,30 @@ export function createTrainer(deps: TrainerDeps) {
     const version = newModelVersion(new Date());
     await opts.onVersion?.(version);
     let writing = false;
-    // The chunks' writes, one after another; the first failure is kept and fails the training.
+    // The chunks' writes, one after another. The first failure is kept, stops the build and fails the
+    // training; once the training has failed (`closed`), chunks still arriving or queued are dropped.
+    // Nothing bounds the queue: the saving assumes the store writes faster than the build makes rows
+    // (a local Redis takes a 2,000-customer chunk in milliseconds).
     let rowWrites: Promise<void> = Promise.resolve();
     let rowWriteFailure: { error: unknown } | undefined;
+    let closed = false;
+    const stopBuild = new AbortController();
+    const computeSignal = opts.signal ? AbortSignal.any([opts.signal, stopBuild.signal]) : stopBuild.signal;
     const streamed: Record<string, number> = {};
     const onEntries = (entries: TableEntries) => {
+      if (closed) return;
       writing = true;
       rowWrites = rowWrites
         .then(async () => {
-          if (rowWriteFailure) return;
           for (const [name, rows] of entries) {
+            if (closed || rowWriteFailure) return;
             await deps.store.putEntries(version, name, rows);
             streamed[name] = (streamed[name] ?? 0) + rows.length;
           }
         })
         .catch((error: unknown) => {
           rowWriteFailure ??= { error };
+          stopBuild.abort(error);
         });
     };
     try {
@@ -263,7 +271,7 @@ export function createTrainer(deps: TrainerDeps) {
         if (e.step !== 'fit') done++;
         if (e.step === 'fit' || !e.step.startsWith('fit:')) await deps.afterStep?.(e.step);
       };
-      const computeOpts = { storeRecommenders, onStep, signal: opts.signal, threads: deps.threads ?? defaultTrainThreads(), precomputeDays: deps.precomputeDays, importedAls, onEntries };
+      const computeOpts = { storeRecommenders, onStep, signal: computeSignal, threads: deps.threads ?? defaultTrainThreads(), precomputeDays: deps.precomputeDays, importedAls, onEntries };
       const computed =
         (deps.isolation ?? 'thread') === 'thread'
           ? await computeInWorker(ds, recipe, { ...computeOpts, transferDataset: true })
@@ -276,8 +284,8 @@ export function createTrainer(deps: TrainerDeps) {
       const tables = new Map(computed.tables);
 
       const trainedAt = new Date().toISOString();
-      // The rest: artifacts and the item tables (the per-user tables' entries were written as they came;
-      // writing their empty remainder records every table).
+      // The rest: the artifacts, and the per-user tables' empty remainder (their entries were written as
+      // they came; writing the remainder records every table).
       const contents = await step('write', async () => {
         writing = true;
         const written = await writeModelVersion(deps.store, version, { artifacts, tables }, opts.signal);
@@ -312,7 +320,9 @@ export function createTrainer(deps: TrainerDeps) {
       durations.total = round(performance.now() - startedAt);
       return result;
     } catch (err) {
-      // No chunk may land after the version is deleted: wait for the writes under way (they never reject).
+      // No chunk may land after the version is deleted: take no more, and wait for the write under way
+      // (the chain never rejects).
+      closed = true;
       await rowWrites;
       // deleteVersion refuses the active version, so even a publish that failed after its flip is safe here.
       if (writing) await deps.store.deleteVersion(version).catch((e) => deps.log?.(`could not delete unpublished version ${version}`, e));

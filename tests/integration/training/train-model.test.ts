@@ -140,6 +140,33 @@ for (const backend of STORE_BACKENDS) {
       expect(await s.store.getEntries(draft, 'serving-users', USERS)).toEqual(USERS.map(() => null));
     });
 
+    it('When a training fails while a chunk of rows is still being written, Then the draft is deleted only after that write, and nothing is written after it', async () => {
+      const calls: string[] = [];
+      const slow: ModelStore = {
+        ...s.store,
+        async putEntries(version, table, entries) {
+          // The first chunk's write is slow, so the failure below comes while it is under way.
+          if (calls.length === 0) await new Promise((r) => setTimeout(r, 300));
+          await s.store.putEntries(version, table, entries);
+          calls.push(`put ${table}`);
+        },
+        async deleteVersion(version) {
+          calls.push('delete');
+          return s.store.deleteVersion(version);
+        },
+      };
+      const failing = trainer(slow, {
+        afterStep: (step) => {
+          if (step === 'serving') throw new Error('injected failure after the serving build');
+        },
+      });
+      await expect(failing.train()).rejects.toThrow('injected failure after the serving build');
+      expect(calls).toContain('put serving-users');
+      expect(calls.at(-1)).toBe('delete');
+      expect(calls.filter((c) => c === 'delete')).toHaveLength(1);
+      expect((await s.store.getActive())!.version).toBe(v1);
+    });
+
     it('When a training succeeds, Then the rows written while it built are all there and counted in its contents', async () => {
       const result = await trainer(s.store).train();
       const users = await s.store.getEntries(result.version, 'serving-users', USERS);

@@ -60,7 +60,7 @@ describe('threaded serving build', () => {
           for (const [name, rows] of entries) received.set(name, [...(received.get(name) ?? []), ...rows]);
         },
       });
-      // 400 customers in chunks of 50 (per thread's range): several chunks, from every thread.
+      // 400 customers in chunks of 50 (per thread's range): several chunks.
       expect(chunks).toBeGreaterThanOrEqual(8);
       // Chunks come in no set order across threads: compare each per-user table sorted by customer.
       const byId = (rows: (string | unknown)[][]) => [...rows].sort(([a], [b]) => String(a).localeCompare(String(b)));
