@@ -141,7 +141,6 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
     const chosenParams: Record<string, Record<string, unknown>> = {};
-    const sourceObjectives: Record<string, number[]> = {};
     // Every candidate of every source is asked for at once (with fold threads they share the threads
     // fit by fit), then judged source by source in recipe order.
     const fits = Object.keys(recipe.sources).map((name) => {
@@ -160,7 +159,6 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
           if (!best || mean(perFold) > mean(best.perFold) + 1e-9) best = { index, perFold };
         }
         await pool.keep(name, best!.index);
-        sourceObjectives[name] = best!.perFold;
         if (candidates.length > 1) chosenParams[name] = candidates[best!.index];
       }
     } finally {

@@ -266,14 +266,9 @@ export const isPrecomputed = (options: ServingOptions, now: number, lastTs: numb
  * can be built on separate threads.
  */
 export function buildUserRows(input: UserRowsInput): UserRows {
-  const out: UserRows = { users: [], strategies: input.singles.map(() => []) };
-  for (const chunk of userRowChunks(input, Number.POSITIVE_INFINITY)) {
-    for (const row of chunk.users) out.users.push(row);
-    chunk.strategies.forEach((rows, k) => {
-      for (const row of rows) out.strategies[k].push(row);
-    });
-  }
-  return out;
+  // One chunk as large as the range: the whole range's rows, or none when no user has any.
+  for (const rows of userRowChunks(input, Number.POSITIVE_INFINITY)) return rows;
+  return { users: [], strategies: input.singles.map(() => []) };
 }
 
 /** Users per chunk of userRowChunks when a build hands its rows on as it goes: a few MB of rows. */
