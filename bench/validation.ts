@@ -55,7 +55,12 @@ const input = await loadOnlineRetail(dataFile());
 const recipe = await loadRecipe(recipeName);
 const iso = (day: string) => new Date(day).toISOString();
 const fold = (end: string, days: number) => new RollingFold(input, { end: iso(end), days, k: 10, fullHistoryOrders: recipe.hybrid.fullHistoryOrders, depth: 200 });
-const fitAll = (f: RollingFold, r: Recipe) => Object.entries(r.sources).forEach(([name, s]) => f.fit(name, s.recommender, s.params as Record<string, unknown>, 0));
+// A fold scores what keep() installed: fit() alone only measures the candidate.
+const fitAll = (f: RollingFold, r: Recipe) =>
+  Object.entries(r.sources).forEach(([name, s]) => {
+    f.fit(name, s.recommender, s.params as Record<string, unknown>, 0);
+    f.keep(name, 0);
+  });
 
 if (command === 'alone') {
   const [source, json] = rest;
@@ -70,6 +75,7 @@ if (command === 'alone') {
     const sums: number[] = [];
     const cells = folds.map((f) => {
       f.fit(source, base.recommender, params, index);
+      f.keep(source, index);
       const s = f.score({ weights: { cold: { [source]: 1 }, warm: { [source]: 1 } } });
       sums.push(s.novel.ndcg + s.all.ndcg);
       return `${f4(s.novel.ndcg)} / ${f4(s.all.ndcg)} (${f4(s.novel.ndcg + s.all.ndcg)})`;
@@ -84,7 +90,12 @@ if (command === 'alone') {
   const without = { ...raw, sources: Object.fromEntries(Object.entries(raw.sources as object).filter(([n]) => n !== source)) } as Record<string, unknown>;
   const weights = recipe.hybrid.weights;
   const drop = (w: Record<string, number>) => Object.fromEntries(Object.entries(w).filter(([n]) => n !== source));
-  without.hybrid = { ...recipe.hybrid, weights: { cold: drop(weights.cold), warm: drop(weights.warm) } };
+  const repeat = recipe.hybrid.repeatWeights;
+  without.hybrid = {
+    ...recipe.hybrid,
+    weights: { cold: drop(weights.cold), warm: drop(weights.warm) },
+    ...(repeat ? { repeatWeights: { cold: drop(repeat.cold), warm: drop(repeat.warm) } } : {}),
+  };
   const variants: [string, Recipe][] = [
     [`without ${source}`, withTuning(parseRecipe(without, recipeName), recipe.tune ?? true)],
     [`with ${source}`, withTuning(recipe, recipe.tune ?? true)],
