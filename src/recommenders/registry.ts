@@ -6,6 +6,7 @@ import { easeFactory } from './ease.js';
 import { itemKnnFactory } from './item-knn.js';
 import { popularityFactory } from './popularity.js';
 import type { RecommenderFactory } from './recommender.js';
+import { repurchaseFactory } from './repurchase.js';
 import { userKnnFactory } from './user-knn.js';
 
 /**
@@ -21,6 +22,7 @@ export const recommenderFactories: Readonly<Record<string, RecommenderFactory<un
   cooccurrence: cooccurrenceFactory,
   ease: easeFactory,
   'user-knn': userKnnFactory,
+  repurchase: repurchaseFactory,
 } as Record<string, RecommenderFactory<unknown>>);
 
 /** The factory registered under `name`, or undefined. */

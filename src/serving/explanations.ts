@@ -15,6 +15,9 @@ export const TRENDING = 'trending now';
 /** A personal source with no purchase to name (ALS factors, or a purchase older than the anchors searched). */
 export const LIKE_YOURS = 'customers with purchases like yours bought this';
 
+/** Sources that score only the customer's own items: what they put on a list is a repurchase. */
+const REPURCHASE_SOURCES: ReadonlySet<string> = new Set(['buy-again', 'repurchase']);
+
 /** Item-based sources without a purchase to name: what the source does know. */
 const WITHOUT_ANCHOR: Readonly<Record<string, string>> = {
   cooccurrence: 'often bought together with your purchases',
@@ -37,7 +40,7 @@ export function sourcePhrase(model: ServingModel, source: string | undefined, se
   if (source === undefined) return undefined;
   if (source === 'popularity') return popularityPhraseFor(model, segment, item);
   if (source === 'trend') return TRENDING;
-  if (source === 'buy-again') return BOUGHT_BEFORE;
+  if (REPURCHASE_SOURCES.has(source)) return BOUGHT_BEFORE;
   return WITHOUT_ANCHOR[source] ?? LIKE_YOURS;
 }
 

@@ -58,6 +58,7 @@ function fit(ds: Dataset): Map<string, Recommender> {
     ['popularity', 'popularity', { minSegmentBuyers: 5, halfLifeDays: null, attributes: ['country'] }],
     ['trend', 'popularity', { halfLifeDays: 5, attributes: [] }],
     ['buy-again', 'buy-again', {}],
+    ['repurchase', 'repurchase', {}],
     ['item-knn', 'item-knn', { shrink: 0 }],
     ['content', 'content', {}],
     ['cooccurrence', 'cooccurrence', { minSupport: 2 }],
@@ -72,7 +73,7 @@ function fit(ds: Dataset): Map<string, Recommender> {
   return out;
 }
 
-const WEIGHTS = { popularity: 0.3, trend: 1.2, 'buy-again': 0.5, 'item-knn': 1, content: 0.3, cooccurrence: 0.5, als: 0.3, 'user-knn': 0.2 };
+const WEIGHTS = { popularity: 0.3, trend: 1.2, 'buy-again': 0.5, repurchase: 0.5, 'item-knn': 1, content: 0.3, cooccurrence: 0.5, als: 0.3, 'user-knn': 0.2 };
 const ITEM_BASED = ['item-knn', 'content', 'cooccurrence', 'als'];
 
 describe('honest explanations: every served item is explained by the source that put it on the list', () => {
@@ -82,6 +83,8 @@ describe('honest explanations: every served item is explained by the source that
   let model: ServingModel;
   /** Which kinds of user-kNN picks the checks met: the customer's own items, new ones. */
   const userKnnSeen = new Set<string>();
+  /** The sources of own items only that were some item's dominant source. */
+  const repurchaseSeen = new Set<string>();
   let deps: ServingDeps;
   const titleToItem = new Map(ds.items.map((it, i) => [it.title!, i]));
   const boughtBy = (userId: string) => {
@@ -130,7 +133,11 @@ describe('honest explanations: every served item is explained by the source that
         if (dominant === 'cooccurrence') expect(text.startsWith('bought together with'), why).toBe(true);
       } else if (dominant === 'popularity') expect(text, why).toMatch(/^popular (in|overall|with)/);
       else if (dominant === 'trend') expect(text, why).toBe('trending now');
-      else if (dominant === 'buy-again') expect(text, why).toBe('you bought this before');
+      else if (dominant === 'buy-again' || dominant === 'repurchase') {
+        expect(text, why).toBe('you bought this before');
+        expect(bought.has(ds.itemIndex.get(it.itemId)!), why).toBe(true);
+        repurchaseSeen.add(dominant);
+      }
       else if (dominant === 'user-knn') {
         const itemIndex = ds.itemIndex.get(it.itemId)!;
         expect(text, why).toBe(bought.has(itemIndex) ? 'you bought this before' : 'customers who shop like you buy this');
@@ -175,6 +182,7 @@ describe('honest explanations: every served item is explained by the source that
       }
     }
     expect([...userKnnSeen].sort()).toEqual(['new', 'own']);
+    expect([...repurchaseSeen].sort()).toEqual(['buy-again', 'repurchase']);
   });
 
   it('When a user buys after training, Then live neighbours name the new purchase only where their source relates it', async () => {
