@@ -31,6 +31,40 @@ export interface BlendCache {
   parts: Map<string, SourcePart>;
   /** The parts laid out for re-blending, rebuilt by scoreBlend whenever `parts` changed. */
   matrix?: BlendMatrix;
+  /** Each user's best new items under one blend of them, kept while only the weights on own items change (see scoreBlendRange). */
+  fixedNew?: FixedNewItems;
+}
+
+/**
+ * The k best items a user has not bought, with their blended scores, under the weights on new items and
+ * the discount of `key`, per cached user as they are first scored. In the lists with repurchases only
+ * these k can rank among the new items, so while a search moves only the weights on own items (the
+ * all-mode search of rolling-tune.ts) a re-blend scores the user's own items and offers these.
+ */
+interface FixedNewItems {
+  key: string;
+  matrix: BlendMatrix;
+  k: number;
+  ready: Uint8Array;
+  count: Int32Array;
+  items: Int32Array;
+  scores: Float64Array;
+}
+
+function fixedNewItems(cache: BlendCache, matrix: BlendMatrix, config: BlendConfig, k: number): FixedNewItems {
+  const key = JSON.stringify([config.weights, config.popularityDiscount ?? 0, config.fullHistoryOrders]);
+  const kept = cache.fixedNew;
+  if (kept && kept.key === key && kept.matrix === matrix && kept.k === k) return kept;
+  const users = cache.users.length;
+  cache.fixedNew = { key, matrix, k, ready: new Uint8Array(users), count: new Int32Array(users), items: new Int32Array(users * k), scores: new Float64Array(users * k) };
+  return cache.fixedNew;
+}
+
+/** sum_t w[t] * scores[row + cols[t]], accumulated in float32 as the hybrid sums its parts. */
+function weightedSum(scores: Float32Array, row: number, cols: Int32Array, w: Float64Array): number {
+  let s = 0;
+  for (let t = 0; t < cols.length; t++) s = Math.fround(s + w[t] * scores[row + cols[t]]);
+  return s;
 }
 
 /**
@@ -138,6 +172,8 @@ export function scoreBlendRange(cache: BlendCache, config: BlendConfig, k: numbe
   const out: Record<EvalMode, ModeSums> = { novel: new ModeSums(users, cache.itemCount), all: new ModeSums(users, cache.itemCount) };
   const top = { novel: new TopList(k), all: new TopList(k) };
   const gains = rankGains(k);
+  // A search of the weights on own items scores the lists with repurchases alone, under fixed weights on new items.
+  const fixed = scoreAll && !scoreNovel && k > 0 ? fixedNewItems(cache, m, config, k) : null;
   for (let j = from; j < to; j++) {
     const novel = scoreNovel ? cache.relevant.novel[j] : undefined;
     const all = scoreAll ? cache.relevant.all[j] : undefined;
@@ -159,13 +195,34 @@ export function scoreBlendRange(cache: BlendCache, config: BlendConfig, k: numbe
     const { cols, ws, own } = weighted;
     top.novel.clear();
     top.all.clear();
+    if (fixed) {
+      // Only the lists with repurchases: the user's new items come from their fixed top k.
+      const at = j * k;
+      if (!fixed.ready[j]) {
+        for (let c = m.indptr[j]; c < m.indptr[j + 1]; c++) {
+          if (m.owned[c]) continue;
+          let s = weightedSum(m.scores, c * width, cols, ws);
+          if (!(s > 0)) continue;
+          if (discount) s = Math.fround(s * discount[m.items[c]]);
+          if (s > 0) top.novel.offer(m.items[c], s);
+        }
+        fixed.count[j] = top.novel.n;
+        for (let r = 0; r < top.novel.n; r++) [fixed.items[at + r], fixed.scores[at + r]] = top.novel.at(r);
+        fixed.ready[j] = 1;
+      }
+      for (let c = m.indptr[j]; c < m.indptr[j + 1]; c++) {
+        if (!m.owned[c]) continue;
+        const s = weightedSum(m.scores, c * width, cols, own);
+        if (s > 0) top.all.offer(m.items[c], s);
+      }
+      for (let r = 0; r < fixed.count[j]; r++) top.all.offer(fixed.items[at + r], fixed.scores[at + r]);
+      out.all.add(top.all, all!, k, gains);
+      continue;
+    }
     for (let c = m.indptr[j]; c < m.indptr[j + 1]; c++) {
       // Own items are ranked only in the lists with repurchases.
       if (!all && m.owned[c]) continue;
-      const row = c * width;
-      const w = m.owned[c] ? own : ws;
-      let s = 0;
-      for (let t = 0; t < cols.length; t++) s = Math.fround(s + w[t] * m.scores[row + cols[t]]);
+      let s = weightedSum(m.scores, c * width, cols, m.owned[c] ? own : ws);
       if (!(s > 0)) continue;
       const item = m.items[c];
       if (m.owned[c]) {
@@ -282,6 +339,10 @@ class TopList {
   }
   clear(): void {
     this.n = 0;
+  }
+  /** The r-th best (item, score), r < n. */
+  at(r: number): [number, number] {
+    return [this.item[r], this.score[r]];
   }
   offer(item: number, s: number): void {
     const { k, score, item: items } = this;

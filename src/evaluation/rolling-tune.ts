@@ -168,14 +168,19 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
     // Each blend is scored on every fold at once (in parallel with fold threads), then averaged.
     const evaluate = memoEvaluator(async (blend: BlendTrial) => meanScores(await pool.score(blend)));
     const names = Object.keys(recipe.sources);
+    const aloneScores: Record<string, BlendScores[]> = {};
+    for (const name of names) aloneScores[name] = await pool.score({ weights: alone(name), popularityDiscount: 0 });
+    // A source that alone shows no new item on any fold (it scores only the customers' own items, like
+    // buy-again) cannot change a list of new items: the searches on new items leave its weight as it is.
+    const onNewItems = names.filter((name) => aloneScores[name].some((s) => s.novel.coverage > 0));
     const tuneOpts = { grid: opts.grid, rounds: opts.rounds, coveragePenalty: opts.coveragePenalty, discountGrid: opts.discountGrid ?? DEFAULT_DISCOUNT_GRID };
     // The weights on new items are fitted to the novel lists only (which depend on nothing else), the
     // weights on the customer's own items then to the lists with repurchases, new items held fixed.
     const novelOnly = ['novel'] as const;
-    let blend = await tuneWeights(evaluate, names, recipe.hybrid.weights, { ...tuneOpts, modes: novelOnly, minCoverage: 0, popularityDiscount: recipe.hybrid.popularityDiscount });
+    let blend = await tuneWeights(evaluate, onNewItems, recipe.hybrid.weights, { ...tuneOpts, modes: novelOnly, minCoverage: 0, popularityDiscount: recipe.hybrid.popularityDiscount });
     log(`blend on new items (accuracy only): novel NDCG ${blend.scores.novel.ndcg.toFixed(4)}, novel coverage ${blend.scores.novel.coverage.toFixed(3)} (reach ${blend.scores.novel.reach.toFixed(3)})`);
     if ((opts.minCoverage ?? 0) > 0) {
-      blend = await tuneWeights(evaluate, names, blend.weights, { ...tuneOpts, modes: novelOnly, minCoverage: opts.minCoverage, popularityDiscount: blend.popularityDiscount });
+      blend = await tuneWeights(evaluate, onNewItems, blend.weights, { ...tuneOpts, modes: novelOnly, minCoverage: opts.minCoverage, popularityDiscount: blend.popularityDiscount });
       log(`blend on new items (coverage >= ${opts.minCoverage}): novel NDCG ${blend.scores.novel.ndcg.toFixed(4)}, novel coverage ${blend.scores.novel.coverage.toFixed(3)} (reach ${blend.scores.novel.reach.toFixed(3)})`);
     }
     blend = await tuneWeights(evaluate, names, blend.weights, {
@@ -199,7 +204,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
     const blendPerFold = judged(blendScores);
     log(`blend on own items: all-mode NDCG ${blend.scores.all.ndcg.toFixed(4)}, objective ${objective(meanScores(blendScores), opts.minCoverage ?? 0, opts.coveragePenalty).toFixed(4)}`);
     const singles: Record<string, number[]> = {};
-    for (const name of names) singles[name] = judged(await pool.score({ weights: alone(name), popularityDiscount: 0 }));
+    for (const name of names) singles[name] = judged(aloneScores[name]);
 
     const bestSingle = names.reduce((a, b) => (mean(singles[b]) > mean(singles[a]) + 1e-9 ? b : a));
     const keepBlend = blendPerFold.every((o, f) => o > singles[bestSingle][f] + 1e-9);

@@ -147,6 +147,30 @@ describe('scoreBlend on the candidate matrix', () => {
     }
   });
 
+  it('When a search moves only the weights on own items, Then every all-mode trial scores exactly as a plain blend, also after the weights on new items, the discount, a part or k change', () => {
+    for (let seed = 1; seed <= 10; seed++) {
+      const cache = randomCache(seed);
+      const rand = mulberry32(seed * 7_727);
+      let { config, k } = randomBlend(rand);
+      const check = (from = 0, to = USERS) => {
+        // Scored in two ranges, as two fold threads would: each fills the best new items of its own users.
+        const parts = [scoreBlendRange(cache, { ...config, modes: ['all'] }, k, from, to), scoreBlendRange(cache, { ...config, modes: ['all'] }, k, 0, from)];
+        expect(mergeBlendParts([parts[1], parts[0]], ITEMS, k).all).toEqual(naiveScores(cache, config, k).all);
+      };
+      const w = () => Math.round(rand() * 30) / 10;
+      for (let trial = 0; trial < 12; trial++) {
+        // Mostly the own-item weights, as the all-mode search does; now and then what it holds fixed.
+        if (trial % 4 === 3) {
+          const next = randomBlend(rand).config;
+          config = trial % 8 === 3 ? { ...config, weights: next.weights } : { ...config, popularityDiscount: next.popularityDiscount };
+        } else config = { ...config, repeatWeights: { cold: { c: w() }, warm: { a: w(), c: w() } } };
+        if (trial === 5) cache.parts.set('a', randomCache(seed + 100).parts.get('a')!);
+        if (trial === 9) k = 1 + ((k + 3) % 10);
+        check(Math.floor(rand() * (USERS + 1)));
+      }
+    }
+  });
+
   it('When a source part is replaced, Then the next blend uses the new part', () => {
     const cache = randomCache(3);
     const config = { weights: { cold: { b: 1 }, warm: { b: 1 } }, fullHistoryOrders: 10, popularityDiscount: 0 };
