@@ -1,6 +1,8 @@
 import type { Dataset } from '../recommenders/dataset.js';
 import type { ImportedAls } from '../recommenders/imported-factors.js';
+import type { Recommender } from '../recommenders/recommender.js';
 import { createAlsThreads } from './als-threads.js';
+import { fitInWorker, OWN_THREAD_FAMILIES } from './fit-in-worker.js';
 import { buildServingModelInThreads } from './threaded-serving-build.js';
 import { buildProfilesArtifact, PROFILES_ARTIFACT } from '../profiles/profiles-artifact.js';
 import type { TableEntries } from '../serving/serving-model-builder.js';
@@ -44,6 +46,17 @@ export async function computeModel(
         listenerError ??= err;
       });
   const alsThreads = createAlsThreads(opts.threads ?? 1);
+  // With threads to spare, a long single-threaded fit (EASE) runs beside the others.
+  const offThread = new Map<string, Promise<{ model: Recommender; ms: number }>>();
+  if ((opts.threads ?? 1) >= 2) {
+    for (const [name, { recommender, params }] of Object.entries(recipe.sources)) {
+      if (!OWN_THREAD_FAMILIES.has(recommender)) continue;
+      const fit = fitInWorker(ds, recommender, params);
+      // Observed at once: a failure surfaces when fitRecipe awaits it, not as an unhandled rejection before.
+      fit.catch(() => {});
+      offThread.set(name, fit);
+    }
+  }
   const fitted = await fitRecipe(
     ds,
     recipe,
@@ -53,7 +66,7 @@ export async function computeModel(
       void fire(s.ms === null ? { step, phase: 'start' } : { step, phase: 'end', ms: s.ms });
     },
     alsThreads ? { halfSteps: alsThreads } : undefined,
-    opts.importedAls,
+    { imported: opts.importedAls, offThread },
   ).finally(() => alsThreads?.close());
   await fire({ step: 'fit', phase: 'end' });
   if (listenerError) throw listenerError;

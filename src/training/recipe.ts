@@ -198,28 +198,49 @@ export interface FittedRecipe {
 /** Progress of fitRecipe: called when a step starts (ms null) and when it ends. */
 export type FitStepListener = (step: { step: string; done: number; total: number; ms: number | null }) => void;
 
+/** Where fitRecipe's sources come from besides a fit in this thread. */
+export interface FitSources {
+  /** Factors trained elsewhere (a factor import) stand in for the fit of this ALS source. */
+  imported?: ImportedAls;
+  /**
+   * Sources being fitted on other threads (fit-in-worker.ts), by recipe name: the other sources fit
+   * here meanwhile, then these are awaited. Their steps are reported after the others', one at a time
+   * as those are (a step's `ms` is still its fit's own time).
+   */
+  offThread?: ReadonlyMap<string, Promise<{ model: Recommender; ms: number }>>;
+}
+
 /**
  * Fits every source of a recipe on one dataset, then the hybrid over them. Training and evaluation
- * both call this, so a recipe means the same model everywhere. `imported` replaces the fit of one ALS
- * source by factors trained elsewhere. Async only to yield to the event loop
- * between steps (each fit itself is synchronous CPU work).
+ * both call this, so a recipe means the same model everywhere. Async only to yield to the event loop
+ * between steps (each fit itself is synchronous CPU work) and to await sources fitted on other threads.
  */
-export async function fitRecipe(ds: Dataset, recipe: Recipe, onStep?: FitStepListener, ctx?: FitContext, imported?: ImportedAls): Promise<FittedRecipe> {
+export async function fitRecipe(ds: Dataset, recipe: Recipe, onStep?: FitStepListener, ctx?: FitContext, from: FitSources = {}): Promise<FittedRecipe> {
   const names = Object.keys(recipe.sources);
   const total = names.length + 1;
-  const sources = new Map<string, Recommender>();
+  const fitted = new Map<string, Recommender>();
   const durations: Record<string, number> = {};
-  for (const [done, name] of names.entries()) {
+  const elsewhere = names.filter((name) => from.offThread?.has(name));
+  let done = 0;
+  for (const name of names.filter((n) => !elsewhere.includes(n))) {
     onStep?.({ step: name, done, total, ms: null });
     await new Promise<void>((resolve) => setImmediate(resolve));
     const started = performance.now();
     const { recommender, params } = recipe.sources[name];
-    // Factors trained elsewhere (a factor import) stand in for this source's fit.
-    if (imported?.source === name) sources.set(name, alsFromFactors(ds, imported.factors, params as AlsParams));
-    else sources.set(name, recommenderFactory(recommender)!.fit(ds, params, ctx));
+    if (from.imported?.source === name) fitted.set(name, alsFromFactors(ds, from.imported.factors, params as AlsParams));
+    else fitted.set(name, recommenderFactory(recommender)!.fit(ds, params, ctx));
     durations[name] = performance.now() - started;
-    onStep?.({ step: name, done: done + 1, total, ms: durations[name] });
+    onStep?.({ step: name, done: ++done, total, ms: durations[name] });
   }
+  for (const name of elsewhere) {
+    onStep?.({ step: name, done, total, ms: null });
+    const { model, ms } = await from.offThread!.get(name)!;
+    fitted.set(name, model);
+    durations[name] = ms;
+    onStep?.({ step: name, done: ++done, total, ms });
+  }
+  // In recipe order, wherever each was fitted.
+  const sources = new Map(names.map((name) => [name, fitted.get(name)!]));
   onStep?.({ step: 'hybrid', done: names.length, total, ms: null });
   const started = performance.now();
   const hybrid = createHybrid(sources, recipe.hybrid, itemBuyerCounts(ds));

@@ -1,0 +1,47 @@
+/**
+ * One source's fit on a thread of its own, so that a training's other fits run beside it. The
+ * fitted model comes back as its artifact and is loaded here: the same model as a fit in this thread
+ * (an artifact holds everything a model scores with).
+ */
+import type { Dataset } from '../recommenders/dataset.js';
+import type { Recommender } from '../recommenders/recommender.js';
+import { recommenderFactory } from '../recommenders/registry.js';
+import { slimDataset } from './threaded-serving-build.js';
+import { siblingModule, startModuleWorker } from './worker-thread.js';
+
+const WORKER_URL = siblingModule(import.meta.url, 'fit-worker');
+
+/**
+ * Recommender families whose fit is long and single-threaded (EASE's inversion), worth a thread of
+ * their own while the other sources fit. ALS splits its own fit over the training's threads.
+ */
+export const OWN_THREAD_FAMILIES: ReadonlySet<string> = new Set(['ease']);
+
+/** Fits `recommender` with (parsed) `params` on `ds` in a worker thread; resolves to the model and the fit's milliseconds. */
+export function fitInWorker(ds: Dataset, recommender: string, params: unknown): Promise<{ model: Recommender; ms: number }> {
+  const factory = recommenderFactory(recommender);
+  if (!factory) return Promise.reject(new Error(`unknown recommender "${recommender}"`));
+  // Purchases are shared, not copied; the few non-purchase signals are copied with the message.
+  const data: Dataset = { ...slimDataset(ds), ...(ds.signals ? { signals: ds.signals } : {}) };
+  return new Promise((resolve, reject) => {
+    const worker = startModuleWorker(WORKER_URL, { ds: data, recommender, params });
+    let settled = false;
+    worker.once('message', (msg: { type: 'done'; artifact: Uint8Array; ms: number } | { type: 'error'; message: string }) => {
+      settled = true;
+      void worker.terminate();
+      if (msg.type === 'error') return reject(new Error(msg.message));
+      try {
+        resolve({ model: factory.fromArtifact(msg.artifact, ds), ms: msg.ms });
+      } catch (err) {
+        reject(err);
+      }
+    });
+    worker.once('error', (err) => {
+      settled = true;
+      reject(err);
+    });
+    worker.once('exit', (code) => {
+      if (!settled) reject(new Error(`fit worker for ${recommender} exited with code ${code}`));
+    });
+  });
+}
