@@ -28,17 +28,27 @@ function packCsr(users: number, items: number, indptr: Int32Array, idx: number[]
   };
 }
 
+/**
+ * The dataset's event indices grouped by user: user u's are events[indptr[u]..indptr[u + 1]), in time
+ * order (the dataset's events are sorted by ts).
+ */
+export function eventsByUser(ds: Pick<Dataset, 'userIds' | 'eventUser'>): { indptr: Int32Array; events: Int32Array } {
+  const users = ds.userIds.length;
+  const indptr = new Int32Array(users + 1);
+  for (let e = 0; e < ds.eventUser.length; e++) indptr[ds.eventUser[e] + 1]++;
+  for (let u = 0; u < users; u++) indptr[u + 1] += indptr[u];
+  const events = new Int32Array(ds.eventUser.length);
+  const fill = indptr.slice(0, users);
+  for (let e = 0; e < ds.eventUser.length; e++) events[fill[ds.eventUser[e]]++] = e;
+  return { indptr, events };
+}
+
 /** Builds the user x item matrix; weight = number of distinct orders containing (user, item). */
 export function userItemMatrix(ds: Dataset): Csr {
   const users = ds.userIds.length;
   const items = ds.itemIds.length;
   // Group event indices by user, then count distinct orders per (user, item).
-  const counts = new Int32Array(users + 1);
-  for (let e = 0; e < ds.eventUser.length; e++) counts[ds.eventUser[e] + 1]++;
-  for (let u = 0; u < users; u++) counts[u + 1] += counts[u];
-  const byUser = new Int32Array(ds.eventUser.length);
-  const fill = counts.slice(0, users);
-  for (let e = 0; e < ds.eventUser.length; e++) byUser[fill[ds.eventUser[e]]++] = e;
+  const { indptr: counts, events: byUser } = eventsByUser(ds);
 
   const indptr = new Int32Array(users + 1);
   const idx: number[] = [];

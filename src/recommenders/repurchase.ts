@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ArtifactFormatError, decodeArtifact, encodeArtifact } from './artifact.js';
 import type { Dataset } from './dataset.js';
 import { DAY_MS } from './decay.js';
+import { eventsByUser } from './interactions.js';
 import { itemRemap } from './item-remap.js';
 import { fitLogistic } from './logistic.js';
 import { parseParams } from './parse-params.js';
@@ -138,44 +139,59 @@ export function pairFeatures(history: readonly HistoryEntry[], now: number, fact
 }
 
 /**
- * Item facts from the purchases before `before`. Distinct orders of a (customer, item) pair are counted
- * as changes of order between its events, which are in time order.
+ * Item facts from the purchases before `before`, in one pass over each customer's events with a stamp
+ * per item (no per-pair map, so a large shop costs its events, not its customer x item pairs).
  */
 export function itemFacts(ds: Dataset, before: number, params: Pick<RepurchaseParams, 'recentDays' | 'trendDays' | 'propensityPrior'>): ItemFacts {
   const n = ds.itemIds.length;
-  const lastOrder = new Map<number, number>();
-  const repeated = new Set<number>();
-  const recent = new Map<number, Set<number>>();
-  const trend = new Map<number, Set<number>>();
-  const add = (map: Map<number, Set<number>>, item: number, user: number) => {
-    let s = map.get(item);
-    if (!s) map.set(item, (s = new Set()));
-    s.add(user);
-  };
-  const recentFrom = before - params.recentDays * DAY_MS;
-  const trendFrom = before - params.trendDays * DAY_MS;
-  for (let e = 0; e < ds.eventUser.length && ds.eventTs[e] < before; e++) {
-    const user = ds.eventUser[e];
-    const item = ds.eventItem[e];
-    const key = user * n + item;
-    const seen = lastOrder.get(key);
-    if (seen !== undefined && seen !== ds.eventOrder[e]) repeated.add(key);
-    lastOrder.set(key, ds.eventOrder[e]);
-    if (ds.eventTs[e] >= recentFrom) add(recent, item, user);
-    if (ds.eventTs[e] >= trendFrom) add(trend, item, user);
-  }
+  const { indptr, events } = eventsByUser(ds);
   const buyers = new Float64Array(n);
   const repeaters = new Float64Array(n);
-  for (const key of lastOrder.keys()) buyers[key % n]++;
-  for (const key of repeated) repeaters[key % n]++;
-  const share = lastOrder.size ? repeated.size / lastOrder.size : 0;
+  const recent = new Float64Array(n);
+  const trend = new Float64Array(n);
+  // Per item, the customer last counted for it in each measure, and the order their purchase of it was last seen in.
+  const bought = new Int32Array(n).fill(-1);
+  const repeated = new Int32Array(n).fill(-1);
+  const inRecent = new Int32Array(n).fill(-1);
+  const inTrend = new Int32Array(n).fill(-1);
+  const lastOrder = new Int32Array(n);
+  const recentFrom = before - params.recentDays * DAY_MS;
+  const trendFrom = before - params.trendDays * DAY_MS;
+  let pairs = 0;
+  let repeats = 0;
+  for (let u = 0; u < ds.userIds.length; u++) {
+    for (let p = indptr[u]; p < indptr[u + 1]; p++) {
+      const e = events[p];
+      const ts = ds.eventTs[e];
+      if (ts >= before) break;
+      const item = ds.eventItem[e];
+      const order = ds.eventOrder[e];
+      if (bought[item] !== u) {
+        bought[item] = u;
+        lastOrder[item] = order;
+        buyers[item]++;
+        pairs++;
+      } else if (lastOrder[item] !== order) {
+        // Distinct orders of a pair are counted as changes of order between its events, in time order.
+        lastOrder[item] = order;
+        if (repeated[item] !== u) {
+          repeated[item] = u;
+          repeaters[item]++;
+          repeats++;
+        }
+      }
+      if (ts >= recentFrom && inRecent[item] !== u) (inRecent[item] = u), recent[item]++;
+      if (ts >= trendFrom && inTrend[item] !== u) (inTrend[item] = u), trend[item]++;
+    }
+  }
+  const share = pairs ? repeats / pairs : 0;
   const prior = params.propensityPrior;
-  const logCount = (map: Map<number, Set<number>>) => Float32Array.from({ length: n }, (_, i) => Math.log1p(map.get(i)?.size ?? 0));
+  const log1p = (a: Float64Array) => Float32Array.from(a, (v) => Math.log1p(v));
   return {
     propensity: Float32Array.from(buyers, (b, i) => (repeaters[i] + prior * share) / (b + prior || 1)),
-    buyers: Float32Array.from(buyers, (b) => Math.log1p(b)),
-    recent: logCount(recent),
-    trend: logCount(trend),
+    buyers: log1p(buyers),
+    recent: log1p(recent),
+    trend: log1p(trend),
   };
 }
 
@@ -184,34 +200,40 @@ export function itemFacts(ds: Dataset, before: number, params: Pick<RepurchasePa
  * bought before `start`, with its features at `start` (row-major, F per pair) and label 1 if they bought
  * it again in the window. Customers who bought nothing in the window say nothing about which items come
  * back, so only those who did give pairs (as the evaluation ranks only customers who buy). Above
- * `maxPairs`, every k-th such customer.
+ * `maxPairs`, every k-th such customer. Only the chosen customers' histories are built.
  */
 function labelledPairs(ds: Dataset, start: number, facts: ItemFacts, maxPairs: number): { x: Float64Array; y: Uint8Array } {
-  const before = new Map<number, HistoryEntry[]>();
-  const bought = new Map<number, Set<number>>();
-  for (let e = 0; e < ds.eventUser.length; e++) {
-    const u = ds.eventUser[e];
-    if (ds.eventTs[e] < start) {
-      let h = before.get(u);
-      if (!h) before.set(u, (h = []));
-      h.push({ item: ds.eventItem[e], ts: ds.eventTs[e], quantity: ds.eventQuantity[e], order: ds.eventOrder[e] });
-    } else {
-      let b = bought.get(u);
-      if (!b) bought.set(u, (b = new Set()));
-      b.add(ds.eventItem[e]);
+  const { indptr, events } = eventsByUser(ds);
+  const n = ds.itemIds.length;
+  // Customers with purchases on both sides of `start`, and their pairs before it.
+  const seen = new Int32Array(n).fill(-1);
+  const customers: number[] = [];
+  let pairs = 0;
+  for (let u = 0; u < ds.userIds.length; u++) {
+    const from = indptr[u];
+    const to = indptr[u + 1];
+    if (to === from || ds.eventTs[events[from]] >= start || ds.eventTs[events[to - 1]] < start) continue;
+    customers.push(u);
+    for (let p = from; p < to && ds.eventTs[events[p]] < start; p++) {
+      const item = ds.eventItem[events[p]];
+      if (seen[item] !== u) (seen[item] = u), pairs++;
     }
   }
-  const customers = [...bought.keys()].filter((u) => before.has(u)).sort((a, b) => a - b);
-  let pairs = 0;
-  for (const u of customers) pairs += new Set(before.get(u)!.map((h) => h.item)).size;
   const every = Math.max(1, Math.ceil(pairs / maxPairs));
   const x: number[] = [];
   const y: number[] = [];
+  const later = new Int32Array(n).fill(-1);
   for (let c = 0; c < customers.length; c += every) {
-    const items = bought.get(customers[c])!;
-    pairFeatures(before.get(customers[c])!, start, facts, (item, features) => {
+    const u = customers[c];
+    const history: HistoryEntry[] = [];
+    for (let p = indptr[u]; p < indptr[u + 1]; p++) {
+      const e = events[p];
+      if (ds.eventTs[e] < start) history.push({ item: ds.eventItem[e], ts: ds.eventTs[e], quantity: ds.eventQuantity[e], order: ds.eventOrder[e] });
+      else later[ds.eventItem[e]] = u;
+    }
+    pairFeatures(history, start, facts, (item, features) => {
       for (const v of features) x.push(v);
-      y.push(items.has(item) ? 1 : 0);
+      y.push(later[item] === u ? 1 : 0);
     });
   }
   return { x: Float64Array.from(x), y: Uint8Array.from(y) };
