@@ -10,7 +10,7 @@
  *     robustness report: per cutoff, tunes the recipe as a training of it would (training/tune-for-training.ts:
  *     rolling-origin validation, its tune section with --folds / --days) on the data before the cutoff
  *     only, fits it on the same data, and prints the tuned
- *     pipeline beside EASE, item-kNN, user-kNN, ALS, popularity and buy-again (as tuned; those the recipe has), K = 10, with the
+ *     pipeline beside EASE, item-kNN, user-kNN, ALS, popularity, buy-again and repurchase (as tuned; those the recipe has), K = 10, with the
  *     targets of issue 11.
  *
  * Data: --data FILE, else $ONLINE_RETAIL_CSV, else ../shared/datasets/online-retail/online-retail.csv.gz
@@ -83,7 +83,7 @@ async function robustness(cutoffDate: string): Promise<void> {
   const tuned = await tuneRecipeOn(input, recipe, cutoff, (m) => console.log(`  [${seconds(t0)} s] ${m}`));
   const tuneSeconds = seconds(t0);
   const t1 = performance.now();
-  const wanted = ['ease', 'item-knn', 'user-knn', 'als', 'popularity', 'buy-again'].filter((s) => s in tuned.recipe.sources);
+  const wanted = ['ease', 'item-knn', 'user-knn', 'als', 'popularity', 'buy-again', 'repurchase'].filter((s) => s in tuned.recipe.sources);
   // Tuned above already: the evaluation must not tune the tuned recipe again (its `tune` section is kept).
   const report = await runEvaluation(input, [tuned.recipe], { split: { kind: 'temporal', cutoff }, modes: ['novel', 'all'], ks: [10], strategies: wanted, tune: false });
   const v = tuned.validation;

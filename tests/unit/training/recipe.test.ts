@@ -33,7 +33,7 @@ describe('recipes', () => {
   it('loads the default recipe with every recommender family and its defaults filled in', async () => {
     const recipe = await loadRecipe('default', MODELS);
     expect(recipe.name).toBe('default');
-    expect(Object.keys(recipe.sources).sort()).toEqual(['als', 'buy-again', 'content', 'cooccurrence', 'ease', 'item-knn', 'popularity', 'trend']);
+    expect(Object.keys(recipe.sources).sort()).toEqual(['als', 'buy-again', 'content', 'cooccurrence', 'ease', 'item-knn', 'popularity', 'repurchase', 'trend']);
     // Tuned values change with each tuning run; the shape and the filled-in defaults do not.
     expect(Object.keys(recipe.sources['item-knn'].params as object).sort()).toEqual(['alpha', 'beta', 'historyHalfLifeDays', 'maxHistoryItems', 'neighbours', 'shrink', 'similarity', 'weighting']);
     expect(recipe.sources.trend).toMatchObject({ recommender: 'popularity', params: { attributes: [], minSegmentBuyers: 20 } });
@@ -43,6 +43,10 @@ describe('recipes', () => {
     const folds = (recipe.validation as { folds: { end: string }[] }).folds;
     expect(folds.map((f) => f.end).sort().at(-1)).toBe('2011-09-01T00:00:00.000Z');
     expect(recipe.hybrid.repeatWeights?.warm).toHaveProperty('buy-again');
+    // The learned repurchase model ranks own items only, so it has no weight on new ones.
+    expect(recipe.sources.repurchase).toMatchObject({ recommender: 'repurchase', params: { labelDays: 30, maxPairs: 200_000 } });
+    expect(recipe.hybrid.repeatWeights?.warm).toHaveProperty('repurchase');
+    expect(recipe.hybrid.weights.warm).not.toHaveProperty('repurchase');
     expect(recipe.candidates.perUser).toBe(200);
     expect(await listRecipes(MODELS)).toContain('default');
   });
