@@ -7,6 +7,7 @@
 import { findAnchorsBySource } from './anchor-finder.js';
 import { BECAUSE_YOU_BOUGHT } from './neighbour-scores.js';
 import { popularityPhraseFor } from './popularity-phrase.js';
+import { OWN_ITEM_SOURCES } from './own-item-sources.js';
 import { nameOf, type Pick } from './recommendation.js';
 import type { ServingModel } from './serving-model.js';
 
@@ -14,9 +15,6 @@ export const BOUGHT_BEFORE = 'you bought this before';
 export const TRENDING = 'trending now';
 /** A personal source with no purchase to name (ALS factors, or a purchase older than the anchors searched). */
 export const LIKE_YOURS = 'customers with purchases like yours bought this';
-
-/** Sources that score only the customer's own items: what they put on a list is a repurchase. */
-const REPURCHASE_SOURCES: ReadonlySet<string> = new Set(['buy-again', 'repurchase']);
 
 /** Item-based sources without a purchase to name: what the source does know. */
 const WITHOUT_ANCHOR: Readonly<Record<string, string>> = {
@@ -40,7 +38,7 @@ export function sourcePhrase(model: ServingModel, source: string | undefined, se
   if (source === undefined) return undefined;
   if (source === 'popularity') return popularityPhraseFor(model, segment, item);
   if (source === 'trend') return TRENDING;
-  if (REPURCHASE_SOURCES.has(source)) return BOUGHT_BEFORE;
+  if (OWN_ITEM_SOURCES.has(source)) return BOUGHT_BEFORE;
   return WITHOUT_ANCHOR[source] ?? LIKE_YOURS;
 }
 

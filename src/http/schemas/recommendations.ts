@@ -39,9 +39,9 @@ export const userRecommendationQuery = z
       .max(64)
       .optional()
       .describe(
-        '`hybrid` or one recommender of the active model (popularity, item-knn, user-knn, content, als, cooccurrence, buy-again, trend). When absent: the arm of the active A/B experiment, else `hybrid`; a given strategy bypasses the experiment',
+        '`hybrid` or one recommender of the active model (popularity, item-knn, user-knn, content, als, ease, cooccurrence, buy-again, repurchase, trend). When absent: the arm of the active A/B experiment, else `hybrid`; a given strategy bypasses the experiment',
       ),
-    excludePurchased: flag.optional().describe('Leave out what the user bought (default true, except for strategy=buy-again)'),
+    excludePurchased: flag.optional().describe('Leave out what the user bought (default true, except for strategy=buy-again and strategy=repurchase)'),
   })
   .refine(priceOrder, priceOrderIssue);
 

@@ -72,10 +72,13 @@ for (const backend of DB_BACKENDS) {
       expect(ids(all).filter((id) => bought.includes(id)).length).toBeGreaterThan(0);
     });
 
-    it('When buy-again is asked for, Then it lists the user\'s own purchases (they are not excluded by default)', async () => {
-      const body = await ok('/v1/users/g-user0/recommendations?k=4&strategy=buy-again');
-      expect(body).toMatchObject({ strategy: 'buy-again', fallback: false });
-      expect(new Set(ids(body))).toEqual(new Set(['g0', 'g1', 'g2', 'g3']));
+    it('When buy-again or repurchase is asked for, Then it lists the user\'s own purchases (they are not excluded by default)', async () => {
+      for (const strategy of ['buy-again', 'repurchase']) {
+        const body = await ok(`/v1/users/g-user0/recommendations?k=4&strategy=${strategy}`);
+        expect(body).toMatchObject({ strategy, fallback: false });
+        expect(new Set(ids(body))).toEqual(new Set(['g0', 'g1', 'g2', 'g3']));
+        for (const item of body.items) expect(item.explanation).toBe('you bought this before');
+      }
     });
 
     it('When items are excluded explicitly, Then they are absent and the list is still full', async () => {

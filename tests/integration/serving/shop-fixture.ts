@@ -59,6 +59,8 @@ export const SHOP_RECIPE = {
   sources: {
     popularity: { params: { halfLifeDays: null, attributes: ['country'], minSegmentBuyers: 5 } },
     'buy-again': { params: {} },
+    // Weighted nowhere in the blend: served as a strategy of its own only.
+    repurchase: { params: {} },
     content: { params: {} },
     'item-knn': { params: { shrink: 0 } },
     als: { params: { factors: 4, iterations: 5 } },
