@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ArtifactFormatError, decodeArtifact, encodeArtifact } from './artifact.js';
 import type { Dataset } from './dataset.js';
 import { DAY_MS, decay } from './decay.js';
+import { median, orderTimesByItem } from './history.js';
 import { userItemMatrix } from './interactions.js';
 import { itemRemap } from './item-remap.js';
 import { parseParams } from './parse-params.js';
@@ -34,26 +35,6 @@ export type BuyAgainParams = z.output<typeof paramsSchema>;
 
 const ALGORITHM = 'buy-again';
 const VERSION = 2;
-
-function median(sorted: number[]): number {
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-/** The purchase times of each item: one per distinct order (the order's first event of that item). */
-function orderTimesByItem(history: readonly HistoryEntry[], itemCount: number): Map<number, number[]> {
-  const firstTs = new Map<number, Map<string | number, number>>();
-  for (const h of history) {
-    if (!Number.isInteger(h.item) || h.item < 0 || h.item >= itemCount) continue;
-    let orders = firstTs.get(h.item);
-    if (!orders) firstTs.set(h.item, (orders = new Map()));
-    const seen = orders.get(h.order);
-    if (seen === undefined || h.ts < seen) orders.set(h.order, h.ts);
-  }
-  const out = new Map<number, number[]>();
-  for (const [item, orders] of firstTs) out.set(item, [...orders.values()].sort((a, b) => a - b));
-  return out;
-}
 
 /**
  * Scores the items in the user's own history (everything else gets 0):

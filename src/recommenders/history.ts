@@ -23,6 +23,27 @@ export function recentDistinctItems(history: readonly HistoryEntry[], itemCount:
   return limit > 0 ? out.slice(0, limit) : out;
 }
 
+/** The purchase times of each item: one per distinct order (the order's first event of that item), ascending. */
+export function orderTimesByItem(history: readonly HistoryEntry[], itemCount: number): Map<number, number[]> {
+  const firstTs = new Map<number, Map<string | number, number>>();
+  for (const h of history) {
+    if (!Number.isInteger(h.item) || h.item < 0 || h.item >= itemCount) continue;
+    let orders = firstTs.get(h.item);
+    if (!orders) firstTs.set(h.item, (orders = new Map()));
+    const seen = orders.get(h.order);
+    if (seen === undefined || h.ts < seen) orders.set(h.order, h.ts);
+  }
+  const out = new Map<number, number[]>();
+  for (const [item, orders] of firstTs) out.set(item, [...orders.values()].sort((a, b) => a - b));
+  return out;
+}
+
+/** The median of ascending numbers (at least one). */
+export function median(sorted: readonly number[]): number {
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
 /** Number of distinct orders (baskets) in a history: the hybrid's measure of how much we know. */
 export function distinctOrderCount(history: readonly HistoryEntry[]): number {
   return new Set(history.map((h) => h.order)).size;

@@ -28,19 +28,26 @@ function packCsr(users: number, items: number, indptr: Int32Array, idx: number[]
   };
 }
 
-/**
- * The dataset's event indices grouped by user: user u's are events[indptr[u]..indptr[u + 1]), in time
- * order (the dataset's events are sorted by ts).
- */
-export function eventsByUser(ds: Pick<Dataset, 'userIds' | 'eventUser'>): { indptr: Int32Array; events: Int32Array } {
-  const users = ds.userIds.length;
+/** Rows (events or signals) grouped by user: user u's are events[indptr[u]..indptr[u + 1]), in their original order. */
+export interface UserEvents {
+  indptr: Int32Array;
+  events: Int32Array;
+}
+
+/** Groups row indices by the user in `user` (a counting sort, so each user's rows keep their order). */
+export function groupByUser(users: number, user: Int32Array): UserEvents {
   const indptr = new Int32Array(users + 1);
-  for (let e = 0; e < ds.eventUser.length; e++) indptr[ds.eventUser[e] + 1]++;
+  for (let r = 0; r < user.length; r++) indptr[user[r] + 1]++;
   for (let u = 0; u < users; u++) indptr[u + 1] += indptr[u];
-  const events = new Int32Array(ds.eventUser.length);
+  const events = new Int32Array(user.length);
   const fill = indptr.slice(0, users);
-  for (let e = 0; e < ds.eventUser.length; e++) events[fill[ds.eventUser[e]]++] = e;
+  for (let r = 0; r < user.length; r++) events[fill[user[r]]++] = r;
   return { indptr, events };
+}
+
+/** The dataset's events grouped by user, each user's in time order (the dataset's are sorted by ts). */
+export function eventsByUser(ds: Pick<Dataset, 'userIds' | 'eventUser'>): UserEvents {
+  return groupByUser(ds.userIds.length, ds.eventUser);
 }
 
 /** Builds the user x item matrix; weight = number of distinct orders containing (user, item). */
@@ -149,13 +156,8 @@ export function weightedUserItemMatrix(ds: Dataset): Csr {
   if (!sig || sig.user.length === 0) return bought;
   const users = ds.userIds.length;
   const items = ds.itemIds.length;
-  // Signals grouped by user (counting sort), then summed per item in a dense scratch row.
-  const start = new Int32Array(users + 1);
-  for (let s = 0; s < sig.user.length; s++) start[sig.user[s] + 1]++;
-  for (let u = 0; u < users; u++) start[u + 1] += start[u];
-  const byUser = new Int32Array(sig.user.length);
-  const fill = start.slice(0, users);
-  for (let s = 0; s < sig.user.length; s++) byUser[fill[sig.user[s]]++] = s;
+  // Signals grouped by user, then summed per item in a dense scratch row.
+  const { indptr: start, events: byUser } = groupByUser(users, sig.user);
   const scratch = new Float64Array(items);
   const touched = new Int32Array(items);
   const inRow = new Uint8Array(items);

@@ -5,7 +5,8 @@ import { choleskySolve } from './cholesky.js';
  * standardised features. `x` is row-major with `width` features per row, `y` the 0/1 labels. The
  * penalty `l2` applies to the standardised coefficients, not to the intercept. Returns the
  * coefficients on the raw features followed by the intercept (width + 1 values), or null when every
- * label is the same (there is nothing to separate).
+ * label is the same (there is nothing to separate) or the system cannot be solved (collinear features
+ * with no penalty).
  */
 export function fitLogistic(x: Float64Array, y: Uint8Array, width: number, l2: number, iterations: number): Float64Array | null {
   const rows = y.length;
@@ -49,7 +50,13 @@ export function fitLogistic(x: Float64Array, y: Uint8Array, width: number, l2: n
     }
     // Keeps the system positive definite when l2 = 0 and a feature is constant.
     for (let a = 0; a < d; a++) hess[a * d + a] += 1e-9;
-    const step = choleskySolve(hess, grad, d);
+    let step: Float64Array;
+    try {
+      step = choleskySolve(hess, grad, d);
+    } catch {
+      // Collinear features without a penalty (l2 0) can leave no positive pivot: nothing stable to learn.
+      return null;
+    }
     let moved = 0;
     for (let a = 0; a < d; a++) {
       w[a] -= step[a];

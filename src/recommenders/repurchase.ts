@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { ArtifactFormatError, decodeArtifact, encodeArtifact } from './artifact.js';
 import type { Dataset } from './dataset.js';
 import { DAY_MS } from './decay.js';
-import { eventsByUser } from './interactions.js';
+import { median, orderTimesByItem } from './history.js';
+import { eventsByUser, type UserEvents } from './interactions.js';
 import { itemRemap } from './item-remap.js';
 import { fitLogistic } from './logistic.js';
 import { parseParams } from './parse-params.js';
@@ -26,8 +27,10 @@ const paramsSchema = z.strictObject({
   /** Pseudo-buyers of the items' repurchase-share prior (as buy-again's propensityPrior). */
   propensityPrior: z.number().min(0).default(10),
   /**
-   * Most (customer, item) pairs the regression is fitted on; above it every k-th customer of the label
-   * window is kept. 16 coefficients are well determined by far fewer, and a large shop's fit stays fast.
+   * About the most (customer, item) pairs the regression is fitted on: above it every k-th customer of
+   * the label window is kept, k = ceil(pairs / maxPairs), so the pairs kept are about maxPairs (more
+   * when the kept customers happen to have more items than the average). 16 coefficients are well
+   * determined by far fewer, and a large shop's fit stays fast.
    */
   maxPairs: z.int().min(100).default(200_000),
 });
@@ -69,30 +72,19 @@ export interface ItemFacts {
 }
 const FACTS = ['propensity', 'buyers', 'recent', 'trend'] as const;
 
-interface OwnItem {
-  /** Times of the distinct orders with the item, ascending. */
-  times: number[];
-  quantity: number;
-}
-
-/** A customer's items: per item, one time per distinct order (its first event there) and the quantity bought. */
-function ownItems(history: readonly HistoryEntry[], itemCount: number): { items: Map<number, OwnItem>; orders: number; lastOrder: number } {
-  const byItem = new Map<number, { orders: Map<string | number, number>; quantity: number }>();
+/** A customer's items with their distinct orders' times (ascending) and quantity bought, their order count and last order's time. */
+function ownItems(history: readonly HistoryEntry[], itemCount: number) {
+  const times = orderTimesByItem(history, itemCount);
+  const quantity = new Map<number, number>();
   const orders = new Set<string | number>();
   let lastOrder = Number.NEGATIVE_INFINITY;
   for (const h of history) {
-    if (!Number.isInteger(h.item) || h.item < 0 || h.item >= itemCount) continue;
+    if (!times.has(h.item)) continue;
     orders.add(h.order);
     lastOrder = Math.max(lastOrder, h.ts);
-    let e = byItem.get(h.item);
-    if (!e) byItem.set(h.item, (e = { orders: new Map(), quantity: 0 }));
-    const seen = e.orders.get(h.order);
-    if (seen === undefined || h.ts < seen) e.orders.set(h.order, h.ts);
-    e.quantity += Math.max(0, h.quantity);
+    quantity.set(h.item, (quantity.get(h.item) ?? 0) + Math.max(0, h.quantity));
   }
-  const items = new Map<number, OwnItem>();
-  for (const [item, e] of byItem) items.set(item, { times: [...e.orders.values()].sort((a, b) => a - b), quantity: e.quantity });
-  return { items, orders: orders.size, lastOrder };
+  return { times, quantity, orders: orders.size, lastOrder };
 }
 
 const logDays = (ms: number) => Math.log1p(Math.max(0, ms) / DAY_MS);
@@ -101,9 +93,7 @@ const logDays = (ms: number) => Math.log1p(Math.max(0, ms) / DAY_MS);
 function medianInterval(times: readonly number[]): number {
   const gaps: number[] = [];
   for (let j = 1; j < times.length; j++) gaps.push(Math.max(DAY_MS, times[j] - times[j - 1]));
-  gaps.sort((a, b) => a - b);
-  const mid = gaps.length >> 1;
-  return gaps.length % 2 ? gaps[mid] : (gaps[mid - 1] + gaps[mid]) / 2;
+  return median(gaps.sort((a, b) => a - b));
 }
 
 /**
@@ -111,9 +101,10 @@ function medianInterval(times: readonly number[]): number {
  * at time `now`. `x` is reused: copy it to keep it.
  */
 export function pairFeatures(history: readonly HistoryEntry[], now: number, facts: ItemFacts, emit: (item: number, x: Float64Array) => void): void {
-  const { items, orders, lastOrder } = ownItems(history, facts.propensity.length);
+  const { times: items, quantity: bought, orders, lastOrder } = ownItems(history, facts.propensity.length);
   const x = new Float64Array(F);
-  for (const [item, { times, quantity }] of items) {
+  for (const [item, times] of items) {
+    const quantity = bought.get(item) ?? 0;
     const n = times.length;
     const last = times[n - 1];
     const recency = Math.pow(0.5, Math.max(0, now - last) / (60 * DAY_MS));
@@ -142,9 +133,13 @@ export function pairFeatures(history: readonly HistoryEntry[], now: number, fact
  * Item facts from the purchases before `before`, in one pass over each customer's events with a stamp
  * per item (no per-pair map, so a large shop costs its events, not its customer x item pairs).
  */
-export function itemFacts(ds: Dataset, before: number, params: Pick<RepurchaseParams, 'recentDays' | 'trendDays' | 'propensityPrior'>): ItemFacts {
+export function itemFacts(
+  ds: Dataset,
+  before: number,
+  params: Pick<RepurchaseParams, 'recentDays' | 'trendDays' | 'propensityPrior'>,
+  { indptr, events }: UserEvents = eventsByUser(ds),
+): ItemFacts {
   const n = ds.itemIds.length;
-  const { indptr, events } = eventsByUser(ds);
   const buyers = new Float64Array(n);
   const repeaters = new Float64Array(n);
   const recent = new Float64Array(n);
@@ -202,8 +197,7 @@ export function itemFacts(ds: Dataset, before: number, params: Pick<RepurchasePa
  * back, so only those who did give pairs (as the evaluation ranks only customers who buy). Above
  * `maxPairs`, every k-th such customer. Only the chosen customers' histories are built.
  */
-function labelledPairs(ds: Dataset, start: number, facts: ItemFacts, maxPairs: number): { x: Float64Array; y: Uint8Array } {
-  const { indptr, events } = eventsByUser(ds);
+function labelledPairs(ds: Dataset, start: number, facts: ItemFacts, maxPairs: number, { indptr, events }: UserEvents): { x: Float64Array; y: Uint8Array } {
   const n = ds.itemIds.length;
   // Customers with purchases on both sides of `start`, and their pairs before it.
   const seen = new Int32Array(n).fill(-1);
@@ -303,11 +297,12 @@ export const repurchaseFactory = {
   parseParams: (raw: unknown) => parseParams(ALGORITHM, paramsSchema, raw),
   fit(ds: Dataset, params: RepurchaseParams): Recommender {
     const start = ds.now - params.labelDays * DAY_MS;
-    const pairs = labelledPairs(ds, start, itemFacts(ds, start, params), params.maxPairs);
+    const byUser = eventsByUser(ds);
+    const pairs = labelledPairs(ds, start, itemFacts(ds, start, params, byUser), params.maxPairs, byUser);
     const coefficients = fitLogistic(pairs.x, pairs.y, F, params.l2, params.iterations) ?? FALLBACK;
     // The served facts count everything trained on: their windows end just after the latest purchase.
     const end = ds.eventTs.length ? Math.max(ds.now, ds.eventTs[ds.eventTs.length - 1] + 1) : ds.now;
-    return createRepurchase(params, [...ds.itemIds], itemFacts(ds, end, params), coefficients, ds.now);
+    return createRepurchase(params, [...ds.itemIds], itemFacts(ds, end, params, byUser), coefficients, ds.now);
   },
   fromArtifact,
 } satisfies RecommenderFactory<RepurchaseParams>;

@@ -48,10 +48,12 @@ export async function computeModel(
   const alsThreads = createAlsThreads(opts.threads ?? 1);
   // With threads to spare, a long single-threaded fit (EASE) runs beside the others.
   const offThread = new Map<string, Promise<{ model: Recommender; ms: number }>>();
+  // Ends those threads when the fits here fail first (a finished one ignores it).
+  const fitsDone = new AbortController();
   if ((opts.threads ?? 1) >= 2) {
     for (const [name, { recommender, params }] of Object.entries(recipe.sources)) {
       if (!OWN_THREAD_FAMILIES.has(recommender)) continue;
-      const fit = fitInWorker(ds, recommender, params);
+      const fit = fitInWorker(ds, recommender, params, fitsDone.signal);
       // Observed at once: a failure surfaces when fitRecipe awaits it, not as an unhandled rejection before.
       fit.catch(() => {});
       offThread.set(name, fit);
@@ -67,7 +69,10 @@ export async function computeModel(
     },
     alsThreads ? { halfSteps: alsThreads } : undefined,
     { imported: opts.importedAls, offThread },
-  ).finally(() => alsThreads?.close());
+  ).finally(() => {
+    alsThreads?.close();
+    fitsDone.abort(new Error('the training stopped fitting'));
+  });
   await fire({ step: 'fit', phase: 'end' });
   if (listenerError) throw listenerError;
 

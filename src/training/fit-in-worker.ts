@@ -17,16 +17,30 @@ const WORKER_URL = siblingModule(import.meta.url, 'fit-worker');
  */
 export const OWN_THREAD_FAMILIES: ReadonlySet<string> = new Set(['ease']);
 
-/** Fits `recommender` with (parsed) `params` on `ds` in a worker thread; resolves to the model and the fit's milliseconds. */
-export function fitInWorker(ds: Dataset, recommender: string, params: unknown): Promise<{ model: Recommender; ms: number }> {
+/**
+ * Fits `recommender` with (parsed) `params` on `ds` in a worker thread; resolves to the model and the
+ * fit's milliseconds. Aborting `signal` ends the thread and rejects with the signal's reason. The
+ * worker's dataset has the purchases (shared, not copied), the signals and the ids, but no catalogue
+ * or index maps: a family fitted this way (OWN_THREAD_FAMILIES) must not read those.
+ */
+export function fitInWorker(ds: Dataset, recommender: string, params: unknown, signal?: AbortSignal): Promise<{ model: Recommender; ms: number }> {
   const factory = recommenderFactory(recommender);
   if (!factory) return Promise.reject(new Error(`unknown recommender "${recommender}"`));
-  // Purchases are shared, not copied; the few non-purchase signals are copied with the message.
+  if (signal?.aborted) return Promise.reject(signal.reason);
   const data: Dataset = { ...slimDataset(ds), ...(ds.signals ? { signals: ds.signals } : {}) };
   return new Promise((resolve, reject) => {
     const worker = startModuleWorker(WORKER_URL, { ds: data, recommender, params });
     let settled = false;
+    const onAbort = () => {
+      if (settled) return;
+      settled = true;
+      void worker.terminate();
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     worker.once('message', (msg: { type: 'done'; artifact: Uint8Array; ms: number } | { type: 'error'; message: string }) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (settled) return;
       settled = true;
       void worker.terminate();
       if (msg.type === 'error') return reject(new Error(msg.message));
@@ -37,11 +51,16 @@ export function fitInWorker(ds: Dataset, recommender: string, params: unknown): 
       }
     });
     worker.once('error', (err) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (settled) return;
       settled = true;
       reject(err);
     });
     worker.once('exit', (code) => {
-      if (!settled) reject(new Error(`fit worker for ${recommender} exited with code ${code}`));
+      signal?.removeEventListener('abort', onAbort);
+      if (settled) return;
+      settled = true;
+      reject(new Error(`fit worker for ${recommender} exited with code ${code}`));
     });
   });
 }

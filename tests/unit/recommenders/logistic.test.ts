@@ -57,6 +57,18 @@ describe('fitLogistic', () => {
     expect(fitLogistic(Float64Array.of(1, 2), Uint8Array.of(1, 1), 1, 1, 10)).toBeNull();
   });
 
+  it('does not throw on two identical features without a penalty: it returns a finite fit or null', () => {
+    const { x: one, y } = binaryGroups(10, 2, 10, 7);
+    const x = new Float64Array(one.length * 2);
+    one.forEach((v, i) => ((x[2 * i] = v), (x[2 * i + 1] = v)));
+    const w = fitLogistic(x, y, 2, 0, 50);
+    if (w) {
+      for (const v of w) expect(Number.isFinite(v)).toBe(true);
+      // Whatever the split between the twins, together they carry the one slope.
+      expect(w[0] + w[1]).toBeCloseTo(logit(0.7) - logit(0.2), 4);
+    }
+  });
+
   it('rejects rows that do not match the labels', () => {
     expect(() => fitLogistic(Float64Array.of(1, 2, 3), Uint8Array.of(0, 1), 2, 1, 10)).toThrow(/3 values for 2 rows of 2/);
   });

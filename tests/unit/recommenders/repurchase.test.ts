@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ArtifactFormatError } from '../../../src/recommenders/artifact.js';
+import { ArtifactFormatError, decodeArtifact, encodeArtifact } from '../../../src/recommenders/artifact.js';
 import { buildDataset, type PurchaseRow } from '../../../src/recommenders/dataset.js';
 import type { HistoryEntry } from '../../../src/recommenders/recommender.js';
 import { itemFacts, pairFeatures, REPURCHASE_FEATURES, repurchaseFactory } from '../../../src/recommenders/repurchase.js';
@@ -105,9 +105,11 @@ describe('repurchase (learned)', () => {
   it('rejects an artifact that is not its own or has the wrong number of coefficients', () => {
     const { ds, model } = scoresOf('HABIT');
     expect(() => repurchaseFactory.fromArtifact(new Uint8Array(4), ds)).toThrow(ArtifactFormatError);
-    const bytes = model.toArtifact();
-    // The coefficients are the last array: cut it short by one value.
-    expect(() => repurchaseFactory.fromArtifact(bytes.subarray(0, bytes.length - 8), ds)).toThrow(ArtifactFormatError);
+    const { header, arrays } = decodeArtifact(model.toArtifact());
+    const short = encodeArtifact(header, { ...arrays, coefficients: (arrays.coefficients as Float64Array).slice(1) });
+    expect(() => repurchaseFactory.fromArtifact(short, ds)).toThrow(/wrong number of coefficients/);
+    const noFacts = encodeArtifact(header, { coefficients: arrays.coefficients });
+    expect(() => repurchaseFactory.fromArtifact(noFacts, ds)).toThrow(/propensity does not match the item list/);
   });
 });
 

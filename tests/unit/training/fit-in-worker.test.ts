@@ -40,8 +40,19 @@ describe('fitting a source on a thread of its own', () => {
 
   it('rejects with the fit\u2019s own error, and for an unknown family', async () => {
     const { ds } = twoGroups();
-    await expect(fitInWorker(ds, 'ease', { lambda: 'not a number' })).rejects.toThrow();
+    // Unparsed params reach the fit as they are: a lambda that is not a number leaves no positive pivot.
+    await expect(fitInWorker(ds, 'ease', { lambda: 'not a number' })).rejects.toThrow(/not positive definite/);
     await expect(fitInWorker(ds, 'no-such-family', {})).rejects.toThrow(/unknown recommender "no-such-family"/);
+  });
+
+  it('ends the thread and rejects with the reason when aborted, before or while it fits', async () => {
+    const { ds } = twoGroups();
+    const params = recommenderFactory('ease')!.parseParams({ lambda: 10 });
+    const stop = new AbortController();
+    const fit = fitInWorker(ds, 'ease', params, stop.signal);
+    stop.abort(new Error('stopped'));
+    await expect(fit).rejects.toThrow('stopped');
+    await expect(fitInWorker(ds, 'ease', params, stop.signal)).rejects.toThrow('stopped');
   });
 
   it('lets fitRecipe fit the others meanwhile: sources stay in recipe order and the hybrid blends the same', async () => {
