@@ -7,7 +7,7 @@
 import { findAnchorsBySource } from './anchor-finder.js';
 import { BECAUSE_YOU_BOUGHT } from './neighbour-scores.js';
 import { popularityPhraseFor } from './popularity-phrase.js';
-import { OWN_ITEM_SOURCES } from './own-item-sources.js';
+import { listsOwnItemsOnly } from './own-item-sources.js';
 import { nameOf, type Pick } from './recommendation.js';
 import type { ServingModel } from './serving-model.js';
 
@@ -38,7 +38,7 @@ export function sourcePhrase(model: ServingModel, source: string | undefined, se
   if (source === undefined) return undefined;
   if (source === 'popularity') return popularityPhraseFor(model, segment, item);
   if (source === 'trend') return TRENDING;
-  if (OWN_ITEM_SOURCES.has(source)) return BOUGHT_BEFORE;
+  if (listsOwnItemsOnly(model.info, source)) return BOUGHT_BEFORE;
   return WITHOUT_ANCHOR[source] ?? LIKE_YOURS;
 }
 

@@ -22,7 +22,7 @@ import { decodeCandidates, decodeUserEntry, sortedHas, strategyTable, USERS_TABL
 import { loadOnRequestScorer, type OnRequestScorer } from './on-request-scorer.js';
 import type { PurchaseRow } from '../recommenders/dataset.js';
 import { singleStrategies, type ScoredUser } from './serving-model-builder.js';
-import { OWN_ITEM_SOURCES } from './own-item-sources.js';
+import { listsOwnItemsOnly } from './own-item-sources.js';
 
 /** Share of the blended score given to neighbours of purchases made since training. */
 const LIVE_WEIGHT = 0.5;
@@ -63,7 +63,7 @@ export function forgetUserEntries(model: ServingModel, userId: string): void {
 export function reusedAnswer(model: ServingModel, userId: string, q: UserQuery, live: readonly unknown[]): Recommendation | undefined {
   if (live.length > 0) return undefined;
   const strategy = q.strategy ?? 'hybrid';
-  const key = answerKey(strategy, q.excludePurchased ?? !OWN_ITEM_SOURCES.has(strategy), q);
+  const key = answerKey(strategy, q.excludePurchased ?? !listsOwnItemsOnly(model.info, strategy), q);
   return key === undefined ? undefined : model.answers.get(userId, key);
 }
 
@@ -71,7 +71,7 @@ export async function recommendForUser(deps: ServingDeps, userId: string, q: Use
   const model = await deps.model();
   const strategy = q.strategy ?? 'hybrid';
   // Buy-again and repurchase list only what the user bought: excluding purchases would leave nothing of them.
-  const excludePurchased = q.excludePurchased ?? !OWN_ITEM_SOURCES.has(strategy);
+  const excludePurchased = q.excludePurchased ?? !listsOwnItemsOnly(model?.info, strategy);
   const down: Degraded = { degraded: false };
   if (!model) {
     const user = await unlessDown(deps.catalog.getUser(userId), null, down);

@@ -36,6 +36,8 @@ export interface ServingModelInfo {
   candidates: number;
   /** The training data's reference time (latest event, epoch ms): live events after it are news. */
   now: number;
+  /** Sources of a family that scores only the customer's own items (own-item-sources.ts); absent in models trained before it. */
+  ownItemSources?: string[];
 }
 
 export interface ItemTable {

@@ -24,6 +24,7 @@ import { findAnchorsBySource } from './anchor-finder.js';
 import { buildNeighbourTables, buildPopularTable, findSegment } from './serving-tables.js';
 import { topSparseCandidates } from './top-candidates.js';
 import { encodeCandidates, encodeUserEntry, strategyTable, USERS_TABLE, type Candidates, type UserEntry } from './user-entry.js';
+import { OWN_ITEM_FAMILIES } from './own-item-sources.js';
 
 /** The `serving` section a recipe may carry; every field has a default. */
 export const servingOptionsSchema = z.object({
@@ -111,6 +112,7 @@ export function prepareServingModel(input: BuildServingModelInput): PreparedServ
     hybridSources: sourceNames,
     candidates: options.candidates,
     now: ds.now,
+    ownItemSources: sourceNames.filter((s) => OWN_ITEM_FAMILIES.has(fitted.sources.get(s)!.name)),
   };
 
   const popular = buildPopularTable(ds, fitted.sources.get('popularity'), options.popular);

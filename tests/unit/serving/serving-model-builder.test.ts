@@ -5,6 +5,10 @@ import { ARTIFACT_ITEMS, ARTIFACT_NEIGHBOURS, ARTIFACT_POPULAR } from '../../../
 import { decodeCandidates, decodeUserEntry, strategyTable, USERS_TABLE } from '../../../src/serving/user-entry.js';
 import { twoGroups } from '../recommenders/two-groups.fixture.js';
 import { fitSources } from './fit-sources.js';
+import { recommenderFactory } from '../../../src/recommenders/registry.js';
+import { BOUGHT_BEFORE, sourcePhrase } from '../../../src/serving/explanations.js';
+import { listsOwnItemsOnly } from '../../../src/serving/own-item-sources.js';
+import type { ServingModel } from '../../../src/serving/serving-model.js';
 
 const { ds } = twoGroups();
 const fitted = fitSources(ds);
@@ -80,5 +84,33 @@ describe('serving model builder', () => {
     expect(model.items.price[i]).toBe(62);
     expect(model.items.categories[i]).toEqual(['kitchen']);
     expect(model.info.strategies[0]).toBe('hybrid');
+  });
+});
+
+describe('sources that list only the customer\u2019s own items', () => {
+  it('When a recipe names them its own way, Then the model records them by family, and their picks are repurchases', () => {
+    const sources = new Map(fitted.sources);
+    // buy-again under another name, and repurchase beside it.
+    sources.set('again', sources.get('buy-again')!);
+    sources.delete('buy-again');
+    const factory = recommenderFactory('repurchase')!;
+    sources.set('learned', factory.fit(ds, factory.parseParams({})));
+    const renamed = buildServingModel({ ds, fitted: { ...fitted, sources }, recipe: { serving: { candidates: 10, strategyCandidates: 10 } } });
+    const info = decodeServingModel(
+      { version: 'v2', recipe: 'renamed', trainedAt: new Date().toISOString(), info: {} },
+      { items: renamed.artifacts.get(ARTIFACT_ITEMS)!, neighbours: renamed.artifacts.get(ARTIFACT_NEIGHBOURS)!, popular: renamed.artifacts.get(ARTIFACT_POPULAR)! },
+    ).info;
+    expect(info.ownItemSources).toEqual(['again', 'learned']);
+    for (const name of ['again', 'learned']) {
+      expect(listsOwnItemsOnly(info, name)).toBe(true);
+      expect(sourcePhrase({ info } as ServingModel, name, 0, 0)).toBe(BOUGHT_BEFORE);
+    }
+    expect(listsOwnItemsOnly(info, 'item-knn')).toBe(false);
+    // The default names are no longer own-item sources of this model.
+    expect(listsOwnItemsOnly(info, 'buy-again')).toBe(false);
+    // A model trained before the field was recorded, or none: the default recipe's names.
+    expect(listsOwnItemsOnly({}, 'buy-again')).toBe(true);
+    expect(listsOwnItemsOnly(undefined, 'repurchase')).toBe(true);
+    expect(listsOwnItemsOnly(undefined, 'again')).toBe(false);
   });
 });
