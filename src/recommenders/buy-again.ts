@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ArtifactFormatError, decodeArtifact, encodeArtifact } from './artifact.js';
 import type { Dataset } from './dataset.js';
 import { DAY_MS, decay } from './decay.js';
-import { median, orderTimesByItem } from './history.js';
+import { cycleDue, orderTimesByItem } from './history.js';
 import { userItemMatrix } from './interactions.js';
 import { itemRemap } from './item-remap.js';
 import { parseParams } from './parse-params.js';
@@ -53,14 +53,7 @@ function createBuyAgain(params: BuyAgainParams, itemIds: readonly string[], prop
     for (const [item, times] of orderTimesByItem(ctx.history, n)) {
       const last = times[times.length - 1];
       const recency = decay(now, last, params.halfLifeDays);
-      let due = 0;
-      if (params.dueWeight > 0 && times.length >= params.minOrdersForCycle) {
-        const intervals: number[] = [];
-        for (let j = 1; j < times.length; j++) intervals.push(Math.max(minInterval, times[j] - times[j - 1]));
-        const cycle = median(intervals.sort((a, b) => a - b));
-        const ratio = Math.max(minInterval, now - last) / cycle;
-        due = Math.exp(-(Math.log(ratio) ** 2) / (2 * params.dueWidth ** 2));
-      }
+      const due = params.dueWeight > 0 && times.length >= params.minOrdersForCycle ? cycleDue(times, now, minInterval, params.dueWidth) : 0;
       set(item, Math.log1p(times.length) * (recency + params.dueWeight * due) * boost(item));
     }
   };

@@ -38,10 +38,20 @@ export function orderTimesByItem(history: readonly HistoryEntry[], itemCount: nu
   return out;
 }
 
-/** The median of ascending numbers (at least one). */
-export function median(sorted: readonly number[]): number {
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+/**
+ * How due an item is on its purchase cycle at `now`, from its order times (ascending, two or more):
+ *   exp(-ln(elapsed / cycle)^2 / (2 * width^2)), cycle = the median gap between the times,
+ * every gap and the time elapsed since the last at least `minInterval`. 1 when the time since the last
+ * order equals the usual gap, so a coffee bought every 30 days is due on day 30.
+ */
+export function cycleDue(times: readonly number[], now: number, minInterval: number, width: number): number {
+  const gaps: number[] = [];
+  for (let j = 1; j < times.length; j++) gaps.push(Math.max(minInterval, times[j] - times[j - 1]));
+  gaps.sort((a, b) => a - b);
+  const mid = gaps.length >> 1;
+  const cycle = gaps.length % 2 ? gaps[mid] : (gaps[mid - 1] + gaps[mid]) / 2;
+  const ratio = Math.max(minInterval, now - times[times.length - 1]) / cycle;
+  return Math.exp(-(Math.log(ratio) ** 2) / (2 * width ** 2));
 }
 
 /** Number of distinct orders (baskets) in a history: the hybrid's measure of how much we know. */

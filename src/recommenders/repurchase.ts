@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ArtifactFormatError, decodeArtifact, encodeArtifact } from './artifact.js';
 import type { Dataset } from './dataset.js';
 import { DAY_MS } from './decay.js';
-import { median, orderTimesByItem } from './history.js';
+import { cycleDue, orderTimesByItem } from './history.js';
 import { eventsByUser, type UserEvents } from './interactions.js';
 import { itemRemap } from './item-remap.js';
 import { fitLogistic } from './logistic.js';
@@ -89,13 +89,6 @@ function ownItems(history: readonly HistoryEntry[], itemCount: number) {
 
 const logDays = (ms: number) => Math.log1p(Math.max(0, ms) / DAY_MS);
 
-/** Median of the gaps between consecutive times (ascending, 2 or more), each at least a day. */
-function medianInterval(times: readonly number[]): number {
-  const gaps: number[] = [];
-  for (let j = 1; j < times.length; j++) gaps.push(Math.max(DAY_MS, times[j] - times[j - 1]));
-  return median(gaps.sort((a, b) => a - b));
-}
-
 /**
  * Calls `emit(item, x)` for each item in the customer's history with its features (REPURCHASE_FEATURES)
  * at time `now`. `x` is reused: copy it to keep it.
@@ -108,8 +101,8 @@ export function pairFeatures(history: readonly HistoryEntry[], now: number, fact
     const n = times.length;
     const last = times[n - 1];
     const recency = Math.pow(0.5, Math.max(0, now - last) / (60 * DAY_MS));
-    // As buy-again's due bump (width 0.5): 1 when the time since the last order equals the usual interval.
-    const due = n >= 2 ? Math.exp(-(Math.log(Math.max(DAY_MS, now - last) / medianInterval(times)) ** 2) / 0.5) : 0;
+    // Buy-again's due bump with its default width and shortest gap (a day).
+    const due = n >= 2 ? cycleDue(times, now, DAY_MS, 0.5) : 0;
     x[0] = Math.log1p(n);
     x[1] = logDays(now - last);
     x[2] = x[1] * x[1];

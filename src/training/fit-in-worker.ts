@@ -31,36 +31,31 @@ export function fitInWorker(ds: Dataset, recommender: string, params: unknown, s
   return new Promise((resolve, reject) => {
     const worker = startModuleWorker(WORKER_URL, { ds: data, recommender, params });
     let settled = false;
-    const onAbort = () => {
+    // The first of the result, an error, the thread's exit or the abort settles; the rest are ignored.
+    const settle = (outcome: () => void) => {
       if (settled) return;
       settled = true;
-      void worker.terminate();
-      reject(signal!.reason);
+      signal?.removeEventListener('abort', onAbort);
+      outcome();
     };
+    const onAbort = () =>
+      settle(() => {
+        void worker.terminate();
+        reject(signal!.reason);
+      });
     signal?.addEventListener('abort', onAbort, { once: true });
-    worker.once('message', (msg: { type: 'done'; artifact: Uint8Array; ms: number } | { type: 'error'; message: string }) => {
-      signal?.removeEventListener('abort', onAbort);
-      if (settled) return;
-      settled = true;
-      void worker.terminate();
-      if (msg.type === 'error') return reject(new Error(msg.message));
-      try {
-        resolve({ model: factory.fromArtifact(msg.artifact, ds), ms: msg.ms });
-      } catch (err) {
-        reject(err);
-      }
-    });
-    worker.once('error', (err) => {
-      signal?.removeEventListener('abort', onAbort);
-      if (settled) return;
-      settled = true;
-      reject(err);
-    });
-    worker.once('exit', (code) => {
-      signal?.removeEventListener('abort', onAbort);
-      if (settled) return;
-      settled = true;
-      reject(new Error(`fit worker for ${recommender} exited with code ${code}`));
-    });
+    worker.once('message', (msg: { type: 'done'; artifact: Uint8Array; ms: number } | { type: 'error'; message: string }) =>
+      settle(() => {
+        void worker.terminate();
+        if (msg.type === 'error') return reject(new Error(msg.message));
+        try {
+          resolve({ model: factory.fromArtifact(msg.artifact, ds), ms: msg.ms });
+        } catch (err) {
+          reject(err);
+        }
+      }),
+    );
+    worker.once('error', (err) => settle(() => reject(err)));
+    worker.once('exit', (code) => settle(() => reject(new Error(`fit worker for ${recommender} exited with code ${code}`))));
   });
 }
