@@ -54,56 +54,66 @@ export function eventsByUser(ds: Pick<Dataset, 'userIds' | 'eventUser'>): UserEv
 export function userItemMatrix(ds: Dataset): Csr {
   const users = ds.userIds.length;
   const items = ds.itemIds.length;
-  // Group event indices by user, then count distinct orders per (user, item).
-  const { indptr: counts, events: byUser } = eventsByUser(ds);
-
+  const { indptr: starts, events: byUser } = eventsByUser(ds);
+  let orders = 0;
+  for (const o of ds.eventOrder) if (o >= orders) orders = o + 1;
+  // One user's row in dense scratch arrays over the items, then written out sorted by item index.
+  const count = new Float64Array(items);
+  const last = new Float64Array(items);
+  const first = new Float64Array(items);
+  const inRow = new Uint8Array(items);
+  const row = new Int32Array(items);
+  // (item, order) pairs already counted for the current user, as item * orders + order.
+  const counted = new Set<number>();
+  // A row has at most one entry per event: sized for that, trimmed at the end.
+  const cap = ds.eventItem.length;
   const indptr = new Int32Array(users + 1);
-  const idx: number[] = [];
-  const val: number[] = [];
-  const last: number[] = [];
-  const first: number[] = [];
-  const slot = new Map<number, number>();
-  const seenOrder = new Set<string>();
+  let indices = new Int32Array(cap);
+  let values = new Float32Array(cap);
+  let lastTs = new Float64Array(cap);
+  let firstTs = new Float64Array(cap);
+  let nnz = 0;
   for (let u = 0; u < users; u++) {
-    slot.clear();
-    seenOrder.clear();
-    const start = idx.length;
-    for (let p = counts[u]; p < counts[u + 1]; p++) {
+    let n = 0;
+    counted.clear();
+    for (let p = starts[u]; p < starts[u + 1]; p++) {
       const e = byUser[p];
       const i = ds.eventItem[e];
       const ts = ds.eventTs[e];
-      let s = slot.get(i);
-      if (s === undefined) {
-        s = idx.length;
-        slot.set(i, s);
-        idx.push(i);
-        val.push(0);
-        last.push(ts);
-        first.push(ts);
+      if (inRow[i] === 0) {
+        inRow[i] = 1;
+        row[n++] = i;
+        count[i] = 0;
+        last[i] = ts;
+        first[i] = ts;
       }
-      const key = `${i}:${ds.eventOrder[e]}`;
-      if (!seenOrder.has(key)) {
-        seenOrder.add(key);
-        val[s] += 1;
+      const key = i * orders + ds.eventOrder[e];
+      if (!counted.has(key)) {
+        counted.add(key);
+        count[i] += 1;
       }
-      if (ts > last[s]) last[s] = ts;
-      if (ts < first[s]) first[s] = ts;
+      if (ts > last[i]) last[i] = ts;
+      if (ts < first[i]) first[i] = ts;
     }
-    // Sort the row by item index so rows can be merged and searched.
-    const order = Array.from({ length: idx.length - start }, (_, k) => start + k).sort((a, b) => idx[a] - idx[b]);
-    const ri = order.map((k) => idx[k]);
-    const rv = order.map((k) => val[k]);
-    const rl = order.map((k) => last[k]);
-    const rf = order.map((k) => first[k]);
-    for (let k = 0; k < order.length; k++) {
-      idx[start + k] = ri[k];
-      val[start + k] = rv[k];
-      last[start + k] = rl[k];
-      first[start + k] = rf[k];
+    // Rows sorted by item index so they can be merged and searched.
+    const sorted = row.subarray(0, n).sort();
+    for (const i of sorted) {
+      indices[nnz] = i;
+      values[nnz] = count[i];
+      lastTs[nnz] = last[i];
+      firstTs[nnz] = first[i];
+      nnz++;
+      inRow[i] = 0;
     }
-    indptr[u + 1] = idx.length;
+    indptr[u + 1] = nnz;
   }
-  return packCsr(users, items, indptr, idx, val, last, first);
+  if (nnz < cap) {
+    indices = indices.slice(0, nnz);
+    values = values.slice(0, nnz);
+    lastTs = lastTs.slice(0, nnz);
+    firstTs = firstTs.slice(0, nnz);
+  }
+  return { rows: users, cols: items, indptr, indices, values, lastTs, firstTs };
 }
 
 /**
