@@ -1,6 +1,6 @@
 import { distinctOrderCount } from '../recommenders/history.js';
 import { blendedSources, blendWeights, discoveryDiscount, repeatBlendWeights, type HybridConfig } from '../recommenders/hybrid.js';
-import type { Recommender } from '../recommenders/recommender.js';
+import type { Recommender, UserContext } from '../recommenders/recommender.js';
 import { TopKHeap } from '../recommenders/top-k-heap.js';
 import { buildBlendMatrix, matrixMatches, type BlendMatrix } from './blend-matrix.js';
 import { userContextsOf } from './user-contexts.js';
@@ -29,6 +29,10 @@ export interface BlendCache {
   /** Distinct train buyers per item (for the hybrid's discovery discount). */
   itemBuyers: Float32Array;
   parts: Map<string, SourcePart>;
+  /** The cached users' scoring contexts, built by the first sourcePart and shared by the sources after it. */
+  contexts?: Map<number, UserContext>;
+  /** The discovery discount per item, by beta, as the searches try them. */
+  discounts?: Map<number, Float32Array>;
   /** The parts laid out for re-blending, rebuilt by scoreBlend whenever `parts` changed. */
   matrix?: BlendMatrix;
   /** Each user's best new items under one blend of them, kept while only the weights on own items change (see scoreBlendRange). */
@@ -101,10 +105,10 @@ export function createBlendCache(split: EvaluationSplit): BlendCache {
 /**
  * Scores every cached user with `model`, divides by the user's top score (the hybrid's `max`
  * normalisation) and keeps the `depth` best positive items. Depth bounds how far down a source's list
- * the blend can reach; a few hundred is plenty for a top 10.
+ * the blend can reach; a few hundred is plenty for a top 10. The part is not added to `cache.parts`.
  */
-export function addSourcePart(cache: BlendCache, split: EvaluationSplit, name: string, model: Recommender, depth = 200): void {
-  const contexts = userContextsOf(split, cache.users);
+export function sourcePart(cache: BlendCache, split: EvaluationSplit, model: Recommender, depth = 200): SourcePart {
+  const contexts = (cache.contexts ??= userContextsOf(split, cache.users));
   const out = new Float32Array(cache.itemCount);
   const items: number[] = [];
   const scores: number[] = [];
@@ -113,7 +117,15 @@ export function addSourcePart(cache: BlendCache, split: EvaluationSplit, name: s
     out.fill(0);
     model.scoreUser(contexts.get(u)!, out);
     const heap = new TopKHeap(depth);
-    for (let i = 0; i < out.length; i++) if (out[i] > 0) heap.push(i, out[i]);
+    // Below the heap's threshold an item cannot enter (push would reject it): skip the call.
+    let floor = heap.threshold;
+    for (let i = 0; i < out.length; i++) {
+      const v = out[i];
+      if (v > 0 && v >= floor) {
+        heap.push(i, v);
+        floor = heap.threshold;
+      }
+    }
     const top = heap.result();
     const max = top.length ? top[0].score : 1;
     for (const n of top) {
@@ -122,7 +134,12 @@ export function addSourcePart(cache: BlendCache, split: EvaluationSplit, name: s
     }
     indptr[j + 1] = items.length;
   });
-  cache.parts.set(name, { indptr, items: Int32Array.from(items), scores: Float32Array.from(scores) });
+  return { indptr, items: Int32Array.from(items), scores: Float32Array.from(scores) };
+}
+
+/** The cache with `parts` only (its users, facts and contexts shared): scoring it leaves the cache's own blend matrix as it is. */
+export function withParts(cache: BlendCache, parts: Map<string, SourcePart>): BlendCache {
+  return { ...cache, parts, matrix: undefined, fixedNew: undefined };
 }
 
 /** What scoreBlend's configuration holds: the hybrid's weights, the discovery discount and the modes to rank. */
@@ -165,7 +182,11 @@ export function scoreBlendRange(cache: BlendCache, config: BlendConfig, k: numbe
   const width = m.sources.length;
   const column = new Map(m.sources.map((s, c) => [s, c]));
   const beta = config.popularityDiscount ?? 0;
-  const discount = beta > 0 ? discoveryDiscount(cache.itemBuyers, beta) : null;
+  let discount: Float32Array | null = null;
+  if (beta > 0) {
+    const discounts = (cache.discounts ??= new Map());
+    discount = discounts.get(beta) ?? discounts.set(beta, discoveryDiscount(cache.itemBuyers, beta)).get(beta)!;
+  }
   const fullConfig = { ...config, normalisation: 'max', rankDepth: 200 } as HybridConfig;
   const weightCache = new Map<number, { cols: Int32Array; ws: Float64Array; own: Float64Array }>();
   const users = Math.max(0, to - from);

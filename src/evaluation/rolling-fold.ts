@@ -1,6 +1,6 @@
 import type { HybridConfig } from '../recommenders/hybrid.js';
 import { recommenderFactory } from '../recommenders/registry.js';
-import { addSourcePart, createBlendCache, scoreBlend, scoreBlendRange, type BlendCache, type BlendPart, type BlendScores, type SourcePart } from './blend-cache.js';
+import { createBlendCache, scoreBlend, scoreBlendRange, sourcePart, withParts, type BlendCache, type BlendPart, type BlendScores, type SourcePart } from './blend-cache.js';
 import { makeSplit } from './run-evaluation.js';
 import type { EvalMode, EvaluationSplit, SplitInput } from './splits.js';
 import { objective } from './tune.js';
@@ -53,15 +53,15 @@ export class RollingFold {
   /** Fits source `name` with candidate hyperparameters (recipe JSON) and returns the objective of that source alone. */
   fit(name: string, recommender: string, candidate: Record<string, unknown>, index: number): number {
     const factory = recommenderFactory(recommender)!;
-    const kept = this.cache.parts.get(name);
-    addSourcePart(this.cache, this.split, name, factory.fit(this.split.train, factory.parseParams(candidate)), this.spec.depth);
-    this.install(name, index, this.cache.parts.get(name)!);
-    const alone = objective(this.score({ weights: { cold: { [name]: 1 }, warm: { [name]: 1 } } }));
-    // Blends go on scoring the part kept before (if any) until keep() says which candidate stays, so a
-    // fold's blends do not depend on which candidates were fitted on this copy of it.
-    if (kept) this.cache.parts.set(name, kept);
-    else this.cache.parts.delete(name);
-    return alone;
+    const part = sourcePart(this.cache, this.split, factory.fit(this.split.train, factory.parseParams(candidate)), this.spec.depth);
+    this.install(name, index, part);
+    // Scored alone on a view of the cache holding only this part: the lists are those of the full blend
+    // with weight on this source only, and the fold's blend matrix is not rebuilt. Blends go on scoring
+    // the part kept before (if any) until keep() says which candidate stays, so a fold's blends do not
+    // depend on which candidates were fitted on this copy of it.
+    const view = withParts(this.cache, new Map([[name, part]]));
+    const blend = { weights: { cold: { [name]: 1 }, warm: { [name]: 1 } }, fullHistoryOrders: this.spec.fullHistoryOrders };
+    return objective(scoreBlend(view, blend, this.spec.k));
   }
 
   /** The part candidate `index` of source `name` gave on this fold (to install it in a copy of the fold elsewhere). */

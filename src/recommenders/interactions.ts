@@ -141,15 +141,17 @@ export function transposeLayout(m: { rows: number; cols: number; indptr: Int32Ar
 /** Transposes a CSR matrix (e.g. user x item -> item x user). */
 export function transpose(m: Csr): Csr {
   const { indptr, indices, from } = transposeLayout(m);
-  return {
-    rows: m.cols,
-    cols: m.rows,
-    indptr,
-    indices,
-    values: Float32Array.from(from, (k) => m.values[k]),
-    lastTs: Float64Array.from(from, (k) => m.lastTs[k]),
-    firstTs: Float64Array.from(from, (k) => m.firstTs[k]),
-  };
+  const values = new Float32Array(from.length);
+  const lastTs = new Float64Array(from.length);
+  const firstTs = new Float64Array(from.length);
+  // Plain loops: a typed array's from() with a map function is several times slower.
+  for (let p = 0; p < from.length; p++) {
+    const k = from[p];
+    values[p] = m.values[k];
+    lastTs[p] = m.lastTs[k];
+    firstTs[p] = m.firstTs[k];
+  }
+  return { rows: m.cols, cols: m.rows, indptr, indices, values, lastTs, firstTs };
 }
 
 /**

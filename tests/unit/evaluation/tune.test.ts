@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PurchaseRow } from '../../../src/recommenders/dataset.js';
-import { addSourcePart, createBlendCache, scoreBlend } from '../../../src/evaluation/blend-cache.js';
+import { createBlendCache, scoreBlend, sourcePart } from '../../../src/evaluation/blend-cache.js';
 import { makeSplit } from '../../../src/evaluation/run-evaluation.js';
 import { cacheEvaluator, tuneWeights } from '../../../src/evaluation/tune.js';
 import type { BlendCache } from '../../../src/evaluation/blend-cache.js';
@@ -28,8 +28,8 @@ describe('scoreBlend', () => {
       toArtifact: () => new Uint8Array(),
     });
     const cache = createBlendCache(split);
-    addSourcePart(cache, split, 'x', fixed({ A: 4, B: 2, C: 1 })); // normalised A 1, B 0.5, C 0.25
-    addSourcePart(cache, split, 'y', fixed({ C: 3 })); // normalised C 1
+    cache.parts.set('x', sourcePart(cache, split, fixed({ A: 4, B: 2, C: 1 }))); // normalised A 1, B 0.5, C 0.25
+    cache.parts.set('y', sourcePart(cache, split, fixed({ C: 3 }))); // normalised C 1
     // x only: novel ranking (A excluded) = B, C; relevant {C} at rank 2 -> NDCG = 1/log2(3).
     const xOnly = scoreBlend(cache, { weights: { cold: { x: 1 }, warm: { x: 1 } }, fullHistoryOrders: 10 }, 10);
     expect(xOnly.novel.ndcg).toBeCloseTo(1 / Math.log2(3), 6);
