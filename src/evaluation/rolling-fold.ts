@@ -82,6 +82,9 @@ export class RollingFold {
   keep(name: string, index: number): void {
     this.cache.parts.set(name, this.candidates.get(name)![index]);
     this.candidates.delete(name);
+    // Tuning asks for every fit before the first keep, so the validation contexts are done with (a fit
+    // after this would build them again).
+    this.cache.contexts = undefined;
   }
 
   score(blend: FoldBlend): BlendScores {

@@ -11,15 +11,16 @@ describe('userItemMatrix', () => {
   /**
    * Ann buys `mug` in two orders, twice in the first (two lines of one order count once) and once in a
    * second order at the same time as another order of hers, whose lines arrive interleaved with it.
-   * Bob buys `cup` once. Rows hold one entry per item, by item index, with the distinct orders and the
-   * first and last purchase day.
+   * Bob buys `jug` (numbered after `cup`), then `cup`, so his row must be sorted. Rows hold one entry
+   * per item, by item index, with the distinct orders and the first and last purchase day.
    */
   const ds = buildDataset({
     events: [
       row('ann', 'cup', 'a1', 1),
       row('ann', 'mug', 'a1', 1),
       row('ann', 'mug', 'a1', 1),
-      row('bob', 'cup', 'b1', 2),
+      row('bob', 'jug', 'b1', 2),
+      row('bob', 'cup', 'b2', 3),
       row('ann', 'mug', 'a2', 5),
       row('ann', 'jug', 'a3', 5),
       row('ann', 'jug', 'a2', 5),
@@ -37,14 +38,14 @@ describe('userItemMatrix', () => {
 
   it('When an item is bought on several lines and orders, Then its value counts the distinct orders and its times span them', () => {
     expect(rowOf('ann')).toEqual({ cup: [1, 1, 1], mug: [3, 1, 9], jug: [2, 5, 5] });
-    expect(rowOf('bob')).toEqual({ cup: [1, 2, 2] });
+    expect(rowOf('bob')).toEqual({ jug: [1, 2, 2], cup: [1, 3, 3] });
   });
 
   it('When rows are built, Then each row is sorted by item index and the matrix has one entry per bought pair', () => {
     for (let u = 0; u < m.rows; u++) {
       for (let p = m.indptr[u] + 1; p < m.indptr[u + 1]; p++) expect(m.indices[p]).toBeGreaterThan(m.indices[p - 1]);
     }
-    expect(m.indices.length).toBe(4);
+    expect(m.indices.length).toBe(5);
     expect([m.rows, m.cols]).toEqual([2, 3]);
   });
 });
