@@ -61,9 +61,13 @@ export function userItemMatrix(ds: Dataset): Csr {
   const count = new Float64Array(items);
   const last = new Float64Array(items);
   const first = new Float64Array(items);
-  const inRow = new Uint8Array(items);
+  const slotOf = new Int32Array(items).fill(-1);
   const row = new Int32Array(items);
-  // (item, order) pairs already counted for the current user, as item * orders + order.
+  // The user's orders numbered from 0 in order of appearance (orderUser says whose number it holds).
+  const orderUser = new Int32Array(orders).fill(-1);
+  const localOrder = new Int32Array(orders);
+  // (row slot, local order) pairs already counted for the current user, as slot * span + local order:
+  // both are below the user's event count `span`, so keys stay small integers.
   const counted = new Set<number>();
   // A row has at most one entry per event: sized for that, trimmed at the end.
   const cap = ds.eventItem.length;
@@ -75,19 +79,26 @@ export function userItemMatrix(ds: Dataset): Csr {
   let nnz = 0;
   for (let u = 0; u < users; u++) {
     let n = 0;
+    let nOrders = 0;
+    const span = starts[u + 1] - starts[u];
     counted.clear();
     for (let p = starts[u]; p < starts[u + 1]; p++) {
       const e = byUser[p];
       const i = ds.eventItem[e];
+      const o = ds.eventOrder[e];
       const ts = ds.eventTs[e];
-      if (inRow[i] === 0) {
-        inRow[i] = 1;
+      if (slotOf[i] < 0) {
+        slotOf[i] = n;
         row[n++] = i;
         count[i] = 0;
         last[i] = ts;
         first[i] = ts;
       }
-      const key = i * orders + ds.eventOrder[e];
+      if (orderUser[o] !== u) {
+        orderUser[o] = u;
+        localOrder[o] = nOrders++;
+      }
+      const key = slotOf[i] * span + localOrder[o];
       if (!counted.has(key)) {
         counted.add(key);
         count[i] += 1;
@@ -103,7 +114,7 @@ export function userItemMatrix(ds: Dataset): Csr {
       lastTs[nnz] = last[i];
       firstTs[nnz] = first[i];
       nnz++;
-      inRow[i] = 0;
+      slotOf[i] = -1;
     }
     indptr[u + 1] = nnz;
   }
