@@ -4,23 +4,24 @@ import type { SparseScores } from './sparse-scores.js';
 
 /** One past purchase of the user being scored, in model indices. */
 export interface HistoryEntry {
-  item: number;
+  readonly item: number;
   /** Epoch milliseconds. */
-  ts: number;
-  quantity: number;
+  readonly ts: number;
+  readonly quantity: number;
   /** Order (basket) key; entries with the same key were bought together. */
-  order: string | number;
+  readonly order: string | number;
 }
 
 /**
  * Who is being scored. `user` is the model's user index, or -1 for someone the model has not seen
  * (a new or anonymous visitor), in which case only `history` (e.g. cart/session items) and
  * `attributes` are known. `history` always holds the full known history, including events that
- * arrived after training, sorted by ts ascending.
+ * arrived after training, sorted by ts ascending. A recommender only reads it: tuning scores every
+ * source with the same contexts.
  */
 export interface UserContext {
   user: number;
-  history: HistoryEntry[];
+  history: readonly HistoryEntry[];
   attributes: Record<string, string>;
   /** Reference time for recency (epoch ms); defaults to the dataset's `now`. */
   now?: number;

@@ -82,8 +82,8 @@ describe('ALS from imported factors', () => {
     };
     check(scores(ctxOf(ds, 'c')), foldIn({ w: 1, y: 2 }));
     const b = ctxOf(ds, 'b');
-    b.history.push({ item: ds.itemIndex.get('y')!, ts: 10 * DAY, quantity: 1, order: 'later' });
-    check(scores(b), foldIn({ x: 1, y: 1 }));
+    const later = { ...b, history: [...b.history, { item: ds.itemIndex.get('y')!, ts: 10 * DAY, quantity: 1, order: 'later' }] };
+    check(scores(later), foldIn({ x: 1, y: 1 }));
   });
 
   it('When the model is stored and loaded, Then it scores the same', () => {
