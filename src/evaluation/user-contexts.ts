@@ -1,3 +1,4 @@
+import { eventEntry } from '../recommenders/history.js';
 import type { HistoryEntry, UserContext } from '../recommenders/recommender.js';
 import type { EvaluationSplit } from './splits.js';
 
@@ -11,7 +12,7 @@ export function userContextsOf(split: EvaluationSplit, users: Iterable<number>):
   for (const u of users) histories.set(u, []);
   for (let e = 0; e < ds.eventUser.length; e++) {
     const h = histories.get(ds.eventUser[e]);
-    if (h) h.push({ item: ds.eventItem[e], ts: ds.eventTs[e], quantity: ds.eventQuantity[e], order: ds.eventOrder[e] });
+    if (h) h.push(eventEntry(ds, e));
   }
   const out = new Map<number, UserContext>();
   for (const [u, history] of histories) out.set(u, { user: u, history, attributes: ds.userAttributes[u] ?? {}, now: ds.now });

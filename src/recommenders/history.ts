@@ -70,14 +70,14 @@ export function datasetHistories(ds: Dataset, users?: { from: number; to: number
   for (let e = 0; e < ds.eventUser.length; e++) {
     const u = ds.eventUser[e];
     if (u < from || u >= to) continue;
-    out[u].push({
-      item: ds.eventItem[e],
-      ts: ds.eventTs[e],
-      quantity: ds.eventQuantity[e],
-      order: ds.eventOrder[e],
-    });
+    out[u].push(eventEntry(ds, e));
   }
   return out;
+}
+
+/** Purchase event `e` of the dataset as a history entry. */
+export function eventEntry(ds: Pick<Dataset, 'eventItem' | 'eventTs' | 'eventQuantity' | 'eventOrder'>, e: number): HistoryEntry {
+  return { item: ds.eventItem[e], ts: ds.eventTs[e], quantity: ds.eventQuantity[e], order: ds.eventOrder[e] };
 }
 
 /** The scoring context of a known user of the dataset. */

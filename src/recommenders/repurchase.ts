@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ArtifactFormatError, decodeArtifact, encodeArtifact } from './artifact.js';
 import type { Dataset } from './dataset.js';
 import { DAY_MS } from './decay.js';
-import { cycleDue, orderTimesByItem } from './history.js';
+import { cycleDue, eventEntry, orderTimesByItem } from './history.js';
 import { eventsByUser, type UserEvents } from './interactions.js';
 import { itemRemap } from './item-remap.js';
 import { fitLogistic } from './logistic.js';
@@ -215,7 +215,7 @@ function labelledPairs(ds: Dataset, start: number, facts: ItemFacts, maxPairs: n
     const history: HistoryEntry[] = [];
     for (let p = indptr[u]; p < indptr[u + 1]; p++) {
       const e = events[p];
-      if (ds.eventTs[e] < start) history.push({ item: ds.eventItem[e], ts: ds.eventTs[e], quantity: ds.eventQuantity[e], order: ds.eventOrder[e] });
+      if (ds.eventTs[e] < start) history.push(eventEntry(ds, e));
       else later[ds.eventItem[e]] = u;
     }
     pairFeatures(history, start, facts, (item, features) => {
