@@ -1,10 +1,8 @@
 import type { Recipe } from '../training/recipe.js';
-import { siblingModule, startModuleWorker } from '../training/worker-thread.js';
+import { startModuleWorker } from '../training/worker-thread.js';
 import type { EvaluationReport } from './evaluation-report.js';
 import type { EvaluationProgress, EvaluationRequest } from './run-evaluation.js';
 import type { SplitInput } from './splits.js';
-
-const WORKER_URL = siblingModule(import.meta.url, 'evaluation-worker');
 
 /**
  * runEvaluation in a worker thread, so the seconds of fitting and scoring never block the event loop of
@@ -19,7 +17,7 @@ export function runEvaluationInWorker(
   onProgress?: (p: EvaluationProgress) => void,
 ): Promise<EvaluationReport> {
   return new Promise((resolve, reject) => {
-    const worker = startModuleWorker(WORKER_URL, { input, recipes, request });
+    const worker = startModuleWorker('evaluation-worker', { input, recipes, request });
     let settled = false;
     const finish = (err: unknown, report?: EvaluationReport) => {
       if (settled) return;

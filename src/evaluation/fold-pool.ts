@@ -1,11 +1,9 @@
 import type { Worker } from 'node:worker_threads';
 import type { PurchaseRow } from '../recommenders/dataset.js';
-import { siblingModule, startModuleWorker } from '../training/worker-thread.js';
+import { startModuleWorker } from '../training/worker-thread.js';
 import { mergeBlendParts, type BlendPart, type BlendScores, type SourcePart } from './blend-cache.js';
 import { RollingFold, type FoldBlend, type FoldInfo, type FoldSpec } from './rolling-fold.js';
 import type { SplitInput } from './splits.js';
-
-const WORKER_URL = siblingModule(import.meta.url, 'fold-worker');
 
 /** A request to a fold thread, which holds a copy of every fold. */
 export type FoldRequest =
@@ -171,7 +169,7 @@ export function threadedFoldPool(input: SplitInput, specs: FoldSpec[], threads: 
     void close();
   };
   const workers: Worker[] = Array.from({ length: Math.max(1, Math.min(threads, specs.length)) }, () => {
-    const w = startModuleWorker(WORKER_URL, { columns, items, users, specs });
+    const w = startModuleWorker('fold-worker', { columns, items, users, specs });
     w.on('message', (msg: { id: number; result?: unknown; error?: string }) => {
       const p = pending.get(msg.id);
       if (!p) return;

@@ -8,9 +8,8 @@
 import { isMainThread, type Worker } from 'node:worker_threads';
 import type { ConfidenceRows, HalfStepRunner } from '../recommenders/conjugate-gradient.js';
 import { conjugateGradientHalfStep } from '../recommenders/conjugate-gradient.js';
-import { siblingModule, startModuleWorker } from './worker-thread.js';
+import { startModuleWorker } from './worker-thread.js';
 
-const WORKER_URL = siblingModule(import.meta.url, 'als-worker');
 /** A helper that has not finished its range in this long is taken for dead. */
 const HALF_STEP_TIMEOUT_MS = 10 * 60_000;
 
@@ -66,7 +65,7 @@ export function createAlsThreads(threads: number): (HalfStepRunner & { close(): 
     halfStep(m, x, y, yRows, k, reg, steps, yty) {
       let rows = shared.get(m);
       if (!rows) shared.set(m, (rows = shareRows(m)));
-      if (helpers.length === 0) helpers = Array.from({ length: threads - 1 }, () => startModuleWorker(WORKER_URL, null));
+      if (helpers.length === 0) helpers = Array.from({ length: threads - 1 }, () => startModuleWorker('als-worker', null));
       const ranges = splitRows(rows, threads);
       const flags = ranges.slice(1).map(() => new Int32Array(new SharedArrayBuffer(4)));
       ranges.slice(1).forEach((range, h) => {

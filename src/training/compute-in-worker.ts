@@ -4,9 +4,7 @@ import type { ComputedModel, ComputeStepListener } from './compute-model.js';
 import type { Recipe } from './recipe.js';
 import type { TableEntries } from '../serving/serving-model-builder.js';
 import { ownedBuffers } from './transfer-list.js';
-import { siblingModule, startModuleWorker } from './worker-thread.js';
-
-const WORKER_URL = siblingModule(import.meta.url, 'compute-worker');
+import { startModuleWorker } from './worker-thread.js';
 
 /**
  * Runs computeModel in a worker thread, so seconds of fitting never block the event loop of the
@@ -36,7 +34,7 @@ export function computeInWorker(
     const columns = [ds.eventUser, ds.eventItem, ds.eventOrder, ds.eventTs, ds.eventQuantity, ds.eventPrice, ...(sig ? [sig.user, sig.item, sig.ts, sig.weight] : [])];
     const transfer = opts.transferDataset ? ownedBuffers(columns.map((c) => new Uint8Array(c.buffer, c.byteOffset, c.byteLength))) : undefined;
     const worker = startModuleWorker(
-      WORKER_URL,
+      'compute-worker',
       {
         ds,
         recipe,

@@ -7,9 +7,7 @@ import type { Dataset } from '../recommenders/dataset.js';
 import type { Recommender } from '../recommenders/recommender.js';
 import { recommenderFactory } from '../recommenders/registry.js';
 import { slimDataset } from './threaded-serving-build.js';
-import { siblingModule, startModuleWorker } from './worker-thread.js';
-
-const WORKER_URL = siblingModule(import.meta.url, 'fit-worker');
+import { startModuleWorker } from './worker-thread.js';
 
 /**
  * Recommender families whose fit is long and single-threaded (EASE's inversion), worth a thread of
@@ -29,7 +27,7 @@ export function fitInWorker(ds: Dataset, recommender: string, params: unknown, s
   if (signal?.aborted) return Promise.reject(signal.reason);
   const data: Dataset = { ...slimDataset(ds), ...(ds.signals ? { signals: ds.signals } : {}) };
   return new Promise((resolve, reject) => {
-    const worker = startModuleWorker(WORKER_URL, { ds: data, recommender, params });
+    const worker = startModuleWorker('fit-worker', { ds: data, recommender, params });
     let settled = false;
     // The first of the result, an error, the thread's exit or the abort settles; the rest are ignored.
     const settle = (outcome: () => void) => {

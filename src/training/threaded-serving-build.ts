@@ -20,10 +20,8 @@ import {
 } from '../serving/serving-model-builder.js';
 import type { Recipe } from './recipe.js';
 import { ownedBuffers } from './transfer-list.js';
-import { siblingModule, startModuleWorker } from './worker-thread.js';
+import { startModuleWorker } from './worker-thread.js';
 import type { UserRowsJob } from './user-rows-worker.js';
-
-const WORKER_URL = siblingModule(import.meta.url, 'user-rows-worker');
 
 /** Threads used when TRAIN_THREADS is not set: one per core. */
 export const defaultTrainThreads = () => Math.max(1, os.availableParallelism());
@@ -85,7 +83,7 @@ export function slimDataset(ds: Dataset): Dataset {
 
 function runWorker(job: UserRowsJob, transfer: ArrayBuffer[], started: Worker[], onRows?: (rows: UserRows) => void): Promise<UserRows> {
   return new Promise((resolve, reject) => {
-    const worker = startModuleWorker(WORKER_URL, job, transfer);
+    const worker = startModuleWorker('user-rows-worker', job, transfer);
     started.push(worker);
     let done = false;
     worker.on('message', (msg: { type: 'rows'; rows: UserRows } | { type: 'done'; rows: UserRows } | { type: 'error'; message: string }) => {
@@ -103,7 +101,7 @@ function runWorker(job: UserRowsJob, transfer: ArrayBuffer[], started: Worker[],
   });
 }
 
-/** Below this many users per thread a thread's start-up (~0.5 s) costs more than it saves. */
+/** Below this many users per thread a thread's start-up (~0.25 s) costs more than it saves. */
 const MIN_USERS_PER_THREAD = 2000;
 
 /**

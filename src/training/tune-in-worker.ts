@@ -2,9 +2,7 @@ import type { SplitInput } from '../evaluation/splits.js';
 import type { CustomerSample } from '../evaluation/tuning-sample.js';
 import type { Recipe } from './recipe.js';
 import { tuneForTraining, type TrainingTuning } from './tune-for-training.js';
-import { siblingModule, startModuleWorker } from './worker-thread.js';
-
-const WORKER_URL = siblingModule(import.meta.url, 'tune-worker');
+import { startModuleWorker } from './worker-thread.js';
 
 /**
  * tuneForTraining off the calling thread (tuning fits every source once per fold: tens of seconds of
@@ -20,7 +18,7 @@ export function tuneInWorker(
   opts.signal?.throwIfAborted();
   if ((opts.threads ?? 1) >= 2) return tuneForTraining(input, recipe, opts.onProgress, { threads: opts.threads, signal: opts.signal });
   return new Promise((resolve, reject) => {
-    const worker = startModuleWorker(WORKER_URL, { input, recipe });
+    const worker = startModuleWorker('tune-worker', { input, recipe });
     let settled = false;
     const finish = (err: unknown, tuning?: TrainingTuning) => {
       if (settled) return;
