@@ -5,6 +5,7 @@ import type { Recipe } from './recipe.js';
 import type { TableEntries } from '../serving/serving-model-builder.js';
 import { ownedBuffers } from './transfer-list.js';
 import { startModuleWorker } from './worker-thread.js';
+import type { ChunkGate } from './chunk-gate.js';
 
 /**
  * Runs computeModel in a worker thread, so seconds of fitting never block the event loop of the
@@ -26,6 +27,9 @@ export function computeInWorker(
     transferDataset?: boolean;
     /** As computeModel's: the per-user tables' entries in chunks as they are built, moved from the thread. */
     onEntries?: (entries: TableEntries) => void;
+    /** As computeModel's; shared with the thread. */
+    chunkGate?: ChunkGate;
+    chunkUsers?: number;
   },
 ): Promise<ComputedModel> {
   opts.signal?.throwIfAborted();
@@ -43,6 +47,8 @@ export function computeInWorker(
         precomputeDays: opts.precomputeDays,
         importedAls: opts.importedAls,
         streamEntries: Boolean(opts.onEntries),
+        chunkGate: opts.chunkGate,
+        chunkUsers: opts.chunkUsers,
       },
       transfer,
     );

@@ -6,6 +6,7 @@ import { fitInWorker, OWN_THREAD_FAMILIES } from './fit-in-worker.js';
 import { buildServingModelInThreads } from './threaded-serving-build.js';
 import { buildProfilesArtifact, PROFILES_ARTIFACT } from '../profiles/profiles-artifact.js';
 import type { TableEntries } from '../serving/serving-model-builder.js';
+import type { ChunkGate } from './chunk-gate.js';
 import { fitRecipe, type Recipe } from './recipe.js';
 
 /** Everything a model version stores, computed from a dataset; plain data, so it crosses threads. */
@@ -33,6 +34,10 @@ export async function computeModel(
     importedAls?: ImportedAls;
     /** Takes the per-user tables' entries in chunks as the serving build makes them; the model's own per-user tables are then empty. */
     onEntries?: (entries: TableEntries) => void;
+    /** Bounds the chunks handed to onEntries and not yet given back (see chunk-gate.ts). */
+    chunkGate?: ChunkGate;
+    /** Customers per chunk (default ROWS_CHUNK_USERS). */
+    chunkUsers?: number;
   },
 ): Promise<ComputedModel> {
   const onStep = opts.onStep ?? (() => {});
@@ -84,7 +89,7 @@ export async function computeModel(
     await onStep({ step, phase: 'end', ms: durations[step] });
     return out;
   };
-  const build = await timed('serving', () => buildServingModelInThreads({ ds, fitted, recipe, precomputeDays: opts.precomputeDays }, opts.threads ?? 1, { onEntries: opts.onEntries }));
+  const build = await timed('serving', () => buildServingModelInThreads({ ds, fitted, recipe, precomputeDays: opts.precomputeDays }, opts.threads ?? 1, { onEntries: opts.onEntries, chunkGate: opts.chunkGate, chunkUsers: opts.chunkUsers }));
   const artifacts = [...build.artifacts];
   // Customer profiles and segments of the training population, read by the profile and segment routes.
   artifacts.push([PROFILES_ARTIFACT, await timed('profiles', () => buildProfilesArtifact(ds, new Date().toISOString()))]);

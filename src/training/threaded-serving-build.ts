@@ -21,6 +21,7 @@ import {
 import type { Recipe } from './recipe.js';
 import { ownedBuffers } from './transfer-list.js';
 import { startModuleWorker } from './worker-thread.js';
+import { takeSlot, type ChunkGate } from './chunk-gate.js';
 import type { UserRowsJob } from './user-rows-worker.js';
 
 /** Threads used when TRAIN_THREADS is not set: one per core. */
@@ -113,7 +114,13 @@ const MIN_USERS_PER_THREAD = 2000;
 export async function buildServingModelInThreads(
   input: BuildServingModelInput & { recipe: Recipe },
   threads: number,
-  opts: { minUsersPerThread?: number; onEntries?: (entries: TableEntries) => void; chunkUsers?: number } = {},
+  opts: {
+    minUsersPerThread?: number;
+    onEntries?: (entries: TableEntries) => void;
+    chunkUsers?: number;
+    /** Each thread takes a slot of it before it hands a chunk on; the caller gives the slot back once the chunk is written. */
+    chunkGate?: ChunkGate;
+  } = {},
 ): Promise<ServingModelBuild> {
   const { ds, fitted, recipe } = input;
   const prepared = prepareServingModel(input);
@@ -125,6 +132,7 @@ export async function buildServingModelInThreads(
   const ownRange = async (users: { from: number; to: number }): Promise<UserRows[]> => {
     if (!onRows) return [buildUserRows({ ...prepared, ds, fitted, users })];
     for (const chunk of userRowChunks({ ...prepared, ds, fitted, users }, opts.chunkUsers)) {
+      if (opts.chunkGate) await takeSlot(opts.chunkGate); // waiting lets the other threads' chunks through
       onRows(chunk);
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
@@ -139,7 +147,7 @@ export async function buildServingModelInThreads(
   const others = ranges.slice(1).map((users) => {
     const sources: UserRowsJob['sources'] = [...fitted.sources].map(([name, r]) => [name, recipe.sources[name]?.recommender ?? name, r.toArtifact()]);
     const hybrid = fitted.hybrid.toArtifact();
-    return runWorker({ ds: slim, sources, hybrid, prepared: rest, users, stream: Boolean(onRows), chunkUsers: opts.chunkUsers }, ownedBuffers([...sources.map(([, , b]) => b), hybrid]), started, onRows);
+    return runWorker({ ds: slim, sources, hybrid, prepared: rest, users, stream: Boolean(onRows), chunkUsers: opts.chunkUsers, chunkGate: opts.chunkGate }, ownedBuffers([...sources.map(([, , b]) => b), hybrid]), started, onRows);
   });
   // Rejections are observed at once, so a failing thread cannot go unhandled while this one works.
   const settled = Promise.all(others);

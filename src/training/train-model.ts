@@ -18,6 +18,7 @@ import { tuneInWorker } from './tune-in-worker.js';
 import { writeModelVersion, type ContentsSummary } from './write-model-version.js';
 import { alignFactors, type AlignmentReport, type ExternalFactors, type ImportedAls } from '../recommenders/imported-factors.js';
 import { alsSourceOf } from './factor-source.js';
+import { chunkGate, giveSlot, openGate } from './chunk-gate.js';
 
 /** What to train: a recipe name (default from config) and the purchase window [from, to). */
 export interface TrainRequest {
@@ -82,6 +83,11 @@ export interface TrainerDeps {
   /** Also store each fitted recommender's own artifact as `recommender:<source>` (default true). */
   storeRecommenders?: boolean;
   minimumData?: { users: number; items: number; events: number };
+  /**
+   * The per-user rows are written in chunks of `users` customers (default ROWS_CHUNK_USERS), and the serving
+   * build waits while `inFlight` chunks (default CHUNKS_IN_FLIGHT) are made and not yet written.
+   */
+  rowChunks?: { users?: number; inFlight?: number };
   /**
    * Fault injection for tests: runs after each step (`load`, `dataset`, `fit`, `serving`, `profiles`,
    * `encode`, `write`); a throw fails the training at that point, as a crash there would.
@@ -233,8 +239,9 @@ export function createTrainer(deps: TrainerDeps) {
     let writing = false;
     // The chunks' writes, one after another. The first failure is kept, stops the build and fails the
     // training; once the training has failed (`closed`), chunks still arriving or queued are dropped.
-    // Nothing bounds the queue: the saving assumes the store writes faster than the build makes rows
-    // (a local Redis takes a 2,000-customer chunk in milliseconds).
+    // The gate holds the build's threads while CHUNKS_IN_FLIGHT chunks wait for the store, so a store
+    // slower than the build slows it down instead of filling memory.
+    const gate = chunkGate(deps.rowChunks?.inFlight);
     let rowWrites: Promise<void> = Promise.resolve();
     let rowWriteFailure: { error: unknown } | undefined;
     let closed = false;
@@ -242,7 +249,7 @@ export function createTrainer(deps: TrainerDeps) {
     const computeSignal = opts.signal ? AbortSignal.any([opts.signal, stopBuild.signal]) : stopBuild.signal;
     const streamed: Record<string, number> = {};
     const onEntries = (entries: TableEntries) => {
-      if (closed) return;
+      if (closed) return giveSlot(gate);
       writing = true;
       rowWrites = rowWrites
         .then(async () => {
@@ -254,8 +261,10 @@ export function createTrainer(deps: TrainerDeps) {
         })
         .catch((error: unknown) => {
           rowWriteFailure ??= { error };
+          openGate(gate);
           stopBuild.abort(error);
-        });
+        })
+        .finally(() => giveSlot(gate));
     };
     try {
       // Fitting and the serving build: seconds of synchronous CPU work, in a worker thread by default so
@@ -271,7 +280,7 @@ export function createTrainer(deps: TrainerDeps) {
         if (e.step !== 'fit') done++;
         if (e.step === 'fit' || !e.step.startsWith('fit:')) await deps.afterStep?.(e.step);
       };
-      const computeOpts = { storeRecommenders, onStep, signal: computeSignal, threads: deps.threads ?? defaultTrainThreads(), precomputeDays: deps.precomputeDays, importedAls, onEntries };
+      const computeOpts = { storeRecommenders, onStep, signal: computeSignal, threads: deps.threads ?? defaultTrainThreads(), precomputeDays: deps.precomputeDays, importedAls, onEntries, chunkGate: gate, chunkUsers: deps.rowChunks?.users };
       const computed =
         (deps.isolation ?? 'thread') === 'thread'
           ? await computeInWorker(ds, recipe, { ...computeOpts, transferDataset: true })
@@ -323,6 +332,7 @@ export function createTrainer(deps: TrainerDeps) {
       // No chunk may land after the version is deleted: take no more, and wait for the write under way
       // (the chain never rejects).
       closed = true;
+      openGate(gate);
       await rowWrites;
       // deleteVersion refuses the active version, so even a publish that failed after its flip is safe here.
       if (writing) await deps.store.deleteVersion(version).catch((e) => deps.log?.(`could not delete unpublished version ${version}`, e));

@@ -9,6 +9,7 @@ import type { Recommender } from '../recommenders/recommender.js';
 import { recommenderFactory } from '../recommenders/registry.js';
 import { buildUserRows, userRowChunks, type PreparedServingModel, type UserRows } from '../serving/serving-model-builder.js';
 import { ownedBuffers } from './transfer-list.js';
+import { takeSlotSync, type ChunkGate } from './chunk-gate.js';
 
 export interface UserRowsJob {
   ds: Dataset;
@@ -21,6 +22,8 @@ export interface UserRowsJob {
   stream?: boolean;
   /** Users per posted chunk (default ROWS_CHUNK_USERS). */
   chunkUsers?: number;
+  /** A slot of it is taken before each chunk is posted (see chunk-gate.ts). */
+  chunkGate?: ChunkGate;
 }
 
 const rowBytes = (rows: UserRows) => [...rows.users.map(([, b]) => b), ...rows.strategies.flatMap((t) => t.map(([, b]) => b))];
@@ -37,7 +40,10 @@ function run(job: UserRowsJob): UserRows {
   job.sources.length = 0;
   const input = { ...job.prepared, ds: job.ds, fitted, users: job.users };
   if (!job.stream) return buildUserRows(input);
-  for (const chunk of userRowChunks(input, job.chunkUsers)) parentPort!.postMessage({ type: 'rows', rows: chunk }, ownedBuffers(rowBytes(chunk)));
+  for (const chunk of userRowChunks(input, job.chunkUsers)) {
+    if (job.chunkGate) takeSlotSync(job.chunkGate);
+    parentPort!.postMessage({ type: 'rows', rows: chunk }, ownedBuffers(rowBytes(chunk)));
+  }
   return { users: [], strategies: job.prepared.singles.map(() => []) };
 }
 

@@ -140,6 +140,49 @@ for (const backend of STORE_BACKENDS) {
       expect(await s.store.getEntries(draft, 'serving-users', USERS)).toEqual(USERS.map(() => null));
     });
 
+    it('When the store writes slower than the serving build makes rows, Then the build waits for it with at most the allowed chunks unwritten, and every row lands', async () => {
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      let puts = 0;
+      const held: ModelStore = {
+        ...s.store,
+        async putEntries(version, table, entries) {
+          if (puts++ === 0) await released; // the first chunk's write hangs until released below
+          await s.store.putEntries(version, table, entries);
+        },
+      };
+      let step = '';
+      let reachedServing!: () => void;
+      const serving = new Promise<void>((r) => (reachedServing = r));
+      const training = trainer(held, { rowChunks: { users: 1, inFlight: 2 } }).train({}, {
+        onProgress: (p) => {
+          step = p.step;
+          if (step === 'serving') reachedServing();
+        },
+      });
+      await serving;
+      await new Promise((r) => setTimeout(r, 500));
+      // 12 customers, one per chunk: two were handed on, one of them is being written, so the build waits.
+      expect(step).toBe('serving');
+      release();
+      const result = await training;
+      expect(await s.store.getEntries(result.version, 'serving-users', USERS)).not.toContain(null);
+      expect(result.contents.tables['serving-users']).toBe(USERS.length);
+    });
+
+    it('When the store fails while the serving build waits for it, Then the training fails instead of waiting on', async () => {
+      let puts = 0;
+      const failing: ModelStore = {
+        ...s.store,
+        async putEntries(version, table, entries) {
+          if (++puts === 3) throw new Error('injected store failure');
+          await s.store.putEntries(version, table, entries);
+        },
+      };
+      await expect(trainer(failing, { rowChunks: { users: 1, inFlight: 1 } }).train()).rejects.toThrow('injected store failure');
+      expect((await s.store.getActive())!.version).toBe(v1);
+    });
+
     it('When a training fails while a chunk of rows is still being written, Then the draft is deleted only after that write, and nothing is written after it', async () => {
       const calls: string[] = [];
       const slow: ModelStore = {

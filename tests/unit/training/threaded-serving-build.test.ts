@@ -6,6 +6,7 @@ import { fitRecipe, loadRecipe } from '../../../src/training/recipe.js';
 import { buildServingModelInThreads, slimDataset, splitUsers } from '../../../src/training/threaded-serving-build.js';
 import { computeInWorker } from '../../../src/training/compute-in-worker.js';
 import { computeModel } from '../../../src/training/compute-model.js';
+import { chunkGate, chunksInFlight, giveSlot } from '../../../src/training/chunk-gate.js';
 
 // The bundled slice of Online Retail and the default recipe: every source, real histories.
 // The first 400 customers of the bundled slice of Online Retail, every source of the default recipe
@@ -71,6 +72,38 @@ describe('threaded serving build', () => {
       // The build's own per-user tables are empty: the rows went to onEntries only.
       for (const name of received.keys()) expect([...built.tables.get(name)!]).toEqual([]);
     }
+  });
+
+  it('When the writer is slower than the build, Then no more chunks than the gate allows are ever handed on and unwritten, and the chunks are still the whole tables', { timeout: 120_000 }, async () => {
+    const expected = asObject(buildServingModel({ ds, fitted, recipe }).tables);
+    const perUser = Object.keys(expected).filter((name) => name === 'serving-users' || name.startsWith('serving-user-'));
+    const byId = (rows: (string | unknown)[][]) => [...rows].sort(([a], [b]) => String(a).localeCompare(String(b)));
+    /** Builds on 3 threads with a writer that takes 100 ms per chunk, one chunk after another; the most chunks ever handed on and not yet written. */
+    const slowWriter = async (limit: number) => {
+      const gate = chunkGate(limit);
+      const received = new Map<string, [string, Uint8Array][]>();
+      let writes = Promise.resolve();
+      let most = 0;
+      await buildServingModelInThreads({ ds, fitted, recipe }, 3, {
+        minUsersPerThread: 1,
+        chunkUsers: 25,
+        chunkGate: gate,
+        onEntries: (entries) => {
+          most = Math.max(most, chunksInFlight(gate));
+          for (const [name, rows] of entries) received.set(name, [...(received.get(name) ?? []), ...rows]);
+          // One write after another, as a training writes them.
+          writes = writes.then(() => new Promise((resolve) => setTimeout(resolve, 100))).then(() => giveSlot(gate));
+        },
+      });
+      await writes;
+      expect(chunksInFlight(gate)).toBe(0);
+      const got = asObject(received);
+      expect(Object.fromEntries(perUser.map((name) => [name, byId(got[name])]))).toEqual(Object.fromEntries(perUser.map((name) => [name, byId(expected[name])])));
+      return most;
+    };
+    // Unbounded, the three threads run ahead of the writer; with a gate of 2 they wait for it.
+    expect(await slowWriter(1000)).toBeGreaterThan(2);
+    expect(await slowWriter(2)).toBe(2);
   });
 
   it('When a whole training is computed on 2 threads (ALS half-steps shared), Then every artifact and table equals the one-thread result', { timeout: 120_000 }, async () => {
