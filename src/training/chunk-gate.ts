@@ -46,7 +46,7 @@ function tryTake(gate: ChunkGate): number | true {
  */
 export async function takeSlot(gate: ChunkGate): Promise<void> {
   for (let seen = tryTake(gate); seen !== true; seen = tryTake(gate)) {
-    const wait = waitAsync(gate.count, 0, seen);
+    const wait = waitAsync(gate.count, 0, seen, RECHECK_MS); // its own timeout drops the waiter when the timer wins
     if (!wait.async) continue;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([wait.value, new Promise((resolve) => (timer = setTimeout(resolve, RECHECK_MS)))]);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -16,7 +16,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
  */
 const SOURCE_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const CACHE_DIR = fileURLToPath(new URL('../../node_modules/.cache/recsvc-workers/', import.meta.url));
-/** Bundle directories of other sources are removed once they are this old (a running process may still use one). */
+/**
+ * Bundle directories of other sources are removed once unused this long. Each top-level worker start marks its directory
+ * used, so only a process that has started no worker for a day can lose its bundles (the next start writes them again).
+ */
 const STALE_MS = 24 * 3600_000;
 
 /** Bundle file by source file; null when bundling failed (the caller then falls back to tsx's loader). */
@@ -37,7 +40,19 @@ export function bundledWorker(source: URL, modules: readonly URL[]): URL | undef
     }
   }
   const file = bundles?.get(entry);
-  return file === undefined ? undefined : pathToFileURL(file);
+  if (file === undefined) return undefined;
+  markUsed(path.dirname(path.dirname(file))); // the bundles' root: every worker module lies one directory below it
+  return pathToFileURL(file);
+}
+
+/** A bundle directory's age (see removeStale) counts from its last use. */
+function markUsed(dir: string): void {
+  try {
+    const now = new Date();
+    utimesSync(dir, now, now);
+  } catch {
+    // not ours to touch: it may then be removed after a day unused, and written again
+  }
 }
 
 function writeBundles(entries: string[]): Map<string, string> {
@@ -67,19 +82,26 @@ function writeBundles(entries: string[]): Map<string, string> {
       mkdirSync(path.dirname(file), { recursive: true });
       writeFileSync(file, f.contents);
     }
+    chmodSync(tmp, 0o755); // readable by other users of the checkout, as the rest of node_modules
     try {
       renameSync(tmp, dir); // atomic: another process may have written the same bundles meanwhile
-    } catch {
+    } catch (err) {
       rmSync(tmp, { recursive: true, force: true });
+      if (!existsSync(dir)) throw err;
     }
     removeStale(dir);
   }
   return new Map(entries.map((e) => [e, path.join(dir, path.relative(SOURCE_ROOT, e).replace(/\.ts$/, '.js'))]));
 }
 
+/** Removes other bundle directories (and leftover temporary ones) not used for STALE_MS; another process may be at it too. */
 function removeStale(keep: string): void {
   for (const name of readdirSync(CACHE_DIR)) {
     const dir = path.join(CACHE_DIR, name);
-    if (dir !== keep && Date.now() - statSync(dir).mtimeMs > STALE_MS) rmSync(dir, { recursive: true, force: true });
+    try {
+      if (dir !== keep && Date.now() - statSync(dir).mtimeMs > STALE_MS) rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // gone meanwhile, or not ours to remove: neither stops this process's bundles
+    }
   }
 }
