@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync,
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { isMainThread } from 'node:worker_threads';
 
 /**
  * Worker modules bundled for threads started from the TypeScript sources (tsx, vitest). A thread that loads the sources
@@ -26,10 +27,15 @@ const STALE_MS = 24 * 3600_000;
 let bundles: Map<string, string> | null | undefined;
 
 /**
- * The bundle of the worker module at `source` (a .ts URL among `modules`), or undefined when no bundle could be written.
- * Bundles removed meanwhile (another process's sources changed a day later) are written again.
+ * The bundle of the worker module at `source` (a .ts URL among `modules`), or undefined when no bundle could be written
+ * or this is a worker thread. Bundles removed meanwhile (unused for a day while another process ran other sources) are
+ * written again.
  */
 export function bundledWorker(source: URL, modules: readonly URL[]): URL | undefined {
+  // Code inside a bundle asks for .js modules and never gets here. A worker thread running the sources was started
+  // through tsx's loader because its parent could not bundle (or by another test runner): it stays on the loader
+  // rather than fail at bundling again, once per thread.
+  if (!isMainThread) return undefined;
   const entry = fileURLToPath(source);
   if (bundles === undefined || (bundles?.has(entry) && !existsSync(bundles.get(entry)!))) {
     try {

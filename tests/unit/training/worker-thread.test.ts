@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { bundledWorker } from '../../../src/training/worker-bundle.js';
 import { WORKER_MODULES, workerModule, type WorkerModule } from '../../../src/training/worker-thread.js';
@@ -30,5 +32,19 @@ describe('worker modules started from the TypeScript sources', () => {
     });
     expect(dirs.size).toBe(1);
     expect(JSON.parse(readFileSync(path.join([...dirs][0]!, 'package.json'), 'utf8'))).toEqual({ type: 'module' });
+  });
+
+  it('does not bundle again in a worker thread that runs the sources through tsx (its parent could not bundle)', async () => {
+    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+    const bundle = new URL('../../../src/training/worker-bundle.ts', import.meta.url).href;
+    const code = `const { parentPort } = require('node:worker_threads');
+      import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(bundle)}); })
+        .then((m) => parentPort.postMessage(String(m.bundledWorker(new URL(${JSON.stringify(sources[0]!.href)}), ${JSON.stringify(sources.map((u) => u.href))}.map((u) => new URL(u))))));`;
+    const answer = await new Promise((resolve, reject) => {
+      const worker = new Worker(code, { eval: true });
+      worker.once('message', (m) => void worker.terminate().then(() => resolve(m)));
+      worker.once('error', reject);
+    });
+    expect(answer).toBe('undefined');
   });
 });
