@@ -142,6 +142,14 @@ export function withParts(cache: BlendCache, parts: Map<string, SourcePart>): Bl
   return { ...cache, parts, matrix: undefined, fixedNew: undefined };
 }
 
+/** The discovery discount for `beta`, computed once per cache. */
+function cachedDiscount(cache: BlendCache, beta: number): Float32Array {
+  const discounts = (cache.discounts ??= new Map());
+  let discount = discounts.get(beta);
+  if (!discount) discounts.set(beta, (discount = discoveryDiscount(cache.itemBuyers, beta)));
+  return discount;
+}
+
 /** What scoreBlend's configuration holds: the hybrid's weights, the discovery discount and the modes to rank. */
 export type BlendConfig = Pick<HybridConfig, 'weights' | 'repeatWeights' | 'fullHistoryOrders'> & { popularityDiscount?: number; modes?: readonly EvalMode[] };
 
@@ -182,11 +190,7 @@ export function scoreBlendRange(cache: BlendCache, config: BlendConfig, k: numbe
   const width = m.sources.length;
   const column = new Map(m.sources.map((s, c) => [s, c]));
   const beta = config.popularityDiscount ?? 0;
-  let discount: Float32Array | null = null;
-  if (beta > 0) {
-    const discounts = (cache.discounts ??= new Map());
-    discount = discounts.get(beta) ?? discounts.set(beta, discoveryDiscount(cache.itemBuyers, beta)).get(beta)!;
-  }
+  const discount = beta > 0 ? cachedDiscount(cache, beta) : null;
   const fullConfig = { ...config, normalisation: 'max', rankDepth: 200 } as HybridConfig;
   const weightCache = new Map<number, { cols: Int32Array; ws: Float64Array; own: Float64Array }>();
   const users = Math.max(0, to - from);
