@@ -28,13 +28,22 @@
  *     does the tuned blend's edge over its sources hold over longer horizons, in each mode? --tune
  *     replaces the recipe's tune section (fold count and length).
  *
+ *   npx tsx bench/validation.ts stack [--held 2011-07-03,2011-08-02,2011-09-01] [--l2 10] [--data FILE]
+ *     per held-out 30-day window ending at each date: tunes the recipe on the three windows before it,
+ *     fits a logistic regression on those windows' new-item candidates (each source's score, the tuned
+ *     blend, item facts; bench/lib/stacked-ranker.ts), and prints the held-out window's novel NDCG@10 and
+ *     coverage of the tuned blend beside the regression's, alone and with the least (1 + buyers)^-beta
+ *     that gives coverage >= 0.30 on the windows it learned from. Does stacking beat the tuned weights?
+ *
  * The file: --data FILE, else ONLINE_RETAIL_CSV, else ../shared/datasets/online-retail/online-retail.csv.gz.
  */
 import { RollingFold } from '../src/evaluation/rolling-fold.js';
 import { foldEnds } from '../src/evaluation/rolling-tune.js';
 import { loadRecipe, parseRecipe, withTuning, type Recipe } from '../src/training/recipe.js';
 import { recipeToRaw, tuneRecipeOn } from '../src/training/tune-for-training.js';
+import { fitLogistic } from '../src/recommenders/logistic.js';
 import { dataFile, loadOnlineRetail, withoutDataArg } from './lib/online-retail.js';
+import { candidateRows, columns, featureNames, rankedScores } from './lib/stacked-ranker.js';
 
 const args = withoutDataArg();
 const option = (flag: string, fallback: string) => {
@@ -48,6 +57,8 @@ const lengths = option('--days', '30,60,90').split(',').map(Number);
 const recipeName = option('--recipe', 'default');
 const from = option('--from', '2011-06-01');
 const tuneJson = option('--tune', '');
+const held = option('--held', '2011-07-03,2011-08-02,2011-09-01').split(',');
+const l2 = Number(option('--l2', '10'));
 const [command, ...rest] = args;
 const f4 = (x: number) => x.toFixed(4);
 
@@ -151,7 +162,45 @@ if (command === 'alone') {
     });
     console.log(`${from}..${end}  ${String(blend.novel.users).padStart(5)} / ${String(blend.all.users).padEnd(5)}      ${f4(blend.novel.ndcg)} / ${f4(blend.all.ndcg)}     ${cells.join('')}`);
   }
+} else if (command === 'stack') {
+  for (const end of held) {
+    const start = new Date(new Date(end).getTime() - 30 * 86_400_000).toISOString();
+    const tuned = (await tuneRecipeOn(input, withTuning(recipe, recipe.tune ?? true), start, undefined, { threads: 2 })).recipe;
+    const spec = (e: string) => ({ end: e, days: 30, k: 10, fullHistoryOrders: tuned.hybrid.fullHistoryOrders, depth: tuned.hybrid.sourceLimit ?? 100 });
+    const learnFolds = foldEnds(input, { folds: 3, days: 30, end: start }).map((e) => new RollingFold(input, spec(e)));
+    const heldFold = new RollingFold(input, spec(iso(end)));
+    for (const f of [...learnFolds, heldFold]) fitAll(f, tuned);
+    const blend = heldFold.score({ weights: tuned.hybrid.weights, repeatWeights: tuned.hybrid.repeatWeights, popularityDiscount: tuned.hybrid.popularityDiscount });
+    console.log(`held out ${start.slice(0, 10)}..${end}: tuned blend novel NDCG@10 ${f4(blend.novel.ndcg)}, coverage ${blend.novel.coverage.toFixed(3)}`);
+    const learn = learnFolds.map((f) => candidateRows(f, tuned));
+    const heldRows = candidateRows(heldFold, tuned);
+    const names = featureNames(Object.keys(tuned.sources));
+    const at = (name: string) => names.indexOf(name);
+    const perSource = names.map((_, c) => c).filter((c) => c < at('tuned blend'));
+    const itemFacts = names.map((_, c) => c).filter((c) => c > at('log(1 + orders)'));
+    const variants: [string, number[]][] = [
+      ['all features', names.map((_, c) => c)],
+      ['no item facts', [...perSource, at('tuned blend'), at('log(1 + orders)'), at('log(1 + buyers)')]],
+      ['scores only', [...perSource.filter((c) => c % 3 === 0), at('tuned blend')]],
+      ['blend + item facts', [at('tuned blend'), at('log(1 + orders)'), ...itemFacts]],
+    ];
+    for (const [label, cols] of variants) {
+      const coef = fitLogistic(Float64Array.from(learn.flatMap((r) => [...columns(r, cols)])), Uint8Array.from(learn.flatMap((r) => r.y)), cols.length, l2, 25);
+      if (!coef) throw new Error('stack: nothing to learn');
+      const scorer = (rows: (typeof learn)[number], beta: number) => (k: number) => {
+        let s = coef[cols.length];
+        for (let c = 0; c < cols.length; c++) s += coef[c] * rows.x[k * rows.width + cols[c]];
+        return s - beta * rows.x[k * rows.width + at('log(1 + buyers)')];
+      };
+      // The least beta of the grid whose coverage, averaged over the windows learned from, reaches 0.30.
+      const grid = [0, 0.25, 0.5, 0.75, 1, 1.5, 2, 3];
+      const beta = grid.find((b) => learn.reduce((sum, rows, n) => sum + rankedScores(learnFolds[n], rows, scorer(rows, b)).coverage, 0) / learn.length >= 0.3) ?? grid[grid.length - 1];
+      const alone = rankedScores(heldFold, heldRows, scorer(heldRows, 0));
+      const covered = rankedScores(heldFold, heldRows, scorer(heldRows, beta));
+      console.log(`  ${label.padEnd(20)} regression ${f4(alone.ndcg)}, coverage ${alone.coverage.toFixed(3)}; with beta ${beta}: ${f4(covered.ndcg)}, coverage ${covered.coverage.toFixed(3)}`);
+    }
+  }
 } else {
-  console.error('usage: npx tsx bench/validation.ts alone SOURCE VARIANTS | compare SOURCE | tuned | horizon | drift (see the comment at the top)');
+  console.error('usage: npx tsx bench/validation.ts alone SOURCE VARIANTS | compare SOURCE | tuned | horizon | drift | stack (see the comment at the top)');
   process.exit(2);
 }

@@ -33,7 +33,8 @@ export type FoldBlend = Pick<HybridConfig, 'weights' | 'repeatWeights'> & { popu
  * in order, so a fold gives the same numbers in this thread or in a worker thread (fold-worker.ts).
  */
 export class RollingFold {
-  private readonly split: EvaluationSplit;
+  /** The fold's split: train before the validation window, test inside it. */
+  readonly split: EvaluationSplit;
   readonly cache: BlendCache;
   /** Parts of the candidates fitted for the source being tuned, by candidate index, until one is kept. */
   private readonly candidates = new Map<string, SourcePart[]>();
