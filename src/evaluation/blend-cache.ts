@@ -110,13 +110,15 @@ export function createBlendCache(split: EvaluationSplit): BlendCache {
 export function sourcePart(cache: BlendCache, split: EvaluationSplit, model: Recommender, depth = 200): SourcePart {
   const contexts = (cache.contexts ??= userContextsOf(split, cache.users));
   const out = new Float32Array(cache.itemCount);
-  const items: number[] = [];
-  const scores: number[] = [];
+  const most = cache.users.length * Math.max(0, depth);
+  const items = new Int32Array(most);
+  const scores = new Float32Array(most);
   const indptr = new Int32Array(cache.users.length + 1);
+  const heap = new TopKHeap(depth);
+  const best = { items: new Int32Array(depth), scores: new Float64Array(depth) };
   cache.users.forEach((u, j) => {
     out.fill(0);
     model.scoreUser(contexts.get(u)!, out);
-    const heap = new TopKHeap(depth);
     // Below the heap's threshold an item cannot enter (push would reject it): skip the call.
     let floor = heap.threshold;
     for (let i = 0; i < out.length; i++) {
@@ -126,15 +128,17 @@ export function sourcePart(cache: BlendCache, split: EvaluationSplit, model: Rec
         floor = heap.threshold;
       }
     }
-    const top = heap.result();
-    const max = top.length ? top[0].score : 1;
-    for (const n of top) {
-      items.push(n.item);
-      scores.push(n.score / max);
+    const n = heap.drainBestFirst(best.items, best.scores, 0);
+    const max = n ? best.scores[0] : 1;
+    const at = indptr[j];
+    for (let r = 0; r < n; r++) {
+      items[at + r] = best.items[r];
+      scores[at + r] = best.scores[r] / max;
     }
-    indptr[j + 1] = items.length;
+    indptr[j + 1] = at + n;
   });
-  return { indptr, items: Int32Array.from(items), scores: Float32Array.from(scores) };
+  const n = indptr[cache.users.length];
+  return { indptr, items: items.slice(0, n), scores: scores.slice(0, n) };
 }
 
 /** The cache with `parts` only (its users, facts and contexts shared): scoring it leaves the cache's own blend matrix as it is. */

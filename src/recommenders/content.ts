@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { decodeArtifact, encodeArtifact } from './artifact.js';
 import type { Dataset } from './dataset.js';
 import { itemRemap } from './item-remap.js';
+import { NeighbourListBuilder } from './neighbour-lists.js';
 import { parseParams } from './parse-params.js';
 import type { Neighbour, Recommender, RecommenderFactory, UserContext } from './recommender.js';
 import { itemFeatureMatrix, transposeRows, type SparseRows } from './tfidf.js';
@@ -77,14 +78,19 @@ function accumulateCosines(
   return count;
 }
 
-function topNeighbours(vectors: SparseRows, inverted: SparseRows, item: number, k: number, acc: Float64Array, touched: Int32Array) {
+/** Pushes `item`'s content neighbours into `heap` (which keeps the best). */
+function pushNeighbours(vectors: SparseRows, inverted: SparseRows, item: number, heap: TopKHeap, acc: Float64Array, touched: Int32Array): void {
   const count = accumulateCosines(vectors, inverted, item, acc, touched);
-  const heap = new TopKHeap(k);
   for (let t = 0; t < count; t++) {
     const j = touched[t];
     if (j !== item) heap.push(j, acc[j]);
     acc[j] = 0;
   }
+}
+
+function topNeighbours(vectors: SparseRows, inverted: SparseRows, item: number, k: number, acc: Float64Array, touched: Int32Array) {
+  const heap = new TopKHeap(k);
+  pushNeighbours(vectors, inverted, item, heap, acc, touched);
   return heap.result();
 }
 
@@ -161,18 +167,14 @@ function computeNeighbours(vectors: SparseRows, n: number) {
   const inverted = transposeRows(vectors);
   const acc = new Float64Array(vectors.rows);
   const touched = new Int32Array(vectors.rows);
-  const nbrIndptr = new Int32Array(vectors.rows + 1);
-  const nbrItems = new Int32Array(vectors.rows * n);
-  const nbrScores = new Float32Array(vectors.rows * n);
-  let fill = 0;
+  const lists = new NeighbourListBuilder(vectors.rows, n);
+  const heap = new TopKHeap(n);
   for (let i = 0; i < vectors.rows; i++) {
-    for (const { item, score } of topNeighbours(vectors, inverted, i, n, acc, touched)) {
-      nbrItems[fill] = item;
-      nbrScores[fill++] = score;
-    }
-    nbrIndptr[i + 1] = fill;
+    pushNeighbours(vectors, inverted, i, heap, acc, touched);
+    lists.add(heap);
   }
-  return { nbrIndptr, nbrItems: nbrItems.slice(0, fill), nbrScores: nbrScores.slice(0, fill) };
+  const { indptr, items, scores } = lists.finish();
+  return { nbrIndptr: indptr, nbrItems: items, nbrScores: scores };
 }
 
 /** Re-indexes a fitted state onto the current item list (items unknown to the model get no content). */

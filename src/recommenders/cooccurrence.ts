@@ -5,7 +5,7 @@ import { recentDistinctItems } from './history.js';
 import {
   checkNeighbourLists,
   neighboursOf,
-  packNeighbourLists,
+  NeighbourListBuilder,
   remapNeighbourLists,
   remapPerItem,
   type NeighbourLists,
@@ -244,8 +244,9 @@ function fit(ds: Dataset, params: CooccurrenceParams): CooccurrenceRecommender {
 
   const co = new Float64Array(itemCount);
   const touched = new Int32Array(itemCount);
-  const lists: Neighbour[][] = [];
-  const supports: number[][] = [];
+  const lists = new NeighbourListBuilder(itemCount, params.topN);
+  const supports: number[] = [];
+  const top = new TopKHeap(params.topN);
   for (let a = 0; a < itemCount; a++) {
     let nTouched = 0;
     if (itemSupport[a] >= params.minSupport) {
@@ -259,7 +260,6 @@ function fit(ds: Dataset, params: CooccurrenceParams): CooccurrenceRecommender {
         }
       }
     }
-    const top = new TopKHeap(params.topN);
     for (let t = 0; t < nTouched; t++) {
       const b = touched[t];
       const s = co[b];
@@ -267,15 +267,15 @@ function fit(ds: Dataset, params: CooccurrenceParams): CooccurrenceRecommender {
       const score = pairScore(params.score, s, itemSupport[a], itemSupport[b], orders);
       if (score > 0) top.push(b, score);
     }
-    const kept = top.result();
-    lists.push(kept);
-    supports.push(kept.map((n) => co[n.item]));
+    const count = top.length;
+    const start = lists.add(top);
+    for (let p = start; p < start + count; p++) supports.push(co[lists.itemAt(p)]);
     for (let t = 0; t < nTouched; t++) co[touched[t]] = 0;
   }
   return createCooccurrence(params, {
     itemIds: [...ds.itemIds],
-    lists: packNeighbourLists(lists),
-    pairSupport: Float32Array.from(supports.flat()),
+    lists: lists.finish(),
+    pairSupport: Float32Array.from(supports),
     itemSupport: Float32Array.from(itemSupport),
     orders,
   });

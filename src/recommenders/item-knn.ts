@@ -4,7 +4,7 @@ import type { Dataset } from './dataset.js';
 import { decay } from './decay.js';
 import { recentDistinctItems } from './history.js';
 import { transpose, weightedUserItemMatrix } from './interactions.js';
-import { checkNeighbourLists, neighboursOf, packNeighbourLists, remapNeighbourLists, type NeighbourLists } from './neighbour-lists.js';
+import { checkNeighbourLists, neighboursOf, NeighbourListBuilder, remapNeighbourLists, type NeighbourLists } from './neighbour-lists.js';
 import { parseParams } from './parse-params.js';
 import type { Neighbour, Recommender, RecommenderFactory, UserContext } from './recommender.js';
 import type { SparseScores } from './sparse-scores.js';
@@ -115,7 +115,8 @@ function fit(ds: Dataset, params: ItemKnnParams): Recommender {
   }
   const dot = new Float64Array(itemCount);
   const touched = new Int32Array(itemCount);
-  const lists: Neighbour[][] = [];
+  const lists = new NeighbourListBuilder(itemCount, params.neighbours);
+  const top = new TopKHeap(params.neighbours);
   for (let a = 0; a < itemCount; a++) {
     let nTouched = 0;
     for (let p = byItem.indptr[a]; p < byItem.indptr[a + 1]; p++) {
@@ -127,15 +128,14 @@ function fit(ds: Dataset, params: ItemKnnParams): Recommender {
         dot[b] += wa * rowW[q];
       }
     }
-    const top = new TopKHeap(params.neighbours);
     for (let t = 0; t < nTouched; t++) {
       const b = touched[t];
       if (b !== a) top.push(b, rp3 ? dot[b] * penalty[b] : dot[b] / (norm[a] * norm[b] + params.shrink));
       dot[b] = 0;
     }
-    lists.push(top.result());
+    lists.add(top);
   }
-  return createItemKnn(params, [...ds.itemIds], packNeighbourLists(lists), ds.now);
+  return createItemKnn(params, [...ds.itemIds], lists.finish(), ds.now);
 }
 
 function fromArtifact(bytes: Uint8Array, ds: Pick<Dataset, 'itemIds'>): Recommender {

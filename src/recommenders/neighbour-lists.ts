@@ -1,6 +1,7 @@
 import { ArtifactFormatError } from './artifact.js';
 import { itemRemap } from './item-remap.js';
 import type { Neighbour } from './recommender.js';
+import type { TopKHeap } from './top-k-heap.js';
 
 /**
  * Top-N neighbours of every item, packed CSR-style: the neighbours of item i are
@@ -27,6 +28,55 @@ export function packNeighbourLists(lists: Neighbour[][]): NeighbourLists {
     }
   }
   return { indptr, items, scores };
+}
+
+/**
+ * Builds NeighbourLists item by item from a heap each, without a Neighbour object per pair: what a
+ * fit over a large catalogue uses (packNeighbourLists' arrays of objects cost more in garbage
+ * collection than the lists' own work).
+ */
+export class NeighbourListBuilder {
+  private readonly indptr: Int32Array;
+  private items: Int32Array;
+  private scores: Float32Array;
+  private item = 0;
+
+  constructor(itemCount: number, expectedPerItem: number) {
+    this.indptr = new Int32Array(itemCount + 1);
+    const capacity = Math.max(16, itemCount * Math.max(0, expectedPerItem));
+    this.items = new Int32Array(capacity);
+    this.scores = new Float32Array(capacity);
+  }
+
+  /** The next item's list: `heap`'s pairs, best first (the heap is left empty). Returns where the list starts. */
+  add(heap: TopKHeap): number {
+    const start = this.indptr[this.item];
+    const end = start + heap.length;
+    if (end > this.items.length) {
+      const size = Math.max(end, this.items.length * 2);
+      const items = new Int32Array(size);
+      items.set(this.items);
+      this.items = items;
+      const scores = new Float32Array(size);
+      scores.set(this.scores);
+      this.scores = scores;
+    }
+    heap.drainBestFirst(this.items, this.scores, start);
+    this.indptr[++this.item] = end;
+    return start;
+  }
+
+  /** The item of position `p` of the lists added so far. */
+  itemAt(p: number): number {
+    return this.items[p];
+  }
+
+  /** The lists; every item of the catalogue must have been added. */
+  finish(): NeighbourLists {
+    if (this.item !== this.indptr.length - 1) throw new Error(`NeighbourListBuilder: ${this.item} of ${this.indptr.length - 1} items added`);
+    const n = this.indptr[this.item];
+    return { indptr: this.indptr, items: this.items.slice(0, n), scores: this.scores.slice(0, n) };
+  }
 }
 
 /** The first k stored neighbours of an item (already best first); empty for an unknown item. */

@@ -46,6 +46,37 @@ export class TopKHeap {
     }
     if (!TopKHeap.worse(this.scores[0], this.items[0], score, item)) return;
     // Replace the root and sift down.
+    this.siftDown(item, score);
+  }
+
+  /** How many pairs are kept. */
+  get length(): number {
+    return this.size;
+  }
+
+  /** Forgets every pair, keeping the buffers (to reuse one heap for many lists). */
+  clear(): void {
+    this.size = 0;
+  }
+
+  /**
+   * Writes the kept pairs best first into `items` and `scores` from position `at` (the order of
+   * result(), without an object per pair or a sort) and empties the heap. Returns how many it wrote.
+   */
+  drainBestFirst(items: Int32Array, scores: Float32Array | Float64Array, at: number): number {
+    const n = this.size;
+    // Each step moves the worst pair left (the root) to the back of what remains.
+    for (let last = n - 1; last >= 0; last--) {
+      items[at + last] = this.items[0];
+      scores[at + last] = this.scores[0];
+      this.size = last;
+      if (last > 0) this.siftDown(this.items[last], this.scores[last]);
+    }
+    return n;
+  }
+
+  /** Puts (item, score) at the root and sifts it down to its place among the `size` kept pairs. */
+  private siftDown(item: number, score: number): void {
     let c = 0;
     for (;;) {
       let child = 2 * c + 1;

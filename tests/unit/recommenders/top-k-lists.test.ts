@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { NeighbourListBuilder, packNeighbourLists } from '../../../src/recommenders/neighbour-lists.js';
+import type { Neighbour } from '../../../src/recommenders/recommender.js';
+import { mulberry32 } from '../../../src/recommenders/seeded-random.js';
+import { TopKHeap } from '../../../src/recommenders/top-k-heap.js';
+
+/** `n` pairs over items 0..items-1 (each item once at most), scores from a few values so that ties are common. */
+function pairs(random: () => number, n: number, items: number): Neighbour[] {
+  const chosen = new Set<number>();
+  while (chosen.size < Math.min(n, items)) chosen.add(Math.floor(random() * items));
+  return [...chosen].map((item) => ({ item, score: Math.floor(random() * 5) / 4 }));
+}
+
+/** The k best of `list` by the heap's contract, written out: higher score first, the lower item on a tie. */
+function bestOf(list: Neighbour[], k: number): Neighbour[] {
+  return [...list].sort((a, b) => b.score - a.score || a.item - b.item).slice(0, k);
+}
+
+describe('TopKHeap.drainBestFirst', () => {
+  it('When a heap is drained, Then it writes the k best pairs best first (ties to the lower item) from the given position, and is left empty', () => {
+    const random = mulberry32(7);
+    for (let run = 0; run < 200; run++) {
+      const k = 1 + Math.floor(random() * 12);
+      const list = pairs(random, Math.floor(random() * 30), 40);
+      const heap = new TopKHeap(k);
+      for (const p of list) heap.push(p.item, p.score);
+      const expected = bestOf(list, k);
+      const items = new Int32Array(k + 3).fill(-1);
+      const scores = new Float64Array(k + 3).fill(-1);
+      expect(heap.drainBestFirst(items, scores, 3)).toBe(expected.length);
+      expect([...items.slice(3, 3 + expected.length)]).toEqual(expected.map((p) => p.item));
+      expect([...scores.slice(3, 3 + expected.length)]).toEqual(expected.map((p) => p.score));
+      expect([...items.slice(0, 3)]).toEqual([-1, -1, -1]);
+      expect(heap.length).toBe(0);
+    }
+  });
+
+  it('When a drained heap is filled again, Then it keeps only the new pairs, as a fresh heap would', () => {
+    const heap = new TopKHeap(3);
+    for (const [item, score] of [[1, 9], [2, 8], [3, 7]]) heap.push(item, score);
+    heap.drainBestFirst(new Int32Array(3), new Float64Array(3), 0);
+    for (const [item, score] of [[4, 1], [5, 3], [6, 2], [7, 0]]) heap.push(item, score);
+    expect(heap.result()).toEqual([{ item: 5, score: 3 }, { item: 6, score: 2 }, { item: 4, score: 1 }]);
+  });
+});
+
+describe('NeighbourListBuilder', () => {
+  it('When every item adds its heap, Then the lists are those packNeighbourLists makes of the heaps\' results, also past the first capacity', () => {
+    const random = mulberry32(11);
+    const itemCount = 60;
+    const k = 8;
+    const perItem = Array.from({ length: itemCount }, () => pairs(random, Math.floor(random() * 20), itemCount));
+    // Room for one pair per item at first: the builder must grow.
+    const builder = new NeighbourListBuilder(itemCount, 1);
+    const heap = new TopKHeap(k);
+    const starts: number[] = [];
+    for (const list of perItem) {
+      for (const p of list) heap.push(p.item, p.score);
+      starts.push(builder.add(heap));
+    }
+    const built = builder.finish();
+    const packed = packNeighbourLists(perItem.map((list) => bestOf(list, k)));
+    expect(built.indptr).toEqual(packed.indptr);
+    expect(built.items).toEqual(packed.items);
+    expect(built.scores).toEqual(packed.scores);
+    expect(starts).toEqual([...packed.indptr.slice(0, itemCount)]);
+    expect(builder.itemAt(packed.indptr[5])).toBe(packed.items[packed.indptr[5]]);
+  });
+
+  it('When fewer items were added than the catalogue holds, Then finish refuses', () => {
+    const builder = new NeighbourListBuilder(3, 2);
+    builder.add(new TopKHeap(2));
+    expect(() => builder.finish()).toThrow(/1 of 3 items/);
+  });
+});
