@@ -4,7 +4,7 @@ import type { Dataset } from './dataset.js';
 import { distinctOrderCount } from './history.js';
 import type { Recommender, UserContext } from './recommender.js';
 import { setBestPositive, SparseScores } from './sparse-scores.js';
-import { TopKHeap } from './top-k-heap.js';
+import { TopKHeap, topKScratch } from './top-k-heap.js';
 
 const weights = z.record(z.string().min(1), z.number().min(0));
 
@@ -317,9 +317,10 @@ export function scoreSparseOf(source: Recommender, ctx: UserContext, out: Sparse
   if (dense.buffer.length !== out.itemCount) dense.buffer = new Float32Array(out.itemCount);
   const scores = dense.buffer;
   source.scoreUser(ctx, scores);
-  const heap = new TopKHeap(depth);
-  for (let i = 0; i < scores.length; i++) if (scores[i] > 0) heap.push(i, scores[i]);
-  for (const t of heap.result()) out.set(t.item, scores[t.item]);
+  const top = topKScratch(depth);
+  for (let i = 0; i < scores.length; i++) if (scores[i] > 0) top.heap.push(i, scores[i]);
+  const kept = top.drain();
+  for (let r = 0; r < kept; r++) out.set(top.items[r], scores[top.items[r]]);
 }
 
 /** Buffers for blendSparse over a catalogue of `itemCount` items (one per thread, reused across users). */
@@ -367,19 +368,17 @@ export function dominantSource(scratch: BlendScratch, item: number, names: reado
 export function capSourceSlots(scratch: BlendScratch, names: readonly string[], cap: { sources: readonly string[]; share: number; window: number }): void {
   const { blend, own } = scratch;
   const values = blend.values;
-  const cappedTop = new TopKHeap(cap.window);
-  const otherTop = new TopKHeap(cap.window);
+  const cappedTop = topKScratch(cap.window, 0);
+  const otherTop = topKScratch(cap.window, 1);
   for (let p = 0; p < blend.size; p++) {
     const i = blend.item(p);
     if (!(values[i] > 0) || own[i] === 1) continue;
-    const heap = (() => {
-      const d = dominantSource(scratch, i, names);
-      return d >= 0 && cap.sources.includes(names[d]) ? cappedTop : otherTop;
-    })();
+    const d = dominantSource(scratch, i, names);
+    const heap = d >= 0 && cap.sources.includes(names[d]) ? cappedTop.heap : otherTop.heap;
     if (values[i] >= heap.threshold) heap.push(i, values[i]);
   }
-  const capped = cappedTop.result().map((t) => t.item);
-  const others = otherTop.result().map((t) => t.item);
+  const capped = cappedTop.items.subarray(0, cappedTop.drain());
+  const others = otherTop.items.subarray(0, otherTop.drain());
   if (capped.length === 0 || others.length === 0) return;
   const order: number[] = [];
   let c = 0;

@@ -1,4 +1,4 @@
-import { TopKHeap } from './top-k-heap.js';
+import { topKScratch } from './top-k-heap.js';
 
 /**
  * A reusable sparse score vector over item indices: a dense value array plus the list of the items
@@ -83,10 +83,11 @@ export class SparseScores {
 
 /** Sets in `out` the `n` best positive scores of `scores` (ties to the lower item index, as TopKHeap breaks them). */
 export function setBestPositive(scores: SparseScores, n: number, out: SparseScores): void {
-  const heap = new TopKHeap(n);
+  const top = topKScratch(n);
   for (let p = 0; p < scores.size; p++) {
     const i = scores.item(p);
-    if (scores.values[i] > 0) heap.push(i, scores.values[i]);
+    if (scores.values[i] > 0) top.heap.push(i, scores.values[i]);
   }
-  for (const t of heap.result()) out.set(t.item, scores.values[t.item]);
+  const kept = top.drain();
+  for (let r = 0; r < kept; r++) out.set(top.items[r], scores.values[top.items[r]]);
 }

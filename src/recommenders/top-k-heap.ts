@@ -49,6 +49,11 @@ export class TopKHeap {
     this.siftDown(item, score);
   }
 
+  /** The most pairs the heap keeps (its k). */
+  get capacity(): number {
+    return this.k;
+  }
+
   /** How many pairs are kept. */
   get length(): number {
     return this.size;
@@ -104,4 +109,38 @@ export class TopKHeap {
     for (let p = 0; p < this.size; p++) out.push({ item: this.items[p], score: this.scores[p] });
     return out.sort((a, b) => b.score - a.score || a.item - b.item);
   }
+}
+
+/**
+ * A heap of capacity k with buffers to drain it into, reused by the per-user selections of a thread
+ * (one at a time: callers drain before they ask again), so that scoring a user allocates nothing.
+ */
+export class TopKScratch {
+  readonly heap: TopKHeap;
+  readonly items: Int32Array;
+  readonly scores: Float64Array;
+  constructor(k: number) {
+    this.heap = new TopKHeap(k);
+    this.items = new Int32Array(Math.max(k, 0));
+    this.scores = new Float64Array(Math.max(k, 0));
+  }
+
+  /** Drains the heap into `items` and `scores`, best first; returns how many. */
+  drain(): number {
+    return this.heap.drainBestFirst(this.items, this.scores, 0);
+  }
+}
+
+const scratches = new Map<number, TopKScratch[]>();
+
+/**
+ * A thread's shared scratch number `slot` of capacity k (emptied). Slots let one caller hold two at
+ * once (e.g. new and bought items).
+ */
+export function topKScratch(k: number, slot = 0): TopKScratch {
+  let list = scratches.get(k);
+  if (!list) scratches.set(k, (list = []));
+  const scratch = (list[slot] ??= new TopKScratch(k));
+  scratch.heap.clear();
+  return scratch;
 }

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { NeighbourListBuilder, packNeighbourLists } from '../../../src/recommenders/neighbour-lists.js';
 import type { Neighbour } from '../../../src/recommenders/recommender.js';
 import { mulberry32 } from '../../../src/recommenders/seeded-random.js';
+import { setBestPositive, SparseScores } from '../../../src/recommenders/sparse-scores.js';
 import { TopKHeap } from '../../../src/recommenders/top-k-heap.js';
+import { topCandidates, topSparseCandidates } from '../../../src/serving/top-candidates.js';
 
 /** `n` pairs over items 0..items-1 (each item once at most), scores from a few values so that ties are common. */
 function pairs(random: () => number, n: number, items: number): Neighbour[] {
@@ -71,5 +73,46 @@ describe('NeighbourListBuilder', () => {
     const builder = new NeighbourListBuilder(3, 2);
     builder.add(new TopKHeap(2));
     expect(() => builder.finish()).toThrow(/1 of 3 items/);
+  });
+});
+
+describe('per-user selections on a reused heap', () => {
+  const itemCount = 50;
+  /** Scores over the catalogue from a few values (ties are common; some <= 0), and a purchase mask. */
+  function user(random: () => number) {
+    const dense = Float32Array.from({ length: itemCount }, () => Math.floor(random() * 6) - 1);
+    const sparse = new SparseScores(itemCount);
+    // Touched in a shuffled order, so nothing depends on the items arriving sorted.
+    const order = [...Array(itemCount).keys()].sort(() => random() - 0.5);
+    for (const i of order) if (dense[i] !== 0 || random() < 0.2) sparse.set(i, dense[i]);
+    const mask = Uint8Array.from({ length: itemCount }, () => (random() < 0.3 ? 1 : 0));
+    return { dense, sparse, mask };
+  }
+  const positives = (dense: Float32Array, keep: (i: number) => boolean) =>
+    [...dense].map((score, item) => ({ item, score })).filter((p) => p.score > 0 && keep(p.item));
+
+  it('When users are scored one after another, Then each gets its n best new items merged in score order with its n best own items', () => {
+    const random = mulberry32(3);
+    for (let run = 0; run < 50; run++) {
+      const { dense, sparse, mask } = user(random);
+      const n = 1 + Math.floor(random() * 8);
+      const expected = bestOf([...bestOf(positives(dense, (i) => !mask[i]), n), ...bestOf(positives(dense, (i) => mask[i] === 1), n)], 2 * n);
+      for (const got of [topCandidates(dense, mask, n), topSparseCandidates(sparse, mask, n)]) {
+        expect([...got.items]).toEqual(expected.map((p) => p.item));
+        expect([...got.scores]).toEqual(expected.map((p) => p.score));
+      }
+    }
+  });
+
+  it('When users are limited one after another, Then each keeps exactly its own n best positive scores, best first', () => {
+    const random = mulberry32(5);
+    for (let run = 0; run < 50; run++) {
+      const { dense, sparse } = user(random);
+      const n = 1 + Math.floor(random() * 8);
+      const out = new SparseScores(itemCount);
+      setBestPositive(sparse, n, out);
+      const kept = Array.from({ length: out.size }, (_, p) => ({ item: out.item(p), score: out.values[out.item(p)] }));
+      expect(kept).toEqual(bestOf(positives(dense, () => true), n));
+    }
   });
 });
