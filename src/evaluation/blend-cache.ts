@@ -110,12 +110,13 @@ export function createBlendCache(split: EvaluationSplit): BlendCache {
 export function sourcePart(cache: BlendCache, split: EvaluationSplit, model: Recommender, depth = 200): SourcePart {
   const contexts = (cache.contexts ??= userContextsOf(split, cache.users));
   const out = new Float32Array(cache.itemCount);
-  const most = cache.users.length * Math.max(0, depth);
-  const items = new Int32Array(most);
-  const scores = new Float32Array(most);
+  const keep = Math.max(0, depth);
+  // Users may score fewer than `depth` items: start at 64 a user and grow.
+  let items = new Int32Array(Math.max(16, cache.users.length * Math.min(keep, 64)));
+  let scores = new Float32Array(items.length);
   const indptr = new Int32Array(cache.users.length + 1);
-  const heap = new TopKHeap(depth);
-  const best = { items: new Int32Array(depth), scores: new Float64Array(depth) };
+  const heap = new TopKHeap(keep);
+  const best = { items: new Int32Array(keep), scores: new Float64Array(keep) };
   cache.users.forEach((u, j) => {
     out.fill(0);
     model.scoreUser(contexts.get(u)!, out);
@@ -131,6 +132,15 @@ export function sourcePart(cache: BlendCache, split: EvaluationSplit, model: Rec
     const n = heap.drainBestFirst(best.items, best.scores, 0);
     const max = n ? best.scores[0] : 1;
     const at = indptr[j];
+    if (at + n > items.length) {
+      const size = Math.max(at + n, items.length * 2);
+      const grownItems = new Int32Array(size);
+      grownItems.set(items);
+      items = grownItems;
+      const grownScores = new Float32Array(size);
+      grownScores.set(scores);
+      scores = grownScores;
+    }
     for (let r = 0; r < n; r++) {
       items[at + r] = best.items[r];
       scores[at + r] = best.scores[r] / max;

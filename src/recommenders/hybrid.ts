@@ -317,7 +317,7 @@ export function scoreSparseOf(source: Recommender, ctx: UserContext, out: Sparse
   if (dense.buffer.length !== out.itemCount) dense.buffer = new Float32Array(out.itemCount);
   const scores = dense.buffer;
   source.scoreUser(ctx, scores);
-  const top = topKScratch(depth);
+  const top = topKScratch('scoreSparseOf', depth);
   for (let i = 0; i < scores.length; i++) if (scores[i] > 0) top.heap.push(i, scores[i]);
   const kept = top.drain();
   for (let r = 0; r < kept; r++) out.set(top.items[r], scores[top.items[r]]);
@@ -368,8 +368,8 @@ export function dominantSource(scratch: BlendScratch, item: number, names: reado
 export function capSourceSlots(scratch: BlendScratch, names: readonly string[], cap: { sources: readonly string[]; share: number; window: number }): void {
   const { blend, own } = scratch;
   const values = blend.values;
-  const cappedTop = topKScratch(cap.window, 0);
-  const otherTop = topKScratch(cap.window, 1);
+  const cappedTop = topKScratch('capSourceSlots:capped', cap.window);
+  const otherTop = topKScratch('capSourceSlots:others', cap.window);
   for (let p = 0; p < blend.size; p++) {
     const i = blend.item(p);
     if (!(values[i] > 0) || own[i] === 1) continue;

@@ -43,7 +43,9 @@ export class NeighbourListBuilder {
 
   constructor(itemCount: number, expectedPerItem: number) {
     this.indptr = new Int32Array(itemCount + 1);
-    const capacity = Math.max(16, itemCount * Math.max(0, expectedPerItem));
+    // Lists are often shorter than their bound (minimum supports, few touched items): start at most
+    // ~8 MB and grow.
+    const capacity = Math.max(16, Math.min(itemCount * Math.max(0, expectedPerItem), 1 << 20));
     this.items = new Int32Array(capacity);
     this.scores = new Float32Array(capacity);
   }

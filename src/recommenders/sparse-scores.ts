@@ -83,7 +83,7 @@ export class SparseScores {
 
 /** Sets in `out` the `n` best positive scores of `scores` (ties to the lower item index, as TopKHeap breaks them). */
 export function setBestPositive(scores: SparseScores, n: number, out: SparseScores): void {
-  const top = topKScratch(n);
+  const top = topKScratch('setBestPositive', n);
   for (let p = 0; p < scores.size; p++) {
     const i = scores.item(p);
     if (scores.values[i] > 0) top.heap.push(i, scores.values[i]);

@@ -49,11 +49,6 @@ export class TopKHeap {
     this.siftDown(item, score);
   }
 
-  /** The most pairs the heap keeps (its k). */
-  get capacity(): number {
-    return this.k;
-  }
-
   /** How many pairs are kept. */
   get length(): number {
     return this.size;
@@ -70,6 +65,7 @@ export class TopKHeap {
    */
   drainBestFirst(items: Int32Array, scores: Float32Array | Float64Array, at: number): number {
     const n = this.size;
+    if (at < 0 || at + n > items.length || at + n > scores.length) throw new RangeError(`drainBestFirst: ${n} pairs do not fit at ${at}`);
     // Each step moves the worst pair left (the root) to the back of what remains.
     for (let last = n - 1; last >= 0; last--) {
       items[at + last] = this.items[0];
@@ -112,8 +108,8 @@ export class TopKHeap {
 }
 
 /**
- * A heap of capacity k with buffers to drain it into, reused by the per-user selections of a thread
- * (one at a time: callers drain before they ask again), so that scoring a user allocates nothing.
+ * A heap of capacity k with buffers to drain it into, reused by one call site's per-user selections
+ * (scoring a user then allocates nothing).
  */
 export class TopKScratch {
   readonly heap: TopKHeap;
@@ -131,16 +127,17 @@ export class TopKScratch {
   }
 }
 
-const scratches = new Map<number, TopKScratch[]>();
+const scratches = new Map<string, TopKScratch>();
 
 /**
- * A thread's shared scratch number `slot` of capacity k (emptied). Slots let one caller hold two at
- * once (e.g. new and bought items).
+ * The scratch of capacity k of call site `site` in this thread, emptied. Each site names its own, so
+ * two sites never share one; a site must be done with the scratch's buffers before it asks again
+ * (none of them is re-entered or awaits in between). One per (site, k) stays for the thread's life.
  */
-export function topKScratch(k: number, slot = 0): TopKScratch {
-  let list = scratches.get(k);
-  if (!list) scratches.set(k, (list = []));
-  const scratch = (list[slot] ??= new TopKScratch(k));
+export function topKScratch(site: string, k: number): TopKScratch {
+  const key = `${site}:${k}`;
+  let scratch = scratches.get(key);
+  if (!scratch) scratches.set(key, (scratch = new TopKScratch(k)));
   scratch.heap.clear();
   return scratch;
 }

@@ -8,14 +8,14 @@ import type { Candidates } from './user-entry.js';
  * so either way at least the top `n` of what may be shown are stored. Items scoring <= 0 are left out.
  */
 export function topCandidates(scores: Float32Array, purchasedMask: Uint8Array, n: number): Candidates {
-  const fresh = topKScratch(n, 0);
-  const bought = topKScratch(n, 1);
+  const fresh = topKScratch('candidates:new', n);
+  const bought = topKScratch('candidates:bought', n);
   // Most of a catalogue scores below the kept minimum once the heaps are full: test before calling.
   let freshMin = fresh.heap.threshold;
   let boughtMin = bought.heap.threshold;
   for (let i = 0; i < scores.length; i++) {
     const s = scores[i];
-    if (s <= 0) continue;
+    if (!(s > 0)) continue;
     if (purchasedMask[i]) {
       if (s < boughtMin) continue;
       bought.heap.push(i, s);
@@ -31,13 +31,13 @@ export function topCandidates(scores: Float32Array, purchasedMask: Uint8Array, n
 
 /** topCandidates over the touched items of sparse scores (untouched items score 0, so never qualify). */
 export function topSparseCandidates(scores: SparseScores, purchasedMask: Uint8Array, n: number): Candidates {
-  const fresh = topKScratch(n, 0);
-  const bought = topKScratch(n, 1);
+  const fresh = topKScratch('candidates:new', n);
+  const bought = topKScratch('candidates:bought', n);
   const values = scores.values;
   for (let p = 0; p < scores.size; p++) {
     const i = scores.item(p);
     const s = values[i];
-    if (s <= 0) continue;
+    if (!(s > 0)) continue;
     const heap = purchasedMask[i] ? bought.heap : fresh.heap;
     if (s >= heap.threshold) heap.push(i, s);
   }

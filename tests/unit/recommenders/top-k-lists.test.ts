@@ -37,6 +37,34 @@ describe('TopKHeap.drainBestFirst', () => {
     }
   });
 
+  it('When scores are negative, zero of either sign or infinite, Then the drained order is result()\'s, also for k = 0', () => {
+    const random = mulberry32(13);
+    const values = [-Infinity, -2, -0, 0, 0.5, 1, Infinity];
+    for (let run = 0; run < 200; run++) {
+      const k = Math.floor(random() * 6);
+      const list = pairs(random, Math.floor(random() * 12), 20).map((p) => ({ item: p.item, score: values[Math.floor(random() * values.length)] }));
+      const drained = new TopKHeap(k);
+      const reference = new TopKHeap(k);
+      for (const p of list) {
+        drained.push(p.item, p.score);
+        reference.push(p.item, p.score);
+      }
+      const expected = reference.result();
+      const items = new Int32Array(k);
+      const scores = new Float64Array(k);
+      expect(drained.drainBestFirst(items, scores, 0)).toBe(expected.length);
+      expect([...items.slice(0, expected.length)]).toEqual(expected.map((p) => p.item));
+      // toEqual tells -0 from 0 (Object.is), so the signs are checked too.
+      expect([...scores.slice(0, expected.length)]).toEqual(expected.map((p) => p.score));
+    }
+  });
+
+  it('When the pairs do not fit where they are to be written, Then draining refuses instead of dropping some', () => {
+    const heap = new TopKHeap(3);
+    for (const [item, score] of [[1, 1], [2, 2], [3, 3]]) heap.push(item, score);
+    expect(() => heap.drainBestFirst(new Int32Array(4), new Float64Array(4), 2)).toThrow(RangeError);
+  });
+
   it('When a drained heap is filled again, Then it keeps only the new pairs, as a fresh heap would', () => {
     const heap = new TopKHeap(3);
     for (const [item, score] of [[1, 9], [2, 8], [3, 7]]) heap.push(item, score);
@@ -80,7 +108,8 @@ describe('per-user selections on a reused heap', () => {
   const itemCount = 50;
   /** Scores over the catalogue from a few values (ties are common; some <= 0), and a purchase mask. */
   function user(random: () => number) {
-    const dense = Float32Array.from({ length: itemCount }, () => Math.floor(random() * 6) - 1);
+    // Now and then a NaN: it is no score, so never a candidate.
+    const dense = Float32Array.from({ length: itemCount }, () => (random() < 0.05 ? NaN : Math.floor(random() * 6) - 1));
     const sparse = new SparseScores(itemCount);
     // Touched in a shuffled order, so nothing depends on the items arriving sorted.
     const order = [...Array(itemCount).keys()].sort(() => random() - 0.5);
@@ -90,6 +119,7 @@ describe('per-user selections on a reused heap', () => {
   }
   const positives = (dense: Float32Array, keep: (i: number) => boolean) =>
     [...dense].map((score, item) => ({ item, score })).filter((p) => p.score > 0 && keep(p.item));
+  // (NaN > 0 is false: the reference leaves NaN out.)
 
   it('When users are scored one after another, Then each gets its n best new items merged in score order with its n best own items', () => {
     const random = mulberry32(3);
