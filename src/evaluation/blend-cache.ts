@@ -1,3 +1,4 @@
+import { grownTo } from '../recommenders/grow-array.js';
 import { distinctOrderCount } from '../recommenders/history.js';
 import { blendedSources, blendWeights, discoveryDiscount, repeatBlendWeights, type HybridConfig } from '../recommenders/hybrid.js';
 import type { Recommender, UserContext } from '../recommenders/recommender.js';
@@ -132,15 +133,8 @@ export function sourcePart(cache: BlendCache, split: EvaluationSplit, model: Rec
     const n = heap.drainBestFirst(best.items, best.scores, 0);
     const max = n ? best.scores[0] : 1;
     const at = indptr[j];
-    if (at + n > items.length) {
-      const size = Math.max(at + n, items.length * 2);
-      const grownItems = new Int32Array(size);
-      grownItems.set(items);
-      items = grownItems;
-      const grownScores = new Float32Array(size);
-      grownScores.set(scores);
-      scores = grownScores;
-    }
+    items = grownTo(items, at + n);
+    scores = grownTo(scores, at + n);
     for (let r = 0; r < n; r++) {
       items[at + r] = best.items[r];
       scores[at + r] = best.scores[r] / max;

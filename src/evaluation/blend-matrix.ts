@@ -1,3 +1,4 @@
+import { grownTo } from '../recommenders/grow-array.js';
 import type { SourcePart } from './blend-cache.js';
 
 /**
@@ -37,16 +38,9 @@ export function buildBlendMatrix(parts: ReadonlyMap<string, SourcePart>, userCou
   let n = 0;
   const grow = (need: number) => {
     if (need <= items.length) return;
-    const size = Math.max(need, items.length * 2);
-    const next = new Int32Array(size);
-    next.set(items);
-    items = next;
-    const nextScores = new Float32Array(size * width);
-    nextScores.set(scores);
-    scores = nextScores;
-    const nextFlags = new Uint8Array(size);
-    nextFlags.set(flags);
-    flags = nextFlags;
+    items = grownTo(items, need);
+    scores = grownTo(scores, items.length * width);
+    flags = grownTo(flags, items.length);
   };
   for (let j = 0; j < userCount; j++) {
     const start = n;

@@ -1,4 +1,5 @@
 import { ArtifactFormatError } from './artifact.js';
+import { grownTo } from './grow-array.js';
 import { itemRemap } from './item-remap.js';
 import type { Neighbour } from './recommender.js';
 import type { TopKHeap } from './top-k-heap.js';
@@ -54,15 +55,8 @@ export class NeighbourListBuilder {
   add(heap: TopKHeap): number {
     const start = this.indptr[this.item];
     const end = start + heap.length;
-    if (end > this.items.length) {
-      const size = Math.max(end, this.items.length * 2);
-      const items = new Int32Array(size);
-      items.set(this.items);
-      this.items = items;
-      const scores = new Float32Array(size);
-      scores.set(this.scores);
-      this.scores = scores;
-    }
+    this.items = grownTo(this.items, end);
+    this.scores = grownTo(this.scores, end);
     heap.drainBestFirst(this.items, this.scores, start);
     this.indptr[++this.item] = end;
     return start;
