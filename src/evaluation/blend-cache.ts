@@ -168,7 +168,10 @@ export type BlendConfig = Pick<HybridConfig, 'weights' | 'repeatWeights' | 'full
 export interface ModePart {
   ndcg: Float64Array;
   recall: Float64Array;
-  shown: Uint8Array;
+  /** The distinct items the lists showed. */
+  shown: Int32Array;
+  /** The catalogue's size (what coverage divides by). */
+  itemCount: number;
 }
 
 /** scoreBlendRange's result: the measures of the users in [from, to), per mode. */
@@ -202,74 +205,81 @@ export function scoreBlendRange(cache: BlendCache, config: BlendConfig, k: numbe
   const fullConfig = { ...config, normalisation: 'max', rankDepth: 200 } as HybridConfig;
   const weightCache = new Map<number, { cols: Int32Array; ws: Float64Array; own: Float64Array }>();
   const users = Math.max(0, to - from);
-  const out: Record<EvalMode, ModeSums> = { novel: new ModeSums(users, cache.itemCount), all: new ModeSums(users, cache.itemCount) };
+  const out: Record<EvalMode, ModeSums> = { novel: new ModeSums(users, shownMask(cache.itemCount, 0)), all: new ModeSums(users, shownMask(cache.itemCount, 1)) };
   const top = { novel: new TopList(k), all: new TopList(k) };
   const gains = rankGains(k);
   // A search of the weights on own items scores the lists with repurchases alone, under fixed weights on new items.
   const fixed = scoreAll && !scoreNovel && k > 0 ? fixedNewItems(cache, m, config, k) : null;
-  for (let j = from; j < to; j++) {
-    const novel = scoreNovel ? cache.relevant.novel[j] : undefined;
-    const all = scoreAll ? cache.relevant.all[j] : undefined;
-    if (!novel && !all) continue;
-    const orders = cache.orders[j];
-    let weighted = weightCache.get(orders);
-    if (!weighted) {
-      // The hybrid's order of summation: sources weighted on new items, then those only on own items.
-      const names = blendedSources(fullConfig, orders).filter((name) => column.has(name));
-      const novelWeights = blendWeights(fullConfig, orders);
-      const ownWeights = repeatBlendWeights(fullConfig, orders);
-      weighted = {
-        cols: Int32Array.from(names, (name) => column.get(name)!),
-        ws: Float64Array.from(names, (name) => novelWeights[name] ?? 0),
-        own: Float64Array.from(names, (name) => ownWeights[name] ?? 0),
-      };
-      weightCache.set(orders, weighted);
-    }
-    const { cols, ws, own } = weighted;
-    top.novel.clear();
-    top.all.clear();
-    if (fixed) {
-      // Only the lists with repurchases: the user's new items come from their fixed top k.
-      const at = j * k;
-      if (!fixed.ready[j]) {
-        for (let c = m.indptr[j]; c < m.indptr[j + 1]; c++) {
-          if (m.owned[c]) continue;
-          let s = weightedSum(m.scores, c * width, cols, ws);
-          if (!(s > 0)) continue;
-          if (discount) s = Math.fround(s * discount[m.items[c]]);
-          if (s > 0) top.novel.offer(m.items[c], s);
+  try {
+    for (let j = from; j < to; j++) {
+      const novel = scoreNovel ? cache.relevant.novel[j] : undefined;
+      const all = scoreAll ? cache.relevant.all[j] : undefined;
+      if (!novel && !all) continue;
+      const orders = cache.orders[j];
+      let weighted = weightCache.get(orders);
+      if (!weighted) {
+        // The hybrid's order of summation: sources weighted on new items, then those only on own items.
+        const names = blendedSources(fullConfig, orders).filter((name) => column.has(name));
+        const novelWeights = blendWeights(fullConfig, orders);
+        const ownWeights = repeatBlendWeights(fullConfig, orders);
+        weighted = {
+          cols: Int32Array.from(names, (name) => column.get(name)!),
+          ws: Float64Array.from(names, (name) => novelWeights[name] ?? 0),
+          own: Float64Array.from(names, (name) => ownWeights[name] ?? 0),
+        };
+        weightCache.set(orders, weighted);
+      }
+      const { cols, ws, own } = weighted;
+      top.novel.clear();
+      top.all.clear();
+      if (fixed) {
+        // Only the lists with repurchases: the user's new items come from their fixed top k.
+        const at = j * k;
+        if (!fixed.ready[j]) {
+          for (let c = m.indptr[j]; c < m.indptr[j + 1]; c++) {
+            if (m.owned[c]) continue;
+            let s = weightedSum(m.scores, c * width, cols, ws);
+            if (!(s > 0)) continue;
+            if (discount) s = Math.fround(s * discount[m.items[c]]);
+            if (s > 0) top.novel.offer(m.items[c], s);
+          }
+          fixed.count[j] = top.novel.n;
+          for (let r = 0; r < top.novel.n; r++) [fixed.items[at + r], fixed.scores[at + r]] = top.novel.at(r);
+          fixed.ready[j] = 1;
         }
-        fixed.count[j] = top.novel.n;
-        for (let r = 0; r < top.novel.n; r++) [fixed.items[at + r], fixed.scores[at + r]] = top.novel.at(r);
-        fixed.ready[j] = 1;
-      }
-      for (let c = m.indptr[j]; c < m.indptr[j + 1]; c++) {
-        if (!m.owned[c]) continue;
-        const s = weightedSum(m.scores, c * width, cols, own);
-        if (s > 0) top.all.offer(m.items[c], s);
-      }
-      for (let r = 0; r < fixed.count[j]; r++) top.all.offer(fixed.items[at + r], fixed.scores[at + r]);
-      out.all.add(top.all, all!, k, gains);
-      continue;
-    }
-    for (let c = m.indptr[j]; c < m.indptr[j + 1]; c++) {
-      // Own items are ranked only in the lists with repurchases.
-      if (!all && m.owned[c]) continue;
-      let s = weightedSum(m.scores, c * width, cols, m.owned[c] ? own : ws);
-      if (!(s > 0)) continue;
-      const item = m.items[c];
-      if (m.owned[c]) {
-        if (all) top.all.offer(item, s);
+        for (let c = m.indptr[j]; c < m.indptr[j + 1]; c++) {
+          if (!m.owned[c]) continue;
+          const s = weightedSum(m.scores, c * width, cols, own);
+          if (s > 0) top.all.offer(m.items[c], s);
+        }
+        for (let r = 0; r < fixed.count[j]; r++) top.all.offer(fixed.items[at + r], fixed.scores[at + r]);
+        out.all.add(top.all, all!, k, gains);
         continue;
       }
-      // The hybrid discounts items outside the user's history (its sum is linear, so once here is the same).
-      if (discount) s = Math.fround(s * discount[item]);
-      if (!(s > 0)) continue;
-      if (all) top.all.offer(item, s);
-      if (novel) top.novel.offer(item, s);
+      for (let c = m.indptr[j]; c < m.indptr[j + 1]; c++) {
+        // Own items are ranked only in the lists with repurchases.
+        if (!all && m.owned[c]) continue;
+        let s = weightedSum(m.scores, c * width, cols, m.owned[c] ? own : ws);
+        if (!(s > 0)) continue;
+        const item = m.items[c];
+        if (m.owned[c]) {
+          if (all) top.all.offer(item, s);
+          continue;
+        }
+        // The hybrid discounts items outside the user's history (its sum is linear, so once here is the same).
+        if (discount) s = Math.fround(s * discount[item]);
+        if (!(s > 0)) continue;
+        if (all) top.all.offer(item, s);
+        if (novel) top.novel.offer(item, s);
+      }
+      if (novel) out.novel.add(top.novel, novel, k, gains);
+      if (all) out.all.add(top.all, all, k, gains);
     }
-    if (novel) out.novel.add(top.novel, novel, k, gains);
-    if (all) out.all.add(top.all, all, k, gains);
+  } catch (err) {
+    // The modes' masks are this thread's, shared by every later blend: leave them clear.
+    out.novel.part();
+    out.all.part();
+    throw err;
   }
   return { novel: out.novel.part(), all: out.all.part() };
 }
@@ -285,7 +295,8 @@ export function mergeBlendParts(parts: readonly BlendPart[], itemCount: number, 
     let ndcg = 0;
     let recall = 0;
     let n = 0;
-    const shown = new Uint8Array(itemCount);
+    let distinct = 0;
+    const seen = shownMask(itemCount, 2);
     for (const part of parts) {
       const p = part[mode];
       for (let u = 0; u < p.ndcg.length; u++) {
@@ -293,10 +304,9 @@ export function mergeBlendParts(parts: readonly BlendPart[], itemCount: number, 
         recall += p.recall[u];
       }
       n += p.ndcg.length;
-      for (let i = 0; i < itemCount; i++) shown[i] |= p.shown[i];
+      for (const i of p.shown) if (seen[i] === 0) (seen[i] = 1), distinct++;
     }
-    let distinct = 0;
-    for (const x of shown) distinct += x;
+    for (const part of parts) for (const i of part[mode].shown) seen[i] = 0;
     result[mode] = {
       ndcg: n ? ndcg / n : 0,
       recall: n ? recall / n : 0,
@@ -328,11 +338,15 @@ class ModeSums {
   private readonly ndcg: Float64Array;
   private readonly recall: Float64Array;
   private n = 0;
-  readonly shown: Uint8Array;
-  constructor(users: number, itemCount: number) {
+  /** The distinct items shown so far (the first `distinct`), marked in `mask` until part() clears it. */
+  private shown = new Int32Array(64);
+  private distinct = 0;
+  constructor(
+    users: number,
+    private readonly mask: Uint8Array,
+  ) {
     this.ndcg = new Float64Array(users);
     this.recall = new Float64Array(users);
-    this.shown = new Uint8Array(itemCount);
   }
 
   add(top: TopList, relevant: ReadonlySet<number>, k: number, gains: { gain: Float64Array; ideal: Float64Array }): void {
@@ -340,7 +354,11 @@ class ModeSums {
     let hits = 0;
     for (let r = 0; r < top.n; r++) {
       const item = top.item[r];
-      this.shown[item] = 1;
+      if (this.mask[item] === 0) {
+        this.mask[item] = 1;
+        this.shown = grownTo(this.shown, this.distinct + 1);
+        this.shown[this.distinct++] = item;
+      }
       if (relevant.has(item)) {
         dcg += gains.gain[r];
         hits++;
@@ -355,9 +373,25 @@ class ModeSums {
     this.n++;
   }
 
+  /** The measures so far; the mask is cleared for the next user of it. */
   part(): ModePart {
-    return { ndcg: this.ndcg.slice(0, this.n), recall: this.recall.slice(0, this.n), shown: this.shown };
+    const shown = this.shown.slice(0, this.distinct);
+    for (const i of shown) this.mask[i] = 0;
+    return { ndcg: this.ndcg.slice(0, this.n), recall: this.recall.slice(0, this.n), shown, itemCount: this.mask.length };
   }
+}
+
+const masks = new Map<number, Uint8Array[]>();
+
+/**
+ * A zeroed catalogue-sized mask of this thread, one per `slot` (the two modes' lists, and their merge),
+ * returned zeroed by its user: a blend search scores thousands of blends, and a fresh mask per blend,
+ * mode and fold was most of what a 16x tuning allocated.
+ */
+function shownMask(itemCount: number, slot: number): Uint8Array {
+  let list = masks.get(itemCount);
+  if (!list) masks.set(itemCount, (list = []));
+  return (list[slot] ??= new Uint8Array(itemCount));
 }
 
 /** The k best (item, score) pairs offered, best first; ties go to the lower item index (as topK). */

@@ -270,7 +270,7 @@ export function threadedFoldPool(input: SplitInput, specs: FoldSpec[], threads: 
     score: async (blend) => {
       if (!sizes) await info();
       const parts = await everywhere<BlendPart[]>((w) => ({ op: 'score', blend, ranges: share(w) }));
-      return specs.map((_, f) => mergeBlendParts(parts.map((p) => p[f]), parts[0][f].novel.shown.length, specs[f].k));
+      return specs.map((_, f) => mergeBlendParts(parts.map((p) => p[f]), parts[0][f].novel.itemCount, specs[f].k));
     },
     close,
   };

@@ -116,6 +116,19 @@ describe('scoreBlend on the candidate matrix', () => {
     }
   });
 
+  it('When scoring a blend fails half way, Then the next blend still counts every item its lists show', () => {
+    const cache = randomCache(3);
+    const config = { weights: { cold: { a: 1, b: 0.5 }, warm: { b: 1, c: 2 } }, fullHistoryOrders: 10, popularityDiscount: 0.3 };
+    const expected = scoreBlend(cache, config, 5);
+    // A later user's relevant set throws once that user's list is being counted (items of earlier lists are marked shown by then).
+    const j = cache.relevant.novel.reduce((last, r, at) => (r !== undefined ? at : last), -1);
+    const kept = cache.relevant.novel[j];
+    cache.relevant.novel[j] = { size: 1, has: () => { throw new Error('boom'); } } as unknown as ReadonlySet<number>;
+    expect(() => scoreBlend(cache, config, 5)).toThrow('boom');
+    cache.relevant.novel[j] = kept;
+    expect(scoreBlend(cache, config, 5)).toEqual(expected);
+  });
+
   it('When own items have weights of their own, Then they rank by those, new items as before, and it still scores exactly as a plain blend', () => {
     let changedAll = 0;
     for (let seed = 1; seed <= 20; seed++) {
