@@ -185,7 +185,7 @@ if (command === 'alone') {
       ['blend + item facts', [at('tuned blend'), at('log(1 + orders)'), ...itemFacts]],
     ];
     for (const [label, cols] of variants) {
-      const coef = fitLogistic(Float64Array.from(learn.flatMap((r) => [...columns(r, cols)])), Uint8Array.from(learn.flatMap((r) => r.y)), cols.length, l2, 25);
+      const coef = fitLogistic(columns(learn, cols), Uint8Array.from(learn.flatMap((r) => r.y)), cols.length, l2, 25);
       if (!coef) throw new Error('stack: nothing to learn');
       const scorer = (rows: (typeof learn)[number], beta: number) => (k: number) => {
         let s = coef[cols.length];

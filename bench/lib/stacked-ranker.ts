@@ -4,6 +4,7 @@
  * reads folds built by RollingFold and decides nothing in the service.
  */
 import { buildBlendMatrix } from '../../src/evaluation/blend-matrix.js';
+import { catalogCoverage, ndcgAt } from '../../src/evaluation/metrics.js';
 import type { RollingFold } from '../../src/evaluation/rolling-fold.js';
 import { blendWeights, discoveryDiscount } from '../../src/recommenders/hybrid.js';
 import type { Recipe } from '../../src/training/recipe.js';
@@ -80,38 +81,31 @@ export function candidateRows(fold: RollingFold, recipe: Recipe): CandidateRows 
   return rows;
 }
 
-/** The columns `cols` of `rows`, row-major. */
-export function columns(rows: CandidateRows, cols: readonly number[]): Float64Array {
-  const out = new Float64Array(rows.y.length * cols.length);
-  for (let k = 0; k < rows.y.length; k++) for (let c = 0; c < cols.length; c++) out[k * cols.length + c] = rows.x[k * rows.width + cols[c]];
+/** The columns `cols` of every row of `sets`, one set after another, row-major. */
+export function columns(sets: readonly CandidateRows[], cols: readonly number[]): Float64Array {
+  const out = new Float64Array(sets.reduce((n, rows) => n + rows.y.length, 0) * cols.length);
+  let at = 0;
+  for (const rows of sets) for (let k = 0; k < rows.y.length; k++) for (const c of cols) out[at++] = rows.x[k * rows.width + c];
   return out;
 }
 
 /** Novel NDCG@10 and catalog coverage of the lists that rank each user's candidates by `score(row)` (rows scored -Infinity are left out). */
 export function rankedScores(fold: RollingFold, rows: CandidateRows, score: (row: number) => number): { ndcg: number; coverage: number } {
-  const lists = new Map<number, { item: number; s: number }[]>();
+  const candidates = new Map<number, { item: number; s: number }[]>();
   for (let k = 0; k < rows.y.length; k++) {
     const s = score(k);
     if (s === -Infinity) continue;
-    const list = lists.get(rows.slot[k]) ?? [];
+    const list = candidates.get(rows.slot[k]) ?? [];
     list.push({ item: rows.item[k], s });
-    lists.set(rows.slot[k], list);
+    candidates.set(rows.slot[k], list);
   }
   let sum = 0;
-  let users = 0;
-  const shown = new Set<number>();
+  const lists: number[][] = [];
   fold.cache.relevant.novel.forEach((relevant, j) => {
     if (!relevant) return;
-    users++;
-    const top = (lists.get(j) ?? []).sort((a, b) => b.s - a.s || a.item - b.item).slice(0, 10);
-    let dcg = 0;
-    top.forEach(({ item }, r) => {
-      shown.add(item);
-      if (relevant.has(item)) dcg += 1 / Math.log2(r + 2);
-    });
-    let ideal = 0;
-    for (let r = 0; r < Math.min(10, relevant.size); r++) ideal += 1 / Math.log2(r + 2);
-    sum += dcg / ideal;
+    const ranked = (candidates.get(j) ?? []).sort((a, b) => b.s - a.s || a.item - b.item).slice(0, 10).map((c) => c.item);
+    sum += ndcgAt(relevant, ranked, 10);
+    lists.push(ranked);
   });
-  return { ndcg: users ? sum / users : 0, coverage: shown.size / fold.cache.itemCount };
+  return { ndcg: lists.length ? sum / lists.length : 0, coverage: catalogCoverage(lists, fold.cache.itemCount) };
 }

@@ -2,7 +2,7 @@ import { grownTo } from '../recommenders/grow-array.js';
 import { distinctOrderCount } from '../recommenders/history.js';
 import { blendedSources, blendWeights, discoveryDiscount, repeatBlendWeights, type HybridConfig } from '../recommenders/hybrid.js';
 import type { Recommender, UserContext } from '../recommenders/recommender.js';
-import { TopKHeap } from '../recommenders/top-k-heap.js';
+import { TopKScratch } from '../recommenders/top-k-heap.js';
 import { buildBlendMatrix, matrixMatches, type BlendMatrix } from './blend-matrix.js';
 import { userContextsOf } from './user-contexts.js';
 import type { EvalMode, EvaluationSplit } from './splits.js';
@@ -116,8 +116,8 @@ export function sourcePart(cache: BlendCache, split: EvaluationSplit, model: Rec
   let items = new Int32Array(Math.max(16, cache.users.length * Math.min(keep, 64)));
   let scores = new Float32Array(items.length);
   const indptr = new Int32Array(cache.users.length + 1);
-  const heap = new TopKHeap(keep);
-  const best = { items: new Int32Array(keep), scores: new Float64Array(keep) };
+  const best = new TopKScratch(keep);
+  const { heap } = best;
   cache.users.forEach((u, j) => {
     out.fill(0);
     model.scoreUser(contexts.get(u)!, out);
@@ -130,7 +130,7 @@ export function sourcePart(cache: BlendCache, split: EvaluationSplit, model: Rec
         floor = heap.threshold;
       }
     }
-    const n = heap.drainBestFirst(best.items, best.scores, 0);
+    const n = best.drain();
     const max = n ? best.scores[0] : 1;
     const at = indptr[j];
     items = grownTo(items, at + n);
@@ -205,81 +205,74 @@ export function scoreBlendRange(cache: BlendCache, config: BlendConfig, k: numbe
   const fullConfig = { ...config, normalisation: 'max', rankDepth: 200 } as HybridConfig;
   const weightCache = new Map<number, { cols: Int32Array; ws: Float64Array; own: Float64Array }>();
   const users = Math.max(0, to - from);
-  const out: Record<EvalMode, ModeSums> = { novel: new ModeSums(users, shownMask(cache.itemCount, 0)), all: new ModeSums(users, shownMask(cache.itemCount, 1)) };
+  const out: Record<EvalMode, ModeSums> = { novel: new ModeSums(users, shownItems(cache.itemCount, 0)), all: new ModeSums(users, shownItems(cache.itemCount, 1)) };
   const top = { novel: new TopList(k), all: new TopList(k) };
   const gains = rankGains(k);
   // A search of the weights on own items scores the lists with repurchases alone, under fixed weights on new items.
   const fixed = scoreAll && !scoreNovel && k > 0 ? fixedNewItems(cache, m, config, k) : null;
-  try {
-    for (let j = from; j < to; j++) {
-      const novel = scoreNovel ? cache.relevant.novel[j] : undefined;
-      const all = scoreAll ? cache.relevant.all[j] : undefined;
-      if (!novel && !all) continue;
-      const orders = cache.orders[j];
-      let weighted = weightCache.get(orders);
-      if (!weighted) {
-        // The hybrid's order of summation: sources weighted on new items, then those only on own items.
-        const names = blendedSources(fullConfig, orders).filter((name) => column.has(name));
-        const novelWeights = blendWeights(fullConfig, orders);
-        const ownWeights = repeatBlendWeights(fullConfig, orders);
-        weighted = {
-          cols: Int32Array.from(names, (name) => column.get(name)!),
-          ws: Float64Array.from(names, (name) => novelWeights[name] ?? 0),
-          own: Float64Array.from(names, (name) => ownWeights[name] ?? 0),
-        };
-        weightCache.set(orders, weighted);
-      }
-      const { cols, ws, own } = weighted;
-      top.novel.clear();
-      top.all.clear();
-      if (fixed) {
-        // Only the lists with repurchases: the user's new items come from their fixed top k.
-        const at = j * k;
-        if (!fixed.ready[j]) {
-          for (let c = m.indptr[j]; c < m.indptr[j + 1]; c++) {
-            if (m.owned[c]) continue;
-            let s = weightedSum(m.scores, c * width, cols, ws);
-            if (!(s > 0)) continue;
-            if (discount) s = Math.fround(s * discount[m.items[c]]);
-            if (s > 0) top.novel.offer(m.items[c], s);
-          }
-          fixed.count[j] = top.novel.n;
-          for (let r = 0; r < top.novel.n; r++) [fixed.items[at + r], fixed.scores[at + r]] = top.novel.at(r);
-          fixed.ready[j] = 1;
-        }
+  for (let j = from; j < to; j++) {
+    const novel = scoreNovel ? cache.relevant.novel[j] : undefined;
+    const all = scoreAll ? cache.relevant.all[j] : undefined;
+    if (!novel && !all) continue;
+    const orders = cache.orders[j];
+    let weighted = weightCache.get(orders);
+    if (!weighted) {
+      // The hybrid's order of summation: sources weighted on new items, then those only on own items.
+      const names = blendedSources(fullConfig, orders).filter((name) => column.has(name));
+      const novelWeights = blendWeights(fullConfig, orders);
+      const ownWeights = repeatBlendWeights(fullConfig, orders);
+      weighted = {
+        cols: Int32Array.from(names, (name) => column.get(name)!),
+        ws: Float64Array.from(names, (name) => novelWeights[name] ?? 0),
+        own: Float64Array.from(names, (name) => ownWeights[name] ?? 0),
+      };
+      weightCache.set(orders, weighted);
+    }
+    const { cols, ws, own } = weighted;
+    top.novel.clear();
+    top.all.clear();
+    if (fixed) {
+      // Only the lists with repurchases: the user's new items come from their fixed top k.
+      const at = j * k;
+      if (!fixed.ready[j]) {
         for (let c = m.indptr[j]; c < m.indptr[j + 1]; c++) {
-          if (!m.owned[c]) continue;
-          const s = weightedSum(m.scores, c * width, cols, own);
-          if (s > 0) top.all.offer(m.items[c], s);
+          if (m.owned[c]) continue;
+          let s = weightedSum(m.scores, c * width, cols, ws);
+          if (!(s > 0)) continue;
+          if (discount) s = Math.fround(s * discount[m.items[c]]);
+          if (s > 0) top.novel.offer(m.items[c], s);
         }
-        for (let r = 0; r < fixed.count[j]; r++) top.all.offer(fixed.items[at + r], fixed.scores[at + r]);
-        out.all.add(top.all, all!, k, gains);
-        continue;
+        fixed.count[j] = top.novel.n;
+        for (let r = 0; r < top.novel.n; r++) [fixed.items[at + r], fixed.scores[at + r]] = top.novel.at(r);
+        fixed.ready[j] = 1;
       }
       for (let c = m.indptr[j]; c < m.indptr[j + 1]; c++) {
-        // Own items are ranked only in the lists with repurchases.
-        if (!all && m.owned[c]) continue;
-        let s = weightedSum(m.scores, c * width, cols, m.owned[c] ? own : ws);
-        if (!(s > 0)) continue;
-        const item = m.items[c];
-        if (m.owned[c]) {
-          if (all) top.all.offer(item, s);
-          continue;
-        }
-        // The hybrid discounts items outside the user's history (its sum is linear, so once here is the same).
-        if (discount) s = Math.fround(s * discount[item]);
-        if (!(s > 0)) continue;
-        if (all) top.all.offer(item, s);
-        if (novel) top.novel.offer(item, s);
+        if (!m.owned[c]) continue;
+        const s = weightedSum(m.scores, c * width, cols, own);
+        if (s > 0) top.all.offer(m.items[c], s);
       }
-      if (novel) out.novel.add(top.novel, novel, k, gains);
-      if (all) out.all.add(top.all, all, k, gains);
+      for (let r = 0; r < fixed.count[j]; r++) top.all.offer(fixed.items[at + r], fixed.scores[at + r]);
+      out.all.add(top.all, all!, k, gains);
+      continue;
     }
-  } catch (err) {
-    // The modes' masks are this thread's, shared by every later blend: leave them clear.
-    out.novel.part();
-    out.all.part();
-    throw err;
+    for (let c = m.indptr[j]; c < m.indptr[j + 1]; c++) {
+      // Own items are ranked only in the lists with repurchases.
+      if (!all && m.owned[c]) continue;
+      let s = weightedSum(m.scores, c * width, cols, m.owned[c] ? own : ws);
+      if (!(s > 0)) continue;
+      const item = m.items[c];
+      if (m.owned[c]) {
+        if (all) top.all.offer(item, s);
+        continue;
+      }
+      // The hybrid discounts items outside the user's history (its sum is linear, so once here is the same).
+      if (discount) s = Math.fround(s * discount[item]);
+      if (!(s > 0)) continue;
+      if (all) top.all.offer(item, s);
+      if (novel) top.novel.offer(item, s);
+    }
+    if (novel) out.novel.add(top.novel, novel, k, gains);
+    if (all) out.all.add(top.all, all, k, gains);
   }
   return { novel: out.novel.part(), all: out.all.part() };
 }
@@ -295,8 +288,7 @@ export function mergeBlendParts(parts: readonly BlendPart[], itemCount: number, 
     let ndcg = 0;
     let recall = 0;
     let n = 0;
-    let distinct = 0;
-    const seen = shownMask(itemCount, 2);
+    const seen = shownItems(itemCount, 2);
     for (const part of parts) {
       const p = part[mode];
       for (let u = 0; u < p.ndcg.length; u++) {
@@ -304,9 +296,9 @@ export function mergeBlendParts(parts: readonly BlendPart[], itemCount: number, 
         recall += p.recall[u];
       }
       n += p.ndcg.length;
-      for (const i of p.shown) if (seen[i] === 0) (seen[i] = 1), distinct++;
+      for (const i of p.shown) seen.add(i);
     }
-    for (const part of parts) for (const i of part[mode].shown) seen[i] = 0;
+    const distinct = seen.size;
     result[mode] = {
       ndcg: n ? ndcg / n : 0,
       recall: n ? recall / n : 0,
@@ -338,12 +330,9 @@ class ModeSums {
   private readonly ndcg: Float64Array;
   private readonly recall: Float64Array;
   private n = 0;
-  /** The distinct items shown so far (the first `distinct`), marked in `mask` until part() clears it. */
-  private shown = new Int32Array(64);
-  private distinct = 0;
   constructor(
     users: number,
-    private readonly mask: Uint8Array,
+    private readonly shown: ShownItems,
   ) {
     this.ndcg = new Float64Array(users);
     this.recall = new Float64Array(users);
@@ -354,11 +343,7 @@ class ModeSums {
     let hits = 0;
     for (let r = 0; r < top.n; r++) {
       const item = top.item[r];
-      if (this.mask[item] === 0) {
-        this.mask[item] = 1;
-        this.shown = grownTo(this.shown, this.distinct + 1);
-        this.shown[this.distinct++] = item;
-      }
+      this.shown.add(item);
       if (relevant.has(item)) {
         dcg += gains.gain[r];
         hits++;
@@ -373,25 +358,54 @@ class ModeSums {
     this.n++;
   }
 
-  /** The measures so far; the mask is cleared for the next user of it. */
   part(): ModePart {
-    const shown = this.shown.slice(0, this.distinct);
-    for (const i of shown) this.mask[i] = 0;
-    return { ndcg: this.ndcg.slice(0, this.n), recall: this.recall.slice(0, this.n), shown, itemCount: this.mask.length };
+    return { ndcg: this.ndcg.slice(0, this.n), recall: this.recall.slice(0, this.n), shown: this.shown.items(), itemCount: this.shown.itemCount };
   }
 }
 
-const masks = new Map<number, Uint8Array[]>();
+/** Distinct items, marked in a catalogue-sized mask that is cleared through their list. */
+class ShownItems {
+  private readonly mask: Uint8Array;
+  private list = new Int32Array(64);
+  private n = 0;
+  constructor(readonly itemCount: number) {
+    this.mask = new Uint8Array(itemCount);
+  }
+
+  get size(): number {
+    return this.n;
+  }
+
+  add(item: number): void {
+    if (this.mask[item] === 1) return;
+    this.mask[item] = 1;
+    this.list = grownTo(this.list, this.n + 1);
+    this.list[this.n++] = item;
+  }
+
+  items(): Int32Array {
+    return this.list.slice(0, this.n);
+  }
+
+  clear(): void {
+    for (let p = 0; p < this.n; p++) this.mask[this.list[p]] = 0;
+    this.n = 0;
+  }
+}
+
+const shownSets = new Map<number, ShownItems[]>();
 
 /**
- * A zeroed catalogue-sized mask of this thread, one per `slot` (the two modes' lists, and their merge),
- * returned zeroed by its user: a blend search scores thousands of blends, and a fresh mask per blend,
- * mode and fold was most of what a 16x tuning allocated.
+ * This thread's set number `slot` (the two modes' lists, and their merge) over a catalogue of `itemCount`
+ * items, emptied (also of what a failed scoring left in it): a blend search scores thousands of blends,
+ * and a fresh catalogue-sized mask per blend, mode and fold was most of what a 16x tuning allocated.
  */
-function shownMask(itemCount: number, slot: number): Uint8Array {
-  let list = masks.get(itemCount);
-  if (!list) masks.set(itemCount, (list = []));
-  return (list[slot] ??= new Uint8Array(itemCount));
+function shownItems(itemCount: number, slot: number): ShownItems {
+  let list = shownSets.get(itemCount);
+  if (!list) shownSets.set(itemCount, (list = []));
+  const set = (list[slot] ??= new ShownItems(itemCount));
+  set.clear();
+  return set;
 }
 
 /** The k best (item, score) pairs offered, best first; ties go to the lower item index (as topK). */
