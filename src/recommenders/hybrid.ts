@@ -4,7 +4,7 @@ import type { Dataset } from './dataset.js';
 import { distinctOrderCount } from './history.js';
 import type { Recommender, UserContext } from './recommender.js';
 import { setBestPositive, SparseScores } from './sparse-scores.js';
-import { TopKHeap, topKScratch } from './top-k-heap.js';
+import { scratchSite, TopKHeap } from './top-k-heap.js';
 
 const weights = z.record(z.string().min(1), z.number().min(0));
 
@@ -308,6 +308,8 @@ export function createHybrid(
   };
 }
 
+const denseBest = scratchSite();
+
 /**
  * A source's scores for a user, sparse: its own sparse scoring, else (scored densely into
  * `dense.buffer`, grown as needed) its `depth` best positive items.
@@ -317,7 +319,7 @@ export function scoreSparseOf(source: Recommender, ctx: UserContext, out: Sparse
   if (dense.buffer.length !== out.itemCount) dense.buffer = new Float32Array(out.itemCount);
   const scores = dense.buffer;
   source.scoreUser(ctx, scores);
-  const top = topKScratch('scoreSparseOf', depth);
+  const top = denseBest(depth);
   for (let i = 0; i < scores.length; i++) if (scores[i] > 0) top.heap.push(i, scores[i]);
   const kept = top.drain();
   for (let r = 0; r < kept; r++) out.set(top.items[r], scores[top.items[r]]);
@@ -354,6 +356,9 @@ export function dominantSource(scratch: BlendScratch, item: number, names: reado
   return best;
 }
 
+const cappedBest = scratchSite();
+const othersBest = scratchSite();
+
 /**
  * Re-ranks the top of a blend so that items whose dominant source is one of `cap.sources` take at most
  * ceil(share * r) of the first r places, r <= window, among the items the user has not bought (their
@@ -368,8 +373,8 @@ export function dominantSource(scratch: BlendScratch, item: number, names: reado
 export function capSourceSlots(scratch: BlendScratch, names: readonly string[], cap: { sources: readonly string[]; share: number; window: number }): void {
   const { blend, own } = scratch;
   const values = blend.values;
-  const cappedTop = topKScratch('capSourceSlots:capped', cap.window);
-  const otherTop = topKScratch('capSourceSlots:others', cap.window);
+  const cappedTop = cappedBest(cap.window);
+  const otherTop = othersBest(cap.window);
   for (let p = 0; p < blend.size; p++) {
     const i = blend.item(p);
     if (!(values[i] > 0) || own[i] === 1) continue;

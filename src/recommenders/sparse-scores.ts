@@ -1,4 +1,4 @@
-import { topKScratch } from './top-k-heap.js';
+import { scratchSite } from './top-k-heap.js';
 
 /**
  * A reusable sparse score vector over item indices: a dense value array plus the list of the items
@@ -81,9 +81,11 @@ export class SparseScores {
   }
 }
 
+const bestPositive = scratchSite();
+
 /** Sets in `out` the `n` best positive scores of `scores` (ties to the lower item index, as TopKHeap breaks them). */
 export function setBestPositive(scores: SparseScores, n: number, out: SparseScores): void {
-  const top = topKScratch('setBestPositive', n);
+  const top = bestPositive(n);
   for (let p = 0; p < scores.size; p++) {
     const i = scores.item(p);
     if (scores.values[i] > 0) top.heap.push(i, scores.values[i]);

@@ -127,17 +127,18 @@ export class TopKScratch {
   }
 }
 
-const scratches = new Map<string, TopKScratch>();
-
 /**
- * The scratch of capacity k of call site `site` in this thread, emptied. Each site names its own, so
- * two sites never share one; a site must be done with the scratch's buffers before it asks again
- * (none of them is re-entered or awaits in between). One per (site, k) stays for the thread's life.
+ * A call site's scratches, one per capacity k, for this thread: `const scratchFor = scratchSite()` at module level,
+ * then `scratchFor(k)` per selection hands out the scratch emptied. Each site holds its own, so two sites never share
+ * one; a site must be done with the scratch's buffers before it asks again (none of them is re-entered or awaits in
+ * between). A scratch per (site, k) stays for the thread's life.
  */
-export function topKScratch(site: string, k: number): TopKScratch {
-  const key = `${site}:${k}`;
-  let scratch = scratches.get(key);
-  if (!scratch) scratches.set(key, (scratch = new TopKScratch(k)));
-  scratch.heap.clear();
-  return scratch;
+export function scratchSite(): (k: number) => TopKScratch {
+  const byCapacity = new Map<number, TopKScratch>();
+  return (k) => {
+    let scratch = byCapacity.get(k);
+    if (!scratch) byCapacity.set(k, (scratch = new TopKScratch(k)));
+    scratch.heap.clear();
+    return scratch;
+  };
 }

@@ -1,6 +1,9 @@
 import type { SparseScores } from '../recommenders/sparse-scores.js';
-import { topKScratch, type TopKScratch } from '../recommenders/top-k-heap.js';
+import { scratchSite, type TopKScratch } from '../recommenders/top-k-heap.js';
 import type { Candidates } from './user-entry.js';
+
+const freshBest = scratchSite();
+const boughtBest = scratchSite();
 
 /**
  * The `n` best-scored items the user has not bought, merged in score order with the user's own
@@ -8,8 +11,8 @@ import type { Candidates } from './user-entry.js';
  * so either way at least the top `n` of what may be shown are stored. Items scoring <= 0 are left out.
  */
 export function topCandidates(scores: Float32Array, purchasedMask: Uint8Array, n: number): Candidates {
-  const fresh = topKScratch('candidates:new', n);
-  const bought = topKScratch('candidates:bought', n);
+  const fresh = freshBest(n);
+  const bought = boughtBest(n);
   // Most of a catalogue scores below the kept minimum once the heaps are full: test before calling.
   let freshMin = fresh.heap.threshold;
   let boughtMin = bought.heap.threshold;
@@ -31,8 +34,8 @@ export function topCandidates(scores: Float32Array, purchasedMask: Uint8Array, n
 
 /** topCandidates over the touched items of sparse scores (untouched items score 0, so never qualify). */
 export function topSparseCandidates(scores: SparseScores, purchasedMask: Uint8Array, n: number): Candidates {
-  const fresh = topKScratch('candidates:new', n);
-  const bought = topKScratch('candidates:bought', n);
+  const fresh = freshBest(n);
+  const bought = boughtBest(n);
   const values = scores.values;
   for (let p = 0; p < scores.size; p++) {
     const i = scores.item(p);
