@@ -6,7 +6,7 @@ import { createCatalogRepository } from '../data/catalog-repository.js';
 import { createEventRepository } from '../data/event-repository.js';
 import { openDatabase } from '../data/open-database.js';
 import type { SplitInput } from '../evaluation/splits.js';
-import { parseRecipe, withTuning } from '../training/recipe.js';
+import { isRecipeName, parseRecipe, withTuning } from '../training/recipe.js';
 import { recipeToRaw, tuneRecipeOn } from '../training/tune-for-training.js';
 import { defaultOnlineRetailPath, DEFAULT_ONLINE_RETAIL_RELATIVE, loadOnlineRetail } from './online-retail-input.js';
 import { parseCommandLine, runCli, UsageError } from './run-cli.js';
@@ -61,9 +61,12 @@ export function parseTuneArgs(args: string[], env: NodeJS.ProcessEnv = process.e
     if (!VALUE_FLAGS.includes(flag)) throw new UsageError(`unknown option "${flag}"`);
     const value = args[++a];
     if (value === undefined) throw new UsageError(`${flag} needs a value`);
-    if (flag === '--recipe') out.recipe = value;
-    else if (flag === '--out') out.out = value;
-    else if (flag === '--end') {
+    if (flag === '--recipe' || flag === '--out') {
+      // Checked here, not when the recipe is written after minutes of tuning.
+      if (!isRecipeName(value)) throw new UsageError(`${flag}: "${value}" is not a recipe name (letters, digits, ".", "_" and "-"; models/NAME.json, no path)`);
+      if (flag === '--recipe') out.recipe = value;
+      else out.out = value;
+    } else if (flag === '--end') {
       if (Number.isNaN(Date.parse(value))) throw new UsageError(`--end: "${value}" is not a date`);
       out.end = value;
     } else if (flag === '--online-retail') {

@@ -13,6 +13,9 @@ import type { ImportedAls } from '../recommenders/imported-factors.js';
 const NAME = /^[a-z0-9][a-z0-9._-]*$/i;
 const SOURCE_NAME = /^[a-z0-9][a-z0-9-]*$/;
 
+/** Whether `name` can name a recipe file models/NAME.json: letters, digits, ".", "_" and "-", no path. */
+export const isRecipeName = (name: string): boolean => NAME.test(name);
+
 const sourceSchema = z.strictObject({
   /** Recommender family (a registry name); defaults to the source's own name, so two sources can share one family. */
   recommender: z.string().optional(),

@@ -27,4 +27,10 @@ describe('npm run tune arguments', () => {
     expect(() => parseTuneArgs(['--fast'])).toThrow(/unknown option/);
     expect(() => parseTuneArgs(['--days'])).toThrow(/needs a value/);
   });
+
+  it('refuses an output or recipe that is a path, before any data is read or tuned', () => {
+    expect(() => parseTuneArgs(['--out', '/tmp/tuned.json'])).toThrow(/--out: "\/tmp\/tuned.json" is not a recipe name/);
+    expect(() => parseTuneArgs(['--out', 'tuned.json'])).not.toThrow();
+    expect(() => parseTuneArgs(['--recipe', '../default'])).toThrow(/--recipe: .* is not a recipe name/);
+  });
 });
