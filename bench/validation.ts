@@ -22,11 +22,13 @@
  *     fits the recipe's sources on windows of each length ending at each date and prints the
  *     recipe's blend's all-mode NDCG@10 beside buy-again's: does the blend's edge depend on the window length?
  *
- *   npx tsx bench/validation.ts drift [--from 2011-06-01] [--days 30,60,90] [--tune '{"folds":2,"days":60}'] [--data FILE]
- *     tunes the recipe as a training does on the data before --from, then scores the tuned blend and
- *     each source alone on windows of each length starting at --from (out of sample for the tuning):
- *     does the tuned blend's edge over its sources hold over longer horizons, in each mode? --tune
- *     replaces the recipe's tune section (fold count and length).
+ *   npx tsx bench/validation.ts drift [--from 2011-06-01] [--days 30,60,90] [--tune '{"folds":2,"days":60}']
+ *                                     [--windows back-to-back|to-end] [--coverage-on mean|least] [--data FILE]
+ *     tunes the recipe as a training does on the data before --from, then scores the tuned blend (with
+ *     its novel coverage) and each source alone on windows of each length starting at --from (out of
+ *     sample for the tuning): does the tuned blend's edge over its sources hold over longer horizons, in
+ *     each mode? --tune replaces the recipe's tune section (fold count and length); --windows and
+ *     --coverage-on are tuning's experimental options (RollingTuneOptions).
  *
  *   npx tsx bench/validation.ts stack [--held 2011-07-03,2011-08-02,2011-09-01] [--l2 10] [--data FILE]
  *     per held-out 30-day window ending at each date: tunes the recipe on the three windows before it,
@@ -57,6 +59,8 @@ const lengths = option('--days', '30,60,90').split(',').map(Number);
 const recipeName = option('--recipe', 'default');
 const from = option('--from', '2011-06-01');
 const tuneJson = option('--tune', '');
+const windows = option('--windows', 'back-to-back') as 'back-to-back' | 'to-end';
+const coverageOn = option('--coverage-on', 'mean') as 'mean' | 'least';
 const held = option('--held', '2011-07-03,2011-08-02,2011-09-01').split(',');
 const l2 = Number(option('--l2', '10'));
 const [command, ...rest] = args;
@@ -147,7 +151,7 @@ if (command === 'alone') {
   }
 } else if (command === 'drift') {
   const tuning = tuneJson ? (JSON.parse(tuneJson) as Record<string, unknown>) : (recipe.tune ?? true);
-  const tuned = (await tuneRecipeOn(input, withTuning(recipe, tuning), iso(from), undefined, { threads: 2 })).recipe;
+  const tuned = (await tuneRecipeOn(input, withTuning(recipe, tuning), iso(from), undefined, { threads: 2, windows, coverageOn })).recipe;
   const { weights, repeatWeights, popularityDiscount, sourceLimit } = tuned.hybrid;
   console.log(`tuned before ${from}: weights ${JSON.stringify(weights)} repeat ${JSON.stringify(repeatWeights ?? null)} discount ${popularityDiscount}`);
   console.log('window                 users (novel/all)  blend novel / all   ' + Object.keys(tuned.sources).map((n) => n.padEnd(20)).join(''));
@@ -160,7 +164,7 @@ if (command === 'alone') {
       const s = f.score({ weights: { cold: { [n]: 1 }, warm: { [n]: 1 } } });
       return `${f4(s.novel.ndcg)} / ${f4(s.all.ndcg)}`.padEnd(20);
     });
-    console.log(`${from}..${end}  ${String(blend.novel.users).padStart(5)} / ${String(blend.all.users).padEnd(5)}      ${f4(blend.novel.ndcg)} / ${f4(blend.all.ndcg)}     ${cells.join('')}`);
+    console.log(`${from}..${end}  ${String(blend.novel.users).padStart(5)} / ${String(blend.all.users).padEnd(5)}      ${f4(blend.novel.ndcg)} / ${f4(blend.all.ndcg)} cov ${blend.novel.coverage.toFixed(3)}     ${cells.join('')}`);
   }
 } else if (command === 'stack') {
   for (const end of held) {

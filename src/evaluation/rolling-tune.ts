@@ -25,6 +25,15 @@ export interface RollingTuneOptions {
   minCoverage?: number;
   coveragePenalty?: number;
   /**
+   * `back-to-back` (default): each fold validates on its own `days`-day window. `to-end`: each fold
+   * validates from the start of that window to `end` (the oldest on folds x days), as an evaluation
+   * from a cutoff to the end of the data does. Tried for the default recipe and not kept (bench/README,
+   * "Validation windows that run to the end"); only the benchmarks set it.
+   */
+  windows?: 'back-to-back' | 'to-end';
+  /** Whether minCoverage holds on the folds' mean coverage (default) or on the least of them. */
+  coverageOn?: 'mean' | 'least';
+  /**
    * Items kept per source and validation user (default 200): the blend can only reach this deep into a
    * source's list. Each blend evaluation costs about sources x depth per user, and coordinate descent
    * runs ~500 of them per fold, so this is the tuner's main speed knob.
@@ -80,9 +89,21 @@ export const ROLLING_VARIANTS: Record<string, Record<string, unknown>[]> = {
   als: [{ factors: 32 }],
 };
 
-/** The fold splits, oldest first: fold f validates on [end - (F - f) days, end - (F - f - 1) days). */
-export function rollingFolds(input: SplitInput, opts: { folds: number; days: number; end?: string }): EvaluationSplit[] {
-  return foldEnds(input, opts).map((end) => makeSplit(input, { kind: 'validation', days: opts.days, end }));
+type WindowOptions = Pick<RollingTuneOptions, 'folds' | 'days' | 'end' | 'windows'>;
+
+/**
+ * The fold splits, oldest first: fold f of F validates on [end - (F - f) days, end - (F - f - 1) days),
+ * or with windows `to-end` on [end - (F - f) days, end); each trains on everything before its window.
+ */
+export function rollingFolds(input: SplitInput, opts: WindowOptions): EvaluationSplit[] {
+  return foldWindows(input, opts).map((w) => makeSplit(input, { kind: 'validation', ...w }));
+}
+
+/** Each fold's validation window, oldest first: its exclusive end (ISO) and its length in days. */
+export function foldWindows(input: SplitInput, opts: WindowOptions): { end: string; days: number }[] {
+  const ends = foldEnds(input, opts);
+  if (opts.windows !== 'to-end') return ends.map((end) => ({ end, days: opts.days }));
+  return ends.map((_, f) => ({ end: ends[ends.length - 1], days: opts.days * (ends.length - f) }));
 }
 
 /** The exclusive ends of the fold windows (ISO), oldest first. */
@@ -121,7 +142,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
   const log = opts.onProgress ?? (() => {});
   const k = opts.k ?? 10;
   const fullHistoryOrders = recipe.hybrid.fullHistoryOrders;
-  const specs: FoldSpec[] = foldEnds(input, opts).map((end) => ({ end, days: opts.days, k, fullHistoryOrders, depth: opts.depth ?? 200 }));
+  const specs: FoldSpec[] = foldWindows(input, opts).map((w) => ({ ...w, k, fullHistoryOrders, depth: opts.depth ?? 200 }));
   const threads = opts.threads ?? 1;
   const pool = threads >= 2 ? threadedFoldPool(input, specs, threads, opts.signal) : localFoldPool(input, specs);
   try {
@@ -166,7 +187,13 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
     }
 
     // Each blend is scored on every fold at once (in parallel with fold threads), then averaged.
-    const evaluate = memoEvaluator(async (blend: BlendTrial) => meanScores(await pool.score(blend)));
+    // The folds' mean, with the coverage the requirement is held on (the mean's, or the least fold's).
+    const pooled = (perFold: BlendScores[]) => {
+      const m = meanScores(perFold);
+      if (opts.coverageOn === 'least') m.novel.reach = Math.min(...perFold.map((s) => s.novel.reach));
+      return m;
+    };
+    const evaluate = memoEvaluator(async (blend: BlendTrial) => pooled(await pool.score(blend)));
     const names = Object.keys(recipe.sources);
     const aloneScores: Record<string, BlendScores[]> = {};
     for (const name of names) aloneScores[name] = await pool.score({ weights: alone(name), popularityDiscount: 0 });
@@ -194,9 +221,9 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
     // The blend and the single sources are judged by the same bar: accuracy, less the coverage
     // shortfall the blend was held to. A single source that reaches the accuracy only by collapsing onto
     // a few items must not beat a blend that was forbidden to.
-    // As in the search, the requirement is on the coverage averaged over the folds; accuracy is per fold.
+    // As in the search, the requirement is on the pooled coverage; accuracy is per fold.
     const judged = (perFold: BlendScores[]) => {
-      const shortfall = objective(meanScores(perFold)) - objective(meanScores(perFold), opts.minCoverage ?? 0, opts.coveragePenalty);
+      const shortfall = objective(pooled(perFold)) - objective(pooled(perFold), opts.minCoverage ?? 0, opts.coveragePenalty);
       return perFold.map((s) => objective(s) - shortfall);
     };
     // Both modes, for the judgement and the report (each search scored only the mode it judged).

@@ -1,4 +1,4 @@
-import { ROLLING_VARIANTS, ThinValidationError, tuneRollingOrigin, type RollingValidation } from '../evaluation/rolling-tune.js';
+import { ROLLING_VARIANTS, ThinValidationError, tuneRollingOrigin, type RollingTuneOptions, type RollingValidation } from '../evaluation/rolling-tune.js';
 import type { SplitInput } from '../evaluation/splits.js';
 import { sampleCustomers, type CustomerSample } from '../evaluation/tuning-sample.js';
 import { parseRecipe, type Recipe } from './recipe.js';
@@ -34,9 +34,10 @@ export function tuneForTraining(input: SplitInput | CustomerSample, recipe: Reci
 
 /**
  * Where the folds are tuned: `threads` >= 2 spreads them over worker threads (same result); `signal`
- * ends those threads. `rounds` bounds each coordinate descent (default 3).
+ * ends those threads. `rounds` bounds each coordinate descent (default 3). `windows` and `coverageOn`
+ * are experiments of the benchmarks (see RollingTuneOptions); a training leaves them at their defaults.
  */
-export interface TuneThreads {
+export interface TuneThreads extends Pick<RollingTuneOptions, 'windows' | 'coverageOn'> {
   threads?: number;
   signal?: AbortSignal;
   rounds?: number;

@@ -52,6 +52,21 @@ describe('rollingFolds', () => {
     // Each fold trains only on events before its window.
     for (const f of folds) expect(Math.max(...f.train.eventTs)).toBeLessThan(f.cutoff!);
   });
+
+  it('When the windows run to the end, Then each fold starts where its back-to-back window does and validates up to END', () => {
+    const folds = rollingFolds({ events: purchases() }, { ...options, windows: 'to-end' });
+    expect(folds.map((f) => [f.cutoff, f.testEnd])).toEqual([
+      [END - 90 * DAY, END],
+      [END - 60 * DAY, END],
+      [END - 30 * DAY, END],
+    ]);
+    for (const f of folds) expect(Math.max(...f.train.eventTs)).toBeLessThan(f.cutoff!);
+    // The oldest fold trains on what its back-to-back window's fold does, and is asked for the purchases of all 90 days.
+    const backToBack = rollingFolds({ events: purchases() }, options);
+    const pairs = (f: (typeof folds)[number]) => [...f.test.all.values()].reduce((n, items) => n + items.size, 0);
+    expect(folds[0].train.eventTs.length).toBe(backToBack[0].train.eventTs.length);
+    expect(pairs(folds[0])).toBeGreaterThan(pairs(backToBack[0]));
+  });
 });
 
 describe('tuneRollingOrigin', () => {
@@ -82,6 +97,21 @@ describe('tuneRollingOrigin', () => {
     // Sources with alternatives record the hyperparameters they kept.
     expect(Object.keys(validation.params).sort()).toEqual(['ease', 'item-knn']);
     expect([10, 100]).toContain(validation.params.ease.lambda);
+  });
+
+  it('When the coverage requirement is held on the least fold, Then each source alone is judged by its lowest fold coverage', async () => {
+    const recipe = parseRecipe(raw, 'fixture');
+    // A requirement no list reaches: every fold's objective loses 10 x the shortfall of the pooled coverage.
+    const strict = { ...options, minCoverage: 1, variants: {} };
+    const mean = await tuneRollingOrigin({ events: purchases() }, recipe, raw, strict);
+    const least = await tuneRollingOrigin({ events: purchases() }, recipe, raw, { ...strict, coverageOn: 'least' });
+    const lower = Object.keys(mean.validation.objective.sources).filter((name) => {
+      const [m, l] = [mean.validation.objective.sources[name], least.validation.objective.sources[name]];
+      l.forEach((o, f) => expect(o).toBeLessThanOrEqual(m[f] + 1e-12));
+      return l[0] < m[0] - 1e-9;
+    });
+    // The folds' coverages differ for at least the sources that show new items.
+    expect(lower.length).toBeGreaterThan(0);
   });
 
   it('When one source is right on every fold and the others only add noise, Then that source alone is the recipe', async () => {
