@@ -26,13 +26,15 @@ const USAGE = `Usage: npm run evaluate -- --cutoff DATE [options]
   --k KS                 list lengths, e.g. 5,10,20 (each 1..100; default 10)
   --recipe NAMES         recipes under models/, comma-separated (default: DEFAULT_RECIPE)
   --strategies NAMES     single recommenders of the first recipe to report ("" = none; default all)
+  --baseline NAME        what lifts and their 95% intervals are against: a recipe of --recipe or a
+                         source of the first one (default popularity)
   --json FILE            also write the report as JSON to FILE
 
 Reads the purchases, catalog and users from DATABASE_URL (or the embedded database in DATA_DIR),
 stores the report there (GET /v1/evaluations lists it) and prints the tables.`;
 
 
-const VALUE_FLAGS = ['--cutoff', '--split', '--days', '--mode', '--k', '--recipe', '--strategies', '--json'] as const;
+const VALUE_FLAGS = ['--cutoff', '--split', '--days', '--mode', '--k', '--recipe', '--strategies', '--baseline', '--json'] as const;
 type Flag = (typeof VALUE_FLAGS)[number];
 
 const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
@@ -66,6 +68,7 @@ export function parseEvaluateArgs(args: string[]): { request: EvaluationRequestI
   if (flags.has('--k')) raw.ks = list(flags.get('--k')!).map((k) => (/^\d+$/.test(k) ? Number(k) : k));
   if (flags.has('--recipe')) raw.recipes = list(flags.get('--recipe')!);
   if (flags.has('--strategies')) raw.strategies = list(flags.get('--strategies')!);
+  if (flags.has('--baseline')) raw.baseline = flags.get('--baseline');
   const parsed = evaluationRequestSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

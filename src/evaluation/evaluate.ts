@@ -1,5 +1,6 @@
 import type { HistoryEntry, UserContext } from '../recommenders/recommender.js';
 import {
+  ACCURACY_METRICS,
   HISTORY_BUCKETS,
   METRIC_NAMES,
   historyBucket,
@@ -9,7 +10,7 @@ import {
   type MetricName,
   type ReportRow,
 } from './evaluation-report.js';
-import { AccuracyAccumulator, RunAccumulator, type RunContext } from './metric-accumulator.js';
+import { AccuracyAccumulator, PairedLift, RunAccumulator, userAccuracy, type RunContext } from './metric-accumulator.js';
 import { itemNovelty, popularTopMask } from './metrics.js';
 import type { EvalMode, EvaluationSplit } from './splits.js';
 import { topK } from './top-k.js';
@@ -79,13 +80,20 @@ export async function evaluateScorers(opts: EvaluateOptions): Promise<Evaluation
     return g.acc;
   };
 
+  // The baseline is scored first and its users' metrics kept, so each other strategy's lift can be
+  // paired user by user (PairedLift): per mode and k, the metrics of user users[i] at i * METRICS.
+  const b = strategies.indexOf(baseline);
+  const baseValues = modes.map(() => ks.map(() => new Float64Array(users.length * ACCURACY_METRICS.length)));
+  const paired = strategies.map(() => modes.map(() => ks.map(() => new PairedLift())));
+  const values = new Float64Array(ACCURACY_METRICS.length);
+
   const scores = new Float32Array(nItems);
   const exclude = new Uint8Array(nItems);
   const total = strategies.length * users.length;
   let done = 0;
-  for (let s = 0; s < strategies.length; s++) {
+  for (const s of [b, ...[...strategies.keys()].filter((s) => s !== b)]) {
     const scorer = scorers.get(strategies[s]) as Scorer;
-    for (const u of users) {
+    for (const [i, u] of users.entries()) {
       scores.fill(0);
       scorer(contexts.get(u) as UserContext, scores);
       const history = groupAcc('history', historyBucket(split.trainOrders[u]));
@@ -102,10 +110,14 @@ export async function evaluateScorers(opts: EvaluateOptions): Promise<Evaluation
         if (novel) for (let p = m.indptr[u]; p < m.indptr[u + 1]; p++) exclude[m.indices[p]] = 0;
         for (let ki = 0; ki < ks.length; ki++) {
           const list = ranked.length > ks[ki] ? ranked.slice(0, ks[ki]) : ranked;
-          runAcc[s][mi][ki].add(relevant, list, ks[ki]);
-          history[s][mi][ki].add(relevant, list, ks[ki]);
-          segmentAcc?.[s][mi][ki].add(relevant, list, ks[ki]);
-          lifecycleAcc?.[s][mi][ki].add(relevant, list, ks[ki]);
+          userAccuracy(relevant, list, ks[ki], values);
+          runAcc[s][mi][ki].addList(values, list);
+          history[s][mi][ki].addUser(values);
+          segmentAcc?.[s][mi][ki].addUser(values);
+          lifecycleAcc?.[s][mi][ki].addUser(values);
+          const base = baseValues[mi][ki].subarray(i * ACCURACY_METRICS.length, (i + 1) * ACCURACY_METRICS.length);
+          if (s === b) base.set(values);
+          paired[s][mi][ki].add(values, base);
         }
       }
       done++;
@@ -115,13 +127,13 @@ export async function evaluateScorers(opts: EvaluateOptions): Promise<Evaluation
   }
 
   const rows: ReportRow[] = [];
-  const b = strategies.indexOf(baseline);
   for (let mi = 0; mi < modes.length; mi++) {
     for (let ki = 0; ki < ks.length; ki++) {
       const base = runAcc[b][mi][ki].all();
       for (let s = 0; s < strategies.length; s++) {
         const metrics = runAcc[s][mi][ki].all();
-        rows.push({ strategy: strategies[s], mode: modes[mi], k: ks[ki], users: runAcc[s][mi][ki].users, metrics, lift: liftOver(metrics, base) });
+        const row = { strategy: strategies[s], mode: modes[mi], k: ks[ki], users: runAcc[s][mi][ki].users, metrics, lift: liftOver(metrics, base) };
+        rows.push({ ...row, liftInterval: paired[s][mi][ki].intervals() });
       }
     }
   }

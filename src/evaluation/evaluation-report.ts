@@ -27,6 +27,13 @@ export interface ReportRow {
   metrics: Record<MetricName, number | null>;
   /** Relative lift over the baseline at the same mode and k: value / baseline - 1; null if the baseline is 0 or null. */
   lift: Record<MetricName, number | null>;
+  /**
+   * 95% confidence interval of each accuracy metric's lift, paired over the same test users (delta
+   * method; metric-accumulator.ts PairedLift); null with fewer than 2 users or a baseline of 0. An
+   * interval that contains 0 means this many users cannot tell the strategy from the baseline.
+   * Absent from reports stored before it existed.
+   */
+  liftInterval?: Record<AccuracyMetric, { low: number; high: number } | null>;
 }
 
 export type BreakdownDimension = 'history' | 'segment' | 'lifecycle';

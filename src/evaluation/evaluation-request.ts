@@ -42,7 +42,12 @@ export const evaluationRequestSchema = z
       .array(strategyName)
       .max(20)
       .optional()
-      .describe('Single recommenders (sources of the first recipe) to report beside the hybrids; default: all of them; [] = none. Popularity, the baseline, is always reported'),
+      .describe('Single recommenders (sources of the first recipe) to report beside the hybrids; default: all of them; [] = none. Popularity is always reported'),
+    baseline: recipeName
+      .optional()
+      .describe(
+        'What every lift and its 95% confidence interval is against: one of `recipes` (its hybrid), a source of the first recipe (scored even if `strategies` leaves it out) or popularity; default popularity',
+      ),
     split: splitRequestSchema,
     modes: z
       .array(z.enum(EVAL_MODES as [EvalMode, ...EvalMode[]]))
@@ -83,6 +88,7 @@ export function normalizeRequest(input: EvaluationRequestInput, defaultRecipe: s
   return {
     recipes: [...new Set(input.recipes ?? [defaultRecipe])],
     ...(input.strategies ? { strategies: [...new Set(input.strategies)] } : {}),
+    ...(input.baseline ? { baseline: input.baseline } : {}),
     split: normalizeSplit(input.split),
     modes: [...new Set<EvalMode>(input.modes ?? ['novel'])],
     ks: [...new Set(input.ks ?? [10])].sort((a, b) => a - b),

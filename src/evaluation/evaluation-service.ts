@@ -69,12 +69,17 @@ export function reportHeadline(report: EvaluationReport): ReportHeadline {
 
 const unprocessable = (path: string, message: string) => new AppError('UNPROCESSABLE', message, [{ path, message }]);
 
-/** Single strategies must be sources of the first recipe; popularity (the baseline) is always there. */
-function checkStrategies(params: EvaluationParams, first: Recipe): void {
+/** Single strategies and the baseline must be sources of the first recipe (or, the baseline, a recipe of the run); popularity is always there. */
+function checkStrategies(params: EvaluationParams, [first]: Recipe[]): void {
+  const sources = () => Object.keys(first.sources).join(', ');
   for (const name of params.strategies ?? []) {
     if (name !== BASELINE && !Object.hasOwn(first.sources, name)) {
-      throw unprocessable('strategies', `strategy "${name}" is not a source of recipe "${first.name}"; sources: ${Object.keys(first.sources).join(', ')}`);
+      throw unprocessable('strategies', `strategy "${name}" is not a source of recipe "${first.name}"; sources: ${sources()}`);
     }
+  }
+  const baseline = params.baseline;
+  if (baseline !== undefined && baseline !== BASELINE && !params.recipes.includes(baseline) && !Object.hasOwn(first.sources, baseline)) {
+    throw unprocessable('baseline', `baseline "${baseline}" is neither one of the recipes (${params.recipes.join(', ')}) nor a source of recipe "${first.name}" (${sources()}) nor popularity`);
   }
 }
 
@@ -100,7 +105,7 @@ export function createEvaluationService(deps: EvaluationServiceDeps) {
 
   async function prepare(input: EvaluationRequestInput): Promise<EvaluationParams> {
     const params = normalizeRequest(input, deps.defaultRecipe);
-    checkStrategies(params, (await recipesOf(params))[0]);
+    checkStrategies(params, await recipesOf(params));
     if (params.tune && params.split.kind === 'leave-last-order') throw unprocessable('tune', 'tuning needs a split with a cutoff (temporal or validation); a leave-last-order split has none');
     return params;
   }
@@ -109,14 +114,24 @@ export function createEvaluationService(deps: EvaluationServiceDeps) {
   async function run(id: string, params: EvaluationParams, onProgress: (p: EvaluationProgress) => void): Promise<StoredReport> {
     const started = performance.now();
     const recipes = await recipesOf(params);
-    checkStrategies(params, recipes[0]);
+    checkStrategies(params, recipes);
     onProgress({ step: 'load', progress: 0 });
     const [events, items, users] = await Promise.all([deps.events.loadPurchaseRows(), deps.catalog.listItems(), deps.catalog.listUsers()]);
     checkData(events, params.split);
     // Loading is a few percent of a run; fitting and scoring share the rest as runEvaluation reports it.
     // The baseline is evaluated whether or not it is a source, so only real sources are asked for by name.
     const strategies = params.strategies?.filter((s) => Object.hasOwn(recipes[0].sources, s));
-    const request = { split: params.split, modes: params.modes, ks: params.ks, ...(strategies ? { strategies } : {}), ...(params.tune !== undefined ? { tune: params.tune } : {}) };
+    // A recipe is scored under the name its file gives it, which can differ from the file's name.
+    const at = params.baseline === undefined ? -1 : params.recipes.indexOf(params.baseline);
+    const baseline = at >= 0 ? recipes[at].name : params.baseline;
+    const request = {
+      split: params.split,
+      modes: params.modes,
+      ks: params.ks,
+      ...(strategies ? { strategies } : {}),
+      ...(params.tune !== undefined ? { tune: params.tune } : {}),
+      ...(baseline !== undefined ? { baseline } : {}),
+    };
     const evaluate = (deps.isolation ?? 'thread') === 'thread' ? runEvaluationInWorker : runEvaluation;
     const report = await evaluate({ events, items, users }, recipes, request, (p) => onProgress({ step: p.step, progress: 0.05 + 0.93 * p.progress }));
     if (Object.values(report.split.testUsers).every((n) => !n)) {

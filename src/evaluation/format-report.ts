@@ -3,7 +3,8 @@ import type { EvalMode } from './splits.js';
 
 /**
  * Renders an evaluation report as plain-text tables for the terminal: one block per mode x k with
- * strategies as rows and metric columns (plus NDCG lift over the baseline), then NDCG@k per
+ * strategies as rows and metric columns (plus NDCG lift over the baseline with its paired 95% confidence
+ * interval), then NDCG@k per
  * history-length bucket and per segment.
  */
 export interface FormatOptions {
@@ -38,7 +39,7 @@ export function formatReport(report: EvaluationReport, options: FormatOptions = 
       const rows = report.rows.filter((r) => r.mode === mode && r.k === k);
       if (rows.length === 0) continue;
       out.push('', `mode ${mode}, k = ${k} (${rows[0].users} users)`);
-      out.push(table(['strategy', ...COLUMNS.map((c) => c.label(k)), 'NDCG lift'], rows.map(metricCells)));
+      out.push(table(['strategy', ...COLUMNS.map((c) => c.label(k)), 'NDCG lift', '95% CI'], rows.map(metricCells)));
     }
   }
   if (options.breakdowns ?? true) {
@@ -48,7 +49,8 @@ export function formatReport(report: EvaluationReport, options: FormatOptions = 
 }
 
 function metricCells(r: ReportRow): string[] {
-  return [r.strategy, ...COLUMNS.map((c) => num(r.metrics[c.metric])), pct(r.lift.ndcg)];
+  const ci = r.liftInterval?.ndcg;
+  return [r.strategy, ...COLUMNS.map((c) => num(r.metrics[c.metric])), pct(r.lift.ndcg), ci ? `${pct(ci.low)}..${pct(ci.high)}` : '-'];
 }
 
 /** NDCG@k per group (columns) and strategy (rows), one block per mode x k. */

@@ -1,5 +1,15 @@
 import { averagePrecisionAt, hitRateAt, intraListDiversity, ndcgAt, precisionAt, recallAt } from './metrics.js';
-import type { AccuracyMetric, MetricName } from './evaluation-report.js';
+import { ACCURACY_METRICS, type AccuracyMetric, type MetricName } from './evaluation-report.js';
+
+/** One user's accuracy metrics of one list (already cut to k), in ACCURACY_METRICS order, written into `out`. */
+export function userAccuracy(relevant: ReadonlySet<number>, list: readonly number[], k: number, out: Float64Array = new Float64Array(ACCURACY_METRICS.length)): Float64Array {
+  out[0] = precisionAt(relevant, list, k);
+  out[1] = recallAt(relevant, list, k);
+  out[2] = ndcgAt(relevant, list, k);
+  out[3] = averagePrecisionAt(relevant, list, k);
+  out[4] = hitRateAt(relevant, list, k);
+  return out;
+}
 
 /**
  * Streaming sums of the metrics of one (strategy, mode, k), fed one user at a time so the runner never
@@ -8,22 +18,75 @@ import type { AccuracyMetric, MetricName } from './evaluation-report.js';
  */
 export class AccuracyAccumulator {
   users = 0;
-  private readonly sums: Record<AccuracyMetric, number> = { precision: 0, recall: 0, ndcg: 0, map: 0, hitRate: 0 };
+  private readonly sums = new Float64Array(ACCURACY_METRICS.length);
 
-  /** `list` is already cut to k. */
-  add(relevant: ReadonlySet<number>, list: readonly number[], k: number): void {
+  /** One user's metrics as userAccuracy gives them. */
+  addUser(values: ArrayLike<number>): void {
     this.users++;
-    this.sums.precision += precisionAt(relevant, list, k);
-    this.sums.recall += recallAt(relevant, list, k);
-    this.sums.ndcg += ndcgAt(relevant, list, k);
-    this.sums.map += averagePrecisionAt(relevant, list, k);
-    this.sums.hitRate += hitRateAt(relevant, list, k);
+    for (let m = 0; m < ACCURACY_METRICS.length; m++) this.sums[m] += values[m];
   }
 
   means(): Record<AccuracyMetric, number> {
     const n = Math.max(this.users, 1);
-    const s = this.sums;
-    return { precision: s.precision / n, recall: s.recall / n, ndcg: s.ndcg / n, map: s.map / n, hitRate: s.hitRate / n };
+    return Object.fromEntries(ACCURACY_METRICS.map((name, m) => [name, this.sums[m] / n])) as Record<AccuracyMetric, number>;
+  }
+}
+
+/** A 95% confidence interval. */
+export interface Interval {
+  low: number;
+  high: number;
+}
+
+/** The two-sided 95% point of the standard normal. */
+const Z95 = 1.959963984540054;
+
+/**
+ * The lift of one strategy over the baseline, mean(x) / mean(b) - 1 per accuracy metric, with a 95%
+ * confidence interval paired over the same test users: the delta method for a ratio of means,
+ * var(R) ~ var(x - R b) / (n mean(b)^2) with sample (co)variances, so what the users' lists have in
+ * common (the same hard users, the same easy ones) does not count as noise. Fed user by user.
+ */
+export class PairedLift {
+  private n = 0;
+  private readonly sx = new Float64Array(ACCURACY_METRICS.length);
+  private readonly sb = new Float64Array(ACCURACY_METRICS.length);
+  private readonly sxx = new Float64Array(ACCURACY_METRICS.length);
+  private readonly sbb = new Float64Array(ACCURACY_METRICS.length);
+  private readonly sxb = new Float64Array(ACCURACY_METRICS.length);
+
+  /** One user's metrics for the strategy (`x`) and the baseline (`b`), as userAccuracy gives them. */
+  add(x: ArrayLike<number>, b: ArrayLike<number>): void {
+    this.n++;
+    for (let m = 0; m < ACCURACY_METRICS.length; m++) {
+      this.sx[m] += x[m];
+      this.sb[m] += b[m];
+      this.sxx[m] += x[m] * x[m];
+      this.sbb[m] += b[m] * b[m];
+      this.sxb[m] += x[m] * b[m];
+    }
+  }
+
+  /** Per metric the interval of the lift; null with fewer than 2 users or a baseline mean of 0. */
+  intervals(): Record<AccuracyMetric, Interval | null> {
+    const { n } = this;
+    const out = {} as Record<AccuracyMetric, Interval | null>;
+    ACCURACY_METRICS.forEach((name, m) => {
+      const mb = this.sb[m] / n;
+      if (n < 2 || !(mb > 0)) {
+        out[name] = null;
+        return;
+      }
+      const mx = this.sx[m] / n;
+      const r = mx / mb;
+      const vx = (this.sxx[m] - n * mx * mx) / (n - 1);
+      const vb = (this.sbb[m] - n * mb * mb) / (n - 1);
+      const cxb = (this.sxb[m] - n * mx * mb) / (n - 1);
+      // Rounding can leave a tiny negative variance where x and b are (nearly) the same lists.
+      const se = Math.sqrt(Math.max(0, vx - 2 * r * cxb + r * r * vb) / n) / mb;
+      out[name] = { low: r - 1 - Z95 * se, high: r - 1 + Z95 * se };
+    });
+    return out;
   }
 }
 
@@ -52,8 +115,9 @@ export class RunAccumulator extends AccuracyAccumulator {
     this.recommended = new Uint8Array(ctx.catalogSize);
   }
 
-  override add(relevant: ReadonlySet<number>, list: readonly number[], k: number): void {
-    super.add(relevant, list, k);
+  /** One user's list (cut to k) with its metrics as userAccuracy gives them. */
+  addList(values: ArrayLike<number>, list: readonly number[]): void {
+    this.addUser(values);
     if (list.length === 0) return;
     this.covered++;
     let nov = 0;

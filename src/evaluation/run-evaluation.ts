@@ -21,9 +21,14 @@ export interface EvaluationRequest {
   ks: number[];
   /**
    * Single strategies (source names of the first recipe) to report beside each recipe's hybrid;
-   * default: all of them. Popularity is always evaluated: it is the baseline every lift is against.
+   * default: all of them. Popularity is always evaluated.
    */
   strategies?: string[];
+  /**
+   * The strategy every lift and its confidence interval is against: a recipe of this evaluation (its
+   * hybrid) or a source of the first recipe, scored even when `strategies` leaves it out; default popularity.
+   */
+  baseline?: string;
   /** Over each recipe's `tune` section (training/recipe.ts withTuning): tune on data before the test period first. */
   tune?: TuneOverride;
 }
@@ -47,7 +52,7 @@ export function makeSplit(input: SplitInput, request: SplitRequest): EvaluationS
 /**
  * One evaluation run: split the purchases, fit every recipe on the train part, score every test user
  * with each recipe's hybrid and the single strategies, and report the protocol's metrics with lifts
- * over popularity and breakdowns by history length, RFM segment and lifecycle stage (computed on the train period only).
+ * over the baseline (popularity unless asked otherwise) and breakdowns by history length, RFM segment and lifecycle stage (computed on the train period only).
  */
 export async function runEvaluation(
   input: SplitInput,
@@ -78,6 +83,7 @@ export async function runEvaluation(
   recipes = asRun;
 
 
+  const baseline = request.baseline ?? BASELINE;
   const scorers = new Map<string, Scorer>();
   const fitShare = 0.5 / recipes.length;
   for (const [r, recipe] of recipes.entries()) {
@@ -96,7 +102,10 @@ export async function runEvaluation(
       const popularity = fitted.sources.get(BASELINE) ?? popularityFactory.fit(ds, popularityFactory.parseParams({}));
       scorers.set(BASELINE, (ctx, out) => popularity.scoreUser(ctx, out));
     }
+    const against = fitted.sources.get(baseline);
+    if (against && !scorers.has(baseline)) scorers.set(baseline, (ctx, out) => against.scoreUser(ctx, out));
   }
+  if (!scorers.has(baseline)) throw new Error(`baseline "${baseline}" is neither a recipe of this evaluation nor a source of recipe "${recipes[0].name}"`);
 
   const labels = new Map<string, { segment: string; lifecycle: string }>();
   for (const p of segmentProfiles(computeProfiles(ds, { now: split.cutoff ?? ds.now }))) labels.set(p.userId, p);
@@ -106,7 +115,7 @@ export async function runEvaluation(
     mode: request.modes,
     ks: request.ks,
     scorers,
-    baseline: BASELINE,
+    baseline,
     itemSimilarity: contentSimilarity(ds),
     segmentOf: (u) => labels.get(ds.userIds[u])?.segment ?? null,
     lifecycleOf: (u) => labels.get(ds.userIds[u])?.lifecycle ?? null,

@@ -17,6 +17,12 @@ const reportRow = z
     users: z.number().int().describe('Test users of this mode, all scored'),
     metrics: metricValues,
     lift: z.record(z.string(), z.number().nullable()).describe('Relative lift over the baseline at the same mode and k: value / baseline - 1; null when the baseline is 0'),
+    liftInterval: z
+      .record(z.string(), z.object({ low: z.number(), high: z.number() }).nullable())
+      .optional()
+      .describe(
+        'Per accuracy metric (precision, recall, ndcg, map, hitRate), the 95% confidence interval of the lift, paired over the same test users (delta method for a ratio of means); null with fewer than 2 users or a baseline of 0. An interval containing 0: the test users cannot tell this strategy from the baseline. Absent from reports made before it existed',
+      ),
   })
   .meta({ id: 'EvaluationRow' });
 

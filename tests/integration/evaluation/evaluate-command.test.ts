@@ -19,9 +19,9 @@ describe('evaluate command arguments', () => {
   });
 
   it('When every option is given, Then each lands in the request', () => {
-    const parsed = parseEvaluateArgs(['--cutoff=2011-11-01', '--mode', 'novel,all', '--k', '5,10,20', '--recipe', 'default,other', '--strategies', 'als,item-knn', '--json', 'out.json']);
+    const parsed = parseEvaluateArgs(['--cutoff=2011-11-01', '--mode', 'novel,all', '--k', '5,10,20', '--recipe', 'default,other', '--strategies', 'als,item-knn', '--baseline', 'als', '--json', 'out.json']);
     expect(parsed).toEqual({
-      request: { split: { kind: 'temporal', cutoff: '2011-11-01' }, modes: ['novel', 'all'], ks: [5, 10, 20], recipes: ['default', 'other'], strategies: ['als', 'item-knn'] },
+      request: { split: { kind: 'temporal', cutoff: '2011-11-01' }, modes: ['novel', 'all'], ks: [5, 10, 20], recipes: ['default', 'other'], strategies: ['als', 'item-knn'], baseline: 'als' },
       json: 'out.json',
     });
   });

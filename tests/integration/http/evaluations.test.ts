@@ -98,6 +98,9 @@ for (const backend of DB_BACKENDS) {
         expect(strategy.statusCode).toBe(422);
         expect(strategy.json().error).toMatchObject({ code: 'UNPROCESSABLE', details: [{ path: 'strategies' }] });
       }
+      const baseline = await evaluate(t, { baseline: 'user-knn', split: { kind: 'leave-last-order' } });
+      expect(baseline.statusCode).toBe(422);
+      expect(baseline.json().error).toMatchObject({ code: 'UNPROCESSABLE', details: [{ path: 'baseline' }] });
       const tuneWithoutCutoff = await evaluate(t, { tune: true, split: { kind: 'leave-last-order' } });
       expect(tuneWithoutCutoff.statusCode).toBe(422);
       expect(tuneWithoutCutoff.json().error).toMatchObject({ code: 'UNPROCESSABLE', details: [{ path: 'tune' }] });

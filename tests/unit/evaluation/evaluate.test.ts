@@ -139,6 +139,12 @@ describe('evaluateScorers', () => {
     const r1 = row(report, 'perUser', 'novel', 1);
     expect(r1.metrics.ndcg).toBeCloseTo(0.5, 12);
     expect(r1.lift.hitRate).toBeCloseTo(-0.5, 12);
+    // Its paired 95% interval: per user x = [1, 0] against the baseline's b = [1, 1]; R = 1/2, x - R b =
+    // [1/2, -1/2] with sample variance 1/2, so se = sqrt(1/2 / 2) / mean(b) = 1/2 and the lift is -1/2 +- 1.96 / 2.
+    expect(r1.liftInterval!.hitRate!.low).toBeCloseTo(-0.5 - 1.959964 / 2, 5);
+    expect(r1.liftInterval!.hitRate!.high).toBeCloseTo(-0.5 + 1.959964 / 2, 5);
+    // The baseline against itself: no difference and no doubt.
+    expect(row(report, 'fixed', 'novel', 1).liftInterval!.ndcg).toEqual({ low: 0, high: 0 });
   });
 
   it('When mode is all, Then repurchases count and train purchases may be recommended', () => {

@@ -29,7 +29,12 @@ const report: EvaluationReport = {
   ks: [5, 10],
   strategies: ['popularity', 'item-knn'],
   baseline: 'popularity',
-  rows: [row('popularity', 5, 0.04, 0), row('item-knn', 5, 0.06, 0.5), row('popularity', 10, 0.05, 0), row('item-knn', 10, 0.0425, -0.15)],
+  rows: [
+    row('popularity', 5, 0.04, 0),
+    { ...row('item-knn', 5, 0.06, 0.5), liftInterval: { precision: null, recall: null, ndcg: { low: 0.1, high: 0.9 }, map: null, hitRate: null } },
+    row('popularity', 10, 0.05, 0),
+    row('item-knn', 10, 0.0425, -0.15),
+  ],
   breakdowns: [
     { dimension: 'history', group: '1', strategy: 'popularity', mode: 'novel', k: 5, users: 4, metrics: { precision: 0, recall: 0, ndcg: 0.125, map: 0, hitRate: 0 } },
     { dimension: 'history', group: '2-5', strategy: 'popularity', mode: 'novel', k: 5, users: 8, metrics: { precision: 0, recall: 0, ndcg: 0.25, map: 0, hitRate: 0 } },
@@ -45,7 +50,7 @@ describe('formatReport', () => {
     const at10 = lines.indexOf('mode novel, k = 10 (12 users)');
     expect(at5).toBeGreaterThan(0);
     expect(at10).toBeGreaterThan(at5);
-    expect(lines[at5 + 1]).toMatch(/^strategy\s+P@5\s+R@5\s+NDCG@5\s+MAP@5\s+HR@5\s+catCov\s+userCov\s+divers\s+novelty\s+top100\s+NDCG lift$/);
+    expect(lines[at5 + 1]).toMatch(/^strategy\s+P@5\s+R@5\s+NDCG@5\s+MAP@5\s+HR@5\s+catCov\s+userCov\s+divers\s+novelty\s+top100\s+NDCG lift\s+95% CI$/);
     expect(lines[at5 + 3]).toMatch(/^popularity\s/);
     expect(lines[at5 + 4]).toMatch(/^item-knn\s/);
   });
@@ -55,8 +60,10 @@ describe('formatReport', () => {
     expect(knn10[0]).toBe('item-knn');
     expect(knn10[3]).toBe('0.0425'); // NDCG@10
     expect(knn10[8]).toBe('-'); // diversity null
-    expect(knn10.at(-1)).toBe('-15.0%');
-    expect(lines[lines.indexOf('mode novel, k = 5 (12 users)') + 4].split(/\s+/).at(-1)).toBe('+50.0%');
+    expect(knn10.at(-2)).toBe('-15.0%');
+    expect(knn10.at(-1)).toBe('-'); // a report stored before intervals existed
+    const knn5 = lines[lines.indexOf('mode novel, k = 5 (12 users)') + 4].split(/\s+/);
+    expect(knn5.slice(-2)).toEqual(['+50.0%', '+10.0%..+90.0%']);
   });
 
   it('When breakdowns exist, Then NDCG per history bucket is a table with user counts in the header', () => {

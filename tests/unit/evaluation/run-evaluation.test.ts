@@ -31,6 +31,22 @@ describe('an evaluation run', () => {
     expect(stages.has('new')).toBe(false);
   });
 
+  it('When a baseline is asked for, Then every lift and interval is against it, and a source left out of strategies is scored for it', async () => {
+    const split = { kind: 'temporal' as const, cutoff: new Date(T0 + 50 * DAY).toISOString() };
+    const report = await runEvaluation({ events: twoGroups() }, [recipe], { split, modes: ['novel'], ks: [3], strategies: [], baseline: 'item-knn' });
+    expect(report.baseline).toBe('item-knn');
+    expect(report.strategies).toEqual(['tiny', 'popularity', 'item-knn']);
+    const row = (s: string) => report.rows.find((r) => r.strategy === s)!;
+    expect(row('item-knn').lift.ndcg).toBe(0);
+    expect(row('popularity').lift.ndcg).toBeCloseTo(row('popularity').metrics.ndcg! / row('item-knn').metrics.ndcg! - 1, 12);
+    // Popularity ignores the two taste groups item-kNN keeps apart: worse, and 24 users are enough to tell.
+    expect(row('popularity').liftInterval!.ndcg!.high).toBeLessThan(0);
+    // The recipe's hybrid can be the baseline too.
+    const againstHybrid = await runEvaluation({ events: twoGroups() }, [recipe], { split, modes: ['novel'], ks: [3], strategies: [], baseline: 'tiny' });
+    expect(againstHybrid.rows.find((r) => r.strategy === 'tiny')!.liftInterval!.ndcg).toEqual({ low: 0, high: 0 });
+    await expect(runEvaluation({ events: twoGroups() }, [recipe], { split, modes: ['novel'], ks: [3], baseline: 'als' })).rejects.toThrow(/baseline "als"/);
+  });
+
   it('When a strategy is not a source of the recipe, Then the run fails naming it', async () => {
     await expect(
       runEvaluation({ events: twoGroups() }, [recipe], {
