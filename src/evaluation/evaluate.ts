@@ -5,6 +5,7 @@ import {
   METRIC_NAMES,
   historyBucket,
   type BreakdownDimension,
+  type AccuracyMetric,
   type BreakdownRow,
   type EvaluationReport,
   type MetricName,
@@ -41,6 +42,8 @@ export interface EvaluateOptions {
   /** Called after each (strategy, user) with done/total scorings. */
   onProgress?: (done: number, total: number) => void;
 }
+
+const NO_INTERVALS = Object.fromEntries(ACCURACY_METRICS.map((m) => [m, null])) as Record<AccuracyMetric, null>;
 
 /** How many users to score between yields to the event loop, so a server stays responsive. */
 const YIELD_EVERY = 64;
@@ -117,7 +120,7 @@ export async function evaluateScorers(opts: EvaluateOptions): Promise<Evaluation
           lifecycleAcc?.[s][mi][ki].addUser(values);
           const base = baseValues[mi][ki].subarray(i * ACCURACY_METRICS.length, (i + 1) * ACCURACY_METRICS.length);
           if (s === b) base.set(values);
-          paired[s][mi][ki].add(values, base);
+          else paired[s][mi][ki].add(values, base);
         }
       }
       done++;
@@ -133,7 +136,8 @@ export async function evaluateScorers(opts: EvaluateOptions): Promise<Evaluation
       for (let s = 0; s < strategies.length; s++) {
         const metrics = runAcc[s][mi][ki].all();
         const row = { strategy: strategies[s], mode: modes[mi], k: ks[ki], users: runAcc[s][mi][ki].users, metrics, lift: liftOver(metrics, base) };
-        rows.push({ ...row, liftInterval: paired[s][mi][ki].intervals() });
+        // The baseline's own lift is 0 by definition: no interval.
+        rows.push({ ...row, liftInterval: s === b ? NO_INTERVALS : paired[s][mi][ki].intervals() });
       }
     }
   }

@@ -29,8 +29,9 @@ export interface ReportRow {
   lift: Record<MetricName, number | null>;
   /**
    * 95% confidence interval of each accuracy metric's lift, paired over the same test users (delta
-   * method; metric-accumulator.ts PairedLift); null with fewer than 2 users or a baseline of 0. An
-   * interval that contains 0 means this many users cannot tell the strategy from the baseline.
+   * method on log R; metric-accumulator.ts PairedLift); null on the baseline's own row, and where fewer
+   * than 10 users have a non-zero value on either side. An interval that contains 0 means this many
+   * users cannot tell the strategy from the baseline.
    * Absent from reports stored before it existed.
    */
   liftInterval?: Record<AccuracyMetric, { low: number; high: number } | null>;

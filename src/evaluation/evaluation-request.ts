@@ -46,7 +46,7 @@ export const evaluationRequestSchema = z
     baseline: recipeName
       .optional()
       .describe(
-        'What every lift and its 95% confidence interval is against: one of `recipes` (its hybrid), a source of the first recipe (scored even if `strategies` leaves it out) or popularity; default popularity',
+        'What every lift and its 95% confidence interval is against: one of `recipes` (its hybrid; by file name or by the name the recipe gives itself, the file name first), else a source of the first recipe (scored even if `strategies` leaves it out), or popularity; default popularity',
       ),
     split: splitRequestSchema,
     modes: z

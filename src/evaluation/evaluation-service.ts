@@ -70,7 +70,8 @@ export function reportHeadline(report: EvaluationReport): ReportHeadline {
 const unprocessable = (path: string, message: string) => new AppError('UNPROCESSABLE', message, [{ path, message }]);
 
 /** Single strategies and the baseline must be sources of the first recipe (or, the baseline, a recipe of the run); popularity is always there. */
-function checkStrategies(params: EvaluationParams, [first]: Recipe[]): void {
+function checkStrategies(params: EvaluationParams, recipes: Recipe[]): void {
+  const first = recipes[0];
   const sources = () => Object.keys(first.sources).join(', ');
   for (const name of params.strategies ?? []) {
     if (name !== BASELINE && !Object.hasOwn(first.sources, name)) {
@@ -78,9 +79,15 @@ function checkStrategies(params: EvaluationParams, [first]: Recipe[]): void {
     }
   }
   const baseline = params.baseline;
-  if (baseline !== undefined && baseline !== BASELINE && !params.recipes.includes(baseline) && !Object.hasOwn(first.sources, baseline)) {
+  if (baseline !== undefined && baseline !== BASELINE && recipeNamed(params, recipes, baseline) === undefined && !Object.hasOwn(first.sources, baseline)) {
     throw unprocessable('baseline', `baseline "${baseline}" is neither one of the recipes (${params.recipes.join(', ')}) nor a source of recipe "${first.name}" (${sources()}) nor popularity`);
   }
+}
+
+/** The recipe of the run a name means: its file name (models/NAME.json) first, else the name the file gives it. */
+function recipeNamed(params: EvaluationParams, recipes: Recipe[], name: string): Recipe | undefined {
+  const at = params.recipes.indexOf(name);
+  return at >= 0 ? recipes[at] : recipes.find((r) => r.name === name);
 }
 
 /** A cheap look at the purchases before minutes of fitting: does the split have both sides at all? */
@@ -122,8 +129,7 @@ export function createEvaluationService(deps: EvaluationServiceDeps) {
     // The baseline is evaluated whether or not it is a source, so only real sources are asked for by name.
     const strategies = params.strategies?.filter((s) => Object.hasOwn(recipes[0].sources, s));
     // A recipe is scored under the name its file gives it, which can differ from the file's name.
-    const at = params.baseline === undefined ? -1 : params.recipes.indexOf(params.baseline);
-    const baseline = at >= 0 ? recipes[at].name : params.baseline;
+    const baseline = params.baseline === undefined ? undefined : (recipeNamed(params, recipes, params.baseline)?.name ?? params.baseline);
     const request = {
       split: params.split,
       modes: params.modes,

@@ -41,14 +41,21 @@ export interface Interval {
 /** The two-sided 95% point of the standard normal. */
 const Z95 = 1.959963984540054;
 
+/** Fewer users than this with a non-zero value on either side, and the normal approximation says nothing. */
+export const MIN_NONZERO_USERS = 10;
+
 /**
  * The lift of one strategy over the baseline, mean(x) / mean(b) - 1 per accuracy metric, with a 95%
  * confidence interval paired over the same test users: the delta method for a ratio of means,
  * var(R) ~ var(x - R b) / (n mean(b)^2) with sample (co)variances, so what the users' lists have in
- * common (the same hard users, the same easy ones) does not count as noise. Fed user by user.
+ * common (the same hard users, the same easy ones) does not count as noise. The interval is taken on
+ * log R (se(log R) = se(R) / R), so it stays above -100% and is skewed as a ratio's spread is. Fed
+ * user by user.
  */
 export class PairedLift {
   private n = 0;
+  private readonly nzx = new Int32Array(ACCURACY_METRICS.length);
+  private readonly nzb = new Int32Array(ACCURACY_METRICS.length);
   private readonly sx = new Float64Array(ACCURACY_METRICS.length);
   private readonly sb = new Float64Array(ACCURACY_METRICS.length);
   private readonly sxx = new Float64Array(ACCURACY_METRICS.length);
@@ -64,27 +71,33 @@ export class PairedLift {
       this.sxx[m] += x[m] * x[m];
       this.sbb[m] += b[m] * b[m];
       this.sxb[m] += x[m] * b[m];
+      if (x[m] !== 0) this.nzx[m]++;
+      if (b[m] !== 0) this.nzb[m]++;
     }
   }
 
-  /** Per metric the interval of the lift; null with fewer than 2 users or a baseline mean of 0. */
+  /**
+   * Per metric the interval of the lift; null unless at least MIN_NONZERO_USERS users have a non-zero
+   * value for the strategy and as many for the baseline (with a handful of hits, or none, an interval
+   * would claim a certainty the data does not have).
+   */
   intervals(): Record<AccuracyMetric, Interval | null> {
     const { n } = this;
     const out = {} as Record<AccuracyMetric, Interval | null>;
     ACCURACY_METRICS.forEach((name, m) => {
       const mb = this.sb[m] / n;
-      if (n < 2 || !(mb > 0)) {
+      const mx = this.sx[m] / n;
+      if (this.nzx[m] < MIN_NONZERO_USERS || this.nzb[m] < MIN_NONZERO_USERS || !(mb > 0) || !(mx > 0)) {
         out[name] = null;
         return;
       }
-      const mx = this.sx[m] / n;
       const r = mx / mb;
       const vx = (this.sxx[m] - n * mx * mx) / (n - 1);
       const vb = (this.sbb[m] - n * mb * mb) / (n - 1);
       const cxb = (this.sxb[m] - n * mx * mb) / (n - 1);
       // Rounding can leave a tiny negative variance where x and b are (nearly) the same lists.
-      const se = Math.sqrt(Math.max(0, vx - 2 * r * cxb + r * r * vb) / n) / mb;
-      out[name] = { low: r - 1 - Z95 * se, high: r - 1 + Z95 * se };
+      const seLog = Math.sqrt(Math.max(0, vx - 2 * r * cxb + r * r * vb) / n) / mb / r;
+      out[name] = { low: r * Math.exp(-Z95 * seLog) - 1, high: r * Math.exp(Z95 * seLog) - 1 };
     });
     return out;
   }

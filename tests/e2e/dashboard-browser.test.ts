@@ -91,6 +91,11 @@ describe.skipIf(!browserAvailable())('the dashboard in a browser', () => {
     await open('#evaluation', 'evaluation');
     // The history line, then per report: bars, precision/recall lines, two breakdowns.
     expect(await page.locator('canvas').count()).toBeGreaterThanOrEqual(5);
+    // Each strategy's NDCG lift over the baseline with its paired 95% interval; the baseline's own is 0, without one.
+    const run = page.locator('[data-part="run"] table');
+    expect(await run.locator('th').allTextContents()).toEqual(expect.arrayContaining(['NDCG lift over popularity', '95% CI']));
+    expect((await run.locator('tr:has(td:text-is("popularity")) td').allTextContents()).slice(-2)).toEqual(['+0.0%', '-']);
+    expect((await run.locator('tr:has(td:text-is("default")) td').allTextContents()).at(-1)).toMatch(/^[+-]\d+\.\d% \.\. [+-]\d+\.\d%$/);
     await shot('evaluation');
   }, 240_000);
 

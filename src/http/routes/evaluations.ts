@@ -15,7 +15,7 @@ export function evaluationRoutes(app: FastifyInstance, deps: { evaluations: Eval
     schema: {
       operationId: 'startEvaluation',
       tags,
-      summary: 'Evaluate recipes offline on a split of the stored purchases, against the popularity baseline',
+      summary: 'Evaluate recipes offline on a split of the stored purchases, with lifts over a baseline (popularity unless `baseline` names another) and their 95% intervals',
       body: evaluationBody,
       response: { 202: jobAccepted, ...errors(400, 401, 403, 422) },
     },

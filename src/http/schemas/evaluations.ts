@@ -21,7 +21,7 @@ const reportRow = z
       .record(z.string(), z.object({ low: z.number(), high: z.number() }).nullable())
       .optional()
       .describe(
-        'Per accuracy metric (precision, recall, ndcg, map, hitRate), the 95% confidence interval of the lift, paired over the same test users (delta method for a ratio of means); null with fewer than 2 users or a baseline of 0. An interval containing 0: the test users cannot tell this strategy from the baseline. Absent from reports made before it existed',
+        "Per accuracy metric (precision, recall, ndcg, map, hitRate), the 95% confidence interval of the lift, paired over the same test users (delta method for a ratio of means, on its log); null on the baseline's own row and where fewer than 10 users have a non-zero value on either side. An interval containing 0: the test users cannot tell this strategy from the baseline. One interval per row: with many rows, some exclude 0 by chance. Absent from reports made before it existed",
       ),
   })
   .meta({ id: 'EvaluationRow' });
@@ -52,7 +52,7 @@ export const evaluationReport = z
     modes: z.array(z.enum(['novel', 'all'])),
     ks: z.array(z.number().int()),
     strategies: z.array(z.string()),
-    baseline: z.string().describe('The strategy every lift is relative to (popularity)'),
+    baseline: z.string().describe("The strategy every lift and interval is relative to: popularity unless the request named another"),
     rows: z.array(reportRow).describe('One row per mode x k x strategy'),
     breakdowns: z.array(breakdownRow).describe('Accuracy per history-length bucket, RFM segment and lifecycle stage'),
     tuning: z

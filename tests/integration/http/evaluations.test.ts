@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../../src/app.js';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createEvaluationService } from '../../../src/evaluation/evaluation-service.js';
 import { createServices } from '../../../src/services.js';
 import { auth, createTestApp, finishedJob, type TestApp } from '../../helpers/app.js';
 import { DB_BACKENDS } from '../../helpers/services.js';
@@ -168,6 +172,39 @@ for (const backend of DB_BACKENDS) {
       } finally {
         await restarted.close();
       }
+    });
+
+    it('When an evaluation names a baseline, Then the job keeps it and every lift is against it, with its interval in the response', async () => {
+      const job = await evaluateToEnd(t, { split: { kind: 'temporal', cutoff: CUTOFF }, ks: [5], strategies: [], baseline: 'item-knn' });
+      expect(job.status).toBe('succeeded');
+      expect(job.params.baseline).toBe('item-knn');
+      expect(job.report.baseline).toBe('item-knn');
+      // item-knn was not asked for as a strategy, but the baseline is always scored.
+      expect(job.report.strategies).toEqual(['default', 'popularity', 'item-knn']);
+      const knn = job.report.rows.find((r: { strategy: string }) => r.strategy === 'item-knn');
+      expect(knn.lift.ndcg === 0 || knn.lift.ndcg === null).toBe(true);
+      // The response keeps the intervals (null here: the fixture has too few customers with a hit).
+      for (const r of job.report.rows) expect(Object.keys(r.liftInterval).sort()).toEqual(['hitRate', 'map', 'ndcg', 'precision', 'recall']);
+    });
+
+    it('When the baseline is a recipe, Then its file name or the name it gives itself both mean it', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'recipes-'));
+      const raw = JSON.parse(await readFile('models/default.json', 'utf8'));
+      await writeFile(join(dir, 'shop.json'), JSON.stringify({ ...raw, name: 'shop-v2', tune: undefined }));
+      await writeFile(join(dir, 'plain.json'), JSON.stringify({ ...raw, name: 'plain', tune: undefined }));
+      const service = createEvaluationService({ ...t.services, defaultRecipe: 'plain', recipesDir: dir, isolation: 'inline' });
+      const split = { kind: 'temporal' as const, cutoff: CUTOFF };
+      for (const baseline of ['shop', 'shop-v2']) {
+        const params = await service.prepare({ recipes: ['plain', 'shop'], strategies: [], split, ks: [5], baseline });
+        const job = await t.services.jobs.enqueue('evaluate', params as unknown as Record<string, unknown>);
+        const controller = new AbortController();
+        await service.handler(params as unknown as Record<string, unknown>, { job, signal: controller.signal, progress: async () => {}, note: async () => {} });
+        const report = (await t.services.reports.get(job.id))!.report;
+        // Rows carry the name the recipe gives itself.
+        expect(report.baseline).toBe('shop-v2');
+        expect(report.rows.find((r) => r.strategy === 'shop-v2')!.lift.ndcg).toBe(0);
+      }
+      await expect(service.prepare({ recipes: ['plain', 'shop'], split, baseline: 'nope' })).rejects.toMatchObject({ details: [{ path: 'baseline' }] });
     });
 
     it('When an evaluation asks to tune, Then the job keeps the tune spec and the report says what tuning did per recipe', async () => {

@@ -6,22 +6,42 @@ import { mulberry32 } from '../../../src/recommenders/seeded-random.js';
 const all = (v: number) => [v, v, v, v, v];
 
 describe('PairedLift', () => {
-  it('When fewer than 2 users or a baseline of 0 were seen, Then there is no interval', () => {
-    const one = new PairedLift();
-    one.add(all(1), all(1));
-    expect(one.intervals().ndcg).toBeNull();
-    const zero = new PairedLift();
-    zero.add(all(1), all(0));
-    zero.add(all(0), all(0));
-    expect(zero.intervals().recall).toBeNull();
+  it('When fewer than 10 users have a hit on either side, or none at all, Then there is no interval', () => {
+    const few = new PairedLift();
+    // 9 hits for the strategy and 30 for the baseline over 40 users: too few on one side.
+    for (let u = 0; u < 40; u++) few.add(all(u < 9 ? 1 : 0), all(u < 30 ? 1 : 0));
+    expect(few.intervals().ndcg).toBeNull();
+    const never = new PairedLift();
+    for (let u = 0; u < 40; u++) never.add(all(0), all(1));
+    expect(never.intervals().recall).toBeNull();
+    const baselineNever = new PairedLift();
+    for (let u = 0; u < 40; u++) baselineNever.add(all(1), all(0));
+    expect(baselineNever.intervals().recall).toBeNull();
+    const enough = new PairedLift();
+    for (let u = 0; u < 40; u++) enough.add(all(u < 10 ? 1 : 0), all(u < 30 ? 1 : 0));
+    expect(enough.intervals().ndcg).not.toBeNull();
+  });
+
+  it('When 15 of 20 users keep a hit the baseline has for all 20, Then the interval is the delta method on log R, worked by hand', () => {
+    // R = 0.75; x - R b is 0.25 for 15 users and -0.75 for 5: sample variance (15 x 0.0625 + 5 x 0.5625) / 19 = 3.75 / 19.
+    // se(R) = sqrt(3.75 / 19 / 20) / mean(b) = 0.099340, se(log R) = se(R) / 0.75; lift = 0.75 exp(+-1.96 se(log R)) - 1.
+    const lift = new PairedLift();
+    for (let u = 0; u < 20; u++) lift.add(all(u < 15 ? 1 : 0), all(1));
+    const seLog = Math.sqrt(3.75 / 19 / 20) / 0.75;
+    const ci = lift.intervals().hitRate!;
+    expect(ci.low).toBeCloseTo(0.75 * Math.exp(-1.959964 * seLog) - 1, 6);
+    expect(ci.high).toBeCloseTo(0.75 * Math.exp(1.959964 * seLog) - 1, 6);
+    // About -42% .. -3%: skewed, as a ratio is, and never below -100%.
+    expect(ci.low).toBeCloseTo(-0.4215, 3);
+    expect(ci.high).toBeCloseTo(-0.0277, 3);
   });
 
   it('When a strategy is the baseline plus a constant share for every user, Then the interval is that lift with no width', () => {
     const lift = new PairedLift();
-    for (const b of [0.2, 0.4, 0.6, 0.8]) lift.add(all(1.1 * b), all(b));
+    for (let u = 1; u <= 12; u++) lift.add(all(1.1 * (u / 20)), all(u / 20));
     const ci = lift.intervals().map!;
-    expect(ci.low).toBeCloseTo(0.1, 9);
-    expect(ci.high).toBeCloseTo(0.1, 9);
+    expect(ci.low).toBeCloseTo(0.1, 7);
+    expect(ci.high).toBeCloseTo(0.1, 7);
   });
 
   it('Pairing: noise the two lists share for a user does not widen the interval, noise of their own does', () => {

@@ -1,7 +1,7 @@
 // Evaluation: metric@k per strategy (bars), precision/recall across k (lines), run metrics, breakdowns
 // by segment and history length, the active recipe's NDCG over time, and two reports side by side.
 import { api, qs } from '../api.js';
-import { barSets, chart, esc, lineSets, num, table, time } from '../ui.js';
+import { barSets, chart, esc, lineSets, num, pct, table, time } from '../ui.js';
 
 const ACCURACY = ['precision', 'recall', 'ndcg', 'map', 'hitRate'];
 const RUN = ['catalogCoverage', 'userCoverage', 'diversity', 'novelty', 'popularTop100Share'];
@@ -68,7 +68,7 @@ async function renderReport(view, el, id) {
       <h3>Accuracy @${k} per strategy</h3><div class="chart tall" data-chart="bars"></div>
       <div class="grid2"><div><h3>Precision across k</h3><div class="chart" data-chart="precision"></div></div>
         <div><h3>Recall across k</h3><div class="chart" data-chart="recall"></div></div></div>
-      <h3>Coverage, diversity, novelty @${k}</h3><div data-part="run"></div>
+      <h3>Coverage, diversity, novelty and NDCG lift @${k}</h3><div data-part="run"></div>
       <h3>NDCG@${k} by RFM segment</h3><div class="chart" data-chart="segment"></div>
       <h3>NDCG@${k} by history length (train orders)</h3><div class="chart" data-chart="history"></div>
     </div>`;
@@ -84,9 +84,13 @@ async function renderReport(view, el, id) {
       options: { scales: { y: { beginAtZero: true } } },
     });
   }
+  // NDCG's lift over the baseline and its 95% interval paired over the test users (reports made before
+  // intervals existed have none): an interval across 0 means these customers cannot tell the two apart.
+  const signed = (v) => (typeof v === 'number' ? `${v >= 0 ? '+' : ''}${pct(v)}` : '-');
+  const interval = (ci) => (ci ? `${signed(ci.low)} .. ${signed(ci.high)}` : '-');
   el.querySelector('[data-part="run"]').innerHTML = table(
-    ['strategy', ...RUN],
-    r.strategies.map((s) => [esc(s), ...RUN.map((m) => num(at(s, k)?.metrics[m]))]),
+    ['strategy', ...RUN, `NDCG lift over ${r.baseline}`, '95% CI'],
+    r.strategies.map((s) => [esc(s), ...RUN.map((m) => num(at(s, k)?.metrics[m])), signed(at(s, k)?.lift.ndcg), interval(at(s, k)?.liftInterval?.ndcg)]),
   );
   for (const dimension of ['segment', 'history']) {
     const b = r.breakdowns.filter((x) => x.dimension === dimension && x.mode === mode && x.k === k);
