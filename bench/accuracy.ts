@@ -36,7 +36,10 @@ const dataFile = checkedDataFile();
 const args = process.argv.slice(2);
 const flag = (name: string) => {
   const i = args.indexOf(name);
-  return i >= 0 ? args.splice(i, 2)[1] : undefined;
+  if (i < 0) return undefined;
+  const value = args.splice(i, 2)[1];
+  if (value === undefined || value.startsWith('--')) throw new Error(`${name} needs a value`);
+  return value;
 };
 flag('--data');
 const cutoffs = flag('--cutoffs')?.split(',');
@@ -122,6 +125,10 @@ function byCountry(data: OnlineRetail, only: string | undefined, except: string 
   if (only === undefined && except === undefined) return data;
   const list = (s: string | undefined) => new Set(s?.split(',').map((c) => c.trim()));
   const [keep, drop] = [list(only), list(except)];
+  // A misspelt country would otherwise leave the whole shop in (or nothing): refuse it.
+  const known = new Set(data.users.map((u) => String(u.attributes?.country ?? '')));
+  const unknown = [...keep, ...drop].filter((c) => !known.has(c));
+  if (unknown.length > 0) throw new Error(`no customer's country is ${unknown.map((c) => `"${c}"`).join(', ')} (names as in the data, e.g. "United Kingdom")`);
   const users = data.users.filter((u) => {
     const country = String(u.attributes?.country ?? '');
     return (only === undefined || keep.has(country)) && !drop.has(country);

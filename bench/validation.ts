@@ -59,8 +59,13 @@ const lengths = option('--days', '30,60,90').split(',').map(Number);
 const recipeName = option('--recipe', 'default');
 const from = option('--from', '2011-06-01');
 const tuneJson = option('--tune', '');
-const windows = option('--windows', 'back-to-back') as 'back-to-back' | 'to-end';
-const coverageOn = option('--coverage-on', 'mean') as 'mean' | 'least';
+const oneOf = <T extends string>(flag: string, values: readonly T[]): T => {
+  const v = option(flag, values[0]);
+  if (!(values as readonly string[]).includes(v)) throw new Error(`${flag}: "${v}" is not one of ${values.join(', ')}`);
+  return v as T;
+};
+const windows = oneOf('--windows', ['back-to-back', 'to-end'] as const);
+const coverageOn = oneOf('--coverage-on', ['mean', 'least'] as const);
 const held = option('--held', '2011-07-03,2011-08-02,2011-09-01').split(',');
 const l2 = Number(option('--l2', '10'));
 const [command, ...rest] = args;

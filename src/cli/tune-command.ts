@@ -64,6 +64,7 @@ export function parseTuneArgs(args: string[], env: NodeJS.ProcessEnv = process.e
     if (flag === '--recipe' || flag === '--out') {
       // Checked here, not when the recipe is written after minutes of tuning.
       if (!isRecipeName(value)) throw new UsageError(`${flag}: "${value}" is not a recipe name (letters, digits, ".", "_" and "-"; models/NAME.json, no path)`);
+      if (value.endsWith('.json')) throw new UsageError(`${flag}: give the recipe's name without ".json" (models/NAME.json): ${value.slice(0, -5)}`);
       if (flag === '--recipe') out.recipe = value;
       else out.out = value;
     } else if (flag === '--end') {

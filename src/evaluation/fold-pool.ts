@@ -156,8 +156,8 @@ export function threadedFoldPool(input: SplitInput, specs: FoldSpec[], threads: 
   const columns = purchaseColumns(input.events);
   const items = input.items ? [...input.items] : undefined;
   const users = input.users ? [...input.users] : undefined;
-  // A fold's training data grows with its end: a candidate's later folds are fitted first.
-  const fitOrder = specs.map((s, f) => ({ f, end: Date.parse(s.end) })).sort((a, b) => b.end - a.end).map(({ f }) => f);
+  // A fold trains on what precedes its window, so the later the start the longer the fit: those go first.
+  const fitOrder = specs.map((s, f) => ({ f, start: Date.parse(s.end) - s.days * 86_400_000 })).sort((a, b) => b.start - a.start).map(({ f }) => f);
 
   let failure: unknown;
   let nextId = 1;

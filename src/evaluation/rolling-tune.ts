@@ -12,7 +12,7 @@ const DAY_MS = 86_400_000;
 type Weights = HybridConfig['weights'];
 
 export interface RollingTuneOptions {
-  /** Number of validation windows, each `days` long, back to back and ending at `end`. */
+  /** Number of validation windows, each `days` long, back to back and ending at `end` (see `windows`). */
   folds: number;
   days: number;
   /** Exclusive end of the latest window (the real cutoff); default: just after the latest event. Nothing at or after it is read. */
@@ -21,7 +21,7 @@ export interface RollingTuneOptions {
   grid?: number[];
   discountGrid?: number[];
   rounds?: number;
-  /** Novel-mode catalog coverage the blend should keep (averaged over folds); below it the objective is penalised. */
+  /** Novel-mode catalog coverage the blend should keep (on the folds' mean, see `coverageOn`); below it the objective is penalised. */
   minCoverage?: number;
   coveragePenalty?: number;
   /**
@@ -58,6 +58,10 @@ export interface RollingValidation {
   /** Validation windows, oldest first; each fold trains on everything before its start. */
   folds: { start: string; end: string }[];
   days: number;
+  /** Present when the folds validated up to the end (RollingTuneOptions.windows). */
+  windows?: 'to-end';
+  /** Present when the coverage requirement was held on the least covered fold. */
+  coverageOn?: 'least';
   k: number;
   /** `blend`, or the single source kept because the blend did not beat it on every fold. */
   chosen: string;
@@ -115,6 +119,16 @@ export function foldEnds(input: SplitInput, opts: { folds: number; days: number;
   return ends;
 }
 
+/**
+ * The folds' scores as tuning judges them: their mean, metric by metric, with the novel reach the coverage
+ * requirement is held on replaced by the least fold's when `coverageOn` is `least`.
+ */
+export function pooledScores(perFold: readonly BlendScores[], coverageOn: RollingTuneOptions['coverageOn'] = 'mean'): BlendScores {
+  const m = meanScores(perFold);
+  if (coverageOn === 'least') m.novel.reach = Math.min(...perFold.map((s) => s.novel.reach));
+  return m;
+}
+
 /** Fewer validation customers than this in a window and tuning would fit noise: the recipe is kept as written. */
 export const MIN_FOLD_USERS = 5;
 
@@ -125,8 +139,9 @@ const alone = (name: string) => ({ cold: { [name]: 1 }, warm: { [name]: 1 } });
 
 /**
  * Rolling-origin tuning on data before `end` only:
- *  1. `folds` validation windows of `days` days back to back before `end`; fold f trains on
- *     everything before its window (validationSplit ignores events at or after its end).
+ *  1. `folds` validation windows of `days` days back to back before `end` (or, with windows `to-end`,
+ *     each from there up to `end`); fold f trains on everything before its window (validationSplit
+ *     ignores events at or after its end).
  *  2. Per source, each hyperparameter candidate is fitted on every fold and the one whose own
  *     accuracy objective (novel + all NDCG@k, mean over folds) is best is kept.
  *  3. Blend weights and the discovery discount are tuned by coordinate descent on the mean over
@@ -135,7 +150,7 @@ const alone = (name: string) => ({ cold: { [name]: 1 }, warm: { [name]: 1 } });
  *     all-mode NDCG with the rest held fixed.
  *  4. Regularisation toward the simplest good recipe: the blend is kept only if its objective beats
  *     the best single source's on every fold, both judged with the same coverage requirement (on
- *     their coverage averaged over the folds, as in step 3);
+ *     their coverage pooled over the folds as in step 3: the mean, or the least with coverageOn `least`);
  *     otherwise that source alone is the recipe.
  */
 export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: Record<string, unknown>, opts: RollingTuneOptions): Promise<RollingTuneResult> {
@@ -188,11 +203,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
 
     // Each blend is scored on every fold at once (in parallel with fold threads), then averaged.
     // The folds' mean, with the coverage the requirement is held on (the mean's, or the least fold's).
-    const pooled = (perFold: BlendScores[]) => {
-      const m = meanScores(perFold);
-      if (opts.coverageOn === 'least') m.novel.reach = Math.min(...perFold.map((s) => s.novel.reach));
-      return m;
-    };
+    const pooled = (perFold: BlendScores[]) => pooledScores(perFold, opts.coverageOn);
     const evaluate = memoEvaluator(async (blend: BlendTrial) => pooled(await pool.score(blend)));
     const names = Object.keys(recipe.sources);
     const aloneScores: Record<string, BlendScores[]> = {};
@@ -229,7 +240,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
     // Both modes, for the judgement and the report (each search scored only the mode it judged).
     const blendScores = await pool.score({ weights: blend.weights, repeatWeights: blend.repeatWeights, popularityDiscount: blend.popularityDiscount });
     const blendPerFold = judged(blendScores);
-    log(`blend on own items: all-mode NDCG ${blend.scores.all.ndcg.toFixed(4)}, objective ${objective(meanScores(blendScores), opts.minCoverage ?? 0, opts.coveragePenalty).toFixed(4)}`);
+    log(`blend on own items: all-mode NDCG ${blend.scores.all.ndcg.toFixed(4)}, objective ${objective(pooled(blendScores), opts.minCoverage ?? 0, opts.coveragePenalty).toFixed(4)}`);
     const singles: Record<string, number[]> = {};
     for (const name of names) singles[name] = judged(aloneScores[name]);
 
@@ -248,6 +259,9 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
         kind: 'rolling-origin',
         folds: folds.map((s) => ({ start: new Date(s.start).toISOString(), end: new Date(s.end).toISOString() })),
         days: opts.days,
+        // Only when not the default, so a default tuning's record is as it was.
+        ...(opts.windows === 'to-end' ? { windows: 'to-end' as const } : {}),
+        ...(opts.coverageOn === 'least' ? { coverageOn: 'least' as const } : {}),
         k,
         chosen: keepBlend ? 'blend' : bestSingle,
         bestSingle,

@@ -22,6 +22,17 @@ describe('PairedLift', () => {
     expect(enough.intervals().ndcg).not.toBeNull();
   });
 
+  it('When one metric has enough users with a non-zero value and another too few, Then only that one has an interval', () => {
+    // Metrics in ACCURACY_METRICS order: precision, recall, ndcg, map, hitRate. Hit rate is non-zero for 12 users,
+    // NDCG for 5 only (say the others' hits fall outside the ideal ranking's reach); the baseline is non-zero for all.
+    const lift = new PairedLift();
+    for (let u = 0; u < 30; u++) lift.add([0, 0, u < 5 ? 0.5 : 0, 0, u < 12 ? 1 : 0], [0.1, 0.1, 0.3, 0.1, 1]);
+    const ci = lift.intervals();
+    expect(ci.hitRate).not.toBeNull();
+    expect(ci.ndcg).toBeNull();
+    expect(ci.precision).toBeNull();
+  });
+
   it('When 15 of 20 users keep a hit the baseline has for all 20, Then the interval is the delta method on log R, worked by hand', () => {
     // R = 0.75; x - R b is 0.25 for 15 users and -0.75 for 5: sample variance (15 x 0.0625 + 5 x 0.5625) / 19 = 3.75 / 19.
     // se(R) = sqrt(3.75 / 19 / 20) / mean(b) = 0.099340, se(log R) = se(R) / 0.75; lift = 0.75 exp(+-1.96 se(log R)) - 1.

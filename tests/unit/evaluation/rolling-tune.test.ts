@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rollingFolds, tuneRollingOrigin } from '../../../src/evaluation/rolling-tune.js';
+import { pooledScores, rollingFolds, tuneRollingOrigin } from '../../../src/evaluation/rolling-tune.js';
 import type { PurchaseRow } from '../../../src/recommenders/dataset.js';
 import { loadOnlineRetail } from '../../../src/cli/online-retail-input.js';
 import { BUNDLED_SAMPLE_PATH } from '../../../src/data/importers/run-import.js';
@@ -97,6 +97,18 @@ describe('tuneRollingOrigin', () => {
     // Sources with alternatives record the hyperparameters they kept.
     expect(Object.keys(validation.params).sort()).toEqual(['ease', 'item-knn']);
     expect([10, 100]).toContain(validation.params.ease.lambda);
+  });
+
+  it('When folds are pooled, Then accuracy is their mean and the reach judged is the mean, or with coverageOn least the lowest', () => {
+    const fold = (ndcg: number, reach: number) => ({
+      novel: { ndcg, recall: ndcg, coverage: reach, reach, users: 10 },
+      all: { ndcg: 2 * ndcg, recall: ndcg, coverage: reach, reach, users: 10 },
+    });
+    const folds = [fold(0.1, 0.2), fold(0.3, 0.4), fold(0.2, 0.6)];
+    expect(pooledScores(folds).novel).toMatchObject({ ndcg: expect.closeTo(0.2, 12), reach: expect.closeTo(0.4, 12) });
+    const least = pooledScores(folds, 'least');
+    expect(least.novel).toMatchObject({ ndcg: expect.closeTo(0.2, 12), reach: 0.2, coverage: expect.closeTo(0.4, 12) });
+    expect(least.all.reach).toBeCloseTo(0.4, 12);
   });
 
   it('When the coverage requirement is held on the least fold, Then each source alone is judged by its lowest fold coverage', async () => {

@@ -30,7 +30,8 @@ describe('npm run tune arguments', () => {
 
   it('refuses an output or recipe that is a path, before any data is read or tuned', () => {
     expect(() => parseTuneArgs(['--out', '/tmp/tuned.json'])).toThrow(/--out: "\/tmp\/tuned.json" is not a recipe name/);
-    expect(() => parseTuneArgs(['--out', 'tuned.json'])).not.toThrow();
+    expect(() => parseTuneArgs(['--out', 'tuned.json'])).toThrow(/without ".json".*: tuned$/);
+    expect(parseTuneArgs(['--out', 'tuned.v2']).out).toBe('tuned.v2');
     expect(() => parseTuneArgs(['--recipe', '../default'])).toThrow(/--recipe: .* is not a recipe name/);
   });
 });
