@@ -14,6 +14,9 @@
  *     targets of issue 11, and the pipeline's ratios to EASE (novel) and buy-again (all) with 95% confidence
  *     intervals paired over the test users (liftInterval).
  *
+ * --as-written skips the tuning: the recipe's written weights and hyperparameters are fitted and tested.
+ * --versus-written also evaluates the tuned recipe against the recipe as written, paired in one run.
+ *
  * --countries A,B keeps only the customers of those countries, --exclude-countries A,B drops them (e.g.
  * --exclude-countries "United Kingdom": the 418 customers abroad, a shop of its own).
  *
@@ -45,6 +48,12 @@ flag('--data');
 const cutoffs = flag('--cutoffs')?.split(',');
 const countries = flag('--countries');
 const excludeCountries = flag('--exclude-countries');
+const switchFlag = (name: string) => {
+  const at = args.indexOf(name);
+  return at >= 0 && args.splice(at, 1).length === 1;
+};
+const asWritten = switchFlag('--as-written');
+const versusWritten = switchFlag('--versus-written');
 const folds = Number(flag('--folds') ?? 3);
 const days = Number(flag('--days') ?? 30);
 const recipeName = args[0] ?? 'default';
@@ -89,7 +98,10 @@ async function robustness(cutoffDate: string): Promise<void> {
   const base = await loadRecipe(recipeName, join(ROOT, 'models'));
   const recipe = withTuning(base, { ...(base.tune ?? {}), folds, days });
   const t0 = performance.now();
-  const tuned = await tuneRecipeOn(input, recipe, cutoff, (m) => console.log(`  [${seconds(t0)} s] ${m}`));
+  // --as-written: the recipe's written weights and hyperparameters, untuned (what a training with tune: false fits).
+  const tuned = asWritten
+    ? { recipe: withTuning(base, false), validation: { skipped: '--as-written' } }
+    : await tuneRecipeOn(input, recipe, cutoff, (m) => console.log(`  [${seconds(t0)} s] ${m}`));
   const tuneSeconds = seconds(t0);
   const t1 = performance.now();
   const wanted = ['ease', 'item-knn', 'user-knn', 'als', 'popularity', 'buy-again', 'repurchase'].filter((s) => s in tuned.recipe.sources);
@@ -108,12 +120,18 @@ async function robustness(cutoffDate: string): Promise<void> {
   console.log(`\ntest from ${cutoff.slice(0, 10)} (test users ${testUsers}; tuned on ${folds} x ${days} days before it in ${tuneSeconds} s; fit + score ${seconds(t1)} s); ${chosen}`);
   console.log(`weights ${JSON.stringify(tuned.recipe.hybrid.weights)} repeat ${JSON.stringify(tuned.recipe.hybrid.repeatWeights ?? null)} discount ${tuned.recipe.hybrid.popularityDiscount}`);
   printTable(report, recipeName);
-  const interval = (r: EvaluationReport | null, mode: 'novel' | 'all', metric: 'ndcg' | 'recall') => {
-    const row = r?.rows.find((x) => x.strategy === recipeName && x.mode === mode && x.k === 10);
+  const interval = (r: EvaluationReport | null, mode: 'novel' | 'all', metric: 'ndcg' | 'recall', strategy = recipeName) => {
+    const row = r?.rows.find((x) => x.strategy === strategy && x.mode === mode && x.k === 10);
     const ci = row?.liftInterval?.[metric];
     return row && ci ? `${(1 + row.lift[metric]!).toFixed(3)}x ${r!.baseline} (95% CI ${(1 + ci.low).toFixed(3)}..${(1 + ci.high).toFixed(3)})` : '-';
   };
   console.log(`paired over the test users: novel NDCG@10 ${interval(report, 'novel', 'ndcg')}; novel R@10 ${interval(report, 'novel', 'recall')}; all NDCG@10 ${interval(again, 'all', 'ndcg')}`);
+  if (versusWritten && !asWritten) {
+    // The tuned recipe against the same recipe as written, both in one run, so the ratio is paired too.
+    const both = await runEvaluation(input, [{ ...tuned.recipe, name: 'tuned' }, { ...withTuning(base, false), name: 'written' }], { split, modes: ['novel', 'all'], ks: [10], strategies: [], tune: false, baseline: 'written' });
+    const cov = (name: string) => both.rows.find((x) => x.strategy === name && x.mode === 'novel')?.metrics.catalogCoverage?.toFixed(3);
+    console.log(`tuned on this data against the recipe as written: novel NDCG@10 ${interval(both, 'novel', 'ndcg', 'tuned')}; all NDCG@10 ${interval(both, 'all', 'ndcg', 'tuned')}; novel catCov ${cov('tuned')} against ${cov('written')}`);
+  }
 }
 
 /**
