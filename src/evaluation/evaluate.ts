@@ -43,7 +43,7 @@ export interface EvaluateOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-const NO_INTERVALS = Object.fromEntries(ACCURACY_METRICS.map((m) => [m, null])) as Record<AccuracyMetric, null>;
+const NO_INTERVALS = Object.freeze(Object.fromEntries(ACCURACY_METRICS.map((m) => [m, null]))) as Record<AccuracyMetric, null>;
 
 /** How many users to score between yields to the event loop, so a server stays responsive. */
 const YIELD_EVERY = 64;
@@ -75,12 +75,15 @@ export async function evaluateScorers(opts: EvaluateOptions): Promise<Evaluation
   const contexts = userContextsOf(split, userSet);
 
   const runAcc = strategies.map(() => modes.map(() => ks.map(() => new RunAccumulator(run))));
-  const groups = new Map<string, { dimension: BreakdownDimension; group: string; acc: AccuracyAccumulator[][][] }>();
-  const groupAcc = (dimension: BreakdownDimension, group: string) => {
+  const groups = new Map<string, Group>();
+  const groupAcc = (dimension: BreakdownDimension, group: string): Group => {
     const key = `${dimension}\u0000${group}`;
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { dimension, group, acc: strategies.map(() => modes.map(() => ks.map(() => new AccuracyAccumulator()))) }));
-    return g.acc;
+    if (!g) {
+      const per = <T>(make: () => T) => strategies.map(() => modes.map(() => ks.map(make)));
+      groups.set(key, (g = { dimension, group, acc: per(() => new AccuracyAccumulator()), paired: per(() => new PairedLift()) }));
+    }
+    return g;
   };
 
   // The baseline is scored first and its users' metrics kept, so each other strategy's lift can be
@@ -115,12 +118,14 @@ export async function evaluateScorers(opts: EvaluateOptions): Promise<Evaluation
           const list = ranked.length > ks[ki] ? ranked.slice(0, ks[ki]) : ranked;
           userAccuracy(relevant, list, ks[ki], values);
           runAcc[s][mi][ki].addList(values, list);
-          history[s][mi][ki].addUser(values);
-          segmentAcc?.[s][mi][ki].addUser(values);
-          lifecycleAcc?.[s][mi][ki].addUser(values);
           const base = baseValues[mi][ki].subarray(i * ACCURACY_METRICS.length, (i + 1) * ACCURACY_METRICS.length);
           if (s === b) base.set(values);
           else paired[s][mi][ki].add(values, base);
+          for (const g of [history, segmentAcc, lifecycleAcc]) {
+            if (!g) continue;
+            g.acc[s][mi][ki].addUser(values);
+            if (s !== b) g.paired[s][mi][ki].add(values, base);
+          }
         }
       }
       done++;
@@ -157,7 +162,7 @@ export async function evaluateScorers(opts: EvaluateOptions): Promise<Evaluation
     strategies,
     baseline,
     rows,
-    breakdowns: breakdownRows(groups, strategies, modes, ks),
+    breakdowns: breakdownRows(groups, strategies, b, modes, ks),
   };
 }
 
@@ -184,12 +189,15 @@ function liftOver(metrics: Record<MetricName, number | null>, base: Record<Metri
   return lift;
 }
 
-function breakdownRows(
-  groups: Map<string, { dimension: BreakdownDimension; group: string; acc: AccuracyAccumulator[][][] }>,
-  strategies: string[],
-  modes: EvalMode[],
-  ks: number[],
-): BreakdownRow[] {
+/** One breakdown group's accumulators, by strategy, mode and k: metrics, and lifts paired with the baseline. */
+interface Group {
+  dimension: BreakdownDimension;
+  group: string;
+  acc: AccuracyAccumulator[][][];
+  paired: PairedLift[][][];
+}
+
+function breakdownRows(groups: Map<string, Group>, strategies: string[], b: number, modes: EvalMode[], ks: number[]): BreakdownRow[] {
   const rank = (g: { dimension: BreakdownDimension; group: string }) =>
     g.dimension === 'history' ? (HISTORY_BUCKETS as readonly string[]).indexOf(g.group) : 0;
   const ordered = [...groups.values()].sort(
@@ -203,7 +211,11 @@ function breakdownRows(
           const acc = g.acc[s][mi][ki];
           // A group can be empty in one mode (e.g. users who only repurchased exist only in `all`).
           if (acc.users === 0) continue;
-          rows.push({ dimension: g.dimension, group: g.group, strategy: strategies[s], mode: modes[mi], k: ks[ki], users: acc.users, metrics: acc.means() });
+          const metrics = acc.means();
+          const base = g.acc[b][mi][ki].means();
+          const lift = Object.fromEntries(ACCURACY_METRICS.map((m) => [m, base[m] === 0 ? null : metrics[m] / base[m] - 1])) as Record<AccuracyMetric, number | null>;
+          const liftInterval = s === b ? NO_INTERVALS : g.paired[s][mi][ki].intervals();
+          rows.push({ dimension: g.dimension, group: g.group, strategy: strategies[s], mode: modes[mi], k: ks[ki], users: acc.users, metrics, lift, liftInterval });
         }
       }
     }

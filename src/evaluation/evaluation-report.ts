@@ -49,6 +49,10 @@ export interface BreakdownRow {
   k: number;
   users: number;
   metrics: Record<AccuracyMetric, number>;
+  /** Lift over the baseline within the same group (value / baseline - 1; null where the baseline is 0); absent from older reports. */
+  lift?: Record<AccuracyMetric, number | null>;
+  /** Its 95% interval, paired over the group's users, as ReportRow.liftInterval; absent from older reports. */
+  liftInterval?: Record<AccuracyMetric, { low: number; high: number } | null>;
 }
 
 export interface SplitSummary {

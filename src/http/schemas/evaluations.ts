@@ -35,6 +35,11 @@ const breakdownRow = z
     k: z.number().int(),
     users: z.number().int(),
     metrics: z.record(z.string(), z.number()),
+    lift: z.record(z.string(), z.number().nullable()).optional().describe("Per accuracy metric, the lift over the baseline among this group's users; null where the baseline is 0"),
+    liftInterval: z
+      .record(z.string(), z.object({ low: z.number(), high: z.number() }).nullable())
+      .optional()
+      .describe("Its 95% confidence interval, paired over this group's users, as a row's liftInterval (null on the baseline's rows and with fewer than 10 users with a non-zero value on either side)"),
   })
   .meta({ id: 'EvaluationBreakdownRow' });
 

@@ -244,6 +244,14 @@ describe('evaluateScorers', () => {
     expect(row(paired, 'other', 'novel', 1).users).toBe(24);
     expect(ci.low).toBeCloseTo(r * Math.exp(-1.959964 * seLog) - 1, 5);
     expect(ci.high).toBeCloseTo(r * Math.exp(1.959964 * seLog) - 1, 5);
+    // Every novel test user bought one order in train: the history bucket '1' holds the same 24 users,
+    // so its breakdown row carries the same lift and interval; the baseline's own has lift 0 and none.
+    const bucket = (strategy: string) => paired.breakdowns.find((x) => x.dimension === 'history' && x.group === '1' && x.strategy === strategy && x.mode === 'novel')!;
+    expect(bucket('other').users).toBe(24);
+    expect(bucket('other').lift!.hitRate).toBeCloseTo(r - 1, 12);
+    expect(bucket('other').liftInterval!.hitRate).toEqual(ci);
+    expect(bucket('base').lift!.hitRate).toBe(0);
+    expect(bucket('base').liftInterval!.hitRate).toBeNull();
   });
 
   it('When the baseline is not a scorer, Then it refuses', async () => {
