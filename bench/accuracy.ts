@@ -117,7 +117,8 @@ async function robustness(cutoffDate: string): Promise<void> {
   const v = tuned.validation;
   const chosen = 'skipped' in v ? `tuning skipped: ${v.skipped}` : `chosen: ${v.chosen}; params ${JSON.stringify(v.params)}`;
   const testUsers = Object.entries(report.split.testUsers).map(([mode, n]) => `${mode} ${n}`).join(', ');
-  console.log(`\ntest from ${cutoff.slice(0, 10)} (test users ${testUsers}; tuned on ${folds} x ${days} days before it in ${tuneSeconds} s; fit + score ${seconds(t1)} s); ${chosen}`);
+  const tuning = asWritten ? 'as written, not tuned' : `tuned on ${folds} x ${days} days before it in ${tuneSeconds} s`;
+  console.log(`\ntest from ${cutoff.slice(0, 10)} (test users ${testUsers}; ${tuning}; fit + score ${seconds(t1)} s); ${chosen}`);
   console.log(`weights ${JSON.stringify(tuned.recipe.hybrid.weights)} repeat ${JSON.stringify(tuned.recipe.hybrid.repeatWeights ?? null)} discount ${tuned.recipe.hybrid.popularityDiscount}`);
   printTable(report, recipeName);
   const interval = (r: EvaluationReport | null, mode: 'novel' | 'all', metric: 'ndcg' | 'recall', strategy = recipeName) => {
@@ -134,11 +135,12 @@ async function robustness(cutoffDate: string): Promise<void> {
   }
 }
 
+type OnlineRetail = Awaited<ReturnType<typeof loadOnlineRetail>>;
+
 /**
  * Only the customers of some countries (a customer's country is their most frequent invoice country), or all
  * but some: a shop of its own, e.g. Online Retail's 418 customers outside the United Kingdom.
  */
-type OnlineRetail = Awaited<ReturnType<typeof loadOnlineRetail>>;
 function byCountry(data: OnlineRetail, only: string | undefined, except: string | undefined): OnlineRetail {
   if (only === undefined && except === undefined) return data;
   const list = (s: string | undefined) => new Set(s?.split(',').map((c) => c.trim()));
