@@ -86,15 +86,16 @@ describe.skipIf(!browserAvailable())('the dashboard in a browser', () => {
 
   it('When an evaluation is started and opened, Then the evaluation view charts its report', async () => {
     await page.fill('#eval-cutoff', '2011-11-01');
+    await page.fill('#eval-baseline', 'ease');
     await page.click('#start-evaluation');
     await page.waitForSelector('[data-testid="evaluation-status"]:text("succeeded")', { timeout: 180_000 });
     await open('#evaluation', 'evaluation');
     // The history line, then per report: bars, precision/recall lines, two breakdowns.
     expect(await page.locator('canvas').count()).toBeGreaterThanOrEqual(5);
-    // Each strategy's NDCG lift over the baseline with its paired 95% interval; the baseline's own is 0, without one.
+    // Each strategy's NDCG lift over the baseline asked for (EASE) with its paired 95% interval; the baseline's own is 0, without one.
     const run = page.locator('[data-part="run"] table');
-    expect(await run.locator('th').allTextContents()).toEqual(expect.arrayContaining(['NDCG lift over popularity', '95% CI']));
-    expect((await run.locator('tr:has(td:text-is("popularity")) td').allTextContents()).slice(-2)).toEqual(['+0.0%', '-']);
+    expect(await run.locator('th').allTextContents()).toEqual(expect.arrayContaining(['NDCG lift over ease', '95% CI']));
+    expect((await run.locator('tr:has(td:text-is("ease")) td').allTextContents()).slice(-2)).toEqual(['+0.0%', '-']);
     expect((await run.locator('tr:has(td:text-is("default")) td').allTextContents()).at(-1)).toMatch(/^[+-]\d+\.\d% \.\. [+-]\d+\.\d%$/);
     await shot('evaluation');
   }, 240_000);

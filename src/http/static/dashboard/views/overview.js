@@ -19,6 +19,7 @@ export async function render(el, _arg, view) {
       <form id="evaluate-form" class="inline">
         <label>Temporal split at <input id="eval-cutoff" type="date" required></label>
         <label>k <input id="eval-ks" value="5,10,20" size="8"></label>
+        <label>lifts over <input id="eval-baseline" placeholder="popularity" size="12" title="a source of the recipe (e.g. ease) or a recipe"></label>
         <button id="start-evaluation">Start evaluation</button>
         <span id="evaluating"></span>
       </form>
@@ -97,10 +98,11 @@ export async function render(el, _arg, view) {
   $('evaluate-form').addEventListener('submit', async (e) => {
     e.preventDefault();
     const ks = $('eval-ks').value.split(',').map((s) => Number(s.trim())).filter((k) => k > 0);
+    const baseline = $('eval-baseline').value.trim();
     await section($('evaluating'), async () => {
       const job = await api('/v1/evaluations', {
         method: 'POST',
-        body: { recipes: m ? [m.recipe] : undefined, split: { kind: 'temporal', cutoff: $('eval-cutoff').value }, ks },
+        body: { recipes: m ? [m.recipe] : undefined, split: { kind: 'temporal', cutoff: $('eval-cutoff').value }, ks, ...(baseline ? { baseline } : {}) },
       });
       watch(view, $('evaluating'), `/v1/evaluations/${job.jobId}`, 'evaluation');
       return `evaluation ${esc(job.jobId)} queued`;
