@@ -205,7 +205,7 @@ export function scoreBlendRange(cache: BlendCache, config: BlendConfig, k: numbe
   const fullConfig = { ...config, normalisation: 'max', rankDepth: 200 } as HybridConfig;
   const weightCache = new Map<number, { cols: Int32Array; ws: Float64Array; own: Float64Array }>();
   const users = Math.max(0, to - from);
-  const out: Record<EvalMode, ModeSums> = { novel: new ModeSums(users, shownItems(cache.itemCount, 0)), all: new ModeSums(users, shownItems(cache.itemCount, 1)) };
+  const out: Record<EvalMode, ModeSums> = { novel: new ModeSums(users, novelShown(cache.itemCount)), all: new ModeSums(users, allShown(cache.itemCount)) };
   const top = { novel: new TopList(k), all: new TopList(k) };
   const gains = rankGains(k);
   // A search of the weights on own items scores the lists with repurchases alone, under fixed weights on new items.
@@ -288,7 +288,7 @@ export function mergeBlendParts(parts: readonly BlendPart[], itemCount: number, 
     let ndcg = 0;
     let recall = 0;
     let n = 0;
-    const seen = shownItems(itemCount, 2);
+    const seen = mergedShown(itemCount);
     for (const part of parts) {
       const p = part[mode];
       for (let u = 0; u < p.ndcg.length; u++) {
@@ -393,20 +393,24 @@ class ShownItems {
   }
 }
 
-const shownSets = new Map<number, ShownItems[]>();
-
 /**
- * This thread's set number `slot` (the two modes' lists, and their merge) over a catalogue of `itemCount`
- * items, emptied (also of what a failed scoring left in it): a blend search scores thousands of blends,
- * and a fresh catalogue-sized mask per blend, mode and fold was most of what a 16x tuning allocated.
+ * A call site's set over a catalogue of `itemCount` items, for this thread, handed out emptied (also of what
+ * a failed scoring left in it): a blend search scores thousands of blends, and a fresh catalogue-sized mask
+ * per blend, mode and fold was most of what a 16x tuning allocated. Each site holds its own, as scratchSite's.
  */
-function shownItems(itemCount: number, slot: number): ShownItems {
-  let list = shownSets.get(itemCount);
-  if (!list) shownSets.set(itemCount, (list = []));
-  const set = (list[slot] ??= new ShownItems(itemCount));
-  set.clear();
-  return set;
+function shownSite(): (itemCount: number) => ShownItems {
+  const byCount = new Map<number, ShownItems>();
+  return (itemCount) => {
+    let set = byCount.get(itemCount);
+    if (!set) byCount.set(itemCount, (set = new ShownItems(itemCount)));
+    set.clear();
+    return set;
+  };
 }
+
+const novelShown = shownSite();
+const allShown = shownSite();
+const mergedShown = shownSite();
 
 /** The k best (item, score) pairs offered, best first; ties go to the lower item index (as topK). */
 class TopList {

@@ -140,7 +140,7 @@ export async function evaluateScorers(opts: EvaluateOptions): Promise<Evaluation
       const base = runAcc[b][mi][ki].all();
       for (let s = 0; s < strategies.length; s++) {
         const metrics = runAcc[s][mi][ki].all();
-        const row = { strategy: strategies[s], mode: modes[mi], k: ks[ki], users: runAcc[s][mi][ki].users, metrics, lift: liftOver(metrics, base) };
+        const row = { strategy: strategies[s], mode: modes[mi], k: ks[ki], users: runAcc[s][mi][ki].users, metrics, lift: liftOver(metrics, base, METRIC_NAMES) };
         // The baseline's own lift is 0 by definition: no interval.
         rows.push({ ...row, liftInterval: s === b ? NO_INTERVALS : paired[s][mi][ki].intervals() });
       }
@@ -179,9 +179,10 @@ function runContext(split: EvaluationSplit, similarity?: (a: number, b: number) 
   return { catalogSize: nItems, itemNovelty: novelty, top100: popularTopMask(buyers, 100), similarity };
 }
 
-function liftOver(metrics: Record<MetricName, number | null>, base: Record<MetricName, number | null>): Record<MetricName, number | null> {
-  const lift = {} as Record<MetricName, number | null>;
-  for (const name of METRIC_NAMES) {
+/** value / baseline - 1 per metric of `names`; null where either is null or the baseline is 0. */
+function liftOver<M extends string>(metrics: Record<M, number | null>, base: Record<M, number | null>, names: readonly M[]): Record<M, number | null> {
+  const lift = {} as Record<M, number | null>;
+  for (const name of names) {
     const v = metrics[name];
     const b = base[name];
     lift[name] = v === null || b === null || b === 0 ? null : v / b - 1;
@@ -212,8 +213,7 @@ function breakdownRows(groups: Map<string, Group>, strategies: string[], b: numb
           // A group can be empty in one mode (e.g. users who only repurchased exist only in `all`).
           if (acc.users === 0) continue;
           const metrics = acc.means();
-          const base = g.acc[b][mi][ki].means();
-          const lift = Object.fromEntries(ACCURACY_METRICS.map((m) => [m, base[m] === 0 ? null : metrics[m] / base[m] - 1])) as Record<AccuracyMetric, number | null>;
+          const lift = liftOver(metrics, g.acc[b][mi][ki].means(), ACCURACY_METRICS);
           const liftInterval = s === b ? NO_INTERVALS : g.paired[s][mi][ki].intervals();
           rows.push({ dimension: g.dimension, group: g.group, strategy: strategies[s], mode: modes[mi], k: ks[ki], users: acc.users, metrics, lift, liftInterval });
         }

@@ -4,8 +4,7 @@ import type { EvalMode } from './splits.js';
 /**
  * Renders an evaluation report as plain-text tables for the terminal: one block per mode x k with
  * strategies as rows and metric columns (plus NDCG lift over the baseline with its paired 95% confidence
- * interval), then NDCG@k per
- * history-length bucket and per segment.
+ * interval), then NDCG@k per history-length bucket and per segment.
  */
 export interface FormatOptions {
   /** Include the history/segment NDCG tables (default true). */

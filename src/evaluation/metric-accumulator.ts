@@ -1,13 +1,13 @@
 import { averagePrecisionAt, hitRateAt, intraListDiversity, ndcgAt, precisionAt, recallAt } from './metrics.js';
 import { ACCURACY_METRICS, type AccuracyMetric, type MetricName } from './evaluation-report.js';
 
+type UserMetric = (relevant: ReadonlySet<number>, list: readonly number[], k: number) => number;
+const BY_NAME: Record<AccuracyMetric, UserMetric> = { precision: precisionAt, recall: recallAt, ndcg: ndcgAt, map: averagePrecisionAt, hitRate: hitRateAt };
+const IN_ORDER: readonly UserMetric[] = ACCURACY_METRICS.map((name) => BY_NAME[name]);
+
 /** One user's accuracy metrics of one list (already cut to k), in ACCURACY_METRICS order, written into `out`. */
 export function userAccuracy(relevant: ReadonlySet<number>, list: readonly number[], k: number, out: Float64Array = new Float64Array(ACCURACY_METRICS.length)): Float64Array {
-  out[0] = precisionAt(relevant, list, k);
-  out[1] = recallAt(relevant, list, k);
-  out[2] = ndcgAt(relevant, list, k);
-  out[3] = averagePrecisionAt(relevant, list, k);
-  out[4] = hitRateAt(relevant, list, k);
+  for (let m = 0; m < IN_ORDER.length; m++) out[m] = IN_ORDER[m](relevant, list, k);
   return out;
 }
 

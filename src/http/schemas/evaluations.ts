@@ -9,6 +9,8 @@ const metricValues = z
   .record(z.string(), z.number().nullable())
   .describe('precision, recall, ndcg, map, hitRate (means over test users) and catalogCoverage, userCoverage, diversity, novelty, popularTop100Share (over the run); null where undefined');
 
+const intervals = z.record(z.string(), z.object({ low: z.number(), high: z.number() }).nullable());
+
 const reportRow = z
   .object({
     strategy: z.string().describe('A recipe (its hybrid) or a single recommender'),
@@ -17,8 +19,7 @@ const reportRow = z
     users: z.number().int().describe('Test users of this mode, all scored'),
     metrics: metricValues,
     lift: z.record(z.string(), z.number().nullable()).describe('Relative lift over the baseline at the same mode and k: value / baseline - 1; null when the baseline is 0'),
-    liftInterval: z
-      .record(z.string(), z.object({ low: z.number(), high: z.number() }).nullable())
+    liftInterval: intervals
       .optional()
       .describe(
         "Per accuracy metric (precision, recall, ndcg, map, hitRate), the 95% confidence interval of the lift, paired over the same test users (delta method for a ratio of means, on its log); null on the baseline's own row and where fewer than 10 users have a non-zero value on either side. An interval containing 0: the test users cannot tell this strategy from the baseline. One interval per row: with many rows, some exclude 0 by chance. Absent from reports made before it existed",
@@ -36,8 +37,7 @@ const breakdownRow = z
     users: z.number().int(),
     metrics: z.record(z.string(), z.number()),
     lift: z.record(z.string(), z.number().nullable()).optional().describe("Per accuracy metric, the lift over the baseline among this group's users; null where the baseline is 0"),
-    liftInterval: z
-      .record(z.string(), z.object({ low: z.number(), high: z.number() }).nullable())
+    liftInterval: intervals
       .optional()
       .describe("Its 95% confidence interval, paired over this group's users, as a row's liftInterval (null on the baseline's rows and with fewer than 10 users with a non-zero value on either side)"),
   })
