@@ -1,6 +1,7 @@
 import pg from 'pg';
 import Cursor from 'pg-cursor';
 import { mkdirSync } from 'node:fs';
+import type { PGlite as PGliteInstance } from '@electric-sql/pglite';
 
 /**
  * The one query interface the data layer uses, implemented by a pg pool (a Postgres server) and by
@@ -119,6 +120,11 @@ export async function createPgliteDb(dir?: string): Promise<Db> {
   const { PGlite } = await import('@electric-sql/pglite');
   const lite = new PGlite(dir);
   await lite.waitReady;
+  return pgliteDb(lite);
+}
+
+/** A ready PGlite instance as a `Db`; closing the `Db` closes the instance. */
+export function pgliteDb(lite: PGliteInstance): Db {
   const db: Db = {
     kind: 'pglite',
     query: async <T>(sql: string, params?: unknown[]) => ({ rows: (await lite.query<T>(sql, params)).rows }),
