@@ -21,6 +21,10 @@ const fitted = await fitRecipe(ds, recipe);
 const asObject = (tables: Map<string, Iterable<[string, Uint8Array]>>) =>
   Object.fromEntries([...tables].map(([name, rows]) => [name, [...rows].map(([id, bytes]) => [id, Buffer.from(bytes).toString('base64')])]));
 
+// The single-thread build every threaded build must equal, made once for the whole file.
+const single = buildServingModel({ ds, fitted, recipe });
+const expected = asObject(single.tables);
+
 /** An artifact's bytes as text with its trainedAt stamp blanked (the only thing two builds may differ in). */
 const withoutTime = (bytes: Uint8Array) => Buffer.from(bytes).toString('latin1').replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g, 'T');
 
@@ -37,8 +41,6 @@ describe('threaded serving build', () => {
   });
 
   it('When built on 1, 2 or 3 threads, Then every table and artifact is byte for byte the single-thread build', { timeout: 120_000 }, async () => {
-    const single = buildServingModel({ ds, fitted, recipe });
-    const expected = asObject(single.tables);
     expect(expected['serving-users'].length).toBeGreaterThan(100);
     for (const threads of [1, 2, 3]) {
       const built = await buildServingModelInThreads({ ds, fitted, recipe }, threads, { minUsersPerThread: 1 });
@@ -49,7 +51,6 @@ describe('threaded serving build', () => {
   });
 
   it('When the rows are handed on in chunks as they are built, Then the chunks together are the single-thread tables, and the build keeps none of them', { timeout: 120_000 }, async () => {
-    const expected = asObject(buildServingModel({ ds, fitted, recipe }).tables);
     for (const threads of [1, 2, 3]) {
       const received = new Map<string, [string, Uint8Array][]>();
       let chunks = 0;
@@ -75,7 +76,6 @@ describe('threaded serving build', () => {
   });
 
   it('When the writer is slower than the build, Then no more chunks than the gate allows are ever handed on and unwritten, and the chunks are still the whole tables', { timeout: 120_000 }, async () => {
-    const expected = asObject(buildServingModel({ ds, fitted, recipe }).tables);
     const perUser = Object.keys(expected).filter((name) => name === 'serving-users' || name.startsWith('serving-user-'));
     const byId = (rows: (string | unknown)[][]) => [...rows].sort(([a], [b]) => String(a).localeCompare(String(b)));
     /** Builds on 3 threads with a writer that takes 100 ms per chunk, one chunk after another; the most chunks ever handed on and not yet written. */
@@ -128,9 +128,8 @@ describe('threaded serving build', () => {
     slimDataset(sharedDs).eventTs[0] = -1;
     expect(sharedDs.eventTs[0]).toBe(-1);
     sharedDs.eventTs[0] = ds.eventTs[0];
-    const single = asObject(buildServingModel({ ds, fitted, recipe }).tables);
     const threaded = await buildServingModelInThreads({ ds: sharedDs, fitted, recipe }, 2, { minUsersPerThread: 1 });
-    expect(asObject(threaded.tables)).toEqual(single);
+    expect(asObject(threaded.tables)).toEqual(expected);
 
     // With views as signals: shared too, and the training thread cannot take any column away.
     const builder = new DatasetBuilder();
@@ -141,7 +140,7 @@ describe('threaded serving build', () => {
     const lengths = columns(withSignals).map((c) => c.length);
     for (const column of columns(withSignals)) expect(column.buffer).toBeInstanceOf(SharedArrayBuffer);
     const two = await computeInWorker(withSignals, recipe, { storeRecommenders: false, threads: 2, transferDataset: true });
-    expect(new Map(two.tables).get('serving-users')!.length).toBe(single['serving-users'].length);
+    expect(new Map(two.tables).get('serving-users')!.length).toBe(expected['serving-users'].length);
     expect(columns(withSignals).map((c) => c.length)).toEqual(lengths);
   });
 });

@@ -13,6 +13,7 @@ export async function render(el, _arg, view) {
     <div class="panel">
       <form id="train-form" class="inline">
         <label>Recipe <input id="train-recipe" placeholder="default" size="12"></label>
+        <label>weights ${weightsSelect('train-tune')}</label>
         <button id="start-training">Start training</button>
         <span id="training"></span>
       </form>
@@ -20,6 +21,7 @@ export async function render(el, _arg, view) {
         <label>Temporal split at <input id="eval-cutoff" type="date" required></label>
         <label>k <input id="eval-ks" value="5,10,20" size="8"></label>
         <label>lifts over <input id="eval-baseline" placeholder="popularity" size="12" title="a source of the recipe (e.g. ease) or a recipe"></label>
+        <label>weights ${weightsSelect('eval-tune')}</label>
         <button id="start-evaluation">Start evaluation</button>
         <span id="evaluating"></span>
       </form>
@@ -90,7 +92,7 @@ export async function render(el, _arg, view) {
     e.preventDefault();
     const recipe = $('train-recipe').value.trim();
     await section($('training'), async () => {
-      const job = await api('/v1/training-jobs', { method: 'POST', body: recipe ? { recipe } : {} });
+      const job = await api('/v1/training-jobs', { method: 'POST', body: { ...(recipe ? { recipe } : {}), ...tuneChoice($('train-tune')) } });
       watch(view, $('training'), `/v1/training-jobs/${job.jobId}`, 'training');
       return `training ${esc(job.jobId)} queued`;
     });
@@ -102,7 +104,7 @@ export async function render(el, _arg, view) {
     await section($('evaluating'), async () => {
       const job = await api('/v1/evaluations', {
         method: 'POST',
-        body: { recipes: m ? [m.recipe] : undefined, split: { kind: 'temporal', cutoff: $('eval-cutoff').value }, ks, ...(baseline ? { baseline } : {}) },
+        body: { recipes: m ? [m.recipe] : undefined, split: { kind: 'temporal', cutoff: $('eval-cutoff').value }, ks, ...(baseline ? { baseline } : {}), ...tuneChoice($('eval-tune')) },
       });
       watch(view, $('evaluating'), `/v1/evaluations/${job.jobId}`, 'evaluation');
       return `evaluation ${esc(job.jobId)} queued`;
@@ -114,12 +116,18 @@ export async function render(el, _arg, view) {
   if (running) watch(view, $('training'), `/v1/training-jobs/${running.id}`, 'training');
 }
 
+/** Whether the weights are tuned first: as the recipe's `tune` section says, on this data, or as written (quicker). */
+function weightsSelect(id) {
+  return `<select id="${id}"><option value="">as the recipe says</option><option value="true">tuned on this data</option><option value="false">as written</option></select>`;
+}
+const tuneChoice = (select) => (select.value === '' ? {} : { tune: select.value === 'true' });
+
 function jobTable(jobs) {
   return table(
     ['job', 'recipe', 'status', 'created', 'took', 'version'],
     jobs.map((j) => [
       esc(j.id),
-      esc(j.params?.recipe),
+      esc(j.params?.recipe) + (j.params?.tune === false ? ' <span class="small">(weights as written)</span>' : ''),
       `<span class="${j.status === 'failed' ? 'error' : ''}">${esc(j.status)}</span>${j.error ? ` <span class="small error">${esc(j.error)}</span>` : ''}`,
       esc(time(j.createdAt)),
       esc(j.startedAt && j.finishedAt ? duration((Date.parse(j.finishedAt) - Date.parse(j.startedAt)) / 1000) : '-'),
