@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config.js';
+import { inspectFactorDir } from '../data/importers/factor-files.js';
 import type { FactorImportJobParams } from '../jobs/job-handlers.js';
 import { JOB_TYPES } from '../jobs/job-types.js';
 import type { SideReport } from '../recommenders/imported-factors.js';
@@ -50,6 +51,7 @@ export async function importFactors(config: Config, request: FactorImportJobPara
     type: JOB_TYPES.factorImport,
     route: '/v1/factor-imports',
     body: params,
+    precheck: async () => void (await inspectFactorDir(params.path)),
     submit: (services, runningAs) => services.jobService.submitFactorImport(params, { runningAs, anyPath: true }),
     print: (result) => console.log(formatFactorImport(result as TrainResult)),
   });

@@ -58,6 +58,11 @@ export interface JobCommand {
   /** The server's jobs route (POST to submit, GET /:id to follow) and the body sent there. */
   route: string;
   body: unknown;
+  /**
+   * Checks that need neither the database nor the store (e.g. that a directory holds factors), run before either is
+   * opened, so a mistake is reported in a moment instead of after the embedded database has started.
+   */
+  precheck?: () => Promise<void>;
   /** Inserts the job as already held by this process's runner (`runningAs`). */
   submit: (services: Services, runningAs: string) => Promise<JobRecord>;
   /** Prints a succeeded job's result. */
@@ -70,6 +75,11 @@ export interface JobCommand {
  * visible in the API just the same. Exit code: 0 done, 1 failed or refused as already running, 2 refused.
  */
 export async function runJobCommand(config: Config, cmd: JobCommand): Promise<number> {
+  try {
+    await cmd.precheck?.();
+  } catch (err) {
+    return refused(err);
+  }
   const server = runningServer(config);
   if (server) {
     console.log(`The server at ${server.url} (pid ${server.pid}) owns the data: ${cmd.there}.`);
@@ -102,12 +112,17 @@ export async function runJobCommand(config: Config, cmd: JobCommand): Promise<nu
     try {
       job = await cmd.submit(services, runner.workerId);
     } catch (err) {
-      if (!(err instanceof AppError) || err.status >= 500) throw err;
       progress.stop('failed');
-      console.error(`error: ${err.message}`);
-      return err.code === 'JOB_ALREADY_RUNNING' ? 1 : 2;
+      return refused(err);
     }
     await runner.runHeld(job);
     return finishJob(progress, cmd.what, (await services.jobs.get(job.id))!, cmd.print);
   });
+}
+
+/** A request the service refuses (4xx) ends the command with its message: 1 when the job is only busy, else 2. */
+function refused(err: unknown): number {
+  if (!(err instanceof AppError) || err.status >= 500) throw err;
+  console.error(`error: ${err.message}`);
+  return err.code === 'JOB_ALREADY_RUNNING' ? 1 : 2;
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,7 +12,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs `npm run import` as the data team would, on the embedded database and store in a temporary DATA_DIR. */
 async function cli(...args: string[]): Promise<CliRun> {
-  const env = { ...process.env, DATABASE_URL: '', REDIS_URL: '', DATA_DIR: path.join(dir, 'data') };
+  return cliOn(path.join(dir, 'data'), ...args);
+}
+async function cliOn(dataDir: string, ...args: string[]): Promise<CliRun> {
+  const env = { ...process.env, DATABASE_URL: '', REDIS_URL: '', DATA_DIR: dataDir };
   return runCliScript('src/cli/import-command.ts', args, { env, timeoutMs: 120_000 });
 }
 
@@ -46,8 +49,11 @@ describe('npm run import -- factors', () => {
 
     const empty = path.join(dir, 'empty');
     mkdirSync(empty);
-    const bad = await cli('factors', empty);
+    // Refused before the embedded database is opened: the DATA_DIR it was given is never created.
+    const untouched = path.join(dir, 'untouched');
+    const bad = await cliOn(untouched, 'factors', empty);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/no item factors: expected item_factors.npy/);
+    expect(existsSync(untouched)).toBe(false);
   }, SPAWN_TIMEOUT);
 });
