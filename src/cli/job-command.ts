@@ -60,7 +60,7 @@ export interface JobCommand {
   body: unknown;
   /**
    * Checks that need neither the database nor the store (e.g. that a directory holds factors), run before either is
-   * opened, so a mistake is reported in a moment instead of after the embedded database has started.
+   * opened when the job runs here, so a mistake is reported in a moment instead of after the embedded database started.
    */
   precheck?: () => Promise<void>;
   /** Inserts the job as already held by this process's runner (`runningAs`). */
@@ -75,16 +75,17 @@ export interface JobCommand {
  * visible in the API just the same. Exit code: 0 done, 1 failed or refused as already running, 2 refused.
  */
 export async function runJobCommand(config: Config, cmd: JobCommand): Promise<number> {
-  try {
-    await cmd.precheck?.();
-  } catch (err) {
-    return refused(err);
-  }
   const server = runningServer(config);
   if (server) {
     console.log(`The server at ${server.url} (pid ${server.pid}) owns the data: ${cmd.there}.`);
     const progress = createProgress(cmd.label);
     return finishJob(progress, cmd.what, await runJobOnServer(server, cmd.route, cmd.body, progress), cmd.print);
+  }
+  // Only for a run here: a server checks the request itself, with its own rights.
+  try {
+    await cmd.precheck?.();
+  } catch (err) {
+    return refused(err);
   }
   return withDataStores(config, async (db, store) => {
     const services = createServices({ config, db, store });

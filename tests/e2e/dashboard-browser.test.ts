@@ -85,6 +85,7 @@ describe.skipIf(!browserAvailable())('the dashboard in a browser', () => {
     await page.waitForSelector(`[data-testid="model-version"]:text("${version}")`, { timeout: 30_000 });
     expect((await get('/v1/models')).active).toBe(version);
     await ready('overview');
+    expect(await page.textContent('#jobs')).toContain('default (weights as written)');
     await shot('overview');
   }, 240_000);
 

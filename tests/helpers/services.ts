@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { createPgDb, pgliteDb, type Db } from '../../src/data/db.js';
 import { migrate, MIGRATIONS_DIR } from '../../src/data/migrate.js';
@@ -62,34 +62,61 @@ export async function createPostgresTestDb(): Promise<TestDb> {
   };
 }
 
+const here = (relative: string) => fileURLToPath(new URL(relative, import.meta.url));
+/** Beside the worker bundles (src/training/worker-bundle.ts): this checkout's, not the machine's temporary directory. */
+const SNAPSHOT_DIR = here('../../node_modules/.cache/recsvc-pglite/');
+
 /**
- * A freshly initialised and migrated PGlite data directory, dumped: starting an instance from it takes
- * about 1 s where initdb takes 3-5 s, and the suite starts dozens. Kept in the temporary directory under
- * a name that changes with the migrations and PGlite's version, so every test process after the first
- * (and every later run) skips initdb altogether.
+ * Where the snapshot of the current migrations lives: named by PGlite's package.json (its version decides the data
+ * directory's format), the migration runner and the migrations, so a change to any of them makes a new one.
  */
-async function migratedPgliteSnapshot(): Promise<Blob> {
-  // PGlite's own package.json: its version decides the data directory's format.
-  const hash = createHash('sha256').update(readFileSync(path.resolve('node_modules/@electric-sql/pglite/package.json')));
+function snapshotFile(): string {
+  const hash = createHash('sha256');
+  for (const file of [here('../../node_modules/@electric-sql/pglite/package.json'), here('../../src/data/migrate.ts')]) hash.update(readFileSync(file));
   for (const name of readdirSync(MIGRATIONS_DIR).sort()) hash.update(name).update(readFileSync(path.join(MIGRATIONS_DIR, name)));
-  const file = path.join(tmpdir(), `recsvc-pglite-${hash.digest('hex').slice(0, 16)}.tar`);
-  if (!existsSync(file)) {
-    const lite = await PGlite.create();
+  return path.join(SNAPSHOT_DIR, `${hash.digest('hex').slice(0, 16)}.tar`);
+}
+
+/** Initialises and migrates a PGlite database and writes its data directory to `file`; older snapshots go. */
+async function writeSnapshot(file: string): Promise<void> {
+  const lite = await PGlite.create();
+  let bytes: Buffer;
+  try {
     await migrate(pgliteDb(lite));
-    const dump = await lite.dumpDataDir('none');
+    bytes = Buffer.from(await (await lite.dumpDataDir('none')).arrayBuffer());
+  } finally {
     await lite.close();
-    // Written aside and renamed: a process that reads it never sees half a file.
-    const partial = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
-    writeFileSync(partial, Buffer.from(await dump.arrayBuffer()));
-    renameSync(partial, file);
   }
+  mkdirSync(SNAPSHOT_DIR, { recursive: true });
+  // Written aside and renamed: a process that reads it never sees half a file (two writers just both write it).
+  const partial = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  try {
+    writeFileSync(partial, bytes);
+    renameSync(partial, file);
+  } finally {
+    rmSync(partial, { force: true });
+  }
+  for (const name of readdirSync(SNAPSHOT_DIR)) if (name.endsWith('.tar') && path.join(SNAPSHOT_DIR, name) !== file) rmSync(path.join(SNAPSHOT_DIR, name), { force: true });
+}
+
+/**
+ * A freshly initialised and migrated PGlite data directory, dumped: starting an instance from it takes about 1 s
+ * where initdb takes 3-5 s, and the suite starts dozens. Written by the first test process that needs it.
+ */
+async function migratedSnapshot(): Promise<Blob> {
+  const file = snapshotFile();
+  if (!existsSync(file)) await writeSnapshot(file);
   return new Blob([readFileSync(file)]);
 }
 let snapshot: Promise<Blob> | undefined;
 
 /** A migrated in-memory PGlite database (the embedded default), started from the migrated snapshot. */
 export async function createPgliteTestDb(): Promise<TestDb> {
-  snapshot ??= migratedPgliteSnapshot();
+  // A failure is not kept: the next database tries again (the worker runs many files).
+  snapshot ??= migratedSnapshot().catch((err: unknown) => {
+    snapshot = undefined;
+    throw err;
+  });
   const db = pgliteDb(await PGlite.create({ loadDataDir: await snapshot }));
   return { db, dispose: () => db.close() };
 }

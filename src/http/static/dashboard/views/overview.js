@@ -121,13 +121,15 @@ function weightsSelect(id) {
   return `<select id="${id}"><option value="">as the recipe says</option><option value="true">tuned on this data</option><option value="false">as written</option></select>`;
 }
 const tuneChoice = (select) => (select.value === '' ? {} : { tune: select.value === 'true' });
+/** A training's weights when its request chose them (absent: as the recipe says). */
+const tuneNote = (tune) => (tune === undefined ? '' : ` <span class="small">(${tune === false ? 'weights as written' : 'tuned'})</span>`);
 
 function jobTable(jobs) {
   return table(
     ['job', 'recipe', 'status', 'created', 'took', 'version'],
     jobs.map((j) => [
       esc(j.id),
-      esc(j.params?.recipe) + (j.params?.tune === false ? ' <span class="small">(weights as written)</span>' : ''),
+      esc(j.params?.recipe) + tuneNote(j.params?.tune),
       `<span class="${j.status === 'failed' ? 'error' : ''}">${esc(j.status)}</span>${j.error ? ` <span class="small error">${esc(j.error)}</span>` : ''}`,
       esc(time(j.createdAt)),
       esc(j.startedAt && j.finishedAt ? duration((Date.parse(j.finishedAt) - Date.parse(j.startedAt)) / 1000) : '-'),
