@@ -61,7 +61,7 @@ async function main() {
 
   const address = await app.listen({ port: config.PORT, host: config.HOST });
   // With embedded data, CLIs find the server here and send it their work instead of opening DATA_DIR.
-  if (!config.DATABASE_URL || !config.REDIS_URL) announceServerUrl(config.DATA_DIR, clientUrl(address));
+  if (!config.DATABASE_URL || !config.REDIS_URL) announceServerUrl(config.DATA_DIR, clientUrl(address), config.IMPORT_ROOTS);
   await bootstrap(services, app.log);
   bootstrapped = true;
 }

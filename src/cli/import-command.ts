@@ -1,11 +1,10 @@
 import { existsSync, statSync } from 'node:fs';
-import path from 'node:path';
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../data/open-database.js';
 import { IMPORT_FORMATS, runImport, type ImportFormat, type ImportReport } from '../data/importers/run-import.js';
 import { createProgress } from './progress.js';
 import { parseCommandLine, runCli, UsageError } from './run-cli.js';
-import { runJobOnServer, runningServer } from './server-handoff.js';
+import { runJobOnServer, runningServer, withPathForServer } from './server-handoff.js';
 import { importFactors, parseFactorArgs } from './import-factors.js';
 
 const USAGE = `Usage: npm run import -- <format> <path>
@@ -71,8 +70,11 @@ async function main(args: string[]): Promise<number> {
   const server = runningServer(config);
   if (server) {
     console.log(`The server at ${server.url} (pid ${server.pid}) owns the data: importing there.`);
-    const progress = createProgress(`import ${request.format}`);
-    const job = await runJobOnServer(server, '/v1/imports', { format: request.format, path: path.resolve(request.path) }, progress);
+    // The progress display starts once a copy the server may read (if one is needed) is made and announced.
+    const { progress, job } = await withPathForServer(server, request.path, async (serverPath) => {
+      const progress = createProgress(`import ${request.format}`);
+      return { progress, job: await runJobOnServer(server, '/v1/imports', { format: request.format, path: serverPath }, progress) };
+    });
     if (job.status !== 'succeeded') {
       progress.stop('failed');
       console.error(`error: import job ${job.id} failed: ${job.error}`);

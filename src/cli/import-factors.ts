@@ -51,6 +51,7 @@ export async function importFactors(config: Config, request: FactorImportJobPara
     type: JOB_TYPES.factorImport,
     route: '/v1/factor-imports',
     body: params,
+    localPath: params.path,
     precheck: async () => void (await inspectFactorDir(params.path)),
     submit: (services, runningAs) => services.jobService.submitFactorImport(params, { runningAs, anyPath: true }),
     print: (result) => console.log(formatFactorImport(result as TrainResult)),

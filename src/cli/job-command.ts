@@ -9,7 +9,7 @@ import { createServices, type Services } from '../services.js';
 import { createModelStore } from '../store/create-model-store.js';
 import type { ModelStore } from '../store/model-store.js';
 import { createProgress, type Progress } from './progress.js';
-import { runJobOnServer, runningServer } from './server-handoff.js';
+import { runJobOnServer, runningServer, withPathForServer } from './server-handoff.js';
 
 /**
  * Opens the database and model store the configuration names, runs `work` with them and closes both,
@@ -57,7 +57,9 @@ export interface JobCommand {
   type: JobType;
   /** The server's jobs route (POST to submit, GET /:id to follow) and the body sent there. */
   route: string;
-  body: unknown;
+  body: Record<string, unknown>;
+  /** When `body.path` names a local file or directory the server is to read (see withPathForServer). */
+  localPath?: string;
   /**
    * Checks that need neither the database nor the store (e.g. that a directory holds factors), run before either is
    * opened when the job runs here, so a mistake is reported in a moment instead of after the embedded database started.
@@ -78,8 +80,13 @@ export async function runJobCommand(config: Config, cmd: JobCommand): Promise<nu
   const server = runningServer(config);
   if (server) {
     console.log(`The server at ${server.url} (pid ${server.pid}) owns the data: ${cmd.there}.`);
-    const progress = createProgress(cmd.label);
-    return finishJob(progress, cmd.what, await runJobOnServer(server, cmd.route, cmd.body, progress), cmd.print);
+    // The progress display starts once a copy the server may read (if one is needed) is made and announced.
+    const submit = async (body: Record<string, unknown>) => {
+      const progress = createProgress(cmd.label);
+      return { progress, job: await runJobOnServer(server, cmd.route, body, progress) };
+    };
+    const { progress, job } = cmd.localPath ? await withPathForServer(server, cmd.localPath, (serverPath) => submit({ ...cmd.body, path: serverPath })) : await submit(cmd.body);
+    return finishJob(progress, cmd.what, job, cmd.print);
   }
   // Only for a run here: a server checks the request itself, with its own rights.
   try {

@@ -11,6 +11,8 @@ export interface LockHolder {
   startedAt: string;
   /** Set by a server once it listens: where its API answers. */
   url?: string;
+  /** Set with `url`: the directories the server's imports may read (IMPORT_ROOTS, resolved). */
+  importRoots?: string[];
 }
 
 export class DataDirLockedError extends Error {
@@ -133,11 +135,14 @@ export function liveLockHolder(dataDir: string): LockHolder | null {
   return h && !stale(h, dir) ? h : null;
 }
 
-/** A server holding DATA_DIR's lock records where it listens, so a CLI can send it work instead. */
-export function announceServerUrl(dataDir: string, url: string): void {
+/**
+ * A server holding DATA_DIR's lock records where it listens, so a CLI can send it work instead, and where its imports
+ * may read, so a CLI can put a file there first.
+ */
+export function announceServerUrl(dataDir: string, url: string, importRoots?: string[]): void {
   const dir = path.resolve(dataDir);
   const entry = held.get(dir);
   if (!entry) return;
-  entry.holder = { ...entry.holder, url };
+  entry.holder = { ...entry.holder, url, ...(importRoots ? { importRoots: importRoots.map((r) => path.resolve(r)) } : {}) };
   renameSync(writeHolder(dir, entry.holder), lockPath(dir));
 }

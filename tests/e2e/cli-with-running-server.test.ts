@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,6 +84,28 @@ describe('CLI commands while the server owns DATA_DIR', () => {
     expect(res.code).toBe(0);
     expect(res.stdout).toContain(`The server at ${url}`);
     expect((await api('GET', '/v1/users/new-user/events')).json.events).toHaveLength(1);
+  }, SLOW);
+
+  it('When npm run import names a file outside the server\'s import roots, Then a copy under them is imported and removed afterwards', async () => {
+    // Where a data team keeps its exports: not under DATA_DIR/imports, which the server's API is limited to.
+    const elsewhere = path.join(root, 'downloads', 'shop');
+    mkdirSync(elsewhere, { recursive: true });
+    writeFileSync(path.join(elsewhere, 'events.csv'), 'user_id,item_id,quantity,ts\nfar-user,i2,1,2024-02-02T00:00:00Z\n', { mode: 0o600 });
+    expect(readLockHolder(dataDir)?.importRoots).toEqual([path.join(dataDir, 'imports')]);
+    const res = await cli('src/cli/import-command.ts', 'generic', elsewhere);
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain(`The server reads imports only under ${path.join(dataDir, 'imports')}: copying ${elsewhere} there for it.`);
+    expect((await api('GET', '/v1/users/far-user/events')).json.events).toHaveLength(1);
+    expect(readdirSync(path.join(dataDir, 'imports')).filter((n) => n.startsWith('.cli-import-'))).toEqual([]);
+
+    // The factor import goes through the same copy: the server judges the directory's contents, not where it was.
+    const noFactors = path.join(root, 'downloads', 'no-factors');
+    mkdirSync(noFactors);
+    const factors = await cli('src/cli/import-command.ts', 'factors', noFactors);
+    expect(factors.code).toBe(1);
+    expect(factors.stderr).toMatch(/answered 422: .*no-factors: no item factors/);
+    expect(readdirSync(path.join(dataDir, 'imports')).filter((n) => n.startsWith('.cli-import-'))).toEqual([]);
   }, SLOW);
 
   it('When a command without a hand-off (tune) is run, Then it is refused with a message naming the server', async () => {
