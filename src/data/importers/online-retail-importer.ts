@@ -3,6 +3,7 @@ import { AppError } from '../../errors.js';
 import { createCatalogRepository, type ItemInput, type UserInput } from '../catalog-repository.js';
 import { readCsvRecords, fileSize } from './csv-source.js';
 import { createEventBatchWriter, DEFAULT_BATCH_SIZE } from './event-batch-writer.js';
+import { tooFarAhead } from '../event-time.js';
 import { normalizeCustomerId, parseInteger, parseNumber, parseRetailDate } from './field-parsers.js';
 import { ReportCounter, type ImportReport, type ImporterOptions, type ProgressCallback } from './import-report.js';
 import { createByteProgress } from './progress-tracker.js';
@@ -17,6 +18,7 @@ export const ONLINE_RETAIL_REJECTIONS = [
   'non_positive_price',
   'non_product_stock_code', // POST, M, DOT, BANK CHARGES, ...: fees and postage, not products
   'malformed_date',
+  'future_date',
 ] as const;
 
 type Field = 'invoice' | 'stockCode' | 'description' | 'quantity' | 'date' | 'price' | 'customer' | 'country';
@@ -122,6 +124,7 @@ export async function importOnlineRetail(db: Db, path: string, onProgress?: Prog
     }
     const ts = lastDate;
     if (!ts) { report.reject('malformed_date'); continue; }
+    if (tooFarAhead(ts)) { report.reject('future_date'); continue; }
 
     report.accepted++;
     report.users.add(userId);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { tooFarAhead } from '../../data/event-time.js';
 
 /** The one error shape of every 4xx/5xx response. */
 export const errorResponse = z
@@ -24,6 +25,11 @@ export const idParam = z.strictObject({
 export const timestamp = z.iso
   .datetime({ offset: true, message: 'expected an ISO 8601 date-time such as 2011-12-09T12:50:00Z' })
   .transform((s) => new Date(s));
+
+/** When an event happened: a timestamp no more than a day ahead of the server's clock (see MAX_EVENT_LEAD_MS). */
+export const eventTimestamp = timestamp.refine((d) => !tooFarAhead(d), {
+  message: "more than a day ahead of the server's clock: the sender's clock or time zone is wrong",
+});
 
 /** Most attributes one user or item may have. */
 export const MAX_ATTRIBUTES = 100;

@@ -120,6 +120,7 @@ for (const backend of DB_BACKENDS) {
           'r-u1,r-i1,1,-3,2024-01-01T00:00:00Z', // negative_price
           'r-u1,r-i1,1,1.5,yesterday', // bad_timestamp
           'r-u1,r-i1,1,1.5,2024-02-30T00:00:00Z', // bad_timestamp: no such day
+          'r-u1,r-i1,1,1.5,9999-12-31T00:00:00Z', // future_timestamp: a wrong clock
           'r-u1,r-i1,1,1.5,2024-01-01T00:00:00Z,extra', // malformed_row
         ].join('\n'),
       });
@@ -137,9 +138,10 @@ for (const backend of DB_BACKENDS) {
         'events.non_positive_quantity': 2,
         'events.negative_price': 1,
         'events.bad_timestamp': 2,
+        'events.future_timestamp': 1,
         'events.malformed_row': 1,
       });
-      expect(report).toMatchObject({ rowsRead: 6 + 2 + 12, accepted: 1 + 1 + 1, inserted: 1 });
+      expect(report).toMatchObject({ rowsRead: 6 + 2 + 13, accepted: 1 + 1 + 1, inserted: 1 });
       const after = await counts(t.db);
       expect([after.items - before.items, after.users - before.users, after.purchases - before.purchases]).toEqual([1, 1, 1]);
     });
@@ -169,11 +171,12 @@ for (const backend of DB_BACKENDS) {
           'rating,v-u1,v-mug,,,,9,2024-03-02T10:00:00Z',
           'click,v-u1,v-mug,,,,,2024-03-02T10:00:00Z',
           'view,v-u1,v-mug,,,,,yesterday',
+          'view,v-u1,v-mug,,,,,2999-01-01T00:00:00Z',
         ].join('\n'),
       });
       const before = await counts(t.db);
       const report = await runImport({ db: t.db }, { format: 'generic', path: dir });
-      expect(report.rejected).toEqual({ 'events.bad_rating': 1, 'events.bad_type': 1, 'events.bad_timestamp': 1 });
+      expect(report.rejected).toEqual({ 'events.bad_rating': 1, 'events.bad_type': 1, 'events.bad_timestamp': 1, 'events.future_timestamp': 1 });
       expect(report).toMatchObject({ accepted: 6, inserted: 6, duplicates: 0, orders: 1 });
       expect((await counts(t.db)).purchases - before.purchases).toBe(2);
       const events = createEventRepository(t.db);

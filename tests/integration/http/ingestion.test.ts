@@ -122,6 +122,24 @@ for (const backend of DB_BACKENDS) {
       expect(await stored()).toBe(before);
     });
 
+    it('When an event is dated more than a day ahead of the server clock, Then 400 naming it and nothing of the batch is written', async () => {
+      const before = await stored();
+      const inHours = (h: number) => new Date(Date.now() + h * 3600_000).toISOString();
+      // A storefront clock a few hours fast, or a local time sent as UTC, is still taken...
+      const fast = await post('/v1/events', { events: [event({ orderId: 'clock-fast', ts: inHours(20) })] });
+      expect(fast.statusCode).toBe(200);
+      expect(await stored()).toBe(before + 1);
+      // ...a date in 9999 or next week is a wrong clock: it would empty every "last N days" window.
+      for (const ts of ['9999-12-31T23:59:59Z', inHours(7 * 24)]) {
+        const res = await post('/v1/events', { events: [event({ orderId: 'fine-1' }), event({ orderId: 'clock-wrong', ts })] });
+        expect(res.statusCode).toBe(400);
+        expect(res.json().error.message).toMatch(/events\.1\.ts.*more than a day ahead of the server's clock/);
+        expect(await stored()).toBe(before + 1);
+      }
+      const feedback = await post('/v1/feedback', { events: [{ type: 'click', userId: 'c1', itemId: '85123A', ts: '9999-12-31T23:59:59Z' }] });
+      expect(feedback.statusCode).toBe(400);
+    });
+
     it('When an item batch has a negative price, Then 400 and no item of the batch is written', async () => {
       const res = await post('/v1/items/batch', { items: [{ id: 'ok-1', title: 'fine' }, { id: 'bad-1', price: -1 }] });
       expect(res.statusCode).toBe(400);
