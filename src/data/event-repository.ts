@@ -316,6 +316,13 @@ export function createEventRepository(db: Db) {
       return rows.map((r) => ({ itemId: r.item_id, ts: new Date(r.ts).toISOString(), value: r.value }));
     },
 
+    /** The first and the last purchase's time (ISO), or null when none is stored; two index lookups. */
+    async purchaseRange(): Promise<{ first: string | null; last: string | null }> {
+      const { rows } = await db.query<{ first: Date | string | null; last: Date | string | null }>('SELECT min(ts) AS first, max(ts) AS last FROM purchase_events');
+      const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
+      return { first: iso(rows[0].first), last: iso(rows[0].last) };
+    },
+
     async counts(): Promise<{ purchases: number; orders: number; feedback: number }> {
       const { rows } = await db.query<{ purchases: number; orders: number; feedback: number }>(
         `SELECT (SELECT count(*)::int FROM purchase_events) AS purchases,

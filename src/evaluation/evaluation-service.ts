@@ -18,7 +18,7 @@ import { BASELINE, runEvaluation, type EvaluationProgress, type SplitRequest } f
 export interface EvaluationServiceDeps {
   jobs: JobRepository;
   reports: ReportRepository;
-  events: Pick<EventRepository, 'loadPurchaseRows'>;
+  events: Pick<EventRepository, 'loadPurchaseRows' | 'purchaseRange'>;
   catalog: Pick<CatalogRepository, 'listItems' | 'listUsers'>;
   /** Told about every stored report (the active recipe's metrics become Prometheus gauges). */
   gauges?: Pick<EvaluationGauges, 'reportStored'>;
@@ -90,6 +90,17 @@ function recipeNamed(params: EvaluationParams, recipes: Recipe[], name: string):
   return at >= 0 ? recipes[at] : recipes.find((r) => r.name === name);
 }
 
+/**
+ * A temporal split's cutoff must have purchases on both sides: refused now (422) rather than as a failed job. The
+ * job checks again (checkData), as purchases can change until it runs.
+ */
+function checkCutoff(cutoff: string, range: { first: string | null; last: string | null }): void {
+  if (range.first === null || range.last === null) throw unprocessable('split', 'no purchases are stored: nothing to evaluate');
+  const at = Date.parse(cutoff);
+  if (at <= Date.parse(range.first)) throw unprocessable('split.cutoff', `no purchases before the cutoff ${cutoff} (the first is at ${range.first}): nothing to train on`);
+  if (at > Date.parse(range.last)) throw unprocessable('split.cutoff', `no purchases at or after the cutoff ${cutoff} (the last is at ${range.last}): nothing to test on`);
+}
+
 /** A cheap look at the purchases before minutes of fitting: does the split have both sides at all? */
 function checkData(rows: PurchaseRow[], split: SplitRequest): void {
   if (rows.length === 0) throw new Error('no purchases are stored: nothing to evaluate');
@@ -114,6 +125,7 @@ export function createEvaluationService(deps: EvaluationServiceDeps) {
     const params = normalizeRequest(input, deps.defaultRecipe);
     checkStrategies(params, await recipesOf(params));
     if (params.tune && params.split.kind === 'leave-last-order') throw unprocessable('tune', 'tuning needs a split with a cutoff (temporal or validation); a leave-last-order split has none');
+    if (params.split.kind === 'temporal') checkCutoff(params.split.cutoff, await deps.events.purchaseRange());
     return params;
   }
 

@@ -133,11 +133,18 @@ for (const backend of DB_BACKENDS) {
       }
     });
 
-    it('When the cutoff leaves nothing to test, Then the job fails saying so', async () => {
-      const job = await evaluateToEnd(t, { split: { kind: 'temporal', cutoff: '2030-01-01' } });
-      expect(job.status).toBe('failed');
-      expect(job.error).toMatch(/no purchases at or after the cutoff/);
-      expect(job.report).toBeNull();
+    it('When the cutoff leaves nothing to test or to train on, Then 422 at split.cutoff names the data\'s first or last purchase, and no job is queued', async () => {
+      const jobs = async () => (await t.services.jobs.list({ limit: 1000 })).length;
+      const queued = await jobs();
+      for (const [cutoff, message] of [
+        ['2030-01-01', /no purchases at or after the cutoff 2030-01-01T00:00:00.000Z \(the last is at [\dT:.-]+Z\): nothing to test on/],
+        ['1990-01-01', /no purchases before the cutoff 1990-01-01T00:00:00.000Z \(the first is at [\dT:.-]+Z\): nothing to train on/],
+      ] as const) {
+        const res = await evaluate(t, { split: { kind: 'temporal', cutoff } });
+        expect(res.statusCode).toBe(422);
+        expect(res.json().error).toMatchObject({ code: 'UNPROCESSABLE', message: expect.stringMatching(message), details: [{ path: 'split.cutoff' }] });
+      }
+      expect(await jobs()).toBe(queued);
     });
 
     it('When an evaluation is unknown or the key is not admin, Then 404 and 403', async () => {
