@@ -102,11 +102,11 @@ export function createJobRepository(db: Db) {
       return rows[0] ? toJob(rows[0]) : null;
     },
 
-    /** Newest first, optionally of one type. */
-    async list(opts: { type?: string; limit?: number } = {}): Promise<JobRecord[]> {
+    /** Newest first, optionally of one type; `offset` skips that many. */
+    async list(opts: { type?: string; limit?: number; offset?: number } = {}): Promise<JobRecord[]> {
       const { rows } = await db.query(
-        'SELECT * FROM jobs WHERE ($1::text IS NULL OR type = $1) ORDER BY created_at DESC, id LIMIT $2',
-        [opts.type ?? null, opts.limit ?? 50],
+        'SELECT * FROM jobs WHERE ($1::text IS NULL OR type = $1) ORDER BY created_at DESC, id LIMIT $2 OFFSET $3',
+        [opts.type ?? null, opts.limit ?? 50, opts.offset ?? 0],
       );
       return rows.map(toJob);
     },

@@ -115,6 +115,7 @@ export function createJobService(deps: JobServiceDeps) {
       return job?.type === type ? job : null;
     },
 
-    list: (type: JobType, limit = 20) => deps.jobs.list({ type, limit }),
+    /** Jobs of one type, newest first: `limit` (default 20) from `offset`. */
+    list: (type: JobType, page: { limit?: number; offset?: number } = {}) => deps.jobs.list({ type, limit: page.limit ?? 20, offset: page.offset ?? 0 }),
   };
 }

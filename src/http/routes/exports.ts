@@ -10,7 +10,7 @@ import type { JobService } from '../../jobs/job-service.js';
 import { JOB_TYPES } from '../../jobs/job-types.js';
 import { errors, idParam } from '../schemas/common.js';
 import { jobAccepted, jobResponse } from '../schemas/jobs.js';
-import { jobView } from './training-jobs.js';
+import { jobListRoute, jobView } from './job-list.js';
 
 const CONTENT_TYPES = { csv: 'text/csv; charset=utf-8', jsonl: 'application/x-ndjson; charset=utf-8' } as const;
 
@@ -33,6 +33,8 @@ export function exportRoutes(app: FastifyInstance, deps: { jobService: JobServic
       return reply.code(202).header('location', `/v1/exports/${job.id}`).send({ jobId: job.id, status: job.status });
     },
   });
+
+  jobListRoute(app, deps.jobService, { path: '/v1/exports', type: JOB_TYPES.export, operationId: 'listExports', tag: 'exports', what: 'Campaign export jobs' });
 
   r.get('/v1/exports/:id', {
     config: { scope: 'admin' },

@@ -5,7 +5,7 @@ import type { JobService } from '../../jobs/job-service.js';
 import { JOB_TYPES } from '../../jobs/job-types.js';
 import { errors, idParam } from '../schemas/common.js';
 import { factorImportJobBody, jobAccepted, jobResponse } from '../schemas/jobs.js';
-import { jobView } from './training-jobs.js';
+import { jobListRoute, jobView } from './job-list.js';
 
 /** Item and user factors trained elsewhere (Spark MLlib, implicit) become the ALS of a new model version. */
 export function factorImportRoutes(app: FastifyInstance, deps: { jobService: JobService }) {
@@ -28,6 +28,8 @@ export function factorImportRoutes(app: FastifyInstance, deps: { jobService: Job
       return reply.code(202).header('location', `/v1/factor-imports/${job.id}`).send({ jobId: job.id, status: job.status });
     },
   });
+
+  jobListRoute(app, deps.jobService, { path: '/v1/factor-imports', type: JOB_TYPES.factorImport, operationId: 'listFactorImports', tag: 'training', what: 'Factor import jobs' });
 
   r.get('/v1/factor-imports/:id', {
     config: { scope: 'admin' },

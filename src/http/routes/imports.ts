@@ -5,7 +5,7 @@ import type { JobService } from '../../jobs/job-service.js';
 import { JOB_TYPES } from '../../jobs/job-types.js';
 import { errors, idParam } from '../schemas/common.js';
 import { importJobBody, jobAccepted, jobResponse } from '../schemas/jobs.js';
-import { jobView } from './training-jobs.js';
+import { jobListRoute, jobView } from './job-list.js';
 
 export function importRoutes(app: FastifyInstance, deps: { jobService: JobService }) {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -26,6 +26,8 @@ export function importRoutes(app: FastifyInstance, deps: { jobService: JobServic
       return reply.code(202).header('location', `/v1/imports/${job.id}`).send({ jobId: job.id, status: job.status });
     },
   });
+
+  jobListRoute(app, deps.jobService, { path: '/v1/imports', type: JOB_TYPES.import, operationId: 'listImports', tag: 'imports', what: 'Import jobs' });
 
   r.get('/v1/imports/:id', {
     config: { scope: 'admin' },

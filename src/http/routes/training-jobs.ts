@@ -1,14 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { notFound } from '../../errors.js';
-import type { JobRecord } from '../../jobs/job-repository.js';
 import type { JobService } from '../../jobs/job-service.js';
 import { JOB_TYPES } from '../../jobs/job-types.js';
 import { errors, idParam } from '../schemas/common.js';
-import { jobAccepted, jobList, jobResponse, trainingJobBody } from '../schemas/jobs.js';
-
-/** The job as the API shows it (the holder's worker id stays internal). */
-export const jobView = ({ workerId: _, ...job }: JobRecord) => job;
+import { jobAccepted, jobResponse, trainingJobBody } from '../schemas/jobs.js';
+import { jobListRoute, jobView } from './job-list.js';
 
 export function trainingJobRoutes(app: FastifyInstance, deps: { jobService: JobService }) {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -29,11 +26,7 @@ export function trainingJobRoutes(app: FastifyInstance, deps: { jobService: JobS
     },
   });
 
-  r.get('/v1/training-jobs', {
-    config: { scope: 'admin' },
-    schema: { operationId: 'listTrainingJobs', tags, summary: 'Recent training jobs, newest first', response: { 200: jobList, ...errors(401, 403) } },
-    handler: async () => ({ jobs: (await deps.jobService.list(JOB_TYPES.train)).map(jobView) }),
-  });
+  jobListRoute(app, deps.jobService, { path: '/v1/training-jobs', type: JOB_TYPES.train, operationId: 'listTrainingJobs', tag: 'training', what: 'Training jobs' });
 
   r.get('/v1/training-jobs/:id', {
     config: { scope: 'admin' },
