@@ -84,15 +84,16 @@ export function createCustomerRepository(db: Db) {
     /**
      * Customers whose id starts with `q` (case-insensitive; every customer when absent), with their
      * purchase totals. Sorting by spend or recency aggregates every matching customer's purchases, so
-     * `limit` bounds the answer, not the work: fine for the thousands of customers of a shop's export.
+     * `limit` bounds the answer, not the work: fine for the thousands of customers of a shop's export. `offset`
+     * skips that many in the same order (ids break ties, so pages neither overlap nor skip).
      */
-    async search(opts: { q?: string; sort: CustomerSort; limit: number }): Promise<CustomerSummary[]> {
-      const params: unknown[] = [opts.limit];
+    async search(opts: { q?: string; sort: CustomerSort; limit: number; offset?: number }): Promise<CustomerSummary[]> {
+      const params: unknown[] = [opts.limit, opts.offset ?? 0];
       const where = opts.q ? `WHERE u.id ILIKE $${params.push(likePrefix(opts.q))}` : '';
       const { rows } = await db.query<Record<string, unknown>>(
         opts.sort === 'id'
           ? // Ids first, totals only for the page: the lateral join reads each listed customer's rows by index.
-            `SELECT u.id, s.* FROM (SELECT id FROM users u ${where} ORDER BY id LIMIT $1) u
+            `SELECT u.id, s.* FROM (SELECT id FROM users u ${where} ORDER BY id LIMIT $1 OFFSET $2) u
              LEFT JOIN LATERAL (SELECT count(*)::int AS purchases, count(DISTINCT order_id)::int AS orders,
                                        coalesce(sum(quantity * price), 0)::float8 AS spend, max(ts) AS last
                                 FROM purchase_events p WHERE p.user_id = u.id) s ON true
@@ -101,7 +102,7 @@ export function createCustomerRepository(db: Db) {
              FROM users u LEFT JOIN (SELECT user_id, count(*)::int AS purchases, count(DISTINCT order_id)::int AS orders,
                                             coalesce(sum(quantity * price), 0)::float8 AS spend, max(ts) AS last
                                      FROM purchase_events GROUP BY user_id) s ON s.user_id = u.id
-             ${where} ORDER BY ${ORDER_BY[opts.sort]} LIMIT $1`,
+             ${where} ORDER BY ${ORDER_BY[opts.sort]} LIMIT $1 OFFSET $2`,
         params,
       );
       return rows.map((r) => ({

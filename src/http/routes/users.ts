@@ -40,7 +40,7 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps) {
       querystring: customerSearchQuery,
       response: { 200: customerSearchResponse, ...errors(400, 401, 403) },
     },
-    handler: async (req) => ({ customers: await deps.customers.search(req.query) }),
+    handler: async (req) => ({ customers: await deps.customers.search(req.query), limit: req.query.limit, offset: req.query.offset }),
   });
 
   r.get('/v1/users/:id', {

@@ -28,6 +28,7 @@ export const customerSearchQuery = z.strictObject({
   q: z.string().min(1).max(256).optional().describe('Id prefix, case-insensitive; every customer when absent'),
   sort: z.enum(['id', 'spend', 'recent']).default('id').describe('`id`, `spend` (highest first) or `recent` (latest purchase first)'),
   limit: z.coerce.number().int().min(1).max(100).default(20),
+  offset: z.coerce.number().int().min(0).default(0).describe('Customers to skip in this order (the next page)'),
 });
 
 export const customerSearchResponse = z
@@ -41,5 +42,7 @@ export const customerSearchResponse = z
         lastPurchase: z.string().nullable(),
       }),
     ),
+    limit: z.number().int(),
+    offset: z.number().int(),
   })
   .meta({ id: 'CustomerSearch' });

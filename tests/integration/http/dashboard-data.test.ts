@@ -77,6 +77,12 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('dashboard data endpoin
       { id: 'a%b', purchases: 1, orders: 1, spend: 1, lastPurchase: '2011-02-15T12:00:00.000Z' },
     ]);
     expect(await ids('/v1/users?sort=recent&limit=2')).toEqual(['bob', 'ann']);
+    // Pages in each order: the next page starts where the last ended, and the pages together are every customer once.
+    expect(await ids('/v1/users?sort=recent&limit=2&offset=2')).toEqual(['Anna', 'a%b']);
+    expect(await ids('/v1/users?sort=spend&limit=3&offset=3')).toEqual(['bob']);
+    expect([...(await ids('/v1/users?limit=3')), ...(await ids('/v1/users?limit=3&offset=3'))]).toEqual(await ids('/v1/users?limit=100'));
+    expect((await get('/v1/users?limit=2&offset=2')).json()).toMatchObject({ limit: 2, offset: 2 });
+    expect((await get('/v1/users?offset=-1')).statusCode).toBe(400);
     expect((await get('/v1/users?limit=0')).statusCode).toBe(400);
     expect((await get('/v1/users?sort=name')).statusCode).toBe(400);
   });
