@@ -14,6 +14,7 @@ import { JOB_TYPES } from '../jobs/job-types.js';
 import { createProgress } from './progress.js';
 import { parseCommandLine, runCli, UsageError } from './run-cli.js';
 import { runJobOnServer, runningServer } from './server-handoff.js';
+import { refused } from './job-command.js';
 import type { EvaluationReport } from '../evaluation/evaluation-report.js';
 
 const USAGE = `Usage: npm run evaluate -- --cutoff DATE [options]
@@ -89,7 +90,8 @@ async function main(args: string[]): Promise<number> {
   if (server) {
     console.log(`The server at ${server.url} (pid ${server.pid}) owns the data: evaluating there.`);
     const progress = createProgress('evaluate');
-    const job = await runJobOnServer(server, '/v1/evaluations', parsed.request, progress);
+    const job = await runJobOnServer(server, '/v1/evaluations', parsed.request, progress).catch((err: unknown) => refused(err));
+    if (typeof job === 'number') return job;
     if (job.status !== 'succeeded' || !job.report) {
       progress.stop('failed');
       console.error(`error: ${job.error ?? 'the evaluation did not finish'}`);

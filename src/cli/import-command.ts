@@ -6,6 +6,7 @@ import { createProgress } from './progress.js';
 import { parseCommandLine, runCli, UsageError } from './run-cli.js';
 import { runJobOnServer, runningServer, withPathForServer } from './server-handoff.js';
 import { importFactors, parseFactorArgs } from './import-factors.js';
+import { refused } from './job-command.js';
 
 const USAGE = `Usage: npm run import -- <format> <path>
 
@@ -71,10 +72,12 @@ async function main(args: string[]): Promise<number> {
   if (server) {
     console.log(`The server at ${server.url} (pid ${server.pid}) owns the data: importing there.`);
     // The progress display starts once a copy the server may read (if one is needed) is made and announced.
-    const { progress, job } = await withPathForServer(server, request.path, async (serverPath) => {
+    const handed = await withPathForServer(server, request.path, async (serverPath) => {
       const progress = createProgress(`import ${request.format}`);
       return { progress, job: await runJobOnServer(server, '/v1/imports', { format: request.format, path: serverPath }, progress) };
-    });
+    }).catch((err: unknown) => refused(err));
+    if (typeof handed === 'number') return handed;
+    const { progress, job } = handed;
     if (job.status !== 'succeeded') {
       progress.stop('failed');
       console.error(`error: import job ${job.id} failed: ${job.error}`);

@@ -85,8 +85,12 @@ export async function runJobCommand(config: Config, cmd: JobCommand): Promise<nu
       const progress = createProgress(cmd.label);
       return { progress, job: await runJobOnServer(server, cmd.route, body, progress) };
     };
-    const { progress, job } = cmd.localPath ? await withPathForServer(server, cmd.localPath, (serverPath) => submit({ ...cmd.body, path: serverPath })) : await submit(cmd.body);
-    return finishJob(progress, cmd.what, job, cmd.print);
+    try {
+      const { progress, job } = cmd.localPath ? await withPathForServer(server, cmd.localPath, (serverPath) => submit({ ...cmd.body, path: serverPath })) : await submit(cmd.body);
+      return finishJob(progress, cmd.what, job, cmd.print);
+    } catch (err) {
+      return refused(err);
+    }
   }
   // Only for a run here: a server checks the request itself, with its own rights.
   try {
@@ -128,8 +132,11 @@ export async function runJobCommand(config: Config, cmd: JobCommand): Promise<nu
   });
 }
 
-/** A request the service refuses (4xx) ends the command with its message: 1 when the job is only busy, else 2. */
-function refused(err: unknown): number {
+/**
+ * A request the service refuses (4xx, here or from the server the job was handed to) ends the command with its
+ * message: 1 when the job is only busy, else 2. Anything else is thrown on.
+ */
+export function refused(err: unknown): number {
   if (!(err instanceof AppError) || err.status >= 500) throw err;
   console.error(`error: ${err.message}`);
   return err.code === 'JOB_ALREADY_RUNNING' ? 1 : 2;

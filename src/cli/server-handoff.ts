@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, cpSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config.js';
-import { liveLockHolder } from '../data/data-dir-lock.js';
+import { LOCK_FILE, liveLockHolder } from '../data/data-dir-lock.js';
+import { AppError, ERRORS, type ErrorCode } from '../errors.js';
 import type { Progress } from './progress.js';
 
 /** A running server that owns DATA_DIR, and the admin key to send it work with. */
@@ -12,6 +13,8 @@ export interface RunningServer {
   key: string;
   /** Where the server's imports may read (absent from a server that did not say). */
   importRoots?: string[];
+  /** The user the server runs as (the owner of the lock file it wrote). */
+  uid?: number;
 }
 
 /**
@@ -25,7 +28,16 @@ export function runningServer(config: Pick<Config, 'DATABASE_URL' | 'REDIS_URL' 
   const holder = liveLockHolder(config.DATA_DIR);
   if (!holder?.url) return null;
   const key = config.API_KEYS.find((k) => k.scope === 'admin')?.key ?? readKeyFile(path.join(config.DATA_DIR, 'admin.key'));
-  return key ? { url: holder.url, pid: holder.pid, key, ...(holder.importRoots ? { importRoots: holder.importRoots } : {}) } : null;
+  if (!key) return null;
+  return { url: holder.url, pid: holder.pid, key, uid: ownerOf(path.join(config.DATA_DIR, LOCK_FILE)), ...(holder.importRoots ? { importRoots: holder.importRoots } : {}) };
+}
+
+function ownerOf(file: string): number | undefined {
+  try {
+    return statSync(file).uid;
+  } catch {
+    return undefined;
+  }
 }
 
 function readKeyFile(file: string): string | null {
@@ -47,31 +59,73 @@ interface JobView {
   error: string | null;
 }
 
+/** The server answered a request with an error: its status, and its error code when it sent the error shape. */
+class ServerAnswerError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
 async function call(server: RunningServer, method: 'GET' | 'POST', route: string, body?: unknown): Promise<unknown> {
   const res = await fetch(new URL(route, server.url), {
     method,
     headers: { authorization: `Bearer ${server.key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  const json = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
-  if (!res.ok) throw new Error(`the server at ${server.url} answered ${res.status}: ${json?.error?.message ?? res.statusText}`);
+  const json = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
+  if (!res.ok) throw new ServerAnswerError(`the server at ${server.url} answered ${res.status}: ${json?.error?.message ?? res.statusText}`, res.status, json?.error?.code);
   return json;
 }
 
 /**
+ * A job the server accepted but this command could not follow to its end (the server stopped answering): it may
+ * still be running there, so what it reads must stay.
+ */
+export class JobNotFollowedError extends Error {}
+
+/** How long a submitted job is followed through failed polls (a server restarting, a moment of overload). */
+const FOLLOW_RETRY_MS = 60_000;
+
+/**
  * Submits a job to the running server (POST `jobsRoute`) and follows it (GET `jobsRoute/:id`) with the
- * same progress display as a local run, until it succeeds or fails. Returns the finished job.
+ * same progress display as a local run, until it succeeds or fails. Returns the finished job. A refusal
+ * of the submit (4xx) is thrown as an AppError with the server's code where it is one of ours; the
+ * progress display is stopped on every failure, so nothing keeps the command alive.
  */
 export async function runJobOnServer(
   server: RunningServer,
   jobsRoute: string,
   body: unknown,
   progress: Progress,
-  opts: { pollMs?: number } = {},
+  opts: { pollMs?: number; retryMs?: number } = {},
 ): Promise<JobView> {
-  const { jobId } = (await call(server, 'POST', jobsRoute, body)) as { jobId: string };
+  let jobId: string;
+  try {
+    ({ jobId } = (await call(server, 'POST', jobsRoute, body)) as { jobId: string });
+  } catch (err) {
+    progress.stop('failed');
+    if (err instanceof ServerAnswerError && err.status < 500 && err.code && Object.hasOwn(ERRORS, err.code)) throw new AppError(err.code as ErrorCode, err.message);
+    throw err;
+  }
+  let failingSince: number | null = null;
   for (;;) {
-    const job = (await call(server, 'GET', `${jobsRoute}/${encodeURIComponent(jobId)}`)) as JobView;
+    let job: JobView;
+    try {
+      job = (await call(server, 'GET', `${jobsRoute}/${encodeURIComponent(jobId)}`)) as JobView;
+      failingSince = null;
+    } catch (err) {
+      failingSince ??= Date.now();
+      if (Date.now() - failingSince > (opts.retryMs ?? FOLLOW_RETRY_MS)) {
+        progress.stop('failed');
+        throw new JobNotFollowedError(`job ${jobId} was accepted by the server at ${server.url}, but following it failed: ${(err as Error).message}; see ${jobsRoute}/${jobId}`);
+      }
+      await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
+      continue;
+    }
     progress.update(job.progress, job.status === 'queued' ? 'queued' : (job.step ?? ''));
     if (job.status === 'succeeded' || job.status === 'failed') return job;
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
@@ -103,20 +157,31 @@ export async function withPathForServer<T>(server: RunningServer, local: string,
   const root = roots[0];
   removeStaleCopies(root);
   const stage = path.join(root, `${STAGED_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`);
-  const copy = path.join(stage, path.basename(abs));
+  // The name as given (a link named shop.csv.gz keeps its name, which the format check reads).
+  const copy = path.join(stage, path.basename(path.resolve(local)));
   try {
     say(`The server reads imports only under ${root}: copying ${local} there for it.`);
     mkdirSync(stage, { recursive: true });
-    cpSync(abs, copy, { recursive: true });
-    readableByAll(stage);
+    // Links are copied as what they point to: a link kept as a link would let the server read outside its roots.
+    cpSync(abs, copy, { recursive: true, dereference: true });
+    // A server running as another user must be able to read the copy; one running as this user reads it as it is.
+    if (server.uid !== undefined && server.uid !== process.getuid?.()) readableByAll(stage);
   } catch (err) {
     removeQuietly(stage);
     throw new Error(`could not copy ${local} under ${root}, where the server reads imports: ${(err as Error).message}`);
   }
+  let keep = false;
   try {
     return await work(copy);
+  } catch (err) {
+    // The job may still be reading it: the next command's sweep removes it after a day.
+    if (err instanceof JobNotFollowedError) {
+      keep = true;
+      say(`The copy stays at ${copy} while the job may still read it.`);
+    }
+    throw err;
   } finally {
-    rmSync(stage, { recursive: true, force: true });
+    if (!keep) rmSync(stage, { recursive: true, force: true });
   }
 }
 
@@ -130,7 +195,7 @@ function removeQuietly(p: string): void {
 
 /** The server may run as another user: the copy is readable (and its directories listable) by everyone. */
 function readableByAll(p: string): void {
-  if (statSync(p).isDirectory()) {
+  if (lstatSync(p).isDirectory()) {
     chmodSync(p, 0o755);
     for (const name of readdirSync(p)) readableByAll(path.join(p, name));
   } else chmodSync(p, 0o644);

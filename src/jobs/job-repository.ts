@@ -105,7 +105,7 @@ export function createJobRepository(db: Db) {
     /** Newest first, optionally of one type; `offset` skips that many. */
     async list(opts: { type?: string; limit?: number; offset?: number } = {}): Promise<JobRecord[]> {
       const { rows } = await db.query(
-        'SELECT * FROM jobs WHERE ($1::text IS NULL OR type = $1) ORDER BY created_at DESC, id LIMIT $2 OFFSET $3',
+        'SELECT * FROM jobs WHERE ($1::text IS NULL OR type = $1) ORDER BY seq DESC LIMIT $2 OFFSET $3',
         [opts.type ?? null, opts.limit ?? 50, opts.offset ?? 0],
       );
       return rows.map(toJob);
@@ -120,7 +120,7 @@ export function createJobRepository(db: Db) {
       const { rows } = await db.query(
         `UPDATE jobs SET status = 'running', worker_id = $2, started_at = now(), heartbeat_at = now()
          WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND type = ANY($1::text[])
-                     ORDER BY created_at, id FOR UPDATE SKIP LOCKED LIMIT 1)
+                     ORDER BY seq FOR UPDATE SKIP LOCKED LIMIT 1)
            AND status = 'queued'
          RETURNING *`,
         [types, workerId],

@@ -103,9 +103,16 @@ describe('CLI commands while the server owns DATA_DIR', () => {
     const noFactors = path.join(root, 'downloads', 'no-factors');
     mkdirSync(noFactors);
     const factors = await cli('src/cli/import-command.ts', 'factors', noFactors);
-    expect(factors.code).toBe(1);
-    expect(factors.stderr).toMatch(/answered 422: .*no-factors: no item factors/);
+    // Refused by the server as a local run refuses it: exit 2 with its message.
+    expect(factors.code).toBe(2);
+    expect(factors.stderr).toMatch(/^error: the server at .* answered 422: .*no-factors: no item factors/m);
     expect(readdirSync(path.join(dataDir, 'imports')).filter((n) => n.startsWith('.cli-import-'))).toEqual([]);
+  }, SLOW);
+
+  it('When npm run evaluate asks for a cutoff after every purchase, Then the server refuses it and the command exits 2 with its message', async () => {
+    const res = await cli('src/cli/evaluate-command.ts', '--cutoff', '2030-01-01');
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/^error: the server at .* answered 422: no purchases at or after the cutoff 2030-01-01T00:00:00.000Z .*nothing to test on/m);
   }, SLOW);
 
   it('When a command without a hand-off (tune) is run, Then it is refused with a message naming the server', async () => {

@@ -144,7 +144,14 @@ for (const backend of DB_BACKENDS) {
         expect(res.statusCode).toBe(422);
         expect(res.json().error).toMatchObject({ code: 'UNPROCESSABLE', message: expect.stringMatching(message), details: [{ path: 'split.cutoff' }] });
       }
+      // At the bounds: a cutoff at the first purchase leaves nothing before it, one just after the last nothing at or after it.
+      const { firstPurchase, lastPurchase } = (await t.app.inject({ url: '/v1/overview', headers: auth('admin') })).json().counts;
+      const justAfterLast = new Date(Date.parse(lastPurchase) + 1).toISOString();
+      for (const cutoff of [firstPurchase, justAfterLast]) expect((await evaluate(t, { split: { kind: 'temporal', cutoff } })).statusCode, cutoff).toBe(422);
       expect(await jobs()).toBe(queued);
+      // A cutoff at the last purchase tests on that purchase: accepted.
+      const atLast = await evaluateToEnd(t, { split: { kind: 'temporal', cutoff: lastPurchase } });
+      expect(atLast.error ?? '').not.toMatch(/no purchases/);
     });
 
     it('When an evaluation is unknown or the key is not admin, Then 404 and 403', async () => {

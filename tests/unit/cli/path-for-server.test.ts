@@ -1,14 +1,18 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { withPathForServer, type RunningServer } from '../../../src/cli/server-handoff.js';
+import { JobNotFollowedError, runJobOnServer, withPathForServer, type RunningServer } from '../../../src/cli/server-handoff.js';
+import { AppError } from '../../../src/errors.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'recsvc-path-for-server-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const imports = path.join(dir, 'data', 'imports');
-const server = (importRoots?: string[]): RunningServer => ({ url: 'http://127.0.0.1:1', pid: 1, key: 'k', ...(importRoots ? { importRoots } : {}) });
+const me = process.getuid!();
+const server = (importRoots?: string[], uid = me): RunningServer => ({ url: 'http://127.0.0.1:1', pid: 1, key: 'k', uid, ...(importRoots ? { importRoots } : {}) });
 const said: string[] = [];
 const say = (line: string) => said.push(line);
 
@@ -20,7 +24,7 @@ describe('a local path handed to the server that owns the data', () => {
     expect(said).toEqual([]);
   });
 
-  it('When the path is elsewhere, Then the server reads a copy under the first root, readable by others, gone when the work ends, even when it fails', async () => {
+  it('When the path is elsewhere, Then the server reads a copy under the first root, private as the original, gone when the work ends, even when it fails', async () => {
     const file = path.join(dir, 'export.csv.gz');
     writeFileSync(file, 'bytes', { mode: 0o600 });
     let seen = '';
@@ -29,12 +33,46 @@ describe('a local path handed to the server that owns the data', () => {
       expect(path.dirname(path.dirname(p))).toBe(imports);
       expect(path.basename(p)).toBe('export.csv.gz'); // the name (and so the format check by extension) is kept
       expect(readFileSync(p, 'utf8')).toBe('bytes');
-      expect(statSync(p).mode & 0o777).toBe(0o644);
+      // The server runs as this user: the copy need not be readable by anyone else.
+      expect(statSync(p).mode & 0o777).toBe(0o600);
       throw new Error('the server refused');
     }, say);
     await expect(failed).rejects.toThrow('the server refused');
     expect(existsSync(path.dirname(seen))).toBe(false);
     expect(said).toEqual([`The server reads imports only under ${imports}: copying ${file} there for it.`]);
+  });
+
+  it('When the server runs as another user and the directory holds links, Then the copy holds what they point to, readable by it, and the originals keep their modes', async () => {
+    const originals = path.join(dir, 'originals');
+    mkdirSync(originals);
+    writeFileSync(path.join(originals, 'events.csv'), 'user_id,item_id\n', { mode: 0o600 });
+    const shop = path.join(dir, 'linked-shop');
+    mkdirSync(shop);
+    symlinkSync('../originals/events.csv', path.join(shop, 'events.csv'));
+    // A link to the file under a name of its own: the copy keeps the name given, not the target's.
+    symlinkSync(path.join(originals, 'events.csv'), path.join(dir, 'shop.csv.gz'));
+    await withPathForServer(server([imports], me + 1), shop, async (p) => {
+      const copied = path.join(p, 'events.csv');
+      expect(lstatSync(copied).isSymbolicLink()).toBe(false);
+      expect(readFileSync(copied, 'utf8')).toBe('user_id,item_id\n');
+      expect(statSync(copied).mode & 0o777).toBe(0o644);
+      expect(statSync(p).mode & 0o777).toBe(0o755);
+    }, say);
+    expect(await withPathForServer(server([imports]), path.join(dir, 'shop.csv.gz'), async (p) => path.basename(p), say)).toBe('shop.csv.gz');
+    expect(statSync(path.join(originals, 'events.csv')).mode & 0o777).toBe(0o600);
+  });
+
+  it('When the job was accepted but could not be followed, Then the copy stays for the job and the command says where', async () => {
+    said.length = 0;
+    let seen = '';
+    const lost = withPathForServer(server([imports]), path.join(dir, 'export.csv.gz'), async (p) => {
+      seen = p;
+      throw new JobNotFollowedError('the server stopped answering');
+    }, say);
+    await expect(lost).rejects.toThrow('the server stopped answering');
+    expect(existsSync(seen)).toBe(true);
+    expect(said.at(-1)).toBe(`The copy stays at ${seen} while the job may still read it.`);
+    rmSync(path.dirname(seen), { recursive: true });
   });
 
   it('When an earlier copy was left for more than a day (its command was stopped), Then the next one removes it', async () => {
@@ -54,5 +92,55 @@ describe('a local path handed to the server that owns the data', () => {
     writeFileSync(notADir, '');
     const work = async () => 'never';
     await expect(withPathForServer(server([notADir]), path.join(dir, 'more.csv'), work, say)).rejects.toThrow(`could not copy ${path.join(dir, 'more.csv')} under ${notADir}, where the server reads imports`);
+  });
+});
+
+describe('a job handed to the server', () => {
+  let http: Server;
+  let answer: (url: string, method: string) => [number, unknown] = () => [500, {}];
+  let url = '';
+  afterAll(() => http?.close());
+  const progress = () => {
+    const seen = { stopped: '' as string | undefined, updates: 0 };
+    return { seen, progress: { update: () => void seen.updates++, stop: (outcome?: 'done' | 'failed') => void (seen.stopped = outcome ?? 'done') } };
+  };
+  const start = async () => {
+    http = createServer((req, res) => {
+      const [status, body] = answer(req.url!, req.method!);
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  };
+
+  it('When the server refuses the submit, Then its error comes back as ours (code and status) and the progress display is stopped', async () => {
+    await start();
+    answer = () => [422, { error: { code: 'UNPROCESSABLE', message: 'no purchases at or after the cutoff' } }];
+    const { seen, progress: p } = progress();
+    const refused = await runJobOnServer({ url, pid: 1, key: 'k' }, '/v1/evaluations', {}, p).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(AppError);
+    expect(refused).toMatchObject({ code: 'UNPROCESSABLE', status: 422, message: expect.stringContaining('answered 422: no purchases at or after the cutoff') });
+    expect(seen.stopped).toBe('failed');
+  });
+
+  it('When polls fail for a while after the submit, Then they are retried, and past the limit the job is reported as not followed', async () => {
+    let polls = 0;
+    answer = (u, method) => {
+      if (method === 'POST') return [202, { jobId: 'j1' }];
+      polls++;
+      return polls <= 2 ? [503, { error: { code: 'UNAVAILABLE', message: 'restarting' } }] : [200, { id: 'j1', status: 'succeeded', progress: 1, step: null, error: null }];
+    };
+    const { seen, progress: p } = progress();
+    const job = await runJobOnServer({ url, pid: 1, key: 'k' }, '/v1/imports', {}, p, { pollMs: 5, retryMs: 5_000 });
+    expect(job.status).toBe('succeeded');
+    expect(polls).toBe(3);
+    expect(seen.stopped).toBe('');
+
+    answer = (u, method) => (method === 'POST' ? [202, { jobId: 'j2' }] : [503, { error: { code: 'UNAVAILABLE', message: 'gone' } }]);
+    const second = progress();
+    const lost = await runJobOnServer({ url, pid: 1, key: 'k' }, '/v1/imports', {}, second.progress, { pollMs: 5, retryMs: 50 }).catch((e: unknown) => e);
+    expect(lost).toBeInstanceOf(JobNotFollowedError);
+    expect((lost as Error).message).toMatch(/job j2 was accepted .* following it failed: .*answered 503: gone; see \/v1\/imports\/j2/);
+    expect(second.seen.stopped).toBe('failed');
   });
 });
