@@ -33,6 +33,8 @@ export function parseImportArgs(args: string[]): { format: ImportFormat; path: s
   const isDir = statSync(path).isDirectory();
   if (format === 'generic' && !isDir) throw new UsageError(`${path} is a file: the generic format is a directory`);
   if (format === 'online-retail' && isDir) throw new UsageError(`${path} is a directory: online-retail takes one .csv or .csv.gz file`);
+  // As the API (and so a running server) requires: an .xlsx must be exported as CSV first.
+  if (format === 'online-retail' && !/\.csv(\.gz)?$/i.test(path)) throw new UsageError(`${path}: online-retail takes a .csv or .csv.gz file (export a spreadsheet as CSV first)`);
   return { format: format as ImportFormat, path };
 }
 

@@ -33,6 +33,10 @@ describe('npm run import', () => {
     expect(() => parseImportArgs(['generic', aFile])).toThrow('the generic format is a directory');
     expect(() => parseImportArgs(['online-retail', dir])).toThrow('online-retail takes one .csv or .csv.gz file');
     expect(() => parseImportArgs(['online-retail', aFile, 'more'])).toThrow('unexpected argument "more"');
+    const workbook = path.join(dir, 'Online Retail.xlsx');
+    writeFileSync(workbook, 'PK');
+    expect(() => parseImportArgs(['online-retail', workbook])).toThrow('online-retail takes a .csv or .csv.gz file (export a spreadsheet as CSV first)');
+    expect(parseImportArgs(['online-retail', aFile])).toEqual({ format: 'online-retail', path: aFile });
     expect(parseImportArgs(['generic', dir])).toEqual({ format: 'generic', path: dir });
   });
 
