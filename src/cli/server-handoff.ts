@@ -147,8 +147,9 @@ const real = (p: string) => {
 /**
  * Runs `work` with a path the server may read for the local file or directory `local`: `local` itself when it lies
  * under one of the server's import roots (or the server did not say where they are), else a copy of it under the
- * first root, made with this user's rights as a local import would read it, readable by the server, and removed
- * when `work` ends. The server refuses paths outside its roots (IMPORT_ROOTS guards its HTTP API).
+ * first root, made with this user's rights as a local import would read it (readable by others only when the server
+ * runs as another user), and removed when `work` ends, unless the job could not be followed to its end. The server
+ * refuses paths outside its roots (IMPORT_ROOTS guards its HTTP API).
  */
 export async function withPathForServer<T>(server: RunningServer, local: string, work: (serverPath: string) => Promise<T>, say: (line: string) => void = console.log): Promise<T> {
   const abs = real(local);
