@@ -108,7 +108,10 @@ export async function runJobOnServer(
     ({ jobId } = (await call(server, 'POST', jobsRoute, body)) as { jobId: string });
   } catch (err) {
     progress.stop('failed');
-    if (err instanceof ServerAnswerError && err.status < 500 && err.code && Object.hasOwn(ERRORS, err.code)) throw new AppError(err.code as ErrorCode, err.message);
+    if (err instanceof ServerAnswerError && err.status < 500) {
+      // A 4xx without our error shape (a proxy's) still refuses the request.
+      throw new AppError(err.code && Object.hasOwn(ERRORS, err.code) ? (err.code as ErrorCode) : 'UNPROCESSABLE', err.message);
+    }
     throw err;
   }
   let failingSince: number | null = null;
@@ -119,7 +122,9 @@ export async function runJobOnServer(
       failingSince = null;
     } catch (err) {
       failingSince ??= Date.now();
-      if (Date.now() - failingSince > (opts.retryMs ?? FOLLOW_RETRY_MS)) {
+      // A 4xx (the key or the job gone) will not pass by waiting; a 5xx or a dropped connection may.
+      const lasting = err instanceof ServerAnswerError && err.status < 500;
+      if (lasting || Date.now() - failingSince > (opts.retryMs ?? FOLLOW_RETRY_MS)) {
         progress.stop('failed');
         throw new JobNotFollowedError(`job ${jobId} was accepted by the server at ${server.url}, but following it failed: ${(err as Error).message}; see ${jobsRoute}/${jobId}`);
       }

@@ -23,8 +23,11 @@ function tableStorage(db: Db): UmzugStorage {
   };
 }
 
-/** Applies every pending SQL file of src/data/migrations in name order, each in its own transaction. */
-export async function migrate(db: Db): Promise<string[]> {
+/**
+ * Applies every pending SQL file of src/data/migrations in name order, each in its own transaction; with `to`, only
+ * up to and including that file (tests of a later migration on the data an earlier schema held).
+ */
+export async function migrate(db: Db, opts: { to?: string } = {}): Promise<string[]> {
   const files = readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql')).sort();
   const umzug = new Umzug({
     migrations: files.map((name) => ({
@@ -34,6 +37,6 @@ export async function migrate(db: Db): Promise<string[]> {
     storage: tableStorage(db),
     logger: undefined,
   });
-  const applied = await umzug.up();
+  const applied = await umzug.up(opts.to ? { to: opts.to } : {});
   return applied.map((m) => m.name);
 }

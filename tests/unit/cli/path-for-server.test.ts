@@ -142,5 +142,19 @@ describe('a job handed to the server', () => {
     expect(lost).toBeInstanceOf(JobNotFollowedError);
     expect((lost as Error).message).toMatch(/job j2 was accepted .* following it failed: .*answered 503: gone; see \/v1\/imports\/j2/);
     expect(second.seen.stopped).toBe('failed');
+
+    // A 4xx on a poll (the job or the key gone) is not waited out.
+    polls = 0;
+    answer = (u, method) => (method === 'POST' ? [202, { jobId: 'j3' }] : (polls++, [404, { error: { code: 'NOT_FOUND', message: 'gone' } }]));
+    const third = await runJobOnServer({ url, pid: 1, key: 'k' }, '/v1/imports', {}, progress().progress, { pollMs: 5, retryMs: 60_000 }).catch((e: unknown) => e);
+    expect(third).toBeInstanceOf(JobNotFollowedError);
+    expect(polls).toBe(1);
+  });
+
+  it('When a 4xx comes without our error shape (a proxy in between), Then it is still a refusal', async () => {
+    answer = () => [400, 'bad request'];
+    const refused = await runJobOnServer({ url, pid: 1, key: 'k' }, '/v1/imports', {}, progress().progress).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(AppError);
+    expect((refused as AppError).status).toBeLessThan(500);
   });
 });

@@ -1,0 +1,54 @@
+import { PGlite } from '@electric-sql/pglite';
+import { describe, expect, it } from 'vitest';
+import { createPgDb, pgliteDb, type Db } from '../../../src/data/db.js';
+import { migrate } from '../../../src/data/migrate.js';
+import { POSTGRES_URL, randomPrefix, serviceAvailable } from '../../helpers/services.js';
+
+/** A database at the schema of migration `to` on each backend; `done` drops what it made. */
+const BACKENDS: { name: string; available: () => Promise<boolean>; open: () => Promise<{ db: Db; done: () => Promise<void> }> }[] = [
+  {
+    name: 'postgres',
+    available: () => serviceAvailable(POSTGRES_URL),
+    open: async () => {
+      const schema = randomPrefix('m');
+      const admin = createPgDb(POSTGRES_URL, { max: 1 });
+      await admin.exec(`CREATE SCHEMA ${schema}`);
+      const db = createPgDb(POSTGRES_URL, { max: 2, schema });
+      return { db, done: async () => (await db.close(), await admin.exec(`DROP SCHEMA ${schema} CASCADE`), await admin.close()) };
+    },
+  },
+  {
+    name: 'pglite',
+    available: async () => true,
+    // A fresh instance, not the test helper's migrated snapshot: this test starts from an older schema.
+    open: async () => {
+      const db = pgliteDb(await PGlite.create());
+      return { db, done: () => db.close() };
+    },
+  },
+];
+
+for (const backend of BACKENDS) {
+  describe.skipIf(!(await backend.available()))(`migrations on ${backend.name}`, () => {
+    it('When jobs stored before 008 were updated after they were made, Then 008 numbers them in the order they were made, and new jobs come after', async () => {
+      const { db, done } = await backend.open();
+      try {
+        await migrate(db, { to: '007_interaction_events.sql' });
+        for (const [id, at] of [['a', '2026-01-01T00:00:01Z'], ['b', '2026-01-01T00:00:02Z'], ['c', '2026-01-01T00:00:03Z']]) {
+          await db.query(`INSERT INTO jobs (id, type, status, created_at) VALUES ($1, 'train', 'queued', $2)`, [id, at]);
+        }
+        // Updates move a row on disk: the oldest job is now stored last.
+        await db.query(`UPDATE jobs SET status = 'running', progress = 0.5 WHERE id = 'a'`);
+        await db.query(`UPDATE jobs SET progress = 0.6 WHERE id = 'a'`);
+        expect(await migrate(db)).toEqual(['008_job_order.sql']);
+        const { rows } = await db.query<{ id: string; seq: string }>('SELECT id, seq FROM jobs ORDER BY seq');
+        expect(rows.map((r) => r.id)).toEqual(['a', 'b', 'c']);
+        await db.query(`INSERT INTO jobs (id, type, status) VALUES ('d', 'train', 'queued')`);
+        const { rows: last } = await db.query<{ id: string }>('SELECT id FROM jobs ORDER BY seq DESC LIMIT 1');
+        expect(last[0].id).toBe('d');
+      } finally {
+        await done();
+      }
+    });
+  });
+}
