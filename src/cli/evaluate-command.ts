@@ -118,7 +118,8 @@ async function main(args: string[]): Promise<number> {
     try {
       params = await evaluations.prepare(parsed.request);
     } catch (err) {
-      if (!(err instanceof AppError) || err.status !== 422) throw err;
+      // Refused as the API would refuse it (a 4xx): the message and the usage, exit 2, as a server's refusal exits.
+      if (!(err instanceof AppError) || err.status >= 500) throw err;
       console.error(`error: ${err.message}\n\n${USAGE.split('\n')[0]}`);
       return 2;
     }

@@ -100,6 +100,10 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('npm run evaluate on Po
     const recipe = await cli(['--cutoff', '2011-06-01', '--recipe', 'nope']);
     expect(recipe.code).toBe(2);
     expect(recipe.stderr).toMatch(/unknown recipe "nope"[\s\S]*Usage: npm run evaluate/);
+    // A cutoff after every purchase is refused as the API refuses it, and as a running server's refusal exits.
+    const late = await cli(['--cutoff', '2030-01-01']);
+    expect(late.code).toBe(2);
+    expect(late.stderr).toMatch(/no purchases at or after the cutoff 2030-01-01T00:00:00.000Z[\s\S]*nothing to test on[\s\S]*Usage: npm run evaluate/);
     expect((await createReportRepository(testDb.db).list({ limit: 10, offset: 0 })).total).toBe(1);
   });
 });
