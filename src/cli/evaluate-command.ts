@@ -13,8 +13,8 @@ import { createJobRunner } from '../jobs/job-runner.js';
 import { JOB_TYPES } from '../jobs/job-types.js';
 import { createProgress } from './progress.js';
 import { parseCommandLine, runCli, UsageError } from './run-cli.js';
-import { runJobOnServer, runningServer } from './server-handoff.js';
-import { refused } from './job-command.js';
+import { runningServer } from './server-handoff.js';
+import { jobOnServer } from './job-command.js';
 import type { EvaluationReport } from '../evaluation/evaluation-report.js';
 
 const USAGE = `Usage: npm run evaluate -- --cutoff DATE [options]
@@ -88,10 +88,9 @@ async function main(args: string[]): Promise<number> {
   // A server owns the embedded data: the evaluation runs there, followed here.
   const server = runningServer(config);
   if (server) {
-    console.log(`The server at ${server.url} (pid ${server.pid}) owns the data: evaluating there.`);
-    const progress = createProgress('evaluate');
-    const job = await runJobOnServer(server, '/v1/evaluations', parsed.request, progress).catch((err: unknown) => refused(err));
-    if (typeof job === 'number') return job;
+    const handed = await jobOnServer(server, { label: 'evaluate', there: 'evaluating there', route: '/v1/evaluations', body: parsed.request });
+    if (typeof handed === 'number') return handed;
+    const { progress, job } = handed;
     if (job.status !== 'succeeded' || !job.report) {
       progress.stop('failed');
       console.error(`error: ${job.error ?? 'the evaluation did not finish'}`);

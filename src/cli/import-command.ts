@@ -4,9 +4,9 @@ import { openDatabase } from '../data/open-database.js';
 import { IMPORT_FORMATS, runImport, type ImportFormat, type ImportReport } from '../data/importers/run-import.js';
 import { createProgress } from './progress.js';
 import { parseCommandLine, runCli, UsageError } from './run-cli.js';
-import { runJobOnServer, runningServer, withPathForServer } from './server-handoff.js';
+import { runningServer } from './server-handoff.js';
 import { importFactors, parseFactorArgs } from './import-factors.js';
-import { refused } from './job-command.js';
+import { finishJob, jobOnServer } from './job-command.js';
 
 const USAGE = `Usage: npm run import -- <format> <path>
 
@@ -72,22 +72,8 @@ async function main(args: string[]): Promise<number> {
   // A server owns the embedded data: the import runs there (the file is read by the server), followed here.
   const server = runningServer(config);
   if (server) {
-    console.log(`The server at ${server.url} (pid ${server.pid}) owns the data: importing there.`);
-    // The progress display starts once a copy the server may read (if one is needed) is made and announced.
-    const handed = await withPathForServer(server, request.path, async (serverPath) => {
-      const progress = createProgress(`import ${request.format}`);
-      return { progress, job: await runJobOnServer(server, '/v1/imports', { format: request.format, path: serverPath }, progress) };
-    }).catch((err: unknown) => refused(err));
-    if (typeof handed === 'number') return handed;
-    const { progress, job } = handed;
-    if (job.status !== 'succeeded') {
-      progress.stop('failed');
-      console.error(`error: import job ${job.id} failed: ${job.error}`);
-      return 1;
-    }
-    progress.stop();
-    console.log(formatReport(job.result as ImportReport));
-    return 0;
+    const handed = await jobOnServer(server, { label: `import ${request.format}`, there: 'importing there', route: '/v1/imports', body: { format: request.format }, localPath: request.path });
+    return typeof handed === 'number' ? handed : finishJob(handed.progress, 'import', handed.job, (result) => console.log(formatReport(result as ImportReport)));
   }
   const db = await openDatabase(config);
   try {

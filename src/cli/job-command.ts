@@ -9,7 +9,7 @@ import { createServices, type Services } from '../services.js';
 import { createModelStore } from '../store/create-model-store.js';
 import type { ModelStore } from '../store/model-store.js';
 import { createProgress, type Progress } from './progress.js';
-import { runJobOnServer, runningServer, withPathForServer } from './server-handoff.js';
+import { runJobOnServer, runningServer, withPathForServer, type RunningServer } from './server-handoff.js';
 
 /**
  * Opens the database and model store the configuration names, runs `work` with them and closes both,
@@ -57,7 +57,7 @@ export interface JobCommand {
   type: JobType;
   /** The server's jobs route (POST to submit, GET /:id to follow) and the body sent there. */
   route: string;
-  body: Record<string, unknown>;
+  body: object;
   /** When `body.path` names a local file or directory the server is to read (see withPathForServer). */
   localPath?: string;
   /**
@@ -79,18 +79,8 @@ export interface JobCommand {
 export async function runJobCommand(config: Config, cmd: JobCommand): Promise<number> {
   const server = runningServer(config);
   if (server) {
-    console.log(`The server at ${server.url} (pid ${server.pid}) owns the data: ${cmd.there}.`);
-    // The progress display starts once a copy the server may read (if one is needed) is made and announced.
-    const submit = async (body: Record<string, unknown>) => {
-      const progress = createProgress(cmd.label);
-      return { progress, job: await runJobOnServer(server, cmd.route, body, progress) };
-    };
-    try {
-      const { progress, job } = cmd.localPath ? await withPathForServer(server, cmd.localPath, (serverPath) => submit({ ...cmd.body, path: serverPath })) : await submit(cmd.body);
-      return finishJob(progress, cmd.what, job, cmd.print);
-    } catch (err) {
-      return refused(err);
-    }
+    const handed = await jobOnServer(server, cmd);
+    return typeof handed === 'number' ? handed : finishJob(handed.progress, cmd.what, handed.job, cmd.print);
   }
   // Only for a run here: a server checks the request itself, with its own rights.
   try {
@@ -130,6 +120,27 @@ export async function runJobCommand(config: Config, cmd: JobCommand): Promise<nu
     await runner.runHeld(job);
     return finishJob(progress, cmd.what, (await services.jobs.get(job.id))!, cmd.print);
   });
+}
+
+/**
+ * Hands a job to the server that owns the data (`body.path` replaced by a copy of `localPath` the server may read,
+ * when it needs one) and follows it: the finished job with its progress display, or the exit code of a refusal.
+ */
+export async function jobOnServer(
+  server: RunningServer,
+  cmd: Pick<JobCommand, 'label' | 'there' | 'route' | 'localPath'> & { body: object },
+): Promise<{ progress: Progress; job: Awaited<ReturnType<typeof runJobOnServer>> } | number> {
+  console.log(`The server at ${server.url} (pid ${server.pid}) owns the data: ${cmd.there}.`);
+  // The progress display starts once a copy the server may read (if one is needed) is made and announced.
+  const submit = async (body: object) => {
+    const progress = createProgress(cmd.label);
+    return { progress, job: await runJobOnServer(server, cmd.route, body, progress) };
+  };
+  try {
+    return cmd.localPath ? await withPathForServer(server, cmd.localPath, (serverPath) => submit({ ...cmd.body, path: serverPath })) : await submit(cmd.body);
+  } catch (err) {
+    return refused(err);
+  }
 }
 
 /**

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, cpSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, cpSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config.js';
 import { LOCK_FILE, liveLockHolder } from '../data/data-dir-lock.js';
+import { realPathOf, underImportRoots } from '../data/import-roots.js';
 import { AppError, ERRORS, type ErrorCode } from '../errors.js';
 import type { Progress } from './progress.js';
 
@@ -141,14 +142,6 @@ export async function runJobOnServer(
 const STAGED_STALE_MS = 24 * 3600_000;
 const STAGED_PREFIX = '.cli-import-';
 
-const real = (p: string) => {
-  try {
-    return realpathSync(p);
-  } catch {
-    return path.resolve(p);
-  }
-};
-
 /**
  * Runs `work` with a path the server may read for the local file or directory `local`: `local` itself when it lies
  * under one of the server's import roots (or the server did not say where they are), else a copy of it under the
@@ -157,9 +150,10 @@ const real = (p: string) => {
  * refuses paths outside its roots (IMPORT_ROOTS guards its HTTP API).
  */
 export async function withPathForServer<T>(server: RunningServer, local: string, work: (serverPath: string) => Promise<T>, say: (line: string) => void = console.log): Promise<T> {
-  const abs = real(local);
+  const abs = realPathOf(local);
   const roots = server.importRoots;
-  if (!roots || roots.length === 0 || roots.map(real).some((r) => abs === r || abs.startsWith(r + path.sep))) return work(abs);
+  // The server's own rule (job-service importablePath), so what passes here passes there.
+  if (!roots || roots.length === 0 || underImportRoots(abs, roots)) return work(abs);
   const root = roots[0];
   removeStaleCopies(root);
   const stage = path.join(root, `${STAGED_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`);

@@ -105,11 +105,13 @@ function checkCutoff(cutoff: string, range: { first: string | null; last: string
 function checkData(rows: PurchaseRow[], split: SplitRequest): void {
   if (rows.length === 0) throw new Error('no purchases are stored: nothing to evaluate');
   if (split.kind !== 'temporal') return;
-  const cutoff = Date.parse(split.cutoff);
-  let before = 0;
-  for (const r of rows) if (r.ts < cutoff) before++;
-  if (before === 0) throw new Error(`no purchases before the cutoff ${split.cutoff}: nothing to train on`);
-  if (before === rows.length) throw new Error(`no purchases at or after the cutoff ${split.cutoff}: nothing to test on`);
+  let first = Infinity;
+  let last = -Infinity;
+  for (const r of rows) {
+    if (r.ts < first) first = r.ts;
+    if (r.ts > last) last = r.ts;
+  }
+  checkCutoff(split.cutoff, { first: new Date(first).toISOString(), last: new Date(last).toISOString() });
 }
 
 /**

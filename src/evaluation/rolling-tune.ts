@@ -234,7 +234,8 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
     // a few items must not beat a blend that was forbidden to.
     // As in the search, the requirement is on the pooled coverage; accuracy is per fold.
     const judged = (perFold: BlendScores[]) => {
-      const shortfall = objective(pooled(perFold)) - objective(pooled(perFold), opts.minCoverage ?? 0, opts.coveragePenalty);
+      const all = pooled(perFold);
+      const shortfall = objective(all) - objective(all, opts.minCoverage ?? 0, opts.coveragePenalty);
       return perFold.map((s) => objective(s) - shortfall);
     };
     // Both modes, for the judgement and the report (each search scored only the mode it judged).

@@ -1,11 +1,11 @@
 import { constants } from 'node:fs';
-import { access, stat, realpath } from 'node:fs/promises';
-import path from 'node:path';
+import { access, stat } from 'node:fs/promises';
 import { AppError } from '../errors.js';
 import { resolveRecipe } from '../training/train-model.js';
 import type { FactorImportJobParams, ImportJobParams, TrainJobParams } from './job-handlers.js';
 import type { ExportRequest } from '../exports/export-request.js';
 import { inspectFactorDir } from '../data/importers/factor-files.js';
+import { realPathOf, underImportRoots } from '../data/import-roots.js';
 import { alsSourceOf } from '../training/factor-source.js';
 import type { EnqueueOptions, JobRecord, JobRepository } from './job-repository.js';
 import { JOB_TYPES, TRAINING_EXCLUSIVE_KEY, type JobType } from './job-types.js';
@@ -32,14 +32,8 @@ const unprocessable = (field: string, message: string) => new AppError('UNPROCES
 /** Resolves and checks the server-side path of an import before a job is queued for it. */
 async function importablePath(request: { path: string; format: ImportJobParams['format'] | 'factors' }, roots?: string[]): Promise<string> {
   // Real paths on both sides: a symbolic link inside an allowed directory must not lead outside it.
-  const real = (p: string) => realpath(p).catch(() => path.resolve(p));
-  const abs = await real(request.path);
-  if (roots) {
-    const allowed = await Promise.all(roots.map(real));
-    if (!allowed.some((r) => abs === r || abs.startsWith(r + path.sep))) {
-      throw unprocessable('path', `${request.path} is outside the directories imports may read`);
-    }
-  }
+  const abs = realPathOf(request.path);
+  if (roots && !underImportRoots(abs, roots)) throw unprocessable('path', `${request.path} is outside the directories imports may read`);
   const info = await stat(abs)
     .then(async (s) => (await access(abs, constants.R_OK), s))
     .catch(() => null);

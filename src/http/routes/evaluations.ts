@@ -2,9 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { notFound } from '../../errors.js';
 import type { EvaluationService } from '../../evaluation/evaluation-service.js';
-import { errors, idParam } from '../schemas/common.js';
+import { errors, idParam, listPaging } from '../schemas/common.js';
 import { jobAccepted } from '../schemas/jobs.js';
-import { evaluationBody, evaluationHistoryQuery, evaluationHistoryResponse, evaluationList, evaluationResponse, reportPaging } from '../schemas/evaluations.js';
+import { evaluationBody, evaluationHistoryQuery, evaluationHistoryResponse, evaluationList, evaluationResponse } from '../schemas/evaluations.js';
 
 export function evaluationRoutes(app: FastifyInstance, deps: { evaluations: EvaluationService }) {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -27,7 +27,7 @@ export function evaluationRoutes(app: FastifyInstance, deps: { evaluations: Eval
 
   r.get('/v1/evaluations', {
     config: { scope: 'admin' },
-    schema: { operationId: 'listEvaluations', tags, summary: 'Stored evaluation reports, newest first', querystring: reportPaging, response: { 200: evaluationList, ...errors(400, 401, 403) } },
+    schema: { operationId: 'listEvaluations', tags, summary: 'Stored evaluation reports, newest first', querystring: listPaging, response: { 200: evaluationList, ...errors(400, 401, 403) } },
     handler: async (req) => ({ ...(await deps.evaluations.list(req.query)), ...req.query }),
   });
 

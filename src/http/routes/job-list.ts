@@ -3,8 +3,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { JobRecord } from '../../jobs/job-repository.js';
 import type { JobService } from '../../jobs/job-service.js';
 import type { JobType } from '../../jobs/job-types.js';
-import { errors } from '../schemas/common.js';
-import { jobList, jobPaging } from '../schemas/jobs.js';
+import { errors, listPaging } from '../schemas/common.js';
+import { jobList } from '../schemas/jobs.js';
 
 /** The job as the API shows it (the holder's worker id stays internal). */
 export const jobView = ({ workerId: _, ...job }: JobRecord) => job;
@@ -17,7 +17,7 @@ export function jobListRoute(app: FastifyInstance, jobService: JobService, route
       operationId: route.operationId,
       tags: [route.tag],
       summary: `${route.what}, newest first, with status, progress and result or error`,
-      querystring: jobPaging,
+      querystring: listPaging,
       response: { 200: jobList, ...errors(400, 401, 403) },
     },
     handler: async (req) => ({ jobs: (await jobService.list(route.type, req.query)).map(jobView), ...req.query }),

@@ -59,7 +59,15 @@ export const attributes = z
   .meta({ maxProperties: MAX_ATTRIBUTES })
   .describe('Free-form attributes (country, region, brand, ...)');
 
-export const paging = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-  offset: z.coerce.number().int().min(0).default(0),
-});
+/** `?limit&offset` of a list: a page of 1..`max` entries (default `byDefault`), after skipping `offset` in the list's order. */
+const pagingOf = (byDefault: number, max: number) =>
+  z.strictObject({
+    limit: z.coerce.number().int().min(1).max(max).default(byDefault).describe(`Entries per page (1..${max})`),
+    offset: z.coerce.number().int().min(0).default(0).describe("Entries to skip in the list's order (the next page)"),
+  });
+
+/** A customer's events: up to 1,000 a page, 100 by default. */
+export const paging = pagingOf(100, 1000);
+
+/** Jobs, evaluation reports, customers: up to 100 a page, 20 by default. */
+export const listPaging = pagingOf(20, 100);

@@ -106,11 +106,6 @@ export const evaluationList = z.object({
   offset: z.number().int(),
 });
 
-export const reportPaging = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  offset: z.coerce.number().int().min(0).default(0),
-});
-
 export const onlineMetricsQuery = z.strictObject({
   days: z.coerce.number().int().min(1).max(365).default(30).describe('Window: feedback of the last N days (1..365)'),
 });

@@ -62,11 +62,6 @@ export const jobResponse = z
   })
   .meta({ id: 'Job' });
 
-export const jobPaging = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(100).default(20).describe('Jobs per page (1..100)'),
-  offset: z.coerce.number().int().min(0).default(0).describe('Jobs to skip, newest first'),
-});
-
 export const jobList = z.object({ jobs: z.array(jobResponse), limit: z.number().int(), offset: z.number().int() });
 
 export const modelVersion = z

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { listPaging } from './common.js';
 
 export const overviewResponse = z
   .object({
@@ -27,8 +28,7 @@ export const overviewResponse = z
 export const customerSearchQuery = z.strictObject({
   q: z.string().min(1).max(256).optional().describe('Id prefix, case-insensitive; every customer when absent'),
   sort: z.enum(['id', 'spend', 'recent']).default('id').describe('`id`, `spend` (highest first) or `recent` (latest purchase first)'),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  offset: z.coerce.number().int().min(0).default(0).describe('Customers to skip in this order (the next page)'),
+  ...listPaging.shape,
 });
 
 export const customerSearchResponse = z
