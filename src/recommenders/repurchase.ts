@@ -1,11 +1,10 @@
 import { z } from 'zod';
-import { ArtifactFormatError, decodeArtifact, encodeArtifact, type TypedArray } from './artifact.js';
+import { ArtifactFormatError, decodeArtifact, encodeArtifact } from './artifact.js';
 import type { Dataset } from './dataset.js';
 import { DAY_MS } from './decay.js';
 import { cycleDue, eventEntry, orderTimesByItem } from './history.js';
 import { eventsByUser, type UserEvents } from './interactions.js';
 import { itemRemap } from './item-remap.js';
-import { boostedMargin, fitBoostedTrees, type BoostedTrees } from './boosted-trees.js';
 import { fitLogistic } from './logistic.js';
 import { parseParams } from './parse-params.js';
 import type { HistoryEntry, Recommender, RecommenderFactory, UserContext } from './recommender.js';
@@ -34,16 +33,6 @@ const paramsSchema = z.strictObject({
    * determined by far fewer, and a large shop's fit stays fast.
    */
   maxPairs: z.int().min(100).default(200_000),
-  /**
-   * What learns the pairs: a logistic regression on the features, or gradient-boosted trees, which also
-   * learn where a feature stops mattering and how features combine (boosted-trees.ts).
-   */
-  model: z.enum(['logistic', 'trees']).default('logistic'),
-  /** The trees' settings (model "trees"). */
-  trees: z.int().min(1).max(2000).default(100),
-  treeDepth: z.int().min(1).max(8).default(3),
-  learningRate: z.number().positive().max(1).default(0.1),
-  minChildWeight: z.number().min(0).default(5),
 });
 export type RepurchaseParams = z.output<typeof paramsSchema>;
 
@@ -201,7 +190,7 @@ export function itemFacts(
  * back, so only those who did give pairs (as the evaluation ranks only customers who buy). Above
  * `maxPairs`, every k-th such customer. Only the chosen customers' histories are built.
  */
-export function labelledPairs(ds: Dataset, start: number, facts: ItemFacts, maxPairs: number, { indptr, events }: UserEvents): { x: Float64Array; y: Uint8Array } {
+function labelledPairs(ds: Dataset, start: number, facts: ItemFacts, maxPairs: number, { indptr, events }: UserEvents): { x: Float64Array; y: Uint8Array } {
   const n = ds.itemIds.length;
   // Customers with purchases on both sides of `start`, and their pairs before it.
   const seen = new Int32Array(n).fill(-1);
@@ -243,44 +232,13 @@ export function labelledPairs(ds: Dataset, start: number, facts: ItemFacts, maxP
  */
 const FALLBACK = Float64Array.from({ length: F + 1 }, (_, f) => (f === 0 ? 1 : f === 1 ? -0.5 : 0));
 
-/** What was learned: the regression's coefficients (the intercept last), or the trees. */
-type Learned = { coefficients: Float64Array } | { trees: BoostedTrees };
-
-function marginOf(learned: Learned): (x: Float64Array) => number {
-  if ('trees' in learned) return (x) => boostedMargin(learned.trees, x);
-  const { coefficients } = learned;
-  return (x) => {
-    let s = coefficients[F];
-    for (let f = 0; f < F; f++) s += coefficients[f] * x[f];
-    return s;
-  };
-}
-
-function learnedArrays(learned: Learned): Record<string, TypedArray> {
-  if ('coefficients' in learned) return { coefficients: learned.coefficients };
-  const { feature, threshold, leaf, base } = learned.trees;
-  return { treeFeature: feature, treeThreshold: threshold, treeLeaf: leaf, treeBase: Float64Array.of(base) };
-}
-
-function learn(pairs: { x: Float64Array; y: Uint8Array }, params: RepurchaseParams): Learned {
-  if (params.model === 'logistic') return { coefficients: fitLogistic(pairs.x, pairs.y, F, params.l2, params.iterations) ?? FALLBACK };
-  const trees = fitBoostedTrees(pairs.x, pairs.y, F, {
-    trees: params.trees,
-    depth: params.treeDepth,
-    learningRate: params.learningRate,
-    l2: params.l2,
-    minChildWeight: params.minChildWeight,
-    bins: 32,
-  });
-  return trees ? { trees } : { coefficients: FALLBACK };
-}
-
-function createRepurchase(params: RepurchaseParams, itemIds: readonly string[], facts: ItemFacts, learned: Learned, trainedNow: number): Recommender {
-  const margin = marginOf(learned);
+function createRepurchase(params: RepurchaseParams, itemIds: readonly string[], facts: ItemFacts, coefficients: Float64Array, trainedNow: number): Recommender {
   const score = (ctx: UserContext, itemCount: number, set: (item: number, v: number) => void) => {
     pairFeatures(ctx.history, ctx.now ?? trainedNow, facts, (item, x) => {
       if (item >= itemCount) return;
-      set(item, 1 / (1 + Math.exp(-margin(x))));
+      let s = coefficients[F];
+      for (let f = 0; f < F; f++) s += coefficients[f] * x[f];
+      set(item, 1 / (1 + Math.exp(-s)));
     });
   };
   return {
@@ -296,7 +254,7 @@ function createRepurchase(params: RepurchaseParams, itemIds: readonly string[], 
     toArtifact() {
       return encodeArtifact(
         { algorithm: ALGORITHM, version: VERSION, trainedAt: new Date().toISOString(), params, meta: { now: trainedNow, itemIds, features: REPURCHASE_FEATURES } },
-        { ...facts, ...learnedArrays(learned) },
+        { ...facts, coefficients },
       );
     },
   };
@@ -307,8 +265,8 @@ function fromArtifact(bytes: Uint8Array, ds: Pick<Dataset, 'itemIds'>): Recommen
   const meta = header.meta as { now?: unknown; itemIds?: unknown };
   if (typeof meta?.now !== 'number' || !Array.isArray(meta.itemIds)) throw new ArtifactFormatError('repurchase artifact: missing reference time or items');
   const itemIds = meta.itemIds as string[];
-  const params = parseParams(ALGORITHM, paramsSchema, header.params);
-  const learned = learnedFrom(arrays, params);
+  const { coefficients } = arrays;
+  if (!(coefficients instanceof Float64Array) || coefficients.length !== F + 1) throw new ArtifactFormatError('repurchase artifact: wrong number of coefficients');
   const map = itemRemap(itemIds, ds.itemIds);
   const facts = {} as ItemFacts;
   for (const name of FACTS) {
@@ -318,33 +276,7 @@ function fromArtifact(bytes: Uint8Array, ds: Pick<Dataset, 'itemIds'>): Recommen
     const missing = name === 'propensity' && a.length ? a.reduce((s, v) => s + v, 0) / a.length : 0;
     facts[name] = map ? Float32Array.from(map, (f) => (f >= 0 ? a[f] : missing)) : a;
   }
-  return createRepurchase(params, [...ds.itemIds], facts, learned, meta.now);
-}
-
-function learnedFrom(arrays: Record<string, unknown>, params: RepurchaseParams): Learned {
-  // Trees that had nothing to learn were stored as the fallback's coefficients.
-  if (params.model === 'logistic' || 'coefficients' in arrays) {
-    const { coefficients } = arrays;
-    if (!(coefficients instanceof Float64Array) || coefficients.length !== F + 1) throw new ArtifactFormatError('repurchase artifact: wrong number of coefficients');
-    return { coefficients };
-  }
-  const { treeFeature: feature, treeThreshold: threshold, treeLeaf: leaf, treeBase } = arrays;
-  const depth = params.treeDepth;
-  const inner = (1 << depth) - 1;
-  if (
-    !(feature instanceof Int32Array) ||
-    !(threshold instanceof Float64Array) ||
-    !(leaf instanceof Float64Array) ||
-    !(treeBase instanceof Float64Array) ||
-    treeBase.length !== 1 ||
-    leaf.length % (1 << depth) !== 0 ||
-    feature.length !== (leaf.length >> depth) * inner ||
-    threshold.length !== feature.length ||
-    feature.some((f) => f >= F)
-  ) {
-    throw new ArtifactFormatError('repurchase artifact: trees do not match their depth or features');
-  }
-  return { trees: { width: F, depth, base: treeBase[0], feature, threshold, leaf } };
+  return createRepurchase(parseParams(ALGORITHM, paramsSchema, header.params), [...ds.itemIds], facts, coefficients, meta.now);
 }
 
 /**
@@ -360,10 +292,10 @@ export const repurchaseFactory = {
     const start = ds.now - params.labelDays * DAY_MS;
     const byUser = eventsByUser(ds);
     const pairs = labelledPairs(ds, start, itemFacts(ds, start, params, byUser), params.maxPairs, byUser);
-    const learned = learn(pairs, params);
+    const coefficients = fitLogistic(pairs.x, pairs.y, F, params.l2, params.iterations) ?? FALLBACK;
     // The served facts count everything trained on: their windows end just after the latest purchase.
     const end = ds.eventTs.length ? Math.max(ds.now, ds.eventTs[ds.eventTs.length - 1] + 1) : ds.now;
-    return createRepurchase(params, [...ds.itemIds], itemFacts(ds, end, params, byUser), learned, ds.now);
+    return createRepurchase(params, [...ds.itemIds], itemFacts(ds, end, params, byUser), coefficients, ds.now);
   },
   fromArtifact,
 } satisfies RecommenderFactory<RepurchaseParams>;
