@@ -100,6 +100,12 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   registerMetrics(app, { metrics: services.metrics, beforeScrape });
   await registerDocs(app, API_VERSION);
 
+  // Erasures made elsewhere are also read from Postgres while requests come (privacy/erasure-follower.ts).
+  app.addHook('onRequest', (_request, _reply, done) => {
+    services.erasureFollower.check();
+    done();
+  });
+
   const maxBatch = config.MAX_BATCH_SIZE;
   healthRoutes(app, {
     checks: {

@@ -85,6 +85,12 @@ const schema = z.object({
   ANSWER_CACHE_MB: z.coerce.number().min(0).max(65_536).default(32),
   /** How often each process re-reads the active A/B experiment from Postgres (ms): another replica's change shows within it. */
   EXPERIMENT_REFRESH_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
+  /**
+   * How often each process asks Postgres for erasures made since it last looked (ms), while it serves
+   * requests: a replica that missed the Redis message (a reconnect, a Redis user without pub/sub rights)
+   * forgets an erased customer within it.
+   */
+  ERASURE_REFRESH_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   /** `inline`: jobs run in the API process; `worker`: only `npm run worker` processes claim them. */
   JOB_RUNNER: z.enum(['inline', 'worker']).default('inline'),
   /**

@@ -17,6 +17,7 @@ import { createEvaluationService } from './evaluation/evaluation-service.js';
 import { createOnlineMetrics } from './serving/online-metrics.js';
 import { createProfileService } from './profiles/profile-service.js';
 import { createErasureRepository } from './data/erasure-repository.js';
+import { createErasureFollower } from './privacy/erasure-follower.js';
 import { createUserErasure } from './privacy/user-erasure.js';
 import { instrumentDb } from './data/instrumented-db.js';
 import { instrumentModelStore } from './store/instrumented-model-store.js';
@@ -72,7 +73,11 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
   };
   // Erased through another process sharing the model store: forget what this one keeps of the user.
   store.onUserErased?.((id) => void forgetUser(id).catch((err: unknown) => deps.log?.('forgetting an erased user failed', err)));
-  const erasure = createUserErasure({ events, erasures: createErasureRepository(db), store, forget: forgetUser });
+  const erasureRepository = createErasureRepository(db);
+  const erasure = createUserErasure({ events, erasures: erasureRepository, store, forget: forgetUser });
+  // And through Postgres, for the messages a replica missed; the list's end is noted now, before any request.
+  const erasureFollower = createErasureFollower({ erasures: erasureRepository, forget: forgetUser, refreshMs: config.ERASURE_REFRESH_MS, log: deps.log });
+  void erasureFollower.poll();
   const eraseUser = (id: string) => erasure.erase(id);
   /** Rollback: the version is scrubbed of users erased after its training, then served. */
   const activateModel = async (version: string) => {
@@ -117,7 +122,7 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
     checkExport: (request) => checkExport(() => serving.activeModel(), request),
   });
 
-  return { config, db, store, metrics, catalog, events, recordPurchases, recordFeedback, serving, eraseUser, erasure, activateModel, jobs, trainer, jobRunnerOptions, jobRunner: jobRunner as JobRunner | null, jobService,
+  return { config, db, store, metrics, catalog, events, recordPurchases, recordFeedback, serving, eraseUser, erasure, erasureFollower, activateModel, jobs, trainer, jobRunnerOptions, jobRunner: jobRunner as JobRunner | null, jobService,
     reports, evaluations, evaluationGauges, onlineMetrics, profiles, modelGauges, experiments, audiences, customers, overview, lifecycleHistory };
 }
 

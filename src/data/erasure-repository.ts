@@ -6,6 +6,11 @@ import type { Db } from './db.js';
  * or kept from before an erasure can be scrubbed of it (src/privacy/user-erasure.ts).
  */
 export function createErasureRepository(db: Db) {
+  async function erasuresAfter(mark: number): Promise<{ userId: string; seq: number }[]> {
+    const { rows } = await db.query<{ user_id: string; seq: string }>('SELECT user_id, seq::text AS seq FROM erased_users WHERE seq > $1 ORDER BY seq', [mark]);
+    return rows.map((r) => ({ userId: r.user_id, seq: Number(r.seq) }));
+  }
+
   return {
     /** The highest erasure number so far (0 when none): a training notes it before reading its data. */
     async mark(): Promise<number> {
@@ -15,9 +20,15 @@ export function createErasureRepository(db: Db) {
 
     /** Users erased after `mark` (all of them for 0), oldest erasure first. */
     async erasedSince(mark: number): Promise<string[]> {
-      const { rows } = await db.query<{ user_id: string }>('SELECT user_id FROM erased_users WHERE seq > $1 ORDER BY seq', [mark]);
-      return rows.map((r) => r.user_id);
+      return (await erasuresAfter(mark)).map((e) => e.userId);
     },
+
+    /**
+     * The erasures after `mark`, oldest first, with their numbers. Erasures are numbered and committed one
+     * at a time (event-repository deleteUser locks the table), so none can later appear below a number
+     * already read: a reader that keeps the highest number it saw misses nothing.
+     */
+    erasuresAfter,
   };
 }
 

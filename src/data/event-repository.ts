@@ -345,6 +345,9 @@ export function createEventRepository(db: Db) {
         // An id Postgres never held (or holds no more: erased before, so already listed) is not recorded:
         // no training can have seen it since, and a 404 changes nothing.
         if (rows.length + purchases.rows.length + feedback.rows.length > 0) {
+          // One erasure numbered and committed at a time: a number drawn here but committed after a later
+          // one would fall below a mark already read (a training's, a process's follower) and be missed.
+          await tx.query('LOCK TABLE erased_users IN SHARE ROW EXCLUSIVE MODE');
           await tx.query(
             `INSERT INTO erased_users (user_id) VALUES ($1)
              ON CONFLICT (user_id) DO UPDATE SET erased_at = now(), seq = nextval(pg_get_serial_sequence('erased_users', 'seq'))`,

@@ -66,7 +66,8 @@ function openWriter(file: string, format: ExportRequest['format'], columns: stri
 /** The model's customers, filtered by segment and lifecycle stage. */
 async function customersOf(deps: ExportDeps, version: string, req: ExportRequest): Promise<string[]> {
   const bytes = await deps.store.getArtifact(version, ARTIFACT_USER_IDS);
-  let ids = bytes ? decodeUserIdsArtifact(bytes) : [];
+  // An erased customer's place in the index is '' (user-erasure.ts): nobody to write.
+  let ids = bytes ? decodeUserIdsArtifact(bytes).filter((id) => id !== '') : [];
   for (const [dimension, name] of [['segment', req.segment], ['lifecycle', req.lifecycle]] as const) {
     if (name === undefined) continue;
     const members = await deps.profiles.userIdsIn(dimension, name);

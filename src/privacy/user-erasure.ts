@@ -1,6 +1,7 @@
 import type { ErasureRepository } from '../data/erasure-repository.js';
 import type { EventRepository } from '../data/event-repository.js';
 import { PROFILES_ARTIFACT, profilesWithout } from '../profiles/profiles-artifact.js';
+import { recommenderFactory } from '../recommenders/registry.js';
 import { ARTIFACT_USER_IDS, decodeUserIdsArtifact, encodeUserIdsArtifact } from '../serving/serving-artifacts.js';
 import type { ModelMeta, ModelStore } from '../store/model-store.js';
 
@@ -27,22 +28,41 @@ export const erasureMarkOf = (meta: ModelMeta): number => (typeof meta.info.eras
  * activation (rollback) scrubs the version it brings back before serving it. So a rollback never
  * restores an erased customer. A customer with the same id ingested after the erasure is a new one.
  */
+/** Each stored recommender of the version whose family keeps per-customer rows, rewritten without `rows`. */
+async function recommendersWithout(store: ModelStore, meta: ModelMeta, rows: ReadonlySet<number>): Promise<void> {
+  const recipe = (meta.info as { recipe?: { sources?: Record<string, { recommender?: string }> } }).recipe;
+  for (const [name, source] of Object.entries(recipe?.sources ?? {})) {
+    const without = recommenderFactory(source.recommender ?? name)?.withoutUsers;
+    if (!without) continue;
+    const artifact = `recommender:${name}`;
+    const bytes = await store.getArtifact(meta.version, artifact);
+    const redacted = bytes && without(bytes, rows);
+    if (redacted) await store.redactArtifact(meta.version, artifact, redacted);
+  }
+}
+
 export function createUserErasure(deps: UserErasureDeps) {
   async function scrub(userIds: string[], versions?: string[]): Promise<void> {
     if (userIds.length === 0) return;
     const ids = new Set(userIds);
-    const targets = versions ?? (await deps.store.listVersions()).map((m) => m.version);
+    const kept = await deps.store.listVersions();
+    const targets = kept.filter((m) => versions === undefined || versions.includes(m.version));
     // Profiles before entries: deleteUser announces the erasure, and a process told reloads profiles.
-    for (const version of targets) {
+    for (const meta of targets) {
+      const { version } = meta;
       const bytes = await deps.store.getArtifact(version, PROFILES_ARTIFACT);
       const redacted = bytes && profilesWithout(bytes, ids);
       if (redacted) await deps.store.redactArtifact(version, PROFILES_ARTIFACT, redacted);
-      // The training's user index (on-request scoring) keeps positions: an erased id becomes ''.
+      // The training's user index (on-request scoring) keeps positions: an erased id becomes ''. The
+      // fitted recommenders' rows at those positions go first, while the index still says which they are
+      // (a scrub that fails between the two is done again by the next one).
       const index = await deps.store.getArtifact(version, ARTIFACT_USER_IDS);
       const userIds = index && decodeUserIdsArtifact(index);
-      if (userIds && userIds.some((id) => ids.has(id))) {
-        await deps.store.redactArtifact(version, ARTIFACT_USER_IDS, encodeUserIdsArtifact(userIds.map((id) => (ids.has(id) ? '' : id))));
-      }
+      const rows = new Set<number>();
+      userIds?.forEach((id, u) => ids.has(id) && rows.add(u));
+      if (rows.size === 0) continue;
+      await recommendersWithout(deps.store, meta, rows);
+      await deps.store.redactArtifact(version, ARTIFACT_USER_IDS, encodeUserIdsArtifact(userIds!.map((id) => (ids.has(id) ? '' : id))));
     }
     for (const id of ids) await deps.store.deleteUser(id);
     for (const id of ids) await deps.forget(id);

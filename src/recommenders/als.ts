@@ -339,4 +339,26 @@ export const alsFactory: RecommenderFactory<AlsParams> = {
   parseParams: (raw) => parseParams('als', paramsSchema, raw),
   fit: (ds, params, ctx) => fitAls(ds, params, { threads: ctx?.halfSteps }),
   fromArtifact: (bytes, ds) => new AlsModel(loadState(bytes, ds.itemIds)),
+  withoutUsers: alsWithoutUsers,
 };
+
+/**
+ * The customers' factors zeroed and their last purchase time set to -Infinity: a customer scored at such
+ * a row has every purchase after it, so their factor is solved from what they bought since (a new customer).
+ */
+function alsWithoutUsers(bytes: Uint8Array, rows: ReadonlySet<number>): Uint8Array | null {
+  const { header, arrays } = decodeArtifact(bytes, ARTIFACT);
+  const { userFactors, itemFactors, userLastTs } = arrays;
+  if (!(userFactors instanceof Float32Array && itemFactors instanceof Float32Array && userLastTs instanceof Float64Array)) {
+    throw new ArtifactFormatError('als: unexpected arrays');
+  }
+  const k = paramsSchema.parse(header.params).factors;
+  let changed = false;
+  for (const u of rows) {
+    if (u < 0 || u >= userLastTs.length || userLastTs[u] === Number.NEGATIVE_INFINITY) continue;
+    userFactors.fill(0, u * k, (u + 1) * k);
+    userLastTs[u] = Number.NEGATIVE_INFINITY;
+    changed = true;
+  }
+  return changed ? encodeArtifact(header, { userFactors, itemFactors, userLastTs }) : null;
+}

@@ -71,4 +71,11 @@ export interface RecommenderFactory<P = unknown> {
   parseParams(raw: unknown): P;
   fit(ds: Dataset, params: P, ctx?: FitContext): Recommender;
   fromArtifact(bytes: Uint8Array, ds: Pick<Dataset, 'itemIds'>): Recommender;
+  /**
+   * For families whose artifact keeps something per training customer (ALS's user factors, user-kNN's
+   * baskets): the artifact with those of the customers at `rows` (training positions) wiped, so an
+   * erased customer's data is gone and the rest is unchanged; null when none of them had any. Families
+   * that keep only aggregates over all customers leave this out.
+   */
+  withoutUsers?(bytes: Uint8Array, rows: ReadonlySet<number>): Uint8Array | null;
 }

@@ -250,4 +250,25 @@ export const userKnnFactory = {
   parseParams: (raw: unknown) => parseParams(ALGORITHM, paramsSchema, raw),
   fit,
   fromArtifact,
+  withoutUsers,
 } satisfies RecommenderFactory<UserKnnParams>;
+
+/** The customers' basket profiles emptied: they are nobody's neighbour any more, and score as new customers. */
+function withoutUsers(bytes: Uint8Array, rows: ReadonlySet<number>): Uint8Array | null {
+  const { header, arrays } = decodeArtifact(bytes, { algorithm: ALGORITHM, version: VERSION });
+  const { indptr, items, weights } = arrays;
+  if (!(indptr instanceof Int32Array && items instanceof Int32Array && weights instanceof Float32Array)) throw new ArtifactFormatError('user-knn artifact: unexpected arrays');
+  const users = indptr.length - 1;
+  if (![...rows].some((u) => u >= 0 && u < users && indptr[u + 1] > indptr[u])) return null;
+  const keep: number[] = [];
+  const nextIndptr = new Int32Array(indptr.length);
+  for (let u = 0; u < users; u++) {
+    if (!rows.has(u)) for (let p = indptr[u]; p < indptr[u + 1]; p++) keep.push(p);
+    nextIndptr[u + 1] = keep.length;
+  }
+  return encodeArtifact(header, {
+    indptr: nextIndptr,
+    items: Int32Array.from(keep, (p) => items[p]),
+    weights: Float32Array.from(keep, (p) => weights[p]),
+  });
+}

@@ -54,6 +54,9 @@ export function forgetUserEntries(model: ServingModel, userId: string): void {
   model.erasures++;
   for (const table of [USERS_TABLE, ...model.info.strategies.map(strategyTable)]) model.entries.set(entryKey(table, userId), null, 0);
   model.answers.forget(userId);
+  // A scorer loaded before the erasure holds the customer's row of the fitted recommenders (ALS factors,
+  // user-kNN basket) and maps their id to it: the next customer scored on request loads the scrubbed ones.
+  model.onRequest = undefined;
 }
 
 /**

@@ -2,6 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeArtifact } from '../../../src/recommenders/artifact.js';
+import { ARTIFACT_USER_IDS, decodeUserIdsArtifact } from '../../../src/serving/serving-artifacts.js';
 import { createTrainer } from '../../../src/training/train-model.js';
 import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
 import { DB_BACKENDS } from '../../helpers/services.js';
@@ -67,6 +69,37 @@ describe.skipIf(!(await postgres.available()))('customers scored on request (PRE
       expect((await ask(recent, url)).items).toEqual(onRequest.items);
     });
   }
+
+  it('When a customer is erased, Then the stored recommenders of every version lose their row, and this process stops scoring with the ones it had loaded', async () => {
+    // k-user2 is not precomputed in `recent`: asking loads the version's recommenders into this process.
+    expect((await ask(recent, '/v1/users/k-user2/recommendations?k=5&strategy=als')).fallback).toBe(false);
+    const model = await t.services.serving.activeModel();
+    expect(await model!.onRequest).not.toBeNull();
+    const rowOf = async (version: string) => decodeUserIdsArtifact((await t.services.store.getArtifact(version, ARTIFACT_USER_IDS))!).indexOf('k-user2');
+    const als = async (version: string) => decodeArtifact((await t.services.store.getArtifact(version, 'recommender:als'))!).arrays;
+    const rows = { [everyone]: await rowOf(everyone), [recent]: await rowOf(recent) };
+    const before = { [everyone]: await als(everyone), [recent]: await als(recent) };
+    const k = SHOP_RECIPE.sources.als.params.factors;
+
+    expect((await t.app.inject({ method: 'DELETE', url: '/v1/users/k-user2', headers: auth('admin') })).statusCode).toBe(204);
+
+    for (const version of [everyone, recent]) {
+      const u = rows[version];
+      expect(u).toBeGreaterThanOrEqual(0);
+      const { userFactors, userLastTs } = await als(version);
+      const old = before[version];
+      expect(Array.from(userFactors.subarray(u * k, (u + 1) * k))).toEqual(new Array(k).fill(0));
+      expect(Array.from(old.userFactors.subarray(u * k, (u + 1) * k)).some((v) => v !== 0)).toBe(true);
+      expect(userLastTs[u]).toBe(Number.NEGATIVE_INFINITY);
+      // Every other customer's row is as it was.
+      expect(Array.from(userFactors.subarray(0, u * k))).toEqual(Array.from(old.userFactors.subarray(0, u * k)));
+      expect(Array.from(userFactors.subarray((u + 1) * k))).toEqual(Array.from(old.userFactors.subarray((u + 1) * k)));
+    }
+    // The recommenders loaded before are dropped; the next customer scored on request loads the scrubbed ones.
+    expect(model!.onRequest).toBeUndefined();
+    expect((await ask(recent, '/v1/users/k-user3/recommendations?k=5&strategy=als')).fallback).toBe(false);
+    expect(await model!.onRequest).not.toBeNull();
+  });
 
   it('When a customer without purchases asks, Then the answer is still the cold-start fallback', async () => {
     await t.services.catalog.upsertUsers([{ id: 'browser-only', attributes: { country: 'UK' } }]);

@@ -132,6 +132,24 @@ describe('ALS recommender', () => {
     reordered.forEach((id, i) => expect(s[i]).toBe(id === 'NEW' ? 0 : original[ds.itemIndex.get(id)!]));
   });
 
+  it('When customers are erased, Then their rows of the artifact say nothing of them and every other row is unchanged', () => {
+    const model = alsFactory.fit(ds, params());
+    const bytes = model.toArtifact();
+    const without = alsFactory.withoutUsers!(bytes, new Set([5, 999]));
+    expect(without).not.toBeNull();
+    const back = alsFactory.fromArtifact(without!, ds);
+    // Without a history, a row scores from its stored factor alone: the erased one's is gone.
+    const stored = (user: number) => scores(back, { user, history: [], attributes: {} }, n);
+    expect(stored(5).every((v) => v === 0)).toBe(true);
+    expect(scores(model, { user: 5, history: [], attributes: {} }, n).some((v) => v !== 0)).toBe(true);
+    for (const user of [0, 4, 6]) expect(stored(user)).toEqual(scores(model, { user, history: [], attributes: {} }, n));
+    // With one, the erased row is scored as a new customer with that history.
+    const history = historyOf(ds, ds.userIds[5]);
+    expect(scores(back, { user: 5, history, attributes: {} }, n)).toEqual(scores(back, { user: -1, history, attributes: {} }, n));
+    // Erasing them again changes nothing more.
+    expect(alsFactory.withoutUsers!(without!, new Set([5]))).toBeNull();
+  });
+
   it('rejects invalid parameters naming the field, and fills the documented defaults', () => {
     expect(() => alsFactory.parseParams({ factors: 0 })).toThrow(/als\.factors/);
     expect(() => alsFactory.parseParams({ cgsteps: 3 })).toThrow(/als\.cgsteps/);

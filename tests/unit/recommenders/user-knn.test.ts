@@ -109,6 +109,22 @@ describe('user-kNN (decayed basket profiles)', () => {
     for (const [id, v] of Object.entries(before)) expect(out[grown.indexOf(id)]).toBeCloseTo(v, 6);
   });
 
+  it('When a customer is erased, Then their basket is nobody\'s neighbour any more and the other baskets are unchanged', () => {
+    const model = userKnnFactory.fit(ds, userKnnFactory.parseParams({ alpha: 0, neighbours: 3 }));
+    const u1 = ds.userIndex.get('u1')!;
+    const u2 = ds.userIndex.get('u2')!;
+    // u1's neighbour u2 brings D, which only u2 bought.
+    expect(scores(model, u1, historyOf('u1')).D).toBeGreaterThan(0);
+    const without = userKnnFactory.withoutUsers(model.toArtifact(), new Set([u2]));
+    expect(without).not.toBeNull();
+    const back = userKnnFactory.fromArtifact(without!, ds);
+    expect(scores(back, u1, historyOf('u1')).D).toBe(0);
+    // u4 (C, F) has u1 as its only neighbour, before and after.
+    const u4 = ds.userIndex.get('u4')!;
+    expect(scores(back, u4, historyOf('u4'))).toEqual(scores(model, u4, historyOf('u4')));
+    expect(userKnnFactory.withoutUsers(without!, new Set([u2]))).toBeNull();
+  });
+
   it('rejects an artifact of another recommender and out-of-range parameters', () => {
     const itemKnn = itemKnnFactory.fit(ds, itemKnnFactory.parseParams({})).toArtifact();
     expect(() => userKnnFactory.fromArtifact(itemKnn, ds)).toThrow(/user-knn/);

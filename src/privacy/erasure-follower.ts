@@ -1,0 +1,58 @@
+import type { ErasureRepository } from '../data/erasure-repository.js';
+
+export interface ErasureFollower {
+  /** Starts a read of new erasures in the background when the last one is older than `refreshMs`. */
+  check(): void;
+  /** Reads new erasures now and forgets them (tests; a read already running is awaited instead). */
+  poll(): Promise<void>;
+}
+
+/**
+ * Keeps what this process holds of customers (cached entries, answers, profiles, the on-request
+ * scorer's index) in step with erasures made by any process. The process that erases forgets at once
+ * and tells the others through the model store (Redis pub/sub), but a message is lost while a
+ * subscriber reconnects, and a Redis user without pub/sub rights gets none: so each process also reads
+ * `erased_users` past the highest number it has seen, at most every `refreshMs`, while it serves.
+ * Forgetting is idempotent, so a customer forgotten twice (message and read) costs nothing.
+ * The first read only notes where the list stands: what the process held before it started, it had read
+ * after those erasures.
+ */
+export function createErasureFollower(deps: {
+  erasures: Pick<ErasureRepository, 'mark' | 'erasuresAfter'>;
+  forget: (userId: string) => Promise<void>;
+  refreshMs: number;
+  log?: (msg: string, err?: unknown) => void;
+}): ErasureFollower {
+  let mark: number | undefined;
+  let readAt = Number.NEGATIVE_INFINITY;
+  let pending: Promise<void> | null = null;
+
+  async function read(): Promise<void> {
+    if (mark === undefined) {
+      mark = await deps.erasures.mark();
+      return;
+    }
+    for (const { userId, seq } of await deps.erasures.erasuresAfter(mark)) {
+      await deps.forget(userId);
+      mark = seq;
+    }
+  }
+
+  function poll(): Promise<void> {
+    pending ??= read()
+      // Postgres down: the next request's check tries again (the erasing process forgot at once anyway).
+      .catch((err: unknown) => deps.log?.('could not read the erased customers', err))
+      .finally(() => {
+        readAt = performance.now();
+        pending = null;
+      });
+    return pending;
+  }
+
+  return {
+    check() {
+      if (performance.now() - readAt >= deps.refreshMs) void poll();
+    },
+    poll,
+  };
+}

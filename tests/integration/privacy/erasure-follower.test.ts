@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../../src/app.js';
+import { loadConfig } from '../../../src/config.js';
+import { createServices, type Services } from '../../../src/services.js';
+import { createMemoryModelStore } from '../../../src/store/memory-model-store.js';
+import type { ModelStore } from '../../../src/store/model-store.js';
+import { auth, KEYS } from '../../helpers/app.js';
+import { createPgliteTestDb, type TestDb } from '../../helpers/services.js';
+import { seedShop, trainAndPublish } from '../serving/shop-fixture.js';
+
+/**
+ * Two processes on one database and one model store, where the second is never told of an erasure
+ * (a lost Redis message, a Redis user without pub/sub rights: here a store that tells nobody). The
+ * second must still forget the erased customer, from Postgres, within ERASURE_REFRESH_MS.
+ */
+describe('erasures read from Postgres by a process that was not told', () => {
+  let testDb: TestDb;
+  let store: ModelStore;
+  let a: Services;
+  let b: Services;
+  let appB: FastifyInstance;
+  const config = loadConfig({
+    API_KEYS: `read:${KEYS.read},write:${KEYS.write},admin:${KEYS.admin}`,
+    SAMPLE_DATA: 'false',
+    LOG_LEVEL: 'silent',
+    UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0',
+    ERASURE_REFRESH_MS: '100',
+  });
+  const fallback = async (user: string) => {
+    const res = await appB.inject({ url: `/v1/users/${user}/recommendations?k=5`, headers: auth('read') });
+    expect(res.statusCode).toBe(200);
+    return res.json().fallback as boolean;
+  };
+
+  beforeAll(async () => {
+    testDb = await createPgliteTestDb();
+    store = await createMemoryModelStore({});
+    a = createServices({ config, db: testDb.db, store });
+    b = createServices({ config, db: testDb.db, store });
+    appB = await buildApp(b);
+    await appB.ready();
+    await seedShop(a);
+    await trainAndPublish(a);
+    await b.serving.refresh();
+  });
+  afterAll(async () => {
+    await appB.close();
+    await store.close();
+    await testDb.dispose();
+  });
+
+  it('When another process erases a customer, Then this one stops serving them within ERASURE_REFRESH_MS', async () => {
+    await b.erasureFollower.poll();
+    // B answers g-user3 personally, and keeps the entry it read.
+    expect(await fallback('g-user3')).toBe(false);
+    expect(await fallback('g-user4')).toBe(false);
+
+    expect(await a.eraseUser('g-user3')).toBe(true);
+    // B was not told: its cache still answers for the erased customer until it reads the list.
+    expect(await fallback('g-user3')).toBe(false);
+
+    // A request after ERASURE_REFRESH_MS starts the read (nothing else does here); a later one sees its result.
+    await expect.poll(() => fallback('g-user3'), { timeout: 5000, interval: 50 }).toBe(true);
+    expect(await fallback('g-user4')).toBe(false);
+  });
+});
