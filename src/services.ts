@@ -18,6 +18,7 @@ import { createOnlineMetrics } from './serving/online-metrics.js';
 import { createProfileService } from './profiles/profile-service.js';
 import { createErasureRepository } from './data/erasure-repository.js';
 import { createErasureFollower } from './privacy/erasure-follower.js';
+import { scrubExportFiles } from './privacy/export-files.js';
 import { createUserErasure } from './privacy/user-erasure.js';
 import { instrumentDb } from './data/instrumented-db.js';
 import { instrumentModelStore } from './store/instrumented-model-store.js';
@@ -74,7 +75,9 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
   // Erased through another process sharing the model store: forget what this one keeps of the user.
   store.onUserErased?.((id) => void forgetUser(id).catch((err: unknown) => deps.log?.('forgetting an erased user failed', err)));
   const erasureRepository = createErasureRepository(db);
-  const erasure = createUserErasure({ events, erasures: erasureRepository, store, forget: forgetUser });
+  const erasure = createUserErasure({
+    events, erasures: erasureRepository, store, forget: forgetUser, scrubExports: (ids) => scrubExportFiles(config.EXPORT_DIR, ids),
+  });
   // And through Postgres, for the messages a replica missed; the list's end is noted now, before any request.
   const erasureFollower = createErasureFollower({ erasures: erasureRepository, forget: forgetUser, refreshMs: config.ERASURE_REFRESH_MS, log: deps.log });
   void erasureFollower.poll();
@@ -102,7 +105,7 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
     jobs,
     handlers: createJobHandlers({
       db, trainer, evaluate: evaluations.handler, onImported: async (since) => void (await feedImported(since)),
-      exports: { deps: { serving, audiences, profiles, store }, dir: config.EXPORT_DIR },
+      exports: { deps: { serving, audiences, profiles, store, erasures: erasureRepository }, dir: config.EXPORT_DIR },
     }),
     onFinished: (j: { type: string; status: string; ms: number }) => {
       metrics.jobDuration.observe({ type: j.type, status: j.status }, j.ms / 1000);
@@ -122,7 +125,7 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
     checkExport: (request) => checkExport(() => serving.activeModel(), request),
   });
 
-  return { config, db, store, metrics, catalog, events, recordPurchases, recordFeedback, serving, eraseUser, erasure, erasureFollower, activateModel, jobs, trainer, jobRunnerOptions, jobRunner: jobRunner as JobRunner | null, jobService,
+  return { config, db, store, metrics, catalog, events, recordPurchases, recordFeedback, serving, eraseUser, erasure, erasureRepository, erasureFollower, activateModel, jobs, trainer, jobRunnerOptions, jobRunner: jobRunner as JobRunner | null, jobService,
     reports, evaluations, evaluationGauges, onlineMetrics, profiles, modelGauges, experiments, audiences, customers, overview, lifecycleHistory };
 }
 

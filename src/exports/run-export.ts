@@ -16,6 +16,8 @@ import type { ProfileService } from '../profiles/profile-service.js';
 import type { Serving } from '../serving/create-serving.js';
 import { ARTIFACT_USER_IDS, decodeUserIdsArtifact } from '../serving/serving-artifacts.js';
 import type { ModelStore } from '../store/model-store.js';
+import type { ErasureRepository } from '../data/erasure-repository.js';
+import { scrubExportFile } from '../privacy/export-files.js';
 import type { ExportRequest } from './export-request.js';
 
 export interface ExportDeps {
@@ -23,6 +25,8 @@ export interface ExportDeps {
   audiences: Pick<AudienceService, 'audience'>;
   profiles: Pick<ProfileService, 'userIdsIn'>;
   store: Pick<ModelStore, 'getArtifact'>;
+  /** Customers erased while the export ran are removed from its file when it is complete. */
+  erasures?: Pick<ErasureRepository, 'mark' | 'erasedSince'>;
 }
 
 export interface ExportResult {
@@ -84,6 +88,7 @@ export async function runExport(
   opts: { onProgress?: (fraction: number) => void; signal?: AbortSignal } = {},
 ): Promise<ExportResult> {
   const started = performance.now();
+  const erasureMark = await deps.erasures?.mark();
   const model = await deps.serving.activeModel();
   if (!model) throw new AppError('UNPROCESSABLE', 'no model is active yet: train one first');
   await mkdir(dirname(file), { recursive: true });
@@ -141,6 +146,16 @@ export async function runExport(
     writer.destroy();
     await rm(part, { force: true });
     throw err;
+  }
+  // An erasure during the export scrubbed the files there were; this one was not there yet. Once renamed it
+  // is, so an erasure from now on scrubs it too.
+  if (erasureMark !== undefined) {
+    const erased = new Set(await deps.erasures!.erasedSince(erasureMark));
+    if (erased.size > 0) {
+      const removed = await scrubExportFile(file, erased);
+      if (req.kind === 'audience' || req.format === 'jsonl') customers -= removed;
+      rows -= removed;
+    }
   }
   const { size } = await stat(file);
   return { kind: req.kind, format: req.format, campaignId: campaign, modelVersion: model.meta.version, customers, rows, bytes: size, ms: Math.round(performance.now() - started) };

@@ -11,6 +11,8 @@ export interface UserErasureDeps {
   store: ModelStore;
   /** Forgets what this process keeps of a user (decoded serving entries, answers, profiles). */
   forget: (userId: string) => Promise<void>;
+  /** Removes the users' rows from the campaign export files already written (export-files.ts). */
+  scrubExports?: (userIds: ReadonlySet<string>) => Promise<unknown>;
 }
 
 /** The erasure mark a version was trained under (0 for versions older than the mark: check them against every erasure). */
@@ -22,7 +24,8 @@ export const erasureMarkOf = (meta: ModelMeta): number => (typeof meta.info.eras
  *    transaction (the durable list);
  * 2. the model store, for every kept version: the profiles artifact and the user index rewritten without them, then their
  *    per-user entries of every table and their live events deleted (which tells other processes);
- * 3. this process's caches.
+ * 3. this process's caches;
+ * 4. the campaign export files already written (their rows of the customer).
  * A version that was being trained meanwhile, or a store scrub that failed half way, is caught by
  * `scrubSince`: a training scrubs its new version of everyone erased after it read its data, and an
  * activation (rollback) scrubs the version it brings back before serving it. So a rollback never
@@ -73,6 +76,8 @@ export function createUserErasure(deps: UserErasureDeps) {
     async erase(userId: string): Promise<boolean> {
       const existed = await deps.events.deleteUser(userId);
       await scrub([userId]);
+      // Also when Postgres no longer knew them: a repeated erasure completes one that failed here.
+      await deps.scrubExports?.(new Set([userId]));
       return existed;
     },
 

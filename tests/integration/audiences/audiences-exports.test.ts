@@ -1,9 +1,10 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLED_SAMPLE_PATH, runImport } from '../../../src/data/importers/run-import.js';
+import { runExport } from '../../../src/exports/run-export.js';
 import { auth, createTestApp, finishedJob, type TestApp } from '../../helpers/app.js';
 import { createPgliteTestDb, createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
 
@@ -151,4 +152,53 @@ describe('audiences and campaign exports on the bundled sample', () => {
     const metrics = (await get('/v1/metrics/online?days=7')).json();
     expect(metrics.campaigns).toEqual([{ campaignId: 'spring-mail', impressions: 4, clicks: 1, addToCart: 0, purchases: 0, ctr: 0.25, conversion: 0 }]);
   });
+  it('When a customer is erased, Then every export file already written loses their rows, and nothing else changes', async () => {
+    const files = (await readdir(exportDir)).filter((f) => /\.(csv|jsonl)$/.test(f)).sort();
+    const read = async (f: string) => {
+      const text = await readFile(join(exportDir, f), 'utf8');
+      return f.endsWith('.csv') ? (parse(text, { columns: true }) as { userId: string }[]) : text.trim().split('\n').map((l) => JSON.parse(l) as { userId: string });
+    };
+    const before = new Map<string, { userId: string }[]>();
+    for (const f of files) before.set(f, await read(f));
+    // A customer who is in the recommendations CSV and in the lifecycle JSON Lines.
+    const inJsonl = new Set([...before].filter(([f]) => f.endsWith('.jsonl')).flatMap(([, rows]) => rows.map((r) => r.userId)));
+    const victim = [...before].find(([f]) => f.endsWith('.csv'))![1].map((r) => r.userId).find((u) => inJsonl.has(u))!;
+    expect(victim).toBeDefined();
+
+    expect((await t.app.inject({ method: 'DELETE', url: `/v1/users/${encodeURIComponent(victim)}`, headers: auth('admin') })).statusCode).toBe(204);
+
+    expect((await readdir(exportDir)).filter((f) => /\.(csv|jsonl)$/.test(f)).sort()).toEqual(files);
+    let removed = 0;
+    for (const f of files) {
+      const after = await read(f);
+      const old = before.get(f)!;
+      expect(after).toEqual(old.filter((r) => r.userId !== victim));
+      removed += old.length - after.length;
+    }
+    expect(removed).toBeGreaterThan(10);
+  }, 60_000);
+
+  it('When a customer is erased while an export runs, Then the finished file does not hold them', async () => {
+    const file = join(exportDir, 'during-erasure.csv');
+    const { users } = (await get('/v1/segments/active/users?dimension=lifecycle&limit=50')).json() as { users: { userId: string }[] };
+    const victim = users[users.length - 1].userId;
+    let erased = false;
+    const serving = {
+      activeModel: () => t.services.serving.activeModel(),
+      recommendForUser: async (userId: string, q: Parameters<typeof t.services.serving.recommendForUser>[1]) => {
+        if (!erased) {
+          erased = true;
+          expect(await t.services.eraseUser(victim)).toBe(true);
+        }
+        return t.services.serving.recommendForUser(userId, q);
+      },
+    };
+    const { audiences, profiles, store, erasureRepository: erasures } = t.services;
+    const result = await runExport({ serving, audiences, profiles, store, erasures }, { kind: 'recommendations', k: 3, format: 'csv', lifecycle: 'active' }, file);
+    expect(erased).toBe(true);
+    const rows = parse(await readFile(file, 'utf8'), { columns: true }) as { userId: string }[];
+    expect(rows.some((r) => r.userId === users[0].userId)).toBe(true);
+    expect(rows.some((r) => r.userId === victim)).toBe(false);
+    expect(result.rows).toBe(rows.length);
+  }, 60_000);
 });
