@@ -50,6 +50,7 @@ export function formatReport(r: ImportReport): string {
     ...Object.entries(r.rejected).sort((a, b) => b[1] - a[1]).map(([reason, n]): [string, string] => [`  ${reason}`, num(n)]),
     ['new events', num(r.inserted)],
     ['already stored', num(r.duplicates)],
+    ...(r.erased > 0 ? [['of erased customers, not stored', num(r.erased)] as [string, string]] : []),
     ['users', num(r.users)],
     ['items', num(r.items)],
     ['orders', num(r.orders)],

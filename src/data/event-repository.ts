@@ -105,13 +105,36 @@ async function ensureReferenced(tx: Db, userIds: string[], itemIds: string[]): P
 }
 
 /**
+ * The events to store of a batch: all but those of erased customers dated at or before their erasure
+ * (erased_users): an old file imported again, or a replayed batch, must not bring an erased history
+ * back. What such a customer does after the erasure is a new customer's and is stored. Returns the
+ * positions kept.
+ */
+async function notErased(tx: Db, events: readonly { userId: string; ts: Date }[]): Promise<number[]> {
+  const all = events.map((_, k) => k);
+  const { rows } = await tx.query<{ user_id: string; erased_at: Date }>('SELECT user_id, erased_at FROM erased_users WHERE user_id = ANY($1::text[])', [
+    [...new Set(events.map((e) => e.userId))],
+  ]);
+  if (rows.length === 0) return all;
+  const erasedAt = new Map(rows.map((r) => [r.user_id, new Date(r.erased_at).getTime()]));
+  return all.filter((k) => !(events[k].ts.getTime() <= (erasedAt.get(events[k].userId) ?? Number.NEGATIVE_INFINITY)));
+}
+
+const pick = <T>(values: readonly T[], at: readonly number[]): T[] => (at.length === values.length ? [...values] : at.map((k) => values[k]));
+
+/**
  * Inserts purchases whose ids are fixed, in one transaction with the users and items they name;
  * returns the ids that were new, or (`returning` false, for bulk imports) only how many were.
  */
-async function writePurchases(db: Db, events: PurchaseInput[], ids: string[], returning: true): Promise<Set<string>>;
-async function writePurchases(db: Db, events: PurchaseInput[], ids: string[], returning: false): Promise<number>;
-async function writePurchases(db: Db, events: PurchaseInput[], ids: string[], returning: boolean): Promise<Set<string> | number> {
+async function writePurchases(db: Db, batch: PurchaseInput[], batchIds: string[], returning: true): Promise<{ written: Set<string>; erased: number }>;
+async function writePurchases(db: Db, batch: PurchaseInput[], batchIds: string[], returning: false): Promise<{ written: number; erased: number }>;
+async function writePurchases(db: Db, batch: PurchaseInput[], batchIds: string[], returning: boolean): Promise<{ written: Set<string> | number; erased: number }> {
   return db.transaction(async (tx) => {
+    const kept = await notErased(tx, batch);
+    const events = pick(batch, kept);
+    const ids = pick(batchIds, kept);
+    const erased = batch.length - kept.length;
+    if (events.length === 0) return { written: returning ? new Set<string>() : 0, erased };
     await ensureReferenced(tx, events.map((e) => e.userId), events.map((e) => e.itemId));
     const insert = `INSERT INTO purchase_events (event_id, user_id, item_id, quantity, price, order_id, ts)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::float8[], $6::text[], $7::timestamptz[])
@@ -125,13 +148,18 @@ async function writePurchases(db: Db, events: PurchaseInput[], ids: string[], re
       events.map((e) => e.orderId ?? null),
       events.map((e) => e.ts.toISOString()),
     ]);
-    return returning ? new Set(rows.map((r) => (r as { event_id: string }).event_id)) : (rows[0] as { n: number }).n;
+    return { written: returning ? new Set(rows.map((r) => (r as { event_id: string }).event_id)) : (rows[0] as { n: number }).n, erased };
   });
 }
 
 /** Inserts interactions whose ids are fixed, with the users and items they name; returns how many were new. */
-async function writeInteractions(db: Db, events: InteractionInput[], ids: string[]): Promise<number> {
+async function writeInteractions(db: Db, batch: InteractionInput[], batchIds: string[]): Promise<{ inserted: number; erased: number }> {
   return db.transaction(async (tx) => {
+    const kept = await notErased(tx, batch);
+    const events = pick(batch, kept);
+    const ids = pick(batchIds, kept);
+    const erased = batch.length - kept.length;
+    if (events.length === 0) return { inserted: 0, erased };
     await ensureReferenced(tx, events.map((e) => e.userId), events.map((e) => e.itemId));
     const { rows } = await tx.query<{ n: number }>(
       `WITH inserted AS (
@@ -148,7 +176,7 @@ async function writeInteractions(db: Db, events: InteractionInput[], ids: string
         events.map((e) => e.ts.toISOString()),
       ],
     );
-    return rows[0].n;
+    return { inserted: rows[0].n, erased };
   });
 }
 
@@ -194,27 +222,32 @@ export function createEventRepository(db: Db) {
      */
     async insertPurchases(
       events: PurchaseInput[],
-    ): Promise<{ inserted: number; duplicates: number; eventIds: string[]; newIds: Set<string> }> {
+    ): Promise<{ inserted: number; duplicates: number; erased: number; eventIds: string[]; newIds: Set<string> }> {
       const ids = deriveEventIds(events, (e) => purchaseContent(e));
-      if (events.length === 0) return { inserted: 0, duplicates: 0, eventIds: [], newIds: new Set() };
-      const newIds = await writePurchases(db, events, ids, true);
-      return { inserted: newIds.size, duplicates: events.length - newIds.size, eventIds: ids, newIds };
+      if (events.length === 0) return { inserted: 0, duplicates: 0, erased: 0, eventIds: [], newIds: new Set() };
+      const { written: newIds, erased } = await writePurchases(db, events, ids, true);
+      return { inserted: newIds.size, duplicates: events.length - erased - newIds.size, erased, eventIds: ids, newIds };
     },
 
     /**
      * insertPurchases for bulk imports: the same transaction and the same ids, but only the counts come
      * back (no id of every new event over the wire).
      */
-    async importPurchases(events: PurchaseInput[]): Promise<{ inserted: number; duplicates: number }> {
-      if (events.length === 0) return { inserted: 0, duplicates: 0 };
-      const inserted = await writePurchases(db, events, deriveEventIds(events, (e) => purchaseContent(e)), false);
-      return { inserted, duplicates: events.length - inserted };
+    async importPurchases(events: PurchaseInput[]): Promise<{ inserted: number; duplicates: number; erased: number }> {
+      if (events.length === 0) return { inserted: 0, duplicates: 0, erased: 0 };
+      const { written: inserted, erased } = await writePurchases(db, events, deriveEventIds(events, (e) => purchaseContent(e)), false);
+      return { inserted, duplicates: events.length - erased - inserted, erased };
     },
 
-    async insertFeedback(events: FeedbackInput[]): Promise<{ inserted: number; duplicates: number }> {
-      const ids = deriveEventIds(events, feedbackContent);
-      if (events.length === 0) return { inserted: 0, duplicates: 0 };
-      const inserted = await db.transaction(async (tx) => {
+    async insertFeedback(batch: FeedbackInput[]): Promise<{ inserted: number; duplicates: number; erased: number }> {
+      const batchIds = deriveEventIds(batch, feedbackContent);
+      if (batch.length === 0) return { inserted: 0, duplicates: 0, erased: 0 };
+      return db.transaction(async (tx) => {
+        const kept = await notErased(tx, batch);
+        const events = pick(batch, kept);
+        const ids = pick(batchIds, kept);
+        const erased = batch.length - kept.length;
+        if (events.length === 0) return { inserted: 0, duplicates: 0, erased };
         await ensureReferenced(tx, events.map((e) => e.userId), events.map((e) => e.itemId));
         const { rows } = await tx.query(
           `INSERT INTO feedback_events (event_id, user_id, item_id, type, recommendation_id, strategy, ts, experiment_id, arm, campaign_id)
@@ -233,9 +266,8 @@ export function createEventRepository(db: Db) {
             events.map((e) => e.campaignId ?? null),
           ],
         );
-        return rows.length;
+        return { inserted: rows.length, duplicates: events.length - rows.length, erased };
       });
-      return { inserted, duplicates: events.length - inserted };
     },
 
     /** A user's purchases, newest first. */
@@ -280,17 +312,17 @@ export function createEventRepository(db: Db) {
      * Stores a batch of views, add-to-carts and ratings in one transaction: all or nothing, idempotent
      * like purchases (a retried batch adds nothing twice). Never touches live purchase state.
      */
-    async insertInteractions(events: InteractionInput[]): Promise<{ inserted: number; duplicates: number }> {
-      if (events.length === 0) return { inserted: 0, duplicates: 0 };
-      const inserted = await writeInteractions(db, events, deriveEventIds(events, (e) => interactionContent(e)));
-      return { inserted, duplicates: events.length - inserted };
+    async insertInteractions(events: InteractionInput[]): Promise<{ inserted: number; duplicates: number; erased: number }> {
+      if (events.length === 0) return { inserted: 0, duplicates: 0, erased: 0 };
+      const { inserted, erased } = await writeInteractions(db, events, deriveEventIds(events, (e) => interactionContent(e)));
+      return { inserted, duplicates: events.length - erased - inserted, erased };
     },
 
     /** importPurchases' counterpart for interactions whose ids the importer has fixed already. */
-    async importInteractions(events: (InteractionInput & { eventId: string })[]): Promise<{ inserted: number; duplicates: number }> {
-      if (events.length === 0) return { inserted: 0, duplicates: 0 };
-      const inserted = await writeInteractions(db, events, events.map((e) => e.eventId));
-      return { inserted, duplicates: events.length - inserted };
+    async importInteractions(events: (InteractionInput & { eventId: string })[]): Promise<{ inserted: number; duplicates: number; erased: number }> {
+      if (events.length === 0) return { inserted: 0, duplicates: 0, erased: 0 };
+      const { inserted, erased } = await writeInteractions(db, events, events.map((e) => e.eventId));
+      return { inserted, duplicates: events.length - erased - inserted, erased };
     },
 
     /**

@@ -42,6 +42,7 @@ export function createEventBatchWriter(db: Db, batchSize = DEFAULT_BATCH_SIZE, w
   let failure: unknown = null;
   let inserted = 0;
   let duplicates = 0;
+  let erased = 0;
 
   /** Waits until fewer than `limit` writes are in flight; throws the first write error. */
   async function settle(limit: number): Promise<void> {
@@ -75,12 +76,13 @@ export function createEventBatchWriter(db: Db, batchSize = DEFAULT_BATCH_SIZE, w
     start(() => events.importPurchases(batch));
   }
 
-  function start(run: () => Promise<{ inserted: number; duplicates: number }>): void {
+  function start(run: () => Promise<{ inserted: number; duplicates: number; erased: number }>): void {
     // The rejection is kept and rethrown by the next settle(), never left unhandled while parsing goes on.
     const write: Promise<void> = run().then(
       (r) => {
         inserted += r.inserted;
         duplicates += r.duplicates;
+        erased += r.erased;
       },
       (err: unknown) => {
         failure ??= err;
@@ -104,10 +106,10 @@ export function createEventBatchWriter(db: Db, batchSize = DEFAULT_BATCH_SIZE, w
       if (interactions.length >= batchSize) await flush();
     },
     /** Writes what is buffered and waits for every write; throws the first write error. */
-    async close(): Promise<{ inserted: number; duplicates: number }> {
+    async close(): Promise<{ inserted: number; duplicates: number; erased: number }> {
       await flush();
       await settle(1);
-      return { inserted, duplicates };
+      return { inserted, duplicates, erased };
     },
   };
 }

@@ -10,6 +10,8 @@ export interface ImportReport {
   inserted: number;
   /** Events already stored (a re-import of the same rows). */
   duplicates: number;
+  /** Events of erased customers dated at or before their erasure, not stored: an erased history stays erased. */
+  erased: number;
   /** Distinct users, items and orders among the accepted rows. */
   users: number;
   items: number;
@@ -34,6 +36,7 @@ export class ReportCounter {
   accepted = 0;
   inserted = 0;
   duplicates = 0;
+  erased = 0;
   readonly rejected: Record<string, number> = {};
   readonly users = new Set<string>();
   readonly items = new Set<string>();
@@ -51,6 +54,7 @@ export class ReportCounter {
       rejected: { ...this.rejected },
       inserted: this.inserted,
       duplicates: this.duplicates,
+      erased: this.erased,
       users: this.users.size,
       items: this.items.size,
       orders: this.orders.size,

@@ -41,8 +41,8 @@ export function eventRoutes(
         } else interactions.push({ ...e, ts: e.ts ?? now });
       }
       const a = await deps.events.insertInteractions(interactions);
-      const b = purchases.length > 0 ? await deps.recordPurchases(purchases) : { inserted: 0, duplicates: 0 };
-      return { accepted: req.body.events.length, inserted: a.inserted + b.inserted, duplicates: a.duplicates + b.duplicates };
+      const b = purchases.length > 0 ? await deps.recordPurchases(purchases) : { inserted: 0, duplicates: 0, erased: 0 };
+      return { accepted: req.body.events.length, inserted: a.inserted + b.inserted, duplicates: a.duplicates + b.duplicates, erased: a.erased + b.erased };
     },
   });
 
@@ -59,8 +59,8 @@ export function eventRoutes(
       checkSize(req.body.events.length);
       const now = new Date();
       const feedback = req.body.events.map((e) => ({ ...e, ts: e.ts ?? now }));
-      const { inserted, duplicates } = await deps.recordFeedback(feedback, { purchasesToo: mayAct(req, 'write', deps.authDisabled) });
-      return { accepted: req.body.events.length, inserted, duplicates };
+      const { inserted, duplicates, erased } = await deps.recordFeedback(feedback, { purchasesToo: mayAct(req, 'write', deps.authDisabled) });
+      return { accepted: req.body.events.length, inserted, duplicates, erased };
     },
   });
 }

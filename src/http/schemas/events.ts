@@ -49,6 +49,7 @@ export const ingestResult = z
     accepted: z.number().int().describe('Events in the request'),
     inserted: z.number().int().describe('Events stored now'),
     duplicates: z.number().int().describe('Events already stored by an earlier request'),
+    erased: z.number().int().describe('Events of erased customers dated at or before their erasure: not stored (an erased history stays erased)'),
   })
   .meta({ id: 'IngestResult' });
 

@@ -31,14 +31,14 @@ for (const backend of DB_BACKENDS) {
       for (const row of input) await writer.add(row);
       // The same lines again (a file with every line twice): new occurrences, so new ids.
       for (const row of input) await writer.add(row);
-      expect(await writer.close()).toEqual({ inserted: 400, duplicates: 0 });
+      expect(await writer.close()).toEqual({ inserted: 400, duplicates: 0, erased: 0 });
       expect((await createEventRepository(t.db).counts()).purchases).toBe(400);
       expect((await createCatalogRepository(t.db).counts()).users).toBe(13);
 
       // A second pass over the same file derives the same ids: nothing is added.
       const again = createEventBatchWriter(t.db, 7, 3);
       for (const row of [...input, ...input]) await again.add(row);
-      expect(await again.close()).toEqual({ inserted: 0, duplicates: 400 });
+      expect(await again.close()).toEqual({ inserted: 0, duplicates: 400, erased: 0 });
     });
 
     it('When a write fails, Then close throws its error after every other write has finished', async () => {

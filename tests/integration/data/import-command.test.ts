@@ -70,7 +70,7 @@ describe('npm run import', () => {
 
   it('When a report is formatted, Then rejections are listed under their total, largest first, with thousands separators', () => {
     const text = formatReport({
-      rowsRead: 1500, accepted: 1200, rejected: { b_reason: 100, a_reason: 200 }, inserted: 1200, duplicates: 0, users: 3, items: 4, orders: 5, durationMs: 2345,
+      rowsRead: 1500, accepted: 1200, rejected: { b_reason: 100, a_reason: 200 }, inserted: 1200, duplicates: 0, erased: 0, users: 3, items: 4, orders: 5, durationMs: 2345,
     });
     expect(text.split('\n')).toEqual([
       'rows read       1,500',

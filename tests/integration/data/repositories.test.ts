@@ -44,12 +44,39 @@ for (const backend of DB_BACKENDS) {
         { userId: 'bulk-u1', itemId: 'bulk-i1', quantity: 1, price: 2, orderId: 'b1', ts },
         { userId: 'bulk-u2', itemId: 'bulk-i2', quantity: 3, price: null, orderId: null, ts },
       ];
-      expect(await events.importPurchases(batch)).toEqual({ inserted: 3, duplicates: 0 });
+      expect(await events.importPurchases(batch)).toEqual({ inserted: 3, duplicates: 0, erased: 0 });
       // The API sending the same events adds nothing: the ids are the same.
       expect(await events.insertPurchases(batch)).toMatchObject({ inserted: 0, duplicates: 3 });
-      expect(await events.importPurchases(batch)).toEqual({ inserted: 0, duplicates: 3 });
-      expect(await events.importPurchases([])).toEqual({ inserted: 0, duplicates: 0 });
+      expect(await events.importPurchases(batch)).toEqual({ inserted: 0, duplicates: 3, erased: 0 });
+      expect(await events.importPurchases([])).toEqual({ inserted: 0, duplicates: 0, erased: 0 });
       expect(await events.listUserPurchases('bulk-u1', { limit: 10, offset: 0 })).toHaveLength(2);
+    });
+
+    it('When an erased customer\'s old events are written again, Then none is stored and the customer is not re-created; what they do after the erasure is', async () => {
+      const events = createEventRepository(t.db);
+      const catalog = createCatalogRepository(t.db);
+      const old = new Date('2011-02-01T10:00:00Z');
+      const purchase = { userId: 'gone-1', itemId: 'gone-i1', quantity: 1, price: 2, orderId: 'g1', ts: old };
+      const view = { userId: 'gone-1', itemId: 'gone-i1', type: 'view' as const, ts: old };
+      const feedback = { userId: 'gone-1', itemId: 'gone-i1', type: 'click' as const, ts: old };
+      await events.importPurchases([purchase]);
+      await events.insertInteractions([view]);
+      await events.insertFeedback([feedback]);
+      expect(await events.deleteUser('gone-1')).toBe(true);
+
+      // A re-import of the old file, the API replaying the batch, an interaction and feedback of then.
+      const bystander = { ...purchase, userId: 'still-here', orderId: 'g2' };
+      expect(await events.importPurchases([purchase, bystander])).toEqual({ inserted: 1, duplicates: 0, erased: 1 });
+      expect(await events.insertPurchases([purchase])).toMatchObject({ inserted: 0, duplicates: 0, erased: 1 });
+      expect(await events.importInteractions([{ ...view, eventId: 'gone-view' }])).toEqual({ inserted: 0, duplicates: 0, erased: 1 });
+      expect(await events.insertFeedback([feedback])).toEqual({ inserted: 0, duplicates: 0, erased: 1 });
+      expect(await catalog.getUser('gone-1')).toBeNull();
+      expect(await catalog.getUser('still-here')).not.toBeNull();
+
+      // After the erasure, the id is a new customer's.
+      const later = { ...purchase, orderId: 'g3', ts: new Date() };
+      expect(await events.insertPurchases([later])).toMatchObject({ inserted: 1, duplicates: 0, erased: 0 });
+      expect((await events.listUserPurchases('gone-1', { limit: 10, offset: 0 })).map((p) => p.orderId)).toEqual(['g3']);
     });
 
     it('When items are upserted with a repeated id in one batch, Then the last one wins', async () => {

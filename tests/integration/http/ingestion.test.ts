@@ -40,9 +40,9 @@ for (const backend of DB_BACKENDS) {
       const batch = { events: [event(), event({ itemId: '71053', eventId: 'e-2' })] };
       const first = await post('/v1/events', batch);
       expect(first.statusCode).toBe(200);
-      expect(first.json()).toEqual({ accepted: 2, inserted: 2, duplicates: 0 });
+      expect(first.json()).toEqual({ accepted: 2, inserted: 2, duplicates: 0, erased: 0 });
       const again = await post('/v1/events', batch);
-      expect(again.json()).toEqual({ accepted: 2, inserted: 0, duplicates: 2 });
+      expect(again.json()).toEqual({ accepted: 2, inserted: 0, duplicates: 2, erased: 0 });
       expect(await stored()).toBe(2);
       const events = await t.app.inject({ url: '/v1/users/c1/events', headers: auth('read') });
       expect(events.json().events.map((e: { itemId: string }) => e.itemId).sort()).toEqual(['71053', '85123A']);

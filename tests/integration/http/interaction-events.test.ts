@@ -31,8 +31,8 @@ for (const backend of DB_BACKENDS) {
       ];
       const first = await post(batch);
       expect(first.statusCode).toBe(200);
-      expect(first.json()).toEqual({ accepted: 5, inserted: 5, duplicates: 0 });
-      expect((await post(batch)).json()).toEqual({ accepted: 5, inserted: 0, duplicates: 5 });
+      expect(first.json()).toEqual({ accepted: 5, inserted: 5, duplicates: 0, erased: 0 });
+      expect((await post(batch)).json()).toEqual({ accepted: 5, inserted: 0, duplicates: 5, erased: 0 });
       const s = await stored('ann');
       expect(s.views).toEqual([{ itemId: 'vase', ts: '2024-05-01T10:00:00.000Z', value: null }]);
       expect(s.carts.map((c) => c.itemId)).toEqual(['vase']);

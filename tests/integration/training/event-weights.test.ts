@@ -68,7 +68,7 @@ describe.skipIf(!(await postgres.available()))('training with views, carts and r
     // Trained in a worker thread (the default), so the weighted signals cross to it as the dataset does.
     versions.before = await train('purchases');
     const res = await t.app.inject({ method: 'POST', url: '/v1/events', headers: auth('write'), payload: { events: views() } });
-    expect(res.json()).toEqual({ accepted: 26, inserted: 26, duplicates: 0 });
+    expect(res.json()).toEqual({ accepted: 26, inserted: 26, duplicates: 0, erased: 0 });
     versions.zero = await train('purchases');
     versions.views = await train('views');
   }, 120_000);
