@@ -24,8 +24,14 @@ import type { PurchaseRow } from '../recommenders/dataset.js';
 import { singleStrategies, type ScoredUser } from './serving-model-builder.js';
 import { listsOwnItemsOnly } from './own-item-sources.js';
 
-/** Share of the blended score given to neighbours of purchases made since training. */
+/**
+ * Most share of the blended score given to neighbours of purchases made since training. The share is
+ * the live orders' part of all the customer's orders (blendLive), so one new order moves a long history
+ * a little and a short one a lot.
+ */
 const LIVE_WEIGHT = 0.5;
+/** The constant of reciprocal rank fusion (Cormack, Clarke & Buettcher 2009): a list's r-th item (from 0) counts 1 / (r + 60). */
+const RANK_OFFSET = 60;
 /** Newest live purchases whose neighbours are blended in (weights 1, 1/2, 1/3, ...). */
 const LIVE_ANCHORS = 5;
 const LIVE_SOURCES = { 'item-knn': 1, content: 0.3 };
@@ -224,24 +230,31 @@ async function scoreOnRequest(
 }
 
 /**
- * The stored hybrid candidates with neighbours of the newest live purchases blended in:
- *   score = (1 - LIVE_WEIGHT) * hybrid / max hybrid + LIVE_WEIGHT * live / max live
+ * The stored hybrid candidates with neighbours of the newest live purchases blended in, by reciprocal
+ * rank fusion weighted by how much of the customer's ordering is new:
+ *   score = (1 - w) / (hybrid rank + 60) + w / (live rank + 60),
+ *   w = min(LIVE_WEIGHT, live orders / (live orders + training orders)),
+ * live orders counted as the distinct times of the live purchases (a checkout sends its items at one
+ * time). Ranks, not scores: the live neighbours' scores are flat near their maximum while the hybrid's
+ * fall off, so blending max-normalised scores half and half let one purchase fill the list and lose
+ * what the history said (bench/live-blend.ts: novel NDCG@10 of the next orders 0.045-0.055 against
+ * 0.068-0.076 ignoring the purchase; 0.083-0.088 with this fusion).
  * An item found by both keeps the dominant source (and explanation) of the larger of the two parts;
  * live neighbours come explained by the live purchase that reached them.
  */
-function blendLive(model: ServingModel, entry: UserEntry, fresh: readonly { item: number }[]): Pick[] {
+function blendLive(model: ServingModel, entry: UserEntry, fresh: readonly { item: number; ts: number }[]): Pick[] {
   const { items, scores, sourceMask, dominant, because } = entry.hybrid;
   const anchors = fresh.slice(0, LIVE_ANCHORS).map((f, r) => ({ item: f.item, weight: 1 / (1 + r) }));
   const live = scoreByNeighbours(model, anchors, LIVE_SOURCES, BECAUSE_YOU_BOUGHT);
-  const hybridMax = scores.length > 0 ? scores[0] : 1;
-  const liveMax = live.length > 0 ? live[0].score : 1;
+  const liveOrders = new Set(fresh.map((f) => f.ts)).size;
+  const w = Math.min(LIVE_WEIGHT, liveOrders / (liveOrders + entry.orders));
   const merged = new Map<number, Pick>();
   for (let k = 0; k < items.length; k++) {
-    const score = ((1 - LIVE_WEIGHT) * scores[k]) / hybridMax;
+    const score = (1 - w) / (k + RANK_OFFSET);
     merged.set(items[k], { item: items[k], score, sources: sourcesOfMask(model, sourceMask[k], dominant[k]), because: because[k] });
   }
-  for (const p of live) {
-    const score = (LIVE_WEIGHT * p.score) / liveMax;
+  for (const [r, p] of live.entries()) {
+    const score = w / (r + RANK_OFFSET);
     const seen = merged.get(p.item);
     if (!seen) merged.set(p.item, { ...p, score });
     else {
