@@ -44,6 +44,12 @@ export async function registerDocs(app: FastifyInstance, version: string): Promi
     transformObject: (input) => describeResponses(tidyComponents(jsonSchemaTransformObject(input) as Record<string, unknown>)) as never,
   });
   // The UI pages carry their own content security policy (its scripts and styles by hash), replacing the
-  // API's `default-src 'none'` (src/http/plugins/security-headers.ts).
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  // API's `default-src 'none'` (src/http/plugins/security-headers.ts). Without the plugin's
+  // upgrade-insecure-requests: over plain HTTP by host name (a container, an internal host) the browser
+  // would fetch the page's scripts over https, which the service does not speak, and show a blank page.
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: true,
+    transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/g, ''),
+  });
 }

@@ -88,6 +88,8 @@ describe('browser clients: CORS, security headers, compression, request ids', ()
     const docsCsp = String(docs.headers['content-security-policy']);
     expect(docsCsp).toMatch(/script-src 'self'/);
     expect(docsCsp).not.toMatch(/default-src 'none'/);
+    // Served over plain HTTP by a host name, the page must not ask the browser to fetch its scripts over https.
+    expect(docsCsp).not.toMatch(/upgrade-insecure-requests/);
     // 'self' is enough: the page loads its scripts from /docs/static and has no inline one.
     const scripts = docs.body.match(/<script[^>]*>/g) ?? [];
     expect(scripts.length).toBeGreaterThan(0);
