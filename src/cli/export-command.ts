@@ -6,10 +6,10 @@ import { AppError } from '../errors.js';
 import { exportRequest, type ExportRequest } from '../exports/export-request.js';
 import { runExport, type ExportResult } from '../exports/run-export.js';
 import { createServices } from '../services.js';
-import { finishJob, withDataStores } from './job-command.js';
+import { finishJob, jobOnServer, withDataStores } from './job-command.js';
 import { createProgress } from './progress.js';
 import { parseCommandLine, runCli, UsageError } from './run-cli.js';
-import { runJobOnServer, runningServer, type RunningServer } from './server-handoff.js';
+import { runningServer, type RunningServer } from './server-handoff.js';
 
 const USAGE = `Usage: npm run export -- --out FILE [options]
 
@@ -93,9 +93,10 @@ async function main(args: string[]): Promise<number> {
 
 /** Runs the export as a job in the server that owns the data, then downloads its file to `out`. */
 async function exportOnServer(server: RunningServer, request: ExportRequest, out: string): Promise<number> {
-  console.log(`The server at ${server.url} (pid ${server.pid}) owns the data: exporting there.`);
-  const progress = createProgress('export');
-  const job = await runJobOnServer(server, '/v1/exports', request, progress);
+  const handed = await jobOnServer(server, { label: 'export', there: 'exporting there', route: '/v1/exports', body: request });
+  // A refusal (an unknown strategy or item, a bad filter) exits 2, as a local one does.
+  if (typeof handed === 'number') return handed;
+  const { progress, job } = handed;
   return finishJob(progress, 'export', job, async (result) => {
     const res = await fetch(new URL(`/v1/exports/${encodeURIComponent(job.id)}/file`, server.url), { headers: { authorization: `Bearer ${server.key}` } });
     if (!res.ok || !res.body) throw new Error(`downloading the export answered ${res.status}`);

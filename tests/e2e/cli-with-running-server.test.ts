@@ -115,6 +115,12 @@ describe('CLI commands while the server owns DATA_DIR', () => {
     expect(res.stderr).toMatch(/^error: the server at .* answered 422: no purchases at or after the cutoff 2030-01-01T00:00:00.000Z .*nothing to test on/m);
   }, SLOW);
 
+  it('When npm run export asks for a strategy the served model lacks, Then the server refuses it and the command exits 2 with its message', async () => {
+    const res = await cli('src/cli/export-command.ts', '--strategy', 'no-such-strategy', '--out', path.join(root, 'refused.csv'));
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/^error: the server at .* answered 422: /m);
+  }, SLOW);
+
   it('When a command without a hand-off (tune) is run, Then it is refused with a message naming the server', async () => {
     const res = await cli('src/cli/tune-command.ts');
     expect(res.code).toBe(1);
