@@ -59,7 +59,14 @@ function stepRank(step: string): number {
 
 const ms = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(2)} s` : `${Math.round(n)} ms`);
 
-/** What a finished training prints: the version, what it learned from and where the time went. */
+/** Whether tuning chose the weights, and on what; or why it kept the recipe's (a reason the caller must see). */
+function tuningLine(t: NonNullable<TrainResult['tuning']>): string {
+  if ('skipped' in t) return `skipped: ${t.skipped}`;
+  const chosen = t.chosen === 'blend' ? 'the blend' : `${t.chosen} alone (the blend did not beat it on every window)`;
+  return `${chosen}, chosen on ${t.folds.length} windows of ${t.days} days before ${t.folds.at(-1)?.end.slice(0, 10) ?? 'the end'}`;
+}
+
+/** What a finished training prints: the version, what it learned from, how it was tuned and where the time went. */
 export function formatTrainResult(r: TrainResult): string {
   const rows: [string, string][] = [
     ['version', r.version],
@@ -68,6 +75,7 @@ export function formatTrainResult(r: TrainResult): string {
     ['users', r.data.users.toLocaleString('en-US')],
     ['items', `${r.data.items.toLocaleString('en-US')} bought, ${r.data.catalogItems.toLocaleString('en-US')} in the model`],
     ['orders', r.data.orders.toLocaleString('en-US')],
+    ...(r.tuning ? [['tuning', tuningLine(r.tuning)] as [string, string]] : []),
     ...Object.entries(r.durations)
       .sort(([a], [b]) => stepRank(a) - stepRank(b))
       .map(([step, t]): [string, string] => [step === 'total' ? 'total' : `  ${step}`, ms(t)]),

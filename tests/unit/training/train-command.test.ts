@@ -53,4 +53,14 @@ describe('npm run train arguments', () => {
     expect(lines.slice(6).map(([step]) => step)).toEqual(['load', 'dataset', 'fit:als', 'fit:hybrid', 'serving', 'write', 'publish', 'total']);
     expect(lines.at(-1)).toEqual(['total', '20.50 s']);
   });
+
+  it('When tuning was skipped, Then the summary says so and why, above the durations', () => {
+    const base = {
+      version: 'v1', recipe: 'default', trainedAt: '2026-11-22T15:45:00.000Z', data: { events: 1, users: 1, items: 1, orders: 1, catalogItems: 1 },
+      durations: { total: 1000 }, contents: { artifacts: {}, tables: {} },
+    };
+    const skipped = formatTrainResult({ ...base, tuning: { skipped: 'validation window 1 of 3 has 0 customers; the recipe\'s weights were kept' } });
+    expect(skipped.split('\n').map((l) => l.trim().split(/\s{2,}/))[6]).toEqual(['tuning', "skipped: validation window 1 of 3 has 0 customers; the recipe's weights were kept"]);
+    expect(formatTrainResult(base)).not.toMatch(/tuning/);
+  });
 });
