@@ -40,14 +40,23 @@ export function createProgress(label: string, opts: ProgressOptions = {}): Progr
   let lastLine = started;
   let last = { fraction: 0, detail: '' };
   const line = () => `${label}: ${Math.floor(last.fraction * 100)}%${last.detail ? ` ${last.detail}` : ''} (${seconds(Date.now() - started)})\n`;
+  const tick = () => {
+    if (Date.now() - lastLine < every) return;
+    lastLine = Date.now();
+    stream.write(line());
+  };
+  // A long step reports nothing until it ends (tuning, a minute or more): the line still comes, with the
+  // time, so a log shows the command is alive. The timer never keeps the process running.
+  const heartbeat = setInterval(tick, every);
+  heartbeat.unref();
   return {
     update(fraction, detail = '') {
       last = { fraction: Math.min(1, Math.max(0, fraction)), detail };
-      if (Date.now() - lastLine >= every) {
-        lastLine = Date.now();
-        stream.write(line());
-      }
+      tick();
     },
-    stop: (outcome = 'done') => stream.write(`${label}: ${outcome === 'done' ? 'done in' : 'failed after'} ${seconds(Date.now() - started)}\n`),
+    stop(outcome = 'done') {
+      clearInterval(heartbeat);
+      stream.write(`${label}: ${outcome === 'done' ? 'done in' : 'failed after'} ${seconds(Date.now() - started)}\n`);
+    },
   };
 }
