@@ -55,8 +55,11 @@ export function parseExportArgs(args: string[]): { request: ExportRequest; out: 
   const parsed = exportRequest.safeParse(rest);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const flag = Object.entries(FLAGS).find(([, k]) => k === issue.path[0])?.[0] ?? String(issue.path[0] ?? '');
-    throw new UsageError(`${flag}: ${issue.message}`);
+    const flagOf = (field: PropertyKey) => Object.entries(FLAGS).find(([, k]) => k === field)?.[0];
+    const flag = flagOf(issue.path[0]) ?? String(issue.path[0] ?? '');
+    // The request's messages name its API fields; the terminal speaks of flags.
+    const message = issue.message.replace(/\b(itemIds|category|segment|lifecycle|strategy|campaignId)\b/g, (field) => flagOf(field) ?? field);
+    throw new UsageError(`${flag}: ${message}`);
   }
   return { request: parsed.data, out };
 }

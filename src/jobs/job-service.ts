@@ -33,7 +33,7 @@ const unprocessable = (field: string, message: string) => new AppError('UNPROCES
 async function importablePath(request: { path: string; format: ImportJobParams['format'] | 'factors' }, roots?: string[]): Promise<string> {
   // Real paths on both sides: a symbolic link inside an allowed directory must not lead outside it.
   const abs = realPathOf(request.path);
-  if (roots && !underImportRoots(abs, roots)) throw unprocessable('path', `${request.path} is outside the directories imports may read`);
+  if (roots && !underImportRoots(abs, roots)) throw unprocessable('path', `${request.path} is outside the directories imports may read (IMPORT_ROOTS: ${roots.join(', ')})`);
   const info = await stat(abs)
     .then(async (s) => (await access(abs, constants.R_OK), s))
     .catch(() => null);

@@ -109,7 +109,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (isDataException(err)) {
       // Postgres class 22 (data exception): a value the client sent cannot be stored, e.g. a NUL
       // character in a text field. Nothing was written: the statement failed.
-      return reply.code(400).send({ error: { code: 'VALIDATION_FAILED', message: `A value cannot be stored: ${err.message}` } });
+      return reply.code(400).send({ error: { code: 'VALIDATION_FAILED', message: `A value the request sent is not valid text or data for the database: ${err.message}` } });
     }
     const status = err.statusCode ?? 500;
     const mapped = BY_FASTIFY_CODE[err.code] ?? (err instanceof SyntaxError && status === 400 ? 'MALFORMED_JSON' : BY_STATUS[status]);

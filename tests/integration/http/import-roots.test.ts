@@ -21,6 +21,8 @@ describe('imports restricted to IMPORT_ROOTS', () => {
     const res = await submit('/etc/passwd.csv');
     expect(res.statusCode).toBe(422);
     expect(res.json().error.message).toMatch(/outside the directories imports may read/);
+    // It says where a file may be put instead.
+    expect(res.json().error.message).toContain(`(IMPORT_ROOTS: ${path.dirname(BUNDLED_SAMPLE_PATH)})`);
     expect((await t.services.db.query("SELECT 1 FROM jobs WHERE type = 'import'")).rows).toHaveLength(0);
   });
 
