@@ -5,9 +5,17 @@ import type { Db } from './db.js';
  * in one transaction (event-repository deleteUser); this reads the list back, so model versions trained
  * or kept from before an erasure can be scrubbed of it (src/privacy/user-erasure.ts).
  */
+/**
+ * Taken by every erasure for its whole run (its Postgres part, the model store and export files), and by
+ * whatever else rewrites what an erasure rewrites (scrubSince, an export's last scrub): they run one at a
+ * time, across processes, and an erasure becomes visible to readers only once everything is scrubbed.
+ * Ingestion takes ROW EXCLUSIVE, which waits for a running erasure but not for other ingestion.
+ */
+export const ERASURE_LOCK = 'LOCK TABLE erased_users IN SHARE ROW EXCLUSIVE MODE';
+
 export function createErasureRepository(db: Db) {
-  async function erasuresAfter(mark: number): Promise<{ userId: string; seq: number }[]> {
-    const { rows } = await db.query<{ user_id: string; seq: string }>('SELECT user_id, seq::text AS seq FROM erased_users WHERE seq > $1 ORDER BY seq', [mark]);
+  async function erasuresAfter(mark: number, on: Db = db): Promise<{ userId: string; seq: number }[]> {
+    const { rows } = await on.query<{ user_id: string; seq: string }>('SELECT user_id, seq::text AS seq FROM erased_users WHERE seq > $1 ORDER BY seq', [mark]);
     return rows.map((r) => ({ userId: r.user_id, seq: Number(r.seq) }));
   }
 
@@ -29,6 +37,23 @@ export function createErasureRepository(db: Db) {
      * already read: a reader that keeps the highest number it saw misses nothing.
      */
     erasuresAfter,
+
+    /** The highest number of the erasures made before `time` (0 when none): where a process that started then stands. */
+    async markBefore(time: Date): Promise<number> {
+      const { rows } = await db.query<{ seq: string | null }>('SELECT max(seq)::text AS seq FROM erased_users WHERE erased_at < $1', [time.toISOString()]);
+      return Number(rows[0]?.seq ?? 0);
+    },
+
+    /**
+     * Runs `fn` while no erasure runs (ERASURE_LOCK), with the erasures after a mark read inside the lock.
+     * `fn` must not wait on the database itself (PGlite has one connection, held here).
+     */
+    locked<T>(fn: (erasedSince: (mark: number) => Promise<string[]>) => Promise<T>): Promise<T> {
+      return db.transaction(async (tx) => {
+        await tx.query(ERASURE_LOCK);
+        return fn(async (mark) => (await erasuresAfter(mark, tx)).map((e) => e.userId));
+      });
+    },
   };
 }
 

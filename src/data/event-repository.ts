@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Db } from './db.js';
+import { ERASURE_LOCK } from './erasure-repository.js';
 import type { PurchaseRow } from '../recommenders/dataset.js';
 
 export interface PurchaseInput {
@@ -111,6 +112,9 @@ async function ensureReferenced(tx: Db, userIds: string[], itemIds: string[]): P
  * positions kept.
  */
 async function notErased(tx: Db, events: readonly { userId: string; ts: Date }[]): Promise<number[]> {
+  // Waits for an erasure under way (erasure-repository ERASURE_LOCK), so its row is read here and its
+  // customer's old events are not written after it; other ingestion does not wait.
+  await tx.query('LOCK TABLE erased_users IN ROW EXCLUSIVE MODE');
   const all = events.map((_, k) => k);
   const { rows } = await tx.query<{ user_id: string; erased_at: Date }>('SELECT user_id, erased_at FROM erased_users WHERE user_id = ANY($1::text[])', [
     [...new Set(events.map((e) => e.userId))],
@@ -368,8 +372,10 @@ export function createEventRepository(db: Db) {
      * Erases a user's events and attributes and records the erasure (erased_users, with a new sequence
      * number even for a repeated erasure), in one transaction. Returns false when the user was unknown.
      */
-    async deleteUser(userId: string): Promise<boolean> {
+    async deleteUser(userId: string, whileLocked?: () => Promise<void>): Promise<boolean> {
       return db.transaction(async (tx) => {
+        // First: one erasure at a time, and no ingestion of this customer's events while it runs.
+        await tx.query(ERASURE_LOCK);
         const feedback = await tx.query('DELETE FROM feedback_events WHERE user_id = $1 RETURNING 1', [userId]);
         const purchases = await tx.query('DELETE FROM purchase_events WHERE user_id = $1 RETURNING 1', [userId]);
         await tx.query('DELETE FROM interaction_events WHERE user_id = $1', [userId]);
@@ -377,15 +383,16 @@ export function createEventRepository(db: Db) {
         // An id Postgres never held (or holds no more: erased before, so already listed) is not recorded:
         // no training can have seen it since, and a 404 changes nothing.
         if (rows.length + purchases.rows.length + feedback.rows.length > 0) {
-          // One erasure numbered and committed at a time: a number drawn here but committed after a later
-          // one would fall below a mark already read (a training's, a process's follower) and be missed.
-          await tx.query('LOCK TABLE erased_users IN SHARE ROW EXCLUSIVE MODE');
           await tx.query(
             `INSERT INTO erased_users (user_id) VALUES ($1)
              ON CONFLICT (user_id) DO UPDATE SET erased_at = now(), seq = nextval(pg_get_serial_sequence('erased_users', 'seq'))`,
             [userId],
           );
         }
+        // The rest of the erasure (model store, export files) runs before the commit, still locked: an
+        // erasure is seen by readers of erased_users (followers, marks) only once it is complete, and if it
+        // fails, nothing is deleted and the request can be made again. It must not wait on the database.
+        await whileLocked?.();
         return rows.length > 0;
       });
     },

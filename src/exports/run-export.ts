@@ -26,7 +26,12 @@ export interface ExportDeps {
   profiles: Pick<ProfileService, 'userIdsIn'>;
   store: Pick<ModelStore, 'getArtifact'>;
   /** Customers erased while the export ran are removed from its file when it is complete. */
-  erasures?: Pick<ErasureRepository, 'mark' | 'erasedSince'>;
+  erasures?: Pick<ErasureRepository, 'mark' | 'locked'>;
+  /**
+   * Brings what this process keeps of customers up to date with every erasure committed (erasure-follower.ts):
+   * a worker process serves no requests, which is what reads them otherwise.
+   */
+  followErasures?: () => Promise<void>;
 }
 
 export interface ExportResult {
@@ -89,6 +94,7 @@ export async function runExport(
 ): Promise<ExportResult> {
   const started = performance.now();
   const erasureMark = await deps.erasures?.mark();
+  await deps.followErasures?.();
   const model = await deps.serving.activeModel();
   if (!model) throw new AppError('UNPROCESSABLE', 'no model is active yet: train one first');
   await mkdir(dirname(file), { recursive: true });
@@ -149,13 +155,15 @@ export async function runExport(
   }
   // An erasure during the export scrubbed the files there were; this one was not there yet. Once renamed it
   // is, so an erasure from now on scrubs it too.
+  // Under the erasure lock: an erasure still running is waited for and counted, and no other rewrite of
+  // the file overlaps this one.
   if (erasureMark !== undefined) {
-    const erased = new Set(await deps.erasures!.erasedSince(erasureMark));
-    if (erased.size > 0) {
-      const removed = await scrubExportFile(file, erased);
-      if (req.kind === 'audience' || req.format === 'jsonl') customers -= removed;
-      rows -= removed;
-    }
+    const removed = await deps.erasures!.locked(async (erasedSince) => {
+      const erased = new Set(await erasedSince(erasureMark));
+      return erased.size > 0 ? scrubExportFile(file, erased, req.format) : { rows: 0, customers: 0 };
+    });
+    rows -= removed.rows;
+    customers -= removed.customers;
   }
   const { size } = await stat(file);
   return { kind: req.kind, format: req.format, campaignId: campaign, modelVersion: model.meta.version, customers, rows, bytes: size, ms: Math.round(performance.now() - started) };

@@ -14,24 +14,24 @@ export interface ErasureFollower {
  * subscriber reconnects, and a Redis user without pub/sub rights gets none: so each process also reads
  * `erased_users` past the highest number it has seen, at most every `refreshMs`, while it serves.
  * Forgetting is idempotent, so a customer forgotten twice (message and read) costs nothing.
- * The first read only notes where the list stands: what the process held before it started, it had read
- * after those erasures.
+ * Erasures committed before the process started are not followed: what it holds, it read after them.
  */
 export function createErasureFollower(deps: {
-  erasures: Pick<ErasureRepository, 'mark' | 'erasuresAfter'>;
+  erasures: Pick<ErasureRepository, 'markBefore' | 'erasuresAfter'>;
   forget: (userId: string) => Promise<void>;
   refreshMs: number;
   log?: (msg: string, err?: unknown) => void;
 }): ErasureFollower {
+  // What the process holds it read after the erasures made before it started; those after are followed,
+  // however late the first read succeeds.
+  // A minute early: erased_at is the database's clock, and forgetting someone twice costs nothing.
+  const startedAt = new Date(Date.now() - 60_000);
   let mark: number | undefined;
   let readAt = Number.NEGATIVE_INFINITY;
   let pending: Promise<void> | null = null;
 
   async function read(): Promise<void> {
-    if (mark === undefined) {
-      mark = await deps.erasures.mark();
-      return;
-    }
+    mark ??= await deps.erasures.markBefore(startedAt);
     for (const { userId, seq } of await deps.erasures.erasuresAfter(mark)) {
       await deps.forget(userId);
       mark = seq;

@@ -18,19 +18,6 @@ export interface UserErasureDeps {
 /** The erasure mark a version was trained under (0 for versions older than the mark: check them against every erasure). */
 export const erasureMarkOf = (meta: ModelMeta): number => (typeof meta.info.erasureMark === 'number' ? meta.info.erasureMark : 0);
 
-/**
- * Erasure of a customer everywhere (DELETE /v1/users/:id):
- * 1. Postgres: events, feedback and attributes deleted, and the id recorded in `erased_users`, in one
- *    transaction (the durable list);
- * 2. the model store, for every kept version: the profiles artifact and the user index rewritten without them, then their
- *    per-user entries of every table and their live events deleted (which tells other processes);
- * 3. this process's caches;
- * 4. the campaign export files already written (their rows of the customer).
- * A version that was being trained meanwhile, or a store scrub that failed half way, is caught by
- * `scrubSince`: a training scrubs its new version of everyone erased after it read its data, and an
- * activation (rollback) scrubs the version it brings back before serving it. So a rollback never
- * restores an erased customer. A customer with the same id ingested after the erasure is a new one.
- */
 /** Each stored recommender of the version whose family keeps per-customer rows, rewritten without `rows`. */
 async function recommendersWithout(store: ModelStore, meta: ModelMeta, rows: ReadonlySet<number>): Promise<void> {
   const recipe = (meta.info as { recipe?: { sources?: Record<string, { recommender?: string }> } }).recipe;
@@ -44,6 +31,22 @@ async function recommendersWithout(store: ModelStore, meta: ModelMeta, rows: Rea
   }
 }
 
+/**
+ * Erasure of a customer everywhere (DELETE /v1/users/:id), in one Postgres transaction that holds the
+ * erasure lock (erasure-repository ERASURE_LOCK) from start to end:
+ * 1. Postgres: events, feedback and attributes deleted, and the id recorded in `erased_users`;
+ * 2. the model store, for every kept version: the profiles artifact, the fitted recommenders' rows of the
+ *    customer and the user index rewritten without them, then their per-user entries of every table and
+ *    their live events deleted (which tells other processes);
+ * 3. the campaign export files already written (their rows of the customer);
+ * then the commit, and this process's caches. Erasures (and everything else that rewrites what they
+ * rewrite) run one at a time; a reader of `erased_users` sees an erasure only once all of it is done; and
+ * an erasure that fails (the model store is down) deletes nothing and can be asked for again.
+ * A version that was being trained meanwhile is caught by `scrubSince`: a training scrubs its new
+ * version of everyone erased after it read its data, and an activation (rollback) scrubs the version it
+ * brings back before serving it. So a rollback never restores an erased customer. A customer with the
+ * same id ingested after the erasure is a new one.
+ */
 export function createUserErasure(deps: UserErasureDeps) {
   async function scrub(userIds: string[], versions?: string[]): Promise<void> {
     if (userIds.length === 0) return;
@@ -68,16 +71,31 @@ export function createUserErasure(deps: UserErasureDeps) {
       await deps.store.redactArtifact(version, ARTIFACT_USER_IDS, encodeUserIdsArtifact(userIds!.map((id) => (ids.has(id) ? '' : id))));
     }
     for (const id of ids) await deps.store.deleteUser(id);
+  }
+
+  const forgetAll = async (ids: readonly string[]) => {
     for (const id of ids) await deps.forget(id);
+  };
+
+  /** Scrubs the given versions (all kept when undefined) of everyone erased after `mark`, under the erasure lock. */
+  async function scrubLocked(mark: number, versions: string[] | undefined, then?: () => Promise<unknown>): Promise<string[]> {
+    return deps.erasures.locked(async (erasedSince) => {
+      const ids = await erasedSince(mark);
+      await scrub(ids, versions);
+      await then?.();
+      return ids;
+    });
   }
 
   return {
     /** Erases a user everywhere; false when Postgres did not know them (the store is scrubbed anyway). */
     async erase(userId: string): Promise<boolean> {
-      const existed = await deps.events.deleteUser(userId);
-      await scrub([userId]);
-      // Also when Postgres no longer knew them: a repeated erasure completes one that failed here.
-      await deps.scrubExports?.(new Set([userId]));
+      // Also when Postgres no longer knew them: the store and the files are scrubbed anyway.
+      const existed = await deps.events.deleteUser(userId, async () => {
+        await scrub([userId]);
+        await deps.scrubExports?.(new Set([userId]));
+      });
+      await deps.forget(userId);
       return existed;
     },
 
@@ -86,15 +104,16 @@ export function createUserErasure(deps: UserErasureDeps) {
 
     /** Scrubs users erased after `mark` from the given versions' profiles (default: all kept) and every per-user entry. */
     async scrubSince(mark: number, versions?: string[]): Promise<void> {
-      await scrub(await deps.erasures.erasedSince(mark), versions);
+      await forgetAll(await scrubLocked(mark, versions));
     },
 
     /** Makes a kept version active again, scrubbed first of everyone erased after it was trained; false if unknown. */
     async activate(version: string): Promise<boolean> {
       const meta = (await deps.store.listVersions()).find((m) => m.version === version);
       if (!meta) return false;
-      await scrub(await deps.erasures.erasedSince(erasureMarkOf(meta)), [version]);
-      return deps.store.activate(version);
+      let activated = false;
+      await forgetAll(await scrubLocked(erasureMarkOf(meta), [version], async () => (activated = await deps.store.activate(version))));
+      return activated;
     },
   };
 }

@@ -13,7 +13,11 @@ import { ARTIFACT_USER_IDS, decodeUserIdsArtifact } from './serving-artifacts.js
 import { createUserScorer, servingOptions, singleStrategies, type ScoredUser } from './serving-model-builder.js';
 import type { ServingModel } from './serving-model.js';
 
-export type OnRequestScorer = (history: readonly PurchaseRow[], attributes: Record<string, unknown>) => ScoredUser | null;
+export interface OnRequestScorer {
+  (history: readonly PurchaseRow[], attributes: Record<string, unknown>): ScoredUser | null;
+  /** Whether the version's training had this customer (their row is in the loaded recommenders). */
+  knows(userId: string): boolean;
+}
 
 interface RecipeInfo {
   sources?: Record<string, { recommender?: string }>;
@@ -52,7 +56,7 @@ export async function loadOnRequestScorer(store: Pick<ModelStore, 'getArtifact'>
     neighbours: model.neighbours,
     itemCount: itemIds.length,
   });
-  return (rows, attributes) => {
+  const scorer = (rows: readonly PurchaseRow[], attributes: Record<string, unknown>) => {
     const history: HistoryEntry[] = [];
     for (const r of rows) {
       const item = model.items.index.get(r.itemId);
@@ -66,4 +70,5 @@ export async function loadOnRequestScorer(store: Pick<ModelStore, 'getArtifact'>
     for (const [k, v] of Object.entries(attributes)) if (typeof v === 'string') strings[k] = v;
     return score({ user, history, attributes: strings, now: model.info.now }, strings);
   };
+  return Object.assign(scorer, { knows: (userId: string) => userIndex.has(userId) });
 }

@@ -61,8 +61,12 @@ export function forgetUserEntries(model: ServingModel, userId: string): void {
   for (const table of [USERS_TABLE, ...model.info.strategies.map(strategyTable)]) model.entries.set(entryKey(table, userId), null, 0);
   model.answers.forget(userId);
   // A scorer loaded before the erasure holds the customer's row of the fitted recommenders (ALS factors,
-  // user-kNN basket) and maps their id to it: the next customer scored on request loads the scrubbed ones.
-  model.onRequest = undefined;
+  // user-kNN basket) and maps their id to it: it is dropped, and the next customer scored on request loads
+  // the scrubbed ones. Only when it knows them: a reload costs every artifact of the version.
+  const loading = model.onRequest;
+  void loading?.then((scorer) => {
+    if (scorer?.knows(userId) && model.onRequest === loading) model.onRequest = undefined;
+  });
 }
 
 /**
@@ -234,10 +238,9 @@ async function scoreOnRequest(
  * rank fusion weighted by how much of the customer's ordering is new:
  *   score = (1 - w) / (hybrid rank + 60) + w / (live rank + 60),
  *   w = min(LIVE_WEIGHT, live orders / (live orders + training orders)),
- * live orders counted as the distinct times of the live purchases (a checkout sends its items at one
- * time). Ranks, not scores: the live neighbours' scores are flat near their maximum while the hybrid's
- * fall off, so blending max-normalised scores half and half let one purchase fill the list and lose
- * what the history said (bench/live-blend.ts: novel NDCG@10 of the next orders 0.045-0.055 against
+ * live orders counted as the distinct minutes of the live purchases. Ranks, not scores: the live
+ * neighbours' scores are flat near their maximum while the hybrid's fall off, so blending max-normalised
+ * scores half and half let one purchase fill the list and lose what the history said (bench/live-blend.ts: novel NDCG@10 of the next orders 0.045-0.055 against
  * 0.068-0.076 ignoring the purchase; 0.083-0.088 with this fusion).
  * An item found by both keeps the dominant source (and explanation) of the larger of the two parts;
  * live neighbours come explained by the live purchase that reached them.
@@ -246,7 +249,8 @@ function blendLive(model: ServingModel, entry: UserEntry, fresh: readonly { item
   const { items, scores, sourceMask, dominant, because } = entry.hybrid;
   const anchors = fresh.slice(0, LIVE_ANCHORS).map((f, r) => ({ item: f.item, weight: 1 / (1 + r) }));
   const live = scoreByNeighbours(model, anchors, LIVE_SOURCES, BECAUSE_YOU_BOUGHT);
-  const liveOrders = new Set(fresh.map((f) => f.ts)).size;
+  // Purchases within a minute of each other are one order (a client may stamp each item of a checkout).
+  const liveOrders = new Set(fresh.map((f) => Math.floor(f.ts / 60_000))).size;
   const w = Math.min(LIVE_WEIGHT, liveOrders / (liveOrders + entry.orders));
   const merged = new Map<number, Pick>();
   for (let k = 0; k < items.length; k++) {
@@ -262,7 +266,12 @@ function blendLive(model: ServingModel, entry: UserEntry, fresh: readonly { item
       merged.set(p.item, { ...first, score: seen.score + score, sources: [...new Set([...first.sources, ...second.sources])] });
     }
   }
-  return [...merged.values()].sort((a, b) => b.score - a.score || a.item - b.item);
+  const fused = [...merged.values()].sort((a, b) => b.score - a.score || a.item - b.item);
+  // The fusion decides the order; each pick then gets the hybrid's score at its rank, so `score` and the
+  // relevance diversity weighs keep the scale and fall-off of a list without live purchases (fused
+  // scores, 1 / (r + 60), hardly fall over a page).
+  const n = scores.length;
+  return fused.map((p, j) => ({ ...p, score: j < n ? scores[j] : n > 0 ? (scores[n - 1] * n) / (j + 1) : 1 / (j + 1) }));
 }
 
 /**

@@ -65,3 +65,39 @@ describe('erasures read from Postgres by a process that was not told', () => {
     expect(await fallback('g-user4')).toBe(false);
   });
 });
+
+describe('an erasure whose model-store part fails', () => {
+  let testDb: TestDb;
+  let store: ModelStore;
+  let services: Services;
+  let storeDown = false;
+
+  beforeAll(async () => {
+    testDb = await createPgliteTestDb();
+    store = await createMemoryModelStore({});
+    // The store as the erasure sees it: down (a Redis outage) while storeDown is set.
+    const flaky: ModelStore = {
+      ...store,
+      redactArtifact: (...args) => (storeDown ? Promise.reject(new Error('model store unreachable')) : store.redactArtifact(...args)),
+    };
+    services = createServices({ config: loadConfig({ API_KEYS: `admin:${KEYS.admin}`, SAMPLE_DATA: 'false', LOG_LEVEL: 'silent' }), db: testDb.db, store: flaky });
+    await seedShop(services);
+    await trainAndPublish(services);
+  });
+  afterAll(async () => {
+    await store.close();
+    await testDb.dispose();
+  });
+
+  it('When the store cannot be scrubbed, Then nothing is deleted or listed as erased; asked again, the erasure completes', async () => {
+    storeDown = true;
+    await expect(services.eraseUser('k-user4')).rejects.toThrow('model store unreachable');
+    expect(await services.events.listUserPurchases('k-user4', { limit: 10, offset: 0 })).not.toHaveLength(0);
+    expect(await services.erasureRepository.erasedSince(0)).not.toContain('k-user4');
+
+    storeDown = false;
+    expect(await services.eraseUser('k-user4')).toBe(true);
+    expect(await services.events.listUserPurchases('k-user4', { limit: 10, offset: 0 })).toHaveLength(0);
+    expect(await services.erasureRepository.erasedSince(0)).toEqual(['k-user4']);
+  });
+});
