@@ -106,6 +106,16 @@ for (const backend of DB_BACKENDS) {
       expect(await stored()).toBe(before);
     });
 
+    it('When a JSON content type comes with no body, Then a route that needs one names the body, and one that needs none answers as usual', async () => {
+      const json = { ...auth('admin'), 'content-type': 'application/json' };
+      const events = await t.app.inject({ method: 'POST', url: '/v1/events', headers: json, payload: '' });
+      expect(events.statusCode).toBe(400);
+      expect(events.json().error.code).toBe('VALIDATION_FAILED');
+      // The usual curl habit on a DELETE: the header, and no body.
+      const erase = await t.app.inject({ method: 'DELETE', url: '/v1/users/nobody-at-all', headers: json, payload: '' });
+      expect(erase.statusCode).toBe(404);
+    });
+
     it('When the batch is over the limit, Then 413 BATCH_TOO_LARGE and nothing is written', async () => {
       const before = await stored();
       const res = await post('/v1/events', { events: [1, 2, 3, 4].map((n) => event({ orderId: `o${n}` })) });
