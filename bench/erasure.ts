@@ -14,7 +14,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config.js';
 import { createPgDb } from '../src/data/db.js';
 import { exportRequest } from '../src/exports/export-request.js';
@@ -23,6 +22,7 @@ import { createServices } from '../src/services.js';
 import { createRedisModelStore } from '../src/store/redis-model-store.js';
 import { ensureOnlineRetailSchema } from './lib/bench-schema.js';
 import { withoutDataArg } from './lib/online-retail.js';
+import { deleteRedisPrefix } from './lib/redis-prefix.js';
 
 const args = withoutDataArg();
 const at = args.indexOf('--erasures');
@@ -83,11 +83,7 @@ try {
   await store.close();
   await db.close();
   await rm(dir, { recursive: true, force: true });
-  const redis = new Redis(REDIS);
-  const keys: string[] = [];
-  for await (const batch of redis.scanStream({ match: `${prefix}*`, count: 1000 })) keys.push(...(batch as string[]));
-  if (keys.length > 0) await redis.unlink(...keys);
-  await redis.quit();
+  await deleteRedisPrefix(REDIS, prefix);
   const admin = createPgDb(PG, { max: 1 });
   await admin.exec(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
   await admin.close();

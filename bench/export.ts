@@ -17,7 +17,6 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config.js';
 import { createPgDb } from '../src/data/db.js';
 import { exportRequest } from '../src/exports/export-request.js';
@@ -26,6 +25,7 @@ import { createServices } from '../src/services.js';
 import { createRedisModelStore } from '../src/store/redis-model-store.js';
 import { ensureOnlineRetailSchema } from './lib/bench-schema.js';
 import { withoutDataArg } from './lib/online-retail.js';
+import { deleteRedisPrefix } from './lib/redis-prefix.js';
 
 const args = withoutDataArg();
 const fresh = args.includes('--fresh');
@@ -73,9 +73,5 @@ try {
   await store.close();
   await db.close();
   await rm(dir, { recursive: true, force: true });
-  const redis = new Redis(REDIS);
-  const keys: string[] = [];
-  for await (const batch of redis.scanStream({ match: `${prefix}*`, count: 1000 })) keys.push(...(batch as string[]));
-  if (keys.length > 0) await redis.unlink(...keys);
-  await redis.quit();
+  await deleteRedisPrefix(REDIS, prefix);
 }

@@ -17,16 +17,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ndcgAt, recallAt } from '../src/evaluation/metrics.js';
 import { buildDataset } from '../src/recommenders/dataset.js';
-import { datasetHistories, userContext } from '../src/recommenders/history.js';
+import { datasetHistories } from '../src/recommenders/history.js';
 import { recommendForUser } from '../src/serving/recommend-for-user.js';
-import type { ServingDeps } from '../src/serving/serving-deps.js';
-import { createUserScorer, prepareServingModel } from '../src/serving/serving-model-builder.js';
-import { loadServingModel } from '../src/serving/serving-model.js';
-import { encodeUserEntry, USERS_TABLE } from '../src/serving/user-entry.js';
-import { createMemoryModelStore } from '../src/store/memory-model-store.js';
 import { fitRecipe, loadRecipe } from '../src/training/recipe.js';
-import { writeModelVersion } from '../src/training/write-model-version.js';
 import { dataFile as checkedDataFile, loadOnlineRetail, withoutDataArg } from './lib/online-retail.js';
+import { benchServing } from './lib/serving-bench.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dataFile = checkedDataFile();
@@ -63,26 +58,8 @@ for (const e of input.events) {
 }
 const customers = [...orders].filter(([, o]) => o.size >= 2).map(([id, o]) => ({ id, orders: [...o.values()].sort((a, b) => a.ts - b.ts) }));
 
-const prepared = prepareServingModel({ ds, fitted, recipe });
-const score = createUserScorer({ ...prepared, fitted, itemCount: ds.itemIds.length });
+const { deps, store } = await benchServing(ds, fitted, recipe, customers.map((c) => ds.userIndex.get(c.id)!));
 const histories = datasetHistories(ds);
-const rows: [string, Uint8Array][] = [];
-for (const c of customers) {
-  const u = ds.userIndex.get(c.id)!;
-  const scored = score(userContext(ds, histories, u), ds.userAttributes[u] ?? {});
-  if (scored) rows.push([c.id, encodeUserEntry(scored.entry)]);
-}
-const store = await createMemoryModelStore();
-await writeModelVersion(store, 'bench', { artifacts: prepared.artifacts, tables: new Map([[USERS_TABLE, rows]]) });
-const meta = { version: 'bench', recipe: recipeName, trainedAt: new Date().toISOString(), info: { serving: prepared.info } };
-await store.publish(meta);
-const model = (await loadServingModel(store, meta))!;
-const deps: ServingDeps = {
-  model: async () => model,
-  store,
-  catalog: { getUser: async () => null, getItem: async () => null },
-  dbPopular: undefined as unknown as ServingDeps['dbPopular'],
-};
 
 let users = 0;
 const sum = { staleNdcg: 0, staleRecall: 0, liveNdcg: 0, liveRecall: 0, kept: 0, liveSlots: 0 };

@@ -25,16 +25,10 @@ import { fileURLToPath } from 'node:url';
 import { historyBucket, HISTORY_BUCKETS } from '../src/evaluation/evaluation-report.js';
 import { ndcgAt, recallAt } from '../src/evaluation/metrics.js';
 import { temporalSplit, validationSplit } from '../src/evaluation/splits.js';
-import { datasetHistories, userContext } from '../src/recommenders/history.js';
 import { recommendForUser } from '../src/serving/recommend-for-user.js';
-import type { ServingDeps } from '../src/serving/serving-deps.js';
-import { createUserScorer, prepareServingModel } from '../src/serving/serving-model-builder.js';
-import { loadServingModel } from '../src/serving/serving-model.js';
-import { encodeUserEntry, USERS_TABLE } from '../src/serving/user-entry.js';
-import { createMemoryModelStore } from '../src/store/memory-model-store.js';
 import { fitRecipe, loadRecipe } from '../src/training/recipe.js';
-import { writeModelVersion } from '../src/training/write-model-version.js';
 import { dataFile as checkedDataFile, loadOnlineRetail, withoutDataArg } from './lib/online-retail.js';
+import { benchServing } from './lib/serving-bench.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dataFile = checkedDataFile();
@@ -66,28 +60,9 @@ const period = validationDays ? `validation: the ${validationDays} days before $
 console.log(`recipe ${recipeName} (sourceCap ${JSON.stringify(recipe.hybrid.sourceCap ?? null)}), ${period}, fitted in ${seconds()} s`);
 
 // The serving model of the split, with entries for the test customers only (what training would store for them).
-const prepared = prepareServingModel({ ds, fitted, recipe });
-const score = createUserScorer({ ...prepared, fitted, itemCount: ds.itemIds.length });
 const users = [...split.test.all.keys()];
-const histories = datasetHistories(ds);
-const rows: [string, Uint8Array][] = [];
-for (const u of users) {
-  const scored = score(userContext(ds, histories, u), ds.userAttributes[u] ?? {});
-  if (scored) rows.push([ds.userIds[u], encodeUserEntry(scored.entry)]);
-}
-const store = await createMemoryModelStore();
-await writeModelVersion(store, 'bench', { artifacts: prepared.artifacts, tables: new Map([[USERS_TABLE, rows]]) });
-const meta = { version: 'bench', recipe: recipeName, trainedAt: new Date().toISOString(), info: { serving: prepared.info } };
-await store.publish(meta);
-const model = (await loadServingModel(store, meta))!;
-const deps: ServingDeps = {
-  model: async () => model,
-  store,
-  catalog: { getUser: async () => null, getItem: async () => null },
-  // Asked only when no model is active.
-  dbPopular: undefined as unknown as ServingDeps['dbPopular'],
-};
-console.log(`entries of ${rows.length} test customers built in ${seconds()} s`);
+const { deps } = await benchServing(ds, fitted, recipe, users);
+console.log(`entries of ${users.length} test customers built in ${seconds()} s`);
 
 interface Tally {
   lists: number;

@@ -20,7 +20,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
-import { Redis } from 'ioredis';
 import { createCatalogRepository } from '../src/data/catalog-repository.js';
 import { createPgDb } from '../src/data/db.js';
 import { createEventRepository } from '../src/data/event-repository.js';
@@ -28,6 +27,7 @@ import { createRedisModelStore } from '../src/store/redis-model-store.js';
 import { createTrainer } from '../src/training/train-model.js';
 import { ensureOnlineRetailSchema } from './lib/bench-schema.js';
 import { withoutDataArg } from './lib/online-retail.js';
+import { deleteRedisPrefix } from './lib/redis-prefix.js';
 
 const args = withoutDataArg();
 const threadsAt = args.indexOf('--threads');
@@ -93,9 +93,5 @@ try {
 } finally {
   await store.close();
   await db.close();
-  const redis = new Redis(REDIS);
-  const keys: string[] = [];
-  for await (const batch of redis.scanStream({ match: `${prefix}*`, count: 1000 })) keys.push(...(batch as string[]));
-  if (keys.length > 0) await redis.unlink(...keys);
-  await redis.quit();
+  await deleteRedisPrefix(REDIS, prefix);
 }
