@@ -62,6 +62,9 @@ const MESSAGES = [
   'Connection is closed', // ioredis: closed with commands in flight
   'Command timed out', // ioredis commandTimeout
   'Reached the max retries per request limit', // ioredis maxRetriesPerRequest
+  "Cluster isn't ready", // ioredis Cluster without its slot map and with enableOfflineQueue false
+  'CLUSTERDOWN', // Redis Cluster: a slot has no serving node
+  'Too many Cluster redirections', // ioredis Cluster: the slot map keeps changing (failover)
 ];
 
 /**

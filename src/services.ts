@@ -105,7 +105,7 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
     jobs,
     handlers: createJobHandlers({
       db, trainer, evaluate: evaluations.handler, onImported: async (since) => void (await feedImported(since)),
-      exports: { deps: { serving, audiences, profiles, store, erasures: erasureRepository, followErasures: () => erasureFollower.poll() }, dir: config.EXPORT_DIR },
+      exports: { deps: { serving, audiences, profiles, store, erasures: erasureRepository, followErasures: () => erasureFollower.catchUp() }, dir: config.EXPORT_DIR },
     }),
     onFinished: (j: { type: string; status: string; ms: number }) => {
       metrics.jobDuration.observe({ type: j.type, status: j.status }, j.ms / 1000);

@@ -6,10 +6,17 @@ import type { Db } from './db.js';
  * or kept from before an erasure can be scrubbed of it (src/privacy/user-erasure.ts).
  */
 /**
- * Taken by every erasure for its whole run (its Postgres part, the model store and export files), and by
- * whatever else rewrites what an erasure rewrites (scrubSince, an export's last scrub): they run one at a
- * time, across processes, and an erasure becomes visible to readers only once everything is scrubbed.
- * Ingestion takes ROW EXCLUSIVE, which waits for a running erasure but not for other ingestion.
+ * Held by every erasure for its whole run (its Postgres part, the model store, export files) and by
+ * whatever else rewrites what an erasure rewrites (scrubSince, a rollback's scrub, an export's last
+ * scrub): they run one at a time, across processes. A transaction-scoped advisory lock, so ingestion
+ * does not wait for it.
+ */
+export const ERASURE_SERIAL = 'SELECT pg_advisory_xact_lock(7262361203)';
+
+/**
+ * Taken by an erasure only for its last, short part (deleting the rows, numbering it in erased_users,
+ * dropping the live events): erasure numbers commit in order, and ingestion, which takes ROW EXCLUSIVE,
+ * waits for that part, so no event of the customer is written (or appended to live state) around it.
  */
 export const ERASURE_LOCK = 'LOCK TABLE erased_users IN SHARE ROW EXCLUSIVE MODE';
 
@@ -45,12 +52,13 @@ export function createErasureRepository(db: Db) {
     },
 
     /**
-     * Runs `fn` while no erasure runs (ERASURE_LOCK), with the erasures after a mark read inside the lock.
-     * `fn` must not wait on the database itself (PGlite has one connection, held here).
+     * Runs `fn` while no erasure runs (ERASURE_SERIAL), with the erasures after a mark read inside: an
+     * erasure under way is waited for and counted. `fn` must not wait on the database itself (PGlite has
+     * one connection, held here).
      */
     locked<T>(fn: (erasedSince: (mark: number) => Promise<string[]>) => Promise<T>): Promise<T> {
       return db.transaction(async (tx) => {
-        await tx.query(ERASURE_LOCK);
+        await tx.query(ERASURE_SERIAL);
         return fn(async (mark) => (await erasuresAfter(mark, tx)).map((e) => e.userId));
       });
     },

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Db } from './db.js';
-import { ERASURE_LOCK } from './erasure-repository.js';
+import { ERASURE_LOCK, ERASURE_SERIAL } from './erasure-repository.js';
 import type { PurchaseRow } from '../recommenders/dataset.js';
 
 export interface PurchaseInput {
@@ -130,9 +130,12 @@ const pick = <T>(values: readonly T[], at: readonly number[]): T[] => (at.length
  * Inserts purchases whose ids are fixed, in one transaction with the users and items they name;
  * returns the ids that were new, or (`returning` false, for bulk imports) only how many were.
  */
-async function writePurchases(db: Db, batch: PurchaseInput[], batchIds: string[], returning: true): Promise<{ written: Set<string>; erased: number }>;
+/** Runs inside a purchase write, after it and before its commit, with the batch's ids and those that were new. */
+export type BeforeCommit = (eventIds: string[], newIds: Set<string>) => Promise<void>;
+
+async function writePurchases(db: Db, batch: PurchaseInput[], batchIds: string[], returning: true, beforeCommit?: BeforeCommit): Promise<{ written: Set<string>; erased: number }>;
 async function writePurchases(db: Db, batch: PurchaseInput[], batchIds: string[], returning: false): Promise<{ written: number; erased: number }>;
-async function writePurchases(db: Db, batch: PurchaseInput[], batchIds: string[], returning: boolean): Promise<{ written: Set<string> | number; erased: number }> {
+async function writePurchases(db: Db, batch: PurchaseInput[], batchIds: string[], returning: boolean, beforeCommit?: BeforeCommit): Promise<{ written: Set<string> | number; erased: number }> {
   return db.transaction(async (tx) => {
     const kept = await notErased(tx, batch);
     const events = pick(batch, kept);
@@ -152,7 +155,10 @@ async function writePurchases(db: Db, batch: PurchaseInput[], batchIds: string[]
       events.map((e) => e.orderId ?? null),
       events.map((e) => e.ts.toISOString()),
     ]);
-    return { written: returning ? new Set(rows.map((r) => (r as { event_id: string }).event_id)) : (rows[0] as { n: number }).n, erased };
+    if (!returning) return { written: (rows[0] as { n: number }).n, erased };
+    const written = new Set(rows.map((r) => (r as { event_id: string }).event_id));
+    if (written.size > 0) await beforeCommit?.(batchIds, written);
+    return { written, erased };
   });
 }
 
@@ -222,14 +228,16 @@ export function createEventRepository(db: Db) {
   return {
     /**
      * Stores a batch of purchases in one transaction: all or nothing. Unknown users/items are created
-     * on the fly. Returns how many events were new (the rest were already stored).
+     * on the fly. `beforeCommit` runs inside it, once the new events are known (live state: it must not
+     * wait on the database). Returns how many events were new (the rest were already stored).
      */
     async insertPurchases(
       events: PurchaseInput[],
+      beforeCommit?: BeforeCommit,
     ): Promise<{ inserted: number; duplicates: number; erased: number; eventIds: string[]; newIds: Set<string> }> {
       const ids = deriveEventIds(events, (e) => purchaseContent(e));
       if (events.length === 0) return { inserted: 0, duplicates: 0, erased: 0, eventIds: [], newIds: new Set() };
-      const { written: newIds, erased } = await writePurchases(db, events, ids, true);
+      const { written: newIds, erased } = await writePurchases(db, events, ids, true, beforeCommit);
       return { inserted: newIds.size, duplicates: events.length - erased - newIds.size, erased, eventIds: ids, newIds };
     },
 
@@ -372,9 +380,13 @@ export function createEventRepository(db: Db) {
      * Erases a user's events and attributes and records the erasure (erased_users, with a new sequence
      * number even for a repeated erasure), in one transaction. Returns false when the user was unknown.
      */
-    async deleteUser(userId: string, whileLocked?: () => Promise<void>): Promise<boolean> {
+    async deleteUser(userId: string, steps: { scrub?: () => Promise<void>; dropLive?: () => Promise<void> } = {}): Promise<boolean> {
       return db.transaction(async (tx) => {
-        // First: one erasure at a time, and no ingestion of this customer's events while it runs.
+        // One erasure (or scrub) at a time; the model store and export files are scrubbed first, while
+        // ingestion goes on (erasure-repository ERASURE_SERIAL). None of it waits on the database.
+        await tx.query(ERASURE_SERIAL);
+        await steps.scrub?.();
+        // Then the short part ingestion waits for: rows, the erasure's number, the live events.
         await tx.query(ERASURE_LOCK);
         const feedback = await tx.query('DELETE FROM feedback_events WHERE user_id = $1 RETURNING 1', [userId]);
         const purchases = await tx.query('DELETE FROM purchase_events WHERE user_id = $1 RETURNING 1', [userId]);
@@ -384,15 +396,16 @@ export function createEventRepository(db: Db) {
         // no training can have seen it since, and a 404 changes nothing.
         if (rows.length + purchases.rows.length + feedback.rows.length > 0) {
           await tx.query(
-            `INSERT INTO erased_users (user_id) VALUES ($1)
-             ON CONFLICT (user_id) DO UPDATE SET erased_at = now(), seq = nextval(pg_get_serial_sequence('erased_users', 'seq'))`,
+            // The time it is recorded, not the transaction's start: the scrub before it takes a while.
+            `INSERT INTO erased_users (user_id, erased_at) VALUES ($1, clock_timestamp())
+             ON CONFLICT (user_id) DO UPDATE SET erased_at = clock_timestamp(), seq = nextval(pg_get_serial_sequence('erased_users', 'seq'))`,
             [userId],
           );
         }
-        // The rest of the erasure (model store, export files) runs before the commit, still locked: an
-        // erasure is seen by readers of erased_users (followers, marks) only once it is complete, and if it
-        // fails, nothing is deleted and the request can be made again. It must not wait on the database.
-        await whileLocked?.();
+        // Live events written by ingestion that committed before this lock (they were appended before
+        // that commit): dropped now. An erasure is seen by readers of erased_users (followers, marks) only
+        // once all of it is done; if any of it fails, Postgres keeps the customer and it can be asked again.
+        await steps.dropLive?.();
         return rows.length > 0;
       });
     },

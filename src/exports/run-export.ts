@@ -147,23 +147,24 @@ export async function runExport(
       }
     }
     await writer.close();
-    await rename(part, file);
+    // An erasure during the export scrubbed the files there were; this one was not there yet. It is
+    // scrubbed of those customers and renamed into place under the erasure lock: an erasure still running
+    // is waited for and counted, and every later one finds the file in place.
+    if (erasureMark === undefined) await rename(part, file);
+    else {
+      const removed = await deps.erasures!.locked(async (erasedSince) => {
+        const erased = new Set(await erasedSince(erasureMark));
+        const scrubbed = erased.size > 0 ? await scrubExportFile(part, erased, req.format) : { rows: 0, customers: 0 };
+        await rename(part, file);
+        return scrubbed;
+      });
+      rows -= removed.rows;
+      customers -= removed.customers;
+    }
   } catch (err) {
     writer.destroy();
     await rm(part, { force: true });
     throw err;
-  }
-  // An erasure during the export scrubbed the files there were; this one was not there yet. Once renamed it
-  // is, so an erasure from now on scrubs it too.
-  // Under the erasure lock: an erasure still running is waited for and counted, and no other rewrite of
-  // the file overlaps this one.
-  if (erasureMark !== undefined) {
-    const removed = await deps.erasures!.locked(async (erasedSince) => {
-      const erased = new Set(await erasedSince(erasureMark));
-      return erased.size > 0 ? scrubExportFile(file, erased, req.format) : { rows: 0, customers: 0 };
-    });
-    rows -= removed.rows;
-    customers -= removed.customers;
   }
   const { size } = await stat(file);
   return { kind: req.kind, format: req.format, campaignId: campaign, modelVersion: model.meta.version, customers, rows, bytes: size, ms: Math.round(performance.now() - started) };

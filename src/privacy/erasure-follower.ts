@@ -3,8 +3,10 @@ import type { ErasureRepository } from '../data/erasure-repository.js';
 export interface ErasureFollower {
   /** Starts a read of new erasures in the background when the last one is older than `refreshMs`. */
   check(): void;
-  /** Reads new erasures now and forgets them (tests; a read already running is awaited instead). */
+  /** Reads new erasures now and forgets them (a read already running is awaited instead). */
   poll(): Promise<void>;
+  /** Reads new erasures with a read that starts now (after a read already running): what is committed now is followed. */
+  catchUp(): Promise<void>;
 }
 
 /**
@@ -54,5 +56,9 @@ export function createErasureFollower(deps: {
       if (performance.now() - readAt >= deps.refreshMs) void poll();
     },
     poll,
+    async catchUp() {
+      await pending;
+      await poll();
+    },
   };
 }

@@ -33,15 +33,17 @@ async function recommendersWithout(store: ModelStore, meta: ModelMeta, rows: Rea
 
 /**
  * Erasure of a customer everywhere (DELETE /v1/users/:id), in one Postgres transaction that holds the
- * erasure lock (erasure-repository ERASURE_LOCK) from start to end:
- * 1. Postgres: events, feedback and attributes deleted, and the id recorded in `erased_users`;
- * 2. the model store, for every kept version: the profiles artifact, the fitted recommenders' rows of the
+ * erasure's advisory lock throughout (erasure-repository ERASURE_SERIAL):
+ * 1. the model store, for every kept version: the profiles artifact, the fitted recommenders' rows of the
  *    customer and the user index rewritten without them, then their per-user entries of every table and
  *    their live events deleted (which tells other processes);
- * 3. the campaign export files already written (their rows of the customer);
+ * 2. the campaign export files already written (their rows of the customer);
+ * 3. under ERASURE_LOCK, which ingestion waits for: events, feedback and attributes deleted, the id
+ *    recorded in `erased_users`, and live events appended meanwhile dropped;
  * then the commit, and this process's caches. Erasures (and everything else that rewrites what they
  * rewrite) run one at a time; a reader of `erased_users` sees an erasure only once all of it is done; and
- * an erasure that fails (the model store is down) deletes nothing and can be asked for again.
+ * an erasure that fails (the model store is down) leaves Postgres as it was, to be asked for again (what
+ * it scrubbed already stays scrubbed).
  * A version that was being trained meanwhile is caught by `scrubSince`: a training scrubs its new
  * version of everyone erased after it read its data, and an activation (rollback) scrubs the version it
  * brings back before serving it. So a rollback never restores an erased customer. A customer with the
@@ -91,11 +93,16 @@ export function createUserErasure(deps: UserErasureDeps) {
     /** Erases a user everywhere; false when Postgres did not know them (the store is scrubbed anyway). */
     async erase(userId: string): Promise<boolean> {
       // Also when Postgres no longer knew them: the store and the files are scrubbed anyway.
-      const existed = await deps.events.deleteUser(userId, async () => {
-        await scrub([userId]);
-        await deps.scrubExports?.(new Set([userId]));
+      const existed = await deps.events.deleteUser(userId, {
+        scrub: async () => {
+          await scrub([userId]);
+          await deps.scrubExports?.(new Set([userId]));
+        },
+        // Live events appended by ingestion that committed while the scrub ran.
+        dropLive: () => deps.store.deleteUser(userId),
       });
-      await deps.forget(userId);
+      // Committed: a failure to forget here is outlived by the follower and must not fail the request.
+      await deps.forget(userId).catch(() => {});
       return existed;
     },
 

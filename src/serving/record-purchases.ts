@@ -4,17 +4,18 @@ import type { ModelStore } from '../store/model-store.js';
 
 /**
  * Stores purchases (the system of record first), then appends the new ones to each user's live state in
- * the model store, so the next recommendation reflects them without retraining. A model-store failure
- * after the commit only delays the live update: the events are safe and the next training sees them.
+ * the model store, so the next recommendation reflects them without retraining. The append happens
+ * before the write commits, so an erasure waiting for this write drops them after (erasure-repository
+ * ERASURE_LOCK). A model-store failure only delays the live update: the events are stored anyway and
+ * the next training sees them.
  */
 export function createPurchaseRecorder(deps: { events: EventRepository; store: ModelStore; log?: (err: unknown) => void }) {
   return async function recordPurchases(events: PurchaseInput[]) {
-    const result = await deps.events.insertPurchases(events);
-    if (result.inserted > 0) {
+    return deps.events.insertPurchases(events, async (eventIds, newIds) => {
       const byUser = new Map<string, { itemId: string; ts: number }[]>();
       // Only the events stored now: repeats of a retried batch would crowd the capped live list.
       for (const [k, e] of events.entries()) {
-        if (!result.newIds.has(result.eventIds[k])) continue;
+        if (!newIds.has(eventIds[k])) continue;
         const list = byUser.get(e.userId) ?? [];
         list.push({ itemId: e.itemId, ts: e.ts.getTime() });
         byUser.set(e.userId, list);
@@ -24,8 +25,7 @@ export function createPurchaseRecorder(deps: { events: EventRepository; store: M
       } catch (err) {
         deps.log?.(err);
       }
-    }
-    return result;
+    });
   };
 }
 
@@ -62,7 +62,7 @@ const MAX_LIVE_FROM_IMPORT = 100_000;
  * purchases (a backfill) are the next training's.
  */
 export function createImportedPurchasesFeed(deps: {
-  db: Pick<Db, 'query'>;
+  db: Pick<Db, 'transaction'>;
   store: Pick<ModelStore, 'getActive' | 'appendUserEvents'>;
   log?: (err: unknown) => void;
 }) {
@@ -71,18 +71,26 @@ export function createImportedPurchasesFeed(deps: {
       const active = await deps.store.getActive();
       const now = (active?.info as { serving?: { now?: unknown } } | undefined)?.serving?.now;
       if (typeof now !== 'number') return 0;
-      const { rows } = await deps.db.query<{ user_id: string; item_id: string; ts: Date }>(
-        `SELECT user_id, item_id, ts FROM purchase_events WHERE created_at >= $1 AND ts > $2 ORDER BY user_id, ts LIMIT ${MAX_LIVE_FROM_IMPORT}`,
-        [since, new Date(now)],
-      );
-      const byUser = new Map<string, { itemId: string; ts: number }[]>();
-      for (const r of rows) {
-        const list = byUser.get(r.user_id) ?? [];
-        list.push({ itemId: r.item_id, ts: new Date(r.ts).getTime() });
-        byUser.set(r.user_id, list);
-      }
-      for (const [user, list] of byUser) await deps.store.appendUserEvents(user, list);
-      return rows.length;
+      // As ingestion does: waits for an erasure's last part, reads no erased customer's purchases, and
+      // appends before it lets an erasure go on (erasure-repository ERASURE_LOCK).
+      return await deps.db.transaction(async (tx) => {
+        await tx.query('LOCK TABLE erased_users IN ROW EXCLUSIVE MODE');
+        const { rows } = await tx.query<{ user_id: string; item_id: string; ts: Date }>(
+          `SELECT p.user_id, p.item_id, p.ts FROM purchase_events p
+           WHERE p.created_at >= $1 AND p.ts > $2
+             AND NOT EXISTS (SELECT 1 FROM erased_users e WHERE e.user_id = p.user_id AND p.ts <= e.erased_at)
+           ORDER BY p.user_id, p.ts LIMIT ${MAX_LIVE_FROM_IMPORT}`,
+          [since, new Date(now)],
+        );
+        const byUser = new Map<string, { itemId: string; ts: number }[]>();
+        for (const r of rows) {
+          const list = byUser.get(r.user_id) ?? [];
+          list.push({ itemId: r.item_id, ts: new Date(r.ts).getTime() });
+          byUser.set(r.user_id, list);
+        }
+        for (const [user, list] of byUser) await deps.store.appendUserEvents(user, list);
+        return rows.length;
+      });
     } catch (err) {
       // The purchases are stored; only their live effect waits for the next training.
       deps.log?.(err);

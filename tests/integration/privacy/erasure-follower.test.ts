@@ -101,3 +101,44 @@ describe('an erasure whose model-store part fails', () => {
     expect(await services.erasureRepository.erasedSince(0)).toEqual(['k-user4']);
   });
 });
+
+describe('an erasure while a purchase of the customer is being written', () => {
+  let testDb: TestDb;
+  let store: ModelStore;
+  let services: Services;
+  let release: () => void = () => {};
+  let appending: Promise<void> = Promise.resolve();
+
+  beforeAll(async () => {
+    testDb = await createPgliteTestDb();
+    store = await createMemoryModelStore({});
+    // Appending live events waits until the test lets it go (a slow Redis round trip).
+    const slow: ModelStore = {
+      ...store,
+      appendUserEvents: async (...args) => {
+        await appending;
+        return store.appendUserEvents(...args);
+      },
+    };
+    services = createServices({ config: loadConfig({ API_KEYS: `admin:${KEYS.admin}`, SAMPLE_DATA: 'false', LOG_LEVEL: 'silent' }), db: testDb.db, store: slow });
+    await seedShop(services);
+    await trainAndPublish(services);
+  });
+  afterAll(async () => {
+    await store.close();
+    await testDb.dispose();
+  });
+
+  it('When the erasure comes while the purchase is still being appended to live state, Then the customer ends with no live events', async () => {
+    appending = new Promise((resolve) => (release = resolve));
+    const writing = services.recordPurchases([{ userId: 'k-user9', itemId: 'k3', quantity: 1, price: null, orderId: 'live-race', ts: new Date() }]);
+    await new Promise((r) => setTimeout(r, 50));
+    const erasing = services.eraseUser('k-user9');
+    await new Promise((r) => setTimeout(r, 50));
+    release();
+    await writing;
+    expect(await erasing).toBe(true);
+    expect(await store.getUserEvents('k-user9')).toEqual([]);
+    expect(await services.events.listUserPurchases('k-user9', { limit: 10, offset: 0 })).toHaveLength(0);
+  });
+});
