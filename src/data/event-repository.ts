@@ -112,8 +112,8 @@ async function ensureReferenced(tx: Db, userIds: string[], itemIds: string[]): P
  * positions kept.
  */
 async function notErased(tx: Db, events: readonly { userId: string; ts: Date }[]): Promise<number[]> {
-  // Waits for an erasure under way (erasure-repository ERASURE_LOCK), so its row is read here and its
-  // customer's old events are not written after it; other ingestion does not wait.
+  // Waits for the last part of an erasure under way (erasure-repository ERASURE_LOCK), so its row is read
+  // here and its customer's old events are not written after it; other ingestion does not wait.
   await tx.query('LOCK TABLE erased_users IN ROW EXCLUSIVE MODE');
   const all = events.map((_, k) => k);
   const { rows } = await tx.query<{ user_id: string; erased_at: Date }>('SELECT user_id, erased_at FROM erased_users WHERE user_id = ANY($1::text[])', [
@@ -127,11 +127,15 @@ async function notErased(tx: Db, events: readonly { userId: string; ts: Date }[]
 const pick = <T>(values: readonly T[], at: readonly number[]): T[] => (at.length === values.length ? [...values] : at.map((k) => values[k]));
 
 /**
+ * Runs inside a purchase write, after it and before its commit, with the batch's ids and those that were
+ * new. It must not throw (the write would roll back) nor wait on the database (PGlite: one connection).
+ */
+export type BeforeCommit = (eventIds: string[], newIds: Set<string>) => Promise<void>;
+
+/**
  * Inserts purchases whose ids are fixed, in one transaction with the users and items they name;
  * returns the ids that were new, or (`returning` false, for bulk imports) only how many were.
  */
-/** Runs inside a purchase write, after it and before its commit, with the batch's ids and those that were new. */
-export type BeforeCommit = (eventIds: string[], newIds: Set<string>) => Promise<void>;
 
 async function writePurchases(db: Db, batch: PurchaseInput[], batchIds: string[], returning: true, beforeCommit?: BeforeCommit): Promise<{ written: Set<string>; erased: number }>;
 async function writePurchases(db: Db, batch: PurchaseInput[], batchIds: string[], returning: false): Promise<{ written: number; erased: number }>;
@@ -378,7 +382,9 @@ export function createEventRepository(db: Db) {
 
     /**
      * Erases a user's events and attributes and records the erasure (erased_users, with a new sequence
-     * number even for a repeated erasure), in one transaction. Returns false when the user was unknown.
+     * number even for a repeated erasure), in one transaction: under ERASURE_SERIAL, `steps.scrub` first
+     * (the model store, export files), then under ERASURE_LOCK the rows, the record and `steps.dropLive`.
+     * Neither step may wait on the database. Returns false when the user was unknown.
      */
     async deleteUser(userId: string, steps: { scrub?: () => Promise<void>; dropLive?: () => Promise<void> } = {}): Promise<boolean> {
       return db.transaction(async (tx) => {

@@ -3,8 +3,9 @@
  * and their lists. An erasure rewrites every such file without the erased customers' rows, so a file
  * fetched later (GET /v1/exports/:id/file) no longer names them. A file is rewritten under a temporary
  * name of its own and renamed over the old one, so a reader sees the old file or the new one, never half
- * of one. Callers hold the erasure lock (erasure-repository ERASURE_LOCK), so two rewrites of one file
- * never overlap. A file that does not hold any of the customers is only read, not rewritten.
+ * of one. Callers hold the erasure lock (erasure-repository ERASURE_SERIAL), so two rewrites of one file
+ * never overlap. A file that does not hold any of the customers is only read, not rewritten. A CSV file
+ * that does not parse (not one this service wrote) is left alone: it must not block every erasure.
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -93,8 +94,7 @@ export async function scrubExportFile(file: string, ids: ReadonlySet<string>, fo
       const line = (values: unknown[]) => stringifyRows([values]);
       await pipeline(
         createReadStream(file),
-        // A row with more or fewer fields than the header (a file not written here) is kept, not an error.
-        parse({ columns: (header: string[]) => (columns = header), relax_column_count: true }),
+        parse({ columns: (header: string[]) => (columns = header) }),
         async function* (records: AsyncIterable<Record<string, string>>) {
           let first = true;
           for await (const r of records) {
@@ -113,8 +113,9 @@ export async function scrubExportFile(file: string, ids: ReadonlySet<string>, fo
     }
     if (counted.rows > 0) await rename(next, file);
   } catch (err) {
-    // Removed meanwhile (the export was deleted): nothing to scrub.
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    // Removed meanwhile (the export was deleted), or not a CSV file this service wrote: nothing to scrub.
+    const code = String((err as NodeJS.ErrnoException).code ?? '');
+    if (code !== 'ENOENT' && !code.startsWith('CSV_')) throw err;
     return { rows: 0, customers: 0 };
   } finally {
     await rm(next, { force: true });

@@ -20,11 +20,10 @@ export function createPurchaseRecorder(deps: { events: EventRepository; store: M
         list.push({ itemId: e.itemId, ts: e.ts.getTime() });
         byUser.set(e.userId, list);
       }
-      try {
-        await Promise.all([...byUser].map(([user, list]) => deps.store.appendUserEvents(user, list.sort((a, b) => a.ts - b.ts))));
-      } catch (err) {
-        deps.log?.(err);
-      }
+      // Every append settles before the write commits (none may land after an erasure that waits for it);
+      // a failed one is logged, and the write is stored anyway.
+      const appended = await Promise.allSettled([...byUser].map(([user, list]) => deps.store.appendUserEvents(user, list.sort((a, b) => a.ts - b.ts))));
+      for (const a of appended) if (a.status === 'rejected') deps.log?.(a.reason);
     });
   };
 }
@@ -51,6 +50,9 @@ export function createFeedbackRecorder(deps: { events: Pick<EventRepository, 'in
 }
 
 export type RecordFeedback = ReturnType<typeof createFeedbackRecorder>;
+
+/** Customers whose live state the import feed appends to at once. */
+const FEED_GROUP = 64;
 
 /** Most purchases of one import pushed to live state: a larger import waits for the next training. */
 const MAX_LIVE_FROM_IMPORT = 100_000;
@@ -88,7 +90,12 @@ export function createImportedPurchasesFeed(deps: {
           list.push({ itemId: r.item_id, ts: new Date(r.ts).getTime() });
           byUser.set(r.user_id, list);
         }
-        for (const [user, list] of byUser) await deps.store.appendUserEvents(user, list);
+        // In bounded groups, each settled before the next: the lock is held for round trips, not one per customer.
+        const users = [...byUser];
+        for (let from = 0; from < users.length; from += FEED_GROUP) {
+          const appended = await Promise.allSettled(users.slice(from, from + FEED_GROUP).map(([user, list]) => deps.store.appendUserEvents(user, list)));
+          for (const a of appended) if (a.status === 'rejected') deps.log?.(a.reason);
+        }
         return rows.length;
       });
     } catch (err) {

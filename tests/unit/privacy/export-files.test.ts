@@ -1,0 +1,56 @@
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { scrubExportFile, scrubExportFiles } from '../../../src/privacy/export-files.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'export-scrub-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+// As run-export writes them: a header, fields quoted only where they must be, booleans as text.
+const CSV = [
+  'campaignId,userId,rank,itemId,title,score,explanation,sources,strategy,fallback,modelVersion,recommendationId',
+  'c1,u1,1,i1,"MUG, ""BIG"" RED",0.5,because you bought X,item-knn|content,hybrid,false,v1,r1',
+  'c1,u2,1,i2,"TWO',
+  'LINES",0.25,,popularity,hybrid,true,v1,r2',
+  'c1,u1,2,i3,PLAIN,0.125,,als,hybrid,false,v1,r1',
+  'c1,u3,1,i1,"MUG, ""BIG"" RED",0.5,,als,hybrid,false,v1,r3',
+  '',
+].join('\n');
+
+describe('scrubbing export files of erased customers', () => {
+  it('When a CSV export holds the customer, Then exactly their rows go and every other byte stays', async () => {
+    const file = join(dir, 'a.csv');
+    writeFileSync(file, CSV);
+    expect(await scrubExportFile(file, new Set(['u1']), 'csv')).toEqual({ rows: 2, customers: 1 });
+    const lines = CSV.split('\n');
+    expect(readFileSync(file, 'utf8')).toBe([lines[0], lines[2], lines[3], lines[5], ''].join('\n'));
+  });
+
+  it('When a JSON Lines export holds the customer, Then their lines go; lines without a userId, or not JSON, stay', async () => {
+    const file = join(dir, 'b.jsonl');
+    writeFileSync(file, '{"userId":"u1","items":[]}\r\n{"userId":"u2","items":[{"itemId":"i1"}]}\nnot json\n{"items":[]}\n');
+    expect(await scrubExportFile(file, new Set(['u1']), 'jsonl')).toEqual({ rows: 1, customers: 1 });
+    expect(readFileSync(file, 'utf8')).toBe('{"userId":"u2","items":[{"itemId":"i1"}]}\nnot json\n{"items":[]}\n');
+  });
+
+  it('When a file does not hold the customer, Then it is not rewritten at all', async () => {
+    const file = join(dir, 'c.csv');
+    writeFileSync(file, CSV);
+    const before = statSync(file);
+    expect(await scrubExportFile(file, new Set(['u9']), 'csv')).toEqual({ rows: 0, customers: 0 });
+    expect(statSync(file).ino).toBe(before.ino);
+    expect(readFileSync(file, 'utf8')).toBe(CSV);
+  });
+
+  it('When a CSV in the directory is not one this service wrote (broken quoting), Then it is left alone and the others are scrubbed', async () => {
+    const sub = mkdtempSync(join(dir, 'dir-'));
+    writeFileSync(join(sub, 'broken.csv'), 'userId,title\nu1,"never closed\n');
+    writeFileSync(join(sub, 'good.csv'), CSV);
+    writeFileSync(join(sub, 'notes.txt'), 'u1');
+    expect(await scrubExportFiles(sub, new Set(['u1']))).toBe(2);
+    expect(readFileSync(join(sub, 'broken.csv'), 'utf8')).toBe('userId,title\nu1,"never closed\n');
+    expect(readFileSync(join(sub, 'notes.txt'), 'utf8')).toBe('u1');
+    expect(await scrubExportFiles(join(sub, 'missing'), new Set(['u1']))).toBe(0);
+  });
+});
