@@ -240,8 +240,9 @@ async function scoreOnRequest(
  *   w = min(LIVE_WEIGHT, live orders / (live orders + training orders)),
  * live orders counted as the distinct minutes of the live purchases. Ranks, not scores: the live
  * neighbours' scores are flat near their maximum while the hybrid's fall off, so blending max-normalised
- * scores half and half let one purchase fill the list and lose what the history said (bench/live-blend.ts: novel NDCG@10 of the next orders 0.045-0.055 against
- * 0.068-0.076 ignoring the purchase; 0.083-0.088 with this fusion).
+ * scores half and half let one purchase fill the list and lose what the history said (bench/live-blend.ts:
+ * novel NDCG@10 of the next orders 0.045-0.055 against 0.068-0.076 ignoring the purchase; 0.083-0.088
+ * with this fusion).
  * An item found by both keeps the dominant source (and explanation) of the larger of the two parts;
  * live neighbours come explained by the live purchase that reached them.
  */
