@@ -50,11 +50,11 @@ async function recommendersWithout(store: ModelStore, meta: ModelMeta, rows: Rea
  * same id ingested after the erasure is a new one.
  */
 export function createUserErasure(deps: UserErasureDeps) {
-  async function scrub(userIds: string[], versions?: string[]): Promise<void> {
+  /** `draft`: a version not published yet, scrubbed instead of the kept ones. */
+  async function scrub(userIds: string[], versions?: string[], draft?: ModelMeta): Promise<void> {
     if (userIds.length === 0) return;
     const ids = new Set(userIds);
-    const kept = await deps.store.listVersions();
-    const targets = kept.filter((m) => versions === undefined || versions.includes(m.version));
+    const targets = draft ? [draft] : (await deps.store.listVersions()).filter((m) => versions === undefined || versions.includes(m.version));
     // Profiles before entries: deleteUser announces the erasure, and a process told reloads profiles.
     for (const meta of targets) {
       const { version } = meta;
@@ -72,7 +72,7 @@ export function createUserErasure(deps: UserErasureDeps) {
       await recommendersWithout(deps.store, meta, rows);
       await deps.store.redactArtifact(version, ARTIFACT_USER_IDS, encodeUserIdsArtifact(userIds!.map((id) => (ids.has(id) ? '' : id))));
     }
-    for (const id of ids) await deps.store.deleteUser(id);
+    for (const id of ids) await (draft ? deps.store.deleteUser(id, [draft.version]) : deps.store.deleteUser(id));
   }
 
   const forgetAll = async (ids: readonly string[]) => {
@@ -108,6 +108,14 @@ export function createUserErasure(deps: UserErasureDeps) {
 
     /** The current erasure mark: a training takes it before it reads its data. */
     mark: () => deps.erasures.mark(),
+
+    /**
+     * Scrubs a training's version before it is published of everyone erased after `mark` (the training's):
+     * published, it serves none of them, not even until scrubSince runs after the publish.
+     */
+    async scrubDraft(mark: number, meta: ModelMeta): Promise<void> {
+      await deps.erasures.locked(async (erasedSince) => scrub(await erasedSince(mark), undefined, meta));
+    },
 
     /** Scrubs users erased after `mark` from the given versions' profiles (default: all kept) and every per-user entry. */
     async scrubSince(mark: number, versions?: string[]): Promise<void> {

@@ -63,10 +63,11 @@ export interface ModelStore {
   /**
    * Erases all per-user state of a user (GDPR erasure): their live events, and the entry keyed by their
    * id in every table of every published version (per-user candidates), so a rollback cannot bring
-   * them back. Artifacts (whole-population data such as profiles) are redacted by the caller
-   * with redactArtifact (src/privacy/user-erasure.ts), which knows their formats.
+   * them back; also in the unpublished versions named in `drafts` (a training about to publish). Artifacts
+   * (whole-population data such as profiles) are redacted by the caller with redactArtifact
+   * (src/privacy/user-erasure.ts), which knows their formats.
    */
-  deleteUser(userId: string): Promise<void>;
+  deleteUser(userId: string, drafts?: readonly string[]): Promise<void>;
   /**
    * Replaces an existing artifact of a version, published or not, with a redacted copy: the one
    * exception to immutability, for erasure (e.g. the profiles artifact without an erased customer).

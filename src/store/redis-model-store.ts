@@ -303,8 +303,8 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
       return events as { itemId: string; ts: number }[];
     },
 
-    async deleteUser(userId) {
-      const versions = await redis.hkeys(versionsKey);
+    async deleteUser(userId, drafts = []) {
+      const versions = [...new Set([...(await redis.hkeys(versionsKey)), ...drafts])];
       const keysOfVersions = await Promise.all(versions.map((v) => redis.smembers(indexKey(v))));
       view.invalidate([userId]);
       // One pipeline per version (its own slot) besides the user's list: on a cluster a pipeline must

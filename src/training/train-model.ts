@@ -98,7 +98,7 @@ export interface TrainerDeps {
    * kept in the metadata (`info.erasureMark`); after publishing, users erased since the mark (whose
    * data the training may have read) are scrubbed from the new version.
    */
-  erasures?: { mark(): Promise<number>; scrubSince(mark: number, versions?: string[]): Promise<void> };
+  erasures?: { mark(): Promise<number>; scrubSince(mark: number, versions?: string[]): Promise<void>; scrubDraft?(mark: number, meta: ModelMeta): Promise<void> };
   log?: (msg: string, err?: unknown) => void;
 }
 
@@ -319,9 +319,12 @@ export function createTrainer(deps: TrainerDeps) {
           ...(opts.jobId ? { jobId: opts.jobId } : {}),
         },
       };
+      // Users erased while this training ran may be in what it read: the version is scrubbed of them before
+      // it is published, and again after, for anyone erased in between.
+      await deps.erasures?.scrubDraft?.(erasureMark, meta);
       await step('publish', () => deps.store.publish(meta));
-      // Users erased while this training ran may be in what it read: scrub them from the new version.
-      // (Should this fail, the catch below leaves the version alone: deleteVersion refuses the active one.)
+      // Anyone erased between that scrub and the publish. (Should this fail, the catch below leaves the
+      // version alone: deleteVersion refuses the active one.)
       await deps.erasures?.scrubSince(erasureMark, [version]).catch((err: unknown) => {
         const message = err instanceof Error ? err.message : String(err);
         throw new Error(`version ${version} is published, but removing users erased during the training failed (activate it again to retry): ${message}`);

@@ -135,12 +135,19 @@ for (const backend of STORE_BACKENDS) {
       expect(await listedInSegments()).not.toContain('k-user5');
     });
 
-    it('When a customer is erased while a training reads and fits, Then the version it publishes does not hold them', async () => {
+    it('When a customer is erased while a training reads and fits, Then the version it publishes does not hold them, from the moment it is published', async () => {
+      let atPublish: (Uint8Array | null)[] = [];
       const version = await train({
         afterStep: async (step) => {
           if (step === 'dataset') expect((await erase('k-user7')).statusCode).toBe(204);
+          // Right after the publish, before the training's scrub of those erased meanwhile.
+          if (step === 'publish') {
+            const active = (await t.services.store.getActive())!.version;
+            atPublish = await t.services.store.getEntries(active, USERS_TABLE, ['k-user7', 'k-user8']);
+          }
         },
       });
+      expect(atPublish).toEqual([null, expect.any(Uint8Array)]);
       expect(await profiledIn(version)).not.toContain('k-user7');
       expect(await profiledIn(version)).toContain('k-user8');
       expect(await t.services.store.getEntries(version, USERS_TABLE, ['k-user7', 'k-user8'])).toEqual([null, expect.any(Uint8Array)]);
