@@ -66,28 +66,36 @@ describe('erasures read from Postgres by a process that was not told', () => {
   });
 });
 
+/**
+ * The shop trained and served by one process on PGlite, whose model store is the in-process one with
+ * `override` applied over it (a store that fails or is slow where the test says).
+ */
+async function shopProcess(override: (store: ModelStore) => Partial<ModelStore>) {
+  const testDb = await createPgliteTestDb();
+  const store = await createMemoryModelStore({});
+  const services = createServices({
+    config: loadConfig({ API_KEYS: `admin:${KEYS.admin}`, SAMPLE_DATA: 'false', LOG_LEVEL: 'silent' }),
+    db: testDb.db,
+    store: { ...store, ...override(store) },
+  });
+  await seedShop(services);
+  await trainAndPublish(services);
+  return { store, services, dispose: async () => (await store.close(), await testDb.dispose()) };
+}
+
 describe('an erasure whose model-store part fails', () => {
-  let testDb: TestDb;
-  let store: ModelStore;
+  let shop: Awaited<ReturnType<typeof shopProcess>>;
   let services: Services;
   let storeDown = false;
 
   beforeAll(async () => {
-    testDb = await createPgliteTestDb();
-    store = await createMemoryModelStore({});
     // The store as the erasure sees it: down (a Redis outage) while storeDown is set.
-    const flaky: ModelStore = {
-      ...store,
+    shop = await shopProcess((store) => ({
       redactArtifact: (...args) => (storeDown ? Promise.reject(new Error('model store unreachable')) : store.redactArtifact(...args)),
-    };
-    services = createServices({ config: loadConfig({ API_KEYS: `admin:${KEYS.admin}`, SAMPLE_DATA: 'false', LOG_LEVEL: 'silent' }), db: testDb.db, store: flaky });
-    await seedShop(services);
-    await trainAndPublish(services);
+    }));
+    services = shop.services;
   });
-  afterAll(async () => {
-    await store.close();
-    await testDb.dispose();
-  });
+  afterAll(() => shop.dispose());
 
   it('When the store cannot be scrubbed, Then nothing is deleted or listed as erased; asked again, the erasure completes', async () => {
     storeDown = true;
@@ -103,31 +111,23 @@ describe('an erasure whose model-store part fails', () => {
 });
 
 describe('an erasure while a purchase of the customer is being written', () => {
-  let testDb: TestDb;
+  let shop: Awaited<ReturnType<typeof shopProcess>>;
   let store: ModelStore;
   let services: Services;
   let release: () => void = () => {};
   let appending: Promise<void> = Promise.resolve();
 
   beforeAll(async () => {
-    testDb = await createPgliteTestDb();
-    store = await createMemoryModelStore({});
     // Appending live events waits until the test lets it go (a slow Redis round trip).
-    const slow: ModelStore = {
-      ...store,
+    shop = await shopProcess((inner) => ({
       appendUserEvents: async (...args) => {
         await appending;
-        return store.appendUserEvents(...args);
+        return inner.appendUserEvents(...args);
       },
-    };
-    services = createServices({ config: loadConfig({ API_KEYS: `admin:${KEYS.admin}`, SAMPLE_DATA: 'false', LOG_LEVEL: 'silent' }), db: testDb.db, store: slow });
-    await seedShop(services);
-    await trainAndPublish(services);
+    }));
+    ({ store, services } = shop);
   });
-  afterAll(async () => {
-    await store.close();
-    await testDb.dispose();
-  });
+  afterAll(() => shop.dispose());
 
   it('When the erasure comes while the purchase is still being appended to live state, Then the customer ends with no live events', async () => {
     appending = new Promise((resolve) => (release = resolve));
