@@ -13,26 +13,19 @@
  * Data: --data FILE, else $ONLINE_RETAIL_CSV, else ../shared/datasets/online-retail/online-retail.csv.gz
  * relative to the repository root.
  */
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { rankAudience, type AudienceIndex } from '../src/audiences/audience-index.js';
 import { audienceOfComputed } from '../src/audiences/computed-audience.js';
 import { audienceRecall, audienceTestItems, mostActiveRanker, priorBuyers, sameCategoryRanker } from '../src/evaluation/audience-eval.js';
 import { temporalSplit, validationSplit, type EvaluationSplit } from '../src/evaluation/splits.js';
 import { computeModel } from '../src/training/compute-model.js';
-import { loadRecipe } from '../src/training/recipe.js';
-import { dataFile as checkedDataFile, loadOnlineRetail, withoutDataArg } from './lib/online-retail.js';
+import { dataFile as checkedDataFile, loadOnlineRetail, withoutDataArg, benchRecipe, optionTaker } from './lib/online-retail.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const file = checkedDataFile();
 const args = withoutDataArg();
-const flag = (name: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args.splice(i, 2)[1] : undefined;
-};
+const flag = optionTaker(args);
 const k = Number(flag('--k') ?? 100);
 const gammas = (flag('--gammas') ?? '-1,-0.5,0,0.5,1').split(',').map(Number);
-const recipe = await loadRecipe(args[0] ?? 'default', join(ROOT, 'models'));
+const recipe = await benchRecipe(args[0] ?? 'default');
 const CUTOFF = Date.parse('2011-11-01T00:00:00Z');
 
 const t0 = performance.now();

@@ -13,23 +13,16 @@
  * prints novel NDCG@k and recall@k of both, and how many of the list without them stay in the list with
  * them. The default cutoff lies before the first test period of the evaluation protocol (2011-09-01).
  */
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ndcgAt, recallAt } from '../src/evaluation/metrics.js';
 import { buildDataset } from '../src/recommenders/dataset.js';
-import { datasetHistories } from '../src/recommenders/history.js';
 import { recommendForUser } from '../src/serving/recommend-for-user.js';
-import { fitRecipe, loadRecipe } from '../src/training/recipe.js';
-import { dataFile as checkedDataFile, loadOnlineRetail, withoutDataArg } from './lib/online-retail.js';
+import { fitRecipe } from '../src/training/recipe.js';
+import { dataFile as checkedDataFile, loadOnlineRetail, withoutDataArg, benchRecipe, optionTaker } from './lib/online-retail.js';
 import { benchServing } from './lib/serving-bench.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dataFile = checkedDataFile();
 const args = withoutDataArg();
-const flag = (name: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args.splice(i, 2)[1] : undefined;
-};
+const flag = optionTaker(args);
 const cutoff = Date.parse(flag('--cutoff') ?? '2011-08-01T00:00:00Z');
 const days = Number(flag('--days') ?? 30);
 const k = Number(flag('--k') ?? 10);
@@ -41,7 +34,7 @@ const seconds = () => ((performance.now() - t0) / 1000).toFixed(1);
 const input = await loadOnlineRetail(dataFile);
 const before = input.events.filter((e) => e.ts < cutoff);
 const ds = buildDataset({ events: before, items: input.items, users: input.users });
-const recipe = await loadRecipe(recipeName, join(ROOT, 'models'));
+const recipe = await benchRecipe(recipeName);
 const fitted = await fitRecipe(ds, recipe);
 console.log(`recipe ${recipeName} as written, fitted on ${before.length} purchases before ${new Date(cutoff).toISOString().slice(0, 10)} in ${seconds()} s`);
 
@@ -58,8 +51,7 @@ for (const e of input.events) {
 }
 const customers = [...orders].filter(([, o]) => o.size >= 2).map(([id, o]) => ({ id, orders: [...o.values()].sort((a, b) => a.ts - b.ts) }));
 
-const { deps, store } = await benchServing(ds, fitted, recipe, customers.map((c) => ds.userIndex.get(c.id)!));
-const histories = datasetHistories(ds);
+const { deps, store, histories } = await benchServing(ds, fitted, recipe, customers.map((c) => ds.userIndex.get(c.id)!));
 
 let users = 0;
 const sum = { staleNdcg: 0, staleRecall: 0, liveNdcg: 0, liveRecall: 0, kept: 0, liveSlots: 0 };

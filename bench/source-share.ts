@@ -20,23 +20,17 @@
  * Data: --data FILE, else $ONLINE_RETAIL_CSV, else ../shared/datasets/online-retail/online-retail.csv.gz
  * relative to the repository root.
  */
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { historyBucket, HISTORY_BUCKETS } from '../src/evaluation/evaluation-report.js';
 import { ndcgAt, recallAt } from '../src/evaluation/metrics.js';
 import { temporalSplit, validationSplit } from '../src/evaluation/splits.js';
 import { recommendForUser } from '../src/serving/recommend-for-user.js';
-import { fitRecipe, loadRecipe } from '../src/training/recipe.js';
-import { dataFile as checkedDataFile, loadOnlineRetail, withoutDataArg } from './lib/online-retail.js';
+import { fitRecipe } from '../src/training/recipe.js';
+import { dataFile as checkedDataFile, loadOnlineRetail, withoutDataArg, benchRecipe, optionTaker } from './lib/online-retail.js';
 import { benchServing } from './lib/serving-bench.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dataFile = checkedDataFile();
 const args = withoutDataArg();
-const flag = (name: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args.splice(i, 2)[1] : undefined;
-};
+const flag = optionTaker(args);
 const cutoff = Date.parse(flag('--cutoff') ?? '2011-11-01T00:00:00Z');
 const k = Number(flag('--k') ?? 10);
 const validationDays = flag('--validation');
@@ -49,7 +43,7 @@ const seconds = () => ((performance.now() - t0) / 1000).toFixed(1);
 const input = await loadOnlineRetail(dataFile);
 const split = validationDays ? validationSplit(input, { end: cutoff, days: Number(validationDays) }) : temporalSplit(input, cutoff);
 const ds = split.train;
-const recipe = await loadRecipe(recipeName, join(ROOT, 'models'));
+const recipe = await benchRecipe(recipeName);
 if (capArg === 'off') delete recipe.hybrid.sourceCap;
 else if (capArg) {
   const [share, minOrders] = capArg.split(',').map(Number);

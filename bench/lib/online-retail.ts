@@ -1,7 +1,10 @@
 import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DEFAULT_ONLINE_RETAIL_RELATIVE, ONLINE_RETAIL_PATH } from '../../src/cli/online-retail-input.js';
 import type { SplitInput } from '../../src/evaluation/splits.js';
 import type { PurchaseRow } from '../../src/recommenders/dataset.js';
+import { loadRecipe, type Recipe } from '../../src/training/recipe.js';
 
 /** The benchmarks read Online Retail with the same loader as `npm run tune -- --online-retail FILE`. */
 export { loadOnlineRetail, ONLINE_RETAIL_PATH } from '../../src/cli/online-retail-input.js';
@@ -44,4 +47,17 @@ export function inMemoryCopies(data: SplitInput, n: number): SplitInput {
   const copy = <T extends object>(rows: Iterable<T> | undefined, key: keyof T) =>
     rows && [...rows].flatMap((r) => Array.from({ length: n }, (_, c) => ({ ...r, [key]: `${String(r[key])}~${c}` })));
   return { events, items: copy(data.items, 'id'), users: copy(data.users, 'id') };
+}
+
+/** `take(flag)`: the value after `flag` in `args`, removed from them (so what is left is positional), or undefined. */
+export function optionTaker(args: string[]): (flag: string) => string | undefined {
+  return (flag) => {
+    const i = args.indexOf(flag);
+    return i >= 0 ? args.splice(i, 2)[1] : undefined;
+  };
+}
+
+/** A recipe of the repository's models/, wherever the bench is started from. */
+export function benchRecipe(name: string): Promise<Recipe> {
+  return loadRecipe(name, join(resolve(dirname(fileURLToPath(import.meta.url)), '../..'), 'models'));
 }

@@ -14,7 +14,7 @@ import { writeModelVersion } from '../../src/training/write-model-version.js';
  * the customers at `users` (dataset indices) built as training builds them, published in an in-process
  * store, and the dependencies `recommendForUser` takes (no Postgres: catalog reads find nothing).
  */
-export async function benchServing(ds: Dataset, fitted: Awaited<ReturnType<typeof fitRecipe>>, recipe: Recipe, users: Iterable<number>): Promise<{ deps: ServingDeps; store: ModelStore }> {
+export async function benchServing(ds: Dataset, fitted: Awaited<ReturnType<typeof fitRecipe>>, recipe: Recipe, users: Iterable<number>): Promise<{ deps: ServingDeps; store: ModelStore; histories: ReturnType<typeof datasetHistories> }> {
   const prepared = prepareServingModel({ ds, fitted, recipe });
   const score = createUserScorer({ ...prepared, fitted, itemCount: ds.itemIds.length });
   const histories = datasetHistories(ds);
@@ -35,5 +35,5 @@ export async function benchServing(ds: Dataset, fitted: Awaited<ReturnType<typeo
     // Asked only when no model is active.
     dbPopular: undefined as unknown as ServingDeps['dbPopular'],
   };
-  return { deps, store };
+  return { deps, store, histories };
 }

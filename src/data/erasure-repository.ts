@@ -20,6 +20,9 @@ export const ERASURE_SERIAL = 'SELECT pg_advisory_xact_lock(7262361203)';
  */
 export const ERASURE_LOCK = 'LOCK TABLE erased_users IN SHARE ROW EXCLUSIVE MODE';
 
+/** Taken first by every ingestion transaction: waits for ERASURE_LOCK, not for other ingestion. */
+export const INGEST_LOCK = 'LOCK TABLE erased_users IN ROW EXCLUSIVE MODE';
+
 export function createErasureRepository(db: Db) {
   async function erasuresAfter(mark: number, on: Db = db): Promise<{ userId: string; seq: number }[]> {
     const { rows } = await on.query<{ user_id: string; seq: string }>('SELECT user_id, seq::text AS seq FROM erased_users WHERE seq > $1 ORDER BY seq', [mark]);

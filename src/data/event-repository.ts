@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Db } from './db.js';
-import { ERASURE_LOCK, ERASURE_SERIAL } from './erasure-repository.js';
+import { ERASURE_LOCK, ERASURE_SERIAL, INGEST_LOCK } from './erasure-repository.js';
 import type { PurchaseRow } from '../recommenders/dataset.js';
 
 export interface PurchaseInput {
@@ -106,25 +106,23 @@ async function ensureReferenced(tx: Db, userIds: string[], itemIds: string[]): P
 }
 
 /**
- * The events to store of a batch: all but those of erased customers dated at or before their erasure
- * (erased_users): an old file imported again, or a replayed batch, must not bring an erased history
- * back. What such a customer does after the erasure is a new customer's and is stored. Returns the
- * positions kept.
+ * The events to store of a batch, with their ids: all but those of erased customers dated at or before
+ * their erasure (erased_users), counted as `erased`: an old file imported again, or a replayed batch,
+ * must not bring an erased history back. What such a customer does after the erasure is a new
+ * customer's and is stored.
  */
-async function notErased(tx: Db, events: readonly { userId: string; ts: Date }[]): Promise<number[]> {
+async function notErased<T extends { userId: string; ts: Date }>(tx: Db, batch: T[], batchIds: string[]): Promise<{ events: T[]; ids: string[]; erased: number }> {
   // Waits for the last part of an erasure under way (erasure-repository ERASURE_LOCK), so its row is read
   // here and its customer's old events are not written after it; other ingestion does not wait.
-  await tx.query('LOCK TABLE erased_users IN ROW EXCLUSIVE MODE');
-  const all = events.map((_, k) => k);
+  await tx.query(INGEST_LOCK);
   const { rows } = await tx.query<{ user_id: string; erased_at: Date }>('SELECT user_id, erased_at FROM erased_users WHERE user_id = ANY($1::text[])', [
-    [...new Set(events.map((e) => e.userId))],
+    [...new Set(batch.map((e) => e.userId))],
   ]);
-  if (rows.length === 0) return all;
+  if (rows.length === 0) return { events: batch, ids: batchIds, erased: 0 };
   const erasedAt = new Map(rows.map((r) => [r.user_id, new Date(r.erased_at).getTime()]));
-  return all.filter((k) => !(events[k].ts.getTime() <= (erasedAt.get(events[k].userId) ?? Number.NEGATIVE_INFINITY)));
+  const kept = batch.flatMap((e, k) => (e.ts.getTime() <= (erasedAt.get(e.userId) ?? Number.NEGATIVE_INFINITY) ? [] : [k]));
+  return { events: kept.map((k) => batch[k]), ids: kept.map((k) => batchIds[k]), erased: batch.length - kept.length };
 }
-
-const pick = <T>(values: readonly T[], at: readonly number[]): T[] => (at.length === values.length ? [...values] : at.map((k) => values[k]));
 
 /**
  * Runs inside a purchase write, after it and before its commit, with the batch's ids and those that were
@@ -136,15 +134,11 @@ export type BeforeCommit = (eventIds: string[], newIds: Set<string>) => Promise<
  * Inserts purchases whose ids are fixed, in one transaction with the users and items they name;
  * returns the ids that were new, or (`returning` false, for bulk imports) only how many were.
  */
-
 async function writePurchases(db: Db, batch: PurchaseInput[], batchIds: string[], returning: true, beforeCommit?: BeforeCommit): Promise<{ written: Set<string>; erased: number }>;
 async function writePurchases(db: Db, batch: PurchaseInput[], batchIds: string[], returning: false): Promise<{ written: number; erased: number }>;
 async function writePurchases(db: Db, batch: PurchaseInput[], batchIds: string[], returning: boolean, beforeCommit?: BeforeCommit): Promise<{ written: Set<string> | number; erased: number }> {
   return db.transaction(async (tx) => {
-    const kept = await notErased(tx, batch);
-    const events = pick(batch, kept);
-    const ids = pick(batchIds, kept);
-    const erased = batch.length - kept.length;
+    const { events, ids, erased } = await notErased(tx, batch, batchIds);
     if (events.length === 0) return { written: returning ? new Set<string>() : 0, erased };
     await ensureReferenced(tx, events.map((e) => e.userId), events.map((e) => e.itemId));
     const insert = `INSERT INTO purchase_events (event_id, user_id, item_id, quantity, price, order_id, ts)
@@ -169,10 +163,7 @@ async function writePurchases(db: Db, batch: PurchaseInput[], batchIds: string[]
 /** Inserts interactions whose ids are fixed, with the users and items they name; returns how many were new. */
 async function writeInteractions(db: Db, batch: InteractionInput[], batchIds: string[]): Promise<{ inserted: number; erased: number }> {
   return db.transaction(async (tx) => {
-    const kept = await notErased(tx, batch);
-    const events = pick(batch, kept);
-    const ids = pick(batchIds, kept);
-    const erased = batch.length - kept.length;
+    const { events, ids, erased } = await notErased(tx, batch, batchIds);
     if (events.length === 0) return { inserted: 0, erased };
     await ensureReferenced(tx, events.map((e) => e.userId), events.map((e) => e.itemId));
     const { rows } = await tx.query<{ n: number }>(
@@ -259,10 +250,7 @@ export function createEventRepository(db: Db) {
       const batchIds = deriveEventIds(batch, feedbackContent);
       if (batch.length === 0) return { inserted: 0, duplicates: 0, erased: 0 };
       return db.transaction(async (tx) => {
-        const kept = await notErased(tx, batch);
-        const events = pick(batch, kept);
-        const ids = pick(batchIds, kept);
-        const erased = batch.length - kept.length;
+        const { events, ids, erased } = await notErased(tx, batch, batchIds);
         if (events.length === 0) return { inserted: 0, duplicates: 0, erased };
         await ensureReferenced(tx, events.map((e) => e.userId), events.map((e) => e.itemId));
         const { rows } = await tx.query(

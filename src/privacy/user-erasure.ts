@@ -72,7 +72,7 @@ export function createUserErasure(deps: UserErasureDeps) {
       await recommendersWithout(deps.store, meta, rows);
       await deps.store.redactArtifact(version, ARTIFACT_USER_IDS, encodeUserIdsArtifact(userIds!.map((id) => (ids.has(id) ? '' : id))));
     }
-    for (const id of ids) await (draft ? deps.store.deleteUser(id, [draft.version]) : deps.store.deleteUser(id));
+    for (const id of ids) await deps.store.deleteUser(id, draft && [draft.version]);
   }
 
   const forgetAll = async (ids: readonly string[]) => {

@@ -1,5 +1,6 @@
 import type { EventRepository, FeedbackInput, PurchaseInput } from '../data/event-repository.js';
 import type { Db } from '../data/db.js';
+import { INGEST_LOCK } from '../data/erasure-repository.js';
 import type { ModelStore } from '../store/model-store.js';
 
 /**
@@ -76,7 +77,7 @@ export function createImportedPurchasesFeed(deps: {
       // As ingestion does: waits for an erasure's last part, reads no erased customer's purchases, and
       // appends before it lets an erasure go on (erasure-repository ERASURE_LOCK).
       return await deps.db.transaction(async (tx) => {
-        await tx.query('LOCK TABLE erased_users IN ROW EXCLUSIVE MODE');
+        await tx.query(INGEST_LOCK);
         const { rows } = await tx.query<{ user_id: string; item_id: string; ts: Date }>(
           `SELECT p.user_id, p.item_id, p.ts FROM purchase_events p
            WHERE p.created_at >= $1 AND p.ts > $2
