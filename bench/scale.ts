@@ -30,20 +30,16 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import net from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createGzip } from 'node:zlib';
 import { Redis } from 'ioredis';
 import { createCatalogRepository } from '../src/data/catalog-repository.js';
 import { createPgDb } from '../src/data/db.js';
 import { createEventRepository } from '../src/data/event-repository.js';
-import { readCsvRecords } from '../src/data/importers/csv-source.js';
-import { normalizeCustomerId } from '../src/data/importers/field-parsers.js';
-import { detectOnlineRetailColumns } from '../src/data/importers/online-retail-importer.js';
 import { runImport, type ImportReport } from '../src/data/importers/run-import.js';
 import { migrate } from '../src/data/migrate.js';
 import { DEFAULT_REDIS_PREFIX } from '../src/store/create-model-store.js';
@@ -52,6 +48,7 @@ import type { DataCounts } from '../src/training/dataset-guard.js';
 import { createTrainer } from '../src/training/train-model.js';
 import { spawnServer, waitReady } from './lib/service-process.js';
 import { dataFile } from './lib/online-retail.js';
+import { writeCopies } from './lib/rekeyed-copies.js';
 
 const PG = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS = process.env.BENCH_SCALE_REDIS_URL ?? 'redis://127.0.0.1:6379/12';
@@ -139,54 +136,6 @@ async function runPhase<T>(name: string, args: string[]): Promise<T> {
   const line = out.split('\n').find((l) => l.startsWith('RESULT '));
   if (code !== 0 || !line) throw new Error(`phase ${name} failed (exit ${code}):\n${out.slice(-2000)}`);
   return JSON.parse(line.slice('RESULT '.length)) as T;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// The re-keyed file.
-
-const csvCell = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-
-/**
- * Writes `copies` disjoint copies of the Online Retail file as one gzip CSV: copy 0 as it is, copy c with
- * its customers, stock codes and invoices re-keyed. Rejected rows are copied too (re-keyed the same way,
- * so they are rejected for the same reason), so the importer does N times the work of one file.
- */
-async function writeCopies(source: string, copies: number, out: string): Promise<void> {
-  const records: string[][] = [];
-  for await (const rec of readCsvRecords(source)) records.push(rec);
-  const header = records[0];
-  const col = detectOnlineRetailColumns(header);
-  const rekey = (rec: string[], c: number): string[] => {
-    if (c === 0) return rec;
-    const r = rec.slice();
-    r[col.invoice] = `${rec[col.invoice].trim()}-c${c}`;
-    r[col.stockCode] = `${rec[col.stockCode].trim()}-c${c}`;
-    const customer = normalizeCustomerId(rec[col.customer]);
-    r[col.customer] = customer ? `c${c}-${customer}` : '';
-    return r;
-  };
-  const gzip = createGzip({ level: 1 });
-  const file = createWriteStream(out);
-  gzip.pipe(file);
-  let buffer = `${header.map(csvCell).join(',')}\n`;
-  const flush = async () => {
-    if (!gzip.write(buffer)) await once(gzip, 'drain');
-    buffer = '';
-  };
-  // Rows of one invoice are consecutive in the file: its copies follow each other, so the file stays in time order.
-  let start = 1;
-  while (start < records.length) {
-    let end = start + 1;
-    while (end < records.length && records[end][col.invoice] === records[start][col.invoice]) end++;
-    for (let c = 0; c < copies; c++) {
-      for (let r = start; r < end; r++) buffer += `${rekey(records[r], c).map(csvCell).join(',')}\n`;
-    }
-    if (buffer.length > 1 << 20) await flush();
-    start = end;
-  }
-  await flush();
-  gzip.end();
-  await once(file, 'close');
 }
 
 // ---------------------------------------------------------------------------------------------------

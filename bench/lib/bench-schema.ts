@@ -1,7 +1,11 @@
 import { spawnSync } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createPgDb } from '../../src/data/db.js';
 import { migrate } from '../../src/data/migrate.js';
 import { dataFile } from './online-retail.js';
+import { writeCopies } from './rekeyed-copies.js';
 
 /** Purchase events of the full Online Retail file after the import's cleaning: the schema is complete. */
 export const ONLINE_RETAIL_EVENTS = 396_337;
@@ -11,9 +15,11 @@ export const ONLINE_RETAIL_EVENTS = 396_337;
  * `--data FILE`, see dataFile) only when it does not already: the first run of a bench pays for the
  * import, later runs reuse it. The import runs as `npm run import` in a child process, so its time and
  * memory do not count in the bench. `fresh: true` drops the schema first; leave `fresh` undefined for a
- * bench without a `--fresh` flag.
+ * bench without a `--fresh` flag. `copies` N > 1 imports N re-keyed copies of the file instead
+ * (rekeyed-copies.ts, as bench/scale.ts does): a shop N times larger.
  */
-export async function ensureOnlineRetailSchema(pg: string, schema: string, opts: { fresh?: boolean } = {}): Promise<void> {
+export async function ensureOnlineRetailSchema(pg: string, schema: string, opts: { fresh?: boolean; copies?: number } = {}): Promise<void> {
+  const copies = opts.copies ?? 1;
   const admin = createPgDb(pg, { max: 1 });
   try {
     if (opts.fresh) await admin.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
@@ -22,8 +28,14 @@ export async function ensureOnlineRetailSchema(pg: string, schema: string, opts:
     await migrate(db);
     const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM purchase_events');
     await db.close();
-    if (rows[0].n === ONLINE_RETAIL_EVENTS) return;
-    const file = dataFile();
+    if (rows[0].n === copies * ONLINE_RETAIL_EVENTS) return;
+    let file = dataFile();
+    if (copies > 1) {
+      const copied = join(tmpdir(), `${schema}-${copies}x.csv.gz`);
+      console.log(`writing ${copies} re-keyed copies of ${file} to ${copied}...`);
+      await writeCopies(file, copies, copied);
+      file = copied;
+    }
     console.log(`importing ${file} into schema ${schema} (${opts.fresh === undefined ? 'once' : 'once; --fresh redoes it'})...`);
     const url = new URL(pg);
     url.searchParams.set('options', `-c search_path=${schema}`);
@@ -31,6 +43,7 @@ export async function ensureOnlineRetailSchema(pg: string, schema: string, opts:
       env: { ...process.env, DATABASE_URL: url.toString() },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
+    if (copies > 1) await rm(file, { force: true });
     if (run.status !== 0) throw new Error(`import failed (exit ${run.status})`);
   } finally {
     await admin.close();

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stringify } from 'csv-stringify/sync';
 import { afterAll, describe, expect, it } from 'vitest';
 import { scrubExportFile, scrubExportFiles } from '../../../src/privacy/export-files.js';
 
@@ -27,6 +28,21 @@ describe('scrubbing export files of erased customers', () => {
     expect(readFileSync(file, 'utf8')).toBe([lines[0], lines[2], lines[3], lines[5], ''].join('\n'));
   });
 
+  it('When a large CSV export spans many read chunks, with quoted line breaks and the ids in other columns, Then exactly the customers\' rows go', async () => {
+    const header = ['campaignId', 'userId', 'rank', 'itemId', 'title', 'score'];
+    const rows = Array.from({ length: 20_000 }, (_, n) => {
+      const user = `u${n % 2_000}`;
+      // Titles with quotes, commas and line breaks, some naming another customer's id.
+      const title = n % 7 === 0 ? `MUG "u7", ${n}\nSECOND LINE` : n % 5 === 0 ? `for u13\r\nand u7` : `PLAIN ${n}`;
+      return ['c1', user, String((n % 10) + 1), `i${n}`, title, String(n / 3)];
+    });
+    const file = join(dir, 'large.csv');
+    writeFileSync(file, stringify([header, ...rows]));
+    const erased = new Set(['u7', 'u13', 'u1999']);
+    expect(await scrubExportFile(file, erased, 'csv')).toEqual({ rows: 30, customers: 3 });
+    expect(readFileSync(file, 'utf8')).toBe(stringify([header, ...rows.filter((r) => !erased.has(r[1]))]));
+  });
+
   it('When a JSON Lines export holds the customer, Then their lines go; lines without a userId, or not JSON, stay', async () => {
     const file = join(dir, 'b.jsonl');
     writeFileSync(file, '{"userId":"u1","items":[]}\r\n{"userId":"u2","items":[{"itemId":"i1"}]}\nnot json\n{"items":[]}\n');
@@ -43,14 +59,19 @@ describe('scrubbing export files of erased customers', () => {
     expect(readFileSync(file, 'utf8')).toBe(CSV);
   });
 
-  it('When a CSV in the directory is not one this service wrote (broken quoting), Then it is left alone and the others are scrubbed', async () => {
+  it('When a CSV in the directory is not one this service wrote (broken quoting, no userId column), Then it is left alone and the others are scrubbed', async () => {
     const sub = mkdtempSync(join(dir, 'dir-'));
     writeFileSync(join(sub, 'broken.csv'), 'userId,title\nu1,"never closed\n');
+    writeFileSync(join(sub, 'other.csv'), 'customer,title\nu1,MUG\n');
+    const unclosed = `userId,title\nu1,"${'x'.repeat(3 << 20)}\nu1,MUG\n`;
+    writeFileSync(join(sub, 'unclosed.csv'), unclosed);
     writeFileSync(join(sub, 'good.csv'), CSV);
     writeFileSync(join(sub, 'notes.txt'), 'u1');
     expect(await scrubExportFiles(sub, new Set(['u1']))).toBe(2);
     expect(readFileSync(join(sub, 'broken.csv'), 'utf8')).toBe('userId,title\nu1,"never closed\n');
     expect(readFileSync(join(sub, 'notes.txt'), 'utf8')).toBe('u1');
+    expect(readFileSync(join(sub, 'other.csv'), 'utf8')).toBe('customer,title\nu1,MUG\n');
+    expect(readFileSync(join(sub, 'unclosed.csv'), 'utf8')).toBe(unclosed);
     expect(await scrubExportFiles(join(sub, 'missing'), new Set(['u1']))).toBe(0);
   });
 });
