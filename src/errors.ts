@@ -46,6 +46,12 @@ export class AppError extends Error {
 
 export const notFound = (what: string, id: string) => new AppError('NOT_FOUND', `${what} "${id}" not found`);
 
+/** A list's `after` that names no entry of the list. */
+export const unknownCursor = (after: string) =>
+  new AppError('VALIDATION_FAILED', `after: "${after}" is not an entry of this list (deleted meanwhile?); start again without it`, [
+    { path: 'querystring.after', message: 'no such entry in this list' },
+  ]);
+
 /** Seconds a client is asked to wait (Retry-After) before retrying a request refused with a 503. */
 export const RETRY_AFTER_SECONDS = 2;
 

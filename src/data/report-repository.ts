@@ -1,4 +1,5 @@
 import type { EvaluationReport } from '../evaluation/evaluation-report.js';
+import { unknownCursor } from '../errors.js';
 import type { Db } from './db.js';
 
 /** NDCG per strategy at one mode and k: what a listing shows of a report. */
@@ -76,13 +77,30 @@ export function createReportRepository(db: Db) {
       return rows[0] ? toStored(rows[0]) : null;
     },
 
-    /** A page of summaries, newest first, and how many reports there are in all. */
-    async list(page: { limit: number; offset: number }): Promise<{ total: number; reports: ReportSummary[] }> {
+    /**
+     * A page of summaries, newest first (ties by id), and how many reports there are in all. `after` (a
+     * report's id) starts after that report, then `offset` skips that many; a 400 when no report has that id.
+     * `next`: the next page's `after`, null on the last page.
+     */
+    async list(page: { limit: number; offset: number; after?: string }): Promise<{ total: number; reports: ReportSummary[]; next: string | null }> {
       const [{ rows }, count] = await Promise.all([
-        db.query(`SELECT ${SUMMARY_COLUMNS} FROM evaluation_reports ORDER BY created_at DESC, id LIMIT $1 OFFSET $2`, [page.limit, page.offset]),
+        db.query(
+          `WITH cursor AS (SELECT created_at, id FROM evaluation_reports WHERE id = $3)
+           SELECT ${SUMMARY_COLUMNS} FROM evaluation_reports
+           WHERE $3::text IS NULL
+              OR created_at < (SELECT created_at FROM cursor)
+              OR (created_at = (SELECT created_at FROM cursor) AND id > (SELECT id FROM cursor))
+           ORDER BY created_at DESC, id LIMIT $1 OFFSET $2`,
+          [page.limit + 1, page.offset, page.after ?? null],
+        ),
         db.query<{ n: number }>('SELECT count(*)::int AS n FROM evaluation_reports'),
       ]);
-      return { total: count.rows[0].n, reports: rows.map(toSummary) };
+      if (page.after !== undefined && rows.length === 0) {
+        const { rows: found } = await db.query('SELECT 1 FROM evaluation_reports WHERE id = $1', [page.after]);
+        if (found.length === 0) throw unknownCursor(page.after);
+      }
+      const reports = rows.slice(0, page.limit).map(toSummary);
+      return { total: count.rows[0].n, reports, next: rows.length > page.limit ? reports[page.limit - 1].id : null };
     },
 
     /**

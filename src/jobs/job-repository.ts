@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../data/db.js';
-import { AppError } from '../errors.js';
+import { AppError, unknownCursor } from '../errors.js';
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 
@@ -102,12 +102,22 @@ export function createJobRepository(db: Db) {
       return rows[0] ? toJob(rows[0]) : null;
     },
 
-    /** Newest first, optionally of one type; `offset` skips that many. */
-    async list(opts: { type?: string; limit?: number; offset?: number } = {}): Promise<JobRecord[]> {
+    /**
+     * Newest first, optionally of one type; `after` (a job's id) starts after that job, then `offset`
+     * skips that many; a 400 when `after` is no job of the list (deleted, or of another type).
+     */
+    async list(opts: { type?: string; limit?: number; offset?: number; after?: string } = {}): Promise<JobRecord[]> {
       const { rows } = await db.query(
-        'SELECT * FROM jobs WHERE ($1::text IS NULL OR type = $1) ORDER BY seq DESC LIMIT $2 OFFSET $3',
-        [opts.type ?? null, opts.limit ?? 50, opts.offset ?? 0],
+        `WITH cursor AS (SELECT seq FROM jobs WHERE id = $4 AND ($1::text IS NULL OR type = $1))
+         SELECT * FROM jobs
+         WHERE ($1::text IS NULL OR type = $1) AND ($4::text IS NULL OR seq < (SELECT seq FROM cursor))
+         ORDER BY seq DESC LIMIT $2 OFFSET $3`,
+        [opts.type ?? null, opts.limit ?? 50, opts.offset ?? 0, opts.after ?? null],
       );
+      if (opts.after !== undefined && rows.length === 0) {
+        const { rows: found } = await db.query('SELECT 1 FROM jobs WHERE id = $1 AND ($2::text IS NULL OR type = $2)', [opts.after, opts.type ?? null]);
+        if (found.length === 0) throw unknownCursor(opts.after);
+      }
       return rows.map(toJob);
     },
 

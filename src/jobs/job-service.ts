@@ -109,7 +109,11 @@ export function createJobService(deps: JobServiceDeps) {
       return job?.type === type ? job : null;
     },
 
-    /** Jobs of one type, newest first: `limit` (default 20) from `offset`. */
-    list: (type: JobType, page: { limit?: number; offset?: number } = {}) => deps.jobs.list({ type, limit: page.limit ?? 20, offset: page.offset ?? 0 }),
+    /** Jobs of one type, newest first: `limit` (default 20) after the job `after`, then `offset`; `next`: the next page's `after`. */
+    async list(type: JobType, page: { limit?: number; offset?: number; after?: string } = {}): Promise<{ jobs: JobRecord[]; next: string | null }> {
+      const limit = page.limit ?? 20;
+      const jobs = await deps.jobs.list({ type, limit: limit + 1, offset: page.offset ?? 0, after: page.after });
+      return jobs.length > limit ? { jobs: jobs.slice(0, limit), next: jobs[limit - 1].id } : { jobs, next: null };
+    },
   };
 }

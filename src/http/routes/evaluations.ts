@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { notFound } from '../../errors.js';
 import type { EvaluationService } from '../../evaluation/evaluation-service.js';
-import { errors, idParam, listPaging } from '../schemas/common.js';
+import { cursorPaging, errors, idParam } from '../schemas/common.js';
 import { jobAccepted } from '../schemas/jobs.js';
 import { evaluationBody, evaluationHistoryQuery, evaluationHistoryResponse, evaluationList, evaluationResponse } from '../schemas/evaluations.js';
 
@@ -27,7 +27,7 @@ export function evaluationRoutes(app: FastifyInstance, deps: { evaluations: Eval
 
   r.get('/v1/evaluations', {
     config: { scope: 'admin' },
-    schema: { operationId: 'listEvaluations', tags, summary: 'Stored evaluation reports, newest first', querystring: listPaging, response: { 200: evaluationList, ...errors(400, 401, 403) } },
+    schema: { operationId: 'listEvaluations', tags, summary: 'Stored evaluation reports, newest first', querystring: cursorPaging, response: { 200: evaluationList, ...errors(400, 401, 403) } },
     handler: async (req) => ({ ...(await deps.evaluations.list(req.query)), ...req.query }),
   });
 

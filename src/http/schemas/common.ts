@@ -71,3 +71,18 @@ export const paging = pagingOf(100, 1000);
 
 /** Jobs, evaluation reports, customers: up to 100 a page, 20 by default. */
 export const listPaging = pagingOf(20, 100);
+
+/** Jobs and evaluation reports, newest first: `listPaging`, and `after` to page without shifting. */
+export const cursorPaging = listPaging.extend({
+  after: z
+    .string()
+    .min(1)
+    .max(128)
+    .optional()
+    .describe(
+      "An entry's id (the previous page's `next`): the page starts after it in the list's order, so entries added meanwhile do not shift the pages as `offset` does",
+    ),
+});
+
+/** The `after` of the next page. */
+export const nextCursor = z.string().nullable().describe('Pass as `after` for the next page; null when this page is the last');

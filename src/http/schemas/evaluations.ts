@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { nextCursor } from './common.js';
 import { experimentResults } from './experiments.js';
 import { evaluationRequestSchema } from '../../evaluation/evaluation-request.js';
 import { METRIC_NAMES, type MetricName } from '../../evaluation/evaluation-report.js';
@@ -102,8 +103,10 @@ export const evaluationList = z.object({
     }),
   ),
   total: z.number().int().describe('Stored reports in all'),
+  next: nextCursor,
   limit: z.number().int(),
   offset: z.number().int(),
+  after: z.string().optional(),
 });
 
 export const onlineMetricsQuery = z.strictObject({

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { nextCursor } from './common.js';
 import { IMPORT_FORMATS, type ImportFormat } from '../../data/importers/run-import.js';
 import { tuneSpecSchema } from '../../training/recipe.js';
 
@@ -62,7 +63,7 @@ export const jobResponse = z
   })
   .meta({ id: 'Job' });
 
-export const jobList = z.object({ jobs: z.array(jobResponse), limit: z.number().int(), offset: z.number().int() });
+export const jobList = z.object({ jobs: z.array(jobResponse), next: nextCursor, limit: z.number().int(), offset: z.number().int(), after: z.string().optional() });
 
 export const modelVersion = z
   .object({

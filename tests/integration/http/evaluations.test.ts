@@ -89,6 +89,14 @@ for (const backend of DB_BACKENDS) {
       const page2 = (await t.app.inject({ url: '/v1/evaluations?limit=1&offset=1', headers: auth('admin') })).json();
       expect(page2.reports).toHaveLength(1);
       expect(page2.reports[0].id).not.toBe(job.id);
+      expect(page2.next).toBeNull();
+      // By cursor: the page after the newest report is the other one, and the last.
+      expect(page1.next).toBe(job.id);
+      const byCursor = (await t.app.inject({ url: `/v1/evaluations?limit=1&after=${page1.next}`, headers: auth('admin') })).json();
+      expect(byCursor).toMatchObject({ next: null, reports: [{ id: page2.reports[0].id }] });
+      const unknown = await t.app.inject({ url: '/v1/evaluations?after=no-such-report', headers: auth('admin') });
+      expect(unknown.statusCode).toBe(400);
+      expect(unknown.json().error.details).toEqual([expect.objectContaining({ path: 'querystring.after' })]);
     });
 
     it('When the request names an unknown recipe or strategy, Then it is refused with 422 and nothing is queued', async () => {

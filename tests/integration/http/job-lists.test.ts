@@ -47,8 +47,39 @@ for (const backend of DB_BACKENDS) {
       }
     });
 
+    it('When jobs arrive between two pages, Then paging by `after` lists every job once where `offset` repeats one', async () => {
+      const ids = (res: { json(): { jobs: { id: string }[] } }) => res.json().jobs.map((j) => j.id);
+      const all = ids(await list('/v1/imports?limit=100'));
+      expect(all.length).toBeGreaterThanOrEqual(3);
+      const first = (await list('/v1/imports?limit=2')).json();
+      expect(first.next).toBe(all[1]);
+      const arrived = (await t.services.jobs.enqueue('import', {})).id;
+      const byCursor = await list(`/v1/imports?limit=100&after=${first.next}`);
+      expect(byCursor.statusCode).toBe(200);
+      expect(byCursor.json()).toMatchObject({ after: first.next, next: null });
+      expect(ids(byCursor)).toEqual(all.slice(2));
+      // The same page by offset: the job that arrived pushed the first page's last job onto it.
+      expect(ids(await list('/v1/imports?limit=100&offset=2'))).toEqual(all.slice(1));
+      expect(ids(await list('/v1/imports?limit=1'))).toEqual([arrived]);
+      // `after` and `offset` together: skip after the cursor.
+      expect(ids(await list(`/v1/imports?limit=1&offset=1&after=${all[0]}`))).toEqual([all[2]]);
+    });
+
+    it('When `after` names no job of the list, Then 400 in the error shape, naming the parameter', async () => {
+      const train = (await t.services.jobs.enqueue('train', {})).id;
+      for (const after of ['no-such-job', train]) {
+        const res = await list(`/v1/imports?after=${after}`);
+        expect(res.statusCode, after).toBe(400);
+        expect(res.json().error).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ path: 'querystring.after' }] });
+      }
+      // In its own list, the same id is a cursor: the jobs before it.
+      const trainings = (await list('/v1/training-jobs')).json().jobs.map((j: { id: string }) => j.id);
+      expect(trainings[0]).toBe(train);
+      expect((await list(`/v1/training-jobs?after=${train}`)).json().jobs.map((j: { id: string }) => j.id)).toEqual(trainings.slice(1));
+    });
+
     it('When the paging is out of range or the key is not admin, Then 400 or 403 in the error shape', async () => {
-      for (const query of ['limit=0', 'limit=101', 'offset=-1', 'limit=two', 'page=2']) {
+      for (const query of ['limit=0', 'limit=101', 'offset=-1', 'limit=two', 'page=2', 'after=', `after=${'x'.repeat(129)}`]) {
         const res = await list(`/v1/training-jobs?${query}`);
         expect(res.statusCode, query).toBe(400);
         expect(res.json().error.code).toBe('VALIDATION_FAILED');
