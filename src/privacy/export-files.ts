@@ -86,7 +86,8 @@ function oneRecord(bytes: Buffer): string[] {
  * of a large export to a fraction of a full parse (bench/erasure.ts).
  */
 async function* keptCsvBytes(file: string, ids: ReadonlySet<string>, removed: Set<string>, counted: { rows: number }): AsyncGenerator<Buffer> {
-  const needles = [...ids].map((id) => Buffer.from(id));
+  // As the id is written: a field with a quote is quoted, its quotes doubled (and with none, it is there as it is).
+  const needles = [...ids].map((id) => Buffer.from(id.replaceAll('"', '""')));
   let userColumn = -1;
   let carry: Buffer = Buffer.alloc(0);
   /** Drops the complete records of `buf` that belong to `ids`; returns where the incomplete last one starts. */

@@ -36,10 +36,12 @@ describe('scrubbing export files of erased customers', () => {
       const title = n % 7 === 0 ? `MUG "u7", ${n}\nSECOND LINE` : n % 5 === 0 ? `for u13\r\nand u7` : `PLAIN ${n}`;
       return ['c1', user, String((n % 10) + 1), `i${n}`, title, String(n / 3)];
     });
+    // One id with a quote and a comma: written quoted, its quote doubled.
+    for (let n = 42; n < rows.length; n += 2_000) rows[n][1] = 'say "hi", u42';
     const file = join(dir, 'large.csv');
     writeFileSync(file, stringify([header, ...rows]));
-    const erased = new Set(['u7', 'u13', 'u1999']);
-    expect(await scrubExportFile(file, erased, 'csv')).toEqual({ rows: 30, customers: 3 });
+    const erased = new Set(['u7', 'u13', 'u1999', 'say "hi", u42']);
+    expect(await scrubExportFile(file, erased, 'csv')).toEqual({ rows: 40, customers: 4 });
     expect(readFileSync(file, 'utf8')).toBe(stringify([header, ...rows.filter((r) => !erased.has(r[1]))]));
   });
 
