@@ -1,4 +1,5 @@
 import type { Db } from './db.js';
+import { INGEST_LOCK } from './erasure-repository.js';
 
 export interface ItemInput {
   id: string;
@@ -37,6 +38,20 @@ export interface UserRecord {
 /** Last write wins for repeated ids in one batch (Postgres refuses to upsert one row twice in a statement). */
 function lastById<T extends { id: string }>(rows: T[]): T[] {
   return [...new Map(rows.map((r) => [r.id, r])).values()];
+}
+
+/** Inserts or replaces the users' attributes (ids distinct); returns how many were new. */
+async function writeUsers(db: Db, rows: UserInput[]): Promise<{ created: number; updated: number }> {
+  if (rows.length === 0) return { created: 0, updated: 0 };
+  const { rows: result } = await db.query<{ created: boolean }>(
+    `INSERT INTO users (id, attributes)
+     SELECT id, attributes FROM unnest($1::text[], $2::jsonb[]) AS u(id, attributes)
+     ON CONFLICT (id) DO UPDATE SET attributes = EXCLUDED.attributes, updated_at = now()
+     RETURNING (xmax = 0) AS created`,
+    [rows.map((r) => r.id), rows.map((r) => JSON.stringify(r.attributes ?? {}))],
+  );
+  const created = result.filter((r) => r.created).length;
+  return { created, updated: result.length - created };
 }
 
 const iso = (d: unknown) => (d instanceof Date ? d.toISOString() : String(d));
@@ -107,19 +122,25 @@ export function createCatalogRepository(db: Db) {
       return rows.map(toItem);
     },
 
-    /** Inserts or replaces users' attributes; returns how many were new. */
-    async upsertUsers(users: UserInput[]): Promise<{ created: number; updated: number }> {
-      const rows = lastById(users);
-      if (rows.length === 0) return { created: 0, updated: 0 };
-      const { rows: result } = await db.query<{ created: boolean }>(
-        `INSERT INTO users (id, attributes)
-         SELECT id, attributes FROM unnest($1::text[], $2::jsonb[]) AS u(id, attributes)
-         ON CONFLICT (id) DO UPDATE SET attributes = EXCLUDED.attributes, updated_at = now()
-         RETURNING (xmax = 0) AS created`,
-        [rows.map((r) => r.id), rows.map((r) => JSON.stringify(r.attributes ?? {}))],
-      );
-      const created = result.filter((r) => r.created).length;
-      return { created, updated: result.length - created };
+    /**
+     * Inserts or replaces users' attributes; returns how many were new. `unlessErased` (imports): a
+     * customer erased and not seen since (no users row: the erasure deleted it and nothing re-created it)
+     * is not stored but counted as `erased`, so a users file imported again does not bring back what was
+     * erased; it waits for an erasure under way, as event ingestion does (INGEST_LOCK). A customer who
+     * came back after the erasure (a purchase, PUT /v1/users/:id) has a row again and is updated.
+     */
+    async upsertUsers(users: UserInput[], opts: { unlessErased?: boolean } = {}): Promise<{ created: number; updated: number; erased: number }> {
+      if (!opts.unlessErased) return { ...(await writeUsers(db, lastById(users))), erased: 0 };
+      return db.transaction(async (tx) => {
+        await tx.query(INGEST_LOCK);
+        const rows = lastById(users);
+        const { rows: gone } = await tx.query<{ user_id: string }>(
+          'SELECT e.user_id FROM erased_users e WHERE e.user_id = ANY($1::text[]) AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = e.user_id)',
+          [rows.map((r) => r.id)],
+        );
+        const erased = new Set(gone.map((r) => r.user_id));
+        return { ...(await writeUsers(tx, rows.filter((r) => !erased.has(r.id)))), erased: erased.size };
+      });
     },
 
     async getUser(id: string): Promise<UserRecord | null> {

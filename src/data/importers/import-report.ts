@@ -10,7 +10,10 @@ export interface ImportReport {
   inserted: number;
   /** Events already stored (a re-import of the same rows). */
   duplicates: number;
-  /** Events of erased customers dated at or before their erasure, not stored: an erased history stays erased. */
+  /**
+   * Not stored, so an erased history stays erased: events of erased customers dated at or before their
+   * erasure, and users-file rows of erased customers not seen since.
+   */
   erased: number;
   /** Distinct users, items and orders among the accepted rows. */
   users: number;

@@ -148,7 +148,8 @@ export async function importOnlineRetail(db: Db, path: string, onProgress?: Prog
     const country = countries.mode(id);
     return { id, attributes: country ? { country } : {} };
   });
-  await upsertInBatches(users, (b) => catalog.upsertUsers(b));
+  // Customers erased and not seen since stay erased (their purchases here were counted as `erased`).
+  await upsertInBatches(users, (b) => catalog.upsertUsers(b, { unlessErased: true }));
   progress.done();
   return report.finish();
 }

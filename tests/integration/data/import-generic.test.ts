@@ -158,6 +158,47 @@ for (const backend of DB_BACKENDS) {
       expect(await counts(t.db)).toEqual(before);
     });
 
+    it('When files are imported again after an erasure, Then the erased customer stays erased (rows counted as erased) and one who came back is updated', async () => {
+      const events = createEventRepository(t.db);
+      const catalog = createCatalogRepository(t.db);
+      const old = '2024-02-01T10:00:00Z';
+      const dir = directory({
+        'users.csv': ['id,country', 'x-gone,France', 'x-back,Spain', 'x-here,Italy'].join('\n'),
+        'events.csv': ['user_id,item_id,quantity,ts', `x-gone,x-mug,1,${old}`, `x-back,x-mug,1,${old}`, `x-here,x-mug,1,${old}`].join('\n'),
+      });
+      expect(await runImport({ db: t.db }, { format: 'generic', path: dir })).toMatchObject({ inserted: 3, erased: 0 });
+      expect(await events.deleteUser('x-gone')).toBe(true);
+      expect(await events.deleteUser('x-back')).toBe(true);
+      // x-back comes back after the erasure, as a new customer with a purchase of today.
+      await events.insertPurchases([{ userId: 'x-back', itemId: 'x-mug', quantity: 1, ts: new Date() }]);
+
+      const again = await runImport({ db: t.db }, { format: 'generic', path: dir });
+      // x-gone's users row and both old purchases (x-gone's, x-back's) are the erased history.
+      expect(again).toMatchObject({ inserted: 0, duplicates: 1, erased: 3 });
+      expect(await catalog.getUser('x-gone')).toBeNull();
+      expect(await events.listUserPurchases('x-gone', { limit: 10, offset: 0 })).toEqual([]);
+      expect(await catalog.getUser('x-back')).toMatchObject({ attributes: { country: 'Spain' } });
+      expect(await events.listUserPurchases('x-back', { limit: 10, offset: 0 })).toHaveLength(1);
+      expect(await catalog.getUser('x-here')).toMatchObject({ attributes: { country: 'Italy' } });
+
+      // The API is the customer coming back: it re-creates them.
+      expect(await catalog.upsertUsers([{ id: 'x-gone', attributes: { country: 'France' } }])).toEqual({ created: 1, updated: 0, erased: 0 });
+    });
+
+    it('When an Online Retail file is imported again after an erasure, Then the erased customer is not re-created with their country', async () => {
+      const file = path.join(root, `retail-${dirs++}.csv`);
+      writeFileSync(file, [
+        'InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country',
+        '536365,85123A,WHITE HANGING HEART,6,12/1/2010 8:26,2.55,17850,United Kingdom',
+        '536366,71053,WHITE METAL LANTERN,6,12/1/2010 8:28,3.39,13047,France',
+      ].join('\n'));
+      expect(await runImport({ db: t.db }, { format: 'online-retail', path: file })).toMatchObject({ inserted: 2, erased: 0 });
+      expect(await createEventRepository(t.db).deleteUser('17850')).toBe(true);
+      expect(await runImport({ db: t.db }, { format: 'online-retail', path: file })).toMatchObject({ inserted: 0, duplicates: 1, erased: 1 });
+      expect(await createCatalogRepository(t.db).getUser('17850')).toBeNull();
+      expect(await createCatalogRepository(t.db).getUser('13047')).toMatchObject({ attributes: { country: 'France' } });
+    });
+
     it('When events.csv has a type column, Then views, carts and ratings are stored apart from purchases and a re-import adds nothing', async () => {
       const dir = directory({
         'events.csv': [
