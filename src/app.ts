@@ -34,6 +34,19 @@ import { redisTarget } from './store/redis-connection.js';
 
 export const API_VERSION = '0.1.0';
 
+/** After SIGTERM, how long the server has before it exits anyway (a second signal ends it at once). */
+export const SHUTDOWN_GRACE_MS = 10_000;
+
+/**
+ * How long the inline job runner lets the job in hand finish when the app closes. Well under
+ * SHUTDOWN_GRACE_MS: a job still running then is aborted (a handler that ignores it is abandoned 3 s
+ * later) and recorded as interrupted, its unpublished model version deleted, before the process exits.
+ */
+const JOB_STOP_GRACE_MS = 5_000;
+
+/** How long a scrape waits for each group of gauges backed by a store (Prometheus's own scrape timeout is 10 s by default). */
+const SCRAPE_REFRESH_MS = 2_000;
+
 export interface AppOptions {
   /** pino logger options or false (tests); `stream` replaces stdout (tests read the lines). */
   logger?: boolean | { level: string; stream?: { write(line: string): void } };
@@ -87,14 +100,31 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   // Auth and request timing attach to routes as they are registered: both come before any route.
   registerAuth(app, { keys: config.API_KEYS, disabled: config.AUTH_DISABLED });
   // Gauges backed by Postgres (offline evaluation, feedback rates) are refreshed before a scrape, cached ~30 s.
+  // A store that is down or slow must not cost the scrape (process metrics and the store error counters
+  // matter most then): a refresh that fails or takes over SCRAPE_REFRESH_MS leaves its gauges as they were.
   const beforeScrape = async () => {
-    // The segment gauges follow the active model's profiles (loaded once per version).
-    await Promise.all([
-      services.evaluationGauges.refresh(),
-      services.onlineMetrics.refreshGauges(),
-      services.profiles.report(),
-      services.modelGauges.refresh(),
-    ]);
+    const refreshes = {
+      evaluation: services.evaluationGauges.refresh(),
+      feedback: services.onlineMetrics.refreshGauges(),
+      // The segment gauges follow the active model's profiles (loaded once per version).
+      segments: services.profiles.report(),
+      model: services.modelGauges.refresh(),
+    };
+    await Promise.all(
+      Object.entries(refreshes).map(async ([name, refresh]) => {
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`not done within ${SCRAPE_REFRESH_MS} ms`)), SCRAPE_REFRESH_MS);
+        });
+        try {
+          await Promise.race([refresh, late]);
+        } catch (err) {
+          app.log.warn({ err }, `metrics: the ${name} gauges were not refreshed for this scrape`);
+        } finally {
+          clearTimeout(timer);
+        }
+      }),
+    );
   };
   services.metrics.buildInfo.set({ version: API_VERSION, node: process.version }, 1);
   registerMetrics(app, { metrics: services.metrics, beforeScrape });
@@ -141,7 +171,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   const runner = services.jobRunner;
   if (runner) {
     app.addHook('onReady', () => runner.start());
-    app.addHook('onClose', () => runner.stop());
+    app.addHook('onClose', () => runner.stop({ graceMs: JOB_STOP_GRACE_MS }));
   }
   return app;
 }

@@ -1,5 +1,5 @@
 import closeWithGrace from 'close-with-grace';
-import { buildApp } from './app.js';
+import { buildApp, SHUTDOWN_GRACE_MS } from './app.js';
 import { ensureAdminKey } from './admin-key.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './data/open-database.js';
@@ -50,8 +50,9 @@ async function main() {
     readyChecks: { bootstrap: async () => bootstrapped },
   });
 
-  // Stop accepting, let in-flight requests finish, then close pools; a second signal or 10 s forces exit.
-  closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {
+  // Stop accepting, let in-flight requests finish, stop the job runner, then close pools; a second signal
+  // or SHUTDOWN_GRACE_MS forces exit.
+  closeWithGrace({ delay: SHUTDOWN_GRACE_MS }, async ({ err, signal }) => {
     if (err) app.log.error({ err }, 'closing after an error');
     else app.log.info({ signal }, 'shutting down');
     await app.close();

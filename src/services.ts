@@ -111,7 +111,11 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
       metrics.jobDuration.observe({ type: j.type, status: j.status }, j.ms / 1000);
       if (j.status === 'failed') metrics.jobFailures.inc({ type: j.type });
     },
-    onInterrupted: (interrupted: JobRecord[]) => cleanUpInterruptedTrainings(store, interrupted),
+    // Counted once: each job is declared interrupted by the one runner whose update changed it.
+    onInterrupted: (interrupted: JobRecord[]) => {
+      for (const j of interrupted) metrics.jobFailures.inc({ type: j.type });
+      return cleanUpInterruptedTrainings(store, interrupted);
+    },
     staleAfterMs: config.JOB_STALE_AFTER_MS,
   };
   // JOB_RUNNER=worker: the API claims nothing (no handlers) but still sweeps, so the job of a worker that

@@ -140,7 +140,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     lastSweep = Date.now();
     if (atStart) startRecoveryDone = true;
     if (failed.length === 0) return;
-    log.info({ jobIds: failed.map((j) => j.id) }, 'jobs of stopped processes marked failed');
+    log.error({ jobIds: failed.map((j) => j.id), types: failed.map((j) => j.type) }, 'jobs of stopped processes marked failed (interrupted)');
     await opts.onInterrupted?.(failed).catch((err) => log.error({ err }, 'cleanup after interrupted jobs failed'));
   }
 

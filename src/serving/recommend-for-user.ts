@@ -14,7 +14,7 @@ import { diversify } from './diversify.js';
 import { explainPicks } from './explanations.js';
 import { BECAUSE_YOU_BOUGHT, scoreByNeighbours } from './neighbour-scores.js';
 import { itemFilter, Picker } from './picker.js';
-import { toRecommendation, type Pick, type Recommendation, type UserQuery } from './recommendation.js';
+import { DEGRADED, toRecommendation, type Pick, type Recommendation, type UserQuery } from './recommendation.js';
 import { liveItems, poolSize, preferredAttribute, type ServingDeps } from './serving-deps.js';
 import { sourcesOfMask, type ServingModel } from './serving-model.js';
 import { findSegment } from './serving-tables.js';
@@ -81,11 +81,16 @@ export function reusedAnswer(model: ServingModel, userId: string, q: UserQuery, 
 }
 
 export async function recommendForUser(deps: ServingDeps, userId: string, q: UserQuery): Promise<Recommendation> {
+  const down: Degraded = { degraded: false };
+  const answer = await answerForUser(deps, userId, q, down);
+  return down.degraded ? { ...answer, [DEGRADED]: true } : answer;
+}
+
+async function answerForUser(deps: ServingDeps, userId: string, q: UserQuery, down: Degraded): Promise<Recommendation> {
   const model = await deps.model();
   const strategy = q.strategy ?? 'hybrid';
   // Buy-again and repurchase list only what the user bought: excluding purchases would leave nothing of them.
   const excludePurchased = q.excludePurchased ?? !listsOwnItemsOnly(model?.info, strategy);
-  const down: Degraded = { degraded: false };
   if (!model) {
     const user = await unlessDown(deps.catalog.getUser(userId), null, down);
     return deps.dbPopular.recommend(
@@ -116,7 +121,7 @@ export async function recommendForUser(deps: ServingDeps, userId: string, q: Use
   if (!entry) {
     // Known customers training did not precompute (no recent purchase) are scored now and kept.
     const { scored, user } = await scoreOnRequest(deps, model, userId);
-    if (!scored) return coldStart(deps, model, userId, q, live, user);
+    if (!scored) return coldStart(deps, model, userId, q, live, down, user);
     entry = scored.entry;
     if (single) candidates = scored.singles[singleStrategies(model.info.hybridSources).indexOf(strategy)] ?? null;
   }
@@ -297,10 +302,11 @@ async function coldStart(
   userId: string,
   q: UserQuery,
   live: readonly { itemId: string; ts: number }[],
+  down: Degraded,
   known?: { attributes: Record<string, unknown> } | null,
 ): Promise<Recommendation> {
   // Without Postgres the user's attributes are unknown: global popularity.
-  const user = known !== undefined ? known : await unlessDown(deps.catalog.getUser(userId), null, { degraded: true });
+  const user = known !== undefined ? known : await unlessDown(deps.catalog.getUser(userId), null, down);
   const segment = findSegment(model.popular.segments, user?.attributes ?? {});
   const fresh = liveItems(model, live);
   const freshSet = new Set(fresh.map((f) => f.item));

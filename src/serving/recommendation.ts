@@ -41,7 +41,15 @@ export interface RecommendedItem {
 
 export type BoughtTogetherItem = RecommendedItem & { support: number; confidence: number; lift: number };
 
+/**
+ * Marks an answer made while a store it reads was unreachable (Redis, Postgres): its fallback is the
+ * outage's, not the customer's (recsvc_serving_fallbacks_total reason `store-unavailable`). A symbol,
+ * so it is never part of the JSON answer.
+ */
+export const DEGRADED: unique symbol = Symbol('degraded');
+
 export interface Recommendation<I extends RecommendedItem = RecommendedItem> {
+  [DEGRADED]?: true;
   recommendationId: string;
   /** The model version that answered; null when no model is active (popularity from the database). */
   modelVersion: string | null;

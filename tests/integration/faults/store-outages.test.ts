@@ -185,6 +185,20 @@ describe.skipIf(!runnable)('store outages: the app keeps answering, fails fast a
       expect(s.body).toMatchObject({ fallback: true, modelVersion: version });
     }
 
+    // Operations still scrape: metrics answer (store-backed gauges as they were), and these fallbacks are counted as the outage's.
+    const scrape = async () => {
+      const started = performance.now();
+      const res = await fetch(`${base}/metrics`);
+      return { status: res.status, ms: performance.now() - started, text: await res.text() };
+    };
+    const fallbacks = (text: string) => Number(/recsvc_serving_fallbacks_total\{kind="user",reason="store-unavailable"\} (\d+)/.exec(text)?.[1]);
+    const scraped = await scrape();
+    expect(scraped.status).toBe(200);
+    expect(scraped.ms).toBeLessThan(5_000);
+    expect(scraped.text).toMatch(/recsvc_store_errors_total\{[^}]*\} [1-9]/);
+    expect(fallbacks(scraped.text)).toBeGreaterThanOrEqual(known.length);
+    expect(scraped.text).toMatch(/recsvc_serving_fallbacks_total\{kind="user",reason="unknown-user"\} 0\b/);
+
     // A purchase while Redis is down is stored (Postgres is the system of record).
     const bought = await call('purchase', '/v1/events', {
       method: 'POST',

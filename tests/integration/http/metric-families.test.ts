@@ -1,5 +1,7 @@
+import { hostname } from 'node:os';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createJobRunner } from '../../../src/jobs/job-runner.js';
 import { auth, createTestApp, finishedJob, type TestApp } from '../../helpers/app.js';
 import { createPgliteTestDb } from '../../helpers/services.js';
 import { seedShop, shopData } from '../serving/shop-fixture.js';
@@ -117,5 +119,18 @@ describe('every declared metric family on /metrics', () => {
     const jobs = (await t.services.metrics.jobDuration.get()).values;
     const count = (status: string) => jobs.find((v) => v.metricName === 'recsvc_jobs_duration_seconds_count' && v.labels.type === 'train' && v.labels.status === status)?.value;
     expect([count('succeeded'), count('failed')]).toEqual([1, 0]);
+  });
+
+  it('When a training was cut off by its process stopping, Then the next runner to sweep counts it as a failed job', async () => {
+    const failures = async () => (await t.services.metrics.jobFailures.get()).values.find((v) => v.labels.type === 'train')?.value;
+    const before = await failures();
+    // A job held by a process of this host that is gone (a SIGTERM past its grace period, the OOM killer).
+    const job = await t.services.jobs.enqueue('train', {});
+    expect(await t.services.jobs.claimNext(['train'], `${hostname()}:2147483646:gone`)).toMatchObject({ id: job.id });
+    const runner = createJobRunner({ ...t.services.jobRunnerOptions, handlers: {}, mode: 'worker' });
+    await runner.start();
+    await runner.stop();
+    expect(await t.services.jobs.get(job.id)).toMatchObject({ status: 'failed' });
+    expect(await failures()).toBe((before ?? 0) + 1);
   });
 });
