@@ -169,8 +169,9 @@ for (const backend of DB_BACKENDS) {
       expect(await runImport({ db: t.db }, { format: 'generic', path: dir })).toMatchObject({ inserted: 3, erased: 0 });
       expect(await events.deleteUser('x-gone')).toBe(true);
       expect(await events.deleteUser('x-back')).toBe(true);
-      // x-back comes back after the erasure, as a new customer with a purchase of today.
-      await events.insertPurchases([{ userId: 'x-back', itemId: 'x-mug', quantity: 1, ts: new Date() }]);
+      // x-back comes back after the erasure, as a new customer with a purchase of today (a second on: the
+      // erasure's time has microseconds, a Date only milliseconds, so "now" can be the erasure's own millisecond).
+      expect(await events.insertPurchases([{ userId: 'x-back', itemId: 'x-mug', quantity: 1, ts: new Date(Date.now() + 1_000) }])).toMatchObject({ inserted: 1 });
 
       const again = await runImport({ db: t.db }, { format: 'generic', path: dir });
       // x-gone's users row and both old purchases (x-gone's, x-back's) are the erased history.
