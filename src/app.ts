@@ -171,7 +171,16 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   const runner = services.jobRunner;
   if (runner) {
     app.addHook('onReady', () => runner.start());
-    app.addHook('onClose', () => runner.stop({ graceMs: JOB_STOP_GRACE_MS }));
+    // Stopping starts when closing does: the server's close waits for open connections first (a
+    // keep-alive connection of a request in flight stays open until its client or keepAliveTimeout ends
+    // it), and the job must be recorded before the forced exit whatever the connections do.
+    let stopping: Promise<void> | undefined;
+    app.addHook('preClose', (done) => {
+      stopping = runner.stop({ graceMs: JOB_STOP_GRACE_MS });
+      stopping.catch(() => {});
+      done();
+    });
+    app.addHook('onClose', () => stopping ?? runner.stop({ graceMs: JOB_STOP_GRACE_MS }));
   }
   return app;
 }

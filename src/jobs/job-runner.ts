@@ -183,15 +183,19 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       abandoned.catch(() => {});
       const result = await Promise.race([work, abandoned]);
       await chain;
-      // False when the job was declared interrupted meanwhile: that verdict stands.
-      await jobs.succeed(job.id, workerId, result);
-      opts.onFinished?.({ type: job.type, status: 'succeeded', ms: performance.now() - started });
+      // False when the job was declared interrupted meanwhile: that verdict stands, and the runner that
+      // declared it counted it (onInterrupted), so it is not counted here.
+      if (await jobs.succeed(job.id, workerId, result)) opts.onFinished?.({ type: job.type, status: 'succeeded', ms: performance.now() - started });
       log.info({ jobId: job.id, type: job.type, ms: Math.round(performance.now() - started) }, 'job succeeded');
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       await chain;
-      await jobs.fail(job.id, workerId, message).catch((e) => log.error({ err: e, jobId: job.id }, 'could not record the failure'));
-      opts.onFinished?.({ type: job.type, status: 'failed', ms: performance.now() - started });
+      const recorded = await jobs.fail(job.id, workerId, message).catch((e) => {
+        log.error({ err: e, jobId: job.id }, 'could not record the failure');
+        return false;
+      });
+      // Not recorded: declared interrupted by another runner (which counted it), or left for the next sweep to declare.
+      if (recorded) opts.onFinished?.({ type: job.type, status: 'failed', ms: performance.now() - started });
       log.error({ jobId: job.id, type: job.type, err }, 'job failed');
     } finally {
       clearInterval(beat);

@@ -120,7 +120,7 @@ async function answerForUser(deps: ServingDeps, userId: string, q: UserQuery, do
   }
   if (!entry) {
     // Known customers training did not precompute (no recent purchase) are scored now and kept.
-    const { scored, user } = await scoreOnRequest(deps, model, userId);
+    const { scored, user } = await scoreOnRequest(deps, model, userId, down);
     if (!scored) return coldStart(deps, model, userId, q, live, down, user);
     entry = scored.entry;
     if (single) candidates = scored.singles[singleStrategies(model.info.hybridSources).indexOf(strategy)] ?? null;
@@ -206,6 +206,7 @@ async function scoreOnRequest(
   deps: ServingDeps,
   model: ServingModel,
   userId: string,
+  down: Degraded,
 ): Promise<{ scored: ScoredUser | null; user?: { attributes: Record<string, unknown> } | null }> {
   if (!deps.purchases) return { scored: null };
   const loading = (model.onRequest ??= loadOnRequestScorer(deps.store, model).catch((err: unknown) => {
@@ -214,16 +215,25 @@ async function scoreOnRequest(
     else deps.log?.(`model ${model.meta.version}: cannot score customers on request`, err);
     return null;
   }));
+  // This request's answer is degraded when the scorer could not be loaded because its store is down
+  // (model.onRequest is then cleared for a later request to try again).
+  const scorerLoad = loading.then((s) => {
+    if (s === null && model.onRequest === undefined) down.degraded = true;
+    return s;
+  });
   const erasures = model.erasures;
   let scorer: OnRequestScorer | null;
   let rows: PurchaseRow[];
   let user: { attributes: Record<string, unknown> } | null;
   try {
-    [scorer, rows, user] = await Promise.all([loading, deps.purchases(userId), deps.catalog.getUser(userId)]);
+    [scorer, rows, user] = await Promise.all([scorerLoad, deps.purchases(userId), deps.catalog.getUser(userId)]);
   } catch (err) {
     // Without Postgres the customer's purchases are unknown: the cold-start answer (which then finds
     // the attributes unknown too).
-    if (dependencyFailure(err)) return { scored: null, user: null };
+    if (dependencyFailure(err)) {
+      down.degraded = true;
+      return { scored: null, user: null };
+    }
     throw err;
   }
   if (!scorer || rows.length === 0) return { scored: null, user };

@@ -133,4 +133,29 @@ describe('every declared metric family on /metrics', () => {
     expect(await t.services.jobs.get(job.id)).toMatchObject({ status: 'failed' });
     expect(await failures()).toBe((before ?? 0) + 1);
   });
+
+  it('When a runner loses its job to another runner\'s sweep, Then the failure is counted once, by the runner that declared it', async () => {
+    const failures = async () => (await t.services.metrics.jobFailures.get()).values.find((v) => v.labels.type === 'train')?.value ?? 0;
+    const before = await failures();
+    // Holder A: a step that outlasts its heartbeat, then reports progress (and finds the job taken).
+    const holder = createJobRunner({
+      ...t.services.jobRunnerOptions,
+      mode: 'worker',
+      pollMs: 20,
+      heartbeatMs: 60_000,
+      handlers: { train: async (_p, ctx) => (await new Promise((r) => setTimeout(r, 800)), await ctx.progress(0.5, 'fit'), {}) },
+    });
+    // Sweeper B (an API replica): the holder's heartbeat is stale after 300 ms.
+    const sweeper = createJobRunner({ ...t.services.jobRunnerOptions, handlers: {}, mode: 'worker', staleAfterMs: 300, sweepMs: 50, pollMs: 50 });
+    const job = await t.services.jobs.enqueue('train', {});
+    await holder.start();
+    await sweeper.start();
+    for (let waited = 0; (await t.services.jobs.get(job.id))!.status !== 'failed' && waited < 5_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    // The holder's own failure path has run once its progress write was refused.
+    await new Promise((r) => setTimeout(r, 1_000));
+    await holder.stop();
+    await sweeper.stop();
+    expect(await t.services.jobs.get(job.id)).toMatchObject({ status: 'failed' });
+    expect(await failures()).toBe(before + 1);
+  });
 });

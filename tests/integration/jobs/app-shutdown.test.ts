@@ -1,3 +1,5 @@
+import { Agent, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { buildApp, SHUTDOWN_GRACE_MS } from '../../../src/app.js';
 import { loadConfig } from '../../../src/config.js';
@@ -13,7 +15,7 @@ import { createPgliteTestDb } from '../../helpers/services.js';
  * killed first leaves it `running` until the next start, unseen by operations meanwhile.
  */
 describe('closing the app while a job runs', () => {
-  it('When the job in hand ignores the stop, Then the app closes before the forced exit with the job failed as interrupted and counted', async () => {
+  it('When the job in hand ignores the stop and a keep-alive request is in flight, Then the job is failed as interrupted and counted before the forced exit', async () => {
     const config = loadConfig({ SAMPLE_DATA: 'false', LOG_LEVEL: 'silent', AUTH_DISABLED: 'true', UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0' });
     const testDb = await createPgliteTestDb();
     const store = await createMemoryModelStore({});
@@ -28,17 +30,36 @@ describe('closing the app while a job runs', () => {
       pollMs: 20,
     });
     const app = await buildApp(services);
+    // A request in flight when closing starts, on a keep-alive connection (a load balancer's): the
+    // server's close then waits for that connection, which stays open after its answer.
+    app.get('/test-slow', async () => (await new Promise((r) => setTimeout(r, 300)), { ok: true }));
+    const agent = new Agent({ keepAlive: true });
     try {
-      await app.ready();
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = app.server.address() as AddressInfo;
       const job = await services.jobs.enqueue('train', {});
       await running;
-      const closing = performance.now();
-      await app.close();
-      expect(performance.now() - closing).toBeLessThan(SHUTDOWN_GRACE_MS);
-      expect(await services.jobs.get(job.id)).toMatchObject({ status: 'failed', error: INTERRUPTED });
+      const answered = new Promise<number>((resolve, reject) => {
+        request({ host: '127.0.0.1', port, path: '/test-slow', agent }, (res) => (res.resume(), res.on('end', () => resolve(res.statusCode!)))).on('error', reject).end();
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      const closingAt = performance.now();
+      const closed = app.close();
+      expect(await answered).toBe(200);
+      // Recorded before the process would be killed, while the idle keep-alive connection still holds the close.
+      let recorded = await services.jobs.get(job.id);
+      while (recorded!.status === 'running' && performance.now() - closingAt < SHUTDOWN_GRACE_MS + 5_000) {
+        await new Promise((r) => setTimeout(r, 50));
+        recorded = await services.jobs.get(job.id);
+      }
+      expect(recorded).toMatchObject({ status: 'failed', error: INTERRUPTED });
+      expect(performance.now() - closingAt).toBeLessThan(SHUTDOWN_GRACE_MS);
       const failures = (await services.metrics.jobFailures.get()).values.find((v) => v.labels.type === 'train')?.value;
       expect(failures).toBe(1);
+      agent.destroy();
+      await closed;
     } finally {
+      agent.destroy();
       await app.close();
       await store.close();
       await testDb.dispose();
