@@ -261,6 +261,10 @@ describe.skipIf(!runnable)('store outages: the app keeps answering, fails fast a
 
     // A windowed popularity list (counted by Postgres) asked before the outage is kept.
     const windowed = '/v1/popular?k=5&windowDays=30&attribute=country:FR';
+    const fallbacksOf = async (reason: string) =>
+      (await services.metrics.fallbacks.get()).values.find((v) => v.labels.kind === 'user' && v.labels.reason === reason)?.value ?? 0;
+    const [unknownBefore, outageBefore] = [await fallbacksOf('unknown-user'), await fallbacksOf('store-unavailable')];
+    let notPrecomputed: Sample | undefined;
     expect(await call('windowed popular', windowed, { scope: 'read' })).toMatchObject({ status: 200 });
     let readsDuringOutage: Sample[] = [];
     const writes = await underLoad(
@@ -269,6 +273,8 @@ describe.skipIf(!runnable)('store outages: the app keeps answering, fails fast a
         await sleep(300);
         await pg.stop();
         readsDuringOutage = await Promise.all([...KNOWN_USERS.slice(0, 6).map(recommend), call('windowed popular', windowed, { scope: 'read' })]);
+        // A customer the model did not precompute is scored from their purchases, which Postgres holds.
+        notPrecomputed = await recommend('fault-not-precomputed');
         await sleep(700);
         expect(await ready()).toMatchObject({ http: 503, checks: { database: false } });
         expect((await fetch(`${base}/health/live`)).status).toBe(200);
@@ -285,6 +291,10 @@ describe.skipIf(!runnable)('store outages: the app keeps answering, fails fast a
     expect(writes.filter((w) => w.ms >= SLOW_MS).map((w) => `${w.what}: ${Math.round(w.ms)} ms`)).toEqual([]);
     // Known users' answers and kept popularity lists need no Postgres.
     for (const s of readsDuringOutage) expect(s, s.what).toMatchObject({ status: 200 });
+    // The one Postgres was needed for: a fallback counted as the outage's, not as an unknown customer.
+    expect(notPrecomputed).toMatchObject({ status: 200, body: { fallback: true } });
+    expect(await fallbacksOf('store-unavailable')).toBeGreaterThan(outageBefore);
+    expect(await fallbacksOf('unknown-user')).toBe(unknownBefore);
     expect(readsDuringOutage.filter((s) => s.ms >= SLOW_MS)).toEqual([]);
 
     await pg.start();
