@@ -40,7 +40,8 @@ export const SHUTDOWN_GRACE_MS = 10_000;
 /**
  * How long the inline job runner lets the job in hand finish when the app closes. Well under
  * SHUTDOWN_GRACE_MS: a job still running then is aborted (a handler that ignores it is abandoned 3 s
- * later) and recorded as interrupted, its unpublished model version deleted, before the process exits.
+ * later) and recorded as interrupted before the process exits (a training deletes its unpublished model
+ * version as it stops).
  */
 const JOB_STOP_GRACE_MS = 5_000;
 
