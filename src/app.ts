@@ -31,6 +31,7 @@ import { experimentRoutes } from './http/routes/experiments.js';
 import { overviewRoutes } from './http/routes/overview.js';
 import type { Services } from './services.js';
 import { redisTarget } from './store/redis-connection.js';
+import { within } from './within-time.js';
 
 export const API_VERSION = '0.1.0';
 
@@ -113,16 +114,12 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     };
     await Promise.all(
       Object.entries(refreshes).map(async ([name, refresh]) => {
-        let timer: NodeJS.Timeout | undefined;
-        const late = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`not done within ${SCRAPE_REFRESH_MS} ms`)), SCRAPE_REFRESH_MS);
-        });
         try {
-          await Promise.race([refresh, late]);
+          await within<unknown>(refresh, SCRAPE_REFRESH_MS, () => {
+            throw new Error(`not done within ${SCRAPE_REFRESH_MS} ms`);
+          });
         } catch (err) {
           app.log.warn({ err }, `metrics: the ${name} gauges were not refreshed for this scrape`);
-        } finally {
-          clearTimeout(timer);
         }
       }),
     );

@@ -1,6 +1,7 @@
 import type { EvaluationReport } from '../evaluation/evaluation-report.js';
 import { unknownCursor } from '../errors.js';
 import type { Db } from './db.js';
+import { pageOf } from './paging.js';
 
 /** NDCG per strategy at one mode and k: what a listing shows of a report. */
 export interface ReportHeadline {
@@ -99,8 +100,8 @@ export function createReportRepository(db: Db) {
         const { rows: found } = await db.query('SELECT 1 FROM evaluation_reports WHERE id = $1', [page.after]);
         if (found.length === 0) throw unknownCursor(page.after);
       }
-      const reports = rows.slice(0, page.limit).map(toSummary);
-      return { total: count.rows[0].n, reports, next: rows.length > page.limit ? reports[page.limit - 1].id : null };
+      const { page: reports, next } = pageOf(rows.map(toSummary), page.limit);
+      return { total: count.rows[0].n, reports, next };
     },
 
     /**

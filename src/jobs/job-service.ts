@@ -7,6 +7,7 @@ import type { ExportRequest } from '../exports/export-request.js';
 import { inspectFactorDir } from '../data/importers/factor-files.js';
 import { realPathOf, underImportRoots } from '../data/import-roots.js';
 import { alsSourceOf } from '../training/factor-source.js';
+import { pageOf } from '../data/paging.js';
 import type { EnqueueOptions, JobRecord, JobRepository } from './job-repository.js';
 import { JOB_TYPES, TRAINING_EXCLUSIVE_KEY, type JobType } from './job-types.js';
 
@@ -112,8 +113,8 @@ export function createJobService(deps: JobServiceDeps) {
     /** Jobs of one type, newest first: `limit` (default 20) after the job `after`, then `offset`; `next`: the next page's `after`. */
     async list(type: JobType, page: { limit?: number; offset?: number; after?: string } = {}): Promise<{ jobs: JobRecord[]; next: string | null }> {
       const limit = page.limit ?? 20;
-      const jobs = await deps.jobs.list({ type, limit: limit + 1, offset: page.offset ?? 0, after: page.after });
-      return jobs.length > limit ? { jobs: jobs.slice(0, limit), next: jobs[limit - 1].id } : { jobs, next: null };
+      const { page: jobs, next } = pageOf(await deps.jobs.list({ type, limit: limit + 1, offset: page.offset ?? 0, after: page.after }), limit);
+      return { jobs, next };
     },
   };
 }

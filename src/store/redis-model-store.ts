@@ -4,6 +4,7 @@ import { LIVE_EVENTS_KEPT, type ModelMeta, type ModelStore } from './model-store
 import { clientOptions, isCluster, openRedis, type RedisClient, type RedisTarget } from './redis-connection.js';
 import { createSubscriber } from './redis-subscriber.js';
 import { alreadyPublished, assertVersionName, publishScore, versionsToPrune } from './version-rules.js';
+import { within } from '../within-time.js';
 
 /**
  * Connection ownership: pass `redis` (a Redis or a Cluster client) and you keep it (close() leaves it
@@ -324,17 +325,7 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
     },
 
     async ping() {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('ping timed out')), PING_TIMEOUT_MS);
-      });
-      try {
-        return (await Promise.race([redis.ping(), timeout])) === 'PONG';
-      } catch {
-        return false;
-      } finally {
-        clearTimeout(timer);
-      }
+      return (await within(redis.ping().catch(() => ''), PING_TIMEOUT_MS, () => '')) === 'PONG';
     },
 
     async close() {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { within } from '../../within-time.js';
 
 const status = z.object({ status: z.enum(['ok', 'unavailable']), checks: z.record(z.string(), z.boolean()).optional() });
 
@@ -9,15 +10,7 @@ const notReady = status.meta({ 'x-response-description': 'Not ready: `checks` na
 /** A check that has not answered in this time counts as failed: a balancer's probe must not hang. */
 const CHECK_TIMEOUT_MS = 1000;
 
-async function withinTime(check: () => Promise<boolean>): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), CHECK_TIMEOUT_MS)));
-  try {
-    return await Promise.race([check().catch(() => false), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const withinTime = (check: () => Promise<boolean>): Promise<boolean> => within(check().catch(() => false), CHECK_TIMEOUT_MS, () => false);
 
 /**
  * Liveness says the process runs (it stays 200 whatever the dependencies do: restarting the process
