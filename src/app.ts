@@ -13,6 +13,7 @@ import { registerRateLimit } from './http/plugins/rate-limit.js';
 import { registerCompression } from './http/plugins/compress.js';
 import { registerJsonBody } from './http/plugins/json-body.js';
 import { registerMetrics } from './http/plugins/metrics.js';
+import { registerQueryTimeout } from './http/plugins/query-timeout.js';
 import { eventRoutes } from './http/routes/events.js';
 import { healthRoutes } from './http/routes/health.js';
 import { importRoutes } from './http/routes/imports.js';
@@ -101,6 +102,8 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await registerCompression(app, { minBytes: config.COMPRESS_MIN_BYTES });
   // Auth and request timing attach to routes as they are registered: both come before any route.
   registerAuth(app, { keys: config.API_KEYS, disabled: config.AUTH_DISABLED });
+  // So does the limit on each Postgres statement a request makes (the scrape's included).
+  registerQueryTimeout(app, { ms: config.PG_QUERY_TIMEOUT_MS });
   // Gauges backed by Postgres (offline evaluation, feedback rates) are refreshed before a scrape, cached ~30 s.
   // A store that is down or slow must not cost the scrape (process metrics and the store error counters
   // matter most then): a refresh that fails or takes over SCRAPE_REFRESH_MS leaves its gauges as they were.

@@ -1,3 +1,5 @@
+import { QUERY_TIMEOUT_MESSAGE } from './data/query-timeout.js';
+
 /**
  * The error catalogue: every error the API returns has a stable code and status listed here.
  * Domain code throws AppError; the HTTP error handler maps it to `{ error: { code, message, details? } }`.
@@ -64,6 +66,7 @@ const MESSAGES = [
   'Connection terminated', // pg: server closed the connection, or connectionTimeoutMillis passed
   'timeout exceeded when trying to connect', // pg-pool: no free slot within connectionTimeoutMillis
   'Client has encountered a connection error and is not queryable', // pg: a broken client reused
+  QUERY_TIMEOUT_MESSAGE, // pg: a statement outlived its limit (data/query-timeout.ts)
   "Stream isn't writeable", // ioredis with enableOfflineQueue false: not connected right now
   'Connection is closed', // ioredis: closed with commands in flight
   'Command timed out', // ioredis commandTimeout

@@ -2,6 +2,7 @@ import pg from 'pg';
 import Cursor from 'pg-cursor';
 import { mkdirSync } from 'node:fs';
 import type { PGlite as PGliteInstance } from '@electric-sql/pglite';
+import { QUERY_TIMEOUT_MESSAGE, queryTimeout } from './query-timeout.js';
 
 /**
  * The one query interface the data layer uses, implemented by a pg pool (a Postgres server) and by
@@ -62,8 +63,15 @@ export function createPgDb(url: string, opts: { max?: number; schema?: string; c
       await cursor.close();
     }
   }
+  // A statement made under a limit (query-timeout.ts) fails with QUERY_TIMEOUT_MESSAGE when its answer is
+  // late. On a pooled query the pool then discards the connection (the late answer would come to the next
+  // user of it); in a transaction, transaction() does.
+  const statement = (text: string, values?: unknown[]): pg.QueryConfig | string => {
+    const ms = queryTimeout();
+    return ms === undefined ? text : ({ text, values, query_timeout: ms } as pg.QueryConfig);
+  };
   const wrap = (c: pg.Pool | pg.PoolClient): Pick<Db, 'query' | 'exec' | 'stream'> => ({
-    query: async <T>(sql: string, params?: unknown[]) => ({ rows: (await c.query(sql, params)).rows as T[] }),
+    query: async <T>(sql: string, params?: unknown[]) => ({ rows: (await c.query(statement(sql, params), params)).rows as T[] }),
     stream: async function* <T>(sql: string, params?: unknown[], batchSize = DEFAULT_STREAM_BATCH) {
       if (!(c instanceof pg.Pool)) {
         yield* read<T>(c, sql, params, batchSize);
@@ -77,7 +85,7 @@ export function createPgDb(url: string, opts: { max?: number; schema?: string; c
       }
     },
     exec: async (sql: string) => {
-      await c.query(sql);
+      await c.query(statement(sql));
     },
   });
   const db: Db = {
@@ -93,13 +101,16 @@ export function createPgDb(url: string, opts: { max?: number; schema?: string; c
       client.on('error', onError);
       const tx: Db = { ...db, ...wrap(client), transaction: (inner) => inner(tx) };
       try {
-        await client.query('BEGIN');
+        await client.query(statement('BEGIN'));
         const result = await fn(tx);
-        await client.query('COMMIT');
+        await client.query(statement('COMMIT'));
         return result;
       } catch (err) {
+        // A statement past its limit is still running on this connection: a ROLLBACK would wait behind it.
+        // The connection is discarded instead, and the server rolls back when it sees it closed.
+        if (err instanceof Error && err.message === QUERY_TIMEOUT_MESSAGE) lost ??= err;
         // A ROLLBACK that fails leaves the client in an unknown state: it is discarded too.
-        if (!lost) await client.query('ROLLBACK').catch((e: Error) => (lost ??= e));
+        if (!lost) await client.query(statement('ROLLBACK')).catch((e: Error) => (lost ??= e));
         throw err;
       } finally {
         client.removeListener('error', onError);

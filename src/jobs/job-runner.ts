@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { INTERRUPTED, type JobRecord, type JobRepository } from './job-repository.js';
+import { withoutQueryTimeout } from '../data/query-timeout.js';
 
 /** What a handler gets besides its params. */
 export interface JobContext {
@@ -172,7 +173,8 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     try {
       const handler = handlers[job.type];
       if (!handler) throw new Error(`no handler for job type "${job.type}"`);
-      const work = handler(job.params, ctx);
+      // A job's statements may run for minutes at scale: no request's limit applies, even to a job kicked by one.
+      const work = withoutQueryTimeout(() => handler(job.params, ctx));
       // A handler that ignores its signal is given a moment after an abort, then abandoned (its late
       // rejection must not surface as unhandled).
       work.catch(() => {});

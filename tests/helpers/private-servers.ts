@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -94,6 +94,10 @@ export interface PrivateRedis {
   kill(): Promise<void>;
   /** Starts it again on the same port, empty. */
   start(): Promise<void>;
+  /** SIGSTOP: the port still accepts connections (the kernel's backlog), but nothing answers. */
+  freeze(): void;
+  /** SIGCONT: answers again, with everything it held. */
+  thaw(): void;
   dispose(): Promise<void>;
 }
 
@@ -122,7 +126,10 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     port,
     kill,
     start,
+    freeze: () => child?.kill('SIGSTOP'),
+    thaw: () => child?.kill('SIGCONT'),
     async dispose() {
+      child?.kill('SIGCONT');
       await kill();
       rmSync(dir, { recursive: true, force: true });
     },
@@ -136,6 +143,13 @@ export interface PrivatePostgres {
   /** `pg_ctl stop -m immediate`: every backend is killed, connections drop mid-transaction. */
   stop(): Promise<void>;
   start(): Promise<void>;
+  /**
+   * SIGSTOP to the server and every backend: connections stay open and new ones are taken into the
+   * kernel's backlog, but no statement is answered (a paused VM, a partition that drops packets).
+   */
+  freeze(): Promise<void>;
+  /** SIGCONT: every held statement goes on where it stopped. */
+  thaw(): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -169,13 +183,41 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const stop = async () => {
     await pg('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => {});
   };
+  /** The server's process and its backends. */
+  const processes = async (): Promise<number[]> => {
+    const server = Number(readFileSync(path.join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const children = await run('pgrep', ['-P', String(server)]).then(
+      (r) => r.stdout.split('\n').filter(Boolean).map(Number),
+      () => [],
+    );
+    return [server, ...children];
+  };
+  const signal = async (sig: NodeJS.Signals) => {
+    for (const pid of await processes()) {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // exited meanwhile
+      }
+    }
+  };
+  let frozen = false;
   await start();
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
     stop,
     start,
+    async freeze() {
+      frozen = true;
+      await signal('SIGSTOP');
+    },
+    async thaw() {
+      frozen = false;
+      await signal('SIGCONT');
+    },
     async dispose() {
+      if (frozen) await signal('SIGCONT');
       await stop();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJobRepository, INTERRUPTED, type JobRecord, type JobRepository } from '../../../src/jobs/job-repository.js';
 import { createJobRunner, deadLocalWorkers, type JobHandler } from '../../../src/jobs/job-runner.js';
 import { DB_BACKENDS, type TestDb } from '../../helpers/services.js';
+import { queryTimeout, withQueryTimeout } from '../../../src/data/query-timeout.js';
 
 /** Polls until the job leaves queued/running. */
 async function settled(jobs: JobRepository, id: string, timeoutMs = 10_000): Promise<JobRecord> {
@@ -57,6 +58,20 @@ for (const backend of DB_BACKENDS) {
       await runner.stop();
       expect(done).toMatchObject({ status: 'succeeded', progress: 1, result: { echoed: 42 }, workerId: runner.workerId });
       expect(seen).toEqual([{ progress: 0.5, step: 'half' }]);
+    });
+
+    it('When a job is run from within a request (its statements limited), Then the job runs with no statement limit', async () => {
+      const limits: (number | undefined)[] = [];
+      const runner = createJobRunner({ jobs, handlers: { probe: async () => void limits.push(queryTimeout()) }, mode: 'inline', pollMs: 60_000 });
+      const job = await jobs.enqueue('probe', {});
+      const held = (await jobs.claimNext(['probe'], runner.workerId))!;
+      expect(held.id).toBe(job.id);
+      await withQueryTimeout(100, () => {
+        limits.push(queryTimeout());
+        return runner.runHeld(held);
+      });
+      expect(limits).toEqual([100, undefined]);
+      expect((await jobs.get(job.id))!.status).toBe('succeeded');
     });
 
     it('When a handler throws, Then the job fails with its message and the runner goes on with the next job', async () => {

@@ -1,0 +1,118 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPgDb, type Db } from '../../../src/data/db.js';
+import { withoutQueryTimeout, withQueryTimeout } from '../../../src/data/query-timeout.js';
+import { dependencyFailure } from '../../../src/errors.js';
+import { auth, createTestApp, finishedJob, type TestApp } from '../../helpers/app.js';
+import { createPostgresTestDb, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
+import { seedShop } from '../serving/shop-fixture.js';
+
+const pgAvailable = await serviceAvailable(POSTGRES_URL);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pidOf = async (db: Pick<Db, 'query'>) => (await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+const outcome = (work: Promise<unknown>) =>
+  work.then(
+    () => 'answered',
+    (err: unknown) => (dependencyFailure(err) ? 'dependency failure' : String(err)),
+  );
+
+describe.skipIf(!pgAvailable)('a limit on each Postgres statement (PG_QUERY_TIMEOUT_MS)', () => {
+  let testDb: TestDb;
+  let db: Db;
+  beforeAll(async () => {
+    testDb = await createPostgresTestDb();
+    db = testDb.db;
+  });
+  afterAll(() => testDb?.dispose());
+
+  /** Resolves once the backend `pid` has ended (its statement ran out and it found its client gone). */
+  async function ended(pid: number) {
+    for (let tries = 0; tries < 200; tries++) {
+      const { rows } = await db.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid]);
+      if (rows.length === 0) return;
+      await sleep(50);
+    }
+    throw new Error(`backend ${pid} still there`);
+  }
+
+  it('When a statement outlives its limit, Then it fails as a dependency failure and its connection is not used again', async () => {
+    const one = createPgDb(POSTGRES_URL, { max: 1 });
+    try {
+      const before = await pidOf(one);
+      expect(await outcome(withQueryTimeout(100, () => one.query('SELECT pg_sleep(1)')))).toBe('dependency failure');
+      // The pool's only connection still owes the late answer: the next statement gets a new one.
+      const after = await pidOf(one);
+      expect(after).not.toBe(before);
+      await ended(before);
+    } finally {
+      await one.close();
+    }
+  });
+
+  it('When a statement of a transaction outlives its limit, Then the transaction fails as a dependency failure and nothing of it is kept', async () => {
+    await db.exec('CREATE TABLE limited_tx (id int)');
+    let pid = 0;
+    const work = withQueryTimeout(200, () =>
+      db.transaction(async (tx) => {
+        pid = await pidOf(tx);
+        await tx.query('INSERT INTO limited_tx VALUES (1)');
+        await tx.query('SELECT pg_sleep(1)');
+      }),
+    );
+    expect(await outcome(work)).toBe('dependency failure');
+    await ended(pid);
+    expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM limited_tx')).rows[0].n).toBe(0);
+    // The pool goes on.
+    expect(await outcome(withQueryTimeout(200, () => db.transaction((tx) => tx.query('INSERT INTO limited_tx VALUES (2)'))))).toBe('answered');
+  });
+
+  it('When no limit is set, or work opts out of the limit it was started under, Then a long statement runs to its end', async () => {
+    expect(await outcome(db.query('SELECT pg_sleep(0.3)'))).toBe('answered');
+    expect(await outcome(withQueryTimeout(100, () => withoutQueryTimeout(() => db.query('SELECT pg_sleep(0.3)'))))).toBe('answered');
+  });
+
+  describe('through the app', () => {
+    let t: TestApp;
+    let locker: Db;
+    beforeAll(async () => {
+      t = await createTestApp({ createDb: async () => ({ db, dispose: async () => {} }), env: { PG_QUERY_TIMEOUT_MS: '300' } });
+      await seedShop(t.services);
+      locker = createPgDb(POSTGRES_URL, { max: 1, schema: (await db.query<{ s: string }>('SELECT current_schema() AS s')).rows[0].s });
+    });
+    afterAll(async () => {
+      await t?.dispose();
+      await locker?.close();
+    });
+
+    it('When a request waits on a lock longer than the limit, Then it gets 503 with Retry-After, while a training kicked by a request waits it out and succeeds', async () => {
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let locked!: () => void;
+      const isLocked = new Promise<void>((resolve) => (locked = resolve));
+      // Another session holds the catalog: every read of items waits for it.
+      const holding = locker.transaction(async (tx) => {
+        await tx.query('LOCK TABLE items IN ACCESS EXCLUSIVE MODE');
+        locked();
+        await released;
+      });
+      await isLocked;
+      try {
+        const item = await t.app.inject({ url: '/v1/items/g1', headers: auth('read') });
+        expect(item.statusCode).toBe(503);
+        expect(item.json()).toMatchObject({ error: { code: 'DEPENDENCY_UNAVAILABLE' } });
+        expect(item.headers['retry-after']).toMatch(/^\d+$/);
+        const submitted = await t.app.inject({ method: 'POST', url: '/v1/training-jobs', headers: auth('admin'), payload: {} });
+        expect(submitted.statusCode).toBe(202);
+        // The training reads the catalog; it waits well past the requests' limit.
+        await sleep(1000);
+        release();
+        await holding;
+        const job = await finishedJob(t, `/v1/training-jobs/${submitted.json().jobId}`, 60_000);
+        expect(job).toMatchObject({ status: 'succeeded' });
+      } finally {
+        release();
+        await holding.catch(() => {});
+      }
+      expect((await t.app.inject({ url: '/v1/items/g1', headers: auth('read') })).statusCode).toBe(200);
+    }, 90_000);
+  });
+});

@@ -1,0 +1,175 @@
+/**
+ * A Postgres that stops answering without closing anything (SIGSTOP to the server and its backends: a
+ * paused VM, a partition that drops packets). Unlike a stopped server (store-outages.test.ts), no
+ * connection fails: open connections simply get no answer, and new ones wait in the kernel's backlog.
+ * Before statements made for requests were limited (PG_QUERY_TIMEOUT_MS), a storefront's call for a
+ * customer's recommendations waited for ever here.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../../src/app.js';
+import { loadConfig } from '../../../src/config.js';
+import { createPgDb, type Db } from '../../../src/data/db.js';
+import { openDatabase } from '../../../src/data/open-database.js';
+import { createServices, type Services } from '../../../src/services.js';
+import { createModelStore } from '../../../src/store/create-model-store.js';
+import type { ModelStore } from '../../../src/store/model-store.js';
+import { auth, KEYS } from '../../helpers/app.js';
+import { privateServerSupport, startPrivatePostgres, startPrivateRedis, type PrivatePostgres, type PrivateRedis } from '../../helpers/private-servers.js';
+import { DAY, seedShop, T0, trainAndPublish } from '../serving/shop-fixture.js';
+
+const support = await privateServerSupport();
+const runnable = support.redis && support.postgres;
+if (!runnable) {
+  const why = `fault tests need ${support.missing.join(', ')}`;
+  if (process.env.REQUIRE_SERVICES === 'true') throw new Error(`${why} and REQUIRE_SERVICES=true`);
+  console.warn(`skipping the fault tests: ${why}`);
+}
+
+/** The limit the app runs with here. */
+const QUERY_TIMEOUT_MS = 1000;
+/** How long the test's client waits for an answer: far above the limit, far below "for ever". */
+const CLIENT_GIVES_UP_MS = 15_000;
+
+interface Answer {
+  what: string;
+  /** 0: no answer before the client gave up. */
+  status: number;
+  retryAfter: string | null;
+  body: { fallback?: boolean; items?: unknown[]; error?: { code: string }; checks?: Record<string, boolean>; inserted?: number; duplicates?: number };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe.skipIf(!runnable)('a Postgres that stops answering: requests are answered anyway, and nothing is lost', () => {
+  let redis: PrivateRedis;
+  let pg: PrivatePostgres;
+  let db: Db;
+  let store: ModelStore;
+  let services: Services;
+  let app: FastifyInstance;
+  let base: string;
+  const crashes: unknown[] = [];
+  const onCrash = (err: unknown) => crashes.push(err);
+
+  beforeAll(async () => {
+    process.on('uncaughtExceptionMonitor', onCrash);
+    process.on('unhandledRejection', onCrash);
+    [redis, pg] = await Promise.all([startPrivateRedis(), startPrivatePostgres()]);
+    const config = loadConfig({
+      API_KEYS: `read:${KEYS.read},write:${KEYS.write},admin:${KEYS.admin}`,
+      DATABASE_URL: pg.url,
+      REDIS_URL: redis.url,
+      SAMPLE_DATA: 'false',
+      LOG_LEVEL: 'silent',
+      PG_QUERY_TIMEOUT_MS: String(QUERY_TIMEOUT_MS),
+    });
+    db = await openDatabase(config);
+    store = await createModelStore(config);
+    services = createServices({ config, db, store });
+    app = await buildApp(services);
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    await seedShop(services);
+    await trainAndPublish(services);
+  });
+
+  afterAll(async () => {
+    await pg?.thaw();
+    await app?.close();
+    await store?.close();
+    await db?.close();
+    await Promise.all([redis?.dispose(), pg?.dispose()]);
+    process.off('uncaughtExceptionMonitor', onCrash);
+    process.off('unhandledRejection', onCrash);
+  });
+
+  afterEach(() => {
+    expect(crashes).toEqual([]);
+  });
+
+  async function call(what: string, path: string, init: { method?: string; scope?: keyof typeof KEYS; body?: unknown } = {}): Promise<Answer> {
+    try {
+      const res = await fetch(base + path, {
+        method: init.method ?? 'GET',
+        headers: { ...(init.scope ? auth(init.scope) : {}), ...(init.body ? { 'content-type': 'application/json' } : {}) },
+        body: init.body ? JSON.stringify(init.body) : undefined,
+        signal: AbortSignal.timeout(CLIENT_GIVES_UP_MS),
+      });
+      const text = await res.text();
+      return { what, status: res.status, retryAfter: res.headers.get('retry-after'), body: text.startsWith('{') ? (JSON.parse(text) as Answer['body']) : {} };
+    } catch {
+      return { what, status: 0, retryAfter: null, body: {} };
+    }
+  }
+
+  const batch = (n: number) => ({
+    events: [{ eventId: `hang-${n}`, userId: `g-user${n % 12}`, itemId: `g${n % 10}`, quantity: 1, ts: new Date(T0 + 90 * DAY + n * 60_000).toISOString() }],
+  });
+  const send = (n: number) => call(`purchase ${n}`, '/v1/events', { method: 'POST', scope: 'write', body: batch(n) });
+
+  it('When Postgres freezes before any customer has asked, Then every request is answered (recommendations from the model, writes refused with 503), and after it thaws retried purchases land exactly once', async () => {
+    const windowed = '/v1/popular?k=5&windowDays=30';
+    // A windowed popularity list, counted by Postgres, asked once before: kept for the outage.
+    expect(await call('windowed popular', windowed, { scope: 'read' })).toMatchObject({ status: 200 });
+
+    await pg.freeze();
+    const purchases = Array.from({ length: 14 }, (_, n) => n);
+    const answers = await Promise.all([
+      // Known customers: the first asks of this process also read the active A/B experiment from Postgres.
+      ...['g-user1', 'k-user2', 'g-user3', 'k-user4'].map((u) => call(`recommend ${u}`, `/v1/users/${u}/recommendations?k=5`, { scope: 'read' })),
+      // A customer the model does not know: their purchases and attributes are in Postgres.
+      call('recommend unknown', '/v1/users/nobody-yet/recommendations?k=5', { scope: 'read' }),
+      call('similar', '/v1/items/g1/similar?k=5', { scope: 'read' }),
+      call('context', '/v1/recommendations', { method: 'POST', scope: 'read', body: { items: ['k2'], k: 5 } }),
+      call('windowed popular', windowed, { scope: 'read' }),
+      ...purchases.map(send),
+      call('item', '/v1/items/g1', { scope: 'read' }),
+      call('ready', '/health/ready'),
+      call('metrics', '/metrics'),
+    ]);
+    const of = (prefix: string) => answers.filter((a) => a.what.startsWith(prefix));
+    expect(answers.filter((a) => a.status === 0).map((a) => a.what)).toEqual([]);
+    // The storefront's reads: answered from the model in hand.
+    for (const a of [...of('recommend'), ...of('similar'), ...of('context'), ...of('windowed')]) {
+      expect(a, a.what).toMatchObject({ status: 200 });
+      expect(a.body.items?.length, a.what).toBeGreaterThan(0);
+    }
+    // What needs Postgres is refused in the documented shape, with a time to retry after.
+    for (const a of [...of('purchase'), ...of('item')]) {
+      expect(a, a.what).toMatchObject({ status: 503, retryAfter: expect.stringMatching(/^\d+$/), body: { error: { code: 'DEPENDENCY_UNAVAILABLE' } } });
+    }
+    expect(of('ready')[0]).toMatchObject({ status: 503, body: { checks: { database: false } } });
+    expect(of('metrics')[0].status).toBe(200);
+
+    await pg.thaw();
+    // The statements held during the freeze now run (their connections were given up, so their
+    // transactions roll back): the client's retries are what lands, each purchase once.
+    for (const n of purchases) {
+      const retried = await until(`purchase ${n} retried`, () => send(n), (a) => a.status === 200);
+      expect(retried.body.inserted! + retried.body.duplicates!).toBe(1);
+    }
+    const check = createPgDb(pg.url, { max: 1 });
+    try {
+      const { rows } = await check.query<{ n: number; ids: number }>(
+        "SELECT count(*)::int AS n, count(DISTINCT event_id)::int AS ids FROM purchase_events WHERE event_id LIKE 'hang-%'",
+      );
+      expect(rows[0]).toEqual({ n: purchases.length, ids: purchases.length });
+    } finally {
+      await check.close();
+    }
+    expect(await call('item', '/v1/items/g1', { scope: 'read' })).toMatchObject({ status: 200 });
+    expect(await call('ready', '/health/ready')).toMatchObject({ status: 200 });
+  }, 90_000);
+
+  async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const v = await probe();
+      if (ok(v)) return v;
+      if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(v)}`);
+      await sleep(100);
+    }
+  }
+});
