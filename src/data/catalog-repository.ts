@@ -40,12 +40,16 @@ function lastById<T extends { id: string }>(rows: T[]): T[] {
   return [...new Map(rows.map((r) => [r.id, r])).values()];
 }
 
-/** Inserts or replaces the users' attributes (ids distinct); returns how many were new. */
+/**
+ * Inserts or replaces the users' attributes (ids distinct); returns how many were new. Rows are written in
+ * id order, as everywhere rows are upserted (event-repository ensureReferenced): two writers of the same
+ * rows then lock them in the same order and cannot deadlock.
+ */
 async function writeUsers(db: Db, rows: UserInput[]): Promise<{ created: number; updated: number }> {
   if (rows.length === 0) return { created: 0, updated: 0 };
   const { rows: result } = await db.query<{ created: boolean }>(
     `INSERT INTO users (id, attributes)
-     SELECT id, attributes FROM unnest($1::text[], $2::jsonb[]) AS u(id, attributes)
+     SELECT id, attributes FROM unnest($1::text[], $2::jsonb[]) AS u(id, attributes) ORDER BY id
      ON CONFLICT (id) DO UPDATE SET attributes = EXCLUDED.attributes, updated_at = now()
      RETURNING (xmax = 0) AS created`,
     [rows.map((r) => r.id), rows.map((r) => JSON.stringify(r.attributes ?? {}))],
@@ -88,7 +92,7 @@ export function createCatalogRepository(db: Db) {
         `INSERT INTO items (id, title, description, categories, price, attributes, available)
          SELECT id, title, description, categories::text[], price, attributes, available
          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::jsonb[], $7::bool[])
-           AS u(id, title, description, categories, price, attributes, available)
+           AS u(id, title, description, categories, price, attributes, available) ORDER BY id
          ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, description = EXCLUDED.description,
            categories = EXCLUDED.categories, price = EXCLUDED.price, attributes = EXCLUDED.attributes,
            available = EXCLUDED.available, updated_at = now()

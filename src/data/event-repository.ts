@@ -97,7 +97,7 @@ const feedbackContent = (e: FeedbackInput) =>
 /**
  * Creates users and items referenced by events that the catalog does not know yet. Ids are inserted in
  * sorted order so two concurrent batches (an import and the API) lock new rows in the same order and
- * cannot deadlock.
+ * cannot deadlock; every insert of events and every catalog upsert is ordered by id for the same reason.
  */
 async function ensureReferenced(tx: Db, userIds: string[], itemIds: string[]): Promise<void> {
   // Each id once on the wire (a batch of 5,000 purchases names a few hundred customers); the order is the database's.
@@ -142,7 +142,7 @@ async function writePurchases(db: Db, batch: PurchaseInput[], batchIds: string[]
     if (events.length === 0) return { written: returning ? new Set<string>() : 0, erased };
     await ensureReferenced(tx, events.map((e) => e.userId), events.map((e) => e.itemId));
     const insert = `INSERT INTO purchase_events (event_id, user_id, item_id, quantity, price, order_id, ts)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::float8[], $6::text[], $7::timestamptz[])
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::float8[], $6::text[], $7::timestamptz[]) AS e(id) ORDER BY id
        ON CONFLICT (event_id) DO NOTHING RETURNING event_id`;
     const { rows } = await tx.query(returning ? insert : `WITH inserted AS (${insert}) SELECT count(*)::int AS n FROM inserted`, [
       ids,
@@ -169,7 +169,7 @@ async function writeInteractions(db: Db, batch: InteractionInput[], batchIds: st
     const { rows } = await tx.query<{ n: number }>(
       `WITH inserted AS (
          INSERT INTO interaction_events (event_id, user_id, item_id, type, value, ts)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::real[], $6::timestamptz[])
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::real[], $6::timestamptz[]) AS e(id) ORDER BY id
          ON CONFLICT (event_id) DO NOTHING RETURNING 1)
        SELECT count(*)::int AS n FROM inserted`,
       [
@@ -255,7 +255,7 @@ export function createEventRepository(db: Db) {
         await ensureReferenced(tx, events.map((e) => e.userId), events.map((e) => e.itemId));
         const { rows } = await tx.query(
           `INSERT INTO feedback_events (event_id, user_id, item_id, type, recommendation_id, strategy, ts, experiment_id, arm, campaign_id)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::text[], $10::text[])
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::text[], $10::text[]) AS e(id) ORDER BY id
            ON CONFLICT (event_id) DO NOTHING RETURNING 1`,
           [
             ids,
