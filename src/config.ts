@@ -97,7 +97,7 @@ const schema = z.object({
    * Retry-After. A Postgres that accepts connections but stops answering then holds no request for ever.
    * Jobs (imports, training, evaluations, exports), migrations and the CLI are not limited. 0 = no limit.
    */
-  PG_QUERY_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(5000),
+  PG_QUERY_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
   /** `inline`: jobs run in the API process; `worker`: only `npm run worker` processes claim them. */
   JOB_RUNNER: z.enum(['inline', 'worker']).default('inline'),
   /**

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { within } from '../within-time.js';
 
 /**
  * How long one Postgres statement may take before its caller gets a dependency failure, for the work
@@ -26,3 +27,29 @@ export function queryTimeout(): number | undefined {
 
 /** The message of pg's error for a statement that outlived its limit (client side: the server may still run it). */
 export const QUERY_TIMEOUT_MESSAGE = 'Query read timeout';
+
+/**
+ * Limit on the statements of shared work: a slow scan is still given up at last (a connection to a server
+ * that vanished without a word would otherwise hold it for hours), but far beyond any request's limit.
+ */
+export const SHARED_WORK_TIMEOUT_MS = 300_000;
+
+/**
+ * Starts work whose result many requests share (a cached aggregate: popularity lists, the lifecycle
+ * history), begun by whichever request asks first. It runs under SHARED_WORK_TIMEOUT_MS rather than that
+ * request's limit, so a scan slower than the limit (seconds at ten times our data) still finishes and
+ * serves the requests after it, instead of being given up by each request in turn. Each request waits
+ * for it through waitForShared.
+ */
+export function startShared<T>(work: () => Promise<T>): Promise<T> {
+  return withQueryTimeout(SHARED_WORK_TIMEOUT_MS, work);
+}
+
+/** Waits for shared work at most the caller's limit, then fails as a late statement would (the work goes on). */
+export function waitForShared<T>(running: Promise<T>): Promise<T> {
+  const ms = queryTimeout();
+  if (ms === undefined) return running;
+  return within(running, ms, () => {
+    throw new Error(QUERY_TIMEOUT_MESSAGE);
+  });
+}

@@ -1,5 +1,6 @@
 import { DAY_MS } from './profile.js';
 import { LIFECYCLE_STAGES, lifecycleStage, type LifecycleOptions, type LifecycleStage } from './segments.js';
+import { startShared, waitForShared } from '../data/query-timeout.js';
 
 /** Customers per lifecycle stage as of one day. */
 export interface LifecyclePoint {
@@ -77,7 +78,8 @@ export function createLifecycleHistory(deps: { purchaseDays: () => Promise<numbe
   let kept: { at: number; days: number[][] } | null = null;
   let reading: Promise<number[][]> | null = null;
   const read = () => {
-    reading ??= deps.purchaseDays().then(
+    // Shared by the requests meanwhile: not given up at the first one's statement limit (query-timeout.ts).
+    reading ??= startShared(deps.purchaseDays).then(
       (days) => {
         kept = { at: now(), days };
         reading = null;
@@ -92,7 +94,7 @@ export function createLifecycleHistory(deps: { purchaseDays: () => Promise<numbe
     return reading;
   };
   const purchaseDays = (): Promise<number[][]> => {
-    if (!kept) return read();
+    if (!kept) return waitForShared(read());
     if (now() - kept.at >= cacheMs) read().catch(() => {});
     return Promise.resolve(kept.days);
   };

@@ -10,6 +10,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import type { Db } from '../data/db.js';
+import { startShared, waitForShared } from '../data/query-timeout.js';
 import { popularPhrase, roundScore, type Recommendation, type RecommendedItem } from './recommendation.js';
 import { randomUUID } from 'node:crypto';
 
@@ -85,15 +86,18 @@ export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?
     allowStaleOnFetchRejection: true,
     noDeleteOnFetchRejection: true,
     // One scan per question however many requests ask it at once.
-    fetchMethod: async (_key, _stale, { context: q }) => {
-      const none: string[] = [];
-      const [attribute, global, rest] = await Promise.all([
-        q.attribute ? top(q, q.attribute, none, DEPTH) : Promise.resolve([]),
-        top(q, undefined, none, DEPTH),
-        restOf({ ...q, excludeBoughtBy: undefined }, none, DEPTH),
-      ]);
-      return { attribute, global, rest };
-    },
+    // Shared by every request asking meanwhile: not given up at the first one's statement limit (the scan
+    // takes seconds at ten times our data); each request waits for it at most its own limit.
+    fetchMethod: (_key, _stale, { context: q }) =>
+      startShared(async () => {
+        const none: string[] = [];
+        const [attribute, global, rest] = await Promise.all([
+          q.attribute ? top(q, q.attribute, none, DEPTH) : Promise.resolve([]),
+          top(q, undefined, none, DEPTH),
+          restOf({ ...q, excludeBoughtBy: undefined }, none, DEPTH),
+        ]);
+        return { attribute, global, rest };
+      }),
   });
 
   async function restOf(q: DbPopularityQuery, exclude: string[], k: number): Promise<Row[]> {
@@ -146,7 +150,7 @@ export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?
       const key = JSON.stringify([q.attribute?.name, q.attribute?.value, q.windowDays, q.category, q.minPrice, q.maxPrice]);
       const status: LRUCache.Status<string, Lists, DbPopularityQuery> = {};
       const [kept, bought] = await Promise.all([
-        lists.fetch(key, { context: { ...q, exclude: undefined, excludeBoughtBy: undefined }, status }),
+        waitForShared(lists.fetch(key, { context: { ...q, exclude: undefined, excludeBoughtBy: undefined }, status })),
         q.excludeBoughtBy ? db.query<{ id: string }>(BOUGHT_SQL, [q.excludeBoughtBy]).then((r) => r.rows.map((row) => row.id)) : [],
       ]);
       const excluded = new Set([...(q.exclude ?? []), ...bought]);

@@ -5,6 +5,13 @@
  */
 import { createHash } from 'node:crypto';
 import type { ArmDefinition, ExperimentRecord, ExperimentRepository } from '../data/experiment-repository.js';
+import { within } from '../within-time.js';
+
+/**
+ * How long a request waits for the process's first read of the active experiment: a read that takes
+ * longer (a Postgres that stops answering) answers this request with none, and the read goes on.
+ */
+const FIRST_READ_WAIT_MS = 1000;
 
 /**
  * The user's position in [0, 1): the first 4 bytes of sha1(`${experimentId}:${userId}`) as a big-endian
@@ -35,7 +42,10 @@ export interface ExperimentTag {
 export interface ExperimentCache {
   /** The active experiment as last read (refreshed in the background when older than `refreshMs`); undefined before the first read. */
   current(): ExperimentRecord | null | undefined;
-  /** The active experiment, waiting for the first read only (after that, the same as current()). */
+  /**
+   * The active experiment, waiting for the first read only (after that, the same as current()), and for
+   * at most FIRST_READ_WAIT_MS: none until it is done.
+   */
   ready(): Promise<ExperimentRecord | null>;
   /** Reads the active experiment now (after this process created or stopped one). */
   refresh(): Promise<ExperimentRecord | null>;
@@ -80,7 +90,7 @@ export function createExperimentCache(deps: {
 
   return {
     current,
-    ready: () => (active === undefined ? refresh() : Promise.resolve(current() ?? null)),
+    ready: () => (active === undefined ? within(refresh(), FIRST_READ_WAIT_MS, () => null) : Promise.resolve(current() ?? null)),
     refresh,
   };
 }

@@ -73,8 +73,11 @@ describe.skipIf(!pgAvailable)('a limit on each Postgres statement (PG_QUERY_TIME
   describe('through the app', () => {
     let t: TestApp;
     let locker: Db;
+    let scans = 0;
     beforeAll(async () => {
-      t = await createTestApp({ createDb: async () => ({ db, dispose: async () => {} }), env: { PG_QUERY_TIMEOUT_MS: '300' } });
+      // Popularity scans counted as the app makes them.
+      const counting: Db = { ...db, query: (sql, params) => (sql.includes('count(DISTINCT e.user_id)') && scans++, db.query(sql, params)) };
+      t = await createTestApp({ createDb: async () => ({ db: counting, dispose: async () => {} }), env: { PG_QUERY_TIMEOUT_MS: '300' } });
       await seedShop(t.services);
       locker = createPgDb(POSTGRES_URL, { max: 1, schema: (await db.query<{ s: string }>('SELECT current_schema() AS s')).rows[0].s });
     });
@@ -114,5 +117,48 @@ describe.skipIf(!pgAvailable)('a limit on each Postgres statement (PG_QUERY_TIME
       }
       expect((await t.app.inject({ url: '/v1/items/g1', headers: auth('read') })).statusCode).toBe(200);
     }, 90_000);
+
+    /** Holds the catalog from another session until the returned function is called. */
+    async function lockItems(): Promise<() => Promise<void>> {
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let locked!: () => void;
+      const isLocked = new Promise<void>((resolve) => (locked = resolve));
+      const holding = locker.transaction(async (tx) => {
+        await tx.query('LOCK TABLE items IN ACCESS EXCLUSIVE MODE');
+        locked();
+        await released;
+      });
+      await isLocked;
+      return async () => {
+        release();
+        await holding;
+      };
+    }
+
+    it('When a shared popularity scan takes longer than the first asking request may wait, Then that request gets 503, and the scan goes on to answer the next requests without being made again', async () => {
+      const url = '/v1/popular?k=5&windowDays=45';
+      const unlock = await lockItems();
+      let first;
+      try {
+        first = await t.app.inject({ url, headers: auth('read') });
+      } finally {
+        await unlock();
+      }
+      expect(first.statusCode).toBe(503);
+      expect(first.json()).toMatchObject({ error: { code: 'DEPENDENCY_UNAVAILABLE' } });
+      const scansSoFar = scans;
+      expect(scansSoFar).toBe(1);
+      let next;
+      for (let tries = 0; tries < 100; tries++) {
+        next = await t.app.inject({ url, headers: auth('read') });
+        if (next.statusCode === 200) break;
+        await sleep(50);
+      }
+      expect(next!.statusCode).toBe(200);
+      expect(next!.json().items.length).toBe(5);
+      // The lists came from the scan the first request started.
+      expect(scans).toBe(scansSoFar);
+    });
   });
 });

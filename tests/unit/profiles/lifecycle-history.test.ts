@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { queryTimeout, SHARED_WORK_TIMEOUT_MS, withQueryTimeout } from '../../../src/data/query-timeout.js';
+import { dependencyFailure } from '../../../src/errors.js';
 import { createLifecycleHistory, lifecycleHistory, monthEnds } from '../../../src/profiles/lifecycle-history.js';
 
 const day = (iso: string) => Date.parse(`${iso}T00:00:00Z`) / 86_400_000;
@@ -74,5 +76,25 @@ describe('lifecycle history of the stored purchases', () => {
     await expect(history(1)).rejects.toThrow('down');
     fail = false;
     expect(await history(1)).toEqual([]);
+  });
+
+  it('When the first read takes longer than the asking request may wait, Then that request fails as a dependency failure, and the read goes on (under the shared work limit) to answer the next', async () => {
+    let reads = 0;
+    let limit: number | undefined;
+    let release: () => void = () => {};
+    const history = createLifecycleHistory({
+      purchaseDays: () => {
+        reads++;
+        limit = queryTimeout();
+        return new Promise((resolve) => (release = () => resolve([[day('2011-01-05')]])));
+      },
+    });
+    const first = await withQueryTimeout(20, () => history(1)).then(() => 'answered', (err: unknown) => (dependencyFailure(err) ? 'dependency failure' : String(err)));
+    expect(first).toBe('dependency failure');
+    expect(limit).toBe(SHARED_WORK_TIMEOUT_MS);
+    const second = withQueryTimeout(10_000, () => history(1));
+    release();
+    expect((await second)[0].asOf).toBe('2011-01-05');
+    expect(reads).toBe(1);
   });
 });
