@@ -172,9 +172,9 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   const runner = services.jobRunner;
   if (runner) {
     app.addHook('onReady', () => runner.start());
-    // Stopping starts when closing does: the server's close waits for open connections first (a
-    // keep-alive connection of a request in flight stays open until its client or keepAliveTimeout ends
-    // it), and the job must be recorded before the forced exit whatever the connections do.
+    // Stopping starts when closing does, not after the server's close: that waits for the requests in
+    // flight (their keep-alive connections are closed once answered, load-shedding.ts), and the job must
+    // be recorded before the forced exit whatever the connections do.
     let stopping: Promise<void> | undefined;
     app.addHook('preClose', (done) => {
       stopping = runner.stop({ graceMs: JOB_STOP_GRACE_MS });

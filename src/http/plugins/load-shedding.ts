@@ -19,6 +19,10 @@ export interface LoadSheddingOptions {
  * - SHUTTING_DOWN: once app.close() has begun, requests still arriving on open connections are told to
  *   go elsewhere (with Connection: close) while in-flight ones finish. Fastify's built-in answer for
  *   this (`return503OnClosing`) is in another shape and is turned off in app.ts.
+ * Once closing has begun, each answer sent (an in-flight request's too) is followed by closing the
+ * connections left idle: the server's close would otherwise wait for a keep-alive client to hang up or
+ * for keepAliveTimeout (72 s), past the forced exit. A connection with a request still coming (pipelined)
+ * is not idle: that request gets its SHUTTING_DOWN answer first.
  */
 export async function registerLoadShedding(app: FastifyInstance, opts: LoadSheddingOptions): Promise<void> {
   const retryAfter = String(opts.retryAfterSeconds ?? 5);
@@ -31,6 +35,11 @@ export async function registerLoadShedding(app: FastifyInstance, opts: LoadShedd
     if (!closing || isOperationsRoute(request)) return done();
     reply.header('retry-after', retryAfter).header('connection', 'close');
     done(new AppError('SHUTTING_DOWN'));
+  });
+  app.addHook('onResponse', (_request, _reply, done) => {
+    // On the next turn: the connection counts as idle only once its answer is fully through.
+    if (closing) setImmediate(() => app.server.closeIdleConnections());
+    done();
   });
 
   if (opts.maxEventLoopDelayMs === 0 && opts.maxHeapUsedMb === 0) return;

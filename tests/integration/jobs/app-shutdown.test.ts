@@ -31,7 +31,7 @@ describe('closing the app while a job runs', () => {
     });
     const app = await buildApp(services);
     // A request in flight when closing starts, on a keep-alive connection (a load balancer's): the
-    // server's close then waits for that connection, which stays open after its answer.
+    // server's close waits for it.
     app.get('/test-slow', async () => (await new Promise((r) => setTimeout(r, 300)), { ok: true }));
     const agent = new Agent({ keepAlive: true });
     try {
@@ -46,7 +46,7 @@ describe('closing the app while a job runs', () => {
       const closingAt = performance.now();
       const closed = app.close();
       expect(await answered).toBe(200);
-      // Recorded before the process would be killed, while the idle keep-alive connection still holds the close.
+      // Recorded before the process would be killed, while the request in flight still holds the close.
       let recorded = await services.jobs.get(job.id);
       while (recorded!.status === 'running' && performance.now() - closingAt < SHUTDOWN_GRACE_MS + 5_000) {
         await new Promise((r) => setTimeout(r, 50));
@@ -58,6 +58,42 @@ describe('closing the app while a job runs', () => {
       expect(failures).toBe(1);
       agent.destroy();
       await closed;
+    } finally {
+      agent.destroy();
+      await app.close();
+      await store.close();
+      await testDb.dispose();
+    }
+  }, 30_000);
+
+  it('When a request on a keep-alive connection is in flight as closing starts, Then the server closes the connection after the answer and its close does not wait for the client', async () => {
+    const config = loadConfig({ SAMPLE_DATA: 'false', LOG_LEVEL: 'silent', AUTH_DISABLED: 'true', UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0' });
+    const testDb = await createPgliteTestDb();
+    const store = await createMemoryModelStore({});
+    const services = createServices({ config, db: testDb.db, store });
+    const app = await buildApp(services);
+    app.get('/test-slow', async () => (await new Promise((r) => setTimeout(r, 300)), { ok: true }));
+    // A client that keeps its connection for later requests (a load balancer's pool) and never hangs up itself.
+    const agent = new Agent({ keepAlive: true, keepAliveMsecs: 60_000 });
+    try {
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = app.server.address() as AddressInfo;
+      let socketGone!: Promise<string>;
+      const answered = new Promise<number>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path: '/test-slow', agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode!));
+        });
+        req.on('socket', (socket) => (socketGone = new Promise((r) => socket.on('close', () => r('closed by the server')))));
+        req.on('error', reject).end();
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      const closed = app.close().then(() => 'closed');
+      expect(await answered).toBe(200);
+      // Far below the client's keep-alive and the server's keepAliveTimeout (72 s), far above a close's milliseconds.
+      expect(await Promise.race([closed, new Promise((r) => setTimeout(() => r('still open'), SHUTDOWN_GRACE_MS / 2))])).toBe('closed');
+      // The client never hung up: the server did, after the answer.
+      expect(await Promise.race([socketGone, new Promise((r) => setTimeout(() => r('still open'), 2000))])).toBe('closed by the server');
     } finally {
       agent.destroy();
       await app.close();
