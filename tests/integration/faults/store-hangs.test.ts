@@ -1,6 +1,6 @@
 /**
- * A Postgres that stops answering without closing anything (SIGSTOP to the server and its backends: a
- * paused VM, a partition that drops packets). Unlike a stopped server (store-outages.test.ts), no
+ * A Postgres or a Redis that stops answering without closing anything (SIGSTOP to the server and its
+ * backends: a paused VM, a partition that drops packets). Unlike a stopped server (store-outages.test.ts), no
  * connection fails: open connections simply get no answer, and new ones wait in the kernel's backlog.
  * Before statements made for requests were limited (PG_QUERY_TIMEOUT_MS), a storefront's call for a
  * customer's recommendations waited for ever here.
@@ -42,7 +42,7 @@ interface Answer {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe.skipIf(!runnable)('a Postgres that stops answering: requests are answered anyway, and nothing is lost', () => {
+describe.skipIf(!runnable)('a Postgres or a Redis that stops answering: requests are answered anyway, and nothing is lost', () => {
   let redis: PrivateRedis;
   let pg: PrivatePostgres;
   let db: Db;
@@ -77,6 +77,7 @@ describe.skipIf(!runnable)('a Postgres that stops answering: requests are answer
 
   afterAll(async () => {
     await pg?.thaw();
+    redis?.thaw();
     await app?.close();
     await store?.close();
     await db?.close();
@@ -162,6 +163,33 @@ describe.skipIf(!runnable)('a Postgres that stops answering: requests are answer
     expect(await call('item', '/v1/items/g1', { scope: 'read' })).toMatchObject({ status: 200 });
     expect(await call('ready', '/health/ready')).toMatchObject({ status: 200 });
   }, 90_000);
+
+  it('When Redis freezes, Then every request is still answered: recommendations from memory or a cold start, purchases stored in Postgres', async () => {
+    redis.freeze();
+    let answers: Answer[];
+    try {
+      answers = await Promise.all([
+        ...['g-user1', 'k-user2', 'g-user5'].map((u) => call(`recommend ${u}`, `/v1/users/${u}/recommendations?k=5`, { scope: 'read' })),
+        call('recommend unknown', '/v1/users/nobody-at-all/recommendations?k=5', { scope: 'read' }),
+        call('similar', '/v1/items/g1/similar?k=5', { scope: 'read' }),
+        send(100),
+        call('ready', '/health/ready'),
+        call('metrics', '/metrics'),
+      ]);
+    } finally {
+      redis.thaw();
+    }
+    const of = (prefix: string) => answers.filter((a) => a.what.startsWith(prefix));
+    expect(answers.filter((a) => a.status === 0).map((a) => a.what)).toEqual([]);
+    for (const a of [...of('recommend'), ...of('similar')]) {
+      expect(a, a.what).toMatchObject({ status: 200 });
+      expect(a.body.items?.length, a.what).toBeGreaterThan(0);
+    }
+    expect(of('purchase')[0]).toMatchObject({ status: 200, body: { inserted: 1 } });
+    expect(of('ready')[0]).toMatchObject({ status: 503, body: { checks: { modelStore: false } } });
+    expect(of('metrics')[0].status).toBe(200);
+    expect(await until('ready after the thaw', () => call('ready', '/health/ready'), (a) => a.status === 200)).toMatchObject({ status: 200 });
+  }, 60_000);
 
   async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
     const deadline = Date.now() + ms;
