@@ -33,6 +33,7 @@ import { overviewRoutes } from './http/routes/overview.js';
 import type { Services } from './services.js';
 import { redisTarget } from './store/redis-connection.js';
 import { within } from './within-time.js';
+import { startShared } from './data/query-timeout.js';
 
 export const API_VERSION = '0.1.0';
 
@@ -108,12 +109,13 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   // A store that is down or slow must not cost the scrape (process metrics and the store error counters
   // matter most then): a refresh that fails or takes over SCRAPE_REFRESH_MS leaves its gauges as they were.
   const beforeScrape = async () => {
+    // Each refresh is kept for the next scrapes: shared work, not limited to this scrape's statement limit.
     const refreshes = {
-      evaluation: services.evaluationGauges.refresh(),
-      feedback: services.onlineMetrics.refreshGauges(),
+      evaluation: startShared(() => services.evaluationGauges.refresh()),
+      feedback: startShared(() => services.onlineMetrics.refreshGauges()),
       // The segment gauges follow the active model's profiles (loaded once per version).
-      segments: services.profiles.report(),
-      model: services.modelGauges.refresh(),
+      segments: startShared(() => services.profiles.report()),
+      model: startShared(() => services.modelGauges.refresh()),
     };
     await Promise.all(
       Object.entries(refreshes).map(async ([name, refresh]) => {

@@ -79,7 +79,9 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
     events, erasures: erasureRepository, store, forget: forgetUser, scrubExports: (ids) => scrubExportFiles(config.EXPORT_DIR, ids),
   });
   // And through Postgres, for the messages a replica missed; the list's end is noted now, before any request.
-  const erasureFollower = createErasureFollower({ erasures: erasureRepository, forget: forgetUser, refreshMs: config.ERASURE_REFRESH_MS, log: deps.log });
+  const erasureFollower = createErasureFollower({
+    erasures: erasureRepository, forget: forgetUser, refreshMs: config.ERASURE_REFRESH_MS, limitMs: config.PG_QUERY_TIMEOUT_MS || undefined, log: deps.log,
+  });
   void erasureFollower.poll();
   const eraseUser = (id: string) => erasure.erase(id);
   /** Rollback: the version is scrubbed of users erased after its training, then served. */

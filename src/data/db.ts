@@ -64,14 +64,37 @@ export function createPgDb(url: string, opts: { max?: number; schema?: string; c
     }
   }
   // A statement made under a limit (query-timeout.ts) fails with QUERY_TIMEOUT_MESSAGE when its answer is
-  // late. On a pooled query the pool then discards the connection (the late answer would come to the next
-  // user of it); in a transaction, transaction() does.
+  // late. Its connection is then discarded (the late answer would come to the next user of it): by run()
+  // for a pooled query, by transaction() in a transaction; and its backend is told to cancel it.
   const statement = (text: string, values?: unknown[]): pg.QueryConfig | string => {
     const ms = queryTimeout();
     return ms === undefined ? text : ({ text, values, query_timeout: ms } as pg.QueryConfig);
   };
+  const late = (err: unknown) => err instanceof Error && err.message === QUERY_TIMEOUT_MESSAGE;
+  // A statement its client gave up on goes on in its backend until it ends (a lock wait can last minutes):
+  // it is cancelled, so given-up statements do not pile up as backends waiting on the same lock while
+  // clients retry. Best effort, and limited itself: a server that answers nothing cancels nothing.
+  const cancel = (client: pg.PoolClient) => {
+    const pid = (client as unknown as { processID: number | null }).processID;
+    if (pid) pool.query({ text: 'SELECT pg_cancel_backend($1)', values: [pid], query_timeout: PG_CONNECT_TIMEOUT_MS } as pg.QueryConfig).catch(() => {});
+  };
+  const run = async (c: pg.Pool | pg.PoolClient, text: string, params?: unknown[]): Promise<pg.QueryResult> => {
+    if (queryTimeout() === undefined || !(c instanceof pg.Pool)) return c.query(statement(text, params), params);
+    // pool.query, with the client in hand to cancel its statement when it is late.
+    const client = await c.connect();
+    try {
+      const result = await client.query(statement(text, params), params);
+      client.release();
+      return result;
+    } catch (err) {
+      // As pool.query does: a client whose statement failed is not reused.
+      client.release(err as Error);
+      if (late(err)) cancel(client);
+      throw err;
+    }
+  };
   const wrap = (c: pg.Pool | pg.PoolClient): Pick<Db, 'query' | 'exec' | 'stream'> => ({
-    query: async <T>(sql: string, params?: unknown[]) => ({ rows: (await c.query(statement(sql, params), params)).rows as T[] }),
+    query: async <T>(sql: string, params?: unknown[]) => ({ rows: (await run(c, sql, params)).rows as T[] }),
     stream: async function* <T>(sql: string, params?: unknown[], batchSize = DEFAULT_STREAM_BATCH) {
       if (!(c instanceof pg.Pool)) {
         yield* read<T>(c, sql, params, batchSize);
@@ -85,7 +108,7 @@ export function createPgDb(url: string, opts: { max?: number; schema?: string; c
       }
     },
     exec: async (sql: string) => {
-      await c.query(statement(sql));
+      await run(c, sql);
     },
   });
   const db: Db = {
@@ -108,7 +131,10 @@ export function createPgDb(url: string, opts: { max?: number; schema?: string; c
       } catch (err) {
         // A statement past its limit is still running on this connection: a ROLLBACK would wait behind it.
         // The connection is discarded instead, and the server rolls back when it sees it closed.
-        if (err instanceof Error && err.message === QUERY_TIMEOUT_MESSAGE) lost ??= err;
+        if (late(err) && !lost) {
+          lost = err as Error;
+          cancel(client);
+        }
         // A ROLLBACK that fails leaves the client in an unknown state: it is discarded too.
         if (!lost) await client.query(statement('ROLLBACK')).catch((e: Error) => (lost ??= e));
         throw err;

@@ -29,20 +29,21 @@ export function queryTimeout(): number | undefined {
 export const QUERY_TIMEOUT_MESSAGE = 'Query read timeout';
 
 /**
- * Limit on the statements of shared work: a slow scan is still given up at last (a connection to a server
- * that vanished without a word would otherwise hold it for hours), but far beyond any request's limit.
+ * Limit on the statements of shared work and of the admin operations that queue behind each other
+ * (an erasure, a rollback): far beyond a request's own limit, but a statement is still given up at last
+ * (a connection to a server that vanished without a word would otherwise hold it for hours).
  */
-export const SHARED_WORK_TIMEOUT_MS = 300_000;
+export const LONG_STATEMENT_MS = 300_000;
 
 /**
  * Starts work whose result many requests share (a cached aggregate: popularity lists, the lifecycle
- * history), begun by whichever request asks first. It runs under SHARED_WORK_TIMEOUT_MS rather than that
+ * history), begun by whichever request asks first. It runs under LONG_STATEMENT_MS rather than that
  * request's limit, so a scan slower than the limit (seconds at ten times our data) still finishes and
  * serves the requests after it, instead of being given up by each request in turn. Each request waits
  * for it through waitForShared.
  */
 export function startShared<T>(work: () => Promise<T>): Promise<T> {
-  return withQueryTimeout(SHARED_WORK_TIMEOUT_MS, work);
+  return withQueryTimeout(LONG_STATEMENT_MS, work);
 }
 
 /** Waits for shared work at most the caller's limit, then fails as a late statement would (the work goes on). */

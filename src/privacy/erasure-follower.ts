@@ -1,4 +1,5 @@
 import type { ErasureRepository } from '../data/erasure-repository.js';
+import { withQueryTimeout } from '../data/query-timeout.js';
 
 export interface ErasureFollower {
   /** Starts a read of new erasures in the background when the last one is older than `refreshMs`. */
@@ -22,6 +23,11 @@ export function createErasureFollower(deps: {
   erasures: Pick<ErasureRepository, 'markBefore' | 'erasuresAfter'>;
   forget: (userId: string) => Promise<void>;
   refreshMs: number;
+  /**
+   * Limit on each statement of a read (PG_QUERY_TIMEOUT_MS): reads start outside any request, and one
+   * that never gets an answer would stop the following for good. Unset = none.
+   */
+  limitMs?: number;
   log?: (msg: string, err?: unknown) => void;
 }): ErasureFollower {
   // What the process holds it read after the erasures made before it started; those after are followed,
@@ -41,7 +47,7 @@ export function createErasureFollower(deps: {
   }
 
   function poll(): Promise<void> {
-    pending ??= read()
+    pending ??= (deps.limitMs ? withQueryTimeout(deps.limitMs, read) : read())
       // Postgres down: the next request's check tries again (the erasing process forgot at once anyway).
       .catch((err: unknown) => deps.log?.('could not read the erased customers', err))
       .finally(() => {

@@ -44,7 +44,7 @@ export interface ExperimentCache {
   current(): ExperimentRecord | null | undefined;
   /**
    * The active experiment, waiting for the first read only (after that, the same as current()), and for
-   * at most FIRST_READ_WAIT_MS: none until it is done.
+   * at most FIRST_READ_WAIT_MS once per process: none until it is done.
    */
   ready(): Promise<ExperimentRecord | null>;
   /** Reads the active experiment now (after this process created or stopped one). */
@@ -90,7 +90,8 @@ export function createExperimentCache(deps: {
 
   return {
     current,
-    ready: () => (active === undefined ? within(refresh(), FIRST_READ_WAIT_MS, () => null) : Promise.resolve(current() ?? null)),
+    // A first read still running after the wait: none until it is done, for every request meanwhile.
+    ready: () => (active === undefined ? within(refresh(), FIRST_READ_WAIT_MS, () => (active ??= null)) : Promise.resolve(current() ?? null)),
     refresh,
   };
 }

@@ -1,5 +1,15 @@
 import type { FastifyInstance, RouteHandlerMethod, RouteOptions } from 'fastify';
-import { withQueryTimeout } from '../../data/query-timeout.js';
+import { LONG_STATEMENT_MS, withQueryTimeout } from '../../data/query-timeout.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * An admin operation whose statements may wait behind others of its kind (an erasure for the one
+     * before it, a rollback for a scrub): limited to LONG_STATEMENT_MS rather than PG_QUERY_TIMEOUT_MS.
+     */
+    longStatements?: boolean;
+  }
+}
 
 /**
  * Every route's handler runs with its Postgres statements limited to `ms` (PG_QUERY_TIMEOUT_MS; 0 = no
@@ -10,8 +20,9 @@ export function registerQueryTimeout(app: FastifyInstance, opts: { ms: number })
   if (opts.ms <= 0) return;
   app.addHook('onRoute', (route: RouteOptions) => {
     const handler = route.handler;
+    const ms = route.config?.longStatements ? Math.max(opts.ms, LONG_STATEMENT_MS) : opts.ms;
     route.handler = function limited(this: FastifyInstance, request, reply) {
-      return withQueryTimeout(opts.ms, () => handler.call(this, request, reply));
+      return withQueryTimeout(ms, () => handler.call(this, request, reply));
     } as RouteHandlerMethod;
   });
 }

@@ -27,7 +27,8 @@ export function modelRoutes(app: FastifyInstance, deps: ModelRouteDeps) {
   });
 
   r.post('/v1/models/:version/activate', {
-    config: { scope: 'admin' },
+    // The version is scrubbed of later erasures first, under the erasure lock: it may wait for an erasure.
+    config: { scope: 'admin', longStatements: true },
     schema: {
       operationId: 'activateModel',
       tags,

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgDb, type Db } from '../../../src/data/db.js';
 import { withoutQueryTimeout, withQueryTimeout } from '../../../src/data/query-timeout.js';
+import { ERASURE_SERIAL } from '../../../src/data/erasure-repository.js';
 import { dependencyFailure } from '../../../src/errors.js';
 import { auth, createTestApp, finishedJob, type TestApp } from '../../helpers/app.js';
 import { createPostgresTestDb, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
@@ -86,7 +87,7 @@ describe.skipIf(!pgAvailable)('a limit on each Postgres statement (PG_QUERY_TIME
       await locker?.close();
     });
 
-    it('When a request waits on a lock longer than the limit, Then it gets 503 with Retry-After, while a training kicked by a request waits it out and succeeds', async () => {
+    it('When a request waits on a lock longer than the limit, Then it gets 503 with Retry-After and its statement is cancelled, while a training (a job: no limit) waits the lock out and succeeds', async () => {
       let release!: () => void;
       const released = new Promise<void>((resolve) => (release = resolve));
       let locked!: () => void;
@@ -103,6 +104,8 @@ describe.skipIf(!pgAvailable)('a limit on each Postgres statement (PG_QUERY_TIME
         expect(item.statusCode).toBe(503);
         expect(item.json()).toMatchObject({ error: { code: 'DEPENDENCY_UNAVAILABLE' } });
         expect(item.headers['retry-after']).toMatch(/^\d+$/);
+        // The given-up statement does not go on waiting in its backend while the lock is held.
+        expect(await waitersOnItems()).toBe(0);
         const submitted = await t.app.inject({ method: 'POST', url: '/v1/training-jobs', headers: auth('admin'), payload: {} });
         expect(submitted.statusCode).toBe(202);
         // The training reads the catalog; it waits well past the requests' limit.
@@ -117,6 +120,40 @@ describe.skipIf(!pgAvailable)('a limit on each Postgres statement (PG_QUERY_TIME
       }
       expect((await t.app.inject({ url: '/v1/items/g1', headers: auth('read') })).statusCode).toBe(200);
     }, 90_000);
+
+    /** Statements waiting for a lock on the items table, polled until none is left (or 5 s have passed). */
+    async function waitersOnItems(): Promise<number> {
+      let n = 0;
+      for (let tries = 0; tries < 100; tries++) {
+        n = (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND relation = 'items'::regclass")).rows[0].n;
+        if (n === 0) return 0;
+        await sleep(50);
+      }
+      return n;
+    }
+
+    it('When an erasure waits longer than the request limit for the one before it, Then it waits it out (an admin operation that queues) and succeeds', async () => {
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let locked!: () => void;
+      const isLocked = new Promise<void>((resolve) => (locked = resolve));
+      // Another erasure in progress holds the erasures' lock (ERASURE_SERIAL).
+      const holding = locker.transaction(async (tx) => {
+        await tx.query(ERASURE_SERIAL);
+        locked();
+        await released;
+      });
+      await isLocked;
+      try {
+        const erasing = t.app.inject({ method: 'DELETE', url: '/v1/users/k-user3', headers: auth('admin') });
+        await sleep(1000);
+        release();
+        expect((await erasing).statusCode).toBe(204);
+      } finally {
+        release();
+        await holding;
+      }
+    });
 
     /** Holds the catalog from another session until the returned function is called. */
     async function lockItems(): Promise<() => Promise<void>> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { queryTimeout, SHARED_WORK_TIMEOUT_MS, withQueryTimeout } from '../../../src/data/query-timeout.js';
+import { queryTimeout, LONG_STATEMENT_MS, withQueryTimeout } from '../../../src/data/query-timeout.js';
 import { dependencyFailure } from '../../../src/errors.js';
 import { createLifecycleHistory, lifecycleHistory, monthEnds } from '../../../src/profiles/lifecycle-history.js';
 
@@ -91,7 +91,7 @@ describe('lifecycle history of the stored purchases', () => {
     });
     const first = await withQueryTimeout(20, () => history(1)).then(() => 'answered', (err: unknown) => (dependencyFailure(err) ? 'dependency failure' : String(err)));
     expect(first).toBe('dependency failure');
-    expect(limit).toBe(SHARED_WORK_TIMEOUT_MS);
+    expect(limit).toBe(LONG_STATEMENT_MS);
     const second = withQueryTimeout(10_000, () => history(1));
     release();
     expect((await second)[0].asOf).toBe('2011-01-05');
