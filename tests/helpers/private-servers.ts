@@ -185,7 +185,10 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   };
   /** The server's process and its backends. */
   const processes = async (): Promise<number[]> => {
-    const server = Number(readFileSync(path.join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    // Stopped: no pid file, nothing to signal.
+    const pidFile = path.join(data, 'postmaster.pid');
+    if (!existsSync(pidFile)) return [];
+    const server = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
     const children = await run('pgrep', ['-P', String(server)]).then(
       (r) => r.stdout.split('\n').filter(Boolean).map(Number),
       () => [],

@@ -87,18 +87,28 @@ describe.skipIf(!pgAvailable)('a limit on each Postgres statement (PG_QUERY_TIME
       await locker?.close();
     });
 
-    it('When a request waits on a lock longer than the limit, Then it gets 503 with Retry-After and its statement is cancelled, while a training (a job: no limit) waits the lock out and succeeds', async () => {
+    /** Takes a lock (`sql`) in a transaction of another session and holds it until the returned function is called. */
+    async function hold(sql: string): Promise<() => Promise<void>> {
       let release!: () => void;
       const released = new Promise<void>((resolve) => (release = resolve));
       let locked!: () => void;
       const isLocked = new Promise<void>((resolve) => (locked = resolve));
-      // Another session holds the catalog: every read of items waits for it.
       const holding = locker.transaction(async (tx) => {
-        await tx.query('LOCK TABLE items IN ACCESS EXCLUSIVE MODE');
+        await tx.query(sql);
         locked();
         await released;
       });
       await isLocked;
+      return async () => {
+        release();
+        await holding;
+      };
+    }
+    const lockItems = () => hold('LOCK TABLE items IN ACCESS EXCLUSIVE MODE');
+
+    it('When a request waits on a lock longer than the limit, Then it gets 503 with Retry-After and its statement is cancelled, while a training (a job: no limit) waits the lock out and succeeds', async () => {
+      // Another session holds the catalog: every read of items waits for it.
+      const unlock = await lockItems();
       try {
         const item = await t.app.inject({ url: '/v1/items/g1', headers: auth('read') });
         expect(item.statusCode).toBe(503);
@@ -110,13 +120,11 @@ describe.skipIf(!pgAvailable)('a limit on each Postgres statement (PG_QUERY_TIME
         expect(submitted.statusCode).toBe(202);
         // The training reads the catalog; it waits well past the requests' limit.
         await sleep(1000);
-        release();
-        await holding;
+        await unlock();
         const job = await finishedJob(t, `/v1/training-jobs/${submitted.json().jobId}`, 60_000);
         expect(job).toMatchObject({ status: 'succeeded' });
       } finally {
-        release();
-        await holding.catch(() => {});
+        await unlock();
       }
       expect((await t.app.inject({ url: '/v1/items/g1', headers: auth('read') })).statusCode).toBe(200);
     }, 90_000);
@@ -133,45 +141,18 @@ describe.skipIf(!pgAvailable)('a limit on each Postgres statement (PG_QUERY_TIME
     }
 
     it('When an erasure waits longer than the request limit for the one before it, Then it waits it out (an admin operation that queues) and succeeds', async () => {
-      let release!: () => void;
-      const released = new Promise<void>((resolve) => (release = resolve));
-      let locked!: () => void;
-      const isLocked = new Promise<void>((resolve) => (locked = resolve));
       // Another erasure in progress holds the erasures' lock (ERASURE_SERIAL).
-      const holding = locker.transaction(async (tx) => {
-        await tx.query(ERASURE_SERIAL);
-        locked();
-        await released;
-      });
-      await isLocked;
+      const unlock = await hold(ERASURE_SERIAL);
       try {
         const erasing = t.app.inject({ method: 'DELETE', url: '/v1/users/k-user3', headers: auth('admin') });
         await sleep(1000);
-        release();
+        await unlock();
         expect((await erasing).statusCode).toBe(204);
       } finally {
-        release();
-        await holding;
+        await unlock();
       }
     });
 
-    /** Holds the catalog from another session until the returned function is called. */
-    async function lockItems(): Promise<() => Promise<void>> {
-      let release!: () => void;
-      const released = new Promise<void>((resolve) => (release = resolve));
-      let locked!: () => void;
-      const isLocked = new Promise<void>((resolve) => (locked = resolve));
-      const holding = locker.transaction(async (tx) => {
-        await tx.query('LOCK TABLE items IN ACCESS EXCLUSIVE MODE');
-        locked();
-        await released;
-      });
-      await isLocked;
-      return async () => {
-        release();
-        await holding;
-      };
-    }
 
     it('When a shared popularity scan takes longer than the first asking request may wait, Then that request gets 503, and the scan goes on to answer the next requests without being made again', async () => {
       const url = '/v1/popular?k=5&windowDays=45';

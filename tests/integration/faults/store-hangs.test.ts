@@ -5,27 +5,14 @@
  * Before statements made for requests were limited (PG_QUERY_TIMEOUT_MS), a storefront's call for a
  * customer's recommendations waited for ever here.
  */
-import type { FastifyInstance } from 'fastify';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../../src/app.js';
-import { loadConfig } from '../../../src/config.js';
-import { createPgDb, type Db } from '../../../src/data/db.js';
-import { openDatabase } from '../../../src/data/open-database.js';
-import { createServices, type Services } from '../../../src/services.js';
-import { createModelStore } from '../../../src/store/create-model-store.js';
-import type { ModelStore } from '../../../src/store/model-store.js';
+import { createPgDb } from '../../../src/data/db.js';
 import { auth, KEYS } from '../../helpers/app.js';
-import { privateServerSupport, startPrivatePostgres, startPrivateRedis, type PrivatePostgres, type PrivateRedis } from '../../helpers/private-servers.js';
-import { DAY, seedShop, T0, trainAndPublish } from '../serving/shop-fixture.js';
+import type { PrivatePostgres, PrivateRedis } from '../../helpers/private-servers.js';
+import { DAY, T0 } from '../serving/shop-fixture.js';
+import { faultTestsRunnable, startFaultApp, until, type FaultApp } from './fault-app.js';
 
-const support = await privateServerSupport();
-const runnable = support.redis && support.postgres;
-if (!runnable) {
-  const why = `fault tests need ${support.missing.join(', ')}`;
-  if (process.env.REQUIRE_SERVICES === 'true') throw new Error(`${why} and REQUIRE_SERVICES=true`);
-  console.warn(`skipping the fault tests: ${why}`);
-}
+const runnable = await faultTestsRunnable();
 
 /** The limit the app runs with here. */
 const QUERY_TIMEOUT_MS = 1000;
@@ -40,54 +27,21 @@ interface Answer {
   body: { fallback?: boolean; items?: unknown[]; error?: { code: string }; checks?: Record<string, boolean>; inserted?: number; duplicates?: number };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 describe.skipIf(!runnable)('a Postgres or a Redis that stops answering: requests are answered anyway, and nothing is lost', () => {
+  let fault: FaultApp;
   let redis: PrivateRedis;
   let pg: PrivatePostgres;
-  let db: Db;
-  let store: ModelStore;
-  let services: Services;
-  let app: FastifyInstance;
   let base: string;
-  const crashes: unknown[] = [];
-  const onCrash = (err: unknown) => crashes.push(err);
 
   beforeAll(async () => {
-    process.on('uncaughtExceptionMonitor', onCrash);
-    process.on('unhandledRejection', onCrash);
-    [redis, pg] = await Promise.all([startPrivateRedis(), startPrivatePostgres()]);
-    const config = loadConfig({
-      API_KEYS: `read:${KEYS.read},write:${KEYS.write},admin:${KEYS.admin}`,
-      DATABASE_URL: pg.url,
-      REDIS_URL: redis.url,
-      SAMPLE_DATA: 'false',
-      LOG_LEVEL: 'silent',
-      PG_QUERY_TIMEOUT_MS: String(QUERY_TIMEOUT_MS),
-    });
-    db = await openDatabase(config);
-    store = await createModelStore(config);
-    services = createServices({ config, db, store });
-    app = await buildApp(services);
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    await seedShop(services);
-    await trainAndPublish(services);
+    fault = await startFaultApp({ PG_QUERY_TIMEOUT_MS: String(QUERY_TIMEOUT_MS) });
+    ({ redis, pg, base } = fault);
   });
 
-  afterAll(async () => {
-    await pg?.thaw();
-    redis?.thaw();
-    await app?.close();
-    await store?.close();
-    await db?.close();
-    await Promise.all([redis?.dispose(), pg?.dispose()]);
-    process.off('uncaughtExceptionMonitor', onCrash);
-    process.off('unhandledRejection', onCrash);
-  });
+  afterAll(() => fault?.dispose());
 
   afterEach(() => {
-    expect(crashes).toEqual([]);
+    expect(fault.crashes).toEqual([]);
   });
 
   async function call(what: string, path: string, init: { method?: string; scope?: keyof typeof KEYS; body?: unknown } = {}): Promise<Answer> {
@@ -188,14 +142,4 @@ describe.skipIf(!runnable)('a Postgres or a Redis that stops answering: requests
     expect(of('metrics')[0].status).toBe(200);
     expect(await until('ready after the thaw', () => call('ready', '/health/ready'), (a) => a.status === 200)).toMatchObject({ status: 200 });
   }, 60_000);
-
-  async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const v = await probe();
-      if (ok(v)) return v;
-      if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(v)}`);
-      await sleep(100);
-    }
-  }
 });

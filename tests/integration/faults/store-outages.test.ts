@@ -7,29 +7,17 @@
  * takes milliseconds, a hanging one took 10-30 s before, so the bound is far from both and holds on a
  * loaded machine.
  */
-import type { FastifyInstance } from 'fastify';
 import { spawn } from 'node:child_process';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../../src/app.js';
-import { loadConfig } from '../../../src/config.js';
 import { createPgDb, type Db } from '../../../src/data/db.js';
-import { openDatabase } from '../../../src/data/open-database.js';
 import { dependencyFailure } from '../../../src/errors.js';
-import { createServices, type Services } from '../../../src/services.js';
-import { createModelStore } from '../../../src/store/create-model-store.js';
-import type { ModelStore } from '../../../src/store/model-store.js';
+import type { Services } from '../../../src/services.js';
 import { auth, KEYS } from '../../helpers/app.js';
-import { freePort, privateServerSupport, startPrivatePostgres, startPrivateRedis, type PrivatePostgres, type PrivateRedis } from '../../helpers/private-servers.js';
-import { DAY, seedShop, T0, trainAndPublish } from '../serving/shop-fixture.js';
+import { freePort, type PrivatePostgres, type PrivateRedis } from '../../helpers/private-servers.js';
+import { DAY, T0, trainAndPublish } from '../serving/shop-fixture.js';
+import { faultTestsRunnable, startFaultApp, until, type FaultApp } from './fault-app.js';
 
-const support = await privateServerSupport();
-const runnable = support.redis && support.postgres;
-if (!runnable) {
-  const why = `fault tests need ${support.missing.join(', ')}`;
-  if (process.env.REQUIRE_SERVICES === 'true') throw new Error(`${why} and REQUIRE_SERVICES=true`);
-  console.warn(`skipping the fault tests: ${why}`);
-}
+const runnable = await faultTestsRunnable();
 
 const SLOW_MS = 1000;
 const KNOWN_USERS = Array.from({ length: 12 }, (_, j) => [`g-user${j}`, `k-user${j}`]).flat();
@@ -47,51 +35,23 @@ interface Sample {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.skipIf(!runnable)('store outages: the app keeps answering, fails fast and recovers by itself', () => {
+  let fault: FaultApp;
   let redis: PrivateRedis;
   let pg: PrivatePostgres;
   let db: Db;
-  let store: ModelStore;
   let services: Services;
-  let app: FastifyInstance;
   let base: string;
   let version: string;
-  // Anything that would have ended the process: an 'error' event nobody listens to, a rejection nobody handles.
-  const crashes: unknown[] = [];
-  const onUncaught = (err: unknown) => crashes.push(err);
-  const onRejection = (err: unknown) => crashes.push(err);
 
   beforeAll(async () => {
-    process.on('uncaughtExceptionMonitor', onUncaught);
-    process.on('unhandledRejection', onRejection);
-    [redis, pg] = await Promise.all([startPrivateRedis(), startPrivatePostgres()]);
-    const config = loadConfig({
-      API_KEYS: `read:${KEYS.read},write:${KEYS.write},admin:${KEYS.admin}`,
-      DATABASE_URL: pg.url,
-      REDIS_URL: redis.url,
-      SAMPLE_DATA: 'false',
-      LOG_LEVEL: 'silent',
-    });
-    db = await openDatabase(config);
-    store = await createModelStore(config);
-    services = createServices({ config, db, store });
-    app = await buildApp(services);
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    await seedShop(services);
-    version = await trainAndPublish(services);
+    fault = await startFaultApp();
+    ({ redis, pg, db, services, base, version } = fault);
   });
 
-  afterAll(async () => {
-    await app?.close();
-    await store?.close();
-    await db?.close();
-    await Promise.all([redis?.dispose(), pg?.dispose()]);
-    process.off('uncaughtExceptionMonitor', onUncaught);
-    process.off('unhandledRejection', onRejection);
-  });
+  afterAll(() => fault?.dispose());
 
   afterEach(() => {
-    expect(crashes).toEqual([]);
+    expect(fault.crashes).toEqual([]);
   });
 
   async function call(what: string, path: string, init: { method?: string; scope?: keyof typeof KEYS; body?: unknown } = {}): Promise<Sample> {
@@ -128,16 +88,6 @@ describe.skipIf(!runnable)('store outages: the app keeps answering, fails fast a
       await Promise.all(loops);
     }
     return samples;
-  }
-
-  async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const v = await probe();
-      if (ok(v)) return v;
-      if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(v)}`);
-      await sleep(100);
-    }
   }
 
   const ready = async () => {

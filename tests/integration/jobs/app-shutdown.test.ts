@@ -14,12 +14,23 @@ import { createPgliteTestDb } from '../../helpers/services.js';
  * would run past it must be recorded as interrupted by the app's own close before then: a process
  * killed first leaves it `running` until the next start, unseen by operations meanwhile.
  */
+/** The app's services on embedded stores (PGlite, the in-process model store), and how to close them. */
+async function embeddedServices() {
+  const config = loadConfig({ SAMPLE_DATA: 'false', LOG_LEVEL: 'silent', AUTH_DISABLED: 'true', UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0' });
+  const testDb = await createPgliteTestDb();
+  const store = await createMemoryModelStore({});
+  return {
+    services: createServices({ config, db: testDb.db, store }),
+    async dispose() {
+      await store.close();
+      await testDb.dispose();
+    },
+  };
+}
+
 describe('closing the app while a job runs', () => {
   it('When the job in hand ignores the stop and a keep-alive request is in flight, Then the job is failed as interrupted and counted before the forced exit', async () => {
-    const config = loadConfig({ SAMPLE_DATA: 'false', LOG_LEVEL: 'silent', AUTH_DISABLED: 'true', UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0' });
-    const testDb = await createPgliteTestDb();
-    const store = await createMemoryModelStore({});
-    const services = createServices({ config, db: testDb.db, store });
+    const { services, dispose } = await embeddedServices();
     // A training that never ends and never looks at its signal: the worst case of a step that runs on.
     let started!: () => void;
     const running = new Promise<void>((resolve) => (started = resolve));
@@ -61,16 +72,12 @@ describe('closing the app while a job runs', () => {
     } finally {
       agent.destroy();
       await app.close();
-      await store.close();
-      await testDb.dispose();
+      await dispose();
     }
   }, 30_000);
 
   it('When a request on a keep-alive connection is in flight as closing starts, Then the server closes the connection after the answer and its close does not wait for the client', async () => {
-    const config = loadConfig({ SAMPLE_DATA: 'false', LOG_LEVEL: 'silent', AUTH_DISABLED: 'true', UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0' });
-    const testDb = await createPgliteTestDb();
-    const store = await createMemoryModelStore({});
-    const services = createServices({ config, db: testDb.db, store });
+    const { services, dispose } = await embeddedServices();
     const app = await buildApp(services);
     app.get('/test-slow', async () => (await new Promise((r) => setTimeout(r, 300)), { ok: true }));
     // A client that keeps its connection for later requests (a load balancer's pool) and never hangs up itself.
@@ -97,8 +104,7 @@ describe('closing the app while a job runs', () => {
     } finally {
       agent.destroy();
       await app.close();
-      await store.close();
-      await testDb.dispose();
+      await dispose();
     }
   }, 30_000);
 });

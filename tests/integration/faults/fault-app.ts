@@ -1,0 +1,92 @@
+import type { FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import { buildApp } from '../../../src/app.js';
+import { loadConfig } from '../../../src/config.js';
+import type { Db } from '../../../src/data/db.js';
+import { openDatabase } from '../../../src/data/open-database.js';
+import { createServices, type Services } from '../../../src/services.js';
+import { createModelStore } from '../../../src/store/create-model-store.js';
+import type { ModelStore } from '../../../src/store/model-store.js';
+import { KEYS } from '../../helpers/app.js';
+import { privateServerSupport, startPrivatePostgres, startPrivateRedis, type PrivatePostgres, type PrivateRedis } from '../../helpers/private-servers.js';
+import { seedShop, trainAndPublish } from '../serving/shop-fixture.js';
+
+/** Whether this machine can run the fault tests (a private redis-server and Postgres); warns or throws when not. */
+export async function faultTestsRunnable(): Promise<boolean> {
+  const support = await privateServerSupport();
+  const runnable = support.redis && support.postgres;
+  if (!runnable) {
+    const why = `fault tests need ${support.missing.join(', ')}`;
+    if (process.env.REQUIRE_SERVICES === 'true') throw new Error(`${why} and REQUIRE_SERVICES=true`);
+    console.warn(`skipping the fault tests: ${why}`);
+  }
+  return runnable;
+}
+
+export interface FaultApp {
+  redis: PrivateRedis;
+  pg: PrivatePostgres;
+  db: Db;
+  store: ModelStore;
+  services: Services;
+  app: FastifyInstance;
+  /** http://127.0.0.1:PORT of the listening app. */
+  base: string;
+  /** The model version trained on the seeded shop. */
+  version: string;
+  /** Anything that would have ended the process: an 'error' event nobody listens to, a rejection nobody handles. */
+  crashes: unknown[];
+  dispose(): Promise<void>;
+}
+
+/**
+ * The app over HTTP on a private Redis and a private Postgres that the test may kill, freeze and restart,
+ * with the shop fixture seeded and a model trained and served.
+ */
+export async function startFaultApp(env: Record<string, string> = {}): Promise<FaultApp> {
+  const crashes: unknown[] = [];
+  const onCrash = (err: unknown) => crashes.push(err);
+  process.on('uncaughtExceptionMonitor', onCrash);
+  process.on('unhandledRejection', onCrash);
+  const [redis, pg] = await Promise.all([startPrivateRedis(), startPrivatePostgres()]);
+  const config = loadConfig({
+    API_KEYS: `read:${KEYS.read},write:${KEYS.write},admin:${KEYS.admin}`,
+    DATABASE_URL: pg.url,
+    REDIS_URL: redis.url,
+    SAMPLE_DATA: 'false',
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+  const db = await openDatabase(config);
+  const store = await createModelStore(config);
+  const services = createServices({ config, db, store });
+  const app = await buildApp(services);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  await seedShop(services);
+  const version = await trainAndPublish(services);
+  return {
+    redis, pg, db, store, services, app, version, crashes,
+    base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
+    async dispose() {
+      redis.thaw();
+      await pg.thaw();
+      await app.close();
+      await store.close();
+      await db.close();
+      await Promise.all([redis.dispose(), pg.dispose()]);
+      process.off('uncaughtExceptionMonitor', onCrash);
+      process.off('unhandledRejection', onCrash);
+    },
+  };
+}
+
+/** Polls `probe` until `ok`, or throws after `ms` with the last value. */
+export async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (ok(v)) return v;
+    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
