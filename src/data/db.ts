@@ -32,7 +32,7 @@ export const PG_CONNECT_TIMEOUT_MS = 2000;
 export const DEFAULT_STREAM_BATCH = 10_000;
 
 export function createPgDb(url: string, opts: { max?: number; schema?: string; connectTimeoutMs?: number } = {}): Db {
-  const pool = new pg.Pool({
+  const poolConfig: pg.PoolConfig = {
     connectionString: url,
     max: opts.max ?? 10,
     // A server that does not answer (down host, full pool) fails the query after this instead of
@@ -42,7 +42,8 @@ export function createPgDb(url: string, opts: { max?: number; schema?: string; c
     keepAlive: true,
     // A schema per test run isolates integration suites sharing one database.
     ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
-  });
+  };
+  const pool = new pg.Pool(poolConfig);
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});
   async function* read<T>(client: pg.PoolClient, sql: string, params: unknown[] | undefined, batchSize: number): AsyncGenerator<T[]> {
@@ -74,19 +75,33 @@ export function createPgDb(url: string, opts: { max?: number; schema?: string; c
   // A statement its client gave up on goes on in its backend until it ends (a lock wait can last minutes):
   // it is cancelled, so given-up statements do not pile up as backends waiting on the same lock while
   // clients retry. Best effort, and limited itself: a server that answers nothing cancels nothing.
+  // Cancels go through connections of their own: the pool's may all be taken by requests waiting on the
+  // very lock whose waiters are being cancelled.
+  let cancels: pg.Pool | undefined;
   const cancel = (client: pg.PoolClient) => {
     const pid = (client as unknown as { processID: number | null }).processID;
-    if (pid) pool.query({ text: 'SELECT pg_cancel_backend($1)', values: [pid], query_timeout: PG_CONNECT_TIMEOUT_MS } as pg.QueryConfig).catch(() => {});
+    if (!pid) return;
+    if (!cancels) {
+      cancels = new pg.Pool({ ...poolConfig, max: 2, idleTimeoutMillis: 10_000 });
+      cancels.on('error', () => {});
+    }
+    cancels.query({ text: 'SELECT pg_cancel_backend($1)', values: [pid], query_timeout: PG_CONNECT_TIMEOUT_MS } as pg.QueryConfig).catch(() => {});
   };
   const run = async (c: pg.Pool | pg.PoolClient, text: string, params?: unknown[]): Promise<pg.QueryResult> => {
     if (queryTimeout() === undefined || !(c instanceof pg.Pool)) return c.query(statement(text, params), params);
     // pool.query, with the client in hand to cancel its statement when it is late.
     const client = await c.connect();
+    // As pool.query does: a checked-out client has no pool listener, and a connection lost mid-statement
+    // (a reset) must reach this caller through the statement, not end the process as an unheard 'error'.
+    const onError = () => {};
+    client.on('error', onError);
     try {
       const result = await client.query(statement(text, params), params);
+      client.removeListener('error', onError);
       client.release();
       return result;
     } catch (err) {
+      client.removeListener('error', onError);
       // As pool.query does: a client whose statement failed is not reused.
       client.release(err as Error);
       if (late(err)) cancel(client);
@@ -143,7 +158,9 @@ export function createPgDb(url: string, opts: { max?: number; schema?: string; c
         client.release(lost);
       }
     },
-    close: () => pool.end(),
+    close: async () => {
+      await Promise.all([pool.end(), cancels?.end()]);
+    },
   };
   return db;
 }

@@ -48,36 +48,48 @@ export async function startFaultApp(env: Record<string, string> = {}): Promise<F
   const onCrash = (err: unknown) => crashes.push(err);
   process.on('uncaughtExceptionMonitor', onCrash);
   process.on('unhandledRejection', onCrash);
-  const [redis, pg] = await Promise.all([startPrivateRedis(), startPrivatePostgres()]);
-  const config = loadConfig({
-    API_KEYS: `read:${KEYS.read},write:${KEYS.write},admin:${KEYS.admin}`,
-    DATABASE_URL: pg.url,
-    REDIS_URL: redis.url,
-    SAMPLE_DATA: 'false',
-    LOG_LEVEL: 'silent',
-    ...env,
-  });
-  const db = await openDatabase(config);
-  const store = await createModelStore(config);
-  const services = createServices({ config, db, store });
-  const app = await buildApp(services);
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  await seedShop(services);
-  const version = await trainAndPublish(services);
-  return {
-    redis, pg, db, store, services, app, version, crashes,
-    base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
-    async dispose() {
-      redis.thaw();
-      await pg.thaw();
-      await app.close();
-      await store.close();
-      await db.close();
-      await Promise.all([redis.dispose(), pg.dispose()]);
+  let redis: PrivateRedis | undefined;
+  let pg: PrivatePostgres | undefined;
+  let db: Db | undefined;
+  let store: ModelStore | undefined;
+  let app: FastifyInstance | undefined;
+  // Everything made so far goes, whatever fails on the way (the servers are processes of their own).
+  const dispose = async () => {
+    try {
+      redis?.thaw();
+      await pg?.thaw();
+      await app?.close();
+      await store?.close();
+      await db?.close();
+    } finally {
+      await Promise.all([redis?.dispose(), pg?.dispose()]);
       process.off('uncaughtExceptionMonitor', onCrash);
       process.off('unhandledRejection', onCrash);
-    },
+    }
   };
+  try {
+    [redis, pg] = await Promise.all([startPrivateRedis(), startPrivatePostgres()]);
+    const config = loadConfig({
+      API_KEYS: `read:${KEYS.read},write:${KEYS.write},admin:${KEYS.admin}`,
+      DATABASE_URL: pg.url,
+      REDIS_URL: redis.url,
+      SAMPLE_DATA: 'false',
+      LOG_LEVEL: 'silent',
+      ...env,
+    });
+    db = await openDatabase(config);
+    store = await createModelStore(config);
+    const services = createServices({ config, db, store });
+    app = await buildApp(services);
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    await seedShop(services);
+    const version = await trainAndPublish(services);
+    const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    return { redis, pg, db, store, services, app, base, version, crashes, dispose };
+  } catch (err) {
+    await dispose().catch(() => {});
+    throw err;
+  }
 }
 
 /** Polls `probe` until `ok`, or throws after `ms` with the last value. */

@@ -102,7 +102,7 @@ describe.skipIf(!runnable)('a Postgres or a Redis that stops answering: requests
     // The statements held during the freeze now run (their connections were given up, so their
     // transactions roll back): the client's retries are what lands.
     for (const n of purchases) {
-      const retried = await until(`purchase ${n} retried`, () => send(n), (a) => a.status === 200);
+      const retried = await until(`purchase ${n} retried`, () => send(n), (a) => a.status === 200, 20_000);
       expect(retried.body.inserted! + retried.body.duplicates!).toBe(1);
     }
     const check = createPgDb(pg.url, { max: 1 });
