@@ -5,7 +5,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /**
      * An admin operation whose statements may wait behind others of its kind (an erasure for the one
-     * before it, a rollback for a scrub): limited to LONG_STATEMENT_MS rather than PG_QUERY_TIMEOUT_MS.
+     * before it, a rollback for a scrub) or read a long history (online metrics over a year): limited to
+     * LONG_STATEMENT_MS rather than PG_QUERY_TIMEOUT_MS.
      */
     longStatements?: boolean;
   }

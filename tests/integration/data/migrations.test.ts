@@ -40,7 +40,7 @@ for (const backend of BACKENDS) {
         // Updates move a row on disk: the oldest job is now stored last.
         await db.query(`UPDATE jobs SET status = 'running', progress = 0.5 WHERE id = 'a'`);
         await db.query(`UPDATE jobs SET progress = 0.6 WHERE id = 'a'`);
-        expect(await migrate(db)).toEqual(['008_job_order.sql']);
+        expect(await migrate(db, { to: '008_job_order.sql' })).toEqual(['008_job_order.sql']);
         const { rows } = await db.query<{ id: string; seq: string }>('SELECT id, seq FROM jobs ORDER BY seq');
         expect(rows.map((r) => r.id)).toEqual(['a', 'b', 'c']);
         await db.query(`INSERT INTO jobs (id, type, status) VALUES ('d', 'train', 'queued')`);
