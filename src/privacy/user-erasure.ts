@@ -50,6 +50,16 @@ async function recommendersWithout(store: ModelStore, meta: ModelMeta, rows: Rea
  * same id ingested after the erasure is a new one.
  */
 export function createUserErasure(deps: UserErasureDeps) {
+  // Everything here that takes the erasure lock queues in this process first, so a burst of erasures or
+  // rollbacks waits without a connection each: ten of them waiting on the lock would hold a pool of ten,
+  // and every other request would be refused for want of a connection. Across processes the lock orders them.
+  let queue: Promise<unknown> = Promise.resolve();
+  const oneAtATime = <T>(fn: () => Promise<T>): Promise<T> => {
+    const turn = queue.then(fn);
+    queue = turn.catch(() => {});
+    return turn;
+  };
+
   /** `draft`: a version not published yet, scrubbed instead of the kept ones. */
   async function scrub(userIds: string[], versions?: string[], draft?: ModelMeta): Promise<void> {
     if (userIds.length === 0) return;
@@ -81,26 +91,28 @@ export function createUserErasure(deps: UserErasureDeps) {
 
   /** Scrubs the given versions (all kept when undefined) of everyone erased after `mark`, under the erasure lock. */
   async function scrubLocked(mark: number, versions: string[] | undefined, then?: () => Promise<unknown>): Promise<string[]> {
-    return deps.erasures.locked(async (erasedSince) => {
+    return oneAtATime(() => deps.erasures.locked(async (erasedSince) => {
       const ids = await erasedSince(mark);
       await scrub(ids, versions);
       await then?.();
       return ids;
-    });
+    }));
   }
 
   return {
     /** Erases a user everywhere; false when Postgres did not know them (the store is scrubbed anyway). */
     async erase(userId: string): Promise<boolean> {
       // Also when Postgres no longer knew them: the store and the files are scrubbed anyway.
-      const existed = await deps.events.deleteUser(userId, {
-        scrub: async () => {
-          await scrub([userId]);
-          await deps.scrubExports?.(new Set([userId]));
-        },
-        // Live events appended by ingestion that committed while the scrub ran.
-        dropLive: () => deps.store.deleteUser(userId),
-      });
+      const existed = await oneAtATime(() =>
+        deps.events.deleteUser(userId, {
+          scrub: async () => {
+            await scrub([userId]);
+            await deps.scrubExports?.(new Set([userId]));
+          },
+          // Live events appended by ingestion that committed while the scrub ran.
+          dropLive: () => deps.store.deleteUser(userId),
+        }),
+      );
       // Committed: a failure to forget here is outlived by the follower and must not fail the request.
       await deps.forget(userId).catch(() => {});
       return existed;
@@ -114,7 +126,7 @@ export function createUserErasure(deps: UserErasureDeps) {
      * published, it serves none of them, not even until scrubSince runs after the publish.
      */
     async scrubDraft(mark: number, meta: ModelMeta): Promise<void> {
-      await deps.erasures.locked(async (erasedSince) => scrub(await erasedSince(mark), undefined, meta));
+      await oneAtATime(() => deps.erasures.locked(async (erasedSince) => scrub(await erasedSince(mark), undefined, meta)));
     },
 
     /** Scrubs users erased after `mark` from the given versions' profiles (default: all kept) and every per-user entry. */

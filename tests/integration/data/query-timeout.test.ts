@@ -190,6 +190,26 @@ describe.skipIf(!pgAvailable)('a limit on each Postgres statement (PG_QUERY_TIME
     });
 
 
+    it('When a burst of erasures waits for one in progress, Then they wait without a connection each, and other requests still get one', async () => {
+      // The app's pool has 4 connections (createPostgresTestDb): six erasures each waiting on the lock would hold them all.
+      const unlock = await hold(ERASURE_SERIAL);
+      let item;
+      let erasures;
+      try {
+        const erasing = ['g-user0', 'g-user1', 'g-user2', 'g-user3', 'g-user4', 'g-user5'].map((id) =>
+          t.app.inject({ method: 'DELETE', url: `/v1/users/${id}`, headers: auth('admin') }),
+        );
+        await sleep(300);
+        item = await t.app.inject({ url: '/v1/items/g2', headers: auth('read') });
+        await unlock();
+        erasures = await Promise.all(erasing);
+      } finally {
+        await unlock().catch(() => {});
+      }
+      expect(item.statusCode).toBe(200);
+      expect(erasures.map((e) => e.statusCode)).toEqual([204, 204, 204, 204, 204, 204]);
+    });
+
     it('When a shared popularity scan takes longer than the first asking request may wait, Then that request gets 503, and the scan goes on to answer the next requests without being made again', async () => {
       const url = '/v1/popular?k=5&windowDays=45';
       const unlock = await lockItems();
