@@ -119,6 +119,7 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
       return cleanUpInterruptedTrainings(store, interrupted);
     },
     staleAfterMs: config.JOB_STALE_AFTER_MS,
+    statementLimitMs: config.PG_QUERY_TIMEOUT_MS || undefined,
   };
   // JOB_RUNNER=worker: the API claims nothing (no handlers) but still sweeps, so the job of a worker that
   // died is failed (and its draft model deleted) even when no other worker is left to notice.

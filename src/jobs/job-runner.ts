@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { INTERRUPTED, type JobRecord, type JobRepository } from './job-repository.js';
-import { withoutQueryTimeout } from '../data/query-timeout.js';
+import { withoutQueryTimeout, withQueryTimeout } from '../data/query-timeout.js';
 
 /** What a handler gets besides its params. */
 export interface JobContext {
@@ -54,6 +54,12 @@ export interface JobRunnerOptions {
    */
   exclusiveDatabase?: boolean;
   log?: Logger;
+  /**
+   * Limit on each statement of the runner's own bookkeeping (claims, heartbeats, progress, outcomes;
+   * PG_QUERY_TIMEOUT_MS): a Postgres that stops answering must not hold the claim loop for good. The
+   * handlers' work is never limited. Unset = none.
+   */
+  statementLimitMs?: number;
   /** Told when a job ends (metrics: durations by type and outcome). */
   onFinished?: (info: { type: string; status: 'succeeded' | 'failed'; ms: number }) => void;
   /** Cleans up after jobs found interrupted (their partial results tell what they left behind). */
@@ -108,8 +114,17 @@ export function deadLocalWorkers(workerIds: (string | null)[], host = hostname()
   });
 }
 
+/** The repository with each call's statements limited to `ms`. */
+function limited(jobs: JobRepository, ms: number): JobRepository {
+  const calls = Object.entries(jobs).map(([name, call]) =>
+    typeof call === 'function' ? [name, (...args: unknown[]) => withQueryTimeout(ms, () => (call as (...a: unknown[]) => unknown)(...args))] : [name, call],
+  );
+  return Object.fromEntries(calls) as JobRepository;
+}
+
 export function createJobRunner(opts: JobRunnerOptions): JobRunner {
-  const { jobs, handlers } = opts;
+  const { handlers } = opts;
+  const jobs = opts.statementLimitMs ? limited(opts.jobs, opts.statementLimitMs) : opts.jobs;
   const log = opts.log ?? silent;
   const workerId = opts.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const pollMs = opts.pollMs ?? (opts.mode === 'inline' ? 5000 : 1000);

@@ -60,6 +60,25 @@ for (const backend of DB_BACKENDS) {
       expect(seen).toEqual([{ progress: 0.5, step: 'half' }]);
     });
 
+    it('When a statement limit is given, Then the runner claims, reports progress and records outcomes under it, and the handler works without it', async () => {
+      const seen: Record<string, number | undefined> = {};
+      const watched = Object.fromEntries(
+        Object.entries(jobs).map(([name, call]) => [name, (...args: unknown[]) => ((seen[name] = queryTimeout()), (call as (...a: unknown[]) => unknown)(...args))]),
+      ) as unknown as JobRepository;
+      const runner = createJobRunner({
+        jobs: watched,
+        handlers: { probe: async (_params, ctx) => ((seen.handler = queryTimeout()), await ctx.progress(0.5, 'half')) },
+        mode: 'inline',
+        pollMs: 60_000,
+        statementLimitMs: 1234,
+      });
+      const job = await jobs.enqueue('probe', {});
+      expect(await runner.runNext()).toBe(true);
+      expect((await jobs.get(job.id))!.status).toBe('succeeded');
+      expect(seen).toMatchObject({ claimNext: 1234, progress: 1234, succeed: 1234, handler: undefined });
+      expect('handler' in seen).toBe(true);
+    });
+
     it('When a job is run from within a request (its statements limited), Then the job runs with no statement limit', async () => {
       const limits: (number | undefined)[] = [];
       const runner = createJobRunner({ jobs, handlers: { probe: async () => void limits.push(queryTimeout()) }, mode: 'inline', pollMs: 60_000 });
