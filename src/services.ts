@@ -21,6 +21,7 @@ import { createErasureFollower } from './privacy/erasure-follower.js';
 import { scrubExportFiles } from './privacy/export-files.js';
 import { createUserErasure } from './privacy/user-erasure.js';
 import { instrumentDb } from './data/instrumented-db.js';
+import { LONG_STATEMENT_MS } from './data/query-timeout.js';
 import { instrumentModelStore } from './store/instrumented-model-store.js';
 import { createModelGauges } from './training/model-gauges.js';
 import { createExperimentRepository } from './data/experiment-repository.js';
@@ -119,7 +120,9 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
       return cleanUpInterruptedTrainings(store, interrupted);
     },
     staleAfterMs: config.JOB_STALE_AFTER_MS,
-    statementLimitMs: config.PG_QUERY_TIMEOUT_MS || undefined,
+    // Not the requests' limit: a progress write or an outcome that waits a few seconds must not fail a
+    // long training; the runner is only kept from waiting for ever.
+    statementLimitMs: config.PG_QUERY_TIMEOUT_MS ? LONG_STATEMENT_MS : undefined,
   };
   // JOB_RUNNER=worker: the API claims nothing (no handlers) but still sweeps, so the job of a worker that
   // died is failed (and its draft model deleted) even when no other worker is left to notice.

@@ -55,8 +55,8 @@ export interface JobRunnerOptions {
   exclusiveDatabase?: boolean;
   log?: Logger;
   /**
-   * Limit on each statement of the runner's own bookkeeping (claims, heartbeats, progress, outcomes;
-   * PG_QUERY_TIMEOUT_MS): a Postgres that stops answering must not hold the claim loop for good. The
+   * Limit on each statement of the runner's own bookkeeping (claims, sweeps, heartbeats, progress and
+   * notes, outcomes): a Postgres that stops answering must not hold the claim loop for good. The
    * handlers' work is never limited. Unset = none.
    */
   statementLimitMs?: number;

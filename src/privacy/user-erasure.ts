@@ -1,4 +1,5 @@
 import type { ErasureRepository } from '../data/erasure-repository.js';
+import { LONG_STATEMENT_MS, withQueryTimeout } from '../data/query-timeout.js';
 import type { EventRepository } from '../data/event-repository.js';
 import { PROFILES_ARTIFACT, profilesWithout } from '../profiles/profiles-artifact.js';
 import { recommenderFactory } from '../recommenders/registry.js';
@@ -53,9 +54,11 @@ export function createUserErasure(deps: UserErasureDeps) {
   // Everything here that takes the erasure lock queues in this process first, so a burst of erasures or
   // rollbacks waits without a connection each: ten of them waiting on the lock would hold a pool of ten,
   // and every other request would be refused for want of a connection. Across processes the lock orders them.
+  // Each turn's statements get the long limit, whoever asks (a training's scrub too): a turn stuck on a
+  // lock another process never gives back must not hold every erasure behind it for good.
   let queue: Promise<unknown> = Promise.resolve();
   const oneAtATime = <T>(fn: () => Promise<T>): Promise<T> => {
-    const turn = queue.then(fn);
+    const turn = queue.then(() => withQueryTimeout(LONG_STATEMENT_MS, fn));
     queue = turn.catch(() => {});
     return turn;
   };
