@@ -145,7 +145,8 @@ export function createPgDb(url: string, opts: { max?: number; schema?: string; c
         return result;
       } catch (err) {
         // A statement past its limit is still running on this connection: a ROLLBACK would wait behind it.
-        // The connection is discarded instead, and the server rolls back when it sees it closed.
+        // The statement is cancelled and the connection discarded instead; the server rolls back when it
+        // sees it closed.
         if (late(err) && !lost) {
           lost = err as Error;
           cancel(client);

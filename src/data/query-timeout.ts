@@ -4,9 +4,9 @@ import { within } from '../within-time.js';
 /**
  * How long one Postgres statement may take before its caller gets a dependency failure, for the work
  * in hand: an HTTP request's statements are bounded (a Postgres that stops answering, a paused VM, a
- * partition that drops packets, must not hold a storefront's request for ever), while jobs, migrations
- * and the CLI, whose statements may legitimately run for minutes at ten times our data, are not.
- * Carried by async context, so the repositories need no parameter for it.
+ * partition that drops packets, must not hold a storefront's request for ever), while a job's work,
+ * migrations and the CLI, whose statements may legitimately run for minutes at ten times our data, are
+ * not. Carried by async context, so the repositories need no parameter for it.
  */
 const bound = new AsyncLocalStorage<number | null>();
 
@@ -29,9 +29,11 @@ export function queryTimeout(): number | undefined {
 export const QUERY_TIMEOUT_MESSAGE = 'Query read timeout';
 
 /**
- * Limit on the statements of shared work and of the admin operations that queue behind each other
- * (an erasure, a rollback): far beyond a request's own limit, but a statement is still given up at last
- * (a connection to a server that vanished without a word would otherwise hold it for hours).
+ * Limit on statements that may rightly take long but must not wait for ever: shared scans, the admin
+ * operations that queue behind each other (erasures, rollbacks, a training's scrubs) or read a long
+ * history (online metrics), and the job runner's bookkeeping. Far beyond a request's own limit, but a
+ * statement is still given up at last (a connection to a server that vanished without a word would
+ * otherwise hold it for hours).
  */
 export const LONG_STATEMENT_MS = 300_000;
 
