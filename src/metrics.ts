@@ -107,6 +107,12 @@ export function createMetrics() {
       labelNames: ['statement'] as const,
       registers,
     }),
+    dbTimeouts: new Counter({
+      name: 'recsvc_db_timeouts_total',
+      help: 'Postgres calls given up at their statement limit (PG_QUERY_TIMEOUT_MS, or the long limit), by kind of statement: a Postgres that stops answering; also counted as errors',
+      labelNames: ['statement'] as const,
+      registers,
+    }),
     ingested: new Counter({
       name: 'recsvc_ingest_records_total',
       help: 'Records sent to the ingestion API (events, feedback, items, users), accepted or rejected (a rejected batch writes nothing)',

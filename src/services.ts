@@ -44,7 +44,7 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
   const metrics = createMetrics();
   const { config } = deps;
   // Every Postgres and model-store call is timed and its failures counted (src/metrics.ts).
-  const db = instrumentDb(deps.db, { duration: metrics.dbDuration, errors: metrics.dbErrors });
+  const db = instrumentDb(deps.db, { duration: metrics.dbDuration, errors: metrics.dbErrors, timeouts: metrics.dbTimeouts });
   const store = instrumentModelStore(deps.store, { duration: metrics.storeDuration, errors: metrics.storeErrors });
   const catalog = createCatalogRepository(db);
   const events = createEventRepository(db);

@@ -1,9 +1,12 @@
 import type { Counter, Histogram } from 'prom-client';
 import type { Db } from './db.js';
+import { QUERY_TIMEOUT_MESSAGE } from './query-timeout.js';
 
 export interface DbInstruments {
   duration: Histogram<'statement'>;
   errors: Counter<'statement'>;
+  /** Failures that were a statement given up at its limit (query-timeout.ts). */
+  timeouts?: Counter<'statement'>;
 }
 
 const STATEMENTS = ['select', 'insert', 'update', 'delete', 'other', 'transaction'] as const;
@@ -17,20 +20,26 @@ function statementOf(sql: string): (typeof STATEMENTS)[number] {
 
 /**
  * The same database with every call's latency observed in `recsvc_db_query_duration_seconds` and every
- * failure counted in `recsvc_db_errors_total`, by kind of statement. Statements inside a transaction
+ * failure counted in `recsvc_db_errors_total` (and in `recsvc_db_timeouts_total` when it was a statement
+ * given up at its limit), by kind of statement. Statements inside a transaction
  * are timed one by one, and the whole transaction once more as `transaction`.
  */
 export function instrumentDb(db: Db, m: DbInstruments): Db {
   for (const statement of STATEMENTS) {
     m.duration.zero({ statement });
     m.errors.inc({ statement }, 0);
+    m.timeouts?.inc({ statement }, 0);
   }
+  const count = (statement: string, err: unknown) => {
+    m.errors.inc({ statement });
+    if (err instanceof Error && err.message === QUERY_TIMEOUT_MESSAGE) m.timeouts?.inc({ statement });
+  };
   async function timed<T>(statement: string, run: () => Promise<T>): Promise<T> {
     const end = m.duration.startTimer({ statement });
     try {
       return await run();
     } catch (err) {
-      m.errors.inc({ statement });
+      count(statement, err);
       throw err;
     } finally {
       end();
@@ -46,7 +55,7 @@ export function instrumentDb(db: Db, m: DbInstruments): Db {
       try {
         yield* inner.stream<T>(sql, params, batchSize);
       } catch (err) {
-        m.errors.inc({ statement: statementOf(sql) });
+        count(statementOf(sql), err);
         throw err;
       }
     },

@@ -150,6 +150,9 @@ describe.skipIf(!pgAvailable)('a limit on each Postgres statement (PG_QUERY_TIME
         expect(item.headers['retry-after']).toMatch(/^\d+$/);
         // The given-up statement does not go on waiting in its backend while the lock is held.
         expect(await waitersOnItems()).toBe(0);
+        // Operations see it as a statement given up, not only as an error.
+        const timeouts = (await t.services.metrics.dbTimeouts.get()).values.find((v) => v.labels.statement === 'select')?.value;
+        expect(timeouts).toBeGreaterThanOrEqual(1);
         const submitted = await t.app.inject({ method: 'POST', url: '/v1/training-jobs', headers: auth('admin'), payload: {} });
         expect(submitted.statusCode).toBe(202);
         // The training reads the catalog; it waits well past the requests' limit.

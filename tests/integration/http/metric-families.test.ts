@@ -65,7 +65,7 @@ describe('every declared metric family on /metrics', () => {
     expect(empty).toEqual([]);
     expect(declared).toEqual(expect.arrayContaining([
       'recsvc_model_active_info', 'recsvc_model_active_age_seconds', 'recsvc_serving_answer_cache_hits_total', 'recsvc_serving_answer_cache_misses_total',
-      'recsvc_store_operation_duration_seconds', 'recsvc_store_errors_total', 'recsvc_db_query_duration_seconds', 'recsvc_db_errors_total',
+      'recsvc_store_operation_duration_seconds', 'recsvc_store_errors_total', 'recsvc_db_query_duration_seconds', 'recsvc_db_errors_total', 'recsvc_db_timeouts_total',
       'recsvc_ingest_records_total', 'recsvc_jobs_failures_total', 'recsvc_training_last_success_timestamp_seconds', 'recsvc_build_info',
     ]));
   });
