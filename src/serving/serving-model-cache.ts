@@ -20,7 +20,8 @@ export interface ServingModelCache {
  * Keeps the active version's decoded serving model in process memory. The active pointer is re-read
  * at most every `recheckMs` (one small read shared by all requests in flight), and at once when the
  * store announces an activation (activeChanged; the periodic check covers messages lost meanwhile), and
- * a version's artifacts are decoded once. Everything a version's answers are cached in (entries, finished
+ * a version's artifacts are decoded once. A periodic re-check runs in the background while the model in
+ * hand answers. Everything a version's answers are cached in (entries, finished
  * answers) lives on its ServingModel, so once the new version is served nothing of the old one is. While a new version loads, callers wait for it; if it fails to load,
  * the previous model keeps serving and the next check tries again.
  */
@@ -73,6 +74,11 @@ export function createServingModelCache(deps: {
     current() {
       if (performance.now() - checkedAt < recheckMs) return Promise.resolve(model);
       pending ??= refresh().finally(() => (pending = null));
+      // The periodic re-check is not waited for when a model is in hand: a store that answers slowly or
+      // not at all (each command gives up after 2 s) must not hold every request in the meantime. A new
+      // version it finds serves the requests after it. Before any model, and after an activation here or
+      // announced (invalidated), callers wait.
+      if (model && checkedAt !== -Infinity) return Promise.resolve(model);
       return pending;
     },
     invalidate() {
