@@ -173,4 +173,31 @@ describe('request logging', () => {
       await db.dispose();
     }
   });
+
+  it('When a request is refused because a store is unreachable, Then it writes one short warn line naming the failure, without a stack', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const config = loadConfig({ API_KEYS: `read:${KEYS.read}`, SAMPLE_DATA: 'false', UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0' });
+    const db = await createDb();
+    const store = await createMemoryModelStore({});
+    const app = await buildApp(createServices({ config, db: db.db, store }), {
+      logger: { level: 'info', stream: { write: (line) => void lines.push(JSON.parse(line)) } },
+    });
+    app.get('/test/store-down', async () => {
+      throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    });
+    try {
+      await app.ready();
+      lines.length = 0;
+      const res = await app.inject({ url: '/test/store-down', headers: { 'x-request-id': 'down' } });
+      expect(res.statusCode).toBe(503);
+      const warns = lines.filter((l) => l.level === 40);
+      expect(warns).toHaveLength(1);
+      expect(warns[0]).toMatchObject({ msg: 'dependency unavailable', reqId: 'down', cause: 'connect ECONNREFUSED 127.0.0.1:5432', code: 'ECONNREFUSED' });
+      expect(JSON.stringify(warns[0])).not.toContain('stack');
+    } finally {
+      await app.close();
+      await store.close();
+      await db.dispose();
+    }
+  });
 });
