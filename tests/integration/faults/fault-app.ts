@@ -7,7 +7,7 @@ import { openDatabase } from '../../../src/data/open-database.js';
 import { createServices, type Services } from '../../../src/services.js';
 import { createModelStore } from '../../../src/store/create-model-store.js';
 import type { ModelStore } from '../../../src/store/model-store.js';
-import { KEYS } from '../../helpers/app.js';
+import { auth, KEYS } from '../../helpers/app.js';
 import { privateServerSupport, startPrivatePostgres, startPrivateRedis, type PrivatePostgres, type PrivateRedis } from '../../helpers/private-servers.js';
 import { seedShop, trainAndPublish } from '../serving/shop-fixture.js';
 
@@ -100,5 +100,45 @@ export async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T)
     if (ok(v)) return v;
     if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(v)}`);
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** One request's outcome as a fault test records it. */
+export interface Answer<B> {
+  what: string;
+  /** 0: no answer before the client gave up. */
+  status: number;
+  /** performance.now() when the request was sent. */
+  sentAt: number;
+  ms: number;
+  retryAfter: string | null;
+  /** The JSON body ({} for any other). */
+  body: B;
+}
+
+/**
+ * Sends one request to the app at `base` and records its outcome; one that gets no answer within `giveUpMs`
+ * is recorded with status 0 instead of stalling the test.
+ */
+export async function ask<B>(
+  base: string,
+  what: string,
+  path: string,
+  init: { method?: string; scope?: keyof typeof KEYS; body?: unknown } = {},
+  giveUpMs = 10_000,
+): Promise<Answer<B>> {
+  const sentAt = performance.now();
+  try {
+    const res = await fetch(base + path, {
+      method: init.method ?? 'GET',
+      headers: { ...(init.scope ? auth(init.scope) : {}), ...(init.body ? { 'content-type': 'application/json' } : {}) },
+      body: init.body ? JSON.stringify(init.body) : undefined,
+      signal: AbortSignal.timeout(giveUpMs),
+    });
+    const text = await res.text();
+    const body = (text.startsWith('{') ? JSON.parse(text) : {}) as B;
+    return { what, status: res.status, sentAt, ms: performance.now() - sentAt, retryAfter: res.headers.get('retry-after'), body };
+  } catch {
+    return { what, status: 0, sentAt, ms: performance.now() - sentAt, retryAfter: null, body: {} as B };
   }
 }

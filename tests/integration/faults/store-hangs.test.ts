@@ -7,10 +7,10 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPgDb } from '../../../src/data/db.js';
-import { auth, KEYS } from '../../helpers/app.js';
+import { KEYS } from '../../helpers/app.js';
 import type { PrivatePostgres, PrivateRedis } from '../../helpers/private-servers.js';
 import { DAY, T0 } from '../serving/shop-fixture.js';
-import { faultTestsRunnable, startFaultApp, until, type FaultApp } from './fault-app.js';
+import { ask, faultTestsRunnable, startFaultApp, until, type Answer, type FaultApp } from './fault-app.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -21,14 +21,7 @@ const QUERY_TIMEOUT_MS = 1000;
 /** How long the test's client waits for an answer: far above the limit, far below "for ever". */
 const CLIENT_GIVES_UP_MS = 15_000;
 
-interface Answer {
-  what: string;
-  /** 0: no answer before the client gave up. */
-  status: number;
-  retryAfter: string | null;
-  ms: number;
-  body: { fallback?: boolean; items?: unknown[]; error?: { code: string }; checks?: Record<string, boolean>; inserted?: number; duplicates?: number };
-}
+type Reply = Answer<{ fallback?: boolean; items?: unknown[]; error?: { code: string }; checks?: Record<string, boolean>; inserted?: number; duplicates?: number }>;
 
 describe.skipIf(!runnable)('a Postgres or a Redis that stops answering: requests are answered anyway, and nothing is lost', () => {
   let fault: FaultApp;
@@ -47,22 +40,9 @@ describe.skipIf(!runnable)('a Postgres or a Redis that stops answering: requests
     expect(fault.crashes).toEqual([]);
   });
 
-  async function call(what: string, path: string, init: { method?: string; scope?: keyof typeof KEYS; body?: unknown } = {}): Promise<Answer> {
-    const started = performance.now();
-    try {
-      const res = await fetch(base + path, {
-        method: init.method ?? 'GET',
-        headers: { ...(init.scope ? auth(init.scope) : {}), ...(init.body ? { 'content-type': 'application/json' } : {}) },
-        body: init.body ? JSON.stringify(init.body) : undefined,
-        signal: AbortSignal.timeout(CLIENT_GIVES_UP_MS),
-      });
-      const text = await res.text();
-      const body = text.startsWith('{') ? (JSON.parse(text) as Answer['body']) : {};
-      return { what, status: res.status, retryAfter: res.headers.get('retry-after'), ms: performance.now() - started, body };
-    } catch {
-      return { what, status: 0, retryAfter: null, ms: performance.now() - started, body: {} };
-    }
-  }
+  const call = (what: string, path: string, init: { method?: string; scope?: keyof typeof KEYS; body?: unknown } = {}): Promise<Reply> =>
+    ask<Reply['body']>(base, what, path, init, CLIENT_GIVES_UP_MS);
+
 
   const batch = (n: number) => ({
     events: [{ eventId: `hang-${n}`, userId: `g-user${n % 12}`, itemId: `g${n % 10}`, quantity: 1, ts: new Date(T0 + 90 * DAY + n * 60_000).toISOString() }],
@@ -123,8 +103,8 @@ describe.skipIf(!runnable)('a Postgres or a Redis that stops answering: requests
 
   it('When Redis freezes, Then every request is still answered: recommendations from memory or a cold start, item lists without waiting, purchases stored in Postgres', async () => {
     redis.freeze();
-    let answers: Answer[];
-    const fromMemory: Answer[] = [];
+    let answers: Reply[];
+    const fromMemory: Reply[] = [];
     try {
       answers = await Promise.all([
         ...['g-user1', 'k-user2', 'g-user5'].map((u) => call(`recommend ${u}`, `/v1/users/${u}/recommendations?k=5`, { scope: 'read' })),

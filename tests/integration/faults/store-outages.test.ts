@@ -15,22 +15,20 @@ import type { Services } from '../../../src/services.js';
 import { auth, KEYS } from '../../helpers/app.js';
 import { freePort, type PrivatePostgres, type PrivateRedis } from '../../helpers/private-servers.js';
 import { DAY, T0, trainAndPublish } from '../serving/shop-fixture.js';
-import { faultTestsRunnable, startFaultApp, until, type FaultApp } from './fault-app.js';
+import { ask, faultTestsRunnable, startFaultApp, until, type Answer, type FaultApp } from './fault-app.js';
 
 const runnable = await faultTestsRunnable();
 
 const SLOW_MS = 1000;
 const KNOWN_USERS = Array.from({ length: 12 }, (_, j) => [`g-user${j}`, `k-user${j}`]).flat();
 
-interface Sample {
-  what: string;
-  status: number;
-  /** performance.now() when the request was sent. */
-  sentAt: number;
-  ms: number;
-  body: { fallback?: boolean; modelVersion?: string | null; strategy?: string; items?: { itemId: string; sources: string[] }[]; error?: { code: string } };
-  retryAfter: string | null;
-}
+type Sample = Answer<{
+  fallback?: boolean;
+  modelVersion?: string | null;
+  strategy?: string;
+  items?: { itemId: string; sources: string[] }[];
+  error?: { code: string };
+}>;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -54,22 +52,10 @@ describe.skipIf(!runnable)('store outages: the app keeps answering, fails fast a
     expect(fault.crashes).toEqual([]);
   });
 
-  async function call(what: string, path: string, init: { method?: string; scope?: keyof typeof KEYS; body?: unknown } = {}): Promise<Sample> {
-    const started = performance.now();
-    try {
-      const res = await fetch(base + path, {
-        method: init.method ?? 'GET',
-        headers: { ...(init.scope ? auth(init.scope) : {}), ...(init.body ? { 'content-type': 'application/json' } : {}) },
-        body: init.body ? JSON.stringify(init.body) : undefined,
-        // Far above the bound asserted: a request that hangs is recorded as such instead of stalling the test.
-        signal: AbortSignal.timeout(10_000),
-      });
-      const body = (await res.json()) as Sample['body'];
-      return { what, status: res.status, sentAt: started, ms: performance.now() - started, body, retryAfter: res.headers.get('retry-after') };
-    } catch {
-      return { what, status: 0, sentAt: started, ms: performance.now() - started, body: {}, retryAfter: null };
-    }
-  }
+  // Far above the bound asserted: a request that hangs is recorded as such instead of stalling the test.
+  const call = (what: string, path: string, init: { method?: string; scope?: keyof typeof KEYS; body?: unknown } = {}): Promise<Sample> =>
+    ask<Sample['body']>(base, what, path, init, 10_000);
+
 
   const recommend = (user: string) => call(`recommend ${user}`, `/v1/users/${user}/recommendations?k=5`, { scope: 'read' });
 

@@ -151,7 +151,8 @@ describe('browser clients: CORS, security headers, compression, request ids', ()
 });
 
 describe('request logging', () => {
-  it('When requests are answered at info level, Then each writes exactly one line with method, url, status, time and request id', async () => {
+  /** The app at info level, its log lines parsed into `lines`. */
+  async function loggingApp() {
     const lines: Record<string, unknown>[] = [];
     const config = loadConfig({ API_KEYS: `read:${KEYS.read}`, SAMPLE_DATA: 'false', UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0' });
     const db = await createDb();
@@ -159,6 +160,19 @@ describe('request logging', () => {
     const app = await buildApp(createServices({ config, db: db.db, store }), {
       logger: { level: 'info', stream: { write: (line) => void lines.push(JSON.parse(line)) } },
     });
+    return {
+      app,
+      lines,
+      async dispose() {
+        await app.close();
+        await store.close();
+        await db.dispose();
+      },
+    };
+  }
+
+  it('When requests are answered at info level, Then each writes exactly one line with method, url, status, time and request id', async () => {
+    const { app, lines, dispose } = await loggingApp();
     try {
       await app.ready();
       lines.length = 0;
@@ -168,20 +182,12 @@ describe('request logging', () => {
       expect(lines[0]).toMatchObject({ level: 30, msg: 'request', method: 'GET', url: '/v1/popular?k=3', status: 200, ms: expect.any(Number) });
       expect(lines[1]).toMatchObject({ status: 401 });
     } finally {
-      await app.close();
-      await store.close();
-      await db.dispose();
+      await dispose();
     }
   });
 
   it('When a request is refused because a store is unreachable, Then it writes one short warn line naming the failure, without a stack', async () => {
-    const lines: Record<string, unknown>[] = [];
-    const config = loadConfig({ API_KEYS: `read:${KEYS.read}`, SAMPLE_DATA: 'false', UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0' });
-    const db = await createDb();
-    const store = await createMemoryModelStore({});
-    const app = await buildApp(createServices({ config, db: db.db, store }), {
-      logger: { level: 'info', stream: { write: (line) => void lines.push(JSON.parse(line)) } },
-    });
+    const { app, lines, dispose } = await loggingApp();
     app.get('/test/store-down', async () => {
       throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
     });
@@ -195,9 +201,7 @@ describe('request logging', () => {
       expect(warns[0]).toMatchObject({ msg: 'dependency unavailable', reqId: 'down', cause: 'connect ECONNREFUSED 127.0.0.1:5432', code: 'ECONNREFUSED' });
       expect(JSON.stringify(warns[0])).not.toContain('stack');
     } finally {
-      await app.close();
-      await store.close();
-      await db.dispose();
+      await dispose();
     }
   });
 });
