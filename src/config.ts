@@ -95,7 +95,9 @@ const schema = z.object({
    * How long one Postgres statement made for an HTTP request (or a metrics scrape) may take (ms) before the
    * request is answered without it: a fallback where the answer can do without Postgres, else 503 with
    * Retry-After. A Postgres that accepts connections but stops answering then holds no request for ever.
-   * Jobs (imports, training, evaluations, exports), migrations and the CLI are not limited. 0 = no limit.
+   * A job's work (imports, training, evaluations, exports), migrations and the CLI are not limited; shared
+   * scans, erasures, rollbacks and online-metrics reports get a long limit instead (data/query-timeout.ts).
+   * 0 = no limit.
    */
   PG_QUERY_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
   /** `inline`: jobs run in the API process; `worker`: only `npm run worker` processes claim them. */

@@ -2,7 +2,7 @@ import pg from 'pg';
 import Cursor from 'pg-cursor';
 import { mkdirSync } from 'node:fs';
 import type { PGlite as PGliteInstance } from '@electric-sql/pglite';
-import { QUERY_TIMEOUT_MESSAGE, queryTimeout } from './query-timeout.js';
+import { lateStatement as late, queryTimeout } from './query-timeout.js';
 
 /**
  * The one query interface the data layer uses, implemented by a pg pool (a Postgres server) and by
@@ -71,7 +71,6 @@ export function createPgDb(url: string, opts: { max?: number; schema?: string; c
     const ms = queryTimeout();
     return ms === undefined ? text : ({ text, values, query_timeout: ms } as pg.QueryConfig);
   };
-  const late = (err: unknown) => err instanceof Error && err.message === QUERY_TIMEOUT_MESSAGE;
   // A statement its client gave up on goes on in its backend until it ends (a lock wait can last minutes):
   // it is cancelled, so given-up statements do not pile up as backends waiting on the same lock while
   // clients retry. Best effort, and limited itself: a server that answers nothing cancels nothing.

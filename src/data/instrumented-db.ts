@@ -1,6 +1,6 @@
 import type { Counter, Histogram } from 'prom-client';
 import type { Db } from './db.js';
-import { QUERY_TIMEOUT_MESSAGE } from './query-timeout.js';
+import { lateStatement } from './query-timeout.js';
 
 export interface DbInstruments {
   duration: Histogram<'statement'>;
@@ -32,7 +32,7 @@ export function instrumentDb(db: Db, m: DbInstruments): Db {
   }
   const count = (statement: string, err: unknown) => {
     m.errors.inc({ statement });
-    if (err instanceof Error && err.message === QUERY_TIMEOUT_MESSAGE) m.timeouts?.inc({ statement });
+    if (lateStatement(err)) m.timeouts?.inc({ statement });
   };
   async function timed<T>(statement: string, run: () => Promise<T>): Promise<T> {
     const end = m.duration.startTimer({ statement });

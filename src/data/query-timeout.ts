@@ -28,6 +28,9 @@ export function queryTimeout(): number | undefined {
 /** The message of pg's error for a statement that outlived its limit (client side: the server may still run it). */
 export const QUERY_TIMEOUT_MESSAGE = 'Query read timeout';
 
+/** Whether `err` is a statement given up at its limit. */
+export const lateStatement = (err: unknown): boolean => err instanceof Error && err.message === QUERY_TIMEOUT_MESSAGE;
+
 /**
  * Limit on statements that may rightly take long but must not wait for ever: shared scans, the admin
  * operations that queue behind each other (erasures, rollbacks, a training's scrubs) or read a long

@@ -4,9 +4,9 @@ import { LONG_STATEMENT_MS, withQueryTimeout } from '../../data/query-timeout.js
 declare module 'fastify' {
   interface FastifyContextConfig {
     /**
-     * An admin operation whose statements may wait behind others of its kind (an erasure for the one
-     * before it, a rollback for a scrub) or read a long history (online metrics over a year): limited to
-     * LONG_STATEMENT_MS rather than PG_QUERY_TIMEOUT_MS.
+     * An admin report that may read a long history (online metrics over a year): its statements are
+     * limited to LONG_STATEMENT_MS rather than PG_QUERY_TIMEOUT_MS. (Erasures and rollbacks get that
+     * limit where they queue for the erasure lock, privacy/user-erasure.ts.)
      */
     longStatements?: boolean;
   }

@@ -27,8 +27,7 @@ export function modelRoutes(app: FastifyInstance, deps: ModelRouteDeps) {
   });
 
   r.post('/v1/models/:version/activate', {
-    // The version is scrubbed of later erasures first, under the erasure lock: it may wait for an erasure.
-    config: { scope: 'admin', longStatements: true },
+    config: { scope: 'admin' },
     schema: {
       operationId: 'activateModel',
       tags,

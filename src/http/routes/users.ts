@@ -70,8 +70,7 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps) {
   });
 
   r.delete('/v1/users/:id', {
-    // Erasures run one at a time: one may wait for the others' before it.
-    config: { scope: 'admin', longStatements: true },
+    config: { scope: 'admin' },
     schema: { operationId: 'eraseUser', tags, summary: 'Erase a user: events, attributes and per-user model state', params: idParam, response: { 204: z.null(), ...errors(400, 401, 403, 404) } },
     handler: async (req, reply) => {
       if (!(await deps.eraseUser(req.params.id))) throw notFound('user', req.params.id);
