@@ -372,7 +372,7 @@ export function createEventRepository(db: Db) {
      * Erases a user's events and attributes and records the erasure (erased_users, with a new sequence
      * number even for a repeated erasure), in one transaction: under ERASURE_SERIAL, `steps.scrub` first
      * (the model store, export files), then under ERASURE_LOCK the rows, the record and `steps.dropLive`.
-     * Neither step may wait on the database. Returns false when the user was unknown.
+     * Neither step may wait on the database. Returns false when the user was unknown and never erased.
      */
     async deleteUser(userId: string, steps: { scrub?: () => Promise<void>; dropLive?: () => Promise<void> } = {}): Promise<boolean> {
       return db.transaction(async (tx) => {
@@ -400,7 +400,11 @@ export function createEventRepository(db: Db) {
         // that commit): dropped now. An erasure is seen by readers of erased_users (followers, marks) only
         // once all of it is done; if any of it fails, Postgres keeps the customer and it can be asked again.
         await steps.dropLive?.();
-        return rows.length > 0;
+        if (rows.length > 0) return true;
+        // Erased before and nothing since: the erasure stands, so a retry (after a 503 that hid a finished
+        // erasure, say) is answered as done, not as an unknown customer.
+        const before = await tx.query('SELECT 1 FROM erased_users WHERE user_id = $1', [userId]);
+        return before.rows.length > 0;
       });
     },
   };

@@ -71,7 +71,7 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps) {
 
   r.delete('/v1/users/:id', {
     config: { scope: 'admin' },
-    schema: { operationId: 'eraseUser', tags, summary: 'Erase a user: events, attributes and per-user model state', params: idParam, response: { 204: z.null(), ...errors(400, 401, 403, 404) } },
+    schema: { operationId: 'eraseUser', tags, summary: 'Erase a user: events, attributes and per-user model state', description: 'Idempotent: an id erased before (and not seen since) answers 204 again, so a retry after a 503 is safe; 404 means the id was never known.', params: idParam, response: { 204: z.null(), ...errors(400, 401, 403, 404) } },
     handler: async (req, reply) => {
       if (!(await deps.eraseUser(req.params.id))) throw notFound('user', req.params.id);
       return reply.code(204).send(null);

@@ -107,8 +107,9 @@ for (const backend of STORE_BACKENDS) {
         expect(index).toContain('g-user4');
         expect(index).toHaveLength(24);
       }
-      // A second erasure of the same id finds nothing left.
-      expect((await erase('g-user3')).statusCode).toBe(404);
+      // Sent again (a retry after a 503 that hid a finished erasure): done, not an unknown customer.
+      expect((await erase('g-user3')).statusCode).toBe(204);
+      expect((await erase('never-known')).statusCode).toBe(404);
     });
 
     it('When the older version is activated again (rollback), Then the erased customer does not come back', async () => {
