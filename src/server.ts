@@ -4,6 +4,7 @@ import { ensureAdminKey } from './admin-key.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './data/open-database.js';
 import { createServices } from './services.js';
+import type { Logger } from './jobs/job-runner.js';
 import { createModelStore } from './store/create-model-store.js';
 import { bootstrap } from './bootstrap.js';
 import { announceServerUrl } from './data/data-dir-lock.js';
@@ -28,6 +29,16 @@ function clientUrl(listening: string): string {
   return url.origin;
 }
 
+/** A logger whose lines go to stderr until `to` names the one they go to from then on. */
+function forwardingLogger(): Logger & { to(target: Logger): void } {
+  let target: Logger | null = null;
+  const line = (level: keyof Logger) => (obj: object, msg: string) => {
+    if (target) target[level](obj, msg);
+    else process.stderr.write(`${level}: ${msg} ${JSON.stringify(obj)}\n`);
+  };
+  return { info: line('info'), warn: line('warn'), error: line('error'), to: (t) => void (target = t) };
+}
+
 async function main() {
   let config = readConfig();
   if (config.API_KEYS.length === 0 && !config.AUTH_DISABLED) {
@@ -42,13 +53,16 @@ async function main() {
 
   const db = await openDatabase(config);
   const store = await createModelStore(config);
-  const services = createServices({ config, db, store });
+  // Background work (inline jobs, live updates, refreshes) logs through the app's logger once it exists.
+  const logger = forwardingLogger();
+  const services = createServices({ config, db, store, logger });
   // Ready only once the first-start work (sample import and training) is done, so traffic waits for it.
   let bootstrapped = false;
   const app = await buildApp(services, {
     logger: { level: config.LOG_LEVEL },
     readyChecks: { bootstrap: async () => bootstrapped },
   });
+  logger.to(app.log);
 
   // Stop accepting, let in-flight requests finish, stop the job runner, then close pools; a second signal
   // or SHUTDOWN_GRACE_MS forces exit.

@@ -8,7 +8,7 @@ import { createServing } from './serving/create-serving.js';
 import { createMetrics } from './metrics.js';
 import { cleanUpInterruptedTrainings, createJobHandlers } from './jobs/job-handlers.js';
 import { createJobRepository, type JobRecord } from './jobs/job-repository.js';
-import { createJobRunner, type JobRunner } from './jobs/job-runner.js';
+import { createJobRunner, type JobRunner, type Logger as JobLogger } from './jobs/job-runner.js';
 import { createJobService } from './jobs/job-service.js';
 import { createTrainer } from './training/train-model.js';
 import { createReportRepository } from './data/report-repository.js';
@@ -40,7 +40,17 @@ const SWEEP_MS = 5000;
  * The composition root: every domain object built from explicit dependencies. The server, the CLIs,
  * the worker and the tests all build the same objects; none of them needs Fastify.
  */
-export function createServices(deps: { config: Config; db: Db; store: ModelStore; log?: (msg: string, err?: unknown) => void }) {
+export function createServices(deps: {
+  config: Config;
+  db: Db;
+  store: ModelStore;
+  /** Failures of background work (live updates, refreshes, gauges, cleanups); default: `logger.error`. */
+  log?: (msg: string, err?: unknown) => void;
+  /** The process's logger: the inline job runner's lines (jobs failed, outcomes retried) and the default of `log`. */
+  logger?: JobLogger;
+}) {
+  const { logger } = deps;
+  const log = deps.log ?? (logger && ((msg: string, err?: unknown) => logger.error(err === undefined ? {} : { err }, msg)));
   const metrics = createMetrics();
   const { config } = deps;
   // Every Postgres and model-store call is timed and its failures counted (src/metrics.ts).
@@ -48,17 +58,17 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
   const store = instrumentModelStore(deps.store, { duration: metrics.storeDuration, errors: metrics.storeErrors });
   const catalog = createCatalogRepository(db);
   const events = createEventRepository(db);
-  const recordPurchases = createPurchaseRecorder({ events, store, log: (err) => deps.log?.('live update failed', err) });
+  const recordPurchases = createPurchaseRecorder({ events, store, log: (err) => log?.('live update failed', err) });
   const recordFeedback = createFeedbackRecorder({ events, recordPurchases });
-  const feedImported = createImportedPurchasesFeed({ db, store, log: (err) => deps.log?.('live update after an import failed', err) });
+  const feedImported = createImportedPurchasesFeed({ db, store, log: (err) => log?.('live update after an import failed', err) });
 
   // A/B experiments: the active one is kept in process (re-read every EXPERIMENT_REFRESH_MS in the background).
   const experimentRepository = createExperimentRepository(db);
-  const experimentCache = createExperimentCache({ experiments: experimentRepository, refreshMs: config.EXPERIMENT_REFRESH_MS, log: deps.log });
+  const experimentCache = createExperimentCache({ experiments: experimentRepository, refreshMs: config.EXPERIMENT_REFRESH_MS, log });
   const serving = createServing({
     store, db, catalog, purchases: (userId) => events.loadPurchaseRows({ userId }), metrics,
     recentViews: async (userId, limit) => (await events.listUserInteractions(userId, 'view', limit)).map((v) => v.itemId).reverse(), answerCacheBytes: config.ANSWER_CACHE_MB * 1024 * 1024,
-    experiments: experimentCache, log: deps.log,
+    experiments: experimentCache, log,
   });
   const experiments = createExperimentService({ experiments: experimentRepository, cache: experimentCache, offeredStrategies: () => serving.offeredStrategies() });
   const customers = createCustomerRepository(db);
@@ -66,7 +76,7 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
   const lifecycleHistory = createLifecycleHistory({ purchaseDays: () => customers.purchaseDays() });
   const profiles = createProfileService({ store, events, catalog, metrics });
   const audiences = createAudienceService({ model: () => serving.activeModel(), store, profiles });
-  const modelGauges = createModelGauges({ store, metrics, log: deps.log });
+  const modelGauges = createModelGauges({ store, metrics, log });
   // What this process keeps of a user: decoded serving entries and answers, decoded profiles.
   const forgetUser = async (id: string) => {
     profiles.forgetUser(id);
@@ -74,14 +84,14 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
     await serving.forgetUser(id);
   };
   // Erased through another process sharing the model store: forget what this one keeps of the user.
-  store.onUserErased?.((id) => void forgetUser(id).catch((err: unknown) => deps.log?.('forgetting an erased user failed', err)));
+  store.onUserErased?.((id) => void forgetUser(id).catch((err: unknown) => log?.('forgetting an erased user failed', err)));
   const erasureRepository = createErasureRepository(db);
   const erasure = createUserErasure({
     events, erasures: erasureRepository, store, forget: forgetUser, scrubExports: (ids) => scrubExportFiles(config.EXPORT_DIR, ids),
   });
   // And through Postgres, for the messages a replica missed; the list's end is noted now, before any request.
   const erasureFollower = createErasureFollower({
-    erasures: erasureRepository, forget: forgetUser, refreshMs: config.ERASURE_REFRESH_MS, limitMs: config.PG_QUERY_TIMEOUT_MS || undefined, log: deps.log,
+    erasures: erasureRepository, forget: forgetUser, refreshMs: config.ERASURE_REFRESH_MS, limitMs: config.PG_QUERY_TIMEOUT_MS || undefined, log,
   });
   void erasureFollower.poll();
   const eraseUser = (id: string) => erasure.erase(id);
@@ -96,14 +106,14 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
   // which builds its runner from the same options.
   const jobs = createJobRepository(db);
   const trainer = createTrainer({
-    events, catalog, store, defaultRecipe: config.DEFAULT_RECIPE, erasures: erasure, threads: config.TRAIN_THREADS, precomputeDays: config.PRECOMPUTE_DAYS, log: deps.log,
+    events, catalog, store, defaultRecipe: config.DEFAULT_RECIPE, erasures: erasure, threads: config.TRAIN_THREADS, precomputeDays: config.PRECOMPUTE_DAYS, log,
   });
   const reports = createReportRepository(db);
-  const evaluationGauges = createEvaluationGauges({ reports, store, gauge: metrics.evaluationMetric, log: deps.log });
+  const evaluationGauges = createEvaluationGauges({ reports, store, gauge: metrics.evaluationMetric, log });
   const evaluations = createEvaluationService({
     jobs, reports, events, catalog, gauges: evaluationGauges, defaultRecipe: config.DEFAULT_RECIPE, kick: () => jobRunner?.kick(),
   });
-  const onlineMetrics = createOnlineMetrics({ db, experiments: experimentRepository, gauge: metrics.onlineRate, log: deps.log });
+  const onlineMetrics = createOnlineMetrics({ db, experiments: experimentRepository, gauge: metrics.onlineRate, log });
   const jobRunnerOptions = {
     jobs,
     handlers: createJobHandlers({
@@ -120,6 +130,7 @@ export function createServices(deps: { config: Config; db: Db; store: ModelStore
       return cleanUpInterruptedTrainings(store, interrupted);
     },
     staleAfterMs: config.JOB_STALE_AFTER_MS,
+    log: logger,
     // Not the requests' limit: a progress write or an outcome that waits a few seconds must not fail a
     // long training; the runner is only kept from waiting for ever.
     statementLimitMs: config.PG_QUERY_TIMEOUT_MS ? LONG_STATEMENT_MS : undefined,

@@ -16,7 +16,7 @@ function jsonLogger(level: Config['LOG_LEVEL']): Logger {
     const error = err instanceof Error ? { message: err.message, stack: err.stack } : err;
     process.stdout.write(`${JSON.stringify({ level: lvl, time: Date.now(), msg, ...rest, ...(err ? { err: error } : {}) })}\n`);
   };
-  return { info: (obj, msg) => write('info', obj, msg), error: (obj, msg) => write('error', obj, msg) };
+  return { info: (obj, msg) => write('info', obj, msg), warn: (obj, msg) => write('warn', obj, msg), error: (obj, msg) => write('error', obj, msg) };
 }
 
 /** Seconds a stopping worker lets the job in hand finish before it is recorded as interrupted. */

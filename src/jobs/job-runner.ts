@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { INTERRUPTED, type JobRecord, type JobRepository } from './job-repository.js';
 import { withoutQueryTimeout, withQueryTimeout } from '../data/query-timeout.js';
+import { dependencyFailure } from '../errors.js';
 
 /** What a handler gets besides its params. */
 export interface JobContext {
@@ -11,9 +12,14 @@ export interface JobContext {
   /**
    * Records progress (0..1) and the current step. Writes are serialized, so progress never goes
    * backwards in the table. Rejects when the job is no longer this runner's (the signal is aborted too).
+   * A write the database could not take (it is restarting, failing over) does not reject: the job goes
+   * on, and the next write brings the table up to date.
    */
   progress(fraction: number, step?: string): Promise<void>;
-  /** Records a partial result (see JobRepository.note), e.g. what to clean up should the process die. */
+  /**
+   * Records a partial result (see JobRepository.note), e.g. what to clean up should the process die.
+   * One the database could not take is sent again before the next write, and before the outcome.
+   */
   note(partial: Record<string, unknown>): Promise<void>;
 }
 
@@ -22,6 +28,7 @@ export type JobHandler = (params: Record<string, unknown>, ctx: JobContext) => P
 
 export interface Logger {
   info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
 }
 
@@ -60,6 +67,12 @@ export interface JobRunnerOptions {
    * handlers' work is never limited. Unset = none.
    */
   statementLimitMs?: number;
+  /**
+   * How long the outcome of a finished job is written again while the database cannot take it (a
+   * restart, a failover), so a training that published is not left running for the sweep to call
+   * interrupted. Default: the smaller of staleAfterMs / 2 and 60 s; not while the runner stops.
+   */
+  outcomeRetryMs?: number;
   /** Told when a job ends (metrics: durations by type and outcome). */
   onFinished?: (info: { type: string; status: 'succeeded' | 'failed'; ms: number }) => void;
   /** Cleans up after jobs found interrupted (their partial results tell what they left behind). */
@@ -88,7 +101,7 @@ export interface JobRunner {
   stop(opts?: { graceMs?: number }): Promise<void>;
 }
 
-const silent: Logger = { info() {}, error() {} };
+const silent: Logger = { info() {}, warn() {}, error() {} };
 
 /**
  * Default of staleAfterMs: 24 missed heartbeats (5 s each). Long enough that a busy but live holder
@@ -132,6 +145,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   const staleAfterMs = opts.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
   const sweepMs = opts.sweepMs ?? Math.min(staleAfterMs / 2, 10_000);
   const abandonAfterMs = opts.abandonAfterMs ?? 3000;
+  const outcomeRetryMs = opts.outcomeRetryMs ?? Math.min(staleAfterMs / 2, 60_000);
   const types = Object.keys(handlers);
 
   let stopping = false;
@@ -160,13 +174,49 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     await opts.onInterrupted?.(failed).catch((err) => log.error({ err }, 'cleanup after interrupted jobs failed'));
   }
 
+  /**
+   * Writes a finished job's outcome, again and again while the database cannot take it (up to
+   * outcomeRetryMs, and not once the runner stops); false when the job is no longer this runner's.
+   */
+  async function recordOutcome(write: () => Promise<boolean>): Promise<boolean> {
+    const since = performance.now();
+    for (let wait = 250; ; wait = Math.min(wait * 2, 5000)) {
+      try {
+        return await write();
+      } catch (err) {
+        if (!dependencyFailure(err) || stopping || performance.now() - since + wait > outcomeRetryMs) throw err;
+        log.warn({ err: briefly(err), retryInMs: wait }, 'could not record a job outcome; trying again');
+        await sleep(wait);
+      }
+    }
+  }
+
   async function execute(job: JobRecord, abort: AbortController): Promise<void> {
     const lost = () => abort.abort(new Error(INTERRUPTED));
     let chain: Promise<unknown> = Promise.resolve();
-    // Writes of one job go out one after another, so the table never shows an older value last.
+    // The last note the database could not take (a later one replaces it): sent before the next write.
+    let unsentNote: Record<string, unknown> | null = null;
+    const sendNote = async (partial: Record<string, unknown>) => {
+      unsentNote = partial;
+      const held = await jobs.note(job.id, workerId, partial);
+      if (unsentNote === partial) unsentNote = null;
+      return held;
+    };
+    const flushNote = () => (unsentNote === null ? Promise.resolve(true) : sendNote(unsentNote));
+    // Writes of one job go out one after another, so the table never shows an older value last. One
+    // the database cannot take (a restart, a failover) is let go: progress is advisory, a note is kept
+    // for the next write, and the job goes on. Only "no longer yours" stops it.
     const serialized = (write: () => Promise<boolean>) => {
       const done = chain.then(async () => {
-        if (!(await write())) {
+        let held: boolean;
+        try {
+          held = (await flushNote()) && (await write());
+        } catch (err) {
+          if (!dependencyFailure(err)) throw err;
+          log.warn({ jobId: job.id, err: briefly(err) }, 'could not record job progress; the job goes on');
+          return;
+        }
+        if (!held) {
           lost();
           throw abort.signal.reason;
         }
@@ -178,7 +228,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       job,
       signal: abort.signal,
       progress: (fraction, step) => serialized(() => jobs.progress(job.id, workerId, fraction, step)),
-      note: (partial) => serialized(() => jobs.note(job.id, workerId, partial)),
+      note: (partial) => serialized(() => sendNote(partial)),
     };
     const beat = setInterval(() => {
       jobs.heartbeat(job.id, workerId).then((held) => held || lost(), () => {});
@@ -202,12 +252,13 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       await chain;
       // False when the job was declared interrupted meanwhile: that verdict stands, and the runner that
       // declared it counted it (onInterrupted), so it is not counted here.
-      if (await jobs.succeed(job.id, workerId, result)) opts.onFinished?.({ type: job.type, status: 'succeeded', ms: performance.now() - started });
+      const recorded = await recordOutcome(async () => (await flushNote()) && jobs.succeed(job.id, workerId, result));
+      if (recorded) opts.onFinished?.({ type: job.type, status: 'succeeded', ms: performance.now() - started });
       log.info({ jobId: job.id, type: job.type, ms: Math.round(performance.now() - started) }, 'job succeeded');
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       await chain;
-      const recorded = await jobs.fail(job.id, workerId, message).catch((e) => {
+      const recorded = await recordOutcome(() => jobs.fail(job.id, workerId, message)).catch((e) => {
         log.error({ err: e, jobId: job.id }, 'could not record the failure');
         return false;
       });
@@ -293,6 +344,9 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+/** A dependency failure for a log line: what failed and how, without the stack (one line per failed write). */
+const briefly = (err: unknown) => ({ message: err instanceof Error ? err.message : String(err), code: (err as { code?: unknown } | null)?.code });
 
 const whenAborted = (signal: AbortSignal) =>
   new Promise<void>((resolve) => {

@@ -49,6 +49,19 @@ describe('npm start on embedded defaults', () => {
     expect(recs.items).toHaveLength(5);
   }, 180_000);
 
+  it('When a job it runs fails, Then its log says which and why', async () => {
+    const key = readFileSync(path.join(dataDir, 'admin.key'), 'utf8').trim();
+    const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+    // Accepted (the request is well formed), failed when run: there is no purchase before 2000.
+    const res = await fetch(url('/v1/training-jobs'), { method: 'POST', headers, body: JSON.stringify({ to: '2000-01-01T00:00:00Z' }) });
+    expect(res.status).toBe(202);
+    const { jobId } = (await res.json()) as { jobId: string };
+    await expect
+      .poll(async () => ((await (await fetch(url(`/v1/training-jobs/${jobId}`), { headers })).json()) as { status: string }).status, { timeout: 30_000 })
+      .toBe('failed');
+    await expect.poll(() => stdout.split('\n').find((l) => l.includes(jobId) && l.includes('job failed')), { timeout: 5000 }).toContain('not enough purchase data');
+  }, 60_000);
+
   it('When sent SIGTERM, Then it closes and exits with code 0', async () => {
     server.kill('SIGTERM');
     expect(await exited).toBe(0);

@@ -1,0 +1,126 @@
+/**
+ * A job's own work needs Postgres only where it reads or writes data (a training loads its purchases
+ * first, then fits for minutes without it); the runner's bookkeeping writes progress, notes and the
+ * outcome all along. A Postgres restart or failover in between (seconds to a minute) must not fail a
+ * training that would otherwise publish, nor leave a published one recorded as running until the sweep
+ * calls it interrupted. Against a private Postgres the test stops and starts.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPgDb, type Db } from '../../../src/data/db.js';
+import { migrate } from '../../../src/data/migrate.js';
+import { createJobRepository, type JobRecord, type JobRepository } from '../../../src/jobs/job-repository.js';
+import { createJobRunner, type JobContext } from '../../../src/jobs/job-runner.js';
+import { privateServerSupport, startPrivatePostgres, type PrivatePostgres } from '../../helpers/private-servers.js';
+
+const support = await privateServerSupport();
+if (!support.postgres && process.env.REQUIRE_SERVICES === 'true') throw new Error(`job outage tests need ${support.missing.join(', ')} and REQUIRE_SERVICES=true`);
+
+/** A promise and its resolver, for stepping a handler from the test. */
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { open, opened };
+}
+
+async function settled(jobs: JobRepository, id: string, timeoutMs = 20_000): Promise<JobRecord> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const job = await jobs.get(id).catch(() => null);
+    if (job && (job.status === 'succeeded' || job.status === 'failed')) return job;
+    if (Date.now() > deadline) throw new Error(`job ${id} still ${job?.status ?? 'unreadable'}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe.skipIf(!support.postgres)('a job through a Postgres restart', () => {
+  let pg: PrivatePostgres;
+  let db: Db;
+  let jobs: JobRepository;
+  const warnings: string[] = [];
+  const log = { info() {}, warn: (_obj: object, msg: string) => void warnings.push(msg), error() {} };
+
+  beforeAll(async () => {
+    pg = await startPrivatePostgres();
+    db = createPgDb(pg.url, { max: 4, connectTimeoutMs: 1000 });
+    await migrate(db);
+    jobs = createJobRepository(db);
+  }, 60_000);
+  afterAll(async () => {
+    await db?.close();
+    await pg?.dispose();
+  });
+
+  it('When Postgres is down while a job reports progress and notes its draft, Then the job goes on, and once Postgres is back its note and outcome are written', async () => {
+    const down = gate();
+    const reported = gate();
+    const back = gate();
+    const caughtUp = gate();
+    const finish = gate();
+    const runner = createJobRunner({
+      jobs,
+      mode: 'worker',
+      log,
+      handlers: {
+        train: async (_params, ctx: JobContext) => {
+          await ctx.progress(0.1, 'load');
+          await down.opened;
+          // Neither rejects: the database could not take them, and the work does not depend on them.
+          await ctx.progress(0.5, 'fit');
+          await ctx.note({ draftVersion: 'v-draft' });
+          reported.open();
+          await back.opened;
+          await ctx.progress(0.9, 'publish');
+          caughtUp.open();
+          await finish.opened;
+          return { version: 'v-draft' };
+        },
+      },
+    });
+    const job = await jobs.enqueue('train', {});
+    const run = runner.runNext();
+    await expect.poll(async () => (await jobs.get(job.id))?.step, { timeout: 10_000 }).toBe('load');
+    await pg.stop();
+    down.open();
+    try {
+      await Promise.race([reported.opened, run.then(() => expect.fail('the job ended while Postgres was down'))]);
+    } finally {
+      await pg.start();
+    }
+    back.open();
+    await caughtUp.opened;
+    // The note the database could not take went out with the next write: a sweep that found the job
+    // interrupted now would know which draft to delete.
+    expect(await jobs.get(job.id)).toMatchObject({ status: 'running', progress: 0.9, step: 'publish', result: { draftVersion: 'v-draft' } });
+    finish.open();
+    await run;
+    expect(await settled(jobs, job.id)).toMatchObject({ status: 'succeeded', result: { version: 'v-draft' }, error: null });
+    expect(warnings).toContain('could not record job progress; the job goes on');
+  }, 60_000);
+
+  it('When Postgres is down as a job finishes, Then its outcome is written once Postgres is back', async () => {
+    const finishing = gate();
+    const runner = createJobRunner({
+      jobs,
+      mode: 'worker',
+      log,
+      outcomeRetryMs: 30_000,
+      handlers: {
+        train: async () => {
+          await finishing.opened;
+          return { version: 'v-2' };
+        },
+      },
+    });
+    const job = await jobs.enqueue('train', {});
+    const run = runner.runNext();
+    await expect.poll(async () => (await jobs.get(job.id))?.status, { timeout: 10_000 }).toBe('running');
+    await pg.stop();
+    finishing.open();
+    // The first attempts fail while Postgres is down; the runner keeps trying.
+    await new Promise((r) => setTimeout(r, 1500));
+    await pg.start();
+    await run;
+    expect(await settled(jobs, job.id)).toMatchObject({ status: 'succeeded', result: { version: 'v-2' } });
+    expect(warnings).toContain('could not record a job outcome; trying again');
+  }, 60_000);
+});
