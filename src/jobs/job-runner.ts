@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { INTERRUPTED, type JobRecord, type JobRepository } from './job-repository.js';
 import { withoutQueryTimeout, withQueryTimeout } from '../data/query-timeout.js';
 import { dependencyFailure } from '../errors.js';
+import { retryWhileUnavailable } from '../retry-while-unavailable.js';
 
 /** What a handler gets besides its params. */
 export interface JobContext {
@@ -174,22 +175,13 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     await opts.onInterrupted?.(failed).catch((err) => log.error({ err }, 'cleanup after interrupted jobs failed'));
   }
 
-  /**
-   * Writes a finished job's outcome, again and again while the database cannot take it (up to
-   * outcomeRetryMs, and not once the runner stops); false when the job is no longer this runner's.
-   */
-  async function recordOutcome(write: () => Promise<boolean>): Promise<boolean> {
-    const since = performance.now();
-    for (let wait = 250; ; wait = Math.min(wait * 2, 5000)) {
-      try {
-        return await write();
-      } catch (err) {
-        if (!dependencyFailure(err) || stopping || performance.now() - since + wait > outcomeRetryMs) throw err;
-        log.warn({ err: briefly(err), retryInMs: wait }, 'could not record a job outcome; trying again');
-        await sleep(wait);
-      }
-    }
-  }
+  /** A finished job's outcome, written again while Postgres cannot take it (not once the runner stops). */
+  const recordOutcome = (write: () => Promise<boolean>) =>
+    retryWhileUnavailable(write, {
+      forMs: outcomeRetryMs,
+      stop: () => stopping,
+      onRetry: (err, wait) => log.warn({ err: briefly(err), retryInMs: wait }, 'could not record a job outcome; trying again'),
+    });
 
   async function execute(job: JobRecord, abort: AbortController): Promise<void> {
     const lost = () => abort.abort(new Error(INTERRUPTED));

@@ -4,6 +4,7 @@ import { AppError } from '../errors.js';
 import { DatasetBuilder, type Dataset } from '../recommenders/dataset.js';
 import { sampleDatasetCustomers } from '../evaluation/tuning-sample.js';
 import type { ModelMeta, ModelStore } from '../store/model-store.js';
+import { retryWhileUnavailable } from '../retry-while-unavailable.js';
 import { assertEnoughData, countData, MIN_TRAINING_DATA, type DataCounts } from './dataset-guard.js';
 import { newModelVersion } from './model-version.js';
 import { computeInWorker } from './compute-in-worker.js';
@@ -130,6 +131,9 @@ export async function resolveRecipe(name: string, dir?: string): Promise<Recipe>
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
+
+/** How long a finished training waits for Postgres or Redis to come back before it gives up its publish. */
+const OUTAGE_RETRY_MS = 60_000;
 
 /**
  * Training: purchases from Postgres -> dataset -> fit every recipe source and the hybrid -> serving
@@ -319,13 +323,38 @@ export function createTrainer(deps: TrainerDeps) {
           ...(opts.jobId ? { jobId: opts.jobId } : {}),
         },
       };
+      // Minutes of fitting are not thrown away for a Postgres or Redis that restarts as they end: the steps
+      // from here on are each tried again while the store is unavailable (each is safe to repeat).
+      let interrupted = false;
+      const throughOutage = <T>(what: string, fn: () => Promise<T>) =>
+        retryWhileUnavailable(fn, {
+          forMs: OUTAGE_RETRY_MS,
+          stop: () => opts.signal?.aborted ?? false,
+          onRetry: (err, wait) => {
+            interrupted = true;
+            deps.log?.(`training ${version}: ${what} failed for want of a store; trying again in ${wait} ms`, err);
+          },
+        });
       // Users erased while this training ran may be in what it read: the version is scrubbed of them before
       // it is published, and again after, for anyone erased in between.
-      await deps.erasures?.scrubDraft?.(erasureMark, meta);
-      await step('publish', () => deps.store.publish(meta));
+      if (deps.erasures?.scrubDraft) await throughOutage('removing erased users', () => deps.erasures!.scrubDraft!(erasureMark, meta));
+      const probe = artifacts.keys().next().value;
+      await step('publish', () =>
+        throughOutage('publishing', async () => {
+          if (interrupted) {
+            // A publish whose answer was lost with the connection may have happened: then it is done.
+            if ((await deps.store.listVersions()).some((m) => m.version === version)) return;
+            // A Redis that came back empty (no persistence) lost what was written: publishing would serve nothing.
+            if (probe !== undefined && !(await deps.store.getArtifact(version, probe))) {
+              throw new Error(`the model store lost version ${version} while it was unavailable (restarted without persistence?); nothing was published: train again`);
+            }
+          }
+          await deps.store.publish(meta);
+        }),
+      );
       // Anyone erased between that scrub and the publish. (Should this fail, the catch below leaves the
       // version alone: deleteVersion refuses the active one.)
-      await deps.erasures?.scrubSince(erasureMark, [version]).catch((err: unknown) => {
+      await throughOutage('removing users erased meanwhile', async () => deps.erasures?.scrubSince(erasureMark, [version])).catch((err: unknown) => {
         const message = err instanceof Error ? err.message : String(err);
         throw new Error(`version ${version} is published, but removing users erased during the training failed (activate it again to retry): ${message}`);
       });

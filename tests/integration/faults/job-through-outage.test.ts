@@ -5,8 +5,15 @@
  * training that would otherwise publish, nor leave a published one recorded as running until the sweep
  * calls it interrupted. Against a private Postgres the test stops and starts.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgDb, type Db } from '../../../src/data/db.js';
+import { createTrainer } from '../../../src/training/train-model.js';
+import { USERS_TABLE } from '../../../src/serving/user-entry.js';
+import { SHOP_RECIPE } from '../serving/shop-fixture.js';
+import { faultTestsRunnable, startFaultApp, type FaultApp } from './fault-app.js';
 import { migrate } from '../../../src/data/migrate.js';
 import { createJobRepository, type JobRecord, type JobRepository } from '../../../src/jobs/job-repository.js';
 import { createJobRunner, type JobContext } from '../../../src/jobs/job-runner.js';
@@ -122,5 +129,71 @@ describe.skipIf(!support.postgres)('a job through a Postgres restart', () => {
     await run;
     expect(await settled(jobs, job.id)).toMatchObject({ status: 'succeeded', result: { version: 'v-2' } });
     expect(warnings).toContain('could not record a job outcome; trying again');
+  }, 60_000);
+});
+
+describe.skipIf(!(await faultTestsRunnable()))('a training through a store restart as it publishes', () => {
+  let fault: FaultApp;
+  let recipesDir: string;
+  beforeAll(async () => {
+    fault = await startFaultApp();
+    recipesDir = await mkdtemp(join(tmpdir(), 'outage-recipes-'));
+    await writeFile(join(recipesDir, 'serving-test.json'), JSON.stringify(SHOP_RECIPE));
+  }, 120_000);
+  afterAll(async () => {
+    await fault?.dispose();
+    await rm(recipesDir, { recursive: true, force: true });
+  });
+
+  type Outage = 'postgres restart' | 'redis freeze' | 'redis restart, empty';
+  /** A training of the shop whose store goes away once the version is written, for `forMs`. */
+  const trainThrough = (outage: Outage, forMs: number) => {
+    const retries: string[] = [];
+    const { services } = fault;
+    const trainer = createTrainer({
+      events: services.events,
+      catalog: services.catalog,
+      store: services.store,
+      defaultRecipe: 'serving-test',
+      recipesDir,
+      isolation: 'inline',
+      storeRecommenders: false,
+      erasures: services.erasure,
+      log: (msg) => retries.push(msg),
+      afterStep: async (step) => {
+        if (step !== 'write') return;
+        // Postgres is needed next to scrub erased customers from the draft, Redis to publish it.
+        if (outage === 'postgres restart') {
+          await fault.pg.stop();
+          setTimeout(() => void fault.pg.start(), forMs);
+        } else if (outage === 'redis freeze') {
+          fault.redis.freeze();
+          setTimeout(() => fault.redis.thaw(), forMs);
+        } else {
+          await fault.redis.kill();
+          setTimeout(() => void fault.redis.start(), forMs);
+        }
+      },
+    });
+    return { retries, trained: trainer.train() };
+  };
+
+  for (const outage of ['postgres restart', 'redis freeze'] as const) {
+    it(`When a ${outage} comes as a finished training is about to publish, Then the training waits for it and publishes`, async () => {
+      const before = (await fault.services.store.getActive())!.version;
+      const { retries, trained } = trainThrough(outage, 3000);
+      const { version } = await trained;
+      expect(version).not.toBe(before);
+      expect((await fault.services.store.getActive())!.version).toBe(version);
+      // Published whole: the version's per-user rows are there.
+      expect(await fault.services.store.getEntries(version, USERS_TABLE, ['g-user1'])).toEqual([expect.any(Uint8Array)]);
+      expect(retries.some((m) => m.includes('trying again'))).toBe(true);
+    }, 60_000);
+  }
+
+  it('When Redis comes back empty (no persistence) before a finished training publishes, Then the training fails saying so instead of publishing a version whose data is gone', async () => {
+    const { trained } = trainThrough('redis restart, empty', 1000);
+    await expect(trained).rejects.toThrow(/lost version .* nothing was published/);
+    expect(await fault.services.store.getActive()).toBeNull();
   }, 60_000);
 });

@@ -1,0 +1,23 @@
+import { dependencyFailure } from './errors.js';
+
+/**
+ * `fn`'s result, running it again while it fails for want of Postgres or Redis (a restart, a failover:
+ * dependencyFailure), with waits doubling from 250 ms to 5 s, for at most `forMs` in all. Any other
+ * failure, one after `forMs`, or one once `stop()` is true, is thrown as it is. For work whose loss costs
+ * much more than the wait: a finished training's publish, a finished job's outcome.
+ */
+export async function retryWhileUnavailable<T>(
+  fn: () => Promise<T>,
+  opts: { forMs: number; stop?: () => boolean; onRetry?: (err: unknown, waitMs: number) => void },
+): Promise<T> {
+  const since = performance.now();
+  for (let wait = 250; ; wait = Math.min(wait * 2, 5000)) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!dependencyFailure(err) || opts.stop?.() || performance.now() - since + wait > opts.forMs) throw err;
+      opts.onRetry?.(err, wait);
+      await new Promise((resolve) => setTimeout(resolve, wait).unref());
+    }
+  }
+}
