@@ -14,7 +14,7 @@ import { parseCommandLine, runCli, UsageError } from './run-cli.js';
 const USAGE = `Usage: npm run tune -- [--recipe NAME] [--out NAME] [--folds N] [--days N] [--end DATE] [--online-retail [FILE]]
        [--min-coverage X] [--rounds N] [--no-variants]
 
-Tunes models/NAME.json (default: default) exactly as a training tunes it, by rolling-origin
+Tunes models/NAME.json (default: DEFAULT_RECIPE, else default) exactly as a training tunes it, by rolling-origin
 validation on data before --end only: --folds windows of --days back to back before --end (default:
 after the latest event; pass the evaluation cutoff, e.g. 2011-11-01, so tuning never sees the test
 period). Folds, days, --min-coverage and the per-source alternatives (--no-variants drops them) default
@@ -44,7 +44,10 @@ const VALUE_FLAGS = ['--recipe', '--out', '--folds', '--days', '--end', '--onlin
 
 /** Parses and checks the arguments before any data is read. */
 export function parseTuneArgs(args: string[], env: NodeJS.ProcessEnv = process.env): TuneArgs {
-  const out: TuneArgs = { recipe: 'default', out: '', rounds: 3 };
+  // The server's configuration names the recipe trainings use: the one to tune unless --recipe says otherwise.
+  const recipe = env.DEFAULT_RECIPE?.trim() || 'default';
+  if (!isRecipeName(recipe)) throw new UsageError(`DEFAULT_RECIPE: "${recipe}" is not a recipe name`);
+  const out: TuneArgs = { recipe, out: '', rounds: 3 };
   for (let a = 0; a < args.length; a++) {
     const flag = args[a];
     if (flag === '--no-variants') {

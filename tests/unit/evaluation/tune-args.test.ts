@@ -4,7 +4,12 @@ import { parseTuneArgs } from '../../../src/cli/tune-command.js';
 
 describe('npm run tune arguments', () => {
   it('defaults to tuning models/default.json into default-tuned, with the folds, days, coverage and alternatives of its tune section', () => {
-    expect(parseTuneArgs([])).toEqual({ recipe: 'default', out: 'default-tuned', rounds: 3 });
+    expect(parseTuneArgs([], {})).toEqual({ recipe: 'default', out: 'default-tuned', rounds: 3 });
+  });
+
+  it('tunes the recipe the server trains (DEFAULT_RECIPE) unless --recipe names another', () => {
+    expect(parseTuneArgs([], { DEFAULT_RECIPE: 'shop' })).toMatchObject({ recipe: 'shop', out: 'shop-tuned' });
+    expect(parseTuneArgs(['--recipe', 'other'], { DEFAULT_RECIPE: 'shop' })).toMatchObject({ recipe: 'other', out: 'other-tuned' });
   });
 
   it('reads the validation window, output and search options', () => {
