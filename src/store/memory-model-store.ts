@@ -92,6 +92,14 @@ export async function createMemoryModelStore(opts: MemoryModelStoreOptions = {})
       for (const [key, value] of entries) t.set(key, copy(value));
     },
 
+    async contentsOf(version, names) {
+      const v = find(version);
+      return {
+        artifacts: Object.fromEntries(names.artifacts.map((name) => [name, v?.artifacts.get(name)?.byteLength ?? 0])),
+        tables: Object.fromEntries(names.tables.map((table) => [table, v?.tables.get(table)?.size ?? 0])),
+      };
+    },
+
     async getEntries(version, table, keys) {
       const t = find(version)?.tables.get(table);
       return keys.map((k) => {

@@ -32,6 +32,13 @@ export interface ModelStore {
   putEntries(version: string, table: string, entries: Iterable<[string, Uint8Array]>): Promise<void>;
   getEntries(version: string, table: string, keys: string[]): Promise<(Uint8Array | null)[]>;
   /**
+   * What the store holds of a version now: each named artifact's size in bytes (0 when missing) and each
+   * named table's number of entries. A training compares it with what it wrote before it publishes, so
+   * a store that lost data meanwhile (a Redis restarted without persistence, keys evicted under
+   * maxmemory) is not given a version to serve.
+   */
+  contentsOf?(version: string, names: { artifacts: string[]; tables: string[] }): Promise<{ artifacts: Record<string, number>; tables: Record<string, number> }>;
+  /**
    * Records the metadata and atomically makes `version` the active one, then prunes the oldest
    * published versions beyond the configured number kept (never the active one).
    */

@@ -233,6 +233,22 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
       return redis.hmgetBuffer(tableKey(version, table), ...keys);
     },
 
+    async contentsOf(version, names) {
+      // One round trip (every key is in the version's slot).
+      const pipe = redis.pipeline();
+      for (const name of names.artifacts) pipe.strlen(artifactKey(version, name));
+      for (const table of names.tables) pipe.hlen(tableKey(version, table));
+      const replies = (await pipe.exec()) ?? [];
+      const counts = replies.map(([err, n]) => {
+        if (err) throw err;
+        return Number(n);
+      });
+      return {
+        artifacts: Object.fromEntries(names.artifacts.map((name, k) => [name, counts[k]])),
+        tables: Object.fromEntries(names.tables.map((table, k) => [table, counts[names.artifacts.length + k]])),
+      };
+    },
+
     async publish(meta) {
       assertVersionName(meta.version);
       if (await redis.hexists(versionsKey, meta.version)) throw alreadyPublished(meta.version);

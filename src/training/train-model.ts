@@ -16,7 +16,7 @@ import { signalWeight, weighedInteractionTypes } from './event-weights.js';
 import type { EvaluationTuning } from '../evaluation/evaluation-report.js';
 import { tuneForTraining } from './tune-for-training.js';
 import { tuneInWorker } from './tune-in-worker.js';
-import { writeModelVersion, type ContentsSummary } from './write-model-version.js';
+import { lostFromStore, writeModelVersion, type ContentsSummary } from './write-model-version.js';
 import { alignFactors, type AlignmentReport, type ExternalFactors, type ImportedAls } from '../recommenders/imported-factors.js';
 import { alsSourceOf } from './factor-source.js';
 import { chunkGate, giveSlot, openGate } from './chunk-gate.js';
@@ -305,6 +305,11 @@ export function createTrainer(deps: TrainerDeps) {
         for (const [name, n] of Object.entries(streamed)) written.tables[name] = (written.tables[name] ?? 0) + n;
         return written;
       });
+      /** Refuses to publish what the store no longer holds whole (lost on a restart without persistence, evicted). */
+      const assertHeld = async (written: ContentsSummary, exact: boolean) => {
+        const lost = await lostFromStore(deps.store, version, written, exact);
+        if (lost) throw new Error(`the model store lost part of version ${version} after it was written (${lost}): a Redis restarted without persistence, or evicting keys under maxmemory? Nothing was published: train again`);
+      };
       const result: TrainResult = { version, recipe: recipe.name, trainedAt, data, durations, contents, ...(tuning ? { tuning } : {}), ...(factorImport ? { factorImport } : {}) };
       const meta: ModelMeta = {
         version,
@@ -335,19 +340,17 @@ export function createTrainer(deps: TrainerDeps) {
             deps.log?.(`training ${version}: ${what} failed for want of a store; trying again in ${wait} ms`, err);
           },
         });
+      await throughOutage('checking the written version', () => assertHeld(contents, true));
       // Users erased while this training ran may be in what it read: the version is scrubbed of them before
       // it is published, and again after, for anyone erased in between.
       if (deps.erasures?.scrubDraft) await throughOutage('removing erased users', () => deps.erasures!.scrubDraft!(erasureMark, meta));
-      const probe = artifacts.keys().next().value;
       await step('publish', () =>
         throughOutage('publishing', async () => {
           if (interrupted) {
             // A publish whose answer was lost with the connection may have happened: then it is done.
             if ((await deps.store.listVersions()).some((m) => m.version === version)) return;
             // A Redis that came back empty (no persistence) lost what was written: publishing would serve nothing.
-            if (probe !== undefined && !(await deps.store.getArtifact(version, probe))) {
-              throw new Error(`the model store lost version ${version} while it was unavailable (restarted without persistence?); nothing was published: train again`);
-            }
+            await assertHeld(contents, false);
           }
           await deps.store.publish(meta);
         }),

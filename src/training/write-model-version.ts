@@ -39,3 +39,23 @@ export async function writeModelVersion(store: ModelStore, version: string, cont
   }
   return summary;
 }
+
+/**
+ * What the store lacks of what was written to `version`, in words, or null when it holds all of it:
+ * with `exact`, every artifact at its size and every table at its count (right after the write); without,
+ * only that nothing written is missing outright (after an erasure's scrub, which shrinks both). Null too
+ * for a store that cannot tell (no `contentsOf`).
+ */
+export async function lostFromStore(store: ModelStore, version: string, written: ContentsSummary, exact: boolean): Promise<string | null> {
+  if (!store.contentsOf) return null;
+  const held = await store.contentsOf(version, { artifacts: Object.keys(written.artifacts), tables: Object.keys(written.tables) });
+  const short = (kind: 'artifact' | 'table', name: string, want: number, have: number) => {
+    const lost = exact ? have !== want : want > 0 && have === 0;
+    return lost ? `${kind} ${name}: ${have} of ${want} ${kind === 'artifact' ? 'bytes' : 'entries'}` : null;
+  };
+  const problems = [
+    ...Object.entries(written.artifacts).map(([name, want]) => short('artifact', name, want, held.artifacts[name])),
+    ...Object.entries(written.tables).map(([name, want]) => short('table', name, want, held.tables[name])),
+  ].filter((p) => p !== null);
+  return problems.length === 0 ? null : problems.join(', ');
+}

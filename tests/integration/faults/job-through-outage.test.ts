@@ -9,7 +9,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
 import { createPgDb, type Db } from '../../../src/data/db.js';
+import { DEFAULT_REDIS_PREFIX } from '../../../src/store/create-model-store.js';
 import { createTrainer } from '../../../src/training/train-model.js';
 import { USERS_TABLE } from '../../../src/serving/user-entry.js';
 import { SHOP_RECIPE } from '../serving/shop-fixture.js';
@@ -145,7 +147,7 @@ describe.skipIf(!(await faultTestsRunnable()))('a training through a store resta
     await rm(recipesDir, { recursive: true, force: true });
   });
 
-  type Outage = 'postgres restart' | 'redis freeze' | 'redis restart, empty';
+  type Outage = 'postgres restart' | 'redis freeze' | 'redis restart, empty' | 'redis evicts entries';
   /** A training of the shop whose store goes away once the version is written, for `forMs`. */
   const trainThrough = (outage: Outage, forMs: number) => {
     const retries: string[] = [];
@@ -169,13 +171,24 @@ describe.skipIf(!(await faultTestsRunnable()))('a training through a store resta
         } else if (outage === 'redis freeze') {
           fault.redis.freeze();
           setTimeout(() => fault.redis.thaw(), forMs);
-        } else {
+        } else if (outage === 'redis restart, empty') {
           await fault.redis.kill();
           setTimeout(() => void fault.redis.start(), forMs);
+        } else {
+          // As a Redis under maxmemory with an allkeys-* policy does: a few of the version's entries go.
+          const redis = new Redis(fault.redis.url);
+          try {
+            const [key] = await redis.keys(`${DEFAULT_REDIS_PREFIX}{v:${version}}:table:${USERS_TABLE}`);
+            const [field] = await redis.hkeys(key);
+            expect(await redis.hdel(key, field)).toBe(1);
+          } finally {
+            redis.disconnect();
+          }
         }
       },
     });
-    return { retries, trained: trainer.train() };
+    let version = '';
+    return { retries, trained: trainer.train({}, { onVersion: (v) => void (version = v) }) };
   };
 
   for (const outage of ['postgres restart', 'redis freeze'] as const) {
@@ -191,9 +204,16 @@ describe.skipIf(!(await faultTestsRunnable()))('a training through a store resta
     }, 60_000);
   }
 
+  it('When Redis evicts some of a written version\'s entries (maxmemory with an allkeys-* policy), Then the training fails saying so instead of publishing an incomplete version', async () => {
+    const before = (await fault.services.store.getActive())!.version;
+    const { trained } = trainThrough('redis evicts entries', 0);
+    await expect(trained).rejects.toThrow(/lost part of version .*table serving-users: \d+ of \d+ entries.* Nothing was published/);
+    expect((await fault.services.store.getActive())!.version).toBe(before);
+  }, 60_000);
+
   it('When Redis comes back empty (no persistence) before a finished training publishes, Then the training fails saying so instead of publishing a version whose data is gone', async () => {
     const { trained } = trainThrough('redis restart, empty', 1000);
-    await expect(trained).rejects.toThrow(/lost version .* nothing was published/);
+    await expect(trained).rejects.toThrow(/lost part of version .* Nothing was published/);
     expect(await fault.services.store.getActive()).toBeNull();
   }, 60_000);
 });

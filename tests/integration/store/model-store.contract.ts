@@ -74,6 +74,21 @@ export function modelStoreContract(factory: StoreFactory): void {
     expect(await store.getEntries('v1', 'users', [])).toEqual([]);
   });
 
+  it('When a version is asked what it holds, Then each artifact has its size and each table its count, missing ones 0, drafts and published alike', async () => {
+    const store = await make();
+    await store.putArtifact('v1', 'a', text('12345'));
+    await store.putArtifact('v1', 'empty', new Uint8Array(0));
+    await store.putEntries('v1', 'users', [['u1', text('x')], ['u2', new Uint8Array(0)], ['u3', text('z')]]);
+    // Written twice: a key counts once.
+    await store.putEntries('v1', 'users', [['u1', text('again')]]);
+    const names = { artifacts: ['a', 'empty', 'gone'], tables: ['users', 'none'] };
+    const expected = { artifacts: { a: 5, empty: 0, gone: 0 }, tables: { users: 3, none: 0 } };
+    expect(await store.contentsOf!('v1', names)).toEqual(expected);
+    await store.publish(meta('v1'));
+    expect(await store.contentsOf!('v1', names)).toEqual(expected);
+    expect(await store.contentsOf!('v9', names)).toEqual({ artifacts: { a: 0, empty: 0, gone: 0 }, tables: { users: 0, none: 0 } });
+  });
+
   it('When a caller changes its buffer after a write, Then the stored bytes stay as written', async () => {
     const store = await make();
     const data = text('abc');
