@@ -1,6 +1,18 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../db.js';
+import { retryWhileUnavailable } from '../../retry-while-unavailable.js';
 import { createEventRepository, interactionContent, purchaseContent, type InteractionInput, type PurchaseInput } from '../event-repository.js';
+
+/**
+ * How long an import waits for Postgres to come back (a restart, a failover) before it gives up, batch by
+ * batch. Every write of an import is idempotent (events on their ids, the catalog by upsert), so a batch
+ * whose commit was answered by a dropped connection is simply written again (its rows then count as
+ * duplicates). Minutes of a large import are not lost to a moment of outage.
+ */
+export const IMPORT_OUTAGE_RETRY_MS = 60_000;
+
+/** A write of an import, tried again while Postgres is unavailable (IMPORT_OUTAGE_RETRY_MS). */
+export const throughOutage = <T>(write: () => Promise<T>): Promise<T> => retryWhileUnavailable(write, { forMs: IMPORT_OUTAGE_RETRY_MS });
 
 /** Rows per importPurchases call: big enough to amortise round trips, small enough for one transaction. */
 export const DEFAULT_BATCH_SIZE = 5000;
@@ -78,7 +90,7 @@ export function createEventBatchWriter(db: Db, batchSize = DEFAULT_BATCH_SIZE, w
 
   function start(run: () => Promise<{ inserted: number; duplicates: number; erased: number }>): void {
     // The rejection is kept and rethrown by the next settle(), never left unhandled while parsing goes on.
-    const write: Promise<void> = run().then(
+    const write: Promise<void> = throughOutage(run).then(
       (r) => {
         inserted += r.inserted;
         duplicates += r.duplicates;

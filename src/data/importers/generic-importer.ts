@@ -5,7 +5,7 @@ import { INTERACTION_TYPES, type InteractionInput, type InteractionType } from '
 import { AppError } from '../../errors.js';
 import { createCatalogRepository, type ItemInput, type UserInput } from '../catalog-repository.js';
 import { fileSize, readCsvRecords } from './csv-source.js';
-import { createEventBatchWriter, DEFAULT_BATCH_SIZE } from './event-batch-writer.js';
+import { createEventBatchWriter, DEFAULT_BATCH_SIZE, throughOutage } from './event-batch-writer.js';
 import { tooFarAhead } from '../event-time.js';
 import { parseBoolean, parseInteger, parseIsoTimestamp, parseNumber } from './field-parsers.js';
 import { ReportCounter, type ImportReport, type ImporterOptions, type ProgressCallback } from './import-report.js';
@@ -175,8 +175,9 @@ export async function importGeneric(db: Db, dir: string, onProgress?: ProgressCa
     let header = true;
     let pending: (ItemInput | UserInput)[] = [];
     const flushCatalog = async () => {
-      if (kind === 'items') await catalog.upsertItems(pending as ItemInput[]);
-      if (kind === 'users') report.erased += (await catalog.upsertUsers(pending as UserInput[], { unlessErased: true })).erased;
+      const batch = pending;
+      if (kind === 'items') await throughOutage(() => catalog.upsertItems(batch as ItemInput[]));
+      if (kind === 'users') report.erased += (await throughOutage(() => catalog.upsertUsers(batch as UserInput[], { unlessErased: true }))).erased;
       pending = [];
     };
     const base = doneBytes;

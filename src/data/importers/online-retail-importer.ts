@@ -2,7 +2,7 @@ import type { Db } from '../db.js';
 import { AppError } from '../../errors.js';
 import { createCatalogRepository, type ItemInput, type UserInput } from '../catalog-repository.js';
 import { readCsvRecords, fileSize } from './csv-source.js';
-import { createEventBatchWriter, DEFAULT_BATCH_SIZE } from './event-batch-writer.js';
+import { createEventBatchWriter, DEFAULT_BATCH_SIZE, throughOutage } from './event-batch-writer.js';
 import { tooFarAhead } from '../event-time.js';
 import { normalizeCustomerId, parseInteger, parseNumber, parseRetailDate } from './field-parsers.js';
 import { ReportCounter, type ImportReport, type ImporterOptions, type ProgressCallback } from './import-report.js';
@@ -67,7 +67,7 @@ class ModeCounter {
 }
 
 async function upsertInBatches<T>(rows: T[], write: (batch: T[]) => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < rows.length; i += DEFAULT_BATCH_SIZE) await write(rows.slice(i, i + DEFAULT_BATCH_SIZE));
+  for (let i = 0; i < rows.length; i += DEFAULT_BATCH_SIZE) await throughOutage(() => write(rows.slice(i, i + DEFAULT_BATCH_SIZE)));
 }
 
 /**

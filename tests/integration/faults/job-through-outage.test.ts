@@ -17,6 +17,7 @@ import { USERS_TABLE } from '../../../src/serving/user-entry.js';
 import { SHOP_RECIPE } from '../serving/shop-fixture.js';
 import { faultTestsRunnable, startFaultApp, type FaultApp } from './fault-app.js';
 import { migrate } from '../../../src/data/migrate.js';
+import { BUNDLED_SAMPLE_PATH, runImport } from '../../../src/data/importers/run-import.js';
 import { createJobRepository, type JobRecord, type JobRepository } from '../../../src/jobs/job-repository.js';
 import { createJobRunner, type JobContext } from '../../../src/jobs/job-runner.js';
 import { privateServerSupport, startPrivatePostgres, type PrivatePostgres } from '../../helpers/private-servers.js';
@@ -104,6 +105,24 @@ describe.skipIf(!support.postgres)('a job through a Postgres restart', () => {
     await run;
     expect(await settled(jobs, job.id)).toMatchObject({ status: 'succeeded', result: { version: 'v-draft' }, error: null });
     expect(warnings).toContain('could not record job progress; the job goes on');
+  }, 60_000);
+
+  it('When Postgres restarts in the middle of an import, Then the import waits for it and every row is stored once', async () => {
+    let stopped = false;
+    const restarted: Promise<void>[] = [];
+    const report = await runImport({ db }, { format: 'online-retail', path: BUNDLED_SAMPLE_PATH }, (fraction) => {
+      if (stopped || fraction < 0.3) return;
+      stopped = true;
+      restarted.push(pg.stop().then(() => new Promise((r) => setTimeout(r, 2000))).then(() => pg.start()));
+    }).finally(() => Promise.all(restarted));
+    expect(stopped).toBe(true);
+    // Nothing lost: a second import of the file finds every row stored, and adds none.
+    const again = await runImport({ db }, { format: 'online-retail', path: BUNDLED_SAMPLE_PATH });
+    expect(again).toMatchObject({ accepted: report.accepted, inserted: 0, duplicates: report.accepted });
+    const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM purchase_events');
+    expect(rows[0].n).toBe(report.accepted);
+    // A batch whose commit was answered by the dropped connection is counted as duplicates when written again.
+    expect(report.inserted + report.duplicates).toBe(report.accepted);
   }, 60_000);
 
   it('When Postgres is down as a job finishes, Then its outcome is written once Postgres is back', async () => {
