@@ -75,6 +75,9 @@ const MESSAGES = [
   'CLUSTERDOWN', // Redis Cluster: a slot has no serving node
   'Too many Cluster redirections', // ioredis Cluster: the slot map keeps changing (failover)
 ];
+// Redis replies that mean "not now" rather than "wrong": loading its data after a restart, a replica
+// written to during a failover, a replica cut off from its primary, a slot being moved.
+const REDIS_REPLIES = /^(LOADING|READONLY|MASTERDOWN|TRYAGAIN) /;
 
 /**
  * The 503 for an error that means a backing store (Postgres, Redis) is down or unreachable rather than
@@ -87,7 +90,8 @@ export function dependencyFailure(err: unknown, depth = 0): AppError | null {
   const lost =
     (typeof code === 'string' && (SOCKET_CODES.has(code) || PG_STATES.test(code))) ||
     err.name === 'MaxRetriesPerRequestError' ||
-    MESSAGES.some((m) => err.message.includes(m));
+    MESSAGES.some((m) => err.message.includes(m)) ||
+    (err.name === 'ReplyError' && REDIS_REPLIES.test(err.message));
   if (lost) return new AppError('DEPENDENCY_UNAVAILABLE');
   for (const inner of [err.cause, ...(err instanceof AggregateError ? err.errors : [])]) {
     const found = dependencyFailure(inner, depth + 1);

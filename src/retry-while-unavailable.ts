@@ -3,7 +3,7 @@ import { dependencyFailure } from './errors.js';
 /**
  * `fn`'s result, running it again while it fails for want of Postgres or Redis (a restart, a failover:
  * dependencyFailure), with waits doubling from 250 ms to 5 s, for at most `forMs` in all. Any other
- * failure, one after `forMs`, or one once `stop()` is true, is thrown as it is. For work whose loss costs
+ * failure, one after `forMs`, or one once `stop()` is true (checked after each wait too), is thrown as it is. For work whose loss costs
  * much more than the wait: a finished training's publish, a finished job's outcome.
  */
 export async function retryWhileUnavailable<T>(
@@ -18,6 +18,8 @@ export async function retryWhileUnavailable<T>(
       if (!dependencyFailure(err) || opts.stop?.() || performance.now() - since + wait > opts.forMs) throw err;
       opts.onRetry?.(err, wait);
       await new Promise((resolve) => setTimeout(resolve, wait).unref());
+      // Stopped while waiting (a job aborted, a runner stopping): no further attempt.
+      if (opts.stop?.()) throw err;
     }
   }
 }

@@ -1,5 +1,6 @@
 import type { Config } from './config.js';
 import type { Db } from './data/db.js';
+import { backgroundLog } from './background-log.js';
 import { createCatalogRepository } from './data/catalog-repository.js';
 import { createEventRepository } from './data/event-repository.js';
 import type { ModelStore } from './store/model-store.js';
@@ -44,13 +45,13 @@ export function createServices(deps: {
   config: Config;
   db: Db;
   store: ModelStore;
-  /** Failures of background work (live updates, refreshes, gauges, cleanups); default: `logger.error`. */
+  /** Failures of background work (live updates, refreshes, gauges, cleanups); default: `logger`'s, at most one line per message per 10 s. */
   log?: (msg: string, err?: unknown) => void;
   /** The process's logger: the inline job runner's lines (jobs failed, outcomes retried) and the default of `log`. */
   logger?: JobLogger;
 }) {
   const { logger } = deps;
-  const log = deps.log ?? (logger && ((msg: string, err?: unknown) => logger.error(err === undefined ? {} : { err }, msg)));
+  const log = deps.log ?? (logger && backgroundLog(logger));
   const metrics = createMetrics();
   const { config } = deps;
   // Every Postgres and model-store call is timed and its failures counted (src/metrics.ts).

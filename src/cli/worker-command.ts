@@ -35,7 +35,7 @@ async function main(): Promise<void> {
     await db.close();
     throw err;
   });
-  const services = createServices({ config, db, store, log: (msg, err) => log.error({ err }, msg) });
+  const services = createServices({ config, db, store, logger: log });
   const runner = createJobRunner({ ...services.jobRunnerOptions, mode: 'worker', exclusiveDatabase: db.kind === 'pglite', log });
   if (config.JOB_RUNNER === 'inline') log.info({}, 'JOB_RUNNER=inline: API processes on this database claim jobs too');
   if (db.kind === 'pglite') log.info({}, 'embedded database: stop the server first, PGlite is one process only');

@@ -197,12 +197,13 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     const flushNote = () => (unsentNote === null ? Promise.resolve(true) : sendNote(unsentNote));
     // Writes of one job go out one after another, so the table never shows an older value last. One
     // the database cannot take (a restart, a failover) is let go: progress is advisory, a note is kept
-    // for the next write, and the job goes on. Only "no longer yours" stops it.
-    const serialized = (write: () => Promise<boolean>) => {
+    // for the next write, and the job goes on. Only "no longer yours" stops it. A note replaces the note
+    // left unsent, so only other writes send that one first.
+    const serialized = (write: () => Promise<boolean>, isNote = false) => {
       const done = chain.then(async () => {
         let held: boolean;
         try {
-          held = (await flushNote()) && (await write());
+          held = (isNote || (await flushNote())) && (await write());
         } catch (err) {
           if (!dependencyFailure(err)) throw err;
           log.warn({ jobId: job.id, err: briefly(err) }, 'could not record job progress; the job goes on');
@@ -220,13 +221,15 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       job,
       signal: abort.signal,
       progress: (fraction, step) => serialized(() => jobs.progress(job.id, workerId, fraction, step)),
-      note: (partial) => serialized(() => sendNote(partial)),
+      note: (partial) => serialized(() => sendNote(partial), true),
     };
     const beat = setInterval(() => {
       jobs.heartbeat(job.id, workerId).then((held) => held || lost(), () => {});
     }, heartbeatMs);
     beat.unref();
     const started = performance.now();
+    const ended = (status: 'succeeded' | 'failed') => opts.onFinished?.({ type: job.type, status, ms: performance.now() - started });
+    let result: unknown;
     try {
       const handler = handlers[job.type];
       if (!handler) throw new Error(`no handler for job type "${job.type}"`);
@@ -240,23 +243,32 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
         throw abort.signal.reason;
       });
       abandoned.catch(() => {});
-      const result = await Promise.race([work, abandoned]);
-      await chain;
-      // False when the job was declared interrupted meanwhile: that verdict stands, and the runner that
-      // declared it counted it (onInterrupted), so it is not counted here.
-      const recorded = await recordOutcome(async () => (await flushNote()) && jobs.succeed(job.id, workerId, result));
-      if (recorded) opts.onFinished?.({ type: job.type, status: 'succeeded', ms: performance.now() - started });
-      log.info({ jobId: job.id, type: job.type, ms: Math.round(performance.now() - started) }, 'job succeeded');
+      result = await Promise.race([work, abandoned]);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       await chain;
-      const recorded = await recordOutcome(() => jobs.fail(job.id, workerId, message)).catch((e) => {
+      const recorded = await recordOutcome(async () => (await flushNote()) && jobs.fail(job.id, workerId, message)).catch((e) => {
         log.error({ err: e, jobId: job.id }, 'could not record the failure');
         return false;
       });
       // Not recorded: declared interrupted by another runner (which counted it), or left for the next sweep to declare.
-      if (recorded) opts.onFinished?.({ type: job.type, status: 'failed', ms: performance.now() - started });
+      if (recorded) ended('failed');
       log.error({ jobId: job.id, type: job.type, err }, 'job failed');
+      clearInterval(beat);
+      return;
+    }
+    try {
+      await chain;
+      // False when the job was declared interrupted meanwhile: that verdict stands, and the runner that
+      // declared it counted it (onInterrupted), so it is not counted here. A success Postgres never took
+      // is not turned into a failure: the work is done (a training has published); the job stays running
+      // until the sweep declares it interrupted, and the log says what happened.
+      const recorded = await recordOutcome(async () => (await flushNote()) && jobs.succeed(job.id, workerId, result)).catch((e) => {
+        log.error({ err: e, jobId: job.id, type: job.type }, 'the job succeeded, but its success could not be recorded');
+        return false;
+      });
+      if (recorded) ended('succeeded');
+      log.info({ jobId: job.id, type: job.type, ms: Math.round(performance.now() - started) }, 'job succeeded');
     } finally {
       clearInterval(beat);
     }

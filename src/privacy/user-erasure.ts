@@ -126,10 +126,17 @@ export function createUserErasure(deps: UserErasureDeps) {
 
     /**
      * Scrubs a training's version before it is published of everyone erased after `mark` (the training's):
-     * published, it serves none of them, not even until scrubSince runs after the publish.
+     * published, it serves none of them, not even until scrubSince runs after the publish. Returns how
+     * many customers that was (each had at most one entry per table).
      */
-    async scrubDraft(mark: number, meta: ModelMeta): Promise<void> {
-      await oneAtATime(() => deps.erasures.locked(async (erasedSince) => scrub(await erasedSince(mark), undefined, meta)));
+    async scrubDraft(mark: number, meta: ModelMeta): Promise<number> {
+      return oneAtATime(() =>
+        deps.erasures.locked(async (erasedSince) => {
+          const ids = await erasedSince(mark);
+          await scrub(ids, undefined, meta);
+          return ids.length;
+        }),
+      );
     },
 
     /** Scrubs users erased after `mark` from the given versions' profiles (default: all kept) and every per-user entry. */

@@ -99,7 +99,7 @@ export interface TrainerDeps {
    * kept in the metadata (`info.erasureMark`); after publishing, users erased since the mark (whose
    * data the training may have read) are scrubbed from the new version.
    */
-  erasures?: { mark(): Promise<number>; scrubSince(mark: number, versions?: string[]): Promise<void>; scrubDraft?(mark: number, meta: ModelMeta): Promise<void> };
+  erasures?: { mark(): Promise<number>; scrubSince(mark: number, versions?: string[]): Promise<void>; scrubDraft?(mark: number, meta: ModelMeta): Promise<number> };
   log?: (msg: string, err?: unknown) => void;
 }
 
@@ -305,10 +305,18 @@ export function createTrainer(deps: TrainerDeps) {
         for (const [name, n] of Object.entries(streamed)) written.tables[name] = (written.tables[name] ?? 0) + n;
         return written;
       });
-      /** Refuses to publish what the store no longer holds whole (lost on a restart without persistence, evicted). */
-      const assertHeld = async (written: ContentsSummary, exact: boolean) => {
-        const lost = await lostFromStore(deps.store, version, written, exact);
-        if (lost) throw new Error(`the model store lost part of version ${version} after it was written (${lost}): a Redis restarted without persistence, or evicting keys under maxmemory? Nothing was published: train again`);
+      /**
+       * Refuses to publish what the store no longer holds whole (lost on a restart without persistence, a
+       * failover, evicted, or deleted by another process that found the job interrupted). `erased`: customers
+       * scrubbed from the draft since the write, whose entries are rightly gone.
+       */
+      const assertHeld = async (written: ContentsSummary, erased: number) => {
+        const lost = await lostFromStore(deps.store, version, written, erased);
+        if (lost) {
+          throw new Error(
+            `the model store no longer holds all of version ${version} (${lost}): a Redis restarted without persistence or failed over, keys evicted under maxmemory, or the version deleted after its job was found interrupted? Nothing was published: train again`,
+          );
+        }
       };
       const result: TrainResult = { version, recipe: recipe.name, trainedAt, data, durations, contents, ...(tuning ? { tuning } : {}), ...(factorImport ? { factorImport } : {}) };
       const meta: ModelMeta = {
@@ -330,28 +338,25 @@ export function createTrainer(deps: TrainerDeps) {
       };
       // Minutes of fitting are not thrown away for a Postgres or Redis that restarts as they end: the steps
       // from here on are each tried again while the store is unavailable (each is safe to repeat).
-      let interrupted = false;
       const throughOutage = <T>(what: string, fn: () => Promise<T>) =>
         retryWhileUnavailable(fn, {
           forMs: OUTAGE_RETRY_MS,
           stop: () => opts.signal?.aborted ?? false,
-          onRetry: (err, wait) => {
-            interrupted = true;
-            deps.log?.(`training ${version}: ${what} failed for want of a store; trying again in ${wait} ms`, err);
-          },
+          onRetry: (err) => deps.log?.(`training ${version}: ${what} failed for want of a store; trying again`, err),
         });
-      await throughOutage('checking the written version', () => assertHeld(contents, true));
+      await throughOutage('checking the written version', () => assertHeld(contents, 0));
       // Users erased while this training ran may be in what it read: the version is scrubbed of them before
       // it is published, and again after, for anyone erased in between.
-      if (deps.erasures?.scrubDraft) await throughOutage('removing erased users', () => deps.erasures!.scrubDraft!(erasureMark, meta));
+      const scrubbed = deps.erasures?.scrubDraft ? await throughOutage('removing erased users', () => deps.erasures!.scrubDraft!(erasureMark, meta)) : 0;
+      let publishSent = false;
       await step('publish', () =>
         throughOutage('publishing', async () => {
-          if (interrupted) {
-            // A publish whose answer was lost with the connection may have happened: then it is done.
-            if ((await deps.store.listVersions()).some((m) => m.version === version)) return;
-            // A Redis that came back empty (no persistence) lost what was written: publishing would serve nothing.
-            await assertHeld(contents, false);
-          }
+          // A publish whose answer was lost with the connection may have happened: then it is done.
+          if (publishSent && (await deps.store.listVersions()).some((m) => m.version === version)) return;
+          // Checked again at the last moment: a Redis that restarted empty (no persistence) or failed over
+          // to a replica that lacks part of the write since the first check has not lost it for good.
+          await assertHeld(contents, scrubbed);
+          publishSent = true;
           await deps.store.publish(meta);
         }),
       );

@@ -41,21 +41,23 @@ export async function writeModelVersion(store: ModelStore, version: string, cont
 }
 
 /**
- * What the store lacks of what was written to `version`, in words, or null when it holds all of it:
- * with `exact`, every artifact at its size and every table at its count (right after the write); without,
- * only that nothing written is missing outright (after an erasure's scrub, which shrinks both). Null too
- * for a store that cannot tell (no `contentsOf`).
+ * What the store lacks of what was written to `version`, in words, or null when it holds all of it. With
+ * `erased` 0 (nothing scrubbed since the write): every artifact at its size and every table at its count.
+ * After an erasure's scrub of `erased` customers, which rewrites artifacts and drops at most one entry per
+ * customer from each table: every artifact still there, and each table short by at most `erased`. Null
+ * too for a store that cannot tell (no `contentsOf`).
  */
-export async function lostFromStore(store: ModelStore, version: string, written: ContentsSummary, exact: boolean): Promise<string | null> {
+export async function lostFromStore(store: ModelStore, version: string, written: ContentsSummary, erased: number): Promise<string | null> {
   if (!store.contentsOf) return null;
   const held = await store.contentsOf(version, { artifacts: Object.keys(written.artifacts), tables: Object.keys(written.tables) });
-  const short = (kind: 'artifact' | 'table', name: string, want: number, have: number) => {
-    const lost = exact ? have !== want : want > 0 && have === 0;
-    return lost ? `${kind} ${name}: ${have} of ${want} ${kind === 'artifact' ? 'bytes' : 'entries'}` : null;
-  };
-  const problems = [
-    ...Object.entries(written.artifacts).map(([name, want]) => short('artifact', name, want, held.artifacts[name])),
-    ...Object.entries(written.tables).map(([name, want]) => short('table', name, want, held.tables[name])),
-  ].filter((p) => p !== null);
+  const problems: string[] = [];
+  for (const [name, want] of Object.entries(written.artifacts)) {
+    const have = held.artifacts[name];
+    if (erased === 0 ? have !== want : want > 0 && have === 0) problems.push(`artifact ${name}: ${have} of ${want} bytes`);
+  }
+  for (const [name, want] of Object.entries(written.tables)) {
+    const have = held.tables[name];
+    if (have > want || have < want - erased) problems.push(`table ${name}: ${have} of ${want} entries`);
+  }
   return problems.length === 0 ? null : problems.join(', ');
 }

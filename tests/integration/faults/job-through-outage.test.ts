@@ -15,7 +15,7 @@ import { DEFAULT_REDIS_PREFIX } from '../../../src/store/create-model-store.js';
 import { createTrainer } from '../../../src/training/train-model.js';
 import { USERS_TABLE } from '../../../src/serving/user-entry.js';
 import { SHOP_RECIPE } from '../serving/shop-fixture.js';
-import { faultTestsRunnable, startFaultApp, type FaultApp } from './fault-app.js';
+import { faultTestsRunnable, startFaultApp, until, type FaultApp } from './fault-app.js';
 import { migrate } from '../../../src/data/migrate.js';
 import { BUNDLED_SAMPLE_PATH, runImport } from '../../../src/data/importers/run-import.js';
 import { createJobRepository, type JobRecord, type JobRepository } from '../../../src/jobs/job-repository.js';
@@ -125,6 +125,68 @@ describe.skipIf(!support.postgres)('a job through a Postgres restart', () => {
     expect(report.inserted + report.duplicates).toBe(report.accepted);
   }, 60_000);
 
+  it('When a note cannot be written and a later one replaces it, Then the later one is what the job records', async () => {
+    const back = gate();
+    const runner = createJobRunner({
+      jobs,
+      mode: 'worker',
+      log,
+      handlers: {
+        train: async (_params, ctx: JobContext) => {
+          await ctx.note({ draftVersion: 'v-a' });
+          await ctx.note({ draftVersion: 'v-b' });
+          await back.opened;
+          await ctx.progress(0.5, 'fit');
+          return (await jobs.get(ctx.job.id))!.result;
+        },
+      },
+    });
+    const job = await jobs.enqueue('train', {});
+    const claimed = (await jobs.claimNext(['train'], runner.workerId))!;
+    await pg.stop();
+    const run = runner.runHeld(claimed);
+    // Both notes are refused while Postgres is down; the job goes on.
+    await new Promise((r) => setTimeout(r, 300));
+    await pg.start();
+    back.open();
+    await run;
+    // What the job read back after the progress write (its result, stored as its outcome) is the later note.
+    expect(await settled(jobs, job.id)).toMatchObject({ status: 'succeeded', result: { draftVersion: 'v-b' } });
+  }, 60_000);
+
+  it('When Postgres stays down longer than the outcome may wait, Then a job that succeeded is not recorded as failed', async () => {
+    const finishing = gate();
+    const errors: string[] = [];
+    const ended: string[] = [];
+    const runner = createJobRunner({
+      jobs,
+      mode: 'worker',
+      log: { ...log, error: (_obj: object, msg: string) => void errors.push(msg) },
+      outcomeRetryMs: 1000,
+      onFinished: (j) => void ended.push(j.status),
+      handlers: {
+        train: async () => {
+          await finishing.opened;
+          return { version: 'v-3' };
+        },
+      },
+    });
+    const job = await jobs.enqueue('train', {});
+    const run = runner.runNext();
+    await expect.poll(async () => (await jobs.get(job.id))?.status, { timeout: 10_000 }).toBe('running');
+    await pg.stop();
+    finishing.open();
+    try {
+      await run;
+    } finally {
+      await pg.start();
+    }
+    // Left running for the sweep to declare interrupted; never "failed" with a connection error.
+    expect((await jobs.get(job.id))!.status).toBe('running');
+    expect(ended).toEqual([]);
+    expect(errors).toContain('the job succeeded, but its success could not be recorded');
+  }, 60_000);
+
   it('When Postgres is down as a job finishes, Then its outcome is written once Postgres is back', async () => {
     const finishing = gate();
     const runner = createJobRunner({
@@ -226,13 +288,41 @@ describe.skipIf(!(await faultTestsRunnable()))('a training through a store resta
   it('When Redis evicts some of a written version\'s entries (maxmemory with an allkeys-* policy), Then the training fails saying so instead of publishing an incomplete version', async () => {
     const before = (await fault.services.store.getActive())!.version;
     const { trained } = trainThrough('redis evicts entries', 0);
-    await expect(trained).rejects.toThrow(/lost part of version .*table serving-users: \d+ of \d+ entries.* Nothing was published/);
+    await expect(trained).rejects.toThrow(/no longer holds all of version .*table serving-users: \d+ of \d+ entries.* Nothing was published/);
     expect((await fault.services.store.getActive())!.version).toBe(before);
+  }, 60_000);
+
+  it('When Redis restarts empty while the training waits for its erasure scrub, with none of its own commands failing, Then it does not publish the lost version', async () => {
+    const { services } = fault;
+    const before = (await services.store.getActive())?.version ?? null;
+    const trainer = createTrainer({
+      events: services.events,
+      catalog: services.catalog,
+      store: services.store,
+      defaultRecipe: 'serving-test',
+      recipesDir,
+      isolation: 'inline',
+      storeRecommenders: false,
+      erasures: {
+        ...services.erasure,
+        // As if queued behind other erasures on the lock while Redis restarted.
+        scrubDraft: async (mark, meta) => {
+          await fault.redis.kill();
+          await fault.redis.start();
+          await until('the store answers', () => services.store.ping(), Boolean);
+          return services.erasure.scrubDraft(mark, meta);
+        },
+      },
+    });
+    await expect(trainer.train()).rejects.toThrow(/no longer holds all of version .* Nothing was published/);
+    // Redis came back empty: nothing active, rather than the version whose data went with it.
+    expect(await services.store.getActive()).toBeNull();
+    expect(before).not.toBeNull();
   }, 60_000);
 
   it('When Redis comes back empty (no persistence) before a finished training publishes, Then the training fails saying so instead of publishing a version whose data is gone', async () => {
     const { trained } = trainThrough('redis restart, empty', 1000);
-    await expect(trained).rejects.toThrow(/lost part of version .* Nothing was published/);
+    await expect(trained).rejects.toThrow(/no longer holds all of version .* Nothing was published/);
     expect(await fault.services.store.getActive()).toBeNull();
   }, 60_000);
 });
