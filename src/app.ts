@@ -140,15 +140,19 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   });
 
   const maxBatch = config.MAX_BATCH_SIZE;
+  const noPurchases = async () => !(await services.db.query<{ any: boolean }>('SELECT EXISTS (SELECT 1 FROM purchase_events) AS any')).rows[0].any;
   healthRoutes(app, {
     checks: {
       database: async () => (await services.db.query('SELECT 1')).rows.length === 1,
       modelStore: () => services.store.ping(),
       // A model is active, or none is needed yet (no purchases to train on). False after the model
       // store lost its data (a Redis restarted empty): answers are degraded until a training.
-      activeModel: async () =>
-        (await services.store.getActive()) !== null ||
-        !(await services.db.query<{ any: boolean }>('SELECT EXISTS (SELECT 1 FROM purchase_events) AS any')).rows[0].any,
+      activeModel: async () => (await services.store.getActive()) !== null || (await noPurchases()),
+      ...options.readyChecks,
+    },
+    servingChecks: {
+      // A model this process serves (in memory: it outlives an outage of either store), or none needed yet.
+      model: async () => (await services.serving.activeModel()) !== null || (await noPurchases()),
       ...options.readyChecks,
     },
   });

@@ -13,7 +13,7 @@ const keyOf = (scope: string) => `${scope}-key-for-route-auth-test`;
 const rank = (scope: string) => SCOPES.indexOf(scope as (typeof SCOPES)[number]);
 
 /** Routes outside /v1 that need no key (operations: probes, scrapes, the API description, the dashboard shell). */
-const OPEN = ['/health/live', '/health/ready', '/metrics', '/docs', '/docs/json', '/dashboard'];
+const OPEN = ['/health/live', '/health/ready', '/health/serving', '/metrics', '/docs', '/docs/json', '/dashboard'];
 
 function expectError(res: { statusCode: number; json: () => unknown }, status: number, code: string, what: string) {
   expect(res.statusCode, what).toBe(status);

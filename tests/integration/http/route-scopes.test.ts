@@ -64,6 +64,7 @@ const MINIMUM: Record<string, Scope | null> = {
   'POST /v1/experiments/:id/stop': 'admin',
   'GET /health/live': null,
   'GET /health/ready': null,
+  'GET /health/serving': null,
   'GET /metrics': null,
   'GET /dashboard': null,
   'GET /dashboard/*': null,
