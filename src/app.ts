@@ -136,6 +136,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   // Erasures made elsewhere are also read from Postgres while requests come (privacy/erasure-follower.ts).
   app.addHook('onRequest', (_request, _reply, done) => {
     services.erasureFollower.check();
+    services.modelRecovery?.check();
     done();
   });
 

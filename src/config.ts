@@ -124,6 +124,11 @@ const schema = z.object({
    * precomputed list; the others are computed on request from the stored models (and then cached).
    */
   PRECOMPUTE_DAYS: z.coerce.number().min(0).max(36_500).default(365),
+  /**
+   * Queue a training by itself when the model store holds no version although a training has published
+   * before (a Redis restarted without persistence): with the last successful training's recipe and window.
+   */
+  RETRAIN_ON_LOST_MODEL: bool(true),
   /** Recipe used by training when none is named (file name under models/ without .json). */
   DEFAULT_RECIPE: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i).default('default'),
   /** Browser origins allowed to call the API (CORS); unset = no CORS headers, browsers on other origins are refused. */

@@ -1,16 +1,18 @@
 import type { Config } from './config.js';
 import type { Db } from './data/db.js';
 import { backgroundLog } from './background-log.js';
+import { createModelRecovery } from './training/model-recovery.js';
 import { createCatalogRepository } from './data/catalog-repository.js';
 import { createEventRepository } from './data/event-repository.js';
 import type { ModelStore } from './store/model-store.js';
 import { createFeedbackRecorder, createImportedPurchasesFeed, createPurchaseRecorder } from './serving/record-purchases.js';
 import { createServing } from './serving/create-serving.js';
 import { createMetrics } from './metrics.js';
-import { cleanUpInterruptedTrainings, createJobHandlers } from './jobs/job-handlers.js';
+import { cleanUpInterruptedTrainings, createJobHandlers, type TrainJobParams } from './jobs/job-handlers.js';
 import { createJobRepository, type JobRecord } from './jobs/job-repository.js';
 import { createJobRunner, type JobRunner, type Logger as JobLogger } from './jobs/job-runner.js';
 import { createJobService } from './jobs/job-service.js';
+import { JOB_TYPES } from './jobs/job-types.js';
 import { createTrainer } from './training/train-model.js';
 import { createReportRepository } from './data/report-repository.js';
 import { createEvaluationGauges } from './evaluation/evaluation-gauges.js';
@@ -146,8 +148,19 @@ export function createServices(deps: {
     jobs, defaultRecipe: config.DEFAULT_RECIPE, kick: () => jobRunner?.kick(), importRoots: config.IMPORT_ROOTS,
     checkExport: (request) => checkExport(() => serving.activeModel(), request),
   });
+  // A model store that lost every version (a Redis restarted empty) is trained again from Postgres.
+  const modelRecovery = config.RETRAIN_ON_LOST_MODEL
+    ? createModelRecovery({
+        store,
+        lastTraining: async () => (await jobs.lastSucceeded([JOB_TYPES.train]))?.params ?? null,
+        submit: (params) => jobService.submitTraining(params as TrainJobParams),
+        warn: logger && ((obj, msg) => logger.warn(obj, msg)),
+        log,
+      })
+    : null;
 
-  return { config, db, store, metrics, catalog, events, recordPurchases, recordFeedback, serving, eraseUser, erasure, erasureRepository, erasureFollower, activateModel, jobs, trainer, jobRunnerOptions, jobRunner: jobRunner as JobRunner | null, jobService,
+
+  return { config, db, store, metrics, catalog, events, recordPurchases, recordFeedback, serving, eraseUser, erasure, erasureRepository, erasureFollower, activateModel, jobs, trainer, jobRunnerOptions, jobRunner: jobRunner as JobRunner | null, jobService, modelRecovery,
     reports, evaluations, evaluationGauges, onlineMetrics, profiles, modelGauges, experiments, audiences, customers, overview, lifecycleHistory };
 }
 

@@ -121,6 +121,12 @@ export function createJobRepository(db: Db) {
       return rows.map(toJob);
     },
 
+    /** The newest job of one of `types` that succeeded, or null when none ever did. */
+    async lastSucceeded(types: readonly string[]): Promise<JobRecord | null> {
+      const { rows } = await db.query(`SELECT * FROM jobs WHERE status = 'succeeded' AND type = ANY($1::text[]) ORDER BY seq DESC LIMIT 1`, [types]);
+      return rows[0] ? toJob(rows[0]) : null;
+    },
+
     /**
      * Claims the oldest queued job of one of `types` for `workerId`. FOR UPDATE SKIP LOCKED makes
      * concurrent claimers skip a row another transaction is claiming, so no two get the same job.

@@ -69,4 +69,28 @@ describe.skipIf(!runnable)('a replica that can still serve while its stores are 
       await db.close();
     }
   }, 60_000);
+
+  it('When the store lost every version though a training has published before, Then the service trains again by itself, once, and is ready', async () => {
+    const { services } = fault;
+    expect(await services.store.getActive()).toBeNull();
+    // The history Postgres keeps: a training that succeeded (its params are what the new one repeats).
+    const { jobs } = services;
+    // No training job ever succeeded here (the fixture published directly): a new shop, left alone.
+    expect(await services.modelRecovery!.recover()).toBeNull();
+    const earlier = await jobs.enqueue('train', { recipe: 'default', tune: false });
+    const held = (await jobs.claimNext(['train'], 'an-earlier-worker'))!;
+    expect(held.id).toBe(earlier.id);
+    expect(await jobs.succeed(earlier.id, 'an-earlier-worker', { version: 'lost-with-redis' })).toBe(true);
+
+    const jobId = await services.modelRecovery!.recover();
+    expect(jobId).toEqual(expect.any(String));
+    // Found again by another replica (or the next look) while it runs: refused, not queued twice.
+    expect(await services.modelRecovery!.recover()).toBeNull();
+    const done = await until('the training', async () => (await jobs.get(jobId!))!.status, (s) => s === 'succeeded' || s === 'failed', 60_000);
+    expect(done).toBe('succeeded');
+    expect((await jobs.get(jobId!))!.params).toMatchObject({ recipe: 'default', tune: false });
+    await until('ready', async () => (await health('/health/ready')).status, (s) => s === 200);
+    // With a version active again, nothing more is queued.
+    expect(await services.modelRecovery!.recover()).toBeNull();
+  }, 120_000);
 });
