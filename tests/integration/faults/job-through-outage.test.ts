@@ -12,14 +12,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { createPgDb, type Db } from '../../../src/data/db.js';
 import { DEFAULT_REDIS_PREFIX } from '../../../src/store/create-model-store.js';
-import { createTrainer } from '../../../src/training/train-model.js';
+import { createTrainer, type TrainerDeps } from '../../../src/training/train-model.js';
 import { USERS_TABLE } from '../../../src/serving/user-entry.js';
 import { SHOP_RECIPE } from '../serving/shop-fixture.js';
 import { faultTestsRunnable, startFaultApp, until, type FaultApp } from './fault-app.js';
 import { migrate } from '../../../src/data/migrate.js';
 import { BUNDLED_SAMPLE_PATH, runImport } from '../../../src/data/importers/run-import.js';
 import { createJobRepository, type JobRecord, type JobRepository } from '../../../src/jobs/job-repository.js';
-import { createJobRunner, type JobContext } from '../../../src/jobs/job-runner.js';
+import { createJobRunner, type JobContext, type JobHandler, type JobRunnerOptions } from '../../../src/jobs/job-runner.js';
 import { privateServerSupport, startPrivatePostgres, type PrivatePostgres } from '../../helpers/private-servers.js';
 
 const support = await privateServerSupport();
@@ -60,34 +60,32 @@ describe.skipIf(!support.postgres)('a job through a Postgres restart', () => {
     await pg?.dispose();
   });
 
+  /** A `train` job queued and run (to its end: `run`) by a runner of its own with `handler`. */
+  async function startJob(opts: Partial<JobRunnerOptions>, handler: JobHandler) {
+    const runner = createJobRunner({ jobs, mode: 'worker', log, ...opts, handlers: { train: handler } });
+    const job = await jobs.enqueue('train', {});
+    return { job, run: runner.runNext() };
+  }
+
   it('When Postgres is down while a job reports progress and notes its draft, Then the job goes on, and once Postgres is back its note and outcome are written', async () => {
     const down = gate();
     const reported = gate();
     const back = gate();
     const caughtUp = gate();
     const finish = gate();
-    const runner = createJobRunner({
-      jobs,
-      mode: 'worker',
-      log,
-      handlers: {
-        train: async (_params, ctx: JobContext) => {
-          await ctx.progress(0.1, 'load');
-          await down.opened;
-          // Neither rejects: the database could not take them, and the work does not depend on them.
-          await ctx.progress(0.5, 'fit');
-          await ctx.note({ draftVersion: 'v-draft' });
-          reported.open();
-          await back.opened;
-          await ctx.progress(0.9, 'publish');
-          caughtUp.open();
-          await finish.opened;
-          return { version: 'v-draft' };
-        },
-      },
+    const { job, run } = await startJob({}, async (_params, ctx: JobContext) => {
+      await ctx.progress(0.1, 'load');
+      await down.opened;
+      // Neither rejects: the database could not take them, and the work does not depend on them.
+      await ctx.progress(0.5, 'fit');
+      await ctx.note({ draftVersion: 'v-draft' });
+      reported.open();
+      await back.opened;
+      await ctx.progress(0.9, 'publish');
+      caughtUp.open();
+      await finish.opened;
+      return { version: 'v-draft' };
     });
-    const job = await jobs.enqueue('train', {});
-    const run = runner.runNext();
     await expect.poll(async () => (await jobs.get(job.id))?.step, { timeout: 10_000 }).toBe('load');
     await pg.stop();
     down.open();
@@ -154,28 +152,27 @@ describe.skipIf(!support.postgres)('a job through a Postgres restart', () => {
     expect(await settled(jobs, job.id)).toMatchObject({ status: 'succeeded', result: { draftVersion: 'v-b' } });
   }, 60_000);
 
-  it('When Postgres stays down longer than the outcome may wait, Then a job that succeeded is not recorded as failed', async () => {
+  /** A job whose handler finishes just as Postgres stops; the caller starts Postgres again. */
+  async function finishAsPostgresStops(opts: Partial<JobRunnerOptions>) {
     const finishing = gate();
-    const errors: string[] = [];
-    const ended: string[] = [];
-    const runner = createJobRunner({
-      jobs,
-      mode: 'worker',
-      log: { ...log, error: (_obj: object, msg: string) => void errors.push(msg) },
-      outcomeRetryMs: 1000,
-      onFinished: (j) => void ended.push(j.status),
-      handlers: {
-        train: async () => {
-          await finishing.opened;
-          return { version: 'v-3' };
-        },
-      },
+    const { job, run } = await startJob(opts, async () => {
+      await finishing.opened;
+      return { version: 'v-done' };
     });
-    const job = await jobs.enqueue('train', {});
-    const run = runner.runNext();
     await expect.poll(async () => (await jobs.get(job.id))?.status, { timeout: 10_000 }).toBe('running');
     await pg.stop();
     finishing.open();
+    return { job, run };
+  }
+
+  it('When Postgres stays down longer than the outcome may wait, Then a job that succeeded is not recorded as failed', async () => {
+    const errors: string[] = [];
+    const ended: string[] = [];
+    const { job, run } = await finishAsPostgresStops({
+      log: { ...log, error: (_obj: object, msg: string) => void errors.push(msg) },
+      outcomeRetryMs: 1000,
+      onFinished: (j) => void ended.push(j.status),
+    });
     try {
       await run;
     } finally {
@@ -188,29 +185,12 @@ describe.skipIf(!support.postgres)('a job through a Postgres restart', () => {
   }, 60_000);
 
   it('When Postgres is down as a job finishes, Then its outcome is written once Postgres is back', async () => {
-    const finishing = gate();
-    const runner = createJobRunner({
-      jobs,
-      mode: 'worker',
-      log,
-      outcomeRetryMs: 30_000,
-      handlers: {
-        train: async () => {
-          await finishing.opened;
-          return { version: 'v-2' };
-        },
-      },
-    });
-    const job = await jobs.enqueue('train', {});
-    const run = runner.runNext();
-    await expect.poll(async () => (await jobs.get(job.id))?.status, { timeout: 10_000 }).toBe('running');
-    await pg.stop();
-    finishing.open();
+    const { job, run } = await finishAsPostgresStops({ outcomeRetryMs: 30_000 });
     // The first attempts fail while Postgres is down; the runner keeps trying.
     await new Promise((r) => setTimeout(r, 1500));
     await pg.start();
     await run;
-    expect(await settled(jobs, job.id)).toMatchObject({ status: 'succeeded', result: { version: 'v-2' } });
+    expect(await settled(jobs, job.id)).toMatchObject({ status: 'succeeded', result: { version: 'v-done' } });
     expect(warnings).toContain('could not record a job outcome; trying again');
   }, 60_000);
 });
@@ -228,12 +208,10 @@ describe.skipIf(!(await faultTestsRunnable()))('a training through a store resta
     await rm(recipesDir, { recursive: true, force: true });
   });
 
-  type Outage = 'postgres restart' | 'redis freeze' | 'redis restart, empty' | 'redis evicts entries';
-  /** A training of the shop whose store goes away once the version is written, for `forMs`. */
-  const trainThrough = (outage: Outage, forMs: number) => {
-    const retries: string[] = [];
+  /** The real trainer on the fault app's stores, training the shop fixture inline. */
+  const shopTrainer = (extra: Partial<TrainerDeps>) => {
     const { services } = fault;
-    const trainer = createTrainer({
+    return createTrainer({
       events: services.events,
       catalog: services.catalog,
       store: services.store,
@@ -242,6 +220,15 @@ describe.skipIf(!(await faultTestsRunnable()))('a training through a store resta
       isolation: 'inline',
       storeRecommenders: false,
       erasures: services.erasure,
+      ...extra,
+    });
+  };
+
+  type Outage = 'postgres restart' | 'redis freeze' | 'redis restart, empty' | 'redis evicts entries';
+  /** A training of the shop whose store goes away once the version is written, for `forMs`. */
+  const trainThrough = (outage: Outage, forMs: number) => {
+    const retries: string[] = [];
+    const trainer = shopTrainer({
       log: (msg) => retries.push(msg),
       afterStep: async (step) => {
         if (step !== 'write') return;
@@ -295,14 +282,7 @@ describe.skipIf(!(await faultTestsRunnable()))('a training through a store resta
   it('When Redis restarts empty while the training waits for its erasure scrub, with none of its own commands failing, Then it does not publish the lost version', async () => {
     const { services } = fault;
     const before = (await services.store.getActive())?.version ?? null;
-    const trainer = createTrainer({
-      events: services.events,
-      catalog: services.catalog,
-      store: services.store,
-      defaultRecipe: 'serving-test',
-      recipesDir,
-      isolation: 'inline',
-      storeRecommenders: false,
+    const trainer = shopTrainer({
       erasures: {
         ...services.erasure,
         // As if queued behind other erasures on the lock while Redis restarted.
