@@ -290,6 +290,21 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     return true;
   }
 
+  // A Postgres that is away fails every poll (each second in a worker): one warning line per 30 s,
+  // without the stack, counting the ones left out; any other failure is an error each time.
+  let claimWarnedAt = -Infinity;
+  let claimsUnlogged = 0;
+  function claimFailed(err: unknown): void {
+    if (!dependencyFailure(err)) return log.error({ err }, 'job loop: claiming failed');
+    if (performance.now() - claimWarnedAt < 30_000) {
+      claimsUnlogged++;
+      return;
+    }
+    log.warn({ err: briefly(err), ...(claimsUnlogged > 0 ? { skippedSinceLast: claimsUnlogged } : {}) }, 'job loop: claiming failed; the database is unavailable');
+    claimWarnedAt = performance.now();
+    claimsUnlogged = 0;
+  }
+
   async function claimLoop(): Promise<void> {
     while (!stopping) {
       let ran = false;
@@ -298,7 +313,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
         else if (Date.now() - lastSweep >= sweepMs) await recover(false);
         ran = await runNext();
       } catch (err) {
-        log.error({ err }, 'job loop: claiming failed');
+        claimFailed(err);
       }
       if (ran || stopping) continue;
       if (kicked) {

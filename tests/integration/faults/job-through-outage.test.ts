@@ -152,6 +152,22 @@ describe.skipIf(!support.postgres)('a job through a Postgres restart', () => {
     expect(await settled(jobs, job.id)).toMatchObject({ status: 'succeeded', result: { draftVersion: 'v-b' } });
   }, 60_000);
 
+  it('When Postgres is away while a runner polls for jobs, Then its log says so once, as a warning, not once per poll', async () => {
+    const lines: { level: string; msg: string }[] = [];
+    const at = (level: string) => (_obj: object, msg: string) => void lines.push({ level, msg });
+    const runner = createJobRunner({ jobs, mode: 'worker', pollMs: 20, handlers: { train: async () => null }, log: { info: at('info'), warn: at('warn'), error: at('error') } });
+    await pg.stop();
+    try {
+      await runner.start();
+      await new Promise((r) => setTimeout(r, 1500));
+    } finally {
+      await pg.start();
+    }
+    await runner.stop();
+    const claims = lines.filter((l) => l.msg.startsWith('job loop: claiming failed'));
+    expect(claims).toEqual([{ level: 'warn', msg: 'job loop: claiming failed; the database is unavailable' }]);
+  }, 60_000);
+
   /** A job whose handler finishes just as Postgres stops; the caller starts Postgres again. */
   async function finishAsPostgresStops(opts: Partial<JobRunnerOptions>) {
     const finishing = gate();
