@@ -4,6 +4,7 @@ import { INTERRUPTED, type JobRecord, type JobRepository } from './job-repositor
 import { withoutQueryTimeout, withQueryTimeout } from '../data/query-timeout.js';
 import { dependencyFailure } from '../errors.js';
 import { retryWhileUnavailable } from '../retry-while-unavailable.js';
+import { backgroundLog } from '../background-log.js';
 
 /** What a handler gets besides its params. */
 export interface JobContext {
@@ -147,6 +148,9 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   const sweepMs = opts.sweepMs ?? Math.min(staleAfterMs / 2, 10_000);
   const abandonAfterMs = opts.abandonAfterMs ?? 3000;
   const outcomeRetryMs = opts.outcomeRetryMs ?? Math.min(staleAfterMs / 2, 60_000);
+  // Failures that repeat while Postgres is away (each poll, each progress write, each outcome attempt):
+  // one line per kind per 30 s, a warning without the stack when the database is what failed.
+  const repeated = backgroundLog(log, { everyMs: 30_000 });
   const types = Object.keys(handlers);
 
   let stopping = false;
@@ -180,7 +184,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     retryWhileUnavailable(write, {
       forMs: outcomeRetryMs,
       stop: () => stopping,
-      onRetry: (err, wait) => log.warn({ err: briefly(err), retryInMs: wait }, 'could not record a job outcome; trying again'),
+      onRetry: (err) => repeated('could not record a job outcome; trying again', err),
     });
 
   async function execute(job: JobRecord, abort: AbortController): Promise<void> {
@@ -206,7 +210,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
           held = (isNote || (await flushNote())) && (await write());
         } catch (err) {
           if (!dependencyFailure(err)) throw err;
-          log.warn({ jobId: job.id, err: briefly(err) }, 'could not record job progress; the job goes on');
+          repeated('could not record job progress; the job goes on', err);
           return;
         }
         if (!held) {
@@ -290,21 +294,6 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     return true;
   }
 
-  // A Postgres that is away fails every poll (each second in a worker): one warning line per 30 s,
-  // without the stack, counting the ones left out; any other failure is an error each time.
-  let claimWarnedAt = -Infinity;
-  let claimsUnlogged = 0;
-  function claimFailed(err: unknown): void {
-    if (!dependencyFailure(err)) return log.error({ err }, 'job loop: claiming failed');
-    if (performance.now() - claimWarnedAt < 30_000) {
-      claimsUnlogged++;
-      return;
-    }
-    log.warn({ err: briefly(err), ...(claimsUnlogged > 0 ? { skippedSinceLast: claimsUnlogged } : {}) }, 'job loop: claiming failed; the database is unavailable');
-    claimWarnedAt = performance.now();
-    claimsUnlogged = 0;
-  }
-
   async function claimLoop(): Promise<void> {
     while (!stopping) {
       let ran = false;
@@ -313,7 +302,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
         else if (Date.now() - lastSweep >= sweepMs) await recover(false);
         ran = await runNext();
       } catch (err) {
-        claimFailed(err);
+        repeated('job loop: claiming failed', err);
       }
       if (ran || stopping) continue;
       if (kicked) {
@@ -364,8 +353,6 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
-/** A dependency failure for a log line: what failed and how, without the stack (one line per failed write). */
-const briefly = (err: unknown) => ({ message: err instanceof Error ? err.message : String(err), code: (err as { code?: unknown } | null)?.code });
 
 const whenAborted = (signal: AbortSignal) =>
   new Promise<void>((resolve) => {

@@ -251,6 +251,15 @@ export function createTrainer(deps: TrainerDeps) {
     let closed = false;
     const stopBuild = new AbortController();
     const computeSignal = opts.signal ? AbortSignal.any([opts.signal, stopBuild.signal]) : stopBuild.signal;
+    // Minutes of work are not thrown away for a Postgres or Redis that restarts or fails over meanwhile:
+    // each write of the version, and the steps after it, are tried again while the store is unavailable
+    // (each is safe to repeat). What a Redis that came back empty lost is caught before the publish.
+    const throughOutage = <T>(what: string, fn: () => Promise<T>) =>
+      retryWhileUnavailable(fn, {
+        forMs: OUTAGE_RETRY_MS,
+        stop: () => closed || (opts.signal?.aborted ?? false),
+        onRetry: (err) => deps.log?.(`training ${version}: ${what} failed for want of a store; trying again`, err),
+      });
     const streamed: Record<string, number> = {};
     const onEntries = (entries: TableEntries) => {
       if (closed) return giveSlot(gate);
@@ -259,7 +268,7 @@ export function createTrainer(deps: TrainerDeps) {
         .then(async () => {
           for (const [name, rows] of entries) {
             if (closed || rowWriteFailure) return;
-            await deps.store.putEntries(version, name, rows);
+            await throughOutage('writing rows', () => deps.store.putEntries(version, name, rows));
             streamed[name] = (streamed[name] ?? 0) + rows.length;
           }
         })
@@ -301,7 +310,7 @@ export function createTrainer(deps: TrainerDeps) {
       // they came; writing the remainder records every table).
       const contents = await step('write', async () => {
         writing = true;
-        const written = await writeModelVersion(deps.store, version, { artifacts, tables }, opts.signal);
+        const written = await writeModelVersion(deps.store, version, { artifacts, tables }, opts.signal, (fn) => throughOutage('writing the version', fn));
         for (const [name, n] of Object.entries(streamed)) written.tables[name] = (written.tables[name] ?? 0) + n;
         return written;
       });
@@ -336,14 +345,6 @@ export function createTrainer(deps: TrainerDeps) {
           ...(opts.jobId ? { jobId: opts.jobId } : {}),
         },
       };
-      // Minutes of fitting are not thrown away for a Postgres or Redis that restarts as they end: the steps
-      // from here on are each tried again while the store is unavailable (each is safe to repeat).
-      const throughOutage = <T>(what: string, fn: () => Promise<T>) =>
-        retryWhileUnavailable(fn, {
-          forMs: OUTAGE_RETRY_MS,
-          stop: () => opts.signal?.aborted ?? false,
-          onRetry: (err) => deps.log?.(`training ${version}: ${what} failed for want of a store; trying again`, err),
-        });
       await throughOutage('checking the written version', () => assertHeld(contents, 0));
       // Users erased while this training ran may be in what it read: the version is scrubbed of them before
       // it is published, and again after, for anyone erased in between.

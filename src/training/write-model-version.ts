@@ -24,17 +24,27 @@ function* counted(entries: Iterable<[string, Uint8Array]>, count: { n: number })
  * Writes every artifact and table of an unpublished version. Nothing is served from it until
  * `store.publish` flips the active pointer; on a failure the caller deletes the version.
  */
-export async function writeModelVersion(store: ModelStore, version: string, contents: ModelContents, signal?: AbortSignal): Promise<ContentsSummary> {
+export async function writeModelVersion(
+  store: ModelStore,
+  version: string,
+  contents: ModelContents,
+  signal?: AbortSignal,
+  /** Runs each write (again while the store is unavailable, say); a table is read afresh at each attempt. */
+  attempt: (write: () => Promise<void>) => Promise<void> = (write) => write(),
+): Promise<ContentsSummary> {
   const summary: ContentsSummary = { artifacts: {}, tables: {} };
   for (const [name, bytes] of contents.artifacts) {
     signal?.throwIfAborted();
-    await store.putArtifact(version, name, bytes);
+    await attempt(() => store.putArtifact(version, name, bytes));
     summary.artifacts[name] = bytes.byteLength;
   }
   for (const [name, entries] of contents.tables) {
     signal?.throwIfAborted();
     const count = { n: 0 };
-    await store.putEntries(version, name, counted(entries, count));
+    await attempt(() => {
+      count.n = 0;
+      return store.putEntries(version, name, counted(entries, count));
+    });
     summary.tables[name] = count.n;
   }
   return summary;
