@@ -126,7 +126,7 @@ const schema = z.object({
   PRECOMPUTE_DAYS: z.coerce.number().min(0).max(36_500).default(365),
   /**
    * Queue a training by itself when the model store holds no version although a training has published
-   * before (a Redis restarted without persistence): with the last successful training's recipe and window.
+   * before (a Redis restarted without persistence): with the last successful training's recipe, window and tuning choice.
    */
   RETRAIN_ON_LOST_MODEL: bool(true),
   /** Recipe used by training when none is named (file name under models/ without .json). */

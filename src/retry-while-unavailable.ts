@@ -3,8 +3,9 @@ import { dependencyFailure } from './errors.js';
 /**
  * `fn`'s result, running it again while it fails for want of Postgres or Redis (a restart, a failover:
  * dependencyFailure), with waits doubling from 250 ms to 5 s, for at most `forMs` in all. Any other
- * failure, one after `forMs`, or one once `stop()` is true (checked after each wait too), is thrown as it is. For work whose loss costs
- * much more than the wait: a finished training's publish, a finished job's outcome.
+ * failure, one after `forMs`, or one once `stop()` is true (checked after each wait too), is thrown as
+ * it is. For idempotent writes whose loss costs much more than the wait: an import's batches, a
+ * training's writes and publish, a finished job's outcome.
  */
 export async function retryWhileUnavailable<T>(
   fn: () => Promise<T>,

@@ -20,7 +20,7 @@ export interface JobContext {
   progress(fraction: number, step?: string): Promise<void>;
   /**
    * Records a partial result (see JobRepository.note), e.g. what to clean up should the process die.
-   * One the database could not take is sent again before the next write, and before the outcome.
+   * One the database could not take is sent again before the next write (a success's result replaces it).
    */
   note(partial: Record<string, unknown>): Promise<void>;
 }
@@ -267,7 +267,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       // declared it counted it (onInterrupted), so it is not counted here. A success Postgres never took
       // is not turned into a failure: the work is done (a training has published); the job stays running
       // until the sweep declares it interrupted, and the log says what happened.
-      const recorded = await recordOutcome(async () => (await flushNote()) && jobs.succeed(job.id, workerId, result)).catch((e) => {
+      const recorded = await recordOutcome(() => jobs.succeed(job.id, workerId, result)).catch((e) => {
         log.error({ err: e, jobId: job.id, type: job.type }, 'the job succeeded, but its success could not be recorded');
         return false;
       });
@@ -352,7 +352,6 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
-
 
 const whenAborted = (signal: AbortSignal) =>
   new Promise<void>((resolve) => {

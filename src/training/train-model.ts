@@ -132,7 +132,7 @@ export async function resolveRecipe(name: string, dir?: string): Promise<Recipe>
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
 
-/** How long a finished training waits for Postgres or Redis to come back before it gives up its publish. */
+/** How long a training waits, at each of its writes and final steps, for Postgres or Redis to come back. */
 const OUTAGE_RETRY_MS = 60_000;
 
 /**
@@ -354,8 +354,8 @@ export function createTrainer(deps: TrainerDeps) {
         throughOutage('publishing', async () => {
           // A publish whose answer was lost with the connection may have happened: then it is done.
           if (publishSent && (await deps.store.listVersions()).some((m) => m.version === version)) return;
-          // Checked again at the last moment: a Redis that restarted empty (no persistence) or failed over
-          // to a replica that lacks part of the write since the first check has not lost it for good.
+          // Checked again at the last moment, for a Redis that restarted empty (no persistence) or failed
+          // over to a replica lacking part of the write since the first check.
           await assertHeld(contents, scrubbed);
           publishSent = true;
           await deps.store.publish(meta);
