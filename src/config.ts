@@ -125,8 +125,8 @@ const schema = z.object({
    */
   PRECOMPUTE_DAYS: z.coerce.number().min(0).max(36_500).default(365),
   /**
-   * Queue a training by itself when the model store holds no version although a training has published
-   * before (a Redis restarted without persistence): with the last successful training's recipe, window and tuning choice.
+   * Queue a training of DEFAULT_RECIPE by itself when the model store holds no version although the newest
+   * training succeeded (a Redis restarted without persistence); never after a failed one (training/model-recovery.ts).
    */
   RETRAIN_ON_LOST_MODEL: bool(true),
   /** Recipe used by training when none is named (file name under models/ without .json). */

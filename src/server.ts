@@ -79,6 +79,8 @@ async function main() {
   if (!config.DATABASE_URL || !config.REDIS_URL) announceServerUrl(config.DATA_DIR, clientUrl(address), config.IMPORT_ROOTS);
   await bootstrap(services, app.log);
   bootstrapped = true;
+  // Only now: the first-start work trains an empty store itself, and must not race a recovery training.
+  services.modelRecovery?.start();
 }
 
 main().catch((err) => {

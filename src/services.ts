@@ -8,7 +8,7 @@ import type { ModelStore } from './store/model-store.js';
 import { createFeedbackRecorder, createImportedPurchasesFeed, createPurchaseRecorder } from './serving/record-purchases.js';
 import { createServing } from './serving/create-serving.js';
 import { createMetrics } from './metrics.js';
-import { cleanUpInterruptedTrainings, createJobHandlers, type TrainJobParams } from './jobs/job-handlers.js';
+import { cleanUpInterruptedTrainings, createJobHandlers } from './jobs/job-handlers.js';
 import { createJobRepository, type JobRecord } from './jobs/job-repository.js';
 import { createJobRunner, type JobRunner, type Logger as JobLogger } from './jobs/job-runner.js';
 import { createJobService } from './jobs/job-service.js';
@@ -24,7 +24,7 @@ import { createErasureFollower } from './privacy/erasure-follower.js';
 import { scrubExportFiles } from './privacy/export-files.js';
 import { createUserErasure } from './privacy/user-erasure.js';
 import { instrumentDb } from './data/instrumented-db.js';
-import { LONG_STATEMENT_MS } from './data/query-timeout.js';
+import { LONG_STATEMENT_MS, withQueryTimeout } from './data/query-timeout.js';
 import { instrumentModelStore } from './store/instrumented-model-store.js';
 import { createModelGauges } from './training/model-gauges.js';
 import { createExperimentRepository } from './data/experiment-repository.js';
@@ -152,8 +152,12 @@ export function createServices(deps: {
   const modelRecovery = config.RETRAIN_ON_LOST_MODEL
     ? createModelRecovery({
         store,
-        lastTraining: async () => (await jobs.lastSucceeded([JOB_TYPES.train]))?.params ?? null,
-        submit: (params) => jobService.submitTraining(params as TrainJobParams),
+        lastTraining: async () => {
+          const last = await jobs.lastEnded([JOB_TYPES.train, JOB_TYPES.factorImport]);
+          return last && { status: last.status === 'succeeded' ? 'succeeded' : 'failed' };
+        },
+        submit: () => jobService.submitTraining({}),
+        bounded: config.PG_QUERY_TIMEOUT_MS ? (fn) => withQueryTimeout(config.PG_QUERY_TIMEOUT_MS, fn) : undefined,
         warn: logger && ((obj, msg) => logger.warn(obj, msg)),
         log,
       })

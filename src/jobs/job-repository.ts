@@ -121,9 +121,9 @@ export function createJobRepository(db: Db) {
       return rows.map(toJob);
     },
 
-    /** The newest job of one of `types` that succeeded, or null when none ever did. */
-    async lastSucceeded(types: readonly string[]): Promise<JobRecord | null> {
-      const { rows } = await db.query(`SELECT * FROM jobs WHERE status = 'succeeded' AND type = ANY($1::text[]) ORDER BY seq DESC LIMIT 1`, [types]);
+    /** The newest job of one of `types` that ended (succeeded or failed), or null when none ever did. */
+    async lastEnded(types: readonly string[]): Promise<JobRecord | null> {
+      const { rows } = await db.query(`SELECT * FROM jobs WHERE status IN ('succeeded', 'failed') AND type = ANY($1::text[]) ORDER BY finished_at DESC NULLS LAST, seq DESC LIMIT 1`, [types]);
       return rows[0] ? toJob(rows[0]) : null;
     },
 

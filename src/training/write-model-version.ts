@@ -29,7 +29,10 @@ export async function writeModelVersion(
   version: string,
   contents: ModelContents,
   signal?: AbortSignal,
-  /** Runs each write (again while the store is unavailable, say); a table is read afresh at each attempt. */
+  /**
+   * Runs each write (again while the store is unavailable, say). Only a table that can be read twice (an
+   * array, a Map) goes through it: a one-shot iterable would be empty at a second attempt.
+   */
   attempt: (write: () => Promise<void>) => Promise<void> = (write) => write(),
 ): Promise<ContentsSummary> {
   const summary: ContentsSummary = { artifacts: {}, tables: {} };
@@ -41,10 +44,11 @@ export async function writeModelVersion(
   for (const [name, entries] of contents.tables) {
     signal?.throwIfAborted();
     const count = { n: 0 };
-    await attempt(() => {
+    const write = () => {
       count.n = 0;
       return store.putEntries(version, name, counted(entries, count));
-    });
+    };
+    await (Array.isArray(entries) || entries instanceof Map ? attempt(write) : write());
     summary.tables[name] = count.n;
   }
   return summary;

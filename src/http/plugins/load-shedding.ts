@@ -5,6 +5,12 @@ import { AppError } from '../../errors.js';
 /** Operations routes keep answering under load and while draining: a probe must not be shed. */
 export const isOperationsRoute = (request: FastifyRequest) => request.url.startsWith('/health/') || request.url === '/metrics' || request.url.startsWith('/metrics?');
 
+/**
+ * The storefront balancer's probe says whether recommendation requests would be answered, so it is shed
+ * with them (closing, overloaded) while the other operations routes still answer.
+ */
+const shedWithRequests = (request: FastifyRequest) => !isOperationsRoute(request) || request.url === '/health/serving' || request.url.startsWith('/health/serving?');
+
 export interface LoadSheddingOptions {
   maxEventLoopDelayMs: number;
   maxHeapUsedMb: number;
@@ -32,7 +38,7 @@ export async function registerLoadShedding(app: FastifyInstance, opts: LoadShedd
     done();
   });
   app.addHook('onRequest', (request, reply, done) => {
-    if (!closing || isOperationsRoute(request)) return done();
+    if (!closing || !shedWithRequests(request)) return done();
     reply.header('retry-after', retryAfter).header('connection', 'close');
     done(new AppError('SHUTTING_DOWN'));
   });
@@ -47,7 +53,7 @@ export async function registerLoadShedding(app: FastifyInstance, opts: LoadShedd
     maxEventLoopDelay: opts.maxEventLoopDelayMs,
     maxHeapUsedBytes: opts.maxHeapUsedMb * 1024 * 1024,
     pressureHandler: async (request, reply, type, value) => {
-      if (isOperationsRoute(request)) return;
+      if (!shedWithRequests(request)) return;
       request.log.warn({ type, value }, 'shedding load');
       reply.header('retry-after', retryAfter);
       throw new AppError('OVERLOADED');

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { within } from '../../within-time.js';
+import { errorResponse } from '../schemas/common.js';
 
 const status = z.object({ status: z.enum(['ok', 'unavailable']), checks: z.record(z.string(), z.boolean()).optional() });
 
@@ -32,7 +33,8 @@ export function healthRoutes(app: FastifyInstance, deps: { checks: Record<string
         operationId: 'getServing',
         tags: ['operations'],
         summary: 'Whether this process can answer recommendation requests now, from a model in memory, whatever Postgres and Redis do (for a storefront balancer that prefers degraded answers to none; 503 names what it lacks)',
-        response: { 200: status, 503: notReady },
+        // Also shed with the requests it speaks for (closing, overloaded): then in the error shape.
+        response: { 200: status, 503: z.union([notReady, errorResponse]) },
       },
     },
     async (_req, reply) => answer(reply, deps.servingChecks),

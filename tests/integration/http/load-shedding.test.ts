@@ -39,7 +39,7 @@ function rawExchange(port: number, first: string) {
 }
 
 describe('load shedding and the error shape outside routes', () => {
-  it('When the heap is over its limit, Then requests get 503 OVERLOADED with Retry-After, and health and metrics still answer', async () => {
+  it('When the heap is over its limit, Then requests get 503 OVERLOADED with Retry-After, and health and metrics still answer; the storefront probe is shed with the requests', async () => {
     const a = await app({ UNDER_PRESSURE_MAX_HEAP_USED_MB: '1' });
     await a.ready();
     // under-pressure samples memory once a second; wait for the first sample to land.
@@ -53,6 +53,10 @@ describe('load shedding and the error shape outside routes', () => {
     expect(res.json()).toEqual({ error: { code: 'OVERLOADED', message: 'The server is overloaded; retry later' } });
     expect((await a.inject({ url: '/health/live' })).statusCode).toBe(200);
     expect((await a.inject({ url: '/metrics' })).statusCode).toBe(200);
+    // It says whether recommendation requests are answered: not now.
+    const serving = await a.inject({ url: '/health/serving' });
+    expect(serving.statusCode).toBe(503);
+    expect(serving.json().error.code).toBe('OVERLOADED');
   });
 
   it('When a request arrives on an open connection while the server closes, Then 503 SHUTTING_DOWN in the error shape, and the request in flight finishes', async () => {
