@@ -153,7 +153,9 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     },
     servingChecks: {
       // A model this process serves (in memory: it outlives an outage of either store), or none needed yet.
-      model: async () => (await services.serving.activeModel()) !== null || (await noPurchases()),
+      // Not waiting for a re-check of the active version (a new one loading after a training, a Redis
+      // that stops answering): the model in hand answers meanwhile.
+      model: async () => services.serving.modelInHand() !== null || (await services.serving.activeModel()) !== null || (await noPurchases()),
       ...options.readyChecks,
     },
   });

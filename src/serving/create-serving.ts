@@ -155,6 +155,8 @@ export function createServing(opts: ServingOptions) {
     },
     /** The served model version (audiences and exports read its tables); null without an active model. */
     activeModel: () => deps.model(),
+    /** The model this process answers with, without waiting for a re-check of the active version (probes). */
+    modelInHand: () => models.inHand(),
     /** Strategies the served model offers (hybrid first); null without an active model. */
     async offeredStrategies(): Promise<readonly string[] | null> {
       return (await models.current())?.info.strategies ?? null;

@@ -6,6 +6,8 @@ export interface ServingModelCache {
   current(): Promise<ServingModel | null>;
   /** The model current() would give without waiting, or undefined when it must be re-resolved first. */
   peek(): ServingModel | null | undefined;
+  /** The model this process holds, however long ago the active version was checked (null before any). */
+  inHand(): ServingModel | null;
   /** Forgets when the active version was last checked, so the next call re-resolves it (after activate). */
   invalidate(): void;
   /**
@@ -81,6 +83,7 @@ export function createServingModelCache(deps: {
       if (model && checkedAt !== -Infinity) return Promise.resolve(model);
       return pending;
     },
+    inHand: () => model,
     invalidate() {
       checkedAt = -Infinity;
     },

@@ -32,6 +32,16 @@ describe.skipIf(!runnable)('a replica that can still serve while its stores are 
     expect(await health('/health/serving')).toMatchObject({ status: 200, body: { status: 'ok', checks: { model: true } } });
   });
 
+  it('When the active version is to be checked again (a training was announced) and Redis stops answering meanwhile, Then serving stays 200 on the model in hand', async () => {
+    fault.services.serving.invalidate();
+    fault.redis.freeze();
+    try {
+      expect(await health('/health/serving')).toMatchObject({ status: 200, body: { checks: { model: true } } });
+    } finally {
+      fault.redis.thaw();
+    }
+  }, 30_000);
+
   it('When Postgres is down, Then ready is 503 naming the database, while serving stays 200 and known customers are answered', async () => {
     await fault.pg.stop();
     try {
