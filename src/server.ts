@@ -29,6 +29,13 @@ function clientUrl(listening: string): string {
   return url.origin;
 }
 
+/**
+ * How long stopping may take before the forced exit: SHUTDOWN_GRACE_MS, or longer when a request's
+ * statement may itself wait longer (PG_QUERY_TIMEOUT_MS, a Postgres that stopped answering), so the
+ * request in flight is answered (503) and the pools close before the exit instead of being cut off by it.
+ */
+const shutdownGraceMs = (config: Config) => Math.max(SHUTDOWN_GRACE_MS, config.PG_QUERY_TIMEOUT_MS + 3000);
+
 /** A logger whose lines go to stderr until `to` names the one they go to from then on. */
 function forwardingLogger(): Logger & { to(target: Logger): void } {
   let target: Logger | null = null;
@@ -66,7 +73,7 @@ async function main() {
 
   // Stop accepting, let in-flight requests finish, stop the job runner, then close pools; a second signal
   // or SHUTDOWN_GRACE_MS forces exit.
-  closeWithGrace({ delay: SHUTDOWN_GRACE_MS }, async ({ err, signal }) => {
+  closeWithGrace({ delay: shutdownGraceMs(config) }, async ({ err, signal }) => {
     if (err) app.log.error({ err }, 'closing after an error');
     else app.log.info({ signal }, 'shutting down');
     await app.close();
