@@ -180,11 +180,11 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   }
 
   /** A finished job's outcome, written again while Postgres cannot take it (not once the runner stops). */
-  const recordOutcome = (write: () => Promise<boolean>) =>
+  const recordOutcome = (job: JobRecord, write: () => Promise<boolean>) =>
     retryWhileUnavailable(write, {
       forMs: outcomeRetryMs,
       stop: () => stopping,
-      onRetry: (err) => repeated('could not record a job outcome; trying again', err),
+      onRetry: (err) => repeated('could not record a job outcome; trying again', err, { jobId: job.id, type: job.type }),
     });
 
   async function execute(job: JobRecord, abort: AbortController): Promise<void> {
@@ -210,7 +210,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
           held = (isNote || (await flushNote())) && (await write());
         } catch (err) {
           if (!dependencyFailure(err)) throw err;
-          repeated('could not record job progress; the job goes on', err);
+          repeated('could not record job progress; the job goes on', err, { jobId: job.id, type: job.type });
           return;
         }
         if (!held) {
@@ -251,7 +251,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       await chain;
-      const recorded = await recordOutcome(async () => (await flushNote()) && jobs.fail(job.id, workerId, message)).catch((e) => {
+      const recorded = await recordOutcome(job, async () => (await flushNote()) && jobs.fail(job.id, workerId, message)).catch((e) => {
         log.error({ err: e, jobId: job.id }, 'could not record the failure');
         return false;
       });
@@ -267,7 +267,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       // declared it counted it (onInterrupted), so it is not counted here. A success Postgres never took
       // is not turned into a failure: the work is done (a training has published); the job stays running
       // until the sweep declares it interrupted, and the log says what happened.
-      const recorded = await recordOutcome(() => jobs.succeed(job.id, workerId, result)).catch((e) => {
+      const recorded = await recordOutcome(job, () => jobs.succeed(job.id, workerId, result)).catch((e) => {
         log.error({ err: e, jobId: job.id, type: job.type }, 'the job succeeded, but its success could not be recorded');
         return false;
       });

@@ -27,6 +27,13 @@ describe('the background-failure log', () => {
     expect(lines[2]).toEqual({ level: 'warn', msg: 'live update failed', obj: { cause: refused.message, code: 'ECONNREFUSED', skippedSinceLast: 499 } });
   });
 
+  it('When the caller names what failed (a job), Then the line carries it', () => {
+    const { lines, logger } = recorder();
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    backgroundLog(logger)('could not record job progress; the job goes on', refused, { jobId: 'j1', type: 'train' });
+    expect(lines).toEqual([{ level: 'warn', msg: 'could not record job progress; the job goes on', obj: { jobId: 'j1', type: 'train', cause: refused.message, code: 'ECONNREFUSED' } }]);
+  });
+
   it('When the failure is not a store being away, Then it is an error with the error itself', () => {
     const { lines, logger } = recorder();
     const bug = new TypeError('x is not a function');
