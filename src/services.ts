@@ -152,17 +152,13 @@ export function createServices(deps: {
   const modelRecovery = config.RETRAIN_ON_LOST_MODEL
     ? createModelRecovery({
         store,
-        lastTraining: async () => {
-          const last = await jobs.lastEnded([JOB_TYPES.train, JOB_TYPES.factorImport]);
-          return last && { status: last.status === 'succeeded' ? 'succeeded' : 'failed' };
-        },
+        newestTrainingSucceeded: async () => (await jobs.lastEnded([JOB_TYPES.train, JOB_TYPES.factorImport]))?.status === 'succeeded',
         submit: () => jobService.submitTraining({}),
         bounded: config.PG_QUERY_TIMEOUT_MS ? (fn) => withQueryTimeout(config.PG_QUERY_TIMEOUT_MS, fn) : undefined,
         warn: logger && ((obj, msg) => logger.warn(obj, msg)),
         log,
       })
     : null;
-
 
   return { config, db, store, metrics, catalog, events, recordPurchases, recordFeedback, serving, eraseUser, erasure, erasureRepository, erasureFollower, activateModel, jobs, trainer, jobRunnerOptions, jobRunner: jobRunner as JobRunner | null, jobService, modelRecovery,
     reports, evaluations, evaluationGauges, onlineMetrics, profiles, modelGauges, experiments, audiences, customers, overview, lifecycleHistory };

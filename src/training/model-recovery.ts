@@ -4,11 +4,6 @@ import type { ModelStore } from '../store/model-store.js';
 /** How often a process looks for a model store that lost every version. */
 export const RECOVERY_CHECK_MS = 60_000;
 
-/** The newest training (or factor import) that ended, as recovery needs it. */
-export interface LastTraining {
-  status: 'succeeded' | 'failed';
-}
-
 /**
  * Trains again, unasked, when the model store holds no active version although a training has published
  * before: a Redis restarted without persistence (or flushed) lost every version, while the purchases are
@@ -23,8 +18,8 @@ export interface LastTraining {
  */
 export function createModelRecovery(deps: {
   store: Pick<ModelStore, 'getActive'>;
-  /** The newest training or factor import that ended, or null when none ever did. */
-  lastTraining: () => Promise<LastTraining | null>;
+  /** Whether the newest training or factor import that ended succeeded (false when none ever ended). */
+  newestTrainingSucceeded: () => Promise<boolean>;
   /** Queues a training of the default recipe; JOB_ALREADY_RUNNING when one is queued or running. */
   submit: () => Promise<{ id: string }>;
   /** Runs one look with its statements bounded (a Postgres that stops answering must not hold it for good). */
@@ -41,8 +36,7 @@ export function createModelRecovery(deps: {
 
   async function recover(): Promise<string | null> {
     if ((await deps.store.getActive()) !== null) return null;
-    const last = await deps.lastTraining();
-    if (last?.status !== 'succeeded') return null;
+    if (!(await deps.newestTrainingSucceeded())) return null;
     try {
       const job = await deps.submit();
       deps.warn?.({ jobId: job.id }, 'the model store holds no version although trainings have published before (a Redis restarted without persistence?): training the default recipe again');

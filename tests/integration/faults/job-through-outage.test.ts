@@ -8,7 +8,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { createPgDb, type Db } from '../../../src/data/db.js';
 import { DEFAULT_REDIS_PREFIX } from '../../../src/store/create-model-store.js';
@@ -48,6 +48,8 @@ describe.skipIf(!support.postgres)('a job through a Postgres restart', () => {
   let jobs: JobRepository;
   const warnings: string[] = [];
   const log = { info() {}, warn: (_obj: object, msg: string) => void warnings.push(msg), error() {} };
+  // Each test reads only the warnings of its own runner.
+  beforeEach(() => void (warnings.length = 0));
 
   beforeAll(async () => {
     pg = await startPrivatePostgres();
