@@ -32,6 +32,7 @@ import { experimentRoutes } from './http/routes/experiments.js';
 import { overviewRoutes } from './http/routes/overview.js';
 import type { Services } from './services.js';
 import { redisTarget } from './store/redis-connection.js';
+import { goneFromStore } from './training/write-model-version.js';
 import { within } from './within-time.js';
 import { startShared } from './data/query-timeout.js';
 
@@ -146,9 +147,13 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     checks: {
       database: async () => (await services.db.query('SELECT 1')).rows.length === 1,
       modelStore: () => services.store.ping(),
-      // A model is active, or none is needed yet (no purchases to train on). False after the model
-      // store lost its data (a Redis restarted empty): answers are degraded until a training.
-      activeModel: async () => (await services.store.getActive()) !== null || (await noPurchases()),
+      // A model is active and the store still holds it, or none is needed yet (no purchases to train on).
+      // False after the model store lost its data (a Redis restarted empty, keys of the active version
+      // evicted): answers are degraded until a training.
+      activeModel: async () => {
+        const active = await services.store.getActive();
+        return active !== null ? (await goneFromStore(services.store, active)).length === 0 : await noPurchases();
+      },
       ...options.readyChecks,
     },
     servingChecks: {

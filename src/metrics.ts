@@ -52,6 +52,11 @@ export function createMetrics() {
       help: 'Seconds since the active model was trained',
       registers,
     }),
+    activeModelGone: new Gauge({
+      name: 'recsvc_model_active_missing_parts',
+      help: 'Artifacts and tables of the active model version that the model store no longer holds (keys evicted under maxmemory, a cluster shard restarted empty); above 0, customers get fallback answers until a training',
+      registers,
+    }),
     jobDuration: new Histogram({
       name: 'recsvc_jobs_duration_seconds',
       help: 'Duration of finished jobs by type and outcome',

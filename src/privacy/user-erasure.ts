@@ -1,3 +1,4 @@
+import { AppError } from '../errors.js';
 import type { ErasureRepository } from '../data/erasure-repository.js';
 import { LONG_STATEMENT_MS, withQueryTimeout } from '../data/query-timeout.js';
 import type { EventRepository } from '../data/event-repository.js';
@@ -5,6 +6,7 @@ import { PROFILES_ARTIFACT, profilesWithout } from '../profiles/profiles-artifac
 import { recommenderFactory } from '../recommenders/registry.js';
 import { ARTIFACT_USER_IDS, decodeUserIdsArtifact, encodeUserIdsArtifact } from '../serving/serving-artifacts.js';
 import type { ModelMeta, ModelStore } from '../store/model-store.js';
+import { goneFromStore } from '../training/write-model-version.js';
 
 export interface UserErasureDeps {
   events: Pick<EventRepository, 'deleteUser'>;
@@ -144,10 +146,16 @@ export function createUserErasure(deps: UserErasureDeps) {
       await forgetAll(await scrubLocked(mark, versions));
     },
 
-    /** Makes a kept version active again, scrubbed first of everyone erased after it was trained; false if unknown. */
+    /**
+     * Makes a kept version active again, scrubbed first of everyone erased after it was trained; false if
+     * unknown. A version the store no longer holds all of (keys evicted, a shard restarted empty) is refused
+     * with CONFLICT: serving it would answer most customers with fallbacks.
+     */
     async activate(version: string): Promise<boolean> {
       const meta = (await deps.store.listVersions()).find((m) => m.version === version);
       if (!meta) return false;
+      const gone = await goneFromStore(deps.store, meta);
+      if (gone.length > 0) throw new AppError('CONFLICT', `model version ${version} can no longer be served: the model store lost its ${gone.join(', ')}; train a new version instead`);
       let activated = false;
       await forgetAll(await scrubLocked(erasureMarkOf(meta), [version], async () => (activated = await deps.store.activate(version))));
       return activated;

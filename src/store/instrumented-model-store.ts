@@ -9,7 +9,7 @@ export interface StoreInstruments {
 /** The store's asynchronous calls, timed and counted; peekUserEvents (in process, synchronous) and close are not. */
 const TIMED = [
   'putArtifact', 'getArtifact', 'putEntries', 'getEntries', 'publish', 'activate', 'getActive', 'listVersions', 'deleteVersion',
-  'appendUserEvents', 'getUserEvents', 'deleteUser', 'redactArtifact', 'ping',
+  'appendUserEvents', 'getUserEvents', 'deleteUser', 'redactArtifact', 'ping', 'contentsOf',
 ] as const satisfies readonly (keyof ModelStore)[];
 
 /**
@@ -20,6 +20,7 @@ const TIMED = [
 export function instrumentModelStore(store: ModelStore, m: StoreInstruments): ModelStore {
   const out: ModelStore = { ...store };
   for (const operation of TIMED) {
+    if (!store[operation]) continue;
     m.duration.zero({ operation });
     m.errors.inc({ operation }, 0);
     const original = (store[operation] as (...args: unknown[]) => Promise<unknown>).bind(store);

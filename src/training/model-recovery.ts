@@ -1,14 +1,19 @@
 import { AppError } from '../errors.js';
 import type { ModelStore } from '../store/model-store.js';
+import { goneFromStore } from './write-model-version.js';
 
 /** How often a process looks for a model store that lost every version. */
 export const RECOVERY_CHECK_MS = 60_000;
 
 /**
- * Trains again, unasked, when the model store holds no active version although a training has published
- * before: a Redis restarted without persistence (or flushed) lost every version, while the purchases are
- * in Postgres, the system of record. Until then every replica serves only what it holds in memory, and a
- * new one nothing. It trains the default recipe (DEFAULT_RECIPE) on all the data, as configured now.
+ * Trains again, unasked, when the model store lost the model although a training has published before:
+ * it holds no active version (a Redis restarted without persistence, or flushed, lost every version), or
+ * the active version's artifacts or tables are gone while the pointer still names it (keys evicted under
+ * an `allkeys-*` maxmemory policy, a cluster shard restarted empty). The purchases are in Postgres, the
+ * system of record. Until then every replica serves only what it holds in memory (customers whose entries
+ * are gone get fallbacks), and a new one nothing. It trains the default recipe (DEFAULT_RECIPE) on all
+ * the data, as configured now. A store that keeps evicting fails that training's own check of what it
+ * wrote, and a failed training is not retried (below), so it is tried once.
  *
  * Left alone: a shop that never trained (its first training is the data team's call, or the bootstrap's),
  * and a shop whose newest training failed (the automatic one included): retrying a failure every minute
@@ -17,7 +22,7 @@ export const RECOVERY_CHECK_MS = 60_000;
  * store itself); every replica may find the loss, but trainings are exclusive, so one is queued.
  */
 export function createModelRecovery(deps: {
-  store: Pick<ModelStore, 'getActive'>;
+  store: Pick<ModelStore, 'getActive' | 'contentsOf'>;
   /** Whether the newest training or factor import that ended succeeded (false when none ever ended). */
   newestTrainingSucceeded: () => Promise<boolean>;
   /** Queues a training of the default recipe; JOB_ALREADY_RUNNING when one is queued or running. */
@@ -34,12 +39,22 @@ export function createModelRecovery(deps: {
   let lastAt = -Infinity;
   let running: Promise<void> | null = null;
 
+  /** Why the store cannot serve its model any more, or null while it can. */
+  async function loss(): Promise<string | null> {
+    const active = await deps.store.getActive();
+    if (active === null) return 'the model store holds no version although trainings have published before (a Redis restarted without persistence?)';
+    const gone = await goneFromStore(deps.store, active);
+    if (gone.length === 0) return null;
+    return `the model store no longer holds all of the active version ${active.version} (${gone.join(', ')} gone: keys evicted under maxmemory, or a cluster shard restarted empty?)`;
+  }
+
   async function recover(): Promise<string | null> {
-    if ((await deps.store.getActive()) !== null) return null;
+    const why = await loss();
+    if (why === null) return null;
     if (!(await deps.newestTrainingSucceeded())) return null;
     try {
       const job = await deps.submit();
-      deps.warn?.({ jobId: job.id }, 'the model store holds no version although trainings have published before (a Redis restarted without persistence?): training the default recipe again');
+      deps.warn?.({ jobId: job.id }, `${why}: training the default recipe again`);
       return job.id;
     } catch (err) {
       // One is queued or running already (another replica found the loss first, or the data team trains).

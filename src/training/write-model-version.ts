@@ -1,4 +1,4 @@
-import type { ModelStore } from '../store/model-store.js';
+import type { ModelMeta, ModelStore } from '../store/model-store.js';
 
 /** Everything stored under one model version before it is published. */
 export interface ModelContents {
@@ -63,7 +63,7 @@ export async function writeModelVersion(
  */
 export async function lostFromStore(store: ModelStore, version: string, written: ContentsSummary, erased: number): Promise<string | null> {
   if (!store.contentsOf) return null;
-  const held = await store.contentsOf(version, { artifacts: Object.keys(written.artifacts), tables: Object.keys(written.tables) });
+  const held = await heldOf(store.contentsOf.bind(store), version, written);
   const problems: string[] = [];
   for (const [name, want] of Object.entries(written.artifacts)) {
     const have = held.artifacts[name];
@@ -74,4 +74,33 @@ export async function lostFromStore(store: ModelStore, version: string, written:
     if (have > want || have < want - erased) problems.push(`table ${name}: ${have} of ${want} entries`);
   }
   return problems.length === 0 ? null : problems.join(', ');
+}
+
+/**
+ * The artifacts and tables of a published version that the store no longer holds at all (`artifact NAME`,
+ * `table NAME`), empty when none is gone, or when the store cannot tell or the metadata has no `contents`
+ * (versions published before it was recorded). Erasures since the publish shorten tables, so only what is gone entirely counts:
+ * a Redis evicting keys under maxmemory (an `allkeys-*` policy) or a cluster shard restarted empty drops
+ * whole keys while the active pointer, kept elsewhere, still names the version.
+ */
+export async function goneFromStore(store: Pick<ModelStore, 'contentsOf'>, meta: ModelMeta): Promise<string[]> {
+  const written = contentsSummaryOf(meta);
+  if (!store.contentsOf || !written) return [];
+  const held = await heldOf(store.contentsOf.bind(store), meta.version, written);
+  return [
+    ...Object.entries(written.artifacts).filter(([name, want]) => want > 0 && held.artifacts[name] === 0).map(([name]) => `artifact ${name}`),
+    ...Object.entries(written.tables).filter(([name, want]) => want > 0 && held.tables[name] === 0).map(([name]) => `table ${name}`),
+  ];
+}
+
+function heldOf(contentsOf: NonNullable<ModelStore['contentsOf']>, version: string, written: ContentsSummary) {
+  return contentsOf(version, { artifacts: Object.keys(written.artifacts), tables: Object.keys(written.tables) });
+}
+
+/** The write summary a training kept in the version's metadata (`info.contents`), when it is there and well formed. */
+function contentsSummaryOf(meta: ModelMeta): ContentsSummary | null {
+  const contents = meta.info.contents as Partial<ContentsSummary> | undefined;
+  const counts = (r: unknown): r is Record<string, number> =>
+    typeof r === 'object' && r !== null && Object.values(r).every((n) => typeof n === 'number');
+  return contents && counts(contents.artifacts) && counts(contents.tables) ? { artifacts: contents.artifacts, tables: contents.tables } : null;
 }

@@ -31,9 +31,9 @@ export function modelRoutes(app: FastifyInstance, deps: ModelRouteDeps) {
     schema: {
       operationId: 'activateModel',
       tags,
-      summary: 'Serve a kept version again (rollback)',
+      summary: 'Serve a kept version again (rollback); 409 when the model store no longer holds all of it',
       params: versionParam,
-      response: { 200: z.object({ active: modelVersion }), ...errors(400, 401, 403, 404) },
+      response: { 200: z.object({ active: modelVersion }), ...errors(400, 401, 403, 404, 409) },
     },
     handler: async (req) => {
       if (!(await deps.activate(req.params.version))) throw notFound('model version', req.params.version);

@@ -4,6 +4,7 @@
  * whether this process can still answer the storefront (a model in memory), so a balancer may keep
  * sending traffic to degraded answers instead of none. Against a private Postgres and Redis.
  */
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../../src/app.js';
 import { loadConfig } from '../../../src/config.js';
@@ -113,5 +114,41 @@ describe.skipIf(!runnable)('a replica that can still serve while its stores are 
     expect((await health('/health/live')).status).toBe(200);
     expect(await services.modelRecovery!.recover()).toBeNull();
     expect(await trainings()).toBe(before + 1);
+  }, 120_000);
+
+  it('When the active version\'s keys are gone while the pointer still names it (evicted, a shard restarted empty), Then ready and the metrics say so, the service trains again by itself, and a rollback to the lost version is refused', async () => {
+    const { services, app } = fault;
+    const lost = (await services.store.getActive())!;
+    // The previous test's training published it, so its metadata records what was written.
+    expect(lost.info).toHaveProperty('contents');
+    const redis = new Redis(fault.redis.url);
+    try {
+      const keys: string[] = [];
+      for await (const batch of redis.scanStream({ match: `*{v:${lost.version}}*`, count: 1000 })) keys.push(...(batch as string[]));
+      expect(keys.length).toBeGreaterThan(2);
+      await redis.unlink(...keys);
+    } finally {
+      redis.disconnect();
+    }
+    expect((await services.store.getActive())?.version).toBe(lost.version);
+    expect(await health('/health/ready')).toMatchObject({ status: 503, body: { checks: { modelStore: true, activeModel: false } } });
+    const parts = async () => {
+      const scrape = await app.inject({ url: '/metrics' });
+      return Number(/^recsvc_model_active_missing_parts (\S+)$/m.exec(scrape.body)?.[1]);
+    };
+    expect(await parts()).toBeGreaterThan(2);
+
+    const jobId = await services.modelRecovery!.recover();
+    expect(jobId).not.toBeNull();
+    expect(await until('the training', async () => (await services.jobs.get(jobId!))!.status, (st) => st === 'succeeded' || st === 'failed', 60_000)).toBe('succeeded');
+    await until('ready', async () => (await health('/health/ready')).status, (st) => st === 200);
+    expect(await parts()).toBe(0);
+    expect(await recommend()).toMatchObject({ status: 200, body: { fallback: false } });
+
+    // Serving the lost version again would answer every customer with a fallback.
+    const rollback = await ask<{ error?: { code?: string; message?: string } }>(fault.base, 'rollback', `/v1/models/${lost.version}/activate`, { method: 'POST', scope: 'admin' });
+    expect(rollback).toMatchObject({ status: 409, body: { error: { code: 'CONFLICT' } } });
+    expect(rollback.body.error?.message).toContain('lost');
+    expect((await services.store.getActive())?.version).not.toBe(lost.version);
   }, 120_000);
 });
