@@ -71,7 +71,7 @@ export function createJobHandlers(deps: {
         { recipe: params.recipe, from: date(params.from), to: date(params.to), tune: params.tune },
         {
           onProgress: (p) => ctx.progress(p.fraction, p.step),
-          onVersion: (version) => ctx.note({ draftVersion: version }),
+          onVersion: (version) => ctx.note({ draftVersion: version }, { durable: true }),
           signal: ctx.signal,
           jobId: ctx.job.id,
         },
@@ -87,7 +87,7 @@ export function createJobHandlers(deps: {
         { recipe: params.recipe, factors: { data, source: params.source, origin: { path: params.path, format, files } } },
         {
           onProgress: (p) => ctx.progress(p.fraction, p.step),
-          onVersion: (version) => ctx.note({ draftVersion: version }),
+          onVersion: (version) => ctx.note({ draftVersion: version }, { durable: true }),
           signal: ctx.signal,
           jobId: ctx.job.id,
         },

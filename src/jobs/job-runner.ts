@@ -21,8 +21,10 @@ export interface JobContext {
   /**
    * Records a partial result (see JobRepository.note), e.g. what to clean up should the process die.
    * One the database could not take is sent again before the next write (a success's result replaces it).
+   * With `durable`, that failure rejects instead (a dependency failure, which the caller may retry): for a
+   * note the job must not go on without, such as the name of a draft it is about to write.
    */
-  note(partial: Record<string, unknown>): Promise<void>;
+  note(partial: Record<string, unknown>, opts?: { durable?: boolean }): Promise<void>;
 }
 
 /** Does one job's work; the resolved value becomes the job's result (JSON). */
@@ -203,13 +205,13 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     // the database cannot take (a restart, a failover) is let go: progress is advisory, a note is kept
     // for the next write, and the job goes on. Only "no longer yours" stops it. A note replaces the note
     // left unsent, so only other writes send that one first.
-    const serialized = (write: () => Promise<boolean>, isNote = false) => {
+    const serialized = (write: () => Promise<boolean>, isNote = false, durable = false) => {
       const done = chain.then(async () => {
         let held: boolean;
         try {
           held = (isNote || (await flushNote())) && (await write());
         } catch (err) {
-          if (!dependencyFailure(err)) throw err;
+          if (!dependencyFailure(err) || durable) throw err;
           repeated('could not record job progress; the job goes on', err, { jobId: job.id, type: job.type });
           return;
         }
@@ -225,7 +227,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       job,
       signal: abort.signal,
       progress: (fraction, step) => serialized(() => jobs.progress(job.id, workerId, fraction, step)),
-      note: (partial) => serialized(() => sendNote(partial), true),
+      note: (partial, opts) => serialized(() => sendNote(partial), true, opts?.durable),
     };
     const beat = setInterval(() => {
       jobs.heartbeat(job.id, workerId).then((held) => held || lost(), () => {});

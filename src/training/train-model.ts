@@ -111,7 +111,8 @@ export interface TrainOptions {
   jobId?: string;
   /**
    * Told the new version's name before anything is written under it, so that if this process dies
-   * mid-write, whoever finds the job interrupted can delete the unpublished version.
+   * mid-write, whoever finds the job interrupted can delete the unpublished version. Nothing is written
+   * until it resolves; a dependency failure is tried again for up to OUTAGE_RETRY_MS.
    */
   onVersion?: (version: string) => void | Promise<void>;
 }
@@ -239,7 +240,6 @@ export function createTrainer(deps: TrainerDeps) {
     // once. Nothing is served from the version before it is published.
     checkpoint();
     const version = newModelVersion(new Date());
-    await opts.onVersion?.(version);
     let writing = false;
     // The chunks' writes, one after another. The first failure is kept, stops the build and fails the
     // training; once the training has failed (`closed`), chunks still arriving or queued are dropped.
@@ -260,6 +260,12 @@ export function createTrainer(deps: TrainerDeps) {
         stop: () => closed || (opts.signal?.aborted ?? false),
         onRetry: (err) => deps.log?.(`training ${version}: ${what} failed for want of a store; trying again`, err),
       });
+    // Nothing is written under the version before its name is recorded (a job's note): a process that
+    // died with rows written under an unrecorded name would leave them in the store for good. Postgres
+    // away at this moment costs a wait; away for longer, the training fails with nothing written.
+    await throughOutage('recording the draft version', async () => {
+      await opts.onVersion?.(version);
+    });
     const streamed: Record<string, number> = {};
     const onEntries = (entries: TableEntries) => {
       if (closed) return giveSlot(gate);

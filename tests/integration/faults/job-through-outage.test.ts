@@ -17,6 +17,7 @@ import { USERS_TABLE } from '../../../src/serving/user-entry.js';
 import { SHOP_RECIPE } from '../serving/shop-fixture.js';
 import { faultTestsRunnable, startFaultApp, until, type FaultApp } from './fault-app.js';
 import { migrate } from '../../../src/data/migrate.js';
+import { createJobHandlers } from '../../../src/jobs/job-handlers.js';
 import { BUNDLED_SAMPLE_PATH, runImport } from '../../../src/data/importers/run-import.js';
 import { createJobRepository, type JobRecord, type JobRepository } from '../../../src/jobs/job-repository.js';
 import { createJobRunner, type JobContext, type JobHandler, type JobRunnerOptions } from '../../../src/jobs/job-runner.js';
@@ -217,7 +218,8 @@ describe.skipIf(!(await faultTestsRunnable()))('a training through a store resta
   let fault: FaultApp;
   let recipesDir: string;
   beforeAll(async () => {
-    fault = await startFaultApp();
+    // The app's own runner only sweeps: a job queued here is run by the test's runner.
+    fault = await startFaultApp({ JOB_RUNNER: 'worker' });
     recipesDir = await mkdtemp(join(tmpdir(), 'outage-recipes-'));
     await writeFile(join(recipesDir, 'serving-test.json'), JSON.stringify(SHOP_RECIPE));
   }, 120_000);
@@ -327,6 +329,46 @@ describe.skipIf(!(await faultTestsRunnable()))('a training through a store resta
     // Redis came back empty: nothing active, rather than the version whose data went with it.
     expect(await services.store.getActive()).toBeNull();
     expect(before).not.toBeNull();
+  }, 60_000);
+
+  it('When Postgres is down as a training job names its draft version, Then nothing is written under the name until the job has recorded it, and the training then goes on and publishes', async () => {
+    const { services } = fault;
+    const redis = new Redis(fault.redis.url);
+    /** Keys in Redis of versions not published: a draft a process that died now would leave behind unless its job names it. */
+    const draftKeys = async () => {
+      const published = new Set((await services.store.listVersions()).map((m) => m.version));
+      return (await redis.keys(`${DEFAULT_REDIS_PREFIX}{v:*`)).filter((k) => !published.has(/\{v:([^}]*)\}/.exec(k)![1]));
+    };
+    let downSince = 0;
+    let restarted = false;
+    const trainer = shopTrainer({
+      afterStep: async (step) => {
+        if (step !== 'dataset') return;
+        await fault.pg.stop();
+        downSince = performance.now();
+      },
+    });
+    const runner = createJobRunner({ jobs: services.jobs, mode: 'worker', log: { info() {}, warn() {}, error() {} }, handlers: createJobHandlers({ db: services.db, trainer }) });
+    try {
+      expect(await draftKeys()).toEqual([]);
+      const job = await services.jobs.enqueue('train', {});
+      const run = runner.runNext();
+      await until('Postgres stopped', async () => downSince, (t) => t > 0);
+      // The fixture's serving build takes milliseconds: without the wait it would have written its rows by now.
+      await new Promise((r) => setTimeout(r, 3000));
+      expect(await draftKeys()).toEqual([]);
+      await fault.pg.start();
+      restarted = true;
+      await run;
+      const done = await settled(services.jobs, job.id);
+      expect(done).toMatchObject({ status: 'succeeded' });
+      expect((await services.store.getActive())!.version).toBe((done.result as { version: string }).version);
+      expect(await draftKeys()).toEqual([]);
+    } finally {
+      await runner.stop();
+      redis.disconnect();
+      if (downSince > 0 && !restarted) await fault.pg.start();
+    }
   }, 60_000);
 
   it('When Redis comes back empty (no persistence) before a finished training publishes, Then the training fails saying so instead of publishing a version whose data is gone', async () => {
