@@ -1,7 +1,8 @@
 import { choleskySolve } from './cholesky.js';
 
 /**
- * L2-regularised logistic regression by Newton's method (iteratively reweighted least squares) on
+ * L2-regularised logistic regression by Newton's method (iteratively reweighted least squares) with a
+ * backtracking line search on the penalised log-likelihood, so every step lowers the loss, on
  * standardised features. `x` is row-major with `width` features per row, `y` the 0/1 labels. The
  * penalty `l2` applies to the standardised coefficients, not to the intercept. Returns the
  * coefficients on the raw features followed by the intercept (width + 1 values), or null when every
@@ -28,6 +29,20 @@ export function fitLogistic(x: Float64Array, y: Uint8Array, width: number, l2: n
   z[width] = 1;
   const grad = new Float64Array(d);
   const hess = new Float64Array(d * d);
+  const trial = new Float64Array(d);
+  /** The penalised negative log-likelihood at `v`: what each step must lower. */
+  const loss = (v: Float64Array) => {
+    let sum = 0;
+    for (let i = 0; i < rows; i++) {
+      let s = v[width];
+      for (let f = 0; f < width; f++) s += (v[f] * (x[i * width + f] - mean[f])) / sd[f];
+      // log(1 + e^s) - y s, without overflow for large |s|.
+      sum += (s > 0 ? s + Math.log1p(Math.exp(-s)) : Math.log1p(Math.exp(s))) - y[i] * s;
+    }
+    for (let f = 0; f < width; f++) sum += (l2 / 2) * v[f] * v[f];
+    return sum;
+  };
+  let current = loss(w);
   for (let it = 0; it < iterations; it++) {
     grad.fill(0);
     hess.fill(0);
@@ -57,11 +72,23 @@ export function fitLogistic(x: Float64Array, y: Uint8Array, width: number, l2: n
       // Collinear features without a penalty (l2 0) can leave no positive pivot: nothing stable to learn.
       return null;
     }
-    let moved = 0;
-    for (let a = 0; a < d; a++) {
-      w[a] -= step[a];
-      moved = Math.max(moved, Math.abs(step[a]));
+    // A full Newton step can overshoot far from the optimum (rare positives, a few rows with extreme
+    // features) and then oscillate with growing amplitude: halve it until the loss falls enough (Armijo).
+    let decrease = 0;
+    for (let a = 0; a < d; a++) decrease += grad[a] * step[a];
+    let t = 1;
+    let next = Number.POSITIVE_INFINITY;
+    for (let halvings = 0; halvings < 40; halvings++, t /= 2) {
+      for (let a = 0; a < d; a++) trial[a] = w[a] - t * step[a];
+      next = loss(trial);
+      if (next <= current - 1e-4 * t * decrease) break;
     }
+    // No step lowers the loss any more (within rounding): this is the optimum.
+    if (!(next < current)) break;
+    let moved = 0;
+    for (let a = 0; a < d; a++) moved = Math.max(moved, Math.abs(trial[a] - w[a]));
+    w.set(trial);
+    current = next;
     if (moved < 1e-10) break;
   }
   // w.z = sum_f w_f (x_f - mean_f) / sd_f + w_0, so on raw features:

@@ -69,6 +69,38 @@ describe('fitLogistic', () => {
     }
   });
 
+  // A second shop's repurchase model came out with an intercept of -6.6e11 (every score 0): with rare
+  // positives and a few extreme rows, full Newton steps overshoot and swing ever wider.
+  it.each([
+    { rows: 1000, l2: 1, outlier: 1000 },
+    { rows: 1000, l2: 0, outlier: 100 },
+    { rows: 200, l2: 0, outlier: 100 },
+  ])('reaches the optimum with rare positives and one extreme row ($rows rows, l2 $l2): the penalised loss has zero gradient there', ({ rows, l2, outlier }) => {
+    const x = new Float64Array(rows);
+    const y = new Uint8Array(rows);
+    for (let i = 0; i < rows; i++) x[i] = (i % 7) / 7;
+    y[0] = 1;
+    x[rows - 1] = outlier;
+    y[rows - 1] = 1;
+    const [slope, intercept] = fitLogistic(x, y, 1, l2, 25)!;
+    // The gradient, computed here on the raw feature: sum (p - y) x + l2 sd^2 slope (the penalty is on the
+    // standardised coefficient slope * sd), and sum (p - y) for the intercept.
+    const mean = x.reduce((a, v) => a + v, 0) / rows;
+    const variance = x.reduce((a, v) => a + (v - mean) ** 2, 0) / rows;
+    let gSlope = l2 * variance * slope;
+    let gIntercept = 0;
+    for (let i = 0; i < rows; i++) {
+      const p = 1 / (1 + Math.exp(-(slope * x[i] + intercept)));
+      gSlope += (p - y[i]) * x[i];
+      gIntercept += p - y[i];
+    }
+    expect(Math.abs(gSlope)).toBeLessThan(1e-6);
+    expect(Math.abs(gIntercept)).toBeLessThan(1e-6);
+    // Two positives in `rows`: the intercept is a plausible log-odds, not a runaway.
+    expect(intercept).toBeGreaterThan(-20);
+    expect(intercept).toBeLessThan(0);
+  });
+
   it('rejects rows that do not match the labels', () => {
     expect(() => fitLogistic(Float64Array.of(1, 2, 3), Uint8Array.of(0, 1), 2, 1, 10)).toThrow(/3 values for 2 rows of 2/);
   });
