@@ -34,7 +34,7 @@ export const likePrefix = (q: string) => `${q.replace(/[\\%_]/g, (c) => `\\${c}`
 
 const ORDER_BY: Record<CustomerSort, string> = {
   id: 'u.id',
-  spend: 's.spend DESC, u.id',
+  spend: 's.spend DESC NULLS LAST, u.id',
   recent: 's.last DESC NULLS LAST, u.id',
 };
 

@@ -87,6 +87,17 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('dashboard data endpoin
     expect((await get('/v1/users?sort=name')).statusCode).toBe(400);
   });
 
+  it('When some customers have bought nothing, Then sorting by spend or recency lists them after every buyer', async () => {
+    expect((await t.app.inject({ method: 'PUT', url: '/v1/users/aaron', headers: auth('write'), payload: { attributes: { country: 'FR' } } })).statusCode).toBe(200);
+    try {
+      const ids = async (url: string) => ((await get(url)).json().customers as { id: string }[]).map((c) => c.id);
+      expect(await ids('/v1/users?sort=spend&limit=100')).toEqual(['Anna', 'ann', 'a%b', 'bob', 'aaron']);
+      expect((await ids('/v1/users?sort=recent&limit=100')).at(-1)).toBe('aaron');
+    } finally {
+      expect((await t.app.inject({ method: 'DELETE', url: '/v1/users/aaron', headers: auth('admin') })).statusCode).toBe(204);
+    }
+  });
+
   it("When a customer's purchases are read, Then each carries the item's title when the catalogue has one", async () => {
     const { events } = (await t.app.inject({ url: '/v1/users/ann/events', headers: auth('read') })).json();
     expect(events.map((e: { itemId: string; title?: string }) => [e.itemId, e.title ?? null]).sort()).toEqual([
