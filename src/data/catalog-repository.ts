@@ -128,10 +128,13 @@ export function createCatalogRepository(db: Db) {
 
     /**
      * Inserts or replaces users' attributes; returns how many were new. `unlessErased` (imports): a
-     * customer erased and not seen since (no users row: the erasure deleted it and nothing re-created it)
-     * is not stored but counted as `erased`, so a users file imported again does not bring back what was
-     * erased; it waits for an erasure under way, as event ingestion does (INGEST_LOCK). A customer who
-     * came back after the erasure (a purchase, PUT /v1/users/:id) has a row again and is updated.
+     * customer erased and not come back since is not stored but counted as `erased`, so a users file
+     * imported again does not bring back what was erased; it waits for an erasure under way, as event
+     * ingestion does (INGEST_LOCK). A customer who came back after the erasure is updated: one with a
+     * purchase stored (every purchase dated before the erasure was deleted with it, or refused since) or
+     * with attributes written (PUT /v1/users/:id: the erasure deleted the row). A bare row does not count:
+     * feedback and views re-create it for the id they name (a storefront session still open after the
+     * erasure sends impressions), and the old attributes must not come back with the next import.
      */
     async upsertUsers(users: UserInput[], opts: { unlessErased?: boolean } = {}): Promise<{ created: number; updated: number; erased: number }> {
       if (!opts.unlessErased) return { ...(await writeUsers(db, lastById(users))), erased: 0 };
@@ -139,7 +142,9 @@ export function createCatalogRepository(db: Db) {
         await tx.query(INGEST_LOCK);
         const rows = lastById(users);
         const { rows: gone } = await tx.query<{ user_id: string }>(
-          'SELECT e.user_id FROM erased_users e WHERE e.user_id = ANY($1::text[]) AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = e.user_id)',
+          `SELECT e.user_id FROM erased_users e WHERE e.user_id = ANY($1::text[])
+             AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = e.user_id AND u.attributes <> '{}'::jsonb)
+             AND NOT EXISTS (SELECT 1 FROM purchase_events p WHERE p.user_id = e.user_id)`,
           [rows.map((r) => r.id)],
         );
         const erased = new Set(gone.map((r) => r.user_id));

@@ -186,6 +186,25 @@ for (const backend of DB_BACKENDS) {
       expect(await catalog.upsertUsers([{ id: 'x-gone', attributes: { country: 'France' } }])).toEqual({ created: 1, updated: 0, erased: 0 });
     });
 
+    it('When an erased customer is only seen again by the storefront (an impression, a view), Then an import does not bring back their attributes', async () => {
+      const events = createEventRepository(t.db);
+      const catalog = createCatalogRepository(t.db);
+      const dir = directory({
+        'users.csv': ['id,country', 'x-seen,Portugal'].join('\n'),
+        'events.csv': ['user_id,item_id,quantity,ts', 'x-seen,x-mug,1,2024-02-01T10:00:00Z'].join('\n'),
+      });
+      expect(await runImport({ db: t.db }, { format: 'generic', path: dir })).toMatchObject({ inserted: 1, erased: 0 });
+      expect(await events.deleteUser('x-seen')).toBe(true);
+      // A session still open after the erasure: its impressions and views name the id again (a second on, as above).
+      const later = new Date(Date.now() + 1_000);
+      expect(await events.insertFeedback([{ userId: 'x-seen', itemId: 'x-mug', type: 'impression', ts: later }])).toMatchObject({ inserted: 1 });
+      expect(await events.insertInteractions([{ userId: 'x-seen', itemId: 'x-mug', type: 'view', ts: later }])).toMatchObject({ inserted: 1 });
+
+      expect(await runImport({ db: t.db }, { format: 'generic', path: dir })).toMatchObject({ inserted: 0, erased: 2 });
+      expect((await catalog.getUser('x-seen'))?.attributes ?? {}).toEqual({});
+      expect(await events.listUserPurchases('x-seen', { limit: 10, offset: 0 })).toEqual([]);
+    });
+
     it('When an Online Retail file is imported again after an erasure, Then the erased customer is not re-created with their country', async () => {
       const file = path.join(root, `retail-${dirs++}.csv`);
       writeFileSync(file, [
