@@ -72,6 +72,11 @@ const schema = z.object({
   }),
   DATA_DIR: z.string().min(1).default('./data'),
   API_KEYS: apiKeys,
+  /**
+   * Secret the shop's backend signs customer ids with (HMAC-SHA256, hex, sent as X-User-Token), so a
+   * browser's `frontend` key may see that customer's purchases named in explanations; unset: never.
+   */
+  FRONTEND_USER_SECRET: z.string().min(16, 'at least 16 characters').optional(),
   AUTH_DISABLED: bool(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SAMPLE_DATA: bool(true),

@@ -10,6 +10,7 @@ import { recommendForUser, forgetUserEntries, reusedAnswer } from './recommend-f
 import { DEGRADED, type ListQuery, type Recommendation, type RecommendedItem, type UserQuery } from './recommendation.js';
 import type { ServingDeps } from './serving-deps.js';
 import { createServingModelCache } from './serving-model-cache.js';
+import { listsOwnItemsOnly } from './own-item-sources.js';
 import { assignArm, type ExperimentCache, type ExperimentTag } from './experiments.js';
 import type { ExperimentRecord } from '../data/experiment-repository.js';
 import type { ServingModel } from './serving-model.js';
@@ -157,6 +158,10 @@ export function createServing(opts: ServingOptions) {
     activeModel: () => deps.model(),
     /** The model this process answers with, without waiting for a re-check of the active version (probes). */
     modelInHand: () => models.inHand(),
+    /** Whether `strategy` lists only the customer's own purchases (buy-again, repurchase) in the served model. */
+    async listsOwnItems(strategy: string): Promise<boolean> {
+      return listsOwnItemsOnly((await models.current())?.info, strategy);
+    },
     /** Strategies the served model offers (hybrid first); null without an active model. */
     async offeredStrategies(): Promise<readonly string[] | null> {
       return (await models.current())?.info.strategies ?? null;

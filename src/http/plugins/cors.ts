@@ -12,7 +12,7 @@ export async function registerCors(app: FastifyInstance, opts: { origins: string
   await app.register(cors, {
     origin: opts.origins,
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'],
-    allowedHeaders: ['authorization', 'content-type', 'x-api-key', 'x-request-id'],
+    allowedHeaders: ['authorization', 'content-type', 'x-api-key', 'x-request-id', 'x-user-token'],
     // A browser script may read these: the request id to report a problem, the limits to back off.
     exposedHeaders: ['x-request-id', 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'],
     // Preflights are cached 10 minutes, so a page does not pay one per call.

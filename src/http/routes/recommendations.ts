@@ -4,8 +4,10 @@ import type { Serving } from '../../serving/create-serving.js';
 import { errors, idParam } from '../schemas/common.js';
 import { contextBody, recommendationResponse, userRecommendationQuery } from '../schemas/recommendations.js';
 import { plainJsonSerializer } from './plain-json.js';
+import type { UserQuery } from '../../serving/recommendation.js';
+import { discreet, disclosesTo, refuseOwnItems } from '../user-token.js';
 
-export function recommendationRoutes(app: FastifyInstance, deps: { serving: Serving }) {
+export function recommendationRoutes(app: FastifyInstance, deps: { serving: Serving; frontendUserSecret?: string }) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const tags = ['recommendations'];
 
@@ -20,9 +22,21 @@ export function recommendationRoutes(app: FastifyInstance, deps: { serving: Serv
       querystring: userRecommendationQuery,
       response: { 200: recommendationResponse, ...errors(400, 401, 403) },
     },
-    // A repeated question with a kept answer is answered in the same tick; anything else awaits.
-    handler: (req) => deps.serving.recommendForUserNow(req.params.id, req.query) ?? deps.serving.recommendForUser(req.params.id, req.query),
+    handler: (req) => {
+      const userId = req.params.id;
+      // A repeated question with a kept answer is answered in the same tick; anything else awaits.
+      if (disclosesTo(req, userId, deps.frontendUserSecret)) return deps.serving.recommendForUserNow(userId, req.query) ?? deps.serving.recommendForUser(userId, req.query);
+      return discreetAnswer(userId, req.query);
+    },
   });
+
+  /** For a browser without the customer's token: never their own purchases, and explanations that name nothing of theirs. */
+  async function discreetAnswer(userId: string, q: UserQuery) {
+    if (q.excludePurchased === false) refuseOwnItems('excludePurchased=false', 'querystring.excludePurchased');
+    if (q.strategy !== undefined && (await deps.serving.listsOwnItems(q.strategy))) refuseOwnItems(`strategy ${q.strategy}`, 'querystring.strategy');
+    const query = { ...q, excludePurchased: true };
+    return discreet(deps.serving.recommendForUserNow(userId, query) ?? (await deps.serving.recommendForUser(userId, query)));
+  }
 
   r.post('/v1/recommendations', {
     config: { scope: 'frontend' },
@@ -34,6 +48,10 @@ export function recommendationRoutes(app: FastifyInstance, deps: { serving: Serv
       body: contextBody,
       response: { 200: recommendationResponse, ...errors(400, 401, 403, 413) },
     },
-    handler: (req) => deps.serving.recommendForContext(req.body),
+    // A visitor's stored views (`userId`) are theirs: a browser without their token gets explanations naming none.
+    handler: async (req) => {
+      const answer = await deps.serving.recommendForContext(req.body);
+      return disclosesTo(req, req.body.userId, deps.frontendUserSecret) ? answer : discreet(answer);
+    },
   });
 }

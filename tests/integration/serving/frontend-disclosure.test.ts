@@ -1,0 +1,100 @@
+/**
+ * A browser holds a `frontend` key, which is public: anyone can send it with any customer id. Such a
+ * request must not learn a customer's purchases, views or attributes (README, "Scopes"): no own items on
+ * the list and no explanation naming them, unless the shop's backend signed the customer's id for the
+ * page (X-User-Token). Backend keys see everything, as before.
+ */
+import { createHmac } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, KEYS, type TestApp } from '../../helpers/app.js';
+import { createPgliteTestDb } from '../../helpers/services.js';
+import { DAY, seedShop, T0, trainAndPublish } from './shop-fixture.js';
+
+const FRONTEND = 'frontend-key-123456';
+const SECRET = 'the-shops-signing-secret';
+// Computed here as the shop's backend would, not with the service's own function.
+const tokenOf = (userId: string) => createHmac('sha256', SECRET).update(userId).digest('hex');
+
+type Answer = { items: { itemId: string; explanation?: string; sources: string[] }[]; error?: { code: string; message: string } };
+
+describe('what a frontend key may learn about a customer', () => {
+  let t: TestApp;
+  let bought: Map<string, string>;
+  beforeAll(async () => {
+    t = await createTestApp({
+      createDb: createPgliteTestDb,
+      env: { API_KEYS: `frontend:${FRONTEND},read:${KEYS.read},write:${KEYS.write},admin:${KEYS.admin}`, FRONTEND_USER_SECRET: SECRET },
+    });
+    await seedShop(t.services);
+    await trainAndPublish(t.services);
+    const events = (await t.app.inject({ url: '/v1/users/k-user2/events', headers: { authorization: `Bearer ${KEYS.read}` } })).json().events as { itemId: string; title?: string }[];
+    bought = new Map(events.map((e) => [e.itemId, e.title ?? e.itemId]));
+    expect(bought.size).toBeGreaterThan(2);
+  }, 60_000);
+  afterAll(() => t?.dispose());
+
+  const ask = async (url: string, headers: Record<string, string>, payload?: unknown) => {
+    const res = await t.app.inject({ method: payload ? 'POST' : 'GET', url, headers, payload: payload as object });
+    return { status: res.statusCode, body: res.json() as Answer };
+  };
+  const frontend = (extra: Record<string, string> = {}) => ({ authorization: `Bearer ${FRONTEND}`, ...extra });
+  const named = (a: Answer) => a.items.filter((i) => [...bought.values()].some((title) => i.explanation?.includes(title)));
+
+  it("When a backend key asks, Then the customer's purchases are named in explanations and listed on request (as before)", async () => {
+    const { body } = await ask('/v1/users/k-user2/recommendations?k=10', { authorization: `Bearer ${KEYS.read}` });
+    expect(named(body).length).toBeGreaterThan(0);
+    const own = await ask('/v1/users/k-user2/recommendations?k=10&strategy=buy-again', { authorization: `Bearer ${KEYS.read}` });
+    const repurchases = own.body.items.filter((i) => i.sources[0] === 'buy-again');
+    expect(repurchases.length).toBeGreaterThan(0);
+    expect(repurchases.every((i) => bought.has(i.itemId))).toBe(true);
+  });
+
+  it("When a frontend key asks without the customer's token, Then nothing on the list or in its explanations is the customer's, and own-item lists are refused", async () => {
+    const { status, body } = await ask('/v1/users/k-user2/recommendations?k=10', frontend());
+    expect(status).toBe(200);
+    expect(body.items.length).toBeGreaterThan(0);
+    expect(body.items.filter((i) => bought.has(i.itemId))).toEqual([]);
+    expect(named(body)).toEqual([]);
+    // Nor the customer's segment (their country): popularity is explained without it.
+    expect(body.items.filter((i) => /\bFR\b/.test(i.explanation ?? ''))).toEqual([]);
+    for (const url of ['/v1/users/k-user2/recommendations?strategy=buy-again', '/v1/users/k-user2/recommendations?excludePurchased=false']) {
+      const refused = await ask(url, frontend());
+      expect(refused.status).toBe(403);
+      expect(refused.body.error).toMatchObject({ code: 'FORBIDDEN', message: expect.stringContaining('x-user-token') });
+    }
+  });
+
+  it("When the token is another customer's or made up, Then the answer is the same as without one", async () => {
+    const without = await ask('/v1/users/k-user2/recommendations?k=10', frontend());
+    for (const token of [tokenOf('k-user3'), 'not-a-token', tokenOf('k-user2').toUpperCase().slice(1)]) {
+      const { body } = await ask('/v1/users/k-user2/recommendations?k=10', frontend({ 'x-user-token': token }));
+      expect(body.items).toEqual(without.body.items);
+    }
+  });
+
+  it("When a frontend key sends the customer's token signed by the shop, Then it gets what a backend key gets", async () => {
+    const backend = await ask('/v1/users/k-user2/recommendations?k=10', { authorization: `Bearer ${KEYS.read}` });
+    const signed = await ask('/v1/users/k-user2/recommendations?k=10', frontend({ 'x-user-token': tokenOf('k-user2') }));
+    expect(signed.body.items).toEqual(backend.body.items);
+    const own = await ask('/v1/users/k-user2/recommendations?strategy=buy-again', frontend({ 'x-user-token': tokenOf('k-user2') }));
+    expect(own.status).toBe(200);
+  });
+
+  it("When a visitor's stored views drive a context answer, Then a frontend key without their token gets explanations naming none of them", async () => {
+    const viewed = 'g3';
+    const post = await t.app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      headers: { authorization: `Bearer ${KEYS.write}` },
+      payload: { events: [{ userId: 'visitor-9', itemId: viewed, type: 'view', ts: new Date(T0 + 80 * DAY).toISOString() }] },
+    });
+    expect(post.statusCode).toBe(200);
+    const title = 'wooden garden fork';
+    const backend = await ask('/v1/recommendations', { authorization: `Bearer ${KEYS.read}` }, { userId: 'visitor-9', k: 5 });
+    expect(backend.body.items.some((i) => i.explanation?.includes(title))).toBe(true);
+    const browser = await ask('/v1/recommendations', frontend(), { userId: 'visitor-9', k: 5 });
+    expect(browser.status).toBe(200);
+    expect(browser.body.items.map((i) => i.itemId)).toEqual(backend.body.items.map((i) => i.itemId));
+    expect(browser.body.items.some((i) => i.explanation?.includes(title))).toBe(false);
+  });
+});
