@@ -246,12 +246,27 @@ export function createEventRepository(db: Db) {
       return { inserted, duplicates: events.length - erased - inserted, erased };
     },
 
-    async insertFeedback(batch: FeedbackInput[]): Promise<{ inserted: number; duplicates: number; erased: number }> {
+    /**
+     * Stores feedback; customers and items it names are created when new, except with `knownItemsOnly`
+     * (a browser's key: what it sends must not add catalog items), where events about items the catalog
+     * lacks are left out and counted as `unknownItems`.
+     */
+    async insertFeedback(batch: FeedbackInput[], opts: { knownItemsOnly?: boolean } = {}): Promise<{ inserted: number; duplicates: number; erased: number; unknownItems: number }> {
       const batchIds = deriveEventIds(batch, feedbackContent);
-      if (batch.length === 0) return { inserted: 0, duplicates: 0, erased: 0 };
+      if (batch.length === 0) return { inserted: 0, duplicates: 0, erased: 0, unknownItems: 0 };
       return db.transaction(async (tx) => {
-        const { events, ids, erased } = await notErased(tx, batch, batchIds);
-        if (events.length === 0) return { inserted: 0, duplicates: 0, erased };
+        const notGone = await notErased(tx, batch, batchIds);
+        const { erased } = notGone;
+        let { events, ids } = notGone;
+        let unknownItems = 0;
+        if (opts.knownItemsOnly && events.length > 0) {
+          const { rows } = await tx.query<{ id: string }>('SELECT id FROM items WHERE id = ANY($1::text[])', [[...new Set(events.map((e) => e.itemId))]]);
+          const known = new Set(rows.map((r) => r.id));
+          const kept = events.flatMap((e, k) => (known.has(e.itemId) ? [k] : []));
+          unknownItems = events.length - kept.length;
+          [events, ids] = [kept.map((k) => events[k]), kept.map((k) => ids[k])];
+        }
+        if (events.length === 0) return { inserted: 0, duplicates: 0, erased, unknownItems };
         await ensureReferenced(tx, events.map((e) => e.userId), events.map((e) => e.itemId));
         const { rows } = await tx.query(
           `INSERT INTO feedback_events (event_id, user_id, item_id, type, recommendation_id, strategy, ts, experiment_id, arm, campaign_id)
@@ -270,7 +285,7 @@ export function createEventRepository(db: Db) {
             events.map((e) => e.campaignId ?? null),
           ],
         );
-        return { inserted: rows.length, duplicates: events.length - rows.length, erased };
+        return { inserted: rows.length, duplicates: events.length - rows.length, erased, unknownItems };
       });
     },
 

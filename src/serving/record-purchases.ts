@@ -38,8 +38,8 @@ export type RecordPurchases = ReturnType<typeof createPurchaseRecorder>;
  * from the feedback's (`feedback:<eventId>`), or from its content, so a retried batch adds it once.
  */
 export function createFeedbackRecorder(deps: { events: Pick<EventRepository, 'insertFeedback'>; recordPurchases: RecordPurchases }) {
-  return async function recordFeedback(feedback: FeedbackInput[], opts: { purchasesToo: boolean }) {
-    const result = await deps.events.insertFeedback(feedback);
+  return async function recordFeedback(feedback: FeedbackInput[], opts: { purchasesToo: boolean; knownItemsOnly?: boolean }) {
+    const result = await deps.events.insertFeedback(feedback, { knownItemsOnly: opts.knownItemsOnly });
     if (opts.purchasesToo) {
       const purchases: PurchaseInput[] = feedback
         .filter((f) => f.type === 'purchase')

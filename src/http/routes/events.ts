@@ -59,8 +59,10 @@ export function eventRoutes(
       checkSize(req.body.events.length);
       const now = new Date();
       const feedback = req.body.events.map((e) => ({ ...e, ts: e.ts ?? now }));
-      const { inserted, duplicates, erased } = await deps.recordFeedback(feedback, { purchasesToo: mayAct(req, 'write', deps.authDisabled) });
-      return { accepted: req.body.events.length, inserted, duplicates, erased };
+      // A server's key (write) may name new items, as POST /v1/events may; a browser's may not.
+      const server = mayAct(req, 'write', deps.authDisabled);
+      const { inserted, duplicates, erased, unknownItems } = await deps.recordFeedback(feedback, { purchasesToo: server, knownItemsOnly: !server });
+      return { accepted: req.body.events.length, inserted, duplicates, erased, ...(server ? {} : { unknownItems }) };
     },
   });
 }

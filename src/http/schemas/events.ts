@@ -50,6 +50,11 @@ export const ingestResult = z
     inserted: z.number().int().describe('Events stored now'),
     duplicates: z.number().int().describe('Events already stored by an earlier request'),
     erased: z.number().int().describe('Events of erased customers dated at or before their erasure: not stored (an erased history stays erased)'),
+    unknownItems: z
+      .number()
+      .int()
+      .optional()
+      .describe('Feedback sent with a frontend key about items the catalog does not hold: not stored (a browser does not add catalog items)'),
   })
   .meta({ id: 'IngestResult' });
 

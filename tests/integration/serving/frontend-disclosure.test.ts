@@ -17,7 +17,7 @@ const tokenOf = (userId: string) => createHmac('sha256', SECRET).update(userId).
 
 type Answer = { items: { itemId: string; explanation?: string; sources: string[] }[]; error?: { code: string; message: string } };
 
-describe('what a frontend key may learn about a customer', () => {
+describe('what a frontend key may learn about a customer, and add', () => {
   let t: TestApp;
   let bought: Map<string, string>;
   beforeAll(async () => {
@@ -78,6 +78,19 @@ describe('what a frontend key may learn about a customer', () => {
     expect(signed.body.items).toEqual(backend.body.items);
     const own = await ask('/v1/users/k-user2/recommendations?strategy=buy-again', frontend({ 'x-user-token': tokenOf('k-user2') }));
     expect(own.status).toBe(200);
+  });
+
+  it('When a frontend key sends feedback about an item the catalog lacks, Then that event is not stored and no catalog item is made; a server key may still name new items', async () => {
+    const send = (key: string, itemId: string) =>
+      t.app.inject({ method: 'POST', url: '/v1/feedback', headers: { authorization: `Bearer ${key}` }, payload: { events: [{ userId: 'visitor-5', itemId, type: 'click', ts: new Date(T0 + 81 * DAY).toISOString() }] } });
+    const made = async (id: string) => (await t.app.inject({ url: `/v1/items/${id}`, headers: { authorization: `Bearer ${KEYS.read}` } })).statusCode;
+    const browser = await send(FRONTEND, 'made-up-item');
+    expect(browser.statusCode).toBe(200);
+    expect(browser.json()).toEqual({ accepted: 1, inserted: 0, duplicates: 0, erased: 0, unknownItems: 1 });
+    expect(await made('made-up-item')).toBe(404);
+    expect((await send(FRONTEND, 'g1')).json()).toMatchObject({ inserted: 1, unknownItems: 0 });
+    expect((await send(KEYS.write, 'server-side-item')).json()).toEqual({ accepted: 1, inserted: 1, duplicates: 0, erased: 0 });
+    expect(await made('server-side-item')).toBe(200);
   });
 
   it("When a visitor's stored views drive a context answer, Then a frontend key without their token gets explanations naming none of them", async () => {
