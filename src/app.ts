@@ -95,6 +95,8 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   });
   await registerRateLimit(app, {
     keys: config.API_KEYS.map((k) => k.key),
+    publicKeys: config.API_KEYS.filter((k) => k.scope === 'frontend').map((k) => k.key),
+    publicKeyPerIpPerMinute: config.RATE_LIMIT_FRONTEND_PER_IP_PER_MINUTE,
     authDisabled: config.AUTH_DISABLED,
     perKeyPerMinute: config.RATE_LIMIT_PER_MINUTE,
     perIpPerMinute: config.RATE_LIMIT_PER_IP_PER_MINUTE,

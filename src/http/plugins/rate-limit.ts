@@ -10,6 +10,10 @@ import { openRedis, type RedisTarget } from '../../store/redis-connection.js';
 export interface RateLimitOptions {
   /** Configured API keys; a request presenting one is limited per key, any other per client IP. */
   keys: string[];
+  /** Those of `keys` that are public (frontend: in the storefront's pages), also limited per client IP. */
+  publicKeys?: string[];
+  /** Requests per minute per client IP with a public key; 0 = only the key's budget. */
+  publicKeyPerIpPerMinute?: number;
   /** Auth turned off: every request counts as one anonymous key. */
   authDisabled: boolean;
   perKeyPerMinute: number;
@@ -28,6 +32,7 @@ const READY_WAIT_MS = 1000;
  * Requests per minute per API key and, for requests without a valid key (missing, wrong, public pages),
  * per client IP: a flood of bad keys is answered 429 after RATE_LIMIT_PER_IP_PER_MINUTE, while a shop's
  * key (shared by all its visitors' browsers) gets a generous budget that only stops a runaway client.
+ * A public (frontend) key is also limited per client IP (RATE_LIMIT_FRONTEND_PER_IP_PER_MINUTE).
  * 429s are in the error shape with Retry-After. Health and metrics are never limited.
  *
  * The check is one app-wide onRequest hook, so it runs before authentication and on unknown routes too
@@ -39,18 +44,20 @@ const READY_WAIT_MS = 1000;
 export async function registerRateLimit(app: FastifyInstance, opts: RateLimitOptions): Promise<void> {
   if (opts.perKeyPerMinute === 0 && opts.perIpPerMinute === 0) return;
   // Counter names carry a digest of the key, never the key itself (Redis is not a place for secrets).
-  const buckets = opts.keys.map((k) => ({ bytes: Buffer.from(k), bucket: `key:${createHash('sha256').update(k).digest('hex').slice(0, 16)}` }));
+  const publicKeys = new Set(opts.publicKeys ?? []);
+  const buckets = opts.keys.map((k) => ({ bytes: Buffer.from(k), bucket: `key:${createHash('sha256').update(k).digest('hex').slice(0, 16)}`, isPublic: publicKeys.has(k) }));
+  /** The configured key the request presents, compared in constant time as in auth.ts. */
+  const keyOf = (request: FastifyRequest) => {
+    const key = presentedKey(request);
+    if (key === undefined) return undefined;
+    const presented = Buffer.from(key);
+    let found: (typeof buckets)[number] | undefined;
+    for (const b of buckets) if (b.bytes.length === presented.length && timingSafeEqual(b.bytes, presented)) found = b;
+    return found;
+  };
   const bucketOf = (request: FastifyRequest): string => {
     if (opts.authDisabled) return 'key:anonymous';
-    const key = presentedKey(request);
-    if (key !== undefined) {
-      const presented = Buffer.from(key);
-      let found: string | undefined;
-      // Every key compared in constant time, as in auth.ts.
-      for (const b of buckets) if (b.bytes.length === presented.length && timingSafeEqual(b.bytes, presented)) found = b.bucket;
-      if (found) return found;
-    }
-    return `ip:${request.ip}`;
+    return keyOf(request)?.bucket ?? `ip:${request.ip}`;
   };
   const isKey = (bucket: string) => bucket.startsWith('key:');
 
@@ -87,6 +94,28 @@ export async function registerRateLimit(app: FastifyInstance, opts: RateLimitOpt
       new AppError('RATE_LIMITED', `Too many requests: at most ${context.max} per minute; retry in ${context.after}`),
   });
   app.addHook('onRequest', app.rateLimit());
+
+  // A public key's budget is shared by every shopper, so one client looping on it could use it all up
+  // and lock the storefront out: each client IP also has a budget of its own under such a key.
+  const perIp = opts.publicKeyPerIpPerMinute ?? 0;
+  if (perIp > 0 && publicKeys.size > 0 && !opts.authDisabled) {
+    const NOT_PUBLIC = '';
+    // A second limiter: the plugin's own hook runs one limiter per request, so this one answers itself.
+    const limit = app.createRateLimit({
+      max: perIp,
+      keyGenerator: (request) => {
+        const key = keyOf(request);
+        return key?.isPublic ? `${key.bucket}:ip:${request.ip}` : NOT_PUBLIC;
+      },
+      allowList: (request, bucket) => bucket === NOT_PUBLIC || isOperationsRoute(request),
+    });
+    app.addHook('onRequest', async (request, reply) => {
+      const checked = await limit(request);
+      if (checked.isAllowed || !checked.isExceeded) return;
+      reply.header('retry-after', checked.ttlInSeconds);
+      throw new AppError('RATE_LIMITED', `Too many requests from this client with a frontend key: at most ${checked.max} per minute; retry in ${checked.ttlInSeconds} s`);
+    });
+  }
 }
 
 /** The plugin's store interface over shared lease counters; every route's limiter shares the same counters. */

@@ -89,6 +89,29 @@ describe('rate limits in process', () => {
   });
 });
 
+describe("a public frontend key's budget per client", () => {
+  const FRONTEND = 'frontend-key-123456';
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({
+      createDb,
+      env: { API_KEYS: `frontend:${FRONTEND},read:${KEYS.read}`, RATE_LIMIT_PER_MINUTE: '100', RATE_LIMIT_FRONTEND_PER_IP_PER_MINUTE: '10' },
+    });
+  });
+  afterAll(() => t?.dispose());
+
+  it("When one client loops on the storefront's frontend key, Then it is limited alone and the key still answers other shoppers", async () => {
+    const ask = (key: string, ip: string) => t.app.inject({ url: '/v1/popular', headers: { authorization: `Bearer ${key}` }, remoteAddress: ip });
+    const codes: number[] = [];
+    for (let i = 0; i < 30; i++) codes.push((await ask(FRONTEND, '203.0.113.66')).statusCode);
+    expect(codes.filter((c) => c === 200)).toHaveLength(10);
+    expectRateLimited(await ask(FRONTEND, '203.0.113.66'));
+    // Other shoppers on the same key, and a backend key from the looping address, are not held by it.
+    for (let i = 0; i < 5; i++) expect((await ask(FRONTEND, `198.51.100.${i}`)).statusCode).toBe(200);
+    expect((await ask(KEYS.read, '203.0.113.66')).statusCode).toBe(200);
+  });
+});
+
 describe.skipIf(!redisUp)('rate limits shared through Redis', () => {
   const prefix = `${randomPrefix('rl')}:`;
   const opened: { close(): Promise<unknown> }[] = [];
