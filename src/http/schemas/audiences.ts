@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LIFECYCLE_STAGES, RFM_SEGMENTS } from '../../profiles/segments.js';
+import { id } from './common.js';
 
 /** Most customers in one audience answer; larger lists are a campaign export (POST /v1/exports). */
 export const MAX_AUDIENCE_K = 1000;
@@ -22,7 +23,7 @@ export const audienceQuery = z.strictObject({
 
 export const audienceBody = z
   .strictObject({
-    itemIds: z.array(z.string().min(1).max(256)).min(1).max(500).optional().describe('The products of the campaign'),
+    itemIds: z.array(id).min(1).max(500).optional().describe('The products of the campaign'),
     category: z.string().min(1).max(200).optional().describe('Every product of this category'),
     k: z.int().min(1).max(MAX_AUDIENCE_K).default(100),
     ...filters,

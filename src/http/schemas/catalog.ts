@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { attributes, price } from './common.js';
+import { attributes, id, price } from './common.js';
 
 const itemFields = {
   title: z.string().max(1000).default(''),
@@ -12,7 +12,7 @@ const itemFields = {
 
 export const itemBody = z.strictObject(itemFields);
 export const itemBatchBody = z.strictObject({
-  items: z.array(z.strictObject({ id: z.string().min(1).max(256), ...itemFields })).min(1),
+  items: z.array(z.strictObject({ id, ...itemFields })).min(1),
 });
 
 export const itemResponse = z

@@ -17,8 +17,16 @@ export function errors(...statuses: number[]) {
   return Object.fromEntries(statuses.map((s) => [s, errorResponse])) as Record<number, typeof errorResponse>;
 }
 
+/**
+ * An identifier as the shop knows it (user, item, event, order, recommendation): 1..256 characters
+ * without NUL (U+0000). Postgres text cannot hold a NUL: let through, it failed the first statement
+ * with the database's own message ("invalid byte sequence for encoding UTF8: 0x00"), or a failed read
+ * was logged as an error and answered as if the id were unknown. Refused here, the 400 names the field.
+ */
+export const id = z.string().min(1).max(256).regex(/^[^\u0000]*$/, 'must not contain the NUL character (U+0000)');
+
 export const idParam = z.strictObject({
-  id: z.string().min(1).max(256).describe('Identifier as the shop knows it'),
+  id: id.describe('Identifier as the shop knows it'),
 });
 
 /** ISO 8601 date-time with an offset or Z, parsed to a Date. */
@@ -74,9 +82,7 @@ export const listPaging = pagingOf(20, 100);
 
 /** Jobs and evaluation reports, newest first: `listPaging`, and `after` to page without shifting. */
 export const cursorPaging = listPaging.extend({
-  after: z
-    .string()
-    .min(1)
+  after: id
     .max(128)
     .optional()
     .describe(

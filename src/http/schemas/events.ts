@@ -1,9 +1,7 @@
 import { z } from 'zod';
 import { INTERACTION_TYPES } from '../../data/event-repository.js';
 import { campaignId } from '../../exports/export-request.js';
-import { eventTimestamp, price } from './common.js';
-
-const ref = z.string().min(1).max(256);
+import { eventTimestamp, id as ref, price } from './common.js';
 
 /**
  * An event without an eventId gets one derived from its content, time included: a time defaulted to
@@ -65,8 +63,8 @@ export const feedbackEvent = z.strictObject({
   type: z.enum(['impression', 'click', 'add_to_cart', 'purchase']),
   recommendationId: ref.nullable().optional().describe('The recommendationId of the response shown'),
   strategy: z.string().max(64).nullable().optional(),
-  experimentId: z.string().min(1).max(64).nullable().optional().describe("The response's experiment.id, when it had one"),
-  arm: z.string().min(1).max(64).nullable().optional().describe("The response's experiment.arm; required with experimentId"),
+  experimentId: ref.max(64).nullable().optional().describe("The response's experiment.id, when it had one"),
+  arm: ref.max(64).nullable().optional().describe("The response's experiment.arm; required with experimentId"),
   campaignId: campaignId.nullable().optional().describe('The campaign (export) that showed the recommendation, for per-campaign online metrics'),
   ts: eventTimestamp.optional().describe('When it happened (ISO 8601, at most a day ahead of the server\'s clock); may be left out only with an eventId (then: the time of the request)'),
 })

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { listPaging } from './common.js';
+import { id, listPaging } from './common.js';
 
 export const overviewResponse = z
   .object({
@@ -26,7 +26,7 @@ export const overviewResponse = z
   .meta({ id: 'Overview' });
 
 export const customerSearchQuery = z.strictObject({
-  q: z.string().min(1).max(256).optional().describe('Id prefix, case-insensitive; every customer when absent'),
+  q: id.optional().describe('Id prefix, case-insensitive; every customer when absent'),
   sort: z.enum(['id', 'spend', 'recent']).default('id').describe('`id`, `spend` (highest first) or `recent` (latest purchase first)'),
   ...listPaging.shape,
 });

@@ -1,9 +1,7 @@
 import { z } from 'zod';
 import { SIMILAR_STRATEGIES } from '../../serving/item-lists.js';
-import { attributes } from './common.js';
+import { attributes, id } from './common.js';
 import { experimentTag } from './experiments.js';
-
-const id = z.string().min(1).max(256);
 
 /** `a,b,c` or a repeated parameter, as a list of ids. */
 const idList = z

@@ -77,6 +77,48 @@ describe('input limits', () => {
     expect(await t.services.catalog.getItem('gold')).toBeNull();
   });
 
+  it('When an id holds a NUL character (path, query, body, batch, feedback), Then 400 VALIDATION_FAILED names the field, not Postgres, and nothing is stored', async () => {
+    const nul = 'a\u0000b';
+    const ts = '2011-01-01T10:00:00Z';
+    const ok = { userId: 'u1', itemId: 'i1', quantity: 1, ts };
+    const cases: ['GET' | 'DELETE' | 'PUT' | 'POST', string, unknown, string][] = [
+      ['GET', '/v1/users/a%00b/recommendations', undefined, 'params.id'],
+      ['GET', '/v1/items/a%00b/similar', undefined, 'params.id'],
+      ['GET', '/v1/items/a%00b/bought-together', undefined, 'params.id'],
+      ['GET', '/v1/items/a%00b', undefined, 'params.id'],
+      ['GET', '/v1/users/a%00b', undefined, 'params.id'],
+      ['GET', '/v1/users/a%00b/events', undefined, 'params.id'],
+      ['GET', '/v1/users/a%00b/profile', undefined, 'params.id'],
+      ['DELETE', '/v1/users/a%00b', undefined, 'params.id'],
+      ['PUT', '/v1/users/a%00b', { attributes: {} }, 'params.id'],
+      ['PUT', '/v1/items/a%00b', { title: 'x' }, 'params.id'],
+      ['GET', '/v1/popular?exclude=x,a%00b', undefined, 'querystring.exclude.1'],
+      ['GET', '/v1/users?q=a%00b', undefined, 'querystring.q'],
+      ['GET', '/v1/training-jobs?after=a%00b', undefined, 'querystring.after'],
+      ['POST', '/v1/recommendations', { userId: nul }, 'body.userId'],
+      ['POST', '/v1/recommendations', { items: ['i1', nul] }, 'body.items.1'],
+      ['POST', '/v1/events', { events: [ok, { ...ok, itemId: nul }] }, 'body.events.1.itemId'],
+      ['POST', '/v1/events', { events: [{ ...ok, orderId: nul }] }, 'body.events.0.orderId'],
+      ['POST', '/v1/events', { events: [{ ...ok, eventId: nul }] }, 'body.events.0.eventId'],
+      ['POST', '/v1/events', { events: [{ type: 'view', userId: nul, itemId: 'i1', ts }] }, 'body.events.0.userId'],
+      ['POST', '/v1/items/batch', { items: [{ id: 'fine' }, { id: nul }] }, 'body.items.1.id'],
+      ['POST', '/v1/feedback', { events: [{ userId: 'u1', itemId: 'i1', type: 'click', recommendationId: nul, ts }] }, 'body.events.0.recommendationId'],
+      ['POST', '/v1/audiences', { itemIds: [nul] }, 'body.itemIds.0'],
+    ];
+    for (const [method, url, payload, field] of cases) {
+      const res =
+        payload === undefined ? await t.app.inject({ method, url, headers: auth('admin') }) : await send(method as 'PUT' | 'POST', url, payload);
+      expect(res.statusCode, `${method} ${url} ${res.body}`).toBe(400);
+      expect(res.json().error, `${method} ${url}`).toEqual({
+        code: 'VALIDATION_FAILED',
+        message: `${field}: must not contain the NUL character (U+0000)`,
+        details: [{ path: field, message: 'must not contain the NUL character (U+0000)' }],
+      });
+    }
+    expect(await purchaseCount()).toBe(0);
+    expect(await t.services.catalog.getItem('fine')).toBeNull();
+  });
+
   it('When the largest price and quantity allowed are stored and a model is trained, Then every read of that customer answers 200', async () => {
     await seedTwoShops(t.services);
     const big = await send('POST', '/v1/events', {
