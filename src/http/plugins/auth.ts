@@ -39,10 +39,13 @@ export function mayAct(request: FastifyRequest, scope: Scope, authDisabled: bool
   return authDisabled || (request.apiScope !== null && rank(request.apiScope) >= rank(scope));
 }
 
-/** The key a request presents (bearer token or X-API-Key), if any. */
+/**
+ * The key a request presents (bearer token or X-API-Key), if any. The scheme is case-insensitive
+ * (RFC 7235 2.1): `bearer KEY` is the same credential as `Bearer KEY`.
+ */
 export function presentedKey(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
-  if (typeof header === 'string' && header.startsWith('Bearer ')) return header.slice(7).trim();
+  if (typeof header === 'string' && header.slice(0, 7).toLowerCase() === 'bearer ') return header.slice(7).trim();
   const apiKey = request.headers['x-api-key'];
   return typeof apiKey === 'string' ? apiKey : undefined;
 }

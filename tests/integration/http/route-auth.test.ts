@@ -71,6 +71,14 @@ describe('auth on every route of the spec', () => {
     expect(forbidden).toBeGreaterThan(routes.length / 2);
   });
 
+  it('When the bearer scheme is written in another case, Then the key is accepted (RFC 7235: schemes are case-insensitive)', async () => {
+    for (const scheme of ['bearer', 'BEARER', 'bEaReR']) {
+      const res = await t.app.inject({ url: '/v1/popular', headers: { authorization: `${scheme} ${keyOf('frontend')}` } });
+      expect(res.statusCode, `${scheme}: ${res.body}`).toBe(200);
+    }
+    expectError(await t.app.inject({ url: '/v1/popular', headers: { authorization: `Basic ${keyOf('frontend')}` } }), 401, 'UNAUTHORIZED', 'another scheme');
+  });
+
   it('When operations routes are called without a key, Then they answer', async () => {
     for (const url of OPEN) {
       const res = await t.app.inject({ url });
