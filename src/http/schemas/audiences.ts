@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { LIFECYCLE_STAGES, RFM_SEGMENTS } from '../../profiles/segments.js';
-import { id } from './common.js';
+import { id, queryNumber } from './common.js';
 
 /** Most customers in one audience answer; larger lists are a campaign export (POST /v1/exports). */
 export const MAX_AUDIENCE_K = 1000;
@@ -12,11 +12,11 @@ const flag = z
 const filters = {
   segment: z.enum(RFM_SEGMENTS).optional().describe('Only customers of this RFM segment (active model\'s profiles)'),
   lifecycle: z.enum(LIFECYCLE_STAGES).optional().describe('Only customers at this lifecycle stage'),
-  recentDays: z.coerce.number().int().min(0).max(3650).optional().describe('Buyers of the product within this many days of the training data\'s end are left out (default 90)'),
+  recentDays: queryNumber(z.coerce.number().int().min(0).max(3650)).optional().describe('Buyers of the product within this many days of the training data\'s end are left out (default 90)'),
 };
 
 export const audienceQuery = z.strictObject({
-  k: z.coerce.number().int().min(1).max(MAX_AUDIENCE_K).default(100).describe(`How many customers (1..${MAX_AUDIENCE_K})`),
+  k: queryNumber(z.coerce.number().int().min(1).max(MAX_AUDIENCE_K).default(100)).describe(`How many customers (1..${MAX_AUDIENCE_K})`),
   ...filters,
   includeRecentBuyers: flag.optional().describe('Keep customers who bought the product recently (default false)'),
 });

@@ -25,6 +25,20 @@ export function errors(...statuses: number[]) {
  */
 export const id = z.string().min(1).max(256).regex(/^[^\u0000]*$/, 'must not contain the NUL character (U+0000)');
 
+/**
+ * A number in the query string: `schema` is a `z.coerce.number()` with its bounds and its default. The
+ * query parser makes a repeated parameter (`k=5&k=6`) a list, which coercion would turn into NaN
+ * ("expected number, received NaN"); rather than pick one of the values, the 400 says the parameter came
+ * more than once. The default goes inside: zod leaves the default of a preprocessed schema out of the
+ * OpenAPI description.
+ */
+export const queryNumber = <T extends z.ZodType<number>>(schema: T) =>
+  z.preprocess((value, ctx) => {
+    if (!Array.isArray(value)) return value;
+    ctx.addIssue({ code: 'custom', message: `given ${value.length} times; send it once` });
+    return z.NEVER;
+  }, schema);
+
 export const idParam = z.strictObject({
   id: id.describe('Identifier as the shop knows it'),
 });
@@ -70,8 +84,8 @@ export const attributes = z
 /** `?limit&offset` of a list: a page of 1..`max` entries (default `byDefault`), after skipping `offset` in the list's order. */
 const pagingOf = (byDefault: number, max: number) =>
   z.strictObject({
-    limit: z.coerce.number().int().min(1).max(max).default(byDefault).describe(`Entries per page (1..${max})`),
-    offset: z.coerce.number().int().min(0).default(0).describe("Entries to skip in the list's order (the next page)"),
+    limit: queryNumber(z.coerce.number().int().min(1).max(max).default(byDefault)).describe(`Entries per page (1..${max})`),
+    offset: queryNumber(z.coerce.number().int().min(0).default(0)).describe("Entries to skip in the list's order (the next page)"),
   });
 
 /** A customer's events: up to 1,000 a page, 100 by default. */

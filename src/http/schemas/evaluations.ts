@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { nextCursor } from './common.js';
+import { nextCursor, queryNumber } from './common.js';
 import { experimentResults } from './experiments.js';
 import { evaluationRequestSchema } from '../../evaluation/evaluation-request.js';
 import { METRIC_NAMES, type MetricName } from '../../evaluation/evaluation-report.js';
@@ -110,7 +110,7 @@ export const evaluationList = z.object({
 });
 
 export const onlineMetricsQuery = z.strictObject({
-  days: z.coerce.number().int().min(1).max(365).default(30).describe('Window: feedback of the last N days (1..365)'),
+  days: queryNumber(z.coerce.number().int().min(1).max(365).default(30)).describe('Window: feedback of the last N days (1..365)'),
 });
 
 export const onlineMetricsResponse = z
@@ -156,8 +156,8 @@ export const evaluationHistoryQuery = z.strictObject({
   strategy: z.string().min(1).max(128).describe('A recipe (its hybrid) or a single recommender, as report rows name it'),
   metric: z.enum(METRIC_NAMES as [MetricName, ...MetricName[]]).default('ndcg'),
   mode: z.enum(['novel', 'all']).default('novel'),
-  k: z.coerce.number().int().min(1).max(1000).default(10),
-  limit: z.coerce.number().int().min(1).max(500).default(100).describe('The newest reports with such a row'),
+  k: queryNumber(z.coerce.number().int().min(1).max(1000).default(10)),
+  limit: queryNumber(z.coerce.number().int().min(1).max(500).default(100)).describe('The newest reports with such a row'),
 });
 
 export const evaluationHistoryResponse = z

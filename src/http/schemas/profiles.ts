@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LIFECYCLE_STAGES, RFM_SEGMENTS, VALUE_TIERS } from '../../profiles/segments.js';
+import { queryNumber } from './common.js';
 
 const label = z.object({ label: z.string(), weight: z.number() });
 
@@ -59,8 +60,8 @@ export const segmentParams = z.strictObject({ name: z.string().min(1).max(64) })
 
 export const segmentUsersQuery = z.strictObject({
   dimension: z.enum(['segment', 'lifecycle', 'valueTier']).default('segment'),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-  offset: z.coerce.number().int().min(0).default(0),
+  limit: queryNumber(z.coerce.number().int().min(1).max(1000).default(100)),
+  offset: queryNumber(z.coerce.number().int().min(0).default(0)),
 });
 
 export const segmentUsersResponse = z.object({
@@ -72,7 +73,7 @@ export const segmentUsersResponse = z.object({
 });
 
 export const lifecycleHistoryQuery = z.strictObject({
-  months: z.coerce.number().int().min(1).max(120).default(12).describe('How many months, up to the latest purchase'),
+  months: queryNumber(z.coerce.number().int().min(1).max(120).default(12)).describe('How many months, up to the latest purchase'),
 });
 
 export const lifecycleHistoryResponse = z

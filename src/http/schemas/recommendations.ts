@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { SIMILAR_STRATEGIES } from '../../serving/item-lists.js';
-import { attributes, id } from './common.js';
+import { attributes, id, queryNumber } from './common.js';
 import { experimentTag } from './experiments.js';
 
 /** `a,b,c` or a repeated parameter, as a list of ids. */
@@ -10,18 +10,18 @@ const idList = z
   .pipe(z.array(id).max(500))
   .describe('Item ids never to return, comma-separated');
 
-const price = z.coerce.number().nonnegative().finite();
+const price = queryNumber(z.coerce.number().nonnegative().finite());
 const priceOrder = (q: { minPrice?: number; maxPrice?: number }) => q.minPrice === undefined || q.maxPrice === undefined || q.minPrice <= q.maxPrice;
 const priceOrderIssue = { message: 'minPrice must not exceed maxPrice', path: ['maxPrice'] };
 
 /** Size and filters shared by every list (query-string form). */
 const listQueryFields = {
-  k: z.coerce.number().int().min(1).max(100).default(10).describe('How many items (1..100)'),
+  k: queryNumber(z.coerce.number().int().min(1).max(100).default(10)).describe('How many items (1..100)'),
   exclude: idList.optional(),
   category: z.string().min(1).max(200).optional().describe('Only items in this category'),
   minPrice: price.optional().describe('Only items with a known unit price >= minPrice'),
   maxPrice: price.optional().describe('Only items with a known unit price <= maxPrice'),
-  diversity: z.coerce.number().min(0).max(1).default(0).describe('0 = pure relevance; up to 1 = favour dissimilar items (MMR)'),
+  diversity: queryNumber(z.coerce.number().min(0).max(1).default(0)).describe('0 = pure relevance; up to 1 = favour dissimilar items (MMR)'),
 };
 
 const flag = z
@@ -61,7 +61,7 @@ export const popularQuery = z
       .transform((s) => ({ name: s.slice(0, s.indexOf(':')), value: s.slice(s.indexOf(':') + 1) }))
       .optional()
       .describe('A user attribute value, e.g. country:France'),
-    windowDays: z.coerce.number().int().min(1).max(3650).optional().describe('Only purchases of the last N days (before the latest purchase)'),
+    windowDays: queryNumber(z.coerce.number().int().min(1).max(3650)).optional().describe('Only purchases of the last N days (before the latest purchase)'),
   })
   .refine(priceOrder, priceOrderIssue);
 

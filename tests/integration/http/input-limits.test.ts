@@ -119,6 +119,30 @@ describe('input limits', () => {
     expect(await t.services.catalog.getItem('fine')).toBeNull();
   });
 
+  it('When a numeric query parameter is given twice, Then 400 VALIDATION_FAILED names it and says it came more than once; a list (exclude) still takes repeats', async () => {
+    const cases: [string, string, number][] = [
+      ['/v1/popular?k=5&k=6', 'querystring.k', 2],
+      ['/v1/popular?minPrice=1&minPrice=2&maxPrice=9', 'querystring.minPrice', 2],
+      ['/v1/popular?windowDays=7&windowDays=30', 'querystring.windowDays', 2],
+      ['/v1/users/u1/recommendations?diversity=0.1&diversity=0.2', 'querystring.diversity', 2],
+      ['/v1/items/i1/similar?k=1&k=2&k=3', 'querystring.k', 3],
+      ['/v1/users/u1/events?offset=0&offset=10', 'querystring.offset', 2],
+      ['/v1/training-jobs?limit=1&limit=2', 'querystring.limit', 2],
+      ['/v1/segments/champions/users?limit=1&limit=2', 'querystring.limit', 2],
+      ['/v1/segments/lifecycle-history?months=1&months=2', 'querystring.months', 2],
+      ['/v1/metrics/online?days=1&days=2', 'querystring.days', 2],
+      ['/v1/evaluations/history?strategy=hybrid&k=5&k=10', 'querystring.k', 2],
+      ['/v1/items/i1/audience?recentDays=1&recentDays=2', 'querystring.recentDays', 2],
+    ];
+    for (const [url, field, times] of cases) {
+      const res = await t.app.inject({ url, headers: auth('admin') });
+      expect(res.statusCode, `${url} ${res.body}`).toBe(400);
+      expect(res.json().error, url).toMatchObject({ code: 'VALIDATION_FAILED', message: `${field}: given ${times} times; send it once` });
+    }
+    const excluded = await t.app.inject({ url: '/v1/popular?exclude=a&exclude=b&k=3', headers: auth('admin') });
+    expect(excluded.statusCode, excluded.body).toBe(200);
+  });
+
   it('When the largest price and quantity allowed are stored and a model is trained, Then every read of that customer answers 200', async () => {
     await seedTwoShops(t.services);
     const big = await send('POST', '/v1/events', {
