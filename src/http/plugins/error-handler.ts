@@ -43,6 +43,12 @@ const BY_STATUS: Record<number, ErrorCode> = {
   503: 'UNAVAILABLE',
 };
 
+/**
+ * Methods a route of the API may have, for the Allow header of a 405. OPTIONS is not one: with CORS on,
+ * @fastify/cors's wildcard OPTIONS route matches every path, and a non-preflight OPTIONS is itself a 405.
+ */
+const ROUTE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
 /** A Postgres (pg or PGlite) error of SQLSTATE class 22, "data exception". */
 function isDataException(err: unknown): boolean {
   const e = err as { code?: unknown; severity?: unknown };
@@ -129,8 +135,18 @@ export function registerErrorHandling(app: FastifyInstance): void {
     return reply.code(500).send({ error: { code: 'INTERNAL', message: ERRORS.INTERNAL.message } });
   });
 
-  // Unknown routes answer in the same shape. A 404 body reveals nothing about which routes exist.
+  // Unknown routes answer in the same shape. A path that exists with other methods (PATCH on a user) is a
+  // 405 with Allow (RFC 9110 15.5.6), not a 404 that sends the client looking for a typo in the path:
+  // the paths are public anyway (/docs/json), and this handler is rate-limited per IP like any request.
+  // When the request's own method has a route (a handler that called callNotFound, such as a missing
+  // static file under /docs), the answer stays 404.
   app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send({ error: { code: 'ROUTE_NOT_FOUND', message: `No route ${request.method} ${request.url.split('?')[0]}` } });
+    const path = request.url.split('?')[0];
+    const allowed = ROUTE_METHODS.filter((method) => app.findRoute({ method, url: path }) !== null);
+    if (allowed.length > 0 && !allowed.includes(request.method)) {
+      const allow = allowed.join(', ');
+      return reply.code(405).header('allow', allow).send({ error: { code: 'METHOD_NOT_ALLOWED', message: `${request.method} is not allowed on ${path}; allowed: ${allow}` } });
+    }
+    return reply.code(404).send({ error: { code: 'ROUTE_NOT_FOUND', message: `No route ${request.method} ${path}` } });
   });
 }

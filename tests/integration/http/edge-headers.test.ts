@@ -57,8 +57,9 @@ describe('browser clients: CORS, security headers, compression, request ids', ()
         headers: { origin: SHOP, 'access-control-request-method': 'GET' },
       });
       expect(res.headers['access-control-allow-origin']).toBeUndefined();
-      expect(res.statusCode).toBe(404);
-      expect(res.json().error.code).toBe('ROUTE_NOT_FOUND');
+      // No OPTIONS route without CORS: the path exists with GET only.
+      expect(res.statusCode).toBe(405);
+      expect(res.json().error.code).toBe('METHOD_NOT_ALLOWED');
       const get = await plain.app.inject({ url: '/v1/popular', headers: { origin: SHOP, ...auth('read') } });
       expect(get.headers['access-control-allow-origin']).toBeUndefined();
     } finally {
@@ -133,6 +134,22 @@ describe('browser clients: CORS, security headers, compression, request ids', ()
     const fresh = await t.app.inject({ url: '/nope' });
     const fresh2 = await t.app.inject({ url: '/nope' });
     expect(fresh.headers['x-request-id']).not.toBe(fresh2.headers['x-request-id']);
+  });
+
+  it('When a path exists but not with the method, Then 405 METHOD_NOT_ALLOWED lists its methods in Allow; unknown paths and missing files stay 404', async () => {
+    const patch = await t.app.inject({ method: 'PATCH', url: '/v1/users/u1?x=1', headers: auth('admin') });
+    expect(patch.statusCode).toBe(405);
+    expect(patch.headers.allow).toBe('GET, HEAD, PUT, DELETE');
+    expect(patch.json()).toEqual({ error: { code: 'METHOD_NOT_ALLOWED', message: 'PATCH is not allowed on /v1/users/u1; allowed: GET, HEAD, PUT, DELETE' } });
+    expect(patch.headers['x-request-id']).toBeDefined();
+    const post = await t.app.inject({ method: 'POST', url: '/v1/popular' });
+    expect(post.statusCode).toBe(405);
+    expect(post.headers.allow).toBe('GET, HEAD');
+    expect((await t.app.inject({ method: 'PATCH', url: '/v1/nothing-here' })).json().error.code).toBe('ROUTE_NOT_FOUND');
+    // The GET route exists and its handler found no file: not a question of method.
+    const missing = await t.app.inject({ url: '/docs/static/no-such-file.js' });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.headers.allow).toBeUndefined();
   });
 
   it('When an unknown route, an unsupported media type or a too-large body comes, Then each is in the error shape', async () => {
