@@ -1,15 +1,24 @@
-import cors from '@fastify/cors';
-import type { FastifyInstance } from 'fastify';
+import cors, { type FastifyCorsOptions } from '@fastify/cors';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+
+/** A CORS preflight (Fetch standard): an OPTIONS request with Origin and Access-Control-Request-Method. */
+const isPreflight = (request: FastifyRequest) => request.headers.origin !== undefined && request.headers['access-control-request-method'] !== undefined;
 
 /**
  * CORS for browser frontends on the shop's own origins (`CORS_ORIGINS`). Without any, nothing is
  * registered: no CORS header is ever sent and browsers on other origins cannot read answers. A
  * preflight from a listed origin gets 204 with the methods and headers the API uses; from any other
  * origin no Access-Control-Allow-Origin header, so the browser refuses.
+ *
+ * An OPTIONS that is not a preflight (no Origin, or no Access-Control-Request-Method) is answered as
+ * without CORS: the plugin's OPTIONS route hands it to the not-found handler (405 with Allow on a known
+ * path, else 404), in the error shape. The plugin's own answer to it (`strictPreflight`) was a
+ * text/plain 400 "Invalid Preflight Request"; with `strictPreflight: false` it would be a 204 on any
+ * path, known or not. The delegator is the plugin's way to choose options per request.
  */
 export async function registerCors(app: FastifyInstance, opts: { origins: string[] }): Promise<void> {
   if (opts.origins.length === 0) return;
-  await app.register(cors, {
+  const options: FastifyCorsOptions = {
     origin: opts.origins,
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'],
     allowedHeaders: ['authorization', 'content-type', 'x-api-key', 'x-request-id', 'x-user-token'],
@@ -17,5 +26,9 @@ export async function registerCors(app: FastifyInstance, opts: { origins: string
     exposedHeaders: ['x-request-id', 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'],
     // Preflights are cached 10 minutes, so a page does not pay one per call.
     maxAge: 600,
+  };
+  const notPreflight: FastifyCorsOptions = { ...options, preflight: false };
+  await app.register(cors, {
+    delegator: (request, callback) => callback(null, request.method === 'OPTIONS' && !isPreflight(request) ? notPreflight : options),
   });
 }

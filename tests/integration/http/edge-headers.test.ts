@@ -38,6 +38,25 @@ describe('browser clients: CORS, security headers, compression, request ids', ()
     expect(res.headers['access-control-allow-origin']).toBeUndefined();
   });
 
+  it('When an OPTIONS request is not a full preflight (no Origin, or no Access-Control-Request-Method), Then it is answered as without CORS, in the error shape', async () => {
+    const plain = await t.app.inject({ method: 'OPTIONS', url: '/v1/users/u1/recommendations' });
+    expect(plain.statusCode).toBe(405);
+    expect(plain.headers['content-type']).toMatch(/^application\/json/);
+    expect(plain.headers.allow).toBe('GET, HEAD');
+    expect(plain.json().error.code).toBe('METHOD_NOT_ALLOWED');
+    expect(plain.headers['x-request-id']).toBeDefined();
+    const originOnly = await t.app.inject({ method: 'OPTIONS', url: '/v1/users/u1/recommendations', headers: { origin: SHOP } });
+    expect(originOnly.statusCode).toBe(405);
+    expect(originOnly.json().error.code).toBe('METHOD_NOT_ALLOWED');
+    // The listed origin's script may read the error, as any other answer.
+    expect(originOnly.headers['access-control-allow-origin']).toBe(SHOP);
+    const unknown = await t.app.inject({ method: 'OPTIONS', url: '/v2/nothing', headers: { origin: SHOP } });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json().error.code).toBe('ROUTE_NOT_FOUND');
+    // A full preflight, even to an unknown path, is still the plugin's 204.
+    expect((await preflight(SHOP)).statusCode).toBe(204);
+  });
+
   it('When a listed origin gets an answer or an error, Then it may read it, with the request id exposed', async () => {
     const ok = await t.app.inject({ url: '/v1/popular', headers: { origin: SHOP, ...auth('read') } });
     expect(ok.statusCode).toBe(200);
