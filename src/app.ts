@@ -4,7 +4,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { registerAuth } from './http/plugins/auth.js';
 import { registerDocs } from './http/plugins/docs.js';
-import { clientErrorHandler, frameworkError, registerErrorHandling } from './http/plugins/error-handler.js';
+import { clientErrorHandler, frameworkError, MAX_PARAM_LENGTH, registerErrorHandling } from './http/plugins/error-handler.js';
 import { registerRequestLog, requestId } from './http/plugins/request-log.js';
 import { registerSecurityHeaders } from './http/plugins/security-headers.js';
 import { registerCors } from './http/plugins/cors.js';
@@ -77,7 +77,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     return503OnClosing: false,
     clientErrorHandler,
     // Ids may be up to 256 characters (the schemas' limit); the router's default stops at 100.
-    routerOptions: { maxParamLength: 512 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors: (err, request, reply) => frameworkError(err, request, reply),
   });
   app.setValidatorCompiler(validatorCompiler);

@@ -1,8 +1,17 @@
+import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AppError, dependencyFailure, ERRORS, RETRY_AFTER_SECONDS, type ErrorCode } from '../../errors.js';
+import { logAnswered } from './request-log.js';
+import { API_SECURITY_HEADERS } from './security-headers.js';
+
+/**
+ * The router's longest path parameter (app.ts). Ids are at most 256 characters (the schemas' limit; a
+ * longer one is a 400 naming the field); past this the router answers 414 URI_TOO_LONG without matching.
+ */
+export const MAX_PARAM_LENGTH = 512;
 
 interface Issue {
   path: string;
@@ -55,12 +64,29 @@ function isDataException(err: unknown): boolean {
   return err instanceof Error && typeof e.code === 'string' && /^22[0-9A-Z]{3}$/.test(e.code) && typeof e.severity === 'string';
 }
 
-/** Errors Fastify raises before routing (bad percent-encoding, a too-long path parameter), in our shape. */
+/** What a router error says: never the URL itself, which Fastify's messages quote whole (5 KB for a 5,000-character id). */
+function frameworkMessage(err: FastifyError, request: FastifyRequest): string {
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') return `A path parameter is longer than ${MAX_PARAM_LENGTH} characters (ids are at most 256); the URL has ${request.url.length}`;
+  if (err.code === 'FST_ERR_BAD_URL') return 'The URL is not valid: a percent-encoded sequence does not decode to UTF-8, or it is not a path';
+  return err.message;
+}
+
+/**
+ * Errors Fastify raises before routing (bad percent-encoding, a too-long path parameter), in our shape.
+ * No hook runs for such a request (Fastify answers it from a context without any), so what the
+ * app-wide hooks give every answer is given here: the request id, the security headers and the log
+ * line. Not CORS headers: @fastify/cors works only as a hook, so a browser script cannot read this answer.
+ */
 export function frameworkError(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   const status = err.statusCode ?? 400;
   const code: ErrorCode = BY_STATUS[status] ?? 'VALIDATION_FAILED';
-  // No hook has run for such a request: the id header is set here.
-  return reply.code(ERRORS[code].status).header('x-request-id', request.id).send({ error: { code, message: err.message } });
+  reply
+    .code(ERRORS[code].status)
+    .header('x-request-id', request.id)
+    .headers(API_SECURITY_HEADERS)
+    .send({ error: { code, message: frameworkMessage(err, request) } });
+  logAnswered(request, reply);
+  return reply;
 }
 
 /** Which catalogue entry a connection-level error (before Fastify sees a request) is. */
@@ -70,21 +96,31 @@ function clientErrorCode(err: NodeJS.ErrnoException): ErrorCode {
   return 'MALFORMED_REQUEST';
 }
 
+const SECURITY_HEADER_LINES = Object.entries(API_SECURITY_HEADERS)
+  .map(([name, value]) => `${name}: ${value}\r\n`)
+  .join('');
+
 /**
  * Errors Node's HTTP parser raises before there is a request (headers over the size limit, a request
  * that never finished, bytes that are not HTTP): Fastify's own answer is in another shape, so this one
- * writes ours on the raw socket and closes it, as Fastify does.
+ * writes ours on the raw socket and closes it, as Fastify does. Fastify calls it bound to the app.
+ *
+ * There are no parsed headers (they are what failed): the answer gets a new request id, logged with the
+ * status so a client reporting it can be found, and the security headers; no CORS headers, since the
+ * Origin they depend on was not read.
  */
-export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+export function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const code = clientErrorCode(err);
   const { status, message } = ERRORS[code];
   const body = JSON.stringify({ error: { code, message } });
+  const reqId = randomUUID();
   if (socket.writable) {
     socket.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${reqId}\r\n${SECURITY_HEADER_LINES}Connection: close\r\n\r\n${body}`,
     );
   }
+  this.log.info({ reqId, status, parserError: err.code }, 'request refused before parsing');
   socket.destroy();
 }
 

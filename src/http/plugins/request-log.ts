@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /** An incoming id is kept only when it is short and plain: it goes into logs and a response header. */
 const SANE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -26,10 +26,12 @@ export function registerRequestLog(app: FastifyInstance): void {
     done();
   });
   app.addHook('onResponse', (request, reply, done) => {
-    request.log.info(
-      { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
-      'request',
-    );
+    logAnswered(request, reply);
     done();
   });
+}
+
+/** The one line of an answered request: method, URL, status and time (also written for answers no hook sees, error-handler.ts). */
+export function logAnswered(request: FastifyRequest, reply: FastifyReply): void {
+  request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
 }

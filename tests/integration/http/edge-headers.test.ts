@@ -171,6 +171,21 @@ describe('browser clients: CORS, security headers, compression, request ids', ()
     expect(missing.headers.allow).toBeUndefined();
   });
 
+  it('When the router refuses a URL (a path parameter over its limit, bad percent-encoding), Then the error says so without quoting the URL, with the request id and security headers', async () => {
+    const long = await t.app.inject({ url: `/v1/items/${'x'.repeat(5000)}`, headers: { ...auth('read'), 'x-request-id': 'too-long-1', origin: SHOP } });
+    expect(long.statusCode).toBe(414);
+    expect(long.json()).toEqual({ error: { code: 'URI_TOO_LONG', message: 'A path parameter is longer than 512 characters (ids are at most 256); the URL has 5010' } });
+    expect(long.headers['x-request-id']).toBe('too-long-1');
+    expect(long.headers['x-content-type-options']).toBe('nosniff');
+    expect(long.headers['content-security-policy']).toBe("default-src 'none';frame-ancestors 'none'");
+    const bad = await t.app.inject({ url: `/v1/items/%E0%A4%A${'y'.repeat(5000)}`, headers: auth('read') });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.code).toBe('VALIDATION_FAILED');
+    expect(bad.body).not.toContain('yyy');
+    expect(bad.headers['x-request-id']).toBeDefined();
+    expect(bad.headers['x-content-type-options']).toBe('nosniff');
+  });
+
   it('When an unknown route, an unsupported media type or a too-large body comes, Then each is in the error shape', async () => {
     const notFound = await t.app.inject({ url: '/v2/anything' });
     expect(notFound.statusCode).toBe(404);
@@ -217,6 +232,19 @@ describe('request logging', () => {
       expect(lines.map((l) => l.reqId)).toEqual(['one', 'two']);
       expect(lines[0]).toMatchObject({ level: 30, msg: 'request', method: 'GET', url: '/v1/popular?k=3', status: 200, ms: expect.any(Number) });
       expect(lines[1]).toMatchObject({ status: 401 });
+    } finally {
+      await dispose();
+    }
+  });
+
+  it('When the router refuses a request before any hook (a path parameter over its limit), Then it still writes its one line', async () => {
+    const { app, lines, dispose } = await loggingApp();
+    try {
+      await app.ready();
+      lines.length = 0;
+      await app.inject({ url: `/v1/items/${'x'.repeat(600)}`, headers: { 'x-request-id': 'long' } });
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({ level: 30, msg: 'request', reqId: 'long', method: 'GET', status: 414, ms: expect.any(Number) });
     } finally {
       await dispose();
     }

@@ -100,7 +100,7 @@ describe('load shedding and the error shape outside routes', () => {
     });
   });
 
-  it('When request headers exceed the server limit, Then 431 in the error shape', async () => {
+  it('When request headers exceed the server limit, Then 431 in the error shape, with a new request id and the security headers', async () => {
     const a = await app({});
     await a.listen({ port: 0, host: '127.0.0.1' });
     const port = (a.server.address() as net.AddressInfo).port;
@@ -108,6 +108,9 @@ describe('load shedding and the error shape outside routes', () => {
     const text = await conn.ended;
     expect(text).toMatch(/^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
     expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4))).toEqual({ error: { code: 'HEADERS_TOO_LARGE', message: 'The request headers are too large' } });
+    // The headers were not read, so the caller's id cannot be echoed: a new one, as for an unusable id.
+    expect(text).toMatch(/\r\nX-Request-Id: [0-9a-f-]{36}\r\n/i);
+    expect(text).toMatch(/\r\nX-Content-Type-Options: nosniff\r\n/i);
   });
 
   it('When the bytes are not HTTP, Then 400 MALFORMED_REQUEST in the error shape', async () => {
