@@ -3,6 +3,8 @@
  * passes a strict OpenAPI 3.1 validator and reads well in generated clients.
  */
 
+import { MAX_PARAM_LENGTH } from './plugins/error-handler.js';
+
 type Json = Record<string, unknown>;
 
 /** What each status means in this API; every response of every operation is described by one of these. */
@@ -17,9 +19,10 @@ export const RESPONSE_DESCRIPTIONS: Record<string, string> = {
   404: 'Not found (code NOT_FOUND)',
   409: 'Conflicts with the current state, e.g. a job of this kind already runs (code CONFLICT or JOB_ALREADY_RUNNING)',
   413: 'The body or the batch is too large (code PAYLOAD_TOO_LARGE or BATCH_TOO_LARGE)',
+  414: `A path parameter is longer than the router takes, ${MAX_PARAM_LENGTH} characters; ids are at most 256 (code URI_TOO_LONG)`,
   422: 'Well-formed but cannot be processed, e.g. an invalid recipe (code UNPROCESSABLE or INVALID_RECIPE)',
   429: 'Too many requests: retry after the seconds in the Retry-After header (code RATE_LIMITED)',
-  503: 'A dependency is not available: retry later (code UNAVAILABLE)',
+  503: 'Not available right now: retry after the seconds in the Retry-After header (code DEPENDENCY_UNAVAILABLE: Postgres or the model store is unreachable; OVERLOADED; or SHUTTING_DOWN)',
 };
 
 const METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace']);

@@ -7,9 +7,13 @@ import { errorResponse } from '../schemas/common.js';
 
 /**
  * Errors any scoped route can answer whatever it declares: the auth check (401, 403) and the
- * app-wide protections in front of every handler (rate limits: 429; a lost dependency: 503).
+ * app-wide protections in front of every handler (rate limits: 429; a lost dependency, overload or
+ * shutdown: 503).
  */
 const CROSS_CUTTING_ERRORS = [401, 403, 429, 503];
+
+/** Answered by the router before any route runs, on a path parameter over MAX_PARAM_LENGTH (error-handler.ts). */
+const PATH_PARAMETER_ERRORS = [414];
 
 /** OpenAPI from the routes' zod schemas: the UI at /docs, the spec at /docs/json. */
 export async function registerDocs(app: FastifyInstance, version: string): Promise<void> {
@@ -36,6 +40,7 @@ export async function registerDocs(app: FastifyInstance, version: string): Promi
       if (!scope || !input.schema || input.schema.hide) return jsonSchemaTransform(input);
       const response = { ...(input.schema.response as Record<number, unknown> | undefined) };
       for (const status of CROSS_CUTTING_ERRORS) response[status] ??= errorResponse;
+      if (input.url.includes(':')) for (const status of PATH_PARAMETER_ERRORS) response[status] ??= errorResponse;
       const out = jsonSchemaTransform({ ...input, schema: { ...input.schema, response } });
       const schema = out.schema as Record<string, unknown>;
       const description = [schema.description, `Scope: \`${scope}\`.`].filter(Boolean).join('\n\n');

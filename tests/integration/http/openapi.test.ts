@@ -106,4 +106,17 @@ describe('OpenAPI description', () => {
     const scoped = operations(spec).filter(({ op }) => (op as { security?: unknown }).security);
     expect(scoped.filter(({ op }) => !['401', '403', '429', '503'].every((s) => s in op.responses)).map(({ path }) => path)).toEqual([]);
   });
+
+  it('When a client reads the error statuses, Then each names the codes the service sends: 414 on every path parameter, 503 its three causes', async () => {
+    const ops = operations(await generateOpenApi()).filter(({ path }) => path.startsWith('/v1/'));
+    const withParam = ops.filter(({ path }) => path.includes('{'));
+    expect(withParam.length).toBeGreaterThan(10);
+    expect(withParam.filter(({ op }) => !op.responses['414']?.description.includes('URI_TOO_LONG')).map(({ method, path }) => `${method} ${path}`)).toEqual([]);
+    expect(ops.filter(({ path }) => !path.includes('{')).filter(({ op }) => '414' in op.responses)).toEqual([]);
+    const unavailable = new Set(ops.map(({ op }) => op.responses['503']?.description));
+    expect(unavailable.size).toBe(1);
+    const [description] = [...unavailable];
+    for (const code of ['DEPENDENCY_UNAVAILABLE', 'OVERLOADED', 'SHUTTING_DOWN']) expect(description).toContain(code);
+    expect(description).not.toContain('code UNAVAILABLE');
+  });
 });
