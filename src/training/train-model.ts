@@ -363,6 +363,8 @@ export function createTrainer(deps: TrainerDeps) {
           // Checked again at the last moment, for a Redis that restarted empty (no persistence) or failed
           // over to a replica lacking part of the write since the first check.
           await assertHeld(contents, scrubbed);
+          // Up to the publish: the metadata is written with it (a Redis store keeps a copy, not this object).
+          durations.total = round(performance.now() - startedAt);
           publishSent = true;
           await deps.store.publish(meta);
         }),

@@ -220,6 +220,9 @@ for (const backend of STORE_BACKENDS) {
       expect(users.every((u) => u !== null)).toBe(true);
       expect(result.contents.tables['serving-users']).toBe(USERS.length);
       for (const [table, n] of Object.entries(result.contents.tables)) if (table.startsWith('serving-user-')) expect(n, table).toBe(USERS.length);
+      // What the store keeps of the version says how long the training took (the dashboard shows it).
+      const kept = (await s.store.listVersions()).find((m) => m.version === result.version)!;
+      expect((kept.info.durations as Record<string, number>).total).toBeGreaterThan(0);
     });
 
     it('When a training is aborted while it fits in its thread, Then it stops with the reason and nothing is written or published', async () => {
