@@ -60,13 +60,11 @@ export function forgetUserEntries(model: ServingModel, userId: string): void {
   model.erasures++;
   for (const table of [USERS_TABLE, ...model.info.strategies.map(strategyTable)]) model.entries.set(entryKey(table, userId), null, 0);
   model.answers.forget(userId);
-  // A scorer loaded before the erasure holds the customer's row of the fitted recommenders (ALS factors,
-  // user-kNN basket) and maps their id to it: it is dropped, and the next customer scored on request loads
-  // the scrubbed ones. Only when it knows them: a reload costs every artifact of the version.
-  const loading = model.onRequest;
-  void loading?.then((scorer) => {
-    if (scorer?.knows(userId) && model.onRequest === loading) model.onRequest = undefined;
-  });
+  // A scorer loaded (or loading) before the erasure holds the customer's rows of the fitted recommenders
+  // (ALS factors, user-kNN basket) and maps their id to them: it wipes them in place, as the erasure did
+  // to the stored ones. Dropping it instead made the next customer scored on request load every artifact
+  // of the version again, decoded on the event loop: a stall of every request of the process.
+  void model.onRequest?.then((scorer) => scorer?.forget(userId));
 }
 
 /**
