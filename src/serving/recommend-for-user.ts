@@ -58,6 +58,7 @@ function unlessDown<T>(read: Promise<T>, fallback: T, d: Degraded): Promise<T> {
  */
 export function forgetUserEntries(model: ServingModel, userId: string): void {
   model.erasures++;
+  model.erased.add(userId);
   for (const table of [USERS_TABLE, ...model.info.strategies.map(strategyTable)]) model.entries.set(entryKey(table, userId), null, 0);
   model.answers.forget(userId);
   // A scorer loaded (or loading) before the erasure holds the customer's rows of the fitted recommenders
@@ -117,6 +118,11 @@ async function answerForUser(deps: ServingDeps, userId: string, q: UserQuery, do
     ]);
   }
   if (!entry) {
+    // A customer erased while this version is served is one it does not know (their rows are scrubbed):
+    // a cold start, from their purchases since (live events). Not scored on request: until the erasure
+    // commits, Postgres still holds their purchases, and each request would score the whole history
+    // again (loading the version's scorer first if nobody had needed it yet).
+    if (model.erased.has(userId)) return coldStart(deps, model, userId, q, live, down);
     // Known customers training did not precompute (no recent purchase) are scored now and kept.
     const { scored, user } = await scoreOnRequest(deps, model, userId, down);
     if (!scored) return coldStart(deps, model, userId, q, live, down, user);
@@ -234,7 +240,8 @@ async function scoreOnRequest(
     }
     throw err;
   }
-  if (!scorer || rows.length === 0) return { scored: null, user };
+  // Erased while this awaited: what was read of them is not used (the cold start).
+  if (!scorer || rows.length === 0 || model.erased.has(userId)) return { scored: null, user };
   const scored = scorer(rows, user?.attributes ?? {});
   // An erasure while this awaited may have removed what was read: answer it once, keep nothing.
   if (!scored || model.erasures !== erasures) return { scored, user };

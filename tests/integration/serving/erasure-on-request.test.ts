@@ -43,6 +43,8 @@ describe.skipIf(!available)('an erasure on two replicas that score customers on 
   let testDb: TestDb;
   let recipesDir: string;
   const replicas: Replica[] = [];
+  // Replica 0's erasure of this customer waits after telling the other processes, before deleting the rows.
+  let held: { userId: string; released: Promise<void> } | null = null;
 
   const startReplica = async (): Promise<Replica> => {
     const redisStore = createRedisModelStore({ url: REDIS_URL, prefix });
@@ -52,6 +54,12 @@ describe.skipIf(!available)('an erasure on two replicas that score customers on 
       getArtifact: (version, name) => {
         if (name === 'recommender:hybrid') replica.scorerLoads++;
         return redisStore.getArtifact(version, name);
+      },
+      deleteUser: async (userId, drafts) => {
+        await redisStore.deleteUser(userId, drafts);
+        const hold = held?.userId === userId ? held : null;
+        held = null;
+        await hold?.released;
       },
     };
     replica.services = createServices({ config, db: testDb.db, store });
@@ -120,5 +128,26 @@ describe.skipIf(!available)('an erasure on two replicas that score customers on 
       for (const r of [a, b]) expect(await ask(r, user)).toEqual(expected);
     }
     expect([a, b].map((r) => r.scorerLoads)).toEqual([1, 1]);
+  });
+
+  it('When the erasure has told a replica but not yet deleted the rows, Then that replica answers the customer with a cold start, not from the purchases Postgres still holds', async () => {
+    const [a, b] = replicas;
+    // k-user10 is precomputed: B answers from their entry.
+    expect((await ask(b, 'k-user10')).fallback).toBe(false);
+    let release!: () => void;
+    held = { userId: 'k-user10', released: new Promise<void>((r) => (release = r)) };
+    const told = new Promise<void>((resolve) => b.store.onUserErased?.((id) => id === 'k-user10' && resolve()));
+    const erasing = erase(a, 'k-user10');
+    await told;
+    try {
+      // Polled: B forgets the customer just after the message arrives (its listener awaits the served version).
+      await expect.poll(async () => (await ask(b, 'k-user10')).fallback).toBe(true);
+      expect((await testDb.db.query('SELECT 1 FROM purchase_events WHERE user_id = $1', ['k-user10'])).rows.length).toBeGreaterThan(0);
+    } finally {
+      release();
+    }
+    expect((await erasing).statusCode).toBe(204);
+    expect((await ask(b, 'k-user10')).fallback).toBe(true);
+    expect(b.scorerLoads).toBe(1);
   });
 });
