@@ -180,6 +180,8 @@ async function readEntry<T>(deps: ServingDeps, model: ServingModel, table: strin
   const hit = model.entries.get(key);
   if (hit !== undefined) return hit as T | null;
   const [bytes] = await deps.store.getEntries(model.meta.version, table, [userId]);
+  // Erased during the read, which may have found the entry from before the scrub: it must not come back.
+  if (model.erased.has(userId)) return null;
   // Own the bytes before caching views over them: a socket Buffer may be a slice of a much larger one.
   const owned = bytes && (bytes.byteOffset !== 0 || bytes.buffer.byteLength !== bytes.byteLength) ? new Uint8Array(bytes) : bytes;
   let value: T | null = null;
