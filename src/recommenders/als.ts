@@ -298,6 +298,11 @@ class AlsModel implements Recommender {
     return heap.result();
   }
 
+  /** In this copy, what the factory's withoutUsers does to the artifact (see alsWithoutUsers). */
+  forgetUsers(rows: ReadonlySet<number>): void {
+    wipeUserRows(this.s, this.k, rows);
+  }
+
   toArtifact(): Uint8Array {
     const { params, itemIds, userFactors, itemFactors, userLastTs } = this.s;
     return encodeArtifact(
@@ -352,13 +357,18 @@ function alsWithoutUsers(bytes: Uint8Array, rows: ReadonlySet<number>): Uint8Arr
   if (!(userFactors instanceof Float32Array && itemFactors instanceof Float32Array && userLastTs instanceof Float64Array)) {
     throw new ArtifactFormatError('als: unexpected arrays');
   }
-  const k = paramsSchema.parse(header.params).factors;
+  const changed = wipeUserRows({ userFactors, userLastTs }, paramsSchema.parse(header.params).factors, rows);
+  return changed ? encodeArtifact(header, { userFactors, itemFactors, userLastTs }) : null;
+}
+
+/** Zeroes the rows' factors and sets their last purchase time to -Infinity; false when none had any. */
+function wipeUserRows(s: Pick<AlsState, 'userFactors' | 'userLastTs'>, k: number, rows: ReadonlySet<number>): boolean {
   let changed = false;
   for (const u of rows) {
-    if (u < 0 || u >= userLastTs.length || userLastTs[u] === Number.NEGATIVE_INFINITY) continue;
-    userFactors.fill(0, u * k, (u + 1) * k);
-    userLastTs[u] = Number.NEGATIVE_INFINITY;
+    if (u < 0 || u >= s.userLastTs.length || s.userLastTs[u] === Number.NEGATIVE_INFINITY) continue;
+    s.userFactors.fill(0, u * k, (u + 1) * k);
+    s.userLastTs[u] = Number.NEGATIVE_INFINITY;
     changed = true;
   }
-  return changed ? encodeArtifact(header, { userFactors, itemFactors, userLastTs }) : null;
+  return changed;
 }

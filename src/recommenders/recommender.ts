@@ -57,6 +57,13 @@ export interface Recommender {
   similarItems?(item: number, k: number): Neighbour[];
   /** Serializes the fitted state to the explicit binary artifact format (see artifact.ts). */
   toArtifact(): Uint8Array;
+  /**
+   * Wipes the customers at `rows` (training positions) from this fitted copy, so that it scores every
+   * customer as `fromArtifact(factory.withoutUsers(artifact, rows))` would: a process that loaded the
+   * recommender before an erasure forgets the customer in place instead of loading it again. Present
+   * exactly on the families whose factory has `withoutUsers`.
+   */
+  forgetUsers?(rows: ReadonlySet<number>): void;
 }
 
 /** Help a fit may take: a runner of ALS half-steps on several threads (the result is the same without it). */

@@ -90,7 +90,8 @@ function packProfiles(rows: Map<number, number>[]): Profiles {
 
 /**
  * Per item, the customers whose unit-length profiles weigh it most (at most `cap`), with those
- * weights: a customer's cosine with every other is then a walk over their own items' lists.
+ * weights: a customer's cosine with every other is then a walk over their own items' lists. Item i's
+ * list is userOf / weightOf[indptr[i], ends[i]) (ends[i] = indptr[i + 1] until customers are forgotten).
  */
 function similarityIndex(profiles: Profiles, itemCount: number, cap: number) {
   const users = profiles.indptr.length - 1;
@@ -106,24 +107,67 @@ function similarityIndex(profiles: Profiles, itemCount: number, cap: number) {
   }
   const indptr = new Int32Array(itemCount + 1);
   for (let i = 0; i < itemCount; i++) {
-    if (byItem[i].length > cap) byItem[i] = byItem[i].sort((a, b) => b.w - a.w || a.user - b.user).slice(0, cap);
+    byItem[i] = strongest(byItem[i], cap);
     indptr[i + 1] = indptr[i] + byItem[i].length;
   }
   const userOf = new Int32Array(indptr[itemCount]);
   const weightOf = new Float32Array(indptr[itemCount]);
-  for (let i = 0; i < itemCount; i++) {
-    let p = indptr[i];
-    for (const e of byItem[i]) {
-      userOf[p] = e.user;
-      weightOf[p++] = e.w;
-    }
-  }
-  return { indptr, userOf, weightOf };
+  for (let i = 0; i < itemCount; i++) writeList(userOf, weightOf, indptr[i], byItem[i]);
+  return { indptr, ends: indptr.slice(1), userOf, weightOf, norm };
+}
+type SimilarityIndex = ReturnType<typeof similarityIndex>;
+
+/** The `cap` buyers weighing an item most (ties to the lower customer), or all of them when that many or fewer. */
+function strongest(buyers: { user: number; w: number }[], cap: number) {
+  return buyers.length > cap ? buyers.sort((a, b) => b.w - a.w || a.user - b.user).slice(0, cap) : buyers;
 }
 
-function createUserKnn(params: UserKnnParams, itemIds: readonly string[], profiles: Profiles, trainedNow: number): Recommender {
+function writeList(userOf: Int32Array, weightOf: Float32Array, from: number, buyers: readonly { user: number; w: number }[]): void {
+  let p = from;
+  for (const e of buyers) {
+    userOf[p] = e.user;
+    weightOf[p++] = e.w;
+  }
+}
+
+/**
+ * The index as similarityIndex would build it from `profiles`, given that only the lists of `items`
+ * changed (customers who bought them were emptied): those lists are built again, in place (a list
+ * never grows when customers leave), from one pass over the profiles. Other customers' norms stay.
+ */
+function reindexItems(index: SimilarityIndex, profiles: Profiles, items: ReadonlySet<number>, cap: number): void {
+  const byItem = new Map<number, { user: number; w: number }[]>([...items].map((i) => [i, []]));
+  for (let u = 0; u + 1 < profiles.indptr.length; u++) {
+    for (let p = profiles.indptr[u]; p < profiles.indptr[u + 1]; p++) byItem.get(profiles.items[p])?.push({ user: u, w: profiles.weights[p] / index.norm[u] });
+  }
+  for (const [i, buyers] of byItem) {
+    const list = strongest(buyers, cap);
+    writeList(index.userOf, index.weightOf, index.indptr[i], list);
+    index.ends[i] = index.indptr[i] + list.length;
+  }
+}
+
+/** The profiles with the rows of `rows` emptied (their items and weights gone; every other row as it was). */
+function withoutRows(profiles: Profiles, rows: ReadonlySet<number>): Profiles {
+  const { indptr, items, weights } = profiles;
+  const keep: number[] = [];
+  const nextIndptr = new Int32Array(indptr.length);
+  for (let u = 0; u + 1 < indptr.length; u++) {
+    if (!rows.has(u)) for (let p = indptr[u]; p < indptr[u + 1]; p++) keep.push(p);
+    nextIndptr[u + 1] = keep.length;
+  }
+  return { indptr: nextIndptr, items: Int32Array.from(keep, (p) => items[p]), weights: Float32Array.from(keep, (p) => weights[p]) };
+}
+
+/** Whether any of `rows` is a customer of `profiles` with a non-empty basket. */
+const anyBasket = (profiles: Profiles, rows: ReadonlySet<number>) =>
+  [...rows].some((u) => u >= 0 && u + 1 < profiles.indptr.length && profiles.indptr[u + 1] > profiles.indptr[u]);
+
+function createUserKnn(params: UserKnnParams, itemIds: readonly string[], fitted: Profiles, trainedNow: number): Recommender {
   const itemCount = itemIds.length;
-  const userCount = profiles.indptr.length - 1;
+  const userCount = fitted.indptr.length - 1;
+  // Replaced (with customers' rows emptied) when customers are forgotten.
+  let profiles = fitted;
   const index = similarityIndex(profiles, itemCount, params.maxItemBuyers);
   // Scratch reused across calls (scoring is synchronous): dot products per customer and who was touched.
   const dot = new Float64Array(userCount);
@@ -145,7 +189,7 @@ function createUserKnn(params: UserKnnParams, itemIds: readonly string[], profil
     let n = 0;
     for (const [item, w] of own) {
       const q = w / norm;
-      for (let p = index.indptr[item]; p < index.indptr[item + 1]; p++) {
+      for (let p = index.indptr[item]; p < index.ends[item]; p++) {
         const v = index.userOf[p];
         if (v === ctx.user) continue;
         if (dot[v] === 0) touched[n++] = v;
@@ -197,6 +241,18 @@ function createUserKnn(params: UserKnnParams, itemIds: readonly string[], profil
       }
       if (heap) for (const top of heap.result()) out.set(top.item, acc[top.item]);
       for (let t = 0; t < n; t++) acc[accTouched[t]] = 0;
+    },
+    /**
+     * In this copy, what withoutUsers does to the artifact: the customers' baskets emptied, and the
+     * buyer lists of their items built again without them (a list cut at maxItemBuyers takes the next
+     * buyer in), so nobody gets them as a neighbour and every score is the scrubbed artifact's.
+     */
+    forgetUsers(rows: ReadonlySet<number>) {
+      if (!anyBasket(profiles, rows)) return;
+      const items = new Set<number>();
+      for (const u of rows) if (u >= 0 && u < userCount) for (let p = profiles.indptr[u]; p < profiles.indptr[u + 1]; p++) items.add(profiles.items[p]);
+      profiles = withoutRows(profiles, rows);
+      reindexItems(index, profiles, items, params.maxItemBuyers);
     },
     toArtifact() {
       return encodeArtifact(
@@ -258,17 +314,8 @@ function withoutUsers(bytes: Uint8Array, rows: ReadonlySet<number>): Uint8Array 
   const { header, arrays } = decodeArtifact(bytes, { algorithm: ALGORITHM, version: VERSION });
   const { indptr, items, weights } = arrays;
   if (!(indptr instanceof Int32Array && items instanceof Int32Array && weights instanceof Float32Array)) throw new ArtifactFormatError('user-knn artifact: unexpected arrays');
-  const users = indptr.length - 1;
-  if (![...rows].some((u) => u >= 0 && u < users && indptr[u + 1] > indptr[u])) return null;
-  const keep: number[] = [];
-  const nextIndptr = new Int32Array(indptr.length);
-  for (let u = 0; u < users; u++) {
-    if (!rows.has(u)) for (let p = indptr[u]; p < indptr[u + 1]; p++) keep.push(p);
-    nextIndptr[u + 1] = keep.length;
-  }
-  return encodeArtifact(header, {
-    indptr: nextIndptr,
-    items: Int32Array.from(keep, (p) => items[p]),
-    weights: Float32Array.from(keep, (p) => weights[p]),
-  });
+  const profiles = { indptr, items, weights };
+  if (!anyBasket(profiles, rows)) return null;
+  const { indptr: nextIndptr, items: nextItems, weights: nextWeights } = withoutRows(profiles, rows);
+  return encodeArtifact(header, { indptr: nextIndptr, items: nextItems, weights: nextWeights });
 }

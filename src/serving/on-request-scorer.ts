@@ -17,6 +17,13 @@ export interface OnRequestScorer {
   (history: readonly PurchaseRow[], attributes: Record<string, unknown>): ScoredUser | null;
   /** Whether the version's training had this customer (their row is in the loaded recommenders). */
   knows(userId: string): boolean;
+  /**
+   * Forgets an erased customer in place: their id no longer maps to a row, and the recommenders that
+   * keep a row per customer (ALS factors, user-kNN baskets) wipe theirs, as the erasure does to the
+   * stored artifacts. The scorer then scores everyone as one loaded after the erasure would, and
+   * nothing is loaded again (a load decodes every artifact of the version on the event loop).
+   */
+  forget(userId: string): void;
 }
 
 interface RecipeInfo {
@@ -70,5 +77,13 @@ export async function loadOnRequestScorer(store: Pick<ModelStore, 'getArtifact'>
     for (const [k, v] of Object.entries(attributes)) if (typeof v === 'string') strings[k] = v;
     return score({ user, history, attributes: strings, now: model.info.now }, strings);
   };
-  return Object.assign(scorer, { knows: (userId: string) => userIndex.has(userId) });
+  return Object.assign(scorer, {
+    knows: (userId: string) => userIndex.has(userId),
+    forget(userId: string) {
+      const row = userIndex.get(userId);
+      if (row === undefined) return;
+      userIndex.delete(userId);
+      for (const source of sources.values()) source.forgetUsers?.(new Set([row]));
+    },
+  });
 }

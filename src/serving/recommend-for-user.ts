@@ -58,15 +58,14 @@ function unlessDown<T>(read: Promise<T>, fallback: T, d: Degraded): Promise<T> {
  */
 export function forgetUserEntries(model: ServingModel, userId: string): void {
   model.erasures++;
+  model.erased.add(userId);
   for (const table of [USERS_TABLE, ...model.info.strategies.map(strategyTable)]) model.entries.set(entryKey(table, userId), null, 0);
   model.answers.forget(userId);
-  // A scorer loaded before the erasure holds the customer's row of the fitted recommenders (ALS factors,
-  // user-kNN basket) and maps their id to it: it is dropped, and the next customer scored on request loads
-  // the scrubbed ones. Only when it knows them: a reload costs every artifact of the version.
-  const loading = model.onRequest;
-  void loading?.then((scorer) => {
-    if (scorer?.knows(userId) && model.onRequest === loading) model.onRequest = undefined;
-  });
+  // A scorer loaded (or loading) before the erasure holds the customer's rows of the fitted recommenders
+  // (ALS factors, user-kNN basket) and maps their id to them: it wipes them in place, as the erasure did
+  // to the stored ones. Dropping it instead made the next customer scored on request load every artifact
+  // of the version again, decoded on the event loop: a stall of every request of the process.
+  void model.onRequest?.then((scorer) => scorer?.forget(userId));
 }
 
 /**
@@ -119,6 +118,11 @@ async function answerForUser(deps: ServingDeps, userId: string, q: UserQuery, do
     ]);
   }
   if (!entry) {
+    // A customer erased while this version is served is one it does not know (their rows are scrubbed):
+    // a cold start, from their purchases since (live events). Not scored on request: until the erasure
+    // commits, Postgres still holds their purchases, and each request would score the whole history
+    // again (loading the version's scorer first if nobody had needed it yet).
+    if (model.erased.has(userId)) return coldStart(deps, model, userId, q, live, down);
     // Known customers training did not precompute (no recent purchase) are scored now and kept.
     const { scored, user } = await scoreOnRequest(deps, model, userId, down);
     if (!scored) return coldStart(deps, model, userId, q, live, down, user);
@@ -176,6 +180,8 @@ async function readEntry<T>(deps: ServingDeps, model: ServingModel, table: strin
   const hit = model.entries.get(key);
   if (hit !== undefined) return hit as T | null;
   const [bytes] = await deps.store.getEntries(model.meta.version, table, [userId]);
+  // Erased during the read, which may have found the entry from before the scrub: it must not come back.
+  if (model.erased.has(userId)) return null;
   // Own the bytes before caching views over them: a socket Buffer may be a slice of a much larger one.
   const owned = bytes && (bytes.byteOffset !== 0 || bytes.buffer.byteLength !== bytes.byteLength) ? new Uint8Array(bytes) : bytes;
   let value: T | null = null;
@@ -236,7 +242,8 @@ async function scoreOnRequest(
     }
     throw err;
   }
-  if (!scorer || rows.length === 0) return { scored: null, user };
+  // Erased while this awaited: what was read of them is not used (the cold start).
+  if (!scorer || rows.length === 0 || model.erased.has(userId)) return { scored: null, user };
   const scored = scorer(rows, user?.attributes ?? {});
   // An erasure while this awaited may have removed what was read: answer it once, keep nothing.
   if (!scored || model.erasures !== erasures) return { scored, user };

@@ -34,6 +34,12 @@ export interface ServingModel {
   onRequest?: Promise<OnRequestScorer | null>;
   /** Erasures seen by this version's caches: a computation that spans one keeps nothing. */
   erasures: number;
+  /**
+   * Customers erased while this process served this version: it knows nothing of them any more (their
+   * entries and recommender rows are scrubbed), so they are answered as customers it never saw, with a
+   * cold start, and never scored on request. A training after the erasure knows them again if they came back.
+   */
+  erased: Set<string>;
 }
 
 /** Default bound of the per-version entry cache: the full Online Retail users table takes ~16 MB. */
@@ -71,6 +77,7 @@ export function decodeServingModel(
     entries: new EntryCache(opts.entryCacheBytes ?? DEFAULT_ENTRY_CACHE_BYTES),
     answers: new AnswerCache(opts.answerCacheBytes),
     erasures: 0,
+    erased: new Set(),
   };
 }
 

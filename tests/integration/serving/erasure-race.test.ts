@@ -39,4 +39,31 @@ describe('an erasure while a request is reading', () => {
     expect(serving.recommendForUserNow('k-user5', { k: 6 })).toBeUndefined();
     expect(serving.recommendForUserNow('k-user5', { k: 5 })).toBeUndefined();
   });
+
+  it('When the user is erased while their entry is being read, Then what the read found is neither served nor kept', async () => {
+    // The entry read of k-user6 answers (with the entry as it was before the scrub) only after the erasure.
+    let entered!: () => void;
+    const reading = new Promise<void>((r) => (entered = r));
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const store: ModelStore = {
+      ...t.services.store,
+      getEntries: async (version, table, ids) => {
+        const found = await t.services.store.getEntries(version, table, ids);
+        if (ids.includes('k-user6')) {
+          entered();
+          await released;
+        }
+        return found;
+      },
+    };
+    const serving = createServing({ store, db: t.services.db, catalog: t.services.catalog, recheckMs: 60_000 });
+    expect((await serving.recommendForUser('k-user5', { k: 5 })).fallback).toBe(false);
+    const inFlight = serving.recommendForUser('k-user6', { k: 5 });
+    await reading;
+    await serving.forgetUser('k-user6');
+    release();
+    expect((await inFlight).fallback).toBe(true);
+    expect((await serving.recommendForUser('k-user6', { k: 5 })).fallback).toBe(true);
+  });
 });

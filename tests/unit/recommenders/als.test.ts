@@ -1,6 +1,7 @@
 import { Matrix, solve } from 'ml-matrix';
 import { describe, expect, it } from 'vitest';
 import { alsFactory, fitAls, type AlsParams } from '../../../src/recommenders/als.js';
+import { decodeArtifact } from '../../../src/recommenders/artifact.js';
 import { choleskySolve } from '../../../src/recommenders/cholesky.js';
 import { alsLoss, conjugateGradientHalfStep, type ConfidenceRows } from '../../../src/recommenders/conjugate-gradient.js';
 import { buildDataset, type PurchaseRow } from '../../../src/recommenders/dataset.js';
@@ -148,6 +149,21 @@ describe('ALS recommender', () => {
     expect(scores(back, { user: 5, history, attributes: {} }, n)).toEqual(scores(back, { user: -1, history, attributes: {} }, n));
     // Erasing them again changes nothing more.
     expect(alsFactory.withoutUsers!(without!, new Set([5]))).toBeNull();
+  });
+
+  it('When a loaded copy forgets customers, Then it scores everyone as the scrubbed artifact does, without loading it again', () => {
+    const model = alsFactory.fit(ds, params());
+    const bytes = model.toArtifact();
+    const scrubbed = alsFactory.fromArtifact(alsFactory.withoutUsers!(bytes, new Set([5, 999]))!, ds);
+    const loaded = alsFactory.fromArtifact(bytes, ds);
+    loaded.forgetUsers!(new Set([5, 999]));
+    for (const [user, u] of ds.userIndex) {
+      for (const history of [[], historyOf(ds, user)]) {
+        expect(scores(loaded, { user: u, history, attributes: {} }, n)).toEqual(scores(scrubbed, { user: u, history, attributes: {} }, n));
+      }
+    }
+    expect(scores(loaded, { user: 5, history: [], attributes: {} }, n).every((v) => v === 0)).toBe(true);
+    expect(decodeArtifact(loaded.toArtifact()).arrays).toEqual(decodeArtifact(scrubbed.toArtifact()).arrays);
   });
 
   it('rejects invalid parameters naming the field, and fills the documented defaults', () => {

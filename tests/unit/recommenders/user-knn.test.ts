@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { decodeArtifact } from '../../../src/recommenders/artifact.js';
 import { buildDataset, type PurchaseRow } from '../../../src/recommenders/dataset.js';
 import { itemKnnFactory } from '../../../src/recommenders/item-knn.js';
 import type { HistoryEntry } from '../../../src/recommenders/recommender.js';
@@ -123,6 +124,29 @@ describe('user-kNN (decayed basket profiles)', () => {
     const u4 = ds.userIndex.get('u4')!;
     expect(scores(back, u4, historyOf('u4'))).toEqual(scores(model, u4, historyOf('u4')));
     expect(userKnnFactory.withoutUsers(without!, new Set([u2]))).toBeNull();
+  });
+
+  it('When a loaded copy forgets a customer, Then it scores everyone as the scrubbed artifact does, also where a buyer list was cut', () => {
+    // One buyer kept per item: A's list holds u1 or u2 only, so forgetting that one lets the other in.
+    const params = userKnnFactory.parseParams({ orderDecay: 0.5, alpha: 0.3, neighbours: 2, maxItemBuyers: 1 });
+    const bytes = userKnnFactory.fit(ds, params).toArtifact();
+    for (const erased of ['u1', 'u2', 'u4']) {
+      const rows = new Set([ds.userIndex.get(erased)!]);
+      const scrubbed = userKnnFactory.fromArtifact(userKnnFactory.withoutUsers(bytes, rows)!, ds);
+      const loaded = userKnnFactory.fromArtifact(bytes, ds);
+      loaded.forgetUsers!(rows);
+      for (const [user, u] of ds.userIndex) {
+        expect(scores(loaded, u, historyOf(user))).toEqual(scores(scrubbed, u, historyOf(user)));
+        expect(scores(loaded, -1, historyOf(user))).toEqual(scores(scrubbed, -1, historyOf(user)));
+      }
+      expect(decodeArtifact(loaded.toArtifact()).arrays).toEqual(decodeArtifact(scrubbed.toArtifact()).arrays);
+    }
+    // u1 (A, B, C) gets u2's D as a neighbour's item until u2 is forgotten.
+    const loaded = userKnnFactory.fromArtifact(bytes, ds);
+    const u1 = ds.userIndex.get('u1')!;
+    expect(scores(loaded, u1, historyOf('u1')).D).toBeGreaterThan(0);
+    loaded.forgetUsers!(new Set([ds.userIndex.get('u2')!]));
+    expect(scores(loaded, u1, historyOf('u1')).D).toBe(0);
   });
 
   it('rejects an artifact of another recommender and out-of-range parameters', () => {

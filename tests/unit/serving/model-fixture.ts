@@ -42,6 +42,7 @@ export function fixtureModel(
   return {
     meta: { version: 'v-test', recipe: 'test', trainedAt: new Date().toISOString(), info: {} },
     erasures: 0,
+    erased: new Set(),
     info: { strategies: ['hybrid'], hybridSources: [], candidates: 10, now: 0 },
     items: {
       ids,
