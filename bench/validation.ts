@@ -134,7 +134,9 @@ if (command === 'alone') {
   // The recipe tuned as a training tunes it, per cutoff: what the tuner chose and its validation.
   for (const c of cutoffs) {
     const started = performance.now();
-    const tuned = await tuneRecipeOn(input, withTuning(recipe, recipe.tune ?? true), iso(c), undefined, { threads: 2 });
+    // The searches' results as they come (accuracy only, then with the coverage requirement, then own items, then the judgement).
+    const searches = (m: string) => void (m.startsWith('blend') && console.log(`  ${m}`));
+    const tuned = await tuneRecipeOn(input, withTuning(recipe, recipe.tune ?? true), iso(c), searches, { threads: 2 });
     const v = tuned.validation;
     if ('skipped' in v) throw new Error(v.skipped);
     console.log(

@@ -9,6 +9,9 @@ import { DEFAULT_DISCOUNT_GRID, meanScores, memoEvaluator, objective, tuneWeight
 
 const DAY_MS = 86_400_000;
 
+/** RollingTuneOptions.maxCoverageCost's default. */
+export const DEFAULT_MAX_COVERAGE_COST = 0.1;
+
 type Weights = HybridConfig['weights'];
 
 export interface RollingTuneOptions {
@@ -24,6 +27,12 @@ export interface RollingTuneOptions {
   /** Novel-mode catalog coverage the blend should keep (on the folds' mean, see `coverageOn`); below it the objective is penalised. */
   minCoverage?: number;
   coveragePenalty?: number;
+  /**
+   * The most the coverage requirement may cost (default 0.1): the coverage search keeps the novel NDCG
+   * within this share of the most accurate blend's, and the shortfall penalty a blend or single source is
+   * judged with is at most this share of its own novel NDCG. Infinity: no bound (the penalty alone).
+   */
+  maxCoverageCost?: number;
   /**
    * `back-to-back` (default): each fold validates on its own `days`-day window. `to-end`: each fold
    * validates from the start of that window to `end` (the oldest on folds x days), as an evaluation
@@ -217,9 +226,21 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
     const novelOnly = ['novel'] as const;
     let blend = await tuneWeights(evaluate, onNewItems, recipe.hybrid.weights, { ...tuneOpts, modes: novelOnly, minCoverage: 0, popularityDiscount: recipe.hybrid.popularityDiscount });
     log(`blend on new items (accuracy only): novel NDCG ${blend.scores.novel.ndcg.toFixed(4)}, novel coverage ${blend.scores.novel.coverage.toFixed(3)} (reach ${blend.scores.novel.reach.toFixed(3)})`);
+    const maxCost = opts.maxCoverageCost ?? DEFAULT_MAX_COVERAGE_COST;
     if ((opts.minCoverage ?? 0) > 0) {
-      blend = await tuneWeights(evaluate, onNewItems, blend.weights, { ...tuneOpts, modes: novelOnly, minCoverage: opts.minCoverage, popularityDiscount: blend.popularityDiscount });
+      const accurate = blend;
+      const search = { ...tuneOpts, modes: novelOnly, minCoverage: opts.minCoverage, popularityDiscount: accurate.popularityDiscount };
+      blend = await tuneWeights(evaluate, onNewItems, accurate.weights, search);
       log(`blend on new items (coverage >= ${opts.minCoverage}): novel NDCG ${blend.scores.novel.ndcg.toFixed(4)}, novel coverage ${blend.scores.novel.coverage.toFixed(3)} (reach ${blend.scores.novel.reach.toFixed(3)})`);
+      // Coverage is bought with accuracy only up to maxCost: a shop whose accurate lists cannot reach the
+      // requirement would otherwise trade all of it for reach (lists of the far long tail). The bound is
+      // checked after the free search rather than imposed on it, so a search whose path dips below it and
+      // comes back is not cut short; only a result past it is searched again within it.
+      const novelNdcgFloor = (1 - maxCost) * accurate.scores.novel.ndcg;
+      if (blend.scores.novel.ndcg < novelNdcgFloor - 1e-12) {
+        blend = await tuneWeights(evaluate, onNewItems, accurate.weights, { ...search, novelNdcgFloor });
+        log(`blend on new items (coverage at most ${maxCost} of the accuracy): novel NDCG ${blend.scores.novel.ndcg.toFixed(4)}, novel coverage ${blend.scores.novel.coverage.toFixed(3)} (reach ${blend.scores.novel.reach.toFixed(3)})`);
+      }
     }
     blend = await tuneWeights(evaluate, names, blend.weights, {
       ...tuneOpts,
@@ -233,9 +254,12 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
     // shortfall the blend was held to. A single source that reaches the accuracy only by collapsing onto
     // a few items must not beat a blend that was forbidden to.
     // As in the search, the requirement is on the pooled coverage; accuracy is per fold.
+    // The shortfall is held to the same bound as the search: at most maxCost of the candidate's own novel
+    // NDCG, so a source that cannot reach the requirement is not judged by reach alone.
     const judged = (perFold: BlendScores[]) => {
       const all = pooled(perFold);
-      const shortfall = objective(all) - objective(all, opts.minCoverage ?? 0, opts.coveragePenalty);
+      const bound = maxCost === Number.POSITIVE_INFINITY ? maxCost : maxCost * all.novel.ndcg;
+      const shortfall = Math.min(objective(all) - objective(all, opts.minCoverage ?? 0, opts.coveragePenalty), bound);
       return perFold.map((s) => objective(s) - shortfall);
     };
     // Both modes, for the judgement and the report (each search scored only the mode it judged).

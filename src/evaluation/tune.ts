@@ -115,6 +115,8 @@ export interface WeightSearch {
   rounds?: number;
   minCoverage?: number;
   coveragePenalty?: number;
+  /** Blends whose novel NDCG falls below this are not taken, whatever their coverage (the coverage requirement's bounded price). */
+  novelNdcgFloor?: number;
   popularityDiscount?: number;
   discountGrid?: number[];
   /** The NDCG the objective counts (default both modes); only these are scored, the result's other mode is 0. */
@@ -148,7 +150,8 @@ export async function tuneWeights(
   // (on their reach) applies. The returned scores hold 0 for a mode it did not score.
   if (opts.modes) trial.modes = (opts.minCoverage ?? 0) > 0 && !opts.modes.includes('novel') ? [...opts.modes, 'novel'] : opts.modes;
   const weights = trial.repeatWeights ?? trial.weights;
-  const judge = (s: BlendScores) => objective(s, opts.minCoverage, opts.coveragePenalty, opts.modes);
+  const floor = opts.novelNdcgFloor ?? Number.NEGATIVE_INFINITY;
+  const judge = (s: BlendScores) => (s.novel.ndcg < floor - 1e-12 ? Number.NEGATIVE_INFINITY : objective(s, opts.minCoverage, opts.coveragePenalty, opts.modes));
   let scores = await evaluate(trial);
   let best = judge(scores);
   for (let round = 0; round < (opts.rounds ?? 3); round++) {

@@ -34,6 +34,12 @@ export const tuneSpecSchema = z.strictObject({
    * lists could show at most (the catalogue, or k x lists when that is smaller: see BlendScores.reach).
    */
   minCoverage: z.number().min(0).max(1).default(0.3),
+  /**
+   * The most the coverage requirement may cost, as a share of the most accurate blend's novel NDCG: on a
+   * shop whose accurate lists cannot reach minCoverage, tuning spreads the lists only this far instead
+   * of trading all accuracy for reach, and single sources are judged with the same bound.
+   */
+  maxCoverageCost: z.number().min(0).max(1).default(0.1),
   /** Also try the default hyperparameter alternatives per source (each is one more fit per fold). */
   variants: z.boolean().default(true),
   /**

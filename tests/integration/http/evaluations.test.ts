@@ -232,7 +232,7 @@ for (const backend of DB_BACKENDS) {
     it('When an evaluation asks to tune, Then the job keeps the tune spec and the report says what tuning did per recipe', async () => {
       const job = await evaluateToEnd(t, { split: { kind: 'temporal', cutoff: CUTOFF }, ks: [3], tune: { folds: 1, days: 60, variants: false } });
       expect(job.status).toBe('succeeded');
-      expect(job.params.tune).toEqual({ folds: 1, days: 60, minCoverage: 0.3, variants: false, maxCustomers: 5_000 });
+      expect(job.params.tune).toEqual({ folds: 1, days: 60, minCoverage: 0.3, maxCoverageCost: 0.1, variants: false, maxCustomers: 5_000 });
       // The fixture's 12 customers are few: tuning either ran on the window before the cutoff or says why not.
       const tuning = job.report.tuning.default;
       if ('skipped' in tuning) expect(tuning.skipped).toMatch(/validation window 1 of 1 has \d+ customers/);

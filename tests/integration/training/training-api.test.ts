@@ -89,7 +89,7 @@ for (const backend of DB_BACKENDS) {
       const models = (await t.app.inject({ url: '/v1/models', headers: auth('admin') })).json();
       const active = models.versions.find((v: { active: boolean }) => v.active);
       expect(active.version).toBe(job.result.version);
-      expect(active.info.recipe.tune).toEqual({ folds: 2, days: 4, minCoverage: 0.3, variants: false, maxCustomers: 5_000 });
+      expect(active.info.recipe.tune).toEqual({ folds: 2, days: 4, minCoverage: 0.3, maxCoverageCost: 0.1, variants: false, maxCustomers: 5_000 });
       expect(active.info.tuning.chosen).toBe(job.result.tuning.chosen);
     }, 120_000);
 

@@ -111,10 +111,37 @@ describe('tuneRollingOrigin', () => {
     expect(least.all.reach).toBeCloseTo(0.4, 12);
   });
 
+  it('When no list can reach the coverage requirement, Then the tuned blend gives up at most a tenth of the accurate blend\'s novel NDCG, where an unbounded search gives up more', async () => {
+    // A shop of weekly hits: each hit is bought by half the customers in its first 10 days and by the
+    // other half in the next 10, so popularity names the one the second half will buy (accurate, and the
+    // same short list for everyone). Each customer also buys a few of 60 items of their own taste group,
+    // which item-kNN spreads over (more items shown, fewer of them bought).
+    const rows: PurchaseRow[] = [];
+    for (let u = 0; u < 40; u++) {
+      for (let week = 0; week < 12; week++) {
+        const day = week * 10 + (u % 2 === 0 ? 1 : 11);
+        const order = `u${u}-${week}`;
+        const push = (item: string) => rows.push({ userId: `u${u}`, itemId: item, orderId: order, ts: T0 + day * DAY + u * 60_000, quantity: 1, price: null });
+        push(`hit${week}`);
+        push(`x${(u % 4) * 15 + ((u + week * 7) % 15)}`);
+      }
+    }
+    const shop = { sources: { popularity: { params: { attributes: [], halfLifeDays: 5 } }, 'item-knn': { params: { neighbours: 20 } } }, hybrid: { weights: { cold: { popularity: 1 }, warm: { popularity: 1, 'item-knn': 0.5 } } } };
+    const recipe = parseRecipe(shop, 'weekly-hits');
+    const base = { ...options, variants: {}, rounds: 3, discountGrid: [0, 1, 3] };
+    const tuned = async (more: object) => (await tuneRollingOrigin({ events: rows }, recipe, shop, { ...base, ...more })).validation.scores.novel.ndcg;
+    const accurate = await tuned({ minCoverage: 0 });
+    const bounded = await tuned({ minCoverage: 1 });
+    const unbounded = await tuned({ minCoverage: 1, maxCoverageCost: Number.POSITIVE_INFINITY });
+    expect(accurate).toBeGreaterThan(0);
+    expect(bounded).toBeGreaterThanOrEqual(0.9 * accurate - 1e-9);
+    expect(unbounded).toBeLessThan(0.9 * accurate);
+  });
+
   it('When the coverage requirement is held on the least fold, Then each source alone is judged by its lowest fold coverage', async () => {
     const recipe = parseRecipe(raw, 'fixture');
-    // A requirement no list reaches: every fold's objective loses 10 x the shortfall of the pooled coverage.
-    const strict = { ...options, minCoverage: 1, variants: {} };
+    // A requirement no list reaches, at any price: every fold's objective loses 10 x the shortfall of the pooled coverage.
+    const strict = { ...options, minCoverage: 1, maxCoverageCost: Number.POSITIVE_INFINITY, variants: {} };
     const mean = await tuneRollingOrigin({ events: purchases() }, recipe, raw, strict);
     const least = await tuneRollingOrigin({ events: purchases() }, recipe, raw, { ...strict, coverageOn: 'least' });
     const lower = Object.keys(mean.validation.objective.sources).filter((name) => {

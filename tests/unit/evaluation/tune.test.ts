@@ -65,7 +65,7 @@ describe('tuneWeights', () => {
   });
   const start = { cold: { pop: 1, tail: 0 }, warm: { pop: 1, tail: 0 } };
 
-  const tune = (opts: { grid: number[]; minCoverage?: number }) => {
+  const tune = (opts: { grid: number[]; minCoverage?: number; novelNdcgFloor?: number }) => {
     const c = cache();
     return tuneWeights(cacheEvaluator(c, 10, 1), c.parts.keys(), start, opts);
   };
@@ -80,6 +80,12 @@ describe('tuneWeights', () => {
     const r = await tune({ grid: [0, 1, 4], minCoverage: 0.8 });
     expect(r.scores.novel.coverage).toBeCloseTo(2 / 3, 6);
     expect(r.scores.novel.ndcg).toBe(0);
+  });
+
+  it('When coverage may cost at most a tenth of the accuracy, Then it does not give the bought item up for reach', async () => {
+    // The only way to 0.8 coverage is `tail` alone (NDCG 0); pop's NDCG 1 is the most accurate blend's.
+    const r = await tune({ grid: [0, 1, 4], minCoverage: 0.8, novelNdcgFloor: 0.9 });
+    expect(r.scores.novel.ndcg).toBe(1);
   });
 
   it('judges coverage against what the lists could show: two lists of one item reach at most 2 of the 3 items', async () => {

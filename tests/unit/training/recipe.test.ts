@@ -54,7 +54,7 @@ describe('recipes', () => {
   it('loads models/robust.json: EASE among the sources and a tune section with its defaults filled in', async () => {
     const recipe = await loadRecipe('robust', MODELS);
     expect(recipe.sources.ease).toMatchObject({ recommender: 'ease', params: { lambda: 400, maxItems: 5000 } });
-    expect(recipe.tune).toEqual({ folds: 3, days: 30, minCoverage: 0.3, variants: true, maxCustomers: 5_000 });
+    expect(recipe.tune).toEqual({ folds: 3, days: 30, minCoverage: 0.3, maxCoverageCost: 0.1, variants: true, maxCustomers: 5_000 });
   });
 
   it('names a bad tune setting by its path', () => {

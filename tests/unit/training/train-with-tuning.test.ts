@@ -78,7 +78,7 @@ describe('training a recipe with a tune section', () => {
     const meta = await store.getActive();
     const info = meta!.info as { recipe: { hybrid: { weights: unknown }; tune: unknown }; tuning: { chosen: string } };
     expect(info.recipe.hybrid.weights).toEqual({ cold: { 'buy-again': 1 }, warm: { 'buy-again': 1 } });
-    expect(info.recipe.tune).toEqual({ folds: 2, days: 20, minCoverage: 0.3, variants: true, maxCustomers: 5_000 });
+    expect(info.recipe.tune).toEqual({ folds: 2, days: 20, minCoverage: 0.3, maxCoverageCost: 0.1, variants: true, maxCustomers: 5_000 });
     expect(info.tuning.chosen).toBe('buy-again');
   }, 60_000);
 
@@ -131,7 +131,7 @@ describe('training a recipe with a tune section', () => {
     expect(tuned(result.tuning)?.chosen).toBe('buy-again');
     const info = (await store.getActive())!.info as { recipe: { hybrid: { weights: unknown }; tune: unknown } };
     expect(info.recipe.hybrid.weights).toEqual({ cold: { 'buy-again': 1 }, warm: { 'buy-again': 1 } });
-    expect(info.recipe.tune).toEqual({ folds: 2, days: 20, minCoverage: 0.3, variants: true, maxCustomers: 5_000 });
+    expect(info.recipe.tune).toEqual({ folds: 2, days: 20, minCoverage: 0.3, maxCoverageCost: 0.1, variants: true, maxCustomers: 5_000 });
   }, 60_000);
 
   it('When a validation window holds almost nobody, Then tuning is skipped with the reason and the written weights are published', async () => {
