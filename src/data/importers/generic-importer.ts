@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../db.js';
 import { INTERACTION_TYPES, type InteractionInput, type InteractionType } from '../event-repository.js';
+import { INPUT_LIMITS } from '../input-limits.js';
 import { AppError } from '../../errors.js';
 import { createCatalogRepository, type ItemInput, type UserInput } from '../catalog-repository.js';
 import { fileSize, readCsvRecords } from './csv-source.js';
@@ -22,7 +23,10 @@ const SCHEMA: Record<Kind, { required: string[]; known: string[]; extraAsAttribu
 };
 
 /** Rejection reasons per file (reported as `<file>.<reason>`, e.g. `events.bad_timestamp`). */
-export const GENERIC_REJECTIONS = ['malformed_row', 'missing_id', 'bad_type', 'bad_number', 'bad_boolean', 'non_positive_quantity', 'negative_price', 'bad_rating', 'bad_timestamp', 'future_timestamp'] as const;
+export const GENERIC_REJECTIONS = [
+  'malformed_row', 'missing_id', 'bad_type', 'bad_number', 'bad_boolean', 'non_positive_quantity', 'negative_price', 'bad_rating', 'bad_timestamp', 'future_timestamp',
+  'id_too_long', 'quantity_too_large', 'price_too_large', 'text_too_long', 'nul_character',
+] as const;
 type Reason = (typeof GENERIC_REJECTIONS)[number];
 
 interface Columns {
@@ -80,15 +84,30 @@ const cellOf = (rec: string[], cols: Columns) => (name: string) => {
 type RowResult<T> = T | { reject: Reason };
 const rejected = <T>(r: RowResult<T>): r is { reject: Reason } => typeof r === 'object' && r !== null && 'reject' in r;
 
+/**
+ * Why a row breaks a limit the API holds too (data/input-limits.ts), or null: what an import stores,
+ * the API must be able to address and write back. Postgres text cannot hold a NUL character.
+ */
+function beyondLimits(rec: string[], ids: string[]): Reason | null {
+  if (rec.some((c) => c.includes('\u0000'))) return 'nul_character';
+  if (ids.some((id) => id.length > INPUT_LIMITS.idLength)) return 'id_too_long';
+  return null;
+}
+
+const tooLong = (values: Iterable<string>, max: number) => [...values].some((v) => v.length > max);
+
 function parseItem(rec: string[], cols: Columns): RowResult<ItemInput> {
   const cell = cellOf(rec, cols);
   const id = cell('id');
   if (!id) return { reject: 'missing_id' };
+  const beyond = beyondLimits(rec, [id]);
+  if (beyond) return { reject: beyond };
   let price: number | null = null;
   if (cell('price')) {
     price = parseNumber(cell('price'));
     if (price === null) return { reject: 'bad_number' };
     if (price < 0) return { reject: 'negative_price' };
+    if (price > INPUT_LIMITS.price) return { reject: 'price_too_large' };
   }
   let available = true;
   if (cell('available')) {
@@ -97,12 +116,26 @@ function parseItem(rec: string[], cols: Columns): RowResult<ItemInput> {
     available = b;
   }
   const categories = cell('categories').split('|').map((c) => c.trim()).filter(Boolean);
-  return { id, title: cell('title'), description: cell('description') || null, categories, price, available, attributes: attributesOf(rec, cols) };
+  const attributes = attributesOf(rec, cols);
+  if (
+    cell('title').length > INPUT_LIMITS.titleLength ||
+    cell('description').length > INPUT_LIMITS.descriptionLength ||
+    categories.length > INPUT_LIMITS.categories ||
+    tooLong(categories, INPUT_LIMITS.categoryLength) ||
+    tooLong(Object.values(attributes), INPUT_LIMITS.attributeLength)
+  ) {
+    return { reject: 'text_too_long' };
+  }
+  return { id, title: cell('title'), description: cell('description') || null, categories, price, available, attributes };
 }
 
 function parseUser(rec: string[], cols: Columns): RowResult<UserInput> {
   const id = cellOf(rec, cols)('id');
-  return id ? { id, attributes: attributesOf(rec, cols) } : { reject: 'missing_id' };
+  if (!id) return { reject: 'missing_id' };
+  const beyond = beyondLimits(rec, [id]);
+  if (beyond) return { reject: beyond };
+  const attributes = attributesOf(rec, cols);
+  return tooLong(Object.values(attributes), INPUT_LIMITS.attributeLength) ? { reject: 'text_too_long' } : { id, attributes };
 }
 
 interface EventRow { eventId?: string; userId: string; itemId: string; quantity: number; price: number | null; orderId: string | null; ts: Date }
@@ -128,6 +161,8 @@ function parseEvent(rec: string[], cols: Columns): RowResult<EventRow | Interact
   const userId = cell('user_id');
   const itemId = cell('item_id');
   if (!userId || !itemId) return { reject: 'missing_id' };
+  const beyond = beyondLimits(rec, [userId, itemId, cell('event_id'), cell('order_id')]);
+  if (beyond) return { reject: beyond };
   const type = cell('type').toLowerCase();
   if (type !== '' && type !== 'purchase') {
     if (!INTERACTION_TYPE_NAMES.has(type)) return { reject: 'bad_type' };
@@ -136,11 +171,13 @@ function parseEvent(rec: string[], cols: Columns): RowResult<EventRow | Interact
   const quantity = parseInteger(cell('quantity'));
   if (quantity === null) return { reject: 'bad_number' };
   if (quantity <= 0) return { reject: 'non_positive_quantity' };
+  if (quantity > INPUT_LIMITS.quantity) return { reject: 'quantity_too_large' };
   let price: number | null = null;
   if (cell('price')) {
     price = parseNumber(cell('price'));
     if (price === null) return { reject: 'bad_number' };
     if (price < 0) return { reject: 'negative_price' };
+    if (price > INPUT_LIMITS.price) return { reject: 'price_too_large' };
   }
   const ts = parseIsoTimestamp(cell('ts'));
   if (!ts) return { reject: 'bad_timestamp' };

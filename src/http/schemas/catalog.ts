@@ -1,10 +1,11 @@
+import { INPUT_LIMITS } from '../../data/input-limits.js';
 import { z } from 'zod';
 import { attributes, id, price } from './common.js';
 
 const itemFields = {
-  title: z.string().max(1000).default(''),
-  description: z.string().max(10_000).nullable().optional(),
-  categories: z.array(z.string().min(1).max(200)).max(100).default([]),
+  title: z.string().max(INPUT_LIMITS.titleLength).default(''),
+  description: z.string().max(INPUT_LIMITS.descriptionLength).nullable().optional(),
+  categories: z.array(z.string().min(1).max(INPUT_LIMITS.categoryLength)).max(INPUT_LIMITS.categories).default([]),
   price: price.nullable().optional(),
   attributes: attributes.default({}),
   available: z.boolean().default(true),

@@ -1,3 +1,4 @@
+import { INPUT_LIMITS } from '../../data/input-limits.js';
 import { z } from 'zod';
 import { tooFarAhead } from '../../data/event-time.js';
 
@@ -23,7 +24,7 @@ export function errors(...statuses: number[]) {
  * with the database's own message ("invalid byte sequence for encoding UTF8: 0x00"), or a failed read
  * was logged as an error and answered as if the id were unknown. Refused here, the 400 names the field.
  */
-export const id = z.string().min(1).max(256).regex(/^[^\u0000]*$/, 'must not contain the NUL character (U+0000)');
+export const id = z.string().min(1).max(INPUT_LIMITS.idLength).regex(/^[^\u0000]*$/, 'must not contain the NUL character (U+0000)');
 
 /**
  * A number in the query string: `schema` is a `z.coerce.number()` with its bounds and its default. The
@@ -56,12 +57,12 @@ export const eventTimestamp = timestamp.refine((d) => !tooFarAhead(d), {
 /** Most attributes one user or item may have. */
 export const MAX_ATTRIBUTES = 100;
 /** Highest unit price accepted; a larger one is a mistake, and 1e308 would make sums Infinity. */
-export const MAX_PRICE = 1e9;
+export const MAX_PRICE = INPUT_LIMITS.price;
 
 /** A unit price: finite, 0..MAX_PRICE (JSON's 1e400 parses to Infinity and is refused too). */
 export const price = z.number().min(0).max(MAX_PRICE);
 
-const attributeScalar = z.union([z.string().max(1000), z.number().min(-1e15).max(1e15), z.boolean(), z.null()]);
+const attributeScalar = z.union([z.string().max(INPUT_LIMITS.attributeLength), z.number().min(-1e15).max(1e15), z.boolean(), z.null()]);
 
 /**
  * Free-form attributes: scalars (strings up to 1,000 characters, finite numbers, booleans, null) or

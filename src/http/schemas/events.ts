@@ -1,3 +1,4 @@
+import { INPUT_LIMITS } from '../../data/input-limits.js';
 import { z } from 'zod';
 import { INTERACTION_TYPES } from '../../data/event-repository.js';
 import { campaignId } from '../../exports/export-request.js';
@@ -15,7 +16,7 @@ export const purchaseEvent = z.strictObject({
   type: z.literal('purchase').optional().describe('`purchase` (the default when absent)'),
   userId: ref,
   itemId: ref,
-  quantity: z.number().int().positive().max(1_000_000),
+  quantity: z.number().int().positive().max(INPUT_LIMITS.quantity),
   price: price.nullable().optional().describe('Unit price'),
   orderId: ref.nullable().optional().describe('Basket: events of one order were bought together'),
   ts: eventTimestamp.optional().describe('When it happened (ISO 8601, at most a day ahead of the server\'s clock); may be left out only with an eventId (then: the time of the request)'),

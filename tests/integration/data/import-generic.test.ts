@@ -249,6 +249,39 @@ for (const backend of DB_BACKENDS) {
       expect(again).toMatchObject({ inserted: 0, duplicates: 6 });
     });
 
+    it('When rows hold values beyond what the API takes (long ids and texts, huge quantities and prices, a NUL), Then they are refused by reason and the rest is stored', async () => {
+      const long = (n: number) => 'x'.repeat(n);
+      const dir = directory({
+        'items.csv': ['id,title,description,price', 'l-ok,mug,,5', `${long(257)},a,,1`, `l-title,${long(1001)},,1`, `l-desc,b,${long(10_001)},1`, 'l-price,c,,2000000000'].join('\n'),
+        'users.csv': ['id,country', 'l-u1,France', `${long(257)},Spain`, `l-u2,${long(1001)}`].join('\n'),
+        'events.csv': [
+          'user_id,item_id,quantity,price,order_id,ts',
+          'l-u1,l-ok,2,5,o1,2024-01-01T00:00:00Z',
+          `l-u1,l-ok,1,5,${long(257)},2024-01-01T00:00:00Z`,
+          'l-u1,l-ok,99999999,5,o2,2024-01-01T00:00:00Z',
+          'l-u1,l-ok,1,1000000000000,o3,2024-01-01T00:00:00Z',
+          'l-u1,l-o\u0000k,1,5,o4,2024-01-01T00:00:00Z',
+        ].join('\n'),
+      });
+      const report = await runImport({ db: t.db }, { format: 'generic', path: dir });
+      expect(report.rejected).toEqual({
+        'items.id_too_long': 1,
+        'items.text_too_long': 2,
+        'items.price_too_large': 1,
+        'users.id_too_long': 1,
+        'users.text_too_long': 1,
+        'events.id_too_long': 1,
+        'events.quantity_too_large': 1,
+        'events.price_too_large': 1,
+        'events.nul_character': 1,
+      });
+      expect(report).toMatchObject({ inserted: 1 });
+      const catalog = createCatalogRepository(t.db);
+      expect(await catalog.getItem('l-ok')).toMatchObject({ title: 'mug' });
+      expect(await catalog.getItem('l-title')).toBeNull();
+      expect(await catalog.getUser('l-u2')).toBeNull();
+    });
+
     it('When events.csv has a type column, Then only purchase rows need a quantity; without one the column is required', async () => {
       const views = directory({ 'events.csv': 'type,user_id,item_id,ts\nview,w-u1,w-i1,2024-01-01T00:00:00Z\npurchase,w-u1,w-i1,2024-01-01T00:00:00Z\n' });
       const report = await runImport({ db: t.db }, { format: 'generic', path: views });
