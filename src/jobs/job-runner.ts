@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { INTERRUPTED, type JobRecord, type JobRepository } from './job-repository.js';
 import { withoutQueryTimeout, withQueryTimeout } from '../data/query-timeout.js';
-import { dependencyFailure } from '../errors.js';
+import { AppError, dependencyFailure, ERRORS } from '../errors.js';
 import { retryWhileUnavailable } from '../retry-while-unavailable.js';
 import { backgroundLog } from '../background-log.js';
 
@@ -259,7 +259,10 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       });
       // Not recorded: declared interrupted by another runner (which counted it), or left for the next sweep to declare.
       if (recorded) ended('failed');
-      log.error({ jobId: job.id, type: job.type, err }, 'job failed');
+      // What the request asked for could not be done (a wrong file, too little data): the caller's to fix,
+      // reported in the job and logged as a warning with its message; anything else is an error with its stack.
+      if (err instanceof AppError && ERRORS[err.code].status < 500) log.warn({ jobId: job.id, type: job.type, code: err.code, reason: err.message }, 'job failed');
+      else log.error({ jobId: job.id, type: job.type, err }, 'job failed');
       clearInterval(beat);
       return;
     }

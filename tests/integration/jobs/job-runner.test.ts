@@ -1,3 +1,4 @@
+import { AppError } from '../../../src/errors.js';
 import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -111,6 +112,36 @@ for (const backend of DB_BACKENDS) {
       expect(await runner.runNext()).toBe(false);
       expect(await jobs.get(bad.id)).toMatchObject({ status: 'failed', error: 'not enough data to train: 1 user' });
       expect(await jobs.get(good.id)).toMatchObject({ status: 'succeeded', result: 'fine' });
+    });
+
+    it("When a job fails on what its request asked for (a wrong file), Then the log has a warning with the reason, not an error with a stack; a fault is still an error", async () => {
+      const lines: { level: string; obj: Record<string, unknown>; msg: string }[] = [];
+      const at = (level: string) => (obj: object, msg: string) => void lines.push({ level, obj: obj as Record<string, unknown>, msg });
+      const runner = createJobRunner({
+        jobs,
+        mode: 'worker',
+        log: { info: at('info'), warn: at('warn'), error: at('error') },
+        handlers: {
+          wrongFile: async () => {
+            throw new AppError('UNPROCESSABLE', 'events.csv: missing column(s) ts');
+          },
+          fault: async () => {
+            throw new Error('a bug');
+          },
+        },
+      });
+      const wrong = await jobs.enqueue('wrongFile', {});
+      const broken = await jobs.enqueue('fault', {});
+      await runner.runNext();
+      await runner.runNext();
+      const failed = lines.filter((l) => l.msg === 'job failed');
+      expect(failed.map((l) => [l.level, l.obj.jobId])).toEqual([
+        ['warn', wrong.id],
+        ['error', broken.id],
+      ]);
+      expect(failed[0].obj).toMatchObject({ code: 'UNPROCESSABLE', reason: 'events.csv: missing column(s) ts' });
+      expect(failed[0].obj).not.toHaveProperty('err');
+      expect(failed[1].obj.err).toBeInstanceOf(Error);
     });
 
     it('When a job left running by a killed process exists, Then runner start marks it failed as interrupted', async () => {
