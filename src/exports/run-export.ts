@@ -21,7 +21,7 @@ import { scrubExportFile } from '../privacy/export-files.js';
 import type { ExportRequest } from './export-request.js';
 
 export interface ExportDeps {
-  serving: Pick<Serving, 'recommendForUser' | 'activeModel'>;
+  serving: Pick<Serving, 'recommendForExport' | 'activeModel'>;
   audiences: Pick<AudienceService, 'audience'>;
   profiles: Pick<ProfileService, 'userIdsIn'>;
   store: Pick<ModelStore, 'getArtifact'>;
@@ -121,7 +121,7 @@ export async function runExport(
       for (let from = 0; from < ids.length; from += CHUNK) {
         opts.signal?.throwIfAborted();
         const chunk = ids.slice(from, from + CHUNK);
-        const answers = await Promise.all(chunk.map((id) => deps.serving.recommendForUser(id, query)));
+        const answers = await Promise.all(chunk.map((id) => deps.serving.recommendForExport(id, query)));
         for (const [c, a] of answers.entries()) {
           const userId = chunk[c];
           if (req.format === 'jsonl') {

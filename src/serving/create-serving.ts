@@ -41,9 +41,11 @@ export interface ServingOptions {
   log?: (msg: string, err?: unknown) => void;
 }
 
-type Kind = 'user' | 'context' | 'similar' | 'bought-together' | 'popular';
+/** What a list was made for; `export`: a campaign export's list per customer, not storefront traffic. */
+type Kind = 'user' | 'context' | 'similar' | 'bought-together' | 'popular' | 'export';
 const FALLBACK_REASON: Record<Kind, string> = {
   user: 'unknown-user',
+  export: 'unknown-user',
   context: 'no-known-context',
   similar: 'unknown-item',
   'bought-together': 'unknown-item',
@@ -154,6 +156,8 @@ export function createServing(opts: ServingOptions) {
       const r = await counted('user', recommendForUser(deps, userId, query));
       return tag ? { ...r, experiment: tag } : r;
     },
+    /** A customer's list for a campaign export: as recommendForUser (no experiment), counted as `export`, not as storefront traffic. */
+    recommendForExport: (userId: string, q: UserQuery) => counted('export', recommendForUser(deps, userId, q)),
     /** The served model version (audiences and exports read its tables); null without an active model. */
     activeModel: () => deps.model(),
     /** The model this process answers with, without waiting for a re-check of the active version (probes). */

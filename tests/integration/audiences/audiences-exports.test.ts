@@ -108,11 +108,16 @@ describe('audiences and campaign exports on the bundled sample', () => {
     }
   }, 180_000);
 
-  it('When a lifecycle stage is exported as JSON Lines, Then each line is one customer of that stage with the API\'s answer', async () => {
+  it('When a lifecycle stage is exported as JSON Lines, Then each line is one customer of that stage with the API\'s answer, counted as export lists, not storefront traffic', async () => {
+    const served = async (kind: string) =>
+      (await t.services.metrics.recommendationsServed.get()).values.filter((v) => v.labels.kind === kind).reduce((n, v) => n + v.value, 0);
+    const [usersBefore, exportsBefore] = [await served('user'), await served('export')];
     const start = await t.app.inject({ method: 'POST', url: '/v1/exports', headers: auth('admin'), payload: { k: 5, format: 'jsonl', lifecycle: 'active' } });
     const job = await finishedJob(t, `/v1/exports/${start.json().jobId}`, 120_000);
     expect(job.status).toBe('succeeded');
     const lines = (await readFile(join(exportDir, `${job.id}.jsonl`), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    expect(await served('user')).toBe(usersBefore);
+    expect((await served('export')) - exportsBefore).toBe(lines.length);
     const active = (await t.app.inject({ url: '/v1/segments/active/users?dimension=lifecycle&limit=1000', headers: auth('admin') })).json();
     expect(new Set(lines.map((l) => l.userId))).toEqual(new Set(active.users.map((u: { userId: string }) => u.userId)));
     for (const l of lines.slice(0, 5)) {
@@ -185,12 +190,12 @@ describe('audiences and campaign exports on the bundled sample', () => {
     let erased = false;
     const serving = {
       activeModel: () => t.services.serving.activeModel(),
-      recommendForUser: async (userId: string, q: Parameters<typeof t.services.serving.recommendForUser>[1]) => {
+      recommendForExport: async (userId: string, q: Parameters<typeof t.services.serving.recommendForExport>[1]) => {
         if (!erased) {
           erased = true;
           expect(await t.services.eraseUser(victim)).toBe(true);
         }
-        return t.services.serving.recommendForUser(userId, q);
+        return t.services.serving.recommendForExport(userId, q);
       },
     };
     const { audiences, profiles, store, erasureRepository: erasures } = t.services;
