@@ -18,6 +18,11 @@ import { TopKHeap } from './top-k-heap.js';
 const paramsSchema = z.strictObject({
   /** Fewest orders containing both items for a pair to be kept. */
   minSupport: z.int().min(1).default(3),
+  /**
+   * Fewest distinct customers who bought both items together for a pair to be kept: one customer's
+   * standing order, repeated every week, is that customer's habit, not what customers buy together.
+   */
+  minCustomers: z.int().min(1).default(1),
   /** Pairs kept per item. */
   topN: z.int().min(1).max(1000).default(50),
   /** How neighbours are ranked; see `pairScore`. */
@@ -82,7 +87,7 @@ export function pairScore(kind: CooccurrenceParams['score'], s: number, sa: numb
  * w_cart, i.e. support(a, b) = orders with both + sum over sessions of min(w_a, w_b). Purchases alone
  * give weight 1 everywhere, the plain counts. Baskets above maxBasketSize distinct items are skipped.
  */
-function basketItems(ds: Dataset, maxBasketSize: number, gapMs: number): { indptr: Int32Array; items: Int32Array; weights: Float32Array; count: number } {
+function basketItems(ds: Dataset, maxBasketSize: number, gapMs: number): { indptr: Int32Array; items: Int32Array; weights: Float32Array; users: Int32Array; count: number } {
   const orders = ds.orderCount;
   const start = new Int32Array(orders + 1);
   for (let e = 0; e < ds.eventOrder.length; e++) start[ds.eventOrder[e] + 1]++;
@@ -96,6 +101,9 @@ function basketItems(ds: Dataset, maxBasketSize: number, gapMs: number): { indpt
   const mark = new Int32Array(ds.itemIds.length).fill(-1);
   const slot = new Int32Array(ds.itemIds.length);
   const indptr: number[] = [0];
+  // Each basket's customer: an order's (all its events are one customer's), a session's.
+  const basketUsers: number[] = new Array(orders).fill(-1);
+  for (let e = 0; e < ds.eventOrder.length; e++) basketUsers[ds.eventOrder[e]] = ds.eventUser[e];
   const items = new Int32Array(raw.length + nSig);
   const weights = new Float32Array(raw.length + nSig);
   let p = 0;
@@ -133,6 +141,7 @@ function basketItems(ds: Dataset, maxBasketSize: number, gapMs: number): { indpt
       if (prev >= 0 && (sig.user[prev] !== sig.user[s] || sig.ts[s] - sig.ts[prev] > gapMs)) {
         if (maxBasketSize > 0 && p - from > maxBasketSize) p = from;
         indptr.push(p);
+        basketUsers.push(sig.user[prev]);
         basket++;
         from = p;
       }
@@ -147,8 +156,9 @@ function basketItems(ds: Dataset, maxBasketSize: number, gapMs: number): { indpt
     }
     if (maxBasketSize > 0 && p - from > maxBasketSize) p = from;
     indptr.push(p);
+    basketUsers.push(sig.user[bySignal[nSig - 1]]);
   }
-  return { indptr: Int32Array.from(indptr), items: items.slice(0, p), weights: weights.slice(0, p), count: indptr.length - 1 };
+  return { indptr: Int32Array.from(indptr), items: items.slice(0, p), weights: weights.slice(0, p), users: Int32Array.from(basketUsers), count: indptr.length - 1 };
 }
 
 interface CooccurrenceState {
@@ -232,7 +242,10 @@ function fit(ds: Dataset, params: CooccurrenceParams): CooccurrenceRecommender {
   const itemWeight = new Float32Array(baskets.items.length);
   const itemSupport = new Float64Array(itemCount);
   const fill = itemPtr.slice(0, itemCount);
-  for (let o = 0; o < baskets.count; o++) {
+  // Baskets by customer, so each item's baskets come customer by customer and the distinct customers of
+  // a pair are counted with one "last customer" mark per item.
+  const byCustomer = Int32Array.from({ length: baskets.count }, (_, o) => o).sort((x, y) => baskets.users[x] - baskets.users[y] || x - y);
+  for (const o of byCustomer) {
     for (let q = baskets.indptr[o]; q < baskets.indptr[o + 1]; q++) {
       const i = baskets.items[q];
       const at = fill[i]++;
@@ -243,6 +256,8 @@ function fit(ds: Dataset, params: CooccurrenceParams): CooccurrenceRecommender {
   }
 
   const co = new Float64Array(itemCount);
+  const customers = new Int32Array(itemCount);
+  const lastCustomer = new Int32Array(itemCount).fill(-1);
   const touched = new Int32Array(itemCount);
   const lists = new NeighbourListBuilder(itemCount, params.topN);
   const supports: number[] = [];
@@ -253,24 +268,34 @@ function fit(ds: Dataset, params: CooccurrenceParams): CooccurrenceRecommender {
       for (let p = itemPtr[a]; p < itemPtr[a + 1]; p++) {
         const o = itemBaskets[p];
         const wa = itemWeight[p];
+        const customer = baskets.users[o];
         for (let q = baskets.indptr[o]; q < baskets.indptr[o + 1]; q++) {
           const b = baskets.items[q];
           if (co[b] === 0) touched[nTouched++] = b;
           co[b] += Math.min(wa, baskets.weights[q]);
+          if (lastCustomer[b] !== customer) {
+            lastCustomer[b] = customer;
+            customers[b]++;
+          }
         }
       }
     }
     for (let t = 0; t < nTouched; t++) {
       const b = touched[t];
       const s = co[b];
-      if (b === a || s < params.minSupport) continue;
+      if (b === a || s < params.minSupport || customers[b] < params.minCustomers) continue;
       const score = pairScore(params.score, s, itemSupport[a], itemSupport[b], orders);
       if (score > 0) top.push(b, score);
     }
     const count = top.length;
     const start = lists.add(top);
     for (let p = start; p < start + count; p++) supports.push(co[lists.itemAt(p)]);
-    for (let t = 0; t < nTouched; t++) co[touched[t]] = 0;
+    for (let t = 0; t < nTouched; t++) {
+      const b = touched[t];
+      co[b] = 0;
+      customers[b] = 0;
+      lastCustomer[b] = -1;
+    }
   }
   return createCooccurrence(params, {
     itemIds: [...ds.itemIds],

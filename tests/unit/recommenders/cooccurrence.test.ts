@@ -42,6 +42,27 @@ describe('co-occurrence (market basket)', () => {
     expect(together[2].lift).toBeCloseTo(0.625, 6); // 1*5/(4*2)
   });
 
+  it('drops pairs bought together by fewer customers than minCustomers, however many orders hold them', () => {
+    // A&B: orders o1, o2 (u1) and o3 (u2): 2 customers. A&C: o1 (u1) and o4 (u2): 2 customers. A&D: o3 (u2) only.
+    // B&C: o1 only. With u4's standing order {B,C} five times, B&C has support 6 but 2 customers.
+    const standing: PurchaseRow[] = [1, 2, 3, 4, 5].flatMap((n) => ['B', 'C'].map((itemId) => ({ userId: 'u4', itemId, orderId: `s${n}`, ts: (10 + n) * DAY, quantity: 1, price: null })));
+    const shop = buildDataset({ events: [...events, ...standing] });
+    const at = (id: string) => shop.itemIndex.get(id)!;
+    const named = (xs: { item: number }[]) => xs.map((x) => shop.itemIds[x.item]);
+    const fit = (minCustomers: number) => cooccurrenceFactory.fit(shop, cooccurrenceFactory.parseParams({ minSupport: 1, score: 'support', minCustomers }));
+    expect(named(fit(1).boughtTogether(at('B'), 10))).toEqual(['C', 'A', 'D']);
+    expect(fit(1).boughtTogether(at('B'), 10)[0]).toMatchObject({ support: 6 });
+    // Two customers: u1's and u4's orders hold B&C; only u2's holds A&D.
+    expect(named(fit(2).boughtTogether(at('B'), 10))).toEqual(['C', 'A']);
+    expect(named(fit(2).boughtTogether(at('A'), 10))).toEqual(['B', 'C']);
+    expect(named(fit(3).boughtTogether(at('B'), 10))).toEqual([]);
+    // u4's standing order alone (support 5, one customer) is kept at 1 and dropped at 2.
+    const alone = buildDataset({ events: standing });
+    const soloFit = (minCustomers: number) => cooccurrenceFactory.fit(alone, cooccurrenceFactory.parseParams({ minSupport: 1, score: 'support', minCustomers }));
+    expect(soloFit(1).boughtTogether(alone.itemIndex.get('B')!, 10)).toMatchObject([{ support: 5 }]);
+    expect(soloFit(2).boughtTogether(alone.itemIndex.get('B')!, 10)).toEqual([]);
+  });
+
   it('drops pairs below the minimum support', () => {
     const model = cooccurrenceFactory.fit(ds, cooccurrenceFactory.parseParams({ minSupport: 3, score: 'confidence' }));
     expect(ids(model.boughtTogether(idx('A'), 10))).toEqual(['B']);
