@@ -99,14 +99,16 @@ describe('customer profiles', () => {
     expect(none.every((p) => p.topTerms.length === 0 && p.topCategories.length === 0)).toBe(true);
   });
 
-  it('gives customers with equal order counts the same F score', () => {
+  it('gives customers with equal order counts the same F score, and one order always F 1', () => {
     // frequencies 1,1,1,1,2,2,3,5,8,13 (N = 10). Mid-rank p = (L + E/2) / 10:
     // 1 -> 0.2 -> 2;  2 -> 0.5 -> 3;  3 -> 0.65 -> 4;  5 -> 0.75 -> 4;  8 -> 0.85 -> 5;  13 -> 0.95 -> 5
+    // but one order is F 1 whatever its share (40% here): the segments of first purchases (new, promising)
+    // are defined on F 1, and would otherwise be empty in a shop where many customers ordered once.
     const freqs = [1, 1, 1, 1, 2, 2, 3, 5, 8, 13];
     const rows = freqs.flatMap((f, k) => regular(`c${k}`, f, '2024-01-01'));
     const profiles = computeProfiles(dataset(rows, [], '2024-02-01T00:00:00Z'));
     expect(profiles.map((p) => p.frequency)).toEqual(freqs);
-    expect(profiles.map((p) => p.fScore)).toEqual([2, 2, 2, 2, 3, 3, 4, 4, 5, 5]);
+    expect(profiles.map((p) => p.fScore)).toEqual([1, 1, 1, 1, 3, 3, 4, 4, 5, 5]);
   });
 
   it('scores monetary by quintiles: ten distinct spends make five pairs', () => {
