@@ -1,4 +1,5 @@
 import { INPUT_LIMITS } from '../../data/input-limits.js';
+import { parseIsoTimestamp } from '../../data/importers/field-parsers.js';
 import { z } from 'zod';
 import { tooFarAhead } from '../../data/event-time.js';
 
@@ -49,10 +50,20 @@ export const timestamp = z.iso
   .datetime({ offset: true, message: 'expected an ISO 8601 date-time such as 2011-12-09T12:50:00Z' })
   .transform((s) => new Date(s));
 
-/** When an event happened: a timestamp no more than a day ahead of the server's clock (see MAX_EVENT_LEAD_MS). */
-export const eventTimestamp = timestamp.refine((d) => !tooFarAhead(d), {
-  message: "more than a day ahead of the server's clock: the sender's clock or time zone is wrong",
-});
+/**
+ * When an event happened, read as the importers read it (parseIsoTimestamp: an offset with or without a
+ * colon, `Z`, none for UTC, or a date alone), so a sender's timestamps mean the same through either path;
+ * no more than a day ahead of the server's clock (see MAX_EVENT_LEAD_MS).
+ */
+export const eventTimestamp = z
+  .string()
+  .transform((s, ctx) => {
+    const d = parseIsoTimestamp(s);
+    if (d) return d;
+    ctx.addIssue({ code: 'custom', message: 'expected an ISO 8601 date-time such as 2011-12-09T12:50:00Z (an offset such as +09:00 or +0900, or none for UTC), or a date' });
+    return z.NEVER;
+  })
+  .refine((d) => !tooFarAhead(d), { message: "more than a day ahead of the server's clock: the sender's clock or time zone is wrong" });
 
 /** Most attributes one user or item may have. */
 export const MAX_ATTRIBUTES = 100;

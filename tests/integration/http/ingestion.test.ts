@@ -88,6 +88,16 @@ for (const backend of DB_BACKENDS) {
       expect((await t.services.store.getUserEvents('live-1')).map((e) => e.itemId)).toEqual(['85123A', 'other']);
     });
 
+    it('When events are dated as the importers read dates (an offset without a colon, none, a date alone), Then the API stores the same times', async () => {
+      const dated = (eventId: string, ts: string) => ({ eventId, userId: 'tz-1', itemId: 'tz-item', quantity: 1, ts });
+      for (const events of [[dated('tz-a', '2024-03-01T10:00:00+0900'), dated('tz-b', '2024-03-01T10:00:00')], [dated('tz-c', '2024-03-02'), dated('tz-d', '2024-03-01T10:00:00-05:30')]]) {
+        expect((await post('/v1/events', { events })).statusCode).toBe(200);
+      }
+      const times = (await t.app.inject({ url: '/v1/users/tz-1/events', headers: auth('read') })).json().events.map((e: { ts: string }) => e.ts).sort();
+      // 10:00+09:00 is 01:00Z; no offset is UTC; a date is its midnight UTC; 10:00-05:30 is 15:30Z.
+      expect(times).toEqual(['2024-03-01T01:00:00.000Z', '2024-03-01T10:00:00.000Z', '2024-03-01T15:30:00.000Z', '2024-03-02T00:00:00.000Z']);
+    });
+
     it('When ids contain the separator, Then two different events keep two derived ids', async () => {
       const res = await post('/v1/events', { events: [event({ userId: 'a|b', itemId: 'c' }), event({ userId: 'a', itemId: 'b|c' })] });
       expect(res.json()).toMatchObject({ inserted: 2, duplicates: 0 });
