@@ -30,6 +30,8 @@ const USAGE = `Usage: npm run evaluate -- --cutoff DATE [options]
   --baseline NAME        what lifts and their 95% intervals are against: a recipe of --recipe or a
                          source of the first one (default popularity)
   --json FILE            also write the report as JSON to FILE
+  --tune | --no-tune     tune each recipe on windows before the test period first, or evaluate its weights as
+                         written (default: as the recipe's tune section says, as a training does)
 
 Reads the purchases, catalog and users from DATABASE_URL (or the embedded database in DATA_DIR),
 stores the report there (GET /v1/evaluations lists it) and prints the tables.`;
@@ -43,7 +45,13 @@ const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
 /** Turns the arguments into an evaluation request (checked by the API's own schema) and an output file. */
 export function parseEvaluateArgs(args: string[]): { request: EvaluationRequestInput; json: string | null } {
   const flags = new Map<Flag, string>();
+  let tune: boolean | undefined;
   for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--tune' || args[i] === '--no-tune') {
+      if (tune !== undefined) throw new UsageError('--tune and --no-tune: give one, once');
+      tune = args[i] === '--tune';
+      continue;
+    }
     const [name, inline] = args[i].split(/=(.*)/s, 2) as [string, string | undefined];
     if (!(VALUE_FLAGS as readonly string[]).includes(name)) throw new UsageError(`unknown argument "${args[i]}"`);
     const value = inline ?? args[++i];
@@ -70,6 +78,7 @@ export function parseEvaluateArgs(args: string[]): { request: EvaluationRequestI
   if (flags.has('--recipe')) raw.recipes = list(flags.get('--recipe')!);
   if (flags.has('--strategies')) raw.strategies = list(flags.get('--strategies')!);
   if (flags.has('--baseline')) raw.baseline = flags.get('--baseline');
+  if (tune !== undefined) raw.tune = tune;
   const parsed = evaluationRequestSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

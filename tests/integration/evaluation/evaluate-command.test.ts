@@ -26,6 +26,13 @@ describe('evaluate command arguments', () => {
     });
   });
 
+  it('When --no-tune or --tune is given, Then the request says so (left out, each recipe\'s tune section decides); both or twice are refused', () => {
+    expect(parseEvaluateArgs(['--cutoff', '2011-11-01', '--no-tune']).request).toMatchObject({ tune: false });
+    expect(parseEvaluateArgs(['--tune', '--cutoff', '2011-11-01']).request).toMatchObject({ tune: true });
+    expect(parseEvaluateArgs(['--cutoff', '2011-11-01']).request).not.toHaveProperty('tune');
+    expect(() => parseEvaluateArgs(['--cutoff', '2011-11-01', '--tune', '--no-tune'])).toThrow(/give one, once/);
+  });
+
   it('When a validation split is asked for, Then the cutoff ends its window and days default to 30', () => {
     expect(parseEvaluateArgs(['--split', 'validation', '--cutoff', '2011-11-01']).request.split).toEqual({ kind: 'validation', days: 30, end: '2011-11-01' });
     expect(parseEvaluateArgs(['--split', 'validation', '--days', '14']).request.split).toEqual({ kind: 'validation', days: 14 });
