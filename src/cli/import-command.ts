@@ -47,7 +47,9 @@ export function formatReport(r: ImportReport): string {
     ['rows read', num(r.rowsRead)],
     ['accepted', num(r.accepted)],
     ['rejected', num(rejectedTotal)],
-    ...Object.entries(r.rejected).sort((a, b) => b[1] - a[1]).map(([reason, n]): [string, string] => [`  ${reason}`, num(n)]),
+    ...Object.entries(r.rejected)
+      .sort((a, b) => b[1] - a[1])
+      .map(([reason, n]): [string, string] => [`  ${reason}`, `${num(n)}${r.rejectedRows?.[reason] ? ` (rows ${r.rejectedRows[reason].join(', ')}${n > r.rejectedRows[reason].length ? ', ...' : ''})` : ''}`]),
     ['new events', num(r.inserted)],
     ['already stored', num(r.duplicates)],
     ...(r.erased > 0 ? [['of erased customers, not stored', num(r.erased)] as [string, string]] : []),

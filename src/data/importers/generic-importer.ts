@@ -208,7 +208,9 @@ export async function importGeneric(db: Db, dir: string, onProgress?: ProgressCa
   const writer = createEventBatchWriter(db, options.batchSize, options.writesInFlight);
   let doneBytes = 0;
   for (const { kind, file, cols, size } of checked) {
-    const reject = (reason: Reason) => report.reject(`${kind}.${reason}`);
+    // Data rows of this file so far: the number of the row being read (1 = the first after the header).
+    let row = 0;
+    const reject = (reason: Reason) => report.reject(`${kind}.${reason}`, row);
     let header = true;
     let pending: (ItemInput | UserInput)[] = [];
     const flushCatalog = async () => {
@@ -222,12 +224,14 @@ export async function importGeneric(db: Db, dir: string, onProgress?: ProgressCa
       onBytes: (b) => progress.update(base + b),
       onSkip: () => {
         report.rowsRead++;
+        row++;
         reject('malformed_row');
       },
     });
     for await (const rec of records) {
       if (header) { header = false; continue; }
       report.rowsRead++;
+      row++;
       if (rec.length !== cols.width) { reject('malformed_row'); continue; }
       if (kind === 'events') {
         const e = parseEvent(rec, cols);

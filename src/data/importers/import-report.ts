@@ -6,6 +6,11 @@ export interface ImportReport {
   accepted: number;
   /** Rejected rows by reason; each row counts once, under the first rule it fails. */
   rejected: Record<string, number>;
+  /**
+   * Where to look: the first few rejected rows of each reason, as data-row numbers of their file (1 is
+   * the first row after the header; a quoted field spanning lines is one row). Absent when none is known.
+   */
+  rejectedRows?: Record<string, number[]>;
   /** Events (purchases; views, carts and ratings in the generic format) that were new to the database. */
   inserted: number;
   /** Events already stored (a re-import of the same rows). */
@@ -33,6 +38,9 @@ export interface ImporterOptions {
   writesInFlight?: number;
 }
 
+/** Rejected rows whose numbers a report keeps per reason. */
+export const REJECTED_ROWS_KEPT = 5;
+
 /** Accumulates the counts of one import; `finish` freezes them into a report. */
 export class ReportCounter {
   rowsRead = 0;
@@ -41,13 +49,18 @@ export class ReportCounter {
   duplicates = 0;
   erased = 0;
   readonly rejected: Record<string, number> = {};
+  readonly rejectedRows: Record<string, number[]> = {};
   readonly users = new Set<string>();
   readonly items = new Set<string>();
   readonly orders = new Set<string>();
   private readonly started = performance.now();
 
-  reject(reason: string): void {
+  /** Counts a rejected row; `row` (its data-row number in its file) is kept for the first REJECTED_ROWS_KEPT of the reason. */
+  reject(reason: string, row?: number): void {
     this.rejected[reason] = (this.rejected[reason] ?? 0) + 1;
+    if (row === undefined) return;
+    const rows = (this.rejectedRows[reason] ??= []);
+    if (rows.length < REJECTED_ROWS_KEPT) rows.push(row);
   }
 
   finish(): ImportReport {
@@ -55,6 +68,7 @@ export class ReportCounter {
       rowsRead: this.rowsRead,
       accepted: this.accepted,
       rejected: { ...this.rejected },
+      ...(Object.keys(this.rejectedRows).length > 0 ? { rejectedRows: structuredClone(this.rejectedRows) } : {}),
       inserted: this.inserted,
       duplicates: this.duplicates,
       erased: this.erased,

@@ -86,4 +86,13 @@ describe('npm run import', () => {
       'duration        2.3 s',
     ]);
   });
+
+  it('When a report knows which rows were rejected, Then each reason names them, with ... when there were more', () => {
+    const text = formatReport({
+      rowsRead: 20, accepted: 13, rejected: { 'events.bad_number': 6, 'items.missing_id': 1 }, rejectedRows: { 'events.bad_number': [2, 3, 5, 8, 13], 'items.missing_id': [4] },
+      inserted: 13, duplicates: 0, erased: 0, users: 1, items: 1, orders: 1, durationMs: 100,
+    });
+    expect(text).toMatch(/ {2}events\.bad_number\s+6 \(rows 2, 3, 5, 8, 13, \.\.\.\)$/m);
+    expect(text).toMatch(/ {2}items\.missing_id\s+1 \(rows 4\)$/m);
+  });
 });

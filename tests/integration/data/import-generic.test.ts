@@ -276,6 +276,18 @@ for (const backend of DB_BACKENDS) {
         'events.nul_character': 1,
       });
       expect(report).toMatchObject({ inserted: 1 });
+      // Where each is in its file (1 = the first row after the header).
+      expect(report.rejectedRows).toEqual({
+        'items.id_too_long': [2],
+        'items.text_too_long': [3, 4],
+        'items.price_too_large': [5],
+        'users.id_too_long': [2],
+        'users.text_too_long': [3],
+        'events.id_too_long': [2],
+        'events.quantity_too_large': [3],
+        'events.price_too_large': [4],
+        'events.nul_character': [5],
+      });
       const catalog = createCatalogRepository(t.db);
       expect(await catalog.getItem('l-ok')).toMatchObject({ title: 'mug' });
       expect(await catalog.getItem('l-title')).toBeNull();
