@@ -119,6 +119,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
       // The segment gauges follow the active model's profiles (loaded once per version).
       segments: startShared(() => services.profiles.report()),
       model: startShared(() => services.modelGauges.refresh()),
+      jobs: startShared(() => services.jobGauges.refresh()),
     };
     await Promise.all(
       Object.entries(refreshes).map(async ([name, refresh]) => {

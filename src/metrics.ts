@@ -130,6 +130,18 @@ export function createMetrics() {
       labelNames: ['type'] as const,
       registers,
     }),
+    jobsLastEnded: new Gauge({
+      name: 'recsvc_jobs_last_ended_timestamp_seconds',
+      help: 'When the newest job of each type ended with each outcome (unix seconds; 0: never), read from the job table, so it holds whichever process ran the job (npm run worker included): alert when a type\'s failed is newer than its succeeded',
+      labelNames: ['type', 'status'] as const,
+      registers,
+    }),
+    jobsPending: new Gauge({
+      name: 'recsvc_jobs_pending_jobs',
+      help: 'Jobs queued or running, by type, read from the job table',
+      labelNames: ['type', 'status'] as const,
+      registers,
+    }),
     lastTraining: new Gauge({
       name: 'recsvc_training_last_success_timestamp_seconds',
       help: 'When the newest kept model version was trained (unix seconds)',

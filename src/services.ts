@@ -27,6 +27,7 @@ import { instrumentDb } from './data/instrumented-db.js';
 import { LONG_STATEMENT_MS, withQueryTimeout } from './data/query-timeout.js';
 import { instrumentModelStore } from './store/instrumented-model-store.js';
 import { createModelGauges } from './training/model-gauges.js';
+import { createJobGauges } from './jobs/job-gauges.js';
 import { createExperimentRepository } from './data/experiment-repository.js';
 import { createExperimentCache } from './serving/experiments.js';
 import { createExperimentService } from './serving/experiment-service.js';
@@ -108,6 +109,7 @@ export function createServices(deps: {
   // Jobs: the API process runs them itself (inline) unless JOB_RUNNER=worker leaves them to `npm run worker`,
   // which builds its runner from the same options.
   const jobs = createJobRepository(db);
+  const jobGauges = createJobGauges({ jobs, metrics });
   const trainer = createTrainer({
     events, catalog, store, defaultRecipe: config.DEFAULT_RECIPE, erasures: erasure, threads: config.TRAIN_THREADS, precomputeDays: config.PRECOMPUTE_DAYS, log,
   });
@@ -161,7 +163,7 @@ export function createServices(deps: {
     : null;
 
   return { config, db, store, metrics, catalog, events, recordPurchases, recordFeedback, serving, eraseUser, erasure, erasureRepository, erasureFollower, activateModel, jobs, trainer, jobRunnerOptions, jobRunner: jobRunner as JobRunner | null, jobService, modelRecovery,
-    reports, evaluations, evaluationGauges, onlineMetrics, profiles, modelGauges, experiments, audiences, customers, overview, lifecycleHistory };
+    reports, evaluations, evaluationGauges, onlineMetrics, profiles, modelGauges, jobGauges, experiments, audiences, customers, overview, lifecycleHistory };
 }
 
 export type Services = ReturnType<typeof createServices>;

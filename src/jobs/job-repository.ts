@@ -122,6 +122,14 @@ export function createJobRepository(db: Db) {
     },
 
     /** The newest job of one of `types` that ended (succeeded or failed), or null when none ever did. */
+    /** Per type and status: how many jobs, and the newest end (finished_at) in ms; for the job gauges. */
+    async statusSummary(): Promise<{ type: string; status: JobStatus; jobs: number; lastEndedMs: number | null }[]> {
+      const { rows } = await db.query<{ type: string; status: JobStatus; jobs: number; last: number | null }>(
+        'SELECT type, status, count(*)::int AS jobs, (extract(epoch FROM max(finished_at)) * 1000)::float8 AS last FROM jobs GROUP BY type, status',
+      );
+      return rows.map((r) => ({ type: r.type, status: r.status, jobs: r.jobs, lastEndedMs: r.last === null ? null : Number(r.last) }));
+    },
+
     async lastEnded(types: readonly string[]): Promise<JobRecord | null> {
       const { rows } = await db.query(`SELECT * FROM jobs WHERE status IN ('succeeded', 'failed') AND type = ANY($1::text[]) ORDER BY finished_at DESC NULLS LAST, seq DESC LIMIT 1`, [types]);
       return rows[0] ? toJob(rows[0]) : null;
