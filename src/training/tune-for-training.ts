@@ -43,6 +43,13 @@ export interface TuneThreads extends Pick<RollingTuneOptions, 'windows' | 'cover
   rounds?: number;
 }
 
+/** What a tuned recipe says of itself: its file's description is about the weights written there, which tuning replaced. */
+export const TUNED_NOTE = 'Tuned on this data when trained: its weights and hyperparameters are what tuning chose (see the tuning record); the recipe file\'s written weights were only where the search started. ';
+
+function tunedDescription(description: string | undefined): string {
+  return (TUNED_NOTE + (description ?? '')).slice(0, 2000);
+}
+
 /**
  * Tunes `recipe` by its `tune` section on the purchases before `end` (default: just after the latest
  * one). When a window holds too few customers to learn from, the recipe is kept as written and the
@@ -73,5 +80,8 @@ export async function tuneRecipeOn(
     if (err instanceof ThinValidationError) return { recipe, validation: { skipped: `${err.message}; the recipe's weights were kept` } };
     throw err;
   }
-  return { recipe: { ...parseRecipe(tuned.recipe, recipe.name), tune }, validation: { ...tuned.validation, customers: { used: sample.kept, of: sample.customers } } };
+  return {
+    recipe: { ...parseRecipe(tuned.recipe, recipe.name), tune, description: tunedDescription(recipe.description) },
+    validation: { ...tuned.validation, customers: { used: sample.kept, of: sample.customers } },
+  };
 }

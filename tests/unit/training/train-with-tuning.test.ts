@@ -76,10 +76,12 @@ describe('training a recipe with a tune section', () => {
     ]);
     expect(result.durations.tune).toBeGreaterThan(0);
     const meta = await store.getActive();
-    const info = meta!.info as { recipe: { hybrid: { weights: unknown }; tune: unknown }; tuning: { chosen: string } };
+    const info = meta!.info as { recipe: { hybrid: { weights: unknown }; tune: unknown; description?: string }; tuning: { chosen: string } };
     expect(info.recipe.hybrid.weights).toEqual({ cold: { 'buy-again': 1 }, warm: { 'buy-again': 1 } });
     expect(info.recipe.tune).toEqual({ folds: 2, days: 20, minCoverage: 0.3, maxCoverageCost: 0.1, variants: true, maxCustomers: 5_000 });
     expect(info.tuning.chosen).toBe('buy-again');
+    // The published recipe says its weights are tuning's, not the file's.
+    expect(info.recipe.description).toMatch(/^Tuned on this data when trained/);
   }, 60_000);
 
   it('When the shop has more customers than tune.maxCustomers, Then tuning works on that many and its windows still end with the data', async () => {
