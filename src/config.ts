@@ -144,8 +144,11 @@ const schema = z.object({
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(600_000),
   /** Requests per minute per client IP without a valid key (missing or wrong keys, public pages); 0 = no limit. */
   RATE_LIMIT_PER_IP_PER_MINUTE: z.coerce.number().int().min(0).default(600),
-  /** Requests per minute per client IP with a frontend key (public: one client must not use up its budget); 0 = no limit. */
-  RATE_LIMIT_FRONTEND_PER_IP_PER_MINUTE: z.coerce.number().int().min(0).default(1200),
+  /**
+   * Requests per minute per client IP and replica with a frontend key (public: one client must not use up its
+   * budget); 0 = no limit. Off by default: behind a balancer without TRUST_PROXY every shopper has its address.
+   */
+  RATE_LIMIT_FRONTEND_PER_IP_PER_MINUTE: z.coerce.number().int().min(0).default(0),
   /** Mean event-loop delay (ms, over 1 s) above which requests get 503 OVERLOADED; 0 = not checked. */
   UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).default(1000),
   /** V8 heap in use (MB) above which requests get 503 OVERLOADED; 0 = not checked. */

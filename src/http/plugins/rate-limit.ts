@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import rateLimit, { type FastifyRateLimitStore, type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { LRUCache } from 'lru-cache';
 import { AppError } from '../../errors.js';
 import { presentedKey } from './auth.js';
 import { isOperationsRoute } from './load-shedding.js';
@@ -12,7 +13,7 @@ export interface RateLimitOptions {
   keys: string[];
   /** Those of `keys` that are public (frontend: in the storefront's pages), also limited per client IP. */
   publicKeys?: string[];
-  /** Requests per minute per client IP with a public key; 0 = only the key's budget. */
+  /** Requests per minute per client IP with a public key, in each process; 0 = only the key's budget. */
   publicKeyPerIpPerMinute?: number;
   /** Auth turned off: every request counts as one anonymous key. */
   authDisabled: boolean;
@@ -32,7 +33,7 @@ const READY_WAIT_MS = 1000;
  * Requests per minute per API key and, for requests without a valid key (missing, wrong, public pages),
  * per client IP: a flood of bad keys is answered 429 after RATE_LIMIT_PER_IP_PER_MINUTE, while a shop's
  * key (shared by all its visitors' browsers) gets a generous budget that only stops a runaway client.
- * A public (frontend) key is also limited per client IP (RATE_LIMIT_FRONTEND_PER_IP_PER_MINUTE).
+ * A public (frontend) key is also limited per client IP and replica (RATE_LIMIT_FRONTEND_PER_IP_PER_MINUTE).
  * 429s are in the error shape with Retry-After. Health and metrics are never limited.
  *
  * The check is one app-wide onRequest hook, so it runs before authentication and on unknown routes too
@@ -42,7 +43,6 @@ const READY_WAIT_MS = 1000;
  * through (skipOnError) rather than failing it.
  */
 export async function registerRateLimit(app: FastifyInstance, opts: RateLimitOptions): Promise<void> {
-  if (opts.perKeyPerMinute === 0 && opts.perIpPerMinute === 0) return;
   // Counter names carry a digest of the key, never the key itself (Redis is not a place for secrets).
   const publicKeys = new Set(opts.publicKeys ?? []);
   const buckets = opts.keys.map((k) => ({ bytes: Buffer.from(k), bucket: `key:${createHash('sha256').update(k).digest('hex').slice(0, 16)}`, isPublic: publicKeys.has(k) }));
@@ -60,6 +60,29 @@ export async function registerRateLimit(app: FastifyInstance, opts: RateLimitOpt
     return keyOf(request)?.bucket ?? `ip:${request.ip}`;
   };
   const isKey = (bucket: string) => bucket.startsWith('key:');
+
+  // A public key's budget is shared by every shopper, so one client looping on it could use it all up and
+  // lock the storefront out: under such a key each client IP also has a budget, checked first, so what it
+  // refuses is not charged to the key. Counted in this process (per replica, no round trip to Redis on
+  // the storefront's every request): fixed one-minute windows in a bounded LRU map.
+  const perIp = opts.publicKeyPerIpPerMinute ?? 0;
+  if (perIp > 0 && publicKeys.size > 0 && !opts.authDisabled) {
+    const windows = new LRUCache<string, { count: number; resetAt: number }>({ max: 100_000 });
+    app.addHook('onRequest', async (request, reply) => {
+      if (isOperationsRoute(request)) return;
+      const key = keyOf(request);
+      if (!key?.isPublic) return;
+      const bucket = `${key.bucket}:ip:${request.ip}`;
+      const now = Date.now();
+      let window = windows.get(bucket);
+      if (!window || window.resetAt <= now) windows.set(bucket, (window = { count: 0, resetAt: now + 60_000 }));
+      if (++window.count <= perIp) return;
+      const after = Math.max(1, Math.ceil((window.resetAt - now) / 1000));
+      reply.header('retry-after', after);
+      throw new AppError('RATE_LIMITED', `Too many requests from this client with a frontend key: at most ${perIp} per minute; retry in ${after} s`);
+    });
+  }
+  if (opts.perKeyPerMinute === 0 && opts.perIpPerMinute === 0) return;
 
   // Each counter is one key (one slot), so the limiter's script runs on a cluster as it does on one server.
   const redis = opts.redis ? openRedis(opts.redis, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 250 }) : undefined;
@@ -94,28 +117,6 @@ export async function registerRateLimit(app: FastifyInstance, opts: RateLimitOpt
       new AppError('RATE_LIMITED', `Too many requests: at most ${context.max} per minute; retry in ${context.after}`),
   });
   app.addHook('onRequest', app.rateLimit());
-
-  // A public key's budget is shared by every shopper, so one client looping on it could use it all up
-  // and lock the storefront out: each client IP also has a budget of its own under such a key.
-  const perIp = opts.publicKeyPerIpPerMinute ?? 0;
-  if (perIp > 0 && publicKeys.size > 0 && !opts.authDisabled) {
-    const NOT_PUBLIC = '';
-    // A second limiter: the plugin's own hook runs one limiter per request, so this one answers itself.
-    const limit = app.createRateLimit({
-      max: perIp,
-      keyGenerator: (request) => {
-        const key = keyOf(request);
-        return key?.isPublic ? `${key.bucket}:ip:${request.ip}` : NOT_PUBLIC;
-      },
-      allowList: (request, bucket) => bucket === NOT_PUBLIC || isOperationsRoute(request),
-    });
-    app.addHook('onRequest', async (request, reply) => {
-      const checked = await limit(request);
-      if (checked.isAllowed || !checked.isExceeded) return;
-      reply.header('retry-after', checked.ttlInSeconds);
-      throw new AppError('RATE_LIMITED', `Too many requests from this client with a frontend key: at most ${checked.max} per minute; retry in ${checked.ttlInSeconds} s`);
-    });
-  }
 }
 
 /** The plugin's store interface over shared lease counters; every route's limiter shares the same counters. */
