@@ -7,6 +7,7 @@ import { decodeProfiles } from './profile-codec.js';
 import { computeProfiles, type CustomerProfile } from './profile.js';
 import { PROFILES_ARTIFACT } from './profiles-artifact.js';
 import { populationOf, percentileIn, scoreIn, type Population } from './population-score.js';
+import { frequencyScore } from './rfm-score.js';
 import { segmentReport, type SegmentReport } from './segment-report.js';
 import { lifecycleStage, rfmSegment, RFM_SEGMENTS, LIFECYCLE_STAGES, VALUE_TIERS, type SegmentedProfile } from './segments.js';
 
@@ -85,7 +86,7 @@ export function createProfileService(deps: {
 
   function refreshed(v: VersionProfiles, fresh: CustomerProfile, old: SegmentedProfile | undefined): SegmentedProfile {
     const rScore = scoreIn(v.recency, -fresh.recencyDays, old && -old.recencyDays);
-    const fScore = scoreIn(v.frequency, fresh.frequency, old?.frequency);
+    const fScore = frequencyScore(fresh.frequency, scoreIn(v.frequency, fresh.frequency, old?.frequency));
     const mScore = scoreIn(v.monetary, fresh.monetary, old?.monetary);
     const p = percentileIn(v.monetary, fresh.monetary, old?.monetary);
     return {

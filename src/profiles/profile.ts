@@ -8,7 +8,7 @@
  */
 import type { Dataset } from '../recommenders/dataset.js';
 import { createTopLabels, indexItemLabels, titleTerms, type WeightedLabel } from './profile-terms.js';
-import { quintileScores } from './rfm-score.js';
+import { frequencyScore, quintileScores } from './rfm-score.js';
 
 export const DAY_MS = 86_400_000;
 
@@ -128,10 +128,7 @@ export function computeProfiles(ds: Dataset, options: ProfileOptions = {}): Cust
   for (let u = 0; u < users; u++) if (lines[u] > 0) profiled.push(u);
   const recency = profiled.map((u) => nowDay - Math.floor(lastTs[u] / DAY_MS));
   const rScores = quintileScores(recency.map((d) => -d));
-  // F 1 means one order (the segment rules' "first purchase": new, promising), however common that is: by
-  // mid-rank alone, a shop where 40% or more of the customers ordered once scores them all F 2, and those
-  // segments are always empty.
-  const fScores = quintileScores(profiled.map((u) => frequency[u])).map((f, k) => (frequency[profiled[k]] <= 1 ? 1 : f));
+  const fScores = quintileScores(profiled.map((u) => frequency[u])).map((f, k) => frequencyScore(frequency[profiled[k]], f));
   const mScores = quintileScores(profiled.map((u) => money[u]));
 
   // Group events by user (counting sort, stable so each user's events stay in time order).

@@ -51,3 +51,13 @@ export function quintileScores(values: ArrayLike<number>): Uint8Array {
   for (let k = 0; k < num.length; k++) out[k] = 1 + Math.floor((5 * num[k]) / twoN);
   return out;
 }
+
+/**
+ * The F score of a customer with `orders` orders whose mid-rank score among the population is `score`:
+ * one order is always F 1, the segment rules' "first purchase" (new, promising), however common it is.
+ * By mid-rank alone a shop where 40% or more of the customers ordered once scores them all F 2, and those
+ * segments would always be empty. Used by the full computation and by a refreshed profile alike.
+ */
+export function frequencyScore(orders: number, score: number): number {
+  return orders <= 1 ? 1 : score;
+}

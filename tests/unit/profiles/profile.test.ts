@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { populationOf, scoreIn } from '../../../src/profiles/population-score.js';
+import { frequencyScore } from '../../../src/profiles/rfm-score.js';
 import { computeProfiles } from '../../../src/profiles/profile.js';
 import { buildDataset } from '../../../src/recommenders/dataset.js';
 import { dataset, events, items, NOW, regular } from './profile-fixtures.js';
@@ -109,6 +111,17 @@ describe('customer profiles', () => {
     const profiles = computeProfiles(dataset(rows, [], '2024-02-01T00:00:00Z'));
     expect(profiles.map((p) => p.frequency)).toEqual(freqs);
     expect(profiles.map((p) => p.fScore)).toEqual([1, 1, 1, 1, 3, 3, 4, 4, 5, 5]);
+  });
+
+  it('gives a refreshed customer (one bought since training) the F score the next full computation gives', () => {
+    // Half the shop ordered once: by mid-rank alone they would score F 2.
+    const freqs = [1, 1, 1, 1, 1, 3, 3, 3, 3, 3];
+    const rows = freqs.flatMap((f, k) => regular(`c${k}`, f, '2024-01-01'));
+    const full = computeProfiles(dataset(rows, [], '2024-02-01T00:00:00Z'));
+    const population = populationOf(freqs);
+    // How profile-service scores a refreshed profile against the version's stored population.
+    for (const [k, p] of full.entries()) expect(frequencyScore(p.frequency, scoreIn(population, p.frequency, freqs[k]))).toBe(p.fScore);
+    expect(full[0].fScore).toBe(1);
   });
 
   it('scores monetary by quintiles: ten distinct spends make five pairs', () => {
