@@ -155,7 +155,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
       // evicted): answers are degraded until a training.
       activeModel: async () => {
         const active = await services.store.getActive();
-        return active !== null ? (await goneFromStore(services.store, active)).length === 0 : await noPurchases();
+        return active !== null ? (await goneFromStore(services.store, active, services.erasureRepository.countAfter)).length === 0 : await noPurchases();
       },
       ...options.readyChecks,
     },

@@ -80,7 +80,8 @@ export function createServices(deps: {
   const lifecycleHistory = createLifecycleHistory({ purchaseDays: () => customers.purchaseDays() });
   const profiles = createProfileService({ store, events, catalog, metrics });
   const audiences = createAudienceService({ model: () => serving.activeModel(), store, profiles });
-  const modelGauges = createModelGauges({ store, metrics, log });
+  const erasureRepository = createErasureRepository(db);
+  const modelGauges = createModelGauges({ store, metrics, log, erasedSince: erasureRepository.countAfter });
   // What this process keeps of a user: decoded serving entries and answers, decoded profiles.
   const forgetUser = async (id: string) => {
     profiles.forgetUser(id);
@@ -89,7 +90,6 @@ export function createServices(deps: {
   };
   // Erased through another process sharing the model store: forget what this one keeps of the user.
   store.onUserErased?.((id) => void forgetUser(id).catch((err: unknown) => log?.('forgetting an erased user failed', err)));
-  const erasureRepository = createErasureRepository(db);
   const erasure = createUserErasure({
     events, erasures: erasureRepository, store, forget: forgetUser, scrubExports: (ids) => scrubExportFiles(config.EXPORT_DIR, ids),
   });
@@ -154,6 +154,7 @@ export function createServices(deps: {
   const modelRecovery = config.RETRAIN_ON_LOST_MODEL
     ? createModelRecovery({
         store,
+        erasedSince: erasureRepository.countAfter,
         newestTrainingSucceeded: async () => (await jobs.lastEnded([JOB_TYPES.train, JOB_TYPES.factorImport]))?.status === 'succeeded',
         submit: () => jobService.submitTraining({}),
         bounded: config.PG_QUERY_TIMEOUT_MS ? (fn) => withQueryTimeout(config.PG_QUERY_TIMEOUT_MS, fn) : undefined,

@@ -36,6 +36,12 @@ export function createErasureRepository(db: Db) {
       return Number(rows[0]?.seq ?? 0);
     },
 
+    /** How many users were erased after `mark`. */
+    async countAfter(mark: number): Promise<number> {
+      const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM erased_users WHERE seq > $1', [mark]);
+      return rows[0]?.n ?? 0;
+    },
+
     /** Users erased after `mark` (all of them for 0), oldest erasure first. */
     async erasedSince(mark: number): Promise<string[]> {
       return (await erasuresAfter(mark)).map((e) => e.userId);

@@ -154,7 +154,7 @@ export function createUserErasure(deps: UserErasureDeps) {
     async activate(version: string): Promise<boolean> {
       const meta = (await deps.store.listVersions()).find((m) => m.version === version);
       if (!meta) return false;
-      const gone = await goneFromStore(deps.store, meta);
+      const gone = await goneFromStore(deps.store, meta, deps.erasures.countAfter);
       if (gone.length > 0) throw new AppError('CONFLICT', `model version ${version} can no longer be served: the model store lost its ${gone.join(', ')}; train a new version instead`);
       let activated = false;
       await forgetAll(await scrubLocked(erasureMarkOf(meta), [version], async () => (activated = await deps.store.activate(version))));

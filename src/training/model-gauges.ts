@@ -11,6 +11,8 @@ import { goneFromStore } from './write-model-version.js';
 export function createModelGauges(deps: {
   store: Pick<ModelStore, 'getActive' | 'listVersions' | 'contentsOf'>;
   metrics: Pick<Metrics, 'activeModel' | 'activeModelAge' | 'activeModelGone' | 'lastTraining'>;
+  /** How many customers were erased after an erasure mark (see goneFromStore). */
+  erasedSince?: (mark: number) => Promise<number>;
   log?: (msg: string, err?: unknown) => void;
 }) {
   const { activeModel, activeModelAge, activeModelGone, lastTraining } = deps.metrics;
@@ -23,7 +25,7 @@ export function createModelGauges(deps: {
         if (active) {
           activeModel.set({ version: active.version, recipe: active.recipe }, 1);
           activeModelAge.set(Math.max(0, (Date.now() - Date.parse(active.trainedAt)) / 1000));
-          activeModelGone.set((await goneFromStore(deps.store, active)).length);
+          activeModelGone.set((await goneFromStore(deps.store, active, deps.erasedSince)).length);
         } else {
           activeModelAge.set(0);
           activeModelGone.set(0);

@@ -23,6 +23,8 @@ export const RECOVERY_CHECK_MS = 60_000;
  */
 export function createModelRecovery(deps: {
   store: Pick<ModelStore, 'getActive' | 'contentsOf'>;
+  /** How many customers were erased after an erasure mark (see goneFromStore). */
+  erasedSince?: (mark: number) => Promise<number>;
   /** Whether the newest training or factor import that ended succeeded (false when none ever ended). */
   newestTrainingSucceeded: () => Promise<boolean>;
   /** Queues a training of the default recipe; JOB_ALREADY_RUNNING when one is queued or running. */
@@ -43,7 +45,7 @@ export function createModelRecovery(deps: {
   async function loss(): Promise<string | null> {
     const active = await deps.store.getActive();
     if (active === null) return 'the model store holds no version although trainings have published before (a Redis restarted without persistence?)';
-    const gone = await goneFromStore(deps.store, active);
+    const gone = await goneFromStore(deps.store, active, deps.erasedSince);
     if (gone.length === 0) return null;
     return `the model store no longer holds all of the active version ${active.version} (${gone.join(', ')} gone: keys evicted under maxmemory, or a cluster shard restarted empty?)`;
   }

@@ -83,13 +83,24 @@ export async function lostFromStore(store: ModelStore, version: string, written:
  * a Redis evicting keys under maxmemory (an `allkeys-*` policy) or a cluster shard restarted empty drops
  * whole keys while the active pointer, kept elsewhere, still names the version.
  */
-export async function goneFromStore(store: Pick<ModelStore, 'contentsOf'>, meta: ModelMeta): Promise<string[]> {
+export async function goneFromStore(
+  store: Pick<ModelStore, 'contentsOf'>,
+  meta: ModelMeta,
+  /**
+   * How many customers were erased after the version's erasure mark (asked only when a table is empty):
+   * each may have taken one entry from each table, so a table of no more entries than that may have been
+   * emptied by erasures (a Redis hash goes with its last field) and is not counted as gone.
+   */
+  erasedSince: (mark: number) => Promise<number> = async () => 0,
+): Promise<string[]> {
   const written = contentsSummaryOf(meta);
   if (!store.contentsOf || !written) return [];
   const held = await heldOf(store.contentsOf.bind(store), meta.version, written);
+  const empty = Object.entries(written.tables).filter(([name, want]) => want > 0 && held.tables[name] === 0);
+  const erased = empty.length > 0 ? await erasedSince(typeof meta.info.erasureMark === 'number' ? meta.info.erasureMark : 0) : 0;
   return [
     ...Object.entries(written.artifacts).filter(([name, want]) => want > 0 && held.artifacts[name] === 0).map(([name]) => `artifact ${name}`),
-    ...Object.entries(written.tables).filter(([name, want]) => want > 0 && held.tables[name] === 0).map(([name]) => `table ${name}`),
+    ...empty.filter(([, want]) => want > erased).map(([name]) => `table ${name}`),
   ];
 }
 
