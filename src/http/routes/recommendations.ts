@@ -35,7 +35,13 @@ export function recommendationRoutes(app: FastifyInstance, deps: { serving: Serv
     if (q.excludePurchased === false) refuseOwnItems('excludePurchased=false', 'querystring.excludePurchased');
     if (q.strategy !== undefined && (await deps.serving.listsOwnItems(q.strategy))) refuseOwnItems(`strategy ${q.strategy}`, 'querystring.strategy');
     const query = { ...q, excludePurchased: true };
-    return discreet(deps.serving.recommendForUserNow(userId, query) ?? (await deps.serving.recommendForUser(userId, query)));
+    const answer = deps.serving.recommendForUserNow(userId, query) ?? (await deps.serving.recommendForUser(userId, query));
+    // An A/B arm of an own-items strategy (chosen inside serving) cannot show this reader anything of its
+    // own: the customer gets the default list, untagged, so the arm's rates measure only what it showed.
+    if (answer.experiment && (await deps.serving.listsOwnItems(answer.strategy))) {
+      return discreet(await deps.serving.recommendForUser(userId, { ...query, strategy: 'hybrid' }));
+    }
+    return discreet(answer);
   }
 
   r.post('/v1/recommendations', {
@@ -48,10 +54,11 @@ export function recommendationRoutes(app: FastifyInstance, deps: { serving: Serv
       body: contextBody,
       response: { 200: recommendationResponse, ...errors(400, 401, 403, 413) },
     },
-    // A visitor's stored views (`userId`) are theirs: a browser without their token gets explanations naming none.
+    // A visitor's stored views (`userId`) are theirs: a browser without their token gets explanations naming
+    // none. Items the browser sent itself (its cart, its session's views) may be named.
     handler: async (req) => {
       const answer = await deps.serving.recommendForContext(req.body);
-      return disclosesTo(req, req.body.userId, deps.frontendUserSecret) ? answer : discreet(answer);
+      return req.body.userId === undefined || disclosesTo(req, req.body.userId, deps.frontendUserSecret) ? answer : discreet(answer);
     },
   });
 }

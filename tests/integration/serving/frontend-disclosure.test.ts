@@ -93,6 +93,38 @@ describe('what a frontend key may learn about a customer, and add', () => {
     expect(await made('server-side-item')).toBe(200);
   });
 
+  it('When the browser sends its own cart as context, Then the explanations may name it, as for a backend key', async () => {
+    const body = { items: ['g3'], k: 5 };
+    const backend = await ask('/v1/recommendations', { authorization: `Bearer ${KEYS.read}` }, body);
+    const browser = await ask('/v1/recommendations', frontend(), body);
+    expect(browser.body.items).toEqual(backend.body.items);
+    expect(browser.body.items.some((i) => i.explanation?.includes('wooden garden fork'))).toBe(true);
+  });
+
+  it('When an A/B arm lists customers\' own purchases, Then a browser without the token gets the default list, untagged, not popularity under the arm\'s name', async () => {
+    const admin = { authorization: `Bearer ${KEYS.admin}` };
+    const started = await t.app.inject({
+      method: 'POST', url: '/v1/experiments', headers: admin,
+      payload: { id: 'own-items-arm', arms: [{ name: 'control', strategy: 'hybrid', share: 0.5 }, { name: 'again', strategy: 'buy-again', share: 0.5 }] },
+    });
+    expect(started.statusCode).toBe(201);
+    try {
+      const answers = await Promise.all(['k-user1', 'k-user2', 'k-user3', 'k-user4', 'k-user5', 'k-user6', 'g-user1', 'g-user2'].map(async (u) => {
+        const res = await t.app.inject({ url: `/v1/users/${u}/recommendations?k=5`, headers: frontend() });
+        return res.json() as Answer & { strategy: string; experiment?: { arm: string } };
+      }));
+      // Every arm was drawn by some of them (or the check is empty): none is tagged with the own-items arm.
+      expect(answers.every((a) => a.experiment?.arm !== 'again')).toBe(true);
+      expect(answers.every((a) => a.strategy !== 'buy-again')).toBe(true);
+      // A backend key still gets the arm.
+      const arms = await Promise.all(['k-user1', 'k-user2', 'k-user3', 'k-user4', 'k-user5', 'k-user6', 'g-user1', 'g-user2'].map(async (u) =>
+        ((await t.app.inject({ url: `/v1/users/${u}/recommendations?k=5`, headers: { authorization: `Bearer ${KEYS.read}` } })).json() as { experiment?: { arm: string } }).experiment?.arm));
+      expect(arms).toContain('again');
+    } finally {
+      await t.app.inject({ method: 'POST', url: '/v1/experiments/own-items-arm/stop', headers: admin });
+    }
+  });
+
   it("When a visitor's stored views drive a context answer, Then a frontend key without their token gets explanations naming none of them", async () => {
     const viewed = 'g3';
     const post = await t.app.inject({
