@@ -15,4 +15,7 @@ export const INPUT_LIMITS = {
   categories: 100,
   /** A text attribute's value. */
   attributeLength: 1000,
+  /** Attributes of one customer or item, and the length of an attribute's name. */
+  attributes: 100,
+  attributeNameLength: 128,
 } as const;

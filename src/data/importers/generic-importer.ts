@@ -58,6 +58,12 @@ function readColumns(kind: Kind, file: string, header: string[]): Columns {
   const attributes: [string, number][] = SCHEMA[kind].extraAsAttributes
     ? names.flatMap((n, i) => (SCHEMA[kind].known.includes(lower[i]) || n === '' ? [] : [[n, i] as [string, number]]))
     : [];
+  // Every row would break the API's limits on attributes (and a NUL cannot be stored): the file is refused whole.
+  const badName = attributes.find(([n]) => n.length > INPUT_LIMITS.attributeNameLength || n.includes('\u0000'));
+  if (attributes.length > INPUT_LIMITS.attributes || badName) {
+    const why = badName ? `attribute column "${badName[0].slice(0, 40)}..." is longer than ${INPUT_LIMITS.attributeNameLength} characters or holds a NUL` : `${attributes.length} attribute columns, more than the ${INPUT_LIMITS.attributes} a customer or item may have`;
+    throw new AppError('UNPROCESSABLE', `${path.basename(file)}: ${why}`);
+  }
   return { index: new Map(lower.map((n, i) => [n, i])), attributes, width: header.length };
 }
 

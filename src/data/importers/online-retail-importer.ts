@@ -1,4 +1,5 @@
 import type { Db } from '../db.js';
+import { INPUT_LIMITS } from '../input-limits.js';
 import { AppError } from '../../errors.js';
 import { createCatalogRepository, type ItemInput, type UserInput } from '../catalog-repository.js';
 import { readCsvRecords, fileSize } from './csv-source.js';
@@ -15,8 +16,12 @@ export const ONLINE_RETAIL_REJECTIONS = [
   'cancelled_invoice',
   'malformed_number', // quantity or price that is not a number (quantity must be whole)
   'non_positive_quantity',
+  'quantity_too_large', // over 1,000,000 (the API's limit, data/input-limits.ts)
   'non_positive_price',
+  'price_too_large', // over 1,000,000,000
   'non_product_stock_code', // POST, M, DOT, BANK CHARGES, ...: fees and postage, not products
+  'id_too_long', // a customer id, stock code or invoice over 256 characters
+  'nul_character',
   'malformed_date',
   'future_date',
 ] as const;
@@ -112,11 +117,16 @@ export async function importOnlineRetail(db: Db, path: string, onProgress?: Prog
     const quantity = parseInteger(rec[col.quantity]);
     if (quantity === null) { report.reject('malformed_number'); continue; }
     if (quantity <= 0) { report.reject('non_positive_quantity'); continue; }
+    if (quantity > INPUT_LIMITS.quantity) { report.reject('quantity_too_large'); continue; }
     const price = parseNumber(rec[col.price]);
     if (price === null) { report.reject('malformed_number'); continue; }
     if (price <= 0) { report.reject('non_positive_price'); continue; }
+    if (price > INPUT_LIMITS.price) { report.reject('price_too_large'); continue; }
     const itemId = rec[col.stockCode].trim();
     if (!/^[0-9]/.test(itemId)) { report.reject('non_product_stock_code'); continue; }
+    // What the API could not address or store (data/input-limits.ts).
+    if (userId.length > INPUT_LIMITS.idLength || itemId.length > INPUT_LIMITS.idLength || invoice.length > INPUT_LIMITS.idLength) { report.reject('id_too_long'); continue; }
+    if (rec.some((c) => c.includes('\u0000'))) { report.reject('nul_character'); continue; }
     if (rec[col.date] !== lastDateCell) {
       lastDateCell = rec[col.date];
       lastDate = parseRetailDate(lastDateCell);

@@ -66,7 +66,7 @@ export const eventTimestamp = z
   .refine((d) => !tooFarAhead(d), { message: "more than a day ahead of the server's clock: the sender's clock or time zone is wrong" });
 
 /** Most attributes one user or item may have. */
-export const MAX_ATTRIBUTES = 100;
+export const MAX_ATTRIBUTES = INPUT_LIMITS.attributes;
 /** Highest unit price accepted; a larger one is a mistake, and 1e308 would make sums Infinity. */
 export const MAX_PRICE = INPUT_LIMITS.price;
 
@@ -89,7 +89,7 @@ export const attributes = z
       return z.NEVER;
     }
     return value;
-  }, z.record(z.string().min(1).max(128), z.union([attributeScalar, z.array(attributeScalar).max(100)])))
+  }, z.record(z.string().min(1).max(INPUT_LIMITS.attributeNameLength), z.union([attributeScalar, z.array(attributeScalar).max(100)])))
   .meta({ maxProperties: MAX_ATTRIBUTES })
   .describe('Free-form attributes (country, region, brand, ...)');
 

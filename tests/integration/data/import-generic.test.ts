@@ -205,6 +205,19 @@ for (const backend of DB_BACKENDS) {
       expect(await events.listUserPurchases('x-seen', { limit: 10, offset: 0 })).toEqual([]);
     });
 
+    it('When an Online Retail file has a quantity or price beyond the API\'s limits, Then those rows are refused by reason', async () => {
+      const file = path.join(root, `retail-${dirs++}.csv`);
+      writeFileSync(file, [
+        'InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country',
+        '590001,85123A,WHITE HANGING HEART,6,12/1/2010 8:26,2.55,19001,United Kingdom',
+        '590002,85123A,WHITE HANGING HEART,2000000,12/1/2010 8:27,2.55,19001,United Kingdom',
+        '590003,85123A,WHITE HANGING HEART,1,12/1/2010 8:28,2000000000,19001,United Kingdom',
+      ].join('\n'));
+      const report = await runImport({ db: t.db }, { format: 'online-retail', path: file });
+      expect(report.rejected).toEqual({ quantity_too_large: 1, price_too_large: 1 });
+      expect(report).toMatchObject({ accepted: 1 });
+    });
+
     it('When an Online Retail file is imported again after an erasure, Then the erased customer is not re-created with their country', async () => {
       const file = path.join(root, `retail-${dirs++}.csv`);
       writeFileSync(file, [
@@ -292,6 +305,14 @@ for (const backend of DB_BACKENDS) {
       expect(await catalog.getItem('l-ok')).toMatchObject({ title: 'mug' });
       expect(await catalog.getItem('l-title')).toBeNull();
       expect(await catalog.getUser('l-u2')).toBeNull();
+    });
+
+    it('When a users file has more attribute columns than a customer may have, Then the import fails before writing anything', async () => {
+      const header = ['id', ...Array.from({ length: 101 }, (_, k) => `a${k}`)].join(',');
+      const dir = directory({ 'users.csv': [header, ['wide-1', ...Array.from({ length: 101 }, () => 'x')].join(',')].join('\n') });
+      const before = await counts(t.db);
+      await expect(runImport({ db: t.db }, { format: 'generic', path: dir })).rejects.toThrow(/users\.csv: 101 attribute columns, more than the 100/);
+      expect(await counts(t.db)).toEqual(before);
     });
 
     it('When events.csv has a type column, Then only purchase rows need a quantity; without one the column is required', async () => {
