@@ -205,26 +205,29 @@ for (const backend of DB_BACKENDS) {
       expect(await events.listUserPurchases('x-seen', { limit: 10, offset: 0 })).toEqual([]);
     });
 
-    it('When an Online Retail file has a quantity or price beyond the API\'s limits, Then those rows are refused by reason', async () => {
+    /** An Online Retail file of these rows under its header. */
+    const retailFile = (...rows: string[]) => {
       const file = path.join(root, `retail-${dirs++}.csv`);
-      writeFileSync(file, [
-        'InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country',
+      writeFileSync(file, ['InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country', ...rows].join('\n'));
+      return file;
+    };
+
+    it('When an Online Retail file has a quantity or price beyond the API\'s limits, Then those rows are refused by reason', async () => {
+      const file = retailFile(
         '590001,85123A,WHITE HANGING HEART,6,12/1/2010 8:26,2.55,19001,United Kingdom',
         '590002,85123A,WHITE HANGING HEART,2000000,12/1/2010 8:27,2.55,19001,United Kingdom',
         '590003,85123A,WHITE HANGING HEART,1,12/1/2010 8:28,2000000000,19001,United Kingdom',
-      ].join('\n'));
+      );
       const report = await runImport({ db: t.db }, { format: 'online-retail', path: file });
       expect(report.rejected).toEqual({ quantity_too_large: 1, price_too_large: 1 });
       expect(report).toMatchObject({ accepted: 1 });
     });
 
     it('When an Online Retail file is imported again after an erasure, Then the erased customer is not re-created with their country', async () => {
-      const file = path.join(root, `retail-${dirs++}.csv`);
-      writeFileSync(file, [
-        'InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country',
+      const file = retailFile(
         '536365,85123A,WHITE HANGING HEART,6,12/1/2010 8:26,2.55,17850,United Kingdom',
         '536366,71053,WHITE METAL LANTERN,6,12/1/2010 8:28,3.39,13047,France',
-      ].join('\n'));
+      );
       expect(await runImport({ db: t.db }, { format: 'online-retail', path: file })).toMatchObject({ inserted: 2, erased: 0 });
       expect(await createEventRepository(t.db).deleteUser('17850')).toBe(true);
       expect(await runImport({ db: t.db }, { format: 'online-retail', path: file })).toMatchObject({ inserted: 0, duplicates: 1, erased: 1 });
