@@ -50,6 +50,8 @@ export const SHUTDOWN_GRACE_MS = 10_000;
 const JOB_STOP_GRACE_MS = 5_000;
 
 /** How long a scrape waits for each group of gauges backed by a store (Prometheus's own scrape timeout is 10 s by default). */
+/** Longest an idle replica goes without re-reading the catalog's changes and the active experiment. */
+const KEEP_FRESH_MS = 2000;
 const SCRAPE_REFRESH_MS = 2_000;
 
 export interface AppOptions {
@@ -136,6 +138,12 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   services.metrics.buildInfo.set({ version: API_VERSION, node: process.version }, 1);
   registerMetrics(app, { metrics: services.metrics, beforeScrape });
   await registerDocs(app, API_VERSION);
+
+  // Changes made through other replicas (catalog, the active experiment) are re-read on this timer too, not
+  // only when a request comes: an idle replica's next answer must not be its last read's.
+  const keepFresh = setInterval(() => services.serving.keepFresh(), Math.min(config.EXPERIMENT_REFRESH_MS, KEEP_FRESH_MS));
+  keepFresh.unref();
+  app.addHook('onClose', async () => clearInterval(keepFresh));
 
   // Erasures made elsewhere are also read from Postgres while requests come (privacy/erasure-follower.ts).
   app.addHook('onRequest', (_request, _reply, done) => {

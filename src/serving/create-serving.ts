@@ -181,6 +181,17 @@ export function createServing(opts: ServingOptions) {
     },
     /** Re-resolve the active version on the next request (call after activate / publish). */
     invalidate: () => models.invalidate(),
+    /**
+     * What a request would start in the background, without one: the catalog overlay's and the active
+     * experiment's re-reads when they are due. Called on a timer, so a replica that sat idle answers its
+     * next request with changes made elsewhere meanwhile (a stopped experiment, an item made unavailable)
+     * rather than with what it read before; never waits, never throws.
+     */
+    keepFresh(): void {
+      const m = models.inHand();
+      if (m) overlay.poke(m);
+      opts.experiments?.current();
+    },
     /** Re-resolves the active model now and folds in every catalog change (tests, after activation). */
     async refresh(): Promise<void> {
       models.invalidate();

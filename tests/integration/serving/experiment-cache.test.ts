@@ -2,6 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExperimentRepository } from '../../../src/data/experiment-repository.js';
 import { createExperimentCache } from '../../../src/serving/experiments.js';
 import { createPostgresTestDb, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
+import { auth, createTestApp, KEYS } from '../../helpers/app.js';
+import { seedShop, trainAndPublish } from './shop-fixture.js';
+import { createMemoryModelStore } from '../../../src/store/memory-model-store.js';
 
 const arms = [
   { name: 'a', strategy: 'hybrid', share: 0.5 },
@@ -45,4 +48,32 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('the in-process copy of
     expect((await cache.refresh())?.id).toBe('kept');
     expect(cache.current()?.id).toBe('kept');
   });
+});
+
+describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('a replica that sat idle while another changed the experiment', () => {
+  it('When an experiment is stopped through another replica and this one gets no request meanwhile, Then its next answer is no longer tagged', async () => {
+    const testDb = await createPostgresTestDb();
+    const env = { EXPERIMENT_REFRESH_MS: '200' };
+    // Two replicas on one database and one model store.
+    const store = await createMemoryModelStore({});
+    const shared = { createDb: async () => ({ ...testDb, dispose: async () => {} }), store, env };
+    const a = await createTestApp(shared);
+    const b = await createTestApp(shared);
+    try {
+      await seedShop(a.services);
+      await trainAndPublish(a.services);
+      const admin = { authorization: `Bearer ${KEYS.admin}` };
+      expect((await a.app.inject({ method: 'POST', url: '/v1/experiments', headers: admin, payload: { id: 'idle-test', arms } })).statusCode).toBe(201);
+      const tagOn = async (t: typeof b) => ((await t.app.inject({ url: '/v1/users/g-user1/recommendations?k=3', headers: auth('read') })).json() as { experiment?: { id: string } }).experiment?.id;
+      await expect.poll(() => tagOn(b), { timeout: 5000 }).toBe('idle-test');
+      expect((await a.app.inject({ method: 'POST', url: '/v1/experiments/idle-test/stop', headers: admin })).statusCode).toBe(200);
+      // B gets no request while its timer re-reads (every 200 ms here).
+      await new Promise((r) => setTimeout(r, 800));
+      expect(await tagOn(b)).toBeUndefined();
+    } finally {
+      await b.dispose();
+      await a.dispose();
+      await testDb.dispose();
+    }
+  }, 60_000);
 });
