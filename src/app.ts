@@ -34,7 +34,7 @@ import type { Services } from './services.js';
 import { redisTarget } from './store/redis-connection.js';
 import { goneFromStore } from './training/write-model-version.js';
 import { within } from './within-time.js';
-import { startShared } from './data/query-timeout.js';
+import { startShared, withQueryTimeout } from './data/query-timeout.js';
 
 export const API_VERSION = '0.1.0';
 
@@ -141,9 +141,14 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
 
   // Changes made through other replicas (catalog, the active experiment) are re-read on this timer too, not
   // only when a request comes: an idle replica's next answer must not be its last read's.
-  const keepFresh = setInterval(() => services.serving.keepFresh(), Math.min(config.EXPERIMENT_REFRESH_MS, KEEP_FRESH_MS));
+  // Its reads are limited like a request's: one stuck on a Postgres that stopped answering must not hold the
+  // pool's close (and the process's exit) past the forced exit.
+  const keepFresh = setInterval(() => {
+    if (config.PG_QUERY_TIMEOUT_MS) withQueryTimeout(config.PG_QUERY_TIMEOUT_MS, () => services.serving.keepFresh());
+    else services.serving.keepFresh();
+  }, Math.min(config.EXPERIMENT_REFRESH_MS, KEEP_FRESH_MS));
   keepFresh.unref();
-  app.addHook('onClose', async () => clearInterval(keepFresh));
+  app.addHook('preClose', async () => clearInterval(keepFresh));
 
   // Erasures made elsewhere are also read from Postgres while requests come (privacy/erasure-follower.ts).
   app.addHook('onRequest', (_request, _reply, done) => {
