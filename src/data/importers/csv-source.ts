@@ -8,8 +8,13 @@ import { AppError } from '../../errors.js';
 export interface CsvSourceOptions {
   /** Called with the bytes read from disk so far (compressed bytes for a gzip file). */
   onBytes?: (bytesRead: number) => void;
-  /** Called for a record csv-parse could not read (unbalanced quotes, ...); the import goes on without it. */
-  onSkip?: () => void;
+  /**
+   * Called for a record csv-parse could not read (unbalanced quotes, ...); the import goes on without it.
+   * `readBefore`: how many records (the header included) the parser had read before it. The call comes
+   * while the parser reads ahead, before the consumer has taken those records: place the skipped record
+   * by this count, not by what the consumer has seen (see skippedRecordPlaces).
+   */
+  onSkip?: (readBefore: number) => void;
 }
 
 /** Gzip is told by its magic bytes rather than the file name, so a renamed file still reads. */
@@ -56,7 +61,7 @@ export async function* readCsvRecords(path: string, opts: CsvSourceOptions = {})
     skip_empty_lines: true,
     skip_records_with_error: true,
     on_skip: () => {
-      opts.onSkip?.();
+      opts.onSkip?.(parser.info.records);
       return undefined;
     },
   });
@@ -65,4 +70,28 @@ export async function* readCsvRecords(path: string, opts: CsvSourceOptions = {})
   // pipeline destroys every stream on a read or gunzip error, so the iteration below throws it.
   pipeline([...streams, parser], () => {});
   for await (const record of parser as AsyncIterable<string[]>) yield record;
+}
+
+/**
+ * Numbers the data rows of a file as written (1 = the first after the header), skipped records
+ * included, although csv-parse reports a skip before the consumer reaches the records read before it:
+ * `skipped(readBefore)` numbers a skipped record, `next()` the next record the consumer takes.
+ */
+export function dataRowNumbers() {
+  const skips: number[] = [];
+  let taken = 0;
+  let passed = 0;
+  return {
+    skipped(readBefore: number): number {
+      skips.push(readBefore);
+      return readBefore - 1 + skips.length;
+    },
+    /** The header counts as taken too: call it for every record, and use the number for data rows only. */
+    next(): number {
+      taken++;
+      // Skips that came before this record in the file: those reported with fewer records read before them.
+      while (passed < skips.length && skips[passed] < taken) passed++;
+      return taken - 1 + passed;
+    },
+  };
 }

@@ -5,7 +5,7 @@ import { INTERACTION_TYPES, type InteractionInput, type InteractionType } from '
 import { INPUT_LIMITS } from '../input-limits.js';
 import { AppError } from '../../errors.js';
 import { createCatalogRepository, type ItemInput, type UserInput } from '../catalog-repository.js';
-import { fileSize, readCsvRecords } from './csv-source.js';
+import { dataRowNumbers, fileSize, readCsvRecords } from './csv-source.js';
 import { createEventBatchWriter, DEFAULT_BATCH_SIZE, throughOutage } from './event-batch-writer.js';
 import { tooFarAhead } from '../event-time.js';
 import { parseBoolean, parseInteger, parseIsoTimestamp, parseNumber } from './field-parsers.js';
@@ -214,9 +214,10 @@ export async function importGeneric(db: Db, dir: string, onProgress?: ProgressCa
   const writer = createEventBatchWriter(db, options.batchSize, options.writesInFlight);
   let doneBytes = 0;
   for (const { kind, file, cols, size } of checked) {
-    // Data rows of this file so far: the number of the row being read (1 = the first after the header).
+    // The number of the row being read (1 = the first after the header), skipped records counted.
+    const rows = dataRowNumbers();
     let row = 0;
-    const reject = (reason: Reason) => report.reject(`${kind}.${reason}`, row);
+    const reject = (reason: Reason, at = row) => report.reject(`${kind}.${reason}`, at);
     let header = true;
     let pending: (ItemInput | UserInput)[] = [];
     const flushCatalog = async () => {
@@ -228,16 +229,15 @@ export async function importGeneric(db: Db, dir: string, onProgress?: ProgressCa
     const base = doneBytes;
     const records = readCsvRecords(file, {
       onBytes: (b) => progress.update(base + b),
-      onSkip: () => {
+      onSkip: (readBefore) => {
         report.rowsRead++;
-        row++;
-        reject('malformed_row');
+        reject('malformed_row', rows.skipped(readBefore));
       },
     });
     for await (const rec of records) {
+      row = rows.next();
       if (header) { header = false; continue; }
       report.rowsRead++;
-      row++;
       if (rec.length !== cols.width) { reject('malformed_row'); continue; }
       if (kind === 'events') {
         const e = parseEvent(rec, cols);

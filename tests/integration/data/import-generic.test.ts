@@ -310,6 +310,15 @@ for (const backend of DB_BACKENDS) {
       expect(await catalog.getUser('l-u2')).toBeNull();
     });
 
+    it('When the CSV parser skips an unreadable record among refused ones, Then every rejected row keeps its own number in the file', async () => {
+      const dir = directory({
+        'events.csv': ['user_id,item_id,quantity,ts', 'u1,i1,x,2024-01-01', 'u1,i1,x,2024-01-01', 'u1,i1,x,2024-01-01', 'u1,i"1,1,2024-01-01', 'u1,i1,y,2024-01-01', 'u1,i1,y,2024-01-01'].join('\n'),
+      });
+      const report = await runImport({ db: t.db }, { format: 'generic', path: dir });
+      expect(report.rejectedRows).toEqual({ 'events.bad_number': [1, 2, 3, 5, 6], 'events.malformed_row': [4] });
+      expect(report.rejected).toEqual({ 'events.bad_number': 5, 'events.malformed_row': 1 });
+    });
+
     it('When a users file has more attribute columns than a customer may have, Then the import fails before writing anything', async () => {
       const header = ['id', ...Array.from({ length: 101 }, (_, k) => `a${k}`)].join(',');
       const dir = directory({ 'users.csv': [header, ['wide-1', ...Array.from({ length: 101 }, () => 'x')].join(',')].join('\n') });
