@@ -52,16 +52,30 @@ const FALLBACK_REASON: Record<Kind, string> = {
   popular: 'no-segment',
 };
 
+/** How a caller takes part in experiments. */
+export interface ArmOptions {
+  /** The answer may not list the customer's own purchases (a browser without their token): own-items arms serve the default. */
+  withoutOwnItems?: boolean;
+}
+
 /**
  * The query as the user's experiment arm has it: without an explicit strategy, while an experiment is
  * active and the served model offers the arm's strategy, the arm's strategy and a tag naming the arm.
  * (An arm whose strategy the model no longer offers serves the default, untagged, so its feedback is
  * not counted for the arm.)
  */
-function inExperiment(model: ServingModel | null, experiment: ExperimentRecord | null | undefined, userId: string, q: UserQuery): { query: UserQuery; tag?: ExperimentTag } {
+function inExperiment(
+  model: ServingModel | null,
+  experiment: ExperimentRecord | null | undefined,
+  userId: string,
+  q: UserQuery,
+  opts: ArmOptions = {},
+): { query: UserQuery; tag?: ExperimentTag } {
   if (q.strategy !== undefined || !experiment || !model) return { query: q };
   const arm = assignArm(experiment.id, userId, experiment.arms);
   if (!model.info.strategies.includes(arm.strategy)) return { query: q };
+  // A reader who may not see the customer's purchases gets nothing from such an arm: the default, untagged.
+  if (opts.withoutOwnItems && listsOwnItemsOnly(model.info, arm.strategy)) return { query: q };
   return { query: { ...q, strategy: arm.strategy }, tag: { id: experiment.id, arm: arm.name } };
 }
 
@@ -131,7 +145,7 @@ export function createServing(opts: ServingOptions) {
      * process and a finished answer is kept for this query (a returning shopper's repeated page view);
      * else undefined: call recommendForUser.
      */
-    recommendForUserNow(userId: string, q: UserQuery): Recommendation | undefined {
+    recommendForUserNow(userId: string, q: UserQuery, arms: ArmOptions = {}): Recommendation | undefined {
       const m = models.peek();
       const live = m ? opts.store.peekUserEvents?.(userId) : undefined;
       if (!m || !live) return undefined;
@@ -139,7 +153,7 @@ export function createServing(opts: ServingOptions) {
       // Not read yet: recommendForUser waits for the first read.
       if (experiment === undefined && opts.experiments) return undefined;
       overlay.poke(m);
-      const { query, tag } = inExperiment(m, experiment, userId, q);
+      const { query, tag } = inExperiment(m, experiment, userId, q, arms);
       const r = reusedAnswer(m, userId, query, live);
       // Only hits count here: a miss goes on to recommendForUser, which looks again and counts that.
       if (r) {
@@ -149,10 +163,10 @@ export function createServing(opts: ServingOptions) {
       }
       return r;
     },
-    async recommendForUser(userId: string, q: UserQuery): Promise<Recommendation> {
+    async recommendForUser(userId: string, q: UserQuery, arms: ArmOptions = {}): Promise<Recommendation> {
       // The first request of a process waits for the first read of the experiment; later ones never wait.
       const experiment = q.strategy === undefined && opts.experiments ? await opts.experiments.ready() : null;
-      const { query, tag } = inExperiment(experiment ? await models.current() : null, experiment, userId, q);
+      const { query, tag } = inExperiment(experiment ? await models.current() : null, experiment, userId, q, arms);
       const r = await counted('user', recommendForUser(deps, userId, query));
       return tag ? { ...r, experiment: tag } : r;
     },

@@ -35,13 +35,10 @@ export function recommendationRoutes(app: FastifyInstance, deps: { serving: Serv
     if (q.excludePurchased === false) refuseOwnItems('excludePurchased=false', 'querystring.excludePurchased');
     if (q.strategy !== undefined && (await deps.serving.listsOwnItems(q.strategy))) refuseOwnItems(`strategy ${q.strategy}`, 'querystring.strategy');
     const query = { ...q, excludePurchased: true };
-    const answer = deps.serving.recommendForUserNow(userId, query) ?? (await deps.serving.recommendForUser(userId, query));
-    // An A/B arm of an own-items strategy (chosen inside serving) cannot show this reader anything of its
-    // own: the customer gets the default list, untagged, so the arm's rates measure only what it showed.
-    if (answer.experiment && (await deps.serving.listsOwnItems(answer.strategy))) {
-      return discreet(await deps.serving.recommendForUser(userId, { ...query, strategy: 'hybrid' }));
-    }
-    return discreet(answer);
+    // An A/B arm of an own-items strategy cannot show this reader anything: serving gives the default list,
+    // untagged, so the arm's rates measure only what it showed.
+    const arms = { withoutOwnItems: true };
+    return discreet(deps.serving.recommendForUserNow(userId, query, arms) ?? (await deps.serving.recommendForUser(userId, query, arms)));
   }
 
   r.post('/v1/recommendations', {

@@ -108,7 +108,10 @@ describe('what a frontend key may learn about a customer, and add', () => {
       payload: { id: 'own-items-arm', arms: [{ name: 'control', strategy: 'hybrid', share: 0.5 }, { name: 'again', strategy: 'buy-again', share: 0.5 }] },
     });
     expect(started.statusCode).toBe(201);
+    const served = async (strategy: string) =>
+      (await t.services.metrics.recommendationsServed.get()).values.filter((v) => v.labels.kind === 'user' && v.labels.strategy === strategy).reduce((n, v) => n + v.value, 0);
     try {
+      const [againBefore, hybridBefore] = [await served('buy-again'), await served('hybrid')];
       const answers = await Promise.all(['k-user1', 'k-user2', 'k-user3', 'k-user4', 'k-user5', 'k-user6', 'g-user1', 'g-user2'].map(async (u) => {
         const res = await t.app.inject({ url: `/v1/users/${u}/recommendations?k=5`, headers: frontend() });
         return res.json() as Answer & { strategy: string; experiment?: { arm: string } };
@@ -116,6 +119,9 @@ describe('what a frontend key may learn about a customer, and add', () => {
       // Every arm was drawn by some of them (or the check is empty): none is tagged with the own-items arm.
       expect(answers.every((a) => a.experiment?.arm !== 'again')).toBe(true);
       expect(answers.every((a) => a.strategy !== 'buy-again')).toBe(true);
+      // Each answer counted once, as what was sent: no own-items list was made and dropped.
+      expect(await served('buy-again')).toBe(againBefore);
+      expect((await served('hybrid')) - hybridBefore).toBe(answers.length);
       // A backend key still gets the arm.
       const arms = await Promise.all(['k-user1', 'k-user2', 'k-user3', 'k-user4', 'k-user5', 'k-user6', 'g-user1', 'g-user2'].map(async (u) =>
         ((await t.app.inject({ url: `/v1/users/${u}/recommendations?k=5`, headers: { authorization: `Bearer ${KEYS.read}` } })).json() as { experiment?: { arm: string } }).experiment?.arm));
