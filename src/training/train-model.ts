@@ -14,7 +14,7 @@ import type { TableEntries } from '../serving/serving-model-builder.js';
 import { listRecipes, loadRecipe, withTuning, type Recipe, type TuneOverride } from './recipe.js';
 import { signalWeight, weighedInteractionTypes } from './event-weights.js';
 import type { EvaluationTuning } from '../evaluation/evaluation-report.js';
-import { tuneForTraining } from './tune-for-training.js';
+import { tuneForTraining, tunedDescription } from './tune-for-training.js';
 import { tuneInWorker } from './tune-in-worker.js';
 import { lostFromStore, writeModelVersion, type ContentsSummary } from './write-model-version.js';
 import { alignFactors, type AlignmentReport, type ExternalFactors, type ImportedAls } from '../recommenders/imported-factors.js';
@@ -231,7 +231,8 @@ export function createTrainer(deps: TrainerDeps) {
           ? tuneInWorker(input, recipe, { signal: opts.signal, threads: deps.threads ?? defaultTrainThreads() })
           : tuneForTraining(input, recipe),
       );
-      recipe = tuned.recipe;
+      // The published recipe says its weights are tuning's (not what its file's description says of them).
+      recipe = 'skipped' in tuned.validation ? tuned.recipe : { ...tuned.recipe, description: tunedDescription(tuned.recipe.description) };
       tuning = tuned.validation;
     }
 

@@ -43,11 +43,13 @@ export interface TuneThreads extends Pick<RollingTuneOptions, 'windows' | 'cover
   rounds?: number;
 }
 
-/** What a tuned recipe says of itself: its file's description is about the weights written there, which tuning replaced. */
+/** What a recipe a training tuned says of itself: its file's description is about the weights written there, which tuning replaced. */
 export const TUNED_NOTE = 'Tuned on this data when trained: its weights and hyperparameters are what tuning chose (see the tuning record); the recipe file\'s written weights were only where the search started. ';
 
-function tunedDescription(description: string | undefined): string {
-  return (TUNED_NOTE + (description ?? '')).slice(0, 2000);
+/** The description a training publishes with weights it tuned (once, however often the recipe went through tuning). */
+export function tunedDescription(description: string | undefined): string {
+  const own = description ?? '';
+  return own.startsWith(TUNED_NOTE) ? own : (TUNED_NOTE + own).slice(0, 2000);
 }
 
 /**
@@ -81,7 +83,7 @@ export async function tuneRecipeOn(
     throw err;
   }
   return {
-    recipe: { ...parseRecipe(tuned.recipe, recipe.name), tune, description: tunedDescription(recipe.description) },
+    recipe: { ...parseRecipe(tuned.recipe, recipe.name), tune },
     validation: { ...tuned.validation, customers: { used: sample.kept, of: sample.customers } },
   };
 }

@@ -9,7 +9,7 @@ import type { EvaluationTuning } from '../../../src/evaluation/evaluation-report
 import type { RollingValidation } from '../../../src/evaluation/rolling-tune.js';
 import { sampleCustomers } from '../../../src/evaluation/tuning-sample.js';
 import { parseRecipe } from '../../../src/training/recipe.js';
-import { tuneRecipeOn } from '../../../src/training/tune-for-training.js';
+import { tunedDescription, tuneRecipeOn } from '../../../src/training/tune-for-training.js';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2024, 0, 1);
@@ -114,6 +114,15 @@ describe('training a recipe with a tune section', () => {
     expect((result.validation as RollingValidation).chosen).toBe('buy-again');
     expect(result.recipe.eventWeights).toEqual(own.eventWeights);
     expect(result.recipe.candidates).toEqual(own.candidates);
+  }, 60_000);
+
+  it('When a recipe is tuned for a file (npm run tune --out) and tuned again, Then its description is its own; a training says once that it tuned', async () => {
+    const described = parseRecipe({ ...recipe, description: 'Our shop\'s recipe.' }, 'described');
+    const once = await tuneRecipeOn({ events: purchases() }, described, undefined);
+    expect(once.recipe.description).toBe('Our shop\'s recipe.');
+    const published = tunedDescription(once.recipe.description);
+    expect(published).toMatch(/^Tuned on this data when trained.*Our shop's recipe\.$/);
+    expect(tunedDescription(published)).toBe(published);
   }, 60_000);
 
   it('When a training says tune: false, Then the recipe\'s weights are published as written', async () => {
