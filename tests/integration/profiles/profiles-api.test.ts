@@ -125,3 +125,30 @@ describe('customer profiles and segments on the bundled sample', () => {
     expect(res.json().error.message).toMatch(/no purchases/);
   });
 });
+
+describe('a shop where most customers ordered once', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ createDb: usePostgres ? createPostgresTestDb : createPgliteTestDb });
+    await runImport({ db: t.services.db }, { format: 'online-retail', path: BUNDLED_SAMPLE_PATH });
+    // 200 more customers with one order each: about 60% of the buyers ordered once (37% in the sample).
+    const once = Array.from({ length: 200 }, (_, k) => ({ userId: `once-${k}`, itemId: '85123A', quantity: 1, price: 2.55, orderId: `once-o${k}`, ts: new Date(Date.UTC(2011, 5, 1, 0, k)) }));
+    await t.services.events.insertPurchases(once);
+    await t.services.trainer.train({ tune: false });
+  }, 240_000);
+  afterAll(() => t?.dispose());
+
+  it('When a first-time customer buys after training, Then their refreshed profile scores one order as F 1 and is new, as the next training would', async () => {
+    const trained = (await t.app.inject({ url: '/v1/users/once-0/profile', headers: auth('read') })).json();
+    expect(trained).toMatchObject({ source: expect.not.stringMatching(/refreshed/), frequency: 1, fScore: 1 });
+    const { rows } = await t.services.db.query<{ latest: Date }>('SELECT max(ts) AS latest FROM purchase_events');
+    const ts = new Date(rows[0].latest.getTime() + 86_400_000).toISOString();
+    const posted = await t.app.inject({
+      method: 'POST', url: '/v1/events', headers: auth('write'),
+      payload: { events: [{ userId: 'newcomer', itemId: '85123A', quantity: 1, price: 2.55, orderId: 'newcomer-o1', ts }] },
+    });
+    expect(posted.json().inserted).toBe(1);
+    const fresh = (await t.app.inject({ url: '/v1/users/newcomer/profile', headers: auth('read') })).json();
+    expect(fresh).toMatchObject({ source: 'refreshed', frequency: 1, fScore: 1, rScore: 5, segment: 'new' });
+  });
+});
