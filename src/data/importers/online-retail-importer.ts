@@ -22,6 +22,7 @@ export const ONLINE_RETAIL_REJECTIONS = [
   'non_product_stock_code', // POST, M, DOT, BANK CHARGES, ...: fees and postage, not products
   'id_too_long', // a customer id, stock code or invoice over 256 characters
   'nul_character',
+  'text_too_long', // a Description (the item's title) or Country over 1,000 characters
   'malformed_date',
   'future_date',
 ] as const;
@@ -127,6 +128,8 @@ export async function importOnlineRetail(db: Db, path: string, onProgress?: Prog
     // What the API could not address or store (data/input-limits.ts).
     if (userId.length > INPUT_LIMITS.idLength || itemId.length > INPUT_LIMITS.idLength || invoice.length > INPUT_LIMITS.idLength) { report.reject('id_too_long'); continue; }
     if (rec.some((c) => c.includes('\u0000'))) { report.reject('nul_character'); continue; }
+    // The description becomes the item's title, the country the customer's attribute.
+    if ((rec[col.description]?.trim().length ?? 0) > INPUT_LIMITS.titleLength || (rec[col.country]?.trim().length ?? 0) > INPUT_LIMITS.attributeLength) { report.reject('text_too_long'); continue; }
     if (rec[col.date] !== lastDateCell) {
       lastDateCell = rec[col.date];
       lastDate = parseRetailDate(lastDateCell);

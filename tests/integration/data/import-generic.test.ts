@@ -212,14 +212,15 @@ for (const backend of DB_BACKENDS) {
       return file;
     };
 
-    it('When an Online Retail file has a quantity or price beyond the API\'s limits, Then those rows are refused by reason', async () => {
+    it('When an Online Retail file has a quantity, price or description beyond the API\'s limits, Then those rows are refused by reason', async () => {
       const file = retailFile(
         '590001,85123A,WHITE HANGING HEART,6,12/1/2010 8:26,2.55,19001,United Kingdom',
         '590002,85123A,WHITE HANGING HEART,2000000,12/1/2010 8:27,2.55,19001,United Kingdom',
         '590003,85123A,WHITE HANGING HEART,1,12/1/2010 8:28,2000000000,19001,United Kingdom',
+        `590004,85123A,${'W'.repeat(1001)},1,12/1/2010 8:29,2.55,19001,United Kingdom`,
       );
       const report = await runImport({ db: t.db }, { format: 'online-retail', path: file });
-      expect(report.rejected).toEqual({ quantity_too_large: 1, price_too_large: 1 });
+      expect(report.rejected).toEqual({ quantity_too_large: 1, price_too_large: 1, text_too_long: 1 });
       expect(report).toMatchObject({ accepted: 1 });
     });
 
