@@ -50,9 +50,10 @@ export const SHUTDOWN_GRACE_MS = 10_000;
 const JOB_STOP_GRACE_MS = 5_000;
 
 /** How long a scrape waits for each group of gauges backed by a store (Prometheus's own scrape timeout is 10 s by default). */
-/** Longest an idle replica goes without re-reading the catalog's changes and the active experiment. */
-const KEEP_FRESH_MS = 2000;
 const SCRAPE_REFRESH_MS = 2_000;
+
+/** How often an idle replica starts the due re-reads of the catalog's changes and the active experiment. */
+const KEEP_FRESH_MS = 2_000;
 
 export interface AppOptions {
   /** pino logger options or false (tests); `stream` replaces stdout (tests read the lines). */
