@@ -8,7 +8,7 @@ import type { Recommendation, RecommendedItem } from '../serving/recommendation.
 export const USER_TOKEN_HEADER = 'x-user-token';
 
 /** A customer's token: HMAC-SHA256 of the id under FRONTEND_USER_SECRET, hex (what the shop's backend computes). */
-export function userToken(secret: string, userId: string): string {
+function userToken(secret: string, userId: string): string {
   return createHmac('sha256', secret).update(userId, 'utf8').digest('hex');
 }
 

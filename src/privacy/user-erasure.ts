@@ -6,7 +6,7 @@ import { PROFILES_ARTIFACT, profilesWithout } from '../profiles/profiles-artifac
 import { recommenderFactory } from '../recommenders/registry.js';
 import { ARTIFACT_USER_IDS, decodeUserIdsArtifact, encodeUserIdsArtifact } from '../serving/serving-artifacts.js';
 import type { ModelMeta, ModelStore } from '../store/model-store.js';
-import { goneFromStore } from '../training/write-model-version.js';
+import { erasureMarkOf, goneFromStore } from '../training/write-model-version.js';
 
 export interface UserErasureDeps {
   events: Pick<EventRepository, 'deleteUser'>;
@@ -18,8 +18,6 @@ export interface UserErasureDeps {
   scrubExports?: (userIds: ReadonlySet<string>) => Promise<unknown>;
 }
 
-/** The erasure mark a version was trained under (0 for versions older than the mark: check them against every erasure). */
-export const erasureMarkOf = (meta: ModelMeta): number => (typeof meta.info.erasureMark === 'number' ? meta.info.erasureMark : 0);
 
 /** Each stored recommender of the version whose family keeps per-customer rows, rewritten without `rows`. */
 async function recommendersWithout(store: ModelStore, meta: ModelMeta, rows: ReadonlySet<number>): Promise<void> {

@@ -316,6 +316,5 @@ function withoutUsers(bytes: Uint8Array, rows: ReadonlySet<number>): Uint8Array 
   if (!(indptr instanceof Int32Array && items instanceof Int32Array && weights instanceof Float32Array)) throw new ArtifactFormatError('user-knn artifact: unexpected arrays');
   const profiles = { indptr, items, weights };
   if (!anyBasket(profiles, rows)) return null;
-  const { indptr: nextIndptr, items: nextItems, weights: nextWeights } = withoutRows(profiles, rows);
-  return encodeArtifact(header, { indptr: nextIndptr, items: nextItems, weights: nextWeights });
+  return encodeArtifact(header, { ...withoutRows(profiles, rows) });
 }

@@ -25,7 +25,7 @@ const WITHOUT_ANCHOR: Readonly<Record<string, string>> = {
 };
 
 /** A popularity item explained without naming the customer's segment (their country, say). */
-export const POPULAR = 'popular with customers';
+const POPULAR = 'popular with customers';
 
 /**
  * The explanation of an item by its dominant source for a reader who may not learn the customer's

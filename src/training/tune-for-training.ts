@@ -44,7 +44,7 @@ export interface TuneThreads extends Pick<RollingTuneOptions, 'windows' | 'cover
 }
 
 /** What a recipe a training tuned says of itself: its file's description is about the weights written there, which tuning replaced. */
-export const TUNED_NOTE = 'Tuned on this data when trained: its weights and hyperparameters are what tuning chose (see the tuning record); the recipe file\'s written weights were only where the search started. ';
+const TUNED_NOTE = 'Tuned on this data when trained: its weights and hyperparameters are what tuning chose (see the tuning record); the recipe file\'s written weights were only where the search started. ';
 
 /** The description a training publishes with weights it tuned (once, however often the recipe went through tuning). */
 export function tunedDescription(description: string | undefined): string {

@@ -97,7 +97,7 @@ export async function goneFromStore(
   if (!store.contentsOf || !written) return [];
   const held = await heldOf(store.contentsOf.bind(store), meta.version, written);
   const empty = Object.entries(written.tables).filter(([name, want]) => want > 0 && held.tables[name] === 0);
-  const erased = empty.length > 0 ? await erasedSince(typeof meta.info.erasureMark === 'number' ? meta.info.erasureMark : 0) : 0;
+  const erased = empty.length > 0 ? await erasedSince(erasureMarkOf(meta)) : 0;
   return [
     ...Object.entries(written.artifacts).filter(([name, want]) => want > 0 && held.artifacts[name] === 0).map(([name]) => `artifact ${name}`),
     ...empty.filter(([, want]) => want > erased).map(([name]) => `table ${name}`),
@@ -107,6 +107,9 @@ export async function goneFromStore(
 function heldOf(contentsOf: NonNullable<ModelStore['contentsOf']>, version: string, written: ContentsSummary) {
   return contentsOf(version, { artifacts: Object.keys(written.artifacts), tables: Object.keys(written.tables) });
 }
+
+/** The erasure mark a version was trained under (0 for versions older than the mark: check them against every erasure). */
+export const erasureMarkOf = (meta: ModelMeta): number => (typeof meta.info.erasureMark === 'number' ? meta.info.erasureMark : 0);
 
 /** The write summary a training kept in the version's metadata (`info.contents`), when it is there and well formed. */
 function contentsSummaryOf(meta: ModelMeta): ContentsSummary | null {
