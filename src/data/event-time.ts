@@ -8,3 +8,13 @@ export const MAX_EVENT_LEAD_MS = 24 * 3600_000;
 
 /** True when `ts` lies more than MAX_EVENT_LEAD_MS after `now`. */
 export const tooFarAhead = (ts: Date, now = Date.now()): boolean => ts.getTime() > now + MAX_EVENT_LEAD_MS;
+
+/**
+ * The earliest time an event may have: the Unix epoch. Nothing a shop sells online happened earlier, and a
+ * year such as 0001 is a default value or a format mistake; it would stretch every "since the first
+ * purchase" measure (tenure, lifecycle, daily series) over two thousand years.
+ */
+export const EARLIEST_EVENT_MS = 0;
+
+/** True when `ts` lies before EARLIEST_EVENT_MS. */
+export const tooFarBack = (ts: Date): boolean => ts.getTime() < EARLIEST_EVENT_MS;

@@ -16,8 +16,9 @@ export function parseInteger(cell: string | undefined): number | null {
 
 /** Builds a UTC date only if every field is in range (Date.UTC would roll 2011-02-30 over to March). */
 function utc(y: number, mo: number, d: number, h: number, mi: number, s: number, ms = 0): Date | null {
-  const t = Date.UTC(y, mo - 1, d, h, mi, s, ms);
-  const date = new Date(t);
+  const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s, ms));
+  // Date.UTC reads years 0-99 as 1900-1999; a year such as 0001 is meant as written (and refused later as too early).
+  if (y < 100) date.setUTCFullYear(y, mo - 1, d);
   const ok =
     date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d &&
     date.getUTCHours() === h && date.getUTCMinutes() === mi && date.getUTCSeconds() === s;

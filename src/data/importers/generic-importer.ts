@@ -7,7 +7,7 @@ import { AppError } from '../../errors.js';
 import { createCatalogRepository, type ItemInput, type UserInput } from '../catalog-repository.js';
 import { dataRowNumbers, fileSize, readCsvRecords } from './csv-source.js';
 import { createEventBatchWriter, DEFAULT_BATCH_SIZE, throughOutage } from './event-batch-writer.js';
-import { tooFarAhead } from '../event-time.js';
+import { tooFarAhead, tooFarBack } from '../event-time.js';
 import { parseBoolean, parseInteger, parseIsoTimestamp, parseNumber } from './field-parsers.js';
 import { ReportCounter, type ImportReport, type ImporterOptions, type ProgressCallback } from './import-report.js';
 import { createByteProgress } from './progress-tracker.js';
@@ -24,7 +24,7 @@ const SCHEMA: Record<Kind, { required: string[]; known: string[]; extraAsAttribu
 
 /** Rejection reasons per file (reported as `<file>.<reason>`, e.g. `events.bad_timestamp`). */
 export const GENERIC_REJECTIONS = [
-  'malformed_row', 'missing_id', 'bad_type', 'bad_number', 'bad_boolean', 'non_positive_quantity', 'negative_price', 'bad_rating', 'bad_timestamp', 'future_timestamp',
+  'malformed_row', 'missing_id', 'bad_type', 'bad_number', 'bad_boolean', 'non_positive_quantity', 'negative_price', 'bad_rating', 'bad_timestamp', 'future_timestamp', 'ancient_timestamp',
   'id_too_long', 'quantity_too_large', 'price_too_large', 'text_too_long', 'nul_character',
 ] as const;
 type Reason = (typeof GENERIC_REJECTIONS)[number];
@@ -158,6 +158,7 @@ function parseInteraction(cell: (name: string) => string, type: InteractionType,
   const ts = parseIsoTimestamp(cell('ts'));
   if (!ts) return { reject: 'bad_timestamp' };
   if (tooFarAhead(ts)) return { reject: 'future_timestamp' };
+  if (tooFarBack(ts)) return { reject: 'ancient_timestamp' };
   return { eventId: cell('event_id') || undefined, userId, itemId, type, value, ts };
 }
 
@@ -188,6 +189,7 @@ function parseEvent(rec: string[], cols: Columns): RowResult<EventRow | Interact
   const ts = parseIsoTimestamp(cell('ts'));
   if (!ts) return { reject: 'bad_timestamp' };
   if (tooFarAhead(ts)) return { reject: 'future_timestamp' };
+  if (tooFarBack(ts)) return { reject: 'ancient_timestamp' };
   return { eventId: cell('event_id') || undefined, userId, itemId, quantity, price, orderId: cell('order_id') || null, ts };
 }
 

@@ -4,7 +4,7 @@ import { AppError } from '../../errors.js';
 import { createCatalogRepository, type ItemInput, type UserInput } from '../catalog-repository.js';
 import { readCsvRecords, fileSize } from './csv-source.js';
 import { createEventBatchWriter, DEFAULT_BATCH_SIZE, throughOutage } from './event-batch-writer.js';
-import { tooFarAhead } from '../event-time.js';
+import { tooFarAhead, tooFarBack } from '../event-time.js';
 import { normalizeCustomerId, parseInteger, parseNumber, parseRetailDate } from './field-parsers.js';
 import { ReportCounter, type ImportReport, type ImporterOptions, type ProgressCallback } from './import-report.js';
 import { createByteProgress } from './progress-tracker.js';
@@ -25,6 +25,7 @@ export const ONLINE_RETAIL_REJECTIONS = [
   'text_too_long', // a Description (the item's title) or Country over 1,000 characters
   'malformed_date',
   'future_date',
+  'ancient_date', // before 1970-01-01: a default value, not a sale
 ] as const;
 
 type Field = 'invoice' | 'stockCode' | 'description' | 'quantity' | 'date' | 'price' | 'customer' | 'country';
@@ -138,6 +139,7 @@ export async function importOnlineRetail(db: Db, path: string, onProgress?: Prog
     const ts = lastDate;
     if (!ts) { report.reject('malformed_date'); continue; }
     if (tooFarAhead(ts)) { report.reject('future_date'); continue; }
+    if (tooFarBack(ts)) { report.reject('ancient_date'); continue; }
 
     report.accepted++;
     report.users.add(userId);

@@ -1,7 +1,7 @@
 import { INPUT_LIMITS } from '../../data/input-limits.js';
 import { parseIsoTimestamp } from '../../data/importers/field-parsers.js';
 import { z } from 'zod';
-import { tooFarAhead } from '../../data/event-time.js';
+import { tooFarAhead, tooFarBack } from '../../data/event-time.js';
 
 /** The one error shape of every 4xx/5xx response. */
 export const errorResponse = z
@@ -53,7 +53,7 @@ export const timestamp = z.iso
 /**
  * When an event happened, read as the importers read it (parseIsoTimestamp: an offset with or without a
  * colon, `Z`, none for UTC, or a date alone), so a sender's timestamps mean the same through either path;
- * no more than a day ahead of the server's clock (see MAX_EVENT_LEAD_MS).
+ * no more than a day ahead of the server's clock (see MAX_EVENT_LEAD_MS) and not before 1970 (EARLIEST_EVENT_MS).
  */
 export const eventTimestamp = z
   .string()
@@ -63,7 +63,8 @@ export const eventTimestamp = z
     ctx.addIssue({ code: 'custom', message: 'expected an ISO 8601 date-time such as 2011-12-09T12:50:00Z (an offset such as +09:00 or +0900, or none for UTC), or a date' });
     return z.NEVER;
   })
-  .refine((d) => !tooFarAhead(d), { message: "more than a day ahead of the server's clock: the sender's clock or time zone is wrong" });
+  .refine((d) => !tooFarAhead(d), { message: "more than a day ahead of the server's clock: the sender's clock or time zone is wrong" })
+  .refine((d) => !tooFarBack(d), { message: 'before 1970-01-01: a default value or a wrong format, not when it happened' });
 
 /** Most attributes one user or item may have. */
 export const MAX_ATTRIBUTES = INPUT_LIMITS.attributes;

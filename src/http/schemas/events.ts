@@ -19,7 +19,7 @@ export const purchaseEvent = z.strictObject({
   quantity: z.number().int().positive().max(INPUT_LIMITS.quantity),
   price: price.nullable().optional().describe('Unit price'),
   orderId: ref.nullable().optional().describe('Basket: events of one order were bought together'),
-  ts: eventTimestamp.optional().describe('When it happened (ISO 8601, at most a day ahead of the server\'s clock); may be left out only with an eventId (then: the time of the request)'),
+  ts: eventTimestamp.optional().describe('When it happened (ISO 8601, from 1970 to at most a day ahead of the server\'s clock); may be left out only with an eventId (then: the time of the request)'),
 }).refine(fixedTime, TS_NEEDED);
 
 /**
@@ -33,7 +33,7 @@ export const interactionEvent = z
     userId: ref,
     itemId: ref,
     value: z.number().min(1).max(5).optional().describe('The rating, 1..5 stars: required with type rating, refused with the others'),
-    ts: eventTimestamp.optional().describe('When it happened (ISO 8601, at most a day ahead of the server\'s clock); may be left out only with an eventId (then: the time of the request)'),
+    ts: eventTimestamp.optional().describe('When it happened (ISO 8601, from 1970 to at most a day ahead of the server\'s clock); may be left out only with an eventId (then: the time of the request)'),
   })
   .refine(fixedTime, TS_NEEDED)
   .refine((e) => (e.type === 'rating') === (e.value !== undefined), { message: 'value (1..5) is required with type rating and refused with the others', path: ['value'] });
@@ -67,7 +67,7 @@ export const feedbackEvent = z.strictObject({
   experimentId: ref.max(64).nullable().optional().describe("The response's experiment.id, when it had one"),
   arm: ref.max(64).nullable().optional().describe("The response's experiment.arm; required with experimentId"),
   campaignId: campaignId.nullable().optional().describe('The campaign (export) that showed the recommendation, for per-campaign online metrics'),
-  ts: eventTimestamp.optional().describe('When it happened (ISO 8601, at most a day ahead of the server\'s clock); may be left out only with an eventId (then: the time of the request)'),
+  ts: eventTimestamp.optional().describe('When it happened (ISO 8601, from 1970 to at most a day ahead of the server\'s clock); may be left out only with an eventId (then: the time of the request)'),
 })
   .refine(fixedTime, TS_NEEDED)
   .refine((e) => (e.experimentId == null) === (e.arm == null), { message: 'experimentId and arm go together: send both or neither', path: ['arm'] });

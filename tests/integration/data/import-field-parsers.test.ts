@@ -15,6 +15,11 @@ describe('import field parsers', () => {
     expect(parseIsoTimestamp('2024-03-01T12:00:00-0530')?.toISOString()).toBe('2024-03-01T17:30:00.000Z');
     expect(parseIsoTimestamp('2024-03-01 12:00:00.25')?.toISOString()).toBe('2024-03-01T12:00:00.250Z');
     expect(parseIsoTimestamp('2024-03-01')?.toISOString()).toBe('2024-03-01T00:00:00.000Z');
+    // Years below 100 are the years written, not 19xx (Date.UTC's reading), so a 0001-01-01 default is seen as such.
+    expect(parseIsoTimestamp('0001-01-01T00:00:00Z')?.toISOString()).toBe('0001-01-01T00:00:00.000Z');
+    expect(parseIsoTimestamp('0099-12-31')?.toISOString()).toBe('0099-12-31T00:00:00.000Z');
+    expect(parseIsoTimestamp('0004-02-29')?.toISOString()).toBe('0004-02-29T00:00:00.000Z');
+    expect(parseIsoTimestamp('0001-02-29')).toBeNull();
     for (const bad of ['', '2024-13-01', '2024-02-30T00:00:00Z', '2024-03-01T12:00:00+25:00', '1709290800', 'March 1, 2024']) expect(parseIsoTimestamp(bad)).toBeNull();
   });
 

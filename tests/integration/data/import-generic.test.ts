@@ -121,6 +121,7 @@ for (const backend of DB_BACKENDS) {
           'r-u1,r-i1,1,1.5,yesterday', // bad_timestamp
           'r-u1,r-i1,1,1.5,2024-02-30T00:00:00Z', // bad_timestamp: no such day
           'r-u1,r-i1,1,1.5,9999-12-31T00:00:00Z', // future_timestamp: a wrong clock
+          'r-u1,r-i1,1,1.5,0001-01-01T00:00:00Z', // ancient_timestamp: a default value
           'r-u1,r-i1,1,1.5,2024-01-01T00:00:00Z,extra', // malformed_row
         ].join('\n'),
       });
@@ -139,9 +140,10 @@ for (const backend of DB_BACKENDS) {
         'events.negative_price': 1,
         'events.bad_timestamp': 2,
         'events.future_timestamp': 1,
+        'events.ancient_timestamp': 1,
         'events.malformed_row': 1,
       });
-      expect(report).toMatchObject({ rowsRead: 6 + 2 + 13, accepted: 1 + 1 + 1, inserted: 1 });
+      expect(report).toMatchObject({ rowsRead: 6 + 2 + 14, accepted: 1 + 1 + 1, inserted: 1 });
       const after = await counts(t.db);
       expect([after.items - before.items, after.users - before.users, after.purchases - before.purchases]).toEqual([1, 1, 1]);
     });

@@ -170,6 +170,7 @@ for (const backend of DB_BACKENDS) {
           '489436,22114,HOT WATER BOTTLE TEA AND SYMPATHY,1.5,12/1/2009 9:06,3.95,13078.0,United Kingdom', // not whole
           '489436,22115,METAL SIGN EMPIRE TEA,1,13/1/2009 9:06,2.95,13078.0,United Kingdom', // month 13
           '489437,22117,METAL SIGN FUTURE,1,2099-01-01 09:06:00,2.95,13078.0,United Kingdom', // a wrong clock
+          '489438,22118,METAL SIGN PAST,1,0001-01-01 00:00:00,2.95,13078.0,United Kingdom', // a default value
           '489436,22116,METAL SIGN CUPCAKE,1,12/1/2009 9:06,2.95,13078.0', // a field short
         ].join('\r\n'),
       );
@@ -183,10 +184,11 @@ for (const backend of DB_BACKENDS) {
           malformed_number: 2,
           malformed_date: 1,
           future_date: 1,
+          ancient_date: 1,
           malformed_row: 1,
       });
       expect(report).toMatchObject({
-        rowsRead: 12,
+        rowsRead: 13,
         accepted: 2,
         users: 1,
         items: 2,

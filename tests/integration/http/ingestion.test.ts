@@ -160,6 +160,21 @@ for (const backend of DB_BACKENDS) {
       expect(feedback.statusCode).toBe(400);
     });
 
+    it('When an event is dated before 1970 (a default value such as 1900-01-01 or 0001-01-01), Then 400 naming it and nothing of the batch is written', async () => {
+      const before = await stored();
+      for (const ts of ['1900-01-01T00:00:00Z', '0001-01-01T00:00:00Z', '1969-12-31T23:59:59Z']) {
+        const res = await post('/v1/events', { events: [event({ orderId: 'fine-2' }), event({ orderId: 'too-early', ts })] });
+        expect(res.statusCode).toBe(400);
+        expect(res.json().error.message).toMatch(/events\.1\.ts.*before 1970-01-01/);
+      }
+      expect(await stored()).toBe(before);
+      // The epoch itself is a time a sender may mean.
+      expect((await post('/v1/events', { events: [event({ orderId: 'epoch', ts: '1970-01-01T00:00:00Z' })] })).statusCode).toBe(200);
+      const feedback = await post('/v1/feedback', { events: [{ type: 'click', userId: 'c1', itemId: '85123A', ts: '0001-01-01T00:00:00Z' }] });
+      expect(feedback.statusCode).toBe(400);
+      expect(feedback.json().error.message).toMatch(/before 1970-01-01/);
+    });
+
     it('When an item batch has a negative price, Then 400 and no item of the batch is written', async () => {
       const res = await post('/v1/items/batch', { items: [{ id: 'ok-1', title: 'fine' }, { id: 'bad-1', price: -1 }] });
       expect(res.statusCode).toBe(400);
