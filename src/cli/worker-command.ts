@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import { loadConfig, type Config } from '../config.js';
 import { openDatabase } from '../data/open-database.js';
 import { createJobRunner, type Logger } from '../jobs/job-runner.js';
@@ -5,18 +6,12 @@ import { createServices } from '../services.js';
 import { createModelStore } from '../store/create-model-store.js';
 import { runCli } from './run-cli.js';
 
-const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
-
-/** JSON lines like the server's pino logs, without personal data (job ids and types only). */
-function jsonLogger(level: Config['LOG_LEVEL']): Logger {
-  const min = level === 'silent' ? Infinity : LEVELS.indexOf(level);
-  const write = (lvl: (typeof LEVELS)[number], obj: object, msg: string) => {
-    if (LEVELS.indexOf(lvl) < min) return;
-    const { err, ...rest } = obj as { err?: unknown };
-    const error = err instanceof Error ? { message: err.message, stack: err.stack } : err;
-    process.stdout.write(`${JSON.stringify({ level: lvl, time: Date.now(), msg, ...rest, ...(err ? { err: error } : {}) })}\n`);
-  };
-  return { info: (obj, msg) => write('info', obj, msg), warn: (obj, msg) => write('warn', obj, msg), error: (obj, msg) => write('error', obj, msg) };
+/**
+ * The worker's logger: pino, as the server's (Fastify's) is, so its lines share their format (numeric
+ * levels, pid, hostname) and one log query reads both. Only job ids and types are logged, no personal data.
+ */
+function jobLogger(level: Config['LOG_LEVEL']): Logger {
+  return pino({ level });
 }
 
 /** Seconds a stopping worker lets the job in hand finish before it is recorded as interrupted. */
@@ -29,7 +24,7 @@ const STOP_GRACE_MS = 30_000;
  */
 async function main(): Promise<void> {
   const config = loadConfig();
-  const log = jsonLogger(config.LOG_LEVEL);
+  const log = jobLogger(config.LOG_LEVEL);
   const db = await openDatabase(config);
   const store = await createModelStore(config).catch(async (err: unknown) => {
     await db.close();

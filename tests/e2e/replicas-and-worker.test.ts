@@ -142,7 +142,10 @@ describe.skipIf(!support.redisCluster || !postgresUp)('two API replicas and a wo
     // after the job's row says succeeded.
     const succeededLines = () =>
       worker.output.split('\n').filter((line) => line.includes('"msg":"job succeeded"') && line.includes(accepted.json.jobId as string));
-    expect(await until(async () => succeededLines(), (lines) => lines.length > 0, 5_000)).toHaveLength(1);
+    const lines = await until(async () => succeededLines(), (found) => found.length > 0, 5_000);
+    expect(lines).toHaveLength(1);
+    // In the replicas' format (pino's): one log query reads both, level 30 meaning info in each.
+    expect(JSON.parse(lines[0])).toMatchObject({ level: 30, pid: worker.child.pid, hostname: expect.any(String), jobId: accepted.json.jobId });
 
     for (const api of apis) expect(await until(() => servedVersion(api.url), (v) => v === first, 10_000)).toBe(first);
   }, SLOW);
