@@ -70,6 +70,12 @@ async function main() {
     readyChecks: { bootstrap: async () => bootstrapped },
   });
   logger.to(app.log);
+  if (config.API_KEYS.some((k) => k.scope === 'frontend') && !config.FRONTEND_USER_SECRET) {
+    app.log.warn(
+      'frontend keys without FRONTEND_USER_SECRET: a browser asking for a customer gets the list a visitor nobody knows gets (popularity); ' +
+        'to personalise in the browser, set FRONTEND_USER_SECRET and send each customer\'s X-User-Token (README, "Scopes")',
+    );
+  }
 
   // Stop accepting, let in-flight requests finish, stop the job runner, then close pools; a second signal
   // or SHUTDOWN_GRACE_MS forces exit.

@@ -1,8 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
-import { discreetPhrase } from '../serving/explanations.js';
-import type { Recommendation, RecommendedItem } from '../serving/recommendation.js';
 
 /** The header a browser sends a customer's token in. */
 export const USER_TOKEN_HEADER = 'x-user-token';
@@ -34,10 +32,3 @@ export function refuseOwnItems(what: string, field: string): never {
   ]);
 }
 
-/**
- * The answer with every explanation replaced by its dominant source's discreet phrase (no purchase,
- * view or segment named). Items are copied: answers are shared with the cache.
- */
-export function discreet<R extends Recommendation<RecommendedItem>>(answer: R): R {
-  return { ...answer, items: answer.items.map((item) => (item.explanation === undefined ? item : { ...item, explanation: discreetPhrase(item.sources[0]) })) };
-}

@@ -6,7 +6,7 @@ import { createDbPopularity } from './db-popularity.js';
 import { boughtTogether, similarItems, type SimilarQuery } from './item-lists.js';
 import { popularItems, type PopularQuery } from './popular-items.js';
 import { recommendForContext, type ContextQuery } from './recommend-for-context.js';
-import { recommendForUser, forgetUserEntries, reusedAnswer } from './recommend-for-user.js';
+import { checkStrategy, recommendForUser, forgetUserEntries, reusedAnswer } from './recommend-for-user.js';
 import { DEGRADED, type ListQuery, type Recommendation, type RecommendedItem, type UserQuery } from './recommendation.js';
 import type { ServingDeps } from './serving-deps.js';
 import { createServingModelCache } from './serving-model-cache.js';
@@ -52,12 +52,6 @@ const FALLBACK_REASON: Record<Kind, string> = {
   popular: 'no-segment',
 };
 
-/** How a caller takes part in experiments. */
-export interface ArmOptions {
-  /** The answer may not list the customer's own purchases (a browser without their token): own-items arms serve the default. */
-  withoutOwnItems?: boolean;
-}
-
 /**
  * The query as the user's experiment arm has it: without an explicit strategy, while an experiment is
  * active and the served model offers the arm's strategy, the arm's strategy and a tag naming the arm.
@@ -69,13 +63,10 @@ function inExperiment(
   experiment: ExperimentRecord | null | undefined,
   userId: string,
   q: UserQuery,
-  opts: ArmOptions = {},
 ): { query: UserQuery; tag?: ExperimentTag } {
   if (q.strategy !== undefined || !experiment || !model) return { query: q };
   const arm = assignArm(experiment.id, userId, experiment.arms);
   if (!model.info.strategies.includes(arm.strategy)) return { query: q };
-  // A reader who may not see the customer's purchases gets nothing from such an arm: the default, untagged.
-  if (opts.withoutOwnItems && listsOwnItemsOnly(model.info, arm.strategy)) return { query: q };
   return { query: { ...q, strategy: arm.strategy }, tag: { id: experiment.id, arm: arm.name } };
 }
 
@@ -145,7 +136,7 @@ export function createServing(opts: ServingOptions) {
      * process and a finished answer is kept for this query (a returning shopper's repeated page view);
      * else undefined: call recommendForUser.
      */
-    recommendForUserNow(userId: string, q: UserQuery, arms: ArmOptions = {}): Recommendation | undefined {
+    recommendForUserNow(userId: string, q: UserQuery): Recommendation | undefined {
       const m = models.peek();
       const live = m ? opts.store.peekUserEvents?.(userId) : undefined;
       if (!m || !live) return undefined;
@@ -153,7 +144,7 @@ export function createServing(opts: ServingOptions) {
       // Not read yet: recommendForUser waits for the first read.
       if (experiment === undefined && opts.experiments) return undefined;
       overlay.poke(m);
-      const { query, tag } = inExperiment(m, experiment, userId, q, arms);
+      const { query, tag } = inExperiment(m, experiment, userId, q);
       const r = reusedAnswer(m, userId, query, live);
       // Only hits count here: a miss goes on to recommendForUser, which looks again and counts that.
       if (r) {
@@ -163,12 +154,23 @@ export function createServing(opts: ServingOptions) {
       }
       return r;
     },
-    async recommendForUser(userId: string, q: UserQuery, arms: ArmOptions = {}): Promise<Recommendation> {
+    async recommendForUser(userId: string, q: UserQuery): Promise<Recommendation> {
       // The first request of a process waits for the first read of the experiment; later ones never wait.
       const experiment = q.strategy === undefined && opts.experiments ? await opts.experiments.ready() : null;
-      const { query, tag } = inExperiment(experiment ? await models.current() : null, experiment, userId, q, arms);
+      const { query, tag } = inExperiment(experiment ? await models.current() : null, experiment, userId, q);
       const r = await counted('user', recommendForUser(deps, userId, query));
       return tag ? { ...r, experiment: tag } : r;
+    },
+    /**
+     * What GET /v1/users/:id/recommendations answers a reader who may not learn anything of the customer
+     * (a browser's public key without their signed token): the list a visitor nobody knows gets, from
+     * the query alone, so no answer differs with the customer's purchases, views or attributes. Counted
+     * as `user` traffic; never part of an experiment (an arm's rates would measure popularity).
+     */
+    async recommendForStranger(q: UserQuery): Promise<Recommendation> {
+      const { strategy, excludePurchased: _, ...list } = q;
+      if (strategy !== undefined) checkStrategy((await models.current())?.info, strategy);
+      return counted('user', recommendForContext(deps, { ...list, items: [] }));
     },
     /** A customer's list for a campaign export: as recommendForUser (no experiment), counted as `export`, not as storefront traffic. */
     recommendForExport: (userId: string, q: UserQuery) => counted('export', recommendForUser(deps, userId, q)),

@@ -24,21 +24,6 @@ const WITHOUT_ANCHOR: Readonly<Record<string, string>> = {
   'user-knn': 'customers who shop like you buy this',
 };
 
-/** A popularity item explained without naming the customer's segment (their country, say). */
-const POPULAR = 'popular with customers';
-
-/**
- * The explanation of an item by its dominant source for a reader who may not learn the customer's
- * purchases or attributes (a browser's `frontend` key without the customer's signed token): what the
- * source does, naming no purchase, view or segment.
- */
-export function discreetPhrase(source: string | undefined): string | undefined {
-  if (source === undefined) return undefined;
-  if (source === 'popularity') return POPULAR;
-  if (source === 'trend') return TRENDING;
-  return WITHOUT_ANCHOR[source] ?? LIKE_YOURS;
-}
-
 /** "because you bought X" in the words of the source that relates the item to X. */
 export function becauseYouBought(source: string, x: string): string {
   return BECAUSE_YOU_BOUGHT[source]?.(x) ?? `because you bought ${x}`;

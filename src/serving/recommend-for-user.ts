@@ -79,6 +79,14 @@ export function reusedAnswer(model: ServingModel, userId: string, q: UserQuery, 
   return key === undefined ? undefined : model.answers.get(userId, key);
 }
 
+/** Refuses (400) a strategy the served model does not offer; without a model every name passes (popularity answers). */
+export function checkStrategy(info: ServingModel['info'] | undefined, strategy: string): void {
+  if (!info || info.strategies.includes(strategy)) return;
+  throw new AppError('VALIDATION_FAILED', `unknown strategy "${strategy}"; the active model offers ${info.strategies.join(', ')}`, [
+    { path: 'querystring.strategy', message: `expected one of ${info.strategies.join(', ')}` },
+  ]);
+}
+
 export async function recommendForUser(deps: ServingDeps, userId: string, q: UserQuery): Promise<Recommendation> {
   const down: Degraded = { degraded: false };
   const answer = await answerForUser(deps, userId, q, down);
@@ -97,11 +105,7 @@ async function answerForUser(deps: ServingDeps, userId: string, q: UserQuery, do
       { fallback: true },
     );
   }
-  if (!model.info.strategies.includes(strategy)) {
-    throw new AppError('VALIDATION_FAILED', `unknown strategy "${strategy}"; the active model offers ${model.info.strategies.join(', ')}`, [
-      { path: 'querystring.strategy', message: `expected one of ${model.info.strategies.join(', ')}` },
-    ]);
-  }
+  checkStrategy(model.info, strategy);
   const single = strategy !== 'hybrid' && strategy !== 'popularity';
   // Cached entries are looked up synchronously; only misses and the live events cost a store read.
   const usersKey = entryKey(USERS_TABLE, userId);

@@ -28,6 +28,18 @@ const flag = z
   .enum(['true', 'false', '1', '0'])
   .transform((v) => v === 'true' || v === '1');
 
+/**
+ * The header a browser's frontend key proves the customer with (README, "Scopes"). Declared for the API
+ * description; the route reads and checks it (user-token.ts), so a wrong token is the same as none. Loose:
+ * the validated headers replace the request's, and every other header must stay.
+ */
+export const userTokenHeaders = z.looseObject({
+  'x-user-token': z
+    .string()
+    .optional()
+    .describe("With a frontend key: the customer's token, hex HMAC-SHA256 of the user id under FRONTEND_USER_SECRET, signed by the shop's backend. Without a valid one the answer depends on nothing of the customer's"),
+});
+
 export const userRecommendationQuery = z
   .strictObject({
     ...listQueryFields,
@@ -37,9 +49,9 @@ export const userRecommendationQuery = z
       .max(64)
       .optional()
       .describe(
-        '`hybrid` or one recommender of the active model (popularity, item-knn, user-knn, content, als, ease, cooccurrence, buy-again, repurchase, trend). When absent: the arm of the active A/B experiment, else `hybrid`; a given strategy bypasses the experiment',
+        '`hybrid` or one recommender of the active model (popularity, item-knn, user-knn, content, als, ease, cooccurrence, buy-again, repurchase, trend). When absent: the arm of the active A/B experiment, else `hybrid`; a given strategy bypasses the experiment. With a frontend key and no valid X-User-Token, buy-again and repurchase are 403 and the others answer as for an unknown visitor',
       ),
-    excludePurchased: flag.optional().describe('Leave out what the user bought (default true, except for strategy=buy-again and strategy=repurchase)'),
+    excludePurchased: flag.optional().describe('Leave out what the user bought (default true, except for strategy=buy-again and strategy=repurchase); false is 403 with a frontend key and no valid X-User-Token'),
   })
   .refine(priceOrder, priceOrderIssue);
 
@@ -69,7 +81,7 @@ export const contextBody = z
   .strictObject({
     items: z.array(id).max(100).default([]).describe('Cart or session item ids, oldest first'),
     viewed: z.array(id).max(100).optional().describe('Item ids viewed in the session, oldest first: weaker anchors than `items`'),
-    userId: id.optional().describe("A visitor whose stored views (POST /v1/events, type view) join `viewed`; their purchases are not read"),
+    userId: id.optional().describe("A visitor whose stored views (POST /v1/events, type view) join `viewed`; their purchases are not read. With a frontend key, only with the visitor's valid X-User-Token (otherwise ignored)"),
     attributes: attributes.optional(),
     k: z.int().min(1).max(100).default(10),
     exclude: z.array(id).max(500).optional(),
