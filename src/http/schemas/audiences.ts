@@ -1,13 +1,9 @@
 import { z } from 'zod';
 import { LIFECYCLE_STAGES, RFM_SEGMENTS } from '../../profiles/segments.js';
-import { id, queryNumber } from './common.js';
+import { id, queryFlag, queryNumber } from './common.js';
 
 /** Most customers in one audience answer; larger lists are a campaign export (POST /v1/exports). */
 export const MAX_AUDIENCE_K = 1000;
-
-const flag = z
-  .enum(['true', 'false', '1', '0'])
-  .transform((v) => v === 'true' || v === '1');
 
 const filters = {
   segment: z.enum(RFM_SEGMENTS).optional().describe('Only customers of this RFM segment (active model\'s profiles)'),
@@ -18,7 +14,7 @@ const filters = {
 export const audienceQuery = z.strictObject({
   k: queryNumber(z.coerce.number().int().min(1).max(MAX_AUDIENCE_K).default(100)).describe(`How many customers (1..${MAX_AUDIENCE_K})`),
   ...filters,
-  includeRecentBuyers: flag.optional().describe('Keep customers who bought the product recently (default false)'),
+  includeRecentBuyers: queryFlag.optional().describe('Keep customers who bought the product recently (default false)'),
 });
 
 export const audienceBody = z

@@ -28,18 +28,37 @@ export function errors(...statuses: number[]) {
 export const id = z.string().min(1).max(INPUT_LIMITS.idLength).regex(/^[^\u0000]*$/, 'must not contain the NUL character (U+0000)');
 
 /**
- * A number in the query string: `schema` is a `z.coerce.number()` with its bounds and its default. The
- * query parser makes a repeated parameter (`k=5&k=6`) a list, which coercion would turn into NaN
- * ("expected number, received NaN"); rather than pick one of the values, the 400 says the parameter came
- * more than once. The default goes inside: zod leaves the default of a preprocessed schema out of the
- * OpenAPI description.
+ * A query parameter that may be given once. The query parser makes a repeated parameter (`k=5&k=6`) a
+ * list, which the schema would refuse with "expected string, received array" (or coercion turn into NaN);
+ * rather than pick one of the values, the 400 says the parameter came more than once.
  */
-export const queryNumber = <T extends z.ZodType<number>>(schema: T) =>
+export const once = <T extends z.ZodType>(schema: T) =>
   z.preprocess((value, ctx) => {
     if (!Array.isArray(value)) return value;
     ctx.addIssue({ code: 'custom', message: `given ${value.length} times; send it once` });
     return z.NEVER;
   }, schema);
+
+/** Plain decimal notation, spaces around it aside: what a storefront means by a number (not 0x10, 1e2 or Infinity). */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)$/;
+
+/**
+ * A number in the query string: `schema` is a `z.coerce.number()` with its bounds and its default. Given
+ * once (see `once`), in plain decimal notation: `Number()` would read an empty `maxPrice=` (a template's
+ * unset value) as 0 and empty the list without a word, and `k=0x10` as 16. The default goes inside: zod
+ * leaves the default of a preprocessed schema out of the OpenAPI description.
+ */
+export const queryNumber = <T extends z.ZodType<number>>(schema: T) =>
+  once(
+    z.preprocess((value, ctx) => {
+      if (typeof value !== 'string' || DECIMAL.test(value.trim())) return value;
+      ctx.addIssue({ code: 'custom', message: value.trim() === '' ? 'empty: give a number or leave the parameter out' : `"${value.slice(0, 40)}" is not a number such as 10 or 2.5` });
+      return z.NEVER;
+    }, schema),
+  );
+
+/** A yes/no query parameter: true/false or 1/0, given once. */
+export const queryFlag = once(z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1'));
 
 export const idParam = z.strictObject({
   id: id.describe('Identifier as the shop knows it'),

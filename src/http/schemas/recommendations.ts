@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { SIMILAR_STRATEGIES } from '../../serving/item-lists.js';
-import { attributes, id, queryNumber } from './common.js';
+import { attributes, id, once, queryFlag, queryNumber } from './common.js';
 import { experimentTag } from './experiments.js';
 
 /** `a,b,c` or a repeated parameter, as a list of ids. */
@@ -18,15 +18,11 @@ const priceOrderIssue = { message: 'minPrice must not exceed maxPrice', path: ['
 const listQueryFields = {
   k: queryNumber(z.coerce.number().int().min(1).max(100).default(10)).describe('How many items (1..100)'),
   exclude: idList.optional(),
-  category: z.string().min(1).max(200).optional().describe('Only items in this category'),
+  category: once(z.string().min(1).max(200)).optional().describe('Only items in this category'),
   minPrice: price.optional().describe('Only items with a known unit price >= minPrice'),
   maxPrice: price.optional().describe('Only items with a known unit price <= maxPrice'),
   diversity: queryNumber(z.coerce.number().min(0).max(1).default(0)).describe('0 = pure relevance; up to 1 = favour dissimilar items (MMR)'),
 };
-
-const flag = z
-  .enum(['true', 'false', '1', '0'])
-  .transform((v) => v === 'true' || v === '1');
 
 /**
  * The header a browser's frontend key proves the customer with (README, "Scopes"). Declared for the API
@@ -43,22 +39,22 @@ export const userTokenHeaders = z.looseObject({
 export const userRecommendationQuery = z
   .strictObject({
     ...listQueryFields,
-    strategy: z
+    strategy: once(z
       .string()
       .regex(/^[a-z0-9][a-z0-9-]*$/)
-      .max(64)
+      .max(64))
       .optional()
       .describe(
         '`hybrid` or one recommender of the active model (popularity, item-knn, user-knn, content, als, ease, cooccurrence, buy-again, repurchase, trend). When absent: the arm of the active A/B experiment, else `hybrid`; a given strategy bypasses the experiment. With a frontend key and no valid X-User-Token, buy-again and repurchase are 403 and the others answer as for an unknown visitor',
       ),
-    excludePurchased: flag.optional().describe('Leave out what the user bought (default true, except for strategy=buy-again and strategy=repurchase); false is 403 with a frontend key and no valid X-User-Token'),
+    excludePurchased: queryFlag.optional().describe('Leave out what the user bought (default true, except for strategy=buy-again and strategy=repurchase); false is 403 with a frontend key and no valid X-User-Token'),
   })
   .refine(priceOrder, priceOrderIssue);
 
 export const similarQuery = z
   .strictObject({
     ...listQueryFields,
-    strategy: z.enum(SIMILAR_STRATEGIES).default('item-knn').describe('Which neighbours rank the list'),
+    strategy: once(z.enum(SIMILAR_STRATEGIES).default('item-knn')).describe('Which neighbours rank the list'),
   })
   .refine(priceOrder, priceOrderIssue);
 
@@ -67,10 +63,10 @@ export const listQuery = z.strictObject(listQueryFields).refine(priceOrder, pric
 export const popularQuery = z
   .strictObject({
     ...listQueryFields,
-    attribute: z
+    attribute: once(z
       .string()
       .regex(/^[^:]{1,128}:.{1,256}$/, 'expected name:value, e.g. country:France')
-      .transform((s) => ({ name: s.slice(0, s.indexOf(':')), value: s.slice(s.indexOf(':') + 1) }))
+      .transform((s) => ({ name: s.slice(0, s.indexOf(':')), value: s.slice(s.indexOf(':') + 1) })))
       .optional()
       .describe('A user attribute value, e.g. country:France'),
     windowDays: queryNumber(z.coerce.number().int().min(1).max(3650)).optional().describe('Only purchases of the last N days (before the latest purchase)'),

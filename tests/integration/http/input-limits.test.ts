@@ -119,7 +119,7 @@ describe('input limits', () => {
     expect(await t.services.catalog.getItem('fine')).toBeNull();
   });
 
-  it('When a numeric query parameter is given twice, Then 400 VALIDATION_FAILED names it and says it came more than once; a list (exclude) still takes repeats', async () => {
+  it('When a query parameter is given twice, Then 400 VALIDATION_FAILED names it and says it came more than once; a list (exclude) still takes repeats', async () => {
     const cases: [string, string, number][] = [
       ['/v1/popular?k=5&k=6', 'querystring.k', 2],
       ['/v1/popular?minPrice=1&minPrice=2&maxPrice=9', 'querystring.minPrice', 2],
@@ -133,6 +133,12 @@ describe('input limits', () => {
       ['/v1/metrics/online?days=1&days=2', 'querystring.days', 2],
       ['/v1/evaluations/history?strategy=hybrid&k=5&k=10', 'querystring.k', 2],
       ['/v1/items/i1/audience?recentDays=1&recentDays=2', 'querystring.recentDays', 2],
+      ['/v1/users/u1/recommendations?strategy=hybrid&strategy=als', 'querystring.strategy', 2],
+      ['/v1/users/u1/recommendations?excludePurchased=true&excludePurchased=false', 'querystring.excludePurchased', 2],
+      ['/v1/popular?category=a&category=b', 'querystring.category', 2],
+      ['/v1/popular?attribute=country:France&attribute=country:Spain', 'querystring.attribute', 2],
+      ['/v1/items/i1/similar?strategy=content&strategy=als', 'querystring.strategy', 2],
+      ['/v1/items/i1/audience?includeRecentBuyers=1&includeRecentBuyers=0', 'querystring.includeRecentBuyers', 2],
     ];
     for (const [url, field, times] of cases) {
       const res = await t.app.inject({ url, headers: auth('admin') });
@@ -141,6 +147,32 @@ describe('input limits', () => {
     }
     const excluded = await t.app.inject({ url: '/v1/popular?exclude=a&exclude=b&k=3', headers: auth('admin') });
     expect(excluded.statusCode, excluded.body).toBe(200);
+  });
+
+  it('When a numeric query parameter is empty or not plain decimal notation, Then 400 VALIDATION_FAILED says so instead of reading it as 0 or as hex', async () => {
+    const cases: [string, string, RegExp][] = [
+      // A template's unset price: read as 0, it emptied the list without a word.
+      ['/v1/popular?k=5&maxPrice=', 'querystring.maxPrice', /empty/],
+      ['/v1/popular?minPrice=%20', 'querystring.minPrice', /empty/],
+      ['/v1/popular?diversity=', 'querystring.diversity', /empty/],
+      ['/v1/popular?k=', 'querystring.k', /empty/],
+      ['/v1/popular?windowDays=', 'querystring.windowDays', /empty/],
+      ['/v1/popular?k=0x10', 'querystring.k', /"0x10" is not a number/],
+      ['/v1/popular?k=1e2', 'querystring.k', /"1e2" is not a number/],
+      ['/v1/popular?maxPrice=Infinity', 'querystring.maxPrice', /"Infinity" is not a number/],
+      ['/v1/users/u1/events?offset=ten', 'querystring.offset', /"ten" is not a number/],
+    ];
+    for (const [url, field, message] of cases) {
+      const res = await t.app.inject({ url, headers: auth('admin') });
+      expect(res.statusCode, `${url} ${res.body}`).toBe(400);
+      expect(res.json().error.code, url).toBe('VALIDATION_FAILED');
+      expect(res.json().error.message, url).toMatch(new RegExp(`^${field.replace('.', '\\.')}: ${message.source}`));
+    }
+    // Plain decimals, signs (`+` in a query is a space: %2B), spaces around and a leading dot still read as before.
+    for (const url of ['/v1/popular?k=%2B5&maxPrice=2.5', '/v1/popular?k=+5', '/v1/popular?k=05&minPrice=.5', '/v1/popular?diversity=0.&k=3']) {
+      const res = await t.app.inject({ url, headers: auth('admin') });
+      expect(res.statusCode, `${url} ${res.body}`).toBe(200);
+    }
   });
 
   it('When the largest price and quantity allowed are stored and a model is trained, Then every read of that customer answers 200', async () => {
