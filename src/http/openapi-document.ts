@@ -20,6 +20,7 @@ export const RESPONSE_DESCRIPTIONS: Record<string, string> = {
   409: 'Conflicts with the current state, e.g. a job of this kind already runs (code CONFLICT or JOB_ALREADY_RUNNING)',
   413: 'The body or the batch is too large (code PAYLOAD_TOO_LARGE or BATCH_TOO_LARGE)',
   414: `A path parameter is longer than the router takes, ${MAX_PARAM_LENGTH} characters; ids are at most 256 (code URI_TOO_LONG)`,
+  415: 'The body is not JSON: send it with Content-Type: application/json (code UNSUPPORTED_MEDIA_TYPE)',
   422: 'Well-formed but cannot be processed, e.g. an invalid recipe (code UNPROCESSABLE or INVALID_RECIPE)',
   429: 'Too many requests: retry after the seconds in the Retry-After header (code RATE_LIMITED)',
   503: 'Not available right now: retry after the seconds in the Retry-After header (code DEPENDENCY_UNAVAILABLE: Postgres or the model store is unreachable; OVERLOADED; or SHUTTING_DOWN)',

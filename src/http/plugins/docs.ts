@@ -15,6 +15,9 @@ const CROSS_CUTTING_ERRORS = [401, 403, 429, 503];
 /** Answered by the router before any route runs, on a path parameter over MAX_PARAM_LENGTH (error-handler.ts). */
 const PATH_PARAMETER_ERRORS = [414];
 
+/** Answered before a route with a body runs: a body that is not JSON (415), or over BODY_LIMIT_BYTES (413). */
+const BODY_ERRORS = [413, 415];
+
 /** OpenAPI from the routes' zod schemas: the UI at /docs, the spec at /docs/json. */
 export async function registerDocs(app: FastifyInstance, version: string): Promise<void> {
   await app.register(swagger, {
@@ -41,6 +44,7 @@ export async function registerDocs(app: FastifyInstance, version: string): Promi
       const response = { ...(input.schema.response as Record<number, unknown> | undefined) };
       for (const status of CROSS_CUTTING_ERRORS) response[status] ??= errorResponse;
       if (input.url.includes(':')) for (const status of PATH_PARAMETER_ERRORS) response[status] ??= errorResponse;
+      if (input.schema.body) for (const status of BODY_ERRORS) response[status] ??= errorResponse;
       const out = jsonSchemaTransform({ ...input, schema: { ...input.schema, response } });
       const schema = out.schema as Record<string, unknown>;
       const description = [schema.description, `Scope: \`${scope}\`.`].filter(Boolean).join('\n\n');

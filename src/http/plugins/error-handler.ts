@@ -157,6 +157,11 @@ export function registerErrorHandling(app: FastifyInstance): void {
     }
     const status = err.statusCode ?? 500;
     const mapped = BY_FASTIFY_CODE[err.code] ?? (err instanceof SyntaxError && status === 400 ? 'MALFORMED_JSON' : BY_STATUS[status]);
+    if (mapped === 'UNSUPPORTED_MEDIA_TYPE') {
+      // Fastify says only "Unsupported Media Type": a browser's fetch with a string body and no header sends text/plain.
+      const sent = request.headers['content-type'] ?? 'none';
+      return reply.code(415).send({ error: { code: mapped, message: `send the body as JSON with Content-Type: application/json (got ${sent.slice(0, 100)})` } });
+    }
     if (status < 500 && mapped) {
       return reply.code(ERRORS[mapped].status).send({ error: { code: mapped, message: err.message || ERRORS[mapped].message } });
     }

@@ -24,11 +24,14 @@ export function nestsDeeperThan(json: string, max: number): boolean {
 
 /**
  * JSON bodies are checked for nesting depth before they are parsed, then parsed by Fastify's own parser
- * (secure-json-parse: `__proto__` and `constructor.prototype` keys are refused, as before).
+ * (secure-json-parse: `__proto__` and `constructor.prototype` keys are refused, as before). JSON is the
+ * only body the API takes: Fastify's text/plain parser is removed, so a browser's fetch that left the
+ * header out (and sent its JSON as text/plain) gets 415 naming the header, not "expected object, received string".
  */
 export function registerJsonBody(app: FastifyInstance, opts: { maxDepth: number }): void {
   const parse = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = body as string;
     // No body under a JSON content type (curl -H 'content-type: application/json' -X DELETE ...): there is

@@ -193,6 +193,13 @@ describe('browser clients: CORS, security headers, compression, request ids', ()
     const media = await t.app.inject({ method: 'PUT', url: '/v1/users/u1', headers: { ...auth('write'), 'content-type': 'text/xml' }, payload: '<a/>' });
     expect(media.statusCode).toBe(415);
     expect(media.json().error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    // A browser's fetch with a JSON string body and no header sends text/plain: 415 naming the header, not a
+    // validation error about a string.
+    for (const contentType of ['text/plain;charset=UTF-8', 'text/plain']) {
+      const plain = await t.app.inject({ method: 'POST', url: '/v1/recommendations', headers: { ...auth('read'), 'content-type': contentType }, payload: '{"items":["a"]}' });
+      expect(plain.statusCode, plain.body).toBe(415);
+      expect(plain.json().error).toEqual({ code: 'UNSUPPORTED_MEDIA_TYPE', message: `send the body as JSON with Content-Type: application/json (got ${contentType})` });
+    }
     const huge = await t.app.inject({
       method: 'PUT', url: '/v1/users/u1', headers: { ...auth('write'), 'content-type': 'application/json' }, payload: `{"attributes":{"a":"${'x'.repeat(t.config.BODY_LIMIT_BYTES)}"}}`,
     });

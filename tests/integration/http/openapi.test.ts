@@ -119,4 +119,20 @@ describe('OpenAPI description', () => {
     for (const code of ['DEPENDENCY_UNAVAILABLE', 'OVERLOADED', 'SHUTTING_DOWN']) expect(description).toContain(code);
     expect(description).not.toContain('code UNAVAILABLE');
   });
+
+  it('When a client reads an operation with a body, Then 415 (not JSON) and 413 are listed; only such operations list 415', async () => {
+    const ops = operations(await generateOpenApi()).filter(({ path }) => path.startsWith('/v1/')) as { method: string; path: string; op: Operation & { requestBody?: unknown } }[];
+    const withBody = ops.filter(({ op }) => op.requestBody !== undefined);
+    expect(withBody.map(({ method, path }) => `${method} ${path}`)).toContain('post /v1/recommendations');
+    expect(withBody.filter(({ op }) => !op.responses['415']?.description.includes('application/json') || !('413' in op.responses)).map(({ method, path }) => `${method} ${path}`)).toEqual([]);
+    expect(ops.filter(({ op }) => op.requestBody === undefined && '415' in op.responses).map(({ method, path }) => `${method} ${path}`)).toEqual([]);
+  });
+
+  it("When a storefront generates a client, Then the customer's X-User-Token header is a parameter of the recommendation operations", async () => {
+    const ops = operations(await generateOpenApi()) as { method: string; path: string; op: Operation & { operationId: string; parameters?: { in: string; name: string }[] } }[];
+    for (const id of ['recommendForUser', 'recommendForContext']) {
+      const op = ops.find((o) => o.op.operationId === id)!.op;
+      expect(op.parameters?.filter((p) => p.in === 'header').map((p) => p.name.toLowerCase()), id).toEqual(['x-user-token']);
+    }
+  });
 });
