@@ -12,6 +12,7 @@ import { registerLoadShedding } from './http/plugins/load-shedding.js';
 import { registerRateLimit } from './http/plugins/rate-limit.js';
 import { registerCompression } from './http/plugins/compress.js';
 import { registerJsonBody } from './http/plugins/json-body.js';
+import { registerQueryFreeRoutes } from './http/plugins/query-free-routes.js';
 import { registerMetrics } from './http/plugins/metrics.js';
 import { registerQueryTimeout } from './http/plugins/query-timeout.js';
 import { eventRoutes } from './http/routes/events.js';
@@ -87,6 +88,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
   registerJsonBody(app, { maxDepth: config.MAX_JSON_DEPTH });
+  registerQueryFreeRoutes(app);
   // App-wide onRequest hooks run in this order, before any route's own (auth): the request id and the
   // security and CORS headers first, so that 503s and 429s carry them too; then shedding; then limits.
   registerRequestLog(app);

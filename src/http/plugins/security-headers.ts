@@ -44,8 +44,17 @@ export const API_SECURITY_HEADERS: Readonly<Record<string, string>> = helmetHead
  * options twice, ~13 us of CPU per request, a quarter of what a served recommendation costs.
  */
 export function registerSecurityHeaders(app: FastifyInstance): void {
-  app.addHook('onRequest', (_request, reply, done) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.headers(API_SECURITY_HEADERS);
+    if (request.url.startsWith('/v1/')) reply.header('cache-control', API_CACHE_CONTROL);
     done();
   });
 }
+
+/**
+ * Every /v1 answer is the service's own, now: a recommendation carries a new recommendationId (feedback
+ * is attributed by it) and may be a customer's personal list, which a CDN or proxy caching `/v1/*` by URL
+ * would hand to the next visitor. So nothing under /v1 is stored by any cache. The pages (/docs,
+ * /dashboard) keep their own revalidating policies.
+ */
+export const API_CACHE_CONTROL = 'no-store';

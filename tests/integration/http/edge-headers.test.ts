@@ -102,6 +102,28 @@ describe('browser clients: CORS, security headers, compression, request ids', ()
     }
   });
 
+  it('When a route that takes no query parameters is sent some, Then 400 names them instead of ignoring them', async () => {
+    const context = await t.app.inject({ method: 'POST', url: '/v1/recommendations?k=2&foo=bar', headers: auth('read'), payload: { items: [] } });
+    expect(context.statusCode).toBe(400);
+    expect(context.json().error).toMatchObject({ code: 'VALIDATION_FAILED', message: 'POST /v1/recommendations takes no query parameters; got k, foo' });
+    const feedback = await t.app.inject({ method: 'POST', url: '/v1/feedback?debug=1', headers: auth('read'), payload: { events: [] } });
+    expect(feedback.statusCode).toBe(400);
+    expect(feedback.json().error.details).toEqual([{ path: 'querystring.debug', message: 'not a parameter of this route' }]);
+    // Without any, as before; an unknown route stays a 404.
+    expect((await t.app.inject({ method: 'POST', url: '/v1/recommendations', headers: auth('read'), payload: { items: [] } })).statusCode).toBe(200);
+    expect((await t.app.inject({ url: '/v1/nope?x=1', headers: auth('read') })).statusCode).toBe(404);
+  });
+
+  it('When a recommendation or any /v1 answer is sent, Then no cache may store it (a personal list, a new recommendationId each time); the pages revalidate', async () => {
+    for (const url of ['/v1/popular', '/v1/users/u1/recommendations', '/v1/nope']) {
+      const res = await t.app.inject({ url, headers: auth('read') });
+      expect(res.headers['cache-control'], url).toBe('no-store');
+    }
+    const context = await t.app.inject({ method: 'POST', url: '/v1/recommendations', headers: auth('read'), payload: { items: [] } });
+    expect(context.headers['cache-control']).toBe('no-store');
+    expect((await t.app.inject({ url: '/dashboard' })).headers['cache-control']).toBe('no-cache');
+  });
+
   it('When the docs UI and the dashboard are loaded, Then their own policies let their scripts run', async () => {
     const docs = await t.app.inject({ url: '/docs' });
     expect(docs.statusCode).toBe(200);

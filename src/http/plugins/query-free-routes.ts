@@ -1,0 +1,20 @@
+import type { FastifyInstance } from 'fastify';
+import { AppError } from '../../errors.js';
+
+/**
+ * A /v1 route that declares no query parameters refuses any, as the routes that declare theirs refuse
+ * unknown ones (strict schemas): `POST /v1/recommendations?k=2` answered 10 items, silently ignoring the
+ * `k` its author meant for the body.
+ */
+export function registerQueryFreeRoutes(app: FastifyInstance): void {
+  app.addHook('preValidation', (request, _reply, done) => {
+    if (request.is404 || !request.url.startsWith('/v1/') || request.routeOptions.schema?.querystring) return done();
+    const names = Object.keys(request.query as object);
+    if (names.length === 0) return done();
+    done(
+      new AppError('VALIDATION_FAILED', `${request.method} ${request.routeOptions.url} takes no query parameters; got ${names.slice(0, 5).join(', ')}`, [
+        { path: `querystring.${names[0]}`, message: 'not a parameter of this route' },
+      ]),
+    );
+  });
+}
