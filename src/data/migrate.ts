@@ -24,10 +24,26 @@ function tableStorage(db: Db): UmzugStorage {
 }
 
 /**
- * Applies every pending SQL file of src/data/migrations in name order, each in its own transaction; with `to`, only
- * up to and including that file (tests of a later migration on the data an earlier schema held).
+ * Applies every pending SQL file of src/data/migrations in name order; with `to`, only up to and including
+ * that file (tests of a later migration on the data an earlier schema held).
+ *
+ * Replicas starting together on a new database took the same migrations at once, and one died ("relation
+ * already exists"). On Postgres the whole run is one transaction holding an advisory lock: the next
+ * replica waits for it and finds the migrations applied, and a run that fails leaves the schema as it
+ * was. (PGlite: one process, one connection; each migration is its own transaction.)
  */
 export async function migrate(db: Db, opts: { to?: string } = {}): Promise<string[]> {
+  if (db.kind === 'pglite') return migrateOn(db, opts);
+  return db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    return migrateOn(tx, opts);
+  });
+}
+
+/** Key of the Postgres advisory lock held while migrations run (any number no other lock uses). */
+export const MIGRATION_LOCK = 7262361204;
+
+async function migrateOn(db: Db, opts: { to?: string }): Promise<string[]> {
   const files = readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql')).sort();
   const umzug = new Umzug({
     migrations: files.map((name) => ({

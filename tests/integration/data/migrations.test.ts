@@ -1,7 +1,8 @@
 import { PGlite } from '@electric-sql/pglite';
 import { describe, expect, it } from 'vitest';
 import { createPgDb, pgliteDb, type Db } from '../../../src/data/db.js';
-import { migrate } from '../../../src/data/migrate.js';
+import { readdirSync } from 'node:fs';
+import { migrate, MIGRATIONS_DIR } from '../../../src/data/migrate.js';
 import { POSTGRES_URL, randomPrefix, serviceAvailable } from '../../helpers/services.js';
 
 /** A database at the schema of migration `to` on each backend; `done` drops what it made. */
@@ -51,4 +52,30 @@ for (const backend of BACKENDS) {
       }
     });
   });
+
+  if (backend.name === 'postgres') {
+    describe.skipIf(!(await backend.available()))('migrations from replicas starting together', () => {
+      it('When two processes migrate a new database at the same moment, Then both start, the migrations are applied once, and the schema is whole', async () => {
+        const schema = randomPrefix('m');
+        const admin = createPgDb(POSTGRES_URL, { max: 1 });
+        await admin.exec(`CREATE SCHEMA ${schema}`);
+        // Two replicas: each its own pool, as each process has.
+        const replicas = [createPgDb(POSTGRES_URL, { max: 2, schema }), createPgDb(POSTGRES_URL, { max: 2, schema })];
+        try {
+          const results = await Promise.allSettled(replicas.map((db) => migrate(db)));
+          expect(results.map((r) => r.status), JSON.stringify(results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok')))).toEqual(['fulfilled', 'fulfilled']);
+          const applied = results.map((r) => (r as PromiseFulfilledResult<string[]>).value);
+          const all = readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql')).sort();
+          // One of them applied every migration; the other found them applied.
+          expect([...applied].sort((a, b) => a.length - b.length)).toEqual([[], all]);
+          const { rows } = await admin.query<{ name: string }>(`SELECT name FROM ${schema}.schema_migrations ORDER BY name`);
+          expect(rows.map((r) => r.name)).toEqual(all);
+        } finally {
+          for (const db of replicas) await db.close();
+          await admin.exec(`DROP SCHEMA ${schema} CASCADE`);
+          await admin.close();
+        }
+      });
+    });
+  }
 }
