@@ -219,6 +219,9 @@ async function scoreOnRequest(
   down: Degraded,
 ): Promise<{ scored: ScoredUser | null; user?: { attributes: Record<string, unknown> } | null }> {
   if (!deps.purchases) return { scored: null };
+  // The model store just failed this request's reads: loading the scorer from it would wait out a second
+  // timeout (4 s for a customer where the docs promise 2). A scorer already loaded still scores from Postgres.
+  if (down.degraded && !model.onRequest) return { scored: null };
   const loading = (model.onRequest ??= loadOnRequestScorer(deps.store, model).catch((err: unknown) => {
     // A store that is down is tried again by a later request; an unreadable version is not.
     if (dependencyFailure(err)) model.onRequest = undefined;
