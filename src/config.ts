@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { parseNode, redisTarget } from './store/redis-connection.js';
@@ -26,7 +27,9 @@ const apiKeys = z
       const scope = pair.slice(0, at) as Scope;
       const key = pair.slice(at + 1);
       if (at < 1 || !SCOPES.includes(scope) || key.length < 8) {
-        ctx.addIssue({ code: 'custom', message: `expected scope:key with scope in ${SCOPES.join('|')} and a key of 8+ characters, got "${pair.slice(0, 12)}..."` });
+        // The key itself is a secret: the message, which goes to logs, names only what came before the colon.
+        const got = at < 1 ? 'an entry without "scope:"' : `scope "${scope.slice(0, 20)}" and a key of ${key.length} characters`;
+        ctx.addIssue({ code: 'custom', message: `expected scope:key with scope in ${SCOPES.join('|')} and a key of 8+ characters, got ${got}` });
         return z.NEVER;
       }
       keys.push({ scope, key });
@@ -52,14 +55,37 @@ const trustProxy = z
     if (raw === undefined || raw === 'false' || raw === '0') return false;
     if (raw === 'true' || raw === '1') return true;
     return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  })
+  .superRefine((value, ctx) => {
+    if (typeof value === 'boolean') return;
+    const bad = value.filter((entry) => !PROXY_NAMES.has(entry) && !isAddressOrCidr(entry));
+    if (bad.length > 0) ctx.addIssue({ code: 'custom', message: `expected true, false or addresses/CIDRs such as 10.0.0.0/8 (or loopback, linklocal, uniquelocal), got "${bad[0].slice(0, 40)}"` });
   });
+
+/** Names Fastify's trustProxy (proxy-addr) takes for address ranges. */
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function isAddressOrCidr(entry: string): boolean {
+  const [address, bits, ...rest] = entry.split('/');
+  if (rest.length > 0 || !isIP(address)) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (isIP(address) === 4 ? 32 : 128));
+}
+
+/** A URL whose scheme is one of `schemes` (the part before "://"). */
+const urlWith = (schemes: readonly string[], example: string) =>
+  z
+    .string()
+    .url()
+    .refine((u) => schemes.includes(new URL(u).protocol.slice(0, -1)), { message: `expected a ${schemes.join(', ')} URL such as ${example}` });
 
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
-  DATABASE_URL: z.string().url().optional(),
+  DATABASE_URL: urlWith(['postgres', 'postgresql'], 'postgres://user@host:5432/shop').optional(),
   /** One Redis (`redis://`, `rediss://`), or a cluster through one seed (`redis+cluster://host:port`). */
-  REDIS_URL: z.string().url().optional(),
+  REDIS_URL: urlWith(['redis', 'rediss', 'redis+cluster', 'rediss+cluster'], 'redis://host:6379/0')
+    .refine((u) => /^\/?(\d+)?$/.test(new URL(u).pathname), { message: 'the path is a database number (redis://host:6379/2), or nothing' })
+    .optional(),
   /** Seed nodes (`host:port,...`) of a Redis Cluster: the model store and rate limits use cluster mode. */
   REDIS_CLUSTER_NODES: list.superRefine((nodes, ctx) => {
     for (const node of nodes) {
@@ -187,3 +213,50 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return config;
 }
+
+/** Edit distance (insertions, deletions, substitutions, adjacent swaps) between two names, capped at 3. */
+function distance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3;
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return Math.min(3, d[a.length][b.length]);
+}
+
+/**
+ * Variables set in `env` that this service does not read but that are a letter or two from one it does
+ * (`DATABSE_URL`, `API_KEY`): a typo that would otherwise run the service on its defaults (an embedded
+ * database, a generated key) without a word. One warning each, naming the variable meant.
+ */
+export function configWarnings(env: NodeJS.ProcessEnv = process.env): string[] {
+  const known = Object.keys(schema.shape);
+  const warnings: string[] = [];
+  for (const name of Object.keys(env)) {
+    if (known.includes(name) || !/^[A-Z][A-Z0-9_]{3,}$/.test(name)) continue;
+    const meant = known.find((k) => k.length >= 6 && distance(name, k) <= 2);
+    if (meant && !(meant in env)) warnings.push(`${name} is set but not read: did you mean ${meant}?`);
+  }
+  return warnings;
+}
+
+/** Where a URL points, without its credentials: for a startup line in the logs. */
+function whereOf(url: string): string {
+  const u = new URL(url);
+  return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
+}
+
+/** What the process runs on, for its first log line: an operator sees a wrong database or store at once. */
+export function configSummary(config: Config): Record<string, string> {
+  return {
+    database: config.DATABASE_URL ? whereOf(config.DATABASE_URL) : `embedded PGlite in ${join(config.DATA_DIR, 'pglite')}`,
+    modelStore: config.REDIS_URL ? whereOf(config.REDIS_URL) : `in process, snapshots in ${join(config.DATA_DIR, 'model-store')}`,
+    jobRunner: config.JOB_RUNNER,
+    defaultRecipe: config.DEFAULT_RECIPE,
+    apiKeys: config.AUTH_DISABLED ? 'none checked (AUTH_DISABLED)' : config.API_KEYS.map((k) => k.scope).join(',') || 'generated admin key',
+  };
+}
+

@@ -1,7 +1,8 @@
 import closeWithGrace from 'close-with-grace';
 import { buildApp, SHUTDOWN_GRACE_MS } from './app.js';
 import { ensureAdminKey } from './admin-key.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { ConfigError, configSummary, configWarnings, loadConfig, type Config } from './config.js';
+import { checkStartupConfig } from './startup-checks.js';
 import { openDatabase } from './data/open-database.js';
 import { createServices } from './services.js';
 import type { Logger } from './jobs/job-runner.js';
@@ -58,6 +59,7 @@ async function main() {
     );
   }
 
+  await checkStartupConfig(config);
   const db = await openDatabase(config);
   const store = await createModelStore(config);
   // Background work (inline jobs, live updates, refreshes) logs through the app's logger once it exists.
@@ -70,6 +72,8 @@ async function main() {
     readyChecks: { bootstrap: async () => bootstrapped },
   });
   logger.to(app.log);
+  app.log.info(configSummary(config), 'configuration');
+  for (const warning of configWarnings()) app.log.warn(warning);
   if (config.API_KEYS.some((k) => k.scope === 'frontend') && !config.FRONTEND_USER_SECRET) {
     app.log.warn(
       'frontend keys without FRONTEND_USER_SECRET: a browser asking for a customer gets the list a visitor nobody knows gets (popularity); ' +
@@ -97,6 +101,6 @@ async function main() {
 }
 
 main().catch((err) => {
-  process.stderr.write(`failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(err instanceof ConfigError ? `${err.message}\n` : `failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 });

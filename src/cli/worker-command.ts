@@ -1,5 +1,6 @@
 import { pino } from 'pino';
-import { loadConfig, type Config } from '../config.js';
+import { configSummary, configWarnings, loadConfig, type Config } from '../config.js';
+import { checkStartupConfig } from '../startup-checks.js';
 import { openDatabase } from '../data/open-database.js';
 import { createJobRunner, type Logger } from '../jobs/job-runner.js';
 import { createServices } from '../services.js';
@@ -24,7 +25,10 @@ const STOP_GRACE_MS = 30_000;
  */
 async function main(): Promise<void> {
   const config = loadConfig();
+  await checkStartupConfig(config);
   const log = jobLogger(config.LOG_LEVEL);
+  log.info(configSummary(config), 'configuration');
+  for (const warning of configWarnings()) log.warn({}, warning);
   const db = await openDatabase(config);
   const store = await createModelStore(config).catch(async (err: unknown) => {
     await db.close();

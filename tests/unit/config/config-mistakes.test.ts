@@ -1,0 +1,64 @@
+/**
+ * Configuration mistakes an operator makes (an operator walkthrough found each): a value the service
+ * cannot use stops it with a line naming the variable; a misspelt name, which would run the service on
+ * its defaults, is warned about; and no message echoes a secret.
+ */
+import { describe, expect, it } from 'vitest';
+import { ConfigError, configSummary, configWarnings, loadConfig } from '../../../src/config.js';
+import { checkStartupConfig } from '../../../src/startup-checks.js';
+
+const refused = (env: Record<string, string>) => {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error(`accepted: ${JSON.stringify(env)}`);
+};
+
+describe('configuration mistakes', () => {
+  it('When a store URL has the wrong scheme or a path that is no database number, Then the process is refused with the variable named', () => {
+    expect(refused({ REDIS_URL: 'http://127.0.0.1:6379/8' })).toMatch(/REDIS_URL: expected a redis, rediss, redis\+cluster, rediss\+cluster URL/);
+    expect(refused({ REDIS_URL: 'redis://127.0.0.1:6379/eight' })).toMatch(/REDIS_URL: the path is a database number/);
+    expect(refused({ DATABASE_URL: 'mysql://db:3306/shop' })).toMatch(/DATABASE_URL: expected a postgres, postgresql URL/);
+    // What they accept.
+    for (const REDIS_URL of ['redis://127.0.0.1:6379', 'redis://127.0.0.1:6379/', 'rediss://:pw@h:6380/2', 'redis+cluster://h:7000']) expect(loadConfig({ REDIS_URL }).REDIS_URL).toBe(REDIS_URL);
+    expect(loadConfig({ DATABASE_URL: 'postgresql://u@h:5432/shop' }).DATABASE_URL).toBe('postgresql://u@h:5432/shop');
+  });
+
+  it('When TRUST_PROXY is neither true/false nor addresses, Then the process is refused naming TRUST_PROXY; addresses, CIDRs and ranges by name pass', () => {
+    expect(refused({ TRUST_PROXY: 'yes' })).toMatch(/TRUST_PROXY: expected true, false or addresses\/CIDRs .* got "yes"/);
+    expect(refused({ TRUST_PROXY: '10.0.0.0/33' })).toMatch(/TRUST_PROXY/);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 192.168.1.1, ::1, fd00::/8, loopback' }).TRUST_PROXY).toEqual(['10.0.0.0/8', '192.168.1.1', '::1', 'fd00::/8', 'loopback']);
+  });
+
+  it('When an API key entry is malformed, Then the message names the variable but no part of the key', () => {
+    const message = refused({ API_KEYS: 'fronted:Sup3rSecretKey1' });
+    expect(message).toMatch(/API_KEYS: .*got scope "fronted" and a key of 15 characters/);
+    expect(message).not.toContain('Sup3');
+    expect(refused({ API_KEYS: 'Sup3rSecretKeyWithoutScope' })).not.toContain('Sup3');
+  });
+
+  it('When a variable is a letter or two from one the service reads, Then a warning names the one meant; real names and unrelated ones are quiet', () => {
+    expect(configWarnings({ DATABSE_URL: 'postgres://x', API_KEY: 'admin:12345678', REDIS_ULR: 'redis://x' })).toEqual([
+      'DATABSE_URL is set but not read: did you mean DATABASE_URL?',
+      'API_KEY is set but not read: did you mean API_KEYS?',
+      'REDIS_ULR is set but not read: did you mean REDIS_URL?',
+    ]);
+    expect(configWarnings({ DATABASE_URL: 'postgres://x', PATH: '/bin', HOME: '/root', NODE_ENV: 'production', HOSTNAME: 'web-1', TERM: 'xterm' })).toEqual([]);
+    // Both set: the misspelt one is a leftover, not the only word on the matter.
+    expect(configWarnings({ API_KEY: 'x', API_KEYS: 'admin:12345678' })).toEqual([]);
+  });
+
+  it('When the process starts, Then its summary says where its data is without any password', () => {
+    const summary = configSummary(loadConfig({ DATABASE_URL: 'postgres://app:hunter22@db.internal:5432/shop', REDIS_URL: 'redis://:s3cret@cache:6379/8', API_KEYS: 'frontend:abcdefgh1,admin:abcdefgh2' }));
+    expect(summary).toMatchObject({ database: 'postgres://db.internal:5432/shop', modelStore: 'redis://cache:6379/8', apiKeys: 'frontend,admin', jobRunner: 'inline' });
+    expect(JSON.stringify(summary)).not.toMatch(/hunter22|s3cret|abcdefgh/);
+  });
+
+  it('When DEFAULT_RECIPE names no recipe, Then the start is refused naming it; the shipped default passes', async () => {
+    await expect(checkStartupConfig(loadConfig({ DEFAULT_RECIPE: 'nosuchrecipe' }))).rejects.toThrow(/DEFAULT_RECIPE: .*nosuchrecipe/);
+    await expect(checkStartupConfig(loadConfig({}))).resolves.toBeUndefined();
+  });
+});
