@@ -160,6 +160,12 @@ const schema = z.object({
    * training succeeded (a Redis restarted without persistence); never after a failed one (training/model-recovery.ts).
    */
   RETRAIN_ON_LOST_MODEL: bool(true),
+  /**
+   * On SIGTERM, how long the server keeps serving with /health/ready answering 503 (`accepting: false`)
+   * before it stops accepting connections: long enough for a load balancer polling readiness to take it
+   * out of rotation, so no request is sent to a closed port. 0 = stop accepting at once (SIGINT always does).
+   */
+  SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(120_000).default(0),
   /** Recipe used by training when none is named (file name under models/ without .json). */
   DEFAULT_RECIPE: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i).default('default'),
   /** Browser origins allowed to call the API (CORS); unset = no CORS headers, browsers on other origins are refused. */

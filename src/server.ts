@@ -35,7 +35,7 @@ function clientUrl(listening: string): string {
  * statement may itself wait longer (PG_QUERY_TIMEOUT_MS, a Postgres that stopped answering), so the
  * request in flight is answered (503) and the pools close before the exit instead of being cut off by it.
  */
-const shutdownGraceMs = (config: Config) => Math.max(SHUTDOWN_GRACE_MS, config.PG_QUERY_TIMEOUT_MS + 3000);
+const shutdownGraceMs = (config: Config) => config.SHUTDOWN_DELAY_MS + Math.max(SHUTDOWN_GRACE_MS, config.PG_QUERY_TIMEOUT_MS + 3000);
 
 /** A logger whose lines go to stderr until `to` names the one they go to from then on. */
 function forwardingLogger(): Logger & { to(target: Logger): void } {
@@ -67,9 +67,11 @@ async function main() {
   const services = createServices({ config, db, store, logger });
   // Ready only once the first-start work (sample import and training) is done, so traffic waits for it.
   let bootstrapped = false;
+  // False from SIGTERM on (SHUTDOWN_DELAY_MS): the balancer sees 503 while requests are still served.
+  let accepting = true;
   const app = await buildApp(services, {
     logger: { level: config.LOG_LEVEL },
-    readyChecks: { bootstrap: async () => bootstrapped },
+    readyChecks: { bootstrap: async () => bootstrapped, accepting: async () => accepting },
   });
   logger.to(app.log);
   app.log.info(configSummary(config), 'configuration');
@@ -81,11 +83,16 @@ async function main() {
     );
   }
 
-  // Stop accepting, let in-flight requests finish, stop the job runner, then close pools; a second signal
-  // or SHUTDOWN_GRACE_MS forces exit.
+  // After SIGTERM's SHUTDOWN_DELAY_MS (readiness 503, still serving): stop accepting, let in-flight requests
+  // finish, stop the job runner, then close pools; a second signal or the grace period forces exit.
   closeWithGrace({ delay: shutdownGraceMs(config) }, async ({ err, signal }) => {
     if (err) app.log.error({ err }, 'closing after an error');
     else app.log.info({ signal }, 'shutting down');
+    if (signal === 'SIGTERM' && config.SHUTDOWN_DELAY_MS > 0) {
+      accepting = false;
+      app.log.info({ delayMs: config.SHUTDOWN_DELAY_MS }, 'not ready: serving on until the balancer has taken this process out');
+      await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DELAY_MS));
+    }
     await app.close();
     await store.close();
     await db.close();
