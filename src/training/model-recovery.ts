@@ -40,6 +40,8 @@ export function createModelRecovery(deps: {
   let started = false;
   let lastAt = -Infinity;
   let running: Promise<void> | null = null;
+  /** The loss last reported as left alone, so a loss that lasts is reported once, not every minute. */
+  let reportedLoss: string | null = null;
 
   /** Why the store cannot serve its model any more, or null while it can. */
   async function loss(): Promise<string | null> {
@@ -52,8 +54,16 @@ export function createModelRecovery(deps: {
 
   async function recover(): Promise<string | null> {
     const why = await loss();
-    if (why === null) return null;
-    if (!(await deps.newestTrainingSucceeded())) return null;
+    if (why === null) return (reportedLoss = null);
+    if (!(await deps.newestTrainingSucceeded())) {
+      // Readiness stays 503 until someone trains: the log says why nothing happens by itself.
+      if (reportedLoss !== why) {
+        reportedLoss = why;
+        deps.warn?.({}, `${why}: not training again by itself, since the newest training job failed or none ever ran as a job (a model of the first start's sample is not one): train with POST /v1/training-jobs`);
+      }
+      return null;
+    }
+    reportedLoss = null;
     try {
       const job = await deps.submit();
       deps.warn?.({ jobId: job.id }, `${why}: training the default recipe again`);
