@@ -69,7 +69,7 @@ function tuningLine(t: NonNullable<TrainResult['tuning']>): string {
 /** What a finished training prints: the version, what it learned from, how it was tuned and where the time went. */
 export function formatTrainResult(r: TrainResult): string {
   const rows: [string, string][] = [
-    ['version', r.version],
+    ['version', r.activated === false ? `${r.version} (NOT ACTIVE: ${r.notActivated ?? 'another version was activated meanwhile'})` : r.version],
     ['recipe', r.recipe],
     ['events', r.data.events.toLocaleString('en-US')],
     ['users', r.data.users.toLocaleString('en-US')],

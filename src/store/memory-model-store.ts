@@ -108,7 +108,7 @@ export async function createMemoryModelStore(opts: MemoryModelStoreOptions = {})
       });
     },
 
-    publish: (meta: ModelMeta) =>
+    publish: (meta: ModelMeta, opts: { activate?: boolean } = {}) =>
       serial(async () => {
         assertVersionName(meta.version);
         if (published.has(meta.version)) throw alreadyPublished(meta.version);
@@ -117,11 +117,11 @@ export async function createMemoryModelStore(opts: MemoryModelStoreOptions = {})
         const snapshot: VersionSnapshot = { meta, publishedAt: publishScore(newest?.publishedAt ?? null), ...draft };
         if (dir) {
           await writeAtomically(dir, versionFile(meta.version), encodeSnapshot(snapshot));
-          await writeAtomically(dir, ACTIVE_FILE, Buffer.from(meta.version));
+          if (opts.activate !== false) await writeAtomically(dir, ACTIVE_FILE, Buffer.from(meta.version));
         }
         drafts.delete(meta.version);
         published.set(meta.version, snapshot);
-        active = meta.version;
+        if (opts.activate !== false) active = meta.version;
         const oldestFirst = newestFirst().reverse().map((s) => s.meta.version);
         for (const victim of versionsToPrune(oldestFirst, active, kept)) await deleteUnlocked(victim);
       }),

@@ -40,9 +40,11 @@ export interface ModelStore {
   contentsOf?(version: string, names: { artifacts: string[]; tables: string[] }): Promise<{ artifacts: Record<string, number>; tables: Record<string, number> }>;
   /**
    * Records the metadata and atomically makes `version` the active one, then prunes the oldest
-   * published versions beyond the configured number kept (never the active one).
+   * published versions beyond the configured number kept (never the active one). With `activate: false`
+   * the version is only listed (a training that finds a version activated by hand while it ran: the
+   * rollback stands), and the active one stays.
    */
-  publish(meta: ModelMeta): Promise<void>;
+  publish(meta: ModelMeta, opts?: { activate?: boolean }): Promise<void>;
   /** Makes an already published version active again (rollback). Returns false if unknown. */
   activate(version: string): Promise<boolean>;
   /** The active version's metadata, or null when nothing was published yet. */

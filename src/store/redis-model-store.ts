@@ -249,18 +249,21 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
       };
     },
 
-    async publish(meta) {
+    async publish(meta, opts = {}) {
       assertVersionName(meta.version);
       if (await redis.hexists(versionsKey, meta.version)) throw alreadyPublished(meta.version);
       const json = JSON.stringify(meta);
       const newest = await redis.zrevrange(byTimeKey, 0, 0, 'WITHSCORES');
       const score = publishScore(newest.length ? Number(newest[1]) : null);
+      const activate = opts.activate !== false;
       // Listed and flipped in one transaction: until it runs, readers resolve the previous version and
       // read only its keys; a publish that dies half-way leaves no listed version that never was active.
-      await exec(redis.multi().hset(versionsKey, meta.version, json).zadd(byTimeKey, score, meta.version).set(activeKey, json));
-      announceActive(meta.version);
+      const listed = redis.multi().hset(versionsKey, meta.version, json).zadd(byTimeKey, score, meta.version);
+      await exec(activate ? listed.set(activeKey, json) : listed);
+      if (activate) announceActive(meta.version);
+      const active = activate ? meta.version : ((await getActive())?.version ?? null);
       const oldestFirst = await redis.zrange(byTimeKey, 0, -1);
-      for (const victim of versionsToPrune(oldestFirst, meta.version, kept)) await deleteVersion(victim);
+      for (const victim of versionsToPrune(oldestFirst, active, kept)) await deleteVersion(victim);
     },
 
     async activate(version) {

@@ -61,6 +61,12 @@ export interface TrainResult {
   tuning?: EvaluationTuning;
   /** When the training used imported factors for ALS. */
   factorImport?: FactorImportSummary;
+  /**
+   * Whether the published version was made active. False when another version was activated by hand
+   * while the training ran (a rollback): the rollback stands and `notActivated` says so.
+   */
+  activated: boolean;
+  notActivated?: string;
 }
 
 export interface TrainerDeps {
@@ -264,6 +270,9 @@ export function createTrainer(deps: TrainerDeps) {
     // Nothing is written under the version before its name is recorded (a job's note): a process that
     // died with rows written under an unrecorded name would leave them in the store for good. Postgres
     // away at this moment costs a wait; away for longer, the training fails with nothing written.
+    // The version served when this training began: if another is activated by hand while it runs (a
+    // rollback of a bad model), publishing must not silently undo that.
+    const activeAtStart = await throughOutage('reading the active version', async () => (await deps.store.getActive())?.version ?? null);
     await throughOutage('recording the draft version', async () => {
       await opts.onVersion?.(version);
     });
@@ -334,7 +343,7 @@ export function createTrainer(deps: TrainerDeps) {
           );
         }
       };
-      const result: TrainResult = { version, recipe: recipe.name, trainedAt, data, durations, contents, ...(tuning ? { tuning } : {}), ...(factorImport ? { factorImport } : {}) };
+      const result: TrainResult = { version, recipe: recipe.name, trainedAt, data, durations, contents, ...(tuning ? { tuning } : {}), ...(factorImport ? { factorImport } : {}), activated: true };
       const meta: ModelMeta = {
         version,
         recipe: recipe.name,
@@ -366,8 +375,14 @@ export function createTrainer(deps: TrainerDeps) {
           await assertHeld(contents, scrubbed);
           // Up to the publish: the metadata is written with it (a Redis store keeps a copy, not this object).
           durations.total = round(performance.now() - startedAt);
+          const activeNow = (await deps.store.getActive())?.version ?? null;
+          result.activated = activeNow === activeAtStart;
+          if (!result.activated) {
+            result.notActivated = `version ${activeNow ?? '(none)'} was activated while this training ran (it began on ${activeAtStart ?? 'no version'}); ${version} is published but not active: activate it with POST /v1/models/${version}/activate`;
+            deps.log?.(`training ${version}: ${result.notActivated}`);
+          }
           publishSent = true;
-          await deps.store.publish(meta);
+          await deps.store.publish(meta, { activate: result.activated });
         }),
       );
       // Anyone erased between that scrub and the publish. (Should this fail, the catch below leaves the

@@ -31,12 +31,15 @@ export function modelRoutes(app: FastifyInstance, deps: ModelRouteDeps) {
     schema: {
       operationId: 'activateModel',
       tags,
-      summary: 'Serve a kept version again (rollback); 409 when the model store no longer holds all of it',
+      summary: 'Serve a kept version again (rollback); 409 when the model store no longer holds all of it. A training running meanwhile publishes its version without activating it',
       params: versionParam,
       response: { 200: z.object({ active: modelVersion }), ...errors(400, 401, 403, 404, 409) },
     },
     handler: async (req) => {
       if (!(await deps.activate(req.params.version))) throw notFound('model version', req.params.version);
+      // An audit line: which version was put in service by hand, when (the request line has no version).
+      // A training running now publishes its own version without activating it (train-model.ts).
+      req.log.warn({ version: req.params.version, scope: req.apiScope }, 'model version activated by hand');
       const active = await deps.store.getActive();
       return { active: { ...active!, active: true } };
     },

@@ -94,6 +94,26 @@ for (const backend of STORE_BACKENDS) {
       expect(reads).toBeGreaterThan(2);
     });
 
+    it('When a version is activated by hand while a training runs (a rollback), Then the training publishes its version without activating it, and says so', async () => {
+      const v2 = (await trainer(s.store).train()).version;
+      expect((await s.store.getActive())!.version).toBe(v2);
+      const rolling = trainer(s.store, {
+        afterStep: async (step) => {
+          // The operator rolls back the bad v2 while the next training is under way.
+          if (step === 'write') expect(await s.store.activate(v1)).toBe(true);
+        },
+      });
+      const result = await rolling.train();
+      expect(result.activated).toBe(false);
+      expect(result.notActivated).toContain(`version ${v1} was activated while this training ran (it began on ${v2})`);
+      expect((await s.store.getActive())!.version).toBe(v1);
+      expect((await s.store.listVersions()).map((m) => m.version)).toContain(result.version);
+      // Without a rollback meanwhile, a training activates what it publishes, as before.
+      const plain = await trainer(s.store).train();
+      expect(plain.activated).toBe(true);
+      expect((await s.store.getActive())!.version).toBe(plain.version);
+    });
+
     it('When a training crashes after writing and before publishing, Then the old version stays active and the unpublished one is deleted', async () => {
       const drafts: WrittenByVersion = new Map();
       const before = (await s.store.listVersions()).map((m) => m.version);

@@ -40,6 +40,7 @@ describe('npm run train arguments', () => {
       // Stored as jsonb, so the keys come back in Postgres's order, not the run's.
       durations: { load: 900, total: 20500, write: 300, 'fit:als': 7000, publish: 5, serving: 6000, dataset: 400, 'fit:hybrid': 0.2 },
       contents: { artifacts: {}, tables: {} },
+      activated: true,
     });
     const lines = text.split('\n').map((l) => l.trim().split(/\s{2,}/));
     expect(lines.slice(0, 6)).toEqual([
@@ -57,10 +58,18 @@ describe('npm run train arguments', () => {
   it('When tuning was skipped, Then the summary says so and why, above the durations', () => {
     const base = {
       version: 'v1', recipe: 'default', trainedAt: '2026-11-22T15:45:00.000Z', data: { events: 1, users: 1, items: 1, orders: 1, catalogItems: 1 },
-      durations: { total: 1000 }, contents: { artifacts: {}, tables: {} },
+      durations: { total: 1000 }, contents: { artifacts: {}, tables: {} }, activated: true,
     };
     const skipped = formatTrainResult({ ...base, tuning: { skipped: 'validation window 1 of 3 has 0 customers; the recipe\'s weights were kept' } });
     expect(skipped.split('\n').map((l) => l.trim().split(/\s{2,}/))[6]).toEqual(['tuning', "skipped: validation window 1 of 3 has 0 customers; the recipe's weights were kept"]);
     expect(formatTrainResult(base)).not.toMatch(/tuning/);
+  });
+
+  it('When a rollback happened while the training ran, Then the summary says the version is not active, and why', () => {
+    const text = formatTrainResult({
+      version: 'v2', recipe: 'default', trainedAt: '2026-11-22T15:45:00.000Z', data: { events: 1, users: 1, items: 1, orders: 1, catalogItems: 1 },
+      durations: { total: 1000 }, contents: { artifacts: {}, tables: {} }, activated: false, notActivated: 'version v0 was activated while this training ran',
+    });
+    expect(text.split('\n')[0]).toMatch(/^version\s+v2 \(NOT ACTIVE: version v0 was activated while this training ran\)$/);
   });
 });
