@@ -52,6 +52,22 @@ export function createMetrics() {
       help: 'Seconds since the active model was trained',
       registers,
     }),
+    servedModel: new Gauge({
+      name: 'recsvc_model_served_info',
+      help: 'The model version this process answers with, from memory (value 1): it outlives an outage of the model store, and differs from the active one until a new version is loaded',
+      labelNames: ['version', 'recipe'] as const,
+      registers,
+    }),
+    servedModelAge: new Gauge({
+      name: 'recsvc_model_served_age_seconds',
+      help: 'Seconds since the model this process answers with was trained (no series before it holds one)',
+      registers,
+    }),
+    modelStoreUp: new Gauge({
+      name: 'recsvc_model_store_up',
+      help: 'Whether the model store (Redis) answered the last scrape\'s reads: 1 yes, 0 no (the active-model gauges then keep their last values)',
+      registers,
+    }),
     activeModelGone: new Gauge({
       name: 'recsvc_model_active_missing_parts',
       help: 'Artifacts and tables of the active model version that the model store no longer holds (keys evicted under maxmemory, a cluster shard restarted empty); above 0, customers get fallback answers until a training',

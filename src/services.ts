@@ -81,7 +81,7 @@ export function createServices(deps: {
   const profiles = createProfileService({ store, events, catalog, metrics });
   const audiences = createAudienceService({ model: () => serving.activeModel(), store, profiles });
   const erasureRepository = createErasureRepository(db);
-  const modelGauges = createModelGauges({ store, metrics, log, erasedSince: erasureRepository.countAfter });
+  const modelGauges = createModelGauges({ store, metrics, log, erasedSince: erasureRepository.countAfter, served: () => serving.modelInHand()?.meta ?? null });
   // What this process keeps of a user: decoded serving entries and answers, decoded profiles.
   const forgetUser = async (id: string) => {
     profiles.forgetUser(id);

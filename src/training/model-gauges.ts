@@ -1,5 +1,5 @@
 import type { Metrics } from '../metrics.js';
-import type { ModelStore } from '../store/model-store.js';
+import type { ModelMeta, ModelStore } from '../store/model-store.js';
 import { goneFromStore } from './write-model-version.js';
 
 /**
@@ -7,18 +7,30 @@ import { goneFromStore } from './write-model-version.js';
  * process or activated through another replica shows up): the active version and recipe
  * (`recsvc_model_active_info`), its age, how many of its artifacts and tables the store lost, and when
  * the newest kept version was trained. Without an active model the info has no series and the age is 0.
+ * Beside them, what this process answers with from memory (`recsvc_model_served_info`, its age), which
+ * outlives a Redis that is down or came back empty, and whether the store answered (`recsvc_model_store_up`).
  */
 export function createModelGauges(deps: {
   store: Pick<ModelStore, 'getActive' | 'listVersions' | 'contentsOf'>;
-  metrics: Pick<Metrics, 'activeModel' | 'activeModelAge' | 'activeModelGone' | 'lastTraining'>;
+  metrics: Pick<Metrics, 'activeModel' | 'activeModelAge' | 'activeModelGone' | 'lastTraining' | 'servedModel' | 'servedModelAge' | 'modelStoreUp'>;
+  /** The model this process answers with (in memory), or null before it holds one. */
+  served?: () => Pick<ModelMeta, 'version' | 'recipe' | 'trainedAt'> | null;
   /** How many customers were erased after an erasure mark (see goneFromStore). */
   erasedSince?: (mark: number) => Promise<number>;
   log?: (msg: string, err?: unknown) => void;
 }) {
-  const { activeModel, activeModelAge, activeModelGone, lastTraining } = deps.metrics;
+  const { activeModel, activeModelAge, activeModelGone, lastTraining, servedModel, servedModelAge, modelStoreUp } = deps.metrics;
   return {
-    /** Never rejects: a store that does not answer leaves the last values. */
+    /** Never rejects: a store that does not answer leaves the last values (and says so: recsvc_model_store_up 0). */
     async refresh(): Promise<void> {
+      // What this process serves needs no store: set first, whatever the store does.
+      const served = deps.served?.() ?? null;
+      servedModel.reset();
+      servedModelAge.reset();
+      if (served) {
+        servedModel.set({ version: served.version, recipe: served.recipe }, 1);
+        servedModelAge.set(Math.max(0, (Date.now() - Date.parse(served.trainedAt)) / 1000));
+      }
       try {
         const [active, versions] = await Promise.all([deps.store.getActive(), deps.store.listVersions()]);
         activeModel.reset();
@@ -32,7 +44,9 @@ export function createModelGauges(deps: {
         }
         const newest = Math.max(0, ...versions.map((v) => Date.parse(v.trainedAt)).filter(Number.isFinite));
         lastTraining.set(newest / 1000);
+        modelStoreUp.set(1);
       } catch (err) {
+        modelStoreUp.set(0);
         deps.log?.('could not refresh the model gauges', err);
       }
     },

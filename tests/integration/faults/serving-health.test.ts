@@ -55,14 +55,25 @@ describe.skipIf(!runnable)('a replica that can still serve while its stores are 
   }, 60_000);
 
   it('When Redis comes back empty, Then ready says no model is active while serving stays 200 on the version in memory; a new process there is not serving', async () => {
+    // What an alert reads: the version answered with, and whether the store answers.
+    const gauges = async () => {
+      const text = (await fault.app.inject({ url: '/metrics' })).body;
+      const line = (name: string) => text.split('\n').find((l) => l.startsWith(name)) ?? null;
+      return { served: line('recsvc_model_served_info'), active: line('recsvc_model_active_info'), storeUp: line('recsvc_model_store_up ') };
+    };
+    const served = `recsvc_model_served_info{version="${fault.version}",recipe="serving-test"} 1`;
+    expect(await gauges()).toEqual({ served, active: `recsvc_model_active_info{version="${fault.version}",recipe="serving-test"} 1`, storeUp: 'recsvc_model_store_up 1' });
     await fault.redis.kill();
     expect(await health('/health/ready')).toMatchObject({ status: 503, body: { checks: { modelStore: false } } });
     expect((await health('/health/serving')).status).toBe(200);
+    expect(await gauges()).toMatchObject({ served, storeUp: 'recsvc_model_store_up 0' });
     await fault.redis.start();
     await until('the store answers again', () => fault.store.ping(), Boolean);
     expect(await health('/health/ready')).toMatchObject({ status: 503, body: { checks: { modelStore: true, activeModel: false } } });
     expect((await health('/health/serving')).status).toBe(200);
     expect((await recommend()).status).toBe(200);
+    // Emptied: no active version, while this process still answers with the one in memory.
+    expect(await gauges()).toEqual({ served, active: null, storeUp: 'recsvc_model_store_up 1' });
 
     // A process started now has no model to serve: it must not take storefront traffic.
     const config = loadConfig({ API_KEYS: `read:${KEYS.read}`, DATABASE_URL: fault.pg.url, REDIS_URL: fault.redis.url, SAMPLE_DATA: 'false', LOG_LEVEL: 'silent' });
