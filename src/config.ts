@@ -249,8 +249,8 @@ export function configWarnings(env: NodeJS.ProcessEnv = process.env): string[] {
   return warnings;
 }
 
-/** Where a URL points, without its credentials: for a startup line in the logs. */
-function whereOf(url: string): string {
+/** Where a URL points, without its credentials: for a startup line in the logs, or an error naming a store. */
+export function whereOf(url: string): string {
   const u = new URL(url);
   return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
 }

@@ -1,4 +1,4 @@
-import type { Config } from './config.js';
+import { whereOf, type Config } from './config.js';
 import type { Db } from './data/db.js';
 import { backgroundLog } from './background-log.js';
 import { createModelRecovery } from './training/model-recovery.js';
@@ -59,7 +59,7 @@ export function createServices(deps: {
   const { config } = deps;
   // Every Postgres and model-store call is timed and its failures counted (src/metrics.ts).
   const db = instrumentDb(deps.db, { duration: metrics.dbDuration, errors: metrics.dbErrors, timeouts: metrics.dbTimeouts });
-  const store = instrumentModelStore(deps.store, { duration: metrics.storeDuration, errors: metrics.storeErrors });
+  const store = instrumentModelStore(deps.store, { duration: metrics.storeDuration, errors: metrics.storeErrors, where: config.REDIS_URL ? whereOf(config.REDIS_URL) : undefined });
   const catalog = createCatalogRepository(db);
   const events = createEventRepository(db);
   const recordPurchases = createPurchaseRecorder({ events, store, log: (err) => log?.('live update failed', err) });

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import type { Config } from '../config.js';
+import { whereOf, type Config } from '../config.js';
+import { dependencyFailure } from '../errors.js';
 import { createPgDb, createPgliteDb, type Db } from './db.js';
 import { migrate } from './migrate.js';
 import { lockDataDir } from './data-dir-lock.js';
@@ -10,7 +11,14 @@ import { lockDataDir } from './data-dir-lock.js';
  * DataDirLockedError naming the process that has it) and gives it back when the database is closed.
  */
 export async function openDatabase(config: Pick<Config, 'DATABASE_URL' | 'DATA_DIR'>): Promise<Db> {
-  if (config.DATABASE_URL) return migrated(createPgDb(config.DATABASE_URL));
+  if (config.DATABASE_URL) {
+    const where = whereOf(config.DATABASE_URL);
+    return migrated(createPgDb(config.DATABASE_URL)).catch((err: unknown) => {
+      // "connect ECONNREFUSED 127.0.0.1:5999" names no variable: the line an operator reads should.
+      const message = err instanceof Error ? err.message : String(err);
+      throw new Error(dependencyFailure(err) ? `the database at ${where} (DATABASE_URL) cannot be reached: ${message}` : `migrating the database at ${where} failed: ${message}`, { cause: err });
+    });
+  }
   const release = lockDataDir(config.DATA_DIR);
   try {
     const db = await migrated(await createPgliteDb(path.join(config.DATA_DIR, 'pglite')));

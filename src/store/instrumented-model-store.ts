@@ -1,10 +1,15 @@
 import type { Counter, Histogram } from 'prom-client';
+import { dependencyFailure } from '../errors.js';
 import type { ModelStore } from './model-store.js';
 
 export interface StoreInstruments {
   duration: Histogram<'operation'>;
   errors: Counter<'operation'>;
+  /** Where the store is (a URL without credentials), put in front of the message of a failure to reach it. */
+  where?: string;
 }
+
+const STORE_PREFIX = 'model store at ';
 
 /** The store's asynchronous calls, timed and counted; peekUserEvents (in process, synchronous) and close are not. */
 const TIMED = [
@@ -30,6 +35,11 @@ export function instrumentModelStore(store: ModelStore, m: StoreInstruments): Mo
         return await original(...args);
       } catch (err) {
         m.errors.inc({ operation });
+        // ioredis says "Reached the max retries per request limit" or "Stream isn't writeable" and names no
+        // server: a job's error or a log line then does not tell an operator which store failed.
+        if (m.where && err instanceof Error && dependencyFailure(err) && !err.message.startsWith(STORE_PREFIX)) {
+          err.message = `${STORE_PREFIX}${m.where}: ${err.message}`;
+        }
         throw err;
       } finally {
         end();

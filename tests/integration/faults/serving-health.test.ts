@@ -67,6 +67,8 @@ describe.skipIf(!runnable)('a replica that can still serve while its stores are 
     expect(await health('/health/ready')).toMatchObject({ status: 503, body: { checks: { modelStore: false } } });
     expect((await health('/health/serving')).status).toBe(200);
     expect(await gauges()).toMatchObject({ served, storeUp: 'recsvc_model_store_up 0' });
+    // A failure to reach it names the store (ioredis's own message names no server), without credentials.
+    await expect(fault.services.store.getActive()).rejects.toThrow(new RegExp(`^model store at redis://${new URL(fault.redis.url).host.replace(/\./g, '\\.')}: `));
     await fault.redis.start();
     await until('the store answers again', () => fault.store.ping(), Boolean);
     expect(await health('/health/ready')).toMatchObject({ status: 503, body: { checks: { modelStore: true, activeModel: false } } });
