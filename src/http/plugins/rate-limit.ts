@@ -78,7 +78,8 @@ export async function registerRateLimit(app: FastifyInstance, opts: RateLimitOpt
       if (!window || window.resetAt <= now) windows.set(bucket, (window = { count: 0, resetAt: now + 60_000 }));
       if (++window.count <= perIp) return;
       const after = Math.max(1, Math.ceil((window.resetAt - now) / 1000));
-      reply.header('retry-after', after);
+      // The same headers the other limits' 429s carry, so a client reads every 429 one way.
+      reply.headers({ 'retry-after': after, 'x-ratelimit-limit': perIp, 'x-ratelimit-remaining': 0, 'x-ratelimit-reset': after });
       throw new AppError('RATE_LIMITED', `Too many requests from this client with a frontend key: at most ${perIp} per minute; retry in ${after} s`);
     });
   }

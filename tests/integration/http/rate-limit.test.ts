@@ -18,6 +18,10 @@ const expectRateLimited = (res: { statusCode: number; headers: Record<string, un
   expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
   expect(Number(res.headers['retry-after'])).toBeLessThanOrEqual(60);
   expect(res.json().error).toEqual({ code: 'RATE_LIMITED', message: expect.stringMatching(/at most \d+ per minute/) });
+  // Every limiter's 429 carries the same headers, so a client reads them one way.
+  expect(Number(res.headers['x-ratelimit-limit'])).toBeGreaterThan(0);
+  expect(res.headers['x-ratelimit-remaining']).toBe('0');
+  expect(Number(res.headers['x-ratelimit-reset'])).toBeGreaterThan(0);
 };
 
 /**
