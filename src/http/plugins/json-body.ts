@@ -40,6 +40,23 @@ export function registerJsonBody(app: FastifyInstance, opts: { maxDepth: number 
     if (nestsDeeperThan(text, opts.maxDepth)) {
       return done(new AppError('JSON_TOO_DEEP', `The JSON body nests objects/arrays deeper than ${opts.maxDepth} levels`), undefined);
     }
-    return parse(request, text, done);
+    return parse(request, text, (err, body) => {
+      if (err && isPlainJson(text)) {
+        // Valid JSON refused for a "__proto__" or "constructor.prototype" key: "not valid JSON" would send the
+        // sender looking for a syntax error that is not there.
+        return done(new AppError('MALFORMED_JSON', 'The JSON body has a "__proto__" or "constructor.prototype" key, which is refused (prototype poisoning)'), undefined);
+      }
+      done(err, body);
+    });
   });
+}
+
+/** Whether JSON.parse reads the text (it does not refuse prototype keys). */
+function isPlainJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -23,9 +23,18 @@ export function errors(...statuses: number[]) {
  * An identifier as the shop knows it (user, item, event, order, recommendation): 1..256 characters
  * without NUL (U+0000). Postgres text cannot hold a NUL: let through, it failed the first statement
  * with the database's own message ("invalid byte sequence for encoding UTF8: 0x00"), or a failed read
- * was logged as an error and answered as if the id were unknown. Refused here, the 400 names the field.
+ * was logged as an error and answered as if the id were unknown. Refused here, the 400 names the field;
+ * so is a lone surrogate.
  */
-export const id = z.string().min(1).max(INPUT_LIMITS.idLength).regex(/^[^\u0000]*$/, 'must not contain the NUL character (U+0000)');
+const LONE_SURROGATE = /\p{Cs}/u;
+
+export const id = z
+  .string()
+  .min(1)
+  .max(INPUT_LIMITS.idLength)
+  .regex(/^[^\u0000]*$/, 'must not contain the NUL character (U+0000)')
+  // A lone surrogate (JSON "\udc00") is not text: Postgres would store U+FFFD instead, an id the sender never sent.
+  .refine((s) => !LONE_SURROGATE.test(s), 'must be well-formed Unicode (a lone surrogate such as \\udc00 is not a character)');
 
 /**
  * A query parameter that may be given once. The query parser makes a repeated parameter (`k=5&k=6`) a

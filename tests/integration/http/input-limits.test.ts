@@ -77,6 +77,28 @@ describe('input limits', () => {
     expect(await t.services.catalog.getItem('gold')).toBeNull();
   });
 
+  it('When a body id holds a lone surrogate (JSON \\udc00), Then 400 names the field instead of storing U+FFFD, an id never sent', async () => {
+    const ts = '2011-01-01T10:00:00Z';
+    // Written as JSON text: JSON.stringify would escape it the same way, but the point is what a sender writes.
+    const raw = `{"events":[{"userId":"\\udc00x","itemId":"i1","quantity":1,"ts":"${ts}"}]}`;
+    const res = await t.app.inject({ method: 'POST', url: '/v1/events', headers: { ...auth('admin'), 'content-type': 'application/json' }, payload: raw });
+    expect(res.statusCode, res.body).toBe(400);
+    expect(res.json().error.message).toBe('body.events.0.userId: must be well-formed Unicode (a lone surrogate such as \\udc00 is not a character)');
+    expect(await purchaseCount()).toBe(0);
+    // A surrogate pair is one character (an emoji) and is fine.
+    const pair = await send('POST', '/v1/recommendations', { items: ['i-\u{1F600}'] });
+    expect(pair.statusCode, pair.body).toBe(200);
+  });
+
+  it('When a JSON body has a __proto__ key, Then 400 MALFORMED_JSON says that is why, not that the JSON is invalid', async () => {
+    const res = await t.app.inject({ method: 'POST', url: '/v1/recommendations', headers: { ...auth('admin'), 'content-type': 'application/json' }, payload: '{"items":[],"__proto__":{"x":1}}' });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toEqual({ code: 'MALFORMED_JSON', message: 'The JSON body has a "__proto__" or "constructor.prototype" key, which is refused (prototype poisoning)' });
+    const broken = await t.app.inject({ method: 'POST', url: '/v1/recommendations', headers: { ...auth('admin'), 'content-type': 'application/json' }, payload: '{"items":[' });
+    expect(broken.json().error.code).toBe('MALFORMED_JSON');
+    expect(broken.json().error.message).not.toMatch(/__proto__/);
+  });
+
   it('When an id holds a NUL character (path, query, body, batch, feedback), Then 400 VALIDATION_FAILED names the field, not Postgres, and nothing is stored', async () => {
     const nul = 'a\u0000b';
     const ts = '2011-01-01T10:00:00Z';
