@@ -36,9 +36,11 @@ export function instrumentModelStore(store: ModelStore, m: StoreInstruments): Mo
       } catch (err) {
         m.errors.inc({ operation });
         // ioredis says "Reached the max retries per request limit" or "Stream isn't writeable" and names no
-        // server: a job's error or a log line then does not tell an operator which store failed.
-        if (m.where && err instanceof Error && dependencyFailure(err) && !err.message.startsWith(STORE_PREFIX)) {
-          err.message = `${STORE_PREFIX}${m.where}: ${err.message}`;
+        // server: a job's error or a log line then does not tell an operator which store failed. Wrapped, not
+        // edited: the original stays the cause, which dependencyFailure reads (its checks of Redis replies
+        // such as "LOADING ..." look at the start of the message).
+        if (m.where && err instanceof Error && !err.message.startsWith(STORE_PREFIX) && dependencyFailure(err)) {
+          throw new Error(`${STORE_PREFIX}${m.where}: ${err.message}`, { cause: err });
         }
         throw err;
       } finally {

@@ -7,7 +7,10 @@
  */
 import { Redis, ReplyError } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Counter, Histogram } from 'prom-client';
 import { dependencyFailure } from '../../../src/errors.js';
+import { instrumentModelStore } from '../../../src/store/instrumented-model-store.js';
+import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
 import { privateServerSupport, startPrivateRedis, type PrivateRedis } from '../../helpers/private-servers.js';
 
 const support = await privateServerSupport();
@@ -33,6 +36,23 @@ describe.skipIf(!support.redis)('Redis replies that mean unavailable', () => {
     const err = await replyOf(client.set('k', 'v'));
     expect(err?.message).toMatch(/^READONLY /);
     expect(dependencyFailure(err)?.code).toBe('DEPENDENCY_UNAVAILABLE');
+  });
+
+  it("When the service's model store gets such a reply, Then its error names the store and is still a dependency failure (a 503, a retried write)", async () => {
+    const store = instrumentModelStore(createRedisModelStore({ url: replica.url, prefix: 'replies:' }), {
+      duration: new Histogram({ name: 'replies_store_seconds', help: 'h', labelNames: ['operation'], registers: [] }),
+      errors: new Counter({ name: 'replies_store_errors', help: 'h', labelNames: ['operation'], registers: [] }),
+      where: `redis://127.0.0.1:${replica.port}`,
+    });
+    try {
+      const err = await replyOf(store.putArtifact('v1', 'a', new Uint8Array([1])));
+      expect(err?.message).toMatch(new RegExp(`^model store at redis://127\\.0\\.0\\.1:${replica.port}: READONLY `));
+      expect(dependencyFailure(err)?.code).toBe('DEPENDENCY_UNAVAILABLE');
+      // Its own LOADING reply as well: the prefix must not hide what the reply says.
+      expect(dependencyFailure(new Error('model store at redis://x:1: LOADING Redis is loading', { cause: new ReplyError('LOADING Redis is loading the dataset in memory') }))?.code).toBe('DEPENDENCY_UNAVAILABLE');
+    } finally {
+      await store.close();
+    }
   });
 
   it('When a replica that must not serve stale data loses its primary, Then its MASTERDOWN reply is a dependency failure', async () => {
