@@ -376,7 +376,8 @@ export function createTrainer(deps: TrainerDeps) {
           // Up to the publish: the metadata is written with it (a Redis store keeps a copy, not this object).
           durations.total = round(performance.now() - startedAt);
           const activeNow = (await deps.store.getActive())?.version ?? null;
-          result.activated = activeNow === activeAtStart;
+          // Nothing active now (a Redis that restarted empty): this version is what repairs the service.
+          result.activated = activeNow === null || activeNow === activeAtStart;
           if (!result.activated) {
             result.notActivated = `version ${activeNow ?? '(none)'} was activated while this training ran (it began on ${activeAtStart ?? 'no version'}); ${version} is published but not active: activate it with POST /v1/models/${version}/activate`;
             deps.log?.(`training ${version}: ${result.notActivated}`);

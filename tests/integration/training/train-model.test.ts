@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCatalogRepository } from '../../../src/data/catalog-repository.js';
 import { createEventRepository } from '../../../src/data/event-repository.js';
@@ -7,7 +8,7 @@ import { createJobRunner } from '../../../src/jobs/job-runner.js';
 import type { ModelMeta, ModelStore } from '../../../src/store/model-store.js';
 import { loadRecipe } from '../../../src/training/recipe.js';
 import { createTrainer, type TrainerDeps } from '../../../src/training/train-model.js';
-import { DB_BACKENDS, type TestDb } from '../../helpers/services.js';
+import { DB_BACKENDS, REDIS_URL, type TestDb } from '../../helpers/services.js';
 import { seedTwoShops } from './purchase-fixture.js';
 import { recordingStore, STORE_BACKENDS, type TestStore, type WrittenByVersion } from './store-backends.js';
 
@@ -108,6 +109,19 @@ for (const backend of STORE_BACKENDS) {
       expect(result.notActivated).toContain(`version ${v1} was activated while this training ran (it began on ${v2})`);
       expect((await s.store.getActive())!.version).toBe(v1);
       expect((await s.store.listVersions()).map((m) => m.version)).toContain(result.version);
+      // A Redis that lost its active pointer meanwhile (restarted empty) is repaired by the training, not left without one.
+      if (s.prefix) {
+        const redis = new Redis(REDIS_URL);
+        const lost = await trainer(s.store, {
+          afterStep: async (step) => {
+            if (step === 'write') await redis.del(`${s.prefix}active`);
+          },
+        })
+          .train()
+          .finally(() => redis.disconnect());
+        expect(lost.activated).toBe(true);
+        expect((await s.store.getActive())!.version).toBe(lost.version);
+      }
       // Without a rollback meanwhile, a training activates what it publishes, as before.
       const plain = await trainer(s.store).train();
       expect(plain.activated).toBe(true);
