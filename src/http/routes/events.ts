@@ -5,7 +5,7 @@ import { AppError } from '../../errors.js';
 import type { RecordFeedback, RecordPurchases } from '../../serving/record-purchases.js';
 import { mayAct } from '../plugins/auth.js';
 import { errors } from '../schemas/common.js';
-import { eventsBody, feedbackBody, ingestResult } from '../schemas/events.js';
+import { eventsBody, feedbackBody, feedbackResult, ingestResult } from '../schemas/events.js';
 
 export function eventRoutes(
   app: FastifyInstance,
@@ -53,7 +53,7 @@ export function eventRoutes(
       tags: ['events'],
       summary: 'Record how visitors reacted to recommendations (impression, click, add_to_cart, purchase)',
       body: feedbackBody,
-      response: { 200: ingestResult, ...errors(400, 401, 403, 413) },
+      response: { 200: feedbackResult, ...errors(400, 401, 403, 413) },
     },
     handler: async (req) => {
       checkSize(req.body.events.length);
@@ -62,6 +62,7 @@ export function eventRoutes(
       // A server's key (write) may name new items, as POST /v1/events may; a browser's may not.
       const server = mayAct(req, 'write', deps.authDisabled);
       const { inserted, duplicates, erased, unknownItems } = await deps.recordFeedback(feedback, { purchasesToo: server, knownItemsOnly: !server });
+      if (req.apiScope === 'frontend' && !deps.authDisabled) return { accepted: req.body.events.length, unknownItems };
       return { accepted: req.body.events.length, inserted, duplicates, erased, ...(server ? {} : { unknownItems }) };
     },
   });

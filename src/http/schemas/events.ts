@@ -57,6 +57,19 @@ export const ingestResult = z
   })
   .meta({ id: 'IngestResult' });
 
+/**
+ * What POST /v1/feedback answers. A browser's (frontend) key gets `accepted` and `unknownItems` only: how
+ * many were stored, duplicates or erased would tell anyone with the public key whether another visitor's
+ * event exists (feedback without an id is deduplicated on user, item, type and time) or a customer was erased.
+ */
+export const feedbackResult = ingestResult
+  .extend({
+    inserted: ingestResult.shape.inserted.optional().describe('Events stored now (not given to a frontend key)'),
+    duplicates: ingestResult.shape.duplicates.optional().describe('Events already stored by an earlier request (not given to a frontend key)'),
+    erased: ingestResult.shape.erased.optional().describe("Events of erased customers dated at or before their erasure: not stored (not given to a frontend key)"),
+  })
+  .meta({ id: 'FeedbackResult' });
+
 export const feedbackEvent = z.strictObject({
   eventId: ref.optional(),
   userId: ref,

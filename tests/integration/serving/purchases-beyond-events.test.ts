@@ -47,7 +47,9 @@ describe.skipIf(!(await postgres.available()))('purchases that arrive other than
     const body = { events: [{ eventId: 'fb-2', userId: 'g-user1', itemId: 'k4', type: 'purchase', ts: after(61) }] };
     const res = await t.app.inject({ method: 'POST', url: '/v1/feedback', headers: as(FRONTEND), payload: body });
     expect(res.statusCode).toBe(200);
-    expect(res.json().inserted).toBe(1);
+    // A browser is told only what it sent was taken (README, "Scopes"); stored as feedback all the same.
+    expect(res.json()).toEqual({ accepted: 1, unknownItems: 0 });
+    expect((await t.services.db.query<{ type: string }>(`SELECT type FROM feedback_events WHERE event_id = 'fb-2'`)).rows).toEqual([{ type: 'purchase' }]);
     expect(await purchasesOf('g-user1')).not.toContain('k4');
     expect(await liveOf('g-user1')).not.toContain('k4');
   });
