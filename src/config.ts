@@ -28,7 +28,11 @@ const apiKeys = z
       const key = pair.slice(at + 1);
       if (at < 1 || !SCOPES.includes(scope) || key.length < 8) {
         // The key itself is a secret: the message, which goes to logs, names only what came before the colon.
-        const got = at < 1 ? 'an entry without "scope:"' : `scope "${scope.slice(0, 20)}" and a key of ${key.length} characters`;
+        // A key written first ("Sup3rSecret:admin") would be the "scope": only a known scope name is shown.
+        // A misspelt scope is shown (a secret is not a letter or two from one).
+        const near = SCOPES.find((known) => distance(scope, known) <= 2);
+        const named = SCOPES.includes(scope) ? `scope "${scope}"` : at < 1 ? 'no "scope:"' : near ? `scope "${scope}" (did you mean ${near}?)` : `an unknown scope of ${at} characters`;
+        const got = `${named} and a key of ${at < 1 ? pair.length : key.length} characters`;
         ctx.addIssue({ code: 'custom', message: `expected scope:key with scope in ${SCOPES.join('|')} and a key of 8+ characters, got ${got}` });
         return z.NEVER;
       }
@@ -68,7 +72,10 @@ const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
 function isAddressOrCidr(entry: string): boolean {
   const [address, bits, ...rest] = entry.split('/');
   if (rest.length > 0 || !isIP(address)) return false;
-  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (isIP(address) === 4 ? 32 : 128));
+  if (bits === undefined) return true;
+  // A prefix length, or (IPv4) a dotted netmask such as 255.0.0.0, as proxy-addr takes both.
+  if (isIP(address) === 4 && isIP(bits) === 4) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (isIP(address) === 4 ? 32 : 128);
 }
 
 /** A URL whose scheme is one of `schemes` (the part before "://"). */

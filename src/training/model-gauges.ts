@@ -31,8 +31,12 @@ export function createModelGauges(deps: {
         servedModel.set({ version: served.version, recipe: served.recipe }, 1);
         servedModelAge.set(Math.max(0, (Date.now() - Date.parse(served.trainedAt)) / 1000));
       }
+      let storeAnswered = false;
       try {
         const [active, versions] = await Promise.all([deps.store.getActive(), deps.store.listVersions()]);
+        storeAnswered = true;
+        // The store answered; what follows also asks Postgres (erasures), whose failure is not the store's.
+        modelStoreUp.set(1);
         activeModel.reset();
         if (active) {
           activeModel.set({ version: active.version, recipe: active.recipe }, 1);
@@ -44,9 +48,8 @@ export function createModelGauges(deps: {
         }
         const newest = Math.max(0, ...versions.map((v) => Date.parse(v.trainedAt)).filter(Number.isFinite));
         lastTraining.set(newest / 1000);
-        modelStoreUp.set(1);
       } catch (err) {
-        modelStoreUp.set(0);
+        if (!storeAnswered) modelStoreUp.set(0);
         deps.log?.('could not refresh the model gauges', err);
       }
     },

@@ -32,6 +32,13 @@ export function registerJsonBody(app: FastifyInstance, opts: { maxDepth: number 
   const parse = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.removeContentTypeParser('text/plain');
+  // A POST without a body (activate a model, stop an experiment) from a fetch that set no header still says
+  // text/plain: nothing to parse, as for an empty JSON body. A text/plain body with content is the 415.
+  app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_request, body, done) => {
+    if ((body as string).trim() === '') return done(null, undefined);
+    const err = Object.assign(new Error('Unsupported Media Type'), { statusCode: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' });
+    done(err, undefined);
+  });
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = body as string;
     // No body under a JSON content type (curl -H 'content-type: application/json' -X DELETE ...): there is

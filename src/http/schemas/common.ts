@@ -137,8 +137,7 @@ export const listPaging = pagingOf(20, 100);
 
 /** Jobs and evaluation reports, newest first: `listPaging`, and `after` to page without shifting. */
 export const cursorPaging = listPaging.extend({
-  after: id
-    .max(128)
+  after: once(id.max(128))
     .optional()
     .describe(
       "An entry's id (the previous page's `next`): the page starts after it in the list's order, so entries added meanwhile do not shift the pages as `offset` does",

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { nextCursor, queryNumber } from './common.js';
+import { nextCursor, once, queryNumber } from './common.js';
 import { experimentResults } from './experiments.js';
 import { evaluationRequestSchema } from '../../evaluation/evaluation-request.js';
 import { METRIC_NAMES, type MetricName } from '../../evaluation/evaluation-report.js';
@@ -153,9 +153,9 @@ export const onlineMetricsResponse = z
   .meta({ id: 'OnlineMetrics' });
 
 export const evaluationHistoryQuery = z.strictObject({
-  strategy: z.string().min(1).max(128).describe('A recipe (its hybrid) or a single recommender, as report rows name it'),
-  metric: z.enum(METRIC_NAMES as [MetricName, ...MetricName[]]).default('ndcg'),
-  mode: z.enum(['novel', 'all']).default('novel'),
+  strategy: once(z.string().min(1).max(128)).describe('A recipe (its hybrid) or a single recommender, as report rows name it'),
+  metric: once(z.enum(METRIC_NAMES as [MetricName, ...MetricName[]]).default('ndcg')),
+  mode: once(z.enum(['novel', 'all']).default('novel')),
   k: queryNumber(z.coerce.number().int().min(1).max(1000).default(10)),
   limit: queryNumber(z.coerce.number().int().min(1).max(500).default(100)).describe('The newest reports with such a row'),
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { id, listPaging } from './common.js';
+import { id, listPaging, once } from './common.js';
 
 export const overviewResponse = z
   .object({
@@ -26,8 +26,8 @@ export const overviewResponse = z
   .meta({ id: 'Overview' });
 
 export const customerSearchQuery = z.strictObject({
-  q: id.optional().describe('Id prefix, case-insensitive; every customer when absent'),
-  sort: z.enum(['id', 'spend', 'recent']).default('id').describe('`id`, `spend` (highest first) or `recent` (latest purchase first)'),
+  q: once(id).optional().describe('Id prefix, case-insensitive; every customer when absent'),
+  sort: once(z.enum(['id', 'spend', 'recent']).default('id')).describe('`id`, `spend` (highest first) or `recent` (latest purchase first)'),
   ...listPaging.shape,
 });
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { LIFECYCLE_STAGES, RFM_SEGMENTS, VALUE_TIERS } from '../../profiles/segments.js';
-import { queryNumber } from './common.js';
+import { once, queryNumber } from './common.js';
 
 const label = z.object({ label: z.string(), weight: z.number() });
 
@@ -59,7 +59,7 @@ export const segmentsResponse = z.object({
 export const segmentParams = z.strictObject({ name: z.string().min(1).max(64) });
 
 export const segmentUsersQuery = z.strictObject({
-  dimension: z.enum(['segment', 'lifecycle', 'valueTier']).default('segment'),
+  dimension: once(z.enum(['segment', 'lifecycle', 'valueTier']).default('segment')),
   limit: queryNumber(z.coerce.number().int().min(1).max(1000).default(100)),
   offset: queryNumber(z.coerce.number().int().min(0).default(0)),
 });

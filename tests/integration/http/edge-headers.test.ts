@@ -222,6 +222,9 @@ describe('browser clients: CORS, security headers, compression, request ids', ()
       expect(plain.statusCode, plain.body).toBe(415);
       expect(plain.json().error).toEqual({ code: 'UNSUPPORTED_MEDIA_TYPE', message: `send the body as JSON with Content-Type: application/json (got ${contentType})` });
     }
+    // Without a body there is nothing to refuse: a bodyless POST still works whatever its content type says.
+    const stop = await t.app.inject({ method: 'POST', url: '/v1/experiments/no-such-experiment/stop', headers: { ...auth('admin'), 'content-type': 'text/plain;charset=UTF-8' }, payload: '' });
+    expect(stop.statusCode, stop.body).toBe(404);
     const huge = await t.app.inject({
       method: 'PUT', url: '/v1/users/u1', headers: { ...auth('write'), 'content-type': 'application/json' }, payload: `{"attributes":{"a":"${'x'.repeat(t.config.BODY_LIMIT_BYTES)}"}}`,
     });

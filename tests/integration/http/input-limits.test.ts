@@ -161,6 +161,11 @@ describe('input limits', () => {
       ['/v1/popular?attribute=country:France&attribute=country:Spain', 'querystring.attribute', 2],
       ['/v1/items/i1/similar?strategy=content&strategy=als', 'querystring.strategy', 2],
       ['/v1/items/i1/audience?includeRecentBuyers=1&includeRecentBuyers=0', 'querystring.includeRecentBuyers', 2],
+      ['/v1/users?sort=id&sort=spend', 'querystring.sort', 2],
+      ['/v1/users?q=a&q=b', 'querystring.q', 2],
+      ['/v1/segments/champions/users?dimension=segment&dimension=lifecycle', 'querystring.dimension', 2],
+      ['/v1/evaluations/history?strategy=hybrid&metric=ndcg&metric=recall', 'querystring.metric', 2],
+      ['/v1/training-jobs?after=a&after=b', 'querystring.after', 2],
     ];
     for (const [url, field, times] of cases) {
       const res = await t.app.inject({ url, headers: auth('admin') });

@@ -30,14 +30,18 @@ describe('configuration mistakes', () => {
   it('When TRUST_PROXY is neither true/false nor addresses, Then the process is refused naming TRUST_PROXY; addresses, CIDRs and ranges by name pass', () => {
     expect(refused({ TRUST_PROXY: 'yes' })).toMatch(/TRUST_PROXY: expected true, false or addresses\/CIDRs .* got "yes"/);
     expect(refused({ TRUST_PROXY: '10.0.0.0/33' })).toMatch(/TRUST_PROXY/);
-    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 192.168.1.1, ::1, fd00::/8, loopback' }).TRUST_PROXY).toEqual(['10.0.0.0/8', '192.168.1.1', '::1', 'fd00::/8', 'loopback']);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 192.168.1.1, ::1, fd00::/8, loopback, 172.16.0.0/255.240.0.0' }).TRUST_PROXY).toEqual(['10.0.0.0/8', '192.168.1.1', '::1', 'fd00::/8', 'loopback', '172.16.0.0/255.240.0.0']);
   });
 
   it('When an API key entry is malformed, Then the message names the variable but no part of the key', () => {
     const message = refused({ API_KEYS: 'fronted:Sup3rSecretKey1' });
-    expect(message).toMatch(/API_KEYS: .*got scope "fronted" and a key of 15 characters/);
+    expect(message).toMatch(/API_KEYS: .*got scope "fronted" \(did you mean frontend\?\) and a key of 15 characters/);
     expect(message).not.toContain('Sup3');
     expect(refused({ API_KEYS: 'Sup3rSecretKeyWithoutScope' })).not.toContain('Sup3');
+    // Written key first: the part before the colon is the secret, so it is not shown as a scope.
+    const reversed = refused({ API_KEYS: 'Sup3rSecretKey:admin' });
+    expect(reversed).toMatch(/got an unknown scope of 14 characters/);
+    expect(reversed).not.toContain('Sup3');
   });
 
   it('When a variable is a letter or two from one the service reads, Then a warning names the one meant; real names and unrelated ones are quiet', () => {
