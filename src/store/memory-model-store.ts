@@ -108,22 +108,25 @@ export async function createMemoryModelStore(opts: MemoryModelStoreOptions = {})
       });
     },
 
-    publish: (meta: ModelMeta, opts: { activate?: boolean } = {}) =>
+    publish: (meta: ModelMeta, opts: { activeWas?: string | null } = {}) =>
       serial(async () => {
         assertVersionName(meta.version);
         if (published.has(meta.version)) throw alreadyPublished(meta.version);
         const draft = drafts.get(meta.version) ?? { artifacts: new Map(), tables: new Map() };
+        // Decided inside the serialised step, so an activation cannot come between the check and the flip.
+        const activate = opts.activeWas === undefined || active === null || active === opts.activeWas;
         const newest = newestFirst()[0];
         const snapshot: VersionSnapshot = { meta, publishedAt: publishScore(newest?.publishedAt ?? null), ...draft };
         if (dir) {
           await writeAtomically(dir, versionFile(meta.version), encodeSnapshot(snapshot));
-          if (opts.activate !== false) await writeAtomically(dir, ACTIVE_FILE, Buffer.from(meta.version));
+          if (activate) await writeAtomically(dir, ACTIVE_FILE, Buffer.from(meta.version));
         }
         drafts.delete(meta.version);
         published.set(meta.version, snapshot);
-        if (opts.activate !== false) active = meta.version;
+        if (activate) active = meta.version;
         const oldestFirst = newestFirst().reverse().map((s) => s.meta.version);
         for (const victim of versionsToPrune(oldestFirst, active, kept)) await deleteUnlocked(victim);
+        return activate;
       }),
 
     activate: (version) =>

@@ -40,11 +40,13 @@ export interface ModelStore {
   contentsOf?(version: string, names: { artifacts: string[]; tables: string[] }): Promise<{ artifacts: Record<string, number>; tables: Record<string, number> }>;
   /**
    * Records the metadata and atomically makes `version` the active one, then prunes the oldest
-   * published versions beyond the configured number kept (never the active one). With `activate: false`
-   * the version is only listed (a training that finds a version activated by hand while it ran: the
-   * rollback stands), and the active one stays.
+   * published versions beyond the configured number kept (never the active one). With `activeWas`
+   * (the active version, or null, when the caller began), the version is made active only if that is
+   * still the active one or none is; otherwise it is only listed (a training that finds another version
+   * activated by hand while it ran: the rollback stands). The check and the flip are one step.
+   * Resolves whether the version was made active.
    */
-  publish(meta: ModelMeta, opts?: { activate?: boolean }): Promise<void>;
+  publish(meta: ModelMeta, opts?: { activeWas?: string | null }): Promise<boolean>;
   /** Makes an already published version active again (rollback). Returns false if unknown. */
   activate(version: string): Promise<boolean>;
   /** The active version's metadata, or null when nothing was published yet. */

@@ -55,6 +55,25 @@ const PIPELINE_BYTES = 8 << 20;
 const PING_TIMEOUT_MS = 1000;
 
 /** KEYS: versions hash, active key; ARGV: version. Copies the version's metadata to `active` if it is listed. */
+/**
+ * Publish: list the version and, unless another version became active since the caller began (ARGV[4],
+ * the version active then, '' for none; ARGV[5] '1' = flip whatever is active), make it active, in one
+ * step. Returns 1 when flipped, 0 when only listed, -1 when the version was published already.
+ */
+const PUBLISH_SCRIPT = `if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return -1 end
+local activate = ARGV[5] == '1'
+if not activate then
+  local current = redis.call('GET', KEYS[3])
+  activate = (not current) or cjson.decode(current).version == ARGV[4]
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+if activate then
+  redis.call('SET', KEYS[3], ARGV[2])
+  return 1
+end
+return 0`;
+
 const ACTIVATE_SCRIPT = `local meta = redis.call('HGET', KEYS[1], ARGV[1])
 if not meta then return 0 end
 redis.call('SET', KEYS[2], meta)
@@ -255,15 +274,18 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
       const json = JSON.stringify(meta);
       const newest = await redis.zrevrange(byTimeKey, 0, 0, 'WITHSCORES');
       const score = publishScore(newest.length ? Number(newest[1]) : null);
-      const activate = opts.activate !== false;
-      // Listed and flipped in one transaction: until it runs, readers resolve the previous version and
-      // read only its keys; a publish that dies half-way leaves no listed version that never was active.
-      const listed = redis.multi().hset(versionsKey, meta.version, json).zadd(byTimeKey, score, meta.version);
-      await exec(activate ? listed.set(activeKey, json) : listed);
-      if (activate) announceActive(meta.version);
-      const active = activate ? meta.version : ((await getActive())?.version ?? null);
+      // Listed and flipped in one script (the three keys share the control slot): until it runs, readers
+      // resolve the previous version and read only its keys; a publish that dies half-way leaves no listed
+      // version that never was active; an activation by hand cannot come between the check and the flip.
+      const unconditional = opts.activeWas === undefined ? '1' : '0';
+      const done = await redis.eval(PUBLISH_SCRIPT, 3, versionsKey, byTimeKey, activeKey, meta.version, json, String(score), opts.activeWas ?? '', unconditional);
+      if (done === -1) throw alreadyPublished(meta.version);
+      const activated = done === 1;
+      if (activated) announceActive(meta.version);
+      const active = activated ? meta.version : ((await getActive())?.version ?? null);
       const oldestFirst = await redis.zrange(byTimeKey, 0, -1);
       for (const victim of versionsToPrune(oldestFirst, active, kept)) await deleteVersion(victim);
+      return activated;
     },
 
     async activate(version) {

@@ -369,21 +369,26 @@ export function createTrainer(deps: TrainerDeps) {
       await step('publish', () =>
         throughOutage('publishing', async () => {
           // A publish whose answer was lost with the connection may have happened: then it is done.
-          if (publishSent && (await deps.store.listVersions()).some((m) => m.version === version)) return;
+          if (publishSent && (await deps.store.listVersions()).some((m) => m.version === version)) {
+            const activeNow = (await deps.store.getActive())?.version;
+            result.activated = activeNow === version;
+            if (!result.activated) result.notActivated = `version ${activeNow ?? '(none)'} is active; ${version} is published but not active: activate it with POST /v1/models/${version}/activate`;
+            return;
+          }
           // Checked again at the last moment, for a Redis that restarted empty (no persistence) or failed
           // over to a replica lacking part of the write since the first check.
           await assertHeld(contents, scrubbed);
           // Up to the publish: the metadata is written with it (a Redis store keeps a copy, not this object).
           durations.total = round(performance.now() - startedAt);
-          const activeNow = (await deps.store.getActive())?.version ?? null;
-          // Nothing active now (a Redis that restarted empty): this version is what repairs the service.
-          result.activated = activeNow === null || activeNow === activeAtStart;
+          publishSent = true;
+          // Made active unless another version was activated meanwhile (a rollback stands); nothing active
+          // (a Redis that restarted empty) is repaired. The store checks and flips in one step.
+          result.activated = await deps.store.publish(meta, { activeWas: activeAtStart });
           if (!result.activated) {
-            result.notActivated = `version ${activeNow ?? '(none)'} was activated while this training ran (it began on ${activeAtStart ?? 'no version'}); ${version} is published but not active: activate it with POST /v1/models/${version}/activate`;
+            const activeNow = (await deps.store.getActive())?.version ?? '(none)';
+            result.notActivated = `version ${activeNow} was activated while this training ran (it began on ${activeAtStart ?? 'no version'}); ${version} is published but not active: activate it with POST /v1/models/${version}/activate`;
             deps.log?.(`training ${version}: ${result.notActivated}`);
           }
-          publishSent = true;
-          await deps.store.publish(meta, { activate: result.activated });
         }),
       );
       // Anyone erased between that scrub and the publish. (Should this fail, the catch below leaves the

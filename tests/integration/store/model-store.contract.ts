@@ -203,6 +203,23 @@ export function modelStoreContract(factory: StoreFactory): void {
     expect(await store.getActive()).toEqual(meta('a'));
   });
 
+  it('When a publish says which version was active when its caller began, Then it flips only if that one or none is still active; else it only lists the version', async () => {
+    const store = await make();
+    // Nothing active: flipped.
+    expect(await store.publish(meta('a'), { activeWas: null })).toBe(true);
+    expect(await store.publish(meta('b'), { activeWas: 'a' })).toBe(true);
+    expect((await store.getActive())!.version).toBe('b');
+    // Rolled back to a after the caller began on b: c is listed, a stays active.
+    expect(await store.activate('a')).toBe(true);
+    expect(await store.publish(meta('c'), { activeWas: 'b' })).toBe(false);
+    expect((await store.getActive())!.version).toBe('a');
+    expect(versionsOf(await store.listVersions())).toEqual(['c', 'b', 'a']);
+    // Without the condition, a publish flips as always; a listed version can be activated later.
+    expect(await store.publish(meta('d'))).toBe(true);
+    expect(await store.activate('c')).toBe(true);
+    await expect(store.publish(meta('c'), { activeWas: 'c' })).rejects.toThrow();
+  });
+
   it('When more versions are published than are kept, Then the oldest are deleted with their data', async () => {
     const store = await make({ versionsKept: 2 });
     for (const v of ['v1', 'v2', 'v3', 'v4']) {
