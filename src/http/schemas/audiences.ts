@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { LIFECYCLE_STAGES, RFM_SEGMENTS } from '../../profiles/segments.js';
-import { id, queryFlag, queryNumber } from './common.js';
+import { id, once, queryFlag, queryNumber } from './common.js';
 
 /** Most customers in one audience answer; larger lists are a campaign export (POST /v1/exports). */
 export const MAX_AUDIENCE_K = 1000;
@@ -14,6 +14,9 @@ const filters = {
 export const audienceQuery = z.strictObject({
   k: queryNumber(z.coerce.number().int().min(1).max(MAX_AUDIENCE_K).default(100)).describe(`How many customers (1..${MAX_AUDIENCE_K})`),
   ...filters,
+  // In the query, given once (the body's are single values by its JSON).
+  segment: once(z.enum(RFM_SEGMENTS)).optional().describe(filters.segment.description ?? ''),
+  lifecycle: once(z.enum(LIFECYCLE_STAGES)).optional().describe(filters.lifecycle.description ?? ''),
   includeRecentBuyers: queryFlag.optional().describe('Keep customers who bought the product recently (default false)'),
 });
 

@@ -166,6 +166,7 @@ describe('input limits', () => {
       ['/v1/segments/champions/users?dimension=segment&dimension=lifecycle', 'querystring.dimension', 2],
       ['/v1/evaluations/history?strategy=hybrid&metric=ndcg&metric=recall', 'querystring.metric', 2],
       ['/v1/training-jobs?after=a&after=b', 'querystring.after', 2],
+      ['/v1/items/i1/audience?segment=champions&segment=loyal', 'querystring.segment', 2],
     ];
     for (const [url, field, times] of cases) {
       const res = await t.app.inject({ url, headers: auth('admin') });
