@@ -125,7 +125,8 @@ export async function createMemoryModelStore(opts: MemoryModelStoreOptions = {})
         published.set(meta.version, snapshot);
         if (activate) active = meta.version;
         const oldestFirst = newestFirst().reverse().map((s) => s.meta.version);
-        for (const victim of versionsToPrune(oldestFirst, active, kept)) await deleteUnlocked(victim);
+        // Never the version just published, even when it is not the active one (MODEL_VERSIONS_KEPT=1).
+        for (const victim of versionsToPrune(oldestFirst, active, kept)) if (victim !== meta.version) await deleteUnlocked(victim);
         return activate;
       }),
 

@@ -54,7 +54,6 @@ const CHUNK_BYTES = 1 << 20;
 const PIPELINE_BYTES = 8 << 20;
 const PING_TIMEOUT_MS = 1000;
 
-/** KEYS: versions hash, active key; ARGV: version. Copies the version's metadata to `active` if it is listed. */
 /**
  * Publish: list the version and, unless another version became active since the caller began (ARGV[4],
  * the version active then, '' for none; ARGV[5] '1' = flip whatever is active), make it active, in one
@@ -74,6 +73,7 @@ if activate then
 end
 return 0`;
 
+/** KEYS: versions hash, active key; ARGV: version. Copies the version's metadata to `active` if it is listed. */
 const ACTIVATE_SCRIPT = `local meta = redis.call('HGET', KEYS[1], ARGV[1])
 if not meta then return 0 end
 redis.call('SET', KEYS[2], meta)
@@ -94,10 +94,10 @@ return 1`;
  *
  * Slots: everything of one version shares the `{v:VERSION}` hash tag, so a version is written, read
  * and deleted within one slot; the control keys share `{ctl}` on a cluster, so a publish (metadata,
- * order and the `active` flip) is one MULTI and an activation one script. Each user's events are one key
+ * order and the `active` flip) is one script and an activation another. Each user's events are one key
  * of their own (spread over the cluster). No command or transaction spans two slots, and a request
  * reads one key per call (the active pointer, one table's entries with HMGET, the user's list).
- * A publish writes all of the version's data first and flips `active` last, in the same MULTI as its
+ * A publish writes all of the version's data first and flips `active` last, in the same script as its
  * metadata, which is what makes it atomic for readers.
  *
  * Why the control keys keep their untagged names on a single server: deployments running today have
@@ -284,7 +284,8 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
       if (activated) announceActive(meta.version);
       const active = activated ? meta.version : ((await getActive())?.version ?? null);
       const oldestFirst = await redis.zrange(byTimeKey, 0, -1);
-      for (const victim of versionsToPrune(oldestFirst, active, kept)) await deleteVersion(victim);
+      // Never the version just published, even when it is not the active one (MODEL_VERSIONS_KEPT=1).
+      for (const victim of versionsToPrune(oldestFirst, active, kept)) if (victim !== meta.version) await deleteVersion(victim);
       return activated;
     },
 

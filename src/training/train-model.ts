@@ -248,6 +248,9 @@ export function createTrainer(deps: TrainerDeps) {
     checkpoint();
     const version = newModelVersion(new Date());
     let writing = false;
+    // Once published, the version is never deleted by a failure after it (it may be listed without being
+    // active, which deleteVersion would not refuse).
+    let published = false;
     // The chunks' writes, one after another. The first failure is kept, stops the build and fails the
     // training; once the training has failed (`closed`), chunks still arriving or queued are dropped.
     // The gate holds the build's threads while CHUNKS_IN_FLIGHT chunks wait for the store, so a store
@@ -372,7 +375,11 @@ export function createTrainer(deps: TrainerDeps) {
           if (publishSent && (await deps.store.listVersions()).some((m) => m.version === version)) {
             const activeNow = (await deps.store.getActive())?.version;
             result.activated = activeNow === version;
-            if (!result.activated) result.notActivated = `version ${activeNow ?? '(none)'} is active; ${version} is published but not active: activate it with POST /v1/models/${version}/activate`;
+            if (!result.activated) {
+              result.notActivated = `version ${activeNow ?? '(none)'} is active; ${version} is published but not active: activate it with POST /v1/models/${version}/activate`;
+              deps.log?.(`training ${version}: ${result.notActivated}`);
+            }
+            published = true;
             return;
           }
           // Checked again at the last moment, for a Redis that restarted empty (no persistence) or failed
@@ -384,6 +391,7 @@ export function createTrainer(deps: TrainerDeps) {
           // Made active unless another version was activated meanwhile (a rollback stands); nothing active
           // (a Redis that restarted empty) is repaired. The store checks and flips in one step.
           result.activated = await deps.store.publish(meta, { activeWas: activeAtStart });
+          published = true;
           if (!result.activated) {
             const activeNow = (await deps.store.getActive())?.version ?? '(none)';
             result.notActivated = `version ${activeNow} was activated while this training ran (it began on ${activeAtStart ?? 'no version'}); ${version} is published but not active: activate it with POST /v1/models/${version}/activate`;
@@ -392,7 +400,7 @@ export function createTrainer(deps: TrainerDeps) {
         }),
       );
       // Anyone erased between that scrub and the publish. (Should this fail, the catch below leaves the
-      // version alone: deleteVersion refuses the active one.)
+      // published version alone.)
       await throughOutage('removing users erased meanwhile', async () => deps.erasures?.scrubSince(erasureMark, [version])).catch((err: unknown) => {
         const message = err instanceof Error ? err.message : String(err);
         throw new Error(`version ${version} is published, but removing users erased during the training failed (activate it again to retry): ${message}`);
@@ -406,7 +414,7 @@ export function createTrainer(deps: TrainerDeps) {
       openGate(gate);
       await rowWrites;
       // deleteVersion refuses the active version, so even a publish that failed after its flip is safe here.
-      if (writing) await deps.store.deleteVersion(version).catch((e) => deps.log?.(`could not delete unpublished version ${version}`, e));
+      if (writing && !published) await deps.store.deleteVersion(version).catch((e) => deps.log?.(`could not delete unpublished version ${version}`, e));
       throw err;
     }
   }

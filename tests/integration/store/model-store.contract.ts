@@ -220,6 +220,15 @@ export function modelStoreContract(factory: StoreFactory): void {
     await expect(store.publish(meta('c'), { activeWas: 'c' })).rejects.toThrow();
   });
 
+  it('When a publish does not flip and only one version is kept, Then neither the active version nor the one just published is pruned', async () => {
+    const store = await make({ versionsKept: 1 });
+    await store.publish(meta('a'));
+    expect(await store.publish(meta('b'), { activeWas: 'z' })).toBe(false);
+    expect(versionsOf(await store.listVersions())).toEqual(['b', 'a']);
+    // It can be activated, as the training's note says.
+    expect(await store.activate('b')).toBe(true);
+  });
+
   it('When more versions are published than are kept, Then the oldest are deleted with their data', async () => {
     const store = await make({ versionsKept: 2 });
     for (const v of ['v1', 'v2', 'v3', 'v4']) {
