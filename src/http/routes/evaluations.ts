@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { jobAcceptedReply } from './job-list.js';
 import { notFound } from '../../errors.js';
 import type { EvaluationService } from '../../evaluation/evaluation-service.js';
 import { cursorPaging, errors, idParam } from '../schemas/common.js';
@@ -21,7 +22,7 @@ export function evaluationRoutes(app: FastifyInstance, deps: { evaluations: Eval
     },
     handler: async (req, reply) => {
       const job = await deps.evaluations.submit(req.body);
-      return reply.code(202).header('location', `/v1/evaluations/${job.id}`).send({ jobId: job.id, status: job.status });
+      return jobAcceptedReply(req, reply, '/v1/evaluations', job);
     },
   });
 

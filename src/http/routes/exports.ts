@@ -10,7 +10,7 @@ import type { JobService } from '../../jobs/job-service.js';
 import { JOB_TYPES } from '../../jobs/job-types.js';
 import { errors, idParam } from '../schemas/common.js';
 import { jobAccepted, jobResponse } from '../schemas/jobs.js';
-import { jobListRoute, jobView } from './job-list.js';
+import { jobAcceptedReply, jobListRoute, jobView } from './job-list.js';
 
 const CONTENT_TYPES = { csv: 'text/csv; charset=utf-8', jsonl: 'application/x-ndjson; charset=utf-8' } as const;
 
@@ -30,7 +30,7 @@ export function exportRoutes(app: FastifyInstance, deps: { jobService: JobServic
     },
     handler: async (req, reply) => {
       const job = await deps.jobService.submitExport(req.body);
-      return reply.code(202).header('location', `/v1/exports/${job.id}`).send({ jobId: job.id, status: job.status });
+      return jobAcceptedReply(req, reply, '/v1/exports', job);
     },
   });
 

@@ -5,7 +5,7 @@ import type { JobService } from '../../jobs/job-service.js';
 import { JOB_TYPES } from '../../jobs/job-types.js';
 import { errors, idParam } from '../schemas/common.js';
 import { factorImportJobBody, jobAccepted, jobResponse } from '../schemas/jobs.js';
-import { jobListRoute, jobView } from './job-list.js';
+import { jobAcceptedReply, jobListRoute, jobView } from './job-list.js';
 
 /** Item and user factors trained elsewhere (Spark MLlib, implicit) become the ALS of a new model version. */
 export function factorImportRoutes(app: FastifyInstance, deps: { jobService: JobService }) {
@@ -25,7 +25,7 @@ export function factorImportRoutes(app: FastifyInstance, deps: { jobService: Job
     },
     handler: async (req, reply) => {
       const job = await deps.jobService.submitFactorImport(req.body);
-      return reply.code(202).header('location', `/v1/factor-imports/${job.id}`).send({ jobId: job.id, status: job.status });
+      return jobAcceptedReply(req, reply, '/v1/factor-imports', job);
     },
   });
 

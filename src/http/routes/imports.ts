@@ -5,7 +5,7 @@ import type { JobService } from '../../jobs/job-service.js';
 import { JOB_TYPES } from '../../jobs/job-types.js';
 import { errors, idParam } from '../schemas/common.js';
 import { importJobBody, jobAccepted, jobResponse } from '../schemas/jobs.js';
-import { jobListRoute, jobView } from './job-list.js';
+import { jobAcceptedReply, jobListRoute, jobView } from './job-list.js';
 
 export function importRoutes(app: FastifyInstance, deps: { jobService: JobService }) {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -23,7 +23,7 @@ export function importRoutes(app: FastifyInstance, deps: { jobService: JobServic
     },
     handler: async (req, reply) => {
       const job = await deps.jobService.submitImport(req.body);
-      return reply.code(202).header('location', `/v1/imports/${job.id}`).send({ jobId: job.id, status: job.status });
+      return jobAcceptedReply(req, reply, '/v1/imports', job);
     },
   });
 

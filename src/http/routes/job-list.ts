@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { JobRecord } from '../../jobs/job-repository.js';
 import type { JobService } from '../../jobs/job-service.js';
@@ -25,4 +25,13 @@ export function jobListRoute(app: FastifyInstance, jobService: JobService, route
       return { jobs: jobs.map(jobView), next, ...req.query };
     },
   });
+}
+
+/**
+ * The 202 of a queued job: Location names where to poll, and one log line ties this request (its reqId)
+ * to the job's id, which is what the job's own lines (worker or inline runner) carry.
+ */
+export function jobAcceptedReply(req: FastifyRequest, reply: FastifyReply, path: string, job: Pick<JobRecord, 'id' | 'type' | 'status'>) {
+  req.log.info({ jobId: job.id, jobType: job.type }, 'job queued');
+  return reply.code(202).header('location', `${path}/${job.id}`).send({ jobId: job.id, status: job.status });
 }

@@ -5,7 +5,7 @@ import type { JobService } from '../../jobs/job-service.js';
 import { JOB_TYPES } from '../../jobs/job-types.js';
 import { errors, idParam } from '../schemas/common.js';
 import { jobAccepted, jobResponse, trainingJobBody } from '../schemas/jobs.js';
-import { jobListRoute, jobView } from './job-list.js';
+import { jobAcceptedReply, jobListRoute, jobView } from './job-list.js';
 
 export function trainingJobRoutes(app: FastifyInstance, deps: { jobService: JobService }) {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -22,7 +22,7 @@ export function trainingJobRoutes(app: FastifyInstance, deps: { jobService: JobS
     },
     handler: async (req, reply) => {
       const job = await deps.jobService.submitTraining(req.body ?? {});
-      return reply.code(202).header('location', `/v1/training-jobs/${job.id}`).send({ jobId: job.id, status: job.status });
+      return jobAcceptedReply(req, reply, '/v1/training-jobs', job);
     },
   });
 

@@ -237,7 +237,7 @@ describe('request logging', () => {
   /** The app at info level, its log lines parsed into `lines`. */
   async function loggingApp() {
     const lines: Record<string, unknown>[] = [];
-    const config = loadConfig({ API_KEYS: `read:${KEYS.read}`, SAMPLE_DATA: 'false', UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0' });
+    const config = loadConfig({ API_KEYS: `read:${KEYS.read},admin:${KEYS.admin}`, SAMPLE_DATA: 'false', UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0' });
     const db = await createDb();
     const store = await createMemoryModelStore({});
     const app = await buildApp(createServices({ config, db: db.db, store }), {
@@ -253,6 +253,18 @@ describe('request logging', () => {
       },
     };
   }
+
+  it('When a job is queued, Then a log line ties the request id to the job id', async () => {
+    const { app, lines, dispose } = await loggingApp();
+    try {
+      await app.ready();
+      const res = await app.inject({ method: 'POST', url: '/v1/training-jobs', headers: { ...auth('admin'), 'x-request-id': 'train-1' }, payload: { tune: false } });
+      expect(res.statusCode, res.body).toBe(202);
+      expect(lines.filter((l) => l.msg === 'job queued')).toEqual([expect.objectContaining({ reqId: 'train-1', jobId: res.json().jobId, jobType: 'train' })]);
+    } finally {
+      await dispose();
+    }
+  });
 
   it('When requests are answered at info level, Then each writes exactly one line with method, url, status, time and request id', async () => {
     const { app, lines, dispose } = await loggingApp();
