@@ -1,19 +1,11 @@
 import { pino } from 'pino';
-import { configSummary, configWarnings, loadConfig, type Config } from '../config.js';
+import { configSummary, configWarnings, loadConfig } from '../config.js';
 import { checkStartupConfig } from '../startup-checks.js';
 import { openDatabase } from '../data/open-database.js';
 import { createJobRunner, type Logger } from '../jobs/job-runner.js';
 import { createServices } from '../services.js';
 import { createModelStore } from '../store/create-model-store.js';
 import { runCli } from './run-cli.js';
-
-/**
- * The worker's logger: pino, as the server's (Fastify's) is, so its lines share their format (numeric
- * levels, pid, hostname) and one log query reads both. Only job ids and types are logged, no personal data.
- */
-function jobLogger(level: Config['LOG_LEVEL']): Logger {
-  return pino({ level });
-}
 
 /** Seconds a stopping worker lets the job in hand finish before it is recorded as interrupted. */
 const STOP_GRACE_MS = 30_000;
@@ -26,7 +18,9 @@ const STOP_GRACE_MS = 30_000;
 async function main(): Promise<void> {
   const config = loadConfig();
   await checkStartupConfig(config);
-  const log = jobLogger(config.LOG_LEVEL);
+  // pino, as the server's (Fastify's) logger is: the same line format (numeric levels, pid, hostname), so one
+  // log query reads both. Only job ids and types are logged, no personal data.
+  const log: Logger = pino({ level: config.LOG_LEVEL });
   log.info(configSummary(config), 'configuration');
   for (const warning of configWarnings()) log.warn({}, warning);
   const db = await openDatabase(config);

@@ -5,6 +5,16 @@ import { AppError } from '../errors.js';
 /** The header a browser sends a customer's token in. */
 export const USER_TOKEN_HEADER = 'x-user-token';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * The route reads the customer's X-User-Token (disclosesTo): the API description lists the header
+     * (docs.ts). It is not validated per request, since a wrong token is the same as none.
+     */
+    userToken?: boolean;
+  }
+}
+
 /** A customer's token: HMAC-SHA256 of the id under FRONTEND_USER_SECRET, hex (what the shop's backend computes). */
 function userToken(secret: string, userId: string): string {
   return createHmac('sha256', secret).update(userId, 'utf8').digest('hex');

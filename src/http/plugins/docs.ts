@@ -4,6 +4,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import { describeResponses, tidyComponents } from '../openapi-document.js';
 import { errorResponse } from '../schemas/common.js';
+import { userTokenHeaders } from '../schemas/recommendations.js';
 
 /**
  * Errors any scoped route can answer whatever it declares: the auth check (401, 403) and the
@@ -39,13 +40,16 @@ export async function registerDocs(app: FastifyInstance, version: string): Promi
     // requirement: OpenAPI 3.1 lets a non-OAuth requirement list the roles it needs, so clients and the
     // route-enumerating auth test read the scope from the document.
     transform: (input) => {
-      const scope = (input.route as { config?: { scope?: string } } | undefined)?.config?.scope;
+      const scope = input.route?.config?.scope;
       if (!scope || !input.schema || input.schema.hide) return jsonSchemaTransform(input);
       const response = { ...(input.schema.response as Record<number, unknown> | undefined) };
       for (const status of CROSS_CUTTING_ERRORS) response[status] ??= errorResponse;
       if (input.url.includes(':')) for (const status of PATH_PARAMETER_ERRORS) response[status] ??= errorResponse;
       if (input.schema.body) for (const status of BODY_ERRORS) response[status] ??= errorResponse;
-      const out = jsonSchemaTransform({ ...input, schema: { ...input.schema, response } });
+      // Documented, not validated: a zod parse of every request's headers on the recommendation path for a
+      // header the route checks itself.
+      const headers = input.route?.config?.userToken ? { headers: userTokenHeaders } : {};
+      const out = jsonSchemaTransform({ ...input, schema: { ...input.schema, response, ...headers } });
       const schema = out.schema as Record<string, unknown>;
       const description = [schema.description, `Scope: \`${scope}\`.`].filter(Boolean).join('\n\n');
       return { ...out, schema: { ...schema, security: [{ bearer: [scope] }, { apiKey: [scope] }], description } };

@@ -62,7 +62,7 @@ export function eventRoutes(
       // A server's key (write) may name new items, as POST /v1/events may; a browser's may not.
       const server = mayAct(req, 'write', deps.authDisabled);
       const { inserted, duplicates, erased, unknownItems } = await deps.recordFeedback(feedback, { purchasesToo: server, knownItemsOnly: !server });
-      if (req.apiScope === 'frontend' && !deps.authDisabled) return { accepted: req.body.events.length, unknownItems };
+      if (!mayAct(req, 'read', deps.authDisabled)) return { accepted: req.body.events.length, unknownItems };
       return { accepted: req.body.events.length, inserted, duplicates, erased, ...(server ? {} : { unknownItems }) };
     },
   });

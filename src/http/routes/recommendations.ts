@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Serving } from '../../serving/create-serving.js';
 import { errors, idParam } from '../schemas/common.js';
-import { contextBody, recommendationResponse, userRecommendationQuery, userTokenHeaders } from '../schemas/recommendations.js';
+import { contextBody, recommendationResponse, userRecommendationQuery } from '../schemas/recommendations.js';
 import { plainJsonSerializer } from './plain-json.js';
 import type { UserQuery } from '../../serving/recommendation.js';
 import { disclosesTo, refuseOwnItems } from '../user-token.js';
@@ -12,7 +12,7 @@ export function recommendationRoutes(app: FastifyInstance, deps: { serving: Serv
   const tags = ['recommendations'];
 
   r.get('/v1/users/:id/recommendations', {
-    config: { scope: 'frontend' },
+    config: { scope: 'frontend', userToken: true },
     serializerCompiler: plainJsonSerializer,
     schema: {
       operationId: 'recommendForUser',
@@ -20,7 +20,6 @@ export function recommendationRoutes(app: FastifyInstance, deps: { serving: Serv
       summary: 'Top-k recommendations for a user (cold-start answer with fallback: true for users the model does not know)',
       params: idParam,
       querystring: userRecommendationQuery,
-      headers: userTokenHeaders,
       response: { 200: recommendationResponse, ...errors(400, 401, 403) },
     },
     handler: (req) => {
@@ -44,14 +43,13 @@ export function recommendationRoutes(app: FastifyInstance, deps: { serving: Serv
   }
 
   r.post('/v1/recommendations', {
-    config: { scope: 'frontend' },
+    config: { scope: 'frontend', userToken: true },
     serializerCompiler: plainJsonSerializer,
     schema: {
       operationId: 'recommendForContext',
       tags,
       summary: 'Recommendations for an anonymous or new visitor from a cart/session context and attributes',
       body: contextBody,
-      headers: userTokenHeaders,
       response: { 200: recommendationResponse, ...errors(400, 401, 403, 413) },
     },
     // A visitor's stored views (`userId`) are theirs: a browser without their token gets the answer from what

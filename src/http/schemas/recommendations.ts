@@ -25,9 +25,8 @@ const listQueryFields = {
 };
 
 /**
- * The header a browser's frontend key proves the customer with (README, "Scopes"). Declared for the API
- * description; the route reads and checks it (user-token.ts), so a wrong token is the same as none. Loose:
- * the validated headers replace the request's, and every other header must stay.
+ * The header a browser's frontend key proves the customer with (README, "Scopes"), for the API description
+ * of the routes whose config says `userToken` (docs.ts); the route reads and checks it (user-token.ts).
  */
 export const userTokenHeaders = z.looseObject({
   'x-user-token': z
