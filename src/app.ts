@@ -61,6 +61,8 @@ export interface AppOptions {
   logger?: boolean | { level: string; stream?: { write(line: string): void } };
   /** Extra readiness checks beside the database and the model store. */
   readyChecks?: Record<string, () => Promise<boolean>>;
+  /** Extra checks of `/health/serving` beside the model in hand; default: `readyChecks`. */
+  servingChecks?: Record<string, () => Promise<boolean>>;
   /** Prefix of the rate-limit counters in Redis (tests isolate themselves with a random one). */
   rateLimitPrefix?: string;
 }
@@ -180,7 +182,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
       // Not waiting for a re-check of the active version (a new one loading after a training, a Redis
       // that stops answering): the model in hand answers meanwhile.
       model: async () => services.serving.modelInHand() !== null || (await services.serving.activeModel()) !== null || (await noPurchases()),
-      ...options.readyChecks,
+      ...(options.servingChecks ?? options.readyChecks),
     },
   });
   itemRoutes(app, { catalog: services.catalog, maxBatch });

@@ -3,7 +3,7 @@ import { buildApp, SHUTDOWN_GRACE_MS } from './app.js';
 import { ensureAdminKey } from './admin-key.js';
 import { ConfigError, configSummary, configWarnings, loadConfig, type Config } from './config.js';
 import { checkStartupConfig } from './startup-checks.js';
-import { openDatabase } from './data/open-database.js';
+import { openDatabaseWhenReachable } from './data/open-database.js';
 import { createServices } from './services.js';
 import type { Logger } from './jobs/job-runner.js';
 import { createModelStore } from './store/create-model-store.js';
@@ -60,10 +60,18 @@ async function main() {
   }
 
   await checkStartupConfig(config);
-  const db = await openDatabase(config);
-  const store = await createModelStore(config);
   // Background work (inline jobs, live updates, refreshes) logs through the app's logger once it exists.
   const logger = forwardingLogger();
+  // A Postgres that cannot be reached at start is waited for, as a Redis is: the process listens, unready,
+  // serves what needs no Postgres, and migrates once it can.
+  let waited = false;
+  const { db, migrated } = await openDatabaseWhenReachable(config, {
+    onWait: (err, waitMs) => {
+      waited = true;
+      logger.warn({ err: err.message, retryInMs: waitMs }, 'waiting for the database: not ready, and requests that need it answer 503 meanwhile');
+    },
+  });
+  const store = await createModelStore(config);
   const services = createServices({ config, db, store, logger });
   // Ready only once the first-start work (sample import and training) is done, so traffic waits for it.
   let bootstrapped = false;
@@ -72,6 +80,8 @@ async function main() {
   const app = await buildApp(services, {
     logger: { level: config.LOG_LEVEL },
     readyChecks: { bootstrap: async () => bootstrapped, accepting: async () => accepting },
+    // A model the store holds is served while the first-start work waits (for a Postgres that is down at start).
+    servingChecks: { bootstrap: async () => bootstrapped || (await services.serving.activeModel()) !== null, accepting: async () => accepting },
   });
   logger.to(app.log);
   app.log.info(configSummary(config), 'configuration');
@@ -101,6 +111,9 @@ async function main() {
   const address = await app.listen({ port: config.PORT, host: config.HOST });
   // With embedded data, CLIs find the server here and send it their work instead of opening DATA_DIR.
   if (!config.DATABASE_URL || !config.REDIS_URL) announceServerUrl(config.DATA_DIR, clientUrl(address), config.IMPORT_ROOTS);
+  // A migration that does not apply stops the process, as it would have at start.
+  await migrated;
+  if (waited) app.log.info('database reached and migrated');
   await bootstrap(services, app.log);
   bootstrapped = true;
   // Only now: the first-start work trains an empty store itself, and must not race a recovery training.

@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { configSummary, configWarnings, loadConfig } from '../config.js';
 import { checkStartupConfig } from '../startup-checks.js';
-import { openDatabase } from '../data/open-database.js';
+import { openDatabaseWhenReachable } from '../data/open-database.js';
 import { createJobRunner, type Logger } from '../jobs/job-runner.js';
 import { createServices } from '../services.js';
 import { createModelStore } from '../store/create-model-store.js';
@@ -23,7 +23,15 @@ async function main(): Promise<void> {
   const log: Logger = pino({ level: config.LOG_LEVEL });
   log.info(configSummary(config), 'configuration');
   for (const warning of configWarnings()) log.warn({}, warning);
-  const db = await openDatabase(config);
+  // A Postgres that cannot be reached at start is waited for: claims fail (quietly, as in an outage) until it is migrated.
+  const { db, migrated } = await openDatabaseWhenReachable(config, {
+    onWait: (err, waitMs) => log.warn({ err: err.message, retryInMs: waitMs }, 'waiting for the database'),
+  });
+  // A migration that does not apply stops the worker, as it would have at start.
+  migrated.catch((err: unknown) => {
+    log.error({ err }, 'migrating the database failed');
+    process.exit(1);
+  });
   const store = await createModelStore(config).catch(async (err: unknown) => {
     await db.close();
     throw err;

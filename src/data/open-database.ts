@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { whereOf, type Config } from '../config.js';
-import { dependencyFailure } from '../errors.js';
+import { AppError, dependencyFailure } from '../errors.js';
+import { retryWhileUnavailable } from '../retry-while-unavailable.js';
 import { createPgDb, createPgliteDb, type Db } from './db.js';
 import { migrate } from './migrate.js';
 import { lockDataDir } from './data-dir-lock.js';
@@ -12,11 +13,9 @@ import { lockDataDir } from './data-dir-lock.js';
  */
 export async function openDatabase(config: Pick<Config, 'DATABASE_URL' | 'DATA_DIR'>): Promise<Db> {
   if (config.DATABASE_URL) {
-    const where = whereOf(config.DATABASE_URL);
-    return migrated(createPgDb(config.DATABASE_URL)).catch((err: unknown) => {
-      // "connect ECONNREFUSED 127.0.0.1:5999" names no variable: the line an operator reads should.
-      const message = err instanceof Error ? err.message : String(err);
-      throw new Error(dependencyFailure(err) ? `the database at ${where} (DATABASE_URL) cannot be reached: ${message}` : `migrating the database at ${where} failed: ${message}`, { cause: err });
+    const url = config.DATABASE_URL;
+    return migrated(createPgDb(url)).catch((err: unknown) => {
+      throw named(url, err);
     });
   }
   const release = lockDataDir(config.DATA_DIR);
@@ -36,6 +35,74 @@ export async function openDatabase(config: Pick<Config, 'DATABASE_URL' | 'DATA_D
     release();
     throw err;
   }
+}
+
+/**
+ * For a process that runs for long (the server, the worker): the database as `openDatabase` opens it, or,
+ * when Postgres cannot be reached at start, a database that is migrated once it can. Until then every call
+ * fails as in any Postgres outage (DEPENDENCY_UNAVAILABLE: a request answers 503, a job's retries wait) and
+ * nothing reads or writes a schema older than the code's; migrating is tried again in the background with
+ * waits doubling from 250 ms to 5 s, each failure given to `onWait`. `migrated` resolves when the schema is
+ * current and rejects when migrating fails for another reason (a migration that does not apply: the
+ * process should stop, as when that happens at start). A failure at start other than an unreachable
+ * Postgres is thrown as by `openDatabase`.
+ */
+export async function openDatabaseWhenReachable(
+  config: Pick<Config, 'DATABASE_URL' | 'DATA_DIR'>,
+  opts: { onWait: (err: Error, waitMs: number) => void },
+): Promise<{ db: Db; migrated: Promise<void> }> {
+  try {
+    return { db: await openDatabase(config), migrated: Promise.resolve() };
+  } catch (err) {
+    if (!config.DATABASE_URL || !dependencyFailure(err)) throw err;
+    return migratedWhenReachable(config.DATABASE_URL, opts.onWait);
+  }
+}
+
+function migratedWhenReachable(url: string, onWait: (err: Error, waitMs: number) => void): { db: Db; migrated: Promise<void> } {
+  const inner = createPgDb(url);
+  let ready = false;
+  let closed = false;
+  const migrated = retryWhileUnavailable(() => migrate(inner), { forMs: Number.POSITIVE_INFINITY, stop: () => closed, onRetry: (err, waitMs) => onWait(named(url, err), waitMs) }).then(
+    () => void (ready = true),
+    // Closed while waiting: nothing is left to migrate for, and nothing waiting on it should go on.
+    (err: unknown) => (closed ? new Promise<void>(() => {}) : Promise.reject(named(url, err))),
+  );
+  // Whoever awaits `migrated` sees its failure; a call made meanwhile only sees that the schema is not there yet.
+  migrated.catch(() => {});
+  const whenMigrated = () => {
+    if (!ready) throw new AppError('DEPENDENCY_UNAVAILABLE');
+  };
+  const db: Db = {
+    kind: inner.kind,
+    async query(sql, params) {
+      whenMigrated();
+      return inner.query(sql, params);
+    },
+    async *stream(sql, params, batchSize) {
+      whenMigrated();
+      yield* inner.stream(sql, params, batchSize);
+    },
+    async exec(sql) {
+      whenMigrated();
+      return inner.exec(sql);
+    },
+    async transaction(fn) {
+      whenMigrated();
+      return inner.transaction(fn);
+    },
+    async close() {
+      closed = true;
+      await inner.close();
+    },
+  };
+  return { db, migrated };
+}
+
+/** "connect ECONNREFUSED 127.0.0.1:5999" names no variable: the line an operator reads should. */
+function named(url: string, err: unknown): Error {
+  const message = err instanceof Error ? err.message : String(err);
+  return new Error(dependencyFailure(err) ? `the database at ${whereOf(url)} (DATABASE_URL) cannot be reached: ${message}` : `migrating the database at ${whereOf(url)} failed: ${message}`, { cause: err });
 }
 
 async function migrated(db: Db): Promise<Db> {

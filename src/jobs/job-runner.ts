@@ -330,7 +330,8 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     workerId,
     async start() {
       // A database that is down at boot must not stop the API from starting: the loop retries.
-      await recover(true).catch((err) => log.error({ err }, 'job recovery at start failed; retrying'));
+      // (A warning when it is down, as for every background failure of the runner; an error otherwise.)
+      await recover(true).catch((err: unknown) => repeated('job recovery at start failed; retrying', err));
       loop ??= claimLoop();
     },
     recover: () => recover(true),

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { openDatabase } from '../../../src/data/open-database.js';
-import { freePort } from '../../helpers/private-servers.js';
+import { openDatabase, openDatabaseWhenReachable } from '../../../src/data/open-database.js';
+import { dependencyFailure } from '../../../src/errors.js';
+import { freePort, privateServerSupport, startPrivatePostgres } from '../../helpers/private-servers.js';
+
+const support = await privateServerSupport();
+if (!support.postgres && process.env.REQUIRE_SERVICES === 'true') throw new Error(`this test needs ${support.missing.join(', ')} and REQUIRE_SERVICES=true`);
 
 describe('a process starting while Postgres cannot be reached', () => {
   it('When nothing listens at DATABASE_URL, Then the start fails with a line naming the variable and where it points, without the password', async () => {
@@ -8,5 +12,63 @@ describe('a process starting while Postgres cannot be reached', () => {
     const start = openDatabase({ DATABASE_URL: `postgres://app:hunter22@127.0.0.1:${port}/shop`, DATA_DIR: '/nonexistent' });
     await expect(start).rejects.toThrow(new RegExp(`^the database at postgres://127\\.0\\.0\\.1:${port}/shop \\(DATABASE_URL\\) cannot be reached: .*ECONNREFUSED`));
     await expect(start).rejects.not.toThrow(/hunter22/);
+  });
+
+  it('When a long-running process closes its database while waiting for it, Then it stops trying', async () => {
+    const port = await freePort();
+    const waits: string[] = [];
+    const { db, migrated } = await openDatabaseWhenReachable({ DATABASE_URL: `postgres://127.0.0.1:${port}/shop`, DATA_DIR: '/nonexistent' }, { onWait: (err) => waits.push(err.message) });
+    let settled = false;
+    migrated.then(() => (settled = true), () => (settled = true));
+    await expect.poll(() => waits.length).toBeGreaterThan(0);
+    await db.close();
+    const after = waits.length;
+    // Longer than the waits between tries so far (250 ms, then 500 ms).
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(waits.length - after).toBeLessThanOrEqual(1);
+    expect(settled).toBe(false);
+  });
+
+  describe.skipIf(!support.postgres)('against a private Postgres that starts later', () => {
+    it('When Postgres starts after the process, Then calls fail as in an outage until it is reached, and then the new database is migrated', async () => {
+      const pg = await startPrivatePostgres();
+      try {
+        await pg.stop();
+        const waits: string[] = [];
+        const { db, migrated } = await openDatabaseWhenReachable({ DATABASE_URL: pg.url, DATA_DIR: '/nonexistent' }, { onWait: (err) => waits.push(err.message) });
+        try {
+          const early = await db.query('SELECT 1').catch((err: unknown) => err);
+          expect(dependencyFailure(early)?.code).toBe('DEPENDENCY_UNAVAILABLE');
+          await expect.poll(() => waits.length).toBeGreaterThan(0);
+          expect(waits[0]).toContain('(DATABASE_URL) cannot be reached');
+
+          await pg.start();
+          await migrated;
+          // The schema of a database nobody had migrated, made by this process.
+          expect((await db.query<{ n: string }>('SELECT count(*) AS n FROM purchase_events')).rows[0].n).toBe('0');
+          const applied = await db.query('SELECT name FROM schema_migrations');
+          expect(applied.rows.length).toBeGreaterThan(0);
+        } finally {
+          await db.close();
+        }
+      } finally {
+        await pg.dispose();
+      }
+    }, 60_000);
+
+    it('When the database named does not exist, Then the start fails at once instead of waiting', async () => {
+      const pg = await startPrivatePostgres();
+      try {
+        const waits: string[] = [];
+        const url = new URL(pg.url);
+        url.pathname = '/no_such_database';
+        await expect(openDatabaseWhenReachable({ DATABASE_URL: url.toString(), DATA_DIR: '/nonexistent' }, { onWait: (err) => waits.push(err.message) })).rejects.toThrow(
+          /no_such_database.*does not exist/,
+        );
+        expect(waits).toEqual([]);
+      } finally {
+        await pg.dispose();
+      }
+    }, 60_000);
   });
 });
