@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { decodeArtifact, encodeArtifact } from './artifact.js';
-import type { Dataset } from './dataset.js';
+import type { Dataset, ItemInfo } from './dataset.js';
 import { itemRemap } from './item-remap.js';
 import { NeighbourListBuilder } from './neighbour-lists.js';
 import { parseParams } from './parse-params.js';
 import type { Neighbour, Recommender, RecommenderFactory, UserContext } from './recommender.js';
-import { itemFeatureMatrix, transposeRows, type SparseRows } from './tfidf.js';
+import { describeItem, itemFeatureMatrix, PRICE_FEATURE, transposeRows, type FeatureSpace, type SparseRows } from './tfidf.js';
+import { packStrings, unpackStrings } from './string-pack.js';
 import type { SparseScores } from './sparse-scores.js';
 import { TopKHeap } from './top-k-heap.js';
 
@@ -41,6 +42,8 @@ interface ContentState {
   nbrIndptr: Int32Array;
   nbrItems: Int32Array;
   nbrScores: Float32Array;
+  /** The vectors' feature space, for items added after training; absent in artifacts written before it was kept. */
+  space?: FeatureSpace;
 }
 
 /** Per-item median unit price from events: the price band of items the catalog has no price for. */
@@ -94,11 +97,21 @@ function topNeighbours(vectors: SparseRows, inverted: SparseRows, item: number, 
   return heap.result();
 }
 
-class ContentModel implements Recommender {
+/** The content recommender's own abilities beside a Recommender's: items added to the catalog after its fit. */
+export interface ContentRecommender extends Recommender {
+  /** Whether it kept its feature space (artifacts written before it was kept did not). */
+  readonly describesNewItems: boolean;
+  /** The k fitted items most like `item` (not among them); null when it cannot describe new items. */
+  similarToNewItem(item: ItemInfo, k: number): Neighbour[] | null;
+}
+
+class ContentModel implements ContentRecommender {
   readonly name = 'content';
   private readonly inverted: SparseRows;
   private readonly itemAcc: Float64Array;
   private readonly touched: Int32Array;
+  /** Feature name -> column, built on the first item added after training. */
+  private featureIndex?: Map<string, number>;
 
   constructor(private readonly s: ContentState) {
     this.inverted = transposeRows(s.vectors);
@@ -154,11 +167,48 @@ class ContentModel implements Recommender {
     return out;
   }
 
+  /**
+   * The top-k fitted items most similar to an item the model was not fitted on (added to the catalog
+   * since), by the cosine of its vector in the fitted feature space (tfidf.ts describeItem) with theirs;
+   * null when this fitted copy has no feature space (an artifact from before it was kept).
+   */
+  get describesNewItems(): boolean {
+    return this.s.space !== undefined;
+  }
+
+  similarToNewItem(item: ItemInfo, k: number): Neighbour[] | null {
+    const { space, params, vectors } = this.s;
+    if (!space) return null;
+    this.featureIndex ??= new Map(space.names.map((name, f) => [name, f]));
+    const price = item.price !== null && item.price > 0 ? item.price : null;
+    const v = describeItem(item, price, params, space, this.featureIndex);
+    const heap = new TopKHeap(k);
+    const acc = new Map<number, number>();
+    // Its only neighbours are these: a price band alone does not make a product page's "similar" item.
+    const alike = new Set<number>();
+    for (let t = 0; t < v.indices.length; t++) {
+      const f = v.indices[t];
+      const byPrice = space.names[f].startsWith(PRICE_FEATURE);
+      for (let p = this.inverted.indptr[f]; p < this.inverted.indptr[f + 1]; p++) {
+        const j = this.inverted.indices[p];
+        if (j >= vectors.rows) continue;
+        acc.set(j, (acc.get(j) ?? 0) + v.values[t] * this.inverted.values[p]);
+        if (!byPrice) alike.add(j);
+      }
+    }
+    for (const j of alike) heap.push(j, acc.get(j)!);
+    return heap.result();
+  }
+
   toArtifact(): Uint8Array {
-    const { params, itemIds, vectors, nbrIndptr, nbrItems, nbrScores } = this.s;
+    const { params, itemIds, vectors, nbrIndptr, nbrItems, nbrScores, space } = this.s;
+    const names = space && packStrings(space.names);
     return encodeArtifact(
-      { ...ARTIFACT, trainedAt: new Date().toISOString(), params, meta: { itemIds, featureCount: vectors.cols } },
-      { indptr: vectors.indptr, indices: vectors.indices, values: vectors.values, nbrIndptr, nbrItems, nbrScores },
+      { ...ARTIFACT, trainedAt: new Date().toISOString(), params, meta: { itemIds, featureCount: vectors.cols, ...(space && { featureItems: space.items }) } },
+      {
+        indptr: vectors.indptr, indices: vectors.indices, values: vectors.values, nbrIndptr, nbrItems, nbrScores,
+        ...(space && names && { featureNameBytes: names.bytes, featureNameOffsets: names.offsets, featureDf: space.df }),
+      },
     );
   }
 }
@@ -226,32 +276,44 @@ export const contentFactory: RecommenderFactory<ContentParams> = {
   fit(ds, params) {
     const fallbackPrices = eventMedianPrices(ds);
     const prices = ds.items.map((item, i) => (item.price !== null && item.price > 0 ? item.price : fallbackPrices[i]));
-    const { matrix } = itemFeatureMatrix(ds.items, prices, params);
+    const { matrix, space } = itemFeatureMatrix(ds.items, prices, params);
     return new ContentModel({
       params,
       itemIds: [...ds.itemIds],
       vectors: matrix,
       ...computeNeighbours(matrix, params.neighbours),
+      space,
     });
   },
-  fromArtifact(bytes, ds) {
-    const { header, arrays } = decodeArtifact(bytes, ARTIFACT);
-    const meta = header.meta as { itemIds: string[]; featureCount: number };
-    const indptr = arrays.indptr as Int32Array;
-    const state: ContentState = {
-      params: paramsSchema.parse(header.params),
-      itemIds: meta.itemIds,
-      vectors: {
-        rows: indptr.length - 1,
-        cols: meta.featureCount,
-        indptr,
-        indices: arrays.indices as Int32Array,
-        values: arrays.values as Float32Array,
-      },
-      nbrIndptr: arrays.nbrIndptr as Int32Array,
-      nbrItems: arrays.nbrItems as Int32Array,
-      nbrScores: arrays.nbrScores as Float32Array,
-    };
-    return new ContentModel(remapState(state, ds.itemIds));
-  },
+  fromArtifact: (bytes, ds) => contentFromArtifact(bytes, ds),
 };
+
+/** A fitted content recommender from its artifact, re-indexed onto `ds`'s items (contentFactory.fromArtifact). */
+export function contentFromArtifact(bytes: Uint8Array, ds: Pick<Dataset, 'itemIds'>): ContentRecommender {
+  const { header, arrays } = decodeArtifact(bytes, ARTIFACT);
+  const meta = header.meta as { itemIds: string[]; featureCount: number; featureItems?: number };
+  const indptr = arrays.indptr as Int32Array;
+  const state: ContentState = {
+    params: paramsSchema.parse(header.params),
+    itemIds: meta.itemIds,
+    vectors: {
+      rows: indptr.length - 1,
+      cols: meta.featureCount,
+      indptr,
+      indices: arrays.indices as Int32Array,
+      values: arrays.values as Float32Array,
+    },
+    nbrIndptr: arrays.nbrIndptr as Int32Array,
+    nbrItems: arrays.nbrItems as Int32Array,
+    nbrScores: arrays.nbrScores as Float32Array,
+    ...(meta.featureItems !== undefined &&
+      arrays.featureDf && {
+        space: {
+          names: unpackStrings(arrays.featureNameBytes, arrays.featureNameOffsets, 'content feature names'),
+          df: arrays.featureDf as Int32Array,
+          items: meta.featureItems,
+        },
+      }),
+  };
+  return new ContentModel(remapState(state, ds.itemIds));
+}

@@ -1,6 +1,7 @@
 /**
  * Item-based lists: GET /v1/items/:id/similar and /bought-together. An item the model does not know
- * is a 404 unless the catalog has it (added after training): then popularity answers, fallback: true.
+ * is a 404 unless the catalog has it (added after training): then its content neighbours and popular
+ * items answer `similar` (see resolveItem), and `bought-together` is empty (nobody bought it yet).
  */
 import { AppError, notFound } from '../errors.js';
 import { diversify } from './diversify.js';
@@ -8,6 +9,7 @@ import { ITEM_SOURCES, RELATED_TO } from './neighbour-scores.js';
 import { itemFilter, Picker } from './picker.js';
 import { nameOf, toRecommendation, type BoughtTogetherItem, type ListQuery, type Recommendation } from './recommendation.js';
 import { poolSize, type ServingDeps } from './serving-deps.js';
+import { newItemNeighbours } from './new-item-neighbours.js';
 import type { ServingModel } from './serving-model.js';
 
 export const SIMILAR_STRATEGIES = ['item-knn', 'content', 'als', 'cooccurrence'] as const;
@@ -18,11 +20,16 @@ export interface SimilarQuery extends ListQuery {
   strategy?: SimilarStrategy;
 }
 
-/** The model and the item's index, or a fallback answer for an item only the catalog knows, or 404. */
+/**
+ * The model and the item's index, or the answer for an item only the catalog knows (added after
+ * training), or 404. That answer is the items most like it by content (the version's content source
+ * describes it: `strategy: content`, `fallback` unless content was asked for), then popular items of its
+ * own category, then anything popular; popularity alone (`fallback: true`) when content finds nothing.
+ */
 async function resolveItem(
   deps: ServingDeps,
   itemId: string,
-  q: ListQuery,
+  q: SimilarQuery,
 ): Promise<{ model: ServingModel; item: number } | { answer: Recommendation }> {
   const model = await deps.model();
   const item = model?.items.index.get(itemId);
@@ -31,15 +38,24 @@ async function resolveItem(
   if (!record) throw notFound('item', itemId);
   const exclude = [...(q.exclude ?? []), itemId];
   if (!model) return { answer: await deps.dbPopular.recommend({ ...q, exclude }, { fallback: true }) };
-  // Added after training: popular items of its own category first, then anything popular.
   const picker = new Picker(model, itemFilter(model, { ...q, exclude }), q.k);
+  const near = await newItemNeighbours(deps, model, record, poolSize(q));
+  if (near) {
+    const sources = [near.source];
+    const explanation = RELATED_TO.content!(record.title);
+    for (const n of near.neighbours) picker.offer(n.item, n.score, sources, explanation);
+  }
+  const byContent = picker.picks.length > 0;
   if (q.category === undefined && record.categories.length > 0) {
     const sameCategory = new Picker(model, itemFilter(model, { ...q, exclude, category: record.categories[0] }), q.k);
     sameCategory.backfillPopular(-1);
-    for (const p of sameCategory.picks) picker.offer(p.item, p.score, p.sources, p.explanation);
+    // Below what content found, in their own order.
+    let score = byContent ? picker.picks[picker.picks.length - 1].score : 1;
+    for (const p of sameCategory.picks) if (picker.offer(p.item, score * 0.99, p.sources, p.explanation)) score *= 0.99;
   }
   picker.backfillPopular(-1);
-  return { answer: toRecommendation(model, 'popularity', true, picker.picks) };
+  if (!byContent) return { answer: toRecommendation(model, 'popularity', true, picker.picks) };
+  return { answer: toRecommendation(model, 'content', (q.strategy ?? 'item-knn') !== 'content', picker.picks) };
 }
 
 export async function similarItems(deps: ServingDeps, itemId: string, q: SimilarQuery): Promise<Recommendation> {

@@ -1,4 +1,4 @@
-import type { PurchaseRow } from '../recommenders/dataset.js';
+import type { ItemInfo, PurchaseRow } from '../recommenders/dataset.js';
 import type { ModelStore } from '../store/model-store.js';
 import type { DbPopularity } from './db-popularity.js';
 import type { ListQuery } from './recommendation.js';
@@ -11,7 +11,7 @@ export interface ServingDeps {
   /** Catalog reads for users and items the model does not know (created after training). */
   catalog: {
     getUser(id: string): Promise<{ attributes: Record<string, unknown> } | null>;
-    getItem(id: string): Promise<{ categories: string[] } | null>;
+    getItem(id: string): Promise<ItemInfo | null>;
   };
   dbPopular: DbPopularity;
   /**

@@ -1,5 +1,6 @@
 import type { ModelMeta, ModelStore } from '../store/model-store.js';
 import { AnswerCache } from './answer-cache.js';
+import type { NewItemDescriber } from './new-item-neighbours.js';
 import type { OnRequestScorer } from './on-request-scorer.js';
 import { EntryCache } from './entry-cache.js';
 import {
@@ -32,6 +33,8 @@ export interface ServingModel {
   answers: AnswerCache;
   /** This version's scorer of customers it has no entry for, loaded on first need (see on-request-scorer.ts). */
   onRequest?: Promise<OnRequestScorer | null>;
+  /** This version's content source, to place items added after training among its items; loaded on first need (see new-item-neighbours.ts). */
+  newItems?: Promise<NewItemDescriber | null>;
   /** Erasures seen by this version's caches: a computation that spans one keeps nothing. */
   erasures: number;
   /**

@@ -16,6 +16,10 @@ export function itemListRoutes(app: FastifyInstance, deps: { serving: Serving })
       operationId: 'listSimilarItems',
       tags,
       summary: 'Items similar to an item (content or collaborative neighbours)',
+      description:
+        'An item added to the catalog after the active model was trained gets the items most like it by content ' +
+        '(title, description, categories, price band, attributes: `strategy: content`, `fallback: true` unless `strategy=content` was asked), ' +
+        'then popular items of its first category, then popular items; popularity alone (`fallback: true`) when it shares no words, category or attribute with a trained item.',
       params: idParam,
       querystring: similarQuery,
       response: { 200: recommendationResponse, ...errors(400, 401, 403, 404) },

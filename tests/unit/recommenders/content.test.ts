@@ -3,6 +3,8 @@ import { contentFactory, type ContentParams } from '../../../src/recommenders/co
 import { buildDataset, type ItemInfo, type PurchaseRow } from '../../../src/recommenders/dataset.js';
 import type { Recommender, UserContext } from '../../../src/recommenders/recommender.js';
 import { bigrams, tokenize } from '../../../src/recommenders/tokenize.js';
+import { decodeArtifact, encodeArtifact } from '../../../src/recommenders/artifact.js';
+import { describeItem, itemFeatureMatrix } from '../../../src/recommenders/tfidf.js';
 
 const DAY = 86_400_000;
 
@@ -157,6 +159,71 @@ describe('content recommender', () => {
     const s = scores(moved, { ...ctx, history: [{ item: 0, ts: 0, quantity: 1, order: 1 }] }, 5);
     reordered.forEach((id, i) => expect(s[i]).toBe(id === 'NEW' ? 0 : original[ds.itemIndex.get(id)!]));
     expect(moved.similarItems!(4, 3).map((n) => reordered[n.item])).toEqual(model.similarItems!(0, 3).map((n) => ds.itemIds[n.item]));
+  });
+
+  it('gives an item added after training the hand-computed cosines with the fitted items, as one more item of the catalogue', () => {
+    const { ds, model } = fit(toy, only('text'));
+    // X = "red heart lamp" as a fourth item: idf(red) = idf(heart) = ln(5/4) + 1 = 1.223144 (df 3 of 4),
+    // idf(lamp) = ln(5/2) + 1 = 1.916291 (df 1), |X| = sqrt(2 * 1.223144^2 + 1.916291^2) = 2.581537.
+    // A as fitted: red, heart 1.287682, mug 1.693147, |A| = 2.486564.
+    // cos(X, A) = 2 * 1.223144 * 1.287682 / (2.581537 * 2.486564) = 0.490725; the same for B; C shares nothing.
+    const content = model as Recommender & { similarToNewItem(item: ItemInfo, k: number): { item: number; score: number }[] | null };
+    const near = content.similarToNewItem(item('X', 'red heart lamp'), 5)!;
+    expect(near.map((n) => ds.itemIds[n.item]).sort()).toEqual(['A', 'B']);
+    for (const n of near) expect(n.score).toBeCloseTo(0.490725, 5);
+    // Nothing in common with the catalogue: no neighbours rather than arbitrary ones.
+    expect(content.similarToNewItem(item('Y', 'antique brass lamp'), 5)).toEqual([]);
+    // Nor is a price band alone a likeness, though among items that share more it counts.
+    const priced = fit([item('A', 'Red Heart Mug', { price: 3 }), item('B', 'red heart candle', { price: 12 }), item('C', 'Blue garden chair', { price: 3.5 })]).model as typeof content;
+    expect(priced.similarToNewItem(item('Y', 'antique brass lamp', { price: 3.2 }), 5)).toEqual([]);
+    const [first, second] = priced.similarToNewItem(item('X', 'red heart lamp', { price: 3.2 }), 5)!;
+    expect([first.item, second.item]).toEqual([0, 1]);
+    expect(first.score).toBeGreaterThan(second.score);
+    expect(content.similarToNewItem(item('X', 'red heart lamp'), 1)).toHaveLength(1);
+  });
+
+  it('describes a new item with the weights a fit that included it gives it, on the features the fitted items have', () => {
+    const opts = { bigrams: true, priceBandRatio: 2, weights: { text: 1, category: 0.7, price: 0.3, attribute: 0.5 } };
+    const catalogue = [
+      item('A', 'Red heart mug', { categories: ['Kitchen'], price: 3, attributes: { colour: 'red' } }),
+      item('B', 'red heart candle holder', { categories: ['Home'], price: 5, description: 'glass holder' }),
+      item('C', 'Blue garden chair', { categories: ['Garden'], price: 40 }),
+      item('D', 'white heart candle', { categories: ['home'], price: 4.5, attributes: { colour: 'White' } }),
+    ];
+    const newcomer = item('X', 'red heart candle lamp', { categories: ['Home', 'Lighting'], price: 4, attributes: { colour: 'red' }, description: 'warm glass' });
+    const prices = (items: ItemInfo[]) => items.map((i) => i.price);
+    const fitted = itemFeatureMatrix(catalogue, prices(catalogue), opts);
+    const refit = itemFeatureMatrix([...catalogue, newcomer], prices([...catalogue, newcomer]), opts);
+    // X's row of the refit, by feature name, on the features the first fit knows.
+    const x = refit.matrix;
+    const expected = new Map<string, number>();
+    for (let k = x.indptr[4]; k < x.indptr[5]; k++) {
+      const name = refit.space.names[x.indices[k]];
+      if (fitted.space.names.includes(name)) expected.set(name, x.values[k]);
+    }
+    const index = new Map(fitted.space.names.map((n, f) => [n, f]));
+    const described = describeItem(newcomer, newcomer.price, opts, fitted.space, index);
+    const got = new Map(Array.from(described.indices, (f, k) => [fitted.space.names[f], described.values[k]]));
+    expect([...got.keys()].sort()).toEqual([...expected.keys()].sort());
+    // Features it shares with the catalogue and some it alone has (lamp, lighting, warm): both kinds weigh in.
+    expect(got.size).toBeGreaterThan(4);
+    expect(got.size).toBeLessThan(x.indptr[5] - x.indptr[4]);
+    for (const [name, w] of expected) expect(got.get(name)).toBeCloseTo(w, 6);
+  });
+
+  it('keeps what it needs for items added after training in its artifact, and a copy from an artifact without it says so', () => {
+    const { ds, model } = fit([...toy, item('D', 'Red heart cushion', { price: 3, categories: ['home'] })]);
+    type WithNew = Recommender & { similarToNewItem(item: ItemInfo, k: number): unknown };
+    const newItem = item('X', 'red heart lamp', { price: 3.5, categories: ['Home'] });
+    const back = contentFactory.fromArtifact(model.toArtifact(), ds) as WithNew;
+    expect(back.similarToNewItem(newItem, 3)).toEqual((model as WithNew).similarToNewItem(newItem, 3));
+
+    const { header, arrays } = decodeArtifact(model.toArtifact(), { algorithm: 'content', version: 1 });
+    const { featureNameBytes: _b, featureNameOffsets: _o, featureDf: _d, ...older } = arrays;
+    const meta = { ...(header.meta as object), featureItems: undefined };
+    const old = contentFactory.fromArtifact(encodeArtifact({ ...header, meta } as Parameters<typeof encodeArtifact>[0], older), ds) as WithNew;
+    expect(old.similarToNewItem(newItem, 3)).toBeNull();
+    expect(old.similarItems!(0, 3)).toEqual(model.similarItems!(0, 3));
   });
 
   it('rejects invalid parameters naming the field', () => {

@@ -1,0 +1,54 @@
+/**
+ * Neighbours of an item added to the catalog after the active version was trained, for its product
+ * page: the version's content source (its stored recommender, loaded once per version) places the item
+ * in the feature space it was fitted in (its title, description, categories, price band and attributes)
+ * and ranks the items it knows by cosine. No other source knows an item nobody has bought yet.
+ */
+import { contentFactory, contentFromArtifact, type ContentRecommender } from '../recommenders/content.js';
+import type { ItemInfo } from '../recommenders/dataset.js';
+import type { Neighbour } from '../recommenders/recommender.js';
+import { dependencyFailure } from '../errors.js';
+import type { ServingDeps } from './serving-deps.js';
+import type { ServingModel } from './serving-model.js';
+
+/** A version's describer of new items: the content source's name and its fitted copy. */
+export interface NewItemDescriber {
+  source: string;
+  content: ContentRecommender;
+}
+
+interface RecipeInfo {
+  sources?: Record<string, { recommender?: string }>;
+}
+
+/**
+ * The `k` items of `model` most like `item` by content, best first, with the source that found them;
+ * null when the version has no content source, stored none that can describe new items (trained before
+ * that was kept), or the model store cannot be read now (a later request tries again).
+ */
+export async function newItemNeighbours(
+  deps: Pick<ServingDeps, 'store' | 'log'>,
+  model: ServingModel,
+  item: ItemInfo,
+  k: number,
+): Promise<{ source: string; neighbours: Neighbour[] } | null> {
+  const loading = (model.newItems ??= loadDescriber(deps, model).catch((err: unknown) => {
+    if (dependencyFailure(err)) model.newItems = undefined;
+    else deps.log?.(`model ${model.meta.version}: cannot describe items added after training`, err);
+    return null;
+  }));
+  const describer = await loading;
+  return describer && { source: describer.source, neighbours: describer.content.similarToNewItem(item, k) ?? [] };
+}
+
+async function loadDescriber(deps: Pick<ServingDeps, 'store'>, model: ServingModel): Promise<NewItemDescriber | null> {
+  const recipe = ((model.meta.info as { recipe?: RecipeInfo } | undefined)?.recipe ?? {}) as RecipeInfo;
+  // The content source serving lists neighbours of: a recipe may give it another name than its family's.
+  const source = [...model.neighbours.keys()].find((name) => (recipe.sources?.[name]?.recommender ?? name) === contentFactory.name);
+  if (!source) return null;
+  const bytes = await deps.store.getArtifact(model.meta.version, `recommender:${source}`);
+  if (!bytes) return null;
+  const content = contentFromArtifact(bytes, { itemIds: model.items.ids });
+  // An artifact written before the feature space was kept cannot place a new item.
+  return content.describesNewItems ? { source, content } : null;
+}
