@@ -33,5 +33,16 @@ export function registerRequestLog(app: FastifyInstance): void {
 
 /** The one line of an answered request: method, URL, status and time (also written for answers no hook sees, error-handler.ts). */
 export function logAnswered(request: FastifyRequest, reply: FastifyReply): void {
-  request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
+  request.log.info({ method: request.method, url: loggableUrl(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
+}
+
+/**
+ * Query parameters that carry credentials when a client puts them in the URL (`?api_key=`, `?token=`):
+ * the service reads keys from headers only and refuses such a query, but the URL would still be logged.
+ */
+const SECRET_PARAMS = /([?&](?:api[_-]?key|key|(?:access[_-]?|user[_-]?|x-user-)?token|secret|password|auth(?:orization)?)=)[^&#]*/gi;
+
+/** The URL as logged: values of credential-like query parameters replaced by `[redacted]`. */
+export function loggableUrl(url: string): string {
+  return url.includes('?') ? url.replace(SECRET_PARAMS, '$1[redacted]') : url;
 }

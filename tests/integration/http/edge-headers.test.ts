@@ -281,6 +281,24 @@ describe('request logging', () => {
     }
   });
 
+  it('When a client puts a key or token in the URL, Then the logged URL has its value redacted and the rest kept', async () => {
+    const { app, lines, dispose } = await loggingApp();
+    try {
+      await app.ready();
+      lines.length = 0;
+      const key = KEYS.read;
+      await app.inject({ url: `/v1/popular?k=3&api_key=${key}&category=a%26b`, headers: { 'x-request-id': 'in-url' } });
+      await app.inject({ url: `/v1/users/u1/recommendations?token=abc.def&Access_Token=${key}`, headers: { 'x-request-id': 'tokens' } });
+      expect(lines.map((l) => l.url)).toEqual([
+        '/v1/popular?k=3&api_key=[redacted]&category=a%26b',
+        '/v1/users/u1/recommendations?token=[redacted]&Access_Token=[redacted]',
+      ]);
+      expect(JSON.stringify(lines)).not.toContain(key);
+    } finally {
+      await dispose();
+    }
+  });
+
   it('When the router refuses a request before any hook (a path parameter over its limit), Then it still writes its one line', async () => {
     const { app, lines, dispose } = await loggingApp();
     try {
