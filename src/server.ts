@@ -9,6 +9,7 @@ import type { Logger } from './jobs/job-runner.js';
 import { createModelStore } from './store/create-model-store.js';
 import { bootstrap } from './bootstrap.js';
 import { announceServerUrl } from './data/data-dir-lock.js';
+import { backgroundLog } from './background-log.js';
 
 function readConfig(): Config {
   try {
@@ -65,10 +66,12 @@ async function main() {
   // A Postgres that cannot be reached at start is waited for, as a Redis is: the process listens, unready,
   // serves what needs no Postgres, and migrates once it can.
   let waited = false;
+  // At most a line per 30 s (with how many tries were left out), like other background failures.
+  const waitLog = backgroundLog(logger, { everyMs: 30_000 });
   const { db, migrated } = await openDatabaseWhenReachable(config, {
     onWait: (err, waitMs) => {
       waited = true;
-      logger.warn({ err: err.message, retryInMs: waitMs }, 'waiting for the database: not ready, and requests that need it answer 503 meanwhile');
+      waitLog('waiting for the database: not ready, and requests that need it answer 503 meanwhile', err, { retryInMs: waitMs });
     },
   });
   const store = await createModelStore(config);
@@ -77,6 +80,8 @@ async function main() {
   let bootstrapped = false;
   // False from SIGTERM on (SHUTDOWN_DELAY_MS): the balancer sees 503 while requests are still served.
   let accepting = true;
+  // True from the first signal on: work still waiting to start (for a Postgres that was down) does not.
+  let closing = false;
   const app = await buildApp(services, {
     logger: { level: config.LOG_LEVEL },
     readyChecks: { bootstrap: async () => bootstrapped, accepting: async () => accepting },
@@ -96,6 +101,7 @@ async function main() {
   // After SIGTERM's SHUTDOWN_DELAY_MS (readiness 503, still serving): stop accepting, let in-flight requests
   // finish, stop the job runner, then close pools; a second signal or the grace period forces exit.
   closeWithGrace({ delay: shutdownGraceMs(config) }, async ({ err, signal }) => {
+    closing = true;
     if (err) app.log.error({ err }, 'closing after an error');
     else app.log.info({ signal }, 'shutting down');
     if (signal === 'SIGTERM' && config.SHUTDOWN_DELAY_MS > 0) {
@@ -113,6 +119,7 @@ async function main() {
   if (!config.DATABASE_URL || !config.REDIS_URL) announceServerUrl(config.DATA_DIR, clientUrl(address), config.IMPORT_ROOTS);
   // A migration that does not apply stops the process, as it would have at start.
   await migrated;
+  if (closing) return;
   if (waited) app.log.info('database reached and migrated');
   await bootstrap(services, app.log);
   bootstrapped = true;

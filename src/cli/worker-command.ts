@@ -6,6 +6,7 @@ import { createJobRunner, type Logger } from '../jobs/job-runner.js';
 import { createServices } from '../services.js';
 import { createModelStore } from '../store/create-model-store.js';
 import { runCli } from './run-cli.js';
+import { backgroundLog } from '../background-log.js';
 
 /** Seconds a stopping worker lets the job in hand finish before it is recorded as interrupted. */
 const STOP_GRACE_MS = 30_000;
@@ -24,8 +25,9 @@ async function main(): Promise<void> {
   log.info(configSummary(config), 'configuration');
   for (const warning of configWarnings()) log.warn({}, warning);
   // A Postgres that cannot be reached at start is waited for: claims fail (quietly, as in an outage) until it is migrated.
+  const waitLog = backgroundLog(log, { everyMs: 30_000 });
   const { db, migrated } = await openDatabaseWhenReachable(config, {
-    onWait: (err, waitMs) => log.warn({ err: err.message, retryInMs: waitMs }, 'waiting for the database'),
+    onWait: (err, waitMs) => waitLog('waiting for the database', err, { retryInMs: waitMs }),
   });
   // A migration that does not apply stops the worker, as it would have at start.
   migrated.catch((err: unknown) => {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
+import { createPgDb } from '../../src/data/db.js';
 import { openDatabase } from '../../src/data/open-database.js';
 import { createServices } from '../../src/services.js';
 import { createModelStore } from '../../src/store/create-model-store.js';
@@ -139,4 +140,36 @@ describe.skipIf(!runnable)('npm start and npm run worker while Postgres cannot b
     );
     expect(job, worker.output).toMatchObject({ status: 'succeeded' });
   }, SLOW * 2);
+
+  it('When it is stopped while waiting and Postgres comes back during the stop, Then it starts no first-start work and exits with code 0', async () => {
+    // An empty database, where the first start would import and train the bundled sample.
+    const admin = createPgDb(pg.url, { max: 1 });
+    await admin.exec('CREATE DATABASE empty_shop');
+    await admin.close();
+    await pg.stop();
+    const url = new URL(pg.url);
+    url.pathname = '/empty_shop';
+    const port = await freePort();
+    const { DATABASE_URL: _d, REDIS_URL: _r, API_KEYS: _k, ...env } = process.env;
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+      env: { ...env, DATABASE_URL: url.toString(), REDIS_URL: `${redis.url}/1`, API_KEYS: `admin:${ADMIN}`, SAMPLE_DATA: 'true', SHUTDOWN_DELAY_MS: '3000', DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout!.on('data', (b) => (output += b));
+    child.stderr!.on('data', (b) => (output += b));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await until(() => fetch(`http://127.0.0.1:${port}/health/live`).then((r) => r.status, () => 0), (s) => s === 200, SLOW);
+      child.kill('SIGTERM');
+      // Back while the process still serves out its SHUTDOWN_DELAY_MS.
+      await pg.start();
+      expect(await exited, output).toBe(0);
+      expect(output).toContain('waiting for the database');
+      expect(output).not.toContain('bundled sample');
+      expect(output).not.toMatch(/"level":50/);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, SLOW);
 });

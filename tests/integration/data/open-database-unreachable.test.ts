@@ -14,7 +14,7 @@ describe('a process starting while Postgres cannot be reached', () => {
     await expect(start).rejects.not.toThrow(/hunter22/);
   });
 
-  it('When a long-running process closes its database while waiting for it, Then it stops trying', async () => {
+  it('When a long-running process closes its database while waiting for it, Then what waits on the migration never goes on, and the tries stop', async () => {
     const port = await freePort();
     const waits: string[] = [];
     const { db, migrated } = await openDatabaseWhenReachable({ DATABASE_URL: `postgres://127.0.0.1:${port}/shop`, DATA_DIR: '/nonexistent' }, { onWait: (err) => waits.push(err.message) });
