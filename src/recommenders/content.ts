@@ -306,14 +306,22 @@ export function contentFromArtifact(bytes: Uint8Array, ds: Pick<Dataset, 'itemId
     nbrIndptr: arrays.nbrIndptr as Int32Array,
     nbrItems: arrays.nbrItems as Int32Array,
     nbrScores: arrays.nbrScores as Float32Array,
-    ...(meta.featureItems !== undefined &&
-      arrays.featureDf && {
-        space: {
-          names: unpackStrings(arrays.featureNameBytes, arrays.featureNameOffsets, 'content feature names'),
-          df: arrays.featureDf as Int32Array,
-          items: meta.featureItems,
-        },
-      }),
+    space: featureSpaceOf(meta, arrays),
   };
   return new ContentModel(remapState(state, ds.itemIds));
+}
+
+/**
+ * The feature space an artifact kept, or undefined when it kept none (written before it was) or one that
+ * does not fit its vectors: the recommender then scores as always and only cannot describe new items.
+ */
+function featureSpaceOf(meta: { featureCount: number; featureItems?: number }, arrays: Record<string, unknown>): FeatureSpace | undefined {
+  const df = arrays.featureDf;
+  if (meta.featureItems === undefined || !(df instanceof Int32Array) || df.length !== meta.featureCount) return undefined;
+  try {
+    const names = unpackStrings(arrays.featureNameBytes, arrays.featureNameOffsets, 'content feature names');
+    return names.length === df.length ? { names, df, items: meta.featureItems } : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -11,7 +11,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Db } from '../data/db.js';
 import { startShared, waitForShared } from '../data/query-timeout.js';
-import { popularPhrase, roundScore, type Recommendation, type RecommendedItem } from './recommendation.js';
+import { popularityRun, popularPhrase, roundScore, type Recommendation, type RecommendedItem } from './recommendation.js';
 import { randomUUID } from 'node:crypto';
 
 export interface DbPopularityQuery {
@@ -126,9 +126,10 @@ export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?
     const exclude = [...(q.exclude ?? [])];
     const window = q.windowDays !== undefined ? ` in the last ${q.windowDays} days` : '';
     const add = (rows: Row[], explanation?: string) => {
+      const score = popularityRun(items);
       for (const r of rows) {
         exclude.push(r.id);
-        const item: RecommendedItem = { itemId: r.id, score: roundScore(r.buyers), sources: ['popularity'] };
+        const item: RecommendedItem = { itemId: r.id, score: roundScore(score(r.buyers)), sources: ['popularity'] };
         if (explanation) item.explanation = explanation;
         if (r.title) item.title = r.title;
         items.push(item);
@@ -155,18 +156,19 @@ export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?
       ]);
       const excluded = new Set([...(q.exclude ?? []), ...bought]);
       const items: RecommendedItem[] = [];
-      const add = (row: Row, explanation?: string) => {
+      const add = (row: Row, score: (buyers: number) => number, explanation?: string) => {
         excluded.add(row.id);
-        const item: RecommendedItem = { itemId: row.id, score: roundScore(row.buyers), sources: ['popularity'] };
+        const item: RecommendedItem = { itemId: row.id, score: roundScore(score(row.buyers)), sources: ['popularity'] };
         if (explanation) item.explanation = explanation;
         if (row.title) item.title = row.title;
         items.push(item);
       };
       /** Takes from a kept list; false when the list ran out while it may hold more in Postgres. */
       const takeFrom = (rows: Row[], explanation?: string) => {
+        const score = popularityRun(items);
         for (const row of rows) {
           if (items.length === q.k) return true;
-          if (!excluded.has(row.id)) add(row, explanation);
+          if (!excluded.has(row.id)) add(row, score, explanation);
         }
         return items.length === q.k || rows.length < DEPTH;
       };

@@ -42,16 +42,17 @@ async function resolveItem(
   const near = await newItemNeighbours(deps, model, record, poolSize(q));
   if (near) {
     const sources = [near.source];
-    const explanation = RELATED_TO.content!(record.title);
+    const explanation = RELATED_TO.content!(record.title || record.id);
     for (const n of near.neighbours) picker.offer(n.item, n.score, sources, explanation);
   }
   const byContent = picker.picks.length > 0;
   if (q.category === undefined && record.categories.length > 0) {
     const sameCategory = new Picker(model, itemFilter(model, { ...q, exclude, category: record.categories[0] }), q.k);
     sameCategory.backfillPopular(-1);
-    // Below what content found, in their own order.
-    let score = byContent ? picker.picks[picker.picks.length - 1].score : 1;
-    for (const p of sameCategory.picks) if (picker.offer(p.item, score * 0.99, p.sources, p.explanation)) score *= 0.99;
+    // Below what content found, scaled as backfillPopular scales a run after other picks.
+    const first = sameCategory.picks[0]?.score ?? 0;
+    const scale = !byContent ? 1 : first > 0 ? (picker.picks[picker.picks.length - 1].score * 0.99) / first : 0;
+    for (const p of sameCategory.picks) picker.offer(p.item, p.score * scale, p.sources, p.explanation);
   }
   picker.backfillPopular(-1);
   if (!byContent) return { answer: toRecommendation(model, 'popularity', true, picker.picks) };

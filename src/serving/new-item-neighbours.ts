@@ -17,6 +17,10 @@ export interface NewItemDescriber {
   content: ContentRecommender;
 }
 
+/** How long after the model store failed a load it is not tried again. */
+export const RETRY_AFTER_FAILURE_MS = 10_000;
+const failedAt = new WeakMap<ServingModel, number>();
+
 interface RecipeInfo {
   sources?: Record<string, { recommender?: string }>;
 }
@@ -32,9 +36,14 @@ export async function newItemNeighbours(
   item: ItemInfo,
   k: number,
 ): Promise<{ source: string; neighbours: Neighbour[] } | null> {
+  // A store that just failed the load is not asked again for a while: a Redis that stops answering
+  // would otherwise hold every such request for its command timeout. Popularity answers meanwhile.
+  if (!model.newItems && Date.now() - (failedAt.get(model) ?? -Infinity) < RETRY_AFTER_FAILURE_MS) return null;
   const loading = (model.newItems ??= loadDescriber(deps, model).catch((err: unknown) => {
-    if (dependencyFailure(err)) model.newItems = undefined;
-    else deps.log?.(`model ${model.meta.version}: cannot describe items added after training`, err);
+    if (dependencyFailure(err)) {
+      model.newItems = undefined;
+      failedAt.set(model, Date.now());
+    } else deps.log?.(`model ${model.meta.version}: cannot describe items added after training`, err);
     return null;
   }));
   const describer = await loading;

@@ -1,5 +1,5 @@
 import { popularityPhraseFor } from './popularity-phrase.js';
-import { popularPhrase, type ListQuery, type Pick } from './recommendation.js';
+import { popularityRun, popularPhrase, type ListQuery, type Pick } from './recommendation.js';
 import type { ServingModel } from './serving-model.js';
 
 const POPULARITY = ['popularity'] as const;
@@ -71,22 +71,27 @@ export class Picker {
 
   /**
    * Fills the rest from the segment's popularity list (`popular in France`), then from every item by
-   * global popularity, so a request gets k items whenever k items pass the filters. Backfilled items
-   * score just below the item before them, keeping scores non-increasing down the list.
+   * global popularity, so a request gets k items whenever k items pass the filters. Scores follow
+   * popularity (recommendation.ts popularityRun): 1 for the head of a list of popularity alone, just
+   * below the pick before them otherwise, so they never rise down a list.
    */
   backfillPopular(segment: number): void {
     const { popular } = this.model;
-    let score = this.picks.length > 0 ? this.picks[this.picks.length - 1].score : 1;
     if (segment >= 0) {
       const s = popular.segments[segment];
-      for (let p = 0; p < s.items.length && !this.full; p++) {
-        if (this.offer(s.items[p], score * 0.99, POPULARITY)) {
-          score *= 0.99;
-          this.picks[this.picks.length - 1].explanation = popularityPhraseFor(this.model, segment, s.items[p]);
-        }
-      }
+      this.fillFrom(s.items, (p) => s.scores[p], (item) => popularityPhraseFor(this.model, segment, item));
     }
     const phrase = popularPhrase(undefined);
-    for (let p = 0; p < popular.order.length && !this.full; p++) if (this.offer(popular.order[p], score * 0.99, POPULARITY, phrase)) score *= 0.99;
+    this.fillFrom(popular.order, (p) => popular.score[popular.order[p]], () => phrase);
+  }
+
+  /** Offers `items` in order, scored by popularityRun over `valueAt` (see backfillPopular). */
+  private fillFrom(items: ArrayLike<number>, valueAt: (p: number) => number, explain: (item: number) => string): void {
+    const score = popularityRun(this.picks);
+    for (let p = 0; p < items.length && !this.full; p++) {
+      // Only what is offered counts: the run's first accepted item sets its scale.
+      if (!this.accepts(items[p]) || this.has(items[p])) continue;
+      if (this.offer(items[p], score(valueAt(p)), POPULARITY)) this.picks[this.picks.length - 1].explanation = explain(items[p]);
+    }
   }
 }

@@ -3,8 +3,7 @@
  * with no model yet, Postgres counts the buyers instead.
  */
 import { itemFilter, Picker } from './picker.js';
-import { popularityPhraseFor } from './popularity-phrase.js';
-import { popularPhrase, toRecommendation, type ListQuery, type Recommendation } from './recommendation.js';
+import { toRecommendation, type ListQuery, type Recommendation } from './recommendation.js';
 import type { ServingDeps } from './serving-deps.js';
 import { segmentKey } from './serving-model.js';
 
@@ -22,18 +21,8 @@ export async function popularItems(deps: ServingDeps, q: PopularQuery): Promise<
   }
   const segment = q.attribute ? (model.segmentIndex.get(segmentKey(q.attribute.name, q.attribute.value)) ?? -1) : -1;
   const picker = new Picker(model, itemFilter(model, q), q.k);
-  if (segment >= 0) {
-    const s = model.popular.segments[segment];
-    for (let p = 0; p < s.items.length && !picker.full; p++) {
-      picker.offer(s.items[p], s.scores[p], ['popularity'], popularityPhraseFor(model, segment, s.items[p]));
-    }
-  } else {
-    const { score, order } = model.popular;
-    const top = order.length > 0 && score[order[0]] > 0 ? score[order[0]] : 1;
-    const explanation = popularPhrase(undefined);
-    for (let p = 0; p < order.length && !picker.full; p++) picker.offer(order[p], score[order[p]] / top, ['popularity'], explanation);
-  }
-  picker.backfillPopular(-1);
+  // The segment's list first (when it has one), then everyone's; each item's score relative to the list's head.
+  picker.backfillPopular(segment);
   // An attribute value without a list of its own (too few buyers, unknown) is answered globally.
   return toRecommendation(model, 'popularity', q.attribute !== undefined && segment < 0, picker.picks);
 }

@@ -104,6 +104,20 @@ export function toRecommendation(model: ServingModel | null, strategy: string, f
   };
 }
 
+/**
+ * Scores of a run of popularity items taken in order (most popular first) onto `items`: proportional to
+ * their counts, the first 1 when the run opens the list and just below the item before it otherwise, so
+ * scores never rise down a list and a list of popularity alone scores its head 1.
+ */
+export function popularityRun(items: readonly { score: number }[]): (count: number) => number {
+  const ceiling = items.length === 0 ? 1 : Math.max(0, items[items.length - 1].score) * 0.99;
+  let first: number | undefined;
+  return (count) => {
+    first ??= count;
+    return first > 0 ? (ceiling * Math.max(0, count)) / first : 0;
+  };
+}
+
 /** "popular in France" for place-like attributes, "popular with segment=b2b" otherwise. */
 export function popularPhrase(attr: { name: string; value: string } | undefined): string {
   if (!attr) return 'popular overall';

@@ -146,4 +146,22 @@ describe.skipIf(!runnable)('a Postgres or a Redis that stops answering: requests
     expect(of('metrics')[0].status).toBe(200);
     expect(await until('ready after the thaw', () => call('ready', '/health/ready'), (a) => a.status === 200)).toMatchObject({ status: 200 });
   }, 60_000);
+
+  it('When Redis freezes before a product added after training is first asked for, Then its similar items wait on Redis once, not at every ask', async () => {
+    // A version as a training job writes it, its content source stored beside it, then a product added.
+    await fault.services.trainer.train({ tune: false });
+    await fault.services.serving.refresh();
+    await fault.services.catalog.upsertItems([{ id: 'k-frozen', title: 'glass kitchen jug', categories: ['kitchen', 'glass'], price: 62 }]);
+    const artifactReads = await storeCalls('getArtifact');
+    redis.freeze();
+    const answers: Reply[] = [];
+    try {
+      for (let n = 0; n < 4; n++) answers.push(await call(`similar ${n}`, '/v1/items/k-frozen/similar?k=5', { scope: 'read' }));
+    } finally {
+      redis.thaw();
+    }
+    for (const a of answers) expect(a, a.what).toMatchObject({ status: 200, body: { fallback: true } });
+    // One read of the content source gave up; the asks after it did not try again.
+    expect(await storeCalls('getArtifact')).toBe(artifactReads + 1);
+  }, 60_000);
 });

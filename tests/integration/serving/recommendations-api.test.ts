@@ -368,6 +368,20 @@ for (const backend of DB_BACKENDS) {
       expect((empty.json() as Body).items.every((i) => i.itemId.startsWith('g'))).toBe(true);
     });
 
+    it('When popularity answers a stranger, a list and a time window, Then scores agree, start at 1 and never rise down the list', async () => {
+      const stranger = await ok('/v1/users/nobody-at-all/recommendations?k=5');
+      const popular = await ok('/v1/popular?k=5');
+      expect(stranger.strategy).toBe('popularity');
+      expect(stranger.items.map((i) => [i.itemId, i.score])).toEqual(popular.items.map((i) => [i.itemId, i.score]));
+      // A country's recent buyers first, then everyone's (more buyers each): one scale, still falling.
+      for (const list of [popular, await ok('/v1/popular?k=20&windowDays=30'), await ok('/v1/popular?k=20&windowDays=30&attribute=country:FR')]) {
+        const scores = list.items.map((i) => i.score);
+        expect(scores[0]).toBe(1);
+        expect(scores).toEqual([...scores].sort((a, b) => b - a));
+        expect(scores.every((x) => x >= 0 && x <= 1)).toBe(true);
+      }
+    });
+
     it('When popular items are asked per country, Then that country\'s list comes back; a time window counts recent buyers only', async () => {
       const fr = await ok('/v1/popular?k=5&attribute=country:FR');
       expect(fr.fallback).toBe(false);
