@@ -224,6 +224,11 @@ describe('content recommender', () => {
     const old = contentFactory.fromArtifact(encodeArtifact({ ...header, meta } as Parameters<typeof encodeArtifact>[0], older), ds) as WithNew;
     expect(old.similarToNewItem(newItem, 3)).toBeNull();
     expect(old.similarItems!(0, 3)).toEqual(model.similarItems!(0, 3));
+    // A feature space that does not fit (its names lost): the copy loads and scores, without it.
+    const { featureNameBytes: _lost, ...partial } = arrays;
+    const broken = contentFactory.fromArtifact(encodeArtifact(header as Parameters<typeof encodeArtifact>[0], partial), ds) as WithNew;
+    expect(broken.similarToNewItem(newItem, 3)).toBeNull();
+    expect(broken.similarItems!(0, 3)).toEqual(model.similarItems!(0, 3));
   });
 
   it('rejects invalid parameters naming the field', () => {
