@@ -90,7 +90,11 @@ export async function similarItems(deps: ServingDeps, itemId: string, q: Similar
     }
   }
   picker.backfillPopular(-1);
-  return toRecommendation(model, strategy, false, diversify(model, picker.picks, q.k, q.diversity ?? 0));
+  const picks = diversify(model, picker.picks, q.k, q.diversity ?? 0);
+  // Nothing from the asked-for neighbours (an item it does not relate to anything): the list is another
+  // source's, and says so.
+  if (picks.some((p) => p.sources[0] === strategy)) return toRecommendation(model, strategy, false, picks);
+  return toRecommendation(model, picks[0]?.sources[0] ?? 'popularity', true, picks);
 }
 
 /** Co-occurrence pairs with support, confidence and lift; only true pairs, never padded. */

@@ -20,7 +20,8 @@ export const RELATED_TO: Phrases = {
   cooccurrence: (x) => `bought together with ${x}`,
   'item-knn': (x) => `customers who bought ${x} also bought this`,
   content: (x) => `similar to ${x}`,
-  als: (x) => `customers who bought ${x} also bought this`,
+  // ALS relates items through latent tastes, not pairs of purchases: it does not know who bought both.
+  als: (x) => `liked by customers with tastes like buyers of ${x}`,
   ease: (x) => `customers who bought ${x} also bought this`,
 };
 

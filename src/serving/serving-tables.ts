@@ -21,6 +21,17 @@ interface PoolRanker extends Recommender {
 }
 const ranksPools = (r: Recommender): r is PoolRanker => typeof (r as Partial<PoolRanker>).similarAmong === 'function';
 
+/** 1 for each item with a purchase or a weighted signal in `ds`. */
+function interactedItems(ds: Dataset): Uint8Array {
+  const out = new Uint8Array(ds.itemIds.length);
+  for (let e = 0; e < ds.eventItem.length; e++) out[ds.eventItem[e]] = 1;
+  const signals = ds.signals;
+  if (signals) for (let e = 0; e < signals.item.length; e++) if (signals.weight[e] > 0) out[signals.item[e]] = 1;
+  return out;
+}
+
+const isContentRecommender = (r: Recommender): boolean => 'describesNewItems' in r;
+
 function pack(lists: Neighbour[][]): NeighbourTable {
   const indptr = new Int32Array(lists.length + 1);
   lists.forEach((l, i) => (indptr[i + 1] = indptr[i] + l.length));
@@ -34,6 +45,12 @@ function pack(lists: Neighbour[][]): NeighbourTable {
 export function buildNeighbourTables(ds: Dataset, sources: ReadonlyMap<string, Recommender>, n: number): Map<string, NeighbourTable> {
   const itemCount = ds.itemIds.length;
   const out = new Map<string, NeighbourTable>();
+  // Collaborative neighbours only among items someone bought (or viewed, carted, rated): an item nobody
+  // did keeps the factors ALS started it with, and its "neighbours" would be noise explained as purchases.
+  // Content knows every item by its text.
+  const interacted = interactedItems(ds);
+  const collaborative = (r: Recommender, lists: Neighbour[][]): Neighbour[][] =>
+    isContentRecommender(r) ? lists : lists.map((l, i) => (interacted[i] ? l.filter((nb) => interacted[nb.item]) : []));
   const pooled: [string, PoolRanker][] = [];
   for (const [name, r] of sources) {
     if (r.similarItems && ranksPools(r) && itemCount > MAX_ITEMS_FOR_FULL_SCAN_NEIGHBOURS) pooled.push([name, r]);
@@ -48,7 +65,7 @@ export function buildNeighbourTables(ds: Dataset, sources: ReadonlyMap<string, R
         lift: Float32Array.from(flat, (p) => p.lift),
       });
     } else if (r.similarItems) {
-      out.set(name, pack(ds.itemIds.map((_, i) => r.similarItems!(i, n))));
+      out.set(name, pack(collaborative(r, ds.itemIds.map((_, i) => r.similarItems!(i, n)))));
     }
   }
   const others = [...out.values()];
@@ -59,7 +76,7 @@ export function buildNeighbourTables(ds: Dataset, sources: ReadonlyMap<string, R
       for (const t of others) for (let p = t.indptr[i]; p < t.indptr[i + 1]; p++) pool.add(t.items[p]);
       lists.push(r.similarAmong(i, [...pool], n));
     }
-    out.set(name, pack(lists));
+    out.set(name, pack(collaborative(r, lists)));
   }
   return out;
 }

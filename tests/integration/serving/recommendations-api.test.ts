@@ -347,6 +347,26 @@ for (const backend of DB_BACKENDS) {
       expect(g1.explanation).toBe(`bought together with ${titleOf('g0')}`);
     });
 
+    it('When a product nobody bought is asked for, Then no collaborative source relates it to anything, and the list says whose it is', async () => {
+      // k-new (a glass kitchen carafe) was in the catalogue at training and never bought.
+      for (const strategy of ['item-knn', 'als']) {
+        const body = await ok(`/v1/items/k-new/similar?k=5&strategy=${strategy}`);
+        expect(body).toMatchObject({ strategy: 'content', fallback: true });
+        expect(body.items[0].sources[0]).toBe('content');
+        expect(body.items.every((i) => i.sources[0] === 'content' || i.sources[0] === 'popularity')).toBe(true);
+      }
+      // Nor is it anyone's collaborative neighbour.
+      for (const id of ['k0', 'k1', 'k2', 'k3', 'k4']) {
+        const als = await ok(`/v1/items/${id}/similar?k=20&strategy=als`);
+        expect(als.items.filter((i) => i.sources[0] === 'als').map((i) => i.itemId)).not.toContain('k-new');
+      }
+      // ALS relates items by tastes it learned, not by who bought both, and says so.
+      const tastes = (await ok('/v1/items/k0/similar?k=3&strategy=als')).items.find((i) => i.sources[0] === 'als');
+      expect(tastes?.explanation).toBe(`liked by customers with tastes like buyers of ${titleOf('k0')}`);
+      // What content relates it to is content's own answer.
+      expect(await ok('/v1/items/k-new/similar?k=5&strategy=content')).toMatchObject({ strategy: 'content', fallback: false });
+    });
+
     it('When the item is unknown, Then similar and bought-together answer 404 with the error shape', async () => {
       for (const path of ['similar', 'bought-together']) {
         const { status, body } = await get(`/v1/items/no-such-item/${path}`);
