@@ -12,6 +12,9 @@ import { poolSize, type ServingDeps } from './serving-deps.js';
 import { newItemNeighbours } from './new-item-neighbours.js';
 import type { ServingModel } from './serving-model.js';
 
+/** At most this many content neighbours of an item added after training are looked at. */
+const NEW_ITEM_NEIGHBOURS = 500;
+
 export const SIMILAR_STRATEGIES = ['item-knn', 'content', 'als', 'cooccurrence'] as const;
 export type SimilarStrategy = (typeof SIMILAR_STRATEGIES)[number];
 
@@ -38,8 +41,9 @@ async function resolveItem(
   if (!record) throw notFound('item', itemId);
   const exclude = [...(q.exclude ?? []), itemId];
   if (!model) return { answer: await deps.dbPopular.recommend({ ...q, exclude }, { fallback: true }) };
-  const picker = new Picker(model, itemFilter(model, { ...q, exclude }), q.k);
-  const near = await newItemNeighbours(deps, model, record, poolSize(q));
+  const picker = new Picker(model, itemFilter(model, { ...q, exclude }), poolSize(q));
+  // More than the list holds: filters (price, category, availability) drop some, and content found them all anyway.
+  const near = await newItemNeighbours(deps, model, record, Math.min(NEW_ITEM_NEIGHBOURS, Math.max(100, 4 * poolSize(q))));
   if (near) {
     const sources = [near.source];
     const explanation = RELATED_TO.content!(record.title || record.id);
@@ -47,16 +51,19 @@ async function resolveItem(
   }
   const byContent = picker.picks.length > 0;
   if (q.category === undefined && record.categories.length > 0) {
-    const sameCategory = new Picker(model, itemFilter(model, { ...q, exclude, category: record.categories[0] }), q.k);
+    const category = record.categories[0];
+    const sameCategory = new Picker(model, itemFilter(model, { ...q, exclude, category }), poolSize(q));
     sameCategory.backfillPopular(-1);
     // Below what content found, scaled as backfillPopular scales a run after other picks.
     const first = sameCategory.picks[0]?.score ?? 0;
     const scale = !byContent ? 1 : first > 0 ? (picker.picks[picker.picks.length - 1].score * 0.99) / first : 0;
-    for (const p of sameCategory.picks) picker.offer(p.item, p.score * scale, p.sources, p.explanation);
+    const explanation = `popular in ${category}`;
+    for (const p of sameCategory.picks) picker.offer(p.item, p.score * scale, p.sources, explanation);
   }
   picker.backfillPopular(-1);
-  if (!byContent) return { answer: toRecommendation(model, 'popularity', true, picker.picks) };
-  return { answer: toRecommendation(model, 'content', (q.strategy ?? 'item-knn') !== 'content', picker.picks) };
+  const picks = diversify(model, picker.picks, q.k, q.diversity ?? 0);
+  if (!byContent) return { answer: toRecommendation(model, 'popularity', true, picks) };
+  return { answer: toRecommendation(model, 'content', (q.strategy ?? 'item-knn') !== 'content', picks) };
 }
 
 export async function similarItems(deps: ServingDeps, itemId: string, q: SimilarQuery): Promise<Recommendation> {

@@ -59,6 +59,13 @@ describe('similar items of a product added after training', () => {
     expect(scores).toEqual([...scores].sort((a, b) => b - a));
   });
 
+  it('When the list is filtered, Then the content matches that pass the filter fill it, not popular items', async () => {
+    // Of the glass items (60-64) only k0 costs at most 60.5; the knives (25-34) share "kitchen" with it.
+    const body = await similar('k-pitcher', 'k=3&maxPrice=60.5');
+    expect(body.items[0].itemId).toBe('k0');
+    expect(body.items.map((i) => i.sources[0])).toEqual(['content', 'content', 'content']);
+  });
+
   it('When it shares nothing with the catalogue but a price band, Then popularity answers, as a fallback', async () => {
     const body = await similar('x-knocker');
     expect(body).toMatchObject({ strategy: 'popularity', fallback: true });

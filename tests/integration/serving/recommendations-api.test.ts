@@ -367,6 +367,16 @@ for (const backend of DB_BACKENDS) {
       expect(await ok('/v1/items/k-new/similar?k=5&strategy=content')).toMatchObject({ strategy: 'content', fallback: false });
     });
 
+    it('When a product added after training meets a version that cannot place it by content, Then popular items of its category come first, said so', async () => {
+      // trainAndPublish stores no recommenders beside the version (as versions trained before content kept its feature space).
+      await t.services.catalog.upsertItems([{ id: 'k-later', title: 'wooden spoon', categories: ['kitchen'], price: 3 }]);
+      const body = await ok('/v1/items/k-later/similar?k=12');
+      expect(body).toMatchObject({ strategy: 'popularity', fallback: true });
+      const kitchen = body.items.slice(0, 11);
+      expect(kitchen.every((i) => i.itemId.startsWith('k') && i.explanation === 'popular in kitchen')).toBe(true);
+      expect(body.items[11].explanation).toBe('popular overall');
+    });
+
     it('When the item is unknown, Then similar and bought-together answer 404 with the error shape', async () => {
       for (const path of ['similar', 'bought-together']) {
         const { status, body } = await get(`/v1/items/no-such-item/${path}`);
