@@ -1,4 +1,5 @@
 import closeWithGrace from 'close-with-grace';
+import { pino } from 'pino';
 import { buildApp, SHUTDOWN_GRACE_MS } from './app.js';
 import { ensureAdminKey } from './admin-key.js';
 import { ConfigError, configSummary, configWarnings, loadConfig, type Config } from './config.js';
@@ -38,15 +39,18 @@ function clientUrl(listening: string): string {
  */
 const shutdownGraceMs = (config: Config) => config.SHUTDOWN_DELAY_MS + Math.max(SHUTDOWN_GRACE_MS, config.PG_QUERY_TIMEOUT_MS + 3000);
 
-/** A logger whose lines go to stderr until `to` names the one they go to from then on. */
-function forwardingLogger(): Logger & { to(target: Logger): void } {
-  let target: Logger | null = null;
-  const line = (level: keyof Logger) => (obj: object, msg: string) => {
-    if (target) target[level](obj, msg);
-    else process.stderr.write(`${level}: ${msg} ${JSON.stringify(obj)}\n`);
-  };
+/**
+ * A logger whose lines go to `first` (a pino logger in the server's line format) until `to` names the
+ * one they go to from then on (the app's).
+ */
+function forwardingLogger(first: Logger): Logger & { to(target: Logger): void } {
+  let target: Logger = first;
+  const line = (level: keyof Logger) => (obj: object, msg: string) => target[level](obj, msg);
   return { info: line('info'), warn: line('warn'), error: line('error'), to: (t) => void (target = t) };
 }
+
+/** The logger of the start, before the app's exists: its failure is a JSON line too. */
+let startLog: Logger | undefined;
 
 async function main() {
   let config = readConfig();
@@ -60,9 +64,13 @@ async function main() {
     );
   }
 
+  // JSON lines in pino's format from the first one on, as the app's and the worker's: one log query reads all.
+  startLog = pino({ level: config.LOG_LEVEL });
+  startLog.info(configSummary(config), 'configuration');
+  for (const warning of configWarnings()) startLog.warn({}, warning);
   await checkStartupConfig(config);
   // Background work (inline jobs, live updates, refreshes) logs through the app's logger once it exists.
-  const logger = forwardingLogger();
+  const logger = forwardingLogger(startLog);
   // A Postgres that cannot be reached at start is waited for, as a Redis is: the process listens, unready,
   // serves what needs no Postgres, and migrates once it can.
   let waited = false;
@@ -89,8 +97,6 @@ async function main() {
     servingChecks: { bootstrap: async () => bootstrapped || (await services.serving.activeModel()) !== null, accepting: async () => accepting },
   });
   logger.to(app.log);
-  app.log.info(configSummary(config), 'configuration');
-  for (const warning of configWarnings()) app.log.warn(warning);
   if (config.API_KEYS.some((k) => k.scope === 'frontend') && !config.FRONTEND_USER_SECRET) {
     app.log.warn(
       'frontend keys without FRONTEND_USER_SECRET: a browser asking for a customer gets the list a visitor nobody knows gets (popularity); ' +
@@ -128,6 +134,9 @@ async function main() {
 }
 
 main().catch((err) => {
-  process.stderr.write(err instanceof ConfigError ? `${err.message}\n` : `failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  const message = err instanceof Error ? err.message : String(err);
+  // A JSON line for the log collector (after the configuration line), and the plain one on stderr for whoever started it.
+  if (startLog && !(err instanceof ConfigError)) startLog.error({ err: message }, 'failed to start');
+  process.stderr.write(err instanceof ConfigError ? `${message}\n` : `failed to start: ${message}\n`);
   process.exit(1);
 });

@@ -15,8 +15,9 @@ from datetime import datetime, timedelta, timezone
 
 SEED = int(os.environ.get('SEED', 7))
 rnd = random.Random(SEED)
-if len(sys.argv) < 2:
-    sys.exit('usage: synthetic-shop.py OUTDIR')
+if len(sys.argv) != 2 or sys.argv[1].startswith('-'):
+    print(__doc__.strip())
+    sys.exit(0 if sys.argv[1:] in (['-h'], ['--help']) else 2)
 OUT = sys.argv[1]
 N_ITEMS = int(os.environ.get('N_ITEMS', 5000))
 N_USERS = int(os.environ.get('N_USERS', 12000))

@@ -26,9 +26,14 @@ async function main(): Promise<void> {
   for (const warning of configWarnings()) log.warn({}, warning);
   // A Postgres that cannot be reached at start is waited for: claims fail (quietly, as in an outage) until it is migrated.
   const waitLog = backgroundLog(log, { everyMs: 30_000 });
+  let waited = false;
   const { db, migrated } = await openDatabaseWhenReachable(config, {
-    onWait: (err, waitMs) => waitLog('waiting for the database', err, { retryInMs: waitMs }),
+    onWait: (err, waitMs) => {
+      waited = true;
+      waitLog('waiting for the database', err, { retryInMs: waitMs });
+    },
   });
+  migrated.then(() => waited && log.info({}, 'database reached and migrated'), () => {});
   // A migration that does not apply stops the worker, as it would have at start.
   migrated.catch((err: unknown) => {
     log.error({ err }, 'migrating the database failed');

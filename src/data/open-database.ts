@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { whereOf, type Config } from '../config.js';
-import { AppError, dependencyFailure } from '../errors.js';
+import { dependencyFailure } from '../errors.js';
 import { retryWhileUnavailable } from '../retry-while-unavailable.js';
 import { createPgDb, createPgliteDb, type Db } from './db.js';
 import { migrate } from './migrate.js';
@@ -55,23 +55,28 @@ export async function openDatabaseWhenReachable(
     return { db: await openDatabase(config), migrated: Promise.resolve() };
   } catch (err) {
     if (!config.DATABASE_URL || !dependencyFailure(err)) throw err;
-    return migratedWhenReachable(config.DATABASE_URL, opts.onWait);
+    return migratedWhenReachable(config.DATABASE_URL, opts.onWait, err as Error);
   }
 }
 
-function migratedWhenReachable(url: string, onWait: (err: Error, waitMs: number) => void): { db: Db; migrated: Promise<void> } {
+function migratedWhenReachable(url: string, onWait: (err: Error, waitMs: number) => void, first: Error): { db: Db; migrated: Promise<void> } {
   const inner = createPgDb(url);
   let ready = false;
   let closed = false;
-  const migrated = retryWhileUnavailable(() => migrate(inner), { forMs: Number.POSITIVE_INFINITY, stop: () => closed, onRetry: (err, waitMs) => onWait(named(url, err), waitMs) }).then(
+  // Why Postgres cannot be used yet, for the errors of the calls made meanwhile (their logs name it).
+  let last = first;
+  const onRetry = (err: unknown, waitMs: number) => onWait((last = named(url, err)), waitMs);
+  const migrated = retryWhileUnavailable(() => migrate(inner), { forMs: Number.POSITIVE_INFINITY, stop: () => closed, onRetry }).then(
     () => void (ready = true),
     // Closed while waiting: nothing is left to migrate for, and nothing waiting on it should go on.
     (err: unknown) => (closed ? new Promise<void>(() => {}) : Promise.reject(named(url, err))),
   );
   // Whoever awaits `migrated` sees its failure; a call made meanwhile only sees that the schema is not there yet.
   migrated.catch(() => {});
+  // An outage to every caller (dependencyFailure finds the connection error in the cause: a request
+  // answers the usual 503, whose body names no host), with the reason in the message its log shows.
   const whenMigrated = () => {
-    if (!ready) throw new AppError('DEPENDENCY_UNAVAILABLE');
+    if (!ready) throw new Error(`not migrated yet: ${last.message}`, { cause: last });
   };
   const db: Db = {
     kind: inner.kind,

@@ -114,7 +114,11 @@ describe.skipIf(!runnable)('npm start and npm run worker while Postgres cannot b
 
     const refused = await call('POST', '/v1/events', purchase('while-postgres-is-down'));
     expect(refused).toMatchObject({ status: 503, json: { error: { code: 'DEPENDENCY_UNAVAILABLE' } } });
+    // Its log line says why; the answer names no host.
+    expect(JSON.stringify(refused.json)).not.toContain(String(pg.port));
 
+    // The first line is the configuration, as JSON, as every later one.
+    expect(JSON.parse(api.output.split('\n')[0])).toMatchObject({ msg: 'configuration' });
     // Each says why it waits, naming the variable to check.
     await until(async () => worker.output, (out) => out.includes('waiting for the database'), 30_000);
     for (const { output } of [api, worker]) expect(output.split('\n').find((l) => l.includes('waiting for the database'))).toContain(`(DATABASE_URL) cannot be reached`);
@@ -126,7 +130,10 @@ describe.skipIf(!runnable)('npm start and npm run worker while Postgres cannot b
     await pg.start();
     const ready = await until(() => fetch(new URL('/health/ready', base)).then((r) => r.status, () => 0), (s) => s === 200, 60_000);
     expect(ready, api.output).toBe(200);
-    expect(api.output).toContain('database reached and migrated');
+    for (const proc of [api, worker]) {
+      const output = await until(async () => proc.output, (out) => out.includes('database reached and migrated'), 30_000);
+      expect(output).toContain('database reached and migrated');
+    }
 
     expect(await call('POST', '/v1/events', purchase('after-postgres-is-back'))).toMatchObject({ status: 200, json: { inserted: 1 } });
 
