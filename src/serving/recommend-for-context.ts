@@ -1,7 +1,7 @@
 /**
  * POST /v1/recommendations: an anonymous or new visitor described by a context (cart or session item
  * ids, oldest first), items viewed in the session (sent, or the latest views stored for `userId`) and
- * optional attributes. Neighbours of the context items (item-kNN, co-occurrence, content) rank the
+ * attributes (sent, or those stored for `userId`). Neighbours of the context items (item-kNN, co-occurrence, content) rank the
  * list; the attribute segment's popularity, then global popularity, fill it.
  */
 import { diversify } from './diversify.js';
@@ -16,7 +16,7 @@ export interface ContextQuery extends ListQuery {
   items: readonly string[];
   /** Item ids viewed in the session, oldest first: weaker anchors than cart items (VIEW_ANCHOR_WEIGHT). */
   viewed?: readonly string[];
-  /** A visitor whose stored views (POST /v1/events type view) join `viewed`; never their purchases. */
+  /** A visitor whose stored views (POST /v1/events type view) join `viewed`, and whose stored attributes answer when none are sent; never their purchases. */
   userId?: string;
   attributes?: Record<string, unknown>;
 }
@@ -39,7 +39,15 @@ function anchorsOf(ids: readonly string[], index: ReadonlyMap<string, number>, s
 
 export async function recommendForContext(deps: ServingDeps, q: ContextQuery): Promise<Recommendation> {
   const model = await deps.model();
-  const attributes = q.attributes ?? {};
+  // The attributes sent, else those stored for `userId` (a hint, like its views: Postgres down, none).
+  const attributes =
+    q.attributes ??
+    (q.userId
+      ? ((await deps.catalog.getUser(q.userId).catch((err: unknown) => {
+          deps.log?.('reading a visitor\'s attributes failed', err);
+          return null;
+        }))?.attributes ?? {})
+      : {});
   // Context items are never recommended back.
   const exclude = [...(q.exclude ?? []), ...q.items];
   if (!model) return deps.dbPopular.recommend({ ...q, exclude, attribute: preferredAttribute(attributes) }, { fallback: true });

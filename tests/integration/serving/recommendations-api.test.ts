@@ -412,6 +412,16 @@ for (const backend of DB_BACKENDS) {
       }
     });
 
+    it('When a visitor is named without attributes, Then the stored ones count, as for their GET; sent ones win', async () => {
+      const post = async (payload: object) =>
+        (await t.app.inject({ method: 'POST', url: '/v1/recommendations', headers: auth('read'), payload })).json() as Body;
+      // k-user0 is stored with country FR.
+      const named = await post({ userId: 'k-user0', k: 3 });
+      expect(named.items.map((i) => i.explanation)).toEqual(['popular in FR', 'popular in FR', 'popular in FR']);
+      expect((await post({ userId: 'k-user0', attributes: { country: 'UK' }, k: 3 })).items.every((i) => i.itemId.startsWith('g'))).toBe(true);
+      expect((await post({ userId: 'nobody-stored', k: 3 })).items[0].explanation).toBe('popular overall');
+    });
+
     it('When popular items are asked per country, Then that country\'s list comes back; a time window counts recent buyers only', async () => {
       const fr = await ok('/v1/popular?k=5&attribute=country:FR');
       expect(fr.fallback).toBe(false);
