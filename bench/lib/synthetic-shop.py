@@ -8,7 +8,7 @@
 Written by an operator walkthrough (nineteenth session) to try the service on a shop unlike Online Retail:
 UUID customers, SKUs with slashes and dots, unicode titles, ISO timestamps with offsets, repeat buyers of
 consumables, seasonal items, six best sellers and a long tail. 256 items carry descriptions over the API's
-10,000 characters: the importer refuses them (items.text_too_long). Deterministic for a given SEED.
+10,000 characters: the importer cuts them to it (report `shortened`). Deterministic for a given SEED.
 """
 import csv, gzip, os, random, uuid, math, sys, json
 from datetime import datetime, timedelta, timezone

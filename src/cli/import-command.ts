@@ -50,6 +50,12 @@ export function formatReport(r: ImportReport): string {
     ...Object.entries(r.rejected)
       .sort((a, b) => b[1] - a[1])
       .map(([reason, n]): [string, string] => [`  ${reason}`, `${num(n)}${r.rejectedRows?.[reason] ? ` (rows ${r.rejectedRows[reason].join(', ')}${n > r.rejectedRows[reason].length ? ', ...' : ''})` : ''}`]),
+    ...(r.shortened
+      ? [
+          ['accepted with a field cut to its limit', num(Object.values(r.shortened).reduce((a, b) => a + b, 0))] as [string, string],
+          ...Object.entries(r.shortened).map(([field, n]): [string, string] => [`  ${field}`, num(n)]),
+        ]
+      : []),
     ['new events', num(r.inserted)],
     ['already stored', num(r.duplicates)],
     ...(r.erased > 0 ? [['of erased customers, not stored', num(r.erased)] as [string, string]] : []),

@@ -102,7 +102,20 @@ function beyondLimits(rec: string[], ids: string[]): Reason | null {
 
 const tooLong = (values: Iterable<string>, max: number) => [...values].some((v) => v.length > max);
 
-function parseItem(rec: string[], cols: Columns): RowResult<ItemInput> {
+/**
+ * `text` cut to at most `limit` characters, at the last space in its final 200 when there is one (a word
+ * is not cut in half), else at the limit (never between the halves of a surrogate pair).
+ */
+export function shortenTo(text: string, limit: number): string {
+  if (text.length <= limit) return text;
+  let cut = limit;
+  const space = text.lastIndexOf(' ', limit);
+  if (space >= limit - 200 && space > 0) cut = space;
+  else if (/[\uD800-\uDBFF]/.test(text[cut - 1])) cut--;
+  return text.slice(0, cut).trimEnd();
+}
+
+function parseItem(rec: string[], cols: Columns): RowResult<ItemInput & { shortened?: true }> {
   const cell = cellOf(rec, cols);
   const id = cell('id');
   if (!id) return { reject: 'missing_id' };
@@ -125,14 +138,16 @@ function parseItem(rec: string[], cols: Columns): RowResult<ItemInput> {
   const attributes = attributesOf(rec, cols);
   if (
     cell('title').length > INPUT_LIMITS.titleLength ||
-    cell('description').length > INPUT_LIMITS.descriptionLength ||
     categories.length > INPUT_LIMITS.categories ||
     tooLong(categories, INPUT_LIMITS.categoryLength) ||
     tooLong(Object.values(attributes), INPUT_LIMITS.attributeLength)
   ) {
     return { reject: 'text_too_long' };
   }
-  return { id, title: cell('title'), description: cell('description') || null, categories, price, available, attributes };
+  // A description over the limit is cut there: refusing the product would leave it blank (its purchases create it).
+  const description = shortenTo(cell('description'), INPUT_LIMITS.descriptionLength);
+  const shortened = description.length < cell('description').length ? { shortened: true as const } : {};
+  return { id, title: cell('title'), description: description || null, categories, price, available, attributes, ...shortened };
 }
 
 function parseUser(rec: string[], cols: Columns): RowResult<UserInput> {
@@ -255,8 +270,10 @@ export async function importGeneric(db: Db, dir: string, onProgress?: ProgressCa
         await writer.add(e);
         continue;
       }
-      const r = kind === 'items' ? parseItem(rec, cols) : parseUser(rec, cols);
-      if (rejected(r)) { reject(r.reject); continue; }
+      const parsed = kind === 'items' ? parseItem(rec, cols) : parseUser(rec, cols);
+      if (rejected(parsed)) { reject(parsed.reject); continue; }
+      const { shortened, ...r } = parsed as typeof parsed & { shortened?: true };
+      if (shortened) report.shorten('items.description');
       (kind === 'items' ? report.items : report.users).add(r.id);
       report.accepted++;
       pending.push(r);

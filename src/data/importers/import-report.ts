@@ -11,6 +11,12 @@ export interface ImportReport {
    * the first row after the header; a quoted field spanning lines is one row). Absent when none is known.
    */
   rejectedRows?: Record<string, number[]>;
+  /**
+   * Accepted rows with a field cut to the API's limit, by file and field (`items.description`): a product
+   * whose description is too long is kept with it cut, rather than refused and then created blank by its
+   * purchases. Absent when none was.
+   */
+  shortened?: Record<string, number>;
   /** Events (purchases; views, carts and ratings in the generic format) that were new to the database. */
   inserted: number;
   /** Events already stored (a re-import of the same rows). */
@@ -50,6 +56,7 @@ export class ReportCounter {
   erased = 0;
   readonly rejected: Record<string, number> = {};
   readonly rejectedRows: Record<string, number[]> = {};
+  readonly shortened: Record<string, number> = {};
   readonly users = new Set<string>();
   readonly items = new Set<string>();
   readonly orders = new Set<string>();
@@ -63,12 +70,18 @@ export class ReportCounter {
     if (rows.length < REJECTED_ROWS_KEPT) rows.push(row);
   }
 
+  /** Counts an accepted row whose `field` was cut to its limit. */
+  shorten(field: string): void {
+    this.shortened[field] = (this.shortened[field] ?? 0) + 1;
+  }
+
   finish(): ImportReport {
     return {
       rowsRead: this.rowsRead,
       accepted: this.accepted,
       rejected: { ...this.rejected },
       ...(Object.keys(this.rejectedRows).length > 0 ? { rejectedRows: structuredClone(this.rejectedRows) } : {}),
+      ...(Object.keys(this.shortened).length > 0 ? { shortened: { ...this.shortened } } : {}),
       inserted: this.inserted,
       duplicates: this.duplicates,
       erased: this.erased,

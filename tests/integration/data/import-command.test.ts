@@ -87,6 +87,13 @@ describe('npm run import', () => {
     ]);
   });
 
+  it('When fields were cut to their limits, Then the report says how many rows, by field, under the rejections', () => {
+    const text = formatReport({
+      rowsRead: 10, accepted: 10, rejected: {}, shortened: { 'items.description': 3 }, inserted: 0, duplicates: 0, erased: 0, users: 0, items: 10, orders: 0, durationMs: 100,
+    });
+    expect(text.split('\n').slice(2, 5).map((l) => l.replace(/ +/g, ' '))).toEqual(['rejected 0', 'accepted with a field cut to its limit 3', ' items.description 3']);
+  });
+
   it('When a report knows which rows were rejected, Then each reason names them, with ... when there were more', () => {
     const text = formatReport({
       rowsRead: 20, accepted: 13, rejected: { 'events.bad_number': 6, 'items.missing_id': 1 }, rejectedRows: { 'events.bad_number': [2, 3, 5, 8, 13], 'items.missing_id': [4] },
