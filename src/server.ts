@@ -4,13 +4,12 @@ import { buildApp, SHUTDOWN_GRACE_MS } from './app.js';
 import { ensureAdminKey } from './admin-key.js';
 import { ConfigError, configSummary, configWarnings, loadConfig, type Config } from './config.js';
 import { checkStartupConfig } from './startup-checks.js';
-import { openDatabaseWhenReachable } from './data/open-database.js';
+import { openLoggedDatabase } from './open-logged-database.js';
 import { createServices } from './services.js';
 import type { Logger } from './jobs/job-runner.js';
 import { createModelStore } from './store/create-model-store.js';
 import { bootstrap } from './bootstrap.js';
 import { announceServerUrl } from './data/data-dir-lock.js';
-import { backgroundLog } from './background-log.js';
 
 function readConfig(): Config {
   try {
@@ -73,15 +72,7 @@ async function main() {
   const logger = forwardingLogger(startLog);
   // A Postgres that cannot be reached at start is waited for, as a Redis is: the process listens, unready,
   // serves what needs no Postgres, and migrates once it can.
-  let waited = false;
-  // At most a line per 30 s (with how many tries were left out), like other background failures.
-  const waitLog = backgroundLog(logger, { everyMs: 30_000 });
-  const { db, migrated } = await openDatabaseWhenReachable(config, {
-    onWait: (err, waitMs) => {
-      waited = true;
-      waitLog('waiting for the database: not ready, and requests that need it answer 503 meanwhile', err, { retryInMs: waitMs });
-    },
-  });
+  const { db, migrated } = await openLoggedDatabase(config, logger, 'waiting for the database: not ready, and requests that need it answer 503 meanwhile');
   const store = await createModelStore(config);
   const services = createServices({ config, db, store, logger });
   // Ready only once the first-start work (sample import and training) is done, so traffic waits for it.
@@ -126,7 +117,6 @@ async function main() {
   // A migration that does not apply stops the process, as it would have at start.
   await migrated;
   if (closing) return;
-  if (waited) app.log.info('database reached and migrated');
   await bootstrap(services, app.log);
   bootstrapped = true;
   // Only now: the first-start work trains an empty store itself, and must not race a recovery training.

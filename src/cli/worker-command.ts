@@ -1,12 +1,11 @@
 import { pino } from 'pino';
 import { configSummary, configWarnings, loadConfig } from '../config.js';
 import { checkStartupConfig } from '../startup-checks.js';
-import { openDatabaseWhenReachable } from '../data/open-database.js';
+import { openLoggedDatabase } from '../open-logged-database.js';
 import { createJobRunner, type Logger } from '../jobs/job-runner.js';
 import { createServices } from '../services.js';
 import { createModelStore } from '../store/create-model-store.js';
 import { runCli } from './run-cli.js';
-import { backgroundLog } from '../background-log.js';
 
 /** Seconds a stopping worker lets the job in hand finish before it is recorded as interrupted. */
 const STOP_GRACE_MS = 30_000;
@@ -25,15 +24,7 @@ async function main(): Promise<void> {
   log.info(configSummary(config), 'configuration');
   for (const warning of configWarnings()) log.warn({}, warning);
   // A Postgres that cannot be reached at start is waited for: claims fail (quietly, as in an outage) until it is migrated.
-  const waitLog = backgroundLog(log, { everyMs: 30_000 });
-  let waited = false;
-  const { db, migrated } = await openDatabaseWhenReachable(config, {
-    onWait: (err, waitMs) => {
-      waited = true;
-      waitLog('waiting for the database', err, { retryInMs: waitMs });
-    },
-  });
-  migrated.then(() => waited && log.info({}, 'database reached and migrated'), () => {});
+  const { db, migrated } = await openLoggedDatabase(config, log, 'waiting for the database');
   // A migration that does not apply stops the worker, as it would have at start.
   migrated.catch((err: unknown) => {
     log.error({ err }, 'migrating the database failed');

@@ -105,6 +105,8 @@ export interface ContentRecommender extends Recommender {
   similarToNewItem(item: ItemInfo, k: number): Neighbour[] | null;
 }
 
+export const isContentRecommender = (r: Recommender): r is ContentRecommender => r instanceof ContentModel;
+
 class ContentModel implements ContentRecommender {
   readonly name = 'content';
   private readonly inverted: SparseRows;
@@ -167,15 +169,15 @@ class ContentModel implements ContentRecommender {
     return out;
   }
 
+  get describesNewItems(): boolean {
+    return this.s.space !== undefined;
+  }
+
   /**
    * The top-k fitted items most similar to an item the model was not fitted on (added to the catalog
    * since), by the cosine of its vector in the fitted feature space (tfidf.ts describeItem) with theirs;
    * null when this fitted copy has no feature space (an artifact from before it was kept).
    */
-  get describesNewItems(): boolean {
-    return this.s.space !== undefined;
-  }
-
   similarToNewItem(item: ItemInfo, k: number): Neighbour[] | null {
     const { space, params, vectors } = this.s;
     if (!space) return null;

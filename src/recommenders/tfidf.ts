@@ -30,10 +30,10 @@ export interface ItemFeatureOptions {
 }
 
 const GROUPS = ['text', 'category', 'price', 'attribute'] as const;
+type Group = (typeof GROUPS)[number];
 
 /** Prefix of the price band's feature names (`p:3`: prices in [ratio^3, ratio^4)). */
 export const PRICE_FEATURE = 'p:';
-type Group = (typeof GROUPS)[number];
 
 /** Raw features of one item by group; repeated features count as term frequency. */
 function rawFeatures(item: ItemInfo, price: number | null, opts: ItemFeatureOptions): Record<Group, string[]> {

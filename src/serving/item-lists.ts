@@ -7,7 +7,7 @@ import { AppError, notFound } from '../errors.js';
 import { diversify } from './diversify.js';
 import { ITEM_SOURCES, RELATED_TO } from './neighbour-scores.js';
 import { itemFilter, Picker } from './picker.js';
-import { nameOf, toRecommendation, type BoughtTogetherItem, type ListQuery, type Recommendation } from './recommendation.js';
+import { nameOf, popularityRun, toRecommendation, type BoughtTogetherItem, type ListQuery, type Recommendation } from './recommendation.js';
 import { poolSize, type ServingDeps } from './serving-deps.js';
 import { newItemNeighbours } from './new-item-neighbours.js';
 import type { ServingModel } from './serving-model.js';
@@ -54,11 +54,10 @@ async function resolveItem(
     const category = record.categories[0];
     const sameCategory = new Picker(model, itemFilter(model, { ...q, exclude, category }), poolSize(q));
     sameCategory.backfillPopular(-1);
-    // Below what content found, scaled as backfillPopular scales a run after other picks.
-    const first = sameCategory.picks[0]?.score ?? 0;
-    const scale = !byContent ? 1 : first > 0 ? (picker.picks[picker.picks.length - 1].score * 0.99) / first : 0;
+    // Below what content found, as a run of popularity after other picks.
+    const score = popularityRun(picker.picks);
     const explanation = `popular in ${category}`;
-    for (const p of sameCategory.picks) picker.offer(p.item, p.score * scale, p.sources, explanation);
+    for (const p of sameCategory.picks) picker.offer(p.item, score(p.score), p.sources, explanation);
   }
   picker.backfillPopular(-1);
   const picks = diversify(model, picker.picks, q.k, q.diversity ?? 0);

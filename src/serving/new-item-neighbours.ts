@@ -9,7 +9,7 @@ import type { ItemInfo } from '../recommenders/dataset.js';
 import type { Neighbour } from '../recommenders/recommender.js';
 import { dependencyFailure } from '../errors.js';
 import type { ServingDeps } from './serving-deps.js';
-import type { ServingModel } from './serving-model.js';
+import { familyOf, type ServingModel } from './serving-model.js';
 
 /** A version's describer of new items: the content source's name and its fitted copy. */
 export interface NewItemDescriber {
@@ -20,10 +20,6 @@ export interface NewItemDescriber {
 /** How long after the model store failed a load it is not tried again. */
 export const RETRY_AFTER_FAILURE_MS = 10_000;
 const failedAt = new WeakMap<ServingModel, number>();
-
-interface RecipeInfo {
-  sources?: Record<string, { recommender?: string }>;
-}
 
 /**
  * The `k` items of `model` most like `item` by content, best first, with the source that found them;
@@ -51,9 +47,8 @@ export async function newItemNeighbours(
 }
 
 async function loadDescriber(deps: Pick<ServingDeps, 'store'>, model: ServingModel): Promise<NewItemDescriber | null> {
-  const recipe = ((model.meta.info as { recipe?: RecipeInfo } | undefined)?.recipe ?? {}) as RecipeInfo;
   // The content source serving lists neighbours of: a recipe may give it another name than its family's.
-  const source = [...model.neighbours.keys()].find((name) => (recipe.sources?.[name]?.recommender ?? name) === contentFactory.name);
+  const source = [...model.neighbours.keys()].find((name) => familyOf(model, name) === contentFactory.name);
   if (!source) return null;
   const bytes = await deps.store.getArtifact(model.meta.version, `recommender:${source}`);
   if (!bytes) return null;

@@ -11,7 +11,7 @@ import { recommenderFactory } from '../recommenders/registry.js';
 import type { ModelStore } from '../store/model-store.js';
 import { ARTIFACT_USER_IDS, decodeUserIdsArtifact } from './serving-artifacts.js';
 import { createUserScorer, servingOptions, singleStrategies, type ScoredUser } from './serving-model-builder.js';
-import type { ServingModel } from './serving-model.js';
+import { familyOf, trainedRecipe, type ServingModel } from './serving-model.js';
 
 export interface OnRequestScorer {
   (history: readonly PurchaseRow[], attributes: Record<string, unknown>): ScoredUser | null;
@@ -26,17 +26,13 @@ export interface OnRequestScorer {
   forget(userId: string): void;
 }
 
-interface RecipeInfo {
-  sources?: Record<string, { recommender?: string }>;
-}
-
 /**
  * The scorer of a version, or null when the version did not store its recommenders (or cannot be read):
  * such a version answers unprecomputed customers with the cold-start fallback, as before.
  */
 export async function loadOnRequestScorer(store: Pick<ModelStore, 'getArtifact'>, model: ServingModel): Promise<OnRequestScorer | null> {
   const version = model.meta.version;
-  const recipe = ((model.meta.info as { recipe?: RecipeInfo } | undefined)?.recipe ?? {}) as RecipeInfo;
+  const recipe = trainedRecipe(model);
   const names = model.info.hybridSources;
   const [userIdsBytes, hybridBytes, ...sourceBytes] = await Promise.all([
     store.getArtifact(version, ARTIFACT_USER_IDS),
@@ -47,7 +43,7 @@ export async function loadOnRequestScorer(store: Pick<ModelStore, 'getArtifact'>
   const itemIds = model.items.ids;
   const sources = new Map<string, Recommender>();
   names.forEach((name, k) => {
-    const factory = recommenderFactory(recipe.sources?.[name]?.recommender ?? name);
+    const factory = recommenderFactory(familyOf(model, name));
     if (!factory) throw new Error(`model ${version}: unknown recommender family of source "${name}"`);
     sources.set(name, factory.fromArtifact(sourceBytes[k]!, { itemIds }));
   });

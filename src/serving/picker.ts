@@ -55,10 +55,19 @@ export class Picker {
 
   /** Adds the item if there is room and it passes the rules; true when it was added. */
   offer(item: number, score: number, sources: readonly string[], explanation?: string): boolean {
-    if (this.picks.length >= this.want || this.taken.has(item) || !this.accepts(item)) return false;
+    if (!this.takes(item)) return false;
+    this.take(item, score, sources, explanation);
+    return true;
+  }
+
+  /** Whether `item` would be added now: there is room, it is not on the list, and it passes the rules. */
+  private takes(item: number): boolean {
+    return this.picks.length < this.want && !this.taken.has(item) && this.accepts(item);
+  }
+
+  private take(item: number, score: number, sources: readonly string[], explanation?: string): void {
     this.taken.add(item);
     this.picks.push(explanation === undefined ? { item, score, sources } : { item, score, sources, explanation });
-    return true;
   }
 
   /** Adds the pick itself (no copy) if there is room and it passes the rules; true when it was added. */
@@ -89,9 +98,8 @@ export class Picker {
   private fillFrom(items: ArrayLike<number>, valueAt: (p: number) => number, explain: (item: number) => string): void {
     const score = popularityRun(this.picks);
     for (let p = 0; p < items.length && !this.full; p++) {
-      // Only what is offered counts: the run's first accepted item sets its scale.
-      if (!this.accepts(items[p]) || this.has(items[p])) continue;
-      if (this.offer(items[p], score(valueAt(p)), POPULARITY)) this.picks[this.picks.length - 1].explanation = explain(items[p]);
+      // Only what is taken counts: the run's first item taken sets its scale.
+      if (this.takes(items[p])) this.take(items[p], score(valueAt(p)), POPULARITY, explain(items[p]));
     }
   }
 }

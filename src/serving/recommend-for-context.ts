@@ -37,29 +37,25 @@ function anchorsOf(ids: readonly string[], index: ReadonlyMap<string, number>, s
   return recent.map((item, k) => ({ item, weight: scale / (recent.length - k) }));
 }
 
+/** `read`'s result, or null (logged) when it fails. */
+const hint = <T>(deps: ServingDeps, failure: string, read: Promise<T>): Promise<T | null> =>
+  read.catch((err: unknown) => {
+    deps.log?.(failure, err);
+    return null;
+  });
+
 export async function recommendForContext(deps: ServingDeps, q: ContextQuery): Promise<Recommendation> {
-  const model = await deps.model();
-  // The attributes sent, else those stored for `userId` (a hint, like its views: Postgres down, none).
-  const attributes =
-    q.attributes ??
-    (q.userId
-      ? ((await deps.catalog.getUser(q.userId).catch((err: unknown) => {
-          deps.log?.('reading a visitor\'s attributes failed', err);
-          return null;
-        }))?.attributes ?? {})
-      : {});
+  // What is stored of `userId` (attributes when none are sent, views), read together: a hint, so with
+  // Postgres down the answer goes on from what the request holds.
+  const [model, attributes, stored] = await Promise.all([
+    deps.model(),
+    q.attributes ?? (q.userId ? hint(deps, 'reading a visitor\'s attributes failed', deps.catalog.getUser(q.userId)).then((u) => u?.attributes ?? {}) : {}),
+    q.userId && deps.recentViews ? hint(deps, 'reading recent views failed', deps.recentViews(q.userId, MAX_ANCHORS)).then((v) => v ?? []) : [],
+  ]);
   // Context items are never recommended back.
   const exclude = [...(q.exclude ?? []), ...q.items];
   if (!model) return deps.dbPopular.recommend({ ...q, exclude, attribute: preferredAttribute(attributes) }, { fallback: true });
 
-  // Stored views are a hint: with Postgres down the answer goes on from what the request holds.
-  const stored =
-    q.userId && deps.recentViews
-      ? await deps.recentViews(q.userId, MAX_ANCHORS).catch((err: unknown) => {
-          deps.log?.('reading recent views failed', err);
-          return [] as string[];
-        })
-      : [];
   const viewed = [...stored, ...(q.viewed ?? [])];
   // A viewed item that is also in the cart anchors as a cart item only.
   const carted = new Set(q.items);

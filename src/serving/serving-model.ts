@@ -65,6 +65,17 @@ export function sourcesOfMask(model: ServingModel, mask: number, dominant = -1):
 
 export const segmentKey = (name: string, value: string) => `${name}\u0000${value}`;
 
+/** What serving reads of the recipe a version was trained with (kept in its metadata). */
+export interface TrainedRecipe {
+  sources?: Record<string, { recommender?: string }>;
+}
+
+/** The recipe a version was trained with, from its metadata ({} when it kept none). */
+export const trainedRecipe = (model: ServingModel): TrainedRecipe => ((model.meta.info as { recipe?: TrainedRecipe } | undefined)?.recipe ?? {});
+
+/** The recommender family of one of a version's sources: the recipe's `recommender`, else the source's name. */
+export const familyOf = (model: ServingModel, source: string): string => trainedRecipe(model).sources?.[source]?.recommender ?? source;
+
 /** Decodes the three serving artifacts of a version (throws ArtifactFormatError on damaged bytes). */
 export function decodeServingModel(
   meta: ModelMeta,

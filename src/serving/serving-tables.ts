@@ -2,6 +2,7 @@
  * Per-item tables of the serving model, built from fitted recommenders at training time: neighbour lists
  * of every item-based source and popularity lists (global, and per user-attribute value for cold start).
  */
+import { isContentRecommender } from '../recommenders/content.js';
 import { isCooccurrenceRecommender } from '../recommenders/cooccurrence.js';
 import type { Dataset } from '../recommenders/dataset.js';
 import { isPopularityRecommender } from '../recommenders/popularity.js';
@@ -29,8 +30,6 @@ function interactedItems(ds: Dataset): Uint8Array {
   if (signals) for (let e = 0; e < signals.item.length; e++) if (signals.weight[e] > 0) out[signals.item[e]] = 1;
   return out;
 }
-
-const isContentRecommender = (r: Recommender): boolean => 'describesNewItems' in r;
 
 function pack(lists: Neighbour[][]): NeighbourTable {
   const indptr = new Int32Array(lists.length + 1);
