@@ -95,6 +95,11 @@ function confidenceRows(m: Csr, alpha: number): ConfidenceRows {
   return { rows: m.rows, indptr: m.indptr, indices: m.indices, confidence };
 }
 
+/** Zeroes the factor rows of `m`'s rows that hold no interaction. */
+function zeroEmptyRows(m: ConfidenceRows, factors: Float64Array, k: number): void {
+  for (let r = 0; r < m.rows; r++) if (m.indptr[r] === m.indptr[r + 1]) factors.fill(0, r * k, (r + 1) * k);
+}
+
 /**
  * Fits implicit-feedback ALS on the user x item matrix of distinct-order counts plus the weighted
  * views, carts and ratings (weightedUserItemMatrix): c = 1 + alpha * ln(1 + weighted count), so a pair
@@ -113,6 +118,10 @@ export function fitAls(ds: Dataset, params: AlsParams, options: AlsFitOptions = 
   const y = alloc(items.rows * k);
   for (let t = 0; t < y.length; t++) y[t] = random() * 0.01;
   for (let t = 0; t < x.length; t++) x[t] = random() * 0.01;
+  // A row without interactions starts at zero and CG leaves it there (its right-hand side is zero):
+  // started at random it kept a shrunken random factor, whose cosine to any item is noise.
+  zeroEmptyRows(items, y, k);
+  zeroEmptyRows(users, x, k);
   const halfStep = (m: ConfidenceRows, a: Float64Array, b: Float64Array, bRows: number) => {
     const yty = gramian(b, bRows, k, params.regularization);
     if (options.threads) options.threads.halfStep(m, a, b, bRows, k, params.regularization, params.cgSteps, yty);

@@ -7,6 +7,7 @@ import { alsLoss, conjugateGradientHalfStep, type ConfidenceRows } from '../../.
 import { buildDataset, type PurchaseRow } from '../../../src/recommenders/dataset.js';
 import type { HistoryEntry, Recommender, UserContext } from '../../../src/recommenders/recommender.js';
 import { mulberry32 } from '../../../src/recommenders/seeded-random.js';
+import { SparseScores } from '../../../src/recommenders/sparse-scores.js';
 
 const DAY = 86_400_000;
 
@@ -15,7 +16,7 @@ const DAY = 86_400_000;
  * users of a group buys 4 of the group's 6 items (one of them twice, in two orders) and skips 2, so
  * every user has unbought in-group items and the group is the one pattern to learn.
  */
-function twoGroups() {
+function twoGroupEvents(): PurchaseRow[] {
   const events: PurchaseRow[] = [];
   for (const g of [0, 1]) {
     for (let u = 0; u < 12; u++) {
@@ -29,8 +30,10 @@ function twoGroups() {
       }
     }
   }
-  return buildDataset({ events });
+  return events;
 }
+
+const twoGroups = () => buildDataset({ events: twoGroupEvents() });
 
 const groupOf = (id: string) => id.slice(0, 2);
 // Few users, so few factors and strong regularisation: with 64 free factors ALS memorises each user's row.
@@ -164,6 +167,29 @@ describe('ALS recommender', () => {
     }
     expect(scores(loaded, { user: 5, history: [], attributes: {} }, n).every((v) => v === 0)).toBe(true);
     expect(decodeArtifact(loaded.toArtifact()).arrays).toEqual(decodeArtifact(scrubbed.toArtifact()).arrays);
+  });
+
+  it('Given a catalogue product nobody bought and a customer who bought nothing, Then ALS says nothing of either', () => {
+    // Without interactions a row keeps whatever the solver started it from: tiny random factors whose
+    // cosine to anything is noise, and whose scores a max-normalised blend would stretch to full weight.
+    const lonelyItem = { id: 'never-bought', title: '', categories: [], price: null, attributes: {}, available: true };
+    const events = twoGroupEvents();
+    const withStrays = buildDataset({ events, items: [lonelyItem], users: [{ id: 'bought-nothing', attributes: {} }] });
+    const model = alsFactory.fit(withStrays, params());
+    const lonely = withStrays.itemIndex.get('never-bought')!;
+    const nobody = withStrays.userIndex.get('bought-nothing')!;
+    const count = withStrays.itemIds.length;
+
+    expect(model.similarItems!(lonely, 5)).toEqual([]);
+    for (let i = 0; i < count; i++) expect(model.similarItems!(i, count).map((nb) => nb.item)).not.toContain(lonely);
+    for (const [user, u] of withStrays.userIndex) {
+      const out = new SparseScores(count);
+      model.scoreSparse!({ user: u, history: historyOf(withStrays, user), attributes: {} }, out, count);
+      const found = Array.from({ length: out.size }, (_, p) => out.item(p));
+      expect(found).not.toContain(lonely);
+      if (u === nobody) expect(found).toEqual([]);
+    }
+    expect(scores(model, { user: nobody, history: [], attributes: {} }, count).every((v) => v === 0)).toBe(true);
   });
 
   it('rejects invalid parameters naming the field, and fills the documented defaults', () => {
