@@ -56,6 +56,9 @@ export function formatReport(r: ImportReport): string {
           ...Object.entries(r.shortened).map(([field, n]): [string, string] => [`  ${field}`, num(n)]),
         ]
       : []),
+    ...(r.untitledItems
+      ? [[`items named by events without a title`, `${num(r.untitledItems)} (${r.untitledItemIds!.join(', ')}${r.untitledItems > r.untitledItemIds!.length ? ', ...' : ''})`] as [string, string]]
+      : []),
     ['new events', num(r.inserted)],
     ['already stored', num(r.duplicates)],
     ...(r.erased > 0 ? [['of erased customers, not stored', num(r.erased)] as [string, string]] : []),

@@ -79,6 +79,9 @@ const toUser = (r: Record<string, unknown>): UserRecord => ({
   updatedAt: iso(r.updated_at),
 });
 
+/** Ids per statement of untitledAmong. */
+const UNTITLED_SLICE = 10_000;
+
 export type CatalogRepository = ReturnType<typeof createCatalogRepository>;
 
 /** Items and users: the catalog and the customer attributes, upserted whole (PUT semantics). */
@@ -119,6 +122,25 @@ export function createCatalogRepository(db: Db) {
     async getItems(ids: string[]): Promise<ItemRecord[]> {
       const { rows } = await db.query('SELECT * FROM items WHERE id = ANY($1::text[])', [ids]);
       return rows.map(toItem);
+    },
+
+    /**
+     * How many of `ids` are stored without a title, and the first few of them by id: products that only
+     * events named (an import's data team is told, so it can describe them).
+     */
+    async untitledAmong(ids: readonly string[], keep: number): Promise<{ count: number; first: string[] }> {
+      let count = 0;
+      let first: string[] = [];
+      // In slices, so an events-only import of a large catalogue is not one statement of every id.
+      for (let at = 0; at < ids.length; at += UNTITLED_SLICE) {
+        const { rows } = await db.query<{ n: number; first: string[] | null }>(
+          `SELECT count(*)::int AS n, (array_agg(id ORDER BY id))[1:$2] AS first FROM items WHERE id = ANY($1::text[]) AND title = ''`,
+          [ids.slice(at, at + UNTITLED_SLICE), keep],
+        );
+        count += rows[0].n;
+        first = [...first, ...(rows[0].first ?? [])].sort().slice(0, keep);
+      }
+      return { count, first };
     },
 
     async listItems(): Promise<ItemRecord[]> {

@@ -9,7 +9,7 @@ import { dataRowNumbers, fileSize, readCsvRecords } from './csv-source.js';
 import { createEventBatchWriter, DEFAULT_BATCH_SIZE, throughOutage } from './event-batch-writer.js';
 import { tooFarAhead, tooFarBack } from '../event-time.js';
 import { parseBoolean, parseInteger, parseIsoTimestamp, parseNumber } from './field-parsers.js';
-import { ReportCounter, type ImportReport, type ImporterOptions, type ProgressCallback } from './import-report.js';
+import { REJECTED_ROWS_KEPT, ReportCounter, type ImportReport, type ImporterOptions, type ProgressCallback } from './import-report.js';
 import { createByteProgress } from './progress-tracker.js';
 
 type Kind = 'items' | 'users' | 'events';
@@ -230,6 +230,7 @@ export async function importGeneric(db: Db, dir: string, onProgress?: ProgressCa
   const catalog = createCatalogRepository(db);
   const writer = createEventBatchWriter(db, options.batchSize, options.writesInFlight);
   let doneBytes = 0;
+  const eventItems = new Set<string>();
   for (const { kind, file, cols, size } of checked) {
     // The number of the row being read (1 = the first after the header), skipped records counted.
     const rows = dataRowNumbers();
@@ -261,6 +262,7 @@ export async function importGeneric(db: Db, dir: string, onProgress?: ProgressCa
         if (rejected(e)) { reject(e.reject); continue; }
         report.users.add(e.userId);
         report.items.add(e.itemId);
+        eventItems.add(e.itemId);
         report.accepted++;
         if ('type' in e) {
           await writer.addInteraction(e);
@@ -285,6 +287,8 @@ export async function importGeneric(db: Db, dir: string, onProgress?: ProgressCa
   const written = await writer.close();
   // Users-file rows of erased customers were counted as they were read; the events' come from the writer.
   Object.assign(report, { ...written, erased: report.erased + written.erased });
+  // Read after every write: an item is described by items.csv (this import's or an earlier one) or not at all.
+  report.untitledItems(await throughOutage(() => catalog.untitledAmong([...eventItems], REJECTED_ROWS_KEPT)));
   progress.done();
   return report.finish();
 }

@@ -17,6 +17,13 @@ export interface ImportReport {
    * purchases. Absent when none was.
    */
   shortened?: Record<string, number>;
+  /**
+   * Generic format: items named by this import's events that are stored without a title (no accepted row
+   * of items.csv, now or before, described them: a refused row, or none), and the first few of them by id.
+   * They are recommended like any product, with an empty title. Absent when there are none.
+   */
+  untitledItems?: number;
+  untitledItemIds?: string[];
   /** Events (purchases; views, carts and ratings in the generic format) that were new to the database. */
   inserted: number;
   /** Events already stored (a re-import of the same rows). */
@@ -44,7 +51,7 @@ export interface ImporterOptions {
   writesInFlight?: number;
 }
 
-/** Rejected rows whose numbers a report keeps per reason. */
+/** Rejected rows whose numbers a report keeps per reason, and untitled item ids it names. */
 export const REJECTED_ROWS_KEPT = 5;
 
 /** Accumulates the counts of one import; `finish` freezes them into a report. */
@@ -60,6 +67,7 @@ export class ReportCounter {
   readonly users = new Set<string>();
   readonly items = new Set<string>();
   readonly orders = new Set<string>();
+  private untitled: { count: number; first: string[] } = { count: 0, first: [] };
   private readonly started = performance.now();
 
   /** Counts a rejected row; `row` (its data-row number in its file) is kept for the first REJECTED_ROWS_KEPT of the reason. */
@@ -75,6 +83,11 @@ export class ReportCounter {
     this.shortened[field] = (this.shortened[field] ?? 0) + 1;
   }
 
+  /** Records the items named by events that are stored without a title (see ImportReport.untitledItems). */
+  untitledItems(found: { count: number; first: string[] }): void {
+    this.untitled = found;
+  }
+
   finish(): ImportReport {
     return {
       rowsRead: this.rowsRead,
@@ -82,6 +95,7 @@ export class ReportCounter {
       rejected: { ...this.rejected },
       ...(Object.keys(this.rejectedRows).length > 0 ? { rejectedRows: structuredClone(this.rejectedRows) } : {}),
       ...(Object.keys(this.shortened).length > 0 ? { shortened: { ...this.shortened } } : {}),
+      ...(this.untitled.count > 0 ? { untitledItems: this.untitled.count, untitledItemIds: [...this.untitled.first] } : {}),
       inserted: this.inserted,
       duplicates: this.duplicates,
       erased: this.erased,

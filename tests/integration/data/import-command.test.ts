@@ -94,6 +94,15 @@ describe('npm run import', () => {
     expect(text.split('\n').slice(2, 5).map((l) => l.replace(/ +/g, ' '))).toEqual(['rejected 0', 'accepted with a field cut to its limit 3', ' items.description 3']);
   });
 
+  it('When events named products nobody described, Then the report counts them and names the first', () => {
+    const text = formatReport({
+      rowsRead: 9, accepted: 8, rejected: { 'items.bad_number': 1 }, untitledItems: 7, untitledItemIds: ['a', 'b', 'c', 'd', 'e'],
+      inserted: 6, duplicates: 0, erased: 0, users: 1, items: 8, orders: 1, durationMs: 100,
+    });
+    expect(text).toMatch(/^items named by events without a title\s+7 \(a, b, c, d, e, \.\.\.\)$/m);
+    expect(formatReport({ rowsRead: 1, accepted: 1, rejected: {}, inserted: 1, duplicates: 0, erased: 0, users: 1, items: 1, orders: 0, durationMs: 1 })).not.toMatch(/without a title/);
+  });
+
   it('When a report knows which rows were rejected, Then each reason names them, with ... when there were more', () => {
     const text = formatReport({
       rowsRead: 20, accepted: 13, rejected: { 'events.bad_number': 6, 'items.missing_id': 1 }, rejectedRows: { 'events.bad_number': [2, 3, 5, 8, 13], 'items.missing_id': [4] },

@@ -238,6 +238,26 @@ for (const backend of DB_BACKENDS) {
       expect(await createCatalogRepository(t.db).getUser('13047')).toMatchObject({ attributes: { country: 'France' } });
     });
 
+    it('When events name products that no accepted items row describes, Then the report counts and names them, and describing them clears it', async () => {
+      // b-refused's row breaks a rule, b-unlisted has none, b-ok is described here, b-old by an earlier import.
+      await runImport({ db: t.db }, { format: 'generic', path: directory({ 'items.csv': ['id,title', 'b-old,Old mug'].join('\n') }) });
+      const events = ['user_id,item_id,quantity,ts', 'b-u1,b-refused,1,2024-01-01', 'b-u1,b-unlisted,1,2024-01-01', 'b-u1,b-ok,1,2024-01-01', 'b-u1,b-old,1,2024-01-01'];
+      const first = await runImport({ db: t.db }, {
+        format: 'generic',
+        path: directory({ 'items.csv': ['id,title,price', 'b-refused,Vase,cheap', 'b-ok,Bowl,3'].join('\n'), 'events.csv': events.join('\n') }),
+      });
+      expect(first.rejected).toEqual({ 'items.bad_number': 1 });
+      expect(first).toMatchObject({ untitledItems: 2, untitledItemIds: ['b-refused', 'b-unlisted'] });
+
+      const fixed = await runImport({ db: t.db }, {
+        format: 'generic',
+        path: directory({ 'items.csv': ['id,title,price', 'b-refused,Vase,4', 'b-unlisted,Jug,'].join('\n'), 'events.csv': events.join('\n') }),
+      });
+      expect(fixed).toMatchObject({ inserted: 0, duplicates: 4 });
+      expect(fixed.untitledItems).toBeUndefined();
+      expect(fixed.untitledItemIds).toBeUndefined();
+    });
+
     it('When events.csv has a type column, Then views, carts and ratings are stored apart from purchases and a re-import adds nothing', async () => {
       const dir = directory({
         'events.csv': [
