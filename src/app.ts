@@ -84,7 +84,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     clientErrorHandler,
     // Ids may be up to 256 characters (the schemas' limit); the router's default stops at 100.
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
-    frameworkErrors: (err, request, reply) => frameworkError(err, request, reply),
+    frameworkErrors: (err, request, reply) => frameworkError(err, request, reply, config.CORS_ORIGINS),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -4,6 +4,18 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 /** A CORS preflight (Fetch standard): an OPTIONS request with Origin and Access-Control-Request-Method. */
 const isPreflight = (request: FastifyRequest) => request.headers.origin !== undefined && request.headers['access-control-request-method'] !== undefined;
 
+/** Headers a browser script may read: the request id to report a problem, the limits to back off. */
+const EXPOSED_HEADERS = ['x-request-id', 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'];
+
+/**
+ * The CORS headers of an answer to `origin` written outside the plugin's hooks (the router's refusals,
+ * error-handler.ts): the ones the plugin gives a listed origin's simple request, none for another origin.
+ */
+export function corsHeadersFor(origins: readonly string[], origin: string | undefined): Record<string, string> {
+  if (origin === undefined || !origins.includes(origin)) return {};
+  return { 'access-control-allow-origin': origin, vary: 'Origin', 'access-control-expose-headers': EXPOSED_HEADERS.join(', ') };
+}
+
 /**
  * CORS for browser frontends on the shop's own origins (`CORS_ORIGINS`). Without any, nothing is
  * registered: no CORS header is ever sent and browsers on other origins cannot read answers. A
@@ -22,8 +34,7 @@ export async function registerCors(app: FastifyInstance, opts: { origins: string
     origin: opts.origins,
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'],
     allowedHeaders: ['authorization', 'content-type', 'x-api-key', 'x-request-id', 'x-user-token'],
-    // A browser script may read these: the request id to report a problem, the limits to back off.
-    exposedHeaders: ['x-request-id', 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'],
+    exposedHeaders: EXPOSED_HEADERS,
     // Preflights are cached 10 minutes, so a page does not pay one per call.
     maxAge: 600,
   };

@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AppError, dependencyFailure, ERRORS, RETRY_AFTER_SECONDS, type ErrorCode } from '../../errors.js';
+import { corsHeadersFor } from './cors.js';
 import { logAnswered } from './request-log.js';
 import { API_SECURITY_HEADERS } from './security-headers.js';
 
@@ -74,16 +75,18 @@ function frameworkMessage(err: FastifyError, request: FastifyRequest): string {
 /**
  * Errors Fastify raises before routing (bad percent-encoding, a too-long path parameter), in our shape.
  * No hook runs for such a request (Fastify answers it from a context without any), so what the
- * app-wide hooks give every answer is given here: the request id, the security headers and the log
- * line. Not CORS headers: @fastify/cors works only as a hook, so a browser script cannot read this answer.
+ * app-wide hooks give every answer is given here: the request id, the security headers, the log line,
+ * and for an origin of `corsOrigins` the CORS headers (@fastify/cors works only as a hook), so a
+ * storefront script reads the 414 instead of a network error.
  */
-export function frameworkError(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+export function frameworkError(err: FastifyError, request: FastifyRequest, reply: FastifyReply, corsOrigins: readonly string[] = []) {
   const status = err.statusCode ?? 400;
   const code: ErrorCode = BY_STATUS[status] ?? 'VALIDATION_FAILED';
   reply
     .code(ERRORS[code].status)
     .header('x-request-id', request.id)
     .headers(API_SECURITY_HEADERS)
+    .headers(corsHeadersFor(corsOrigins, request.headers.origin))
     .send({ error: { code, message: frameworkMessage(err, request) } });
   logAnswered(request, reply);
   return reply;
