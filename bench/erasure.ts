@@ -3,14 +3,15 @@
  * Postgres rows, every kept model version in Redis (profiles, user index, ALS factors, per-user entries)
  * and the campaign export files, all under the erasure lock; and how long ingestion waits behind it.
  *
- *   npx tsx bench/erasure.ts [--erasures 10] [--copies N] [--data FILE]
+ *   npx tsx bench/erasure.ts [--erasures 10] [--burst 20] [--copies N] [--data FILE]
  *
  * Imports the file (N re-keyed copies of it with --copies, a shop N times larger, as bench/scale.ts makes)
  * into the Postgres schema `bench_erasure_online_retail` afresh each run (erasures delete from it), trains the default recipe as written twice (two kept versions, recommenders stored) into
  * REDIS_URL under a random prefix deleted afterwards, writes one CSV export of every customer's top 10,
  * then erases customers one after another, the first of them while a batch of purchases is being written.
  * Prints where the erasures' time went: the model store's calls per artifact, the export files, and the rest
- * (Postgres, locks).
+ * (Postgres, locks). Then erases the next --burst customers all at once (a data team's backlog sent together:
+ * the erasures that wait for a turn are done in one, src/privacy/user-erasure.ts ERASURE_BATCH).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -29,6 +30,7 @@ import { deleteRedisPrefix } from './lib/redis-prefix.js';
 
 const option = optionTaker(withoutDataArg());
 const count = Number(option('--erasures') ?? 10);
+const burst = Number(option('--burst') ?? 20);
 const copies = Number(option('--copies') ?? 1);
 if (!Number.isInteger(copies) || copies < 1) throw new Error(`--copies: expected a whole number >= 1, got ${copies}`);
 const PG = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -71,6 +73,11 @@ try {
     `SELECT user_id FROM purchase_events GROUP BY user_id ORDER BY count(*) DESC, user_id LIMIT $1`,
     [count],
   );
+  // The burst: the next customers by purchases, after the one erased apart for the export measurement.
+  const { rows: burstRows } = await db.query<{ user_id: string }>(
+    `SELECT user_id FROM purchase_events GROUP BY user_id ORDER BY count(*) DESC, user_id OFFSET $1 LIMIT $2`,
+    [count + 1, burst],
+  );
   // One file rewrite without a customer who is not erased below: what each erasure pays per export file holding its customer.
   const { rows: [other] } = await db.query<{ user_id: string }>(
     `SELECT user_id FROM purchase_events GROUP BY user_id ORDER BY count(*) DESC, user_id OFFSET $1 LIMIT 1`,
@@ -112,6 +119,13 @@ try {
   }
   console.log(`  the rest (decoding and encoding artifacts, export files, Postgres, locks): ${ms((total - inStore) / count)}`);
   console.log(`  (one export file rewritten without one customer, measured apart: ${ms(exportScrub)})`);
+  if (burstRows.length > 0) {
+    const b0 = performance.now();
+    const answers = await Promise.all(burstRows.map(({ user_id: id }) => services.eraseUser(id)));
+    const took = performance.now() - b0;
+    if (!answers.every(Boolean)) throw new Error('an erasure of the burst did not find its customer');
+    console.log(`${burstRows.length} erasures asked at once: all done in ${ms(took)} (${ms(took / burstRows.length)} per customer)`);
+  }
   console.log(`load average ${load()} on ${cpus().length} cores`);
 } finally {
   await store.close();

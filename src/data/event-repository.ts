@@ -128,6 +128,12 @@ async function notErased<T extends { userId: string; ts: Date }>(tx: Db, batch: 
  * Runs inside a purchase write, after it and before its commit, with the batch's ids and those that were
  * new. It must not throw (the write would roll back) nor wait on the database (PGlite: one connection).
  */
+/** What an erasure does inside its transaction besides Postgres (user-erasure.ts): the model store and files, then the live events. */
+export interface ErasureSteps {
+  scrub?: () => Promise<void>;
+  dropLive?: () => Promise<void>;
+}
+
 export type BeforeCommit = (eventIds: string[], newIds: Set<string>) => Promise<void>;
 
 /**
@@ -218,6 +224,55 @@ function purchaseRowsQuery(window: PurchaseWindow): { sql: string; params: unkno
 const toPurchaseRow = (r: PurchaseRowRecord): PurchaseRow => ({ userId: r.u, itemId: r.i, orderId: r.o, ts: r.t, quantity: r.q, price: r.p });
 
 export type EventRepository = ReturnType<typeof createEventRepository>;
+
+/**
+ * Erases customers' events and attributes and records each erasure (erased_users, with a new sequence
+ * number even for a repeated erasure), in one transaction: under ERASURE_SERIAL, `steps.scrub` first
+ * (the model store, export files), then under ERASURE_LOCK the rows, the records and `steps.dropLive`.
+ * Neither step may wait on the database. For each id: true when Postgres knew them, or had erased them
+ * before and holds nothing of them since (a retry is answered as done); false when never known.
+ */
+async function deleteUsers(db: Db, userIds: readonly string[], steps: ErasureSteps): Promise<Map<string, boolean>> {
+  // In id order, as everywhere rows are written (ensureReferenced): no deadlock with ingestion.
+  const ids = [...new Set(userIds)].sort();
+  return db.transaction(async (tx) => {
+    // One erasure (or scrub) at a time; the model store and export files are scrubbed first, while
+    // ingestion goes on (erasure-repository ERASURE_SERIAL). None of it waits on the database.
+    await tx.query(ERASURE_SERIAL);
+    await steps.scrub?.();
+    // Then the short part ingestion waits for: rows, the erasure's number, the live events.
+    await tx.query(ERASURE_LOCK);
+    // Whose rows there were, each id once however many rows it had.
+    const deleted = async (table: string, column: string) => {
+      const { rows } = await tx.query<{ id: string }>(`WITH d AS (DELETE FROM ${table} WHERE ${column} = ANY($1::text[]) RETURNING ${column} AS id) SELECT DISTINCT id FROM d`, [ids]);
+      return rows.map((r) => r.id);
+    };
+    const held = new Set([...(await deleted('feedback_events', 'user_id')), ...(await deleted('purchase_events', 'user_id'))]);
+    await tx.query('DELETE FROM interaction_events WHERE user_id = ANY($1::text[])', [ids]);
+    const known = new Set(await deleted('users', 'id'));
+    // An id Postgres never held (or holds no more: erased before, so already listed) is not recorded:
+    // no training can have seen it since, and a 404 changes nothing.
+    const recorded = ids.filter((id) => known.has(id) || held.has(id));
+    if (recorded.length > 0) {
+      await tx.query(
+        // The time it is recorded, not the transaction's start: the scrub before it takes a while.
+        `INSERT INTO erased_users (user_id, erased_at) SELECT u, clock_timestamp() FROM unnest($1::text[]) AS u ORDER BY u
+         ON CONFLICT (user_id) DO UPDATE SET erased_at = clock_timestamp(), seq = nextval(pg_get_serial_sequence('erased_users', 'seq'))`,
+        [recorded],
+      );
+    }
+    // Live events written by ingestion that committed before this lock (they were appended before
+    // that commit): dropped now. An erasure is seen by readers of erased_users (followers, marks) only
+    // once all of it is done; if any of it fails, Postgres keeps the customers and they can be asked again.
+    await steps.dropLive?.();
+    const unknown = ids.filter((id) => !known.has(id));
+    // Erased before and nothing since: the erasure stands, so a retry (after a 503 that hid a finished
+    // erasure, say) is answered as done, not as an unknown customer.
+    const { rows } = unknown.length > 0 ? await tx.query<{ user_id: string }>('SELECT user_id FROM erased_users WHERE user_id = ANY($1::text[])', [unknown]) : { rows: [] };
+    const before = new Set(rows.map((r) => r.user_id));
+    return new Map(ids.map((id) => [id, known.has(id) || before.has(id)]));
+  });
+}
 
 export function createEventRepository(db: Db) {
   return {
@@ -383,44 +438,11 @@ export function createEventRepository(db: Db) {
       return rows[0];
     },
 
-    /**
-     * Erases a user's events and attributes and records the erasure (erased_users, with a new sequence
-     * number even for a repeated erasure), in one transaction: under ERASURE_SERIAL, `steps.scrub` first
-     * (the model store, export files), then under ERASURE_LOCK the rows, the record and `steps.dropLive`.
-     * Neither step may wait on the database. Returns false when the user was unknown and never erased.
-     */
-    async deleteUser(userId: string, steps: { scrub?: () => Promise<void>; dropLive?: () => Promise<void> } = {}): Promise<boolean> {
-      return db.transaction(async (tx) => {
-        // One erasure (or scrub) at a time; the model store and export files are scrubbed first, while
-        // ingestion goes on (erasure-repository ERASURE_SERIAL). None of it waits on the database.
-        await tx.query(ERASURE_SERIAL);
-        await steps.scrub?.();
-        // Then the short part ingestion waits for: rows, the erasure's number, the live events.
-        await tx.query(ERASURE_LOCK);
-        const feedback = await tx.query('DELETE FROM feedback_events WHERE user_id = $1 RETURNING 1', [userId]);
-        const purchases = await tx.query('DELETE FROM purchase_events WHERE user_id = $1 RETURNING 1', [userId]);
-        await tx.query('DELETE FROM interaction_events WHERE user_id = $1', [userId]);
-        const { rows } = await tx.query('DELETE FROM users WHERE id = $1 RETURNING 1', [userId]);
-        // An id Postgres never held (or holds no more: erased before, so already listed) is not recorded:
-        // no training can have seen it since, and a 404 changes nothing.
-        if (rows.length + purchases.rows.length + feedback.rows.length > 0) {
-          await tx.query(
-            // The time it is recorded, not the transaction's start: the scrub before it takes a while.
-            `INSERT INTO erased_users (user_id, erased_at) VALUES ($1, clock_timestamp())
-             ON CONFLICT (user_id) DO UPDATE SET erased_at = clock_timestamp(), seq = nextval(pg_get_serial_sequence('erased_users', 'seq'))`,
-            [userId],
-          );
-        }
-        // Live events written by ingestion that committed before this lock (they were appended before
-        // that commit): dropped now. An erasure is seen by readers of erased_users (followers, marks) only
-        // once all of it is done; if any of it fails, Postgres keeps the customer and it can be asked again.
-        await steps.dropLive?.();
-        if (rows.length > 0) return true;
-        // Erased before and nothing since: the erasure stands, so a retry (after a 503 that hid a finished
-        // erasure, say) is answered as done, not as an unknown customer.
-        const before = await tx.query('SELECT 1 FROM erased_users WHERE user_id = $1', [userId]);
-        return before.rows.length > 0;
-      });
+    /** deleteUsers for one customer: false when they were unknown and never erased. */
+    async deleteUser(userId: string, steps: ErasureSteps = {}): Promise<boolean> {
+      return (await deleteUsers(db, [userId], steps)).get(userId) ?? false;
     },
+
+    deleteUsers: (userIds: readonly string[], steps: ErasureSteps = {}) => deleteUsers(db, userIds, steps),
   };
 }

@@ -112,6 +112,27 @@ for (const backend of STORE_BACKENDS) {
       expect((await erase('never-known')).statusCode).toBe(404);
     });
 
+    it('When several erasures are asked at once, Then each is answered as if alone and every one is gone', async () => {
+      expect(await profiledIn(v2)).toEqual(expect.objectContaining({ size: 23 }));
+      const answers = await Promise.all(['g-user5', 'g-user6', 'never-known-2', 'g-user3', 'g-user7'].map(erase));
+      // g-user3 was erased by the test before: a retry, done.
+      expect(answers.map((r) => r.statusCode)).toEqual([204, 204, 404, 204, 204]);
+      for (const user of ['g-user5', 'g-user6', 'g-user7']) {
+        expect((await get(`/v1/users/${user}/profile`)).statusCode).toBe(404);
+        expect((await get(`/v1/users/${user}/events`)).statusCode).toBe(404);
+        expect(await recommendFallback(user)).toBe(true);
+      }
+      expect((await listedInSegments()).size).toBe(20);
+      for (const version of [v1, v2]) {
+        expect(await profiledIn(version)).toEqual(expect.objectContaining({ size: 20 }));
+        expect(await t.services.store.getEntries(version, USERS_TABLE, ['g-user5', 'g-user6', 'g-user7', 'g-user8'])).toEqual([null, null, null, expect.any(Uint8Array)]);
+        const index = decodeUserIdsArtifact((await t.services.store.getArtifact(version, ARTIFACT_USER_IDS))!);
+        expect(index.filter((id) => id === '')).toHaveLength(4);
+      }
+      const { rows } = await t.services.db.query<{ user_id: string }>('SELECT user_id FROM erased_users ORDER BY user_id');
+      expect(rows.map((r) => r.user_id)).toEqual(['g-user3', 'g-user5', 'g-user6', 'g-user7']);
+    });
+
     it('When the older version is activated again (rollback), Then the erased customer does not come back', async () => {
       const res = await t.app.inject({ method: 'POST', url: `/v1/models/${v1}/activate`, headers: auth('admin') });
       expect(res.statusCode).toBe(200);
