@@ -7,6 +7,7 @@
  */
 import { AppError, notFound } from '../errors.js';
 import type { ProfileService } from '../profiles/profile-service.js';
+import { itemsInCategory } from '../serving/category-match.js';
 import { roundScore, nameOf } from '../serving/recommendation.js';
 import { ARTIFACT_USER_IDS, decodeUserIdsArtifact } from '../serving/serving-artifacts.js';
 import type { ServingModel } from '../serving/serving-model.js';
@@ -106,9 +107,7 @@ export function createAudienceService(deps: {
   function targetsOf(model: ServingModel, q: AudienceQuery): number[] {
     if (q.category !== undefined) {
       const out: number[] = [];
-      model.items.categories.forEach((cats, i) => {
-        if (cats.includes(q.category!)) out.push(i);
-      });
+      itemsInCategory(model.items.categories, q.category).forEach((inside, i) => inside === 1 && out.push(i));
       if (out.length === 0) throw new AppError('UNPROCESSABLE', `no item of the active model is in category "${q.category}"`, [{ path: 'category', message: 'no items' }]);
       return out;
     }

@@ -5,6 +5,7 @@
  * reads the items changed since its cursor (keyset on updated_at, id) in the background and patches
  * the model's arrays in place.
  */
+import { forgetCategoryMasks } from './category-match.js';
 import type { Db } from '../data/db.js';
 import type { ServingModel } from './serving-model.js';
 
@@ -67,6 +68,7 @@ export function createCatalogOverlay(deps: { db: Db; intervalMs?: number; log?: 
       );
       overlap = '0 seconds';
       let changed = false;
+      let recategorised = false;
       for (const r of rows) {
         const i = index.get(r.id);
         if (i === undefined) continue;
@@ -76,6 +78,7 @@ export function createCatalogOverlay(deps: { db: Db; intervalMs?: number; log?: 
         if (available[i] === (r.available ? 1 : 0) && Object.is(price[i], p) && titles[i] === title && sameList(categories[i], r.categories)) continue;
         available[i] = r.available ? 1 : 0;
         price[i] = p;
+        if (!sameList(categories[i], r.categories)) recategorised = true;
         categories[i] = r.categories;
         titles[i] = title;
         changed = true;
@@ -83,6 +86,7 @@ export function createCatalogOverlay(deps: { db: Db; intervalMs?: number; log?: 
       // Finished answers may name a changed item: they are recomputed from the patched arrays. The patch
       // and the clearing happen in one synchronous step, so no answer mixes old and new catalog state.
       if (changed) model.answers.clear();
+      if (recategorised) forgetCategoryMasks(categories);
       if (rows.length > 0) s.cursor = [rows[rows.length - 1].u, rows[rows.length - 1].id];
       if (rows.length < PAGE) return;
     }

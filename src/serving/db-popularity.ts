@@ -11,6 +11,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Db } from '../data/db.js';
 import { startShared, waitForShared } from '../data/query-timeout.js';
+import { categoryMatcher } from './category-match.js';
 import { popularityRun, popularPhrase, roundScore, type Recommendation, type RecommendedItem } from './recommendation.js';
 import { randomUUID } from 'node:crypto';
 
@@ -41,7 +42,7 @@ FROM purchase_events e JOIN items i ON i.id = e.item_id
 WHERE i.available
   AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM users u WHERE u.id = e.user_id AND u.attributes ->> $2 = $3))
   AND ($4::float8 IS NULL OR e.ts >= (SELECT max(ts) FROM purchase_events) - $4 * interval '1 day')
-  AND ($5::text IS NULL OR $5 = ANY (i.categories))
+  AND ($5::text[] IS NULL OR i.categories && $5::text[])
   AND ($6::float8 IS NULL OR i.price >= $6)
   AND ($7::float8 IS NULL OR i.price <= $7)
   AND NOT (i.id = ANY ($8::text[]))
@@ -54,7 +55,7 @@ LIMIT $1`;
 const REST_SQL = `
 SELECT i.id, i.title, 0 AS buyers FROM items i
 WHERE i.available
-  AND ($2::text IS NULL OR $2 = ANY (i.categories))
+  AND ($2::text[] IS NULL OR i.categories && $2::text[])
   AND ($3::float8 IS NULL OR i.price >= $3)
   AND ($4::float8 IS NULL OR i.price <= $4)
   AND NOT (i.id = ANY ($5::text[]))
@@ -100,8 +101,21 @@ export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?
       }),
   });
 
+  // The catalogue's categories as stored, read again after the lists' time to live.
+  let stored: { at: number; list: Promise<string[]> } | undefined;
+  /** The stored categories a `category` filter matches (category-match.ts), or null without a filter. */
+  async function categoriesOf(q: DbPopularityQuery): Promise<string[] | null> {
+    if (q.category === undefined) return null;
+    if (!stored || performance.now() - stored.at > (opts.ttlMs ?? 60_000)) {
+      const list = startShared(() => db.query<{ c: string }>('SELECT DISTINCT unnest(categories) AS c FROM items')).then((r) => r.rows.map((row) => row.c));
+      stored = { at: performance.now(), list };
+      list.catch(() => stored?.list === list && (stored = undefined));
+    }
+    return (await waitForShared(stored.list)).filter(categoryMatcher(q.category));
+  }
+
   async function restOf(q: DbPopularityQuery, exclude: string[], k: number): Promise<Row[]> {
-    const { rows } = await db.query<Row>(REST_SQL, [k, q.category ?? null, q.minPrice ?? null, q.maxPrice ?? null, exclude, q.excludeBoughtBy ?? null]);
+    const { rows } = await db.query<Row>(REST_SQL, [k, await categoriesOf(q), q.minPrice ?? null, q.maxPrice ?? null, exclude, q.excludeBoughtBy ?? null]);
     return rows;
   }
 
@@ -111,7 +125,7 @@ export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?
       attribute?.name ?? null,
       attribute?.value ?? null,
       q.windowDays ?? null,
-      q.category ?? null,
+      await categoriesOf(q),
       q.minPrice ?? null,
       q.maxPrice ?? null,
       exclude,

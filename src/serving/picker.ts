@@ -1,3 +1,4 @@
+import { itemsInCategory } from './category-match.js';
 import { popularityPhraseFor } from './popularity-phrase.js';
 import { popularityRun, popularPhrase, type ListQuery, type Pick } from './recommendation.js';
 import type { ServingModel } from './serving-model.js';
@@ -18,12 +19,13 @@ export function itemFilter(model: ServingModel, q: ListQuery, bought?: (item: nu
     const i = index.get(id);
     if (i !== undefined) excluded.add(i);
   }
+  const inCategory = category !== undefined ? itemsInCategory(categories, category) : undefined;
   const lo = minPrice ?? -Infinity;
   const hi = maxPrice ?? Infinity;
   return (item) => {
     if (available[item] !== 1 || excluded.has(item)) return false;
     if (bought?.(item)) return false;
-    if (category !== undefined && !categories[item].includes(category)) return false;
+    if (inCategory && inCategory[item] !== 1) return false;
     // NaN (unknown price) fails both comparisons, so it never passes a price filter.
     if (priced && !(price[item] >= lo && price[item] <= hi)) return false;
     return true;

@@ -23,7 +23,7 @@ export const audienceQuery = z.strictObject({
 export const audienceBody = z
   .strictObject({
     itemIds: z.array(id).min(1).max(500).optional().describe('The products of the campaign'),
-    category: z.string().min(1).max(200).optional().describe('Every product of this category'),
+    category: z.string().min(1).max(200).optional().describe('Every product of this category or below it (`Kitchen` takes `Kitchen/Mugs` and `Kitchen > Pans`; case ignored)'),
     k: z.int().min(1).max(MAX_AUDIENCE_K).default(100),
     ...filters,
     recentDays: z.int().min(0).max(3650).optional().describe('Buyers of the products within this many days of the training data\'s end are left out (default 90)'),

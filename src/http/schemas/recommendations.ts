@@ -18,7 +18,7 @@ const priceOrderIssue = { message: 'minPrice must not exceed maxPrice', path: ['
 const listQueryFields = {
   k: queryNumber(z.coerce.number().int().min(1).max(100).default(10)).describe('How many items (1..100)'),
   exclude: idList.optional(),
-  category: once(z.string().min(1).max(200)).optional().describe('Only items in this category'),
+  category: once(z.string().min(1).max(200)).optional().describe('Only items in this category or below it (`Kitchen` takes `Kitchen/Mugs` and `Kitchen > Pans`; case ignored)'),
   minPrice: price.optional().describe('Only items with a known unit price >= minPrice'),
   maxPrice: price.optional().describe('Only items with a known unit price <= maxPrice'),
   diversity: queryNumber(z.coerce.number().min(0).max(1).default(0)).describe('0 = pure relevance; up to 1 = favour dissimilar items (MMR)'),

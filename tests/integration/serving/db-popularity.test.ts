@@ -56,4 +56,33 @@ describe('popularity from the database', () => {
       expect(kept.items, JSON.stringify(q)).toEqual(direct.items);
     }
   });
+
+  it('When a parent category is asked with a window, Then Postgres finds the items below it as the model does, whatever the case', async () => {
+    const catalog = createCatalogRepository(t.db);
+    await catalog.upsertItems([
+      { id: 'path-mug', title: 'mug', categories: ['Kitchen/Tableware/Mugs'], price: 5 },
+      { id: 'path-pan', title: 'pan', categories: ['Kitchen > Pans'], price: 30 },
+      { id: 'path-ware', title: 'kitchenware poster', categories: ['Kitchenware'], price: 2 },
+    ]);
+    const day = 86_400_000;
+    const latest = (await t.db.query<{ ts: Date }>('SELECT max(ts) AS ts FROM purchase_events')).rows[0].ts.getTime();
+    await createEventRepository(t.db).insertPurchases([
+      { userId: 'path-u1', itemId: 'path-pan', quantity: 1, orderId: 'path-o1', ts: new Date(latest - day), price: 30 },
+      { userId: 'path-u2', itemId: 'path-pan', quantity: 1, orderId: 'path-o2', ts: new Date(latest - day), price: 30 },
+      { userId: 'path-u1', itemId: 'path-ware', quantity: 1, orderId: 'path-o1', ts: new Date(latest - day), price: 2 },
+    ]);
+    const popularity = createDbPopularity(t.db);
+    for (const category of ['kitchen/', 'KITCHEN']) {
+      const kept = await popularity.recommend({ k: 20, windowDays: 30, category }, { fallback: false });
+      // The shop's own kitchen items ('kitchen', flat) and both path items; never the poster.
+      const got = kept.items.map((i) => i.itemId);
+      expect(got).not.toContain('path-ware');
+      // Bought twice in the window, ahead of the mug nobody bought.
+      expect(got.indexOf('path-pan')).toBeGreaterThanOrEqual(0);
+      expect(got.indexOf('path-pan')).toBeLessThan(got.indexOf('path-mug'));
+      expect(got.filter((id) => id.startsWith('k'))).toHaveLength(11);
+      expect(kept.items).toEqual((await popularity.uncached({ k: 20, windowDays: 30, category }, { fallback: false })).items);
+    }
+    expect((await popularity.recommend({ k: 5, windowDays: 30, category: 'Kitchen/Pans' }, { fallback: false })).items.map((i) => i.itemId)).toEqual(['path-pan']);
+  });
 });

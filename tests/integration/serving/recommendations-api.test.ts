@@ -211,6 +211,23 @@ for (const backend of DB_BACKENDS) {
       await t.services.serving.refresh();
     });
 
+    it('When a category page asks for a parent level, Then items below it come back; a product moved under it after training joins once the catalog says so', async () => {
+      const moved = 'k0';
+      const kitchenBefore = await ok('/v1/users/g-user0/recommendations?k=20&category=Kitchen');
+      expect(ids(kitchenBefore).length).toBeGreaterThan(0);
+      for (const id of ids(kitchenBefore)) expect(catalog.get(id)!.categories).toContain('kitchen');
+      // The pots move under a 'garden/pots' path: asking for Garden/Pots (another case) finds nothing before.
+      expect((await ok('/v1/users/g-user0/recommendations?k=5&category=Garden/Pots')).items).toEqual([]);
+      const put = await t.app.inject({ method: 'PUT', url: `/v1/items/${moved}`, headers: auth('write'), payload: { ...catalog.get(moved), id: undefined, categories: ['Garden > Pots > Glass'] } });
+      expect(put.statusCode).toBe(200);
+      await t.services.serving.refresh();
+      expect(ids(await ok('/v1/users/g-user0/recommendations?k=5&category=Garden/Pots'))).toEqual([moved]);
+      expect(ids(await ok('/v1/users/g-user0/recommendations?k=20&category=kitchen'))).not.toContain(moved);
+      await t.app.inject({ method: 'PUT', url: `/v1/items/${moved}`, headers: auth('write'), payload: { ...catalog.get(moved), id: undefined } });
+      await t.services.serving.refresh();
+      expect(ids(await ok('/v1/users/g-user0/recommendations?k=20&category=KITCHEN'))).toContain(moved);
+    });
+
     it('When a user asks again, Then the same list comes back under a new recommendationId, and another query gets its own', async () => {
       const first = await ok('/v1/users/k-user2/recommendations?k=5');
       const again = await ok('/v1/users/k-user2/recommendations?k=5');
