@@ -77,7 +77,9 @@ const MESSAGES = [
 ];
 // Redis replies that mean "not now" rather than "wrong": loading its data after a restart, a replica
 // written to during a failover, a replica cut off from its primary, a slot being moved.
-const REDIS_REPLIES = /^(LOADING|READONLY|MASTERDOWN|TRYAGAIN) /;
+// NOAUTH / WRONGPASS: the password changed under a running process (a rotation); like an outage, it may
+// pass once the deployment follows, and the request may then succeed as it is.
+const REDIS_REPLIES = /^(LOADING|READONLY|MASTERDOWN|TRYAGAIN|NOAUTH|WRONGPASS) /;
 
 /**
  * The 503 for an error that means a backing store (Postgres, Redis) is down or unreachable rather than

@@ -1,3 +1,4 @@
+import { backgroundLog } from './background-log.js';
 import closeWithGrace from 'close-with-grace';
 import { pino } from 'pino';
 import { buildApp, SHUTDOWN_GRACE_MS } from './app.js';
@@ -73,7 +74,7 @@ async function main() {
   // A Postgres that cannot be reached at start is waited for, as a Redis is: the process listens, unready,
   // serves what needs no Postgres, and migrates once it can.
   const { db, migrated } = await openLoggedDatabase(config, logger, 'waiting for the database: not ready, and requests that need it answer 503 meanwhile');
-  const store = await createModelStore(config);
+  const store = await createModelStore(config, { log: backgroundLog(logger, { everyMs: 30_000 }) });
   const services = createServices({ config, db, store, logger });
   // Ready only once the first-start work (sample import and training) is done, so traffic waits for it.
   let bootstrapped = false;

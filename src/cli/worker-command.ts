@@ -1,3 +1,4 @@
+import { backgroundLog } from '../background-log.js';
 import { pino } from 'pino';
 import { configSummary, configWarnings, loadConfig } from '../config.js';
 import { checkStartupConfig } from '../startup-checks.js';
@@ -30,7 +31,7 @@ async function main(): Promise<void> {
     log.error({ err }, 'migrating the database failed');
     process.exit(1);
   });
-  const store = await createModelStore(config).catch(async (err: unknown) => {
+  const store = await createModelStore(config, { log: backgroundLog(log, { everyMs: 30_000 }) }).catch(async (err: unknown) => {
     await db.close();
     throw err;
   });

@@ -1,9 +1,10 @@
 import { join } from 'node:path';
-import type { Config } from '../config.js';
+import { ConfigError, type Config } from '../config.js';
 import { createMemoryModelStore } from './memory-model-store.js';
 import type { ModelStore } from './model-store.js';
 import { createRedisModelStore } from './redis-model-store.js';
 import { redisTarget } from './redis-connection.js';
+import { redisRefusal } from './redis-probe.js';
 import { lockDataDir } from '../data/data-dir-lock.js';
 
 /** Key prefix of the service's Redis keys, so one Redis can hold other data beside them. */
@@ -13,16 +14,26 @@ export const DEFAULT_REDIS_PREFIX = 'recsvc:';
  * The model store the configuration asks for: Redis when REDIS_URL is set, in cluster mode when it is a
  * `redis+cluster://` URL or REDIS_CLUSTER_NODES is set (the store owns that connection: close() quits
  * it), else the in-process store snapshotted under `${DATA_DIR}/model-store`,
- * which holds DATA_DIR's lock (data-dir-lock.ts) until it is closed.
+ * which holds DATA_DIR's lock (data-dir-lock.ts) until it is closed. A Redis that answers and refuses the
+ * URL's credentials or database number is a ConfigError (redis-probe.ts); one that does not answer is waited for.
  */
 export async function createModelStore(
   config: Pick<Config, 'REDIS_URL' | 'DATA_DIR' | 'MODEL_VERSIONS_KEPT'> & Partial<Pick<Config, 'REDIS_CLUSTER_NODES'>>,
-  opts: { prefix?: string; connectWaitMs?: number } = {},
+  opts: { prefix?: string; connectWaitMs?: number; log?: (msg: string, err: unknown) => void } = {},
 ): Promise<ModelStore> {
   const versionsKept = config.MODEL_VERSIONS_KEPT;
   const target = redisTarget(config);
   if (target) {
-    const store = createRedisModelStore({ target, prefix: opts.prefix ?? DEFAULT_REDIS_PREFIX, versionsKept });
+    // A Redis that answers and refuses what REDIS_URL says is a configuration error, as a Postgres that
+    // refuses its role is: stop now rather than start on the wrong database or never become ready.
+    const refusal = await redisRefusal(target);
+    if (refusal) throw new ConfigError(`invalid configuration:\n  REDIS_URL: ${refusal}`);
+    const store = createRedisModelStore({
+      target,
+      prefix: opts.prefix ?? DEFAULT_REDIS_PREFIX,
+      versionsKept,
+      onCredentialsRefused: (err) => opts.log?.('the model store refused the credentials in REDIS_URL (a password changed?): serving as if Redis were down', err),
+    });
     // Commands fail at once while disconnected (no offline queue), so the first ones wait for the
     // connection here. A Redis that is down at start does not stop the process: it starts unready
     // and the connection keeps retrying in the background.

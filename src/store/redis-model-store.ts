@@ -1,3 +1,4 @@
+import { CREDENTIALS_REFUSED } from './redis-probe.js';
 import type { ChainableCommander, RedisOptions } from 'ioredis';
 import { LiveEventsView, type LiveEvents } from './live-events-view.js';
 import { LIVE_EVENTS_KEPT, type ModelMeta, type ModelStore } from './model-store.js';
@@ -28,6 +29,11 @@ export type RedisModelStoreOptions = (
   liveEventsCached?: number;
   /** How long a kept read may be served at most, whatever happens to the change messages (ms, default 5000). */
   liveEventsTtlMs?: number;
+  /**
+   * Told when an owned connection's Redis refuses its credentials (a password rotated under the process):
+   * every command then fails as in an outage, and only this says why.
+   */
+  onCredentialsRefused?: (err: Error) => void;
 };
 
 /**
@@ -110,7 +116,7 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
   const redis: RedisClient = opts.redis ?? openRedis(opts.target ?? { kind: 'single', url: opts.url! }, FAIL_FAST_REDIS_OPTIONS);
   // An owned connection reports failures through rejected commands and ping(); without a listener
   // ioredis would also print every reconnect error.
-  if (owned) redis.on('error', () => {});
+  if (owned) redis.on('error', (err: Error) => CREDENTIALS_REFUSED.test(err.message) && opts.onCredentialsRefused?.(err));
   // Commands sent before the first connection is up wait for it (a store is used as soon as it is
   // made); from then on a command while disconnected fails at once. ioredis reads this option on
   // every command (a cluster client: while it has no slot map).

@@ -1,0 +1,51 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import type { RedisTarget } from './redis-connection.js';
+
+/** Replies of a Redis that answered and refused the credentials it was given (or wanted some). */
+export const CREDENTIALS_REFUSED = /^(NOAUTH|WRONGPASS)\b|invalid password|invalid username-password/i;
+
+/**
+ * What a Redis that answers says against the target's settings, checked once at start: a message when it
+ * refuses the credentials (a wrong or missing password) or the database number (`/16` on a Redis of 16
+ * databases: ioredis then stays on database 0 without a word, where another deployment's models may be),
+ * null when it accepts them or does not answer within `timeoutMs` (a Redis still starting is waited for
+ * as before). Never names the password.
+ */
+export async function redisRefusal(target: RedisTarget, timeoutMs = 2000): Promise<string | null> {
+  const once: RedisOptions = { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false };
+  let host: string;
+  let client: Redis;
+  if (target.kind === 'single') {
+    const url = new URL(target.url);
+    host = `${url.hostname}:${url.port || 6379}`;
+    client = new Redis(target.url, once);
+  } else {
+    // A cluster's nodes share its credentials: the first seed tells.
+    const [{ host: name, port }] = target.nodes;
+    host = `${name}:${port}`;
+    client = new Redis({ host: name, port, username: target.username, password: target.password, ...(target.tls ? { tls: {} } : {}), ...once });
+  }
+  let last: Error | undefined;
+  client.on('error', (err: Error) => (last = err));
+  try {
+    await client.connect();
+    // The database ioredis selected on connecting: its refusal was only an 'error' event.
+    const db = client.options.db ?? 0;
+    if (db !== 0) {
+      const refused = await client.select(db).then(
+        () => null,
+        (err: Error) => err.message,
+      );
+      if (refused) return `Redis at ${host} refused database ${db} (${refused}); Redis has databases 0 to its "databases" setting - 1 (16 by default)`;
+    }
+    return null;
+  } catch {
+    if (last && CREDENTIALS_REFUSED.test(last.message)) {
+      return `Redis at ${host} refused the credentials (${last.message.split('.')[0]}): set the password (and user) in REDIS_URL as redis://[user]:password@host:port/db`;
+    }
+    // Not answering (refused connection, timeout, unknown host): waited for, as at any other time.
+    return null;
+  } finally {
+    client.disconnect();
+  }
+}
