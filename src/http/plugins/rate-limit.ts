@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import rateLimit, { type FastifyRateLimitStore, type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { LRUCache } from 'lru-cache';
+import { backgroundLog } from '../../background-log.js';
 import { AppError } from '../../errors.js';
 import { presentedKey } from './auth.js';
 import { isOperationsRoute } from './load-shedding.js';
@@ -39,8 +40,8 @@ const READY_WAIT_MS = 1000;
  * The check is one app-wide onRequest hook, so it runs before authentication and on unknown routes too
  * (probing for routes is limited like anything else). With Redis the counters are shared by all replicas,
  * which take their counts in leases (store/rate-limit-leases.ts): a key's budget costs a Redis round trip
- * per thousandth of it, not per request. A Redis that does not answer within 250 ms lets the request
- * through (skipOnError) rather than failing it.
+ * per thousandth of it, not per request. While Redis does not answer (within 250 ms), each replica
+ * counts the budgets in process instead (leaseStore).
  */
 export async function registerRateLimit(app: FastifyInstance, opts: RateLimitOptions): Promise<void> {
   // Counter names carry a digest of the key, never the key itself (Redis is not a place for secrets).
@@ -67,17 +68,14 @@ export async function registerRateLimit(app: FastifyInstance, opts: RateLimitOpt
   // the storefront's every request): fixed one-minute windows in a bounded LRU map.
   const perIp = opts.publicKeyPerIpPerMinute ?? 0;
   if (perIp > 0 && publicKeys.size > 0 && !opts.authDisabled) {
-    const windows = new LRUCache<string, { count: number; resetAt: number }>({ max: 100_000 });
+    const windows = localWindows();
     app.addHook('onRequest', async (request, reply) => {
       if (isOperationsRoute(request)) return;
       const key = keyOf(request);
       if (!key?.isPublic) return;
-      const bucket = `${key.bucket}:ip:${request.ip}`;
-      const now = Date.now();
-      let window = windows.get(bucket);
-      if (!window || window.resetAt <= now) windows.set(bucket, (window = { count: 0, resetAt: now + 60_000 }));
-      if (++window.count <= perIp) return;
-      const after = Math.max(1, Math.ceil((window.resetAt - now) / 1000));
+      const { current, ttl } = windows.incr(`${key.bucket}:ip:${request.ip}`, 60_000);
+      if (current <= perIp) return;
+      const after = Math.max(1, Math.ceil(ttl / 1000));
       // The same headers the other limits' 429s carry, so a client reads every 429 one way.
       reply.headers({ 'retry-after': after, 'x-ratelimit-limit': perIp, 'x-ratelimit-remaining': 0, 'x-ratelimit-reset': after });
       throw new AppError('RATE_LIMITED', `Too many requests from this client with a frontend key: at most ${perIp} per minute; retry in ${after} s`);
@@ -113,18 +111,46 @@ export async function registerRateLimit(app: FastifyInstance, opts: RateLimitOpt
     max: (_request, bucket) => (isKey(bucket) ? opts.perKeyPerMinute : opts.perIpPerMinute),
     keyGenerator: bucketOf,
     allowList: (request, bucket) => isOperationsRoute(request) || (isKey(bucket) ? opts.perKeyPerMinute : opts.perIpPerMinute) === 0,
-    ...(redis ? { store: leaseStore(createLeaseCounters(redis, opts.redisPrefix ?? DEFAULT_RATE_LIMIT_PREFIX)), skipOnError: true } : {}),
+    ...(redis ? { store: leaseStore(createLeaseCounters(redis, opts.redisPrefix ?? DEFAULT_RATE_LIMIT_PREFIX), backgroundLog(app.log, { everyMs: 30_000 })), skipOnError: true } : {}),
     errorResponseBuilder: (_request, context) =>
       new AppError('RATE_LIMITED', `Too many requests: at most ${context.max} per minute; retry in ${context.after}`),
   });
   app.addHook('onRequest', app.rateLimit());
 }
 
-/** The plugin's store interface over shared lease counters; every route's limiter shares the same counters. */
-function leaseStore(counters: LeaseCounters): FastifyRateLimitStoreCtor {
+/** Fixed windows counted in this process, per bucket, in a bounded map (the least recently used out). */
+function localWindows() {
+  const windows = new LRUCache<string, { count: number; resetAt: number }>({ max: 100_000 });
+  return {
+    /** This request's count in its bucket's window, and the milliseconds until the window ends. */
+    incr(bucket: string, windowMs: number): { current: number; ttl: number } {
+      const now = Date.now();
+      let window = windows.get(bucket);
+      if (!window || window.resetAt <= now) windows.set(bucket, (window = { count: 0, resetAt: now + windowMs }));
+      return { current: ++window.count, ttl: window.resetAt - now };
+    },
+  };
+}
+
+/**
+ * The plugin's store interface over shared lease counters; every route's limiter shares the same counters.
+ * While Redis does not answer, each replica counts in process instead: a budget per replica rather than
+ * none at all (a guessed key or a flood is still stopped during the outage), and it is logged.
+ */
+function leaseStore(counters: LeaseCounters, log: (msg: string, err?: unknown) => void): FastifyRateLimitStoreCtor {
+  const local = localWindows();
   return class LeaseStore implements FastifyRateLimitStore {
     incr(key: string, done: (err: Error | null, result?: { current: number; ttl: number }) => void, timeWindow: number, max: number): void {
-      counters.incr(key, done, timeWindow, max);
+      counters.incr(
+        key,
+        (err, count) => {
+          if (!err) return done(null, count);
+          log('rate limits counted in this process: their Redis does not answer', err);
+          done(null, local.incr(key, timeWindow));
+        },
+        timeWindow,
+        max,
+      );
     }
     child(): FastifyRateLimitStore {
       return this;

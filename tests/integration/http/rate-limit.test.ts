@@ -149,16 +149,32 @@ describe.skipIf(!redisUp)('rate limits shared through Redis', () => {
 });
 
 describe('rate limits when Redis does not answer', () => {
-  it('When the counters cannot be reached, Then requests are answered as without a limit, not failed or held', async () => {
-    // Port 1 on loopback: connection refused at once, the limiter skips its check.
-    const config = loadConfig({ API_KEYS: `read:${KEYS.read}`, SAMPLE_DATA: 'false', REDIS_URL: 'redis://127.0.0.1:1', UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0' });
+  it('When the counters cannot be reached, Then requests are neither failed nor held, and each budget is counted in this process meanwhile', async () => {
+    // Port 1 on loopback: connection refused at once, as a Redis that went away.
+    const config = loadConfig({
+      API_KEYS: `read:${KEYS.read}`,
+      SAMPLE_DATA: 'false',
+      REDIS_URL: 'redis://127.0.0.1:1',
+      UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0',
+      RATE_LIMIT_PER_IP_PER_MINUTE: '5',
+      RATE_LIMIT_PER_MINUTE: '8',
+    });
     const db = await createDb();
     const store = await createMemoryModelStore({});
     const app = await buildApp(createServices({ config, db: db.db, store }));
     try {
       await app.ready();
-      expect((await app.inject({ url: '/v1/popular', headers: auth('read') })).statusCode).toBe(200);
-      expect((await app.inject({ url: '/v1/popular' })).statusCode).toBe(401);
+      const statuses = async (n: number, headers: Record<string, string>) => {
+        const out: number[] = [];
+        for (let i = 0; i < n; i++) out.push((await app.inject({ url: '/v1/popular', headers })).statusCode);
+        return out;
+      };
+      // A guessed key: 401 within the address's budget, then 429; the real key keeps its own budget.
+      expect(await statuses(7, { authorization: 'Bearer guess' })).toEqual([401, 401, 401, 401, 401, 429, 429]);
+      expect(await statuses(10, auth('read'))).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 429, 429]);
+      const limited = await app.inject({ url: '/v1/popular', headers: auth('read') });
+      expect(limited.headers['retry-after']).toBeDefined();
+      expect(limited.json().error.code).toBe('RATE_LIMITED');
     } finally {
       await app.close();
       await store.close();
