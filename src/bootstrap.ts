@@ -1,17 +1,19 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { BUNDLED_SAMPLE_PATH, runImport } from './data/importers/run-import.js';
+import { AppError, dependencyFailure } from './errors.js';
+import { JOB_TYPES } from './jobs/job-types.js';
 import type { Services } from './services.js';
 
 /**
  * First start of an empty service (SAMPLE_DATA=true): import the bundled Online Retail sample and
  * train the default recipe on it (with its written weights, untuned), so recommendations answer at
- * once. Also finishes the job when an earlier first start stopped between import and training. Runs
- * after listen; /health/ready waits for it. A failure is logged and the service carries on: it serves
+ * once. A database holding data that never trained gets a training job queued; one whose trainings
+ * published before is left to model recovery. Runs after listen; /health/ready waits for it. A failure is logged and the service carries on: it serves
  * without the sample rather than not at all.
  * Replicas starting together on one Postgres take turns (an advisory lock): the sample is imported and
  * trained once.
  */
-export async function bootstrap(services: Services, log: Pick<FastifyBaseLogger, 'info' | 'error'>): Promise<void> {
+export async function bootstrap(services: Services, log: Pick<FastifyBaseLogger, 'info' | 'warn' | 'error'>): Promise<void> {
   if (!services.config.SAMPLE_DATA) return;
   try {
     // Several replicas starting at once on an empty Postgres: one imports and trains while the others
@@ -23,14 +25,17 @@ export async function bootstrap(services: Services, log: Pick<FastifyBaseLogger,
       });
     } else await firstStart(services, log);
   } catch (err) {
-    log.error({ err }, 'first-start sample loading failed; the service runs without it');
+    // A store that does not answer (Redis hanging, Postgres gone): nothing was decided; the service runs
+    // on, and model recovery looks again once it answers.
+    if (dependencyFailure(err)) log.warn({ cause: (err as Error).message }, 'first-start check skipped: a store does not answer');
+    else log.error({ err }, 'first-start sample loading failed; the service runs without it');
   }
 }
 
 /** Key of the Postgres advisory lock held during the first-start work (any number no other lock uses). */
 const FIRST_START_LOCK = 7_267_001;
 
-async function firstStart(services: Services, log: Pick<FastifyBaseLogger, 'info' | 'error'>): Promise<void> {
+async function firstStart(services: Services, log: Pick<FastifyBaseLogger, 'info' | 'warn' | 'error'>): Promise<void> {
   const { purchases } = await services.events.counts();
   const sampleOnly = purchases === 0;
   if (sampleOnly) {
@@ -39,11 +44,29 @@ async function firstStart(services: Services, log: Pick<FastifyBaseLogger, 'info
     log.info({ accepted: report.accepted, users: report.users, items: report.items, ms: report.durationMs }, 'sample imported');
   }
   if (await services.store.getActive()) return;
-  // The bundled sample (353 customers) is a slice of the shop the recipe's written weights were tuned
-  // on, and too small for its 30-day validation windows: tuning there took ~75% of a 41 s first start
-  // and would fit noise. So the sample trains with the written weights; data that was already there
-  // (a shop's own) trains as the recipe says, tuning included.
-  log.info(sampleOnly ? 'no model yet: training the default recipe on the sample with its written weights' : 'no model yet: training the default recipe on the data');
-  const trained = await services.trainer.train(sampleOnly ? { tune: false } : {});
-  log.info({ version: trained.version, ms: trained.durations.total }, 'first model trained');
+  if (sampleOnly) {
+    // The bundled sample (353 customers) is a slice of the shop the recipe's written weights were tuned
+    // on, and too small for its 30-day validation windows: tuning there took ~75% of a 41 s first start
+    // and would fit noise. So the sample trains here, at once, with the written weights.
+    log.info('no model yet: training the default recipe on the sample with its written weights');
+    const trained = await services.trainer.train({ tune: false });
+    log.info({ version: trained.version, ms: trained.durations.total }, 'first model trained');
+    return;
+  }
+  // Data was there already. A model store that lost what trainings published (a Redis restarted empty) is
+  // model recovery's to judge (RETRAIN_ON_LOST_MODEL: it trains again only after a success), not a first start.
+  if (await services.jobs.lastEnded([JOB_TYPES.train, JOB_TYPES.factorImport])) {
+    log.warn({}, 'no active model although trainings ran before: left to model recovery (RETRAIN_ON_LOST_MODEL), or train with POST /v1/training-jobs');
+    return;
+  }
+  // A shop's data that never trained (imported before any training, or a first start stopped after its
+  // import): a training job, as the recipe says (tuning included), seen in /v1/training-jobs and run where
+  // JOB_RUNNER says, rather than in this process out of sight.
+  try {
+    const job = await services.jobService.submitTraining({});
+    log.info({ jobId: job.id }, 'no model yet: the default recipe is queued to train on the data');
+  } catch (err) {
+    if (!(err instanceof AppError && err.code === 'JOB_ALREADY_RUNNING')) throw err;
+    log.info({}, 'no model yet: a training is queued or running already');
+  }
 }

@@ -1,7 +1,7 @@
 import { whereOf, type Config } from './config.js';
 import type { Db } from './data/db.js';
 import { backgroundLog } from './background-log.js';
-import { createModelRecovery } from './training/model-recovery.js';
+import { createModelRecovery, trainingStillTrusted } from './training/model-recovery.js';
 import { createCatalogRepository } from './data/catalog-repository.js';
 import { createEventRepository } from './data/event-repository.js';
 import type { ModelStore } from './store/model-store.js';
@@ -155,7 +155,7 @@ export function createServices(deps: {
     ? createModelRecovery({
         store,
         erasedSince: erasureRepository.countAfter,
-        newestTrainingSucceeded: async () => (await jobs.lastEnded([JOB_TYPES.train, JOB_TYPES.factorImport]))?.status === 'succeeded',
+        newestTrainingSucceeded: async () => trainingStillTrusted(await jobs.recentlyEnded([JOB_TYPES.train, JOB_TYPES.factorImport], 2)),
         submit: () => jobService.submitTraining({}),
         bounded: config.PG_QUERY_TIMEOUT_MS ? (fn) => withQueryTimeout(config.PG_QUERY_TIMEOUT_MS, fn) : undefined,
         warn: logger && ((obj, msg) => logger.warn(obj, msg)),

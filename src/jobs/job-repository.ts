@@ -60,6 +60,12 @@ export type JobRepository = ReturnType<typeof createJobRepository>;
  * runner whose job was declared interrupted cannot later overwrite the verdict.
  */
 export function createJobRepository(db: Db) {
+  /** The `limit` jobs of `types` that ended last, newest first. */
+  async function recentlyEnded(types: readonly string[], limit: number): Promise<JobRecord[]> {
+    const { rows } = await db.query(`SELECT * FROM jobs WHERE status IN ('succeeded', 'failed') AND type = ANY($1::text[]) ORDER BY finished_at DESC NULLS LAST, seq DESC LIMIT $2`, [types, limit]);
+    return rows.map(toJob);
+  }
+
   /** Updates a running job held by `workerId`; false when the job is no longer that worker's. */
   async function updateHeld(id: string, workerId: string, set: string, params: unknown[]): Promise<boolean> {
     const { rows } = await db.query(
@@ -131,9 +137,10 @@ export function createJobRepository(db: Db) {
     },
 
     async lastEnded(types: readonly string[]): Promise<JobRecord | null> {
-      const { rows } = await db.query(`SELECT * FROM jobs WHERE status IN ('succeeded', 'failed') AND type = ANY($1::text[]) ORDER BY finished_at DESC NULLS LAST, seq DESC LIMIT 1`, [types]);
-      return rows[0] ? toJob(rows[0]) : null;
+      return (await recentlyEnded(types, 1))[0] ?? null;
     },
+
+    recentlyEnded,
 
     /**
      * Claims the oldest queued job of one of `types` for `workerId`. FOR UPDATE SKIP LOCKED makes

@@ -1,6 +1,19 @@
 import { AppError } from '../errors.js';
+import { INTERRUPTED, type JobRecord } from '../jobs/job-repository.js';
 import type { ModelStore } from '../store/model-store.js';
 import { goneFromStore } from './write-model-version.js';
+
+/**
+ * Whether the trainings (and factor imports) that ended last, newest first, let a lost model be trained
+ * again unasked: the newest succeeded, or it was interrupted (the process running it stopped: a deploy, a
+ * killed worker) right after one that succeeded. Any other failure, or a second interruption in a row (a
+ * worker killed for its memory at every try), waits for a person.
+ */
+export function trainingStillTrusted(recent: readonly Pick<JobRecord, 'status' | 'error'>[]): boolean {
+  const [newest, before] = recent;
+  if (newest?.status === 'succeeded') return true;
+  return newest?.error === INTERRUPTED && before?.status === 'succeeded';
+}
 
 /** How often a process looks for a model store that lost every version. */
 export const RECOVERY_CHECK_MS = 60_000;
@@ -59,7 +72,7 @@ export function createModelRecovery(deps: {
       // Readiness stays 503 until someone trains: the log says why nothing happens by itself.
       if (reportedLoss !== why) {
         reportedLoss = why;
-        deps.warn?.({}, `${why}: not training again by itself, since the newest training job failed or none ever ran as a job (a model of the first start's sample is not one): train with POST /v1/training-jobs`);
+        deps.warn?.({}, `${why}: not training again by itself, since the newest training job failed (or was interrupted twice in a row) or none ever ran as a job (a model of the first start's sample is not one): train with POST /v1/training-jobs`);
       }
       return null;
     }

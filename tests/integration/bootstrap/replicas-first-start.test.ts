@@ -10,7 +10,7 @@ import type { ModelStore } from '../../../src/store/model-store.js';
 import { createPostgresTestDb, POSTGRES_URL, randomPrefix, REDIS_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
 
 const available = (await serviceAvailable(POSTGRES_URL)) && (await serviceAvailable(REDIS_URL));
-const quiet = { info() {}, error() {} };
+const quiet = { info() {}, warn() {}, error() {} };
 
 describe.skipIf(!available)('first start of several replicas on one empty Postgres and Redis', () => {
   const prefix = `${randomPrefix('first')}:`;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createMemoryModelStore } from '../../../src/store/memory-model-store.js';
-import { createModelRecovery } from '../../../src/training/model-recovery.js';
+import { INTERRUPTED } from '../../../src/jobs/job-repository.js';
+import { createModelRecovery, trainingStillTrusted } from '../../../src/training/model-recovery.js';
 
 describe('a lost model that is left alone', () => {
   it('When the store lost its model but the newest training failed (or none ran as a job), Then nothing is queued and one warning says why and what to do, once per loss', async () => {
@@ -24,5 +25,20 @@ describe('a lost model that is left alone', () => {
     expect(await recovery.recover()).toBe('job-1');
     expect(submitted).toEqual(['train']);
     expect(warnings[1]).toMatch(/training the default recipe again/);
+  });
+
+  it('When the newest training was interrupted by its process stopping, Then a lost model is trained again once, not after a second interruption or another failure', () => {
+    const ok = { status: 'succeeded' as const, error: null };
+    const interrupted = { status: 'failed' as const, error: INTERRUPTED };
+    const broken = { status: 'failed' as const, error: 'catalog too small' };
+    expect(trainingStillTrusted([ok, broken])).toBe(true);
+    // A deploy stopped the automatic retraining after a success: tried again.
+    expect(trainingStillTrusted([interrupted, ok])).toBe(true);
+    // Killed at every try (its memory?), or failing: a person decides.
+    expect(trainingStillTrusted([interrupted, interrupted])).toBe(false);
+    expect(trainingStillTrusted([interrupted, broken])).toBe(false);
+    expect(trainingStillTrusted([interrupted])).toBe(false);
+    expect(trainingStillTrusted([broken, ok])).toBe(false);
+    expect(trainingStillTrusted([])).toBe(false);
   });
 });
