@@ -43,11 +43,14 @@ export function createModelGauges(deps: {
           activeModelAge.set(Math.max(0, (Date.now() - Date.parse(active.trainedAt)) / 1000));
           activeModelGone.set((await goneFromStore(deps.store, active, deps.erasedSince)).length);
         } else {
-          activeModelAge.set(0);
+          // No series rather than 0 (reset() would leave 0 on a gauge without labels): 0 reads as a model
+          // trained this instant, so an alert on its age would never fire exactly when there is none.
+          activeModelAge.remove();
           activeModelGone.set(0);
         }
         const newest = Math.max(0, ...versions.map((v) => Date.parse(v.trainedAt)).filter(Number.isFinite));
-        lastTraining.set(newest / 1000);
+        if (newest > 0) lastTraining.set(newest / 1000);
+        else lastTraining.remove();
       } catch (err) {
         if (!storeAnswered) modelStoreUp.set(0);
         deps.log?.('could not refresh the model gauges', err);

@@ -59,10 +59,17 @@ describe.skipIf(!runnable)('a replica that can still serve while its stores are 
     const gauges = async () => {
       const text = (await fault.app.inject({ url: '/metrics' })).body;
       const line = (name: string) => text.split('\n').find((l) => l.startsWith(name)) ?? null;
-      return { served: line('recsvc_model_served_info'), active: line('recsvc_model_active_info'), storeUp: line('recsvc_model_store_up ') };
+      return {
+        served: line('recsvc_model_served_info'),
+        active: line('recsvc_model_active_info'),
+        storeUp: line('recsvc_model_store_up '),
+        // Absent, not 0, with no model: 0 reads as brand new, and an alert on age > N would never fire.
+        hasAge: line('recsvc_model_active_age_seconds ') !== null,
+        hasLastTraining: line('recsvc_training_last_success_timestamp_seconds ') !== null,
+      };
     };
     const served = `recsvc_model_served_info{version="${fault.version}",recipe="serving-test"} 1`;
-    expect(await gauges()).toEqual({ served, active: `recsvc_model_active_info{version="${fault.version}",recipe="serving-test"} 1`, storeUp: 'recsvc_model_store_up 1' });
+    expect(await gauges()).toEqual({ served, active: `recsvc_model_active_info{version="${fault.version}",recipe="serving-test"} 1`, storeUp: 'recsvc_model_store_up 1', hasAge: true, hasLastTraining: true });
     await fault.redis.kill();
     expect(await health('/health/ready')).toMatchObject({ status: 503, body: { checks: { modelStore: false } } });
     expect((await health('/health/serving')).status).toBe(200);
@@ -75,7 +82,7 @@ describe.skipIf(!runnable)('a replica that can still serve while its stores are 
     expect((await health('/health/serving')).status).toBe(200);
     expect((await recommend()).status).toBe(200);
     // Emptied: no active version, while this process still answers with the one in memory.
-    expect(await gauges()).toEqual({ served, active: null, storeUp: 'recsvc_model_store_up 1' });
+    expect(await gauges()).toEqual({ served, active: null, storeUp: 'recsvc_model_store_up 1', hasAge: false, hasLastTraining: false });
 
     // A process started now has no model to serve: it must not take storefront traffic.
     const config = loadConfig({ API_KEYS: `read:${KEYS.read}`, DATABASE_URL: fault.pg.url, REDIS_URL: fault.redis.url, SAMPLE_DATA: 'false', LOG_LEVEL: 'silent' });
