@@ -31,7 +31,8 @@ export function profileRoutes(app: FastifyInstance, deps: ProfileRouteDeps) {
     handler: async (req) => {
       if (!(await deps.catalog.getUser(req.params.id))) throw notFound('user', req.params.id);
       const profile = await deps.profiles.profile(req.params.id);
-      if (!profile) throw new AppError('NOT_FOUND', `user "${req.params.id}" has no purchases in a trained model yet`);
+      // No active model with profiles (never trained, or a model store that came back empty) is not the customer's lack.
+      if (!profile) throw new AppError('NOT_FOUND', (await deps.profiles.report()) ? `user "${req.params.id}" has no purchases in a trained model yet` : NO_PROFILES);
       return profile;
     },
   });

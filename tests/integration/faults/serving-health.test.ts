@@ -81,6 +81,10 @@ describe.skipIf(!runnable)('a replica that can still serve while its stores are 
     expect(await health('/health/ready')).toMatchObject({ status: 503, body: { checks: { modelStore: true, activeModel: false } } });
     expect((await health('/health/serving')).status).toBe(200);
     expect((await recommend()).status).toBe(200);
+    // A customer with purchases is not told they have none: there is no model with profiles.
+    const profile = await fault.app.inject({ url: '/v1/users/g-user1/profile', headers: auth('read') });
+    expect(profile.statusCode).toBe(404);
+    expect(profile.json().error.message).toBe('No customer profiles yet: they are computed when a model is trained');
     // Emptied: no active version, while this process still answers with the one in memory.
     expect(await gauges()).toEqual({ served, active: null, storeUp: 'recsvc_model_store_up 1', hasAge: false, hasLastTraining: false });
 
