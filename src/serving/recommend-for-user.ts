@@ -198,7 +198,7 @@ async function readEntry<T>(deps: ServingDeps, model: ServingModel, table: strin
     const warned = `!warned\u0000${table}`;
     if (model.entries.get(warned) === undefined) {
       model.entries.set(warned, true, 0);
-      deps.log?.(`model ${model.meta.version}: unreadable ${table} entries (${err.message}); answering as for unknown users`);
+      deps.log?.(`model ${model.meta.version}: unreadable ${table} entries; answering as for unknown users`, err);
     }
   }
   model.entries.set(key, value, owned?.byteLength ?? 0);

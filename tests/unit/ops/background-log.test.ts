@@ -40,4 +40,10 @@ describe('the background-failure log', () => {
     backgroundLog(logger)('catalog overlay refresh failed', bug);
     expect(lines).toEqual([{ level: 'error', msg: 'catalog overlay refresh failed', obj: { err: bug } }]);
   });
+
+  it('When a message comes without an error (what was done about a state), Then it is a warning, not an error', () => {
+    const { lines, logger } = recorder();
+    backgroundLog(logger)('the model store has no active model any more; serving v1 from memory');
+    expect(lines).toEqual([{ level: 'warn', msg: 'the model store has no active model any more; serving v1 from memory', obj: {} }]);
+  });
 });
