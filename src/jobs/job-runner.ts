@@ -251,7 +251,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       abandoned.catch(() => {});
       result = await Promise.race([work, abandoned]);
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
+      const message = failureMessage(err);
       await chain;
       const recorded = await recordOutcome(job, async () => (await flushNote()) && jobs.fail(job.id, workerId, message)).catch((e) => {
         log.error({ err: e, jobId: job.id }, 'could not record the failure');
@@ -364,3 +364,14 @@ const whenAborted = (signal: AbortSignal) =>
     if (signal.aborted) resolve();
     else signal.addEventListener('abort', () => resolve(), { once: true });
   });
+
+/**
+ * What a failed job records as its error. A store that stopped answering for longer than the job's
+ * steps wait for it (each retries about a minute) says so and what to do: every job's writes are
+ * idempotent or unpublished until complete, so submitting it again is safe and loses nothing.
+ */
+export function failureMessage(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  if (message === INTERRUPTED || !dependencyFailure(err)) return message;
+  return `${message}: Postgres or Redis did not answer for longer than the job waits for it (about a minute); what it wrote is kept or was never published, so submitting it again is safe (an import skips the rows already stored)`;
+}

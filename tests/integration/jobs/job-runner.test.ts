@@ -114,6 +114,23 @@ for (const backend of DB_BACKENDS) {
       expect(await jobs.get(good.id)).toMatchObject({ status: 'succeeded', result: 'fine' });
     });
 
+    it('When a job fails because a store stayed away past its retries, Then its error says so and that submitting it again is safe', async () => {
+      const runner = createJobRunner({
+        jobs,
+        mode: 'worker',
+        handlers: {
+          outage: async () => {
+            throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5440'), { code: 'ECONNREFUSED' });
+          },
+        },
+      });
+      const job = await jobs.enqueue('outage', {});
+      expect(await runner.runNext()).toBe(true);
+      const failed = await jobs.get(job.id);
+      expect(failed?.status).toBe('failed');
+      expect(failed?.error).toMatch(/^connect ECONNREFUSED 127\.0\.0\.1:5440: Postgres or Redis did not answer .* submitting it again is safe/);
+    });
+
     it("When a job fails on what its request asked for (a wrong file), Then the log has a warning with the reason, not an error with a stack; a fault is still an error", async () => {
       const lines: { level: string; obj: Record<string, unknown>; msg: string }[] = [];
       const at = (level: string) => (obj: object, msg: string) => void lines.push({ level, obj: obj as Record<string, unknown>, msg });
