@@ -107,7 +107,7 @@ function migratedWhenReachable(url: string, onWait: (err: Error, waitMs: number)
 /** "connect ECONNREFUSED 127.0.0.1:5999" names no variable: the line an operator reads should. */
 function named(url: string, err: unknown): Error {
   const message = err instanceof Error ? err.message : String(err);
-  return new Error(dependencyFailure(err) ? `the database at ${whereOf(url)} (DATABASE_URL) cannot be reached: ${message}` : `migrating the database at ${whereOf(url)} failed: ${message}`, { cause: err });
+  return new Error(dependencyFailure(err) ? `the database at ${whereOf(url)} (DATABASE_URL) cannot be reached: ${message}` : `migrating the database at ${whereOf(url)} (DATABASE_URL) failed: ${message}`, { cause: err });
 }
 
 async function migrated(db: Db): Promise<Db> {

@@ -63,7 +63,7 @@ describe('a process starting while Postgres cannot be reached', () => {
         const url = new URL(pg.url);
         url.pathname = '/no_such_database';
         await expect(openDatabaseWhenReachable({ DATABASE_URL: url.toString(), DATA_DIR: '/nonexistent' }, { onWait: (err) => waits.push(err.message) })).rejects.toThrow(
-          /no_such_database.*does not exist/,
+          /\(DATABASE_URL\) failed: .*no_such_database.*does not exist/,
         );
         expect(waits).toEqual([]);
       } finally {
