@@ -127,18 +127,30 @@ export function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoExcep
   socket.destroy();
 }
 
+/** At most one 'dependency unavailable' warning per failure code in this period. */
+const DEPENDENCY_WARNING_MS = 10_000;
+
 /**
  * Maps every error to `{ error: { code, message, details? } }`. Client errors say what is wrong;
  * server errors are logged with their stack and answered without internals.
  */
 export function registerErrorHandling(app: FastifyInstance): void {
+  // Per cause code: when its warning was last written and how many refusals went unwritten since.
+  const warned = new Map<string, { at: number; skipped: number }>();
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const unavailable = dependencyFailure(err);
     if (unavailable) {
       // Postgres or Redis is down: the request may succeed as it is once it is back (writes are idempotent).
-      // One short line per refused request, without the stack: during an outage every request writes one
-      // (a stack was 1.2 KB), and which store failed and how is in the message and code.
-      request.log.warn({ cause: err.message, code: err.code }, 'dependency unavailable');
+      // A short line without the stack (a stack was 1.2 KB), naming the store's failure in the message and
+      // code, at most once per DEPENDENCY_WARNING_MS per code with how many were left out: during an
+      // outage every request is refused, and each has its own request line with status 503 anyway.
+      const key = String(err.code ?? err.message);
+      const last = warned.get(key);
+      const now = performance.now();
+      if (!last || now - last.at >= DEPENDENCY_WARNING_MS) {
+        warned.set(key, { at: now, skipped: 0 });
+        request.log.warn({ cause: err.message, code: err.code, ...(last?.skipped ? { skippedSinceLast: last.skipped } : {}) }, 'dependency unavailable');
+      } else last.skipped++;
       return reply
         .code(503)
         .header('retry-after', String(RETRY_AFTER_SECONDS))

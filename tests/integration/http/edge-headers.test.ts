@@ -320,7 +320,7 @@ describe('request logging', () => {
     }
   });
 
-  it('When a request is refused because a store is unreachable, Then it writes one short warn line naming the failure, without a stack', async () => {
+  it('When requests are refused because a store is unreachable, Then one short warn line names the failure, without a stack, not one per request', async () => {
     const { app, lines, dispose } = await loggingApp();
     app.get('/test/store-down', async () => {
       throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
@@ -334,6 +334,10 @@ describe('request logging', () => {
       expect(warns).toHaveLength(1);
       expect(warns[0]).toMatchObject({ msg: 'dependency unavailable', reqId: 'down', cause: 'connect ECONNREFUSED 127.0.0.1:5432', code: 'ECONNREFUSED' });
       expect(JSON.stringify(warns[0])).not.toContain('stack');
+      // The outage goes on: every refusal has its request line, the warning is not repeated.
+      for (let i = 0; i < 20; i++) expect((await app.inject({ url: '/test/store-down' })).statusCode).toBe(503);
+      expect(lines.filter((l) => l.level === 40)).toHaveLength(1);
+      expect(lines.filter((l) => l.msg === 'request' && l.status === 503)).toHaveLength(21);
     } finally {
       await dispose();
     }
