@@ -119,8 +119,10 @@ async function main(args: string[]): Promise<number> {
       events: createEventRepository(db),
       catalog: createCatalogRepository(db),
       defaultRecipe: config.DEFAULT_RECIPE,
-      // Nothing else runs in this process: no need to hand the data to a thread.
-      isolation: 'inline',
+      // In a thread, as a server's evaluation job: fitting on this thread blocked the event loop for minutes
+      // at ten times Online Retail, so the job's heartbeat stopped, a server's sweep declared it interrupted
+      // (stale after JOB_STALE_AFTER_MS) and the run was lost; the progress line froze too.
+      isolation: 'thread',
     });
     let params;
     try {
