@@ -1,6 +1,9 @@
 import { existsSync, statSync } from 'node:fs';
-import { loadConfig } from '../config.js';
+import { loadConfig, type Config } from '../config.js';
+import type { Db } from '../data/db.js';
 import { openDatabase } from '../data/open-database.js';
+import { createImportedPurchasesFeed } from '../serving/record-purchases.js';
+import { createModelStore } from '../store/create-model-store.js';
 import { IMPORT_FORMATS, runImport, type ImportFormat, type ImportReport } from '../data/importers/run-import.js';
 import { createProgress } from './progress.js';
 import { parseCommandLine, runCli, UsageError } from './run-cli.js';
@@ -72,6 +75,16 @@ export function formatReport(r: ImportReport): string {
   return rows.map(([k, v]) => `${k.padEnd(left)}  ${v.padStart(right)}`).join('\n');
 }
 
+/** The import's purchases newer than the active model's data, appended to the customers' live state (how many). */
+async function feedLiveRecommendations(config: Config, db: Db, since: Date): Promise<number> {
+  const store = await createModelStore(config, { connectWaitMs: 2000 });
+  try {
+    return await createImportedPurchasesFeed({ db, store, log: (err) => console.error(`live update after the import failed (the next training has them): ${(err as Error).message}`) })(since);
+  } finally {
+    await store.close();
+  }
+}
+
 async function main(args: string[]): Promise<number> {
   if (args[0] === 'factors') {
     const factors = parseCommandLine(args.slice(1), USAGE, parseFactorArgs);
@@ -90,12 +103,19 @@ async function main(args: string[]): Promise<number> {
   const db = await openDatabase(config);
   try {
     const progress = createProgress(`import ${request.format}`);
+    const since = new Date();
     const report = await runImport({ db }, request, (f) => progress.update(f)).catch((err: unknown) => {
       progress.stop('failed');
       throw err;
     });
     progress.stop();
     console.log(formatReport(report));
+    // With Redis, as an import job on a server does: purchases newer than the active model's data reach
+    // its live recommendations now, not at the next training. (Embedded data goes through a running server.)
+    if (config.REDIS_URL && report.inserted > 0) {
+      const live = await feedLiveRecommendations(config, db, since);
+      if (live > 0) console.log(`${num(live)} purchases newer than the active model's data now count in its live recommendations`);
+    }
     return 0;
   } finally {
     // PGlite writes its files on close: always close, also after a failure.

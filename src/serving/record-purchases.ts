@@ -82,11 +82,13 @@ export function createImportedPurchasesFeed(deps: {
           `SELECT p.user_id, p.item_id, p.ts FROM purchase_events p
            WHERE p.created_at >= $1 AND p.ts > $2
              AND NOT EXISTS (SELECT 1 FROM erased_users e WHERE e.user_id = p.user_id AND p.ts <= e.erased_at)
-           ORDER BY p.user_id, p.ts LIMIT ${MAX_LIVE_FROM_IMPORT}`,
+           ORDER BY p.ts DESC, p.user_id LIMIT ${MAX_LIVE_FROM_IMPORT}`,
           [since, new Date(now)],
         );
+        // The newest first, so a cut at MAX_LIVE_FROM_IMPORT keeps the latest purchases (not the ids first in
+        // alphabetical order); each customer's list in time order, as appended live.
         const byUser = new Map<string, { itemId: string; ts: number }[]>();
-        for (const r of rows) {
+        for (const r of rows.reverse()) {
           const list = byUser.get(r.user_id) ?? [];
           list.push({ itemId: r.item_id, ts: new Date(r.ts).getTime() });
           byUser.set(r.user_id, list);
