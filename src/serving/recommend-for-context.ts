@@ -2,13 +2,16 @@
  * POST /v1/recommendations: an anonymous or new visitor described by a context (cart or session item
  * ids, oldest first), items viewed in the session (sent, or the latest views stored for `userId`) and
  * attributes (sent, or those stored for `userId`). Neighbours of the context items (item-kNN, co-occurrence, content) rank the
- * list; the attribute segment's popularity, then global popularity, fill it.
+ * list, then the content neighbours of cart items added after training; the attribute segment's popularity,
+ * then global popularity, fill it.
  */
 import { diversify } from './diversify.js';
 import { RELATED_TO, scoreByNeighbours } from './neighbour-scores.js';
+import { newItemNeighbours } from './new-item-neighbours.js';
 import { itemFilter, Picker } from './picker.js';
 import { toRecommendation, type ListQuery, type Recommendation } from './recommendation.js';
 import { poolSize, preferredAttribute, type ServingDeps } from './serving-deps.js';
+import type { ServingModel } from './serving-model.js';
 import { findSegment } from './serving-tables.js';
 
 export interface ContextQuery extends ListQuery {
@@ -37,6 +40,30 @@ function anchorsOf(ids: readonly string[], index: ReadonlyMap<string, number>, s
   return recent.map((item, k) => ({ item, weight: scale / (recent.length - k) }));
 }
 
+/** Cart items unknown to the model whose content neighbours are looked up: the newest few (each is a catalog read). */
+const NEW_ITEM_ANCHORS = 3;
+
+/**
+ * Content neighbours of the cart's newest items that the model does not know but the catalog does
+ * (added after training), best first: cosine x the content source's context weight x the anchor's weight
+ * (1, 1/2, 1/3 going back, as known anchors). Ids the catalog lacks too, or a catalog that does not
+ * answer, add nothing.
+ */
+async function newItemPicks(deps: ServingDeps, model: ServingModel, cart: readonly string[], depth: number) {
+  const unknown = [...new Set(cart.filter((id) => !model.items.index.has(id)))].slice(-NEW_ITEM_ANCHORS);
+  if (unknown.length === 0) return [];
+  const records = await Promise.all(unknown.map((id) => hint(deps, 'reading a cart item failed', deps.catalog.getItem(id))));
+  const picks: { item: number; score: number; sources: string[]; explanation: string }[] = [];
+  for (const [k, record] of records.entries()) {
+    const near = record && (await newItemNeighbours(deps, model, record, depth));
+    if (!near) continue;
+    const weight = CONTEXT_SOURCES.content / (records.length - k);
+    const explanation = RELATED_TO.content!(record.title || record.id);
+    for (const n of near.neighbours) picks.push({ item: n.item, score: weight * n.score, sources: [near.source], explanation });
+  }
+  return picks.sort((a, b) => b.score - a.score);
+}
+
 /** `read`'s result, or null (logged) when it fails. */
 const hint = <T>(deps: ServingDeps, failure: string, read: Promise<T>): Promise<T | null> =>
   read.catch((err: unknown) => {
@@ -63,6 +90,12 @@ export async function recommendForContext(deps: ServingDeps, q: ContextQuery): P
   const picker = new Picker(model, itemFilter(model, { ...q, exclude }), poolSize(q));
   for (const p of scoreByNeighbours(model, anchors, CONTEXT_SOURCES, RELATED_TO)) {
     if (picker.offer(p.item, p.score, p.sources, p.explanation) && picker.full) break;
+  }
+  // Cart items added after training: no neighbour table knows them, their content does (as on their own page).
+  if (!picker.full) {
+    for (const p of await newItemPicks(deps, model, q.items, Math.max(100, 4 * poolSize(q)))) {
+      if (picker.offer(p.item, p.score, p.sources, p.explanation) && picker.full) break;
+    }
   }
   const fromContext = picker.picks.length > 0;
   picker.backfillPopular(findSegment(model.popular.segments, attributes));

@@ -43,6 +43,18 @@ describe('similar items of a product added after training', () => {
     expect(scores).toEqual([...scores].sort((a, b) => b - a));
   });
 
+  it('When a cart holds only the new product, Then the visitor gets the items most like it, not popular items', async () => {
+    const res = await t.app.inject({ method: 'POST', url: '/v1/recommendations', headers: auth('read'), payload: { items: ['k-pitcher'], k: 6 } });
+    expect(res.statusCode, res.body).toBe(200);
+    const body = recommendationResponse.parse(res.json());
+    expect(body).toMatchObject({ strategy: 'context', fallback: false });
+    expect(body.items.map((i) => i.itemId).sort()).toEqual(['k-new', 'k0', 'k1', 'k2', 'k3', 'k4']);
+    for (const item of body.items) expect(item).toMatchObject({ sources: ['content'], explanation: 'similar to glass kitchen pitcher' });
+    // An id the catalog does not know either is ignored, as before: popularity.
+    const unknown = await t.app.inject({ method: 'POST', url: '/v1/recommendations', headers: auth('read'), payload: { items: ['no-such-item'], k: 3 } });
+    expect(unknown.json()).toMatchObject({ strategy: 'popularity', fallback: true });
+  });
+
   it('When content similarity is what was asked for, Then the answer is not a fallback', async () => {
     expect(await similar('k-pitcher', 'k=6&strategy=content')).toMatchObject({ strategy: 'content', fallback: false });
   });
