@@ -69,7 +69,9 @@ export async function tuneRecipeOn(
   const variants = tune.variants ? Object.fromEntries(Object.entries(ROLLING_VARIANTS).filter(([s]) => s in recipe.sources)) : {};
   // Depth 100 instead of 200 halves the blend search, the largest part of tuning after the fits. A
   // recipe whose sources contribute a limited number of items each is tuned on exactly that many.
-  const sample = 'kept' in input ? input : sampleCustomers(input, tune.maxCustomers);
+  // Customers are drawn among those who bought before `end`: a draw over every id would let customers who
+  // first buy on or after the cutoff displace earlier ones, and so change what an evaluation tunes on.
+  const sample = 'kept' in input ? input : sampleCustomers(end === undefined ? input : before(input, Date.parse(end)), tune.maxCustomers);
   if (sample.kept < sample.customers) {
     onProgress?.(`tuning on ${sample.kept} of ${sample.customers} customers (tune.maxCustomers)`);
     // The windows still end where the whole data does, not at the sample's latest purchase.
@@ -86,4 +88,9 @@ export async function tuneRecipeOn(
     recipe: { ...parseRecipe(tuned.recipe, recipe.name), tune },
     validation: { ...tuned.validation, customers: { used: sample.kept, of: sample.customers } },
   };
+}
+
+/** The input's purchases before `end` only (its catalog as it is). */
+function before(input: SplitInput, end: number): SplitInput {
+  return { ...input, events: [...input.events].filter((e) => e.ts < end) };
 }

@@ -107,6 +107,19 @@ describe('training a recipe with a tune section', () => {
     ]);
   }, 60_000);
 
+  it('When customers who buy only on or after the cutoff are planted, Then the sample and the tuned recipe are the same (an evaluation tunes on what precedes its cutoff)', async () => {
+    const sampled = parseRecipe({ ...recipe, tune: { folds: 2, days: 20, maxCustomers: 10 } }, 'sampled');
+    const cutoff = new Date(T0 + 100 * DAY).toISOString();
+    const before = await tuneRecipeOn({ events: purchases() }, sampled, cutoff);
+    // Forty newcomers after the cutoff: some hash below every customer of the sample, so a draw over all
+    // ids would take them in and leave out customers who bought before it.
+    const newcomers = Array.from({ length: 40 }, (_, k) => ({ userId: `new${k}`, itemId: 'best', orderId: `new${k}`, ts: T0 + (100 + (k % 5)) * DAY, quantity: 1, price: null }));
+    expect([...sampleCustomers({ events: [...purchases(), ...newcomers] }, 10).input.events].some((e) => e.userId.startsWith('new'))).toBe(true);
+    const after = await tuneRecipeOn({ events: [...purchases(), ...newcomers] }, sampled, cutoff);
+    expect((after.validation as RollingValidation).customers).toEqual({ used: 10, of: 20 });
+    expect(after).toEqual(before);
+  }, 60_000);
+
   it('When the recipe weighs carts and caps candidates, Then the tuned recipe keeps both: tuning rewrites only weights and hyperparameters', async () => {
     const own = parseRecipe({ ...recipe, eventWeights: { add_to_cart: 0.8, view: 0 }, candidates: { perUser: 50 } }, 'weighted');
     expect(own.eventWeights).not.toEqual(parseRecipe(recipe, 'plain').eventWeights);
