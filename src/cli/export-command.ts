@@ -20,7 +20,7 @@ const USAGE = `Usage: npm run export -- --out FILE [options]
   --lifecycle STAGE          only customers at this lifecycle stage (new, active, silent, churned)
   --strategy NAME            recommendations: hybrid (default) or one source of the active model
   --item ID[,ID...]          audience: the products
-  --category NAME            audience: every product of this category
+  --category NAME            audience: every product of this category or below it
   --include-recent-buyers    audience: keep customers who bought the products recently
   --format csv|jsonl         default csv
   --campaign ID              campaign id written on every row (send it back with feedback)

@@ -113,7 +113,12 @@ async function main(args: string[]): Promise<number> {
     // With Redis, as an import job on a server does: purchases newer than the active model's data reach
     // its live recommendations now, not at the next training. (Embedded data goes through a running server.)
     if (config.REDIS_URL && report.inserted > 0) {
-      const live = await feedLiveRecommendations(config, db, since);
+      // The import is committed whatever happens here: a model store that refuses or does not answer costs
+      // only the live effect (a warning), not the command's success (a script would import again).
+      const live = await feedLiveRecommendations(config, db, since).catch((err: unknown) => {
+        console.error(`warning: the imported purchases reach recommendations at the next training: ${(err as Error).message}`);
+        return 0;
+      });
       if (live > 0) console.log(`${num(live)} purchases newer than the active model's data now count in its live recommendations`);
     }
     return 0;

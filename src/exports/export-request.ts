@@ -31,7 +31,7 @@ export const exportRequest = z
     segment: z.enum(RFM_SEGMENTS).optional().describe('Only customers of this RFM segment'),
     lifecycle: z.enum(LIFECYCLE_STAGES).optional().describe('Only customers at this lifecycle stage'),
     itemIds: z.array(z.string().min(1).max(256)).min(1).max(500).optional().describe('audience: the products'),
-    category: z.string().min(1).max(200).optional().describe('audience: every product of this category'),
+    category: z.string().min(1).max(200).optional().describe('audience: every product of this category or below it (`Kitchen` takes `Kitchen/Mugs`; case ignored)'),
     includeRecentBuyers: z.boolean().optional().describe('audience: keep recent buyers of the products'),
     format: z.enum(EXPORT_FORMATS).default('csv').describe('`csv` (one row per customer and item) or `jsonl` (one JSON object per line)'),
     campaignId: campaignId.optional(),

@@ -116,7 +116,8 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
   const redis: RedisClient = opts.redis ?? openRedis(opts.target ?? { kind: 'single', url: opts.url! }, FAIL_FAST_REDIS_OPTIONS);
   // An owned connection reports failures through rejected commands and ping(); without a listener
   // ioredis would also print every reconnect error.
-  if (owned) redis.on('error', (err: Error) => CREDENTIALS_REFUSED.test(err.message) && opts.onCredentialsRefused?.(err));
+  // Only the message is passed on: ioredis attaches the AUTH command, password included, to the error.
+  if (owned) redis.on('error', (err: Error) => CREDENTIALS_REFUSED.test(err.message) && opts.onCredentialsRefused?.(new Error(err.message)));
   // Commands sent before the first connection is up wait for it (a store is used as soon as it is
   // made); from then on a command while disconnected fails at once. ioredis reads this option on
   // every command (a cluster client: while it has no slot map).

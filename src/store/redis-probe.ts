@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { RedisTarget } from './redis-connection.js';
+import { within } from '../within-time.js';
 
 /** Replies of a Redis that answered and refused the credentials it was given (or wanted some). */
 export const CREDENTIALS_REFUSED = /^(NOAUTH|WRONGPASS)\b|invalid password|invalid username-password/i;
@@ -12,7 +13,7 @@ export const CREDENTIALS_REFUSED = /^(NOAUTH|WRONGPASS)\b|invalid password|inval
  * as before). Never names the password.
  */
 export async function redisRefusal(target: RedisTarget, timeoutMs = 2000): Promise<string | null> {
-  const once: RedisOptions = { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false };
+  const once: RedisOptions = { lazyConnect: true, connectTimeout: timeoutMs, commandTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false };
   let host: string;
   let client: Redis;
   if (target.kind === 'single') {
@@ -28,6 +29,16 @@ export async function redisRefusal(target: RedisTarget, timeoutMs = 2000): Promi
   let last: Error | undefined;
   client.on('error', (err: Error) => (last = err));
   try {
+    // Bounded as a whole: connectTimeout ends only the TCP and TLS part, and a Redis that accepts and never
+    // answers (paused, a proxy whose backend is gone) or is loading a large dataset would hold the start.
+    return await within(refusalOf(client, host, () => last), 2 * timeoutMs, () => null);
+  } finally {
+    client.disconnect();
+  }
+}
+
+async function refusalOf(client: Redis, host: string, lastError: () => Error | undefined): Promise<string | null> {
+  try {
     await client.connect();
     // The database ioredis selected on connecting: its refusal was only an 'error' event.
     const db = client.options.db ?? 0;
@@ -40,12 +51,11 @@ export async function redisRefusal(target: RedisTarget, timeoutMs = 2000): Promi
     }
     return null;
   } catch {
+    const last = lastError();
     if (last && CREDENTIALS_REFUSED.test(last.message)) {
       return `Redis at ${host} refused the credentials (${last.message.split('.')[0]}): set the password (and user) in REDIS_URL as redis://[user]:password@host:port/db`;
     }
     // Not answering (refused connection, timeout, unknown host): waited for, as at any other time.
     return null;
-  } finally {
-    client.disconnect();
   }
 }

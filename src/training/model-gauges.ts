@@ -6,7 +6,7 @@ import { goneFromStore } from './write-model-version.js';
  * The model gauges, read from the model store before a scrape (so a version published by a worker
  * process or activated through another replica shows up): the active version and recipe
  * (`recsvc_model_active_info`), its age, how many of its artifacts and tables the store lost, and when
- * the newest kept version was trained. Without an active model the info has no series and the age is 0.
+ * the newest kept version was trained. Without an active model neither the info nor the age has a series.
  * Beside them, what this process answers with from memory (`recsvc_model_served_info`, its age), which
  * outlives a Redis that is down or came back empty, and whether the store answered (`recsvc_model_store_up`).
  */
@@ -20,6 +20,10 @@ export function createModelGauges(deps: {
   log?: (msg: string, err?: unknown) => void;
 }) {
   const { activeModel, activeModelAge, activeModelGone, lastTraining, servedModel, servedModelAge, modelStoreUp } = deps.metrics;
+  // Gauges without labels start at 0, which reads as a model trained this instant: no series until a
+  // refresh finds one (a process that starts while the store does not answer).
+  activeModelAge.remove();
+  lastTraining.remove();
   return {
     /** Never rejects: a store that does not answer leaves the last values (and says so: recsvc_model_store_up 0). */
     async refresh(): Promise<void> {

@@ -4,11 +4,13 @@
  * be). At start that is a configuration error naming REDIS_URL; a password changed under a running
  * process is an outage whose cause is told. Real replies from a private Redis with a password.
  */
+import { createServer, type Server } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/config.js';
 import { dependencyFailure } from '../../../src/errors.js';
 import { createModelStore } from '../../../src/store/create-model-store.js';
+import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
 import { redisRefusal } from '../../../src/store/redis-probe.js';
 import { freePort, privateServerSupport, startPrivateRedis, type PrivateRedis } from '../../helpers/private-servers.js';
 
@@ -71,6 +73,51 @@ describe.skipIf(!support.redis)('a Redis that refuses what REDIS_URL says', () =
       await store.close();
       await admin.config('SET', 'requirepass', 's3cret');
       await admin.auth('s3cret');
+    }
+  });
+
+  /** A TCP server on a free port that answers every connection with `reply` (nothing when null). */
+  async function fakeRedis(reply: ((line: string) => string) | null): Promise<{ url: string; close: () => Promise<void> }> {
+    const port = await freePort();
+    const sockets = new Set<import('node:net').Socket>();
+    const server: Server = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      if (reply) socket.on('data', (chunk) => socket.write(reply(chunk.toString())));
+    });
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    const close = () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      });
+    return { url: `redis://:TopSecretPw@127.0.0.1:${port}/0`, close };
+  }
+
+  it('When a Redis accepts connections and never answers, Then the start is not held: it goes on as for a Redis that is down', async () => {
+    const silent = await fakeRedis(null);
+    try {
+      expect(await redisRefusal(single(silent.url), 300)).toBeNull();
+    } finally {
+      await silent.close();
+    }
+  });
+
+  it('When an older Redis answers ERR invalid password, Then the start is refused and what is logged at run time holds no password', async () => {
+    const old = await fakeRedis(() => '-ERR invalid password\r\n');
+    try {
+      expect(await redisRefusal(single(old.url))).toMatch(/refused the credentials \(ERR invalid password\)/);
+      const told: unknown[] = [];
+      const store = createRedisModelStore({ url: old.url, prefix: 'refusals:', onCredentialsRefused: (err) => told.push(err) });
+      for (let i = 0; i < 100 && told.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      await store.close();
+      expect(told.length).toBeGreaterThan(0);
+      for (const err of told) {
+        expect(JSON.stringify(err, Object.getOwnPropertyNames(err))).not.toContain('TopSecretPw');
+        expect(err).not.toHaveProperty('command');
+      }
+    } finally {
+      await old.close();
     }
   });
 });
