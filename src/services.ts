@@ -2,6 +2,7 @@ import { whereOf, type Config } from './config.js';
 import type { Db } from './data/db.js';
 import { backgroundLog } from './background-log.js';
 import { createModelRecovery, trainingStillTrusted } from './training/model-recovery.js';
+import { withHangBreaker } from './store/hang-breaker.js';
 import { createCatalogRepository } from './data/catalog-repository.js';
 import { createEventRepository } from './data/event-repository.js';
 import type { ModelStore } from './store/model-store.js';
@@ -59,7 +60,12 @@ export function createServices(deps: {
   const { config } = deps;
   // Every Postgres and model-store call is timed and its failures counted (src/metrics.ts).
   const db = instrumentDb(deps.db, { duration: metrics.dbDuration, errors: metrics.dbErrors, timeouts: metrics.dbTimeouts });
-  const store = instrumentModelStore(deps.store, { duration: metrics.storeDuration, errors: metrics.storeErrors, where: config.REDIS_URL ? whereOf(config.REDIS_URL) : undefined });
+  // A store that hangs is skipped for a few seconds after three timeouts in a row (hang-breaker.ts): the
+  // calls skipped never reach it, so the store metrics count only the calls it was asked.
+  const store = withHangBreaker(
+    instrumentModelStore(deps.store, { duration: metrics.storeDuration, errors: metrics.storeErrors, where: config.REDIS_URL ? whereOf(config.REDIS_URL) : undefined }),
+    { log: (msg) => log?.(msg) },
+  );
   const catalog = createCatalogRepository(db);
   const events = createEventRepository(db);
   const recordPurchases = createPurchaseRecorder({ events, store, log: (err) => log?.('live update failed', err) });

@@ -5,6 +5,7 @@
  * Before statements made for requests were limited (PG_QUERY_TIMEOUT_MS), a storefront's call for a
  * customer's recommendations waited for ever here.
  */
+import { HANG_TRIP } from '../../../src/store/hang-breaker.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPgDb } from '../../../src/data/db.js';
 import { KEYS } from '../../helpers/app.js';
@@ -146,6 +147,26 @@ describe.skipIf(!runnable)('a Postgres or a Redis that stops answering: requests
     expect(of('metrics')[0].status).toBe(200);
     expect(await until('ready after the thaw', () => call('ready', '/health/ready'), (a) => a.status === 200)).toMatchObject({ status: 200 });
   }, 60_000);
+
+  it('When Redis stays frozen, Then after three calls gave up at the timeout the store is skipped: the next customers are answered without asking it', async () => {
+    // A version just published: no customer's entry is in memory, each needs a read of Redis.
+    await trainAndPublish(fault.services);
+    const entryReads = await storeCalls('getEntries');
+    redis.freeze();
+    const answers: Reply[] = [];
+    try {
+      for (let n = 0; n < 8; n++) answers.push(await call(`recommend ${n}`, `/v1/users/g-user${n}/recommendations?k=5`, { scope: 'read' }));
+    } finally {
+      redis.thaw();
+    }
+    for (const a of answers) expect(a, a.what).toMatchObject({ status: 200 });
+    // At most HANG_TRIP reads of the frozen store waited out the timeout (the serving model's own re-check
+    // of the active version may have been one of the three); the other customers' reads were skipped.
+    expect((await storeCalls('getEntries')) - entryReads).toBeLessThanOrEqual(HANG_TRIP);
+    expect(await until('ready after the thaw', () => call('ready', '/health/ready'), (a) => a.status === 200)).toMatchObject({ status: 200 });
+    // Redis answers again: a customer is read from it once more (personal, not a fallback).
+    expect(await until('a personal answer', () => call('recommend', '/v1/users/g-user1/recommendations?k=5', { scope: 'read' }), (a) => a.body?.fallback === false)).toMatchObject({ status: 200 });
+  }, 90_000);
 
   it('When Redis freezes before a product added after training is first asked for, Then its similar items wait on Redis once, not at every ask', async () => {
     // A version as a training job writes it, its content source stored beside it, then a product added.

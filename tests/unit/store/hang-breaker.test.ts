@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { HANG_SKIP_MS, HANG_TRIP, SKIPPED_MESSAGE, withHangBreaker } from '../../../src/store/hang-breaker.js';
+import { dependencyFailure } from '../../../src/errors.js';
+import { createMemoryModelStore } from '../../../src/store/memory-model-store.js';
+
+describe('a model store skipped while it hangs', () => {
+  it('When calls give up at the timeout three times in a row, Then calls fail at once until the skip ends; a success or a ping that answers ends it', async () => {
+    const memory = await createMemoryModelStore();
+    let t = 0;
+    let mode: 'hang' | 'refuse' | 'ok' = 'hang';
+    let asked = 0;
+    const store = withHangBreaker(
+      {
+        ...memory,
+        getActive: async () => {
+          asked++;
+          if (mode === 'hang') throw new Error('model store at redis://x:6379: Command timed out');
+          if (mode === 'refuse') throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+          return null;
+        },
+        ping: async () => mode === 'ok',
+      },
+      { now: () => t },
+    );
+    const outcome = () => store.getActive().then(() => 'ok', (err: Error) => err.message);
+    for (let n = 0; n < HANG_TRIP; n++) expect(await outcome()).toMatch(/Command timed out$/);
+    expect(asked).toBe(HANG_TRIP);
+    // Skipped: not asked, and a dependency failure as the timeout was (503, Retry-After).
+    expect(await outcome()).toBe(SKIPPED_MESSAGE);
+    expect(asked).toBe(HANG_TRIP);
+    await store.getActive().catch((err: unknown) => expect(dependencyFailure(err)?.code).toBe('DEPENDENCY_UNAVAILABLE'));
+    // After the skip one call goes through; still hanging, it skips again at once.
+    t += HANG_SKIP_MS + 1;
+    expect(await outcome()).toMatch(/Command timed out$/);
+    expect(asked).toBe(HANG_TRIP + 1);
+    expect(await outcome()).toBe(SKIPPED_MESSAGE);
+    // A readiness ping that answers ends the skip.
+    mode = 'ok';
+    expect(await store.ping()).toBe(true);
+    expect(await outcome()).toBe('ok');
+    // A store that refuses connections fails fast already: it never trips the skip.
+    mode = 'refuse';
+    for (let n = 0; n < HANG_TRIP + 2; n++) expect(await outcome()).toBe('connect ECONNREFUSED');
+    expect(asked).toBe(HANG_TRIP + 2 + HANG_TRIP + 2);
+    await memory.close();
+  });
+});
