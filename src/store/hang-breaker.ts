@@ -1,3 +1,4 @@
+import { bindSynchronous, STORE_CALLS } from './instrumented-model-store.js';
 import type { ModelStore } from './model-store.js';
 
 /** Calls that gave up at the command timeout in a row that make the store be skipped for a while. */
@@ -8,10 +9,8 @@ export const HANG_SKIP_MS = 5000;
 /** What a skipped call fails with: a dependency failure (503 with Retry-After, a retried write), as the timeout was. */
 export const SKIPPED_MESSAGE = 'Command timed out (skipped: the model store did not answer its last calls)';
 
-const GUARDED = [
-  'putArtifact', 'getArtifact', 'putEntries', 'getEntries', 'publish', 'activate', 'getActive', 'listVersions', 'deleteVersion',
-  'appendUserEvents', 'getUserEvents', 'deleteUser', 'redactArtifact', 'contentsOf',
-] as const satisfies readonly (keyof ModelStore)[];
+/** Every call but `ping`, which readiness needs to see a store that answers again. */
+const GUARDED = STORE_CALLS.filter((operation) => operation !== 'ping');
 
 /**
  * The same store, skipped while it hangs. A Redis that accepts connections and stops answering (paused,
@@ -59,9 +58,6 @@ export function withHangBreaker(store: ModelStore, opts: { now?: () => number; l
     if (up) passed();
     return up;
   };
-  if (store.peekUserEvents) out.peekUserEvents = store.peekUserEvents.bind(store);
-  if (store.onUserErased) out.onUserErased = store.onUserErased.bind(store);
-  if (store.onActiveChanged) out.onActiveChanged = store.onActiveChanged.bind(store);
-  out.close = store.close.bind(store);
+  bindSynchronous(store, out);
   return out;
 }

@@ -12,7 +12,7 @@ export interface StoreInstruments {
 const STORE_PREFIX = 'model store at ';
 
 /** The store's asynchronous calls, timed and counted; peekUserEvents (in process, synchronous) and close are not. */
-const TIMED = [
+export const STORE_CALLS = [
   'putArtifact', 'getArtifact', 'putEntries', 'getEntries', 'publish', 'activate', 'getActive', 'listVersions', 'deleteVersion',
   'appendUserEvents', 'getUserEvents', 'deleteUser', 'redactArtifact', 'ping', 'contentsOf',
 ] as const satisfies readonly (keyof ModelStore)[];
@@ -24,7 +24,7 @@ const TIMED = [
  */
 export function instrumentModelStore(store: ModelStore, m: StoreInstruments): ModelStore {
   const out: ModelStore = { ...store };
-  for (const operation of TIMED) {
+  for (const operation of STORE_CALLS) {
     if (!store[operation]) continue;
     m.duration.zero({ operation });
     m.errors.inc({ operation }, 0);
@@ -48,9 +48,14 @@ export function instrumentModelStore(store: ModelStore, m: StoreInstruments): Mo
       }
     };
   }
+  bindSynchronous(store, out);
+  return out;
+}
+
+/** The store's calls that are not wrapped (in process or subscriptions, and close), bound onto a wrapper. */
+export function bindSynchronous(store: ModelStore, out: ModelStore): void {
   if (store.peekUserEvents) out.peekUserEvents = store.peekUserEvents.bind(store);
   if (store.onUserErased) out.onUserErased = store.onUserErased.bind(store);
   if (store.onActiveChanged) out.onActiveChanged = store.onActiveChanged.bind(store);
   out.close = store.close.bind(store);
-  return out;
 }
