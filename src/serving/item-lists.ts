@@ -9,11 +9,8 @@ import { ITEM_SOURCES, RELATED_TO } from './neighbour-scores.js';
 import { itemFilter, Picker } from './picker.js';
 import { nameOf, popularityRun, toRecommendation, type BoughtTogetherItem, type ListQuery, type Recommendation } from './recommendation.js';
 import { poolSize, type ServingDeps } from './serving-deps.js';
-import { newItemNeighbours } from './new-item-neighbours.js';
+import { newItemDepth, newItemNeighbours } from './new-item-neighbours.js';
 import type { ServingModel } from './serving-model.js';
-
-/** At most this many content neighbours of an item added after training are looked at. */
-const NEW_ITEM_NEIGHBOURS = 500;
 
 export const SIMILAR_STRATEGIES = ['item-knn', 'content', 'als', 'cooccurrence'] as const;
 export type SimilarStrategy = (typeof SIMILAR_STRATEGIES)[number];
@@ -42,8 +39,7 @@ async function resolveItem(
   const exclude = [...(q.exclude ?? []), itemId];
   if (!model) return { answer: await deps.dbPopular.recommend({ ...q, exclude }, { fallback: true }) };
   const picker = new Picker(model, itemFilter(model, { ...q, exclude }), poolSize(q));
-  // More than the list holds: filters (price, category, availability) drop some, and content found them all anyway.
-  const near = await newItemNeighbours(deps, model, record, Math.min(NEW_ITEM_NEIGHBOURS, Math.max(100, 4 * poolSize(q))));
+  const near = await newItemNeighbours(deps, model, record, newItemDepth(q));
   if (near) {
     const sources = [near.source];
     const explanation = RELATED_TO.content!(record.title || record.id);

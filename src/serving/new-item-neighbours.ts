@@ -8,7 +8,8 @@ import { contentFactory, contentFromArtifact, type ContentRecommender } from '..
 import type { ItemInfo } from '../recommenders/dataset.js';
 import type { Neighbour } from '../recommenders/recommender.js';
 import { dependencyFailure } from '../errors.js';
-import type { ServingDeps } from './serving-deps.js';
+import type { ListQuery } from './recommendation.js';
+import { poolSize, type ServingDeps } from './serving-deps.js';
 import { familyOf, type ServingModel } from './serving-model.js';
 
 /** A version's describer of new items: the content source's name and its fitted copy. */
@@ -16,6 +17,15 @@ export interface NewItemDescriber {
   source: string;
   content: ContentRecommender;
 }
+
+/** At most this many content neighbours of an item added after training are looked at. */
+const MOST_NEIGHBOURS = 500;
+
+/**
+ * How deep to look for a list of `q`: more than it holds, since filters (price, category, availability)
+ * drop some and content finds them all anyway; at least 100, at most MOST_NEIGHBOURS.
+ */
+export const newItemDepth = (q: ListQuery): number => Math.min(MOST_NEIGHBOURS, Math.max(100, 4 * poolSize(q)));
 
 /** How long after the model store failed a load it is not tried again. */
 export const RETRY_AFTER_FAILURE_MS = 10_000;

@@ -7,7 +7,7 @@
  */
 import { diversify } from './diversify.js';
 import { RELATED_TO, scoreByNeighbours } from './neighbour-scores.js';
-import { newItemNeighbours } from './new-item-neighbours.js';
+import { newItemDepth, newItemNeighbours } from './new-item-neighbours.js';
 import { itemFilter, Picker } from './picker.js';
 import { toRecommendation, type ListQuery, type Recommendation } from './recommendation.js';
 import { poolSize, preferredAttribute, type ServingDeps } from './serving-deps.js';
@@ -93,7 +93,7 @@ export async function recommendForContext(deps: ServingDeps, q: ContextQuery): P
   }
   // Cart items added after training: no neighbour table knows them, their content does (as on their own page).
   if (!picker.full) {
-    for (const p of await newItemPicks(deps, model, q.items, Math.max(100, 4 * poolSize(q)))) {
+    for (const p of await newItemPicks(deps, model, q.items, newItemDepth(q))) {
       if (picker.offer(p.item, p.score, p.sources, p.explanation) && picker.full) break;
     }
   }
