@@ -1,6 +1,6 @@
 import { grownTo } from '../recommenders/grow-array.js';
 import { distinctOrderCount } from '../recommenders/history.js';
-import { blendedSources, blendWeights, discoveryDiscount, repeatBlendWeights, type HybridConfig } from '../recommenders/hybrid.js';
+import { blendedSources, blendWeights, DEFAULT_DISCOUNT_SHARE, discountUnit, discoveryDiscount, repeatBlendWeights, type HybridConfig } from '../recommenders/hybrid.js';
 import type { Recommender, UserContext } from '../recommenders/recommender.js';
 import { TopKScratch } from '../recommenders/top-k-heap.js';
 import { buildBlendMatrix, matrixMatches, type BlendMatrix } from './blend-matrix.js';
@@ -29,6 +29,8 @@ export interface BlendCache {
   relevant: Record<EvalMode, (ReadonlySet<number> | undefined)[]>;
   /** Distinct train buyers per item (for the hybrid's discovery discount). */
   itemBuyers: Float32Array;
+  /** The discount's unit of buyers: its share of the split's train customers, as the hybrid trained on them has it. */
+  discountUnit: number;
   parts: Map<string, SourcePart>;
   /** The cached users' scoring contexts, built by the first sourcePart and shared by the sources after it. */
   contexts?: Map<number, UserContext>;
@@ -87,8 +89,16 @@ function buyersOf(split: EvaluationSplit): Float32Array {
   return buyers;
 }
 
-/** Cached users and their train facts, before any source is added. */
-export function createBlendCache(split: EvaluationSplit): BlendCache {
+/** Train customers with at least one purchase. */
+function trainBuyers(split: EvaluationSplit): number {
+  const { indptr } = split.trainMatrix;
+  let n = 0;
+  for (let u = 0; u + 1 < indptr.length; u++) if (indptr[u + 1] > indptr[u]) n++;
+  return n;
+}
+
+/** Cached users and their train facts, before any source is added; `discountShare` as the recipe's hybrid has it. */
+export function createBlendCache(split: EvaluationSplit, discountShare = DEFAULT_DISCOUNT_SHARE): BlendCache {
   const userSet = new Set<number>([...split.test.novel.keys(), ...split.test.all.keys()]);
   const users = [...userSet].sort((a, b) => a - b);
   const m = split.trainMatrix;
@@ -99,6 +109,7 @@ export function createBlendCache(split: EvaluationSplit): BlendCache {
     trainItems: users.map((u) => m.indices.slice(m.indptr[u], m.indptr[u + 1])),
     relevant: { novel: users.map((u) => split.test.novel.get(u)), all: users.map((u) => split.test.all.get(u)) },
     itemBuyers: buyersOf(split),
+    discountUnit: discountUnit(discountShare, trainBuyers(split)),
     parts: new Map(),
   };
 }
@@ -154,7 +165,7 @@ export function withParts(cache: BlendCache, parts: Map<string, SourcePart>): Bl
 function cachedDiscount(cache: BlendCache, beta: number): Float32Array {
   const discounts = (cache.discounts ??= new Map());
   let discount = discounts.get(beta);
-  if (!discount) discounts.set(beta, (discount = discoveryDiscount(cache.itemBuyers, beta)));
+  if (!discount) discounts.set(beta, (discount = discoveryDiscount(cache.itemBuyers, beta, cache.discountUnit)));
   return discount;
 }
 

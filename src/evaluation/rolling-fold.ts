@@ -14,6 +14,8 @@ export interface FoldSpec {
   fullHistoryOrders: number;
   /** Items kept per source and validation user. */
   depth: number;
+  /** The recipe hybrid's discountShare (default: the hybrid's default). */
+  discountShare?: number;
 }
 
 /** A fold's split, as the tuner reports it. */
@@ -44,7 +46,7 @@ export class RollingFold {
     private readonly spec: FoldSpec,
   ) {
     this.split = makeSplit(input, { kind: 'validation', days: spec.days, end: spec.end });
-    this.cache = createBlendCache(this.split);
+    this.cache = createBlendCache(this.split, spec.discountShare);
   }
 
   info(): FoldInfo {

@@ -166,7 +166,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
   const log = opts.onProgress ?? (() => {});
   const k = opts.k ?? 10;
   const fullHistoryOrders = recipe.hybrid.fullHistoryOrders;
-  const specs: FoldSpec[] = foldWindows(input, opts).map((w) => ({ ...w, k, fullHistoryOrders, depth: opts.depth ?? 200 }));
+  const specs: FoldSpec[] = foldWindows(input, opts).map((w) => ({ ...w, k, fullHistoryOrders, depth: opts.depth ?? 200, discountShare: recipe.hybrid.discountShare }));
   const threads = opts.threads ?? 1;
   const pool = threads >= 2 ? threadedFoldPool(input, specs, threads, opts.signal) : localFoldPool(input, specs);
   try {

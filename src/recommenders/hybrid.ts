@@ -9,6 +9,9 @@ import { scratchSite, TopKHeap } from './top-k-heap.js';
 const weights = z.record(z.string().min(1), z.number().min(0));
 
 /** How the hybrid blends its sources; the `hybrid` section of a recipe. */
+/** HybridConfig.discountShare's default: an item's buyers counted per thousand customers. */
+export const DEFAULT_DISCOUNT_SHARE = 0.001;
+
 export const hybridConfigSchema = z.strictObject({
   /** Per-source weights for a user with 0-1 orders (cold) and for one with `fullHistoryOrders` or more (warm). */
   weights: z.strictObject({ cold: weights, warm: weights }),
@@ -31,11 +34,20 @@ export const hybridConfigSchema = z.strictObject({
   rankDepth: z.int().min(1).default(200),
   /**
    * Exponent beta of the discovery discount: an item the user has not bought scores
-   * blend / (1 + buyers(item))^beta, so long-tail items that several sources agree on can reach a
+   * blend / (1 + buyers(item) / unit)^beta, so long-tail items that several sources agree on can reach a
    * list; 0 = off. The user's own items (repurchases) are never discounted, nor anything for a
    * visitor without history (their list is popularity: nothing personal to reach the tail with).
    */
   popularityDiscount: z.number().min(0).max(2).default(0),
+  /**
+   * The discount's unit of buyers as a share of the customers the model was trained on:
+   * unit = max(1, discountShare x customers). With a share, an item's discount depends on how many of
+   * the shop's customers bought it rather than on the shop's size, so a beta tuned on a sample of the
+   * customers does to the whole shop what it did to the sample (with unit 1, a beta that cost a 5,000-
+   * customer sample a tenth of its accuracy cost 128,000 customers 40%: bench/README, "The discovery
+   * discount by share of customers"). 0: unit 1, buyers counted as they are.
+   */
+  discountShare: z.number().min(0).max(1).default(DEFAULT_DISCOUNT_SHARE),
   /**
    * Items a dense source (ALS, popularity, any source without sparse scoring) contributes per user: its
    * `sourceDepth` best. Sparse sources (neighbours of the user's items, their own items) contribute
@@ -105,11 +117,32 @@ export interface BlendScratch {
 const ALGORITHM = 'hybrid';
 const VERSION = 1;
 
-/** Multiplier of each item for users who have not bought it: (1 + buyers)^-beta (1 everywhere when beta = 0). */
-export function discoveryDiscount(buyers: ArrayLike<number>, beta: number): Float32Array {
+/**
+ * Multiplier of each item for users who have not bought it: (1 + buyers / unit)^-beta (1 everywhere when
+ * beta = 0), with `unit` buyers (see discountUnit).
+ */
+export function discoveryDiscount(buyers: ArrayLike<number>, beta: number, unit = 1): Float32Array {
   const out = new Float32Array(buyers.length);
-  for (let i = 0; i < out.length; i++) out[i] = beta > 0 ? Math.pow(1 + buyers[i], -beta) : 1;
+  for (let i = 0; i < out.length; i++) out[i] = beta > 0 ? Math.pow(1 + buyers[i] / unit, -beta) : 1;
   return out;
+}
+
+/** The discount's unit of buyers for a model trained on `customers` buyers (unknown: 1, as models before the share were). */
+export function discountUnit(share: number, customers: number | undefined): number {
+  return customers === undefined ? 1 : Math.max(1, share * customers);
+}
+
+/** Customers with at least one purchase in a dataset: whom the discount's share is of. */
+export function buyerCount(ds: Pick<Dataset, 'userIds' | 'eventUser'>): number {
+  const seen = new Uint8Array(ds.userIds.length);
+  let n = 0;
+  for (let e = 0; e < ds.eventUser.length; e++) {
+    if (seen[ds.eventUser[e]] === 0) {
+      seen[ds.eventUser[e]] = 1;
+      n++;
+    }
+  }
+  return n;
 }
 
 /** Distinct buyers per item index of a dataset (each user counted once per item). */
@@ -175,10 +208,12 @@ export function createHybrid(
   sources: ReadonlyMap<string, Recommender>,
   rawConfig: z.input<typeof hybridConfigSchema>,
   itemBuyers?: Float32Array,
+  customers?: number,
 ): HybridRecommender {
   const config = hybridConfigSchema.parse(rawConfig);
   if (config.popularityDiscount > 0 && !itemBuyers) throw new Error('hybrid: popularityDiscount needs the items\' buyer counts');
-  const discount = itemBuyers && config.popularityDiscount > 0 ? discoveryDiscount(itemBuyers, config.popularityDiscount) : null;
+  const discount =
+    itemBuyers && config.popularityDiscount > 0 ? discoveryDiscount(itemBuyers, config.popularityDiscount, discountUnit(config.discountShare, customers)) : null;
   const repeat = config.repeatWeights ?? { cold: {}, warm: {} };
   for (const name of [...Object.keys(config.weights.cold), ...Object.keys(config.weights.warm), ...Object.keys(repeat.cold), ...Object.keys(repeat.warm)]) {
     if (!sources.has(name)) throw new Error(`hybrid: weighted source "${name}" is not among the fitted sources`);
@@ -303,7 +338,8 @@ export function createHybrid(
     /** The blend configuration and the buyer counts of the discount: the sources have artifacts of their own. */
     toArtifact() {
       const arrays: Record<string, Float32Array> = itemBuyers ? { itemBuyers } : {};
-      return encodeArtifact({ algorithm: ALGORITHM, version: VERSION, trainedAt: new Date().toISOString(), params: config }, arrays);
+      const meta = customers === undefined ? {} : { meta: { customers } };
+      return encodeArtifact({ algorithm: ALGORITHM, version: VERSION, trainedAt: new Date().toISOString(), params: config, ...meta }, arrays);
     },
   };
 }
@@ -337,7 +373,10 @@ export function hybridFromArtifact(bytes: Uint8Array, sources: ReadonlyMap<strin
   if (!parsed.success) throw new ArtifactFormatError(`hybrid artifact: bad configuration (${parsed.error.issues[0].message})`);
   const { itemBuyers } = arrays;
   if (itemBuyers !== undefined && !(itemBuyers instanceof Float32Array)) throw new ArtifactFormatError('hybrid artifact: bad buyer counts');
-  return createHybrid(sources, parsed.data, itemBuyers);
+  // Artifacts written before the discount's share have no customer count, and keep the unit they were made with.
+  const customers = header.meta?.customers;
+  if (customers !== undefined && (typeof customers !== 'number' || !Number.isInteger(customers) || customers < 0)) throw new ArtifactFormatError('hybrid artifact: bad customer count');
+  return createHybrid(sources, parsed.data, itemBuyers, customers);
 }
 
 /**

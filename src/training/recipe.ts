@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { AppError, notFound } from '../errors.js';
 import type { Dataset } from '../recommenders/dataset.js';
-import { createHybrid, hybridConfigSchema, itemBuyerCounts, type HybridConfig, type HybridRecommender } from '../recommenders/hybrid.js';
+import { buyerCount, createHybrid, hybridConfigSchema, itemBuyerCounts, type HybridConfig, type HybridRecommender } from '../recommenders/hybrid.js';
 import type { Recommender } from '../recommenders/recommender.js';
 import type { FitContext } from '../recommenders/recommender.js';
 import { recommenderFactory } from '../recommenders/registry.js';
@@ -252,7 +252,7 @@ export async function fitRecipe(ds: Dataset, recipe: Recipe, onStep?: FitStepLis
   const sources = new Map(names.map((name) => [name, fitted.get(name)!]));
   onStep?.({ step: 'hybrid', done: names.length, total, ms: null });
   const started = performance.now();
-  const hybrid = createHybrid(sources, recipe.hybrid, itemBuyerCounts(ds));
+  const hybrid = createHybrid(sources, recipe.hybrid, itemBuyerCounts(ds), buyerCount(ds));
   durations.hybrid = performance.now() - started;
   onStep?.({ step: 'hybrid', done: total, total, ms: durations.hybrid });
   return { sources, hybrid, durations };

@@ -40,6 +40,7 @@ function randomCache(seed: number): BlendCache {
       all: trainItems.map(() => (rand() < 0.9 ? set(1 + Math.floor(rand() * 4)) : undefined)),
     },
     itemBuyers: Float32Array.from({ length: ITEMS }, () => Math.floor(rand() * 30)),
+    discountUnit: 2.5,
     parts: new Map([
       ['a', randomPart(rand, 25)],
       ['b', randomPart(rand, 10)],
@@ -50,7 +51,7 @@ function randomCache(seed: number): BlendCache {
 
 /** The blend written the plain way: a catalogue-sized float32 buffer per user, as the hybrid keeps it. */
 function naiveScores(cache: BlendCache, config: Pick<HybridConfig, 'weights' | 'repeatWeights' | 'fullHistoryOrders'> & { popularityDiscount: number }, k: number) {
-  const discount = discoveryDiscount(cache.itemBuyers, config.popularityDiscount);
+  const discount = discoveryDiscount(cache.itemBuyers, config.popularityDiscount, cache.discountUnit);
   const sums = { novel: { ndcg: 0, recall: 0, users: 0, lists: [] as number[][] }, all: { ndcg: 0, recall: 0, users: 0, lists: [] as number[][] } };
   cache.users.forEach((_, j) => {
     const blended = new Float32Array(cache.itemCount);

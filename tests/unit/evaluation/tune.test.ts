@@ -58,6 +58,7 @@ describe('tuneWeights', () => {
     trainItems: [new Int32Array(0), new Int32Array(0)],
     relevant: { novel: [new Set([0]), new Set([0])], all: [new Set([0]), new Set([0])] },
     itemBuyers: Float32Array.from([2, 0, 0]),
+    discountUnit: 1,
     parts: new Map([
       ['pop', part([[0, 1], [0, 2]])],
       ['tail', part([[1], [2]])],
@@ -118,6 +119,7 @@ describe('tuneWeights with weights on own items', () => {
     trainItems: [Int32Array.from([3]), Int32Array.from([3])],
     relevant: { novel: [new Set([0]), new Set([0])], all: [new Set([3]), new Set([3])] },
     itemBuyers: Float32Array.from([0, 0, 0, 2]),
+    discountUnit: 1,
     parts: new Map([
       ['x', part([[0, 1], [1, 0.5], [3, 0.2]])],
       ['y', part([[3, 1], [1, 0.9], [0, 0.1]])],

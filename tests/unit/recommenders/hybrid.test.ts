@@ -24,6 +24,7 @@ const config = (over: Partial<HybridConfig> = {}): HybridConfig => ({
   normalisation: 'max',
   rankDepth: 200,
   popularityDiscount: 0,
+  discountShare: 0.001,
   sourceDepth: 1000,
   ...over,
 });
@@ -227,6 +228,39 @@ describe('hybrid discovery discount', () => {
     const out = new Float32Array(3);
     hybridFromArtifact(hybrid.toArtifact(), sources).scoreUser(ctx, out);
     expect([...out]).toEqual([1, 0.5, 1]);
+  });
+
+  it('counts buyers in units of its share of the customers, so a larger shop with the same shares is discounted alike', () => {
+    const weights = { weights: { cold: { a: 1 }, warm: { a: 1 } } };
+    const small = new Float32Array(3);
+    const large = new Float32Array(3);
+    // 4,000 customers: unit 4 buyers (share 0.001); item 1's 8 buyers are 2 units: 1 / (1 + 2) = 1/3.
+    createHybrid(sources, { ...config(weights), popularityDiscount: 1 }, Float32Array.from([3, 8, 0]), 4000).scoreUser(ctx, small);
+    expect(small[1]).toBeCloseTo(1 / 3, 6);
+    // Twenty times the customers, twenty times the buyers: the same multipliers. Counted as buyers
+    // (share 0) the larger shop's item 1 would fall from 1/9 to 1/161.
+    createHybrid(sources, { ...config(weights), popularityDiscount: 1 }, Float32Array.from([60, 160, 0]), 80_000).scoreUser(ctx, large);
+    expect(large[1]).toBeCloseTo(small[1], 6);
+    createHybrid(sources, { ...config(weights), popularityDiscount: 1, discountShare: 0 }, Float32Array.from([60, 160, 0]), 80_000).scoreUser(ctx, large);
+    expect(large[1]).toBeCloseTo(1 / 161, 6);
+  });
+
+  it('never counts in units under one buyer, and keeps the customer count through its artifact', () => {
+    const out = new Float32Array(3);
+    // 300 customers: 0.3 buyers a unit, raised to 1.
+    const hybrid = createHybrid(sources, { ...config({ weights: { cold: { a: 1 }, warm: { a: 1 } } }), popularityDiscount: 1 }, Float32Array.from([3, 1, 0]), 300);
+    hybrid.scoreUser(ctx, out);
+    expect([...out]).toEqual([1, 0.5, 1]);
+    const wide = createHybrid(sources, { ...config({ weights: { cold: { a: 1 }, warm: { a: 1 } } }), popularityDiscount: 1 }, Float32Array.from([3, 8, 0]), 4000);
+    hybridFromArtifact(wide.toArtifact(), sources).scoreUser(ctx, out);
+    expect(out[1]).toBeCloseTo(1 / 3, 6);
+  });
+
+  it('reads a model trained before the share (no customer count) with buyers counted as they are', () => {
+    const out = new Float32Array(3);
+    const before = createHybrid(sources, { ...config({ weights: { cold: { a: 1 }, warm: { a: 1 } } }), popularityDiscount: 1 }, Float32Array.from([3, 8, 0]));
+    hybridFromArtifact(before.toArtifact(), sources).scoreUser(ctx, out);
+    expect(out[1]).toBeCloseTo(1 / 9, 6);
   });
 });
 
