@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../../src/errors.js';
+import { decodeArtifact } from '../../../src/recommenders/artifact.js';
 import { fitRecipe, listRecipes, loadRecipe, parseRecipe } from '../../../src/training/recipe.js';
 import { twoGroups } from '../recommenders/two-groups.fixture.js';
 
@@ -127,5 +128,12 @@ describe('recipes', () => {
       'hybrid 4/4',
     ]);
     expect(fitted.hybrid.weightsFor(0)).toEqual({ popularity: 1 });
+  });
+
+  it('gives the hybrid the customers it was trained on, which its artifact keeps for the discount\'s unit', async () => {
+    // Twelve buyers in each of the two groups; the served model must count its discount in the same unit as tuning did.
+    const { ds } = twoGroups();
+    const fitted = await fitRecipe(ds, parseRecipe({ ...small(), hybrid: { ...small().hybrid, popularityDiscount: 0.5 } }, 'small'));
+    expect(decodeArtifact(fitted.hybrid.toArtifact(), { algorithm: 'hybrid', version: 1 }).header.meta).toEqual({ customers: 24 });
   });
 });
