@@ -49,13 +49,16 @@ console.log(`tuned before ${tuneEnd} on ${sampleSize} customers in ${((performan
 console.log(`window: the 30 days before ${windowEnd}; novel NDCG@10 (share of beta 0's) / catalog coverage`);
 console.log(`${'fitted on'.padEnd(26)}${'unit'.padEnd(8)}${BETAS.map((b) => `beta ${b}`.padEnd(24)).join('')}`);
 
-for (const [label, input] of [[`a sample of ${sampleSize}`, sampleCustomers(all, sampleSize).input], ['every customer', all]] as const) {
+// The customers tuning drew (among those who bought before --tune-end), with their purchases up to --window-end.
+const drawn = new Set(Array.from(sampleCustomers({ ...all, events: all.events.filter((e) => e.ts < Date.parse(tuneEnd)) }, sampleSize).input.events, (e) => e.userId));
+const sample = { events: all.events.filter((e) => drawn.has(e.userId)), items, users: users.filter((u) => drawn.has(u.id)) };
+for (const [label, input] of [[`a sample of ${drawn.size}`, sample], ['every customer', all]] as const) {
   const fold = new RollingFold(input, { end: windowEnd, days: 30, k: 10, fullHistoryOrders, depth: sourceLimit ?? 100 });
   for (const [name, s] of Object.entries(tuned.sources)) {
     fold.fit(name, s.recommender, s.params as Record<string, unknown>, 0);
     fold.keep(name, 0);
   }
-  for (const share of [0, discountShare]) {
+  for (const share of discountShare > 0 ? [0, discountShare] : [0]) {
     // The fold's cache counts buyers in the unit of its own share; the other share's unit is set here.
     const customers = new Set(fold.split.train.eventUser).size;
     fold.cache.discountUnit = Math.max(1, share * customers);

@@ -74,7 +74,7 @@ const f4 = (x: number) => x.toFixed(4);
 const input = await loadOnlineRetail(dataFile());
 const recipe = await loadRecipe(recipeName);
 const iso = (day: string) => new Date(day).toISOString();
-const fold = (end: string, days: number) => new RollingFold(input, { end: iso(end), days, k: 10, fullHistoryOrders: recipe.hybrid.fullHistoryOrders, depth: 200 });
+const fold = (end: string, days: number) => new RollingFold(input, { end: iso(end), days, k: 10, fullHistoryOrders: recipe.hybrid.fullHistoryOrders, depth: 200, discountShare: recipe.hybrid.discountShare });
 // A fold scores what keep() installed: fit() alone only measures the candidate.
 const fitAll = (f: RollingFold, r: Recipe) =>
   Object.entries(r.sources).forEach(([name, s]) => {
@@ -164,7 +164,7 @@ if (command === 'alone') {
   console.log('window                 users (novel/all)  blend novel / all   ' + Object.keys(tuned.sources).map((n) => n.padEnd(20)).join(''));
   for (const days of lengths) {
     const end = new Date(new Date(from).getTime() + days * 86_400_000).toISOString().slice(0, 10);
-    const f = new RollingFold(input, { end: iso(end), days, k: 10, fullHistoryOrders: tuned.hybrid.fullHistoryOrders, depth: sourceLimit ?? 100 });
+    const f = new RollingFold(input, { end: iso(end), days, k: 10, fullHistoryOrders: tuned.hybrid.fullHistoryOrders, depth: sourceLimit ?? 100, discountShare: tuned.hybrid.discountShare });
     fitAll(f, tuned);
     const blend = f.score({ weights, repeatWeights, popularityDiscount });
     const cells = Object.keys(tuned.sources).map((n) => {
@@ -177,7 +177,7 @@ if (command === 'alone') {
   for (const end of held) {
     const start = new Date(new Date(end).getTime() - 30 * 86_400_000).toISOString();
     const tuned = (await tuneRecipeOn(input, withTuning(recipe, recipe.tune ?? true), start, undefined, { threads: 2 })).recipe;
-    const spec = (e: string) => ({ end: e, days: 30, k: 10, fullHistoryOrders: tuned.hybrid.fullHistoryOrders, depth: tuned.hybrid.sourceLimit ?? 100 });
+    const spec = (e: string) => ({ end: e, days: 30, k: 10, fullHistoryOrders: tuned.hybrid.fullHistoryOrders, depth: tuned.hybrid.sourceLimit ?? 100, discountShare: tuned.hybrid.discountShare });
     const learnFolds = foldEnds(input, { folds: 3, days: 30, end: start }).map((e) => new RollingFold(input, spec(e)));
     const heldFold = new RollingFold(input, spec(iso(end)));
     for (const f of [...learnFolds, heldFold]) fitAll(f, tuned);

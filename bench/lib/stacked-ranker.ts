@@ -55,7 +55,7 @@ export function candidateRows(fold: RollingFold, recipe: Recipe): CandidateRows 
   const sources = Object.keys(recipe.sources);
   const m = buildBlendMatrix(new Map(sources.map((s) => [s, cache.parts.get(s)!])), cache.users.length, cache.trainItems, cache.itemCount);
   const facts = itemFacts(fold);
-  const discount = discoveryDiscount(cache.itemBuyers, recipe.hybrid.popularityDiscount ?? 0);
+  const discount = discoveryDiscount(cache.itemBuyers, recipe.hybrid.popularityDiscount ?? 0, cache.discountUnit);
   const width = featureNames(sources).length;
   const rows: CandidateRows = { width, x: [], y: [], slot: [], item: [] };
   for (let j = 0; j < cache.users.length; j++) {

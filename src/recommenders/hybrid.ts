@@ -8,10 +8,10 @@ import { scratchSite, TopKHeap } from './top-k-heap.js';
 
 const weights = z.record(z.string().min(1), z.number().min(0));
 
-/** How the hybrid blends its sources; the `hybrid` section of a recipe. */
 /** HybridConfig.discountShare's default: an item's buyers counted per thousand customers. */
 export const DEFAULT_DISCOUNT_SHARE = 0.001;
 
+/** How the hybrid blends its sources; the `hybrid` section of a recipe. */
 export const hybridConfigSchema = z.strictObject({
   /** Per-source weights for a user with 0-1 orders (cold) and for one with `fullHistoryOrders` or more (warm). */
   weights: z.strictObject({ cold: weights, warm: weights }),
@@ -45,7 +45,9 @@ export const hybridConfigSchema = z.strictObject({
    * the shop's customers bought it rather than on the shop's size, so a beta tuned on a sample of the
    * customers does to the whole shop what it did to the sample (with unit 1, a beta that cost a 5,000-
    * customer sample a tenth of its accuracy cost 128,000 customers 40%: bench/README, "The discovery
-   * discount by share of customers"). 0: unit 1, buyers counted as they are.
+   * discount by share of customers"). 0: unit 1, buyers counted as they are. Under 1 / discountShare
+   * customers (1,000 by default) the unit stays 1, so a tuning sample (`tune.maxCustomers`) smaller than that
+   * discounts less than the whole shop will.
    */
   discountShare: z.number().min(0).max(1).default(DEFAULT_DISCOUNT_SHARE),
   /**
@@ -338,8 +340,11 @@ export function createHybrid(
     /** The blend configuration and the buyer counts of the discount: the sources have artifacts of their own. */
     toArtifact() {
       const arrays: Record<string, Float32Array> = itemBuyers ? { itemBuyers } : {};
-      const meta = customers === undefined ? {} : { meta: { customers } };
-      return encodeArtifact({ algorithm: ALGORITHM, version: VERSION, trainedAt: new Date().toISOString(), params: config, ...meta }, arrays);
+      // The share travels in meta, not in params: a process still on the code before the share reads
+      // params strictly, and would refuse the model rather than count its discount in plain buyers.
+      const { discountShare, ...params } = config;
+      const meta = { discountShare, ...(customers === undefined ? {} : { customers }) };
+      return encodeArtifact({ algorithm: ALGORITHM, version: VERSION, trainedAt: new Date().toISOString(), params, meta }, arrays);
     },
   };
 }
@@ -374,9 +379,10 @@ export function hybridFromArtifact(bytes: Uint8Array, sources: ReadonlyMap<strin
   const { itemBuyers } = arrays;
   if (itemBuyers !== undefined && !(itemBuyers instanceof Float32Array)) throw new ArtifactFormatError('hybrid artifact: bad buyer counts');
   // Artifacts written before the discount's share have no customer count, and keep the unit they were made with.
-  const customers = header.meta?.customers;
+  const { customers, discountShare } = header.meta ?? {};
   if (customers !== undefined && (typeof customers !== 'number' || !Number.isInteger(customers) || customers < 0)) throw new ArtifactFormatError('hybrid artifact: bad customer count');
-  return createHybrid(sources, parsed.data, itemBuyers, customers);
+  if (discountShare !== undefined && (typeof discountShare !== 'number' || !(discountShare >= 0 && discountShare <= 1))) throw new ArtifactFormatError('hybrid artifact: bad discount share');
+  return createHybrid(sources, { ...parsed.data, ...(discountShare === undefined ? {} : { discountShare }) }, itemBuyers, customers);
 }
 
 /**

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { RollingFold } from '../../../src/evaluation/rolling-fold.js';
+import { decodeArtifact } from '../../../src/recommenders/artifact.js';
 import type { PurchaseRow } from '../../../src/recommenders/dataset.js';
+import { fitRecipe, parseRecipe } from '../../../src/training/recipe.js';
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -53,6 +55,16 @@ describe('the discovery discount in tuning folds', () => {
     const small = discountedNdcg(1, 0.05);
     expect(small).toBeGreaterThan(0);
     expect(discountedNdcg(20, 0.05)).toBeCloseTo(small, 9);
+  });
+
+  it('counts a fold\'s buyers in the unit the hybrid trained on the same purchases has', async () => {
+    const f = new RollingFold({ events: shop(1) }, { end: new Date(T0 + 61 * DAY).toISOString(), days: 30, k: 5, fullHistoryOrders: 10, depth: 50, discountShare: 0.05 });
+    // 40 customers bought before the window: 40 x 0.05 = 2 buyers a unit.
+    expect(f.cache.discountUnit).toBe(2);
+    const recipe = parseRecipe({ sources: { popularity: { params: {} } }, hybrid: { weights: { cold: { popularity: 1 }, warm: { popularity: 1 } }, popularityDiscount: 1, discountShare: 0.05 } }, 'r');
+    const fitted = await fitRecipe(f.split.train, recipe);
+    const meta = decodeArtifact(fitted.hybrid.toArtifact(), { algorithm: 'hybrid', version: 1 }).header.meta as { customers: number; discountShare: number };
+    expect(meta.customers * meta.discountShare).toBe(2);
   });
 
   it('When buyers are counted as they are (share 0), Then the same beta ranks the larger shop differently', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { datasetHistories, userContext } from '../../../src/recommenders/history.js';
-import { blendedSources, blendWeights, createBlendScratch, createHybrid, dominantSource, hybridFromArtifact, type HybridConfig } from '../../../src/recommenders/hybrid.js';
+import { decodeArtifact } from '../../../src/recommenders/artifact.js';
+import { blendedSources, blendWeights, createBlendScratch, createHybrid, dominantSource, hybridConfigSchema, hybridFromArtifact, type HybridConfig } from '../../../src/recommenders/hybrid.js';
 import { itemKnnFactory } from '../../../src/recommenders/item-knn.js';
 import { popularityFactory } from '../../../src/recommenders/popularity.js';
 import type { HistoryEntry, Recommender, UserContext } from '../../../src/recommenders/recommender.js';
@@ -253,6 +254,18 @@ describe('hybrid discovery discount', () => {
     expect([...out]).toEqual([1, 0.5, 1]);
     const wide = createHybrid(sources, { ...config({ weights: { cold: { a: 1 }, warm: { a: 1 } } }), popularityDiscount: 1 }, Float32Array.from([3, 8, 0]), 4000);
     hybridFromArtifact(wide.toArtifact(), sources).scoreUser(ctx, out);
+    expect(out[1]).toBeCloseTo(1 / 3, 6);
+  });
+
+  it('keeps its share out of the params a process on the code before the share reads strictly, and a share of its own through the artifact', () => {
+    const hybrid = createHybrid(sources, { ...config({ weights: { cold: { a: 1 }, warm: { a: 1 } } }), popularityDiscount: 1, discountShare: 0.002 }, Float32Array.from([3, 8, 0]), 2000);
+    const { header } = decodeArtifact(hybrid.toArtifact(), { algorithm: 'hybrid', version: 1 });
+    expect(hybridConfigSchema.omit({ discountShare: true }).safeParse(header.params).success).toBe(true);
+    const out = new Float32Array(3);
+    const loaded = hybridFromArtifact(hybrid.toArtifact(), sources);
+    expect(loaded.config.discountShare).toBe(0.002);
+    // 2,000 customers at 0.002: 4 buyers a unit; item 1's 8 buyers: 1 / (1 + 2).
+    loaded.scoreUser(ctx, out);
     expect(out[1]).toBeCloseTo(1 / 3, 6);
   });
 

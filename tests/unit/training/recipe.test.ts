@@ -134,6 +134,6 @@ describe('recipes', () => {
     // Twelve buyers in each of the two groups; the served model must count its discount in the same unit as tuning did.
     const { ds } = twoGroups();
     const fitted = await fitRecipe(ds, parseRecipe({ ...small(), hybrid: { ...small().hybrid, popularityDiscount: 0.5 } }, 'small'));
-    expect(decodeArtifact(fitted.hybrid.toArtifact(), { algorithm: 'hybrid', version: 1 }).header.meta).toEqual({ customers: 24 });
+    expect(decodeArtifact(fitted.hybrid.toArtifact(), { algorithm: 'hybrid', version: 1 }).header.meta).toEqual({ customers: 24, discountShare: 0.001 });
   });
 });
