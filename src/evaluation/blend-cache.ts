@@ -97,8 +97,13 @@ function trainBuyers(split: EvaluationSplit): number {
   return n;
 }
 
-/** Cached users and their train facts, before any source is added; `discountShare` as the recipe's hybrid has it. */
-export function createBlendCache(split: EvaluationSplit, discountShare = DEFAULT_DISCOUNT_SHARE): BlendCache {
+/**
+ * Cached users and their train facts, before any source is added; `discountShare` as the recipe's hybrid
+ * has it. When the split holds a sample of a shop's customers (`customerShare` of them, as tuning's), the
+ * discount's unit is the whole shop's scaled to the sample, so the sample is discounted as the shop will be
+ * even where the shop's unit is held at 1 buyer and the sample's would not be (or the other way round).
+ */
+export function createBlendCache(split: EvaluationSplit, discountShare = DEFAULT_DISCOUNT_SHARE, customerShare = 1): BlendCache {
   const userSet = new Set<number>([...split.test.novel.keys(), ...split.test.all.keys()]);
   const users = [...userSet].sort((a, b) => a - b);
   const m = split.trainMatrix;
@@ -109,7 +114,7 @@ export function createBlendCache(split: EvaluationSplit, discountShare = DEFAULT
     trainItems: users.map((u) => m.indices.slice(m.indptr[u], m.indptr[u + 1])),
     relevant: { novel: users.map((u) => split.test.novel.get(u)), all: users.map((u) => split.test.all.get(u)) },
     itemBuyers: buyersOf(split),
-    discountUnit: discountUnit(discountShare, trainBuyers(split)),
+    discountUnit: discountUnit(discountShare, trainBuyers(split) / customerShare) * customerShare,
     parts: new Map(),
   };
 }

@@ -16,6 +16,8 @@ export interface FoldSpec {
   depth: number;
   /** The recipe hybrid's discountShare (default: the hybrid's default). */
   discountShare?: number;
+  /** The share of the shop's customers the input holds when it is a sample of them (default 1); see createBlendCache. */
+  customerShare?: number;
 }
 
 /** A fold's split, as the tuner reports it. */
@@ -46,7 +48,7 @@ export class RollingFold {
     private readonly spec: FoldSpec,
   ) {
     this.split = makeSplit(input, { kind: 'validation', days: spec.days, end: spec.end });
-    this.cache = createBlendCache(this.split, spec.discountShare);
+    this.cache = createBlendCache(this.split, spec.discountShare, spec.customerShare);
   }
 
   info(): FoldInfo {

@@ -58,6 +58,8 @@ export interface RollingTuneOptions {
   threads?: number;
   /** Aborting ends the fold threads and rejects with the signal's reason. */
   signal?: AbortSignal;
+  /** The share of the shop's customers `input` holds when it is a sample of them (tuning's, tune.maxCustomers); default 1. */
+  customerShare?: number;
   onProgress?: (message: string) => void;
 }
 
@@ -166,7 +168,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
   const log = opts.onProgress ?? (() => {});
   const k = opts.k ?? 10;
   const fullHistoryOrders = recipe.hybrid.fullHistoryOrders;
-  const specs: FoldSpec[] = foldWindows(input, opts).map((w) => ({ ...w, k, fullHistoryOrders, depth: opts.depth ?? 200, discountShare: recipe.hybrid.discountShare }));
+  const specs: FoldSpec[] = foldWindows(input, opts).map((w) => ({ ...w, k, fullHistoryOrders, depth: opts.depth ?? 200, discountShare: recipe.hybrid.discountShare, customerShare: opts.customerShare }));
   const threads = opts.threads ?? 1;
   const pool = threads >= 2 ? threadedFoldPool(input, specs, threads, opts.signal) : localFoldPool(input, specs);
   try {

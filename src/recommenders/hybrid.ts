@@ -46,8 +46,8 @@ export const hybridConfigSchema = z.strictObject({
    * customers does to the whole shop what it did to the sample (with unit 1, a beta that cost a 5,000-
    * customer sample a tenth of its accuracy cost 128,000 customers 40%: bench/README, "The discovery
    * discount by share of customers"). 0: unit 1, buyers counted as they are. Under 1 / discountShare
-   * customers (1,000 by default) the unit stays 1, so a tuning sample (`tune.maxCustomers`) smaller than that
-   * discounts less than the whole shop will.
+   * customers (1,000 by default) the unit stays 1; tuning on a sample of customers scales the whole shop's
+   * unit to the sample (evaluation/blend-cache.ts), so it discounts as the shop will whatever the sample's size.
    */
   discountShare: z.number().min(0).max(1).default(DEFAULT_DISCOUNT_SHARE),
   /**

@@ -79,7 +79,7 @@ export async function tuneRecipeOn(
   }
   let tuned;
   try {
-    tuned = await tuneRollingOrigin(sample.input, recipe, recipeToRaw(recipe), { folds: tune.folds, days: tune.days, end, minCoverage: tune.minCoverage, maxCoverageCost: tune.maxCoverageCost, variants, depth: recipe.hybrid.sourceLimit ?? 100, onProgress, ...opts });
+    tuned = await tuneRollingOrigin(sample.input, recipe, recipeToRaw(recipe), { folds: tune.folds, days: tune.days, end, minCoverage: tune.minCoverage, maxCoverageCost: tune.maxCoverageCost, variants, depth: recipe.hybrid.sourceLimit ?? 100, customerShare: sample.customers > 0 ? sample.kept / sample.customers : 1, onProgress, ...opts });
   } catch (err) {
     if (err instanceof ThinValidationError) return { recipe, validation: { skipped: `${err.message}; the recipe's weights were kept` } };
     throw err;

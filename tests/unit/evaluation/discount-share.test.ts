@@ -38,9 +38,12 @@ function shop(copies: number): PurchaseRow[] {
   return rows;
 }
 
-/** Novel-mode NDCG@5 of popularity and item-kNN blended with a strong discovery discount, on the window after day 31. */
-function discountedNdcg(copies: number, discountShare: number): number {
-  const f = new RollingFold({ events: shop(copies) }, { end: new Date(T0 + 61 * DAY).toISOString(), days: 30, k: 5, fullHistoryOrders: 10, depth: 50, discountShare });
+/**
+ * Novel-mode NDCG@5 of popularity and item-kNN blended with a strong discovery discount, on the window after
+ * day 31; `customerShare`: the share of a larger shop's customers the shop is a sample of.
+ */
+function discountedNdcg(copies: number, discountShare: number, customerShare?: number): number {
+  const f = new RollingFold({ events: shop(copies) }, { end: new Date(T0 + 61 * DAY).toISOString(), days: 30, k: 5, fullHistoryOrders: 10, depth: 50, discountShare, customerShare });
   f.fit('popularity', 'popularity', {}, 0);
   f.keep('popularity', 0);
   f.fit('item-knn', 'item-knn', { neighbours: 10, shrink: 0 }, 0);
@@ -55,6 +58,14 @@ describe('the discovery discount in tuning folds', () => {
     const small = discountedNdcg(1, 0.05);
     expect(small).toBeGreaterThan(0);
     expect(discountedNdcg(20, 0.05)).toBeCloseTo(small, 9);
+  });
+
+  it('When tuning holds a twentieth of a shop\'s customers, Then its fold discounts as the whole shop does, also where the shop\'s unit is held at one buyer', () => {
+    // 800 customers at the default share (0.001) make 0.8 buyers a unit, held at 1; the sample of 40 is
+    // discounted in a twentieth of that. Counted in the sample's own unit (also held at 1) it would differ.
+    const whole = discountedNdcg(20, 0.001);
+    expect(discountedNdcg(1, 0.001, 1 / 20)).toBeCloseTo(whole, 9);
+    expect(Math.abs(discountedNdcg(1, 0.001) - whole)).toBeGreaterThan(1e-3);
   });
 
   it('counts a fold\'s buyers in the unit the hybrid trained on the same purchases has', async () => {
