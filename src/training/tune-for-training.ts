@@ -1,6 +1,7 @@
 import { ROLLING_VARIANTS, ThinValidationError, tuneRollingOrigin, type RollingTuneOptions, type RollingValidation } from '../evaluation/rolling-tune.js';
 import type { SplitInput } from '../evaluation/splits.js';
 import { sampleCustomers, type CustomerSample } from '../evaluation/tuning-sample.js';
+import { DEFAULT_DISCOUNT_SHARE } from '../recommenders/hybrid.js';
 import { parseRecipe, type Recipe } from './recipe.js';
 
 export interface TrainingTuning {
@@ -9,13 +10,18 @@ export interface TrainingTuning {
   validation: RollingValidation | { skipped: string };
 }
 
-/** A parsed recipe as recipe JSON (defaults filled in), the form the tuner rewrites. */
+/**
+ * A parsed recipe as recipe JSON (defaults filled in), the form the tuner rewrites. The discount's share
+ * is written only when it is not the default: a recipe file `npm run tune` writes then still loads in a
+ * process on the code before the share (its hybrid section is strict), as after a rollback.
+ */
 export function recipeToRaw(recipe: Recipe): Record<string, unknown> {
+  const { discountShare, ...hybrid } = recipe.hybrid;
   return {
     name: recipe.name,
     ...(recipe.description ? { description: recipe.description } : {}),
     sources: Object.fromEntries(Object.entries(recipe.sources).map(([name, s]) => [name, { recommender: s.recommender, params: s.params }])),
-    hybrid: recipe.hybrid,
+    hybrid: discountShare === DEFAULT_DISCOUNT_SHARE ? hybrid : { ...hybrid, discountShare },
     candidates: recipe.candidates,
     eventWeights: recipe.eventWeights,
   };

@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../../src/errors.js';
 import { decodeArtifact } from '../../../src/recommenders/artifact.js';
+import { hybridConfigSchema } from '../../../src/recommenders/hybrid.js';
+import { recipeToRaw } from '../../../src/training/tune-for-training.js';
 import { fitRecipe, listRecipes, loadRecipe, parseRecipe } from '../../../src/training/recipe.js';
 import { twoGroups } from '../recommenders/two-groups.fixture.js';
 
@@ -128,6 +130,15 @@ describe('recipes', () => {
       'hybrid 4/4',
     ]);
     expect(fitted.hybrid.weightsFor(0)).toEqual({ popularity: 1 });
+  });
+
+  it('writes a recipe (as npm run tune does) that a process on the code before the discount share still loads, unless the share is its own', async () => {
+    const raw = recipeToRaw(await loadRecipe('default', MODELS));
+    const before = hybridConfigSchema.omit({ discountShare: true });
+    expect(before.safeParse(raw.hybrid).success).toBe(true);
+    const own = recipeToRaw(parseRecipe({ ...small(), hybrid: { ...small().hybrid, discountShare: 0.01 } }, 'small'));
+    expect((own.hybrid as { discountShare?: number }).discountShare).toBe(0.01);
+    expect(parseRecipe(own, 'small').hybrid.discountShare).toBe(0.01);
   });
 
   it('gives the hybrid the customers it was trained on, which its artifact keeps for the discount\'s unit', async () => {
