@@ -16,6 +16,7 @@ import { createCatalogRepository } from '../src/data/catalog-repository.js';
 import { createEventRepository } from '../src/data/event-repository.js';
 import { openDatabase } from '../src/data/open-database.js';
 import { RollingFold } from '../src/evaluation/rolling-fold.js';
+import { buyerCount, discountUnit } from '../src/recommenders/hybrid.js';
 import { sampleCustomers } from '../src/evaluation/tuning-sample.js';
 import { loadRecipe, withTuning } from '../src/training/recipe.js';
 import { tuneRecipeOn } from '../src/training/tune-for-training.js';
@@ -58,18 +59,15 @@ for (const [label, input] of [[`a sample of ${drawn.size}`, sample], ['every cus
     fold.fit(name, s.recommender, s.params as Record<string, unknown>, 0);
     fold.keep(name, 0);
   }
+  let users = 0;
   for (const share of discountShare > 0 ? [0, discountShare] : [0]) {
     // The fold's cache counts buyers in the unit of its own share; the other share's unit is set here.
-    const customers = new Set(fold.split.train.eventUser).size;
-    fold.cache.discountUnit = Math.max(1, share * customers);
+    fold.cache.discountUnit = discountUnit(share, buyerCount(fold.split.train));
     fold.cache.discounts = undefined;
     const cells = BETAS.map((beta) => fold.score({ weights, repeatWeights, popularityDiscount: beta, modes: ['novel'] }).novel);
     const row = cells.map((c) => `${f4(c.ndcg)} (${((100 * c.ndcg) / cells[0].ndcg).toFixed(0)}%) ${c.coverage.toFixed(3)}`.padEnd(24));
     console.log(`${label.padEnd(26)}${fold.cache.discountUnit.toFixed(1).padEnd(8)}${row.join('')}`);
+    users = cells[0].users;
   }
-  console.log(`  (${cells0(fold)} novel validation customers; tuned beta ${popularityDiscount})`);
-}
-
-function cells0(fold: RollingFold): number {
-  return fold.score({ weights, modes: ['novel'] }).novel.users;
+  console.log(`  (${users} novel validation customers; tuned beta ${popularityDiscount})`);
 }

@@ -1,6 +1,6 @@
 import { grownTo } from '../recommenders/grow-array.js';
 import { distinctOrderCount } from '../recommenders/history.js';
-import { blendedSources, blendWeights, DEFAULT_DISCOUNT_SHARE, discountUnit, discoveryDiscount, repeatBlendWeights, type HybridConfig } from '../recommenders/hybrid.js';
+import { blendedSources, blendWeights, buyerCount, DEFAULT_DISCOUNT_SHARE, discountUnit, discoveryDiscount, repeatBlendWeights, type HybridConfig } from '../recommenders/hybrid.js';
 import type { Recommender, UserContext } from '../recommenders/recommender.js';
 import { TopKScratch } from '../recommenders/top-k-heap.js';
 import { buildBlendMatrix, matrixMatches, type BlendMatrix } from './blend-matrix.js';
@@ -89,14 +89,6 @@ function buyersOf(split: EvaluationSplit): Float32Array {
   return buyers;
 }
 
-/** Train customers with at least one purchase. */
-function trainBuyers(split: EvaluationSplit): number {
-  const { indptr } = split.trainMatrix;
-  let n = 0;
-  for (let u = 0; u + 1 < indptr.length; u++) if (indptr[u + 1] > indptr[u]) n++;
-  return n;
-}
-
 /**
  * Cached users and their train facts, before any source is added; `discountShare` as the recipe's hybrid
  * has it. When the split holds a sample of a shop's customers (`customerShare` of them, as tuning's), the
@@ -114,7 +106,7 @@ export function createBlendCache(split: EvaluationSplit, discountShare = DEFAULT
     trainItems: users.map((u) => m.indices.slice(m.indptr[u], m.indptr[u + 1])),
     relevant: { novel: users.map((u) => split.test.novel.get(u)), all: users.map((u) => split.test.all.get(u)) },
     itemBuyers: buyersOf(split),
-    discountUnit: discountUnit(discountShare, trainBuyers(split) / customerShare) * customerShare,
+    discountUnit: discountUnit(discountShare, buyerCount(split.train) / customerShare) * customerShare,
     parts: new Map(),
   };
 }
