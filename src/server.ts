@@ -75,7 +75,7 @@ async function main() {
   // serves what needs no Postgres, and migrates once it can.
   const { db, migrated } = await openLoggedDatabase(config, logger, 'waiting for the database: not ready, and requests that need it answer 503 meanwhile');
   const store = await createModelStore(config, { log: backgroundLog(logger, { everyMs: 30_000 }) });
-  const services = createServices({ config, db, store, logger });
+  const services = createServices({ config, db, store, logger, storefront: true });
   // Ready only once the first-start work (sample import and training) is done, so traffic waits for it.
   let bootstrapped = false;
   // False from SIGTERM on (SHUTDOWN_DELAY_MS): the balancer sees 503 while requests are still served.
@@ -119,6 +119,9 @@ async function main() {
   await migrated;
   if (closing) return;
   await bootstrap(services, app.log);
+  // The active version decoded, and its scorer of customers not precomputed loaded, before traffic comes:
+  // otherwise the first requests wait for it and the event loop stalls under them (bench/scorer-load.ts).
+  await services.serving.ready();
   bootstrapped = true;
   // Only now: the first-start work trains an empty store itself, and must not race a recovery training.
   services.modelRecovery?.start();

@@ -53,6 +53,8 @@ export function createServices(deps: {
   log?: (msg: string, err?: unknown) => void;
   /** The process's logger: the inline job runner's lines (jobs failed, outcomes retried) and the default of `log`. */
   logger?: JobLogger;
+  /** This process answers a storefront (the API server): each model version is readied before it answers (create-serving.ts, readyOnRequest). */
+  storefront?: boolean;
 }) {
   const { logger } = deps;
   const log = deps.log ?? (logger && backgroundLog(logger));
@@ -78,7 +80,7 @@ export function createServices(deps: {
   const serving = createServing({
     store, db, catalog, purchases: (userId) => events.loadPurchaseRows({ userId }), metrics,
     recentViews: async (userId, limit) => (await events.listUserInteractions(userId, 'view', limit)).map((v) => v.itemId).reverse(), answerCacheBytes: config.ANSWER_CACHE_MB * 1024 * 1024,
-    experiments: experimentCache, log,
+    experiments: experimentCache, log, readyOnRequest: deps.storefront,
   });
   const experiments = createExperimentService({ experiments: experimentRepository, cache: experimentCache, offeredStrategies: () => serving.offeredStrategies() });
   const customers = createCustomerRepository(db);

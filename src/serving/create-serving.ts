@@ -6,7 +6,7 @@ import { createDbPopularity } from './db-popularity.js';
 import { boughtTogether, similarItems, type SimilarQuery } from './item-lists.js';
 import { popularItems, type PopularQuery } from './popular-items.js';
 import { recommendForContext, type ContextQuery } from './recommend-for-context.js';
-import { checkStrategy, recommendForUser, forgetUserEntries, reusedAnswer } from './recommend-for-user.js';
+import { checkStrategy, recommendForUser, forgetUserEntries, onRequestScorerOf, reusedAnswer } from './recommend-for-user.js';
 import { DEGRADED, type ListQuery, type Recommendation, type RecommendedItem, type UserQuery } from './recommendation.js';
 import type { ServingDeps } from './serving-deps.js';
 import { createServingModelCache } from './serving-model-cache.js';
@@ -21,6 +21,12 @@ export interface ServingOptions {
   catalog: ServingDeps['catalog'];
   /** A customer's purchases, for customers the model did not precompute. */
   purchases?: ServingDeps['purchases'];
+  /**
+   * Load each version's on-request scorer before it answers (a storefront-facing process): the first
+   * customer scored on request then does not wait for it, and a new version replaces the old one only once
+   * it is loaded. Off in processes that serve nobody on request (workers: audiences, campaign exports load it on need).
+   */
+  readyOnRequest?: boolean;
   /** A visitor's recent views, for context recommendations naming a userId. */
   recentViews?: ServingDeps['recentViews'];
   /** How often the active version is re-resolved (ms, default 1000). */
@@ -92,6 +98,8 @@ export function createServing(opts: ServingOptions) {
     recheckMs: opts.recheckMs,
     entryCacheBytes: opts.entryCacheBytes,
     answerCacheBytes: opts.answerCacheBytes,
+    // deps is made below; prepare is first called on a later turn, when a version loads.
+    prepare: opts.purchases && opts.readyOnRequest ? (m) => onRequestScorerOf(deps, m).then(() => undefined) : undefined,
     log: opts.log,
   });
   const overlay = createCatalogOverlay({ db: opts.db, intervalMs: opts.catalogRefreshMs, log: opts.log });
@@ -176,6 +184,15 @@ export function createServing(opts: ServingOptions) {
     recommendForExport: (userId: string, q: UserQuery) => counted('export', recommendForUser(deps, userId, q)),
     /** The served model version (audiences and exports read its tables); null without an active model. */
     activeModel: () => deps.model(),
+    /**
+     * Loads the active version and readies it (its on-request scorer, with readyOnRequest) as a request
+     * would: the server does this before it reports ready, so the first requests do not pay for it.
+     * Never throws: a store that is down leaves it to the first request.
+     */
+    async ready(): Promise<void> {
+      const m = await deps.model().catch(() => null);
+      if (m && opts.purchases && opts.readyOnRequest) await onRequestScorerOf(deps, m);
+    },
     /** The model this process answers with, without waiting for a re-check of the active version (probes). */
     modelInHand: () => models.inHand(),
     /** Whether `strategy` lists only the customer's own purchases (buy-again, repurchase) in the served model. */
@@ -190,10 +207,13 @@ export function createServing(opts: ServingOptions) {
     similarItems: (itemId: string, q: SimilarQuery) => counted('similar', similarItems(deps, itemId, q)),
     boughtTogether: (itemId: string, q: ListQuery) => counted('bought-together', boughtTogether(deps, itemId, q)),
     popular: (q: PopularQuery) => counted('popular', popularItems(deps, q)),
-    /** After an erasure: this process's cache forgets the user's entries of the served version. */
+    /**
+     * After an erasure: this process's cache forgets the user's entries of the served version, and of a
+     * version being readied to replace it (its scorer may have read the user's rows before the scrub).
+     */
     async forgetUser(userId: string): Promise<void> {
-      const m = await models.current();
-      if (m) forgetUserEntries(m, userId);
+      await models.current();
+      for (const m of new Set([models.inHand(), models.readying()])) if (m) forgetUserEntries(m, userId);
     },
     /** Re-resolve the active version on the next request (call after activate / publish). */
     invalidate: () => models.invalidate(),

@@ -206,6 +206,19 @@ async function readEntry<T>(deps: ServingDeps, model: ServingModel, table: strin
 }
 
 /**
+ * The version's on-request scorer, loaded once (on first need, or ahead of it: create-serving.ts prepares
+ * a version before serving it); null when it cannot be loaded. A store that is down is tried again by a
+ * later call; an unreadable version is not.
+ */
+export function onRequestScorerOf(deps: { store: ServingDeps['store']; log?: ServingDeps['log'] }, model: ServingModel): Promise<OnRequestScorer | null> {
+  return (model.onRequest ??= loadOnRequestScorer(deps.store, model).catch((err: unknown) => {
+    if (dependencyFailure(err)) model.onRequest = undefined;
+    else deps.log?.(`model ${model.meta.version}: cannot score customers on request`, err);
+    return null;
+  }));
+}
+
+/**
  * A customer the version has no entry for, scored from their purchases by the version's own
  * recommenders (on-request-scorer.ts); null for someone without purchases (a cold start) or when the
  * version cannot score on request. The entries are cached like read ones, so the next request and the
@@ -222,12 +235,7 @@ async function scoreOnRequest(
   // The model store just failed this request's reads: loading the scorer from it would wait out a second
   // timeout (4 s for a customer where the docs promise 2). A scorer already loaded still scores from Postgres.
   if (down.degraded && !model.onRequest) return { scored: null };
-  const loading = (model.onRequest ??= loadOnRequestScorer(deps.store, model).catch((err: unknown) => {
-    // A store that is down is tried again by a later request; an unreadable version is not.
-    if (dependencyFailure(err)) model.onRequest = undefined;
-    else deps.log?.(`model ${model.meta.version}: cannot score customers on request`, err);
-    return null;
-  }));
+  const loading = onRequestScorerOf(deps, model);
   // This request's answer is degraded when the scorer could not be loaded because its store is down
   // (model.onRequest is then cleared for a later request to try again).
   const scorerLoad = loading.then((s) => {

@@ -8,12 +8,14 @@ export interface ServingModelCache {
   peek(): ServingModel | null | undefined;
   /** The model this process holds, however long ago the active version was checked (null before any). */
   inHand(): ServingModel | null;
+  /** A newly loaded version being readied (prepare) before it replaces the model in hand, else null. */
+  readying(): ServingModel | null;
   /** Forgets when the active version was last checked, so the next call re-resolves it (after activate). */
   invalidate(): void;
   /**
-   * Another process announced an activation: re-resolve on the next call and, when this process
-   * serves a model already, load the new one now in the background, so no request waits for it. A
-   * process that never served (a worker, a CLI) loads nothing.
+   * An activation was announced (by any process): when this process serves a model already, load the
+   * new one now in the background while the model in hand answers, so no request waits for it. A
+   * process that never served (a worker, a CLI) loads nothing; its next call re-resolves.
    */
   activeChanged(): void;
 }
@@ -24,8 +26,10 @@ export interface ServingModelCache {
  * store announces an activation (activeChanged; the periodic check covers messages lost meanwhile), and
  * a version's artifacts are decoded once. A periodic re-check runs in the background while the model in
  * hand answers. Everything a version's answers are cached in (entries, finished
- * answers) lives on its ServingModel, so once the new version is served nothing of the old one is. While a new version loads, callers wait for it; if it fails to load,
- * the previous model keeps serving and the next check tries again.
+ * answers) lives on its ServingModel, so once the new version is served nothing of the old one is. While
+ * the first version loads, or one activated by this process (invalidate), callers wait for it; a version
+ * found by a re-check or announced loads and is readied (prepare) while the model in hand answers. If it
+ * fails to load, the previous model keeps serving and the next check tries again.
  */
 export function createServingModelCache(deps: {
   store: ModelStore;
@@ -34,6 +38,13 @@ export function createServingModelCache(deps: {
   entryCacheBytes?: number;
   /** Bound of each version's cache of finished answers (bytes). */
   answerCacheBytes?: number;
+  /**
+   * Readies a newly loaded version before it answers (serving loads its on-request scorer, so the first
+   * customer scored on request does not wait for it). Replacing a model in hand, it is waited for while
+   * the model in hand answers; the first model answers at once and is readied in the background. Must
+   * not reject.
+   */
+  prepare?: (model: ServingModel) => Promise<void>;
   log?: (msg: string, err?: unknown) => void;
 }): ServingModelCache {
   const recheckMs = deps.recheckMs ?? 1000;
@@ -41,8 +52,9 @@ export function createServingModelCache(deps: {
   let checkedAt = -Infinity;
   let pending: Promise<ServingModel | null> | null = null;
   let keptAfterLoss = false;
-  // Set when an activation is announced while a refresh is in flight: that refresh may have read the
-  // pointer before the flip, so its result does not count as a fresh check.
+  let readying: ServingModel | null = null;
+  // Set when an activation is announced, or made here, while a refresh is in flight: that refresh may
+  // have read the pointer before the flip, so another one follows it.
   let changedDuringRefresh = false;
 
   async function refresh(): Promise<ServingModel | null> {
@@ -58,15 +70,32 @@ export function createServingModelCache(deps: {
       } else if (!model || model.meta.version !== meta.version) {
         keptAfterLoss = false;
         const loaded = await loadServingModel(deps.store, meta, { entryCacheBytes: deps.entryCacheBytes, answerCacheBytes: deps.answerCacheBytes });
-        if (loaded) model = loaded;
-        else deps.log?.(`model version ${meta.version} has no serving artifacts; keeping the previous one`);
+        if (loaded) {
+          const readied = deps.prepare?.(loaded);
+          if (model && readied) {
+            readying = loaded;
+            await readied.finally(() => (readying = null));
+          }
+          model = loaded;
+        } else deps.log?.(`model version ${meta.version} has no serving artifacts; keeping the previous one`);
       }
     } catch (err) {
       deps.log?.('could not refresh the serving model', err);
     }
-    checkedAt = changedDuringRefresh ? -Infinity : performance.now();
-    changedDuringRefresh = false;
+    checkedAt = performance.now();
     return model;
+  }
+
+  function startRefresh(): Promise<ServingModel | null> {
+    return (pending ??= refresh().finally(() => {
+      pending = null;
+      // That refresh may have read the pointer before the announced flip: read it again, in the
+      // background while a model is in hand, else on the next call.
+      if (!changedDuringRefresh) return;
+      changedDuringRefresh = false;
+      if (model) void startRefresh();
+      else checkedAt = -Infinity;
+    }));
   }
 
   const cache: ServingModelCache = {
@@ -75,22 +104,25 @@ export function createServingModelCache(deps: {
     },
     current() {
       if (performance.now() - checkedAt < recheckMs) return Promise.resolve(model);
-      pending ??= refresh().finally(() => (pending = null));
+      const next = startRefresh();
       // The periodic re-check is not waited for when a model is in hand: a store that answers slowly or
       // not at all (each command gives up after 2 s) must not hold every request in the meantime. A new
-      // version it finds serves the requests after it. Before any model, and after an activation here or
-      // announced (invalidated), callers wait.
+      // version it finds serves the requests after it. Before any model, and after an activation here
+      // (invalidate), callers wait.
       if (model && checkedAt !== -Infinity) return Promise.resolve(model);
-      return pending;
+      // Invalidated while a refresh that may have read the pointer before was in flight: the one after it.
+      return changedDuringRefresh ? next.then(() => pending ?? model) : next;
     },
     inHand: () => model,
+    readying: () => readying,
     invalidate() {
       checkedAt = -Infinity;
+      if (pending) changedDuringRefresh = true;
     },
     activeChanged() {
-      checkedAt = -Infinity;
       if (pending) changedDuringRefresh = true;
-      else if (model) void cache.current();
+      else if (model) void startRefresh();
+      else checkedAt = -Infinity;
     },
   };
   return cache;
