@@ -3,7 +3,7 @@ import type { ModelStore } from './model-store.js';
 
 /** Calls that gave up at the command timeout in a row that make the store be skipped for a while. */
 export const HANG_TRIP = 3;
-/** How long a hanging store is skipped before one call is let through again (ms). */
+/** How often a skipped store is probed with a ping of its own (ms). */
 export const HANG_SKIP_MS = 5000;
 
 /** What a skipped call fails with: a dependency failure (503 with Retry-After, a retried write), as the timeout was. */
@@ -16,26 +16,44 @@ const GUARDED = STORE_CALLS.filter((operation) => operation !== 'ping');
  * The same store, skipped while it hangs. A Redis that accepts connections and stops answering (paused,
  * swapping, a network partition that drops packets) makes every call wait for the command timeout (2 s):
  * every request for a customer not in memory, every live update, each for the whole hang. After HANG_TRIP
- * calls in a row gave up at the timeout, calls fail at once for HANG_SKIP_MS, as a Redis that is down
- * does, so the answers that need no store come at once; then calls go through again, and the first
- * that succeeds ends it. `ping` (readiness) always goes through, so a store that answers again is seen at
- * the next health check. A store that refuses connections fails fast already and never trips it.
+ * calls in a row gave up at the timeout, calls fail at once, as a Redis that is down does, so the answers
+ * that need no store come at once, until the store answers a ping: a call made HANG_SKIP_MS or more after
+ * the last probe sends one in the background (its own timeout is 1 s), and is itself skipped. Letting a
+ * call through as the probe instead made one request wait the whole timeout every HANG_SKIP_MS for as
+ * long as the store hung. `ping` (readiness) always goes through, and one that answers ends the skip too.
+ * A store that refuses connections fails fast already and never trips it.
  */
 export function withHangBreaker(store: ModelStore, opts: { now?: () => number; log?: (msg: string) => void } = {}): ModelStore {
   const now = opts.now ?? (() => performance.now());
   let timeouts = 0;
-  let skipUntil = Number.NEGATIVE_INFINITY;
+  let skipping = false;
+  let probedAt = Number.NEGATIVE_INFINITY;
+  let probing = false;
   const passed = () => {
+    if (skipping) opts.log?.('the model store answers again: no longer skipped');
     timeouts = 0;
-    skipUntil = Number.NEGATIVE_INFINITY;
+    skipping = false;
   };
   const timedOut = () => {
-    if (++timeouts < HANG_TRIP) return;
-    if (skipUntil < now()) opts.log?.(`the model store did not answer ${timeouts} calls in a row: skipping it for ${HANG_SKIP_MS / 1000} s`);
-    skipUntil = now() + HANG_SKIP_MS;
+    if (++timeouts < HANG_TRIP || skipping) return;
+    opts.log?.(`the model store did not answer ${timeouts} calls in a row: skipping it until it answers a ping (one every ${HANG_SKIP_MS / 1000} s)`);
+    skipping = true;
+    probedAt = now();
+  };
+  const probe = () => {
+    if (probing || now() - probedAt < HANG_SKIP_MS) return;
+    probing = true;
+    probedAt = now();
+    store
+      .ping()
+      .then((up) => up && passed(), () => undefined)
+      .finally(() => (probing = false));
   };
   const guard = <T>(call: () => Promise<T>): Promise<T> => {
-    if (now() < skipUntil) return Promise.reject(new Error(SKIPPED_MESSAGE));
+    if (skipping) {
+      probe();
+      return Promise.reject(new Error(SKIPPED_MESSAGE));
+    }
     return call().then(
       (value) => {
         passed();

@@ -4,11 +4,12 @@ import { dependencyFailure } from '../../../src/errors.js';
 import { createMemoryModelStore } from '../../../src/store/memory-model-store.js';
 
 describe('a model store skipped while it hangs', () => {
-  it('When calls give up at the timeout three times in a row, Then calls fail at once until the skip ends; a success or a ping that answers ends it', async () => {
+  it('When calls give up at the timeout three times in a row, Then calls fail at once, never asked, until its own ping or a readiness ping answers', async () => {
     const memory = await createMemoryModelStore();
     let t = 0;
     let mode: 'hang' | 'refuse' | 'ok' = 'hang';
     let asked = 0;
+    let pings = 0;
     const store = withHangBreaker(
       {
         ...memory,
@@ -18,7 +19,10 @@ describe('a model store skipped while it hangs', () => {
           if (mode === 'refuse') throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
           return null;
         },
-        ping: async () => mode === 'ok',
+        ping: async () => {
+          pings++;
+          return mode === 'ok';
+        },
       },
       { now: () => t },
     );
@@ -29,19 +33,37 @@ describe('a model store skipped while it hangs', () => {
     expect(await outcome()).toBe(SKIPPED_MESSAGE);
     expect(asked).toBe(HANG_TRIP);
     await store.getActive().catch((err: unknown) => expect(dependencyFailure(err)?.code).toBe('DEPENDENCY_UNAVAILABLE'));
-    // After the skip one call goes through; still hanging, it skips again at once.
+    // HANG_SKIP_MS on, a call is still skipped (no request waits out a timeout as the probe): it sends a
+    // ping in the background, and no other is sent within HANG_SKIP_MS of it.
+    const settled = () => new Promise((r) => setImmediate(r));
     t += HANG_SKIP_MS + 1;
-    expect(await outcome()).toMatch(/Command timed out$/);
-    expect(asked).toBe(HANG_TRIP + 1);
     expect(await outcome()).toBe(SKIPPED_MESSAGE);
-    // A readiness ping that answers ends the skip.
+    await settled();
+    expect([asked, pings]).toEqual([HANG_TRIP, 1]);
+    t += HANG_SKIP_MS - 10;
+    expect(await outcome()).toBe(SKIPPED_MESSAGE);
+    await settled();
+    expect([asked, pings]).toEqual([HANG_TRIP, 1]);
+    // The store answers again: the next probe's ping ends the skip, and calls are asked again.
+    mode = 'ok';
+    t += 20;
+    expect(await outcome()).toBe(SKIPPED_MESSAGE);
+    await settled();
+    expect(pings).toBe(2);
+    expect(await outcome()).toBe('ok');
+    expect(asked).toBe(HANG_TRIP + 1);
+    // Tripped again: a readiness ping that answers ends the skip as well.
+    mode = 'hang';
+    for (let n = 0; n < HANG_TRIP; n++) expect(await outcome()).toMatch(/Command timed out$/);
+    expect(await outcome()).toBe(SKIPPED_MESSAGE);
     mode = 'ok';
     expect(await store.ping()).toBe(true);
     expect(await outcome()).toBe('ok');
+    expect(asked).toBe(2 * HANG_TRIP + 2);
     // A store that refuses connections fails fast already: it never trips the skip.
     mode = 'refuse';
     for (let n = 0; n < HANG_TRIP + 2; n++) expect(await outcome()).toBe('connect ECONNREFUSED');
-    expect(asked).toBe(HANG_TRIP + 2 + HANG_TRIP + 2);
+    expect(asked).toBe(2 * HANG_TRIP + 2 + HANG_TRIP + 2);
     await memory.close();
   });
 });
