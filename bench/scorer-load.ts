@@ -3,7 +3,8 @@
  * customer with no precomputed entry: no purchase in PRECOMPUTE_DAYS), on a shop already imported and
  * trained into DATABASE_URL and REDIS_URL (`npm run import`, `npm run train` twice, so the store holds
  * two versions; default key prefix). Nothing is written except the active pointer, which part 3 flips
- * between the two newest versions and sets back at the end.
+ * between the two newest versions and sets back at the end, and one product (`bench-new-item`, added to
+ * the catalog as if after training, deleted at the end).
  *
  *   DATABASE_URL=... REDIS_URL=... npx tsx bench/scorer-load.ts [--rounds 3]
  *
@@ -12,8 +13,9 @@
  *    longest event-loop stall (a 1 ms timer's longest gap).
  * 2. The service (src/server.ts, its own process, as `npm start`) started `rounds` times: time to
  *    /health/ready; then 4 storefront clients each ask for a precomputed customer every 10 ms, and 1 s in,
- *    one customer who is not precomputed is asked for once. Prints that request's latency and the
- *    clients' latency (from each request's scheduled time) over the first 3 s after ready.
+ *    one customer who is not precomputed is asked for once, then the similar items of the product added
+ *    after training. Prints those two requests' latency and the clients' latency (from each request's
+ *    scheduled time) over the first 3 s after ready.
  * 3. In the last started service, with the clients running: this process activates the other version
  *    through the store, as a worker's training does when it publishes; 3 s later a customer not
  *    precomputed is asked for. That customer's latency, and the clients' from the activation to 1 s
@@ -22,6 +24,7 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import { cpus, loadavg } from 'node:os';
+import { createCatalogRepository } from '../src/data/catalog-repository.js';
 import { createPgDb } from '../src/data/db.js';
 import { loadServingModel } from '../src/serving/serving-model.js';
 import { loadOnRequestScorer } from '../src/serving/on-request-scorer.js';
@@ -84,9 +87,12 @@ for (let r = 1; r <= ROUNDS; r++) {
 
 // Customers with and without a precomputed entry in either version (the service may serve either).
 const db = createPgDb(PG, { max: 1 });
+const NEW_ITEM = 'bench-new-item';
+// Like a product of the catalog's most common category, so content places it among the fitted items.
+const { rows: [like] } = await db.query<{ categories: string[] }>('SELECT categories FROM items WHERE id = $1', [model.items.ids[0]]);
+await createCatalogRepository(db).upsertItems([{ id: NEW_ITEM, title: 'a product added after training', categories: like?.categories ?? [], price: 10 }]);
 const { rows } = await db.query<{ user_id: string }>('SELECT user_id FROM purchase_events GROUP BY user_id ORDER BY max(ts) DESC LIMIT 400');
 const { rows: old } = await db.query<{ user_id: string }>('SELECT user_id FROM purchase_events GROUP BY user_id ORDER BY max(ts) ASC LIMIT 400');
-await db.close();
 const has = async (ids: string[]) => {
   const [a, b] = await Promise.all([active.version, other.version].map((v) => store.getEntries(v, 'serving-users', ids)));
   return ids.map((_, k) => (a[k] !== null) === (b[k] !== null) ? a[k] !== null : undefined);
@@ -139,8 +145,8 @@ function storefront(base: string) {
 }
 
 console.log('\n## 2. A service starting: ready, then storefront traffic and one customer not precomputed');
-console.log('| round | start to ready | customer not precomputed, 1 s after ready | clients over the first 3 s p50 / p99 / max |');
-console.log('|---|---:|---:|---:|');
+console.log('| round | start to ready | customer not precomputed, 1 s after ready | then a new product\'s similar items | clients over the first 3 s p50 / p99 / max |');
+console.log('|---|---:|---:|---:|---:|');
 let asked = 0;
 for (let r = 1; r <= ROUNDS; r++) {
   const port = await freePort();
@@ -153,15 +159,20 @@ for (let r = 1; r <= ROUNDS; r++) {
     const front = storefront(base);
     await new Promise((r) => setTimeout(r, 1000));
     const single = await front.ask(notPrecomputed[asked++]);
+    const t1 = performance.now();
+    const page = await fetch(`${base}/v1/items/${NEW_ITEM}/similar?k=10`, { headers: { authorization: `Bearer ${KEY}` } });
+    await page.text();
+    if (page.status !== 200) throw new Error(`similar items of ${NEW_ITEM}: HTTP ${page.status}`);
+    const newItem = performance.now() - t1;
     await new Promise((r) => setTimeout(r, Math.max(0, ready + 3000 - performance.now())));
     const during = front.between(ready, ready + 3000);
 
     if (r < ROUNDS) {
       await front.stop();
-      console.log(`| ${r} | ${(ready - started).toFixed(0)} ms | ${single.toFixed(0)} ms | ${lat(during)} |`);
+      console.log(`| ${r} | ${(ready - started).toFixed(0)} ms | ${single.toFixed(0)} ms | ${newItem.toFixed(0)} ms | ${lat(during)} |`);
       continue;
     }
-    console.log(`| ${r} | ${(ready - started).toFixed(0)} ms | ${single.toFixed(0)} ms | ${lat(during)} |`);
+    console.log(`| ${r} | ${(ready - started).toFixed(0)} ms | ${single.toFixed(0)} ms | ${newItem.toFixed(0)} ms | ${lat(during)} |`);
 
     console.log('\n## 3. A new version published by another process while the service answers');
     console.log('| round | activated | customer not precomputed, 3 s after | clients from the activation to 1 s after that customer p50 / p99 / max |');
@@ -184,3 +195,5 @@ for (let r = 1; r <= ROUNDS; r++) {
 }
 await store.activate(active.version);
 await store.close();
+await db.query('DELETE FROM items WHERE id = $1', [NEW_ITEM]);
+await db.close();

@@ -4,7 +4,7 @@
  * in the feature space it was fitted in (its title, description, categories, price band and attributes)
  * and ranks the items it knows by cosine. No other source knows an item nobody has bought yet.
  */
-import { contentFactory, contentFromArtifact, type ContentRecommender } from '../recommenders/content.js';
+import { contentFactory, contentFromArtifact, isContentRecommender, type ContentRecommender } from '../recommenders/content.js';
 import type { ItemInfo } from '../recommenders/dataset.js';
 import type { Neighbour } from '../recommenders/recommender.js';
 import { dependencyFailure } from '../errors.js';
@@ -60,9 +60,16 @@ async function loadDescriber(deps: Pick<ServingDeps, 'store'>, model: ServingMod
   // The content source serving lists neighbours of: a recipe may give it another name than its family's.
   const source = [...model.neighbours.keys()].find((name) => familyOf(model, name) === contentFactory.name);
   if (!source) return null;
-  const bytes = await deps.store.getArtifact(model.meta.version, `recommender:${source}`);
-  if (!bytes) return null;
-  const content = contentFromArtifact(bytes, { itemIds: model.items.ids });
+  // The version's scorer of customers not precomputed holds the same fitted source: a storefront process
+  // loaded it before serving the version, so the first new product's page reads and decodes nothing.
+  const scored = (await model.onRequest)?.source(source);
+  const content = scored && isContentRecommender(scored) ? scored : await readContent(deps, model, source);
+  if (!content) return null;
   // An artifact written before the feature space was kept cannot place a new item.
   return content.describesNewItems ? { source, content } : null;
+}
+
+async function readContent(deps: Pick<ServingDeps, 'store'>, model: ServingModel, source: string): Promise<ContentRecommender | null> {
+  const bytes = await deps.store.getArtifact(model.meta.version, `recommender:${source}`);
+  return bytes && contentFromArtifact(bytes, { itemIds: model.items.ids });
 }

@@ -25,6 +25,8 @@ export interface OnRequestScorer {
    * nothing is loaded again (a load decodes every artifact of the version on the event loop).
    */
   forget(userId: string): void;
+  /** One of the version's sources as loaded here (the describer of new items reuses content's: new-item-neighbours.ts). */
+  source(name: string): Recommender | undefined;
 }
 
 /**
@@ -84,6 +86,7 @@ export async function loadOnRequestScorer(store: Pick<ModelStore, 'getArtifact'>
   };
   return Object.assign(scorer, {
     knows: (userId: string) => userIndex.has(userId),
+    source: (name: string) => sources.get(name),
     forget(userId: string) {
       const row = userIndex.get(userId);
       if (row === undefined) return;

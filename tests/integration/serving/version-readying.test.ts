@@ -23,6 +23,8 @@ interface Replica {
   store: ModelStore;
   /** Loads of this process's on-request scorer, per version: its read of the hybrid's artifact (nothing else in serving reads it). */
   scorerLoads: Map<string, number>;
+  /** Every artifact this process read, in order. */
+  artifactReads: string[];
 }
 
 /**
@@ -50,10 +52,11 @@ describe.skipIf(!available)('a storefront process readies each version before se
 
   const startReplica = async (storefront: boolean): Promise<Replica> => {
     const redisStore = createRedisModelStore({ url: REDIS_URL, prefix });
-    const replica = { store: redisStore, scorerLoads: new Map() } as Replica;
+    const replica = { store: redisStore, scorerLoads: new Map(), artifactReads: [] as string[] } as Replica;
     const store: ModelStore = {
       ...redisStore,
       getArtifact: async (version, name) => {
+        replica.artifactReads.push(name);
         if (name === 'recommender:hybrid') {
           replica.scorerLoads.set(version, (replica.scorerLoads.get(version) ?? 0) + 1);
           if (hold?.replica === replica && hold.version === version) {
@@ -101,7 +104,7 @@ describe.skipIf(!available)('a storefront process readies each version before se
     await rm(recipesDir, { recursive: true, force: true });
   });
 
-  it('When a storefront process is readied at start, Then its scorer is loaded before any request, and the first customer scored on request loads nothing', async () => {
+  it('When a storefront process is readied at start, Then its scorer is loaded before any request, and neither the first customer scored on request nor the first page of a new product loads anything', async () => {
     const [, second] = versions;
     const front = await startReplica(true);
     await front.services.serving.ready();
@@ -109,6 +112,16 @@ describe.skipIf(!available)('a storefront process readies each version before se
     // g-user0 has no precomputed entry: scored from their purchases, by the scorer already loaded.
     expect(await ask(front, 'g-user0')).toMatchObject({ fallback: false, modelVersion: second });
     expect(front.scorerLoads.get(second)).toBe(1);
+
+    // A product added after training: its page finds its neighbours with the content source the scorer
+    // loaded, reading no artifact.
+    const readsBefore = front.artifactReads.length;
+    await replicas[0].services.catalog.upsertItems([{ id: 'k-carafe', title: 'glass kitchen carafe tall', categories: ['kitchen', 'glass'], price: 63 }]);
+    await front.services.serving.refresh();
+    const res = await front.app.inject({ url: '/v1/items/k-carafe/similar?k=3', headers: auth('read') });
+    expect(res.statusCode).toBe(200);
+    expect((res.json() as { items: { itemId: string }[] }).items.map((i) => i.itemId).every((id) => id.startsWith('k'))).toBe(true);
+    expect(front.artifactReads.slice(readsBefore)).toEqual([]);
 
     // A worker (no storefront) loads no scorer until a customer needs one.
     const worker = await startReplica(false);
