@@ -122,6 +122,7 @@ async function main() {
   // The active version decoded, and its scorer of customers not precomputed loaded, before traffic comes:
   // otherwise the first requests wait for it and the event loop stalls under them (bench/scorer-load.ts).
   await services.serving.ready();
+  if (closing) return;
   bootstrapped = true;
   // Only now: the first-start work trains an empty store itself, and must not race a recovery training.
   services.modelRecovery?.start();

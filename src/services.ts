@@ -62,7 +62,7 @@ export function createServices(deps: {
   const { config } = deps;
   // Every Postgres and model-store call is timed and its failures counted (src/metrics.ts).
   const db = instrumentDb(deps.db, { duration: metrics.dbDuration, errors: metrics.dbErrors, timeouts: metrics.dbTimeouts });
-  // A store that hangs is skipped for a few seconds after three timeouts in a row (hang-breaker.ts): the
+  // A store that hangs is skipped after three timeouts in a row until it answers a ping (hang-breaker.ts): the
   // calls skipped never reach it, so the store metrics count only the calls it was asked.
   const store = withHangBreaker(
     instrumentModelStore(deps.store, { duration: metrics.storeDuration, errors: metrics.storeErrors, where: config.REDIS_URL ? whereOf(config.REDIS_URL) : undefined }),

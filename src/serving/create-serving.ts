@@ -47,6 +47,9 @@ export interface ServingOptions {
   log?: (msg: string, err?: unknown) => void;
 }
 
+/** How long an erasure is remembered for versions that were loading when it came (a load takes seconds). */
+const FORGOTTEN_KEPT_MS = 60_000;
+
 /** What a list was made for; `export`: a campaign export's list per customer, not storefront traffic. */
 type Kind = 'user' | 'context' | 'similar' | 'bought-together' | 'popular' | 'export';
 const FALLBACK_REASON: Record<Kind, string> = {
@@ -99,9 +102,14 @@ export function createServing(opts: ServingOptions) {
     entryCacheBytes: opts.entryCacheBytes,
     answerCacheBytes: opts.answerCacheBytes,
     // deps is made below; prepare is first called on a later turn, when a version loads.
-    prepare: opts.purchases && opts.readyOnRequest ? (m) => onRequestScorerOf(deps, m).then(() => undefined) : undefined,
+    async prepare(m, loadStartedAt) {
+      for (const e of forgotten) if (e.at >= loadStartedAt) forgetUserEntries(m, e.userId);
+      if (opts.purchases && opts.readyOnRequest) await onRequestScorerOf(deps, m);
+    },
     log: opts.log,
   });
+  // Erasures told to this process lately: a version whose load began before one is told of it when loaded.
+  const forgotten: { userId: string; at: number }[] = [];
   const overlay = createCatalogOverlay({ db: opts.db, intervalMs: opts.catalogRefreshMs, log: opts.log });
   // A version published or activated by another process (a worker's training, a rollback through
   // another replica) is served here as soon as the store announces it, not only at the next recheck.
@@ -208,10 +216,14 @@ export function createServing(opts: ServingOptions) {
     boughtTogether: (itemId: string, q: ListQuery) => counted('bought-together', boughtTogether(deps, itemId, q)),
     popular: (q: PopularQuery) => counted('popular', popularItems(deps, q)),
     /**
-     * After an erasure: this process's cache forgets the user's entries of the served version, and of a
-     * version being readied to replace it (its scorer may have read the user's rows before the scrub).
+     * After an erasure: this process's cache forgets the user's entries of the served version, of a
+     * version being readied to replace it (its scorer may have read the user's rows before the scrub),
+     * and of one still loading (when loaded: prepare).
      */
     async forgetUser(userId: string): Promise<void> {
+      const at = performance.now();
+      while (forgotten.length > 0 && forgotten[0].at < at - FORGOTTEN_KEPT_MS) forgotten.shift();
+      forgotten.push({ userId, at });
       await models.current();
       for (const m of new Set([models.inHand(), models.readying()])) if (m) forgetUserEntries(m, userId);
     },

@@ -7,7 +7,7 @@
 import { contentFactory, contentFromArtifact, isContentRecommender, type ContentRecommender } from '../recommenders/content.js';
 import type { ItemInfo } from '../recommenders/dataset.js';
 import type { Neighbour } from '../recommenders/recommender.js';
-import { dependencyFailure } from '../errors.js';
+import { AppError, dependencyFailure } from '../errors.js';
 import type { ListQuery } from './recommendation.js';
 import { poolSize, type ServingDeps } from './serving-deps.js';
 import { familyOf, type ServingModel } from './serving-model.js';
@@ -62,7 +62,12 @@ async function loadDescriber(deps: Pick<ServingDeps, 'store'>, model: ServingMod
   if (!source) return null;
   // The version's scorer of customers not precomputed holds the same fitted source: a storefront process
   // loaded it before serving the version, so the first new product's page reads and decodes nothing.
-  const scored = (await model.onRequest)?.source(source);
+  const loading = model.onRequest;
+  const scorer = loading && (await loading);
+  // Its load just failed because the store is down or hangs (then it is cleared for a later try): a read
+  // of the content source would wait out another timeout. Popularity answers meanwhile.
+  if (loading && !scorer && !model.onRequest) throw new AppError('DEPENDENCY_UNAVAILABLE', 'the model store did not answer');
+  const scored = scorer?.source(source);
   const content = scored && isContentRecommender(scored) ? scored : await readContent(deps, model, source);
   if (!content) return null;
   // An artifact written before the feature space was kept cannot place a new item.

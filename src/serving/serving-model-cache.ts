@@ -39,12 +39,13 @@ export function createServingModelCache(deps: {
   /** Bound of each version's cache of finished answers (bytes). */
   answerCacheBytes?: number;
   /**
-   * Readies a newly loaded version before it answers (serving loads its on-request scorer, so the first
-   * customer scored on request does not wait for it). Replacing a model in hand, it is waited for while
-   * the model in hand answers; the first model answers at once and is readied in the background. Must
-   * not reject.
+   * Readies a newly loaded version before it answers (serving marks the customers erased since the load
+   * started, `loadStartedAt` on performance.now(), and loads its on-request scorer, so the first customer
+   * scored on request does not wait for it). Called right after the load. Replacing a model in hand, it
+   * is waited for while the model in hand answers; the first model answers at once and is readied in the
+   * background. Must not reject.
    */
-  prepare?: (model: ServingModel) => Promise<void>;
+  prepare?: (model: ServingModel, loadStartedAt: number) => Promise<void>;
   log?: (msg: string, err?: unknown) => void;
 }): ServingModelCache {
   const recheckMs = deps.recheckMs ?? 1000;
@@ -53,11 +54,14 @@ export function createServingModelCache(deps: {
   let pending: Promise<ServingModel | null> | null = null;
   let keptAfterLoss = false;
   let readying: ServingModel | null = null;
+  // Activations made here (invalidate): a refresh that started before the last one does not count as a check.
+  let invalidations = 0;
   // Set when an activation is announced, or made here, while a refresh is in flight: that refresh may
   // have read the pointer before the flip, so another one follows it.
   let changedDuringRefresh = false;
 
   async function refresh(): Promise<ServingModel | null> {
+    const seen = invalidations;
     try {
       const meta = await deps.store.getActive();
       if (!meta) {
@@ -69,20 +73,28 @@ export function createServingModelCache(deps: {
         keptAfterLoss = model !== null;
       } else if (!model || model.meta.version !== meta.version) {
         keptAfterLoss = false;
+        const loadStartedAt = performance.now();
         const loaded = await loadServingModel(deps.store, meta, { entryCacheBytes: deps.entryCacheBytes, answerCacheBytes: deps.answerCacheBytes });
         if (loaded) {
-          const readied = deps.prepare?.(loaded);
+          const readied = deps.prepare?.(loaded, loadStartedAt);
           if (model && readied) {
             readying = loaded;
-            await readied.finally(() => (readying = null));
-          }
-          model = loaded;
+            try {
+              await readied;
+            } finally {
+              // One step: there is no moment where the version is neither readying nor in hand.
+              readying = null;
+              model = loaded;
+            }
+          } else model = loaded;
         } else deps.log?.(`model version ${meta.version} has no serving artifacts; keeping the previous one`);
       }
     } catch (err) {
       deps.log?.('could not refresh the serving model', err);
     }
-    checkedAt = performance.now();
+    // An activation here while this refresh ran: it may have read the pointer before, so callers wait
+    // for the refresh after it (started by startRefresh's follow-up).
+    checkedAt = invalidations === seen ? performance.now() : -Infinity;
     return model;
   }
 
@@ -117,6 +129,7 @@ export function createServingModelCache(deps: {
     readying: () => readying,
     invalidate() {
       checkedAt = -Infinity;
+      invalidations++;
       if (pending) changedDuringRefresh = true;
     },
     activeChanged() {

@@ -47,8 +47,25 @@ describe.skipIf(!available)('a storefront process readies each version before se
   let recipesDir: string;
   const replicas: Replica[] = [];
   const versions: string[] = [];
-  // While set, this replica's read of this version's hybrid artifact (its scorer load) waits for `released`.
-  let hold: { replica: Replica; version: string; reached: () => void; released: Promise<void> } | null = null;
+  // Reads held: this replica's read of this artifact of this version waits until released.
+  const holds: { replica: Replica; version: string; artifact: string; reached: () => void; released: Promise<void>; fails?: boolean }[] = [];
+  /** Holds the replica's next read of the artifact (default: the hybrid's, i.e. its scorer load). */
+  const holdRead = (replica: Replica, version: string, artifact = 'recommender:hybrid') => {
+    let reached!: () => void;
+    let release!: () => void;
+    const hold: (typeof holds)[number] = { replica, version, artifact, reached: () => reached(), released: new Promise<void>((r) => (release = r)) };
+    const isReached = new Promise<void>((r) => (reached = r));
+    holds.push(hold);
+    return {
+      reached: isReached,
+      /** Lets the read go on, or with `fails` end as a Redis that went away would end it. */
+      release(fails = false) {
+        if (holds.includes(hold)) holds.splice(holds.indexOf(hold), 1);
+        hold.fails ||= fails;
+        release();
+      },
+    };
+  };
 
   const startReplica = async (storefront: boolean): Promise<Replica> => {
     const redisStore = createRedisModelStore({ url: REDIS_URL, prefix });
@@ -57,13 +74,12 @@ describe.skipIf(!available)('a storefront process readies each version before se
       ...redisStore,
       getArtifact: async (version, name) => {
         replica.artifactReads.push(name);
-        if (name === 'recommender:hybrid') {
-          replica.scorerLoads.set(version, (replica.scorerLoads.get(version) ?? 0) + 1);
-          if (hold?.replica === replica && hold.version === version) {
-            const { reached, released } = hold;
-            reached();
-            await released;
-          }
+        if (name === 'recommender:hybrid') replica.scorerLoads.set(version, (replica.scorerLoads.get(version) ?? 0) + 1);
+        const hold = holds.find((h) => h.replica === replica && h.version === version && h.artifact === name);
+        if (hold) {
+          hold.reached();
+          await hold.released;
+          if (hold.fails) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' });
         }
         return redisStore.getArtifact(version, name);
       },
@@ -94,7 +110,6 @@ describe.skipIf(!available)('a storefront process readies each version before se
     }
   });
   afterAll(async () => {
-    hold = null;
     for (const r of replicas) {
       await r.app.close();
       await r.store.close();
@@ -135,14 +150,11 @@ describe.skipIf(!available)('a storefront process readies each version before se
     await front.services.serving.ready();
     expect((await ask(front, 'k-user9')).modelVersion).toBe(second);
 
-    let reached!: () => void;
-    const readying = new Promise<void>((r) => (reached = r));
-    let release!: () => void;
-    hold = { replica: front, version: first, reached, released: new Promise<void>((r) => (release = r)) };
+    const scorerLoad = holdRead(front, first);
     try {
       // A rollback through another process: the store announces it to every replica.
       expect(await replicas[0].services.activateModel(first)).toBe(true);
-      await readying;
+      await scorerLoad.reached;
       // The first version's serving tables are loaded, its scorer is not: the second one still answers,
       // at once, precomputed customers and customers scored on request alike.
       expect(await ask(front, 'k-user9')).toMatchObject({ fallback: false, modelVersion: second });
@@ -151,8 +163,7 @@ describe.skipIf(!available)('a storefront process readies each version before se
       // purchases here: only this process is told).
       await front.services.serving.forgetUser('g-user2');
     } finally {
-      release();
-      hold = null;
+      scorerLoad.release();
     }
     await expect.poll(async () => (await ask(front, 'k-user9')).modelVersion).toBe(first);
     expect(front.scorerLoads.get(first)).toBe(1);
@@ -163,28 +174,71 @@ describe.skipIf(!available)('a storefront process readies each version before se
     expect(await ask(front, 'g-user2')).toMatchObject({ fallback: true, modelVersion: first });
   });
 
-  it('When this process activates a version while it readies another, Then its next request is answered with the one it activated', async () => {
+  it('When this process activates a version while it readies another, Then its requests from then on are answered with the one it activated', async () => {
     const [first, second] = versions;
     const front = await startReplica(true);
     await front.services.serving.ready();
     expect((await ask(front, 'k-user9')).modelVersion).toBe(first);
 
-    let reached!: () => void;
-    const readying = new Promise<void>((r) => (reached = r));
-    let release!: () => void;
-    hold = { replica: front, version: second, reached, released: new Promise<void>((r) => (release = r)) };
-    let next: Promise<{ modelVersion: string }>;
+    const secondLoad = holdRead(front, second);
+    let firstLoad: ReturnType<typeof holdRead> | undefined;
+    let early: Promise<{ modelVersion: string }>;
+    let late: Promise<{ modelVersion: string }>;
     try {
       // A training elsewhere publishes the second version; while this process readies it, an operator
       // rolls back to the first through this process.
       expect(await replicas[0].services.activateModel(second)).toBe(true);
-      await readying;
+      await secondLoad.reached;
       expect(await front.services.activateModel(first)).toBe(true);
-      next = ask(front, 'k-user9');
+      early = ask(front, 'k-user9');
+      // The second version's readying ends; the first is loaded again and readied after it.
+      firstLoad = holdRead(front, first);
+      secondLoad.release();
+      await firstLoad.reached;
+      late = ask(front, 'k-user9');
     } finally {
-      release();
-      hold = null;
+      secondLoad.release();
+      firstLoad?.release();
     }
-    expect((await next).modelVersion).toBe(first);
+    expect((await early).modelVersion).toBe(first);
+    expect((await late).modelVersion).toBe(first);
+  });
+
+  it('When an erasure is told while an announced version is still being read, Then that version knows the customer as erased when it answers', async () => {
+    const [first, second] = versions;
+    const front = await startReplica(true);
+    await front.services.serving.ready();
+    expect((await ask(front, 'k-user9')).modelVersion).toBe(first);
+    // g-user4 has no precomputed entry: each version scores them from their purchases, which Postgres keeps.
+    const tablesLoad = holdRead(front, second, 'serving-items');
+    try {
+      expect(await replicas[0].services.activateModel(second)).toBe(true);
+      await tablesLoad.reached;
+      await front.services.serving.forgetUser('g-user4');
+    } finally {
+      tablesLoad.release();
+    }
+    await expect.poll(async () => (await ask(front, 'k-user9')).modelVersion).toBe(second);
+    expect(await ask(front, 'g-user4')).toMatchObject({ fallback: true, modelVersion: second });
+    expect(await ask(front, 'g-user3')).toMatchObject({ fallback: false, modelVersion: second });
+  });
+
+  it('When the scorer load fails because Redis went away while a new product is asked for, Then its page answers without a second read of the store', async () => {
+    const [, second] = versions;
+    const front = await startReplica(true);
+    // The version's tables are in hand; its scorer loads (held) when a new product's page is asked for.
+    const scorerLoad = holdRead(front, second);
+    const ready = front.services.serving.ready();
+    await scorerLoad.reached;
+    await replicas[0].services.catalog.upsertItems([{ id: 'k-flask', title: 'glass kitchen flask', categories: ['kitchen', 'glass'], price: 64 }]);
+    const page = front.app.inject({ url: '/v1/items/k-flask/similar?k=3', headers: auth('read') });
+    // The page waits for the describer, which waits for the scorer load.
+    await expect.poll(() => front.services.serving.modelInHand()?.newItems !== undefined).toBe(true);
+    const readsBefore = front.artifactReads.length;
+    scorerLoad.release(true);
+    await ready;
+    const res = await page;
+    expect(res.statusCode).toBe(200);
+    expect(front.artifactReads.slice(readsBefore)).toEqual([]);
   });
 });
