@@ -3,15 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../../src/app.js';
-import { loadConfig } from '../../../src/config.js';
-import { createServices, type Services } from '../../../src/services.js';
+import type { Services } from '../../../src/services.js';
 import type { ModelStore } from '../../../src/store/model-store.js';
 import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
 import { createTrainer } from '../../../src/training/train-model.js';
-import { auth, KEYS } from '../../helpers/app.js';
+import { auth } from '../../helpers/app.js';
 import { DB_BACKENDS, randomPrefix, REDIS_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
 import { deleteRedisPrefix } from '../training/store-backends.js';
+import { askFor, replicaConfig, startApiProcess } from './api-process.js';
 import { seedShop, SHOP_RECIPE } from './shop-fixture.js';
 
 const postgres = DB_BACKENDS[0];
@@ -34,12 +33,7 @@ interface Replica {
  */
 describe.skipIf(!available)('an erasure on two replicas that score customers on request', () => {
   const prefix = `${randomPrefix('erasure')}:`;
-  const config = loadConfig({
-    API_KEYS: `read:${KEYS.read},write:${KEYS.write},admin:${KEYS.admin}`,
-    SAMPLE_DATA: 'false',
-    LOG_LEVEL: 'silent',
-    UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0',
-  });
+  const config = replicaConfig();
   let testDb: TestDb;
   let recipesDir: string;
   const replicas: Replica[] = [];
@@ -62,19 +56,12 @@ describe.skipIf(!available)('an erasure on two replicas that score customers on 
         await hold?.released;
       },
     };
-    replica.services = createServices({ config, db: testDb.db, store });
-    replica.app = await buildApp(replica.services);
-    await replica.app.ready();
+    Object.assign(replica, await startApiProcess(config, testDb.db, store));
     await replica.services.serving.refresh();
     replicas.push(replica);
     return replica;
   };
-  const ask = async (r: Replica, user: string) => {
-    const res = await r.app.inject({ url: `/v1/users/${user}/recommendations?k=5`, headers: auth('read') });
-    expect(res.statusCode).toBe(200);
-    const { items, fallback } = res.json() as { items: { itemId: string }[]; fallback: boolean };
-    return { items: items.map((i) => i.itemId), fallback };
-  };
+  const ask = (r: Replica, user: string) => askFor(r.app, user);
   const erase = (r: Replica, user: string) => r.app.inject({ method: 'DELETE', url: `/v1/users/${user}`, headers: auth('admin') });
 
   beforeAll(async () => {

@@ -3,15 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../../src/app.js';
-import { loadConfig } from '../../../src/config.js';
-import { createServices, type Services } from '../../../src/services.js';
+import type { Services } from '../../../src/services.js';
 import type { ModelStore } from '../../../src/store/model-store.js';
 import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
 import { createTrainer } from '../../../src/training/train-model.js';
-import { auth, KEYS } from '../../helpers/app.js';
+import { auth } from '../../helpers/app.js';
 import { DB_BACKENDS, randomPrefix, REDIS_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
 import { deleteRedisPrefix } from '../training/store-backends.js';
+import { askFor, replicaConfig, startApiProcess } from './api-process.js';
 import { seedShop, SHOP_RECIPE } from './shop-fixture.js';
 
 const postgres = DB_BACKENDS[0];
@@ -37,12 +36,7 @@ interface Replica {
  */
 describe.skipIf(!available)('a storefront process readies each version before serving it', () => {
   const prefix = `${randomPrefix('readying')}:`;
-  const config = loadConfig({
-    API_KEYS: `read:${KEYS.read},write:${KEYS.write},admin:${KEYS.admin}`,
-    SAMPLE_DATA: 'false',
-    LOG_LEVEL: 'silent',
-    UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0',
-  });
+  const config = replicaConfig();
   let testDb: TestDb;
   let recipesDir: string;
   const replicas: Replica[] = [];
@@ -84,18 +78,11 @@ describe.skipIf(!available)('a storefront process readies each version before se
         return redisStore.getArtifact(version, name);
       },
     };
-    replica.services = createServices({ config, db: testDb.db, store, storefront });
-    replica.app = await buildApp(replica.services);
-    await replica.app.ready();
+    Object.assign(replica, await startApiProcess(config, testDb.db, store, { storefront }));
     replicas.push(replica);
     return replica;
   };
-  const ask = async (r: Replica, user: string) => {
-    const res = await r.app.inject({ url: `/v1/users/${user}/recommendations?k=5`, headers: auth('read') });
-    expect(res.statusCode).toBe(200);
-    const { items, fallback, modelVersion } = res.json() as { items: { itemId: string }[]; fallback: boolean; modelVersion: string };
-    return { items: items.map((i) => i.itemId), fallback, modelVersion };
-  };
+  const ask = (r: Replica, user: string) => askFor(r.app, user);
 
   beforeAll(async () => {
     testDb = await postgres.create();
