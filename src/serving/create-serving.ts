@@ -47,6 +47,9 @@ export interface ServingOptions {
   log?: (msg: string, err?: unknown) => void;
 }
 
+/** How long a storefront request waits for a scorer or describer still loading (a request's store reads give up after 2 s too). */
+const LOAD_WAIT_MS = 2000;
+
 /** How long an erasure is remembered for versions that were loading when it came (a load takes seconds). */
 const FORGOTTEN_KEPT_MS = 60_000;
 
@@ -126,6 +129,7 @@ export function createServing(opts: ServingOptions) {
     purchases: opts.purchases,
     recentViews: opts.recentViews,
     answerLookup: opts.metrics && ((hit) => (hit ? opts.metrics!.answerCacheHits.inc() : opts.metrics!.answerCacheMisses.inc())),
+    loadWaitMs: opts.readyOnRequest ? LOAD_WAIT_MS : undefined,
     log: opts.log,
   };
   const { metrics } = opts;

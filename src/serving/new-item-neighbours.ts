@@ -9,7 +9,7 @@ import type { ItemInfo } from '../recommenders/dataset.js';
 import type { Neighbour } from '../recommenders/recommender.js';
 import { AppError, dependencyFailure } from '../errors.js';
 import type { ListQuery } from './recommendation.js';
-import { poolSize, type ServingDeps } from './serving-deps.js';
+import { poolSize, waitedFor, type ServingDeps } from './serving-deps.js';
 import { familyOf, type ServingModel } from './serving-model.js';
 
 /** A version's describer of new items: the content source's name and its fitted copy. */
@@ -37,7 +37,7 @@ const failedAt = new WeakMap<ServingModel, number>();
  * that was kept), or the model store cannot be read now (a later request tries again).
  */
 export async function newItemNeighbours(
-  deps: Pick<ServingDeps, 'store' | 'log'>,
+  deps: Pick<ServingDeps, 'store' | 'log' | 'loadWaitMs'>,
   model: ServingModel,
   item: ItemInfo,
   k: number,
@@ -52,7 +52,7 @@ export async function newItemNeighbours(
     } else deps.log?.(`model ${model.meta.version}: cannot describe items added after training`, err);
     return null;
   }));
-  const describer = await loading;
+  const describer = await waitedFor(deps, loading);
   return describer && { source: describer.source, neighbours: describer.content.similarToNewItem(item, k) ?? [] };
 }
 

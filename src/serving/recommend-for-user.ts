@@ -15,7 +15,7 @@ import { explainPicks } from './explanations.js';
 import { BECAUSE_YOU_BOUGHT, scoreByNeighbours } from './neighbour-scores.js';
 import { itemFilter, Picker } from './picker.js';
 import { DEGRADED, toRecommendation, type Pick, type Recommendation, type UserQuery } from './recommendation.js';
-import { liveItems, poolSize, preferredAttribute, type ServingDeps } from './serving-deps.js';
+import { liveItems, poolSize, preferredAttribute, waitedFor, type ServingDeps } from './serving-deps.js';
 import { sourcesOfMask, type ServingModel } from './serving-model.js';
 import { findSegment } from './serving-tables.js';
 import { decodeCandidates, decodeUserEntry, sortedHas, strategyTable, USERS_TABLE, type Candidates, type UserEntry } from './user-entry.js';
@@ -235,7 +235,7 @@ async function scoreOnRequest(
   // The model store just failed this request's reads: loading the scorer from it would wait out a second
   // timeout (4 s for a customer where the docs promise 2). A scorer already loaded still scores from Postgres.
   if (down.degraded && !model.onRequest) return { scored: null };
-  const loading = onRequestScorerOf(deps, model);
+  const loading = waitedFor(deps, onRequestScorerOf(deps, model));
   // This request's answer is degraded when the scorer could not be loaded because its store is down
   // (model.onRequest is then cleared for a later request to try again).
   const scorerLoad = loading.then((s) => {

@@ -3,6 +3,7 @@ import type { ModelStore } from '../store/model-store.js';
 import type { DbPopularity } from './db-popularity.js';
 import type { ListQuery } from './recommendation.js';
 import type { ServingModel } from './serving-model.js';
+import { within } from '../within-time.js';
 
 /** What the use cases read: the active model (cached), the model store, and Postgres only off the hot path. */
 export interface ServingDeps {
@@ -21,10 +22,20 @@ export interface ServingDeps {
   purchases?: (userId: string) => Promise<PurchaseRow[]>;
   /** A visitor's latest viewed item ids (Postgres), oldest first: session context for POST /v1/recommendations. */
   recentViews?: (userId: string, limit: number) => Promise<string[]>;
+  /**
+   * How long a request waits for a version's scorer or new-item describer still loading (a storefront
+   * process readied them before, so a load here is a retry after a failure): past it the request gets the
+   * cold-start or popularity answer and the load goes on. Unset (workers: exports), it waits for the load.
+   */
+  loadWaitMs?: number;
   /** Told whether a keepable user answer was found kept (hit) or computed anew (miss). */
   answerLookup?: (hit: boolean) => void;
   log?: (msg: string, err?: unknown) => void;
 }
+
+/** A load a request waits for: at most `loadWaitMs` (then null, the load going on), or until it is done. */
+export const waitedFor = <T>(deps: Pick<ServingDeps, 'loadWaitMs'>, load: Promise<T | null>): Promise<T | null> =>
+  deps.loadWaitMs === undefined ? load : within(load, deps.loadWaitMs, () => null);
 
 /** Candidates gathered before diversity re-ranking picks k of them (just k without diversity). */
 export const poolSize = (q: ListQuery) => (q.diversity && q.diversity > 0 ? Math.min(Math.max(3 * q.k, q.k + 10), 300) : q.k);

@@ -59,6 +59,14 @@ const CHUNK_FIELDS = 1000;
 const CHUNK_BYTES = 1 << 20;
 const PIPELINE_BYTES = 8 << 20;
 const PING_TIMEOUT_MS = 1000;
+/**
+ * An artifact read's timeout. Artifacts grow with the shop (ALS's customer factors: 127 MB at 418,000
+ * customers, which took 1.1-1.9 s to read here): under the 2 s of a request's reads, a version's scorer
+ * often could not be loaded at all at ten times Online Retail, and its reads blocked the requests'
+ * reads queued behind them on the same connection. So an owned store reads artifacts on a connection of
+ * their own, with this timeout.
+ */
+export const ARTIFACT_READ_TIMEOUT_MS = 30_000;
 
 /**
  * Publish: list the version and, unless another version became active since the caller began (ARGV[4],
@@ -113,15 +121,23 @@ return 1`;
  */
 export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore {
   const owned = !opts.redis;
-  const redis: RedisClient = opts.redis ?? openRedis(opts.target ?? { kind: 'single', url: opts.url! }, FAIL_FAST_REDIS_OPTIONS);
-  // An owned connection reports failures through rejected commands and ping(); without a listener
-  // ioredis would also print every reconnect error.
-  // Only the message is passed on: ioredis attaches the AUTH command, password included, to the error.
-  if (owned) redis.on('error', (err: Error) => CREDENTIALS_REFUSED.test(err.message) && opts.onCredentialsRefused?.(new Error(err.message)));
-  // Commands sent before the first connection is up wait for it (a store is used as soon as it is
-  // made); from then on a command while disconnected fails at once. ioredis reads this option on
-  // every command (a cluster client: while it has no slot map).
-  if (owned) redis.once('ready', () => (clientOptions(redis).enableOfflineQueue = false));
+  const target = opts.target ?? { kind: 'single' as const, url: opts.url! };
+  const openOwned = (options: RedisOptions): RedisClient => {
+    const client = openRedis(target, options);
+    // An owned connection reports failures through rejected commands and ping(); without a listener
+    // ioredis would also print every reconnect error.
+    // Only the message is passed on: ioredis attaches the AUTH command, password included, to the error.
+    client.on('error', (err: Error) => CREDENTIALS_REFUSED.test(err.message) && opts.onCredentialsRefused?.(new Error(err.message)));
+    // Commands sent before the first connection is up wait for it (a store is used as soon as it is
+    // made); from then on a command while disconnected fails at once. ioredis reads this option on
+    // every command (a cluster client: while it has no slot map).
+    client.once('ready', () => (clientOptions(client).enableOfflineQueue = false));
+    return client;
+  };
+  const redis: RedisClient = opts.redis ?? openOwned(FAIL_FAST_REDIS_OPTIONS);
+  // Artifact reads (ARTIFACT_READ_TIMEOUT_MS), opened on the first one; a caller's connection is used as it is.
+  let bulk: RedisClient | null = owned ? null : redis;
+  const artifactReader = () => (bulk ??= openOwned({ ...FAIL_FAST_REDIS_OPTIONS, commandTimeout: ARTIFACT_READ_TIMEOUT_MS }));
   const kept = opts.versionsKept ?? 5;
   const p = opts.prefix;
   const ctl = isCluster(redis) ? '{ctl}:' : '';
@@ -225,7 +241,7 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
       await exec(redis.pipeline().set(key, asBuffer(data)).sadd(indexKey(version), key));
     },
 
-    getArtifact: (version, name) => redis.getBuffer(artifactKey(version, name)),
+    getArtifact: (version, name) => artifactReader().getBuffer(artifactKey(version, name)),
 
     async putEntries(version, table, entries) {
       await assertWritable(version);
@@ -380,6 +396,7 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
     async close() {
       view.disable();
       await subscriber.close();
+      if (owned && bulk && bulk.status !== 'end') await bulk.quit().catch(() => bulk?.disconnect());
       if (owned && redis.status !== 'end') await redis.quit().catch(() => redis.disconnect());
     },
   };

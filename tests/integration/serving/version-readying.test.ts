@@ -228,4 +228,23 @@ describe.skipIf(!available)('a storefront process readies each version before se
     expect(res.statusCode).toBe(200);
     expect(front.artifactReads.slice(readsBefore)).toEqual([]);
   });
+
+  it('When a storefront process loads its scorer again after a failure, Then a customer asked for meanwhile gets a cold start without waiting for the load, and is scored once it is loaded', async () => {
+    const [, second] = versions;
+    const front = await startReplica(true);
+    const failing = holdRead(front, second);
+    const ready = front.services.serving.ready();
+    await failing.reached;
+    // Redis went away while the version was readied: the scorer is not loaded.
+    failing.release(true);
+    await ready;
+    // The request for a customer not precomputed loads it again, and that load does not end.
+    const slow = holdRead(front, second);
+    try {
+      expect(await ask(front, 'g-user0')).toMatchObject({ fallback: true, modelVersion: second });
+    } finally {
+      slow.release();
+    }
+    await expect.poll(async () => (await ask(front, 'g-user0')).fallback).toBe(false);
+  });
 });
