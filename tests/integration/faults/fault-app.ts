@@ -79,7 +79,7 @@ export async function startFaultApp(env: Record<string, string> = {}): Promise<F
     });
     db = await openDatabase(config);
     store = await createModelStore(config);
-    const services = createServices({ config, db, store });
+    const services = createServices({ config, db, store, storefront: true });
     app = await buildApp(services);
     await app.listen({ port: 0, host: '127.0.0.1' });
     await seedShop(services);
