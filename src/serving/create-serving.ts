@@ -107,10 +107,14 @@ export function createServing(opts: ServingOptions) {
     // deps is made below; prepare is first called on a later turn, when a version loads.
     async prepare(m, loadStartedAt) {
       for (const e of forgotten) if (e.at >= loadStartedAt) forgetUserEntries(m, e.userId);
-      if (opts.purchases && opts.readyOnRequest) await onRequestScorerOf(deps, m);
+      await readyScorer(m);
     },
     log: opts.log,
   });
+  /** With readyOnRequest: the version's on-request scorer, loaded (once) before it is needed. */
+  const readyScorer = async (m: ServingModel): Promise<void> => {
+    if (opts.purchases && opts.readyOnRequest) await onRequestScorerOf(deps, m);
+  };
   // Erasures told to this process lately: a version whose load began before one is told of it when loaded.
   const forgotten: { userId: string; at: number }[] = [];
   const overlay = createCatalogOverlay({ db: opts.db, intervalMs: opts.catalogRefreshMs, log: opts.log });
@@ -203,7 +207,7 @@ export function createServing(opts: ServingOptions) {
      */
     async ready(): Promise<void> {
       const m = await deps.model().catch(() => null);
-      if (m && opts.purchases && opts.readyOnRequest) await onRequestScorerOf(deps, m);
+      if (m) await readyScorer(m);
     },
     /** The model this process answers with, without waiting for a re-check of the active version (probes). */
     modelInHand: () => models.inHand(),
