@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { decodeArtifact, encodeArtifact } from './artifact.js';
 import type { Dataset, ItemInfo } from './dataset.js';
+import { createNeighbourSearch, pushContentNeighbours, type NeighbourSearch } from './content-neighbours.js';
 import { itemRemap } from './item-remap.js';
 import { NeighbourListBuilder } from './neighbour-lists.js';
 import { parseParams } from './parse-params.js';
@@ -56,44 +57,9 @@ function eventMedianPrices(ds: Dataset): (number | null)[] {
   return byItem.map((ps) => (ps.length === 0 ? null : ps.sort((a, b) => a - b)[ps.length >> 1]));
 }
 
-/**
- * Cosine of `item` with every item, through the inverted index: only items sharing a feature are
- * touched, so the cost is the sum of the item's feature posting lengths, not the catalogue size.
- */
-function accumulateCosines(
-  vectors: SparseRows,
-  inverted: SparseRows,
-  item: number,
-  acc: Float64Array,
-  touched: Int32Array,
-): number {
-  let count = 0;
-  for (let k = vectors.indptr[item]; k < vectors.indptr[item + 1]; k++) {
-    const f = vectors.indices[k];
-    const w = vectors.values[k];
-    for (let p = inverted.indptr[f]; p < inverted.indptr[f + 1]; p++) {
-      const j = inverted.indices[p];
-      // Weights are positive, so a zero accumulator means "not touched yet".
-      if (acc[j] === 0) touched[count++] = j;
-      acc[j] += w * inverted.values[p];
-    }
-  }
-  return count;
-}
-
-/** Pushes `item`'s content neighbours into `heap` (which keeps the best). */
-function pushNeighbours(vectors: SparseRows, inverted: SparseRows, item: number, heap: TopKHeap, acc: Float64Array, touched: Int32Array): void {
-  const count = accumulateCosines(vectors, inverted, item, acc, touched);
-  for (let t = 0; t < count; t++) {
-    const j = touched[t];
-    if (j !== item) heap.push(j, acc[j]);
-    acc[j] = 0;
-  }
-}
-
-function topNeighbours(vectors: SparseRows, inverted: SparseRows, item: number, k: number, acc: Float64Array, touched: Int32Array) {
+function topNeighbours(search: NeighbourSearch, item: number, k: number) {
   const heap = new TopKHeap(k);
-  pushNeighbours(vectors, inverted, item, heap, acc, touched);
+  pushContentNeighbours(search, item, heap, k);
   return heap.result();
 }
 
@@ -110,15 +76,13 @@ export const isContentRecommender = (r: Recommender): r is ContentRecommender =>
 class ContentModel implements ContentRecommender {
   readonly name = 'content';
   private readonly inverted: SparseRows;
-  private readonly itemAcc: Float64Array;
-  private readonly touched: Int32Array;
+  /** Scratch of similarItems beyond the stored neighbours, made on the first such call. */
+  private search?: NeighbourSearch;
   /** Feature name -> column, built on the first item added after training. */
   private featureIndex?: Map<string, number>;
 
   constructor(private readonly s: ContentState) {
     this.inverted = transposeRows(s.vectors);
-    this.itemAcc = new Float64Array(s.vectors.rows);
-    this.touched = new Int32Array(Math.max(s.vectors.rows, s.vectors.cols));
   }
 
   /**
@@ -162,7 +126,8 @@ class ContentModel implements ContentRecommender {
     const start = nbrIndptr[item];
     const stored = nbrIndptr[item + 1] - start;
     if (k > stored && stored === this.s.params.neighbours) {
-      return topNeighbours(vectors, this.inverted, item, k, this.itemAcc, this.touched);
+      this.search ??= createNeighbourSearch(vectors, this.inverted);
+      return topNeighbours(this.search, item, k);
     }
     const out: Neighbour[] = [];
     for (let p = start; p < start + Math.min(k, stored); p++) out.push({ item: nbrItems[p], score: nbrScores[p] });
@@ -216,13 +181,11 @@ class ContentModel implements ContentRecommender {
 }
 
 function computeNeighbours(vectors: SparseRows, n: number) {
-  const inverted = transposeRows(vectors);
-  const acc = new Float64Array(vectors.rows);
-  const touched = new Int32Array(vectors.rows);
+  const search = createNeighbourSearch(vectors, transposeRows(vectors), n);
   const lists = new NeighbourListBuilder(vectors.rows, n);
   const heap = new TopKHeap(n);
   for (let i = 0; i < vectors.rows; i++) {
-    pushNeighbours(vectors, inverted, i, heap, acc, touched);
+    pushContentNeighbours(search, i, heap, n);
     lists.add(heap);
   }
   const { indptr, items, scores } = lists.finish();

@@ -1,0 +1,120 @@
+/**
+ * Each item's nearest items by the cosine of their content vectors (L2-normalised, non-negative), through
+ * the inverted index, with a bound that stops before the features most items share.
+ *
+ * A plain pass over the postings of an item's features costs the sum of their lengths, and a feature like
+ * a price band, a brand or the shop's currency is shared by a tenth of the catalogue or all of it: the
+ * whole fit grows with products squared. Here an item's features are taken cheapest first (postings per
+ * unit of the bound below). Before a posting list at least as long as the items found so far, the bound
+ * is checked: an item not yet found can share only the features left, so its cosine is at most R, the sum
+ * over those features of the item's weight times the largest value in the feature's posting list. Once R
+ * is below the k-th best partial cosine of the items found (each partial sum only grows), no unfound item
+ * can enter the top k: the items found that still can get what the features left add to them from their
+ * own rows, and the long postings are never walked. The result is the exact top k (ties to the lower
+ * index, as TopKHeap keeps them); only the order in which a cosine's terms are summed differs.
+ */
+import type { SparseRows } from './tfidf.js';
+import { TopKHeap } from './top-k-heap.js';
+
+/** Scratch buffers for one thread's neighbour searches over one set of vectors. */
+export interface NeighbourSearch {
+  vectors: SparseRows;
+  inverted: SparseRows;
+  /** Largest value of each feature's posting list (the most a feature can add, per unit of weight). */
+  maxima: Float64Array;
+  acc: Float64Array;
+  touched: Int32Array;
+  /** Weights of the item's features the search did not walk, by feature (0 elsewhere). */
+  left: Float64Array;
+  order: Int32Array;
+  partial: TopKHeap;
+  k: number;
+}
+
+export function createNeighbourSearch(vectors: SparseRows, inverted: SparseRows, k = 50): NeighbourSearch {
+  const maxima = new Float64Array(inverted.rows);
+  for (let f = 0; f < inverted.rows; f++) {
+    for (let p = inverted.indptr[f]; p < inverted.indptr[f + 1]; p++) maxima[f] = Math.max(maxima[f], inverted.values[p]);
+  }
+  let widest = 0;
+  for (let i = 0; i < vectors.rows; i++) widest = Math.max(widest, vectors.indptr[i + 1] - vectors.indptr[i]);
+  return {
+    vectors,
+    inverted,
+    maxima,
+    acc: new Float64Array(vectors.rows),
+    touched: new Int32Array(vectors.rows),
+    left: new Float64Array(inverted.rows),
+    order: new Int32Array(widest),
+    partial: new TopKHeap(k),
+    k,
+  };
+}
+
+/** Partial cosines below the bound by less than this are not trusted to rule an item out (summation order). */
+const SLACK = 1e-9;
+
+/** Pushes `item`'s k nearest items (cosine > 0, not the item itself) into `heap`, which must keep the best k. */
+export function pushContentNeighbours(s: NeighbourSearch, item: number, heap: TopKHeap, k: number): void {
+  if (s.k !== k) {
+    s.partial = new TopKHeap(k);
+    s.k = k;
+  }
+  const { vectors, inverted, maxima, acc, touched, left, order, partial } = s;
+  const from = vectors.indptr[item];
+  const m = vectors.indptr[item + 1] - from;
+  const postings = (f: number) => inverted.indptr[f + 1] - inverted.indptr[f];
+  for (let t = 0; t < m; t++) order[t] = from + t;
+  // Cheapest first: the postings a feature costs per unit of the bound it takes away.
+  const cost = (at: number) => postings(vectors.indices[at]) / (vectors.values[at] * maxima[vectors.indices[at]]);
+  const byCost = order.subarray(0, m).sort((a, b) => cost(a) - cost(b) || a - b);
+  let bound = 0;
+  for (let t = 0; t < m; t++) bound += vectors.values[byCost[t]] * maxima[vectors.indices[byCost[t]]];
+
+  let count = 0;
+  let walked = 0;
+  for (; walked < m; walked++) {
+    const at = byCost[walked];
+    const f = vectors.indices[at];
+    if (count > k && postings(f) >= count && bound + SLACK < kthPartial(s, item, count)) break;
+    const w = vectors.values[at];
+    for (let p = inverted.indptr[f]; p < inverted.indptr[f + 1]; p++) {
+      const j = inverted.indices[p];
+      // Weights are positive, so a zero accumulator means "not touched yet".
+      if (acc[j] === 0) touched[count++] = j;
+      acc[j] += w * inverted.values[p];
+    }
+    bound -= w * maxima[f];
+  }
+
+  if (walked < m) {
+    // Only the items found can enter. The k best so far get what the features left add to them first, so
+    // the heap's threshold rules out most of the others before their rows are read.
+    for (let t = walked; t < m; t++) left[vectors.indices[byCost[t]]] = vectors.values[byCost[t]];
+    const complete = (j: number) => {
+      for (let q = vectors.indptr[j]; q < vectors.indptr[j + 1]; q++) {
+        const w = left[vectors.indices[q]];
+        if (w > 0) acc[j] += w * vectors.values[q];
+      }
+      heap.push(j, acc[j]);
+      acc[j] = -1; // done
+    };
+    partial.forEach((j) => complete(j));
+    for (let c = 0; c < count; c++) {
+      const j = touched[c];
+      if (j !== item && acc[j] >= 0 && acc[j] + bound + SLACK >= heap.threshold) complete(j);
+    }
+    for (let t = walked; t < m; t++) left[vectors.indices[byCost[t]]] = 0;
+  } else {
+    for (let c = 0; c < count; c++) if (touched[c] !== item) heap.push(touched[c], acc[touched[c]]);
+  }
+  for (let c = 0; c < count; c++) acc[touched[c]] = 0;
+}
+
+/** The k-th best partial cosine among the first `count` touched items but `item` (leaves it in `s.partial`). */
+function kthPartial(s: NeighbourSearch, item: number, count: number): number {
+  const { partial, touched, acc } = s;
+  partial.clear();
+  for (let c = 0; c < count; c++) if (touched[c] !== item) partial.push(touched[c], acc[touched[c]]);
+  return partial.threshold;
+}
