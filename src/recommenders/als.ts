@@ -54,7 +54,7 @@ function dot(a: ArrayLike<number>, ao: number, b: ArrayLike<number>, bo: number,
 }
 
 /** x . y[o..o+k): dot() specialised to a Float64Array user factor and Float32Array item factors. */
-function dotRow(x: Float64Array, y: Float32Array, o: number, k: number): number {
+export function dotRow(x: Float64Array, y: Float32Array, o: number, k: number): number {
   let s0 = 0;
   let s1 = 0;
   let s2 = 0;
@@ -171,6 +171,12 @@ export function alsFromFactors(ds: Dataset, f: AlignedFactors, params: AlsParams
   });
 }
 
+interface ByNorm {
+  order: Int32Array;
+  norms: Float64Array;
+  factors: Float32Array;
+}
+
 class AlsModel implements Recommender {
   readonly name = 'als';
   private readonly k: number;
@@ -178,6 +184,8 @@ class AlsModel implements Recommender {
   /** Y^T Y + reg I over the item factors, for solving unknown users. */
   private readonly yty: Float64Array;
   private readonly itemNorms: Float64Array;
+  /** normOrder()'s, made on the first scoreSparse. */
+  private byNorm?: ByNorm;
 
   constructor(private readonly s: AlsState) {
     this.k = s.params.factors;
@@ -243,25 +251,52 @@ class AlsModel implements Recommender {
   }
 
   /**
-   * The `limit` best items by x_u . y_j, found in one pass over the item factors with a bounded heap
-   * (most items fail the heap's threshold test and cost only their dot product).
+   * The `limit` best items by x_u . y_j (ties to the lower item), exactly. Items are taken by decreasing
+   * factor norm, and the walk stops once |x_u| |y_j| (which no later score can exceed) falls below the
+   * heap's threshold: implicit ALS gives the rarely bought tail tiny factors, so a customer's top 100 of
+   * 30,000 items read about 4,000 of them (bench/README, "ALS lists by factor norm").
    */
   scoreSparse(ctx: UserContext, out: SparseScores, limit: number): void {
     const found = this.userFactor(ctx);
     if (!found) return;
     const { k } = this;
     const x = Float64Array.from(found);
-    const y = this.s.itemFactors;
     const n = Math.min(out.itemCount, this.items);
+    const { order, norms, factors } = this.normOrder();
+    let xNorm = 0;
+    for (let a = 0; a < k; a++) xNorm += x[a] * x[a];
+    // The rounding of a k-term dot product stays far inside this margin, so the bound never cuts a score it could reach.
+    xNorm = Math.sqrt(xNorm) * (1 + 1e-9);
     const heap = new TopKHeap(limit);
     let min = heap.threshold;
-    for (let j = 0; j < n; j++) {
-      const s = dotRow(x, y, j * k, k);
+    for (let r = 0; r < order.length; r++) {
+      const bound = xNorm * norms[r];
+      if (bound < min || bound === 0) break;
+      const j = order[r];
+      if (j >= n) continue;
+      const s = dotRow(x, factors, r * k, k);
       if (s <= 0 || s < min) continue;
       heap.push(j, s);
       min = heap.threshold;
     }
     heap.forEach((item, score) => out.set(item, score));
+  }
+
+  /**
+   * The items by decreasing factor norm (ties to the lower item), their norms and their factors in that
+   * order, made once per model: a copy of the item factors (items x factors x 4 bytes, 7.7 MB at 30,000
+   * items) read front to back, which a walk through the original rows in norm order is not.
+   */
+  private normOrder(): ByNorm {
+    if (!this.byNorm) {
+      const { itemNorms, k } = this;
+      const y = this.s.itemFactors;
+      const order = Int32Array.from({ length: this.items }, (_, i) => i).sort((a, b) => itemNorms[b] - itemNorms[a] || a - b);
+      const factors = new Float32Array(y.length);
+      order.forEach((i, r) => factors.set(y.subarray(i * k, (i + 1) * k), r * k));
+      this.byNorm = { order, norms: Float64Array.from(order, (i) => itemNorms[i]), factors };
+    }
+    return this.byNorm;
   }
 
   /** x_u . y_j for each touched item j of `items`. */

@@ -200,6 +200,20 @@ export function createUserScorer(input: UserScorerInput): (ctx: UserContext, att
   const scratch = createBlendScratch(itemCount);
   const single = new SparseScores(itemCount);
   const dense = { buffer: new Float32Array(0) };
+  const own = new SparseScores(itemCount);
+  /**
+   * A source not blended for this user, scored for its own list. One whose ranking is a pass over the
+   * catalogue and that can score given items (ALS) is asked for no more new items than the list keeps,
+   * and scores the customer's purchases directly: the list's new items are the ones its `depth` best
+   * would give, and its purchases rank by its scores wherever they fall. Others give their `depth` best.
+   */
+  const scoreSingle = (source: Recommender, ctx: UserContext, purchased: Int32Array) => {
+    if (!source.scoreSparse || !source.scoreCandidates) return scoreSparseOf(source, ctx, single, depth, dense);
+    source.scoreSparse(ctx, single, Math.min(depth, options.strategyCandidates + purchased.length));
+    own.clear();
+    for (const i of purchased) own.set(i, 1);
+    source.scoreCandidates(ctx, own, single);
+  };
 
   return (ctx, attributes) => {
     const history = ctx.history.filter((h) => h.item >= 0 && h.item < itemCount);
@@ -245,7 +259,7 @@ export function createUserScorer(input: UserScorerInput): (ctx: UserContext, att
         let raw = scratch.blended.includes(name) ? scratch.sources.get(name)?.raw : undefined;
         if (!raw) {
           single.clear();
-          scoreSparseOf(fitted.sources.get(name)!, ctx, single, depth, dense);
+          scoreSingle(fitted.sources.get(name)!, ctx, purchased);
           raw = single;
         }
         return topSparseCandidates(raw, purchasedMask, options.strategyCandidates);

@@ -39,6 +39,41 @@ describe('single-strategy lists of a hybrid with a discovery discount', () => {
   });
 });
 
+describe("ALS's stored list when the blend does not weigh ALS", () => {
+  // Depth 2: purchases rank below it. Two kept per list: a customer's purchases fill ALS's first places.
+  it.each([
+    { depth: 2, kept: 5 },
+    { depth: 1000, kept: 2 },
+  ])("When the source depth is $depth and $kept are kept, Then the list's purchases rank by ALS's score wherever they fall, and its new items are ALS's best", ({ depth, kept }) => {
+    const { ds } = twoGroups();
+    const { sources, hybrid: plain } = fitSources(ds);
+    const weights = { cold: { popularity: 1 }, warm: { 'item-knn': 1, popularity: 0.1 } };
+    const hybrid = createHybrid(sources, { ...plain.config, weights, sourceDepth: depth });
+    const built = buildServingModel({ ds, fitted: { sources, hybrid }, recipe: { serving: { candidates: 10, strategyCandidates: kept } } });
+    const table = new Map(built.tables.get(strategyTable('als'))!);
+    const histories = datasetHistories(ds);
+    const scores = new Float32Array(ds.itemIds.length);
+    let beyondDepth = 0;
+    let ownFirst = 0;
+    for (const user of ds.userIds) {
+      const u = ds.userIndex.get(user)!;
+      const bought = new Set(histories[u].map((h) => h.item));
+      sources.get('als')!.scoreUser(userContext(ds, histories, u), scores);
+      const ranked = [...scores.keys()].filter((i) => scores[i] > 0).sort((a, b) => scores[b] - scores[a] || a - b);
+      // New items: the best of ALS's `depth` best, as the blend's sources give theirs. Purchases: ALS's best of them all.
+      const fresh = ranked.slice(0, depth).filter((i) => !bought.has(i)).slice(0, kept);
+      const own = ranked.filter((i) => bought.has(i)).slice(0, kept);
+      beyondDepth += own.filter((i) => ranked.indexOf(i) >= depth).length;
+      ownFirst += ranked.slice(0, kept).every((i) => bought.has(i)) && fresh.length > 0 ? 1 : 0;
+      const want = [...fresh, ...own].sort((a, b) => scores[b] - scores[a] || a - b);
+      expect([...decodeCandidates(table.get(user)!).items].map((i) => scores[i])).toEqual(want.map((i) => scores[i]));
+    }
+    // The cases this is about happened: purchases ranked below the depth, which a list cut at the depth would
+    // drop; and purchases in all the first places, where asking ALS for only as many items as kept finds no new one.
+    expect(depth < 1000 ? beyondDepth : ownFirst).toBeGreaterThan(0);
+  });
+});
+
 describe('serving entries of a hybrid with weights on own items', () => {
   it("When own items have weights of their own, Then a customer's stored purchases rank by those and the new items are the plain blend's", () => {
     const { ds } = twoGroups();

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { alsFactory, alsFromFactors } from '../../../src/recommenders/als.js';
+import { buildDataset, type Dataset, type PurchaseRow } from '../../../src/recommenders/dataset.js';
+import { datasetHistories, userContext } from '../../../src/recommenders/history.js';
+import type { Recommender, UserContext } from '../../../src/recommenders/recommender.js';
+import { mulberry32 } from '../../../src/recommenders/seeded-random.js';
+import { SparseScores } from '../../../src/recommenders/sparse-scores.js';
+
+const DAY = 86_400_000;
+
+/** ALS's scoreSparse as pairs, best first (ties to the lower item). */
+function sparseTop(model: Recommender, ctx: UserContext, itemCount: number, limit: number): [number, number][] {
+  const out = new SparseScores(itemCount);
+  model.scoreSparse!(ctx, out, limit);
+  return Array.from({ length: out.size }, (_, p) => out.item(p))
+    .map((i): [number, number] => [i, out.values[i]])
+    .sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+}
+
+/** The same by brute force: every item scored, the positive ones sorted, the first `limit` kept. */
+function bruteTop(model: Recommender, ctx: UserContext, itemCount: number, limit: number): [number, number][] {
+  const scores = new Float32Array(itemCount);
+  model.scoreUser(ctx, scores);
+  return [...scores.keys()]
+    .filter((i) => scores[i] > 0)
+    .sort((a, b) => scores[b] - scores[a] || a - b)
+    .slice(0, limit)
+    .map((i): [number, number] => [i, scores[i]]);
+}
+
+/** A shop with a long tail: 300 products bought with Zipf-like odds by 150 customers of 1-12 purchases. */
+function longTailShop(): Dataset {
+  const rand = mulberry32(11);
+  const items = 300;
+  const odds = Array.from({ length: items }, (_, i) => 1 / (i + 1));
+  const total = odds.reduce((a, b) => a + b, 0);
+  const pick = () => {
+    let r = rand() * total;
+    for (let i = 0; i < items; i++) if ((r -= odds[i]) <= 0) return i;
+    return items - 1;
+  };
+  const events: PurchaseRow[] = [];
+  for (let u = 0; u < 150; u++) {
+    const n = 1 + Math.floor(rand() * 12);
+    for (let e = 0; e < n; e++) events.push({ userId: `u${u}`, itemId: `i${pick()}`, orderId: `o${u}-${e % 3}`, ts: (e + 1) * DAY, quantity: 1, price: null });
+  }
+  return buildDataset({ events });
+}
+
+describe("ALS's best items for a customer", () => {
+  it('When a fitted model is asked for its best items at any limit, Then they are exactly the brute-force ranking of every item, for every customer', () => {
+    const ds = longTailShop();
+    const model = alsFactory.fit(ds, alsFactory.parseParams({ factors: 8, iterations: 6 }));
+    const histories = datasetHistories(ds);
+    const n = ds.itemIds.length;
+    let compared = 0;
+    for (let u = 0; u < ds.userIds.length; u++) {
+      const ctx = userContext(ds, histories, u);
+      for (const limit of [1, 7, 40, n + 5]) {
+        expect(sparseTop(model, ctx, n, limit)).toEqual(bruteTop(model, ctx, n, limit));
+        compared++;
+      }
+    }
+    // A visitor folded in from a history the model never saw.
+    const visitor: UserContext = { user: -1, history: [0, 5, 250].map((item, k) => ({ item, ts: DAY * (k + 1), quantity: 1, order: `v${k}` })), attributes: {} };
+    expect(sparseTop(model, visitor, n, 10)).toEqual(bruteTop(model, visitor, n, 10));
+    expect(compared).toBe(ds.userIds.length * 4);
+  });
+
+  it('Given hand-set factors with equal scores, a zero row and negative scores, Then the best items are the hand-checked ones, ties to the lower item', () => {
+    const ids = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+    const ds = buildDataset({ events: ids.map((itemId, k) => ({ userId: 'x', itemId, orderId: `o${k}`, ts: DAY, quantity: 1, price: null })) });
+    const order = ds.itemIds;
+    // Rows by item id; the customer's row is (1, 0), so an item scores its first factor.
+    // h scores as a, b and g but has the larger norm, so it is read before them and must give way to them.
+    const rows: Record<string, [number, number]> = { a: [1, 0], b: [1, 0], c: [0.5, 0.5], d: [0, 0], e: [2, 0], f: [-1, 0], g: [1, 0], h: [1, 1] };
+    const itemFactors = Float32Array.from(order.flatMap((id) => rows[id]));
+    const model = alsFromFactors(ds, { factors: 2, itemFactors, userFactors: Float32Array.from([1, 0]), userImported: Uint8Array.from([1]) }, alsFactory.parseParams({}));
+    const ctx = userContext(ds, datasetHistories(ds), 0);
+    const named = (limit: number) => sparseTop(model, ctx, order.length, limit).map(([i, s]) => [order[i], s]);
+    // e = 2; a, b, g, h = 1 (ties: the lower item first, so the walk must not stop at an item whose bound
+    // only ties the threshold); c = 0.5; d scores 0 and f -1: never listed.
+    expect(named(1)).toEqual([['e', 2]]);
+    expect(named(3)).toEqual([['e', 2], ['a', 1], ['b', 1]]);
+    expect(named(4)).toEqual([['e', 2], ['a', 1], ['b', 1], ['g', 1]]);
+    expect(named(20)).toEqual([['e', 2], ['a', 1], ['b', 1], ['g', 1], ['h', 1], ['c', 0.5]]);
+  });
+});
