@@ -75,6 +75,33 @@ export function datasetHistories(ds: Dataset, users?: { from: number; to: number
   return out;
 }
 
+/**
+ * Each user's events in the dataset's (time) order, as positions: user u's are `events[start[u]..start[u + 1])`.
+ * Lets a build read any user's history without holding every history as objects.
+ */
+export interface UserEventIndex {
+  start: Int32Array;
+  events: Int32Array;
+}
+
+export function userEventIndex(ds: Pick<Dataset, 'userIds' | 'eventUser'>): UserEventIndex {
+  const users = ds.userIds.length;
+  const start = new Int32Array(users + 1);
+  for (let e = 0; e < ds.eventUser.length; e++) start[ds.eventUser[e] + 1]++;
+  for (let u = 0; u < users; u++) start[u + 1] += start[u];
+  const fill = start.slice(0, users);
+  const events = new Int32Array(ds.eventUser.length);
+  for (let e = 0; e < ds.eventUser.length; e++) events[fill[ds.eventUser[e]]++] = e;
+  return { start, events };
+}
+
+/** User `u`'s history from the index: what datasetHistories(ds)[u] holds. */
+export function indexedHistory(ds: Dataset, index: UserEventIndex, u: number): HistoryEntry[] {
+  const out: HistoryEntry[] = [];
+  for (let p = index.start[u]; p < index.start[u + 1]; p++) out.push(eventEntry(ds, index.events[p]));
+  return out;
+}
+
 /** Purchase event `e` of the dataset as a history entry. */
 export function eventEntry(ds: Pick<Dataset, 'eventItem' | 'eventTs' | 'eventQuantity' | 'eventOrder'>, e: number): HistoryEntry {
   return { item: ds.eventItem[e], ts: ds.eventTs[e], quantity: ds.eventQuantity[e], order: ds.eventOrder[e] };

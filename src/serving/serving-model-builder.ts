@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { Dataset } from '../recommenders/dataset.js';
-import { datasetHistories, recentDistinctItems, userContext } from '../recommenders/history.js';
+import { indexedHistory, recentDistinctItems, userEventIndex } from '../recommenders/history.js';
 import { createBlendScratch, dominantSource, scoreSparseOf, type HybridRecommender } from '../recommenders/hybrid.js';
 import { SparseScores } from '../recommenders/sparse-scores.js';
 import type { Recommender, UserContext } from '../recommenders/recommender.js';
@@ -136,8 +136,9 @@ export function prepareServingModel(input: BuildServingModelInput): PreparedServ
   return { artifacts, info, options, sourceNames, singles, popular, neighbours };
 }
 
-/** The serving model from its prepared part and the rows of consecutive user ranges (in range order). */
-export function assembleServingModel(prepared: PreparedServingModel, parts: UserRows[]): ServingModelBuild {
+/** The serving model from its prepared part and the rows of its users' chunks (in any order). */
+export function assembleServingModel(prepared: PreparedServingModel, chunks: UserRows[]): ServingModelBuild {
+  const parts = [...chunks].sort((a, b) => a.chunk - b.chunk);
   const tables = new Map<string, Iterable<[string, Uint8Array]>>([[USERS_TABLE, parts.flatMap((r) => r.users)]]);
   prepared.singles.forEach((name, k) => tables.set(strategyTable(name), parts.flatMap((r) => r.strategies[k])));
   return { artifacts: prepared.artifacts, tables, info: prepared.info };
@@ -170,10 +171,12 @@ export interface UserRowsInput extends Omit<PreparedServingModel, 'artifacts' | 
   users: { from: number; to: number };
 }
 
-/** Per user of the range with purchases: the users-table row and one row per single strategy (same order as `singles`). */
+/** Per user of a chunk with purchases: the users-table row and one row per single strategy (same order as `singles`). */
 export interface UserRows {
   users: [string, Uint8Array][];
   strategies: [string, Uint8Array][][];
+  /** The chunk's index (UserChunk): rows assembled in this order are the single-thread build's. */
+  chunk: number;
 }
 
 /** What scoring one user needs besides the user: the fitted models and the version's item tables. */
@@ -283,36 +286,45 @@ export const isPrecomputed = (options: ServingOptions, now: number, lastTs: numb
  */
 export function buildUserRows(input: UserRowsInput): UserRows {
   // One chunk as large as the range: the whole range's rows, or none when no user has any.
-  for (const rows of userRowChunks(input, Number.POSITIVE_INFINITY)) return rows;
-  return { users: [], strategies: input.singles.map(() => []) };
+  for (const rows of userRowChunks(input, [{ index: 0, ...input.users }])) return rows;
+  return { users: [], strategies: input.singles.map(() => []), chunk: 0 };
 }
 
 /** Users per chunk of userRowChunks when a build hands its rows on as it goes: a few MB of rows. */
 export const ROWS_CHUNK_USERS = 2000;
 
+/** Consecutive users [from, to), the `index`-th chunk of a build's users. */
+export interface UserChunk {
+  index: number;
+  from: number;
+  to: number;
+}
+
+/** The chunks of `size` consecutive users of a range, in order. */
+export function* consecutiveChunks(users: { from: number; to: number }, size = ROWS_CHUNK_USERS): Generator<UserChunk> {
+  for (let index = 0, from = users.from; from < users.to; index++, from += size) yield { index, from, to: Math.min(users.to, from + size) };
+}
+
 /**
- * buildUserRows in chunks of `chunkUsers` consecutive users of the range, so a caller can write and drop
- * each chunk's rows while the next is built: together the chunks are exactly buildUserRows' rows.
+ * The rows of each chunk of users as it is taken from `chunks` (chunks without a precomputed user give
+ * none), so a caller can write and drop each chunk's rows while the next is built, and threads can take
+ * chunks from one shared sequence: together the chunks' rows are exactly buildUserRows' rows.
  */
-export function* userRowChunks(input: UserRowsInput, chunkUsers = ROWS_CHUNK_USERS): Generator<UserRows> {
+export function* userRowChunks(input: Omit<UserRowsInput, 'users'>, chunks: Iterable<UserChunk>): Generator<UserRows> {
   const { ds, options, singles } = input;
   const score = createUserScorer({ ...input, itemCount: ds.itemIds.length });
-  const histories = datasetHistories(ds, input.users);
-  const empty = (): UserRows => ({ users: [], strategies: singles.map(() => []) });
-  let out = empty();
-  for (let u = input.users.from; u < input.users.to; u++) {
-    const history = histories[u];
-    if (history.length > 0 && isPrecomputed(options, ds.now, history[history.length - 1].ts)) {
-      const scored = score(userContext(ds, histories, u), ds.userAttributes[u] ?? {});
+  const index = userEventIndex(ds);
+  for (const chunk of chunks) {
+    const out: UserRows = { users: [], strategies: singles.map(() => []), chunk: chunk.index };
+    for (let u = chunk.from; u < chunk.to; u++) {
+      const history = indexedHistory(ds, index, u);
+      if (history.length === 0 || !isPrecomputed(options, ds.now, history[history.length - 1].ts)) continue;
+      const scored = score({ user: u, history, attributes: ds.userAttributes[u] ?? {}, now: ds.now }, ds.userAttributes[u] ?? {});
       if (scored) {
         out.users.push([ds.userIds[u], encodeUserEntry(scored.entry)]);
         scored.singles.forEach((c, k) => out.strategies[k].push([ds.userIds[u], encodeCandidates(c)]));
       }
     }
-    if ((u + 1 - input.users.from) % chunkUsers === 0 && out.users.length > 0) {
-      yield out;
-      out = empty();
-    }
+    if (out.users.length > 0) yield out;
   }
-  if (out.users.length > 0) yield out;
 }

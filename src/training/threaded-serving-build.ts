@@ -1,16 +1,17 @@
 /**
  * The serving build split over worker threads: the per-item part runs once in the calling thread, the
- * per-user rows (most of the work) in `threads` consecutive user ranges at once, the first range in the
- * calling thread. Each user's rows depend only on the user and the fitted models, which reach the
- * workers as their own artifacts, so the result is the same as a single-thread build's.
+ * per-user rows (most of the work) on `threads` threads at once, the calling thread one of them, each
+ * taking the next chunk of consecutive users when it is free (shared-chunks.ts). Each user's rows depend
+ * only on the user and the fitted models, which reach the workers as their own artifacts, and the chunks
+ * are put back in order, so the result is the same as a single-thread build's.
  */
 import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import type { Dataset } from '../recommenders/dataset.js';
 import {
   assembleServingModel,
-  buildUserRows,
   prepareServingModel,
+  ROWS_CHUNK_USERS,
   type BuildServingModelInput,
   userRowChunks,
   userRowTables,
@@ -22,33 +23,11 @@ import type { Recipe } from './recipe.js';
 import { ownedBuffers } from './transfer-list.js';
 import { startModuleWorker } from './worker-thread.js';
 import { takeSlot, type ChunkGate } from './chunk-gate.js';
+import { sharedChunks } from './shared-chunks.js';
 import type { UserRowsJob } from './user-rows-worker.js';
 
 /** Threads used when TRAIN_THREADS is not set: one per core. */
 export const defaultTrainThreads = () => Math.max(1, os.availableParallelism());
-
-/**
- * Consecutive user ranges of about equal work: a user costs a constant (the ALS pool, the
- * popularity lists) plus their history.
- */
-export function splitUsers(ds: Pick<Dataset, 'userIds' | 'eventUser'>, parts: number): { from: number; to: number }[] {
-  const users = ds.userIds.length;
-  const cost = new Float64Array(users).fill(20);
-  for (let e = 0; e < ds.eventUser.length; e++) cost[ds.eventUser[e]]++;
-  const total = cost.reduce((a, b) => a + b, 0);
-  const ranges: { from: number; to: number }[] = [];
-  let from = 0;
-  let acc = 0;
-  for (let u = 0; u < users && ranges.length < parts - 1; u++) {
-    acc += cost[u];
-    if (acc >= (total * (ranges.length + 1)) / parts) {
-      ranges.push({ from, to: u + 1 });
-      from = u + 1;
-    }
-  }
-  ranges.push({ from, to: users });
-  return ranges;
-}
 
 /**
  * A typed array backed by a SharedArrayBuffer, so workers read it without a copy of their own: the
@@ -82,12 +61,12 @@ export function slimDataset(ds: Dataset): Dataset {
   };
 }
 
-function runWorker(job: UserRowsJob, transfer: ArrayBuffer[], started: Worker[], onRows?: (rows: UserRows) => void): Promise<UserRows> {
+function runWorker(job: UserRowsJob, transfer: ArrayBuffer[], started: Worker[], onRows?: (rows: UserRows) => void): Promise<UserRows[]> {
   return new Promise((resolve, reject) => {
     const worker = startModuleWorker('user-rows-worker', job, transfer);
     started.push(worker);
     let done = false;
-    worker.on('message', (msg: { type: 'rows'; rows: UserRows } | { type: 'done'; rows: UserRows } | { type: 'error'; message: string }) => {
+    worker.on('message', (msg: { type: 'rows'; rows: UserRows } | { type: 'done'; rows: UserRows[] } | { type: 'error'; message: string }) => {
       if (msg.type === 'rows') return onRows?.(msg.rows);
       done = true;
       if (msg.type === 'done') resolve(msg.rows);
@@ -124,40 +103,45 @@ export async function buildServingModelInThreads(
 ): Promise<ServingModelBuild> {
   const { ds, fitted, recipe } = input;
   const prepared = prepareServingModel(input);
-  const most = Math.floor(ds.userIds.length / (opts.minUsersPerThread ?? MIN_USERS_PER_THREAD));
-  const ranges = splitUsers(ds, Math.max(1, Math.min(threads, most)));
+  const users = ds.userIds.length;
+  const most = Math.floor(users / (opts.minUsersPerThread ?? MIN_USERS_PER_THREAD));
+  const count = Math.max(1, Math.min(threads, most));
+  const chunkUsers = opts.chunkUsers ?? ROWS_CHUNK_USERS;
+  // Every thread, this one included, takes its chunks from this counter.
+  const next = new Int32Array(new SharedArrayBuffer(4));
   const onEntries = opts.onEntries;
   const onRows = onEntries && ((rows: UserRows) => onEntries(userRowTables(prepared.singles, rows)));
-  /** This thread's range: whole, or chunk by chunk to onRows, letting the other threads' chunks through in between. */
-  const ownRange = async (users: { from: number; to: number }): Promise<UserRows[]> => {
-    if (!onRows) return [buildUserRows({ ...prepared, ds, fitted, users })];
-    for (const chunk of userRowChunks({ ...prepared, ds, fitted, users }, opts.chunkUsers)) {
+  /** This thread's chunks: kept, or each handed to onRows, letting the other threads' chunks through in between. */
+  const ownChunks = async (): Promise<UserRows[]> => {
+    const rows = userRowChunks({ ...prepared, ds, fitted }, sharedChunks(next, users, chunkUsers));
+    if (!onRows) return [...rows];
+    for (const chunk of rows) {
       if (opts.chunkGate) await takeSlot(opts.chunkGate); // waiting lets the other threads' chunks through
       onRows(chunk);
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
     return [];
   };
-  if (ranges.length === 1) return assembleServingModel(prepared, await ownRange(ranges[0]));
+  if (count === 1) return assembleServingModel(prepared, await ownChunks());
   const slim = slimDataset(ds);
   const { artifacts: _, ...rest } = prepared;
   // Each thread gets the fitted models encoded for it alone and moved there, not copied: this thread
-  // keeps none of those bytes while it builds its own range.
+  // keeps none of those bytes while it builds its own chunks.
   const started: Worker[] = [];
-  const others = ranges.slice(1).map((users) => {
+  const others = Array.from({ length: count - 1 }, () => {
     const sources: UserRowsJob['sources'] = [...fitted.sources].map(([name, r]) => [name, recipe.sources[name]?.recommender ?? name, r.toArtifact()]);
     const hybrid = fitted.hybrid.toArtifact();
-    return runWorker({ ds: slim, sources, hybrid, prepared: rest, users, stream: Boolean(onRows), chunkUsers: opts.chunkUsers, chunkGate: opts.chunkGate }, ownedBuffers([...sources.map(([, , b]) => b), hybrid]), started, onRows);
+    return runWorker({ ds: slim, sources, hybrid, prepared: rest, next, stream: Boolean(onRows), chunkUsers, chunkGate: opts.chunkGate }, ownedBuffers([...sources.map(([, , b]) => b), hybrid]), started, onRows);
   });
   // Rejections are observed at once, so a failing thread cannot go unhandled while this one works.
   const settled = Promise.all(others);
   settled.catch(() => {});
   try {
-    const first = await ownRange(ranges[0]);
+    const first = await ownChunks();
     const rows = await settled;
-    return assembleServingModel(prepared, onRows ? [] : [...first, ...rows]);
+    return assembleServingModel(prepared, onRows ? [] : [...first, ...rows.flat()]);
   } catch (err) {
-    // One range failed: the others' rows are of no use, and must not go on reaching onEntries.
+    // One thread failed: the others' rows are of no use, and must not go on reaching onEntries.
     await Promise.all(started.map((w) => w.terminate()));
     throw err;
   }

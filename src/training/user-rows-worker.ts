@@ -1,15 +1,17 @@
 /**
  * Worker-thread entry of the threaded serving build: rebuilds the fitted sources and the hybrid from
- * their artifacts and builds the per-user rows of one user range (see threaded-serving-build.ts).
+ * their artifacts and builds the per-user rows of the chunks of users it takes from the shared counter
+ * (see threaded-serving-build.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Dataset } from '../recommenders/dataset.js';
 import { hybridFromArtifact } from '../recommenders/hybrid.js';
 import type { Recommender } from '../recommenders/recommender.js';
 import { recommenderFactory } from '../recommenders/registry.js';
-import { buildUserRows, userRowChunks, type PreparedServingModel, type UserRows } from '../serving/serving-model-builder.js';
+import { ROWS_CHUNK_USERS, userRowChunks, type PreparedServingModel, type UserRows } from '../serving/serving-model-builder.js';
 import { ownedBuffers } from './transfer-list.js';
 import { takeSlotSync, type ChunkGate } from './chunk-gate.js';
+import { sharedChunks } from './shared-chunks.js';
 
 export interface UserRowsJob {
   ds: Dataset;
@@ -17,8 +19,9 @@ export interface UserRowsJob {
   sources: [string, string, Uint8Array][];
   hybrid: Uint8Array;
   prepared: Omit<PreparedServingModel, 'artifacts'>;
-  users: { from: number; to: number };
-  /** Post the rows in chunks as they are built (`{ type: 'rows' }`), and an empty remainder when done. */
+  /** The counter every thread of the build takes its next chunk of users from (see sharedChunks). */
+  next: Int32Array;
+  /** Post the rows in chunks as they are built (`{ type: 'rows' }`); else all of them when done. */
   stream?: boolean;
   /** Users per posted chunk (default ROWS_CHUNK_USERS). */
   chunkUsers?: number;
@@ -28,7 +31,7 @@ export interface UserRowsJob {
 
 const rowBytes = (rows: UserRows) => [...rows.users.map(([, b]) => b), ...rows.strategies.flatMap((t) => t.map(([, b]) => b))];
 
-function run(job: UserRowsJob): UserRows {
+function run(job: UserRowsJob): UserRows[] {
   const sources = new Map<string, Recommender>();
   for (const [name, family, bytes] of job.sources) {
     const factory = recommenderFactory(family);
@@ -38,19 +41,19 @@ function run(job: UserRowsJob): UserRows {
   const fitted = { sources, hybrid: hybridFromArtifact(job.hybrid, sources) };
   // Decoding copied what the models need: the encoded bytes can go while the rows are built.
   job.sources.length = 0;
-  const input = { ...job.prepared, ds: job.ds, fitted, users: job.users };
-  if (!job.stream) return buildUserRows(input);
-  for (const chunk of userRowChunks(input, job.chunkUsers)) {
+  const rows = userRowChunks({ ...job.prepared, ds: job.ds, fitted }, sharedChunks(job.next, job.ds.userIds.length, job.chunkUsers ?? ROWS_CHUNK_USERS));
+  if (!job.stream) return [...rows];
+  for (const chunk of rows) {
     if (job.chunkGate) takeSlotSync(job.chunkGate);
     parentPort!.postMessage({ type: 'rows', rows: chunk }, ownedBuffers(rowBytes(chunk)));
   }
-  return { users: [], strategies: job.prepared.singles.map(() => []) };
+  return [];
 }
 
 if (parentPort) {
   try {
     const rows = run(workerData as UserRowsJob);
-    parentPort.postMessage({ type: 'done', rows }, ownedBuffers(rowBytes(rows)));
+    parentPort.postMessage({ type: 'done', rows }, ownedBuffers(rows.flatMap(rowBytes)));
   } catch (err) {
     parentPort.postMessage({ type: 'error', message: err instanceof Error ? err.message : String(err) });
   }

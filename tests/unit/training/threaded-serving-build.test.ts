@@ -3,7 +3,8 @@ import { loadOnlineRetail } from '../../../src/cli/online-retail-input.js';
 import { buildDataset, DatasetBuilder, type Dataset } from '../../../src/recommenders/dataset.js';
 import { buildServingModel } from '../../../src/serving/serving-model-builder.js';
 import { fitRecipe, loadRecipe } from '../../../src/training/recipe.js';
-import { buildServingModelInThreads, slimDataset, splitUsers } from '../../../src/training/threaded-serving-build.js';
+import { buildServingModelInThreads, slimDataset } from '../../../src/training/threaded-serving-build.js';
+import { sharedChunks } from '../../../src/training/shared-chunks.js';
 import { computeInWorker } from '../../../src/training/compute-in-worker.js';
 import { computeModel } from '../../../src/training/compute-model.js';
 import { chunkGate, chunksInFlight, giveSlot } from '../../../src/training/chunk-gate.js';
@@ -29,21 +30,26 @@ const expected = asObject(single.tables);
 const withoutTime = (bytes: Uint8Array) => Buffer.from(bytes).toString('latin1').replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g, 'T');
 
 describe('threaded serving build', () => {
-  it('When users are split in ranges, Then the ranges are consecutive, cover everyone once and are about equally heavy', () => {
-    const ranges = splitUsers(ds, 3);
-    expect(ranges).toHaveLength(3);
-    expect(ranges[0].from).toBe(0);
-    expect(ranges[2].to).toBe(ds.userIds.length);
-    expect(ranges[1].from).toBe(ranges[0].to);
-    expect(ranges[2].from).toBe(ranges[1].to);
-    const events = ranges.map((r) => ds.eventUser.filter((u) => u >= r.from && u < r.to).length);
-    for (const e of events) expect(e).toBeGreaterThan(ds.eventUser.length / 6);
+  it('When threads take chunks from one counter, Then every customer is in exactly one chunk, of consecutive customers, and the chunks are numbered by position', () => {
+    const next = new Int32Array(new SharedArrayBuffer(4));
+    const [a, b] = [sharedChunks(next, 95, 10), sharedChunks(next, 95, 10)];
+    const taken: { index: number; from: number; to: number }[] = [];
+    // Two takers alternating unevenly, as threads of unequal speed would.
+    for (let turn = 0; ; turn++) {
+      const got = (turn % 3 === 0 ? b : a).next();
+      if (got.done) break;
+      taken.push(got.value);
+    }
+    expect(b.next().done).toBe(true);
+    expect(taken.map((c) => c.index)).toEqual([...Array(10).keys()]);
+    for (const c of taken) expect(c).toEqual({ index: c.index, from: c.index * 10, to: Math.min(95, c.index * 10 + 10) });
   });
 
   it('When built on 1, 2 or 3 threads, Then every table and artifact is byte for byte the single-thread build', { timeout: 120_000 }, async () => {
     expect(expected['serving-users'].length).toBeGreaterThan(100);
     for (const threads of [1, 2, 3]) {
-      const built = await buildServingModelInThreads({ ds, fitted, recipe }, threads, { minUsersPerThread: 1 });
+      // Chunks of 30 customers, which the threads take as they get free: the rows come back interleaved.
+      const built = await buildServingModelInThreads({ ds, fitted, recipe }, threads, { minUsersPerThread: 1, chunkUsers: 30 });
       expect(asObject(built.tables)).toEqual(expected);
       expect([...built.artifacts.keys()]).toEqual([...single.artifacts.keys()]);
       for (const [name, bytes] of single.artifacts) expect(withoutTime(built.artifacts.get(name)!), name).toBe(withoutTime(bytes));
@@ -62,7 +68,7 @@ describe('threaded serving build', () => {
           for (const [name, rows] of entries) received.set(name, [...(received.get(name) ?? []), ...rows]);
         },
       });
-      // 400 customers in chunks of 50 (per thread's range): several chunks.
+      // 400 customers in chunks of 50: several chunks.
       expect(chunks).toBeGreaterThanOrEqual(8);
       // Chunks come in no set order across threads: compare each per-user table sorted by customer.
       const byId = (rows: (string | unknown)[][]) => [...rows].sort(([a], [b]) => String(a).localeCompare(String(b)));
