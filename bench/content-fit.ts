@@ -10,31 +10,21 @@
  * ONLINE_RETAIL_CSV, else ../shared/datasets/online-retail/online-retail.csv.gz.
  */
 import { createHash } from 'node:crypto';
-import { loadConfig } from '../src/config.js';
-import { createCatalogRepository } from '../src/data/catalog-repository.js';
-import { createEventRepository } from '../src/data/event-repository.js';
-import { openDatabase } from '../src/data/open-database.js';
 import { buildDataset, type BuildDatasetInput } from '../src/recommenders/dataset.js';
 import { contentFactory } from '../src/recommenders/content.js';
 import { itemFeatureMatrix, transposeRows } from '../src/recommenders/tfidf.js';
 import { benchRecipe, dataFile, inMemoryCopies, loadOnlineRetail, optionTaker, withoutDataArg } from './lib/online-retail.js';
+import { loadShop } from './lib/shop-input.js';
 
 const args = withoutDataArg();
 const take = optionTaker(args);
 const shop = args.includes('--shop');
 
-async function shopInput(): Promise<BuildDatasetInput> {
-  const db = await openDatabase(loadConfig());
-  const catalog = createCatalogRepository(db);
-  const [events, items, users] = await Promise.all([createEventRepository(db).loadPurchaseRows(), catalog.listItems(), catalog.listUsers()]);
-  await db.close();
-  return { events, items, users };
-}
 
 const recipe = await benchRecipe('default');
 const params = contentFactory.parseParams(recipe.sources.content?.params ?? {});
 const inputs: [string, () => Promise<BuildDatasetInput>][] = shop
-  ? [['shop', shopInput]]
+  ? [['shop', loadShop]]
   : (take('--copies') ?? '1,4,16').split(',').map((c) => [`${c}x`, async () => inMemoryCopies(await loadOnlineRetail(dataFile()), Number(c))]);
 
 console.log('data  products  features  longest postings (top 3)  fit s  neighbours sha256');

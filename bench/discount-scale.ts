@@ -11,15 +11,12 @@
  * (discountShare 0) and in shares of the customers (the recipe's discountShare). Reads nothing on or after
  * --window-end.
  */
-import { loadConfig } from '../src/config.js';
-import { createCatalogRepository } from '../src/data/catalog-repository.js';
-import { createEventRepository } from '../src/data/event-repository.js';
-import { openDatabase } from '../src/data/open-database.js';
 import { RollingFold } from '../src/evaluation/rolling-fold.js';
 import { buyerCount, discountUnit } from '../src/recommenders/hybrid.js';
 import { sampleCustomers } from '../src/evaluation/tuning-sample.js';
 import { loadRecipe, withTuning } from '../src/training/recipe.js';
 import { tuneRecipeOn } from '../src/training/tune-for-training.js';
+import { loadShop } from './lib/shop-input.js';
 
 const args = process.argv.slice(2);
 const option = (flag: string, fallback?: string) => {
@@ -33,13 +30,7 @@ const sampleSize = Number(option('--sample', '5000'));
 const BETAS = [0, 0.1, 0.2, 0.35, 0.5, 0.7, 1];
 const f4 = (x: number) => x.toFixed(4);
 
-const db = await openDatabase(loadConfig());
-const [events, items, users] = await Promise.all([
-  createEventRepository(db).loadPurchaseRows(),
-  createCatalogRepository(db).listItems(),
-  createCatalogRepository(db).listUsers(),
-]);
-await db.close();
+const { events, items, users } = await loadShop();
 const all = { events: [...events].filter((e) => e.ts < Date.parse(windowEnd)), items, users };
 
 const recipe = await loadRecipe('default');

@@ -7,16 +7,13 @@
  * over the customer list times each source's sparse scoring (at the hybrid's source depth) and the whole
  * per-customer scorer the build runs (blend, candidates, explanations, single-strategy lists), in one thread.
  */
-import { loadConfig } from '../src/config.js';
-import { createCatalogRepository } from '../src/data/catalog-repository.js';
-import { createEventRepository } from '../src/data/event-repository.js';
-import { openDatabase } from '../src/data/open-database.js';
 import { buildDataset } from '../src/recommenders/dataset.js';
 import { datasetHistories, userContext } from '../src/recommenders/history.js';
 import { scoreSparseOf, type HybridRecommender } from '../src/recommenders/hybrid.js';
 import { SparseScores } from '../src/recommenders/sparse-scores.js';
 import { createUserScorer, prepareServingModel } from '../src/serving/serving-model-builder.js';
 import { fitRecipe, loadRecipe } from '../src/training/recipe.js';
+import { loadShop } from './lib/shop-input.js';
 
 const args = process.argv.slice(2);
 const option = (flag: string, fallback: string) => {
@@ -26,14 +23,7 @@ const option = (flag: string, fallback: string) => {
 const sampleSize = Number(option('--customers', '2000'));
 const recipeName = option('--recipe', 'default');
 
-const db = await openDatabase(loadConfig());
-const [events, items, users] = await Promise.all([
-  createEventRepository(db).loadPurchaseRows(),
-  createCatalogRepository(db).listItems(),
-  createCatalogRepository(db).listUsers(),
-]);
-await db.close();
-const ds = buildDataset({ events, items, users });
+const ds = buildDataset(await loadShop());
 const recipe = await loadRecipe(recipeName);
 let started = performance.now();
 const fitted = await fitRecipe(ds, recipe);
