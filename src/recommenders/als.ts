@@ -184,7 +184,7 @@ class AlsModel implements Recommender {
   /** Y^T Y + reg I over the item factors, for solving unknown users. */
   private readonly yty: Float64Array;
   private readonly itemNorms: Float64Array;
-  /** normOrder()'s, made on the first scoreSparse. */
+  /** normOrder()'s. */
   private byNorm?: ByNorm;
 
   constructor(private readonly s: AlsState) {
@@ -197,6 +197,8 @@ class AlsModel implements Recommender {
       for (let a = 0; a < this.k; a++) sq += s.itemFactors[i * this.k + a] ** 2;
       this.itemNorms[i] = Math.sqrt(sq);
     }
+    // Made here, so that a version being readied pays for it, not its first request.
+    this.byNorm = this.normOrder();
   }
 
   /** The trained factor when it still describes the user, else one solved from the live history. */
@@ -253,7 +255,7 @@ class AlsModel implements Recommender {
   /**
    * The `limit` best items by x_u . y_j (ties to the lower item), exactly. Items are taken by decreasing
    * factor norm, and the walk stops once |x_u| |y_j| (which no later score can exceed) falls below the
-   * heap's threshold: implicit ALS gives the rarely bought tail tiny factors, so a customer's top 100 of
+   * heap's threshold: implicit ALS gives the rarely bought tail tiny factors, so a customer's best 120 of
    * 30,000 items read about 4,300 of them (bench/README, "The serving build at ten times Online Retail").
    */
   scoreSparse(ctx: UserContext, out: SparseScores, limit: number): void {
@@ -284,7 +286,7 @@ class AlsModel implements Recommender {
 
   /**
    * The items by decreasing factor norm (ties to the lower item), their norms and their factors in that
-   * order, made once per model: a copy of the item factors (items x factors x 4 bytes, 7.7 MB at 30,000
+   * order, made once per model (when it is made): a copy of the item factors (items x factors x 4 bytes, 7.7 MB at 30,000
    * items) read front to back, which a walk through the original rows in norm order is not.
    */
   private normOrder(): ByNorm {

@@ -59,19 +59,10 @@ export function distinctOrderCount(history: readonly HistoryEntry[]): number {
   return new Set(history.map((h) => h.order)).size;
 }
 
-/**
- * Every user's history from a dataset's events (already sorted by ts), indexed by user; with `users`,
- * only the histories of user indices in [from, to) are filled (the others stay empty).
- */
-export function datasetHistories(ds: Dataset, users?: { from: number; to: number }): HistoryEntry[][] {
+/** Every user's history from a dataset's events (already sorted by ts), indexed by user. */
+export function datasetHistories(ds: Dataset): HistoryEntry[][] {
   const out: HistoryEntry[][] = ds.userIds.map(() => []);
-  const from = users?.from ?? 0;
-  const to = users?.to ?? ds.userIds.length;
-  for (let e = 0; e < ds.eventUser.length; e++) {
-    const u = ds.eventUser[e];
-    if (u < from || u >= to) continue;
-    out[u].push(eventEntry(ds, e));
-  }
+  for (let e = 0; e < ds.eventUser.length; e++) out[ds.eventUser[e]].push(eventEntry(ds, e));
   return out;
 }
 

@@ -167,7 +167,7 @@ export function buildServingModel(input: BuildServingModelInput): ServingModelBu
 export interface UserRowsInput extends Omit<PreparedServingModel, 'artifacts' | 'info'> {
   ds: Dataset;
   fitted: FittedModels;
-  /** The range of user indices [from, to) to build (one thread's share). */
+  /** The range of user indices [from, to) to build. */
   users: { from: number; to: number };
 }
 
@@ -281,8 +281,8 @@ export const isPrecomputed = (options: ServingOptions, now: number, lastTs: numb
 /**
  * The per-user entries of a range of users: the users precomputed by `options.precomputeDays`. Each
  * user costs what their sources touch (see HybridRecommender.blendSparse), so the whole build grows
- * with users x history, not users x items. Each user's rows depend on nothing but the user, so ranges
- * can be built on separate threads.
+ * with users x history, not users x items. Each user's rows depend on nothing but the user, so chunks
+ * of users can be built on separate threads (userRowChunks).
  */
 export function buildUserRows(input: UserRowsInput): UserRows {
   // One chunk as large as the range: the whole range's rows, or none when no user has any.
@@ -298,11 +298,6 @@ export interface UserChunk {
   index: number;
   from: number;
   to: number;
-}
-
-/** The chunks of `size` consecutive users of a range, in order. */
-export function* consecutiveChunks(users: { from: number; to: number }, size = ROWS_CHUNK_USERS): Generator<UserChunk> {
-  for (let index = 0, from = users.from; from < users.to; index++, from += size) yield { index, from, to: Math.min(users.to, from + size) };
 }
 
 /**

@@ -112,15 +112,20 @@ export async function buildServingModelInThreads(
   const onEntries = opts.onEntries;
   const onRows = onEntries && ((rows: UserRows) => onEntries(userRowTables(prepared.singles, rows)));
   /** This thread's chunks: kept, or each handed to onRows, letting the other threads' chunks through in between. */
+  // Set when another thread failed: this one stops taking chunks, and hands none on.
+  let failed = false;
   const ownChunks = async (): Promise<UserRows[]> => {
-    const rows = userRowChunks({ ...prepared, ds, fitted }, sharedChunks(next, users, chunkUsers));
-    if (!onRows) return [...rows];
-    for (const chunk of rows) {
-      if (opts.chunkGate) await takeSlot(opts.chunkGate); // waiting lets the other threads' chunks through
-      onRows(chunk);
+    const kept: UserRows[] = [];
+    for (const chunk of userRowChunks({ ...prepared, ds, fitted }, sharedChunks(next, users, chunkUsers))) {
+      if (onRows && opts.chunkGate) await takeSlot(opts.chunkGate); // waiting lets the other threads' chunks through
+      if (failed) break;
+      if (onRows) onRows(chunk);
+      else kept.push(chunk);
+      // Lets the other threads' chunks through, and their failure be seen.
       await new Promise<void>((resolve) => setImmediate(resolve));
+      if (failed) break;
     }
-    return [];
+    return kept;
   };
   if (count === 1) return assembleServingModel(prepared, await ownChunks());
   const slim = slimDataset(ds);
@@ -135,7 +140,11 @@ export async function buildServingModelInThreads(
   });
   // Rejections are observed at once, so a failing thread cannot go unhandled while this one works.
   const settled = Promise.all(others);
-  settled.catch(() => {});
+  settled.catch(() => {
+    failed = true;
+    // No thread takes another chunk.
+    Atomics.store(next, 0, Math.ceil(users / chunkUsers));
+  });
   try {
     const first = await ownChunks();
     const rows = await settled;

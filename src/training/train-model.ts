@@ -209,7 +209,7 @@ export function createTrainer(deps: TrainerDeps) {
       const [, items, users] = await Promise.all([stream(), deps.catalog.listItems(), deps.catalog.listUsers()]);
       return { builder, items, users };
     });
-    // Shared columns: the training's threads (fits, the serving build's user ranges) read one copy.
+    // Shared columns: the training's threads (fits, the serving build's chunks of users) read one copy.
     const ds: Dataset = await step('dataset', () => builder.build({ items, users, shared: true }));
     const data = countData(ds);
     assertEnoughData(data, deps.minimumData ?? MIN_TRAINING_DATA);

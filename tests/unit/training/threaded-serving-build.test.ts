@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadOnlineRetail } from '../../../src/cli/online-retail-input.js';
 import { buildDataset, DatasetBuilder, type Dataset } from '../../../src/recommenders/dataset.js';
-import { buildServingModel } from '../../../src/serving/serving-model-builder.js';
+import { assembleServingModel, buildServingModel, prepareServingModel, userRowChunks } from '../../../src/serving/serving-model-builder.js';
 import { fitRecipe, loadRecipe } from '../../../src/training/recipe.js';
 import { buildServingModelInThreads, slimDataset } from '../../../src/training/threaded-serving-build.js';
 import { sharedChunks } from '../../../src/training/shared-chunks.js';
@@ -117,6 +117,35 @@ describe('threaded serving build', () => {
     // depend on how the machine schedules them); with a gate of 2 they wait for it.
     expect(await slowWriter(1000, 'after-the-build')).toBeGreaterThan(2);
     expect(await slowWriter(2)).toBe(2);
+  });
+
+  it('When the chunks come back in any order, Then they are assembled into the single-thread tables', () => {
+    const prepared = prepareServingModel({ ds, fitted, recipe });
+    const chunks = Array.from({ length: Math.ceil(ds.userIds.length / 30) }, (_, index) => ({ index, from: index * 30, to: Math.min(ds.userIds.length, index * 30 + 30) }));
+    const rows = [...userRowChunks({ ...prepared, ds, fitted }, chunks)];
+    expect(rows.length).toBeGreaterThan(5);
+    // Reversed, and the first and last swapped again: as threads of unequal speed would return them.
+    const shuffled = [...rows].reverse();
+    [shuffled[0], shuffled[shuffled.length - 1]] = [shuffled[shuffled.length - 1], shuffled[0]];
+    expect(asObject(assembleServingModel(prepared, shuffled).tables)).toEqual(expected);
+  });
+
+  it('When a thread fails, Then this thread stops taking chunks, the build fails with its reason, and no chunk is handed on after that', { timeout: 120_000 }, async () => {
+    // The other threads cannot rebuild ALS from a family they do not know; this thread has it fitted.
+    const broken = { ...recipe, sources: { ...recipe.sources, als: { ...recipe.sources.als, recommender: 'no-such-family' } } };
+    // A writer that takes 200 ms per chunk, through a gate of one: this thread's 40 chunks of 10 would take 8 s.
+    const gate = chunkGate(1);
+    let chunks = 0;
+    const onEntries = () => {
+      chunks++;
+      setTimeout(() => giveSlot(gate), 200);
+    };
+    const build = buildServingModelInThreads({ ds, fitted, recipe: broken }, 3, { minUsersPerThread: 1, chunkUsers: 10, chunkGate: gate, onEntries });
+    await expect(build).rejects.toThrow(/unknown recommender family "no-such-family"/);
+    expect(chunks).toBeLessThan(Math.ceil(ds.userIds.length / 10));
+    const atFailure = chunks;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(chunks).toBe(atFailure);
   });
 
   it('When a whole training is computed on 2 threads (ALS half-steps shared), Then every artifact and table equals the one-thread result', { timeout: 120_000 }, async () => {
