@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { Dataset } from '../recommenders/dataset.js';
 import { indexedHistory, recentDistinctItems, userEventIndex } from '../recommenders/history.js';
-import { createBlendScratch, dominantSource, scoreSparseOf, type HybridRecommender } from '../recommenders/hybrid.js';
+import { createBlendScratch, scoreSparseOf, type HybridRecommender } from '../recommenders/hybrid.js';
 import { SparseScores } from '../recommenders/sparse-scores.js';
 import type { Recommender, UserContext } from '../recommenders/recommender.js';
 import {
@@ -229,20 +229,27 @@ export function createUserScorer(input: UserScorerInput): (ctx: UserContext, att
       const sourceMask = new Uint32Array(top.items.length);
       const dominant = new Uint8Array(top.items.length);
       const parts = new Float64Array(sourceNames.length);
-      top.items.forEach((item, c) => {
-        // Shares of the sum of the parts (the blend itself may be lowered by a source cap).
+      // Each source's parts, looked up once per user rather than per candidate and source.
+      const partsOf = sourceNames.map((name) => scratch.sources.get(name)?.part.values);
+      for (let c = 0; c < top.items.length; c++) {
+        const item = top.items[c];
+        // Shares of the sum of the parts (the blend itself may be lowered by a source cap), and the
+        // dominant source (as dominantSource finds it: the largest part, ties to the first source).
         let total = 0;
-        sourceNames.forEach((name, k) => (total += parts[k] = scratch.sources.get(name)?.part.values[item] ?? 0));
-        parts.forEach((part, k) => {
-          if (part > 0 && part >= SOURCE_SHARE * total) sourceMask[c] |= 1 << k;
-        });
+        let best = -1;
+        let bestPart = 0;
+        for (let k = 0; k < partsOf.length; k++) {
+          const part = partsOf[k]?.[item] ?? 0;
+          total += parts[k] = part;
+          if (part > bestPart) [best, bestPart] = [k, part];
+        }
+        for (let k = 0; k < parts.length; k++) if (parts[k] > 0 && parts[k] >= SOURCE_SHARE * total) sourceMask[c] |= 1 << k;
         // The dominant source is always named, whatever its share.
-        const best = dominantSource(scratch, item, sourceNames);
         if (best >= 0) {
           dominant[c] = best;
           sourceMask[c] |= 1 << best;
         }
-      });
+      }
       const recent = recentDistinctItems(history, itemCount, options.recentItems);
       const recentItems = Int32Array.from(recent, (r) => r.item);
       const because = findAnchorsBySource(neighbours, itemCount, top.items, (c) => sourceNames[dominant[c]], recentItems, recentItems.length);
