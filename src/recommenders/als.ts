@@ -267,7 +267,7 @@ class AlsModel implements Recommender {
     const { order, norms, factors } = this.normOrder();
     let xNorm = 0;
     for (let a = 0; a < k; a++) xNorm += x[a] * x[a];
-    // The rounding of a k-term dot product stays far inside this margin, so the bound never cuts a score it could reach.
+    // The rounding of a k-term dot product stays far inside this margin: the bound never cuts a score it could reach.
     xNorm = Math.sqrt(xNorm) * (1 + 1e-9);
     const heap = new TopKHeap(limit);
     let min = heap.threshold;
@@ -285,9 +285,9 @@ class AlsModel implements Recommender {
   }
 
   /**
-   * The items by decreasing factor norm (ties to the lower item), their norms and their factors in that
-   * order, made once per model (when it is made): a copy of the item factors (items x factors x 4 bytes, 7.7 MB at 30,000
-   * items) read front to back, which a walk through the original rows in norm order is not.
+   * The items by decreasing factor norm (ties to the lower item), their norms, and their factors in that
+   * order: a copy of the item factors (items x factors x 4 bytes, 7.7 MB at 30,000 items) that the walk
+   * reads front to back, where one through the original rows in norm order jumps about. Made once.
    */
   private normOrder(): ByNorm {
     if (!this.byNorm) {

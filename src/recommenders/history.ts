@@ -67,14 +67,16 @@ export function datasetHistories(ds: Dataset): HistoryEntry[][] {
 }
 
 /**
- * Each user's events in the dataset's (time) order, as positions: user u's are `events[start[u]..start[u + 1])`.
- * Lets a build read any user's history without holding every history as objects.
+ * Each user's events in the dataset's (time) order, as positions: user u's are
+ * `events[start[u]..start[u + 1])`. Lets a build read any user's history without holding every history
+ * as objects.
  */
 export interface UserEventIndex {
   start: Int32Array;
   events: Int32Array;
 }
 
+/** The index of a dataset's events by user: one counting pass, order kept within each user. */
 export function userEventIndex(ds: Pick<Dataset, 'userIds' | 'eventUser'>): UserEventIndex {
   const users = ds.userIds.length;
   const start = new Int32Array(users + 1);
