@@ -171,10 +171,22 @@ export function alsFromFactors(ds: Dataset, f: AlignedFactors, params: AlsParams
   });
 }
 
+/**
+ * The items by decreasing factor norm (ties to the lower item), their norms, and their factors in that
+ * order: a copy of the item factors (items x factors x 4 bytes, 7.7 MB at 30,000 items) that scoreSparse's
+ * walk reads front to back, where one through the original rows in norm order jumps about.
+ */
 interface ByNorm {
   order: Int32Array;
   norms: Float64Array;
   factors: Float32Array;
+}
+
+function byNormOf(itemFactors: Float32Array, itemNorms: Float64Array, k: number): ByNorm {
+  const order = Int32Array.from(itemNorms.keys()).sort((a, b) => itemNorms[b] - itemNorms[a] || a - b);
+  const factors = new Float32Array(itemFactors.length);
+  order.forEach((i, r) => factors.set(itemFactors.subarray(i * k, (i + 1) * k), r * k));
+  return { order, norms: Float64Array.from(order, (i) => itemNorms[i]), factors };
 }
 
 class AlsModel implements Recommender {
@@ -184,8 +196,8 @@ class AlsModel implements Recommender {
   /** Y^T Y + reg I over the item factors, for solving unknown users. */
   private readonly yty: Float64Array;
   private readonly itemNorms: Float64Array;
-  /** normOrder()'s. */
-  private byNorm?: ByNorm;
+  /** Made with the model, so that a version being readied pays for it, not its first request. */
+  private readonly byNorm: ByNorm;
 
   constructor(private readonly s: AlsState) {
     this.k = s.params.factors;
@@ -197,8 +209,7 @@ class AlsModel implements Recommender {
       for (let a = 0; a < this.k; a++) sq += s.itemFactors[i * this.k + a] ** 2;
       this.itemNorms[i] = Math.sqrt(sq);
     }
-    // Made here, so that a version being readied pays for it, not its first request.
-    this.byNorm = this.normOrder();
+    this.byNorm = byNormOf(s.itemFactors, this.itemNorms, this.k);
   }
 
   /** The trained factor when it still describes the user, else one solved from the live history. */
@@ -264,7 +275,7 @@ class AlsModel implements Recommender {
     const { k } = this;
     const x = Float64Array.from(found);
     const n = Math.min(out.itemCount, this.items);
-    const { order, norms, factors } = this.normOrder();
+    const { order, norms, factors } = this.byNorm;
     let xNorm = 0;
     for (let a = 0; a < k; a++) xNorm += x[a] * x[a];
     // The rounding of a k-term dot product stays far inside this margin: the bound never cuts a score it could reach.
@@ -282,23 +293,6 @@ class AlsModel implements Recommender {
       min = heap.threshold;
     }
     heap.forEach((item, score) => out.set(item, score));
-  }
-
-  /**
-   * The items by decreasing factor norm (ties to the lower item), their norms, and their factors in that
-   * order: a copy of the item factors (items x factors x 4 bytes, 7.7 MB at 30,000 items) that the walk
-   * reads front to back, where one through the original rows in norm order jumps about. Made once.
-   */
-  private normOrder(): ByNorm {
-    if (!this.byNorm) {
-      const { itemNorms, k } = this;
-      const y = this.s.itemFactors;
-      const order = Int32Array.from({ length: this.items }, (_, i) => i).sort((a, b) => itemNorms[b] - itemNorms[a] || a - b);
-      const factors = new Float32Array(y.length);
-      order.forEach((i, r) => factors.set(y.subarray(i * k, (i + 1) * k), r * k));
-      this.byNorm = { order, norms: Float64Array.from(order, (i) => itemNorms[i]), factors };
-    }
-    return this.byNorm;
   }
 
   /** x_u . y_j for each touched item j of `items`. */

@@ -321,7 +321,8 @@ export function* userRowChunks(input: Omit<UserRowsInput, 'users'>, chunks: Iter
     for (let u = chunk.from; u < chunk.to; u++) {
       const history = indexedHistory(ds, index, u);
       if (history.length === 0 || !isPrecomputed(options, ds.now, history[history.length - 1].ts)) continue;
-      const scored = score({ user: u, history, attributes: ds.userAttributes[u] ?? {}, now: ds.now }, ds.userAttributes[u] ?? {});
+      const attributes = ds.userAttributes[u] ?? {};
+      const scored = score({ user: u, history, attributes, now: ds.now }, attributes);
       if (scored) {
         out.users.push([ds.userIds[u], encodeUserEntry(scored.entry)]);
         scored.singles.forEach((c, k) => out.strategies[k].push([ds.userIds[u], encodeCandidates(c)]));

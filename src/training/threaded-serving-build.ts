@@ -111,9 +111,9 @@ export async function buildServingModelInThreads(
   const next = new Int32Array(new SharedArrayBuffer(4));
   const onEntries = opts.onEntries;
   const onRows = onEntries && ((rows: UserRows) => onEntries(userRowTables(prepared.singles, rows)));
-  /** This thread's chunks: kept, or each handed to onRows, letting the other threads' chunks through in between. */
   // Set when another thread failed: this one stops taking chunks, and hands none on.
   let failed = false;
+  /** This thread's chunks: kept, or each handed to onRows, letting the other threads' chunks through in between. */
   const ownChunks = async (): Promise<UserRows[]> => {
     const kept: UserRows[] = [];
     for (const chunk of userRowChunks({ ...prepared, ds, fitted }, sharedChunks(next, users, chunkUsers))) {
