@@ -7,15 +7,22 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { PurchaseRow } from '../recommenders/dataset.js';
 import { hybridFromArtifact } from '../recommenders/hybrid.js';
-import type { HistoryEntry, Recommender } from '../recommenders/recommender.js';
+import type { HistoryEntry, Recommender, UserContext } from '../recommenders/recommender.js';
 import { recommenderFactory } from '../recommenders/registry.js';
 import type { ModelStore } from '../store/model-store.js';
 import { ARTIFACT_USER_IDS, decodeUserIdsArtifact } from './serving-artifacts.js';
-import { createUserScorer, servingOptions, singleStrategies, type ScoredUser } from './serving-model-builder.js';
+import { createStrategyScorer, createUserScorer, servingOptions, storedStrategies, type ScoredUser } from './serving-model-builder.js';
+import type { Candidates } from './user-entry.js';
 import { familyOf, trainedRecipe, type ServingModel } from './serving-model.js';
 
 export interface OnRequestScorer {
   (history: readonly PurchaseRow[], attributes: Record<string, unknown>): ScoredUser | null;
+  /**
+   * The customer's list of one single strategy, for versions that score them on request
+   * (ServingOptions.strategyLists): null without purchases of the version's items. The source alone, as
+   * training stores a list; attributes are not read (no single source uses them).
+   */
+  strategy(history: readonly PurchaseRow[], name: string): Candidates | null;
   /** Whether the version's training had this customer (their row is in the loaded recommenders). */
   knows(userId: string): boolean;
   /**
@@ -61,16 +68,19 @@ export async function loadOnRequestScorer(store: Pick<ModelStore, 'getArtifact'>
   await nextTurn();
   const userIndex = new Map(decodeUserIdsArtifact(userIdsBytes).map((id, u) => [id, u]));
   const options = servingOptions(recipe);
-  const score = createUserScorer({
+  const input = {
     fitted: { sources, hybrid },
     options,
     sourceNames: names,
-    singles: singleStrategies(names),
+    singles: storedStrategies(model.info),
     popular: model.popular,
     neighbours: model.neighbours,
     itemCount: itemIds.length,
-  });
-  const scorer = (rows: readonly PurchaseRow[], attributes: Record<string, unknown>) => {
+  };
+  const score = createUserScorer(input);
+  const scoreStrategy = createStrategyScorer(input);
+  /** The customer's context from their purchase rows, as the dataset would have it. */
+  const contextOf = (rows: readonly PurchaseRow[], attributes: Record<string, string>): UserContext => {
     const history: HistoryEntry[] = [];
     for (const r of rows) {
       const item = model.items.index.get(r.itemId);
@@ -80,11 +90,15 @@ export async function loadOnRequestScorer(store: Pick<ModelStore, 'getArtifact'>
     history.sort((a, b) => a.ts - b.ts);
     const userId = rows[0]?.userId;
     const user = userId === undefined ? -1 : (userIndex.get(userId) ?? -1);
+    return { user, history, attributes, now: model.info.now };
+  };
+  const scorer = (rows: readonly PurchaseRow[], attributes: Record<string, unknown>) => {
     const strings: Record<string, string> = {};
     for (const [k, v] of Object.entries(attributes)) if (typeof v === 'string') strings[k] = v;
-    return score({ user, history, attributes: strings, now: model.info.now }, strings);
+    return score(contextOf(rows, strings), strings);
   };
   return Object.assign(scorer, {
+    strategy: (rows: readonly PurchaseRow[], name: string) => scoreStrategy(contextOf(rows, {}), name),
     knows: (userId: string) => userIndex.has(userId),
     source: (name: string) => sources.get(name),
     forget(userId: string) {

@@ -21,7 +21,7 @@ import { findSegment } from './serving-tables.js';
 import { decodeCandidates, decodeUserEntry, sortedHas, strategyTable, USERS_TABLE, type Candidates, type UserEntry } from './user-entry.js';
 import { loadOnRequestScorer, type OnRequestScorer } from './on-request-scorer.js';
 import type { PurchaseRow } from '../recommenders/dataset.js';
-import { singleStrategies, type ScoredUser } from './serving-model-builder.js';
+import { storedStrategies, type ScoredUser } from './serving-model-builder.js';
 import { listsOwnItemsOnly } from './own-item-sources.js';
 
 /**
@@ -107,17 +107,20 @@ async function answerForUser(deps: ServingDeps, userId: string, q: UserQuery, do
   }
   checkStrategy(model.info, strategy);
   const single = strategy !== 'hybrid' && strategy !== 'popularity';
+  // A version that does not store single-strategy lists scores them on request (serving-model-builder.ts).
+  const stored = single && model.info.strategyLists !== 'on-request';
   // Cached entries are looked up synchronously; only misses and the live events cost a store read.
   const usersKey = entryKey(USERS_TABLE, userId);
   const singleKey = single ? entryKey(strategyTable(strategy), userId) : '';
   let entry = model.entries.get(usersKey) as UserEntry | null | undefined;
   let candidates = single ? (model.entries.get(singleKey) as Candidates | null | undefined) : null;
+  const scoreList = single && !stored && candidates === undefined;
   let live: { itemId: string; ts: number }[];
-  if (entry !== undefined && candidates !== undefined) live = await unlessDown(deps.store.getUserEvents(userId), [], down);
+  if (entry !== undefined && (candidates !== undefined || scoreList)) live = await unlessDown(deps.store.getUserEvents(userId), [], down);
   else {
     [entry, candidates, live] = await Promise.all([
       entry ?? unlessDown(readEntry(deps, model, USERS_TABLE, userId, (b) => decodeUserEntry(b, model.info.hybridSources)), null, down),
-      candidates ?? (single ? unlessDown(readEntry(deps, model, strategyTable(strategy), userId, decodeCandidates), null, down) : null),
+      candidates ?? (stored ? unlessDown(readEntry(deps, model, strategyTable(strategy), userId, decodeCandidates), null, down) : null),
       unlessDown(deps.store.getUserEvents(userId), [], down),
     ]);
   }
@@ -128,11 +131,16 @@ async function answerForUser(deps: ServingDeps, userId: string, q: UserQuery, do
     // again (loading the version's scorer first if nobody had needed it yet).
     if (model.erased.has(userId)) return coldStart(deps, model, userId, q, live, down);
     // Known customers training did not precompute (no recent purchase) are scored now and kept.
-    const { scored, user } = await scoreOnRequest(deps, model, userId, down);
+    const { scored, list, user } = await scoreOnRequest(deps, model, userId, down, single ? strategy : undefined);
     if (!scored) return coldStart(deps, model, userId, q, live, down, user);
     entry = scored.entry;
-    if (single) candidates = scored.singles[singleStrategies(model.info.hybridSources).indexOf(strategy)] ?? null;
+    if (single) candidates = list ?? null;
+  } else if (scoreList) {
+    candidates = await strategyOnRequest(deps, model, userId, strategy, down);
   }
+  // A single strategy without a list of its own (its purchases or the version's recommenders could not be
+  // had) is answered by popularity alone: a fallback, as a cold start is.
+  const unlisted = single && !candidates;
   const user = entry;
 
   // Purchases since training: items not bought before, or bought again after the training data ends.
@@ -167,7 +175,7 @@ async function answerForUser(deps: ServingDeps, userId: string, q: UserQuery, do
 
   const picks = diversify(model, picker.picks, q.k, q.diversity ?? 0);
   explain(model, picks, entry, fresh);
-  const answer = toRecommendation(model, strategy, down.degraded, picks);
+  const answer = toRecommendation(model, strategy, down.degraded || unlisted, picks);
   // Kept only if the user's entry is still the one used: an erasure while this request awaited its
   // reads has forgotten the user (entry now null), and the answer must not outlive that. A degraded
   // answer (purchases since training unknown) is not kept.
@@ -230,11 +238,57 @@ async function scoreOnRequest(
   model: ServingModel,
   userId: string,
   down: Degraded,
-): Promise<{ scored: ScoredUser | null; user?: { attributes: Record<string, unknown> } | null }> {
+  strategy?: string,
+): Promise<{ scored: ScoredUser | null; list?: Candidates | null; user?: { attributes: Record<string, unknown> } | null }> {
   if (!deps.purchases) return { scored: null };
+  const erasures = model.erasures;
+  const read = await readForScoring(deps, model, userId, down, true);
+  if (!read) return { scored: null, user: null };
+  const { scorer, rows, user } = read;
+  // Erased while this awaited: what was read of them is not used (the cold start).
+  if (!scorer || rows.length === 0 || model.erased.has(userId)) return { scored: null, user };
+  const scored = scorer(rows, user?.attributes ?? {});
+  const stored = storedStrategies(model.info);
+  const list = strategy === undefined || !scored ? undefined : stored.length > 0 ? scored.singles[stored.indexOf(strategy)] : scorer.strategy(rows, strategy);
+  // An erasure while this awaited may have removed what was read: answer it once, keep nothing.
+  if (!scored || model.erasures !== erasures) return { scored, list, user };
+  const bytes = 64 + scored.entry.hybrid.items.length * 16 + scored.entry.purchased.length * 4;
+  model.entries.set(entryKey(USERS_TABLE, userId), scored.entry, bytes);
+  stored.forEach((name, k) => model.entries.set(entryKey(strategyTable(name), userId), scored.singles[k], scored.singles[k].items.length * 8));
+  if (list && stored.length === 0) model.entries.set(entryKey(strategyTable(strategy!), userId), list, list.items.length * 8);
+  return { scored, list, user };
+}
+
+/**
+ * A known customer's list of one single strategy in a version that does not store them: scored from
+ * their purchases (Postgres) by the version's loaded recommenders, then kept like a read entry. Null
+ * (the answer falls back to popularity) when their purchases or the scorer cannot be had.
+ */
+async function strategyOnRequest(deps: ServingDeps, model: ServingModel, userId: string, strategy: string, down: Degraded): Promise<Candidates | null> {
+  if (!deps.purchases) return null;
+  const read = await readForScoring(deps, model, userId, down, false);
+  // Erased while this awaited (or since the entry was read): nothing made of their purchases is used or kept.
+  if (!read?.scorer || model.erased.has(userId)) return null;
+  const list = read.scorer.strategy(read.rows, strategy);
+  if (list) model.entries.set(entryKey(strategyTable(strategy), userId), list, list.items.length * 8);
+  return list;
+}
+
+/**
+ * The version's scorer and the customer's purchases (and catalog record, when `withUser`), read
+ * together; null when Postgres is down (the answer is then degraded). A null scorer means the version
+ * cannot score on request, or its store is down (degraded too).
+ */
+async function readForScoring(
+  deps: ServingDeps,
+  model: ServingModel,
+  userId: string,
+  down: Degraded,
+  withUser: boolean,
+): Promise<{ scorer: OnRequestScorer | null; rows: PurchaseRow[]; user?: { attributes: Record<string, unknown> } | null } | null> {
   // The model store just failed this request's reads: loading the scorer from it would wait out a second
   // timeout (4 s for a customer where the docs promise 2). A scorer already loaded still scores from Postgres.
-  if (down.degraded && !model.onRequest) return { scored: null };
+  if (down.degraded && !model.onRequest) return { scorer: null, rows: [] };
   const loading = waitedFor(deps, onRequestScorerOf(deps, model));
   // This request's answer is degraded when the scorer could not be loaded because its store is down
   // (model.onRequest is then cleared for a later request to try again).
@@ -242,32 +296,18 @@ async function scoreOnRequest(
     if (s === null && model.onRequest === undefined) down.degraded = true;
     return s;
   });
-  const erasures = model.erasures;
-  let scorer: OnRequestScorer | null;
-  let rows: PurchaseRow[];
-  let user: { attributes: Record<string, unknown> } | null;
   try {
-    [scorer, rows, user] = await Promise.all([scorerLoad, deps.purchases(userId), deps.catalog.getUser(userId)]);
+    const [scorer, rows, user] = await Promise.all([scorerLoad, deps.purchases!(userId), withUser ? deps.catalog.getUser(userId) : undefined]);
+    return { scorer, rows, user };
   } catch (err) {
     // Without Postgres the customer's purchases are unknown: the cold-start answer (which then finds
     // the attributes unknown too).
     if (dependencyFailure(err)) {
       down.degraded = true;
-      return { scored: null, user: null };
+      return null;
     }
     throw err;
   }
-  // Erased while this awaited: what was read of them is not used (the cold start).
-  if (!scorer || rows.length === 0 || model.erased.has(userId)) return { scored: null, user };
-  const scored = scorer(rows, user?.attributes ?? {});
-  // An erasure while this awaited may have removed what was read: answer it once, keep nothing.
-  if (!scored || model.erasures !== erasures) return { scored, user };
-  const bytes = 64 + scored.entry.hybrid.items.length * 16 + scored.entry.purchased.length * 4;
-  model.entries.set(entryKey(USERS_TABLE, userId), scored.entry, bytes);
-  singleStrategies(model.info.hybridSources).forEach((name, k) =>
-    model.entries.set(entryKey(strategyTable(name), userId), scored.singles[k], scored.singles[k].items.length * 8),
-  );
-  return { scored, user };
 }
 
 /**

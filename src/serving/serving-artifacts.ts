@@ -38,6 +38,11 @@ export interface ServingModelInfo {
   now: number;
   /** Sources of a family that scores only the customer's own items (own-item-sources.ts); absent in models trained before it. */
   ownItemSources?: string[];
+  /**
+   * Whether the lists of single strategies are stored per customer or scored on request
+   * (ServingOptions.strategyLists); absent in models trained before the choice, which store them.
+   */
+  strategyLists?: 'stored' | 'on-request';
 }
 
 export interface ItemTable {

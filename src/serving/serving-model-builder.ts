@@ -32,6 +32,14 @@ export const servingOptionsSchema = z.object({
   candidates: z.int().min(1).max(10_000).default(200),
   /** Candidates kept per user for each single strategy (used for comparisons, so fewer by default). */
   strategyCandidates: z.int().min(1).max(10_000).default(100),
+  /**
+   * Where a customer's list of one source (`strategy=<source>`) comes from: `on-request` scores it when
+   * asked, from the customer's purchases and the version's loaded recommenders, and keeps it for the
+   * version; `stored` precomputes one table per source at training time. Stored tables were 60% of a
+   * version at ten times Online Retail (2.1 of 3.5 GB in Redis), for lists asked only for comparisons
+   * and A/B arms.
+   */
+  strategyLists: z.enum(['on-request', 'stored']).default('on-request'),
   /** Neighbours kept per item and item-based source. */
   neighbours: z.int().min(5).max(500).default(50),
   /** Items in each per-attribute popularity list. */
@@ -60,6 +68,11 @@ export interface BuildServingModelInput {
   recipe?: unknown;
   /** Customers precomputed (PRECOMPUTE_DAYS), unless the recipe's serving section says; default everyone. */
   precomputeDays?: number | null;
+  /**
+   * True when the version will not store its recommenders: serving then cannot score a single strategy's
+   * list on request, so every list is stored, whatever the recipe says.
+   */
+  storeStrategyLists?: boolean;
 }
 
 export interface ServingModelBuild {
@@ -88,13 +101,17 @@ export function servingOptions(recipe: unknown): ServingOptions {
  */
 export const singleStrategies = (sourceNames: readonly string[]) => sourceNames.filter((s) => s !== 'popularity');
 
+/** The single strategies whose lists a version stores (none when they are scored on request; all in versions from before the choice). */
+export const storedStrategies = (info: Pick<ServingModelInfo, 'hybridSources' | 'strategyLists'>) =>
+  info.strategyLists === 'on-request' ? [] : singleStrategies(info.hybridSources);
+
 /** Everything of a serving model but the per-user rows: item tables, artifacts, and what the rows need. */
 export interface PreparedServingModel {
   artifacts: Map<string, Uint8Array>;
   info: ServingModelInfo;
   options: ServingOptions;
   sourceNames: string[];
-  /** Strategies with a per-user table (popularity has none: its list is the segment list). */
+  /** Strategies with a stored per-user table (popularity has none: its list is the segment list; none when scored on request). */
   singles: string[];
   popular: ReturnType<typeof buildPopularTable>;
   neighbours: ReturnType<typeof buildNeighbourTables>;
@@ -104,7 +121,8 @@ export interface PreparedServingModel {
 export function prepareServingModel(input: BuildServingModelInput): PreparedServingModel {
   const { ds, fitted } = input;
   const fromRecipe = servingOptions(input.recipe);
-  const options = input.precomputeDays !== undefined && !recipeSetsPrecompute(input.recipe) ? { ...fromRecipe, precomputeDays: input.precomputeDays } : fromRecipe;
+  const precomputed = input.precomputeDays !== undefined && !recipeSetsPrecompute(input.recipe) ? { ...fromRecipe, precomputeDays: input.precomputeDays } : fromRecipe;
+  const options: ServingOptions = input.storeStrategyLists ? { ...precomputed, strategyLists: 'stored' } : precomputed;
   const sourceNames = [...fitted.sources.keys()];
   if (sourceNames.length > 32) throw new Error('serving model: at most 32 sources fit the source mask');
   const info: ServingModelInfo = {
@@ -113,6 +131,7 @@ export function prepareServingModel(input: BuildServingModelInput): PreparedServ
     candidates: options.candidates,
     now: ds.now,
     ownItemSources: sourceNames.filter((s) => OWN_ITEM_FAMILIES.has(fitted.sources.get(s)!.name)),
+    strategyLists: options.strategyLists,
   };
 
   const popular = buildPopularTable(ds, fitted.sources.get('popularity'), options.popular);
@@ -132,7 +151,7 @@ export function prepareServingModel(input: BuildServingModelInput): PreparedServ
     [ARTIFACT_POPULAR, encodePopularArtifact(popular)],
     [ARTIFACT_USER_IDS, encodeUserIdsArtifact(ds.userIds)],
   ]);
-  const singles = singleStrategies(sourceNames);
+  const singles = storedStrategies(info);
   return { artifacts, info, options, sourceNames, singles, popular, neighbours };
 }
 
@@ -198,26 +217,10 @@ export function createUserScorer(input: UserScorerInput): (ctx: UserContext, att
   const hybrid = fitted.hybrid as Partial<HybridRecommender>;
   if (!hybrid.blendSparse) throw new Error('serving model: the hybrid must be a blend of sources');
   const blendSparse = hybrid.blendSparse.bind(fitted.hybrid);
-  const depth = hybrid.config?.sourceDepth ?? 1000;
   const purchasedMask = new Uint8Array(itemCount);
   const scratch = createBlendScratch(itemCount);
+  const scoreSingle = singleSourceScorer(fitted, options, itemCount);
   const single = new SparseScores(itemCount);
-  const dense = { buffer: new Float32Array(0) };
-  const own = new SparseScores(itemCount);
-  /**
-   * A source not blended for this user, scored for its own list. One whose ranking is a pass over the
-   * catalogue and that can score given items (ALS) is asked for no more new items than the list keeps,
-   * and scores the customer's purchases directly: the list's new items are the ones its `depth` best
-   * would give, and its purchases rank by its scores wherever they fall. Others give their `depth` best.
-   */
-  const scoreSingle = (source: Recommender, ctx: UserContext, purchased: Int32Array) => {
-    if (!source.scoreSparse || !source.scoreCandidates) return scoreSparseOf(source, ctx, single, depth, dense);
-    source.scoreSparse(ctx, single, Math.min(depth, options.strategyCandidates + purchased.length));
-    own.clear();
-    for (const i of purchased) own.set(i, 1);
-    source.scoreCandidates(ctx, own, single);
-  };
-
   return (ctx, attributes) => {
     const history = ctx.history.filter((h) => h.item >= 0 && h.item < itemCount);
     if (history.length === 0) return null;
@@ -269,12 +272,60 @@ export function createUserScorer(input: UserScorerInput): (ctx: UserContext, att
         let raw = scratch.blended.includes(name) ? scratch.sources.get(name)?.raw : undefined;
         if (!raw) {
           single.clear();
-          scoreSingle(fitted.sources.get(name)!, ctx, purchased);
+          scoreSingle(fitted.sources.get(name)!, ctx, purchased, single);
           raw = single;
         }
         return topSparseCandidates(raw, purchasedMask, options.strategyCandidates);
       });
       return { entry, singles: lists };
+    } finally {
+      for (const i of purchased) purchasedMask[i] = 0;
+    }
+  };
+}
+
+/**
+ * Scores one source alone for a customer into `out`. One whose ranking is a pass over the catalogue and
+ * that can score given items (ALS) is asked for no more new items than the list keeps, and scores the
+ * customer's purchases directly: the list's new items are the ones its `depth` best would give, and its
+ * purchases rank by its scores wherever they fall. Others give their `depth` best (the hybrid's source
+ * depth), as the blend takes them.
+ */
+function singleSourceScorer(fitted: FittedModels, options: ServingOptions, itemCount: number) {
+  const depth = (fitted.hybrid as Partial<HybridRecommender>).config?.sourceDepth ?? 1000;
+  const dense = { buffer: new Float32Array(0) };
+  const own = new SparseScores(itemCount);
+  return (source: Recommender, ctx: UserContext, purchased: Int32Array, out: SparseScores) => {
+    if (!source.scoreSparse || !source.scoreCandidates) return scoreSparseOf(source, ctx, out, depth, dense);
+    source.scoreSparse(ctx, out, Math.min(depth, options.strategyCandidates + purchased.length));
+    own.clear();
+    for (const i of purchased) own.set(i, 1);
+    source.scoreCandidates(ctx, own, out);
+  };
+}
+
+/**
+ * Scores one customer's list of a single source (`strategy=<source>`) on request, for versions that do
+ * not store them (ServingOptions.strategyLists): the source alone, as a stored list of a source the blend
+ * did not weigh for the customer is made. Scratch buffers are kept, so one scorer serves one thread.
+ * Null for a customer without purchases of the version's items or a name that is no single strategy.
+ */
+export function createStrategyScorer(input: Pick<UserScorerInput, 'fitted' | 'options' | 'itemCount'>): (ctx: UserContext, name: string) => Candidates | null {
+  const { fitted, options, itemCount } = input;
+  const scoreSingle = singleSourceScorer(fitted, options, itemCount);
+  const purchasedMask = new Uint8Array(itemCount);
+  const out = new SparseScores(itemCount);
+  return (ctx, name) => {
+    const source = fitted.sources.get(name);
+    if (!source || !singleStrategies([name]).includes(name)) return null;
+    const history = ctx.history.filter((h) => h.item >= 0 && h.item < itemCount);
+    if (history.length === 0) return null;
+    const purchased = Int32Array.from(new Set(history.map((h) => h.item))).sort();
+    for (const i of purchased) purchasedMask[i] = 1;
+    try {
+      out.clear();
+      scoreSingle(source, ctx, purchased, out);
+      return topSparseCandidates(out, purchasedMask, options.strategyCandidates);
     } finally {
       for (const i of purchased) purchasedMask[i] = 0;
     }

@@ -89,7 +89,7 @@ export async function computeModel(
     await onStep({ step, phase: 'end', ms: durations[step] });
     return out;
   };
-  const build = await timed('serving', () => buildServingModelInThreads({ ds, fitted, recipe, precomputeDays: opts.precomputeDays }, opts.threads ?? 1, { onEntries: opts.onEntries, chunkGate: opts.chunkGate, chunkUsers: opts.chunkUsers }));
+  const build = await timed('serving', () => buildServingModelInThreads({ ds, fitted, recipe, precomputeDays: opts.precomputeDays, storeStrategyLists: !opts.storeRecommenders }, opts.threads ?? 1, { onEntries: opts.onEntries, chunkGate: opts.chunkGate, chunkUsers: opts.chunkUsers }));
   const artifacts = [...build.artifacts];
   // Customer profiles and segments of the training population, read by the profile and segment routes.
   artifacts.push([PROFILES_ARTIFACT, await timed('profiles', () => buildProfilesArtifact(ds, new Date().toISOString()))]);

@@ -9,6 +9,7 @@ import type { FitContext } from '../recommenders/recommender.js';
 import { recommenderFactory } from '../recommenders/registry.js';
 import { alsFromFactors, type AlsParams } from '../recommenders/als.js';
 import type { ImportedAls } from '../recommenders/imported-factors.js';
+import { servingOptionsSchema } from '../serving/serving-model-builder.js';
 
 const NAME = /^[a-z0-9][a-z0-9._-]*$/i;
 const SOURCE_NAME = /^[a-z0-9][a-z0-9-]*$/;
@@ -86,7 +87,12 @@ const recipeSchema = z.strictObject({
   validation: z.record(z.string(), z.unknown()).optional(),
   /** Tune on the training data before fitting (see evaluation/rolling-tune.ts); absent = use the weights as written. */
   tune: tuneSpecSchema.optional(),
+  /** What the serving build keeps (ServingOptions); kept as written, so an absent field takes its default where it is read. */
+  serving: z.record(z.string(), z.unknown()).optional(),
 });
+
+/** The serving section's own fields, every one optional, and nothing else. */
+const servingSectionSchema = z.strictObject(servingOptionsSchema.shape).partial();
 
 export type RecipeTune = z.output<typeof tuneSpecSchema>;
 
@@ -124,6 +130,8 @@ export interface Recipe {
   validation?: Record<string, unknown>;
   /** When present, training tunes the recipe on the data it is given before fitting it. */
   tune?: RecipeTune;
+  /** The serving section as written (see ServingOptions in serving-model-builder.ts). */
+  serving?: Record<string, unknown>;
 }
 
 function invalid(recipe: string, path: (string | number)[], message: string): AppError {
@@ -144,6 +152,13 @@ export function parseRecipe(raw: unknown, name: string): Recipe {
     throw invalid(name, [...issue.path.map(String), ...keys], issue.message);
   }
   const r = result.data;
+  if (r.serving) {
+    const serving = servingSectionSchema.safeParse(r.serving);
+    if (!serving.success) {
+      const issue = serving.error.issues[0];
+      throw invalid(name, ['serving', ...issue.path.map(String), ...(issue.code === 'unrecognized_keys' ? issue.keys : [])], issue.message);
+    }
+  }
   const sources: Record<string, RecipeSource> = {};
   for (const [key, source] of Object.entries(r.sources)) {
     const family = source.recommender ?? key;
@@ -168,7 +183,7 @@ export function parseRecipe(raw: unknown, name: string): Recipe {
       }
     }
   }
-  return { name: r.name ?? name, description: r.description, sources, hybrid: r.hybrid, candidates: r.candidates, eventWeights: r.eventWeights, ...(r.validation ? { validation: r.validation } : {}), ...(r.tune ? { tune: r.tune } : {}) };
+  return { name: r.name ?? name, description: r.description, sources, hybrid: r.hybrid, candidates: r.candidates, eventWeights: r.eventWeights, ...(r.validation ? { validation: r.validation } : {}), ...(r.tune ? { tune: r.tune } : {}), ...(r.serving ? { serving: r.serving } : {}) };
 }
 
 /** Reads and validates models/NAME.json. A name with path separators is refused before touching the disk. */

@@ -24,6 +24,7 @@ export function recipeToRaw(recipe: Recipe): Record<string, unknown> {
     hybrid: discountShare === DEFAULT_DISCOUNT_SHARE ? hybrid : { ...hybrid, discountShare },
     candidates: recipe.candidates,
     eventWeights: recipe.eventWeights,
+    ...(recipe.serving ? { serving: recipe.serving } : {}),
   };
 }
 

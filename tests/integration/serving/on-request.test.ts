@@ -18,6 +18,7 @@ describe.skipIf(!(await postgres.available()))('customers scored on request (PRE
   let dir: string;
   let everyone: string;
   let recent: string;
+  let storedLists: string;
   const ask = async (version: string, url: string) => {
     const act = await t.app.inject({ method: 'POST', url: `/v1/models/${version}/activate`, headers: auth('admin') });
     expect(act.statusCode).toBe(200);
@@ -33,12 +34,14 @@ describe.skipIf(!(await postgres.available()))('customers scored on request (PRE
     await seedShop(t.services);
     dir = await mkdtemp(join(tmpdir(), 'recipes-'));
     await writeFile(join(dir, 'shop.json'), JSON.stringify({ ...SHOP_RECIPE, name: 'shop' }));
-    const train = (precomputeDays?: number) =>
+    await writeFile(join(dir, 'shop-stored.json'), JSON.stringify({ ...SHOP_RECIPE, name: 'shop-stored', serving: { strategyLists: 'stored' } }));
+    const train = (precomputeDays?: number, recipe = 'shop') =>
       createTrainer({ events: t.services.events, catalog: t.services.catalog, store: t.services.store, defaultRecipe: 'shop', recipesDir: dir, isolation: 'inline', precomputeDays })
-        .train()
+        .train({ recipe })
         .then((r) => r.version);
     everyone = await train();
     recent = await train(5);
+    storedLists = await train(undefined, 'shop-stored');
   });
   afterAll(async () => {
     await t.dispose();
@@ -69,6 +72,27 @@ describe.skipIf(!(await postgres.available()))('customers scored on request (PRE
       expect((await ask(recent, url)).items).toEqual(onRequest.items);
     });
   }
+
+  it('When a version scores single strategies on request (the default), Then it stores no table of them, and each answer is the stored one', async () => {
+    const tables = ['serving-user-item-knn', 'serving-user-content', 'serving-user-als', 'serving-user-buy-again'];
+    expect(await t.services.store.getEntries(everyone, tables[0], ['g-user0', 'k-user11'])).toEqual([null, null]);
+    const sizes = async (version: string) => (await t.services.store.contentsOf!(version, { artifacts: [], tables: ['serving-users', ...tables] })).tables;
+    expect(Object.values(await sizes(everyone))).toEqual([24, 0, 0, 0, 0]);
+    expect(Object.values(await sizes(storedLists))).toEqual([24, 24, 24, 24, 24]);
+    // ALS is pooled in this blend (its stored list ranks what the other sources found); these are not.
+    for (const strategy of ['item-knn', 'content', 'cooccurrence', 'buy-again', 'repurchase']) {
+      for (const user of ['g-user0', 'g-user9', 'k-user4', 'k-user11']) {
+        const url = `/v1/users/${user}/recommendations?k=6&strategy=${strategy}&excludePurchased=false`;
+        const stored = await ask(storedLists, url);
+        const scored = await ask(everyone, url);
+        expect(scored.fallback).toBe(false);
+        expect({ ...scored, modelVersion: null }, url).toEqual({ ...stored, modelVersion: null });
+      }
+    }
+    const als = await ask(everyone, '/v1/users/g-user3/recommendations?k=5&strategy=als');
+    expect(als.fallback).toBe(false);
+    expect(als.items[0].sources[0]).toBe('als');
+  });
 
   it('When a customer is erased, Then the stored recommenders of every version lose their row, and the ones this process had loaded forget it in place', async () => {
     // k-user2 is not precomputed in `recent`: asking loads the version's recommenders into this process.

@@ -98,7 +98,9 @@ export async function trainAndPublish(services: Services, version = `v-${Date.no
   const ds = buildDataset({ events, items, users });
   const recipe = parseRecipe(SHOP_RECIPE, 'serving-test');
   const fitted = await fitRecipe(ds, recipe);
-  const build = buildServingModel({ ds, fitted, recipe });
+  // Without the fitted recommenders beside it (as versions trained before they were kept), so the
+  // version stores its single-strategy lists: serving could not score them on request.
+  const build = buildServingModel({ ds, fitted, recipe, storeStrategyLists: true });
   await writeModelVersion(services.store, version, build);
   await services.store.publish({ version, recipe: recipe.name, trainedAt: new Date().toISOString(), info: { serving: build.info } });
   await services.serving.refresh();

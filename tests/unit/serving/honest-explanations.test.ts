@@ -99,13 +99,27 @@ describe('honest explanations: every served item is explained by the source that
     const build = buildServingModel({ ds, fitted: { sources, hybrid }, recipe: { serving: { candidates: 20, strategyCandidates: 20 } } });
     store = await createMemoryModelStore();
     await writeModelVersion(store, 'v1', build);
-    const meta = { version: 'v1', recipe: 'honest', trainedAt: new Date().toISOString(), info: { serving: build.info } };
+    // The fitted recommenders, as training stores them: serving scores single strategies with them on request.
+    for (const [name, r] of sources) await store.putArtifact('v1', `recommender:${name}`, r.toArtifact());
+    await store.putArtifact('v1', 'recommender:hybrid', hybrid.toArtifact());
+    const recipe = { sources: { trend: { recommender: 'popularity' } } };
+    const meta = { version: 'v1', recipe: 'honest', trainedAt: new Date().toISOString(), info: { serving: build.info, recipe } };
     await store.publish(meta);
     model = (await loadServingModel(store, meta))!;
     deps = {
       model: async () => model,
       store,
       catalog: { getUser: async () => null, getItem: async () => null },
+      // What Postgres would return: a customer's purchases, from which single strategies are scored on request.
+      purchases: async (userId) => {
+        const u = ds.userIndex.get(userId);
+        const rows: PurchaseRow[] = [];
+        for (let e = 0; e < ds.eventUser.length; e++) {
+          if (ds.eventUser[e] !== u) continue;
+          rows.push({ userId, itemId: ds.itemIds[ds.eventItem[e]], orderId: `o${ds.eventOrder[e]}`, ts: ds.eventTs[e], quantity: ds.eventQuantity[e], price: null });
+        }
+        return rows;
+      },
       // Only asked when no model is active, which never happens here.
       dbPopular: undefined as unknown as ServingDeps['dbPopular'],
     };

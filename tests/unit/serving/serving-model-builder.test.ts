@@ -50,14 +50,24 @@ describe('serving model builder', () => {
   });
 
   it('When single strategies are stored, Then each non-popularity source has its own table', () => {
+    const stored = buildServingModel({ ds, fitted, recipe: { serving: { candidates: 10, strategyCandidates: 10, strategyLists: 'stored' } } });
+    const storedRows = (table: string) => new Map(stored.tables.get(table)!);
     for (const name of ['item-knn', 'content', 'cooccurrence', 'als', 'buy-again']) {
-      const c = decodeCandidates(rows(strategyTable(name)).get('k-user3')!);
+      const c = decodeCandidates(storedRows(strategyTable(name)).get('k-user3')!);
       expect(c.items.length).toBe(c.scores.length);
     }
-    expect(built.tables.has(strategyTable('popularity'))).toBe(false);
+    expect(stored.tables.has(strategyTable('popularity'))).toBe(false);
+    expect(stored.info.strategyLists).toBe('stored');
     // buy-again only knows the user's own purchases.
-    const again = decodeCandidates(rows(strategyTable('buy-again')).get('k-user3')!);
+    const again = decodeCandidates(storedRows(strategyTable('buy-again')).get('k-user3')!);
     expect(new Set([...again.items].map((i) => ds.itemIds[i]))).toEqual(new Set(['k3', 'k4', 'k5', 'k0']));
+  });
+
+  it('When single strategies are scored on request (the default), Then only the users table is stored and the version says so', () => {
+    expect([...built.tables.keys()]).toEqual([USERS_TABLE]);
+    expect(model.info.strategyLists).toBe('on-request');
+    // Every source is still a strategy of the version.
+    expect(model.info.strategies).toEqual(expect.arrayContaining(['hybrid', 'item-knn', 'als', 'buy-again', 'popularity']));
   });
 
   it('When co-occurrence is stored, Then g0 -> g1 carries support 4, confidence 0.5 and lift 3', () => {

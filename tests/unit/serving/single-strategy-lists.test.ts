@@ -1,27 +1,47 @@
 import { describe, expect, it } from 'vitest';
 import { datasetHistories, userContext } from '../../../src/recommenders/history.js';
 import { createHybrid, itemBuyerCounts } from '../../../src/recommenders/hybrid.js';
-import { buildServingModel } from '../../../src/serving/serving-model-builder.js';
-import { decodeCandidates, decodeUserEntry, strategyTable, USERS_TABLE } from '../../../src/serving/user-entry.js';
+import type { Dataset } from '../../../src/recommenders/dataset.js';
+import { buildServingModel, createStrategyScorer, servingOptions, type FittedModels } from '../../../src/serving/serving-model-builder.js';
+import { decodeCandidates, decodeUserEntry, strategyTable, USERS_TABLE, type Candidates } from '../../../src/serving/user-entry.js';
 import { twoGroups } from '../recommenders/two-groups.fixture.js';
 import { fitSources } from './fit-sources.js';
 
-describe('single-strategy lists of a hybrid with a discovery discount', () => {
+type ListsOf = (ds: Dataset, fitted: FittedModels, serving: { candidates: number; strategyCandidates: number }) => (name: string, user: string) => Candidates;
+
+/** A customer's list of one source as training stores it (`strategyLists: stored`)... */
+const storedLists: ListsOf = (ds, fitted, serving) => {
+  const built = buildServingModel({ ds, fitted, recipe: { serving: { ...serving, strategyLists: 'stored' } } });
+  return (name, user) => decodeCandidates(new Map(built.tables.get(strategyTable(name))!).get(user)!);
+};
+/** ...and as serving scores it on request (the default), from the customer's history. */
+const onRequestLists: ListsOf = (ds, fitted, serving) => {
+  const build = buildServingModel({ ds, fitted, recipe: { serving } });
+  expect([...build.tables.keys()]).toEqual([USERS_TABLE]);
+  const score = createStrategyScorer({ fitted, options: servingOptions({ serving }), itemCount: ds.itemIds.length });
+  const histories = datasetHistories(ds);
+  return (name, user) => score(userContext(ds, histories, ds.userIndex.get(user)!), name)!;
+};
+
+describe.each([
+  ['stored', storedLists, ['item-knn', 'content', 'cooccurrence']],
+  // Scored alone, ALS ranks the whole catalogue; in a stored list it ranks what the blend's pool holds.
+  ['scored on request', onRequestLists, ['item-knn', 'content', 'als', 'cooccurrence']],
+] as const)('single-strategy lists of a hybrid with a discovery discount, %s', (_mode, listsOf, limitedNames) => {
   // ALS ranks the candidates the other sources found, in the blend and in its stored list; with 3 items
-  // per source those are too few here for its own top 5, so the limited case checks the others.
+  // per source those are too few here for its own top 5, so the limited case checks the others there.
   it.each([
     ['discounts popular items', {}, ['item-knn', 'content', 'als', 'cooccurrence']],
-    ['also takes only 3 items of each source (fewer than the 5 stored per strategy)', { sourceLimit: 3 }, ['item-knn', 'content', 'cooccurrence']],
-  ])("When the hybrid %s, Then each source's stored list is still the source's own ranking", (_what, extra, names) => {
+    ['also takes only 3 items of each source (fewer than the 5 kept per strategy)', { sourceLimit: 3 }, limitedNames],
+  ])("When the hybrid %s, Then each source's list is still the source's own ranking", (_what, extra, names) => {
     const { ds } = twoGroups();
     const { sources, hybrid: plain } = fitSources(ds);
     // Same blend, plus the discount: unbought items scaled by (1 + buyers)^-0.7 inside the hybrid.
     const hybrid = createHybrid(sources, { ...plain.config, popularityDiscount: 0.7, ...extra }, itemBuyerCounts(ds));
-    const built = buildServingModel({ ds, fitted: { sources, hybrid }, recipe: { serving: { candidates: 10, strategyCandidates: 5 } } });
+    const list = listsOf(ds, { sources, hybrid }, { candidates: 10, strategyCandidates: 5 });
     const histories = datasetHistories(ds);
     const scores = new Float32Array(ds.itemIds.length);
     for (const name of names) {
-      const table = new Map(built.tables.get(strategyTable(name))!);
       for (const user of ['g-user0', 'k-user7']) {
         const u = ds.userIndex.get(user)!;
         const bought = new Set(histories[u].map((h) => h.item));
@@ -31,15 +51,18 @@ describe('single-strategy lists of a hybrid with a discovery discount', () => {
         const best = (pool: number[]) => pool.filter((i) => scores[i] > 0).sort((a, b) => scores[b] - scores[a] || a - b).slice(0, 5);
         const all = [...scores.keys()];
         const own = [...best(all.filter((i) => !bought.has(i))), ...best(all.filter((i) => bought.has(i)))].sort((a, b) => scores[b] - scores[a] || a - b);
-        const stored = [...decodeCandidates(table.get(user)!).items];
+        const listed = [...list(name, user).items];
         // Equal scores may come in either order: compare the score sequences.
-        expect(stored.map((i) => scores[i])).toEqual(own.map((i) => scores[i]));
+        expect(listed.map((i) => scores[i])).toEqual(own.map((i) => scores[i]));
       }
     }
   });
 });
 
-describe("ALS's stored list when the blend does not weigh ALS", () => {
+describe.each([
+  ['stored', storedLists],
+  ['scored on request', onRequestLists],
+] as const)("ALS's list when the blend does not weigh ALS, %s", (_mode, listsOf) => {
   // Depth 2: purchases rank below it. Two kept per list: a customer's purchases fill ALS's first places.
   it.each([
     { depth: 2, kept: 5 },
@@ -49,8 +72,7 @@ describe("ALS's stored list when the blend does not weigh ALS", () => {
     const { sources, hybrid: plain } = fitSources(ds);
     const weights = { cold: { popularity: 1 }, warm: { 'item-knn': 1, popularity: 0.1 } };
     const hybrid = createHybrid(sources, { ...plain.config, weights, sourceDepth: depth });
-    const built = buildServingModel({ ds, fitted: { sources, hybrid }, recipe: { serving: { candidates: 10, strategyCandidates: kept } } });
-    const table = new Map(built.tables.get(strategyTable('als'))!);
+    const list = listsOf(ds, { sources, hybrid }, { candidates: 10, strategyCandidates: kept });
     const histories = datasetHistories(ds);
     const scores = new Float32Array(ds.itemIds.length);
     let beyondDepth = 0;
@@ -66,7 +88,7 @@ describe("ALS's stored list when the blend does not weigh ALS", () => {
       beyondDepth += own.filter((i) => ranked.indexOf(i) >= depth).length;
       ownFirst += ranked.slice(0, kept).every((i) => bought.has(i)) && fresh.length > 0 ? 1 : 0;
       const want = [...fresh, ...own].sort((a, b) => scores[b] - scores[a] || a - b);
-      expect([...decodeCandidates(table.get(user)!).items].map((i) => scores[i])).toEqual(want.map((i) => scores[i]));
+      expect([...list('als', user).items].map((i) => scores[i])).toEqual(want.map((i) => scores[i]));
     }
     // The cases this is about happened: purchases ranked below the depth, which a list cut at the depth would
     // drop; and purchases in all the first places, where asking ALS for only as many items as kept finds no new one.

@@ -73,6 +73,16 @@ describe('recipes', () => {
     expect(errorOf(() => parseRecipe({ ...small(), eventWeights: { click: 1 } }, 'r')).message).toMatch(/eventWeights.click/);
   });
 
+  it('keeps a serving section as written (what serving stores), and names a bad field of it', () => {
+    const recipe = parseRecipe({ ...small(), serving: { strategyLists: 'stored', strategyCandidates: 50 } }, 'r');
+    expect(recipe.serving).toEqual({ strategyLists: 'stored', strategyCandidates: 50 });
+    // Absent fields stay absent: PRECOMPUTE_DAYS applies unless a recipe sets precomputeDays.
+    expect(parseRecipe(recipeToRaw(recipe), 'r').serving).toEqual({ strategyLists: 'stored', strategyCandidates: 50 });
+    expect(parseRecipe(small(), 'r').serving).toBeUndefined();
+    expect(errorOf(() => parseRecipe({ ...small(), serving: { strategyLists: 'sometimes' } }, 'r')).details).toEqual([{ path: 'serving.strategyLists', message: expect.any(String) }]);
+    expect(errorOf(() => parseRecipe({ ...small(), serving: { strategyList: 'stored' } }, 'r')).details).toEqual([{ path: 'serving.strategyList', message: expect.any(String) }]);
+  });
+
   it('names the offending hyperparameter by its path in the recipe', () => {
     const raw = small();
     (raw.sources['item-knn'].params as Record<string, unknown>).shrink = -1;

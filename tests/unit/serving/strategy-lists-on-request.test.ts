@@ -1,0 +1,174 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { AppError } from '../../../src/errors.js';
+import type { PurchaseRow } from '../../../src/recommenders/dataset.js';
+import { forgetUserEntries, recommendForUser } from '../../../src/serving/recommend-for-user.js';
+import type { ServingDeps } from '../../../src/serving/serving-deps.js';
+import { buildServingModel, type ServingModelBuild } from '../../../src/serving/serving-model-builder.js';
+import { loadServingModel, type ServingModel } from '../../../src/serving/serving-model.js';
+import { createMemoryModelStore } from '../../../src/store/memory-model-store.js';
+import type { ModelStore } from '../../../src/store/model-store.js';
+import { strategyTable } from '../../../src/serving/user-entry.js';
+import { writeModelVersion } from '../../../src/training/write-model-version.js';
+import { twoGroups } from '../recommenders/two-groups.fixture.js';
+import { fitSources } from './fit-sources.js';
+
+const { ds } = twoGroups();
+const fitted = fitSources(ds);
+// The blend does not weigh these for a customer with two orders (ALS is pooled where it is): their lists
+// alone are the same whether stored at training time or scored from the same purchases on request.
+const SAME_EITHER_WAY = ['item-knn', 'content', 'cooccurrence', 'buy-again'];
+
+/** A customer's training purchases, as Postgres would return them. */
+function purchasesOf(userId: string): PurchaseRow[] {
+  const u = ds.userIndex.get(userId);
+  const rows: PurchaseRow[] = [];
+  for (let e = 0; e < ds.eventUser.length; e++) {
+    if (ds.eventUser[e] === u) rows.push({ userId, itemId: ds.itemIds[ds.eventItem[e]], orderId: `o${ds.eventOrder[e]}`, ts: ds.eventTs[e], quantity: ds.eventQuantity[e], price: null });
+  }
+  return rows;
+}
+
+/** A version written to a memory store, with (or without) the fitted recommenders training keeps beside it. */
+async function published(store: ModelStore, version: string, build: ServingModelBuild, recommenders = true): Promise<ServingModel> {
+  await writeModelVersion(store, version, build);
+  if (recommenders) {
+    for (const [name, r] of fitted.sources) await store.putArtifact(version, `recommender:${name}`, r.toArtifact());
+    await store.putArtifact(version, 'recommender:hybrid', fitted.hybrid.toArtifact());
+  }
+  const meta = { version, recipe: 'fixture', trainedAt: new Date().toISOString(), info: { serving: build.info } };
+  await store.publish(meta);
+  return (await loadServingModel(store, meta))!;
+}
+
+describe('single-strategy lists scored on request', () => {
+  let store: ModelStore;
+  let stored: ServingModel;
+  let onRequest: ServingModel;
+  let bare: ServingModel;
+  beforeAll(async () => {
+    store = await createMemoryModelStore();
+    const serving = { candidates: 10, strategyCandidates: 8 };
+    stored = await published(store, 'stored', buildServingModel({ ds, fitted, recipe: { serving: { ...serving, strategyLists: 'stored' } } }));
+    onRequest = await published(store, 'on-request', buildServingModel({ ds, fitted, recipe: { serving } }));
+    bare = await published(store, 'bare', buildServingModel({ ds, fitted, recipe: { serving } }), false);
+  });
+
+  /** The version as a process that has not served anyone yet holds it (nothing kept from other tests). */
+  const reloaded = async (model: ServingModel) => (await loadServingModel(store, model.meta))!;
+
+  /** Serving of one version, with a Postgres stand-in that counts its reads (and can be made to fail or wait). */
+  const servingOf = (model: ServingModel, purchases: (userId: string) => Promise<PurchaseRow[]> = async (id) => purchasesOf(id)) => {
+    const reads: string[] = [];
+    const deps: ServingDeps = {
+      model: async () => model,
+      store,
+      catalog: { getUser: async () => null, getItem: async () => null },
+      purchases: (userId) => {
+        reads.push(userId);
+        return purchases(userId);
+      },
+      dbPopular: undefined as unknown as ServingDeps['dbPopular'],
+    };
+    return { deps, reads };
+  };
+
+  it('When every precomputed customer asks for a source the blend does not pool, Then the answer scored on request is the stored one', async () => {
+    const a = servingOf(stored);
+    const b = servingOf(onRequest);
+    let compared = 0;
+    for (const userId of ds.userIds) {
+      for (const strategy of SAME_EITHER_WAY) {
+        for (const excludePurchased of [true, false]) {
+          const q = { k: 8, strategy, excludePurchased };
+          const [want, got] = [await recommendForUser(a.deps, userId, q), await recommendForUser(b.deps, userId, q)];
+          expect(got.fallback).toBe(false);
+          expect(got.items, `${userId} ${strategy}`).toEqual(want.items);
+          compared += got.items.length;
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(ds.userIds.length * SAME_EITHER_WAY.length);
+    // The stored version never read Postgres; the other read each customer's purchases once per strategy.
+    expect(a.reads).toEqual([]);
+    expect(b.reads).toHaveLength(ds.userIds.length * SAME_EITHER_WAY.length);
+  });
+
+  it("When ALS's list is asked, Then it is ALS's own ranking of the catalogue, not only of the blend's pool", async () => {
+    const { deps } = servingOf(onRequest);
+    const answer = await recommendForUser(deps, 'g-user0', { k: 8, strategy: 'als' });
+    expect(answer.fallback).toBe(false);
+    expect(answer.items.length).toBeGreaterThan(0);
+    expect(answer.items.every((i) => i.sources[0] === 'als' || i.sources[0] === 'popularity')).toBe(true);
+  });
+
+  it('When a customer asks again, Then the list kept for the version answers without a Postgres read; another strategy reads once', async () => {
+    const { deps, reads } = servingOf(await reloaded(onRequest));
+    const first = await recommendForUser(deps, 'k-user3', { k: 5, strategy: 'content' });
+    expect(first.fallback).toBe(false);
+    // Another query of the same list (its answer is not the one kept in the answer cache).
+    const again = await recommendForUser(deps, 'k-user3', { k: 3, strategy: 'content' });
+    expect(again.items).toEqual(first.items.slice(0, 3));
+    expect(reads).toEqual(['k-user3']);
+    await recommendForUser(deps, 'k-user3', { k: 5, strategy: 'item-knn' });
+    expect(reads).toEqual(['k-user3', 'k-user3']);
+  });
+
+  it('When Postgres is down, Then the answer is the popularity fallback, and the next request scores the list once it is back', async () => {
+    let down = true;
+    const { deps, reads } = servingOf(await reloaded(onRequest), async (id) => {
+      if (down) throw new AppError('DEPENDENCY_UNAVAILABLE');
+      return purchasesOf(id);
+    });
+    const during = await recommendForUser(deps, 'g-user4', { k: 5, strategy: 'item-knn' });
+    expect(during.fallback).toBe(true);
+    expect(during.items.every((i) => i.sources[0] === 'popularity')).toBe(true);
+    down = false;
+    const after = await recommendForUser(deps, 'g-user4', { k: 5, strategy: 'item-knn' });
+    expect(after.fallback).toBe(false);
+    expect(after.items[0].sources[0]).toBe('item-knn');
+    expect(reads).toEqual(['g-user4', 'g-user4']);
+  });
+
+  it('When the version kept no recommenders to score with, Then a single strategy answers popularity, said to be a fallback', async () => {
+    const { deps } = servingOf(bare);
+    const answer = await recommendForUser(deps, 'g-user2', { k: 5, strategy: 'item-knn' });
+    expect(answer.fallback).toBe(true);
+    expect(answer.items.length).toBe(5);
+    expect(answer.items.every((i) => i.sources[0] === 'popularity')).toBe(true);
+    // The hybrid, stored per customer, is unaffected.
+    expect((await recommendForUser(deps, 'g-user2', { k: 5 })).fallback).toBe(false);
+  });
+
+  // An erased customer's list must not outlive the erasure in this process: it is made of their purchases.
+  it.each(['their purchases', 'their live events'] as const)('When a customer is erased while %s are read, Then their list is used at most once and not kept', async (during) => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const model = await reloaded(onRequest);
+    let holding = false;
+    const { deps, reads } = servingOf(model, async (id) => {
+      if (holding && during === 'their purchases') await held;
+      return purchasesOf(id);
+    });
+    const events = deps.store.getUserEvents.bind(deps.store);
+    deps.store = Object.assign(Object.create(store) as ModelStore, {
+      getUserEvents: async (id: string) => {
+        if (holding && during === 'their live events') await held;
+        return events(id);
+      },
+    });
+    // The customer's entry is already held, so the live-events read is the only one before the list's.
+    await recommendForUser(deps, 'k-user5', { k: 5 });
+    holding = true;
+    const asking = recommendForUser(deps, 'k-user5', { k: 5, strategy: 'cooccurrence' });
+    await new Promise((r) => setTimeout(r, 10));
+    forgetUserEntries(model, 'k-user5');
+    release();
+    await asking;
+    expect(model.entries.get(`${strategyTable('cooccurrence')}\u0000k-user5`)).toBeNull();
+    // The next answer is the cold start of a customer the version does not know, with no read.
+    const readsBefore = reads.length;
+    const next = await recommendForUser(deps, 'k-user5', { k: 5, strategy: 'cooccurrence' });
+    expect(next.fallback).toBe(true);
+    expect(reads).toHaveLength(readsBefore);
+  });
+});
