@@ -11,6 +11,7 @@ import { loadServingModel, type ServingModel } from '../../../src/serving/servin
 import { createMemoryModelStore } from '../../../src/store/memory-model-store.js';
 import type { ModelStore } from '../../../src/store/model-store.js';
 import { writeModelVersion } from '../../../src/training/write-model-version.js';
+import { purchaseRowsOf } from './dataset-purchases.js';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2024, 0, 1);
@@ -111,15 +112,7 @@ describe('honest explanations: every served item is explained by the source that
       store,
       catalog: { getUser: async () => null, getItem: async () => null },
       // What Postgres would return: a customer's purchases, from which single strategies are scored on request.
-      purchases: async (userId) => {
-        const u = ds.userIndex.get(userId);
-        const rows: PurchaseRow[] = [];
-        for (let e = 0; e < ds.eventUser.length; e++) {
-          if (ds.eventUser[e] !== u) continue;
-          rows.push({ userId, itemId: ds.itemIds[ds.eventItem[e]], orderId: `o${ds.eventOrder[e]}`, ts: ds.eventTs[e], quantity: ds.eventQuantity[e], price: null });
-        }
-        return rows;
-      },
+      purchases: async (userId) => purchaseRowsOf(ds, userId),
       // Only asked when no model is active, which never happens here.
       dbPopular: undefined as unknown as ServingDeps['dbPopular'],
     };

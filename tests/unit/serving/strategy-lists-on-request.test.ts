@@ -10,6 +10,7 @@ import type { ModelStore } from '../../../src/store/model-store.js';
 import { strategyTable } from '../../../src/serving/user-entry.js';
 import { writeModelVersion } from '../../../src/training/write-model-version.js';
 import { twoGroups } from '../recommenders/two-groups.fixture.js';
+import { purchaseRowsOf } from './dataset-purchases.js';
 import { fitSources } from './fit-sources.js';
 
 const { ds } = twoGroups();
@@ -18,15 +19,7 @@ const fitted = fitSources(ds);
 // alone are the same whether stored at training time or scored from the same purchases on request.
 const SAME_EITHER_WAY = ['item-knn', 'content', 'cooccurrence', 'buy-again'];
 
-/** A customer's training purchases, as Postgres would return them. */
-function purchasesOf(userId: string): PurchaseRow[] {
-  const u = ds.userIndex.get(userId);
-  const rows: PurchaseRow[] = [];
-  for (let e = 0; e < ds.eventUser.length; e++) {
-    if (ds.eventUser[e] === u) rows.push({ userId, itemId: ds.itemIds[ds.eventItem[e]], orderId: `o${ds.eventOrder[e]}`, ts: ds.eventTs[e], quantity: ds.eventQuantity[e], price: null });
-  }
-  return rows;
-}
+const purchasesOf = (userId: string) => purchaseRowsOf(ds, userId);
 
 /** A version written to a memory store, with (or without) the fitted recommenders training keeps beside it. */
 async function published(store: ModelStore, version: string, build: ServingModelBuild, recommenders = true): Promise<ServingModel> {
