@@ -37,6 +37,19 @@ const LIVE_ANCHORS = 5;
 const LIVE_SOURCES = { 'item-knn': 1, content: 0.3 };
 const NONE: { item: number; ts: number }[] = [];
 const entryKey = (table: string, userId: string) => `${table}\u0000${userId}`;
+/**
+ * How long a customer the version has no entry for, found without purchases in Postgres, is answered as a
+ * cold start without reading Postgres again (their purchases and their record, two reads per request
+ * before). What they buy meanwhile reaches the answer through their live events; purchases imported for
+ * them count from the next read.
+ */
+export const NO_PURCHASES_RECHECK_MS = 30_000;
+/** Entry-cache key prefix of that: { until, user } (the customer's record, dropped on erasure). */
+const NO_PURCHASES = '!no-purchases';
+interface NoPurchases {
+  until: number;
+  user: { attributes: Record<string, unknown> } | null;
+}
 
 /** Set when a read was given up because its store is down: the answer is then degraded. */
 interface Degraded {
@@ -59,7 +72,7 @@ function unlessDown<T>(read: Promise<T>, fallback: T, d: Degraded): Promise<T> {
 export function forgetUserEntries(model: ServingModel, userId: string): void {
   model.erasures++;
   model.erased.add(userId);
-  for (const table of [USERS_TABLE, ...model.info.strategies.map(strategyTable)]) model.entries.set(entryKey(table, userId), null, 0);
+  for (const table of [USERS_TABLE, NO_PURCHASES, ...model.info.strategies.map(strategyTable)]) model.entries.set(entryKey(table, userId), null, 0);
   model.answers.forget(userId);
   // A scorer loaded (or loading) before the erasure holds the customer's rows of the fitted recommenders
   // (ALS factors, user-kNN basket) and maps their id to them: it wipes them in place, as the erasure did
@@ -130,6 +143,8 @@ async function answerForUser(deps: ServingDeps, userId: string, q: UserQuery, do
     // commits, Postgres still holds their purchases, and each request would score the whole history
     // again (loading the version's scorer first if nobody had needed it yet).
     if (model.erased.has(userId)) return coldStart(deps, model, userId, q, live, down);
+    const none = model.entries.get(entryKey(NO_PURCHASES, userId)) as NoPurchases | null | undefined;
+    if (none && none.until > Date.now()) return coldStart(deps, model, userId, q, live, down, none.user);
     // Known customers training did not precompute (no recent purchase) are scored now and kept.
     const { scored, list, user } = await scoreOnRequest(deps, model, userId, down, single ? strategy : undefined);
     if (!scored) return coldStart(deps, model, userId, q, live, down, user);
@@ -246,7 +261,13 @@ async function scoreOnRequest(
   if (!read) return { scored: null, user: null };
   const { scorer, rows, user } = read;
   // Erased while this awaited: what was read of them is not used (the cold start).
-  if (!scorer || rows.length === 0 || model.erased.has(userId)) return { scored: null, user };
+  if (!scorer || rows.length === 0 || model.erased.has(userId)) {
+    if (scorer && rows.length === 0 && !down.degraded && !model.erased.has(userId) && model.erasures === erasures) {
+      const none: NoPurchases = { until: Date.now() + NO_PURCHASES_RECHECK_MS, user: user ?? null };
+      model.entries.set(entryKey(NO_PURCHASES, userId), none, 64 + JSON.stringify(user?.attributes ?? {}).length * 2);
+    }
+    return { scored: null, user };
+  }
   const scored = scorer(rows, user?.attributes ?? {});
   const stored = storedStrategies(model.info);
   const list = strategy === undefined || !scored ? undefined : stored.length > 0 ? scored.singles[stored.indexOf(strategy)] : scorer.strategy(rows, strategy);

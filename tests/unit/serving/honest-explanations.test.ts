@@ -11,7 +11,7 @@ import { loadServingModel, type ServingModel } from '../../../src/serving/servin
 import { createMemoryModelStore } from '../../../src/store/memory-model-store.js';
 import type { ModelStore } from '../../../src/store/model-store.js';
 import { writeModelVersion } from '../../../src/training/write-model-version.js';
-import { purchaseRowsOf } from './dataset-purchases.js';
+import { purchaseRowsOf } from './on-request-fixture.js';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2024, 0, 1);

@@ -8,9 +8,8 @@ import { loadServingModel, type ServingModel } from '../../../src/serving/servin
 import { createMemoryModelStore } from '../../../src/store/memory-model-store.js';
 import type { ModelStore } from '../../../src/store/model-store.js';
 import { strategyTable } from '../../../src/serving/user-entry.js';
-import { writeModelVersion } from '../../../src/training/write-model-version.js';
 import { twoGroups } from '../recommenders/two-groups.fixture.js';
-import { purchaseRowsOf } from './dataset-purchases.js';
+import { publishVersion, purchaseRowsOf } from './on-request-fixture.js';
 import { fitSources } from './fit-sources.js';
 
 const { ds } = twoGroups();
@@ -21,17 +20,7 @@ const SAME_EITHER_WAY = ['item-knn', 'content', 'cooccurrence', 'buy-again'];
 
 const purchasesOf = (userId: string) => purchaseRowsOf(ds, userId);
 
-/** A version written to a memory store, with (or without) the fitted recommenders training keeps beside it. */
-async function published(store: ModelStore, version: string, build: ServingModelBuild, recommenders = true): Promise<ServingModel> {
-  await writeModelVersion(store, version, build);
-  if (recommenders) {
-    for (const [name, r] of fitted.sources) await store.putArtifact(version, `recommender:${name}`, r.toArtifact());
-    await store.putArtifact(version, 'recommender:hybrid', fitted.hybrid.toArtifact());
-  }
-  const meta = { version, recipe: 'fixture', trainedAt: new Date().toISOString(), info: { serving: build.info } };
-  await store.publish(meta);
-  return (await loadServingModel(store, meta))!;
-}
+const published = (store: ModelStore, version: string, build: ServingModelBuild, recommenders = true) => publishVersion(store, version, build, recommenders ? fitted : null);
 
 describe('single-strategy lists scored on request', () => {
   let store: ModelStore;
