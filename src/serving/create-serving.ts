@@ -7,7 +7,7 @@ import { boughtTogether, similarItems, type SimilarQuery } from './item-lists.js
 import { popularItems, type PopularQuery } from './popular-items.js';
 import { recommendForContext, type ContextQuery } from './recommend-for-context.js';
 import { checkStrategy, recommendForUser, forgetUserEntries, onRequestScorerOf, reusedAnswer } from './recommend-for-user.js';
-import { DEGRADED, type ListQuery, type Recommendation, type RecommendedItem, type UserQuery } from './recommendation.js';
+import { DEGRADED, UNLISTED, type ListQuery, type Recommendation, type RecommendedItem, type UserQuery } from './recommendation.js';
 import type { ServingDeps } from './serving-deps.js';
 import { createServingModelCache } from './serving-model-cache.js';
 import { listsOwnItemsOnly } from './own-item-sources.js';
@@ -143,10 +143,11 @@ export function createServing(opts: ServingOptions) {
     metrics?.fallbacks.inc({ kind, reason: 'no-model' }, 0);
   }
   metrics?.fallbacks.inc({ kind: 'user', reason: 'store-unavailable' }, 0);
+  metrics?.fallbacks.inc({ kind: 'user', reason: 'list-unavailable' }, 0);
   const count = (kind: Kind, r: Recommendation<RecommendedItem>) => {
     metrics?.recommendationsServed.inc({ kind, strategy: r.strategy });
     if (metrics) countSlots(metrics.listSlots, kind, r.items);
-    if (r.fallback) metrics?.fallbacks.inc({ kind, reason: r.modelVersion === null ? 'no-model' : r[DEGRADED] ? 'store-unavailable' : FALLBACK_REASON[kind] });
+    if (r.fallback) metrics?.fallbacks.inc({ kind, reason: r.modelVersion === null ? 'no-model' : r[DEGRADED] ? 'store-unavailable' : r[UNLISTED] ? 'list-unavailable' : FALLBACK_REASON[kind] });
   };
   /** The use case's answer, counted once it is there. */
   const counted = async <R extends Recommendation<RecommendedItem>>(kind: Kind, answer: Promise<R>): Promise<R> => {

@@ -20,9 +20,9 @@ export interface OnRequestScorer {
   /**
    * The customer's list of one single strategy, for versions that score them on request
    * (ServingOptions.strategyLists): null without purchases of the version's items. The source alone, as
-   * training stores a list; attributes are not read (no single source uses them).
+   * training stores a list, from every purchase Postgres holds of them (purchases since training too).
    */
-  strategy(history: readonly PurchaseRow[], name: string): Candidates | null;
+  strategy(history: readonly PurchaseRow[], name: string, attributes: Record<string, unknown>): Candidates | null;
   /** Whether the version's training had this customer (their row is in the loaded recommenders). */
   knows(userId: string): boolean;
   /**
@@ -92,13 +92,17 @@ export async function loadOnRequestScorer(store: Pick<ModelStore, 'getArtifact'>
     const user = userId === undefined ? -1 : (userIndex.get(userId) ?? -1);
     return { user, history, attributes, now: model.info.now };
   };
+  const strings = (attributes: Record<string, unknown>) => {
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(attributes)) if (typeof v === 'string') out[k] = v;
+    return out;
+  };
   const scorer = (rows: readonly PurchaseRow[], attributes: Record<string, unknown>) => {
-    const strings: Record<string, string> = {};
-    for (const [k, v] of Object.entries(attributes)) if (typeof v === 'string') strings[k] = v;
-    return score(contextOf(rows, strings), strings);
+    const known = strings(attributes);
+    return score(contextOf(rows, known), known);
   };
   return Object.assign(scorer, {
-    strategy: (rows: readonly PurchaseRow[], name: string) => scoreStrategy(contextOf(rows, {}), name),
+    strategy: (rows: readonly PurchaseRow[], name: string, attributes: Record<string, unknown>) => scoreStrategy(contextOf(rows, strings(attributes)), name),
     knows: (userId: string) => userIndex.has(userId),
     source: (name: string) => sources.get(name),
     forget(userId: string) {

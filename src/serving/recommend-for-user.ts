@@ -14,7 +14,7 @@ import { diversify } from './diversify.js';
 import { explainPicks } from './explanations.js';
 import { BECAUSE_YOU_BOUGHT, scoreByNeighbours } from './neighbour-scores.js';
 import { itemFilter, Picker } from './picker.js';
-import { DEGRADED, toRecommendation, type Pick, type Recommendation, type UserQuery } from './recommendation.js';
+import { DEGRADED, UNLISTED, toRecommendation, type Pick, type Recommendation, type UserQuery } from './recommendation.js';
 import { liveItems, poolSize, preferredAttribute, waitedFor, type ServingDeps } from './serving-deps.js';
 import { sourcesOfMask, type ServingModel } from './serving-model.js';
 import { findSegment } from './serving-tables.js';
@@ -54,6 +54,8 @@ interface NoPurchases {
 /** Set when a read was given up because its store is down: the answer is then degraded. */
 interface Degraded {
   degraded: boolean;
+  /** Set when a single strategy's list could not be scored and popularity answered instead (UNLISTED). */
+  unlisted?: boolean;
 }
 
 /** The read's value, or `fallback` when its store is unreachable (other errors still throw). */
@@ -103,7 +105,8 @@ export function checkStrategy(info: ServingModel['info'] | undefined, strategy: 
 export async function recommendForUser(deps: ServingDeps, userId: string, q: UserQuery): Promise<Recommendation> {
   const down: Degraded = { degraded: false };
   const answer = await answerForUser(deps, userId, q, down);
-  return down.degraded ? { ...answer, [DEGRADED]: true } : answer;
+  if (down.degraded) return { ...answer, [DEGRADED]: true };
+  return down.unlisted ? { ...answer, [UNLISTED]: true } : answer;
 }
 
 async function answerForUser(deps: ServingDeps, userId: string, q: UserQuery, down: Degraded): Promise<Recommendation> {
@@ -156,6 +159,7 @@ async function answerForUser(deps: ServingDeps, userId: string, q: UserQuery, do
   // A single strategy without a list of its own (its purchases or the version's recommenders could not be
   // had) is answered by popularity alone: a fallback, as a cold start is.
   const unlisted = single && !candidates;
+  if (unlisted) down.unlisted = true;
   const user = entry;
 
   // Purchases since training: items not bought before, or bought again after the training data ends.
@@ -193,8 +197,9 @@ async function answerForUser(deps: ServingDeps, userId: string, q: UserQuery, do
   const answer = toRecommendation(model, strategy, down.degraded || unlisted, picks);
   // Kept only if the user's entry is still the one used: an erasure while this request awaited its
   // reads has forgotten the user (entry now null), and the answer must not outlive that. A degraded
-  // answer (purchases since training unknown) is not kept.
-  if (key !== undefined && !down.degraded && model.entries.get(usersKey) === entry) model.answers.set(userId, key, answer);
+  // answer (purchases since training unknown) is not kept, nor popularity standing in for a list that
+  // could not be scored yet (the version's recommenders still loading).
+  if (key !== undefined && !down.degraded && !unlisted && model.entries.get(usersKey) === entry) model.answers.set(userId, key, answer);
   return answer;
 }
 
@@ -270,7 +275,7 @@ async function scoreOnRequest(
   }
   const scored = scorer(rows, user?.attributes ?? {});
   const stored = storedStrategies(model.info);
-  const list = strategy === undefined || !scored ? undefined : stored.length > 0 ? scored.singles[stored.indexOf(strategy)] : scorer.strategy(rows, strategy);
+  const list = strategy === undefined || !scored ? undefined : stored.length > 0 ? scored.singles[stored.indexOf(strategy)] : scorer.strategy(rows, strategy, user?.attributes ?? {});
   // An erasure while this awaited may have removed what was read: answer it once, keep nothing.
   if (!scored || model.erasures !== erasures) return { scored, list, user };
   const bytes = 64 + scored.entry.hybrid.items.length * 16 + scored.entry.purchased.length * 4;
@@ -287,10 +292,11 @@ async function scoreOnRequest(
  */
 async function strategyOnRequest(deps: ServingDeps, model: ServingModel, userId: string, strategy: string, down: Degraded): Promise<Candidates | null> {
   if (!deps.purchases) return null;
-  const read = await readForScoring(deps, model, userId, down, false);
+  // Their record too: a source of the popularity family may rank by the customer's attributes.
+  const read = await readForScoring(deps, model, userId, down, true);
   // Erased while this awaited (or since the entry was read): nothing made of their purchases is used or kept.
   if (!read?.scorer || model.erased.has(userId)) return null;
-  const list = read.scorer.strategy(read.rows, strategy);
+  const list = read.scorer.strategy(read.rows, strategy, read.user?.attributes ?? {});
   if (list) model.entries.set(entryKey(strategyTable(strategy), userId), list, list.items.length * 8);
   return list;
 }

@@ -47,9 +47,15 @@ export type BoughtTogetherItem = RecommendedItem & { support: number; confidence
  * so it is never part of the JSON answer.
  */
 export const DEGRADED: unique symbol = Symbol('degraded');
+/**
+ * Marks a single strategy's answer that is popularity because the customer's list of that source could not
+ * be scored (the version's recommenders not loaded in time, or not kept): reason `list-unavailable`.
+ */
+export const UNLISTED: unique symbol = Symbol('unlisted');
 
 export interface Recommendation<I extends RecommendedItem = RecommendedItem> {
   [DEGRADED]?: true;
+  [UNLISTED]?: true;
   recommendationId: string;
   /** The model version that answered; null when no model is active (popularity from the database). */
   modelVersion: string | null;

@@ -19,6 +19,7 @@ describe.skipIf(!(await postgres.available()))('customers scored on request (PRE
   let everyone: string;
   let recent: string;
   let storedLists: string;
+  let recentStored: string;
   const ask = async (version: string, url: string) => {
     const act = await t.app.inject({ method: 'POST', url: `/v1/models/${version}/activate`, headers: auth('admin') });
     expect(act.statusCode).toBe(200);
@@ -33,8 +34,10 @@ describe.skipIf(!(await postgres.available()))('customers scored on request (PRE
     t = await createTestApp({ createDb: postgres.create });
     await seedShop(t.services);
     dir = await mkdtemp(join(tmpdir(), 'recipes-'));
-    await writeFile(join(dir, 'shop.json'), JSON.stringify({ ...SHOP_RECIPE, name: 'shop' }));
-    await writeFile(join(dir, 'shop-stored.json'), JSON.stringify({ ...SHOP_RECIPE, name: 'shop-stored', serving: { strategyLists: 'stored' } }));
+    // Few candidates per single strategy, so a list scored on request matches a stored one only if the recipe's
+    // serving section reaches the version (serving reads it from there).
+    await writeFile(join(dir, 'shop.json'), JSON.stringify({ ...SHOP_RECIPE, name: 'shop', serving: { strategyCandidates: 4 } }));
+    await writeFile(join(dir, 'shop-stored.json'), JSON.stringify({ ...SHOP_RECIPE, name: 'shop-stored', serving: { strategyLists: 'stored', strategyCandidates: 4 } }));
     const train = (precomputeDays?: number, recipe = 'shop') =>
       createTrainer({ events: t.services.events, catalog: t.services.catalog, store: t.services.store, defaultRecipe: 'shop', recipesDir: dir, isolation: 'inline', precomputeDays })
         .train({ recipe })
@@ -42,6 +45,7 @@ describe.skipIf(!(await postgres.available()))('customers scored on request (PRE
     everyone = await train();
     recent = await train(5);
     storedLists = await train(undefined, 'shop-stored');
+    recentStored = await train(5, 'shop-stored');
   });
   afterAll(async () => {
     await t.dispose();
@@ -89,6 +93,11 @@ describe.skipIf(!(await postgres.available()))('customers scored on request (PRE
         expect({ ...scored, modelVersion: null }, url).toEqual({ ...stored, modelVersion: null });
       }
     }
+    // A customer not precomputed, in a version that stores the lists: scored with their entry, the same list.
+    const url = '/v1/users/g-user2/recommendations?k=6&strategy=item-knn&excludePurchased=false';
+    const notPrecomputed = await ask(recentStored, url);
+    expect(notPrecomputed.fallback).toBe(false);
+    expect({ ...notPrecomputed, modelVersion: null }).toEqual({ ...(await ask(storedLists, url)), modelVersion: null });
     const als = await ask(everyone, '/v1/users/g-user3/recommendations?k=5&strategy=als');
     expect(als.fallback).toBe(false);
     expect(als.items[0].sources[0]).toBe('als');

@@ -1,7 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../../src/errors.js';
+import { createHybrid } from '../../../src/recommenders/hybrid.js';
+import { datasetHistories, userContext } from '../../../src/recommenders/history.js';
 import type { PurchaseRow } from '../../../src/recommenders/dataset.js';
 import { forgetUserEntries, recommendForUser } from '../../../src/serving/recommend-for-user.js';
+import { UNLISTED } from '../../../src/serving/recommendation.js';
 import type { ServingDeps } from '../../../src/serving/serving-deps.js';
 import { buildServingModel, type ServingModelBuild } from '../../../src/serving/serving-model-builder.js';
 import { loadServingModel, type ServingModel } from '../../../src/serving/serving-model.js';
@@ -76,11 +79,29 @@ describe('single-strategy lists scored on request', () => {
   });
 
   it("When ALS's list is asked, Then it is ALS's own ranking of the catalogue, not only of the blend's pool", async () => {
-    const { deps } = servingOf(onRequest);
-    const answer = await recommendForUser(deps, 'g-user0', { k: 8, strategy: 'als' });
-    expect(answer.fallback).toBe(false);
-    expect(answer.items.length).toBeGreaterThan(0);
-    expect(answer.items.every((i) => i.sources[0] === 'als' || i.sources[0] === 'popularity')).toBe(true);
+    // A blend that takes 3 items of each source: ALS ranks that pool, too small to hold its own best 5.
+    const limited = { sources: fitted.sources, hybrid: createHybrid(fitted.sources, { ...fitted.hybrid.config, sourceLimit: 3 }) };
+    const serving = { candidates: 10, strategyCandidates: 8 };
+    const scoredVersion = await publishVersion(store, 'limited', buildServingModel({ ds, fitted: limited, recipe: { serving } }), limited);
+    const storedVersion = await publishVersion(store, 'limited-stored', buildServingModel({ ds, fitted: limited, recipe: { serving: { ...serving, strategyLists: 'stored' } } }), limited);
+    const { deps } = servingOf(scoredVersion);
+    const histories = datasetHistories(ds);
+    const scores = new Float32Array(ds.itemIds.length);
+    let beyondPool = 0;
+    for (const userId of ds.userIds) {
+      const answer = await recommendForUser(deps, userId, { k: 5, strategy: 'als' });
+      expect(answer.fallback).toBe(false);
+      const u = ds.userIndex.get(userId)!;
+      const bought = new Set(histories[u].map((h) => h.item));
+      fitted.sources.get('als')!.scoreUser(userContext(ds, histories, u), scores);
+      // ALS's best five items the customer has not bought, over the whole catalogue.
+      const best = [...scores.keys()].filter((i) => !bought.has(i) && scores[i] > 0).sort((a, b) => scores[b] - scores[a] || a - b).slice(0, 5);
+      expect(answer.items.map((i) => scores[ds.itemIndex.get(i.itemId)!]), userId).toEqual(best.map((i) => scores[i]));
+      // The stored list ranks only the pool the blend found: where it differs, the pool lacked ALS's best.
+      const fromTable = await recommendForUser(servingOf(storedVersion).deps, userId, { k: 5, strategy: 'als' });
+      if (fromTable.items.map((i) => i.itemId).join() !== answer.items.map((i) => i.itemId).join()) beyondPool++;
+    }
+    expect(beyondPool).toBeGreaterThan(0);
   });
 
   it('When a customer asks again, Then the list kept for the version answers without a Postgres read; another strategy reads once', async () => {
@@ -109,6 +130,29 @@ describe('single-strategy lists scored on request', () => {
     expect(after.fallback).toBe(false);
     expect(after.items[0].sources[0]).toBe('item-knn');
     expect(reads).toEqual(['g-user4', 'g-user4']);
+  });
+
+  it('When the recommenders are still loading past the wait, Then popularity answers, said so, and is not kept: the next ask gets the list', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const model = await reloaded(onRequest);
+    const { deps } = servingOf(model);
+    deps.store = Object.assign(Object.create(store) as ModelStore, {
+      getArtifact: async (version: string, name: string) => {
+        if (name === 'recommender:hybrid') await held;
+        return store.getArtifact(version, name);
+      },
+    });
+    deps.loadWaitMs = 20;
+    const waiting = await recommendForUser(deps, 'g-user5', { k: 5, strategy: 'item-knn' });
+    expect(waiting.fallback).toBe(true);
+    expect(waiting[UNLISTED]).toBe(true);
+    expect(waiting.items.every((i) => i.sources[0] === 'popularity')).toBe(true);
+    release();
+    await model.onRequest;
+    const loaded = await recommendForUser(deps, 'g-user5', { k: 5, strategy: 'item-knn' });
+    expect(loaded.fallback).toBe(false);
+    expect(loaded.items[0].sources[0]).toBe('item-knn');
   });
 
   it('When the version kept no recommenders to score with, Then a single strategy answers popularity, said to be a fallback', async () => {

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { loadOnlineRetail } from '../../../src/cli/online-retail-input.js';
 import { buildDataset, DatasetBuilder, type Dataset } from '../../../src/recommenders/dataset.js';
-import { assembleServingModel, buildServingModel, prepareServingModel, userRowChunks } from '../../../src/serving/serving-model-builder.js';
+import { assembleServingModel, buildServingModel, prepareServingModel, singleStrategies, userRowChunks } from '../../../src/serving/serving-model-builder.js';
+import { strategyTable } from '../../../src/serving/user-entry.js';
+import type { ServingModelInfo } from '../../../src/serving/serving-artifacts.js';
 import { fitRecipe, loadRecipe } from '../../../src/training/recipe.js';
 import { buildServingModelInThreads, slimDataset } from '../../../src/training/threaded-serving-build.js';
 import { sharedChunks } from '../../../src/training/shared-chunks.js';
@@ -146,6 +148,24 @@ describe('threaded serving build', () => {
     const atFailure = chunks;
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(chunks).toBe(atFailure);
+  });
+
+  it('When single-strategy lists are stored, Then 3 threads build the same tables as one, byte for byte', async () => {
+    const stored = { ...recipe, serving: { strategyLists: 'stored' } };
+    const one = buildServingModel({ ds, fitted, recipe: stored });
+    const three = await buildServingModelInThreads({ ds, fitted, recipe: stored }, 3, { minUsersPerThread: 1, chunkUsers: 30 });
+    expect([...one.tables.keys()]).toEqual(['serving-users', ...singleStrategies(one.info.hybridSources).map(strategyTable)]);
+    expect(asObject(three.tables)).toEqual(asObject(one.tables));
+  });
+
+  it('When the recommenders are not kept with the version, Then it stores its single-strategy lists (serving could not score them)', { timeout: 120_000 }, async () => {
+    const kept = await computeModel(ds, recipe, { storeRecommenders: true, threads: 1 });
+    const notKept = await computeModel(ds, recipe, { storeRecommenders: false, threads: 1 });
+    const info = (m: typeof kept) => m.servingInfo as ServingModelInfo;
+    expect(info(kept).strategyLists).toBe('on-request');
+    expect(kept.tables.map(([name]) => name)).toEqual(['serving-users']);
+    expect(info(notKept).strategyLists).toBe('stored');
+    expect(notKept.tables.map(([name]) => name)).toEqual(['serving-users', ...singleStrategies(info(notKept).hybridSources).map(strategyTable)]);
   });
 
   it('When a whole training is computed on 2 threads (ALS half-steps shared), Then every artifact and table equals the one-thread result', { timeout: 120_000 }, async () => {
