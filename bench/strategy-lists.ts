@@ -25,6 +25,7 @@ import { USERS_TABLE } from '../src/serving/user-entry.js';
 import { DEFAULT_REDIS_PREFIX } from '../src/store/create-model-store.js';
 import { createRedisModelStore } from '../src/store/redis-model-store.js';
 import { optionTaker } from './lib/online-retail.js';
+import { precomputedCustomers } from './lib/precomputed-customers.js';
 
 const option = optionTaker(process.argv.slice(2));
 const CUSTOMERS = Number(option('--customers') ?? 300);
@@ -60,19 +61,7 @@ console.log(`\nin Redis: ${mb(total)} MiB in ${keys.length} keys; users table ${
 for (const [k, b] of [...sizes].sort((a, b) => b[1] - a[1]).slice(0, 14)) console.log(`  ${k.padEnd(40)} ${mb(b).padStart(6)} MiB`);
 await redis.quit();
 
-// Precomputed customers, spread over the users table.
-const ids: string[] = [];
-cursor = '0';
-const usersKey = `${DEFAULT_REDIS_PREFIX}{v:${meta.version}}:table:${USERS_TABLE}`;
-const redis2 = new Redis(REDIS);
-do {
-  const [next, found] = await redis2.hscan(usersKey, cursor, 'COUNT', 2000);
-  cursor = next;
-  for (let i = 0; i < found.length; i += 2) ids.push(found[i]);
-} while (cursor !== '0' && ids.length < CUSTOMERS * 50);
-await redis2.quit();
-const step = Math.max(1, Math.floor(ids.length / CUSTOMERS));
-const customers = ids.filter((_, i) => i % step === 0).slice(0, CUSTOMERS);
+const customers = await precomputedCustomers(REDIS, meta.version, CUSTOMERS);
 
 const db = createPgDb(PG, { max: 2 });
 const events = createEventRepository(db);

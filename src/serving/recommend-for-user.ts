@@ -23,6 +23,7 @@ import { loadOnRequestScorer, type OnRequestScorer } from './on-request-scorer.j
 import type { PurchaseRow } from '../recommenders/dataset.js';
 import { storedStrategies, type ScoredUser } from './serving-model-builder.js';
 import { listsOwnItemsOnly } from './own-item-sources.js';
+import { heldHistory } from './held-history.js';
 
 /**
  * Most share of the blended score given to neighbours of purchases made since training. The share is
@@ -154,7 +155,7 @@ async function answerForUser(deps: ServingDeps, userId: string, q: UserQuery, do
     entry = scored.entry;
     if (single) candidates = list ?? null;
   } else if (scoreList) {
-    candidates = await strategyOnRequest(deps, model, userId, strategy, down);
+    candidates = await strategyOnRequest(deps, model, userId, strategy, down, entry, live);
   }
   // A single strategy without a list of its own (its purchases or the version's recommenders could not be
   // had) is answered by popularity alone: a fallback, as a cold start is.
@@ -287,15 +288,32 @@ async function scoreOnRequest(
 
 /**
  * A known customer's list of one single strategy in a version that does not store them: scored from
- * their purchases (Postgres) by the version's loaded recommenders, then kept like a read entry. Null
- * (the answer falls back to popularity) when their purchases or the scorer cannot be had.
+ * their purchases (Postgres) by the version's loaded recommenders, then kept like a read entry. With
+ * Postgres down, scored from what the version and the live events hold of their purchases (held-history.ts)
+ * and not kept: the answer is degraded, as others without Postgres are, but stays a list of the strategy
+ * asked for (an A/B arm does not turn into popularity for the length of an outage). Null (the answer
+ * falls back to popularity) when the version's recommenders cannot be had.
  */
-async function strategyOnRequest(deps: ServingDeps, model: ServingModel, userId: string, strategy: string, down: Degraded): Promise<Candidates | null> {
+async function strategyOnRequest(
+  deps: ServingDeps,
+  model: ServingModel,
+  userId: string,
+  strategy: string,
+  down: Degraded,
+  entry: UserEntry,
+  live: readonly { itemId: string; ts: number }[],
+): Promise<Candidates | null> {
   if (!deps.purchases) return null;
   // Their record too: a source of the popularity family may rank by the customer's attributes.
   const read = await readForScoring(deps, model, userId, down, true);
+  if (!read) {
+    // Postgres is down. A scorer already loaded (or loading) scores what is held; an erasure since wins.
+    const scorer = model.onRequest ? await waitedFor(deps, model.onRequest) : null;
+    if (!scorer || model.erased.has(userId)) return null;
+    return scorer.strategy(heldHistory(model, userId, entry, live), strategy, {});
+  }
   // Erased while this awaited (or since the entry was read): nothing made of their purchases is used or kept.
-  if (!read?.scorer || model.erased.has(userId)) return null;
+  if (!read.scorer || model.erased.has(userId)) return null;
   const list = read.scorer.strategy(read.rows, strategy, read.user?.attributes ?? {});
   if (list) model.entries.set(entryKey(strategyTable(strategy), userId), list, list.items.length * 8);
   return list;

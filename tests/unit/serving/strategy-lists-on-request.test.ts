@@ -3,7 +3,7 @@ import { AppError } from '../../../src/errors.js';
 import { createHybrid } from '../../../src/recommenders/hybrid.js';
 import { datasetHistories, userContext } from '../../../src/recommenders/history.js';
 import type { PurchaseRow } from '../../../src/recommenders/dataset.js';
-import { forgetUserEntries, recommendForUser } from '../../../src/serving/recommend-for-user.js';
+import { forgetUserEntries, onRequestScorerOf, recommendForUser } from '../../../src/serving/recommend-for-user.js';
 import { UNLISTED } from '../../../src/serving/recommendation.js';
 import type { ServingDeps } from '../../../src/serving/serving-deps.js';
 import { buildServingModel, type ServingModelBuild } from '../../../src/serving/serving-model-builder.js';
@@ -116,20 +116,30 @@ describe('single-strategy lists scored on request', () => {
     expect(reads).toEqual(['k-user3', 'k-user3']);
   });
 
-  it('When Postgres is down, Then the answer is the popularity fallback, and the next request scores the list once it is back', async () => {
+  it('When Postgres is down, Then the list is scored from what the version holds, said to be a fallback and not kept; once it is back, from Postgres', async () => {
     let down = true;
-    const { deps, reads } = servingOf(await reloaded(onRequest), async (id) => {
+    const model = await reloaded(onRequest);
+    const { deps, reads } = servingOf(model, async (id) => {
       if (down) throw new AppError('DEPENDENCY_UNAVAILABLE');
       return purchasesOf(id);
     });
-    const during = await recommendForUser(deps, 'g-user4', { k: 5, strategy: 'item-knn' });
+    await onRequestScorerOf(deps, model);
+    const q = { k: 5, strategy: 'item-knn' };
+    const during = await recommendForUser(deps, 'g-user4', q);
     expect(during.fallback).toBe(true);
-    expect(during.items.every((i) => i.sources[0] === 'popularity')).toBe(true);
+    expect(during.items[0].sources[0]).toBe('item-knn');
+    // The customer's purchases are not recommended back: the held history is theirs.
+    const bought = new Set(purchasesOf('g-user4').map((r) => r.itemId));
+    expect(during.items.some((i) => bought.has(i.itemId))).toBe(false);
+    // Not kept: the next request during the outage tries Postgres again.
+    await recommendForUser(deps, 'g-user4', q);
     down = false;
-    const after = await recommendForUser(deps, 'g-user4', { k: 5, strategy: 'item-knn' });
+    const after = await recommendForUser(deps, 'g-user4', q);
     expect(after.fallback).toBe(false);
     expect(after.items[0].sources[0]).toBe('item-knn');
-    expect(reads).toEqual(['g-user4', 'g-user4']);
+    expect(reads).toEqual(['g-user4', 'g-user4', 'g-user4']);
+    // item-kNN weighs each item bought once, whenever: what the version holds gives the list Postgres gives.
+    expect(during.items).toEqual(after.items);
   });
 
   it('When the recommenders are still loading past the wait, Then popularity answers, said so, and is not kept: the next ask gets the list', async () => {
