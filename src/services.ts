@@ -5,6 +5,7 @@ import { createModelRecovery, trainingStillTrusted } from './training/model-reco
 import { withHangBreaker } from './store/hang-breaker.js';
 import { createCatalogRepository } from './data/catalog-repository.js';
 import { createEventRepository } from './data/event-repository.js';
+import { batchedPurchases, batchedUsers } from './data/batched-reads.js';
 import type { ModelStore } from './store/model-store.js';
 import { createFeedbackRecorder, createImportedPurchasesFeed, createPurchaseRecorder } from './serving/record-purchases.js';
 import { createServing } from './serving/create-serving.js';
@@ -77,8 +78,9 @@ export function createServices(deps: {
   // A/B experiments: the active one is kept in process (re-read every EXPERIMENT_REFRESH_MS in the background).
   const experimentRepository = createExperimentRepository(db);
   const experimentCache = createExperimentCache({ experiments: experimentRepository, refreshMs: config.EXPERIMENT_REFRESH_MS, log });
+  // Customers scored on request read their purchases and record; reads made together are one query (batched-reads.ts).
   const serving = createServing({
-    store, db, catalog, purchases: (userId) => events.loadPurchaseRows({ userId }), metrics,
+    store, db, catalog: { ...catalog, getUser: batchedUsers(catalog) }, purchases: batchedPurchases(events), metrics,
     recentViews: async (userId, limit) => (await events.listUserInteractions(userId, 'view', limit)).map((v) => v.itemId).reverse(), answerCacheBytes: config.ANSWER_CACHE_MB * 1024 * 1024,
     experiments: experimentCache, log, readyOnRequest: deps.storefront,
   });

@@ -179,6 +179,12 @@ export function createCatalogRepository(db: Db) {
       return rows[0] ? toUser(rows[0]) : null;
     },
 
+    /** The records of these users that exist, in one query. */
+    async getUsers(ids: readonly string[]): Promise<UserRecord[]> {
+      const { rows } = await db.query('SELECT * FROM users WHERE id = ANY($1::text[])', [ids]);
+      return rows.map(toUser);
+    },
+
     async listUsers(): Promise<UserRecord[]> {
       const { rows } = await db.query('SELECT * FROM users ORDER BY id');
       return rows.map(toUser);

@@ -207,17 +207,21 @@ export interface PurchaseWindow {
   from?: Date;
   to?: Date;
   userId?: string;
+  /** Of these users only (one query for many: batched-reads.ts). */
+  userIds?: readonly string[];
 }
 
 type PurchaseRowRecord = { u: string; i: string; o: string | null; t: number; q: number; p: number | null };
 
 function purchaseRowsQuery(window: PurchaseWindow): { sql: string; params: unknown[] } {
+  const { userId, userIds } = window;
+  const user = userId !== undefined ? { where: 'AND user_id = $3', param: [userId] } : userIds !== undefined ? { where: 'AND user_id = ANY($3::text[])', param: [userIds] } : { where: '', param: [] };
   return {
     sql: `SELECT user_id AS u, item_id AS i, order_id AS o, (extract(epoch FROM ts) * 1000)::float8 AS t, quantity AS q, price AS p
          FROM purchase_events WHERE ($1::timestamptz IS NULL OR ts >= $1) AND ($2::timestamptz IS NULL OR ts < $2)
-         ${window.userId === undefined ? '' : 'AND user_id = $3'}`,
+         ${user.where}`,
     // A literal user_id condition (not "$3 IS NULL OR ...") lets the planner use the (user_id, ts) index.
-    params: [window.from?.toISOString() ?? null, window.to?.toISOString() ?? null, ...(window.userId === undefined ? [] : [window.userId])],
+    params: [window.from?.toISOString() ?? null, window.to?.toISOString() ?? null, ...user.param],
   };
 }
 

@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { batchedPurchases, batchedUsers, MAX_BATCH } from '../../../src/data/batched-reads.js';
+import { createCatalogRepository } from '../../../src/data/catalog-repository.js';
+import type { Db } from '../../../src/data/db.js';
+import { createEventRepository } from '../../../src/data/event-repository.js';
+import type { PurchaseRow } from '../../../src/recommenders/dataset.js';
+import { DB_BACKENDS, type TestDb } from '../../helpers/services.js';
+import { seedTwoShops } from '../training/purchase-fixture.js';
+
+/** The database, counting the statements made through it. */
+function counted(db: Db): { db: Db; statements: string[] } {
+  const statements: string[] = [];
+  return {
+    statements,
+    db: Object.assign(Object.create(db) as Db, {
+      query: (sql: string, params?: unknown[]) => {
+        statements.push(sql);
+        return db.query(sql, params);
+      },
+    }),
+  };
+}
+
+const key = (r: PurchaseRow) => `${r.itemId} ${r.ts} ${r.quantity} ${r.orderId} ${r.price}`;
+
+for (const backend of DB_BACKENDS) {
+  describe.skipIf(!(await backend.available()))(`per-customer reads made together on ${backend.name}`, () => {
+    let t: TestDb;
+    let buyers: string[];
+    beforeAll(async () => {
+      t = await backend.create();
+      const catalog = createCatalogRepository(t.db);
+      const events = createEventRepository(t.db);
+      await seedTwoShops({ catalog, events });
+      await catalog.upsertUsers([{ id: 'lurker', attributes: { country: 'Chile' } }]);
+      buyers = [...new Set((await events.loadPurchaseRows()).map((r) => r.userId))].sort();
+    });
+    afterAll(() => t.dispose());
+
+    it("When many customers' purchases are read at once, Then each gets their own, as read alone, in one statement", async () => {
+      const { db, statements } = counted(t.db);
+      const events = createEventRepository(t.db);
+      const purchases = batchedPurchases(createEventRepository(db));
+      const asked = [...buyers, 'lurker', 'nobody', buyers[0]];
+      const got = await Promise.all(asked.map((id) => purchases(id)));
+      expect(statements).toHaveLength(1);
+      for (const [k, id] of asked.entries()) {
+        const alone = await events.loadPurchaseRows({ userId: id });
+        expect(got[k].map(key).sort(), id).toEqual(alone.map(key).sort());
+        expect(got[k].every((r) => r.userId === id)).toBe(true);
+      }
+      expect(got.filter((rows) => rows.length > 0)).toHaveLength(buyers.length + 1);
+    });
+
+    it('When reads are made one after another, Then each is a statement of its own, seeing what is stored by then', async () => {
+      const { db, statements } = counted(t.db);
+      const events = createEventRepository(db);
+      const purchases = batchedPurchases(events);
+      const before = await purchases('lurker');
+      await createEventRepository(t.db).insertPurchases([{ userId: 'lurker', itemId: (await purchases(buyers[0]))[0].itemId, quantity: 2, price: null, orderId: null, ts: new Date(Date.UTC(2011, 5, 1)) }]);
+      const after = await purchases('lurker');
+      expect(before).toEqual([]);
+      expect(after).toHaveLength(1);
+      expect(statements.filter((s) => s.includes('FROM purchase_events'))).toHaveLength(3);
+    });
+
+    it(`When more than ${MAX_BATCH} customers are asked at once, Then the reads are split into statements of at most ${MAX_BATCH}`, async () => {
+      const { db, statements } = counted(t.db);
+      const users = batchedUsers(createCatalogRepository(db));
+      const ids = Array.from({ length: MAX_BATCH + 5 }, (_, k) => (k === 3 ? 'lurker' : `missing-${k}`));
+      const got = await Promise.all(ids.map((id) => users(id)));
+      expect(statements).toHaveLength(2);
+      expect(got[3]).toMatchObject({ id: 'lurker', attributes: { country: 'Chile' } });
+      expect(got.filter((u) => u !== null)).toHaveLength(1);
+    });
+  });
+}
