@@ -23,12 +23,19 @@ export const BUNDLED_SAMPLE_PATH = path.resolve(path.dirname(fileURLToPath(impor
  * Throws AppError UNPROCESSABLE, before writing anything, when the input's header is not the format's.
  */
 export async function runImport(deps: { db: Db }, request: ImportRequest, onProgress?: ProgressCallback): Promise<ImportReport> {
-  switch (request.format) {
-    case 'online-retail':
-      return importOnlineRetail(deps.db, request.path, onProgress);
-    case 'generic':
-      return importGeneric(deps.db, request.path, onProgress);
-  }
+  const report = request.format === 'online-retail' ? await importOnlineRetail(deps.db, request.path, onProgress) : await importGeneric(deps.db, request.path, onProgress);
+  if (report.inserted > 0 || report.users > 0 || report.items > 0) await refreshStatistics(deps.db);
+  return report;
+}
+
+/**
+ * The planner's statistics of the tables an import fills, gathered now rather than whenever autovacuum gets
+ * to them (never, where it is off; PGlite has none). Without them Postgres guesses that any 64 customers
+ * hold a third of all purchases, and reads the whole table for the batched reads of serving
+ * (batched-reads.ts): 400 ms a batch at ten times Online Retail instead of 2 ms. 0.6 s at that size.
+ */
+async function refreshStatistics(db: Db): Promise<void> {
+  await db.exec('ANALYZE users, items, purchase_events, interaction_events');
 }
 
 export type { ImportReport, ProgressCallback } from './import-report.js';
