@@ -11,15 +11,17 @@ export function packStrings(strings: readonly string[]): { bytes: Uint8Array; of
   return { bytes, offsets };
 }
 
-export function unpackStrings(bytes: unknown, offsets: unknown, what: string): string[] {
+/** The strings `from` to `to` (exclusive; default all) of packed ones, so a long list can be read a part at a time. */
+export function unpackStrings(bytes: unknown, offsets: unknown, what: string, from = 0, to?: number): string[] {
   if (!(bytes instanceof Uint8Array) || !(offsets instanceof Uint32Array) || offsets.length === 0) {
     throw new ArtifactFormatError(`${what}: missing string arrays`);
   }
+  const end = Math.min(to ?? offsets.length - 1, offsets.length - 1);
   const decoder = new TextDecoder();
-  const out: string[] = new Array(offsets.length - 1);
-  for (let k = 0; k + 1 < offsets.length; k++) {
+  const out: string[] = new Array(Math.max(0, end - from));
+  for (let k = from; k < end; k++) {
     if (offsets[k] > offsets[k + 1] || offsets[k + 1] > bytes.length) throw new ArtifactFormatError(`${what}: bad string offsets`);
-    out[k] = decoder.decode(bytes.subarray(offsets[k], offsets[k + 1]));
+    out[k - from] = decoder.decode(bytes.subarray(offsets[k], offsets[k + 1]));
   }
   return out;
 }

@@ -26,6 +26,17 @@ export function decodeUserIdsArtifact(bytes: Uint8Array): string[] {
   return unpackStrings(arrays.bytes, arrays.offsets, 'user ids artifact');
 }
 
+/**
+ * The user ids artifact read a part at a time: `count` ids, and `slice(from, to)` decodes those. For a
+ * caller that must not hold the event loop for all of them at once (450,000 ids took 113 ms to decode).
+ */
+export function userIdsReader(bytes: Uint8Array): { count: number; slice(from: number, to: number): string[] } {
+  const { arrays } = decodeArtifact(bytes, USER_IDS);
+  const offsets = arrays.offsets;
+  if (!(offsets instanceof Uint32Array) || offsets.length === 0) throw new ArtifactFormatError('user ids artifact: missing string arrays');
+  return { count: offsets.length - 1, slice: (from, to) => unpackStrings(arrays.bytes, offsets, 'user ids artifact', from, to) };
+}
+
 /** What a model version offers, stored in the items artifact's header. */
 export interface ServingModelInfo {
   /** `hybrid` first, then every fitted source; each is a valid `strategy` of user recommendations. */
