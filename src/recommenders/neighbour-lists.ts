@@ -92,8 +92,14 @@ export function checkNeighbourLists(lists: NeighbourLists, itemCount: number, wh
     indptr[0] === 0 &&
     indptr[itemCount] === items.length &&
     items.length === scores.length &&
-    items.every((i) => i >= 0 && i < itemCount);
+    indicesBelow(items, itemCount);
   if (!ok) throw new ArtifactFormatError(`${what}: neighbour lists do not match a catalogue of ${itemCount} items`);
+}
+
+/** Whether every index is in [0, n): a loop, since `every` with a closure cost 20-30 ms over 4.5M neighbours. */
+export function indicesBelow(indices: Int32Array, n: number): boolean {
+  for (let k = 0; k < indices.length; k++) if (indices[k] < 0 || indices[k] >= n) return false;
+  return true;
 }
 
 /**

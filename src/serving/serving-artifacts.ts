@@ -6,6 +6,7 @@
  * Per-user candidates are keyed table entries instead (see user-entry.ts).
  */
 import { ArtifactFormatError, decodeArtifact, encodeArtifact, type TypedArray } from '../recommenders/artifact.js';
+import { indicesBelow } from '../recommenders/neighbour-lists.js';
 import { packStrings, unpackStrings } from '../recommenders/string-pack.js';
 
 export const ARTIFACT_ITEMS = 'serving-items';
@@ -179,8 +180,12 @@ export function encodeNeighboursArtifact(tables: ReadonlyMap<string, NeighbourTa
   return encodeArtifact({ ...NEIGHBOURS, trainedAt: new Date().toISOString(), meta: { sources: [...tables.keys()] } }, arrays);
 }
 
+/**
+ * The tables are views of `bytes` where aligned (a store read, not written to; 37 MB at 30,000 products,
+ * whose copy held the event loop while a version was readied beside the one answering).
+ */
 export function decodeNeighboursArtifact(bytes: Uint8Array, itemCount: number): Map<string, NeighbourTable> {
-  const { header, arrays } = decodeArtifact(bytes, NEIGHBOURS);
+  const { header, arrays } = decodeArtifact(bytes, NEIGHBOURS, { share: true });
   const sources = (header.meta as { sources?: unknown })?.sources;
   if (!Array.isArray(sources)) throw new ArtifactFormatError('serving-neighbours: bad header');
   const out = new Map<string, NeighbourTable>();
@@ -193,7 +198,7 @@ export function decodeNeighboursArtifact(bytes: Uint8Array, itemCount: number): 
       indptr.length !== itemCount + 1 ||
       indptr[itemCount] !== items.length ||
       scores.length !== items.length ||
-      !items.every((i) => i >= 0 && i < itemCount)
+      !indicesBelow(items, itemCount)
     ) {
       throw new ArtifactFormatError(`serving-neighbours: ${name} lists do not match ${itemCount} items`);
     }

@@ -1,7 +1,7 @@
 import { Matrix, solve } from 'ml-matrix';
 import { describe, expect, it } from 'vitest';
 import { alsFactory, fitAls, type AlsParams } from '../../../src/recommenders/als.js';
-import { decodeArtifact } from '../../../src/recommenders/artifact.js';
+import { decodeArtifact, encodeArtifact } from '../../../src/recommenders/artifact.js';
 import { choleskySolve } from '../../../src/recommenders/cholesky.js';
 import { alsLoss, conjugateGradientHalfStep, type ConfidenceRows } from '../../../src/recommenders/conjugate-gradient.js';
 import { buildDataset, type PurchaseRow } from '../../../src/recommenders/dataset.js';
@@ -134,6 +134,28 @@ describe('ALS recommender', () => {
     const original = scores(model, known, n);
     const s = scores(moved, { user: 5, history: [], attributes: {} }, reordered.length);
     reordered.forEach((id, i) => expect(s[i]).toBe(id === 'NEW' ? 0 : original[ds.itemIndex.get(id)!]));
+  });
+
+  it('When a model is loaded with the gramian it was stored with, Then it solves new histories as one that computes it (older artifacts)', () => {
+    const model = alsFactory.fit(ds, params());
+    const bytes = model.toArtifact();
+    const { header, arrays } = decodeArtifact(bytes);
+    expect(arrays.yty).toBeInstanceOf(Float64Array);
+    const { yty: _stored, ...older } = arrays;
+    const olderBytes = encodeArtifact(header, older);
+    const grown = [...historyOf(ds, ds.userIds[5]), { item: 2, ts: 10 * DAY, quantity: 1, order: 'new' }];
+    const contexts: UserContext[] = [
+      { user: -1, history: [{ item: 2, ts: 0, quantity: 1, order: 1 }, { item: 7, ts: 0, quantity: 2, order: 1 }], attributes: {} },
+      { user: 5, history: grown, attributes: {} },
+    ];
+    for (const ctx of contexts) expect(scores(alsFactory.fromArtifact(bytes, ds), ctx, n)).toEqual(scores(alsFactory.fromArtifact(olderBytes, ds), ctx, n));
+    // A catalogue without some fitted products: the stored gramian (which counts them) is not used.
+    const fewer = { itemIds: ds.itemIds.filter((_, i) => i % 3 !== 0) };
+    const anonymous: UserContext = { user: -1, history: [{ item: 1, ts: 0, quantity: 1, order: 1 }], attributes: {} };
+    const withStored = scores(alsFactory.fromArtifact(bytes, fewer), anonymous, fewer.itemIds.length);
+    expect(withStored).toEqual(scores(alsFactory.fromArtifact(olderBytes, fewer), anonymous, fewer.itemIds.length));
+    // An erasure rewrites the artifact with its gramian.
+    expect(decodeArtifact(alsFactory.withoutUsers!(bytes, new Set([5]))!).arrays.yty).toEqual(arrays.yty);
   });
 
   it('When customers are erased, Then their rows of the artifact say nothing of them and every other row is unchanged', () => {

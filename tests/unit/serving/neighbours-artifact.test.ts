@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { ArtifactFormatError } from '../../../src/recommenders/artifact.js';
+import { decodeNeighboursArtifact, encodeNeighboursArtifact, type NeighbourTable } from '../../../src/serving/serving-artifacts.js';
+
+/** Item i's neighbours are the next two items, scored 1 and 0.5 (wrapping round). */
+function lists(n: number, at = (i: number, k: number) => (i + k + 1) % n): NeighbourTable {
+  const indptr = Int32Array.from({ length: n + 1 }, (_, i) => 2 * i);
+  const items = Int32Array.from({ length: 2 * n }, (_, p) => at(Math.floor(p / 2), p % 2));
+  const scores = Float32Array.from({ length: 2 * n }, (_, p) => (p % 2 === 0 ? 1 : 0.5));
+  return { indptr, items, scores };
+}
+
+describe('the neighbours table of a version', () => {
+  it('When a version is read, Then each source has the lists it was written with, with co-occurrence statistics', () => {
+    const cooc = { ...lists(4), support: Float32Array.from([3, 1, 2, 2, 1, 1, 5, 4]), confidence: new Float32Array(8).fill(0.5), lift: new Float32Array(8).fill(2) };
+    const tables = new Map([['item-knn', lists(4)], ['cooccurrence', cooc]]);
+    const back = decodeNeighboursArtifact(encodeNeighboursArtifact(tables), 4);
+    expect([...back.keys()]).toEqual(['item-knn', 'cooccurrence']);
+    expect(back.get('item-knn')).toEqual(lists(4));
+    expect(back.get('cooccurrence')).toEqual(cooc);
+  });
+
+  it('When a list names a product beyond the catalogue, or below it, Then the version is refused as unreadable', () => {
+    for (const bad of [4, -1]) {
+      const bytes = encodeNeighboursArtifact(new Map([['item-knn', lists(4, (i, k) => (i === 3 && k === 1 ? bad : (i + k + 1) % 4))]]));
+      expect(() => decodeNeighboursArtifact(bytes, 4)).toThrow(ArtifactFormatError);
+    }
+    // Written for a larger catalogue than the one read with.
+    expect(() => decodeNeighboursArtifact(encodeNeighboursArtifact(new Map([['item-knn', lists(5)]])), 4)).toThrow(ArtifactFormatError);
+  });
+});
