@@ -175,6 +175,40 @@ describe('single-strategy lists scored on request', () => {
     expect((await recommendForUser(deps, 'g-user2', { k: 5 })).fallback).toBe(false);
   });
 
+  it('When a customer the version did not precompute is erased while their purchases are read for a list, Then they get a cold start and nothing of them is kept', async () => {
+    // Only customers with a purchase in the last day of the data are precomputed.
+    const recent = await published(store, 'recent', buildServingModel({ ds, fitted, recipe: { serving: { candidates: 10, strategyCandidates: 8, precomputeDays: 1 } } }));
+    const absent = ds.userIds.filter((_, k) => k % 2 === 0);
+    const entries = await store.getEntries('recent', 'serving-users', absent);
+    const userId = absent.find((_, k) => entries[k] === null)!;
+    expect(userId).toBeDefined();
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const model = await reloaded(recent);
+    let holding = true;
+    const { deps, reads } = servingOf(model, async (id) => {
+      if (holding) await held;
+      return purchasesOf(id);
+    });
+    await onRequestScorerOf(deps, model);
+    const asking = recommendForUser(deps, userId, { k: 5, strategy: 'item-knn' });
+    await new Promise((r) => setTimeout(r, 10));
+    forgetUserEntries(model, userId);
+    holding = false;
+    release();
+    const answer = await asking;
+    expect(answer.fallback).toBe(true);
+    expect(answer.items.every((i) => i.sources[0] !== 'item-knn')).toBe(true);
+    expect(model.entries.get(`serving-users\u0000${userId}`)).toBeNull();
+    expect(model.entries.get(`${strategyTable('item-knn')}\u0000${userId}`)).toBeNull();
+    // Asked again: a cold start with no read; the same customer asked of a version that kept them is scored (the check can fail).
+    const readsBefore = reads.length;
+    expect((await recommendForUser(deps, userId, { k: 5, strategy: 'item-knn' })).fallback).toBe(true);
+    expect(reads).toHaveLength(readsBefore);
+    const elsewhere = servingOf(await reloaded(recent));
+    expect((await recommendForUser(elsewhere.deps, userId, { k: 5, strategy: 'item-knn' })).items[0].sources[0]).toBe('item-knn');
+  });
+
   // An erased customer's list must not outlive the erasure in this process: it is made of their purchases.
   it.each(['their purchases', 'their live events'] as const)('When a customer is erased while %s are read, Then their list is used at most once and not kept', async (during) => {
     let release!: () => void;
