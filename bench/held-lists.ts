@@ -10,7 +10,6 @@
  * Each list is the answer a customer would get (GET /v1/users/:id/recommendations?strategy=...&k=K,
  * purchases excluded as by default), made in this process by the serving code itself.
  */
-import { cpus, loadavg } from 'node:os';
 import { createCatalogRepository } from '../src/data/catalog-repository.js';
 import { createPgDb } from '../src/data/db.js';
 import { createEventRepository } from '../src/data/event-repository.js';
@@ -18,26 +17,15 @@ import { AppError } from '../src/errors.js';
 import { onRequestScorerOf, recommendForUser } from '../src/serving/recommend-for-user.js';
 import type { ServingDeps } from '../src/serving/serving-deps.js';
 import { singleStrategies } from '../src/serving/serving-model-builder.js';
-import { loadServingModel } from '../src/serving/serving-model.js';
-import { DEFAULT_REDIS_PREFIX } from '../src/store/create-model-store.js';
-import { createRedisModelStore } from '../src/store/redis-model-store.js';
 import { optionTaker } from './lib/online-retail.js';
+import { openTrainedShop } from './lib/trained-shop.js';
 import { precomputedCustomers } from './lib/precomputed-customers.js';
 
 const option = optionTaker(process.argv.slice(2));
 const CUSTOMERS = Number(option('--customers') ?? 300);
 const K = Number(option('--k') ?? 10);
-const PG = process.env.DATABASE_URL;
-const REDIS = process.env.REDIS_URL;
-if (!PG || !REDIS) throw new Error('set DATABASE_URL and REDIS_URL to a shop imported and trained there (see the header)');
-
-const store = createRedisModelStore({ url: REDIS, prefix: DEFAULT_REDIS_PREFIX });
-const meta = await store.getActive();
-if (!meta) throw new Error('no active version: train the shop first');
-const model = await loadServingModel(store, meta);
-if (!model) throw new Error(`version ${meta.version} has no serving artifacts`);
+const { pg: PG, redis: REDIS, store, meta, model } = await openTrainedShop('held-lists');
 if (model.info.strategyLists !== 'on-request') throw new Error(`version ${meta.version} stores its single-strategy lists: nothing to measure`);
-console.log(`# held-lists: ${new Date().toISOString()}, ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 const customers = await precomputedCustomers(REDIS, meta.version, CUSTOMERS);
 console.log(`version ${meta.version}: ${model.items.ids.length} items; ${customers.length} precomputed customers, k=${K}`);
 

@@ -9,30 +9,18 @@
  * no purchase, each asked `asks` times in a row for their top 10, one request at a time. Prints the
  * latency of the first ask and of the later ones, and the Postgres reads per request.
  */
-import { cpus, loadavg } from 'node:os';
 import { createCatalogRepository } from '../src/data/catalog-repository.js';
 import { createPgDb } from '../src/data/db.js';
 import { createEventRepository } from '../src/data/event-repository.js';
 import { onRequestScorerOf, recommendForUser } from '../src/serving/recommend-for-user.js';
 import type { ServingDeps } from '../src/serving/serving-deps.js';
-import { loadServingModel } from '../src/serving/serving-model.js';
-import { DEFAULT_REDIS_PREFIX } from '../src/store/create-model-store.js';
-import { createRedisModelStore } from '../src/store/redis-model-store.js';
 import { optionTaker } from './lib/online-retail.js';
+import { openTrainedShop } from './lib/trained-shop.js';
 
 const option = optionTaker(process.argv.slice(2));
 const CUSTOMERS = Number(option('--customers') ?? 500);
 const ASKS = Number(option('--asks') ?? 5);
-const PG = process.env.DATABASE_URL;
-const REDIS = process.env.REDIS_URL;
-if (!PG || !REDIS) throw new Error('set DATABASE_URL and REDIS_URL to a shop imported and trained there (see the header)');
-
-const store = createRedisModelStore({ url: REDIS, prefix: DEFAULT_REDIS_PREFIX });
-const meta = await store.getActive();
-if (!meta) throw new Error('no active version: train the shop first');
-const model = await loadServingModel(store, meta);
-if (!model) throw new Error(`version ${meta.version} has no serving artifacts`);
-console.log(`# unknown-customers: ${new Date().toISOString()}, ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+const { pg: PG, store, meta, model } = await openTrainedShop('unknown-customers');
 
 const db = createPgDb(PG, { max: 2 });
 const events = createEventRepository(db);
