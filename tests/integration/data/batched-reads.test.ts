@@ -4,17 +4,23 @@ import { createCatalogRepository } from '../../../src/data/catalog-repository.js
 import type { Db } from '../../../src/data/db.js';
 import { createEventRepository } from '../../../src/data/event-repository.js';
 import type { PurchaseRow } from '../../../src/recommenders/dataset.js';
+import { createPgDb } from '../../../src/data/db.js';
+import { queryTimeout, withoutQueryTimeout, withQueryTimeout } from '../../../src/data/query-timeout.js';
+import { dependencyFailure } from '../../../src/errors.js';
 import { DB_BACKENDS, type TestDb } from '../../helpers/services.js';
 import { seedTwoShops } from '../training/purchase-fixture.js';
 
-/** The database, counting the statements made through it. */
-function counted(db: Db): { db: Db; statements: string[] } {
+/** The database, counting the statements made through it and the statement limit each was made under. */
+function counted(db: Db): { db: Db; statements: string[]; limits: (number | undefined)[] } {
   const statements: string[] = [];
+  const limits: (number | undefined)[] = [];
   return {
     statements,
+    limits,
     db: Object.assign(Object.create(db) as Db, {
       query: (sql: string, params?: unknown[]) => {
         statements.push(sql);
+        limits.push(queryTimeout());
         return db.query(sql, params);
       },
     }),
@@ -64,6 +70,19 @@ for (const backend of DB_BACKENDS) {
       expect(statements.filter((s) => s.includes('FROM purchase_events'))).toHaveLength(3);
     });
 
+    it("When a storefront request and a job read at the same moment, Then each read is made under its own statement limit, not batched together", async () => {
+      const { db, statements, limits } = counted(t.db);
+      const purchases = batchedPurchases(createEventRepository(db));
+      const [job, request, request2] = await Promise.all([
+        withoutQueryTimeout(() => purchases(buyers[0])),
+        withQueryTimeout(5_000, () => purchases(buyers[1])),
+        withQueryTimeout(5_000, () => purchases(buyers[2])),
+      ]);
+      expect(statements).toHaveLength(2);
+      expect([...limits].sort()).toEqual([5_000, undefined]);
+      expect([job, request, request2].map((rows) => rows[0]?.userId)).toEqual(buyers.slice(0, 3));
+    });
+
     it(`When more than ${MAX_BATCH} customers are asked at once, Then the reads are split into statements of at most ${MAX_BATCH}`, async () => {
       const { db, statements } = counted(t.db);
       const users = batchedUsers(createCatalogRepository(db));
@@ -75,3 +94,20 @@ for (const backend of DB_BACKENDS) {
     });
   });
 }
+
+describe('per-customer reads made together, with Postgres unreachable', () => {
+  it('When the batch cannot reach Postgres, Then every read in it fails as a dependency failure (the caller degrades its answer)', async () => {
+    const db = createPgDb('postgres://postgres@127.0.0.1:1/none', { connectTimeoutMs: 500 });
+    try {
+      const purchases = batchedPurchases(createEventRepository(db));
+      const users = batchedUsers(createCatalogRepository(db));
+      const outcomes = await Promise.allSettled([purchases('a'), purchases('b'), users('a'), users('c')]);
+      for (const o of outcomes) {
+        expect(o.status).toBe('rejected');
+        expect(dependencyFailure((o as PromiseRejectedResult).reason)).not.toBeNull();
+      }
+    } finally {
+      await db.close();
+    }
+  });
+});
