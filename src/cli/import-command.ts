@@ -69,6 +69,7 @@ export function formatReport(r: ImportReport): string {
     ['items', num(r.items)],
     ['orders', num(r.orders)],
     ['duration', `${(r.durationMs / 1000).toFixed(1)} s`],
+    ...(r.statisticsStale ? [['planner statistics', 'not gathered (autovacuum will): run ANALYZE for fast reads now'] as [string, string]] : []),
   ];
   const left = Math.max(...rows.map(([k]) => k.length));
   const right = Math.max(...rows.map(([, v]) => v.length));

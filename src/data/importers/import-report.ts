@@ -38,6 +38,11 @@ export interface ImportReport {
   items: number;
   orders: number;
   durationMs: number;
+  /**
+   * Set when the planner's statistics could not be gathered after the import (a lock held by other
+   * maintenance, a lost connection): the rows are stored; reads plan without them until autovacuum runs.
+   */
+  statisticsStale?: true;
 }
 
 /** Called with the share of the input read so far, 0..1 (bytes as stored on disk, so gzip bytes for .gz). */
