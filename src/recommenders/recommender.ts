@@ -77,6 +77,7 @@ export interface RecommenderFactory<P = unknown> {
   /** Fills defaults and validates; throws with the offending field's name. */
   parseParams(raw: unknown): P;
   fit(ds: Dataset, params: P, ctx?: FitContext): Recommender;
+  /** May keep views of `bytes` (ALS, item-kNN), which `forgetUsers` then writes to: pass bytes nobody else uses. */
   fromArtifact(bytes: Uint8Array, ds: Pick<Dataset, 'itemIds'>): Recommender;
   /**
    * For families whose artifact keeps something per training customer (ALS's user factors, user-kNN's

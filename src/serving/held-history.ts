@@ -9,7 +9,7 @@
  */
 import type { PurchaseRow } from '../recommenders/dataset.js';
 import type { ServingModel } from './serving-model.js';
-import type { UserEntry } from './user-entry.js';
+import { sortedHas, type UserEntry } from './user-entry.js';
 
 export function heldHistory(
   model: Pick<ServingModel, 'items'>,
@@ -23,8 +23,15 @@ export function heldHistory(
   for (let k = 0; k < entry.recentItems.length; k++) timed.set(entry.recentItems[k], entry.recentTs[k]);
   let oldest = entry.lastTs;
   for (const ts of timed.values()) oldest = Math.min(oldest, ts);
+  const since: PurchaseRow[] = [];
+  for (const e of live) {
+    const item = model.items.index.get(e.itemId);
+    if (item === undefined) continue;
+    // Live events outlast the training that saw them: one the version holds already only tells its time.
+    if (e.ts <= entry.lastTs && sortedHas(entry.purchased, item)) timed.set(item, Math.max(timed.get(item) ?? -Infinity, e.ts));
+    else since.push(row(item, e.ts));
+  }
   const rows: PurchaseRow[] = [];
   for (const item of entry.purchased) rows.push(row(item, timed.get(item) ?? oldest - 1));
-  for (const e of live) if (model.items.index.has(e.itemId)) rows.push({ userId, itemId: e.itemId, orderId: null, ts: e.ts, quantity: 1, price: null });
-  return rows;
+  return rows.concat(since);
 }

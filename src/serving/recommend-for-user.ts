@@ -310,7 +310,9 @@ async function strategyOnRequest(
     // Postgres is down. A scorer already loaded (or loading) scores what is held; an erasure since wins.
     const scorer = model.onRequest ? await waitedFor(deps, model.onRequest) : null;
     if (!scorer || model.erased.has(userId)) return null;
-    return scorer.strategy(heldHistory(model, userId, entry, live), strategy, {});
+    // Their record is in Postgres too: the segment the version placed them in stands for their attributes.
+    const segment = entry.segment >= 0 ? model.popular.segments[entry.segment] : undefined;
+    return scorer.strategy(heldHistory(model, userId, entry, live), strategy, segment ? { [segment.name]: segment.value } : {});
   }
   // Erased while this awaited (or since the entry was read): nothing made of their purchases is used or kept.
   if (!read.scorer || model.erased.has(userId)) return null;

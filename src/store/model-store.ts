@@ -24,6 +24,10 @@ export interface ModelMeta {
 export interface ModelStore {
   /** Stores one artifact of an unpublished version (overwrites a previous write of the same name). */
   putArtifact(version: string, name: string, data: Uint8Array): Promise<void>;
+  /**
+   * An artifact's bytes, owned by the caller: a fresh read each call, never shared with another caller or
+   * kept by the store (loaders keep views of them and an erasure may write to those: decodeArtifact `share`).
+   */
   getArtifact(version: string, name: string): Promise<Uint8Array | null>;
   /**
    * Stores keyed entries (e.g. per-user candidate lists) of an unpublished version in bulk.

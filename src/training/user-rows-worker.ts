@@ -39,7 +39,7 @@ function run(job: UserRowsJob): UserRows[] {
     sources.set(name, factory.fromArtifact(bytes, job.ds));
   }
   const fitted = { sources, hybrid: hybridFromArtifact(job.hybrid, sources) };
-  // Decoding copied what the models need (ALS keeps views of its bytes): the list can go while the rows are built.
+  // Decoding copied what the models need (ALS and item-kNN keep views of their bytes): the list can go while the rows are built.
   job.sources.length = 0;
   const rows = userRowChunks({ ...job.prepared, ds: job.ds, fitted }, sharedChunks(job.next, job.ds.userIds.length, job.chunkUsers ?? ROWS_CHUNK_USERS));
   if (!job.stream) return [...rows];
