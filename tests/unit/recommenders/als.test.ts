@@ -156,6 +156,9 @@ describe('ALS recommender', () => {
     expect(withStored).toEqual(scores(alsFactory.fromArtifact(olderBytes, fewer), anonymous, fewer.itemIds.length));
     // An erasure rewrites the artifact with its gramian.
     expect(decodeArtifact(alsFactory.withoutUsers!(bytes, new Set([5]))!).arrays.yty).toEqual(arrays.yty);
+    // And the stored one is the one used: a different one solves differently.
+    const doubled = encodeArtifact(header, { ...older, yty: (arrays.yty as Float64Array).map((v) => 2 * v) });
+    expect(scores(alsFactory.fromArtifact(doubled, ds), contexts[0], n)).not.toEqual(scores(alsFactory.fromArtifact(bytes, ds), contexts[0], n));
   });
 
   it('When customers are erased, Then their rows of the artifact say nothing of them and every other row is unchanged', () => {
