@@ -263,7 +263,7 @@ async function scoreOnRequest(
 ): Promise<{ scored: ScoredUser | null; list?: Candidates | null; user?: { attributes: Record<string, unknown> } | null }> {
   if (!deps.purchases) return { scored: null };
   const erasures = model.erasures;
-  const read = await readForScoring(deps, model, userId, down, true);
+  const read = await readForScoring(deps, model, userId, down);
   if (!read) return { scored: null, user: null };
   const { scorer, rows, user } = read;
   // Erased while this awaited: what was read of them is not used (the cold start).
@@ -281,8 +281,8 @@ async function scoreOnRequest(
   if (!scored || model.erasures !== erasures) return { scored, list, user };
   const bytes = 64 + scored.entry.hybrid.items.length * 16 + scored.entry.purchased.length * 4;
   model.entries.set(entryKey(USERS_TABLE, userId), scored.entry, bytes);
-  stored.forEach((name, k) => model.entries.set(entryKey(strategyTable(name), userId), scored.singles[k], scored.singles[k].items.length * 8));
-  if (list && stored.length === 0) model.entries.set(entryKey(strategyTable(strategy!), userId), list, list.items.length * 8);
+  stored.forEach((name, k) => keepList(model, name, userId, scored.singles[k]));
+  if (list && stored.length === 0) keepList(model, strategy!, userId, list);
   return { scored, list, user };
 }
 
@@ -305,7 +305,7 @@ async function strategyOnRequest(
 ): Promise<Candidates | null> {
   if (!deps.purchases) return null;
   // Their record too: a source of the popularity family may rank by the customer's attributes.
-  const read = await readForScoring(deps, model, userId, down, true);
+  const read = await readForScoring(deps, model, userId, down);
   if (!read) {
     // Postgres is down. A scorer already loaded (or loading) scores what is held; an erasure since wins.
     const scorer = model.onRequest ? await waitedFor(deps, model.onRequest) : null;
@@ -317,21 +317,25 @@ async function strategyOnRequest(
   // Erased while this awaited (or since the entry was read): nothing made of their purchases is used or kept.
   if (!read.scorer || model.erased.has(userId)) return null;
   const list = read.scorer.strategy(read.rows, strategy, read.user?.attributes ?? {});
-  if (list) model.entries.set(entryKey(strategyTable(strategy), userId), list, list.items.length * 8);
+  if (list) keepList(model, strategy, userId, list);
   return list;
 }
 
+/** A customer's list of one single strategy, kept for the version like a read entry. */
+function keepList(model: ServingModel, strategy: string, userId: string, list: Candidates): void {
+  model.entries.set(entryKey(strategyTable(strategy), userId), list, list.items.length * 8);
+}
+
 /**
- * The version's scorer and the customer's purchases (and catalog record, when `withUser`), read
- * together; null when Postgres is down (the answer is then degraded). A null scorer means the version
- * cannot score on request, or its store is down (degraded too).
+ * The version's scorer and the customer's purchases and catalog record, read together; null when
+ * Postgres is down (the answer is then degraded). A null scorer means the version cannot score on
+ * request, or its store is down (degraded too).
  */
 async function readForScoring(
   deps: ServingDeps,
   model: ServingModel,
   userId: string,
   down: Degraded,
-  withUser: boolean,
 ): Promise<{ scorer: OnRequestScorer | null; rows: PurchaseRow[]; user?: { attributes: Record<string, unknown> } | null } | null> {
   // The model store just failed this request's reads: loading the scorer from it would wait out a second
   // timeout (4 s for a customer where the docs promise 2). A scorer already loaded still scores from Postgres.
@@ -344,7 +348,7 @@ async function readForScoring(
     return s;
   });
   try {
-    const [scorer, rows, user] = await Promise.all([scorerLoad, deps.purchases!(userId), withUser ? deps.catalog.getUser(userId) : undefined]);
+    const [scorer, rows, user] = await Promise.all([scorerLoad, deps.purchases!(userId), deps.catalog.getUser(userId)]);
     return { scorer, rows, user };
   } catch (err) {
     // Without Postgres the customer's purchases are unknown: the cold-start answer (which then finds
