@@ -134,6 +134,12 @@ export interface Recipe {
   serving?: Record<string, unknown>;
 }
 
+/** INVALID_RECIPE for a schema issue under `at`, naming the field (an unknown key by its own name). */
+function invalidAt(recipe: string, at: string[], issue: z.core.$ZodIssue): AppError {
+  const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
+  return invalid(recipe, [...at, ...issue.path.map(String), ...keys], issue.message);
+}
+
 function invalid(recipe: string, path: (string | number)[], message: string): AppError {
   const where = path.length ? path.join('.') : '(root)';
   return new AppError('INVALID_RECIPE', `recipe "${recipe}": ${where}: ${message}`, [{ path: where, message }]);
@@ -146,19 +152,11 @@ function invalid(recipe: string, path: (string | number)[], message: string): Ap
  */
 export function parseRecipe(raw: unknown, name: string): Recipe {
   const result = recipeSchema.safeParse(raw);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
-    throw invalid(name, [...issue.path.map(String), ...keys], issue.message);
-  }
+  if (!result.success) throw invalidAt(name, [], result.error.issues[0]);
   const r = result.data;
-  if (r.serving) {
-    const serving = servingSectionSchema.safeParse(r.serving);
-    if (!serving.success) {
-      const issue = serving.error.issues[0];
-      throw invalid(name, ['serving', ...issue.path.map(String), ...(issue.code === 'unrecognized_keys' ? issue.keys : [])], issue.message);
-    }
-  }
+  // Validated only: kept as written, so the fields it leaves out take their defaults where they are read.
+  const serving = r.serving && servingSectionSchema.safeParse(r.serving);
+  if (serving && !serving.success) throw invalidAt(name, ['serving'], serving.error.issues[0]);
   const sources: Record<string, RecipeSource> = {};
   for (const [key, source] of Object.entries(r.sources)) {
     const family = source.recommender ?? key;
