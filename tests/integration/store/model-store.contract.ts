@@ -3,7 +3,9 @@ import { afterEach, expect, it } from 'vitest';
 import { LIVE_EVENTS_KEPT, type ModelMeta, type ModelStore } from '../../../src/store/model-store.js';
 
 /** Makes a fresh, empty store; the contract closes every store it made after each test. */
-export type StoreFactory = (opts: { versionsKept?: number }) => Promise<ModelStore>;
+export type StoreFactory = (opts: StoreOptions) => Promise<ModelStore>;
+/** `artifactPartBytes`: the size above which a store that reads artifacts in parts does (others ignore it). */
+type StoreOptions = { versionsKept?: number; artifactPartBytes?: number };
 
 const meta = (version: string, info: Record<string, unknown> = {}): ModelMeta => ({
   version,
@@ -21,7 +23,7 @@ const versionsOf = (metas: ModelMeta[]) => metas.map((m) => m.version);
  */
 export function modelStoreContract(factory: StoreFactory): void {
   const opened: ModelStore[] = [];
-  const make = async (opts: { versionsKept?: number } = {}) => {
+  const make = async (opts: StoreOptions = {}) => {
     const store = await factory(opts);
     opened.push(store);
     return store;
@@ -49,6 +51,20 @@ export function modelStoreContract(factory: StoreFactory): void {
     expect(bytesOf(await store.getArtifact('v1', 'over'))).toEqual(Array.from(text('second')));
     expect(await store.getArtifact('v1', 'missing')).toBeNull();
     expect(await store.getArtifact('v2', 'big')).toBeNull();
+  });
+
+  it('When an artifact is larger than a read part, Then it reads back byte for byte, in a buffer of its own', async () => {
+    const store = await make({ artifactPartBytes: 1000 });
+    const sizes = [999, 1000, 1001, 10_007];
+    const blobs = sizes.map((n) => new Uint8Array(randomBytes(n)));
+    for (const [k, blob] of blobs.entries()) await store.putArtifact('v1', `a${k}`, blob);
+    for (const [k, blob] of blobs.entries()) {
+      const read = (await store.getArtifact('v1', `a${k}`))!;
+      expect(Buffer.compare(Buffer.from(read), Buffer.from(blob))).toBe(0);
+      // Loaders keep typed views of these bytes (decodeArtifact `share`): at offset 0 they are aligned.
+      expect([read.byteOffset, read.buffer.byteLength]).toEqual([0, blob.byteLength]);
+    }
+    expect(await store.getArtifact('v1', 'missing')).toBeNull();
   });
 
   it('When entries are stored, Then getEntries returns them in the order asked with null for missing keys', async () => {

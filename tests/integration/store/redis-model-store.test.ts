@@ -28,6 +28,33 @@ describe.skipIf(!available)(available ? 'redis model store' : `redis model store
     modelStoreContract(async (opts) => createRedisModelStore({ redis, prefix: `${runPrefix}${n++}:`, liveEventsCached: 0, ...opts }));
   });
 
+  it('When an artifact read in parts is rewritten meanwhile, Then every read is one whole write, never parts of two', async () => {
+    const prefix = `${runPrefix}${n++}:`;
+    const reader = createRedisModelStore({ url: REDIS_URL, prefix, artifactPartBytes: 1000 });
+    const writer = createRedisModelStore({ redis, prefix });
+    // Two writes of one size and one of another: a read mixing parts shows as bytes that differ.
+    const writes = [new Uint8Array(10_000).fill(1), new Uint8Array(10_000).fill(2), new Uint8Array(7_000).fill(3)];
+    try {
+      await writer.putArtifact('v1', 'model', writes[0]);
+      let writing = true;
+      const rewrites = (async () => {
+        for (let i = 1; i <= 300; i++) await writer.putArtifact('v1', 'model', writes[i % 3]);
+        writing = false;
+      })();
+      const seen = new Set<string>();
+      while (writing) {
+        const read = (await reader.getArtifact('v1', 'model'))!;
+        const value = read[0];
+        seen.add(`${value}:${read.byteLength}:${read.every((b) => b === value)}`);
+      }
+      await rewrites;
+      expect([...seen].every((s) => ['1:10000:true', '2:10000:true', '3:7000:true'].includes(s))).toBe(true);
+      expect(seen.size).toBeGreaterThan(1);
+    } finally {
+      await Promise.all([reader.close(), writer.close()]);
+    }
+  });
+
   describe('live events kept in process', () => {
     /** Reads until `done` holds (a change message travels asynchronously), at most ~3 s. */
     const eventually = async (read: () => Promise<unknown[]>, done: (events: unknown[]) => boolean) => {
