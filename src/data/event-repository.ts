@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Db } from './db.js';
 import { ERASURE_LOCK, ERASURE_SERIAL, INGEST_LOCK } from './erasure-repository.js';
+import { daysToRecount, markRecount, markRecountOfUsers } from './feedback-rollup.js';
 import type { PurchaseRow } from '../recommenders/dataset.js';
 
 export interface PurchaseInput {
@@ -251,6 +252,8 @@ async function deleteUsers(db: Db, userIds: readonly string[], steps: ErasureSte
       const { rows } = await tx.query<{ id: string }>(`WITH d AS (DELETE FROM ${table} WHERE ${column} = ANY($1::text[]) RETURNING ${column} AS id) SELECT DISTINCT id FROM d`, [ids]);
       return rows.map((r) => r.id);
     };
+    // The days their feedback counted in are counted again without it.
+    await markRecountOfUsers(tx, ids);
     const held = new Set([...(await deleted('feedback_events', 'user_id')), ...(await deleted('purchase_events', 'user_id'))]);
     await tx.query('DELETE FROM interaction_events WHERE user_id = ANY($1::text[])', [ids]);
     const known = new Set(await deleted('users', 'id'));
@@ -344,6 +347,8 @@ export function createEventRepository(db: Db) {
             events.map((e) => e.campaignId ?? null),
           ],
         );
+        // Feedback of a day whose counts may be made already (sent late, or imported): counted again.
+        if (rows.length > 0) await markRecount(tx, daysToRecount(events.map((e) => e.ts), new Date()));
         return { inserted: rows.length, duplicates: events.length - rows.length, erased, unknownItems };
       });
     },

@@ -1,5 +1,6 @@
 import type { Gauge } from 'prom-client';
 import type { Db } from '../data/db.js';
+import { COUNTED_CTE, countDays, countedSpan } from '../data/feedback-rollup.js';
 import type { ArmDefinition, ExperimentRepository } from '../data/experiment-repository.js';
 import { twoProportionZTest, type ZTest } from '../evaluation/significance.js';
 
@@ -82,31 +83,31 @@ export const GAUGE_MAX_STRATEGIES = 20;
 /** Label of feedback sent without a strategy. */
 export const NO_STRATEGY_LABEL = 'none';
 
-/** The four counts every breakdown reports, as SQL select columns. */
-const TYPE_COUNTS = Object.entries({ impressions: 'impression', clicks: 'click', add_to_cart: 'add_to_cart', purchases: 'purchase' })
-  .map(([name, type]) => `count(*) FILTER (WHERE type = '${type}')::int AS ${name}`)
-  .join(',\n       ');
+/** The four counts every breakdown reports, summed over `counted` (feedback-rollup.ts), as SQL select columns. */
+const TYPE_COUNTS = ['impressions', 'clicks', 'add_to_cart', 'purchases'].map((name) => `sum(${name})::float8 AS ${name}`).join(',\n       ');
 
 const COUNTS_SQL = `
+WITH ${COUNTED_CTE}
 SELECT strategy,
        ${TYPE_COUNTS}
-FROM feedback_events
-WHERE ts >= $1
+FROM counted
 GROUP BY strategy
 ORDER BY impressions DESC, strategy NULLS LAST`;
 
 const ARM_COUNTS_SQL = `
+WITH ${COUNTED_CTE}
 SELECT experiment_id, arm,
        ${TYPE_COUNTS}
-FROM feedback_events
-WHERE ts >= $1 AND experiment_id IS NOT NULL
+FROM counted
+WHERE experiment_id IS NOT NULL
 GROUP BY experiment_id, arm`;
 
 const CAMPAIGN_COUNTS_SQL = `
+WITH ${COUNTED_CTE}
 SELECT campaign_id,
        ${TYPE_COUNTS}
-FROM feedback_events
-WHERE ts >= $1 AND campaign_id IS NOT NULL
+FROM counted
+WHERE campaign_id IS NOT NULL
 GROUP BY campaign_id
 ORDER BY impressions DESC, campaign_id`;
 
@@ -115,14 +116,15 @@ ORDER BY impressions DESC, campaign_id`;
  * client-supplied text: only the GAUGE_MAX_STRATEGIES with the most impressions in the window are kept.
  */
 const DAILY_SQL = `
-WITH top AS (
-  SELECT strategy FROM feedback_events WHERE ts >= $1
-  GROUP BY strategy ORDER BY count(*) FILTER (WHERE type = 'impression') DESC, strategy NULLS LAST LIMIT ${GAUGE_MAX_STRATEGIES}
+WITH ${COUNTED_CTE},
+top AS (
+  SELECT strategy FROM counted
+  GROUP BY strategy ORDER BY sum(impressions) DESC, strategy NULLS LAST LIMIT ${GAUGE_MAX_STRATEGIES}
 )
-SELECT to_char(date_trunc('day', f.ts AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS day, f.strategy, f.experiment_id, f.arm,
-       ${TYPE_COUNTS}
-FROM feedback_events f
-WHERE f.ts >= $1 AND (f.strategy IN (SELECT strategy FROM top) OR (f.strategy IS NULL AND EXISTS (SELECT 1 FROM top WHERE strategy IS NULL)))
+SELECT to_char(c.day, 'YYYY-MM-DD') AS day, c.strategy, c.experiment_id, c.arm,
+       ${TYPE_COUNTS.replaceAll('sum(', 'sum(c.')}
+FROM counted c
+WHERE c.strategy IN (SELECT strategy FROM top) OR (c.strategy IS NULL AND EXISTS (SELECT 1 FROM top WHERE strategy IS NULL))
 GROUP BY 1, 2, 3, 4
 ORDER BY 1, 2 NULLS LAST, 3 NULLS FIRST, 4`;
 
@@ -161,15 +163,24 @@ export function createOnlineMetrics(deps: {
   const now = deps.now ?? (() => new Date());
   let refreshedAt = Number.NEGATIVE_INFINITY;
 
+  /** The window's start and the parameters of COUNTED_CTE, once the closed days in it are counted. */
+  async function window(days: number): Promise<{ since: Date; params: string[] }> {
+    const at = now();
+    const since = new Date(at.getTime() - days * 86_400_000);
+    const span = countedSpan(since, at);
+    await countDays(deps.db, span.from, span.to);
+    return { since, params: [since, span.from, span.to].map((t) => t.toISOString()) };
+  }
+
   async function report(days: number): Promise<OnlineMetricsReport> {
-    const since = new Date(now().getTime() - days * 86_400_000);
+    const { since, params } = await window(days);
     type Row = { impressions: number; clicks: number; add_to_cart: number; purchases: number };
     const counts = (r: Row): Counts => ({ impressions: r.impressions, clicks: r.clicks, addToCart: r.add_to_cart, purchases: r.purchases });
     const [{ rows }, experiments, arms, campaigns] = await Promise.all([
-      deps.db.query<Row & { strategy: string | null }>(COUNTS_SQL, [since.toISOString()]),
+      deps.db.query<Row & { strategy: string | null }>(COUNTS_SQL, params),
       deps.experiments?.list() ?? [],
-      deps.experiments ? deps.db.query<Row & { experiment_id: string; arm: string | null }>(ARM_COUNTS_SQL, [since.toISOString()]) : { rows: [] },
-      deps.db.query<Row & { campaign_id: string }>(CAMPAIGN_COUNTS_SQL, [since.toISOString()]),
+      deps.experiments ? deps.db.query<Row & { experiment_id: string; arm: string | null }>(ARM_COUNTS_SQL, params) : { rows: [] },
+      deps.db.query<Row & { campaign_id: string }>(CAMPAIGN_COUNTS_SQL, params),
     ]);
     const strategies = rows.map((r) => strategyRates({ strategy: r.strategy, ...counts(r) }));
     const byArm = new Map(arms.rows.map((r) => [`${r.experiment_id}\u0000${r.arm}`, counts(r)]));
@@ -187,9 +198,9 @@ export function createOnlineMetrics(deps: {
 
   /** CTR and conversion per day, per strategy and per experiment arm: how they move over time. */
   async function daily(days: number): Promise<DailyOnlineMetrics> {
-    const since = new Date(now().getTime() - days * 86_400_000);
+    const { since, params } = await window(days);
     type Row = { day: string; strategy: string | null; experiment_id: string | null; arm: string | null; impressions: number; clicks: number; add_to_cart: number; purchases: number };
-    const { rows } = await deps.db.query<Row>(DAILY_SQL, [since.toISOString()]);
+    const { rows } = await deps.db.query<Row>(DAILY_SQL, params);
     const out: DailyRates[] = [];
     // Strategy totals of a day sum its arm rows and its rows outside experiments.
     const totals = new Map<string, DailyRates>();
