@@ -70,44 +70,42 @@ const PING_TIMEOUT_MS = 1000;
  */
 export const ARTIFACT_READ_TIMEOUT_MS = 30_000;
 /**
- * Artifacts larger than this are read as parts of it. The Redis client joins a reply into one buffer in a
- * single synchronous copy (ALS's 121 MB at ten times Online Retail: a 69-75 ms stall of every request of
- * a process readying a version), into a pool twice the reply that a view of the result then keeps alive.
- * Parts are joined one per turn into a buffer of the artifact's own.
+ * Artifacts larger than this are read in parts of it, one command each. One command that returns a large
+ * value holds Redis for every other client while it copies the reply (ALS's 121 MB at ten times Online
+ * Retail: 425-640 ms without an answer to anyone, storefront reads included, on a 2-vCPU VM), and the
+ * Redis client then joins it in one synchronous copy too (69-400 ms). Parts let both serve others between
+ * them, and are joined into a buffer of the artifact's own (no view keeps the client's pool alive).
  */
-export const ARTIFACT_PART_BYTES = 8 << 20;
-/** Reads of an artifact rewritten between its size and its parts (an erasure's scrub) tried again, at most. */
-const ARTIFACT_READ_ATTEMPTS = 5;
+export const ARTIFACT_PART_BYTES = 4 << 20;
+/** Part-by-part reads of an artifact written meanwhile tried again before one whole read (one GET) is made instead. */
+const ARTIFACT_READ_ATTEMPTS = 3;
 
 /**
  * An artifact's bytes in a buffer of their own (offset 0, so a loader's typed views are aligned), or null.
- * Up to `partBytes` in one GET; larger, in parts read by one MULTI (so every part is of the same write,
- * never half an erasure's rewrite) and joined one per turn, so no copy holds the event loop long.
+ * Up to `partBytes` in one GET; larger, part by part. Every write of an artifact (putArtifact,
+ * redactArtifact: an erasure rewrites published ones) counts up its `writes` key in the same transaction,
+ * so a read whose count differs after its parts from before them may hold parts of two writes, and is
+ * made again. (An artifact written by code from before the count has none, null before and after: only a
+ * rewrite by such code goes unseen.)
  */
-async function readArtifact(client: RedisClient, key: string, partBytes: number): Promise<Uint8Array | null> {
+async function readArtifact(client: RedisClient, key: string, writesKey: string, partBytes: number): Promise<Uint8Array | null> {
   for (let attempt = 0; attempt < ARTIFACT_READ_ATTEMPTS; attempt++) {
-    const size = await client.strlen(key);
-    if (size <= partBytes) {
-      const bytes = await client.getBuffer(key);
-      return bytes && new Uint8Array(bytes);
-    }
-    const multi = client.multi().strlen(key);
-    for (let at = 0; at < size; at += partBytes) multi.getrangeBuffer(key, at, Math.min(size, at + partBytes) - 1);
-    const replies = (await multi.exec()) ?? [];
-    for (const [err] of replies) if (err) throw err;
-    // Rewritten (or deleted) since its size was read: the parts may not cover it; read again.
-    if (replies[0][1] !== size) continue;
-    const out = new Uint8Array(size);
+    const [[sizeErr, size], [writesErr, before]] = ((await client.multi().strlen(key).get(writesKey).exec()) ?? []) as [Error | null, unknown][];
+    if (sizeErr || writesErr) throw sizeErr ?? writesErr;
+    if ((size as number) <= partBytes) break;
+    const out = new Uint8Array(size as number);
     let at = 0;
-    for (let k = 1; k < replies.length; k++) {
-      const part = replies[k][1] as Buffer;
-      out.set(part, at);
+    while (at < out.byteLength) {
+      const part = await client.getrangeBuffer(key, at, Math.min(out.byteLength, at + partBytes) - 1);
+      // Shorter than asked: rewritten smaller (or deleted) since.
+      if (part.byteLength === 0) break;
+      out.set(part.subarray(0, out.byteLength - at), at);
       at += part.byteLength;
-      if (k < replies.length - 1) await new Promise((resolve) => setImmediate(resolve));
     }
-    return out;
+    if (at === out.byteLength && (await client.get(writesKey)) === before) return out;
   }
-  throw new Error(`artifact ${key} kept changing while it was read (${ARTIFACT_READ_ATTEMPTS} attempts)`);
+  const bytes = await client.getBuffer(key);
+  return bytes && new Uint8Array(bytes);
 }
 
 /**
@@ -139,6 +137,7 @@ return 1`;
  * ModelStore on Redis or on a Redis Cluster. Key layout (P = prefix; C = `{ctl}:` on a cluster, empty
  * on a single server):
  *   P{v:VERSION}:artifact:NAME   string, the artifact's bytes
+ *   P{v:VERSION}:artifact-writes:NAME  integer, how many times it was written (readArtifact)
  *   P{v:VERSION}:table:TABLE     hash, entry key -> bytes
  *   P{v:VERSION}:keys            set of the version's keys above, so a version deletes without SCAN
  *   PCversions                   hash, version -> ModelMeta JSON (published versions only)
@@ -187,6 +186,8 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
   const byTimeKey = `${p}${ctl}versions:by-time`;
   const activeKey = `${p}${ctl}active`;
   const artifactKey = (v: string, name: string) => `${p}{v:${v}}:artifact:${name}`;
+  /** How many times the artifact was written: readArtifact tells a read across a rewrite by it. */
+  const artifactWritesKey = (v: string, name: string) => `${p}{v:${v}}:artifact-writes:${name}`;
   const tableKey = (v: string, table: string) => `${p}{v:${v}}:table:${table}`;
   const indexKey = (v: string) => `${p}{v:${v}}:keys`;
   const userKey = (id: string) => `${p}user:${id}:events`;
@@ -280,10 +281,11 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
     async putArtifact(version, name, data) {
       await assertWritable(version);
       const key = artifactKey(version, name);
-      await exec(redis.pipeline().set(key, asBuffer(data)).sadd(indexKey(version), key));
+      const writes = artifactWritesKey(version, name);
+      await exec(redis.multi().set(key, asBuffer(data)).incr(writes).sadd(indexKey(version), key, writes));
     },
 
-    getArtifact: (version, name) => readArtifact(artifactReader(), artifactKey(version, name), opts.artifactPartBytes ?? ARTIFACT_PART_BYTES),
+    getArtifact: (version, name) => readArtifact(artifactReader(), artifactKey(version, name), artifactWritesKey(version, name), opts.artifactPartBytes ?? ARTIFACT_PART_BYTES),
 
     async putEntries(version, table, entries) {
       await assertWritable(version);
@@ -427,8 +429,15 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
     },
 
     async redactArtifact(version, name, data) {
-      // XX: only an artifact that is there is replaced; a pruned version is not brought back half-made.
-      return (await redis.set(artifactKey(version, name), asBuffer(data), 'XX')) === 'OK';
+      const key = artifactKey(version, name);
+      const writes = artifactWritesKey(version, name);
+      // XX: only an artifact that is there is replaced; a pruned version is not brought back half-made. Its
+      // count goes up with it (readArtifact); checked first so that a missing artifact leaves no count behind
+      // (a prune between the check and the write leaves two small keys, no artifact).
+      if (!(await redis.exists(key))) return false;
+      const [[err, set]] = ((await redis.multi().set(key, asBuffer(data), 'XX').incr(writes).sadd(indexKey(version), writes).exec()) ?? []) as [Error | null, unknown][];
+      if (err) throw err;
+      return set === 'OK';
     },
 
     async ping() {

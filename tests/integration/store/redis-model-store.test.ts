@@ -34,22 +34,36 @@ describe.skipIf(!available)(available ? 'redis model store' : `redis model store
     const writer = createRedisModelStore({ redis, prefix });
     // Two writes of one size and one of another: a read mixing parts shows as bytes that differ.
     const writes = [new Uint8Array(10_000).fill(1), new Uint8Array(10_000).fill(2), new Uint8Array(7_000).fill(3)];
-    try {
-      await writer.putArtifact('v1', 'model', writes[0]);
+    const whole = ['1:10000:true', '2:10000:true', '3:7000:true'];
+    /** What reads see while `rewrite(i)` writes again and again: one string per distinct read. */
+    const readsDuring = async (version: string, rewrite: (i: number) => Promise<unknown>) => {
       let writing = true;
       const rewrites = (async () => {
-        for (let i = 1; i <= 300; i++) await writer.putArtifact('v1', 'model', writes[i % 3]);
+        for (let i = 1; i <= 200; i++) await rewrite(i);
         writing = false;
       })();
       const seen = new Set<string>();
       while (writing) {
-        const read = (await reader.getArtifact('v1', 'model'))!;
-        const value = read[0];
-        seen.add(`${value}:${read.byteLength}:${read.every((b) => b === value)}`);
+        const read = (await reader.getArtifact(version, 'model'))!;
+        seen.add(`${read[0]}:${read.byteLength}:${read.every((b) => b === read[0])}`);
       }
       await rewrites;
-      expect([...seen].every((s) => ['1:10000:true', '2:10000:true', '3:7000:true'].includes(s))).toBe(true);
-      expect(seen.size).toBeGreaterThan(1);
+      return [...seen];
+    };
+    try {
+      // A version being written (putArtifact overwrites), and a published one an erasure redacts.
+      await writer.putArtifact('draft', 'model', writes[0]);
+      const drafted = await readsDuring('draft', (i) => writer.putArtifact('draft', 'model', writes[i % 3]));
+      await writer.putArtifact('v1', 'model', writes[0]);
+      await writer.publish({ version: 'v1', recipe: 'default', trainedAt: new Date().toISOString(), info: {} });
+      const redacted = await readsDuring('v1', (i) => writer.redactArtifact('v1', 'model', writes[i % 3]));
+      for (const seen of [drafted, redacted]) {
+        expect(seen.filter((s) => !whole.includes(s))).toEqual([]);
+        expect(seen.length).toBeGreaterThan(1);
+      }
+      // A redaction of an artifact the version does not have writes nothing, not even its count.
+      expect(await writer.redactArtifact('v1', 'missing', writes[0])).toBe(false);
+      expect(await redis.keys(`${prefix}*missing*`)).toEqual([]);
     } finally {
       await Promise.all([reader.close(), writer.close()]);
     }
@@ -147,7 +161,7 @@ describe.skipIf(!available)(available ? 'redis model store' : `redis model store
     await store.publish({ version: 'a', recipe: 'r', trainedAt: '2026-01-01T00:00:00.000Z', info: {} });
     await store.putArtifact('b', 'model', new Uint8Array([3]));
     const versionKeys = (await redis.keys(`${prefix}{v:a}*`)).sort();
-    expect(versionKeys).toEqual([`${prefix}{v:a}:artifact:model`, `${prefix}{v:a}:keys`, `${prefix}{v:a}:table:users`]);
+    expect(versionKeys).toEqual([`${prefix}{v:a}:artifact-writes:model`, `${prefix}{v:a}:artifact:model`, `${prefix}{v:a}:keys`, `${prefix}{v:a}:table:users`]);
 
     expect(await store.deleteVersion('b')).toBe(true);
     expect(await redis.keys(`${prefix}{v:b}*`)).toEqual([]);
