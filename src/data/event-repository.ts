@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Db } from './db.js';
 import { ERASURE_LOCK, ERASURE_SERIAL, INGEST_LOCK } from './erasure-repository.js';
-import { daysToRecount, markRecount, markRecountOfUsers } from './feedback-rollup.js';
+import { daysToRecount, markRecount } from './feedback-rollup.js';
 import type { PurchaseRow } from '../recommenders/dataset.js';
 
 export interface PurchaseInput {
@@ -252,9 +252,14 @@ async function deleteUsers(db: Db, userIds: readonly string[], steps: ErasureSte
       const { rows } = await tx.query<{ id: string }>(`WITH d AS (DELETE FROM ${table} WHERE ${column} = ANY($1::text[]) RETURNING ${column} AS id) SELECT DISTINCT id FROM d`, [ids]);
       return rows.map((r) => r.id);
     };
-    // The days their feedback counted in are counted again without it.
-    await markRecountOfUsers(tx, ids);
-    const held = new Set([...(await deleted('feedback_events', 'user_id')), ...(await deleted('purchase_events', 'user_id'))]);
+    // Their feedback, and the days it counted in, to be counted again without it (feedback-rollup.ts).
+    const { rows: feedback } = await tx.query<{ ids: string[] | null; days: string[] | null }>(
+      `WITH d AS (DELETE FROM feedback_events WHERE user_id = ANY($1::text[]) RETURNING user_id, ts)
+       SELECT array_agg(DISTINCT user_id) AS ids, array_agg(DISTINCT to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD')) AS days FROM d`,
+      [ids],
+    );
+    await markRecount(tx, feedback[0].days ?? []);
+    const held = new Set([...(feedback[0].ids ?? []), ...(await deleted('purchase_events', 'user_id'))]);
     await tx.query('DELETE FROM interaction_events WHERE user_id = ANY($1::text[])', [ids]);
     const known = new Set(await deleted('users', 'id'));
     // An id Postgres never held (or holds no more: erased before, so already listed) is not recorded:

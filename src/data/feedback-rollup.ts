@@ -23,6 +23,8 @@ const CLOSED_AFTER_DAYS = 1;
 const CLOCK_SKEW_MS = 3_600_000;
 /** Days counted in one transaction, at most: one statement over about a month of events. */
 const DAYS_PER_COUNT = 31;
+/** Taken by a count for its transaction: two counts of one day would both delete its rows, then both insert theirs. */
+const COUNT_LOCK = 'SELECT pg_advisory_xact_lock(7262361205)';
 
 const dayStart = (t: number) => Math.floor(t / DAY_MS) * DAY_MS;
 const dayName = (t: number) => new Date(t).toISOString().slice(0, 10);
@@ -49,66 +51,62 @@ export function daysToRecount(times: readonly Date[], now: Date): string[] {
   return [...days].sort();
 }
 
-/**
- * Marks days to be counted again (feedback of them stored or deleted in `tx`'s transaction). Waits for a
- * counting of those days in progress; a counting that starts later waits for this transaction.
- */
+/** Marks days to be counted again (feedback of them stored or deleted in `tx`'s transaction). */
 export async function markRecount(tx: Db, days: readonly string[]): Promise<void> {
   if (days.length === 0) return;
-  // In day order, as the counting locks them: no deadlock between the two.
+  // In day order: two writers of the same days take their rows in the same order.
   await tx.query(
-    `INSERT INTO feedback_counted_days (day, counted) SELECT d, false FROM unnest($1::date[]) AS d ORDER BY d
-     ON CONFLICT (day) DO UPDATE SET counted = false`,
-    [[...days].sort()],
+    `INSERT INTO feedback_counted_days (day, counted, changes) SELECT d, false, 1 FROM unnest($1::date[]) AS d ORDER BY d
+     ON CONFLICT (day) DO UPDATE SET counted = false, changes = feedback_counted_days.changes + 1`,
+    [[...new Set(days)].sort()],
   );
-}
-
-/** Marks for recounting the days of these customers' feedback (before an erasure deletes it, in its transaction). */
-export async function markRecountOfUsers(tx: Db, userIds: readonly string[]): Promise<void> {
-  const { rows } = await tx.query<{ day: string }>(
-    `SELECT DISTINCT to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day FROM feedback_events WHERE user_id = ANY($1::text[])`,
-    [userIds],
-  );
-  await markRecount(tx, rows.map((r) => r.day));
 }
 
 /**
  * Counts the days of [from, to) (closed days, starts of UTC days) that are not counted, a month per
- * transaction. Returns how many days were counted.
+ * transaction. Returns how many days it counted (a day a write raced stays to be counted again).
  */
 export async function countDays(db: Db, from: Date, to: Date): Promise<number> {
+  if (from.getTime() >= to.getTime()) return 0;
+  const range = [dayName(from.getTime()), dayName(to.getTime())];
+  // Most asks find every day counted: one read.
+  const { rows } = await db.query<{ day: string; known: boolean }>(
+    `SELECT to_char(d, 'YYYY-MM-DD') AS day, c.day IS NOT NULL AS known
+     FROM generate_series($1::date, $2::date - 1, interval '1 day') AS d LEFT JOIN feedback_counted_days c ON c.day = d::date
+     WHERE c.counted IS NOT TRUE ORDER BY 1`,
+    range,
+  );
+  if (rows.length === 0) return 0;
+  // Rows for days never seen, on their own: inside the count's transaction a writer would wait for it.
+  const unknown = rows.filter((r) => !r.known).map((r) => r.day);
+  if (unknown.length > 0) {
+    await db.query('INSERT INTO feedback_counted_days (day, counted) SELECT d, false FROM unnest($1::date[]) AS d ORDER BY d ON CONFLICT (day) DO NOTHING', [unknown]);
+  }
   let counted = 0;
-  for (let start = from.getTime(); start < to.getTime(); start += DAYS_PER_COUNT * DAY_MS) {
-    const end = Math.min(to.getTime(), start + DAYS_PER_COUNT * DAY_MS);
-    counted += await countSpan(db, start, end);
+  for (let k = 0; k < rows.length; ) {
+    // Consecutive days of at most a month: one range of the events' time index.
+    const first = Date.parse(rows[k].day);
+    let n = 1;
+    while (k + n < rows.length && Date.parse(rows[k + n].day) < first + DAYS_PER_COUNT * DAY_MS) n++;
+    counted += await countSpan(db, rows.slice(k, k + n).map((r) => r.day));
+    k += n;
   }
   return counted;
 }
 
-async function countSpan(db: Db, start: number, end: number): Promise<number> {
-  const range = [dayName(start), dayName(end)];
-  // Most asks find every day counted: one read, no transaction.
-  const { rows: done } = await db.query<{ n: number }>(
-    'SELECT count(*)::int AS n FROM feedback_counted_days WHERE day >= $1::date AND day < $2::date AND counted',
-    range,
-  );
-  if (done[0].n === Math.round((end - start) / DAY_MS)) return 0;
+async function countSpan(db: Db, candidates: string[]): Promise<number> {
+  const start = new Date(candidates[0]).toISOString();
+  const end = new Date(Date.parse(candidates[candidates.length - 1]) + DAY_MS).toISOString();
   return db.transaction(async (tx) => {
-    await tx.query(
-      `INSERT INTO feedback_counted_days (day, counted)
-       SELECT d::date, false FROM generate_series($1::date, $2::date - 1, interval '1 day') AS d ORDER BY 1
-       ON CONFLICT (day) DO NOTHING`,
-      range,
+    await tx.query(COUNT_LOCK);
+    // What is left to count now (another count may have done some), and how often each day changed so far.
+    const { rows } = await tx.query<{ day: string; changes: string }>(
+      `SELECT to_char(day, 'YYYY-MM-DD') AS day, changes::text AS changes FROM feedback_counted_days
+       WHERE day = ANY($1::date[]) AND NOT counted ORDER BY day`,
+      [candidates],
     );
-    // The days' rows, in day order: a writer marking one of them waits for this count, or this for it.
-    const { rows } = await tx.query<{ day: string; counted: boolean }>(
-      `SELECT to_char(day, 'YYYY-MM-DD') AS day, counted FROM feedback_counted_days
-       WHERE day >= $1::date AND day < $2::date ORDER BY day FOR UPDATE`,
-      range,
-    );
-    const open = rows.filter((r) => !r.counted);
-    if (open.length === 0) return 0;
-    const days = open.map((r) => r.day);
+    if (rows.length === 0) return 0;
+    const days = rows.map((r) => r.day);
     await tx.query('DELETE FROM feedback_daily_counts WHERE day = ANY($1::date[])', [days]);
     await tx.query(
       `INSERT INTO feedback_daily_counts (day, strategy, experiment_id, arm, campaign_id, impressions, clicks, add_to_cart, purchases)
@@ -118,10 +116,15 @@ async function countSpan(db: Db, start: number, end: number): Promise<number> {
        FROM feedback_events
        WHERE ts >= $1 AND ts < $2 AND (ts AT TIME ZONE 'UTC')::date = ANY($3::date[])
        GROUP BY 1, 2, 3, 4, 5`,
-      [new Date(start).toISOString(), new Date(end).toISOString(), days],
+      [start, end, days],
     );
-    await tx.query('UPDATE feedback_counted_days SET counted = true WHERE day = ANY($1::date[])', [days]);
-    return days.length;
+    // A writer that changed a day since the read above (or is changing it now: this waits for it) wins.
+    const { rows: done } = await tx.query(
+      `UPDATE feedback_counted_days c SET counted = true FROM unnest($1::date[], $2::bigint[]) AS r(day, changes)
+       WHERE c.day = r.day AND c.changes = r.changes RETURNING c.day`,
+      [days, rows.map((r) => r.changes)],
+    );
+    return done.length;
   });
 }
 

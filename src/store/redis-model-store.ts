@@ -72,8 +72,8 @@ export const ARTIFACT_READ_TIMEOUT_MS = 30_000;
 /**
  * Artifacts larger than this are read in parts of it, one command each. One command that returns a large
  * value holds Redis for every other client while it copies the reply (ALS's 121 MB at ten times Online
- * Retail: 425-640 ms without an answer to anyone, storefront reads included, on a 2-vCPU VM), and the
- * Redis client then joins it in one synchronous copy too (69-400 ms). Parts let both serve others between
+ * Retail: 411-520 ms without an answer to anyone, storefront reads included, on a 2-vCPU VM;
+ * bench/artifact-read.ts), and the Redis client then joins it in one synchronous copy too. Parts let both serve others between
  * them, and are joined into a buffer of the artifact's own (no view keeps the client's pool alive).
  */
 export const ARTIFACT_PART_BYTES = 4 << 20;
@@ -81,28 +81,48 @@ export const ARTIFACT_PART_BYTES = 4 << 20;
 const ARTIFACT_READ_ATTEMPTS = 3;
 
 /**
+ * Runs a pipeline or a MULTI (all of its keys in one slot) and returns its replies, throwing the first
+ * command's error. A MULTI whose commands Redis refused as they were queued (READONLY on a replica, say)
+ * fails as a whole with EXECABORT: the refusal itself is thrown, so it is seen for what it is.
+ */
+async function execReplies(pipe: ChainableCommander): Promise<unknown[]> {
+  let replies: [Error | null, unknown][];
+  try {
+    replies = (await pipe.exec()) ?? [];
+  } catch (err) {
+    throw (err as { previousErrors?: Error[] }).previousErrors?.[0] ?? err;
+  }
+  for (const [err] of replies) if (err) throw err;
+  return replies.map(([, value]) => value);
+}
+
+/**
  * An artifact's bytes in a buffer of their own (offset 0, so a loader's typed views are aligned), or null.
- * Up to `partBytes` in one GET; larger, part by part. Every write of an artifact (putArtifact,
+ * Up to `partBytes` in one round trip; larger, part by part. Every write of an artifact (putArtifact,
  * redactArtifact: an erasure rewrites published ones) counts up its `writes` key in the same transaction,
  * so a read whose count differs after its parts from before them may hold parts of two writes, and is
- * made again. (An artifact written by code from before the count has none, null before and after: only a
- * rewrite by such code goes unseen.)
+ * made again; after ARTIFACT_READ_ATTEMPTS, one GET. (An artifact written by code from before the count
+ * has none, null before and after: only a rewrite by such code goes unseen.)
  */
 async function readArtifact(client: RedisClient, key: string, writesKey: string, partBytes: number): Promise<Uint8Array | null> {
   for (let attempt = 0; attempt < ARTIFACT_READ_ATTEMPTS; attempt++) {
-    const [[sizeErr, size], [writesErr, before]] = ((await client.multi().strlen(key).get(writesKey).exec()) ?? []) as [Error | null, unknown][];
-    if (sizeErr || writesErr) throw sizeErr ?? writesErr;
-    if ((size as number) <= partBytes) break;
-    const out = new Uint8Array(size as number);
-    let at = 0;
-    while (at < out.byteLength) {
-      const part = await client.getrangeBuffer(key, at, Math.min(out.byteLength, at + partBytes) - 1);
+    const [exists, size, before, first] = (await execReplies(
+      client.multi().exists(key).strlen(key).get(writesKey).getrangeBuffer(key, 0, partBytes - 1),
+    )) as [number, number, string | null, Buffer];
+    if (!exists) return null;
+    // The first part, read in one step with the size and the count (all of a small artifact).
+    const out = new Uint8Array(size);
+    out.set(first.subarray(0, size));
+    if (size <= partBytes) return out;
+    let at = first.byteLength;
+    while (at < size) {
+      const part = await client.getrangeBuffer(key, at, Math.min(size, at + partBytes) - 1);
       // Shorter than asked: rewritten smaller (or deleted) since.
       if (part.byteLength === 0) break;
-      out.set(part.subarray(0, out.byteLength - at), at);
+      out.set(part.subarray(0, size - at), at);
       at += part.byteLength;
     }
-    if (at === out.byteLength && (await client.get(writesKey)) === before) return out;
+    if (at === size && (await client.get(writesKey)) === before) return out;
   }
   const bytes = await client.getBuffer(key);
   return bytes && new Uint8Array(bytes);
@@ -253,7 +273,7 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
 
   /** Runs a pipeline or a MULTI (all of its keys in one slot) and throws the first command's error. */
   async function exec(pipe: ChainableCommander) {
-    for (const [err] of (await pipe.exec()) ?? []) if (err) throw err;
+    await execReplies(pipe);
   }
 
   /** After a flip: every process sharing the store re-resolves its served version now instead of at its next check. */
@@ -432,12 +452,13 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
       const key = artifactKey(version, name);
       const writes = artifactWritesKey(version, name);
       // XX: only an artifact that is there is replaced; a pruned version is not brought back half-made. Its
-      // count goes up with it (readArtifact); checked first so that a missing artifact leaves no count behind
-      // (a prune between the check and the write leaves two small keys, no artifact).
+      // count goes up with it (readArtifact); checked first so that a missing artifact leaves no count behind.
       if (!(await redis.exists(key))) return false;
-      const [[err, set]] = ((await redis.multi().set(key, asBuffer(data), 'XX').incr(writes).sadd(indexKey(version), writes).exec()) ?? []) as [Error | null, unknown][];
-      if (err) throw err;
-      return set === 'OK';
+      const [set] = await execReplies(redis.multi().set(key, asBuffer(data), 'XX').incr(writes).sadd(indexKey(version), writes));
+      if (set === 'OK') return true;
+      // Pruned between the check and the write: the count and an index holding only it would be left.
+      await execReplies(redis.multi().srem(indexKey(version), writes).del(writes));
+      return false;
     },
 
     async ping() {

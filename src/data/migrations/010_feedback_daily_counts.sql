@@ -18,9 +18,10 @@ CREATE TABLE feedback_daily_counts (
 CREATE INDEX feedback_daily_counts_day ON feedback_daily_counts (day);
 
 -- One row per day counted or waiting to be counted again: `counted` is false once feedback of that day
--- arrived late or was erased after its counts were made. Writers of such feedback and the counting
--- serialise on this row's lock, so no count misses a write.
+-- arrived late or was erased after its counts were made. `changes` goes up with every such write, so a
+-- count that raced one sees it changed and leaves the day to be counted again (no writer waits for a count).
 CREATE TABLE feedback_counted_days (
   day date PRIMARY KEY,
-  counted boolean NOT NULL
+  counted boolean NOT NULL,
+  changes bigint NOT NULL DEFAULT 0
 );

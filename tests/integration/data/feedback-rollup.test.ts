@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closedBefore, countDays, countedSpan, daysToRecount, markRecount } from '../../../src/data/feedback-rollup.js';
-import { createPostgresTestDb, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
+import { closedBefore, COUNTED_CTE, countDays, countedSpan, daysToRecount, markRecount } from '../../../src/data/feedback-rollup.js';
+import { createPostgresTestDb, DB_BACKENDS, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
 
 const at = (iso: string) => new Date(iso);
 
@@ -29,6 +29,38 @@ describe('which days are read from daily counts', () => {
   });
 });
 
+for (const backend of DB_BACKENDS) {
+  describe.skipIf(!(await backend.available()))(`a window read from daily counts and events on ${backend.name}`, () => {
+    let t: TestDb;
+    beforeAll(async () => {
+      t = await backend.create();
+      await t.db.query("INSERT INTO users (id) VALUES ('u1')");
+      await t.db.query("INSERT INTO items (id, title) VALUES ('i1', 'one')");
+    });
+    afterAll(() => t?.dispose());
+
+    it('When a window starts inside a day, Then every event from its start on counts once, whichever part reads it', async () => {
+      const now = at('2026-03-10T15:00:00Z');
+      const since = at('2026-03-01T15:00:00Z');
+      const { from, to } = countedSpan(since, now);
+      // Around each edge: the window's start, the first and last counted day, the open days, now.
+      const times = ['2026-03-01T14:59:59Z', '2026-03-01T15:00:00Z', '2026-03-01T23:59:59Z', '2026-03-02T00:00:00Z', '2026-03-05T12:00:00Z',
+        '2026-03-08T23:59:59Z', '2026-03-09T00:00:00Z', '2026-03-10T14:00:00Z'];
+      for (const [k, ts] of times.entries()) {
+        await t.db.query("INSERT INTO feedback_events (event_id, user_id, item_id, type, ts) VALUES ($1, 'u1', 'i1', 'impression', $2)", [`w${k}`, ts]);
+      }
+      expect(await countDays(t.db, from, to)).toBe(7);
+      const { rows } = await t.db.query<{ n: number; counted: number }>(
+        `WITH ${COUNTED_CTE} SELECT sum(impressions)::int AS n, (SELECT sum(impressions)::int FROM feedback_daily_counts) AS counted FROM counted`,
+        [since, from, to].map((d) => d.toISOString()),
+      );
+      expect(rows[0].n).toBe(times.filter((ts) => at(ts) >= since).length);
+      // The closed days were read from their counts: 2 March 00:00, 5 March and 8 March 23:59:59.
+      expect(rows[0].counted).toBe(3);
+    });
+  });
+}
+
 const available = await serviceAvailable(POSTGRES_URL);
 describe.skipIf(!available)('counting a day while late feedback of it is written (Postgres: two connections)', () => {
   let t: TestDb;
@@ -39,20 +71,23 @@ describe.skipIf(!available)('counting a day while late feedback of it is written
   });
   afterAll(() => t?.dispose());
 
+  const day = ['2026-01-05T00:00:00Z', '2026-01-06T00:00:00Z'].map(at) as [Date, Date];
   const insert = (db: TestDb['db'], id: string, ts: string) =>
     db.query("INSERT INTO feedback_events (event_id, user_id, item_id, type, strategy, ts) VALUES ($1, 'u1', 'i1', 'impression', 'hybrid', $2)", [id, ts]);
   const impressions = async () =>
     (await t.db.query<{ n: number }>("SELECT coalesce(sum(impressions), 0)::int AS n FROM feedback_daily_counts WHERE day = '2026-01-05'")).rows[0].n;
 
-  it('When a counted day is counted again while late feedback of it is being written, Then once both are done its counts hold the write', async () => {
+  it('When a count reads a day while a late write of it has not committed, Then the day is left to be counted again, and then holds the write', async () => {
     await insert(t.db, 'e1', '2026-01-05T10:00:00Z');
-    await countDays(t.db, at('2026-01-05T00:00:00Z'), at('2026-01-06T00:00:00Z'));
+    expect(await countDays(t.db, ...day)).toBe(1);
     expect(await impressions()).toBe(1);
 
+    // A late write marks the day and, before it commits, a count reads the day's events (without it).
     let marked!: () => void;
     let commit!: () => void;
     const markedNow = new Promise<void>((r) => (marked = r));
     const committed = new Promise<void>((r) => (commit = r));
+    await t.db.transaction(async (tx) => markRecount(tx, ['2026-01-05']));
     const writer = t.db.transaction(async (tx) => {
       await insert(tx, 'e2', '2026-01-05T11:00:00Z');
       await markRecount(tx, ['2026-01-05']);
@@ -60,13 +95,37 @@ describe.skipIf(!available)('counting a day while late feedback of it is written
       await committed;
     });
     await markedNow;
-    const counting = countDays(t.db, at('2026-01-05T00:00:00Z'), at('2026-01-06T00:00:00Z'));
-    // The count runs (and may finish, or wait for the writer's marks) while the write is in flight.
+    const counting = countDays(t.db, ...day);
     await new Promise((r) => setTimeout(r, 300));
     commit();
     await writer;
-    await counting;
-    await countDays(t.db, at('2026-01-05T00:00:00Z'), at('2026-01-06T00:00:00Z'));
+    // The count did not mark the day counted: the write changed it meanwhile.
+    expect(await counting).toBe(0);
+    expect(await countDays(t.db, ...day)).toBe(1);
     expect(await impressions()).toBe(2);
+  });
+
+  it('When a write marks a day that a long count holds, Then the write does not wait for the count', async () => {
+    await t.db.query('UPDATE feedback_counted_days SET counted = false');
+    // A count that holds its lock (COUNT_LOCK) and the day's rows in a transaction left open.
+    let release!: () => void;
+    let holding!: () => void;
+    const held = new Promise<void>((r) => (holding = r));
+    const open = new Promise<void>((r) => (release = r));
+    const counter = t.db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock(7262361205)');
+      await tx.query("DELETE FROM feedback_daily_counts WHERE day = '2026-01-05'");
+      holding();
+      await open;
+    });
+    await held;
+    const write = t.db.transaction(async (tx) => {
+      await insert(tx, 'e3', '2026-01-05T12:00:00Z');
+      await markRecount(tx, ['2026-01-05']);
+    });
+    const first = await Promise.race([write.then(() => 'write'), new Promise((r) => setTimeout(() => r('timed out'), 5000))]);
+    release();
+    await counter;
+    expect(first).toBe('write');
   });
 });
