@@ -7,7 +7,8 @@
  *   REDIS_URL=... npx tsx bench/artifact-read.ts [--rounds 3] [--artifact recommender:als]
  *
  * Each round reads the active version's artifact (default: its largest) as one GET, then through the
- * store (src/store/redis-model-store.ts: parts of ARTIFACT_PART_BYTES), while another process sends
+ * store (src/store/redis-model-store.ts: parts of ARTIFACT_PART_BYTES), then writes it through the store to
+ * a scratch version (as a training does; deleted at the end), while another process sends
  * PING one after another (bench/lib/redis-pinger.ts): the slowest PING is how long Redis answered nobody
  * else. Also prints this process's longest event-loop stall (a 1 ms timer's longest gap) during each read.
  */
@@ -39,6 +40,8 @@ if (!name) {
   name = sizes.sort((a, b) => b[1] - a[1])[0][0].slice(keyOf('').length);
 }
 const size = await plain.strlen(keyOf(name));
+const SCRATCH = 'bench-artifact-read-scratch';
+const bytes = (await store.getArtifact(active.version, name))!;
 
 /** `read`'s time, the slowest PING answered meanwhile, and this process's longest event-loop gap. */
 async function measured(read: () => Promise<unknown>) {
@@ -70,11 +73,13 @@ for (let round = 1; round <= ROUNDS; round++) {
   for (const [what, read] of [
     ['one GET', () => plain.getBuffer(keyOf(name))],
     ['the store, in parts', () => store.getArtifact(active.version, name)],
+    ['write (putArtifact)', async () => store.putArtifact(SCRATCH, name, bytes)],
   ] as const) {
     const m = await measured(read);
     console.log(`| ${round} | ${what} | ${m.ms.toFixed(0)} ms | ${m.slowest.toFixed(0)} ms (${m.pings}) | ${m.stall.toFixed(0)} ms |`);
   }
 }
+await store.deleteVersion(SCRATCH);
 plain.disconnect();
 pinger.send('exit');
 await store.close();

@@ -79,6 +79,25 @@ export const ARTIFACT_READ_TIMEOUT_MS = 30_000;
 export const ARTIFACT_PART_BYTES = 4 << 20;
 /** Part-by-part reads of an artifact written meanwhile tried again before one whole read (one GET) is made instead. */
 const ARTIFACT_READ_ATTEMPTS = 3;
+/** How long a part-by-part read waits for a write under way before it tries again. */
+const WRITE_WAIT_MS = 50;
+
+/**
+ * Writes an artifact (`write`: one SET) between two counts of its `writes` key, a sequence lock: the count
+ * is odd while the write is under way and even once it is done, so a part-by-part read (readArtifact) that
+ * began at an even count and ends at the same one read no write's bytes. The SET is a command of its own:
+ * in a MULTI, the Redis client would copy the whole artifact once more (Buffer.concat of the transaction),
+ * a second synchronous copy of up to 121 MB. A count left odd by a writer that died is made odd anew.
+ */
+async function writeCounted<T>(redis: RedisClient, writesKey: string, indexKey: string, keys: string[], write: () => Promise<T>): Promise<T> {
+  const [count] = await execReplies(redis.multi().incr(writesKey).sadd(indexKey, ...keys, writesKey));
+  if ((count as number) % 2 === 0) await redis.incr(writesKey);
+  try {
+    return await write();
+  } finally {
+    await redis.incr(writesKey);
+  }
+}
 
 /**
  * Runs a pipeline or a MULTI (all of its keys in one slot) and returns its replies, throwing the first
@@ -99,10 +118,11 @@ async function execReplies(pipe: ChainableCommander): Promise<unknown[]> {
 /**
  * An artifact's bytes in a buffer of their own (offset 0, so a loader's typed views are aligned), or null.
  * Up to `partBytes` in one round trip; larger, part by part. Every write of an artifact (putArtifact,
- * redactArtifact: an erasure rewrites published ones) counts up its `writes` key in the same transaction,
- * so a read whose count differs after its parts from before them may hold parts of two writes, and is
- * made again; after ARTIFACT_READ_ATTEMPTS, one GET. (An artifact written by code from before the count
- * has none, null before and after: only a rewrite by such code goes unseen.)
+ * redactArtifact: an erasure rewrites published ones) counts up its `writes` key before and after it
+ * (writeCounted), so a read that began during a write (odd count), or whose count differs after its parts
+ * from before them, may hold parts of two writes, and is made again; after ARTIFACT_READ_ATTEMPTS, one GET.
+ * (An artifact written by code from before the count has none, null before and after: only a rewrite by
+ * such code goes unseen.)
  */
 async function readArtifact(client: RedisClient, key: string, writesKey: string, partBytes: number): Promise<Uint8Array | null> {
   for (let attempt = 0; attempt < ARTIFACT_READ_ATTEMPTS; attempt++) {
@@ -114,6 +134,11 @@ async function readArtifact(client: RedisClient, key: string, writesKey: string,
     const out = new Uint8Array(size);
     out.set(first.subarray(0, size));
     if (size <= partBytes) return out;
+    // Odd: a write is under way (writeCounted); its bytes may land between the parts.
+    if (before !== null && Number(before) % 2 === 1) {
+      await new Promise((resolve) => setTimeout(resolve, WRITE_WAIT_MS));
+      continue;
+    }
     let at = first.byteLength;
     while (at < size) {
       const part = await client.getrangeBuffer(key, at, Math.min(size, at + partBytes) - 1);
@@ -301,8 +326,7 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
     async putArtifact(version, name, data) {
       await assertWritable(version);
       const key = artifactKey(version, name);
-      const writes = artifactWritesKey(version, name);
-      await exec(redis.multi().set(key, asBuffer(data)).incr(writes).sadd(indexKey(version), key, writes));
+      await writeCounted(redis, artifactWritesKey(version, name), indexKey(version), [key], () => redis.set(key, asBuffer(data)));
     },
 
     getArtifact: (version, name) => readArtifact(artifactReader(), artifactKey(version, name), artifactWritesKey(version, name), opts.artifactPartBytes ?? ARTIFACT_PART_BYTES),
@@ -454,7 +478,7 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
       // XX: only an artifact that is there is replaced; a pruned version is not brought back half-made. Its
       // count goes up with it (readArtifact); checked first so that a missing artifact leaves no count behind.
       if (!(await redis.exists(key))) return false;
-      const [set] = await execReplies(redis.multi().set(key, asBuffer(data), 'XX').incr(writes).sadd(indexKey(version), writes));
+      const set = await writeCounted(redis, writes, indexKey(version), [], () => redis.set(key, asBuffer(data), 'XX'));
       if (set === 'OK') return true;
       // Pruned between the check and the write: the count and an index holding only it would be left.
       await execReplies(redis.multi().srem(indexKey(version), writes).del(writes));

@@ -35,18 +35,18 @@ describe.skipIf(!available)(available ? 'redis model store' : `redis model store
     // Two writes of one size and one of another: a read mixing parts shows as bytes that differ.
     const writes = [new Uint8Array(10_000).fill(1), new Uint8Array(10_000).fill(2), new Uint8Array(7_000).fill(3)];
     const whole = ['1:10000:true', '2:10000:true', '3:7000:true'];
-    /** What reads see while `rewrite(i)` writes again and again: one string per distinct read. */
+    /** What 60 reads see while `rewrite(i)` writes again and again: one string per distinct read. */
     const readsDuring = async (version: string, rewrite: (i: number) => Promise<unknown>) => {
-      let writing = true;
+      let reading = true;
       const rewrites = (async () => {
-        for (let i = 1; i <= 200; i++) await rewrite(i);
-        writing = false;
+        for (let i = 1; reading; i++) await rewrite(i);
       })();
       const seen = new Set<string>();
-      while (writing) {
+      for (let r = 0; r < 60; r++) {
         const read = (await reader.getArtifact(version, 'model'))!;
         seen.add(`${read[0]}:${read.byteLength}:${read.every((b) => b === read[0])}`);
       }
+      reading = false;
       await rewrites;
       return [...seen];
     };
@@ -66,6 +66,34 @@ describe.skipIf(!available)(available ? 'redis model store' : `redis model store
       expect(await redis.keys(`${prefix}*missing*`)).toEqual([]);
     } finally {
       await Promise.all([reader.close(), writer.close()]);
+    }
+  });
+
+  it('When a part-by-part read begins while a write is under way, Then it does not use parts read before the write lands', async () => {
+    const prefix = `${runPrefix}${n++}:`;
+    const key = `${prefix}{v:v1}:artifact:model`;
+    const writer = createRedisModelStore({ redis, prefix });
+    // The reader's connection lands a write of other bytes just before its first part after the first
+    // (a writer that counted up, odd, and has not counted up again yet).
+    const client = new Redis(REDIS_URL);
+    const getrange = client.getrangeBuffer.bind(client);
+    let landed = false;
+    client.getrangeBuffer = (async (...args: Parameters<typeof getrange>) => {
+      if (!landed) {
+        landed = true;
+        await redis.set(key, Buffer.alloc(10_000, 2));
+      }
+      return getrange(...args);
+    }) as typeof client.getrangeBuffer;
+    const reader = createRedisModelStore({ redis: client, prefix, artifactPartBytes: 1000 });
+    try {
+      await writer.putArtifact('v1', 'model', new Uint8Array(10_000).fill(1));
+      await redis.incr(`${prefix}{v:v1}:artifact-writes:model`);
+      const read = (await reader.getArtifact('v1', 'model'))!;
+      expect([read.byteLength, read.every((b) => b === read[0])]).toEqual([10_000, true]);
+    } finally {
+      await Promise.all([reader.close(), writer.close()]);
+      client.disconnect();
     }
   });
 
