@@ -4,6 +4,7 @@ import { LiveEventsView, type LiveEvents } from './live-events-view.js';
 import { LIVE_EVENTS_KEPT, type ModelMeta, type ModelStore } from './model-store.js';
 import { clientOptions, isCluster, openRedis, type RedisClient, type RedisTarget } from './redis-connection.js';
 import { createSubscriber } from './redis-subscriber.js';
+import { setUncopied } from './uncopied-set.js';
 import { alreadyPublished, assertVersionName, publishScore, versionsToPrune } from './version-rules.js';
 import { within } from '../within-time.js';
 
@@ -85,9 +86,9 @@ const WRITE_WAIT_MS = 50;
 /**
  * Writes an artifact (`write`: one SET) between two counts of its `writes` key, a sequence lock: the count
  * is odd while the write is under way and even once it is done, so a part-by-part read (readArtifact) that
- * began at an even count and ends at the same one read no write's bytes. The SET is a command of its own:
- * in a MULTI, the Redis client would copy the whole artifact once more (Buffer.concat of the transaction),
- * a second synchronous copy of up to 121 MB. A count left odd by a writer that died is made odd anew.
+ * began at an even count and ends at the same one read no write's bytes. The SET is a command of its own
+ * (uncopied-set.ts): in a MULTI the Redis client would copy the whole artifact into the transaction's
+ * buffer. A count left odd by a writer that died is made odd anew.
  */
 async function writeCounted<T>(redis: RedisClient, writesKey: string, indexKey: string, keys: string[], write: () => Promise<T>): Promise<T> {
   const [count] = await execReplies(redis.multi().incr(writesKey).sadd(indexKey, ...keys, writesKey));
@@ -326,7 +327,7 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
     async putArtifact(version, name, data) {
       await assertWritable(version);
       const key = artifactKey(version, name);
-      await writeCounted(redis, artifactWritesKey(version, name), indexKey(version), [key], () => redis.set(key, asBuffer(data)));
+      await writeCounted(redis, artifactWritesKey(version, name), indexKey(version), [key], () => setUncopied(redis, key, asBuffer(data)));
     },
 
     getArtifact: (version, name) => readArtifact(artifactReader(), artifactKey(version, name), artifactWritesKey(version, name), opts.artifactPartBytes ?? ARTIFACT_PART_BYTES),
@@ -478,7 +479,7 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
       // XX: only an artifact that is there is replaced; a pruned version is not brought back half-made. Its
       // count goes up with it (readArtifact); checked first so that a missing artifact leaves no count behind.
       if (!(await redis.exists(key))) return false;
-      const set = await writeCounted(redis, writes, indexKey(version), [], () => redis.set(key, asBuffer(data), 'XX'));
+      const set = await writeCounted(redis, writes, indexKey(version), [], () => setUncopied(redis, key, asBuffer(data), true));
       if (set === 'OK') return true;
       // Pruned between the check and the write: the count and an index holding only it would be left.
       await execReplies(redis.multi().srem(indexKey(version), writes).del(writes));

@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
+import { setUncopied } from '../../../src/store/uncopied-set.js';
 import { randomPrefix, REDIS_URL, serviceAvailable } from '../../helpers/services.js';
 import { modelStoreContract } from './model-store.contract.js';
 
@@ -95,6 +97,19 @@ describe.skipIf(!available)(available ? 'redis model store' : `redis model store
       await Promise.all([reader.close(), writer.close()]);
       client.disconnect();
     }
+  });
+
+  it('When a large value is set without its copy, Then Redis holds it byte for byte, and XX sets only a key that is there', async () => {
+    const key = `${runPrefix}uncopied`;
+    const value = randomBytes(5 << 20);
+    expect(await setUncopied(redis, key, value, true)).toBeNull();
+    expect(await redis.exists(key)).toBe(0);
+    expect(await setUncopied(redis, key, value)).toBe('OK');
+    // Commands sent after it on the same connection get their own replies.
+    expect(await redis.ping()).toBe('PONG');
+    expect(Buffer.compare((await redis.getBuffer(key))!, value)).toBe(0);
+    expect(await setUncopied(redis, key, Buffer.from('short'), true)).toBe('OK');
+    expect(await redis.get(key)).toBe('short');
   });
 
   describe('live events kept in process', () => {
