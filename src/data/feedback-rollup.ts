@@ -119,6 +119,9 @@ async function countSpan(db: Db, candidates: string[]): Promise<number> {
       [start, end, days],
     );
     // A writer that changed a day since the read above (or is changing it now: this waits for it) wins.
+    // Its rows taken in day order first, as writers take them (the UPDATE alone takes them in the order
+    // its plan reads them, which could deadlock with a writer marking several days).
+    await tx.query('SELECT 1 FROM feedback_counted_days WHERE day = ANY($1::date[]) ORDER BY day FOR UPDATE', [days]);
     const { rows: done } = await tx.query(
       `UPDATE feedback_counted_days c SET counted = true FROM unnest($1::date[], $2::bigint[]) AS r(day, changes)
        WHERE c.day = r.day AND c.changes = r.changes RETURNING c.day`,

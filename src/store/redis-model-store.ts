@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { CREDENTIALS_REFUSED } from './redis-probe.js';
 import type { ChainableCommander, RedisOptions } from 'ioredis';
 import { LiveEventsView, type LiveEvents } from './live-events-view.js';
@@ -80,25 +81,24 @@ export const ARTIFACT_READ_TIMEOUT_MS = 30_000;
 export const ARTIFACT_PART_BYTES = 4 << 20;
 /** Part-by-part reads of an artifact written meanwhile tried again before one whole read (one GET) is made instead. */
 const ARTIFACT_READ_ATTEMPTS = 3;
-/** How long a part-by-part read waits for a write under way before it tries again. */
-const WRITE_WAIT_MS = 50;
-
+/** How long a written artifact's temporary key lives if its writer dies before swapping it in (ms). */
+const ARTIFACT_TEMP_TTL_MS = 600_000;
 /**
- * Writes an artifact (`write`: one SET) between two counts of its `writes` key, a sequence lock: the count
- * is odd while the write is under way and even once it is done, so a part-by-part read (readArtifact) that
- * began at an even count and ends at the same one read no write's bytes. The SET is a command of its own
- * (uncopied-set.ts): in a MULTI the Redis client would copy the whole artifact into the transaction's
- * buffer. A count left odd by a writer that died is made odd anew.
+ * Swaps a written artifact in: KEYS = the temporary key, the artifact's key, its `writes` count, the
+ * version's key index; ARGV[1] '1' = only if the artifact is there (a redaction), ARGV[2] a random start
+ * for a new count. Returns 1 when swapped, 0 (the temporary key dropped) when the artifact was not there.
+ * RENAME takes the temporary key's expiry along: PERSIST drops it.
  */
-async function writeCounted<T>(redis: RedisClient, writesKey: string, indexKey: string, keys: string[], write: () => Promise<T>): Promise<T> {
-  const [count] = await execReplies(redis.multi().incr(writesKey).sadd(indexKey, ...keys, writesKey));
-  if ((count as number) % 2 === 0) await redis.incr(writesKey);
-  try {
-    return await write();
-  } finally {
-    await redis.incr(writesKey);
-  }
-}
+const SWAP_ARTIFACT_SCRIPT = `if ARGV[1] == '1' and redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('DEL', KEYS[1])
+  return 0
+end
+redis.call('RENAME', KEYS[1], KEYS[2])
+redis.call('PERSIST', KEYS[2])
+if redis.call('EXISTS', KEYS[3]) == 0 then redis.call('SET', KEYS[3], ARGV[2]) end
+redis.call('INCR', KEYS[3])
+redis.call('SADD', KEYS[4], KEYS[2], KEYS[3])
+return 1`;
 
 /**
  * Runs a pipeline or a MULTI (all of its keys in one slot) and returns its replies, throwing the first
@@ -119,11 +119,11 @@ async function execReplies(pipe: ChainableCommander): Promise<unknown[]> {
 /**
  * An artifact's bytes in a buffer of their own (offset 0, so a loader's typed views are aligned), or null.
  * Up to `partBytes` in one round trip; larger, part by part. Every write of an artifact (putArtifact,
- * redactArtifact: an erasure rewrites published ones) counts up its `writes` key before and after it
- * (writeCounted), so a read that began during a write (odd count), or whose count differs after its parts
- * from before them, may hold parts of two writes, and is made again; after ARTIFACT_READ_ATTEMPTS, one GET.
- * (An artifact written by code from before the count has none, null before and after: only a rewrite by
- * such code goes unseen.)
+ * redactArtifact: an erasure rewrites published ones) is swapped in whole, with its `writes` count going up
+ * in the same step (SWAP_ARTIFACT_SCRIPT), so a read whose count differs after its parts from before them
+ * may hold parts of two writes, and is made again; after ARTIFACT_READ_ATTEMPTS, one GET. (An artifact
+ * written by code from before the count has none, null before and after: only a rewrite by such code goes
+ * unseen.)
  */
 async function readArtifact(client: RedisClient, key: string, writesKey: string, partBytes: number): Promise<Uint8Array | null> {
   for (let attempt = 0; attempt < ARTIFACT_READ_ATTEMPTS; attempt++) {
@@ -135,11 +135,6 @@ async function readArtifact(client: RedisClient, key: string, writesKey: string,
     const out = new Uint8Array(size);
     out.set(first.subarray(0, size));
     if (size <= partBytes) return out;
-    // Odd: a write is under way (writeCounted); its bytes may land between the parts.
-    if (before !== null && Number(before) % 2 === 1) {
-      await new Promise((resolve) => setTimeout(resolve, WRITE_WAIT_MS));
-      continue;
-    }
     let at = first.byteLength;
     while (at < size) {
       const part = await client.getrangeBuffer(key, at, Math.min(size, at + partBytes) - 1);
@@ -183,7 +178,8 @@ return 1`;
  * ModelStore on Redis or on a Redis Cluster. Key layout (P = prefix; C = `{ctl}:` on a cluster, empty
  * on a single server):
  *   P{v:VERSION}:artifact:NAME   string, the artifact's bytes
- *   P{v:VERSION}:artifact-writes:NAME  integer, how many times it was written (readArtifact)
+ *   P{v:VERSION}:artifact-writes:NAME  integer, counts up at every write (readArtifact), from a random start
+ *   P{v:VERSION}:artifact-temp:NAME:ID string, an artifact being written (writeArtifact), expiring
  *   P{v:VERSION}:table:TABLE     hash, entry key -> bytes
  *   P{v:VERSION}:keys            set of the version's keys above, so a version deletes without SCAN
  *   PCversions                   hash, version -> ModelMeta JSON (published versions only)
@@ -323,11 +319,24 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
     return true;
   }
 
+  /**
+   * Writes an artifact whole under a temporary key of the version's slot (a SET of its own, without the
+   * Redis client's copy: uncopied-set.ts; it expires if this process dies before the swap), then swaps it in
+   * with its count (SWAP_ARTIFACT_SCRIPT): readers never see half a write, whoever else writes meanwhile.
+   * `onlyIfThere`: false, writing nothing, when the artifact is missing by then.
+   */
+  async function writeArtifact(version: string, name: string, data: Uint8Array, onlyIfThere: boolean): Promise<boolean> {
+    const key = artifactKey(version, name);
+    const temp = `${p}{v:${version}}:artifact-temp:${name}:${randomBytes(6).toString('hex')}`;
+    await setUncopied(redis, temp, asBuffer(data), ARTIFACT_TEMP_TTL_MS);
+    const start = String(randomBytes(4).readUInt32BE(0));
+    return (await redis.eval(SWAP_ARTIFACT_SCRIPT, 4, temp, key, artifactWritesKey(version, name), indexKey(version), onlyIfThere ? '1' : '0', start)) === 1;
+  }
+
   return {
     async putArtifact(version, name, data) {
       await assertWritable(version);
-      const key = artifactKey(version, name);
-      await writeCounted(redis, artifactWritesKey(version, name), indexKey(version), [key], () => setUncopied(redis, key, asBuffer(data)));
+      await writeArtifact(version, name, data, false);
     },
 
     getArtifact: (version, name) => readArtifact(artifactReader(), artifactKey(version, name), artifactWritesKey(version, name), opts.artifactPartBytes ?? ARTIFACT_PART_BYTES),
@@ -474,16 +483,9 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
     },
 
     async redactArtifact(version, name, data) {
-      const key = artifactKey(version, name);
-      const writes = artifactWritesKey(version, name);
-      // XX: only an artifact that is there is replaced; a pruned version is not brought back half-made. Its
-      // count goes up with it (readArtifact); checked first so that a missing artifact leaves no count behind.
-      if (!(await redis.exists(key))) return false;
-      const set = await writeCounted(redis, writes, indexKey(version), [], () => setUncopied(redis, key, asBuffer(data), true));
-      if (set === 'OK') return true;
-      // Pruned between the check and the write: the count and an index holding only it would be left.
-      await execReplies(redis.multi().srem(indexKey(version), writes).del(writes));
-      return false;
+      // Only an artifact that is there is replaced: a pruned version is not brought back half-made.
+      if (!(await redis.exists(artifactKey(version, name)))) return false;
+      return writeArtifact(version, name, data, true);
     },
 
     async ping() {

@@ -2,7 +2,7 @@ import { Command } from 'ioredis';
 import type { RedisClient } from './redis-connection.js';
 
 /**
- * SET key value [XX] whose value goes to the socket as it is. ioredis encodes a command with Buffer
+ * SET key value PX ms whose value goes to the socket as it is. ioredis encodes a command with Buffer
  * arguments by copying all of them into one new buffer (Command#toWritable): for a model artifact (ALS's
  * 121 MB at ten times Online Retail) a synchronous copy that held the writing process's event loop
  * 520-658 ms (bench/artifact-read.ts), and training runs in the API process by default, erasures always
@@ -15,22 +15,24 @@ class UncopiedSetCommand extends Command {
   constructor(
     private readonly key: string,
     private readonly value: Buffer,
-    private readonly onlyIfExists: boolean,
+    private readonly expireMs: number,
   ) {
-    super('set', onlyIfExists ? [key, value, 'XX'] : [key, value], { replyEncoding: 'utf8' });
+    super('set', [key, value, 'PX', expireMs], { replyEncoding: 'utf8' });
   }
 
   override toWritable(socket: object): string | Buffer {
     const out = socket as { write(chunk: string | Buffer): boolean };
-    out.write(`*${this.onlyIfExists ? 4 : 3}\r\n$3\r\nSET\r\n$${Buffer.byteLength(this.key)}\r\n${this.key}\r\n$${this.value.byteLength}\r\n`);
+    out.write(`*5\r\n$3\r\nSET\r\n$${Buffer.byteLength(this.key)}\r\n${this.key}\r\n$${this.value.byteLength}\r\n`);
     out.write(this.value);
-    return this.onlyIfExists ? '\r\n$2\r\nXX\r\n' : '\r\n';
+    const px = String(this.expireMs);
+    return `\r\n$2\r\nPX\r\n$${px.length}\r\n${px}\r\n`;
   }
 }
 
-/** SET (with `onlyIfExists`, SET ... XX) of a large value without ioredis's copy of it; resolves to Redis's reply ('OK' or null). */
-export function setUncopied(redis: RedisClient, key: string, value: Buffer, onlyIfExists = false): Promise<unknown> {
-  const command = new UncopiedSetCommand(key, value, onlyIfExists);
+/** SET key value PX expireMs of a large value without ioredis's copy of it; resolves to Redis's reply ('OK'). */
+export function setUncopied(redis: RedisClient, key: string, value: Buffer, expireMs: number): Promise<unknown> {
+  if (!Number.isInteger(expireMs) || expireMs <= 0) throw new RangeError(`expireMs must be a positive integer, got ${expireMs}`);
+  const command = new UncopiedSetCommand(key, value, expireMs);
   redis.sendCommand(command);
   return command.promise;
 }

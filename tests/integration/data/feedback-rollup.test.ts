@@ -77,55 +77,44 @@ describe.skipIf(!available)('counting a day while late feedback of it is written
   const impressions = async () =>
     (await t.db.query<{ n: number }>("SELECT coalesce(sum(impressions), 0)::int AS n FROM feedback_daily_counts WHERE day = '2026-01-05'")).rows[0].n;
 
-  it('When a count reads a day while a late write of it has not committed, Then the day is left to be counted again, and then holds the write', async () => {
+  it('When a late write of a day commits while a count of it is under way, Then the write does not wait, and the day is counted again with it', async () => {
     await insert(t.db, 'e1', '2026-01-05T10:00:00Z');
     expect(await countDays(t.db, ...day)).toBe(1);
     expect(await impressions()).toBe(1);
-
-    // A late write marks the day and, before it commits, a count reads the day's events (without it).
-    let marked!: () => void;
-    let commit!: () => void;
-    const markedNow = new Promise<void>((r) => (marked = r));
-    const committed = new Promise<void>((r) => (commit = r));
     await t.db.transaction(async (tx) => markRecount(tx, ['2026-01-05']));
-    const writer = t.db.transaction(async (tx) => {
-      await insert(tx, 'e2', '2026-01-05T11:00:00Z');
-      await markRecount(tx, ['2026-01-05']);
-      marked();
-      await committed;
-    });
-    await markedNow;
-    const counting = countDays(t.db, ...day);
-    await new Promise((r) => setTimeout(r, 300));
-    commit();
-    await writer;
-    // The count did not mark the day counted: the write changed it meanwhile.
-    expect(await counting).toBe(0);
-    expect(await countDays(t.db, ...day)).toBe(1);
-    expect(await impressions()).toBe(2);
-  });
 
-  it('When a write marks a day that a long count holds, Then the write does not wait for the count', async () => {
-    await t.db.query('UPDATE feedback_counted_days SET counted = false');
-    // A count that holds its lock (COUNT_LOCK) and the day's rows in a transaction left open.
+    // Hold the day's counts so that a count stops at replacing them, after it has read the day's state.
     let release!: () => void;
     let holding!: () => void;
     const held = new Promise<void>((r) => (holding = r));
     const open = new Promise<void>((r) => (release = r));
-    const counter = t.db.transaction(async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock(7262361205)');
-      await tx.query("DELETE FROM feedback_daily_counts WHERE day = '2026-01-05'");
+    const blocker = t.db.transaction(async (tx) => {
+      await tx.query("SELECT 1 FROM feedback_daily_counts WHERE day = '2026-01-05' FOR UPDATE");
       holding();
       await open;
     });
     await held;
+    const counting = countDays(t.db, ...day);
+    // Until the count waits for the held rows.
+    for (let i = 0; i < 100; i++) {
+      const { rows } = await t.db.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'DELETE FROM feedback_daily_counts%'",
+      );
+      if (rows[0].n > 0) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // The write commits while the count is under way: it does not wait for it.
     const write = t.db.transaction(async (tx) => {
-      await insert(tx, 'e3', '2026-01-05T12:00:00Z');
+      await insert(tx, 'e2', '2026-01-05T11:00:00Z');
       await markRecount(tx, ['2026-01-05']);
     });
-    const first = await Promise.race([write.then(() => 'write'), new Promise((r) => setTimeout(() => r('timed out'), 5000))]);
+    const first = await Promise.race([write.then(() => 'write'), new Promise((r) => setTimeout(() => r('waited'), 5000))]);
     release();
-    await counter;
+    await blocker;
     expect(first).toBe('write');
+    // The count read the day before the write: it does not mark it counted, and the next one counts the write.
+    expect(await counting).toBe(0);
+    expect(await countDays(t.db, ...day)).toBe(1);
+    expect(await impressions()).toBe(2);
   });
 });
