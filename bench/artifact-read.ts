@@ -18,6 +18,7 @@ import { cpus, loadavg } from 'node:os';
 import { Redis } from 'ioredis';
 import { DEFAULT_REDIS_PREFIX } from '../src/store/create-model-store.js';
 import { ARTIFACT_PART_BYTES, createRedisModelStore } from '../src/store/redis-model-store.js';
+import { withStallProbe } from './lib/event-loop-stall.js';
 import { optionTaker } from './lib/online-retail.js';
 
 const option = optionTaker(process.argv.slice(2));
@@ -47,18 +48,7 @@ const bytes = (await store.getArtifact(active.version, name))!;
 async function measured(read: () => Promise<unknown>) {
   pinger.send('start');
   await new Promise((r) => setTimeout(r, 50));
-  let last = performance.now();
-  let stall = 0;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    stall = Math.max(stall, now - last);
-    last = now;
-  }, 1);
-  const t0 = performance.now();
-  await read();
-  const ms = performance.now() - t0;
-  await new Promise((r) => setTimeout(r, 5));
-  clearInterval(timer);
+  const { ms, stallMs: stall } = await withStallProbe(read, 5);
   pinger.send('stop');
   const [{ slowest, pings }] = (await once(pinger, 'message')) as [{ slowest: number; pings: number }];
   return { ms, slowest, pings, stall };

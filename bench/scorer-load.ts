@@ -31,6 +31,7 @@ import { loadOnRequestScorer } from '../src/serving/on-request-scorer.js';
 import { DEFAULT_REDIS_PREFIX } from '../src/store/create-model-store.js';
 import { createRedisModelStore } from '../src/store/redis-model-store.js';
 import { spawnServer, waitReady } from './lib/service-process.js';
+import { withStallProbe } from './lib/event-loop-stall.js';
 import { optionTaker } from './lib/online-retail.js';
 
 const option = optionTaker(process.argv.slice(2));
@@ -56,33 +57,17 @@ const quantile = (xs: number[], q: number) => {
 };
 const lat = (xs: number[]) => `${quantile(xs, 0.5).toFixed(0)} / ${quantile(xs, 0.99).toFixed(0)} / ${Math.max(...xs).toFixed(0)} ms`;
 
-/** The longest gap of a 1 ms timer while `work` runs, probed until a few ms after it ends (its last stretch counts). */
-async function stall<T>(work: () => Promise<T>): Promise<{ ms: number; stallMs: number }> {
-  let longest = 0;
-  let last = performance.now();
-  const probe = setInterval(() => {
-    const now = performance.now();
-    longest = Math.max(longest, now - last);
-    last = now;
-  }, 1);
-  const t0 = performance.now();
-  await work();
-  const ms = performance.now() - t0;
-  await new Promise((r) => setTimeout(r, 20));
-  clearInterval(probe);
-  return { ms, stallMs: longest };
-}
 
 console.log(`# scorer-load: ${new Date().toISOString()}, ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 console.log(`version ${active.version}: ${model.items.ids.length} items; the other version ${other.version}`);
 console.log('\n## 1. Loading the version in this process');
 for (let r = 1; r <= ROUNDS; r++) {
-  const { ms, stallMs } = await stall(() => loadServingModel(store, active));
+  const { ms, stallMs } = await withStallProbe(() => loadServingModel(store, active));
   console.log(`serving tables, round ${r}: ${ms.toFixed(0)} ms, longest event-loop stall ${stallMs.toFixed(0)} ms`);
 }
 for (let r = 1; r <= ROUNDS; r++) {
   try {
-    const { ms, stallMs } = await stall(() => loadOnRequestScorer(store, model));
+    const { ms, stallMs } = await withStallProbe(() => loadOnRequestScorer(store, model));
     console.log(`on-request scorer, round ${r}: ${ms.toFixed(0)} ms, longest event-loop stall ${stallMs.toFixed(0)} ms`);
   } catch (err) {
     console.log(`on-request scorer, round ${r}: failed: ${err instanceof Error ? err.message : String(err)}`);
