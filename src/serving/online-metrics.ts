@@ -163,14 +163,10 @@ export function createOnlineMetrics(deps: {
 
   async function report(days: number): Promise<OnlineMetricsReport> {
     const { since, params } = await window(days);
-    type Row = { set: 'strategy' | 'arm' | 'campaign'; strategy: string | null; experiment_id: string | null; arm: string | null; campaign_id: string | null } & {
-      impressions: number;
-      clicks: number;
-      add_to_cart: number;
-      purchases: number;
-    };
-    const counts = (r: Row): Counts => ({ impressions: r.impressions, clicks: r.clicks, addToCart: r.add_to_cart, purchases: r.purchases });
-    const [{ rows }, experiments] = await Promise.all([deps.db.query<Row>(BREAKDOWNS_SQL, params), deps.experiments?.list() ?? []]);
+    type Row = { set: 'strategy' | 'arm' | 'campaign'; strategy: string | null; experiment_id: string | null; arm: string | null; campaign_id: string | null };
+    type Counted = Row & { impressions: number; clicks: number; add_to_cart: number; purchases: number };
+    const counts = (r: Counted): Counts => ({ impressions: r.impressions, clicks: r.clicks, addToCart: r.add_to_cart, purchases: r.purchases });
+    const [{ rows }, experiments] = await Promise.all([deps.db.query<Counted>(BREAKDOWNS_SQL, params), deps.experiments?.list() ?? []]);
     const strategies = rows.filter((r) => r.set === 'strategy').map((r) => strategyRates({ strategy: r.strategy, ...counts(r) }));
     const byArm = new Map(rows.filter((r) => r.set === 'arm' && r.experiment_id !== null).map((r) => [`${r.experiment_id}\u0000${r.arm}`, counts(r)]));
     return {

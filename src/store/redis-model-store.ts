@@ -228,7 +228,7 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
   const byTimeKey = `${p}${ctl}versions:by-time`;
   const activeKey = `${p}${ctl}active`;
   const artifactKey = (v: string, name: string) => `${p}{v:${v}}:artifact:${name}`;
-  /** How many times the artifact was written: readArtifact tells a read across a rewrite by it. */
+  /** Counts up at every write of the artifact (SWAP_ARTIFACT_SCRIPT): readArtifact tells a read across a rewrite by it. */
   const artifactWritesKey = (v: string, name: string) => `${p}{v:${v}}:artifact-writes:${name}`;
   const tableKey = (v: string, table: string) => `${p}{v:${v}}:table:${table}`;
   const indexKey = (v: string) => `${p}{v:${v}}:keys`;
