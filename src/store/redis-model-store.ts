@@ -67,8 +67,8 @@ const PING_TIMEOUT_MS = 1000;
  * An artifact read's timeout. Artifacts grow with the shop (ALS's customer factors: 127 MB at 418,000
  * customers, which took 1.1-1.9 s to read here): under the 2 s of a request's reads, a version's scorer
  * often could not be loaded at all at ten times Online Retail, and its reads blocked the requests'
- * reads queued behind them on the same connection. So an owned store reads artifacts on a connection of
- * their own, with this timeout.
+ * reads queued behind them on the same connection. So an owned store reads (and writes) artifacts on a
+ * connection of their own, with this timeout.
  */
 export const ARTIFACT_READ_TIMEOUT_MS = 30_000;
 /**
@@ -218,9 +218,9 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
     return client;
   };
   const redis: RedisClient = opts.redis ?? openOwned(FAIL_FAST_REDIS_OPTIONS);
-  // Artifact reads (ARTIFACT_READ_TIMEOUT_MS), opened on the first one; a caller's connection is used as it is.
+  // Artifact reads and writes (ARTIFACT_READ_TIMEOUT_MS), opened on the first one; a caller's connection is used as it is.
   let bulk: RedisClient | null = owned ? null : redis;
-  const artifactReader = () => (bulk ??= openOwned({ ...FAIL_FAST_REDIS_OPTIONS, commandTimeout: ARTIFACT_READ_TIMEOUT_MS }));
+  const artifactConnection = () => (bulk ??= openOwned({ ...FAIL_FAST_REDIS_OPTIONS, commandTimeout: ARTIFACT_READ_TIMEOUT_MS }));
   const kept = opts.versionsKept ?? 5;
   const p = opts.prefix;
   const ctl = isCluster(redis) ? '{ctl}:' : '';
@@ -328,7 +328,9 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
   async function writeArtifact(version: string, name: string, data: Uint8Array, onlyIfThere: boolean): Promise<boolean> {
     const key = artifactKey(version, name);
     const temp = `${p}{v:${version}}:artifact-temp:${name}:${randomBytes(6).toString('hex')}`;
-    await setUncopied(redis, temp, asBuffer(data), ARTIFACT_TEMP_TTL_MS);
+    // On the artifacts' connection: on the store's own, the requests' reads queued behind the write's bytes
+    // (121 MB: half a second and more), and its 2 s timeout could end a slow write.
+    await setUncopied(artifactConnection(), temp, asBuffer(data), ARTIFACT_TEMP_TTL_MS);
     const start = String(randomBytes(4).readUInt32BE(0));
     return (await redis.eval(SWAP_ARTIFACT_SCRIPT, 4, temp, key, artifactWritesKey(version, name), indexKey(version), onlyIfThere ? '1' : '0', start)) === 1;
   }
@@ -339,7 +341,7 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
       await writeArtifact(version, name, data, false);
     },
 
-    getArtifact: (version, name) => readArtifact(artifactReader(), artifactKey(version, name), artifactWritesKey(version, name), opts.artifactPartBytes ?? ARTIFACT_PART_BYTES),
+    getArtifact: (version, name) => readArtifact(artifactConnection(), artifactKey(version, name), artifactWritesKey(version, name), opts.artifactPartBytes ?? ARTIFACT_PART_BYTES),
 
     async putEntries(version, table, entries) {
       await assertWritable(version);
