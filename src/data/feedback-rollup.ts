@@ -6,9 +6,10 @@
  * A day is closed once the day after it has ended (CLOSED_AFTER_DAYS): feedback sent a little late (a
  * browser's queue, a day boundary) lands while its day is still counted from the events. Closed days are
  * counted when a report first needs them. Feedback that arrives later still for a counted day, or that an
- * erasure deletes, marks its day to be counted again (`markRecount`, in the writer's transaction); the
- * counting and those writers take the day's row of feedback_counted_days in turn, so a count never misses
- * a write that committed before it.
+ * erasure deletes, marks its day to be counted again (`markRecount`, in the writer's transaction) and counts
+ * up the day's `changes`. A count marks a day counted only if its `changes` did not move while it read the
+ * day's events: a write that raced it leaves the day to be counted again. Writers never wait for a count's
+ * scan (they hold the ingestion lock, which erasures wait for); counts take turns (COUNT_LOCK).
  */
 import type { Db } from './db.js';
 
