@@ -293,11 +293,6 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
     if (await redis.hexists(versionsKey, version)) throw alreadyPublished(version);
   }
 
-  /** Runs a pipeline or a MULTI (all of its keys in one slot) and throws the first command's error. */
-  async function exec(pipe: ChainableCommander) {
-    await execReplies(pipe);
-  }
-
   /** After a flip: every process sharing the store re-resolves its served version now instead of at its next check. */
   const announceActive = (version: string) => {
     redis.publish(activatedChannel, version).catch(() => {});
@@ -314,7 +309,7 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
     if (keys.length === 0 && !published) return false;
     // Unlisted first (control slot), so it cannot be activated while its data goes; then the data
     // (the version's slot). UNLINK frees big hashes off Redis's main thread.
-    if (published) await exec(redis.multi().hdel(versionsKey, version).zrem(byTimeKey, version));
+    if (published) await execReplies(redis.multi().hdel(versionsKey, version).zrem(byTimeKey, version));
     await redis.unlink(...keys, indexKey(version));
     return true;
   }
@@ -361,13 +356,13 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
         argBytes += field.length + value.byteLength;
         if (args.length >= 2 * CHUNK_FIELDS || argBytes >= CHUNK_BYTES) endChunk();
         if (pipeBytes >= PIPELINE_BYTES) {
-          await exec(pipe);
+          await execReplies(pipe);
           pipe = redis.pipeline();
           pipeBytes = 0;
         }
       }
       endChunk();
-      await exec(pipe);
+      await execReplies(pipe);
     },
 
     async getEntries(version, table, keys) {
@@ -380,11 +375,7 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
       const pipe = redis.pipeline();
       for (const name of names.artifacts) pipe.strlen(artifactKey(version, name));
       for (const table of names.tables) pipe.hlen(tableKey(version, table));
-      const replies = (await pipe.exec()) ?? [];
-      const counts = replies.map(([err, n]) => {
-        if (err) throw err;
-        return Number(n);
-      });
+      const counts = (await execReplies(pipe)).map(Number);
       return {
         artifacts: Object.fromEntries(names.artifacts.map((name, k) => [name, counts[k]])),
         tables: Object.fromEntries(names.tables.map((table, k) => [table, counts[names.artifacts.length + k]])),
@@ -478,7 +469,7 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
       const perVersion = keysOfVersions.map((keys) => {
         const pipe = redis.pipeline();
         for (const key of keys) if (key.includes('}:table:')) pipe.hdel(key, userId);
-        return pipe.length > 0 ? exec(pipe) : undefined;
+        return pipe.length > 0 ? execReplies(pipe) : undefined;
       });
       await Promise.all([redis.del(userKey(userId)), ...perVersion]);
       announce(userId, erasedChannel);
