@@ -3,7 +3,8 @@
  * audience of some products, written to a CSV or JSON Lines file for e-mail and CRM tools. Every row is
  * the API's own answer (the same use cases, the same model version), so a file and
  * GET /v1/users/:id/recommendations?strategy=... agree. The file is written under a temporary name and
- * renamed when complete, so a reader never sees half an export.
+ * renamed when complete, so a reader never sees half an export. An answer the API would give during a
+ * store outage (a fallback of the outage's) is not written: the export waits for the store, or fails.
  */
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
@@ -13,6 +14,8 @@ import { stringify } from 'csv-stringify';
 import type { AudienceService } from '../audiences/audience-service.js';
 import { AppError } from '../errors.js';
 import type { ProfileService } from '../profiles/profile-service.js';
+import { retryWhileUnavailable } from '../retry-while-unavailable.js';
+import { DEGRADED, type Recommendation } from '../serving/recommendation.js';
 import type { Serving } from '../serving/create-serving.js';
 import { ARTIFACT_USER_IDS, decodeUserIdsArtifact } from '../serving/serving-artifacts.js';
 import type { ModelStore } from '../store/model-store.js';
@@ -32,6 +35,8 @@ export interface ExportDeps {
    * a worker process serves no requests, which is what reads them otherwise.
    */
   followErasures?: () => Promise<void>;
+  /** How long a customer's answer waits for a store that stopped answering (default EXPORT_OUTAGE_WAIT_MS). */
+  outageWaitMs?: number;
 }
 
 export interface ExportResult {
@@ -49,6 +54,11 @@ export interface ExportResult {
 
 /** Customers scored at once: their reads overlap, the file keeps the model's customer order. */
 const CHUNK = 64;
+/**
+ * How long an export waits for Postgres or Redis to answer again (a restart, a failover) before it fails,
+ * as a training's writes do: submitting it again is then safe, nothing was written in place.
+ */
+export const EXPORT_OUTAGE_WAIT_MS = 60_000;
 
 const RECOMMENDATION_COLUMNS = ['campaignId', 'userId', 'rank', 'itemId', 'title', 'score', 'explanation', 'sources', 'strategy', 'fallback', 'modelVersion', 'recommendationId'];
 const AUDIENCE_COLUMNS = ['campaignId', 'rank', 'userId', 'score', 'tier', 'reason', 'itemId', 'modelVersion'];
@@ -115,13 +125,27 @@ export async function runExport(
       customers = audience.users.length;
       opts.onProgress?.(1);
     } else {
-      const ids = await customersOf(deps, model.meta.version, req);
+      const throughOutage = <T>(fn: () => Promise<T>) =>
+        retryWhileUnavailable(fn, { forMs: deps.outageWaitMs ?? EXPORT_OUTAGE_WAIT_MS, stop: () => opts.signal?.aborted ?? false });
+      const ids = await throughOutage(() => customersOf(deps, model.meta.version, req));
       const query = { k: req.k, strategy: req.strategy ?? 'hybrid', excludePurchased: req.excludePurchased };
+      /**
+       * The customer's answer as the API gives it. One made while a store was unreachable is not the list
+       * the campaign asked for (a cold start for a customer not precomputed, or a list without purchases
+       * since training, marked fallback): it is asked again until the store answers, and the export fails
+       * if it does not within the wait, rather than mailing the outage's popularity list.
+       */
+      const answerOf = (userId: string) =>
+        throughOutage(async (): Promise<Recommendation> => {
+          const a = await deps.serving.recommendForExport(userId, query);
+          if (a[DEGRADED]) throw new AppError('DEPENDENCY_UNAVAILABLE');
+          return a;
+        });
       let reported = 0;
       for (let from = 0; from < ids.length; from += CHUNK) {
         opts.signal?.throwIfAborted();
         const chunk = ids.slice(from, from + CHUNK);
-        const answers = await Promise.all(chunk.map((id) => deps.serving.recommendForExport(id, query)));
+        const answers = await Promise.all(chunk.map(answerOf));
         for (const [c, a] of answers.entries()) {
           const userId = chunk[c];
           if (req.format === 'jsonl') {

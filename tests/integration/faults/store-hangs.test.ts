@@ -5,7 +5,14 @@
  * Before statements made for requests were limited (PG_QUERY_TIMEOUT_MS), a storefront's call for a
  * customer's recommendations waited for ever here.
  */
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
 import { HANG_TRIP } from '../../../src/store/hang-breaker.js';
+import { dependencyFailure } from '../../../src/errors.js';
+import { runExport } from '../../../src/exports/run-export.js';
+import type { ExportRequest } from '../../../src/exports/export-request.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPgDb } from '../../../src/data/db.js';
 import { KEYS } from '../../helpers/app.js';
@@ -186,4 +193,61 @@ describe.skipIf(!runnable)('a Postgres or a Redis that stops answering: requests
     for (const a of answers) expect(a, a.what).toMatchObject({ status: 200, body: { fallback: false } });
     expect(await storeCalls('getArtifact')).toBe(artifactReads);
   }, 60_000);
+  describe('a campaign export while Redis is frozen', () => {
+    let dir: string;
+    beforeAll(async () => void (dir = await mkdtemp(join(tmpdir(), 'recsvc-export-hang-'))));
+    afterAll(() => rm(dir, { recursive: true, force: true }));
+
+    const REQUEST: ExportRequest = { kind: 'recommendations', k: 3, format: 'csv' };
+    /** An export of every customer's top 3; with `freeze`, Redis is frozen as the first customer is asked for (after the customer list was read). */
+    const exportTo = (file: string, outageWaitMs: number, freeze = false) => {
+      const { serving, audiences, profiles, store } = fault.services;
+      let asked = false;
+      const freezing = {
+        activeModel: () => serving.activeModel(),
+        recommendForExport: (userId: string, q: Parameters<typeof serving.recommendForExport>[1]) => {
+          if (freeze && !asked) redis.freeze();
+          asked = true;
+          return serving.recommendForExport(userId, q);
+        },
+      };
+      return runExport({ serving: freezing, audiences, profiles, store, outageWaitMs }, REQUEST, join(dir, file));
+    };
+    type Row = { userId: string; rank: string; itemId: string; fallback: string };
+    const rowsOf = async (file: string) =>
+      (parse(await readFile(join(dir, file), 'utf8'), { columns: true }) as Row[]).map(({ userId, rank, itemId, fallback }) => ({ userId, rank, itemId, fallback }));
+
+    it('When Redis freezes during an export and answers again within the wait, Then the file holds every customer\'s own list, as without the outage, and no fallback row', async () => {
+      // Two versions trained alike; the second is exported with Redis frozen before any of its entries was read.
+      await trainAndPublish(fault.services);
+      await exportTo('before.csv', 30_000);
+      await trainAndPublish(fault.services);
+      const before = await rowsOf('before.csv');
+      expect(before.length).toBeGreaterThan(0);
+      expect(before.filter((r) => r.fallback !== 'false')).toEqual([]);
+
+      const thawed = sleep(2_500).then(() => redis.thaw());
+      try {
+        await exportTo('during.csv', 30_000, true);
+      } finally {
+        await thawed;
+      }
+      // Before, the customers asked while Redis was frozen were written with the outage's answer (fallback: true).
+      expect(await rowsOf('during.csv')).toEqual(before);
+    }, 60_000);
+
+    it('When Redis stays frozen longer than an export waits, Then the export fails as a dependency failure and leaves no file, not even a part', async () => {
+      // A version just published: no customer's entry is in memory, each needs a read of Redis.
+      await trainAndPublish(fault.services);
+      let failure: unknown;
+      try {
+        await exportTo('never.csv', 1_000, true).catch((err: unknown) => (failure = err));
+      } finally {
+        redis.thaw();
+      }
+      expect(dependencyFailure(failure)).not.toBeNull();
+      expect((await readdir(dir)).filter((f) => f.startsWith('never'))).toEqual([]);
+      expect(await until('ready after the thaw', () => call('ready', '/health/ready'), (a) => a.status === 200)).toMatchObject({ status: 200 });
+    }, 60_000);
+  });
 });
