@@ -79,6 +79,9 @@ function isAddressOrCidr(entry: string): boolean {
   return /^\d{1,3}$/.test(bits) && Number(bits) <= (isIP(address) === 4 ? 32 : 128);
 }
 
+/** What a `unix://` REDIS_URL may say besides the socket's path. */
+const UNIX_URL_PARAMS = new Set(['db', 'username', 'password']);
+
 /** A URL whose scheme is one of `schemes` (the part before "://"). */
 const urlWith = (schemes: readonly string[], example: string) =>
   z
@@ -90,9 +93,22 @@ const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   DATABASE_URL: urlWith(['postgres', 'postgresql'], 'postgres://user@host:5432/shop').optional(),
-  /** One Redis (`redis://`, `rediss://`), or a cluster through one seed (`redis+cluster://host:port`). */
-  REDIS_URL: urlWith(['redis', 'rediss', 'redis+cluster', 'rediss+cluster'], 'redis://host:6379/0')
-    .refine((u) => /^\/?(\d+)?$/.test(new URL(u).pathname), { message: 'the path is a database number (redis://host:6379/2), or nothing' })
+  /**
+   * One Redis (`redis://`, `rediss://`; `unix:///path/redis.sock?db=2` for a socket, credentials as its
+   * `username` and `password` parameters), or a cluster through one seed (`redis+cluster://host:port`).
+   */
+  REDIS_URL: urlWith(['redis', 'rediss', 'redis+cluster', 'rediss+cluster', 'unix'], 'redis://host:6379/0')
+    .superRefine((raw, ctx) => {
+      const u = new URL(raw);
+      if (u.protocol !== 'unix:') {
+        if (!/^\/?(\d+)?$/.test(u.pathname)) ctx.addIssue({ code: 'custom', message: 'the path is a database number (redis://host:6379/2), or nothing' });
+        return;
+      }
+      const unknown = [...u.searchParams.keys()].filter((k) => !UNIX_URL_PARAMS.has(k));
+      if (u.host !== '' || u.pathname.length < 2) ctx.addIssue({ code: 'custom', message: 'a unix socket URL is unix:// and the socket\'s absolute path: unix:///run/redis/redis.sock' });
+      else if (unknown.length > 0) ctx.addIssue({ code: 'custom', message: `a unix socket URL takes only ${[...UNIX_URL_PARAMS].join(', ')} parameters, not "${unknown[0].slice(0, 40)}"` });
+      else if (!/^\d+$/.test(u.searchParams.get('db') ?? '0')) ctx.addIssue({ code: 'custom', message: 'db is a database number (unix:///run/redis/redis.sock?db=2)' });
+    })
     .optional(),
   /** Seed nodes (`host:port,...`) of a Redis Cluster: the model store and rate limits use cluster mode. */
   REDIS_CLUSTER_NODES: list.superRefine((nodes, ctx) => {
@@ -247,7 +263,9 @@ export function configWarnings(env: NodeJS.ProcessEnv = process.env): string[] {
 /** Where a URL points, without its credentials: for a startup line in the logs, or an error naming a store. */
 export function whereOf(url: string): string {
   const u = new URL(url);
-  return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
+  // A socket's database is a parameter beside its password, which is not shown.
+  const db = u.protocol === 'unix:' && u.searchParams.has('db') ? `?db=${u.searchParams.get('db')}` : '';
+  return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}${db}`;
 }
 
 /** What the process runs on, for its first log line: an operator sees a wrong database or store at once. */

@@ -2,7 +2,7 @@ import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Config } from '../config.js';
 
 /**
- * Where Redis is: one server (`redis://`, `rediss://`) or a Redis Cluster, named by REDIS_CLUSTER_NODES
+ * Where Redis is: one server (`redis://`, `rediss://`, `unix://` for a socket) or a Redis Cluster, named by REDIS_CLUSTER_NODES
  * (seed nodes `host:port,...`) or by a `redis+cluster://[user:password@]host:port` URL (`rediss+cluster://`
  * for TLS). Seeds only start the discovery: ioredis learns every master and slot from any one of them.
  */
@@ -35,6 +35,7 @@ export function redisTarget(config: Pick<Config, 'REDIS_URL'> & Partial<Pick<Con
   const url = config.REDIS_URL ? new URL(config.REDIS_URL) : null;
   const seeds = (config.REDIS_CLUSTER_NODES ?? []).map(parseNode);
   if (!url && seeds.length === 0) return null;
+  if (url?.protocol === 'unix:' && seeds.length > 0) throw new Error('a unix:// socket is one server, REDIS_CLUSTER_NODES a cluster: set one of them');
   if (url && seeds.length === 0 && !CLUSTER_PROTOCOLS.has(url.protocol)) return { kind: 'single', url: config.REDIS_URL! };
   // A cluster has database 0 only: a path naming another is a mistake, not something to ignore.
   if (url && url.pathname !== '' && url.pathname !== '/' && url.pathname !== '/0') {
@@ -53,12 +54,32 @@ export function redisTarget(config: Pick<Config, 'REDIS_URL'> & Partial<Pick<Con
 }
 
 /**
+ * What ioredis connects a one-server target with: the URL itself (`redis://`, `rediss://`), or for a unix
+ * socket (`unix:///run/redis/redis.sock?db=2`, credentials as `username` and `password` parameters, as
+ * redis-py reads such URLs: a URL without a host has no place for them) the socket's options.
+ */
+export function serverOptions(url: string): string | RedisOptions {
+  const u = new URL(url);
+  if (u.protocol !== 'unix:') return url;
+  const q = u.searchParams;
+  const username = q.get('username');
+  const password = q.get('password');
+  return { path: decodeURIComponent(u.pathname), db: Number(q.get('db') ?? 0), ...(username ? { username } : {}), ...(password ? { password } : {}) };
+}
+
+/** A client of one server, from its URL (serverOptions). */
+export function openServer(url: string, options: RedisOptions = {}): Redis {
+  const server = serverOptions(url);
+  return typeof server === 'string' ? new Redis(server, options) : new Redis({ ...server, ...options });
+}
+
+/**
  * A client for the target. `options` apply to every connection (for a cluster: to each node's).
  * A cluster client reconnects with the same capped backoff as `retryStrategy` when all nodes are gone,
  * and follows MOVED/ASK redirections itself (slots migrating, a replica promoted).
  */
 export function openRedis(target: RedisTarget, options: RedisOptions = {}): RedisClient {
-  if (target.kind === 'single') return new Redis(target.url, options);
+  if (target.kind === 'single') return openServer(target.url, options);
   const redisOptions: RedisOptions = {
     ...options,
     ...(target.username ? { username: target.username } : {}),

@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import type { RedisTarget } from './redis-connection.js';
+import { openServer, type RedisTarget } from './redis-connection.js';
 import { within } from '../within-time.js';
 
 /** Replies of a Redis that answered and refused the credentials it was given (or wanted some). */
@@ -18,8 +18,8 @@ export async function redisRefusal(target: RedisTarget, timeoutMs = 2000): Promi
   let client: Redis;
   if (target.kind === 'single') {
     const url = new URL(target.url);
-    host = `${url.hostname}:${url.port || 6379}`;
-    client = new Redis(target.url, once);
+    host = url.protocol === 'unix:' ? url.pathname : `${url.hostname}:${url.port || 6379}`;
+    client = openServer(target.url, once);
   } else {
     // A cluster's nodes share its credentials: the first seed tells.
     const [{ host: name, port }] = target.nodes;
@@ -53,7 +53,8 @@ async function refusalOf(client: Redis, host: string, lastError: () => Error | u
   } catch {
     const last = lastError();
     if (last && CREDENTIALS_REFUSED.test(last.message)) {
-      return `Redis at ${host} refused the credentials (${last.message.split('.')[0]}): set the password (and user) in REDIS_URL as redis://[user]:password@host:port/db`;
+      const form = client.options.path ? 'unix:///path/redis.sock?password=...[&username=...]' : 'redis://[user]:password@host:port/db';
+      return `Redis at ${host} refused the credentials (${last.message.split('.')[0]}): set the password (and user) in REDIS_URL as ${form}`;
     }
     // Not answering (refused connection, timeout, unknown host): waited for, as at any other time.
     return null;

@@ -19,11 +19,19 @@ const refused = (env: Record<string, string>) => {
 
 describe('configuration mistakes', () => {
   it('When a store URL has the wrong scheme or a path that is no database number, Then the process is refused with the variable named', () => {
-    expect(refused({ REDIS_URL: 'http://127.0.0.1:6379/8' })).toMatch(/REDIS_URL: expected a redis, rediss, redis\+cluster, rediss\+cluster URL/);
+    expect(refused({ REDIS_URL: 'http://127.0.0.1:6379/8' })).toMatch(/REDIS_URL: expected a redis, rediss, redis\+cluster, rediss\+cluster, unix URL/);
     expect(refused({ REDIS_URL: 'redis://127.0.0.1:6379/eight' })).toMatch(/REDIS_URL: the path is a database number/);
     expect(refused({ DATABASE_URL: 'mysql://db:3306/shop' })).toMatch(/DATABASE_URL: expected a postgres, postgresql URL/);
+    // A unix socket: an absolute path, a database number, credentials as parameters, nothing else.
+    expect(refused({ REDIS_URL: 'unix://cache/redis.sock' })).toMatch(/REDIS_URL: a unix socket URL is unix:\/\/ and the socket's absolute path/);
+    expect(refused({ REDIS_URL: 'unix:///' })).toMatch(/REDIS_URL: a unix socket URL is unix:\/\/ and the socket's absolute path/);
+    expect(refused({ REDIS_URL: 'unix:///run/redis.sock?db=two' })).toMatch(/REDIS_URL: db is a database number/);
+    expect(refused({ REDIS_URL: 'unix:///run/redis.sock?database=2' })).toMatch(/REDIS_URL: a unix socket URL takes only db, username, password parameters, not "database"/);
+    expect(refused({ REDIS_URL: 'unix:///run/redis.sock', REDIS_CLUSTER_NODES: 'h:7000' })).toMatch(/REDIS_URL: a unix:\/\/ socket is one server/);
     // What they accept.
-    for (const REDIS_URL of ['redis://127.0.0.1:6379', 'redis://127.0.0.1:6379/', 'rediss://:pw@h:6380/2', 'redis+cluster://h:7000']) expect(loadConfig({ REDIS_URL }).REDIS_URL).toBe(REDIS_URL);
+    for (const REDIS_URL of ['redis://127.0.0.1:6379', 'redis://127.0.0.1:6379/', 'rediss://:pw@h:6380/2', 'redis+cluster://h:7000', 'unix:///run/redis/redis.sock?db=3&password=pw']) {
+      expect(loadConfig({ REDIS_URL }).REDIS_URL).toBe(REDIS_URL);
+    }
     expect(loadConfig({ DATABASE_URL: 'postgresql://u@h:5432/shop' }).DATABASE_URL).toBe('postgresql://u@h:5432/shop');
   });
 
@@ -59,6 +67,8 @@ describe('configuration mistakes', () => {
     const summary = configSummary(loadConfig({ DATABASE_URL: 'postgres://app:hunter22@db.internal:5432/shop', REDIS_URL: 'redis://:s3cret@cache:6379/8', API_KEYS: 'frontend:abcdefgh1,admin:abcdefgh2' }));
     expect(summary).toMatchObject({ database: 'postgres://db.internal:5432/shop', modelStore: 'redis://cache:6379/8', apiKeys: 'frontend,admin', jobRunner: 'inline' });
     expect(JSON.stringify(summary)).not.toMatch(/hunter22|s3cret|abcdefgh/);
+    const socket = configSummary(loadConfig({ REDIS_URL: 'unix:///run/redis/redis.sock?db=2&password=s3cret' }));
+    expect(socket.modelStore).toBe('unix:///run/redis/redis.sock?db=2');
   });
 
   it('When DEFAULT_RECIPE names no recipe, Then the start is refused naming it; the shipped default passes', async () => {
