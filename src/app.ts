@@ -81,7 +81,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     trustProxy: config.TRUST_PROXY,
     // Requests arriving while the server closes get SHUTTING_DOWN in the error shape (load-shedding.ts).
     return503OnClosing: false,
-    clientErrorHandler,
+    clientErrorHandler: clientErrorHandler(config.CORS_ORIGINS),
     // Ids may be up to 256 characters (the schemas' limit); the router's default stops at 100.
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors: (err, request, reply) => frameworkError(err, request, reply, config.CORS_ORIGINS),

@@ -99,9 +99,23 @@ function clientErrorCode(err: NodeJS.ErrnoException): ErrorCode {
   return 'MALFORMED_REQUEST';
 }
 
-const SECURITY_HEADER_LINES = Object.entries(API_SECURITY_HEADERS)
-  .map(([name, value]) => `${name}: ${value}\r\n`)
-  .join('');
+const headerLines = (headers: Record<string, string>) =>
+  Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
+const SECURITY_HEADER_LINES = headerLines(API_SECURITY_HEADERS);
+
+/**
+ * The Origin header among the bytes the parser refused (Node gives them as `rawPacket` for its own parse
+ * errors: the chunk it was reading, which holds a browser's whole request head up to 64 KiB), or undefined.
+ * Only compared with the listed origins, never echoed otherwise.
+ */
+function originIn(rawPacket: unknown): string | undefined {
+  if (!Buffer.isBuffer(rawPacket)) return undefined;
+  const head = rawPacket.toString('latin1');
+  const end = head.indexOf('\r\n\r\n');
+  return /\r\norigin:[ \t]*([^\r\n]*?)[ \t]*\r\n/i.exec(end === -1 ? head : head.slice(0, end + 2))?.[1];
+}
 
 /**
  * Errors Node's HTTP parser raises before there is a request (headers over the size limit, a request
@@ -109,22 +123,26 @@ const SECURITY_HEADER_LINES = Object.entries(API_SECURITY_HEADERS)
  * writes ours on the raw socket and closes it, as Fastify does. Fastify calls it bound to the app.
  *
  * There are no parsed headers (they are what failed): the answer gets a new request id, logged with the
- * status so a client reporting it can be found, and the security headers; no CORS headers, since the
- * Origin they depend on was not read.
+ * status so a client reporting it can be found, and the security headers. The CORS headers of an origin
+ * of `corsOrigins` when its Origin line is among the refused bytes (a 431, a 400), so a storefront script
+ * reads the refusal instead of a network error; a request that timed out (408) has none to read.
  */
-export function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket): void {
-  if (err.code === 'ECONNRESET' || socket.destroyed) return;
-  const code = clientErrorCode(err);
-  const { status, message } = ERRORS[code];
-  const body = JSON.stringify({ error: { code, message } });
-  const reqId = randomUUID();
-  if (socket.writable) {
-    socket.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${reqId}\r\n${SECURITY_HEADER_LINES}Connection: close\r\n\r\n${body}`,
-    );
-  }
-  this.log.info({ reqId, status, parserError: err.code }, 'request refused before parsing');
-  socket.destroy();
+export function clientErrorHandler(corsOrigins: readonly string[] = []) {
+  return function answerClientError(this: FastifyInstance, err: NodeJS.ErrnoException & { rawPacket?: unknown }, socket: Socket): void {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    const code = clientErrorCode(err);
+    const { status, message } = ERRORS[code];
+    const body = JSON.stringify({ error: { code, message } });
+    const reqId = randomUUID();
+    const cors = corsOrigins.length > 0 ? headerLines(corsHeadersFor(corsOrigins, originIn(err.rawPacket))) : '';
+    if (socket.writable) {
+      socket.write(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${reqId}\r\n${SECURITY_HEADER_LINES}${cors}Connection: close\r\n\r\n${body}`,
+      );
+    }
+    this.log.info({ reqId, status, parserError: err.code }, 'request refused before parsing');
+    socket.destroy();
+  };
 }
 
 /** At most one 'dependency unavailable' warning per failure code in this period. */

@@ -113,6 +113,24 @@ describe('load shedding and the error shape outside routes', () => {
     expect(text).toMatch(/\r\nX-Content-Type-Options: nosniff\r\n/i);
   });
 
+  it('When a storefront origin\'s request is refused by the parser (headers too large, a malformed head), Then the refusal carries that origin\'s CORS headers; another origin\'s does not', async () => {
+    const a = await app({ CORS_ORIGINS: 'https://shop.example' });
+    await a.listen({ port: 0, host: '127.0.0.1' });
+    const port = (a.server.address() as net.AddressInfo).port;
+    const refused = (origin: string, head: string) => rawExchange(port, `GET /v1/popular HTTP/1.1\r\nHost: x\r\nOrigin: ${origin}\r\n${head}\r\n`).ended;
+    const big = `Cookie: ${'a'.repeat(20 * 1024)}\r\n`;
+    const tooLarge = await refused('https://shop.example', big);
+    expect(tooLarge).toMatch(/^HTTP\/1\.1 431 /);
+    expect(tooLarge).toMatch(/\r\naccess-control-allow-origin: https:\/\/shop\.example\r\n/i);
+    expect(tooLarge).toMatch(/\r\naccess-control-expose-headers: [^\r]*x-request-id/i);
+    expect(tooLarge).toMatch(/\r\nvary: Origin\r\n/i);
+    const malformed = await refused('https://shop.example', 'Bad Header Line\r\n');
+    expect(malformed).toMatch(/^HTTP\/1\.1 400 /);
+    expect(malformed).toMatch(/\r\naccess-control-allow-origin: https:\/\/shop\.example\r\n/i);
+    // Not a listed origin, nor one that only starts like it.
+    for (const origin of ['https://evil.example', 'https://shop.example.evil']) expect(await refused(origin, big)).not.toMatch(/access-control-allow-origin/i);
+  });
+
   it('When the bytes are not HTTP, Then 400 MALFORMED_REQUEST in the error shape', async () => {
     const a = await app({});
     await a.listen({ port: 0, host: '127.0.0.1' });
