@@ -53,6 +53,9 @@ const JOB_STOP_GRACE_MS = 5_000;
 /** How long a scrape waits for each group of gauges backed by a store (Prometheus's own scrape timeout is 10 s by default). */
 const SCRAPE_REFRESH_MS = 2_000;
 
+/** When a process first counts the closed days of feedback (ONLINE_METRICS_COUNT_MS): after its start's own work. */
+const FIRST_FEEDBACK_COUNT_MS = 60_000;
+
 /** How often an idle replica starts the due re-reads of the catalog's changes and the active experiment. */
 const KEEP_FRESH_MS = 2_000;
 
@@ -154,6 +157,28 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   }, Math.min(config.EXPERIMENT_REFRESH_MS, KEEP_FRESH_MS));
   keepFresh.unref();
   app.addHook('preClose', async () => clearInterval(keepFresh));
+
+  // Closed days of feedback are counted in the background, so the first report over a year finds them
+  // counted (feedback-rollup.ts). Processes take turns (an advisory lock); one that finds them counted
+  // makes one read. A count running as the app closes stops at its next month and is waited for.
+  if (config.ONLINE_METRICS_COUNT_MS > 0) {
+    const stop = new AbortController();
+    let counting: Promise<unknown> | null = null;
+    const count = () => {
+      // One at a time: a slow Postgres does not pile counts up.
+      counting ??= startShared(() => services.onlineMetrics.countClosedDays(stop.signal)).finally(() => (counting = null));
+    };
+    const first = setTimeout(count, Math.min(FIRST_FEEDBACK_COUNT_MS, config.ONLINE_METRICS_COUNT_MS));
+    const every = setInterval(count, config.ONLINE_METRICS_COUNT_MS);
+    first.unref();
+    every.unref();
+    app.addHook('preClose', async () => {
+      clearTimeout(first);
+      clearInterval(every);
+      stop.abort();
+      await counting;
+    });
+  }
 
   // Erasures made elsewhere are also read from Postgres while requests come (privacy/erasure-follower.ts).
   app.addHook('onRequest', (_request, _reply, done) => {

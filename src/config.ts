@@ -141,6 +141,12 @@ const schema = z.object({
   /** How often each process re-reads the active A/B experiment from Postgres (ms): another replica's change shows within it. */
   EXPERIMENT_REFRESH_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   /**
+   * How often an API process counts, in the background, the closed days of the longest online-metrics
+   * window that are not counted yet (the first time a minute after it starts, or sooner with a shorter
+   * period); 0: only when a report needs them.
+   */
+  ONLINE_METRICS_COUNT_MS: z.coerce.number().int().min(0).max(86_400_000).default(3_600_000),
+  /**
    * How often each process asks Postgres for erasures made since it last looked (ms), while it serves
    * requests: a replica that missed the Redis message (a reconnect, a Redis user without pub/sub rights)
    * forgets an erased customer within it.

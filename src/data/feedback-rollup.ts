@@ -5,7 +5,8 @@
  *
  * A day is closed once the day after it has ended (CLOSED_AFTER_DAYS): feedback sent a little late (a
  * browser's queue, a day boundary) lands while its day is still counted from the events. Closed days are
- * counted when a report first needs them. Feedback that arrives later still for a counted day, or that an
+ * counted when a report first needs them, and by API processes in the background (ONLINE_METRICS_COUNT_MS),
+ * so that the first report over a year does not count it. Feedback that arrives later still for a counted day, or that an
  * erasure deletes, marks its day to be counted again (`markRecount`, in the writer's transaction) and counts
  * up the day's `changes`. A count marks a day counted only if its `changes` did not move while it read the
  * day's events: a write that raced it leaves the day to be counted again. Writers never wait for a count's
@@ -65,9 +66,10 @@ export async function markRecount(tx: Db, days: readonly string[]): Promise<void
 
 /**
  * Counts the days of [from, to) (closed days, starts of UTC days) that are not counted, a month per
- * transaction. Returns how many days it counted (a day a write raced stays to be counted again).
+ * transaction. Returns how many days it counted (a day a write raced stays to be counted again). With
+ * `signal`, an abort stops it between months (a process closing).
  */
-export async function countDays(db: Db, from: Date, to: Date): Promise<number> {
+export async function countDays(db: Db, from: Date, to: Date, signal?: AbortSignal): Promise<number> {
   if (from.getTime() >= to.getTime()) return 0;
   const range = [dayName(from.getTime()), dayName(to.getTime())];
   // Most asks find every day counted: one read.
@@ -84,7 +86,7 @@ export async function countDays(db: Db, from: Date, to: Date): Promise<number> {
     await db.query('INSERT INTO feedback_counted_days (day, counted) SELECT d, false FROM unnest($1::date[]) AS d ORDER BY d ON CONFLICT (day) DO NOTHING', [unknown]);
   }
   let counted = 0;
-  for (let k = 0; k < rows.length; ) {
+  for (let k = 0; k < rows.length && !signal?.aborted; ) {
     // Consecutive days of at most a month: one range of the events' time index.
     const first = Date.parse(rows[k].day);
     let n = 1;

@@ -29,6 +29,8 @@ export async function createTestApp(opts: {
     // Load shedding off unless a test turns it on: a test machine's event loop may stall for a second
     // (PGlite, a parallel suite), which would otherwise answer unrelated tests 503 OVERLOADED.
     UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0',
+    // No background count of feedback days unless a test turns it on: what a test counts is what it asked.
+    ONLINE_METRICS_COUNT_MS: '0',
     ...opts.env,
   });
   const testDb = await opts.createDb();

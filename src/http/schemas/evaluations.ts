@@ -3,6 +3,7 @@ import { nextCursor, once, queryNumber } from './common.js';
 import { experimentResults } from './experiments.js';
 import { evaluationRequestSchema } from '../../evaluation/evaluation-request.js';
 import { METRIC_NAMES, type MetricName } from '../../evaluation/evaluation-report.js';
+import { LONGEST_WINDOW_DAYS } from '../../serving/online-metrics.js';
 
 export const evaluationBody = evaluationRequestSchema;
 
@@ -110,7 +111,7 @@ export const evaluationList = z.object({
 });
 
 export const onlineMetricsQuery = z.strictObject({
-  days: queryNumber(z.coerce.number().int().min(1).max(365).default(30)).describe('Window: feedback of the last N days (1..365)'),
+  days: queryNumber(z.coerce.number().int().min(1).max(LONGEST_WINDOW_DAYS).default(30)).describe(`Window: feedback of the last N days (1..${LONGEST_WINDOW_DAYS})`),
 });
 
 export const onlineMetricsResponse = z

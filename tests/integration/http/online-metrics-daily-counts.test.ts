@@ -150,3 +150,29 @@ for (const backend of DB_BACKENDS) {
     });
   });
 }
+
+describe.skipIf(!(await DB_BACKENDS[0].available()))('closed days counted in the background', () => {
+  let t: TestApp | undefined;
+  afterAll(() => t?.dispose());
+
+  it('When an API process runs with ONLINE_METRICS_COUNT_MS, Then the closed days of the last year are counted without a report asking, and a report over the year is what the events give', async () => {
+    t = await createTestApp({ createDb: DB_BACKENDS[0].create, env: { ONLINE_METRICS_COUNT_MS: '200' } });
+    const now = Date.now();
+    // Open days (today, yesterday), closed days across the year, and one day beyond the longest window.
+    const events = spread(now, [0, 1, 2, 40, 200, 363, 400], ['bg-u1', 'bg-u2'], 'bg');
+    const res = await t.app.inject({ method: 'POST', url: '/v1/feedback', headers: auth('write'), payload: { events } });
+    expect(res.statusCode).toBe(200);
+    const closedInYear = [...new Set(events.map((e) => e.ts.slice(0, 10)))]
+      .filter((day) => Date.parse(day) < Math.floor(now / DAY) * DAY - DAY && Date.parse(day) >= now - 365 * DAY)
+      .sort();
+    expect(closedInYear).toHaveLength(4);
+    const counted = async () =>
+      (await t!.services.db.query<{ day: string }>("SELECT DISTINCT to_char(day, 'YYYY-MM-DD') AS day FROM feedback_daily_counts ORDER BY 1")).rows.map((r) => r.day);
+    const deadline = Date.now() + 20_000;
+    while ((await counted()).length < closedInYear.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(await counted()).toEqual(closedInYear);
+    const body = (await t.app.inject({ url: '/v1/metrics/online?days=365', headers: auth('admin') })).json();
+    expect(sortedBy(body.strategies, (x: { strategy: string | null }) => JSON.stringify(x.strategy))).toEqual(expectedReport(events, Date.parse(body.since)).strategies);
+  }, 60_000);
+});
+
