@@ -113,9 +113,21 @@ export async function runExport(
   const writer = openWriter(part, req.format, req.kind === 'audience' ? AUDIENCE_COLUMNS : RECOMMENDATION_COLUMNS);
   let rows = 0;
   let customers = 0;
+  // Set once a read gave up: the other reads of its chunk stop asking a store that is away.
+  let gaveUp = false;
+  /** `fn` again while Postgres or Redis is away, up to the wait; an abort meanwhile is the abort, not the outage. */
+  const throughOutage = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await retryWhileUnavailable(fn, { forMs: deps.outageWaitMs ?? EXPORT_OUTAGE_WAIT_MS, stop: () => gaveUp || (opts.signal?.aborted ?? false) });
+    } catch (err) {
+      gaveUp = true;
+      opts.signal?.throwIfAborted();
+      throw err;
+    }
+  };
   try {
     if (req.kind === 'audience') {
-      const audience = await deps.audiences.audience({ ...req, k: req.k });
+      const audience = await throughOutage(() => deps.audiences.audience({ ...req, k: req.k }));
       if (!audience) throw new AppError('UNPROCESSABLE', 'no model is active yet: train one first');
       for (const [r, u] of audience.users.entries()) {
         const record = { campaignId: campaign, rank: r + 1, userId: u.userId, score: u.score, tier: u.tier, reason: u.reason, itemId: u.itemId, modelVersion: audience.modelVersion };
@@ -125,8 +137,6 @@ export async function runExport(
       customers = audience.users.length;
       opts.onProgress?.(1);
     } else {
-      const throughOutage = <T>(fn: () => Promise<T>) =>
-        retryWhileUnavailable(fn, { forMs: deps.outageWaitMs ?? EXPORT_OUTAGE_WAIT_MS, stop: () => opts.signal?.aborted ?? false });
       const ids = await throughOutage(() => customersOf(deps, model.meta.version, req));
       const query = { k: req.k, strategy: req.strategy ?? 'hybrid', excludePurchased: req.excludePurchased };
       /**

@@ -200,7 +200,7 @@ describe.skipIf(!runnable)('a Postgres or a Redis that stops answering: requests
 
     const REQUEST: ExportRequest = { kind: 'recommendations', k: 3, format: 'csv' };
     /** An export of every customer's top 3; with `freeze`, Redis is frozen as the first customer is asked for (after the customer list was read). */
-    const exportTo = (file: string, outageWaitMs: number, freeze = false) => {
+    const exportTo = (file: string, outageWaitMs: number, freeze = false, signal?: AbortSignal) => {
       const { serving, audiences, profiles, store } = fault.services;
       let asked = false;
       const freezing = {
@@ -211,7 +211,7 @@ describe.skipIf(!runnable)('a Postgres or a Redis that stops answering: requests
           return serving.recommendForExport(userId, q);
         },
       };
-      return runExport({ serving: freezing, audiences, profiles, store, outageWaitMs }, REQUEST, join(dir, file));
+      return runExport({ serving: freezing, audiences, profiles, store, outageWaitMs }, REQUEST, join(dir, file), { signal });
     };
     type Row = { userId: string; rank: string; itemId: string; fallback: string };
     const rowsOf = async (file: string) =>
@@ -248,6 +248,24 @@ describe.skipIf(!runnable)('a Postgres or a Redis that stops answering: requests
       expect(dependencyFailure(failure)).not.toBeNull();
       expect((await readdir(dir)).filter((f) => f.startsWith('never'))).toEqual([]);
       expect(await until('ready after the thaw', () => call('ready', '/health/ready'), (a) => a.status === 200)).toMatchObject({ status: 200 });
+    }, 60_000);
+
+    it('When an export waiting for a frozen Redis is stopped (a job interrupted), Then it fails with the stop\'s reason, not as an outage, and leaves no file', async () => {
+      await trainAndPublish(fault.services);
+      const stop = new AbortController();
+      const reason = new Error('interrupted by the test');
+      let failure: unknown;
+      try {
+        const running = exportTo('stopped.csv', 30_000, true, stop.signal).catch((err: unknown) => (failure = err));
+        await sleep(2_500);
+        stop.abort(reason);
+        await running;
+      } finally {
+        redis.thaw();
+      }
+      // Before, the outage's error was thrown, and the job recorded as failed for want of a store.
+      expect(failure).toBe(reason);
+      expect((await readdir(dir)).filter((f) => f.startsWith('stopped'))).toEqual([]);
     }, 60_000);
   });
 });
