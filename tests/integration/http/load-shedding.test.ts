@@ -129,6 +129,13 @@ describe('load shedding and the error shape outside routes', () => {
     expect(malformed).toMatch(/\r\naccess-control-allow-origin: https:\/\/shop\.example\r\n/i);
     // Not a listed origin, nor one that only starts like it.
     for (const origin of ['https://evil.example', 'https://shop.example.evil']) expect(await refused(origin, big)).not.toMatch(/access-control-allow-origin/i);
+    // Blanks around the value are not part of it.
+    expect(await refused('  https://shop.example \t', big)).toMatch(/\r\naccess-control-allow-origin: https:\/\/shop\.example\r\n/i);
+    // A long run of blanks in a line that never ends is read in one pass (a pattern with overlapping runs
+    // of blanks took cubic time: minutes for 8 KB, the event loop blocked), and answered without CORS.
+    const blanks = await rawExchange(port, `GET /v1/popular HTTP/1.1\r\nHost: x\r\nOrigin:${' '.repeat(8 * 1024)}\u0001`).ended;
+    expect(blanks).toMatch(/^HTTP\/1\.1 (400|431) /);
+    expect(blanks).not.toMatch(/access-control-allow-origin/i);
   });
 
   it('When the bytes are not HTTP, Then 400 MALFORMED_REQUEST in the error shape', async () => {
