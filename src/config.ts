@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { distance } from 'fastest-levenshtein';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { parseNode, redisTarget } from './store/redis-connection.js';
+import { parseNode, redisTarget, unixSocketOf } from './store/redis-connection.js';
 
 /**
  * Scopes of API keys; each scope implies the ones before it (admin > write > read > frontend).
@@ -79,9 +79,6 @@ function isAddressOrCidr(entry: string): boolean {
   return /^\d{1,3}$/.test(bits) && Number(bits) <= (isIP(address) === 4 ? 32 : 128);
 }
 
-/** What a `unix://` REDIS_URL may say besides the socket's path. */
-const UNIX_URL_PARAMS = new Set(['db', 'username', 'password']);
-
 /** A URL whose scheme is one of `schemes` (the part before "://"). */
 const urlWith = (schemes: readonly string[], example: string) =>
   z
@@ -104,10 +101,11 @@ const schema = z.object({
         if (!/^\/?(\d+)?$/.test(u.pathname)) ctx.addIssue({ code: 'custom', message: 'the path is a database number (redis://host:6379/2), or nothing' });
         return;
       }
-      const unknown = [...u.searchParams.keys()].filter((k) => !UNIX_URL_PARAMS.has(k));
-      if (u.host !== '' || u.pathname.length < 2) ctx.addIssue({ code: 'custom', message: 'a unix socket URL is unix:// and the socket\'s absolute path: unix:///run/redis/redis.sock' });
-      else if (unknown.length > 0) ctx.addIssue({ code: 'custom', message: `a unix socket URL takes only ${[...UNIX_URL_PARAMS].join(', ')} parameters, not "${unknown[0].slice(0, 40)}"` });
-      else if (!/^\d+$/.test(u.searchParams.get('db') ?? '0')) ctx.addIssue({ code: 'custom', message: 'db is a database number (unix:///run/redis/redis.sock?db=2)' });
+      try {
+        unixSocketOf(u);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
     })
     .optional(),
   /** Seed nodes (`host:port,...`) of a Redis Cluster: the model store and rate limits use cluster mode. */

@@ -61,10 +61,38 @@ export function redisTarget(config: Pick<Config, 'REDIS_URL'> & Partial<Pick<Con
 export function serverOptions(url: string): string | RedisOptions {
   const u = new URL(url);
   if (u.protocol !== 'unix:') return url;
-  const q = u.searchParams;
-  const username = q.get('username');
-  const password = q.get('password');
-  return { path: decodeURIComponent(u.pathname), db: Number(q.get('db') ?? 0), ...(username ? { username } : {}), ...(password ? { password } : {}) };
+  const { path, db, username, password } = unixSocketOf(u);
+  return { path, db, ...(username ? { username } : {}), ...(password ? { password } : {}) };
+}
+
+/** What a `unix://` URL may say besides the socket's path. */
+const UNIX_URL_PARAMS = new Set(['db', 'username', 'password']);
+
+/**
+ * The socket path and parameters of a `unix://` URL, percent-decoded. A `+` stays a `+` (the parameters
+ * are not form data: a base64 password keeps its pluses, as in the userinfo of a redis:// URL). Throws,
+ * saying what is wrong, on anything else: a host, a relative path, another parameter, a bad escape.
+ */
+export function unixSocketOf(u: URL): { path: string; db: number; username?: string; password?: string } {
+  const decoded = (text: string) => {
+    try {
+      return decodeURIComponent(text);
+    } catch {
+      throw new Error('a unix socket URL has a "%" that is no escape (write a literal "%" as %25)');
+    }
+  };
+  if (u.host !== '' || u.pathname.length < 2) throw new Error("a unix socket URL is unix:// and the socket's absolute path: unix:///run/redis/redis.sock");
+  const params = new Map<string, string>();
+  for (const pair of u.search.slice(1).split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const key = decoded(eq === -1 ? pair : pair.slice(0, eq));
+    if (!UNIX_URL_PARAMS.has(key)) throw new Error(`a unix socket URL takes only ${[...UNIX_URL_PARAMS].join(', ')} parameters, not "${key.slice(0, 40)}"`);
+    params.set(key, eq === -1 ? '' : decoded(pair.slice(eq + 1)));
+  }
+  const db = params.get('db') ?? '0';
+  if (!/^\d+$/.test(db)) throw new Error('db is a database number (unix:///run/redis/redis.sock?db=2)');
+  return { path: decoded(u.pathname), db: Number(db), username: params.get('username') || undefined, password: params.get('password') || undefined };
 }
 
 /** A client of one server, from its URL (serverOptions). */

@@ -19,6 +19,9 @@ import { privateServerSupport } from '../../helpers/private-servers.js';
 const support = await privateServerSupport();
 if (!support.redis && process.env.REQUIRE_SERVICES === 'true') throw new Error(`these tests need ${support.missing.join(', ')} and REQUIRE_SERVICES=true`);
 
+/** A base64-like password: its '+' must reach Redis as '+' (form decoding would make it a space), its '/' and '=' as they are. */
+const PASSWORD = 's3c+ret/x==';
+
 describe.skipIf(!support.redis)('REDIS_URL naming a unix socket', () => {
   let dir: string;
   let socket: string;
@@ -29,9 +32,9 @@ describe.skipIf(!support.redis)('REDIS_URL naming a unix socket', () => {
     dir = mkdtempSync(join(tmpdir(), 'recsvc-redis-sock-'));
     socket = join(dir, 'redis.sock');
     // No TCP port at all: only the socket reaches it.
-    server = spawn('redis-server', ['--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no', '--dir', dir, '--requirepass', 's3cret'], { stdio: 'ignore' });
+    server = spawn('redis-server', ['--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no', '--dir', dir, '--requirepass', PASSWORD], { stdio: 'ignore' });
     for (let n = 0; n < 100 && !existsSync(socket); n++) await new Promise((r) => setTimeout(r, 50));
-    admin = new Redis({ path: socket, password: 's3cret', db: 2, maxRetriesPerRequest: 0 });
+    admin = new Redis({ path: socket, password: PASSWORD, db: 2, maxRetriesPerRequest: 0 });
     admin.on('error', () => {});
     await admin.ping();
   }, 30_000);
@@ -43,7 +46,7 @@ describe.skipIf(!support.redis)('REDIS_URL naming a unix socket', () => {
   });
 
   it('When REDIS_URL is unix:// with a database and a password, Then the model store keeps its versions in that database through the socket, large artifacts too', async () => {
-    const config = loadConfig({ REDIS_URL: `unix://${socket}?db=2&password=s3cret`, DATA_DIR: dir });
+    const config = loadConfig({ REDIS_URL: `unix://${socket}?db=2&password=${PASSWORD}`, DATA_DIR: dir });
     store = await createModelStore(config);
     // Larger than a part, so the read goes in parts (GETRANGE) and the write through the uncopied SET.
     const big = new Uint8Array(9 * 1024 * 1024).map((_, i) => (i * 31) % 251);
@@ -60,7 +63,9 @@ describe.skipIf(!support.redis)('REDIS_URL naming a unix socket', () => {
     expect(refusal).toContain(socket);
     expect(refusal).toMatch(/refused the credentials \(WRONGPASS.*as unix:\/\/\/path\/redis\.sock\?password=/);
     expect(refusal).not.toContain('wrongpw');
-    expect(await redisRefusal(redisTarget({ REDIS_URL: `unix://${socket}?password=s3cret&db=5` })!)).toBeNull();
-    expect(await redisRefusal(redisTarget({ REDIS_URL: `unix://${socket}?password=s3cret&db=99` })!)).toMatch(/refused database 99/);
+    expect(await redisRefusal(redisTarget({ REDIS_URL: `unix://${socket}?password=${PASSWORD}&db=5` })!)).toBeNull();
+    // Percent-escaped, the same password.
+    expect(await redisRefusal(redisTarget({ REDIS_URL: `unix://${socket}?password=${encodeURIComponent(PASSWORD)}` })!)).toBeNull();
+    expect(await redisRefusal(redisTarget({ REDIS_URL: `unix://${socket}?password=${PASSWORD}&db=99` })!)).toMatch(/refused database 99/);
   });
 });

@@ -28,6 +28,8 @@ describe('configuration mistakes', () => {
     expect(refused({ REDIS_URL: 'unix:///run/redis.sock?db=two' })).toMatch(/REDIS_URL: db is a database number/);
     expect(refused({ REDIS_URL: 'unix:///run/redis.sock?database=2' })).toMatch(/REDIS_URL: a unix socket URL takes only db, username, password parameters, not "database"/);
     expect(refused({ REDIS_URL: 'unix:///run/redis.sock', REDIS_CLUSTER_NODES: 'h:7000' })).toMatch(/REDIS_URL: a unix:\/\/ socket is one server/);
+    expect(refused({ REDIS_URL: 'unix:///run/redis%zz.sock' })).toMatch(/REDIS_URL: a unix socket URL has a "%" that is no escape/);
+    expect(refused({ REDIS_URL: 'unix:///run/redis.sock?password=50%' })).toMatch(/REDIS_URL: a unix socket URL has a "%" that is no escape/);
     // What they accept.
     for (const REDIS_URL of ['redis://127.0.0.1:6379', 'redis://127.0.0.1:6379/', 'rediss://:pw@h:6380/2', 'redis+cluster://h:7000', 'unix:///run/redis/redis.sock?db=3&password=pw']) {
       expect(loadConfig({ REDIS_URL }).REDIS_URL).toBe(REDIS_URL);
