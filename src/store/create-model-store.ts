@@ -33,6 +33,7 @@ export async function createModelStore(
       prefix: opts.prefix ?? DEFAULT_REDIS_PREFIX,
       versionsKept,
       onCredentialsRefused: (err) => opts.log?.('the model store refused the credentials in REDIS_URL (a password changed?): serving as if Redis were down', err),
+      onArtifactReaderFailed: (err) => opts.log?.("the model store's artifact reader thread failed: artifacts are read on the main thread from now on", err),
     });
     // Commands fail at once while disconnected (no offline queue), so the first ones wait for the
     // connection here. A Redis that is down at start does not stop the process: it starts unready

@@ -1,6 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { CREDENTIALS_REFUSED } from './redis-probe.js';
-import type { ChainableCommander, RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
+import { ARTIFACT_PART_BYTES, execReplies, readArtifact } from './redis-artifact-read.js';
+import { createArtifactReader } from './artifact-reader.js';
+
+export { ARTIFACT_PART_BYTES };
 import { LiveEventsView, type LiveEvents } from './live-events-view.js';
 import { LIVE_EVENTS_KEPT, type ModelMeta, type ModelStore } from './model-store.js';
 import { clientOptions, isCluster, openRedis, type RedisClient, type RedisTarget } from './redis-connection.js';
@@ -38,6 +42,8 @@ export type RedisModelStoreOptions = (
    * every command then fails as in an outage, and only this says why.
    */
   onCredentialsRefused?: (err: Error) => void;
+  /** Told when the worker thread that reads artifacts failed: they are read on the calling thread from then on. */
+  onArtifactReaderFailed?: (err: Error) => void;
 };
 
 /**
@@ -71,16 +77,6 @@ const PING_TIMEOUT_MS = 1000;
  * connection of their own, with this timeout.
  */
 export const ARTIFACT_READ_TIMEOUT_MS = 30_000;
-/**
- * Artifacts larger than this are read in parts of it, one command each. One command that returns a large
- * value holds Redis for every other client while it copies the reply (ALS's 121 MB at ten times Online
- * Retail: 411-520 ms without an answer to anyone, storefront reads included, on a 2-vCPU VM;
- * bench/artifact-read.ts), and the Redis client then joins it in one synchronous copy too. Parts let both serve others between
- * them, and are joined into a buffer of the artifact's own (no view keeps the client's pool alive).
- */
-export const ARTIFACT_PART_BYTES = 4 << 20;
-/** Part-by-part reads of an artifact written meanwhile tried again before one whole read (one GET) is made instead. */
-const ARTIFACT_READ_ATTEMPTS = 3;
 /** How long a written artifact's temporary key lives if its writer dies before swapping it in (ms). */
 const ARTIFACT_TEMP_TTL_MS = 600_000;
 /**
@@ -99,55 +95,6 @@ if redis.call('EXISTS', KEYS[3]) == 0 then redis.call('SET', KEYS[3], ARGV[2]) e
 redis.call('INCR', KEYS[3])
 redis.call('SADD', KEYS[4], KEYS[2], KEYS[3])
 return 1`;
-
-/**
- * Runs a pipeline or a MULTI (all of its keys in one slot) and returns its replies, throwing the first
- * command's error. A MULTI whose commands Redis refused as they were queued (READONLY on a replica, say)
- * fails as a whole with EXECABORT: the refusal itself is thrown, so it is seen for what it is.
- */
-async function execReplies(pipe: ChainableCommander): Promise<unknown[]> {
-  let replies: [Error | null, unknown][];
-  try {
-    replies = (await pipe.exec()) ?? [];
-  } catch (err) {
-    throw (err as { previousErrors?: Error[] }).previousErrors?.[0] ?? err;
-  }
-  for (const [err] of replies) if (err) throw err;
-  return replies.map(([, value]) => value);
-}
-
-/**
- * An artifact's bytes in a buffer of their own (offset 0, so a loader's typed views are aligned), or null.
- * Up to `partBytes` in one round trip; larger, part by part. Every write of an artifact (putArtifact,
- * redactArtifact: an erasure rewrites published ones) is swapped in whole, with its `writes` count going up
- * in the same step (SWAP_ARTIFACT_SCRIPT), so a read whose count differs after its parts from before them
- * may hold parts of two writes, and is made again; after ARTIFACT_READ_ATTEMPTS, one GET. (An artifact
- * written by code from before the count has none, null before and after: only a rewrite by such code goes
- * unseen.)
- */
-async function readArtifact(client: RedisClient, key: string, writesKey: string, partBytes: number): Promise<Uint8Array | null> {
-  for (let attempt = 0; attempt < ARTIFACT_READ_ATTEMPTS; attempt++) {
-    const [exists, size, before, first] = (await execReplies(
-      client.multi().exists(key).strlen(key).get(writesKey).getrangeBuffer(key, 0, partBytes - 1),
-    )) as [number, number, string | null, Buffer];
-    if (!exists) return null;
-    // The first part, read in one step with the size and the count (all of a small artifact).
-    const out = new Uint8Array(size);
-    out.set(first.subarray(0, size));
-    if (size <= partBytes) return out;
-    let at = first.byteLength;
-    while (at < size) {
-      const part = await client.getrangeBuffer(key, at, Math.min(size, at + partBytes) - 1);
-      // Shorter than asked: rewritten smaller (or deleted) since.
-      if (part.byteLength === 0) break;
-      out.set(part.subarray(0, size - at), at);
-      at += part.byteLength;
-    }
-    if (at === size && (await client.get(writesKey)) === before) return out;
-  }
-  const bytes = await client.getBuffer(key);
-  return bytes && new Uint8Array(bytes);
-}
 
 /**
  * Publish: list the version and, unless another version became active since the caller began (ARGV[4],
@@ -221,6 +168,17 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
   // Artifact reads and writes (ARTIFACT_READ_TIMEOUT_MS), opened on the first one; a caller's connection is used as it is.
   let bulk: RedisClient | null = owned ? null : redis;
   const artifactConnection = () => (bulk ??= openOwned({ ...FAIL_FAST_REDIS_OPTIONS, commandTimeout: ARTIFACT_READ_TIMEOUT_MS }));
+  const partBytes = opts.artifactPartBytes ?? ARTIFACT_PART_BYTES;
+  const readHere = (key: string, writesKey: string, parts: number) => readArtifact(artifactConnection(), key, writesKey, parts);
+  // An owned store reads artifacts on a worker thread (artifact-reader.ts); a caller's connection is used as it is.
+  const reader = owned
+    ? createArtifactReader({
+        target,
+        commandTimeout: ARTIFACT_READ_TIMEOUT_MS,
+        fallback: readHere,
+        onWorkerFailed: (err) => opts.onArtifactReaderFailed?.(err),
+      })
+    : null;
   const kept = opts.versionsKept ?? 5;
   const p = opts.prefix;
   const ctl = isCluster(redis) ? '{ctl}:' : '';
@@ -336,7 +294,7 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
       await writeArtifact(version, name, data, false);
     },
 
-    getArtifact: (version, name) => readArtifact(artifactConnection(), artifactKey(version, name), artifactWritesKey(version, name), opts.artifactPartBytes ?? ARTIFACT_PART_BYTES),
+    getArtifact: (version, name) => (reader ? reader.read : readHere)(artifactKey(version, name), artifactWritesKey(version, name), partBytes),
 
     async putEntries(version, table, entries) {
       await assertWritable(version);
@@ -488,6 +446,7 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
     async close() {
       view.disable();
       await subscriber.close();
+      await reader?.close();
       if (owned && bulk && bulk.status !== 'end') await bulk.quit().catch(() => bulk?.disconnect());
       if (owned && redis.status !== 'end') await redis.quit().catch(() => redis.disconnect());
     },

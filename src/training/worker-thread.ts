@@ -12,6 +12,7 @@ export const WORKER_MODULES = {
   'als-worker': 'training',
   'fold-worker': 'evaluation',
   'evaluation-worker': 'evaluation',
+  'artifact-read-worker': 'store',
 } as const;
 export type WorkerModule = keyof typeof WORKER_MODULES;
 

@@ -51,6 +51,10 @@ describe.skipIf(!support.redisCluster)('redis model store on a 3-master Redis Cl
   describe('without the in-process live events', () => {
     modelStoreContract(async (opts) => createRedisModelStore({ redis: client, prefix: prefix(), liveEventsCached: 0, ...opts }));
   });
+  // As a service opens it (REDIS_CLUSTER_NODES): its own cluster client, and artifacts read on a worker thread with one of its own.
+  describe('on connections of its own', () => {
+    modelStoreContract(async (opts) => createRedisModelStore({ target: redisTarget({ REDIS_URL: undefined, REDIS_CLUSTER_NODES: cluster.nodes })!, prefix: prefix(), ...opts }));
+  });
 
   it('When the store writes a version, Then its keys share one slot and the control keys another, and the data spreads over the masters', async () => {
     const p = prefix();

@@ -29,6 +29,10 @@ describe.skipIf(!available)(available ? 'redis model store' : `redis model store
   describe('without the in-process live events', () => {
     modelStoreContract(async (opts) => createRedisModelStore({ redis, prefix: `${runPrefix}${n++}:`, liveEventsCached: 0, ...opts }));
   });
+  // As a service opens it (REDIS_URL): its own connections, and artifacts read on a worker thread.
+  describe('on connections of its own', () => {
+    modelStoreContract(async (opts) => createRedisModelStore({ url: REDIS_URL, prefix: `${runPrefix}${n++}:`, ...opts }));
+  });
 
   it('When an artifact read in parts is rewritten meanwhile, Then every read is one whole write, never parts of two', async () => {
     const prefix = `${runPrefix}${n++}:`;

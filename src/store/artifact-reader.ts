@@ -1,0 +1,86 @@
+/**
+ * Artifact reads off the thread that answers requests. Readying a model version reads its artifacts
+ * (hundreds of MB at ten times Online Retail): the Redis client's parsing of each part's reply and the
+ * join of the parts into the artifact's buffer held the serving thread about 1.2 s per version there, in
+ * many short turns that storefront requests waited behind (bench/README "Content's feature index"). A
+ * worker thread (artifact-read-worker.ts) makes the same read on its own connection and transfers the
+ * finished buffer, so the serving thread only decodes it.
+ *
+ * The worker starts on the first read and is ended by close(). Should it fail or exit (it cannot start,
+ * it crashed), the reads it had and every later one are made on the calling thread instead (`fallback`),
+ * as before this reader, and the failure is told once.
+ */
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../training/worker-thread.js';
+import type { ArtifactReadReply, ArtifactReadRequest } from './artifact-read-worker.js';
+import type { RedisTarget } from './redis-connection.js';
+
+export interface ArtifactReader {
+  read(key: string, writesKey: string, partBytes: number): Promise<Uint8Array | null>;
+  close(): Promise<void>;
+}
+
+type Pending = { req: ArtifactReadRequest; resolve: (bytes: Uint8Array | null) => void; reject: (err: Error) => void };
+
+export function createArtifactReader(opts: {
+  target: RedisTarget;
+  commandTimeout: number;
+  /** The same read on the calling thread, for when the worker cannot make it. */
+  fallback: (key: string, writesKey: string, partBytes: number) => Promise<Uint8Array | null>;
+  onWorkerFailed?: (err: Error) => void;
+}): ArtifactReader {
+  let worker: Worker | null = null;
+  let failed = false;
+  let closed = false;
+  let nextId = 0;
+  const pending = new Map<number, Pending>();
+
+  /** The worker gave up: what it had is read here, and so is everything after. */
+  const giveUp = (err: Error) => {
+    if (failed || closed) return;
+    failed = true;
+    worker = null;
+    opts.onWorkerFailed?.(err);
+    for (const p of pending.values()) opts.fallback(p.req.key, p.req.writesKey, p.req.partBytes).then(p.resolve, p.reject);
+    pending.clear();
+  };
+
+  const start = (): Worker => {
+    const w = startModuleWorker('artifact-read-worker', { target: opts.target, commandTimeout: opts.commandTimeout });
+    // Only reads in flight keep the process alive (ref() below): a CLI's last read does, an idle store does not.
+    w.unref();
+    w.on('message', (reply: ArtifactReadReply) => {
+      const p = pending.get(reply.id);
+      if (!p) return;
+      pending.delete(reply.id);
+      if (pending.size === 0) w.unref();
+      if ('error' in reply) p.reject(Object.assign(new Error(reply.error.message), { name: reply.error.name, code: reply.error.code }));
+      else p.resolve(reply.bytes);
+    });
+    w.on('error', (err) => giveUp(err));
+    w.on('exit', (code) => giveUp(new Error(`the artifact reader's worker thread exited (code ${code})`)));
+    return w;
+  };
+
+  return {
+    read(key, writesKey, partBytes) {
+      if (failed || closed) return opts.fallback(key, writesKey, partBytes);
+      worker ??= start();
+      const req = { id: nextId++, key, writesKey, partBytes };
+      return new Promise((resolve, reject) => {
+        pending.set(req.id, { req, resolve, reject });
+        worker!.ref();
+        worker!.postMessage(req);
+      });
+    },
+    async close() {
+      closed = true;
+      const w = worker;
+      worker = null;
+      // As ioredis says of commands in flight on a connection closed under them.
+      for (const p of pending.values()) p.reject(new Error('Connection is closed: the model store was closed'));
+      pending.clear();
+      await w?.terminate();
+    },
+  };
+}
