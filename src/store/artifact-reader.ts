@@ -6,7 +6,7 @@
  * worker thread (artifact-read-worker.ts) makes the same read on its own connection and transfers the
  * finished buffer, so the serving thread only decodes it.
  *
- * The worker starts on the first read and is ended by close(). Should it fail or exit (it cannot start,
+ * The worker starts on the first read and is ended by close(), after the reads in flight. Should it fail or exit (it cannot start,
  * it crashed), the reads it had and every later one are made on the calling thread instead (`fallback`),
  * as before this reader, and the failure is told once.
  */
@@ -62,24 +62,36 @@ export function createArtifactReader(opts: {
     return w;
   };
 
+  /** Reads made and not settled yet (worker or fallback), which close() lets finish. */
+  const inFlight = new Set<Promise<unknown>>();
+  const tracked = <T>(read: Promise<T>): Promise<T> => {
+    inFlight.add(read);
+    const done = () => void inFlight.delete(read);
+    read.then(done, done);
+    return read;
+  };
+
   return {
     read(key, writesKey, partBytes) {
-      if (failed || closed) return opts.fallback(key, writesKey, partBytes);
+      // As ioredis answers a command on a connection quit: a dependency failure, and no new connection.
+      if (closed) return Promise.reject(new Error('Connection is closed: the model store was closed'));
+      if (failed) return tracked(opts.fallback(key, writesKey, partBytes));
       worker ??= start();
       const req = { id: nextId++, key, writesKey, partBytes };
-      return new Promise((resolve, reject) => {
-        pending.set(req.id, { req, resolve, reject });
-        worker!.ref();
-        worker!.postMessage(req);
-      });
+      return tracked(
+        new Promise<Uint8Array | null>((resolve, reject) => {
+          pending.set(req.id, { req, resolve, reject });
+          worker!.ref();
+          worker!.postMessage(req);
+        }),
+      );
     },
+    /** Refuses new reads, lets those in flight finish (as quitting a connection does), then ends the worker. */
     async close() {
       closed = true;
+      await Promise.allSettled([...inFlight]);
       const w = worker;
       worker = null;
-      // As ioredis says of commands in flight on a connection closed under them.
-      for (const p of pending.values()) p.reject(new Error('Connection is closed: the model store was closed'));
-      pending.clear();
       await w?.terminate();
     },
   };

@@ -4,6 +4,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dependencyFailure } from '../../../src/errors.js';
 import { createArtifactReader } from '../../../src/store/artifact-reader.js';
 import { readArtifact } from '../../../src/store/redis-artifact-read.js';
 import { randomPrefix, REDIS_URL, serviceAvailable } from '../../helpers/services.js';
@@ -43,6 +44,20 @@ describe.skipIf(!useRedis)('artifacts read on a worker thread', () => {
     } finally {
       await reader.close();
     }
+  });
+
+  it('When the reader is closed during a read, Then that read finishes, and a read after it fails as a closed connection does (an outage), opening nothing', async () => {
+    const here: string[] = [];
+    const reader = createArtifactReader({ target: { kind: 'single', url: REDIS_URL }, commandTimeout: 5000, fallback: async (key) => (here.push(key), null) });
+    const blob = Buffer.alloc(3 << 20, 7);
+    await redis.set(`${prefix}:closing`, blob);
+    const reading = reader.read(`${prefix}:closing`, `${prefix}:wc`, 1 << 20);
+    const closing = reader.close();
+    expect(Buffer.from((await reading)!).equals(blob)).toBe(true);
+    await closing;
+    const after = await reader.read(`${prefix}:closing`, `${prefix}:wc`, 1 << 20).catch((err: unknown) => err);
+    expect(dependencyFailure(after)).not.toBeNull();
+    expect(here).toEqual([]);
   });
 
   it('When the worker cannot read (it fails as it starts), Then the reads are made on the calling thread and the failure is told once', async () => {

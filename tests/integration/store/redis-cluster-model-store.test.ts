@@ -53,7 +53,10 @@ describe.skipIf(!support.redisCluster)('redis model store on a 3-master Redis Cl
   });
   // As a service opens it (REDIS_CLUSTER_NODES): its own cluster client, and artifacts read on a worker thread with one of its own.
   describe('on connections of its own', () => {
-    modelStoreContract(async (opts) => createRedisModelStore({ target: redisTarget({ REDIS_URL: undefined, REDIS_CLUSTER_NODES: cluster.nodes })!, prefix: prefix(), ...opts }));
+    // The reads would still pass on the calling thread if the worker failed: that must not go unseen.
+    const readerFailures: Error[] = [];
+    afterAll(() => expect(readerFailures).toEqual([]));
+    modelStoreContract(async (opts) => createRedisModelStore({ target: redisTarget({ REDIS_URL: undefined, REDIS_CLUSTER_NODES: cluster.nodes })!, prefix: prefix(), ...opts, onArtifactReaderFailed: (err) => void readerFailures.push(err) }));
   });
 
   it('When the store writes a version, Then its keys share one slot and the control keys another, and the data spreads over the masters', async () => {

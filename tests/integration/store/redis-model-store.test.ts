@@ -31,7 +31,10 @@ describe.skipIf(!available)(available ? 'redis model store' : `redis model store
   });
   // As a service opens it (REDIS_URL): its own connections, and artifacts read on a worker thread.
   describe('on connections of its own', () => {
-    modelStoreContract(async (opts) => createRedisModelStore({ url: REDIS_URL, prefix: `${runPrefix}${n++}:`, ...opts }));
+    // The reads would still pass on the calling thread if the worker failed: that must not go unseen.
+    const readerFailures: Error[] = [];
+    afterAll(() => expect(readerFailures).toEqual([]));
+    modelStoreContract(async (opts) => createRedisModelStore({ url: REDIS_URL, prefix: `${runPrefix}${n++}:`, ...opts, onArtifactReaderFailed: (err) => void readerFailures.push(err) }));
   });
 
   it('When an artifact read in parts is rewritten meanwhile, Then every read is one whole write, never parts of two', async () => {
