@@ -10,13 +10,13 @@ import { hybridFromArtifact } from '../recommenders/hybrid.js';
 import type { HistoryEntry, Recommender, UserContext } from '../recommenders/recommender.js';
 import { recommenderFactory } from '../recommenders/registry.js';
 import type { ModelStore } from '../store/model-store.js';
-import { ARTIFACT_USER_IDS, userIdsReader } from './serving-artifacts.js';
+import { ARTIFACT_USER_IDS, userIdsIndex } from './serving-artifacts.js';
 import { createStrategyScorer, createUserScorer, servingOptions, storedStrategies, type ScoredUser } from './serving-model-builder.js';
 import type { Candidates } from './user-entry.js';
 import { familyOf, trainedRecipe, type ServingModel } from './serving-model.js';
 
 /** Customer ids put in the scorer's index per turn of the event loop (about 15-20 ms of work at 450,000 customers). */
-const IDS_PER_TURN = 25_000;
+const IDS_PER_TURN = 100_000;
 
 export interface OnRequestScorer {
   (history: readonly PurchaseRow[], attributes: Record<string, unknown>): ScoredUser | null;
@@ -45,8 +45,9 @@ export interface OnRequestScorer {
  *
  * Decoding is synchronous and costs in proportion to the shop (ALS's customer factors, content's
  * feature index, the customer ids): at 150,000 customers about 0.6 s in one stretch, during which the
- * process answered nothing. Each source and the hybrid are therefore decoded in a turn of their own, and
- * the customer index a part per turn, so requests are answered between them (bench/scorer-load.ts).
+ * process answered nothing. Each source, the hybrid and the customer index (over the packed ids, no
+ * string per customer) are therefore made in a turn of their own, so requests are answered between them
+ * (bench/scorer-load.ts).
  */
 export async function loadOnRequestScorer(store: Pick<ModelStore, 'getArtifact'>, model: ServingModel): Promise<OnRequestScorer | null> {
   const version = model.meta.version;
@@ -68,14 +69,12 @@ export async function loadOnRequestScorer(store: Pick<ModelStore, 'getArtifact'>
   }
   await nextTurn();
   const hybrid = hybridFromArtifact(hybridBytes, sources);
-  // The customer index is read IDS_PER_TURN ids a turn: at 450,000 customers, decoding the ids and
-  // filling the map in one stretch held the event loop for about 380 ms.
-  const ids = userIdsReader(userIdsBytes);
-  const userIndex = new Map<string, number>();
-  for (let from = 0; from < ids.count; from += IDS_PER_TURN) {
+  // The customer index over the ids' packed bytes, IDS_PER_TURN rows a turn: decoding 450,000 ids and
+  // filling a map with them held the serving thread about 450 ms per version, and left as much garbage.
+  const userIndex = userIdsIndex(userIdsBytes);
+  for (let from = 0; from < userIndex.count; from += IDS_PER_TURN) {
     await nextTurn();
-    const part = ids.slice(from, from + IDS_PER_TURN);
-    for (let k = 0; k < part.length; k++) userIndex.set(part[k], from + k);
+    userIndex.add(from, from + IDS_PER_TURN);
   }
   const options = servingOptions(recipe);
   const input = {
@@ -118,7 +117,7 @@ export async function loadOnRequestScorer(store: Pick<ModelStore, 'getArtifact'>
     forget(userId: string) {
       const row = userIndex.get(userId);
       if (row === undefined) return;
-      userIndex.delete(userId);
+      userIndex.forget(userId);
       for (const source of sources.values()) source.forgetUsers?.(new Set([row]));
     },
   });
