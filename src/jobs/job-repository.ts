@@ -59,6 +59,14 @@ export type JobRepository = ReturnType<typeof createJobRepository>;
  * Every write by a runner names its worker id and only touches a job that worker still holds, so a
  * runner whose job was declared interrupted cannot later overwrite the verdict.
  */
+/**
+ * JSON of a job's params, note or result as Postgres can store it: a jsonb string cannot hold U+0000
+ * (22P05), which a result may quote from a file (an unknown factor id). It becomes U+FFFD.
+ */
+const storableJson = (value: unknown): string => JSON.stringify(value ?? null, (_key, v: unknown) => (typeof v === 'string' ? v.replaceAll('\0', '\uFFFD') : v));
+/** A job's error as Postgres text can hold it (no U+0000, 22021): failures may quote a file's bytes. */
+const storableText = (text: string): string => text.replaceAll('\0', '\uFFFD');
+
 export function createJobRepository(db: Db) {
   /** The `limit` jobs of `types` that ended last, newest first. */
   async function recentlyEnded(types: readonly string[], limit: number): Promise<JobRecord[]> {
@@ -88,7 +96,7 @@ export function createJobRepository(db: Db) {
           `INSERT INTO jobs (id, type, status, params, exclusive_key, worker_id, started_at, heartbeat_at)
            VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7 THEN now() END, CASE WHEN $7 THEN now() END)
            ON CONFLICT (exclusive_key) WHERE status IN ('queued', 'running') DO NOTHING RETURNING *`,
-          [randomUUID(), type, running ? 'running' : 'queued', JSON.stringify(params), opts.exclusiveKey ?? null, opts.runningAs ?? null, running],
+          [randomUUID(), type, running ? 'running' : 'queued', storableJson(params), opts.exclusiveKey ?? null, opts.runningAs ?? null, running],
         );
         if (rows[0]) return toJob(rows[0]);
         const holder = await db.query<{ id: string; type: string }>(
@@ -170,7 +178,7 @@ export function createJobRepository(db: Db) {
      * finds the job interrupted later can clean up after it.
      */
     note(id: string, workerId: string, partial: Record<string, unknown>): Promise<boolean> {
-      return updateHeld(id, workerId, 'result = $3', [JSON.stringify(partial)]);
+      return updateHeld(id, workerId, 'result = $3', [storableJson(partial)]);
     },
 
     heartbeat(id: string, workerId: string): Promise<boolean> {
@@ -178,11 +186,11 @@ export function createJobRepository(db: Db) {
     },
 
     succeed(id: string, workerId: string, result: unknown): Promise<boolean> {
-      return updateHeld(id, workerId, `status = 'succeeded', progress = 1, result = $3, finished_at = now()`, [JSON.stringify(result ?? null)]);
+      return updateHeld(id, workerId, `status = 'succeeded', progress = 1, result = $3, finished_at = now()`, [storableJson(result)]);
     },
 
     fail(id: string, workerId: string, error: string): Promise<boolean> {
-      return updateHeld(id, workerId, `status = 'failed', error = $3, finished_at = now()`, [error]);
+      return updateHeld(id, workerId, `status = 'failed', error = $3, finished_at = now()`, [storableText(error)]);
     },
 
     /** Running jobs with their holder and last heartbeat, for recovery decisions. */

@@ -32,6 +32,19 @@ for (const backend of DB_BACKENDS) {
       expect(await jobs.get('no-such-job')).toBeNull();
     });
 
+    it('When a job\'s result or error quotes a NUL character (an id or a header read from a file), Then its outcome is stored, the NUL as U+FFFD', async () => {
+      // Before, Postgres refused both (22P05, 22021): a job that had published its version stayed running and was swept as interrupted.
+      const ok = await jobs.enqueue('nul-result', { path: 'a\u0000b' });
+      await jobs.claimNext(['nul-result'], 'w1');
+      expect(await jobs.note(ok.id, 'w1', { draft: 'v\u0000' })).toBe(true);
+      expect(await jobs.succeed(ok.id, 'w1', { version: 'v2', unknownSample: ['\u0000', 'x\u0000y'] })).toBe(true);
+      expect(await jobs.get(ok.id)).toMatchObject({ status: 'succeeded', params: { path: 'a\uFFFDb' }, result: { version: 'v2', unknownSample: ['\uFFFD', 'x\uFFFDy'] } });
+      const bad = await jobs.enqueue('nul-error', {});
+      await jobs.claimNext(['nul-error'], 'w1');
+      expect(await jobs.fail(bad.id, 'w1', 'header "qu\u0000antity" is not a column')).toBe(true);
+      expect(await jobs.get(bad.id)).toMatchObject({ status: 'failed', error: 'header "qu\uFFFDantity" is not a column' });
+    });
+
     it('When an exclusive job is queued, Then a second one of the key is refused with the holder id until the first ends', async () => {
       const first = await jobs.enqueue('train', {}, { exclusiveKey: 'excl-a' });
       const second = await jobs.enqueue('train', {}, { exclusiveKey: 'excl-a' }).catch((e: unknown) => e);
