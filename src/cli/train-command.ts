@@ -1,4 +1,5 @@
 import { loadConfig } from '../config.js';
+import { QUERYABLE_TIME_MESSAGE, queryableTime } from '../data/event-time.js';
 import { JOB_TYPES } from '../jobs/job-types.js';
 import type { TrainJobParams } from '../jobs/job-handlers.js';
 import type { TrainResult } from '../training/train-model.js';
@@ -22,7 +23,9 @@ training job like POST /v1/training-jobs: one training at a time, visible in the
 function isoDate(flag: string, value: string): string {
   const ms = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
   if (Number.isNaN(ms)) throw new UsageError(`${flag}: "${value}" is not a date (e.g. 2011-01-01)`);
-  return new Date(ms).toISOString();
+  const iso = new Date(ms).toISOString();
+  if (!queryableTime(iso)) throw new UsageError(`${flag}: ${QUERYABLE_TIME_MESSAGE}`);
+  return iso;
 }
 
 /** Parses the arguments before anything is opened, so a typo costs nothing. */

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { EvaluationRequest, SplitRequest } from './run-evaluation.js';
 import { tuneSpecSchema } from '../training/recipe.js';
 import { EVAL_MODES, type EvalMode } from './splits.js';
+import { QUERYABLE_TIME_MESSAGE, queryableTime } from '../data/event-time.js';
 
 /**
  * What an evaluation run is asked to do, as the API accepts it and as the job stores it (defaults
@@ -10,6 +11,7 @@ import { EVAL_MODES, type EvalMode } from './splits.js';
 
 const dateOrTime = z
   .union([z.iso.date(), z.iso.datetime({ offset: true })], { error: 'expected an ISO 8601 date (2011-11-01) or date-time (2011-11-01T00:00:00Z)' })
+  .refine(queryableTime, QUERYABLE_TIME_MESSAGE)
   .describe('ISO 8601 date (midnight UTC) or date-time');
 
 const recipeName = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, 'a recipe name is letters, digits, ".", "_" and "-"').max(128);

@@ -2,8 +2,11 @@ import { z } from 'zod';
 import { nextCursor } from './common.js';
 import { IMPORT_FORMATS, type ImportFormat } from '../../data/importers/run-import.js';
 import { tuneSpecSchema } from '../../training/recipe.js';
+import { QUERYABLE_TIME_MESSAGE, queryableTime } from '../../data/event-time.js';
 
-const isoTime = z.iso.datetime({ offset: true, message: 'expected an ISO 8601 date-time such as 2011-12-09T12:50:00Z' });
+const isoTime = z.iso
+  .datetime({ offset: true, message: 'expected an ISO 8601 date-time such as 2011-12-09T12:50:00Z' })
+  .refine(queryableTime, QUERYABLE_TIME_MESSAGE);
 
 export const trainingJobBody = z
   .strictObject({

@@ -26,6 +26,24 @@ describe('input limits', () => {
     expect(await purchaseCount()).toBe(0);
   });
 
+  it('When a training or an evaluation asks for a time Postgres cannot hold (year 0, past 9999 in UTC), Then 400 names the field and no job is queued', async () => {
+    const jobsBefore = Number((await t.services.db.query<{ n: string }>('SELECT count(*) AS n FROM jobs')).rows[0].n);
+    // Before, each was accepted (202) and its job failed on Postgres's "out of range".
+    const refused: [string, unknown, string][] = [
+      ['/v1/training-jobs', { to: '0000-01-01T00:00:00Z', tune: false }, 'body.to'],
+      ['/v1/training-jobs', { from: '9999-12-31T23:30:00-01:00', tune: false }, 'body.from'],
+      ['/v1/evaluations', { split: { kind: 'validation', days: 7, end: '9999-12-31T23:30:00-01:00' }, tune: false }, 'body.split.end'],
+      ['/v1/evaluations', { split: { kind: 'temporal', cutoff: '0000-06-01' }, tune: false }, 'body.split.cutoff'],
+    ];
+    for (const [url, body, field] of refused) {
+      const res = await send('POST', url, body);
+      expect(res.statusCode, `${url} ${JSON.stringify(body)}`).toBe(400);
+      expect(res.json().error).toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringContaining(field) });
+      expect(res.json().error.message).toMatch(/0001-01-01 to 9999-12-31/);
+    }
+    expect(Number((await t.services.db.query<{ n: string }>('SELECT count(*) AS n FROM jobs')).rows[0].n)).toBe(jobsBefore);
+  });
+
   it('When a body nests within the limit but in a place the schema does not allow, Then 400 VALIDATION_FAILED', async () => {
     const res = await send('PUT', '/v1/users/deepish', { attributes: { a: { b: { c: [[['x']]] } } } });
     expect(res.statusCode).toBe(400);

@@ -23,6 +23,8 @@ describe('npm run train arguments', () => {
     [['--recipes', 'x'], /unknown argument "--recipes"/],
     [['--recipe'], /--recipe needs a value/],
     [['--from', 'yesterday'], /"yesterday" is not a date/],
+    [['--to', '0000-01-01'], /--to: expected a time from 0001-01-01 to 9999-12-31/],
+    [['--from', '9999-12-31T23:30:00-01:00'], /--from: expected a time from 0001-01-01 to 9999-12-31/],
     [['--recipe', 'a', '--recipe', 'b'], /given twice/],
     [['--from', '2011-02-01', '--to', '2011-01-01'], /--from must be before --to/],
     [['--tune', '--no-tune'], /given twice/],
