@@ -17,9 +17,32 @@ export interface CsvSourceOptions {
   onSkip?: (readBefore: number) => void;
 }
 
+/**
+ * Opens `path` for reading only if it is a regular file. Opening a named pipe (FIFO) waits for a writer,
+ * for ever: an import of a directory holding one hung its job, every job queued behind it, and the
+ * process's exit (the open holds a thread of libuv's pool).
+ */
+export async function openRegularFile(path: string) {
+  const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
+    throw err.code === 'ENOENT' ? new AppError('UNPROCESSABLE', `${path} does not exist`) : err;
+  });
+  if (!info.isFile()) throw new AppError('UNPROCESSABLE', `${path} is not a regular file`);
+  return open(path, 'r');
+}
+
+/** `path`'s bytes, only if it is a regular file (openRegularFile). */
+export async function readRegularFile(path: string): Promise<Buffer> {
+  const handle = await openRegularFile(path);
+  try {
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Gzip is told by its magic bytes rather than the file name, so a renamed file still reads. */
 async function isGzip(path: string): Promise<boolean> {
-  const handle = await open(path, 'r');
+  const handle = await openRegularFile(path);
   try {
     const { buffer, bytesRead } = await handle.read(Buffer.alloc(2), 0, 2, 0);
     return bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b;

@@ -1,10 +1,10 @@
-import { readdir, readFile, stat, open } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { AppError } from '../../errors.js';
 import type { ExternalFactors, FactorTable } from '../../recommenders/imported-factors.js';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
-import { readCsvRecords } from './csv-source.js';
+import { openRegularFile, readCsvRecords, readRegularFile } from './csv-source.js';
 import { decodeNpyMatrix, NpyFormatError, parseNpyHeader } from './npy-array.js';
 
 /**
@@ -77,7 +77,7 @@ async function locate(dir: string): Promise<{ format: FactorFormat; spark?: { it
 
 /** Ids one per line (a trailing newline and a BOM are allowed, an empty line inside is not). */
 async function readIds(file: string, name: string): Promise<string[]> {
-  const text = await readFile(file, 'utf8').catch(() => {
+  const text = await readRegularFile(file).then((b) => b.toString('utf8')).catch(() => {
     throw fail(name, 'missing: the npy layout names its rows in a text file, one id per line');
   });
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
@@ -103,7 +103,7 @@ async function readNpySide(dir: string, side: 'item' | 'user'): Promise<FactorTa
   const name = `${side}_factors.npy`;
   let matrix;
   try {
-    matrix = decodeNpyMatrix(new Uint8Array(await readFile(path.join(dir, name))));
+    matrix = decodeNpyMatrix(new Uint8Array(await readRegularFile(path.join(dir, name))));
   } catch (err) {
     if (err instanceof NpyFormatError) throw fail(name, err.message);
     throw err;
@@ -200,6 +200,7 @@ async function readParquetSide(parts: Parts): Promise<FactorTable & { factors: n
   for (const file of parts.files) {
     const where = partName(parts, file);
     try {
+      await (await openRegularFile(file)).close();
       const buffer = await asyncBufferFromFile(file);
       const metadata = await parquetMetadataAsync(buffer);
       const columns = new Set(metadata.schema.slice(1).map((e) => e.name));
@@ -269,7 +270,7 @@ export async function readFactorDir(dir: string): Promise<ReadFactors> {
 
 /** The first bytes of a file: enough for an .npy header. */
 async function head(file: string, bytes = 4096): Promise<Uint8Array> {
-  const handle = await open(file, 'r');
+  const handle = await openRegularFile(file);
   try {
     const { buffer, bytesRead } = await handle.read(Buffer.alloc(bytes), 0, bytes, 0);
     return new Uint8Array(buffer.buffer, buffer.byteOffset, bytesRead);

@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -167,6 +168,24 @@ for (const backend of DB_BACKENDS) {
       expect(failure).toBeInstanceOf(AppError);
       expect(failure).toMatchObject({ code: 'UNPROCESSABLE', message: expect.stringMatching(/events\.csv: missing column\(s\) ts/) });
       expect(await counts(t.db)).toEqual(before);
+    });
+
+    it('When a file of the directory is a named pipe (FIFO), Then the import fails naming it instead of waiting for a writer for ever', async () => {
+      const dir = directory({ 'items.csv': 'id,title\nf-i1,fine item\n' });
+      const fifo = path.join(dir, 'events.csv');
+      execFileSync('mkfifo', [fifo]);
+      try {
+        const failure = await runImport({ db: t.db }, { format: 'generic', path: dir }).catch((e: unknown) => e);
+        expect(failure).toBeInstanceOf(AppError);
+        expect(failure).toMatchObject({ code: 'UNPROCESSABLE', message: expect.stringMatching(/events\.csv is not a regular file/) });
+      } finally {
+        // Releases an open() stuck on the pipe (the code before this check), so the test process can end.
+        try {
+          closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+        } catch {
+          // No reader waiting: nothing to release.
+        }
+      }
     });
 
     it('When files are imported again after an erasure, Then the erased customer stays erased (rows counted as erased) and one who came back is updated', async () => {
