@@ -8,6 +8,7 @@ import { clientErrorHandler, frameworkError, MAX_PARAM_LENGTH, registerErrorHand
 import { registerRequestLog, requestId } from './http/plugins/request-log.js';
 import { registerSecurityHeaders } from './http/plugins/security-headers.js';
 import { registerCors } from './http/plugins/cors.js';
+import { registerHostRequired } from './http/plugins/host-header.js';
 import { registerLoadShedding } from './http/plugins/load-shedding.js';
 import { registerRateLimit } from './http/plugins/rate-limit.js';
 import { registerCompression } from './http/plugins/compress.js';
@@ -85,6 +86,16 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     // Requests arriving while the server closes get SHUTTING_DOWN in the error shape (load-shedding.ts).
     return503OnClosing: false,
     clientErrorHandler: clientErrorHandler(config.CORS_ORIGINS),
+    // A client that never finishes its request (a body shorter than its Content-Length) gets a 408 instead
+    // of holding the connection for ever (Fastify's default: no limit). Node checks every tenth of the
+    // limit (its default, 30 s, would let a 30 s limit run to a minute); its header limit may not exceed it.
+    requestTimeout: config.REQUEST_TIMEOUT_MS,
+    http: {
+      headersTimeout: Math.min(60_000, config.REQUEST_TIMEOUT_MS),
+      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(config.REQUEST_TIMEOUT_MS / 10))),
+      // Refused in the error shape by registerHostRequired instead of Node's empty 400.
+      requireHostHeader: false,
+    },
     // Ids may be up to 256 characters (the schemas' limit); the router's default stops at 100.
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors: (err, request, reply) => frameworkError(err, request, reply, config.CORS_ORIGINS),
@@ -99,6 +110,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   registerRequestLog(app);
   registerSecurityHeaders(app);
   await registerCors(app, { origins: config.CORS_ORIGINS });
+  registerHostRequired(app);
   await registerLoadShedding(app, {
     maxEventLoopDelayMs: config.UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS,
     maxHeapUsedMb: config.UNDER_PRESSURE_MAX_HEAP_USED_MB,

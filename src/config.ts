@@ -211,6 +211,8 @@ const schema = z.object({
   RATE_LIMIT_FRONTEND_PER_IP_PER_MINUTE: z.coerce.number().int().min(0).default(0),
   /** Mean event-loop delay (ms, over 1 s) above which requests get 503 OVERLOADED; 0 = not checked. */
   UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).default(1000),
+  /** How long a client has to send a whole request, headers and body; then 408 in the error shape. */
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
   /** V8 heap in use (MB) above which requests get 503 OVERLOADED; 0 = not checked. */
   UNDER_PRESSURE_MAX_HEAP_USED_MB: z.coerce.number().int().min(0).default(0),
   /** Responses at least this large (bytes) are compressed (gzip or br) for clients that accept it (src/http/plugins/compress.ts). */

@@ -138,6 +138,46 @@ describe('load shedding and the error shape outside routes', () => {
     expect(blanks).not.toMatch(/access-control-allow-origin/i);
   });
 
+  it('When an HTTP/1.1 request has no Host header, Then 400 MALFORMED_REQUEST in the error shape with a request id', async () => {
+    const a = await app({});
+    await a.listen({ port: 0, host: '127.0.0.1' });
+    const port = (a.server.address() as net.AddressInfo).port;
+    // Before, Node answered it itself: an empty 400, no request id, no security headers, no log line.
+    const conn = rawExchange(port, 'GET /health/live HTTP/1.1\r\n\r\n');
+    const deadline = Date.now() + 5_000;
+    const text = await new Promise<string>((resolve) => {
+      const check = setInterval(() => {
+        if (conn.received().includes('}') || Date.now() > deadline) {
+          clearInterval(check);
+          conn.socket.destroy();
+          resolve(conn.received());
+        }
+      }, 20);
+    });
+    expect(text).toMatch(/^HTTP\/1\.1 400 /);
+    expect(text).toMatch(/\r\nx-request-id: [^\r]+\r\n/i);
+    expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4))).toMatchObject({ error: { code: 'MALFORMED_REQUEST', message: expect.stringMatching(/no Host header/) } });
+    // HTTP/1.0 has no Host requirement.
+    expect(await rawExchange(port, 'GET /health/live HTTP/1.0\r\n\r\n').ended).toMatch(/^HTTP\/1\.1 200 /);
+  });
+
+  it('When a request body never arrives whole, Then 408 REQUEST_TIMEOUT in the error shape after REQUEST_TIMEOUT_MS', async () => {
+    const a = await app({ REQUEST_TIMEOUT_MS: '500', API_KEYS: `write:${KEYS.write}` });
+    await a.listen({ port: 0, host: '127.0.0.1' });
+    const port = (a.server.address() as net.AddressInfo).port;
+    // 100 bytes announced, 14 sent. Before, the connection was held open with no answer (400 s in a helper's trial).
+    const slow = rawExchange(
+      port,
+      `PUT /v1/users/slow HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEYS.write}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"attributes":`,
+    );
+    // Given up after 10 s so that a missing answer fails the test rather than holding it.
+    const giveUp = setTimeout(() => slow.socket.destroy(), 10_000);
+    const text = await slow.ended;
+    clearTimeout(giveUp);
+    expect(text).toMatch(/^HTTP\/1\.1 408 /);
+    expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4))).toEqual({ error: { code: 'REQUEST_TIMEOUT', message: 'The request was not received in time' } });
+  });
+
   it('When the bytes are not HTTP, Then 400 MALFORMED_REQUEST in the error shape', async () => {
     const a = await app({});
     await a.listen({ port: 0, host: '127.0.0.1' });
