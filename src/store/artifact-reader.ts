@@ -6,9 +6,10 @@
  * worker thread (artifact-read-worker.ts) makes the same read on its own connection and transfers the
  * finished buffer, so the serving thread only decodes it.
  *
- * The worker starts on the first read and is ended by close(), after the reads in flight. Should it fail or exit (it cannot start,
- * it crashed), the reads it had and every later one are made on the calling thread instead (`fallback`),
- * as before this reader, and the failure is told once.
+ * The worker starts on the first read and is ended by close(), after the reads in flight. Should it fail
+ * or exit (it cannot start, it crashed), the reads it had and every later one are made on the calling
+ * thread instead (`fallback`), as before this reader, and the failure is told once; while closing, the
+ * reads it had fail as on a closed connection.
  */
 import type { Worker } from 'node:worker_threads';
 import { startModuleWorker } from '../training/worker-thread.js';
@@ -19,6 +20,9 @@ export interface ArtifactReader {
   read(key: string, writesKey: string, partBytes: number): Promise<Uint8Array | null>;
   close(): Promise<void>;
 }
+
+/** As ioredis answers a command on a connection quit: a dependency failure (src/errors.ts), no new connection. */
+const closedError = () => new Error('Connection is closed: the model store was closed');
 
 type Pending = { req: ArtifactReadRequest; resolve: (bytes: Uint8Array | null) => void; reject: (err: Error) => void };
 
@@ -35,13 +39,19 @@ export function createArtifactReader(opts: {
   let nextId = 0;
   const pending = new Map<number, Pending>();
 
-  /** The worker gave up: what it had is read here, and so is everything after. */
+  /**
+   * The worker gave up: what it had is read here, and so is everything after. While closing (close() waits
+   * for those reads), they fail instead; the exit of the worker close() ended finds none.
+   */
   const giveUp = (err: Error) => {
-    if (failed || closed) return;
+    if (failed) return;
     failed = true;
     worker = null;
-    opts.onWorkerFailed?.(err);
-    for (const p of pending.values()) opts.fallback(p.req.key, p.req.writesKey, p.req.partBytes).then(p.resolve, p.reject);
+    if (!closed) opts.onWorkerFailed?.(err);
+    for (const p of pending.values()) {
+      if (closed) p.reject(closedError());
+      else opts.fallback(p.req.key, p.req.writesKey, p.req.partBytes).then(p.resolve, p.reject);
+    }
     pending.clear();
   };
 
@@ -73,8 +83,7 @@ export function createArtifactReader(opts: {
 
   return {
     read(key, writesKey, partBytes) {
-      // As ioredis answers a command on a connection quit: a dependency failure, and no new connection.
-      if (closed) return Promise.reject(new Error('Connection is closed: the model store was closed'));
+      if (closed) return Promise.reject(closedError());
       if (failed) return tracked(opts.fallback(key, writesKey, partBytes));
       worker ??= start();
       const req = { id: nextId++, key, writesKey, partBytes };
