@@ -17,7 +17,8 @@ import { once } from 'node:events';
 import { cpus, loadavg } from 'node:os';
 import { Redis } from 'ioredis';
 import { DEFAULT_REDIS_PREFIX } from '../src/store/create-model-store.js';
-import { ARTIFACT_PART_BYTES, createRedisModelStore } from '../src/store/redis-model-store.js';
+import { ARTIFACT_PART_BYTES } from '../src/store/redis-artifact-read.js';
+import { createRedisModelStore } from '../src/store/redis-model-store.js';
 import { withStallProbe } from './lib/event-loop-stall.js';
 import { optionTaker } from './lib/online-retail.js';
 

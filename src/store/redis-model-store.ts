@@ -3,8 +3,6 @@ import { CREDENTIALS_REFUSED } from './redis-probe.js';
 import type { RedisOptions } from 'ioredis';
 import { ARTIFACT_PART_BYTES, execReplies, readArtifact } from './redis-artifact-read.js';
 import { createArtifactReader } from './artifact-reader.js';
-
-export { ARTIFACT_PART_BYTES };
 import { LiveEventsView, type LiveEvents } from './live-events-view.js';
 import { LIVE_EVENTS_KEPT, type ModelMeta, type ModelStore } from './model-store.js';
 import { clientOptions, isCluster, openRedis, type RedisClient, type RedisTarget } from './redis-connection.js';
