@@ -198,7 +198,12 @@ export function createServing(opts: ServingOptions) {
       return counted('user', recommendForContext(deps, { ...list, items: [] }));
     },
     /** A customer's list for a campaign export: as recommendForUser (no experiment), counted as `export`, not as storefront traffic. */
-    recommendForExport: (userId: string, q: UserQuery) => counted('export', recommendForUser(deps, userId, q)),
+    recommendForExport: async (userId: string, q: UserQuery): Promise<Recommendation> => {
+      const r = await recommendForUser(deps, userId, q);
+      // One made while a store was unreachable is not written (the export asks again or fails): not counted.
+      if (!r[DEGRADED]) count('export', r);
+      return r;
+    },
     /** The served model version (audiences and exports read its tables); null without an active model. */
     activeModel: () => deps.model(),
     /**

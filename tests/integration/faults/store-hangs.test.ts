@@ -226,6 +226,9 @@ describe.skipIf(!runnable)('a Postgres or a Redis that stops answering: requests
       expect(before.length).toBeGreaterThan(0);
       expect(before.filter((r) => r.fallback !== 'false')).toEqual([]);
 
+      const exportLists = async () =>
+        (await fault.services.metrics.recommendationsServed.get()).values.filter((v) => v.labels.kind === 'export').reduce((n, v) => n + v.value, 0);
+      const listsBefore = await exportLists();
       const thawed = sleep(2_500).then(() => redis.thaw());
       try {
         await exportTo('during.csv', 30_000, true);
@@ -234,6 +237,8 @@ describe.skipIf(!runnable)('a Postgres or a Redis that stops answering: requests
       }
       // Before, the customers asked while Redis was frozen were written with the outage's answer (fallback: true).
       expect(await rowsOf('during.csv')).toEqual(before);
+      // Export lists served: one per customer written, not one per answer thrown away while Redis was frozen.
+      expect((await exportLists()) - listsBefore).toBe(new Set(before.map((r) => r.userId)).size);
     }, 60_000);
 
     it('When Redis stays frozen longer than an export waits, Then the export fails as a dependency failure and leaves no file, not even a part', async () => {
