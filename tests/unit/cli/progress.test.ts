@@ -15,7 +15,10 @@ describe('progress on a pipe', () => {
     const out = pipe();
     const progress = createProgress('train', { stream: out.stream, lineEverySeconds: 0.05 });
     progress.update(0.11, 'tune');
-    await new Promise((r) => setTimeout(r, 180));
+    // Lines every 50 ms: waited for rather than counted after a fixed sleep, which a loaded machine
+    // (a CI run beside other work) stretched past the test's window.
+    const deadline = Date.now() + 10_000;
+    while (out.text().trim().split('\n').length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     const lines = out.text().trim().split('\n');
     expect(lines.length).toBeGreaterThanOrEqual(2);
     for (const l of lines) expect(l).toMatch(/^train: 11% tune \(\d+\.\d s\)$/);
