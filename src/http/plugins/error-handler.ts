@@ -23,9 +23,13 @@ interface Issue {
 function validationIssues(err: FastifyError & { validation?: unknown[]; validationContext?: string }): Issue[] {
   const context = err.validationContext ?? 'request';
   return (err.validation ?? []).map((raw) => {
-    const v = raw as { instancePath?: string; message?: string; params?: { issue?: { path?: PropertyKey[] } } };
+    const v = raw as { keyword?: string; instancePath?: string; message?: string; params?: { issue?: { path?: PropertyKey[] }; issues?: { message?: string }[] } };
     const path = v.params?.issue?.path?.map(String).join('.') ?? (v.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
-    return { path: path ? `${context}.${path}` : context, message: v.message ?? 'invalid' };
+    // A record's key (an attribute's name) that fails its schema: zod says only "Invalid key in record";
+    // what is wrong with the name is in the nested issues.
+    const keyIssues = v.keyword === 'invalid_key' ? (v.params?.issues ?? []).map((i) => i.message).filter((m): m is string => Boolean(m)) : [];
+    const message = keyIssues.length > 0 ? `the name: ${keyIssues.join('; ')}` : (v.message ?? 'invalid');
+    return { path: path ? `${context}.${path}` : context, message };
   });
 }
 

@@ -1,11 +1,11 @@
 import { INPUT_LIMITS } from '../../data/input-limits.js';
 import { z } from 'zod';
-import { attributes, id, price } from './common.js';
+import { attributes, id, price, text } from './common.js';
 
 const itemFields = {
-  title: z.string().max(INPUT_LIMITS.titleLength).default(''),
-  description: z.string().max(INPUT_LIMITS.descriptionLength).nullable().optional(),
-  categories: z.array(z.string().min(1).max(INPUT_LIMITS.categoryLength)).max(INPUT_LIMITS.categories).default([]),
+  title: text(INPUT_LIMITS.titleLength).default(''),
+  description: text(INPUT_LIMITS.descriptionLength).nullable().optional(),
+  categories: z.array(text(INPUT_LIMITS.categoryLength).min(1)).max(INPUT_LIMITS.categories).default([]),
   price: price.nullable().optional(),
   attributes: attributes.default({}),
   available: z.boolean().default(true),

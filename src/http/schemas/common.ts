@@ -19,22 +19,27 @@ export function errors(...statuses: number[]) {
   return Object.fromEntries(statuses.map((s) => [s, errorResponse])) as Record<number, typeof errorResponse>;
 }
 
-/**
- * An identifier as the shop knows it (user, item, event, order, recommendation): 1..256 characters
- * without NUL (U+0000). Postgres text cannot hold a NUL: let through, it failed the first statement
- * with the database's own message ("invalid byte sequence for encoding UTF8: 0x00"), or a failed read
- * was logged as an error and answered as if the id were unknown. Refused here, the 400 names the field;
- * so is a lone surrogate.
- */
 const LONE_SURROGATE = /\p{Cs}/u;
 
-export const id = z
-  .string()
-  .min(1)
-  .max(INPUT_LIMITS.idLength)
-  .regex(/^[^\u0000]*$/, 'must not contain the NUL character (U+0000)')
-  // A lone surrogate (JSON "\udc00") is not text: Postgres would store U+FFFD instead, an id the sender never sent.
-  .refine((s) => !LONE_SURROGATE.test(s), 'must be well-formed Unicode (a lone surrogate such as \\udc00 is not a character)');
+/**
+ * Text that Postgres stores as sent: no NUL (U+0000), which text cannot hold (let through, the first
+ * statement failed with the database's own message, naming no field), and no lone surrogate (JSON
+ * "\udc00"), which is not a character: Postgres would store U+FFFD instead, text the sender never sent.
+ * Refused here, the 400 names the field.
+ */
+export const text = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .regex(/^[^\u0000]*$/, 'must not contain the NUL character (U+0000)')
+    .refine((s) => !LONE_SURROGATE.test(s), 'must be well-formed Unicode (a lone surrogate such as \\udc00 is not a character)');
+
+/**
+ * An identifier as the shop knows it (user, item, event, order, recommendation): 1..256 characters of
+ * `text` (a failed read of an id with a NUL was once logged as an error and answered as if the id were
+ * unknown; one with a lone surrogate stored an id never sent).
+ */
+export const id = text(INPUT_LIMITS.idLength).min(1);
 
 /**
  * A query parameter that may be given once. The query parser makes a repeated parameter (`k=5&k=6`) a
@@ -102,7 +107,7 @@ export const MAX_PRICE = INPUT_LIMITS.price;
 /** A unit price: finite, 0..MAX_PRICE (JSON's 1e400 parses to Infinity and is refused too). */
 export const price = z.number().min(0).max(MAX_PRICE);
 
-const attributeScalar = z.union([z.string().max(INPUT_LIMITS.attributeLength), z.number().min(-1e15).max(1e15), z.boolean(), z.null()]);
+const attributeScalar = z.union([text(INPUT_LIMITS.attributeLength), z.number().min(-1e15).max(1e15), z.boolean(), z.null()]);
 
 /**
  * Free-form attributes: scalars (strings up to 1,000 characters, finite numbers, booleans, null) or
@@ -118,7 +123,7 @@ export const attributes = z
       return z.NEVER;
     }
     return value;
-  }, z.record(z.string().min(1).max(INPUT_LIMITS.attributeNameLength), z.union([attributeScalar, z.array(attributeScalar).max(100)])))
+  }, z.record(text(INPUT_LIMITS.attributeNameLength).min(1), z.union([attributeScalar, z.array(attributeScalar).max(100)])))
   .meta({ maxProperties: MAX_ATTRIBUTES })
   .describe('Free-form attributes (country, region, brand, ...)');
 

@@ -2,7 +2,7 @@ import { INPUT_LIMITS } from '../../data/input-limits.js';
 import { z } from 'zod';
 import { INTERACTION_TYPES } from '../../data/event-repository.js';
 import { campaignId } from '../../exports/export-request.js';
-import { eventTimestamp, id as ref, price } from './common.js';
+import { eventTimestamp, id as ref, price, text } from './common.js';
 
 /**
  * An event without an eventId gets one derived from its content, time included: a time defaulted to
@@ -76,7 +76,7 @@ export const feedbackEvent = z.strictObject({
   itemId: ref,
   type: z.enum(['impression', 'click', 'add_to_cart', 'purchase']),
   recommendationId: ref.nullable().optional().describe('The recommendationId of the response shown'),
-  strategy: z.string().max(64).nullable().optional(),
+  strategy: text(64).nullable().optional(),
   experimentId: ref.max(64).nullable().optional().describe("The response's experiment.id, when it had one"),
   arm: ref.max(64).nullable().optional().describe("The response's experiment.arm; required with experimentId"),
   campaignId: campaignId.nullable().optional().describe('The campaign (export) that showed the recommendation, for per-campaign online metrics'),

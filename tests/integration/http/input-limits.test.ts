@@ -108,6 +108,48 @@ describe('input limits', () => {
     expect(pair.statusCode, pair.body).toBe(200);
   });
 
+  it('When an item title, description, category or attribute, or a feedback strategy, holds a NUL or a lone surrogate, Then 400 names the field and the item stored before is unchanged', async () => {
+    const stored = await send('PUT', '/v1/items/kept', { title: 'Kept', description: 'As sent', categories: ['Kitchen'], attributes: { brand: 'Acme' } });
+    expect(stored.statusCode, stored.body).toBe(200);
+    const before = await t.services.catalog.getItem('kept');
+    const lone = 'must be well-formed Unicode (a lone surrogate such as \\udc00 is not a character)';
+    const nul = 'must not contain the NUL character (U+0000)';
+    // Written as JSON text, as a sender writes it. Before, a lone surrogate was stored as U+FFFD with a
+    // 200 (text never sent), and a NUL failed in Postgres with a 400 naming no field.
+    const cases: [string, string, string][] = [
+      ['{"title":"Mug \\udc00"}', 'body.title', lone],
+      ['{"title":"Mug \\u0000"}', 'body.title', nul],
+      ['{"title":"Mug","description":"\\ud800 big"}', 'body.description', lone],
+      ['{"title":"Mug","description":"big\\u0000"}', 'body.description', nul],
+      ['{"title":"Mug","categories":["Kitchen","\\ud83d"]}', 'body.categories.1', lone],
+      ['{"title":"Mug","categories":["Kit\\u0000chen"]}', 'body.categories.0', nul],
+      ['{"title":"Mug","attributes":{"brand":"\\udfff"}}', 'body.attributes.brand', lone],
+      ['{"title":"Mug","attributes":{"colours":["red","\\u0000"]}}', 'body.attributes.colours', nul],
+    ];
+    for (const [payload, field, message] of cases) {
+      const res = await t.app.inject({ method: 'PUT', url: '/v1/items/kept', headers: { ...auth('admin'), 'content-type': 'application/json' }, payload });
+      expect(res.statusCode, payload).toBe(400);
+      expect(res.json().error.code, payload).toBe('VALIDATION_FAILED');
+      expect(res.json().error.message, payload).toContain(field);
+      expect(res.json().error.message, payload).toContain(message);
+    }
+    // An attribute's name, in a batch: the whole batch is refused.
+    const batch = await t.app.inject({ method: 'POST', url: '/v1/items/batch', headers: { ...auth('admin'), 'content-type': 'application/json' }, payload: '{"items":[{"id":"new1","title":"New"},{"id":"kept","attributes":{"size\\udc00":"L"}}]}' });
+    expect(batch.statusCode, batch.body).toBe(400);
+    expect(batch.json().error.message).toBe(`body.items.1.attributes.size\udc00: the name: ${lone}`);
+    expect(await t.services.catalog.getItem('new1')).toBeNull();
+    expect(await t.services.catalog.getItem('kept')).toEqual(before);
+
+    const feedback = await t.app.inject({ method: 'POST', url: '/v1/feedback', headers: { ...auth('admin'), 'content-type': 'application/json' }, payload: '{"events":[{"userId":"u1","itemId":"kept","type":"click","strategy":"hybrid\\udc00","ts":"2011-01-01T10:00:00Z"}]}' });
+    expect(feedback.statusCode, feedback.body).toBe(400);
+    expect(feedback.json().error.message).toBe(`body.events.0.strategy: ${lone}`);
+
+    // Characters outside the Basic Multilingual Plane (a surrogate pair) are text like any other.
+    const emoji = await send('PUT', '/v1/items/kept', { title: 'Mug \u{1F375}', categories: ['Tea \u{1F375}'] });
+    expect(emoji.statusCode, emoji.body).toBe(200);
+    expect(await t.services.catalog.getItem('kept')).toMatchObject({ title: 'Mug \u{1F375}', categories: ['Tea \u{1F375}'] });
+  });
+
   it('When a JSON body has a __proto__ key, Then 400 MALFORMED_JSON says that is why, not that the JSON is invalid', async () => {
     const res = await t.app.inject({ method: 'POST', url: '/v1/recommendations', headers: { ...auth('admin'), 'content-type': 'application/json' }, payload: '{"items":[],"__proto__":{"x":1}}' });
     expect(res.statusCode).toBe(400);
