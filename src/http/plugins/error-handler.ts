@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AppError, dependencyFailure, ERRORS, RETRY_AFTER_SECONDS, type ErrorCode } from '../../errors.js';
@@ -155,6 +156,26 @@ export function clientErrorHandler(corsOrigins: readonly string[] = []) {
     this.log.info({ reqId, status, parserError: err.code }, 'request refused before parsing');
     socket.destroy();
   };
+}
+
+/**
+ * CONNECT (a proxy tunnel): Node hands it to the server's 'connect' listeners instead of a request, and
+ * with none closes the connection without a word. This is no proxy: the answer is a 405 in the error
+ * shape, with a request id, the security headers and a log line, and the connection is closed (its
+ * bytes after the head would be the tunnel's). A browser cannot send CONNECT, so no CORS headers.
+ */
+export function refuseConnect(app: FastifyInstance): void {
+  app.server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+    const reqId = randomUUID();
+    const body = JSON.stringify({ error: { code: 'METHOD_NOT_ALLOWED', message: 'CONNECT is not supported: this service is not a proxy' } });
+    socket.on('error', () => socket.destroy());
+    socket.end(
+      `HTTP/1.1 405 ${STATUS_CODES[405]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${reqId}\r\n${SECURITY_HEADER_LINES}Connection: close\r\n\r\n${body}`,
+    );
+    // A client that never reads its answer does not hold the socket: the server's timeouts no longer apply to it.
+    setTimeout(() => socket.destroy(), 5_000).unref();
+    app.log.info({ reqId, status: 405, method: 'CONNECT', url: req.url?.slice(0, 200) }, 'CONNECT refused');
+  });
 }
 
 /** At most one 'dependency unavailable' warning per failure code in this period. */

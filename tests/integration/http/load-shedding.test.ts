@@ -178,6 +178,25 @@ describe('load shedding and the error shape outside routes', () => {
     expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4))).toEqual({ error: { code: 'REQUEST_TIMEOUT', message: 'The request was not received in time' } });
   });
 
+  it('When a client sends CONNECT (a proxy tunnel), Then 405 METHOD_NOT_ALLOWED in the error shape, and the connection is closed', async () => {
+    const a = await app({});
+    await a.listen({ port: 0, host: '127.0.0.1' });
+    const port = (a.server.address() as net.AddressInfo).port;
+    // Before, Node closed the connection without an answer (no listener for 'connect').
+    for (const target of ['example.com:443', '/v1/popular']) {
+      const conn = rawExchange(port, `CONNECT ${target} HTTP/1.1\r\nHost: example.com:443\r\n\r\nbytes of a tunnel`);
+      const giveUp = setTimeout(() => conn.socket.destroy(), 10_000);
+      const text = await conn.ended;
+      clearTimeout(giveUp);
+      expect(text, target).toMatch(/^HTTP\/1\.1 405 /);
+      expect(text).toMatch(/\r\nx-request-id: [^\r]+\r\n/i);
+      expect(text).toMatch(/\r\nx-content-type-options: nosniff\r\n/i);
+      expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4))).toEqual({ error: { code: 'METHOD_NOT_ALLOWED', message: 'CONNECT is not supported: this service is not a proxy' } });
+    }
+    // The server goes on answering.
+    expect(await rawExchange(port, 'GET /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n').ended).toMatch(/^HTTP\/1\.1 200 /);
+  });
+
   it('When the bytes are not HTTP, Then 400 MALFORMED_REQUEST in the error shape', async () => {
     const a = await app({});
     await a.listen({ port: 0, host: '127.0.0.1' });
