@@ -7,8 +7,8 @@ import type { Db } from './db.js';
  */
 /**
  * Held by every erasure for its whole run (its Postgres part, the model store, export files) and by
- * whatever else rewrites what an erasure rewrites (scrubSince, a rollback's scrub, an export's last
- * scrub): they run one at a time, across processes. A transaction-scoped advisory lock, so ingestion
+ * whatever else rewrites what an erasure rewrites (a training's scrub and publish, a rollback's scrub, an
+ * export's last scrub): they run one at a time, across processes. A transaction-scoped advisory lock, so ingestion
  * does not wait for it.
  */
 export const ERASURE_SERIAL = 'SELECT pg_advisory_xact_lock(7262361203)';

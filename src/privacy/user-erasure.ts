@@ -52,10 +52,10 @@ async function recommendersWithout(store: ModelStore, meta: ModelMeta, rows: Rea
  * rewrite) run one at a time; a reader of `erased_users` sees an erasure only once all of it is done; and
  * an erasure that fails (the model store is down) leaves Postgres as it was, to be asked for again (what
  * it scrubbed already stays scrubbed).
- * A version that was being trained meanwhile is caught by `scrubSince`: a training scrubs its new
- * version of everyone erased after it read its data, and an activation (rollback) scrubs the version it
- * brings back before serving it. So a rollback never restores an erased customer. A customer with the
- * same id ingested after the erasure is a new one.
+ * A version that was being trained meanwhile is caught by `publishScrubbed`: a training scrubs its new
+ * version of everyone erased after it read its data and publishes it under the same lock, and an
+ * activation (rollback) scrubs the version it brings back before serving it. So a rollback never
+ * restores an erased customer. A customer with the same id ingested after the erasure is a new one.
  */
 export function createUserErasure(deps: UserErasureDeps) {
   // Everything here that takes the erasure lock queues in this process first, so a burst of erasures or
@@ -161,23 +161,21 @@ export function createUserErasure(deps: UserErasureDeps) {
     mark: () => deps.erasures.mark(),
 
     /**
-     * Scrubs a training's version before it is published of everyone erased after `mark` (the training's):
-     * published, it serves none of them, not even until scrubSince runs after the publish. Returns how
-     * many customers that was (each had at most one entry per table).
+     * Publishes a training's version with the erasure lock held: first scrubbed of everyone erased after
+     * `mark` (the training's), then `publish(scrubbed)` (how many customers that was; each had at most one
+     * entry per table). No erasure lands between the scrub and the publish; one after it finds the version
+     * published and scrubs it with the others. A scrub before the publish and another after it left a gap:
+     * an erasure in it stayed in the served version for good when the training died before the second.
+     * `publish` must not use the database (the lock's transaction holds PGlite's one connection).
      */
-    async scrubDraft(mark: number, meta: ModelMeta): Promise<number> {
+    async publishScrubbed<T>(mark: number, meta: ModelMeta, publish: (scrubbed: number) => Promise<T>): Promise<T> {
       return oneAtATime(() =>
         deps.erasures.locked(async (erasedSince) => {
           const ids = await erasedSince(mark);
           await scrub(ids, undefined, meta);
-          return ids.length;
+          return publish(ids.length);
         }),
       );
-    },
-
-    /** Scrubs users erased after `mark` from the given versions' profiles (default: all kept) and every per-user entry. */
-    async scrubSince(mark: number, versions?: string[]): Promise<void> {
-      await forgetAll(await scrubLocked(mark, versions));
     },
 
     /**

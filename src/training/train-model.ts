@@ -102,10 +102,10 @@ export interface TrainerDeps {
   afterStep?: (step: string) => void | Promise<void>;
   /**
    * Erasure bookkeeping (src/privacy/user-erasure.ts): the mark is taken before the data is read and
-   * kept in the metadata (`info.erasureMark`); after publishing, users erased since the mark (whose
-   * data the training may have read) are scrubbed from the new version.
+   * kept in the metadata (`info.erasureMark`); users erased since the mark (whose data the training may
+   * have read) are scrubbed from the new version, and it is published, with the erasure lock held.
    */
-  erasures?: { mark(): Promise<number>; scrubSince(mark: number, versions?: string[]): Promise<void>; scrubDraft?(mark: number, meta: ModelMeta): Promise<number> };
+  erasures?: { mark(): Promise<number>; publishScrubbed<T>(mark: number, meta: ModelMeta, publish: (scrubbed: number) => Promise<T>): Promise<T> };
   log?: (msg: string, err?: unknown) => void;
 }
 
@@ -365,46 +365,39 @@ export function createTrainer(deps: TrainerDeps) {
         },
       };
       await throughOutage('checking the written version', () => assertHeld(contents, 0));
-      // Users erased while this training ran may be in what it read: the version is scrubbed of them before
-      // it is published, and again after, for anyone erased in between.
-      const scrubbed = deps.erasures?.scrubDraft ? await throughOutage('removing erased users', () => deps.erasures!.scrubDraft!(erasureMark, meta)) : 0;
       let publishSent = false;
-      await step('publish', () =>
-        throughOutage('publishing', async () => {
-          // A publish whose answer was lost with the connection may have happened: then it is done.
-          if (publishSent && (await deps.store.listVersions()).some((m) => m.version === version)) {
-            const activeNow = (await deps.store.getActive())?.version;
-            result.activated = activeNow === version;
-            if (!result.activated) {
-              result.notActivated = `version ${activeNow ?? '(none)'} is active; ${version} is published but not active: activate it with POST /v1/models/${version}/activate`;
-              deps.log?.(`training ${version}: ${result.notActivated}`);
-            }
-            published = true;
-            return;
-          }
-          // Checked again at the last moment, for a Redis that restarted empty (no persistence) or failed
-          // over to a replica lacking part of the write since the first check.
-          await assertHeld(contents, scrubbed);
-          // Up to the publish: the metadata is written with it (a Redis store keeps a copy, not this object).
-          durations.total = round(performance.now() - startedAt);
-          publishSent = true;
-          // Made active unless another version was activated meanwhile (a rollback stands); nothing active
-          // (a Redis that restarted empty) is repaired. The store checks and flips in one step.
-          result.activated = await deps.store.publish(meta, { activeWas: activeAtStart });
-          published = true;
+      /** Publishes the version, `scrubbed` customers fewer than written (erased while this training ran). */
+      const publish = async (scrubbed: number) => {
+        // A publish whose answer was lost with the connection may have happened: then it is done.
+        if (publishSent && (await deps.store.listVersions()).some((m) => m.version === version)) {
+          const activeNow = (await deps.store.getActive())?.version;
+          result.activated = activeNow === version;
           if (!result.activated) {
-            const activeNow = (await deps.store.getActive())?.version ?? '(none)';
-            result.notActivated = `version ${activeNow} was activated while this training ran (it began on ${activeAtStart ?? 'no version'}); ${version} is published but not active: activate it with POST /v1/models/${version}/activate`;
+            result.notActivated = `version ${activeNow ?? '(none)'} is active; ${version} is published but not active: activate it with POST /v1/models/${version}/activate`;
             deps.log?.(`training ${version}: ${result.notActivated}`);
           }
-        }),
-      );
-      // Anyone erased between that scrub and the publish. (Should this fail, the catch below leaves the
-      // published version alone.)
-      await throughOutage('removing users erased meanwhile', async () => deps.erasures?.scrubSince(erasureMark, [version])).catch((err: unknown) => {
-        const message = err instanceof Error ? err.message : String(err);
-        throw new Error(`version ${version} is published, but removing users erased during the training failed (activate it again to retry): ${message}`);
-      });
+          published = true;
+          return;
+        }
+        // Checked again at the last moment, for a Redis that restarted empty (no persistence) or failed
+        // over to a replica lacking part of the write since the first check.
+        await assertHeld(contents, scrubbed);
+        // Up to the publish: the metadata is written with it (a Redis store keeps a copy, not this object).
+        durations.total = round(performance.now() - startedAt);
+        publishSent = true;
+        // Made active unless another version was activated meanwhile (a rollback stands); nothing active
+        // (a Redis that restarted empty) is repaired. The store checks and flips in one step.
+        result.activated = await deps.store.publish(meta, { activeWas: activeAtStart });
+        published = true;
+        if (!result.activated) {
+          const activeNow = (await deps.store.getActive())?.version ?? '(none)';
+          result.notActivated = `version ${activeNow} was activated while this training ran (it began on ${activeAtStart ?? 'no version'}); ${version} is published but not active: activate it with POST /v1/models/${version}/activate`;
+          deps.log?.(`training ${version}: ${result.notActivated}`);
+        }
+      };
+      // Users erased while this training ran may be in what it read: the version is scrubbed of them and
+      // published with the erasure lock held (user-erasure.ts), so one erased later finds it published.
+      await step('publish', () => throughOutage('publishing', () => (deps.erasures ? deps.erasures.publishScrubbed(erasureMark, meta, publish) : publish(0))));
       durations.total = round(performance.now() - startedAt);
       return result;
     } catch (err) {

@@ -317,11 +317,11 @@ describe.skipIf(!(await faultTestsRunnable()))('a training through a store resta
       erasures: {
         ...services.erasure,
         // As if queued behind other erasures on the lock while Redis restarted.
-        scrubDraft: async (mark, meta) => {
+        publishScrubbed: async (mark, meta, publish) => {
           await fault.redis.kill();
           await fault.redis.start();
           await until('the store answers', () => services.store.ping(), Boolean);
-          return services.erasure.scrubDraft(mark, meta);
+          return services.erasure.publishScrubbed(mark, meta, publish);
         },
       },
     });

@@ -176,6 +176,36 @@ for (const backend of STORE_BACKENDS) {
       expect(await recommendFallback('k-user7')).toBe(true);
     });
 
+    it('When a customer is erased as the training publishes and the training dies right after, Then the published version does not hold them', async () => {
+      let erasing: Promise<{ statusCode: number }> | undefined;
+      // The store as the trainer sees it: its publish is asked while the erasure is sent.
+      const store = Object.create(t.services.store) as typeof t.services.store;
+      store.publish = async (meta, opts) => {
+        erasing = erase('k-user6');
+        // Before, the erasure ran here (the version not listed yet, so not scrubbed) and the training's
+        // scrub after the publish never came. Now it waits for the publish; either way, not for ever.
+        await Promise.race([erasing, new Promise((r) => setTimeout(r, 1_500))]);
+        return t.services.store.publish(meta, opts);
+      };
+      const crashed = trainer({
+        store,
+        afterStep: (step) => {
+          if (step === 'publish') throw new Error('the training process died');
+        },
+      }).train();
+      await expect(crashed).rejects.toThrow('the training process died');
+      expect((await erasing!).statusCode).toBe(204);
+      const version = (await t.services.store.getActive())!.version;
+      expect(version).not.toBe(v2);
+      expect(await t.services.store.getEntries(version, USERS_TABLE, ['k-user6', 'k-user8'])).toEqual([null, expect.any(Uint8Array)]);
+      expect(await profiledIn(version)).not.toContain('k-user6');
+      const ids = decodeUserIdsArtifact((await t.services.store.getArtifact(version, ARTIFACT_USER_IDS))!);
+      expect(ids).not.toContain('k-user6');
+      expect(ids).toContain('k-user8');
+      await t.services.serving.refresh();
+      expect(await recommendFallback('k-user6')).toBe(true);
+    });
+
     it('When an erased id is ingested again, Then it is a new customer: only the new purchases, trained like anyone', async () => {
       const put = await t.app.inject({ method: 'PUT', url: '/v1/users/g-user3', headers: auth('write'), payload: { attributes: { country: 'UK' } } });
       expect(put.statusCode).toBe(200);

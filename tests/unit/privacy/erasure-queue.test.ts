@@ -25,14 +25,14 @@ function recorded() {
 }
 
 describe('erasures and scrubs in one process', () => {
-  it('When erasures and both scrubs of a training come at once, Then they run one at a time, each under the long statement limit whoever asked', async () => {
+  it("When erasures and a training's scrub and publish come at once, Then they run one at a time, each under the long statement limit whoever asked", async () => {
     const { deps, limits, most } = recorded();
     const erasure = createUserErasure(deps);
     const draft = { version: 'draft', info: {} } as unknown as ModelMeta;
     await Promise.all([
-      erasure.scrubDraft(0, draft),
+      erasure.publishScrubbed(0, draft, async () => {}),
       withQueryTimeout(100, () => erasure.erase('a')),
-      erasure.scrubSince(0),
+      erasure.publishScrubbed(0, draft, async () => {}),
       erasure.erase('b'),
     ]);
     expect(most()).toBe(1);
