@@ -160,6 +160,9 @@ export function createUserErasure(deps: UserErasureDeps) {
     /** The current erasure mark: a training takes it before it reads its data. */
     mark: () => deps.erasures.mark(),
 
+    /** Every customer ever erased. */
+    erasedIds: () => deps.erasures.erasedSince(0),
+
     /**
      * Publishes a training's version with the erasure lock held: first scrubbed of everyone erased after
      * `mark` (the training's), then `publish(scrubbed)` (how many customers that was; each had at most one

@@ -34,6 +34,12 @@ export interface SideReport {
   imported: number;
   /** Rows whose id is in the catalog (items) or among the customers (users). */
   matched: number;
+  /**
+   * Customers' rows skipped because the customer was erased (a file made before the erasure holds what
+   * was learned of them; one who came back since is a new customer, folded in from their purchases).
+   * Their ids are not reported. Always 0 for items.
+   */
+  erased: number;
   /** Rows skipped because their id is unknown here, and up to 20 of those ids. */
   unknown: number;
   unknownSample: string[];
@@ -48,13 +54,17 @@ export interface AlignmentReport {
 
 const SAMPLE = 20;
 
-function alignSide(table: FactorTable | null, ids: readonly string[], index: ReadonlyMap<string, number>, k: number) {
+function alignSide(table: FactorTable | null, ids: readonly string[], index: ReadonlyMap<string, number>, k: number, erased: ReadonlySet<string> = new Set()) {
   const values = new Float32Array(ids.length * k);
   const present = new Uint8Array(ids.length);
-  const report: SideReport = { imported: 0, matched: 0, unknown: 0, unknownSample: [], missing: 0 };
+  const report: SideReport = { imported: 0, matched: 0, erased: 0, unknown: 0, unknownSample: [], missing: 0 };
   if (table) {
     report.imported = table.ids.length;
     table.ids.forEach((id, r) => {
+      if (erased.has(id)) {
+        report.erased++;
+        return;
+      }
       const at = index.get(id);
       if (at === undefined) {
         report.unknown++;
@@ -72,11 +82,16 @@ function alignSide(table: FactorTable | null, ids: readonly string[], index: Rea
 
 /**
  * Places each imported row at its id's dataset index. Ids this shop does not know are skipped and
- * reported (a factor file usually covers more or fewer ids than one shop's current catalog).
+ * reported (a factor file usually covers more or fewer ids than one shop's current catalog); so are the
+ * rows of `erasedUsers`, without their ids.
  */
-export function alignFactors(ds: Pick<Dataset, 'userIds' | 'itemIds' | 'userIndex' | 'itemIndex'>, f: ExternalFactors): { aligned: AlignedFactors; report: AlignmentReport } {
+export function alignFactors(
+  ds: Pick<Dataset, 'userIds' | 'itemIds' | 'userIndex' | 'itemIndex'>,
+  f: ExternalFactors,
+  erasedUsers?: ReadonlySet<string>,
+): { aligned: AlignedFactors; report: AlignmentReport } {
   const items = alignSide(f.items, ds.itemIds, ds.itemIndex, f.factors);
-  const users = alignSide(f.users, ds.userIds, ds.userIndex, f.factors);
+  const users = alignSide(f.users, ds.userIds, ds.userIndex, f.factors, erasedUsers);
   return {
     aligned: { factors: f.factors, itemFactors: items.values, userFactors: users.values, userImported: users.present },
     report: { items: items.report, users: users.report },

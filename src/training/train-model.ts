@@ -105,7 +105,12 @@ export interface TrainerDeps {
    * kept in the metadata (`info.erasureMark`); users erased since the mark (whose data the training may
    * have read) are scrubbed from the new version, and it is published, with the erasure lock held.
    */
-  erasures?: { mark(): Promise<number>; publishScrubbed<T>(mark: number, meta: ModelMeta, publish: (scrubbed: number) => Promise<T>): Promise<T> };
+  erasures?: {
+    mark(): Promise<number>;
+    publishScrubbed<T>(mark: number, meta: ModelMeta, publish: (scrubbed: number) => Promise<T>): Promise<T>;
+    /** Every customer ever erased (imported factors of theirs are skipped). */
+    erasedIds?(): Promise<string[]>;
+  };
   log?: (msg: string, err?: unknown) => void;
 }
 
@@ -218,7 +223,9 @@ export function createTrainer(deps: TrainerDeps) {
     let importedAls: ImportedAls | undefined;
     let factorImport: FactorImportSummary | undefined;
     if (request.factors && importSource) {
-      const { aligned, report } = alignFactors(ds, request.factors.data);
+      // Rows of customers erased, before or during this training: what a file made before the erasure learned of them.
+      const erased = request.factors.data.users && deps.erasures?.erasedIds ? new Set(await deps.erasures.erasedIds()) : undefined;
+      const { aligned, report } = alignFactors(ds, request.factors.data, erased);
       if (report.items.matched === 0) {
         const sample = report.items.unknownSample.slice(0, 5).map((id) => `"${id}"`).join(', ');
         throw new AppError('UNPROCESSABLE', `none of the ${report.items.imported} imported item ids is in the catalog (e.g. ${sample}); nothing was published`, [{ path: 'item_factors', message: 'no item id matches the catalog' }]);

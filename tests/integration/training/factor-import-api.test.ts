@@ -2,6 +2,8 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeArtifact } from '../../../src/recommenders/artifact.js';
+import { ARTIFACT_USER_IDS, decodeUserIdsArtifact } from '../../../src/serving/serving-artifacts.js';
 import { auth, createTestApp, finishedJob, type TestApp } from '../../helpers/app.js';
 import { createPgliteTestDb, createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
 
@@ -173,5 +175,29 @@ describe('factor import API', () => {
       expect(job.error).toMatch(reason);
       expect(await activeVersion()).toBe(before);
     }
+  });
+
+  it("When an erased customer came back and factors made before the erasure are imported, Then their old row is not used: they are folded in from their new purchases, and their id is not reported", async () => {
+    expect((await t.app.inject({ method: 'DELETE', url: '/v1/users/f-u1', headers: auth('admin') })).statusCode).toBe(204);
+    // Back, as a new customer: a purchase after the erasure.
+    const back = await t.app.inject({ method: 'POST', url: '/v1/events', headers: auth('write'), payload: { events: [{ userId: 'f-u1', itemId: 'f-i5', quantity: 1, orderId: 'f-u1-back', ts: new Date().toISOString() }] } });
+    expect(back.json()).toMatchObject({ inserted: 1 });
+    // The file still lists f-u1 (and one id nobody knows).
+    const res = await submit({ path: layout('spark') });
+    const job = await finishedJob(t, `/v1/factor-imports/${res.json().jobId}`);
+    expect(job.error).toBeNull();
+    // Before, f-u1's row was matched (6) and its vector served their ALS list.
+    expect(job.result.factorImport.users).toEqual({ imported: 7, matched: 5, erased: 1, unknown: 1, unknownSample: ['zz-unknown-user'], missing: 2 });
+    const version = job.result.version as string;
+    const ids = decodeUserIdsArtifact((await t.services.store.getArtifact(version, ARTIFACT_USER_IDS))!);
+    const { arrays } = decodeArtifact((await t.services.store.getArtifact(version, 'recommender:als'))!);
+    const row = (id: string) => [...(arrays.userFactors as Float32Array).subarray(ids.indexOf(id) * FACTORS, (ids.indexOf(id) + 1) * FACTORS)];
+    const file = fixtureFactors('user');
+    expect(ids).toContain('f-u1');
+    expect(row('f-u1')).not.toEqual(file.get('f-u1')!.map(Math.fround));
+    // The others' rows are the file's.
+    expect(row('f-u2')).toEqual(file.get('f-u2')!.map(Math.fround));
+    const models = (await t.app.inject({ url: '/v1/models', headers: auth('admin') })).json();
+    expect(JSON.stringify(models)).not.toContain('f-u1');
   });
 });
