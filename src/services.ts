@@ -10,7 +10,7 @@ import type { ModelStore } from './store/model-store.js';
 import { createFeedbackRecorder, createImportedPurchasesFeed, createPurchaseRecorder } from './serving/record-purchases.js';
 import { createServing } from './serving/create-serving.js';
 import { createMetrics } from './metrics.js';
-import { cleanUpInterruptedTrainings, createJobHandlers } from './jobs/job-handlers.js';
+import { cleanUpInterruptedExports, cleanUpInterruptedTrainings, createJobHandlers } from './jobs/job-handlers.js';
 import { createJobRepository, type JobRecord } from './jobs/job-repository.js';
 import { createJobRunner, type JobRunner, type Logger as JobLogger } from './jobs/job-runner.js';
 import { createJobService } from './jobs/job-service.js';
@@ -140,9 +140,11 @@ export function createServices(deps: {
       if (j.status === 'failed') metrics.jobFailures.inc({ type: j.type });
     },
     // Counted once: each job is declared interrupted by the one runner whose update changed it.
-    onInterrupted: (interrupted: JobRecord[]) => {
+    onInterrupted: async (interrupted: JobRecord[]) => {
       for (const j of interrupted) metrics.jobFailures.inc({ type: j.type });
-      return cleanUpInterruptedTrainings(store, interrupted);
+      // Files first: a model store that is down does not keep them.
+      await cleanUpInterruptedExports(config.EXPORT_DIR, interrupted);
+      await cleanUpInterruptedTrainings(store, interrupted);
     },
     staleAfterMs: config.JOB_STALE_AFTER_MS,
     log: logger,

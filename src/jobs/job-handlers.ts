@@ -8,8 +8,9 @@ import type { Trainer } from '../training/train-model.js';
 import type { JobRecord } from './job-repository.js';
 import type { JobHandler } from './job-runner.js';
 import { JOB_TYPES } from './job-types.js';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { exportFileName, exportRequest } from '../exports/export-request.js';
+import { EXPORT_FORMATS, exportFileName, exportRequest } from '../exports/export-request.js';
 import { runExport, type ExportDeps } from '../exports/run-export.js';
 
 /** Params of a training job as stored in the jobs table (dates as ISO strings). */
@@ -47,6 +48,17 @@ export async function cleanUpInterruptedTrainings(store: Pick<ModelStore, 'delet
   if (drafts.length === 0) return;
   const published = new Set((await store.listVersions()).map((m) => m.version));
   for (const draft of drafts) if (!published.has(draft)) await store.deleteVersion(draft);
+}
+
+/**
+ * Deletes the partial files of interrupted exports (`<job>.<format>.part` in `dir`): a process that died
+ * while writing one left customers' rows that nothing would finish, serve or scrub of an erased customer.
+ */
+export async function cleanUpInterruptedExports(dir: string, interrupted: JobRecord[]): Promise<void> {
+  for (const job of interrupted) {
+    if (job.type !== JOB_TYPES.export) continue;
+    for (const format of EXPORT_FORMATS) await rm(join(dir, `${exportFileName(job.id, format)}.part`), { force: true });
+  }
 }
 
 const date = (s: string | undefined) => (s === undefined ? undefined : new Date(s));
