@@ -1,6 +1,12 @@
 import { dependencyFailure } from './errors.js';
 
 /**
+ * How long a job waits, in all, for a store that stopped answering before it fails as a dependency
+ * failure (the job runner's failure message says so): a restart or a failover is over well within it.
+ */
+export const JOB_OUTAGE_WAIT_MS = 60_000;
+
+/**
  * `fn`'s result, running it again while it fails for want of Postgres or Redis (a restart, a failover:
  * dependencyFailure), with waits doubling from 250 ms to 5 s, for at most `forMs` in all. Any other
  * failure, one after `forMs`, or one once `stop()` is true (checked after each wait too), is thrown as

@@ -12,6 +12,7 @@ import type { EvaluationGauges } from './evaluation-gauges.js';
 import type { EvaluationReport, MetricName } from './evaluation-report.js';
 import type { EvalMode } from './splits.js';
 import { evaluationParamsSchema, normalizeRequest, type EvaluationParams, type EvaluationRequestInput } from './evaluation-request.js';
+import { JOB_OUTAGE_WAIT_MS, retryWhileUnavailable } from '../retry-while-unavailable.js';
 import { runEvaluationInWorker } from './evaluate-in-worker.js';
 import { BASELINE, runEvaluation, type EvaluationProgress, type SplitRequest } from './run-evaluation.js';
 
@@ -32,6 +33,8 @@ export interface EvaluationServiceDeps {
    * serving while it evaluates; `inline`: on the calling thread.
    */
   isolation?: 'thread' | 'inline';
+  /** How long the run's reads and its report's write wait for a Postgres that stopped answering (default JOB_OUTAGE_WAIT_MS). */
+  outageWaitMs?: number;
 }
 
 /** An evaluation as the API shows it: the job's state and, once it succeeded, its report. */
@@ -132,12 +135,15 @@ export function createEvaluationService(deps: EvaluationServiceDeps) {
   }
 
   /** Runs one evaluation and stores its report as `id`; progress is 0..1 over the whole run. */
-  async function run(id: string, params: EvaluationParams, onProgress: (p: EvaluationProgress) => void): Promise<StoredReport> {
+  async function run(id: string, params: EvaluationParams, onProgress: (p: EvaluationProgress) => void, signal?: AbortSignal): Promise<StoredReport> {
     const started = performance.now();
     const recipes = await recipesOf(params);
     checkStrategies(params, recipes);
+    // Reads and the report's write wait for a Postgres that restarts (the write is an upsert by id): a
+    // failover in the seconds of a load or after minutes of fitting does not throw the run away.
+    const throughOutage = <T>(fn: () => Promise<T>) => retryWhileUnavailable(fn, { forMs: deps.outageWaitMs ?? JOB_OUTAGE_WAIT_MS, stop: () => signal?.aborted ?? false });
     onProgress({ step: 'load', progress: 0 });
-    const [events, items, users] = await Promise.all([deps.events.loadPurchaseRows(), deps.catalog.listItems(), deps.catalog.listUsers()]);
+    const [events, items, users] = await throughOutage(() => Promise.all([deps.events.loadPurchaseRows(), deps.catalog.listItems(), deps.catalog.listUsers()]));
     checkData(events, params.split);
     // Loading is a few percent of a run; fitting and scoring share the rest as runEvaluation reports it.
     // The baseline is evaluated whether or not it is a source, so only real sources are asked for by name.
@@ -158,14 +164,10 @@ export function createEvaluationService(deps: EvaluationServiceDeps) {
       throw new Error(`the ${params.split.kind} split leaves no test users (users with purchases on both sides of it)`);
     }
     onProgress({ step: 'store', progress: 0.98 });
-    const stored = await deps.reports.insert({
-      id,
-      recipes: params.recipes,
-      request: params as unknown as Record<string, unknown>,
-      headline: reportHeadline(report),
-      report,
-      durationMs: Math.round(performance.now() - started),
-    });
+    const durationMs = Math.round(performance.now() - started);
+    const stored = await throughOutage(() =>
+      deps.reports.insert({ id, recipes: params.recipes, request: params as unknown as Record<string, unknown>, headline: reportHeadline(report), report, durationMs }),
+    );
     await deps.gauges?.reportStored(stored);
     return stored;
   }
@@ -177,12 +179,17 @@ export function createEvaluationService(deps: EvaluationServiceDeps) {
   const handler: JobHandler = async (raw, ctx: JobContext) => {
     const params = evaluationParamsSchema.parse(raw) as EvaluationParams;
     let last = { progress: -1, step: '' };
-    const stored = await run(ctx.job.id, params, (p) => {
-      ctx.signal.throwIfAborted();
-      if (p.step === last.step && p.progress - last.progress < 0.01) return;
-      last = p;
-      void ctx.progress(p.progress, p.step).catch(() => {});
-    });
+    const stored = await run(
+      ctx.job.id,
+      params,
+      (p) => {
+        ctx.signal.throwIfAborted();
+        if (p.step === last.step && p.progress - last.progress < 0.01) return;
+        last = p;
+        void ctx.progress(p.progress, p.step).catch(() => {});
+      },
+      ctx.signal,
+    );
     const result: EvaluationJobResult = {
       reportId: stored.id,
       durationMs: stored.durationMs ?? 0,

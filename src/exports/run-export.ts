@@ -14,7 +14,7 @@ import { stringify } from 'csv-stringify';
 import type { AudienceService } from '../audiences/audience-service.js';
 import { AppError } from '../errors.js';
 import type { ProfileService } from '../profiles/profile-service.js';
-import { retryWhileUnavailable } from '../retry-while-unavailable.js';
+import { JOB_OUTAGE_WAIT_MS, retryWhileUnavailable } from '../retry-while-unavailable.js';
 import { DEGRADED, type Recommendation } from '../serving/recommendation.js';
 import type { Serving } from '../serving/create-serving.js';
 import { ARTIFACT_USER_IDS, decodeUserIdsArtifact } from '../serving/serving-artifacts.js';
@@ -58,7 +58,9 @@ const CHUNK = 64;
  * How long an export waits for Postgres or Redis to answer again (a restart, a failover) before it fails,
  * as a training's writes do: submitting it again is then safe, nothing was written in place.
  */
-export const EXPORT_OUTAGE_WAIT_MS = 60_000;
+export const EXPORT_OUTAGE_WAIT_MS = JOB_OUTAGE_WAIT_MS;
+
+const exists = (path: string) => stat(path).then(() => true, () => false);
 
 const RECOMMENDATION_COLUMNS = ['campaignId', 'userId', 'rank', 'itemId', 'title', 'score', 'explanation', 'sources', 'strategy', 'fallback', 'modelVersion', 'recommendationId'];
 const AUDIENCE_COLUMNS = ['campaignId', 'rank', 'userId', 'score', 'tier', 'reason', 'itemId', 'modelVersion'];
@@ -103,16 +105,6 @@ export async function runExport(
   opts: { onProgress?: (fraction: number) => void; signal?: AbortSignal } = {},
 ): Promise<ExportResult> {
   const started = performance.now();
-  const erasureMark = await deps.erasures?.mark();
-  await deps.followErasures?.();
-  const model = await deps.serving.activeModel();
-  if (!model) throw new AppError('UNPROCESSABLE', 'no model is active yet: train one first');
-  await mkdir(dirname(file), { recursive: true });
-  const part = `${file}.part`;
-  const campaign = req.campaignId ?? null;
-  const writer = openWriter(part, req.format, req.kind === 'audience' ? AUDIENCE_COLUMNS : RECOMMENDATION_COLUMNS);
-  let rows = 0;
-  let customers = 0;
   // Set once a read gave up: the other reads of its chunk stop asking a store that is away.
   let gaveUp = false;
   /** `fn` again while Postgres or Redis is away, up to the wait; an abort meanwhile is the abort, not the outage. */
@@ -125,6 +117,16 @@ export async function runExport(
       throw err;
     }
   };
+  const erasureMark = deps.erasures ? await throughOutage(() => deps.erasures!.mark()) : undefined;
+  if (deps.followErasures) await throughOutage(deps.followErasures);
+  const model = await throughOutage(() => deps.serving.activeModel());
+  if (!model) throw new AppError('UNPROCESSABLE', 'no model is active yet: train one first');
+  await mkdir(dirname(file), { recursive: true });
+  const part = `${file}.part`;
+  const campaign = req.campaignId ?? null;
+  const writer = openWriter(part, req.format, req.kind === 'audience' ? AUDIENCE_COLUMNS : RECOMMENDATION_COLUMNS);
+  let rows = 0;
+  let customers = 0;
   try {
     if (req.kind === 'audience') {
       const audience = await throughOutage(() => deps.audiences.audience({ ...req, k: req.k }));
@@ -186,12 +188,17 @@ export async function runExport(
     // is waited for and counted, and every later one finds the file in place.
     if (erasureMark === undefined) await rename(part, file);
     else {
-      const removed = await deps.erasures!.locked(async (erasedSince) => {
-        const erased = new Set(await erasedSince(erasureMark));
-        const scrubbed = erased.size > 0 ? await scrubExportFile(part, erased, req.format) : { rows: 0, customers: 0 };
-        await rename(part, file);
-        return scrubbed;
-      });
+      // Waits for a Postgres that restarts, as the reads did. A turn whose commit was lost after its rename
+      // is done again on the file in place (no erasure ran in between: the lock was held).
+      const removed = await throughOutage(() =>
+        deps.erasures!.locked(async (erasedSince) => {
+          const erased = new Set(await erasedSince(erasureMark));
+          const target = (await exists(part)) ? part : file;
+          const scrubbed = erased.size > 0 ? await scrubExportFile(target, erased, req.format) : { rows: 0, customers: 0 };
+          if (target === part) await rename(part, file);
+          return scrubbed;
+        }),
+      );
       rows -= removed.rows;
       customers -= removed.customers;
     }

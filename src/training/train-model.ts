@@ -4,7 +4,7 @@ import { AppError } from '../errors.js';
 import { DatasetBuilder, type Dataset } from '../recommenders/dataset.js';
 import { sampleDatasetCustomers } from '../evaluation/tuning-sample.js';
 import type { ModelMeta, ModelStore } from '../store/model-store.js';
-import { retryWhileUnavailable } from '../retry-while-unavailable.js';
+import { JOB_OUTAGE_WAIT_MS, retryWhileUnavailable } from '../retry-while-unavailable.js';
 import { assertEnoughData, countData, MIN_TRAINING_DATA, type DataCounts } from './dataset-guard.js';
 import { newModelVersion } from './model-version.js';
 import { computeInWorker } from './compute-in-worker.js';
@@ -145,7 +145,7 @@ export async function resolveRecipe(name: string, dir?: string): Promise<Recipe>
 const round = (ms: number) => Math.round(ms * 10) / 10;
 
 /** How long a training waits, at each of its writes and final steps, for Postgres or Redis to come back. */
-const OUTAGE_RETRY_MS = 60_000;
+const OUTAGE_RETRY_MS = JOB_OUTAGE_WAIT_MS;
 
 /**
  * Training: purchases from Postgres -> dataset -> fit every recipe source and the hybrid -> serving

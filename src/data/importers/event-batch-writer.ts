@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../db.js';
-import { retryWhileUnavailable } from '../../retry-while-unavailable.js';
+import { JOB_OUTAGE_WAIT_MS, retryWhileUnavailable } from '../../retry-while-unavailable.js';
 import { createEventRepository, interactionContent, purchaseContent, type InteractionInput, type PurchaseInput } from '../event-repository.js';
 
 /**
@@ -9,7 +9,7 @@ import { createEventRepository, interactionContent, purchaseContent, type Intera
  * whose commit was answered by a dropped connection is simply written again (its rows then count as
  * duplicates). Minutes of a large import are not lost to a moment of outage.
  */
-export const IMPORT_OUTAGE_RETRY_MS = 60_000;
+export const IMPORT_OUTAGE_RETRY_MS = JOB_OUTAGE_WAIT_MS;
 
 /** A write of an import, tried again while Postgres is unavailable (IMPORT_OUTAGE_RETRY_MS). */
 export const throughOutage = <T>(write: () => Promise<T>): Promise<T> => retryWhileUnavailable(write, { forMs: IMPORT_OUTAGE_RETRY_MS });

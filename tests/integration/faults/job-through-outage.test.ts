@@ -5,16 +5,22 @@
  * training that would otherwise publish, nor leave a published one recorded as running until the sweep
  * calls it interrupted. Against a private Postgres the test stops and starts.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { createPgDb, type Db } from '../../../src/data/db.js';
 import { DEFAULT_REDIS_PREFIX } from '../../../src/store/create-model-store.js';
 import { createTrainer, type TrainerDeps } from '../../../src/training/train-model.js';
 import { USERS_TABLE } from '../../../src/serving/user-entry.js';
-import { SHOP_RECIPE } from '../serving/shop-fixture.js';
+import { DAY, SHOP_RECIPE, T0 } from '../serving/shop-fixture.js';
+import { createReportRepository } from '../../../src/data/report-repository.js';
+import { createEvaluationService } from '../../../src/evaluation/evaluation-service.js';
+import { exportRequest } from '../../../src/exports/export-request.js';
+import { runExport } from '../../../src/exports/run-export.js';
 import { faultTestsRunnable, startFaultApp, until, type FaultApp } from './fault-app.js';
 import { migrate } from '../../../src/data/migrate.js';
 import { createJobHandlers } from '../../../src/jobs/job-handlers.js';
@@ -375,5 +381,84 @@ describe.skipIf(!(await faultTestsRunnable()))('a training through a store resta
     const { trained } = trainThrough('redis restart, empty', 1000);
     await expect(trained).rejects.toThrow(/no longer holds all of version .* Nothing was published/);
     expect(await fault.services.store.getActive()).toBeNull();
+  }, 60_000);
+});
+
+describe.skipIf(!(await faultTestsRunnable()))('an evaluation and an export through a Postgres restart', () => {
+  let fault: FaultApp;
+  let dir: string;
+  beforeAll(async () => {
+    fault = await startFaultApp({ JOB_RUNNER: 'worker' });
+    dir = await mkdtemp(join(tmpdir(), 'outage-eval-'));
+    await writeFile(join(dir, 'serving-test.json'), JSON.stringify(SHOP_RECIPE));
+  }, 120_000);
+  afterAll(async () => {
+    await fault?.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  // The last restart's start: waited for after each test, so that a failing one leaves Postgres up for the next.
+  let lastStart: Promise<void> | undefined;
+  afterEach(async () => {
+    await lastStart;
+    lastStart = undefined;
+  });
+  /** Stops Postgres (immediate); `back` is its start 1.5 s later, in the background. */
+  const restartPostgres = async () => {
+    await fault.pg.stop();
+    lastStart = new Promise<void>((resolve, reject) => setTimeout(() => fault.pg.start().then(resolve, reject), 1_500));
+    return { back: lastStart };
+  };
+
+  it.each(['the purchases are read', 'the report is written'] as const)('When Postgres restarts as %s, Then the evaluation waits for it and stores its report', async (when) => {
+    const { services } = fault;
+    let restarted: Promise<void> | undefined;
+    const once = async () => {
+      if (!restarted) restarted = (await restartPostgres()).back;
+    };
+    const evaluations = createEvaluationService({
+      jobs: services.jobs,
+      events: {
+        ...services.events,
+        loadPurchaseRows: async (...args) => (when === 'the purchases are read' && (await once()), services.events.loadPurchaseRows(...args)),
+      },
+      reports: {
+        ...createReportRepository(services.db),
+        insert: async (r) => (when === 'the report is written' && (await once()), createReportRepository(services.db).insert(r)),
+      },
+      catalog: services.catalog,
+      defaultRecipe: 'serving-test',
+      recipesDir: dir,
+      isolation: 'inline',
+      outageWaitMs: 30_000,
+    });
+    const params = await evaluations.prepare({ split: { kind: 'temporal', cutoff: new Date(T0 + 50 * DAY).toISOString() }, modes: ['novel', 'all'], ks: [3] });
+    const id = randomUUID();
+    // Before, the job failed on the first refused connection, saying it had waited about a minute.
+    const result = (await evaluations.handler(params as unknown as Record<string, unknown>, { job: { id }, signal: new AbortController().signal, progress: async () => {} } as unknown as JobContext)) as { reportId: string };
+    await restarted;
+    expect(restarted).toBeDefined();
+    expect(result.reportId).toBe(id);
+    expect(await createReportRepository(services.db).get(id)).toMatchObject({ id, recipes: ['serving-test'] });
+  }, 60_000);
+
+  it('When Postgres restarts as a finished export takes the erasure lock to put its file in place, Then it waits for it and the file is complete', async () => {
+    const { services } = fault;
+    const file = join(dir, 'export.csv');
+    let restarted: Promise<void> | undefined;
+    const erasures = {
+      ...services.erasureRepository,
+      locked: async <T>(fn: Parameters<typeof services.erasureRepository.locked<T>>[0]) => {
+        if (!restarted) restarted = (await restartPostgres()).back;
+        return services.erasureRepository.locked(fn);
+      },
+    };
+    const deps = { serving: services.serving, audiences: services.audiences, profiles: services.profiles, store: services.store, erasures };
+    const result = await runExport(deps, exportRequest.parse({ kind: 'recommendations', k: 3 }), file);
+    await restarted;
+    expect(result.customers).toBe(24);
+    const lines = (await readFile(file, 'utf8')).trim().split('\n');
+    expect(lines.length).toBe(1 + result.rows);
+    expect(existsSync(`${file}.part`)).toBe(false);
   }, 60_000);
 });
