@@ -32,6 +32,10 @@ export interface EnqueueOptions {
 /** The message a job gets when the process running it stopped without finishing it. */
 export const INTERRUPTED = 'interrupted: the process running it stopped';
 
+/** Ends the message of a job that failed because Postgres or Redis was away for longer than it waits (job-runner failureMessage). */
+export const OUTAGE_FAILURE =
+  'Postgres or Redis did not answer for longer than the job waits for it (about a minute); what it wrote is kept or was never published, so submitting it again is safe (an import skips the rows already stored)';
+
 const iso = (d: unknown) => (d === null || d === undefined ? null : d instanceof Date ? d.toISOString() : String(d));
 
 function toJob(r: Record<string, unknown>): JobRecord {

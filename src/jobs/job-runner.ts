@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { INTERRUPTED, type JobRecord, type JobRepository } from './job-repository.js';
+import { INTERRUPTED, OUTAGE_FAILURE, type JobRecord, type JobRepository } from './job-repository.js';
 import { withoutQueryTimeout, withQueryTimeout } from '../data/query-timeout.js';
 import { AppError, dependencyFailure, ERRORS } from '../errors.js';
 import { retryWhileUnavailable } from '../retry-while-unavailable.js';
@@ -373,5 +373,5 @@ const whenAborted = (signal: AbortSignal) =>
 export function failureMessage(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   if (message === INTERRUPTED || !dependencyFailure(err)) return message;
-  return `${message}: Postgres or Redis did not answer for longer than the job waits for it (about a minute); what it wrote is kept or was never published, so submitting it again is safe (an import skips the rows already stored)`;
+  return `${message}: ${OUTAGE_FAILURE}`;
 }

@@ -1,18 +1,21 @@
 import { AppError } from '../errors.js';
-import { INTERRUPTED, type JobRecord } from '../jobs/job-repository.js';
+import { INTERRUPTED, OUTAGE_FAILURE, type JobRecord } from '../jobs/job-repository.js';
 import type { ModelStore } from '../store/model-store.js';
 import { goneFromStore } from './write-model-version.js';
 
 /**
  * Whether the trainings (and factor imports) that ended last, newest first, let a lost model be trained
- * again unasked: the newest succeeded, or it was interrupted (the process running it stopped: a deploy, a
- * killed worker) right after one that succeeded. Any other failure, or a second interruption in a row (a
- * worker killed for its memory at every try), waits for a person.
+ * again unasked: the newest succeeded, or it failed for no fault of its own right after one that
+ * succeeded: interrupted (the process running it stopped: a deploy, a killed worker), or a store away for
+ * longer than a job waits (the outage that lost the model often fails the training running then). Any
+ * other failure, or a second such failure in a row (a worker killed for its memory at every try, a store
+ * that keeps going away), waits for a person.
  */
 export function trainingStillTrusted(recent: readonly Pick<JobRecord, 'status' | 'error'>[]): boolean {
   const [newest, before] = recent;
   if (newest?.status === 'succeeded') return true;
-  return newest?.error === INTERRUPTED && before?.status === 'succeeded';
+  const notItsFault = newest?.error === INTERRUPTED || (newest?.error?.endsWith(OUTAGE_FAILURE) ?? false);
+  return notItsFault && before?.status === 'succeeded';
 }
 
 /** How often a process looks for a model store that lost every version. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createMemoryModelStore } from '../../../src/store/memory-model-store.js';
 import { INTERRUPTED } from '../../../src/jobs/job-repository.js';
+import { failureMessage } from '../../../src/jobs/job-runner.js';
 import { createModelRecovery, trainingStillTrusted } from '../../../src/training/model-recovery.js';
 
 describe('a lost model that is left alone', () => {
@@ -40,5 +41,18 @@ describe('a lost model that is left alone', () => {
     expect(trainingStillTrusted([interrupted])).toBe(false);
     expect(trainingStillTrusted([broken, ok])).toBe(false);
     expect(trainingStillTrusted([])).toBe(false);
+  });
+
+  it('When the newest training failed because a store was away longer than it waits, Then a lost model is trained again once, not after a second such failure', () => {
+    const ok = { status: 'succeeded' as const, error: null };
+    // As the runner words it (failureMessage), not a copy of the text: a change of wording must not turn this off.
+    const outage = { status: 'failed' as const, error: failureMessage(Object.assign(new Error("Stream isn't writeable and enableOfflineQueue options is false"), {})) };
+    const broken = { status: 'failed' as const, error: 'catalog too small' };
+    expect(outage.error).not.toBe("Stream isn't writeable and enableOfflineQueue options is false");
+    // The Redis restart that emptied the store also failed the training running then: trained again.
+    expect(trainingStillTrusted([outage, ok])).toBe(true);
+    expect(trainingStillTrusted([outage, outage])).toBe(false);
+    expect(trainingStillTrusted([outage, broken])).toBe(false);
+    expect(trainingStillTrusted([outage])).toBe(false);
   });
 });
