@@ -10,7 +10,7 @@ import type { ModelStore } from './store/model-store.js';
 import { createFeedbackRecorder, createImportedPurchasesFeed, createPurchaseRecorder } from './serving/record-purchases.js';
 import { createServing } from './serving/create-serving.js';
 import { createMetrics } from './metrics.js';
-import { cleanUpInterruptedExports, cleanUpInterruptedTrainings, createJobHandlers } from './jobs/job-handlers.js';
+import { cleanUpAbandonedDrafts, cleanUpInterruptedExports, cleanUpInterruptedTrainings, createJobHandlers } from './jobs/job-handlers.js';
 import { createJobRepository, type JobRecord } from './jobs/job-repository.js';
 import { createJobRunner, type JobRunner, type Logger as JobLogger } from './jobs/job-runner.js';
 import { createJobService } from './jobs/job-service.js';
@@ -134,6 +134,7 @@ export function createServices(deps: {
     handlers: createJobHandlers({
       db, trainer, evaluate: evaluations.handler, onImported: async (since) => void (await feedImported(since)),
       exports: { deps: { serving, audiences, profiles, store, erasures: erasureRepository, followErasures: () => erasureFollower.catchUp() }, dir: config.EXPORT_DIR },
+      beforeTraining: () => cleanUpAbandonedDrafts(store, jobs).catch((err) => log?.('could not delete the drafts of failed trainings', err)),
     }),
     onFinished: (j: { type: string; status: string; ms: number }) => {
       metrics.jobDuration.observe({ type: j.type, status: j.status }, j.ms / 1000);
