@@ -53,8 +53,19 @@ describe('ALS from imported factors', () => {
   };
 
   it('When rows name ids this shop has and has not, Then known ones are placed by id and the others counted and skipped', () => {
-    expect(report.items).toEqual({ imported: 4, matched: 3, unknown: 1, unknownSample: ['unknown-item'], missing: 1 });
-    expect(report.users).toEqual({ imported: 3, matched: 2, unknown: 1, unknownSample: ['ghost'], missing: 1 });
+    expect(report.items).toEqual({ imported: 4, matched: 3, erased: 0, unknown: 1, unknownSample: ['unknown-item'], missing: 1 });
+    expect(report.users).toEqual({ imported: 3, matched: 2, erased: 0, unknown: 1, unknownSample: ['ghost'], missing: 1 });
+  });
+
+  it("When rows name erased customers, known here again or not, Then they are skipped and counted without their ids, and the customer's row is left to be folded in", () => {
+    const { aligned: without, report: erasedReport } = alignFactors(ds, factors, new Set(['a', 'ghost']));
+    expect(erasedReport.users).toEqual({ imported: 3, matched: 1, erased: 2, unknown: 0, unknownSample: [], missing: 2 });
+    const a = ds.userIndex.get('a')!;
+    expect(without.userImported[a]).toBe(0);
+    expect([...without.userFactors.subarray(a * 2, a * 2 + 2)]).toEqual([0, 0]);
+    expect(without.userImported[ds.userIndex.get('b')!]).toBe(1);
+    // Items are never erased.
+    expect(erasedReport.items).toEqual(report.items);
   });
 
   it('When an imported customer is scored, Then each item scores the dot product of the given rows (0 for an item without one)', () => {
