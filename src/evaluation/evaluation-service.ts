@@ -206,10 +206,10 @@ export function createEvaluationService(deps: EvaluationServiceDeps) {
     prepare,
 
     /** Validates and queues an evaluation (see prepare). */
-    async submit(input: EvaluationRequestInput): Promise<JobRecord> {
+    async submit(input: EvaluationRequestInput, opts: { idempotencyKey?: string } = {}): Promise<JobRecord> {
       const params = await prepare(input);
-      const job = await deps.jobs.enqueue(JOB_TYPES.evaluate, params as unknown as Record<string, unknown>);
-      deps.kick?.();
+      const job = await deps.jobs.enqueue(JOB_TYPES.evaluate, params as unknown as Record<string, unknown>, opts);
+      if (job.status === 'queued') deps.kick?.();
       return job;
     },
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import type { Db } from '../data/db.js';
 import { AppError, unknownCursor } from '../errors.js';
 
@@ -27,6 +28,12 @@ export interface EnqueueOptions {
   exclusiveKey?: string;
   /** Insert the job as already running, claimed by this worker (a CLI that runs the job itself). */
   runningAs?: string;
+  /**
+   * The client's name for this submission (the Idempotency-Key header): a job already queued under it is
+   * returned instead of a new one, whatever its state, when it is of the same type with the same params;
+   * otherwise CONFLICT. Checked before the exclusive key: a retry finds its own running job, not a 409.
+   */
+  idempotencyKey?: string;
 }
 
 /** The message a job gets when the process running it stopped without finishing it. */
@@ -94,15 +101,34 @@ export function createJobRepository(db: Db) {
      */
     async enqueue(type: string, params: Record<string, unknown>, opts: EnqueueOptions = {}): Promise<JobRecord> {
       const running = opts.runningAs !== undefined;
+      const key = opts.idempotencyKey;
+      /** The job queued earlier under the key, if any; CONFLICT when it was another request. */
+      const submittedBefore = async (): Promise<JobRecord | null> => {
+        if (key === undefined) return null;
+        const { rows } = await db.query('SELECT * FROM jobs WHERE idempotency_key = $1', [key]);
+        if (!rows[0]) return null;
+        const job = toJob(rows[0]);
+        // As stored (jsonb: key order and NULs as the table keeps them), so that the same request compares equal.
+        if (job.type === type && isDeepStrictEqual(job.params, JSON.parse(storableJson(params)))) return job;
+        throw new AppError('CONFLICT', `Idempotency-Key "${key}" was sent with another request (job ${job.id}, a ${job.type} job); send a new key for a new request`, [
+          { path: 'headers.idempotency-key', message: 'used before for another request', jobId: job.id },
+        ]);
+      };
+      const earlier = await submittedBefore();
+      if (earlier) return earlier;
       // A holder may finish between our failed insert and the lookup; then trying again succeeds.
       for (let attempt = 0; attempt < 3; attempt++) {
+        // DO NOTHING on either unique index: the exclusive key's (queued or running) and the idempotency key's.
         const { rows } = await db.query(
-          `INSERT INTO jobs (id, type, status, params, exclusive_key, worker_id, started_at, heartbeat_at)
-           VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7 THEN now() END, CASE WHEN $7 THEN now() END)
-           ON CONFLICT (exclusive_key) WHERE status IN ('queued', 'running') DO NOTHING RETURNING *`,
-          [randomUUID(), type, running ? 'running' : 'queued', storableJson(params), opts.exclusiveKey ?? null, opts.runningAs ?? null, running],
+          `INSERT INTO jobs (id, type, status, params, exclusive_key, worker_id, started_at, heartbeat_at, idempotency_key)
+           VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7 THEN now() END, CASE WHEN $7 THEN now() END, $8)
+           ON CONFLICT DO NOTHING RETURNING *`,
+          [randomUUID(), type, running ? 'running' : 'queued', storableJson(params), opts.exclusiveKey ?? null, opts.runningAs ?? null, running, key ?? null],
         );
         if (rows[0]) return toJob(rows[0]);
+        // The same submission sent twice at once: the other one's insert won.
+        const raced = await submittedBefore();
+        if (raced) return raced;
         const holder = await db.query<{ id: string; type: string }>(
           `SELECT id, type FROM jobs WHERE exclusive_key = $1 AND status IN ('queued', 'running')`,
           [opts.exclusiveKey],

@@ -67,26 +67,26 @@ export function createJobService(deps: JobServiceDeps) {
      * Queues a training; JOB_ALREADY_RUNNING (409, details[0].jobId) while one is queued or running.
      * `runningAs` inserts it as already held by that worker (the CLI runs it itself).
      */
-    async submitTraining(request: TrainJobParams, opts: { runningAs?: string } = {}): Promise<JobRecord> {
+    async submitTraining(request: TrainJobParams, opts: { runningAs?: string; idempotencyKey?: string } = {}): Promise<JobRecord> {
       const recipe = (await resolveRecipe(request.recipe ?? deps.defaultRecipe, deps.recipesDir)).name;
       if (request.from && request.to && Date.parse(request.from) >= Date.parse(request.to)) {
         throw new AppError('VALIDATION_FAILED', '"from" must be before "to"', [{ path: 'from', message: 'must be before "to"' }]);
       }
-      return enqueue(JOB_TYPES.train, { ...request, recipe }, { exclusiveKey: TRAINING_EXCLUSIVE_KEY, runningAs: opts.runningAs });
+      return enqueue(JOB_TYPES.train, { ...request, recipe }, { exclusiveKey: TRAINING_EXCLUSIVE_KEY, runningAs: opts.runningAs, idempotencyKey: opts.idempotencyKey });
     },
 
     /** Queues an import of a file or directory on the server (never an upload). */
-    async submitImport(request: ImportJobParams): Promise<JobRecord> {
-      return enqueue(JOB_TYPES.import, { format: request.format, path: await importablePath(request, deps.importRoots) });
+    async submitImport(request: ImportJobParams, opts: { idempotencyKey?: string } = {}): Promise<JobRecord> {
+      return enqueue(JOB_TYPES.import, { format: request.format, path: await importablePath(request, deps.importRoots) }, opts);
     },
 
     /**
      * Queues a campaign export after checking it against the active model (a strategy it lacks, an
      * unknown item or an empty category is a 4xx now, not a failed job later).
      */
-    async submitExport(request: ExportRequest): Promise<JobRecord> {
+    async submitExport(request: ExportRequest, opts: { idempotencyKey?: string } = {}): Promise<JobRecord> {
       await deps.checkExport?.(request);
-      return enqueue(JOB_TYPES.export, request);
+      return enqueue(JOB_TYPES.export, request, opts);
     },
 
     /**
@@ -94,14 +94,14 @@ export function createJobService(deps: JobServiceDeps) {
      * IMPORT_ROOTS), the layout and headers of its files and the recipe's ALS source are checked now;
      * rows are checked when the job reads them. Shares the one-training-at-a-time key (409).
      */
-    async submitFactorImport(request: FactorImportJobParams, opts: { runningAs?: string; anyPath?: boolean } = {}): Promise<JobRecord> {
+    async submitFactorImport(request: FactorImportJobParams, opts: { runningAs?: string; anyPath?: boolean; idempotencyKey?: string } = {}): Promise<JobRecord> {
       const recipe = await resolveRecipe(request.recipe ?? deps.defaultRecipe, deps.recipesDir);
       alsSourceOf(recipe, request.source);
       // `anyPath`: the CLI, whose user reads the directory with their own rights, is not held to IMPORT_ROOTS.
       const dir = await importablePath({ path: request.path, format: 'factors' }, opts.anyPath ? undefined : deps.importRoots);
       await inspectFactorDir(dir);
       const params = { path: dir, recipe: recipe.name, ...(request.source ? { source: request.source } : {}) };
-      return enqueue(JOB_TYPES.factorImport, params, { exclusiveKey: TRAINING_EXCLUSIVE_KEY, runningAs: opts.runningAs });
+      return enqueue(JOB_TYPES.factorImport, params, { exclusiveKey: TRAINING_EXCLUSIVE_KEY, runningAs: opts.runningAs, idempotencyKey: opts.idempotencyKey });
     },
 
     /** The job with this id if it is of `type`, else null. */

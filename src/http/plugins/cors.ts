@@ -33,7 +33,7 @@ export async function registerCors(app: FastifyInstance, opts: { origins: string
   const options: FastifyCorsOptions = {
     origin: opts.origins,
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'],
-    allowedHeaders: ['authorization', 'content-type', 'x-api-key', 'x-request-id', 'x-user-token'],
+    allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-api-key', 'x-request-id', 'x-user-token'],
     exposedHeaders: EXPOSED_HEADERS,
     // Preflights are cached 10 minutes, so a page does not pay one per call.
     maxAge: 600,

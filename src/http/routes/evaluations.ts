@@ -4,7 +4,7 @@ import { jobAcceptedReply } from './job-list.js';
 import { notFound } from '../../errors.js';
 import type { EvaluationService } from '../../evaluation/evaluation-service.js';
 import { cursorPaging, errors, idParam } from '../schemas/common.js';
-import { jobAccepted } from '../schemas/jobs.js';
+import { jobAccepted, jobSubmissionHeaders } from '../schemas/jobs.js';
 import { evaluationBody, evaluationHistoryQuery, evaluationHistoryResponse, evaluationList, evaluationResponse } from '../schemas/evaluations.js';
 
 export function evaluationRoutes(app: FastifyInstance, deps: { evaluations: EvaluationService }) {
@@ -18,10 +18,11 @@ export function evaluationRoutes(app: FastifyInstance, deps: { evaluations: Eval
       tags,
       summary: 'Evaluate recipes offline on a split of the stored purchases, with lifts over a baseline (popularity unless `baseline` names another) and their 95% intervals',
       body: evaluationBody,
-      response: { 202: jobAccepted, ...errors(400, 401, 403, 422) },
+      headers: jobSubmissionHeaders,
+      response: { 202: jobAccepted, ...errors(400, 401, 403, 409, 422) },
     },
     handler: async (req, reply) => {
-      const job = await deps.evaluations.submit(req.body);
+      const job = await deps.evaluations.submit(req.body, { idempotencyKey: req.headers['idempotency-key'] });
       return jobAcceptedReply(req, reply, '/v1/evaluations', job);
     },
   });

@@ -9,7 +9,7 @@ import { exportFileName, exportRequest } from '../../exports/export-request.js';
 import type { JobService } from '../../jobs/job-service.js';
 import { JOB_TYPES } from '../../jobs/job-types.js';
 import { errors, idParam } from '../schemas/common.js';
-import { jobAccepted, jobResponse } from '../schemas/jobs.js';
+import { jobAccepted, jobResponse, jobSubmissionHeaders } from '../schemas/jobs.js';
 import { jobAcceptedReply, jobListRoute, jobView } from './job-list.js';
 
 const CONTENT_TYPES = { csv: 'text/csv; charset=utf-8', jsonl: 'application/x-ndjson; charset=utf-8' } as const;
@@ -26,10 +26,11 @@ export function exportRoutes(app: FastifyInstance, deps: { jobService: JobServic
       summary: 'Export recommendations for every customer of a segment, or an audience, to a CSV or JSON Lines file, as a job',
       description: 'Rows are the API\'s own answers from the active model. Follow the job at GET /v1/exports/:id (progress 0..1), then download GET /v1/exports/:id/file.',
       body: exportRequest,
-      response: { 202: jobAccepted, ...errors(400, 401, 403, 404, 422) },
+      headers: jobSubmissionHeaders,
+      response: { 202: jobAccepted, ...errors(400, 401, 403, 404, 409, 422) },
     },
     handler: async (req, reply) => {
-      const job = await deps.jobService.submitExport(req.body);
+      const job = await deps.jobService.submitExport(req.body, { idempotencyKey: req.headers['idempotency-key'] });
       return jobAcceptedReply(req, reply, '/v1/exports', job);
     },
   });

@@ -4,7 +4,7 @@ import { notFound } from '../../errors.js';
 import type { JobService } from '../../jobs/job-service.js';
 import { JOB_TYPES } from '../../jobs/job-types.js';
 import { errors, idParam } from '../schemas/common.js';
-import { factorImportJobBody, jobAccepted, jobResponse } from '../schemas/jobs.js';
+import { factorImportJobBody, jobAccepted, jobResponse, jobSubmissionHeaders } from '../schemas/jobs.js';
 import { jobAcceptedReply, jobListRoute, jobView } from './job-list.js';
 
 /** Item and user factors trained elsewhere (Spark MLlib, implicit) become the ALS of a new model version. */
@@ -21,10 +21,11 @@ export function factorImportRoutes(app: FastifyInstance, deps: { jobService: Job
       description:
         'The other sources of the recipe are trained as usual; the ALS source takes the imported factors instead of being fitted. Ids unknown to the catalog or customers are skipped and counted in the result. The layout and file headers are checked before the job is queued (422); rows when it runs (a failed job, nothing published). One training at a time (409). See docs/factor-import.md.',
       body: factorImportJobBody,
+      headers: jobSubmissionHeaders,
       response: { 202: jobAccepted, ...errors(400, 401, 403, 409, 422) },
     },
     handler: async (req, reply) => {
-      const job = await deps.jobService.submitFactorImport(req.body);
+      const job = await deps.jobService.submitFactorImport(req.body, { idempotencyKey: req.headers['idempotency-key'] });
       return jobAcceptedReply(req, reply, '/v1/factor-imports', job);
     },
   });

@@ -4,7 +4,7 @@ import { notFound } from '../../errors.js';
 import type { JobService } from '../../jobs/job-service.js';
 import { JOB_TYPES } from '../../jobs/job-types.js';
 import { errors, idParam } from '../schemas/common.js';
-import { importJobBody, jobAccepted, jobResponse } from '../schemas/jobs.js';
+import { importJobBody, jobAccepted, jobResponse, jobSubmissionHeaders } from '../schemas/jobs.js';
 import { jobAcceptedReply, jobListRoute, jobView } from './job-list.js';
 
 export function importRoutes(app: FastifyInstance, deps: { jobService: JobService }) {
@@ -19,10 +19,11 @@ export function importRoutes(app: FastifyInstance, deps: { jobService: JobServic
       summary: 'Import a CSV file or directory that is already on the server, as a job',
       description: 'The path names a file or directory on the machine running the service; nothing is uploaded. It must be readable by the service process.',
       body: importJobBody,
-      response: { 202: jobAccepted, ...errors(400, 401, 403, 422) },
+      headers: jobSubmissionHeaders,
+      response: { 202: jobAccepted, ...errors(400, 401, 403, 409, 422) },
     },
     handler: async (req, reply) => {
-      const job = await deps.jobService.submitImport(req.body);
+      const job = await deps.jobService.submitImport(req.body, { idempotencyKey: req.headers['idempotency-key'] });
       return jobAcceptedReply(req, reply, '/v1/imports', job);
     },
   });

@@ -4,7 +4,7 @@ import { notFound } from '../../errors.js';
 import type { JobService } from '../../jobs/job-service.js';
 import { JOB_TYPES } from '../../jobs/job-types.js';
 import { errors, idParam } from '../schemas/common.js';
-import { jobAccepted, jobResponse, trainingJobBody } from '../schemas/jobs.js';
+import { jobAccepted, jobResponse, jobSubmissionHeaders, trainingJobBody } from '../schemas/jobs.js';
 import { jobAcceptedReply, jobListRoute, jobView } from './job-list.js';
 
 export function trainingJobRoutes(app: FastifyInstance, deps: { jobService: JobService }) {
@@ -18,10 +18,11 @@ export function trainingJobRoutes(app: FastifyInstance, deps: { jobService: JobS
       tags,
       summary: 'Train a model version from the stored purchases (one training at a time)',
       body: trainingJobBody,
+      headers: jobSubmissionHeaders,
       response: { 202: jobAccepted, ...errors(400, 401, 403, 409, 422) },
     },
     handler: async (req, reply) => {
-      const job = await deps.jobService.submitTraining(req.body ?? {});
+      const job = await deps.jobService.submitTraining(req.body ?? {}, { idempotencyKey: req.headers['idempotency-key'] });
       return jobAcceptedReply(req, reply, '/v1/training-jobs', job);
     },
   });

@@ -42,6 +42,21 @@ export const factorImportJobBody = z.strictObject({
   source: z.string().min(1).max(64).optional().describe('The recipe source whose ALS fit the factors replace; needed only when the recipe has several ALS sources'),
 });
 
+/**
+ * Headers of a job submission. Loose: the others (Authorization, ...) pass through as sent. A client that
+ * did not get the answer (a timeout, a 503 while Postgres was frozen, whose insert may still have landed)
+ * sends the same key again and gets the job the first attempt queued, not a second one.
+ */
+export const jobSubmissionHeaders = z.looseObject({
+  'idempotency-key': z
+    .string()
+    .regex(/^[\x21-\x7e]{1,255}$/, '1 to 255 visible ASCII characters, such as a UUID')
+    .optional()
+    .describe(
+      'Your name for this submission (e.g. a UUID): sent again with the same request, the answer names the job the first one queued, whatever its state, instead of queuing another; with another request, 409 CONFLICT',
+    ),
+});
+
 export const jobAccepted = z
   .object({
     jobId: z.string(),
