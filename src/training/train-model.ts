@@ -375,6 +375,9 @@ export function createTrainer(deps: TrainerDeps) {
       let publishSent = false;
       /** Publishes the version, `scrubbed` customers fewer than written (erased while this training ran). */
       const publish = async (scrubbed: number) => {
+        // Aborted while waiting for the erasure lock (the runner stopping, the job declared interrupted):
+        // the job is recorded as failed, so nothing may be published.
+        checkpoint();
         // A publish whose answer was lost with the connection may have happened: then it is done.
         if (publishSent && (await deps.store.listVersions()).some((m) => m.version === version)) {
           const activeNow = (await deps.store.getActive())?.version;
@@ -389,6 +392,7 @@ export function createTrainer(deps: TrainerDeps) {
         // Checked again at the last moment, for a Redis that restarted empty (no persistence) or failed
         // over to a replica lacking part of the write since the first check.
         await assertHeld(contents, scrubbed);
+        checkpoint();
         // Up to the publish: the metadata is written with it (a Redis store keeps a copy, not this object).
         durations.total = round(performance.now() - startedAt);
         publishSent = true;

@@ -277,6 +277,25 @@ for (const backend of STORE_BACKENDS) {
       expect(await s.store.listVersions()).toEqual(before);
     });
 
+    it('When a training is aborted while it waits for the erasure lock to publish, Then it stops with the reason and publishes nothing', async () => {
+      const before = await s.store.listVersions();
+      const abort = new AbortController();
+      const training = trainer(s.store, {
+        erasures: {
+          mark: async () => 0,
+          // Queued behind erasures for the lock; meanwhile the job is declared interrupted.
+          publishScrubbed: async (_mark, _meta, publish) => {
+            abort.abort(new Error('interrupted: the process running it stopped'));
+            await new Promise((r) => setTimeout(r, 50));
+            return publish(0);
+          },
+        },
+      }).train({}, { signal: abort.signal });
+      await expect(training).rejects.toThrow('interrupted: the process running it stopped');
+      expect(await s.store.listVersions()).toEqual(before);
+      expect((await s.store.getActive())!.version).toBe(v1);
+    });
+
     it('When the same data is trained in a thread and inline, Then the per-user tables are byte for byte the same', async () => {
       const byMode = new Map<string, Map<string, Uint8Array>>();
       for (const isolation of ['thread', 'inline'] as const) {
