@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { isDeepStrictEqual } from 'node:util';
 import type { Db } from '../data/db.js';
 import { AppError, unknownCursor } from '../errors.js';
 
@@ -29,11 +28,12 @@ export interface EnqueueOptions {
   /** Insert the job as already running, claimed by this worker (a CLI that runs the job itself). */
   runningAs?: string;
   /**
-   * The client's name for this submission (the Idempotency-Key header): a job already queued under it is
-   * returned instead of a new one, whatever its state, when it is of the same type with the same params;
-   * otherwise CONFLICT. Checked before the exclusive key: a retry finds its own running job, not a 409.
+   * The client's name for this submission (the Idempotency-Key header) and the request's fingerprint
+   * (request-fingerprint.ts): a job already queued under the key is returned instead of a new one,
+   * whatever its state, when the fingerprints match; otherwise CONFLICT (see `submitted`). Checked before
+   * the exclusive key: a retry finds its own running job, not a 409.
    */
-  idempotencyKey?: string;
+  idempotency?: { key: string; fingerprint: string };
 }
 
 /** The message a job gets when the process running it stopped without finishing it. */
@@ -94,6 +94,20 @@ export function createJobRepository(db: Db) {
     return rows.length > 0;
   }
 
+  /**
+   * The job queued under an Idempotency-Key, or null when none was; CONFLICT when it was queued for
+   * another request (another fingerprint).
+   */
+  async function submitted(idempotency: { key: string; fingerprint: string }): Promise<JobRecord | null> {
+    const { rows } = await db.query('SELECT * FROM jobs WHERE idempotency_key = $1', [idempotency.key]);
+    if (!rows[0]) return null;
+    if (rows[0].request_fingerprint === idempotency.fingerprint) return toJob(rows[0]);
+    const job = toJob(rows[0]);
+    throw new AppError('CONFLICT', `Idempotency-Key "${idempotency.key}" was sent with another request (job ${job.id}, a ${job.type} job); send a new key for a new request`, [
+      { path: 'headers.idempotency-key', message: 'used before for another request', jobId: job.id },
+    ]);
+  }
+
   return {
     /**
      * Adds a job. With an exclusive key, the partial unique index refuses a second queued-or-running job
@@ -101,29 +115,17 @@ export function createJobRepository(db: Db) {
      */
     async enqueue(type: string, params: Record<string, unknown>, opts: EnqueueOptions = {}): Promise<JobRecord> {
       const running = opts.runningAs !== undefined;
-      const key = opts.idempotencyKey;
-      /** The job queued earlier under the key, if any; CONFLICT when it was another request. */
-      const submittedBefore = async (): Promise<JobRecord | null> => {
-        if (key === undefined) return null;
-        const { rows } = await db.query('SELECT * FROM jobs WHERE idempotency_key = $1', [key]);
-        if (!rows[0]) return null;
-        const job = toJob(rows[0]);
-        // As stored (jsonb: key order and NULs as the table keeps them), so that the same request compares equal.
-        if (job.type === type && isDeepStrictEqual(job.params, JSON.parse(storableJson(params)))) return job;
-        throw new AppError('CONFLICT', `Idempotency-Key "${key}" was sent with another request (job ${job.id}, a ${job.type} job); send a new key for a new request`, [
-          { path: 'headers.idempotency-key', message: 'used before for another request', jobId: job.id },
-        ]);
-      };
+      const submittedBefore = () => (opts.idempotency ? submitted(opts.idempotency) : Promise.resolve(null));
       const earlier = await submittedBefore();
       if (earlier) return earlier;
       // A holder may finish between our failed insert and the lookup; then trying again succeeds.
       for (let attempt = 0; attempt < 3; attempt++) {
         // DO NOTHING on either unique index: the exclusive key's (queued or running) and the idempotency key's.
         const { rows } = await db.query(
-          `INSERT INTO jobs (id, type, status, params, exclusive_key, worker_id, started_at, heartbeat_at, idempotency_key)
-           VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7 THEN now() END, CASE WHEN $7 THEN now() END, $8)
+          `INSERT INTO jobs (id, type, status, params, exclusive_key, worker_id, started_at, heartbeat_at, idempotency_key, request_fingerprint)
+           VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7 THEN now() END, CASE WHEN $7 THEN now() END, $8, $9)
            ON CONFLICT DO NOTHING RETURNING *`,
-          [randomUUID(), type, running ? 'running' : 'queued', storableJson(params), opts.exclusiveKey ?? null, opts.runningAs ?? null, running, key ?? null],
+          [randomUUID(), type, running ? 'running' : 'queued', storableJson(params), opts.exclusiveKey ?? null, opts.runningAs ?? null, running, opts.idempotency?.key ?? null, opts.idempotency?.fingerprint ?? null],
         );
         if (rows[0]) return toJob(rows[0]);
         // The same submission sent twice at once: the other one's insert won.
@@ -140,6 +142,8 @@ export function createJobRepository(db: Db) {
       }
       throw new AppError('CONFLICT', 'could not enqueue the job: its exclusive key kept changing hands');
     },
+
+    submitted,
 
     async get(id: string): Promise<JobRecord | null> {
       const { rows } = await db.query('SELECT * FROM jobs WHERE id = $1', [id]);

@@ -9,6 +9,7 @@ import { realPathOf, underImportRoots } from '../data/import-roots.js';
 import { alsSourceOf } from '../training/factor-source.js';
 import { pageOf } from '../data/paging.js';
 import type { EnqueueOptions, JobRecord, JobRepository } from './job-repository.js';
+import { requestFingerprint } from './request-fingerprint.js';
 import { JOB_TYPES, TRAINING_EXCLUSIVE_KEY, type JobType } from './job-types.js';
 
 export interface JobServiceDeps {
@@ -62,22 +63,36 @@ export function createJobService(deps: JobServiceDeps) {
     return job;
   }
 
+  /**
+   * A submission under an Idempotency-Key: the job queued for it before, found before the request is
+   * validated again (the file may have moved since, the active model changed), or `submit` with the key.
+   */
+  async function once(type: JobType, request: unknown, key: string | undefined, submit: (idempotency?: EnqueueOptions['idempotency']) => Promise<JobRecord>): Promise<JobRecord> {
+    if (key === undefined) return submit();
+    const idempotency = { key, fingerprint: requestFingerprint(type, request) };
+    return (await deps.jobs.submitted(idempotency)) ?? submit(idempotency);
+  }
+
   return {
     /**
      * Queues a training; JOB_ALREADY_RUNNING (409, details[0].jobId) while one is queued or running.
      * `runningAs` inserts it as already held by that worker (the CLI runs it itself).
      */
     async submitTraining(request: TrainJobParams, opts: { runningAs?: string; idempotencyKey?: string } = {}): Promise<JobRecord> {
-      const recipe = (await resolveRecipe(request.recipe ?? deps.defaultRecipe, deps.recipesDir)).name;
-      if (request.from && request.to && Date.parse(request.from) >= Date.parse(request.to)) {
-        throw new AppError('VALIDATION_FAILED', '"from" must be before "to"', [{ path: 'from', message: 'must be before "to"' }]);
-      }
-      return enqueue(JOB_TYPES.train, { ...request, recipe }, { exclusiveKey: TRAINING_EXCLUSIVE_KEY, runningAs: opts.runningAs, idempotencyKey: opts.idempotencyKey });
+      return once(JOB_TYPES.train, request, opts.idempotencyKey, async (idempotency) => {
+        const recipe = (await resolveRecipe(request.recipe ?? deps.defaultRecipe, deps.recipesDir)).name;
+        if (request.from && request.to && Date.parse(request.from) >= Date.parse(request.to)) {
+          throw new AppError('VALIDATION_FAILED', '"from" must be before "to"', [{ path: 'from', message: 'must be before "to"' }]);
+        }
+        return enqueue(JOB_TYPES.train, { ...request, recipe }, { exclusiveKey: TRAINING_EXCLUSIVE_KEY, runningAs: opts.runningAs, idempotency });
+      });
     },
 
     /** Queues an import of a file or directory on the server (never an upload). */
     async submitImport(request: ImportJobParams, opts: { idempotencyKey?: string } = {}): Promise<JobRecord> {
-      return enqueue(JOB_TYPES.import, { format: request.format, path: await importablePath(request, deps.importRoots) }, opts);
+      return once(JOB_TYPES.import, request, opts.idempotencyKey, async (idempotency) =>
+        enqueue(JOB_TYPES.import, { format: request.format, path: await importablePath(request, deps.importRoots) }, { idempotency }),
+      );
     },
 
     /**
@@ -85,8 +100,10 @@ export function createJobService(deps: JobServiceDeps) {
      * unknown item or an empty category is a 4xx now, not a failed job later).
      */
     async submitExport(request: ExportRequest, opts: { idempotencyKey?: string } = {}): Promise<JobRecord> {
-      await deps.checkExport?.(request);
-      return enqueue(JOB_TYPES.export, request, opts);
+      return once(JOB_TYPES.export, request, opts.idempotencyKey, async (idempotency) => {
+        await deps.checkExport?.(request);
+        return enqueue(JOB_TYPES.export, request, { idempotency });
+      });
     },
 
     /**
@@ -95,13 +112,15 @@ export function createJobService(deps: JobServiceDeps) {
      * rows are checked when the job reads them. Shares the one-training-at-a-time key (409).
      */
     async submitFactorImport(request: FactorImportJobParams, opts: { runningAs?: string; anyPath?: boolean; idempotencyKey?: string } = {}): Promise<JobRecord> {
-      const recipe = await resolveRecipe(request.recipe ?? deps.defaultRecipe, deps.recipesDir);
-      alsSourceOf(recipe, request.source);
-      // `anyPath`: the CLI, whose user reads the directory with their own rights, is not held to IMPORT_ROOTS.
-      const dir = await importablePath({ path: request.path, format: 'factors' }, opts.anyPath ? undefined : deps.importRoots);
-      await inspectFactorDir(dir);
-      const params = { path: dir, recipe: recipe.name, ...(request.source ? { source: request.source } : {}) };
-      return enqueue(JOB_TYPES.factorImport, params, { exclusiveKey: TRAINING_EXCLUSIVE_KEY, runningAs: opts.runningAs, idempotencyKey: opts.idempotencyKey });
+      return once(JOB_TYPES.factorImport, request, opts.idempotencyKey, async (idempotency) => {
+        const recipe = await resolveRecipe(request.recipe ?? deps.defaultRecipe, deps.recipesDir);
+        alsSourceOf(recipe, request.source);
+        // `anyPath`: the CLI, whose user reads the directory with their own rights, is not held to IMPORT_ROOTS.
+        const dir = await importablePath({ path: request.path, format: 'factors' }, opts.anyPath ? undefined : deps.importRoots);
+        await inspectFactorDir(dir);
+        const params = { path: dir, recipe: recipe.name, ...(request.source ? { source: request.source } : {}) };
+        return enqueue(JOB_TYPES.factorImport, params, { exclusiveKey: TRAINING_EXCLUSIVE_KEY, runningAs: opts.runningAs, idempotency });
+      });
     },
 
     /** The job with this id if it is of `type`, else null. */

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,6 +38,19 @@ for (const backend of DB_BACKENDS) {
       expect((await submit('/v1/imports', { format: 'online-retail', path: file })).json().jobId).not.toBe(first.json().jobId);
       expect((await submit('/v1/imports', { format: 'online-retail', path: file }, 'import-2026-12-04-b')).json().jobId).not.toBe(first.json().jobId);
       expect(await jobsOfType('import')).toBe(3);
+    });
+
+    it('When a retry comes after what the request names has changed (the file moved away), Then it still gets its job, not the 422 a new request would', async () => {
+      const moving = path.join(roots, 'moving.csv');
+      writeFileSync(moving, 'InvoiceNo,StockCode\n');
+      const first = await submit('/v1/imports', { path: moving, format: 'online-retail' }, 'import-moving');
+      expect(first.statusCode, first.body).toBe(202);
+      rmSync(moving);
+      expect((await submit('/v1/imports', { format: 'online-retail', path: moving })).statusCode).toBe(422);
+      // The same request (its fields in another order) under the same key.
+      const again = await submit('/v1/imports', { format: 'online-retail', path: moving }, 'import-moving');
+      expect(again.statusCode, again.body).toBe(202);
+      expect(again.json().jobId).toBe(first.json().jobId);
     });
 
     it('When a key is sent again with another request, Then 409 CONFLICT names the job it was used for, and nothing is queued', async () => {

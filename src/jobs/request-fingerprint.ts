@@ -1,0 +1,22 @@
+import { createHash } from 'node:crypto';
+
+/** JSON with every object's keys sorted, so that the same request sent twice in another key order is the same text. */
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/**
+ * What tells one job submission from another under the same Idempotency-Key: a hash of the job type and
+ * the request as the client sent it (before defaults, paths resolved or recipes read), so a retry is
+ * recognised even when validating it again would now answer otherwise (the file was moved, the active
+ * model changed).
+ */
+export function requestFingerprint(type: string, request: unknown): string {
+  return createHash('sha256').update(stableJson([type, request])).digest('hex');
+}
