@@ -1,20 +1,23 @@
 import { AppError } from '../errors.js';
 import { INTERRUPTED, OUTAGE_FAILURE, type JobRecord } from '../jobs/job-repository.js';
 import type { ModelStore } from '../store/model-store.js';
+import { LOST_FROM_STORE } from './train-model.js';
 import { goneFromStore } from './write-model-version.js';
 
 /**
  * Whether the trainings (and factor imports) that ended last, newest first, let a lost model be trained
  * again unasked: the newest succeeded, or it failed for no fault of its own right after one that
- * succeeded: interrupted (the process running it stopped: a deploy, a killed worker), or a store away for
- * longer than a job waits (the outage that lost the model often fails the training running then). Any
- * other failure, or a second such failure in a row (a worker killed for its memory at every try, a store
- * that keeps going away), waits for a person.
+ * succeeded: interrupted (the process running it stopped: a deploy, a killed worker), a store away for
+ * longer than a job waits, or its written version lost by the store before the publish (the outage or
+ * restart that lost the model often fails the training running then, one way or the other). Any other
+ * failure, or a second such failure in a row (a worker killed for its memory at every try, a store that
+ * keeps going away or evicting), waits for a person.
  */
 export function trainingStillTrusted(recent: readonly Pick<JobRecord, 'status' | 'error'>[]): boolean {
   const [newest, before] = recent;
   if (newest?.status === 'succeeded') return true;
-  const notItsFault = newest?.error === INTERRUPTED || (newest?.error?.endsWith(OUTAGE_FAILURE) ?? false);
+  const error = newest?.error ?? '';
+  const notItsFault = error === INTERRUPTED || error.endsWith(OUTAGE_FAILURE) || error.startsWith(LOST_FROM_STORE);
   return notItsFault && before?.status === 'succeeded';
 }
 

@@ -147,6 +147,9 @@ const round = (ms: number) => Math.round(ms * 10) / 10;
 /** How long a training waits, at each of its writes and final steps, for Postgres or Redis to come back. */
 const OUTAGE_RETRY_MS = JOB_OUTAGE_WAIT_MS;
 
+/** Begins the failure of a training whose written version the store lost before the publish (model-recovery.ts reads it). */
+export const LOST_FROM_STORE = 'the model store no longer holds all of version';
+
 /**
  * Training: purchases from Postgres -> dataset -> fit every recipe source and the hybrid -> serving
  * model -> write everything under a new version -> publish (one atomic pointer flip). A failure at any
@@ -349,7 +352,7 @@ export function createTrainer(deps: TrainerDeps) {
         const lost = await lostFromStore(deps.store, version, written, erased);
         if (lost) {
           throw new Error(
-            `the model store no longer holds all of version ${version} (${lost}): a Redis restarted without persistence or failed over, keys evicted under maxmemory, or the version deleted after its job was found interrupted? Nothing was published: train again`,
+            `${LOST_FROM_STORE} ${version} (${lost}): a Redis restarted without persistence or failed over, keys evicted under maxmemory, or the version deleted after its job was found interrupted? Nothing was published: train again`,
           );
         }
       };

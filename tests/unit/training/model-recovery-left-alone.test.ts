@@ -43,7 +43,7 @@ describe('a lost model that is left alone', () => {
     expect(trainingStillTrusted([])).toBe(false);
   });
 
-  it('When the newest training failed because a store was away longer than it waits, Then a lost model is trained again once, not after a second such failure', () => {
+  it('When the newest training failed because a store was away longer than it waits, or lost its written version, Then a lost model is trained again once, not after a second such failure', () => {
     const ok = { status: 'succeeded' as const, error: null };
     // As the runner words it (failureMessage), not a copy of the text: a change of wording must not turn this off.
     const outage = { status: 'failed' as const, error: failureMessage(Object.assign(new Error("Stream isn't writeable and enableOfflineQueue options is false"), {})) };
@@ -54,5 +54,13 @@ describe('a lost model that is left alone', () => {
     expect(trainingStillTrusted([outage, outage])).toBe(false);
     expect(trainingStillTrusted([outage, broken])).toBe(false);
     expect(trainingStillTrusted([outage])).toBe(false);
+    // A Redis that came back empty within the wait: the training's own check fails it (as job-through-outage.test.ts sees it).
+    const lost = {
+      status: 'failed' as const,
+      error: 'the model store no longer holds all of version v20261204T210000Z-ab12 (table serving-users: 0 of 24 entries): a Redis restarted without persistence or failed over, keys evicted under maxmemory, or the version deleted after its job was found interrupted? Nothing was published: train again',
+    };
+    expect(trainingStillTrusted([lost, ok])).toBe(true);
+    expect(trainingStillTrusted([lost, lost])).toBe(false);
+    expect(trainingStillTrusted([lost, outage])).toBe(false);
   });
 });
