@@ -189,18 +189,21 @@ export async function runExport(
     if (erasureMark === undefined) await rename(part, file);
     else {
       // Waits for a Postgres that restarts, as the reads did. A turn whose commit was lost after its rename
-      // is done again on the file in place (no erasure ran in between: the lock was held).
-      const removed = await throughOutage(() =>
+      // is done again on the file in place: the lost connection gave the lock up, so an erasure may have
+      // scrubbed the file meanwhile, and the erasures since the mark are read again. What each turn removed
+      // counts, whether or not its commit went through.
+      await throughOutage(() =>
         deps.erasures!.locked(async (erasedSince) => {
           const erased = new Set(await erasedSince(erasureMark));
           const target = (await exists(part)) ? part : file;
-          const scrubbed = erased.size > 0 ? await scrubExportFile(target, erased, req.format) : { rows: 0, customers: 0 };
+          if (erased.size > 0) {
+            const removed = await scrubExportFile(target, erased, req.format);
+            rows -= removed.rows;
+            customers -= removed.customers;
+          }
           if (target === part) await rename(part, file);
-          return scrubbed;
         }),
       );
-      rows -= removed.rows;
-      customers -= removed.customers;
     }
   } catch (err) {
     writer.destroy();

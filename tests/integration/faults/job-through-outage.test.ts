@@ -461,4 +461,27 @@ describe.skipIf(!(await faultTestsRunnable()))('an evaluation and an export thro
     expect(lines.length).toBe(1 + result.rows);
     expect(existsSync(`${file}.part`)).toBe(false);
   }, 60_000);
+
+  it("When the export's last turn loses its commit after scrubbing and renaming its file, Then the turn done again counts what the first removed", async () => {
+    const { services } = fault;
+    const file = join(dir, 'export-lost-commit.csv');
+    let turns = 0;
+    const erasures = {
+      ...services.erasureRepository,
+      // As if k-user3 had been erased while the export ran; the first turn's commit is lost (a restart).
+      locked: async <T>(fn: Parameters<typeof services.erasureRepository.locked<T>>[0]) => {
+        const out = await services.erasureRepository.locked((erasedSince) => fn(async (mark) => [...(await erasedSince(mark)), 'k-user3']));
+        if (turns++ === 0) throw Object.assign(new Error('Connection terminated unexpectedly'), { code: '57P01' });
+        return out;
+      },
+    };
+    const deps = { serving: services.serving, audiences: services.audiences, profiles: services.profiles, store: services.store, erasures };
+    const result = await runExport(deps, exportRequest.parse({ kind: 'recommendations', k: 3 }), file);
+    expect(turns).toBe(2);
+    const lines = (await readFile(file, 'utf8')).trim().split('\n');
+    expect(lines.some((line) => line.includes('k-user3'))).toBe(false);
+    // Before, the rows removed by the lost turn were still counted: 3 more than the file holds.
+    expect(result.rows).toBe(lines.length - 1);
+    expect(result.customers).toBe(23);
+  }, 60_000);
 });
