@@ -143,9 +143,12 @@ export function createServices(deps: {
     // Counted once: each job is declared interrupted by the one runner whose update changed it.
     onInterrupted: async (interrupted: JobRecord[]) => {
       for (const j of interrupted) metrics.jobFailures.inc({ type: j.type });
-      // Files first: a model store that is down does not keep them.
-      await cleanUpInterruptedExports(config.EXPORT_DIR, interrupted);
-      await cleanUpInterruptedTrainings(store, interrupted);
+      // Each whatever the other does: an export directory this host cannot write must not keep drafts in
+      // the model store, nor a model store that is down keep export files.
+      const failures = (await Promise.allSettled([cleanUpInterruptedExports(config.EXPORT_DIR, interrupted), cleanUpInterruptedTrainings(store, interrupted)]))
+        .filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+        .map((r) => r.reason as unknown);
+      if (failures.length > 0) throw failures[0];
     },
     staleAfterMs: config.JOB_STALE_AFTER_MS,
     log: logger,

@@ -69,10 +69,10 @@ const ABANDONED_DRAFTS_LOOKED_AT = 20;
  * while writing one left customers' rows that nothing would finish, serve or scrub of an erased customer.
  */
 export async function cleanUpInterruptedExports(dir: string, interrupted: JobRecord[]): Promise<void> {
-  for (const job of interrupted) {
-    if (job.type !== JOB_TYPES.export) continue;
-    for (const format of EXPORT_FORMATS) await rm(join(dir, `${exportFileName(job.id, format)}.part`), { force: true });
-  }
+  const parts = interrupted.filter((job) => job.type === JOB_TYPES.export).flatMap((job) => EXPORT_FORMATS.map((format) => join(dir, `${exportFileName(job.id, format)}.part`)));
+  // Every file tried, whatever one of them does; the first failure is reported after.
+  const failed = (await Promise.allSettled(parts.map((part) => rm(part, { force: true })))).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 const date = (s: string | undefined) => (s === undefined ? undefined : new Date(s));

@@ -59,4 +59,20 @@ describe('an interrupted export', () => {
     expect(existsSync(finished)).toBe(true);
     expect(existsSync(othersPart)).toBe(true);
   });
+
+  it("When the export directory cannot be cleaned on the sweeping host, Then an interrupted training's draft is still deleted", async () => {
+    // A host whose EXPORT_DIR is not a directory (a misconfigured replica): removing part files fails.
+    const notADir = path.join(exportDir, 'not-a-directory');
+    writeFileSync(notADir, '');
+    const other = await createTestApp({ createDb, env: { EXPORT_DIR: notADir } });
+    try {
+      await other.services.store.putArtifact('v-draft-of-interrupted', 'serving-items', new Uint8Array([1]));
+      const job = (type: string, id: string, result: unknown = null) => ({ id, type, status: 'failed', params: {}, progress: 0, step: null, result, error: 'interrupted', workerId: null, createdAt: '', startedAt: null, finishedAt: null, heartbeatAt: null }) as const;
+      const cleanUp = other.services.jobRunnerOptions.onInterrupted([job('export', 'e-1'), job('train', 't-1', { draftVersion: 'v-draft-of-interrupted' })]);
+      await expect(cleanUp).rejects.toThrow(/ENOTDIR/);
+      expect(await other.services.store.getArtifact('v-draft-of-interrupted', 'serving-items')).toBeNull();
+    } finally {
+      await other.dispose();
+    }
+  });
 });
