@@ -231,7 +231,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   trainingJobRoutes(app, { jobService: services.jobService });
   importRoutes(app, { jobService: services.jobService });
   factorImportRoutes(app, { jobService: services.jobService });
-  modelRoutes(app, { store: services.store, activate: services.activateModel });
+  modelRoutes(app, { store: services.store, activate: services.activateModel, activateWithinMs: config.PG_QUERY_TIMEOUT_MS });
   evaluationRoutes(app, { evaluations: services.evaluations });
   onlineMetricRoutes(app, { onlineMetrics: services.onlineMetrics });
   experimentRoutes(app, { experiments: services.experiments });

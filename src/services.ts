@@ -24,7 +24,7 @@ import { createProfileService } from './profiles/profile-service.js';
 import { createErasureRepository } from './data/erasure-repository.js';
 import { createErasureFollower } from './privacy/erasure-follower.js';
 import { scrubExportFiles } from './privacy/export-files.js';
-import { createUserErasure } from './privacy/user-erasure.js';
+import { createUserErasure, type ActivationAttempt } from './privacy/user-erasure.js';
 import { instrumentDb } from './data/instrumented-db.js';
 import { LONG_STATEMENT_MS, withQueryTimeout } from './data/query-timeout.js';
 import { instrumentModelStore } from './store/instrumented-model-store.js';
@@ -110,8 +110,8 @@ export function createServices(deps: {
   void erasureFollower.poll();
   const eraseUser = (id: string) => erasure.erase(id);
   /** Rollback: the version is scrubbed of users erased after its training, then served. */
-  const activateModel = async (version: string) => {
-    const ok = await erasure.activate(version);
+  const activateModel = async (version: string, attempt?: ActivationAttempt) => {
+    const ok = await erasure.activate(version, attempt);
     if (ok) serving.invalidate();
     return ok;
   };

@@ -186,16 +186,33 @@ export function createUserErasure(deps: UserErasureDeps) {
      * unknown. A version the store no longer holds all of (keys evicted, a shard restarted empty) is refused
      * with CONFLICT: serving it would answer most customers with fallbacks.
      */
-    async activate(version: string): Promise<boolean> {
+    async activate(version: string, attempt?: ActivationAttempt): Promise<boolean> {
       const meta = (await deps.store.listVersions()).find((m) => m.version === version);
       if (!meta) return false;
       const gone = await goneFromStore(deps.store, meta, deps.erasures.countAfter);
       if (gone.length > 0) throw new AppError('CONFLICT', `model version ${version} can no longer be served: the model store lost its ${gone.join(', ')}; train a new version instead`);
       let activated = false;
-      await forgetAll(await scrubLocked(erasureMarkOf(meta), [version], async () => (activated = await deps.store.activate(version))));
+      await forgetAll(
+        await scrubLocked(erasureMarkOf(meta), [version], async () => {
+          // The caller stopped waiting (its answer said nothing was activated): it must stay so.
+          if (attempt?.abandoned) throw new AppError('DEPENDENCY_UNAVAILABLE', 'the rollback was given up before it could take the erasure lock; nothing was activated');
+          if (attempt) attempt.committed = true;
+          activated = await deps.store.activate(version);
+        }),
+      );
       return activated;
     },
   };
 }
 
 export type UserErasure = ReturnType<typeof createUserErasure>;
+
+/**
+ * A rollback a caller may stop waiting for: once `abandoned` is set (before `committed`), it activates
+ * nothing, so an answer given meanwhile ("nothing was activated") stays true; once `committed`, it is
+ * flipping the pointer and is waited for.
+ */
+export interface ActivationAttempt {
+  abandoned: boolean;
+  committed: boolean;
+}

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { notFound } from '../../errors.js';
+import { AppError, notFound } from '../../errors.js';
+import type { ActivationAttempt } from '../../privacy/user-erasure.js';
 import type { ModelStore } from '../../store/model-store.js';
 import { errors } from '../schemas/common.js';
 import { modelList, modelVersion, versionParam } from '../schemas/jobs.js';
@@ -9,7 +10,28 @@ import { modelList, modelVersion, versionParam } from '../schemas/jobs.js';
 export interface ModelRouteDeps {
   store: ModelStore;
   /** Rollback: makes a kept version active (scrubbed of users erased since) and refreshes caches; false if unknown. */
-  activate: (version: string) => Promise<boolean>;
+  activate: (version: string, attempt?: ActivationAttempt) => Promise<boolean>;
+  /**
+   * How long a rollback may wait for its turn under the erasure lock (Postgres frozen or failing over,
+   * erasures queued) before it is given up with a 503 that says nothing was activated; 0: no limit.
+   */
+  activateWithinMs?: number;
+}
+
+/** `work`'s result, or a 503 once `ms` pass before the attempt has committed (then it activates nothing). */
+function withinLimit<T>(ms: number, attempt: ActivationAttempt, work: Promise<T>): Promise<T> {
+  if (ms <= 0) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const givenUp = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      if (attempt.committed) return;
+      attempt.abandoned = true;
+      reject(new AppError('DEPENDENCY_UNAVAILABLE', `the rollback could not take its turn under the erasure lock within ${ms} ms (Postgres not answering, or erasures queued); nothing was activated: try again`));
+    }, ms);
+  });
+  // The abandoned attempt ends with its own refusal, which nobody waits for.
+  work.catch(() => {});
+  return Promise.race([work, givenUp]).finally(() => clearTimeout(timer));
 }
 
 export function modelRoutes(app: FastifyInstance, deps: ModelRouteDeps) {
@@ -33,10 +55,11 @@ export function modelRoutes(app: FastifyInstance, deps: ModelRouteDeps) {
       tags,
       summary: 'Serve a kept version again (rollback); 409 when the model store no longer holds all of it. A training running meanwhile publishes its version without activating it',
       params: versionParam,
-      response: { 200: z.object({ active: modelVersion }), ...errors(400, 401, 403, 404, 409) },
+      response: { 200: z.object({ active: modelVersion }), ...errors(400, 401, 403, 404, 409, 503) },
     },
     handler: async (req) => {
-      if (!(await deps.activate(req.params.version))) throw notFound('model version', req.params.version);
+      const attempt: ActivationAttempt = { abandoned: false, committed: false };
+      if (!(await withinLimit(deps.activateWithinMs ?? 0, attempt, deps.activate(req.params.version, attempt)))) throw notFound('model version', req.params.version);
       // An audit line: which version was put in service by hand, when (the request line has no version).
       // A training running now publishes its own version without activating it (train-model.ts).
       req.log.warn({ version: req.params.version, scope: req.apiScope }, 'model version activated by hand');

@@ -113,6 +113,31 @@ describe.skipIf(!runnable)('a Postgres or a Redis that stops answering: requests
   const storeCalls = async (operation: string) =>
     (await fault.services.metrics.storeDuration.get()).values.filter((v) => v.metricName?.endsWith('_count') && v.labels.operation === operation).reduce((n, v) => n + v.value, 0);
 
+  it('When Postgres freezes as an operator rolls back, Then the rollback is refused with 503, and nothing is activated once Postgres thaws', async () => {
+    const { services } = fault;
+    const kept = fault.version;
+    const newer = await trainAndPublish(services, `${kept}-before-rollback`);
+    expect((await services.store.getActive())!.version).toBe(newer);
+    await pg.freeze();
+    let answer: Reply;
+    try {
+      // Before, the request waited until Postgres thawed (the erasure lock's turn runs under the long
+      // statement limit), past any client's patience, and the rollback then landed unannounced.
+      answer = await call('rollback', `/v1/models/${kept}/activate`, { method: 'POST', scope: 'admin' });
+    } finally {
+      await pg.thaw();
+    }
+    expect(answer.status).toBe(503);
+    expect(answer.retryAfter).not.toBeNull();
+    expect(answer.body.error?.code).toBe('DEPENDENCY_UNAVAILABLE');
+    // The given-up attempt gets its turn once Postgres goes on; an erasure queued after it ends after it.
+    expect((await call('erase nobody', '/v1/users/never-a-customer', { method: 'DELETE', scope: 'admin' })).status).toBe(404);
+    expect((await services.store.getActive())!.version).toBe(newer);
+    // Put back as the other tests expect it.
+    expect(await services.store.activate(kept)).toBe(true);
+    await services.serving.refresh();
+  }, 60_000);
+
   it('When Redis freezes, Then every request is still answered: recommendations from memory or a cold start, item lists without waiting, purchases stored in Postgres', async () => {
     // A version just published: no customer's entry is in memory yet, nor its on-request scorer.
     await trainAndPublish(fault.services);
