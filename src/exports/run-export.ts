@@ -65,10 +65,15 @@ const exists = (path: string) => stat(path).then(() => true, () => false);
 const RECOMMENDATION_COLUMNS = ['campaignId', 'userId', 'rank', 'itemId', 'title', 'score', 'explanation', 'sources', 'strategy', 'fallback', 'modelVersion', 'recommendationId'];
 const AUDIENCE_COLUMNS = ['campaignId', 'rank', 'userId', 'score', 'tier', 'reason', 'itemId', 'modelVersion'];
 
-/** Writes records as CSV (with a header) or JSON Lines, with backpressure. */
+/**
+ * Writes records as CSV (with a header) or JSON Lines, with backpressure. A CSV text cell that a
+ * spreadsheet would run as a formula (starting with = + - @, a tab or CR, or their full-width forms:
+ * a product title or customer id anyone may have put in, e.g. `=HYPERLINK(...)`) gets a leading `'`
+ * (escape_formulas; privacy/export-files.ts reads it back when it scrubs an erased customer).
+ */
 function openWriter(file: string, format: ExportRequest['format'], columns: string[]) {
   const out = createWriteStream(file);
-  const csv = format === 'csv' ? stringify({ header: true, columns, cast: { boolean: (v) => String(v) } }) : null;
+  const csv = format === 'csv' ? stringify({ header: true, columns, escape_formulas: true, cast: { boolean: (v) => String(v) } }) : null;
   csv?.pipe(out);
   const sink = csv ?? out;
   return {

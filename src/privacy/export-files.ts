@@ -63,6 +63,10 @@ async function mayHold(file: string, ids: ReadonlySet<string>): Promise<boolean>
   return false;
 }
 
+/** A cell the CSV writer escaped as a formula (run-export.ts: escape_formulas), as the value it was. */
+const FORMULA_ESCAPED = /^'[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/;
+const formulaUnescaped = (cell: string) => (FORMULA_ESCAPED.test(cell) ? cell.slice(1) : cell);
+
 const QUOTE = 0x22;
 const NEWLINE = 0x0a;
 /** Longer than any record an export writes (one customer's item): a file with such a record is not one. */
@@ -130,7 +134,7 @@ async function* keptCsvBytes(file: string, ids: ReadonlySet<string>, removed: Se
           if (hits[n] < end) holds = true;
         }
         const userId = holds ? oneRecord(buf.subarray(start, end))[userColumn] : undefined;
-        if (userId !== undefined && ids.has(userId)) {
+        if (userId !== undefined && (ids.has(userId) || ids.has(formulaUnescaped(userId)))) {
           removed.add(userId);
           counted.rows++;
           if (start > keepFrom) yield buf.subarray(keepFrom, start);
