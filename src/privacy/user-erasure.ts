@@ -131,9 +131,13 @@ export function createUserErasure(deps: UserErasureDeps) {
     for (const id of ids) await deps.forget(id);
   };
 
-  /** Scrubs the given versions (all kept when undefined) of everyone erased after `mark`, under the erasure lock. */
-  async function scrubLocked(mark: number, versions: string[] | undefined, then?: () => Promise<unknown>): Promise<string[]> {
+  /**
+   * Scrubs the given versions (all kept when undefined) of everyone erased after `mark`, under the erasure
+   * lock: `first` as soon as the lock is held (it may refuse the turn), `then` after the scrub.
+   */
+  async function scrubLocked(mark: number, versions: string[] | undefined, then?: () => Promise<unknown>, first?: () => void): Promise<string[]> {
     return oneAtATime(() => deps.erasures.locked(async (erasedSince) => {
+      first?.();
       const ids = await erasedSince(mark);
       await scrub(ids, versions);
       await then?.();
@@ -192,14 +196,25 @@ export function createUserErasure(deps: UserErasureDeps) {
       const gone = await goneFromStore(deps.store, meta, deps.erasures.countAfter);
       if (gone.length > 0) throw new AppError('CONFLICT', `model version ${version} can no longer be served: the model store lost its ${gone.join(', ')}; train a new version instead`);
       let activated = false;
-      await forgetAll(
-        await scrubLocked(erasureMarkOf(meta), [version], async () => {
-          // The caller stopped waiting (its answer said nothing was activated): it must stay so.
-          if (attempt?.abandoned) throw new AppError('DEPENDENCY_UNAVAILABLE', 'the rollback was given up before it could take the erasure lock; nothing was activated');
-          if (attempt) attempt.committed = true;
-          activated = await deps.store.activate(version);
-        }),
-      );
+      let ids: string[];
+      try {
+        ids = await scrubLocked(
+          erasureMarkOf(meta),
+          [version],
+          async () => (activated = await deps.store.activate(version)),
+          // Decided as the lock is taken: a caller that stopped waiting for its turn was told nothing was
+          // activated, and it must stay so; one that got its turn is waited for, its scrub included.
+          () => {
+            if (attempt?.abandoned) throw new AppError('DEPENDENCY_UNAVAILABLE', 'the rollback was given up before it could take the erasure lock; nothing was activated');
+            if (attempt) attempt.committed = true;
+          },
+        );
+      } catch (err) {
+        // The pointer flipped (what is served) and only the lock's commit failed: the rollback happened.
+        if (activated) return true;
+        throw err;
+      }
+      await forgetAll(ids);
       return activated;
     },
   };
