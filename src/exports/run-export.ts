@@ -21,6 +21,7 @@ import { ARTIFACT_USER_IDS, decodeUserIdsArtifact } from '../serving/serving-art
 import type { ModelStore } from '../store/model-store.js';
 import type { ErasureRepository } from '../data/erasure-repository.js';
 import { scrubExportFile } from '../privacy/export-files.js';
+import { formulaEscaped } from './csv-formulas.js';
 import type { ExportRequest } from './export-request.js';
 
 export interface ExportDeps {
@@ -66,14 +67,12 @@ const RECOMMENDATION_COLUMNS = ['campaignId', 'userId', 'rank', 'itemId', 'title
 const AUDIENCE_COLUMNS = ['campaignId', 'rank', 'userId', 'score', 'tier', 'reason', 'itemId', 'modelVersion'];
 
 /**
- * Writes records as CSV (with a header) or JSON Lines, with backpressure. A CSV text cell that a
- * spreadsheet would run as a formula (starting with = + - @, a tab or CR, or their full-width forms:
- * a product title or customer id anyone may have put in, e.g. `=HYPERLINK(...)`) gets a leading `'`
- * (escape_formulas; privacy/export-files.ts reads it back when it scrubs an erased customer).
+ * Writes records as CSV (with a header) or JSON Lines, with backpressure. CSV text cells a spreadsheet
+ * would run as formulas are escaped (csv-formulas.ts); JSON Lines holds the values as they are.
  */
 function openWriter(file: string, format: ExportRequest['format'], columns: string[]) {
   const out = createWriteStream(file);
-  const csv = format === 'csv' ? stringify({ header: true, columns, escape_formulas: true, cast: { boolean: (v) => String(v) } }) : null;
+  const csv = format === 'csv' ? stringify({ header: true, columns, cast: { boolean: (v) => String(v), string: formulaEscaped } }) : null;
   csv?.pipe(out);
   const sink = csv ?? out;
   return {

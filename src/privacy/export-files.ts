@@ -15,6 +15,7 @@ import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parse as parseCsv } from 'csv-parse/sync';
+import { formulaUnescaped } from '../exports/csv-formulas.js';
 
 export type ExportFormat = 'csv' | 'jsonl';
 
@@ -62,10 +63,6 @@ async function mayHold(file: string, ids: ReadonlySet<string>): Promise<boolean>
   }
   return false;
 }
-
-/** A cell the CSV writer escaped as a formula (run-export.ts: escape_formulas), as the value it was. */
-const FORMULA_ESCAPED = /^'[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/;
-const formulaUnescaped = (cell: string) => (FORMULA_ESCAPED.test(cell) ? cell.slice(1) : cell);
 
 const QUOTE = 0x22;
 const NEWLINE = 0x0a;
@@ -134,7 +131,8 @@ async function* keptCsvBytes(file: string, ids: ReadonlySet<string>, removed: Se
           if (hits[n] < end) holds = true;
         }
         const userId = holds ? oneRecord(buf.subarray(start, end))[userColumn] : undefined;
-        if (userId !== undefined && (ids.has(userId) || ids.has(formulaUnescaped(userId)))) {
+        // The id as the export wrote it (csv-formulas.ts), or as files written before it escaped formulas held it.
+        if (userId !== undefined && (ids.has(formulaUnescaped(userId)) || ids.has(userId))) {
           removed.add(userId);
           counted.rows++;
           if (start > keepFrom) yield buf.subarray(keepFrom, start);

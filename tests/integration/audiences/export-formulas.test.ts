@@ -24,11 +24,14 @@ describe('campaign exports as CSV and spreadsheet formulas', () => {
     t = await createTestApp({ createDb: createPgliteTestDb, env: { EXPORT_DIR: dir } });
     await seedShop(t.services);
     await t.services.catalog.upsertItems([{ id: '@k1', title, categories: ['kitchen', 'glass'], price: 61 }]);
-    await t.services.events.insertPurchases(
-      [['k0', 'k1', '@k1'], ['k2', 'k3', '@k1']].flatMap((items, o) =>
-        items.map((itemId) => ({ userId: customer, itemId, quantity: 1, price: null, orderId: `formula-o${o}`, ts: new Date(T0 + (20 + 30 * o) * DAY) })),
-      ),
-    );
+    // Beside the formula: a customer id that is a plain number (a guest id) and one that starts with '.
+    for (const [n, userId] of [customer, '-42', "'quoted"].entries()) {
+      await t.services.events.insertPurchases(
+        [['k0', 'k1', '@k1'], ['k2', 'k3', '@k1']].flatMap((items, o) =>
+          items.map((itemId) => ({ userId, itemId, quantity: 1, price: null, orderId: `formula-${n}-o${o}`, ts: new Date(T0 + (20 + 30 * o) * DAY) })),
+        ),
+      );
+    }
     await trainAndPublish(t.services);
   }, 60_000);
   afterAll(async () => {
@@ -46,9 +49,13 @@ describe('campaign exports as CSV and spreadsheet formulas', () => {
     expect(new Set(theirs.map((r) => r.userId))).toEqual(new Set([`'${customer}`]));
     // Before, the cells were written as they are: a formula in every spreadsheet.
     const formulaStart = /^[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/;
-    for (const r of rows) for (const [column, cell] of Object.entries(r)) if (!/^(score|rank)$/.test(column)) expect(cell, `${column}: ${cell}`).not.toMatch(formulaStart);
+    const plainNumber = /^[+-]?\d+(\.\d+)?$/;
+    for (const r of rows) for (const [column, cell] of Object.entries(r)) if (!plainNumber.test(cell)) expect(cell, `${column}: ${cell}`).not.toMatch(formulaStart);
     const mug = rows.find((r) => r.itemId === "'@k1");
     expect(mug?.title).toBe(`'${title}`);
+    // A plain number is no formula and stays as it is; a leading ' is doubled, so the escaping can be undone.
+    expect(rows.some((r) => r.userId === '-42')).toBe(true);
+    expect(rows.some((r) => r.userId === "''quoted")).toBe(true);
 
     const jsonFile = join(dir, 'job-json.jsonl');
     await runExport(deps, exportRequest.parse({ kind: 'recommendations', k: 10, format: 'jsonl' }), jsonFile);
@@ -60,6 +67,8 @@ describe('campaign exports as CSV and spreadsheet formulas', () => {
     const after = parse(await readFile(csvFile, 'utf8'), { columns: true }) as Record<string, string>[];
     expect(after.length).toBe(rows.length - theirs.length);
     expect(after.some((r) => r.userId.includes('HYPERLINK'))).toBe(false);
+    // Only theirs: the others' rows are all still there.
+    expect(after.filter((r) => r.userId === "''quoted").length).toBe(rows.filter((r) => r.userId === "''quoted").length);
     expect((await readFile(jsonFile, 'utf8')).includes('HYPERLINK')).toBe(false);
   });
 });
