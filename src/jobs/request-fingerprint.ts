@@ -13,9 +13,10 @@ function stableJson(value: unknown): string {
 
 /**
  * What tells one job submission from another under the same Idempotency-Key: a hash of the job type and
- * the request as the client sent it (before defaults, paths resolved or recipes read), so a retry is
- * recognised even when validating it again would now answer otherwise (the file was moved, the active
- * model changed).
+ * the request as the route's schema reads it (its defaults filled in, but before paths are resolved or
+ * recipes read), so a retry is recognised even when checking it again would now answer otherwise (the
+ * file was moved, the active model changed). The same values written otherwise (a date with `+00:00`
+ * instead of `Z`), or a default changed by a deploy between the two attempts, make another request.
  */
 export function requestFingerprint(type: string, request: unknown): string {
   return createHash('sha256').update(stableJson([type, request])).digest('hex');
