@@ -115,9 +115,6 @@ export function createJobRepository(db: Db) {
      */
     async enqueue(type: string, params: Record<string, unknown>, opts: EnqueueOptions = {}): Promise<JobRecord> {
       const running = opts.runningAs !== undefined;
-      const submittedBefore = () => (opts.idempotency ? submitted(opts.idempotency) : Promise.resolve(null));
-      const earlier = await submittedBefore();
-      if (earlier) return earlier;
       // A holder may finish between our failed insert and the lookup; then trying again succeeds.
       for (let attempt = 0; attempt < 3; attempt++) {
         // DO NOTHING on either unique index: the exclusive key's (queued or running) and the idempotency key's.
@@ -128,9 +125,10 @@ export function createJobRepository(db: Db) {
           [randomUUID(), type, running ? 'running' : 'queued', storableJson(params), opts.exclusiveKey ?? null, opts.runningAs ?? null, running, opts.idempotency?.key ?? null, opts.idempotency?.fingerprint ?? null],
         );
         if (rows[0]) return toJob(rows[0]);
-        // The same submission sent twice at once: the other one's insert won.
-        const raced = await submittedBefore();
-        if (raced) return raced;
+        // Queued before under the key (callers look it up first: see `submitted`), or by the same
+        // submission sent twice at once, whose other insert won.
+        const earlier = opts.idempotency ? await submitted(opts.idempotency) : null;
+        if (earlier) return earlier;
         const holder = await db.query<{ id: string; type: string }>(
           `SELECT id, type FROM jobs WHERE exclusive_key = $1 AND status IN ('queued', 'running')`,
           [opts.exclusiveKey],
