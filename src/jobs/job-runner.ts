@@ -165,7 +165,25 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   // Start-up recovery that failed (database not reachable yet) is retried by the claim loop.
   let startRecoveryDone = false;
 
+  // Outcomes of this runner's jobs that Postgres did not take within outcomeRetryMs, by job id: written
+  // again before each sweep while this runner lives, so its own sweep does not declare such a job
+  // interrupted ("the process running it stopped") when it knows how the job ended.
+  const unrecorded = new Map<string, () => Promise<void>>();
+  async function writeUnrecorded(): Promise<void> {
+    for (const [id, write] of unrecorded) {
+      try {
+        await write();
+      } catch (err) {
+        // Postgres still away: the sweep that follows fails too, and the next one tries again.
+        if (dependencyFailure(err)) throw err;
+        log.error({ err, jobId: id }, 'could not record a job outcome');
+      }
+      unrecorded.delete(id);
+    }
+  }
+
   async function recover(atStart: boolean): Promise<void> {
+    await writeUnrecorded();
     // Every sweep, not only the first: a worker killed on this host while this runner lives (kill -9,
     // OOM killer) is seen at the next sweep instead of after staleAfterMs.
     const running = !opts.exclusiveDatabase ? await jobs.listRunning() : [];
@@ -181,13 +199,24 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     await opts.onInterrupted?.(failed).catch((err) => log.error({ err }, 'cleanup after interrupted jobs failed'));
   }
 
-  /** A finished job's outcome, written again while Postgres cannot take it (not once the runner stops). */
-  const recordOutcome = (job: JobRecord, write: () => Promise<boolean>) =>
-    retryWhileUnavailable(write, {
-      forMs: outcomeRetryMs,
-      stop: () => stopping,
-      onRetry: (err) => repeated('could not record a job outcome; trying again', err, { jobId: job.id, type: job.type }),
-    });
+  /**
+   * A finished job's outcome, written again while Postgres cannot take it (not once the runner stops);
+   * still not taken after outcomeRetryMs, it is kept for the sweeps (`unrecorded`). True once written.
+   */
+  const recordOutcome = async (job: JobRecord, write: () => Promise<boolean>, onRecorded: () => void) => {
+    try {
+      const recorded = await retryWhileUnavailable(write, {
+        forMs: outcomeRetryMs,
+        stop: () => stopping,
+        onRetry: (err) => repeated('could not record a job outcome; trying again', err, { jobId: job.id, type: job.type }),
+      });
+      if (recorded) onRecorded();
+      return recorded;
+    } catch (err) {
+      if (dependencyFailure(err) && !stopping) unrecorded.set(job.id, async () => void ((await write()) && onRecorded()));
+      throw err;
+    }
+  };
 
   async function execute(job: JobRecord, abort: AbortController): Promise<void> {
     const lost = () => abort.abort(new Error(INTERRUPTED));
@@ -253,12 +282,11 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     } catch (err) {
       const message = failureMessage(err);
       await chain;
-      const recorded = await recordOutcome(job, async () => (await flushNote()) && jobs.fail(job.id, workerId, message)).catch((e) => {
+      // Not recorded: declared interrupted by another runner (which counted it), or kept for this runner's
+      // sweeps to write (and another runner's to declare interrupted, should this one stop first).
+      await recordOutcome(job, async () => (await flushNote()) && jobs.fail(job.id, workerId, message), () => ended('failed')).catch((e) => {
         log.error({ err: e, jobId: job.id }, 'could not record the failure');
-        return false;
       });
-      // Not recorded: declared interrupted by another runner (which counted it), or left for the next sweep to declare.
-      if (recorded) ended('failed');
       // What the request asked for could not be done (a wrong file, too little data): the caller's to fix,
       // reported in the job and logged as a warning with its message; anything else is an error with its stack.
       if (err instanceof AppError && ERRORS[err.code].status < 500) log.warn({ jobId: job.id, type: job.type, code: err.code, reason: err.message }, 'job failed');
@@ -271,12 +299,10 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       // False when the job was declared interrupted meanwhile: that verdict stands, and the runner that
       // declared it counted it (onInterrupted), so it is not counted here. A success Postgres never took
       // is not turned into a failure: the work is done (a training has published); the job stays running
-      // until the sweep declares it interrupted, and the log says what happened.
-      const recorded = await recordOutcome(job, () => jobs.succeed(job.id, workerId, result)).catch((e) => {
+      // until this runner's next sweep writes it (or another's declares it interrupted), and the log says so.
+      await recordOutcome(job, () => jobs.succeed(job.id, workerId, result), () => ended('succeeded')).catch((e) => {
         log.error({ err: e, jobId: job.id, type: job.type }, 'the job succeeded, but its success could not be recorded');
-        return false;
       });
-      if (recorded) ended('succeeded');
       log.info({ jobId: job.id, type: job.type, ms: Math.round(performance.now() - started) }, 'job succeeded');
     } finally {
       clearInterval(beat);

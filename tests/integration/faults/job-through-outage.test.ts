@@ -73,7 +73,7 @@ describe.skipIf(!support.postgres)('a job through a Postgres restart', () => {
   async function startJob(opts: Partial<JobRunnerOptions>, handler: JobHandler) {
     const runner = createJobRunner({ jobs, mode: 'worker', log, ...opts, handlers: { train: handler } });
     const job = await jobs.enqueue('train', {});
-    return { job, run: runner.runNext() };
+    return { job, run: runner.runNext(), runner };
   }
 
   it('When Postgres is down while a job reports progress and notes its draft, Then the job goes on, and once Postgres is back its note and outcome are written', async () => {
@@ -180,14 +180,14 @@ describe.skipIf(!support.postgres)('a job through a Postgres restart', () => {
   /** A job whose handler finishes just as Postgres stops; the caller starts Postgres again. */
   async function finishAsPostgresStops(opts: Partial<JobRunnerOptions>) {
     const finishing = gate();
-    const { job, run } = await startJob(opts, async () => {
+    const { job, run, runner } = await startJob(opts, async () => {
       await finishing.opened;
       return { version: 'v-done' };
     });
     await expect.poll(async () => (await jobs.get(job.id))?.status, { timeout: 10_000 }).toBe('running');
     await pg.stop();
     finishing.open();
-    return { job, run };
+    return { job, run, runner };
   }
 
   it('When Postgres stays down longer than the outcome may wait, Then a job that succeeded is not recorded as failed', async () => {
@@ -207,6 +207,21 @@ describe.skipIf(!support.postgres)('a job through a Postgres restart', () => {
     expect((await jobs.get(job.id))!.status).toBe('running');
     expect(ended).toEqual([]);
     expect(errors).toContain('the job succeeded, but its success could not be recorded');
+  }, 60_000);
+
+  it("When Postgres stays down longer than the outcome may wait and comes back, Then the runner's next sweep writes the outcome instead of declaring its own job interrupted", async () => {
+    const ended: string[] = [];
+    const { job, run, runner } = await finishAsPostgresStops({ outcomeRetryMs: 1000, staleAfterMs: 1, onFinished: (j) => void ended.push(j.status) });
+    try {
+      await run;
+    } finally {
+      await pg.start();
+    }
+    expect((await jobs.get(job.id))!.status).toBe('running');
+    // Its heartbeat is long stale: before, this sweep declared it failed, "interrupted: the process running it stopped".
+    await runner.recover();
+    expect(await jobs.get(job.id)).toMatchObject({ status: 'succeeded', result: { version: 'v-done' }, error: null });
+    expect(ended).toEqual(['succeeded']);
   }, 60_000);
 
   it('When Postgres is down as a job finishes, Then its outcome is written once Postgres is back', async () => {
