@@ -359,7 +359,10 @@ export class DatasetBuilder {
     const eventQuantity = this.column('quantity', alloc(Float32Array, n), order) as Float32Array;
     const eventPrice = this.column('price', alloc(Float32Array, n), order) as Float32Array;
     this.orderIndex.clear();
-    for (const id of userInfo.keys()) addUser(id);
+    // Customers without events are kept for their attributes (a cold start by country, a segment). One
+    // without either is only an id events once named (a storefront's anonymous visitor, whose feedback
+    // creates the row): nothing to learn or serve from, and there may be millions of them.
+    for (const [id, info] of userInfo) if (Object.keys(info.attributes ?? {}).length > 0) addUser(id);
     const signals = this.signals(
       (u) => (finalUser[u] >= 0 ? finalUser[u] : (finalUser[u] = addUser(this.userIds[u]))),
       (i) => {

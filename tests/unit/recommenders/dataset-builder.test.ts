@@ -132,6 +132,18 @@ describe('DatasetBuilder', () => {
     }
   }
 
+  it('When a customer has no purchase, Then they are in the dataset for their attributes only: an id alone (an anonymous visitor named by feedback) is not', () => {
+    const events: PurchaseRow[] = [{ userId: 'buyer', itemId: 'i1', quantity: 1, price: null, orderId: 'o1', ts: 1000 }];
+    const users: UserInfo[] = [
+      { id: 'buyer', attributes: {} },
+      { id: 'registered', attributes: { country: 'France' } },
+      { id: 'visitor-7f3a', attributes: {} },
+    ];
+    const ds = buildDataset({ events, items: [{ id: 'i1', title: 'mug', categories: [], price: 1, attributes: {}, available: true }], users });
+    expect([...ds.userIds].sort()).toEqual(['buyer', 'registered']);
+    expect(ds.userAttributes[ds.userIndex.get('registered')!]).toEqual({ country: 'France' });
+  });
+
   it('refuses rows after build, and a second build', () => {
     const builder = new DatasetBuilder();
     builder.addAll(rows(10, 5));
