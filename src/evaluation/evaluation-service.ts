@@ -12,7 +12,7 @@ import type { EvaluationGauges } from './evaluation-gauges.js';
 import type { EvaluationReport, MetricName } from './evaluation-report.js';
 import type { EvalMode } from './splits.js';
 import { evaluationParamsSchema, normalizeRequest, type EvaluationParams, type EvaluationRequestInput } from './evaluation-request.js';
-import { requestFingerprint } from '../jobs/request-fingerprint.js';
+import { submitOnce } from '../jobs/request-fingerprint.js';
 import { JOB_OUTAGE_WAIT_MS, retryWhileUnavailable } from '../retry-while-unavailable.js';
 import { runEvaluationInWorker } from './evaluate-in-worker.js';
 import { BASELINE, runEvaluation, type EvaluationProgress, type SplitRequest } from './run-evaluation.js';
@@ -208,14 +208,12 @@ export function createEvaluationService(deps: EvaluationServiceDeps) {
 
     /** Validates and queues an evaluation (see prepare). */
     async submit(input: EvaluationRequestInput, opts: { idempotencyKey?: string } = {}): Promise<JobRecord> {
-      // Under an Idempotency-Key, the job queued for it before is found before the request is checked again.
-      const idempotency = opts.idempotencyKey === undefined ? undefined : { key: opts.idempotencyKey, fingerprint: requestFingerprint(JOB_TYPES.evaluate, input) };
-      const earlier = idempotency && (await deps.jobs.submitted(idempotency));
-      if (earlier) return earlier;
-      const params = await prepare(input);
-      const job = await deps.jobs.enqueue(JOB_TYPES.evaluate, params as unknown as Record<string, unknown>, { idempotency });
-      if (job.status === 'queued') deps.kick?.();
-      return job;
+      return submitOnce(deps.jobs, JOB_TYPES.evaluate, input, opts.idempotencyKey, async (idempotency) => {
+        const params = await prepare(input);
+        const job = await deps.jobs.enqueue(JOB_TYPES.evaluate, params as unknown as Record<string, unknown>, { idempotency });
+        if (job.status === 'queued') deps.kick?.();
+        return job;
+      });
     },
 
     /** The evaluation's job state and report; a report whose job row is gone still answers. Null if neither exists. */

@@ -9,7 +9,7 @@ import { realPathOf, underImportRoots } from '../data/import-roots.js';
 import { alsSourceOf } from '../training/factor-source.js';
 import { pageOf } from '../data/paging.js';
 import type { EnqueueOptions, JobRecord, JobRepository } from './job-repository.js';
-import { requestFingerprint } from './request-fingerprint.js';
+import { submitOnce } from './request-fingerprint.js';
 import { JOB_TYPES, TRAINING_EXCLUSIVE_KEY, type JobType } from './job-types.js';
 
 export interface JobServiceDeps {
@@ -63,15 +63,7 @@ export function createJobService(deps: JobServiceDeps) {
     return job;
   }
 
-  /**
-   * A submission under an Idempotency-Key: the job queued for it before, found before the request is
-   * validated again (the file may have moved since, the active model changed), or `submit` with the key.
-   */
-  async function once(type: JobType, request: unknown, key: string | undefined, submit: (idempotency?: EnqueueOptions['idempotency']) => Promise<JobRecord>): Promise<JobRecord> {
-    if (key === undefined) return submit();
-    const idempotency = { key, fingerprint: requestFingerprint(type, request) };
-    return (await deps.jobs.submitted(idempotency)) ?? submit(idempotency);
-  }
+  const once = (type: JobType, request: unknown, key: string | undefined, submit: Parameters<typeof submitOnce>[4]) => submitOnce(deps.jobs, type, request, key, submit);
 
   return {
     /**

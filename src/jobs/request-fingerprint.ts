@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { EnqueueOptions, JobRecord, JobRepository } from './job-repository.js';
 
 /** JSON with every object's keys sorted, so that the same request sent twice in another key order is the same text. */
 function stableJson(value: unknown): string {
@@ -20,4 +21,20 @@ function stableJson(value: unknown): string {
  */
 export function requestFingerprint(type: string, request: unknown): string {
   return createHash('sha256').update(stableJson([type, request])).digest('hex');
+}
+
+/**
+ * A submission under an Idempotency-Key: the job queued for it before, found before the request is
+ * checked again (the file may have moved since, the active model changed), or `submit` with the key.
+ */
+export async function submitOnce(
+  jobs: Pick<JobRepository, 'submitted'>,
+  type: string,
+  request: unknown,
+  key: string | undefined,
+  submit: (idempotency?: EnqueueOptions['idempotency']) => Promise<JobRecord>,
+): Promise<JobRecord> {
+  if (key === undefined) return submit();
+  const idempotency = { key, fingerprint: requestFingerprint(type, request) };
+  return (await jobs.submitted(idempotency)) ?? submit(idempotency);
 }
