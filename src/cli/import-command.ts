@@ -6,6 +6,7 @@ import { createImportedPurchasesFeed } from '../serving/record-purchases.js';
 import { createModelStore } from '../store/create-model-store.js';
 import { IMPORT_FORMATS, runImport, type ImportFormat, type ImportReport } from '../data/importers/run-import.js';
 import { createProgress } from './progress.js';
+import { printable } from './printable.js';
 import { parseCommandLine, runCli, UsageError } from './run-cli.js';
 import { runningServer } from './server-handoff.js';
 import { importFactors, parseFactorArgs } from './import-factors.js';
@@ -60,7 +61,7 @@ export function formatReport(r: ImportReport): string {
         ]
       : []),
     ...(r.untitledItems
-      ? [[`items named by events without a title`, `${num(r.untitledItems)} (${r.untitledItemIds!.join(', ')}${r.untitledItems > r.untitledItemIds!.length ? ', ...' : ''})`] as [string, string]]
+      ? [[`items named by events without a title`, `${num(r.untitledItems)} (${r.untitledItemIds!.map(printable).join(', ')}${r.untitledItems > r.untitledItemIds!.length ? ', ...' : ''})`] as [string, string]]
       : []),
     ['new events', num(r.inserted)],
     ['already stored', num(r.duplicates)],

@@ -8,6 +8,7 @@ import type { SideReport } from '../recommenders/imported-factors.js';
 import type { TrainResult } from '../training/train-model.js';
 import { runJobCommand } from './job-command.js';
 import { UsageError } from './run-cli.js';
+import { printable } from './printable.js';
 import { formatTrainResult } from './train-command.js';
 
 /** `factors DIR [--recipe NAME] [--source NAME]`, checked before anything is opened. */
@@ -28,7 +29,7 @@ export function parseFactorArgs(args: string[]): FactorImportJobParams {
 }
 
 const side = (name: string, s: SideReport) =>
-  `${name.padEnd(6)} ${s.imported.toLocaleString('en-US')} rows: ${s.matched.toLocaleString('en-US')} matched, ${s.unknown.toLocaleString('en-US')} unknown here (skipped${s.unknownSample.length ? `, e.g. ${s.unknownSample.slice(0, 3).join(', ')}` : ''}), ${s.missing.toLocaleString('en-US')} without a row`;
+  `${name.padEnd(6)} ${s.imported.toLocaleString('en-US')} rows: ${s.matched.toLocaleString('en-US')} matched, ${s.unknown.toLocaleString('en-US')} unknown here (skipped${s.unknownSample.length ? `, e.g. ${s.unknownSample.slice(0, 3).map(printable).join(', ')}` : ''}), ${s.missing.toLocaleString('en-US')} without a row`;
 
 /** The training summary with what the import matched and skipped. */
 export function formatFactorImport(r: TrainResult): string {

@@ -103,6 +103,15 @@ describe('npm run import', () => {
     expect(formatReport({ rowsRead: 1, accepted: 1, rejected: {}, inserted: 1, duplicates: 0, erased: 0, users: 1, items: 1, orders: 0, durationMs: 1 })).not.toMatch(/without a title/);
   });
 
+  it('When an id from the file holds terminal control characters, Then the report shows them escaped, not as sent', () => {
+    const text = formatReport({
+      rowsRead: 2, accepted: 2, rejected: {}, untitledItems: 2, untitledItemIds: ['\u001b]0;owned\u0007x', 'plain \u00e9\u202e'],
+      inserted: 2, duplicates: 0, erased: 0, users: 1, items: 2, orders: 1, durationMs: 1,
+    });
+    for (const line of text.split('\n')) expect(line).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202e]/);
+    expect(text).toContain(String.raw`(\u001b]0;owned\u0007x, plain é\u202e)`);
+  });
+
   it('When a report knows which rows were rejected, Then each reason names them, with ... when there were more', () => {
     const text = formatReport({
       rowsRead: 20, accepted: 13, rejected: { 'events.bad_number': 6, 'items.missing_id': 1 }, rejectedRows: { 'events.bad_number': [2, 3, 5, 8, 13], 'items.missing_id': [4] },
