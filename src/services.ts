@@ -72,7 +72,6 @@ export function createServices(deps: {
   const catalog = createCatalogRepository(db);
   const events = createEventRepository(db);
   const recordPurchases = createPurchaseRecorder({ events, store, log: (err) => log?.('live update failed', err) });
-  const recordFeedback = createFeedbackRecorder({ events, recordPurchases });
   const feedImported = createImportedPurchasesFeed({ db, store, log: (err) => log?.('live update after an import failed', err) });
 
   // A/B experiments: the active one is kept in process (re-read every EXPERIMENT_REFRESH_MS in the background).
@@ -84,6 +83,7 @@ export function createServices(deps: {
     recentViews: async (userId, limit) => (await events.listUserInteractions(userId, 'view', limit)).map((v) => v.itemId).reverse(), answerCacheBytes: config.ANSWER_CACHE_MB * 1024 * 1024,
     experiments: experimentCache, log, readyOnRequest: deps.storefront,
   });
+  const recordFeedback = createFeedbackRecorder({ events, recordPurchases, strategiesServed: () => serving.recentStrategies() });
   const experiments = createExperimentService({ experiments: experimentRepository, cache: experimentCache, offeredStrategies: () => serving.offeredStrategies() });
   const customers = createCustomerRepository(db);
   const overview = createServiceOverview({ customers, store, offeredStrategies: () => serving.offeredStrategies() });

@@ -92,6 +92,32 @@ export const purchaseContent = (e: PurchaseInput, tsIso = e.ts.toISOString()) =>
 /** The content an interaction's derived id is computed from (the generic importer derives the same ids). */
 export const interactionContent = (e: InteractionInput, tsIso = e.ts.toISOString()) =>
   `i|${e.type}|${field(e.userId)}|${field(e.itemId)}|${tsIso}|${e.value ?? ''}`;
+/**
+ * The events with their labels as far as they are known: a strategy outside `strategies` becomes none, and
+ * so do an experiment and arm that no stored experiment (running or stopped) has; `unknownLabels` counts
+ * the events that lost a label. The event itself is kept: its click or sale still counts in the totals.
+ */
+async function keepKnownLabels(tx: Db, events: FeedbackInput[], strategies: ReadonlySet<string>): Promise<{ events: FeedbackInput[]; unknownLabels: number }> {
+  const named = [...new Set(events.flatMap((e) => (e.experimentId != null ? [e.experimentId] : [])))];
+  const arms = new Set<string>();
+  if (named.length > 0) {
+    const { rows } = await tx.query<{ id: string; arm: string }>(
+      "SELECT x.id, a->>'name' AS arm FROM experiments x CROSS JOIN LATERAL jsonb_array_elements(x.arms) a WHERE x.id = ANY($1::text[])",
+      [named],
+    );
+    for (const r of rows) arms.add(JSON.stringify([r.id, r.arm]));
+  }
+  let unknownLabels = 0;
+  const kept = events.map((e) => {
+    const strategyKnown = e.strategy == null || strategies.has(e.strategy);
+    const armKnown = e.experimentId == null || arms.has(JSON.stringify([e.experimentId, e.arm]));
+    if (strategyKnown && armKnown) return e;
+    unknownLabels++;
+    return { ...e, ...(strategyKnown ? {} : { strategy: null }), ...(armKnown ? {} : { experimentId: null, arm: null }) };
+  });
+  return { events: kept, unknownLabels };
+}
+
 const feedbackContent = (e: FeedbackInput) =>
   `f|${field(e.userId)}|${field(e.itemId)}|${e.type}|${field(e.recommendationId)}|${e.ts.toISOString()}`;
 
@@ -316,11 +342,17 @@ export function createEventRepository(db: Db) {
     /**
      * Stores feedback; customers and items it names are created when new, except with `knownItemsOnly`
      * (a browser's key: what it sends must not add catalog items), where events about items the catalog
-     * lacks are left out and counted as `unknownItems`.
+     * lacks are left out and counted as `unknownItems`. With `knownStrategies` (a browser's key too: its
+     * labels would otherwise make up the online reports' strategies and experiment arms), a strategy
+     * outside the set, and an experiment and arm no stored experiment has, are stored as none; the
+     * events whose labels were dropped are counted as `unknownLabels`.
      */
-    async insertFeedback(batch: FeedbackInput[], opts: { knownItemsOnly?: boolean } = {}): Promise<{ inserted: number; duplicates: number; erased: number; unknownItems: number }> {
+    async insertFeedback(
+      batch: FeedbackInput[],
+      opts: { knownItemsOnly?: boolean; knownStrategies?: ReadonlySet<string> } = {},
+    ): Promise<{ inserted: number; duplicates: number; erased: number; unknownItems: number; unknownLabels: number }> {
       const batchIds = deriveEventIds(batch, feedbackContent);
-      if (batch.length === 0) return { inserted: 0, duplicates: 0, erased: 0, unknownItems: 0 };
+      if (batch.length === 0) return { inserted: 0, duplicates: 0, erased: 0, unknownItems: 0, unknownLabels: 0 };
       return db.transaction(async (tx) => {
         const notGone = await notErased(tx, batch, batchIds);
         const { erased } = notGone;
@@ -333,7 +365,9 @@ export function createEventRepository(db: Db) {
           unknownItems = events.length - kept.length;
           [events, ids] = [kept.map((k) => events[k]), kept.map((k) => ids[k])];
         }
-        if (events.length === 0) return { inserted: 0, duplicates: 0, erased, unknownItems };
+        let unknownLabels = 0;
+        if (opts.knownStrategies && events.length > 0) ({ events, unknownLabels } = await keepKnownLabels(tx, events, opts.knownStrategies));
+        if (events.length === 0) return { inserted: 0, duplicates: 0, erased, unknownItems, unknownLabels };
         await ensureReferenced(tx, events.map((e) => e.userId), events.map((e) => e.itemId));
         const { rows } = await tx.query(
           `INSERT INTO feedback_events (event_id, user_id, item_id, type, recommendation_id, strategy, ts, experiment_id, arm, campaign_id)
@@ -354,7 +388,7 @@ export function createEventRepository(db: Db) {
         );
         // Feedback of a day whose counts may be made already (sent late, or imported): counted again.
         if (rows.length > 0) await markRecount(tx, daysToRecount(events.map((e) => e.ts), new Date()));
-        return { inserted: rows.length, duplicates: events.length - rows.length, erased, unknownItems };
+        return { inserted: rows.length, duplicates: events.length - rows.length, erased, unknownItems, unknownLabels };
       });
     },
 

@@ -221,6 +221,16 @@ export function createServing(opts: ServingOptions) {
     async listsOwnItems(strategy: string): Promise<boolean> {
       return listsOwnItemsOnly((await models.current())?.info, strategy);
     },
+    /**
+     * Strategies of the lists this process may have served lately: those of the version in hand and of one
+     * being readied to replace it, without a store read; with neither in hand, the active version's (read
+     * as a request would), or none when the store cannot say.
+     */
+    async recentStrategies(): Promise<readonly string[]> {
+      const held = [models.inHand(), models.readying()].filter((m) => m !== null);
+      if (held.length === 0) return (await models.current().catch(() => null))?.info.strategies ?? [];
+      return [...new Set(held.flatMap((m) => m.info.strategies))];
+    },
     /** Strategies the served model offers (hybrid first); null without an active model. */
     async offeredStrategies(): Promise<readonly string[] | null> {
       return (await models.current())?.info.strategies ?? null;

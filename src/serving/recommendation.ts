@@ -53,6 +53,12 @@ export const DEGRADED: unique symbol = Symbol('degraded');
  */
 export const UNLISTED: unique symbol = Symbol('unlisted');
 
+/**
+ * Strategies a list may carry besides the model's own (its sources and `hybrid`): the fallbacks and the
+ * item lists' (recommend-for-context, item-lists, popular-items, db-popularity).
+ */
+export const LIST_STRATEGIES = ['popularity', 'context', 'content', 'cooccurrence'] as const;
+
 export interface Recommendation<I extends RecommendedItem = RecommendedItem> {
   [DEGRADED]?: true;
   [UNLISTED]?: true;

@@ -2,6 +2,7 @@ import type { EventRepository, FeedbackInput, PurchaseInput } from '../data/even
 import type { Db } from '../data/db.js';
 import { INGEST_LOCK } from '../data/erasure-repository.js';
 import type { ModelStore } from '../store/model-store.js';
+import { LIST_STRATEGIES } from './recommendation.js';
 
 /**
  * Stores purchases (the system of record first), then appends the new ones to each user's live state in
@@ -37,9 +38,18 @@ export type RecordPurchases = ReturnType<typeof createPurchaseRecorder>;
  * recommendations, profiles and the next training like any other purchase. Its event id is derived
  * from the feedback's (`feedback:<eventId>`), or from its content, so a retried batch adds it once.
  */
-export function createFeedbackRecorder(deps: { events: Pick<EventRepository, 'insertFeedback'>; recordPurchases: RecordPurchases }) {
-  return async function recordFeedback(feedback: FeedbackInput[], opts: { purchasesToo: boolean; knownItemsOnly?: boolean }) {
-    const result = await deps.events.insertFeedback(feedback, { knownItemsOnly: opts.knownItemsOnly });
+export function createFeedbackRecorder(deps: {
+  events: Pick<EventRepository, 'insertFeedback'>;
+  recordPurchases: RecordPurchases;
+  /** Strategies of the lists lately served (serving's recentStrategies): with `knownLabelsOnly`, the strategy labels kept. */
+  strategiesServed: () => Promise<readonly string[]>;
+}) {
+  return async function recordFeedback(feedback: FeedbackInput[], opts: { purchasesToo: boolean; knownItemsOnly?: boolean; knownLabelsOnly?: boolean }) {
+    // A browser's labels are kept only when the service could have served them (its lists' strategies,
+    // a stored experiment's arm): anyone holding the public key could otherwise fill the online reports
+    // and the feedback gauges with made-up strategies, or forge arms of an experiment.
+    const knownStrategies = opts.knownLabelsOnly ? new Set([...(await deps.strategiesServed()), ...LIST_STRATEGIES]) : undefined;
+    const result = await deps.events.insertFeedback(feedback, { knownItemsOnly: opts.knownItemsOnly, knownStrategies });
     if (opts.purchasesToo) {
       const purchases: PurchaseInput[] = feedback
         .filter((f) => f.type === 'purchase')

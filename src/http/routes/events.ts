@@ -7,6 +7,24 @@ import { mayAct } from '../plugins/auth.js';
 import { errors } from '../schemas/common.js';
 import { eventsBody, feedbackBody, feedbackResult, ingestResult } from '../schemas/events.js';
 
+/**
+ * How far back a browser's (frontend key's) feedback may be dated. Feedback of a closed day makes the online
+ * report count that day again: a browser's key dating a batch across a year would have every later report
+ * recount the year. A server's key (write) may send any time, as imports do.
+ */
+export const BROWSER_FEEDBACK_DAYS_BACK = 7;
+
+function checkBrowserTimes(feedback: { ts: Date }[], now: Date): void {
+  const oldest = now.getTime() - BROWSER_FEEDBACK_DAYS_BACK * 86_400_000;
+  const late = feedback.flatMap((e, i) => (e.ts.getTime() < oldest ? [i] : []));
+  if (late.length === 0) return;
+  throw new AppError(
+    'VALIDATION_FAILED',
+    `feedback sent with a frontend key may be dated at most ${BROWSER_FEEDBACK_DAYS_BACK} days back; events ${late.slice(0, 5).join(', ')}${late.length > 5 ? ', ...' : ''} are older (send older feedback with a write key)`,
+    late.slice(0, 20).map((i) => ({ path: `body.events.${i}.ts`, message: `more than ${BROWSER_FEEDBACK_DAYS_BACK} days back` })),
+  );
+}
+
 export function eventRoutes(
   app: FastifyInstance,
   deps: { recordPurchases: RecordPurchases; recordFeedback: RecordFeedback; events: EventRepository; maxBatch: number; authDisabled: boolean },
@@ -61,8 +79,11 @@ export function eventRoutes(
       const feedback = req.body.events.map((e) => ({ ...e, ts: e.ts ?? now }));
       // A server's key (write) may name new items, as POST /v1/events may; a browser's may not.
       const server = mayAct(req, 'write', deps.authDisabled);
-      const { inserted, duplicates, erased, unknownItems } = await deps.recordFeedback(feedback, { purchasesToo: server, knownItemsOnly: !server });
-      if (!mayAct(req, 'read', deps.authDisabled)) return { accepted: req.body.events.length, unknownItems };
+      // A browser's (frontend) key, public, is held to what the service served and to recent times.
+      const browser = !mayAct(req, 'read', deps.authDisabled);
+      if (browser) checkBrowserTimes(feedback, now);
+      const { inserted, duplicates, erased, unknownItems, unknownLabels } = await deps.recordFeedback(feedback, { purchasesToo: server, knownItemsOnly: !server, knownLabelsOnly: browser });
+      if (browser) return { accepted: req.body.events.length, unknownItems, unknownLabels };
       return { accepted: req.body.events.length, inserted, duplicates, erased, ...(server ? {} : { unknownItems }) };
     },
   });

@@ -67,6 +67,14 @@ export const feedbackResult = ingestResult
     inserted: ingestResult.shape.inserted.optional().describe('Events stored now (not given to a frontend key)'),
     duplicates: ingestResult.shape.duplicates.optional().describe('Events already stored by an earlier request (not given to a frontend key)'),
     erased: ingestResult.shape.erased.optional().describe("Events of erased customers dated at or before their erasure: not stored (not given to a frontend key)"),
+    unknownLabels: z
+      .number()
+      .int()
+      .optional()
+      .describe(
+        'Events sent with a frontend key whose strategy is not one the service serves, or whose experimentId and arm no experiment has: ' +
+          'stored without that label (a browser cannot make up strategies or experiment arms in the online metrics)',
+      ),
   })
   .meta({ id: 'FeedbackResult' });
 
