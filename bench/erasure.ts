@@ -3,7 +3,7 @@
  * Postgres rows, every kept model version in Redis (profiles, user index, ALS factors, per-user entries)
  * and the campaign export files, all under the erasure lock; and how long ingestion waits behind it.
  *
- *   npx tsx bench/erasure.ts [--erasures 10] [--burst 20] [--copies N] [--data FILE]
+ *   npx tsx bench/erasure.ts [--erasures 10] [--burst 20] [--copies N] [--feedback N] [--data FILE]
  *
  * Imports the file (N re-keyed copies of it with --copies, a shop N times larger, as bench/scale.ts makes)
  * into the Postgres schema `bench_erasure_online_retail` afresh each run (erasures delete from it), trains the default recipe as written twice (two kept versions, recommenders stored) into
@@ -12,6 +12,8 @@
  * Prints where the erasures' time went: the model store's calls per artifact, the export files, and the rest
  * (Postgres, locks). Then erases the next --burst customers all at once (a data team's backlog sent together:
  * the erasures that wait for a turn are done in one, src/privacy/user-erasure.ts ERASURE_BATCH).
+ * With --feedback N, N feedback events (impressions of the shop's customers and products over a year) are
+ * stored before the erasures: what a storefront reporting its lists adds, and an erasure deletes from.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -32,6 +34,7 @@ const option = optionTaker(withoutDataArg());
 const count = Number(option('--erasures') ?? 10);
 const burst = Number(option('--burst') ?? 20);
 const copies = Number(option('--copies') ?? 1);
+const feedbackRows = Number(option('--feedback') ?? 0);
 if (!Number.isInteger(copies) || copies < 1) throw new Error(`--copies: expected a whole number >= 1, got ${copies}`);
 const PG = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -39,6 +42,19 @@ const SCHEMA = 'bench_erasure_online_retail';
 
 await ensureOnlineRetailSchema(PG, SCHEMA, { fresh: true, copies });
 const db = createPgDb(PG, { max: 4, schema: SCHEMA });
+if (feedbackRows > 0) {
+  const f0 = performance.now();
+  await db.query(
+    `WITH u AS (SELECT array_agg(id ORDER BY id) AS a FROM users), i AS (SELECT array_agg(id ORDER BY id) AS a FROM items)
+     INSERT INTO feedback_events (event_id, user_id, item_id, type, strategy, ts)
+     SELECT 'bench-feedback-' || g, u.a[1 + (g::bigint * 7919) % cardinality(u.a)], i.a[1 + (g::bigint * 104729) % cardinality(i.a)], 'impression', 'hybrid',
+            now() - (g % 365) * interval '1 day'
+     FROM u, i, generate_series(1, $1::int) g`,
+    [feedbackRows],
+  );
+  await db.exec('ANALYZE feedback_events');
+  console.log(`${feedbackRows.toLocaleString('en-US')} feedback events stored in ${((performance.now() - f0) / 1000).toFixed(1)} s`);
+}
 const prefix = `bench_erasure_${randomBytes(3).toString('hex')}:`;
 const spent = new Map<string, number>();
 const timed = <T>(what: string, run: () => Promise<T>): Promise<T> => {
