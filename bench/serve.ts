@@ -154,7 +154,7 @@ async function prepareData(retrain: boolean): Promise<string[]> {
       console.log('training the default recipe into', REDIS, '...');
       const t0 = performance.now();
       const catalog = createCatalogRepository(db);
-      const [rows, items, users] = await Promise.all([events.loadPurchaseRows(), catalog.listItems(), catalog.listUsers()]);
+      const [rows, items, users] = await Promise.all([events.loadPurchaseRows(), catalog.listItems(), catalog.listUsersWithAttributes()]);
       const ds = buildDataset({ events: rows, items, users });
       const recipe = await loadRecipe('default');
       const fitted = await fitRecipe(ds, recipe);

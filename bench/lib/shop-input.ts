@@ -8,7 +8,7 @@ export async function loadShop() {
   const db = await openDatabase(loadConfig());
   try {
     const catalog = createCatalogRepository(db);
-    const [events, items, users] = await Promise.all([createEventRepository(db).loadPurchaseRows(), catalog.listItems(), catalog.listUsers()]);
+    const [events, items, users] = await Promise.all([createEventRepository(db).loadPurchaseRows(), catalog.listItems(), catalog.listUsersWithAttributes()]);
     return { events, items, users };
   } finally {
     await db.close();

@@ -96,7 +96,7 @@ async function loadInput(args: TuneArgs): Promise<SplitInput> {
     const [events, items, users] = await Promise.all([
       createEventRepository(db).loadPurchaseRows(),
       createCatalogRepository(db).listItems(),
-      createCatalogRepository(db).listUsers(),
+      createCatalogRepository(db).listUsersWithAttributes(),
     ]);
     return { events, items, users };
   } finally {

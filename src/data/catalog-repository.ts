@@ -185,8 +185,13 @@ export function createCatalogRepository(db: Db) {
       return rows.map(toUser);
     },
 
-    async listUsers(): Promise<UserRecord[]> {
-      const { rows } = await db.query('SELECT * FROM users ORDER BY id');
+    /**
+     * The users with attributes, by id: what a dataset takes of the users table besides its buyers (a
+     * customer without events is kept for their attributes only, dataset.ts). A row made by a browser's
+     * feedback alone has none, and is not read: the public key can make millions of them.
+     */
+    async listUsersWithAttributes(): Promise<UserRecord[]> {
+      const { rows } = await db.query("SELECT * FROM users WHERE attributes <> '{}'::jsonb ORDER BY id");
       return rows.map(toUser);
     },
 

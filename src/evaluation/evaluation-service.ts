@@ -21,7 +21,7 @@ export interface EvaluationServiceDeps {
   jobs: JobRepository;
   reports: ReportRepository;
   events: Pick<EventRepository, 'loadPurchaseRows' | 'purchaseRange'>;
-  catalog: Pick<CatalogRepository, 'listItems' | 'listUsers'>;
+  catalog: Pick<CatalogRepository, 'listItems' | 'listUsersWithAttributes'>;
   /** Told about every stored report (the active recipe's metrics become Prometheus gauges). */
   gauges?: Pick<EvaluationGauges, 'reportStored'>;
   /** Recipe evaluated when a request names none. */
@@ -144,7 +144,7 @@ export function createEvaluationService(deps: EvaluationServiceDeps) {
     // failover in the seconds of a load or after minutes of fitting does not throw the run away.
     const throughOutage = <T>(fn: () => Promise<T>) => retryWhileUnavailable(fn, { forMs: deps.outageWaitMs ?? JOB_OUTAGE_WAIT_MS, stop: () => signal?.aborted ?? false });
     onProgress({ step: 'load', progress: 0 });
-    const [events, items, users] = await throughOutage(() => Promise.all([deps.events.loadPurchaseRows(), deps.catalog.listItems(), deps.catalog.listUsers()]));
+    const [events, items, users] = await throughOutage(() => Promise.all([deps.events.loadPurchaseRows(), deps.catalog.listItems(), deps.catalog.listUsersWithAttributes()]));
     checkData(events, params.split);
     // Loading is a few percent of a run; fitting and scoring share the rest as runEvaluation reports it.
     // The baseline is evaluated whether or not it is a source, so only real sources are asked for by name.

@@ -72,7 +72,7 @@ export interface TrainResult {
 export interface TrainerDeps {
   /** Purchases; and views, carts and ratings when the repository offers them (weighted by the recipe's eventWeights). */
   events: Pick<EventRepository, 'streamPurchaseRows'> & Partial<Pick<EventRepository, 'streamInteractionRows'>>;
-  catalog: Pick<CatalogRepository, 'listItems' | 'listUsers'>;
+  catalog: Pick<CatalogRepository, 'listItems' | 'listUsersWithAttributes'>;
   store: ModelStore;
   /** Recipe trained when a request names none. */
   defaultRecipe: string;
@@ -214,7 +214,7 @@ export function createTrainer(deps: TrainerDeps) {
           for (const r of rows) builder.addSignal({ userId: r.userId, itemId: r.itemId, ts: r.ts, weight: signalWeight(weights, r) });
         }
       };
-      const [, items, users] = await Promise.all([stream(), deps.catalog.listItems(), deps.catalog.listUsers()]);
+      const [, items, users] = await Promise.all([stream(), deps.catalog.listItems(), deps.catalog.listUsersWithAttributes()]);
       return { builder, items, users };
     });
     // Shared columns: the training's threads (fits, the serving build's chunks of users) read one copy.

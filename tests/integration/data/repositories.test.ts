@@ -52,6 +52,17 @@ for (const backend of DB_BACKENDS) {
       expect(await events.listUserPurchases('bulk-u1', { limit: 10, offset: 0 })).toHaveLength(2);
     });
 
+    it('When users are listed for a dataset, Then only those with attributes are read, not rows made by feedback or purchases alone', async () => {
+      const events = createEventRepository(t.db);
+      const catalog = createCatalogRepository(t.db);
+      await catalog.upsertUsers([{ id: 'listed-fr', attributes: { country: 'France' } }, { id: 'listed-none', attributes: {} }]);
+      await events.insertFeedback([{ userId: 'listed-visitor', itemId: 'i1', type: 'impression', ts: new Date('2011-01-04T10:00:00Z') }]);
+      await events.insertPurchases([{ userId: 'listed-buyer', itemId: 'i1', quantity: 1, price: 1, orderId: null, ts: new Date('2011-01-04T10:00:00Z') }]);
+      expect(await catalog.getUser('listed-visitor')).not.toBeNull();
+      const listed = (await catalog.listUsersWithAttributes()).filter((u) => u.id.startsWith('listed-'));
+      expect(listed.map((u) => [u.id, u.attributes])).toEqual([['listed-fr', { country: 'France' }]]);
+    });
+
     it('When an erased customer\'s old events are written again, Then none is stored and the customer is not re-created; what they do after the erasure is', async () => {
       const events = createEventRepository(t.db);
       const catalog = createCatalogRepository(t.db);

@@ -68,7 +68,7 @@ for (const backend of DB_BACKENDS) {
     it('When the streamed rows go into a DatasetBuilder, Then the dataset equals buildDataset over the loaded rows', async () => {
       const events = createEventRepository(t.db);
       const catalog = createCatalogRepository(t.db);
-      const [items, users] = await Promise.all([catalog.listItems(), catalog.listUsers()]);
+      const [items, users] = await Promise.all([catalog.listItems(), catalog.listUsersWithAttributes()]);
       const builder = new DatasetBuilder();
       for await (const batch of events.streamPurchaseRows({}, 5)) builder.addAll(batch);
       const streamed = builder.build({ items, users });
@@ -99,7 +99,7 @@ for (const backend of DB_BACKENDS) {
       try {
         const trainer = createTrainer({ events, catalog, store, defaultRecipe: 'default', isolation: 'inline' });
         const result = await trainer.train();
-        const [rows, items, users] = await Promise.all([events.loadPurchaseRows(), catalog.listItems(), catalog.listUsers()]);
+        const [rows, items, users] = await Promise.all([events.loadPurchaseRows(), catalog.listItems(), catalog.listUsersWithAttributes()]);
         expect(result.data).toEqual(countData(buildDataset({ events: rows, items, users })));
         expect((await store.getActive())?.version).toBe(result.version);
       } finally {

@@ -93,7 +93,7 @@ export async function trainAndPublish(services: Services, version = `v-${Date.no
   const [events, items, users] = await Promise.all([
     services.events.loadPurchaseRows(),
     services.catalog.listItems(),
-    services.catalog.listUsers(),
+    services.catalog.listUsersWithAttributes(),
   ]);
   const ds = buildDataset({ events, items, users });
   const recipe = parseRecipe(SHOP_RECIPE, 'serving-test');

@@ -50,7 +50,7 @@ describe('training a recipe with a tune section', () => {
           yield purchases();
         },
       },
-      catalog: { listItems: async () => [], listUsers: async () => [] },
+      catalog: { listItems: async () => [], listUsersWithAttributes: async () => [] },
       store,
       defaultRecipe: 'tuned',
       recipesDir: dir,
