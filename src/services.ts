@@ -38,6 +38,7 @@ import { checkExport } from './exports/check-export.js';
 import { createCustomerRepository } from './data/customer-repository.js';
 import { createServiceOverview } from './training/service-overview.js';
 import { createLifecycleHistory } from './profiles/lifecycle-history.js';
+import { createCampaignRepository } from './data/campaign-repository.js';
 
 /** How often an API process with JOB_RUNNER=worker sweeps for jobs of dead workers. */
 const SWEEP_MS = 5000;
@@ -71,6 +72,7 @@ export function createServices(deps: {
   );
   const catalog = createCatalogRepository(db);
   const events = createEventRepository(db);
+  const campaigns = createCampaignRepository(db);
   const recordPurchases = createPurchaseRecorder({ events, store, log: (err) => log?.('live update failed', err) });
   const feedImported = createImportedPurchasesFeed({ db, store, log: (err) => log?.('live update after an import failed', err) });
 
@@ -133,7 +135,7 @@ export function createServices(deps: {
     jobs,
     handlers: createJobHandlers({
       db, trainer, evaluate: evaluations.handler, onImported: async (since) => void (await feedImported(since)),
-      exports: { deps: { serving, audiences, profiles, store, erasures: erasureRepository, followErasures: () => erasureFollower.catchUp() }, dir: config.EXPORT_DIR },
+      exports: { deps: { serving, audiences, profiles, store, erasures: erasureRepository, followErasures: () => erasureFollower.catchUp(), campaigns }, dir: config.EXPORT_DIR },
       beforeTraining: () => cleanUpAbandonedDrafts(store, jobs).catch((err) => log?.('could not delete the drafts of failed trainings', err)),
     }),
     onFinished: (j: { type: string; status: string; ms: number }) => {
@@ -179,7 +181,7 @@ export function createServices(deps: {
       })
     : null;
 
-  return { config, db, store, metrics, catalog, events, recordPurchases, recordFeedback, serving, eraseUser, erasure, erasureRepository, erasureFollower, activateModel, jobs, trainer, jobRunnerOptions, jobRunner: jobRunner as JobRunner | null, jobService, modelRecovery,
+  return { config, db, store, metrics, catalog, events, campaigns, recordPurchases, recordFeedback, serving, eraseUser, erasure, erasureRepository, erasureFollower, activateModel, jobs, trainer, jobRunnerOptions, jobRunner: jobRunner as JobRunner | null, jobService, modelRecovery,
     reports, evaluations, evaluationGauges, onlineMetrics, profiles, modelGauges, jobGauges, experiments, audiences, customers, overview, lifecycleHistory };
 }
 

@@ -79,7 +79,7 @@ async function main(args: string[]): Promise<number> {
     const progress = createProgress('export');
     let result: ExportResult;
     try {
-      result = await runExport({ serving: services.serving, audiences: services.audiences, profiles: services.profiles, store: services.store, erasures: services.erasureRepository }, request, out, {
+      result = await runExport({ serving: services.serving, audiences: services.audiences, profiles: services.profiles, store: services.store, erasures: services.erasureRepository, campaigns: services.campaigns }, request, out, {
         onProgress: (f) => progress.update(f),
       });
     } catch (err) {

@@ -94,26 +94,40 @@ export const interactionContent = (e: InteractionInput, tsIso = e.ts.toISOString
   `i|${e.type}|${field(e.userId)}|${field(e.itemId)}|${tsIso}|${e.value ?? ''}`;
 /**
  * The events with their labels as far as they are known: a strategy outside `strategies` becomes none, and
- * so do an experiment and arm that no stored experiment (running or stopped) has; `unknownLabels` counts
- * the events that lost a label. The event itself is kept: its click or sale still counts in the totals.
+ * so do an experiment and arm that no stored experiment (running or stopped) has, and a campaign no export
+ * was made for; `unknownLabels` counts the events that lost a label. The event itself is kept: its click
+ * or sale still counts in the totals.
  */
 async function keepKnownLabels(tx: Db, events: FeedbackInput[], strategies: ReadonlySet<string>): Promise<{ events: FeedbackInput[]; unknownLabels: number }> {
-  const named = [...new Set(events.flatMap((e) => (e.experimentId != null ? [e.experimentId] : [])))];
+  const named = (pick: (e: FeedbackInput) => string | null | undefined) => [...new Set(events.flatMap((e) => pick(e) ?? []))];
+  const experiments = named((e) => e.experimentId);
   const arms = new Set<string>();
-  if (named.length > 0) {
+  if (experiments.length > 0) {
     const { rows } = await tx.query<{ id: string; arm: string }>(
       "SELECT x.id, a->>'name' AS arm FROM experiments x CROSS JOIN LATERAL jsonb_array_elements(x.arms) a WHERE x.id = ANY($1::text[])",
-      [named],
+      [experiments],
     );
     for (const r of rows) arms.add(JSON.stringify([r.id, r.arm]));
+  }
+  const campaignIds = named((e) => e.campaignId);
+  const campaigns = new Set<string>();
+  if (campaignIds.length > 0) {
+    const { rows } = await tx.query<{ id: string }>('SELECT id FROM campaigns WHERE id = ANY($1::text[])', [campaignIds]);
+    for (const r of rows) campaigns.add(r.id);
   }
   let unknownLabels = 0;
   const kept = events.map((e) => {
     const strategyKnown = e.strategy == null || strategies.has(e.strategy);
     const armKnown = e.experimentId == null || arms.has(JSON.stringify([e.experimentId, e.arm]));
-    if (strategyKnown && armKnown) return e;
+    const campaignKnown = e.campaignId == null || campaigns.has(e.campaignId);
+    if (strategyKnown && armKnown && campaignKnown) return e;
     unknownLabels++;
-    return { ...e, ...(strategyKnown ? {} : { strategy: null }), ...(armKnown ? {} : { experimentId: null, arm: null }) };
+    return {
+      ...e,
+      ...(strategyKnown ? {} : { strategy: null }),
+      ...(armKnown ? {} : { experimentId: null, arm: null }),
+      ...(campaignKnown ? {} : { campaignId: null }),
+    };
   });
   return { events: kept, unknownLabels };
 }
@@ -344,8 +358,8 @@ export function createEventRepository(db: Db) {
      * (a browser's key: what it sends must not add catalog items), where events about items the catalog
      * lacks are left out and counted as `unknownItems`. With `knownStrategies` (a browser's key too: its
      * labels would otherwise make up the online reports' strategies and experiment arms), a strategy
-     * outside the set, and an experiment and arm no stored experiment has, are stored as none; the
-     * events whose labels were dropped are counted as `unknownLabels`.
+     * outside the set, an experiment and arm no stored experiment has, and a campaign no export was made
+     * for, are stored as none; the events whose labels were dropped are counted as `unknownLabels`.
      */
     async insertFeedback(
       batch: FeedbackInput[],

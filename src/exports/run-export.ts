@@ -23,6 +23,7 @@ import type { ErasureRepository } from '../data/erasure-repository.js';
 import { scrubExportFile } from '../privacy/export-files.js';
 import { formulaEscaped } from './csv-formulas.js';
 import type { ExportRequest } from './export-request.js';
+import type { CampaignRepository } from '../data/campaign-repository.js';
 
 export interface ExportDeps {
   serving: Pick<Serving, 'recommendForExport' | 'activeModel'>;
@@ -38,6 +39,8 @@ export interface ExportDeps {
   followErasures?: () => Promise<void>;
   /** How long a customer's answer waits for a store that stopped answering (default EXPORT_OUTAGE_WAIT_MS). */
   outageWaitMs?: number;
+  /** Where the export's campaignId is put on record, so a browser's feedback naming it keeps it (migration 013). */
+  campaigns?: Pick<CampaignRepository, 'record'>;
 }
 
 export interface ExportResult {
@@ -128,6 +131,7 @@ export async function runExport(
   await mkdir(dirname(file), { recursive: true });
   const part = `${file}.part`;
   const campaign = req.campaignId ?? null;
+  if (campaign !== null && deps.campaigns) await throughOutage(() => deps.campaigns!.record(campaign));
   const writer = openWriter(part, req.format, req.kind === 'audience' ? AUDIENCE_COLUMNS : RECOMMENDATION_COLUMNS);
   let rows = 0;
   let customers = 0;

@@ -72,8 +72,9 @@ export const feedbackResult = ingestResult
       .int()
       .optional()
       .describe(
-        'Events sent with a frontend key whose strategy is not one the service serves, or whose experimentId and arm no experiment has: ' +
-          'stored without that label (a browser cannot make up strategies or experiment arms in the online metrics)',
+        'Events sent with a frontend key whose strategy is not one the service serves, whose experimentId and arm no experiment has, ' +
+          'or whose campaignId no export was made for: stored without that label (a browser cannot make up strategies, experiment arms ' +
+          'or campaigns in the online metrics)',
       ),
   })
   .meta({ id: 'FeedbackResult' });

@@ -6,7 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BROWSER_FEEDBACK_DAYS_BACK } from '../../../src/http/routes/events.js';
-import { auth, createTestApp, KEYS, type TestApp } from '../../helpers/app.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { auth, createTestApp, finishedJob, KEYS, type TestApp } from '../../helpers/app.js';
 import { DB_BACKENDS } from '../../helpers/services.js';
 import { seedShop, trainAndPublish } from '../serving/shop-fixture.js';
 
@@ -25,17 +28,30 @@ type Row = { strategy: string | null; experimentId?: string | null; arm?: string
 for (const backend of DB_BACKENDS) {
   describe.skipIf(!(await backend.available()))(`feedback labels from a browser on ${backend.name}`, () => {
     let t: TestApp;
+    const exportDir = mkdtempSync(join(tmpdir(), 'feedback-labels-'));
     beforeAll(async () => {
-      t = await createTestApp({ createDb: backend.create, env: { API_KEYS: `frontend:${FRONTEND},read:${KEYS.read},write:${KEYS.write},admin:${KEYS.admin}` } });
+      t = await createTestApp({
+        createDb: backend.create,
+        env: { API_KEYS: `frontend:${FRONTEND},read:${KEYS.read},write:${KEYS.write},admin:${KEYS.admin}`, EXPORT_DIR: exportDir },
+      });
       await seedShop(t.services);
       await trainAndPublish(t.services);
       const created = await t.app.inject({ method: 'POST', url: '/v1/experiments', headers: auth('admin'), payload: EXPERIMENT });
       expect(created.statusCode, created.body).toBe(201);
     }, 60_000);
-    afterAll(() => t?.dispose());
+    afterAll(async () => {
+      await t?.dispose();
+      rmSync(exportDir, { recursive: true, force: true });
+    });
 
     const send = (key: string, events: object[]) => t.app.inject({ method: 'POST', url: '/v1/feedback', headers: { authorization: `Bearer ${key}` }, payload: { events } });
-    const report = async () => (await t.app.inject({ url: '/v1/metrics/online?days=30', headers: auth('admin') })).json() as { since: string; strategies: Row[]; experiments: { id: string; arms: { name: string; impressions: number }[] }[] };
+    const report = async () =>
+      (await t.app.inject({ url: '/v1/metrics/online?days=30', headers: auth('admin') })).json() as {
+        since: string;
+        strategies: Row[];
+        experiments: { id: string; arms: { name: string; impressions: number }[] }[];
+        campaigns: { campaignId: string; impressions: number }[];
+      };
     const daily = async () => (await t.app.inject({ url: '/v1/metrics/online/daily?days=30', headers: auth('admin') })).json() as { rows: Row[] };
     const hourAgo = () => new Date(Date.now() - 3_600_000).toISOString();
 
@@ -65,6 +81,19 @@ for (const backend of DB_BACKENDS) {
       const armRows = (await daily()).rows.filter((d) => d.experimentId != null);
       expect(armRows.map((d) => [d.experimentId, d.arm, d.impressions])).toEqual([['home-2', 'treatment', 1]]);
     });
+
+    it('When a browser names a campaign, Then it is kept only when an export was made for that campaign', async () => {
+      const start = await t.app.inject({ method: 'POST', url: '/v1/exports', headers: auth('admin'), payload: { kind: 'recommendations', k: 3, format: 'csv', campaignId: 'spring-mail' } });
+      expect(start.statusCode, start.body).toBe(202);
+      expect((await finishedJob(t, `/v1/exports/${start.json().jobId}`, 120_000)).status).toBe('succeeded');
+      const ts = hourAgo();
+      const res = await send(FRONTEND, [
+        { userId: 'visitor-3', itemId: 'g1', type: 'click', strategy: 'hybrid', campaignId: 'spring-mail', ts },
+        { userId: 'visitor-3', itemId: 'g2', type: 'click', strategy: 'hybrid', campaignId: 'made-up-campaign', ts },
+      ]);
+      expect(res.json()).toEqual({ accepted: 2, unknownItems: 0, unknownLabels: 1 });
+      expect((await report()).campaigns.map((c) => c.campaignId)).toEqual(['spring-mail']);
+    }, 150_000);
 
     it("When a server's write key sends labels of its own, Then they are kept as sent", async () => {
       const res = await send(KEYS.write, [{ userId: 'backend-user', itemId: 'k1', type: 'impression', strategy: 'editorial-picks', ts: hourAgo() }]);
