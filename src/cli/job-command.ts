@@ -10,6 +10,7 @@ import { createModelStore } from '../store/create-model-store.js';
 import type { ModelStore } from '../store/model-store.js';
 import { createProgress, type Progress } from './progress.js';
 import { runJobOnServer, runningServer, withPathForServer, type RunningServer } from './server-handoff.js';
+import { printableLines } from './printable.js';
 
 /**
  * Opens the database and model store the configuration names, runs `work` with them and closes both,
@@ -38,7 +39,7 @@ export async function finishJob(
 ): Promise<number> {
   if (job.status !== 'succeeded') {
     progress.stop('failed');
-    console.error(`error: ${what} job ${job.id} failed: ${job.error}`);
+    console.error(`error: ${what} job ${job.id} failed: ${printableLines(job.error ?? '')}`);
     return 1;
   }
   progress.stop();
@@ -149,6 +150,6 @@ export async function jobOnServer(
  */
 export function refused(err: unknown): number {
   if (!(err instanceof AppError) || err.status >= 500) throw err;
-  console.error(`error: ${err.message}`);
+  console.error(`error: ${printableLines(err.message)}`);
   return err.code === 'JOB_ALREADY_RUNNING' ? 1 : 2;
 }

@@ -6,3 +6,8 @@
 export function printable(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
+
+/** A message that may quote a shop's file, each line made printable (its line breaks kept). */
+export function printableLines(text: string): string {
+  return text.split('\n').map(printable).join('\n');
+}

@@ -1,4 +1,5 @@
 import { pathToFileURL } from 'node:url';
+import { printableLines } from './printable.js';
 
 /**
  * Runs a command's `main` when its module is the process entry (not when a test imports it): the exit
@@ -11,7 +12,8 @@ export function runCli(moduleUrl: string, main: (args: string[]) => Promise<numb
       if (typeof code === 'number') process.exitCode = code;
     },
     (err: unknown) => {
-      console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
+      // A message may quote the shop's file (a header row, an id): shown, not obeyed, by the terminal.
+      console.error(`error: ${printableLines(err instanceof Error ? err.message : String(err))}`);
       process.exitCode = 1;
     },
   );
