@@ -85,7 +85,7 @@ export function createServices(deps: {
     recentViews: async (userId, limit) => (await events.listUserInteractions(userId, 'view', limit)).map((v) => v.itemId).reverse(), answerCacheBytes: config.ANSWER_CACHE_MB * 1024 * 1024,
     experiments: experimentCache, log, readyOnRequest: deps.storefront,
   });
-  const recordFeedback = createFeedbackRecorder({ events, recordPurchases, strategiesServed: () => serving.recentStrategies() });
+  const recordFeedback = createFeedbackRecorder({ events, recordPurchases, servedStrategies: () => serving.servedStrategies() });
   const experiments = createExperimentService({ experiments: experimentRepository, cache: experimentCache, offeredStrategies: () => serving.offeredStrategies() });
   const customers = createCustomerRepository(db);
   const overview = createServiceOverview({ customers, store, offeredStrategies: () => serving.offeredStrategies() });

@@ -368,11 +368,11 @@ export function createEventRepository(db: Db) {
       const batchIds = deriveEventIds(batch, feedbackContent);
       if (batch.length === 0) return { inserted: 0, duplicates: 0, erased: 0, unknownItems: 0, unknownLabels: 0 };
       return db.transaction(async (tx) => {
-        const notGone = await notErased(tx, batch, batchIds);
-        const { erased } = notGone;
-        let { events, ids } = notGone;
+        // Unknown items and labels are counted over the whole batch, before the events of erased customers
+        // are left out: counted after, a browser's answer would tell whether a customer was erased.
+        let [events, ids] = [batch, batchIds];
         let unknownItems = 0;
-        if (opts.knownItemsOnly && events.length > 0) {
+        if (opts.knownItemsOnly) {
           const { rows } = await tx.query<{ id: string }>('SELECT id FROM items WHERE id = ANY($1::text[])', [[...new Set(events.map((e) => e.itemId))]]);
           const known = new Set(rows.map((r) => r.id));
           const kept = events.flatMap((e, k) => (known.has(e.itemId) ? [k] : []));
@@ -381,6 +381,9 @@ export function createEventRepository(db: Db) {
         }
         let unknownLabels = 0;
         if (opts.knownStrategies && events.length > 0) ({ events, unknownLabels } = await keepKnownLabels(tx, events, opts.knownStrategies));
+        const notGone = await notErased(tx, events, ids);
+        const { erased } = notGone;
+        ({ events, ids } = notGone);
         if (events.length === 0) return { inserted: 0, duplicates: 0, erased, unknownItems, unknownLabels };
         await ensureReferenced(tx, events.map((e) => e.userId), events.map((e) => e.itemId));
         const { rows } = await tx.query(

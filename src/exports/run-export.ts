@@ -131,7 +131,6 @@ export async function runExport(
   await mkdir(dirname(file), { recursive: true });
   const part = `${file}.part`;
   const campaign = req.campaignId ?? null;
-  if (campaign !== null && deps.campaigns) await throughOutage(() => deps.campaigns!.record(campaign));
   const writer = openWriter(part, req.format, req.kind === 'audience' ? AUDIENCE_COLUMNS : RECOMMENDATION_COLUMNS);
   let rows = 0;
   let customers = 0;
@@ -219,5 +218,7 @@ export async function runExport(
     throw err;
   }
   const { size } = await stat(file);
+  // On record once its file is in place: a browser's feedback naming it keeps its campaignId from now on.
+  if (campaign !== null && deps.campaigns) await throughOutage(() => deps.campaigns!.record(campaign));
   return { kind: req.kind, format: req.format, campaignId: campaign, modelVersion: model.meta.version, customers, rows, bytes: size, ms: Math.round(performance.now() - started) };
 }

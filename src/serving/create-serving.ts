@@ -14,6 +14,7 @@ import { listsOwnItemsOnly } from './own-item-sources.js';
 import { assignArm, type ExperimentCache, type ExperimentTag } from './experiments.js';
 import type { ExperimentRecord } from '../data/experiment-repository.js';
 import type { ServingModel } from './serving-model.js';
+import { createServedStrategies } from './served-strategies.js';
 
 export interface ServingOptions {
   store: ModelStore;
@@ -99,6 +100,7 @@ function countSlots(counter: Metrics['listSlots'], kind: Kind, items: readonly R
  * else (no Fastify here).
  */
 export function createServing(opts: ServingOptions) {
+  const servedStrategies = createServedStrategies({ listVersions: () => opts.store.listVersions(), log: opts.log });
   const models = createServingModelCache({
     store: opts.store,
     recheckMs: opts.recheckMs,
@@ -106,6 +108,7 @@ export function createServing(opts: ServingOptions) {
     answerCacheBytes: opts.answerCacheBytes,
     // deps is made below; prepare is first called on a later turn, when a version loads.
     async prepare(m, loadStartedAt) {
+      servedStrategies.learn(m.info.strategies);
       for (const e of forgotten) if (e.at >= loadStartedAt) forgetUserEntries(m, e.userId);
       await readyScorer(m);
     },
@@ -212,6 +215,8 @@ export function createServing(opts: ServingOptions) {
      * Never throws: a store that is down leaves it to the first request.
      */
     async ready(): Promise<void> {
+      // The kept versions' strategies are read meanwhile, for the first feedback (served-strategies.ts).
+      servedStrategies.now();
       const m = await deps.model().catch(() => null);
       if (m) await readyScorer(m);
     },
@@ -221,16 +226,8 @@ export function createServing(opts: ServingOptions) {
     async listsOwnItems(strategy: string): Promise<boolean> {
       return listsOwnItemsOnly((await models.current())?.info, strategy);
     },
-    /**
-     * Strategies of the lists this process may have served lately: those of the version in hand and of one
-     * being readied to replace it, without a store read; with neither in hand, the active version's (read
-     * as a request would), or none when the store cannot say.
-     */
-    async recentStrategies(): Promise<readonly string[]> {
-      const held = [models.inHand(), models.readying()].filter((m) => m !== null);
-      if (held.length === 0) return (await models.current().catch(() => null))?.info.strategies ?? [];
-      return [...new Set(held.flatMap((m) => m.info.strategies))];
-    },
+    /** Strategies a list of this service may carry (served-strategies.ts), without waiting on the store. */
+    servedStrategies: () => servedStrategies.now(),
     /** Strategies the served model offers (hybrid first); null without an active model. */
     async offeredStrategies(): Promise<readonly string[] | null> {
       return (await models.current())?.info.strategies ?? null;

@@ -2,7 +2,6 @@ import type { EventRepository, FeedbackInput, PurchaseInput } from '../data/even
 import type { Db } from '../data/db.js';
 import { INGEST_LOCK } from '../data/erasure-repository.js';
 import type { ModelStore } from '../store/model-store.js';
-import { LIST_STRATEGIES } from './recommendation.js';
 
 /**
  * Stores purchases (the system of record first), then appends the new ones to each user's live state in
@@ -41,14 +40,14 @@ export type RecordPurchases = ReturnType<typeof createPurchaseRecorder>;
 export function createFeedbackRecorder(deps: {
   events: Pick<EventRepository, 'insertFeedback'>;
   recordPurchases: RecordPurchases;
-  /** Strategies of the lists lately served (serving's recentStrategies): with `knownLabelsOnly`, the strategy labels kept. */
-  strategiesServed: () => Promise<readonly string[]>;
+  /** Strategies a list of this service may carry (serving's servedStrategies): with `knownLabelsOnly`, the strategy labels kept. */
+  servedStrategies: () => ReadonlySet<string>;
 }) {
   return async function recordFeedback(feedback: FeedbackInput[], opts: { purchasesToo: boolean; knownItemsOnly?: boolean; knownLabelsOnly?: boolean }) {
     // A browser's labels are kept only when the service could have served them (its lists' strategies,
     // a stored experiment's arm): anyone holding the public key could otherwise fill the online reports
     // and the feedback gauges with made-up strategies, or forge arms of an experiment.
-    const knownStrategies = opts.knownLabelsOnly ? new Set([...(await deps.strategiesServed()), ...LIST_STRATEGIES]) : undefined;
+    const knownStrategies = opts.knownLabelsOnly ? deps.servedStrategies() : undefined;
     const result = await deps.events.insertFeedback(feedback, { knownItemsOnly: opts.knownItemsOnly, knownStrategies });
     if (opts.purchasesToo) {
       const purchases: PurchaseInput[] = feedback

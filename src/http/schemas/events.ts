@@ -89,7 +89,11 @@ export const feedbackEvent = z.strictObject({
   experimentId: ref.max(64).nullable().optional().describe("The response's experiment.id, when it had one"),
   arm: ref.max(64).nullable().optional().describe("The response's experiment.arm; required with experimentId"),
   campaignId: campaignId.nullable().optional().describe('The campaign (export) that showed the recommendation, for per-campaign online metrics'),
-  ts: eventTimestamp.optional().describe('When it happened (ISO 8601, from 1970 to at most a day ahead of the server\'s clock); may be left out only with an eventId (then: the time of the request)'),
+  ts: eventTimestamp
+    .optional()
+    .describe(
+      "When it happened (ISO 8601, from 1970 to at most a day ahead of the server's clock; with a frontend key at most 7 days back); may be left out only with an eventId (then: the time of the request)",
+    ),
 })
   .refine(fixedTime, TS_NEEDED)
   .refine((e) => (e.experimentId == null) === (e.arm == null), { message: 'experimentId and arm go together: send both or neither', path: ['arm'] });

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { auth, createTestApp, finishedJob, KEYS, type TestApp } from '../../helpers/app.js';
 import { DB_BACKENDS } from '../../helpers/services.js';
-import { seedShop, trainAndPublish } from '../serving/shop-fixture.js';
+import { seedShop, SHOP_RECIPE, trainAndPublish } from '../serving/shop-fixture.js';
 
 const FRONTEND = 'frontend-key-labels-1';
 const DAY = 86_400_000;
@@ -94,6 +94,33 @@ for (const backend of DB_BACKENDS) {
       expect(res.json()).toEqual({ accepted: 2, unknownItems: 0, unknownLabels: 1 });
       expect((await report()).campaigns.map((c) => c.campaignId)).toEqual(['spring-mail']);
     }, 150_000);
+
+    it('When a list was served just before a version without its strategy took over, Then a click on it keeps its label', async () => {
+      const list = (await t.app.inject({ url: '/v1/users/g-user1/recommendations?k=3&strategy=als', headers: auth('read') })).json();
+      expect(list.strategy).toBe('als');
+      const { als: _, ...sources } = SHOP_RECIPE.sources;
+      const { als: __, ...warm } = SHOP_RECIPE.hybrid.weights.warm;
+      await trainAndPublish(t.services, `v-without-als-${backend.name}`, { ...SHOP_RECIPE, sources, hybrid: { ...SHOP_RECIPE.hybrid, weights: { ...SHOP_RECIPE.hybrid.weights, warm } } });
+      expect((await t.app.inject({ url: '/v1/users/g-user1/recommendations?strategy=als', headers: auth('read') })).statusCode).toBe(400);
+      const res = await send(FRONTEND, [{ userId: 'flip-visitor', itemId: list.items[0].itemId, type: 'click', strategy: 'als', recommendationId: list.recommendationId, ts: new Date().toISOString() }]);
+      expect(res.json()).toEqual({ accepted: 1, unknownItems: 0, unknownLabels: 0 });
+      expect((await report()).strategies.find((s) => s.strategy === 'als')).toMatchObject({ clicks: 1 });
+    });
+
+    it("When a browser sends feedback of an erased customer, Then the answer is the one another customer's would get", async () => {
+      expect((await t.app.inject({ method: 'DELETE', url: '/v1/users/g-user3', headers: auth('admin') })).statusCode).toBeLessThan(300);
+      // Dated before the erasure: the erased customer's events are not stored; the answer must not say so.
+      const probe = async (userId: string) =>
+        (
+          await send(FRONTEND, [
+            { userId, itemId: 'g1', type: 'impression', strategy: 'not-a-strategy', ts: new Date(Date.now() - 6 * DAY).toISOString() },
+            { userId, itemId: 'no-such-item', type: 'impression', ts: new Date(Date.now() - 6 * DAY).toISOString() },
+          ])
+        ).json();
+      const erased = await probe('g-user3');
+      expect(erased).toEqual({ accepted: 2, unknownItems: 1, unknownLabels: 1 });
+      expect(await probe('g-user4')).toEqual(erased);
+    });
 
     it("When a server's write key sends labels of its own, Then they are kept as sent", async () => {
       const res = await send(KEYS.write, [{ userId: 'backend-user', itemId: 'k1', type: 'impression', strategy: 'editorial-picks', ts: hourAgo() }]);

@@ -89,14 +89,14 @@ export async function seedShop(services: Services): Promise<void> {
  * Trains on what the database holds, as training does (dataset -> fitRecipe -> buildServingModel ->
  * write under a new version -> publish), and makes serving pick the new version up at once.
  */
-export async function trainAndPublish(services: Services, version = `v-${Date.now()}`): Promise<string> {
+export async function trainAndPublish(services: Services, version = `v-${Date.now()}`, recipeJson: object = SHOP_RECIPE): Promise<string> {
   const [events, items, users] = await Promise.all([
     services.events.loadPurchaseRows(),
     services.catalog.listItems(),
     services.catalog.listUsersWithAttributes(),
   ]);
   const ds = buildDataset({ events, items, users });
-  const recipe = parseRecipe(SHOP_RECIPE, 'serving-test');
+  const recipe = parseRecipe(recipeJson, 'serving-test');
   const fitted = await fitRecipe(ds, recipe);
   // Without the fitted recommenders beside it (as versions trained before they were kept), so the
   // version stores its single-strategy lists: serving could not score them on request.
