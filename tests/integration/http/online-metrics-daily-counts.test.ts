@@ -30,7 +30,9 @@ function spread(now: number, days: number[], users: string[], tag: string): Sent
         ...(strategy === undefined ? {} : { strategy }),
         ...(inArm ? { experimentId: 'exp-1', arm: i % 2 === 0 ? 'control' : 'test' } : {}),
         ...((i + 2 * k) % 5 === 0 ? { campaignId: `camp-${k % 2}` } : {}),
-        ts: new Date(now - k * DAY - 3 * 3_600_000 - i * 1000).toISOString(),
+        // Inside day k back, whatever the time of day: 3 h before `now` crossed into the day before when
+        // the suite ran between 00:00 and 03:00 UTC (a closed day more than the tests expect).
+        ts: new Date(Math.floor(now / DAY) * DAY - k * DAY + Math.floor((now % DAY) * (0.5 - i / 100))).toISOString(),
       });
     }
   }
