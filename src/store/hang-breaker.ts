@@ -39,8 +39,6 @@ export function withHangBreaker(store: ModelStore, opts: { now?: () => number; l
     opts.log?.(`the model store did not answer ${timeouts} calls in a row: skipping it until it answers a ping (one every ${HANG_SKIP_MS / 1000} s)`);
     skipping = true;
     probedAt = now();
-    // Its connections may be dead for good (a partition keeps their sockets): the pings go over new ones.
-    store.reconnect?.();
   };
   const probe = () => {
     if (probing || now() - probedAt < HANG_SKIP_MS) return;

@@ -105,13 +105,6 @@ export interface ModelStore {
   /** True when the backend answers (within about a second); never throws. */
   ping(): Promise<boolean>;
   /** Releases what the store itself opened; a connection passed in by the caller stays the caller's. */
-  /**
-   * Drops the store's connections and opens new ones. A server that stopped answering behind a partition
-   * that drops packets keeps the old socket alive for the kernel's retransmissions (34-38 s after the
-   * network healed, measured), while a new connection answers at once; the hang breaker asks for this
-   * when it starts skipping the store. Optional: stores without connections have nothing to drop.
-   */
-  reconnect?(): void;
   close(): Promise<void>;
 }
 

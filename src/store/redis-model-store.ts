@@ -441,14 +441,6 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
       return (await within(redis.ping().catch(() => ''), PING_TIMEOUT_MS, () => '')) === 'PONG';
     },
 
-    reconnect() {
-      // Only connections of its own (a caller's are the caller's), and only those that claim to be up: one
-      // already reconnecting goes on with its retries. The subscriber, idle, keeps its socket; a version
-      // activated meanwhile is found by serving's periodic check.
-      if (!owned) return;
-      for (const c of new Set([redis, bulk])) if (c && c.status === 'ready') c.disconnect(true);
-    },
-
     async close() {
       view.disable();
       await subscriber.close();
