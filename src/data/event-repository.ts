@@ -92,6 +92,7 @@ export const purchaseContent = (e: PurchaseInput, tsIso = e.ts.toISOString()) =>
 /** The content an interaction's derived id is computed from (the generic importer derives the same ids). */
 export const interactionContent = (e: InteractionInput, tsIso = e.ts.toISOString()) =>
   `i|${e.type}|${field(e.userId)}|${field(e.itemId)}|${tsIso}|${e.value ?? ''}`;
+
 /**
  * The events with their labels as far as they are known: a strategy outside `strategies` becomes none, and
  * so do an experiment and arm that no stored experiment (running or stopped) has, and a campaign no export
