@@ -130,6 +130,12 @@ const schema = z.object({
   SAMPLE_DATA: bool(true),
   /** Largest number of records accepted in one batch request (items, events, feedback). */
   MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(5000),
+  /**
+   * Largest number of events in one request made with a frontend key (POST /v1/feedback), at most
+   * MAX_BATCH_SIZE. The key is public: a batch of MAX_BATCH_SIZE from anyone let one client store
+   * thousands of rows per request, while the per-IP rate limit counts requests. A browser sends a handful.
+   */
+  FRONTEND_MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(100),
   /** Largest request body in bytes; larger bodies get 413. */
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
   /** Model versions kept in the store for rollback (the active one included). */

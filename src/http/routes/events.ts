@@ -27,11 +27,24 @@ function checkBrowserTimes(feedback: { ts: Date }[], now: Date): void {
 
 export function eventRoutes(
   app: FastifyInstance,
-  deps: { recordPurchases: RecordPurchases; recordFeedback: RecordFeedback; events: EventRepository; maxBatch: number; authDisabled: boolean },
+  deps: {
+    recordPurchases: RecordPurchases;
+    recordFeedback: RecordFeedback;
+    events: EventRepository;
+    maxBatch: number;
+    /** Most events in one request with a frontend key (FRONTEND_MAX_BATCH_SIZE); never more than maxBatch. */
+    frontendMaxBatch: number;
+    authDisabled: boolean;
+  },
 ) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const checkSize = (n: number) => {
     if (n > deps.maxBatch) throw new AppError('BATCH_TOO_LARGE', `A batch holds at most ${deps.maxBatch} events, got ${n}`);
+  };
+  // The frontend key is public: anyone may send it, and a rate limit counts requests, not the events in them.
+  const browserMax = Math.min(deps.frontendMaxBatch, deps.maxBatch);
+  const checkBrowserSize = (n: number) => {
+    if (n > browserMax) throw new AppError('BATCH_TOO_LARGE', `A batch sent with a frontend key holds at most ${browserMax} events, got ${n}`);
   };
 
   r.post('/v1/events', {
@@ -70,17 +83,21 @@ export function eventRoutes(
       operationId: 'recordFeedback',
       tags: ['events'],
       summary: 'Record how visitors reacted to recommendations (impression, click, add_to_cart, purchase)',
+      description:
+        'A request made with a frontend key (a browser) holds at most FRONTEND_MAX_BATCH_SIZE events (100 by default), one made with ' +
+        'a read, write or admin key at most MAX_BATCH_SIZE (5,000 by default); more is 413 BATCH_TOO_LARGE and nothing of the batch is stored.',
       body: feedbackBody,
       response: { 200: feedbackResult, ...errors(400, 401, 403, 413) },
     },
     handler: async (req) => {
-      checkSize(req.body.events.length);
-      const now = new Date();
-      const feedback = req.body.events.map((e) => ({ ...e, ts: e.ts ?? now }));
       // A server's key (write) may name new items, as POST /v1/events may; a browser's may not.
       const server = mayAct(req, 'write', deps.authDisabled);
-      // A browser's (frontend) key, public, is held to what the service served and to recent times.
+      // A browser's (frontend) key, public, is held to small batches, to what the service served and to recent times.
       const browser = !mayAct(req, 'read', deps.authDisabled);
+      if (browser) checkBrowserSize(req.body.events.length);
+      else checkSize(req.body.events.length);
+      const now = new Date();
+      const feedback = req.body.events.map((e) => ({ ...e, ts: e.ts ?? now }));
       if (browser) checkBrowserTimes(feedback, now);
       const { inserted, duplicates, erased, unknownItems, unknownLabels } = await deps.recordFeedback(feedback, { purchasesToo: server, knownItemsOnly: !server, knownLabelsOnly: browser });
       if (browser) return { accepted: req.body.events.length, unknownItems, unknownLabels };
