@@ -37,6 +37,7 @@ import { redisTarget } from './store/redis-connection.js';
 import { goneFromStore } from './training/write-model-version.js';
 import { within } from './within-time.js';
 import { startShared, withQueryTimeout } from './data/query-timeout.js';
+import { startPeriodic, type PeriodicTask } from './periodic-task.js';
 
 export const API_VERSION = '0.1.0';
 
@@ -54,8 +55,11 @@ const JOB_STOP_GRACE_MS = 5_000;
 /** How long a scrape waits for each group of gauges backed by a store (Prometheus's own scrape timeout is 10 s by default). */
 const SCRAPE_REFRESH_MS = 2_000;
 
-/** When a process first counts the closed days of feedback (ONLINE_METRICS_COUNT_MS): after its start's own work. */
-const FIRST_FEEDBACK_COUNT_MS = 60_000;
+/** When a process first counts the closed days of feedback, or sweeps expired feedback: after its start's own work. */
+const FIRST_UPKEEP_MS = 60_000;
+
+/** How often an API process deletes the feedback older than FEEDBACK_RETENTION_DAYS. */
+const FEEDBACK_RETENTION_SWEEP_MS = 3_600_000;
 
 /** How often an idle replica starts the due re-reads of the catalog's changes and the active experiment. */
 const KEEP_FRESH_MS = 2_000;
@@ -69,6 +73,8 @@ export interface AppOptions {
   servingChecks?: Record<string, () => Promise<boolean>>;
   /** Prefix of the rate-limit counters in Redis (tests isolate themselves with a random one). */
   rateLimitPrefix?: string;
+  /** How often expired feedback is swept (default hourly; the first sweep after at most a minute). */
+  feedbackRetentionSweepMs?: number;
 }
 
 /** Builds the HTTP app from already-built services; the caller owns (and closes) the services. */
@@ -174,24 +180,25 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   // Closed days of feedback are counted in the background, so the first report over a year finds them
   // counted (feedback-rollup.ts). Processes take turns (an advisory lock); one that finds them counted
   // makes one read. A count running as the app closes stops at its next month and is waited for.
+  const upkeep: PeriodicTask[] = [];
   if (config.ONLINE_METRICS_COUNT_MS > 0) {
-    const stop = new AbortController();
-    let counting: Promise<unknown> | null = null;
-    const count = () => {
-      // One at a time: a slow Postgres does not pile counts up.
-      counting ??= startShared(() => services.onlineMetrics.countClosedDays(stop.signal)).finally(() => (counting = null));
-    };
-    const first = setTimeout(count, Math.min(FIRST_FEEDBACK_COUNT_MS, config.ONLINE_METRICS_COUNT_MS));
-    const every = setInterval(count, config.ONLINE_METRICS_COUNT_MS);
-    first.unref();
-    every.unref();
-    app.addHook('preClose', async () => {
-      clearTimeout(first);
-      clearInterval(every);
-      stop.abort();
-      await counting;
-    });
+    const everyMs = config.ONLINE_METRICS_COUNT_MS;
+    upkeep.push(startPeriodic((signal) => services.onlineMetrics.countClosedDays(signal), { firstMs: Math.min(FIRST_UPKEEP_MS, everyMs), everyMs }));
   }
+  // Feedback older than FEEDBACK_RETENTION_DAYS is deleted in batches (feedback-retention.ts); replicas
+  // sweeping at once skip each other's rows. A sweep running as the app closes stops at its next batch.
+  if (services.feedbackRetention.days > 0) {
+    const everyMs = options.feedbackRetentionSweepMs ?? FEEDBACK_RETENTION_SWEEP_MS;
+    const sweep = async (signal: AbortSignal) => {
+      const started = performance.now();
+      const { feedback, users, before } = await services.feedbackRetention.sweep(signal);
+      if (feedback > 0 || users > 0) {
+        app.log.info({ feedback, users, before: before?.toISOString(), ms: Math.round(performance.now() - started) }, 'feedback retention: deleted feedback older than FEEDBACK_RETENTION_DAYS');
+      }
+    };
+    upkeep.push(startPeriodic(sweep, { firstMs: Math.min(FIRST_UPKEEP_MS, everyMs), everyMs }));
+  }
+  app.addHook('preClose', async () => void (await Promise.all(upkeep.map((task) => task.stop()))));
 
   // Erasures made elsewhere are also read from Postgres while requests come (privacy/erasure-follower.ts).
   app.addHook('onRequest', (_request, _reply, done) => {

@@ -138,6 +138,12 @@ const schema = z.object({
   FRONTEND_MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(100),
   /** Largest request body in bytes; larger bodies get 413. */
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
+  /**
+   * Feedback events dated (`ts`) more than this many days back are deleted by each API process's hourly
+   * sweep, with customer rows left holding nothing (data/feedback-retention.ts); 0 = kept for ever. Longer
+   * than the longest online-metrics window (365 days) by default, so reports are whole.
+   */
+  FEEDBACK_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(400),
   /** Model versions kept in the store for rollback (the active one included). */
   MODEL_VERSIONS_KEPT: z.coerce.number().int().min(1).max(100).default(5),
   /** Memory for finished answers reused per model version (src/serving/answer-cache.ts); 0 turns it off. */

@@ -39,6 +39,7 @@ import { createCustomerRepository } from './data/customer-repository.js';
 import { createServiceOverview } from './training/service-overview.js';
 import { createLifecycleHistory } from './profiles/lifecycle-history.js';
 import { createCampaignRepository } from './data/campaign-repository.js';
+import { createFeedbackRetention } from './data/feedback-retention.js';
 
 /** How often an API process with JOB_RUNNER=worker sweeps for jobs of dead workers. */
 const SWEEP_MS = 5000;
@@ -131,6 +132,7 @@ export function createServices(deps: {
     jobs, reports, events, catalog, gauges: evaluationGauges, defaultRecipe: config.DEFAULT_RECIPE, kick: () => jobRunner?.kick(),
   });
   const onlineMetrics = createOnlineMetrics({ db, experiments: experimentRepository, gauge: metrics.onlineRate, log });
+  const feedbackRetention = createFeedbackRetention({ db, days: config.FEEDBACK_RETENTION_DAYS, log });
   const jobRunnerOptions = {
     jobs,
     handlers: createJobHandlers({
@@ -182,7 +184,7 @@ export function createServices(deps: {
     : null;
 
   return { config, db, store, metrics, catalog, events, campaigns, recordPurchases, recordFeedback, serving, eraseUser, erasure, erasureRepository, erasureFollower, activateModel, jobs, trainer, jobRunnerOptions, jobRunner: jobRunner as JobRunner | null, jobService, modelRecovery,
-    reports, evaluations, evaluationGauges, onlineMetrics, profiles, modelGauges, jobGauges, experiments, audiences, customers, overview, lifecycleHistory };
+    reports, evaluations, evaluationGauges, onlineMetrics, feedbackRetention, profiles, modelGauges, jobGauges, experiments, audiences, customers, overview, lifecycleHistory };
 }
 
 export type Services = ReturnType<typeof createServices>;

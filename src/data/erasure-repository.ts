@@ -17,6 +17,7 @@ export const ERASURE_SERIAL = 'SELECT pg_advisory_xact_lock(7262361203)';
  * Taken by an erasure only for its last, short part (deleting the rows, numbering it in erased_users,
  * dropping the live events): erasure numbers commit in order, and ingestion, which takes ROW EXCLUSIVE,
  * waits for that part, so no event of the customer is written (or appended to live state) around it.
+ * Feedback retention takes it for the same reason while it deletes customer rows (feedback-retention.ts).
  */
 export const ERASURE_LOCK = 'LOCK TABLE erased_users IN SHARE ROW EXCLUSIVE MODE';
 

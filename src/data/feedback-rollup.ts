@@ -135,6 +135,27 @@ async function countSpan(db: Db, candidates: string[]): Promise<number> {
 }
 
 /**
+ * Forgets the counts of the days before `day` ('YYYY-MM-DD'), whose feedback retention deleted
+ * (feedback-retention.ts): their daily counts and their rows in feedback_counted_days. A report over such
+ * a day then reads what its events hold now (nothing, or feedback sent for it since), as it would for a
+ * day never counted: a day counted again is counted from what is left. Takes COUNT_LOCK, so a count that
+ * read the events before they were deleted has committed first and its rows go too; the days' rows are
+ * taken in day order, as writers take them. Returns how many days were forgotten.
+ */
+export async function forgetDaysBefore(db: Db, day: string): Promise<number> {
+  return db.transaction(async (tx) => {
+    await tx.query(COUNT_LOCK);
+    await tx.query('DELETE FROM feedback_daily_counts WHERE day < $1::date', [day]);
+    const { rows } = await tx.query<{ n: number }>(
+      `WITH d AS (DELETE FROM feedback_counted_days WHERE day IN (SELECT day FROM feedback_counted_days WHERE day < $1::date ORDER BY day FOR UPDATE) RETURNING 1)
+       SELECT count(*)::int AS n FROM d`,
+      [day],
+    );
+    return rows[0].n;
+  });
+}
+
+/**
  * SQL of a CTE named `counted`: feedback counts per UTC day, strategy, experiment arm and campaign over
  * [since, now], from the daily counts of the closed days in [from, to) and from the events elsewhere.
  * Parameters: $1 since, $2 from, $3 to (timestamps, countedSpan), then the query's own.

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/app.js';
+import { buildApp, type AppOptions } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createServices, type Services } from '../../src/services.js';
 import { createMemoryModelStore } from '../../src/store/memory-model-store.js';
@@ -21,6 +21,7 @@ export async function createTestApp(opts: {
   createDb: () => Promise<TestDb>;
   store?: ModelStore;
   env?: Record<string, string>;
+  appOptions?: AppOptions;
 }): Promise<TestApp> {
   const config = loadConfig({
     API_KEYS: `read:${KEYS.read},write:${KEYS.write},admin:${KEYS.admin}`,
@@ -31,12 +32,14 @@ export async function createTestApp(opts: {
     UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0',
     // No background count of feedback days unless a test turns it on: what a test counts is what it asked.
     ONLINE_METRICS_COUNT_MS: '0',
+    // Nor a background sweep of old feedback: tests date feedback in the sample's time (2010-2011).
+    FEEDBACK_RETENTION_DAYS: '0',
     ...opts.env,
   });
   const testDb = await opts.createDb();
   const store = opts.store ?? (await createMemoryModelStore({}));
   const services = createServices({ config, db: testDb.db, store });
-  const app = await buildApp(services);
+  const app = await buildApp(services, opts.appOptions);
   await app.ready();
   return {
     app,
