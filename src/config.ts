@@ -219,6 +219,7 @@ const schema = z.object({
   /**
    * Requests per minute per client IP and replica with a frontend key (public: one client must not use up its
    * budget); 0 = no limit. Off by default: behind a balancer without TRUST_PROXY every shopper has its address.
+   * A request counts once whatever its batch holds: at most this times FRONTEND_MAX_BATCH_SIZE feedback events.
    */
   RATE_LIMIT_FRONTEND_PER_IP_PER_MINUTE: z.coerce.number().int().min(0).default(0),
   /** Mean event-loop delay (ms, over 1 s) above which requests get 503 OVERLOADED; 0 = not checked. */
