@@ -1,5 +1,6 @@
 import { bindSynchronous, STORE_CALLS } from './instrumented-model-store.js';
 import type { ModelStore } from './model-store.js';
+import { isCommandTimeout } from './redis-connection.js';
 
 /** Calls that gave up at the command timeout in a row that make the store be skipped for a while. */
 export const HANG_TRIP = 3;
@@ -21,7 +22,10 @@ const GUARDED = STORE_CALLS.filter((operation) => operation !== 'ping');
  * the last probe sends one in the background (its own timeout is 1 s), and is itself skipped. Letting a
  * call through as the probe instead made one request wait the whole timeout every HANG_SKIP_MS for as
  * long as the store hung. `ping` (readiness) always goes through, and one that answers ends the skip too.
- * A store that refuses connections fails fast already and never trips it.
+ * When the skip starts, the store is also asked to reconnect (ModelStore.reconnect), and the skip ends
+ * the moment its new connection answers: after a partition heals, the old socket would carry bytes
+ * again only at the kernel's next retransmission, and a store frozen and thawed is asked again at once
+ * rather than at the next probe. A store that refuses connections fails fast already and never trips it.
  */
 export function withHangBreaker(store: ModelStore, opts: { now?: () => number; log?: (msg: string) => void } = {}): ModelStore {
   const now = opts.now ?? (() => performance.now());
@@ -29,6 +33,7 @@ export function withHangBreaker(store: ModelStore, opts: { now?: () => number; l
   let skipping = false;
   let probedAt = Number.NEGATIVE_INFINITY;
   let probing = false;
+  let reconnecting = false;
   const passed = () => {
     if (skipping) opts.log?.('the model store answers again: no longer skipped');
     timeouts = 0;
@@ -39,6 +44,17 @@ export function withHangBreaker(store: ModelStore, opts: { now?: () => number; l
     opts.log?.(`the model store did not answer ${timeouts} calls in a row: skipping it until it answers a ping (one every ${HANG_SKIP_MS / 1000} s)`);
     skipping = true;
     probedAt = now();
+    reconnect();
+  };
+  // The store's socket may be dead for good (a partition that drops packets keeps it open): it opens a
+  // new connection, and the skip ends as soon as that one answers, not at the next probe's ping.
+  const reconnect = () => {
+    if (!store.reconnect || reconnecting) return;
+    reconnecting = true;
+    store
+      .reconnect()
+      .then((up) => up && skipping && passed(), () => undefined)
+      .finally(() => (reconnecting = false));
   };
   const probe = () => {
     if (probing || now() - probedAt < HANG_SKIP_MS) return;
@@ -60,7 +76,7 @@ export function withHangBreaker(store: ModelStore, opts: { now?: () => number; l
         return value;
       },
       (err: unknown) => {
-        if (err instanceof Error && err.message.includes('Command timed out')) timedOut();
+        if (isCommandTimeout(err)) timedOut();
         throw err;
       },
     );

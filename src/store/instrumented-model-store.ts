@@ -57,5 +57,6 @@ export function bindSynchronous(store: ModelStore, out: ModelStore): void {
   if (store.peekUserEvents) out.peekUserEvents = store.peekUserEvents.bind(store);
   if (store.onUserErased) out.onUserErased = store.onUserErased.bind(store);
   if (store.onActiveChanged) out.onActiveChanged = store.onActiveChanged.bind(store);
+  if (store.reconnect) out.reconnect = store.reconnect.bind(store);
   out.close = store.close.bind(store);
 }

@@ -104,6 +104,13 @@ export interface ModelStore {
 
   /** True when the backend answers (within about a second); never throws. */
   ping(): Promise<boolean>;
+  /**
+   * Drops the connection the store's calls go over and opens a new one; resolves true once the new one
+   * answers, false when it cannot (closed first, or not the store's own connection to drop). The hang
+   * breaker asks for it when it starts skipping the store: a partition leaves a socket dead after the
+   * network heals (redis-connection.ts, reopen). Optional: a store without connections has none to drop.
+   */
+  reconnect?(): Promise<boolean>;
   /** Releases what the store itself opened; a connection passed in by the caller stays the caller's. */
   close(): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Config } from '../config.js';
+import { within } from '../within-time.js';
 
 /**
  * Where Redis is: one server (`redis://`, `rediss://`, `unix://` for a socket) or a Redis Cluster, named by REDIS_CLUSTER_NODES
@@ -95,10 +96,20 @@ export function unixSocketOf(u: URL): { path: string; db: number; username?: str
   return { path: decoded(u.pathname), db: Number(db), username: params.get('username') || undefined, password: params.get('password') || undefined };
 }
 
+/**
+ * How long a connection may sit idle before the kernel starts probing its peer (ms), on every connection
+ * opened here unless the caller says otherwise. A partition that drops packets can leave a socket with
+ * nothing unacknowledged (a reply lost, or the subscriber, which only listens): only keepalive notices
+ * the peer is gone, at the OS default after two hours. With this, Node's probes (one a second, ten) close
+ * such a socket about 20 s into a partition and ioredis opens a new one. The same as PG_KEEPALIVE_IDLE_MS.
+ */
+export const REDIS_KEEPALIVE_IDLE_MS = 10_000;
+
 /** A client of one server, from its URL (serverOptions). */
 export function openServer(url: string, options: RedisOptions = {}): Redis {
   const server = serverOptions(url);
-  return typeof server === 'string' ? new Redis(server, options) : new Redis({ ...server, ...options });
+  const withKeepAlive = { keepAlive: REDIS_KEEPALIVE_IDLE_MS, ...options };
+  return typeof server === 'string' ? new Redis(server, withKeepAlive) : new Redis({ ...server, ...withKeepAlive });
 }
 
 /**
@@ -109,6 +120,7 @@ export function openServer(url: string, options: RedisOptions = {}): Redis {
 export function openRedis(target: RedisTarget, options: RedisOptions = {}): RedisClient {
   if (target.kind === 'single') return openServer(target.url, options);
   const redisOptions: RedisOptions = {
+    keepAlive: REDIS_KEEPALIVE_IDLE_MS,
     ...options,
     ...(target.username ? { username: target.username } : {}),
     ...(target.password ? { password: target.password } : {}),
@@ -131,3 +143,59 @@ export function openRedis(target: RedisTarget, options: RedisOptions = {}): Redi
 export const clientOptions = (client: RedisClient): { enableOfflineQueue?: boolean } => client.options;
 
 export const isCluster = (client: RedisClient): client is Cluster => client instanceof Cluster;
+
+/** How long closing a connection waits for Redis to acknowledge its QUIT before dropping the socket (ms). */
+const QUIT_WAIT_MS = 1000;
+
+/**
+ * Closes a client: QUIT (commands already sent are answered first), or, when Redis does not acknowledge
+ * it within QUIT_WAIT_MS, the socket dropped. A socket a partition left dead would otherwise hold a
+ * shutdown until the command timeout (none on a subscriber): the service's graceful stop was killed at
+ * its 13 s limit after a partition in bench/redis-hang.ts --mode partition.
+ */
+export async function closeClient(client: RedisClient): Promise<void> {
+  if (client.status === 'end') return;
+  const quit = client.quit().then(() => true, () => false);
+  if (!(await within(quit, QUIT_WAIT_MS, () => false))) client.disconnect();
+}
+
+/** True for the error ioredis gives a command that got no reply within `commandTimeout`. */
+export const isCommandTimeout = (err: unknown): boolean => err instanceof Error && err.message.includes('Command timed out');
+
+/**
+ * A function that drops the client's socket and opens a new one, resolving true once the new connection
+ * is ready (Redis answered its ready check), false when the client ends first. A client already between
+ * connections is only waited for, and calls made while one is pending share it.
+ *
+ * Why: a partition that drops packets leaves the socket open and dead. Commands give up at their
+ * timeout, but ioredis keeps the socket, and after the network heals it carries bytes again only at the
+ * kernel's next retransmission (34-38 s after the heal for the model store, up to 88 s for the rate
+ * limiter's connection, in a helper's partition test), while a new connection answers at once. While the
+ * new one is not ready, commands of a client without an offline queue fail at once instead of waiting
+ * out their timeout. Commands in flight on the old socket are rejected.
+ *
+ * One server only: a cluster's connections (one per node, kept by its pool) are left as they are and
+ * this resolves false (a whole-client reconnect of a cluster was seen to leave a connection that
+ * closing the client never released).
+ */
+export function reopener(client: RedisClient): () => Promise<boolean> {
+  let pending: Promise<boolean> | null = null;
+  return () => (pending ??= reopen(client).finally(() => (pending = null)));
+}
+
+function reopen(client: RedisClient): Promise<boolean> {
+  if (isCluster(client) || client.status === 'end' || client.status === 'wait') return Promise.resolve(false);
+  const settled = new Promise<boolean>((resolve) => {
+    const onReady = () => settle(true);
+    const onEnd = () => settle(false);
+    const settle = (up: boolean) => {
+      client.off('ready', onReady);
+      client.off('end', onEnd);
+      resolve(up);
+    };
+    client.once('ready', onReady);
+    client.once('end', onEnd);
+  });
+  if (client.status === 'ready') client.disconnect(true);
+  return settled;
+}

@@ -5,7 +5,7 @@ import { ARTIFACT_PART_BYTES, execReplies, readArtifact } from './redis-artifact
 import { createArtifactReader } from './artifact-reader.js';
 import { LiveEventsView, type LiveEvents } from './live-events-view.js';
 import { LIVE_EVENTS_KEPT, type ModelMeta, type ModelStore } from './model-store.js';
-import { clientOptions, isCluster, openRedis, type RedisClient, type RedisTarget } from './redis-connection.js';
+import { clientOptions, closeClient, isCluster, openRedis, reopener, type RedisClient, type RedisTarget } from './redis-connection.js';
 import { createSubscriber } from './redis-subscriber.js';
 import { setUncopied } from './uncopied-set.js';
 import { alreadyPublished, assertVersionName, publishScore, versionsToPrune } from './version-rules.js';
@@ -163,6 +163,7 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
     return client;
   };
   const redis: RedisClient = opts.redis ?? openOwned(FAIL_FAST_REDIS_OPTIONS);
+  const reopenRedis = reopener(redis);
   // Artifact reads and writes (ARTIFACT_READ_TIMEOUT_MS), opened on the first one; a caller's connection is used as it is.
   let bulk: RedisClient | null = owned ? null : redis;
   const artifactConnection = () => (bulk ??= openOwned({ ...FAIL_FAST_REDIS_OPTIONS, commandTimeout: ARTIFACT_READ_TIMEOUT_MS }));
@@ -441,12 +442,20 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
       return (await within(redis.ping().catch(() => ''), PING_TIMEOUT_MS, () => '')) === 'PONG';
     },
 
+    reconnect() {
+      // Only the connection requests' calls go over, and only its own (a caller's is the caller's). The
+      // artifact connection is left alone: dropping it would kill a write in flight (hundreds of MB
+      // redone), and its reads time out and reopen on their own (artifact-read-worker.ts). The subscriber,
+      // idle, is closed by keepalive; serving's periodic check covers an activation missed meanwhile.
+      return owned ? reopenRedis() : Promise.resolve(false);
+    },
+
     async close() {
       view.disable();
       await subscriber.close();
       await reader?.close();
-      if (owned && bulk && bulk.status !== 'end') await bulk.quit().catch(() => bulk?.disconnect());
-      if (owned && redis.status !== 'end') await redis.quit().catch(() => redis.disconnect());
+      if (owned && bulk) await closeClient(bulk);
+      if (owned) await closeClient(redis);
     },
   };
 }

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { isCluster, type RedisClient } from './redis-connection.js';
+import { closeClient, isCluster, type RedisClient } from './redis-connection.js';
 
 export interface SubscriberOptions {
   channels: string[];
@@ -82,7 +82,7 @@ export function createSubscriber(client: RedisClient, opts: SubscriberOptions): 
       closed = true;
       const c = conn;
       conn = null;
-      if (c && c.status !== 'end') await c.quit().catch(() => c.disconnect());
+      if (c) await closeClient(c);
     },
   };
 }

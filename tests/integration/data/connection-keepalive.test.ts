@@ -4,28 +4,12 @@
  * 2 h 11 min in a helper's partition test; the pool's connections now probe after PG_KEEPALIVE_IDLE_MS.
  * Read off the kernel (ss), which is what the probes follow.
  */
-import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPgDb, PG_KEEPALIVE_IDLE_MS, type Db } from '../../../src/data/db.js';
+import { keepaliveSeconds, ssAvailable } from '../../helpers/keepalive.js';
 import { POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
 
-const ssAvailable = (() => {
-  try {
-    execFileSync('ss', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 const pgAvailable = await serviceAvailable(POSTGRES_URL);
-
-/** Seconds until the keepalive timer of our TCP socket with this local port fires, as the kernel says. */
-function keepaliveSeconds(localPort: number): number {
-  const line = execFileSync('ss', ['-tnoH', 'state', 'established', `sport = :${localPort}`], { encoding: 'utf8' });
-  const timer = /timer:\(keepalive,([\d.]+)(min|sec|ms)/.exec(line);
-  if (!timer) throw new Error(`no keepalive timer on port ${localPort}: ${line}`);
-  return Number(timer[1]) * { min: 60, sec: 1, ms: 0.001 }[timer[2] as 'min' | 'sec' | 'ms'];
-}
 
 describe.skipIf(!pgAvailable || !ssAvailable)('TCP keepalive on Postgres connections', () => {
   let db: Db | undefined;

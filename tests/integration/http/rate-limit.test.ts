@@ -7,6 +7,7 @@ import { createMemoryModelStore } from '../../../src/store/memory-model-store.js
 import { auth, createTestApp, KEYS, type TestApp } from '../../helpers/app.js';
 import { createPgliteTestDb, createPostgresTestDb, POSTGRES_URL, randomPrefix, REDIS_URL, serviceAvailable } from '../../helpers/services.js';
 import { privateServerSupport, startPrivateRedisCluster, type PrivateRedisCluster } from '../../helpers/private-servers.js';
+import { startRedisProxy } from '../../helpers/redis-proxy.js';
 
 const createDb = (await serviceAvailable(POSTGRES_URL)) ? createPostgresTestDb : createPgliteTestDb;
 const redisUp = await serviceAvailable(REDIS_URL);
@@ -181,6 +182,47 @@ describe('rate limits when Redis does not answer', () => {
       await db.dispose();
     }
   });
+});
+
+describe.skipIf(!redisUp)('rate limits when a partition leaves their Redis connection dead', () => {
+  it('When the counters\' socket stops answering, Then one lease waits out the timeout, the rest are counted in process at once, and after the heal Redis counts again over a new connection', async () => {
+    const prefix = `${randomPrefix('rl-dead')}:`;
+    const proxy = await startRedisProxy(REDIS_URL);
+    const opened: { close(): Promise<unknown> }[] = [];
+    const redis = new Redis(REDIS_URL);
+    try {
+      // 10 per minute and IP: a lease of one count per request, so every request asks Redis.
+      const app = await openReplica({ REDIS_URL: proxy.url }, prefix, opened);
+      const ask = () => app.inject({ url: '/v1/popular', remoteAddress: '203.0.113.7' });
+      const counted = async () => Number(await redis.get(`${prefix}ip:203.0.113.7`));
+      await ask();
+      expect(await counted()).toBe(1);
+
+      proxy.partition();
+      const during: number[] = [];
+      for (let i = 0; i < 8; i++) during.push((await ask()).statusCode);
+      // Neither failed nor held: counted in this process meanwhile (10 a minute: these are within it).
+      expect(during).toEqual(Array(8).fill(401));
+      // The lease that timed out had the connection reopened; until a new one answers, leases fail at
+      // once rather than each going into the dead socket and waiting out the timeout.
+      expect(proxy.lostWrites(/evalsha|eval/i)).toBe(1);
+
+      proxy.heal();
+      let back = false;
+      for (let i = 0; i < 60 && !back; i++) {
+        await ask();
+        back = (await counted()) > 1;
+        if (!back) await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(back).toBe(true);
+    } finally {
+      for (const o of opened) await o.close();
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length) await redis.del(...keys);
+      redis.disconnect();
+      await proxy.close();
+    }
+  }, 60_000);
 });
 
 describe.skipIf(!clusterPossible)('rate limits shared through a Redis Cluster', () => {

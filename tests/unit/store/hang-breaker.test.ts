@@ -66,4 +66,49 @@ describe('a model store skipped while it hangs', () => {
     expect(asked).toBe(2 * HANG_TRIP + 2 + HANG_TRIP + 2);
     await memory.close();
   });
+
+  it('When the skip starts, Then the store is asked to reconnect once, and the skip ends when the new connection answers, with no probe between', async () => {
+    const memory = await createMemoryModelStore();
+    let hanging = true;
+    let reconnects = 0;
+    let pings = 0;
+    let connected: (up: boolean) => void = () => {};
+    const store = withHangBreaker(
+      {
+        ...memory,
+        getActive: async () => {
+          if (hanging) throw new Error('Command timed out');
+          return null;
+        },
+        ping: async () => {
+          pings++;
+          return false;
+        },
+        reconnect: () => {
+          reconnects++;
+          return new Promise<boolean>((resolve) => (connected = resolve));
+        },
+      },
+      // The clock stands still: no probe is ever due.
+      { now: () => 0 },
+    );
+    const outcome = () => store.getActive().then(() => 'ok', (err: Error) => err.message);
+    for (let n = 0; n < HANG_TRIP; n++) await outcome();
+    expect(reconnects).toBe(1);
+    expect(await outcome()).toBe(SKIPPED_MESSAGE);
+    hanging = false;
+    connected(true);
+    await new Promise((r) => setImmediate(r));
+    expect(await outcome()).toBe('ok');
+    expect([reconnects, pings]).toEqual([1, 0]);
+    // A reconnect that could not be made (the store closed) leaves the skip to the probes.
+    hanging = true;
+    for (let n = 0; n < HANG_TRIP; n++) await outcome();
+    expect(reconnects).toBe(2);
+    hanging = false;
+    connected(false);
+    await new Promise((r) => setImmediate(r));
+    expect(await outcome()).toBe(SKIPPED_MESSAGE);
+    await memory.close();
+  });
 });
