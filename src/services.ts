@@ -40,6 +40,11 @@ import { createServiceOverview } from './training/service-overview.js';
 import { createLifecycleHistory } from './profiles/lifecycle-history.js';
 import { createCampaignRepository } from './data/campaign-repository.js';
 import { createFeedbackRetention } from './data/feedback-retention.js';
+import { readOrCreateSecret } from './data/secret-repository.js';
+import { createRecommendationIds } from './serving/recommendation-ids.js';
+
+/** The name of the key recommendationIds are signed with (service_secrets). */
+const RECOMMENDATION_ID_SECRET = 'recommendation-id';
 
 /** How often an API process with JOB_RUNNER=worker sweeps for jobs of dead workers. */
 const SWEEP_MS = 5000;
@@ -81,12 +86,14 @@ export function createServices(deps: {
   const experimentRepository = createExperimentRepository(db);
   const experimentCache = createExperimentCache({ experiments: experimentRepository, refreshMs: config.EXPERIMENT_REFRESH_MS, log });
   // Customers scored on request read their purchases and record; reads made together are one query (batched-reads.ts).
+  // recommendationIds are signed under a key kept in Postgres, so every replica verifies what another issued.
+  const recommendationIds = createRecommendationIds({ secret: () => readOrCreateSecret(db, RECOMMENDATION_ID_SECRET), log });
   const serving = createServing({
     store, db, catalog: { ...catalog, getUser: batchedUsers(catalog) }, purchases: batchedPurchases(events), metrics,
     recentViews: async (userId, limit) => (await events.listUserInteractions(userId, 'view', limit)).map((v) => v.itemId).reverse(), answerCacheBytes: config.ANSWER_CACHE_MB * 1024 * 1024,
-    experiments: experimentCache, log, readyOnRequest: deps.storefront,
+    experiments: experimentCache, ids: recommendationIds, log, readyOnRequest: deps.storefront,
   });
-  const recordFeedback = createFeedbackRecorder({ events, recordPurchases, servedStrategies: () => serving.servedStrategies() });
+  const recordFeedback = createFeedbackRecorder({ events, recordPurchases, servedStrategies: () => serving.servedStrategies(), ids: recommendationIds });
   const experiments = createExperimentService({ experiments: experimentRepository, cache: experimentCache, offeredStrategies: () => serving.offeredStrategies() });
   const customers = createCustomerRepository(db);
   const overview = createServiceOverview({ customers, store, offeredStrategies: () => serving.offeredStrategies() });
@@ -183,7 +190,7 @@ export function createServices(deps: {
       })
     : null;
 
-  return { config, db, store, metrics, catalog, events, campaigns, recordPurchases, recordFeedback, serving, eraseUser, erasure, erasureRepository, erasureFollower, activateModel, jobs, trainer, jobRunnerOptions, jobRunner: jobRunner as JobRunner | null, jobService, modelRecovery,
+  return { config, db, store, metrics, catalog, events, campaigns, recordPurchases, recordFeedback, recommendationIds, serving, eraseUser, erasure, erasureRepository, erasureFollower, activateModel, jobs, trainer, jobRunnerOptions, jobRunner: jobRunner as JobRunner | null, jobService, modelRecovery,
     reports, evaluations, evaluationGauges, onlineMetrics, feedbackRetention, profiles, modelGauges, jobGauges, experiments, audiences, customers, overview, lifecycleHistory };
 }
 

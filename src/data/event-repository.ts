@@ -93,24 +93,30 @@ export const purchaseContent = (e: PurchaseInput, tsIso = e.ts.toISOString()) =>
 export const interactionContent = (e: InteractionInput, tsIso = e.ts.toISOString()) =>
   `i|${e.type}|${field(e.userId)}|${field(e.itemId)}|${tsIso}|${e.value ?? ''}`;
 
+/** The labels a served list carried, read from its signed recommendationId (serving/recommendation-ids.ts). */
+export interface ServedLabels {
+  strategy: string | null;
+  experiment?: { id: string; arm: string };
+}
+
+/** How the labels of a browser's (frontend key's) feedback are checked: see keepKnownLabels. */
+export interface BrowserLabelRule {
+  /** Strategies a list of this service may carry (serving's servedStrategies). */
+  strategies: ReadonlySet<string>;
+  /** The labels of the list a recommendationId names when the service signed it (and it is recent); else null. */
+  served: (recommendationId: string | null | undefined) => ServedLabels | null;
+}
+
 /**
- * The events with their labels as far as they are known: a strategy outside `strategies` becomes none, and
- * so do an experiment and arm that no stored experiment (running or stopped) has, and a campaign no export
- * was made for; `unknownLabels` counts the events that lost a label. The event itself is kept: its click
- * or sale still counts in the totals.
+ * The events with their labels as far as they are known. An event naming a recommendationId the service
+ * signed gets that list's strategy, experiment and arm, whatever it sent for them. Any other event has no
+ * experiment nor arm (a stored arm's name is no proof the list was the arm's: anyone holding the public key
+ * could skew an A/B test), and a strategy outside `strategies` becomes none; a campaign no export was made
+ * for becomes none too. `unknownLabels` counts the events that lost or had changed a label they sent. The
+ * event itself is kept: its click or sale still counts in the totals.
  */
-async function keepKnownLabels(tx: Db, events: FeedbackInput[], strategies: ReadonlySet<string>): Promise<{ events: FeedbackInput[]; unknownLabels: number }> {
-  const named = (pick: (e: FeedbackInput) => string | null | undefined) => [...new Set(events.flatMap((e) => pick(e) ?? []))];
-  const experiments = named((e) => e.experimentId);
-  const arms = new Set<string>();
-  if (experiments.length > 0) {
-    const { rows } = await tx.query<{ id: string; arm: string }>(
-      "SELECT x.id, a->>'name' AS arm FROM experiments x CROSS JOIN LATERAL jsonb_array_elements(x.arms) a WHERE x.id = ANY($1::text[])",
-      [experiments],
-    );
-    for (const r of rows) arms.add(JSON.stringify([r.id, r.arm]));
-  }
-  const campaignIds = named((e) => e.campaignId);
+async function keepKnownLabels(tx: Db, events: FeedbackInput[], rule: BrowserLabelRule): Promise<{ events: FeedbackInput[]; unknownLabels: number }> {
+  const campaignIds = [...new Set(events.flatMap((e) => e.campaignId ?? []))];
   const campaigns = new Set<string>();
   if (campaignIds.length > 0) {
     const { rows } = await tx.query<{ id: string }>('SELECT id FROM campaigns WHERE id = ANY($1::text[])', [campaignIds]);
@@ -118,17 +124,24 @@ async function keepKnownLabels(tx: Db, events: FeedbackInput[], strategies: Read
   }
   let unknownLabels = 0;
   const kept = events.map((e) => {
-    const strategyKnown = e.strategy == null || strategies.has(e.strategy);
-    const armKnown = e.experimentId == null || arms.has(JSON.stringify([e.experimentId, e.arm]));
+    let strategy = e.strategy ?? null;
+    let [experimentId, arm] = [e.experimentId ?? null, e.arm ?? null];
+    let lost = false;
+    const served = rule.served(e.recommendationId);
+    if (served?.strategy != null) {
+      lost ||= strategy !== null && strategy !== served.strategy;
+      strategy = served.strategy;
+    } else if (strategy !== null && !rule.strategies.has(strategy)) {
+      lost = true;
+      strategy = null;
+    }
+    const [servedId, servedArm] = [served?.experiment?.id ?? null, served?.experiment?.arm ?? null];
+    lost ||= experimentId !== null && (experimentId !== servedId || arm !== servedArm);
+    [experimentId, arm] = served ? [servedId, servedArm] : [null, null];
     const campaignKnown = e.campaignId == null || campaigns.has(e.campaignId);
-    if (strategyKnown && armKnown && campaignKnown) return e;
-    unknownLabels++;
-    return {
-      ...e,
-      ...(strategyKnown ? {} : { strategy: null }),
-      ...(armKnown ? {} : { experimentId: null, arm: null }),
-      ...(campaignKnown ? {} : { campaignId: null }),
-    };
+    if (lost || !campaignKnown) unknownLabels++;
+    if (strategy === (e.strategy ?? null) && experimentId === (e.experimentId ?? null) && arm === (e.arm ?? null) && campaignKnown) return e;
+    return { ...e, strategy, experimentId, arm, ...(campaignKnown ? {} : { campaignId: null }) };
   });
   return { events: kept, unknownLabels };
 }
@@ -357,14 +370,14 @@ export function createEventRepository(db: Db) {
     /**
      * Stores feedback; customers and items it names are created when new, except with `knownItemsOnly`
      * (a browser's key: what it sends must not add catalog items), where events about items the catalog
-     * lacks are left out and counted as `unknownItems`. With `knownStrategies` (a browser's key too: its
-     * labels would otherwise make up the online reports' strategies and experiment arms), a strategy
-     * outside the set, an experiment and arm no stored experiment has, and a campaign no export was made
-     * for, are stored as none; the events whose labels were dropped are counted as `unknownLabels`.
+     * lacks are left out and counted as `unknownItems`. With `browserLabels` (a browser's key too: its
+     * labels would otherwise make up the online reports' strategies and experiment arms), the labels are
+     * those of the signed recommendationId the event names, else checked (keepKnownLabels); the events
+     * whose labels were dropped or changed are counted as `unknownLabels`.
      */
     async insertFeedback(
       batch: FeedbackInput[],
-      opts: { knownItemsOnly?: boolean; knownStrategies?: ReadonlySet<string> } = {},
+      opts: { knownItemsOnly?: boolean; browserLabels?: BrowserLabelRule } = {},
     ): Promise<{ inserted: number; duplicates: number; erased: number; unknownItems: number; unknownLabels: number }> {
       const batchIds = deriveEventIds(batch, feedbackContent);
       if (batch.length === 0) return { inserted: 0, duplicates: 0, erased: 0, unknownItems: 0, unknownLabels: 0 };
@@ -381,7 +394,7 @@ export function createEventRepository(db: Db) {
           [events, ids] = [kept.map((k) => events[k]), kept.map((k) => ids[k])];
         }
         let unknownLabels = 0;
-        if (opts.knownStrategies && events.length > 0) ({ events, unknownLabels } = await keepKnownLabels(tx, events, opts.knownStrategies));
+        if (opts.browserLabels && events.length > 0) ({ events, unknownLabels } = await keepKnownLabels(tx, events, opts.browserLabels));
         const notGone = await notErased(tx, events, ids);
         const { erased } = notGone;
         ({ events, ids } = notGone);

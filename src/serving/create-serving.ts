@@ -15,6 +15,7 @@ import { assignArm, type ExperimentCache, type ExperimentTag } from './experimen
 import type { ExperimentRecord } from '../data/experiment-repository.js';
 import type { ServingModel } from './serving-model.js';
 import { createServedStrategies } from './served-strategies.js';
+import type { RecommendationIds } from './recommendation-ids.js';
 
 export interface ServingOptions {
   store: ModelStore;
@@ -45,6 +46,11 @@ export interface ServingOptions {
   metrics?: Pick<Metrics, 'recommendationsServed' | 'listSlots' | 'fallbacks' | 'answerCacheHits' | 'answerCacheMisses'>;
   /** The active A/B experiment: it picks the strategy of user recommendations asked for without one. */
   experiments?: ExperimentCache;
+  /**
+   * Signs each answer's recommendationId (recommendation-ids.ts) as it leaves, after its experiment tag is
+   * set: a browser's feedback keeps its strategy and arm from it. Without: the use cases' random UUIDs.
+   */
+  ids?: RecommendationIds;
   log?: (msg: string, err?: unknown) => void;
 }
 
@@ -152,11 +158,17 @@ export function createServing(opts: ServingOptions) {
     if (metrics) countSlots(metrics.listSlots, kind, r.items);
     if (r.fallback) metrics?.fallbacks.inc({ kind, reason: r.modelVersion === null ? 'no-model' : r[DEGRADED] ? 'store-unavailable' : r[UNLISTED] ? 'list-unavailable' : FALLBACK_REASON[kind] });
   };
-  /** The use case's answer, counted once it is there. */
-  const counted = async <R extends Recommendation<RecommendedItem>>(kind: Kind, answer: Promise<R>): Promise<R> => {
-    const r = await answer;
-    count(kind, r);
+  /** The answer under its own signed recommendationId (each answer gets a new one, a reused answer too). */
+  const signed = <R extends Recommendation<RecommendedItem>>(r: R): R => {
+    if (opts.ids) r.recommendationId = opts.ids.issue(r);
     return r;
+  };
+  /** The use case's answer, counted once it is there, tagged with its experiment arm, signed. */
+  const counted = async <R extends Recommendation<RecommendedItem>>(kind: Kind, answer: Promise<R>, tag?: ExperimentTag): Promise<R> => {
+    // The key is read once per process (the first answer waits for it, along with its own reads).
+    const [r] = await Promise.all([answer, opts.ids?.ready()]);
+    count(kind, r);
+    return signed(tag ? { ...r, experiment: tag } : r);
   };
   return {
     /**
@@ -168,6 +180,8 @@ export function createServing(opts: ServingOptions) {
       const m = models.peek();
       const live = m ? opts.store.peekUserEvents?.(userId) : undefined;
       if (!m || !live) return undefined;
+      // The key not read yet: recommendForUser reads it.
+      if (opts.ids && !opts.ids.signing()) return undefined;
       const experiment = q.strategy === undefined ? opts.experiments?.current() : null;
       // Not read yet: recommendForUser waits for the first read.
       if (experiment === undefined && opts.experiments) return undefined;
@@ -180,14 +194,13 @@ export function createServing(opts: ServingOptions) {
         metrics?.answerCacheHits.inc();
         count('user', r);
       }
-      return r;
+      return r && signed(r);
     },
     async recommendForUser(userId: string, q: UserQuery): Promise<Recommendation> {
       // The first request of a process waits for the first read of the experiment; later ones never wait.
       const experiment = q.strategy === undefined && opts.experiments ? await opts.experiments.ready() : null;
       const { query, tag } = inExperiment(experiment ? await models.current() : null, experiment, userId, q);
-      const r = await counted('user', recommendForUser(deps, userId, query));
-      return tag ? { ...r, experiment: tag } : r;
+      return counted('user', recommendForUser(deps, userId, query), tag);
     },
     /**
      * What GET /v1/users/:id/recommendations answers a reader who may not learn anything of the customer
@@ -202,10 +215,10 @@ export function createServing(opts: ServingOptions) {
     },
     /** A customer's list for a campaign export: as recommendForUser (no experiment), counted as `export`, not as storefront traffic. */
     recommendForExport: async (userId: string, q: UserQuery): Promise<Recommendation> => {
-      const r = await recommendForUser(deps, userId, q);
+      const [r] = await Promise.all([recommendForUser(deps, userId, q), opts.ids?.ready()]);
       // One made while a store was unreachable is not written (the export asks again or fails): not counted.
       if (!r[DEGRADED]) count('export', r);
-      return r;
+      return signed(r);
     },
     /** The served model version (audiences and exports read its tables); null without an active model. */
     activeModel: () => deps.model(),
@@ -217,7 +230,7 @@ export function createServing(opts: ServingOptions) {
     async ready(): Promise<void> {
       // The kept versions' strategies are read meanwhile, for the first feedback (served-strategies.ts).
       servedStrategies.now();
-      const m = await deps.model().catch(() => null);
+      const [m] = await Promise.all([deps.model().catch(() => null), opts.ids?.ready()]);
       if (m) await readyScorer(m);
     },
     /** The model this process answers with, without waiting for a re-check of the active version (probes). */

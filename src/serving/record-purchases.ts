@@ -1,4 +1,5 @@
-import type { EventRepository, FeedbackInput, PurchaseInput } from '../data/event-repository.js';
+import type { BrowserLabelRule, EventRepository, FeedbackInput, PurchaseInput } from '../data/event-repository.js';
+import type { RecommendationIds } from './recommendation-ids.js';
 import type { Db } from '../data/db.js';
 import { INGEST_LOCK } from '../data/erasure-repository.js';
 import type { ModelStore } from '../store/model-store.js';
@@ -42,13 +43,21 @@ export function createFeedbackRecorder(deps: {
   recordPurchases: RecordPurchases;
   /** Strategies a list of this service may carry (serving's servedStrategies): with `knownLabelsOnly`, the strategy labels kept. */
   servedStrategies: () => ReadonlySet<string>;
+  /** The service's recommendationIds: with `knownLabelsOnly`, a signed one gives the event its list's labels. */
+  ids: Pick<RecommendationIds, 'ready' | 'verify'>;
 }) {
   return async function recordFeedback(feedback: FeedbackInput[], opts: { purchasesToo: boolean; knownItemsOnly?: boolean; knownLabelsOnly?: boolean }) {
-    // A browser's labels are kept only when the service could have served them (its lists' strategies,
-    // a stored experiment's arm): anyone holding the public key could otherwise fill the online reports
-    // and the feedback gauges with made-up strategies, or forge arms of an experiment.
-    const knownStrategies = opts.knownLabelsOnly ? deps.servedStrategies() : undefined;
-    const result = await deps.events.insertFeedback(feedback, { knownItemsOnly: opts.knownItemsOnly, knownStrategies });
+    // A browser's labels are those of the list it names by a recommendationId the service signed; without
+    // one, no experiment arm, and a strategy only when the service could have served it. Anyone holding the
+    // public key could otherwise fill the online reports and the feedback gauges with made-up strategies, or
+    // skew an A/B test with clicks labelled with a real arm's name.
+    let browserLabels: BrowserLabelRule | undefined;
+    if (opts.knownLabelsOnly) {
+      await deps.ids.ready();
+      const now = Date.now();
+      browserLabels = { strategies: deps.servedStrategies(), served: (id) => deps.ids.verify(id, now) };
+    }
+    const result = await deps.events.insertFeedback(feedback, { knownItemsOnly: opts.knownItemsOnly, browserLabels });
     if (opts.purchasesToo) {
       const purchases: PurchaseInput[] = feedback
         .filter((f) => f.type === 'purchase')

@@ -3,16 +3,13 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { EventRepository, InteractionInput, PurchaseInput } from '../../data/event-repository.js';
 import { AppError } from '../../errors.js';
 import type { RecordFeedback, RecordPurchases } from '../../serving/record-purchases.js';
+import { BROWSER_FEEDBACK_DAYS_BACK } from '../../serving/recommendation-ids.js';
 import { mayAct } from '../plugins/auth.js';
 import { errors } from '../schemas/common.js';
 import { eventsBody, feedbackBody, feedbackResult, ingestResult } from '../schemas/events.js';
 
-/**
- * How far back a browser's (frontend key's) feedback may be dated. Feedback of a closed day makes the online
- * report count that day again: a browser's key dating a batch across a year would have every later report
- * recount the year. A server's key (write) may send any time, as imports do.
- */
-export const BROWSER_FEEDBACK_DAYS_BACK = 7;
+// How far back a browser's feedback may be dated; defined with the recommendationIds it may name (as old at most).
+export { BROWSER_FEEDBACK_DAYS_BACK };
 
 function checkBrowserTimes(feedback: { ts: Date }[], now: Date): void {
   const oldest = now.getTime() - BROWSER_FEEDBACK_DAYS_BACK * 86_400_000;

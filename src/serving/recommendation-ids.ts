@@ -1,0 +1,62 @@
+import { randomUUID } from 'node:crypto';
+import type { Recommendation } from './recommendation.js';
+import { signRecommendationToken, verifyRecommendationToken, type TokenClaims } from './recommendation-token.js';
+
+/**
+ * How far back a browser's (frontend key's) feedback may be dated, and how old a recommendationId it names may
+ * be. Feedback of a closed day makes the online report count that day again: a browser's key dating a batch
+ * across a year would have every later report recount the year. A server's key (write) may send any time, as
+ * imports do.
+ */
+export const BROWSER_FEEDBACK_DAYS_BACK = 7;
+
+/** After a failed read of the key, answers go out unsigned for this long before the next read is tried. */
+const RETRY_MS = 5000;
+
+/**
+ * The recommendationIds of this process: signed tokens (recommendation-token.ts) under the key every replica
+ * reads from the database (`secret`, read once, on first use, and kept in memory). While the key cannot be
+ * read (the database down since this process started), answers go out under a random UUID, as they did before
+ * tokens: feedback on them keeps no A/B label from a browser, and the answer is not held up.
+ */
+export function createRecommendationIds(deps: { secret: () => Promise<Buffer>; log?: (msg: string, err?: unknown) => void }) {
+  let key: Buffer | undefined;
+  let loading: Promise<boolean> | undefined;
+  let failedAt = Number.NEGATIVE_INFINITY;
+  const load = (): Promise<boolean> =>
+    (loading ??= deps
+      .secret()
+      .then((k) => {
+        key = k;
+        return true;
+      })
+      .catch((err: unknown) => {
+        // The error only: never the key.
+        deps.log?.('could not read the key recommendationIds are signed with', err);
+        failedAt = performance.now();
+        loading = undefined;
+        return false;
+      }));
+  return {
+    /** Reads the key unless in hand (or tried in the last seconds); true when it is in hand. Never throws. */
+    async ready(): Promise<boolean> {
+      if (key) return true;
+      if (!loading && performance.now() - failedAt < RETRY_MS) return false;
+      return load();
+    },
+    /** The key is in hand: issue() signs. */
+    signing: (): boolean => key !== undefined,
+    /** A new id for this answer: a signed token of its labels, or a random UUID while the key is not in hand. */
+    issue(r: Pick<Recommendation, 'strategy' | 'modelVersion' | 'experiment'>, now = Date.now()): string {
+      if (!key) return randomUUID();
+      return signRecommendationToken(key, { strategy: r.strategy, modelVersion: r.modelVersion, experiment: r.experiment }, now);
+    },
+    /** The labels of a recommendationId this service issued at most BROWSER_FEEDBACK_DAYS_BACK days before `now`; else null. */
+    verify(id: string | null | undefined, now = Date.now()): TokenClaims | null {
+      if (!key || !id) return null;
+      return verifyRecommendationToken(key, id, now, BROWSER_FEEDBACK_DAYS_BACK * 86_400_000);
+    },
+  };
+}
+
+export type RecommendationIds = ReturnType<typeof createRecommendationIds>;
