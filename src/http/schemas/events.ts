@@ -72,9 +72,10 @@ export const feedbackResult = ingestResult
       .int()
       .optional()
       .describe(
-        'Events sent with a frontend key whose strategy is not one the service serves, whose experimentId and arm no experiment has, ' +
-          'or whose campaignId no export was made for: stored without that label (a browser cannot make up strategies, experiment arms ' +
-          'or campaigns in the online metrics)',
+        'Events sent with a frontend key whose strategy, experimentId or arm differ from those of the signed recommendationId they name ' +
+          '(stored with the recommendationId\'s), that name an experiment without a signed recommendationId of a list served in it, ' +
+          'whose strategy (without one) is not one the service serves, or whose campaignId no export was made for: stored without that ' +
+          'label (a browser cannot make up strategies, experiment arms or campaigns in the online metrics)',
       ),
   })
   .meta({ id: 'FeedbackResult' });
@@ -84,9 +85,19 @@ export const feedbackEvent = z.strictObject({
   userId: ref,
   itemId: ref,
   type: z.enum(['impression', 'click', 'add_to_cart', 'purchase']),
-  recommendationId: ref.nullable().optional().describe('The recommendationId of the response shown'),
-  strategy: text(64).nullable().optional(),
-  experimentId: ref.max(64).nullable().optional().describe("The response's experiment.id, when it had one"),
+  recommendationId: ref
+    .nullable()
+    .optional()
+    .describe(
+      'The recommendationId of the response shown. With a frontend key, one the service signed (at most 7 days old) gives the event ' +
+        "that response's strategy, experimentId and arm, whatever the event says",
+    ),
+  strategy: text(64).nullable().optional().describe("The response's strategy (with a frontend key: taken from the recommendationId when it is the service's)"),
+  experimentId: ref
+    .max(64)
+    .nullable()
+    .optional()
+    .describe("The response's experiment.id, when it had one (with a frontend key: kept only as the signed recommendationId has it)"),
   arm: ref.max(64).nullable().optional().describe("The response's experiment.arm; required with experimentId"),
   campaignId: campaignId.nullable().optional().describe('The campaign (export) that showed the recommendation, for per-campaign online metrics'),
   ts: eventTimestamp

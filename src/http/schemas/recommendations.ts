@@ -102,7 +102,12 @@ const itemFields = {
 };
 
 const envelope = {
-  recommendationId: z.string().describe('Send back with feedback events'),
+  recommendationId: z
+    .string()
+    .describe(
+      'Send back with feedback events. An opaque token the service signs (at most 256 characters; new for every answer): it carries the ' +
+        "answer's strategy, experiment and arm, so feedback sent with a frontend key is labelled with the list the service served",
+    ),
   modelVersion: z.string().nullable().describe('The model version that answered; null without an active model'),
   strategy: z.string(),
   fallback: z.boolean().describe('True when the personalised answer was not possible (unknown user or item, no model)'),
