@@ -61,6 +61,9 @@ const FIRST_UPKEEP_MS = 60_000;
 /** How often an API process deletes the feedback older than FEEDBACK_RETENTION_DAYS. */
 const FEEDBACK_RETENTION_SWEEP_MS = 3_600_000;
 
+/** How long a starting process waits for the key recommendationIds are signed with (recommendation-ids.ts). */
+const KEY_READ_WAIT_MS = 2_000;
+
 /** How often an idle replica starts the due re-reads of the catalog's changes and the active experiment. */
 const KEEP_FRESH_MS = 2_000;
 
@@ -250,6 +253,9 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   audienceRoutes(app, { audiences: services.audiences });
   exportRoutes(app, { jobService: services.jobService, exportDir: config.EXPORT_DIR });
   dashboardRoutes(app, { onOpen: () => services.lifecycleHistory.prefetch() });
+  // The key recommendationIds are signed with is read before the first request, so no answer waits for it
+  // (a process that cannot read it yet answers with unsigned ids and reads it again in the background).
+  app.addHook('onReady', async () => void (await within(services.recommendationIds.ready(), KEY_READ_WAIT_MS, () => false)));
   // The inline job runner lives as long as the app: it claims jobs once the app is ready and stops
   // (finishing or interrupting the job in hand) before the caller closes the database.
   const runner = services.jobRunner;

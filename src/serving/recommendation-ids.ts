@@ -19,10 +19,12 @@ const RETRY_MS = 5000;
  * read (the database down since this process started), answers go out under a random UUID, as they did before
  * tokens: feedback on them keeps no A/B label from a browser, and the answer is not held up.
  */
-export function createRecommendationIds(deps: { secret: () => Promise<Buffer>; log?: (msg: string, err?: unknown) => void }) {
+export function createRecommendationIds(deps: { secret: () => Promise<Buffer>; log?: (msg: string, err?: unknown) => void; clock?: () => number }) {
+  const clock = deps.clock ?? (() => performance.now());
   let key: Buffer | undefined;
   let loading: Promise<boolean> | undefined;
   let failedAt = Number.NEGATIVE_INFINITY;
+  let failedOnce = false;
   const load = (): Promise<boolean> =>
     (loading ??= deps
       .secret()
@@ -33,16 +35,23 @@ export function createRecommendationIds(deps: { secret: () => Promise<Buffer>; l
       .catch((err: unknown) => {
         // The error only: never the key.
         deps.log?.('could not read the key recommendationIds are signed with', err);
-        failedAt = performance.now();
+        failedAt = clock();
+        failedOnce = true;
         loading = undefined;
         return false;
       }));
   return {
-    /** Reads the key unless in hand (or tried in the last seconds); true when it is in hand. Never throws. */
+    /**
+     * Reads the key unless in hand (or tried in the last seconds); true when it is in hand. Never throws.
+     * Only the process's first read is waited for (by every answer made meanwhile: an export's first
+     * customers are all signed); once a read failed, the next ones go on in the background, so no answer
+     * waits on a database that hangs.
+     */
     async ready(): Promise<boolean> {
       if (key) return true;
-      if (!loading && performance.now() - failedAt < RETRY_MS) return false;
-      return load();
+      if (!loading && clock() - failedAt < RETRY_MS) return false;
+      const read = load();
+      return failedOnce ? false : read;
     },
     /** The key is in hand: issue() signs. */
     signing: (): boolean => key !== undefined,
