@@ -78,6 +78,13 @@ const storableJson = (value: unknown): string => JSON.stringify(value ?? null, (
 /** A job's error as Postgres text can hold it (no U+0000, 22021): failures may quote a file's bytes. */
 const storableText = (text: string): string => text.replaceAll('\0', '\uFFFD');
 
+/**
+ * How long an Idempotency-Key names its job: a retry comes within minutes, while a script that sends a fixed
+ * key every night (a mistake easily made) would otherwise get its first night's job for good, queuing
+ * nothing ever again. The same day as Stripe's keys.
+ */
+export const IDEMPOTENCY_KEY_HOURS = 24;
+
 export function createJobRepository(db: Db) {
   /** The `limit` jobs of `types` that ended last, newest first. */
   async function recentlyEnded(types: readonly string[], limit: number): Promise<JobRecord[]> {
@@ -95,10 +102,12 @@ export function createJobRepository(db: Db) {
   }
 
   /**
-   * The job queued under an Idempotency-Key, or null when none was; CONFLICT when it was queued for
-   * another request (another fingerprint).
+   * The job queued under an Idempotency-Key in the last IDEMPOTENCY_KEY_HOURS, or null when none was;
+   * CONFLICT when it was queued for another request (another fingerprint). An older job gives its key up
+   * here (the unique index would refuse a new job under it).
    */
   async function submitted(idempotency: { key: string; fingerprint: string }): Promise<JobRecord | null> {
+    await db.query(`UPDATE jobs SET idempotency_key = NULL WHERE idempotency_key = $1 AND created_at < now() - make_interval(hours => $2)`, [idempotency.key, IDEMPOTENCY_KEY_HOURS]);
     const { rows } = await db.query('SELECT * FROM jobs WHERE idempotency_key = $1', [idempotency.key]);
     if (!rows[0]) return null;
     if (rows[0].request_fingerprint === idempotency.fingerprint) return toJob(rows[0]);

@@ -53,7 +53,7 @@ export const jobSubmissionHeaders = z.looseObject({
     .regex(/^[\x21-\x7e]{1,255}$/, '1 to 255 visible ASCII characters, such as a UUID')
     .optional()
     .describe(
-      'Your name for this submission (e.g. a UUID): sent again with the same request, the answer names the job the first one queued, whatever its state, instead of queuing another; with another request, 409 CONFLICT',
+      'Your name for this submission (e.g. a UUID): sent again with the same request within 24 hours, the answer names the job the first one queued, whatever its state, instead of queuing another; with another request, 409 CONFLICT; after 24 hours the key queues a new job',
     ),
 });
 

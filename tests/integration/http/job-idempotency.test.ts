@@ -81,6 +81,22 @@ for (const backend of DB_BACKENDS) {
       expect(await jobsOfType('train')).toBe(1);
     });
 
+    it('When a key comes again more than a day after its job, Then it names a new job (a nightly script sending a fixed key still queues each night)', async () => {
+      const first = await submit('/v1/imports', { format: 'online-retail', path: file }, 'every-night');
+      expect(first.statusCode, first.body).toBe(202);
+      // Within the day: the same job, and another request under the key is a conflict.
+      await t.services.db.query(`UPDATE jobs SET created_at = now() - interval '23 hours' WHERE id = $1`, [first.json().jobId]);
+      expect((await submit('/v1/imports', { format: 'online-retail', path: file }, 'every-night')).json().jobId).toBe(first.json().jobId);
+      expect((await submit('/v1/imports', { format: 'generic', path: roots }, 'every-night')).statusCode).toBe(409);
+      // A day on: a new job, for the same request or another; the old job is kept as it was.
+      await t.services.db.query(`UPDATE jobs SET created_at = now() - interval '25 hours' WHERE id = $1`, [first.json().jobId]);
+      const next = await submit('/v1/imports', { format: 'online-retail', path: file }, 'every-night');
+      expect(next.statusCode, next.body).toBe(202);
+      expect(next.json().jobId).not.toBe(first.json().jobId);
+      expect((await submit('/v1/imports', { format: 'online-retail', path: file }, 'every-night')).json().jobId).toBe(next.json().jobId);
+      expect((await t.app.inject({ url: `/v1/imports/${first.json().jobId}`, headers: auth('admin') })).statusCode).toBe(200);
+    });
+
     it('When the key is empty, too long or not visible ASCII, Then 400 names the header and nothing is queued', async () => {
       const before = await jobsOfType('import');
       for (const key of ['', 'x'.repeat(256), 'with space', 'ключ']) {
