@@ -103,19 +103,32 @@ export interface ServedLabels {
 export interface BrowserLabelRule {
   /** Strategies a list of this service may carry (serving's servedStrategies). */
   strategies: ReadonlySet<string>;
-  /** The labels of the list a recommendationId names when the service signed it (and it is recent); else null. */
-  served: (recommendationId: string | null | undefined) => ServedLabels | null;
+  /**
+   * The labels of the list a recommendationId names when the service signed it (and it is recent), as
+   * feedback from customer `userId` may carry them (an arm only on their own list); else null.
+   */
+  served: (recommendationId: string | null | undefined, userId: string) => ServedLabels | null;
 }
 
 /**
  * The events with their labels as far as they are known. An event naming a recommendationId the service
- * signed gets that list's strategy, experiment and arm, whatever it sent for them. Any other event has no
- * experiment nor arm (a stored arm's name is no proof the list was the arm's: anyone holding the public key
- * could skew an A/B test), and a strategy outside `strategies` becomes none; a campaign no export was made
- * for becomes none too. `unknownLabels` counts the events that lost or had changed a label they sent. The
- * event itself is kept: its click or sale still counts in the totals.
+ * signed gets that list's strategy, experiment and arm, whatever it sent for them (the arm only from the
+ * customer the list was made for). Any other event has no experiment nor arm (a stored arm's name is no
+ * proof the list was the arm's: anyone holding the public key could skew an A/B test), and a strategy
+ * outside `strategies` becomes none; a campaign no export was made for becomes none too. `unknownLabels`
+ * counts the events that lost or had changed a label they sent. The event itself is kept: its click or
+ * sale still counts in the totals.
+ *
+ * An event on a signed list is stored under an id of the list, its item and its type (listEventId), not
+ * the id it was sent with: a list counts one click (one impression, one add to cart) per item, so a token
+ * copied from one page cannot be replayed as any number of clicks. A retry maps to the same id.
  */
-async function keepKnownLabels(tx: Db, events: FeedbackInput[], rule: BrowserLabelRule): Promise<{ events: FeedbackInput[]; unknownLabels: number }> {
+async function keepKnownLabels(
+  tx: Db,
+  events: FeedbackInput[],
+  ids: string[],
+  rule: BrowserLabelRule,
+): Promise<{ events: FeedbackInput[]; ids: string[]; unknownLabels: number }> {
   const campaignIds = [...new Set(events.flatMap((e) => e.campaignId ?? []))];
   const campaigns = new Set<string>();
   if (campaignIds.length > 0) {
@@ -123,11 +136,13 @@ async function keepKnownLabels(tx: Db, events: FeedbackInput[], rule: BrowserLab
     for (const r of rows) campaigns.add(r.id);
   }
   let unknownLabels = 0;
-  const kept = events.map((e) => {
+  const keptIds = [...ids];
+  const kept = events.map((e, k) => {
     let strategy = e.strategy ?? null;
     let [experimentId, arm] = [e.experimentId ?? null, e.arm ?? null];
     let lost = false;
-    const served = rule.served(e.recommendationId);
+    const served = rule.served(e.recommendationId, e.userId);
+    if (served) keptIds[k] = listEventId(e);
     if (served?.strategy != null) {
       lost ||= strategy !== null && strategy !== served.strategy;
       strategy = served.strategy;
@@ -143,8 +158,11 @@ async function keepKnownLabels(tx: Db, events: FeedbackInput[], rule: BrowserLab
     if (strategy === (e.strategy ?? null) && experimentId === (e.experimentId ?? null) && arm === (e.arm ?? null) && campaignKnown) return e;
     return { ...e, strategy, experimentId, arm, ...(campaignKnown ? {} : { campaignId: null }) };
   });
-  return { events: kept, unknownLabels };
+  return { events: kept, ids: keptIds, unknownLabels };
 }
+
+/** The id of a browser's event on a signed list: one per list, item and type (keepKnownLabels). */
+const listEventId = (e: FeedbackInput) => `list:${createHash('sha1').update(`${field(e.recommendationId)}|${field(e.itemId)}|${e.type}`).digest('base64url')}`;
 
 const feedbackContent = (e: FeedbackInput) =>
   `f|${field(e.userId)}|${field(e.itemId)}|${e.type}|${field(e.recommendationId)}|${e.ts.toISOString()}`;
@@ -394,7 +412,7 @@ export function createEventRepository(db: Db) {
           [events, ids] = [kept.map((k) => events[k]), kept.map((k) => ids[k])];
         }
         let unknownLabels = 0;
-        if (opts.browserLabels && events.length > 0) ({ events, unknownLabels } = await keepKnownLabels(tx, events, opts.browserLabels));
+        if (opts.browserLabels && events.length > 0) ({ events, ids, unknownLabels } = await keepKnownLabels(tx, events, ids, opts.browserLabels));
         const notGone = await notErased(tx, events, ids);
         const { erased } = notGone;
         ({ events, ids } = notGone);

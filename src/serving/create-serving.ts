@@ -159,16 +159,16 @@ export function createServing(opts: ServingOptions) {
     if (r.fallback) metrics?.fallbacks.inc({ kind, reason: r.modelVersion === null ? 'no-model' : r[DEGRADED] ? 'store-unavailable' : r[UNLISTED] ? 'list-unavailable' : FALLBACK_REASON[kind] });
   };
   /** The answer under its own signed recommendationId (each answer gets a new one, a reused answer too). */
-  const signed = <R extends Recommendation<RecommendedItem>>(r: R): R => {
-    if (opts.ids) r.recommendationId = opts.ids.issue(r);
+  const signed = <R extends Recommendation<RecommendedItem>>(r: R, userId?: string): R => {
+    if (opts.ids) r.recommendationId = opts.ids.issue(r, { userId });
     return r;
   };
-  /** The use case's answer, counted once it is there, tagged with its experiment arm, signed. */
-  const counted = async <R extends Recommendation<RecommendedItem>>(kind: Kind, answer: Promise<R>, tag?: ExperimentTag): Promise<R> => {
+  /** The use case's answer, counted once it is there, tagged with its experiment arm, signed (with the customer of a personal list). */
+  const counted = async <R extends Recommendation<RecommendedItem>>(kind: Kind, answer: Promise<R>, tag?: ExperimentTag, userId?: string): Promise<R> => {
     // The key is read once per process (the first answer waits for it, along with its own reads).
     const [r] = await Promise.all([answer, opts.ids?.ready()]);
     count(kind, r);
-    return signed(tag ? { ...r, experiment: tag } : r);
+    return signed(tag ? { ...r, experiment: tag } : r, userId);
   };
   return {
     /**
@@ -194,13 +194,13 @@ export function createServing(opts: ServingOptions) {
         metrics?.answerCacheHits.inc();
         count('user', r);
       }
-      return r && signed(r);
+      return r && signed(r, userId);
     },
     async recommendForUser(userId: string, q: UserQuery): Promise<Recommendation> {
       // The first request of a process waits for the first read of the experiment; later ones never wait.
       const experiment = q.strategy === undefined && opts.experiments ? await opts.experiments.ready() : null;
       const { query, tag } = inExperiment(experiment ? await models.current() : null, experiment, userId, q);
-      return counted('user', recommendForUser(deps, userId, query), tag);
+      return counted('user', recommendForUser(deps, userId, query), tag, userId);
     },
     /**
      * What GET /v1/users/:id/recommendations answers a reader who may not learn anything of the customer
@@ -218,7 +218,7 @@ export function createServing(opts: ServingOptions) {
       const [r] = await Promise.all([recommendForUser(deps, userId, q), opts.ids?.ready()]);
       // One made while a store was unreachable is not written (the export asks again or fails): not counted.
       if (!r[DEGRADED]) count('export', r);
-      return signed(r);
+      return signed(r, userId);
     },
     /** The served model version (audiences and exports read its tables); null without an active model. */
     activeModel: () => deps.model(),

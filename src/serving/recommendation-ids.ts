@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Recommendation } from './recommendation.js';
-import { signRecommendationToken, verifyRecommendationToken, type TokenClaims } from './recommendation-token.js';
+import { signRecommendationToken, userTag, verifyRecommendationToken, type TokenClaims } from './recommendation-token.js';
 
 /**
  * How far back a browser's (frontend key's) feedback may be dated, and how old a recommendationId it names may
@@ -55,10 +55,25 @@ export function createRecommendationIds(deps: { secret: () => Promise<Buffer>; l
     },
     /** The key is in hand: issue() signs. */
     signing: (): boolean => key !== undefined,
-    /** A new id for this answer: a signed token of its labels, or a random UUID while the key is not in hand. */
-    issue(r: Pick<Recommendation, 'strategy' | 'modelVersion' | 'experiment'>, now = Date.now()): string {
+    /**
+     * A new id for this answer: a signed token of its labels (and of `userId`, the customer a personal list
+     * is for), or a random UUID while the key is not in hand.
+     */
+    issue(r: Pick<Recommendation, 'strategy' | 'modelVersion' | 'experiment'>, opts: { userId?: string; now?: number } = {}): string {
       if (!key) return randomUUID();
-      return signRecommendationToken(key, { strategy: r.strategy, modelVersion: r.modelVersion, experiment: r.experiment }, now);
+      return signRecommendationToken(key, { strategy: r.strategy, modelVersion: r.modelVersion, experiment: r.experiment, userId: opts.userId }, opts.now ?? Date.now());
+    },
+    /**
+     * The labels feedback from customer `userId` on the list `id` names may carry: the token's strategy, and
+     * its experiment and arm only when the list was made for that customer (a personal list's token names
+     * its customer): one customer's list cannot be replayed as many customers' clicks in an arm. Null when
+     * the id does not verify.
+     */
+    servedLabels(id: string | null | undefined, userId: string, now = Date.now()): { strategy: string | null; experiment?: { id: string; arm: string } } | null {
+      const claims = this.verify(id, now);
+      if (!claims || !key) return null;
+      const theirs = claims.userTag === undefined || claims.userTag === userTag(key, userId);
+      return { strategy: claims.strategy, ...(claims.experiment && theirs ? { experiment: claims.experiment } : {}) };
     },
     /** The labels of a recommendationId this service issued at most BROWSER_FEEDBACK_DAYS_BACK days before `now`; else null. */
     verify(id: string | null | undefined, now = Date.now()): TokenClaims | null {

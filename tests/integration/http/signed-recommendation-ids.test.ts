@@ -107,6 +107,28 @@ for (const backend of DB_BACKENDS) {
       expect(after.get('treatment')!.clicks).toBe(before.get('treatment')!.clicks);
     });
 
+    it("When a served list's token is replayed as many clicks on one item, Then its arm counts one click, and the same for another item of it", async () => {
+      const { userId, list } = served.get('treatment')!;
+      const before = await clicksOf('treatment');
+      const click = (itemId: string) => ({ eventId: randomUUID(), userId, itemId, type: 'click', recommendationId: list.recommendationId, ts: ts() });
+      const res = await send(FRONTEND, [...Array.from({ length: 20 }, () => click(list.items[1].itemId)), click(list.items[2].itemId)]);
+      expect(res.json()).toEqual({ accepted: 21, unknownItems: 0, unknownLabels: 0 });
+      // In a later batch too.
+      await send(FRONTEND, Array.from({ length: 5 }, () => click(list.items[1].itemId)));
+      expect(await clicksOf('treatment')).toBe(before + 2);
+    });
+
+    it("When another customer's feedback names a customer's list, Then its click counts for no arm (one shopper's list is not many shoppers' clicks)", async () => {
+      const { list } = served.get('treatment')!;
+      const before = await arms();
+      const res = await send(FRONTEND, [
+        { userId: 'someone-else', itemId: list.items[0].itemId, type: 'add_to_cart', recommendationId: list.recommendationId, experimentId: EXPERIMENT.id, arm: 'treatment', ts: ts() },
+        { userId: 'someone-else-2', itemId: list.items[0].itemId, type: 'impression', recommendationId: list.recommendationId, ts: ts() },
+      ]);
+      expect(res.json()).toEqual({ accepted: 2, unknownItems: 0, unknownLabels: 1 });
+      expect(await arms()).toEqual(before);
+    });
+
     it('When one character of a served token is changed, Then it does not verify: the click counts for no arm', async () => {
       const { userId, list } = served.get('treatment')!;
       const before = await clicksOf('treatment');

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createRecommendationIds } from '../../../src/serving/recommendation-ids.js';
-import { MAX_TOKEN_CHARS, signRecommendationToken, verifyRecommendationToken } from '../../../src/serving/recommendation-token.js';
+import { MAX_TOKEN_CHARS, signRecommendationToken, userTag, verifyRecommendationToken } from '../../../src/serving/recommendation-token.js';
 
 const KEY = Buffer.alloc(32, 7);
 const NOW = Date.UTC(2026, 2, 1, 12, 0, 0, 500);
@@ -17,6 +17,27 @@ describe('recommendation tokens', () => {
     expect(verifyRecommendationToken(KEY, token, NOW, WEEK)).toEqual({ ...CLAIMS, issuedAt: NOW - 500 });
     const plain = signRecommendationToken(KEY, { strategy: 'popularity', modelVersion: null }, NOW);
     expect(verifyRecommendationToken(KEY, plain, NOW + 1000, WEEK)).toEqual({ strategy: 'popularity', modelVersion: null, issuedAt: NOW - 500 });
+  });
+
+  it("When a personal list's token is signed, Then it carries its customer as a tag of the key (not the id), and the labels' customer is told from another", () => {
+    const token = signRecommendationToken(KEY, { ...CLAIMS, userId: '12346' }, NOW);
+    const claims = verifyRecommendationToken(KEY, token, NOW, WEEK)!;
+    expect(claims).toEqual({ ...CLAIMS, issuedAt: NOW - 500, userTag: userTag(KEY, '12346') });
+    expect(claims.userTag).toMatch(/^[0-9a-f]{8}$/);
+    expect(claims.userTag).not.toBe(userTag(KEY, '12347'));
+    // Another key gives the same customer another tag: the tag is no digest anyone can compute from the id.
+    expect(userTag(randomBytes(32), '12346')).not.toBe(claims.userTag);
+    expect(Buffer.from(token, 'base64url').includes('12346')).toBe(false);
+    const ids = createRecommendationIds({ secret: async () => KEY });
+    return ids.ready().then(() => {
+      const id = ids.issue(CLAIMS, { userId: '12346' });
+      expect(ids.servedLabels(id, '12346')).toEqual({ strategy: 'hybrid', experiment: CLAIMS.experiment });
+      // Another customer's feedback on it keeps the strategy, not the arm.
+      expect(ids.servedLabels(id, '99999')).toEqual({ strategy: 'hybrid' });
+      // A list of no customer (an item's similar items) has no customer to hold feedback to.
+      expect(ids.servedLabels(ids.issue({ strategy: 'similar', modelVersion: 'v1' }), '99999')).toEqual({ strategy: 'similar' });
+      expect(ids.servedLabels('not-a-token', '12346')).toBeNull();
+    });
   });
 
   it('When the same answer is signed many times in one second, Then no two tokens are alike', () => {
