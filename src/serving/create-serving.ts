@@ -230,7 +230,7 @@ export function createServing(opts: ServingOptions) {
     async ready(): Promise<void> {
       // The kept versions' strategies are read meanwhile, for the first feedback (served-strategies.ts).
       servedStrategies.now();
-      const [m] = await Promise.all([deps.model().catch(() => null), opts.ids?.ready()]);
+      const m = await deps.model().catch(() => null);
       if (m) await readyScorer(m);
     },
     /** The model this process answers with, without waiting for a re-check of the active version (probes). */
