@@ -30,6 +30,9 @@ export const DEFAULT_RATE_LIMIT_PREFIX = 'recsvc:rate-limit:';
 
 const READY_WAIT_MS = 1000;
 
+/** Leases in a row that timed out before the counters' connection is reopened (leaseStore). */
+export const LEASE_TIMEOUTS_TO_REOPEN = 3;
+
 /**
  * Requests per minute per API key and, for requests without a valid key (missing, wrong, public pages),
  * per client IP: a flood of bad keys is answered 429 after RATE_LIMIT_PER_IP_PER_MINUTE, while a shop's
@@ -84,7 +87,11 @@ export async function registerRateLimit(app: FastifyInstance, opts: RateLimitOpt
   if (opts.perKeyPerMinute === 0 && opts.perIpPerMinute === 0) return;
 
   // Each counter is one key (one slot), so the limiter's script runs on a cluster as it does on one server.
-  const redis = opts.redis ? openRedis(opts.redis, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 250 }) : undefined;
+  // A lease whose reply did not come is counted in process and never sent again (a resend on the next
+  // connection would charge it twice: ioredis resends the commands of a closed socket by default).
+  const redis = opts.redis
+    ? openRedis(opts.redis, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 250, autoResendUnfulfilledCommands: false })
+    : undefined;
   if (redis) {
     // Connection errors surface as skipped checks (skipOnError); ioredis reconnects by itself.
     redis.on('error', () => {});
@@ -137,21 +144,31 @@ function localWindows() {
  * While Redis does not answer, each replica counts in process instead: a budget per replica rather than
  * none at all (a guessed key or a flood is still stopped during the outage), and it is logged.
  *
- * A lease that timed out has the connection reopened (redis-connection.ts, reopener): a partition leaves
- * the socket dead, and kept, every request whose bucket needed a lease waited out the 250 ms timeout
- * (measured: +250 ms on every `/v1` request during a partition) and Redis counted again only up to 88 s
- * after the heal. Until the new connection is ready, leases fail at once (no offline queue).
+ * LEASE_TIMEOUTS_TO_REOPEN leases in a row that timed out have the connection reopened (redis-connection.ts,
+ * reopener): a partition leaves the socket dead, and kept, every request whose bucket needed a lease waited
+ * out the 250 ms timeout (measured: +250 ms on every `/v1` request during a partition) and Redis counted
+ * again only up to 88 s after the heal. Until the new connection is ready, leases fail at once (no offline
+ * queue). One slow reply (a Redis busy with a long script) is not enough: reopening at each spike left a
+ * review's slow Redis with 10 new connections in 10 s and a quarter of the requests counted only in process.
  */
 function leaseStore(counters: LeaseCounters, log: (msg: string, err?: unknown) => void, reopen: () => Promise<boolean>): FastifyRateLimitStoreCtor {
   const local = localWindows();
+  let timeouts = 0;
   return class LeaseStore implements FastifyRateLimitStore {
     incr(key: string, done: (err: Error | null, result?: { current: number; ttl: number }) => void, timeWindow: number, max: number): void {
       counters.incr(
         key,
         (err, count) => {
-          if (!err) return done(null, count);
+          if (!err) {
+            timeouts = 0;
+            return done(null, count);
+          }
           log('rate limits counted in this process: their Redis does not answer', err);
-          if (isCommandTimeout(err)) void reopen();
+          if (!isCommandTimeout(err)) timeouts = 0;
+          else if (++timeouts >= LEASE_TIMEOUTS_TO_REOPEN) {
+            timeouts = 0;
+            void reopen();
+          }
           done(null, local.incr(key, timeWindow));
         },
         timeWindow,

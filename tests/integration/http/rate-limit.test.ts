@@ -8,10 +8,13 @@ import { auth, createTestApp, KEYS, type TestApp } from '../../helpers/app.js';
 import { createPgliteTestDb, createPostgresTestDb, POSTGRES_URL, randomPrefix, REDIS_URL, serviceAvailable } from '../../helpers/services.js';
 import { privateServerSupport, startPrivateRedisCluster, type PrivateRedisCluster } from '../../helpers/private-servers.js';
 import { startRedisProxy } from '../../helpers/redis-proxy.js';
+import { LEASE_TIMEOUTS_TO_REOPEN } from '../../../src/http/plugins/rate-limit.js';
+import { startPrivateRedis } from '../../helpers/private-servers.js';
 
 const createDb = (await serviceAvailable(POSTGRES_URL)) ? createPostgresTestDb : createPgliteTestDb;
 const redisUp = await serviceAvailable(REDIS_URL);
-const clusterPossible = (await privateServerSupport()).redisCluster;
+const support = await privateServerSupport();
+const clusterPossible = support.redisCluster;
 if (!clusterPossible && process.env.REQUIRE_SERVICES === 'true') throw new Error('redis-server and redis-cli are needed for a private Redis Cluster and REQUIRE_SERVICES=true');
 
 const expectRateLimited = (res: { statusCode: number; headers: Record<string, unknown>; json(): { error: { code: string; message: string } } }) => {
@@ -185,7 +188,7 @@ describe('rate limits when Redis does not answer', () => {
 });
 
 describe.skipIf(!redisUp)('rate limits when a partition leaves their Redis connection dead', () => {
-  it('When the counters\' socket stops answering, Then one lease waits out the timeout, the rest are counted in process at once, and after the heal Redis counts again over a new connection', async () => {
+  it('When the counters\' socket stops answering, Then a few leases wait out the timeout, the rest are counted in process at once, and after the heal Redis counts again over a new connection', async () => {
     const prefix = `${randomPrefix('rl-dead')}:`;
     const proxy = await startRedisProxy(REDIS_URL);
     const opened: { close(): Promise<unknown> }[] = [];
@@ -203,9 +206,9 @@ describe.skipIf(!redisUp)('rate limits when a partition leaves their Redis conne
       for (let i = 0; i < 8; i++) during.push((await ask()).statusCode);
       // Neither failed nor held: counted in this process meanwhile (10 a minute: these are within it).
       expect(during).toEqual(Array(8).fill(401));
-      // The lease that timed out had the connection reopened; until a new one answers, leases fail at
-      // once rather than each going into the dead socket and waiting out the timeout.
-      expect(proxy.lostWrites(/evalsha|eval/i)).toBe(1);
+      // The leases that timed out in a row had the connection reopened; until a new one answers, leases
+      // fail at once rather than each going into the dead socket and waiting out the timeout.
+      expect(proxy.lostWrites(/evalsha|eval/i)).toBe(LEASE_TIMEOUTS_TO_REOPEN);
 
       proxy.heal();
       let back = false;
@@ -221,6 +224,39 @@ describe.skipIf(!redisUp)('rate limits when a partition leaves their Redis conne
       if (keys.length) await redis.del(...keys);
       redis.disconnect();
       await proxy.close();
+    }
+  }, 60_000);
+});
+
+describe.skipIf(!support.redis)('rate limits through a Redis frozen for a few seconds', () => {
+  it('When leases time out and the connection is reopened, Then each lease is charged once: none is sent again over the new connection', async () => {
+    const redis = await startPrivateRedis();
+    const prefix = `${randomPrefix('rl-frozen')}:`;
+    const opened: { close(): Promise<unknown> }[] = [];
+    const probe = new Redis(redis.url);
+    const leaseScriptsRun = async () => [...(await probe.info('commandstats')).matchAll(/cmdstat_(?:evalsha|eval):calls=(\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+    try {
+      const app = await openReplica({ REDIS_URL: redis.url }, prefix, opened);
+      const ask = () => app.inject({ url: '/v1/popular', remoteAddress: '203.0.113.9' });
+      const counted = async () => Number(await probe.get(`${prefix}ip:203.0.113.9`));
+      await ask();
+      expect(await counted()).toBe(1);
+      const before = await leaseScriptsRun();
+      redis.freeze();
+      // Each waits out the lease's timeout and is counted in process; the last of them reopens the connection.
+      for (let i = 0; i < LEASE_TIMEOUTS_TO_REOPEN; i++) expect((await ask()).statusCode).toBe(401);
+      // Past the old socket's end (ioredis waits 2 s for it), with the leases still unanswered.
+      await new Promise((r) => setTimeout(r, 3000));
+      redis.thaw();
+      await expect.poll(counted, { timeout: 10_000 }).toBeGreaterThanOrEqual(1 + LEASE_TIMEOUTS_TO_REOPEN);
+      await new Promise((r) => setTimeout(r, 1000));
+      // Redis ran each lease the frozen socket held once, and nothing more.
+      expect(await leaseScriptsRun()).toBe(before + LEASE_TIMEOUTS_TO_REOPEN);
+      expect(await counted()).toBe(1 + LEASE_TIMEOUTS_TO_REOPEN);
+    } finally {
+      for (const o of opened) await o.close();
+      probe.disconnect();
+      await redis.dispose();
     }
   }, 60_000);
 });
