@@ -63,9 +63,17 @@ async function deleteBareUsers(db: Db, ids: string[]): Promise<number> {
       const { rows } = await tx.query<{ n: number }>(`WITH d AS (DELETE FROM users u WHERE ${BARE} RETURNING 1) SELECT count(*)::int AS n FROM d`, [chunk]);
       return rows[0].n;
     });
+    await otherWorkTurn();
   }
   return deleted;
 }
+
+/**
+ * A turn of the event loop for the process's other work. PGlite (the embedded database) answers in process
+ * without one: without this, a review's sweep of 100,000 events held every request and probe of an
+ * embedded service for 2.1 s (a backlog of a million: about 20 s).
+ */
+const otherWorkTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * Deletes the feedback dated before `before` (a day's start: retentionCutoff), batch by batch, with the
@@ -97,6 +105,7 @@ export async function deleteFeedbackBefore(
     result.feedback += rows[0].n;
     if (rows[0].users) result.users += await deleteBareUsers(db, rows[0].users);
     if (rows[0].n < batch) break;
+    await otherWorkTurn();
   }
   result.days = await forgetDaysBefore(db, before.toISOString().slice(0, 10));
   return result;

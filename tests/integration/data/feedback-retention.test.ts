@@ -39,6 +39,15 @@ for (const backend of DB_BACKENDS) {
     });
     afterAll(() => t?.dispose());
 
+    it("When a sweep deletes many batches, Then the process's other work gets turns between them (PGlite answers in process)", async () => {
+      for (let n = 0; n < 3; n++) await events().insertFeedback(['2026-02-01T10:00:00Z', '2026-02-02T10:00:00Z', '2026-02-03T10:00:00Z'].map((ts) => click(`turns${n}`, ts)));
+      const order: string[] = [];
+      setImmediate(() => order.push('other work'));
+      const swept = deleteFeedbackBefore(t.db, CUTOFF, { batch: 2 }).then((r) => order.push(`swept ${r.feedback}`));
+      await swept;
+      expect(order).toEqual(['other work', 'swept 9']);
+    });
+
     it('When feedback is older than the retention, Then it is deleted in batches with the customers it alone made, and the counts of its days', async () => {
       const old = ['2026-02-27T23:59:59Z', '2026-02-20T10:00:00Z', '2026-02-03T08:00:00Z'];
       const kept = ['2026-02-28T00:00:00Z', '2026-03-09T12:00:00Z'];
