@@ -41,7 +41,8 @@ function lastById<T extends { id: string }>(rows: T[]): T[] {
 }
 
 /**
- * Inserts or replaces the users' attributes (ids distinct); returns how many were new. Rows are written in
+ * Inserts or replaces the users' attributes (ids distinct); returns how many were new. A row written here is
+ * the shop's: one feedback had made stops being the retention sweep's to delete. Rows are written in
  * id order, as everywhere rows are upserted (event-repository ensureReferenced): two writers of the same
  * rows then lock them in the same order and cannot deadlock.
  */
@@ -50,7 +51,7 @@ async function writeUsers(db: Db, rows: UserInput[]): Promise<{ created: number;
   const { rows: result } = await db.query<{ created: boolean }>(
     `INSERT INTO users (id, attributes)
      SELECT id, attributes FROM unnest($1::text[], $2::jsonb[]) AS u(id, attributes) ORDER BY id
-     ON CONFLICT (id) DO UPDATE SET attributes = EXCLUDED.attributes, updated_at = now()
+     ON CONFLICT (id) DO UPDATE SET attributes = EXCLUDED.attributes, made_by_feedback = false, updated_at = now()
      RETURNING (xmax = 0) AS created`,
     [rows.map((r) => r.id), rows.map((r) => JSON.stringify(r.attributes ?? {}))],
   );

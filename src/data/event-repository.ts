@@ -172,9 +172,13 @@ const feedbackContent = (e: FeedbackInput) =>
  * sorted order so two concurrent batches (an import and the API) lock new rows in the same order and
  * cannot deadlock; every insert of events and every catalog upsert is ordered by id for the same reason.
  */
-async function ensureReferenced(tx: Db, userIds: string[], itemIds: string[]): Promise<void> {
+async function ensureReferenced(tx: Db, userIds: string[], itemIds: string[], madeBy: 'events' | 'feedback' = 'events'): Promise<void> {
   // Each id once on the wire (a batch of 5,000 purchases names a few hundred customers); the order is the database's.
-  await tx.query('INSERT INTO users (id) SELECT DISTINCT u FROM unnest($1::text[]) AS u ORDER BY u ON CONFLICT DO NOTHING', [[...new Set(userIds)]]);
+  // A row feedback makes is marked: the retention sweep may delete it once it holds nothing (feedback-retention.ts).
+  await tx.query('INSERT INTO users (id, made_by_feedback) SELECT DISTINCT u, $2::boolean FROM unnest($1::text[]) AS u ORDER BY u ON CONFLICT DO NOTHING', [
+    [...new Set(userIds)],
+    madeBy === 'feedback',
+  ]);
   await tx.query('INSERT INTO items (id) SELECT DISTINCT i FROM unnest($1::text[]) AS i ORDER BY i ON CONFLICT DO NOTHING', [[...new Set(itemIds)]]);
 }
 
@@ -417,7 +421,7 @@ export function createEventRepository(db: Db) {
         const { erased } = notGone;
         ({ events, ids } = notGone);
         if (events.length === 0) return { inserted: 0, duplicates: 0, erased, unknownItems, unknownLabels };
-        await ensureReferenced(tx, events.map((e) => e.userId), events.map((e) => e.itemId));
+        await ensureReferenced(tx, events.map((e) => e.userId), events.map((e) => e.itemId), 'feedback');
         const { rows } = await tx.query(
           `INSERT INTO feedback_events (event_id, user_id, item_id, type, recommendation_id, strategy, ts, experiment_id, arm, campaign_id)
            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::text[], $10::text[]) AS e(id) ORDER BY id

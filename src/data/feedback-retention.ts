@@ -34,8 +34,13 @@ export interface RetentionResult {
   days: number;
 }
 
-/** The customer rows of `ids` (u.id) that hold nothing: no attributes, no purchase, interaction or feedback event. */
-const BARE = `u.id = ANY($1::text[]) AND u.attributes = '{}'::jsonb
+/**
+ * The customer rows of `ids` (u.id) that feedback made (never written by the shop: PUT /v1/users/:id or a
+ * users import clears the mark) and that hold nothing: no attributes, no purchase, interaction or feedback
+ * event. Such a customer was never in a training's data (trainings take customers with events or
+ * attributes), so no model version holds them.
+ */
+const BARE = `u.id = ANY($1::text[]) AND u.made_by_feedback AND u.attributes = '{}'::jsonb
   AND NOT EXISTS (SELECT 1 FROM feedback_events f WHERE f.user_id = u.id)
   AND NOT EXISTS (SELECT 1 FROM purchase_events p WHERE p.user_id = u.id)
   AND NOT EXISTS (SELECT 1 FROM interaction_events i WHERE i.user_id = u.id)`;

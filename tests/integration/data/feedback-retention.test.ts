@@ -52,9 +52,10 @@ for (const backend of DB_BACKENDS) {
       const old = ['2026-02-27T23:59:59Z', '2026-02-20T10:00:00Z', '2026-02-03T08:00:00Z'];
       const kept = ['2026-02-28T00:00:00Z', '2026-03-09T12:00:00Z'];
       // Each customer has old feedback; all but `gone` keep something else.
-      for (const user of ['gone', 'attributes', 'buyer', 'viewer', 'recent']) await events().insertFeedback(old.map((ts) => click(user, ts)));
+      for (const user of ['gone', 'attributes', 'buyer', 'viewer', 'recent', 'shop-made']) await events().insertFeedback(old.map((ts) => click(user, ts)));
       await events().insertFeedback(kept.map((ts) => click('recent', ts)));
-      await createCatalogRepository(t.db).upsertUsers([{ id: 'attributes', attributes: { country: 'FR' } }, { id: 'never-named' }]);
+      // `shop-made` is written by the shop too (PUT /v1/users/:id), with no attributes: the shop's row, not the sweep's.
+      await createCatalogRepository(t.db).upsertUsers([{ id: 'attributes', attributes: { country: 'FR' } }, { id: 'never-named' }, { id: 'shop-made' }]);
       await events().insertPurchases([{ userId: 'buyer', itemId: 'i1', quantity: 1, ts: new Date('2025-01-01T00:00:00Z') }]);
       await events().insertInteractions([{ userId: 'viewer', itemId: 'i1', type: 'view', ts: new Date('2025-01-01T00:00:00Z') }]);
       // Every closed day counted, as reports and the background count do.
@@ -62,14 +63,14 @@ for (const backend of DB_BACKENDS) {
       await countDays(t.db, since, closedBefore(NOW));
       expect(await count(t.db, 'feedback_daily_counts WHERE day < $1::date', ['2026-02-28'])).toBeGreaterThan(0);
 
-      // Batches of 4 rows: 15 old events take four.
+      // Batches of 4 rows: 18 old events take five.
       const result = await deleteFeedbackBefore(t.db, CUTOFF, { batch: 4 });
 
       const left = await t.db.query<{ user_id: string; ts: Date }>('SELECT user_id, ts FROM feedback_events ORDER BY ts');
       expect(left.rows.map((r) => [r.user_id, new Date(r.ts).toISOString()])).toEqual(kept.map((ts) => ['recent', new Date(ts).toISOString()]));
       const users = await t.db.query<{ id: string }>('SELECT id FROM users ORDER BY id');
       // A customer row that feedback did not name this time stays, whatever it holds.
-      expect(users.rows.map((r) => r.id)).toEqual(['attributes', 'buyer', 'never-named', 'recent', 'viewer']);
+      expect(users.rows.map((r) => r.id)).toEqual(['attributes', 'buyer', 'never-named', 'recent', 'shop-made', 'viewer']);
       expect(await count(t.db, 'purchase_events')).toBe(1);
       expect(await count(t.db, 'interaction_events')).toBe(1);
       // No day before the cutoff is counted any more; a window over them reads what the events left.
@@ -83,7 +84,7 @@ for (const backend of DB_BACKENDS) {
       ]);
       expect(rows[0].clicks).toBe(kept.length);
       // Days: every day of February before the 28th had a row (counted, or marked by the old feedback).
-      expect(result).toEqual({ feedback: 15, users: 1, days: 27 });
+      expect(result).toEqual({ feedback: 18, users: 1, days: 27 });
 
       // A second sweep finds nothing left to delete.
       expect(await deleteFeedbackBefore(t.db, CUTOFF, { batch: 4 })).toMatchObject({ feedback: 0, users: 0 });
