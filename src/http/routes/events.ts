@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { EventRepository, InteractionInput, PurchaseInput } from '../../data/event-repository.js';
 import { AppError } from '../../errors.js';
@@ -44,8 +44,19 @@ export function eventRoutes(
     if (n > browserMax) throw new AppError('BATCH_TOO_LARGE', `A batch sent with a frontend key holds at most ${browserMax} events, got ${n}`);
   };
 
+  /**
+   * The batch's size checked before its events are validated: validating a 10 MB batch took a review 0.8-1 s
+   * of the thread that answers every request (3.5-4.4 s when every event was invalid), all for a 413 that
+   * the count alone decides. Bodies that are no batch are left to validation's 400.
+   */
+  const countFirst = (check: (n: number, req: FastifyRequest) => void) => async (req: FastifyRequest) => {
+    const events = (req.body as { events?: unknown } | null | undefined)?.events;
+    if (Array.isArray(events)) check(events.length, req);
+  };
+
   r.post('/v1/events', {
     config: { scope: 'write', ingest: 'events' },
+    preValidation: countFirst((n) => checkSize(n)),
     schema: {
       operationId: 'recordPurchases',
       tags: ['events'],
@@ -76,6 +87,7 @@ export function eventRoutes(
 
   r.post('/v1/feedback', {
     config: { scope: 'frontend', ingest: 'feedback' },
+    preValidation: countFirst((n, req) => (mayAct(req, 'read', deps.authDisabled) ? checkSize(n) : checkBrowserSize(n))),
     schema: {
       operationId: 'recordFeedback',
       tags: ['events'],

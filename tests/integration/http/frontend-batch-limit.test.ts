@@ -38,6 +38,20 @@ for (const backend of DB_BACKENDS) {
       expect(await stored()).toEqual(before);
     });
 
+    it("When a batch over its key's limit holds invalid events, Then the answer is the 413 its size decides, before its events are validated one by one", async () => {
+      const junk = Array.from({ length: 50 }, () => ({ userId: '', itemId: 7, type: 'shout' }));
+      const browser = await send({ authorization: `Bearer ${FRONTEND}` }, { events: junk });
+      expect(browser.statusCode).toBe(413);
+      expect(browser.json().error.message).toMatch(/at most 3 events, got 50/);
+      const backend = await send(auth('write'), { events: junk });
+      expect(backend.statusCode).toBe(413);
+      expect(backend.json().error.message).toMatch(/at most 5 events, got 50/);
+      const purchases = await t.app.inject({ method: 'POST', url: '/v1/events', headers: auth('write'), payload: { events: junk } });
+      expect(purchases.statusCode).toBe(413);
+      // Within the limit, invalid events are still a 400 naming them.
+      expect((await send({ authorization: `Bearer ${FRONTEND}` }, { events: junk.slice(0, 2) })).statusCode).toBe(400);
+    });
+
     it('When a browser sends FRONTEND_MAX_BATCH_SIZE events, Then they are stored', async () => {
       const before = await stored();
       const res = await send({ authorization: `Bearer ${FRONTEND}` }, { events: events(3, 'at') });
