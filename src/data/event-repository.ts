@@ -97,6 +97,8 @@ export const interactionContent = (e: InteractionInput, tsIso = e.ts.toISOString
 export interface ServedLabels {
   strategy: string | null;
   experiment?: { id: string; arm: string };
+  /** The list was made for the event's customer, or for no customer (an item's similar items): its events count once per item and type. */
+  own: boolean;
 }
 
 /** How the labels of a browser's (frontend key's) feedback are checked: see keepKnownLabels. */
@@ -119,16 +121,17 @@ export interface BrowserLabelRule {
  * counts the events that lost or had changed a label they sent. The event itself is kept: its click or
  * sale still counts in the totals.
  *
- * An event on a signed list is stored under an id of the list, its item and its type (listEventId), not
- * the id it was sent with: a list counts one click (one impression, one add to cart) per item, so a token
- * copied from one page cannot be replayed as any number of clicks. A retry maps to the same id.
+ * An event on a signed list of its own customer (or of none) gets a key of the list, its item and its type
+ * (listKey), unique among stored events: a list counts one click (one impression, one add to cart) per
+ * item, so a token copied from one page cannot be replayed as any number of clicks. The event keeps its
+ * own id, which still dedupes a backend replaying it under that id. Another customer's event on a
+ * customer's list gets no key (nor an arm): it cannot take the place of the customer's own.
  */
 async function keepKnownLabels(
   tx: Db,
   events: FeedbackInput[],
-  ids: string[],
   rule: BrowserLabelRule,
-): Promise<{ events: FeedbackInput[]; ids: string[]; unknownLabels: number }> {
+): Promise<{ events: FeedbackInput[]; listKeys: (string | null)[]; unknownLabels: number }> {
   const campaignIds = [...new Set(events.flatMap((e) => e.campaignId ?? []))];
   const campaigns = new Set<string>();
   if (campaignIds.length > 0) {
@@ -136,13 +139,13 @@ async function keepKnownLabels(
     for (const r of rows) campaigns.add(r.id);
   }
   let unknownLabels = 0;
-  const keptIds = [...ids];
+  const listKeys = events.map(() => null as string | null);
   const kept = events.map((e, k) => {
     let strategy = e.strategy ?? null;
     let [experimentId, arm] = [e.experimentId ?? null, e.arm ?? null];
     let lost = false;
     const served = rule.served(e.recommendationId, e.userId);
-    if (served) keptIds[k] = listEventId(e);
+    if (served?.own) listKeys[k] = listKey(e);
     if (served?.strategy != null) {
       lost ||= strategy !== null && strategy !== served.strategy;
       strategy = served.strategy;
@@ -158,11 +161,11 @@ async function keepKnownLabels(
     if (strategy === (e.strategy ?? null) && experimentId === (e.experimentId ?? null) && arm === (e.arm ?? null) && campaignKnown) return e;
     return { ...e, strategy, experimentId, arm, ...(campaignKnown ? {} : { campaignId: null }) };
   });
-  return { events: kept, ids: keptIds, unknownLabels };
+  return { events: kept, listKeys, unknownLabels };
 }
 
-/** The id of a browser's event on a signed list: one per list, item and type (keepKnownLabels). */
-const listEventId = (e: FeedbackInput) => `list:${createHash('sha1').update(`${field(e.recommendationId)}|${field(e.itemId)}|${e.type}`).digest('base64url')}`;
+/** The key of a browser's event on a signed list: one per list, item and type (keepKnownLabels). */
+const listKey = (e: FeedbackInput) => createHash('sha1').update(`${field(e.recommendationId)}|${field(e.itemId)}|${e.type}`).digest('base64url');
 
 const feedbackContent = (e: FeedbackInput) =>
   `f|${field(e.userId)}|${field(e.itemId)}|${e.type}|${field(e.recommendationId)}|${e.ts.toISOString()}`;
@@ -416,16 +419,20 @@ export function createEventRepository(db: Db) {
           [events, ids] = [kept.map((k) => events[k]), kept.map((k) => ids[k])];
         }
         let unknownLabels = 0;
-        if (opts.browserLabels && events.length > 0) ({ events, ids, unknownLabels } = await keepKnownLabels(tx, events, ids, opts.browserLabels));
+        let listKeys: (string | null)[] = events.map(() => null);
+        if (opts.browserLabels && events.length > 0) ({ events, listKeys, unknownLabels } = await keepKnownLabels(tx, events, opts.browserLabels));
+        // notErased keeps events by identity: their list keys follow them.
+        const keyOf = new Map(events.map((e, k) => [e, listKeys[k]]));
         const notGone = await notErased(tx, events, ids);
         const { erased } = notGone;
         ({ events, ids } = notGone);
         if (events.length === 0) return { inserted: 0, duplicates: 0, erased, unknownItems, unknownLabels };
         await ensureReferenced(tx, events.map((e) => e.userId), events.map((e) => e.itemId), 'feedback');
         const { rows } = await tx.query(
-          `INSERT INTO feedback_events (event_id, user_id, item_id, type, recommendation_id, strategy, ts, experiment_id, arm, campaign_id)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::text[], $10::text[]) AS e(id) ORDER BY id
-           ON CONFLICT (event_id) DO NOTHING RETURNING 1`,
+          // Either unique key dedupes: the event's id, or a browser's list key (keepKnownLabels).
+          `INSERT INTO feedback_events (event_id, user_id, item_id, type, recommendation_id, strategy, ts, experiment_id, arm, campaign_id, list_key)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[]) AS e(id) ORDER BY id
+           ON CONFLICT DO NOTHING RETURNING 1`,
           [
             ids,
             events.map((e) => e.userId),
@@ -437,6 +444,7 @@ export function createEventRepository(db: Db) {
             events.map((e) => e.experimentId ?? null),
             events.map((e) => e.arm ?? null),
             events.map((e) => e.campaignId ?? null),
+            events.map((e) => keyOf.get(e) ?? null),
           ],
         );
         // Feedback of a day whose counts may be made already (sent late, or imported): counted again.

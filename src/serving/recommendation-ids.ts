@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { ServedLabels } from '../data/event-repository.js';
 import type { Recommendation } from './recommendation.js';
 import { signRecommendationToken, userTag, verifyRecommendationToken, type TokenClaims } from './recommendation-token.js';
 
@@ -66,14 +67,14 @@ export function createRecommendationIds(deps: { secret: () => Promise<Buffer>; l
     /**
      * The labels feedback from customer `userId` on the list `id` names may carry: the token's strategy, and
      * its experiment and arm only when the list was made for that customer (a personal list's token names
-     * its customer): one customer's list cannot be replayed as many customers' clicks in an arm. Null when
-     * the id does not verify.
+     * its customer): one customer's list cannot be replayed as many customers' clicks in an arm. `own` says
+     * the list was made for that customer or for none. Null when the id does not verify.
      */
-    servedLabels(id: string | null | undefined, userId: string, now = Date.now()): { strategy: string | null; experiment?: { id: string; arm: string } } | null {
+    servedLabels(id: string | null | undefined, userId: string, now = Date.now()): ServedLabels | null {
       const claims = this.verify(id, now);
       if (!claims || !key) return null;
-      const theirs = claims.userTag === undefined || claims.userTag === userTag(key, userId);
-      return { strategy: claims.strategy, ...(claims.experiment && theirs ? { experiment: claims.experiment } : {}) };
+      const own = claims.userTag === undefined || claims.userTag === userTag(key, userId);
+      return { strategy: claims.strategy, ...(claims.experiment && own ? { experiment: claims.experiment } : {}), own };
     },
     /** The labels of a recommendationId this service issued at most BROWSER_FEEDBACK_DAYS_BACK days before `now`; else null. */
     verify(id: string | null | undefined, now = Date.now()): TokenClaims | null {

@@ -30,7 +30,8 @@ export interface TokenClaims {
 /** What an answer's token is signed from: its labels and, for a personal list, its customer's id. */
 export type TokenLabels = Omit<TokenClaims, 'issuedAt' | 'userTag'> & { userId?: string };
 
-const FORMAT = 1;
+/** The layout below; 1 had no customer tag (never released). */
+const FORMAT = 2;
 const NONCE_BYTES = 6;
 const MAC_BYTES = 16;
 const HEAD_BYTES = 1 + 4 + NONCE_BYTES;
@@ -67,9 +68,10 @@ export const userTag = (key: Buffer, userId: string): string => createHmac('sha2
 
 /**
  * A new token for an answer issued at `now` (ms). Labels that would make it longer than MAX_TOKEN_CHARS are
- * left out, the least needed first: the model version (no feedback label), then the experiment (its id and
- * arm are at most 64 characters each, so only names near their limits together with a long model version
- * come near it). A strategy longer than a feedback label may be is carried as none.
+ * left out, the least needed first: the model version (no feedback label), then the strategy (feedback then
+ * keeps the strategy it sends when the service may have served it), then the experiment, which never comes
+ * to that: its id and arm are at most 64 characters each and fit beside the rest. A strategy longer than a
+ * feedback label may be is carried as none.
  */
 export function signRecommendationToken(key: Buffer, claims: TokenLabels, now: number): string {
   const strategy = Buffer.from(claims.strategy ?? '', 'utf8');
@@ -81,7 +83,7 @@ export function signRecommendationToken(key: Buffer, claims: TokenLabels, now: n
   ];
   const tag = claims.userId === undefined ? Buffer.alloc(0) : Buffer.from(userTag(key, claims.userId), 'hex');
   const size = () => HEAD_BYTES + fields.reduce((n, f) => n + 1 + f.length, 0) + 1 + tag.length + MAC_BYTES;
-  for (const drop of [[1], [2, 3]]) if (size() > MAX_TOKEN_BYTES || fields.some((f) => f.length > 255)) for (const i of drop) fields[i] = Buffer.alloc(0);
+  for (const drop of [[1], [0], [2, 3]]) if (size() > MAX_TOKEN_BYTES || fields.some((f) => f.length > 255)) for (const i of drop) fields[i] = Buffer.alloc(0);
   const payload = Buffer.allocUnsafe(size() - MAC_BYTES);
   payload[0] = FORMAT;
   payload.writeUInt32BE(Math.floor(now / 1000) >>> 0, 1);

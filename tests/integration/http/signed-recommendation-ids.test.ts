@@ -129,6 +129,24 @@ for (const backend of DB_BACKENDS) {
       expect(await arms()).toEqual(before);
     });
 
+    it("When a backend replays a browser's event on a signed list under its eventId, Then it counts once", async () => {
+      const { userId, list } = served.get('control')!;
+      const before = (await arms()).get('control')!.impressions;
+      const shown = { eventId: randomUUID(), userId, itemId: list.items[2].itemId, type: 'impression', recommendationId: list.recommendationId, ts: ts() };
+      expect((await send(FRONTEND, [shown])).statusCode).toBe(200);
+      expect((await send(KEYS.write, [shown])).json()).toMatchObject({ inserted: 0, duplicates: 1 });
+      expect((await arms()).get('control')!.impressions).toBe(before + 1);
+    });
+
+    it("When another customer's event on a customer's list comes first, Then the customer's own event still counts in the arm", async () => {
+      const { userId, list } = served.get('treatment')!;
+      const before = (await arms()).get('treatment')!.addToCart;
+      const cart = (who: string) => ({ userId: who, itemId: list.items[2].itemId, type: 'add_to_cart', recommendationId: list.recommendationId, ts: ts() });
+      await send(FRONTEND, [cart('someone-first')]);
+      await send(FRONTEND, [cart(userId)]);
+      expect((await arms()).get('treatment')!.addToCart).toBe(before + 1);
+    });
+
     it('When one character of a served token is changed, Then it does not verify: the click counts for no arm', async () => {
       const { userId, list } = served.get('treatment')!;
       const before = await clicksOf('treatment');

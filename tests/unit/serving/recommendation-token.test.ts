@@ -31,11 +31,11 @@ describe('recommendation tokens', () => {
     const ids = createRecommendationIds({ secret: async () => KEY });
     return ids.ready().then(() => {
       const id = ids.issue(CLAIMS, { userId: '12346' });
-      expect(ids.servedLabels(id, '12346')).toEqual({ strategy: 'hybrid', experiment: CLAIMS.experiment });
+      expect(ids.servedLabels(id, '12346')).toEqual({ strategy: 'hybrid', experiment: CLAIMS.experiment, own: true });
       // Another customer's feedback on it keeps the strategy, not the arm.
-      expect(ids.servedLabels(id, '99999')).toEqual({ strategy: 'hybrid' });
+      expect(ids.servedLabels(id, '99999')).toEqual({ strategy: 'hybrid', own: false });
       // A list of no customer (an item's similar items) has no customer to hold feedback to.
-      expect(ids.servedLabels(ids.issue({ strategy: 'similar', modelVersion: 'v1' }), '99999')).toEqual({ strategy: 'similar' });
+      expect(ids.servedLabels(ids.issue({ strategy: 'similar', modelVersion: 'v1' }), '99999')).toEqual({ strategy: 'similar', own: true });
       expect(ids.servedLabels('not-a-token', '12346')).toBeNull();
     });
   });
@@ -69,11 +69,17 @@ describe('recommendation tokens', () => {
     expect(verifyRecommendationToken(KEY, token, NOW - 3_600_000, WEEK)).toBeNull();
   });
 
-  it('When labels are as long as the service allows, Then the token stays within the feedback limit, leaving out the model version, then the experiment', () => {
-    const longest = { strategy: 's'.repeat(64), modelVersion: 'v'.repeat(128), experiment: { id: 'e'.repeat(64), arm: 'a'.repeat(64) } };
+  it('When labels are as long as the service allows, Then the token stays within the feedback limit, leaving out the model version, then the strategy, never the experiment', () => {
+    const longest = { strategy: 's'.repeat(64), modelVersion: 'v'.repeat(128), experiment: { id: 'e'.repeat(64), arm: 'a'.repeat(64) }, userId: 'u1' };
     const token = signRecommendationToken(KEY, longest, NOW);
     expect(token.length).toBeLessThanOrEqual(MAX_TOKEN_CHARS);
-    expect(verifyRecommendationToken(KEY, token, NOW, WEEK)).toMatchObject({ strategy: longest.strategy, modelVersion: null });
+    expect(verifyRecommendationToken(KEY, token, NOW, WEEK)).toMatchObject({ strategy: null, modelVersion: null, experiment: longest.experiment });
+    // Beside the longest experiment names, a strategy of 28 characters fits; one of 29 (a recipe's source
+    // name may be that long) gives way to the experiment, which feedback needs more.
+    const fits = signRecommendationToken(KEY, { ...longest, strategy: 's'.repeat(28), modelVersion: null }, NOW);
+    expect(verifyRecommendationToken(KEY, fits, NOW, WEEK)).toMatchObject({ strategy: 's'.repeat(28), experiment: longest.experiment });
+    const over = signRecommendationToken(KEY, { ...longest, strategy: 's'.repeat(29), modelVersion: null }, NOW);
+    expect(verifyRecommendationToken(KEY, over, NOW, WEEK)).toMatchObject({ strategy: null, experiment: longest.experiment });
     const longVersion = signRecommendationToken(KEY, { ...CLAIMS, modelVersion: 'v'.repeat(128), experiment: { id: 'e'.repeat(40), arm: 'a'.repeat(40) } }, NOW);
     expect(verifyRecommendationToken(KEY, longVersion, NOW, WEEK)).toMatchObject({ modelVersion: null, experiment: { id: 'e'.repeat(40), arm: 'a'.repeat(40) } });
     expect(verifyRecommendationToken(KEY, signRecommendationToken(KEY, { strategy: 'x'.repeat(65), modelVersion: null }, NOW), NOW, WEEK)).toMatchObject({ strategy: null });
