@@ -46,17 +46,17 @@ function lastById<T extends { id: string }>(rows: T[]): T[] {
  * id order, as everywhere rows are upserted (event-repository ensureReferenced): two writers of the same
  * rows then lock them in the same order and cannot deadlock.
  */
-async function writeUsers(db: Db, rows: UserInput[]): Promise<{ created: number; updated: number }> {
-  if (rows.length === 0) return { created: 0, updated: 0 };
-  const { rows: result } = await db.query<{ created: boolean }>(
+async function writeUsers(db: Db, rows: UserInput[]): Promise<{ created: number; updated: number; written: UserRecord[] }> {
+  if (rows.length === 0) return { created: 0, updated: 0, written: [] };
+  const { rows: result } = await db.query<Record<string, unknown> & { created: boolean }>(
     `INSERT INTO users (id, attributes)
      SELECT id, attributes FROM unnest($1::text[], $2::jsonb[]) AS u(id, attributes) ORDER BY id
      ON CONFLICT (id) DO UPDATE SET attributes = EXCLUDED.attributes, made_by_feedback = false, updated_at = now()
-     RETURNING (xmax = 0) AS created`,
+     RETURNING id, attributes, created_at, updated_at, (xmax = 0) AS created`,
     [rows.map((r) => r.id), rows.map((r) => JSON.stringify(r.attributes ?? {}))],
   );
   const created = result.filter((r) => r.created).length;
-  return { created, updated: result.length - created };
+  return { created, updated: result.length - created, written: result.map(toUser) };
 }
 
 const iso = (d: unknown) => (d instanceof Date ? d.toISOString() : String(d));
@@ -159,8 +159,19 @@ export function createCatalogRepository(db: Db) {
      * feedback and views re-create it for the id they name (a storefront session still open after the
      * erasure sends impressions), and the old attributes must not come back with the next import.
      */
+    /**
+     * One user's attributes written, and the row as written (one statement: a read-back could find the row
+     * already gone, deleted by an erasure that came right after, and answered PUT /v1/users/:id with a 500).
+     */
+    async putUser(user: UserInput): Promise<UserRecord> {
+      return (await writeUsers(db, [user])).written[0];
+    },
+
     async upsertUsers(users: UserInput[], opts: { unlessErased?: boolean } = {}): Promise<{ created: number; updated: number; erased: number }> {
-      if (!opts.unlessErased) return { ...(await writeUsers(db, lastById(users))), erased: 0 };
+      if (!opts.unlessErased) {
+        const { created, updated } = await writeUsers(db, lastById(users));
+        return { created, updated, erased: 0 };
+      }
       return db.transaction(async (tx) => {
         await tx.query(INGEST_LOCK);
         const rows = lastById(users);
@@ -171,7 +182,8 @@ export function createCatalogRepository(db: Db) {
           [rows.map((r) => r.id)],
         );
         const erased = new Set(gone.map((r) => r.user_id));
-        return { ...(await writeUsers(tx, rows.filter((r) => !erased.has(r.id)))), erased: erased.size };
+        const { created, updated } = await writeUsers(tx, rows.filter((r) => !erased.has(r.id)));
+        return { created, updated, erased: erased.size };
       });
     },
 

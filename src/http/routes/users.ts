@@ -26,8 +26,7 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps) {
     config: { scope: 'write', ingest: 'users' },
     schema: { operationId: 'upsertUser', tags, summary: "Create or replace a user's attributes", params: idParam, body: userBody, response: { 200: userResponse, ...errors(400, 401, 403, 413) } },
     handler: async (req) => {
-      await deps.catalog.upsertUsers([{ id: req.params.id, attributes: req.body.attributes }]);
-      return (await deps.catalog.getUser(req.params.id))!;
+      return deps.catalog.putUser({ id: req.params.id, attributes: req.body.attributes });
     },
   });
 

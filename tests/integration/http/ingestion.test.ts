@@ -230,6 +230,23 @@ for (const backend of DB_BACKENDS) {
       expect(await record()).toEqual(first);
     });
 
+    it('When an erasure of the customer comes right after a PUT of their attributes, Then the PUT answers what it wrote (it read the row back, and found it gone: 500)', async () => {
+      const catalog = t.services.catalog;
+      const getUser = catalog.getUser;
+      // The erasure lands between the write and anything read after it.
+      catalog.getUser = async (id) => {
+        await t.services.eraseUser(id);
+        return getUser(id);
+      };
+      try {
+        const res = await t.app.inject({ method: 'PUT', url: '/v1/users/erased-after', headers: auth('write'), payload: { attributes: { tier: 'gold' } } });
+        expect(res.statusCode, res.body).toBe(200);
+        expect(res.json()).toMatchObject({ id: 'erased-after', attributes: { tier: 'gold' } });
+      } finally {
+        catalog.getUser = getUser;
+      }
+    });
+
     it('When health is asked with purchases but no model trained yet, Then live is 200 and ready is 503 naming the missing model', async () => {
       expect((await t.app.inject({ url: '/health/live' })).statusCode).toBe(200);
       const ready = await t.app.inject({ url: '/health/ready' });
