@@ -31,8 +31,9 @@ await migrate(db);
 console.log(`filling ${SCHEMA}: ${events} expired feedback events of ${customers} customers, ${KEPT} recent ones...`);
 let t0 = performance.now();
 await db.exec(`INSERT INTO items (id) SELECT 'i' || g FROM generate_series(1, 5000) g`);
-await db.exec(`INSERT INTO users (id) SELECT 'u' || g FROM generate_series(0, ${customers - 1}) g`);
-await db.exec(`INSERT INTO users (id) SELECT 'k' || g FROM generate_series(0, 9999) g`);
+// Rows feedback made, as POST /v1/feedback marks them (migration 015): the sweep deletes only those.
+await db.exec(`INSERT INTO users (id, made_by_feedback) SELECT 'u' || g, true FROM generate_series(0, ${customers - 1}) g`);
+await db.exec(`INSERT INTO users (id, made_by_feedback) SELECT 'k' || g, true FROM generate_series(0, 9999) g`);
 for (let from = 0; from < events; from += 1_000_000) {
   const to = Math.min(events, from + 1_000_000);
   await db.exec(`
