@@ -41,6 +41,11 @@ export function createRecommendationIds(deps: { secret: () => Promise<Buffer>; l
         loading = undefined;
         return false;
       }));
+  /** The labels of a recommendationId this service issued at most BROWSER_FEEDBACK_DAYS_BACK days before `now`; else null. */
+  const verify = (id: string | null | undefined, now = Date.now()): TokenClaims | null => {
+    if (!key || !id) return null;
+    return verifyRecommendationToken(key, id, now, BROWSER_FEEDBACK_DAYS_BACK * 86_400_000);
+  };
   return {
     /**
      * Reads the key unless in hand (or tried in the last seconds); true when it is in hand. Never throws.
@@ -71,16 +76,12 @@ export function createRecommendationIds(deps: { secret: () => Promise<Buffer>; l
      * the list was made for that customer or for none. Null when the id does not verify.
      */
     servedLabels(id: string | null | undefined, userId: string, now = Date.now()): ServedLabels | null {
-      const claims = this.verify(id, now);
+      const claims = verify(id, now);
       if (!claims || !key) return null;
       const own = claims.userTag === undefined || claims.userTag === userTag(key, userId);
       return { strategy: claims.strategy, ...(claims.experiment && own ? { experiment: claims.experiment } : {}), own };
     },
-    /** The labels of a recommendationId this service issued at most BROWSER_FEEDBACK_DAYS_BACK days before `now`; else null. */
-    verify(id: string | null | undefined, now = Date.now()): TokenClaims | null {
-      if (!key || !id) return null;
-      return verifyRecommendationToken(key, id, now, BROWSER_FEEDBACK_DAYS_BACK * 86_400_000);
-    },
+    verify,
   };
 }
 

@@ -8,9 +8,6 @@ import { mayAct } from '../plugins/auth.js';
 import { errors } from '../schemas/common.js';
 import { eventsBody, feedbackBody, feedbackResult, ingestResult } from '../schemas/events.js';
 
-// How far back a browser's feedback may be dated; defined with the recommendationIds it may name (as old at most).
-export { BROWSER_FEEDBACK_DAYS_BACK };
-
 function checkBrowserTimes(feedback: { ts: Date }[], now: Date): void {
   const oldest = now.getTime() - BROWSER_FEEDBACK_DAYS_BACK * 86_400_000;
   const late = feedback.flatMap((e, i) => (e.ts.getTime() < oldest ? [i] : []));

@@ -6,7 +6,7 @@
  * report). A server's write key is trusted with both, as before.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BROWSER_FEEDBACK_DAYS_BACK } from '../../../src/http/routes/events.js';
+import { BROWSER_FEEDBACK_DAYS_BACK } from '../../../src/serving/recommendation-ids.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
