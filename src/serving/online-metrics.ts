@@ -2,7 +2,7 @@ import type { Gauge } from 'prom-client';
 import type { Db } from '../data/db.js';
 import { COUNTED_CTE, countDays, countedSpan } from '../data/feedback-rollup.js';
 import type { ArmDefinition, ExperimentRepository } from '../data/experiment-repository.js';
-import { twoProportionZTest, type ZTest } from '../evaluation/significance.js';
+import { customerRatioTest, type CustomerSums, type ZTest } from '../evaluation/significance.js';
 
 /** Feedback counts of one strategy over a window: every event counts (not distinct users or items). */
 export interface FeedbackCounts {
@@ -22,7 +22,9 @@ export interface StrategyRates extends FeedbackCounts {
 }
 
 export interface ArmResults extends ArmDefinition, Omit<StrategyRates, 'strategy'> {
-  /** This arm against the first (control) arm; null for the control. */
+  /** Distinct customers with feedback on this arm in the window: the samples of the tests. */
+  customers: number;
+  /** This arm against the first (control) arm, customers as the unit (customerRatioTest); null for the control. */
   vsControl: { ctr: ZTest | null; conversion: ZTest | null } | null;
 }
 
@@ -49,23 +51,68 @@ export interface CampaignRates extends Omit<StrategyRates, 'strategy'> {
 }
 
 type Counts = Omit<FeedbackCounts, 'strategy'>;
-const NO_COUNTS: Counts = { impressions: 0, clicks: 0, addToCart: 0, purchases: 0 };
 
 /**
- * Rates per arm and, for every arm after the first, z-tests of its CTR and conversion against the
- * first arm's (trials = impressions, successes = clicks or purchase events).
+ * One arm's feedback in a window, summed over its customers: the event counts, and per customer c_i
+ * impressions n_i, clicks k_i and purchase events b_i the sums of n_i^2, k_i^2, b_i^2, n_i k_i and n_i b_i.
  */
-export function experimentResults(e: { id: string; active: boolean; arms: ArmDefinition[] }, countsOf: (arm: string) => Counts | undefined): ExperimentResults {
-  const rates = e.arms.map((a) => strategyRates({ strategy: a.strategy, ...(countsOf(a.name) ?? NO_COUNTS) }));
-  const control = rates[0];
-  const test = (r: StrategyRates, successes: 'clicks' | 'purchases') =>
-    twoProportionZTest({ successes: control[successes], trials: control.impressions }, { successes: r[successes], trials: r.impressions });
+export interface ArmCustomerSums extends Counts {
+  customers: number;
+  impressionsSquared: number;
+  clicksSquared: number;
+  purchasesSquared: number;
+  impressionsClicks: number;
+  impressionsPurchases: number;
+}
+
+const NO_SUMS: ArmCustomerSums = {
+  customers: 0,
+  impressions: 0,
+  clicks: 0,
+  addToCart: 0,
+  purchases: 0,
+  impressionsSquared: 0,
+  clicksSquared: 0,
+  purchasesSquared: 0,
+  impressionsClicks: 0,
+  impressionsPurchases: 0,
+};
+
+const clickSums = (s: ArmCustomerSums): CustomerSums => ({
+  customers: s.customers,
+  trials: s.impressions,
+  successes: s.clicks,
+  trialsSquared: s.impressionsSquared,
+  successesSquared: s.clicksSquared,
+  crossProducts: s.impressionsClicks,
+});
+
+const purchaseSums = (s: ArmCustomerSums): CustomerSums => ({
+  customers: s.customers,
+  trials: s.impressions,
+  successes: s.purchases,
+  trialsSquared: s.impressionsSquared,
+  successesSquared: s.purchasesSquared,
+  crossProducts: s.impressionsPurchases,
+});
+
+/**
+ * Rates per arm and, for every arm after the first, tests of its CTR and conversion against the first
+ * arm's with the customer as the unit (customerRatioTest): a customer's events are not independent, so an
+ * event-level test would call chance differences significant, and one customer sending many clicks would
+ * move it as much as many customers each sending one.
+ */
+export function experimentResults(e: { id: string; active: boolean; arms: ArmDefinition[] }, sumsOf: (arm: string) => ArmCustomerSums | undefined): ExperimentResults {
+  const sums = e.arms.map((a) => sumsOf(a.name) ?? NO_SUMS);
+  const control = sums[0];
   return {
     id: e.id,
     active: e.active,
     arms: e.arms.map((a, i) => {
-      const { strategy: _, ...r } = rates[i];
-      return { ...a, ...r, vsControl: i === 0 ? null : { ctr: test(rates[i], 'clicks'), conversion: test(rates[i], 'purchases') } };
+      const s = sums[i];
+      const { strategy: _, ...rates } = strategyRates({ strategy: a.strategy, impressions: s.impressions, clicks: s.clicks, addToCart: s.addToCart, purchases: s.purchases });
+      const vsControl = i === 0 ? null : { ctr: customerRatioTest(clickSums(control), clickSums(s)), conversion: customerRatioTest(purchaseSums(control), purchaseSums(s)) };
+      return { ...a, ...rates, customers: s.customers, vsControl };
     }),
   };
 }
@@ -89,18 +136,37 @@ export const NO_STRATEGY_LABEL = 'none';
 const TYPE_COUNTS = ['impressions', 'clicks', 'add_to_cart', 'purchases'].map((name) => `sum(${name})::float8 AS ${name}`).join(',\n       ');
 
 /**
- * The report's three breakdowns (per strategy, per experiment arm, per campaign) in one pass over the
- * window (GROUPING SETS): the open days' events are read once, not once per breakdown. `set` names the
- * breakdown of a row; each is ordered busiest first.
+ * The report's breakdowns per strategy and per campaign in one pass over the window (GROUPING SETS): the
+ * open days' events are read once, not once per breakdown. `set` names the breakdown of a row; each is
+ * ordered busiest first.
  */
 const BREAKDOWNS_SQL = `
 WITH ${COUNTED_CTE}
-SELECT CASE WHEN GROUPING(strategy) = 0 THEN 'strategy' WHEN GROUPING(campaign_id) = 0 THEN 'campaign' ELSE 'arm' END AS set,
-       strategy, experiment_id, arm, campaign_id,
+SELECT CASE WHEN GROUPING(strategy) = 0 THEN 'strategy' ELSE 'campaign' END AS set,
+       strategy, campaign_id,
        ${TYPE_COUNTS}
 FROM counted
-GROUP BY GROUPING SETS ((strategy), (experiment_id, arm), (campaign_id))
+GROUP BY GROUPING SETS ((strategy), (campaign_id))
 ORDER BY 1, impressions DESC, strategy NULLS LAST, campaign_id`;
+
+/**
+ * Per experiment arm, its feedback since $1 summed over its customers (ArmCustomerSums). The tests need
+ * each customer's counts over the whole window, which the daily counts cannot give (a customer's days do
+ * not add up to squares of their sums): this reads the window's experiment events themselves.
+ */
+const ARM_CUSTOMERS_SQL = `
+SELECT experiment_id, arm, count(*)::float8 AS customers,
+       sum(n) AS impressions, sum(k) AS clicks, sum(a) AS add_to_cart, sum(b) AS purchases,
+       sum(n * n) AS nn, sum(k * k) AS kk, sum(b * b) AS bb, sum(n * k) AS nk, sum(n * b) AS nb
+FROM (
+  SELECT experiment_id, arm, user_id,
+         count(*) FILTER (WHERE type = 'impression')::float8 AS n, count(*) FILTER (WHERE type = 'click')::float8 AS k,
+         count(*) FILTER (WHERE type = 'add_to_cart')::float8 AS a, count(*) FILTER (WHERE type = 'purchase')::float8 AS b
+  FROM feedback_events
+  WHERE experiment_id IS NOT NULL AND ts >= $1::timestamptz
+  GROUP BY experiment_id, arm, user_id
+) per_customer
+GROUP BY experiment_id, arm`;
 
 /**
  * Counts per UTC day and strategy, and per day and experiment arm, over the window. Strategies are
@@ -163,18 +229,45 @@ export function createOnlineMetrics(deps: {
     return { since, params: [since, span.from, span.to].map((t) => t.toISOString()) };
   }
 
+  type Breakdown = { set: 'strategy' | 'campaign'; strategy: string | null; campaign_id: string | null; impressions: number; clicks: number; add_to_cart: number; purchases: number };
+  const counts = (r: Breakdown): Counts => ({ impressions: r.impressions, clicks: r.clicks, addToCart: r.add_to_cart, purchases: r.purchases });
+
+  /** The window's strategies, busiest first. */
+  async function strategies(days: number): Promise<StrategyRates[]> {
+    const { params } = await window(days);
+    const { rows } = await deps.db.query<Breakdown>(BREAKDOWNS_SQL, params);
+    return rows.filter((r) => r.set === 'strategy').map((r) => strategyRates({ strategy: r.strategy, ...counts(r) }));
+  }
+
   async function report(days: number): Promise<OnlineMetricsReport> {
     const { since, params } = await window(days);
-    type Row = { set: 'strategy' | 'arm' | 'campaign'; strategy: string | null; experiment_id: string | null; arm: string | null; campaign_id: string | null };
-    type Counted = Row & { impressions: number; clicks: number; add_to_cart: number; purchases: number };
-    const counts = (r: Counted): Counts => ({ impressions: r.impressions, clicks: r.clicks, addToCart: r.add_to_cart, purchases: r.purchases });
-    const [{ rows }, experiments] = await Promise.all([deps.db.query<Counted>(BREAKDOWNS_SQL, params), deps.experiments?.list() ?? []]);
-    const strategies = rows.filter((r) => r.set === 'strategy').map((r) => strategyRates({ strategy: r.strategy, ...counts(r) }));
-    const byArm = new Map(rows.filter((r) => r.set === 'arm' && r.experiment_id !== null).map((r) => [`${r.experiment_id}\u0000${r.arm}`, counts(r)]));
+    type ArmRow = { experiment_id: string; arm: string | null; customers: number; impressions: number; clicks: number; add_to_cart: number; purchases: number; nn: number; kk: number; bb: number; nk: number; nb: number };
+    const [{ rows }, { rows: armRows }, experiments] = await Promise.all([
+      deps.db.query<Breakdown>(BREAKDOWNS_SQL, params),
+      deps.db.query<ArmRow>(ARM_CUSTOMERS_SQL, [params[0]]),
+      deps.experiments?.list() ?? [],
+    ]);
+    const byArm = new Map<string, ArmCustomerSums>(
+      armRows.map((r) => [
+        `${r.experiment_id}\u0000${r.arm}`,
+        {
+          customers: r.customers,
+          impressions: r.impressions,
+          clicks: r.clicks,
+          addToCart: r.add_to_cart,
+          purchases: r.purchases,
+          impressionsSquared: r.nn,
+          clicksSquared: r.kk,
+          purchasesSquared: r.bb,
+          impressionsClicks: r.nk,
+          impressionsPurchases: r.nb,
+        },
+      ]),
+    );
     return {
       days,
       since: since.toISOString(),
-      strategies,
+      strategies: rows.filter((r) => r.set === 'strategy').map((r) => strategyRates({ strategy: r.strategy, ...counts(r) })),
       experiments: experiments.map((e) => experimentResults(e, (arm) => byArm.get(`${e.id}\u0000${arm}`))),
       campaigns: rows
         .filter((r) => r.set === 'campaign' && r.campaign_id !== null)
@@ -234,9 +327,9 @@ export function createOnlineMetrics(deps: {
       if (!gauge || Date.now() - refreshedAt < cacheMs) return;
       refreshedAt = Date.now();
       try {
-        const { strategies } = await report(GAUGE_WINDOW_DAYS);
+        const rates = await strategies(GAUGE_WINDOW_DAYS);
         gauge.reset();
-        for (const s of strategies.slice(0, GAUGE_MAX_STRATEGIES)) {
+        for (const s of rates.slice(0, GAUGE_MAX_STRATEGIES)) {
           const strategy = s.strategy ?? NO_STRATEGY_LABEL;
           if (s.ctr !== null) gauge.set({ strategy, rate: 'ctr' }, s.ctr);
           if (s.conversion !== null) gauge.set({ strategy, rate: 'conversion' }, s.conversion);

@@ -59,11 +59,13 @@ export const experimentTag = z
 
 const zTest = z
   .object({
-    z: z.number().describe('(rate of this arm - rate of the control) / pooled standard error'),
-    p: z.number().describe('Two-sided p-value of the pooled two-proportion z-test'),
+    z: z.number().describe('(rate of this arm - rate of the control) / standard error, with customers as the unit (delta method)'),
+    p: z.number().describe('Two-sided p-value of the z-test: the chance of a difference this large if the arms did not differ'),
   })
   .nullable()
-  .describe('Null when there is nothing to test: no impressions in an arm, more events than impressions, or both rates 0% or 100%');
+  .describe(
+    "Null when there is nothing to test: fewer than 2 customers or no impressions in an arm, or no customer's rate varies. A customer's events are not independent, so the test takes customers, not events, as its samples; it wants a few dozen customers per arm",
+  );
 
 export const experimentResults = z
   .object({
@@ -80,6 +82,7 @@ export const experimentResults = z
         purchases: z.number().int(),
         ctr: z.number().nullable().describe('clicks / impressions; null without impressions'),
         conversion: z.number().nullable().describe('purchase feedback events / impressions; null without impressions'),
+        customers: z.number().int().describe('Distinct customers with feedback on this arm in the window: the samples of the tests'),
         vsControl: z
           .object({ ctr: zTest, conversion: zTest })
           .nullable()

@@ -106,7 +106,7 @@ for (const backend of DB_BACKENDS) {
       expect(body).not.toHaveProperty('experiment');
     });
 
-    it('When feedback per arm is sent, Then the online metrics give counts, rates and z-tests against the control', async () => {
+    it('When feedback per arm is sent, Then the online metrics give counts, rates, customers and tests against the control', async () => {
       const events = [
         ...feedback('control', 'impression', 100),
         ...feedback('control', 'click', 10),
@@ -124,16 +124,43 @@ for (const backend of DB_BACKENDS) {
       const [control, treatment] = body.experiments[0].arms;
       expect(body.experiments[0]).toMatchObject({ id: 'home-1', active: true });
       expect(control).toEqual({
-        name: 'control', strategy: 'hybrid', share: 0.5,
+        name: 'control', strategy: 'hybrid', share: 0.5, customers: 7,
         impressions: 100, clicks: 10, addToCart: 0, purchases: 2, ctr: 0.1, conversion: 0.02, vsControl: null,
       });
-      expect(treatment).toMatchObject({ name: 'treatment', impressions: 100, clicks: 20, purchases: 5, ctr: 0.2, conversion: 0.05 });
-      // CTR: pooled 30/200 = 0.15, SE = sqrt(0.15 * 0.85 * 0.02) = 0.0504975, z = 0.1 / SE = 1.98030, p = 0.04767.
-      expect(treatment.vsControl.ctr.z).toBeCloseTo(1.9802951, 5);
-      expect(treatment.vsControl.ctr.p).toBeCloseTo(0.0476704, 5);
-      // Conversion: pooled 7/200 = 0.035, SE = sqrt(0.035 * 0.965 * 0.02) = 0.0259904, z = 0.03 / SE = 1.15427, p = 0.24839.
-      expect(treatment.vsControl.conversion.z).toBeCloseTo(1.1542731, 5);
-      expect(treatment.vsControl.conversion.p).toBeCloseTo(0.2483882, 5);
+      expect(treatment).toMatchObject({ name: 'treatment', customers: 7, impressions: 100, clicks: 20, purchases: 5, ctr: 0.2, conversion: 0.05 });
+      // Customers as the unit (delta method), by hand: the 7 customers of each arm have impressions
+      // 15, 15, 14, 14, 14, 14, 14 (i % 7 of 100), control clicks 2, 2, 2, 1, 1, 1, 1, treatment clicks
+      // 3, 3, 3, 3, 3, 3, 2. Each treatment customer clicked about 3 in 14, each control customer 1-2: they
+      // agree so well that the difference is clearer than events alone say (event-level p was 0.0477).
+      // Var(R) = (s_x^2 - 2 R s_nx + R^2 s_n^2) / (N mean_n^2) per arm; z = 0.1 / sqrt(Var_c + Var_t) = 6.10468.
+      expect(treatment.vsControl.ctr.z).toBeCloseTo(6.1046769567, 5);
+      expect(treatment.vsControl.ctr.p).toBeCloseTo(1.0300881e-9, 14);
+      // Conversion: control purchases 1, 1, 0, 0, 0, 0, 0, treatment 1, 1, 1, 1, 1, 0, 0: z = 1.67579, p = 0.09378.
+      expect(treatment.vsControl.conversion.z).toBeCloseTo(1.6757858932, 5);
+      expect(treatment.vsControl.conversion.p).toBeCloseTo(0.0937801383, 5);
+    });
+
+    it('When one customer of an arm sends many clicks, Then its CTR moves but its test counts one customer more, not significant', async () => {
+      const before = (await t.app.inject({ url: '/v1/metrics/online', headers: auth('admin') })).json().experiments[0].arms[1];
+      // A customer with their own page clicking everything: 60 clicks and no impressions.
+      const ts = new Date(Date.now() - 3_600_000).toISOString();
+      const clicks = Array.from({ length: 60 }, (_, i) => ({
+        userId: 'treatment-clicker', itemId: `clicker-${i}`, type: 'click', strategy: 'popularity', experimentId: 'home-1', arm: 'treatment', ts,
+      }));
+      expect((await post('/v1/feedback', { events: clicks }, 'write')).statusCode).toBe(200);
+      const after = (await t.app.inject({ url: '/v1/metrics/online', headers: auth('admin') })).json().experiments[0].arms[1];
+      expect(after).toMatchObject({ customers: before.customers + 1, clicks: before.clicks + 60, ctr: 0.8 });
+      // Eight customers now, one of whom sent 60 of the 80 clicks: by hand, treatment R = 0.8, and the
+      // clicker's (0, 60) makes s_x^2 = 408.2857, s_nx = -102, s_n^2 = 25.7143 (impressions 15, 15, 14 x 5, 0);
+      // Var = (408.2857 + 163.2 + 16.4571) / (8 * 12.5^2) = 0.470354; control's Var 0.000175:
+      // z = 0.7 / sqrt(0.470529) = 1.02048, p = 0.30750.
+      expect(after.vsControl.ctr.z).toBeCloseTo(1.0204805, 5);
+      expect(after.vsControl.ctr.p).toBeCloseTo(0.3075006, 5);
+      // Event by event the same counts (80 of 100 against 10 of 100) gave z = 9.9, p below 1e-20.
+      // The clicker's clicks are theirs to delete with them: erasure takes them out of the report.
+      expect((await t.app.inject({ method: 'DELETE', url: '/v1/users/treatment-clicker', headers: auth('admin') })).statusCode).toBe(204);
+      const erased = (await t.app.inject({ url: '/v1/metrics/online', headers: auth('admin') })).json().experiments[0].arms[1];
+      expect(erased).toEqual(before);
     });
 
     it('When feedback names an experiment without an arm, Then 400 and nothing is stored', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { erfc, twoProportionZTest, twoSidedP } from '../../../src/evaluation/significance.js';
+import { customerRatioTest, type CustomerSums, erfc, twoSidedP } from '../../../src/evaluation/significance.js';
 
 // Reference values: standard normal tables, to more digits with scipy (`2 * norm.sf(z)`, `special.erfc`).
 describe('two-sided p-values', () => {
@@ -19,32 +19,93 @@ describe('two-sided p-values', () => {
   });
 });
 
-describe('pooled two-proportion z-test', () => {
-  it('When control has 10 of 100 and treatment 20 of 100, Then z = 0.1 / sqrt(0.15 * 0.85 * 0.02) = 1.9803 and p = 0.0477', () => {
-    // pooled rate 30/200 = 0.15; SE = sqrt(0.15 * 0.85 * (1/100 + 1/100)) = sqrt(0.00255) = 0.0504975
-    const t = twoProportionZTest({ successes: 10, trials: 100 }, { successes: 20, trials: 100 })!;
-    expect(t.z).toBeCloseTo(1.98029509, 6);
-    expect(t.p).toBeCloseTo(0.04767038, 6);
+/** The sums customerRatioTest takes, from each customer's (impressions, clicks). */
+function sums(customers: [number, number][]): CustomerSums {
+  let trials = 0, successes = 0, trialsSquared = 0, successesSquared = 0, crossProducts = 0;
+  for (const [n, x] of customers) {
+    trials += n;
+    successes += x;
+    trialsSquared += n * n;
+    successesSquared += x * x;
+    crossProducts += n * x;
+  }
+  return { customers: customers.length, trials, successes, trialsSquared, successesSquared, crossProducts };
+}
+
+/** Deterministic uniform [0, 1) (mulberry32). */
+function rng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * An arm of `n` customers as a shop sees them: 1-40 impressions each, and a click-through rate of their
+ * own (most rarely click, a few click often), plus `lift` for every customer.
+ */
+function simulatedArm(random: () => number, n: number, lift = 0): [number, number][] {
+  return Array.from({ length: n }, () => {
+    const impressions = 1 + Math.floor(random() * 40);
+    const rate = Math.min(1, (random() < 0.8 ? 0.02 : 0.4) + lift);
+    let clicks = 0;
+    for (let i = 0; i < impressions; i++) if (random() < rate) clicks++;
+    return [impressions, clicks];
+  });
+}
+
+describe('delta-method ratio test over customers', () => {
+  it('When control has customers (10,1) (5,0) (20,4) (8,2) and treatment (12,6) (4,0) (9,3), Then z = 1.70356 and p = 0.08846', () => {
+    // By hand (each arm): R = sum x / sum n; sample variances and covariance over customers (N - 1);
+    // Var(R) = (s_x^2 - 2 R s_nx + R^2 s_n^2) / (N mean_n^2). Control R = 7/43 = 0.162791, Var = 0.00151242;
+    // treatment R = 9/25 = 0.36, Var = 0.01188864; z = 0.197209 / sqrt(0.01340106) = 1.703561.
+    const t = customerRatioTest(sums([[10, 1], [5, 0], [20, 4], [8, 2]]), sums([[12, 6], [4, 0], [9, 3]]))!;
+    expect(t.z).toBeCloseTo(1.7035614487, 8);
+    expect(t.p).toBeCloseTo(0.0884630489, 6);
+    // The arms swapped: the same test with the sign turned.
+    const back = customerRatioTest(sums([[12, 6], [4, 0], [9, 3]]), sums([[10, 1], [5, 0], [20, 4], [8, 2]]))!;
+    expect(back.z).toBeCloseTo(-t.z, 10);
+    expect(back.p).toBeCloseTo(t.p, 10);
   });
 
-  it('When the treatment is worse (15 of 150 against 30 of 200), Then z is negative: -1.3830, p = 0.1667', () => {
-    // pooled 45/350 = 0.128571; SE = sqrt(0.128571 * 0.871429 * (1/200 + 1/150)) = 0.036157; z = (0.1 - 0.15) / SE
-    const t = twoProportionZTest({ successes: 30, trials: 200 }, { successes: 15, trials: 150 })!;
-    expect(t.z).toBeCloseTo(-1.38295636, 6);
-    expect(t.p).toBeCloseTo(0.16667825, 6);
+  it('When one customer of an arm sends many clicks, Then the test counts one customer, not a hundred events', () => {
+    const control = sums(Array.from({ length: 50 }, (_, i): [number, number] => [10, i % 10 === 0 ? 1 : 0]));
+    // The same customers, and one more who clicked 100 times on 10 impressions: the arm's CTR more than
+    // triples, but only one customer of 51 did it.
+    const treatment = sums([...Array.from({ length: 50 }, (_, i): [number, number] => [10, i % 10 === 0 ? 1 : 0]), [10, 100]]);
+    const t = customerRatioTest(control, treatment)!;
+    expect(treatment.successes / treatment.trials).toBeGreaterThan(3 * (control.successes / control.trials));
+    expect(t.p).toBeGreaterThan(0.05);
   });
 
-  it('When both arms have the same rate, Then z = 0 and p = 1', () => {
-    const t = twoProportionZTest({ successes: 5, trials: 50 }, { successes: 10, trials: 100 })!;
-    expect(t.z).toBeCloseTo(0, 12);
-    expect(t.p).toBeCloseTo(1, 6);
+  it('When both arms are drawn alike (A/A), Then about 5% of 1,000 experiments have p < 0.05; with a real lift most do', () => {
+    const random = rng(20261205);
+    let falsePositives = 0;
+    let detected = 0;
+    const runs = 1_000;
+    for (let r = 0; r < runs; r++) {
+      const aa = customerRatioTest(sums(simulatedArm(random, 200)), sums(simulatedArm(random, 200)));
+      if (aa !== null && aa.p < 0.05) falsePositives++;
+      const lifted = customerRatioTest(sums(simulatedArm(random, 200)), sums(simulatedArm(random, 200, 0.07)));
+      if (lifted !== null && lifted.p < 0.05) detected++;
+    }
+    // 1,000 runs at 5%: standard error 0.7 points; an event-level test on these arms says "significant" far
+    // more often (bench/ab-test.ts).
+    expect(falsePositives / runs).toBeGreaterThan(0.03);
+    expect(falsePositives / runs).toBeLessThan(0.07);
+    expect(detected / runs).toBeGreaterThan(0.8);
   });
 
-  it('When an arm has no trials, more successes than trials, or neither arm varies, Then there is no test', () => {
-    expect(twoProportionZTest({ successes: 0, trials: 0 }, { successes: 1, trials: 10 })).toBeNull();
-    expect(twoProportionZTest({ successes: 1, trials: 10 }, { successes: 0, trials: 0 })).toBeNull();
-    expect(twoProportionZTest({ successes: 12, trials: 10 }, { successes: 1, trials: 10 })).toBeNull();
-    expect(twoProportionZTest({ successes: 0, trials: 10 }, { successes: 0, trials: 30 })).toBeNull();
-    expect(twoProportionZTest({ successes: 10, trials: 10 }, { successes: 30, trials: 30 })).toBeNull();
+  it('When an arm has fewer than 2 customers or no impressions, or no customer varies, Then there is no test', () => {
+    const some = sums([[10, 1], [5, 2], [8, 0]]);
+    expect(customerRatioTest(sums([[10, 1]]), some)).toBeNull();
+    expect(customerRatioTest(some, sums([]))).toBeNull();
+    expect(customerRatioTest(some, sums([[0, 1], [0, 2]]))).toBeNull();
+    expect(customerRatioTest(sums([[10, 0], [5, 0]]), sums([[10, 0], [20, 0]]))).toBeNull();
+    expect(customerRatioTest(sums([[10, 10], [5, 5]]), sums([[10, 10], [20, 20]]))).toBeNull();
   });
 });

@@ -53,8 +53,8 @@ export async function render(el, _arg, view) {
   $('experiments').innerHTML = totals.experiments
     .map(
       (e) => `<div class="panel"><h3>${esc(e.id)} ${e.active ? '<span class="active">active</span>' : '<span class="muted">stopped</span>'}</h3>${table(
-        ['arm', 'strategy', 'share', 'impressions', 'CTR', 'conversion', 'CTR vs control (p)', 'conversion vs control (p)'],
-        e.arms.map((a) => [esc(a.name), esc(a.strategy), pct(a.share, 0), int(a.impressions), pct(a.ctr), pct(a.conversion), a.vsControl?.ctr ? num(a.vsControl.ctr.p) : '-', a.vsControl?.conversion ? num(a.vsControl.conversion.p) : '-'])
+        ['arm', 'strategy', 'share', 'customers', 'impressions', 'CTR', 'conversion', 'CTR vs control (p)', 'conversion vs control (p)'],
+        e.arms.map((a) => [esc(a.name), esc(a.strategy), pct(a.share, 0), int(a.customers), int(a.impressions), pct(a.ctr), pct(a.conversion), a.vsControl?.ctr ? num(a.vsControl.ctr.p) : '-', a.vsControl?.conversion ? num(a.vsControl.conversion.p) : '-'])
       )}<div class="chart" data-experiment="${esc(e.id)}"></div></div>`,
     )
     .join('');

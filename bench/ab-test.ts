@@ -1,0 +1,89 @@
+/**
+ * How often the A/B report calls a difference significant when there is none (A/A), and how often it finds
+ * one that is there, with customers as the unit (src/evaluation/significance.ts, customerRatioTest: what
+ * GET /v1/metrics/online reports since the thirty-fifth session) beside the pooled two-proportion test over
+ * events it reported before.
+ *
+ *   npx tsx bench/ab-test.ts [--runs 2000] [--customers 500] [--seed 1]
+ *
+ * Pure CPU, simulated traffic: per arm `customers` customers, each shown 1-40 recommendations (impressions)
+ * and clicking each with a rate of their own. Four kinds of traffic: every customer alike (independent
+ * events: both tests should hold 5%); customers unalike (80% click 2%, 20% click 40%); unalike with one
+ * customer in 500 reloading a page 100 more times (ten times the impressions, clicks as before); and one
+ * customer per treatment arm who fetches lists and clicks all 300 items of them (a customer with their own
+ * token: the signed ids bind a list to its customer, not a customer to one list).
+ */
+import { cpus, loadavg } from 'node:os';
+import { customerRatioTest, type CustomerSums, twoSidedP } from '../src/evaluation/significance.js';
+import { optionTaker } from './lib/online-retail.js';
+
+const option = optionTaker(process.argv.slice(2));
+const runs = Number(option('--runs') ?? 2_000);
+const customers = Number(option('--customers') ?? 500);
+let seed = Number(option('--seed') ?? 1) >>> 0;
+
+/** Uniform [0, 1), mulberry32. */
+function random(): number {
+  seed = (seed + 0x6d2b79f5) >>> 0;
+  let t = seed;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+
+type Traffic = { rate: () => number; heavyReloads?: boolean; clicker?: boolean };
+const TRAFFIC: Record<string, Traffic> = {
+  'customers alike (CTR 9.6% each)': { rate: () => 0.096 },
+  'customers unalike (2% or 40%)': { rate: () => (random() < 0.8 ? 0.02 : 0.4) },
+  'unalike, 1 in 500 reloading 10x': { rate: () => (random() < 0.8 ? 0.02 : 0.4), heavyReloads: true },
+  'unalike, one 300-click customer': { rate: () => (random() < 0.8 ? 0.02 : 0.4), clicker: true },
+};
+
+/** One arm's customer sums: each customer's impressions and clicks. */
+function arm(traffic: Traffic, lift: number, treatment: boolean): CustomerSums {
+  const s: CustomerSums = { customers: 0, trials: 0, successes: 0, trialsSquared: 0, successesSquared: 0, crossProducts: 0 };
+  const add = (n: number, x: number) => {
+    s.customers++;
+    s.trials += n;
+    s.successes += x;
+    s.trialsSquared += n * n;
+    s.successesSquared += x * x;
+    s.crossProducts += n * x;
+  };
+  for (let c = 0; c < customers; c++) {
+    const shown = 1 + Math.floor(random() * 40);
+    const rate = Math.min(1, traffic.rate() + lift);
+    let clicks = 0;
+    for (let i = 0; i < shown; i++) if (random() < rate) clicks++;
+    add(traffic.heavyReloads && random() < 1 / 500 ? shown * 10 : shown, clicks);
+  }
+  if (traffic.clicker && treatment) add(0, 300);
+  return s;
+}
+
+/** The pooled two-proportion z-test over events: every impression a trial of its own. */
+function eventTest(c: CustomerSums, t: CustomerSums): number | null {
+  if (c.trials <= 0 || t.trials <= 0) return null;
+  const pooled = (c.successes + t.successes) / (c.trials + t.trials);
+  if (pooled <= 0 || pooled >= 1) return null;
+  const se = Math.sqrt(pooled * (1 - pooled) * (1 / c.trials + 1 / t.trials));
+  return twoSidedP((t.successes / t.trials - c.successes / c.trials) / se);
+}
+
+console.log(`node ${process.version}, ${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${runs} experiments of ${customers} customers per arm`);
+console.log(`\nshare of experiments with p < 0.05 (A/A: should be 5%; lift: the higher the better)\n`);
+console.log(`${'traffic'.padEnd(34)} ${'lift'.padStart(5)} ${'events (before)'.padStart(16)} ${'customers (now)'.padStart(16)}`);
+for (const [name, traffic] of Object.entries(TRAFFIC)) {
+  for (const lift of [0, 0.02]) {
+    let byEvents = 0;
+    let byCustomers = 0;
+    for (let r = 0; r < runs; r++) {
+      const c = arm(traffic, 0, false);
+      const t = arm(traffic, lift, true);
+      if ((eventTest(c, t) ?? 1) < 0.05) byEvents++;
+      if ((customerRatioTest(c, t)?.p ?? 1) < 0.05) byCustomers++;
+    }
+    const pct = (n: number) => `${((100 * n) / runs).toFixed(1)}%`;
+    console.log(`${name.padEnd(34)} ${lift.toFixed(2).padStart(5)} ${pct(byEvents).padStart(16)} ${pct(byCustomers).padStart(16)}`);
+  }
+}
