@@ -4,7 +4,7 @@
  * GET /v1/metrics/online reports since the thirty-fifth session) beside the pooled two-proportion test over
  * events it reported before.
  *
- *   npx tsx bench/ab-test.ts [--runs 2000] [--customers 500] [--seed 1]
+ *   npx tsx bench/ab-test.ts [--runs 2000] [--customers 500] [--seed 1] [--peek-runs 1000]
  *
  * Pure CPU, simulated traffic: per arm `customers` customers, each shown 1-40 recommendations (impressions)
  * and clicking each with a rate of their own. Four kinds of traffic: every customer alike (independent
@@ -12,15 +12,20 @@
  * customer in 500 reloading a page 100 more times (ten times the impressions, clicks as before); and one
  * customer per treatment arm who fetches lists and clicks all 300 items of them (a customer with their own
  * token: the signed ids bind a list to its customer, not a customer to one list).
+ *
+ * Then peeking: experiments of 28 days with 100 new customers per arm a day (customers unalike), looked at
+ * every day; how often `p` falls below 0.05 on some day against `anytimeP` (alwaysValidP) for several
+ * scales of its mixture (tau as a share of the rate), with no difference and with relative lifts.
  */
 import { cpus, loadavg } from 'node:os';
-import { customerRatioTest, type CustomerSums, twoSidedP } from '../src/evaluation/significance.js';
+import { ANYTIME_RELATIVE_SCALE, customerRatioTest, type CustomerSums, twoSidedP } from '../src/evaluation/significance.js';
 import { optionTaker } from './lib/online-retail.js';
 
 const option = optionTaker(process.argv.slice(2));
 const runs = Number(option('--runs') ?? 2_000);
 const customers = Number(option('--customers') ?? 500);
 let seed = Number(option('--seed') ?? 1) >>> 0;
+const peekRuns = Number(option('--peek-runs') ?? 1_000);
 
 /** Uniform [0, 1), mulberry32. */
 function random(): number {
@@ -86,4 +91,53 @@ for (const [name, traffic] of Object.entries(TRAFFIC)) {
     const pct = (n: number) => `${((100 * n) / runs).toFixed(1)}%`;
     console.log(`${name.padEnd(34)} ${lift.toFixed(2).padStart(5)} ${pct(byEvents).padStart(16)} ${pct(byCustomers).padStart(16)}`);
   }
+}
+
+const DAYS = 28;
+const PER_DAY = 100;
+const SCALES = [0.02, 0.05, 0.1, 0.2, 0.5];
+/** Adds `n` new customers of one arm (unalike, each rate times 1 + lift) to `s`. */
+function arrive(s: CustomerSums, n: number, lift: number): void {
+  for (let c = 0; c < n; c++) {
+    const shown = 1 + Math.floor(random() * 40);
+    const rate = Math.min(1, (random() < 0.8 ? 0.02 : 0.4) * (1 + lift));
+    let clicks = 0;
+    for (let i = 0; i < shown; i++) if (random() < rate) clicks++;
+    s.customers++;
+    s.trials += shown;
+    s.successes += clicks;
+    s.trialsSquared += shown * shown;
+    s.successesSquared += clicks * clicks;
+    s.crossProducts += shown * clicks;
+  }
+}
+
+console.log(`\npeeking: ${peekRuns} experiments of ${DAYS} days, ${PER_DAY} new customers per arm a day, looked at daily; share with p < 0.05`);
+console.log(`(the default scale is ${ANYTIME_RELATIVE_SCALE}; lift is relative, on every treatment customer's rate)\n`);
+console.log(`${'lift'.padStart(5)} ${'p, last day only'.padStart(17)} ${'p, any day'.padStart(11)} ${SCALES.map((k) => `anytimeP ${k}`.padStart(14)).join(' ')}`);
+for (const lift of [0, 0.1, 0.2, 0.3]) {
+  let once = 0;
+  let anyDay = 0;
+  const anytime = SCALES.map(() => 0);
+  for (let r = 0; r < peekRuns; r++) {
+    const c: CustomerSums = { customers: 0, trials: 0, successes: 0, trialsSquared: 0, successesSquared: 0, crossProducts: 0 };
+    const t: CustomerSums = { ...c };
+    let sawP = false;
+    const saw = SCALES.map(() => false);
+    for (let day = 1; day <= DAYS; day++) {
+      arrive(c, PER_DAY, 0);
+      arrive(t, PER_DAY, lift);
+      const fixed = customerRatioTest(c, t);
+      if (fixed !== null && fixed.p < 0.05) sawP = true;
+      if (day === DAYS && fixed !== null && fixed.p < 0.05) once++;
+      SCALES.forEach((k, i) => {
+        const test = customerRatioTest(c, t, k);
+        if (test !== null && test.anytimeP < 0.05) saw[i] = true;
+      });
+    }
+    if (sawP) anyDay++;
+    saw.forEach((s, i) => (anytime[i] += s ? 1 : 0));
+  }
+  const pct = (n: number) => `${((100 * n) / peekRuns).toFixed(1)}%`;
+  console.log(`${lift.toFixed(2).padStart(5)} ${pct(once).padStart(17)} ${pct(anyDay).padStart(11)} ${anytime.map((n) => pct(n).padStart(14)).join(' ')}`);
 }

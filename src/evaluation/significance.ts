@@ -28,10 +28,40 @@ export function twoSidedP(z: number): number {
 }
 
 export interface ZTest {
-  /** (p_treatment - p_control) / standard error under H0 (both rates equal, estimated pooled). */
+  /** (p_treatment - p_control) / standard error. */
   z: number;
   /** Two-sided p-value: the chance of a |z| at least this large if the arms did not differ. */
   p: number;
+}
+
+/** A test of an experiment that may be read at any time (customerRatioTest). */
+export interface SequentialTest extends ZTest {
+  /**
+   * Always-valid p-value (alwaysValidP): unlike `p`, it stays honest when the results are looked at every
+   * day and the experiment is stopped the first time it is below the threshold.
+   */
+  anytimeP: number;
+}
+
+/**
+ * Mixture-prior share of the rate that sets the always-valid test's scale (tau = this x the pooled rate):
+ * the relative differences it is most ready to find. Chosen on simulated experiments (bench/ab-test.ts).
+ */
+export const ANYTIME_RELATIVE_SCALE = 0.2;
+
+/**
+ * Always-valid p-value of the mixture sequential probability ratio test (mSPRT; Johari, Koomen, Pekelis
+ * and Walsh, "Peeking at A/B Tests", KDD 2017) for an estimate `delta` of a difference with variance
+ * `variance`, under a normal mixture N(0, tau^2) of alternatives:
+ * Lambda = sqrt(V / (V + tau^2)) exp(tau^2 delta^2 / (2 V (V + tau^2))), p = min(1, 1 / Lambda).
+ * Under no difference Lambda is a martingale over the data, so the chance that 1 / Lambda ever falls to
+ * alpha, however often it is read, is at most alpha. Computed in logs: large samples would overflow.
+ */
+export function alwaysValidP(delta: number, variance: number, tau: number): number {
+  if (!(variance > 0) || !(tau > 0)) return 1;
+  const t2 = tau * tau;
+  const logLambda = 0.5 * Math.log(variance / (variance + t2)) + (t2 * delta * delta) / (2 * variance * (variance + t2));
+  return Math.min(1, Math.exp(-logLambda));
 }
 
 /**
@@ -75,9 +105,11 @@ export interface CustomerSums {
  * customers, means n̄ and x̄, sample variances s_n^2, s_x^2 and covariance s_nx, and R = Σx / Σn:
  * Var(R) = (s_x^2 - 2 R s_nx + R^2 s_n^2) / (N n̄^2); z = (R_t - R_c) / sqrt(Var_c + Var_t).
  * Null when it says nothing: an arm with fewer than 2 customers or no trials, or no variance in either
- * arm. The normal approximation wants a few dozen customers per arm; below that read p loosely.
+ * arm. The normal approximation wants a few dozen customers per arm; below that read p loosely. `p` is
+ * for one look at a sample size fixed in advance; `anytimeP` (alwaysValidP, with tau = relativeScale x the
+ * pooled rate) for looking as often as one likes.
  */
-export function customerRatioTest(control: CustomerSums, treatment: CustomerSums): ZTest | null {
+export function customerRatioTest(control: CustomerSums, treatment: CustomerSums, relativeScale = ANYTIME_RELATIVE_SCALE): SequentialTest | null {
   const arm = (s: CustomerSums) => {
     const n = s.customers;
     if (!(n >= 2) || !(s.trials > 0)) return null;
@@ -93,8 +125,11 @@ export function customerRatioTest(control: CustomerSums, treatment: CustomerSums
   const c = arm(control);
   const t = arm(treatment);
   if (c === null || t === null) return null;
-  const se = Math.sqrt(c.variance + t.variance);
+  const variance = c.variance + t.variance;
+  const se = Math.sqrt(variance);
   if (!(se > 0)) return null;
-  const z = (t.rate - c.rate) / se;
-  return { z, p: twoSidedP(z) };
+  const delta = t.rate - c.rate;
+  const z = delta / se;
+  const pooled = (control.successes + treatment.successes) / (control.trials + treatment.trials);
+  return { z, p: twoSidedP(z), anytimeP: alwaysValidP(delta, variance, relativeScale * pooled) };
 }

@@ -2,7 +2,7 @@ import type { Gauge } from 'prom-client';
 import type { Db } from '../data/db.js';
 import { COUNTED_CTE, countDays, countedSpan } from '../data/feedback-rollup.js';
 import type { ArmDefinition, ExperimentRepository } from '../data/experiment-repository.js';
-import { customerRatioTest, type CustomerSums, type ZTest } from '../evaluation/significance.js';
+import { customerRatioTest, type CustomerSums, type SequentialTest } from '../evaluation/significance.js';
 
 /** Feedback counts of one strategy over a window: every event counts (not distinct users or items). */
 export interface FeedbackCounts {
@@ -25,7 +25,7 @@ export interface ArmResults extends ArmDefinition, Omit<StrategyRates, 'strategy
   /** Distinct customers with feedback on this arm in the window: the samples of the tests. */
   customers: number;
   /** This arm against the first (control) arm, customers as the unit (customerRatioTest); null for the control. */
-  vsControl: { ctr: ZTest | null; conversion: ZTest | null } | null;
+  vsControl: { ctr: SequentialTest | null; conversion: SequentialTest | null } | null;
 }
 
 export interface ExperimentResults {

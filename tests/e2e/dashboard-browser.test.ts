@@ -152,7 +152,11 @@ describe.skipIf(!browserAvailable())('the dashboard in a browser', () => {
     await shot('customers');
     await open('#online', 'online');
     expect(await page.textContent('#strategies')).toContain('item-knn');
-    expect(await page.textContent('#experiments')).toContain(experiment.id);
+    const experiments = await page.textContent('#experiments');
+    expect(experiments).toContain(experiment.id);
+    // Each arm's customers, and its tests' p-values for one look and for any time.
+    expect(experiments).toContain('customers');
+    expect(experiments).toContain('p (any time)');
     await shot('online');
   });
 

@@ -60,7 +60,12 @@ export const experimentTag = z
 const zTest = z
   .object({
     z: z.number().describe('(rate of this arm - rate of the control) / standard error, with customers as the unit (delta method)'),
-    p: z.number().describe('Two-sided p-value of the z-test: the chance of a difference this large if the arms did not differ'),
+    p: z.number().describe('Two-sided p-value of the z-test: the chance of a difference this large if the arms did not differ. Valid for one look at a sample size fixed in advance'),
+    anytimeP: z
+      .number()
+      .describe(
+        'Always-valid p-value (mixture sequential test, mSPRT): stays honest when the results are looked at every day and the experiment is stopped the first time it is below the threshold',
+      ),
   })
   .nullable()
   .describe(

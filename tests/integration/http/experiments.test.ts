@@ -135,9 +135,14 @@ for (const backend of DB_BACKENDS) {
       // Var(R) = (s_x^2 - 2 R s_nx + R^2 s_n^2) / (N mean_n^2) per arm; z = 0.1 / sqrt(Var_c + Var_t) = 6.10468.
       expect(treatment.vsControl.ctr.z).toBeCloseTo(6.1046769567, 5);
       expect(treatment.vsControl.ctr.p).toBeCloseTo(1.0300881e-9, 14);
+      // Always valid (mSPRT, tau = 0.2 x the pooled rate 30/200): sqrt(V / (V + tau^2)) exp(tau^2 d^2 / (2 V (V + tau^2)))
+      // with V = (0.1 / 6.10468)^2 and d = 0.1 gives Lambda = 821,090: anytimeP 1.2179e-6, still small, but
+      // a thousand times the one-look p.
+      expect(treatment.vsControl.ctr.anytimeP).toBeCloseTo(1.2178932e-6, 11);
       // Conversion: control purchases 1, 1, 0, 0, 0, 0, 0, treatment 1, 1, 1, 1, 1, 0, 0: z = 1.67579, p = 0.09378.
       expect(treatment.vsControl.conversion.z).toBeCloseTo(1.6757858932, 5);
       expect(treatment.vsControl.conversion.p).toBeCloseTo(0.0937801383, 5);
+      expect(treatment.vsControl.conversion.anytimeP).toBeCloseTo(0.8912996606, 5);
     });
 
     it('When one customer of an arm sends many clicks, Then its CTR moves but its test counts one customer more, not significant', async () => {

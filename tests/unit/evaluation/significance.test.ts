@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { customerRatioTest, type CustomerSums, erfc, twoSidedP } from '../../../src/evaluation/significance.js';
+import { alwaysValidP, customerRatioTest, type CustomerSums, erfc, twoSidedP } from '../../../src/evaluation/significance.js';
 
 // Reference values: standard normal tables, to more digits with scipy (`2 * norm.sf(z)`, `special.erfc`).
 describe('two-sided p-values', () => {
@@ -66,6 +66,9 @@ describe('delta-method ratio test over customers', () => {
     const t = customerRatioTest(sums([[10, 1], [5, 0], [20, 4], [8, 2]]), sums([[12, 6], [4, 0], [9, 3]]))!;
     expect(t.z).toBeCloseTo(1.7035614487, 8);
     expect(t.p).toBeCloseTo(0.0884630489, 6);
+    // tau = 0.2 x the pooled rate 16/68 = 0.0470588; Lambda = sqrt(V / (V + tau^2)) exp(tau^2 d^2 / (2 V (V + tau^2)))
+    // with V = 0.01340106, d = 0.197209: anytimeP = 1 / Lambda.
+    expect(t.anytimeP).toBeCloseTo(0.878697301, 6);
     // The arms swapped: the same test with the sign turned.
     const back = customerRatioTest(sums([[12, 6], [4, 0], [9, 3]]), sums([[10, 1], [5, 0], [20, 4], [8, 2]]))!;
     expect(back.z).toBeCloseTo(-t.z, 10);
@@ -107,5 +110,45 @@ describe('delta-method ratio test over customers', () => {
     expect(customerRatioTest(some, sums([[0, 1], [0, 2]]))).toBeNull();
     expect(customerRatioTest(sums([[10, 0], [5, 0]]), sums([[10, 0], [20, 0]]))).toBeNull();
     expect(customerRatioTest(sums([[10, 10], [5, 5]]), sums([[10, 10], [20, 20]]))).toBeNull();
+  });
+});
+
+describe('always-valid p-values (mSPRT)', () => {
+  it('When a difference of 0.1 has variance 0.0025 and the mixture tau = 0.05, Then p = 1 / (sqrt(1/2) e) = 0.52026', () => {
+    // Lambda = sqrt(V / (V + tau^2)) exp(tau^2 d^2 / (2 V (V + tau^2))) = sqrt(0.0025 / 0.005) exp(0.000025 / 0.000025).
+    expect(alwaysValidP(0.1, 0.0025, 0.05)).toBeCloseTo(0.5202600950, 9);
+    expect(alwaysValidP(-0.1, 0.0025, 0.05)).toBeCloseTo(0.5202600950, 9);
+    // No difference, or nothing to scale by: no evidence.
+    expect(alwaysValidP(0, 0.0025, 0.05)).toBe(1);
+    expect(alwaysValidP(0.1, 0, 0.05)).toBe(1);
+    expect(alwaysValidP(0.1, 0.0025, 0)).toBe(1);
+    // Far out it neither overflows nor reaches 0 by rounding before it must.
+    expect(alwaysValidP(1, 1e-6, 0.05)).toBe(0);
+    expect(alwaysValidP(0.01, 1e-6, 0.05)).toBeGreaterThan(0);
+  });
+
+  it('When A/A experiments are looked at every day for 28 days, Then anytimeP falls below 0.05 in at most 5% of them, p in far more', () => {
+    const random = rng(7);
+    const runs = 300;
+    let byP = 0;
+    let byAnytime = 0;
+    for (let r = 0; r < runs; r++) {
+      const control: [number, number][] = [];
+      const treatment: [number, number][] = [];
+      let sawP = false;
+      let sawAnytime = false;
+      for (let day = 0; day < 28; day++) {
+        control.push(...simulatedArm(random, 40));
+        treatment.push(...simulatedArm(random, 40));
+        const t = customerRatioTest(sums(control), sums(treatment));
+        if (t !== null && t.p < 0.05) sawP = true;
+        if (t !== null && t.anytimeP < 0.05) sawAnytime = true;
+      }
+      if (sawP) byP++;
+      if (sawAnytime) byAnytime++;
+    }
+    // 300 experiments: a true 5% would be 15 (standard error 3.8); peeking at p is known to give 20-30%.
+    expect(byAnytime / runs).toBeLessThanOrEqual(0.05);
+    expect(byP / runs).toBeGreaterThan(0.15);
   });
 });

@@ -3,6 +3,8 @@ import { api, qs } from '../api.js';
 import { barSets, chart, esc, int, lineSets, num, pct, table } from '../ui.js';
 
 const DAYS = 30;
+/** A test against the control: its one-look p, and in brackets the p that stays valid when looked at daily. */
+const tested = (t) => (t ? `${num(t.p)} (${num(t.anytimeP)})` : '-');
 
 export async function render(el, _arg, view) {
   const [totals, daily] = await Promise.all([api(`/v1/metrics/online${qs({ days: DAYS })}`), api(`/v1/metrics/online/daily${qs({ days: DAYS })}`)]);
@@ -14,7 +16,9 @@ export async function render(el, _arg, view) {
       <div class="panel"><h3>CTR per day and strategy</h3><div class="chart" id="ctr-daily"></div></div>
       <div class="panel"><h3>Conversion per day and strategy</h3><div class="chart" id="conv-daily"></div></div>
     </div>
-    <h2>A/B experiments</h2><div id="experiments"></div>`;
+    <h2>A/B experiments</h2>
+    <p class="muted small">Tests take customers as samples. p is for one look at a sample size fixed in advance; the p in brackets stays valid however often you look (stop the first time it is below your threshold).</p>
+    <div id="experiments"></div>`;
   const $ = (id) => el.querySelector(`#${id}`);
   const name = (s) => s ?? '(none)';
 
@@ -53,8 +57,8 @@ export async function render(el, _arg, view) {
   $('experiments').innerHTML = totals.experiments
     .map(
       (e) => `<div class="panel"><h3>${esc(e.id)} ${e.active ? '<span class="active">active</span>' : '<span class="muted">stopped</span>'}</h3>${table(
-        ['arm', 'strategy', 'share', 'customers', 'impressions', 'CTR', 'conversion', 'CTR vs control (p)', 'conversion vs control (p)'],
-        e.arms.map((a) => [esc(a.name), esc(a.strategy), pct(a.share, 0), int(a.customers), int(a.impressions), pct(a.ctr), pct(a.conversion), a.vsControl?.ctr ? num(a.vsControl.ctr.p) : '-', a.vsControl?.conversion ? num(a.vsControl.conversion.p) : '-'])
+        ['arm', 'strategy', 'share', 'customers', 'impressions', 'CTR', 'conversion', 'CTR vs control: p (any time)', 'conversion vs control: p (any time)'],
+        e.arms.map((a) => [esc(a.name), esc(a.strategy), pct(a.share, 0), int(a.customers), int(a.impressions), pct(a.ctr), pct(a.conversion), tested(a.vsControl?.ctr), tested(a.vsControl?.conversion)])
       )}<div class="chart" data-experiment="${esc(e.id)}"></div></div>`,
     )
     .join('');
