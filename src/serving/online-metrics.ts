@@ -31,6 +31,9 @@ export interface ArmResults extends ArmDefinition, Omit<StrategyRates, 'strategy
 export interface ExperimentResults {
   id: string;
   active: boolean;
+  /** When it started and stopped (ISO): a window from before `createdAt` holds all of its feedback. */
+  createdAt: string;
+  stoppedAt: string | null;
   /** In the experiment's order, the control first. */
   arms: ArmResults[];
 }
@@ -102,12 +105,17 @@ const purchaseSums = (s: ArmCustomerSums): CustomerSums => ({
  * event-level test would call chance differences significant, and one customer sending many clicks would
  * move it as much as many customers each sending one.
  */
-export function experimentResults(e: { id: string; active: boolean; arms: ArmDefinition[] }, sumsOf: (arm: string) => ArmCustomerSums | undefined): ExperimentResults {
+export function experimentResults(
+  e: { id: string; active: boolean; arms: ArmDefinition[]; createdAt: string; stoppedAt: string | null },
+  sumsOf: (arm: string) => ArmCustomerSums | undefined,
+): ExperimentResults {
   const sums = e.arms.map((a) => sumsOf(a.name) ?? NO_SUMS);
   const control = sums[0];
   return {
     id: e.id,
     active: e.active,
+    createdAt: e.createdAt,
+    stoppedAt: e.stoppedAt,
     arms: e.arms.map((a, i) => {
       const s = sums[i];
       const { strategy: _, ...rates } = strategyRates({ strategy: a.strategy, impressions: s.impressions, clicks: s.clicks, addToCart: s.addToCart, purchases: s.purchases });

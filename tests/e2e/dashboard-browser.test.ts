@@ -135,6 +135,9 @@ describe.skipIf(!browserAvailable())('the dashboard in a browser', () => {
     const rec = await get(`/v1/users/${customers[0].id}/recommendations?k=3`);
     const experiment = { id: 'knn-vs-hybrid', arms: [{ name: 'control', strategy: 'hybrid', share: 0.5 }, { name: 'knn', strategy: 'item-knn', share: 0.5 }] };
     expect((await t.app.inject({ method: 'POST', url: '/v1/experiments', headers: auth('admin'), payload: experiment })).statusCode).toBe(201);
+    // Started 40 days ago: longer ago than the view's 30-day window.
+    const started = new Date(Date.now() - 40 * 86_400_000);
+    await t.services.db.query('UPDATE experiments SET created_at = $1 WHERE id = $2', [started.toISOString(), experiment.id]);
     const ts = new Date().toISOString();
     const userId = customers[0].id;
     const feedback = rec.items.flatMap((i: { itemId: string }, n: number) =>
@@ -157,6 +160,9 @@ describe.skipIf(!browserAvailable())('the dashboard in a browser', () => {
     // Each arm's customers, and its tests' p-values for one look and for any time.
     expect(experiments).toContain('customers');
     expect(experiments).toContain('p (any time)');
+    // Its tests are read from its start, not from the view's window.
+    expect(experiments).toContain(`feedback since ${started.toISOString().slice(0, 10)}`);
+    expect(experiments).not.toContain('started earlier');
     await shot('online');
   });
 

@@ -76,6 +76,10 @@ export const experimentResults = z
   .object({
     id: z.string(),
     active: z.boolean(),
+    createdAt: z
+      .string()
+      .describe("When the experiment started. A window that starts before it holds all of the experiment's feedback, which anytimeP's guarantee assumes"),
+    stoppedAt: z.string().nullable().describe('When it was stopped; null while active'),
     arms: z.array(
       z.object({
         name: z.string(),

@@ -122,7 +122,8 @@ for (const backend of DB_BACKENDS) {
       const body = (await t.app.inject({ url: '/v1/metrics/online', headers: auth('admin') })).json();
       expect(body.experiments).toHaveLength(1);
       const [control, treatment] = body.experiments[0].arms;
-      expect(body.experiments[0]).toMatchObject({ id: 'home-1', active: true });
+      expect(body.experiments[0]).toMatchObject({ id: 'home-1', active: true, stoppedAt: null });
+      expect(Date.now() - Date.parse(body.experiments[0].createdAt)).toBeLessThan(3_600_000);
       expect(control).toEqual({
         name: 'control', strategy: 'hybrid', share: 0.5, customers: 7,
         impressions: 100, clicks: 10, addToCart: 0, purchases: 2, ctr: 0.1, conversion: 0.02, vsControl: null,
@@ -184,7 +185,7 @@ for (const backend of DB_BACKENDS) {
       expect(body.strategy).toBe('hybrid');
       expect(body).not.toHaveProperty('experiment');
       const metrics = (await t.app.inject({ url: '/v1/metrics/online', headers: auth('admin') })).json();
-      expect(metrics.experiments[0]).toMatchObject({ id: 'home-1', active: false });
+      expect(metrics.experiments[0]).toMatchObject({ id: 'home-1', active: false, stoppedAt: res.json().stoppedAt });
       expect(metrics.experiments[0].arms[1].clicks).toBe(20);
       expect((await post('/v1/experiments/nope/stop')).statusCode).toBe(404);
       // With none active a new one may start (under a new id).

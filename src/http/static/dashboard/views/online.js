@@ -3,6 +3,8 @@ import { api, qs } from '../api.js';
 import { barSets, chart, esc, int, lineSets, num, pct, table } from '../ui.js';
 
 const DAYS = 30;
+/** The longest window the report gives (LONGEST_WINDOW_DAYS). */
+const LONGEST_DAYS = 365;
 /** A test against the control: its one-look p, and in brackets the p that stays valid when looked at daily. */
 const tested = (t) => (t ? `${num(t.p)} (${num(t.anytimeP)})` : '-');
 
@@ -54,15 +56,25 @@ export async function render(el, _arg, view) {
     $('experiments').innerHTML = '<p class="muted">No experiment yet (POST /v1/experiments).</p>';
     return;
   }
-  $('experiments').innerHTML = totals.experiments
+  // The tests read an active experiment from its start (its any-time p assumes it): a longer window when one
+  // started before this view's.
+  const since = (e) => Date.parse(e.createdAt);
+  const oldest = Math.min(...totals.experiments.filter((e) => e.active).map(since));
+  const needDays = Number.isFinite(oldest) ? Math.ceil((Date.now() - oldest) / 86_400_000) + 1 : 0;
+  const tests = needDays > DAYS ? await api(`/v1/metrics/online${qs({ days: Math.min(LONGEST_DAYS, needDays) })}`) : totals;
+  const windowStart = Date.parse(tests.since);
+  $('experiments').innerHTML = tests.experiments
     .map(
-      (e) => `<div class="panel"><h3>${esc(e.id)} ${e.active ? '<span class="active">active</span>' : '<span class="muted">stopped</span>'}</h3>${table(
+      (e) => `<div class="panel"><h3>${esc(e.id)} ${e.active ? '<span class="active">active</span>' : '<span class="muted">stopped</span>'}</h3>
+      <p class="muted small">feedback since ${esc(new Date(Math.max(windowStart, since(e))).toISOString().slice(0, 10))}${
+        since(e) < windowStart ? ' (started earlier: its first days are not in these tests, so read p, not the any-time p)' : ''
+      }</p>${table(
         ['arm', 'strategy', 'share', 'customers', 'impressions', 'CTR', 'conversion', 'CTR vs control: p (any time)', 'conversion vs control: p (any time)'],
         e.arms.map((a) => [esc(a.name), esc(a.strategy), pct(a.share, 0), int(a.customers), int(a.impressions), pct(a.ctr), pct(a.conversion), tested(a.vsControl?.ctr), tested(a.vsControl?.conversion)])
       )}<div class="chart" data-experiment="${esc(e.id)}"></div></div>`,
     )
     .join('');
-  for (const [n, e] of totals.experiments.entries()) {
+  for (const [n, e] of tests.experiments.entries()) {
     const rows = daily.rows.filter((r) => r.experimentId === e.id);
     const holder = $('experiments').querySelectorAll('[data-experiment]')[n];
     if (rows.length === 0) {
