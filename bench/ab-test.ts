@@ -13,6 +13,9 @@
  * customer per treatment arm who fetches lists and clicks all 300 items of them (a customer with their own
  * token: the signed ids bind a list to its customer, not a customer to one list).
  *
+ * Then small arms: A/A experiments of 2 to 30 customers per arm (unalike), the test's p (Student's t on
+ * Welch's degrees of freedom) against the normal reference it had at first.
+ *
  * Then peeking: experiments of 28 days with 100 new customers per arm a day (customers unalike), looked at
  * every day; how often `p` falls below 0.05 on some day against `anytimeP` (alwaysValidP) for several
  * scales of its mixture (tau as a share of the rate), with no difference and with relative lifts.
@@ -45,7 +48,7 @@ const TRAFFIC: Record<string, Traffic> = {
 };
 
 /** One arm's customer sums: each customer's impressions and clicks. */
-function arm(traffic: Traffic, lift: number, treatment: boolean): CustomerSums {
+function arm(traffic: Traffic, lift: number, treatment: boolean, size = customers): CustomerSums {
   const s: CustomerSums = { customers: 0, trials: 0, successes: 0, trialsSquared: 0, successesSquared: 0, crossProducts: 0 };
   const add = (n: number, x: number) => {
     s.customers++;
@@ -55,7 +58,7 @@ function arm(traffic: Traffic, lift: number, treatment: boolean): CustomerSums {
     s.successesSquared += x * x;
     s.crossProducts += n * x;
   };
-  for (let c = 0; c < customers; c++) {
+  for (let c = 0; c < size; c++) {
     const shown = 1 + Math.floor(random() * 40);
     const rate = Math.min(1, traffic.rate() + lift);
     let clicks = 0;
@@ -91,6 +94,26 @@ for (const [name, traffic] of Object.entries(TRAFFIC)) {
     const pct = (n: number) => `${((100 * n) / runs).toFixed(1)}%`;
     console.log(`${name.padEnd(34)} ${lift.toFixed(2).padStart(5)} ${pct(byEvents).padStart(16)} ${pct(byCustomers).padStart(16)}`);
   }
+}
+
+console.log(`\nsmall arms: A/A experiments (customers unalike), share of those tested with p < 0.05; ${runs * 5} per row\n`);
+console.log(`${'customers per arm'.padStart(17)} ${'normal (z)'.padStart(11)} ${"Student's t".padStart(12)}`);
+for (const n of [2, 3, 5, 10, 30]) {
+  let tested = 0;
+  let byZ = 0;
+  let byT = 0;
+  const unalike = TRAFFIC['customers unalike (2% or 40%)'];
+  for (let r = 0; r < runs * 5; r++) {
+    const c = arm({ ...unalike }, 0, false, n);
+    const t = arm({ ...unalike }, 0, true, n);
+    const test = customerRatioTest(c, t);
+    if (test === null) continue;
+    tested++;
+    if (twoSidedP(test.z) < 0.05) byZ++;
+    if (test.p < 0.05) byT++;
+  }
+  const pct = (k: number) => `${((100 * k) / tested).toFixed(1)}%`;
+  console.log(`${String(n).padStart(17)} ${pct(byZ).padStart(11)} ${pct(byT).padStart(12)}`);
 }
 
 const DAYS = 28;

@@ -10,7 +10,7 @@
  */
 import type { Db } from './db.js';
 import { ERASURE_LOCK } from './erasure-repository.js';
-import { forgetDaysBefore } from './feedback-rollup.js';
+import { forgetDaysBefore, markRecount } from './feedback-rollup.js';
 
 const DAY_MS = 86_400_000;
 
@@ -99,17 +99,24 @@ export async function deleteFeedbackBefore(
   const result = opts.tally ?? { feedback: 0, users: 0, days: 0 };
   for (;;) {
     if (opts.signal?.aborted) return result;
-    const { rows } = await db.query<{ n: number; users: string[] | null }>(
-      `WITH d AS (
-         DELETE FROM feedback_events WHERE event_id IN (
-           SELECT event_id FROM feedback_events WHERE ts < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
-         RETURNING user_id)
-       SELECT count(*)::int AS n, array_agg(DISTINCT user_id) AS users FROM d`,
-      [before.toISOString(), batch],
-    );
-    result.feedback += rows[0].n;
-    if (rows[0].users) result.users += await deleteBareUsers(db, rows[0].users);
-    if (rows[0].n < batch) break;
+    // The batch's days are marked to be counted again with it (as an erasure's are): until the last batch
+    // forgets them, a report over them counts what is left, as its experiment arms (read from the events) do.
+    const deleted = await db.transaction(async (tx) => {
+      const { rows } = await tx.query<{ n: number; users: string[] | null; days: string[] | null }>(
+        `WITH d AS (
+           DELETE FROM feedback_events WHERE event_id IN (
+             SELECT event_id FROM feedback_events WHERE ts < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
+           RETURNING user_id, ts)
+         SELECT count(*)::int AS n, array_agg(DISTINCT user_id) AS users,
+                array_agg(DISTINCT to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD')) AS days FROM d`,
+        [before.toISOString(), batch],
+      );
+      await markRecount(tx, rows[0].days ?? []);
+      return rows[0];
+    });
+    result.feedback += deleted.n;
+    if (deleted.users) result.users += await deleteBareUsers(db, deleted.users);
+    if (deleted.n < batch) break;
     await otherWorkTurn();
   }
   result.days = await forgetDaysBefore(db, before.toISOString().slice(0, 10));

@@ -59,17 +59,21 @@ export const experimentTag = z
 
 const zTest = z
   .object({
-    z: z.number().describe('(rate of this arm - rate of the control) / standard error, with customers as the unit (delta method)'),
-    p: z.number().describe('Two-sided p-value of the z-test: the chance of a difference this large if the arms did not differ. Valid for one look at a sample size fixed in advance'),
+    z: z.number().describe('(rate of this arm - rate of the control) / its standard error, with customers as the unit (delta method)'),
+    p: z
+      .number()
+      .describe(
+        "Two-sided p-value (Student's t, Welch's degrees of freedom): the chance of a difference at least this large if the arms did not differ. Valid for one look at a sample size fixed in advance",
+      ),
     anytimeP: z
       .number()
       .describe(
-        'Always-valid p-value (mixture sequential test, mSPRT): stays honest when the results are looked at every day and the experiment is stopped the first time it is below the threshold',
+        'Always-valid p-value (mixture sequential test, mSPRT; never below p): stays honest when the results are looked at every day and the experiment is stopped the first time it is below the threshold, if the window holds the experiment from its start',
       ),
   })
   .nullable()
   .describe(
-    "Null when there is nothing to test: fewer than 2 customers or no impressions in an arm, or no customer's rate varies. A customer's events are not independent, so the test takes customers, not events, as its samples; it wants a few dozen customers per arm",
+    "Null when there is nothing to test: fewer than 2 customers or no impressions in an arm, or every customer of both arms at their arm's rate. A customer's events are not independent, so the test takes customers, not events, as its samples",
   );
 
 export const experimentResults = z
