@@ -71,6 +71,22 @@ export function incompleteBeta(x: number, a: number, b: number): number {
   return (front * f) / a;
 }
 
+/**
+ * The t with studentTwoSidedP(t, df) = alpha (the 1 - alpha/2 quantile), by bisection: the half-width of a
+ * 1 - alpha confidence interval in standard errors (1.96 for 95% with many degrees of freedom).
+ */
+export function studentCriticalValue(alpha: number, df: number): number {
+  let low = 0;
+  let high = 1;
+  while (studentTwoSidedP(high, df) > alpha && high < 1e12) high *= 2;
+  for (let i = 0; i < 200 && high - low > 1e-12 * high; i++) {
+    const mid = (low + high) / 2;
+    if (studentTwoSidedP(mid, df) > alpha) low = mid;
+    else high = mid;
+  }
+  return (low + high) / 2;
+}
+
 /** Two-sided p-value of Student's t with `df` degrees of freedom: P(|T| >= |t|) = I_(df / (df + t^2))(df / 2, 1 / 2). */
 export function studentTwoSidedP(t: number, df: number): number {
   if (!Number.isFinite(df)) return twoSidedP(t);
@@ -91,7 +107,18 @@ export interface SequentialTest extends ZTest {
    * day and the experiment is stopped the first time it is below the threshold.
    */
   anytimeP: number;
+  /** Rate of the treatment - rate of the control. */
+  difference: number;
+  /** 95% confidence interval of the difference, for one look (excludes 0 exactly when p < 0.05). */
+  low: number;
+  high: number;
+  /** 95% interval that holds at every look (a confidence sequence; excludes 0 exactly when anytimeP < 0.05). */
+  anytimeLow: number;
+  anytimeHigh: number;
 }
+
+/** The level of the intervals a SequentialTest gives: 95%. */
+export const INTERVAL_ALPHA = 0.05;
 
 /**
  * Mixture-prior share of the rate that sets the always-valid test's scale (tau = this x the pooled rate):
@@ -112,6 +139,18 @@ export function alwaysValidP(delta: number, variance: number, tau: number): numb
   const t2 = tau * tau;
   const logLambda = 0.5 * Math.log(variance / (variance + t2)) + (t2 * delta * delta) / (2 * variance * (variance + t2));
   return Math.min(1, Math.exp(-logLambda));
+}
+
+/**
+ * Half-width of the mSPRT's confidence sequence (the differences theta whose own test, delta - theta, has
+ * alwaysValidP above alpha): |delta - theta| < sqrt(2 V (V + tau^2) / tau^2 (ln(1/alpha) + ln((V + tau^2) / V) / 2)).
+ * It covers the true difference at every look at once with chance 1 - alpha. Infinite without a scale.
+ */
+export function alwaysValidHalfWidth(variance: number, tau: number, alpha: number): number {
+  if (!(variance > 0)) return 0;
+  if (!(tau > 0)) return Infinity;
+  const t2 = tau * tau;
+  return Math.sqrt(((2 * variance * (variance + t2)) / t2) * (Math.log(1 / alpha) + 0.5 * Math.log((variance + t2) / variance)));
 }
 
 /**
@@ -169,7 +208,20 @@ export function customerRatioTest(control: CustomerSums, treatment: CustomerSums
   const df = (variance * variance) / ((c.variance * c.variance) / (c.customers - 1) + (t.variance * t.variance) / (t.customers - 1));
   const pooled = (control.successes + treatment.successes) / (control.trials + treatment.trials);
   const p = studentTwoSidedP(z, df);
+  const half = studentCriticalValue(INTERVAL_ALPHA, df) * Math.sqrt(variance);
   // The mixture test takes the variance as known; with few customers it can claim more than this look's own
-  // p does. Never less than p: it stays valid (it is below a threshold only when the mixture test's is).
-  return { z, p, anytimeP: Math.max(p, alwaysValidP(delta, variance, relativeScale * pooled)) };
+  // p does. Never less than p (nor its interval narrower): it stays valid, below a threshold only when the
+  // mixture test's is.
+  const tau = relativeScale * pooled;
+  const anytimeHalf = Math.max(half, alwaysValidHalfWidth(variance, tau, INTERVAL_ALPHA));
+  return {
+    z,
+    p,
+    anytimeP: Math.max(p, alwaysValidP(delta, variance, tau)),
+    difference: delta,
+    low: delta - half,
+    high: delta + half,
+    anytimeLow: delta - anytimeHalf,
+    anytimeHigh: delta + anytimeHalf,
+  };
 }

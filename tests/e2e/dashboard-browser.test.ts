@@ -139,14 +139,18 @@ describe.skipIf(!browserAvailable())('the dashboard in a browser', () => {
     const started = new Date(Date.now() - 40 * 86_400_000);
     await t.services.db.query('UPDATE experiments SET created_at = $1 WHERE id = $2', [started.toISOString(), experiment.id]);
     const ts = new Date().toISOString();
-    const userId = customers[0].id;
-    const feedback = rec.items.flatMap((i: { itemId: string }, n: number) =>
-      experiment.arms.flatMap((arm) => [
-        { userId, itemId: i.itemId, type: 'impression', strategy: arm.strategy, recommendationId: `${rec.recommendationId}-${arm.name}`, experimentId: experiment.id, arm: arm.name, ts },
-        ...(n <= (arm.name === 'knn' ? 1 : 0)
-          ? [{ userId, itemId: i.itemId, type: 'click', strategy: arm.strategy, recommendationId: `${rec.recommendationId}-${arm.name}`, experimentId: experiment.id, arm: arm.name, ts }]
-          : []),
-      ]),
+    // Three customers per arm (the same three in both, as a storefront's test never has), each shown the
+    // three items; per customer the control clicks 0, 1, 0 of them and the knn arm 1, 2, 2: tests to show.
+    const clicks: Record<string, number[]> = { control: [0, 1, 0], knn: [1, 2, 2] };
+    const feedback = customers.flatMap(({ id: userId }: { id: string }, c: number) =>
+      rec.items.flatMap((i: { itemId: string }, n: number) =>
+        experiment.arms.flatMap((arm) => [
+          { userId, itemId: i.itemId, type: 'impression', strategy: arm.strategy, recommendationId: `${rec.recommendationId}-${arm.name}`, experimentId: experiment.id, arm: arm.name, ts },
+          ...(n < clicks[arm.name][c]
+            ? [{ userId, itemId: i.itemId, type: 'click', strategy: arm.strategy, recommendationId: `${rec.recommendationId}-${arm.name}`, experimentId: experiment.id, arm: arm.name, ts }]
+            : []),
+        ]),
+      ),
     );
     expect((await t.app.inject({ method: 'POST', url: '/v1/feedback', headers: auth('write'), payload: { events: feedback } })).statusCode).toBe(200);
 
@@ -160,6 +164,9 @@ describe.skipIf(!browserAvailable())('the dashboard in a browser', () => {
     // Each arm's customers, and its tests' p-values for one look and for any time.
     expect(experiments).toContain('customers');
     expect(experiments).toContain('p (any time)');
+    expect(experiments).toContain('vs control (95%, any time)');
+    // CTR 1/9 against 5/9: +44.44 points, with its interval.
+    expect(experiments).toMatch(/\+44\.44 pts \(-?\d+\.\d\d to \+\d+\.\d\d\)/);
     // Its tests are read from its start, not from the view's window.
     expect(experiments).toContain(`feedback since ${started.toISOString().slice(0, 10)}`);
     expect(experiments).not.toContain('started earlier');

@@ -141,6 +141,11 @@ for (const backend of DB_BACKENDS) {
       // with V = (0.1 / 6.10468)^2 and d = 0.1 gives Lambda = 821,090, 1 / Lambda = 1.2179e-6: less than this
       // look's own p (the mixture takes the variance of 14 customers as known), so anytimeP is p.
       expect(treatment.vsControl.ctr.anytimeP).toBe(treatment.vsControl.ctr.p);
+      // The difference, 0.1, with its 95% intervals: one look 0.1 +- t(0.975, 10.98) x 0.016381 (scipy), and at
+      // every look 0.1 +- sqrt(2 V (V + tau^2) / tau^2 (ln 20 + ln((V + tau^2) / V) / 2)) = 0.1 +- 0.050985.
+      expect(treatment.vsControl.ctr).toMatchObject({ difference: expect.closeTo(0.1, 12), low: expect.closeTo(0.0639389886, 8), high: expect.closeTo(0.1360610114, 8) });
+      expect(treatment.vsControl.ctr.anytimeLow).toBeCloseTo(0.0490148625, 8);
+      expect(treatment.vsControl.ctr.anytimeHigh).toBeCloseTo(0.1509851375, 8);
       // Conversion: control purchases 1, 1, 0, 0, 0, 0, 0, treatment 1, 1, 1, 1, 1, 0, 0: z = 1.67579 on 12.0
       // degrees of freedom, p = 0.11962; 1 / Lambda = 0.89130.
       expect(treatment.vsControl.conversion.z).toBeCloseTo(1.6757858932, 5);

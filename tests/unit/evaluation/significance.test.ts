@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { alwaysValidP, customerRatioTest, type CustomerSums, erfc, incompleteBeta, logGamma, studentTwoSidedP, twoSidedP } from '../../../src/evaluation/significance.js';
+import {
+  alwaysValidHalfWidth,
+  alwaysValidP,
+  customerRatioTest,
+  type CustomerSums,
+  erfc,
+  incompleteBeta,
+  logGamma,
+  studentCriticalValue,
+  studentTwoSidedP,
+  twoSidedP,
+} from '../../../src/evaluation/significance.js';
 
 // Reference values: standard normal tables, to more digits with scipy (`2 * norm.sf(z)`, `special.erfc`).
 describe('two-sided p-values', () => {
@@ -72,6 +83,14 @@ describe("Student's t", () => {
     expect(studentTwoSidedP(1.959963984540054, 1e7)).toBeCloseTo(0.05, 6);
   });
 
+  it('When the 95% and 99% critical values are asked for, Then they match the tables (12.706 at 1 df, 1.95997 at a million)', () => {
+    expect(studentCriticalValue(0.05, 5)).toBeCloseTo(2.5705818356363146, 9);
+    expect(studentCriticalValue(0.05, 1)).toBeCloseTo(12.706204736174694, 8);
+    expect(studentCriticalValue(0.01, 30)).toBeCloseTo(2.7499956535672254, 9);
+    expect(studentCriticalValue(0.05, 2.5)).toBeCloseTo(3.5746548420036817, 9);
+    expect(studentCriticalValue(0.05, 1e6)).toBeCloseTo(1.959966356814107, 8);
+  });
+
   it('When ln Γ and I_x(a, b) are taken, Then they match the tables', () => {
     expect(logGamma(0.5)).toBeCloseTo(0.5723649429247001, 12);
     expect(logGamma(10)).toBeCloseTo(12.801827480081469, 12);
@@ -91,6 +110,14 @@ describe('delta-method ratio test over customers', () => {
     const t = customerRatioTest(sums([[10, 1], [5, 0], [20, 4], [8, 2]]), sums([[12, 6], [4, 0], [9, 3]]))!;
     expect(t.z).toBeCloseTo(1.7035614487, 8);
     expect(t.p).toBeCloseTo(0.2043491259, 6);
+    // 95% interval: d +- t(0.975, 2.5141) sqrt(V) = 0.197209 +- 3.560347 x 0.115763 (scipy's quantile).
+    expect(t.difference).toBeCloseTo(0.36 - 7 / 43, 12);
+    expect(t.low).toBeCloseTo(-0.2149469704, 8);
+    expect(t.high).toBeCloseTo(0.6093655750, 8);
+    // The confidence sequence's half-width, sqrt(2 V (V + tau^2) / tau^2 (ln 20 + ln((V + tau^2) / V) / 2)) = 0.761987,
+    // is wider than one look's.
+    expect(t.anytimeLow).toBeCloseTo(-0.5647776690, 8);
+    expect(t.anytimeHigh).toBeCloseTo(0.9591962736, 8);
     // tau = 0.2 x the pooled rate 16/68 = 0.0470588; Lambda = sqrt(V / (V + tau^2)) exp(tau^2 d^2 / (2 V (V + tau^2)))
     // with V = 0.01340106, d = 0.197209: anytimeP = 1 / Lambda.
     expect(t.anytimeP).toBeCloseTo(0.878697301, 6);
@@ -167,6 +194,51 @@ describe('delta-method ratio test over customers', () => {
 });
 
 describe('always-valid p-values (mSPRT)', () => {
+  it('When V = 0.0025 and tau = 0.05, Then the 95% confidence sequence is d +- sqrt(0.01 (ln 20 + ln 2 / 2)) = d +- 0.18282', () => {
+    expect(alwaysValidHalfWidth(0.0025, 0.05, 0.05)).toBeCloseTo(0.1828197436, 9);
+    // At its edge the difference's own always-valid p is the level.
+    expect(alwaysValidP(0.1828197436, 0.0025, 0.05)).toBeCloseTo(0.05, 8);
+  });
+
+  it('When an interval excludes 0, Then its p is below 0.05, and back (one look and any time alike)', () => {
+    const random = rng(11);
+    let checked = 0;
+    for (let r = 0; r < 500; r++) {
+      const t = customerRatioTest(sums(simulatedArm(random, 30)), sums(simulatedArm(random, 30, random() * 0.3)));
+      if (t === null) continue;
+      checked++;
+      expect(t.low > 0 || t.high < 0).toBe(t.p < 0.05);
+      expect(t.anytimeLow > 0 || t.anytimeHigh < 0).toBe(t.anytimeP < 0.05);
+      expect(t.anytimeHigh - t.anytimeLow).toBeGreaterThanOrEqual(t.high - t.low);
+    }
+    expect(checked).toBeGreaterThan(450);
+  });
+
+  it('When experiments with a known difference are looked at daily, Then the confidence sequence holds it at every look in 95%+ of them', () => {
+    const random = rng(99);
+    const runs = 300;
+    let heldAlways = 0;
+    let heldAtEnd = 0;
+    for (let r = 0; r < runs; r++) {
+      const control: [number, number][] = [];
+      const treatment: [number, number][] = [];
+      let always = true;
+      let last = null as ReturnType<typeof customerRatioTest>;
+      for (let day = 0; day < 28; day++) {
+        control.push(...simulatedArm(random, 40));
+        treatment.push(...simulatedArm(random, 40, 0.05));
+        last = customerRatioTest(sums(control), sums(treatment));
+        // The true difference of simulatedArm's rates: 0.8 x 0.07 + 0.2 x 0.45 - (0.8 x 0.02 + 0.2 x 0.4) = 0.05.
+        if (last !== null && (last.anytimeLow > 0.05 || last.anytimeHigh < 0.05)) always = false;
+      }
+      if (always) heldAlways++;
+      if (last !== null && last.low <= 0.05 && 0.05 <= last.high) heldAtEnd++;
+    }
+    expect(heldAlways / runs).toBeGreaterThanOrEqual(0.95);
+    // One look's interval, read once: about 95% (300 runs: standard error 1.3 points).
+    expect(heldAtEnd / runs).toBeGreaterThan(0.91);
+  });
+
   it('When a difference of 0.1 has variance 0.0025 and the mixture tau = 0.05, Then p = 1 / (sqrt(1/2) e) = 0.52026', () => {
     // Lambda = sqrt(V / (V + tau^2)) exp(tau^2 d^2 / (2 V (V + tau^2))) = sqrt(0.0025 / 0.005) exp(0.000025 / 0.000025).
     expect(alwaysValidP(0.1, 0.0025, 0.05)).toBeCloseTo(0.5202600950, 9);

@@ -7,6 +7,10 @@ const DAYS = 30;
 const LONGEST_DAYS = 365;
 /** A test against the control: its one-look p, and in brackets the p that stays valid when looked at daily. */
 const tested = (t) => (t ? `${num(t.p)} (${num(t.anytimeP)})` : '-');
+/** Points (percentage points) with a sign. */
+const points = (v) => `${v >= 0 ? '+' : ''}${(100 * v).toFixed(2)}`;
+/** The difference from the control in points, with the 95% interval that holds however often it is looked at. */
+const difference = (t) => (t ? `${points(t.difference)} pts (${points(t.anytimeLow)} to ${points(t.anytimeHigh)})` : '-');
 
 export async function render(el, _arg, view) {
   const [totals, daily] = await Promise.all([api(`/v1/metrics/online${qs({ days: DAYS })}`), api(`/v1/metrics/online/daily${qs({ days: DAYS })}`)]);
@@ -19,7 +23,7 @@ export async function render(el, _arg, view) {
       <div class="panel"><h3>Conversion per day and strategy</h3><div class="chart" id="conv-daily"></div></div>
     </div>
     <h2>A/B experiments</h2>
-    <p class="muted small">Tests take customers as samples. p is for one look at a sample size fixed in advance; the p in brackets stays valid however often you look (stop the first time it is below your threshold).</p>
+    <p class="muted small">Tests take customers as samples. p is for one look at a sample size fixed in advance; the p in brackets, and the interval beside it, stay valid however often you look (stop the first time the p is below your threshold, or the interval leaves 0).</p>
     <div id="experiments"></div>`;
   const $ = (id) => el.querySelector(`#${id}`);
   const name = (s) => s ?? '(none)';
@@ -69,8 +73,12 @@ export async function render(el, _arg, view) {
       <p class="muted small">feedback since ${esc(new Date(Math.max(windowStart, since(e))).toISOString().slice(0, 10))}${
         since(e) < windowStart ? ' (started earlier: its first days are not in these tests, so read p, not the any-time p)' : ''
       }</p>${table(
-        ['arm', 'strategy', 'share', 'customers', 'impressions', 'CTR', 'conversion', 'CTR vs control: p (any time)', 'conversion vs control: p (any time)'],
-        e.arms.map((a) => [esc(a.name), esc(a.strategy), pct(a.share, 0), int(a.customers), int(a.impressions), pct(a.ctr), pct(a.conversion), tested(a.vsControl?.ctr), tested(a.vsControl?.conversion)])
+        ['arm', 'strategy', 'share', 'customers', 'impressions', 'CTR', 'CTR vs control (95%, any time)', 'p (any time)', 'conversion', 'conversion vs control (95%, any time)', 'p (any time)'],
+        e.arms.map((a) => [
+          esc(a.name), esc(a.strategy), pct(a.share, 0), int(a.customers), int(a.impressions),
+          pct(a.ctr), difference(a.vsControl?.ctr), tested(a.vsControl?.ctr),
+          pct(a.conversion), difference(a.vsControl?.conversion), tested(a.vsControl?.conversion),
+        ])
       )}<div class="chart" data-experiment="${esc(e.id)}"></div></div>`,
     )
     .join('');
