@@ -138,7 +138,11 @@ function arrive(s: CustomerSums, n: number, lift: number): void {
 console.log(`\npeeking: ${peekRuns} experiments of ${DAYS} days, ${PER_DAY} new customers per arm a day, looked at daily; share with p < 0.05`);
 console.log(`(the default scale is ${ANYTIME_RELATIVE_SCALE}; lift is relative, on every treatment customer's rate)\n`);
 console.log(`${'lift'.padStart(5)} ${'p, last day only'.padStart(17)} ${'p, any day'.padStart(11)} ${SCALES.map((k) => `anytimeP ${k}`.padStart(14)).join(' ')}`);
+const coverage: string[] = [];
 for (const lift of [0, 0.1, 0.2, 0.3]) {
+  const truth = lift * (0.8 * 0.02 + 0.2 * 0.4);
+  let heldAtEnd = 0;
+  let heldAlways = 0;
   let once = 0;
   let anyDay = 0;
   const anytime = SCALES.map(() => 0);
@@ -146,6 +150,7 @@ for (const lift of [0, 0.1, 0.2, 0.3]) {
     const c: CustomerSums = { customers: 0, trials: 0, successes: 0, trialsSquared: 0, successesSquared: 0, crossProducts: 0 };
     const t: CustomerSums = { ...c };
     let sawP = false;
+    let always = true;
     const saw = SCALES.map(() => false);
     for (let day = 1; day <= DAYS; day++) {
       arrive(c, PER_DAY, 0);
@@ -153,14 +158,21 @@ for (const lift of [0, 0.1, 0.2, 0.3]) {
       const fixed = customerRatioTest(c, t);
       if (fixed !== null && fixed.p < 0.05) sawP = true;
       if (day === DAYS && fixed !== null && fixed.p < 0.05) once++;
+      if (fixed !== null && (fixed.anytimeLow > truth || fixed.anytimeHigh < truth)) always = false;
+      if (day === DAYS && fixed !== null && fixed.low <= truth && truth <= fixed.high) heldAtEnd++;
       SCALES.forEach((k, i) => {
         const test = customerRatioTest(c, t, k);
         if (test !== null && test.anytimeP < 0.05) saw[i] = true;
       });
     }
     if (sawP) anyDay++;
+    if (always) heldAlways++;
     saw.forEach((s, i) => (anytime[i] += s ? 1 : 0));
   }
   const pct = (n: number) => `${((100 * n) / peekRuns).toFixed(1)}%`;
   console.log(`${lift.toFixed(2).padStart(5)} ${pct(once).padStart(17)} ${pct(anyDay).padStart(11)} ${anytime.map((n) => pct(n).padStart(14)).join(' ')}`);
+  coverage.push(`${lift.toFixed(2).padStart(5)} ${pct(heldAtEnd).padStart(27)} ${pct(heldAlways).padStart(36)}`);
 }
+console.log(`\nthe 95% intervals around the true difference (lift x 9.6%): share of experiments where it held\n`);
+console.log(`${'lift'.padStart(5)} ${'one-look interval, last day'.padStart(27)} ${'any-time interval, at all 28 looks'.padStart(36)}`);
+for (const line of coverage) console.log(line);
