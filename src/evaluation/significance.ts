@@ -87,6 +87,79 @@ export function studentCriticalValue(alpha: number, df: number): number {
   return (low + high) / 2;
 }
 
+/**
+ * Regularised upper incomplete gamma function Q(a, x) = Γ(a, x) / Γ(a): by its series where x < a + 1
+ * (Q = 1 - P), else by its continued fraction (modified Lentz).
+ */
+export function upperIncompleteGamma(a: number, x: number): number {
+  if (x <= 0) return 1;
+  const front = Math.exp(-x + a * Math.log(x) - logGamma(a));
+  if (x < a + 1) {
+    let term = 1 / a;
+    let sum = term;
+    for (let n = 1; n <= 1000; n++) {
+      term *= x / (a + n);
+      sum += term;
+      if (Math.abs(term) < Math.abs(sum) * 1e-16) break;
+    }
+    return Math.max(0, 1 - front * sum);
+  }
+  const tiny = 1e-300;
+  let b = x + 1 - a;
+  let c = 1 / tiny;
+  let d = 1 / b;
+  let f = d;
+  for (let n = 1; n <= 1000; n++) {
+    const an = -n * (n - a);
+    b += 2;
+    d = an * d + b;
+    if (Math.abs(d) < tiny) d = tiny;
+    c = b + an / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    d = 1 / d;
+    f *= d * c;
+    if (Math.abs(d * c - 1) < 1e-16) break;
+  }
+  return front * f;
+}
+
+/** The chance of a chi-square statistic at least `x` on `df` degrees of freedom: Q(df / 2, x / 2). */
+export function chiSquareP(x: number, df: number): number {
+  return Math.min(1, upperIncompleteGamma(df / 2, x / 2));
+}
+
+/** Goodness of fit of observed counts to expected shares: Pearson's chi-square and its p-value. */
+export interface SampleRatioTest {
+  chiSquare: number;
+  p: number;
+  /** p below SAMPLE_RATIO_ALARM_P: the arms do not hold customers in their shares. */
+  mismatch: boolean;
+}
+
+/** The p below which a sample ratio mismatch is called (the usual threshold: it is checked on every look). */
+export const SAMPLE_RATIO_ALARM_P = 0.001;
+
+/**
+ * Sample ratio mismatch: do the arms hold customers in the shares they were given? Pearson's chi-square of
+ * `counts` against `shares` (normalised to sum 1) on (arms - 1) degrees of freedom. A tiny p (below 0.001,
+ * as is usual) says the assignment or the feedback is broken (an arm's lists fail and fall back untagged, a
+ * bot in one arm, a cache serving one arm's lists to another), and the arms' comparison is not to be
+ * trusted, whatever its own p. Null with fewer than 2 arms or no customers.
+ */
+export function sampleRatioTest(counts: readonly number[], shares: readonly number[]): SampleRatioTest | null {
+  const total = counts.reduce((a, b) => a + b, 0);
+  const shareSum = shares.reduce((a, b) => a + b, 0);
+  if (counts.length < 2 || counts.length !== shares.length || !(total > 0) || !(shareSum > 0)) return null;
+  let chiSquare = 0;
+  for (let i = 0; i < counts.length; i++) {
+    const expected = (total * shares[i]) / shareSum;
+    if (!(expected > 0)) return null;
+    chiSquare += ((counts[i] - expected) * (counts[i] - expected)) / expected;
+  }
+  const p = chiSquareP(chiSquare, counts.length - 1);
+  return { chiSquare, p, mismatch: p < SAMPLE_RATIO_ALARM_P };
+}
+
 /** Two-sided p-value of Student's t with `df` degrees of freedom: P(|T| >= |t|) = I_(df / (df + t^2))(df / 2, 1 / 2). */
 export function studentTwoSidedP(t: number, df: number): number {
   if (!Number.isFinite(df)) return twoSidedP(t);

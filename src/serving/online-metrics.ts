@@ -2,7 +2,7 @@ import type { Gauge } from 'prom-client';
 import type { Db } from '../data/db.js';
 import { COUNTED_CTE, countDays, countedSpan } from '../data/feedback-rollup.js';
 import type { ArmDefinition, ExperimentRepository } from '../data/experiment-repository.js';
-import { customerRatioTest, type CustomerSums, type SequentialTest } from '../evaluation/significance.js';
+import { customerRatioTest, type CustomerSums, type SampleRatioTest, type SequentialTest, sampleRatioTest } from '../evaluation/significance.js';
 
 /** Feedback counts of one strategy over a window: every event counts (not distinct users or items). */
 export interface FeedbackCounts {
@@ -36,6 +36,8 @@ export interface ExperimentResults {
   stoppedAt: string | null;
   /** In the experiment's order, the control first. */
   arms: ArmResults[];
+  /** Do the arms hold customers in their shares (sampleRatioTest)? Null with no customers. */
+  sampleRatio: SampleRatioTest | null;
 }
 
 export interface OnlineMetricsReport {
@@ -122,6 +124,10 @@ export function experimentResults(
       const vsControl = i === 0 ? null : { ctr: customerRatioTest(clickSums(control), clickSums(s)), conversion: customerRatioTest(purchaseSums(control), purchaseSums(s)) };
       return { ...a, ...rates, customers: s.customers, vsControl };
     }),
+    sampleRatio: sampleRatioTest(
+      sums.map((s) => s.customers),
+      e.arms.map((a) => a.share),
+    ),
   };
 }
 

@@ -83,6 +83,17 @@ const zTest = z
     "Null when there is nothing to test: fewer than 2 customers or no impressions in an arm, or every customer of both arms at their arm's rate. A customer's events are not independent, so the test takes customers, not events, as its samples",
   );
 
+const sampleRatio = z
+  .object({
+    chiSquare: z.number().describe("Pearson's chi-square of the arms' customers against their shares"),
+    p: z.number().describe('Its p-value, on (arms - 1) degrees of freedom'),
+    mismatch: z
+      .boolean()
+      .describe("p below 0.001: the arms do not hold customers in their shares (assignment or feedback is broken), so the arms' comparison is not to be trusted"),
+  })
+  .nullable()
+  .describe('Sample ratio check; null without customers');
+
 export const experimentResults = z
   .object({
     id: z.string(),
@@ -109,5 +120,6 @@ export const experimentResults = z
           .describe('This arm against the first (control) arm; null for the control itself'),
       }),
     ),
+    sampleRatio,
   })
   .meta({ id: 'ExperimentResults' });

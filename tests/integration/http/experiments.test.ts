@@ -198,5 +198,23 @@ for (const backend of DB_BACKENDS) {
       // With none active a new one may start (under a new id).
       expect((await post('/v1/experiments', { ...EXPERIMENT, id: 'home-2' })).statusCode).toBe(201);
     });
+
+    it('When an arm holds far fewer customers than its share, Then the report calls a sample ratio mismatch', async () => {
+      const ts = new Date(Date.now() - 3_600_000).toISOString();
+      // 40 customers in control, 10 in treatment, of a 50/50 split (say the treatment's lists failed and fell
+      // back untagged): chi-square = 2 x 15^2 / 25 = 18 on 1 degree of freedom, p = 2.2e-5 (scipy).
+      const events = [
+        ...Array.from({ length: 40 }, (_, i) => ({ userId: `srm-c${i}`, itemId: 'srm-item', type: 'impression', strategy: 'hybrid', experimentId: 'home-2', arm: 'control', ts })),
+        ...Array.from({ length: 10 }, (_, i) => ({ userId: `srm-t${i}`, itemId: 'srm-item', type: 'impression', strategy: 'popularity', experimentId: 'home-2', arm: 'treatment', ts })),
+      ];
+      expect((await post('/v1/feedback', { events }, 'write')).statusCode).toBe(200);
+      const metrics = (await t.app.inject({ url: '/v1/metrics/online', headers: auth('admin') })).json();
+      const [home2, home1] = metrics.experiments;
+      expect(home2.id).toBe('home-2');
+      expect(home2.sampleRatio).toEqual({ chiSquare: expect.closeTo(18, 10), p: expect.closeTo(2.2090496998585482e-5, 12), mismatch: true });
+      // home-1's arms hold 7 customers each (the clicker erased): chi-square 0, p = 1.
+      expect(home1.arms.map((a: { customers: number }) => a.customers)).toEqual([7, 7]);
+      expect(home1.sampleRatio).toEqual({ chiSquare: 0, p: 1, mismatch: false });
+    });
   });
 }

@@ -2,14 +2,17 @@ import { describe, expect, it } from 'vitest';
 import {
   alwaysValidHalfWidth,
   alwaysValidP,
+  chiSquareP,
   customerRatioTest,
   type CustomerSums,
   erfc,
   incompleteBeta,
   logGamma,
+  sampleRatioTest,
   studentCriticalValue,
   studentTwoSidedP,
   twoSidedP,
+  upperIncompleteGamma,
 } from '../../../src/evaluation/significance.js';
 
 // Reference values: standard normal tables, to more digits with scipy (`2 * norm.sf(z)`, `special.erfc`).
@@ -275,5 +278,39 @@ describe('always-valid p-values (mSPRT)', () => {
     // 300 experiments: a true 5% would be 15 (standard error 3.8); peeking at p is known to give 20-30%.
     expect(byAnytime / runs).toBeLessThanOrEqual(0.05);
     expect(byP / runs).toBeGreaterThan(0.15);
+  });
+});
+
+describe('sample ratio mismatch (chi-square)', () => {
+  // Reference values: scipy 1.17 (`stats.chi2.sf`, `special.gammaincc`, `stats.chisquare`).
+  it('When chi-square p-values are taken on 1 to 50 degrees of freedom, Then they match the tables', () => {
+    expect(chiSquareP(3.841458820694124, 1)).toBeCloseTo(0.05, 12);
+    expect(chiSquareP(10, 3)).toBeCloseTo(0.01856613546304325, 12);
+    expect(chiSquareP(0.5, 2)).toBeCloseTo(0.7788007830714049, 12);
+    expect(chiSquareP(100, 50) / 3.454931382984871e-5).toBeCloseTo(1, 9);
+    expect(chiSquareP(200, 3) / 4.218541107192018e-43).toBeCloseTo(1, 9);
+    expect(chiSquareP(0, 4)).toBe(1);
+    expect(upperIncompleteGamma(2.5, 1)).toBeCloseTo(0.8491450360846096, 12);
+    expect(upperIncompleteGamma(0.5, 4)).toBeCloseTo(0.004677734981047276, 12);
+  });
+
+  it('When arms hold 5,000 and 4,800 customers of 50/50, or 100, 210 and 90 of 25/50/25, Then chi-square 4.0816 (p 0.0434) and 1.5 (p 0.4724): no mismatch', () => {
+    expect(sampleRatioTest([5000, 4800], [0.5, 0.5])).toEqual({ chiSquare: expect.closeTo(4.081632653061225, 10), p: expect.closeTo(0.04335175126086287, 10), mismatch: false });
+    // Shares need not sum to 1.
+    expect(sampleRatioTest([100, 210, 90], [1, 2, 1])).toEqual({ chiSquare: expect.closeTo(1.5, 10), p: expect.closeTo(0.4723665527410149, 10), mismatch: false });
+  });
+
+  it('When an arm holds 4,500 of 10,000 customers of 50/50, Then a mismatch (chi-square 100, p 1.5e-23)', () => {
+    const t = sampleRatioTest([5500, 4500], [0.5, 0.5])!;
+    expect(t.chiSquare).toBeCloseTo(100, 10);
+    expect(t.p / 1.5239706048320995e-23).toBeCloseTo(1, 6);
+    expect(t.mismatch).toBe(true);
+  });
+
+  it('When there are no customers, one arm, or arms and shares that do not pair, Then no test', () => {
+    expect(sampleRatioTest([0, 0], [0.5, 0.5])).toBeNull();
+    expect(sampleRatioTest([10], [1])).toBeNull();
+    expect(sampleRatioTest([10, 5], [0.5, 0.25, 0.25])).toBeNull();
+    expect(sampleRatioTest([10, 5], [1, 0])).toBeNull();
   });
 });

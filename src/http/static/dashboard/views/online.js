@@ -72,7 +72,11 @@ export async function render(el, _arg, view) {
       (e) => `<div class="panel"><h3>${esc(e.id)} ${e.active ? '<span class="active">active</span>' : '<span class="muted">stopped</span>'}</h3>
       <p class="muted small">feedback since ${esc(new Date(Math.max(windowStart, since(e))).toISOString().slice(0, 10))}${
         since(e) < windowStart ? ' (started earlier: its first days are not in these tests, so read p, not the any-time p)' : ''
-      }</p>${table(
+      }</p>${
+        e.sampleRatio?.mismatch
+          ? `<p class="error">Sample ratio mismatch: the arms hold ${e.arms.map((a) => `${int(a.customers)} (${pct(a.share, 0)})`).join(', ')} customers, not their shares (p = ${num(e.sampleRatio.p)}). Assignment or feedback is broken; do not trust the comparison.</p>`
+          : ''
+      }${table(
         ['arm', 'strategy', 'share', 'customers', 'impressions', 'CTR', 'CTR vs control (95%, any time)', 'p (any time)', 'conversion', 'conversion vs control (95%, any time)', 'p (any time)'],
         e.arms.map((a) => [
           esc(a.name), esc(a.strategy), pct(a.share, 0), int(a.customers), int(a.impressions),
