@@ -40,7 +40,11 @@ export interface SideReport {
    * Their ids are not reported. Always 0 for items.
    */
   erased: number;
-  /** Rows skipped because their id is unknown here, and up to 20 of those ids. */
+  /**
+   * Rows skipped because their id is unknown here, and up to 20 of those ids: items' only. Customer ids are
+   * never reported (empty for users): the report is kept with the job and the model version, where an
+   * erasure would not reach a customer's id, and a customer unknown to training may be known elsewhere.
+   */
   unknown: number;
   unknownSample: string[];
   /** Catalog items (customers) that got no row: items score 0 in ALS, customers are folded in. */
@@ -54,7 +58,8 @@ export interface AlignmentReport {
 
 const SAMPLE = 20;
 
-function alignSide(table: FactorTable | null, ids: readonly string[], index: ReadonlyMap<string, number>, k: number, erased: ReadonlySet<string> = new Set()) {
+function alignSide(table: FactorTable | null, ids: readonly string[], index: ReadonlyMap<string, number>, k: number, customers: { erased: ReadonlySet<string> } | null) {
+  const erased = customers?.erased ?? new Set<string>();
   const values = new Float32Array(ids.length * k);
   const present = new Uint8Array(ids.length);
   const report: SideReport = { imported: 0, matched: 0, erased: 0, unknown: 0, unknownSample: [], missing: 0 };
@@ -68,7 +73,7 @@ function alignSide(table: FactorTable | null, ids: readonly string[], index: Rea
       const at = index.get(id);
       if (at === undefined) {
         report.unknown++;
-        if (report.unknownSample.length < SAMPLE) report.unknownSample.push(id);
+        if (!customers && report.unknownSample.length < SAMPLE) report.unknownSample.push(id);
         return;
       }
       values.set(table.values.subarray(r * k, (r + 1) * k), at * k);
@@ -82,16 +87,16 @@ function alignSide(table: FactorTable | null, ids: readonly string[], index: Rea
 
 /**
  * Places each imported row at its id's dataset index. Ids this shop does not know are skipped and
- * reported (a factor file usually covers more or fewer ids than one shop's current catalog); so are the
- * rows of `erasedUsers`, without their ids.
+ * counted (a factor file usually covers more or fewer ids than one shop's current catalog), with a sample
+ * of the items' ids; so are the rows of `erasedUsers`. No customer id is reported.
  */
 export function alignFactors(
   ds: Pick<Dataset, 'userIds' | 'itemIds' | 'userIndex' | 'itemIndex'>,
   f: ExternalFactors,
   erasedUsers?: ReadonlySet<string>,
 ): { aligned: AlignedFactors; report: AlignmentReport } {
-  const items = alignSide(f.items, ds.itemIds, ds.itemIndex, f.factors);
-  const users = alignSide(f.users, ds.userIds, ds.userIndex, f.factors, erasedUsers);
+  const items = alignSide(f.items, ds.itemIds, ds.itemIndex, f.factors, null);
+  const users = alignSide(f.users, ds.userIds, ds.userIndex, f.factors, { erased: erasedUsers ?? new Set() });
   return {
     aligned: { factors: f.factors, itemFactors: items.values, userFactors: users.values, userImported: users.present },
     report: { items: items.report, users: users.report },

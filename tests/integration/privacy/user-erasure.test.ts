@@ -206,6 +206,27 @@ for (const backend of STORE_BACKENDS) {
       expect(await recommendFallback('k-user6')).toBe(true);
     });
 
+    it("When a batch dated ahead of the clock is sent again after the erasure, Then it stays erased; a later purchase is a new customer's", async () => {
+      // Local time east of UTC sent without an offset reads 9 hours ahead (the API takes up to a day ahead).
+      const ts = new Date(Date.now() + 9 * 3_600_000).toISOString();
+      const batch = {
+        events: [
+          { userId: 'ahead-user', itemId: 'g5', quantity: 2, orderId: 'ahead-o1', ts },
+          { userId: 'ahead-user', itemId: 'g4', quantity: 1, orderId: 'ahead-o1', ts },
+        ],
+      };
+      const send = (payload: object) => t.app.inject({ method: 'POST', url: '/v1/events', headers: auth('write'), payload });
+      expect((await send(batch)).json()).toMatchObject({ inserted: 2 });
+      expect((await t.app.inject({ method: 'DELETE', url: '/v1/users/ahead-user', headers: auth('admin') })).statusCode).toBe(204);
+      // A retry queue sends the same batch again: dated after the erasure's own time, but the erased history.
+      expect((await send(batch)).json()).toEqual({ accepted: 2, inserted: 0, duplicates: 0, erased: 2 });
+      expect((await get('/v1/users/ahead-user/events')).statusCode).toBe(404);
+      // A purchase dated after what was erased is the customer's new one.
+      const later = new Date(Date.parse(ts) + 3_600_000).toISOString();
+      expect((await send({ events: [{ userId: 'ahead-user', itemId: 'g5', quantity: 1, orderId: 'ahead-o2', ts: later }] })).json()).toMatchObject({ inserted: 1, erased: 0 });
+      expect((await get('/v1/users/ahead-user/events')).json().events.map((e: { orderId: string }) => e.orderId)).toEqual(['ahead-o2']);
+    });
+
     it('When an erased id is ingested again, Then it is a new customer: only the new purchases, trained like anyone', async () => {
       const put = await t.app.inject({ method: 'PUT', url: '/v1/users/g-user3', headers: auth('write'), payload: { attributes: { country: 'UK' } } });
       expect(put.statusCode).toBe(200);
