@@ -158,11 +158,11 @@ for (const lift of [0, 0.1, 0.2, 0.3]) {
       const fixed = customerRatioTest(c, t);
       if (fixed !== null && fixed.p < 0.05) sawP = true;
       if (day === DAYS && fixed !== null && fixed.p < 0.05) once++;
-      if (fixed !== null && (fixed.anytimeLow > truth || fixed.anytimeHigh < truth)) always = false;
+      if (fixed !== null && fixed.anytimeLow !== null && fixed.anytimeHigh !== null && (fixed.anytimeLow > truth || fixed.anytimeHigh < truth)) always = false;
       if (day === DAYS && fixed !== null && fixed.low <= truth && truth <= fixed.high) heldAtEnd++;
       SCALES.forEach((k, i) => {
         const test = customerRatioTest(c, t, k);
-        if (test !== null && test.anytimeP < 0.05) saw[i] = true;
+        if (test !== null && test.anytimeP !== null && test.anytimeP < 0.05) saw[i] = true;
       });
     }
     if (sawP) anyDay++;

@@ -156,20 +156,48 @@ export async function forgetDaysBefore(db: Db, day: string): Promise<number> {
 }
 
 /**
- * SQL of a CTE named `counted`: feedback counts per UTC day, strategy, experiment arm and campaign over
- * [since, now], from the daily counts of the closed days in [from, to) and from the events elsewhere.
- * Parameters: $1 since, $2 from, $3 to (timestamps, countedSpan), then the query's own.
+ * The starts of the closed days of [from, to) that are not counted as `db` sees them: none counted yet, or
+ * marked to be counted again by a write since. Read in the snapshot of the statement that uses countedCte.
  */
-export const COUNTED_CTE = `
+export async function uncountedDays(db: Db, from: Date, to: Date): Promise<Date[]> {
+  if (from.getTime() >= to.getTime()) return [];
+  const { rows } = await db.query<{ day: string }>(
+    `SELECT to_char(d, 'YYYY-MM-DD') AS day
+     FROM generate_series($1::date, $2::date - 1, interval '1 day') AS d LEFT JOIN feedback_counted_days c ON c.day = d::date
+     WHERE c.counted IS NOT TRUE ORDER BY 1`,
+    [dayName(from.getTime()), dayName(to.getTime())],
+  );
+  return rows.map((r) => new Date(`${r.day}T00:00:00Z`));
+}
+
+/**
+ * SQL of a CTE named `counted`, and its parameters: feedback counts per UTC day, strategy, experiment arm
+ * and campaign over [since, now], from the daily counts of the closed days in [from, to) (countedSpan), and
+ * from the events elsewhere: the open ends, and the closed days in `uncounted` (uncountedDays, read in the
+ * same snapshot: a report counts its days first, but a write may mark one again before its statements). So
+ * what a snapshot reads of the counts agrees with what it reads of the events (the report's experiment
+ * arms). The query adds no parameters of its own.
+ */
+export function countedCte(since: Date, span: { from: Date; to: Date }, uncounted: readonly Date[]): { sql: string; params: string[] } {
+  const params = [since, span.from, span.to, ...uncounted.flatMap((d) => [d, new Date(d.getTime() + DAY_MS)])].map((t) => t.toISOString());
+  // Each uncounted day as a range of its own (the planner sees each, and reads it through the time index).
+  const days = uncounted.map((_, k) => `(ts >= $${4 + 2 * k}::timestamptz AND ts < $${5 + 2 * k}::timestamptz)`);
+  const sql = `
 counted AS (
   SELECT day, strategy, experiment_id, arm, campaign_id, impressions, clicks, add_to_cart, purchases
   FROM feedback_daily_counts
-  WHERE day >= ($2::timestamptz AT TIME ZONE 'UTC')::date AND day < ($3::timestamptz AT TIME ZONE 'UTC')::date
+  WHERE day >= ($2::timestamptz AT TIME ZONE 'UTC')::date AND day < ($3::timestamptz AT TIME ZONE 'UTC')::date${
+    uncounted.length > 0 ? `
+    AND day <> ALL (ARRAY[${uncounted.map((_, k) => `($${4 + 2 * k}::timestamptz AT TIME ZONE 'UTC')::date`).join(', ')}])` : ''
+  }
   UNION ALL
   SELECT (ts AT TIME ZONE 'UTC')::date, strategy, experiment_id, arm, campaign_id,
          count(*) FILTER (WHERE type = 'impression'), count(*) FILTER (WHERE type = 'click'),
          count(*) FILTER (WHERE type = 'add_to_cart'), count(*) FILTER (WHERE type = 'purchase')
   FROM feedback_events
-  WHERE (ts >= $1::timestamptz AND ts < $2::timestamptz) OR ts >= $3::timestamptz
+  WHERE (ts >= $1::timestamptz AND ts < $2::timestamptz) OR ts >= $3::timestamptz${days.map((d) => `
+     OR ${d}`).join('')}
   GROUP BY 1, 2, 3, 4, 5
 )`;
+  return { sql, params };
+}

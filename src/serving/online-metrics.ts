@@ -1,6 +1,6 @@
 import type { Gauge } from 'prom-client';
 import type { Db } from '../data/db.js';
-import { COUNTED_CTE, countDays, countedSpan } from '../data/feedback-rollup.js';
+import { countDays, countedCte, countedSpan, uncountedDays } from '../data/feedback-rollup.js';
 import type { ArmDefinition, ExperimentRepository } from '../data/experiment-repository.js';
 import { customerRatioTest, type CustomerSums, type SampleRatioTest, type SequentialTest, sampleRatioTest } from '../evaluation/significance.js';
 
@@ -154,8 +154,8 @@ const TYPE_COUNTS = ['impressions', 'clicks', 'add_to_cart', 'purchases'].map((n
  * open days' events are read once, not once per breakdown. `set` names the breakdown of a row; each is
  * ordered busiest first.
  */
-const BREAKDOWNS_SQL = `
-WITH ${COUNTED_CTE}
+const breakdownsSql = (cte: string) => `
+WITH ${cte}
 SELECT CASE WHEN GROUPING(strategy) = 0 THEN 'strategy' ELSE 'campaign' END AS set,
        strategy, campaign_id,
        ${TYPE_COUNTS}
@@ -163,14 +163,14 @@ FROM counted
 GROUP BY GROUPING SETS ((strategy), (campaign_id))
 ORDER BY 1, impressions DESC, strategy NULLS LAST, campaign_id`;
 
+/** Postgres's work_mem for the report's statements: room for the arms' per-customer groups (about 100 bytes each). */
+const ARMS_WORK_MEM = '32MB';
+
 /**
  * Per experiment arm, its feedback since $1 summed over its customers (ArmCustomerSums). The tests need
  * each customer's counts over the whole window, which the daily counts cannot give (a customer's days do
  * not add up to squares of their sums): this reads the window's experiment events themselves.
  */
-/** Postgres's work_mem for the report's statements: room for the arms' per-customer groups (about 100 bytes each). */
-const ARMS_WORK_MEM = '32MB';
-
 export const ARM_CUSTOMERS_SQL = `
 SELECT experiment_id, arm, count(*)::float8 AS customers,
        sum(n) AS impressions, sum(k) AS clicks, sum(a) AS add_to_cart, sum(b) AS purchases,
@@ -189,8 +189,8 @@ GROUP BY experiment_id, arm`;
  * Counts per UTC day and strategy, and per day and experiment arm, over the window. Strategies are
  * client-supplied text: only the GAUGE_MAX_STRATEGIES with the most impressions in the window are kept.
  */
-const DAILY_SQL = `
-WITH ${COUNTED_CTE},
+const dailySql = (cte: string) => `
+WITH ${cte},
 top AS (
   SELECT strategy FROM counted
   GROUP BY strategy ORDER BY sum(impressions) DESC, strategy NULLS LAST LIMIT ${GAUGE_MAX_STRATEGIES}
@@ -237,13 +237,27 @@ export function createOnlineMetrics(deps: {
   const now = deps.now ?? (() => new Date());
   let refreshedAt = Number.NEGATIVE_INFINITY;
 
-  /** The window's start and the parameters of COUNTED_CTE, once the closed days in it are counted. */
-  async function window(days: number): Promise<{ since: Date; params: string[] }> {
+  /** The window's start and its closed days' span, once those days are counted. */
+  async function window(days: number): Promise<{ since: Date; span: { from: Date; to: Date } }> {
     const at = now();
     const since = new Date(at.getTime() - days * 86_400_000);
     const span = countedSpan(since, at);
     await countDays(deps.db, span.from, span.to);
-    return { since, params: [since, span.from, span.to].map((t) => t.toISOString()) };
+    return { since, span };
+  }
+
+  /**
+   * Runs `fn` in one read-only snapshot (REPEATABLE READ) with the window's `counted` CTE as that snapshot
+   * sees the counts: what it reads of the counts and of the events agrees, whatever is written meanwhile.
+   */
+  function inSnapshot<T>(w: { since: Date; span: { from: Date; to: Date } }, fn: (tx: Db, cte: { sql: string; params: string[] }) => Promise<T>, workMem = false): Promise<T> {
+    return deps.db.transaction(async (tx) => {
+      await tx.exec('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+      // The arms' sums per customer group in memory: with the default 4 MB they were sorted on disk (a 90-day
+      // window at ten times Online Retail 980 ms, 220 ms with this; bench/README "A/B tests over customers").
+      if (workMem && deps.db.kind === 'postgres') await tx.exec(`SET LOCAL work_mem = '${ARMS_WORK_MEM}'`);
+      return fn(tx, countedCte(w.since, w.span, await uncountedDays(tx, w.span.from, w.span.to)));
+    });
   }
 
   type Breakdown = { set: 'strategy' | 'campaign'; strategy: string | null; campaign_id: string | null; impressions: number; clicks: number; add_to_cart: number; purchases: number };
@@ -251,25 +265,25 @@ export function createOnlineMetrics(deps: {
 
   /** The window's strategies, busiest first. */
   async function strategies(days: number): Promise<StrategyRates[]> {
-    const { params } = await window(days);
-    const { rows } = await deps.db.query<Breakdown>(BREAKDOWNS_SQL, params);
+    const rows = await inSnapshot(await window(days), async (tx, cte) => (await tx.query<Breakdown>(breakdownsSql(cte.sql), cte.params)).rows);
     return rows.filter((r) => r.set === 'strategy').map((r) => strategyRates({ strategy: r.strategy, ...counts(r) }));
   }
 
   async function report(days: number): Promise<OnlineMetricsReport> {
-    const { since, params } = await window(days);
+    const w = await window(days);
+    const since = w.since;
     type ArmRow = { experiment_id: string; arm: string | null; customers: number; impressions: number; clicks: number; add_to_cart: number; purchases: number; nn: number; kk: number; bb: number; nk: number; nb: number };
     // The strategies (from the daily counts) and the arms (from the events) of one snapshot: feedback stored
     // between two statements would be in one and not the other.
-    const counted = deps.db.transaction(async (tx) => {
-      await tx.exec('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-      // The arms' sums per customer group in memory: with the default 4 MB they were sorted on disk (a 90-day
-      // window at ten times Online Retail 980 ms, 220 ms with this; bench/README "A/B tests over customers").
-      if (deps.db.kind === 'postgres') await tx.exec(`SET LOCAL work_mem = '${ARMS_WORK_MEM}'`);
-      const breakdowns = await tx.query<Breakdown>(BREAKDOWNS_SQL, params);
-      const arms = await tx.query<ArmRow>(ARM_CUSTOMERS_SQL, [params[0]]);
-      return [breakdowns.rows, arms.rows] as const;
-    });
+    const counted = inSnapshot(
+      w,
+      async (tx, cte) => {
+        const breakdowns = await tx.query<Breakdown>(breakdownsSql(cte.sql), cte.params);
+        const arms = await tx.query<ArmRow>(ARM_CUSTOMERS_SQL, [since.toISOString()]);
+        return [breakdowns.rows, arms.rows] as const;
+      },
+      true,
+    );
     const [[rows, armRows], experiments] = await Promise.all([counted, deps.experiments?.list() ?? []]);
     // A row without an arm (none can be written since migration 017, and the API never wrote one) is no arm's.
     const byArm = new Map<string, ArmCustomerSums>(
@@ -305,9 +319,10 @@ export function createOnlineMetrics(deps: {
 
   /** CTR and conversion per day, per strategy and per experiment arm: how they move over time. */
   async function daily(days: number): Promise<DailyOnlineMetrics> {
-    const { since, params } = await window(days);
+    const w = await window(days);
+    const since = w.since;
     type Row = { day: string; strategy: string | null; experiment_id: string | null; arm: string | null; impressions: number; clicks: number; add_to_cart: number; purchases: number };
-    const { rows } = await deps.db.query<Row>(DAILY_SQL, params);
+    const rows = await inSnapshot(w, async (tx, cte) => (await tx.query<Row>(dailySql(cte.sql), cte.params)).rows);
     const out: DailyRates[] = [];
     // Strategy totals of a day sum its arm rows and its rows outside experiments.
     const totals = new Map<string, DailyRates>();

@@ -7,4 +7,6 @@ CREATE INDEX feedback_events_experiment_ts ON feedback_events (ts) INCLUDE (expe
 -- Feedback names an experiment and its arm together (the API refuses one without the other): a row with
 -- one and not the other would be counted for no arm, or under an arm called "null". NOT VALID: the rows
 -- already stored are not scanned (the API never stored such a row); every row written from now on is checked.
+-- Adding it takes the table's ACCESS EXCLUSIVE lock until the migration commits: feedback writes wait for the
+-- index build either way.
 ALTER TABLE feedback_events ADD CONSTRAINT feedback_events_experiment_arm CHECK ((experiment_id IS NULL) = (arm IS NULL)) NOT VALID;

@@ -67,16 +67,18 @@ const zTest = z
       ),
     anytimeP: z
       .number()
+      .nullable()
       .describe(
-        'Always-valid p-value (mixture sequential test, mSPRT; never below p): stays honest when the results are looked at every day and the experiment is stopped the first time it is below the threshold, if the window holds the experiment from its start',
+        'Always-valid p-value (mixture sequential test, mSPRT; never below p): stays honest when the results are looked at every day and the experiment is stopped the first time it is below the threshold, if the window holds the experiment from its start. Null until each arm has 30 customers (before, its variance estimate is too rough for the guarantee)',
       ),
     difference: z.number().describe("This arm's rate - the control's"),
     low: z.number().describe('95% confidence interval of the difference, for one look: its lower end (the interval excludes 0 exactly when p < 0.05)'),
     high: z.number().describe('Upper end of the one-look 95% interval'),
     anytimeLow: z
       .number()
-      .describe('95% interval that holds at every look at once (a confidence sequence; excludes 0 exactly when anytimeP < 0.05): its lower end'),
-    anytimeHigh: z.number().describe('Upper end of the any-time 95% interval'),
+      .nullable()
+      .describe('95% interval that holds at every look at once (a confidence sequence; excludes 0 exactly when anytimeP < 0.05): its lower end; null with anytimeP'),
+    anytimeHigh: z.number().nullable().describe('Upper end of the any-time 95% interval; null with anytimeP'),
   })
   .nullable()
   .describe(

@@ -4,7 +4,7 @@
  * the events left give. The public frontend key writes feedback, so without it the table grows for good.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COUNTED_CTE, closedBefore, countDays } from '../../../src/data/feedback-rollup.js';
+import { closedBefore, countDays, countedCte, uncountedDays } from '../../../src/data/feedback-rollup.js';
 import { createFeedbackRetention, deleteFeedbackBefore, retentionCutoff } from '../../../src/data/feedback-retention.js';
 import { createEventRepository, type FeedbackInput } from '../../../src/data/event-repository.js';
 import { createCatalogRepository } from '../../../src/data/catalog-repository.js';
@@ -77,11 +77,9 @@ for (const backend of DB_BACKENDS) {
       expect(await count(t.db, 'feedback_daily_counts WHERE day < $1::date', ['2026-02-28'])).toBe(0);
       expect(await count(t.db, 'feedback_counted_days WHERE day < $1::date', ['2026-02-28'])).toBe(0);
       await countDays(t.db, since, closedBefore(NOW));
-      const { rows } = await t.db.query<{ clicks: number }>(`WITH ${COUNTED_CTE} SELECT coalesce(sum(clicks), 0)::int AS clicks FROM counted`, [
-        since.toISOString(),
-        since.toISOString(),
-        closedBefore(NOW).toISOString(),
-      ]);
+      const span = { from: since, to: closedBefore(NOW) };
+      const cte = countedCte(since, span, await uncountedDays(t.db, span.from, span.to));
+      const { rows } = await t.db.query<{ clicks: number }>(`WITH ${cte.sql} SELECT coalesce(sum(clicks), 0)::int AS clicks FROM counted`, cte.params);
       expect(rows[0].clicks).toBe(kept.length);
       // Days: every day of February before the 28th had a row (counted, or marked by the old feedback).
       expect(result).toEqual({ feedback: 18, users: 1, days: 27 });

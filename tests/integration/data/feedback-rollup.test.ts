@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closedBefore, COUNTED_CTE, countDays, countedSpan, daysToRecount, markRecount } from '../../../src/data/feedback-rollup.js';
+import { closedBefore, countDays, countedCte, countedSpan, daysToRecount, markRecount, uncountedDays } from '../../../src/data/feedback-rollup.js';
 import { createPostgresTestDb, DB_BACKENDS, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
 
 const at = (iso: string) => new Date(iso);
@@ -50,9 +50,11 @@ for (const backend of DB_BACKENDS) {
         await t.db.query("INSERT INTO feedback_events (event_id, user_id, item_id, type, ts) VALUES ($1, 'u1', 'i1', 'impression', $2)", [`w${k}`, ts]);
       }
       expect(await countDays(t.db, from, to)).toBe(7);
+      expect(await uncountedDays(t.db, from, to)).toEqual([]);
+      const cte = countedCte(since, { from, to }, []);
       const { rows } = await t.db.query<{ n: number; counted: number }>(
-        `WITH ${COUNTED_CTE} SELECT sum(impressions)::int AS n, (SELECT sum(impressions)::int FROM feedback_daily_counts) AS counted FROM counted`,
-        [since, from, to].map((d) => d.toISOString()),
+        `WITH ${cte.sql} SELECT sum(impressions)::int AS n, (SELECT sum(impressions)::int FROM feedback_daily_counts) AS counted FROM counted`,
+        cte.params,
       );
       expect(rows[0].n).toBe(times.filter((ts) => at(ts) >= since).length);
       // The closed days were read from their counts: 2 March 00:00, 5 March and 8 March 23:59:59.

@@ -160,3 +160,67 @@ for (const backend of DB_BACKENDS) {
     });
   });
 }
+
+
+/** Six events of each arm of race-1 at noon UTC `daysBack` days back, of 3 customers an arm. */
+function raceEvents(now: number, daysBack: number, tag: string) {
+  return ARMS.flatMap((arm) =>
+    Array.from({ length: 6 }, (_, i) => ({
+      userId: `${arm.name}-u${i % 3}`, itemId: `${tag}-${arm.name}-${i}`, type: i % 3 === 0 ? 'click' : 'impression',
+      strategy: arm.strategy, experimentId: 'race-1', arm: arm.name,
+      ts: new Date(Math.floor(now / DAY) * DAY - daysBack * DAY + DAY / 2).toISOString(),
+    })),
+  );
+}
+
+for (const backend of DB_BACKENDS) {
+  describe.skipIf(!(await backend.available()))(`a report's snapshot and its days counted just before, on ${backend.name}`, () => {
+    let t: TestApp;
+    const now = Date.now();
+    const post = async (ev: unknown[]) => {
+      const res = await t.app.inject({ method: 'POST', url: '/v1/feedback', headers: auth('write'), payload: { events: ev } });
+      expect(res.statusCode, res.body).toBe(200);
+    };
+    beforeAll(async () => {
+      t = await createTestApp({ createDb: backend.create });
+      await t.services.db.query('INSERT INTO experiments (id, arms, active) VALUES ($1, $2::jsonb, true)', ['race-1', JSON.stringify(ARMS)]);
+      await post([...raceEvents(now, 0, 'today'), ...raceEvents(now, 5, 'closed')]);
+      // A first report counts day -5.
+      expect((await t.app.inject({ url: '/v1/metrics/online?days=30', headers: auth('admin') })).statusCode).toBe(200);
+    });
+    afterAll(() => t?.dispose());
+
+    it('When late feedback for a counted day commits after the report counted its days, before its snapshot, Then arms and strategies still agree', async () => {
+      const real = t.services.db;
+      let countDaysDone = false;
+      let wrote = false;
+      // countDays' first read (generate_series over the counted span) finds every day counted and returns;
+      // the next transaction is the report's. The late feedback commits just before it starts.
+      const db: Db = {
+        ...real,
+        query: async (sql, params) => {
+          const r = await real.query(sql, params);
+          if (sql.includes('generate_series($1::date')) countDaysDone = true;
+          return r as never;
+        },
+        transaction: async (fn) => {
+          if (countDaysDone && !wrote) {
+            wrote = true;
+            await post(raceEvents(now, 5, 'late'));
+          }
+          return real.transaction(fn);
+        },
+      };
+      const m = createOnlineMetrics({ db, experiments: { list: async () => [{ id: 'race-1', active: true, arms: ARMS, createdAt: new Date(now - 10 * DAY).toISOString(), stoppedAt: null }] } });
+      const r = await m.report(30);
+      expect(wrote).toBe(true);
+      const e = r.experiments[0];
+      const control = e.arms[0];
+      const strategy = r.strategies.find((s) => s.strategy === 'hybrid')!;
+      // 3 days' worth of 6 events (today, day -5, late day -5): 12 impressions 6 clicks from the events ...
+      expect({ impressions: control.impressions, clicks: control.clicks }).toEqual({ impressions: 12, clicks: 6 });
+      // ... and the same from the counts: the snapshot reads the day its write marked from the events.
+      expect({ impressions: strategy.impressions, clicks: strategy.clicks }, 'strategy (daily counts) vs arm (events)').toEqual({ impressions: control.impressions, clicks: control.clicks });
+    });
+  });
+}

@@ -137,20 +137,15 @@ for (const backend of DB_BACKENDS) {
       // on Welch's 10.98 degrees of freedom: p = 7.7377e-5 (Student's t, scipy).
       expect(treatment.vsControl.ctr.z).toBeCloseTo(6.1046769567, 5);
       expect(treatment.vsControl.ctr.p).toBeCloseTo(7.737675e-5, 10);
-      // Always valid (mSPRT, tau = 0.2 x the pooled rate 30/200): sqrt(V / (V + tau^2)) exp(tau^2 d^2 / (2 V (V + tau^2)))
-      // with V = (0.1 / 6.10468)^2 and d = 0.1 gives Lambda = 821,090, 1 / Lambda = 1.2179e-6: less than this
-      // look's own p (the mixture takes the variance of 14 customers as known), so anytimeP is p.
-      expect(treatment.vsControl.ctr.anytimeP).toBe(treatment.vsControl.ctr.p);
-      // The difference, 0.1, with its 95% intervals: one look 0.1 +- t(0.975, 10.98) x 0.016381 (scipy), and at
-      // every look 0.1 +- sqrt(2 V (V + tau^2) / tau^2 (ln 20 + ln((V + tau^2) / V) / 2)) = 0.1 +- 0.050985.
+      // The difference, 0.1, with its one-look 95% interval: 0.1 +- t(0.975, 10.98) x 0.016381 (scipy). Seven
+      // customers an arm are too few for the any-time answers (from 30).
       expect(treatment.vsControl.ctr).toMatchObject({ difference: expect.closeTo(0.1, 12), low: expect.closeTo(0.0639389886, 8), high: expect.closeTo(0.1360610114, 8) });
-      expect(treatment.vsControl.ctr.anytimeLow).toBeCloseTo(0.0490148625, 8);
-      expect(treatment.vsControl.ctr.anytimeHigh).toBeCloseTo(0.1509851375, 8);
+      expect(treatment.vsControl.ctr).toMatchObject({ anytimeP: null, anytimeLow: null, anytimeHigh: null });
       // Conversion: control purchases 1, 1, 0, 0, 0, 0, 0, treatment 1, 1, 1, 1, 1, 0, 0: z = 1.67579 on 12.0
       // degrees of freedom, p = 0.11962; 1 / Lambda = 0.89130.
       expect(treatment.vsControl.conversion.z).toBeCloseTo(1.6757858932, 5);
       expect(treatment.vsControl.conversion.p).toBeCloseTo(0.1196183655, 5);
-      expect(treatment.vsControl.conversion.anytimeP).toBeCloseTo(0.8912996606, 5);
+      expect(treatment.vsControl.conversion.anytimeP).toBeNull();
     });
 
     it('When one customer of an arm sends many clicks, Then its CTR moves but its test counts one customer more, not significant', async () => {
@@ -215,6 +210,35 @@ for (const backend of DB_BACKENDS) {
       // home-1's arms hold 7 customers each (the clicker erased): chi-square 0, p = 1.
       expect(home1.arms.map((a: { customers: number }) => a.customers)).toEqual([7, 7]);
       expect(home1.sampleRatio).toEqual({ chiSquare: 0, p: 1, mismatch: false });
+    });
+
+    it('When each arm has 30 customers, Then the report gives the any-time p and interval beside the one-look ones', async () => {
+      expect((await post('/v1/experiments/home-2/stop')).statusCode).toBe(200);
+      expect((await post('/v1/experiments', { ...EXPERIMENT, id: 'home-3' })).statusCode).toBe(201);
+      const ts = new Date(Date.now() - 3_600_000).toISOString();
+      // Customer i of control: 10 impressions, i % 3 clicks; of treatment: 10 impressions, i % 3 + 1 clicks.
+      const events = ['control', 'treatment'].flatMap((arm, a) =>
+        Array.from({ length: 30 }, (_, i) => [
+          ...Array.from({ length: 10 }, (_, k) => ({ userId: `h3-${arm}-${i}`, itemId: `h3-${k}`, type: 'impression', strategy: STRATEGY_OF[arm], experimentId: 'home-3', arm, ts })),
+          ...Array.from({ length: (i % 3) + a }, (_, k) => ({ userId: `h3-${arm}-${i}`, itemId: `h3-${k}`, type: 'click', strategy: STRATEGY_OF[arm], experimentId: 'home-3', arm, ts })),
+        ]).flat(),
+      );
+      expect((await post('/v1/feedback', { events }, 'write')).statusCode).toBe(200);
+      const [home3] = (await t.app.inject({ url: '/v1/metrics/online', headers: auth('admin') })).json().experiments;
+      expect(home3.id).toBe('home-3');
+      // By hand: CTR 0.1 against 0.2, V = 0.000459770 (each arm's clicks vary 0-2 around 1 or 2 on 10 impressions),
+      // z = 0.1 / sqrt(V) = 4.66369 on 58 degrees of freedom, p = 1.8713e-5 (scipy); one-look interval 0.1 +- 0.042921.
+      // Any time: tau = 0.2 x 0.15 = 0.03, 1 / Lambda = 0.0012866 (above p); the confidence sequence 0.1 +- 0.070108.
+      expect(home3.arms[1].vsControl.ctr).toEqual({
+        z: expect.closeTo(4.6636895265, 7),
+        p: expect.closeTo(1.871287e-5, 10),
+        anytimeP: expect.closeTo(0.0012866212, 9),
+        difference: expect.closeTo(0.1, 12),
+        low: expect.closeTo(0.0570786719, 8),
+        high: expect.closeTo(0.1429213281, 8),
+        anytimeLow: expect.closeTo(0.0298916240, 8),
+        anytimeHigh: expect.closeTo(0.1701083760, 8),
+      });
     });
   });
 }

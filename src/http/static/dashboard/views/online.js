@@ -5,12 +5,13 @@ import { barSets, chart, esc, int, lineSets, num, pct, table } from '../ui.js';
 const DAYS = 30;
 /** The longest window the report gives (LONGEST_WINDOW_DAYS). */
 const LONGEST_DAYS = 365;
-/** A test against the control: its one-look p, and in brackets the p that stays valid when looked at daily. */
-const tested = (t) => (t ? `${num(t.p)} (${num(t.anytimeP)})` : '-');
+/** A test against the control: its one-look p, and in brackets the p that stays valid when looked at daily (from 30 customers an arm). */
+const tested = (t) => (t ? `${num(t.p)} (${t.anytimeP === null ? 'n/a' : num(t.anytimeP)})` : '-');
 /** Points (percentage points) with a sign. */
 const points = (v) => `${v >= 0 ? '+' : ''}${(100 * v).toFixed(2)}`;
 /** The difference from the control in points, with the 95% interval that holds however often it is looked at. */
-const difference = (t) => (t ? `${points(t.difference)} pts (${points(t.anytimeLow)} to ${points(t.anytimeHigh)})` : '-');
+const difference = (t) =>
+  t ? `${points(t.difference)} pts ${t.anytimeLow === null ? '(interval from 30 customers an arm)' : `(${points(t.anytimeLow)} to ${points(t.anytimeHigh)})`}` : '-';
 
 export async function render(el, _arg, view) {
   const [totals, daily] = await Promise.all([api(`/v1/metrics/online${qs({ days: DAYS })}`), api(`/v1/metrics/online/daily${qs({ days: DAYS })}`)]);
@@ -70,8 +71,12 @@ export async function render(el, _arg, view) {
   $('experiments').innerHTML = tests.experiments
     .map(
       (e) => `<div class="panel"><h3>${esc(e.id)} ${e.active ? '<span class="active">active</span>' : '<span class="muted">stopped</span>'}</h3>
-      <p class="muted small">feedback since ${esc(new Date(Math.max(windowStart, since(e))).toISOString().slice(0, 10))}${
-        since(e) < windowStart ? ' (started earlier: its first days are not in these tests, so read p, not the any-time p)' : ''
+      <p class="muted small">${
+        e.stoppedAt && Date.parse(e.stoppedAt) < windowStart
+          ? `stopped ${esc(String(e.stoppedAt).slice(0, 10))}, before this window: none of its feedback is in it`
+          : `feedback since ${esc(new Date(Math.max(windowStart, since(e) || windowStart)).toISOString().slice(0, 10))}${
+              since(e) < windowStart ? ' (started earlier: its first days are not in these tests, so read p, not the any-time p)' : ''
+            }`
       }</p>${
         e.sampleRatio?.mismatch
           ? `<p class="error">Sample ratio mismatch: the arms hold ${e.arms.map((a) => `${int(a.customers)} (${pct(a.share, 0)})`).join(', ')} customers, not their shares (p = ${num(e.sampleRatio.p)}). Assignment or feedback is broken; do not trust the comparison.</p>`
