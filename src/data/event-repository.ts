@@ -362,7 +362,8 @@ async function deleteUsers(db: Db, userIds: readonly string[], steps: ErasureSte
         // The time it is recorded, not the transaction's start: the scrub before it takes a while.
         `INSERT INTO erased_users (user_id, erased_at, history_until)
          SELECT u, clock_timestamp(), h::timestamptz FROM unnest($1::text[], $2::text[]) AS x (u, h) ORDER BY u
-         ON CONFLICT (user_id) DO UPDATE SET erased_at = clock_timestamp(), history_until = EXCLUDED.history_until,
+         ON CONFLICT (user_id) DO UPDATE SET erased_at = clock_timestamp(),
+                                             history_until = greatest(erased_users.history_until, EXCLUDED.history_until),
                                              seq = nextval(pg_get_serial_sequence('erased_users', 'seq'))`,
         [recorded, recorded.map((id) => until.get(id) ?? null)],
       );

@@ -221,6 +221,10 @@ for (const backend of STORE_BACKENDS) {
       // A retry queue sends the same batch again: dated after the erasure's own time, but the erased history.
       expect((await send(batch)).json()).toEqual({ accepted: 2, inserted: 0, duplicates: 0, erased: 2 });
       expect((await get('/v1/users/ahead-user/events')).statusCode).toBe(404);
+      // Attributes written and erased again (nothing dated ahead this time): the first erasure's bound stands.
+      expect((await t.app.inject({ method: 'PUT', url: '/v1/users/ahead-user', headers: auth('write'), payload: { attributes: { country: 'JP' } } })).statusCode).toBe(200);
+      expect((await t.app.inject({ method: 'DELETE', url: '/v1/users/ahead-user', headers: auth('admin') })).statusCode).toBe(204);
+      expect((await send(batch)).json()).toEqual({ accepted: 2, inserted: 0, duplicates: 0, erased: 2 });
       // A purchase dated after what was erased is the customer's new one.
       const later = new Date(Date.parse(ts) + 3_600_000).toISOString();
       expect((await send({ events: [{ userId: 'ahead-user', itemId: 'g5', quantity: 1, orderId: 'ahead-o2', ts: later }] })).json()).toMatchObject({ inserted: 1, erased: 0 });
