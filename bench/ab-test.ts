@@ -22,21 +22,23 @@
  */
 import { cpus, loadavg } from 'node:os';
 import { ANYTIME_RELATIVE_SCALE, customerRatioTest, type CustomerSums, twoSidedP } from '../src/evaluation/significance.js';
+import { mulberry32 } from '../src/recommenders/seeded-random.js';
 import { optionTaker } from './lib/online-retail.js';
 
 const option = optionTaker(process.argv.slice(2));
 const runs = Number(option('--runs') ?? 2_000);
 const customers = Number(option('--customers') ?? 500);
-let seed = Number(option('--seed') ?? 1) >>> 0;
+const random = mulberry32(Number(option('--seed') ?? 1));
 const peekRuns = Number(option('--peek-runs') ?? 1_000);
 
-/** Uniform [0, 1), mulberry32. */
-function random(): number {
-  seed = (seed + 0x6d2b79f5) >>> 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+/** Adds one customer, shown `n` recommendations and clicking `x`, to an arm's sums. */
+function addCustomer(s: CustomerSums, n: number, x: number): void {
+  s.customers++;
+  s.trials += n;
+  s.successes += x;
+  s.trialsSquared += n * n;
+  s.successesSquared += x * x;
+  s.crossProducts += n * x;
 }
 
 type Traffic = { rate: () => number; heavyReloads?: boolean; clicker?: boolean };
@@ -50,22 +52,14 @@ const TRAFFIC: Record<string, Traffic> = {
 /** One arm's customer sums: each customer's impressions and clicks. */
 function arm(traffic: Traffic, lift: number, treatment: boolean, size = customers): CustomerSums {
   const s: CustomerSums = { customers: 0, trials: 0, successes: 0, trialsSquared: 0, successesSquared: 0, crossProducts: 0 };
-  const add = (n: number, x: number) => {
-    s.customers++;
-    s.trials += n;
-    s.successes += x;
-    s.trialsSquared += n * n;
-    s.successesSquared += x * x;
-    s.crossProducts += n * x;
-  };
   for (let c = 0; c < size; c++) {
     const shown = 1 + Math.floor(random() * 40);
     const rate = Math.min(1, traffic.rate() + lift);
     let clicks = 0;
     for (let i = 0; i < shown; i++) if (random() < rate) clicks++;
-    add(traffic.heavyReloads && random() < 1 / 500 ? shown * 10 : shown, clicks);
+    addCustomer(s, traffic.heavyReloads && random() < 1 / 500 ? shown * 10 : shown, clicks);
   }
-  if (traffic.clicker && treatment) add(0, 300);
+  if (traffic.clicker && treatment) addCustomer(s, 0, 300);
   return s;
 }
 
@@ -126,12 +120,7 @@ function arrive(s: CustomerSums, n: number, lift: number): void {
     const rate = Math.min(1, (random() < 0.8 ? 0.02 : 0.4) * (1 + lift));
     let clicks = 0;
     for (let i = 0; i < shown; i++) if (random() < rate) clicks++;
-    s.customers++;
-    s.trials += shown;
-    s.successes += clicks;
-    s.trialsSquared += shown * shown;
-    s.successesSquared += clicks * clicks;
-    s.crossProducts += shown * clicks;
+    addCustomer(s, shown, clicks);
   }
 }
 

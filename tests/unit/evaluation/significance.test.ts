@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../../src/recommenders/seeded-random.js';
 import {
   alwaysValidHalfWidth,
   alwaysValidP,
@@ -46,17 +47,8 @@ function sums(customers: [number, number][]): CustomerSums {
   return { customers: customers.length, trials, successes, trialsSquared, successesSquared, crossProducts };
 }
 
-/** Deterministic uniform [0, 1) (mulberry32). */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic uniform [0, 1). */
+const rng = mulberry32;
 
 /**
  * An arm of `n` customers as a shop sees them: 1-40 impressions each, and a click-through rate of their
@@ -70,6 +62,20 @@ function simulatedArm(random: () => number, n: number, lift = 0): [number, numbe
     for (let i = 0; i < impressions; i++) if (random() < rate) clicks++;
     return [impressions, clicks];
   });
+}
+
+/**
+ * One simulated experiment looked at every day: `perDay` new customers an arm a day (simulatedArm, the
+ * treatment's with `lift`), `look` called with the day's test of the arms so far.
+ */
+function lookDaily(random: () => number, opts: { days: number; perDay: number; lift?: number }, look: (t: ReturnType<typeof customerRatioTest>, day: number) => void): void {
+  const control: [number, number][] = [];
+  const treatment: [number, number][] = [];
+  for (let day = 1; day <= opts.days; day++) {
+    control.push(...simulatedArm(random, opts.perDay));
+    treatment.push(...simulatedArm(random, opts.perDay, opts.lift ?? 0));
+    look(customerRatioTest(sums(control), sums(treatment)), day);
+  }
 }
 
 describe("Student's t", () => {
@@ -224,19 +230,13 @@ describe('always-valid p-values (mSPRT)', () => {
     let heldAlways = 0;
     let heldAtEnd = 0;
     for (let r = 0; r < runs; r++) {
-      const control: [number, number][] = [];
-      const treatment: [number, number][] = [];
       let always = true;
-      let last = null as ReturnType<typeof customerRatioTest>;
-      for (let day = 0; day < 28; day++) {
-        control.push(...simulatedArm(random, 40));
-        treatment.push(...simulatedArm(random, 40, 0.05));
-        last = customerRatioTest(sums(control), sums(treatment));
-        // The true difference of simulatedArm's rates: 0.8 x 0.07 + 0.2 x 0.45 - (0.8 x 0.02 + 0.2 x 0.4) = 0.05.
-        if (last !== null && (last.anytimeLow! > 0.05 || last.anytimeHigh! < 0.05)) always = false;
-      }
+      // The true difference of simulatedArm's rates: 0.8 x 0.07 + 0.2 x 0.45 - (0.8 x 0.02 + 0.2 x 0.4) = 0.05.
+      lookDaily(random, { days: 28, perDay: 40, lift: 0.05 }, (t, day) => {
+        if (t !== null && (t.anytimeLow! > 0.05 || t.anytimeHigh! < 0.05)) always = false;
+        if (day === 28 && t !== null && t.low <= 0.05 && 0.05 <= t.high) heldAtEnd++;
+      });
       if (always) heldAlways++;
-      if (last !== null && last.low <= 0.05 && 0.05 <= last.high) heldAtEnd++;
     }
     expect(heldAlways / runs).toBeGreaterThanOrEqual(0.95);
     // One look's interval, read once: about 95% (300 runs: standard error 1.3 points).
@@ -261,19 +261,13 @@ describe('always-valid p-values (mSPRT)', () => {
     const runs = 1_000;
     let crossed = 0;
     for (let r = 0; r < runs; r++) {
-      const control: [number, number][] = [];
-      const treatment: [number, number][] = [];
-      for (let k = 1; k <= 150; k++) {
-        control.push(...simulatedArm(random, 1));
-        treatment.push(...simulatedArm(random, 1));
-        const t = customerRatioTest(sums(control), sums(treatment));
+      let saw = false;
+      lookDaily(random, { days: 150, perDay: 1 }, (t, k) => {
         // No answer before 30 customers an arm.
         if (k < 30) expect(t?.anytimeP ?? null).toBeNull();
-        if (t !== null && t.anytimeP !== null && t.anytimeP < 0.05) {
-          crossed++;
-          break;
-        }
-      }
+        if (t !== null && t.anytimeP !== null && t.anytimeP < 0.05) saw = true;
+      });
+      if (saw) crossed++;
     }
     // Answering from 2 customers an arm, a review's simulation crossed in 6.8% (5.5% by the fifth customer).
     expect(crossed / runs).toBeLessThanOrEqual(0.05);
@@ -285,17 +279,12 @@ describe('always-valid p-values (mSPRT)', () => {
     let byP = 0;
     let byAnytime = 0;
     for (let r = 0; r < runs; r++) {
-      const control: [number, number][] = [];
-      const treatment: [number, number][] = [];
       let sawP = false;
       let sawAnytime = false;
-      for (let day = 0; day < 28; day++) {
-        control.push(...simulatedArm(random, 40));
-        treatment.push(...simulatedArm(random, 40));
-        const t = customerRatioTest(sums(control), sums(treatment));
+      lookDaily(random, { days: 28, perDay: 40 }, (t) => {
         if (t !== null && t.p < 0.05) sawP = true;
         if (t !== null && t.anytimeP! < 0.05) sawAnytime = true;
-      }
+      });
       if (sawP) byP++;
       if (sawAnytime) byAnytime++;
     }
