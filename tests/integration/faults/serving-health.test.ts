@@ -49,6 +49,11 @@ describe.skipIf(!runnable)('a replica that can still serve while its stores are 
       expect(await health('/health/ready')).toMatchObject({ status: 503, body: { checks: { database: false } } });
       expect(await health('/health/serving')).toMatchObject({ status: 200, body: { checks: { model: true } } });
       expect((await recommend()).status).toBe(200);
+      // The online report (its reads in one snapshot transaction) is refused as the database's absence, not a 500.
+      for (const path of ['/v1/metrics/online?days=30', '/v1/metrics/online/daily?days=7']) {
+        const res = await ask<{ error?: { code?: string } }>(fault.base, 'online', path, { scope: 'admin' });
+        expect(res.status, path).toBe(503);
+      }
     } finally {
       await fault.pg.start();
     }
