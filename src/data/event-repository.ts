@@ -187,22 +187,32 @@ async function ensureReferenced(tx: Db, userIds: string[], itemIds: string[], ma
 
 /**
  * The events to store of a batch, with their ids: all but those of erased customers dated at or before
- * their erasure (erased_users), or before the newest event it deleted when that was dated later, counted
- * as `erased`: an old file imported again, or a replayed batch, must not bring an erased history back.
- * What such a customer does after that is a new customer's and is stored.
+ * their erasure (erased_users), or carrying the id of an event it deleted (erased_event_ids: a replay dated
+ * later), counted as `erased`: an old file imported again, or a replayed batch, must not bring an erased
+ * history back. What such a customer does after the erasure is a new customer's and is stored.
  */
 async function notErased<T extends { userId: string; ts: Date }>(tx: Db, batch: T[], batchIds: string[]): Promise<{ events: T[]; ids: string[]; erased: number }> {
   // Waits for the last part of an erasure under way (erasure-repository ERASURE_LOCK), so its row is read
   // here and its customer's old events are not written after it; other ingestion does not wait.
   await tx.query(INGEST_LOCK);
-  // Up to the newest event the erasure deleted when that was dated after it (migration 018).
-  const { rows } = await tx.query<{ user_id: string; erased_at: Date }>(
-    'SELECT user_id, greatest(erased_at, history_until) AS erased_at FROM erased_users WHERE user_id = ANY($1::text[])',
-    [[...new Set(batch.map((e) => e.userId))]],
-  );
+  const { rows } = await tx.query<{ user_id: string; erased_at: Date }>('SELECT user_id, erased_at FROM erased_users WHERE user_id = ANY($1::text[])', [
+    [...new Set(batch.map((e) => e.userId))],
+  ]);
   if (rows.length === 0) return { events: batch, ids: batchIds, erased: 0 };
   const erasedAt = new Map(rows.map((r) => [r.user_id, new Date(r.erased_at).getTime()]));
-  const kept = batch.flatMap((e, k) => (e.ts.getTime() <= (erasedAt.get(e.userId) ?? Number.NEGATIVE_INFINITY) ? [] : [k]));
+  const later = batch.flatMap((e, k) => (e.ts.getTime() <= (erasedAt.get(e.userId) ?? Number.NEGATIVE_INFINITY) ? [] : [k]));
+  // An erased customer's event dated after the erasure is theirs anew, unless its id is one the erasure deleted.
+  const hashOf = (k: number) => createHash('sha256').update(batchIds[k], 'utf8').digest('hex');
+  const asked = later.filter((k) => erasedAt.has(batch[k].userId));
+  const { rows: gone } =
+    asked.length === 0
+      ? { rows: [] }
+      : await tx.query<{ h: string }>(
+          "SELECT encode(id_hash, 'hex') AS h FROM erased_event_ids WHERE id_hash = ANY(ARRAY(SELECT decode(x, 'hex') FROM unnest($1::text[]) AS x))",
+          [asked.map(hashOf)],
+        );
+  const replayed = new Set(gone.map((r) => r.h));
+  const kept = replayed.size === 0 ? later : later.filter((k) => !erasedAt.has(batch[k].userId) || !replayed.has(hashOf(k)));
   return { events: kept.map((k) => batch[k]), ids: kept.map((k) => batchIds[k]), erased: batch.length - kept.length };
 }
 
@@ -333,14 +343,14 @@ async function deleteUsers(db: Db, userIds: readonly string[], steps: ErasureSte
       const { rows } = await tx.query<{ id: string }>(`WITH d AS (DELETE FROM ${table} WHERE ${column} = ANY($1::text[]) RETURNING ${column} AS id) SELECT DISTINCT id FROM d`, [ids]);
       return rows.map((r) => r.id);
     };
-    // The newest event of each dated after now (the API takes events up to a day ahead): a replay of it
-    // must be refused too, though dated after the erasure (history_until, migration 018).
-    const { rows: ahead } = await tx.query<{ user_id: string; until: Date }>(
-      `SELECT user_id, max(ts) AS until FROM (
-         SELECT user_id, ts FROM purchase_events WHERE user_id = ANY($1::text[]) AND ts > clock_timestamp()
-         UNION ALL SELECT user_id, ts FROM interaction_events WHERE user_id = ANY($1::text[]) AND ts > clock_timestamp()
-         UNION ALL SELECT user_id, ts FROM feedback_events WHERE user_id = ANY($1::text[]) AND ts > clock_timestamp()
-       ) x GROUP BY user_id`,
+    // The ids of what is deleted, hashed: a replay dated after the erasure (events dated ahead of the clock,
+    // or sent without a ts) is refused by its id (erased_event_ids, migration 018).
+    await tx.query(
+      `INSERT INTO erased_event_ids (id_hash)
+       SELECT sha256(convert_to(event_id, 'UTF8')) FROM purchase_events WHERE user_id = ANY($1::text[])
+       UNION SELECT sha256(convert_to(event_id, 'UTF8')) FROM interaction_events WHERE user_id = ANY($1::text[])
+       UNION SELECT sha256(convert_to(event_id, 'UTF8')) FROM feedback_events WHERE user_id = ANY($1::text[])
+       ON CONFLICT DO NOTHING`,
       [ids],
     );
     // Their feedback, and the days it counted in, to be counted again without it (feedback-rollup.ts).
@@ -357,15 +367,11 @@ async function deleteUsers(db: Db, userIds: readonly string[], steps: ErasureSte
     // no training can have seen it since, and a 404 changes nothing.
     const recorded = ids.filter((id) => known.has(id) || held.has(id));
     if (recorded.length > 0) {
-      const until = new Map(ahead.map((r) => [r.user_id, new Date(r.until).toISOString()]));
       await tx.query(
         // The time it is recorded, not the transaction's start: the scrub before it takes a while.
-        `INSERT INTO erased_users (user_id, erased_at, history_until)
-         SELECT u, clock_timestamp(), h::timestamptz FROM unnest($1::text[], $2::text[]) AS x (u, h) ORDER BY u
-         ON CONFLICT (user_id) DO UPDATE SET erased_at = clock_timestamp(),
-                                             history_until = greatest(erased_users.history_until, EXCLUDED.history_until),
-                                             seq = nextval(pg_get_serial_sequence('erased_users', 'seq'))`,
-        [recorded, recorded.map((id) => until.get(id) ?? null)],
+        `INSERT INTO erased_users (user_id, erased_at) SELECT u, clock_timestamp() FROM unnest($1::text[]) AS u ORDER BY u
+         ON CONFLICT (user_id) DO UPDATE SET erased_at = clock_timestamp(), seq = nextval(pg_get_serial_sequence('erased_users', 'seq'))`,
+        [recorded],
       );
     }
     // Live events written by ingestion that committed before this lock (they were appended before

@@ -99,7 +99,7 @@ export function createImportedPurchasesFeed(deps: {
         const { rows } = await tx.query<{ user_id: string; item_id: string; ts: Date }>(
           `SELECT p.user_id, p.item_id, p.ts FROM purchase_events p
            WHERE p.created_at >= $1 AND p.ts > $2
-             AND NOT EXISTS (SELECT 1 FROM erased_users e WHERE e.user_id = p.user_id AND p.ts <= greatest(e.erased_at, e.history_until))
+             AND NOT EXISTS (SELECT 1 FROM erased_users e WHERE e.user_id = p.user_id AND p.ts <= e.erased_at)
            ORDER BY p.ts DESC, p.user_id LIMIT ${MAX_LIVE_FROM_IMPORT}`,
           [since, new Date(now)],
         );

@@ -51,6 +51,26 @@ for (const backend of BACKENDS) {
         await done();
       }
     });
+
+    it('When factor-import reports written before 019 name customers, Then 019 empties those lists and leaves the rest of each report', async () => {
+      const { db, done } = await backend.open();
+      try {
+        await migrate(db, { to: '018_erased_event_ids.sql' });
+        const report = (users: string[]) => ({ version: 'v1', factorImport: { source: 'als', items: { unknown: 1, unknownSample: ['i-x'] }, users: { unknown: users.length, unknownSample: users } } });
+        await db.query(`INSERT INTO jobs (id, type, status, result) VALUES ('f1', 'factor-import', 'succeeded', $1::jsonb)`, [JSON.stringify(report(['someone@example.com', 'c-42']))]);
+        await db.query(`INSERT INTO jobs (id, type, status, result) VALUES ('f2', 'factor-import', 'failed', NULL)`);
+        await db.query(`INSERT INTO jobs (id, type, status, result) VALUES ('t1', 'train', 'succeeded', $1::jsonb)`, [JSON.stringify({ version: 'v2' })]);
+        expect(await migrate(db)).toContain('019_factor_reports_without_customers.sql');
+        const { rows } = await db.query<{ id: string; result: unknown }>('SELECT id, result FROM jobs ORDER BY id');
+        expect(rows).toEqual([
+          { id: 'f1', result: { version: 'v1', factorImport: { source: 'als', items: { unknown: 1, unknownSample: ['i-x'] }, users: { unknown: 2, unknownSample: [] } } } },
+          { id: 'f2', result: null },
+          { id: 't1', result: { version: 'v2' } },
+        ]);
+      } finally {
+        await done();
+      }
+    });
   });
 
   if (backend.name === 'postgres') {

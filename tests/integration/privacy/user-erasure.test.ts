@@ -231,6 +231,28 @@ for (const backend of STORE_BACKENDS) {
       expect((await get('/v1/users/ahead-user/events')).json().events.map((e: { orderId: string }) => e.orderId)).toEqual(['ahead-o2']);
     });
 
+    it('When a retried batch carries eventIds and no ts (dated on arrival), Then it stays erased, purchases and feedback alike', async () => {
+      const send = (url: string, payload: object) => t.app.inject({ method: 'POST', url, headers: auth('write'), payload });
+      const purchases = { events: [{ eventId: 'retry-e1', userId: 'retry-user', itemId: 'g5', quantity: 3, orderId: 'retry-o1' }] };
+      const feedback = { events: [{ eventId: 'retry-f1', userId: 'retry-user', itemId: 'g4', type: 'click' }] };
+      expect((await send('/v1/events', purchases)).json()).toMatchObject({ inserted: 1 });
+      expect((await send('/v1/feedback', feedback)).json()).toMatchObject({ inserted: 1 });
+      expect((await t.app.inject({ method: 'DELETE', url: '/v1/users/retry-user', headers: auth('admin') })).statusCode).toBe(204);
+      expect((await send('/v1/events', purchases)).json()).toEqual({ accepted: 1, inserted: 0, duplicates: 0, erased: 1 });
+      expect((await send('/v1/feedback', feedback)).json()).toMatchObject({ inserted: 0, erased: 1 });
+      expect((await get('/v1/users/retry-user/events')).statusCode).toBe(404);
+    });
+
+    it('When an erased customer had an event dated a day ahead and comes back at once, Then their new purchase is stored', async () => {
+      const send = (payload: object) => t.app.inject({ method: 'POST', url: '/v1/events', headers: auth('write'), payload });
+      const dayAhead = new Date(Date.now() + 23.9 * 3_600_000).toISOString();
+      expect((await send({ events: [{ userId: 'back-user', itemId: 'g5', type: 'view', ts: dayAhead }] })).json()).toMatchObject({ inserted: 1 });
+      expect((await t.app.inject({ method: 'DELETE', url: '/v1/users/back-user', headers: auth('admin') })).statusCode).toBe(204);
+      // A purchase correctly dated just after the erasure: a new customer's, though the erased view is dated later.
+      const back = await send({ events: [{ userId: 'back-user', itemId: 'g5', quantity: 1, orderId: 'back-o1', ts: new Date(Date.now() + 1_000).toISOString() }] });
+      expect(back.json()).toMatchObject({ inserted: 1, erased: 0 });
+    });
+
     it('When an erased id is ingested again, Then it is a new customer: only the new purchases, trained like anyone', async () => {
       const put = await t.app.inject({ method: 'PUT', url: '/v1/users/g-user3', headers: auth('write'), payload: { attributes: { country: 'UK' } } });
       expect(put.statusCode).toBe(200);
