@@ -37,6 +37,7 @@ import { redisTarget } from './store/redis-connection.js';
 import { goneFromStore } from './training/write-model-version.js';
 import { within } from './within-time.js';
 import { startShared, withQueryTimeout } from './data/query-timeout.js';
+import { ERASED_EVENT_IDS_DAYS, forgetErasedIds } from './data/event-repository.js';
 import { startPeriodic, type PeriodicTask } from './periodic-task.js';
 
 export const API_VERSION = '0.1.0';
@@ -201,6 +202,16 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     };
     upkeep.push(startPeriodic(sweep, { firstMs: Math.min(FIRST_UPKEEP_MS, everyMs), everyMs }));
   }
+  // The hashed ids of events erasures deleted are kept ERASED_EVENT_IDS_DAYS (event-repository.ts), then deleted.
+  const forgetIds = async () => {
+    try {
+      const n = await forgetErasedIds(services.db);
+      if (n > 0) app.log.info({ ids: n }, `erasure: forgot the hashed event ids of erasures older than ${ERASED_EVENT_IDS_DAYS} days`);
+    } catch (err) {
+      app.log.warn({ err }, 'could not forget the hashed event ids of old erasures');
+    }
+  };
+  upkeep.push(startPeriodic(forgetIds, { firstMs: FIRST_UPKEEP_MS, everyMs: FEEDBACK_RETENTION_SWEEP_MS }));
   app.addHook('preClose', async () => void (await Promise.all(upkeep.map((task) => task.stop()))));
 
   // Erasures made elsewhere are also read from Postgres while requests come (privacy/erasure-follower.ts).

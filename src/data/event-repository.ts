@@ -220,6 +220,43 @@ async function notErased<T extends { userId: string; ts: Date }>(tx: Db, batch: 
  * Runs inside a purchase write, after it and before its commit, with the batch's ids and those that were
  * new. It must not throw (the write would roll back) nor wait on the database (PGlite: one connection).
  */
+/**
+ * How far back the erasure's second pass of hashing (under the lock) looks from the start of its first (before
+ * it): a writer's rows carry its transaction's start, and one that began before the first pass may commit after
+ * it. No ingestion transaction runs this long.
+ */
+const CATCH_UP_MS = 10 * 60_000;
+
+/** How long an erasure keeps the hashed ids of the events it deleted (erased_event_ids): retries, and events dated ahead. */
+export const ERASED_EVENT_IDS_DAYS = 7;
+
+/**
+ * Keeps SHA-256 hashes of the ids of these customers' events (written at or after `since`, or all), and of
+ * the purchases their purchase feedback records (`feedback:<eventId>`, written in a transaction of its own:
+ * an erasure may fall between the two).
+ */
+async function keepErasedIds(tx: Db, ids: string[], since: Date | null): Promise<void> {
+  const when = since === null ? '' : ' AND created_at >= $2';
+  await tx.query(
+    `INSERT INTO erased_event_ids (id_hash)
+     SELECT sha256(convert_to(event_id, 'UTF8')) FROM purchase_events WHERE user_id = ANY($1::text[])${when}
+     UNION ALL SELECT sha256(convert_to(event_id, 'UTF8')) FROM interaction_events WHERE user_id = ANY($1::text[])${when}
+     UNION ALL SELECT sha256(convert_to(event_id, 'UTF8')) FROM feedback_events WHERE user_id = ANY($1::text[])${when}
+     UNION ALL SELECT sha256(convert_to('feedback:' || event_id, 'UTF8')) FROM feedback_events WHERE user_id = ANY($1::text[]) AND type = 'purchase'${when}
+     ON CONFLICT (id_hash) DO NOTHING`,
+    since === null ? [ids] : [ids, since.toISOString()],
+  );
+}
+
+/** Deletes the hashed ids of erasures older than ERASED_EVENT_IDS_DAYS; returns how many. */
+export async function forgetErasedIds(db: Db, now: Date = new Date()): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    'WITH d AS (DELETE FROM erased_event_ids WHERE erased_at < $1 RETURNING 1) SELECT count(*)::int AS n FROM d',
+    [new Date(now.getTime() - ERASED_EVENT_IDS_DAYS * 86_400_000).toISOString()],
+  );
+  return rows[0].n;
+}
+
 /** What an erasure does inside its transaction besides Postgres (user-erasure.ts): the model store and files, then the live events. */
 export interface ErasureSteps {
   scrub?: () => Promise<void>;
@@ -336,6 +373,13 @@ async function deleteUsers(db: Db, userIds: readonly string[], steps: ErasureSte
     // ingestion goes on (erasure-repository ERASURE_SERIAL). None of it waits on the database.
     await tx.query(ERASURE_SERIAL);
     await steps.scrub?.();
+    // The ids of what is to be deleted, hashed while ingestion goes on (a customer with 50,000 purchase lines
+    // took 0.3-0.4 s, which ingestion would wait for under the lock): a replay dated after the erasure is
+    // refused by its id (erased_event_ids, migration 018).
+    // A row's created_at is its writer's transaction start: the second pass goes back CATCH_UP_MS before this one.
+    const { rows: started } = await tx.query<{ at: Date }>('SELECT clock_timestamp() AS at');
+    const hashedFrom = new Date(new Date(started[0].at).getTime() - CATCH_UP_MS);
+    await keepErasedIds(tx, ids, null);
     // Then the short part ingestion waits for: rows, the erasure's number, the live events.
     await tx.query(ERASURE_LOCK);
     // Whose rows there were, each id once however many rows it had.
@@ -343,16 +387,8 @@ async function deleteUsers(db: Db, userIds: readonly string[], steps: ErasureSte
       const { rows } = await tx.query<{ id: string }>(`WITH d AS (DELETE FROM ${table} WHERE ${column} = ANY($1::text[]) RETURNING ${column} AS id) SELECT DISTINCT id FROM d`, [ids]);
       return rows.map((r) => r.id);
     };
-    // The ids of what is deleted, hashed: a replay dated after the erasure (events dated ahead of the clock,
-    // or sent without a ts) is refused by its id (erased_event_ids, migration 018).
-    await tx.query(
-      `INSERT INTO erased_event_ids (id_hash)
-       SELECT sha256(convert_to(event_id, 'UTF8')) FROM purchase_events WHERE user_id = ANY($1::text[])
-       UNION SELECT sha256(convert_to(event_id, 'UTF8')) FROM interaction_events WHERE user_id = ANY($1::text[])
-       UNION SELECT sha256(convert_to(event_id, 'UTF8')) FROM feedback_events WHERE user_id = ANY($1::text[])
-       ON CONFLICT DO NOTHING`,
-      [ids],
-    );
+    // What was written since the first pass (before this lock) is hashed too.
+    await keepErasedIds(tx, ids, hashedFrom);
     // Their feedback, and the days it counted in, to be counted again without it (feedback-rollup.ts).
     const { rows: feedback } = await tx.query<{ ids: string[] | null; days: string[] | null }>(
       `WITH d AS (DELETE FROM feedback_events WHERE user_id = ANY($1::text[]) RETURNING user_id, ts)

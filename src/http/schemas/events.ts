@@ -48,7 +48,10 @@ export const ingestResult = z
     accepted: z.number().int().describe('Events in the request'),
     inserted: z.number().int().describe('Events stored now'),
     duplicates: z.number().int().describe('Events already stored by an earlier request'),
-    erased: z.number().int().describe('Events of erased customers dated at or before their erasure: not stored (an erased history stays erased)'),
+    erased: z
+      .number()
+      .int()
+      .describe('Events of erased customers dated at or before their erasure, or (for 7 days after it) carrying the id of an event it deleted: not stored (an erased history stays erased)'),
     unknownItems: z
       .number()
       .int()
@@ -66,7 +69,9 @@ export const feedbackResult = ingestResult
   .extend({
     inserted: ingestResult.shape.inserted.optional().describe('Events stored now (not given to a frontend key)'),
     duplicates: ingestResult.shape.duplicates.optional().describe('Events already stored by an earlier request (not given to a frontend key)'),
-    erased: ingestResult.shape.erased.optional().describe("Events of erased customers dated at or before their erasure: not stored (not given to a frontend key)"),
+    erased: ingestResult.shape.erased
+      .optional()
+      .describe('Events of erased customers dated at or before their erasure, or (for 7 days after it) carrying the id of an event it deleted: not stored (not given to a frontend key)'),
     unknownLabels: z
       .number()
       .int()
