@@ -202,17 +202,16 @@ async function notErased<T extends { userId: string; ts: Date }>(tx: Db, batch: 
   const erasedAt = new Map(rows.map((r) => [r.user_id, new Date(r.erased_at).getTime()]));
   const later = batch.flatMap((e, k) => (e.ts.getTime() <= (erasedAt.get(e.userId) ?? Number.NEGATIVE_INFINITY) ? [] : [k]));
   // An erased customer's event dated after the erasure is theirs anew, unless its id is one the erasure deleted.
-  const hashOf = (k: number) => createHash('sha256').update(batchIds[k], 'utf8').digest('hex');
-  const asked = later.filter((k) => erasedAt.has(batch[k].userId));
+  const hashes = new Map(later.filter((k) => erasedAt.has(batch[k].userId)).map((k) => [k, createHash('sha256').update(batchIds[k], 'utf8').digest('hex')]));
   const { rows: gone } =
-    asked.length === 0
+    hashes.size === 0
       ? { rows: [] }
       : await tx.query<{ h: string }>(
           "SELECT encode(id_hash, 'hex') AS h FROM erased_event_ids WHERE id_hash = ANY(ARRAY(SELECT decode(x, 'hex') FROM unnest($1::text[]) AS x))",
-          [asked.map(hashOf)],
+          [[...hashes.values()]],
         );
   const replayed = new Set(gone.map((r) => r.h));
-  const kept = replayed.size === 0 ? later : later.filter((k) => !erasedAt.has(batch[k].userId) || !replayed.has(hashOf(k)));
+  const kept = replayed.size === 0 ? later : later.filter((k) => !replayed.has(hashes.get(k) ?? ''));
   return { events: kept.map((k) => batch[k]), ids: kept.map((k) => batchIds[k]), erased: batch.length - kept.length };
 }
 
