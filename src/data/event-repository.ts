@@ -455,14 +455,15 @@ export function createEventRepository(db: Db) {
      * lacks are left out and counted as `unknownItems`. With `browserLabels` (a browser's key too: its
      * labels would otherwise make up the online reports' strategies and experiment arms), the labels are
      * those of the signed recommendationId the event names, else checked (keepKnownLabels); the events
-     * whose labels were dropped or changed are counted as `unknownLabels`.
+     * whose labels were dropped or changed are counted as `unknownLabels`. `eventIds`: each event's id, in
+     * the batch's order (given, or derived from its content), stored or not.
      */
     async insertFeedback(
       batch: FeedbackInput[],
       opts: { knownItemsOnly?: boolean; browserLabels?: BrowserLabelRule } = {},
-    ): Promise<{ inserted: number; duplicates: number; erased: number; unknownItems: number; unknownLabels: number }> {
+    ): Promise<{ inserted: number; duplicates: number; erased: number; unknownItems: number; unknownLabels: number; eventIds: string[] }> {
       const batchIds = deriveEventIds(batch, feedbackContent);
-      if (batch.length === 0) return { inserted: 0, duplicates: 0, erased: 0, unknownItems: 0, unknownLabels: 0 };
+      if (batch.length === 0) return { inserted: 0, duplicates: 0, erased: 0, unknownItems: 0, unknownLabels: 0, eventIds: [] };
       return db.transaction(async (tx) => {
         // Unknown items and labels are counted over the whole batch, before the events of erased customers
         // are left out: counted after, a browser's answer would tell whether a customer was erased.
@@ -483,7 +484,7 @@ export function createEventRepository(db: Db) {
         const notGone = await notErased(tx, events, ids);
         const { erased } = notGone;
         ({ events, ids } = notGone);
-        if (events.length === 0) return { inserted: 0, duplicates: 0, erased, unknownItems, unknownLabels };
+        if (events.length === 0) return { inserted: 0, duplicates: 0, erased, unknownItems, unknownLabels, eventIds: batchIds };
         await ensureReferenced(tx, events.map((e) => e.userId), events.map((e) => e.itemId), 'feedback');
         const { rows } = await tx.query(
           // Either unique key dedupes: the event's id, or a browser's list key (keepKnownLabels).
@@ -506,7 +507,7 @@ export function createEventRepository(db: Db) {
         );
         // Feedback of a day whose counts may be made already (sent late, or imported): counted again.
         if (rows.length > 0) await markRecount(tx, daysToRecount(events.map((e) => e.ts), new Date()));
-        return { inserted: rows.length, duplicates: events.length - rows.length, erased, unknownItems, unknownLabels };
+        return { inserted: rows.length, duplicates: events.length - rows.length, erased, unknownItems, unknownLabels, eventIds: batchIds };
       });
     },
 

@@ -35,8 +35,9 @@ export type RecordPurchases = ReturnType<typeof createPurchaseRecorder>;
 /**
  * Stores feedback events; with `purchasesToo` (a server-side key: a browser's frontend key could forge
  * sales), each `purchase` feedback is also recorded as a purchase of one unit, so it reaches live
- * recommendations, profiles and the next training like any other purchase. Its event id is derived
- * from the feedback's (`feedback:<eventId>`), or from its content, so a retried batch adds it once.
+ * recommendations, profiles and the next training like any other purchase. Its event id is the
+ * feedback's stored id, given or derived (`feedback:<id>`): a retried batch adds it once, and an erasure
+ * falling between the two writes knows it (it hashes `feedback:<id>` of the purchase feedback it deletes).
  */
 export function createFeedbackRecorder(deps: {
   events: Pick<EventRepository, 'insertFeedback'>;
@@ -59,9 +60,9 @@ export function createFeedbackRecorder(deps: {
     }
     const result = await deps.events.insertFeedback(feedback, { knownItemsOnly: opts.knownItemsOnly, browserLabels });
     if (opts.purchasesToo) {
-      const purchases: PurchaseInput[] = feedback
-        .filter((f) => f.type === 'purchase')
-        .map((f) => ({ ...(f.eventId ? { eventId: `feedback:${f.eventId}` } : {}), userId: f.userId, itemId: f.itemId, quantity: 1, price: null, orderId: null, ts: f.ts }));
+      const purchases: PurchaseInput[] = feedback.flatMap((f, k) =>
+        f.type === 'purchase' ? [{ eventId: `feedback:${result.eventIds[k]}`, userId: f.userId, itemId: f.itemId, quantity: 1, price: null, orderId: null, ts: f.ts }] : [],
+      );
       if (purchases.length > 0) await deps.recordPurchases(purchases);
     }
     return result;

@@ -22,7 +22,10 @@ for (const backend of DB_BACKENDS) {
     const stored = async (user: string) => (await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM purchase_events WHERE user_id = $1', [user])).rows[0].n;
     const purchase = (userId: string, eventId: string, ts: Date) => ({ eventId, userId, itemId: 'i1', quantity: 1, price: 2, orderId: `o-${eventId}`, ts });
 
-    it('When a purchase feedback is split by an erasure (its purchase written after), Then the purchase is refused too', async () => {
+    it.each([
+      ['with', { eventId: 'fb-1' }],
+      ['without', {}],
+    ])('When a purchase feedback sent %s an eventId is split by an erasure (its purchase written after), Then the purchase is refused too', async (_, id) => {
       const ahead = new Date(Date.now() + 10 * HOUR);
       const recordFeedback = createFeedbackRecorder({
         events,
@@ -34,7 +37,7 @@ for (const backend of DB_BACKENDS) {
         servedStrategies: () => new Set(),
         ids: { ready: async () => true, servedLabels: () => null },
       });
-      await recordFeedback([{ eventId: 'fb-1', userId: 'fb-user', itemId: 'i1', type: 'purchase', ts: ahead }], { purchasesToo: true });
+      await recordFeedback([{ ...id, userId: 'fb-user', itemId: 'i1', type: 'purchase', ts: ahead }], { purchasesToo: true });
       expect((await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM feedback_events WHERE user_id = $1', ['fb-user'])).rows[0].n).toBe(0);
       expect(await stored('fb-user')).toBe(0);
     });

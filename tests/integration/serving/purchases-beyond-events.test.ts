@@ -33,14 +33,17 @@ describe.skipIf(!(await postgres.available()))('purchases that arrive other than
     await rm(importDir, { recursive: true, force: true });
   });
 
-  it('When a server-side key reports a purchase as feedback, Then it is a purchase: stored once, live, even when retried', async () => {
-    const body = { events: [{ eventId: 'fb-1', userId: 'g-user0', itemId: 'k3', type: 'purchase', ts: after(60) }] };
+  it.each([
+    ['with', 'g-user0', { eventId: 'fb-1' }],
+    ['without', 'g-user2', {}],
+  ])('When a server-side key reports a purchase as feedback %s an eventId, Then it is a purchase: stored once, live, even when retried', async (_, user, id) => {
+    const body = { events: [{ ...id, userId: user, itemId: 'k3', type: 'purchase', ts: after(60) }] };
     for (let i = 0; i < 2; i++) {
       const res = await t.app.inject({ method: 'POST', url: '/v1/feedback', headers: as(KEYS.write), payload: body });
       expect(res.statusCode).toBe(200);
     }
-    expect((await purchasesOf('g-user0')).filter((i) => i === 'k3')).toHaveLength(1);
-    expect(await liveOf('g-user0')).toContain('k3');
+    expect((await purchasesOf(user)).filter((i) => i === 'k3')).toHaveLength(1);
+    expect(await liveOf(user)).toContain('k3');
   });
 
   it("When a browser's frontend key reports a purchase as feedback, Then it stays feedback only (a browser cannot forge sales)", async () => {
