@@ -28,8 +28,9 @@ try {
   for (let round = 0; round < 3; round++) {
     const user = `big-${round}`;
     await db.query(`INSERT INTO users (id) VALUES ($1)`, [user]);
-    // Written over the past (stored a day ago, as a big customer's history is): the erasure's second pass of
-    // hashing, under the lock, looks at rows stored in the last 10 minutes only. --fresh stores them now.
+    // Written over the past (stored a day ago, as a big customer's history is). --fresh stores them now: the
+    // erasure's second pass of hashing, under the lock, used to take rows stored in the last 10 minutes; it
+    // now takes those its first pass's snapshot did not see, and --fresh should cost the same.
     await db.query(
       `INSERT INTO purchase_events (event_id,user_id,item_id,quantity,order_id,ts,created_at) SELECT md5($1||g)||'-line', $1,'i'||(g%3000+1),1,'o'||(g/5), now()-interval '1 minute'*g, ${FRESH ? 'now()' : "now() - interval '1 day'"} FROM generate_series(1,$2::int) g`,
       [user, N],

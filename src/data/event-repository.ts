@@ -215,35 +215,36 @@ async function notErased<T extends { userId: string; ts: Date }>(tx: Db, batch: 
   return { events: kept.map((k) => batch[k]), ids: kept.map((k) => batchIds[k]), erased: batch.length - kept.length };
 }
 
-/**
- * Runs inside a purchase write, after it and before its commit, with the batch's ids and those that were
- * new. It must not throw (the write would roll back) nor wait on the database (PGlite: one connection).
- */
-/**
- * How far back the erasure's second pass of hashing (under the lock) looks from the start of its first (before
- * it): a writer's rows carry its transaction's start, and one that began before the first pass may commit after
- * it. No ingestion transaction runs this long.
- */
-const CATCH_UP_MS = 10 * 60_000;
-
 /** How long an erasure keeps the hashed ids of the events it deleted (erased_event_ids): retries, and events dated ahead. */
 export const ERASED_EVENT_IDS_DAYS = 7;
 
 /**
- * Keeps SHA-256 hashes of the ids of these customers' events (written at or after `since`, or all), and of
- * the purchases their purchase feedback records (`feedback:<eventId>`, written in a transaction of its own:
- * an erasure may fall between the two).
+ * A row written by a transaction that the snapshot `$2` (pg_current_snapshot()) did not see: in progress when
+ * it was taken, or begun after (an xid at or past its xmax; age() compares 32-bit xids modulo 2^32, as Postgres
+ * does, so a wrapped-around old row may be taken too: hashed twice, no harm). Ingestion uses no savepoints, so
+ * a row's xmin is its top-level transaction's.
  */
-async function keepErasedIds(tx: Db, ids: string[], since: Date | null): Promise<void> {
-  const when = since === null ? '' : ' AND created_at >= $2';
+const UNSEEN_BY_SNAPSHOT = `(xmin::text IN (SELECT (x::text::bigint % 4294967296)::text FROM pg_snapshot_xip($2::pg_snapshot) AS x)
+  OR age(xmin) <= age((pg_snapshot_xmax($2::pg_snapshot)::text::bigint % 4294967296)::text::xid))`;
+
+/**
+ * Keeps SHA-256 hashes of the ids of these customers' events (all, or those written by transactions the
+ * snapshot `unseenBy` did not see), and of the purchases their purchase feedback records (`feedback:<id>`,
+ * written in a transaction of its own: an erasure may fall between the two), dated now: an id another
+ * customer's older erasure kept too (ids are unique per table only) is kept for this erasure's full time.
+ */
+async function keepErasedIds(tx: Db, ids: string[], unseenBy: string | null): Promise<void> {
+  const when = unseenBy === null ? '' : ` AND ${UNSEEN_BY_SNAPSHOT}`;
   await tx.query(
-    `INSERT INTO erased_event_ids (id_hash)
-     SELECT sha256(convert_to(event_id, 'UTF8')) FROM purchase_events WHERE user_id = ANY($1::text[])${when}
-     UNION ALL SELECT sha256(convert_to(event_id, 'UTF8')) FROM interaction_events WHERE user_id = ANY($1::text[])${when}
-     UNION ALL SELECT sha256(convert_to(event_id, 'UTF8')) FROM feedback_events WHERE user_id = ANY($1::text[])${when}
-     UNION ALL SELECT sha256(convert_to('feedback:' || event_id, 'UTF8')) FROM feedback_events WHERE user_id = ANY($1::text[]) AND type = 'purchase'${when}
-     ON CONFLICT (id_hash) DO NOTHING`,
-    since === null ? [ids] : [ids, since.toISOString()],
+    `INSERT INTO erased_event_ids (id_hash, erased_at)
+     SELECT h, now() FROM (
+       SELECT sha256(convert_to(event_id, 'UTF8')) AS h FROM purchase_events WHERE user_id = ANY($1::text[])${when}
+       UNION SELECT sha256(convert_to(event_id, 'UTF8')) FROM interaction_events WHERE user_id = ANY($1::text[])${when}
+       UNION SELECT sha256(convert_to(event_id, 'UTF8')) FROM feedback_events WHERE user_id = ANY($1::text[])${when}
+       UNION SELECT sha256(convert_to('feedback:' || event_id, 'UTF8')) FROM feedback_events WHERE user_id = ANY($1::text[]) AND type = 'purchase'${when}
+     ) AS deleted
+     ON CONFLICT (id_hash) DO UPDATE SET erased_at = EXCLUDED.erased_at`,
+    unseenBy === null ? [ids] : [ids, unseenBy],
   );
 }
 
@@ -262,6 +263,10 @@ export interface ErasureSteps {
   dropLive?: () => Promise<void>;
 }
 
+/**
+ * Runs inside a purchase write, after it and before its commit, with the batch's ids and those that were
+ * new. It must not throw (the write would roll back) nor wait on the database (PGlite: one connection).
+ */
 export type BeforeCommit = (eventIds: string[], newIds: Set<string>) => Promise<void>;
 
 /**
@@ -375,9 +380,10 @@ async function deleteUsers(db: Db, userIds: readonly string[], steps: ErasureSte
     // The ids of what is to be deleted, hashed while ingestion goes on (a customer with 50,000 purchase lines
     // took 0.3-0.4 s, which ingestion would wait for under the lock): a replay dated after the erasure is
     // refused by its id (erased_event_ids, migration 018).
-    // A row's created_at is its writer's transaction start: the second pass goes back CATCH_UP_MS before this one.
-    const { rows: started } = await tx.query<{ at: Date }>('SELECT clock_timestamp() AS at');
-    const hashedFrom = new Date(new Date(started[0].at).getTime() - CATCH_UP_MS);
+    // A snapshot taken before the first pass: the second hashes what that did not see, written by ingestion
+    // in progress or begun since, however long ago it began (ingestion holds INGEST_LOCK to its commit, so
+    // under ERASURE_LOCK every such writer has committed).
+    const { rows: firstPass } = await tx.query<{ s: string }>('SELECT pg_current_snapshot()::text AS s');
     await keepErasedIds(tx, ids, null);
     // Then the short part ingestion waits for: rows, the erasure's number, the live events.
     await tx.query(ERASURE_LOCK);
@@ -387,7 +393,7 @@ async function deleteUsers(db: Db, userIds: readonly string[], steps: ErasureSte
       return rows.map((r) => r.id);
     };
     // What was written since the first pass (before this lock) is hashed too.
-    await keepErasedIds(tx, ids, hashedFrom);
+    await keepErasedIds(tx, ids, firstPass[0].s);
     // Their feedback, and the days it counted in, to be counted again without it (feedback-rollup.ts).
     const { rows: feedback } = await tx.query<{ ids: string[] | null; days: string[] | null }>(
       `WITH d AS (DELETE FROM feedback_events WHERE user_id = ANY($1::text[]) RETURNING user_id, ts)

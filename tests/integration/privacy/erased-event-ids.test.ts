@@ -3,6 +3,7 @@
  * migration 018), so that a replay dated after the erasure stays erased; then it forgets them.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { INGEST_LOCK } from '../../../src/data/erasure-repository.js';
 import { createEventRepository, ERASED_EVENT_IDS_DAYS, forgetErasedIds } from '../../../src/data/event-repository.js';
 import { createFeedbackRecorder } from '../../../src/serving/record-purchases.js';
 import { DB_BACKENDS, type TestDb } from '../../helpers/services.js';
@@ -40,6 +41,49 @@ for (const backend of DB_BACKENDS) {
       await recordFeedback([{ ...id, userId: 'fb-user', itemId: 'i1', type: 'purchase', ts: ahead }], { purchasesToo: true });
       expect((await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM feedback_events WHERE user_id = $1', ['fb-user'])).rows[0].n).toBe(0);
       expect(await stored('fb-user')).toBe(0);
+    });
+
+    it("When another customer's erasure kept the same id days before, Then this erasure keeps it for its own full time", async () => {
+      const ahead = new Date(Date.now() + 5 * HOUR);
+      const click = { eventId: 'shared-1', userId: 'second-user', itemId: 'i1', type: 'click' as const, ts: ahead };
+      // Ids are unique per table: one customer's purchase and another's feedback may share one.
+      expect((await events.insertPurchases([purchase('first-user', 'shared-1', ahead)])).inserted).toBe(1);
+      await events.deleteUser('first-user');
+      await t.db.query("UPDATE erased_event_ids SET erased_at = now() - interval '6 days'");
+      expect((await events.insertFeedback([click])).inserted).toBe(1);
+      await events.deleteUser('second-user');
+      // Two days on, the first erasure's days are over, the second's are not: its replay stays erased.
+      await forgetErasedIds(t.db, new Date(Date.now() + 2 * 24 * HOUR));
+      expect(await events.insertFeedback([click])).toMatchObject({ inserted: 0, erased: 1 });
+    });
+
+    it.skipIf(backend.name === 'pglite')('When ingestion begun long before an erasure commits while its first pass runs, Then its events stay erased', async () => {
+      const ahead = new Date(Date.now() + 5 * HOUR);
+      let erasing: Promise<boolean> | undefined;
+      let waited = false;
+      // A writer that began 11 minutes ago (its rows carry its start) and commits only once the erasure has
+      // hashed what it saw and waits for the lock ingestion holds.
+      await t.db.transaction(async (tx) => {
+        await tx.query(INGEST_LOCK);
+        await tx.query("INSERT INTO users (id) VALUES ('slow-user')");
+        await tx.query("INSERT INTO items (id) VALUES ('i1') ON CONFLICT DO NOTHING");
+        await tx.query(
+          "INSERT INTO purchase_events (event_id, user_id, item_id, quantity, ts, created_at) VALUES ('slow-1', 'slow-user', 'i1', 1, $1, now() - interval '11 minutes')",
+          [ahead.toISOString()],
+        );
+        erasing = events.deleteUser('slow-user');
+        for (let i = 0; i < 250 && !waited; i++) {
+          // This schema's erased_users, waited for (other test files' erasures run beside).
+          const { rows } = await t.db.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE NOT l.granted AND c.relname = 'erased_users' AND c.relnamespace = current_schema()::regnamespace",
+          );
+          waited = rows[0].n > 0;
+          if (!waited) await new Promise((r) => setTimeout(r, 20));
+        }
+      });
+      expect(waited).toBe(true);
+      expect(await erasing).toBe(true);
+      expect(await events.insertPurchases([purchase('slow-user', 'slow-1', ahead)])).toMatchObject({ inserted: 0, erased: 1 });
     });
 
     it(`When ${ERASED_EVENT_IDS_DAYS} days have passed, Then the hashes are forgotten and the same id dated after the erasure is a new customer's`, async () => {
