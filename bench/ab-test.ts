@@ -19,6 +19,9 @@
  * Then peeking: experiments of 28 days with 100 new customers per arm a day (customers unalike), looked at
  * every day; how often `p` falls below 0.05 on some day against `anytimeP` (alwaysValidP) for several
  * scales of its mixture (tau as a share of the rate), with no difference and with relative lifts.
+ *
+ * Last, experiments of 1 to 5 treatments beside the control: how often some arm is called different when
+ * none is, each test at 5% against tests adjusted for the number of treatments (Bonferroni).
  */
 import { cpus, loadavg } from 'node:os';
 import { ANYTIME_RELATIVE_SCALE, customerRatioTest, type CustomerSums, twoSidedP } from '../src/evaluation/significance.js';
@@ -150,7 +153,7 @@ for (const lift of [0, 0.1, 0.2, 0.3]) {
       if (fixed !== null && fixed.anytimeLow !== null && fixed.anytimeHigh !== null && (fixed.anytimeLow > truth || fixed.anytimeHigh < truth)) always = false;
       if (day === DAYS && fixed !== null && fixed.low <= truth && truth <= fixed.high) heldAtEnd++;
       SCALES.forEach((k, i) => {
-        const test = customerRatioTest(c, t, k);
+        const test = customerRatioTest(c, t, { relativeScale: k });
         if (test !== null && test.anytimeP !== null && test.anytimeP < 0.05) saw[i] = true;
       });
     }
@@ -165,3 +168,26 @@ for (const lift of [0, 0.1, 0.2, 0.3]) {
 console.log(`\nthe 95% intervals around the true difference (lift x 9.6%): share of experiments where it held\n`);
 console.log(`${'lift'.padStart(5)} ${'one-look interval, last day'.padStart(27)} ${'any-time interval, at all 28 looks'.padStart(36)}`);
 for (const line of coverage) console.log(line);
+
+// Several treatments against one control: how often some arm is called different when none is (A/A/A/A),
+// each test at 5% (comparisons 1, as the report did before the thirty-sixth session) and adjusted for the
+// experiment's treatments; and how often a real lift of one arm is still found.
+console.log(`\nexperiments of several treatments, ${runs} of ${customers} customers per arm (unalike): share where some arm has p < 0.05\n`);
+console.log(`${'treatments'.padStart(10)} ${'lift of one'.padStart(11)} ${'each at 5%'.padStart(11)} ${'adjusted'.padStart(9)}`);
+const unalike = TRAFFIC['customers unalike (2% or 40%)'];
+for (const treatments of [1, 2, 3, 5]) {
+  for (const lift of [0, 0.02]) {
+    let each = 0;
+    let adjusted = 0;
+    for (let r = 0; r < runs; r++) {
+      const control = arm(unalike, 0, false);
+      const arms = Array.from({ length: treatments }, (_, i) => arm(unalike, i === 0 ? lift : 0, true));
+      // With a lift, what counts is finding the lifted arm; without, any arm called different.
+      const called = (m: number) => arms.some((t, i) => (lift === 0 || i === 0) && (customerRatioTest(control, t, { comparisons: m })?.p ?? 1) < 0.05);
+      if (called(1)) each++;
+      if (called(treatments)) adjusted++;
+    }
+    const pct = (n: number) => `${((100 * n) / runs).toFixed(1)}%`;
+    console.log(`${String(treatments).padStart(10)} ${lift.toFixed(2).padStart(11)} ${pct(each).padStart(11)} ${pct(adjusted).padStart(9)}`);
+  }
+}

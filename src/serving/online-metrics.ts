@@ -34,6 +34,12 @@ export interface ExperimentResults {
   /** When it started and stopped (ISO): a window from before `createdAt` holds all of its feedback. */
   createdAt: string;
   stoppedAt: string | null;
+  /**
+   * Treatments compared with the control (arms - 1): each arm's tests (p, any-time p, intervals) are adjusted
+   * for them (Bonferroni), so the chance that any arm shows a difference that is not there stays at most 5%.
+   * CTR and conversion are not adjusted for each other: decide on one, chosen before the experiment.
+   */
+  comparisons: number;
   /** In the experiment's order, the control first. */
   arms: ArmResults[];
   /** Do the arms hold customers in their shares (sampleRatioTest)? Null with no customers. */
@@ -105,7 +111,8 @@ const purchaseSums = (s: ArmCustomerSums): CustomerSums => ({
  * Rates per arm and, for every arm after the first, tests of its CTR and conversion against the first
  * arm's with the customer as the unit (customerRatioTest): a customer's events are not independent, so an
  * event-level test would call chance differences significant, and one customer sending many clicks would
- * move it as much as many customers each sending one.
+ * move it as much as many customers each sending one. With several treatments, each test is adjusted for
+ * their number (`comparisons`).
  */
 export function experimentResults(
   e: { id: string; active: boolean; arms: ArmDefinition[]; createdAt: string; stoppedAt: string | null },
@@ -113,15 +120,19 @@ export function experimentResults(
 ): ExperimentResults {
   const sums = e.arms.map((a) => sumsOf(a.name) ?? NO_SUMS);
   const control = sums[0];
+  // Every treatment is compared with the control: the tests are adjusted for how many there are.
+  const comparisons = Math.max(1, e.arms.length - 1);
   return {
     id: e.id,
     active: e.active,
     createdAt: e.createdAt,
     stoppedAt: e.stoppedAt,
+    comparisons,
     arms: e.arms.map((a, i) => {
       const s = sums[i];
       const { strategy: _, ...rates } = strategyRates({ strategy: a.strategy, impressions: s.impressions, clicks: s.clicks, addToCart: s.addToCart, purchases: s.purchases });
-      const vsControl = i === 0 ? null : { ctr: customerRatioTest(clickSums(control), clickSums(s)), conversion: customerRatioTest(purchaseSums(control), purchaseSums(s)) };
+      const vsControl =
+        i === 0 ? null : { ctr: customerRatioTest(clickSums(control), clickSums(s), { comparisons }), conversion: customerRatioTest(purchaseSums(control), purchaseSums(s), { comparisons }) };
       return { ...a, ...rates, customers: s.customers, vsControl };
     }),
     sampleRatio: sampleRatioTest(

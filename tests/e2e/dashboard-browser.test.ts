@@ -133,15 +133,22 @@ describe.skipIf(!browserAvailable())('the dashboard in a browser', () => {
   it('When the customers and online views are opened, Then they render their charts', async () => {
     const { customers } = await get('/v1/users?sort=spend&limit=3');
     const rec = await get(`/v1/users/${customers[0].id}/recommendations?k=3`);
-    const experiment = { id: 'knn-vs-hybrid', arms: [{ name: 'control', strategy: 'hybrid', share: 0.5 }, { name: 'knn', strategy: 'item-knn', share: 0.5 }] };
+    const experiment = {
+      id: 'knn-vs-hybrid',
+      arms: [
+        { name: 'control', strategy: 'hybrid', share: 0.4 },
+        { name: 'knn', strategy: 'item-knn', share: 0.3 },
+        { name: 'pop', strategy: 'popularity', share: 0.3 },
+      ],
+    };
     expect((await t.app.inject({ method: 'POST', url: '/v1/experiments', headers: auth('admin'), payload: experiment })).statusCode).toBe(201);
     // Started 40 days ago: longer ago than the view's 30-day window.
     const started = new Date(Date.now() - 40 * 86_400_000);
     await t.services.db.query('UPDATE experiments SET created_at = $1 WHERE id = $2', [started.toISOString(), experiment.id]);
     const ts = new Date().toISOString();
     // Three customers per arm (the same three in both, as a storefront's test never has), each shown the
-    // three items; per customer the control clicks 0, 1, 0 of them and the knn arm 1, 2, 2: tests to show.
-    const clicks: Record<string, number[]> = { control: [0, 1, 0], knn: [1, 2, 2] };
+    // three items; per customer the control clicks 0, 1, 0 of them, the knn arm 1, 2, 2, the pop arm 0, 0, 1.
+    const clicks: Record<string, number[]> = { control: [0, 1, 0], knn: [1, 2, 2], pop: [0, 0, 1] };
     const feedback = customers.flatMap(({ id: userId }: { id: string }, c: number) =>
       rec.items.flatMap((i: { itemId: string }, n: number) =>
         experiment.arms.flatMap((arm) => [
@@ -167,6 +174,8 @@ describe.skipIf(!browserAvailable())('the dashboard in a browser', () => {
     expect(experiments).toContain('vs control (95%, any time)');
     // CTR 1/9 against 5/9: +44.44 points; 3 customers an arm are too few for the any-time interval.
     expect(experiments).toContain('+44.44 pts (interval from 30 customers an arm)');
+    // Two treatments: the reader is told the tests are adjusted for them.
+    expect(experiments).toContain('2 treatments against the control: every p and interval is adjusted for them');
     // Its tests are read from its start, not from the view's window.
     expect(experiments).toContain(`feedback since ${started.toISOString().slice(0, 10)}`);
     expect(experiments).not.toContain('started earlier');

@@ -63,7 +63,7 @@ const zTest = z
     p: z
       .number()
       .describe(
-        "Two-sided p-value (Student's t, Welch's degrees of freedom): the chance of a difference at least this large if the arms did not differ. Valid for one look at a sample size fixed in advance",
+        "Two-sided p-value (Student's t, Welch's degrees of freedom): the chance of a difference at least this large if the arms did not differ. Valid for one look at a sample size fixed in advance. With several treatment arms it is adjusted for their number (Bonferroni: multiplied by `comparisons`, at most 1), and so are anytimeP and both intervals",
       ),
     anytimeP: z
       .number()
@@ -104,6 +104,12 @@ export const experimentResults = z
       .string()
       .describe("When the experiment started. A window that starts before it holds all of the experiment's feedback, which anytimeP's guarantee assumes"),
     stoppedAt: z.string().nullable().describe('When it was stopped; null while active'),
+    comparisons: z
+      .number()
+      .int()
+      .describe(
+        "Treatment arms compared with the control (arms - 1). Every arm's tests are adjusted for them, so the chance that any arm shows a difference that is not there stays at most 5%; CTR and conversion are not adjusted for each other (decide on one, chosen before the experiment)",
+      ),
     arms: z.array(
       z.object({
         name: z.string(),

@@ -240,5 +240,37 @@ for (const backend of DB_BACKENDS) {
         anytimeHigh: expect.closeTo(0.1701083760, 8),
       });
     });
+
+    it('When an experiment has two treatments, Then each test is adjusted for both: p and any-time p doubled, intervals at 2.5%', async () => {
+      expect((await post('/v1/experiments/home-3/stop')).statusCode).toBe(200);
+      const arms = [...EXPERIMENT.arms.map((a) => ({ ...a, share: a.name === 'control' ? 0.34 : 0.33 })), { name: 'other', strategy: 'hybrid', share: 0.33 }];
+      expect((await post('/v1/experiments', { id: 'home-4', arms })).statusCode).toBe(201);
+      const ts = new Date(Date.now() - 3_600_000).toISOString();
+      // As home-3, and a third arm whose customers click as the control's.
+      const clicksOf: Record<string, number> = { control: 0, treatment: 1, other: 0 };
+      const events = Object.keys(clicksOf).flatMap((arm) =>
+        Array.from({ length: 30 }, (_, i) => [
+          ...Array.from({ length: 10 }, (_, k) => ({ userId: `h4-${arm}-${i}`, itemId: `h4-${k}`, type: 'impression', experimentId: 'home-4', arm, ts })),
+          ...Array.from({ length: (i % 3) + clicksOf[arm] }, (_, k) => ({ userId: `h4-${arm}-${i}`, itemId: `h4-${k}`, type: 'click', experimentId: 'home-4', arm, ts })),
+        ]).flat(),
+      );
+      expect((await post('/v1/feedback', { events }, 'write')).statusCode).toBe(200);
+      const [home4] = (await t.app.inject({ url: '/v1/metrics/online', headers: auth('admin') })).json().experiments;
+      expect(home4).toMatchObject({ id: 'home-4', comparisons: 2 });
+      // home-3's numbers for two comparisons (scipy): p = 2 x 1.871287e-5; any time 2 x 0.0012866212; the
+      // one-look interval 0.1 +- t(1 - 0.025 / 2, 58) x sqrt(V) = 0.1 +- 0.049340; the confidence sequence at
+      // 0.025: 0.1 +- sqrt(2 V (V + tau^2) / tau^2 (ln 40 + ln((V + tau^2) / V) / 2)) = 0.1 +- 0.076669.
+      expect(home4.arms[1].vsControl.ctr).toEqual({
+        z: expect.closeTo(4.6636895265, 7),
+        p: expect.closeTo(3.742574665e-5, 10),
+        anytimeP: expect.closeTo(0.0025732424, 9),
+        difference: expect.closeTo(0.1, 12),
+        low: expect.closeTo(0.0506595883, 8),
+        high: expect.closeTo(0.1493404117, 8),
+        anytimeLow: expect.closeTo(0.0233307844, 8),
+        anytimeHigh: expect.closeTo(0.1766692156, 8),
+      });
+      expect(home4.arms[2].vsControl.ctr).toMatchObject({ difference: 0, p: expect.closeTo(1, 12) });
+    });
   });
 }

@@ -165,6 +165,42 @@ describe('delta-method ratio test over customers', () => {
     expect(detected / runs).toBeGreaterThan(0.8);
   });
 
+  it('When an experiment has 3 treatments, Then some arm is called different in about 5% of A/A experiments, not 3 times that', () => {
+    const random = rng(7);
+    const runs = 1_000;
+    let each = 0;
+    let adjusted = 0;
+    for (let r = 0; r < runs; r++) {
+      const control = sums(simulatedArm(random, 100));
+      const treatments = [0, 1, 2].map(() => sums(simulatedArm(random, 100)));
+      if (treatments.some((t) => (customerRatioTest(control, t)?.p ?? 1) < 0.05)) each++;
+      if (treatments.some((t) => (customerRatioTest(control, t, { comparisons: 3 })?.p ?? 1) < 0.05)) adjusted++;
+    }
+    // Each at 5%: about 1 - 0.95^3 = 14% (less: the arms share their control).
+    expect(each / runs).toBeGreaterThan(0.09);
+    expect(adjusted / runs).toBeLessThan(0.065);
+  });
+
+  it('When a test is adjusted for 3 treatments, Then its p is three times the one-treatment p (at most 1) and its intervals still exclude 0 exactly when it is below 0.05', () => {
+    const random = rng(5);
+    let checked = 0;
+    for (let r = 0; r < 300; r++) {
+      const control = sums(simulatedArm(random, 40));
+      const treatment = sums(simulatedArm(random, 40, random() * 0.3));
+      const one = customerRatioTest(control, treatment);
+      const t = customerRatioTest(control, treatment, { comparisons: 3 });
+      if (one === null || t === null) continue;
+      checked++;
+      expect(t.p).toBeCloseTo(Math.min(1, 3 * one.p), 12);
+      expect(t.difference).toBe(one.difference);
+      expect(t.low > 0 || t.high < 0).toBe(t.p < 0.05);
+      expect(t.anytimeLow! > 0 || t.anytimeHigh! < 0).toBe(t.anytimeP! < 0.05);
+      expect(t.high - t.low).toBeGreaterThan(one.high - one.low);
+      expect(t.anytimeP!).toBeGreaterThanOrEqual(one.anytimeP!);
+    }
+    expect(checked).toBeGreaterThan(250);
+  });
+
   it('When arms have 2, 3 or 5 customers, Then A/A experiments are called significant at most about 5% of the time', () => {
     const random = rng(42);
     for (const n of [2, 3, 5]) {

@@ -78,6 +78,10 @@ export async function render(el, _arg, view) {
               since(e) < windowStart ? ' (started earlier: its first days are not in these tests, so read p, not the any-time p)' : ''
             }`
       }</p>${
+        e.comparisons > 1
+          ? `<p class="muted small">${int(e.comparisons)} treatments against the control: every p and interval is adjusted for them (Bonferroni), so the chance that any arm shows a difference that is not there stays 5%.</p>`
+          : ''
+      }${
         e.sampleRatio?.mismatch
           ? `<p class="error">Sample ratio mismatch: the arms hold ${e.arms.map((a) => `${int(a.customers)} (${pct(a.share, 0)})`).join(', ')} customers, not their shares (p = ${num(e.sampleRatio.p)}). Assignment or feedback is broken; do not trust the comparison.</p>`
           : ''
