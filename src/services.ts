@@ -138,7 +138,7 @@ export function createServices(deps: {
   const evaluations = createEvaluationService({
     jobs, reports, events, catalog, gauges: evaluationGauges, defaultRecipe: config.DEFAULT_RECIPE, kick: () => jobRunner?.kick(),
   });
-  const onlineMetrics = createOnlineMetrics({ db, experiments: experimentRepository, gauge: metrics.onlineRate, log });
+  const onlineMetrics = createOnlineMetrics({ db, experiments: experimentRepository, gauge: metrics.onlineRate, retentionDays: config.FEEDBACK_RETENTION_DAYS, log });
   const feedbackRetention = createFeedbackRetention({ db, days: config.FEEDBACK_RETENTION_DAYS, log });
   const jobRunnerOptions = {
     jobs,

@@ -35,6 +35,11 @@ export interface ExperimentResults {
   createdAt: string;
   stoppedAt: string | null;
   /**
+   * The tests read its feedback from its start: it started within the window and after the feedback kept
+   * (FEEDBACK_RETENTION_DAYS). `anytimeP` and its interval assume it; without it, read `p`.
+   */
+  fromStart: boolean;
+  /**
    * Treatments compared with the control (arms - 1): each arm's tests (p, any-time p, intervals) are adjusted
    * for them (Bonferroni), so the chance that any arm shows a difference that is not there stays at most 5%.
    * CTR and conversion are not adjusted for each other: decide on one, chosen before the experiment.
@@ -50,6 +55,8 @@ export interface OnlineMetricsReport {
   days: number;
   /** Start of the window (ISO): feedback with ts >= since and <= the time of the query is counted. */
   since: string;
+  /** Feedback dated before this (ISO) is deleted (FEEDBACK_RETENTION_DAYS): null when the window starts after it. */
+  keptSince: string | null;
   strategies: StrategyRates[];
   /** Every experiment, newest first, with the feedback of the window that names it and one of its arms. */
   experiments: ExperimentResults[];
@@ -117,6 +124,8 @@ const purchaseSums = (s: ArmCustomerSums): CustomerSums => ({
 export function experimentResults(
   e: { id: string; active: boolean; arms: ArmDefinition[]; createdAt: string; stoppedAt: string | null },
   sumsOf: (arm: string) => ArmCustomerSums | undefined,
+  /** Where the feedback read starts: the window's start, or the retention's when later. */
+  readFrom: Date,
 ): ExperimentResults {
   const sums = e.arms.map((a) => sumsOf(a.name) ?? NO_SUMS);
   const control = sums[0];
@@ -127,6 +136,7 @@ export function experimentResults(
     active: e.active,
     createdAt: e.createdAt,
     stoppedAt: e.stoppedAt,
+    fromStart: Date.parse(e.createdAt) >= readFrom.getTime(),
     comparisons,
     arms: e.arms.map((a, i) => {
       const s = sums[i];
@@ -238,6 +248,8 @@ export function createOnlineMetrics(deps: {
   db: Db;
   /** The experiments whose arms are reported (none without). */
   experiments?: Pick<ExperimentRepository, 'list'>;
+  /** FEEDBACK_RETENTION_DAYS: feedback older than this is deleted (0 or none: kept for ever). */
+  retentionDays?: number;
   /** recsvc_feedback_rate_ratio{strategy, rate}. */
   gauge?: Gauge<'strategy' | 'rate'>;
   cacheMs?: number;
@@ -296,6 +308,8 @@ export function createOnlineMetrics(deps: {
       true,
     );
     const [[rows, armRows], experiments] = await Promise.all([counted, deps.experiments?.list() ?? []]);
+    const kept = deps.retentionDays ? new Date(now().getTime() - deps.retentionDays * 86_400_000) : null;
+    const keptSince = kept !== null && kept > since ? kept : null;
     // A row without an arm (none can be written since migration 017, and the API never wrote one) is no arm's.
     const byArm = new Map<string, ArmCustomerSums>(
       armRows.filter((r) => r.arm !== null).map((r) => [
@@ -317,8 +331,9 @@ export function createOnlineMetrics(deps: {
     return {
       days,
       since: since.toISOString(),
+      keptSince: keptSince?.toISOString() ?? null,
       strategies: rows.filter((r) => r.set === 'strategy').map((r) => strategyRates({ strategy: r.strategy, ...counts(r) })),
-      experiments: experiments.map((e) => experimentResults(e, (arm) => byArm.get(`${e.id}\u0000${arm}`))),
+      experiments: experiments.map((e) => experimentResults(e, (arm) => byArm.get(`${e.id}\u0000${arm}`), keptSince ?? since)),
       campaigns: rows
         .filter((r) => r.set === 'campaign' && r.campaign_id !== null)
         .map((r) => {

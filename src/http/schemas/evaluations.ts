@@ -118,6 +118,10 @@ export const onlineMetricsResponse = z
   .object({
     days: z.number().int(),
     since: z.string().describe('Start of the window; feedback with ts at or after it is counted'),
+    keptSince: z
+      .string()
+      .nullable()
+      .describe('Feedback dated before this is deleted (FEEDBACK_RETENTION_DAYS), so the window holds none of it; null when the window starts after it'),
     strategies: z
       .array(
         z.object({

@@ -104,6 +104,11 @@ export const experimentResults = z
       .string()
       .describe("When the experiment started. A window that starts before it holds all of the experiment's feedback, which anytimeP's guarantee assumes"),
     stoppedAt: z.string().nullable().describe('When it was stopped; null while active'),
+    fromStart: z
+      .boolean()
+      .describe(
+        "The tests read the experiment's feedback from its start: it started within the window and after keptSince. anytimeP and its interval assume it; when false, read p",
+      ),
     comparisons: z
       .number()
       .int()

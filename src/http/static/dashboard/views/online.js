@@ -67,7 +67,8 @@ export async function render(el, _arg, view) {
   const oldest = Math.min(...totals.experiments.filter((e) => e.active).map(since));
   const needDays = Number.isFinite(oldest) ? Math.ceil((Date.now() - oldest) / 86_400_000) + 1 : 0;
   const tests = needDays > DAYS ? await api(`/v1/metrics/online${qs({ days: Math.min(LONGEST_DAYS, needDays) })}`) : totals;
-  const windowStart = Date.parse(tests.since);
+  // Feedback older than the shop keeps (FEEDBACK_RETENTION_DAYS) is gone: the tests read from the later start.
+  const windowStart = Math.max(Date.parse(tests.since), tests.keptSince ? Date.parse(tests.keptSince) : 0);
   $('experiments').innerHTML = tests.experiments
     .map(
       (e) => `<div class="panel"><h3>${esc(e.id)} ${e.active ? '<span class="active">active</span>' : '<span class="muted">stopped</span>'}</h3>
@@ -75,7 +76,11 @@ export async function render(el, _arg, view) {
         e.stoppedAt && Date.parse(e.stoppedAt) < windowStart
           ? `stopped ${esc(String(e.stoppedAt).slice(0, 10))}, before this window: none of its feedback is in it`
           : `feedback since ${esc(new Date(Math.max(windowStart, since(e) || windowStart)).toISOString().slice(0, 10))}${
-              since(e) < windowStart ? ' (started earlier: its first days are not in these tests, so read p, not the any-time p)' : ''
+              e.fromStart
+                ? ''
+                : tests.keptSince && since(e) < Date.parse(tests.keptSince)
+                  ? ' (started earlier: its first days are deleted, as feedback is kept for FEEDBACK_RETENTION_DAYS, so read p, not the any-time p)'
+                  : ' (started earlier: its first days are not in these tests, so read p, not the any-time p)'
             }`
       }</p>${
         e.comparisons > 1

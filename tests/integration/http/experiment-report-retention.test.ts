@@ -1,0 +1,48 @@
+/**
+ * The A/B report says when an experiment's tests do not hold its feedback from its start: it started before
+ * the window, or before the feedback the shop keeps (FEEDBACK_RETENTION_DAYS), whose first days are deleted.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
+import { createPgliteTestDb } from '../../helpers/services.js';
+
+const DAY = 86_400_000;
+const ARMS = [
+  { name: 'control', strategy: 'popularity', share: 0.5 },
+  { name: 'treatment', strategy: 'popularity', share: 0.5 },
+];
+
+describe('experiments older than the feedback kept', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ createDb: createPgliteTestDb, env: { FEEDBACK_RETENTION_DAYS: '10' } });
+    // Started 20 days ago and stopped; started 3 days ago and still running.
+    for (const [id, ageDays] of [['old-1', 20], ['new-1', 3]] as const) {
+      expect((await t.app.inject({ method: 'POST', url: '/v1/experiments', headers: auth('admin'), payload: { id, arms: ARMS } })).statusCode).toBe(201);
+      await t.services.db.query('UPDATE experiments SET created_at = $1 WHERE id = $2', [new Date(Date.now() - ageDays * DAY).toISOString(), id]);
+      if (id === 'old-1') expect((await t.app.inject({ method: 'POST', url: `/v1/experiments/${id}/stop`, headers: auth('admin') })).statusCode).toBe(200);
+    }
+  });
+  afterAll(() => t.dispose());
+
+  const report = async (days: number) => {
+    const res = await t.app.inject({ url: `/v1/metrics/online?days=${days}`, headers: auth('admin') });
+    expect(res.statusCode).toBe(200);
+    return res.json() as { since: string; keptSince: string | null; experiments: { id: string; fromStart: boolean }[] };
+  };
+  const fromStart = (r: Awaited<ReturnType<typeof report>>) => Object.fromEntries(r.experiments.map((e) => [e.id, e.fromStart]));
+
+  it('When the window reaches back past the feedback kept, Then the report says since when it is kept, and the older experiment is not read from its start', async () => {
+    const r = await report(30);
+    expect(Date.now() - Date.parse(r.keptSince!)).toBeGreaterThanOrEqual(10 * DAY);
+    expect(Date.now() - Date.parse(r.keptSince!)).toBeLessThan(10 * DAY + 60_000);
+    expect(fromStart(r)).toEqual({ 'old-1': false, 'new-1': true });
+  });
+
+  it('When the window starts after the feedback kept, Then keptSince is null and only the window decides', async () => {
+    const r = await report(7);
+    expect(r.keptSince).toBeNull();
+    expect(fromStart(r)).toEqual({ 'old-1': false, 'new-1': true });
+    expect(fromStart(await report(2))).toEqual({ 'old-1': false, 'new-1': false });
+  });
+});
