@@ -248,10 +248,16 @@ async function keepErasedIds(tx: Db, ids: string[], unseenBy: string | null): Pr
   );
 }
 
-/** Deletes the hashed ids of erasures older than ERASED_EVENT_IDS_DAYS; returns how many. */
+/**
+ * Deletes the hashed ids of erasures older than ERASED_EVENT_IDS_DAYS; returns how many. A hash an erasure
+ * under way is dating anew (keepErasedIds) is locked by it to its commit: skipped, not waited for (the erasure
+ * may itself wait for a hash this delete holds: a deadlock a review reproduced), and kept by the new date.
+ */
 export async function forgetErasedIds(db: Db, now: Date = new Date()): Promise<number> {
   const { rows } = await db.query<{ n: number }>(
-    'WITH d AS (DELETE FROM erased_event_ids WHERE erased_at < $1 RETURNING 1) SELECT count(*)::int AS n FROM d',
+    `WITH d AS (
+       DELETE FROM erased_event_ids WHERE id_hash IN (SELECT id_hash FROM erased_event_ids WHERE erased_at < $1 FOR UPDATE SKIP LOCKED) RETURNING 1
+     ) SELECT count(*)::int AS n FROM d`,
     [new Date(now.getTime() - ERASED_EVENT_IDS_DAYS * 86_400_000).toISOString()],
   );
   return rows[0].n;
