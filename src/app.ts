@@ -183,11 +183,16 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
 
   // Closed days of feedback are counted in the background, so the first report over a year finds them
   // counted (feedback-rollup.ts). Processes take turns (an advisory lock); one that finds them counted
-  // makes one read. A count running as the app closes stops at its next month and is waited for.
+  // makes one read. A count running as the app closes stops at its next month and is waited for. Then a
+  // look at the active experiment, so its always-valid p keeps a crossing between two reads of the report.
   const upkeep: PeriodicTask[] = [];
   if (config.ONLINE_METRICS_COUNT_MS > 0) {
     const everyMs = config.ONLINE_METRICS_COUNT_MS;
-    upkeep.push(startPeriodic((signal) => services.onlineMetrics.countClosedDays(signal), { firstMs: Math.min(FIRST_UPKEEP_MS, everyMs), everyMs }));
+    const countAndLook = async (signal: AbortSignal) => {
+      await services.onlineMetrics.countClosedDays(signal);
+      if (!signal.aborted) await services.onlineMetrics.lookAtActiveExperiment();
+    };
+    upkeep.push(startPeriodic(countAndLook, { firstMs: Math.min(FIRST_UPKEEP_MS, everyMs), everyMs }));
   }
   // Feedback older than FEEDBACK_RETENTION_DAYS is deleted in batches (feedback-retention.ts); replicas
   // sweeping at once skip each other's rows. A sweep running as the app closes stops at its next batch.

@@ -333,3 +333,29 @@ export function customerRatioTest(
     anytimeHigh: anytime ? delta + anytimeHalf : null,
   };
 }
+
+/**
+ * The test of the last look, with the always-valid answers of every look before it: `anytimeP` the smallest
+ * of the looks' (the mSPRT's p-value is a running minimum: under no difference the chance that any look's
+ * falls to alpha is at most alpha, so one that crossed stays crossed however the later data go), and the
+ * any-time interval the intersection of the looks' confidence sequences (each holds the truth at every look
+ * at once: so does their intersection). A look whose sequence is disjoint from the intersection so far
+ * (the guarantee failed at one of them) is left out of it rather than leaving an empty interval. `tests`
+ * are in time order, null where a look has none; null when the last has none.
+ */
+export function overLooks(tests: readonly (SequentialTest | null)[]): SequentialTest | null {
+  const last = tests.at(-1) ?? null;
+  if (last === null) return null;
+  let anytimeP: number | null = null;
+  let low = Number.NEGATIVE_INFINITY;
+  let high = Number.POSITIVE_INFINITY;
+  for (const t of tests) {
+    if (t === null || t.anytimeP === null || t.anytimeLow === null || t.anytimeHigh === null) continue;
+    anytimeP = anytimeP === null ? t.anytimeP : Math.min(anytimeP, t.anytimeP);
+    if (t.anytimeLow <= high && t.anytimeHigh >= low) {
+      low = Math.max(low, t.anytimeLow);
+      high = Math.min(high, t.anytimeHigh);
+    }
+  }
+  return anytimeP === null ? last : { ...last, anytimeP, anytimeLow: low, anytimeHigh: high };
+}

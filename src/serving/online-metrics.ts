@@ -2,7 +2,8 @@ import type { Gauge } from 'prom-client';
 import type { Db } from '../data/db.js';
 import { countDays, countedCte, countedSpan, uncountedDays } from '../data/feedback-rollup.js';
 import type { ArmDefinition, ExperimentRepository } from '../data/experiment-repository.js';
-import { customerRatioTest, type CustomerSums, type SampleRatioTest, type SequentialTest, sampleRatioTest } from '../evaluation/significance.js';
+import { customerRatioTest, type CustomerSums, overLooks, type SampleRatioTest, type SequentialTest, sampleRatioTest } from '../evaluation/significance.js';
+import { type LookMetric, type LooksSoFar, readLooks, recordLooks } from '../data/experiment-looks.js';
 
 /** Feedback counts of one strategy over a window: every event counts (not distinct users or items). */
 export interface FeedbackCounts {
@@ -308,6 +309,7 @@ export function createOnlineMetrics(deps: {
       true,
     );
     const [[rows, armRows], experiments] = await Promise.all([counted, deps.experiments?.list() ?? []]);
+    const looksSoFar = await readLooks(deps.db, experiments.map((e) => e.id));
     const kept = deps.retentionDays ? new Date(now().getTime() - deps.retentionDays * 86_400_000) : null;
     const keptSince = kept !== null && kept > since ? kept : null;
     // A row without an arm (none can be written since migration 017, and the API never wrote one) is no arm's.
@@ -333,7 +335,10 @@ export function createOnlineMetrics(deps: {
       since: since.toISOString(),
       keptSince: keptSince?.toISOString() ?? null,
       strategies: rows.filter((r) => r.set === 'strategy').map((r) => strategyRates({ strategy: r.strategy, ...counts(r) })),
-      experiments: experiments.map((e) => experimentResults(e, (arm) => byArm.get(`${e.id}\u0000${arm}`), keptSince ?? since)),
+      experiments: await withLooks(
+        experiments.map((e) => experimentResults(e, (arm) => byArm.get(`${e.id}\u0000${arm}`), keptSince ?? since)),
+        looksSoFar,
+      ),
       campaigns: rows
         .filter((r) => r.set === 'campaign' && r.campaign_id !== null)
         .map((r) => {
@@ -367,9 +372,57 @@ export function createOnlineMetrics(deps: {
     return { days, since: since.toISOString(), rows: [...strategyRows, ...out].sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0)) };
   }
 
+  /**
+   * The always-valid answers of the experiments' tests over every look so far: a report that reads an
+   * experiment from its start is a look, recorded (experiment-looks.ts) and shown with the looks before it
+   * (overLooks). A report that does not (fromStart false) shows its own, unrecorded. Recording failing loses
+   * that look only (logged); the report is answered.
+   */
+  async function withLooks(results: ExperimentResults[], soFar: LooksSoFar[]): Promise<ExperimentResults[]> {
+    const before = new Map(soFar.map((l) => [`${l.experimentId}\u0000${l.arm}\u0000${l.metric}`, l]));
+    const looks: Omit<LooksSoFar, 'looks'>[] = [];
+    const combined = results.map((e) => {
+      if (!e.fromStart) return e;
+      const arms = e.arms.map((a) => {
+        if (a.vsControl === null) return a;
+        const tested = (metric: LookMetric, test: SequentialTest | null) => {
+          if (test === null || test.anytimeP === null || test.anytimeLow === null || test.anytimeHigh === null) return test;
+          looks.push({ experimentId: e.id, arm: a.name, metric, anytimeP: test.anytimeP, anytimeLow: test.anytimeLow, anytimeHigh: test.anytimeHigh });
+          const earlier = before.get(`${e.id}\u0000${a.name}\u0000${metric}`);
+          return earlier ? overLooks([{ ...test, ...earlier }, test]) : test;
+        };
+        return { ...a, vsControl: { ctr: tested('ctr', a.vsControl.ctr), conversion: tested('conversion', a.vsControl.conversion) } };
+      });
+      return { ...e, arms };
+    });
+    try {
+      await recordLooks(deps.db, looks);
+    } catch (err) {
+      deps.log?.('could not record the looks at the experiments', err);
+    }
+    return combined;
+  }
+
   return {
     report,
     daily,
+
+    /**
+     * A look at the active experiment from its start (up to LONGEST_WINDOW_DAYS), as a report would make:
+     * done in the background, so a crossing between two reads of the report is kept. Never rejects.
+     */
+    async lookAtActiveExperiment(): Promise<boolean> {
+      try {
+        const active = (await deps.experiments?.list())?.find((e) => e.active);
+        if (!active) return false;
+        const days = Math.min(LONGEST_WINDOW_DAYS, Math.ceil((now().getTime() - Date.parse(active.createdAt)) / 86_400_000) + 1);
+        await report(days);
+        return true;
+      } catch (err) {
+        deps.log?.('could not look at the active experiment', err);
+        return false;
+      }
+    },
 
     /**
      * Counts the closed days of the longest window that are not counted yet, as a report over it would

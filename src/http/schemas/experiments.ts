@@ -69,7 +69,7 @@ const zTest = z
       .number()
       .nullable()
       .describe(
-        'Always-valid p-value (mixture sequential test, mSPRT; never below p): stays honest when the results are looked at every day and the experiment is stopped the first time it is below the threshold, if the window holds the experiment from its start. Null until each arm has 30 customers (before, its variance estimate is too rough for the guarantee)',
+        "Always-valid p-value (mixture sequential test, mSPRT): stays honest when the results are looked at every day and the experiment is stopped the first time it is below the threshold, if the window holds the experiment from its start. It is the smallest of every look at the experiment from its start (each read of this report with fromStart, and the service's own look each ONLINE_METRICS_COUNT_MS), so once below a threshold it stays there, while p is as of now; each look's is never below that look's p. Null until each arm has 30 customers (before, its variance estimate is too rough for the guarantee)",
       ),
     difference: z.number().describe("This arm's rate - the control's"),
     low: z.number().describe('95% confidence interval of the difference, for one look: its lower end (the interval excludes 0 exactly when p < 0.05)'),
@@ -77,7 +77,9 @@ const zTest = z
     anytimeLow: z
       .number()
       .nullable()
-      .describe('95% interval that holds at every look at once (a confidence sequence; excludes 0 exactly when anytimeP < 0.05): its lower end; null with anytimeP'),
+      .describe(
+        "95% interval that holds at every look at once (a confidence sequence, intersected over the looks as anytimeP is their smallest; excludes 0 exactly when anytimeP < 0.05, unless a look's interval did not overlap the earlier looks', which is then left out): its lower end; null with anytimeP",
+      ),
     anytimeHigh: z.number().nullable().describe('Upper end of the any-time 95% interval; null with anytimeP'),
   })
   .nullable()

@@ -272,5 +272,68 @@ for (const backend of DB_BACKENDS) {
       });
       expect(home4.arms[2].vsControl.ctr).toMatchObject({ difference: 0, p: expect.closeTo(1, 12) });
     });
+
+    /** Feedback of one customer of an arm of an experiment at `ts`: impressions and clicks on items h-0, h-1, ... */
+    const customerFeedback = (experimentId: string, arm: string, userId: string, ts: string, impressions: number, clicks: number, firstItem = 0) => [
+      ...Array.from({ length: impressions }, (_, k) => ({ userId, itemId: `h-${firstItem + k}`, type: 'impression', experimentId, arm, ts })),
+      ...Array.from({ length: clicks }, (_, k) => ({ userId, itemId: `h-${firstItem + k}`, type: 'click', experimentId, arm, ts })),
+    ];
+
+    it("When customers' feedback is spread over days, Then the tests are those of their totals, as home-3's", async () => {
+      expect((await post('/v1/experiments/home-4/stop')).statusCode).toBe(200);
+      expect((await post('/v1/experiments', { ...EXPERIMENT, id: 'home-5' })).statusCode).toBe(201);
+      const before = new Date(Date.now() - 2 * 86_400_000).toISOString();
+      const now = new Date(Date.now() - 3_600_000).toISOString();
+      // home-3's customers, each shown 4 items two days ago and 6 more today, and clicking only today.
+      const events = ['control', 'treatment'].flatMap((arm, a) =>
+        Array.from({ length: 30 }, (_, i) => [
+          ...customerFeedback('home-5', arm, `h5-${arm}-${i}`, before, 4, 0),
+          ...customerFeedback('home-5', arm, `h5-${arm}-${i}`, now, 6, (i % 3) + a, 4),
+        ]).flat(),
+      );
+      expect((await post('/v1/feedback', { events }, 'write')).statusCode).toBe(200);
+      const [home5] = (await t.app.inject({ url: '/v1/metrics/online', headers: auth('admin') })).json().experiments;
+      expect(home5.id).toBe('home-5');
+      expect(home5.arms.map((a: { customers: number; impressions: number }) => [a.customers, a.impressions])).toEqual([[30, 300], [30, 300]]);
+      // Each customer's totals are home-3's: so are the tests, by hand above.
+      expect(home5.arms[1].vsControl.ctr).toEqual({
+        z: expect.closeTo(4.6636895265, 7),
+        p: expect.closeTo(1.871287e-5, 10),
+        anytimeP: expect.closeTo(0.0012866212, 9),
+        difference: expect.closeTo(0.1, 12),
+        low: expect.closeTo(0.0570786719, 8),
+        high: expect.closeTo(0.1429213281, 8),
+        anytimeLow: expect.closeTo(0.0298916240, 8),
+        anytimeHigh: expect.closeTo(0.1701083760, 8),
+      });
+    });
+
+    it('When the report was read while a treatment led and is read again once it no longer does, Then the any-time p keeps the crossing; p is as of now', async () => {
+      expect((await post('/v1/experiments/home-5/stop')).statusCode).toBe(200);
+      expect((await post('/v1/experiments', { ...EXPERIMENT, id: 'home-6' })).statusCode).toBe(201);
+      const early = new Date(Date.now() - 3 * 86_400_000).toISOString();
+      const now = new Date(Date.now() - 3_600_000).toISOString();
+      const arms = (when: string, lead: (a: number) => number, tag: string) =>
+        ['control', 'treatment'].flatMap((arm, a) => Array.from({ length: 40 }, (_, i) => customerFeedback('home-6', arm, `h6-${arm}-${tag}-${i}`, when, 10, (i % 3) + lead(a))).flat());
+      const home6 = async () => {
+        const [e] = (await t.app.inject({ url: '/v1/metrics/online', headers: auth('admin') })).json().experiments;
+        expect(e).toMatchObject({ id: 'home-6', fromStart: true });
+        return e.arms[1].vsControl.ctr;
+      };
+      // 40 customers an arm, the treatment's clicking 2 more of 10 than the control's: CTR 0.3 against 0.1.
+      expect((await post('/v1/feedback', { events: arms(early, (a) => 2 * a, 'early') }, 'write')).statusCode).toBe(200);
+      const first = await home6();
+      expect(first.anytimeP).toBeLessThan(0.001);
+      // 40 more an arm, the other way round: over both, the arms click alike.
+      expect((await post('/v1/feedback', { events: arms(now, (a) => 2 * (1 - a), 'late') }, 'write')).statusCode).toBe(200);
+      const second = await home6();
+      expect(second.difference).toBeCloseTo(0, 12);
+      expect(second.p).toBeCloseTo(1, 9);
+      // The first read crossed: the any-time answers keep it (the interval is the first's, the second's being
+      // disjoint from it).
+      expect(second).toMatchObject({ anytimeP: first.anytimeP, anytimeLow: first.anytimeLow, anytimeHigh: first.anytimeHigh });
+      const { rows } = await t.services.db.query<{ looks: number }>("SELECT looks FROM experiment_looks WHERE experiment_id = 'home-6' AND arm = 'treatment' AND metric = 'ctr'");
+      expect(rows).toEqual([{ looks: 2 }]);
+    });
   });
 }

@@ -9,7 +9,9 @@ import {
   erfc,
   incompleteBeta,
   logGamma,
+  overLooks,
   sampleRatioTest,
+  type SequentialTest,
   studentCriticalValue,
   studentTwoSidedP,
   twoSidedP,
@@ -361,5 +363,38 @@ describe('sample ratio mismatch (chi-square)', () => {
     expect(sampleRatioTest([10], [1])).toBeNull();
     expect(sampleRatioTest([10, 5], [0.5, 0.25, 0.25])).toBeNull();
     expect(sampleRatioTest([10, 5], [1, 0])).toBeNull();
+  });
+});
+
+/** A look's test with these any-time answers (the rest arbitrary). */
+const withAnytime = (anytimeP: number | null, anytimeLow: number | null, anytimeHigh: number | null, extra: Partial<SequentialTest> = {}): SequentialTest => ({
+  z: 1,
+  p: 0.3,
+  difference: 0.01,
+  low: -0.01,
+  high: 0.03,
+  anytimeP,
+  anytimeLow,
+  anytimeHigh,
+  ...extra,
+});
+
+describe('always-valid answers over looks', () => {
+  it("When an earlier look crossed, Then the any-time p stays at that look's and the interval is what every look allows", () => {
+    const result = overLooks([null, withAnytime(null, null, null), withAnytime(0.01, 0.02, 0.2), withAnytime(0.4, -0.05, 0.1, { z: 0.5, p: 0.6, difference: 0.02 })]);
+    // The last look's own test, the smallest any-time p, and the intersection [0.02, 0.1].
+    expect(result).toEqual({ z: 0.5, p: 0.6, difference: 0.02, low: -0.01, high: 0.03, anytimeP: 0.01, anytimeLow: 0.02, anytimeHigh: 0.1 });
+  });
+
+  it("When a look's interval is disjoint from the earlier ones, Then it is left out of the intersection, not made empty", () => {
+    // [0.02, 0.2] then [-0.3, 0.01]: left out rather than an empty interval.
+    expect(overLooks([withAnytime(0.01, 0.02, 0.2), withAnytime(0.5, -0.3, 0.01)])).toMatchObject({ anytimeP: 0.01, anytimeLow: 0.02, anytimeHigh: 0.2 });
+  });
+
+  it('When the last look has no test, or no look has an any-time answer, Then the last look stands as it is', () => {
+    expect(overLooks([withAnytime(0.01, 0.02, 0.2), null])).toBeNull();
+    expect(overLooks([])).toBeNull();
+    const early = withAnytime(null, null, null);
+    expect(overLooks([null, early])).toBe(early);
   });
 });
