@@ -80,7 +80,7 @@ for (const backend of DB_BACKENDS) {
       expect(await events.importPurchases([purchase, bystander])).toEqual({ inserted: 1, duplicates: 0, erased: 1 });
       expect(await events.insertPurchases([purchase])).toMatchObject({ inserted: 0, duplicates: 0, erased: 1 });
       expect(await events.importInteractions([{ ...view, eventId: 'gone-view' }])).toEqual({ inserted: 0, duplicates: 0, erased: 1 });
-      expect(await events.insertFeedback([feedback])).toEqual({ inserted: 0, duplicates: 0, erased: 1, unknownItems: 0, unknownLabels: 0 });
+      expect(await events.insertFeedback([feedback])).toMatchObject({ inserted: 0, duplicates: 0, erased: 1, unknownItems: 0, unknownLabels: 0 });
       expect(await catalog.getUser('gone-1')).toBeNull();
       expect(await catalog.getUser('still-here')).not.toBeNull();
 
