@@ -37,7 +37,8 @@ export async function readLooks(db: Db, experimentIds: readonly string[]): Promi
 /**
  * Adds a look at each of these tests: the any-time p kept is the smaller, the interval the intersection (a
  * look whose interval is disjoint from it is left out of it, as overLooks does). Replicas looking at once
- * each add theirs: the order does not matter.
+ * each add theirs; the smallest p does not depend on their order, the interval only when some are disjoint
+ * (the difference changed over time, which the confidence sequences assume it does not).
  */
 export async function recordLooks(db: Db, looks: readonly Omit<LooksSoFar, 'looks'>[]): Promise<void> {
   if (looks.length === 0) return;

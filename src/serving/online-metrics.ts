@@ -1,6 +1,7 @@
 import type { Gauge } from 'prom-client';
 import type { Db } from '../data/db.js';
 import { countDays, countedCte, countedSpan, uncountedDays } from '../data/feedback-rollup.js';
+import { retentionCutoff } from '../data/feedback-retention.js';
 import type { ArmDefinition, ExperimentRepository } from '../data/experiment-repository.js';
 import { customerRatioTest, type CustomerSums, overLooks, type SampleRatioTest, type SequentialTest, sampleRatioTest } from '../evaluation/significance.js';
 import { type LookMetric, type LooksSoFar, readLooks, recordLooks } from '../data/experiment-looks.js';
@@ -36,8 +37,10 @@ export interface ExperimentResults {
   createdAt: string;
   stoppedAt: string | null;
   /**
-   * The tests read its feedback from its start: it started within the window and after the feedback kept
-   * (FEEDBACK_RETENTION_DAYS). `anytimeP` and its interval assume it; without it, read `p`.
+   * The tests read all of its feedback: the window starts at or before both its start and its earliest
+   * feedback (feedback may be dated before the experiment: a client's clock, a backend's own times), and no
+   * feedback of it has been deleted (FEEDBACK_RETENTION_DAYS). `anytimeP` and its interval assume it, and
+   * only then is a report a look at it (experiment-looks.ts); without it, read `p`.
    */
   fromStart: boolean;
   /**
@@ -56,7 +59,10 @@ export interface OnlineMetricsReport {
   days: number;
   /** Start of the window (ISO): feedback with ts >= since and <= the time of the query is counted. */
   since: string;
-  /** Feedback dated before this (ISO) is deleted (FEEDBACK_RETENTION_DAYS): null when the window starts after it. */
+  /**
+   * Feedback dated before this (ISO, a UTC day's start) is deleted (FEEDBACK_RETENTION_DAYS, each hour): null
+   * when the window starts after it.
+   */
   keptSince: string | null;
   strategies: StrategyRates[];
   /** Every experiment, newest first, with the feedback of the window that names it and one of its arms. */
@@ -125,8 +131,8 @@ const purchaseSums = (s: ArmCustomerSums): CustomerSums => ({
 export function experimentResults(
   e: { id: string; active: boolean; arms: ArmDefinition[]; createdAt: string; stoppedAt: string | null },
   sumsOf: (arm: string) => ArmCustomerSums | undefined,
-  /** Where the feedback read starts: the window's start, or the retention's when later. */
-  readFrom: Date,
+  /** The feedback read holds all of the experiment's (ExperimentResults.fromStart). */
+  fromStart: boolean,
 ): ExperimentResults {
   const sums = e.arms.map((a) => sumsOf(a.name) ?? NO_SUMS);
   const control = sums[0];
@@ -137,7 +143,7 @@ export function experimentResults(
     active: e.active,
     createdAt: e.createdAt,
     stoppedAt: e.stoppedAt,
-    fromStart: Date.parse(e.createdAt) >= readFrom.getTime(),
+    fromStart,
     comparisons,
     arms: e.arms.map((a, i) => {
       const s = sums[i];
@@ -184,6 +190,14 @@ SELECT CASE WHEN GROUPING(strategy) = 0 THEN 'strategy' ELSE 'campaign' END AS s
 FROM counted
 GROUP BY GROUPING SETS ((strategy), (campaign_id))
 ORDER BY 1, impressions DESC, strategy NULLS LAST, campaign_id`;
+
+/**
+ * Each experiment's earliest feedback (null without any), one index probe each (migration 020's
+ * feedback_events_experiment_first): a report is a look at an experiment only if its window holds it.
+ */
+const FIRST_FEEDBACK_SQL = `
+SELECT e.id, (SELECT min(f.ts) FROM feedback_events f WHERE f.experiment_id = e.id) AS first
+FROM experiments e`;
 
 /** Postgres's work_mem for the report's statements: room for the arms' per-customer groups (about 100 bytes each). */
 const ARMS_WORK_MEM = '32MB';
@@ -297,21 +311,29 @@ export function createOnlineMetrics(deps: {
     const w = await window(days);
     const since = w.since;
     type ArmRow = { experiment_id: string; arm: string | null; customers: number; impressions: number; clicks: number; add_to_cart: number; purchases: number; nn: number; kk: number; bb: number; nk: number; nb: number };
-    // The strategies (from the daily counts) and the arms (from the events) of one snapshot: feedback stored
-    // between two statements would be in one and not the other.
+    // The strategies (from the daily counts), the arms (from the events), each experiment's earliest feedback
+    // and the looks at it so far, of one snapshot: feedback stored between two statements would be in one and
+    // not the other.
     const counted = inSnapshot(
       w,
       async (tx, cte) => {
         const breakdowns = await tx.query<Breakdown>(breakdownsSql(cte.sql), cte.params);
         const arms = await tx.query<ArmRow>(ARM_CUSTOMERS_SQL, [since.toISOString()]);
-        return [breakdowns.rows, arms.rows] as const;
+        const first = await tx.query<{ id: string; first: Date | null }>(FIRST_FEEDBACK_SQL);
+        const looks = await readLooks(tx, first.rows.map((r) => r.id));
+        return [breakdowns.rows, arms.rows, new Map(first.rows.map((r) => [r.id, r.first === null ? null : new Date(r.first)])), looks] as const;
       },
       true,
     );
-    const [[rows, armRows], experiments] = await Promise.all([counted, deps.experiments?.list() ?? []]);
-    const looksSoFar = await readLooks(deps.db, experiments.map((e) => e.id));
-    const kept = deps.retentionDays ? new Date(now().getTime() - deps.retentionDays * 86_400_000) : null;
+    const [[rows, armRows, firstFeedback, looksSoFar], experiments] = await Promise.all([counted, deps.experiments?.list() ?? []]);
+    // The sweep deletes whole UTC days (feedback-retention.ts retentionCutoff).
+    const kept = deps.retentionDays ? retentionCutoff(now(), deps.retentionDays) : null;
     const keptSince = kept !== null && kept > since ? kept : null;
+    const fromStart = (e: { id: string; createdAt: string }) => {
+      const first = firstFeedback.get(e.id);
+      const start = Math.min(Date.parse(e.createdAt), first?.getTime() ?? Number.POSITIVE_INFINITY);
+      return start >= since.getTime() && (keptSince === null || Date.parse(e.createdAt) >= keptSince.getTime());
+    };
     // A row without an arm (none can be written since migration 017, and the API never wrote one) is no arm's.
     const byArm = new Map<string, ArmCustomerSums>(
       armRows.filter((r) => r.arm !== null).map((r) => [
@@ -336,7 +358,7 @@ export function createOnlineMetrics(deps: {
       keptSince: keptSince?.toISOString() ?? null,
       strategies: rows.filter((r) => r.set === 'strategy').map((r) => strategyRates({ strategy: r.strategy, ...counts(r) })),
       experiments: await withLooks(
-        experiments.map((e) => experimentResults(e, (arm) => byArm.get(`${e.id}\u0000${arm}`), keptSince ?? since)),
+        experiments.map((e) => experimentResults(e, (arm) => byArm.get(`${e.id}\u0000${arm}`), fromStart(e))),
         looksSoFar,
       ),
       campaigns: rows
@@ -386,8 +408,12 @@ export function createOnlineMetrics(deps: {
       const arms = e.arms.map((a) => {
         if (a.vsControl === null) return a;
         const tested = (metric: LookMetric, test: SequentialTest | null) => {
-          if (test === null || test.anytimeP === null || test.anytimeLow === null || test.anytimeHigh === null) return test;
-          looks.push({ experimentId: e.id, arm: a.name, metric, anytimeP: test.anytimeP, anytimeLow: test.anytimeLow, anytimeHigh: test.anytimeHigh });
+          if (test === null) return null;
+          if (test.anytimeP !== null && test.anytimeLow !== null && test.anytimeHigh !== null) {
+            looks.push({ experimentId: e.id, arm: a.name, metric, anytimeP: test.anytimeP, anytimeLow: test.anytimeLow, anytimeHigh: test.anytimeHigh });
+          }
+          // Also when this look has no any-time answer (an erasure left an arm under ANYTIME_MIN_CUSTOMERS): a
+          // crossing kept stays.
           const earlier = before.get(`${e.id}\u0000${a.name}\u0000${metric}`);
           return earlier ? overLooks([{ ...test, ...earlier }, test]) : test;
         };

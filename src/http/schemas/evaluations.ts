@@ -121,7 +121,9 @@ export const onlineMetricsResponse = z
     keptSince: z
       .string()
       .nullable()
-      .describe('Feedback dated before this is deleted (FEEDBACK_RETENTION_DAYS), so the window holds none of it; null when the window starts after it'),
+      .describe(
+        'Feedback dated before this (the start of a UTC day) is deleted (FEEDBACK_RETENTION_DAYS; each API process deletes it hourly), so the window holds none of it; null when the window starts after it',
+      ),
     strategies: z
       .array(
         z.object({

@@ -109,7 +109,7 @@ export const experimentResults = z
     fromStart: z
       .boolean()
       .describe(
-        "The tests read the experiment's feedback from its start: it started within the window and after keptSince. anytimeP and its interval assume it; when false, read p",
+        "The tests read all of the experiment's feedback: the window starts at or before both its start and its earliest feedback (which may be dated before it: a client's clock), and it started after keptSince. anytimeP and its interval assume it, and only such a report counts as a look at the experiment; when false, read p",
       ),
     comparisons: z
       .number()

@@ -3,7 +3,7 @@
  * looks at the active experiment in the background, so the always-valid p keeps a crossing that happened
  * between two reads of the report.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
 import { createPgliteTestDb } from '../../helpers/services.js';
 
@@ -42,4 +42,59 @@ describe('looks at the active experiment in the background', () => {
     expect(bg1.arms[1].vsControl.ctr.p).toBeCloseTo(1, 9);
     expect(bg1.arms[1].vsControl.ctr.anytimeP).toBeLessThanOrEqual(seen.anytime_p);
   }, 60_000);
+});
+
+describe('which reports are looks', () => {
+  const HOUR = 3_600_000;
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ createDb: createPgliteTestDb });
+  });
+  afterAll(() => t.dispose());
+
+  const post = (url: string, payload?: object, scope: 'write' | 'admin' = 'admin') => t.app.inject({ method: 'POST', url, headers: auth(scope), ...(payload ? { payload } : {}) });
+  /** `n` customers an arm, 10 impressions each, clicking i % 3 + lead(arm index). */
+  const feedback = (experimentId: string, tag: string, ts: string, n: number, lead: (a: number) => number) =>
+    ARMS.flatMap(({ name: arm }, a) =>
+      Array.from({ length: n }, (_, i) => [
+        ...Array.from({ length: 10 }, (_, k) => ({ userId: `${tag}-${arm}-${i}`, itemId: `i${k}`, type: 'impression', experimentId, arm, ts })),
+        ...Array.from({ length: (i % 3) + lead(a) }, (_, k) => ({ userId: `${tag}-${arm}-${i}`, itemId: `i${k}`, type: 'click', experimentId, arm, ts })),
+      ]).flat(),
+    );
+  const report = async (days: number, id: string) => {
+    const res = await t.app.inject({ url: `/v1/metrics/online?days=${days}`, headers: auth('admin') });
+    expect(res.statusCode).toBe(200);
+    const e = res.json().experiments.find((x: { id: string }) => x.id === id);
+    return { fromStart: e.fromStart as boolean, customers: e.arms.map((a: { customers: number }) => a.customers), ctr: e.arms[1].vsControl.ctr };
+  };
+
+  it("When some of an experiment's feedback is dated before it started, Then a window that misses that feedback is not a look and changes nothing kept", async () => {
+    expect((await post('/v1/experiments', { id: 'pre-1', arms: ARMS })).statusCode).toBe(201);
+    const at = Date.now();
+    await t.services.db.query('UPDATE experiments SET created_at = $1 WHERE id = $2', [new Date(at - 20 * HOUR).toISOString(), 'pre-1']);
+    // Feedback dated 6 hours before the experiment (a storefront's clock six hours behind; a backend key may
+    // send any past time), the control ahead; then the treatment ahead: over all, the arms click alike.
+    expect((await post('/v1/feedback', { events: feedback('pre-1', 'early', new Date(at - 26 * HOUR).toISOString(), 40, (a) => 2 * (1 - a)) }, 'write')).statusCode).toBe(200);
+    expect((await post('/v1/feedback', { events: feedback('pre-1', 'late', new Date(at - HOUR).toISOString(), 40, (a) => 2 * a) }, 'write')).statusCode).toBe(200);
+    const whole = await report(2, 'pre-1');
+    expect(whole).toMatchObject({ fromStart: true, customers: [80, 80] });
+    expect(whole.ctr.anytimeP).toBeGreaterThan(0.5);
+    // The last day holds only the later half, where the treatment leads: not the experiment from its start.
+    const part = await report(1, 'pre-1');
+    expect(part).toMatchObject({ fromStart: false, customers: [40, 40] });
+    expect(part.ctr.anytimeP).toBeLessThan(0.001);
+    expect((await report(2, 'pre-1')).ctr.anytimeP).toBeGreaterThan(0.5);
+  });
+
+  it('When an erasure leaves an arm under 30 customers, Then the crossing already kept is still shown', async () => {
+    expect((await post('/v1/experiments/pre-1/stop')).statusCode).toBe(200);
+    expect((await post('/v1/experiments', { id: 'er-1', arms: ARMS })).statusCode).toBe(201);
+    expect((await post('/v1/feedback', { events: feedback('er-1', 'er', new Date(Date.now() - HOUR).toISOString(), 30, (a) => 2 * a) }, 'write')).statusCode).toBe(200);
+    const crossed = await report(30, 'er-1');
+    expect(crossed.ctr.anytimeP).toBeLessThan(0.001);
+    expect((await t.app.inject({ method: 'DELETE', url: '/v1/users/er-control-0', headers: auth('admin') })).statusCode).toBe(204);
+    const after = await report(30, 'er-1');
+    expect(after).toMatchObject({ fromStart: true, customers: [29, 30] });
+    expect(after.ctr).toMatchObject({ anytimeP: crossed.ctr.anytimeP, anytimeLow: crossed.ctr.anytimeLow, anytimeHigh: crossed.ctr.anytimeHigh });
+  });
 });
