@@ -167,6 +167,8 @@ export function strategyRates(c: FeedbackCounts): StrategyRates {
 
 /** Window of the Prometheus gauges. */
 export const GAUGE_WINDOW_DAYS = 30;
+/** Days before an experiment's start its background look reads from (lookAtActiveExperiment): feedback dated before it. */
+const LOOK_MARGIN_DAYS = 8;
 /** The longest window a report may ask for (days). */
 export const LONGEST_WINDOW_DAYS = 365;
 /** Strategies are client-supplied text: only the busiest become gauge labels, so the series stay bounded. */
@@ -435,15 +437,19 @@ export function createOnlineMetrics(deps: {
 
     /**
      * A look at the active experiment from its start (up to LONGEST_WINDOW_DAYS), as a report would make:
-     * done in the background, so a crossing between two reads of the report is kept. Never rejects.
+     * done in the background, so a crossing between two reads of the report is kept. True when it was a
+     * look (the report held all of the experiment's feedback). Never rejects.
      */
     async lookAtActiveExperiment(): Promise<boolean> {
       try {
         const active = (await deps.experiments?.list())?.find((e) => e.active);
         if (!active) return false;
-        const days = Math.min(LONGEST_WINDOW_DAYS, Math.ceil((now().getTime() - Date.parse(active.createdAt)) / 86_400_000) + 1);
-        await report(days);
-        return true;
+        // From a week before its start: its feedback may be dated before it (a browser's may be 7 days back).
+        const days = Math.ceil((now().getTime() - Date.parse(active.createdAt)) / 86_400_000) + LOOK_MARGIN_DAYS;
+        // Older than the longest window: no report holds it from its start, so none is a look.
+        if (days > LONGEST_WINDOW_DAYS) return false;
+        const looked = await report(days);
+        return looked.experiments.some((e) => e.id === active.id && e.fromStart);
       } catch (err) {
         deps.log?.('could not look at the active experiment', err);
         return false;

@@ -97,4 +97,16 @@ describe('which reports are looks', () => {
     expect(after).toMatchObject({ fromStart: true, customers: [29, 30] });
     expect(after.ctr).toMatchObject({ anytimeP: crossed.ctr.anytimeP, anytimeLow: crossed.ctr.anytimeLow, anytimeHigh: crossed.ctr.anytimeHigh });
   });
+
+  it('When the active experiment is looked at in the background, Then it is a look while a window can hold it from its start, not once it is older than the longest window', async () => {
+    expect((await post('/v1/experiments/er-1/stop')).statusCode).toBe(200);
+    expect((await post('/v1/experiments', { id: 'old-1', arms: ARMS })).statusCode).toBe(201);
+    expect((await post('/v1/feedback', { events: feedback('old-1', 'old', new Date(Date.now() - HOUR).toISOString(), 30, () => 0) }, 'write')).statusCode).toBe(200);
+    const looks = async () => (await t.services.db.query<{ looks: number }>("SELECT looks FROM experiment_looks WHERE experiment_id = 'old-1' AND metric = 'ctr'")).rows.map((r) => r.looks);
+    expect(await t.services.onlineMetrics.lookAtActiveExperiment()).toBe(true);
+    expect(await looks()).toEqual([1]);
+    await t.services.db.query("UPDATE experiments SET created_at = now() - interval '400 days' WHERE id = 'old-1'");
+    expect(await t.services.onlineMetrics.lookAtActiveExperiment()).toBe(false);
+    expect(await looks()).toEqual([1]);
+  });
 });
