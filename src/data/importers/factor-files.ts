@@ -32,6 +32,12 @@ export interface ReadFactors extends ExternalFactors, FactorDirSummary {}
 
 const fail = (file: string, message: string) => new AppError('UNPROCESSABLE', `${file}: ${message}`, [{ path: file, message }]);
 
+/**
+ * How a message names the id of a row it refuses: an item's in quotes; a customer's not at all, only its row
+ * (a job keeps its error with the job, where no erasure reaches).
+ */
+const idOf = (id: string, customers: boolean) => (customers ? '' : ` (id "${id}")`);
+
 const exists = (p: string) =>
   stat(p).then(
     (s) => (s.isDirectory() ? 'dir' : s.isFile() ? 'file' : null),
@@ -43,6 +49,8 @@ interface Parts {
   kind: 'csv' | 'parquet';
   name: string;
   files: string[];
+  /** The side of customers (user factors): messages do not name its ids. */
+  customers: boolean;
 }
 
 /**
@@ -51,7 +59,7 @@ interface Parts {
  */
 async function sparkParts(dir: string, side: string): Promise<Parts | null> {
   for (const [file, kind] of [[`${side}.csv`, 'csv'], [`${side}.csv.gz`, 'csv'], [`${side}.parquet`, 'parquet']] as const) {
-    if ((await exists(path.join(dir, file))) === 'file') return { kind, name: file, files: [path.join(dir, file)] };
+    if ((await exists(path.join(dir, file))) === 'file') return { kind, name: file, files: [path.join(dir, file)], customers: side === 'user_factors' };
   }
   const sub = path.join(dir, side);
   if ((await exists(sub)) !== 'dir') return null;
@@ -59,7 +67,7 @@ async function sparkParts(dir: string, side: string): Promise<Parts | null> {
   if (parts.length === 0) throw fail(`${side}/`, 'a Spark output directory with no part-* files');
   const parquet = parts.filter((f) => f.endsWith('.parquet'));
   if (parquet.length > 0 && parquet.length < parts.length) throw fail(`${side}/`, 'mixes Parquet and other part files');
-  return { kind: parquet.length > 0 ? 'parquet' : 'csv', name: `${side}/`, files: parts.map((f) => path.join(sub, f)) };
+  return { kind: parquet.length > 0 ? 'parquet' : 'csv', name: `${side}/`, files: parts.map((f) => path.join(sub, f)), customers: side === 'user_factors' };
 }
 
 /** Which layout a directory holds, and its files; UNPROCESSABLE naming what is missing or ambiguous. */
@@ -87,11 +95,12 @@ async function readIds(file: string, name: string): Promise<string[]> {
   return lines.map((l) => l.trim());
 }
 
-function checkUnique(ids: string[], name: string): void {
-  const seen = new Set<string>();
-  for (const id of ids) {
-    if (seen.has(id)) throw fail(name, `id "${id}" appears twice`);
-    seen.add(id);
+function checkUnique(ids: string[], name: string, customers: boolean): void {
+  const seen = new Map<string, number>();
+  for (const [row, id] of ids.entries()) {
+    const first = seen.get(id);
+    if (first !== undefined) throw fail(name, customers ? `a customer id appears twice (rows ${first + 1} and ${row + 1})` : `id "${id}" appears twice`);
+    seen.set(id, row);
   }
 }
 
@@ -112,9 +121,10 @@ async function readNpySide(dir: string, side: 'item' | 'user'): Promise<FactorTa
   const idsName = `${side}_ids.txt`;
   const ids = await readIds(path.join(dir, idsName), idsName);
   if (ids.length !== matrix.rows) throw fail(idsName, `${ids.length} ids for the ${matrix.rows} rows of ${name}`);
-  checkUnique(ids, idsName);
+  checkUnique(ids, idsName, side === 'user');
   for (let p = 0; p < matrix.values.length; p++) {
-    if (!Number.isFinite(matrix.values[p])) throw fail(name, `row ${Math.floor(p / matrix.cols)} (id "${ids[Math.floor(p / matrix.cols)]}") holds a value that is not a finite number`);
+    const row = Math.floor(p / matrix.cols);
+    if (!Number.isFinite(matrix.values[p])) throw fail(name, `row ${row}${idOf(ids[row], side === 'user')} holds a value that is not a finite number`);
   }
   return { ids, values: matrix.values, factors: matrix.cols };
 }
@@ -136,12 +146,14 @@ class RowCollector {
   private used = 0;
   factors = 0;
 
+  constructor(private readonly customers: boolean) {}
+
   add(where: string, row: string, id: string, features: ArrayLike<number>): void {
     if (id === '') throw fail(where, `${row}: empty id`);
     if (this.factors === 0) checkFactors((this.factors = features.length), where);
-    if (features.length !== this.factors) throw fail(where, `${row} (id "${id}"): ${features.length} factors, the rows before have ${this.factors}`);
+    if (features.length !== this.factors) throw fail(where, `${row}${idOf(id, this.customers)}: ${features.length} factors, the rows before have ${this.factors}`);
     for (let a = 0; a < features.length; a++) {
-      if (!Number.isFinite(features[a])) throw fail(where, `${row} (id "${id}"): factor ${a} is not a finite number`);
+      if (!Number.isFinite(features[a])) throw fail(where, `${row}${idOf(id, this.customers)}: factor ${a} is not a finite number`);
     }
     if (this.used + this.factors > this.values.length) {
       const grown = new Float32Array(Math.max(this.values.length * 2, this.used + this.factors));
@@ -155,7 +167,7 @@ class RowCollector {
 
   finish(name: string): FactorTable & { factors: number } {
     if (this.ids.length === 0) throw fail(name, 'no factor rows');
-    checkUnique(this.ids, name);
+    checkUnique(this.ids, name, this.customers);
     return { ids: this.ids, values: this.values.slice(0, this.used), factors: this.factors };
   }
 }
@@ -163,7 +175,7 @@ class RowCollector {
 const partName = (parts: Parts, file: string) => (parts.name.endsWith('/') ? `${parts.name}${path.basename(file)}` : parts.name);
 
 async function readCsvSide(parts: Parts): Promise<FactorTable & { factors: number }> {
-  const rows = new RowCollector();
+  const rows = new RowCollector(parts.customers);
   for (const file of parts.files) {
     const where = partName(parts, file);
     let skipped = 0;
@@ -174,7 +186,7 @@ async function readCsvSide(parts: Parts): Promise<FactorTable & { factors: numbe
       if (record.length !== 2) throw fail(where, `record ${line}: ${record.length} fields, expected 2 (id,features)`);
       const id = record[0].trim();
       const features = parseFeatures(record[1]);
-      if (!features) throw fail(where, `record ${line} (id "${id}"): features must be a bracketed list of numbers such as [0.1,-0.2], got "${record[1].slice(0, 60)}"`);
+      if (!features) throw fail(where, `record ${line}${idOf(id, parts.customers)}: features must be a bracketed list of numbers such as [0.1,-0.2], got "${record[1].slice(0, 60)}"`);
       rows.add(where, `record ${line}`, id, features);
     }
     if (skipped > 0) throw fail(where, `${skipped} records could not be parsed (unbalanced quotes?)`);
@@ -196,7 +208,7 @@ const COMPRESSORS = {
  * (a list of float or double). Read with hyparquet (pure JavaScript; snappy, Spark's default codec, is built in), one row group at a time.
  */
 async function readParquetSide(parts: Parts): Promise<FactorTable & { factors: number }> {
-  const rows = new RowCollector();
+  const rows = new RowCollector(parts.customers);
   for (const file of parts.files) {
     const where = partName(parts, file);
     try {

@@ -88,6 +88,33 @@ describe('factor directories', () => {
     await expect(readFactorDir(twice)).rejects.toThrow(/id "a" appears twice/);
   });
 
+  it("When a customer's row is refused, Then the message names its file and row, never the customer's id (a job keeps its error where no erasure reaches)", async () => {
+    const items = 'a,"[1,2]"\n';
+    const cases: [string, string, RegExp][] = [
+      ['ann@example.com,"[1,2]"\nann@example.com,"[3,4]"\n', 'user_factors.csv', /user_factors.csv: a customer id appears twice \(rows 1 and 2\)/],
+      ['ann@example.com,"[1,x]"\n', 'user_factors.csv', /user_factors.csv: record 1: features must be a bracketed list/],
+      ['bob,"[1,2]"\nann@example.com,"[1,2,3]"\n', 'user_factors.csv', /user_factors.csv: record 2: 3 factors, the rows before have 2/],
+    ];
+    for (const [users, file, message] of cases) {
+      const dir = copy();
+      writeFileSync(path.join(dir, 'item_factors.csv'), items);
+      writeFileSync(path.join(dir, file), users);
+      const refused = await readFactorDir(dir).then(() => null, (err: Error) => err.message);
+      expect(refused).toMatch(message);
+      expect(refused).not.toContain('ann@example.com');
+    }
+    // The npy layout: a customer id twice in user_ids.txt, then a row that is not a number.
+    const npy = copy('implicit');
+    const ids = readFileSync(path.join(npy, 'user_ids.txt'), 'utf8').trim().split('\n');
+    writeFileSync(path.join(npy, 'user_ids.txt'), [...ids.slice(0, -1), ids[0]].join('\n') + '\n');
+    await expect(readFactorDir(npy)).rejects.toThrow(new RegExp(`user_ids.txt: a customer id appears twice \\(rows 1 and ${ids.length}\\)`));
+    writeFileSync(path.join(npy, 'user_ids.txt'), ids.join('\n') + '\n');
+    writeFileSync(path.join(npy, 'user_factors.npy'), encodeNpyMatrix({ rows: ids.length, cols: 4, values: [Number.NaN, ...new Array(ids.length * 4 - 1).fill(0.5)] }));
+    const refused = await readFactorDir(npy).then(() => null, (err: Error) => err.message);
+    expect(refused).toMatch(/user_factors.npy: row 0 holds a value that is not a finite number/);
+    expect(refused).not.toContain(ids[0]);
+  });
+
   it('When user and item factors differ in width, Then the headers alone refuse it before a job runs', async () => {
     const dir = copy('implicit');
     writeFileSync(path.join(dir, 'user_factors.npy'), encodeNpyMatrix({ rows: 7, cols: 3, values: new Array(21).fill(0.5) }));
