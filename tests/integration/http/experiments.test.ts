@@ -37,6 +37,23 @@ function feedback(arm: string, type: FeedbackType, n: number) {
   }));
 }
 
+/**
+ * home-3's CTR test, by hand: CTR 0.1 against 0.2, V = 0.000459770 (each arm's clicks vary 0-2 around 1 or 2 on
+ * 10 impressions), z = 0.1 / sqrt(V) = 4.66369 on 58 degrees of freedom, p = 1.8713e-5 (scipy); one-look
+ * interval 0.1 +- 0.042921. Any time: tau = 0.2 x 0.15 = 0.03, 1 / Lambda = 0.0012866 (above p); the confidence
+ * sequence 0.1 +- 0.070108.
+ */
+const HOME3_CTR = {
+  z: expect.closeTo(4.6636895265, 7),
+  p: expect.closeTo(1.871287e-5, 10),
+  anytimeP: expect.closeTo(0.0012866212, 9),
+  difference: expect.closeTo(0.1, 12),
+  low: expect.closeTo(0.0570786719, 8),
+  high: expect.closeTo(0.1429213281, 8),
+  anytimeLow: expect.closeTo(0.0298916240, 8),
+  anytimeHigh: expect.closeTo(0.1701083760, 8),
+};
+
 for (const backend of DB_BACKENDS) {
   describe.skipIf(!(await backend.available()))(`A/B experiments on ${backend.name}`, () => {
     let t: TestApp;
@@ -226,19 +243,7 @@ for (const backend of DB_BACKENDS) {
       expect((await post('/v1/feedback', { events }, 'write')).statusCode).toBe(200);
       const [home3] = (await t.app.inject({ url: '/v1/metrics/online', headers: auth('admin') })).json().experiments;
       expect(home3.id).toBe('home-3');
-      // By hand: CTR 0.1 against 0.2, V = 0.000459770 (each arm's clicks vary 0-2 around 1 or 2 on 10 impressions),
-      // z = 0.1 / sqrt(V) = 4.66369 on 58 degrees of freedom, p = 1.8713e-5 (scipy); one-look interval 0.1 +- 0.042921.
-      // Any time: tau = 0.2 x 0.15 = 0.03, 1 / Lambda = 0.0012866 (above p); the confidence sequence 0.1 +- 0.070108.
-      expect(home3.arms[1].vsControl.ctr).toEqual({
-        z: expect.closeTo(4.6636895265, 7),
-        p: expect.closeTo(1.871287e-5, 10),
-        anytimeP: expect.closeTo(0.0012866212, 9),
-        difference: expect.closeTo(0.1, 12),
-        low: expect.closeTo(0.0570786719, 8),
-        high: expect.closeTo(0.1429213281, 8),
-        anytimeLow: expect.closeTo(0.0298916240, 8),
-        anytimeHigh: expect.closeTo(0.1701083760, 8),
-      });
+      expect(home3.arms[1].vsControl.ctr).toEqual(HOME3_CTR);
     });
 
     it('When an experiment has two treatments, Then each test is adjusted for both: p and any-time p doubled, intervals at 2.5%', async () => {
@@ -295,17 +300,8 @@ for (const backend of DB_BACKENDS) {
       const [home5] = (await t.app.inject({ url: '/v1/metrics/online', headers: auth('admin') })).json().experiments;
       expect(home5.id).toBe('home-5');
       expect(home5.arms.map((a: { customers: number; impressions: number }) => [a.customers, a.impressions])).toEqual([[30, 300], [30, 300]]);
-      // Each customer's totals are home-3's: so are the tests, by hand above.
-      expect(home5.arms[1].vsControl.ctr).toEqual({
-        z: expect.closeTo(4.6636895265, 7),
-        p: expect.closeTo(1.871287e-5, 10),
-        anytimeP: expect.closeTo(0.0012866212, 9),
-        difference: expect.closeTo(0.1, 12),
-        low: expect.closeTo(0.0570786719, 8),
-        high: expect.closeTo(0.1429213281, 8),
-        anytimeLow: expect.closeTo(0.0298916240, 8),
-        anytimeHigh: expect.closeTo(0.1701083760, 8),
-      });
+      // Each customer's totals are home-3's: so are the tests.
+      expect(home5.arms[1].vsControl.ctr).toEqual(HOME3_CTR);
     });
 
     it('When the report was read while a treatment led and is read again once it no longer does, Then the any-time p keeps the crossing; p is as of now', async () => {
