@@ -34,6 +34,11 @@ const customers = Number(option('--customers') ?? 500);
 const random = mulberry32(Number(option('--seed') ?? 1));
 const peekRuns = Number(option('--peek-runs') ?? 1_000);
 
+/** An arm's customer sums, and those the report tests since the thirty-sixth session: each customer's clicks at most their impressions. */
+type ArmSums = CustomerSums & { capped: CustomerSums };
+
+const noSums = (): CustomerSums => ({ customers: 0, trials: 0, successes: 0, trialsSquared: 0, successesSquared: 0, crossProducts: 0 });
+
 /** Adds one customer, shown `n` recommendations and clicking `x`, to an arm's sums. */
 function addCustomer(s: CustomerSums, n: number, x: number): void {
   s.customers++;
@@ -42,6 +47,7 @@ function addCustomer(s: CustomerSums, n: number, x: number): void {
   s.trialsSquared += n * n;
   s.successesSquared += x * x;
   s.crossProducts += n * x;
+  if ('capped' in s) addCustomer((s as ArmSums).capped, n, Math.min(x, n));
 }
 
 type Traffic = { rate: () => number; heavyReloads?: boolean; clicker?: boolean };
@@ -53,8 +59,8 @@ const TRAFFIC: Record<string, Traffic> = {
 };
 
 /** One arm's customer sums: each customer's impressions and clicks. */
-function arm(traffic: Traffic, lift: number, treatment: boolean, size = customers): CustomerSums {
-  const s: CustomerSums = { customers: 0, trials: 0, successes: 0, trialsSquared: 0, successesSquared: 0, crossProducts: 0 };
+function arm(traffic: Traffic, lift: number, treatment: boolean, size = customers): ArmSums {
+  const s: ArmSums = { ...noSums(), capped: noSums() };
   for (let c = 0; c < size; c++) {
     const shown = 1 + Math.floor(random() * 40);
     const rate = Math.min(1, traffic.rate() + lift);
@@ -77,19 +83,21 @@ function eventTest(c: CustomerSums, t: CustomerSums): number | null {
 
 console.log(`node ${process.version}, ${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${runs} experiments of ${customers} customers per arm`);
 console.log(`\nshare of experiments with p < 0.05 (A/A: should be 5%; lift: the higher the better)\n`);
-console.log(`${'traffic'.padEnd(34)} ${'lift'.padStart(5)} ${'events (before)'.padStart(16)} ${'customers (now)'.padStart(16)}`);
+console.log(`${'traffic'.padEnd(34)} ${'lift'.padStart(5)} ${'events (before)'.padStart(16)} ${'customers'.padStart(16)} ${'clicks <= impressions (now)'.padStart(28)}`);
 for (const [name, traffic] of Object.entries(TRAFFIC)) {
   for (const lift of [0, 0.02]) {
     let byEvents = 0;
     let byCustomers = 0;
+    let capped = 0;
     for (let r = 0; r < runs; r++) {
       const c = arm(traffic, 0, false);
       const t = arm(traffic, lift, true);
       if ((eventTest(c, t) ?? 1) < 0.05) byEvents++;
       if ((customerRatioTest(c, t)?.p ?? 1) < 0.05) byCustomers++;
+      if ((customerRatioTest(c.capped, t.capped)?.p ?? 1) < 0.05) capped++;
     }
     const pct = (n: number) => `${((100 * n) / runs).toFixed(1)}%`;
-    console.log(`${name.padEnd(34)} ${lift.toFixed(2).padStart(5)} ${pct(byEvents).padStart(16)} ${pct(byCustomers).padStart(16)}`);
+    console.log(`${name.padEnd(34)} ${lift.toFixed(2).padStart(5)} ${pct(byEvents).padStart(16)} ${pct(byCustomers).padStart(16)} ${pct(capped).padStart(28)}`);
   }
 }
 

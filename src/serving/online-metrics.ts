@@ -78,11 +78,15 @@ export interface CampaignRates extends Omit<StrategyRates, 'strategy'> {
 type Counts = Omit<FeedbackCounts, 'strategy'>;
 
 /**
- * One arm's feedback in a window, summed over its customers: the event counts, and per customer c_i
- * impressions n_i, clicks k_i and purchase events b_i the sums of n_i^2, k_i^2, b_i^2, n_i k_i and n_i b_i.
+ * One arm's feedback in a window, summed over its customers: the event counts, and for the tests, per customer
+ * c_i impressions n_i, clicks k_i and purchase events b_i each at most n_i (TESTED_AT_MOST_IMPRESSIONS), their
+ * sums and the sums of n_i^2, k_i^2, b_i^2, n_i k_i and n_i b_i.
  */
 export interface ArmCustomerSums extends Counts {
   customers: number;
+  /** Clicks and purchase events counted by the tests: each customer's at most their impressions. */
+  testedClicks: number;
+  testedPurchases: number;
   impressionsSquared: number;
   clicksSquared: number;
   purchasesSquared: number;
@@ -96,6 +100,8 @@ const NO_SUMS: ArmCustomerSums = {
   clicks: 0,
   addToCart: 0,
   purchases: 0,
+  testedClicks: 0,
+  testedPurchases: 0,
   impressionsSquared: 0,
   clicksSquared: 0,
   purchasesSquared: 0,
@@ -106,7 +112,7 @@ const NO_SUMS: ArmCustomerSums = {
 const clickSums = (s: ArmCustomerSums): CustomerSums => ({
   customers: s.customers,
   trials: s.impressions,
-  successes: s.clicks,
+  successes: s.testedClicks,
   trialsSquared: s.impressionsSquared,
   successesSquared: s.clicksSquared,
   crossProducts: s.impressionsClicks,
@@ -115,7 +121,7 @@ const clickSums = (s: ArmCustomerSums): CustomerSums => ({
 const purchaseSums = (s: ArmCustomerSums): CustomerSums => ({
   customers: s.customers,
   trials: s.impressions,
-  successes: s.purchases,
+  successes: s.testedPurchases,
   trialsSquared: s.impressionsSquared,
   successesSquared: s.purchasesSquared,
   crossProducts: s.impressionsPurchases,
@@ -212,7 +218,8 @@ const ARMS_WORK_MEM = '32MB';
 export const ARM_CUSTOMERS_SQL = `
 SELECT experiment_id, arm, count(*)::float8 AS customers,
        sum(n) AS impressions, sum(k) AS clicks, sum(a) AS add_to_cart, sum(b) AS purchases,
-       sum(n * n) AS nn, sum(k * k) AS kk, sum(b * b) AS bb, sum(n * k) AS nk, sum(n * b) AS nb
+       sum(least(k, n)) AS tested_clicks, sum(least(b, n)) AS tested_purchases,
+       sum(n * n) AS nn, sum(least(k, n) ^ 2) AS kk, sum(least(b, n) ^ 2) AS bb, sum(n * least(k, n)) AS nk, sum(n * least(b, n)) AS nb
 FROM (
   SELECT experiment_id, arm, user_id,
          count(*) FILTER (WHERE type = 'impression')::float8 AS n, count(*) FILTER (WHERE type = 'click')::float8 AS k,
@@ -312,7 +319,7 @@ export function createOnlineMetrics(deps: {
   async function report(days: number): Promise<OnlineMetricsReport> {
     const w = await window(days);
     const since = w.since;
-    type ArmRow = { experiment_id: string; arm: string | null; customers: number; impressions: number; clicks: number; add_to_cart: number; purchases: number; nn: number; kk: number; bb: number; nk: number; nb: number };
+    type ArmRow = { experiment_id: string; arm: string | null; customers: number; impressions: number; clicks: number; add_to_cart: number; purchases: number; tested_clicks: number; tested_purchases: number; nn: number; kk: number; bb: number; nk: number; nb: number };
     // The strategies (from the daily counts), the arms (from the events), each experiment's earliest feedback
     // and the looks at it so far, of one snapshot: feedback stored between two statements would be in one and
     // not the other.
@@ -346,6 +353,8 @@ export function createOnlineMetrics(deps: {
           clicks: r.clicks,
           addToCart: r.add_to_cart,
           purchases: r.purchases,
+          testedClicks: r.tested_clicks,
+          testedPurchases: r.tested_purchases,
           impressionsSquared: r.nn,
           clicksSquared: r.kk,
           purchasesSquared: r.bb,

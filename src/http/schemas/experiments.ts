@@ -71,7 +71,11 @@ const zTest = z
       .describe(
         "Always-valid p-value (mixture sequential test, mSPRT): stays honest when the results are looked at every day and the experiment is stopped the first time it is below the threshold, if the window holds the experiment from its start. It is the smallest of every look at the experiment from its start (each read of this report with fromStart, and the service's own look each ONLINE_METRICS_COUNT_MS), so once below a threshold it stays there, while p is as of now; each look's is never below that look's p. Null until each arm has 30 customers (before, its variance estimate is too rough for the guarantee)",
       ),
-    difference: z.number().describe("This arm's rate - the control's"),
+    difference: z
+      .number()
+      .describe(
+        "This arm's rate - the control's, as the test counts them: each customer's clicks (purchases) at most their impressions, so it differs from the arms' ctr (conversion) when a customer sent more",
+      ),
     low: z.number().describe('95% confidence interval of the difference, for one look: its lower end (the interval excludes 0 exactly when p < 0.05)'),
     high: z.number().describe('Upper end of the one-look 95% interval'),
     anytimeLow: z

@@ -24,7 +24,7 @@ export async function render(el, _arg, view) {
       <div class="panel"><h3>Conversion per day and strategy</h3><div class="chart" id="conv-daily"></div></div>
     </div>
     <h2>A/B experiments</h2>
-    <p class="muted small">Tests take customers as samples. p is for one look at a sample size fixed in advance; the p in brackets, and the interval beside it, stay valid however often you look (stop the first time the p is below your threshold, or the interval leaves 0): they keep the smallest p and the narrowest interval of every look at the experiment, this view's and the service's hourly one, so a crossing stays.</p>
+    <p class="muted small">Tests take customers as samples, each with at most as many clicks and purchases as impressions. p is for one look at a sample size fixed in advance; the p in brackets, and the interval beside it, stay valid however often you look (stop the first time the p is below your threshold, or the interval leaves 0): they keep the smallest p and the narrowest interval of every look at the experiment, this view's and the service's hourly one, so a crossing stays.</p>
     <div id="experiments"></div>`;
   const $ = (id) => el.querySelector(`#${id}`);
   const name = (s) => s ?? '(none)';
