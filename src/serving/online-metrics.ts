@@ -231,8 +231,9 @@ FROM (
 GROUP BY experiment_id, arm`;
 
 /**
- * Counts per UTC day and strategy, and per day and experiment arm, over the window. Strategies are
- * client-supplied text: only the GAUGE_MAX_STRATEGIES with the most impressions in the window are kept.
+ * Counts per UTC day, strategy and experiment arm over the window, each row saying whether its strategy is
+ * one of the GAUGE_MAX_STRATEGIES with the most impressions in the window (`top`): strategies are
+ * client-supplied text, and only those get rows of their own; every experiment arm does.
  */
 const dailySql = (cte: string) => `
 WITH ${cte},
@@ -241,10 +242,10 @@ top AS (
   GROUP BY strategy ORDER BY sum(impressions) DESC, strategy NULLS LAST LIMIT ${GAUGE_MAX_STRATEGIES}
 )
 SELECT to_char(c.day, 'YYYY-MM-DD') AS day, c.strategy, c.experiment_id, c.arm,
+       (c.strategy IN (SELECT strategy FROM top) OR (c.strategy IS NULL AND EXISTS (SELECT 1 FROM top WHERE strategy IS NULL))) AS top,
        ${TYPE_COUNTS.replaceAll('sum(', 'sum(c.')}
 FROM counted c
-WHERE c.strategy IN (SELECT strategy FROM top) OR (c.strategy IS NULL AND EXISTS (SELECT 1 FROM top WHERE strategy IS NULL))
-GROUP BY 1, 2, 3, 4
+GROUP BY 1, 2, 3, 4, 5
 ORDER BY 1, 2 NULLS LAST, 3 NULLS FIRST, 4`;
 
 /** Rates of one UTC day: per strategy (experimentId and arm null) or per experiment arm. */
@@ -385,24 +386,40 @@ export function createOnlineMetrics(deps: {
   async function daily(days: number): Promise<DailyOnlineMetrics> {
     const w = await window(days);
     const since = w.since;
-    type Row = { day: string; strategy: string | null; experiment_id: string | null; arm: string | null; impressions: number; clicks: number; add_to_cart: number; purchases: number };
+    type Row = { day: string; strategy: string | null; experiment_id: string | null; arm: string | null; top: boolean; impressions: number; clicks: number; add_to_cart: number; purchases: number };
     const rows = await inSnapshot(w, async (tx, cte) => (await tx.query<Row>(dailySql(cte.sql), cte.params)).rows);
-    const out: DailyRates[] = [];
-    // Strategy totals of a day sum its arm rows and its rows outside experiments.
-    const totals = new Map<string, DailyRates>();
+    // A day's strategy row sums its arm rows and its rows outside experiments (top strategies only); an arm's
+    // row sums its feedback whatever strategy each list carried (a hybrid arm's cold-start customers get
+    // popularity lists), with the strategy when there was one, else null.
+    const strategyTotals = new Map<string, DailyRates>();
+    const armTotals = new Map<string, DailyRates & { strategies: Set<string | null> }>();
+    const add = (t: Counts, r: Row) => {
+      t.impressions += r.impressions;
+      t.clicks += r.clicks;
+      t.addToCart += r.add_to_cart;
+      t.purchases += r.purchases;
+    };
+    const empty = { impressions: 0, clicks: 0, addToCart: 0, purchases: 0, ctr: null, conversion: null };
     for (const r of rows) {
-      const counts = { impressions: r.impressions, clicks: r.clicks, addToCart: r.add_to_cart, purchases: r.purchases };
-      const key = `${r.day}\u0000${r.strategy ?? ''}\u0000${r.strategy === null ? 1 : 0}`;
-      const t = totals.get(key) ?? { day: r.day, strategy: r.strategy, experimentId: null, arm: null, impressions: 0, clicks: 0, addToCart: 0, purchases: 0, ctr: null, conversion: null };
-      t.impressions += counts.impressions;
-      t.clicks += counts.clicks;
-      t.addToCart += counts.addToCart;
-      t.purchases += counts.purchases;
-      totals.set(key, t);
-      if (r.experiment_id !== null) out.push({ day: r.day, experimentId: r.experiment_id, arm: r.arm, ...strategyRates({ strategy: r.strategy, ...counts }) });
+      if (r.top) {
+        const key = `${r.day}\u0000${r.strategy ?? ''}\u0000${r.strategy === null ? 1 : 0}`;
+        const t = strategyTotals.get(key) ?? { day: r.day, strategy: r.strategy, experimentId: null, arm: null, ...empty };
+        add(t, r);
+        strategyTotals.set(key, t);
+      }
+      if (r.experiment_id !== null) {
+        const key = `${r.day}\u0000${r.experiment_id}\u0000${r.arm}`;
+        const a = armTotals.get(key) ?? { day: r.day, strategy: null, experimentId: r.experiment_id, arm: r.arm, ...empty, strategies: new Set() };
+        add(a, r);
+        a.strategies.add(r.strategy);
+        armTotals.set(key, a);
+      }
     }
-    const strategyRows = [...totals.values()].map((t) => ({ ...t, ...strategyRates(t) }));
-    return { days, since: since.toISOString(), rows: [...strategyRows, ...out].sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0)) };
+    const strategyRows = [...strategyTotals.values()].map((t) => ({ ...t, ...strategyRates(t) }));
+    const armRows = [...armTotals.values()]
+      .map(({ strategies, ...a }) => ({ ...a, ...strategyRates({ ...a, strategy: strategies.size === 1 ? [...strategies][0] : null }) }))
+      .sort((a, b) => (a.experimentId! < b.experimentId! ? -1 : a.experimentId! > b.experimentId! ? 1 : (a.arm ?? '') < (b.arm ?? '') ? -1 : (a.arm ?? '') > (b.arm ?? '') ? 1 : 0));
+    return { days, since: since.toISOString(), rows: [...strategyRows, ...armRows].sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0)) };
   }
 
   /**

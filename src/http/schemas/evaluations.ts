@@ -206,6 +206,8 @@ export const dailyOnlineMetricsResponse = z
           conversion: z.number().nullable(),
         }),
       )
-      .describe('Oldest day first; per day one row per strategy (the 20 with most impressions in the window), then one per experiment arm'),
+      .describe(
+        "Oldest day first; per day one row per strategy (the 20 with most impressions in the window), then one per experiment arm (all of the arm's feedback, whatever strategy each list carried: a hybrid arm's customers the model does not know get popularity lists; its strategy when it carried one, else null)",
+      ),
   })
   .meta({ id: 'DailyOnlineMetrics' });

@@ -333,5 +333,30 @@ for (const backend of DB_BACKENDS) {
       const { rows } = await t.services.db.query<{ looks: number }>("SELECT looks FROM experiment_looks WHERE experiment_id = 'home-6' AND arm = 'treatment' AND metric = 'ctr'");
       expect(rows).toEqual([{ looks: 2 }]);
     });
+
+    it("When an arm's lists carried several strategies and 21 others are busier, Then /daily gives the arm one row a day, as the report counts it", async () => {
+      expect((await post('/v1/experiments/home-6/stop')).statusCode).toBe(200);
+      expect((await post('/v1/experiments', { ...EXPERIMENT, id: 'home-7' })).statusCode).toBe(201);
+      const ts = new Date(Date.now() - 3_600_000).toISOString();
+      // A backend labels 21 kinds of list of its own, each busier than the arms.
+      const widgets = Array.from({ length: 21 }, (_, w) =>
+        Array.from({ length: 10 }, (_, i) => ({ userId: `w-u${i}`, itemId: `w-${w}-${i}`, type: 'impression', strategy: `widget-${w}`, ts })),
+      ).flat();
+      // The control arm: known customers' hybrid lists, and a newcomer's popularity list (a cold start).
+      const arm = (name: string, strategy: string, user: string, impressions: number, clicks: number) => [
+        ...Array.from({ length: impressions }, (_, i) => ({ userId: user, itemId: `h7-${i}`, type: 'impression', strategy, experimentId: 'home-7', arm: name, ts })),
+        ...Array.from({ length: clicks }, (_, i) => ({ userId: user, itemId: `h7-${i}`, type: 'click', strategy, experimentId: 'home-7', arm: name, ts })),
+      ];
+      const events = [...widgets, ...arm('control', 'hybrid', 'h7-known', 6, 0), ...arm('control', 'popularity', 'h7-new', 3, 1), ...arm('treatment', 'popularity', 'h7-other', 4, 2)];
+      expect((await post('/v1/feedback', { events }, 'write')).statusCode).toBe(200);
+      const [home7] = (await t.app.inject({ url: '/v1/metrics/online', headers: auth('admin') })).json().experiments;
+      const daily = (await t.app.inject({ url: '/v1/metrics/online/daily', headers: auth('admin') })).json();
+      const rows = daily.rows.filter((r: { experimentId: string | null }) => r.experimentId === 'home-7');
+      expect(rows.map((r: { arm: string; strategy: string | null; impressions: number; clicks: number }) => [r.arm, r.strategy, r.impressions, r.clicks])).toEqual([
+        ['control', null, 9, 1],
+        ['treatment', 'popularity', 4, 2],
+      ]);
+      expect(home7.arms.map((a: { impressions: number; clicks: number }) => [a.impressions, a.clicks])).toEqual([[9, 1], [4, 2]]);
+    });
   });
 }

@@ -72,9 +72,11 @@ function expectedDaily(events: Sent[], since: number) {
     const [d, strategy] = JSON.parse(k) as [string, string | null];
     return { day: d, strategy, experimentId: null, arm: null, ...rates(c) };
   });
-  const byArm = [...countBy(inWindow, (e) => (e.experimentId ? JSON.stringify([day(e), e.strategy ?? null, e.experimentId, e.arm]) : undefined))].map(([k, c]) => {
-    const [d, strategy, experimentId, arm] = JSON.parse(k) as [string, string | null, string, string];
-    return { day: d, strategy, experimentId, arm, ...rates(c) };
+  // One row per day and arm, whatever strategies its lists carried: the strategy when there was one, else null.
+  const byArm = [...countBy(inWindow, (e) => (e.experimentId ? JSON.stringify([day(e), e.experimentId, e.arm]) : undefined))].map(([k, c]) => {
+    const [d, experimentId, arm] = JSON.parse(k) as [string, string, string];
+    const strategies = new Set(inWindow.filter((e) => day(e) === d && e.experimentId === experimentId && e.arm === arm).map((e) => e.strategy ?? null));
+    return { day: d, strategy: strategies.size === 1 ? [...strategies][0] : null, experimentId, arm, ...rates(c) };
   });
   return sortedBy([...byStrategy, ...byArm], rowKey);
 }
