@@ -163,12 +163,17 @@ export function createServing(opts: ServingOptions) {
     if (opts.ids) r.recommendationId = opts.ids.issue(r, { userId });
     return r;
   };
-  /** The use case's answer, counted once it is there, tagged with its experiment arm, signed (with the customer of a personal list). */
+  /**
+   * The use case's answer, counted once it is there, tagged with its experiment arm, signed (with the customer
+   * of a personal list). Popularity standing in for a list that could not be scored (UNLISTED) is labelled
+   * popularity and is no arm's: its feedback would count for the arm's strategy and the arm.
+   */
   const counted = async <R extends Recommendation<RecommendedItem>>(kind: Kind, answer: Promise<R>, tag?: ExperimentTag, userId?: string): Promise<R> => {
     // The key is read once per process (the first answer waits for it, along with its own reads).
-    const [r] = await Promise.all([answer, opts.ids?.ready()]);
+    const [served] = await Promise.all([answer, opts.ids?.ready()]);
+    const r = served[UNLISTED] ? { ...served, strategy: 'popularity' } : served;
     count(kind, r);
-    return signed(tag ? { ...r, experiment: tag } : r, userId);
+    return signed(tag && !r[UNLISTED] ? { ...r, experiment: tag } : r, userId);
   };
   return {
     /**

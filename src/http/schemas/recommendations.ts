@@ -109,7 +109,9 @@ const envelope = {
         "answer's strategy, experiment and arm, so feedback sent with a frontend key is labelled with the list the service served",
     ),
   modelVersion: z.string().nullable().describe('The model version that answered; null without an active model'),
-  strategy: z.string(),
+  strategy: z
+    .string()
+    .describe("The strategy that made the list: the one asked for (or the experiment arm's), or popularity where it stood in for a list that could not be made"),
   fallback: z.boolean().describe('True when the personalised answer was not possible (unknown user or item, no model)'),
 };
 
