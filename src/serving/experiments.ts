@@ -47,7 +47,7 @@ export interface ExperimentCache {
    * at most FIRST_READ_WAIT_MS once per process: none until it is done.
    */
   ready(): Promise<ExperimentRecord | null>;
-  /** Reads the active experiment now (after this process created or stopped one). */
+  /** Reads the active experiment now (after this process created or stopped one): a read that starts after any under way. */
   refresh(): Promise<ExperimentRecord | null>;
 }
 
@@ -67,31 +67,40 @@ export function createExperimentCache(deps: {
   let readAt = -Infinity;
   let pending: Promise<ExperimentRecord | null> | null = null;
 
-  function refresh(): Promise<ExperimentRecord | null> {
-    pending ??= deps.experiments
+  const read = () =>
+    deps.experiments
       .findActive()
       .then((e) => (active = e))
       .catch((err: unknown) => {
         deps.log?.('could not read the active experiment', err);
         // Not known yet: none, until the next read (requests must not wait on a database that is down).
         return (active ??= null);
-      })
-      .finally(() => {
-        readAt = performance.now();
-        pending = null;
       });
-    return pending;
+
+  /** A read that starts once `after` (one under way) is done, or now. */
+  function start(after: Promise<unknown> | null): Promise<ExperimentRecord | null> {
+    const next: Promise<ExperimentRecord | null> = (after ? after.then(read) : read()).finally(() => {
+      readAt = performance.now();
+      if (pending === next) pending = null;
+    });
+    pending = next;
+    return next;
   }
 
+  /** The read under way, or a new one: background re-reads and the first read share it. */
+  const shared = () => pending ?? start(null);
+
   function current() {
-    if (performance.now() - readAt >= refreshMs) void refresh();
+    if (performance.now() - readAt >= refreshMs) void shared();
     return active;
   }
 
   return {
     current,
     // A first read still running after the wait: none until it is done, for every request meanwhile.
-    ready: () => (active === undefined ? within(refresh(), FIRST_READ_WAIT_MS, () => (active ??= null)) : Promise.resolve(current() ?? null)),
-    refresh,
+    ready: () => (active === undefined ? within(shared(), FIRST_READ_WAIT_MS, () => (active ??= null)) : Promise.resolve(current() ?? null)),
+    // After a change on this process: a read begun before the change may answer what was, so a new read
+    // starts after it.
+    refresh: () => start(pending),
   };
 }
