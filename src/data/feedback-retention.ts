@@ -106,7 +106,11 @@ export async function deleteFeedbackBefore(
         `WITH d AS (
            DELETE FROM feedback_events WHERE event_id IN (
              SELECT event_id FROM feedback_events WHERE ts < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
-           RETURNING user_id, ts)
+           RETURNING user_id, ts, experiment_id),
+         -- An experiment whose feedback this trims is no longer held from its start by any report (migration 020).
+         trimmed AS (
+           UPDATE experiments SET feedback_trimmed = true
+           WHERE NOT feedback_trimmed AND id IN (SELECT DISTINCT experiment_id FROM d WHERE experiment_id IS NOT NULL))
          SELECT count(*)::int AS n, array_agg(DISTINCT user_id) AS users,
                 array_agg(DISTINCT to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD')) AS days FROM d`,
         [before.toISOString(), batch],

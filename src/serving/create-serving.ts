@@ -158,6 +158,8 @@ export function createServing(opts: ServingOptions) {
     if (metrics) countSlots(metrics.listSlots, kind, r.items);
     if (r.fallback) metrics?.fallbacks.inc({ kind, reason: r.modelVersion === null ? 'no-model' : r[DEGRADED] ? 'store-unavailable' : r[UNLISTED] ? 'list-unavailable' : FALLBACK_REASON[kind] });
   };
+  /** Popularity standing in for a list that could not be scored (UNLISTED) is labelled popularity: its feedback is not the asked strategy's. */
+  const asServed = <R extends Recommendation<RecommendedItem>>(r: R): R => (r[UNLISTED] ? { ...r, strategy: 'popularity' } : r);
   /** The answer under its own signed recommendationId (each answer gets a new one, a reused answer too). */
   const signed = <R extends Recommendation<RecommendedItem>>(r: R, userId?: string): R => {
     if (opts.ids) r.recommendationId = opts.ids.issue(r, { userId });
@@ -171,7 +173,7 @@ export function createServing(opts: ServingOptions) {
   const counted = async <R extends Recommendation<RecommendedItem>>(kind: Kind, answer: Promise<R>, tag?: ExperimentTag, userId?: string): Promise<R> => {
     // The key is read once per process (the first answer waits for it, along with its own reads).
     const [served] = await Promise.all([answer, opts.ids?.ready()]);
-    const r = served[UNLISTED] ? { ...served, strategy: 'popularity' } : served;
+    const r = asServed(served);
     count(kind, r);
     return signed(tag && !r[UNLISTED] ? { ...r, experiment: tag } : r, userId);
   };
@@ -220,7 +222,8 @@ export function createServing(opts: ServingOptions) {
     },
     /** A customer's list for a campaign export: as recommendForUser (no experiment), counted as `export`, not as storefront traffic. */
     recommendForExport: async (userId: string, q: UserQuery): Promise<Recommendation> => {
-      const [r] = await Promise.all([recommendForUser(deps, userId, q), opts.ids?.ready()]);
+      const [served] = await Promise.all([recommendForUser(deps, userId, q), opts.ids?.ready()]);
+      const r = asServed(served);
       // One made while a store was unreachable is not written (the export asks again or fails): not counted.
       if (!r[DEGRADED]) count('export', r);
       return signed(r, userId);

@@ -43,6 +43,8 @@ export interface ExperimentResults {
    * only then is a report a look at it (experiment-looks.ts); without it, read `p`.
    */
   fromStart: boolean;
+  /** Its earliest feedback (ISO; null without any): a window from before it and `createdAt` holds all of it. */
+  firstFeedbackAt: string | null;
   /**
    * Treatments compared with the control (arms - 1): each arm's tests (p, any-time p, intervals) are adjusted
    * for them (Bonferroni), so the chance that any arm shows a difference that is not there stays at most 5%.
@@ -139,6 +141,7 @@ export function experimentResults(
   sumsOf: (arm: string) => ArmCustomerSums | undefined,
   /** The feedback read holds all of the experiment's (ExperimentResults.fromStart). */
   fromStart: boolean,
+  firstFeedbackAt: string | null = null,
 ): ExperimentResults {
   const sums = e.arms.map((a) => sumsOf(a.name) ?? NO_SUMS);
   const control = sums[0];
@@ -150,6 +153,7 @@ export function experimentResults(
     createdAt: e.createdAt,
     stoppedAt: e.stoppedAt,
     fromStart,
+    firstFeedbackAt,
     comparisons,
     arms: e.arms.map((a, i) => {
       const s = sums[i];
@@ -204,7 +208,7 @@ ORDER BY 1, impressions DESC, strategy NULLS LAST, campaign_id`;
  * feedback_events_experiment_first): a report is a look at an experiment only if its window holds it.
  */
 const FIRST_FEEDBACK_SQL = `
-SELECT e.id, (SELECT min(f.ts) FROM feedback_events f WHERE f.experiment_id = e.id) AS first
+SELECT e.id, e.feedback_trimmed AS trimmed, (SELECT min(f.ts) FROM feedback_events f WHERE f.experiment_id = e.id) AS first
 FROM experiments e`;
 
 /** Postgres's work_mem for the report's statements: room for the arms' per-customer groups (about 100 bytes each). */
@@ -245,6 +249,7 @@ SELECT to_char(c.day, 'YYYY-MM-DD') AS day, c.strategy, c.experiment_id, c.arm,
        (c.strategy IN (SELECT strategy FROM top) OR (c.strategy IS NULL AND EXISTS (SELECT 1 FROM top WHERE strategy IS NULL))) AS top,
        ${TYPE_COUNTS.replaceAll('sum(', 'sum(c.')}
 FROM counted c
+WHERE c.experiment_id IS NOT NULL OR c.strategy IN (SELECT strategy FROM top) OR (c.strategy IS NULL AND EXISTS (SELECT 1 FROM top WHERE strategy IS NULL))
 GROUP BY 1, 2, 3, 4, 5
 ORDER BY 1, 2 NULLS LAST, 3 NULLS FIRST, 4`;
 
@@ -329,9 +334,9 @@ export function createOnlineMetrics(deps: {
       async (tx, cte) => {
         const breakdowns = await tx.query<Breakdown>(breakdownsSql(cte.sql), cte.params);
         const arms = await tx.query<ArmRow>(ARM_CUSTOMERS_SQL, [since.toISOString()]);
-        const first = await tx.query<{ id: string; first: Date | null }>(FIRST_FEEDBACK_SQL);
+        const first = await tx.query<{ id: string; trimmed: boolean; first: Date | null }>(FIRST_FEEDBACK_SQL);
         const looks = await readLooks(tx, first.rows.map((r) => r.id));
-        return [breakdowns.rows, arms.rows, new Map(first.rows.map((r) => [r.id, r.first === null ? null : new Date(r.first)])), looks] as const;
+        return [breakdowns.rows, arms.rows, new Map(first.rows.map((r) => [r.id, { trimmed: r.trimmed, first: r.first === null ? null : new Date(r.first) }])), looks] as const;
       },
       true,
     );
@@ -340,9 +345,9 @@ export function createOnlineMetrics(deps: {
     const kept = deps.retentionDays ? retentionCutoff(now(), deps.retentionDays) : null;
     const keptSince = kept !== null && kept > since ? kept : null;
     const fromStart = (e: { id: string; createdAt: string }) => {
-      const first = firstFeedback.get(e.id);
+      const { first, trimmed } = firstFeedback.get(e.id) ?? { first: null, trimmed: false };
       const start = Math.min(Date.parse(e.createdAt), first?.getTime() ?? Number.POSITIVE_INFINITY);
-      return start >= since.getTime() && (keptSince === null || Date.parse(e.createdAt) >= keptSince.getTime());
+      return !trimmed && start >= since.getTime() && (keptSince === null || start >= keptSince.getTime());
     };
     // A row without an arm (none can be written since migration 017, and the API never wrote one) is no arm's.
     const byArm = new Map<string, ArmCustomerSums>(
@@ -370,7 +375,7 @@ export function createOnlineMetrics(deps: {
       keptSince: keptSince?.toISOString() ?? null,
       strategies: rows.filter((r) => r.set === 'strategy').map((r) => strategyRates({ strategy: r.strategy, ...counts(r) })),
       experiments: await withLooks(
-        experiments.map((e) => experimentResults(e, (arm) => byArm.get(`${e.id}\u0000${arm}`), fromStart(e))),
+        experiments.map((e) => experimentResults(e, (arm) => byArm.get(`${e.id}\u0000${arm}`), fromStart(e), firstFeedback.get(e.id)?.first?.toISOString() ?? null)),
         looksSoFar,
       ),
       campaigns: rows
@@ -471,9 +476,10 @@ export function createOnlineMetrics(deps: {
         const active = (await deps.experiments?.list())?.find((e) => e.active);
         if (!active) return false;
         // From a week before its start: its feedback may be dated before it (a browser's may be 7 days back).
-        const days = Math.ceil((now().getTime() - Date.parse(active.createdAt)) / 86_400_000) + LOOK_MARGIN_DAYS;
+        const age = Math.ceil((now().getTime() - Date.parse(active.createdAt)) / 86_400_000);
         // Older than the longest window: no report holds it from its start, so none is a look.
-        if (days > LONGEST_WINDOW_DAYS) return false;
+        if (age > LONGEST_WINDOW_DAYS) return false;
+        const days = Math.min(LONGEST_WINDOW_DAYS, age + LOOK_MARGIN_DAYS);
         const looked = await report(days);
         return looked.experiments.some((e) => e.id === active.id && e.fromStart);
       } catch (err) {

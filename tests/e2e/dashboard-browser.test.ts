@@ -159,7 +159,9 @@ describe.skipIf(!browserAvailable())('the dashboard in a browser', () => {
         ]),
       ),
     );
-    expect((await t.app.inject({ method: 'POST', url: '/v1/feedback', headers: auth('write'), payload: { events: feedback } })).statusCode).toBe(200);
+    // And one impression dated before the experiment started (a storefront's clock behind): the view reads from it.
+    const backdated = { userId: customers[0].id, itemId: rec.items[0].itemId, type: 'impression', strategy: 'popularity', experimentId: experiment.id, arm: 'pop', ts: new Date(started.getTime() - 2 * 86_400_000).toISOString() };
+    expect((await t.app.inject({ method: 'POST', url: '/v1/feedback', headers: auth('write'), payload: { events: [...feedback, backdated] } })).statusCode).toBe(200);
 
     await open('#customers', 'customers');
     expect(await page.locator('canvas').count()).toBe(3);

@@ -186,7 +186,8 @@ async function readCsvSide(parts: Parts): Promise<FactorTable & { factors: numbe
       if (record.length !== 2) throw fail(where, `record ${line}: ${record.length} fields, expected 2 (id,features)`);
       const id = record[0].trim();
       const features = parseFeatures(record[1]);
-      if (!features) throw fail(where, `record ${line}${idOf(id, parts.customers)}: features must be a bracketed list of numbers such as [0.1,-0.2], got "${record[1].slice(0, 60)}"`);
+      // Not quoted on the customers' side: with its columns swapped, the field is a customer id.
+      if (!features) throw fail(where, `record ${line}${idOf(id, parts.customers)}: features must be a bracketed list of numbers such as [0.1,-0.2]${parts.customers ? '' : `, got "${record[1].slice(0, 60)}"`}`);
       rows.add(where, `record ${line}`, id, features);
     }
     if (skipped > 0) throw fail(where, `${skipped} records could not be parsed (unbalanced quotes?)`);

@@ -113,8 +113,12 @@ export const experimentResults = z
     fromStart: z
       .boolean()
       .describe(
-        "The tests read all of the experiment's feedback: the window starts at or before both its start and its earliest feedback (which may be dated before it: a client's clock), and it started after keptSince. anytimeP and its interval assume it, and only such a report counts as a look at the experiment; when false, read p",
+        "The tests read all of the experiment's feedback: the window starts at or before both its start and its earliest feedback (which may be dated before it: a client's clock), both are after keptSince, and the retention sweep has deleted none of its feedback. anytimeP and its interval assume it, and only such a report counts as a look at the experiment; when false, read p",
       ),
+    firstFeedbackAt: z
+      .string()
+      .nullable()
+      .describe("Its earliest feedback (null without any). Feedback may be dated before createdAt (a storefront's clock behind): a window from before both holds all of it"),
     comparisons: z
       .number()
       .int()

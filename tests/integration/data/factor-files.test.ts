@@ -94,6 +94,8 @@ describe('factor directories', () => {
       ['ann@example.com,"[1,2]"\nann@example.com,"[3,4]"\n', 'user_factors.csv', /user_factors.csv: a customer id appears twice \(rows 1 and 2\)/],
       ['ann@example.com,"[1,x]"\n', 'user_factors.csv', /user_factors.csv: record 1: features must be a bracketed list/],
       ['bob,"[1,2]"\nann@example.com,"[1,2,3]"\n', 'user_factors.csv', /user_factors.csv: record 2: 3 factors, the rows before have 2/],
+      // Columns swapped: the features field holds the customer id.
+      ['"[1,2]",ann@example.com\n', 'user_factors.csv', /user_factors.csv: record 1: features must be a bracketed list of numbers such as \[0.1,-0.2\]$/],
     ];
     for (const [users, file, message] of cases) {
       const dir = copy();

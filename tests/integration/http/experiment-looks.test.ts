@@ -105,8 +105,12 @@ describe('which reports are looks', () => {
     const looks = async () => (await t.services.db.query<{ looks: number }>("SELECT looks FROM experiment_looks WHERE experiment_id = 'old-1' AND metric = 'ctr'")).rows.map((r) => r.looks);
     expect(await t.services.onlineMetrics.lookAtActiveExperiment()).toBe(true);
     expect(await looks()).toEqual([1]);
+    // 360 days old: a year's report still holds it from its start.
+    await t.services.db.query("UPDATE experiments SET created_at = now() - interval '360 days' WHERE id = 'old-1'");
+    expect(await t.services.onlineMetrics.lookAtActiveExperiment()).toBe(true);
+    expect(await looks()).toEqual([2]);
     await t.services.db.query("UPDATE experiments SET created_at = now() - interval '400 days' WHERE id = 'old-1'");
     expect(await t.services.onlineMetrics.lookAtActiveExperiment()).toBe(false);
-    expect(await looks()).toEqual([1]);
+    expect(await looks()).toEqual([2]);
   });
 });

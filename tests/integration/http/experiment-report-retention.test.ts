@@ -45,4 +45,22 @@ describe('experiments older than the feedback kept', () => {
     expect(fromStart(r)).toEqual({ 'old-1': false, 'new-1': true });
     expect(fromStart(await report(2))).toEqual({ 'old-1': false, 'new-1': false });
   });
+
+  it("When the sweep deletes feedback of an experiment created after its cutoff (feedback dated before the experiment), Then no report holds it from its start", async () => {
+    expect((await t.app.inject({ method: 'POST', url: '/v1/experiments/new-1/stop', headers: auth('admin') })).statusCode).toBe(200);
+    expect((await t.app.inject({ method: 'POST', url: '/v1/experiments', headers: auth('admin'), payload: { id: 'trim-1', arms: ARMS } })).statusCode).toBe(201);
+    await t.services.db.query('UPDATE experiments SET created_at = $1 WHERE id = $2', [new Date(Date.now() - 9 * DAY).toISOString(), 'trim-1']);
+    // Feedback of it dated 12 days back (a backend's own times) and today.
+    const events = [12 * DAY, 3_600_000].flatMap((ago) =>
+      ARMS.map(({ name: arm }) => ({ userId: `trim-${arm}-${ago}`, itemId: 'i1', type: 'impression', experimentId: 'trim-1', arm, ts: new Date(Date.now() - ago).toISOString() })),
+    );
+    expect((await t.app.inject({ method: 'POST', url: '/v1/feedback', headers: auth('write'), payload: { events } })).statusCode).toBe(200);
+    const trim1 = async () => (await report(30)).experiments.find((e) => e.id === 'trim-1')!;
+    // Its earliest feedback is older than what is kept: about to be deleted.
+    expect(await trim1()).toMatchObject({ fromStart: false });
+    expect((await t.services.feedbackRetention.sweep()).feedback).toBeGreaterThanOrEqual(2);
+    // Deleted: its earliest feedback left is today's, but the sweep marked it trimmed.
+    expect(await trim1()).toMatchObject({ fromStart: false });
+    expect((await t.services.db.query<{ feedback_trimmed: boolean }>("SELECT feedback_trimmed FROM experiments WHERE id = 'trim-1'")).rows).toEqual([{ feedback_trimmed: true }]);
+  });
 });

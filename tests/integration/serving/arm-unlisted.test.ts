@@ -60,4 +60,10 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('arm lists that cannot 
     }
     expect(checked).toBeGreaterThan(0);
   });
+
+  it('When a campaign export asks for item-knn lists that cannot be scored, Then they are labelled popularity too', async () => {
+    const r = await t.services.serving.recommendForExport('g-user0', { k: 3, strategy: 'item-knn' });
+    expect(r).toMatchObject({ strategy: 'popularity', fallback: true });
+    expect(t.services.recommendationIds.verify(r.recommendationId)).toMatchObject({ strategy: 'popularity' });
+  });
 });

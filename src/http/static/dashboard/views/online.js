@@ -64,7 +64,9 @@ export async function render(el, _arg, view) {
   // The tests read an active experiment from its start (its any-time p assumes it): a longer window when one
   // started before this view's.
   const since = (e) => Date.parse(e.createdAt);
-  const oldest = Math.min(...totals.experiments.filter((e) => e.active).map(since));
+  // Its feedback may be dated before it started (a storefront's clock behind): the window holds that too.
+  const start = (e) => Math.min(since(e), e.firstFeedbackAt ? Date.parse(e.firstFeedbackAt) : Infinity);
+  const oldest = Math.min(...totals.experiments.filter((e) => e.active).map(start));
   const needDays = Number.isFinite(oldest) ? Math.ceil((Date.now() - oldest) / 86_400_000) + 1 : 0;
   const tests = needDays > DAYS ? await api(`/v1/metrics/online${qs({ days: Math.min(LONGEST_DAYS, needDays) })}`) : totals;
   // Feedback older than the shop keeps (FEEDBACK_RETENTION_DAYS) is gone: the tests read from the later start.
