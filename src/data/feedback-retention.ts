@@ -107,10 +107,12 @@ export async function deleteFeedbackBefore(
            DELETE FROM feedback_events WHERE event_id IN (
              SELECT event_id FROM feedback_events WHERE ts < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
            RETURNING user_id, ts, experiment_id),
-         -- An experiment whose feedback this trims is no longer held from its start by any report (migration 020).
+         -- An experiment whose feedback this trims is no longer held from its start by any report (migration 021);
+         -- in id order, as replicas sweeping at once write them.
          trimmed AS (
-           UPDATE experiments SET feedback_trimmed = true
-           WHERE NOT feedback_trimmed AND id IN (SELECT DISTINCT experiment_id FROM d WHERE experiment_id IS NOT NULL))
+           INSERT INTO experiment_feedback_trimmed (experiment_id)
+           SELECT DISTINCT experiment_id FROM d WHERE experiment_id IS NOT NULL ORDER BY 1
+           ON CONFLICT DO NOTHING)
          SELECT count(*)::int AS n, array_agg(DISTINCT user_id) AS users,
                 array_agg(DISTINCT to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD')) AS days FROM d`,
         [before.toISOString(), batch],

@@ -45,6 +45,8 @@ export interface ExperimentResults {
   fromStart: boolean;
   /** Its earliest feedback (ISO; null without any): a window from before it and `createdAt` holds all of it. */
   firstFeedbackAt: string | null;
+  /** The retention sweep has deleted some of its feedback (FEEDBACK_RETENTION_DAYS): no report holds it from its start. */
+  feedbackTrimmed: boolean;
   /**
    * Treatments compared with the control (arms - 1): each arm's tests (p, any-time p, intervals) are adjusted
    * for them (Bonferroni), so the chance that any arm shows a difference that is not there stays at most 5%.
@@ -142,6 +144,7 @@ export function experimentResults(
   /** The feedback read holds all of the experiment's (ExperimentResults.fromStart). */
   fromStart: boolean,
   firstFeedbackAt: string | null = null,
+  feedbackTrimmed = false,
 ): ExperimentResults {
   const sums = e.arms.map((a) => sumsOf(a.name) ?? NO_SUMS);
   const control = sums[0];
@@ -154,6 +157,7 @@ export function experimentResults(
     stoppedAt: e.stoppedAt,
     fromStart,
     firstFeedbackAt,
+    feedbackTrimmed,
     comparisons,
     arms: e.arms.map((a, i) => {
       const s = sums[i];
@@ -177,8 +181,6 @@ export function strategyRates(c: FeedbackCounts): StrategyRates {
 
 /** Window of the Prometheus gauges. */
 export const GAUGE_WINDOW_DAYS = 30;
-/** Days before an experiment's start its background look reads from (lookAtActiveExperiment): feedback dated before it. */
-const LOOK_MARGIN_DAYS = 8;
 /** The longest window a report may ask for (days). */
 export const LONGEST_WINDOW_DAYS = 365;
 /** Strategies are client-supplied text: only the busiest become gauge labels, so the series stay bounded. */
@@ -208,7 +210,8 @@ ORDER BY 1, impressions DESC, strategy NULLS LAST, campaign_id`;
  * feedback_events_experiment_first): a report is a look at an experiment only if its window holds it.
  */
 const FIRST_FEEDBACK_SQL = `
-SELECT e.id, e.feedback_trimmed AS trimmed, (SELECT min(f.ts) FROM feedback_events f WHERE f.experiment_id = e.id) AS first
+SELECT e.id, EXISTS (SELECT 1 FROM experiment_feedback_trimmed t WHERE t.experiment_id = e.id) AS trimmed,
+       (SELECT min(f.ts) FROM feedback_events f WHERE f.experiment_id = e.id) AS first
 FROM experiments e`;
 
 /** Postgres's work_mem for the report's statements: room for the arms' per-customer groups (about 100 bytes each). */
@@ -375,7 +378,10 @@ export function createOnlineMetrics(deps: {
       keptSince: keptSince?.toISOString() ?? null,
       strategies: rows.filter((r) => r.set === 'strategy').map((r) => strategyRates({ strategy: r.strategy, ...counts(r) })),
       experiments: await withLooks(
-        experiments.map((e) => experimentResults(e, (arm) => byArm.get(`${e.id}\u0000${arm}`), fromStart(e), firstFeedback.get(e.id)?.first?.toISOString() ?? null)),
+        experiments.map((e) => {
+          const { first, trimmed } = firstFeedback.get(e.id) ?? { first: null, trimmed: false };
+          return experimentResults(e, (arm) => byArm.get(`${e.id}\u0000${arm}`), fromStart(e), first?.toISOString() ?? null, trimmed);
+        }),
         looksSoFar,
       ),
       campaigns: rows
@@ -475,11 +481,12 @@ export function createOnlineMetrics(deps: {
       try {
         const active = (await deps.experiments?.list())?.find((e) => e.active);
         if (!active) return false;
-        // From a week before its start: its feedback may be dated before it (a browser's may be 7 days back).
-        const age = Math.ceil((now().getTime() - Date.parse(active.createdAt)) / 86_400_000);
-        // Older than the longest window: no report holds it from its start, so none is a look.
-        if (age > LONGEST_WINDOW_DAYS) return false;
-        const days = Math.min(LONGEST_WINDOW_DAYS, age + LOOK_MARGIN_DAYS);
+        // From its start or its earliest feedback, whichever is first (feedback may be dated before it).
+        const { rows } = await deps.db.query<{ first: Date | null }>('SELECT min(ts) AS first FROM feedback_events WHERE experiment_id = $1', [active.id]);
+        const start = Math.min(Date.parse(active.createdAt), rows[0]?.first ? new Date(rows[0].first).getTime() : Number.POSITIVE_INFINITY);
+        const days = Math.ceil((now().getTime() - start) / 86_400_000) + 1;
+        // Further back than the longest window: no report holds it from its start, so none is a look.
+        if (days > LONGEST_WINDOW_DAYS) return false;
         const looked = await report(days);
         return looked.experiments.some((e) => e.id === active.id && e.fromStart);
       } catch (err) {

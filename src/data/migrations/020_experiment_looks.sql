@@ -23,8 +23,3 @@ CREATE TABLE experiment_looks (
 -- ten million rows, as 017's).
 DROP INDEX IF EXISTS feedback_events_experiment;
 CREATE INDEX feedback_events_experiment_first ON feedback_events (experiment_id, ts) WHERE experiment_id IS NOT NULL;
-
--- Feedback retention (FEEDBACK_RETENTION_DAYS) may delete some of an experiment's feedback, even of one created
--- after its cutoff (feedback may be dated before the experiment): the sweep marks the experiments it trimmed, and
--- no report of them is a look from then on.
-ALTER TABLE experiments ADD COLUMN feedback_trimmed boolean NOT NULL DEFAULT false;

@@ -119,6 +119,9 @@ export const experimentResults = z
       .string()
       .nullable()
       .describe("Its earliest feedback (null without any). Feedback may be dated before createdAt (a storefront's clock behind): a window from before both holds all of it"),
+    feedbackTrimmed: z
+      .boolean()
+      .describe('The retention sweep (FEEDBACK_RETENTION_DAYS) has deleted some of its feedback: no report holds it from its start any more (fromStart false)'),
     comparisons: z
       .number()
       .int()

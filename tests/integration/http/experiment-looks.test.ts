@@ -105,12 +105,18 @@ describe('which reports are looks', () => {
     const looks = async () => (await t.services.db.query<{ looks: number }>("SELECT looks FROM experiment_looks WHERE experiment_id = 'old-1' AND metric = 'ctr'")).rows.map((r) => r.looks);
     expect(await t.services.onlineMetrics.lookAtActiveExperiment()).toBe(true);
     expect(await looks()).toEqual([1]);
+    // Feedback of it dated 9.5 days before it started (a backend's own times): the look reads from there.
+    const before = new Date(Date.now() - 9.5 * 86_400_000).toISOString();
+    expect((await post('/v1/feedback', { events: feedback('old-1', 'before', before, 1, () => 0) }, 'write')).statusCode).toBe(200);
+    expect(await t.services.onlineMetrics.lookAtActiveExperiment()).toBe(true);
+    expect(await looks()).toEqual([2]);
+    await t.services.db.query("DELETE FROM feedback_events WHERE experiment_id = 'old-1' AND user_id LIKE 'before-%'");
     // 360 days old: a year's report still holds it from its start.
     await t.services.db.query("UPDATE experiments SET created_at = now() - interval '360 days' WHERE id = 'old-1'");
     expect(await t.services.onlineMetrics.lookAtActiveExperiment()).toBe(true);
-    expect(await looks()).toEqual([2]);
+    expect(await looks()).toEqual([3]);
     await t.services.db.query("UPDATE experiments SET created_at = now() - interval '400 days' WHERE id = 'old-1'");
     expect(await t.services.onlineMetrics.lookAtActiveExperiment()).toBe(false);
-    expect(await looks()).toEqual([2]);
+    expect(await looks()).toEqual([3]);
   });
 });

@@ -28,7 +28,7 @@ describe('experiments older than the feedback kept', () => {
   const report = async (days: number) => {
     const res = await t.app.inject({ url: `/v1/metrics/online?days=${days}`, headers: auth('admin') });
     expect(res.statusCode).toBe(200);
-    return res.json() as { since: string; keptSince: string | null; experiments: { id: string; fromStart: boolean }[] };
+    return res.json() as { since: string; keptSince: string | null; experiments: { id: string; fromStart: boolean; feedbackTrimmed: boolean }[] };
   };
   const fromStart = (r: Awaited<ReturnType<typeof report>>) => Object.fromEntries(r.experiments.map((e) => [e.id, e.fromStart]));
 
@@ -59,8 +59,17 @@ describe('experiments older than the feedback kept', () => {
     // Its earliest feedback is older than what is kept: about to be deleted.
     expect(await trim1()).toMatchObject({ fromStart: false });
     expect((await t.services.feedbackRetention.sweep()).feedback).toBeGreaterThanOrEqual(2);
-    // Deleted: its earliest feedback left is today's, but the sweep marked it trimmed.
-    expect(await trim1()).toMatchObject({ fromStart: false });
-    expect((await t.services.db.query<{ feedback_trimmed: boolean }>("SELECT feedback_trimmed FROM experiments WHERE id = 'trim-1'")).rows).toEqual([{ feedback_trimmed: true }]);
+    // Deleted: its earliest feedback left is today's, but the sweep noted it trimmed.
+    expect(await trim1()).toMatchObject({ fromStart: false, feedbackTrimmed: true });
+  });
+
+  it('When feedback names an experiment before it exists and the sweep deletes it, Then the experiment created later is not held from its start', async () => {
+    const ts = new Date(Date.now() - 12 * DAY).toISOString();
+    const events = ARMS.map(({ name: arm }) => ({ userId: `early-${arm}`, itemId: 'i1', type: 'impression', experimentId: 'later-1', arm, ts }));
+    expect((await t.app.inject({ method: 'POST', url: '/v1/feedback', headers: auth('write'), payload: { events } })).statusCode).toBe(200);
+    expect((await t.services.feedbackRetention.sweep()).feedback).toBeGreaterThanOrEqual(2);
+    expect((await t.app.inject({ method: 'POST', url: '/v1/experiments/trim-1/stop', headers: auth('admin') })).statusCode).toBe(200);
+    expect((await t.app.inject({ method: 'POST', url: '/v1/experiments', headers: auth('admin'), payload: { id: 'later-1', arms: ARMS } })).statusCode).toBe(201);
+    expect((await report(30)).experiments.find((e) => e.id === 'later-1')).toMatchObject({ fromStart: false, feedbackTrimmed: true });
   });
 });

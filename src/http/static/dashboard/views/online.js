@@ -77,11 +77,11 @@ export async function render(el, _arg, view) {
       <p class="muted small">${
         e.stoppedAt && Date.parse(e.stoppedAt) < windowStart
           ? `stopped ${esc(String(e.stoppedAt).slice(0, 10))}, before this window: none of its feedback is in it`
-          : `feedback since ${esc(new Date(Math.max(windowStart, since(e) || windowStart)).toISOString().slice(0, 10))}${
+          : `feedback since ${esc(new Date(Math.max(windowStart, start(e) || windowStart)).toISOString().slice(0, 10))}${
               e.fromStart
                 ? ''
-                : tests.keptSince && since(e) < Date.parse(tests.keptSince)
-                  ? ' (started earlier: its first days are deleted, as feedback is kept for FEEDBACK_RETENTION_DAYS, so read p, not the any-time p)'
+                : e.feedbackTrimmed || (tests.keptSince && start(e) < Date.parse(tests.keptSince))
+                  ? ' (some of its feedback is deleted, as feedback is kept for FEEDBACK_RETENTION_DAYS, so read p, not the any-time p)'
                   : ' (started earlier: its first days are not in these tests, so read p, not the any-time p)'
             }`
       }</p>${
