@@ -83,7 +83,7 @@ type Counts = Omit<FeedbackCounts, 'strategy'>;
 
 /**
  * One arm's feedback in a window, summed over its customers: the event counts, and for the tests, per customer
- * c_i impressions n_i, clicks k_i and purchase events b_i each at most n_i (TESTED_AT_MOST_IMPRESSIONS), their
+ * c_i impressions n_i, clicks k_i and purchase events b_i each at most n_i (ARM_CUSTOMERS_SQL), their
  * sums and the sums of n_i^2, k_i^2, b_i^2, n_i k_i and n_i b_i.
  */
 export interface ArmCustomerSums extends Counts {
