@@ -13,14 +13,13 @@ export interface LooksSoFar {
   /** The intersection of the looks' confidence sequences. */
   anytimeLow: number;
   anytimeHigh: number;
-  looks: number;
 }
 
 /** The looks so far at these experiments' tests. */
 export async function readLooks(db: Db, experimentIds: readonly string[]): Promise<LooksSoFar[]> {
   if (experimentIds.length === 0) return [];
-  const { rows } = await db.query<{ experiment_id: string; arm: string; metric: LookMetric; anytime_p: number; anytime_low: number; anytime_high: number; looks: number }>(
-    'SELECT experiment_id, arm, metric, anytime_p, anytime_low, anytime_high, looks FROM experiment_looks WHERE experiment_id = ANY($1::text[])',
+  const { rows } = await db.query<{ experiment_id: string; arm: string; metric: LookMetric; anytime_p: number; anytime_low: number; anytime_high: number }>(
+    'SELECT experiment_id, arm, metric, anytime_p, anytime_low, anytime_high FROM experiment_looks WHERE experiment_id = ANY($1::text[])',
     [experimentIds],
   );
   return rows.map((r) => ({
@@ -30,7 +29,6 @@ export async function readLooks(db: Db, experimentIds: readonly string[]): Promi
     anytimeP: Number(r.anytime_p),
     anytimeLow: Number(r.anytime_low),
     anytimeHigh: Number(r.anytime_high),
-    looks: r.looks,
   }));
 }
 
@@ -40,7 +38,7 @@ export async function readLooks(db: Db, experimentIds: readonly string[]): Promi
  * each add theirs; the smallest p does not depend on their order, the interval only when some are disjoint
  * (the difference changed over time, which the confidence sequences assume it does not).
  */
-export async function recordLooks(db: Db, looks: readonly Omit<LooksSoFar, 'looks'>[]): Promise<void> {
+export async function recordLooks(db: Db, looks: readonly LooksSoFar[]): Promise<void> {
   if (looks.length === 0) return;
   const overlaps = 'EXCLUDED.anytime_low <= l.anytime_high AND EXCLUDED.anytime_high >= l.anytime_low';
   await db.query(

@@ -347,8 +347,7 @@ export function createOnlineMetrics(deps: {
     // The sweep deletes whole UTC days (feedback-retention.ts retentionCutoff).
     const kept = deps.retentionDays ? retentionCutoff(now(), deps.retentionDays) : null;
     const keptSince = kept !== null && kept > since ? kept : null;
-    const fromStart = (e: { id: string; createdAt: string }) => {
-      const { first, trimmed } = firstFeedback.get(e.id) ?? { first: null, trimmed: false };
+    const fromStart = (e: { createdAt: string }, { first, trimmed }: { first: Date | null; trimmed: boolean }) => {
       const start = Math.min(Date.parse(e.createdAt), first?.getTime() ?? Number.POSITIVE_INFINITY);
       return !trimmed && start >= since.getTime() && (keptSince === null || start >= keptSince.getTime());
     };
@@ -379,8 +378,8 @@ export function createOnlineMetrics(deps: {
       strategies: rows.filter((r) => r.set === 'strategy').map((r) => strategyRates({ strategy: r.strategy, ...counts(r) })),
       experiments: await withLooks(
         experiments.map((e) => {
-          const { first, trimmed } = firstFeedback.get(e.id) ?? { first: null, trimmed: false };
-          return experimentResults(e, (arm) => byArm.get(`${e.id}\u0000${arm}`), fromStart(e), first?.toISOString() ?? null, trimmed);
+          const feedback = firstFeedback.get(e.id) ?? { first: null, trimmed: false };
+          return experimentResults(e, (arm) => byArm.get(`${e.id}\u0000${arm}`), fromStart(e, feedback), feedback.first?.toISOString() ?? null, feedback.trimmed);
         }),
         looksSoFar,
       ),
@@ -429,7 +428,10 @@ export function createOnlineMetrics(deps: {
     const strategyRows = [...strategyTotals.values()].map((t) => ({ ...t, ...strategyRates(t) }));
     const armRows = [...armTotals.values()]
       .map(({ strategies, ...a }) => ({ ...a, ...strategyRates({ ...a, strategy: strategies.size === 1 ? [...strategies][0] : null }) }))
-      .sort((a, b) => (a.experimentId! < b.experimentId! ? -1 : a.experimentId! > b.experimentId! ? 1 : (a.arm ?? '') < (b.arm ?? '') ? -1 : (a.arm ?? '') > (b.arm ?? '') ? 1 : 0));
+      .sort((a, b) => {
+        const [x, y] = [`${a.experimentId}\u0000${a.arm ?? ''}`, `${b.experimentId}\u0000${b.arm ?? ''}`];
+        return x < y ? -1 : x > y ? 1 : 0;
+      });
     return { days, since: since.toISOString(), rows: [...strategyRows, ...armRows].sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0)) };
   }
 
@@ -441,7 +443,7 @@ export function createOnlineMetrics(deps: {
    */
   async function withLooks(results: ExperimentResults[], soFar: LooksSoFar[]): Promise<ExperimentResults[]> {
     const before = new Map(soFar.map((l) => [`${l.experimentId}\u0000${l.arm}\u0000${l.metric}`, l]));
-    const looks: Omit<LooksSoFar, 'looks'>[] = [];
+    const looks: LooksSoFar[] = [];
     const combined = results.map((e) => {
       if (!e.fromStart) return e;
       const arms = e.arms.map((a) => {
@@ -454,7 +456,7 @@ export function createOnlineMetrics(deps: {
           // Also when this look has no any-time answer (an erasure left an arm under ANYTIME_MIN_CUSTOMERS): a
           // crossing kept stays.
           const earlier = before.get(`${e.id}\u0000${a.name}\u0000${metric}`);
-          return earlier ? overLooks([{ ...test, ...earlier }, test]) : test;
+          return earlier ? overLooks([{ ...test, anytimeP: earlier.anytimeP, anytimeLow: earlier.anytimeLow, anytimeHigh: earlier.anytimeHigh }, test]) : test;
         };
         return { ...a, vsControl: { ctr: tested('ctr', a.vsControl.ctr), conversion: tested('conversion', a.vsControl.conversion) } };
       });
