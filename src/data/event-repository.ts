@@ -99,6 +99,11 @@ export interface ServedLabels {
   experiment?: { id: string; arm: string };
   /** The list was made for the event's customer, or for no customer (an item's similar items): its events count once per item and type. */
   own: boolean;
+  /**
+   * When the list was issued (ms), given only when it was made for the event's customer (a personal list):
+   * feedback on a list issued before that customer's erasure is the erased customer's, whenever it is sent.
+   */
+  personalSince?: number;
 }
 
 /** How the labels of a browser's (frontend key's) feedback are checked: see keepKnownLabels. */
@@ -131,7 +136,7 @@ async function keepKnownLabels(
   tx: Db,
   events: FeedbackInput[],
   rule: BrowserLabelRule,
-): Promise<{ events: FeedbackInput[]; listKeys: (string | null)[]; unknownLabels: number }> {
+): Promise<{ events: FeedbackInput[]; listKeys: (string | null)[]; listSince: (number | null)[]; unknownLabels: number }> {
   const campaignIds = [...new Set(events.flatMap((e) => e.campaignId ?? []))];
   const campaigns = new Set<string>();
   if (campaignIds.length > 0) {
@@ -140,12 +145,14 @@ async function keepKnownLabels(
   }
   let unknownLabels = 0;
   const listKeys = events.map(() => null as string | null);
+  const listSince = events.map(() => null as number | null);
   const kept = events.map((e, k) => {
     let strategy = e.strategy ?? null;
     let [experimentId, arm] = [e.experimentId ?? null, e.arm ?? null];
     let lost = false;
     const served = rule.served(e.recommendationId, e.userId);
     if (served?.own) listKeys[k] = listKey(e);
+    if (served?.personalSince !== undefined) listSince[k] = served.personalSince;
     if (served?.strategy != null) {
       lost ||= strategy !== null && strategy !== served.strategy;
       strategy = served.strategy;
@@ -161,7 +168,7 @@ async function keepKnownLabels(
     if (strategy === (e.strategy ?? null) && experimentId === (e.experimentId ?? null) && arm === (e.arm ?? null) && campaignKnown) return e;
     return { ...e, strategy, experimentId, arm, ...(campaignKnown ? {} : { campaignId: null }) };
   });
-  return { events: kept, listKeys, unknownLabels };
+  return { events: kept, listKeys, listSince, unknownLabels };
 }
 
 /** The key of a browser's event on a signed list: one per list, item and type (keepKnownLabels). */
@@ -188,10 +195,17 @@ async function ensureReferenced(tx: Db, userIds: string[], itemIds: string[], ma
 /**
  * The events to store of a batch, with their ids: all but those of erased customers dated at or before
  * their erasure (erased_users), or carrying the id of an event it deleted (erased_event_ids: a replay dated
- * later), counted as `erased`: an old file imported again, or a replayed batch, must not bring an erased
- * history back. What such a customer does after the erasure is a new customer's and is stored.
+ * later), or naming a list made for them before it (`listSince`, when each event's list was issued, for
+ * feedback on a personal list: a page left open shows the erased customer's list), counted as `erased`: an
+ * old file imported again, or a replayed batch, must not bring an erased history back. What such a customer
+ * does after the erasure is a new customer's and is stored.
  */
-async function notErased<T extends { userId: string; ts: Date }>(tx: Db, batch: T[], batchIds: string[]): Promise<{ events: T[]; ids: string[]; erased: number }> {
+async function notErased<T extends { userId: string; ts: Date }>(
+  tx: Db,
+  batch: T[],
+  batchIds: string[],
+  listSince?: readonly (number | null)[],
+): Promise<{ events: T[]; ids: string[]; erased: number }> {
   // Waits for the last part of an erasure under way (erasure-repository ERASURE_LOCK), so its row is read
   // here and its customer's old events are not written after it; other ingestion does not wait.
   await tx.query(INGEST_LOCK);
@@ -200,7 +214,8 @@ async function notErased<T extends { userId: string; ts: Date }>(tx: Db, batch: 
   ]);
   if (rows.length === 0) return { events: batch, ids: batchIds, erased: 0 };
   const erasedAt = new Map(rows.map((r) => [r.user_id, new Date(r.erased_at).getTime()]));
-  const later = batch.flatMap((e, k) => (e.ts.getTime() <= (erasedAt.get(e.userId) ?? Number.NEGATIVE_INFINITY) ? [] : [k]));
+  const since = (e: T, k: number) => Math.min(e.ts.getTime(), listSince?.[k] ?? Number.POSITIVE_INFINITY);
+  const later = batch.flatMap((e, k) => (since(e, k) <= (erasedAt.get(e.userId) ?? Number.NEGATIVE_INFINITY) ? [] : [k]));
   // An erased customer's event dated after the erasure is theirs anew, unless its id is one the erasure deleted.
   const hashes = new Map(later.filter((k) => erasedAt.has(batch[k].userId)).map((k) => [k, createHash('sha256').update(batchIds[k], 'utf8').digest('hex')]));
   const { rows: gone } =
@@ -490,10 +505,11 @@ export function createEventRepository(db: Db) {
         }
         let unknownLabels = 0;
         let listKeys: (string | null)[] = events.map(() => null);
-        if (opts.browserLabels && events.length > 0) ({ events, listKeys, unknownLabels } = await keepKnownLabels(tx, events, opts.browserLabels));
+        let listSince: (number | null)[] | undefined;
+        if (opts.browserLabels && events.length > 0) ({ events, listKeys, listSince, unknownLabels } = await keepKnownLabels(tx, events, opts.browserLabels));
         // notErased keeps events by identity: their list keys follow them.
         const keyOf = new Map(events.map((e, k) => [e, listKeys[k]]));
-        const notGone = await notErased(tx, events, ids);
+        const notGone = await notErased(tx, events, ids, listSince);
         const { erased } = notGone;
         ({ events, ids } = notGone);
         if (events.length === 0) return { inserted: 0, duplicates: 0, erased, unknownItems, unknownLabels, eventIds: batchIds };

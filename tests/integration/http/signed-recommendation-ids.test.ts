@@ -158,6 +158,27 @@ for (const backend of DB_BACKENDS) {
       expect(await clicksOf('treatment')).toBe(before);
     });
 
+    it("When a page left open sends a click on a list made for a customer before their erasure, Then it stays erased; a list made after it is the new customer's", async () => {
+      const userId = 'erased-shopper';
+      const feedbackRows = async () => (await testDb.db.query<{ n: number }>('SELECT count(*)::int AS n FROM feedback_events WHERE user_id = $1', [userId])).rows[0].n;
+      const userRows = async () => (await testDb.db.query<{ n: number }>('SELECT count(*)::int AS n FROM users WHERE id = $1', [userId])).rows[0].n;
+      const before = (await t.app.inject({ url: `/v1/users/${userId}/recommendations?k=3`, headers: auth('read') })).json();
+      const on = (list: { recommendationId: string; items: { itemId: string }[] }, type: string) => ({ eventId: randomUUID(), userId, itemId: list.items[0].itemId, type, recommendationId: list.recommendationId });
+      expect((await send(FRONTEND, [{ ...on(before, 'impression'), ts: ts() }])).statusCode).toBe(200);
+      expect(await feedbackRows()).toBe(1);
+      expect((await t.app.inject({ method: 'DELETE', url: `/v1/users/${userId}`, headers: auth('admin') })).statusCode).toBe(204);
+      // Sent after the erasure under a new eventId and dated on arrival: only its list says whose it is.
+      const late = await send(FRONTEND, [on(before, 'click')]);
+      expect(late.statusCode, late.body).toBe(200);
+      expect(await feedbackRows()).toBe(0);
+      expect(await userRows()).toBe(0);
+      // A token carries its time in whole seconds: a list made in the erasure's second counts as made before it.
+      await new Promise((r) => setTimeout(r, 1100));
+      const after = (await t.app.inject({ url: `/v1/users/${userId}/recommendations?k=3`, headers: auth('read') })).json();
+      expect((await send(FRONTEND, [on(after, 'click')])).statusCode).toBe(200);
+      expect(await feedbackRows()).toBe(1);
+    });
+
     it('When a second replica on the same database receives a click on a list the first served, Then it verifies the token and counts the click under its arm and strategy', async () => {
       // Its own process state and an empty model store: it served nothing, knows only the fallbacks' strategies.
       const replica = await createTestApp({ createDb: async () => ({ db: testDb.db, dispose: async () => {} }), env: ENV });

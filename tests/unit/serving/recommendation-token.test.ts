@@ -30,10 +30,11 @@ describe('recommendation tokens', () => {
     expect(Buffer.from(token, 'base64url').includes('12346')).toBe(false);
     const ids = createRecommendationIds({ secret: async () => KEY });
     return ids.ready().then(() => {
-      const id = ids.issue(CLAIMS, { userId: '12346' });
-      expect(ids.servedLabels(id, '12346')).toEqual({ strategy: 'hybrid', experiment: CLAIMS.experiment, own: true });
+      const id = ids.issue(CLAIMS, { userId: '12346', now: NOW });
+      // The customer's own list says when it was made (an erasure after it keeps its feedback erased).
+      expect(ids.servedLabels(id, '12346', NOW)).toEqual({ strategy: 'hybrid', experiment: CLAIMS.experiment, own: true, personalSince: NOW - 500 });
       // Another customer's feedback on it keeps the strategy, not the arm.
-      expect(ids.servedLabels(id, '99999')).toEqual({ strategy: 'hybrid', own: false });
+      expect(ids.servedLabels(id, '99999', NOW)).toEqual({ strategy: 'hybrid', own: false });
       // A list of no customer (an item's similar items) has no customer to hold feedback to.
       expect(ids.servedLabels(ids.issue({ strategy: 'similar', modelVersion: 'v1' }), '99999')).toEqual({ strategy: 'similar', own: true });
       expect(ids.servedLabels('not-a-token', '12346')).toBeNull();
