@@ -138,6 +138,14 @@ describe.skipIf(!browserAvailable())('the dashboard in a browser', () => {
     expect((await t.app.inject({ method: 'POST', url: '/v1/experiments', headers: auth('admin'), payload: trimmed })).statusCode).toBe(201);
     expect((await t.app.inject({ method: 'POST', url: `/v1/experiments/${trimmed.id}/stop`, headers: auth('admin') })).statusCode).toBe(200);
     await t.services.db.query('INSERT INTO experiment_feedback_trimmed (experiment_id) VALUES ($1)', [trimmed.id]);
+    // Two stopped two months ago, before any window of the view: one with a late click on a list it served.
+    for (const id of ['stopped-quiet', 'stopped-late']) {
+      expect((await t.app.inject({ method: 'POST', url: '/v1/experiments', headers: auth('admin'), payload: { ...trimmed, id } })).statusCode).toBe(201);
+      expect((await t.app.inject({ method: 'POST', url: `/v1/experiments/${id}/stop`, headers: auth('admin') })).statusCode).toBe(200);
+      await t.services.db.query("UPDATE experiments SET created_at = now() - interval '70 days', stopped_at = now() - interval '60 days' WHERE id = $1", [id]);
+    }
+    const late = { userId: customers[1].id, itemId: rec.items[0].itemId, type: 'click', strategy: 'hybrid', experimentId: 'stopped-late', arm: 'control', ts: new Date().toISOString() };
+    expect((await t.app.inject({ method: 'POST', url: '/v1/feedback', headers: auth('write'), payload: { events: [late] } })).statusCode).toBe(200);
     const experiment = {
       id: 'knn-vs-hybrid',
       arms: [
@@ -188,6 +196,10 @@ describe.skipIf(!browserAvailable())('the dashboard in a browser', () => {
     expect(experiments).not.toContain('started earlier');
     // The stopped one says why its any-time p is not to be read.
     expect(experiments).toContain('some of its feedback is deleted, as feedback is kept for FEEDBACK_RETENTION_DAYS, so read p, not the any-time p');
+    // Those stopped before the window: one has nothing in it, the other only late feedback on its lists.
+    const panel = (id: string) => page.locator('#experiments .panel', { has: page.locator('h3', { hasText: id }) }).textContent();
+    expect(await panel('stopped-quiet')).toContain('before this window: none of its feedback is in it');
+    expect(await panel('stopped-late')).toContain('before this window: only late feedback on lists it served is in it');
     await shot('online');
   });
 

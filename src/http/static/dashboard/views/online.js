@@ -76,7 +76,10 @@ export async function render(el, _arg, view) {
       (e) => `<div class="panel"><h3>${esc(e.id)} ${e.active ? '<span class="active">active</span>' : '<span class="muted">stopped</span>'}</h3>
       <p class="muted small">${
         e.stoppedAt && Date.parse(e.stoppedAt) < windowStart
-          ? `stopped ${esc(String(e.stoppedAt).slice(0, 10))}, before this window: none of its feedback is in it`
+          ? `stopped ${esc(String(e.stoppedAt).slice(0, 10))}, before this window: ${
+              // Clicks on lists it served may come up to 7 days after its stop (a page left open).
+              e.arms.some((a) => a.customers > 0) ? 'only late feedback on lists it served is in it' : 'none of its feedback is in it'
+            }`
           : `feedback since ${esc(new Date(Math.max(windowStart, start(e) || windowStart)).toISOString().slice(0, 10))}${
               e.fromStart
                 ? ''
