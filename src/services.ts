@@ -90,6 +90,7 @@ export function createServices(deps: {
   const recommendationIds = createRecommendationIds({ secret: () => readOrCreateSecret(db, RECOMMENDATION_ID_SECRET), log });
   const serving = createServing({
     store, db, catalog: { ...catalog, getUser: batchedUsers(catalog) }, purchases: batchedPurchases(events), metrics,
+    boughtSince: (userId, since) => events.itemsBoughtSince(userId, since === null ? null : new Date(since)),
     recentViews: async (userId, limit) => (await events.listUserInteractions(userId, 'view', limit)).map((v) => v.itemId).reverse(), answerCacheBytes: config.ANSWER_CACHE_MB * 1024 * 1024,
     experiments: experimentCache, ids: recommendationIds, log, readyOnRequest: deps.storefront,
   });

@@ -539,6 +539,19 @@ export function createEventRepository(db: Db) {
       });
     },
 
+    /**
+     * The distinct items a customer bought after `since` (all they bought with null): what their list must
+     * leave out when the model store's live list of their purchases since training (LIVE_EVENTS_KEPT) has
+     * dropped some.
+     */
+    async itemsBoughtSince(userId: string, since: Date | null): Promise<string[]> {
+      const { rows } = await db.query<{ item_id: string }>(
+        'SELECT DISTINCT item_id FROM purchase_events WHERE user_id = $1 AND ($2::timestamptz IS NULL OR ts > $2)',
+        [userId, since?.toISOString() ?? null],
+      );
+      return rows.map((r) => r.item_id);
+    },
+
     /** A user's purchases, newest first. */
     async listUserPurchases(userId: string, opts: { limit: number; offset: number }): Promise<PurchaseRecord[]> {
       const { rows } = await db.query<Record<string, unknown>>(

@@ -23,6 +23,8 @@ export interface ServingOptions {
   catalog: ServingDeps['catalog'];
   /** A customer's purchases, for customers the model did not precompute. */
   purchases?: ServingDeps['purchases'];
+  /** Items a customer bought since a time, when their live list of purchases is full. */
+  boughtSince?: ServingDeps['boughtSince'];
   /**
    * Load each version's on-request scorer before it answers (a storefront-facing process): the first
    * customer scored on request then does not wait for it, and a new version replaces the old one only once
@@ -140,6 +142,7 @@ export function createServing(opts: ServingOptions) {
     catalog: opts.catalog,
     dbPopular: createDbPopularity(opts.db),
     purchases: opts.purchases,
+    boughtSince: opts.boughtSince,
     recentViews: opts.recentViews,
     answerLookup: opts.metrics && ((hit) => (hit ? opts.metrics!.answerCacheHits.inc() : opts.metrics!.answerCacheMisses.inc())),
     loadWaitMs: opts.readyOnRequest ? LOAD_WAIT_MS : undefined,

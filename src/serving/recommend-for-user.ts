@@ -15,6 +15,7 @@ import { explainPicks } from './explanations.js';
 import { BECAUSE_YOU_BOUGHT, scoreByNeighbours } from './neighbour-scores.js';
 import { itemFilter, Picker } from './picker.js';
 import { DEGRADED, UNLISTED, toRecommendation, type Pick, type Recommendation, type UserQuery } from './recommendation.js';
+import { LIVE_EVENTS_KEPT } from '../store/model-store.js';
 import { liveItems, poolSize, preferredAttribute, waitedFor, type ServingDeps } from './serving-deps.js';
 import { sourcesOfMask, type ServingModel } from './serving-model.js';
 import { findSegment } from './serving-tables.js';
@@ -37,6 +38,14 @@ const RANK_OFFSET = 60;
 const LIVE_ANCHORS = 5;
 const LIVE_SOURCES = { 'item-knn': 1, content: 0.3 };
 const NONE: { item: number; ts: number }[] = [];
+const NO_ITEMS: number[] = [];
+
+/** Model indices of the items `userId` bought after `since` (ms; all with null), read from Postgres; none when it is down. */
+async function boughtSince(deps: ServingDeps, model: ServingModel, userId: string, since: number | null, down: Degraded): Promise<number[]> {
+  if (!deps.boughtSince) return NO_ITEMS;
+  const ids = await unlessDown(deps.boughtSince(userId, since), [], down);
+  return ids.flatMap((id) => model.items.index.get(id) ?? []);
+}
 const entryKey = (table: string, userId: string) => `${table}\u0000${userId}`;
 /**
  * How long a customer the version has no entry for, found without purchases in Postgres, is answered as a
@@ -165,12 +174,15 @@ async function answerForUser(deps: ServingDeps, userId: string, q: UserQuery, do
 
   // Purchases since training: items not bought before, or bought again after the training data ends.
   const fresh = live.length === 0 ? NONE : liveItems(model, live, (item, ts) => ts > user.lastTs || !sortedHas(user.purchased, item));
+  // The live list keeps the newest LIVE_EVENTS_KEPT purchases: full, and its oldest after the customer's last
+  // in training, it may have dropped some they made since (one large order), which Postgres still has.
+  const dropped = excludePurchased && live.length >= LIVE_EVENTS_KEPT && live[0].ts > user.lastTs ? await boughtSince(deps, model, userId, user.lastTs, down) : NO_ITEMS;
   // Without such purchases the answer depends on nothing but the version, the catalog and the query.
-  const key = fresh.length === 0 ? answerKey(strategy, excludePurchased, q) : undefined;
+  const key = fresh.length === 0 && dropped.length === 0 ? answerKey(strategy, excludePurchased, q) : undefined;
   const cached = key === undefined ? undefined : model.answers.get(userId, key);
   if (key !== undefined) deps.answerLookup?.(cached !== undefined);
   if (cached) return down.degraded ? { ...cached, fallback: true } : cached;
-  const freshSet = fresh.length === 0 ? undefined : new Set(fresh.map((f) => f.item));
+  const freshSet = fresh.length === 0 && dropped.length === 0 ? undefined : new Set([...fresh.map((f) => f.item), ...dropped]);
   const bought = !excludePurchased
     ? undefined
     : freshSet
@@ -432,8 +444,11 @@ async function coldStart(
   const user = known !== undefined ? known : await unlessDown(deps.catalog.getUser(userId), null, down);
   const segment = findSegment(model.popular.segments, user?.attributes ?? {});
   const fresh = liveItems(model, live);
-  const freshSet = new Set(fresh.map((f) => f.item));
-  const bought = (q.excludePurchased ?? true) ? (item: number) => freshSet.has(item) : undefined;
+  const excludePurchased = q.excludePurchased ?? true;
+  // A full live list may have dropped purchases (the warm path's note): all of theirs Postgres has.
+  const dropped = excludePurchased && live.length >= LIVE_EVENTS_KEPT ? await boughtSince(deps, model, userId, null, down) : NO_ITEMS;
+  const freshSet = new Set([...fresh.map((f) => f.item), ...dropped]);
+  const bought = excludePurchased ? (item: number) => freshSet.has(item) : undefined;
   const picker = new Picker(model, itemFilter(model, q, bought), poolSize(q));
   if (fresh.length > 0) {
     const anchors = fresh.slice(0, LIVE_ANCHORS).map((f, r) => ({ item: f.item, weight: 1 / (1 + r) }));

@@ -20,6 +20,12 @@ export interface ServingDeps {
    * (see on-request-scorer.ts); without it they get the cold-start answer.
    */
   purchases?: (userId: string) => Promise<PurchaseRow[]>;
+  /**
+   * The distinct items a customer bought after `since` (ms; all with null), from Postgres: read only when the
+   * model store's live list of their purchases is full and may have dropped some since training
+   * (LIVE_EVENTS_KEPT), so a large order's first lines are not offered back to them.
+   */
+  boughtSince?: (userId: string, since: number | null) => Promise<string[]>;
   /** A visitor's latest viewed item ids (Postgres), oldest first: session context for POST /v1/recommendations. */
   recentViews?: (userId: string, limit: number) => Promise<string[]>;
   /**
