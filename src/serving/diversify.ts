@@ -6,6 +6,8 @@ import type { ServingModel } from './serving-model.js';
  *   next = argmax_i  lambda * rel(i) - (1 - lambda) * max_{j chosen} sim(i, j),   lambda = 1 - diversity
  * with rel = score / best score and sim = content cosine from the item's stored neighbours (0 when
  * neither lists the other; item-kNN when the model has no content source). diversity 0 keeps the order.
+ * The re-ranked list takes the chosen items' scores in falling order, position by position, so scores
+ * never rise down it (a caller sorting by score keeps the diversity asked for).
  */
 export function diversify(model: ServingModel, picks: readonly Pick[], k: number, diversity: number): Pick[] {
   const table = model.neighbours.get('content') ?? model.neighbours.get('item-knn');
@@ -42,5 +44,6 @@ export function diversify(model: ServingModel, picks: readonly Pick[], k: number
     out.push(picks[best]);
     for (let i = 0; i < n; i++) if (sim[best * n + i] > maxSim[i]) maxSim[i] = sim[best * n + i];
   }
-  return out;
+  const scores = out.map((p) => p.score).sort((a, b) => b - a);
+  return out.map((p, r) => (p.score === scores[r] ? p : { ...p, score: scores[r] }));
 }

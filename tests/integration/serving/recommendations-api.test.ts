@@ -130,6 +130,15 @@ for (const backend of DB_BACKENDS) {
       expect(kinds(diverse)).toBeGreaterThan(kinds(plain));
     });
 
+    it.each(['/v1/users/g-user0/recommendations?k=8&diversity=0.5', '/v1/items/g0/similar?k=5&diversity=1', '/v1/users/newcomer/recommendations?k=8&diversity=1'])(
+      'When diversity re-ranks a list (%s), Then its scores still never rise down it (a storefront may sort by them)',
+      async (url) => {
+        const scores = (await ok(url)).items.map((i) => i.score);
+        expect(scores.length).toBeGreaterThan(1);
+        expect(scores).toEqual([...scores].sort((a, b) => b - a));
+      },
+    );
+
     it('When explanations are given, Then "because you bought X" names one of the user\'s own purchases', async () => {
       const body = await ok('/v1/users/g-user0/recommendations?k=8');
       const because = body.items.map((i) => i.explanation?.match(/^because you bought (.+)$/)?.[1]).filter(Boolean);
