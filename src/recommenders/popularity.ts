@@ -43,6 +43,12 @@ export interface PopularityRecommender extends Recommender {
   popularItems(attr: AttributeValue | undefined, k: number): Neighbour[];
   /** Distinct buyers behind a segment's list, 0 when it has none (too few buyers or unknown). */
   segmentBuyers(attr: AttributeValue): number;
+  /**
+   * The global list's part of a segment's scores: popularItems(attr) scores an item (1 - a) x its global
+   * score (popularItems without attr) + a x its share of the segment's best, a = buyers / (buyers + shrink).
+   * 1 for a segment without a list of its own.
+   */
+  segmentGlobalPart(attr: AttributeValue): number;
 }
 
 const ALGORITHM = 'popularity';
@@ -71,9 +77,10 @@ function createPopularity(
   };
 
   // Both lists are divided by their maximum so the blend mixes like with like; scores lie in [0, 1].
+  const alphaOf = (s: Segment | undefined) => (s ? s.buyers / (s.buyers + params.segmentShrink) : 0);
   const score = (attributes: Record<string, string>, out: Float32Array) => {
     const s = segmentFor(attributes);
-    const alpha = s ? s.buyers / (s.buyers + params.segmentShrink) : 0;
+    const alpha = alphaOf(s);
     const g = globalMax > 0 ? (1 - alpha) / globalMax : 0;
     const a = s && s.max > 0 ? alpha / s.max : 0;
     for (let i = 0; i < out.length; i++) out[i] = g * global[i] + (s ? a * s.scores[i] : 0);
@@ -113,6 +120,9 @@ function createPopularity(
     },
     segmentBuyers(attr) {
       return byKey.get(segmentKey(attr.name, attr.value))?.buyers ?? 0;
+    },
+    segmentGlobalPart(attr) {
+      return 1 - alphaOf(byKey.get(segmentKey(attr.name, attr.value)));
     },
     toArtifact() {
       const all = new Float32Array(segments.length * global.length);

@@ -90,6 +90,11 @@ export interface PopularSegment {
   name: string;
   value: string;
   buyers: number;
+  /**
+   * The global list's part of `scores` (the segment's list is shrunk towards the global one: score = this x
+   * the item's global score + the segment's own part). Absent in versions trained before it was kept.
+   */
+  globalPart?: number;
   items: Int32Array;
   scores: Float32Array;
 }
@@ -234,7 +239,7 @@ export function encodePopularArtifact(table: PopularTable): Uint8Array {
     {
       ...POPULAR,
       trainedAt: new Date().toISOString(),
-      meta: { segments: table.segments.map(({ name, value, buyers }) => ({ name, value, buyers })) },
+      meta: { segments: table.segments.map(({ name, value, buyers, globalPart }) => ({ name, value, buyers, ...(globalPart === undefined ? {} : { globalPart }) })) },
     },
     { score: table.score, order: table.order, segPtr, segItems, segScores },
   );
@@ -242,7 +247,7 @@ export function encodePopularArtifact(table: PopularTable): Uint8Array {
 
 export function decodePopularArtifact(bytes: Uint8Array, itemCount: number): PopularTable {
   const { header, arrays } = decodeArtifact(bytes, POPULAR);
-  const meta = header.meta as { segments?: { name: string; value: string; buyers: number }[] };
+  const meta = header.meta as { segments?: { name: string; value: string; buyers: number; globalPart?: unknown }[] };
   const { score, order, segPtr, segItems, segScores } = arrays;
   if (
     !Array.isArray(meta?.segments) ||
@@ -256,8 +261,9 @@ export function decodePopularArtifact(bytes: Uint8Array, itemCount: number): Pop
   ) {
     throw new ArtifactFormatError('serving-popular: arrays do not match the header');
   }
-  const segments = meta.segments.map((s, k) => ({
+  const segments = meta.segments.map(({ globalPart, ...s }, k) => ({
     ...s,
+    ...(typeof globalPart === 'number' && globalPart >= 0 && globalPart <= 1 ? { globalPart } : {}),
     items: segItems.subarray(segPtr[k], segPtr[k + 1]),
     scores: segScores.subarray(segPtr[k], segPtr[k + 1]),
   }));

@@ -116,7 +116,7 @@ export function buildPopularTable(ds: Dataset, source: Recommender | undefined, 
       const buyers = pop.segmentBuyers(attr);
       if (buyers <= 0) continue;
       const top = pop.popularItems(attr, n);
-      segments.push({ ...attr, buyers, items: Int32Array.from(top, (t) => t.item), scores: Float32Array.from(top, (t) => t.score) });
+      segments.push({ ...attr, buyers, globalPart: pop.segmentGlobalPart(attr), items: Int32Array.from(top, (t) => t.item), scores: Float32Array.from(top, (t) => t.score) });
     }
   }
   return { score, order, segments };

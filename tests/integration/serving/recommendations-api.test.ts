@@ -321,6 +321,20 @@ for (const backend of DB_BACKENDS) {
       expect(body.items[0].explanation).toBe('popular in FR');
     });
 
+    it.each(['/v1/popular?k=22&attribute=country:UK', '/v1/users/g-user0/recommendations?k=20&strategy=popularity', '/v1/users/uk-new/recommendations?k=20'])(
+      'When a UK shopper is given popular items (%s), Then "popular in UK" is said only of products someone in the UK bought',
+      async (url) => {
+        const data = shopData();
+        const uk = new Set(data.users.filter((u) => u.attributes?.country === 'UK').map((u) => u.id));
+        const boughtInUk = new Set(data.purchases.filter((p) => uk.has(p.userId)).map((p) => p.itemId));
+        await t.app.inject({ method: 'PUT', url: '/v1/users/uk-new', headers: auth('write'), payload: { attributes: { country: 'UK' } } });
+        const said = (await ok(url)).items.filter((i) => i.explanation === 'popular in UK').map((i) => i.itemId);
+        // UK buyers' favourites are still said to be theirs; kitchen products only FR customers bought are not.
+        expect(said.length).toBeGreaterThan(0);
+        expect(said.filter((id) => !boughtInUk.has(id))).toEqual([]);
+      },
+    );
+
     it('When an unknown strategy is asked for, Then 400 names the strategies the model offers', async () => {
       const { status, body } = await get('/v1/users/g-user0/recommendations?strategy=magic');
       expect(status).toBe(400);

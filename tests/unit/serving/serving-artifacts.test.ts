@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ArtifactFormatError } from '../../../src/recommenders/artifact.js';
-import { decodeNeighboursArtifact, encodeNeighboursArtifact, type NeighbourTable } from '../../../src/serving/serving-artifacts.js';
+import { decodeNeighboursArtifact, decodePopularArtifact, encodeNeighboursArtifact, encodePopularArtifact, type NeighbourTable, type PopularTable } from '../../../src/serving/serving-artifacts.js';
 
 /** Item i's neighbours are the next two items, scored 1 and 0.5 (wrapping round). */
 function lists(n: number, at = (i: number, k: number) => (i + k + 1) % n): NeighbourTable {
@@ -27,5 +27,21 @@ describe('the neighbours table of a version', () => {
     }
     // Written for a larger catalogue than the one read with.
     expect(() => decodeNeighboursArtifact(encodeNeighboursArtifact(new Map([['item-knn', lists(5)]])), 4)).toThrow(ArtifactFormatError);
+  });
+});
+
+describe('the popularity table of a version', () => {
+  const table = (globalPart?: number): PopularTable => ({
+    score: Float32Array.of(1, 0.5, 0.25),
+    order: Int32Array.of(0, 1, 2),
+    segments: [{ name: 'country', value: 'FR', buyers: 12, ...(globalPart === undefined ? {} : { globalPart }), items: Int32Array.of(2, 0), scores: Float32Array.of(1, 0.8) }],
+  });
+
+  it("When a version is read, Then each segment keeps its global part (what tells an item its buyers bought from one they did not)", () => {
+    expect(decodePopularArtifact(encodePopularArtifact(table(0.8)), 3)).toEqual(table(0.8));
+  });
+
+  it('When a version written before segments kept it is read, Then its segments have none (explained by ranks alone)', () => {
+    expect(decodePopularArtifact(encodePopularArtifact(table()), 3).segments[0]).not.toHaveProperty('globalPart');
   });
 });
