@@ -2,6 +2,7 @@ import type { Db } from '../data/db.js';
 import type { Metrics } from '../metrics.js';
 import type { ModelStore } from '../store/model-store.js';
 import { createCatalogOverlay } from './catalog-overlay.js';
+import { within } from '../within-time.js';
 import { createDbPopularity } from './db-popularity.js';
 import { boughtTogether, similarItems, type SimilarQuery } from './item-lists.js';
 import { popularItems, type PopularQuery } from './popular-items.js';
@@ -107,6 +108,9 @@ function countSlots(counter: Metrics['listSlots'], kind: Kind, items: readonly R
  * The serving use cases over one in-process model cache. Called from HTTP routes, usable from anything
  * else (no Fastify here).
  */
+/** How long a version being readied waits for the catalog's changes since its training before it answers. */
+const CATALOG_WAIT_MS = 2000;
+
 export function createServing(opts: ServingOptions) {
   const servedStrategies = createServedStrategies({ listVersions: () => opts.store.listVersions(), log: opts.log });
   const models = createServingModelCache({
@@ -118,7 +122,9 @@ export function createServing(opts: ServingOptions) {
     async prepare(m, loadStartedAt) {
       servedStrategies.learn(m.info.strategies);
       for (const e of forgotten) if (e.at >= loadStartedAt) forgetUserEntries(m, e.userId);
-      await readyScorer(m);
+      // Catalog changes since its training (items taken off sale before a rollback to a weeks-old version)
+      // are applied before it answers; a slow database leaves the rest to the background passes.
+      await Promise.all([readyScorer(m), within(overlay.refresh(m), CATALOG_WAIT_MS, () => undefined)]);
     },
     log: opts.log,
   });
