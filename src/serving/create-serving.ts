@@ -104,13 +104,13 @@ function countSlots(counter: Metrics['listSlots'], kind: Kind, items: readonly R
   for (const [source, n] of bySource) counter.inc({ kind, source }, n);
 }
 
+/** How long a version being readied waits for the catalog's changes since its training before it answers. */
+const CATALOG_WAIT_MS = 2000;
+
 /**
  * The serving use cases over one in-process model cache. Called from HTTP routes, usable from anything
  * else (no Fastify here).
  */
-/** How long a version being readied waits for the catalog's changes since its training before it answers. */
-const CATALOG_WAIT_MS = 2000;
-
 export function createServing(opts: ServingOptions) {
   const servedStrategies = createServedStrategies({ listVersions: () => opts.store.listVersions(), log: opts.log });
   const models = createServingModelCache({

@@ -46,6 +46,7 @@ async function boughtSince(deps: ServingDeps, model: ServingModel, userId: strin
   const ids = await unlessDown(deps.boughtSince(userId, since), [], down);
   return ids.flatMap((id) => model.items.index.get(id) ?? []);
 }
+
 const entryKey = (table: string, userId: string) => `${table}\u0000${userId}`;
 /**
  * How long a customer the version has no entry for, found without purchases in Postgres, is answered as a
