@@ -126,6 +126,9 @@ export function computeProfiles(ds: Dataset, options: ProfileOptions = {}): Cust
 
   const profiled: number[] = [];
   for (let u = 0; u < users; u++) if (lines[u] > 0) profiled.push(u);
+  // Spend in cents: prices are single precision and sums of lines round differently (0.10 + 0.20 is not
+  // 0.30), and equal spends must share their score and tier however the basket was split into lines.
+  for (const u of profiled) money[u] = Math.round(money[u] * 100) / 100;
   const recency = profiled.map((u) => nowDay - Math.floor(lastTs[u] / DAY_MS));
   const rScores = quintileScores(recency.map((d) => -d));
   const fScores = quintileScores(profiled.map((u) => frequency[u])).map((f, k) => frequencyScore(frequency[profiled[k]], f));

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { populationOf, scoreIn } from '../../../src/profiles/population-score.js';
 import { frequencyScore } from '../../../src/profiles/rfm-score.js';
 import { computeProfiles } from '../../../src/profiles/profile.js';
+import { segmentProfiles } from '../../../src/profiles/segments.js';
 import { buildDataset } from '../../../src/recommenders/dataset.js';
 import { dataset, events, items, NOW, regular } from './profile-fixtures.js';
 
@@ -99,6 +100,21 @@ describe('customer profiles', () => {
     expect(top2.topCategories.map((t) => t.label)).toEqual(['kitchen']);
     const none = computeProfiles(dataset(events, items, NOW), { topTerms: 0, topCategories: 0 });
     expect(none.every((p) => p.topTerms.length === 0 && p.topCategories.length === 0)).toBe(true);
+  });
+
+  it('When two customers spent the same (0.10 + 0.20 against 0.30), Then they share spend, M score and value tier however the basket was split', () => {
+    const T = Date.parse(NOW);
+    const ds = buildDataset({
+      events: [
+        { userId: 'a', itemId: 'x', orderId: 'a1', ts: T, quantity: 1, price: 0.1 },
+        { userId: 'a', itemId: 'y', orderId: 'a1', ts: T, quantity: 1, price: 0.2 },
+        { userId: 'b', itemId: 'z', orderId: 'b1', ts: T, quantity: 1, price: 0.3 },
+      ],
+    });
+    const [a, b] = segmentProfiles(computeProfiles(ds));
+    expect(a.monetary).toBe(0.3);
+    expect(b.monetary).toBe(0.3);
+    expect([a.mScore, a.valueTier]).toEqual([b.mScore, b.valueTier]);
   });
 
   it('gives customers with equal order counts the same F score, and one order always F 1', () => {
