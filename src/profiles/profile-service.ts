@@ -23,6 +23,8 @@ interface VersionProfiles {
   version: string;
   /** Reference time of the training data (its latest purchase). */
   now: number;
+  /** Start of the purchases it was trained on (`from` of the training's window), null for all of them. */
+  from: Date | null;
   byUser: Map<string, SegmentedProfile>;
   list: SegmentedProfile[];
   report: SegmentReport;
@@ -37,6 +39,13 @@ export interface ProfileView extends SegmentedProfile {
   source: 'model' | 'refreshed';
   /** Reference date of recency (the latest purchase known when it was computed). */
   asOf: string;
+}
+
+/** `from` of the purchase window a version was trained on (its info.window), null without one. */
+function windowStart(info: Record<string, unknown> | undefined): Date | null {
+  const from = (info?.window as { from?: unknown } | undefined)?.from;
+  const at = typeof from === 'string' ? new Date(from) : null;
+  return at && !Number.isNaN(at.getTime()) ? at : null;
 }
 
 /**
@@ -67,6 +76,7 @@ export function createProfileService(deps: {
     const next: VersionProfiles = {
       version: meta.version,
       now: decoded.now ?? Date.parse(meta.trainedAt),
+      from: windowStart(meta.info),
       byUser: new Map(list.map((p) => [p.userId, p])),
       list,
       report: segmentReport(list),
@@ -121,7 +131,8 @@ export function createProfileService(deps: {
       const old = v.byUser.get(userId);
       const live = await deps.store.getUserEvents(userId);
       if (old && live.length === 0) return { ...old, modelVersion: v.version, source: 'model', asOf: new Date(v.now).toISOString() };
-      const rows = await deps.events.loadPurchaseRows({ userId });
+      // The population was profiled over the training's window: a refresh reads the same one (with all since).
+      const rows = await deps.events.loadPurchaseRows({ userId, ...(v.from ? { from: v.from } : {}) });
       if (rows.length === 0) return null;
       // Titles and categories of what they bought feed the profile's top terms.
       const items = await deps.catalog.getItems([...new Set(rows.map((r) => r.itemId))]);

@@ -151,4 +151,26 @@ describe('a shop where most customers ordered once', () => {
     const fresh = (await t.app.inject({ url: '/v1/users/newcomer/profile', headers: auth('read') })).json();
     expect(fresh).toMatchObject({ source: 'refreshed', frequency: 1, fScore: 1, rScore: 5, segment: 'new' });
   });
+
+  it('When a version was trained on a window (from) and a customer buys after it, Then the refresh counts their orders from that window on, as the next training over it would', async () => {
+    const from = new Date(Date.UTC(2011, 8, 1));
+    await t.services.trainer.train({ from, tune: false });
+    // A customer with orders before the window and in it.
+    const { rows } = await t.services.db.query<{ user_id: string; latest: Date }>(
+      `SELECT user_id, (SELECT max(ts) FROM purchase_events) AS latest FROM purchase_events GROUP BY user_id
+       HAVING count(DISTINCT order_id) FILTER (WHERE ts < $1) >= 2 AND count(DISTINCT order_id) FILTER (WHERE ts >= $1) >= 1 ORDER BY user_id LIMIT 1`,
+      [from],
+    );
+    const { user_id: user, latest } = rows[0];
+    const ts = new Date(latest.getTime() + 86_400_000).toISOString();
+    const posted = await t.app.inject({
+      method: 'POST', url: '/v1/events', headers: auth('write'),
+      payload: { events: [{ userId: user, itemId: '85123A', quantity: 1, price: 2.55, orderId: `${user}-after-window`, ts }] },
+    });
+    expect(posted.json().inserted).toBe(1);
+    const { rows: counted } = await t.services.db.query<{ f: number }>('SELECT count(DISTINCT order_id)::int AS f FROM purchase_events WHERE user_id = $1 AND ts >= $2', [user, from]);
+    const fresh = (await t.app.inject({ url: `/v1/users/${user}/profile`, headers: auth('read') })).json();
+    expect(fresh.source).toBe('refreshed');
+    expect(fresh.frequency).toBe(counted[0].f);
+  });
 });
