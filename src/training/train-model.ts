@@ -199,6 +199,15 @@ export function createTrainer(deps: TrainerDeps) {
       return out;
     }
 
+    // The version served when this training began, read before anything else: if another is activated by
+    // hand while it runs (a rollback of a bad model), publishing must not silently undo that. Read after
+    // loading or tuning (most of a training's time), a rollback made meanwhile would be taken for the start.
+    const activeAtStart = await retryWhileUnavailable(async () => (await deps.store.getActive())?.version ?? null, {
+      forMs: OUTAGE_RETRY_MS,
+      stop: () => opts.signal?.aborted ?? false,
+      onRetry: (err) => deps.log?.('training: reading the active version failed for want of a store; trying again', err),
+    });
+
     let erasureMark = 0;
     // Purchases stream from a cursor into typed columns: no object per purchase is kept (issue 10).
     const { builder, items, users } = await step('load', async () => {
@@ -283,9 +292,6 @@ export function createTrainer(deps: TrainerDeps) {
     // Nothing is written under the version before its name is recorded (a job's note): a process that
     // died with rows written under an unrecorded name would leave them in the store for good. Postgres
     // away at this moment costs a wait; away for longer, the training fails with nothing written.
-    // The version served when this training began: if another is activated by hand while it runs (a
-    // rollback of a bad model), publishing must not silently undo that.
-    const activeAtStart = await throughOutage('reading the active version', async () => (await deps.store.getActive())?.version ?? null);
     await throughOutage('recording the draft version', async () => {
       await opts.onVersion?.(version);
     });
