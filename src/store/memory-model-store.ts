@@ -123,10 +123,11 @@ export async function createMemoryModelStore(opts: MemoryModelStoreOptions = {})
         }
         drafts.delete(meta.version);
         published.set(meta.version, snapshot);
+        const activeBefore = activate ? active : null;
         if (activate) active = meta.version;
         const oldestFirst = newestFirst().reverse().map((s) => s.meta.version);
         // Never the version just published, even when it is not the active one (MODEL_VERSIONS_KEPT=1).
-        for (const victim of versionsToPrune(oldestFirst, active, kept)) if (victim !== meta.version) await deleteUnlocked(victim);
+        for (const victim of versionsToPrune(oldestFirst, active, kept, activeBefore)) if (victim !== meta.version) await deleteUnlocked(victim);
         return activate;
       }),
 

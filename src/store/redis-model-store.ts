@@ -97,21 +97,20 @@ return 1`;
 /**
  * Publish: list the version and, unless another version became active since the caller began (ARGV[4],
  * the version active then, '' for none; ARGV[5] '1' = flip whatever is active), make it active, in one
- * step. Returns 1 when flipped, 0 when only listed, -1 when the version was published already.
+ * step. Returns [1, the version active before ('' for none)] when flipped, [0, the active version] when
+ * only listed, -1 when the version was published already.
  */
 const PUBLISH_SCRIPT = `if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return -1 end
-local activate = ARGV[5] == '1'
-if not activate then
-  local current = redis.call('GET', KEYS[3])
-  activate = (not current) or cjson.decode(current).version == ARGV[4]
-end
+local current = redis.call('GET', KEYS[3])
+local was = current and cjson.decode(current).version or ''
+local activate = ARGV[5] == '1' or (not current) or was == ARGV[4]
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 if activate then
   redis.call('SET', KEYS[3], ARGV[2])
-  return 1
+  return {1, was}
 end
-return 0`;
+return {0, was}`;
 
 /** KEYS: versions hash, active key; ARGV: version. Copies the version's metadata to `active` if it is listed. */
 const ACTIVATE_SCRIPT = `local meta = redis.call('HGET', KEYS[1], ARGV[1])
@@ -349,14 +348,15 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
       // resolve the previous version and read only its keys; a publish that dies half-way leaves no listed
       // version that never was active; an activation by hand cannot come between the check and the flip.
       const unconditional = opts.activeWas === undefined ? '1' : '0';
-      const done = await redis.eval(PUBLISH_SCRIPT, 3, versionsKey, byTimeKey, activeKey, meta.version, json, String(score), opts.activeWas ?? '', unconditional);
+      const done = (await redis.eval(PUBLISH_SCRIPT, 3, versionsKey, byTimeKey, activeKey, meta.version, json, String(score), opts.activeWas ?? '', unconditional)) as -1 | [number, string];
       if (done === -1) throw alreadyPublished(meta.version);
-      const activated = done === 1;
+      const activated = done[0] === 1;
       if (activated) announceActive(meta.version);
       const active = activated ? meta.version : ((await getActive())?.version ?? null);
+      const activeBefore = activated ? done[1] || null : null;
       const oldestFirst = await redis.zrange(byTimeKey, 0, -1);
       // Never the version just published, even when it is not the active one (MODEL_VERSIONS_KEPT=1).
-      for (const victim of versionsToPrune(oldestFirst, active, kept)) if (victim !== meta.version) await deleteVersion(victim);
+      for (const victim of versionsToPrune(oldestFirst, active, kept, activeBefore)) if (victim !== meta.version) await deleteVersion(victim);
       return activated;
     },
 

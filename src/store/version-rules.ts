@@ -22,14 +22,17 @@ export const alreadyPublished = (version: string) =>
 
 /**
  * Which published versions to delete so that at most `kept` remain: the oldest first, never the
- * active one (it is skipped, so a rolled-back active version can outlive newer ones).
+ * active one (it is skipped, so a rolled-back active version can outlive newer ones), nor, when more
+ * than one is kept, `activeBefore`: the version a publish just flipped away from. After a rollback that
+ * is the known-good version the operator went back to, older than the bad one rolled back from, and the
+ * one to go back to again if the new version is bad too. Both fit within `kept` (2 or more).
  */
-export function versionsToPrune(oldestFirst: readonly string[], active: string | null, kept: number): string[] {
+export function versionsToPrune(oldestFirst: readonly string[], active: string | null, kept: number, activeBefore: string | null = null): string[] {
   let excess = oldestFirst.length - kept;
   const victims: string[] = [];
   for (const version of oldestFirst) {
     if (excess <= 0) break;
-    if (version === active) continue;
+    if (version === active || (kept > 1 && version === activeBefore)) continue;
     victims.push(version);
     excess--;
   }

@@ -260,6 +260,24 @@ export function modelStoreContract(factory: StoreFactory): void {
     expect(await store.getActive()).toEqual(meta('v4'));
   });
 
+  // After a rollback, the version serving until a publish (the known-good one the operator went back to)
+  // is older than the bad one rolled back from: the oldest-first prune deleted it and kept the bad one.
+  it('When an operator rolled back to an old version and the next publish flips, Then the version serving until then is kept for rollback and the bad one is pruned', async () => {
+    const store = await make({ versionsKept: 2 });
+    for (const v of ['good', 'bad']) await store.publish(meta(v));
+    expect(await store.activate('good')).toBe(true);
+    expect(await store.publish(meta('next'), { activeWas: 'good' })).toBe(true);
+    expect(versionsOf(await store.listVersions())).toEqual(['next', 'good']);
+    // Without a condition alike (a publish that flips whatever is active).
+    expect(await store.activate('good')).toBe(true);
+    expect(await store.publish(meta('later'))).toBe(true);
+    expect(versionsOf(await store.listVersions())).toEqual(['later', 'good']);
+    // With one version kept, only the active one stays, as before.
+    const one = await make({ versionsKept: 1 });
+    for (const v of ['a', 'b']) await one.publish(meta(v));
+    expect(versionsOf(await one.listVersions())).toEqual(['b']);
+  });
+
   it('When a version is deleted, Then its data is gone, but the active one is refused', async () => {
     const store = await make();
     for (const v of ['a', 'b']) {

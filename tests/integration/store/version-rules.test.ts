@@ -10,6 +10,16 @@ describe('version rules', () => {
     expect(versionsToPrune(['a', 'b', 'c'], null, 1)).toEqual(['a', 'b']);
   });
 
+  it('When a publish flipped away from a rolled-back-to version, Then that one is kept and the oldest others go', () => {
+    // a, b published; rolled back to a; c published and active: b (the bad one) goes, a stays.
+    expect(versionsToPrune(['a', 'b', 'c'], 'c', 2, 'a')).toEqual(['b']);
+    expect(versionsToPrune(['a', 'b', 'c', 'd'], 'd', 3, 'a')).toEqual(['b']);
+    // Without a rollback the version flipped away from is the newest before, kept anyway.
+    expect(versionsToPrune(['a', 'b', 'c'], 'c', 2, 'b')).toEqual(['a']);
+    // One version kept: the active one only.
+    expect(versionsToPrune(['a', 'b', 'c'], 'c', 1, 'a')).toEqual(['a', 'b']);
+  });
+
   it('When two versions are published in the same millisecond, Then the second still orders after the first', () => {
     expect(publishScore(null, 1000)).toBe(1000);
     expect(publishScore(1000, 1000)).toBe(1001);
