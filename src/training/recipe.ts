@@ -181,6 +181,12 @@ export function parseRecipe(raw: unknown, name: string): Recipe {
       }
     }
   }
+  // A level that weighs no source blends nothing: every list would be popularity backfill, served as the hybrid's.
+  for (const level of ['cold', 'warm'] as const) {
+    if (!Object.values(r.hybrid.weights[level]).some((w) => w > 0)) {
+      throw invalid(name, ['hybrid', 'weights', level], 'no source has a weight above 0: the blend would recommend nothing of its own');
+    }
+  }
   return { name: r.name ?? name, description: r.description, sources, hybrid: r.hybrid, candidates: r.candidates, eventWeights: r.eventWeights, ...(r.validation ? { validation: r.validation } : {}), ...(r.tune ? { tune: r.tune } : {}), ...(r.serving ? { serving: r.serving } : {}) };
 }
 

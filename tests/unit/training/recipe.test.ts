@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -102,10 +102,22 @@ describe('recipes', () => {
     ['a misspelt section', (r: any) => (r.candidate = { perUser: 5 }), 'candidate'],
     ['a nested hyperparameter of another family', (r: any) => (r.sources.content = { params: { weights: { text: -1 } } }), 'sources.content.params.weights.text'],
     ['a bad normalisation', (r: any) => (r.hybrid.normalisation = 'z'), 'hybrid.normalisation'],
+    ['a blend level whose weights are all 0', (r: any) => (r.hybrid.weights.warm = { 'item-knn': 0, 'knn-binary': 0 }), 'hybrid.weights.warm'],
+    ['a blend level without weights', (r: any) => (r.hybrid.weights.cold = {}), 'hybrid.weights.cold'],
   ])('rejects %s, naming %s', (_what, mutate, path) => {
     const raw = small();
     mutate(raw);
     expect(errorOf(() => parseRecipe(raw, 'r')).details).toEqual([{ path, message: expect.any(String) }]);
+  });
+
+  // Such a recipe used to train, publish and be activated: every customer then got popularity backfill
+  // served as strategy "hybrid", fallback false. POST /v1/training-jobs loads the recipe before queuing.
+  it('When every blend weight of a recipe is 0, Then it is refused with INVALID_RECIPE naming the level', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'recipes-'));
+    const zero = JSON.parse(await readFile(join(MODELS, 'default.json'), 'utf8'));
+    for (const set of ['weights', 'repeatWeights']) for (const level of ['cold', 'warm']) for (const k of Object.keys(zero.hybrid[set][level])) zero.hybrid[set][level][k] = 0;
+    await writeFile(join(dir, 'zero.json'), JSON.stringify(zero));
+    await expect(loadRecipe('zero', dir)).rejects.toMatchObject({ code: 'INVALID_RECIPE', status: 422, details: [{ path: 'hybrid.weights.cold', message: expect.any(String) }] });
   });
 
   it('refuses recipe names that are paths, and reports a missing recipe as not found', async () => {
