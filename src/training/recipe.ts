@@ -181,6 +181,10 @@ export function parseRecipe(raw: unknown, name: string): Recipe {
       }
     }
   }
+  // Else caught by createHybrid only after every source is fitted (minutes into a training).
+  for (const [k, source] of (r.hybrid.sourceCap?.sources ?? []).entries()) {
+    if (!(source in sources)) throw invalid(name, ['hybrid', 'sourceCap', 'sources', k], `no source named "${source}"`);
+  }
   // A level that weighs no source blends nothing: every list would be popularity backfill, served as the hybrid's.
   for (const level of ['cold', 'warm'] as const) {
     if (!Object.values(r.hybrid.weights[level]).some((w) => w > 0)) {

@@ -104,6 +104,7 @@ describe('recipes', () => {
     ['a bad normalisation', (r: any) => (r.hybrid.normalisation = 'z'), 'hybrid.normalisation'],
     ['a blend level whose weights are all 0', (r: any) => (r.hybrid.weights.warm = { 'item-knn': 0, 'knn-binary': 0 }), 'hybrid.weights.warm'],
     ['a blend level without weights', (r: any) => (r.hybrid.weights.cold = {}), 'hybrid.weights.cold'],
+    ['a capped source the recipe does not have', (r: any) => (r.hybrid.sourceCap = { sources: ['popularity', 'populartiy'], share: 0.5 }), 'hybrid.sourceCap.sources.1'],
   ])('rejects %s, naming %s', (_what, mutate, path) => {
     const raw = small();
     mutate(raw);
