@@ -175,7 +175,7 @@ export function createServices(deps: {
       ? createJobRunner({ ...jobRunnerOptions, mode: 'inline', exclusiveDatabase: db.kind === 'pglite' })
       : createJobRunner({ ...jobRunnerOptions, handlers: {}, mode: 'worker', exclusiveDatabase: db.kind === 'pglite', pollMs: SWEEP_MS, sweepMs: SWEEP_MS });
   const jobService = createJobService({
-    jobs, defaultRecipe: config.DEFAULT_RECIPE, kick: () => jobRunner?.kick(), importRoots: config.IMPORT_ROOTS,
+    jobs, events, defaultRecipe: config.DEFAULT_RECIPE, kick: () => jobRunner?.kick(), importRoots: config.IMPORT_ROOTS,
     checkExport: (request) => checkExport(() => serving.activeModel(), request),
   });
   // A model store that lost every version (a Redis restarted empty) is trained again from Postgres.

@@ -1,5 +1,6 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
+import type { EventRepository } from '../data/event-repository.js';
 import { AppError } from '../errors.js';
 import { resolveRecipe } from '../training/train-model.js';
 import type { FactorImportJobParams, ImportJobParams, TrainJobParams } from './job-handlers.js';
@@ -14,6 +15,8 @@ import { JOB_TYPES, TRAINING_EXCLUSIVE_KEY, type JobType } from './job-types.js'
 
 export interface JobServiceDeps {
   jobs: JobRepository;
+  /** The first and last purchase: a training window that holds none is refused before it is queued. */
+  events: Pick<EventRepository, 'purchaseRange'>;
   defaultRecipe: string;
   recipesDir?: string;
   /** Wakes an inline runner after an enqueue; absent when only workers run jobs. */
@@ -30,6 +33,21 @@ export interface JobServiceDeps {
 export type JobService = ReturnType<typeof createJobService>;
 
 const unprocessable = (field: string, message: string) => new AppError('UNPROCESSABLE', message, [{ path: field, message }]);
+
+/**
+ * A training window [from, to) must hold purchases: refused now (422, as an evaluation's cutoff is)
+ * rather than as a job failing later for want of data. Judged by the first and last purchase (two
+ * index lookups), so a window inside a gap of the data still fails as a job.
+ */
+function checkWindow(window: { from?: string; to?: string }, range: { first: string | null; last: string | null }): void {
+  if (range.first === null || range.last === null) throw unprocessable(window.from ? 'from' : 'to', 'no purchases are stored: nothing to train on');
+  if (window.to && Date.parse(window.to) <= Date.parse(range.first)) {
+    throw unprocessable('to', `no purchases before "to" ${window.to} (the first is at ${range.first}): nothing to train on`);
+  }
+  if (window.from && Date.parse(window.from) > Date.parse(range.last)) {
+    throw unprocessable('from', `no purchases at or after "from" ${window.from} (the last is at ${range.last}): nothing to train on`);
+  }
+}
 
 /** Resolves and checks the server-side path of an import before a job is queued for it. */
 async function importablePath(request: { path: string; format: ImportJobParams['format'] | 'factors' }, roots?: string[]): Promise<string> {
@@ -76,6 +94,7 @@ export function createJobService(deps: JobServiceDeps) {
         if (request.from && request.to && Date.parse(request.from) >= Date.parse(request.to)) {
           throw new AppError('VALIDATION_FAILED', '"from" must be before "to"', [{ path: 'from', message: 'must be before "to"' }]);
         }
+        if (request.from || request.to) checkWindow(request, await deps.events.purchaseRange());
         return enqueue(JOB_TYPES.train, { ...request, recipe }, { exclusiveKey: TRAINING_EXCLUSIVE_KEY, runningAs: opts.runningAs, idempotency });
       });
     },

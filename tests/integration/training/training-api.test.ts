@@ -116,6 +116,23 @@ for (const backend of DB_BACKENDS) {
       expect((await t.services.jobs.list({ type: 'train' })).length).toBe(before);
     });
 
+    // As an evaluation's cutoff with no purchases on one side is: before, such a training was accepted (202)
+    // and its job failed later for want of data.
+    it('When the window from/to holds none of the stored purchases, Then the training is refused with a 422 naming the window and nothing is queued', async () => {
+      const before = (await t.services.jobs.list({ type: 'train' })).length;
+      // The purchases run from 2011-01-03 to 2011-01-20.
+      for (const [window, path] of [
+        [{ from: '2015-01-01T00:00:00Z', to: '2016-01-01T00:00:00Z' }, 'from'],
+        [{ from: '2011-02-01T00:00:00Z' }, 'from'],
+        [{ to: '2011-01-03T00:00:00Z' }, 'to'],
+      ] as const) {
+        const res = await train(t, { ...window, tune: false });
+        expect(res.statusCode, res.body).toBe(422);
+        expect(res.json().error).toMatchObject({ code: 'UNPROCESSABLE', message: expect.stringContaining('no purchases'), details: [{ path }] });
+      }
+      expect((await t.services.jobs.list({ type: 'train' })).length).toBe(before);
+    });
+
     it('When a job or version is unknown, Then the routes answer 404 in the error shape', async () => {
       const job = await t.app.inject({ url: '/v1/training-jobs/nope', headers: auth('admin') });
       expect(job.statusCode).toBe(404);
