@@ -8,7 +8,10 @@ export interface EvaluationGaugeDeps {
   store: Pick<ModelStore, 'getActive'>;
   /** recsvc_evaluation_metric_ratio{strategy, metric, k, mode}. */
   gauge: Gauge<'strategy' | 'metric' | 'k' | 'mode'>;
-  /** How long a refresh from Postgres is reused (default 30 s): scrapes must not hammer the database. */
+  /**
+   * How long a refresh from Postgres is reused (default 30 s): scrapes must not hammer the database. Only
+   * while the active recipe stays the one it was loaded for: that is read from the model store at each refresh.
+   */
   cacheMs?: number;
   log?: (msg: string, err?: unknown) => void;
 }
@@ -35,6 +38,8 @@ export function setReportGauges(gauge: EvaluationGaugeDeps['gauge'], report: Eva
 export function createEvaluationGauges(deps: EvaluationGaugeDeps) {
   const cacheMs = deps.cacheMs ?? 30_000;
   let loadedAt = Number.NEGATIVE_INFINITY;
+  /** The active recipe when the gauges were last loaded (null: no model). */
+  let loadedFor: string | null = null;
   let shown: string | null = null;
 
   function show(stored: StoredReport | null): void {
@@ -49,13 +54,16 @@ export function createEvaluationGauges(deps: EvaluationGaugeDeps) {
   }
 
   return {
-    /** Loads the latest report of the active recipe into the gauges unless it was done < cacheMs ago. Never rejects. */
+    /** Loads the latest report of the active recipe into the gauges unless it was done for that recipe < cacheMs ago. Never rejects. */
     async refresh(force = false): Promise<void> {
-      if (!force && Date.now() - loadedAt < cacheMs) return;
-      loadedAt = Date.now();
       try {
-        const active = await deps.store.getActive();
-        show(active ? await deps.reports.latestForRecipe(active.recipe) : null);
+        // A rollback to a version of another recipe is shown at the next scrape, beside the model gauges
+        // that already name that recipe, not up to cacheMs later.
+        const recipe = (await deps.store.getActive())?.recipe ?? null;
+        if (!force && recipe === loadedFor && Date.now() - loadedAt < cacheMs) return;
+        loadedAt = Date.now();
+        loadedFor = recipe;
+        show(recipe === null ? null : await deps.reports.latestForRecipe(recipe));
       } catch (err) {
         deps.log?.('could not refresh the evaluation gauges', err);
       }
@@ -68,6 +76,7 @@ export function createEvaluationGauges(deps: EvaluationGaugeDeps) {
         if (active && stored.recipes.includes(active.recipe)) {
           show(stored);
           loadedAt = Date.now();
+          loadedFor = active.recipe;
         }
       } catch (err) {
         deps.log?.('could not update the evaluation gauges', err);
