@@ -1,8 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { Transform, pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { parse } from 'csv-parse';
+import { parse, type CsvError } from 'csv-parse';
 import { AppError } from '../../errors.js';
 
 export interface CsvSourceOptions {
@@ -64,9 +65,31 @@ export async function fileSize(path: string): Promise<number> {
 }
 
 /**
+ * csv-parse errors after which it no longer knows where a field ends: it goes on reading the following
+ * lines as the inside of a quoted field, so skipping the record would silently skip every row up to the
+ * next quote in the file, often all the rest of it.
+ */
+const LOSES_ITS_PLACE: ReadonlySet<string> = new Set(['CSV_QUOTE_NOT_CLOSED', 'CSV_INVALID_CLOSING_QUOTE']);
+
+/** The import's error for a quote the parser cannot get past: which record, where, and what to fix. */
+function brokenQuote(path: string, err: CsvError, startLine: number, dataRow: number): AppError {
+  const why =
+    err.code === 'CSV_QUOTE_NOT_CLOSED'
+      ? 'opens a quoted field that is never closed'
+      : `has a quoted field whose closing quote (line ${err.lines}) is followed by more text instead of a comma or the end of the line`;
+  return new AppError(
+    'UNPROCESSABLE',
+    `${basename(path)}: the record at line ${startLine} (data row ${dataRow}) ${why}; the rest of the file cannot be read reliably, so the import stopped there. ` +
+      'Quote a field holding a quote whole and double its quotes ("MUG 12"" TALL"), then import the file again (rows already imported are not added twice)',
+  );
+}
+
+/**
  * Streams the records of a CSV file (plain or gzip) as arrays of strings, the header first. Memory
  * stays flat whatever the file size: the parser is pulled by async iteration, so reading pauses while
- * the caller writes a batch.
+ * the caller writes a batch. Lines may end in CRLF, LF or CR, mixed in one file (two exports
+ * concatenated). A quote that makes the parser lose its place fails the read (AppError UNPROCESSABLE
+ * naming the record's line), rather than skipping the rest of the file as one record.
  */
 export async function* readCsvRecords(path: string, opts: CsvSourceOptions = {}): AsyncGenerator<string[]> {
   const gzip = await isGzip(path);
@@ -78,12 +101,29 @@ export async function* readCsvRecords(path: string, opts: CsvSourceOptions = {})
       done(null, chunk);
     },
   });
+  // The line the last record read ended on (lines inside quoted fields count), and the empty lines skipped
+  // by then: the next record starts after it and the empty lines skipped since.
+  let lastLine = 0;
+  let emptyLines = 0;
+  let skipped = 0;
   const parser = parse({
     bom: true,
+    // Every line end, not only the first line's: detected from the first line, a file switching from
+    // CRLF to LF was read as one record from the switch on.
+    record_delimiter: ['\r\n', '\n', '\r'],
     relax_column_count: true,
     skip_empty_lines: true,
     skip_records_with_error: true,
-    on_skip: () => {
+    on_record: (record: string[], info) => {
+      lastLine = info.lines;
+      emptyLines = info.empty_lines;
+      return record;
+    },
+    on_skip: (err) => {
+      // Thrown here, csv-parse fails the stream with it, and the iteration below throws it.
+      if (err && LOSES_ITS_PLACE.has(err.code)) throw brokenQuote(path, err, lastLine + 1 + (Number(err.empty_lines) - emptyLines), parser.info.records + skipped);
+      skipped++;
+      if (typeof err?.lines === 'number') [lastLine, emptyLines] = [err.lines, Number(err.empty_lines)];
       opts.onSkip?.(parser.info.records);
       return undefined;
     },

@@ -378,6 +378,19 @@ for (const backend of DB_BACKENDS) {
       expect(report.rejected).toEqual({ 'events.bad_number': 5, 'events.malformed_row': 1 });
     });
 
+    it('When a quoted field of events.csv is followed by more text at row 10 of 1,000, Then the import fails naming its line instead of reading the 990 rows after it as one malformed row', async () => {
+      const lines = ['user_id,item_id,quantity,ts'];
+      for (let i = 1; i <= 1000; i++) lines.push(i === 10 ? `q${i},"mug 12" tall,1,2024-01-01` : `q${i},qi${i},1,2024-01-01`);
+      const failure = await importGeneric(t.db, directory({ 'events.csv': lines.join('\n') + '\n' })).catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(AppError);
+      expect(failure).toMatchObject({ code: 'UNPROCESSABLE', message: expect.stringMatching(/^events\.csv: the record at line 11 \(data row 10\) has a quoted field whose closing quote \(line 11\)/) });
+    });
+
+    it('When a quote is never closed, Then the import fails naming the line where its record starts, quoted fields spanning lines and empty lines before it counted', async () => {
+      const dir = directory({ 'items.csv': ['id,title,description', 'nc-1,mug,"two', 'lines"', 'nc-2,pot,fine', '', 'nc-3,"vase,tall', 'nc-4,cup,', 'nc-5,jug,'].join('\n') });
+      await expect(importGeneric(t.db, dir)).rejects.toMatchObject({ code: 'UNPROCESSABLE', message: expect.stringMatching(/^items\.csv: the record at line 6 \(data row 3\) opens a quoted field that is never closed/) });
+    });
+
     it('When a users file has more attribute columns than a customer may have, Then the import fails before writing anything', async () => {
       const header = ['id', ...Array.from({ length: 101 }, (_, k) => `a${k}`)].join(',');
       const dir = directory({ 'users.csv': [header, ['wide-1', ...Array.from({ length: 101 }, () => 'x')].join(',')].join('\n') });

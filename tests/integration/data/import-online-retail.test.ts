@@ -204,6 +204,15 @@ for (const backend of DB_BACKENDS) {
       expect([after.users - before.users, after.items - before.items, after.purchases - before.purchases]).toEqual([1, 2, 2]);
     });
 
+    it('When the file switches from CRLF to LF line ends (two exports concatenated), Then the LF rows are read as rows, not lost as one malformed record', async () => {
+      const row = (i: number) => `6${String(i).padStart(5, '0')},2${String(i).padStart(4, '0')},THING ${i},1,2011-01-05 10:00:00,1.5,3${i},United Kingdom`;
+      const crlf = [UCI_HEADER, row(1), row(2)].join('\r\n') + '\r\n';
+      const lf = Array.from({ length: 100 }, (_, k) => row(k + 3)).join('\n') + '\n';
+      const report = await importOnlineRetail(small.db, write('mixed-ends.csv', crlf + lf));
+      expect(report).toMatchObject({ rowsRead: 102, accepted: 102, rejected: {}, inserted: 102 });
+      expect(await createCatalogRepository(small.db).getItem('20102')).toMatchObject({ title: 'THING 102' });
+    });
+
     it('When the header is not an Online Retail header, Then the import fails naming the expected columns and writes nothing', async () => {
       const db = small.db;
       const before = await counts(db);
