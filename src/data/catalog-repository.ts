@@ -46,12 +46,13 @@ function lastById<T extends { id: string }>(rows: T[]): T[] {
  * id order, as everywhere rows are upserted (event-repository ensureReferenced): two writers of the same
  * rows then lock them in the same order and cannot deadlock.
  */
-async function writeUsers(db: Db, rows: UserInput[]): Promise<{ created: number; updated: number; written: UserRecord[] }> {
+async function writeUsers(db: Db, rows: UserInput[], merge = false): Promise<{ created: number; updated: number; written: UserRecord[] }> {
   if (rows.length === 0) return { created: 0, updated: 0, written: [] };
+  const attributes = merge ? 'users.attributes || EXCLUDED.attributes' : 'EXCLUDED.attributes';
   const { rows: result } = await db.query<Record<string, unknown> & { created: boolean }>(
     `INSERT INTO users (id, attributes)
      SELECT id, attributes FROM unnest($1::text[], $2::jsonb[]) AS u(id, attributes) ORDER BY id
-     ON CONFLICT (id) DO UPDATE SET attributes = EXCLUDED.attributes, made_by_feedback = false, updated_at = now()
+     ON CONFLICT (id) DO UPDATE SET attributes = ${attributes}, made_by_feedback = false, updated_at = now()
      RETURNING id, attributes, created_at, updated_at, (xmax = 0) AS created`,
     [rows.map((r) => r.id), rows.map((r) => JSON.stringify(r.attributes ?? {}))],
   );
@@ -85,7 +86,7 @@ const UNTITLED_SLICE = 10_000;
 
 export type CatalogRepository = ReturnType<typeof createCatalogRepository>;
 
-/** Items and users: the catalog and the customer attributes, upserted whole (PUT semantics). */
+/** Items and users: the catalog and the customer attributes, upserted whole (PUT semantics) or merged (mergeItems, mergeAttributes). */
 export function createCatalogRepository(db: Db) {
   return {
     /** Inserts or replaces items; returns how many were new. */
@@ -110,6 +111,27 @@ export function createCatalogRepository(db: Db) {
           rows.map((r) => JSON.stringify(r.attributes ?? {})),
           rows.map((r) => r.available ?? true),
         ],
+      );
+      const created = result.filter((r) => r.created).length;
+      return { created, updated: result.length - created };
+    },
+
+    /**
+     * What a purchases file knows of its products (Online Retail): inserts the new ones, and of stored ones
+     * sets only the title (an empty one leaves it as it is) and the price (a null one too), keeping the
+     * description, categories, attributes and availability the catalogue or the API wrote. Returns how
+     * many were new.
+     */
+    async mergeItems(items: { id: string; title: string; price: number | null }[]): Promise<{ created: number; updated: number }> {
+      const rows = lastById(items);
+      if (rows.length === 0) return { created: 0, updated: 0 };
+      const { rows: result } = await db.query<{ created: boolean }>(
+        `INSERT INTO items (id, title, price)
+         SELECT id, title, price FROM unnest($1::text[], $2::text[], $3::float8[]) AS u(id, title, price) ORDER BY id
+         ON CONFLICT (id) DO UPDATE SET title = CASE WHEN EXCLUDED.title = '' THEN items.title ELSE EXCLUDED.title END,
+           price = COALESCE(EXCLUDED.price, items.price), updated_at = now()
+         RETURNING (xmax = 0) AS created`,
+        [rows.map((r) => r.id), rows.map((r) => r.title), rows.map((r) => r.price)],
       );
       const created = result.filter((r) => r.created).length;
       return { created, updated: result.length - created };
@@ -150,6 +172,14 @@ export function createCatalogRepository(db: Db) {
     },
 
     /**
+     * One user's attributes written, and the row as written (one statement: a read-back could find the row
+     * already gone, deleted by an erasure that came right after, and answered PUT /v1/users/:id with a 500).
+     */
+    async putUser(user: UserInput): Promise<UserRecord> {
+      return (await writeUsers(db, [user])).written[0];
+    },
+
+    /**
      * Inserts or replaces users' attributes; returns how many were new. `unlessErased` (imports): a
      * customer erased and not come back since is not stored but counted as `erased`, so a users file
      * imported again does not bring back what was erased; it waits for an erasure under way, as event
@@ -158,18 +188,13 @@ export function createCatalogRepository(db: Db) {
      * with attributes written (PUT /v1/users/:id: the erasure deleted the row). A bare row does not count:
      * feedback and views re-create it for the id they name (a storefront session still open after the
      * erasure sends impressions), and the old attributes must not come back with the next import.
+     * `mergeAttributes`: the rows' attributes are added to the stored ones (a key given replaces its value,
+     * the others are kept), for a file that knows one attribute of its customers (Online Retail's country),
+     * not their whole profile.
      */
-    /**
-     * One user's attributes written, and the row as written (one statement: a read-back could find the row
-     * already gone, deleted by an erasure that came right after, and answered PUT /v1/users/:id with a 500).
-     */
-    async putUser(user: UserInput): Promise<UserRecord> {
-      return (await writeUsers(db, [user])).written[0];
-    },
-
-    async upsertUsers(users: UserInput[], opts: { unlessErased?: boolean } = {}): Promise<{ created: number; updated: number; erased: number }> {
+    async upsertUsers(users: UserInput[], opts: { unlessErased?: boolean; mergeAttributes?: boolean } = {}): Promise<{ created: number; updated: number; erased: number }> {
       if (!opts.unlessErased) {
-        const { created, updated } = await writeUsers(db, lastById(users));
+        const { created, updated } = await writeUsers(db, lastById(users), opts.mergeAttributes);
         return { created, updated, erased: 0 };
       }
       return db.transaction(async (tx) => {
@@ -182,7 +207,7 @@ export function createCatalogRepository(db: Db) {
           [rows.map((r) => r.id)],
         );
         const erased = new Set(gone.map((r) => r.user_id));
-        const { created, updated } = await writeUsers(tx, rows.filter((r) => !erased.has(r.id)));
+        const { created, updated } = await writeUsers(tx, rows.filter((r) => !erased.has(r.id)), opts.mergeAttributes);
         return { created, updated, erased: erased.size };
       });
     },

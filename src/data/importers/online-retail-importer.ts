@@ -1,7 +1,7 @@
 import type { Db } from '../db.js';
 import { INPUT_LIMITS } from '../input-limits.js';
 import { AppError } from '../../errors.js';
-import { createCatalogRepository, type ItemInput, type UserInput } from '../catalog-repository.js';
+import { createCatalogRepository, type UserInput } from '../catalog-repository.js';
 import { readCsvRecords, fileSize } from './csv-source.js';
 import { createEventBatchWriter, DEFAULT_BATCH_SIZE, throughOutage } from './event-batch-writer.js';
 import { tooFarAhead, tooFarBack } from '../event-time.js';
@@ -157,14 +157,16 @@ export async function importOnlineRetail(db: Db, path: string, onProgress?: Prog
   Object.assign(report, await writer.close());
 
   const catalog = createCatalogRepository(db);
-  const items: ItemInput[] = [...report.items].map((id) => ({ id, title: titles.mode(id) ?? '', price: latestPrice.get(id)?.price ?? null }));
-  await upsertInBatches(items, (b) => catalog.upsertItems(b));
+  // The file knows a product's title and price and a customer's country, no more: what the catalogue
+  // (items.csv, the API) says besides, availability, categories, a profile's other attributes, is kept.
+  const items = [...report.items].map((id) => ({ id, title: titles.mode(id) ?? '', price: latestPrice.get(id)?.price ?? null }));
+  await upsertInBatches(items, (b) => catalog.mergeItems(b));
   const users: UserInput[] = [...report.users].map((id) => {
     const country = countries.mode(id);
     return { id, attributes: country ? { country } : {} };
   });
   // Customers erased and not seen since stay erased (their purchases here were counted as `erased`).
-  await upsertInBatches(users, (b) => catalog.upsertUsers(b, { unlessErased: true }));
+  await upsertInBatches(users, (b) => catalog.upsertUsers(b, { unlessErased: true, mergeAttributes: true }));
   progress.done();
   return report.finish();
 }

@@ -6,6 +6,7 @@ import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCatalogRepository } from '../../../src/data/catalog-repository.js';
 import { createEventRepository } from '../../../src/data/event-repository.js';
+import { importGeneric } from '../../../src/data/importers/generic-importer.js';
 import { importOnlineRetail } from '../../../src/data/importers/online-retail-importer.js';
 import { BUNDLED_SAMPLE_PATH, runImport, type ImportReport } from '../../../src/data/importers/run-import.js';
 import { AppError } from '../../../src/errors.js';
@@ -211,6 +212,21 @@ for (const backend of DB_BACKENDS) {
       const report = await importOnlineRetail(small.db, write('mixed-ends.csv', crlf + lf));
       expect(report).toMatchObject({ rowsRead: 102, accepted: 102, rejected: {}, inserted: 102 });
       expect(await createCatalogRepository(small.db).getItem('20102')).toMatchObject({ title: 'THING 102' });
+    });
+
+    it('When a purchases file is imported after the catalogue and customers were described, Then it sets only titles, prices and countries it carries (a discontinued item stays unavailable; categories, description, attributes and segments survive)', async () => {
+      const catalog = createCatalogRepository(small.db);
+      const described = mkdtempSync(path.join(dir, 'described-'));
+      writeFileSync(path.join(described, 'items.csv'), 'id,title,description,categories,price,available,brand\n22901,Tea mug,A big mug,kitchen|mugs,3.5,false,Acme\n22902,Tea pot,Round,kitchen,9,true,Acme\n');
+      writeFileSync(path.join(described, 'users.csv'), 'id,country,segment\n92901,France,vip\n92902,Spain,new\n');
+      await importGeneric(small.db, described);
+      // The next month's purchases: 92901's rows have no Country (the file's quirk), 92902 moved; 22901 a new price, 22902 no description.
+      const file = write('next-month.csv', [UCI_HEADER, '590001,22901,TEA MUG,2,2011-01-05 10:00:00,3.75,92901,', '590002,22902,,1,2011-01-06 10:00:00,9.5,92902,Portugal'].join('\n') + '\n');
+      await importOnlineRetail(small.db, file);
+      expect(await catalog.getItem('22901')).toMatchObject({ title: 'TEA MUG', price: 3.75, available: false, categories: ['kitchen', 'mugs'], description: 'A big mug', attributes: { brand: 'Acme' } });
+      expect(await catalog.getItem('22902')).toMatchObject({ title: 'Tea pot', price: 9.5, available: true, categories: ['kitchen'], description: 'Round', attributes: { brand: 'Acme' } });
+      expect((await catalog.getUser('92901'))?.attributes).toEqual({ country: 'France', segment: 'vip' });
+      expect((await catalog.getUser('92902'))?.attributes).toEqual({ country: 'Portugal', segment: 'new' });
     });
 
     it('When the header is not an Online Retail header, Then the import fails naming the expected columns and writes nothing', async () => {
