@@ -10,7 +10,8 @@ export interface CsvSourceOptions {
   /** Called with the bytes read from disk so far (compressed bytes for a gzip file). */
   onBytes?: (bytesRead: number) => void;
   /**
-   * Called for a record csv-parse could not read (unbalanced quotes, ...); the import goes on without it.
+   * Called once for each record csv-parse could not read (a stray quote inside an unquoted field, ...); the
+   * import goes on without it.
    * `readBefore`: how many records (the header included) the parser had read before it. The call comes
    * while the parser reads ahead, before the consumer has taken those records: place the skipped record
    * by this count, not by what the consumer has seen (see skippedRecordPlaces).
@@ -106,6 +107,8 @@ export async function* readCsvRecords(path: string, opts: CsvSourceOptions = {})
   let lastLine = 0;
   let emptyLines = 0;
   let skipped = 0;
+  // Where the last skip was reported: records read before it, and its line.
+  let lastSkip = '';
   const parser = parse({
     bom: true,
     // Every line end, not only the first line's: detected from the first line, a file switching from
@@ -122,6 +125,10 @@ export async function* readCsvRecords(path: string, opts: CsvSourceOptions = {})
     on_skip: (err) => {
       // Thrown here, csv-parse fails the stream with it, and the iteration below throws it.
       if (err && LOSES_ITS_PLACE.has(err.code)) throw brokenQuote(path, err, lastLine + 1 + (Number(err.empty_lines) - emptyLines), parser.info.records + skipped);
+      // csv-parse reports an error per stray quote (`12 "DAISY" PEGS "TALL"`: four): one record, skipped once.
+      const at = `${parser.info.records}:${String(err?.lines)}`;
+      if (at === lastSkip) return undefined;
+      lastSkip = at;
       skipped++;
       if (typeof err?.lines === 'number') [lastLine, emptyLines] = [err.lines, Number(err.empty_lines)];
       opts.onSkip?.(parser.info.records);

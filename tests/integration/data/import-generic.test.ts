@@ -378,6 +378,20 @@ for (const backend of DB_BACKENDS) {
       expect(report.rejected).toEqual({ 'events.bad_number': 5, 'events.malformed_row': 1 });
     });
 
+    it('When items.csv rows hold stray quotes inside unquoted fields, Then each counts as one malformed row named by its own number, and the good rows after them are stored', async () => {
+      const lines = ['id,title'];
+      for (let i = 1; i <= 7; i++) lines.push(i === 3 ? `sq${i},12 "DAISY" PEGS "TALL"` : i === 4 ? `sq${i},7" "FRAME"` : `sq${i},thing ${i}`);
+      const report = await importGeneric(t.db, directory({ 'items.csv': lines.join('\n') + '\n' }));
+      expect({ rowsRead: report.rowsRead, accepted: report.accepted, rejected: report.rejected, rejectedRows: report.rejectedRows }).toEqual({
+        rowsRead: 7,
+        accepted: 5,
+        rejected: { 'items.malformed_row': 2 },
+        rejectedRows: { 'items.malformed_row': [3, 4] },
+      });
+      const stored = await createCatalogRepository(t.db).getItems(lines.slice(1).map((l) => l.split(',')[0]));
+      expect(stored.map((i) => i.id).sort()).toEqual(['sq1', 'sq2', 'sq5', 'sq6', 'sq7']);
+    });
+
     it('When a quoted field of events.csv is followed by more text at row 10 of 1,000, Then the import fails naming its line instead of reading the 990 rows after it as one malformed row', async () => {
       const lines = ['user_id,item_id,quantity,ts'];
       for (let i = 1; i <= 1000; i++) lines.push(i === 10 ? `q${i},"mug 12" tall,1,2024-01-01` : `q${i},qi${i},1,2024-01-01`);
