@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -65,6 +66,68 @@ export async function fileSize(path: string): Promise<number> {
   return info.size;
 }
 
+/** How many bytes at the end of `buf` begin a UTF-8 sequence that the next chunk completes (0 to 3). */
+function incompleteTail(buf: Buffer): number {
+  for (let back = 1; back <= Math.min(3, buf.length); back++) {
+    const b = buf[buf.length - back];
+    if ((b & 0xc0) === 0x80) continue; // a continuation byte: its sequence began further back
+    const length = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+    return length > back ? back : 0;
+  }
+  return 0;
+}
+
+/**
+ * Offset of the first byte of `buf` that is not UTF-8: where the replacement character Node decodes in
+ * its place stops matching the bytes (a U+FFFD written in the file matches its own bytes).
+ */
+function firstNonUtf8(buf: Buffer): number {
+  let at = 0;
+  for (const ch of buf.toString('utf8')) {
+    const bytes = Buffer.from(ch);
+    if (!buf.subarray(at, at + bytes.length).equals(bytes)) return at;
+    at += bytes.length;
+  }
+  return at;
+}
+
+/**
+ * A stream step passing the bytes through unchanged, failing on the first one that is not UTF-8. Decoding
+ * with replacement, as csv-parse does, turned a Latin-1 (Windows-1252) file's `José` and `Josè` into one
+ * customer `Jos\uFFFD`, silently. A sequence split between two chunks is checked once it is whole.
+ */
+function strictUtf8(path: string): Transform {
+  let carry = Buffer.alloc(0);
+  let offset = 0; // bytes checked before `carry`
+  let line = 1;
+  const fail = (buf: Buffer, bad: number) => {
+    const before = buf.subarray(0, bad);
+    let newlines = 0;
+    for (let i = before.indexOf(10); i !== -1; i = before.indexOf(10, i + 1)) newlines++;
+    const shown = [...buf.subarray(bad, bad + 4)].map((b) => `0x${b.toString(16).toUpperCase().padStart(2, '0')}`).join(' ');
+    return new AppError(
+      'UNPROCESSABLE',
+      `${basename(path)} is not UTF-8: line ${line + newlines} (byte ${offset + bad}) holds ${shown || 'a sequence cut short by the end of the file'}. ` +
+        'Files must be UTF-8 (Excel: save as "CSV UTF-8"); read as UTF-8, a Latin-1 or Windows-1252 file would store other names and titles than its own. The import stopped there; import the converted file again (rows already imported are not added twice)',
+    );
+  };
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      const buf = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
+      const whole = buf.length - incompleteTail(buf);
+      const checked = buf.subarray(0, whole);
+      if (!isUtf8(checked)) return done(fail(checked, firstNonUtf8(checked)));
+      for (let i = checked.indexOf(10); i !== -1; i = checked.indexOf(10, i + 1)) line++;
+      offset += whole;
+      carry = Buffer.from(buf.subarray(whole));
+      done(null, checked);
+    },
+    flush(done) {
+      done(carry.length > 0 ? fail(carry, 0) : null);
+    },
+  });
+}
+
 /**
  * csv-parse errors after which it no longer knows where a field ends: it goes on reading the following
  * lines as the inside of a quoted field, so skipping the record would silently skip every row up to the
@@ -90,7 +153,8 @@ function brokenQuote(path: string, err: CsvError, startLine: number, dataRow: nu
  * stays flat whatever the file size: the parser is pulled by async iteration, so reading pauses while
  * the caller writes a batch. Lines may end in CRLF, LF or CR, mixed in one file (two exports
  * concatenated). A quote that makes the parser lose its place fails the read (AppError UNPROCESSABLE
- * naming the record's line), rather than skipping the rest of the file as one record.
+ * naming the record's line), rather than skipping the rest of the file as one record; so does a byte
+ * that is not UTF-8 (naming its line).
  */
 export async function* readCsvRecords(path: string, opts: CsvSourceOptions = {}): AsyncGenerator<string[]> {
   const gzip = await isGzip(path);
@@ -137,6 +201,7 @@ export async function* readCsvRecords(path: string, opts: CsvSourceOptions = {})
   });
   const streams: (Readable | Transform)[] = [createReadStream(path), counter];
   if (gzip) streams.push(createGunzip());
+  streams.push(strictUtf8(path));
   // pipeline destroys every stream on a read or gunzip error, so the iteration below throws it.
   pipeline([...streams, parser], () => {});
   for await (const record of parser as AsyncIterable<string[]>) yield record;

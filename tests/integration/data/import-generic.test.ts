@@ -405,6 +405,25 @@ for (const backend of DB_BACKENDS) {
       await expect(importGeneric(t.db, dir)).rejects.toMatchObject({ code: 'UNPROCESSABLE', message: expect.stringMatching(/^items\.csv: the record at line 6 \(data row 3\) opens a quoted field that is never closed/) });
     });
 
+    it('When a file is not UTF-8 (Latin-1 / Windows-1252, as Excel saves CSV), Then the import fails naming the line, instead of merging "José" and "Josè" into one "Jos\\uFFFD"', async () => {
+      const dir = directory({ 'events.csv': 'user_id,item_id,quantity,ts\nann,enc-cup,1,2024-01-01\n' });
+      writeFileSync(path.join(dir, 'events.csv'), Buffer.from('user_id,item_id,quantity,ts\nann,enc-cup,1,2024-01-01\nJos\xe9,enc-mug,1,2024-01-01\nJos\xe8,enc-pot,1,2024-01-02\n', 'latin1'));
+      await expect(importGeneric(t.db, dir)).rejects.toMatchObject({ code: 'UNPROCESSABLE', message: expect.stringMatching(/^events\.csv is not UTF-8: line 3 \(byte 56\) holds 0xE9 0x2C 0x65 0x6E\. Files must be UTF-8/) });
+      const { rows } = await t.db.query<{ user_id: string }>("SELECT DISTINCT user_id FROM purchase_events WHERE item_id IN ('enc-mug', 'enc-pot')");
+      expect(rows).toEqual([]);
+    });
+
+    it('When a UTF-8 file holds characters of 2, 3 and 4 bytes across read chunks, plain or gzip, Then every one is read as written', async () => {
+      const title = 'Café 7€ ✓ 😀';
+      const lines = ['id,title', ...Array.from({ length: 6000 }, (_, i) => `u8-${i},${title} ${i}`)];
+      for (const name of ['items.csv', 'items.csv.gz']) {
+        const report = await importGeneric(t.db, directory({ [name]: lines.join('\n') }));
+        expect(report).toMatchObject({ rowsRead: 6000, accepted: 6000 });
+        const stored = await createCatalogRepository(t.db).getItems(['u8-0', 'u8-2999', 'u8-5999']);
+        expect(stored.map((i) => i.title).sort()).toEqual([`${title} 0`, `${title} 2999`, `${title} 5999`]);
+      }
+    });
+
     it('When a users file has more attribute columns than a customer may have, Then the import fails before writing anything', async () => {
       const header = ['id', ...Array.from({ length: 101 }, (_, k) => `a${k}`)].join(',');
       const dir = directory({ 'users.csv': [header, ['wide-1', ...Array.from({ length: 101 }, () => 'x')].join(',')].join('\n') });
