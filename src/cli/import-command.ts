@@ -4,7 +4,8 @@ import type { Db } from '../data/db.js';
 import { openDatabase } from '../data/open-database.js';
 import { createImportedPurchasesFeed } from '../serving/record-purchases.js';
 import { createModelStore } from '../store/create-model-store.js';
-import { IMPORT_FORMATS, runImport, type ImportFormat, type ImportReport } from '../data/importers/run-import.js';
+import { DATE_ORDERS, type DateOrder } from '../data/importers/field-parsers.js';
+import { IMPORT_FORMATS, runImport, type ImportFormat, type ImportReport, type ImportRequest } from '../data/importers/run-import.js';
 import { createProgress } from './progress.js';
 import { printable } from './printable.js';
 import { parseCommandLine, runCli, UsageError } from './run-cli.js';
@@ -14,7 +15,10 @@ import { finishJob, jobOnServer } from './job-command.js';
 
 const USAGE = `Usage: npm run import -- <format> <path>
 
-  online-retail FILE    a UCI Online Retail or Online Retail II export (.csv or .csv.gz)
+  online-retail FILE [--date-order mdy|dmy]
+                        a UCI Online Retail or Online Retail II export (.csv or .csv.gz); InvoiceDate
+                        a/b/yyyy is read month first (mdy) or day first (dmy, a UK-locale export),
+                        told from the file's dates when not given
   generic DIR           a directory with items.csv, users.csv and/or events.csv
   factors DIR [--recipe NAME] [--source NAME]
                         ALS item (and user) factors trained elsewhere: implicit's .npy arrays with
@@ -27,11 +31,19 @@ to the embedded database in DATA_DIR/pglite (default ./data); factors also to th
 
 
 /** Checks the arguments before any database is opened, so a typo costs nothing. */
-export function parseImportArgs(args: string[]): { format: ImportFormat; path: string } {
+export function parseImportArgs(args: string[]): ImportRequest {
   const [format, path, ...rest] = args;
   if (!format) throw new UsageError('missing <format>');
   if (!IMPORT_FORMATS.includes(format as ImportFormat)) throw new UsageError(`unknown format "${format}": expected ${IMPORT_FORMATS.join(' or ')} (or factors DIR)`);
-  if (!path) throw new UsageError(`missing <path>: ${format === 'generic' ? 'a directory' : 'a .csv or .csv.gz file'}`);
+  if (!path || path.startsWith('--')) throw new UsageError(`missing <path>: ${format === 'generic' ? 'a directory' : 'a .csv or .csv.gz file'}`);
+  let dateOrder: DateOrder | undefined;
+  const [flag, inline] = (rest[0] ?? '').split(/=(.*)/s, 2) as [string, string | undefined];
+  if (format === 'online-retail' && flag === '--date-order') {
+    const value = inline ?? rest[1];
+    if (!DATE_ORDERS.includes(value as DateOrder)) throw new UsageError(`--date-order needs ${DATE_ORDERS.join(' or ')}`);
+    dateOrder = value as DateOrder;
+    rest.splice(0, inline === undefined ? 2 : 1);
+  }
   if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
   if (!existsSync(path)) throw new UsageError(`${path} does not exist`);
   const isDir = statSync(path).isDirectory();
@@ -39,7 +51,7 @@ export function parseImportArgs(args: string[]): { format: ImportFormat; path: s
   if (format === 'online-retail' && isDir) throw new UsageError(`${path} is a directory: online-retail takes one .csv or .csv.gz file`);
   // As the API (and so a running server) requires: an .xlsx must be exported as CSV first.
   if (format === 'online-retail' && !/\.csv(\.gz)?$/i.test(path)) throw new UsageError(`${path}: online-retail takes a .csv or .csv.gz file (export a spreadsheet as CSV first)`);
-  return { format: format as ImportFormat, path };
+  return { format: format as ImportFormat, path, ...(dateOrder ? { dateOrder } : {}) };
 }
 
 const num = (n: number) => n.toLocaleString('en-US');
@@ -99,7 +111,7 @@ async function main(args: string[]): Promise<number> {
   // A server owns the embedded data: the import runs there (the file is read by the server), followed here.
   const server = runningServer(config);
   if (server) {
-    const handed = await jobOnServer(server, { label: `import ${request.format}`, there: 'importing there', route: '/v1/imports', body: { format: request.format }, localPath: request.path });
+    const handed = await jobOnServer(server, { label: `import ${request.format}`, there: 'importing there', route: '/v1/imports', body: { format: request.format, ...(request.dateOrder ? { dateOrder: request.dateOrder } : {}) }, localPath: request.path });
     return typeof handed === 'number' ? handed : finishJob(handed.progress, 'import', handed.job, (result) => console.log(formatReport(result as ImportReport)));
   }
   const db = await openDatabase(config);

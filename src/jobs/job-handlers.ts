@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Db } from '../data/db.js';
+import { DATE_ORDERS, type DateOrder } from '../data/importers/field-parsers.js';
 import { IMPORT_FORMATS, runImport, type ImportFormat } from '../data/importers/run-import.js';
 import { readFactorDir } from '../data/importers/factor-files.js';
 import type { ModelStore } from '../store/model-store.js';
@@ -25,6 +26,7 @@ export type TrainJobParams = z.infer<typeof trainJobParams>;
 export const importJobParams = z.strictObject({
   format: z.enum(IMPORT_FORMATS as [ImportFormat, ...ImportFormat[]]),
   path: z.string().min(1),
+  dateOrder: z.enum(DATE_ORDERS as [DateOrder, ...DateOrder[]]).optional(),
 });
 export type ImportJobParams = z.infer<typeof importJobParams>;
 

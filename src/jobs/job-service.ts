@@ -101,9 +101,13 @@ export function createJobService(deps: JobServiceDeps) {
 
     /** Queues an import of a file or directory on the server (never an upload). */
     async submitImport(request: ImportJobParams, opts: { idempotencyKey?: string } = {}): Promise<JobRecord> {
-      return once(JOB_TYPES.import, request, opts.idempotencyKey, async (idempotency) =>
-        enqueue(JOB_TYPES.import, { format: request.format, path: await importablePath(request, deps.importRoots) }, { idempotency }),
-      );
+      return once(JOB_TYPES.import, request, opts.idempotencyKey, async (idempotency) => {
+        if (request.dateOrder && request.format !== 'online-retail') {
+          throw new AppError('VALIDATION_FAILED', 'dateOrder applies to the online-retail format only (generic timestamps are ISO 8601)', [{ path: 'dateOrder', message: 'online-retail only' }]);
+        }
+        const dateOrder = request.dateOrder ? { dateOrder: request.dateOrder } : {};
+        return enqueue(JOB_TYPES.import, { format: request.format, path: await importablePath(request, deps.importRoots), ...dateOrder }, { idempotency });
+      });
     },
 
     /**

@@ -26,18 +26,38 @@ function utc(y: number, mo: number, d: number, h: number, mi: number, s: number,
 }
 
 const SQL_STYLE = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?$/;
-const US_STYLE = /^(\d{1,2})\/(\d{1,2})\/(\d{4}) (\d{1,2}):(\d{2})(?::(\d{2}))?$/;
+const SLASHED = /^(\d{1,2})\/(\d{1,2})\/(\d{4}) (\d{1,2}):(\d{2})(?::(\d{2}))?$/;
+
+/** How a slashed date `a/b/yyyy` is read: month first (the original xlsx export, US) or day first (a UK-locale export). */
+export type DateOrder = 'mdy' | 'dmy';
+export const DATE_ORDERS: readonly DateOrder[] = ['mdy', 'dmy'];
 
 /**
  * Online Retail invoice dates, read as UTC (the shop's local time; the file carries no zone):
- * 'YYYY-MM-DD HH:MM[:SS]' of the CSV exports and 'M/D/YYYY H:MM' of the original xlsx export.
+ * 'YYYY-MM-DD HH:MM[:SS]' of the CSV exports and 'M/D/YYYY H:MM' of the original xlsx export
+ * ('D/M/YYYY H:MM' with `order` dmy).
  */
-export function parseRetailDate(cell: string | undefined): Date | null {
+export function parseRetailDate(cell: string | undefined, order: DateOrder = 'mdy'): Date | null {
   const s = cell?.trim() ?? '';
   let m = SQL_STYLE.exec(s);
   if (m) return utc(+m[1], +m[2], +m[3], +m[4], +m[5], m[6] ? +m[6] : 0);
-  m = US_STYLE.exec(s);
-  if (m) return utc(+m[3], +m[1], +m[2], +m[4], +m[5], m[6] ? +m[6] : 0);
+  m = SLASHED.exec(s);
+  if (!m) return null;
+  const [month, day] = order === 'mdy' ? [+m[1], +m[2]] : [+m[2], +m[1]];
+  return utc(+m[3], month, day, +m[4], +m[5], m[6] ? +m[6] : 0);
+}
+
+/**
+ * What one date cell tells of the file's order: 'dmy' for a slashed date whose first number is over 12
+ * (13/12/2010), 'mdy' for one whose second is (12/13/2010), null when it tells nothing (both 12 or less,
+ * another form, or neither order reads it).
+ */
+export function dateOrderOf(cell: string | undefined): DateOrder | null {
+  const m = SLASHED.exec(cell?.trim() ?? '');
+  if (!m) return null;
+  const [a, b] = [+m[1], +m[2]];
+  if (a > 12 && a <= 31 && b >= 1 && b <= 12) return 'dmy';
+  if (b > 12 && b <= 31 && a >= 1 && a <= 12) return 'mdy';
   return null;
 }
 

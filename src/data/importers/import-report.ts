@@ -1,3 +1,5 @@
+import type { DateOrder } from './field-parsers.js';
+
 /** What an import did, returned by runImport and shown by the CLI and the import job. */
 export interface ImportReport {
   /** Data rows read (header rows excluded), accepted or not. */
@@ -48,12 +50,14 @@ export interface ImportReport {
 /** Called with the share of the input read so far, 0..1 (bytes as stored on disk, so gzip bytes for .gz). */
 export type ProgressCallback = (fraction: number) => void;
 
-/** Knobs of the importers that runImport leaves at their defaults (tests use small batches). */
+/** Knobs of the importers: runImport passes the request's dateOrder and leaves the others at their defaults (tests use small batches). */
 export interface ImporterOptions {
   /** Purchases per write (default 5,000). */
   batchSize?: number;
   /** Writes in flight at once (default 2; see event-batch-writer.ts). */
   writesInFlight?: number;
+  /** Online Retail: how slashed dates are read; told from the file when absent (see importOnlineRetail). */
+  dateOrder?: DateOrder;
 }
 
 /** Rejected rows whose numbers a report keeps per reason, and untitled item ids it names. */

@@ -5,7 +5,7 @@ import { createCatalogRepository, type UserInput } from '../catalog-repository.j
 import { readCsvRecords, fileSize } from './csv-source.js';
 import { createEventBatchWriter, DEFAULT_BATCH_SIZE, throughOutage } from './event-batch-writer.js';
 import { tooFarAhead, tooFarBack } from '../event-time.js';
-import { normalizeCustomerId, parseInteger, parseNumber, parseRetailDate } from './field-parsers.js';
+import { dateOrderOf, normalizeCustomerId, parseInteger, parseNumber, parseRetailDate, type DateOrder } from './field-parsers.js';
 import { ReportCounter, type ImportReport, type ImporterOptions, type ProgressCallback } from './import-report.js';
 import { createByteProgress } from './progress-tracker.js';
 
@@ -73,6 +73,27 @@ class ModeCounter {
   }
 }
 
+/**
+ * How the file writes its slashed dates, told before anything is written (a purchase stored on the wrong
+ * day would stay: its id derives from its date): by the first date only one order reads (13/12/2010 is
+ * day-first, 12/13/2010 month-first). Reading stops there, or at a YYYY-MM-DD date (the form of the CSV
+ * exports, which have no slashed dates); a file none of whose dates tells is read month-first, Online
+ * Retail's own order.
+ */
+async function detectDateOrder(path: string): Promise<DateOrder> {
+  let col: number | null = null;
+  for await (const rec of readCsvRecords(path)) {
+    if (col === null) {
+      col = detectOnlineRetailColumns(rec).date;
+      continue;
+    }
+    const order = dateOrderOf(rec[col]);
+    if (order) return order;
+    if (/^\s*\d{4}-/.test(rec[col] ?? '')) break;
+  }
+  return 'mdy';
+}
+
 async function upsertInBatches<T>(rows: T[], write: (batch: T[]) => Promise<unknown>): Promise<void> {
   for (let i = 0; i < rows.length; i += DEFAULT_BATCH_SIZE) await throughOutage(() => write(rows.slice(i, i + DEFAULT_BATCH_SIZE)));
 }
@@ -81,11 +102,13 @@ async function upsertInBatches<T>(rows: T[], write: (batch: T[]) => Promise<unkn
  * Imports a UCI Online Retail (or Online Retail II) CSV, plain or gzip, applying the cleaning rules of
  * the evaluation protocol. Purchases are written in batches while streaming; item titles (the most
  * frequent description of each stock code), item prices (the latest unit price) and user countries
- * (the most frequent) need the whole file, so items and users are upserted at the end.
+ * (the most frequent) need the whole file, so items and users are upserted at the end. Slashed dates
+ * are read in `options.dateOrder`, or the order the file's dates tell (detectDateOrder).
  */
 export async function importOnlineRetail(db: Db, path: string, onProgress?: ProgressCallback, options: ImporterOptions = {}): Promise<ImportReport> {
   const report = new ReportCounter();
   const progress = createByteProgress(await fileSize(path), onProgress);
+  const dateOrder = options.dateOrder ?? (await detectDateOrder(path));
   const writer = createEventBatchWriter(db, options.batchSize, options.writesInFlight);
   const titles = new ModeCounter();
   const countries = new ModeCounter();
@@ -133,7 +156,7 @@ export async function importOnlineRetail(db: Db, path: string, onProgress?: Prog
     if ((rec[col.description]?.trim().length ?? 0) > INPUT_LIMITS.titleLength || (rec[col.country]?.trim().length ?? 0) > INPUT_LIMITS.attributeLength) { report.reject('text_too_long'); continue; }
     if (rec[col.date] !== lastDateCell) {
       lastDateCell = rec[col.date];
-      lastDate = parseRetailDate(lastDateCell);
+      lastDate = parseRetailDate(lastDateCell, dateOrder);
       lastIso = lastDate ? lastDate.toISOString() : '';
     }
     const ts = lastDate;

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Db } from '../db.js';
 import { importGeneric } from './generic-importer.js';
+import type { DateOrder } from './field-parsers.js';
 import type { ImportReport, ProgressCallback } from './import-report.js';
 import { importOnlineRetail } from './online-retail-importer.js';
 
@@ -12,6 +13,8 @@ export interface ImportRequest {
   format: ImportFormat;
   /** A CSV file (.csv or .csv.gz) for online-retail, a directory for generic. */
   path: string;
+  /** online-retail: how slashed dates (a/b/yyyy) are read; told from the file's dates when absent. */
+  dateOrder?: DateOrder;
 }
 
 /** The bundled Online Retail slice the server loads on first start (see sample/SOURCE.txt). */
@@ -26,7 +29,7 @@ export async function runImport(deps: { db: Db }, request: ImportRequest, onProg
   let report: ImportReport;
   switch (request.format) {
     case 'online-retail':
-      report = await importOnlineRetail(deps.db, request.path, onProgress);
+      report = await importOnlineRetail(deps.db, request.path, onProgress, { dateOrder: request.dateOrder });
       break;
     case 'generic':
       report = await importGeneric(deps.db, request.path, onProgress);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { nextCursor } from './common.js';
 import { IMPORT_FORMATS, type ImportFormat } from '../../data/importers/run-import.js';
+import { DATE_ORDERS, type DateOrder } from '../../data/importers/field-parsers.js';
 import { tuneSpecSchema } from '../../training/recipe.js';
 import { QUERYABLE_TIME_MESSAGE, queryableTime } from '../../data/event-time.js';
 
@@ -30,6 +31,10 @@ export const importJobBody = z.strictObject({
     .min(1)
     .max(4096)
     .describe('A path on the server (not an upload): it must exist and be readable by the service process; relative paths resolve against its working directory'),
+  dateOrder: z
+    .enum(DATE_ORDERS as [DateOrder, ...DateOrder[]])
+    .optional()
+    .describe('online-retail only: how InvoiceDate a/b/yyyy is read, `mdy` (month first, the original export) or `dmy` (day first, a UK-locale export). When absent, the first date only one order reads (13/12/2010, 12/13/2010) decides, before anything is written; a file none of whose dates does is read `mdy`'),
 });
 
 export const factorImportJobBody = z.strictObject({

@@ -40,6 +40,17 @@ describe('npm run import', () => {
     expect(parseImportArgs(['generic', dir])).toEqual({ format: 'generic', path: dir });
   });
 
+  it('When --date-order is given with an Online Retail file, Then it is passed on; with a wrong value or the generic format it is refused', () => {
+    const aFile = path.join(dir, 'uk.csv');
+    writeFileSync(aFile, 'InvoiceNo\n');
+    expect(parseImportArgs(['online-retail', aFile, '--date-order', 'dmy'])).toEqual({ format: 'online-retail', path: aFile, dateOrder: 'dmy' });
+    expect(parseImportArgs(['online-retail', aFile, '--date-order=mdy'])).toEqual({ format: 'online-retail', path: aFile, dateOrder: 'mdy' });
+    expect(() => parseImportArgs(['online-retail', aFile, '--date-order', 'ymd'])).toThrow('--date-order needs mdy or dmy');
+    expect(() => parseImportArgs(['online-retail', aFile, '--date-order'])).toThrow('--date-order needs mdy or dmy');
+    expect(() => parseImportArgs(['online-retail', aFile, '--date-order', 'dmy', 'more'])).toThrow('unexpected argument "more"');
+    expect(() => parseImportArgs(['generic', dir, '--date-order', 'dmy'])).toThrow('unexpected argument "--date-order"');
+  });
+
   it('When a file is imported, Then the report is printed as a table; a wrong header exits with 1 and the expected columns', async () => {
     const file = path.join(dir, 'retail.csv');
     writeFileSync(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeCustomerId, parseBoolean, parseInteger, parseIsoTimestamp, parseNumber, parseRetailDate } from '../../../src/data/importers/field-parsers.js';
+import { dateOrderOf, normalizeCustomerId, parseBoolean, parseInteger, parseIsoTimestamp, parseNumber, parseRetailDate } from '../../../src/data/importers/field-parsers.js';
 
 // Pure cell parsers of the importers; kept beside the import suites they serve.
 describe('import field parsers', () => {
@@ -8,6 +8,16 @@ describe('import field parsers', () => {
     expect(parseRetailDate('12/1/2010 8:26')?.toISOString()).toBe('2010-12-01T08:26:00.000Z');
     expect(parseRetailDate('2/29/2012 23:59')?.toISOString()).toBe('2012-02-29T23:59:00.000Z');
     for (const bad of ['', '2011-02-29 10:00:00', '13/1/2010 8:26', '2010-12-01', '2010-12-01 24:00:00', 'yesterday']) expect(parseRetailDate(bad)).toBeNull();
+  });
+
+  it('When a slashed Online Retail date is read day first, Then day and month swap places, and only a date one order reads tells the order', () => {
+    expect(parseRetailDate('01/12/2010 08:26', 'dmy')?.toISOString()).toBe('2010-12-01T08:26:00.000Z');
+    expect(parseRetailDate('13/12/2010 9:00', 'dmy')?.toISOString()).toBe('2010-12-13T09:00:00.000Z');
+    expect(parseRetailDate('2010-12-01 08:26:00', 'dmy')?.toISOString()).toBe('2010-12-01T08:26:00.000Z');
+    expect(parseRetailDate('12/13/2010 9:00', 'dmy')).toBeNull();
+    expect(['13/12/2010 9:00', '12/13/2010 9:00', '01/12/2010 8:26', '12/12/2010 8:26', '32/12/2010 8:26', '13/13/2010 8:26', '2010-12-13 09:00:00', ''].map(dateOrderOf)).toEqual([
+      'dmy', 'mdy', null, null, null, null, null, null,
+    ]);
   });
 
   it('When an ISO timestamp has a zone, a fraction or none, Then the instant is right and a missing zone means UTC', () => {

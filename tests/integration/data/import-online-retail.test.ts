@@ -169,7 +169,7 @@ for (const backend of DB_BACKENDS) {
           '489436,POST,POSTAGE,1,12/1/2009 9:06,18,13078.0,United Kingdom', // fee
           '489436,22113,GREY HEART HOT WATER BOTTLE,two,12/1/2009 9:06,3.75,13078.0,United Kingdom', // not a number
           '489436,22114,HOT WATER BOTTLE TEA AND SYMPATHY,1.5,12/1/2009 9:06,3.95,13078.0,United Kingdom', // not whole
-          '489436,22115,METAL SIGN EMPIRE TEA,1,13/1/2009 9:06,2.95,13078.0,United Kingdom', // month 13
+          '489436,22115,METAL SIGN EMPIRE TEA,1,13/13/2009 9:06,2.95,13078.0,United Kingdom', // month 13 read either way
           '489437,22117,METAL SIGN FUTURE,1,2099-01-01 09:06:00,2.95,13078.0,United Kingdom', // a wrong clock
           '489438,22118,METAL SIGN PAST,1,0001-01-01 00:00:00,2.95,13078.0,United Kingdom', // a default value
           '489436,22116,METAL SIGN CUPCAKE,1,12/1/2009 9:06,2.95,13078.0', // a field short
@@ -227,6 +227,24 @@ for (const backend of DB_BACKENDS) {
       expect(await catalog.getItem('22902')).toMatchObject({ title: 'Tea pot', price: 9.5, available: true, categories: ['kitchen'], description: 'Round', attributes: { brand: 'Acme' } });
       expect((await catalog.getUser('92901'))?.attributes).toEqual({ country: 'France', segment: 'vip' });
       expect((await catalog.getUser('92902'))?.attributes).toEqual({ country: 'Portugal', segment: 'new' });
+    });
+
+    it('When the file writes dates day first (a UK-locale export: 01/12/2010 is 1 December), Then a date only that order reads tells it before anything is written, and every purchase is on its day', async () => {
+      const file = write('day-first.csv', [UCI_HEADER, '591001,85199A,HEART,6,01/12/2010 08:26,2.55,93001,United Kingdom', '591002,85199A,HEART,6,13/12/2010 09:00,2.55,93001,United Kingdom'].join('\n') + '\n');
+      const report = await importOnlineRetail(small.db, file);
+      expect(report).toMatchObject({ rowsRead: 2, accepted: 2, rejected: {} });
+      const purchases = await createEventRepository(small.db).listUserPurchases('93001', { limit: 10, offset: 0 });
+      expect(purchases.map((p) => p.ts).sort()).toEqual(['2010-12-01T08:26:00.000Z', '2010-12-13T09:00:00.000Z']);
+    });
+
+    it('When the date order is given, Then it is used whatever the dates say: a file none of whose dates tells is read as told, and a date the order cannot read is malformed', async () => {
+      const ambiguous = write('ambiguous.csv', [UCI_HEADER, '591101,85199B,HEART,1,01/12/2010 08:26,2.55,93101,United Kingdom', '591102,85199B,HEART,1,07/12/2010 08:26,2.55,93101,United Kingdom'].join('\n') + '\n');
+      await importOnlineRetail(small.db, ambiguous, undefined, { dateOrder: 'dmy' });
+      const purchases = await createEventRepository(small.db).listUserPurchases('93101', { limit: 10, offset: 0 });
+      expect(purchases.map((p) => p.ts).sort()).toEqual(['2010-12-01T08:26:00.000Z', '2010-12-07T08:26:00.000Z']);
+      const told = write('told-mdy.csv', [UCI_HEADER, '591201,85199C,HEART,1,12/1/2010 08:26,2.55,93201,United Kingdom', '591202,85199C,HEART,1,13/12/2010 09:00,2.55,93201,United Kingdom'].join('\n') + '\n');
+      const report = await runImport({ db: small.db }, { format: 'online-retail', path: told, dateOrder: 'mdy' });
+      expect(report).toMatchObject({ rowsRead: 2, accepted: 1, rejected: { malformed_date: 1 } });
     });
 
     it('When the header is not an Online Retail header, Then the import fails naming the expected columns and writes nothing', async () => {

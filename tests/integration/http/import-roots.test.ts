@@ -32,6 +32,18 @@ describe('imports restricted to IMPORT_ROOTS', () => {
     expect(res.json().jobId).toEqual(expect.any(String));
   });
 
+  it('When an Online Retail import names its date order, Then the job carries it; on a generic import it is refused with 400', async () => {
+    const post = (payload: object) => t.app.inject({ method: 'POST', url: '/v1/imports', headers: auth('admin'), payload });
+    const res = await post({ format: 'online-retail', path: BUNDLED_SAMPLE_PATH, dateOrder: 'dmy' });
+    expect(res.statusCode).toBe(202);
+    const { rows } = await t.services.db.query<{ params: { dateOrder?: string } }>('SELECT params FROM jobs WHERE id = $1', [res.json().jobId]);
+    expect(rows[0].params.dateOrder).toBe('dmy');
+    expect((await post({ format: 'online-retail', path: BUNDLED_SAMPLE_PATH, dateOrder: 'ymd' })).statusCode).toBe(400);
+    const generic = await post({ format: 'generic', path: path.dirname(BUNDLED_SAMPLE_PATH), dateOrder: 'dmy' });
+    expect(generic.statusCode).toBe(400);
+    expect(generic.json().error).toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringContaining('online-retail format only') });
+  });
+
   it('When a link inside an allowed directory points outside it, Then 422 (links are resolved before the check)', async () => {
     const root = mkdtempSync(path.join(tmpdir(), 'import-root-'));
     symlinkSync('/etc/hostname', path.join(root, 'outside.csv'));
