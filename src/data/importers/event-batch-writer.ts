@@ -36,7 +36,8 @@ const sha1 = (s: string) => createHash('sha1').update(s).digest('base64url');
  * this content occurs in the file (content as the repository's own derived ids, so the first occurrence
  * of a line gets the id the API would give the same event). Identical lines that fall into different
  * batches still get distinct, reproducible ids, so re-importing the file adds nothing. The counter is
- * keyed by the id of occurrence 0 (27 characters) rather than the content, which halves its memory.
+ * keyed by the id of occurrence 0 (27 characters) rather than the content, which halves its memory; it
+ * still holds about 100 bytes per distinct row until the import ends (docs/import-formats.md says so).
  *
  * Overlap: batches are written while the next ones are parsed, up to `writesInFlight` at once (each
  * importPurchases is one transaction). Concurrent batches cannot deadlock: each takes its locks in one
