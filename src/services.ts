@@ -100,7 +100,10 @@ export function createServices(deps: {
   const overview = createServiceOverview({ customers, store, offeredStrategies: () => serving.offeredStrategies() });
   const lifecycleHistory = createLifecycleHistory({ purchaseDays: () => customers.purchaseDays() });
   const profiles = createProfileService({ store, events, catalog, metrics });
-  const audiences = createAudienceService({ model: () => serving.activeModel(), store, profiles });
+  const audiences = createAudienceService({
+    model: () => serving.activeModel(), store, profiles,
+    recentBuyers: (itemIds, since) => events.buyersSince(itemIds, new Date(since)),
+  });
   const erasureRepository = createErasureRepository(db);
   const modelGauges = createModelGauges({ store, metrics, log, erasedSince: erasureRepository.countAfter, served: () => serving.modelInHand()?.meta ?? null });
   // What this process keeps of a user: decoded serving entries and answers, decoded profiles.

@@ -86,9 +86,22 @@ export function createAudienceService(deps: {
   model: () => Promise<ServingModel | null>;
   store: Pick<ModelStore, 'getArtifact' | 'getEntries'>;
   profiles: Pick<ProfileService, 'userIdsIn'>;
+  /**
+   * The customers who bought any of these items at or after `since` (ms), from Postgres: purchases since
+   * training count, and each purchase's own date. Without it, recent buyers are told from the customers'
+   * entries, which date only their latest distinct purchases (audience-index.ts boughtAt).
+   */
+  recentBuyers?: (itemIds: readonly string[], since: number) => Promise<string[]>;
   gamma?: number;
 }) {
   const indexes = new WeakMap<ServingModel, Promise<AudienceIndex>>();
+  const positions = new WeakMap<AudienceIndex, Map<string, number>>();
+  /** Entry positions of these customers in the index (customers it does not hold are in no audience). */
+  const positionsOf = (index: AudienceIndex, userIds: readonly string[]): Set<number> => {
+    let at = positions.get(index);
+    if (!at) positions.set(index, (at = new Map(index.userIds.map((id, u) => [id, u]))));
+    return new Set(userIds.flatMap((id) => at.get(id) ?? []));
+  };
   let current: ServingModel | null = null;
 
   const indexOf = (model: ServingModel) => {
@@ -138,12 +151,17 @@ export function createAudienceService(deps: {
       const targets = targetsOf(model, q);
       const index = await indexOf(model);
       const recentDays = q.recentDays ?? DEFAULT_RECENT_DAYS;
+      const since = q.includeRecentBuyers ? null : model.info.now - recentDays * DAY_MS;
+      const filter = await filterOf(index, q);
+      // Recent buyers by their purchases in Postgres when it can be read: entries date only a customer's
+      // latest distinct purchases, and know nothing bought since training.
+      const recent = since !== null && deps.recentBuyers ? positionsOf(index, await deps.recentBuyers(targets.map((t) => model.items.ids[t]), since)) : null;
       const members = rankAudience(index, {
         targets,
         k: q.k,
         gamma: deps.gamma ?? AUDIENCE_GAMMA,
-        excludeBuyersSince: q.includeRecentBuyers ? null : model.info.now - recentDays * DAY_MS,
-        allow: await filterOf(index, q),
+        excludeBuyersSince: recent ? null : since,
+        allow: recent ? (u) => !recent.has(u) && (filter === undefined || filter(u)) : filter,
       });
       return {
         modelVersion: model.meta.version,

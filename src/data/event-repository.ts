@@ -552,6 +552,16 @@ export function createEventRepository(db: Db) {
       return rows.map((r) => r.item_id);
     },
 
+    /** The customers who bought any of these items at or after `since` (an audience leaves them out as recent buyers). */
+    async buyersSince(itemIds: readonly string[], since: Date): Promise<string[]> {
+      if (itemIds.length === 0) return [];
+      const { rows } = await db.query<{ user_id: string }>('SELECT DISTINCT user_id FROM purchase_events WHERE item_id = ANY($1::text[]) AND ts >= $2', [
+        itemIds,
+        Number.isFinite(since.getTime()) ? since.toISOString() : '-infinity',
+      ]);
+      return rows.map((r) => r.user_id);
+    },
+
     /** A user's purchases, newest first. */
     async listUserPurchases(userId: string, opts: { limit: number; offset: number }): Promise<PurchaseRecord[]> {
       const { rows } = await db.query<Record<string, unknown>>(

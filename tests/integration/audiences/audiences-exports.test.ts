@@ -206,4 +206,30 @@ describe('audiences and campaign exports on the bundled sample', () => {
     expect(rows.some((r) => r.userId === victim)).toBe(false);
     expect(result.rows).toBe(rows.length);
   }, 60_000);
+
+  it("When recent buyers are left out, Then exactly the product's buyers of the last 90 days are (not a customer whose older purchase of it lies beyond their latest 20), and one who buys it after training", async () => {
+    const ids = async (q = '') => ((await get(`/v1/items/${popularItem}/audience?k=1000${q}`)).json().users as { userId: string }[]).map((u) => u.userId);
+    const everyone = await ids('&includeRecentBuyers=true');
+    const { rows: recentRows } = await t.services.db.query<{ user_id: string }>(
+      `SELECT DISTINCT user_id FROM purchase_events WHERE item_id = $1 AND ts >= (SELECT max(ts) FROM purchase_events) - interval '90 days'`,
+      [popularItem],
+    );
+    const recent = new Set(recentRows.map((r) => r.user_id));
+    // Buyers of it before the window with 20 or more other products bought after it: their entries do not date it.
+    const { rows: wholesale } = await t.services.db.query<{ user_id: string }>(
+      `SELECT p.user_id FROM purchase_events p WHERE p.item_id = $1 GROUP BY p.user_id
+       HAVING max(p.ts) < (SELECT max(ts) FROM purchase_events) - interval '90 days'
+          AND (SELECT count(DISTINCT q.item_id) FROM purchase_events q WHERE q.user_id = p.user_id AND q.ts > max(p.ts)) >= 20`,
+      [popularItem],
+    );
+    expect(wholesale.filter((r) => everyone.includes(r.user_id)).length).toBeGreaterThan(0);
+    const kept = await ids();
+    expect(kept).toEqual(everyone.filter((u) => !recent.has(u)));
+    // A member who buys it after the training data's end is left out from then on.
+    const { rows: end } = await t.services.db.query<{ latest: Date }>('SELECT max(ts) AS latest FROM purchase_events');
+    const ts = new Date(end[0].latest.getTime() + 86_400_000).toISOString();
+    const posted = await t.app.inject({ method: 'POST', url: '/v1/events', headers: auth('write'), payload: { events: [{ userId: kept[0], itemId: popularItem, quantity: 1, orderId: 'after-training', ts }] } });
+    expect(posted.statusCode, posted.body).toBe(200);
+    expect(await ids()).not.toContain(kept[0]);
+  });
 });
