@@ -156,7 +156,8 @@ export async function runExport(
        */
       const answerOf = (userId: string) =>
         throughOutage(async (): Promise<Recommendation> => {
-          const a = await deps.serving.recommendForExport(userId, query);
+          // The version the export began with, whatever a training publishes meanwhile.
+          const a = await deps.serving.recommendForExport(userId, query, model);
           if (a[DEGRADED]) throw new AppError('DEPENDENCY_UNAVAILABLE');
           return a;
         });

@@ -229,9 +229,14 @@ export function createServing(opts: ServingOptions) {
       if (strategy !== undefined) checkStrategy((await models.current())?.info, strategy);
       return counted('user', recommendForContext(deps, { ...list, items: [] }));
     },
-    /** A customer's list for a campaign export: as recommendForUser (no experiment), counted as `export`, not as storefront traffic. */
-    recommendForExport: async (userId: string, q: UserQuery): Promise<Recommendation> => {
-      const [served] = await Promise.all([recommendForUser(deps, userId, q), opts.ids?.ready()]);
+    /**
+     * A customer's list for a campaign export: as recommendForUser (no experiment), counted as `export`, not
+     * as storefront traffic. With `model`, from that version even once another is active: one export file
+     * holds one version's lists, as its result says.
+     */
+    recommendForExport: async (userId: string, q: UserQuery, model?: ServingModel): Promise<Recommendation> => {
+      const pinned: ServingDeps = model ? { ...deps, model: async () => (overlay.poke(model), model) } : deps;
+      const [served] = await Promise.all([recommendForUser(pinned, userId, q), opts.ids?.ready()]);
       const r = asServed(served);
       // One made while a store was unreachable is not written (the export asks again or fails): not counted.
       if (!r[DEGRADED]) count('export', r);
