@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import type { Db } from '../db.js';
 import { INPUT_LIMITS } from '../input-limits.js';
 import { AppError } from '../../errors.js';
@@ -73,25 +74,42 @@ class ModeCounter {
   }
 }
 
+/** Dates only one order reads that decide a file's order (detectDateOrder): reading ahead stops at this many. */
+const DATE_VOTES = 1000;
+/** Share of those dates that may read only the other way (typos, refused as malformed dates) before the file is refused as mixed. */
+const MIXED_DATES = 0.01;
+
 /**
  * How the file writes its slashed dates, told before anything is written (a purchase stored on the wrong
- * day would stay: its id derives from its date): by the first date only one order reads (13/12/2010 is
- * day-first, 12/13/2010 month-first). Reading stops there, or at a YYYY-MM-DD date (the form of the CSV
- * exports, which have no slashed dates); a file none of whose dates tells is read month-first, Online
- * Retail's own order.
+ * day would stay: its id derives from its date): by the dates only one order reads (13/12/2010 is
+ * day-first, 12/13/2010 month-first), up to DATE_VOTES of them. The order most of them read wins: the
+ * others are typos, refused as malformed dates. A file where more than MIXED_DATES of them read the other
+ * way is refused: which order its other dates are in cannot be told, so it must be given (dateOrder).
+ * Reading stops at a YYYY-MM-DD date (the form of the CSV exports, which have no slashed dates); a file
+ * none of whose dates tells is read month-first, Online Retail's own order.
  */
 async function detectDateOrder(path: string): Promise<DateOrder> {
   let col: number | null = null;
+  const votes: Record<DateOrder, number> = { mdy: 0, dmy: 0 };
   for await (const rec of readCsvRecords(path)) {
     if (col === null) {
       col = detectOnlineRetailColumns(rec).date;
       continue;
     }
     const order = dateOrderOf(rec[col]);
-    if (order) return order;
-    if (/^\s*\d{4}-/.test(rec[col] ?? '')) break;
+    if (order && ++votes[order] + votes[order === 'mdy' ? 'dmy' : 'mdy'] >= DATE_VOTES) break;
+    if (!order && /^\s*\d{4}-/.test(rec[col] ?? '')) break;
   }
-  return 'mdy';
+  const [most, fewer]: [DateOrder, number] = votes.dmy > votes.mdy ? ['dmy', votes.mdy] : ['mdy', votes.dmy];
+  if (fewer > MIXED_DATES * (votes.mdy + votes.dmy)) {
+    throw new AppError(
+      'UNPROCESSABLE',
+      `${basename(path)} writes InvoiceDate both ways: ${votes.mdy} of its dates read only month first (12/13/2010), ${votes.dmy} only day first (13/12/2010), so the order of the others cannot be told. ` +
+        'Import it again giving the order ("dateOrder": "mdy" or "dmy"; npm run import -- online-retail FILE --date-order dmy); nothing was written',
+      [{ path: 'dateOrder', message: 'the file\'s dates read both ways: give the order' }],
+    );
+  }
+  return votes.mdy + votes.dmy === 0 ? 'mdy' : most;
 }
 
 async function upsertInBatches<T>(rows: T[], write: (batch: T[]) => Promise<unknown>): Promise<void> {

@@ -237,6 +237,25 @@ for (const backend of DB_BACKENDS) {
       expect(purchases.map((p) => p.ts).sort()).toEqual(['2010-12-01T08:26:00.000Z', '2010-12-13T09:00:00.000Z']);
     });
 
+    it('When a month-first file holds one date with a typo (13/1/2011) before its other dates, Then most dates decide the order: the typo is refused as a malformed date and every other purchase is on its day', async () => {
+      const rows = Array.from({ length: 150 }, (_, n) => `5913${String(n).padStart(2, '0')},85199D,HEART,1,12/${13 + (n % 18)}/2010 08:26,2.55,934${String(n % 10).padStart(2, '0')},United Kingdom`);
+      const file = write('month-first-typo.csv', [UCI_HEADER, '591300,85199D,HEART,1,13/1/2011 08:26,2.55,93499,United Kingdom', '591399,85199D,HEART,1,12/1/2010 08:26,2.55,93499,United Kingdom', ...rows].join('\n') + '\n');
+      const report = await importOnlineRetail(small.db, file);
+      expect(report).toMatchObject({ rowsRead: 152, accepted: 151, rejected: { malformed_date: 1 } });
+      const purchases = await createEventRepository(small.db).listUserPurchases('93499', { limit: 10, offset: 0 });
+      expect(purchases.map((p) => p.ts)).toEqual(['2010-12-01T08:26:00.000Z']);
+    });
+
+    it("When a file's dates read both ways, Then the import is refused asking for the order, before anything is written", async () => {
+      const before = await counts(small.db);
+      const file = write('mixed-dates.csv', [UCI_HEADER, '591501,85199E,HEART,1,12/13/2010 08:26,2.55,93501,United Kingdom', '591502,85199E,HEART,1,13/12/2010 08:26,2.55,93502,United Kingdom', '591503,85199E,HEART,1,12/14/2010 08:26,2.55,93503,United Kingdom', '591504,85199E,HEART,1,14/12/2010 08:26,2.55,93504,United Kingdom'].join('\n') + '\n');
+      const failure = await importOnlineRetail(small.db, file).catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(AppError);
+      expect((failure as AppError).code).toBe('UNPROCESSABLE');
+      expect((failure as AppError).message).toMatch(/both ways.*dateOrder/);
+      expect(await counts(small.db)).toEqual(before);
+    });
+
     it('When the date order is given, Then it is used whatever the dates say: a file none of whose dates tells is read as told, and a date the order cannot read is malformed', async () => {
       const ambiguous = write('ambiguous.csv', [UCI_HEADER, '591101,85199B,HEART,1,01/12/2010 08:26,2.55,93101,United Kingdom', '591102,85199B,HEART,1,07/12/2010 08:26,2.55,93101,United Kingdom'].join('\n') + '\n');
       await importOnlineRetail(small.db, ambiguous, undefined, { dateOrder: 'dmy' });
