@@ -99,11 +99,6 @@ export interface ServedLabels {
   experiment?: { id: string; arm: string };
   /** The list was made for the event's customer, or for no customer (an item's similar items): its events count once per item and type. */
   own: boolean;
-  /**
-   * When the list was issued (ms), given only when it was made for the event's customer (a personal list):
-   * feedback on a list issued before that customer's erasure is the erased customer's, whenever it is sent.
-   */
-  personalSince?: number;
 }
 
 /** How the labels of a browser's (frontend key's) feedback are checked: see keepKnownLabels. */
@@ -115,6 +110,11 @@ export interface BrowserLabelRule {
    * feedback from customer `userId` may carry them (an arm only on their own list); else null.
    */
   served: (recommendationId: string | null | undefined, userId: string) => ServedLabels | null;
+  /**
+   * When the list a recommendationId names was made for customer `userId` (a personal list the service
+   * signed, however old), else null: feedback on a list made before the customer's erasure is theirs.
+   */
+  personalSince?: (recommendationId: string | null | undefined, userId: string) => number | null;
 }
 
 /**
@@ -152,7 +152,7 @@ async function keepKnownLabels(
     let lost = false;
     const served = rule.served(e.recommendationId, e.userId);
     if (served?.own) listKeys[k] = listKey(e);
-    if (served?.personalSince !== undefined) listSince[k] = served.personalSince;
+    listSince[k] = rule.personalSince?.(e.recommendationId, e.userId) ?? null;
     if (served?.strategy != null) {
       lost ||= strategy !== null && strategy !== served.strategy;
       strategy = served.strategy;

@@ -73,20 +73,23 @@ export function createRecommendationIds(deps: { secret: () => Promise<Buffer>; l
      * The labels feedback from customer `userId` on the list `id` names may carry: the token's strategy, and
      * its experiment and arm only when the list was made for that customer (a personal list's token names
      * its customer): one customer's list cannot be replayed as many customers' clicks in an arm. `own` says
-     * the list was made for that customer or for none; `personalSince`, when it was issued, that it was made
-     * for that customer. Null when the id does not verify.
+     * the list was made for that customer or for none. Null when the id does not verify.
      */
     servedLabels(id: string | null | undefined, userId: string, now = Date.now()): ServedLabels | null {
       const claims = verify(id, now);
       if (!claims || !key) return null;
-      const personal = claims.userTag !== undefined && claims.userTag === userTag(key, userId);
-      const own = claims.userTag === undefined || personal;
-      return {
-        strategy: claims.strategy,
-        ...(claims.experiment && own ? { experiment: claims.experiment } : {}),
-        own,
-        ...(personal ? { personalSince: claims.issuedAt } : {}),
-      };
+      const own = claims.userTag === undefined || claims.userTag === userTag(key, userId);
+      return { strategy: claims.strategy, ...(claims.experiment && own ? { experiment: claims.experiment } : {}), own };
+    },
+    /**
+     * When the list `id` names was made for customer `userId` (ms), however long ago: a personal list this
+     * service signed for them. Feedback on a list made before their erasure is the erased customer's, even a
+     * page left open for longer than the labels are kept. Null for any other id.
+     */
+    personalSince(id: string | null | undefined, userId: string, now = Date.now()): number | null {
+      if (!key || !id) return null;
+      const claims = verifyRecommendationToken(key, id, now, Number.POSITIVE_INFINITY);
+      return claims?.userTag !== undefined && claims.userTag === userTag(key, userId) ? claims.issuedAt : null;
     },
     verify,
   };

@@ -45,7 +45,7 @@ export function createFeedbackRecorder(deps: {
   /** Strategies a list of this service may carry (serving's servedStrategies): with `knownLabelsOnly`, the strategy labels kept. */
   servedStrategies: () => ReadonlySet<string>;
   /** The service's recommendationIds: with `knownLabelsOnly`, a signed one gives the event its list's labels. */
-  ids: Pick<RecommendationIds, 'ready' | 'servedLabels'>;
+  ids: Pick<RecommendationIds, 'ready' | 'servedLabels' | 'personalSince'>;
 }) {
   return async function recordFeedback(feedback: FeedbackInput[], opts: { purchasesToo: boolean; knownItemsOnly?: boolean; knownLabelsOnly?: boolean }) {
     // A browser's labels are those of the list it names by a recommendationId the service signed; without
@@ -56,7 +56,11 @@ export function createFeedbackRecorder(deps: {
     if (opts.knownLabelsOnly) {
       await deps.ids.ready();
       const now = Date.now();
-      browserLabels = { strategies: deps.servedStrategies(), served: (id, userId) => deps.ids.servedLabels(id, userId, now) };
+      browserLabels = {
+        strategies: deps.servedStrategies(),
+        served: (id, userId) => deps.ids.servedLabels(id, userId, now),
+        personalSince: (id, userId) => deps.ids.personalSince(id, userId, now),
+      };
     }
     const result = await deps.events.insertFeedback(feedback, { knownItemsOnly: opts.knownItemsOnly, browserLabels });
     if (opts.purchasesToo) {

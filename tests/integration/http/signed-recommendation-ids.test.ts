@@ -167,8 +167,10 @@ for (const backend of DB_BACKENDS) {
       expect((await send(FRONTEND, [{ ...on(before, 'impression'), ts: ts() }])).statusCode).toBe(200);
       expect(await feedbackRows()).toBe(1);
       expect((await t.app.inject({ method: 'DELETE', url: `/v1/users/${userId}`, headers: auth('admin') })).statusCode).toBe(204);
-      // Sent after the erasure under a new eventId and dated on arrival: only its list says whose it is.
-      const late = await send(FRONTEND, [on(before, 'click')]);
+      // Sent after the erasure under a new eventId and dated on arrival: only its list says whose it is; the
+      // same for a page left open longer than a list's labels are kept (8 days).
+      const weekOld = { ...before, recommendationId: t.services.recommendationIds.issue(before, { userId, now: Date.now() - 8 * 86_400_000 }) };
+      const late = await send(FRONTEND, [on(before, 'click'), on(weekOld, 'add_to_cart')]);
       expect(late.statusCode, late.body).toBe(200);
       expect(await feedbackRows()).toBe(0);
       expect(await userRows()).toBe(0);

@@ -31,8 +31,12 @@ describe('recommendation tokens', () => {
     const ids = createRecommendationIds({ secret: async () => KEY });
     return ids.ready().then(() => {
       const id = ids.issue(CLAIMS, { userId: '12346', now: NOW });
-      // The customer's own list says when it was made (an erasure after it keeps its feedback erased).
-      expect(ids.servedLabels(id, '12346', NOW)).toEqual({ strategy: 'hybrid', experiment: CLAIMS.experiment, own: true, personalSince: NOW - 500 });
+      expect(ids.servedLabels(id, '12346', NOW)).toEqual({ strategy: 'hybrid', experiment: CLAIMS.experiment, own: true });
+      // The customer's own list says when it was made, however long ago (an erasure after it keeps its feedback
+      // erased); another customer's feedback on it, or a list of no customer, names no such time.
+      expect(ids.personalSince(id, '12346', NOW + 30 * WEEK)).toBe(NOW - 500);
+      expect(ids.personalSince(id, '99999', NOW)).toBeNull();
+      expect(ids.personalSince(ids.issue({ strategy: 'similar', modelVersion: 'v1' }, { now: NOW }), '12346', NOW)).toBeNull();
       // Another customer's feedback on it keeps the strategy, not the arm.
       expect(ids.servedLabels(id, '99999', NOW)).toEqual({ strategy: 'hybrid', own: false });
       // A list of no customer (an item's similar items) has no customer to hold feedback to.
