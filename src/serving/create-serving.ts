@@ -253,7 +253,9 @@ export function createServing(opts: ServingOptions) {
       // The kept versions' strategies are read meanwhile, for the first feedback (served-strategies.ts).
       servedStrategies.now();
       const m = await deps.model().catch(() => null);
-      if (m) await readyScorer(m);
+      // A first version (a process started after a rollback) takes the catalog's changes since its training
+      // too, as prepare does for one replacing another.
+      if (m) await Promise.all([readyScorer(m), within(overlay.refresh(m), CATALOG_WAIT_MS, () => undefined)]);
     },
     /** The model this process answers with, without waiting for a re-check of the active version (probes). */
     modelInHand: () => models.inHand(),
