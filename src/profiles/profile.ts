@@ -64,6 +64,9 @@ export interface ProfileOptions {
  * Profiles every user with at least one purchase event, in user-index order. RFM scores are relative to
  * this population, so profile the whole customer base (or one split of it) at once.
  */
+/** Prices are summed in whole ten-thousandths (sub-cent unit prices exist: 0.001 a pad). */
+const MONEY_UNITS = 10_000;
+
 export function computeProfiles(ds: Dataset, options: ProfileOptions = {}): CustomerProfile[] {
   const now = options.now ?? ds.now;
   const nowDay = Math.floor(now / DAY_MS);
@@ -109,7 +112,8 @@ export function computeProfiles(ds: Dataset, options: ProfileOptions = {}): Cust
     units[u] += eventQuantity[e];
     const paid = eventPrice[e];
     const price = paid === paid ? paid : catalogPrice[i];
-    if (price === price) money[u] += eventQuantity[e] * price;
+    // In ten-thousandths, whole: a single-precision price (4.01 is 4.0100002) summed over many lines drifts.
+    if (price === price) money[u] += eventQuantity[e] * Math.round(price * MONEY_UNITS);
     if (paid === paid && priceCount[i] > 0 && priceSum[i] > 0) {
       ratioSum[u] += paid / (priceSum[i] / priceCount[i]);
       ratioCount[u]++;
@@ -126,9 +130,8 @@ export function computeProfiles(ds: Dataset, options: ProfileOptions = {}): Cust
 
   const profiled: number[] = [];
   for (let u = 0; u < users; u++) if (lines[u] > 0) profiled.push(u);
-  // Spend in cents: prices are single precision and sums of lines round differently (0.10 + 0.20 is not
-  // 0.30), and equal spends must share their score and tier however the basket was split into lines.
-  for (const u of profiled) money[u] = Math.round(money[u] * 100) / 100;
+  // Spend in cents: equal spends must share their score and tier however the basket was split into lines.
+  for (const u of profiled) money[u] = Math.round(money[u] / (MONEY_UNITS / 100)) / 100;
   const recency = profiled.map((u) => nowDay - Math.floor(lastTs[u] / DAY_MS));
   const rScores = quintileScores(recency.map((d) => -d));
   const fScores = quintileScores(profiled.map((u) => frequency[u])).map((f, k) => frequencyScore(frequency[profiled[k]], f));

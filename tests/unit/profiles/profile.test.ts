@@ -117,6 +117,19 @@ describe('customer profiles', () => {
     expect([a.mScore, a.valueTier]).toEqual([b.mScore, b.valueTier]);
   });
 
+  it('When a wholesale customer spent 50,000 x 4.01 and another 200,500.00 in one line, Then both spent 200,500.00 (single-precision prices do not drift over many units)', () => {
+    const T = Date.parse(NOW);
+    const ds = buildDataset({
+      events: [
+        { userId: 'a', itemId: 'x', orderId: 'a1', ts: T, quantity: 50_000, price: 4.01 },
+        { userId: 'b', itemId: 'y', orderId: 'b1', ts: T, quantity: 1, price: 200_500 },
+        { userId: 'c', itemId: 'z', orderId: 'c1', ts: T, quantity: 1000, price: 0.001 },
+      ],
+    });
+    const spend = new Map(computeProfiles(ds).map((p) => [p.userId, p.monetary]));
+    expect([spend.get('a'), spend.get('b'), spend.get('c')]).toEqual([200_500, 200_500, 1]);
+  });
+
   it('gives customers with equal order counts the same F score, and one order always F 1', () => {
     // frequencies 1,1,1,1,2,2,3,5,8,13 (N = 10). Mid-rank p = (L + E/2) / 10:
     // 1 -> 0.2 -> 2;  2 -> 0.5 -> 3;  3 -> 0.65 -> 4;  5 -> 0.75 -> 4;  8 -> 0.85 -> 5;  13 -> 0.95 -> 5
