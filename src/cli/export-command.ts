@@ -21,7 +21,8 @@ const USAGE = `Usage: npm run export -- --out FILE [options]
   --strategy NAME            recommendations: hybrid (default) or one source of the active model
   --item ID[,ID...]          audience: the products
   --category NAME            audience: every product of this category or below it
-  --include-recent-buyers    audience: keep customers who bought the products recently
+  --include-recent-buyers[=true|false]
+                             audience: keep customers who bought the products recently
   --format csv|jsonl         default csv
   --campaign ID              campaign id written on every row (send it back with feedback)
 
@@ -40,7 +41,9 @@ export function parseExportArgs(args: string[]): { request: ExportRequest; out: 
   for (let i = 0; i < args.length; i++) {
     const [flag, inline] = args[i].split(/=(.*)/s, 2) as [string, string | undefined];
     if (flag === '--include-recent-buyers') {
-      raw.includeRecentBuyers = true;
+      // A switch; a value given with it (=false) must not read as the switch on.
+      if (inline !== undefined && inline !== 'true' && inline !== 'false') throw new UsageError(`--include-recent-buyers takes no value, or true or false; got "${inline}"`);
+      raw.includeRecentBuyers = inline !== 'false';
       continue;
     }
     const key = FLAGS[flag];

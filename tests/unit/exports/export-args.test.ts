@@ -13,6 +13,10 @@ describe('npm run export arguments', () => {
   it('When an audience export names items, Then they are split on commas and recent buyers are kept on request', () => {
     const { request } = parseExportArgs(['--kind=audience', '--item', 'a,b', '--include-recent-buyers', '--k', '500', '--out', 'a.jsonl', '--format', 'jsonl', '--campaign', 'spring-24']);
     expect(request).toEqual({ kind: 'audience', itemIds: ['a', 'b'], includeRecentBuyers: true, k: 500, format: 'jsonl', campaignId: 'spring-24' });
+    // Given a value, the switch says what the value says; another value is an error, never the switch on.
+    const audience = (flag: string) => parseExportArgs(['--kind=audience', '--item', 'a', flag, '--out', 'a.csv']).request.includeRecentBuyers;
+    expect([audience('--include-recent-buyers=true'), audience('--include-recent-buyers=false')]).toEqual([true, false]);
+    expect(() => audience('--include-recent-buyers=no')).toThrow(/--include-recent-buyers/);
   });
 
   it('When the arguments are wrong, Then a usage error names the flag', () => {
