@@ -48,6 +48,10 @@ export class AppError extends Error {
 
 export const notFound = (what: string, id: string) => new AppError('NOT_FOUND', `${what} "${id}" not found`);
 
+/** An item the served model does not know: none such, or one added to the catalogue since its training. */
+export const notInModel = (id: string) =>
+  new AppError('NOT_FOUND', `item "${id}" is not in the active model: no such item, or one added to the catalogue since its training (it joins at the next)`);
+
 /** A list's `after` that names no entry of the list. */
 export const unknownCursor = (after: string) =>
   new AppError('VALIDATION_FAILED', `after: "${after}" is not an entry of this list (deleted meanwhile?); start again without it`, [

@@ -5,7 +5,7 @@
  * 1,000 customers) and kept while the version is served; an erasure drops it so the next audience
  * reads the redacted entries.
  */
-import { AppError, notFound } from '../errors.js';
+import { AppError, notInModel } from '../errors.js';
 import type { ProfileService } from '../profiles/profile-service.js';
 import { itemsInCategory } from '../serving/category-match.js';
 import { roundScore, nameOf } from '../serving/recommendation.js';
@@ -126,7 +126,7 @@ export function createAudienceService(deps: {
     }
     return (q.itemIds ?? []).map((id) => {
       const i = model.items.index.get(id);
-      if (i === undefined) throw notFound('item', id);
+      if (i === undefined) throw notInModel(id);
       return i;
     });
   }

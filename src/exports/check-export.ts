@@ -1,4 +1,4 @@
-import { AppError, notFound } from '../errors.js';
+import { AppError, notInModel } from '../errors.js';
 import { itemsInCategory } from '../serving/category-match.js';
 import type { ServingModel } from '../serving/serving-model.js';
 import type { ExportRequest } from './export-request.js';
@@ -15,7 +15,7 @@ export async function checkExport(model: () => Promise<ServingModel | null>, req
   if (req.strategy !== undefined && !m.info.strategies.includes(req.strategy)) {
     throw unprocessable('strategy', `the active model offers ${m.info.strategies.join(', ')}`);
   }
-  for (const id of req.itemIds ?? []) if (!m.items.index.has(id)) throw notFound('item', id);
+  for (const id of req.itemIds ?? []) if (!m.items.index.has(id)) throw notInModel(id);
   if (req.category !== undefined && !itemsInCategory(m.items.categories, req.category).includes(1)) {
     throw unprocessable('category', `no item of the active model is in category "${req.category}"`);
   }
