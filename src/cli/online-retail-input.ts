@@ -2,7 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readCsvRecords } from '../data/importers/csv-source.js';
 import { normalizeCustomerId, parseInteger, parseNumber, parseRetailDate } from '../data/importers/field-parsers.js';
-import { detectOnlineRetailColumns } from '../data/importers/online-retail-importer.js';
+import { detectDateOrder, detectOnlineRetailColumns } from '../data/importers/online-retail-importer.js';
 import type { ItemInfo, PurchaseRow, UserInfo } from '../recommenders/dataset.js';
 
 /** Where this repository's developers keep the file: beside the repository, in shared/ (see bench/README.md). */
@@ -44,9 +44,11 @@ function count(counts: Map<string, Map<string, number>>, key: string, value: str
  * Reads UCI Online Retail into evaluation input straight from the CSV, with the importer's column
  * detection, field parsers and cleaning rules (no customer, cancelled, quantity or price <= 0,
  * non-product stock code), and the same catalogue: title = most frequent description, price = latest,
- * country = most frequent. Benchmarks use it so they need no database.
+ * country = most frequent; slashed dates in the order the importer tells from the file (detectDateOrder).
+ * Benchmarks use it so they need no database.
  */
 export async function loadOnlineRetail(path = ONLINE_RETAIL_PATH): Promise<{ events: PurchaseRow[]; items: ItemInfo[]; users: UserInfo[] }> {
+  const dateOrder = await detectDateOrder(path);
   const events: PurchaseRow[] = [];
   const titles = new Map<string, Map<string, number>>();
   const countries = new Map<string, Map<string, number>>();
@@ -69,7 +71,7 @@ export async function loadOnlineRetail(path = ONLINE_RETAIL_PATH): Promise<{ eve
     if (!/^[0-9]/.test(itemId)) continue;
     if (rec[col.date] !== lastDateCell) {
       lastDateCell = rec[col.date];
-      lastTs = parseRetailDate(lastDateCell)?.getTime() ?? Number.NaN;
+      lastTs = parseRetailDate(lastDateCell, dateOrder)?.getTime() ?? Number.NaN;
     }
     if (Number.isNaN(lastTs)) continue;
     events.push({ userId, itemId, orderId: invoice, ts: lastTs, quantity, price });

@@ -88,7 +88,7 @@ const MIXED_DATES = 0.01;
  * Reading stops at a YYYY-MM-DD date (the form of the CSV exports, which have no slashed dates); a file
  * none of whose dates tells is read month-first, Online Retail's own order.
  */
-async function detectDateOrder(path: string): Promise<DateOrder> {
+export async function detectDateOrder(path: string): Promise<DateOrder> {
   let col: number | null = null;
   const votes: Record<DateOrder, number> = { mdy: 0, dmy: 0 };
   for await (const rec of readCsvRecords(path)) {

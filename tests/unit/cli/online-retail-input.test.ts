@@ -1,0 +1,25 @@
+/**
+ * `npm run tune -- --online-retail FILE` and the benchmarks read an Online Retail file without a database
+ * (src/cli/online-retail-input.ts): its purchases must be on the days the importer stores them on.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadOnlineRetail } from '../../../src/cli/online-retail-input.js';
+
+const HEADER = 'InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country';
+const dir = mkdtempSync(path.join(tmpdir(), 'retail-input-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('an Online Retail file read without a database', () => {
+  it.each([
+    ['day first (a UK-locale export)', ['01/12/2010 08:26', '13/12/2010 09:00']],
+    ['month first (the original export)', ['12/1/2010 08:26', '12/13/2010 09:00']],
+  ])('When its slashed dates are written %s, Then its purchases are on their days, as the importer reads them', async (_, dates) => {
+    const file = path.join(dir, `${dates[1].slice(0, 2)}.csv`);
+    writeFileSync(file, [HEADER, ...dates.map((d, n) => `59100${n},85199A,HEART,6,${d},2.55,93001,United Kingdom`)].join('\n') + '\n');
+    const { events } = await loadOnlineRetail(file);
+    expect(events.map((e) => new Date(e.ts).toISOString()).sort()).toEqual(['2010-12-01T08:26:00.000Z', '2010-12-13T09:00:00.000Z']);
+  });
+});
