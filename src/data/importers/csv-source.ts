@@ -92,6 +92,20 @@ function firstNonUtf8(buf: Buffer): number {
 }
 
 /**
+ * Line ends in `buf` (CRLF, LF or a lone CR, as the parser reads them), `crBefore` telling that the bytes
+ * before it ended in a CR whose line end is counted once it is known whether an LF follows.
+ */
+function lineEnds(buf: Buffer, crBefore: boolean): { ends: number; crAfter: boolean } {
+  if (buf.length === 0) return { ends: 0, crAfter: crBefore };
+  let ends = crBefore && buf[0] !== 10 ? 1 : 0;
+  for (let i = 0; i < buf.length; i++) {
+    if (buf[i] === 10) ends++;
+    else if (buf[i] === 13 && i + 1 < buf.length && buf[i + 1] !== 10) ends++;
+  }
+  return { ends, crAfter: buf[buf.length - 1] === 13 };
+}
+
+/**
  * A stream step passing the bytes through unchanged, failing on the first one that is not UTF-8. Decoding
  * with replacement, as csv-parse does, turned a Latin-1 (Windows-1252) file's `José` and `Josè` into one
  * customer `Jos\uFFFD`, silently. A sequence split between two chunks is checked once it is whole.
@@ -100,10 +114,11 @@ function strictUtf8(path: string): Transform {
   let carry = Buffer.alloc(0);
   let offset = 0; // bytes checked before `carry`
   let line = 1;
+  let cr = false; // the bytes so far ended in a CR
   const fail = (buf: Buffer, bad: number) => {
-    const before = buf.subarray(0, bad);
-    let newlines = 0;
-    for (let i = before.indexOf(10); i !== -1; i = before.indexOf(10, i + 1)) newlines++;
+    // A CR right before the bad byte ends its line too.
+    const { ends, crAfter } = lineEnds(buf.subarray(0, bad), cr);
+    const newlines = ends + (crAfter ? 1 : 0);
     const shown = [...buf.subarray(bad, bad + 4)].map((b) => `0x${b.toString(16).toUpperCase().padStart(2, '0')}`).join(' ');
     return new AppError(
       'UNPROCESSABLE',
@@ -117,7 +132,8 @@ function strictUtf8(path: string): Transform {
       const whole = buf.length - incompleteTail(buf);
       const checked = buf.subarray(0, whole);
       if (!isUtf8(checked)) return done(fail(checked, firstNonUtf8(checked)));
-      for (let i = checked.indexOf(10); i !== -1; i = checked.indexOf(10, i + 1)) line++;
+      const { ends, crAfter } = lineEnds(checked, cr);
+      [line, cr] = [line + ends, crAfter];
       offset += whole;
       carry = Buffer.from(buf.subarray(whole));
       done(null, checked);

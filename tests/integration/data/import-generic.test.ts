@@ -413,6 +413,15 @@ for (const backend of DB_BACKENDS) {
       expect(rows).toEqual([]);
     });
 
+    it.each([
+      ['CR', '\r'],
+      ['CRLF', '\r\n'],
+    ])('When a file whose lines end in %s is not UTF-8 on its third line, Then the error names line 3', async (_, end) => {
+      const dir = directory({ 'events.csv': 'user_id,item_id,quantity,ts\n' });
+      writeFileSync(path.join(dir, 'events.csv'), Buffer.from(['user_id,item_id,quantity,ts', 'ann,enc-cup,1,2024-01-01', 'Jos\xe9,enc-mug,1,2024-01-01', ''].join(end), 'latin1'));
+      await expect(importGeneric(t.db, dir)).rejects.toMatchObject({ code: 'UNPROCESSABLE', message: expect.stringMatching(/^events\.csv is not UTF-8: line 3 /) });
+    });
+
     it('When a UTF-8 file holds characters of 2, 3 and 4 bytes across read chunks, plain or gzip, Then every one is read as written', async () => {
       const title = 'Café 7€ ✓ 😀';
       const lines = ['id,title', ...Array.from({ length: 6000 }, (_, i) => `u8-${i},${title} ${i}`)];
