@@ -26,7 +26,7 @@ import type { ExportRequest } from './export-request.js';
 import type { CampaignRepository } from '../data/campaign-repository.js';
 
 export interface ExportDeps {
-  serving: Pick<Serving, 'recommendForExport' | 'activeModel'>;
+  serving: Pick<Serving, 'recommendForExport' | 'activeModel'> & Partial<Pick<Serving, 'invalidate'>>;
   audiences: Pick<AudienceService, 'audience'>;
   profiles: Pick<ProfileService, 'userIdsIn'>;
   store: Pick<ModelStore, 'getArtifact'>;
@@ -126,6 +126,9 @@ export async function runExport(
   };
   const erasureMark = deps.erasures ? await throughOutage(() => deps.erasures!.mark()) : undefined;
   if (deps.followErasures) await throughOutage(deps.followErasures);
+  // The version active now, not the one this process last checked: an export right after a training must
+  // not write the version before it.
+  deps.serving.invalidate?.();
   const model = await throughOutage(() => deps.serving.activeModel());
   if (!model) throw new AppError('UNPROCESSABLE', 'no model is active yet: train one first');
   await mkdir(dirname(file), { recursive: true });

@@ -75,6 +75,13 @@ export async function createMemoryModelStore(opts: MemoryModelStoreOptions = {})
     return drafts.delete(version);
   }
 
+  // Serving in this process re-resolves the active version at once after a publish or an activation (as the
+  // Redis store's subscribers do across processes), not at its next periodic check.
+  const activeListeners: (() => void)[] = [];
+  const announce = () => {
+    for (const listener of activeListeners) listener();
+  };
+
   return {
     async putArtifact(version, name, data) {
       draftOf(version).artifacts.set(name, copy(data));
@@ -128,6 +135,7 @@ export async function createMemoryModelStore(opts: MemoryModelStoreOptions = {})
         const oldestFirst = newestFirst().reverse().map((s) => s.meta.version);
         // Never the version just published, even when it is not the active one (MODEL_VERSIONS_KEPT=1).
         for (const victim of versionsToPrune(oldestFirst, active, kept, activeBefore)) if (victim !== meta.version) await deleteUnlocked(victim);
+        if (activate) announce();
         return activate;
       }),
 
@@ -136,8 +144,13 @@ export async function createMemoryModelStore(opts: MemoryModelStoreOptions = {})
         if (!published.has(version)) return false;
         if (dir) await writeAtomically(dir, ACTIVE_FILE, Buffer.from(version));
         active = version;
+        announce();
         return true;
       }),
+
+    onActiveChanged(listener) {
+      activeListeners.push(listener);
+    },
 
     async getActive() {
       return active === null ? null : published.get(active)!.meta;

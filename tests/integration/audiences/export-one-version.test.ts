@@ -11,6 +11,7 @@ import { runExport } from '../../../src/exports/run-export.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { createPgliteTestDb } from '../../helpers/services.js';
 import { seedShop, trainAndPublish } from '../serving/shop-fixture.js';
+import { seedTwoShops } from '../training/purchase-fixture.js';
 
 describe('a campaign export while a training publishes a new version', () => {
   let t: TestApp;
@@ -48,4 +49,31 @@ describe('a campaign export while a training publishes a new version', () => {
     // The storefront meanwhile serves the new one.
     expect((await t.services.serving.activeModel())?.meta.version).toBe('v-second');
   });
+
+});
+
+describe('a campaign export right after a training in the same process', () => {
+  let t: TestApp;
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'export-after-training-'));
+    t = await createTestApp({ createDb: createPgliteTestDb, env: { EXPORT_DIR: dir } });
+    await seedTwoShops(t.services);
+    await t.services.trainer.train({ tune: false });
+  }, 120_000);
+  afterAll(async () => {
+    await t?.dispose();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('When an export starts right after a training published, Then it is of the new version, not the one the process last served', async () => {
+    // The storefront has been served the version in hand...
+    const first = (await t.services.serving.recommendForUser('g0-u0', { k: 2 })).modelVersion;
+    // ...when a training in this process (the server's inline runner, or npm run train handed to it) publishes another.
+    const { version } = await t.services.trainer.train({ tune: false });
+    expect(version).not.toBe(first);
+    const { serving, audiences, profiles, store } = t.services;
+    const result = await runExport({ serving, audiences, profiles, store }, { kind: 'recommendations', k: 2, format: 'csv' }, join(dir, 'after-training.csv'));
+    expect(result.modelVersion).toBe(version);
+  }, 120_000);
 });
