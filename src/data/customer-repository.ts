@@ -40,6 +40,12 @@ const ORDER_BY: Record<CustomerSort, string> = {
 
 export type CustomerRepository = ReturnType<typeof createCustomerRepository>;
 
+/**
+ * A customer's spend: quantity x the unit price paid, or the catalogue's price when the purchase carries
+ * none (prices are optional), to the cent; as the profiles' monetary counts it (profile.ts).
+ */
+const SPEND = 'round(coalesce(sum(p.quantity * coalesce(p.price, i.price)), 0)::numeric, 2)::float8';
+
 /** Read-only views over customers and their purchases for the data team (the dashboard). */
 export function createCustomerRepository(db: Db) {
   return {
@@ -94,14 +100,14 @@ export function createCustomerRepository(db: Db) {
         opts.sort === 'id'
           ? // Ids first, totals only for the page: the lateral join reads each listed customer's rows by index.
             `SELECT u.id, s.* FROM (SELECT id FROM users u ${where} ORDER BY id LIMIT $1 OFFSET $2) u
-             LEFT JOIN LATERAL (SELECT count(*)::int AS purchases, count(DISTINCT order_id)::int AS orders,
-                                       coalesce(sum(quantity * price), 0)::float8 AS spend, max(ts) AS last
-                                FROM purchase_events p WHERE p.user_id = u.id) s ON true
+             LEFT JOIN LATERAL (SELECT count(*)::int AS purchases, count(DISTINCT p.order_id)::int AS orders,
+                                       ${SPEND} AS spend, max(p.ts) AS last
+                                FROM purchase_events p LEFT JOIN items i ON i.id = p.item_id WHERE p.user_id = u.id) s ON true
              ORDER BY u.id`
           : `SELECT u.id, coalesce(s.purchases, 0) AS purchases, coalesce(s.orders, 0) AS orders, coalesce(s.spend, 0) AS spend, s.last
-             FROM users u LEFT JOIN (SELECT user_id, count(*)::int AS purchases, count(DISTINCT order_id)::int AS orders,
-                                            coalesce(sum(quantity * price), 0)::float8 AS spend, max(ts) AS last
-                                     FROM purchase_events GROUP BY user_id) s ON s.user_id = u.id
+             FROM users u LEFT JOIN (SELECT p.user_id, count(*)::int AS purchases, count(DISTINCT p.order_id)::int AS orders,
+                                            ${SPEND} AS spend, max(p.ts) AS last
+                                     FROM purchase_events p LEFT JOIN items i ON i.id = p.item_id GROUP BY p.user_id) s ON s.user_id = u.id
              ${where} ORDER BY ${ORDER_BY[opts.sort]} LIMIT $1 OFFSET $2`,
         params,
       );

@@ -38,7 +38,7 @@ export const customerSearchResponse = z
         id: z.string(),
         purchases: z.number().int(),
         orders: z.number().int(),
-        spend: z.number().describe('Sum of quantity x unit price'),
+        spend: z.number().describe('Sum of quantity x unit price (the catalogue price when a purchase carries none), to the cent, as the profile\'s monetary'),
         lastPurchase: z.string().nullable(),
       }),
     ),

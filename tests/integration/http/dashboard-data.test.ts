@@ -98,6 +98,16 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('dashboard data endpoin
     }
   });
 
+  it("When a purchase carries no unit price, Then the customer's spend counts the catalogue's price, in either order of the list", async () => {
+    // bob's one mug has no price; the catalogue now prices mugs at 7 (ann's mugs carry their own 5).
+    expect((await t.app.inject({ method: 'PUT', url: '/v1/items/mug', headers: auth('write'), payload: { title: 'White mug', price: 7 } })).statusCode).toBe(200);
+    const spend = async (url: string) => new Map(((await get(url)).json().customers as { id: string; spend: number }[]).map((c) => [c.id, c.spend]));
+    for (const url of ['/v1/users?limit=100', '/v1/users?sort=spend&limit=100']) {
+      expect(await spend(url)).toEqual(new Map([['Anna', 100], ['ann', 45], ['bob', 7], ['a%b', 1]]));
+    }
+    expect([...(await spend('/v1/users?sort=spend&limit=100')).keys()]).toEqual(['Anna', 'ann', 'bob', 'a%b']);
+  });
+
   it("When a customer's purchases are read, Then each carries the item's title when the catalogue has one", async () => {
     const { events } = (await t.app.inject({ url: '/v1/users/ann/events', headers: auth('read') })).json();
     expect(events.map((e: { itemId: string; title?: string }) => [e.itemId, e.title ?? null]).sort()).toEqual([
