@@ -117,3 +117,33 @@ export function describeResponses(document: Json): Json {
   }
   return document;
 }
+
+/** Operations whose 200 is a file, not JSON: the media types they send (the route schemas can only say JSON). */
+const FILE_RESPONSES: Record<string, readonly string[]> = { downloadExport: ['text/csv', 'application/x-ndjson'] };
+
+/**
+ * What the routes' schemas cannot say themselves: a /v1 operation without query parameters answers any with
+ * 400 VALIDATION_FAILED (plugins/query-free-routes.ts), listed where its schema has no 400; and a file
+ * download's 200 is described with the media types it sends.
+ */
+export function documentRouteConventions(document: Json): Json {
+  const paths = (document.paths ?? {}) as Record<string, Record<string, Json>>;
+  for (const [path, operations] of Object.entries(paths)) {
+    for (const [method, operation] of Object.entries(operations)) {
+      if (!METHODS.has(method)) continue;
+      const responses = (operation.responses ??= {}) as Record<string, Json>;
+      const takesQuery = ((operation.parameters ?? []) as Json[]).some((p) => p.in === 'query');
+      if (path.startsWith('/v1/') && !takesQuery && !responses['400']) {
+        responses['400'] = {
+          description: 'A query parameter: this operation takes none (code VALIDATION_FAILED)',
+          content: { 'application/json': { schema: { $ref: `${COMPONENT_REF}Error` } } },
+        };
+      }
+      const media = FILE_RESPONSES[operation.operationId as string];
+      if (media && responses['200']) {
+        responses['200'] = { ...responses['200'], content: Object.fromEntries(media.map((type) => [type, { schema: { type: 'string' } }])) };
+      }
+    }
+  }
+  return document;
+}

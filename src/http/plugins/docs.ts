@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
-import { describeResponses, tidyComponents } from '../openapi-document.js';
+import { describeResponses, documentRouteConventions, tidyComponents } from '../openapi-document.js';
 import { errorResponse } from '../schemas/common.js';
 import { userTokenHeaders } from '../schemas/recommendations.js';
 
@@ -54,7 +54,7 @@ export async function registerDocs(app: FastifyInstance, version: string): Promi
       const description = [schema.description, `Scope: \`${scope}\`.`].filter(Boolean).join('\n\n');
       return { ...out, schema: { ...schema, security: [{ bearer: [scope] }, { apiKey: [scope] }], description } };
     },
-    transformObject: (input) => describeResponses(tidyComponents(jsonSchemaTransformObject(input) as Record<string, unknown>)) as never,
+    transformObject: (input) => documentRouteConventions(describeResponses(tidyComponents(jsonSchemaTransformObject(input) as Record<string, unknown>))) as never,
   });
   // The UI pages carry their own content security policy (its scripts and styles by hash), replacing the
   // API's `default-src 'none'` (src/http/plugins/security-headers.ts). Without the plugin's
