@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { accessSync, constants, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { loadConfig } from '../config.js';
 import { createCatalogRepository } from '../data/catalog-repository.js';
 import { createEventRepository } from '../data/event-repository.js';
@@ -85,7 +86,16 @@ export function parseEvaluateArgs(args: string[]): { request: EvaluationRequestI
     const where = issue.path.join('.');
     throw new UsageError(`${where ? `${where}: ` : ''}${issue.message}`);
   }
-  return { request: parsed.data, json: flags.get('--json') ?? null };
+  const json = flags.get('--json') ?? null;
+  // Found out now, not after the whole evaluation has run.
+  if (json !== null) {
+    try {
+      accessSync(dirname(resolve(json)), constants.W_OK);
+    } catch {
+      throw new UsageError(`--json: cannot write ${json} (its directory does not exist or is not writable)`);
+    }
+  }
+  return { request: parsed.data, json };
 }
 
 async function main(args: string[]): Promise<number> {
@@ -170,8 +180,12 @@ async function main(args: string[]): Promise<number> {
 
 function printReport(report: EvaluationReport, id: string, json: string | null, started: number): void {
   console.log(`\n${formatReport(report)}\n`);
-  if (json) writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
-  console.log(`evaluation ${id} stored; ${((performance.now() - started) / 1000).toFixed(1)} s end to end${json ? `; JSON in ${json}` : ''}`);
+  console.log(`evaluation ${id} stored; ${((performance.now() - started) / 1000).toFixed(1)} s end to end`);
+  // After the stored id is printed: a write that fails still leaves the report found by its id.
+  if (json) {
+    writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`JSON in ${json}`);
+  }
 }
 
 runCli(import.meta.url, main);

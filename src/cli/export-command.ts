@@ -1,4 +1,6 @@
 import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { loadConfig } from '../config.js';
@@ -106,7 +108,16 @@ async function exportOnServer(server: RunningServer, request: ExportRequest, out
   return finishJob(progress, 'export', job, async (result) => {
     const res = await fetch(new URL(`/v1/exports/${encodeURIComponent(job.id)}/file`, server.url), { headers: { authorization: `Bearer ${server.key}` } });
     if (!res.ok || !res.body) throw new Error(`downloading the export answered ${res.status}`);
-    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(out));
+    // As a local export: the directories made, and the file in place only once whole.
+    await mkdir(dirname(resolve(out)), { recursive: true });
+    const part = `${out}.part`;
+    try {
+      await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(part));
+      await rename(part, out);
+    } catch (err) {
+      await rm(part, { force: true });
+      throw err;
+    }
     console.log(summary(result as ExportResult, out));
   });
 }

@@ -121,6 +121,15 @@ describe('CLI commands while the server owns DATA_DIR', () => {
     expect(res.stderr).toMatch(/^error: the server at .* answered 422: /m);
   }, SLOW);
 
+  it('When npm run export names a file in directories not made yet, Then the server exports and the file is written there, as without a server', async () => {
+    const out = path.join(root, 'campaigns', 'spring', 'top3.csv');
+    const res = await cli('src/cli/export-command.ts', '--k', '3', '--out', out);
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    expect(readFileSync(out, 'utf8').split('\n')[0]).toMatch(/^campaignId,userId,rank,itemId/);
+    expect(readdirSync(path.dirname(out))).toEqual(['top3.csv']);
+  }, SLOW);
+
   it('When a command without a hand-off (tune) is run, Then it is refused with a message naming the server', async () => {
     const res = await cli('src/cli/tune-command.ts');
     expect(res.code).toBe(1);

@@ -26,6 +26,10 @@ describe('evaluate command arguments', () => {
     });
   });
 
+  it('When --json names a file in a directory that does not exist, Then it is a usage error before anything runs', () => {
+    expect(() => parseEvaluateArgs(['--cutoff', '2011-11-01', '--json', '/nonexistent-dir/report.json'])).toThrow(/--json: cannot write \/nonexistent-dir\/report\.json/);
+  });
+
   it('When --no-tune or --tune is given, Then the request says so (left out, each recipe\'s tune section decides); both or twice are refused', () => {
     expect(parseEvaluateArgs(['--cutoff', '2011-11-01', '--no-tune']).request).toMatchObject({ tune: false });
     expect(parseEvaluateArgs(['--tune', '--cutoff', '2011-11-01']).request).toMatchObject({ tune: true });
