@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadConfig } from '../config.js';
@@ -48,22 +48,26 @@ export function parseTuneArgs(args: string[], env: NodeJS.ProcessEnv = process.e
   const recipe = env.DEFAULT_RECIPE?.trim() || 'default';
   if (!isRecipeName(recipe)) throw new UsageError(`DEFAULT_RECIPE: "${recipe}" is not a recipe name`);
   const out: TuneArgs = { recipe, out: '', rounds: 3 };
+  const seen = new Set<string>();
   for (let a = 0; a < args.length; a++) {
-    const flag = args[a];
-    if (flag === '--no-variants') {
+    // --flag=value as --flag value, as the other commands take them.
+    const [flag, inline] = args[a].split(/=(.*)/s, 2) as [string, string | undefined];
+    if (seen.has(flag)) throw new UsageError(`${flag} given twice`);
+    seen.add(flag);
+    if (flag === '--no-variants' && inline === undefined) {
       out.variants = false;
       continue;
     }
-    if (flag === '--online-retail' && (args[a + 1] === undefined || args[a + 1].startsWith('--'))) {
+    if (flag === '--online-retail' && inline === undefined && (args[a + 1] === undefined || args[a + 1].startsWith('--'))) {
       // No file named: the documented default (ONLINE_RETAIL_CSV, else ../shared/... beside the repository).
       const file = defaultOnlineRetailPath(env);
       if (!existsSync(file)) throw new UsageError(`${file} does not exist: pass --online-retail FILE or set ONLINE_RETAIL_CSV`);
       out.onlineRetail = file;
       continue;
     }
-    if (!VALUE_FLAGS.includes(flag)) throw new UsageError(`unknown option "${flag}"`);
-    const value = args[++a];
-    if (value === undefined) throw new UsageError(`${flag} needs a value`);
+    if (!VALUE_FLAGS.includes(flag)) throw new UsageError(`unknown option "${args[a]}"`);
+    const value = inline ?? args[++a];
+    if (value === undefined || value === '') throw new UsageError(`${flag} needs a value`);
     if (flag === '--recipe' || flag === '--out') {
       // Checked here, not when the recipe is written after minutes of tuning.
       if (!isRecipeName(value)) throw new UsageError(`${flag}: "${value}" is not a recipe name (letters, digits, ".", "_" and "-"; models/NAME.json, no path)`);
@@ -89,6 +93,13 @@ export function parseTuneArgs(args: string[], env: NodeJS.ProcessEnv = process.e
   return out;
 }
 
+/** The arguments when models/ holds their recipe; else a usage error naming the recipes there (not a bare ENOENT later). */
+export function withExistingRecipe(args: TuneArgs, dir = 'models'): TuneArgs {
+  if (existsSync(join(dir, `${args.recipe}.json`))) return args;
+  const known = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort() : [];
+  throw new UsageError(`no recipe "${args.recipe}" (${dir}/${args.recipe}.json); the recipes are ${known.join(', ') || 'none'}`);
+}
+
 async function loadInput(args: TuneArgs): Promise<SplitInput> {
   if (args.onlineRetail) return loadOnlineRetail(args.onlineRetail);
   const db = await openDatabase(loadConfig());
@@ -105,13 +116,17 @@ async function loadInput(args: TuneArgs): Promise<SplitInput> {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const cli = parseCommandLine(argv, USAGE, parseTuneArgs, 'tune');
+  const cli = parseCommandLine(argv, USAGE, (a) => withExistingRecipe(parseTuneArgs(a)), 'tune');
   if (!cli.ok) return cli.exit;
   const args = cli.value;
   const raw = JSON.parse(await readFile(join('models', `${args.recipe}.json`), 'utf8')) as Record<string, unknown>;
   const recipe = parseRecipe(raw, args.recipe);
   const started = performance.now();
   const input = await loadInput(args);
+  if (input.events[Symbol.iterator]().next().done) {
+    console.error(`not tuned: no purchases ${args.onlineRetail ? `in ${args.onlineRetail}` : 'in the database'}: nothing to tune on (import some first)`);
+    return 1;
+  }
   const log = (m: string) => console.log(`[${((performance.now() - started) / 1000).toFixed(1)} s] ${m}`);
   const given = { folds: args.folds, days: args.days, minCoverage: args.minCoverage, variants: args.variants };
   const spec = { ...recipe.tune, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) };

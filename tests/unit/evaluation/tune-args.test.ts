@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { parseTuneArgs } from '../../../src/cli/tune-command.js';
+import { parseTuneArgs, withExistingRecipe } from '../../../src/cli/tune-command.js';
+import { UsageError } from '../../../src/cli/run-cli.js';
 
 describe('npm run tune arguments', () => {
   it('defaults to tuning models/default.json into default-tuned, with the folds, days, coverage and alternatives of its tune section', () => {
@@ -31,6 +32,18 @@ describe('npm run tune arguments', () => {
     expect(() => parseTuneArgs(['--folds', '0'])).toThrow(/--folds/);
     expect(() => parseTuneArgs(['--fast'])).toThrow(/unknown option/);
     expect(() => parseTuneArgs(['--days'])).toThrow(/needs a value/);
+  });
+
+  it('takes --flag=value as --flag value and refuses a flag given twice, as the other commands do', () => {
+    expect(parseTuneArgs(['--recipe=robust', '--folds=2', '--end=2011-11-01'], {})).toMatchObject({ recipe: 'robust', folds: 2, end: '2011-11-01' });
+    expect(() => parseTuneArgs(['--recipe', 'default', '--recipe', 'robust'], {})).toThrow('--recipe given twice');
+    expect(() => parseTuneArgs(['--days=7', '--days', '14'], {})).toThrow('--days given twice');
+  });
+
+  it('refuses a recipe models/ does not hold, naming those it does, before any data is read', () => {
+    expect(withExistingRecipe(parseTuneArgs(['--recipe', 'default'], {})).recipe).toBe('default');
+    expect(() => withExistingRecipe(parseTuneArgs(['--recipe', 'nope'], {}))).toThrow(UsageError);
+    expect(() => withExistingRecipe(parseTuneArgs(['--recipe', 'nope'], {}))).toThrow(/no recipe "nope" \(models\/nope\.json\); the recipes are .*default/);
   });
 
   it('refuses an output or recipe that is a path, before any data is read or tuned', () => {
