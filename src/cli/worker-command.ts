@@ -6,7 +6,19 @@ import { openLoggedDatabase } from '../open-logged-database.js';
 import { createJobRunner, type Logger } from '../jobs/job-runner.js';
 import { createServices } from '../services.js';
 import { createModelStore } from '../store/create-model-store.js';
-import { runCli } from './run-cli.js';
+import { parseCommandLine, runCli, UsageError } from './run-cli.js';
+
+const USAGE = `Usage: npm run worker
+
+Claims queued jobs (trainings, imports, evaluations, exports, factor imports) until SIGTERM or SIGINT, with
+the server's configuration (environment variables; see README). Run the API with JOB_RUNNER=worker so
+trainings never compete with requests for its CPU; several workers may run side by side. Takes no arguments.`;
+
+/** The worker takes no arguments: anything given is a mistake, refused before it opens the database. */
+export function parseWorkerArgs(args: string[]): true {
+  if (args.length > 0) throw new UsageError(`unexpected argument "${args[0]}": the worker takes none (its configuration is the environment)`);
+  return true;
+}
 
 /** Seconds a stopping worker lets the job in hand finish before it is recorded as interrupted. */
 const STOP_GRACE_MS = 30_000;
@@ -16,7 +28,9 @@ const STOP_GRACE_MS = 30_000;
  * SIGINT, with the same configuration as the server. Run it with JOB_RUNNER=worker on the API so
  * training never competes with requests for the API's CPU; several workers may run side by side.
  */
-async function main(): Promise<void> {
+async function main(args: string[]): Promise<number | void> {
+  const cli = parseCommandLine(args, USAGE, parseWorkerArgs, 'worker');
+  if (!cli.ok) return cli.exit;
   const config = loadConfig();
   await checkStartupConfig(config);
   // pino, as the server's (Fastify's) logger is: the same line format (numeric levels, pid, hostname), so one
@@ -60,4 +74,4 @@ async function main(): Promise<void> {
   log.info({ workerId: runner.workerId, types: Object.keys(services.jobRunnerOptions.handlers) }, 'worker claiming jobs');
 }
 
-runCli(import.meta.url, () => main());
+runCli(import.meta.url, main);
