@@ -92,6 +92,8 @@ export function frameworkError(err: FastifyError, request: FastifyRequest, reply
     .header('x-request-id', request.id)
     .headers(API_SECURITY_HEADERS)
     .headers(corsHeadersFor(corsOrigins, request.headers.origin))
+    // As every /v1 answer (a 414 is cacheable by default, RFC 9110).
+    .header('cache-control', 'no-store')
     .send({ error: { code, message: frameworkMessage(err, request) } });
   logAnswered(request, reply);
   return reply;

@@ -199,6 +199,8 @@ describe('browser clients: CORS, security headers, compression, request ids', ()
     expect(long.json()).toEqual({ error: { code: 'URI_TOO_LONG', message: 'A path parameter is longer than 512 characters (ids are at most 256); the URL has 5010' } });
     expect(long.headers['x-request-id']).toBe('too-long-1');
     expect(long.headers['x-content-type-options']).toBe('nosniff');
+    // Like every answer of the API, not to be kept by a CDN (a 414 is cacheable by default).
+    expect(long.headers['cache-control']).toBe('no-store');
     expect(long.headers['content-security-policy']).toBe("default-src 'none';frame-ancestors 'none'");
     // The storefront's script may read it (a bug sending a huge id is then a 414 in its logs, not a CORS error); another origin may not.
     expect(long.headers['access-control-allow-origin']).toBe(SHOP);
