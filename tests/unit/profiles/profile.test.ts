@@ -102,31 +102,19 @@ describe('customer profiles', () => {
     expect(none.every((p) => p.topTerms.length === 0 && p.topCategories.length === 0)).toBe(true);
   });
 
+  /** Profiles of one-day purchases given as [customer, quantity, unit price] lines, each line its own item. */
+  const linesProfiled = (lines: [string, number, number][]) =>
+    segmentProfiles(computeProfiles(buildDataset({ events: lines.map(([userId, quantity, price], n) => ({ userId, itemId: `i${n}`, orderId: `${userId}-1`, ts: Date.parse(NOW), quantity, price })) })));
+
   it('When two customers spent the same (0.10 + 0.20 against 0.30), Then they share spend, M score and value tier however the basket was split', () => {
-    const T = Date.parse(NOW);
-    const ds = buildDataset({
-      events: [
-        { userId: 'a', itemId: 'x', orderId: 'a1', ts: T, quantity: 1, price: 0.1 },
-        { userId: 'a', itemId: 'y', orderId: 'a1', ts: T, quantity: 1, price: 0.2 },
-        { userId: 'b', itemId: 'z', orderId: 'b1', ts: T, quantity: 1, price: 0.3 },
-      ],
-    });
-    const [a, b] = segmentProfiles(computeProfiles(ds));
+    const [a, b] = linesProfiled([['a', 1, 0.1], ['a', 1, 0.2], ['b', 1, 0.3]]);
     expect(a.monetary).toBe(0.3);
     expect(b.monetary).toBe(0.3);
     expect([a.mScore, a.valueTier]).toEqual([b.mScore, b.valueTier]);
   });
 
   it('When a wholesale customer spent 50,000 x 4.01 and another 200,500.00 in one line, Then both spent 200,500.00 (single-precision prices do not drift over many units)', () => {
-    const T = Date.parse(NOW);
-    const ds = buildDataset({
-      events: [
-        { userId: 'a', itemId: 'x', orderId: 'a1', ts: T, quantity: 50_000, price: 4.01 },
-        { userId: 'b', itemId: 'y', orderId: 'b1', ts: T, quantity: 1, price: 200_500 },
-        { userId: 'c', itemId: 'z', orderId: 'c1', ts: T, quantity: 1000, price: 0.001 },
-      ],
-    });
-    const spend = new Map(computeProfiles(ds).map((p) => [p.userId, p.monetary]));
+    const spend = new Map(linesProfiled([['a', 50_000, 4.01], ['b', 1, 200_500], ['c', 1000, 0.001]]).map((p) => [p.userId, p.monetary]));
     expect([spend.get('a'), spend.get('b'), spend.get('c')]).toEqual([200_500, 200_500, 1]);
   });
 
