@@ -26,10 +26,10 @@ import type { ExportRequest } from './export-request.js';
 import type { CampaignRepository } from '../data/campaign-repository.js';
 
 export interface ExportDeps {
-  serving: Pick<Serving, 'recommendForExport' | 'activeModel'> & Partial<Pick<Serving, 'invalidate'>>;
+  serving: Pick<Serving, 'recommendForExport' | 'activeModel'> & Partial<Pick<Serving, 'latestModel'>>;
   audiences: Pick<AudienceService, 'audience'>;
   profiles: Pick<ProfileService, 'userIdsIn'>;
-  store: Pick<ModelStore, 'getArtifact'>;
+  store: Pick<ModelStore, 'getArtifact'> & Partial<Pick<ModelStore, 'listVersions'>>;
   /** Customers erased while the export ran are removed from its file when it is complete. */
   erasures?: Pick<ErasureRepository, 'mark' | 'locked'>;
   /**
@@ -127,9 +127,8 @@ export async function runExport(
   const erasureMark = deps.erasures ? await throughOutage(() => deps.erasures!.mark()) : undefined;
   if (deps.followErasures) await throughOutage(deps.followErasures);
   // The version active now, not the one this process last checked: an export right after a training must
-  // not write the version before it.
-  deps.serving.invalidate?.();
-  const model = await throughOutage(() => deps.serving.activeModel());
+  // not write the version before it (storefront requests do not wait for this read).
+  const model = await throughOutage(() => (deps.serving.latestModel ?? deps.serving.activeModel)());
   if (!model) throw new AppError('UNPROCESSABLE', 'no model is active yet: train one first');
   await mkdir(dirname(file), { recursive: true });
   const part = `${file}.part`;
@@ -169,6 +168,11 @@ export async function runExport(
         opts.signal?.throwIfAborted();
         const chunk = ids.slice(from, from + CHUNK);
         const answers = await Promise.all(chunk.map(answerOf));
+        // Its version pruned meanwhile (trainings published past MODEL_VERSIONS_KEPT), the lists read since are
+        // cold starts: the export fails, to be run again, rather than write them under that version's name.
+        if (deps.store.listVersions && !(await throughOutage(() => deps.store.listVersions!())).some((v) => v.version === model.meta.version)) {
+          throw new AppError('CONFLICT', `model version ${model.meta.version} was deleted while the export read its lists (newer trainings published past MODEL_VERSIONS_KEPT): export again`);
+        }
         for (const [c, a] of answers.entries()) {
           const userId = chunk[c];
           if (req.format === 'jsonl') {

@@ -245,6 +245,15 @@ export function createServing(opts: ServingOptions) {
     /** The served model version (audiences and exports read its tables); null without an active model. */
     activeModel: () => deps.model(),
     /**
+     * The version active now, re-read for this caller alone (an export right after a training): it waits
+     * for the read and a new version's load; storefront requests meanwhile keep the model in hand.
+     */
+    latestModel: async () => {
+      const m = await models.latest();
+      if (m) overlay.poke(m);
+      return m;
+    },
+    /**
      * Loads the active version and readies it (its on-request scorer, with readyOnRequest) as a request
      * would: the server does this before it reports ready, so the first requests do not pay for it.
      * Never throws: a store that is down leaves it to the first request.

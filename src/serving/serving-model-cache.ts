@@ -13,6 +13,12 @@ export interface ServingModelCache {
   /** Forgets when the active version was last checked, so the next call re-resolves it (after activate). */
   invalidate(): void;
   /**
+   * The version active now, re-read for this caller only (an export that must not use the version before a
+   * training it follows): waits for a pointer read begun after the call, and the load of a new version,
+   * while every other caller goes on with the model in hand.
+   */
+  latest(): Promise<ServingModel | null>;
+  /**
    * An activation was announced (by any process): when this process serves a model already, load the
    * new one now in the background while the model in hand answers, so no request waits for it. A
    * process that never served (a worker, a CLI) loads nothing; its next call re-resolves.
@@ -127,6 +133,11 @@ export function createServingModelCache(deps: {
     },
     inHand: () => model,
     readying: () => readying,
+    async latest() {
+      // A refresh under way may have read the pointer before this call: the one after it.
+      if (pending) await pending;
+      return startRefresh();
+    },
     invalidate() {
       checkedAt = -Infinity;
       invalidations++;
