@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readCsvRecords } from '../data/importers/csv-source.js';
-import { normalizeCustomerId, parseInteger, parseNumber, parseRetailDate } from '../data/importers/field-parsers.js';
+import { normalizeCustomerId, parseInteger, parseNumber, parseRetailDate, type DateOrder } from '../data/importers/field-parsers.js';
 import { detectDateOrder, detectOnlineRetailColumns } from '../data/importers/online-retail-importer.js';
 import type { ItemInfo, PurchaseRow, UserInfo } from '../recommenders/dataset.js';
 
@@ -47,8 +47,8 @@ function count(counts: Map<string, Map<string, number>>, key: string, value: str
  * country = most frequent; slashed dates in the order the importer tells from the file (detectDateOrder).
  * Benchmarks use it so they need no database.
  */
-export async function loadOnlineRetail(path = ONLINE_RETAIL_PATH): Promise<{ events: PurchaseRow[]; items: ItemInfo[]; users: UserInfo[] }> {
-  const dateOrder = await detectDateOrder(path);
+export async function loadOnlineRetail(path = ONLINE_RETAIL_PATH, order?: DateOrder): Promise<{ events: PurchaseRow[]; items: ItemInfo[]; users: UserInfo[] }> {
+  const dateOrder = order ?? (await detectDateOrder(path));
   const events: PurchaseRow[] = [];
   const titles = new Map<string, Map<string, number>>();
   const countries = new Map<string, Map<string, number>>();

@@ -7,12 +7,13 @@ import { createEventRepository } from '../data/event-repository.js';
 import { openDatabase } from '../data/open-database.js';
 import type { SplitInput } from '../evaluation/splits.js';
 import { isRecipeName, parseRecipe, withTuning } from '../training/recipe.js';
+import { DATE_ORDERS, type DateOrder } from '../data/importers/field-parsers.js';
 import { recipeToRaw, tuneRecipeOn } from '../training/tune-for-training.js';
 import { defaultOnlineRetailPath, DEFAULT_ONLINE_RETAIL_RELATIVE, loadOnlineRetail } from './online-retail-input.js';
 import { parseCommandLine, runCli, UsageError } from './run-cli.js';
 
 const USAGE = `Usage: npm run tune -- [--recipe NAME] [--out NAME] [--folds N] [--days N] [--end DATE] [--online-retail [FILE]]
-       [--min-coverage X] [--rounds N] [--no-variants]
+       [--date-order mdy|dmy] [--min-coverage X] [--rounds N] [--no-variants]
 
 Tunes models/NAME.json (default: DEFAULT_RECIPE, else default) exactly as a training tunes it, by rolling-origin
 validation on data before --end only: --folds windows of --days back to back before --end (default:
@@ -24,7 +25,8 @@ items by novel NDCG, on the customer's own items by all-mode NDCG), and the blen
 beats the best single source on every fold. It tunes on at most the recipe's tune.maxCustomers
 customers (default 5,000). Writes the recipe with its validation to models/OUT.json (default: NAME-tuned). Data comes from the database (DATABASE_URL
 or the embedded one) unless --online-retail reads a UCI Online Retail CSV: FILE, or without it
-ONLINE_RETAIL_CSV, or ${DEFAULT_ONLINE_RETAIL_RELATIVE} beside the repository.`;
+ONLINE_RETAIL_CSV, or ${DEFAULT_ONLINE_RETAIL_RELATIVE} beside the repository; its slashed dates are read as
+--date-order says, else in the order the file's dates tell (as npm run import reads them).`;
 
 
 /** The command line; unset tuning options come from the recipe's tune section (or its defaults). */
@@ -35,12 +37,14 @@ export interface TuneArgs {
   days?: number;
   end?: string;
   onlineRetail?: string;
+  /** With onlineRetail: how its slashed dates are read (else told from the file, as the importer does). */
+  dateOrder?: DateOrder;
   minCoverage?: number;
   rounds: number;
   variants?: boolean;
 }
 
-const VALUE_FLAGS = ['--recipe', '--out', '--folds', '--days', '--end', '--online-retail', '--min-coverage', '--rounds'];
+const VALUE_FLAGS = ['--recipe', '--out', '--folds', '--days', '--end', '--online-retail', '--date-order', '--min-coverage', '--rounds'];
 
 /** Parses and checks the arguments before any data is read. */
 export function parseTuneArgs(args: string[], env: NodeJS.ProcessEnv = process.env): TuneArgs {
@@ -80,6 +84,9 @@ export function parseTuneArgs(args: string[], env: NodeJS.ProcessEnv = process.e
     } else if (flag === '--online-retail') {
       if (!existsSync(value)) throw new UsageError(`${value} does not exist`);
       out.onlineRetail = value;
+    } else if (flag === '--date-order') {
+      if (!DATE_ORDERS.includes(value as DateOrder)) throw new UsageError(`--date-order needs ${DATE_ORDERS.join(' or ')}`);
+      out.dateOrder = value as DateOrder;
     } else if (flag === '--days' || flag === '--folds' || flag === '--rounds' || flag === '--min-coverage') {
       const n = Number(value);
       if (!(n >= 0) || (flag !== '--min-coverage' && !(Number.isInteger(n) && n > 0))) throw new UsageError(`${flag}: bad value "${value}"`);
@@ -90,6 +97,7 @@ export function parseTuneArgs(args: string[], env: NodeJS.ProcessEnv = process.e
     } else throw new UsageError(`unknown option "${flag}"`);
   }
   out.out ||= `${out.recipe}-tuned`;
+  if (out.dateOrder && !out.onlineRetail) throw new UsageError('--date-order applies to --online-retail (the database holds dates already read)');
   return out;
 }
 
@@ -101,7 +109,7 @@ export function withExistingRecipe(args: TuneArgs, dir = 'models'): TuneArgs {
 }
 
 async function loadInput(args: TuneArgs): Promise<SplitInput> {
-  if (args.onlineRetail) return loadOnlineRetail(args.onlineRetail);
+  if (args.onlineRetail) return loadOnlineRetail(args.onlineRetail, args.dateOrder);
   const db = await openDatabase(loadConfig());
   try {
     const [events, items, users] = await Promise.all([

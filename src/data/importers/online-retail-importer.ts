@@ -105,7 +105,7 @@ export async function detectDateOrder(path: string): Promise<DateOrder> {
     throw new AppError(
       'UNPROCESSABLE',
       `${basename(path)} writes InvoiceDate both ways: ${votes.mdy} of its dates read only month first (12/13/2010), ${votes.dmy} only day first (13/12/2010), so the order of the others cannot be told. ` +
-        'Import it again giving the order ("dateOrder": "mdy" or "dmy"; npm run import -- online-retail FILE --date-order dmy); nothing was written',
+        'Give the order ("mdy" or "dmy"): "dateOrder" in POST /v1/imports, --date-order for npm run import and npm run tune; nothing was written',
       [{ path: 'dateOrder', message: 'the file\'s dates read both ways: give the order' }],
     );
   }

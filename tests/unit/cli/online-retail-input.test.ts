@@ -22,4 +22,13 @@ describe('an Online Retail file read without a database', () => {
     const { events } = await loadOnlineRetail(file);
     expect(events.map((e) => new Date(e.ts).toISOString()).sort()).toEqual(['2010-12-01T08:26:00.000Z', '2010-12-13T09:00:00.000Z']);
   });
+
+  it('When its dates read both ways (typos), Then it is refused asking for the order, and read in the order given', async () => {
+    const file = path.join(dir, 'mixed.csv');
+    writeFileSync(file, [HEADER, '591001,85199A,HEART,6,12/13/2010 08:26,2.55,93001,United Kingdom', '591002,85199A,HEART,6,13/12/2010 09:00,2.55,93002,United Kingdom', '591003,85199A,HEART,6,12/1/2010 10:00,2.55,93003,United Kingdom'].join('\n') + '\n');
+    await expect(loadOnlineRetail(file)).rejects.toThrow(/both ways.*--date-order for npm run import and npm run tune/);
+    const { events } = await loadOnlineRetail(file, 'mdy');
+    // Month first: the day-first typo cannot be read and is left out.
+    expect(events.map((e) => new Date(e.ts).toISOString()).sort()).toEqual(['2010-12-01T10:00:00.000Z', '2010-12-13T08:26:00.000Z']);
+  });
 });

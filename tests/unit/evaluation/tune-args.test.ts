@@ -34,6 +34,13 @@ describe('npm run tune arguments', () => {
     expect(() => parseTuneArgs(['--days'])).toThrow(/needs a value/);
   });
 
+  it('takes --date-order with --online-retail only, mdy or dmy', () => {
+    const file = fileURLToPath(import.meta.url);
+    expect(parseTuneArgs(['--online-retail', file, '--date-order', 'dmy'], {}).dateOrder).toBe('dmy');
+    expect(() => parseTuneArgs(['--online-retail', file, '--date-order', 'ymd'], {})).toThrow(/--date-order needs mdy or dmy/);
+    expect(() => parseTuneArgs(['--date-order', 'mdy'], {})).toThrow(/--date-order applies to --online-retail/);
+  });
+
   it('takes --flag=value as --flag value and refuses a flag given twice, as the other commands do', () => {
     expect(parseTuneArgs(['--recipe=robust', '--folds=2', '--end=2011-11-01'], {})).toMatchObject({ recipe: 'robust', folds: 2, end: '2011-11-01' });
     expect(() => parseTuneArgs(['--recipe', 'default', '--recipe', 'robust'], {})).toThrow('--recipe given twice');
