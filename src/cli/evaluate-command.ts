@@ -1,4 +1,4 @@
-import { accessSync, constants, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { loadConfig } from '../config.js';
 import { createCatalogRepository } from '../data/catalog-repository.js';
@@ -89,11 +89,14 @@ export function parseEvaluateArgs(args: string[]): { request: EvaluationRequestI
   const json = flags.get('--json') ?? null;
   // Found out now, not after the whole evaluation has run.
   if (json !== null) {
+    const at = resolve(json);
     try {
-      accessSync(dirname(resolve(json)), constants.W_OK);
+      accessSync(dirname(at), constants.W_OK);
+      if (existsSync(at)) accessSync(at, constants.W_OK);
     } catch {
-      throw new UsageError(`--json: cannot write ${json} (its directory does not exist or is not writable)`);
+      throw new UsageError(`--json: cannot write ${json} (its directory does not exist or is not writable, or the file is read-only)`);
     }
+    if (existsSync(at) && statSync(at).isDirectory()) throw new UsageError(`--json: ${json} is a directory; name a file`);
   }
   return { request: parsed.data, json };
 }

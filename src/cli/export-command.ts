@@ -45,6 +45,7 @@ export function parseExportArgs(args: string[]): { request: ExportRequest; out: 
     if (flag === '--include-recent-buyers') {
       // A switch; a value given with it (=false) must not read as the switch on.
       if (inline !== undefined && inline !== 'true' && inline !== 'false') throw new UsageError(`--include-recent-buyers takes no value, or true or false; got "${inline}"`);
+      if (raw.includeRecentBuyers !== undefined) throw new UsageError('--include-recent-buyers given twice');
       raw.includeRecentBuyers = inline !== 'false';
       continue;
     }

@@ -28,6 +28,8 @@ describe('evaluate command arguments', () => {
 
   it('When --json names a file in a directory that does not exist, Then it is a usage error before anything runs', () => {
     expect(() => parseEvaluateArgs(['--cutoff', '2011-11-01', '--json', '/nonexistent-dir/report.json'])).toThrow(/--json: cannot write \/nonexistent-dir\/report\.json/);
+    // A directory, not a file: found now, not after the run.
+    expect(() => parseEvaluateArgs(['--cutoff', '2011-11-01', '--json', tmpdir()])).toThrow(/--json: .* is a directory/);
   });
 
   it('When --no-tune or --tune is given, Then the request says so (left out, each recipe\'s tune section decides); both or twice are refused', () => {

@@ -17,6 +17,7 @@ describe('npm run export arguments', () => {
     const audience = (flag: string) => parseExportArgs(['--kind=audience', '--item', 'a', flag, '--out', 'a.csv']).request.includeRecentBuyers;
     expect([audience('--include-recent-buyers=true'), audience('--include-recent-buyers=false')]).toEqual([true, false]);
     expect(() => audience('--include-recent-buyers=no')).toThrow(/--include-recent-buyers/);
+    expect(() => parseExportArgs(['--kind=audience', '--item', 'a', '--include-recent-buyers=false', '--include-recent-buyers', '--out', 'a.csv'])).toThrow('--include-recent-buyers given twice');
   });
 
   it('When the arguments are wrong, Then a usage error names the flag', () => {
