@@ -179,7 +179,7 @@ export function createServices(deps: {
       : createJobRunner({ ...jobRunnerOptions, handlers: {}, mode: 'worker', exclusiveDatabase: db.kind === 'pglite', pollMs: SWEEP_MS, sweepMs: SWEEP_MS });
   const jobService = createJobService({
     jobs, events, defaultRecipe: config.DEFAULT_RECIPE, kick: () => jobRunner?.kick(), importRoots: config.IMPORT_ROOTS,
-    checkExport: (request) => checkExport(() => serving.activeModel(), request),
+    checkExport: (request) => checkExport(() => serving.activeModel(), request, profiles),
   });
   // A model store that lost every version (a Redis restarted empty) is trained again from Postgres.
   const modelRecovery = config.RETRAIN_ON_LOST_MODEL

@@ -11,7 +11,7 @@ import { runExport } from '../../../src/exports/run-export.js';
 import { createServing } from '../../../src/serving/create-serving.js';
 import { createMemoryModelStore } from '../../../src/store/memory-model-store.js';
 import type { ModelStore } from '../../../src/store/model-store.js';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
 import { createPgliteTestDb } from '../../helpers/services.js';
 import { seedShop, trainAndPublish } from '../serving/shop-fixture.js';
 import { seedTwoShops } from '../training/purchase-fixture.js';
@@ -53,6 +53,26 @@ describe('a campaign export while a training publishes a new version', () => {
     expect((await t.services.serving.activeModel())?.meta.version).toBe('v-second');
   });
 
+});
+
+describe('an export filtered by segment against a version without customer profiles', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ createDb: createPgliteTestDb });
+    await seedShop(t.services);
+    // Written as versions trained before profiles were kept: none.
+    await trainAndPublish(t.services, 'v-no-profiles');
+  }, 60_000);
+  afterAll(() => t?.dispose());
+
+  it('When an export names a segment or lifecycle stage, Then it is refused (422) before a job is queued, as POST /v1/audiences is', async () => {
+    for (const filter of [{ segment: 'champions' }, { lifecycle: 'active' }]) {
+      const res = await t.app.inject({ method: 'POST', url: '/v1/exports', headers: auth('admin'), payload: { kind: 'recommendations', k: 3, ...filter } });
+      expect(res.statusCode, res.body).toBe(422);
+      expect(res.json().error.message).toMatch(/no customer profiles/);
+    }
+    expect((await t.app.inject({ url: '/v1/exports', headers: auth('admin') })).json().jobs).toEqual([]);
+  });
 });
 
 describe('a campaign export right after a training in the same process', () => {
