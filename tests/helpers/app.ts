@@ -65,3 +65,10 @@ export async function finishedJob(t: TestApp, url: string, timeoutMs = 30_000) {
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/** The item ids of a list route's answer (GET with the read key), in order; throws unless it answered 200. */
+export async function listedItemIds(t: TestApp, url: string): Promise<string[]> {
+  const res = await t.app.inject({ url, headers: auth('read') });
+  if (res.statusCode !== 200) throw new Error(`${url} answered ${res.statusCode}: ${res.body}`);
+  return (res.json().items as { itemId: string }[]).map((i) => i.itemId);
+}

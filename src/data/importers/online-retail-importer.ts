@@ -97,8 +97,10 @@ export async function detectDateOrder(path: string): Promise<DateOrder> {
       continue;
     }
     const order = dateOrderOf(rec[col]);
-    if (order && ++votes[order] + votes[order === 'mdy' ? 'dmy' : 'mdy'] >= DATE_VOTES) break;
-    if (!order && /^\s*\d{4}-/.test(rec[col] ?? '')) break;
+    if (order) {
+      votes[order]++;
+      if (votes.mdy + votes.dmy >= DATE_VOTES) break;
+    } else if (/^\s*\d{4}-/.test(rec[col] ?? '')) break;
   }
   const [most, fewer]: [DateOrder, number] = votes.dmy > votes.mdy ? ['dmy', votes.mdy] : ['mdy', votes.dmy];
   if (fewer > MIXED_DATES * (votes.mdy + votes.dmy)) {

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LIVE_EVENTS_KEPT } from '../../../src/store/model-store.js';
-import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
+import { auth, createTestApp, listedItemIds, type TestApp } from '../../helpers/app.js';
 import { DB_BACKENDS } from '../../helpers/services.js';
 import { DAY, seedShop, T0, trainAndPublish } from './shop-fixture.js';
 
@@ -22,11 +22,7 @@ describe.skipIf(!(await postgres.available()))('an order of more lines than the 
   });
   afterAll(() => t.dispose());
 
-  const list = async (url: string) => {
-    const res = await t.app.inject({ url, headers: auth('read') });
-    expect(res.statusCode, res.body).toBe(200);
-    return (res.json().items as { itemId: string }[]).map((i) => i.itemId);
-  };
+  const list = (url: string) => listedItemIds(t, url);
   const order = async (userId: string, lines: string[]) => {
     const ts = new Date(T0 + 80 * DAY).toISOString();
     const events = lines.map((itemId, n) => ({ userId, itemId, quantity: 1, orderId: `big-${userId}`, ts, eventId: `big-${userId}-${n}` }));

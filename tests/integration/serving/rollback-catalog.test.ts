@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../../src/data/db.js';
 import { createServing } from '../../../src/serving/create-serving.js';
-import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
+import { auth, createTestApp, listedItemIds, type TestApp } from '../../helpers/app.js';
 import { createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
 import { seedShop, trainAndPublish } from './shop-fixture.js';
 
@@ -19,11 +19,7 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('a rollback and items t
   });
   afterAll(() => t.dispose());
 
-  const list = async (url: string) => {
-    const res = await t.app.inject({ url, headers: auth('read') });
-    expect(res.statusCode, res.body).toBe(200);
-    return (res.json().items as { itemId: string }[]).map((i) => i.itemId);
-  };
+  const list = (url: string) => listedItemIds(t, url);
 
   it('When an older version is activated again, Then its first answers do not recommend items made unavailable since it was trained', async () => {
     const old = await trainAndPublish(t.services, 'v-old');
