@@ -1,4 +1,4 @@
-import type { Pick } from './recommendation.js';
+import { roundScore, type Pick, type RecommendedItem } from './recommendation.js';
 import type { ServingModel } from './serving-model.js';
 
 /**
@@ -10,6 +10,19 @@ import type { ServingModel } from './serving-model.js';
  * never rise down it (a caller sorting by score keeps the diversity asked for).
  */
 export function diversify(model: ServingModel, picks: readonly Pick[], k: number, diversity: number): Pick[] {
+  return rerank(model, picks, k, diversity);
+}
+
+/**
+ * The same re-ranking of a list read from Postgres (`GET /v1/popular?windowDays`) by the active model's
+ * neighbours: an item the model does not know is similar to nothing.
+ */
+export function diversifyItems(model: ServingModel, items: readonly RecommendedItem[], k: number, diversity: number): RecommendedItem[] {
+  const wrapped = items.map((it) => ({ item: model.items.index.get(it.itemId) ?? -1, score: it.score, it }));
+  return rerank(model, wrapped, k, diversity).map((w) => (w.score === w.it.score ? w.it : { ...w.it, score: roundScore(w.score) }));
+}
+
+function rerank<T extends { item: number; score: number }>(model: ServingModel, picks: readonly T[], k: number, diversity: number): T[] {
   const table = model.neighbours.get('content') ?? model.neighbours.get('item-knn');
   if (!(diversity > 0) || picks.length <= 1 || !table) return picks.slice(0, k);
   const n = picks.length;
@@ -18,6 +31,7 @@ export function diversify(model: ServingModel, picks: readonly Pick[], k: number
   const sim = new Float32Array(n * n);
   for (let a = 0; a < n; a++) {
     const item = picks[a].item;
+    if (item < 0) continue;
     for (let p = table.indptr[item]; p < table.indptr[item + 1]; p++) {
       const b = pos.get(table.items[p]);
       if (b === undefined) continue;
@@ -30,7 +44,7 @@ export function diversify(model: ServingModel, picks: readonly Pick[], k: number
   const lambda = 1 - Math.min(1, diversity);
   const used = new Uint8Array(n);
   const maxSim = new Float32Array(n);
-  const out: Pick[] = [];
+  const out: T[] = [];
   while (out.length < Math.min(k, n)) {
     let best = -1;
     let bestValue = -Infinity;

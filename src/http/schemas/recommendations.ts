@@ -21,7 +21,7 @@ const listQueryFields = {
   category: once(z.string().min(1).max(200)).optional().describe('Only items in this category or below it (`Kitchen` takes `Kitchen/Mugs` and `Kitchen > Pans`; case ignored)'),
   minPrice: price.optional().describe('Only items with a known unit price >= minPrice'),
   maxPrice: price.optional().describe('Only items with a known unit price <= maxPrice'),
-  diversity: queryNumber(z.coerce.number().min(0).max(1).default(0)).describe('0 = pure relevance; up to 1 = favour dissimilar items (MMR)'),
+  diversity: queryNumber(z.coerce.number().min(0).max(1).default(0)).describe("0 = pure relevance; up to 1 = favour dissimilar items (MMR over the active model's content or item-kNN neighbours; without an active model the list keeps its order)"),
 };
 
 /**

@@ -130,7 +130,19 @@ for (const backend of DB_BACKENDS) {
       expect(kinds(diverse)).toBeGreaterThan(kinds(plain));
     });
 
-    it.each(['/v1/users/g-user0/recommendations?k=8&diversity=0.5', '/v1/items/g0/similar?k=5&diversity=1', '/v1/users/newcomer/recommendations?k=8&diversity=1'])(
+    it.each(['/v1/popular?k=5', '/v1/popular?k=5&windowDays=3650'])(
+      'When diversity is asked of the popular list (%s), Then it spreads over more kinds of items, the most popular first',
+      async (url) => {
+        const plain = await ok(url);
+        const diverse = await ok(`${url}&diversity=1`);
+        expect(diverse.items[0].itemId).toBe(plain.items[0].itemId);
+        const kinds = (b: Body) => new Set(b.items.map((i) => catalog.get(i.itemId)!.categories![1])).size;
+        expect(kinds(diverse)).toBeGreaterThan(kinds(plain));
+        expect(diverse.items).toHaveLength(5);
+      },
+    );
+
+    it.each(['/v1/users/g-user0/recommendations?k=8&diversity=0.5', '/v1/items/g0/similar?k=5&diversity=1', '/v1/users/newcomer/recommendations?k=8&diversity=1', '/v1/popular?k=8&diversity=1', '/v1/popular?k=8&windowDays=3650&diversity=1'])(
       'When diversity re-ranks a list (%s), Then its scores still never rise down it (a storefront may sort by them)',
       async (url) => {
         const scores = (await ok(url)).items.map((i) => i.score);
