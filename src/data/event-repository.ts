@@ -640,6 +640,18 @@ export function createEventRepository(db: Db) {
       return rows.map((r) => ({ itemId: r.item_id, ts: new Date(r.ts).toISOString(), value: r.value }));
     },
 
+    /**
+     * The first purchase in the window [from, to) (ISO), or null when it holds none: one index lookup
+     * (a window inside a gap of the data, which the first and last purchase cannot tell).
+     */
+    async firstPurchaseIn(window: Pick<PurchaseWindow, 'from' | 'to'>): Promise<string | null> {
+      const { rows } = await db.query<{ first: Date | string | null }>(
+        'SELECT min(ts) AS first FROM purchase_events WHERE ($1::timestamptz IS NULL OR ts >= $1) AND ($2::timestamptz IS NULL OR ts < $2)',
+        [window.from?.toISOString() ?? null, window.to?.toISOString() ?? null],
+      );
+      return rows[0].first === null ? null : new Date(rows[0].first).toISOString();
+    },
+
     /** The first and the last purchase's time (ISO), or null when none is stored; two index lookups. */
     async purchaseRange(): Promise<{ first: string | null; last: string | null }> {
       const { rows } = await db.query<{ first: Date | string | null; last: Date | string | null }>('SELECT min(ts) AS first, max(ts) AS last FROM purchase_events');

@@ -16,7 +16,7 @@ import { JOB_TYPES, TRAINING_EXCLUSIVE_KEY, type JobType } from './job-types.js'
 export interface JobServiceDeps {
   jobs: JobRepository;
   /** The first and last purchase: a training window that holds none is refused before it is queued. */
-  events: Pick<EventRepository, 'purchaseRange'>;
+  events: Pick<EventRepository, 'purchaseRange' | 'firstPurchaseIn'>;
   defaultRecipe: string;
   recipesDir?: string;
   /** Wakes an inline runner after an enqueue; absent when only workers run jobs. */
@@ -36,16 +36,21 @@ const unprocessable = (field: string, message: string) => new AppError('UNPROCES
 
 /**
  * A training window [from, to) must hold purchases: refused now (422, as an evaluation's cutoff is)
- * rather than as a job failing later for want of data. Judged by the first and last purchase (two
- * index lookups), so a window inside a gap of the data still fails as a job.
+ * rather than as a job failing later for want of data. The first and last purchase name what is stored
+ * when the window lies outside it; a window inside a gap of the data is found by its own first purchase.
  */
-function checkWindow(window: { from?: string; to?: string }, range: { first: string | null; last: string | null }): void {
+async function checkWindow(window: { from?: string; to?: string }, events: Pick<EventRepository, 'purchaseRange' | 'firstPurchaseIn'>): Promise<void> {
+  const range = await events.purchaseRange();
   if (range.first === null || range.last === null) throw unprocessable(window.from ? 'from' : 'to', 'no purchases are stored: nothing to train on');
   if (window.to && Date.parse(window.to) <= Date.parse(range.first)) {
     throw unprocessable('to', `no purchases before "to" ${window.to} (the first is at ${range.first}): nothing to train on`);
   }
   if (window.from && Date.parse(window.from) > Date.parse(range.last)) {
     throw unprocessable('from', `no purchases at or after "from" ${window.from} (the last is at ${range.last}): nothing to train on`);
+  }
+  const bounds = { from: window.from ? new Date(window.from) : undefined, to: window.to ? new Date(window.to) : undefined };
+  if ((await events.firstPurchaseIn(bounds)) === null) {
+    throw unprocessable('from', `no purchases from "from" ${window.from ?? '(the first)'} to "to" ${window.to ?? '(the last)'}, a gap in the data (${range.first} to ${range.last}): nothing to train on`);
   }
 }
 
@@ -94,7 +99,7 @@ export function createJobService(deps: JobServiceDeps) {
         if (request.from && request.to && Date.parse(request.from) >= Date.parse(request.to)) {
           throw new AppError('VALIDATION_FAILED', '"from" must be before "to"', [{ path: 'from', message: 'must be before "to"' }]);
         }
-        if (request.from || request.to) checkWindow(request, await deps.events.purchaseRange());
+        if (request.from || request.to) await checkWindow(request, deps.events);
         return enqueue(JOB_TYPES.train, { ...request, recipe }, { exclusiveKey: TRAINING_EXCLUSIVE_KEY, runningAs: opts.runningAs, idempotency });
       });
     },

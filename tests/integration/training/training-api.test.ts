@@ -125,6 +125,8 @@ for (const backend of DB_BACKENDS) {
         [{ from: '2015-01-01T00:00:00Z', to: '2016-01-01T00:00:00Z' }, 'from'],
         [{ from: '2011-02-01T00:00:00Z' }, 'from'],
         [{ to: '2011-01-03T00:00:00Z' }, 'to'],
+        // Inside the data, but in a gap of it: every purchase is made between 10:00 and 23:00.
+        [{ from: '2011-01-05T00:00:00Z', to: '2011-01-05T01:00:00Z' }, 'from'],
       ] as const) {
         const res = await train(t, { ...window, tune: false });
         expect(res.statusCode, res.body).toBe(422);
