@@ -32,18 +32,26 @@ to the embedded database in DATA_DIR/pglite (default ./data); factors also to th
 
 /** Checks the arguments before any database is opened, so a typo costs nothing. */
 export function parseImportArgs(args: string[]): ImportRequest {
-  const [format, path, ...rest] = args;
-  if (!format) throw new UsageError('missing <format>');
-  if (!IMPORT_FORMATS.includes(format as ImportFormat)) throw new UsageError(`unknown format "${format}": expected ${IMPORT_FORMATS.join(' or ')} (or factors DIR)`);
-  if (!path || path.startsWith('--')) throw new UsageError(`missing <path>: ${format === 'generic' ? 'a directory' : 'a .csv or .csv.gz file'}`);
+  // Flags may come before, between or after the positionals, as `--flag value` or `--flag=value`.
+  const positionals: string[] = [];
   let dateOrder: DateOrder | undefined;
-  const [flag, inline] = (rest[0] ?? '').split(/=(.*)/s, 2) as [string, string | undefined];
-  if (format === 'online-retail' && flag === '--date-order') {
-    const value = inline ?? rest[1];
+  for (let i = 0; i < args.length; i++) {
+    const [flag, inline] = args[i].split(/=(.*)/s, 2) as [string, string | undefined];
+    if (flag !== '--date-order') {
+      if (flag.startsWith('--')) throw new UsageError(`unknown option "${flag}"`);
+      positionals.push(args[i]);
+      continue;
+    }
+    if (dateOrder !== undefined) throw new UsageError('--date-order given twice');
+    const value = inline ?? args[++i];
     if (!DATE_ORDERS.includes(value as DateOrder)) throw new UsageError(`--date-order needs ${DATE_ORDERS.join(' or ')}`);
     dateOrder = value as DateOrder;
-    rest.splice(0, inline === undefined ? 2 : 1);
   }
+  const [format, path, ...rest] = positionals;
+  if (!format) throw new UsageError('missing <format>');
+  if (!IMPORT_FORMATS.includes(format as ImportFormat)) throw new UsageError(`unknown format "${format}": expected ${IMPORT_FORMATS.join(' or ')} (or factors DIR)`);
+  if (!path) throw new UsageError(`missing <path>: ${format === 'generic' ? 'a directory' : 'a .csv or .csv.gz file'}`);
+  if (dateOrder !== undefined && format !== 'online-retail') throw new UsageError('--date-order is for the online-retail format only');
   if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
   if (!existsSync(path)) throw new UsageError(`${path} does not exist`);
   const isDir = statSync(path).isDirectory();

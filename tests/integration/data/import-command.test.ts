@@ -48,7 +48,17 @@ describe('npm run import', () => {
     expect(() => parseImportArgs(['online-retail', aFile, '--date-order', 'ymd'])).toThrow('--date-order needs mdy or dmy');
     expect(() => parseImportArgs(['online-retail', aFile, '--date-order'])).toThrow('--date-order needs mdy or dmy');
     expect(() => parseImportArgs(['online-retail', aFile, '--date-order', 'dmy', 'more'])).toThrow('unexpected argument "more"');
-    expect(() => parseImportArgs(['generic', dir, '--date-order', 'dmy'])).toThrow('unexpected argument "--date-order"');
+    expect(() => parseImportArgs(['generic', dir, '--date-order', 'dmy'])).toThrow('--date-order is for the online-retail format only');
+  });
+
+  it('When --date-order comes before the path or the format, Then it is read the same; given twice or beside an unknown option, it is refused', () => {
+    const aFile = path.join(dir, 'uk-first.csv');
+    writeFileSync(aFile, 'InvoiceNo\n');
+    const expected = { format: 'online-retail', path: aFile, dateOrder: 'dmy' };
+    expect(parseImportArgs(['online-retail', '--date-order', 'dmy', aFile])).toEqual(expected);
+    expect(parseImportArgs(['--date-order=dmy', 'online-retail', aFile])).toEqual(expected);
+    expect(() => parseImportArgs(['online-retail', '--date-order', 'dmy', aFile, '--date-order', 'mdy'])).toThrow('--date-order given twice');
+    expect(() => parseImportArgs(['online-retail', aFile, '--dry-run'])).toThrow('unknown option "--dry-run"');
   });
 
   it('When a file is imported, Then the report is printed as a table; a wrong header exits with 1 and the expected columns', async () => {
