@@ -102,7 +102,7 @@ export async function runJobOnServer(
   jobsRoute: string,
   body: unknown,
   progress: Progress,
-  opts: { pollMs?: number; retryMs?: number } = {},
+  opts: { pollMs?: number; retryMs?: number; onInterrupt?: (message: string) => void } = {},
 ): Promise<JobView> {
   let jobId: string;
   try {
@@ -115,6 +115,25 @@ export async function runJobOnServer(
     }
     throw err;
   }
+  // Stopping the command (Ctrl-C) does not stop the job: say which job goes on and where to follow it.
+  const interrupted = (signal: NodeJS.Signals) => {
+    progress.stop('failed');
+    const message = `stopped following job ${jobId} (${signal}); the server at ${server.url} goes on with it: see ${jobsRoute}/${jobId}`;
+    if (opts.onInterrupt) return opts.onInterrupt(message);
+    console.error(message);
+    process.exit(130);
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+  try {
+    return await follow(server, jobsRoute, jobId, progress, opts);
+  } finally {
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
+  }
+}
+
+async function follow(server: RunningServer, jobsRoute: string, jobId: string, progress: Progress, opts: { pollMs?: number; retryMs?: number }): Promise<JobView> {
   let failingSince: number | null = null;
   for (;;) {
     let job: JobView;

@@ -151,6 +151,28 @@ describe('a job handed to the server', () => {
     expect(polls).toBe(1);
   });
 
+  it('When the command is stopped (Ctrl-C) while it follows a job, Then it says which job goes on in the server and where to follow it', async () => {
+    let done = false;
+    answer = (u, method) => (method === 'POST' ? [202, { jobId: 'j9' }] : [200, { id: 'j9', status: done ? 'succeeded' : 'running', progress: 0.5, step: 'fitting', error: null }]);
+    const before = process.listeners('SIGINT');
+    const said: string[] = [];
+    const { seen, progress: p } = progress();
+    const following = runJobOnServer({ url, pid: 1, key: 'k' }, '/v1/training-jobs', {}, p, { pollMs: 5, onInterrupt: (m) => void said.push(m) });
+    // Once the job is accepted, a SIGINT listener of its own is there.
+    let ours: ((signal: NodeJS.Signals) => void) | undefined;
+    while (!ours) {
+      ours = process.listeners('SIGINT').find((l) => !before.includes(l)) as typeof ours;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    ours('SIGINT');
+    expect(said).toEqual([`stopped following job j9 (SIGINT); the server at ${url} goes on with it: see /v1/training-jobs/j9`]);
+    expect(seen.stopped).toBe('failed');
+    done = true;
+    await following;
+    // Nothing of it is left listening once the job is followed to its end.
+    expect(process.listeners('SIGINT')).toEqual(before);
+  });
+
   it('When a 4xx comes without our error shape (a proxy in between), Then it is still a refusal', async () => {
     answer = () => [400, 'bad request'];
     const refused = await runJobOnServer({ url, pid: 1, key: 'k' }, '/v1/imports', {}, progress().progress).catch((e: unknown) => e);
