@@ -14,7 +14,7 @@ import { diversify } from './diversify.js';
 import { explainPicks } from './explanations.js';
 import { BECAUSE_YOU_BOUGHT, scoreByNeighbours } from './neighbour-scores.js';
 import { itemFilter, Picker } from './picker.js';
-import { DEGRADED, UNLISTED, toRecommendation, type Pick, type Recommendation, type UserQuery } from './recommendation.js';
+import { DEGRADED, UNLISTED, popularityRun, toRecommendation, type Pick, type Recommendation, type UserQuery } from './recommendation.js';
 import { LIVE_EVENTS_KEPT } from '../store/model-store.js';
 import { liveItems, poolSize, preferredAttribute, waitedFor, type ServingDeps } from './serving-deps.js';
 import { sourcesOfMask, type ServingModel } from './serving-model.js';
@@ -203,6 +203,12 @@ async function answerForUser(deps: ServingDeps, userId: string, q: UserQuery, do
     const c = candidates;
     const sources = [strategy];
     for (let k = 0; k < c.items.length && !picker.full; k++) picker.offer(c.items[k], c.scores[k], sources);
+    // A list of the customer's own purchases (buy-again, repurchase) knows those of its training only: the
+    // ones since follow it, newest first, as their own purchases (not as popularity backfill).
+    if (fresh.length > 0 && !excludePurchased && listsOwnItemsOnly(model.info, strategy)) {
+      const score = popularityRun(picker.picks);
+      fresh.forEach((f, n) => picker.offer(f.item, score(fresh.length - n), sources));
+    }
   }
   picker.backfillPopular(entry.segment);
 

@@ -81,6 +81,26 @@ for (const backend of DB_BACKENDS) {
       }
     });
 
+    // Before, a purchase since training came back in these lists only through the popularity backfill,
+    // explained as "popular in UK".
+    it('When the customer bought something since training, Then buy-again and repurchase list it after their trained purchases, as their own', async () => {
+      // g-user10 bought g0-g3 in training; g7 now.
+      const post = await t.app.inject({
+        method: 'POST',
+        url: '/v1/events',
+        headers: auth('write'),
+        payload: { events: [{ userId: 'g-user10', itemId: 'g7', quantity: 1, orderId: 'since-1', ts: new Date(T0 + 80 * DAY).toISOString() }] },
+      });
+      expect(post.statusCode).toBe(200);
+      for (const strategy of ['buy-again', 'repurchase']) {
+        const body = await ok(`/v1/users/g-user10/recommendations?k=6&strategy=${strategy}`);
+        expect(new Set(ids(body).slice(0, 4))).toEqual(new Set(['g0', 'g1', 'g2', 'g3']));
+        expect(body.items[4]).toMatchObject({ itemId: 'g7', sources: [strategy], explanation: 'you bought this before' });
+        expect(body.items[4].score).toBeLessThan(body.items[3].score);
+        expect(body.items[5].sources).toEqual(['popularity']);
+      }
+    });
+
     it('When items are excluded explicitly, Then they are absent and the list is still full', async () => {
       const first = await ok('/v1/users/g-user0/recommendations?k=4');
       const excluded = ids(first).slice(0, 2);
