@@ -208,10 +208,11 @@ export function createTrainer(deps: TrainerDeps) {
       onRetry: (err) => deps.log?.('training: reading the active version failed for want of a store; trying again', err),
     });
 
-    let erasureMark = 0;
-    // Purchases stream from a cursor into typed columns: no object per purchase is kept (issue 10).
-    const { builder, items, users } = await step('load', async () => {
-      erasureMark = (await deps.erasures?.mark()) ?? 0;
+    // Purchases stream from a cursor into typed columns: no object per purchase is kept (issue 10). A cursor
+    // cannot be resumed part-way: a load that loses Postgres (a restart, a failover) starts again with a new
+    // builder, as the steps after it wait for a store that went away.
+    const load = async () => {
+      const erasureMark = (await deps.erasures?.mark()) ?? 0;
       const builder = new DatasetBuilder();
       const stream = async () => {
         for await (const rows of deps.events.streamPurchaseRows({ from: request.from, to: request.to })) builder.addAll(rows);
@@ -223,9 +224,19 @@ export function createTrainer(deps: TrainerDeps) {
           for (const r of rows) builder.addSignal({ userId: r.userId, itemId: r.itemId, ts: r.ts, weight: signalWeight(weights, r) });
         }
       };
-      const [, items, users] = await Promise.all([stream(), deps.catalog.listItems(), deps.catalog.listUsersWithAttributes()]);
-      return { builder, items, users };
-    });
+      // Every read settled before a failure is thrown: no cursor of a failed attempt goes on beside the next.
+      const reads = [stream(), deps.catalog.listItems(), deps.catalog.listUsersWithAttributes()] as const;
+      await Promise.allSettled(reads);
+      const [, items, users] = await Promise.all(reads);
+      return { erasureMark, builder, items, users };
+    };
+    const { erasureMark, builder, items, users } = await step('load', () =>
+      retryWhileUnavailable(load, {
+        forMs: OUTAGE_RETRY_MS,
+        stop: () => opts.signal?.aborted ?? false,
+        onRetry: (err) => deps.log?.('training: loading the data failed for want of Postgres; loading it again', err),
+      }),
+    );
     // Shared columns: the training's threads (fits, the serving build's chunks of users) read one copy.
     const ds: Dataset = await step('dataset', () => builder.build({ items, users, shared: true }));
     const data = countData(ds);
