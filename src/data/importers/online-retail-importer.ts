@@ -147,54 +147,67 @@ export async function importOnlineRetail(db: Db, path: string, onProgress?: Prog
       report.reject('malformed_row');
     },
   });
-  for await (const rec of records) {
-    if (!col) {
-      col = detectOnlineRetailColumns(rec);
-      width = rec.length;
-      continue;
-    }
-    report.rowsRead++;
-    const invoice = rec[col.invoice]?.trim();
-    if (rec.length !== width || !invoice) { report.reject('malformed_row'); continue; }
-    const userId = normalizeCustomerId(rec[col.customer]);
-    if (!userId) { report.reject('missing_customer_id'); continue; }
-    if (invoice.startsWith('C')) { report.reject('cancelled_invoice'); continue; }
-    const quantity = parseInteger(rec[col.quantity]);
-    if (quantity === null) { report.reject('malformed_number'); continue; }
-    if (quantity <= 0) { report.reject('non_positive_quantity'); continue; }
-    if (quantity > INPUT_LIMITS.quantity) { report.reject('quantity_too_large'); continue; }
-    const price = parseNumber(rec[col.price]);
-    if (price === null) { report.reject('malformed_number'); continue; }
-    if (price <= 0) { report.reject('non_positive_price'); continue; }
-    if (price > INPUT_LIMITS.price) { report.reject('price_too_large'); continue; }
-    const itemId = rec[col.stockCode].trim();
-    if (!/^[0-9]/.test(itemId)) { report.reject('non_product_stock_code'); continue; }
-    // What the API could not address or store (data/input-limits.ts).
-    if (userId.length > INPUT_LIMITS.idLength || itemId.length > INPUT_LIMITS.idLength || invoice.length > INPUT_LIMITS.idLength) { report.reject('id_too_long'); continue; }
-    if (rec.some((c) => c.includes('\u0000'))) { report.reject('nul_character'); continue; }
-    // The description becomes the item's title, the country the customer's attribute.
-    if ((rec[col.description]?.trim().length ?? 0) > INPUT_LIMITS.titleLength || (rec[col.country]?.trim().length ?? 0) > INPUT_LIMITS.attributeLength) { report.reject('text_too_long'); continue; }
-    if (rec[col.date] !== lastDateCell) {
-      lastDateCell = rec[col.date];
-      lastDate = parseRetailDate(lastDateCell, dateOrder);
-      lastIso = lastDate ? lastDate.toISOString() : '';
-    }
-    const ts = lastDate;
-    if (!ts) { report.reject('malformed_date'); continue; }
-    if (tooFarAhead(ts)) { report.reject('future_date'); continue; }
-    if (tooFarBack(ts)) { report.reject('ancient_date'); continue; }
+  // A line the file cannot be read past (a quote never closed, a byte that is not UTF-8) ends the reading:
+  // the rows accepted before it are written all the same, with their products' titles and prices and
+  // their customers' countries (else those products would stay untitled until the file is mended), and
+  // the failure is thrown then.
+  let unreadable: AppError | undefined;
+  try {
+    await readRows();
+  } catch (err) {
+    if (!(err instanceof AppError) || !col) throw err;
+    unreadable = err;
+  }
+  async function readRows() {
+    for await (const rec of records) {
+      if (!col) {
+        col = detectOnlineRetailColumns(rec);
+        width = rec.length;
+        continue;
+      }
+      report.rowsRead++;
+      const invoice = rec[col.invoice]?.trim();
+      if (rec.length !== width || !invoice) { report.reject('malformed_row'); continue; }
+      const userId = normalizeCustomerId(rec[col.customer]);
+      if (!userId) { report.reject('missing_customer_id'); continue; }
+      if (invoice.startsWith('C')) { report.reject('cancelled_invoice'); continue; }
+      const quantity = parseInteger(rec[col.quantity]);
+      if (quantity === null) { report.reject('malformed_number'); continue; }
+      if (quantity <= 0) { report.reject('non_positive_quantity'); continue; }
+      if (quantity > INPUT_LIMITS.quantity) { report.reject('quantity_too_large'); continue; }
+      const price = parseNumber(rec[col.price]);
+      if (price === null) { report.reject('malformed_number'); continue; }
+      if (price <= 0) { report.reject('non_positive_price'); continue; }
+      if (price > INPUT_LIMITS.price) { report.reject('price_too_large'); continue; }
+      const itemId = rec[col.stockCode].trim();
+      if (!/^[0-9]/.test(itemId)) { report.reject('non_product_stock_code'); continue; }
+      // What the API could not address or store (data/input-limits.ts).
+      if (userId.length > INPUT_LIMITS.idLength || itemId.length > INPUT_LIMITS.idLength || invoice.length > INPUT_LIMITS.idLength) { report.reject('id_too_long'); continue; }
+      if (rec.some((c) => c.includes('\u0000'))) { report.reject('nul_character'); continue; }
+      // The description becomes the item's title, the country the customer's attribute.
+      if ((rec[col.description]?.trim().length ?? 0) > INPUT_LIMITS.titleLength || (rec[col.country]?.trim().length ?? 0) > INPUT_LIMITS.attributeLength) { report.reject('text_too_long'); continue; }
+      if (rec[col.date] !== lastDateCell) {
+        lastDateCell = rec[col.date];
+        lastDate = parseRetailDate(lastDateCell, dateOrder);
+        lastIso = lastDate ? lastDate.toISOString() : '';
+      }
+      const ts = lastDate;
+      if (!ts) { report.reject('malformed_date'); continue; }
+      if (tooFarAhead(ts)) { report.reject('future_date'); continue; }
+      if (tooFarBack(ts)) { report.reject('ancient_date'); continue; }
 
-    report.accepted++;
-    report.users.add(userId);
-    report.items.add(itemId);
-    report.orders.add(invoice);
-    const description = rec[col.description]?.trim();
-    if (description) titles.add(itemId, description);
-    const country = rec[col.country]?.trim();
-    if (country) countries.add(userId, country);
-    const last = latestPrice.get(itemId);
-    if (!last || ts.getTime() >= last.ts) latestPrice.set(itemId, { ts: ts.getTime(), price });
-    await writer.add({ userId, itemId, quantity, price, orderId: invoice, ts, tsIso: lastIso });
+      report.accepted++;
+      report.users.add(userId);
+      report.items.add(itemId);
+      report.orders.add(invoice);
+      const description = rec[col.description]?.trim();
+      if (description) titles.add(itemId, description);
+      const country = rec[col.country]?.trim();
+      if (country) countries.add(userId, country);
+      const last = latestPrice.get(itemId);
+      if (!last || ts.getTime() >= last.ts) latestPrice.set(itemId, { ts: ts.getTime(), price });
+      await writer.add({ userId, itemId, quantity, price, orderId: invoice, ts, tsIso: lastIso });
+    }
   }
   if (!col) throw new AppError('UNPROCESSABLE', `${path} is empty: expected a CSV header row`);
   Object.assign(report, await writer.close());
@@ -210,6 +223,7 @@ export async function importOnlineRetail(db: Db, path: string, onProgress?: Prog
   });
   // Customers erased and not seen since stay erased (their purchases here were counted as `erased`).
   await upsertInBatches(users, (b) => catalog.upsertUsers(b, { unlessErased: true, mergeAttributes: true }));
+  if (unreadable) throw unreadable;
   progress.done();
   return report.finish();
 }

@@ -266,6 +266,27 @@ for (const backend of DB_BACKENDS) {
       expect(report).toMatchObject({ rowsRead: 2, accepted: 1, rejected: { malformed_date: 1 } });
     });
 
+    // Before, the rows read before the broken line were stored, but their products were left untitled and
+    // unpriced and their customers without a country (those are written at the end).
+    it('When a line cannot be read (a quote never closed), Then the import fails naming it, and the rows before it are stored with their titles, prices and countries', async () => {
+      const file = write(
+        'broken-quote.csv',
+        [UCI_HEADER, '592001,85201A,BLUE ENAMEL MUG,2,2010-12-01 08:26:00,3.25,93701,France', '592002,85201B,RED ENAMEL JUG,1,2010-12-02 09:00:00,7.5,93702,Germany', '592003,85201C,"GREEN POT,1,2010-12-03 10:00:00,4,93703,Spain'].join('\n') + '\n',
+      );
+      await expect(importOnlineRetail(small.db, file)).rejects.toMatchObject({ code: 'UNPROCESSABLE', message: expect.stringMatching(/line 4.*never closed/) });
+      const catalog = createCatalogRepository(small.db);
+      const items = await catalog.getItems(['85201A', '85201B', '85201C']);
+      expect(items.map((i) => [i.id, i.title, i.price]).sort()).toEqual([
+        ['85201A', 'BLUE ENAMEL MUG', 3.25],
+        ['85201B', 'RED ENAMEL JUG', 7.5],
+      ]);
+      const users = await catalog.getUsers(['93701', '93702', '93703']);
+      expect(users.map((u) => [u.id, u.attributes.country]).sort()).toEqual([
+        ['93701', 'France'],
+        ['93702', 'Germany'],
+      ]);
+    });
+
     it('When the header is not an Online Retail header, Then the import fails naming the expected columns and writes nothing', async () => {
       const db = small.db;
       const before = await counts(db);
