@@ -408,12 +408,18 @@ function alsWithoutUsers(bytes: Uint8Array, rows: ReadonlySet<number>): Uint8Arr
   return changed ? encodeArtifact(header, { ...arrays, userFactors, itemFactors, userLastTs }) : null;
 }
 
-/** Zeroes the rows' factors and sets their last purchase time to -Infinity; false when none had any. */
+/**
+ * Zeroes the rows' factors and sets their last purchase time to -Infinity; false when every row already
+ * was so. A -Infinity time alone does not mean a zero factor: an imported model (Spark, implicit) gives
+ * a vector to customers with no purchase in the training's data.
+ */
 function wipeUserRows(s: Pick<AlsState, 'userFactors' | 'userLastTs'>, k: number, rows: ReadonlySet<number>): boolean {
   let changed = false;
   for (const u of rows) {
-    if (u < 0 || u >= s.userLastTs.length || s.userLastTs[u] === Number.NEGATIVE_INFINITY) continue;
-    s.userFactors.fill(0, u * k, (u + 1) * k);
+    if (u < 0 || u >= s.userLastTs.length) continue;
+    const factor = s.userFactors.subarray(u * k, (u + 1) * k);
+    if (s.userLastTs[u] === Number.NEGATIVE_INFINITY && factor.every((x) => x === 0)) continue;
+    factor.fill(0);
     s.userLastTs[u] = Number.NEGATIVE_INFINITY;
     changed = true;
   }

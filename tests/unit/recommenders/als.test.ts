@@ -194,6 +194,27 @@ describe('ALS recommender', () => {
     expect(decodeArtifact(loaded.toArtifact()).arrays).toEqual(decodeArtifact(scrubbed.toArtifact()).arrays);
   });
 
+  it('Given a row with a factor but no purchase time (an imported one), When that customer is erased, Then the artifact and a loaded copy both lose the factor', () => {
+    const model = alsFactory.fit(ds, params());
+    const { header, arrays } = decodeArtifact(model.toArtifact());
+    // What a factor import stores for a customer known by attributes only: a vector, no last purchase.
+    const userLastTs = (arrays.userLastTs as Float64Array).slice();
+    userLastTs[5] = Number.NEGATIVE_INFINITY;
+    const imported = encodeArtifact(header, { ...arrays, userLastTs });
+    const bare = { user: 5, history: [], attributes: {} };
+    expect(scores(alsFactory.fromArtifact(imported, ds), bare, n).some((v) => v !== 0)).toBe(true);
+
+    const without = alsFactory.withoutUsers!(imported, new Set([5]));
+    expect(without).not.toBeNull();
+    expect(scores(alsFactory.fromArtifact(without!, ds), bare, n).every((v) => v === 0)).toBe(true);
+    const loaded = alsFactory.fromArtifact(imported, ds);
+    loaded.forgetUsers!(new Set([5]));
+    expect(scores(loaded, bare, n).every((v) => v === 0)).toBe(true);
+    expect(decodeArtifact(loaded.toArtifact()).arrays).toEqual(decodeArtifact(without!).arrays);
+    // Once zeroed there is nothing left to rewrite.
+    expect(alsFactory.withoutUsers!(without!, new Set([5]))).toBeNull();
+  });
+
   it('Given a catalogue product nobody bought and a customer who bought nothing, Then ALS says nothing of either', () => {
     // Without interactions a row keeps whatever the solver started it from: tiny random factors whose
     // cosine to anything is noise, and whose scores a max-normalised blend would stretch to full weight.
