@@ -178,18 +178,20 @@ const feedbackContent = (e: FeedbackInput) =>
   `f|${field(e.userId)}|${field(e.itemId)}|${e.type}|${field(e.recommendationId)}|${e.ts.toISOString()}`;
 
 /**
- * Creates users and items referenced by events that the catalog does not know yet. Ids are inserted in
- * sorted order so two concurrent batches (an import and the API) lock new rows in the same order and
- * cannot deadlock; every insert of events and every catalog upsert is ordered by id for the same reason.
+ * Creates users and items referenced by events that the catalog does not know yet, and returns the ids
+ * of the customer rows it created. Ids are inserted in sorted order so two concurrent batches (an import
+ * and the API) lock new rows in the same order and cannot deadlock; every insert of events and every
+ * catalog upsert is ordered by id for the same reason.
  */
-async function ensureReferenced(tx: Db, userIds: string[], itemIds: string[], madeBy: 'events' | 'feedback' = 'events'): Promise<void> {
+async function ensureReferenced(tx: Db, userIds: string[], itemIds: string[], madeBy: 'events' | 'feedback' = 'events'): Promise<string[]> {
   // Each id once on the wire (a batch of 5,000 purchases names a few hundred customers); the order is the database's.
   // A row feedback makes is marked: the retention sweep may delete it once it holds nothing (feedback-retention.ts).
-  await tx.query('INSERT INTO users (id, made_by_feedback) SELECT DISTINCT u, $2::boolean FROM unnest($1::text[]) AS u ORDER BY u ON CONFLICT DO NOTHING', [
-    [...new Set(userIds)],
-    madeBy === 'feedback',
-  ]);
+  const { rows } = await tx.query<{ id: string }>(
+    'INSERT INTO users (id, made_by_feedback) SELECT DISTINCT u, $2::boolean FROM unnest($1::text[]) AS u ORDER BY u ON CONFLICT DO NOTHING RETURNING id',
+    [[...new Set(userIds)], madeBy === 'feedback'],
+  );
   await tx.query('INSERT INTO items (id) SELECT DISTINCT i FROM unnest($1::text[]) AS i ORDER BY i ON CONFLICT DO NOTHING', [[...new Set(itemIds)]]);
+  return rows.map((r) => r.id);
 }
 
 /**
@@ -513,12 +515,13 @@ export function createEventRepository(db: Db) {
         const { erased } = notGone;
         ({ events, ids } = notGone);
         if (events.length === 0) return { inserted: 0, duplicates: 0, erased, unknownItems, unknownLabels, eventIds: batchIds };
-        await ensureReferenced(tx, events.map((e) => e.userId), events.map((e) => e.itemId), 'feedback');
-        const { rows } = await tx.query(
+        // The foreign key wants the customer rows first; those made for events not stored (duplicates) go below.
+        const made = await ensureReferenced(tx, events.map((e) => e.userId), events.map((e) => e.itemId), 'feedback');
+        const { rows } = await tx.query<{ user_id: string }>(
           // Either unique key dedupes: the event's id, or a browser's list key (keepKnownLabels).
           `INSERT INTO feedback_events (event_id, user_id, item_id, type, recommendation_id, strategy, ts, experiment_id, arm, campaign_id, list_key)
            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[]) AS e(id) ORDER BY id
-           ON CONFLICT DO NOTHING RETURNING 1`,
+           ON CONFLICT DO NOTHING RETURNING user_id`,
           [
             ids,
             events.map((e) => e.userId),
@@ -533,6 +536,12 @@ export function createEventRepository(db: Db) {
             events.map((e) => keyOf.get(e) ?? null),
           ],
         );
+        // A customer row made here for events that were all duplicates would be named by no feedback, so
+        // no retention sweep would ever delete it: anyone with the public key could grow the users table.
+        // Made by this transaction, it is held by nobody else yet (no lock to order, nothing to cascade).
+        const named = new Set(rows.map((r) => r.user_id));
+        const unnamed = made.filter((id) => !named.has(id));
+        if (unnamed.length > 0) await tx.query('DELETE FROM users WHERE id = ANY($1::text[]) AND made_by_feedback', [unnamed]);
         // Feedback of a day whose counts may be made already (sent late, or imported): counted again.
         if (rows.length > 0) await markRecount(tx, daysToRecount(events.map((e) => e.ts), new Date()));
         return { inserted: rows.length, duplicates: events.length - rows.length, erased, unknownItems, unknownLabels, eventIds: batchIds };

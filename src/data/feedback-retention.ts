@@ -40,10 +40,11 @@ export interface RetentionResult {
  * event. Such a customer was never in a training's data (trainings take customers with events or
  * attributes), so no model version holds them.
  */
-const BARE = `u.id = ANY($1::text[]) AND u.made_by_feedback AND u.attributes = '{}'::jsonb
+const HOLDS_NOTHING = `u.made_by_feedback AND u.attributes = '{}'::jsonb
   AND NOT EXISTS (SELECT 1 FROM feedback_events f WHERE f.user_id = u.id)
   AND NOT EXISTS (SELECT 1 FROM purchase_events p WHERE p.user_id = u.id)
   AND NOT EXISTS (SELECT 1 FROM interaction_events i WHERE i.user_id = u.id)`;
+const BARE = `u.id = ANY($1::text[]) AND ${HOLDS_NOTHING}`;
 
 /** Customer rows deleted per transaction holding ERASURE_LOCK (bench/README "Feedback retention"). */
 const USERS_PER_LOCK = 1000;
@@ -71,6 +72,17 @@ async function deleteBareUsers(db: Db, ids: string[]): Promise<number> {
     await otherWorkTurn();
   }
   return deleted;
+}
+
+/**
+ * Deletes every customer row holding nothing (BARE) whatever feedback named it: the rows feedback that
+ * was a duplicate of a stored event used to make (before insertFeedback deleted them in its own
+ * transaction) were named by no feedback, so no expiry ever reached them. One scan of the customers, so
+ * a process does it once, on its first sweep, not every hour.
+ */
+export async function deleteUnnamedUsers(db: Db): Promise<number> {
+  const { rows } = await db.query<{ id: string }>(`SELECT u.id FROM users u WHERE ${HOLDS_NOTHING}`);
+  return rows.length === 0 ? 0 : deleteBareUsers(db, rows.map((r) => r.id));
 }
 
 /**
@@ -135,6 +147,7 @@ export async function deleteFeedbackBefore(
  */
 export function createFeedbackRetention(deps: { db: Db; days: number; log?: (msg: string, err?: unknown) => void; now?: () => Date }) {
   const now = deps.now ?? (() => new Date());
+  let unnamedSwept = false;
   return {
     days: deps.days,
     async sweep(signal?: AbortSignal): Promise<RetentionResult & { before: Date | null }> {
@@ -143,6 +156,10 @@ export function createFeedbackRetention(deps: { db: Db; days: number; log?: (msg
       const tally: RetentionResult = { feedback: 0, users: 0, days: 0 };
       try {
         await deleteFeedbackBefore(deps.db, before, { signal, tally });
+        if (!unnamedSwept && !signal?.aborted) {
+          tally.users += await deleteUnnamedUsers(deps.db);
+          unnamedSwept = true;
+        }
       } catch (err) {
         deps.log?.('could not delete the feedback older than FEEDBACK_RETENTION_DAYS', err);
       }
