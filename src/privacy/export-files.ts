@@ -131,8 +131,12 @@ async function* keptCsvBytes(file: string, ids: ReadonlySet<string>, removed: Se
           if (hits[n] < end) holds = true;
         }
         const userId = holds ? oneRecord(buf.subarray(start, end))[userColumn] : undefined;
-        // The id as the export wrote it (csv-formulas.ts), or as files written before it escaped formulas held it.
-        if (userId !== undefined && (ids.has(formulaUnescaped(userId)) || ids.has(userId))) {
+        // The id as the export wrote it (csv-formulas.ts), and only that: the raw cell of customer `=x` is
+        // `'=x`, which is customer `'=x` as files written before the escaping held it. Nothing in a file
+        // tells which it is, and deleting another customer's rows is the worse error; such an old file
+        // keeps the rows of a customer whose id starts with ' and then a formula's first character or another '
+        // (csv-formulas.ts FORMULA_START), and only those.
+        if (userId !== undefined && ids.has(formulaUnescaped(userId))) {
           removed.add(userId);
           counted.rows++;
           if (start > keepFrom) yield buf.subarray(keepFrom, start);

@@ -52,6 +52,18 @@ describe('scrubbing export files of erased customers', () => {
     expect(readFileSync(file, 'utf8')).toBe('{"userId":"u2","items":[{"itemId":"i1"}]}\nnot json\n{"items":[]}\n');
   });
 
+  it('When customers\' ids differ by a leading apostrophe, Then erasing one removes only their formula-escaped rows', async () => {
+    const file = join(dir, 'formulas.csv');
+    // As run-export writes them (csv-formulas.ts): `=vip` as `'=vip`, `'=vip` as `''=vip`; `=old` as a file
+    // written before the escaping held it.
+    const rows = ['campaignId,userId,rank', "c1,'=vip,1", "c1,''=vip,1", "c1,'=vip,2", 'c1,=old,1', ''];
+    writeFileSync(file, rows.join('\n'));
+    expect(await scrubExportFile(file, new Set(["'=vip"]), 'csv')).toEqual({ rows: 1, customers: 1 });
+    expect(readFileSync(file, 'utf8')).toBe([rows[0], rows[1], rows[3], rows[4], ''].join('\n'));
+    expect(await scrubExportFile(file, new Set(['=vip', '=old']), 'csv')).toEqual({ rows: 3, customers: 2 });
+    expect(readFileSync(file, 'utf8')).toBe([rows[0], ''].join('\n'));
+  });
+
   it('When a file does not hold the customer, Then it is not rewritten at all', async () => {
     const file = join(dir, 'c.csv');
     writeFileSync(file, CSV);
