@@ -2,14 +2,21 @@ import underPressure from '@fastify/under-pressure';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.js';
 
-/** Operations routes keep answering under load and while draining: a probe must not be shed. */
-export const isOperationsRoute = (request: FastifyRequest) => request.url.startsWith('/health/') || request.url === '/metrics' || request.url.startsWith('/metrics?');
+/**
+ * Operations routes keep answering under load and while draining: a probe must not be shed. Told by the
+ * route matched (whatever form its request target took: absolute, percent-encoded); a request no route
+ * matched is not one.
+ */
+export const isOperationsRoute = (request: FastifyRequest) => {
+  const route = request.routeOptions.url;
+  return route !== undefined && (route.startsWith('/health/') || route === '/metrics');
+};
 
 /**
  * The storefront balancer's probe says whether recommendation requests would be answered, so it is shed
  * with them (closing, overloaded) while the other operations routes still answer.
  */
-const shedWithRequests = (request: FastifyRequest) => !isOperationsRoute(request) || request.url === '/health/serving' || request.url.startsWith('/health/serving?');
+const shedWithRequests = (request: FastifyRequest) => !isOperationsRoute(request) || request.routeOptions.url === '/health/serving';
 
 export interface LoadSheddingOptions {
   maxEventLoopDelayMs: number;

@@ -8,9 +8,11 @@ import { AppError } from '../../errors.js';
  */
 export function registerQueryFreeRoutes(app: FastifyInstance): void {
   app.addHook('preValidation', (request, _reply, done) => {
-    if (request.is404 || !request.url.startsWith('/v1/') || request.routeOptions.schema?.querystring) return done();
     const names = Object.keys(request.query as object);
     if (names.length === 0) return done();
+    // The matched route's template, not the request target (`/%76%31/...` is a /v1 route too).
+    const route = request.routeOptions;
+    if (!route.url?.startsWith('/v1/') || route.schema?.querystring) return done();
     done(
       new AppError('VALIDATION_FAILED', `${request.method} ${request.routeOptions.url} takes no query parameters; got ${names.slice(0, 5).join(', ')}`, [
         { path: `querystring.${names[0]}`, message: 'not a parameter of this route' },

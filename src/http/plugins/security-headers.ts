@@ -46,7 +46,11 @@ export const API_SECURITY_HEADERS: Readonly<Record<string, string>> = helmetHead
 export function registerSecurityHeaders(app: FastifyInstance): void {
   app.addHook('onRequest', (request, reply, done) => {
     reply.headers(API_SECURITY_HEADERS);
-    if (request.url.startsWith('/v1/')) reply.header('cache-control', API_CACHE_CONTROL);
+    // Decided by the route the router matched, not by the request target: `GET http://host/v1/...` and
+    // `/%76%31/...` reach the same /v1 route. A request no route matched gets no-store too, as does one
+    // matched by a wildcard on every path (the CORS plugin's OPTIONS route, `*`).
+    const route = request.routeOptions.url;
+    if (route === undefined || route === '*' || route.startsWith('/v1/')) reply.header('cache-control', API_CACHE_CONTROL);
     done();
   });
 }

@@ -53,6 +53,8 @@ describe('load shedding and the error shape outside routes', () => {
     expect(res.json()).toEqual({ error: { code: 'OVERLOADED', message: 'The server is overloaded; retry later' } });
     expect((await a.inject({ url: '/health/live' })).statusCode).toBe(200);
     expect((await a.inject({ url: '/metrics' })).statusCode).toBe(200);
+    // Told by the route, whatever form its URL takes (`%68` is `h`).
+    expect((await a.inject({ url: '/%68ealth/live' })).statusCode).toBe(200);
     // It says whether recommendation requests are answered: not now.
     const serving = await a.inject({ url: '/health/serving' });
     expect(serving.statusCode).toBe(503);
