@@ -37,12 +37,34 @@ export function logAnswered(request: FastifyRequest, reply: FastifyReply): void 
 }
 
 /**
- * Query parameters that carry credentials when a client puts them in the URL (`?api_key=`, `?token=`):
- * the service reads keys from headers only and refuses such a query, but the URL would still be logged.
+ * Names of query parameters that carry credentials when a client puts them in the URL (`?api_key=`,
+ * `?token=`, `?x-api-key=`, the API's own header names, `?client_secret=`): the service reads keys from
+ * headers only and refuses such a query, but the URL would still be logged. A name counts when, read
+ * case-insensitively and percent-decoded, it is or ends in key, token, secret, password or auth(orization),
+ * with or without an `x-`/`x_` prefix: a list of exact names always misses the next spelling.
  */
-const SECRET_PARAMS = /([?&](?:api[_-]?key|key|(?:access[_-]?|user[_-]?|x-user-)?token|secret|password|auth(?:orization)?)=)[^&#]*/gi;
+const SECRET_NAME = /(?:key|token|secret|passw(?:or)?d|auth(?:orization)?)(?:\[\])?$/i;
+
+/** A query parameter's name as the query parser reads it (`+` is a space; bad escapes kept as they are). */
+function paramName(raw: string): string {
+  const name = raw.replaceAll('+', ' ');
+  try {
+    return decodeURIComponent(name);
+  } catch {
+    return name;
+  }
+}
 
 /** The URL as logged: values of credential-like query parameters replaced by `[redacted]`. */
 export function loggableUrl(url: string): string {
-  return url.includes('?') ? url.replace(SECRET_PARAMS, '$1[redacted]') : url;
+  const query = url.indexOf('?');
+  if (query < 0) return url;
+  const params = url
+    .slice(query + 1)
+    .split('&')
+    .map((param) => {
+      const eq = param.indexOf('=');
+      return eq > 0 && SECRET_NAME.test(paramName(param.slice(0, eq)).trim()) ? `${param.slice(0, eq)}=[redacted]` : param;
+    });
+  return `${url.slice(0, query + 1)}${params.join('&')}`;
 }
