@@ -48,8 +48,25 @@ const list = z
   .optional()
   .transform((raw) => (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean));
 
-const origins = list.pipe(
-  z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'expected origins such as https://shop.example (scheme and host, no path)')),
+/**
+ * Browser origins, each as a browser writes its `Origin` header (the WHATWG serialisation: scheme and host
+ * in lower case, the host in punycode, no default port), since CORS compares them byte for byte: an entry
+ * written `https://Shop.Example:443` is the origin `https://shop.example`. An entry that is not an origin
+ * (user info, a path, a query or a fragment) is refused rather than kept to match nothing.
+ */
+const origins = list.transform((entries, ctx) =>
+  entries.map((entry) => {
+    const url = URL.canParse(entry) ? new URL(entry) : undefined;
+    const extra = !url ? undefined : url.username || url.password ? 'user info' : url.pathname !== '/' ? 'a path' : url.search ? 'a query' : url.hash ? 'a fragment' : undefined;
+    if (!url || !['http:', 'https:'].includes(url.protocol) || extra) {
+      const why = extra ? `: it has ${extra}` : '';
+      // The entry is named, its user info (a password, perhaps) is not: the message goes to logs.
+      const named = url?.username || url?.password ? entry.replace(/\/\/[^/]*@/, '//…@') : entry;
+      ctx.addIssue({ code: 'custom', message: `"${named.slice(0, 80)}" is not an origin${why}; expected scheme, host and optional port, such as https://shop.example` });
+      return entry;
+    }
+    return url.origin;
+  }),
 );
 
 /** `true`/`false` or comma-separated addresses/CIDRs of the proxies in front (Fastify's trustProxy). */
