@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AppError, dependencyFailure, ERRORS, RETRY_AFTER_SECONDS, type ErrorCode } from '../../errors.js';
-import { corsHeadersFor } from './cors.js';
+import { corsHeadersFor, isPreflight, preflightHeadersFor } from './cors.js';
 import { logAnswered } from './request-log.js';
 import { API_SECURITY_HEADERS } from './security-headers.js';
 
@@ -85,6 +85,14 @@ function frameworkMessage(err: FastifyError, request: FastifyRequest): string {
  * storefront script reads the 414 instead of a network error.
  */
 export function frameworkError(err: FastifyError, request: FastifyRequest, reply: FastifyReply, corsOrigins: readonly string[] = []) {
+  // A listed origin's preflight gets the CORS plugin's answer, as on any path: refusing it would make the
+  // storefront's call a network error, where the request it clears gets this refusal, which it can read.
+  const preflight = request.method === 'OPTIONS' && isPreflight(request) ? preflightHeadersFor(corsOrigins, request.headers.origin) : undefined;
+  if (preflight) {
+    reply.code(204).header('x-request-id', request.id).headers(API_SECURITY_HEADERS).headers(preflight).header('cache-control', 'no-store').header('content-length', '0').send();
+    logAnswered(request, reply);
+    return reply;
+  }
   const status = err.statusCode ?? 400;
   const code: ErrorCode = BY_STATUS[status] ?? 'VALIDATION_FAILED';
   reply
@@ -112,13 +120,22 @@ const headerLines = (headers: Record<string, string>) =>
     .join('');
 const SECURITY_HEADER_LINES = headerLines(API_SECURITY_HEADERS);
 
+/** What the CORS answer to a refused request head depends on: its method, Origin, and whether it asks as a preflight. */
+interface RefusedHead {
+  method?: string;
+  origin?: string;
+  /** An Access-Control-Request-Method line was there. */
+  asksMethod: boolean;
+}
+
 /**
- * The Origin header among the bytes the parser refused (Node gives them as `rawPacket` for its own parse
- * errors: the chunk it was reading, which holds a browser's whole request head up to 64 KiB), or undefined.
- * Only compared with the listed origins, never echoed otherwise.
+ * The request line's method and the CORS lines among the bytes the parser refused (Node gives them as
+ * `rawPacket` for its own parse errors: the chunk it was reading, which holds a browser's whole request
+ * head up to 64 KiB). Only compared with the listed origins and with OPTIONS, never echoed otherwise.
  */
-function originIn(rawPacket: unknown): string | undefined {
-  if (!Buffer.isBuffer(rawPacket)) return undefined;
+function refusedHead(rawPacket: unknown): RefusedHead {
+  const found: RefusedHead = { asksMethod: false };
+  if (!Buffer.isBuffer(rawPacket)) return found;
   const head = rawPacket.toString('latin1');
   const end = head.indexOf('\r\n\r\n');
   // Line by line, not one pattern: these are anyone's bytes, and a pattern with overlapping runs of
@@ -126,10 +143,13 @@ function originIn(rawPacket: unknown): string | undefined {
   // line is left out when the head did not end: it may be cut short.
   const lines = (end === -1 ? head : head.slice(0, end)).split('\r\n');
   if (end === -1) lines.pop();
+  if (lines.length > 0) found.method = lines[0].slice(0, Math.max(0, lines[0].indexOf(' ')));
   for (let k = 1; k < lines.length; k++) {
-    if (lines[k].slice(0, 7).toLowerCase() === 'origin:') return lines[k].slice(7).trim();
+    const name = lines[k].slice(0, lines[k].indexOf(':') + 1).toLowerCase();
+    if (name === 'origin:' && found.origin === undefined) found.origin = lines[k].slice(7).trim();
+    if (name === 'access-control-request-method:') found.asksMethod = true;
   }
-  return undefined;
+  return found;
 }
 
 /**
@@ -140,16 +160,29 @@ function originIn(rawPacket: unknown): string | undefined {
  * There are no parsed headers (they are what failed): the answer gets a new request id, logged with the
  * status so a client reporting it can be found, and the security headers. The CORS headers of an origin
  * of `corsOrigins` when its Origin line is among the refused bytes (a 431, a 400), so a storefront script
- * reads the refusal instead of a network error; a request that timed out (408) has none to read.
+ * reads the refusal instead of a network error; a request that timed out (408) has none to read. A
+ * listed origin's preflight among them (a URL over the parser's 16 KB makes the preflight a 431 too) gets
+ * the CORS plugin's 204 instead: refused, it would stop the browser from sending the request whose
+ * refusal its script can read.
  */
 export function clientErrorHandler(corsOrigins: readonly string[] = []) {
   return function answerClientError(this: FastifyInstance, err: NodeJS.ErrnoException & { rawPacket?: unknown }, socket: Socket): void {
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    const reqId = randomUUID();
+    const head = corsOrigins.length > 0 ? refusedHead(err.rawPacket) : { asksMethod: false };
+    const preflight = head.method === 'OPTIONS' && head.asksMethod ? preflightHeadersFor(corsOrigins, head.origin) : undefined;
+    if (preflight) {
+      if (socket.writable) {
+        socket.write(`HTTP/1.1 204 ${STATUS_CODES[204]}\r\nContent-Length: 0\r\nX-Request-Id: ${reqId}\r\n${SECURITY_HEADER_LINES}${headerLines(preflight)}Cache-Control: no-store\r\nConnection: close\r\n\r\n`);
+      }
+      this.log.info({ reqId, status: 204, parserError: err.code }, 'preflight answered, its request refused by the parser');
+      socket.destroy();
+      return;
+    }
     const code = clientErrorCode(err);
     const { status, message } = ERRORS[code];
     const body = JSON.stringify({ error: { code, message } });
-    const reqId = randomUUID();
-    const cors = corsOrigins.length > 0 ? headerLines(corsHeadersFor(corsOrigins, originIn(err.rawPacket))) : '';
+    const cors = corsOrigins.length > 0 ? headerLines(corsHeadersFor(corsOrigins, head.origin)) : '';
     if (socket.writable) {
       socket.write(
         `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${reqId}\r\n${SECURITY_HEADER_LINES}${cors}Connection: close\r\n\r\n${body}`,
