@@ -241,16 +241,18 @@ export function createJobRepository(db: Db) {
     },
 
     /**
-     * Marks running jobs as failed with INTERRUPTED when their heartbeat is older than `staleBefore`
+     * Marks running jobs as failed with INTERRUPTED when their heartbeat is older than `staleAfterMs`
      * (or missing), or their worker is in `deadWorkers`, or `all` is set. Returns the jobs it failed.
+     * Heartbeats are the database's time, so their age is too: a host whose clock runs ahead does not
+     * take live jobs for stale ones.
      */
-    async failInterrupted(opts: { staleBefore?: Date; deadWorkers?: string[]; all?: boolean }): Promise<JobRecord[]> {
+    async failInterrupted(opts: { staleAfterMs?: number; deadWorkers?: string[]; all?: boolean }): Promise<JobRecord[]> {
       const { rows } = await db.query(
         `UPDATE jobs SET status = 'failed', error = $4, finished_at = now()
          WHERE status = 'running'
-           AND ($1 OR ($2::timestamptz IS NOT NULL AND (heartbeat_at IS NULL OR heartbeat_at < $2)) OR worker_id = ANY($3::text[]))
+           AND ($1 OR ($2::float8 IS NOT NULL AND (heartbeat_at IS NULL OR heartbeat_at < now() - $2::float8 * interval '1 millisecond')) OR worker_id = ANY($3::text[]))
          RETURNING *`,
-        [opts.all ?? false, opts.staleBefore?.toISOString() ?? null, opts.deadWorkers ?? [], INTERRUPTED],
+        [opts.all ?? false, opts.staleAfterMs ?? null, opts.deadWorkers ?? [], INTERRUPTED],
       );
       return rows.map(toJob);
     },

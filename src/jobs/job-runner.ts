@@ -189,7 +189,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     const running = !opts.exclusiveDatabase ? await jobs.listRunning() : [];
     const failed = await jobs.failInterrupted({
       all: atStart && opts.exclusiveDatabase,
-      staleBefore: new Date(Date.now() - staleAfterMs),
+      staleAfterMs,
       deadWorkers: deadLocalWorkers(running.map((r) => r.workerId)),
     });
     lastSweep = Date.now();

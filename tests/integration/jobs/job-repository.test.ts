@@ -94,7 +94,7 @@ for (const backend of DB_BACKENDS) {
       const stale = await jobs.enqueue('recover', {}, { runningAs: 'slow' });
       const dead = await jobs.enqueue('recover', {}, { runningAs: 'dead' });
       await t.db.query(`UPDATE jobs SET heartbeat_at = now() - interval '1 hour' WHERE id = $1`, [stale.id]);
-      const failed = await jobs.failInterrupted({ staleBefore: new Date(Date.now() - 60_000), deadWorkers: ['dead'] });
+      const failed = await jobs.failInterrupted({ staleAfterMs: 60_000, deadWorkers: ['dead'] });
       expect(failed.map((j) => j.id).sort()).toEqual([stale.id, dead.id].sort());
       expect(await jobs.get(stale.id)).toMatchObject({ status: 'failed', error: INTERRUPTED });
       expect(await jobs.get(fresh.id)).toMatchObject({ status: 'running' });

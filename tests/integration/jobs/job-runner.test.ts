@@ -1,7 +1,7 @@
 import { AppError } from '../../../src/errors.js';
 import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createJobRepository, INTERRUPTED, type JobRecord, type JobRepository } from '../../../src/jobs/job-repository.js';
 import { createJobRunner, deadLocalWorkers, type JobHandler } from '../../../src/jobs/job-runner.js';
 import { DB_BACKENDS, type TestDb } from '../../helpers/services.js';
@@ -174,6 +174,22 @@ for (const backend of DB_BACKENDS) {
       // A live holder elsewhere with a fresh heartbeat keeps its job.
       expect(await jobs.get(elsewhere.id)).toMatchObject({ status: 'running' });
       await jobs.fail(elsewhere.id, 'other-host:2:eeeeee', 'cleanup');
+    });
+
+    // Embedded PGlite reads the process's own clock: only a database server can disagree with the host.
+    it.skipIf(backend.name === 'pglite')('When the sweeping host’s clock runs an hour ahead of the database, Then a job with a fresh heartbeat is not taken for stale', async () => {
+      const live = await jobs.enqueue('orphan', {}, { runningAs: 'other-host:4:aaaaaa' });
+      vi.useFakeTimers({ toFake: ['Date'] });
+      vi.setSystemTime(Date.now() + 3_600_000);
+      try {
+        const runner = createJobRunner({ jobs, handlers: {}, mode: 'worker', staleAfterMs: 60_000 });
+        await runner.start();
+        await runner.stop();
+      } finally {
+        vi.useRealTimers();
+      }
+      expect(await jobs.get(live.id)).toMatchObject({ status: 'running' });
+      await jobs.fail(live.id, 'other-host:4:aaaaaa', 'cleanup');
     });
 
     it('When a worker on this host dies after a sweeper started, Then the sweeper fails its job at a later sweep, not only at start', async () => {
