@@ -61,6 +61,8 @@ export function presentedKey(request: FastifyRequest): string | undefined {
  * this before the routes): public routes run no auth code at all, and a scoped route's check knows its
  * scope without reading `request.routeOptions`, which Fastify builds anew on every access.
  */
+const CHALLENGE = 'Bearer realm="recsvc"';
+
 export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
   // The route list lets a test check every route's scope, including routes added later.
   const routeScopes: RouteScope[] = [];
@@ -82,11 +84,18 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
   };
 
   const requireScope = (needed: Scope): onRequestHookHandler =>
-    function checkApiKey(request, _reply, done) {
+    function checkApiKey(request, reply, done) {
       const key = presentedKey(request);
-      if (!key) return done(new AppError('UNAUTHORIZED', 'An API key is required: send Authorization: Bearer <key> or X-API-Key'));
+      // A 401 names the scheme it wants (RFC 9110 section 11.6.1): the key as a bearer token.
+      if (!key) {
+        reply.header('www-authenticate', CHALLENGE);
+        return done(new AppError('UNAUTHORIZED', 'An API key is required: send Authorization: Bearer <key> or X-API-Key'));
+      }
       const granted = grantedScope(key);
-      if (!granted) return done(new AppError('UNAUTHORIZED', 'The API key is not valid'));
+      if (!granted) {
+        reply.header('www-authenticate', `${CHALLENGE}, error="invalid_token"`);
+        return done(new AppError('UNAUTHORIZED', 'The API key is not valid'));
+      }
       if (rank(granted) < rank(needed)) return done(new AppError('FORBIDDEN', `This route needs the "${needed}" scope`));
       request.apiScope = granted;
       done();

@@ -54,6 +54,14 @@ describe('auth on every route of the spec', () => {
     }
   });
 
+  it('When a 401 is answered, Then it names the scheme a key is sent in (WWW-Authenticate, RFC 9110), and says when the key given is not valid', async () => {
+    const route = routes.find((r) => r.scope && r.method === 'GET')!;
+    expect((await call(route, {})).headers['www-authenticate']).toBe('Bearer realm="recsvc"');
+    expect((await call(route, { 'x-api-key': 'not-a-configured-key' })).headers['www-authenticate']).toBe('Bearer realm="recsvc", error="invalid_token"');
+    // Not on a key that is valid but lacks the scope (403).
+    expect((await call(routes.find((r) => r.scope === 'admin' && r.method === 'GET')!, { 'x-api-key': keyOf('read') })).headers['www-authenticate']).toBeUndefined();
+  });
+
   it('When a scoped route is called with each lower scope, Then it answers 403; with its own scope, Then auth lets it through', async () => {
     let forbidden = 0;
     for (const route of routes.filter((r) => r.scope)) {
