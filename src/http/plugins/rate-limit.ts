@@ -5,6 +5,7 @@ import { LRUCache } from 'lru-cache';
 import { backgroundLog } from '../../background-log.js';
 import { AppError } from '../../errors.js';
 import { presentedKey } from './auth.js';
+import { clientNetwork } from './client-network.js';
 import { isOperationsRoute } from './load-shedding.js';
 import { createLeaseCounters, type LeaseCounters } from '../../store/rate-limit-leases.js';
 import { isCommandTimeout, openRedis, reopener, type RedisTarget } from '../../store/redis-connection.js';
@@ -61,7 +62,7 @@ export async function registerRateLimit(app: FastifyInstance, opts: RateLimitOpt
   };
   const bucketOf = (request: FastifyRequest): string => {
     if (opts.authDisabled) return 'key:anonymous';
-    return keyOf(request)?.bucket ?? `ip:${request.ip}`;
+    return keyOf(request)?.bucket ?? `ip:${clientNetwork(request.ip)}`;
   };
   const isKey = (bucket: string) => bucket.startsWith('key:');
 
@@ -76,7 +77,7 @@ export async function registerRateLimit(app: FastifyInstance, opts: RateLimitOpt
       if (isOperationsRoute(request)) return;
       const key = keyOf(request);
       if (!key?.isPublic) return;
-      const { current, ttl } = windows.incr(`${key.bucket}:ip:${request.ip}`, 60_000);
+      const { current, ttl } = windows.incr(`${key.bucket}:ip:${clientNetwork(request.ip)}`, 60_000);
       if (current <= perIp) return;
       const after = Math.max(1, Math.ceil(ttl / 1000));
       // The same headers the other limits' 429s carry, so a client reads every 429 one way.

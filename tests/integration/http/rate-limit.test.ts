@@ -89,6 +89,20 @@ describe('rate limits in process', () => {
     }
   });
 
+  // Before, each IPv6 address had a budget of its own: a client picking a new one of its network's 2^64
+  // addresses per request was never limited.
+  it('When one IPv6 network sends bad keys from a new address each time, Then its addresses share one budget; another network and IPv4-mapped addresses keep theirs', async () => {
+    const ask = (ip: string) => t.app.inject({ url: '/v1/popular', headers: { authorization: 'Bearer not-a-key-v6' }, remoteAddress: ip });
+    const codes: number[] = [];
+    for (let i = 0; i < 25; i++) codes.push((await ask(`2001:db8:aa:1::${(i + 1).toString(16)}`)).statusCode);
+    expect(codes.filter((c) => c === 401)).toHaveLength(20);
+    expect(codes.slice(20).every((c) => c === 429)).toBe(true);
+    expect((await ask('2001:db8:aa:2::1')).statusCode).toBe(401);
+    // ::ffff:192.0.2.77 is the IPv4 client 192.0.2.77, counted as itself.
+    for (let i = 0; i < 20; i++) expect((await ask('::ffff:192.0.2.77')).statusCode).toBe(401);
+    expect((await ask('192.0.2.77')).statusCode).toBe(429);
+  });
+
   it('When an address probes unknown routes, Then it is limited like anything else', async () => {
     const codes: number[] = [];
     for (let i = 0; i < 25; i++) codes.push((await t.app.inject({ url: `/v1/guess-${i}`, remoteAddress: '192.0.2.44' })).statusCode);
