@@ -31,8 +31,11 @@ interface State {
 }
 
 export interface CatalogOverlay {
-  /** Starts a background refresh when the last one is older than the interval; never waits, never throws. */
-  poke(model: ServingModel): void;
+  /**
+   * Starts a background refresh when the last one is older than the interval, or with `now` (a timer that
+   * ticks every interval, so a change shows within one tick) unless one is running; never waits, never throws.
+   */
+  poke(model: ServingModel, now?: boolean): void;
   /** Applies all catalog changes now (tests; after activating a version). */
   refresh(model: ServingModel): Promise<void>;
 }
@@ -101,9 +104,9 @@ export function createCatalogOverlay(deps: { db: Db; intervalMs?: number; log?: 
   }
 
   return {
-    poke(model) {
+    poke(model, now = false) {
       const s = stateOf(model);
-      if (!s.running && performance.now() - s.at >= intervalMs) void run(model, s);
+      if (!s.running && (now || performance.now() - s.at >= intervalMs)) void run(model, s);
     },
     async refresh(model) {
       const s = stateOf(model);

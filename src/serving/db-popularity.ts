@@ -7,10 +7,17 @@
  * requests: exclusions (the request's `exclude`, the user's purchases) are applied to the kept lists,
  * and only a request that excludes more than a kept list can spare goes to Postgres on its own. While
  * Postgres is down, the last lists kept answer (marked `fallback: true`).
+ *
+ * Lists kept from before a catalog change (an item taken off sale, re-titled, re-categorised; through any
+ * replica) are counted again at the next question once the catalog's fingerprint (catalog-fingerprint.ts,
+ * re-read about every 2 s while lists are kept) shows it, as the model's own lists follow the catalog
+ * (catalog-overlay.ts). Requests then wait for the new count as after the time to live, and while
+ * Postgres is down the old lists answer.
  */
 import { LRUCache } from 'lru-cache';
 import type { Db } from '../data/db.js';
 import { startShared, waitForShared } from '../data/query-timeout.js';
+import { createCatalogFingerprint } from './catalog-fingerprint.js';
 import { categoryMatcher } from './category-match.js';
 import { popularityRun, popularPhrase, roundScore, type Recommendation, type RecommendedItem } from './recommendation.js';
 import { randomUUID } from 'node:crypto';
@@ -74,11 +81,14 @@ interface Lists {
   attribute: Row[];
   global: Row[];
   rest: Row[];
+  /** The catalog's generation (catalog-fingerprint.ts) when they were counted. */
+  generation: number;
 }
 
 export type DbPopularity = ReturnType<typeof createDbPopularity>;
 
-export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?: number } = {}) {
+export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?: number; catalogRefreshMs?: number; log?: (msg: string, err?: unknown) => void } = {}) {
+  const catalog = createCatalogFingerprint(db, { intervalMs: opts.catalogRefreshMs, log: opts.log });
   const lists = new LRUCache<string, Lists, DbPopularityQuery>({
     // Questions come from query strings: bounded, least recently used out.
     max: opts.maxQuestions ?? 1000,
@@ -91,24 +101,26 @@ export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?
     // takes seconds at ten times our data); each request waits for it at most its own limit.
     fetchMethod: (_key, _stale, { context: q }) =>
       startShared(async () => {
+        // Read before counting: a change after this read shows in a later one.
+        const generation = await catalog.settled();
         const none: string[] = [];
         const [attribute, global, rest] = await Promise.all([
           q.attribute ? top(q, q.attribute, none, DEPTH) : Promise.resolve([]),
           top(q, undefined, none, DEPTH),
           restOf({ ...q, excludeBoughtBy: undefined }, none, DEPTH),
         ]);
-        return { attribute, global, rest };
+        return { attribute, global, rest, generation };
       }),
   });
 
-  // The catalogue's categories as stored, read again after the lists' time to live.
-  let stored: { at: number; list: Promise<string[]> } | undefined;
+  // The catalogue's categories as stored, read again after the lists' time to live or a catalog change.
+  let stored: { at: number; generation: number; list: Promise<string[]> } | undefined;
   /** The stored categories a `category` filter matches (category-match.ts), or null without a filter. */
   async function categoriesOf(q: DbPopularityQuery): Promise<string[] | null> {
     if (q.category === undefined) return null;
-    if (!stored || performance.now() - stored.at > (opts.ttlMs ?? 60_000)) {
+    if (!stored || performance.now() - stored.at > (opts.ttlMs ?? 60_000) || stored.generation !== catalog.generation()) {
       const list = startShared(() => db.query<{ c: string }>('SELECT DISTINCT unnest(categories) AS c FROM items')).then((r) => r.rows.map((row) => row.c));
-      stored = { at: performance.now(), list };
+      stored = { at: performance.now(), generation: catalog.generation(), list };
       list.catch(() => stored?.list === list && (stored = undefined));
     }
     return (await waitForShared(stored.list)).filter(categoryMatcher(q.category));
@@ -164,8 +176,17 @@ export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?
       const window = q.windowDays !== undefined ? ` in the last ${q.windowDays} days` : '';
       const key = JSON.stringify([q.attribute?.name, q.attribute?.value, q.windowDays, q.category, q.minPrice, q.maxPrice]);
       const status: LRUCache.Status<string, Lists, DbPopularityQuery> = {};
+      catalog.poke();
+      const keptLists = async () => {
+        const fetch = (forceRefresh: boolean) =>
+          waitForShared(lists.fetch(key, { context: { ...q, exclude: undefined, excludeBoughtBy: undefined }, status, forceRefresh }));
+        const kept = await fetch(false);
+        // Counted before the catalog last changed: counted again (shared by the requests meanwhile); the old
+        // lists answer only when Postgres does not.
+        return kept !== undefined && kept.generation !== catalog.generation() && !status.fetchRejected ? fetch(true) : kept;
+      };
       const [kept, bought] = await Promise.all([
-        waitForShared(lists.fetch(key, { context: { ...q, exclude: undefined, excludeBoughtBy: undefined }, status })),
+        keptLists(),
         q.excludeBoughtBy ? db.query<{ id: string }>(BOUGHT_SQL, [q.excludeBoughtBy]).then((r) => r.rows.map((row) => row.id)) : [],
       ]);
       const excluded = new Set([...(q.exclude ?? []), ...bought]);
@@ -197,5 +218,13 @@ export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?
       return { recommendationId: randomUUID(), modelVersion: opts.modelVersion ?? null, strategy: 'popularity', fallback, items };
     },
     uncached,
+    /**
+     * Starts the catalog's re-read now while lists are kept: the server's timer (every 2 s), so a change shows
+     * within one tick, also on a replica no request reaches. Also once before any is kept, so the first
+     * question need not wait for a first read. Never waits, never throws.
+     */
+    keepFresh(): void {
+      if (lists.size > 0 || stored || catalog.generation() === 0) catalog.poke(true);
+    },
   };
 }

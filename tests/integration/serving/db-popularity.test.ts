@@ -85,4 +85,22 @@ describe('popularity from the database', () => {
     }
     expect((await popularity.recommend({ k: 5, windowDays: 30, category: 'Kitchen/Pans' }, { fallback: false })).items.map((i) => i.itemId)).toEqual(['path-pan']);
   });
+  it('When a category is created and an item taken off sale after the lists were kept, Then the next catalog read brings both in', async () => {
+    const popularity = createDbPopularity(t.db, { catalogRefreshMs: 0 });
+    const ids = async (q: DbPopularityQuery) => (await popularity.recommend(q, { fallback: false })).items.map((i) => i.itemId);
+    expect(await ids({ k: 5, windowDays: 30, category: 'Lamps' })).toEqual([]);
+    const before = await ids({ k: 30, windowDays: 30 });
+    expect(before).toContain('k1');
+    const catalog = createCatalogRepository(t.db);
+    await catalog.upsertItems([{ id: 'lamp-1', title: 'desk lamp', categories: ['Lamps'], price: 20 }]);
+    const [k1] = (await t.db.query<{ title: string; categories: string[]; price: number }>("SELECT title, categories, price FROM items WHERE id = 'k1'")).rows;
+    await catalog.upsertItems([{ id: 'k1', ...k1, available: false }]);
+    // Each question starts a read of the catalog (due at once here) that the next one sees; without it the
+    // lists would be kept a minute, past the test's time limit.
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 20));
+      const [lamps, all] = await Promise.all([ids({ k: 5, windowDays: 30, category: 'Lamps' }), ids({ k: 30, windowDays: 30 })]);
+      if (lamps.length > 0 && !all.includes('k1')) break;
+    }
+  }, 10_000);
 });
