@@ -287,10 +287,10 @@ export interface ErasureSteps {
 }
 
 /**
- * Runs inside a purchase write, after it and before its commit, with the batch's ids and those that were
- * new. It must not throw (the write would roll back) nor wait on the database (PGlite: one connection).
+ * Runs inside a purchase write, after it and before its commit, with the events it stored (each once, as
+ * stored). It must not throw (the write would roll back) nor wait on the database (PGlite: one connection).
  */
-export type BeforeCommit = (eventIds: string[], newIds: Set<string>) => Promise<void>;
+export type BeforeCommit = (stored: PurchaseInput[]) => Promise<void>;
 
 /**
  * Inserts purchases whose ids are fixed, in one transaction with the users and items they name;
@@ -300,7 +300,13 @@ async function writePurchases(db: Db, batch: PurchaseInput[], batchIds: string[]
 async function writePurchases(db: Db, batch: PurchaseInput[], batchIds: string[], returning: false): Promise<{ written: number; erased: number }>;
 async function writePurchases(db: Db, batch: PurchaseInput[], batchIds: string[], returning: boolean, beforeCommit?: BeforeCommit): Promise<{ written: Set<string> | number; erased: number }> {
   return db.transaction(async (tx) => {
-    const { events, ids, erased } = await notErased(tx, batch, batchIds);
+    const notGone = await notErased(tx, batch, batchIds);
+    const { erased } = notGone;
+    // One row per id, the batch's first: of two rows with one id in an insert, which one ON CONFLICT DO
+    // NOTHING keeps is not defined. A later one is a duplicate, as the same id sent again in a retry is.
+    const first = new Map<string, PurchaseInput>();
+    for (const [k, id] of notGone.ids.entries()) if (!first.has(id)) first.set(id, notGone.events[k]);
+    const [ids, events] = [[...first.keys()], [...first.values()]];
     if (events.length === 0) return { written: returning ? new Set<string>() : 0, erased };
     await ensureReferenced(tx, events.map((e) => e.userId), events.map((e) => e.itemId));
     const insert = `INSERT INTO purchase_events (event_id, user_id, item_id, quantity, price, order_id, ts)
@@ -317,7 +323,7 @@ async function writePurchases(db: Db, batch: PurchaseInput[], batchIds: string[]
     ]);
     if (!returning) return { written: (rows[0] as { n: number }).n, erased };
     const written = new Set(rows.map((r) => (r as { event_id: string }).event_id));
-    if (written.size > 0) await beforeCommit?.(batchIds, written);
+    if (written.size > 0) await beforeCommit?.(events.filter((_, k) => written.has(ids[k])));
     return { written, erased };
   });
 }
@@ -456,7 +462,8 @@ export function createEventRepository(db: Db) {
     /**
      * Stores a batch of purchases in one transaction: all or nothing. Unknown users/items are created
      * on the fly. `beforeCommit` runs inside it, once the new events are known (live state: it must not
-     * wait on the database). Returns how many events were new (the rest were already stored).
+     * wait on the database). Returns how many events were new (the rest were already stored, or repeat an
+     * id the batch names before them: the first event of an id is the one stored).
      */
     async insertPurchases(
       events: PurchaseInput[],

@@ -13,11 +13,11 @@ import type { ModelStore } from '../store/model-store.js';
  */
 export function createPurchaseRecorder(deps: { events: EventRepository; store: ModelStore; log?: (err: unknown) => void }) {
   return async function recordPurchases(events: PurchaseInput[]) {
-    return deps.events.insertPurchases(events, async (eventIds, newIds) => {
+    return deps.events.insertPurchases(events, async (stored) => {
       const byUser = new Map<string, { itemId: string; ts: number }[]>();
-      // Only the events stored now: repeats of a retried batch would crowd the capped live list.
-      for (const [k, e] of events.entries()) {
-        if (!newIds.has(eventIds[k])) continue;
+      // Only the events stored now, as stored: repeats of a retried batch would crowd the capped live list,
+      // and a second event of the batch under a stored id (another product) was not bought.
+      for (const e of stored) {
         const list = byUser.get(e.userId) ?? [];
         list.push({ itemId: e.itemId, ts: e.ts.getTime() });
         byUser.set(e.userId, list);
