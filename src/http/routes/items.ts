@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { CatalogRepository } from '../../data/catalog-repository.js';
-import { AppError, notFound } from '../../errors.js';
+import { notFound } from '../../errors.js';
 import { errors, idParam } from '../schemas/common.js';
 import { itemBatchBody, itemBody, itemResponse, upsertResult } from '../schemas/catalog.js';
+import { checkBatchSize, countFirst } from './batch-size.js';
 
 export function itemRoutes(app: FastifyInstance, deps: { catalog: CatalogRepository; maxBatch: number }) {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -18,11 +19,13 @@ export function itemRoutes(app: FastifyInstance, deps: { catalog: CatalogReposit
     },
   });
 
+  const checkSize = (n: number) => checkBatchSize(n, deps.maxBatch, 'items');
   r.post('/v1/items/batch', {
     config: { scope: 'write', ingest: 'items' },
+    preValidation: countFirst('items', (n) => checkSize(n)),
     schema: { operationId: 'upsertItems', tags, summary: 'Create or replace items in one batch (all or nothing)', body: itemBatchBody, response: { 200: upsertResult, ...errors(400, 401, 403, 413) } },
     handler: async (req) => {
-      if (req.body.items.length > deps.maxBatch) throw new AppError('BATCH_TOO_LARGE', `A batch holds at most ${deps.maxBatch} items, got ${req.body.items.length}`);
+      checkSize(req.body.items.length);
       return deps.catalog.upsertItems(req.body.items);
     },
   });
