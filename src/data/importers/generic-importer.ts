@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../db.js';
 import { INTERACTION_TYPES, type InteractionInput, type InteractionType } from '../event-repository.js';
-import { INPUT_LIMITS } from '../input-limits.js';
+import { INPUT_LIMITS, longerThan, offsetOfChar } from '../input-limits.js';
 import { AppError } from '../../errors.js';
 import { createCatalogRepository, type ItemInput, type UserInput } from '../catalog-repository.js';
 import { dataRowNumbers, fileSize, readCsvRecords } from './csv-source.js';
@@ -59,7 +59,7 @@ function readColumns(kind: Kind, file: string, header: string[]): Columns {
     ? names.flatMap((n, i) => (SCHEMA[kind].known.includes(lower[i]) || n === '' ? [] : [[n, i] as [string, number]]))
     : [];
   // Every row would break the API's limits on attributes (and a NUL cannot be stored): the file is refused whole.
-  const badName = attributes.find(([n]) => n.length > INPUT_LIMITS.attributeNameLength || n.includes('\u0000'));
+  const badName = attributes.find(([n]) => longerThan(n, INPUT_LIMITS.attributeNameLength) || n.includes('\u0000'));
   if (attributes.length > INPUT_LIMITS.attributes || badName) {
     const why = badName ? `attribute column "${badName[0].slice(0, 40)}..." is longer than ${INPUT_LIMITS.attributeNameLength} characters or holds a NUL` : `${attributes.length} attribute columns, more than the ${INPUT_LIMITS.attributes} a customer or item may have`;
     throw new AppError('UNPROCESSABLE', `${path.basename(file)}: ${why}`);
@@ -96,22 +96,22 @@ const rejected = <T>(r: RowResult<T>): r is { reject: Reason } => typeof r === '
  */
 function beyondLimits(rec: string[], ids: string[]): Reason | null {
   if (rec.some((c) => c.includes('\u0000'))) return 'nul_character';
-  if (ids.some((id) => id.length > INPUT_LIMITS.idLength)) return 'id_too_long';
+  if (ids.some((id) => longerThan(id, INPUT_LIMITS.idLength))) return 'id_too_long';
   return null;
 }
 
-const tooLong = (values: Iterable<string>, max: number) => [...values].some((v) => v.length > max);
+const tooLong = (values: Iterable<string>, max: number) => [...values].some((v) => longerThan(v, max));
 
 /**
- * `text` cut to at most `limit` characters, at the last space in its final 200 when there is one (a word
- * is not cut in half), else at the limit (never between the halves of a surrogate pair).
+ * `text` cut to at most `limit` characters (code points, as the API counts: data/input-limits.ts), at the
+ * last space in its final 200 when there is one (a word is not cut in half), else at the limit (never
+ * between the halves of a surrogate pair).
  */
 export function shortenTo(text: string, limit: number): string {
-  if (text.length <= limit) return text;
-  let cut = limit;
-  const space = text.lastIndexOf(' ', limit);
-  if (space >= limit - 200 && space > 0) cut = space;
-  else if (/[\uD800-\uDBFF]/.test(text[cut - 1])) cut--;
+  if (!longerThan(text, limit)) return text;
+  let cut = offsetOfChar(text, limit);
+  const space = text.lastIndexOf(' ', cut);
+  if (space >= offsetOfChar(text, limit - 200) && space > 0) cut = space;
   return text.slice(0, cut).trimEnd();
 }
 
@@ -137,7 +137,7 @@ function parseItem(rec: string[], cols: Columns): RowResult<ItemInput & { shorte
   const categories = cell('categories').split('|').map((c) => c.trim()).filter(Boolean);
   const attributes = attributesOf(rec, cols);
   if (
-    cell('title').length > INPUT_LIMITS.titleLength ||
+    longerThan(cell('title'), INPUT_LIMITS.titleLength) ||
     categories.length > INPUT_LIMITS.categories ||
     tooLong(categories, INPUT_LIMITS.categoryLength) ||
     tooLong(Object.values(attributes), INPUT_LIMITS.attributeLength)

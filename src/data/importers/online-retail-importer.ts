@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import type { Db } from '../db.js';
-import { INPUT_LIMITS } from '../input-limits.js';
+import { INPUT_LIMITS, longerThan } from '../input-limits.js';
 import { AppError } from '../../errors.js';
 import { createCatalogRepository, type UserInput } from '../catalog-repository.js';
 import { readCsvRecords, fileSize } from './csv-source.js';
@@ -182,10 +182,10 @@ export async function importOnlineRetail(db: Db, path: string, onProgress?: Prog
       const itemId = rec[col.stockCode].trim();
       if (!/^[0-9]/.test(itemId)) { report.reject('non_product_stock_code'); continue; }
       // What the API could not address or store (data/input-limits.ts).
-      if (userId.length > INPUT_LIMITS.idLength || itemId.length > INPUT_LIMITS.idLength || invoice.length > INPUT_LIMITS.idLength) { report.reject('id_too_long'); continue; }
+      if (longerThan(userId, INPUT_LIMITS.idLength) || longerThan(itemId, INPUT_LIMITS.idLength) || longerThan(invoice, INPUT_LIMITS.idLength)) { report.reject('id_too_long'); continue; }
       if (rec.some((c) => c.includes('\u0000'))) { report.reject('nul_character'); continue; }
       // The description becomes the item's title, the country the customer's attribute.
-      if ((rec[col.description]?.trim().length ?? 0) > INPUT_LIMITS.titleLength || (rec[col.country]?.trim().length ?? 0) > INPUT_LIMITS.attributeLength) { report.reject('text_too_long'); continue; }
+      if (longerThan(rec[col.description]?.trim() ?? '', INPUT_LIMITS.titleLength) || longerThan(rec[col.country]?.trim() ?? '', INPUT_LIMITS.attributeLength)) { report.reject('text_too_long'); continue; }
       if (rec[col.date] !== lastDateCell) {
         lastDateCell = rec[col.date];
         lastDate = parseRetailDate(lastDateCell, dateOrder);
