@@ -185,8 +185,25 @@ export const GAUGE_WINDOW_DAYS = 30;
 export const LONGEST_WINDOW_DAYS = 365;
 /** Strategies are client-supplied text: only the busiest become gauge labels, so the series stay bounded. */
 export const GAUGE_MAX_STRATEGIES = 20;
-/** Label of feedback sent without a strategy. */
-export const NO_STRATEGY_LABEL = 'none';
+/**
+ * Gauge label of feedback sent without a strategy: empty, which Prometheus reads as no strategy label at all
+ * (select it with `strategy=""`). A client may send any strategy name of up to 64 characters (a write key's
+ * is stored as sent), so any other value could be a real strategy's and the two would overwrite each
+ * other's series; an empty strategy name says no more than none and shares the series.
+ */
+export const NO_STRATEGY_LABEL = '';
+
+/** Strategy rates by gauge label, in the order first met: feedback without a strategy and with an empty one are one. */
+function byGaugeLabel(rates: readonly StrategyRates[]): Map<string, StrategyRates> {
+  const labelled = new Map<string, StrategyRates>();
+  for (const r of rates) {
+    const label = r.strategy || NO_STRATEGY_LABEL;
+    const had = labelled.get(label);
+    const sum = (k: 'impressions' | 'clicks' | 'addToCart' | 'purchases') => (had?.[k] ?? 0) + r[k];
+    labelled.set(label, had ? strategyRates({ strategy: label, impressions: sum('impressions'), clicks: sum('clicks'), addToCart: sum('addToCart'), purchases: sum('purchases') }) : r);
+  }
+  return labelled;
+}
 
 /** The four counts every breakdown reports, summed over `counted` (feedback-rollup.ts), as SQL select columns. */
 const TYPE_COUNTS = ['impressions', 'clicks', 'add_to_cart', 'purchases'].map((name) => `sum(${name})::float8 AS ${name}`).join(',\n       ');
@@ -521,8 +538,7 @@ export function createOnlineMetrics(deps: {
       try {
         const rates = await strategies(GAUGE_WINDOW_DAYS);
         gauge.reset();
-        for (const s of rates.slice(0, GAUGE_MAX_STRATEGIES)) {
-          const strategy = s.strategy ?? NO_STRATEGY_LABEL;
+        for (const [strategy, s] of [...byGaugeLabel(rates)].slice(0, GAUGE_MAX_STRATEGIES)) {
           if (s.ctr !== null) gauge.set({ strategy, rate: 'ctr' }, s.ctr);
           if (s.conversion !== null) gauge.set({ strategy, rate: 'conversion' }, s.conversion);
         }

@@ -27,11 +27,14 @@ export async function render(el, _arg, view) {
     <p class="muted small">Tests take customers as samples, each with at most as many clicks and purchases as impressions. p is for one look at a sample size fixed in advance; the p in brackets, and the interval beside it, stay valid however often you look (stop the first time the p is below your threshold, or the interval leaves 0): they keep the smallest p and the narrowest interval of every look at the experiment, this view's and the service's hourly one, so a crossing stays.</p>
     <div id="experiments"></div>`;
   const $ = (id) => el.querySelector(`#${id}`);
+  // Feedback without a strategy (null) is told apart by its value, never by its name: a client may send any
+  // strategy name, '(none)' too, and the two groups' rows must not be merged.
   const name = (s) => s ?? '(none)';
+  const shown = (s) => (s === null ? '<span class="muted">(none)</span>' : esc(s));
 
   $('strategies').innerHTML = table(
     ['strategy', 'impressions', 'clicks', 'CTR', 'add to cart', 'purchases', 'conversion'],
-    totals.strategies.map((s) => [esc(name(s.strategy)), int(s.impressions), int(s.clicks), pct(s.ctr), int(s.addToCart), int(s.purchases), pct(s.conversion)]),
+    totals.strategies.map((s) => [shown(s.strategy), int(s.impressions), int(s.clicks), pct(s.ctr), int(s.addToCart), int(s.purchases), pct(s.conversion)]),
     { empty: 'no feedback in the window' },
   );
   if (totals.strategies.length > 0) {
@@ -49,9 +52,9 @@ export async function render(el, _arg, view) {
 
   const days = [...new Set(daily.rows.map((r) => r.day))];
   const plainRows = daily.rows.filter((r) => r.experimentId === null);
-  const strategies = [...new Set(plainRows.map((r) => name(r.strategy)))];
+  const strategies = [...new Set(plainRows.map((r) => r.strategy))];
   const series = (rate) =>
-    lineSets(strategies.map((s) => ({ label: s, data: days.map((d) => plainRows.find((r) => r.day === d && name(r.strategy) === s)?.[rate] ?? null) })));
+    lineSets(strategies.map((s) => ({ label: name(s), data: days.map((d) => plainRows.find((r) => r.day === d && r.strategy === s)?.[rate] ?? null) })));
   for (const [id, rate] of [['ctr-daily', 'ctr'], ['conv-daily', 'conversion']]) {
     if (days.length === 0) $(id).innerHTML = '<p class="muted">no feedback yet</p>';
     else chart(view, $(id), { type: 'line', data: { labels: days, datasets: series(rate) }, options: { scales: { y: { beginAtZero: true } } } });
