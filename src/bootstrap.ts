@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { BUNDLED_SAMPLE_PATH, runImport } from './data/importers/run-import.js';
+import { markSampleImportDone, markSampleImportStarted, sampleImportPending } from './data/sample-import-marker.js';
 import { AppError, dependencyFailure } from './errors.js';
 import { JOB_TYPES } from './jobs/job-types.js';
 import type { Services } from './services.js';
@@ -11,7 +12,8 @@ import type { Services } from './services.js';
  * published before is left to model recovery. Runs after listen; /health/ready waits for it. A failure is logged and the service carries on: it serves
  * without the sample rather than not at all.
  * Replicas starting together on one Postgres take turns (an advisory lock): the sample is imported and
- * trained once.
+ * trained once. A first start stopped during the import (which commits batch by batch) leaves a mark in the
+ * database, and the next start imports the sample again before training, not on the part that was stored.
  */
 export async function bootstrap(services: Services, log: Pick<FastifyBaseLogger, 'info' | 'warn' | 'error'>): Promise<void> {
   if (!services.config.SAMPLE_DATA) return;
@@ -37,10 +39,15 @@ const FIRST_START_LOCK = 7_267_001;
 
 async function firstStart(services: Services, log: Pick<FastifyBaseLogger, 'info' | 'warn' | 'error'>): Promise<void> {
   const { purchases } = await services.events.counts();
-  const sampleOnly = purchases === 0;
+  const resumed = purchases > 0 && (await sampleImportPending(services.db));
+  const sampleOnly = purchases === 0 || resumed;
   if (sampleOnly) {
-    log.info('empty database: importing the bundled sample');
+    log.info(resumed ? 'a first start was stopped during the sample import: importing the bundled sample again' : 'empty database: importing the bundled sample');
+    // Set before the first row and cleared after the last: purchases found with the mark still set are a
+    // part of the sample (the import is idempotent, so importing it again completes it).
+    await markSampleImportStarted(services.db);
     const report = await runImport({ db: services.db }, { format: 'online-retail', path: BUNDLED_SAMPLE_PATH });
+    await markSampleImportDone(services.db);
     log.info({ accepted: report.accepted, users: report.users, items: report.items, ms: report.durationMs }, 'sample imported');
   }
   if (await services.store.getActive()) return;
