@@ -96,12 +96,16 @@ function isAddressOrCidr(entry: string): boolean {
   return /^\d{1,3}$/.test(bits) && Number(bits) <= (isIP(address) === 4 ? 32 : 128);
 }
 
-/** A URL whose scheme is one of `schemes` (the part before "://"). */
+/**
+ * A URL whose scheme is one of `schemes` (the part before "://"). Zod runs the refinements after `.url()`
+ * failed too, so they parse only what parses: `new URL` threw a bare "Invalid URL" naming no variable. The
+ * message never echoes the value, which may hold a password.
+ */
 const urlWith = (schemes: readonly string[], example: string) =>
   z
     .string()
-    .url()
-    .refine((u) => schemes.includes(new URL(u).protocol.slice(0, -1)), { message: `expected a ${schemes.join(', ')} URL such as ${example}` });
+    .url({ message: `not a URL such as ${example}: a password's reserved characters (# / ? @ : %) are percent-encoded (%23, %2F, ...), and the port is a number up to 65535` })
+    .refine((u) => !URL.canParse(u) || schemes.includes(new URL(u).protocol.slice(0, -1)), { message: `expected a ${schemes.join(', ')} URL such as ${example}` });
 
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -113,6 +117,7 @@ const schema = z.object({
    */
   REDIS_URL: urlWith(['redis', 'rediss', 'redis+cluster', 'rediss+cluster', 'unix'], 'redis://host:6379/0')
     .superRefine((raw, ctx) => {
+      if (!URL.canParse(raw)) return; // said already by urlWith
       const u = new URL(raw);
       if (u.protocol !== 'unix:') {
         if (!/^\/?(\d+)?$/.test(u.pathname)) ctx.addIssue({ code: 'custom', message: 'the path is a database number (redis://host:6379/2), or nothing' });

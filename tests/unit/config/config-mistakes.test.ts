@@ -37,6 +37,22 @@ describe('configuration mistakes', () => {
     expect(loadConfig({ DATABASE_URL: 'postgresql://u@h:5432/shop' }).DATABASE_URL).toBe('postgresql://u@h:5432/shop');
   });
 
+  it('When a store URL does not parse as a URL (a password with "#" or "/" not percent-encoded, a port typo), Then the start is refused naming the variable and not the password', () => {
+    // Each of these threw a bare TypeError "Invalid URL": the process said "failed to start: Invalid URL",
+    // naming neither the variable nor what is wrong with it.
+    for (const [name, value] of [
+      ['DATABASE_URL', 'postgres://shop:pa#ss@db.internal:5432/shop'],
+      ['DATABASE_URL', 'postgres://shop@db.internal:54x2/shop'],
+      ['DATABASE_URL', 'db.internal'],
+      ['REDIS_URL', 'redis://:s3cr/t@cache:6379/2'],
+      ['REDIS_URL', 'redis://cache:99999'],
+    ] as const) {
+      const message = refused({ [name]: value });
+      expect(message, value).toMatch(new RegExp(`${name}: `));
+      expect(message).not.toMatch(/pa#ss|s3cr/);
+    }
+  });
+
   it('When TRUST_PROXY is neither true/false nor addresses, Then the process is refused naming TRUST_PROXY; addresses, CIDRs and ranges by name pass', () => {
     expect(refused({ TRUST_PROXY: 'yes' })).toMatch(/TRUST_PROXY: expected true, false or addresses\/CIDRs .* got "yes"/);
     expect(refused({ TRUST_PROXY: '10.0.0.0/33' })).toMatch(/TRUST_PROXY/);
