@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { buildApp, SHUTDOWN_GRACE_MS } from './app.js';
 import { ensureAdminKey } from './admin-key.js';
 import { ConfigError, configSummary, configWarnings, loadConfig, type Config } from './config.js';
-import { checkStartupConfig } from './startup-checks.js';
+import { checkServerConfig, checkStartupConfig } from './startup-checks.js';
 import { openLoggedDatabase } from './open-logged-database.js';
 import { createServices } from './services.js';
 import type { Logger } from './jobs/job-runner.js';
@@ -14,7 +14,9 @@ import { announceServerUrl } from './data/data-dir-lock.js';
 
 function readConfig(): Config {
   try {
-    return loadConfig();
+    const config = loadConfig();
+    checkServerConfig(config);
+    return config;
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);

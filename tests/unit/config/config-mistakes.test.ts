@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ConfigError, configSummary, configWarnings, loadConfig } from '../../../src/config.js';
-import { checkStartupConfig } from '../../../src/startup-checks.js';
+import { checkServerConfig, checkStartupConfig } from '../../../src/startup-checks.js';
 
 const refused = (env: Record<string, string>) => {
   try {
@@ -92,5 +92,15 @@ describe('configuration mistakes', () => {
   it('When DEFAULT_RECIPE names no recipe, Then the start is refused naming it; the shipped default passes', async () => {
     await expect(checkStartupConfig(loadConfig({ DEFAULT_RECIPE: 'nosuchrecipe' }))).rejects.toThrow(/DEFAULT_RECIPE: .*nosuchrecipe/);
     await expect(checkStartupConfig(loadConfig({}))).resolves.toBeUndefined();
+  });
+
+  it('When a server is told JOB_RUNNER=worker on embedded data, Then its start is refused naming JOB_RUNNER and what is unset; with both stores shared it passes', () => {
+    const pg = 'postgres://u@db:5432/shop';
+    expect(() => checkServerConfig(loadConfig({ JOB_RUNNER: 'worker' }))).toThrow(/JOB_RUNNER: .*DATABASE_URL and REDIS_URL are unset/);
+    expect(() => checkServerConfig(loadConfig({ JOB_RUNNER: 'worker', DATABASE_URL: pg }))).toThrow(/JOB_RUNNER: .*REDIS_URL is unset/);
+    expect(() => checkServerConfig(loadConfig({ JOB_RUNNER: 'worker', REDIS_URL: 'redis://cache:6379' }))).toThrow(ConfigError);
+    expect(() => checkServerConfig(loadConfig({ JOB_RUNNER: 'worker', DATABASE_URL: pg, REDIS_URL: 'redis://cache:6379' }))).not.toThrow();
+    expect(() => checkServerConfig(loadConfig({ JOB_RUNNER: 'worker', DATABASE_URL: pg, REDIS_CLUSTER_NODES: 'h:7000' }))).not.toThrow();
+    expect(() => checkServerConfig(loadConfig({}))).not.toThrow();
   });
 });
