@@ -187,6 +187,7 @@ export function createServices(deps: {
         store,
         erasedSince: erasureRepository.countAfter,
         newestTrainingSucceeded: async () => trainingStillTrusted(await jobs.recentlyEnded([JOB_TYPES.train, JOB_TYPES.factorImport], 2)),
+        everPublished: () => jobs.anySucceeded([JOB_TYPES.train, JOB_TYPES.factorImport]),
         submit: () => jobService.submitTraining({}),
         bounded: config.PG_QUERY_TIMEOUT_MS ? (fn) => withQueryTimeout(config.PG_QUERY_TIMEOUT_MS, fn) : undefined,
         warn: logger && ((obj, msg) => logger.warn(obj, msg)),

@@ -191,6 +191,12 @@ export function createJobRepository(db: Db) {
 
     recentlyEnded,
 
+    /** Whether a job of `types` ever succeeded. */
+    async anySucceeded(types: readonly string[]): Promise<boolean> {
+      const { rows } = await db.query(`SELECT 1 FROM jobs WHERE status = 'succeeded' AND type = ANY($1::text[]) LIMIT 1`, [types]);
+      return rows.length > 0;
+    },
+
     /**
      * Claims the oldest queued job of one of `types` for `workerId`. FOR UPDATE SKIP LOCKED makes
      * concurrent claimers skip a row another transaction is claiming, so no two get the same job.

@@ -34,8 +34,9 @@ export const RECOVERY_CHECK_MS = 60_000;
  * the data, as configured now. A store that keeps evicting fails that training's own check of what it
  * wrote, and a failed training is not retried (below), so it is tried once.
  *
- * Left alone: a shop that never trained (its first training is the data team's call, or the bootstrap's),
- * and a shop whose newest training failed (the automatic one included): retrying a failure every minute
+ * Left alone, and not reported as a loss: a shop that never trained (no training or factor import ever
+ * succeeded, and this process never saw a version; its first training is the data team's call, or the
+ * bootstrap's). Left alone, and reported once: a shop whose newest training failed (the automatic one included): retrying a failure every minute
  * would train for ever, so after a failure a person trains. Checked at most every `everyMs`, by whichever
  * request comes, once `start` was called (after the server's first-start work, which trains an empty
  * store itself); every replica may find the loss, but trainings are exclusive, so one is queued.
@@ -46,6 +47,8 @@ export function createModelRecovery(deps: {
   erasedSince?: (mark: number) => Promise<number>;
   /** Whether the newest training or factor import that ended succeeded (false when none ever ended). */
   newestTrainingSucceeded: () => Promise<boolean>;
+  /** Whether a training or factor import ever succeeded, i.e. published a version to the store. */
+  everPublished: () => Promise<boolean>;
   /** Queues a training of the default recipe; JOB_ALREADY_RUNNING when one is queued or running. */
   submit: () => Promise<{ id: string }>;
   /** Runs one look with its statements bounded (a Postgres that stops answering must not hold it for good). */
@@ -61,11 +64,18 @@ export function createModelRecovery(deps: {
   let running: Promise<void> | null = null;
   /** The loss last reported as left alone, so a loss that lasts is reported once, not every minute. */
   let reportedLoss: string | null = null;
+  /** This process saw an active version (a first start's sample model is published by no job). */
+  let sawActive = false;
 
-  /** Why the store cannot serve its model any more, or null while it can. */
+  /** Why the store cannot serve its model any more, or null while it can (or never held one). */
   async function loss(): Promise<string | null> {
     const active = await deps.store.getActive();
-    if (active === null) return 'the model store holds no version although trainings have published before (a Redis restarted without persistence?)';
+    if (active === null) {
+      // A store that never held a version lost nothing: a new shop, whose first training is to come.
+      if (!sawActive && !(await deps.everPublished())) return null;
+      return 'the model store holds no version although trainings have published before (a Redis restarted without persistence?)';
+    }
+    sawActive = true;
     const gone = await goneFromStore(deps.store, active, deps.erasedSince);
     if (gone.length === 0) return null;
     return `the model store no longer holds all of the active version ${active.version} (${gone.join(', ')} gone: keys evicted under maxmemory, or a cluster shard restarted empty?)`;

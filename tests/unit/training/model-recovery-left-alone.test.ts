@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createMemoryModelStore } from '../../../src/store/memory-model-store.js';
+import type { ModelMeta } from '../../../src/store/model-store.js';
 import { INTERRUPTED } from '../../../src/jobs/job-repository.js';
 import { failureMessage } from '../../../src/jobs/job-runner.js';
 import { createModelRecovery, trainingStillTrusted } from '../../../src/training/model-recovery.js';
@@ -13,6 +14,7 @@ describe('a lost model that is left alone', () => {
     const recovery = createModelRecovery({
       store,
       newestTrainingSucceeded: async () => succeeded,
+      everPublished: async () => true,
       submit: async () => (submitted.push('train'), { id: 'job-1' }),
       warn: (_obj, msg) => warnings.push(msg),
     });
@@ -26,6 +28,29 @@ describe('a lost model that is left alone', () => {
     expect(await recovery.recover()).toBe('job-1');
     expect(submitted).toEqual(['train']);
     expect(warnings[1]).toMatch(/training the default recipe again/);
+  });
+
+  it('When the store never held a version and nothing ever published, Then no loss is reported and nothing is queued; once a version was seen, its loss is', async () => {
+    // The one read recovery makes of a store without contents (an active pointer and nothing else).
+    let active: ModelMeta | null = null;
+    const store = { getActive: async () => active };
+    const warnings: string[] = [];
+    const recovery = createModelRecovery({
+      store,
+      newestTrainingSucceeded: async () => false,
+      everPublished: async () => false,
+      submit: async () => ({ id: 'job-1' }),
+      warn: (_obj, msg) => warnings.push(msg),
+    });
+    expect(await recovery.recover()).toBeNull();
+    expect(warnings).toEqual([]);
+    // A first start's sample model (published by no job), then lost: a loss, left to a person.
+    active = { version: 'v1', recipe: 'default', trainedAt: '2026-01-01T00:00:00Z', info: {} };
+    expect(await recovery.recover()).toBeNull();
+    active = null;
+    expect(await recovery.recover()).toBeNull();
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/holds no version although trainings have published before/);
   });
 
   it('When the newest training was interrupted by its process stopping, Then a lost model is trained again once, not after a second interruption or another failure', () => {
