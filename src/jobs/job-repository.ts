@@ -214,6 +214,22 @@ export function createJobRepository(db: Db) {
       return rows[0] ? toJob(rows[0]) : null;
     },
 
+    /**
+     * Undoes a claim of `workerId` whose job did not start (its runner was stopping when the claim
+     * returned): the job is queued again, in its place (seq), for the next runner. One statement, so no
+     * moment sees it neither queued nor running: its exclusive key stays held (the partial unique index
+     * counts both), and no second job of that key can be queued meanwhile. False when it is no longer
+     * that worker's (declared interrupted meanwhile).
+     */
+    async release(id: string, workerId: string): Promise<boolean> {
+      const { rows } = await db.query(
+        `UPDATE jobs SET status = 'queued', worker_id = NULL, started_at = NULL, heartbeat_at = NULL
+         WHERE id = $1 AND worker_id = $2 AND status = 'running' RETURNING 1`,
+        [id, workerId],
+      );
+      return rows.length > 0;
+    },
+
     /** Records progress (0..1, clamped) and optionally the current step; doubles as a heartbeat. */
     progress(id: string, workerId: string, progress: number, step?: string): Promise<boolean> {
       const p = Math.min(1, Math.max(0, Number.isFinite(progress) ? progress : 0));

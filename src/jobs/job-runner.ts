@@ -94,13 +94,17 @@ export interface JobRunner {
   recover(): Promise<void>;
   /** Wakes the claim loop now (after an enqueue). */
   kick(): void;
-  /** Claims and runs one job to its end; false when none was queued. For CLIs and tests. */
+  /**
+   * Claims and runs one job to its end; false when none was queued, or when the runner is stopping (a job
+   * claimed then is queued again, unstarted). For CLIs and tests.
+   */
   runNext(): Promise<boolean>;
   /** Runs a job this runner already holds (inserted as running for it), to its end. */
   runHeld(job: JobRecord): Promise<void>;
   /**
    * Stops claiming, waits up to `graceMs` for the job in hand, then aborts it and records it as
-   * interrupted. Resolves once nothing of this runner touches the database any more.
+   * interrupted; a job whose claim was in flight is queued again without running. Resolves once nothing
+   * of this runner touches the database any more.
    */
   stop(opts?: { graceMs?: number }): Promise<void>;
 }
@@ -321,6 +325,18 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   async function runNext(): Promise<boolean> {
     const job = await jobs.claimNext(types, workerId);
     if (!job) return false;
+    if (stopping) {
+      // stop() came while the claim was in flight: it saw no job in hand, so this one would run past the
+      // grace with no abort (to the forced exit, or for as long as it takes in a worker). Nothing of it has
+      // run: it goes back to the queue, for the next process to run rather than to fail as interrupted.
+      const released = await jobs.release(job.id, workerId).catch((err: unknown) => {
+        log.warn({ err, jobId: job.id, type: job.type }, 'could not put back a job claimed as the runner stopped');
+        return false;
+      });
+      // Not put back: it stays running under this runner's id, which the next sweep declares interrupted.
+      if (released) log.info({ jobId: job.id, type: job.type }, 'job claimed as the runner stopped: queued again');
+      return false;
+    }
     await track(job);
     return true;
   }
