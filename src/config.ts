@@ -265,8 +265,9 @@ export class ConfigError extends Error {}
  * every offending variable, so the process can stop with a useful line instead of a stack trace.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  // Empty strings mean "unset" for every variable, as in most shells' `VAR= cmd`.
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  // Empty strings mean "unset" for every variable, as in most shells' `VAR= cmd`; so do blanks (`PORT=" "`
+  // would otherwise be read as the number 0: a random port).
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
   const parsed = schema.safeParse(cleaned);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);

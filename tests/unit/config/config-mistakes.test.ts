@@ -53,6 +53,12 @@ describe('configuration mistakes', () => {
     }
   });
 
+  it('When a variable is blank (PORT=" "), Then it counts as unset, as an empty one does, not as the number 0', () => {
+    expect(loadConfig({ PORT: ' ' }).PORT).toBe(3000);
+    expect(loadConfig({ PORT: '\t', MAX_BATCH_SIZE: '  ' })).toMatchObject({ PORT: 3000, MAX_BATCH_SIZE: 5000 });
+    expect(loadConfig({ PORT: ' 8080 ' }).PORT).toBe(8080);
+  });
+
   it('When TRUST_PROXY is neither true/false nor addresses, Then the process is refused naming TRUST_PROXY; addresses, CIDRs and ranges by name pass', () => {
     expect(refused({ TRUST_PROXY: 'yes' })).toMatch(/TRUST_PROXY: expected true, false or addresses\/CIDRs .* got "yes"/);
     expect(refused({ TRUST_PROXY: '10.0.0.0/33' })).toMatch(/TRUST_PROXY/);
