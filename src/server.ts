@@ -106,6 +106,8 @@ async function main() {
     else app.log.info({ signal }, 'shutting down');
     if (signal === 'SIGTERM' && config.SHUTDOWN_DELAY_MS > 0) {
       accepting = false;
+      // The job in hand goes on meanwhile; one queued now is left for a process that stays.
+      services.jobRunner?.drain();
       app.log.info({ delayMs: config.SHUTDOWN_DELAY_MS }, 'not ready: serving on until the balancer has taken this process out');
       await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DELAY_MS));
     }

@@ -102,6 +102,11 @@ export interface JobRunner {
   /** Runs a job this runner already holds (inserted as running for it), to its end. */
   runHeld(job: JobRecord): Promise<void>;
   /**
+   * Stops claiming while the job in hand, if any, goes on (a server's SHUTDOWN_DELAY_MS: a job queued
+   * meanwhile is left for another process rather than started here to be interrupted). stop() follows.
+   */
+  drain(): void;
+  /**
    * Stops claiming, waits up to `graceMs` for the job in hand, then aborts it and records it as
    * interrupted; a job whose claim was in flight is queued again without running. Resolves once nothing
    * of this runner touches the database any more.
@@ -160,6 +165,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   const types = Object.keys(handlers);
 
   let stopping = false;
+  let draining = false;
   let loop: Promise<void> | null = null;
   let wake: (() => void) | null = null;
   // A kick while the loop is busy claiming must not be lost: the loop then skips its next sleep.
@@ -325,8 +331,8 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   async function runNext(): Promise<boolean> {
     const job = await jobs.claimNext(types, workerId);
     if (!job) return false;
-    if (stopping) {
-      // stop() came while the claim was in flight: it saw no job in hand, so this one would run past the
+    if (stopping || draining) {
+      // stop() (or drain()) came while the claim was in flight: it saw no job in hand, so this one would run past the
       // grace with no abort (to the forced exit, or for as long as it takes in a worker). Nothing of it has
       // run: it goes back to the queue, for the next process to run rather than to fail as interrupted.
       const released = await jobs.release(job.id, workerId).catch((err: unknown) => {
@@ -342,7 +348,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   }
 
   async function claimLoop(): Promise<void> {
-    while (!stopping) {
+    while (!stopping && !draining) {
       let ran = false;
       try {
         if (!startRecoveryDone) await recover(true);
@@ -351,7 +357,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       } catch (err) {
         repeated('job loop: claiming failed', err);
       }
-      if (ran || stopping) continue;
+      if (ran || stopping || draining) continue;
       if (kicked) {
         kicked = false;
         continue;
@@ -383,6 +389,10 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     },
     runNext,
     runHeld: (job) => track(job),
+    drain() {
+      draining = true;
+      wake?.();
+    },
     async stop({ graceMs = 10_000 } = {}) {
       stopping = true;
       wake?.();

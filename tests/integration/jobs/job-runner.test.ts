@@ -61,6 +61,39 @@ for (const backend of DB_BACKENDS) {
       expect(seen).toEqual([{ progress: 0.5, step: 'half' }]);
     });
 
+    // A server's SHUTDOWN_DELAY_MS: before, the runner went on claiming, so a job queued then was started
+    // only to be interrupted when the delay ended, instead of being left to a replica that stays.
+    it('When the runner drains, Then the job in hand runs to its end and a job queued meanwhile stays queued', async () => {
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const started: string[] = [];
+      const runner = createJobRunner({
+        jobs,
+        handlers: { drain: async (params) => (started.push(String(params.n)), await held, { n: params.n }) },
+        mode: 'inline',
+        pollMs: 20,
+      });
+      await runner.start();
+      const first = await jobs.enqueue('drain', { n: 1 });
+      runner.kick();
+      await expect.poll(() => started).toEqual(['1']);
+      runner.drain();
+      const second = await jobs.enqueue('drain', { n: 2 });
+      runner.kick();
+      // A few of the runner's polls go by.
+      await new Promise((r) => setTimeout(r, 200));
+      release();
+      expect(await settled(jobs, first.id)).toMatchObject({ status: 'succeeded', result: { n: 1 } });
+      await runner.stop();
+      expect(started).toEqual(['1']);
+      expect(await jobs.get(second.id)).toMatchObject({ status: 'queued', workerId: null });
+      // Another runner takes it.
+      const next = createJobRunner({ jobs, handlers: { drain: async (params) => ({ n: params.n }) }, mode: 'inline', pollMs: 20 });
+      await next.start();
+      expect(await settled(jobs, second.id)).toMatchObject({ status: 'succeeded', result: { n: 2 } });
+      await next.stop();
+    });
+
     it('When a statement limit is given, Then the runner claims, reports progress and records outcomes under it, and the handler works without it', async () => {
       const seen: Record<string, number | undefined> = {};
       const watched = Object.fromEntries(
