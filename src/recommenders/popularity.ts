@@ -34,8 +34,28 @@ interface Segment extends AttributeValue {
   max: number;
 }
 
+/**
+ * The segment of someone with these attributes: their value of the first attribute in `order` (the
+ * recipe's `attributes`) that has a segment, as `find` knows segments; undefined when none has. The one
+ * rule of scoring (segmentFor) and of serving's segment lists (serving-tables.ts findSegment).
+ */
+export function firstSegment<S>(
+  order: readonly string[],
+  attributes: Readonly<Record<string, unknown>>,
+  find: (name: string, value: string) => S | undefined,
+): S | undefined {
+  for (const name of order) {
+    const value = attributes[name];
+    const s = typeof value === 'string' ? find(name, value) : undefined;
+    if (s !== undefined) return s;
+  }
+  return undefined;
+}
+
 /** Popularity with segment lists; serving calls `popularItems` for `GET /v1/popular`. */
 export interface PopularityRecommender extends Recommender {
+  /** Its parameters: the attributes' order decides a customer's segment, the half-life tells a trend. */
+  readonly params: Readonly<PopularityParams>;
   /**
    * Top-k popular items, best first, scored as `scoreUser` would for a visitor with only this
    * attribute: the segment's list blended with global when the segment has enough buyers, else global.
@@ -67,14 +87,7 @@ function createPopularity(
   for (const s of segments) byKey.set(segmentKey(s.name, s.value), { ...s, max: maxOf(s.scores) });
 
   /** The user's first attribute (in params order) whose value has its own list. */
-  const segmentFor = (attributes: Record<string, string>) => {
-    for (const name of params.attributes) {
-      const value = attributes[name];
-      const s = value === undefined ? undefined : byKey.get(segmentKey(name, value));
-      if (s) return s;
-    }
-    return undefined;
-  };
+  const segmentFor = (attributes: Record<string, string>) => firstSegment(params.attributes, attributes, (name, value) => byKey.get(segmentKey(name, value)));
 
   // Both lists are divided by their maximum so the blend mixes like with like; scores lie in [0, 1].
   const alphaOf = (s: Segment | undefined) => (s ? s.buyers / (s.buyers + params.segmentShrink) : 0);
@@ -103,6 +116,7 @@ function createPopularity(
 
   return {
     name: ALGORITHM,
+    params,
     scoreUser(ctx: UserContext, out: Float32Array) {
       score(ctx.attributes, out);
     },

@@ -98,7 +98,7 @@ export async function recommendForContext(deps: ServingDeps, q: ContextQuery): P
     }
   }
   const fromContext = picker.picks.length > 0;
-  picker.backfillPopular(findSegment(model.popular.segments, attributes));
+  picker.backfillPopular(findSegment(model.popular, attributes));
   const picks = diversify(model, picker.picks, q.k, q.diversity ?? 0);
   return toRecommendation(model, fromContext ? 'context' : 'popularity', !fromContext, picks);
 }

@@ -449,7 +449,7 @@ async function coldStart(
 ): Promise<Recommendation> {
   // Without Postgres the user's attributes are unknown: global popularity.
   const user = known !== undefined ? known : await unlessDown(deps.catalog.getUser(userId), null, down);
-  const segment = findSegment(model.popular.segments, user?.attributes ?? {});
+  const segment = findSegment(model.popular, user?.attributes ?? {});
   const fresh = liveItems(model, live);
   const excludePurchased = q.excludePurchased ?? true;
   // A full live list may have dropped purchases (the warm path's note): all of theirs Postgres has.

@@ -105,6 +105,12 @@ export interface PopularTable {
   /** Every item, most popular first (never-bought items last), so backfill can always reach k. */
   order: Int32Array;
   segments: PopularSegment[];
+  /**
+   * The popularity source's `attributes` in the recipe's order: a customer's segment is their value of the
+   * first of them with a segment (findSegment). Absent in versions trained before it was kept, and
+   * without a popularity source.
+   */
+  attributes?: string[];
 }
 
 const ITEMS = { algorithm: ARTIFACT_ITEMS, version: 1 };
@@ -239,7 +245,10 @@ export function encodePopularArtifact(table: PopularTable): Uint8Array {
     {
       ...POPULAR,
       trainedAt: new Date().toISOString(),
-      meta: { segments: table.segments.map(({ name, value, buyers, globalPart }) => ({ name, value, buyers, ...(globalPart === undefined ? {} : { globalPart }) })) },
+      meta: {
+        segments: table.segments.map(({ name, value, buyers, globalPart }) => ({ name, value, buyers, ...(globalPart === undefined ? {} : { globalPart }) })),
+        ...(table.attributes ? { attributes: table.attributes } : {}),
+      },
     },
     { score: table.score, order: table.order, segPtr, segItems, segScores },
   );
@@ -247,7 +256,7 @@ export function encodePopularArtifact(table: PopularTable): Uint8Array {
 
 export function decodePopularArtifact(bytes: Uint8Array, itemCount: number): PopularTable {
   const { header, arrays } = decodeArtifact(bytes, POPULAR);
-  const meta = header.meta as { segments?: { name: string; value: string; buyers: number; globalPart?: unknown }[] };
+  const meta = header.meta as { segments?: { name: string; value: string; buyers: number; globalPart?: unknown }[]; attributes?: unknown };
   const { score, order, segPtr, segItems, segScores } = arrays;
   if (
     !Array.isArray(meta?.segments) ||
@@ -261,11 +270,15 @@ export function decodePopularArtifact(bytes: Uint8Array, itemCount: number): Pop
   ) {
     throw new ArtifactFormatError('serving-popular: arrays do not match the header');
   }
+  const { attributes } = meta;
+  if (attributes !== undefined && !(Array.isArray(attributes) && attributes.every((a) => typeof a === 'string'))) {
+    throw new ArtifactFormatError('serving-popular: bad attributes');
+  }
   const segments = meta.segments.map(({ globalPart, ...s }, k) => ({
     ...s,
     ...(typeof globalPart === 'number' && globalPart >= 0 && globalPart <= 1 ? { globalPart } : {}),
     items: segItems.subarray(segPtr[k], segPtr[k + 1]),
     scores: segScores.subarray(segPtr[k], segPtr[k + 1]),
   }));
-  return { score, order, segments };
+  return { score, order, segments, ...(attributes ? { attributes: attributes as string[] } : {}) };
 }

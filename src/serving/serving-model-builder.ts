@@ -258,7 +258,7 @@ export function createUserScorer(input: UserScorerInput): (ctx: UserContext, att
       const because = findAnchorsBySource(neighbours, itemCount, top.items, (c) => sourceNames[dominant[c]], recentItems, recentItems.length);
       const orders = new Set(history.map((h) => h.order)).size;
       const entry: UserEntry = {
-        segment: findSegment(popular.segments, attributes),
+        segment: findSegment(popular, attributes),
         orders,
         lastTs: history[history.length - 1].ts,
         purchased,

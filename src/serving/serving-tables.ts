@@ -5,7 +5,7 @@
 import { isContentRecommender } from '../recommenders/content.js';
 import { isCooccurrenceRecommender } from '../recommenders/cooccurrence.js';
 import type { Dataset } from '../recommenders/dataset.js';
-import { isPopularityRecommender } from '../recommenders/popularity.js';
+import { firstSegment, isPopularityRecommender } from '../recommenders/popularity.js';
 import type { Neighbour, Recommender } from '../recommenders/recommender.js';
 import type { NeighbourTable, PopularSegment, PopularTable } from './serving-artifacts.js';
 
@@ -119,17 +119,20 @@ export function buildPopularTable(ds: Dataset, source: Recommender | undefined, 
       segments.push({ ...attr, buyers, globalPart: pop.segmentGlobalPart(attr), items: Int32Array.from(top, (t) => t.item), scores: Float32Array.from(top, (t) => t.score) });
     }
   }
-  return { score, order, segments };
+  return pop ? { score, order, segments, attributes: [...pop.params.attributes] } : { score, order, segments };
 }
 
 /**
- * The popularity segment of someone with these attributes: the first segment (ordered by attribute name,
- * then value) whose attribute value they have; -1 = none (global list).
+ * The popularity segment (index into `segments`) of someone with these attributes, as the popularity
+ * source scores them: their value of the first of the recipe's `attributes` that has a segment; -1 = none
+ * (global list). A table from before the order was kept tries the attributes by name (its segments are
+ * sorted by name, then value), as serving then did.
  */
-export function findSegment(segments: readonly PopularSegment[], attributes: Record<string, unknown>): number {
-  for (let k = 0; k < segments.length; k++) {
-    const s = segments[k];
-    if (attributes[s.name] === s.value) return k;
-  }
-  return -1;
+export function findSegment(table: Pick<PopularTable, 'segments' | 'attributes'>, attributes: Record<string, unknown>): number {
+  const { segments } = table;
+  const order = table.attributes ?? [...new Set(segments.map((s) => s.name))];
+  return firstSegment(order, attributes, (name, value) => {
+    const k = segments.findIndex((s) => s.name === name && s.value === value);
+    return k >= 0 ? k : undefined;
+  }) ?? -1;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ArtifactFormatError } from '../../../src/recommenders/artifact.js';
+import { findSegment } from '../../../src/serving/serving-tables.js';
 import { decodeNeighboursArtifact, decodePopularArtifact, encodeNeighboursArtifact, encodePopularArtifact, type NeighbourTable, type PopularTable } from '../../../src/serving/serving-artifacts.js';
 
 /** Item i's neighbours are the next two items, scored 1 and 0.5 (wrapping round). */
@@ -43,5 +44,32 @@ describe('the popularity table of a version', () => {
 
   it('When a version written before segments kept it is read, Then its segments have none (explained by ranks alone)', () => {
     expect(decodePopularArtifact(encodePopularArtifact(table()), 3).segments[0]).not.toHaveProperty('globalPart');
+  });
+
+  const segmented = (attributes?: string[]): PopularTable => ({
+    score: Float32Array.of(1, 0.5, 0.25),
+    order: Int32Array.of(0, 1, 2),
+    // As training writes them: sorted by attribute name, then value.
+    segments: [
+      { name: 'country', value: 'UK', buyers: 13, items: Int32Array.of(1), scores: Float32Array.of(1) },
+      { name: 'region', value: 'north', buyers: 5, items: Int32Array.of(0), scores: Float32Array.of(1) },
+    ],
+    ...(attributes ? { attributes } : {}),
+  });
+  const northerner = { region: 'north', country: 'UK' };
+
+  it("When a version is read, Then a customer's segment is their first attribute in the recipe's order with a segment", () => {
+    const back = decodePopularArtifact(encodePopularArtifact(segmented(['region', 'country'])), 3);
+    expect(back.attributes).toEqual(['region', 'country']);
+    expect(findSegment(back, northerner)).toBe(1);
+    expect(findSegment(back, { region: 'south', country: 'UK' })).toBe(0);
+    expect(findSegment(back, { region: 'south' })).toBe(-1);
+  });
+
+  it('When a version written before the order was kept is read, Then segments are tried by attribute name, as it was served', () => {
+    const back = decodePopularArtifact(encodePopularArtifact(segmented()), 3);
+    expect(back).not.toHaveProperty('attributes');
+    expect(findSegment(back, northerner)).toBe(0);
+    expect(findSegment(back, { region: 'north' })).toBe(1);
   });
 });
