@@ -55,6 +55,12 @@ export interface ServingModelInfo {
   /** Sources of a family that scores only the customer's own items (own-item-sources.ts); absent in models trained before it. */
   ownItemSources?: string[];
   /**
+   * Sources of the popularity family that are not trends, and those that are (popularity-sources.ts),
+   * whatever the recipe named them; absent in models trained before they were kept.
+   */
+  popularitySources?: string[];
+  trendSources?: string[];
+  /**
    * Whether the lists of single strategies are stored per customer or scored on request
    * (ServingOptions.strategyLists); absent in models trained before the choice, which store them.
    */

@@ -25,6 +25,7 @@ import { buildNeighbourTables, buildPopularTable, findSegment } from './serving-
 import { topSparseCandidates } from './top-candidates.js';
 import { encodeCandidates, encodeUserEntry, strategyTable, USERS_TABLE, type Candidates, type UserEntry } from './user-entry.js';
 import { OWN_ITEM_FAMILIES } from './own-item-sources.js';
+import { popularitySources } from './popularity-sources.js';
 
 /** The `serving` section a recipe may carry; every field has a default. */
 export const servingOptionsSchema = z.object({
@@ -125,6 +126,7 @@ export function prepareServingModel(input: BuildServingModelInput): PreparedServ
   const options: ServingOptions = input.storeStrategyLists ? { ...precomputed, strategyLists: 'stored' } : precomputed;
   const sourceNames = [...fitted.sources.keys()];
   if (sourceNames.length > 32) throw new Error('serving model: at most 32 sources fit the source mask');
+  const popularity = popularitySources(fitted.sources);
   const info: ServingModelInfo = {
     strategies: ['hybrid', ...sourceNames.filter((s) => s !== 'hybrid')],
     hybridSources: sourceNames,
@@ -132,9 +134,11 @@ export function prepareServingModel(input: BuildServingModelInput): PreparedServ
     now: ds.now,
     ownItemSources: sourceNames.filter((s) => OWN_ITEM_FAMILIES.has(fitted.sources.get(s)!.name)),
     strategyLists: options.strategyLists,
+    popularitySources: popularity.popular,
+    trendSources: popularity.trends,
   };
 
-  const popular = buildPopularTable(ds, fitted.sources.get('popularity'), options.popular);
+  const popular = buildPopularTable(ds, popularity.table === undefined ? undefined : fitted.sources.get(popularity.table), options.popular);
   const neighbours = buildNeighbourTables(ds, fitted.sources, options.neighbours);
   const artifacts = new Map<string, Uint8Array>([
     [

@@ -8,7 +8,6 @@ import { fitSources } from './fit-sources.js';
 import { recommenderFactory } from '../../../src/recommenders/registry.js';
 import { BOUGHT_BEFORE, sourcePhrase } from '../../../src/serving/explanations.js';
 import { listsOwnItemsOnly } from '../../../src/serving/own-item-sources.js';
-import type { ServingModel } from '../../../src/serving/serving-model.js';
 
 const { ds } = twoGroups();
 const fitted = fitSources(ds);
@@ -106,14 +105,15 @@ describe('sources that list only the customer\u2019s own items', () => {
     const factory = recommenderFactory('repurchase')!;
     sources.set('learned', factory.fit(ds, factory.parseParams({})));
     const renamed = buildServingModel({ ds, fitted: { ...fitted, sources }, recipe: { serving: { candidates: 10, strategyCandidates: 10 } } });
-    const info = decodeServingModel(
+    const model = decodeServingModel(
       { version: 'v2', recipe: 'renamed', trainedAt: new Date().toISOString(), info: {} },
       { items: renamed.artifacts.get(ARTIFACT_ITEMS)!, neighbours: renamed.artifacts.get(ARTIFACT_NEIGHBOURS)!, popular: renamed.artifacts.get(ARTIFACT_POPULAR)! },
-    ).info;
+    );
+    const { info } = model;
     expect(info.ownItemSources).toEqual(['again', 'learned']);
     for (const name of ['again', 'learned']) {
       expect(listsOwnItemsOnly(info, name)).toBe(true);
-      expect(sourcePhrase({ info } as ServingModel, name, 0, 0)).toBe(BOUGHT_BEFORE);
+      expect(sourcePhrase(model, name, 0, 0)).toBe(BOUGHT_BEFORE);
     }
     expect(listsOwnItemsOnly(info, 'item-knn')).toBe(false);
     // The default names are no longer own-item sources of this model.
