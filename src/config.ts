@@ -57,7 +57,20 @@ const list = z
 const origins = list.transform((entries, ctx) =>
   entries.map((entry) => {
     const url = URL.canParse(entry) ? new URL(entry) : undefined;
-    const extra = !url ? undefined : url.username || url.password ? 'user info' : url.pathname !== '/' ? 'a path' : url.search ? 'a query' : url.hash ? 'a fragment' : undefined;
+    const extra = !url
+      ? undefined
+      : url.username || url.password
+        ? 'user info'
+        : url.pathname !== '/'
+          ? 'a path'
+          : url.search
+            ? 'a query'
+            : url.hash
+              ? 'a fragment'
+              : // A URL's host may hold "*", a browser's Origin never does: a pattern would match nothing.
+                url.hostname.includes('*')
+                ? 'a wildcard (origins are listed one by one)'
+                : undefined;
     if (!url || !['http:', 'https:'].includes(url.protocol) || extra) {
       const why = extra ? `: it has ${extra}` : '';
       // The entry is named, its user info (a password, perhaps) is not: the message goes to logs.
@@ -297,7 +310,8 @@ export function configWarnings(env: NodeJS.ProcessEnv = process.env): string[] {
   for (const name of Object.keys(env)) {
     if (known.includes(name) || !/^[A-Z][A-Z0-9_]{3,}$/.test(name)) continue;
     const meant = known.find((k) => k.length >= 6 && distance(name, k) <= 2);
-    if (meant && !(meant in env)) warnings.push(`${name} is set but not read: did you mean ${meant}?`);
+    // A variable set to nothing or blanks counts as unset (loadConfig), so it does not cover the typo.
+    if (meant && !env[meant]?.trim()) warnings.push(`${name} is set but not read: did you mean ${meant}?`);
   }
   return warnings;
 }

@@ -59,6 +59,17 @@ describe('configuration mistakes', () => {
     expect(loadConfig({ PORT: ' 8080 ' }).PORT).toBe(8080);
   });
 
+  it('When a CORS_ORIGINS entry is a wildcard pattern (https://*.shop.example), Then the start is refused: no browser ever sends such an Origin', () => {
+    // WHATWG URL parsing accepts "*" in a host, so the entry would pass as its own origin and match nothing.
+    expect(refused({ CORS_ORIGINS: 'https://*.shop.example' })).toMatch(/CORS_ORIGINS: "https:\/\/\*\.shop\.example" is not an origin: it has a wildcard/);
+  });
+
+  it('When DATABASE_URL is blank (so unset) beside a misspelt DATABSE_URL, Then the typo is still warned about', () => {
+    const env = { DATABASE_URL: ' ', DATABSE_URL: 'postgres://db.internal:5432/shop' };
+    expect(loadConfig(env).DATABASE_URL).toBeUndefined();
+    expect(configWarnings(env)).toEqual([expect.stringContaining('DATABSE_URL is set but not read: did you mean DATABASE_URL?')]);
+  });
+
   it('When TRUST_PROXY is neither true/false nor addresses, Then the process is refused naming TRUST_PROXY; addresses, CIDRs and ranges by name pass', () => {
     expect(refused({ TRUST_PROXY: 'yes' })).toMatch(/TRUST_PROXY: expected true, false or addresses\/CIDRs .* got "yes"/);
     expect(refused({ TRUST_PROXY: '10.0.0.0/33' })).toMatch(/TRUST_PROXY/);
