@@ -220,7 +220,25 @@ export async function* readCsvRecords(path: string, opts: CsvSourceOptions = {})
   streams.push(strictUtf8(path));
   // pipeline destroys every stream on a read or gunzip error, so the iteration below throws it.
   pipeline([...streams, parser], () => {});
-  for await (const record of parser as AsyncIterable<string[]>) yield record;
+  try {
+    for await (const record of parser as AsyncIterable<string[]>) yield record;
+  } catch (err) {
+    throw gzipFault(path, err, bytes) ?? err;
+  }
+}
+
+/**
+ * A gzip file cut short (an interrupted download or copy) or damaged fails in gunzip with zlib's terse
+ * "unexpected end of file": said as what it is to whoever imports it, an UNPROCESSABLE file like the others.
+ */
+function gzipFault(path: string, err: unknown, bytesRead: number): AppError | undefined {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (code !== 'Z_BUF_ERROR' && code !== 'Z_DATA_ERROR') return undefined;
+  const what = code === 'Z_BUF_ERROR' ? 'ends inside its compressed data: the file is cut short (an interrupted download or copy?)' : `holds damaged compressed data (near byte ${bytesRead})`;
+  return new AppError(
+    'UNPROCESSABLE',
+    `${basename(path)} ${what}. The import stopped there; import a whole copy of the file again (rows already imported are not added twice)`,
+  );
 }
 
 /**
