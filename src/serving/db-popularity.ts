@@ -74,7 +74,8 @@ LIMIT $1`;
 const BOUGHT_SQL = 'SELECT DISTINCT item_id AS id FROM purchase_events WHERE user_id = $1';
 
 /** Items kept per ranked list: k (at most 100) plus room for what a request excludes. */
-const DEPTH = 300;
+export const DB_POPULAR_DEPTH = 300;
+const DEPTH = DB_POPULAR_DEPTH;
 
 /** One question's ranked lists, without any exclusion; each is complete when shorter than DEPTH. */
 interface Lists {
