@@ -298,8 +298,7 @@ export function createServing(opts: ServingOptions) {
     invalidate: () => models.invalidate(),
     /**
      * What a request would start in the background, without one: the catalog overlay's and the active
-     * experiment's re-reads, and the catalog's for popularity lists kept from Postgres, when they are due.
-     * Called on a timer, so a replica that sat idle answers its next request with changes made elsewhere
+     * experiment's re-reads, when they are due. Called on a timer, so a replica that sat idle answers its next request with changes made elsewhere
      * meanwhile (a stopped experiment, an item made unavailable) rather than with what it read before;
      * never waits, never throws.
      */
@@ -307,7 +306,6 @@ export function createServing(opts: ServingOptions) {
       const m = models.inHand();
       // Now, not when due: a request's poke just before a tick would put the next pass two ticks after a change.
       if (m) overlay.poke(m, true);
-      deps.dbPopular.keepFresh();
       opts.experiments?.current();
     },
     /** Re-resolves the active model now and folds in every catalog change (tests, after activation). */

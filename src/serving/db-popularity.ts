@@ -8,16 +8,17 @@
  * and only a request that excludes more than a kept list can spare goes to Postgres on its own. While
  * Postgres is down, the last lists kept answer (marked `fallback: true`).
  *
- * Lists kept from before a catalog change (an item taken off sale, re-titled, re-categorised; through any
- * replica) are counted again at the next question once the catalog's fingerprint (catalog-fingerprint.ts,
- * re-read about every 2 s while lists are kept) shows it, as the model's own lists follow the catalog
- * (catalog-overlay.ts). Requests then wait for the new count as after the time to live, and while
- * Postgres is down the old lists answer.
+ * The catalog of the kept items (availability, title, price, categories) is read again when an answer finds
+ * it older than `catalogRefreshMs` (2 s): one index lookup of their few hundred ids, shared by the requests
+ * meanwhile. So a product taken off sale, re-titled, re-priced or re-categorised leaves (or changes in) the
+ * answers within about 2 s whatever replica made the change, as the model's own lists do (catalog-overlay.ts);
+ * a product put on sale or into a category joins them at the next count (the time to live). While Postgres
+ * does not answer, the last state read stands.
  */
 import { LRUCache } from 'lru-cache';
 import type { Db } from '../data/db.js';
 import { startShared, waitForShared } from '../data/query-timeout.js';
-import { createCatalogFingerprint } from './catalog-fingerprint.js';
+import { within } from '../within-time.js';
 import { categoryMatcher } from './category-match.js';
 import { popularityRun, popularPhrase, roundScore, type Recommendation, type RecommendedItem } from './recommendation.js';
 import { randomUUID } from 'node:crypto';
@@ -40,6 +41,14 @@ interface Row {
   id: string;
   title: string;
   buyers: number;
+}
+
+/** What an answer shows or filters by of an item, as the catalog says now. */
+interface ItemState {
+  title: string;
+  available: boolean;
+  price: number | null;
+  categories: string[];
 }
 
 // Distinct buyers per available item, with every filter in SQL so LIMIT k counts only valid items.
@@ -82,14 +91,20 @@ interface Lists {
   attribute: Row[];
   global: Row[];
   rest: Row[];
-  /** The catalog's generation (catalog-fingerprint.ts) when they were counted. */
-  generation: number;
+  /** Their items' catalog state, read at `at` (performance.now()); `reading` while a re-read runs. */
+  state: { at: number; items: Map<string, ItemState>; reading?: Promise<void> };
 }
+
+// The kept items' catalog state: an index lookup of at most 3 x DEPTH ids.
+const STATE_SQL = 'SELECT id, title, available, price, categories FROM items WHERE id = ANY($1::text[])';
+const GONE: ItemState = { title: '', available: false, price: null, categories: [] };
+/** How long an answer waits for its kept items' catalog state; past it, the last state read answers. */
+const STATE_WAIT_MS = 250;
 
 export type DbPopularity = ReturnType<typeof createDbPopularity>;
 
 export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?: number; catalogRefreshMs?: number; log?: (msg: string, err?: unknown) => void } = {}) {
-  const catalog = createCatalogFingerprint(db, { intervalMs: opts.catalogRefreshMs, log: opts.log });
+  const refreshMs = opts.catalogRefreshMs ?? 2000;
   const lists = new LRUCache<string, Lists, DbPopularityQuery>({
     // Questions come from query strings: bounded, least recently used out.
     max: opts.maxQuestions ?? 1000,
@@ -102,26 +117,26 @@ export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?
     // takes seconds at ten times our data); each request waits for it at most its own limit.
     fetchMethod: (_key, _stale, { context: q }) =>
       startShared(async () => {
-        // Read before counting: a change after this read shows in a later one.
-        const generation = await catalog.settled();
         const none: string[] = [];
         const [attribute, global, rest] = await Promise.all([
           q.attribute ? top(q, q.attribute, none, DEPTH) : Promise.resolve([]),
           top(q, undefined, none, DEPTH),
           restOf({ ...q, excludeBoughtBy: undefined }, none, DEPTH),
         ]);
-        return { attribute, global, rest, generation };
+        // Their catalog state is read by the first answer (at: never): until a read succeeds, an item stands as
+        // the count found it.
+        return { attribute, global, rest, state: { at: -Infinity, items: new Map() } };
       }),
   });
 
-  // The catalogue's categories as stored, read again after the lists' time to live or a catalog change.
-  let stored: { at: number; generation: number; list: Promise<string[]> } | undefined;
+  // The catalogue's categories as stored, read again after the lists' time to live.
+  let stored: { at: number; list: Promise<string[]> } | undefined;
   /** The stored categories a `category` filter matches (category-match.ts), or null without a filter. */
   async function categoriesOf(q: DbPopularityQuery): Promise<string[] | null> {
     if (q.category === undefined) return null;
-    if (!stored || performance.now() - stored.at > (opts.ttlMs ?? 60_000) || stored.generation !== catalog.generation()) {
+    if (!stored || performance.now() - stored.at > (opts.ttlMs ?? 60_000)) {
       const list = startShared(() => db.query<{ c: string }>('SELECT DISTINCT unnest(categories) AS c FROM items')).then((r) => r.rows.map((row) => row.c));
-      stored = { at: performance.now(), generation: catalog.generation(), list };
+      stored = { at: performance.now(), list };
       list.catch(() => stored?.list === list && (stored = undefined));
     }
     return (await waitForShared(stored.list)).filter(categoryMatcher(q.category));
@@ -145,6 +160,52 @@ export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?
       q.excludeBoughtBy ?? null,
     ]);
     return rows;
+  }
+
+  /**
+   * Reads the kept items' catalog state again when it is older than `refreshMs`, one read shared by the
+   * requests meanwhile, each waiting for it at most STATE_WAIT_MS (a Postgres that hangs or is down: the last
+   * state stands, and a failed read is tried again after `refreshMs`). False when the answer is made on a
+   * state that is not current.
+   */
+  async function refreshState(kept: Lists): Promise<boolean> {
+    const state = kept.state;
+    if (performance.now() - state.at <= refreshMs) return true;
+    state.reading ??= (async () => {
+      const ids = [...new Set([...kept.attribute, ...kept.global, ...kept.rest].map((r) => r.id))];
+      try {
+        const at = performance.now();
+        const { rows } = await startShared(() => db.query<ItemState & { id: string }>(STATE_SQL, [ids]));
+        // An id the catalog no longer holds is gone from the answers.
+        const items = new Map<string, ItemState>(ids.map((id) => [id, GONE]));
+        for (const r of rows) items.set(r.id, { title: r.title, available: r.available, price: r.price, categories: r.categories ?? [] });
+        kept.state = { at, items };
+      } catch (err) {
+        state.at = performance.now();
+        opts.log?.('popularity lists: reading their items from the catalog failed; the last state read stands', err);
+      } finally {
+        state.reading = undefined;
+      }
+    })();
+    const reading = state.reading;
+    return within(
+      reading.then(() => kept.state !== state),
+      STATE_WAIT_MS,
+      () => false,
+    );
+  }
+
+  /** Whether a kept row may be answered now, and with what title: the question's filters on the current state. */
+  function current(kept: Lists, q: DbPopularityQuery, matches: ((c: string) => boolean) | null): (row: Row) => { title: string } | null {
+    return (row) => {
+      const now = kept.state.items.get(row.id);
+      // Not read yet (the read failed since the count): as the count found it.
+      if (!now) return { title: row.title };
+      if (!now.available) return null;
+      if ((q.minPrice !== undefined || q.maxPrice !== undefined) && (now.price === null || now.price < (q.minPrice ?? -Infinity) || now.price > (q.maxPrice ?? Infinity))) return null;
+      if (matches && !now.categories.some(matches)) return null;
+      return { title: now.title };
+    };
   }
 
   /** The same answer straight from Postgres, every exclusion in SQL (when the kept lists are too short for them). */
@@ -177,26 +238,19 @@ export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?
       const window = q.windowDays !== undefined ? ` in the last ${q.windowDays} days` : '';
       const key = JSON.stringify([q.attribute?.name, q.attribute?.value, q.windowDays, q.category, q.minPrice, q.maxPrice]);
       const status: LRUCache.Status<string, Lists, DbPopularityQuery> = {};
-      catalog.poke();
-      const keptLists = async () => {
-        const fetch = (forceRefresh: boolean) =>
-          waitForShared(lists.fetch(key, { context: { ...q, exclude: undefined, excludeBoughtBy: undefined }, status, forceRefresh }));
-        const kept = await fetch(false);
-        // Counted before the catalog last changed: counted again (shared by the requests meanwhile); the old
-        // lists answer only when Postgres does not.
-        return kept !== undefined && kept.generation !== catalog.generation() && !status.fetchRejected ? fetch(true) : kept;
-      };
       const [kept, bought] = await Promise.all([
-        keptLists(),
+        waitForShared(lists.fetch(key, { context: { ...q, exclude: undefined, excludeBoughtBy: undefined }, status })),
         q.excludeBoughtBy ? db.query<{ id: string }>(BOUGHT_SQL, [q.excludeBoughtBy]).then((r) => r.rows.map((row) => row.id)) : [],
       ]);
       const excluded = new Set([...(q.exclude ?? []), ...bought]);
+      const stateCurrent = kept === undefined || (await refreshState(kept));
+      const now = kept && current(kept, q, q.category === undefined ? null : categoryMatcher(q.category));
       const items: RecommendedItem[] = [];
-      const add = (row: Row, score: (buyers: number) => number, explanation?: string) => {
+      const add = (row: Row, title: string, score: (buyers: number) => number, explanation?: string) => {
         excluded.add(row.id);
         const item: RecommendedItem = { itemId: row.id, score: roundScore(score(row.buyers)), sources: ['popularity'] };
         if (explanation) item.explanation = explanation;
-        if (row.title) item.title = row.title;
+        if (title) item.title = title;
         items.push(item);
       };
       /** Takes from a kept list; false when the list ran out while it may hold more in Postgres. */
@@ -204,7 +258,9 @@ export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?
         const score = popularityRun(items);
         for (const row of rows) {
           if (items.length === q.k) return true;
-          if (!excluded.has(row.id)) add(row, score, explanation);
+          if (excluded.has(row.id)) continue;
+          const shown = now!(row);
+          if (shown) add(row, shown.title, score, explanation);
         }
         return items.length === q.k || rows.length < DEPTH;
       };
@@ -214,18 +270,10 @@ export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?
         takeFrom(kept.global, popularPhrase(undefined) + window) &&
         takeFrom(kept.rest);
       if (!complete) return uncached(q, opts);
-      // Answered from lists kept from before Postgres went away.
-      const fallback = opts.fallback || status.fetchRejected === true;
+      // Answered from lists kept from before Postgres went away, or on their items' catalog state from before.
+      const fallback = opts.fallback || status.fetchRejected === true || !stateCurrent;
       return { recommendationId: randomUUID(), modelVersion: opts.modelVersion ?? null, strategy: 'popularity', fallback, items };
     },
     uncached,
-    /**
-     * Starts the catalog's re-read now while lists are kept: the server's timer (every 2 s), so a change shows
-     * within one tick, also on a replica no request reaches. Also once before any is kept, so the first
-     * question need not wait for a first read. Never waits, never throws.
-     */
-    keepFresh(): void {
-      if (lists.size > 0 || stored || catalog.generation() === 0) catalog.poke(true);
-    },
   };
 }
