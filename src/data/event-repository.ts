@@ -293,6 +293,18 @@ export interface ErasureSteps {
 export type BeforeCommit = (stored: PurchaseInput[]) => Promise<void>;
 
 /**
+ * The batch's first event of each id, with its id, in the batch's order: of two rows with one id in an
+ * insert, which one ON CONFLICT DO NOTHING keeps is not defined (Postgres's sort of the insert does not keep
+ * the batch's order among equal ids). A later one is a duplicate, as the same id sent again in a retry is.
+ * Every event write stores this one, and what follows from it (purchase feedback's purchase) does too.
+ */
+export function firstOfEachId<T>(events: readonly T[], ids: readonly string[]): { events: T[]; ids: string[] } {
+  const first = new Map<string, T>();
+  for (const [k, id] of ids.entries()) if (!first.has(id)) first.set(id, events[k]);
+  return { events: [...first.values()], ids: [...first.keys()] };
+}
+
+/**
  * Inserts purchases whose ids are fixed, in one transaction with the users and items they name;
  * returns the ids that were new, or (`returning` false, for bulk imports) only how many were.
  */
@@ -302,11 +314,7 @@ async function writePurchases(db: Db, batch: PurchaseInput[], batchIds: string[]
   return db.transaction(async (tx) => {
     const notGone = await notErased(tx, batch, batchIds);
     const { erased } = notGone;
-    // One row per id, the batch's first: of two rows with one id in an insert, which one ON CONFLICT DO
-    // NOTHING keeps is not defined. A later one is a duplicate, as the same id sent again in a retry is.
-    const first = new Map<string, PurchaseInput>();
-    for (const [k, id] of notGone.ids.entries()) if (!first.has(id)) first.set(id, notGone.events[k]);
-    const [ids, events] = [[...first.keys()], [...first.values()]];
+    const { events, ids } = firstOfEachId(notGone.events, notGone.ids);
     if (events.length === 0) return { written: returning ? new Set<string>() : 0, erased };
     await ensureReferenced(tx, events.map((e) => e.userId), events.map((e) => e.itemId));
     const insert = `INSERT INTO purchase_events (event_id, user_id, item_id, quantity, price, order_id, ts)
@@ -331,7 +339,9 @@ async function writePurchases(db: Db, batch: PurchaseInput[], batchIds: string[]
 /** Inserts interactions whose ids are fixed, with the users and items they name; returns how many were new. */
 async function writeInteractions(db: Db, batch: InteractionInput[], batchIds: string[]): Promise<{ inserted: number; erased: number }> {
   return db.transaction(async (tx) => {
-    const { events, ids, erased } = await notErased(tx, batch, batchIds);
+    const notGone = await notErased(tx, batch, batchIds);
+    const { erased } = notGone;
+    const { events, ids } = firstOfEachId(notGone.events, notGone.ids);
     if (events.length === 0) return { inserted: 0, erased };
     await ensureReferenced(tx, events.map((e) => e.userId), events.map((e) => e.itemId));
     const { rows } = await tx.query<{ n: number }>(
@@ -492,7 +502,8 @@ export function createEventRepository(db: Db) {
      * labels would otherwise make up the online reports' strategies and experiment arms), the labels are
      * those of the signed recommendationId the event names, else checked (keepKnownLabels); the events
      * whose labels were dropped or changed are counted as `unknownLabels`. `eventIds`: each event's id, in
-     * the batch's order (given, or derived from its content), stored or not.
+     * the batch's order (given, or derived from its content), stored or not. An event repeating an id the
+     * batch names before it is a duplicate: the first event of an id is the one stored (firstOfEachId).
      */
     async insertFeedback(
       batch: FeedbackInput[],
@@ -520,7 +531,8 @@ export function createEventRepository(db: Db) {
         const keyOf = new Map(events.map((e, k) => [e, listKeys[k]]));
         const notGone = await notErased(tx, events, ids, listSince);
         const { erased } = notGone;
-        ({ events, ids } = notGone);
+        const toStore = notGone.events.length;
+        ({ events, ids } = firstOfEachId(notGone.events, notGone.ids));
         if (events.length === 0) return { inserted: 0, duplicates: 0, erased, unknownItems, unknownLabels, eventIds: batchIds };
         // The foreign key wants the customer rows first; those made for events not stored (duplicates) go below.
         const made = await ensureReferenced(tx, events.map((e) => e.userId), events.map((e) => e.itemId), 'feedback');
@@ -551,7 +563,7 @@ export function createEventRepository(db: Db) {
         if (unnamed.length > 0) await tx.query('DELETE FROM users WHERE id = ANY($1::text[]) AND made_by_feedback', [unnamed]);
         // Feedback of a day whose counts may be made already (sent late, or imported): counted again.
         if (rows.length > 0) await markRecount(tx, daysToRecount(events.map((e) => e.ts), new Date()));
-        return { inserted: rows.length, duplicates: events.length - rows.length, erased, unknownItems, unknownLabels, eventIds: batchIds };
+        return { inserted: rows.length, duplicates: toStore - rows.length, erased, unknownItems, unknownLabels, eventIds: batchIds };
       });
     },
 
@@ -618,7 +630,8 @@ export function createEventRepository(db: Db) {
 
     /**
      * Stores a batch of views, add-to-carts and ratings in one transaction: all or nothing, idempotent
-     * like purchases (a retried batch adds nothing twice). Never touches live purchase state.
+     * like purchases (a retried batch adds nothing twice; of one id in a batch, the first event is stored).
+     * Never touches live purchase state.
      */
     async insertInteractions(events: InteractionInput[]): Promise<{ inserted: number; duplicates: number; erased: number }> {
       if (events.length === 0) return { inserted: 0, duplicates: 0, erased: 0 };

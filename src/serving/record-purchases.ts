@@ -1,4 +1,4 @@
-import type { BrowserLabelRule, EventRepository, FeedbackInput, PurchaseInput } from '../data/event-repository.js';
+import { firstOfEachId, type BrowserLabelRule, type EventRepository, type FeedbackInput, type PurchaseInput } from '../data/event-repository.js';
 import type { RecommendationIds } from './recommendation-ids.js';
 import type { Db } from '../data/db.js';
 import { INGEST_LOCK } from '../data/erasure-repository.js';
@@ -64,8 +64,10 @@ export function createFeedbackRecorder(deps: {
     }
     const result = await deps.events.insertFeedback(feedback, { knownItemsOnly: opts.knownItemsOnly, browserLabels });
     if (opts.purchasesToo) {
-      const purchases: PurchaseInput[] = feedback.flatMap((f, k) =>
-        f.type === 'purchase' ? [{ eventId: `feedback:${result.eventIds[k]}`, userId: f.userId, itemId: f.itemId, quantity: 1, price: null, orderId: null, ts: f.ts }] : [],
+      // Of events repeating an id, the first is the feedback stored: a purchase only when that one is.
+      const firsts = firstOfEachId(feedback, result.eventIds);
+      const purchases: PurchaseInput[] = firsts.events.flatMap((f, k) =>
+        f.type === 'purchase' ? [{ eventId: `feedback:${firsts.ids[k]}`, userId: f.userId, itemId: f.itemId, quantity: 1, price: null, orderId: null, ts: f.ts }] : [],
       );
       if (purchases.length > 0) await deps.recordPurchases(purchases);
     }
