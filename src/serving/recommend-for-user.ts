@@ -11,7 +11,7 @@ import { AppError, dependencyFailure } from '../errors.js';
 import { answerKey } from './answer-cache.js';
 import { ArtifactFormatError } from '../recommenders/artifact.js';
 import { diversify } from './diversify.js';
-import { explainPicks } from './explanations.js';
+import { BOUGHT_BEFORE, explainPicks } from './explanations.js';
 import { BECAUSE_YOU_BOUGHT, scoreByNeighbours } from './neighbour-scores.js';
 import { itemFilter, Picker } from './picker.js';
 import { DEGRADED, UNLISTED, popularityRun, toRecommendation, type Pick, type Recommendation, type UserQuery } from './recommendation.js';
@@ -133,6 +133,8 @@ async function answerForUser(deps: ServingDeps, userId: string, q: UserQuery, do
     );
   }
   checkStrategy(model.info, strategy);
+  // Erasures this process knows of before its reads: one of this customer after it is checked for below.
+  const erasures = model.erasures;
   const single = strategy !== 'hybrid' && strategy !== 'popularity';
   // A version that does not store single-strategy lists scores them on request (serving-model-builder.ts).
   const stored = single && model.info.strategyLists !== 'on-request';
@@ -152,16 +154,22 @@ async function answerForUser(deps: ServingDeps, userId: string, q: UserQuery, do
     ]);
   }
   if (!entry) {
+    const cold = async (user?: { attributes: Record<string, unknown> } | null) => {
+      // Erased while this read their live purchases: the read may hold some of before the erasure (which
+      // has dropped them from the store since), and a cold start lists or anchors on them. Read again.
+      if (model.erased.has(userId) && model.erasures !== erasures) live = await unlessDown(deps.store.getUserEvents(userId), [], down);
+      return coldStart(deps, model, userId, q, live, down, user);
+    };
     // A customer erased while this version is served is one it does not know (their rows are scrubbed):
     // a cold start, from their purchases since (live events). Not scored on request: until the erasure
     // commits, Postgres still holds their purchases, and each request would score the whole history
     // again (loading the version's scorer first if nobody had needed it yet).
-    if (model.erased.has(userId)) return coldStart(deps, model, userId, q, live, down);
+    if (model.erased.has(userId)) return cold();
     const none = model.entries.get(entryKey(NO_PURCHASES, userId)) as NoPurchases | null | undefined;
-    if (none && none.until > Date.now()) return coldStart(deps, model, userId, q, live, down, none.user);
+    if (none && none.until > Date.now()) return cold(none.user);
     // Known customers training did not precompute (no recent purchase) are scored now and kept.
     const { scored, list, user } = await scoreOnRequest(deps, model, userId, down, single ? strategy : undefined);
-    if (!scored) return coldStart(deps, model, userId, q, live, down, user);
+    if (!scored) return cold(user);
     entry = scored.entry;
     if (single) candidates = list ?? null;
   } else if (scoreList) {
@@ -436,7 +444,9 @@ function explain(model: ServingModel, picks: Pick[], entry: UserEntry, fresh: re
 /**
  * A user the model has not seen (created after training, or unknown): their live purchases as a
  * context when they have some, then the popularity of their attribute segment (from Postgres
- * attributes), then global popularity. Always `fallback: true`.
+ * attributes), then global popularity. Always `fallback: true`. A list of the customer's own purchases
+ * (buy-again, repurchase) keeps them by default, as for a known customer: all this one's are since
+ * training, and open the list, newest first, as the strategy's own.
  */
 async function coldStart(
   deps: ServingDeps,
@@ -451,19 +461,32 @@ async function coldStart(
   const user = known !== undefined ? known : await unlessDown(deps.catalog.getUser(userId), null, down);
   const segment = findSegment(model.popular, user?.attributes ?? {});
   const fresh = liveItems(model, live);
-  const excludePurchased = q.excludePurchased ?? true;
+  const strategy = q.strategy ?? 'hybrid';
+  const ownItems = listsOwnItemsOnly(model.info, strategy);
+  const excludePurchased = q.excludePurchased ?? !ownItems;
   // A full live list may have dropped purchases (the warm path's note): all of theirs Postgres has.
   const dropped = excludePurchased && live.length >= LIVE_EVENTS_KEPT ? await boughtSince(deps, model, userId, null, down) : NO_ITEMS;
   const freshSet = new Set([...fresh.map((f) => f.item), ...dropped]);
   const bought = excludePurchased ? (item: number) => freshSet.has(item) : undefined;
   const picker = new Picker(model, itemFilter(model, q, bought), poolSize(q));
-  if (fresh.length > 0) {
+  // Their purchases scored as the warm path scores those since training (answerForUser).
+  if (ownItems && !excludePurchased && fresh.length > 0) {
+    const score = popularityRun(picker.picks);
+    const sources = [strategy];
+    fresh.forEach((f, n) => picker.offer(f.item, score(fresh.length - n), sources, BOUGHT_BEFORE));
+  }
+  const own = picker.picks.length;
+  if (fresh.length > 0 && !picker.full) {
     const anchors = fresh.slice(0, LIVE_ANCHORS).map((f, r) => ({ item: f.item, weight: 1 / (1 + r) }));
+    // Below the customer's own items when they open the list: scores never rise down a list.
+    const score = own > 0 ? popularityRun(picker.picks) : (s: number) => s;
     for (const p of scoreByNeighbours(model, anchors, { 'item-knn': 1, cooccurrence: 0.7, content: 0.5 }, BECAUSE_YOU_BOUGHT)) {
-      if (picker.offer(p.item, p.score, p.sources, p.explanation) && picker.full) break;
+      if (picker.offer(p.item, score(p.score), p.sources, p.explanation) && picker.full) break;
     }
   }
-  const fromContext = picker.picks.length > 0;
+  const fromContext = picker.picks.length > own;
   picker.backfillPopular(segment);
-  return toRecommendation(model, fromContext ? 'context' : 'popularity', true, diversify(model, picker.picks, q.k, q.diversity ?? 0));
+  // Labelled with the source that opens it (README: a list with nothing of the strategy names what filled it).
+  const label = own > 0 ? strategy : fromContext ? 'context' : 'popularity';
+  return toRecommendation(model, label, true, diversify(model, picker.picks, q.k, q.diversity ?? 0));
 }
