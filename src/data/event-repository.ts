@@ -298,6 +298,14 @@ export type BeforeCommit = (stored: PurchaseInput[]) => Promise<void>;
  * the batch's order among equal ids). A later one is a duplicate, as the same id sent again in a retry is.
  * Every event write stores this one, and what follows from it (purchase feedback's purchase) does too.
  */
+/** A purchase stored as feedback (POST /v1/feedback with a write key), which is also a purchase event. */
+export interface StoredPurchaseFeedback {
+  eventId: string;
+  userId: string;
+  itemId: string;
+  ts: Date;
+}
+
 export function firstOfEachId<T>(events: readonly T[], ids: readonly string[]): { events: T[]; ids: string[] } {
   const first = new Map<string, T>();
   for (const [k, id] of ids.entries()) if (!first.has(id)) first.set(id, events[k]);
@@ -507,10 +515,10 @@ export function createEventRepository(db: Db) {
      */
     async insertFeedback(
       batch: FeedbackInput[],
-      opts: { knownItemsOnly?: boolean; browserLabels?: BrowserLabelRule } = {},
-    ): Promise<{ inserted: number; duplicates: number; erased: number; unknownItems: number; unknownLabels: number; eventIds: string[] }> {
+      opts: { knownItemsOnly?: boolean; browserLabels?: BrowserLabelRule; storedPurchases?: boolean } = {},
+    ): Promise<{ inserted: number; duplicates: number; erased: number; unknownItems: number; unknownLabels: number; eventIds: string[]; purchases: StoredPurchaseFeedback[] }> {
       const batchIds = deriveEventIds(batch, feedbackContent);
-      if (batch.length === 0) return { inserted: 0, duplicates: 0, erased: 0, unknownItems: 0, unknownLabels: 0, eventIds: [] };
+      if (batch.length === 0) return { inserted: 0, duplicates: 0, erased: 0, unknownItems: 0, unknownLabels: 0, eventIds: [], purchases: [] };
       return db.transaction(async (tx) => {
         // Unknown items and labels are counted over the whole batch, before the events of erased customers
         // are left out: counted after, a browser's answer would tell whether a customer was erased.
@@ -533,7 +541,7 @@ export function createEventRepository(db: Db) {
         const { erased } = notGone;
         const toStore = notGone.events.length;
         ({ events, ids } = firstOfEachId(notGone.events, notGone.ids));
-        if (events.length === 0) return { inserted: 0, duplicates: 0, erased, unknownItems, unknownLabels, eventIds: batchIds };
+        if (events.length === 0) return { inserted: 0, duplicates: 0, erased, unknownItems, unknownLabels, eventIds: batchIds, purchases: [] };
         // The foreign key wants the customer rows first; those made for events not stored (duplicates) go below.
         const made = await ensureReferenced(tx, events.map((e) => e.userId), events.map((e) => e.itemId), 'feedback');
         const { rows } = await tx.query<{ user_id: string }>(
@@ -563,7 +571,17 @@ export function createEventRepository(db: Db) {
         if (unnamed.length > 0) await tx.query('DELETE FROM users WHERE id = ANY($1::text[]) AND made_by_feedback', [unnamed]);
         // Feedback of a day whose counts may be made already (sent late, or imported): counted again.
         if (rows.length > 0) await markRecount(tx, daysToRecount(events.map((e) => e.ts), new Date()));
-        return { inserted: rows.length, duplicates: toStore - rows.length, erased, unknownItems, unknownLabels, eventIds: batchIds };
+        // The purchases stored under the batch's ids, new or from before (a batch sent again after its feedback
+        // was stored and its purchases were not): what an id holds, whatever the batch now says under it.
+        const purchases = opts.storedPurchases
+          ? (
+              await tx.query<{ event_id: string; user_id: string; item_id: string; ts: Date }>(
+                "SELECT event_id, user_id, item_id, ts FROM feedback_events WHERE event_id = ANY($1::text[]) AND type = 'purchase'",
+                [ids],
+              )
+            ).rows.map((r) => ({ eventId: r.event_id, userId: r.user_id, itemId: r.item_id, ts: new Date(r.ts) }))
+          : [];
+        return { inserted: rows.length, duplicates: toStore - rows.length, erased, unknownItems, unknownLabels, eventIds: batchIds, purchases };
       });
     },
 

@@ -1,4 +1,4 @@
-import { firstOfEachId, type BrowserLabelRule, type EventRepository, type FeedbackInput, type PurchaseInput } from '../data/event-repository.js';
+import { type BrowserLabelRule, type EventRepository, type FeedbackInput, type PurchaseInput } from '../data/event-repository.js';
 import type { RecommendationIds } from './recommendation-ids.js';
 import type { Db } from '../data/db.js';
 import { INGEST_LOCK } from '../data/erasure-repository.js';
@@ -62,13 +62,11 @@ export function createFeedbackRecorder(deps: {
         personalSince: (id, userId) => deps.ids.personalSince(id, userId, now),
       };
     }
-    const result = await deps.events.insertFeedback(feedback, { knownItemsOnly: opts.knownItemsOnly, browserLabels });
+    const result = await deps.events.insertFeedback(feedback, { knownItemsOnly: opts.knownItemsOnly, browserLabels, storedPurchases: opts.purchasesToo });
     if (opts.purchasesToo) {
-      // Of events repeating an id, the first is the feedback stored: a purchase only when that one is.
-      const firsts = firstOfEachId(feedback, result.eventIds);
-      const purchases: PurchaseInput[] = firsts.events.flatMap((f, k) =>
-        f.type === 'purchase' ? [{ eventId: `feedback:${firsts.ids[k]}`, userId: f.userId, itemId: f.itemId, quantity: 1, price: null, orderId: null, ts: f.ts }] : [],
-      );
+      // What the ids hold as stored, not what this batch says under them: a purchase only where the feedback
+      // stored under an id (now, or by an earlier batch) is one, and that purchase.
+      const purchases: PurchaseInput[] = result.purchases.map((p) => ({ eventId: `feedback:${p.eventId}`, userId: p.userId, itemId: p.itemId, quantity: 1, price: null, orderId: null, ts: p.ts }));
       if (purchases.length > 0) await deps.recordPurchases(purchases);
     }
     return result;
