@@ -83,16 +83,18 @@ LIMIT $1`;
 const BOUGHT_SQL = 'SELECT DISTINCT item_id AS id FROM purchase_events WHERE user_id = $1';
 
 /** Items kept per ranked list: k (at most 100) plus room for what a request excludes. */
-export const DB_POPULAR_DEPTH = 300;
-const DEPTH = DB_POPULAR_DEPTH;
+const DEPTH = 300;
 
 /** One question's ranked lists, without any exclusion; each is complete when shorter than DEPTH. */
 interface Lists {
   attribute: Row[];
   global: Row[];
   rest: Row[];
-  /** Their items' catalog state, read at `at` (performance.now()); `reading` while a re-read runs. */
-  state: { at: number; items: Map<string, ItemState>; reading?: Promise<void> };
+  /**
+   * Their items' catalog state, read at `at` (performance.now()); `reading` while a re-read runs; `failedAt`
+   * when the last one failed (the next waits `refreshMs` after it, and answers on this state are fallbacks).
+   */
+  state: { at: number; items: Map<string, ItemState>; reading?: Promise<void>; failedAt?: number };
 }
 
 // The kept items' catalog state: an index lookup of at most 3 x DEPTH ids.
@@ -171,6 +173,8 @@ export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?
   async function refreshState(kept: Lists): Promise<boolean> {
     const state = kept.state;
     if (performance.now() - state.at <= refreshMs) return true;
+    // A read failed within refreshMs: not tried again yet, and the state it left is not current.
+    if (state.failedAt !== undefined && performance.now() - state.failedAt <= refreshMs) return false;
     state.reading ??= (async () => {
       const ids = [...new Set([...kept.attribute, ...kept.global, ...kept.rest].map((r) => r.id))];
       try {
@@ -181,7 +185,7 @@ export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?
         for (const r of rows) items.set(r.id, { title: r.title, available: r.available, price: r.price, categories: r.categories ?? [] });
         kept.state = { at, items };
       } catch (err) {
-        state.at = performance.now();
+        state.failedAt = performance.now();
         opts.log?.('popularity lists: reading their items from the catalog failed; the last state read stands', err);
       } finally {
         state.reading = undefined;
@@ -234,7 +238,7 @@ export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?
      * Top k: the attribute's buyers first, then all buyers, then never-bought items; each item explained
      * by the list it came from ("popular in France", "popular overall").
      */
-    async recommend(q: DbPopularityQuery, opts: { modelVersion?: string | null; fallback: boolean }): Promise<Recommendation> {
+    async recommend(q: DbPopularityQuery, opts: { modelVersion?: string | null; fallback: boolean; minItems?: number }): Promise<Recommendation> {
       const window = q.windowDays !== undefined ? ` in the last ${q.windowDays} days` : '';
       const key = JSON.stringify([q.attribute?.name, q.attribute?.value, q.windowDays, q.category, q.minPrice, q.maxPrice]);
       const status: LRUCache.Status<string, Lists, DbPopularityQuery> = {};
@@ -269,7 +273,9 @@ export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?
         (!q.attribute || takeFrom(kept.attribute, popularPhrase(q.attribute) + window)) &&
         takeFrom(kept.global, popularPhrase(undefined) + window) &&
         takeFrom(kept.rest);
-      if (!complete) return uncached(q, opts);
+      // A caller taking a pool to choose from (diversity) makes do with what the kept lists give, down to
+      // `minItems`, rather than count anew for every request that excludes some of their items.
+      if (!complete && !(kept !== undefined && items.length >= (opts.minItems ?? q.k))) return uncached(q, opts);
       // Answered from lists kept from before Postgres went away, or on their items' catalog state from before.
       const fallback = opts.fallback || status.fetchRejected === true || !stateCurrent;
       return { recommendationId: randomUUID(), modelVersion: opts.modelVersion ?? null, strategy: 'popularity', fallback, items };

@@ -2,7 +2,6 @@
  * GET /v1/popular: the model's popularity lists (global or per attribute value); with a time window, or
  * with no model yet, Postgres counts the buyers instead.
  */
-import { DB_POPULAR_DEPTH } from './db-popularity.js';
 import { diversify, diversifyItems } from './diversify.js';
 import { itemFilter, Picker } from './picker.js';
 import { toRecommendation, type ListQuery, type Recommendation } from './recommendation.js';
@@ -22,8 +21,8 @@ export async function popularItems(deps: ServingDeps, q: PopularQuery): Promise<
     const opts = { modelVersion: model?.meta.version ?? null, fallback: !model };
     // Diversity needs the model's neighbours: without a model the list is plain popularity.
     if (!model || !(q.diversity && q.diversity > 0)) return deps.dbPopular.recommend(q, opts);
-    // A pool the kept lists can give with the request's exclusions (else every such request counts anew).
-    const pool = await deps.dbPopular.recommend({ ...q, k: Math.max(q.k, Math.min(poolSize(q), DB_POPULAR_DEPTH - (q.exclude?.length ?? 0))) }, opts);
+    // A pool of what the kept lists give, down to k (else every request excluding some of them counts anew).
+    const pool = await deps.dbPopular.recommend({ ...q, k: poolSize(q) }, { ...opts, minItems: q.k });
     return { ...pool, items: diversifyItems(model, pool.items, q.k, q.diversity) };
   }
   const segment = q.attribute ? (model.segmentIndex.get(segmentKey(q.attribute.name, q.attribute.value)) ?? -1) : -1;

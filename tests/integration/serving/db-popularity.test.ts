@@ -125,4 +125,34 @@ describe('popularity from the database', () => {
     await new Promise((r) => setTimeout(r, 60));
     expect(await ids({ k: 5, windowDays: 30, category: 'Lamps' })).toEqual(['lamp-1']);
   });
+
+  // A failed read of the state once stamped it as just read: answers for the next 2 s said fallback: false.
+  it('When Postgres goes down after a product left sale, Then every answer still showing it is marked fallback, not only the first', async () => {
+    let down = false;
+    const db: Db = {
+      ...t.db,
+      query: (sql, params) => (down ? Promise.reject(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })) : t.db.query(sql, params)),
+    };
+    const popularity = createDbPopularity(db, { catalogRefreshMs: 200 });
+    const q: DbPopularityQuery = { k: 30, windowDays: 30 };
+    const first = await popularity.recommend(q, { fallback: false });
+    expect(first.fallback).toBe(false);
+    expect(first.items.map((i) => i.itemId)).toContain('k1');
+
+    const catalog = createCatalogRepository(t.db);
+    const [k1] = await catalog.getItems(['k1']);
+    await catalog.upsertItems([{ ...k1, available: false }]);
+    try {
+      down = true;
+      await new Promise((r) => setTimeout(r, 250));
+      const answers = [];
+      for (let n = 0; n < 3; n++) answers.push(await popularity.recommend(q, { fallback: false }));
+      // Each answer still lists k1 (the state could not be read), so none is current.
+      for (const a of answers) expect(a.items.map((i) => i.itemId)).toContain('k1');
+      expect(answers.map((a) => a.fallback)).toEqual([true, true, true]);
+    } finally {
+      down = false;
+      await catalog.upsertItems([k1]);
+    }
+  });
 });

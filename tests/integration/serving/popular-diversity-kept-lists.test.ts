@@ -39,7 +39,7 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('diversity on the Postg
   const get = async (url: string) => {
     const res = await t.app.inject({ url, headers: auth('read') });
     expect(res.statusCode, res.body).toBe(200);
-    return res.json() as { items: unknown[] };
+    return res.json() as { items: { itemId: string }[] };
   };
 
   it.each([
@@ -51,4 +51,24 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('diversity on the Postg
     for (let n = 0; n < 3; n++) expect((await get(url)).items).toHaveLength(100);
     expect(scans - before).toBe(0);
   });
+
+  // The kept rows are filtered by their items' catalog state: a pool as deep as the lists could not be taken
+  // from them once one left sale, and every such request counted anew.
+  it('When one product of the kept lists is taken off sale, Then the same diversified question is still answered from the kept lists', async () => {
+    const url = '/v1/popular?k=100&windowDays=3650&diversity=0.5';
+    const first = await get(url);
+    const gone = first.items[0].itemId;
+    const [item] = await t.services.catalog.getItems([gone]);
+    await t.services.catalog.upsertItems([{ ...item, available: false }]);
+    // Past the kept items' catalog refresh (2 s).
+    await new Promise((r) => setTimeout(r, 2200));
+    await get(url);
+    const before = scans;
+    for (let n = 0; n < 3; n++) {
+      const body = await get(url);
+      expect(body.items).toHaveLength(100);
+      expect(body.items.map((i) => i.itemId)).not.toContain(gone);
+    }
+    expect(scans - before).toBe(0);
+  }, 30_000);
 });
