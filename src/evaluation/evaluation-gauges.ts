@@ -41,6 +41,8 @@ export function createEvaluationGauges(deps: EvaluationGaugeDeps) {
   /** The active recipe when the gauges were last loaded (null: no model). */
   let loadedFor: string | null = null;
   let shown: string | null = null;
+  /** A refresh failed and was logged: the next failures are not, until one succeeds (a scrape every 15 s). */
+  let failing = false;
 
   function show(stored: StoredReport | null): void {
     if (stored === null) {
@@ -64,8 +66,11 @@ export function createEvaluationGauges(deps: EvaluationGaugeDeps) {
         loadedAt = Date.now();
         loadedFor = recipe;
         show(recipe === null ? null : await deps.reports.latestForRecipe(recipe));
+        if (failing) deps.log?.('the evaluation gauges are refreshed again');
+        failing = false;
       } catch (err) {
-        deps.log?.('could not refresh the evaluation gauges', err);
+        if (!failing) deps.log?.('could not refresh the evaluation gauges (said once until a refresh succeeds)', err);
+        failing = true;
       }
     },
 

@@ -32,4 +32,29 @@ describe('evaluation gauges', () => {
     await gauges.refresh();
     expect((await gauge.get()).values.map((v) => v.value)).toEqual([0.2]);
   });
+
+  // Before, every scrape while Redis or Postgres was down logged the failure with its stack.
+  it('When refreshes fail scrape after scrape, Then the failure is logged once, and the recovery once', async () => {
+    const gauge = new Gauge({ name: 'test_eval_down', help: 'x', labelNames: ['strategy', 'metric', 'k', 'mode'] as const, registers: [new Registry()] });
+    let down = true;
+    const logged: string[] = [];
+    const gauges = createEvaluationGauges({
+      reports: { latestForRecipe: async () => report('r1', 'default', 0.1) },
+      store: {
+        getActive: async () => {
+          if (down) throw new Error('connect ECONNREFUSED 127.0.0.1:6379');
+          return { version: 'v1', recipe: 'default', trainedAt: '2011-12-01T00:00:00Z', info: {} };
+        },
+      },
+      gauge,
+      log: (msg) => void logged.push(msg),
+    });
+    for (let scrape = 0; scrape < 5; scrape++) await gauges.refresh();
+    expect(logged).toEqual(['could not refresh the evaluation gauges (said once until a refresh succeeds)']);
+    down = false;
+    await gauges.refresh();
+    await gauges.refresh();
+    expect(logged).toHaveLength(2);
+    expect(logged[1]).toBe('the evaluation gauges are refreshed again');
+  });
 });
