@@ -21,6 +21,8 @@ export interface ContextQuery extends ListQuery {
   viewed?: readonly string[];
   /** A visitor whose stored views (POST /v1/events type view) join `viewed`, and whose stored attributes answer when none are sent; never their purchases. */
   userId?: string;
+  /** Default true: the viewed items (sent and stored) are not recommended back, as cart items never are. */
+  excludeViewed?: boolean;
   attributes?: Record<string, unknown>;
 }
 
@@ -79,11 +81,11 @@ export async function recommendForContext(deps: ServingDeps, q: ContextQuery): P
     q.attributes ?? (q.userId ? hint(deps, 'reading a visitor\'s attributes failed', deps.catalog.getUser(q.userId)).then((u) => u?.attributes ?? {}) : {}),
     q.userId && deps.recentViews ? hint(deps, 'reading recent views failed', deps.recentViews(q.userId, MAX_ANCHORS)).then((v) => v ?? []) : [],
   ]);
-  // Context items are never recommended back.
-  const exclude = [...(q.exclude ?? []), ...q.items];
+  const viewed = [...stored, ...(q.viewed ?? [])];
+  // Cart items are never recommended back; viewed ones unless asked for.
+  const exclude = [...(q.exclude ?? []), ...q.items, ...(q.excludeViewed === false ? [] : viewed)];
   if (!model) return deps.dbPopular.recommend({ ...q, exclude, attribute: preferredAttribute(attributes) }, { fallback: true });
 
-  const viewed = [...stored, ...(q.viewed ?? [])];
   // A viewed item that is also in the cart anchors as a cart item only.
   const carted = new Set(q.items);
   const anchors = [...anchorsOf(viewed.filter((id) => !carted.has(id)), model.items.index, VIEW_ANCHOR_WEIGHT), ...anchorsOf(q.items, model.items.index, 1)];

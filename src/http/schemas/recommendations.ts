@@ -76,6 +76,7 @@ export const contextBody = z
   .strictObject({
     items: z.array(id).max(100).default([]).describe('Cart or session item ids, oldest first'),
     viewed: z.array(id).max(100).optional().describe('Item ids viewed in the session, oldest first: weaker anchors than `items`'),
+    excludeViewed: z.boolean().default(true).describe('Leave out the items viewed (sent in `viewed`, or stored for `userId`), as cart items always are; false lets them back (a "viewed recently" strip)'),
     userId: id.optional().describe("A visitor whose stored views (POST /v1/events, type view) join `viewed`, and whose stored attributes count when `attributes` is not sent; their purchases are not read. With a frontend key, only with the visitor's valid X-User-Token (otherwise ignored)"),
     attributes: attributes.optional(),
     k: z.int().min(1).max(100).default(10),

@@ -470,6 +470,23 @@ for (const backend of DB_BACKENDS) {
       expect((empty.json() as Body).items.every((i) => i.itemId.startsWith('g'))).toBe(true);
     });
 
+    // Before, viewed items came back in the list they anchored (through its popular backfill: k=18 of the 21 products on sale reaches them).
+    it('When a visitor sends the items viewed in the session, Then none of them comes back unless excludeViewed is false', async () => {
+      const post = async (payload: object) => {
+        const res = await t.app.inject({ method: 'POST', url: '/v1/recommendations', headers: auth('read'), payload });
+        expect(res.statusCode, res.body).toBe(200);
+        return res.json() as Body;
+      };
+      const viewed = ['g5', 'g6', 'g7'];
+      const list = await post({ viewed, k: 18 });
+      expect(list.strategy).toBe('context');
+      expect(ids(list).filter((id) => viewed.includes(id))).toEqual([]);
+      expect(list.items).toHaveLength(18);
+      const again = await post({ viewed, k: 18, excludeViewed: false });
+      expect(ids(again).filter((id) => viewed.includes(id)).length).toBeGreaterThan(0);
+      expect((await t.app.inject({ method: 'POST', url: '/v1/recommendations', headers: auth('read'), payload: { viewed, excludeViewed: 'no' } })).statusCode).toBe(400);
+    });
+
     it('When popularity answers a stranger, a list and a time window, Then scores agree, start at 1 and never rise down the list', async () => {
       const stranger = await ok('/v1/users/nobody-at-all/recommendations?k=5');
       const popular = await ok('/v1/popular?k=5');
