@@ -75,6 +75,33 @@ export function createExperimentRepository(db: Db) {
       return rows.map(toRecord);
     },
 
+    /**
+     * Starts an experiment created inactive (`active: false`): it assigns users from now on, and its start
+     * (`created_at`) is now, so its report's window holds all of its feedback. Starting an active one changes
+     * nothing. `stopped` for one that was stopped (its results are never mixed with a second run's),
+     * `another-active` while another runs.
+     */
+    start: async function start(id: string): Promise<
+      { outcome: 'started'; experiment: ExperimentRecord } | { outcome: 'missing' | 'stopped' } | { outcome: 'another-active'; activeId: string }
+    > {
+      try {
+        const { rows } = await db.query(
+          `UPDATE experiments SET active = true, created_at = CASE WHEN active THEN created_at ELSE now() END
+           WHERE id = $1 AND stopped_at IS NULL RETURNING *`,
+          [id],
+        );
+        if (rows[0]) return { outcome: 'started', experiment: toRecord(rows[0]) };
+        const { rows: found } = await db.query('SELECT 1 FROM experiments WHERE id = $1', [id]);
+        return { outcome: found.length > 0 ? 'stopped' : 'missing' };
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== UNIQUE_VIOLATION) throw err;
+        const active = await findActive();
+        // The other one stopped in between: try once more.
+        if (!active) return start(id);
+        return { outcome: 'another-active', activeId: active.id };
+      }
+    },
+
     /** Stops an experiment (stopping a stopped one changes nothing); null when there is no such id. */
     async stop(id: string): Promise<ExperimentRecord | null> {
       const { rows } = await db.query(

@@ -32,6 +32,19 @@ export function experimentRoutes(app: FastifyInstance, deps: { experiments: Expe
     handler: (req) => deps.experiments.get(req.params.id),
   });
 
+  r.post('/v1/experiments/:id/start', {
+    config: { scope: 'admin' },
+    schema: {
+      operationId: 'startExperiment',
+      tags,
+      summary:
+        'Start an experiment created with `active: false`: users are assigned to its arms from now on, and its start (`createdAt`) is now. Starting an active one changes nothing; a stopped one does not run again (409)',
+      params: experimentParam,
+      response: { 200: experimentResponse, ...errors(400, 401, 403, 404, 409, 422) },
+    },
+    handler: (req) => deps.experiments.start(req.params.id),
+  });
+
   r.post('/v1/experiments/:id/stop', {
     config: { scope: 'admin' },
     schema: {

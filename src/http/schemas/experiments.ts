@@ -24,7 +24,7 @@ export const experimentBody = z
   .strictObject({
     id: name.describe('Never reused: a stopped experiment keeps its id and results'),
     arms: z.array(arm).min(2).max(10).describe('The first arm is the control every other arm is compared with'),
-    active: z.boolean().default(true).describe('Start assigning users now (one experiment may be active at a time)'),
+    active: z.boolean().default(true).describe('Start assigning users now (one experiment may be active at a time); false keeps it for POST /v1/experiments/:id/start'),
   })
   .superRefine((e, ctx) => {
     const sum = e.arms.reduce((s, a) => s + a.share, 0);

@@ -358,5 +358,36 @@ for (const backend of DB_BACKENDS) {
       ]);
       expect(home7.arms.map((a: { impressions: number; clicks: number }) => [a.impressions, a.clicks])).toEqual([[9, 1], [4, 2]]);
     });
+
+    // Before, `active: false` made an experiment nothing could ever start.
+    it('When an experiment is created inactive, Then it assigns nobody until started, starts once and only while none other runs', async () => {
+      const listed = (await t.app.inject({ url: '/v1/experiments', headers: auth('admin') })).json() as { experiments: { id: string; active: boolean }[] };
+      for (const e of listed.experiments.filter((x) => x.active)) expect((await post(`/v1/experiments/${e.id}/stop`)).statusCode).toBe(200);
+      expect((await post('/v1/experiments', { ...EXPERIMENT, id: 'draft-busy' })).statusCode).toBe(201);
+      // Another is active: a draft may be defined beside it, not started.
+      const created = await post('/v1/experiments', { ...EXPERIMENT, id: 'draft-1', active: false });
+      expect(created.statusCode, created.body).toBe(201);
+      expect(created.json()).toMatchObject({ id: 'draft-1', active: false, stoppedAt: null });
+      const busy = await post('/v1/experiments/draft-1/start');
+      expect(busy.statusCode).toBe(409);
+      expect(busy.json().error.message).toContain('"draft-busy" is active');
+      expect((await post('/v1/experiments/draft-busy/stop')).statusCode).toBe(200);
+      expect(await recommend('g-user0')).not.toHaveProperty('experiment');
+      const before = Date.now();
+      const started = await post('/v1/experiments/draft-1/start');
+      expect(started.statusCode, started.body).toBe(200);
+      expect(started.json()).toMatchObject({ id: 'draft-1', active: true, stoppedAt: null });
+      // Its start is when it started assigning, not when it was defined.
+      expect(Date.parse(started.json().createdAt)).toBeGreaterThanOrEqual(before - 1000);
+      expect((await recommend('g-user0')).experiment).toMatchObject({ id: 'draft-1', arm: EXPECTED_ARMS['g-user0'] });
+      // Started again: nothing changes.
+      const again = await post('/v1/experiments/draft-1/start');
+      expect(again.statusCode).toBe(200);
+      expect(again.json().createdAt).toBe(started.json().createdAt);
+      expect((await post('/v1/experiments/draft-1/stop')).statusCode).toBe(200);
+      expect((await post('/v1/experiments/draft-1/start')).statusCode).toBe(409);
+      expect((await post('/v1/experiments/home-1/start')).statusCode).toBe(409);
+      expect((await post('/v1/experiments/nope/start')).statusCode).toBe(404);
+    });
   });
 }

@@ -61,6 +61,7 @@ const MINIMUM: Record<string, Scope | null> = {
   'POST /v1/experiments': 'admin',
   'GET /v1/experiments': 'admin',
   'GET /v1/experiments/:id': 'admin',
+  'POST /v1/experiments/:id/start': 'admin',
   'POST /v1/experiments/:id/stop': 'admin',
   'GET /health/live': null,
   'GET /health/ready': null,
