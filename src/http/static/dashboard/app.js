@@ -13,7 +13,7 @@ const $ = (id) => document.getElementById(id);
 const main = $('view');
 let current = null;
 
-/** Stops what the shown view runs (charts, polling) before another replaces it. */
+/** Stops what the shown view runs (charts, polling) before another replaces it; its awaits (stillShown) stop there. */
 function dispose(view) {
   if (!view) return;
   view.alive = false;
@@ -28,6 +28,8 @@ async function show() {
   const arg = rest.length > 0 ? decodeURIComponent(rest.join('/')) : undefined;
   for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('current', a.getAttribute('href') === `#${viewName === 'item' ? 'customer' : viewName}`);
   dispose(current);
+  // From here no view is current until one is made below: one still loading (left, or its key forgotten) draws nothing more.
+  current = null;
   delete document.body.dataset.ready;
   if (!adminKey.get()) {
     main.innerHTML = '<p>Enter an admin API key to start. It is kept in this tab only (session storage) and sent as a header.</p>';

@@ -34,8 +34,32 @@ export async function section(el, load) {
   try {
     el.innerHTML = await load();
   } catch (err) {
-    el.innerHTML = error(err);
+    if (!(err instanceof ViewGone)) el.innerHTML = error(err);
   }
+}
+
+/** Thrown by stillShown() when the view was left while it waited: nothing more of it is drawn, and app.js drops it. */
+export class ViewGone extends Error {
+  constructor() {
+    super('the view was left');
+  }
+}
+
+/**
+ * Awaits `promise` (an API call) for `view`, and goes on only if the view is still the one shown: another
+ * view, or "Forget key", may have replaced it meanwhile, and what it would draw belongs to no page now.
+ * Every view awaits through this, so an answer (or an error) arriving late is never drawn over what replaced it.
+ */
+export async function stillShown(view, promise) {
+  let value;
+  try {
+    value = await promise;
+  } catch (err) {
+    if (!view.alive) throw new ViewGone();
+    throw err;
+  }
+  if (!view.alive) throw new ViewGone();
+  return value;
 }
 
 // A colour per series, the same series keeping its colour across charts.

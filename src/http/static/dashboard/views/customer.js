@@ -1,7 +1,7 @@
 // Customer preview: find a customer, then their purchases (titles, dates), profile (RFM, segment,
 // lifecycle) and current recommendations per strategy side by side, with sources and explanations.
 import { api, apiOrNull, qs } from '../api.js';
-import { day, esc, int, money, num, table, time } from '../ui.js';
+import { day, esc, int, money, num, stillShown, table, time, ViewGone } from '../ui.js';
 
 const K = 10;
 
@@ -17,7 +17,7 @@ export async function render(el, id, view) {
   const $ = (x) => el.querySelector(`#${x}`);
   const search = async () => {
     const q = $('search').value.trim();
-    const customers = q ? (await api(`/v1/users${qs({ q, limit: 15 })}`)).customers : await topSpenders();
+    const customers = q ? (await stillShown(view, api(`/v1/users${qs({ q, limit: 15 })}`))).customers : await topSpenders(view);
     $('results').innerHTML = `<div class="panel">${table(
       ['customer', 'orders', 'purchases', 'spend', 'last purchase'],
       customers.map((c) => [`<a href="#customer/${encodeURIComponent(c.id)}" data-testid="customer-link">${esc(c.id)}</a>`, int(c.orders), int(c.purchases), money(c.spend), esc(day(c.lastPurchase))]),
@@ -26,7 +26,7 @@ export async function render(el, id, view) {
   };
   $('search-form').addEventListener('submit', (e) => {
     e.preventDefault();
-    search().catch((err) => ($('results').innerHTML = `<p class="error">${esc(err.message)}</p>`));
+    search().catch((err) => err instanceof ViewGone || ($('results').innerHTML = `<p class="error">${esc(err.message)}</p>`));
   });
   if (id === undefined) return search();
   $('search').value = id;
@@ -37,9 +37,9 @@ export async function render(el, id, view) {
  * The biggest spenders: the served model's high value tier is kept sorted by spend (no scan of the
  * purchases); before a training, the purchases are summed instead.
  */
-async function topSpenders() {
-  const tier = await apiOrNull(`/v1/segments/high/users${qs({ dimension: 'valueTier', limit: 15 })}`);
-  if (!tier) return (await api(`/v1/users${qs({ sort: 'spend', limit: 15 })}`)).customers;
+async function topSpenders(view) {
+  const tier = await stillShown(view, apiOrNull(`/v1/segments/high/users${qs({ dimension: 'valueTier', limit: 15 })}`));
+  if (!tier) return (await stillShown(view, api(`/v1/users${qs({ sort: 'spend', limit: 15 })}`))).customers;
   return tier.users.map((u) => ({ id: u.userId, orders: u.frequency, purchases: null, spend: u.monetary, lastPurchase: u.lastOrder }));
 }
 
@@ -49,9 +49,9 @@ async function renderCustomer(el, id, view) {
   // the customer's own data loads meanwhile.
   const models = api('/v1/models');
   const own = Promise.all([api(`/v1/users/${enc}`), apiOrNull(`/v1/users/${enc}/profile`), api(`/v1/users/${enc}/events?limit=50`)]);
-  const recs = await Promise.all(activeStrategies(await models).map((s) => api(`/v1/users/${enc}/recommendations${qs({ k: K, strategy: s })}`)));
-  const [user, profile, events] = await own;
-  if (!view.alive) return;
+  const strategies = activeStrategies(await stillShown(view, models));
+  const recs = await stillShown(view, Promise.all(strategies.map((s) => api(`/v1/users/${enc}/recommendations${qs({ k: K, strategy: s })}`))));
+  const [user, profile, events] = await stillShown(view, own);
   const attrs = Object.entries(user.attributes);
   el.innerHTML = `
     <h2>Customer <span data-testid="customer-id">${esc(id)}</span></h2>

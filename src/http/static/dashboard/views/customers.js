@@ -1,9 +1,9 @@
 // Customers: segment sizes and revenue shares, the RFM distribution, lifecycle now and over time.
 import { apiOrNull, api } from '../api.js';
-import { barSets, chart, day, esc, int, lineSets, money, num, pct, section, table } from '../ui.js';
+import { barSets, chart, day, esc, int, lineSets, money, num, pct, section, stillShown, table } from '../ui.js';
 
 export async function render(el, _arg, view) {
-  const [segments, history] = await Promise.all([apiOrNull('/v1/segments'), api('/v1/segments/lifecycle-history?months=13')]);
+  const [segments, history] = await stillShown(view, Promise.all([apiOrNull('/v1/segments'), api('/v1/segments/lifecycle-history?months=13')]));
   el.innerHTML = `
     <div id="summary"></div>
     <div class="grid2">
@@ -76,7 +76,7 @@ export async function render(el, _arg, view) {
     const name = e.target.dataset?.segment;
     if (!name) return;
     await section($('members'), async () => {
-      const page = await api(`/v1/segments/${encodeURIComponent(name)}/users?limit=20`);
+      const page = await stillShown(view, api(`/v1/segments/${encodeURIComponent(name)}/users?limit=20`));
       return `<h2>${esc(name)}: top ${page.users.length} of ${int(page.total)} by spend</h2><div class="panel">${table(
         ['customer', 'orders', 'spend', 'recency (days)', 'lifecycle'],
         page.users.map((u) => [`<a href="#customer/${encodeURIComponent(u.userId)}">${esc(u.userId)}</a>`, int(u.frequency), money(u.monetary), int(u.recencyDays), esc(u.lifecycle)]),

@@ -1,13 +1,13 @@
 // Evaluation: metric@k per strategy (bars), precision/recall across k (lines), run metrics, breakdowns
 // by segment and history length, the active recipe's NDCG over time, and two reports side by side.
 import { api, qs } from '../api.js';
-import { barSets, chart, esc, lineSets, num, pct, table, time } from '../ui.js';
+import { barSets, chart, esc, lineSets, num, pct, stillShown, table, time, ViewGone } from '../ui.js';
 
 const ACCURACY = ['precision', 'recall', 'ndcg', 'map', 'hitRate'];
 const RUN = ['catalogCoverage', 'userCoverage', 'diversity', 'novelty', 'popularTop100Share'];
 
 export async function render(el, _arg, view) {
-  const [list, models] = await Promise.all([api('/v1/evaluations?limit=50'), api('/v1/models')]);
+  const [list, models] = await stillShown(view, Promise.all([api('/v1/evaluations?limit=50'), api('/v1/models')]));
   if (list.reports.length === 0) {
     el.innerHTML = '<p class="muted">No evaluation report yet: start one on the overview.</p>';
     return;
@@ -24,7 +24,7 @@ export async function render(el, _arg, view) {
     <div id="reports" class="grid2"></div>`;
   const $ = (id) => el.querySelector(`#${id}`);
 
-  const history = await api(`/v1/evaluations/history${qs({ strategy: recipe, metric: 'ndcg', k: 10, mode: 'novel' })}`);
+  const history = await stillShown(view, api(`/v1/evaluations/history${qs({ strategy: recipe, metric: 'ndcg', k: 10, mode: 'novel' })}`));
   if (history.points.length > 0) {
     chart(view, $('history'), {
       type: 'line',
@@ -37,13 +37,19 @@ export async function render(el, _arg, view) {
   } else $('history').innerHTML = `<p class="muted">no report has NDCG@10 (novel) for ${esc(recipe)}</p>`;
 
   // The reports' charts are redrawn when the selection changes; the view destroys the last ones when it goes.
-  const shown = { charts: [] };
+  // They are drawn while the view is shown (stillShown reads `alive`).
+  const shown = {
+    charts: [],
+    get alive() {
+      return view.alive;
+    },
+  };
   view.charts.push({ destroy: () => shown.charts.forEach((c) => c.destroy()) });
   const showReports = async () => {
     for (const c of shown.charts.splice(0)) c.destroy();
     const ids = [$('report-a').value, $('report-b').value].filter(Boolean);
     $('reports').innerHTML = ids.map((id) => `<div data-report="${esc(id)}"></div>`).join('');
-    await Promise.all(ids.map((id, i) => renderReport(shown, $('reports').children[i], id).catch((err) => ($('reports').children[i].innerHTML = `<p class="error">${esc(err.message)}</p>`))));
+    await Promise.all(ids.map((id, i) => renderReport(shown, $('reports').children[i], id).catch((err) => err instanceof ViewGone || ($('reports').children[i].innerHTML = `<p class="error">${esc(err.message)}</p>`))));
   };
   $('report-a').addEventListener('change', showReports);
   $('report-b').addEventListener('change', showReports);
@@ -51,7 +57,7 @@ export async function render(el, _arg, view) {
 }
 
 async function renderReport(view, el, id) {
-  const ev = await api(`/v1/evaluations/${encodeURIComponent(id)}`);
+  const ev = await stillShown(view, api(`/v1/evaluations/${encodeURIComponent(id)}`));
   const r = ev.report;
   if (!r) {
     el.innerHTML = `<p class="muted">evaluation ${esc(id)} is ${esc(ev.status)}</p>`;

@@ -1,20 +1,20 @@
 // Item page: the catalogue entry, similar items per neighbour kind, and what is bought together with it.
 import { api, qs } from '../api.js';
-import { esc, num, table } from '../ui.js';
+import { esc, num, stillShown, table } from '../ui.js';
 
 const SIMILAR = ['item-knn', 'content', 'als', 'cooccurrence'];
 
-export async function render(el, id) {
+export async function render(el, id, view) {
   if (id === undefined) {
     el.innerHTML = '<p class="muted">Open an item from a customer\'s purchases or recommendations.</p>';
     return;
   }
   const enc = encodeURIComponent(id);
-  const [item, together, ...similar] = await Promise.all([
+  const [item, together, ...similar] = await stillShown(view, Promise.all([
     api(`/v1/items/${enc}`),
     api(`/v1/items/${enc}/bought-together${qs({ k: 10 })}`),
     ...SIMILAR.map((s) => api(`/v1/items/${enc}/similar${qs({ k: 10, strategy: s })}`).catch((err) => ({ strategy: s, error: err.message, items: [] }))),
-  ]);
+  ]));
   const link = (i) => `<a href="#item/${encodeURIComponent(i.itemId)}">${esc(i.title ?? i.itemId)}</a>`;
   el.innerHTML = `
     <h2>Item <span data-testid="item-id">${esc(item.id)}</span>: ${esc(item.title)}</h2>

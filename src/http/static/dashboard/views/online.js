@@ -1,6 +1,6 @@
 // Online: CTR and conversion per strategy and per experiment arm, over the window and per day.
 import { api, qs } from '../api.js';
-import { barSets, chart, esc, int, lineSets, num, pct, table } from '../ui.js';
+import { barSets, chart, esc, int, lineSets, num, pct, stillShown, table } from '../ui.js';
 
 const DAYS = 30;
 /** The longest window the report gives (LONGEST_WINDOW_DAYS). */
@@ -14,7 +14,7 @@ const difference = (t) =>
   t ? `${points(t.difference)} pts ${t.anytimeLow === null ? '(interval from 30 customers an arm)' : `(${points(t.anytimeLow)} to ${points(t.anytimeHigh)})`}` : '-';
 
 export async function render(el, _arg, view) {
-  const [totals, daily] = await Promise.all([api(`/v1/metrics/online${qs({ days: DAYS })}`), api(`/v1/metrics/online/daily${qs({ days: DAYS })}`)]);
+  const [totals, daily] = await stillShown(view, Promise.all([api(`/v1/metrics/online${qs({ days: DAYS })}`), api(`/v1/metrics/online/daily${qs({ days: DAYS })}`)]));
   el.innerHTML = `
     <h2>Feedback of the last ${DAYS} days</h2>
     <div class="grid2">
@@ -71,7 +71,7 @@ export async function render(el, _arg, view) {
   const start = (e) => Math.min(since(e), e.firstFeedbackAt ? Date.parse(e.firstFeedbackAt) : Infinity);
   const oldest = Math.min(...totals.experiments.filter((e) => e.active).map(start));
   const needDays = Number.isFinite(oldest) ? Math.ceil((Date.now() - oldest) / 86_400_000) + 1 : 0;
-  const tests = needDays > DAYS ? await api(`/v1/metrics/online${qs({ days: Math.min(LONGEST_DAYS, needDays) })}`) : totals;
+  const tests = needDays > DAYS ? await stillShown(view, api(`/v1/metrics/online${qs({ days: Math.min(LONGEST_DAYS, needDays) })}`)) : totals;
   // Feedback older than the shop keeps (FEEDBACK_RETENTION_DAYS) is gone: the tests read from the later start.
   const windowStart = Math.max(Date.parse(tests.since), tests.keptSince ? Date.parse(tests.keptSince) : 0);
   $('experiments').innerHTML = tests.experiments

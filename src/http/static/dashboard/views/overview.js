@@ -1,7 +1,7 @@
 // Overview: what the service holds, the model it serves (age, recipe, step durations), training and
 // evaluation started from here with live progress, model versions with rollback.
 import { api } from '../api.js';
-import { barSets, card, chart, duration, esc, int, section, table, time, day } from '../ui.js';
+import { barSets, card, chart, duration, esc, int, section, stillShown, table, time, day } from '../ui.js';
 
 const POLL_MS = 500;
 
@@ -30,7 +30,7 @@ export async function render(el, _arg, view) {
     <h2>Recent trainings</h2><div id="jobs" class="panel"></div>`;
   const $ = (id) => el.querySelector(`#${id}`);
 
-  const [overview, models, jobs] = await Promise.all([api('/v1/overview'), api('/v1/models'), api('/v1/training-jobs')]);
+  const [overview, models, jobs] = await stillShown(view, Promise.all([api('/v1/overview'), api('/v1/models'), api('/v1/training-jobs')]));
   const c = overview.counts;
   $('counts').innerHTML = [
     card('catalogue items', int(c.items), 'count-items'),
@@ -77,7 +77,7 @@ export async function render(el, _arg, view) {
     const version = e.target.dataset?.activate;
     if (!version || !confirm(`Serve ${version} from now on?`)) return;
     await section($('versions'), async () => {
-      await api(`/v1/models/${encodeURIComponent(version)}/activate`, { method: 'POST' });
+      await stillShown(view, api(`/v1/models/${encodeURIComponent(version)}/activate`, { method: 'POST' }));
       view.show();
       return '<p class="muted">activated</p>';
     });
@@ -92,7 +92,7 @@ export async function render(el, _arg, view) {
     e.preventDefault();
     const recipe = $('train-recipe').value.trim();
     await section($('training'), async () => {
-      const job = await api('/v1/training-jobs', { method: 'POST', body: { ...(recipe ? { recipe } : {}), ...tuneChoice($('train-tune')) } });
+      const job = await stillShown(view, api('/v1/training-jobs', { method: 'POST', body: { ...(recipe ? { recipe } : {}), ...tuneChoice($('train-tune')) } }));
       watch(view, $('training'), `/v1/training-jobs/${job.jobId}`, 'training');
       return `training ${esc(job.jobId)} queued`;
     });
@@ -102,10 +102,13 @@ export async function render(el, _arg, view) {
     const ks = $('eval-ks').value.split(',').map((s) => Number(s.trim())).filter((k) => k > 0);
     const baseline = $('eval-baseline').value.trim();
     await section($('evaluating'), async () => {
-      const job = await api('/v1/evaluations', {
-        method: 'POST',
-        body: { recipes: m ? [m.recipe] : undefined, split: { kind: 'temporal', cutoff: $('eval-cutoff').value }, ks, ...(baseline ? { baseline } : {}), ...tuneChoice($('eval-tune')) },
-      });
+      const job = await stillShown(
+        view,
+        api('/v1/evaluations', {
+          method: 'POST',
+          body: { recipes: m ? [m.recipe] : undefined, split: { kind: 'temporal', cutoff: $('eval-cutoff').value }, ks, ...(baseline ? { baseline } : {}), ...tuneChoice($('eval-tune')) },
+        }),
+      );
       watch(view, $('evaluating'), `/v1/evaluations/${job.jobId}`, 'evaluation');
       return `evaluation ${esc(job.jobId)} queued`;
     });
@@ -144,12 +147,11 @@ function watch(view, holder, url, what) {
     if (!view.alive) return;
     let job;
     try {
-      job = await api(url);
+      job = await stillShown(view, api(url));
     } catch (err) {
-      holder.innerHTML = `<span class="error">${esc(err.message)}</span>`;
+      if (view.alive) holder.innerHTML = `<span class="error">${esc(err.message)}</span>`;
       return;
     }
-    if (!view.alive) return;
     const label = `${what} ${esc(job.id)}: <span data-testid="${what}-status">${esc(job.status)}</span>`;
     if (job.status === 'succeeded') {
       holder.innerHTML = `${label}${job.result?.version ? ` - version ${esc(job.result.version)}` : ''} <button type="button" data-refresh>refresh</button>`;
