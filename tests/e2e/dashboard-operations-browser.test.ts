@@ -1,9 +1,11 @@
 import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, createTestApp, KEYS, type TestApp } from '../helpers/app.js';
+import { auth, createTestApp, finishedJob, KEYS, type TestApp } from '../helpers/app.js';
 import { browserAvailable, launchChromium } from '../helpers/browser.js';
-import { createPgliteTestDb, createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../helpers/services.js';
+import { startRedisProxy, type RedisProxy } from '../helpers/redis-proxy.js';
+import { createPgliteTestDb, createPostgresTestDb, POSTGRES_URL, randomPrefix, REDIS_URL, serviceAvailable } from '../helpers/services.js';
+import { createRedisModelStore } from '../../src/store/redis-model-store.js';
 
 /**
  * The dashboard as an operator meets it on a real network and a real day: a page whose scripts are still
@@ -104,5 +106,114 @@ describe.skipIf(!browserAvailable())('the dashboard in operation', () => {
     expect(await page.evaluate(() => document.body.dataset.ready)).toBeUndefined();
     await context.close();
   });
+
+  it('When one poll of a watched training fails (503 with Retry-After), Then the page keeps watching and shows the training succeed', async () => {
+    const { context, page } = await loggedIn();
+    // The first poll meets a store that did not answer in time: the service's own 503 with Retry-After.
+    let failed = 0;
+    await page.route('**/v1/training-jobs/*', async (route) => {
+      if (route.request().method() === 'GET' && failed === 0) {
+        failed++;
+        await route.fulfill({
+          status: 503,
+          headers: { 'content-type': 'application/json; charset=utf-8', 'retry-after': '1' },
+          body: JSON.stringify({ error: { code: 'DEPENDENCY_UNAVAILABLE', message: 'the database did not answer in time; retry shortly' } }),
+        });
+        return;
+      }
+      await route.continue();
+    });
+    await page.selectOption('#train-tune', 'false');
+    await page.click('#start-training');
+    await expect.poll(() => failed).toBe(1);
+    const { jobs } = await inject('GET', '/v1/training-jobs', 'admin');
+    const job = await finishedJob(t, `/v1/training-jobs/${jobs[0].id}`, 120_000);
+    expect(job.status).toBe('succeeded');
+    // The watch goes on after the failed poll: the training is shown to succeed and the view shows its version.
+    await page.waitForSelector(`[data-testid="model-version"]:text("${job.result.version}")`, { timeout: 20_000 });
+    await context.close();
+  }, 180_000);
+
+  it('When the customer search is left empty on a trained shop, Then it lists the biggest spenders', async () => {
+    const { jobs } = await inject('GET', '/v1/training-jobs', 'admin');
+    if (!jobs.some((j: { status: string }) => j.status === 'succeeded')) {
+      const started = await inject('POST', '/v1/training-jobs', 'admin', { tune: false });
+      expect((await finishedJob(t, `/v1/training-jobs/${started.jobId}`, 120_000)).status).toBe('succeeded');
+    }
+    const { customers } = await inject('GET', '/v1/users?sort=spend&limit=15', 'admin');
+    expect(customers.length).toBe(15);
+    const { context, page } = await loggedIn();
+    await page.evaluate(() => (location.hash = '#customer'));
+    await page.waitForSelector('body[data-ready="customer"]');
+    // README: "search customers by id prefix (empty: the biggest spenders)". Every customer here spent 10.
+    expect(await page.textContent('#results')).not.toContain('no customer with such an id');
+    expect(await page.locator('[data-testid="customer-link"]').count()).toBe(15);
+    await context.close();
+  }, 180_000);
 });
 
+
+const redisAvailable = await serviceAvailable(REDIS_URL);
+
+/**
+ * The model store (Redis) behind a proxy that plays the network: when it stops answering, what the page
+ * reads from Postgres (the customer search, a customer's purchases) is still there to be shown.
+ */
+describe.skipIf(!browserAvailable() || !redisAvailable)('the dashboard through a model store outage', () => {
+  let t: TestApp;
+  let proxy: RedisProxy;
+  let browser: Browser;
+  let base: string;
+
+  beforeAll(async () => {
+    proxy = await startRedisProxy(REDIS_URL);
+    const usePostgres = await serviceAvailable(POSTGRES_URL);
+    t = await createTestApp({ createDb: usePostgres ? createPostgresTestDb : createPgliteTestDb, store: createRedisModelStore({ url: proxy.url, prefix: `${randomPrefix('dash')}:` }) });
+    const put = async (url: string, payload: object) => expect((await t.app.inject({ method: 'POST', url, headers: auth('write'), payload })).statusCode).toBe(200);
+    await put('/v1/items/batch', { items: Array.from({ length: 30 }, (_, i) => ({ id: `i${i}`, title: `item ${i}`, categories: ['home'], price: 1 + i })) });
+    await put('/v1/events', {
+      events: Array.from({ length: 40 }, (_, u) =>
+        Array.from({ length: 5 }, (_, n) => ({ userId: `u${u}`, itemId: `i${(u * 3 + n * 7) % 30}`, ts: new Date(Date.UTC(2024, 0, 1 + n + (u % 20))).toISOString(), quantity: 1, price: 2 + u })),
+      ).flat(),
+    });
+    const job = await t.app.inject({ method: 'POST', url: '/v1/training-jobs', headers: auth('admin'), payload: { tune: false } });
+    expect((await finishedJob(t, `/v1/training-jobs/${job.json().jobId}`, 120_000)).status).toBe('succeeded');
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+    browser = await launchChromium();
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await t?.dispose();
+    await proxy?.close();
+  });
+
+  it('When Redis stops answering, Then the customer preview still offers its search, and a search by id prefix lists the customers', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${base}/dashboard`);
+    await page.fill('#key', KEYS.admin);
+    await page.click('#use-key');
+    await page.waitForSelector('body[data-ready="overview"]');
+    proxy.partition();
+    // The search reads Postgres, which answers.
+    const res = await t.app.inject({ url: '/v1/users?q=u1&limit=15', headers: auth('admin') });
+    expect(res.statusCode).toBe(200);
+    const ids = res.json().customers.map((c: { id: string }) => c.id);
+    expect(ids.length).toBeGreaterThan(1);
+    await page.evaluate(() => (location.hash = '#customer'));
+    await page.waitForSelector('body[data-ready="customer"]', { timeout: 60_000 });
+    // The form is there, and the biggest spenders too: the served model's value tier cannot be read, so they
+    // are summed from the purchases (Postgres), as before a training.
+    expect(await page.locator('#search').count()).toBe(1);
+    const top = await t.app.inject({ url: '/v1/users?sort=spend&limit=15', headers: auth('admin') });
+    expect(top.statusCode).toBe(200);
+    expect(await page.locator('[data-testid="customer-link"]').allTextContents()).toEqual(top.json().customers.map((c: { id: string }) => c.id));
+    await page.fill('#search', 'u1');
+    await page.press('#search', 'Enter');
+    await page.waitForSelector('[data-testid="customer-link"]', { timeout: 20_000 });
+    expect(await page.locator('[data-testid="customer-link"]').allTextContents()).toEqual(ids);
+    await context.close();
+  }, 120_000);
+});

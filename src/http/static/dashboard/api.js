@@ -8,11 +8,20 @@ export const adminKey = {
 };
 
 export class ApiError extends Error {
-  constructor(status, body) {
+  constructor(status, body, retryAfter = null) {
     super(body?.error?.message ?? `HTTP ${status}`);
     this.status = status;
     this.code = body?.error?.code;
+    /** Seconds the answer's Retry-After asks to wait (429, 503), or null. */
+    this.retryAfter = retryAfter;
   }
+}
+
+/** Retry-After in seconds: a number of seconds or an HTTP date; null when absent or unreadable. */
+function retryAfterSeconds(header) {
+  if (header === null) return null;
+  const seconds = /^\s*\d+\s*$/.test(header) ? Number(header) : (Date.parse(header) - Date.now()) / 1000;
+  return Number.isFinite(seconds) ? Math.max(0, seconds) : null;
 }
 
 /** Calls the API with the admin key; JSON in and out; a non-2xx answer throws ApiError with the API's message. */
@@ -21,7 +30,7 @@ export async function api(path, { method = 'GET', body } = {}) {
   if (body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const data = res.status === 204 ? null : await res.json();
-  if (!res.ok) throw new ApiError(res.status, data);
+  if (!res.ok) throw new ApiError(res.status, data, retryAfterSeconds(res.headers.get('retry-after')));
   return data;
 }
 
@@ -33,6 +42,18 @@ export async function apiOrNull(path) {
     if (err instanceof ApiError && err.status === 404) return null;
     throw err;
   }
+}
+
+/**
+ * Whether a failed call is worth repeating: a refused key (401, 403) or a resource that is not there (404)
+ * stays so; anything else (429, 503, a network error, a proxy's 502) may pass.
+ */
+export const retryable = (err) => !(err instanceof ApiError && [401, 403, 404].includes(err.status));
+
+/** Milliseconds to wait before the `attempt`th retry (1, 2, ...): the answer's Retry-After, else 1 s doubling up to 30 s. */
+export function retryDelayMs(err, attempt) {
+  if (err instanceof ApiError && err.retryAfter !== null) return Math.min(Math.max(err.retryAfter, 1), 300) * 1000;
+  return Math.min(30_000, 1000 * 2 ** (attempt - 1));
 }
 
 /** Query string from an object, leaving out undefined values. */

@@ -4,6 +4,8 @@ import { api, apiOrNull, qs } from '../api.js';
 import { day, esc, int, money, num, stillShown, table, time, ViewGone } from '../ui.js';
 
 const K = 10;
+/** Customers a search lists. */
+const LISTED = 15;
 
 export async function render(el, id, view) {
   el.innerHTML = `
@@ -15,18 +17,23 @@ export async function render(el, id, view) {
     <div id="results"></div>
     <div id="customer"></div>`;
   const $ = (x) => el.querySelector(`#${x}`);
+  // A failed search shows its error under the form, which stays for the next one (the first, on opening, too).
   const search = async () => {
-    const q = $('search').value.trim();
-    const customers = q ? (await stillShown(view, api(`/v1/users${qs({ q, limit: 15 })}`))).customers : await topSpenders(view);
-    $('results').innerHTML = `<div class="panel">${table(
-      ['customer', 'orders', 'purchases', 'spend', 'last purchase'],
-      customers.map((c) => [`<a href="#customer/${encodeURIComponent(c.id)}" data-testid="customer-link">${esc(c.id)}</a>`, int(c.orders), int(c.purchases), money(c.spend), esc(day(c.lastPurchase))]),
-      { empty: 'no customer with such an id' },
-    )}</div>`;
+    try {
+      const q = $('search').value.trim();
+      const customers = q ? (await stillShown(view, api(`/v1/users${qs({ q, limit: LISTED })}`))).customers : await topSpenders(view);
+      $('results').innerHTML = `<div class="panel">${table(
+        ['customer', 'orders', 'purchases', 'spend', 'last purchase'],
+        customers.map((c) => [`<a href="#customer/${encodeURIComponent(c.id)}" data-testid="customer-link">${esc(c.id)}</a>`, int(c.orders), int(c.purchases), money(c.spend), esc(day(c.lastPurchase))]),
+        { empty: 'no customer with such an id' },
+      )}</div>`;
+    } catch (err) {
+      if (!(err instanceof ViewGone)) $('results').innerHTML = `<p class="error">${esc(err.message)}</p>`;
+    }
   };
   $('search-form').addEventListener('submit', (e) => {
     e.preventDefault();
-    search().catch((err) => err instanceof ViewGone || ($('results').innerHTML = `<p class="error">${esc(err.message)}</p>`));
+    search();
   });
   if (id === undefined) return search();
   $('search').value = id;
@@ -35,12 +42,21 @@ export async function render(el, id, view) {
 
 /**
  * The biggest spenders: the served model's high value tier is kept sorted by spend (no scan of the
- * purchases); before a training, the purchases are summed instead.
+ * purchases). The purchases are summed instead (Postgres) when the tier cannot give all LISTED: before a
+ * training (404), with the model store unreadable (503), or when the tier holds fewer (a small shop, or
+ * customers who all spent alike and share a lower tier).
  */
 async function topSpenders(view) {
-  const tier = await stillShown(view, apiOrNull(`/v1/segments/high/users${qs({ dimension: 'valueTier', limit: 15 })}`));
-  if (!tier) return (await stillShown(view, api(`/v1/users${qs({ sort: 'spend', limit: 15 })}`))).customers;
-  return tier.users.map((u) => ({ id: u.userId, orders: u.frequency, purchases: null, spend: u.monetary, lastPurchase: u.lastOrder }));
+  let tier = null;
+  try {
+    tier = await stillShown(view, apiOrNull(`/v1/segments/high/users${qs({ dimension: 'valueTier', limit: LISTED })}`));
+  } catch (err) {
+    if (err instanceof ViewGone) throw err;
+  }
+  if (tier && tier.users.length >= LISTED) {
+    return tier.users.map((u) => ({ id: u.userId, orders: u.frequency, purchases: null, spend: u.monetary, lastPurchase: u.lastOrder }));
+  }
+  return (await stillShown(view, api(`/v1/users${qs({ sort: 'spend', limit: LISTED })}`))).customers;
 }
 
 async function renderCustomer(el, id, view) {

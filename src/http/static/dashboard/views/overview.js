@@ -1,6 +1,6 @@
 // Overview: what the service holds, the model it serves (age, recipe, step durations), training and
 // evaluation started from here with live progress, model versions with rollback.
-import { api } from '../api.js';
+import { api, retryable, retryDelayMs } from '../api.js';
 import { barSets, card, chart, duration, esc, int, section, stillShown, table, time, day } from '../ui.js';
 
 const POLL_MS = 500;
@@ -141,17 +141,30 @@ function jobTable(jobs) {
   );
 }
 
-/** Polls a job until it ends, showing its progress and step; a finished training refreshes the view. */
+/**
+ * Polls a job until it ends, showing its progress and step; a finished training refreshes the view. A poll
+ * that fails for a while (429, 503, the network) is shown and tried again after the answer's Retry-After or
+ * a growing pause: the job runs on meanwhile. Only a refused key or a job not found (401, 403, 404) ends it.
+ */
 function watch(view, holder, url, what) {
+  let failures = 0;
   const tick = async () => {
     if (!view.alive) return;
     let job;
     try {
       job = await stillShown(view, api(url));
     } catch (err) {
-      if (view.alive) holder.innerHTML = `<span class="error">${esc(err.message)}</span>`;
+      if (!view.alive) return;
+      if (!retryable(err)) {
+        holder.innerHTML = `<span class="error">${esc(err.message)}</span>`;
+        return;
+      }
+      const wait = retryDelayMs(err, ++failures);
+      holder.innerHTML = `${what}: <span class="error">${esc(err.message)}</span> <span class="muted">(trying again in ${esc(Math.ceil(wait / 1000))} s)</span>`;
+      view.timers.push(setTimeout(tick, wait));
       return;
     }
+    failures = 0;
     const label = `${what} ${esc(job.id)}: <span data-testid="${what}-status">${esc(job.status)}</span>`;
     if (job.status === 'succeeded') {
       holder.innerHTML = `${label}${job.result?.version ? ` - version ${esc(job.result.version)}` : ''} <button type="button" data-refresh>refresh</button>`;
