@@ -150,6 +150,46 @@ describe.skipIf(!browserAvailable())('the dashboard in operation', () => {
     expect(await page.locator('[data-testid="customer-link"]').count()).toBe(15);
     await context.close();
   }, 180_000);
+  it('When a training took 1 min 59.7 s, Then the overview says "2 min 0 s", not "1 min 60 s"', async () => {
+    const started = await inject('POST', '/v1/training-jobs', 'admin', { tune: false });
+    expect((await finishedJob(t, `/v1/training-jobs/${started.jobId}`, 120_000)).status).toBe('succeeded');
+    await t.services.db.query("UPDATE jobs SET finished_at = started_at + interval '119.7 seconds' WHERE id = $1", [started.jobId]);
+    const { context, page } = await loggedIn();
+    const row = page.locator('#jobs tr', { has: page.locator(`td:text-is("${started.jobId}")`) });
+    const took = (await row.locator('td').allTextContents())[4];
+    expect(took).toBe('2 min 0 s');
+    await context.close();
+  }, 180_000);
+
+  it('When feedback came on two days five days apart, Then the per-day charts have a place for each day between them', async () => {
+    const now = Date.now();
+    const days = [0, 5].map((d) => new Date(now - d * 86_400_000).toISOString());
+    // An experiment running since before both days, its arms' feedback on the same two days.
+    const experiment = { id: 'days-apart', arms: [{ name: 'control', strategy: 'hybrid', share: 0.5 }, { name: 'pop', strategy: 'popularity', share: 0.5 }] };
+    await inject('POST', '/v1/experiments', 'admin', experiment);
+    await t.services.db.query("UPDATE experiments SET created_at = now() - interval '10 days' WHERE id = $1", [experiment.id]);
+    const feedback = days.flatMap((ts) => [
+      { userId: 'u1', itemId: 'i1', type: 'impression', strategy: 'hybrid', ts },
+      { userId: 'u1', itemId: 'i1', type: 'click', strategy: 'hybrid', ts },
+      ...experiment.arms.map((a, n) => ({ userId: `u${2 + n}`, itemId: 'i2', type: 'impression', strategy: a.strategy, experimentId: experiment.id, arm: a.name, ts })),
+    ]);
+    await inject('POST', '/v1/feedback', 'write', { events: feedback });
+    const { context, page } = await loggedIn();
+    await page.evaluate(() => (location.hash = '#online'));
+    await page.waitForSelector('body[data-ready="online"]');
+    const labels = (holder: string) =>
+      page.evaluate((selector) => (window as unknown as { Chart: { getChart(c: Element): { data: { labels: string[] } } } }).Chart.getChart(document.querySelector(`${selector} canvas`)!).data.labels, holder);
+    // A line per day: the x axis is time, so the four days without feedback sit between the two with it
+    // (their points empty), instead of the two days being drawn side by side as if consecutive.
+    const first = days[1].slice(0, 10);
+    const last = days[0].slice(0, 10);
+    for (const id of ['#ctr-daily', '#conv-daily', `[data-experiment="${experiment.id}"]`]) {
+      const shown = await labels(id);
+      expect(shown[0] <= first && shown.at(-1)! >= last, id).toBe(true);
+      expect(shown.filter((d) => d >= first && d <= last), id).toHaveLength(6);
+    }
+    await context.close();
+  });
 });
 
 

@@ -8,13 +8,19 @@ export const money = (v) => (typeof v === 'number' ? v.toLocaleString('en-US', {
 export const day = (iso) => (iso ? String(iso).slice(0, 10) : '-');
 export const time = (iso) => (iso ? String(iso).slice(0, 16).replace('T', ' ') : '-');
 
-/** "3 h 12 min", "45 s": an age or a duration in seconds. */
+/**
+ * "3 h 12 min", "45 s": an age or a duration in seconds (none, or not a number: "-"). The total is rounded
+ * to the smaller unit shown before it is split, so 119.7 s reads "2 min 0 s", never "1 min 60 s".
+ */
 export function duration(seconds) {
-  if (typeof seconds !== 'number') return '-';
-  if (seconds < 60) return `${seconds.toFixed(seconds < 10 ? 1 : 0)} s`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
-  if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`;
-  return `${Math.floor(seconds / 86400)} d ${Math.round((seconds % 86400) / 3600)} h`;
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds)) return '-';
+  const s = Math.round(seconds);
+  if (s < 60) return `${seconds.toFixed(seconds < 10 ? 1 : 0)} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  const min = Math.round(seconds / 60);
+  if (min < 24 * 60) return `${Math.floor(min / 60)} h ${min % 60} min`;
+  const h = Math.round(seconds / 3600);
+  return `${Math.floor(h / 24)} d ${h % 24} h`;
 }
 
 /** An HTML table; cells are HTML (escape text with esc). `textColumns` are left-aligned. */

@@ -13,6 +13,13 @@ const points = (v) => `${v >= 0 ? '+' : ''}${(100 * v).toFixed(2)}`;
 const difference = (t) =>
   t ? `${points(t.difference)} pts ${t.anytimeLow === null ? '(interval from 30 customers an arm)' : `(${points(t.anytimeLow)} to ${points(t.anytimeHigh)})`}` : '-';
 
+/** Every UTC day (YYYY-MM-DD) from the day of `first` to the day of `last`, both ISO dates or timestamps. */
+function utcDays(first, last) {
+  const days = [];
+  for (let t = Date.parse(first.slice(0, 10)); t <= Date.parse(last.slice(0, 10)); t += 86_400_000) days.push(new Date(t).toISOString().slice(0, 10));
+  return days;
+}
+
 export async function render(el, _arg, view) {
   const [totals, daily] = await stillShown(view, Promise.all([api(`/v1/metrics/online${qs({ days: DAYS })}`), api(`/v1/metrics/online/daily${qs({ days: DAYS })}`)]));
   el.innerHTML = `
@@ -50,13 +57,17 @@ export async function render(el, _arg, view) {
     });
   } else $('rates').innerHTML = '<p class="muted">no feedback yet</p>';
 
-  const days = [...new Set(daily.rows.map((r) => r.day))];
+  // The x axis is the window's every UTC day, from its start to the query's (the server's clock), a day
+  // without feedback an empty point: two days with feedback a week apart are not drawn side by side.
+  const rowDays = daily.rows.map((r) => r.day);
+  const windowEnd = new Date(Date.parse(daily.since) + daily.days * 86_400_000).toISOString();
+  const days = utcDays([daily.since.slice(0, 10), ...rowDays].sort()[0], [windowEnd.slice(0, 10), ...rowDays].sort().at(-1));
   const plainRows = daily.rows.filter((r) => r.experimentId === null);
   const strategies = [...new Set(plainRows.map((r) => r.strategy))];
   const series = (rate) =>
     lineSets(strategies.map((s) => ({ label: name(s), data: days.map((d) => plainRows.find((r) => r.day === d && r.strategy === s)?.[rate] ?? null) })));
   for (const [id, rate] of [['ctr-daily', 'ctr'], ['conv-daily', 'conversion']]) {
-    if (days.length === 0) $(id).innerHTML = '<p class="muted">no feedback yet</p>';
+    if (plainRows.length === 0) $(id).innerHTML = '<p class="muted">no feedback yet</p>';
     else chart(view, $(id), { type: 'line', data: { labels: days, datasets: series(rate) }, options: { scales: { y: { beginAtZero: true } } } });
   }
 
@@ -115,10 +126,9 @@ export async function render(el, _arg, view) {
       holder.innerHTML = '<p class="muted small">no feedback for this experiment in the window</p>';
       continue;
     }
-    const armDays = [...new Set(rows.map((r) => r.day))];
     chart(view, holder, {
       type: 'line',
-      data: { labels: armDays, datasets: lineSets(e.arms.map((a) => ({ label: `${a.name} CTR`, data: armDays.map((d) => rows.find((r) => r.day === d && r.arm === a.name)?.ctr ?? null) }))) },
+      data: { labels: days, datasets: lineSets(e.arms.map((a) => ({ label: `${a.name} CTR`, data: days.map((d) => rows.find((r) => r.day === d && r.arm === a.name)?.ctr ?? null) }))) },
       options: { scales: { y: { beginAtZero: true } } },
     });
   }
