@@ -190,6 +190,19 @@ describe.skipIf(!browserAvailable())('the dashboard in operation', () => {
     }
     await context.close();
   });
+
+  // An experiment created inactive can be started (POST /v1/experiments/:id/start); it was shown "stopped",
+  // which a stopped experiment is for good.
+  it('When an experiment created inactive is listed in the Online view, Then it is shown not started, not stopped', async () => {
+    await inject('POST', '/v1/experiments', 'admin', { id: 'draft-ops', active: false, arms: [{ name: 'control', strategy: 'hybrid', share: 0.5 }, { name: 'pop', strategy: 'popularity', share: 0.5 }] });
+    const { context, page } = await loggedIn();
+    await page.evaluate(() => (location.hash = '#online'));
+    await page.waitForSelector('body[data-ready="online"]', { timeout: 30_000 });
+    const panel = page.locator('#experiments .panel', { hasText: 'draft-ops' });
+    expect(await panel.locator('h3').textContent()).toBe('draft-ops not started');
+    expect(await panel.textContent()).toContain('it assigns nobody until POST /v1/experiments/:id/start');
+    await context.close();
+  });
 });
 
 

@@ -87,9 +87,14 @@ export async function render(el, _arg, view) {
   const windowStart = Math.max(Date.parse(tests.since), tests.keptSince ? Date.parse(tests.keptSince) : 0);
   $('experiments').innerHTML = tests.experiments
     .map(
-      (e) => `<div class="panel"><h3>${esc(e.id)} ${e.active ? '<span class="active">active</span>' : '<span class="muted">stopped</span>'}</h3>
+      (e) => `<div class="panel"><h3>${esc(e.id)} ${
+        e.active ? '<span class="active">active</span>' : e.stoppedAt === null ? '<span class="muted">not started</span>' : '<span class="muted">stopped</span>'
+      }</h3>
       <p class="muted small">${
-        e.stoppedAt && Date.parse(e.stoppedAt) < windowStart
+        // Created inactive: it assigns nobody until POST /v1/experiments/:id/start.
+        !e.active && e.stoppedAt === null
+          ? 'not started: it assigns nobody until POST /v1/experiments/:id/start'
+          : e.stoppedAt && Date.parse(e.stoppedAt) < windowStart
           ? `stopped ${esc(String(e.stoppedAt).slice(0, 10))}, before this window: ${
               // Clicks on lists it served may come up to 7 days after its stop (a page left open).
               e.arms.some((a) => a.customers > 0) ? 'only late feedback on lists it served is in it' : 'none of its feedback is in it'
