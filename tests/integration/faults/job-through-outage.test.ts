@@ -26,7 +26,7 @@ import { migrate } from '../../../src/data/migrate.js';
 import { createJobHandlers } from '../../../src/jobs/job-handlers.js';
 import { BUNDLED_SAMPLE_PATH, runImport } from '../../../src/data/importers/run-import.js';
 import { createJobRepository, type JobRecord, type JobRepository } from '../../../src/jobs/job-repository.js';
-import { createJobRunner, type JobContext, type JobHandler, type JobRunnerOptions } from '../../../src/jobs/job-runner.js';
+import { createJobRunner, failureMessage, type JobContext, type JobHandler, type JobRunnerOptions } from '../../../src/jobs/job-runner.js';
 import { privateServerSupport, startPrivatePostgres, type PrivatePostgres } from '../../helpers/private-servers.js';
 
 const support = await privateServerSupport();
@@ -397,6 +397,26 @@ describe.skipIf(!(await faultTestsRunnable()))('a training through a store resta
     await expect(trained).rejects.toThrow(/no longer holds all of version .* Nothing was published/);
     expect(await fault.services.store.getActive()).toBeNull();
   }, 60_000);
+
+  // The load was the one step of a training not retried through an outage: it failed at once.
+  it('When Postgres restarts (down 2 s) just as a training loads its purchases, Then the training waits for it and publishes, instead of failing as if Postgres had been away for a minute', async () => {
+    const { services } = fault;
+    const trainer = shopTrainer({});
+    const before = (await services.store.getActive())?.version ?? null;
+    // Redis answers (the active version is read first); Postgres is restarting as the load begins.
+    await fault.pg.stop();
+    const restarted = new Promise<void>((resolve) => setTimeout(() => void fault.pg.start().then(resolve), 2000));
+    const outcome = await trainer.train({}).then(
+      (r) => ({ version: r.version, error: null }),
+      (err: unknown) => ({ version: null, error: failureMessage(err) }),
+    );
+    await restarted;
+    // What the job would have recorded: "Postgres or Redis did not answer for longer than the job waits
+    // for it (about a minute)", after 0 s of waiting.
+    expect(outcome.error).toBeNull();
+    expect(outcome.version).not.toBe(before);
+    expect((await services.store.getActive())!.version).toBe(outcome.version);
+  }, 90_000);
 });
 
 describe.skipIf(!(await faultTestsRunnable()))('an evaluation and an export through a Postgres restart', () => {

@@ -2,11 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
 import { createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
 
-// dd67016 made a purchase batch repeating an eventId store its first event (README: "a purchase whose eventId an
-// earlier one of the same batch has is a duplicate"). Purchase feedback sent with a write key is stored twice:
-// as feedback (insertFeedback, still INSERT ... ORDER BY id ON CONFLICT DO NOTHING: which row of a repeated id
-// is kept depends on Postgres's unstable sort) and as the purchase `feedback:<id>` (recordPurchases: the first).
-// Interactions were written the same way. Every event write now stores the first event of an id.
+// A purchase batch repeating an eventId stores its first event (README: "a purchase whose eventId an earlier one
+// of the same batch has is a duplicate"). Purchase feedback sent with a write key is stored twice: as feedback
+// and as the purchase `feedback:<id>`; feedback kept whichever row of a repeated id Postgres's unstable sort put
+// first, and interactions likewise. Every event write now stores the first event of an id.
 describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('an event batch repeating an eventId', () => {
   let t: TestApp;
   beforeAll(async () => {
@@ -56,5 +55,20 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('an event batch repeati
     expect(res.json()).toMatchObject({ inserted: 2, duplicates: 201 });
     expect(await itemsOf('interaction_events', 'iv-x')).toEqual(['v1']);
     expect(await itemsOf('interaction_events', 'iv-a')).toEqual(['q0']);
+  });
+
+  // The purchases were taken from the batch, not from what the ids hold: a sale was recorded under an id stored
+  // as an impression by an earlier batch.
+  it('When an impression was stored under an eventId and a later batch sends a purchase under it, Then no purchase is recorded for it', async () => {
+    const send = async (events: unknown[]) => {
+      const res = await t.app.inject({ method: 'POST', url: '/v1/feedback', headers: auth('write'), payload: { events } });
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json() as { inserted: number; duplicates: number };
+    };
+    expect(await send([{ eventId: 'fb-z', userId: 'u-fz', itemId: 'p1', type: 'impression', ts }])).toMatchObject({ inserted: 1 });
+    expect(await send([{ eventId: 'fb-z', userId: 'u-fz', itemId: 'p2', type: 'purchase', ts }])).toMatchObject({ inserted: 0, duplicates: 1 });
+    expect(await itemsOf('feedback_events', 'fb-z')).toEqual(['p1']);
+    expect(await itemsOf('purchase_events', 'feedback:fb-z')).toEqual([]);
+    expect(await t.services.store.getUserEvents('u-fz')).toEqual([]);
   });
 });

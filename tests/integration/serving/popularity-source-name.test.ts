@@ -51,6 +51,13 @@ const TREND_RECIPE = {
   candidates: { perUser: 20 },
 };
 
+/** The items of a list the service answers (200). */
+async function listed(t: TestApp, url: string): Promise<{ itemId: string; sources: string[]; explanation?: string }[]> {
+  const res = await t.app.inject({ url, headers: auth('read') });
+  expect(res.statusCode, res.body).toBe(200);
+  return (res.json() as { items: { itemId: string; sources: string[]; explanation?: string }[] }).items;
+}
+
 describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('a popularity source named by the recipe', () => {
   let t: TestApp;
   beforeAll(async () => {
@@ -61,9 +68,7 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('a popularity source na
   afterAll(() => t?.dispose());
 
   it('When a customer\'s list is filled by it, Then its items are explained as popular, not as liked by customers like them', async () => {
-    const res = await t.app.inject({ url: '/v1/users/g-user0/recommendations?k=5', headers: auth('read') });
-    expect(res.statusCode).toBe(200);
-    const items = (res.json() as { items: { itemId: string; sources: string[]; explanation?: string }[] }).items;
+    const items = await listed(t, '/v1/users/g-user0/recommendations?k=5');
     const popular = items.filter((i) => i.sources[0] === 'bestsellers');
     expect(popular.length).toBeGreaterThan(0);
     for (const i of popular) expect(i.explanation, i.itemId).toMatch(/^popular (in|overall|with)/);
@@ -81,9 +86,7 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('a trend and a populari
   afterAll(() => t?.dispose());
 
   it('When a customer\'s list is filled by the faster-forgetting one, Then its items are trending now', async () => {
-    const res = await t.app.inject({ url: '/v1/users/g-user0/recommendations?k=5', headers: auth('read') });
-    expect(res.statusCode).toBe(200);
-    const items = (res.json() as { items: { itemId: string; sources: string[]; explanation?: string }[] }).items;
+    const items = await listed(t, '/v1/users/g-user0/recommendations?k=5');
     const hot = items.filter((i) => i.sources[0] === 'hot');
     expect(hot.length).toBeGreaterThan(0);
     for (const i of hot) expect(i.explanation, i.itemId).toBe('trending now');

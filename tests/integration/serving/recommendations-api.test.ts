@@ -41,6 +41,16 @@ for (const backend of DB_BACKENDS) {
       const res = await t.app.inject({ url, headers: auth('read') });
       return { status: res.statusCode, body: res.json() as Body & { error?: { code: string; message: string } } };
     };
+    /** One purchase since training, sent as a storefront does (POST /v1/events). */
+    const buy = async (userId: string, itemId: string, orderId: string, day: number) => {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/v1/events',
+        headers: auth('write'),
+        payload: { events: [{ userId, itemId, quantity: 1, orderId, ts: new Date(T0 + day * DAY).toISOString() }] },
+      });
+      expect(res.statusCode, res.body).toBe(200);
+    };
     const ok = async (url: string) => {
       const { status, body } = await get(url);
       expect(status, JSON.stringify(body)).toBe(200);
@@ -85,13 +95,7 @@ for (const backend of DB_BACKENDS) {
     // explained as "popular in UK".
     it('When the customer bought something since training, Then buy-again and repurchase list it after their trained purchases, as their own', async () => {
       // g-user10 bought g0-g3 in training; g7 now.
-      const post = await t.app.inject({
-        method: 'POST',
-        url: '/v1/events',
-        headers: auth('write'),
-        payload: { events: [{ userId: 'g-user10', itemId: 'g7', quantity: 1, orderId: 'since-1', ts: new Date(T0 + 80 * DAY).toISOString() }] },
-      });
-      expect(post.statusCode).toBe(200);
+      await buy('g-user10', 'g7', 'since-1', 80);
       for (const strategy of ['buy-again', 'repurchase']) {
         const body = await ok(`/v1/users/g-user10/recommendations?k=6&strategy=${strategy}`);
         expect(new Set(ids(body).slice(0, 4))).toEqual(new Set(['g0', 'g1', 'g2', 'g3']));
@@ -226,13 +230,7 @@ for (const backend of DB_BACKENDS) {
         const list = ids(body).filter((id) => id !== 'g8');
         return related.reduce((sum, id) => sum + (list.includes(id) ? list.indexOf(id) : 10), 0);
       };
-      const post = await t.app.inject({
-        method: 'POST',
-        url: '/v1/events',
-        headers: auth('write'),
-        payload: { events: [{ userId: 'g-user2', itemId: 'g8', quantity: 1, orderId: 'live-1', ts: new Date(T0 + 70 * DAY).toISOString() }] },
-      });
-      expect(post.statusCode).toBe(200);
+      await buy('g-user2', 'g8', 'live-1', 70);
       const after = await ok('/v1/users/g-user2/recommendations?k=10');
       expect(ids(after)).not.toContain('g8');
       expect(rankSum(after)).toBeLessThan(rankSum(before));
@@ -292,13 +290,7 @@ for (const backend of DB_BACKENDS) {
         now = t.services.serving.recommendForUserNow('k-user4', { k: 4 });
       }
       expect(now?.items.map((i) => i.itemId)).toEqual(ids(first));
-      const post = await t.app.inject({
-        method: 'POST',
-        url: '/v1/events',
-        headers: auth('write'),
-        payload: { events: [{ userId: 'k-user4', itemId: ids(first)[0], quantity: 1, orderId: 'now-1', ts: new Date(T0 + 71 * DAY).toISOString() }] },
-      });
-      expect(post.statusCode).toBe(200);
+      await buy('k-user4', ids(first)[0], 'now-1', 71);
       expect(t.services.serving.recommendForUserNow('k-user4', { k: 4 })).toBeUndefined();
       expect(ids(await ok('/v1/users/k-user4/recommendations?k=4'))).not.toContain(ids(first)[0]);
     });
