@@ -47,6 +47,12 @@ export type CustomerRepository = ReturnType<typeof createCustomerRepository>;
 const SPEND = 'round(coalesce(sum(p.quantity * coalesce(p.price, i.price)), 0)::numeric, 2)::float8';
 
 /** Read-only views over customers and their purchases for the data team (the dashboard). */
+/**
+ * A customer's orders as their profile counts them (dataset.ts): distinct order ids, and each purchase time
+ * of purchases sent without one (the lines of one basket share it).
+ */
+const ORDERS = 'count(DISTINCT (p.order_id, CASE WHEN p.order_id IS NULL THEN p.ts END))::int';
+
 export function createCustomerRepository(db: Db) {
   return {
     /**
@@ -100,12 +106,12 @@ export function createCustomerRepository(db: Db) {
         opts.sort === 'id'
           ? // Ids first, totals only for the page: the lateral join reads each listed customer's rows by index.
             `SELECT u.id, s.* FROM (SELECT id FROM users u ${where} ORDER BY id LIMIT $1 OFFSET $2) u
-             LEFT JOIN LATERAL (SELECT count(*)::int AS purchases, count(DISTINCT p.order_id)::int AS orders,
+             LEFT JOIN LATERAL (SELECT count(*)::int AS purchases, ${ORDERS} AS orders,
                                        ${SPEND} AS spend, max(p.ts) AS last
                                 FROM purchase_events p LEFT JOIN items i ON i.id = p.item_id WHERE p.user_id = u.id) s ON true
              ORDER BY u.id`
           : `SELECT u.id, coalesce(s.purchases, 0) AS purchases, coalesce(s.orders, 0) AS orders, coalesce(s.spend, 0) AS spend, s.last
-             FROM users u LEFT JOIN (SELECT p.user_id, count(*)::int AS purchases, count(DISTINCT p.order_id)::int AS orders,
+             FROM users u LEFT JOIN (SELECT p.user_id, count(*)::int AS purchases, ${ORDERS} AS orders,
                                             ${SPEND} AS spend, max(p.ts) AS last
                                      FROM purchase_events p LEFT JOIN items i ON i.id = p.item_id GROUP BY p.user_id) s ON s.user_id = u.id
              ${where} ORDER BY ${ORDER_BY[opts.sort]} LIMIT $1 OFFSET $2`,

@@ -37,7 +37,7 @@ export const customerSearchResponse = z
       z.object({
         id: z.string(),
         purchases: z.number().int(),
-        orders: z.number().int(),
+        orders: z.number().int().describe("Orders as the profile's frequency counts them: distinct order ids, and each purchase time of purchases sent without one"),
         spend: z.number().describe('Sum of quantity x unit price (the catalogue price when a purchase carries none), to the cent, as the profile\'s monetary'),
         lastPurchase: z.string().nullable(),
       }),
