@@ -56,7 +56,7 @@ function windowStart(info: Record<string, unknown> | undefined): Date | null {
  */
 export function createProfileService(deps: {
   store: ModelStore;
-  events: Pick<EventRepository, 'loadPurchaseRows'>;
+  events: Pick<EventRepository, 'loadPurchaseRows' | 'purchaseRange'>;
   catalog: Pick<CatalogRepository, 'getItems'>;
   metrics?: Metrics;
 }) {
@@ -132,12 +132,13 @@ export function createProfileService(deps: {
       const live = await deps.store.getUserEvents(userId);
       if (old && live.length === 0) return { ...old, modelVersion: v.version, source: 'model', asOf: new Date(v.now).toISOString() };
       // The population was profiled over the training's window: a refresh reads the same one (with all since).
-      const rows = await deps.events.loadPurchaseRows({ userId, ...(v.from ? { from: v.from } : {}) });
+      const [rows, range] = await Promise.all([deps.events.loadPurchaseRows({ userId, ...(v.from ? { from: v.from } : {}) }), deps.events.purchaseRange()]);
       if (rows.length === 0) return null;
       // Titles and categories of what they bought feed the profile's top terms.
       const items = await deps.catalog.getItems([...new Set(rows.map((r) => r.itemId))]);
       const ds = buildDataset({ events: rows, items, onlyInteractedItems: true });
-      const now = Math.max(v.now, ds.now);
+      // Recency from the latest purchase the shop has (as a training measures it), not this customer's own.
+      const now = Math.max(v.now, ds.now, range.last ? Date.parse(range.last) : -Infinity);
       const [fresh] = computeProfiles(ds, { now });
       return { ...refreshed(v, fresh, old), modelVersion: v.version, source: 'refreshed', asOf: new Date(now).toISOString() };
     },
