@@ -4,8 +4,11 @@ import cliProgress from 'cli-progress';
 export interface Progress {
   /** fraction in 0..1; detail is a short text shown after the percentage (e.g. "fitting ALS"). */
   update(fraction: number, detail?: string): void;
-  /** Ends the display (the bar is left where it stands; the line mode prints a closing line saying how it ended). */
-  stop(outcome?: 'done' | 'failed'): void;
+  /**
+   * Ends the display (the bar is left where it stands; the line mode prints a closing line saying how it
+   * ended: `left` is a job this command stops following while it goes on elsewhere).
+   */
+  stop(outcome?: 'done' | 'failed' | 'left'): void;
 }
 
 export interface ProgressOptions {
@@ -56,7 +59,8 @@ export function createProgress(label: string, opts: ProgressOptions = {}): Progr
     },
     stop(outcome = 'done') {
       clearInterval(heartbeat);
-      stream.write(`${label}: ${outcome === 'done' ? 'done in' : 'failed after'} ${seconds(Date.now() - started)}\n`);
+      const how = outcome === 'done' ? 'done in' : outcome === 'left' ? 'no longer followed (it goes on) after' : 'failed after';
+      stream.write(`${label}: ${how} ${seconds(Date.now() - started)}\n`);
     },
   };
 }

@@ -117,11 +117,12 @@ export async function runJobOnServer(
   }
   // Stopping the command (Ctrl-C) does not stop the job: say which job goes on and where to follow it.
   const interrupted = (signal: NodeJS.Signals) => {
-    progress.stop('failed');
+    progress.stop('left');
     const message = `stopped following job ${jobId} (${signal}); the server at ${server.url} goes on with it: see ${jobsRoute}/${jobId}`;
     if (opts.onInterrupt) return opts.onInterrupt(message);
     console.error(message);
-    process.exit(130);
+    // 128 + the signal's number, as a shell reports a command the signal stopped.
+    process.exit(signal === 'SIGTERM' ? 143 : 130);
   };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);

@@ -28,4 +28,11 @@ describe('progress on a pipe', () => {
     await new Promise((r) => setTimeout(r, 120));
     expect(out.text()).toBe(stopped);
   });
+
+  // A job handed to a server and no longer followed (Ctrl-C) goes on there: its last line said "failed".
+  it('When a followed job is left running elsewhere, Then the closing line says it goes on, not that it failed', async () => {
+    const out = pipe();
+    createProgress('import', { stream: out.stream }).stop('left');
+    expect(out.text().trim()).toMatch(/^import: no longer followed \(it goes on\) after \d+\.\d s$/);
+  });
 });
