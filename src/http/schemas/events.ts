@@ -97,7 +97,12 @@ export const feedbackEvent = z.strictObject({
       'The recommendationId of the response shown. With a frontend key, one the service signed (at most 7 days old) gives the event ' +
         "that response's strategy, experimentId and arm, whatever the event says",
     ),
-  strategy: text(64).nullable().optional().describe("The response's strategy (with a frontend key: taken from the recommendationId when it is the service's)"),
+  strategy: text(64)
+    .nullable()
+    .optional()
+    // An empty strategy says no more than none: stored as none, so reports and gauges count them as one.
+    .transform((s) => (s === '' ? null : s))
+    .describe("The response's strategy (with a frontend key: taken from the recommendationId when it is the service's); an empty one is none"),
   experimentId: ref
     .max(64)
     .nullable()

@@ -45,5 +45,21 @@ for (const backend of DB_BACKENDS) {
       // Feedback without a strategy: the empty label (no strategy label to Prometheus), which no strategy name takes.
       expect(lines.find((l) => l.includes('strategy=""'))).toBe('recsvc_feedback_rate_ratio{strategy="",rate="ctr"} 0.25');
     });
+
+    // The report listed feedback sent with strategy "" apart from feedback sent without one.
+    it('When feedback names the strategy "", Then it is stored and reported as feedback without a strategy', async () => {
+      const ts = new Date(Date.now() - 2 * DAY).toISOString();
+      const events = [0, 1, 2, 3].map((i) => ({ eventId: `empty-imp-${i}`, userId: 'c', itemId: `i${i}`, type: 'impression', strategy: '', ts }));
+      const posted = await t.app.inject({ method: 'POST', url: '/v1/feedback', headers: auth('write'), payload: { events } });
+      expect(posted.statusCode, posted.body).toBe(200);
+      const report = (await t.app.inject({ url: '/v1/metrics/online?days=30', headers: auth('admin') })).json() as { strategies: { strategy: string | null; impressions: number; ctr: number }[] };
+      // With the first test's: "none" (4 impressions, 4 clicks), and no strategy: 4 + 4 impressions, 1 click.
+      expect(report.strategies.map((s) => [s.strategy, s.impressions, s.ctr])).toEqual([
+        [null, 8, 0.125],
+        ['none', 4, 1],
+      ]);
+      const { rows } = await t.services.db.query<{ n: number }>("SELECT count(*)::int AS n FROM feedback_events WHERE strategy = ''");
+      expect(rows[0].n).toBe(0);
+    });
   });
 }

@@ -13,7 +13,7 @@ type Sent = { userId: string; itemId: string; type: (typeof TYPES)[number]; stra
 
 /**
  * Feedback `k` days and 3 hours before now for k in `days` (3 hours keeps every event clear of a window's
- * edge, now - N days, while the test runs), mixing strategies (none and '' among them), arms and campaigns.
+ * edge, now - N days, while the test runs), mixing strategies (none and '' among them: an empty one is stored as none), arms and campaigns.
  */
 function spread(now: number, days: number[], users: string[], tag: string): Sent[] {
   const strategies = [undefined, '', 'hybrid', 'item-knn', 'als'];
@@ -59,7 +59,7 @@ function countBy(events: Sent[], keyOf: (e: Sent) => string | undefined): Map<st
 /** What GET /v1/metrics/online?days=N gives for these events (strategies and campaigns, busiest first). */
 function expectedReport(events: Sent[], since: number) {
   const inWindow = events.filter((e) => Date.parse(e.ts) >= since);
-  const strategies = [...countBy(inWindow, (e) => JSON.stringify(e.strategy ?? null))].map(([k, c]) => ({ strategy: JSON.parse(k) as string | null, ...rates(c) }));
+  const strategies = [...countBy(inWindow, (e) => JSON.stringify(e.strategy || null))].map(([k, c]) => ({ strategy: JSON.parse(k) as string | null, ...rates(c) }));
   const campaigns = [...countBy(inWindow, (e) => e.campaignId)].map(([campaignId, c]) => ({ campaignId, ...rates(c) }));
   return { strategies: sortedBy(strategies, (s) => JSON.stringify(s.strategy)), campaigns: sortedBy(campaigns, (c) => c.campaignId) };
 }
@@ -68,14 +68,14 @@ function expectedReport(events: Sent[], since: number) {
 function expectedDaily(events: Sent[], since: number) {
   const inWindow = events.filter((e) => Date.parse(e.ts) >= since);
   const day = (e: Sent) => e.ts.slice(0, 10);
-  const byStrategy = [...countBy(inWindow, (e) => JSON.stringify([day(e), e.strategy ?? null]))].map(([k, c]) => {
+  const byStrategy = [...countBy(inWindow, (e) => JSON.stringify([day(e), e.strategy || null]))].map(([k, c]) => {
     const [d, strategy] = JSON.parse(k) as [string, string | null];
     return { day: d, strategy, experimentId: null, arm: null, ...rates(c) };
   });
   // One row per day and arm, whatever strategies its lists carried: the strategy when there was one, else null.
   const byArm = [...countBy(inWindow, (e) => (e.experimentId ? JSON.stringify([day(e), e.experimentId, e.arm]) : undefined))].map(([k, c]) => {
     const [d, experimentId, arm] = JSON.parse(k) as [string, string, string];
-    const strategies = new Set(inWindow.filter((e) => day(e) === d && e.experimentId === experimentId && e.arm === arm).map((e) => e.strategy ?? null));
+    const strategies = new Set(inWindow.filter((e) => day(e) === d && e.experimentId === experimentId && e.arm === arm).map((e) => e.strategy || null));
     return { day: d, strategy: strategies.size === 1 ? [...strategies][0] : null, experimentId, arm, ...rates(c) };
   });
   return sortedBy([...byStrategy, ...byArm], rowKey);
