@@ -183,11 +183,35 @@ describe.skipIf(!browserAvailable())('the dashboard in operation', () => {
     // (their points empty), instead of the two days being drawn side by side as if consecutive.
     const first = days[1].slice(0, 10);
     const last = days[0].slice(0, 10);
+    // And drawn as gaps, not as a line straight across the days without feedback.
+    const gaps = (holder: string) =>
+      page.evaluate(
+        (selector) => (window as unknown as { Chart: { getChart(c: Element): { data: { datasets: { spanGaps?: boolean }[] } } } }).Chart.getChart(document.querySelector(`${selector} canvas`)!).data.datasets.map((d) => d.spanGaps),
+        holder,
+      );
     for (const id of ['#ctr-daily', '#conv-daily', `[data-experiment="${experiment.id}"]`]) {
       const shown = await labels(id);
       expect(shown[0] <= first && shown.at(-1)! >= last, id).toBe(true);
       expect(shown.filter((d) => d >= first && d <= last), id).toHaveLength(6);
+      const spans = await gaps(id);
+      expect(spans.length, id).toBeGreaterThan(0);
+      expect(spans.every((g) => g === false), id).toBe(true);
     }
+    await context.close();
+  });
+
+  // A search refused for its key showed the refusal in the results only; the header still said nothing.
+  it('When the key is refused during a customer search, Then the header says so, as for a view', async () => {
+    const { context, page } = await loggedIn();
+    await page.evaluate(() => (location.hash = '#customer'));
+    await page.waitForSelector('body[data-ready="customer"]', { timeout: 30_000 });
+    await page.route('**/v1/users?*', (route) =>
+      route.fulfill({ status: 401, contentType: 'application/json', body: JSON.stringify({ error: { code: 'UNAUTHORIZED', message: 'The API key is not valid' } }) }),
+    );
+    await page.fill('#search', 'u1');
+    await page.press('#search', 'Enter');
+    await expect.poll(() => page.textContent('#status')).toBe('the key was refused');
+    expect(await page.textContent('#results')).toContain('The API key is not valid');
     await context.close();
   });
 

@@ -1,6 +1,6 @@
 // The dashboard's entry: key form, hash routing (#overview, #customer/ID, ...) and view lifecycle.
 import { adminKey, api, ApiError } from './api.js';
-import { error } from './ui.js';
+import { error, noteRefusedKey } from './ui.js';
 import * as overview from './views/overview.js';
 import * as evaluation from './views/evaluation.js';
 import * as customer from './views/customer.js';
@@ -44,7 +44,7 @@ async function show() {
   } catch (err) {
     if (view !== current) return;
     main.innerHTML = error(err);
-    if (err instanceof ApiError && (err.status === 401 || err.status === 403)) $('status').textContent = 'the key was refused';
+    noteRefusedKey(err);
   }
   if (view !== current) return;
   document.body.dataset.renderMs = (performance.now() - started).toFixed(0);

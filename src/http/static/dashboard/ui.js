@@ -1,4 +1,10 @@
 // Small DOM and formatting helpers shared by the views. All text goes through esc() before innerHTML.
+import { ApiError } from './api.js';
+
+/** Says in the header that the key was refused (401, 403), wherever the answer that refused it was shown. */
+export function noteRefusedKey(err) {
+  if (err instanceof ApiError && (err.status === 401 || err.status === 403)) document.getElementById('status').textContent = 'the key was refused';
+}
 
 export const esc = (v) => String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 export const num = (v, digits = 3) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : '-');

@@ -1,7 +1,7 @@
 // Customer preview: find a customer, then their purchases (titles, dates), profile (RFM, segment,
 // lifecycle) and current recommendations per strategy side by side, with sources and explanations.
 import { api, apiOrNull, qs } from '../api.js';
-import { day, esc, int, money, num, stillShown, table, time, ViewGone } from '../ui.js';
+import { day, esc, int, money, noteRefusedKey, num, stillShown, table, time, ViewGone } from '../ui.js';
 
 const K = 10;
 /** Customers a search lists. */
@@ -28,7 +28,9 @@ export async function render(el, id, view) {
         { empty: 'no customer with such an id' },
       )}</div>`;
     } catch (err) {
-      if (!(err instanceof ViewGone)) $('results').innerHTML = `<p class="error">${esc(err.message)}</p>`;
+      if (err instanceof ViewGone) return;
+      $('results').innerHTML = `<p class="error">${esc(err.message)}</p>`;
+      noteRefusedKey(err);
     }
   };
   $('search-form').addEventListener('submit', (e) => {

@@ -65,7 +65,8 @@ export async function render(el, _arg, view) {
   const plainRows = daily.rows.filter((r) => r.experimentId === null);
   const strategies = [...new Set(plainRows.map((r) => r.strategy))];
   const series = (rate) =>
-    lineSets(strategies.map((s) => ({ label: name(s), data: days.map((d) => plainRows.find((r) => r.day === d && r.strategy === s)?.[rate] ?? null) })));
+    // A day without feedback is a gap in the line, not a straight line across it (spanGaps: false).
+    lineSets(strategies.map((s) => ({ label: name(s), data: days.map((d) => plainRows.find((r) => r.day === d && r.strategy === s)?.[rate] ?? null), extra: { spanGaps: false } })));
   for (const [id, rate] of [['ctr-daily', 'ctr'], ['conv-daily', 'conversion']]) {
     if (plainRows.length === 0) $(id).innerHTML = '<p class="muted">no feedback yet</p>';
     else chart(view, $(id), { type: 'line', data: { labels: days, datasets: series(rate) }, options: { scales: { y: { beginAtZero: true } } } });
@@ -133,7 +134,7 @@ export async function render(el, _arg, view) {
     }
     chart(view, holder, {
       type: 'line',
-      data: { labels: days, datasets: lineSets(e.arms.map((a) => ({ label: `${a.name} CTR`, data: days.map((d) => rows.find((r) => r.day === d && r.arm === a.name)?.ctr ?? null) }))) },
+      data: { labels: days, datasets: lineSets(e.arms.map((a) => ({ label: `${a.name} CTR`, data: days.map((d) => rows.find((r) => r.day === d && r.arm === a.name)?.ctr ?? null), extra: { spanGaps: false } }))) },
       options: { scales: { y: { beginAtZero: true } } },
     });
   }
