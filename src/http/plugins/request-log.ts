@@ -33,6 +33,8 @@ export function registerRequestLog(app: FastifyInstance): void {
 
 /** The one line of an answered request: method, URL, status and time (also written for answers no hook sees, error-handler.ts). */
 export function logAnswered(request: FastifyRequest, reply: FastifyReply): void {
+  // The URL's redaction costs about 0.5 µs: not paid on every answer when the line is not written (LOG_LEVEL=warn).
+  if ((request.log as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled?.('info') === false) return;
   request.log.info({ method: request.method, url: loggableUrl(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
 }
 
