@@ -509,13 +509,21 @@ export function createEventRepository(db: Db) {
      * lacks are left out and counted as `unknownItems`. With `browserLabels` (a browser's key too: its
      * labels would otherwise make up the online reports' strategies and experiment arms), the labels are
      * those of the signed recommendationId the event names, else checked (keepKnownLabels); the events
-     * whose labels were dropped or changed are counted as `unknownLabels`. `eventIds`: each event's id, in
+     * whose labels were dropped or changed are counted as `unknownLabels`. Every event gets the model version
+     * of the list its recommendationId names when the service signed it (`modelVersionOf`), whatever the key.
+     * `eventIds`: each event's id, in
      * the batch's order (given, or derived from its content), stored or not. An event repeating an id the
      * batch names before it is a duplicate: the first event of an id is the one stored (firstOfEachId).
      */
     async insertFeedback(
       batch: FeedbackInput[],
-      opts: { knownItemsOnly?: boolean; browserLabels?: BrowserLabelRule; storedPurchases?: boolean } = {},
+      opts: {
+        knownItemsOnly?: boolean;
+        browserLabels?: BrowserLabelRule;
+        storedPurchases?: boolean;
+        /** The model version of the list a recommendationId names, when the service signed it (any key's feedback); else null. */
+        modelVersionOf?: (recommendationId: string | null | undefined) => string | null;
+      } = {},
     ): Promise<{ inserted: number; duplicates: number; erased: number; unknownItems: number; unknownLabels: number; eventIds: string[]; purchases: StoredPurchaseFeedback[] }> {
       const batchIds = deriveEventIds(batch, feedbackContent);
       if (batch.length === 0) return { inserted: 0, duplicates: 0, erased: 0, unknownItems: 0, unknownLabels: 0, eventIds: [], purchases: [] };
@@ -546,8 +554,8 @@ export function createEventRepository(db: Db) {
         const made = await ensureReferenced(tx, events.map((e) => e.userId), events.map((e) => e.itemId), 'feedback');
         const { rows } = await tx.query<{ user_id: string }>(
           // Either unique key dedupes: the event's id, or a browser's list key (keepKnownLabels).
-          `INSERT INTO feedback_events (event_id, user_id, item_id, type, recommendation_id, strategy, ts, experiment_id, arm, campaign_id, list_key)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[]) AS e(id) ORDER BY id
+          `INSERT INTO feedback_events (event_id, user_id, item_id, type, recommendation_id, strategy, ts, experiment_id, arm, campaign_id, list_key, model_version)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[]) AS e(id) ORDER BY id
            ON CONFLICT DO NOTHING RETURNING user_id`,
           [
             ids,
@@ -561,6 +569,7 @@ export function createEventRepository(db: Db) {
             events.map((e) => e.arm ?? null),
             events.map((e) => e.campaignId ?? null),
             events.map((e) => keyOf.get(e) ?? null),
+            events.map((e) => opts.modelVersionOf?.(e.recommendationId) ?? null),
           ],
         );
         // A customer row made here for events that were all duplicates would be named by no feedback, so

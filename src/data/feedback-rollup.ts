@@ -112,13 +112,13 @@ async function countSpan(db: Db, candidates: string[]): Promise<number> {
     const days = rows.map((r) => r.day);
     await tx.query('DELETE FROM feedback_daily_counts WHERE day = ANY($1::date[])', [days]);
     await tx.query(
-      `INSERT INTO feedback_daily_counts (day, strategy, experiment_id, arm, campaign_id, impressions, clicks, add_to_cart, purchases)
-       SELECT (ts AT TIME ZONE 'UTC')::date, strategy, experiment_id, arm, campaign_id,
+      `INSERT INTO feedback_daily_counts (day, strategy, experiment_id, arm, campaign_id, model_version, impressions, clicks, add_to_cart, purchases)
+       SELECT (ts AT TIME ZONE 'UTC')::date, strategy, experiment_id, arm, campaign_id, model_version,
               count(*) FILTER (WHERE type = 'impression'), count(*) FILTER (WHERE type = 'click'),
               count(*) FILTER (WHERE type = 'add_to_cart'), count(*) FILTER (WHERE type = 'purchase')
        FROM feedback_events
        WHERE ts >= $1 AND ts < $2 AND (ts AT TIME ZONE 'UTC')::date = ANY($3::date[])
-       GROUP BY 1, 2, 3, 4, 5`,
+       GROUP BY 1, 2, 3, 4, 5, 6`,
       [start, end, days],
     );
     // A writer that changed a day since the read above (or is changing it now: this waits for it) wins.
@@ -171,8 +171,8 @@ export async function uncountedDays(db: Db, from: Date, to: Date): Promise<Date[
 }
 
 /**
- * SQL of a CTE named `counted`, and its parameters: feedback counts per UTC day, strategy, experiment arm
- * and campaign over [since, now], from the daily counts of the closed days in [from, to) (countedSpan), and
+ * SQL of a CTE named `counted`, and its parameters: feedback counts per UTC day, strategy, experiment arm,
+ * campaign and model version over [since, now], from the daily counts of the closed days in [from, to) (countedSpan), and
  * from the events elsewhere: the open ends, and the closed days in `uncounted` (uncountedDays, read in the
  * same snapshot: a report counts its days first, but a write may mark one again before its statements). So
  * what a snapshot reads of the counts agrees with what it reads of the events (the report's experiment
@@ -184,20 +184,20 @@ export function countedCte(since: Date, span: { from: Date; to: Date }, uncounte
   const days = uncounted.map((_, k) => `(ts >= $${4 + 2 * k}::timestamptz AND ts < $${5 + 2 * k}::timestamptz)`);
   const sql = `
 counted AS (
-  SELECT day, strategy, experiment_id, arm, campaign_id, impressions, clicks, add_to_cart, purchases
+  SELECT day, strategy, experiment_id, arm, campaign_id, model_version, impressions, clicks, add_to_cart, purchases
   FROM feedback_daily_counts
   WHERE day >= ($2::timestamptz AT TIME ZONE 'UTC')::date AND day < ($3::timestamptz AT TIME ZONE 'UTC')::date${
     uncounted.length > 0 ? `
     AND day <> ALL (ARRAY[${uncounted.map((_, k) => `($${4 + 2 * k}::timestamptz AT TIME ZONE 'UTC')::date`).join(', ')}])` : ''
   }
   UNION ALL
-  SELECT (ts AT TIME ZONE 'UTC')::date, strategy, experiment_id, arm, campaign_id,
+  SELECT (ts AT TIME ZONE 'UTC')::date, strategy, experiment_id, arm, campaign_id, model_version,
          count(*) FILTER (WHERE type = 'impression'), count(*) FILTER (WHERE type = 'click'),
          count(*) FILTER (WHERE type = 'add_to_cart'), count(*) FILTER (WHERE type = 'purchase')
   FROM feedback_events
   WHERE (ts >= $1::timestamptz AND ts < $2::timestamptz) OR ts >= $3::timestamptz${days.map((d) => `
      OR ${d}`).join('')}
-  GROUP BY 1, 2, 3, 4, 5
+  GROUP BY 1, 2, 3, 4, 5, 6
 )`;
   return { sql, params };
 }

@@ -73,6 +73,17 @@ export interface OnlineMetricsReport {
   experiments: ExperimentResults[];
   /** Per campaign (feedback sent with a campaignId, e.g. from an export), busiest first. */
   campaigns: CampaignRates[];
+  /**
+   * Per model version of the lists the feedback is about (read from the signed recommendationId it names),
+   * busiest first: a version against the one before it, for a rollback decided on numbers. `modelVersion`
+   * null: feedback naming no id the service signed (none, an older UUID, a made-up one), or a list answered
+   * before a first training.
+   */
+  modelVersions: ModelVersionRates[];
+}
+
+export interface ModelVersionRates extends Omit<StrategyRates, 'strategy'> {
+  modelVersion: string | null;
 }
 
 export interface CampaignRates extends Omit<StrategyRates, 'strategy'> {
@@ -209,18 +220,18 @@ function byGaugeLabel(rates: readonly StrategyRates[]): Map<string, StrategyRate
 const TYPE_COUNTS = ['impressions', 'clicks', 'add_to_cart', 'purchases'].map((name) => `sum(${name})::float8 AS ${name}`).join(',\n       ');
 
 /**
- * The report's breakdowns per strategy and per campaign in one pass over the window (GROUPING SETS): the
+ * The report's breakdowns per strategy, per campaign and per model version in one pass over the window (GROUPING SETS): the
  * open days' events are read once, not once per breakdown. `set` names the breakdown of a row; each is
  * ordered busiest first.
  */
 const breakdownsSql = (cte: string) => `
 WITH ${cte}
-SELECT CASE WHEN GROUPING(strategy) = 0 THEN 'strategy' ELSE 'campaign' END AS set,
-       strategy, campaign_id,
+SELECT CASE WHEN GROUPING(strategy) = 0 THEN 'strategy' WHEN GROUPING(campaign_id) = 0 THEN 'campaign' ELSE 'model' END AS set,
+       strategy, campaign_id, model_version,
        ${TYPE_COUNTS}
 FROM counted
-GROUP BY GROUPING SETS ((strategy), (campaign_id))
-ORDER BY 1, impressions DESC, strategy NULLS LAST, campaign_id`;
+GROUP BY GROUPING SETS ((strategy), (campaign_id), (model_version))
+ORDER BY 1, impressions DESC, strategy NULLS LAST, campaign_id, model_version NULLS LAST`;
 
 /**
  * Each experiment's earliest feedback (null without any), one index probe each (migration 020's
@@ -333,7 +344,7 @@ export function createOnlineMetrics(deps: {
     });
   }
 
-  type Breakdown = { set: 'strategy' | 'campaign'; strategy: string | null; campaign_id: string | null; impressions: number; clicks: number; add_to_cart: number; purchases: number };
+  type Breakdown = { set: 'strategy' | 'campaign' | 'model'; strategy: string | null; campaign_id: string | null; model_version: string | null; impressions: number; clicks: number; add_to_cart: number; purchases: number };
   const counts = (r: Breakdown): Counts => ({ impressions: r.impressions, clicks: r.clicks, addToCart: r.add_to_cart, purchases: r.purchases });
 
   /** The window's strategies, busiest first. */
@@ -405,6 +416,12 @@ export function createOnlineMetrics(deps: {
         .map((r) => {
           const { strategy: _, ...rates } = strategyRates({ strategy: null, ...counts(r) });
           return { campaignId: r.campaign_id!, ...rates };
+        }),
+      modelVersions: rows
+        .filter((r) => r.set === 'model')
+        .map((r) => {
+          const { strategy: _, ...rates } = strategyRates({ strategy: null, ...counts(r) });
+          return { modelVersion: r.model_version, ...rates };
         }),
     };
   }

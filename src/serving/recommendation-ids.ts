@@ -91,6 +91,15 @@ export function createRecommendationIds(deps: { secret: () => Promise<Buffer>; l
       const claims = verifyRecommendationToken(key, id, now, Number.POSITIVE_INFINITY);
       return claims?.userTag !== undefined && claims.userTag === userTag(key, userId) ? claims.issuedAt : null;
     },
+    /**
+     * The model version of the list `id` names, however long ago it was issued, when the service signed it
+     * and it carried one (a version too long to carry in the token does not); else null. Not a label a
+     * client can choose: the online report's per-version rates read it.
+     */
+    modelVersion(id: string | null | undefined, now = Date.now()): string | null {
+      if (!key || !id) return null;
+      return verifyRecommendationToken(key, id, now, Number.POSITIVE_INFINITY)?.modelVersion ?? null;
+    },
     verify,
   };
 }

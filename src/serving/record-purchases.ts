@@ -45,7 +45,7 @@ export function createFeedbackRecorder(deps: {
   /** Strategies a list of this service may carry (serving's servedStrategies): with `knownLabelsOnly`, the strategy labels kept. */
   servedStrategies: () => ReadonlySet<string>;
   /** The service's recommendationIds: with `knownLabelsOnly`, a signed one gives the event its list's labels. */
-  ids: Pick<RecommendationIds, 'ready' | 'servedLabels' | 'personalSince'>;
+  ids: Pick<RecommendationIds, 'ready' | 'servedLabels' | 'personalSince' | 'modelVersion'>;
 }) {
   return async function recordFeedback(feedback: FeedbackInput[], opts: { purchasesToo: boolean; knownItemsOnly?: boolean; knownLabelsOnly?: boolean }) {
     // A browser's labels are those of the list it names by a recommendationId the service signed; without
@@ -53,16 +53,22 @@ export function createFeedbackRecorder(deps: {
     // public key could otherwise fill the online reports and the feedback gauges with made-up strategies, or
     // skew an A/B test with clicks labelled with a real arm's name.
     let browserLabels: BrowserLabelRule | undefined;
+    // Any key's feedback gets the model version of the list it names, when the service signed that id.
+    await deps.ids.ready();
+    const now = Date.now();
     if (opts.knownLabelsOnly) {
-      await deps.ids.ready();
-      const now = Date.now();
       browserLabels = {
         strategies: deps.servedStrategies(),
         served: (id, userId) => deps.ids.servedLabels(id, userId, now),
         personalSince: (id, userId) => deps.ids.personalSince(id, userId, now),
       };
     }
-    const result = await deps.events.insertFeedback(feedback, { knownItemsOnly: opts.knownItemsOnly, browserLabels, storedPurchases: opts.purchasesToo });
+    const result = await deps.events.insertFeedback(feedback, {
+      knownItemsOnly: opts.knownItemsOnly,
+      browserLabels,
+      storedPurchases: opts.purchasesToo,
+      modelVersionOf: (id) => deps.ids.modelVersion(id, now),
+    });
     if (opts.purchasesToo) {
       // What the ids hold as stored, not what this batch says under them: a purchase only where the feedback
       // stored under an id (now, or by an earlier batch) is one, and that purchase.

@@ -174,13 +174,21 @@ describe.skipIf(!browserAvailable())('the dashboard in a browser', () => {
     );
     // And one impression dated before the experiment started (a storefront's clock behind): the view reads from it.
     const backdated = { userId: customers[0].id, itemId: rec.items[0].itemId, type: 'impression', strategy: 'popularity', experimentId: experiment.id, arm: 'pop', ts: new Date(started.getTime() - 2 * 86_400_000).toISOString() };
-    expect((await t.app.inject({ method: 'POST', url: '/v1/feedback', headers: auth('write'), payload: { events: [...feedback, backdated] } })).statusCode).toBe(200);
+    // And one impression on the list as served (its signed id names its model version); the rest name made-up ids.
+    const signed = { userId: customers[2].id, itemId: rec.items[0].itemId, type: 'impression', recommendationId: rec.recommendationId, ts };
+    expect((await t.app.inject({ method: 'POST', url: '/v1/feedback', headers: auth('write'), payload: { events: [...feedback, backdated, signed] } })).statusCode).toBe(200);
 
     await open('#customers', 'customers');
     expect(await page.locator('canvas').count()).toBe(3);
     await shot('customers');
     await open('#online', 'online');
     expect(await page.textContent('#strategies')).toContain('item-knn');
+    // Per model version: the served list's version with its one impression, the made-up ids' feedback apart.
+    const versionRows = await page.locator('#versions tr').evaluateAll((rows) => rows.map((r) => [...(r as HTMLTableRowElement).cells].map((c) => c.textContent)));
+    expect(rec.modelVersion).toBeTruthy();
+    // model version, impressions, clicks, CTR, ...
+    expect(versionRows.find((r) => r[0] === rec.modelVersion)?.slice(0, 3)).toEqual([rec.modelVersion, '1', '0']);
+    expect(versionRows.some((r) => r[0] === '(no signed recommendationId)')).toBe(true);
     const experiments = await page.textContent('#experiments');
     expect(experiments).toContain(experiment.id);
     // Each arm's customers, and its tests' p-values for one look and for any time.

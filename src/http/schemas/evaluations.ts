@@ -156,6 +156,24 @@ export const onlineMetricsResponse = z
         }),
       )
       .describe('Per campaign (feedback sent with a campaignId, e.g. from an export), most impressions first'),
+    modelVersions: z
+      .array(
+        z.object({
+          modelVersion: z
+            .string()
+            .nullable()
+            .describe('The model version of the lists the feedback is about; null for feedback naming no recommendationId the service signed, or a list answered before a first training'),
+          impressions: z.number().int(),
+          clicks: z.number().int(),
+          addToCart: z.number().int(),
+          purchases: z.number().int(),
+          ctr: z.number().nullable().describe('click events / impression events of lists of this version in the window; null without impressions'),
+          conversion: z.number().nullable().describe('purchase feedback events / impression events of lists of this version in the window; null without impressions'),
+        }),
+      )
+      .describe(
+        'Per model version, read from the signed recommendationId each event names (not from anything the client sends), most impressions first: a version against the one before it, to decide a rollback on numbers',
+      ),
   })
   .meta({ id: 'OnlineMetrics' });
 

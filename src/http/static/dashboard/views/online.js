@@ -27,6 +27,7 @@ export async function render(el, _arg, view) {
     <div class="grid2">
       <div class="panel"><h3>CTR and conversion per strategy</h3><div class="chart" id="rates"></div></div>
       <div class="panel"><h3>Per strategy</h3><div id="strategies"></div></div>
+      <div class="panel"><h3>Per model version</h3><p class="muted small">The version of each list, read from the recommendationId the feedback names: compare a new version with the one before it before rolling back.</p><div id="versions"></div></div>
       <div class="panel"><h3>CTR per day and strategy</h3><div class="chart" id="ctr-daily"></div></div>
       <div class="panel"><h3>Conversion per day and strategy</h3><div class="chart" id="conv-daily"></div></div>
     </div>
@@ -42,6 +43,14 @@ export async function render(el, _arg, view) {
   $('strategies').innerHTML = table(
     ['strategy', 'impressions', 'clicks', 'CTR', 'add to cart', 'purchases', 'conversion'],
     totals.strategies.map((s) => [shown(s.strategy), int(s.impressions), int(s.clicks), pct(s.ctr), int(s.addToCart), int(s.purchases), pct(s.conversion)]),
+    { empty: 'no feedback in the window' },
+  );
+  $('versions').innerHTML = table(
+    ['model version', 'impressions', 'clicks', 'CTR', 'add to cart', 'purchases', 'conversion'],
+    totals.modelVersions.map((v) => [
+      v.modelVersion === null ? '<span class="muted">(no signed recommendationId)</span>' : esc(v.modelVersion),
+      int(v.impressions), int(v.clicks), pct(v.ctr), int(v.addToCart), int(v.purchases), pct(v.conversion),
+    ]),
     { empty: 'no feedback in the window' },
   );
   if (totals.strategies.length > 0) {
