@@ -15,7 +15,7 @@ import { evaluationParamsSchema, normalizeRequest, type EvaluationParams, type E
 import { submitOnce } from '../jobs/request-fingerprint.js';
 import { JOB_OUTAGE_WAIT_MS, retryWhileUnavailable } from '../retry-while-unavailable.js';
 import { runEvaluationInWorker } from './evaluate-in-worker.js';
-import { BASELINE, runEvaluation, type EvaluationProgress, type SplitRequest } from './run-evaluation.js';
+import { BASELINE, rowNameCollisions, runEvaluation, type EvaluationProgress, type EvaluationRequest, type SplitRequest } from './run-evaluation.js';
 
 export interface EvaluationServiceDeps {
   jobs: JobRepository;
@@ -88,6 +88,37 @@ function checkStrategies(params: EvaluationParams, recipes: Recipe[]): void {
   }
 }
 
+/**
+ * The single strategies and baseline the run hands runEvaluation: only real sources of the first recipe by
+ * name (the baseline, popularity, is evaluated whether or not it is one), and a recipe baseline under the
+ * name the recipe gives itself, as its rows are labelled (it can differ from the file's name).
+ */
+function runStrategies(params: EvaluationParams, recipes: Recipe[]): Pick<EvaluationRequest, 'strategies' | 'baseline'> {
+  const strategies = params.strategies?.filter((s) => Object.hasOwn(recipes[0].sources, s));
+  const baseline = params.baseline === undefined ? undefined : (recipeNamed(params, recipes, params.baseline)?.name ?? params.baseline);
+  return { ...(strategies ? { strategies } : {}), ...(baseline !== undefined ? { baseline } : {}) };
+}
+
+/**
+ * Each recipe is reported under the name its file gives it: two recipes giving themselves one name, or a
+ * recipe named like a single strategy the report also holds (popularity, a source asked for, the baseline
+ * source), would show one strategy's numbers under both. Refused (422) naming the recipes, before a job is queued.
+ */
+function checkRowNames(params: EvaluationParams, recipes: Recipe[]): void {
+  const collisions = rowNameCollisions(recipes, runStrategies(params, recipes));
+  if (collisions.length === 0) return;
+  const label = (i: number) => (params.recipes[i] === recipes[i].name ? `"${params.recipes[i]}"` : `"${params.recipes[i]}" (named "${recipes[i].name}")`);
+  const messages = collisions.map(({ name, recipes: at, strategy }) => {
+    const who = at.length > 1 ? `recipes ${at.map((i) => `"${params.recipes[i]}"`).join(' and ')} all give themselves the name "${name}"` : `recipe ${label(at[0])} is named`;
+    const source = name !== BASELINE;
+    const like = !strategy ? '' : source ? ` like the source "${name}" of recipe "${params.recipes[0]}" the report also holds` : ' like the popularity baseline every report holds';
+    const rename = at.length > 1 ? 'give each recipe a "name" of its own' : 'give the recipe another "name"';
+    return `${who}${like}: the report would show one row for them; ${rename}${strategy && source ? ' or leave the source out of strategies' : ''}`;
+  });
+  const message = messages.join('; ');
+  throw new AppError('UNPROCESSABLE', message, messages.map((m) => ({ path: 'recipes', message: m })));
+}
+
 /** The recipe of the run a name means: its file name (models/NAME.json) first, else the name the file gives it. */
 function recipeNamed(params: EvaluationParams, recipes: Recipe[], name: string): Recipe | undefined {
   const at = params.recipes.indexOf(name);
@@ -129,7 +160,9 @@ export function createEvaluationService(deps: EvaluationServiceDeps) {
 
   async function prepare(input: EvaluationRequestInput): Promise<EvaluationParams> {
     const params = normalizeRequest(input, deps.defaultRecipe);
-    checkStrategies(params, await recipesOf(params));
+    const recipes = await recipesOf(params);
+    checkStrategies(params, recipes);
+    checkRowNames(params, recipes);
     if (params.tune && params.split.kind === 'leave-last-order') throw unprocessable('tune', 'tuning needs a split with a cutoff (temporal or validation); a leave-last-order split has none');
     if (params.split.kind === 'temporal') checkCutoff(params.split.cutoff, await deps.events.purchaseRange());
     return params;
@@ -140,6 +173,7 @@ export function createEvaluationService(deps: EvaluationServiceDeps) {
     const started = performance.now();
     const recipes = await recipesOf(params);
     checkStrategies(params, recipes);
+    checkRowNames(params, recipes);
     // Reads and the report's write wait for a Postgres that restarts (the write is an upsert by id): a
     // failover in the seconds of a load or after minutes of fitting does not throw the run away.
     const throughOutage = <T>(fn: () => Promise<T>) => retryWhileUnavailable(fn, { forMs: deps.outageWaitMs ?? JOB_OUTAGE_WAIT_MS, stop: () => signal?.aborted ?? false });
@@ -147,17 +181,12 @@ export function createEvaluationService(deps: EvaluationServiceDeps) {
     const [events, items, users] = await throughOutage(() => Promise.all([deps.events.loadPurchaseRows(), deps.catalog.listItems(), deps.catalog.listUsersWithAttributes()]));
     checkData(events, params.split);
     // Loading is a few percent of a run; fitting and scoring share the rest as runEvaluation reports it.
-    // The baseline is evaluated whether or not it is a source, so only real sources are asked for by name.
-    const strategies = params.strategies?.filter((s) => Object.hasOwn(recipes[0].sources, s));
-    // A recipe is scored under the name its file gives it, which can differ from the file's name.
-    const baseline = params.baseline === undefined ? undefined : (recipeNamed(params, recipes, params.baseline)?.name ?? params.baseline);
     const request = {
       split: params.split,
       modes: params.modes,
       ks: params.ks,
-      ...(strategies ? { strategies } : {}),
+      ...runStrategies(params, recipes),
       ...(params.tune !== undefined ? { tune: params.tune } : {}),
-      ...(baseline !== undefined ? { baseline } : {}),
     };
     const evaluate = (deps.isolation ?? 'thread') === 'thread' ? runEvaluationInWorker : runEvaluation;
     const report = await evaluate({ events, items, users }, recipes, request, (p) => onProgress({ step: p.step, progress: 0.05 + 0.93 * p.progress }));

@@ -41,6 +41,44 @@ export interface EvaluationProgress {
 
 export const BASELINE = 'popularity';
 
+/** Two or more rows of a report under one name: the recipes (indexes into the run's recipes) that give themselves `name`, and whether a single strategy of the run is `name` too. */
+export interface RowNameCollision {
+  name: string;
+  recipes: number[];
+  /** `name` is also a single strategy of the report: the popularity baseline, a source asked for, or the baseline source. */
+  strategy: boolean;
+}
+
+/**
+ * The single strategies a run reports beside the recipes' hybrids: the sources of the first recipe asked
+ * for (default all), popularity always, and the baseline when it names a source rather than a recipe.
+ */
+export function singleStrategies(recipes: Recipe[], request: Pick<EvaluationRequest, 'strategies' | 'baseline'>): Set<string> {
+  const first = recipes[0];
+  const names = new Set(request.strategies ?? Object.keys(first.sources));
+  names.add(BASELINE);
+  const baseline = request.baseline;
+  if (baseline !== undefined && !recipes.some((r) => r.name === baseline) && Object.hasOwn(first.sources, baseline)) names.add(baseline);
+  return names;
+}
+
+/**
+ * Every name that would label rows of more than one strategy: each recipe is reported under the name it
+ * gives itself, so two recipes giving themselves one name, or a recipe named like a single strategy of the
+ * run (e.g. `popularity` or `als`), would report one strategy's numbers under both. Empty when none.
+ */
+export function rowNameCollisions(recipes: Recipe[], request: Pick<EvaluationRequest, 'strategies' | 'baseline'>): RowNameCollision[] {
+  const singles = singleStrategies(recipes, request);
+  const byName = new Map<string, number[]>();
+  for (const [i, r] of recipes.entries()) byName.set(r.name, [...(byName.get(r.name) ?? []), i]);
+  const out: RowNameCollision[] = [];
+  for (const [name, at] of byName) {
+    const strategy = singles.has(name);
+    if (at.length > 1 || strategy) out.push({ name, recipes: at, strategy });
+  }
+  return out;
+}
+
 export function makeSplit(input: SplitInput, request: SplitRequest): EvaluationSplit {
   if (request.kind === 'temporal') return temporalSplit(input, Date.parse(request.cutoff));
   if (request.kind === 'leave-last-order') return leaveLastOrderSplit(input);
@@ -61,6 +99,9 @@ export async function runEvaluation(
   onProgress?: (p: EvaluationProgress) => void,
 ): Promise<EvaluationReport> {
   if (recipes.length === 0) throw new Error('runEvaluation: no recipe');
+  // One row per strategy: never one strategy's numbers under another's name (the service refuses such a request up front).
+  const collision = rowNameCollisions(recipes, request)[0];
+  if (collision) throw new Error(`runEvaluation: more than one strategy would be reported as "${collision.name}"; give each recipe a name of its own, unlike the single strategies`);
   onProgress?.({ step: 'split', progress: 0 });
   const split = makeSplit(input, request.split);
   const ds = split.train;
@@ -102,7 +143,8 @@ export async function runEvaluation(
       const popularity = fitted.sources.get(BASELINE) ?? popularityFactory.fit(ds, popularityFactory.parseParams({}));
       scorers.set(BASELINE, (ctx, out) => popularity.scoreUser(ctx, out));
     }
-    const against = fitted.sources.get(baseline);
+    // A baseline a recipe gives itself as name is that recipe's hybrid, not the source of the same name.
+    const against = recipes.some((other) => other.name === baseline) ? undefined : fitted.sources.get(baseline);
     if (against && !scorers.has(baseline)) scorers.set(baseline, (ctx, out) => against.scoreUser(ctx, out));
   }
   if (!scorers.has(baseline)) throw new Error(`baseline "${baseline}" is neither a recipe of this evaluation nor a source of recipe "${recipes[0].name}"`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RollingValidation } from '../../../src/evaluation/rolling-tune.js';
-import { runEvaluation } from '../../../src/evaluation/run-evaluation.js';
+import { rowNameCollisions, runEvaluation } from '../../../src/evaluation/run-evaluation.js';
 import type { PurchaseRow } from '../../../src/recommenders/dataset.js';
 import { DAY, recipe, T0, twoGroups } from './two-groups-fixture.js';
 
@@ -46,6 +46,20 @@ describe('an evaluation run', () => {
     const againstHybrid = await runEvaluation({ events: twoGroups() }, [recipe], { split, modes: ['novel'], ks: [6], strategies: ['item-knn'], baseline: 'tiny' });
     expect(againstHybrid.rows.find((r) => r.strategy === 'item-knn')!.liftInterval!.ndcg).toEqual({ low: 0, high: 0 });
     await expect(runEvaluation({ events: twoGroups() }, [recipe], { split, modes: ['novel'], ks: [3], baseline: 'als' })).rejects.toThrow(/baseline "als"/);
+  });
+
+  it('When recipes share a name, or one is named like a single strategy reported, Then those are the collisions and the run fails rather than merging their rows', async () => {
+    const named = (name: string) => ({ ...recipe, name });
+    expect(rowNameCollisions([recipe, named('other')], {})).toEqual([]);
+    expect(rowNameCollisions([recipe, named('tiny')], {})).toEqual([{ name: 'tiny', recipes: [0, 1], strategy: false }]);
+    expect(rowNameCollisions([recipe, named('popularity')], { strategies: [] })).toEqual([{ name: 'popularity', recipes: [1], strategy: true }]);
+    expect(rowNameCollisions([recipe, named('item-knn')], {})).toEqual([{ name: 'item-knn', recipes: [1], strategy: true }]);
+    // A source left out of the report takes no row: a recipe may bear its name.
+    expect(rowNameCollisions([recipe, named('item-knn')], { strategies: [] })).toEqual([]);
+    // A baseline naming a recipe is that recipe, not the source of the same name.
+    expect(rowNameCollisions([recipe, named('item-knn')], { strategies: [], baseline: 'item-knn' })).toEqual([]);
+    const split = { kind: 'temporal' as const, cutoff: new Date(T0 + 50 * DAY).toISOString() };
+    await expect(runEvaluation({ events: twoGroups() }, [recipe, named('tiny')], { split, modes: ['novel'], ks: [3] })).rejects.toThrow(/more than one strategy would be reported as "tiny"/);
   });
 
   it('When a strategy is not a source of the recipe, Then the run fails naming it', async () => {
