@@ -26,9 +26,20 @@ export interface ReportSummary {
 
 export interface StoredReport extends ReportSummary {
   report: EvaluationReport;
+  /**
+   * The names the evaluated recipes give themselves (their rows' strategy names), in the order of `recipes`
+   * (file names); null for reports stored before these were recorded.
+   */
+  recipeNames: string[] | null;
 }
 
-export type NewReport = Omit<StoredReport, 'createdAt'>;
+export type NewReport = Omit<StoredReport, 'createdAt' | 'recipeNames'> & { recipeNames?: string[] };
+
+/**
+ * Whether a stored report evaluated the recipe a model records (the name the recipe gives itself): by the
+ * names recorded with it, else (older reports) by the file names it was asked by. latestForRecipe agrees.
+ */
+export const reportEvaluated = (stored: Pick<StoredReport, 'recipes' | 'recipeNames'>, recipe: string): boolean => (stored.recipeNames ?? stored.recipes).includes(recipe);
 
 /** One stored report's value of one metric for one strategy at one mode and k. */
 export interface MetricPoint {
@@ -53,7 +64,7 @@ const toSummary = (r: Record<string, unknown>): ReportSummary => ({
   durationMs: (r.duration_ms as number | null) ?? null,
 });
 
-const toStored = (r: Record<string, unknown>): StoredReport => ({ ...toSummary(r), report: r.report as EvaluationReport });
+const toStored = (r: Record<string, unknown>): StoredReport => ({ ...toSummary(r), report: r.report as EvaluationReport, recipeNames: (r.recipe_names as string[] | null) ?? null });
 
 const SUMMARY_COLUMNS = 'id, created_at, recipes, request, headline, duration_ms';
 
@@ -63,12 +74,12 @@ export function createReportRepository(db: Db) {
     /** Stores a report; storing the same id again replaces it (a retried job writes once). */
     async insert(r: NewReport): Promise<StoredReport> {
       const { rows } = await db.query(
-        `INSERT INTO evaluation_reports (id, recipes, request, headline, report, duration_ms)
-         VALUES ($1, $2::text[], $3, $4, $5, $6)
+        `INSERT INTO evaluation_reports (id, recipes, request, headline, report, duration_ms, recipe_names)
+         VALUES ($1, $2::text[], $3, $4, $5, $6, $7::text[])
          ON CONFLICT (id) DO UPDATE SET recipes = EXCLUDED.recipes, request = EXCLUDED.request, headline = EXCLUDED.headline,
-           report = EXCLUDED.report, duration_ms = EXCLUDED.duration_ms, created_at = now()
+           report = EXCLUDED.report, duration_ms = EXCLUDED.duration_ms, recipe_names = EXCLUDED.recipe_names, created_at = now()
          RETURNING *`,
-        [r.id, r.recipes, JSON.stringify(r.request), JSON.stringify(r.headline), JSON.stringify(r.report), r.durationMs],
+        [r.id, r.recipes, JSON.stringify(r.request), JSON.stringify(r.headline), JSON.stringify(r.report), r.durationMs, r.recipeNames ?? null],
       );
       return toStored(rows[0]);
     },
@@ -129,9 +140,12 @@ export function createReportRepository(db: Db) {
       }));
     },
 
-    /** The newest report that evaluated `recipe` (among others, possibly). */
+    /**
+     * The newest report that evaluated `recipe` (among others, possibly): the name a recipe gives itself, as a
+     * model records it (see reportEvaluated: older reports by their file names).
+     */
     async latestForRecipe(recipe: string): Promise<StoredReport | null> {
-      const { rows } = await db.query('SELECT * FROM evaluation_reports WHERE $1 = ANY (recipes) ORDER BY created_at DESC, id LIMIT 1', [recipe]);
+      const { rows } = await db.query('SELECT * FROM evaluation_reports WHERE $1 = ANY (COALESCE(recipe_names, recipes)) ORDER BY created_at DESC, id LIMIT 1', [recipe]);
       return rows[0] ? toStored(rows[0]) : null;
     },
   };

@@ -1,5 +1,5 @@
 import type { Gauge } from 'prom-client';
-import type { ReportRepository, StoredReport } from '../data/report-repository.js';
+import { reportEvaluated, type ReportRepository, type StoredReport } from '../data/report-repository.js';
 import type { ModelStore } from '../store/model-store.js';
 import { METRIC_NAMES, type EvaluationReport } from './evaluation-report.js';
 
@@ -78,7 +78,7 @@ export function createEvaluationGauges(deps: EvaluationGaugeDeps) {
     async reportStored(stored: StoredReport): Promise<void> {
       try {
         const active = await deps.store.getActive();
-        if (active && stored.recipes.includes(active.recipe)) {
+        if (active && reportEvaluated(stored, active.recipe)) {
           show(stored);
           loadedAt = Date.now();
           loadedFor = active.recipe;

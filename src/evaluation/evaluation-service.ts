@@ -196,7 +196,7 @@ export function createEvaluationService(deps: EvaluationServiceDeps) {
     onProgress({ step: 'store', progress: 0.98 });
     const durationMs = Math.round(performance.now() - started);
     const stored = await throughOutage(() =>
-      deps.reports.insert({ id, recipes: params.recipes, request: params as unknown as Record<string, unknown>, headline: reportHeadline(report), report, durationMs }),
+      deps.reports.insert({ id, recipes: params.recipes, recipeNames: recipes.map((r) => r.name), request: params as unknown as Record<string, unknown>, headline: reportHeadline(report), report, durationMs }),
     );
     await deps.gauges?.reportStored(stored);
     return stored;

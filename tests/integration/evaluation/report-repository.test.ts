@@ -61,6 +61,20 @@ for (const backend of DB_BACKENDS) {
       expect(await reports.latestForRecipe('other')).toBeNull();
     });
 
+    it('When a report records the names its recipes give themselves, Then the newest per recipe is found by those (older reports, without them, by file name)', async () => {
+      // Stored before recipe names were recorded: found by its file name, as it always was.
+      await reports.insert(report('n1', ['shop']));
+      expect(await reports.get('n1')).toMatchObject({ recipes: ['shop'], recipeNames: null });
+      expect((await reports.latestForRecipe('shop'))?.id).toBe('n1');
+      await new Promise((r) => setTimeout(r, 5));
+      // shop.json says "name": "shop-v2": its model records shop-v2, its rows say shop-v2.
+      const named = await reports.insert({ ...report('n2', ['shop']), recipeNames: ['shop-v2'] });
+      expect(named.recipeNames).toEqual(['shop-v2']);
+      expect((await reports.latestForRecipe('shop-v2'))?.id).toBe('n2');
+      // A model that says "shop" is of another recipe file than the one that now says shop-v2: not n2.
+      expect((await reports.latestForRecipe('shop'))?.id).toBe('n1');
+    });
+
     it('When a report is stored again under the same id, Then it replaces the first', async () => {
       await reports.insert(report('r3', ['beta']));
       await reports.insert({ ...report('r3', ['beta']), durationMs: 99 });
