@@ -1,11 +1,12 @@
 import { roundScore, type Pick, type RecommendedItem } from './recommendation.js';
-import type { ServingModel } from './serving-model.js';
+import { familySource, type ServingModel } from './serving-model.js';
 
 /**
  * Re-ranks `picks` (best first) into `k` items by maximal marginal relevance (Carbonell & Goldstein):
  *   next = argmax_i  lambda * rel(i) - (1 - lambda) * max_{j chosen} sim(i, j),   lambda = 1 - diversity
  * with rel = score / best score and sim = content cosine from the item's stored neighbours (0 when
- * neither lists the other; item-kNN when the model has no content source). diversity 0 keeps the order.
+ * neither lists the other; item-kNN when the model has no content source; sources by family, see
+ * familySource). diversity 0 keeps the order.
  * The re-ranked list takes the chosen items' scores in falling order, position by position, so scores
  * never rise down it (a caller sorting by score keeps the diversity asked for).
  */
@@ -23,7 +24,8 @@ export function diversifyItems(model: ServingModel, items: readonly RecommendedI
 }
 
 function rerank<T extends { item: number; score: number }>(model: ServingModel, picks: readonly T[], k: number, diversity: number): T[] {
-  const table = model.neighbours.get('content') ?? model.neighbours.get('item-knn');
+  const source = familySource(model, 'content') ?? familySource(model, 'item-knn');
+  const table = source === undefined ? undefined : model.neighbours.get(source);
   if (!(diversity > 0) || picks.length <= 1 || !table) return picks.slice(0, k);
   const n = picks.length;
   const pos = new Map<number, number>();

@@ -10,20 +10,21 @@ import { itemFilter, Picker } from './picker.js';
 import { nameOf, popularityRun, toRecommendation, type BoughtTogetherItem, type ListQuery, type Recommendation } from './recommendation.js';
 import { poolSize, type ServingDeps } from './serving-deps.js';
 import { newItemDepth, newItemNeighbours } from './new-item-neighbours.js';
-import type { ServingModel } from './serving-model.js';
+import { familySource, type ServingModel } from './serving-model.js';
 
+/** The recommender families `strategy` may name; the version's source of each answers (familySource). */
 export const SIMILAR_STRATEGIES = ['item-knn', 'content', 'als', 'cooccurrence'] as const;
 export type SimilarStrategy = (typeof SIMILAR_STRATEGIES)[number];
 
 export interface SimilarQuery extends ListQuery {
-  /** Which neighbours rank the list (default item-knn); the others, then popularity, fill it. */
+  /** Which family's neighbours rank the list (default item-knn); the others, then popularity, fill it. */
   strategy?: SimilarStrategy;
 }
 
 /**
  * The model and the item's index, or the answer for an item only the catalog knows (added after
  * training), or 404. That answer is the items most like it by content (the version's content source
- * describes it: `strategy: content`, `fallback` unless content was asked for), then popular items of its
+ * describes it: `strategy` names that source, `content` by default; `fallback` unless content was asked for), then popular items of its
  * own category, then anything popular; popularity alone (`fallback: true`) when content finds nothing.
  */
 async function resolveItem(
@@ -58,31 +59,37 @@ async function resolveItem(
   picker.backfillPopular(-1);
   const picks = diversify(model, picker.picks, q.k, q.diversity ?? 0);
   if (!byContent) return { answer: toRecommendation(model, 'popularity', true, picks) };
-  return { answer: toRecommendation(model, 'content', (q.strategy ?? 'item-knn') !== 'content', picks) };
+  return { answer: toRecommendation(model, near!.source, (q.strategy ?? 'item-knn') !== 'content', picks) };
 }
 
+/**
+ * The list of a trained item: the neighbours of the asked-for family's source first (the list and its
+ * items name that source as the recipe does), then the other families' in ITEM_SOURCES order.
+ */
 export async function similarItems(deps: ServingDeps, itemId: string, q: SimilarQuery): Promise<Recommendation> {
-  const strategy = q.strategy ?? 'item-knn';
+  const family = q.strategy ?? 'item-knn';
   const resolved = await resolveItem(deps, itemId, q);
   if ('answer' in resolved) return resolved.answer;
   const { model, item } = resolved;
-  if (!model.neighbours.has(strategy)) {
-    const offered = SIMILAR_STRATEGIES.filter((s) => model.neighbours.has(s));
-    throw new AppError('VALIDATION_FAILED', `the active model has no "${strategy}" neighbours; it offers ${offered.join(', ')}`, [
+  const strategy = familySource(model, family);
+  if (strategy === undefined) {
+    const offered = SIMILAR_STRATEGIES.filter((f) => familySource(model, f) !== undefined);
+    throw new AppError('VALIDATION_FAILED', `the active model has no "${family}" neighbours; it offers ${offered.join(', ')}`, [
       { path: 'querystring.strategy', message: `expected one of ${offered.join(', ')}` },
     ]);
   }
   const base = itemFilter(model, q);
   const picker = new Picker(model, (i) => i !== item && base(i), poolSize(q));
   const name = nameOf(model, item);
-  // The asked-for neighbours first, then the other item-based sources, then popularity.
-  const order = [strategy, ...ITEM_SOURCES.filter((s) => s !== strategy)];
+  // The asked-for neighbours first, then the other item-based families', then popularity.
+  const order = [family, ...ITEM_SOURCES.filter((f) => f !== family)];
   let floor = Infinity;
-  for (const source of order) {
-    const t = model.neighbours.get(source);
+  for (const f of order) {
+    const source = familySource(model, f);
+    const t = source === undefined ? undefined : model.neighbours.get(source);
     if (!t || picker.full) continue;
-    const sources = [source];
-    const explanation = RELATED_TO[source]?.(name);
+    const sources = [source!];
+    const explanation = RELATED_TO[f]?.(name);
     const start = t.indptr[item];
     const top = t.scores[start] > 0 ? t.scores[start] : 1;
     for (let p = start; p < t.indptr[item + 1] && !picker.full; p++) {
@@ -107,11 +114,13 @@ export async function boughtTogether(deps: ServingDeps, itemId: string, q: ListQ
     if (!(await deps.catalog.getItem(itemId))) throw notFound('item', itemId);
     return toRecommendation(model, 'cooccurrence', true, []) as Recommendation<BoughtTogetherItem>;
   }
-  const t = model.neighbours.get('cooccurrence');
+  // The co-occurrence family's source, by whatever name the recipe gives it (it names the list and its items).
+  const source = familySource(model, 'cooccurrence');
+  const t = source === undefined ? undefined : model.neighbours.get(source);
   if (!t?.support || !t.confidence || !t.lift) return toRecommendation(model, 'cooccurrence', true, []) as Recommendation<BoughtTogetherItem>;
   const base = itemFilter(model, q);
   const picker = new Picker(model, (i) => i !== item && base(i), poolSize(q));
-  const sources = ['cooccurrence'];
+  const sources = [source!];
   const explanation = RELATED_TO.cooccurrence!(nameOf(model, item));
   for (let p = t.indptr[item]; p < t.indptr[item + 1] && !picker.full; p++) {
     if (picker.offer(t.items[p], t.scores[p], sources, explanation)) {
@@ -119,5 +128,5 @@ export async function boughtTogether(deps: ServingDeps, itemId: string, q: ListQ
     }
   }
   // Every pick carries its statistics, so every item has support, confidence and lift.
-  return toRecommendation(model, 'cooccurrence', false, diversify(model, picker.picks, q.k, q.diversity ?? 0)) as Recommendation<BoughtTogetherItem>;
+  return toRecommendation(model, source!, false, diversify(model, picker.picks, q.k, q.diversity ?? 0)) as Recommendation<BoughtTogetherItem>;
 }

@@ -1,11 +1,15 @@
 import type { Pick } from './recommendation.js';
 import { nameOf } from './recommendation.js';
-import type { ServingModel } from './serving-model.js';
+import { weightedSources, type ServingModel } from './serving-model.js';
 
-/** Item-based sources of the similar-items lists, in the order they fill one. */
+/**
+ * Recommender families of the similar-items lists, in the order they fill one. Here and below, keys are
+ * families (what a source is), never source names: familySource (serving-model.ts) finds the version's
+ * source of each.
+ */
 export const ITEM_SOURCES = ['cooccurrence', 'item-knn', 'content', 'als'] as const;
 
-/** How each item-based source explains an item by a related one. */
+/** How each item-based family explains an item by a related one. */
 export type Phrases = Partial<Record<string, (name: string) => string>>;
 
 export const BECAUSE_YOU_BOUGHT: Phrases = {
@@ -27,7 +31,10 @@ export const RELATED_TO: Phrases = {
 
 /**
  * Scores items by the neighbours of anchor items (a cart, a session, the newest purchases):
- *   score(b) = sum over anchors a and sources s of  w_a * w_s * sim_s(a, b) / max_b' sim_s(a, b')
+ *   score(b) = sum over anchors a and families s of  w_a * w_s * sim_s(a, b) / max_b' sim_s(a, b')
+ * `familyWeights` and `phrases` are keyed by family (a constant object: its resolution to the version's
+ * sources is cached); each family is read from the one source that serves it (familySource), and the
+ * picks name that source as the recipe names it.
  * Each anchor's list is divided by its best similarity so sources on different scales mix fairly.
  * Returns picks best first (anchors themselves excluded), each naming the sources that reached it, the
  * dominant one first (the source with the largest summed part of the score), and explained by that
@@ -36,20 +43,21 @@ export const RELATED_TO: Phrases = {
 export function scoreByNeighbours(
   model: ServingModel,
   anchors: readonly { item: number; weight: number }[],
-  sourceWeights: Readonly<Record<string, number>>,
+  familyWeights: Readonly<Record<string, number>>,
   phrases: Phrases,
 ): Pick[] {
-  const names = Object.keys(sourceWeights).filter((s) => model.neighbours.has(s));
+  const weighted = weightedSources(model, familyWeights);
+  const names = weighted.map((w) => w.source);
   /** Per item: total score, source mask, and per source its summed part, best single part and that part's anchor. */
   const acc = new Map<number, { score: number; mask: number; part: Float64Array; best: Float64Array; anchor: Int32Array }>();
   const isAnchor = new Set(anchors.map((a) => a.item));
   for (const { item: a, weight } of anchors) {
-    names.forEach((name, k) => {
-      const t = model.neighbours.get(name)!;
+    weighted.forEach((w, k) => {
+      const t = model.neighbours.get(w.source)!;
       const start = t.indptr[a];
       const end = t.indptr[a + 1];
       if (end <= start || !(t.scores[start] > 0)) return;
-      const scale = (weight * sourceWeights[name]) / t.scores[start];
+      const scale = (weight * w.weight) / t.scores[start];
       for (let p = start; p < end; p++) {
         const b = t.items[p];
         const c = scale * t.scores[p];
@@ -71,7 +79,7 @@ export function scoreByNeighbours(
     const key = e.mask * 32 + d;
     let sources = sourceSets.get(key);
     if (!sources) sourceSets.set(key, (sources = [names[d], ...names.filter((_, k) => k !== d && e.mask & (1 << k))]));
-    out.push({ item, score: e.score, sources, explanation: phrases[names[d]]?.(nameOf(model, e.anchor[d])) });
+    out.push({ item, score: e.score, sources, explanation: phrases[weighted[d].family]?.(nameOf(model, e.anchor[d])) });
   }
   return out.sort((x, y) => y.score - x.score || x.item - y.item);
 }

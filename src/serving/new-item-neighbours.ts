@@ -10,7 +10,7 @@ import type { Neighbour } from '../recommenders/recommender.js';
 import { AppError, dependencyFailure } from '../errors.js';
 import type { ListQuery } from './recommendation.js';
 import { poolSize, waitedFor, type ServingDeps } from './serving-deps.js';
-import { familyOf, type ServingModel } from './serving-model.js';
+import { familySource, type ServingModel } from './serving-model.js';
 
 /** A version's describer of new items: the content source's name and its fitted copy. */
 export interface NewItemDescriber {
@@ -58,7 +58,7 @@ export async function newItemNeighbours(
 
 async function loadDescriber(deps: Pick<ServingDeps, 'store'>, model: ServingModel): Promise<NewItemDescriber | null> {
   // The content source serving lists neighbours of: a recipe may give it another name than its family's.
-  const source = [...model.neighbours.keys()].find((name) => familyOf(model, name) === contentFactory.name);
+  const source = familySource(model, contentFactory.name);
   if (!source) return null;
   // The version's scorer of customers not precomputed holds the same fitted source: a storefront process
   // loaded it before serving the version, so the first new product's page reads and decodes nothing.

@@ -36,7 +36,10 @@ const LIVE_WEIGHT = 0.5;
 const RANK_OFFSET = 60;
 /** Newest live purchases whose neighbours are blended in (weights 1, 1/2, 1/3, ...). */
 const LIVE_ANCHORS = 5;
+/** Neighbours blended in for purchases since training, by recommender family (whatever the recipe names its sources). */
 const LIVE_SOURCES = { 'item-knn': 1, content: 0.3 };
+/** Neighbours of a cold start's purchases since training (the context list's), by family. */
+const COLD_LIVE_SOURCES = { 'item-knn': 1, cooccurrence: 0.7, content: 0.5 };
 const NONE: { item: number; ts: number }[] = [];
 const NO_ITEMS: number[] = [];
 
@@ -480,7 +483,7 @@ async function coldStart(
     const anchors = fresh.slice(0, LIVE_ANCHORS).map((f, r) => ({ item: f.item, weight: 1 / (1 + r) }));
     // Below the customer's own items when they open the list: scores never rise down a list.
     const score = own > 0 ? popularityRun(picker.picks) : (s: number) => s;
-    for (const p of scoreByNeighbours(model, anchors, { 'item-knn': 1, cooccurrence: 0.7, content: 0.5 }, BECAUSE_YOU_BOUGHT)) {
+    for (const p of scoreByNeighbours(model, anchors, COLD_LIVE_SOURCES, BECAUSE_YOU_BOUGHT)) {
       if (picker.offer(p.item, score(p.score), p.sources, p.explanation) && picker.full) break;
     }
   }

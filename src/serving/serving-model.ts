@@ -43,6 +43,8 @@ export interface ServingModel {
    * cold start, and never scored on request. A training after the erasure knows them again if they came back.
    */
   erased: Set<string>;
+  /** Which of this version's sources serves each recommender family's neighbours (familySource), resolved on first use. */
+  families?: FamilySources;
 }
 
 /** Default bound of the per-version entry cache: the full Online Retail users table takes ~16 MB. */
@@ -75,6 +77,60 @@ export const trainedRecipe = (model: ServingModel): TrainedRecipe => ((model.met
 
 /** The recommender family of one of a version's sources: the recipe's `recommender`, else the source's name. */
 export const familyOf = (model: ServingModel, source: string): string => trainedRecipe(model).sources?.[source]?.recommender ?? source;
+
+/** A version's family -> source resolution, and family-keyed weights resolved through it (by weights object). */
+interface FamilySources {
+  byFamily: ReadonlyMap<string, string>;
+  weights: Map<object, readonly WeightedSource[]>;
+}
+
+/** One family of a family-keyed weighting, with the version's source that serves it. */
+export interface WeightedSource {
+  family: string;
+  source: string;
+  weight: number;
+}
+
+function familySources(model: ServingModel): FamilySources {
+  if (model.families) return model.families;
+  const byFamily = new Map<string, string>();
+  // Recipe order first; then any source with neighbour lists the kept recipe does not name (a version without one).
+  for (const name of new Set([...Object.keys(trainedRecipe(model).sources ?? {}), ...model.neighbours.keys()])) {
+    if (!model.neighbours.has(name)) continue;
+    const family = familyOf(model, name);
+    if (family === name || !byFamily.has(family)) byFamily.set(family, name);
+  }
+  return (model.families = { byFamily, weights: new Map() });
+}
+
+/**
+ * The source whose stored neighbour lists stand for recommender `family` (a registry name: `item-knn`,
+ * `cooccurrence`, `content`, `als`, ...) wherever serving reads neighbours by what they are (live
+ * blending, cart lists, similar items, bought-together, diversity): the source named as the family when
+ * it is of that family, else the first source of the family in recipe order that has neighbour lists;
+ * undefined when none has. One source per family, so a recipe with two of one family does not count
+ * that family twice. Resolved once per version (a recipe names its sources freely; their families are
+ * in the version's recipe).
+ */
+export const familySource = (model: ServingModel, family: string): string | undefined => familySources(model).byFamily.get(family);
+
+/**
+ * Family-keyed weights (e.g. `{ 'item-knn': 1, content: 0.3 }`) as the version's sources that serve
+ * those families, in the weights' order, families the version lacks left out. Cached per version and
+ * weights object: pass a constant.
+ */
+export function weightedSources(model: ServingModel, weights: Readonly<Record<string, number>>): readonly WeightedSource[] {
+  const f = familySources(model);
+  let out = f.weights.get(weights);
+  if (!out) {
+    out = Object.entries(weights).flatMap(([family, weight]) => {
+      const source = f.byFamily.get(family);
+      return source === undefined ? [] : [{ family, source, weight }];
+    });
+    f.weights.set(weights, out);
+  }
+  return out;
+}
 
 /** Decodes the three serving artifacts of a version (throws ArtifactFormatError on damaged bytes). */
 export function decodeServingModel(

@@ -56,6 +56,7 @@ const USER_LAYOUT: RecordLayout = {
  * upgrade until the next training.
  */
 const USER_LAYOUT_V2: RecordLayout = { ...USER_LAYOUT, version: 2, arrays: USER_LAYOUT.arrays.slice(0, 8) };
+// Source names, not families: that layout's builder read the neighbour lists of sources so named only.
 const V2_ANCHOR_SOURCES = ['cooccurrence', 'item-knn', 'content'];
 const STRATEGY_LAYOUT: RecordLayout = {
   magic: 0x31535352, // "RSS1"

@@ -87,7 +87,8 @@ export async function seedShop(services: Services): Promise<void> {
 
 /**
  * Trains on what the database holds, as training does (dataset -> fitRecipe -> buildServingModel ->
- * write under a new version -> publish), and makes serving pick the new version up at once.
+ * write under a new version -> publish with the recipe in its info), and makes serving pick the new
+ * version up at once.
  */
 export async function trainAndPublish(services: Services, version = `v-${Date.now()}`, recipeJson: object = SHOP_RECIPE): Promise<string> {
   const [events, items, users] = await Promise.all([
@@ -102,7 +103,8 @@ export async function trainAndPublish(services: Services, version = `v-${Date.no
   // version stores its single-strategy lists: serving could not score them on request.
   const build = buildServingModel({ ds, fitted, recipe, storeStrategyLists: true });
   await writeModelVersion(services.store, version, build);
-  await services.store.publish({ version, recipe: recipe.name, trainedAt: new Date().toISOString(), info: { serving: build.info } });
+  // The recipe in the version's info, as a training publishes it: serving reads each source's family there.
+  await services.store.publish({ version, recipe: recipe.name, trainedAt: new Date().toISOString(), info: { recipe, serving: build.info } });
   await services.serving.refresh();
   return version;
 }

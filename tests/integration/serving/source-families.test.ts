@@ -1,0 +1,150 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
+import { createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
+import { SHOP_RECIPE, seedShop, trainAndPublish } from './shop-fixture.js';
+
+/**
+ * A recipe names its sources freely; each one's family is its `recommender` (its own name by default).
+ * Serving finds the neighbours it blends, lists and explains by family, not by name: SHOP_RECIPE with its
+ * item-based sources renamed (same families, parameters and weights) must serve what SHOP_RECIPE serves,
+ * the lists' `sources` naming the recipe's own names. Before, such a recipe silently lost live blending,
+ * cart lists, similar items, bought-together, diversity re-ranking and their explanations.
+ */
+const RENAMED: Record<string, string> = { 'item-knn': 'knn', cooccurrence: 'bought-with', content: 'text', als: 'tastes' };
+const BACK = Object.fromEntries(Object.entries(RENAMED).map(([family, name]) => [name, family]));
+
+type Recipe = typeof SHOP_RECIPE;
+const renameKeys = (o: Record<string, number>, names: Record<string, string>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [names[k] ?? k, v]));
+
+/** `recipe` with its sources renamed by `names` (family -> name), each keeping its family as `recommender`. */
+function renamed(recipe: Recipe, names: Record<string, string>, name: string) {
+  const sources = Object.fromEntries(Object.entries(recipe.sources).map(([k, s]) => [names[k] ?? k, names[k] ? { recommender: k, ...s } : s]));
+  const { cold, warm } = recipe.hybrid.weights;
+  return { ...recipe, name, sources, hybrid: { ...recipe.hybrid, weights: { cold: renameKeys(cold, names), warm: renameKeys(warm, names) } } };
+}
+
+interface Answer {
+  status: number;
+  strategy?: string;
+  fallback?: boolean;
+  items?: { itemId: string; sources: string[]; explanation?: string }[];
+  error?: unknown;
+}
+
+/** What a user sees of an answer (no ids or version), source names taken back to their families by `back`. */
+function seen(statusCode: number, body: Record<string, unknown>, back: Record<string, string>): Answer {
+  if (statusCode !== 200) return { status: statusCode, error: body.error };
+  const name = (s: string) => back[s] ?? s;
+  const items = (body.items as { itemId: string; score: number; sources: string[]; explanation?: string }[]).map((i) => ({
+    itemId: i.itemId,
+    score: i.score,
+    sources: i.sources.map(name),
+    explanation: i.explanation,
+  }));
+  return { status: statusCode, strategy: name(body.strategy as string), fallback: body.fallback as boolean, items };
+}
+
+const GETS = {
+  // g-user0 bought k0 since training: neighbours of that purchase are blended in (live blending).
+  liveUser: '/v1/users/g-user0/recommendations?k=8',
+  liveUserDiverse: '/v1/users/g-user0/recommendations?k=8&diversity=0.6',
+  // A customer the version does not know, whose purchase since training anchors a cold start.
+  newCustomer: '/v1/users/newcomer/recommendations?k=6',
+  similar: '/v1/items/g2/similar?k=6',
+  similarKnn: '/v1/items/g2/similar?k=6&strategy=item-knn',
+  similarContent: '/v1/items/k3/similar?k=6&strategy=content',
+  similarCooccurrence: '/v1/items/g2/similar?k=6&strategy=cooccurrence',
+  similarAls: '/v1/items/g2/similar?k=6&strategy=als',
+  similarDiverse: '/v1/items/g2/similar?k=8&diversity=0.7',
+  boughtTogether: '/v1/items/g2/bought-together?k=5',
+  popularDiverse: '/v1/popular?k=8&diversity=0.7',
+};
+const CART = { items: ['g2', 'g3'], k: 8 };
+
+/** Every answer of GETS and the cart list (POST /v1/recommendations) from the version serving now. */
+async function answers(t: TestApp, back: Record<string, string> = {}): Promise<Record<string, Answer>> {
+  const out: Record<string, Answer> = {};
+  for (const [key, url] of Object.entries(GETS)) {
+    const res = await t.app.inject({ url, headers: auth('read') });
+    out[key] = seen(res.statusCode, res.json(), back);
+  }
+  const cart = await t.app.inject({ method: 'POST', url: '/v1/recommendations', headers: auth('read'), payload: CART });
+  out.cart = seen(cart.statusCode, cart.json(), back);
+  return out;
+}
+
+/** A second item-kNN source (other parameters). */
+const OTHER_KNN = { recommender: 'item-knn', params: { shrink: 5, similarity: 'rp3beta' } };
+const VERSIONS = {
+  'v-family-names': SHOP_RECIPE,
+  'v-renamed': renamed(SHOP_RECIPE, RENAMED, 'serving-test-renamed'),
+  // After the renamed one in recipe order: the first of the family serves it.
+  'v-two-knn-after': (() => {
+    const r = renamed(SHOP_RECIPE, RENAMED, 'two-knn-after');
+    return { ...r, sources: { ...r.sources, 'knn-b': OTHER_KNN } };
+  })(),
+  // Before the one named as the family: that one serves it (as it did in every version with one).
+  'v-two-knn-named': { ...SHOP_RECIPE, name: 'two-knn-named', sources: { 'knn-b': OTHER_KNN, ...SHOP_RECIPE.sources } },
+};
+
+describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('a recipe whose item-based sources are not named as their families', () => {
+  let t: TestApp;
+  let byFamilyNames: Record<string, Answer>;
+  /** The answers of `version`, made the active one. */
+  const served = async (version: keyof typeof VERSIONS, back: Record<string, string> = {}) => {
+    const res = await t.app.inject({ method: 'POST', url: `/v1/models/${version}/activate`, headers: auth('admin') });
+    expect(res.statusCode, res.body).toBe(200);
+    return answers(t, back);
+  };
+  beforeAll(async () => {
+    t = await createTestApp({ createDb: createPostgresTestDb });
+    await seedShop(t.services);
+    await t.services.catalog.upsertUsers([{ id: 'newcomer', attributes: { country: 'UK' } }]);
+    // Every version trained on the same purchases.
+    for (const [version, recipe] of Object.entries(VERSIONS)) await trainAndPublish(t.services, version, recipe);
+    // Purchases since training (after the shop's last order): they reach serving as live events.
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      headers: auth('write'),
+      payload: {
+        events: [
+          { userId: 'g-user0', itemId: 'k0', quantity: 1, ts: '2024-03-10T10:00:00Z' },
+          { userId: 'newcomer', itemId: 'g4', quantity: 1, ts: '2024-03-10T10:00:00Z' },
+        ],
+      },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    byFamilyNames = await served('v-family-names');
+  }, 120_000);
+  afterAll(() => t?.dispose());
+
+  it('Given the family-named recipe, Then every list is made of its neighbours (the comparison means something)', () => {
+    for (const [key, a] of Object.entries(byFamilyNames)) {
+      expect(a.status, key).toBe(200);
+      expect(a.items!.length, key).toBeGreaterThan(0);
+    }
+    // The live purchase's neighbours (kitchen items) lead the garden customer's list.
+    expect(byFamilyNames.liveUser.items![0].itemId).toMatch(/^k/);
+    expect(byFamilyNames.cart.strategy).toBe('context');
+    expect(byFamilyNames.newCustomer.strategy).toBe('context');
+    expect(byFamilyNames.similar).toMatchObject({ strategy: 'item-knn', fallback: false });
+    expect(byFamilyNames.boughtTogether).toMatchObject({ strategy: 'cooccurrence', fallback: false });
+  });
+
+  it('When its sources are renamed (same families), Then every list has the same items, explanations and scores, naming the new names', async () => {
+    const byOtherNames = await served('v-renamed', BACK);
+    for (const key of Object.keys(byFamilyNames)) expect.soft(byOtherNames[key], key).toEqual(byFamilyNames[key]);
+    // Named as the recipe names them.
+    const raw = await t.app.inject({ url: GETS.similar, headers: auth('read') });
+    expect(raw.json()).toMatchObject({ strategy: 'knn', fallback: false });
+    expect(raw.json().items[0].sources).toEqual(['knn']);
+  });
+
+  it('When a recipe has two sources of one family, Then one of them serves it, not both added up', async () => {
+    const after = await served('v-two-knn-after', BACK);
+    for (const key of ['cart', 'similar', 'newCustomer']) expect.soft(after[key], key).toEqual(byFamilyNames[key]);
+    const named = await served('v-two-knn-named');
+    for (const key of ['cart', 'similar', 'newCustomer']) expect.soft(named[key], key).toEqual(byFamilyNames[key]);
+  });
+});
