@@ -18,8 +18,11 @@ import type { NeighbourTable } from '../serving/serving-artifacts.js';
 import type { UserEntry } from '../serving/user-entry.js';
 import { TopKHeap } from '../recommenders/top-k-heap.js';
 
-/** Sources whose neighbour lists reach customers of related items in the second tier. */
-const FALLBACK_SOURCES = ['item-knn', 'cooccurrence'] as const;
+/**
+ * Recommender families whose neighbour lists reach customers of related items in the second tier: the
+ * version's source of each (serving-model.ts familySource), whatever the recipe names it.
+ */
+export const RELATED_FAMILIES = ['item-knn', 'cooccurrence'] as const;
 
 /** One audience member, by index into the index's `userIds`. */
 export interface AudienceMember {
@@ -61,6 +64,8 @@ export interface AudienceIndex {
   buyers: { indptr: Int32Array; users: Int32Array };
   /** Neighbour lists of the model, for the second tier and for reasons. */
   neighbours: ReadonlyMap<string, NeighbourTable>;
+  /** The sources of RELATED_FAMILIES in this version (their names in its recipe): the second tier's lists. */
+  relatedSources: readonly string[];
   /** Source names of the hybrid (bit k of a candidate's source mask). */
   hybridSources: readonly string[];
 }
@@ -88,6 +93,8 @@ export function buildAudienceIndex(input: {
   entries: readonly UserEntry[];
   itemCount: number;
   neighbours: ReadonlyMap<string, NeighbourTable>;
+  /** The sources of RELATED_FAMILIES (by their names in the version's recipe). */
+  relatedSources: readonly string[];
   hybridSources: readonly string[];
 }): AudienceIndex {
   const { entries, itemCount } = input;
@@ -102,6 +109,7 @@ export function buildAudienceIndex(input: {
     candidates: { indptr: cand.indptr, users: cand.users, scores, slot: cand.slot },
     buyers: { indptr: buy.indptr, users: buy.users },
     neighbours: input.neighbours,
+    relatedSources: input.relatedSources,
     hybridSources: input.hybridSources,
   };
 }
@@ -164,7 +172,7 @@ export function rankAudience(index: AudienceIndex, q: AudienceQuery): AudienceMe
   const floor = out.length > 0 ? out[out.length - 1].score : 1;
   const second = new Map<number, { score: number; anchor: number; best: number; target: number }>();
   for (const t of targets) {
-    for (const name of FALLBACK_SOURCES) {
+    for (const name of index.relatedSources) {
       const nb = index.neighbours.get(name);
       if (!nb || nb.indptr[t + 1] <= nb.indptr[t]) continue;
       const max = nb.scores[nb.indptr[t]];

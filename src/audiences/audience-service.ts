@@ -10,10 +10,10 @@ import type { ProfileService } from '../profiles/profile-service.js';
 import { itemsInCategory } from '../serving/category-match.js';
 import { roundScore, nameOf } from '../serving/recommendation.js';
 import { ARTIFACT_USER_IDS, decodeUserIdsArtifact } from '../serving/serving-artifacts.js';
-import type { ServingModel } from '../serving/serving-model.js';
+import { familySource, type ServingModel } from '../serving/serving-model.js';
 import { decodeUserEntry, USERS_TABLE, type UserEntry } from '../serving/user-entry.js';
 import type { ModelStore } from '../store/model-store.js';
-import { buildAudienceIndex, rankAudience, type AudienceIndex, type AudienceMember } from './audience-index.js';
+import { buildAudienceIndex, rankAudience, RELATED_FAMILIES, type AudienceIndex, type AudienceMember } from './audience-index.js';
 
 /**
  * Propensity exponent of the audience score, chosen on the validation split before 2011-11-01 on
@@ -73,7 +73,19 @@ export async function loadAudienceIndex(store: Pick<ModelStore, 'getArtifact' | 
       entries.push(decodeUserEntry(row));
     });
   }
-  return buildAudienceIndex({ userIds, entries, itemCount: model.items.ids.length, neighbours: model.neighbours, hybridSources: model.info.hybridSources });
+  return buildAudienceIndex({
+    userIds,
+    entries,
+    itemCount: model.items.ids.length,
+    neighbours: model.neighbours,
+    relatedSources: relatedSourcesOf(model),
+    hybridSources: model.info.hybridSources,
+  });
+}
+
+/** The version's sources of RELATED_FAMILIES: the recipe may name them otherwise than their families. */
+export function relatedSourcesOf(model: ServingModel): string[] {
+  return RELATED_FAMILIES.flatMap((family) => familySource(model, family) ?? []);
 }
 
 /** The phrase of a member's reason. */

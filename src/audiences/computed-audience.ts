@@ -7,6 +7,7 @@ import { ARTIFACT_ITEMS, ARTIFACT_NEIGHBOURS, ARTIFACT_POPULAR } from '../servin
 import { decodeServingModel, type ServingModel } from '../serving/serving-model.js';
 import { decodeUserEntry, USERS_TABLE } from '../serving/user-entry.js';
 import { buildAudienceIndex, type AudienceIndex } from './audience-index.js';
+import { relatedSourcesOf } from './audience-service.js';
 
 export function audienceOfComputed(computed: Pick<ComputedModel, 'artifacts' | 'tables'>, version = 'computed'): { model: ServingModel; index: AudienceIndex } {
   const artifacts = new Map(computed.artifacts);
@@ -25,6 +26,7 @@ export function audienceOfComputed(computed: Pick<ComputedModel, 'artifacts' | '
     entries: rows.map(([, b]) => decodeUserEntry(b)),
     itemCount: model.items.ids.length,
     neighbours: model.neighbours,
+    relatedSources: relatedSourcesOf(model),
     hybridSources: model.info.hybridSources,
   });
   return { model, index };

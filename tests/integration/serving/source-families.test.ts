@@ -141,6 +141,23 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('a recipe whose item-ba
     expect(raw.json().items[0].sources).toEqual(['knn']);
   });
 
+  it('When its sources are renamed, Then a product\'s audience reaches the buyers of related products as before (the second tier reads neighbours by family)', async () => {
+    // One candidate per customer: an audience of 40 needs the second tier (buyers of related products).
+    const few = { ...SHOP_RECIPE, name: 'few-candidates', candidates: { perUser: 1 } };
+    await trainAndPublish(t.services, 'v-few', few);
+    await trainAndPublish(t.services, 'v-few-renamed', renamed(few, RENAMED, 'few-candidates-renamed'));
+    const audience = async (version: string) => {
+      expect((await t.app.inject({ method: 'POST', url: `/v1/models/${version}/activate`, headers: auth('admin') })).statusCode).toBe(200);
+      const res = await t.app.inject({ url: '/v1/items/g2/audience?k=40&includeRecentBuyers=true', headers: auth('admin') });
+      expect(res.statusCode, res.body).toBe(200);
+      return (res.json() as { users: { userId: string; tier: string; reason: string }[] }).users.map(({ userId, tier, reason }) => ({ userId, tier, reason }));
+    };
+    const byFamily = await audience('v-few');
+    // The comparison means something: the family-named version's audience has related members.
+    expect(byFamily.some((u) => u.tier === 'related')).toBe(true);
+    expect(await audience('v-few-renamed')).toEqual(byFamily);
+  });
+
   it('When a recipe has two sources of one family, Then one of them serves it, not both added up', async () => {
     const after = await served('v-two-knn-after', BACK);
     for (const key of ['cart', 'similar', 'newCustomer']) expect.soft(after[key], key).toEqual(byFamilyNames[key]);
