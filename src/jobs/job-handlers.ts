@@ -100,6 +100,8 @@ export function createJobHandlers(deps: {
   const handlers: Record<string, JobHandler> = {
     [JOB_TYPES.train]: async (raw, ctx) => {
       const params = trainJobParams.parse(raw);
+      // Noted before any step of the job: a rollback made during the cleanup stands, as during the training.
+      const activeAtStart = await deps.trainer.activeVersion({ signal: ctx.signal });
       await beforeTraining();
       return deps.trainer.train(
         { recipe: params.recipe, from: date(params.from), to: date(params.to), tune: params.tune },
@@ -108,12 +110,16 @@ export function createJobHandlers(deps: {
           onVersion: (version) => ctx.note({ draftVersion: version }, { durable: true }),
           signal: ctx.signal,
           jobId: ctx.job.id,
+          activeAtStart,
         },
       );
     },
     // A training whose ALS source takes the factors read from the directory instead of being fitted.
     [JOB_TYPES.factorImport]: async (raw, ctx) => {
       const params = factorImportJobParams.parse(raw);
+      // Noted before the files are read (the longest read of the job on a big shop): a rollback made
+      // meanwhile stands, as one made during any step of a training.
+      const activeAtStart = await deps.trainer.activeVersion({ signal: ctx.signal });
       await ctx.progress(0, 'read');
       const { format, files, ...data } = await readFactorDir(params.path);
       ctx.signal.throwIfAborted();
@@ -125,6 +131,7 @@ export function createJobHandlers(deps: {
           onVersion: (version) => ctx.note({ draftVersion: version }, { durable: true }),
           signal: ctx.signal,
           jobId: ctx.job.id,
+          activeAtStart,
         },
       );
     },

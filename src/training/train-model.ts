@@ -126,6 +126,13 @@ export interface TrainOptions {
    * until it resolves; a dependency failure is tried again for up to OUTAGE_RETRY_MS.
    */
   onVersion?: (version: string) => void | Promise<void>;
+  /**
+   * The version active when the work this training belongs to began (`trainer.activeVersion()`), read by a
+   * caller with steps of its own before the training (a factor import's read of its files, the cleanup of
+   * abandoned drafts): a rollback made during them stands as one made during the training. Unset: the
+   * training reads it itself, first thing.
+   */
+  activeAtStart?: string | null;
 }
 
 export type Trainer = ReturnType<typeof createTrainer>;
@@ -156,6 +163,15 @@ export const LOST_FROM_STORE = 'the model store no longer holds all of version';
  * step deletes what was written of the new version, so the active model is never touched.
  */
 export function createTrainer(deps: TrainerDeps) {
+  /** The version served now (null: none), tried again while the store is unavailable, as a training's writes are. */
+  function activeVersion(opts: Pick<TrainOptions, 'signal'> = {}): Promise<string | null> {
+    return retryWhileUnavailable(async () => (await deps.store.getActive())?.version ?? null, {
+      forMs: OUTAGE_RETRY_MS,
+      stop: () => opts.signal?.aborted ?? false,
+      onRetry: (err) => deps.log?.('training: reading the active version failed for want of a store; trying again', err),
+    });
+  }
+
   async function train(request: TrainRequest = {}, opts: TrainOptions = {}): Promise<TrainResult> {
     const startedAt = performance.now();
     let recipe = withTuning(await resolveRecipe(request.recipe ?? deps.defaultRecipe, deps.recipesDir), request.factors ? false : request.tune);
@@ -199,14 +215,11 @@ export function createTrainer(deps: TrainerDeps) {
       return out;
     }
 
-    // The version served when this training began, read before anything else: if another is activated by
-    // hand while it runs (a rollback of a bad model), publishing must not silently undo that. Read after
-    // loading or tuning (most of a training's time), a rollback made meanwhile would be taken for the start.
-    const activeAtStart = await retryWhileUnavailable(async () => (await deps.store.getActive())?.version ?? null, {
-      forMs: OUTAGE_RETRY_MS,
-      stop: () => opts.signal?.aborted ?? false,
-      onRetry: (err) => deps.log?.('training: reading the active version failed for want of a store; trying again', err),
-    });
+    // The version served when this training began, read before anything else (or by the caller, before
+    // its own steps: opts.activeAtStart): if another is activated by hand while it runs (a rollback of a
+    // bad model), publishing must not silently undo that. Read after loading or tuning (most of a
+    // training's time), a rollback made meanwhile would be taken for the start.
+    const activeAtStart = opts.activeAtStart !== undefined ? opts.activeAtStart : await activeVersion(opts);
 
     // Purchases stream from a cursor into typed columns: no object per purchase is kept (issue 10). A cursor
     // cannot be resumed part-way: a load that loses Postgres (a restart, a failover) starts again with a new
@@ -443,5 +456,5 @@ export function createTrainer(deps: TrainerDeps) {
     }
   }
 
-  return { train };
+  return { train, activeVersion };
 }
