@@ -102,12 +102,18 @@ export function createUserErasure(deps: UserErasureDeps) {
     }
   }
 
-  /** `draft`: a version not published yet, scrubbed instead of the kept ones. */
+  /**
+   * `versions` (all kept when undefined) or `draft` (a version not published yet, instead of the kept ones).
+   * All kept: an erasure, whose deleteUser also deletes the customers' live events and tells every process.
+   * One version named (a rollback's, a training's before its publish): that version's data of customers
+   * erased after it was trained, and nothing else: one back under the same id since is a new customer,
+   * whose purchases since (live events) and entries in the versions that learned them stay.
+   */
   async function scrub(userIds: string[], versions?: string[], draft?: ModelMeta): Promise<void> {
     if (userIds.length === 0) return;
     const ids = new Set(userIds);
     const targets = draft ? [draft] : (await deps.store.listVersions()).filter((m) => versions === undefined || versions.includes(m.version));
-    // Profiles before entries: deleteUser announces the erasure, and a process told reloads profiles.
+    // Profiles before entries: an erasure's deleteUser announces it, and a process told reloads profiles.
     for (const meta of targets) {
       const { version } = meta;
       const bytes = await deps.store.getArtifact(version, PROFILES_ARTIFACT);
@@ -124,7 +130,11 @@ export function createUserErasure(deps: UserErasureDeps) {
       await recommendersWithout(deps.store, meta, rows);
       await deps.store.redactArtifact(version, ARTIFACT_USER_IDS, encodeUserIdsArtifact(userIds!.map((id) => (ids.has(id) ? '' : id))));
     }
-    for (const id of ids) await deps.store.deleteUser(id, draft && [draft.version]);
+    if (draft || versions) {
+      for (const { version } of targets) await deps.store.deleteUserEntries(version, [...ids]);
+      return;
+    }
+    for (const id of ids) await deps.store.deleteUser(id);
   }
 
   const forgetAll = async (ids: readonly string[]) => {

@@ -14,7 +14,7 @@ const STORE_PREFIX = 'model store at ';
 /** The store's asynchronous calls, timed and counted; peekUserEvents (in process, synchronous) and close are not. */
 export const STORE_CALLS = [
   'putArtifact', 'getArtifact', 'putEntries', 'getEntries', 'publish', 'activate', 'getActive', 'listVersions', 'deleteVersion',
-  'appendUserEvents', 'getUserEvents', 'deleteUser', 'redactArtifact', 'ping', 'contentsOf',
+  'appendUserEvents', 'getUserEvents', 'deleteUser', 'deleteUserEntries', 'redactArtifact', 'ping', 'contentsOf',
 ] as const satisfies readonly (keyof ModelStore)[];
 
 /**

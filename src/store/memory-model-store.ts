@@ -190,6 +190,15 @@ export async function createMemoryModelStore(opts: MemoryModelStoreOptions = {})
         }
       }),
 
+    deleteUserEntries: (version, userIds) =>
+      serial(async () => {
+        let changed = false;
+        for (const t of find(version)?.tables.values() ?? []) for (const id of userIds) changed = t.delete(id) || changed;
+        // A published version's file must forget them too, or a restart would bring the entries back.
+        const snapshot = published.get(version);
+        if (changed && snapshot && dir) await writeAtomically(dir, versionFile(version), encodeSnapshot(snapshot));
+      }),
+
     redactArtifact: (version, name, data) =>
       serial(async () => {
         const target = find(version);

@@ -84,6 +84,14 @@ export interface ModelStore {
    */
   deleteUser(userId: string, drafts?: readonly string[]): Promise<void>;
   /**
+   * Deletes the entries keyed by these ids in every table of ONE version (published or a draft), and
+   * nothing else: no live events, no other version, no one told. A scrub of the version about to be
+   * served (a rollback's, a training's before its publish) of customers erased after it was trained
+   * (src/privacy/user-erasure.ts): the erasure itself did the rest, and a customer back under the same
+   * id since is a new one, whose live events and entries in newer versions must stay.
+   */
+  deleteUserEntries(version: string, userIds: readonly string[]): Promise<void>;
+  /**
    * Replaces an existing artifact of a version, published or not, with a redacted copy: the one
    * exception to immutability, for erasure (e.g. the profiles artifact without an erased customer).
    * Returns false, writing nothing, when the version has no artifact of that name.

@@ -432,6 +432,19 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
       announce(userId, erasedChannel);
     },
 
+    async deleteUserEntries(version, userIds) {
+      if (userIds.length === 0) return;
+      // The version's own keys only (one slot: one pipeline on a cluster); the live events and the other
+      // versions are left alone, and nothing is announced (an erasure's deleteUser did that).
+      const keys = await redis.smembers(indexKey(version));
+      const pipe = redis.pipeline();
+      for (const key of keys) {
+        if (!key.includes('}:table:')) continue;
+        for (let i = 0; i < userIds.length; i += CHUNK_FIELDS) pipe.hdel(key, ...userIds.slice(i, i + CHUNK_FIELDS));
+      }
+      if (pipe.length > 0) await execReplies(pipe);
+    },
+
     async redactArtifact(version, name, data) {
       // Only an artifact that is there is replaced: a pruned version is not brought back half-made.
       if (!(await redis.exists(artifactKey(version, name)))) return false;

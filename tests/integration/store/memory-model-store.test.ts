@@ -66,6 +66,17 @@ describe('memory model store across a restart', () => {
     expect(await after.getEntries('a', 'users', ['gone', 'kept'])).toEqual([null, text('k')]);
   });
 
+  it("When a version's entries of a user are deleted (a rollback's scrub), Then a restart does not bring them back", async () => {
+    const dir = await freshDir();
+    const before = await createMemoryModelStore({ snapshotDir: dir });
+    await before.putEntries('a', 'users', [['gone', text('g')], ['kept', text('k')]]);
+    await before.publish(meta('a'));
+    await before.deleteUserEntries('a', ['gone']);
+
+    const after = await createMemoryModelStore({ snapshotDir: dir });
+    expect(await after.getEntries('a', 'users', ['gone', 'kept'])).toEqual([null, text('k')]);
+  });
+
   it('When an artifact is redacted, Then a restart reads the redacted copy', async () => {
     const dir = await freshDir();
     const before = await createMemoryModelStore({ snapshotDir: dir });

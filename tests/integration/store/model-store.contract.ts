@@ -357,6 +357,30 @@ export function modelStoreContract(factory: StoreFactory): void {
     expect((await store.getEntries('draft-other', 'users', ['gone', 'kept'])).map((b) => b && new TextDecoder().decode(b))).toEqual(['x', 'y']);
   });
 
+  it("When one version's entries of some users are deleted, Then only that version's entries of them go: the live events, the other versions and the other users keep theirs", async () => {
+    const store = await make();
+    const bytes = (s: string) => new TextEncoder().encode(s);
+    const read = async (version: string, table: string, ids: string[]) => (await store.getEntries(version, table, ids)).map((b) => b && new TextDecoder().decode(b));
+    for (const version of ['scoped-v1', 'scoped-v2']) {
+      await store.putEntries(version, 'users', [['back', bytes(`${version}:back`)], ['kept', bytes(`${version}:kept`)]]);
+      await store.putEntries(version, 'users-als', [['back', bytes(`${version}:als`)]]);
+      await store.publish({ version, recipe: 'r', trainedAt: new Date().toISOString(), info: {} });
+    }
+    await store.putEntries('scoped-draft', 'users', [['back', bytes('draft:back')], ['kept', bytes('draft:kept')]]);
+    await store.appendUserEvents('back', [{ itemId: 'bought-since', ts: 5 }]);
+
+    await store.deleteUserEntries('scoped-v1', ['back', 'nobody']);
+    await store.deleteUserEntries('scoped-draft', ['back']);
+    await store.deleteUserEntries('no-such-version', ['back']);
+
+    expect(await read('scoped-v1', 'users', ['back', 'kept'])).toEqual([null, 'scoped-v1:kept']);
+    expect(await read('scoped-v1', 'users-als', ['back'])).toEqual([null]);
+    expect(await read('scoped-v2', 'users', ['back', 'kept'])).toEqual(['scoped-v2:back', 'scoped-v2:kept']);
+    expect(await read('scoped-v2', 'users-als', ['back'])).toEqual(['scoped-v2:als']);
+    expect(await read('scoped-draft', 'users', ['back', 'kept'])).toEqual([null, 'draft:kept']);
+    expect(await store.getUserEvents('back')).toEqual([{ itemId: 'bought-since', ts: 5 }]);
+  });
+
   it('When an artifact is redacted, Then published and unpublished versions read the new bytes, and a missing artifact is not created', async () => {
     const store = await make();
     await store.putArtifact('redact-v1', 'profiles', text('with-gone'));

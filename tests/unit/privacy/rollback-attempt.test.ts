@@ -24,7 +24,7 @@ function fakes(opts: { erased?: string[]; commitFails?: boolean } = {}) {
     store: {
       listVersions: async () => ['v1', 'v2'].map((version) => ({ version, recipe: 'r', trainedAt: '', info: {} })),
       getArtifact: async () => null,
-      deleteUser: async () => {
+      deleteUserEntries: async () => {
         seen.committedAtFirstScrub ??= attempt.committed;
       },
       activate: async (version: string) => ((active = version), true),
