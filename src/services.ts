@@ -97,7 +97,7 @@ export function createServices(deps: {
   const recordFeedback = createFeedbackRecorder({ events, recordPurchases, servedStrategies: () => serving.servedStrategies(), ids: recommendationIds });
   const experiments = createExperimentService({ experiments: experimentRepository, cache: experimentCache, offeredStrategies: () => serving.offeredStrategies() });
   const customers = createCustomerRepository(db);
-  const overview = createServiceOverview({ customers, store, offeredStrategies: () => serving.offeredStrategies() });
+  const overview = createServiceOverview({ customers, store, served: () => serving.activeModel() });
   const lifecycleHistory = createLifecycleHistory({ purchaseDays: () => customers.purchaseDays() });
   const profiles = createProfileService({ store, events, catalog, metrics });
   const audiences = createAudienceService({

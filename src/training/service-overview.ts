@@ -1,5 +1,5 @@
 import type { CustomerRepository, DataCounts } from '../data/customer-repository.js';
-import type { ModelStore } from '../store/model-store.js';
+import type { ModelMeta, ModelStore } from '../store/model-store.js';
 
 /** What the dashboard's overview shows first: the data held and the model served. */
 export interface ServiceOverview {
@@ -13,27 +13,50 @@ export interface ServiceOverview {
     /** Strategies the served version answers (`hybrid` and its recommenders). */
     strategies: string[];
   } | null;
+  /**
+   * Only when the model store's active version is not the one this process serves: the version it names
+   * (this process is about to load it), or null (the store lost its models, a Redis restarted empty, while
+   * this process keeps serving from memory). Absent also when the store did not answer.
+   */
+  activeInStore?: string | null;
 }
 
 export type ServiceOverviewReader = () => Promise<ServiceOverview>;
 
-/** Reads the counts and the active model side by side; nothing is cached, so the numbers match the API's. */
+/** The model a process answers with: its metadata and the strategies it offers. */
+export interface ServedModel {
+  meta: Pick<ModelMeta, 'version' | 'recipe' | 'trainedAt'>;
+  info: { strategies: readonly string[] };
+}
+
+/**
+ * Reads the counts and the model this process serves side by side (the version, recipe and strategies of
+ * one model, the one its answers carry, even when the store lost it); nothing is cached, so the numbers
+ * match the API's. The store's active version is read beside it, to say when it differs.
+ */
 export function createServiceOverview(deps: {
   customers: Pick<CustomerRepository, 'counts'>;
   store: Pick<ModelStore, 'getActive'>;
-  offeredStrategies: () => Promise<readonly string[] | null>;
+  /** The model this process answers with (serving's), null before it serves one. */
+  served: () => Promise<ServedModel | null>;
   now?: () => number;
 }): ServiceOverviewReader {
   const now = deps.now ?? Date.now;
   return async () => {
-    const [counts, active, strategies] = await Promise.all([deps.customers.counts(), deps.store.getActive(), deps.offeredStrategies()]);
-    const model = active && {
-      version: active.version,
-      recipe: active.recipe,
-      trainedAt: active.trainedAt,
-      ageSeconds: Math.max(0, Math.round((now() - Date.parse(active.trainedAt)) / 1000)),
-      strategies: [...(strategies ?? [])],
+    const [counts, served, active] = await Promise.all([
+      deps.customers.counts(),
+      deps.served(),
+      // A store that does not answer leaves the served model to be shown (it answers from memory).
+      deps.store.getActive().then((m) => ({ version: m?.version ?? null }), () => undefined),
+    ]);
+    const model = served && {
+      version: served.meta.version,
+      recipe: served.meta.recipe,
+      trainedAt: served.meta.trainedAt,
+      ageSeconds: Math.max(0, Math.round((now() - Date.parse(served.meta.trainedAt)) / 1000)),
+      strategies: [...served.info.strategies],
     };
-    return { counts, model };
+    const differs = active !== undefined && active.version !== (model?.version ?? null);
+    return { counts, model, ...(differs ? { activeInStore: active.version } : {}) };
   };
 }

@@ -21,7 +21,12 @@ export const overviewResponse = z
         strategies: z.array(z.string()).describe('Strategies it answers: `hybrid` and its recommenders'),
       })
       .nullable()
-      .describe('The version being served; null before the first training (details and step durations: GET /v1/models)'),
+      .describe('The version this process serves (its answers carry it, from memory when the store lost it); null before the first training (details and step durations: GET /v1/models)'),
+    activeInStore: z
+      .string()
+      .nullable()
+      .optional()
+      .describe("Only when the model store's active version is not the served one: the version it names (being loaded here), or null (the store lost its models, e.g. a Redis restarted empty, while this process serves from memory)"),
   })
   .meta({ id: 'Overview' });
 

@@ -41,10 +41,14 @@ export async function render(el, _arg, view) {
     card('purchases from - to', `${day(c.firstPurchase)} - ${day(c.lastPurchase)}`, 'purchase-range'),
   ].join('');
 
-  const active = models.versions.find((v) => v.active);
   const m = overview.model;
+  // The served version's details (the store may name another active, or have lost them: then none).
+  const active = m ? models.versions.find((v) => v.version === m.version) : undefined;
+  const inStore = overview.activeInStore;
+  const storeNote =
+    inStore === undefined ? '' : `<p class="muted" data-testid="store-active">${inStore === null ? 'The model store has no active version (it lost its models): this version is served from memory.' : `The model store names ${esc(inStore)} active: it is served once loaded.`}</p>`;
   $('model').innerHTML = m
-    ? `<dl class="kv">
+    ? `${storeNote}<dl class="kv">
         <dt>version</dt><dd data-testid="model-version">${esc(m.version)}</dd>
         <dt>recipe</dt><dd data-testid="model-recipe">${esc(m.recipe)}</dd>
         <dt>trained at</dt><dd>${esc(time(m.trainedAt))} UTC</dd>
@@ -53,7 +57,9 @@ export async function render(el, _arg, view) {
         <dt>trained on</dt><dd>${esc(Object.entries(active?.info?.data ?? {}).filter(([, v]) => typeof v === 'number').map(([k, v]) => `${int(v)} ${k}`).join(', '))}</dd>
         <dt>strategies</dt><dd>${esc(m.strategies.join(', '))}</dd>
       </dl>`
-    : '<p class="muted">No model yet: start a training below.</p>';
+    : inStore
+      ? storeNote
+      : '<p class="muted">No model yet: start a training below.</p>';
   const steps = Object.entries(active?.info?.durations ?? {}).filter(([name]) => name !== 'total');
   if (steps.length > 0) {
     chart(view, $('steps'), {
