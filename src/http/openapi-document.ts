@@ -121,10 +121,17 @@ export function describeResponses(document: Json): Json {
 /** Operations whose 200 is a file, not JSON: the media types they send (the route schemas can only say JSON). */
 const FILE_RESPONSES: Record<string, readonly string[]> = { downloadExport: ['text/csv', 'application/x-ndjson'] };
 
+/** The body errors of an operation that takes no body, answered when a client sends one anyway. */
+const BODYLESS_DESCRIPTIONS: Record<string, string> = {
+  413: 'This operation takes no body; one sent anyway is over BODY_LIMIT_BYTES (code PAYLOAD_TOO_LARGE)',
+  415: 'This operation takes no body; one sent anyway is not JSON (Content-Type: application/json) (code UNSUPPORTED_MEDIA_TYPE)',
+};
+
 /**
  * What the routes' schemas cannot say themselves: a /v1 operation without query parameters answers any with
- * 400 VALIDATION_FAILED (plugins/query-free-routes.ts), listed where its schema has no 400; and a file
- * download's 200 is described with the media types it sends.
+ * 400 VALIDATION_FAILED (plugins/query-free-routes.ts), listed where its schema has no 400; an operation
+ * without a body describes its 413 and 415 as answers to a body sent anyway; and a file download's 200 is
+ * described with the media types it sends.
  */
 export function documentRouteConventions(document: Json): Json {
   const paths = (document.paths ?? {}) as Record<string, Record<string, Json>>;
@@ -138,6 +145,13 @@ export function documentRouteConventions(document: Json): Json {
           description: 'A query parameter: this operation takes none (code VALIDATION_FAILED)',
           content: { 'application/json': { schema: { $ref: `${COMPONENT_REF}Error` } } },
         };
+      }
+      // An operation that takes no body still has one parsed when a client sends it (docs.ts lists 413 and
+      // 415 on every POST, PUT, PATCH and DELETE): its descriptions say so, not "send it as JSON".
+      if (operation.requestBody === undefined) {
+        for (const [status, description] of Object.entries(BODYLESS_DESCRIPTIONS)) {
+          if (responses[status]) responses[status] = { ...responses[status], description };
+        }
       }
       const media = FILE_RESPONSES[operation.operationId as string];
       if (media && responses['200']) {

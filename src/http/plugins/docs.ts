@@ -16,8 +16,13 @@ const CROSS_CUTTING_ERRORS = [401, 403, 429, 503];
 /** Answered by the router before any route runs, on a path parameter over MAX_PARAM_LENGTH (error-handler.ts). */
 const PATH_PARAMETER_ERRORS = [414];
 
-/** Answered before a route with a body runs: a body that is not JSON (415), or over BODY_LIMIT_BYTES (413). */
+/**
+ * Answered before a route of a method that may carry a body runs: a body that is not JSON (415), or over
+ * BODY_LIMIT_BYTES (413). Fastify parses the body of every POST, PUT, PATCH and DELETE, so an operation that
+ * takes none (activate a model, erase a user) answers them too when a client sends one anyway.
+ */
 const BODY_ERRORS = [413, 415];
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** OpenAPI from the routes' zod schemas: the UI at /docs, the spec at /docs/json. */
 export async function registerDocs(app: FastifyInstance, version: string): Promise<void> {
@@ -45,7 +50,8 @@ export async function registerDocs(app: FastifyInstance, version: string): Promi
       const response = { ...(input.schema.response as Record<number, unknown> | undefined) };
       for (const status of CROSS_CUTTING_ERRORS) response[status] ??= errorResponse;
       if (input.url.includes(':')) for (const status of PATH_PARAMETER_ERRORS) response[status] ??= errorResponse;
-      if (input.schema.body) for (const status of BODY_ERRORS) response[status] ??= errorResponse;
+      const parsesBody = input.schema.body !== undefined || [input.route?.method ?? []].flat().some((m) => BODY_METHODS.has(String(m).toUpperCase()));
+      if (parsesBody) for (const status of BODY_ERRORS) response[status] ??= errorResponse;
       // Documented, not validated: a zod parse of every request's headers on the recommendation path for a
       // header the route checks itself.
       const headers = input.route?.config?.userToken ? { headers: userTokenHeaders } : {};

@@ -122,12 +122,16 @@ describe('OpenAPI description', () => {
     expect(description).not.toContain('code UNAVAILABLE');
   });
 
-  it('When a client reads an operation with a body, Then 415 (not JSON) and 413 are listed; only such operations list 415', async () => {
+  it('When a client reads an operation with a body, Then 415 (not JSON) and 413 are listed; an operation that takes none but whose method carries one lists them as answers to a body sent anyway; a GET lists neither', async () => {
     const ops = operations(await generateOpenApi()).filter(({ path }) => path.startsWith('/v1/')) as { method: string; path: string; op: Operation & { requestBody?: unknown } }[];
     const withBody = ops.filter(({ op }) => op.requestBody !== undefined);
     expect(withBody.map(({ method, path }) => `${method} ${path}`)).toContain('post /v1/recommendations');
     expect(withBody.filter(({ op }) => !op.responses['415']?.description.includes('application/json') || !('413' in op.responses)).map(({ method, path }) => `${method} ${path}`)).toEqual([]);
-    expect(ops.filter(({ op }) => op.requestBody === undefined && '415' in op.responses).map(({ method, path }) => `${method} ${path}`)).toEqual([]);
+    // Fastify parses the body of any POST, PUT, PATCH or DELETE: activating a model with a text/plain body is a 415.
+    const bodyless = ops.filter(({ method, op }) => method !== 'get' && op.requestBody === undefined);
+    expect(bodyless.map(({ method, path }) => `${method} ${path}`)).toContain('post /v1/models/{version}/activate');
+    expect(bodyless.filter(({ op }) => !op.responses['415']?.description.includes('takes no body') || !op.responses['413']?.description.includes('takes no body')).map(({ method, path }) => `${method} ${path}`)).toEqual([]);
+    expect(ops.filter(({ method, op }) => method === 'get' && ('415' in op.responses || '413' in op.responses)).map(({ method, path }) => `${method} ${path}`)).toEqual([]);
   });
 
   it("When a storefront generates a client, Then the customer's X-User-Token header is a parameter of the recommendation operations", async () => {
