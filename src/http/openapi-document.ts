@@ -121,6 +121,26 @@ export function describeResponses(document: Json): Json {
 /** Operations whose 200 is a file, not JSON: the media types they send (the route schemas can only say JSON). */
 const FILE_RESPONSES: Record<string, readonly string[]> = { downloadExport: ['text/csv', 'application/x-ndjson'] };
 
+/**
+ * Whether a JSON Schema accepts null (`type: 'null'` or a list with it, `const`/`enum` null, a branch of
+ * anyOf/oneOf that does, OpenAPI 3.0's `nullable`), following references to the components. A body that
+ * accepts null is one a route takes without any: Fastify validates an absent body as undefined, which
+ * zod's `.nullish()` (the JSON Schema's null) accepts.
+ */
+export function acceptsNull(schema: unknown, components: Record<string, unknown>, seen = new Set<string>()): boolean {
+  if (!schema || typeof schema !== 'object') return schema === true;
+  const s = schema as Json;
+  if (typeof s.$ref === 'string' && s.$ref.startsWith(COMPONENT_REF)) {
+    const name = s.$ref.slice(COMPONENT_REF.length);
+    if (seen.has(name)) return false;
+    seen.add(name);
+    return acceptsNull(components[name], components, seen);
+  }
+  if (s.nullable === true || s.type === 'null' || (Array.isArray(s.type) && s.type.includes('null'))) return true;
+  if (s.const === null || (Array.isArray(s.enum) && s.enum.includes(null))) return true;
+  return [s.anyOf, s.oneOf].some((branches) => Array.isArray(branches) && branches.some((b) => acceptsNull(b, components, seen)));
+}
+
 /** The body errors of an operation that takes no body, answered when a client sends one anyway. */
 const BODYLESS_DESCRIPTIONS: Record<string, string> = {
   413: 'This operation takes no body; one sent anyway is over BODY_LIMIT_BYTES (code PAYLOAD_TOO_LARGE)',
@@ -130,11 +150,12 @@ const BODYLESS_DESCRIPTIONS: Record<string, string> = {
 /**
  * What the routes' schemas cannot say themselves: a /v1 operation without query parameters answers any with
  * 400 VALIDATION_FAILED (plugins/query-free-routes.ts), listed where its schema has no 400; an operation
- * without a body describes its 413 and 415 as answers to a body sent anyway; and a file download's 200 is
- * described with the media types it sends.
+ * without a body describes its 413 and 415 as answers to a body sent anyway; a body whose schema accepts
+ * null is not required; and a file download's 200 is described with the media types it sends.
  */
 export function documentRouteConventions(document: Json): Json {
   const paths = (document.paths ?? {}) as Record<string, Record<string, Json>>;
+  const schemas = ((document.components as Json | undefined)?.schemas ?? {}) as Record<string, unknown>;
   for (const [path, operations] of Object.entries(paths)) {
     for (const [method, operation] of Object.entries(operations)) {
       if (!METHODS.has(method)) continue;
@@ -153,6 +174,10 @@ export function documentRouteConventions(document: Json): Json {
           if (responses[status]) responses[status] = { ...responses[status], description };
         }
       }
+      // @fastify/swagger marks every request body required; one whose schema accepts null (zod's
+      // `.nullish()`: POST /v1/training-jobs trains the default recipe without one) may be left out.
+      const requestBody = operation.requestBody as { required?: boolean; content?: Record<string, { schema?: unknown }> } | undefined;
+      if (requestBody?.required && Object.values(requestBody.content ?? {}).some((m) => acceptsNull(m.schema, schemas))) requestBody.required = false;
       const media = FILE_RESPONSES[operation.operationId as string];
       if (media && responses['200']) {
         responses['200'] = { ...responses['200'], content: Object.fromEntries(media.map((type) => [type, { schema: { type: 'string' } }])) };

@@ -50,4 +50,15 @@ describe('OpenAPI description against what the routes answer', () => {
     }
     expect(undocumented).toEqual([]);
   });
+
+  it('When an operation documents its request body as required, Then the service refuses the request without one (POST /v1/training-jobs takes none)', async () => {
+    const required = operations(spec).filter(({ op }) => op.requestBody?.required === true);
+    expect(required.length).toBeGreaterThan(10);
+    const acceptedWithout: string[] = [];
+    for (const { method, path, op } of required) {
+      const res = await t.app.inject({ method: method.toUpperCase() as 'POST', url: fill(path), headers: auth('admin') });
+      if (res.statusCode < 300) acceptedWithout.push(`${method.toUpperCase()} ${path} (${op.operationId}) answered ${res.statusCode} without a body`);
+    }
+    expect(acceptedWithout).toEqual([]);
+  });
 });
