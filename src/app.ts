@@ -4,7 +4,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { registerAuth } from './http/plugins/auth.js';
 import { registerDocs } from './http/plugins/docs.js';
-import { clientErrorHandler, frameworkError, MAX_PARAM_LENGTH, refuseConnect, registerErrorHandling } from './http/plugins/error-handler.js';
+import { clientErrorHandler, frameworkError, MAX_PARAM_LENGTH, refuseConnect, refuseExpectation, registerErrorHandling } from './http/plugins/error-handler.js';
 import { registerRequestLog, requestId } from './http/plugins/request-log.js';
 import { registerSecurityHeaders } from './http/plugins/security-headers.js';
 import { registerCors } from './http/plugins/cors.js';
@@ -114,6 +114,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
   refuseConnect(app);
+  refuseExpectation(app, config.CORS_ORIGINS);
   registerJsonBody(app, { maxDepth: config.MAX_JSON_DEPTH });
   registerQueryFreeRoutes(app);
   // App-wide onRequest hooks run in this order, before any route's own (auth): the request id and the

@@ -21,6 +21,7 @@ export const ERRORS = {
   URI_TOO_LONG: { status: 414, message: 'A path parameter is too long' },
   BATCH_TOO_LARGE: { status: 413, message: 'The batch has too many records' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported content type' },
+  EXPECTATION_FAILED: { status: 417, message: 'The Expect header cannot be met: only 100-continue is' },
   UNPROCESSABLE: { status: 422, message: 'The request is well-formed but cannot be processed' },
   INVALID_RECIPE: { status: 422, message: 'The recipe is not valid' },
   RATE_LIMITED: { status: 429, message: 'Too many requests' },

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AppError, dependencyFailure, ERRORS, RETRY_AFTER_SECONDS, type ErrorCode } from '../../errors.js';
 import { corsHeadersFor, isPreflight, preflightHeadersFor } from './cors.js';
-import { logAnswered } from './request-log.js';
+import { loggableUrl, logAnswered, requestId } from './request-log.js';
 import { API_SECURITY_HEADERS } from './security-headers.js';
 
 /**
@@ -210,6 +210,37 @@ export function refuseConnect(app: FastifyInstance): void {
     // A client that never reads its answer does not hold the socket: the server's timeouts no longer apply to it.
     setTimeout(() => socket.destroy(), 5_000).unref();
     app.log.info({ reqId, status: 405, method: 'CONNECT', url: req.url?.slice(0, 200) }, 'CONNECT refused');
+  });
+}
+
+/**
+ * An `Expect` header other than 100-continue (RFC 9110 10.1.1): Node hands such a request to the server's
+ * 'checkExpectation' listeners instead of the app, and with none answers a bare 417 itself (no body, no
+ * request id, no log line). This listener gives the 417 what other refusals outside routes have: the
+ * error shape (EXPECTATION_FAILED), the request id (the caller's sane X-Request-Id, else a new one), the
+ * security headers, an allowed origin's CORS headers and a log line. The body is not read: the
+ * connection is closed after the answer.
+ */
+export function refuseExpectation(app: FastifyInstance, corsOrigins: readonly string[] = []): void {
+  app.server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    const started = performance.now();
+    const reqId = requestId(req);
+    const expect = String(req.headers.expect ?? '').slice(0, 100);
+    const body = JSON.stringify({
+      error: { code: 'EXPECTATION_FAILED', message: `Expect: ${expect} cannot be met: this server meets only 100-continue; send the request without it` },
+    });
+    const origin = typeof req.headers.origin === 'string' ? req.headers.origin : undefined;
+    res.writeHead(417, {
+      ...API_SECURITY_HEADERS,
+      ...corsHeadersFor(corsOrigins, origin),
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': String(Buffer.byteLength(body)),
+      'x-request-id': reqId,
+      'cache-control': 'no-store',
+      connection: 'close',
+    });
+    res.end(body);
+    app.log.info({ reqId, method: req.method, url: loggableUrl(req.url ?? ''), status: 417, ms: Math.round((performance.now() - started) * 10) / 10, expect }, 'request');
   });
 }
 
