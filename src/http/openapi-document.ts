@@ -7,13 +7,19 @@ import { MAX_PARAM_LENGTH } from './plugins/error-handler.js';
 
 type Json = Record<string, unknown>;
 
+/** The 400s every operation may answer: a field that is not valid, and a request the HTTP layer refuses (host-header.ts). */
+const INVALID_REQUEST = 'The request is not valid: the error names the field (code VALIDATION_FAILED)';
+const NO_HOST = 'an HTTP/1.1 request without a Host header (code MALFORMED_REQUEST)';
+/** The 400s of an operation whose method carries a body, refused before it is validated (plugins/json-body.ts). */
+const BAD_BODY = 'a body that is not valid JSON (code MALFORMED_JSON) or nests deeper than MAX_JSON_DEPTH levels (code JSON_TOO_DEEP)';
+
 /** What each status means in this API; every response of every operation is described by one of these. */
 export const RESPONSE_DESCRIPTIONS: Record<string, string> = {
   200: 'OK',
   201: 'Created',
   202: 'Accepted: the job is queued; poll the URL in the Location header for its status',
   204: 'Done; no content',
-  400: 'The request is not valid: the error names the field (code VALIDATION_FAILED or MALFORMED_JSON)',
+  400: `${INVALID_REQUEST}; ${BAD_BODY}; ${NO_HOST}`,
   401: 'No API key, or a key that is not valid (code UNAUTHORIZED)',
   403: 'The API key lacks the scope this route needs (code FORBIDDEN)',
   404: 'Not found (code NOT_FOUND)',
@@ -27,6 +33,7 @@ export const RESPONSE_DESCRIPTIONS: Record<string, string> = {
 };
 
 const METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace']);
+const BODY_METHODS = new Set(['put', 'post', 'delete', 'patch']);
 const COMPONENT_REF = '#/components/schemas/';
 const INPUT_SUFFIX = 'Input';
 
@@ -149,7 +156,8 @@ const BODYLESS_DESCRIPTIONS: Record<string, string> = {
 
 /**
  * What the routes' schemas cannot say themselves: a /v1 operation without query parameters answers any with
- * 400 VALIDATION_FAILED (plugins/query-free-routes.ts), listed where its schema has no 400; an operation
+ * 400 VALIDATION_FAILED (plugins/query-free-routes.ts), listed where its schema has no 400; a 400 names the
+ * body's codes only where the method carries a body; an operation
  * without a body describes its 413 and 415 as answers to a body sent anyway; a body whose schema accepts
  * null is not required; and a file download's 200 is described with the media types it sends.
  */
@@ -161,11 +169,16 @@ export function documentRouteConventions(document: Json): Json {
       if (!METHODS.has(method)) continue;
       const responses = (operation.responses ??= {}) as Record<string, Json>;
       const takesQuery = ((operation.parameters ?? []) as Json[]).some((p) => p.in === 'query');
+      // Fastify parses the body of a POST, PUT, PATCH or DELETE whether the operation takes one or not.
+      const parsesBody = BODY_METHODS.has(method);
       if (path.startsWith('/v1/') && !takesQuery && !responses['400']) {
         responses['400'] = {
-          description: 'A query parameter: this operation takes none (code VALIDATION_FAILED)',
+          description: ['A query parameter: this operation takes none (code VALIDATION_FAILED)', ...(parsesBody ? [BAD_BODY] : []), NO_HOST].join('; '),
           content: { 'application/json': { schema: { $ref: `${COMPONENT_REF}Error` } } },
         };
+      } else if (!parsesBody && responses['400']?.description === RESPONSE_DESCRIPTIONS[400]) {
+        // A GET's body is never read: its 400 cannot be about one.
+        responses['400'] = { ...responses['400'], description: `${INVALID_REQUEST}; ${NO_HOST}` };
       }
       // An operation that takes no body still has one parsed when a client sends it (docs.ts lists 413 and
       // 415 on every POST, PUT, PATCH and DELETE): its descriptions say so, not "send it as JSON".

@@ -61,4 +61,24 @@ describe('OpenAPI description against what the routes answer', () => {
     }
     expect(acceptedWithout).toEqual([]);
   });
+  it('When a /v1 operation answers an error, Then the description of that status in its operation names the code sent (JSON_TOO_DEEP is a 400 too)', async () => {
+    const ops = operations(spec);
+    const byId = (id: string) => ops.find(({ op }) => op.operationId === id)!;
+    const json = { ...auth('write'), 'content-type': 'application/json' };
+    const sent = [
+      { id: 'recordPurchases', payload: '{"events":' + '['.repeat(40) + ']'.repeat(40) + '}' },
+      { id: 'recordPurchases', payload: '{"events":' },
+      { id: 'recordPurchases', payload: '{"events":[]}' },
+      { id: 'upsertItems', payload: '{"items":' + '['.repeat(40) + ']'.repeat(40) + '}' },
+    ];
+    const unnamed: string[] = [];
+    for (const { id, payload } of sent) {
+      const { method, path, op } = byId(id);
+      const res = await t.app.inject({ method: method.toUpperCase() as 'POST', url: fill(path), headers: json, payload });
+      const code = res.json().error?.code as string;
+      const description = (op.responses[String(res.statusCode)] as { description?: string } | undefined)?.description ?? '';
+      if (!description.includes(code)) unnamed.push(`${method.toUpperCase()} ${path} -> ${res.statusCode} ${code}; documented: "${description}"`);
+    }
+    expect(unnamed).toEqual([]);
+  });
 });

@@ -120,6 +120,11 @@ describe('OpenAPI description', () => {
     const [description] = [...unavailable];
     for (const code of ['DEPENDENCY_UNAVAILABLE', 'OVERLOADED', 'SHUTTING_DOWN']) expect(description).toContain(code);
     expect(description).not.toContain('code UNAVAILABLE');
+    // A 400 names the Host check's code everywhere, the body parser's where the method carries a body (a GET's is never read).
+    const with400 = ops.filter(({ op }) => '400' in op.responses);
+    expect(with400.filter(({ op }) => !op.responses['400'].description.includes('MALFORMED_REQUEST')).map(({ method, path }) => `${method} ${path}`)).toEqual([]);
+    const bodyMethod = (method: string) => ['post', 'put', 'patch', 'delete'].includes(method);
+    expect(with400.filter(({ method, op }) => bodyMethod(method) !== ['MALFORMED_JSON', 'JSON_TOO_DEEP'].every((code) => op.responses['400'].description.includes(code))).map(({ method, path }) => `${method} ${path}`)).toEqual([]);
   });
 
   it('When a client reads an operation with a body, Then 415 (not JSON) and 413 are listed; an operation that takes none but whose method carries one lists them as answers to a body sent anyway; a GET lists neither', async () => {
