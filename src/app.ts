@@ -13,6 +13,7 @@ import { registerLoadShedding } from './http/plugins/load-shedding.js';
 import { registerRateLimit } from './http/plugins/rate-limit.js';
 import { registerCompression } from './http/plugins/compress.js';
 import { registerJsonBody } from './http/plugins/json-body.js';
+import { registerFrontendBodyLimit } from './http/plugins/frontend-body-limit.js';
 import { registerQueryFreeRoutes } from './http/plugins/query-free-routes.js';
 import { registerMetrics } from './http/plugins/metrics.js';
 import { registerQueryTimeout } from './http/plugins/query-timeout.js';
@@ -140,6 +141,8 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await registerCompression(app, { minBytes: config.COMPRESS_MIN_BYTES });
   // Auth and request timing attach to routes as they are registered: both come before any route.
   registerAuth(app, { keys: config.API_KEYS, disabled: config.AUTH_DISABLED });
+  // After auth (it needs the request's scope) and compression (it counts the inflated body).
+  registerFrontendBodyLimit(app, { limit: Math.min(config.FRONTEND_BODY_LIMIT_BYTES, config.BODY_LIMIT_BYTES) });
   // So does the limit on each Postgres statement a request makes (the scrape's included).
   registerQueryTimeout(app, { ms: config.PG_QUERY_TIMEOUT_MS });
   // Gauges backed by Postgres (offline evaluation, feedback rates) are refreshed before a scrape, cached ~30 s.

@@ -174,6 +174,16 @@ const schema = z.object({
   /** Largest request body in bytes; larger bodies get 413. */
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
   /**
+   * Largest request body in bytes from a frontend key (never more than BODY_LIMIT_BYTES); larger bodies get
+   * 413 before they are parsed. The key is public, and a 7 MB body of unknown keys cost over 2 s of
+   * parsing and validation. 256 KiB holds the largest body a frontend key needs: FRONTEND_MAX_BATCH_SIZE
+   * (100) feedback events with every field at its longest (256-character ids, 64-character labels) are
+   * 149 KiB of JSON (158 KiB pretty-printed), a context request at its list limits (100 cart and 100 viewed
+   * ids, 500 excluded, 256 characters each, 20 attributes) 179 KiB. Raise it with FRONTEND_MAX_BATCH_SIZE
+   * (about 1.5 KiB per event at the longest fields).
+   */
+  FRONTEND_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(256 * 1024),
+  /**
    * Feedback events dated (`ts`) more than this many days back are deleted by each API process's hourly
    * sweep, with customer rows left holding nothing (data/feedback-retention.ts); 0 = kept for ever. Longer
    * than the longest online-metrics window (365 days) by default, so reports are whole.

@@ -20,18 +20,51 @@ interface Issue {
   message: string;
 }
 
-/** Flattens schema-validation issues to `{ path, message }` with the request part as the path's head. */
-function validationIssues(err: FastifyError & { validation?: unknown[]; validationContext?: string }): Issue[] {
+/**
+ * The most issues a validation error lists; one more then says how many were left out. A body of
+ * 100 events each wrong in every field, or of 600,000 unknown keys, was answered with every issue (a
+ * 7.7 MB error for a 7 MB body): the first ones tell the sender what to fix.
+ */
+export const MAX_LISTED_ISSUES = 20;
+/** The most unknown keys one issue names ("Unrecognized keys: ..."), and how long a quoted key, a path or a message may be. */
+const MAX_NAMED_KEYS = 10;
+const MAX_KEY_CHARS = 64;
+const MAX_PATH_CHARS = 300;
+const MAX_MESSAGE_CHARS = 1000;
+
+const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max)}…` : text);
+
+/** What one raw issue says: zod's message, with the names of unknown keys and nested key issues made readable and short. */
+function issueMessage(v: { keyword?: string; message?: string; params?: { keys?: unknown; issue?: { keys?: unknown }; issues?: { message?: string }[] } }): string {
+  // A record's key (an attribute's name) that fails its schema: zod says only "Invalid key in record";
+  // what is wrong with the name is in the nested issues.
+  const keyIssues = v.keyword === 'invalid_key' ? (v.params?.issues ?? []).map((i) => i.message).filter((m): m is string => Boolean(m)) : [];
+  if (keyIssues.length > 0) return `the name: ${keyIssues.join('; ')}`;
+  // zod names every unknown key (600,000 of them in one message); the first few say what is wrong.
+  const keys = v.params?.keys ?? v.params?.issue?.keys;
+  if (v.keyword === 'unrecognized_keys' && Array.isArray(keys) && (keys.length > MAX_NAMED_KEYS || keys.some((k) => String(k).length > MAX_KEY_CHARS))) {
+    const named = keys.slice(0, MAX_NAMED_KEYS).map((k) => JSON.stringify(clip(String(k), MAX_KEY_CHARS)));
+    const more = keys.length - named.length;
+    return `Unrecognized key${keys.length === 1 ? '' : 's'}: ${named.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
+  }
+  return v.message ?? 'invalid';
+}
+
+/**
+ * Flattens schema-validation issues to `{ path, message }` with the request part as the path's head: at
+ * most MAX_LISTED_ISSUES of them, then one saying how many more there are.
+ */
+export function validationIssues(err: FastifyError & { validation?: unknown[]; validationContext?: string }): Issue[] {
   const context = err.validationContext ?? 'request';
-  return (err.validation ?? []).map((raw) => {
-    const v = raw as { keyword?: string; instancePath?: string; message?: string; params?: { issue?: { path?: PropertyKey[] }; issues?: { message?: string }[] } };
+  const all = err.validation ?? [];
+  const issues = all.slice(0, MAX_LISTED_ISSUES).map((raw) => {
+    const v = raw as { keyword?: string; instancePath?: string; message?: string; params?: { issue?: { path?: PropertyKey[]; keys?: unknown }; keys?: unknown; issues?: { message?: string }[] } };
     const path = v.params?.issue?.path?.map(String).join('.') ?? (v.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
-    // A record's key (an attribute's name) that fails its schema: zod says only "Invalid key in record";
-    // what is wrong with the name is in the nested issues.
-    const keyIssues = v.keyword === 'invalid_key' ? (v.params?.issues ?? []).map((i) => i.message).filter((m): m is string => Boolean(m)) : [];
-    const message = keyIssues.length > 0 ? `the name: ${keyIssues.join('; ')}` : (v.message ?? 'invalid');
-    return { path: path ? `${context}.${path}` : context, message };
+    return { path: clip(path ? `${context}.${path}` : context, MAX_PATH_CHARS), message: clip(issueMessage(v), MAX_MESSAGE_CHARS) };
   });
+  const more = all.length - issues.length;
+  if (more > 0) issues.push({ path: context, message: `and ${more} more issue${more === 1 ? '' : 's'}, not listed (the first ${MAX_LISTED_ISSUES} are)` });
+  return issues;
 }
 
 const BY_FASTIFY_CODE: Record<string, ErrorCode> = {
