@@ -16,7 +16,8 @@ export interface ServiceOverview {
   /**
    * Only when the model store's active version is not the one this process serves: the version it names
    * (this process is about to load it), or null (the store lost its models, a Redis restarted empty, while
-   * this process keeps serving from memory). Absent also when the store did not answer.
+   * this process keeps serving from memory). Absent also when the store did not answer (while this process
+   * serves nothing, the overview then fails with the store's error: 503).
    */
   activeInStore?: string | null;
 }
@@ -47,8 +48,11 @@ export function createServiceOverview(deps: {
       deps.customers.counts(),
       deps.served(),
       // A store that does not answer leaves the served model to be shown (it answers from memory).
-      deps.store.getActive().then((m) => ({ version: m?.version ?? null }), () => undefined),
+      deps.store.getActive().then((m) => ({ version: m?.version ?? null }), (err: unknown) => ({ failed: err })),
     ]);
+    // Serving nothing, with a store that did not answer: no model to show, and `model: null` would read as a
+    // shop never trained (the dashboard offers a first training). The store's error is the answer (503).
+    if ('failed' in active && !served) throw active.failed;
     const model = served && {
       version: served.meta.version,
       recipe: served.meta.recipe,
@@ -56,7 +60,7 @@ export function createServiceOverview(deps: {
       ageSeconds: Math.max(0, Math.round((now() - Date.parse(served.meta.trainedAt)) / 1000)),
       strategies: [...served.info.strategies],
     };
-    const differs = active !== undefined && active.version !== (model?.version ?? null);
+    const differs = !('failed' in active) && active.version !== (model?.version ?? null);
     return { counts, model, ...(differs ? { activeInStore: active.version } : {}) };
   };
 }
