@@ -28,6 +28,15 @@ const DAYS_PER_COUNT = 31;
 /** Taken by a count for its transaction: two counts of one day would both delete its rows, then both insert theirs. */
 const COUNT_LOCK = 'SELECT pg_advisory_xact_lock(7262361205)';
 
+/**
+ * A day's counts are this code's: counted, by a count that kept model versions (migration 023), and not
+ * changed since (`versioned_at`, the day's `changes` when it was so counted). A replica of the release
+ * before 023 counts a day without its versions and sets only `counted`: in a rolling upgrade such a day
+ * (or one it counts again after a late write moved `changes`) is counted again here, not read as it left it.
+ * Days counted before the upgrade are counted once more, by the background count or the first report.
+ */
+const countedHere = (row = '') => `(${row}counted AND ${row}versioned_at = ${row}changes)`;
+
 const dayStart = (t: number) => Math.floor(t / DAY_MS) * DAY_MS;
 const dayName = (t: number) => new Date(t).toISOString().slice(0, 10);
 
@@ -76,7 +85,7 @@ export async function countDays(db: Db, from: Date, to: Date, signal?: AbortSign
   const { rows } = await db.query<{ day: string; known: boolean }>(
     `SELECT to_char(d, 'YYYY-MM-DD') AS day, c.day IS NOT NULL AS known
      FROM generate_series($1::date, $2::date - 1, interval '1 day') AS d LEFT JOIN feedback_counted_days c ON c.day = d::date
-     WHERE c.counted IS NOT TRUE ORDER BY 1`,
+     WHERE ${countedHere('c.')} IS NOT TRUE ORDER BY 1`,
     range,
   );
   if (rows.length === 0) return 0;
@@ -105,7 +114,7 @@ async function countSpan(db: Db, candidates: string[]): Promise<number> {
     // What is left to count now (another count may have done some), and how often each day changed so far.
     const { rows } = await tx.query<{ day: string; changes: string }>(
       `SELECT to_char(day, 'YYYY-MM-DD') AS day, changes::text AS changes FROM feedback_counted_days
-       WHERE day = ANY($1::date[]) AND NOT counted ORDER BY day`,
+       WHERE day = ANY($1::date[]) AND ${countedHere()} IS NOT TRUE ORDER BY day`,
       [candidates],
     );
     if (rows.length === 0) return 0;
@@ -126,7 +135,7 @@ async function countSpan(db: Db, candidates: string[]): Promise<number> {
     // its plan reads them, which could deadlock with a writer marking several days).
     await tx.query('SELECT 1 FROM feedback_counted_days WHERE day = ANY($1::date[]) ORDER BY day FOR UPDATE', [days]);
     const { rows: done } = await tx.query(
-      `UPDATE feedback_counted_days c SET counted = true FROM unnest($1::date[], $2::bigint[]) AS r(day, changes)
+      `UPDATE feedback_counted_days c SET counted = true, versioned_at = r.changes FROM unnest($1::date[], $2::bigint[]) AS r(day, changes)
        WHERE c.day = r.day AND c.changes = r.changes RETURNING c.day`,
       [days, rows.map((r) => r.changes)],
     );
@@ -164,7 +173,7 @@ export async function uncountedDays(db: Db, from: Date, to: Date): Promise<Date[
   const { rows } = await db.query<{ day: string }>(
     `SELECT to_char(d, 'YYYY-MM-DD') AS day
      FROM generate_series($1::date, $2::date - 1, interval '1 day') AS d LEFT JOIN feedback_counted_days c ON c.day = d::date
-     WHERE c.counted IS NOT TRUE ORDER BY 1`,
+     WHERE ${countedHere('c.')} IS NOT TRUE ORDER BY 1`,
     [dayName(from.getTime()), dayName(to.getTime())],
   );
   return rows.map((r) => new Date(`${r.day}T00:00:00Z`));

@@ -2,6 +2,11 @@
 -- (src/serving/recommendation-token.ts); null without one (an older UUID, an id the service did not sign,
 -- a list answered before a first training). GET /v1/metrics/online reports CTR and conversion per model
 -- version, so operations can compare a version with the one before it and roll back on numbers.
--- Feedback stored before this migration has none, as do the daily counts made of it: they agree.
+-- Feedback stored before this migration has none. Feedback stored by a replica still on the release before
+-- it (a rolling upgrade) has none either, though its signed id names a version: it counts under null.
 ALTER TABLE feedback_events ADD COLUMN model_version text;
 ALTER TABLE feedback_daily_counts ADD COLUMN model_version text;
+-- The day's `changes` when it was last counted by code that keeps model versions (feedback-rollup.ts): a day
+-- counted (again) by a replica of the release before, which leaves its versions out, does not match it and
+-- is counted again. Null: never so counted (every day counted before this migration, once).
+ALTER TABLE feedback_counted_days ADD COLUMN versioned_at bigint;

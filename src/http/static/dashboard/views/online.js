@@ -47,7 +47,8 @@ export async function render(el, _arg, view) {
   );
   $('versions').innerHTML = table(
     ['model version', 'impressions', 'clicks', 'CTR', 'add to cart', 'purchases', 'conversion'],
-    totals.modelVersions.map((v) => [
+    // An API process of the release before (a rolling upgrade) reports no versions.
+    (totals.modelVersions ?? []).map((v) => [
       v.modelVersion === null ? '<span class="muted">(no signed recommendationId)</span>' : esc(v.modelVersion),
       int(v.impressions), int(v.clicks), pct(v.ctr), int(v.addToCart), int(v.purchases), pct(v.conversion),
     ]),
