@@ -10,13 +10,20 @@ import { remapPerItem } from './neighbour-lists.js';
 import type { SparseScores } from './sparse-scores.js';
 import { TopKHeap } from './top-k-heap.js';
 
+/**
+ * The fewest distinct buyers an attribute value needs for a popularity list of its own, unless a recipe says
+ * otherwise: a value fewer customers have (an e-mail, a loyalty number, a country of one customer) would list
+ * those customers' own purchases. Postgres-counted lists (serving/db-popularity.ts) hold such values back too.
+ */
+export const DEFAULT_MIN_SEGMENT_BUYERS = 20;
+
 const paramsSchema = z.strictObject({
   /** Half-life of a buyer's weight in days; null = plain distinct-buyer counts. */
   halfLifeDays: z.number().positive().nullable().default(90),
   /** User attributes with their own popularity lists for cold start (first matching one wins). */
   attributes: z.array(z.string().min(1)).default(['country']),
   /** Fewest distinct buyers an attribute value needs before its own list is trusted. */
-  minSegmentBuyers: z.int().min(1).default(20),
+  minSegmentBuyers: z.int().min(1).default(DEFAULT_MIN_SEGMENT_BUYERS),
   /** Shrinks a segment's list towards global: alpha = buyers / (buyers + segmentShrink). */
   segmentShrink: z.number().min(0).default(50),
 });

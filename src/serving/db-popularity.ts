@@ -14,12 +14,18 @@
  * answers within about 2 s whatever replica made the change, as the model's own lists do (catalog-overlay.ts);
  * a product put on sale or into a category joins them at the next count (the time to live). While Postgres
  * does not answer, the last state read stands.
+ *
+ * An attribute value with fewer than `minAttributeBuyers` distinct buyers in the counted window (the model's
+ * `minSegmentBuyers`, DEFAULT_MIN_SEGMENT_BUYERS without one) has no list of its own, as the model's segments:
+ * for a value one customer has (an e-mail, a loyalty number) the list would be that customer's purchases, read
+ * with the public frontend key. It is answered as a value nobody has: everyone's popularity, `fallback: true`.
  */
 import { LRUCache } from 'lru-cache';
 import type { Db } from '../data/db.js';
 import { startShared, waitForShared } from '../data/query-timeout.js';
 import { within } from '../within-time.js';
 import { categoryMatcher } from './category-match.js';
+import { DEFAULT_MIN_SEGMENT_BUYERS } from '../recommenders/popularity.js';
 import { popularityRun, popularPhrase, roundScore, type Recommendation, type RecommendedItem } from './recommendation.js';
 import { randomUUID } from 'node:crypto';
 
@@ -67,6 +73,18 @@ GROUP BY i.id, i.title
 ORDER BY buyers DESC, i.id
 LIMIT $1`;
 
+// Distinct buyers (in the window) with the attribute value, counted up to $4 (the least a list of its own needs):
+// a scan of the users, an index probe (purchase_events_user_ts) each, stopped once enough are found.
+const BUYERS_SQL = `
+SELECT count(*)::int AS buyers FROM (
+  SELECT 1 FROM users u
+  WHERE u.attributes ->> $1 = $2
+    AND EXISTS (
+      SELECT 1 FROM purchase_events e
+      WHERE e.user_id = u.id AND ($3::float8 IS NULL OR e.ts >= (SELECT max(ts) FROM purchase_events) - $3 * interval '1 day'))
+  LIMIT $4
+) s`;
+
 // Items nobody bought (in the window), so a valid request still gets k items when k exist.
 const REST_SQL = `
 SELECT i.id, i.title, 0 AS buyers FROM items i
@@ -87,7 +105,10 @@ const DEPTH = 300;
 
 /** One question's ranked lists, without any exclusion; each is complete when shorter than DEPTH. */
 interface Lists {
+  /** Empty when the attribute value has too few buyers for a list of its own (`heldBack`). */
   attribute: Row[];
+  /** The question's attribute value has fewer buyers than the least asked: answered as a value nobody has. */
+  heldBack: boolean;
   global: Row[];
   rest: Row[];
   /**
@@ -105,9 +126,22 @@ const STATE_WAIT_MS = 250;
 
 export type DbPopularity = ReturnType<typeof createDbPopularity>;
 
+/** How an answer is made: the model version it names, whether it is a fallback, and more (see recommend). */
+export interface DbPopularityOptions {
+  modelVersion?: string | null;
+  fallback: boolean;
+  /** A caller taking a pool to choose from makes do with this many items from the kept lists. */
+  minItems?: number;
+  /** Fewest distinct buyers an attribute value needs for a list of its own (default DEFAULT_MIN_SEGMENT_BUYERS). */
+  minAttributeBuyers?: number;
+}
+
+/** Kept lists are counted for a question and a least number of buyers (the fetch's context). */
+type ListsQuestion = DbPopularityQuery & { minAttributeBuyers: number };
+
 export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?: number; catalogRefreshMs?: number; log?: (msg: string, err?: unknown) => void } = {}) {
   const refreshMs = opts.catalogRefreshMs ?? 2000;
-  const lists = new LRUCache<string, Lists, DbPopularityQuery>({
+  const lists = new LRUCache<string, Lists, ListsQuestion>({
     // Questions come from query strings: bounded, least recently used out.
     max: opts.maxQuestions ?? 1000,
     ttl: opts.ttlMs ?? 60_000,
@@ -120,14 +154,15 @@ export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?
     fetchMethod: (_key, _stale, { context: q }) =>
       startShared(async () => {
         const none: string[] = [];
+        // The attribute's own list is counted only once its buyers are known to be enough (the count is cheap).
         const [attribute, global, rest] = await Promise.all([
-          q.attribute ? top(q, q.attribute, none, DEPTH) : Promise.resolve([]),
+          attributeOf(q, q.minAttributeBuyers).then((a) => (a ? top(q, a, none, DEPTH) : null)),
           top(q, undefined, none, DEPTH),
           restOf({ ...q, excludeBoughtBy: undefined }, none, DEPTH),
         ]);
         // Their catalog state is read by the first answer (at: never): until a read succeeds, an item stands as
         // the count found it.
-        return { attribute, global, rest, state: { at: -Infinity, items: new Map() } };
+        return { attribute: attribute ?? [], heldBack: q.attribute !== undefined && attribute === null, global, rest, state: { at: -Infinity, items: new Map() } };
       }),
   });
 
@@ -142,6 +177,13 @@ export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?
       list.catch(() => stored?.list === list && (stored = undefined));
     }
     return (await waitForShared(stored.list)).filter(categoryMatcher(q.category));
+  }
+
+  /** The question's attribute when its value has at least `least` distinct buyers in the window, else undefined. */
+  async function attributeOf(q: DbPopularityQuery, least: number): Promise<DbPopularityQuery['attribute']> {
+    if (!q.attribute) return undefined;
+    const { rows } = await db.query<{ buyers: number }>(BUYERS_SQL, [q.attribute.name, q.attribute.value, q.windowDays ?? null, least]);
+    return rows[0].buyers >= least ? q.attribute : undefined;
   }
 
   async function restOf(q: DbPopularityQuery, exclude: string[], k: number): Promise<Row[]> {
@@ -212,8 +254,15 @@ export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?
     };
   }
 
-  /** The same answer straight from Postgres, every exclusion in SQL (when the kept lists are too short for them). */
-  async function uncached(q: DbPopularityQuery, opts: { modelVersion?: string | null; fallback: boolean }): Promise<Recommendation> {
+  /**
+   * The same answer straight from Postgres, every exclusion in SQL (when the kept lists are too short for them).
+   * `heldBack`: whether the question's attribute is held back, when the kept lists know; else counted here.
+   */
+  async function uncached(q: DbPopularityQuery, opts: DbPopularityOptions & { heldBack?: boolean }): Promise<Recommendation> {
+    const least = opts.minAttributeBuyers ?? DEFAULT_MIN_SEGMENT_BUYERS;
+    const attribute = opts.heldBack === undefined ? await attributeOf(q, least) : opts.heldBack ? undefined : q.attribute;
+    // A value with too few buyers is answered as one nobody has: a fallback, as the model's answer for it.
+    const fallback = opts.fallback || (q.attribute !== undefined && attribute === undefined);
     const items: RecommendedItem[] = [];
     const exclude = [...(q.exclude ?? [])];
     const window = q.windowDays !== undefined ? ` in the last ${q.windowDays} days` : '';
@@ -227,23 +276,25 @@ export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?
         items.push(item);
       }
     };
-    if (q.attribute) add(await top(q, q.attribute, exclude, q.k), popularPhrase(q.attribute) + window);
+    if (attribute) add(await top(q, attribute, exclude, q.k), popularPhrase(attribute) + window);
     if (items.length < q.k) add(await top(q, undefined, exclude, q.k - items.length), popularPhrase(undefined) + window);
     if (items.length < q.k) add(await restOf(q, exclude, q.k - items.length));
-    return { recommendationId: randomUUID(), modelVersion: opts.modelVersion ?? null, strategy: 'popularity', fallback: opts.fallback, items };
+    return { recommendationId: randomUUID(), modelVersion: opts.modelVersion ?? null, strategy: 'popularity', fallback, items };
   }
 
   return {
     /**
-     * Top k: the attribute's buyers first, then all buyers, then never-bought items; each item explained
-     * by the list it came from ("popular in France", "popular overall").
+     * Top k: the attribute's buyers first (when the value has at least `minAttributeBuyers` of them), then all
+     * buyers, then never-bought items; each item explained by the list it came from ("popular in France",
+     * "popular overall").
      */
-    async recommend(q: DbPopularityQuery, opts: { modelVersion?: string | null; fallback: boolean; minItems?: number }): Promise<Recommendation> {
+    async recommend(q: DbPopularityQuery, opts: DbPopularityOptions): Promise<Recommendation> {
       const window = q.windowDays !== undefined ? ` in the last ${q.windowDays} days` : '';
-      const key = JSON.stringify([q.attribute?.name, q.attribute?.value, q.windowDays, q.category, q.minPrice, q.maxPrice]);
-      const status: LRUCache.Status<string, Lists, DbPopularityQuery> = {};
+      const least = opts.minAttributeBuyers ?? DEFAULT_MIN_SEGMENT_BUYERS;
+      const key = JSON.stringify([q.attribute?.name, q.attribute?.value, q.windowDays, q.category, q.minPrice, q.maxPrice, q.attribute ? least : null]);
+      const status: LRUCache.Status<string, Lists, ListsQuestion> = {};
       const [kept, bought] = await Promise.all([
-        waitForShared(lists.fetch(key, { context: { ...q, exclude: undefined, excludeBoughtBy: undefined }, status })),
+        waitForShared(lists.fetch(key, { context: { ...q, exclude: undefined, excludeBoughtBy: undefined, minAttributeBuyers: least }, status })),
         q.excludeBoughtBy ? db.query<{ id: string }>(BOUGHT_SQL, [q.excludeBoughtBy]).then((r) => r.rows.map((row) => row.id)) : [],
       ]);
       const excluded = new Set([...(q.exclude ?? []), ...bought]);
@@ -270,14 +321,15 @@ export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?
       };
       const complete =
         kept !== undefined &&
-        (!q.attribute || takeFrom(kept.attribute, popularPhrase(q.attribute) + window)) &&
+        (!q.attribute || kept.heldBack || takeFrom(kept.attribute, popularPhrase(q.attribute) + window)) &&
         takeFrom(kept.global, popularPhrase(undefined) + window) &&
         takeFrom(kept.rest);
       // A caller taking a pool to choose from (diversity) makes do with what the kept lists give, down to
       // `minItems`, rather than count anew for every request that excludes some of their items.
-      if (!complete && !(kept !== undefined && items.length >= (opts.minItems ?? q.k))) return uncached(q, opts);
-      // Answered from lists kept from before Postgres went away, or on their items' catalog state from before.
-      const fallback = opts.fallback || status.fetchRejected === true || !stateCurrent;
+      if (!complete && !(kept !== undefined && items.length >= (opts.minItems ?? q.k))) return uncached(q, { ...opts, heldBack: kept?.heldBack });
+      // Answered from lists kept from before Postgres went away, or on their items' catalog state from before; or
+      // without the attribute's own list, its value having too few buyers (as the model answers such a value).
+      const fallback = opts.fallback || status.fetchRejected === true || !stateCurrent || kept.heldBack;
       return { recommendationId: randomUUID(), modelVersion: opts.modelVersion ?? null, strategy: 'popularity', fallback, items };
     },
     uncached,

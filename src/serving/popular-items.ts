@@ -18,7 +18,8 @@ export interface PopularQuery extends ListQuery {
 export async function popularItems(deps: ServingDeps, q: PopularQuery): Promise<Recommendation> {
   const model = await deps.model();
   if (!model || q.windowDays !== undefined) {
-    const opts = { modelVersion: model?.meta.version ?? null, fallback: !model };
+    // An attribute value is held back below the model's own least number of buyers (its default without a model).
+    const opts = { modelVersion: model?.meta.version ?? null, fallback: !model, minAttributeBuyers: model?.popular.minSegmentBuyers };
     // Diversity needs the model's neighbours: without a model the list is plain popularity.
     if (!model || !(q.diversity && q.diversity > 0)) return deps.dbPopular.recommend(q, opts);
     // A pool of what the kept lists give, down to k (else every request excluding some of them counts anew).

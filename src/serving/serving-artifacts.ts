@@ -117,6 +117,12 @@ export interface PopularTable {
    * without a popularity source.
    */
   attributes?: string[];
+  /**
+   * The popularity source's `minSegmentBuyers`: the fewest buyers an attribute value has for a list of its own.
+   * The lists Postgres counts (db-popularity.ts) hold back smaller values by it too. Absent in versions trained
+   * before it was kept, and without a popularity source (DEFAULT_MIN_SEGMENT_BUYERS then).
+   */
+  minSegmentBuyers?: number;
 }
 
 const ITEMS = { algorithm: ARTIFACT_ITEMS, version: 1 };
@@ -254,6 +260,7 @@ export function encodePopularArtifact(table: PopularTable): Uint8Array {
       meta: {
         segments: table.segments.map(({ name, value, buyers, globalPart }) => ({ name, value, buyers, ...(globalPart === undefined ? {} : { globalPart }) })),
         ...(table.attributes ? { attributes: table.attributes } : {}),
+        ...(table.minSegmentBuyers !== undefined ? { minSegmentBuyers: table.minSegmentBuyers } : {}),
       },
     },
     { score: table.score, order: table.order, segPtr, segItems, segScores },
@@ -262,7 +269,7 @@ export function encodePopularArtifact(table: PopularTable): Uint8Array {
 
 export function decodePopularArtifact(bytes: Uint8Array, itemCount: number): PopularTable {
   const { header, arrays } = decodeArtifact(bytes, POPULAR);
-  const meta = header.meta as { segments?: { name: string; value: string; buyers: number; globalPart?: unknown }[]; attributes?: unknown };
+  const meta = header.meta as { segments?: { name: string; value: string; buyers: number; globalPart?: unknown }[]; attributes?: unknown; minSegmentBuyers?: unknown };
   const { score, order, segPtr, segItems, segScores } = arrays;
   if (
     !Array.isArray(meta?.segments) ||
@@ -286,5 +293,9 @@ export function decodePopularArtifact(bytes: Uint8Array, itemCount: number): Pop
     items: segItems.subarray(segPtr[k], segPtr[k + 1]),
     scores: segScores.subarray(segPtr[k], segPtr[k + 1]),
   }));
-  return { score, order, segments, ...(attributes ? { attributes: attributes as string[] } : {}) };
+  const { minSegmentBuyers } = meta;
+  if (minSegmentBuyers !== undefined && !(Number.isInteger(minSegmentBuyers) && (minSegmentBuyers as number) >= 1)) {
+    throw new ArtifactFormatError('serving-popular: bad minSegmentBuyers');
+  }
+  return { score, order, segments, ...(attributes ? { attributes: attributes as string[] } : {}), ...(minSegmentBuyers !== undefined ? { minSegmentBuyers: minSegmentBuyers as number } : {}) };
 }

@@ -119,7 +119,7 @@ export function buildPopularTable(ds: Dataset, source: Recommender | undefined, 
       segments.push({ ...attr, buyers, globalPart: pop.segmentGlobalPart(attr), items: Int32Array.from(top, (t) => t.item), scores: Float32Array.from(top, (t) => t.score) });
     }
   }
-  return pop ? { score, order, segments, attributes: [...pop.params.attributes] } : { score, order, segments };
+  return pop ? { score, order, segments, attributes: [...pop.params.attributes], minSegmentBuyers: pop.params.minSegmentBuyers } : { score, order, segments };
 }
 
 /**

@@ -34,9 +34,10 @@ describe('popularity from the database', () => {
     const { db, scans } = countingScans(t.db);
     const popularity = createDbPopularity(db);
     const q: DbPopularityQuery = { k: 5, windowDays: 30, attribute: { name: 'country', value: 'FR' } };
-    const first = await popularity.recommend(q, { fallback: false });
+    // The fixture's countries have 12 buyers each: lists of their own from 5, as SHOP_RECIPE's segments.
+    const first = await popularity.recommend(q, { fallback: false, minAttributeBuyers: 5 });
     const counted = scans();
-    const again = await Promise.all([1, 2, 3].map(() => popularity.recommend(q, { fallback: false })));
+    const again = await Promise.all([1, 2, 3].map(() => popularity.recommend(q, { fallback: false, minAttributeBuyers: 5 })));
     expect(scans()).toBe(counted);
     for (const a of again) expect(a.items).toEqual(first.items);
     expect(first.items.every((i) => i.itemId.startsWith('k'))).toBe(true);
@@ -51,9 +52,11 @@ describe('popularity from the database', () => {
       { k: 4, minPrice: 10, maxPrice: 40, excludeBoughtBy: 'k-user3', attribute: { name: 'country', value: 'FR' } },
     ];
     for (const q of questions) {
-      const kept = await popularity.recommend(q, { fallback: false });
-      const direct = await popularity.uncached(q, { fallback: false });
-      expect(kept.items, JSON.stringify(q)).toEqual(direct.items);
+      for (const minAttributeBuyers of [5, 20]) {
+        const kept = await popularity.recommend(q, { fallback: false, minAttributeBuyers });
+        const direct = await popularity.uncached(q, { fallback: false, minAttributeBuyers });
+        expect(kept, JSON.stringify({ q, minAttributeBuyers })).toMatchObject({ items: direct.items, fallback: direct.fallback });
+      }
     }
   });
 

@@ -72,4 +72,9 @@ describe('the popularity table of a version', () => {
     expect(findSegment(back, northerner)).toBe(0);
     expect(findSegment(back, { region: 'north' })).toBe(1);
   });
+
+  it("When a version is read, Then it keeps its popularity source's minSegmentBuyers (Postgres-counted lists hold back smaller values by it); an older one has none", () => {
+    expect(decodePopularArtifact(encodePopularArtifact({ ...segmented(['country']), minSegmentBuyers: 5 }), 3).minSegmentBuyers).toBe(5);
+    expect(decodePopularArtifact(encodePopularArtifact(segmented(['country'])), 3)).not.toHaveProperty('minSegmentBuyers');
+  });
 });
