@@ -23,10 +23,17 @@ export const trainJobParams = z.strictObject({
 });
 export type TrainJobParams = z.infer<typeof trainJobParams>;
 
+/**
+ * Directories every file an import job reads must lie in, links resolved as each is opened: IMPORT_ROOTS (real
+ * paths) when the import was held to them at submission (job-service importablePath), absent when not (the CLI).
+ */
+const importRoots = z.array(z.string().min(1)).optional();
+
 export const importJobParams = z.strictObject({
   format: z.enum(IMPORT_FORMATS as [ImportFormat, ...ImportFormat[]]),
   path: z.string().min(1),
   dateOrder: z.enum(DATE_ORDERS as [DateOrder, ...DateOrder[]]).optional(),
+  roots: importRoots,
 });
 export type ImportJobParams = z.infer<typeof importJobParams>;
 
@@ -35,6 +42,7 @@ export const factorImportJobParams = z.strictObject({
   path: z.string().min(1),
   recipe: z.string().optional(),
   source: z.string().optional(),
+  roots: importRoots,
 });
 export type FactorImportJobParams = z.infer<typeof factorImportJobParams>;
 
@@ -121,7 +129,7 @@ export function createJobHandlers(deps: {
       // meanwhile stands, as one made during any step of a training.
       const activeAtStart = await deps.trainer.activeVersion({ signal: ctx.signal });
       await ctx.progress(0, 'read');
-      const { format, files, ...data } = await readFactorDir(params.path);
+      const { format, files, ...data } = await readFactorDir(params.path, { roots: params.roots });
       ctx.signal.throwIfAborted();
       await beforeTraining();
       return deps.trainer.train(

@@ -54,6 +54,12 @@ async function checkWindow(window: { from?: string; to?: string }, events: Pick<
   }
 }
 
+/**
+ * What a job records of the roots its reads are held to (`roots` of its params, as real paths): the directory named
+ * is checked here, each file the job opens inside it when the job runs (a link out of the roots is refused then).
+ */
+const heldTo = (roots?: string[]) => (roots ? { roots: roots.map(realPathOf) } : {});
+
 /** Resolves and checks the server-side path of an import before a job is queued for it. */
 async function importablePath(request: { path: string; format: ImportJobParams['format'] | 'factors' }, roots?: string[]): Promise<string> {
   // Real paths on both sides: a symbolic link inside an allowed directory must not lead outside it.
@@ -105,13 +111,14 @@ export function createJobService(deps: JobServiceDeps) {
     },
 
     /** Queues an import of a file or directory on the server (never an upload). */
-    async submitImport(request: ImportJobParams, opts: { idempotencyKey?: string } = {}): Promise<JobRecord> {
+    async submitImport(request: Omit<ImportJobParams, 'roots'>, opts: { idempotencyKey?: string } = {}): Promise<JobRecord> {
       return once(JOB_TYPES.import, request, opts.idempotencyKey, async (idempotency) => {
         if (request.dateOrder && request.format !== 'online-retail') {
           throw new AppError('VALIDATION_FAILED', 'dateOrder applies to the online-retail format only (generic timestamps are ISO 8601)', [{ path: 'dateOrder', message: 'online-retail only' }]);
         }
         const dateOrder = request.dateOrder ? { dateOrder: request.dateOrder } : {};
-        return enqueue(JOB_TYPES.import, { format: request.format, path: await importablePath(request, deps.importRoots), ...dateOrder }, { idempotency });
+        const path = await importablePath(request, deps.importRoots);
+        return enqueue(JOB_TYPES.import, { format: request.format, path, ...dateOrder, ...heldTo(deps.importRoots) }, { idempotency });
       });
     },
 
@@ -131,14 +138,16 @@ export function createJobService(deps: JobServiceDeps) {
      * IMPORT_ROOTS), the layout and headers of its files and the recipe's ALS source are checked now;
      * rows are checked when the job reads them. Shares the one-training-at-a-time key (409).
      */
-    async submitFactorImport(request: FactorImportJobParams, opts: { runningAs?: string; anyPath?: boolean; idempotencyKey?: string } = {}): Promise<JobRecord> {
+    async submitFactorImport(request: Omit<FactorImportJobParams, 'roots'>, opts: { runningAs?: string; anyPath?: boolean; idempotencyKey?: string } = {}): Promise<JobRecord> {
       return once(JOB_TYPES.factorImport, request, opts.idempotencyKey, async (idempotency) => {
         const recipe = await resolveRecipe(request.recipe ?? deps.defaultRecipe, deps.recipesDir);
         alsSourceOf(recipe, request.source);
         // `anyPath`: the CLI, whose user reads the directory with their own rights, is not held to IMPORT_ROOTS.
-        const dir = await importablePath({ path: request.path, format: 'factors' }, opts.anyPath ? undefined : deps.importRoots);
-        await inspectFactorDir(dir);
-        const params = { path: dir, recipe: recipe.name, ...(request.source ? { source: request.source } : {}) };
+        const roots = opts.anyPath ? undefined : deps.importRoots;
+        const dir = await importablePath({ path: request.path, format: 'factors' }, roots);
+        const held = heldTo(roots);
+        await inspectFactorDir(dir, held);
+        const params = { path: dir, recipe: recipe.name, ...(request.source ? { source: request.source } : {}), ...held };
         return enqueue(JOB_TYPES.factorImport, params, { exclusiveKey: TRAINING_EXCLUSIVE_KEY, runningAs: opts.runningAs, idempotency });
       });
     },

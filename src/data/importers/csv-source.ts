@@ -1,13 +1,14 @@
 import { isUtf8 } from 'node:buffer';
-import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { Transform, pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { parse, type CsvError } from 'csv-parse';
 import { AppError } from '../../errors.js';
+import { pathWithinScope, type ReadScope } from '../import-roots.js';
 
-export interface CsvSourceOptions {
+export interface CsvSourceOptions extends ReadScope {
   /** Called with the bytes read from disk so far (compressed bytes for a gzip file). */
   onBytes?: (bytesRead: number) => void;
   /**
@@ -20,22 +21,32 @@ export interface CsvSourceOptions {
   onSkip?: (readBefore: number) => void;
 }
 
+const missing = (path: string) => (err: NodeJS.ErrnoException) => {
+  throw err.code === 'ENOENT' ? new AppError('UNPROCESSABLE', `${path} does not exist`) : err;
+};
+
+/** The path to open for `path` within `scope` (pathWithinScope: its real path, under the roots) and what is there. */
+async function statWithinScope(path: string, scope: ReadScope) {
+  const real = await pathWithinScope(path, scope).catch(missing(path));
+  return { real, info: await stat(real).catch(missing(path)) };
+}
+
 /**
  * Opens `path` for reading only if it is a regular file. Opening a named pipe (FIFO) waits for a writer,
  * for ever: an import of a directory holding one hung its job, every job queued behind it, and the
- * process's exit (the open holds a thread of libuv's pool).
+ * process's exit (the open holds a thread of libuv's pool). With `scope.roots`, only a file whose real
+ * path, resolved now, lies under them (a link out of the roots is refused, see pathWithinScope); that
+ * real path is opened, not following a link put in its place since.
  */
-export async function openRegularFile(path: string) {
-  const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
-    throw err.code === 'ENOENT' ? new AppError('UNPROCESSABLE', `${path} does not exist`) : err;
-  });
+export async function openRegularFile(path: string, scope: ReadScope = {}): Promise<FileHandle> {
+  const { real, info } = await statWithinScope(path, scope);
   if (!info.isFile()) throw new AppError('UNPROCESSABLE', `${path} is not a regular file`);
-  return open(path, 'r');
+  return open(real, scope.roots ? constants.O_RDONLY | constants.O_NOFOLLOW : 'r');
 }
 
-/** `path`'s bytes, only if it is a regular file (openRegularFile). */
-export async function readRegularFile(path: string): Promise<Buffer> {
-  const handle = await openRegularFile(path);
+/** `path`'s bytes, only if it is a regular file (openRegularFile, within `scope`). */
+export async function readRegularFile(path: string, scope: ReadScope = {}): Promise<Buffer> {
+  const handle = await openRegularFile(path, scope);
   try {
     return await handle.readFile();
   } finally {
@@ -44,24 +55,18 @@ export async function readRegularFile(path: string): Promise<Buffer> {
 }
 
 /** Gzip is told by its magic bytes rather than the file name, so a renamed file still reads. */
-async function isGzip(path: string): Promise<boolean> {
-  const handle = await openRegularFile(path);
-  try {
-    const { buffer, bytesRead } = await handle.read(Buffer.alloc(2), 0, 2, 0);
-    return bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b;
-  } finally {
-    await handle.close();
-  }
+async function isGzip(handle: FileHandle): Promise<boolean> {
+  const { buffer, bytesRead } = await handle.read(Buffer.alloc(2), 0, 2, 0);
+  return bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b;
 }
 
 /**
  * File size in bytes, the denominator of byte-based progress. A missing path or a directory is the
- * caller's mistake, reported as such (the import job shows this message to whoever started it).
+ * caller's mistake, reported as such (the import job shows this message to whoever started it); so is,
+ * with `scope.roots`, a link out of them.
  */
-export async function fileSize(path: string): Promise<number> {
-  const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
-    throw err.code === 'ENOENT' ? new AppError('UNPROCESSABLE', `${path} does not exist`) : err;
-  });
+export async function fileSize(path: string, scope: ReadScope = {}): Promise<number> {
+  const { info } = await statWithinScope(path, scope);
   if (!info.isFile()) throw new AppError('UNPROCESSABLE', `${path} is not a file`);
   return info.size;
 }
@@ -170,10 +175,14 @@ function brokenQuote(path: string, err: CsvError, startLine: number, dataRow: nu
  * the caller writes a batch. Lines may end in CRLF, LF or CR, mixed in one file (two exports
  * concatenated). A quote that makes the parser lose its place fails the read (AppError UNPROCESSABLE
  * naming the record's line), rather than skipping the rest of the file as one record; so does a byte
- * that is not UTF-8 (naming its line).
+ * that is not UTF-8 (naming its line). The file is opened once (openRegularFile, within `opts.roots`).
  */
 export async function* readCsvRecords(path: string, opts: CsvSourceOptions = {}): AsyncGenerator<string[]> {
-  const gzip = await isGzip(path);
+  const handle = await openRegularFile(path, opts);
+  const gzip = await isGzip(handle).catch(async (err: unknown) => {
+    await handle.close();
+    throw err;
+  });
   let bytes = 0;
   const counter = new Transform({
     transform(chunk: Buffer, _enc, done) {
@@ -215,7 +224,8 @@ export async function* readCsvRecords(path: string, opts: CsvSourceOptions = {})
       return undefined;
     },
   });
-  const streams: (Readable | Transform)[] = [createReadStream(path), counter];
+  // The stream closes the handle when it ends or is destroyed (pipeline destroys it when the reading stops).
+  const streams: (Readable | Transform)[] = [handle.createReadStream({ start: 0 }), counter];
   if (gzip) streams.push(createGunzip());
   streams.push(strictUtf8(path));
   // pipeline destroys every stream on a read or gunzip error, so the iteration below throws it.

@@ -5,6 +5,7 @@ import { AppError } from '../../errors.js';
 import type { ExternalFactors, FactorTable } from '../../recommenders/imported-factors.js';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import { openRegularFile, readCsvRecords, readRegularFile } from './csv-source.js';
+import { OutsideImportRoots, pathWithinScope, type ReadScope } from '../import-roots.js';
 import { decodeNpyMatrix, NpyFormatError, parseNpyHeader } from './npy-array.js';
 
 /**
@@ -57,12 +58,14 @@ interface Parts {
  * The files of one side: `item_factors.csv[.gz]` or `.parquet`, or the part files of Spark's output
  * directory `item_factors/` (part-NNNNN-<uuid>.csv / .snappy.parquet beside _SUCCESS and .crc files), in name order.
  */
-async function sparkParts(dir: string, side: string): Promise<Parts | null> {
+async function sparkParts(dir: string, side: string, scope: ReadScope): Promise<Parts | null> {
   for (const [file, kind] of [[`${side}.csv`, 'csv'], [`${side}.csv.gz`, 'csv'], [`${side}.parquet`, 'parquet']] as const) {
     if ((await exists(path.join(dir, file))) === 'file') return { kind, name: file, files: [path.join(dir, file)], customers: side === 'user_factors' };
   }
-  const sub = path.join(dir, side);
-  if ((await exists(sub)) !== 'dir') return null;
+  const linked = path.join(dir, side);
+  if ((await exists(linked)) !== 'dir') return null;
+  // Listed only within the scope: the part files of a directory linked from elsewhere are neither read nor named.
+  const sub = await pathWithinScope(linked, scope);
   const parts = (await readdir(sub)).filter((f) => f.startsWith('part-') && !f.endsWith('.crc')).sort();
   if (parts.length === 0) throw fail(`${side}/`, 'a Spark output directory with no part-* files');
   const parquet = parts.filter((f) => f.endsWith('.parquet'));
@@ -71,21 +74,22 @@ async function sparkParts(dir: string, side: string): Promise<Parts | null> {
 }
 
 /** Which layout a directory holds, and its files; UNPROCESSABLE naming what is missing or ambiguous. */
-async function locate(dir: string): Promise<{ format: FactorFormat; spark?: { items: Parts; users: Parts | null } }> {
+async function locate(dir: string, scope: ReadScope): Promise<{ format: FactorFormat; spark?: { items: Parts; users: Parts | null } }> {
   if ((await exists(dir)) !== 'dir') throw fail(dir, 'not a directory');
   const npy = (await exists(path.join(dir, 'item_factors.npy'))) === 'file';
-  const items = await sparkParts(dir, 'item_factors');
+  const items = await sparkParts(dir, 'item_factors', scope);
   if (npy && items) throw fail(dir, 'holds both item_factors.npy and Spark item factors: keep one layout');
   if (npy) return { format: 'npy' };
   if (!items) throw fail(dir, 'no item factors: expected item_factors.npy (implicit) or item_factors.csv / .parquet / item_factors/part-* (Spark)');
-  const users = await sparkParts(dir, 'user_factors');
+  const users = await sparkParts(dir, 'user_factors', scope);
   if (users && users.kind !== items.kind) throw fail(dir, `item factors are ${items.kind}, user factors ${users.kind}: keep one format`);
   return { format: items.kind === 'csv' ? 'spark-csv' : 'spark-parquet', spark: { items, users } };
 }
 
 /** Ids one per line (a trailing newline and a BOM are allowed, an empty line inside is not). */
-async function readIds(file: string, name: string): Promise<string[]> {
-  const text = await readRegularFile(file).then((b) => b.toString('utf8')).catch(() => {
+async function readIds(file: string, name: string, scope: ReadScope): Promise<string[]> {
+  const text = await readRegularFile(file, scope).then((b) => b.toString('utf8')).catch((err: unknown) => {
+    if (err instanceof OutsideImportRoots) throw err;
     throw fail(name, 'missing: the npy layout names its rows in a text file, one id per line');
   });
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
@@ -108,18 +112,18 @@ function checkFactors(k: number, name: string): void {
   if (k < 1 || k > MAX_FACTORS) throw fail(name, `${k} factors per row: expected 1 to ${MAX_FACTORS}`);
 }
 
-async function readNpySide(dir: string, side: 'item' | 'user'): Promise<FactorTable & { factors: number }> {
+async function readNpySide(dir: string, side: 'item' | 'user', scope: ReadScope): Promise<FactorTable & { factors: number }> {
   const name = `${side}_factors.npy`;
   let matrix;
   try {
-    matrix = decodeNpyMatrix(new Uint8Array(await readRegularFile(path.join(dir, name))));
+    matrix = decodeNpyMatrix(new Uint8Array(await readRegularFile(path.join(dir, name), scope)));
   } catch (err) {
     if (err instanceof NpyFormatError) throw fail(name, err.message);
     throw err;
   }
   checkFactors(matrix.cols, name);
   const idsName = `${side}_ids.txt`;
-  const ids = await readIds(path.join(dir, idsName), idsName);
+  const ids = await readIds(path.join(dir, idsName), idsName, scope);
   if (ids.length !== matrix.rows) throw fail(idsName, `${ids.length} ids for the ${matrix.rows} rows of ${name}`);
   checkUnique(ids, idsName, side === 'user');
   for (let p = 0; p < matrix.values.length; p++) {
@@ -174,13 +178,13 @@ class RowCollector {
 
 const partName = (parts: Parts, file: string) => (parts.name.endsWith('/') ? `${parts.name}${path.basename(file)}` : parts.name);
 
-async function readCsvSide(parts: Parts): Promise<FactorTable & { factors: number }> {
+async function readCsvSide(parts: Parts, scope: ReadScope): Promise<FactorTable & { factors: number }> {
   const rows = new RowCollector(parts.customers);
   for (const file of parts.files) {
     const where = partName(parts, file);
     let skipped = 0;
     let line = 0;
-    for await (const record of readCsvRecords(file, { onSkip: () => skipped++ })) {
+    for await (const record of readCsvRecords(file, { ...scope, onSkip: () => skipped++ })) {
       line++;
       if (record.length === 2 && record[0].trim().toLowerCase() === 'id' && record[1].trim().toLowerCase() === 'features') continue;
       if (record.length !== 2) throw fail(where, `record ${line}: ${record.length} fields, expected 2 (id,features)`);
@@ -208,13 +212,14 @@ const COMPRESSORS = {
  * Spark's `ALSModel.itemFactors.write.parquet(...)`: columns `id` (int, long or string) and `features`
  * (a list of float or double). Read with hyparquet (pure JavaScript; snappy, Spark's default codec, is built in), one row group at a time.
  */
-async function readParquetSide(parts: Parts): Promise<FactorTable & { factors: number }> {
+async function readParquetSide(parts: Parts, scope: ReadScope): Promise<FactorTable & { factors: number }> {
   const rows = new RowCollector(parts.customers);
   for (const file of parts.files) {
     const where = partName(parts, file);
     try {
-      await (await openRegularFile(file)).close();
-      const buffer = await asyncBufferFromFile(file);
+      await (await openRegularFile(file, scope)).close();
+      // hyparquet opens the file itself: given the real path checked just now, not a link put in its place since.
+      const buffer = await asyncBufferFromFile(await pathWithinScope(file, scope));
       const metadata = await parquetMetadataAsync(buffer);
       const columns = new Set(metadata.schema.slice(1).map((e) => e.name));
       if (!columns.has('id') || !columns.has('features')) {
@@ -255,22 +260,23 @@ function sameFactors(items: { factors: number }, users: { factors: number } | nu
 /**
  * Reads and validates a factor directory: every row of one width (1..1024), finite numbers, unique ids,
  * npy rows matched by as many ids, users of the same width as items. Throws UNPROCESSABLE naming the
- * file and the row at fault.
+ * file and the row at fault. With `scope.roots`, every file (and part directory) is opened only when its
+ * real path lies under them (a link out of IMPORT_ROOTS is refused, naming the file, never read).
  */
-export async function readFactorDir(dir: string): Promise<ReadFactors> {
-  const found = await locate(dir);
+export async function readFactorDir(dir: string, scope: ReadScope = {}): Promise<ReadFactors> {
+  const found = await locate(dir, scope);
   if (found.format === 'npy') {
-    const items = await readNpySide(dir, 'item');
+    const items = await readNpySide(dir, 'item', scope);
     const hasUsers = (await exists(path.join(dir, 'user_factors.npy'))) === 'file';
-    const users = hasUsers ? await readNpySide(dir, 'user') : null;
+    const users = hasUsers ? await readNpySide(dir, 'user', scope) : null;
     const factors = sameFactors(items, users, 'item_factors.npy', 'user_factors.npy');
     const files = ['item_factors.npy', 'item_ids.txt', ...(users ? ['user_factors.npy', 'user_ids.txt'] : [])];
     return { format: 'npy', files, factors, items: { ids: items.ids, values: items.values }, users: users && { ids: users.ids, values: users.values } };
   }
   const { items: itemParts, users: userParts } = found.spark!;
   const readSide = itemParts.kind === 'csv' ? readCsvSide : readParquetSide;
-  const items = await readSide(itemParts);
-  const users = userParts ? await readSide(userParts) : null;
+  const items = await readSide(itemParts, scope);
+  const users = userParts ? await readSide(userParts, scope) : null;
   const factors = sameFactors(items, users, itemParts.name, userParts?.name ?? '');
   return {
     format: found.format,
@@ -282,8 +288,8 @@ export async function readFactorDir(dir: string): Promise<ReadFactors> {
 }
 
 /** The first bytes of a file: enough for an .npy header. */
-async function head(file: string, bytes = 4096): Promise<Uint8Array> {
-  const handle = await openRegularFile(file);
+async function head(file: string, scope: ReadScope, bytes = 4096): Promise<Uint8Array> {
+  const handle = await openRegularFile(file, scope);
   try {
     const { buffer, bytesRead } = await handle.read(Buffer.alloc(bytes), 0, bytes, 0);
     return new Uint8Array(buffer.buffer, buffer.byteOffset, bytesRead);
@@ -296,8 +302,8 @@ async function head(file: string, bytes = 4096): Promise<Uint8Array> {
  * The cheap checks made before a job is queued: a known layout, its files present, .npy headers of
  * 2-D float arrays of one width. Row-level problems are found by readFactorDir when the job runs.
  */
-export async function inspectFactorDir(dir: string): Promise<FactorDirSummary> {
-  const found = await locate(dir);
+export async function inspectFactorDir(dir: string, scope: ReadScope = {}): Promise<FactorDirSummary> {
+  const found = await locate(dir, scope);
   if (found.spark) return { format: found.format, files: [found.spark.items.name, ...(found.spark.users ? [found.spark.users.name] : [])] };
   const widths: number[] = [];
   const files: string[] = [];
@@ -305,7 +311,7 @@ export async function inspectFactorDir(dir: string): Promise<FactorDirSummary> {
     const name = `${side}_factors.npy`;
     if (side === 'user' && (await exists(path.join(dir, name))) !== 'file') break;
     try {
-      const h = parseNpyHeader(await head(path.join(dir, name)));
+      const h = parseNpyHeader(await head(path.join(dir, name), scope));
       if (h.shape.length !== 2) throw new NpyFormatError(`expected a 2-D array (rows x factors), got shape (${h.shape.join(', ')})`);
       checkFactors(h.shape[1], name);
       widths.push(h.shape[1]);

@@ -6,6 +6,7 @@ import { INPUT_LIMITS, longerThan, offsetOfChar } from '../input-limits.js';
 import { AppError } from '../../errors.js';
 import { createCatalogRepository, type ItemInput, type UserInput } from '../catalog-repository.js';
 import { dataRowNumbers, fileSize, readCsvRecords } from './csv-source.js';
+import type { ReadScope } from '../import-roots.js';
 import { createEventBatchWriter, DEFAULT_BATCH_SIZE, throughOutage } from './event-batch-writer.js';
 import { tooFarAhead, tooFarBack } from '../event-time.js';
 import { parseBoolean, parseInteger, parseIsoTimestamp, parseNumber } from './field-parsers.js';
@@ -67,8 +68,8 @@ function readColumns(kind: Kind, file: string, header: string[]): Columns {
   return { index: new Map(lower.map((n, i) => [n, i])), attributes, width: header.length };
 }
 
-async function readHeader(file: string): Promise<string[]> {
-  for await (const rec of readCsvRecords(file)) return rec;
+async function readHeader(file: string, scope: ReadScope): Promise<string[]> {
+  for await (const rec of readCsvRecords(file, scope)) return rec;
   throw new AppError('UNPROCESSABLE', `${path.basename(file)} is empty: expected a CSV header row`);
 }
 
@@ -223,7 +224,9 @@ export async function importGeneric(db: Db, dir: string, onProgress?: ProgressCa
   });
   if (files.length === 0) throw new AppError('UNPROCESSABLE', `${dir} has none of items.csv, users.csv, events.csv`);
   const checked = [];
-  for (const f of files) checked.push({ ...f, cols: readColumns(f.kind, f.file, await readHeader(f.file)), size: await fileSize(f.file) });
+  // Each file is checked against the roots as it is opened (a link in the directory leading out of them is refused).
+  const scope = { roots: options.roots };
+  for (const f of files) checked.push({ ...f, cols: readColumns(f.kind, f.file, await readHeader(f.file, scope)), size: await fileSize(f.file, scope) });
 
   const report = new ReportCounter();
   const progress = createByteProgress(checked.reduce((s, f) => s + f.size, 0), onProgress);
@@ -246,6 +249,7 @@ export async function importGeneric(db: Db, dir: string, onProgress?: ProgressCa
     };
     const base = doneBytes;
     const records = readCsvRecords(file, {
+      ...scope,
       onBytes: (b) => progress.update(base + b),
       onSkip: (readBefore) => {
         report.rowsRead++;

@@ -1,4 +1,5 @@
 import type { DateOrder } from './field-parsers.js';
+import type { ReadScope } from '../import-roots.js';
 
 /** What an import did, returned by runImport and shown by the CLI and the import job. */
 export interface ImportReport {
@@ -51,7 +52,8 @@ export interface ImportReport {
 export type ProgressCallback = (fraction: number) => void;
 
 /** Knobs of the importers: runImport passes the request's dateOrder and leaves the others at their defaults (tests use small batches). */
-export interface ImporterOptions {
+/** `roots`: the files read must lie under them, links resolved as each is opened (an import made through the API). */
+export interface ImporterOptions extends ReadScope {
   /** Purchases per write (default 5,000). */
   batchSize?: number;
   /** Writes in flight at once (default 2; see event-batch-writer.ts). */

@@ -4,6 +4,7 @@ import { INPUT_LIMITS, longerThan } from '../input-limits.js';
 import { AppError } from '../../errors.js';
 import { createCatalogRepository, type UserInput } from '../catalog-repository.js';
 import { readCsvRecords, fileSize } from './csv-source.js';
+import type { ReadScope } from '../import-roots.js';
 import { createEventBatchWriter, DEFAULT_BATCH_SIZE, throughOutage } from './event-batch-writer.js';
 import { tooFarAhead, tooFarBack } from '../event-time.js';
 import { dateOrderOf, normalizeCustomerId, parseInteger, parseNumber, parseRetailDate, type DateOrder } from './field-parsers.js';
@@ -88,10 +89,10 @@ const MIXED_DATES = 0.01;
  * Reading stops at a YYYY-MM-DD date (the form of the CSV exports, which have no slashed dates); a file
  * none of whose dates tells is read month-first, Online Retail's own order.
  */
-export async function detectDateOrder(path: string): Promise<DateOrder> {
+export async function detectDateOrder(path: string, scope: ReadScope = {}): Promise<DateOrder> {
   let col: number | null = null;
   const votes: Record<DateOrder, number> = { mdy: 0, dmy: 0 };
-  for await (const rec of readCsvRecords(path)) {
+  for await (const rec of readCsvRecords(path, scope)) {
     if (col === null) {
       col = detectOnlineRetailColumns(rec).date;
       continue;
@@ -127,8 +128,9 @@ async function upsertInBatches<T>(rows: T[], write: (batch: T[]) => Promise<unkn
  */
 export async function importOnlineRetail(db: Db, path: string, onProgress?: ProgressCallback, options: ImporterOptions = {}): Promise<ImportReport> {
   const report = new ReportCounter();
-  const progress = createByteProgress(await fileSize(path), onProgress);
-  const dateOrder = options.dateOrder ?? (await detectDateOrder(path));
+  const scope = { roots: options.roots };
+  const progress = createByteProgress(await fileSize(path, scope), onProgress);
+  const dateOrder = options.dateOrder ?? (await detectDateOrder(path, scope));
   const writer = createEventBatchWriter(db, options.batchSize, options.writesInFlight);
   const titles = new ModeCounter();
   const countries = new ModeCounter();
@@ -141,6 +143,7 @@ export async function importOnlineRetail(db: Db, path: string, onProgress?: Prog
   let lastIso = '';
 
   const records = readCsvRecords(path, {
+    ...scope,
     onBytes: (b) => progress.update(b),
     onSkip: () => {
       report.rowsRead++;

@@ -15,6 +15,11 @@ export interface ImportRequest {
   path: string;
   /** online-retail: how slashed dates (a/b/yyyy) are read; told from the file's dates when absent. */
   dateOrder?: DateOrder;
+  /**
+   * Directories the files read must lie in, links resolved as each is opened (IMPORT_ROOTS, for an import made
+   * through the API); unset = anywhere this process can read (the CLI, the bundled sample).
+   */
+  roots?: readonly string[];
 }
 
 /** The bundled Online Retail slice the server loads on first start (see sample/SOURCE.txt). */
@@ -29,10 +34,10 @@ export async function runImport(deps: { db: Db }, request: ImportRequest, onProg
   let report: ImportReport;
   switch (request.format) {
     case 'online-retail':
-      report = await importOnlineRetail(deps.db, request.path, onProgress, { dateOrder: request.dateOrder });
+      report = await importOnlineRetail(deps.db, request.path, onProgress, { dateOrder: request.dateOrder, roots: request.roots });
       break;
     case 'generic':
-      report = await importGeneric(deps.db, request.path, onProgress);
+      report = await importGeneric(deps.db, request.path, onProgress, { roots: request.roots });
       break;
   }
   if (report.inserted > 0 || report.users > 0 || report.items > 0) {
