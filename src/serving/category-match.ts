@@ -6,11 +6,18 @@
  */
 
 /** Separators of levels in a category path. */
-const SEPARATOR = /\s*[/>]\s*/g;
+const SEPARATOR = /[/>]/;
 
-/** A category or filter in one spelling: lower case, levels joined by '/', no spaces around them. */
+/**
+ * A category or filter in one spelling: lower case, levels joined by '/', no spaces around them, no '/'
+ * at the end. Split and trimmed rather than replaced with /\s*[/>]\s*\/g and /\/+$/: those try every start
+ * in a run of spaces or slashes, quadratic in its length (an item's category may be 1,000 characters).
+ */
 export function categoryKey(category: string): string {
-  return category.trim().toLowerCase().replace(SEPARATOR, '/').replace(/\/+$/, '');
+  const key = category.toLowerCase().split(SEPARATOR).map((level) => level.trim()).join('/');
+  let end = key.length;
+  while (end > 0 && key.charCodeAt(end - 1) === 47 /* '/' */) end--;
+  return key.slice(0, end);
 }
 
 /** Whether `category` (an item's) is the asked one or lies below it. */
