@@ -6,7 +6,3 @@
 -- it (a rolling upgrade) has none either, though its signed id names a version: it counts under null.
 ALTER TABLE feedback_events ADD COLUMN model_version text;
 ALTER TABLE feedback_daily_counts ADD COLUMN model_version text;
--- The day's `changes` when it was last counted by code that keeps model versions (feedback-rollup.ts): a day
--- counted (again) by a replica of the release before, which leaves its versions out, does not match it and
--- is counted again. Null: never so counted (every day counted before this migration, once).
-ALTER TABLE feedback_counted_days ADD COLUMN versioned_at bigint;
