@@ -189,6 +189,14 @@ describe.skipIf(!browserAvailable())('the dashboard in a browser', () => {
     // model version, impressions, clicks, CTR, ...
     expect(versionRows.find((r) => r[0] === rec.modelVersion)?.slice(0, 3)).toEqual([rec.modelVersion, '1', '0']);
     expect(versionRows.some((r) => r[0] === '(no signed recommendationId)')).toBe(true);
+    // The overview's kept versions show the same beside their rollback buttons.
+    await open('#overview', 'overview');
+    const kept = await page.locator('#versions tr').evaluateAll((rows) => rows.map((r) => [...(r as HTMLTableRowElement).cells].map((c) => c.textContent)));
+    const header = kept[0];
+    const served = kept.find((r) => r[0] === rec.modelVersion)!;
+    expect(served[header.indexOf('impressions (30 days)')]).toBe('1');
+    expect(served[header.indexOf('CTR')]).toBe('0.0%');
+    await open('#online', 'online');
     const experiments = await page.textContent('#experiments');
     expect(experiments).toContain(experiment.id);
     // Each arm's customers, and its tests' p-values for one look and for any time.

@@ -1,9 +1,11 @@
 // Overview: what the service holds, the model it serves (age, recipe, step durations), training and
 // evaluation started from here with live progress, model versions with rollback.
-import { api, retryable, retryDelayMs } from '../api.js';
-import { barSets, card, chart, duration, esc, int, section, stillShown, table, time, day } from '../ui.js';
+import { api, qs, retryable, retryDelayMs } from '../api.js';
+import { barSets, card, chart, duration, esc, int, pct, section, stillShown, table, time, day } from '../ui.js';
 
 const POLL_MS = 500;
+/** The window of each version's feedback rates in the versions table (the Online view's). */
+const RATE_DAYS = 30;
 
 export async function render(el, _arg, view) {
   el.innerHTML = `
@@ -30,7 +32,16 @@ export async function render(el, _arg, view) {
     <h2>Recent trainings</h2><div id="jobs" class="panel"></div>`;
   const $ = (id) => el.querySelector(`#${id}`);
 
-  const [overview, models, jobs] = await stillShown(view, Promise.all([api('/v1/overview'), api('/v1/models'), api('/v1/training-jobs')]));
+  const [overview, models, jobs, online] = await stillShown(
+    view,
+    Promise.all([
+      api('/v1/overview'),
+      api('/v1/models'),
+      api('/v1/training-jobs'),
+      // Each version's click-through beside its rollback button; the view stands without it.
+      api(`/v1/metrics/online${qs({ days: RATE_DAYS })}`).catch(() => null),
+    ]),
+  );
   const c = overview.counts;
   $('counts').innerHTML = [
     card('catalogue items', int(c.items), 'count-items'),
@@ -69,13 +80,19 @@ export async function render(el, _arg, view) {
     });
   } else $('steps').innerHTML = '<p class="muted">no training yet</p>';
 
+  // Feedback on lists of each version (the version their signed recommendationId names); none read: '-'.
+  const rates = new Map((online?.modelVersions ?? []).filter((r) => r.modelVersion !== null).map((r) => [r.modelVersion, r]));
+  const rate = (v, f) => (online ? f(rates.get(v.version)) : '-');
   $('versions').innerHTML = table(
-    ['version', 'recipe', 'trained at', 'took', ''],
+    ['version', 'recipe', 'trained at', 'took', `impressions (${RATE_DAYS} days)`, 'CTR', 'conversion', ''],
     models.versions.map((v) => [
       `<span class="${v.active ? 'active' : ''}">${esc(v.version)}</span>`,
       esc(v.recipe),
       esc(time(v.trainedAt)),
       esc(duration((v.info?.durations?.total ?? NaN) / 1000)),
+      rate(v, (r) => int(r?.impressions ?? 0)),
+      rate(v, (r) => pct(r?.ctr ?? null)),
+      rate(v, (r) => pct(r?.conversion ?? null)),
       v.active ? '<span class="active">serving</span>' : `<button data-activate="${esc(v.version)}">roll back to this</button>`,
     ]),
   );
