@@ -24,16 +24,16 @@ export const trainJobParams = z.strictObject({
 export type TrainJobParams = z.infer<typeof trainJobParams>;
 
 /**
- * Directories every file an import job reads must lie in, links resolved as each is opened: IMPORT_ROOTS (real
- * paths) when the import was held to them at submission (job-service importablePath), absent when not (the CLI).
+ * Params of an import job. Import params stay as the release before reads them (strict schemas, here and in
+ * factorImportJobParams): during a rolling upgrade its replicas and workers claim jobs queued by this one, and the
+ * reverse. The directories an import job must read within travel beside the params, in the job's import_roots
+ * column (ctx.job.importRoots: IMPORT_ROOTS as real paths when the submission was held to them, absent when not,
+ * as for the CLI), which that release never reads.
  */
-const importRoots = z.array(z.string().min(1)).optional();
-
 export const importJobParams = z.strictObject({
   format: z.enum(IMPORT_FORMATS as [ImportFormat, ...ImportFormat[]]),
   path: z.string().min(1),
   dateOrder: z.enum(DATE_ORDERS as [DateOrder, ...DateOrder[]]).optional(),
-  roots: importRoots,
 });
 export type ImportJobParams = z.infer<typeof importJobParams>;
 
@@ -42,7 +42,6 @@ export const factorImportJobParams = z.strictObject({
   path: z.string().min(1),
   recipe: z.string().optional(),
   source: z.string().optional(),
-  roots: importRoots,
 });
 export type FactorImportJobParams = z.infer<typeof factorImportJobParams>;
 
@@ -129,7 +128,7 @@ export function createJobHandlers(deps: {
       // meanwhile stands, as one made during any step of a training.
       const activeAtStart = await deps.trainer.activeVersion({ signal: ctx.signal });
       await ctx.progress(0, 'read');
-      const { format, files, ...data } = await readFactorDir(params.path, { roots: params.roots });
+      const { format, files, ...data } = await readFactorDir(params.path, { roots: ctx.job.importRoots });
       ctx.signal.throwIfAborted();
       await beforeTraining();
       return deps.trainer.train(
@@ -148,7 +147,7 @@ export function createJobHandlers(deps: {
       // The importer reports at most once per percent; a write that fails (the job was taken away)
       // aborts ctx.signal, and the runner records the verdict.
       const since = new Date();
-      const report = await runImport({ db: deps.db }, params, (fraction) => void ctx.progress(fraction, 'import').catch(() => {}));
+      const report = await runImport({ db: deps.db }, { ...params, roots: ctx.job.importRoots }, (fraction) => void ctx.progress(fraction, 'import').catch(() => {}));
       await deps.onImported?.(since);
       return report;
     },

@@ -20,6 +20,11 @@ export interface JobRecord {
   startedAt: string | null;
   finishedAt: string | null;
   heartbeatAt: string | null;
+  /**
+   * The directories an import job must read within (IMPORT_ROOTS as real paths, column import_roots), when its
+   * submission was held to them; absent: anywhere its process can read. Internal: not shown by the API.
+   */
+  importRoots?: string[];
 }
 
 export interface EnqueueOptions {
@@ -34,6 +39,11 @@ export interface EnqueueOptions {
    * the exclusive key: a retry finds its own running job, not a 409.
    */
   idempotency?: { key: string; fingerprint: string };
+  /**
+   * The directories an import job must read within (JobRecord.importRoots): a column, not a key of `params`, which
+   * the release before reads strictly (a replica of it, in a rolling upgrade, would fail the job).
+   */
+  importRoots?: readonly string[];
 }
 
 /** The message a job gets when the process running it stopped without finishing it. */
@@ -60,6 +70,7 @@ function toJob(r: Record<string, unknown>): JobRecord {
     startedAt: iso(r.started_at),
     finishedAt: iso(r.finished_at),
     heartbeatAt: iso(r.heartbeat_at),
+    ...(Array.isArray(r.import_roots) ? { importRoots: r.import_roots as string[] } : {}),
   };
 }
 
@@ -128,10 +139,10 @@ export function createJobRepository(db: Db) {
       for (let attempt = 0; attempt < 3; attempt++) {
         // DO NOTHING on either unique index: the exclusive key's (queued or running) and the idempotency key's.
         const { rows } = await db.query(
-          `INSERT INTO jobs (id, type, status, params, exclusive_key, worker_id, started_at, heartbeat_at, idempotency_key, request_fingerprint)
-           VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7 THEN now() END, CASE WHEN $7 THEN now() END, $8, $9)
+          `INSERT INTO jobs (id, type, status, params, exclusive_key, worker_id, started_at, heartbeat_at, idempotency_key, request_fingerprint, import_roots)
+           VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7 THEN now() END, CASE WHEN $7 THEN now() END, $8, $9, $10::text[])
            ON CONFLICT DO NOTHING RETURNING *`,
-          [randomUUID(), type, running ? 'running' : 'queued', storableJson(params), opts.exclusiveKey ?? null, opts.runningAs ?? null, running, opts.idempotency?.key ?? null, opts.idempotency?.fingerprint ?? null],
+          [randomUUID(), type, running ? 'running' : 'queued', storableJson(params), opts.exclusiveKey ?? null, opts.runningAs ?? null, running, opts.idempotency?.key ?? null, opts.idempotency?.fingerprint ?? null, opts.importRoots ? [...opts.importRoots] : null],
         );
         if (rows[0]) return toJob(rows[0]);
         // Queued before under the key (callers look it up first: see `submitted`), or by the same

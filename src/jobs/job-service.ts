@@ -55,10 +55,11 @@ async function checkWindow(window: { from?: string; to?: string }, events: Pick<
 }
 
 /**
- * What a job records of the roots its reads are held to (`roots` of its params, as real paths): the directory named
- * is checked here, each file the job opens inside it when the job runs (a link out of the roots is refused then).
+ * The roots a job's reads are held to, as real paths (the job's import_roots column, not its params: see
+ * EnqueueOptions.importRoots): the directory named is checked here, each file the job opens inside it when the
+ * job runs (a link out of the roots is refused then). Undefined when the submission was not held to roots.
  */
-const heldTo = (roots?: string[]) => (roots ? { roots: roots.map(realPathOf) } : {});
+const heldTo = (roots?: string[]) => roots?.map(realPathOf);
 
 /** Resolves and checks the server-side path of an import before a job is queued for it. */
 async function importablePath(request: { path: string; format: ImportJobParams['format'] | 'factors' }, roots?: string[]): Promise<string> {
@@ -111,14 +112,14 @@ export function createJobService(deps: JobServiceDeps) {
     },
 
     /** Queues an import of a file or directory on the server (never an upload). */
-    async submitImport(request: Omit<ImportJobParams, 'roots'>, opts: { idempotencyKey?: string } = {}): Promise<JobRecord> {
+    async submitImport(request: ImportJobParams, opts: { idempotencyKey?: string } = {}): Promise<JobRecord> {
       return once(JOB_TYPES.import, request, opts.idempotencyKey, async (idempotency) => {
         if (request.dateOrder && request.format !== 'online-retail') {
           throw new AppError('VALIDATION_FAILED', 'dateOrder applies to the online-retail format only (generic timestamps are ISO 8601)', [{ path: 'dateOrder', message: 'online-retail only' }]);
         }
         const dateOrder = request.dateOrder ? { dateOrder: request.dateOrder } : {};
         const path = await importablePath(request, deps.importRoots);
-        return enqueue(JOB_TYPES.import, { format: request.format, path, ...dateOrder, ...heldTo(deps.importRoots) }, { idempotency });
+        return enqueue(JOB_TYPES.import, { format: request.format, path, ...dateOrder }, { idempotency, importRoots: heldTo(deps.importRoots) });
       });
     },
 
@@ -138,17 +139,17 @@ export function createJobService(deps: JobServiceDeps) {
      * IMPORT_ROOTS), the layout and headers of its files and the recipe's ALS source are checked now;
      * rows are checked when the job reads them. Shares the one-training-at-a-time key (409).
      */
-    async submitFactorImport(request: Omit<FactorImportJobParams, 'roots'>, opts: { runningAs?: string; anyPath?: boolean; idempotencyKey?: string } = {}): Promise<JobRecord> {
+    async submitFactorImport(request: FactorImportJobParams, opts: { runningAs?: string; anyPath?: boolean; idempotencyKey?: string } = {}): Promise<JobRecord> {
       return once(JOB_TYPES.factorImport, request, opts.idempotencyKey, async (idempotency) => {
         const recipe = await resolveRecipe(request.recipe ?? deps.defaultRecipe, deps.recipesDir);
         alsSourceOf(recipe, request.source);
         // `anyPath`: the CLI, whose user reads the directory with their own rights, is not held to IMPORT_ROOTS.
         const roots = opts.anyPath ? undefined : deps.importRoots;
         const dir = await importablePath({ path: request.path, format: 'factors' }, roots);
-        const held = heldTo(roots);
-        await inspectFactorDir(dir, held);
-        const params = { path: dir, recipe: recipe.name, ...(request.source ? { source: request.source } : {}), ...held };
-        return enqueue(JOB_TYPES.factorImport, params, { exclusiveKey: TRAINING_EXCLUSIVE_KEY, runningAs: opts.runningAs, idempotency });
+        const importRoots = heldTo(roots);
+        await inspectFactorDir(dir, { roots: importRoots });
+        const params = { path: dir, recipe: recipe.name, ...(request.source ? { source: request.source } : {}) };
+        return enqueue(JOB_TYPES.factorImport, params, { exclusiveKey: TRAINING_EXCLUSIVE_KEY, runningAs: opts.runningAs, idempotency, importRoots });
       });
     },
 

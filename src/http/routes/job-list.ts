@@ -6,8 +6,8 @@ import type { JobType } from '../../jobs/job-types.js';
 import { cursorPaging, errors } from '../schemas/common.js';
 import { jobList } from '../schemas/jobs.js';
 
-/** The job as the API shows it (the holder's worker id stays internal). */
-export const jobView = ({ workerId: _, ...job }: JobRecord) => job;
+/** The job as the API shows it (the holder's worker id and an import's roots stay internal). */
+export const jobView = ({ workerId: _, importRoots: __, ...job }: JobRecord) => job;
 
 /** `GET <path>?limit&offset&after`: the jobs of one type, newest first, a page at a time. */
 export function jobListRoute(app: FastifyInstance, jobService: JobService, route: { path: string; type: JobType; operationId: string; tag: string; what: string }) {
