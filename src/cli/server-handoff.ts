@@ -164,23 +164,32 @@ const STAGED_PREFIX = '.cli-import-';
 
 /**
  * Runs `work` with a path the server may read for the local file or directory `local`: `local` itself when it lies
- * under one of the server's import roots (or the server did not say where they are), else a copy of it under the
- * first root, made with this user's rights as a local import would read it (readable by others only when the server
- * runs as another user), and removed when `work` ends, unless the job could not be followed to its end. The server
- * refuses paths outside its roots (IMPORT_ROOTS guards its HTTP API).
+ * under one of the server's import roots, and so does everything in it, links resolved (or the server did not say
+ * where they are), else a copy of it under the first root, made with this user's rights as a local import would
+ * read it (links copied as what they point to; readable by others only when the server runs as another user), and
+ * removed when `work` ends, unless the job could not be followed to its end. The server refuses paths outside its
+ * roots (IMPORT_ROOTS guards its HTTP API), and each file its job opens whose link leads out of them.
  */
 export async function withPathForServer<T>(server: RunningServer, local: string, work: (serverPath: string) => Promise<T>, say: (line: string) => void = console.log): Promise<T> {
   const abs = realPathOf(local);
   const roots = server.importRoots;
-  // The server's own rule (job-service importablePath), so what passes here passes there.
-  if (!roots || roots.length === 0 || underImportRoots(abs, roots)) return work(abs);
+  if (!roots || roots.length === 0) return work(abs);
+  // The server's own rules (job-service importablePath at submission, pathWithinScope as its job opens each file),
+  // so what passes here passes there.
+  const under = underImportRoots(abs, roots);
+  const linkOut = under ? linkLeadingOut(abs, roots) : null;
+  if (under && !linkOut) return work(abs);
   const root = roots[0];
   removeStaleCopies(root);
   const stage = path.join(root, `${STAGED_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`);
   // The name as given (a link named shop.csv.gz keeps its name, which the format check reads).
   const copy = path.join(stage, path.basename(path.resolve(local)));
   try {
-    say(`The server reads imports only under ${root}: copying ${local} there for it.`);
+    say(
+      linkOut
+        ? `The server reads imports only under ${root}, links resolved, and ${path.relative(abs, linkOut)} in ${local} leads elsewhere: copying ${local} under ${root} for it.`
+        : `The server reads imports only under ${root}: copying ${local} there for it.`,
+    );
     mkdirSync(stage, { recursive: true });
     // Links are copied as what they point to: a link kept as a link would let the server read outside its roots.
     cpSync(abs, copy, { recursive: true, dereference: true });
@@ -202,6 +211,41 @@ export async function withPathForServer<T>(server: RunningServer, local: string,
     throw err;
   } finally {
     if (!keep) rmSync(stage, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The first entry of the directory `dir` (its real path, under `roots`), at any depth, whose real path lies outside
+ * `roots`: a link the server's job would refuse to follow (import-roots.ts pathWithinScope), as the path of the entry
+ * under `dir`; null when there is none or `dir` is a file. A directory linked from inside the roots is looked into
+ * once. What cannot be listed or resolved is left to the job, which reports it as it would have.
+ */
+function linkLeadingOut(dir: string, roots: readonly string[], seen = new Set<string>()): string | null {
+  if (seen.has(dir)) return null;
+  seen.add(dir);
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return null;
+  }
+  for (const entry of entries) {
+    const at = path.join(dir, entry.name);
+    const real = entry.isSymbolicLink() ? realPathOf(at) : at;
+    if (!underImportRoots(real, roots)) return at;
+    if (entry.isDirectory() || (entry.isSymbolicLink() && isDirectory(real))) {
+      const inner = linkLeadingOut(real, roots, seen);
+      if (inner) return real === at ? inner : at;
+    }
+  }
+  return null;
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
   }
 }
 

@@ -87,6 +87,36 @@ describe('a local path handed to the server that owns the data', () => {
     expect(readdirSync(imports).filter((n) => n.startsWith('.cli-import-'))).toEqual(['.cli-import-98-cafecafe']);
   });
 
+  it('When a directory under the roots holds links, Then it is passed as it is while they stay in the roots, and copied, links resolved, when one leads out (a part directory too)', async () => {
+    said.length = 0;
+    const kept = path.join(imports, 'kept');
+    mkdirSync(kept, { recursive: true });
+    writeFileSync(path.join(kept, 'catalogue.csv'), 'id\nkept\n');
+    const inside = path.join(imports, 'linked-inside');
+    mkdirSync(inside);
+    symlinkSync(path.join(kept, 'catalogue.csv'), path.join(inside, 'items.csv'));
+    expect(await withPathForServer(server([imports]), inside, async (p) => p, say)).toBe(inside);
+    expect(said).toEqual([]);
+
+    // A Spark output directory whose part file is the user's own file elsewhere.
+    const mine = path.join(dir, 'my-parts');
+    mkdirSync(mine);
+    writeFileSync(path.join(mine, 'part-00000.csv'), 'id,features\n');
+    const factors = path.join(imports, 'factors-linked-out');
+    mkdirSync(path.join(factors, 'item_factors'), { recursive: true });
+    symlinkSync(path.join(mine, 'part-00000.csv'), path.join(factors, 'item_factors', 'part-00000.csv'));
+    let seen = '';
+    await withPathForServer(server([imports]), factors, async (p) => {
+      seen = p;
+      const part = path.join(p, 'item_factors', 'part-00000.csv');
+      expect(lstatSync(part).isSymbolicLink()).toBe(false);
+      expect(readFileSync(part, 'utf8')).toBe('id,features\n');
+    }, say);
+    expect(path.dirname(path.dirname(seen))).toBe(imports);
+    expect(existsSync(seen)).toBe(false);
+    expect(said).toEqual([`The server reads imports only under ${imports}, links resolved, and ${path.join('item_factors', 'part-00000.csv')} in ${factors} leads elsewhere: copying ${factors} under ${imports} for it.`]);
+  });
+
   it('When the copy cannot be made, Then the error says where the server reads imports', async () => {
     const notADir = path.join(dir, 'a-file-root');
     writeFileSync(notADir, '');
