@@ -176,13 +176,14 @@ const schema = z.object({
   /**
    * Largest request body in bytes from a frontend key (never more than BODY_LIMIT_BYTES); larger bodies get
    * 413 before they are parsed. The key is public, and a 7 MB body of unknown keys cost over 2 s of
-   * parsing and validation. 256 KiB holds the largest body a frontend key needs: FRONTEND_MAX_BATCH_SIZE
-   * (100) feedback events with every field at its longest (256-character ids, 64-character labels) are
-   * 149 KiB of JSON (158 KiB pretty-printed), a context request at its list limits (100 cart and 100 viewed
-   * ids, 500 excluded, 256 characters each, 20 attributes) 179 KiB. Raise it with FRONTEND_MAX_BATCH_SIZE
-   * (about 1.5 KiB per event at the longest fields).
+   * parsing and validation. Unset: frontendBodyLimitFor(FRONTEND_MAX_BATCH_SIZE), 256 KiB at the default
+   * batch of 100, which holds the largest body a frontend key needs: 100 feedback events with every field at
+   * its longest (256-character ids, 64-character labels) are 149 KiB of JSON (158 KiB pretty-printed), a
+   * context request at its list limits (100 cart and 100 viewed ids, 500 excluded, 256 characters each, 20
+   * attributes) 179 KiB. Set, it is kept, and a server warns at start when FRONTEND_MAX_BATCH_SIZE is set too
+   * and a full batch at the longest fields would not fit (http/plugins/frontend-body-limit.ts).
    */
-  FRONTEND_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(256 * 1024),
+  FRONTEND_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).optional(),
   /**
    * Feedback events dated (`ts`) more than this many days back are deleted by each API process's hourly
    * sweep, with customer rows left holding nothing (data/feedback-retention.ts); 0 = kept for ever. Longer
@@ -279,7 +280,27 @@ const schema = z.object({
   MAX_JSON_DEPTH: z.coerce.number().int().min(2).max(1000).default(32),
 });
 
-export type Config = z.infer<typeof schema> & { EXPORT_DIR: string };
+export type Config = z.infer<typeof schema> & { EXPORT_DIR: string; FRONTEND_BODY_LIMIT_BYTES: number };
+
+/** The frontend body limit at the default batch (FRONTEND_MAX_BATCH_SIZE 100), and the least it defaults to. */
+export const FRONTEND_BODY_LIMIT_FLOOR = 256 * 1024;
+
+/**
+ * Bytes per feedback event a frontend key's body is allowed when FRONTEND_BODY_LIMIT_BYTES is unset: what 256 KiB
+ * allowed each of the default batch's 100 events (2.56 KiB, about 1.7 times an event at its longest fields).
+ */
+export const FRONTEND_BODY_BYTES_PER_EVENT = FRONTEND_BODY_LIMIT_FLOOR / 100;
+
+/**
+ * FRONTEND_BODY_LIMIT_BYTES when it is unset: FRONTEND_BODY_BYTES_PER_EVENT times the frontend batch (at most
+ * MAX_BATCH_SIZE), at least 256 KiB (a context request at its list limits is 179 KiB), at most BODY_LIMIT_BYTES.
+ * A fixed 256 KiB refused (413) the batches of an operator who had raised FRONTEND_MAX_BATCH_SIZE, which
+ * worked before the limit came.
+ */
+export function frontendBodyLimitFor(config: Pick<Config, 'FRONTEND_MAX_BATCH_SIZE' | 'MAX_BATCH_SIZE' | 'BODY_LIMIT_BYTES'>): number {
+  const batch = Math.min(config.FRONTEND_MAX_BATCH_SIZE, config.MAX_BATCH_SIZE);
+  return Math.min(config.BODY_LIMIT_BYTES, Math.max(FRONTEND_BODY_LIMIT_FLOOR, Math.ceil(batch * FRONTEND_BODY_BYTES_PER_EVENT)));
+}
 
 export class ConfigError extends Error {}
 
@@ -296,7 +317,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
-  const config = { ...parsed.data, EXPORT_DIR: parsed.data.EXPORT_DIR ?? join(parsed.data.DATA_DIR, 'exports') };
+  const config = {
+    ...parsed.data,
+    EXPORT_DIR: parsed.data.EXPORT_DIR ?? join(parsed.data.DATA_DIR, 'exports'),
+    FRONTEND_BODY_LIMIT_BYTES: parsed.data.FRONTEND_BODY_LIMIT_BYTES ?? frontendBodyLimitFor(parsed.data),
+  };
   if (config.IMPORT_ROOTS.length === 0) config.IMPORT_ROOTS = [join(config.DATA_DIR, 'imports')];
   // REDIS_URL set means "Redis is in use" everywhere (CLIs, the DATA_DIR lock): a cluster named by its
   // nodes alone gets the equivalent URL of its first seed.

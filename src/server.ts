@@ -5,6 +5,7 @@ import { buildApp, SHUTDOWN_GRACE_MS } from './app.js';
 import { ensureAdminKey } from './admin-key.js';
 import { ConfigError, configSummary, configWarnings, loadConfig, type Config } from './config.js';
 import { checkServerConfig, checkStartupConfig } from './startup-checks.js';
+import { frontendBodyLimitWarnings } from './http/plugins/frontend-body-limit.js';
 import { openLoggedDatabase } from './open-logged-database.js';
 import { createServices } from './services.js';
 import type { Logger } from './jobs/job-runner.js';
@@ -69,7 +70,7 @@ async function main() {
   // JSON lines in pino's format from the first one on, as the app's and the worker's: one log query reads all.
   startLog = pino({ level: config.LOG_LEVEL });
   startLog.info(configSummary(config), 'configuration');
-  for (const warning of configWarnings()) startLog.warn({}, warning);
+  for (const warning of [...configWarnings(), ...frontendBodyLimitWarnings(config)]) startLog.warn({}, warning);
   await checkStartupConfig(config);
   // Background work (inline jobs, live updates, refreshes) logs through the app's logger once it exists.
   const logger = forwardingLogger(startLog);

@@ -1,6 +1,9 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest, preParsingHookHandler, RouteOptions } from 'fastify';
+import { z } from 'zod';
+import type { Config } from '../../config.js';
 import { AppError } from '../../errors.js';
+import { feedbackEvent } from '../schemas/events.js';
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -75,4 +78,61 @@ export function registerFrontendBodyLimit(app: FastifyInstance, opts: { limit: n
     if (route.config?.scope !== 'frontend' || ![route.method].flat().some((m) => BODY_METHODS.has(m))) return;
     route.preParsing = [...(route.preParsing === undefined ? [] : [route.preParsing].flat()), check];
   });
+}
+
+/** `ts` has no length limit: a date-time as clients write it at its longest usual form (milliseconds, an offset). */
+const LONGEST_TIMESTAMP = '2026-12-05T15:00:00.000+00:00';
+
+interface JsonSchema {
+  type?: string;
+  enum?: unknown[];
+  maxLength?: number;
+  anyOf?: JsonSchema[];
+  properties?: Record<string, JsonSchema>;
+}
+
+/**
+ * The bytes of one feedback event (POST /v1/feedback) as compact JSON with every field at its longest: each string
+ * the schema bounds at its maxLength (ASCII), each enum at its longest value, `ts` as LONGEST_TIMESTAMP. Read from
+ * the schema, so a field added or lengthened there counts here.
+ */
+export function longestFeedbackEventBytes(): number {
+  const { properties = {} } = z.toJSONSchema(feedbackEvent, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  const event: Record<string, string> = {};
+  for (const [key, prop] of Object.entries(properties)) {
+    const text = (prop.anyOf ?? [prop]).find((branch) => branch.type === 'string');
+    if (!text) continue;
+    if (text.enum) event[key] = text.enum.map(String).reduce((a, b) => (b.length > a.length ? b : a), '');
+    else event[key] = text.maxLength === undefined ? LONGEST_TIMESTAMP : 'x'.repeat(text.maxLength);
+  }
+  return Buffer.byteLength(JSON.stringify(event));
+}
+
+/**
+ * Warnings for a server's start about FRONTEND_BODY_LIMIT_BYTES: when it and FRONTEND_MAX_BATCH_SIZE are both set
+ * (unset, the limit follows the batch: config.ts frontendBodyLimitFor) and the limit (at most BODY_LIMIT_BYTES)
+ * cannot hold a full frontend batch of feedback events at their longest fields, the batches a browser may send
+ * are refused 413 by their size instead: say so, with the limit that would hold one.
+ */
+export function frontendBodyLimitWarnings(
+  config: Pick<Config, 'FRONTEND_BODY_LIMIT_BYTES' | 'BODY_LIMIT_BYTES' | 'FRONTEND_MAX_BATCH_SIZE' | 'MAX_BATCH_SIZE'>,
+  env: NodeJS.ProcessEnv = process.env,
+): string[] {
+  // Blank counts as unset, as loadConfig reads it.
+  const set = (name: string) => (env[name] ?? '').trim() !== '';
+  if (!set('FRONTEND_BODY_LIMIT_BYTES') || !set('FRONTEND_MAX_BATCH_SIZE')) return [];
+  const limit = Math.min(config.FRONTEND_BODY_LIMIT_BYTES, config.BODY_LIMIT_BYTES);
+  const batch = Math.min(config.FRONTEND_MAX_BATCH_SIZE, config.MAX_BATCH_SIZE);
+  // {"events":[e,e,...]}
+  const envelope = Buffer.byteLength('{"events":[]}');
+  const event = longestFeedbackEventBytes();
+  const needed = envelope + batch * event + (batch - 1);
+  if (needed <= limit) return [];
+  const fits = Math.max(0, Math.floor((limit - envelope + 1) / (event + 1)));
+  const capped = config.BODY_LIMIT_BYTES < config.FRONTEND_BODY_LIMIT_BYTES ? ' (BODY_LIMIT_BYTES, which caps it)' : '';
+  return [
+    `FRONTEND_BODY_LIMIT_BYTES ${limit}${capped} cannot hold a full batch of FRONTEND_MAX_BATCH_SIZE ${batch} feedback events with every field at its longest ` +
+      `(${needed} bytes of JSON, ${event} an event): a frontend key's batch of more than ${fits} such events gets 413 PAYLOAD_TOO_LARGE, not stored. ` +
+      `Raise ${capped ? 'BODY_LIMIT_BYTES and ' : ''}FRONTEND_BODY_LIMIT_BYTES to at least ${needed}, or unset FRONTEND_BODY_LIMIT_BYTES: it then follows FRONTEND_MAX_BATCH_SIZE`,
+  ];
 }
