@@ -73,7 +73,7 @@ function tuningLine(t: NonNullable<TrainResult['tuning']>): string {
 export function formatTrainResult(r: TrainResult): string {
   const rows: [string, string][] = [
     ['version', r.activated === false ? `${r.version} (NOT ACTIVE: ${r.notActivated ?? 'another version was activated meanwhile'})` : r.version],
-    ['recipe', r.recipe],
+    ['recipe', r.recipeFile && r.recipeFile !== r.recipe ? `${r.recipe} (models/${r.recipeFile}.json)` : r.recipe],
     ['events', r.data.events.toLocaleString('en-US')],
     ['users', r.data.users.toLocaleString('en-US')],
     ['items', `${r.data.items.toLocaleString('en-US')} bought, ${r.data.catalogItems.toLocaleString('en-US')} in the model`],

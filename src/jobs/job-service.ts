@@ -102,7 +102,10 @@ export function createJobService(deps: JobServiceDeps) {
      */
     async submitTraining(request: TrainJobParams, opts: { runningAs?: string; idempotencyKey?: string } = {}): Promise<JobRecord> {
       return once(JOB_TYPES.train, request, opts.idempotencyKey, async (idempotency) => {
-        const recipe = (await resolveRecipe(request.recipe ?? deps.defaultRecipe, deps.recipesDir)).name;
+        // The job trains the file checked here: its params name the file, not the name the recipe gives
+        // itself (a copy of default.json keeping "name": "default" would train default.json).
+        const recipe = request.recipe ?? deps.defaultRecipe;
+        await resolveRecipe(recipe, deps.recipesDir);
         if (request.from && request.to && Date.parse(request.from) >= Date.parse(request.to)) {
           throw new AppError('VALIDATION_FAILED', '"from" must be before "to"', [{ path: 'from', message: 'must be before "to"' }]);
         }
@@ -141,14 +144,16 @@ export function createJobService(deps: JobServiceDeps) {
      */
     async submitFactorImport(request: FactorImportJobParams, opts: { runningAs?: string; anyPath?: boolean; idempotencyKey?: string } = {}): Promise<JobRecord> {
       return once(JOB_TYPES.factorImport, request, opts.idempotencyKey, async (idempotency) => {
-        const recipe = await resolveRecipe(request.recipe ?? deps.defaultRecipe, deps.recipesDir);
+        const recipeFile = request.recipe ?? deps.defaultRecipe;
+        const recipe = await resolveRecipe(recipeFile, deps.recipesDir);
         alsSourceOf(recipe, request.source);
         // `anyPath`: the CLI, whose user reads the directory with their own rights, is not held to IMPORT_ROOTS.
         const roots = opts.anyPath ? undefined : deps.importRoots;
         const dir = await importablePath({ path: request.path, format: 'factors' }, roots);
         const importRoots = heldTo(roots);
         await inspectFactorDir(dir, { roots: importRoots });
-        const params = { path: dir, recipe: recipe.name, ...(request.source ? { source: request.source } : {}) };
+        // The file, as a training's params name it (the job trains models/<params.recipe>.json).
+        const params = { path: dir, recipe: recipeFile, ...(request.source ? { source: request.source } : {}) };
         return enqueue(JOB_TYPES.factorImport, params, { exclusiveKey: TRAINING_EXCLUSIVE_KEY, runningAs: opts.runningAs, idempotency, importRoots });
       });
     },

@@ -9,7 +9,13 @@
  */
 export interface ModelMeta {
   version: string;
+  /** The name the recipe gives itself (its `name`, else its file's name): what evaluation rows and gauges go by. */
   recipe: string;
+  /**
+   * The recipe's file, models/RECIPEFILE.json, that the version was trained from: what a training or an
+   * evaluation of the same recipe names. Absent for versions trained before it was recorded.
+   */
+  recipeFile?: string;
   trainedAt: string;
   /** Free-form: data counts, per-step durations, params... */
   info: Record<string, unknown>;

@@ -6,7 +6,10 @@ export interface ServiceOverview {
   counts: DataCounts;
   model: {
     version: string;
+    /** The name the recipe gives itself. */
     recipe: string;
+    /** The recipe file it was trained from (models/RECIPEFILE.json); absent for versions trained before it was recorded. */
+    recipeFile?: string;
     trainedAt: string;
     /** Seconds since the served version was trained. */
     ageSeconds: number;
@@ -26,7 +29,7 @@ export type ServiceOverviewReader = () => Promise<ServiceOverview>;
 
 /** The model a process answers with: its metadata and the strategies it offers. */
 export interface ServedModel {
-  meta: Pick<ModelMeta, 'version' | 'recipe' | 'trainedAt'>;
+  meta: Pick<ModelMeta, 'version' | 'recipe' | 'recipeFile' | 'trainedAt'>;
   info: { strategies: readonly string[] };
 }
 
@@ -56,6 +59,7 @@ export function createServiceOverview(deps: {
     const model = served && {
       version: served.meta.version,
       recipe: served.meta.recipe,
+      ...(served.meta.recipeFile ? { recipeFile: served.meta.recipeFile } : {}),
       trainedAt: served.meta.trainedAt,
       ageSeconds: Math.max(0, Math.round((now() - Date.parse(served.meta.trainedAt)) / 1000)),
       strategies: [...served.info.strategies],

@@ -52,6 +52,8 @@ export interface TrainProgress {
 export interface TrainResult {
   version: string;
   recipe: string;
+  /** The recipe's file under the recipes directory (models/RECIPEFILE.json), which `recipe` need not name (absent from a release before). */
+  recipeFile?: string;
   trainedAt: string;
   data: DataCounts;
   /** Milliseconds per step (`load`, `dataset`, `fit:<source>`, `fit:hybrid`, `serving`, ...) and `total`. */
@@ -174,7 +176,9 @@ export function createTrainer(deps: TrainerDeps) {
 
   async function train(request: TrainRequest = {}, opts: TrainOptions = {}): Promise<TrainResult> {
     const startedAt = performance.now();
-    let recipe = withTuning(await resolveRecipe(request.recipe ?? deps.defaultRecipe, deps.recipesDir), request.factors ? false : request.tune);
+    // The file is what a training or an evaluation of this recipe names; the recipe may call itself otherwise.
+    const recipeFile = request.recipe ?? deps.defaultRecipe;
+    let recipe = withTuning(await resolveRecipe(recipeFile, deps.recipesDir), request.factors ? false : request.tune);
     const importSource = request.factors ? alsSourceOf(recipe, request.factors.source) : null;
     const sourceNames = Object.keys(recipe.sources);
     const storeRecommenders = deps.storeRecommenders ?? true;
@@ -386,10 +390,11 @@ export function createTrainer(deps: TrainerDeps) {
           );
         }
       };
-      const result: TrainResult = { version, recipe: recipe.name, trainedAt, data, durations, contents, ...(tuning ? { tuning } : {}), ...(factorImport ? { factorImport } : {}), activated: true };
+      const result: TrainResult = { version, recipe: recipe.name, recipeFile, trainedAt, data, durations, contents, ...(tuning ? { tuning } : {}), ...(factorImport ? { factorImport } : {}), activated: true };
       const meta: ModelMeta = {
         version,
         recipe: recipe.name,
+        recipeFile,
         trainedAt,
         info: {
           recipe,

@@ -91,7 +91,8 @@ export const jobList = z.object({ jobs: z.array(jobResponse), next: nextCursor, 
 export const modelVersion = z
   .object({
     version: z.string(),
-    recipe: z.string(),
+    recipe: z.string().describe('The name the recipe gives itself, as evaluation rows name it'),
+    recipeFile: z.string().optional().describe('The recipe file it was trained from (models/RECIPEFILE.json), what trainings and evaluations name; absent for versions trained before it was recorded'),
     trainedAt: z.string(),
     active: z.boolean(),
     info: z.record(z.string(), z.unknown()).describe('Recipe, data counts, per-step durations, stored contents'),

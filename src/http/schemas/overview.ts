@@ -15,7 +15,8 @@ export const overviewResponse = z
     model: z
       .object({
         version: z.string(),
-        recipe: z.string(),
+        recipe: z.string().describe('The name the recipe gives itself, as evaluation rows name it'),
+        recipeFile: z.string().optional().describe('The recipe file it was trained from (models/RECIPEFILE.json), what trainings and evaluations name; absent for versions trained before it was recorded'),
         trainedAt: z.string(),
         ageSeconds: z.number().int().describe('Seconds since it was trained'),
         strategies: z.array(z.string()).describe('Strategies it answers: `hybrid` and its recommenders'),

@@ -14,7 +14,7 @@ export async function render(el, _arg, view) {
     <h2>Train and evaluate</h2>
     <div class="panel">
       <form id="train-form" class="inline">
-        <label>Recipe <input id="train-recipe" placeholder="default" size="12"></label>
+        <label>Recipe <input id="train-recipe" placeholder="DEFAULT_RECIPE" size="14" title="a recipe file: NAME for models/NAME.json; empty: the configured DEFAULT_RECIPE"></label>
         <label>weights ${weightsSelect('train-tune')}</label>
         <button id="start-training">Start training</button>
         <span id="training"></span>
@@ -61,7 +61,7 @@ export async function render(el, _arg, view) {
   $('model').innerHTML = m
     ? `${storeNote}<dl class="kv">
         <dt>version</dt><dd data-testid="model-version">${esc(m.version)}</dd>
-        <dt>recipe</dt><dd data-testid="model-recipe">${esc(m.recipe)}</dd>
+        <dt>recipe</dt><dd data-testid="model-recipe">${recipeLabel(m)}</dd>
         <dt>trained at</dt><dd>${esc(time(m.trainedAt))} UTC</dd>
         <dt>age</dt><dd>${esc(duration(m.ageSeconds))}</dd>
         <dt>training took</dt><dd>${esc(duration((active?.info?.durations?.total ?? NaN) / 1000))}</dd>
@@ -87,7 +87,7 @@ export async function render(el, _arg, view) {
     ['version', 'recipe', 'trained at', 'took', `impressions (${RATE_DAYS} days)`, 'CTR', 'conversion', ''],
     models.versions.map((v) => [
       `<span class="${v.active ? 'active' : ''}">${esc(v.version)}</span>`,
-      esc(v.recipe),
+      recipeLabel(v),
       esc(time(v.trainedAt)),
       esc(duration((v.info?.durations?.total ?? NaN) / 1000)),
       rate(v, (r) => int(r?.impressions ?? 0)),
@@ -129,7 +129,7 @@ export async function render(el, _arg, view) {
         view,
         api('/v1/evaluations', {
           method: 'POST',
-          body: { recipes: m ? [m.recipe] : undefined, split: { kind: 'temporal', cutoff: $('eval-cutoff').value }, ks, ...(baseline ? { baseline } : {}), ...tuneChoice($('eval-tune')) },
+          body: { recipes: m ? [recipeFileOf(m)] : undefined, split: { kind: 'temporal', cutoff: $('eval-cutoff').value }, ks, ...(baseline ? { baseline } : {}), ...tuneChoice($('eval-tune')) },
         }),
       );
       watch(view, $('evaluating'), `/v1/evaluations/${job.jobId}`, 'evaluation');
@@ -141,6 +141,14 @@ export async function render(el, _arg, view) {
   const running = jobs.jobs.find((j) => j.status === 'queued' || j.status === 'running');
   if (running) watch(view, $('training'), `/v1/training-jobs/${running.id}`, 'training');
 }
+
+/**
+ * The recipe file a version was trained from (models/NAME.json), which an evaluation or a training names: the
+ * recipe may call itself otherwise. A version trained before the file was recorded has only the recipe's name.
+ */
+const recipeFileOf = (v) => v.recipeFile ?? v.recipe;
+/** The recipe's name, and its file when the recipe calls itself otherwise. */
+const recipeLabel = (v) => esc(v.recipe) + (v.recipeFile && v.recipeFile !== v.recipe ? ` <span class="small">(models/${esc(v.recipeFile)}.json)</span>` : '');
 
 /** Whether the weights are tuned first: as the recipe's `tune` section says, on this data, or as written (quicker). */
 function weightsSelect(id) {
