@@ -24,7 +24,7 @@ export function parseWorkerArgs(args: string[]): true {
 const STOP_GRACE_MS = 30_000;
 
 /**
- * `npm run worker`: claims queued jobs (training, imports, evaluations) from Postgres until SIGTERM or
+ * `npm run worker`: claims queued jobs (trainings, imports, evaluations, exports, factor imports) from Postgres until SIGTERM or
  * SIGINT, with the same configuration as the server. Run it with JOB_RUNNER=worker on the API so
  * training never competes with requests for the API's CPU; several workers may run side by side.
  */
