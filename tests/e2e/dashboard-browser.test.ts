@@ -191,6 +191,8 @@ describe.skipIf(!browserAvailable())('the dashboard in a browser', () => {
     expect(versionRows.some((r) => r[0] === '(no signed recommendationId)')).toBe(true);
     // The overview's kept versions show the same beside their rollback buttons.
     await open('#overview', 'overview');
+    // Drawn once the online report is read (the rest of the view does not wait for it).
+    await page.waitForSelector('#versions[data-rates="read"]');
     const kept = await page.locator('#versions tr').evaluateAll((rows) => rows.map((r) => [...(r as HTMLTableRowElement).cells].map((c) => c.textContent)));
     const header = kept[0];
     const served = kept.find((r) => r[0] === rec.modelVersion)!;

@@ -32,16 +32,10 @@ export async function render(el, _arg, view) {
     <h2>Recent trainings</h2><div id="jobs" class="panel"></div>`;
   const $ = (id) => el.querySelector(`#${id}`);
 
-  const [overview, models, jobs, online] = await stillShown(
-    view,
-    Promise.all([
-      api('/v1/overview'),
-      api('/v1/models'),
-      api('/v1/training-jobs'),
-      // Each version's click-through beside its rollback button; the view stands without it.
-      api(`/v1/metrics/online${qs({ days: RATE_DAYS })}`).catch(() => null),
-    ]),
-  );
+  // Each version's click-through beside its rollback button: asked for beside the rest, but the view is
+  // drawn without waiting for it (a long report must not hold the overview up), and stands without it.
+  const onlineReport = api(`/v1/metrics/online${qs({ days: RATE_DAYS })}`).catch(() => null);
+  const [overview, models, jobs] = await stillShown(view, Promise.all([api('/v1/overview'), api('/v1/models'), api('/v1/training-jobs')]));
   const c = overview.counts;
   $('counts').innerHTML = [
     card('catalogue items', int(c.items), 'count-items'),
@@ -80,22 +74,28 @@ export async function render(el, _arg, view) {
     });
   } else $('steps').innerHTML = '<p class="muted">no training yet</p>';
 
-  // Feedback on lists of each version (the version their signed recommendationId names); none read: '-'.
-  const rates = new Map((online?.modelVersions ?? []).filter((r) => r.modelVersion !== null).map((r) => [r.modelVersion, r]));
-  const rate = (v, f) => (online ? f(rates.get(v.version)) : '-');
-  $('versions').innerHTML = table(
-    ['version', 'recipe', 'trained at', 'took', `impressions (${RATE_DAYS} days)`, 'CTR', 'conversion', ''],
-    models.versions.map((v) => [
-      `<span class="${v.active ? 'active' : ''}">${esc(v.version)}</span>`,
-      recipeLabel(v),
-      esc(time(v.trainedAt)),
-      esc(duration((v.info?.durations?.total ?? NaN) / 1000)),
-      rate(v, (r) => int(r?.impressions ?? 0)),
-      rate(v, (r) => pct(r?.ctr ?? null)),
-      rate(v, (r) => pct(r?.conversion ?? null)),
-      v.active ? '<span class="active">serving</span>' : `<button data-activate="${esc(v.version)}">roll back to this</button>`,
-    ]),
-  );
+  // Feedback on lists of each version (the version their signed recommendationId names): '…' while the
+  // report is read, '-' when it cannot be.
+  const drawVersions = (online) => {
+    const rates = new Map((online?.modelVersions ?? []).filter((r) => r.modelVersion !== null).map((r) => [r.modelVersion, r]));
+    const rate = (v, f) => (online === undefined ? '…' : online === null ? '-' : f(rates.get(v.version)));
+    $('versions').innerHTML = table(
+      ['version', 'recipe', 'trained at', 'took', `impressions (${RATE_DAYS} days)`, 'CTR', 'conversion', ''],
+      models.versions.map((v) => [
+        `<span class="${v.active ? 'active' : ''}">${esc(v.version)}</span>`,
+        recipeLabel(v),
+        esc(time(v.trainedAt)),
+        esc(duration((v.info?.durations?.total ?? NaN) / 1000)),
+        rate(v, (r) => int(r?.impressions ?? 0)),
+        rate(v, (r) => pct(r?.ctr ?? null)),
+        rate(v, (r) => pct(r?.conversion ?? null)),
+        v.active ? '<span class="active">serving</span>' : `<button data-activate="${esc(v.version)}">roll back to this</button>`,
+      ]),
+    );
+    if (online !== undefined) $('versions').dataset.rates = online === null ? 'unread' : 'read';
+  };
+  drawVersions(undefined);
+  stillShown(view, onlineReport).then(drawVersions, () => {});
   $('versions').addEventListener('click', async (e) => {
     const version = e.target.dataset?.activate;
     if (!version || !confirm(`Serve ${version} from now on?`)) return;
