@@ -25,7 +25,10 @@ export interface FoldInfo {
   start: number;
   end: number;
   trainEvents: number;
+  /** Validation customers (who bought anything in the window, repurchases included). */
   users: number;
+  /** Of them, those who bought something they had not bought before the window (the novel lists' customers). */
+  novelUsers: number;
 }
 
 /** A blend to score on a fold. */
@@ -52,7 +55,8 @@ export class RollingFold {
   }
 
   info(): FoldInfo {
-    return { start: this.split.cutoff!, end: this.split.testEnd!, trainEvents: this.split.train.eventUser.length, users: this.cache.users.length };
+    const novelUsers = this.cache.relevant.novel.reduce((n, r) => n + (r && r.size > 0 ? 1 : 0), 0);
+    return { start: this.split.cutoff!, end: this.split.testEnd!, trainEvents: this.split.train.eventUser.length, users: this.cache.users.length, novelUsers };
   }
 
   /** Fits source `name` with candidate hyperparameters (recipe JSON) and returns the objective of that source alone. */

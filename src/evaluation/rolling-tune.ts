@@ -2,7 +2,7 @@ import type { HybridConfig } from '../recommenders/hybrid.js';
 import type { Recipe } from '../training/recipe.js';
 import type { BlendScores } from './blend-cache.js';
 import { localFoldPool, threadedFoldPool } from './fold-pool.js';
-import type { FoldSpec } from './rolling-fold.js';
+import type { FoldInfo, FoldSpec } from './rolling-fold.js';
 import { makeSplit } from './run-evaluation.js';
 import type { EvaluationSplit, SplitInput } from './splits.js';
 import { DEFAULT_DISCOUNT_GRID, meanScores, memoEvaluator, objective, tuneWeights, withoutRepeatWeights, type BlendTrial } from './tune.js';
@@ -76,7 +76,7 @@ export interface RollingValidation {
   k: number;
   /** `blend`, or the single source kept because the blend did not beat it on every fold. */
   chosen: string;
-  /** The source with the best objective alone (mean over folds), judged by the same coverage requirement as the blend. */
+  /** The source with the best objective alone (mean over folds) among those that show new items, judged by the same coverage requirement as the blend. */
   bestSingle: string;
   /** Objective per fold (novel + all NDCG@k, less the penalty for novel coverage below the requirement): the tuned blend's and each source's alone. */
   objective: { blend: number[]; sources: Record<string, number[]> };
@@ -146,6 +146,27 @@ export const MIN_FOLD_USERS = 5;
 /** Thrown when a validation window has too few customers to tune on. */
 export class ThinValidationError extends Error {}
 
+/**
+ * Throws ThinValidationError when a window has fewer than MIN_FOLD_USERS validation customers, or fewer
+ * than that who bought something new to them: the weights on new items are tuned on the novel lists
+ * alone, so without such customers every blend scores as the sources of repurchases do, and tuning
+ * would publish one of them alone (a shop whose customers only re-order).
+ */
+function thinWindowCheck(folds: readonly FoldInfo[]): void {
+  const thin = folds.findIndex((c) => c.users < MIN_FOLD_USERS);
+  if (thin >= 0) {
+    throw new ThinValidationError(`validation window ${thin + 1} of ${folds.length} has ${folds[thin].users} customers who bought in it (at least ${MIN_FOLD_USERS} are needed)`);
+  }
+  const thinNovel = folds.findIndex((c) => c.novelUsers < MIN_FOLD_USERS);
+  if (thinNovel < 0) return;
+  const need = `at least ${MIN_FOLD_USERS} are needed to judge recommendations of new products`;
+  if (folds.length > 1 && folds.every((c) => c.novelUsers < MIN_FOLD_USERS)) {
+    const most = Math.max(...folds.map((c) => c.novelUsers));
+    throw new ThinValidationError(`no validation window has enough customers who bought something new to them (at most ${most} in a window; ${need})`);
+  }
+  throw new ThinValidationError(`validation window ${thinNovel + 1} of ${folds.length} has ${folds[thinNovel].novelUsers} customers who bought something new to them (${need})`);
+}
+
 const alone = (name: string) => ({ cold: { [name]: 1 }, warm: { [name]: 1 } });
 
 /**
@@ -162,7 +183,10 @@ const alone = (name: string) => ({ cold: { [name]: 1 }, warm: { [name]: 1 } });
  *  4. Regularisation toward the simplest good recipe: the blend is kept only if its objective beats
  *     the best single source's on every fold, both judged with the same coverage requirement (on
  *     their coverage pooled over the folds as in step 3: the mean, or the least with coverageOn `least`);
- *     otherwise that source alone is the recipe.
+ *     otherwise that source alone is the recipe. Only sources that show new items compete as the single
+ *     source (one that scores only the customer's own items would leave the default lists to backfill).
+ * Windows with fewer than MIN_FOLD_USERS customers, or customers who bought something new, are refused
+ * (ThinValidationError).
  */
 export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: Record<string, unknown>, opts: RollingTuneOptions): Promise<RollingTuneResult> {
   const log = opts.onProgress ?? (() => {});
@@ -179,11 +203,8 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
 
   async function tuneOnFolds(): Promise<RollingTuneResult> {
     const folds = await pool.info();
-    folds.forEach((s, f) => log(`fold ${f + 1}: train ${s.trainEvents} events, ${s.users} validation users, window from ${new Date(s.start).toISOString().slice(0, 10)}`));
-    const thin = folds.findIndex((c) => c.users < MIN_FOLD_USERS);
-    if (thin >= 0) {
-      throw new ThinValidationError(`validation window ${thin + 1} of ${folds.length} has ${folds[thin].users} customers who bought in it (at least ${MIN_FOLD_USERS} are needed)`);
-    }
+    folds.forEach((s, f) => log(`fold ${f + 1}: train ${s.trainEvents} events, ${s.users} validation users (${s.novelUsers} who bought something new), window from ${new Date(s.start).toISOString().slice(0, 10)}`));
+    thinWindowCheck(folds);
     const rawSources = (raw.sources ?? {}) as Record<string, { recommender?: string; params?: Record<string, unknown> }>;
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
@@ -271,7 +292,12 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
     const singles: Record<string, number[]> = {};
     for (const name of names) singles[name] = judged(aloneScores[name]);
 
-    const bestSingle = names.reduce((a, b) => (mean(singles[b]) > mean(singles[a]) + 1e-9 ? b : a));
+    // The recipe a single source makes must still recommend new items: a source that scores only the
+    // customer's own items (buy-again, repurchase) alone would leave every default list (purchases left
+    // out) to popularity backfill, however well it ranks repurchases. So the best single source is one
+    // of those that show new items (all of them only when none does).
+    const candidates = onNewItems.length > 0 ? onNewItems : names;
+    const bestSingle = candidates.reduce((a, b) => (mean(singles[b]) > mean(singles[a]) + 1e-9 ? b : a));
     const keepBlend = blendPerFold.every((o, f) => o > singles[bestSingle][f] + 1e-9);
     log(`blend per fold ${blendPerFold.map((o) => o.toFixed(4)).join(' ')} vs ${bestSingle} alone ${singles[bestSingle].map((o) => o.toFixed(4)).join(' ')}: ${keepBlend ? 'blend kept' : `${bestSingle} alone wins`}`);
     const weights = keepBlend ? blend.weights : alone(bestSingle);

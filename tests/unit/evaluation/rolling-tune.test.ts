@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pooledScores, rollingFolds, tuneRollingOrigin } from '../../../src/evaluation/rolling-tune.js';
+import { pooledScores, rollingFolds, ThinValidationError, tuneRollingOrigin } from '../../../src/evaluation/rolling-tune.js';
 import type { PurchaseRow } from '../../../src/recommenders/dataset.js';
 import { loadOnlineRetail } from '../../../src/cli/online-retail-input.js';
 import { BUNDLED_SAMPLE_PATH } from '../../../src/data/importers/run-import.js';
@@ -11,7 +11,7 @@ const T0 = Date.UTC(2024, 0, 1);
 const END = T0 + 120 * DAY;
 
 /**
- * 24 customers over 120 days in two taste groups (items a0..a5, b0..b5): every 10 days each buys
+ * 24 customers over 120 days in two taste groups (items a0..a11, b0..b11): every 10 days each buys
  * two items of their group (rotating), and everyone rebuys their favourite item every 20 days, so
  * every 30-day window before END has validation users in both modes.
  */
@@ -22,8 +22,8 @@ function purchases(): PurchaseRow[] {
     for (let day = 1 + (u % 5), n = 0; day < 120; day += 10, n++) {
       const order = `u${u}-${day}`;
       const push = (item: string) => rows.push({ userId: `u${u}`, itemId: item, orderId: order, ts: T0 + day * DAY + u * 60_000, quantity: 1, price: null });
-      push(`${g}${(u + n) % 6}`);
-      push(`${g}${(u + n + 1) % 6}`);
+      push(`${g}${(u + n) % 12}`);
+      push(`${g}${(u + n + 1) % 12}`);
       if (n % 2 === 0) push(`${g}-fav${u % 3}`);
     }
   }
@@ -153,19 +153,45 @@ describe('tuneRollingOrigin', () => {
     expect(lower.length).toBeGreaterThan(0);
   });
 
-  it('When one source is right on every fold and the others only add noise, Then that source alone is the recipe', async () => {
-    // Everyone only ever rebuys their own item: buy-again is perfect in mode all, and no blend can beat it.
+  it('When customers only ever rebuy their own item, Then no window can judge new items and tuning is refused, so the recipe is kept', async () => {
+    // Buy-again is perfect in mode all, but nobody buys anything new: every blend would score as buy-again
+    // alone, which published alone leaves every default list (purchases left out) to popularity backfill.
     const rows: PurchaseRow[] = [];
     for (let u = 0; u < 10; u++) {
       for (let day = 2; day < 120; day += 7) rows.push({ userId: `u${u}`, itemId: `own${u}`, orderId: `u${u}-${day}`, ts: T0 + day * DAY, quantity: 1, price: null });
     }
     const r2 = { sources: { popularity: { params: { attributes: [] } }, 'buy-again': {} }, hybrid: { weights: { cold: { popularity: 1, 'buy-again': 1 }, warm: { popularity: 1, 'buy-again': 1 } } } };
-    const { validation, recipe: tuned } = await tuneRollingOrigin({ events: rows }, parseRecipe(r2, 'own'), r2, { ...options, variants: {} });
-    expect(validation.objective.sources['buy-again']).toEqual([1, 1, 1]);
-    expect(validation.chosen).toBe('buy-again');
-    expect((tuned.hybrid as { weights: unknown }).weights).toEqual({ cold: { 'buy-again': 1 }, warm: { 'buy-again': 1 } });
-    // A single source is the whole recipe: no separate weights on own items.
-    expect(tuned.hybrid).not.toHaveProperty('repeatWeights');
+    const tuning = tuneRollingOrigin({ events: rows }, parseRecipe(r2, 'own'), r2, { ...options, variants: {} });
+    await expect(tuning).rejects.toThrow(ThinValidationError);
+    await expect(tuning).rejects.toThrow(/no validation window has enough customers who bought something new to them \(at most 0 in a window/);
+  });
+
+  it('When a source of own items alone scores as well as any blend, Then it is not published alone: the single source is one that recommends new items', async () => {
+    // Ten customers rebuy their own item every week and from day 30 also buy a product nobody else
+    // bought since its one early buyer (a scout), which nothing can foresee; two wholesalers' twelve
+    // decoys fill popularity's lists of new items. Buy-again alone scores best and no blend beats it
+    // (novel NDCG is 0 everywhere), yet alone it would recommend nothing new.
+    const rows: PurchaseRow[] = [];
+    const buy = (userId: string, itemId: string, day: number) => rows.push({ userId, itemId, orderId: `${userId}-${day}`, ts: T0 + day * DAY, quantity: 1, price: null });
+    for (let d = 0; d < 12; d++) for (let t = 0; t < 30; t++) for (const z of ['z0', 'z1']) buy(z, `decoy${d}`, 1 + (t % 20));
+    for (let u = 0; u < 10; u++) for (let w = 0; w < 17; w++) buy('scout', `rare${u}-${w}`, 1);
+    for (let u = 0; u < 10; u++) {
+      for (let day = 2, w = 0; day < 120; day += 7, w++) {
+        buy(`u${u}`, `own${u}`, day);
+        if (day >= 30) buy(`u${u}`, `rare${u}-${w}`, day);
+      }
+    }
+    const r2 = { sources: { popularity: { params: { attributes: [] } }, 'buy-again': {} }, hybrid: { weights: { cold: { popularity: 1, 'buy-again': 1 }, warm: { popularity: 1, 'buy-again': 1 } } } };
+    const { validation, recipe: tuned } = await tuneRollingOrigin({ events: rows }, parseRecipe(r2, 'rare'), r2, { ...options, variants: {} });
+    const { sources, blend } = validation.objective;
+    sources['buy-again'].forEach((o, f) => {
+      expect(o).toBeGreaterThan(sources.popularity[f]);
+      expect(o).toBeGreaterThanOrEqual(blend[f] - 1e-9);
+    });
+    expect(validation.bestSingle).toBe('popularity');
+    expect(validation.chosen).toBe('blend');
+    const { weights } = tuned.hybrid as { weights: Record<'cold' | 'warm', Record<string, number>> };
+    for (const level of ['cold', 'warm'] as const) expect(weights[level].popularity).toBeGreaterThan(0);
   });
 
   it('When the folds run in 2 or 3 worker threads, Then the tuned recipe and its validation are identical to one thread', async () => {

@@ -74,13 +74,17 @@ describe('an evaluation run', () => {
   });
 
   describe('with tune', () => {
-    /** 20 customers over 100 days: each buys their own item weekly, even ones the bestseller too. */
+    /** 20 customers over 100 days: each buys their own item weekly and one product new to them (t(u + w) in week w), even ones the bestseller too. */
     const weekly = (): PurchaseRow[] =>
       Array.from({ length: 20 }, (_, u) => u).flatMap((u) =>
-        Array.from({ length: 14 }, (_, w) => 1 + (u % 3) + 7 * w).flatMap((day) => [
-          { userId: `u${u}`, itemId: `own${u % 6}`, orderId: `u${u}-${day}`, ts: T0 + day * DAY, quantity: 1, price: 1 },
-          ...(u % 2 === 0 ? [{ userId: `u${u}`, itemId: 'best', orderId: `u${u}-${day}`, ts: T0 + day * DAY, quantity: 1, price: 1 }] : []),
-        ]),
+        Array.from({ length: 14 }, (_, w) => w).flatMap((w) => {
+          const day = 1 + (u % 3) + 7 * w;
+          return [
+            { userId: `u${u}`, itemId: `own${u % 6}`, orderId: `u${u}-${day}`, ts: T0 + day * DAY, quantity: 1, price: 1 },
+            { userId: `u${u}`, itemId: `t${u + w}`, orderId: `u${u}-${day}`, ts: T0 + day * DAY, quantity: 1, price: 1 },
+            ...(u % 2 === 0 ? [{ userId: `u${u}`, itemId: 'best', orderId: `u${u}-${day}`, ts: T0 + day * DAY, quantity: 1, price: 1 }] : []),
+          ];
+        }),
       );
     const cutoff = new Date(T0 + 70 * DAY).toISOString();
     const request = { split: { kind: 'temporal' as const, cutoff }, modes: ['novel' as const, 'all' as const], ks: [3], tune: { folds: 2, days: 14, variants: false } };

@@ -14,12 +14,16 @@ import { tunedDescription, tuneRecipeOn } from '../../../src/training/tune-for-t
 const DAY = 86_400_000;
 const T0 = Date.UTC(2024, 0, 1);
 
-/** 20 customers over 100 days: everyone rebuys their own item weekly; even customers also buy the bestseller. */
+/**
+ * 20 customers over 100 days: everyone rebuys their own item weekly and tries one product new to them
+ * each week (customer u's w-th week brings t(u + w)); even customers also buy the bestseller.
+ */
 function purchases(): PurchaseRow[] {
   const rows: PurchaseRow[] = [];
   for (let u = 0; u < 20; u++) {
-    for (let day = 1 + (u % 3); day < 100; day += 7) {
+    for (let day = 1 + (u % 3), w = 0; day < 100; day += 7, w++) {
       rows.push({ userId: `u${u}`, itemId: `own${u}`, orderId: `u${u}-${day}`, ts: T0 + day * DAY, quantity: 1, price: null });
+      rows.push({ userId: `u${u}`, itemId: `t${u + w}`, orderId: `u${u}-${day}`, ts: T0 + day * DAY, quantity: 1, price: null });
       if (u % 2 === 0) rows.push({ userId: `u${u}`, itemId: 'best', orderId: `u${u}-${day}`, ts: T0 + day * DAY, quantity: 1, price: null });
     }
   }
@@ -63,9 +67,9 @@ describe('training a recipe with a tune section', () => {
   it('When the recipe says tune, Then training tunes on its own data and publishes the tuned weights and the validation', async () => {
     const store = await createMemoryModelStore();
     const result = await trainerOn(store).train();
-    // Everyone's next purchase is their own item again: buy-again alone is right on both folds, so
-    // no blend beats it everywhere and the published recipe is buy-again alone.
-    expect(tuned(result.tuning)?.chosen).toBe('buy-again');
+    // Customers rebuy their own item (buy-again) and try something new (popularity): the blend of both
+    // beats each alone on both folds.
+    expect(tuned(result.tuning)?.chosen).toBe('blend');
     expect(tuned(result.tuning)?.customers).toEqual({ used: 20, of: 20 });
     // The latest purchase is on day 99 (customers with u % 3 = 0 buy on days 1, 8, ..., 99), so the
     // windows end 1 ms after it: [day 59, day 79) and [day 79, day 99), plus that millisecond.
@@ -76,10 +80,13 @@ describe('training a recipe with a tune section', () => {
     ]);
     expect(result.durations.tune).toBeGreaterThan(0);
     const meta = await store.getActive();
-    const info = meta!.info as { recipe: { hybrid: { weights: unknown }; tune: unknown; description?: string }; tuning: { chosen: string } };
-    expect(info.recipe.hybrid.weights).toEqual({ cold: { 'buy-again': 1 }, warm: { 'buy-again': 1 } });
+    const info = meta!.info as { recipe: { hybrid: Record<string, unknown>; tune: unknown; description?: string }; tuning: { chosen: string } };
+    // What tuning chose is published, not the file's weights (which weigh nothing on own items and no discount).
+    const { hybrid } = (await tuneRecipeOn({ events: purchases() }, parseRecipe(recipe, 'tuned'), undefined)).recipe;
+    expect(info.recipe.hybrid).toMatchObject({ weights: hybrid.weights, repeatWeights: hybrid.repeatWeights, popularityDiscount: hybrid.popularityDiscount });
+    expect(hybrid.repeatWeights).toBeDefined();
     expect(info.recipe.tune).toEqual({ folds: 2, days: 20, minCoverage: 0.3, maxCoverageCost: 0.1, variants: true, maxCustomers: 5_000 });
-    expect(info.tuning.chosen).toBe('buy-again');
+    expect(info.tuning.chosen).toBe('blend');
     // The published recipe says its weights are tuning's, not the file's.
     expect(info.recipe.description).toMatch(/^Tuned on this data when trained/);
   }, 60_000);
@@ -88,11 +95,13 @@ describe('training a recipe with a tune section', () => {
     const rows = purchases();
     const kept = new Set([...sampleCustomers({ events: rows }, 10).input.events].map((e) => e.userId));
     expect(kept.size).toBe(10);
-    // Every sampled customer rebuys their own item on day 110 + (their number % 5); the latest purchase
-    // of all is by a customer outside the sample, on day 125.
+    // Every sampled customer rebuys their own item and tries one more new product on day 110 + (their
+    // number % 5); the latest purchase of all is by a customer outside the sample, on day 125.
     for (const u of kept) {
-      const day = 110 + (Number(u.slice(1)) % 5);
-      rows.push({ userId: u, itemId: `own${u.slice(1)}`, orderId: `${u}-late`, ts: T0 + day * DAY, quantity: 1, price: null });
+      const n = Number(u.slice(1));
+      const day = 110 + (n % 5);
+      rows.push({ userId: u, itemId: `own${n}`, orderId: `${u}-late`, ts: T0 + day * DAY, quantity: 1, price: null });
+      rows.push({ userId: u, itemId: `t${(n + 17) % 20}`, orderId: `${u}-late`, ts: T0 + day * DAY, quantity: 1, price: null });
     }
     const outsider = [...new Set(rows.map((r) => r.userId))].find((u) => !kept.has(u))!;
     rows.push({ userId: outsider, itemId: 'best', orderId: 'late', ts: T0 + 125 * DAY, quantity: 1, price: null });
@@ -124,7 +133,7 @@ describe('training a recipe with a tune section', () => {
     const own = parseRecipe({ ...recipe, eventWeights: { add_to_cart: 0.8, view: 0 }, candidates: { perUser: 50 } }, 'weighted');
     expect(own.eventWeights).not.toEqual(parseRecipe(recipe, 'plain').eventWeights);
     const result = await tuneRecipeOn({ events: purchases() }, own, undefined);
-    expect((result.validation as RollingValidation).chosen).toBe('buy-again');
+    expect((result.validation as RollingValidation).chosen).toBe('blend');
     expect(result.recipe.eventWeights).toEqual(own.eventWeights);
     expect(result.recipe.candidates).toEqual(own.candidates);
   }, 60_000);
@@ -152,9 +161,9 @@ describe('training a recipe with a tune section', () => {
     const store = await createMemoryModelStore();
     const result = await trainerOn(store).train({ recipe: 'untuned', tune: { folds: 2, days: 20 } });
     expect(tuned(result.tuning)?.folds).toHaveLength(2);
-    expect(tuned(result.tuning)?.chosen).toBe('buy-again');
-    const info = (await store.getActive())!.info as { recipe: { hybrid: { weights: unknown }; tune: unknown } };
-    expect(info.recipe.hybrid.weights).toEqual({ cold: { 'buy-again': 1 }, warm: { 'buy-again': 1 } });
+    expect(tuned(result.tuning)?.chosen).toBe('blend');
+    const info = (await store.getActive())!.info as { recipe: { hybrid: { repeatWeights?: unknown }; tune: unknown } };
+    expect(info.recipe.hybrid.repeatWeights).toBeDefined();
     expect(info.recipe.tune).toEqual({ folds: 2, days: 20, minCoverage: 0.3, maxCoverageCost: 0.1, variants: true, maxCustomers: 5_000 });
   }, 60_000);
 
