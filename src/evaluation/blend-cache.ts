@@ -113,8 +113,10 @@ export function createBlendCache(split: EvaluationSplit, discountShare = DEFAULT
 
 /**
  * Scores every cached user with `model`, divides by the user's top score (the hybrid's `max`
- * normalisation) and keeps the `depth` best positive items. Depth bounds how far down a source's list
- * the blend can reach; a few hundred is plenty for a top 10. The part is not added to `cache.parts`.
+ * normalisation) and keeps the `depth` best positive items the user has not bought, and the user's own
+ * items it scores positive, as the hybrid's `sourceLimit` takes them. Depth bounds how far down a
+ * source's list of new items the blend can reach; a few hundred is plenty for a top 10. The part is not
+ * added to `cache.parts`.
  */
 export function sourcePart(cache: BlendCache, split: EvaluationSplit, model: Recommender, depth = 200): SourcePart {
   const contexts = (cache.contexts ??= userContextsOf(split, cache.users));
@@ -129,6 +131,12 @@ export function sourcePart(cache: BlendCache, split: EvaluationSplit, model: Rec
   cache.users.forEach((u, j) => {
     out.fill(0);
     model.scoreUser(contexts.get(u)!, out);
+    // The user's own items are kept apart (all of them the source scores), and out of the heap of new ones.
+    const own = cache.trainItems[j];
+    const ownScores = Float32Array.from(own, (i) => out[i]);
+    for (const i of own) out[i] = 0;
+    let max = 0;
+    for (const v of ownScores) if (v > max) max = v;
     // Below the heap's threshold an item cannot enter (push would reject it): skip the call.
     let floor = heap.threshold;
     for (let i = 0; i < out.length; i++) {
@@ -139,15 +147,23 @@ export function sourcePart(cache: BlendCache, split: EvaluationSplit, model: Rec
       }
     }
     const n = best.drain();
-    const max = n ? best.scores[0] : 1;
+    if (n && best.scores[0] > max) max = best.scores[0];
+    if (!(max > 0)) max = 1;
     const at = indptr[j];
-    items = grownTo(items, at + n);
-    scores = grownTo(scores, at + n);
+    items = grownTo(items, at + n + own.length);
+    scores = grownTo(scores, at + n + own.length);
     for (let r = 0; r < n; r++) {
       items[at + r] = best.items[r];
       scores[at + r] = best.scores[r] / max;
     }
-    indptr[j + 1] = at + n;
+    let m = at + n;
+    own.forEach((i, p) => {
+      if (ownScores[p] > 0) {
+        items[m] = i;
+        scores[m++] = ownScores[p] / max;
+      }
+    });
+    indptr[j + 1] = m;
   });
   const n = indptr[cache.users.length];
   return { indptr, items: items.slice(0, n), scores: scores.slice(0, n) };

@@ -57,9 +57,10 @@ export const hybridConfigSchema = z.strictObject({
    */
   sourceDepth: z.int().min(1).max(100_000).default(1000),
   /**
-   * When set, every source contributes only its `sourceLimit` best items per user (after the above), as
-   * tuning's validation lists see each source (their `depth` best, 100 in training): a blend tuned there
-   * then ranks here as it did there. Absent = everything the sources score.
+   * When set, every source contributes only its `sourceLimit` best items per user among those the user has
+   * not bought (after the above), and its scores of the user's own items besides, as tuning's validation
+   * lists see each source (their `depth` best new items, 100 in training, and the user's own): a blend tuned
+   * there then ranks here as it did there. Absent = everything the sources score.
    */
   sourceLimit: z.int().min(1).max(100_000).optional(),
   /**
@@ -109,7 +110,7 @@ export interface BlendScratch {
   pool: SparseScores;
   /** The sources the last blend scored, in the order it summed them (ALS-like sources last). */
   blended: string[];
-  /** A source's `sourceLimit` best scores, the part of them the blend takes (scratch). */
+  /** A source's `sourceLimit` best scores of new items and its scores of the user's own, the part of them the blend takes (scratch). */
   limited: SparseScores;
   /** 1 on the items of the user being blended (scratch for the discount). */
   own: Uint8Array;
@@ -309,12 +310,17 @@ export function createHybrid(
       const source = sources.get(name)!;
       if (source.scoreCandidates && scratch.pool.size > 0) source.scoreCandidates(ctx, scratch.pool, bufs.raw);
       else scoreSource(source, ctx, bufs.raw);
-      // The blend takes the source's sourceLimit best; `raw` keeps all it scored (serving ranks the source alone from it).
+      // The blend takes the source's sourceLimit best items the user has not bought, and its scores of
+      // the user's own items beside them (ranked apart, by the repeat weights): a limit over both would
+      // give a customer who bought more than sourceLimit of the source's favourites nothing new from it.
+      // `raw` keeps all it scored (serving ranks the source alone from it).
       let blended = bufs.raw;
       if (config.sourceLimit !== undefined && bufs.raw.size > config.sourceLimit) {
         blended = scratch.limited;
         blended.clear();
-        setBestPositive(bufs.raw, config.sourceLimit, blended);
+        setBestPositive(bufs.raw, config.sourceLimit, blended, own);
+        const { values } = bufs.raw;
+        for (const i of scratch.ownItems) if (values[i] > 0) blended.set(i, values[i]);
       }
       normalise(blended, bufs.part, novelWeights[name] ?? 0, ownWeights[name] ?? 0, own, scratch.pool);
       const { part } = bufs;

@@ -85,14 +85,15 @@ const bestPositive = scratchSite();
 
 /**
  * Sets in `out` the `n` best positive scores of `scores` (ties to the lower item index, as TopKHeap breaks
- * them), in no particular order: a set of scores needs no sorting (EASE's 1000 per customer did).
+ * them), in no particular order: a set of scores needs no sorting (EASE's 1000 per customer did). Items
+ * marked 1 in `skip` are passed over.
  */
-export function setBestPositive(scores: SparseScores, n: number, out: SparseScores): void {
+export function setBestPositive(scores: SparseScores, n: number, out: SparseScores, skip?: Uint8Array): void {
   const { heap } = bestPositive(n);
   const { values } = scores;
   for (let p = 0; p < scores.size; p++) {
     const i = scores.item(p);
-    if (values[i] > 0 && values[i] >= heap.threshold) heap.push(i, values[i]);
+    if (values[i] > 0 && values[i] >= heap.threshold && skip?.[i] !== 1) heap.push(i, values[i]);
   }
   heap.forEach((item) => out.set(item, values[item]));
 }

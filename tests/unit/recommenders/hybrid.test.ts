@@ -140,15 +140,20 @@ describe('hybrid', () => {
     expect(newItems(alone)).toEqual([0.25, 0.5, 0.75]);
   });
 
-  it('When sources are limited to their n best items, Then each contributes only those, its own top still scoring 1', () => {
+  it('When sources are limited to their n best items, Then each contributes its n best the customer has not bought and its scores of their own, its own top still scoring 1', () => {
     const sources = new Map([
       ['a', fixed('a', [10, 5, 1, 7])],
       ['b', fixed('b', [0, 0.1, 0.4, 0.2])],
     ]);
     const out = new Float32Array(4);
+    // The customer bought item 0, a's best: a's two best items overall would leave it one new item.
     createHybrid(sources, config({ sourceLimit: 2 })).scoreUser(ordersCtx(10), out);
-    // Warm: 0.2 * a's best two (items 0: 1, 3: 0.7) + 1 * b's best two (items 2: 1, 3: 0.5).
-    expect([...out].map((x) => +x.toFixed(6))).toEqual([0.2, 0, 1, 0.64]);
+    // Warm: 0.2 * (a's own item 0: 1, and its best two new, items 3: 0.7 and 1: 0.5) + 1 * b's best two new (items 2: 1, 3: 0.5).
+    expect([...out].map((x) => +x.toFixed(6))).toEqual([0.2, 0.1, 1, 0.64]);
+    // A source whose n best are all the customer's own items still brings its n best new ones.
+    const many = { ...ordersCtx(10), history: [0, 1, 3].map((item, o): HistoryEntry => ({ item, ts: o, quantity: 1, order: o })) };
+    createHybrid(new Map([['a', fixed('a', [10, 5, 1, 7])], ['b', fixed('b', [0, 0, 0, 0])]]), config({ sourceLimit: 2, weights: { cold: { a: 1 }, warm: { a: 1 } } })).scoreUser(many, out);
+    expect([...out].map((x) => +x.toFixed(6))).toEqual([1, 0.5, 0.1, 0.7]);
     createHybrid(sources, config()).scoreUser(ordersCtx(10), out);
     // Unlimited: 0.2 * [1, 0.5, 0.1, 0.7] + 1 * [0, 0.25, 1, 0.5].
     expect([...out].map((x) => +x.toFixed(6))).toEqual([0.2, 0.35, 1.02, 0.64]);

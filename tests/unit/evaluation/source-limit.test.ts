@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { RollingFold } from '../../../src/evaluation/rolling-fold.js';
+import { userContextsOf } from '../../../src/evaluation/user-contexts.js';
+import type { PurchaseRow } from '../../../src/recommenders/dataset.js';
+import { createBlendScratch } from '../../../src/recommenders/hybrid.js';
+import { fitRecipe, parseRecipe } from '../../../src/training/recipe.js';
+
+const DAY = 86_400_000;
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+const LIMIT = 10;
+
+/**
+ * Six kinds of 10 products (kind = floor(i / 10)); 60 customers each buy 2 products of one kind in each
+ * of 4 orders before day 60 and one more after it. One wholesaler has bought 25 products, i20..i44
+ * (more than the limit; kinds 2 and 3 whole and half of kind 4), and buys once more after day 60.
+ */
+function shop(): PurchaseRow[] {
+  const rows: PurchaseRow[] = [];
+  const buy = (userId: string, item: number, day: number, order: string) => rows.push({ userId, itemId: `i${item}`, orderId: order, ts: T0 + day * DAY, quantity: 1, price: 1 });
+  for (let u = 0; u < 60; u++) {
+    const kind = u % 6;
+    for (let o = 0; o < 4; o++) for (let k = 0; k < 2; k++) buy(`u${u}`, kind * 10 + ((u + o * 3 + k) % 10), (u % 10) + o * 12, `u${u}-${o}`);
+    buy(`u${u}`, kind * 10 + ((u + 7) % 10), 65 + (u % 20), `u${u}-t`);
+  }
+  for (let o = 0; o < 5; o++) for (let k = 0; k < 5; k++) buy('bulk', 20 + o * 5 + k, o * 10, `bulk-${o}`);
+  buy('bulk', 47, 70, 'bulk-t');
+  return rows;
+}
+
+describe('a source limited to its best items, in tuning and in the served hybrid', () => {
+  it('When a customer has bought more products than the limit, Then both take the same items of each source: its best new ones up to the limit and its scores of the customer\'s own', async () => {
+    const f = new RollingFold({ events: shop() }, { end: new Date(T0 + 91 * DAY).toISOString(), days: 30, k: 10, fullHistoryOrders: 10, depth: LIMIT });
+    const params = { popularity: { attributes: [] }, 'item-knn': { neighbours: 20, shrink: 0 } };
+    for (const [name, p] of Object.entries(params)) {
+      f.fit(name, name, p, 0);
+      f.keep(name, 0);
+    }
+    const both = { popularity: 1, 'item-knn': 1 };
+    const recipe = parseRecipe(
+      { sources: { popularity: { params: params.popularity }, 'item-knn': { params: params['item-knn'] } }, hybrid: { weights: { cold: both, warm: both }, sourceLimit: LIMIT } },
+      'limited',
+    );
+    const fitted = await fitRecipe(f.split.train, recipe);
+    const contexts = userContextsOf(f.split, f.cache.users);
+    const scratch = createBlendScratch(f.split.train.itemIds.length);
+    const bulk = f.split.train.userIndex.get('bulk')!;
+    expect(f.cache.users).toContain(bulk);
+
+    for (const [j, u] of f.cache.users.entries()) {
+      fitted.hybrid.blendSparse!(contexts.get(u)!, scratch);
+      const own = new Set(f.cache.trainItems[j]);
+      for (const name of Object.keys(params)) {
+        const tuned = f.cache.parts.get(name)!;
+        const tunedItems = new Map<number, number>();
+        for (let p = tuned.indptr[j]; p < tuned.indptr[j + 1]; p++) tunedItems.set(tuned.items[p], tuned.scores[p]);
+        const part = scratch.sources.get(name)!.part;
+        const served = new Map<number, number>();
+        for (let p = 0; p < part.size; p++) if (part.values[part.item(p)] > 0) served.set(part.item(p), part.values[part.item(p)]);
+        expect([...served.keys()].sort((a, b) => a - b), `${name} for customer ${u}`).toEqual([...tunedItems.keys()].sort((a, b) => a - b));
+        for (const [i, s] of served) expect(s).toBeCloseTo(tunedItems.get(i)!, 6);
+        // The limit holds for new items only: the wholesaler, whose purchases fill every source's best ten,
+        // still gets as many new ones as the source scores, up to ten.
+        const raw = scratch.sources.get(name)!.raw;
+        let scoredNew = 0;
+        for (let p = 0; p < raw.size; p++) if (raw.values[raw.item(p)] > 0 && !own.has(raw.item(p))) scoredNew++;
+        const newItems = [...served.keys()].filter((i) => !own.has(i)).length;
+        expect(newItems, `${name} for customer ${u}`).toBe(Math.min(LIMIT, scoredNew));
+        if (u === bulk) expect(newItems, name).toBeGreaterThan(0);
+      }
+    }
+  });
+});
