@@ -6,7 +6,8 @@
  *
  * Fills the Postgres schema `bench_online_metrics` (kept between runs with the same --events) with
  * synthetic feedback spread evenly over the last 365 days: 90% impressions, 8% clicks, 1.5% add-to-cart,
- * 0.5% purchases, four strategies, a fifth of it in an A/B experiment; 43,340 customers, 36,590 products
+ * 0.5% purchases, four strategies, a fifth of it in an A/B experiment, nine tenths of it naming one of 24
+ * model versions (a new one every half month; the rest no signed id); 43,340 customers, 36,590 products
  * (10x Online Retail's). Then times each read `runs` times through the app in process (the first one
  * apart: Postgres's caches cold after the fill) and prints the plan of the 30-day report's experiment arms.
  */
@@ -34,7 +35,9 @@ await admin.close();
 const db = createPgDb(PG, { max: 10, schema: SCHEMA });
 await migrate(db);
 const stored = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM feedback_events')).rows[0].n;
-if (stored !== events) {
+// A fill from before feedback kept model versions (migration 023) has none: filled again.
+const versioned = stored > 0 && (await db.query('SELECT 1 FROM feedback_events WHERE model_version IS NOT NULL LIMIT 1')).rows.length > 0;
+if (stored !== events || !versioned) {
   console.log(`filling ${SCHEMA} with ${events} feedback events over 365 days...`);
   const t0 = performance.now();
   await db.exec('TRUNCATE feedback_events, users, items CASCADE');
@@ -44,12 +47,13 @@ if (stored !== events) {
   for (let from = 0; from < events; from += 1_000_000) {
     const to = Math.min(events, from + 1_000_000);
     await db.exec(`
-      INSERT INTO feedback_events (event_id, user_id, item_id, type, recommendation_id, strategy, ts, experiment_id, arm)
+      INSERT INTO feedback_events (event_id, user_id, item_id, type, recommendation_id, strategy, ts, experiment_id, arm, model_version)
       SELECT 'f' || g, 'u' || (1 + (g * 7919) % ${CUSTOMERS}), 'i' || (1 + (g * 104729) % ${PRODUCTS}),
              CASE WHEN g % 1000 < 900 THEN 'impression' WHEN g % 1000 < 980 THEN 'click' WHEN g % 1000 < 995 THEN 'add_to_cart' ELSE 'purchase' END,
              'r' || (g / 10), (ARRAY['hybrid', 'popularity', 'similar', 'bought-together'])[1 + (g / 1000) % 4],
              now() - interval '365 days' * (1 - g::float8 / ${events}),
-             CASE WHEN (g / 1000) % 5 = 0 THEN 'exp-1' END, CASE WHEN (g / 1000) % 5 = 0 THEN (ARRAY['a', 'b'])[1 + (g / 5000) % 2] END
+             CASE WHEN (g / 1000) % 5 = 0 THEN 'exp-1' END, CASE WHEN (g / 1000) % 5 = 0 THEN (ARRAY['a', 'b'])[1 + (g / 5000) % 2] END,
+             CASE WHEN g % 10 <> 0 THEN 'v' || (g * 24 / ${events}) END
       FROM generate_series(${from}::bigint, ${to - 1}::bigint) g`);
   }
   await db.exec('ANALYZE feedback_events');
