@@ -114,6 +114,16 @@ export const onlineMetricsQuery = z.strictObject({
   days: queryNumber(z.coerce.number().int().min(1).max(LONGEST_WINDOW_DAYS).default(30)).describe(`Window: feedback of the last N days (1..${LONGEST_WINDOW_DAYS})`),
 });
 
+/** The counts and rates of one breakdown of the online report (a campaign, a model version), `of` naming it. */
+const feedbackRates = (of: string) => ({
+  impressions: z.number().int(),
+  clicks: z.number().int(),
+  addToCart: z.number().int(),
+  purchases: z.number().int(),
+  ctr: z.number().nullable().describe(`click events / impression events of ${of} in the window; null without impressions`),
+  conversion: z.number().nullable().describe(`purchase feedback events / impression events of ${of} in the window; null without impressions`),
+});
+
 export const onlineMetricsResponse = z
   .object({
     days: z.number().int(),
@@ -147,12 +157,7 @@ export const onlineMetricsResponse = z
       .array(
         z.object({
           campaignId: z.string(),
-          impressions: z.number().int(),
-          clicks: z.number().int(),
-          addToCart: z.number().int(),
-          purchases: z.number().int(),
-          ctr: z.number().nullable().describe('click events / impression events of the campaign in the window; null without impressions'),
-          conversion: z.number().nullable().describe('purchase feedback events / impression events of the campaign in the window; null without impressions'),
+          ...feedbackRates('the campaign'),
         }),
       )
       .describe('Per campaign (feedback sent with a campaignId, e.g. from an export), most impressions first'),
@@ -163,12 +168,7 @@ export const onlineMetricsResponse = z
             .string()
             .nullable()
             .describe('The model version of the lists the feedback is about; null for feedback naming no recommendationId the service signed, or a list answered before a first training'),
-          impressions: z.number().int(),
-          clicks: z.number().int(),
-          addToCart: z.number().int(),
-          purchases: z.number().int(),
-          ctr: z.number().nullable().describe('click events / impression events of lists of this version in the window; null without impressions'),
-          conversion: z.number().nullable().describe('purchase feedback events / impression events of lists of this version in the window; null without impressions'),
+          ...feedbackRates('lists of this version'),
         }),
       )
       .describe(
