@@ -283,13 +283,13 @@ const schema = z.object({
 export type Config = z.infer<typeof schema> & { EXPORT_DIR: string; FRONTEND_BODY_LIMIT_BYTES: number };
 
 /** The frontend body limit at the default batch (FRONTEND_MAX_BATCH_SIZE 100), and the least it defaults to. */
-export const FRONTEND_BODY_LIMIT_FLOOR = 256 * 1024;
+const FRONTEND_BODY_LIMIT_FLOOR = 256 * 1024;
 
 /**
  * Bytes per feedback event a frontend key's body is allowed when FRONTEND_BODY_LIMIT_BYTES is unset: what 256 KiB
  * allowed each of the default batch's 100 events (2.56 KiB, about 1.7 times an event at its longest fields).
  */
-export const FRONTEND_BODY_BYTES_PER_EVENT = FRONTEND_BODY_LIMIT_FLOOR / 100;
+const FRONTEND_BODY_BYTES_PER_EVENT = FRONTEND_BODY_LIMIT_FLOOR / 100;
 
 /**
  * FRONTEND_BODY_LIMIT_BYTES when it is unset: FRONTEND_BODY_BYTES_PER_EVENT times the frontend batch (at most

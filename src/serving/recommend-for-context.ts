@@ -29,7 +29,7 @@ export interface ContextQuery extends ListQuery {
 /** The most recent context items used; older ones add little and cost time. */
 const MAX_ANCHORS = 20;
 /** Neighbours the context is scored by, by recommender family (whatever the recipe names its sources). */
-const CONTEXT_SOURCES = { 'item-knn': 1, cooccurrence: 0.7, content: 0.5 };
+export const CONTEXT_SOURCES = { 'item-knn': 1, cooccurrence: 0.7, content: 0.5 };
 /**
  * A viewed item as an anchor weighs this much of a cart item at the same position: a view is a weaker
  * signal of intent than a cart (the default recipe weighs a view 0.1 and a cart 0.3 of an order).

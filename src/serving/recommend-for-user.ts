@@ -25,6 +25,7 @@ import type { PurchaseRow } from '../recommenders/dataset.js';
 import { storedStrategies, type ScoredUser } from './serving-model-builder.js';
 import { listsOwnItemsOnly } from './own-item-sources.js';
 import { heldHistory } from './held-history.js';
+import { CONTEXT_SOURCES } from './recommend-for-context.js';
 
 /**
  * Most share of the blended score given to neighbours of purchases made since training. The share is
@@ -38,8 +39,6 @@ const RANK_OFFSET = 60;
 const LIVE_ANCHORS = 5;
 /** Neighbours blended in for purchases since training, by recommender family (whatever the recipe names its sources). */
 const LIVE_SOURCES = { 'item-knn': 1, content: 0.3 };
-/** Neighbours of a cold start's purchases since training (the context list's), by family. */
-const COLD_LIVE_SOURCES = { 'item-knn': 1, cooccurrence: 0.7, content: 0.5 };
 const NONE: { item: number; ts: number }[] = [];
 const NO_ITEMS: number[] = [];
 
@@ -483,7 +482,8 @@ async function coldStart(
     const anchors = fresh.slice(0, LIVE_ANCHORS).map((f, r) => ({ item: f.item, weight: 1 / (1 + r) }));
     // Below the customer's own items when they open the list: scores never rise down a list.
     const score = own > 0 ? popularityRun(picker.picks) : (s: number) => s;
-    for (const p of scoreByNeighbours(model, anchors, COLD_LIVE_SOURCES, BECAUSE_YOU_BOUGHT)) {
+    // A cold start's purchases since training are scored as a context list scores its items.
+    for (const p of scoreByNeighbours(model, anchors, CONTEXT_SOURCES, BECAUSE_YOU_BOUGHT)) {
       if (picker.offer(p.item, score(p.score), p.sources, p.explanation) && picker.full) break;
     }
   }

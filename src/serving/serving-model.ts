@@ -81,7 +81,8 @@ export const familyOf = (model: ServingModel, source: string): string => trained
 /** A version's family -> source resolution, and family-keyed weights resolved through it (by weights object). */
 interface FamilySources {
   byFamily: ReadonlyMap<string, string>;
-  weights: Map<object, readonly WeightedSource[]>;
+  /** Weak: a caller passing a new object each time costs a resolution, not a growing map. */
+  weights: WeakMap<object, readonly WeightedSource[]>;
 }
 
 /** One family of a family-keyed weighting, with the version's source that serves it. */
@@ -100,7 +101,7 @@ function familySources(model: ServingModel): FamilySources {
     const family = familyOf(model, name);
     if (family === name || !byFamily.has(family)) byFamily.set(family, name);
   }
-  return (model.families = { byFamily, weights: new Map() });
+  return (model.families = { byFamily, weights: new WeakMap() });
 }
 
 /**

@@ -54,7 +54,7 @@ function issueMessage(v: { keyword?: string; message?: string; params?: { keys?:
  * Flattens schema-validation issues to `{ path, message }` with the request part as the path's head: at
  * most MAX_LISTED_ISSUES of them, then one saying how many more there are.
  */
-export function validationIssues(err: FastifyError & { validation?: unknown[]; validationContext?: string }): Issue[] {
+function validationIssues(err: FastifyError & { validation?: unknown[]; validationContext?: string }): Issue[] {
   const context = err.validationContext ?? 'request';
   const all = err.validation ?? [];
   const issues = all.slice(0, MAX_LISTED_ISSUES).map((raw) => {

@@ -61,7 +61,7 @@ export const once = <T extends z.ZodType>(schema: T) =>
  */
 const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
 /** Longest query number read (spaces included): far more than any parameter's bound needs (1e9, 3650). */
-export const MAX_QUERY_NUMBER_LENGTH = 64;
+const MAX_QUERY_NUMBER_LENGTH = 64;
 
 /**
  * A number in the query string: `schema` is a `z.coerce.number()` with its bounds and its default. Given
