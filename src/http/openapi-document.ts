@@ -4,6 +4,7 @@
  */
 
 import { MAX_PARAM_LENGTH } from './plugins/error-handler.js';
+import { BODY_METHODS } from './plugins/json-body.js';
 
 type Json = Record<string, unknown>;
 
@@ -33,7 +34,6 @@ export const RESPONSE_DESCRIPTIONS: Record<string, string> = {
 };
 
 const METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace']);
-const BODY_METHODS = new Set(['put', 'post', 'delete', 'patch']);
 const COMPONENT_REF = '#/components/schemas/';
 const INPUT_SUFFIX = 'Input';
 
@@ -170,7 +170,7 @@ export function documentRouteConventions(document: Json): Json {
       const responses = (operation.responses ??= {}) as Record<string, Json>;
       const takesQuery = ((operation.parameters ?? []) as Json[]).some((p) => p.in === 'query');
       // Fastify parses the body of a POST, PUT, PATCH or DELETE whether the operation takes one or not.
-      const parsesBody = BODY_METHODS.has(method);
+      const parsesBody = BODY_METHODS.has(method.toUpperCase());
       if (path.startsWith('/v1/') && !takesQuery && !responses['400']) {
         responses['400'] = {
           description: ['A query parameter: this operation takes none (code VALIDATION_FAILED)', ...(parsesBody ? [BAD_BODY] : []), NO_HOST].join('; '),

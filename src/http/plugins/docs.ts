@@ -5,6 +5,7 @@ import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-pro
 import { describeResponses, documentRouteConventions, tidyComponents } from '../openapi-document.js';
 import { errorResponse } from '../schemas/common.js';
 import { userTokenHeaders } from '../schemas/recommendations.js';
+import { BODY_METHODS } from './json-body.js';
 
 /**
  * Errors any scoped route can answer whatever it declares: the auth check (401, 403) and the
@@ -22,7 +23,6 @@ const PATH_PARAMETER_ERRORS = [414];
  * takes none (activate a model, erase a user) answers them too when a client sends one anyway.
  */
 const BODY_ERRORS = [413, 415];
-const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** OpenAPI from the routes' zod schemas: the UI at /docs, the spec at /docs/json. */
 export async function registerDocs(app: FastifyInstance, version: string): Promise<void> {

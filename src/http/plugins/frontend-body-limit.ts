@@ -4,8 +4,8 @@ import { z } from 'zod';
 import type { Config } from '../../config.js';
 import { AppError } from '../../errors.js';
 import { feedbackEvent } from '../schemas/events.js';
+import { BODY_METHODS } from './json-body.js';
 
-const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** The 413 of a frontend key's body over `limit` bytes; `size` when the Content-Length told it. */
 function tooLarge(limit: number, size?: number): AppError {

@@ -1,6 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../../errors.js';
 
+/** Methods whose body Fastify parses (every route of them, with a body schema or not), upper case. */
+export const BODY_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
 /**
  * True when brackets in `json` nest deeper than `max` (strings skipped, escapes honoured). One pass
  * over the text, no allocation: a hostile body of 200k nested arrays is refused in about a millisecond
