@@ -11,22 +11,13 @@ import { MAX_LISTED_ISSUES } from '../../../src/http/plugins/error-handler.js';
 import { loadConfig } from '../../../src/config.js';
 import { auth, createTestApp, KEYS, type TestApp } from '../../helpers/app.js';
 import { createPgliteTestDb, createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
+import { rawRequest } from '../../helpers/raw-http.js';
 
 const createDb = (await serviceAvailable(POSTGRES_URL)) ? createPostgresTestDb : createPgliteTestDb;
 const FRONTEND = 'frontend-key-body-1';
 const API_KEYS = `frontend:${FRONTEND},read:${KEYS.read},write:${KEYS.write},admin:${KEYS.admin}`;
 const LIMIT = 4096;
 
-/** One request written on a socket as given; the raw answer once the server closes the connection. */
-function rawRequest(port: number, request: string | Buffer): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1', () => socket.write(request));
-    let answer = '';
-    socket.on('data', (chunk) => (answer += chunk));
-    socket.on('close', () => resolve(answer));
-    socket.on('error', reject);
-  });
-}
 const bodyOf = (answer: string) => JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4));
 
 /**

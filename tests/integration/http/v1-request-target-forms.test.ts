@@ -2,27 +2,9 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, createTestApp, KEYS, type TestApp } from '../../helpers/app.js';
 import { createPgliteTestDb, createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
+import { rawRequest, headerOf } from '../../helpers/raw-http.js';
 
 const createDb = (await serviceAvailable(POSTGRES_URL)) ? createPostgresTestDb : createPgliteTestDb;
-
-/** One request written on a socket as given (the request target exactly as a client or proxy sends it); the raw answer. */
-function rawRequest(port: number, head: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1', () => socket.write(head));
-    let answer = '';
-    socket.on('data', (chunk) => (answer += chunk));
-    socket.on('close', () => resolve(answer));
-    socket.on('error', reject);
-  });
-}
-
-const headerOf = (answer: string, name: string) =>
-  answer
-    .split('\r\n\r\n')[0]
-    .split('\r\n')
-    .find((line) => line.toLowerCase().startsWith(`${name}:`))
-    ?.slice(name.length + 1)
-    .trim();
 
 /**
  * The router serves `/v1` routes for request targets that do not start with the literal `/v1/`: the
