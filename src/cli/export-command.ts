@@ -71,7 +71,9 @@ export function parseExportArgs(args: string[]): { request: ExportRequest; out: 
 }
 
 const summary = (r: ExportResult, out: string) =>
-  `${r.customers.toLocaleString('en-US')} customers, ${r.rows.toLocaleString('en-US')} rows (${r.format}, model ${r.modelVersion}) in ${(r.ms / 1000).toFixed(1)} s -> ${out}`;
+  `${r.customers.toLocaleString('en-US')} customers, ${r.rows.toLocaleString('en-US')} rows (${r.format}, model ${r.modelVersion}) in ${(r.ms / 1000).toFixed(1)} s -> ${out}` +
+  // A server of the release before does not say.
+  (r.restartedFrom?.length ? `\nbegan again on model ${r.modelVersion}: newer trainings deleted ${r.restartedFrom.join(', ')} while the export read it` : '');
 
 async function main(args: string[]): Promise<number> {
   const cli = parseCommandLine(args, USAGE, parseExportArgs);

@@ -4,7 +4,9 @@
  * the API's own answer (the same use cases, the same model version), so a file and
  * GET /v1/users/:id/recommendations?strategy=... agree. The file is written under a temporary name and
  * renamed when complete, so a reader never sees half an export. An answer the API would give during a
- * store outage (a fallback of the outage's) is not written: the export waits for the store, or fails.
+ * store outage (a fallback of the outage's) is not written: the export waits for the store, or fails. A
+ * version that newer trainings delete while the export reads it (MODEL_VERSIONS_KEPT) is given up: the
+ * export begins again on the version active then and writes the file anew, and its result says so.
  */
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
@@ -54,6 +56,12 @@ export interface ExportResult {
   rows: number;
   bytes: number;
   ms: number;
+  /**
+   * The versions the export began on and began again from, oldest first, because newer trainings deleted
+   * each of them while it read their lists (MODEL_VERSIONS_KEPT); empty when none was. The file holds
+   * `modelVersion`'s lists only.
+   */
+  restartedFrom: string[];
 }
 
 /** Customers scored at once: their reads overlap, the file keeps the model's customer order. */
@@ -63,6 +71,18 @@ const CHUNK = 64;
  * as a training's writes do: submitting it again is then safe, nothing was written in place.
  */
 export const EXPORT_OUTAGE_WAIT_MS = JOB_OUTAGE_WAIT_MS;
+/**
+ * How many times an export begins again on the version then active when trainings delete the one it reads
+ * (each time takes as many trainings as MODEL_VERSIONS_KEPT, or one when it is 1), before it fails.
+ */
+export const EXPORT_RESTARTS = 3;
+
+/** The version an export reads was deleted by newer trainings: its lists since are cold starts. */
+class VersionDeleted extends Error {
+  constructor(readonly version: string) {
+    super(`model version ${version} was deleted`);
+  }
+}
 
 const exists = (path: string) => stat(path).then(() => true, () => false);
 
@@ -87,7 +107,12 @@ function openWriter(file: string, format: ExportRequest['format'], columns: stri
       sink.end();
       if (!out.writableFinished) await once(out, 'finish');
     },
-    destroy: () => out.destroy(),
+    /** Stops writing; resolves once the file is closed, so it can be opened again. */
+    async destroy(): Promise<void> {
+      csv?.destroy();
+      out.destroy();
+      await new Promise<void>((resolve) => (out.closed ? resolve() : out.once('close', () => resolve())));
+    },
   };
 }
 
@@ -109,7 +134,7 @@ export async function runExport(
   deps: ExportDeps,
   req: ExportRequest,
   file: string,
-  opts: { onProgress?: (fraction: number) => void; signal?: AbortSignal } = {},
+  opts: { onProgress?: (fraction: number, step: string) => void; signal?: AbortSignal } = {},
 ): Promise<ExportResult> {
   const started = performance.now();
   // Set once a read gave up: the other reads of its chunk stop asking a store that is away.
@@ -126,78 +151,115 @@ export async function runExport(
   };
   const erasureMark = deps.erasures ? await throughOutage(() => deps.erasures!.mark()) : undefined;
   if (deps.followErasures) await throughOutage(deps.followErasures);
-  // The version active now, not the one this process last checked: an export right after a training must
-  // not write the version before it (storefront requests do not wait for this read).
-  const model = await throughOutage(() => (deps.serving.latestModel ?? deps.serving.activeModel)());
-  if (!model) throw new AppError('UNPROCESSABLE', 'no model is active yet: train one first');
   await mkdir(dirname(file), { recursive: true });
   const part = `${file}.part`;
   const campaign = req.campaignId ?? null;
-  const writer = openWriter(part, req.format, req.kind === 'audience' ? AUDIENCE_COLUMNS : RECOMMENDATION_COLUMNS);
-  let rows = 0;
-  let customers = 0;
-  try {
-    if (req.kind === 'audience') {
-      const audience = await throughOutage(() => deps.audiences.audience({ ...req, k: req.k }));
-      if (!audience) throw new AppError('UNPROCESSABLE', 'no model is active yet: train one first');
-      for (const [r, u] of audience.users.entries()) {
-        const record = { campaignId: campaign, rank: r + 1, userId: u.userId, score: u.score, tier: u.tier, reason: u.reason, itemId: u.itemId, modelVersion: audience.modelVersion };
-        await writer.write(record);
-        rows++;
-      }
-      customers = audience.users.length;
-      opts.onProgress?.(1);
-    } else {
-      const ids = await throughOutage(() => customersOf(deps, model.meta.version, req));
-      const query = { k: req.k, strategy: req.strategy ?? 'hybrid', excludePurchased: req.excludePurchased };
-      /**
-       * The customer's answer as the API gives it. One made while a store was unreachable is not the list
-       * the campaign asked for (a cold start for a customer not precomputed, or a list without purchases
-       * since training, marked fallback): it is asked again until the store answers, and the export fails
-       * if it does not within the wait, rather than mailing the outage's popularity list.
-       */
-      const answerOf = (userId: string) =>
-        throughOutage(async (): Promise<Recommendation> => {
-          // The version the export began with, whatever a training publishes meanwhile.
-          const a = await deps.serving.recommendForExport(userId, query, model);
-          if (a[DEGRADED]) throw new AppError('DEPENDENCY_UNAVAILABLE');
-          return a;
-        });
-      let reported = 0;
-      for (let from = 0; from < ids.length; from += CHUNK) {
-        opts.signal?.throwIfAborted();
-        const chunk = ids.slice(from, from + CHUNK);
-        const answers = await Promise.all(chunk.map(answerOf));
-        // Its version pruned meanwhile (trainings published past MODEL_VERSIONS_KEPT), the lists read since are
-        // cold starts: the export fails, to be run again, rather than write them under that version's name.
-        if (deps.store.listVersions && !(await throughOutage(() => deps.store.listVersions!())).some((v) => v.version === model.meta.version)) {
-          throw new AppError('CONFLICT', `model version ${model.meta.version} was deleted while the export read its lists (newer trainings published past MODEL_VERSIONS_KEPT): export again`);
+  const restartedFrom: string[] = [];
+  let step = 'export';
+  let written: { version: string; rows: number; customers: number };
+
+  /** The whole file of one version under the temporary name; VersionDeleted when trainings delete the version meanwhile. */
+  async function writeVersion(): Promise<typeof written> {
+    // The version active now, not the one this process last checked: an export right after a training must
+    // not write the version before it (storefront requests do not wait for this read).
+    const model = await throughOutage(() => (deps.serving.latestModel ?? deps.serving.activeModel)());
+    if (!model) throw new AppError('UNPROCESSABLE', 'no model is active yet: train one first');
+    const version = model.meta.version;
+    const writer = openWriter(part, req.format, req.kind === 'audience' ? AUDIENCE_COLUMNS : RECOMMENDATION_COLUMNS);
+    let rows = 0;
+    let customers = 0;
+    try {
+      if (req.kind === 'audience') {
+        const audience = await throughOutage(() => deps.audiences.audience({ ...req, k: req.k }));
+        if (!audience) throw new AppError('UNPROCESSABLE', 'no model is active yet: train one first');
+        for (const [r, u] of audience.users.entries()) {
+          const record = { campaignId: campaign, rank: r + 1, userId: u.userId, score: u.score, tier: u.tier, reason: u.reason, itemId: u.itemId, modelVersion: audience.modelVersion };
+          await writer.write(record);
+          rows++;
         }
-        for (const [c, a] of answers.entries()) {
-          const userId = chunk[c];
-          if (req.format === 'jsonl') {
-            await writer.write({}, { campaignId: campaign, userId, ...a });
-            rows++;
-          } else {
-            for (const [r, item] of a.items.entries()) {
-              await writer.write({
-                campaignId: campaign, userId, rank: r + 1, itemId: item.itemId, title: item.title ?? '', score: item.score, explanation: item.explanation ?? '',
-                sources: item.sources.join('|'), strategy: a.strategy, fallback: a.fallback, modelVersion: a.modelVersion, recommendationId: a.recommendationId,
-              });
-              rows++;
-            }
+        customers = audience.users.length;
+        opts.onProgress?.(1, step);
+      } else {
+        const ids = await throughOutage(() => customersOf(deps, version, req));
+        const query = { k: req.k, strategy: req.strategy ?? 'hybrid', excludePurchased: req.excludePurchased };
+        /**
+         * The customer's answer as the API gives it. One made while a store was unreachable is not the list
+         * the campaign asked for (a cold start for a customer not precomputed, or a list without purchases
+         * since training, marked fallback): it is asked again until the store answers, and the export fails
+         * if it does not within the wait, rather than mailing the outage's popularity list.
+         */
+        const answerOf = (userId: string) =>
+          throughOutage(async (): Promise<Recommendation> => {
+            // The version the export began with, whatever a training publishes meanwhile.
+            const a = await deps.serving.recommendForExport(userId, query, model);
+            if (a[DEGRADED]) throw new AppError('DEPENDENCY_UNAVAILABLE');
+            return a;
+          });
+        let reported = 0;
+        for (let from = 0; from < ids.length; from += CHUNK) {
+          opts.signal?.throwIfAborted();
+          const chunk = ids.slice(from, from + CHUNK);
+          const answers = await Promise.all(chunk.map(answerOf));
+          // Its version deleted meanwhile (trainings published past MODEL_VERSIONS_KEPT), the lists read since
+          // are cold starts: none is written under that version's name. A version is unlisted before its data
+          // goes (model-store deleteVersion), so one still listed now was whole for every read of this chunk.
+          if (deps.store.listVersions && !(await throughOutage(() => deps.store.listVersions!())).some((v) => v.version === version)) {
+            throw new VersionDeleted(version);
           }
-          customers++;
+          for (const [c, a] of answers.entries()) {
+            const userId = chunk[c];
+            if (req.format === 'jsonl') {
+              await writer.write({}, { campaignId: campaign, userId, ...a });
+              rows++;
+            } else {
+              for (const [r, item] of a.items.entries()) {
+                await writer.write({
+                  campaignId: campaign, userId, rank: r + 1, itemId: item.itemId, title: item.title ?? '', score: item.score, explanation: item.explanation ?? '',
+                  sources: item.sources.join('|'), strategy: a.strategy, fallback: a.fallback, modelVersion: a.modelVersion, recommendationId: a.recommendationId,
+                });
+                rows++;
+              }
+            }
+            customers++;
+          }
+          const fraction = Math.min(1, (from + chunk.length) / ids.length);
+          // At most once per percent.
+          if (fraction - reported >= 0.01 || fraction === 1) {
+            reported = fraction;
+            opts.onProgress?.(fraction, step);
+          }
         }
-        const fraction = Math.min(1, (from + chunk.length) / ids.length);
-        // At most once per percent.
-        if (fraction - reported >= 0.01 || fraction === 1) {
-          reported = fraction;
-          opts.onProgress?.(fraction);
+      }
+      await writer.close();
+    } catch (err) {
+      await writer.destroy();
+      throw err;
+    }
+    return { version, rows, customers };
+  }
+
+  try {
+    for (;;) {
+      try {
+        written = await writeVersion();
+        break;
+      } catch (err) {
+        if (!(err instanceof VersionDeleted)) throw err;
+        const deleted = err.version;
+        if (restartedFrom.length >= EXPORT_RESTARTS) {
+          throw new AppError(
+            'CONFLICT',
+            `model versions ${[...restartedFrom, deleted].join(', ')} were each deleted while the export read its lists (newer trainings published past MODEL_VERSIONS_KEPT), and it began again ${EXPORT_RESTARTS} times: export again when trainings publish less often, or keep more versions`,
+          );
         }
+        // Begun again on the version active now, which that training published: the file is written anew,
+        // and the result names the versions given up. Nothing else to reset: the erasures since the export
+        // began are scrubbed from the file at the end whichever version it holds.
+        restartedFrom.push(deleted);
+        step = `export again: model version ${deleted} was deleted by a newer training`;
+        opts.onProgress?.(0, step);
       }
     }
-    await writer.close();
     // An erasure during the export scrubbed the files there were; this one was not there yet. It is
     // scrubbed of those customers and renamed into place under the erasure lock: an erasure still running
     // is waited for and counted, and every later one finds the file in place.
@@ -213,20 +275,22 @@ export async function runExport(
           const target = (await exists(part)) ? part : file;
           if (erased.size > 0) {
             const removed = await scrubExportFile(target, erased, req.format);
-            rows -= removed.rows;
-            customers -= removed.customers;
+            written.rows -= removed.rows;
+            written.customers -= removed.customers;
           }
           if (target === part) await rename(part, file);
         }),
       );
     }
   } catch (err) {
-    writer.destroy();
     await rm(part, { force: true });
     throw err;
   }
   const { size } = await stat(file);
   // On record once its file is in place: a browser's feedback naming it keeps its campaignId from now on.
   if (campaign !== null && deps.campaigns) await throughOutage(() => deps.campaigns!.record(campaign));
-  return { kind: req.kind, format: req.format, campaignId: campaign, modelVersion: model.meta.version, customers, rows, bytes: size, ms: Math.round(performance.now() - started) };
+  return {
+    kind: req.kind, format: req.format, campaignId: campaign, modelVersion: written.version, customers: written.customers, rows: written.rows, bytes: size,
+    ms: Math.round(performance.now() - started), restartedFrom,
+  };
 }

@@ -158,7 +158,7 @@ export function createJobHandlers(deps: {
     handlers[JOB_TYPES.export] = async (raw, ctx) => {
       const params = exportRequest.parse(raw);
       const file = join(exports.dir, exportFileName(ctx.job.id, params.format));
-      return runExport(exports.deps, params, file, { onProgress: (f) => void ctx.progress(f, 'export').catch(() => {}), signal: ctx.signal });
+      return runExport(exports.deps, params, file, { onProgress: (f, step) => void ctx.progress(f, step).catch(() => {}), signal: ctx.signal });
     };
   }
   return handlers;

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runExport } from '../../../src/exports/run-export.js';
+import { EXPORT_RESTARTS, runExport } from '../../../src/exports/run-export.js';
 import { createServing } from '../../../src/serving/create-serving.js';
 import { createMemoryModelStore } from '../../../src/store/memory-model-store.js';
 import type { ModelStore } from '../../../src/store/model-store.js';
@@ -122,26 +122,31 @@ describe('an export and the storefront in one process, while a new version loads
   }, 60_000);
 });
 
-describe('an export whose version a training deletes meanwhile (MODEL_VERSIONS_KEPT=1)', () => {
-  const shop = shopForExports({ version: 'v-kept-first', env: { MODEL_VERSIONS_KEPT: '1' }, store: () => createMemoryModelStore({ versionsKept: 1 }) });
+describe('an export whose every version a training deletes meanwhile (MODEL_VERSIONS_KEPT=1)', () => {
+  const shop = shopForExports({ version: 'v-kept-0', env: { MODEL_VERSIONS_KEPT: '1' }, store: () => createMemoryModelStore({ versionsKept: 1 }) });
 
-  it("When a training deletes the export's version while it reads lists, Then the export fails asking to run it again, rather than write cold starts under that version's name", async () => {
+  it(`When trainings delete each version the export begins on, ${EXPORT_RESTARTS + 1} in a row, Then the export fails asking to run it again, rather than write cold starts under a version's name or begin again for ever`, async () => {
     const { audiences, profiles, store } = shop.t.services;
     const fresh = createServing({ store, db: shop.t.services.db, catalog: shop.t.services.catalog, recheckMs: 60_000 });
-    let training: Promise<string> | undefined;
+    // One training per version the export reads, once it is under way: each publishes and deletes that version.
+    const trainings = new Map<string, Promise<string>>();
     const serving = {
       activeModel: () => fresh.activeModel(),
+      latestModel: () => fresh.latestModel(),
       recommendForExport: async (userId: string, q: Parameters<typeof fresh.recommendForExport>[1], model?: Parameters<typeof fresh.recommendForExport>[2]) => {
-        // The nightly training publishes once the export is under way, deleting the version it reads.
-        await (training ??= trainAndPublish(shop.t.services, 'v-kept-second'));
+        const reading = model!.meta.version;
+        if (!trainings.has(reading)) trainings.set(reading, trainAndPublish(shop.t.services, `v-kept-${trainings.size + 1}`));
+        await trainings.get(reading);
         return fresh.recommendForExport(userId, q, model);
       },
     };
     const file = join(shop.dir, 'during.csv');
     await expect(runExport({ serving, audiences, profiles, store }, { kind: 'recommendations', k: 3, format: 'csv' }, file)).rejects.toMatchObject({
       code: 'CONFLICT',
-      message: expect.stringMatching(/v-kept-first was deleted while the export read its lists.*export again/),
+      message: expect.stringMatching(/model versions v-kept-0, v-kept-1, v-kept-2, v-kept-3 were each deleted while the export read its lists.*export again/),
     });
+    expect([...trainings.keys()]).toEqual(['v-kept-0', 'v-kept-1', 'v-kept-2', 'v-kept-3']);
     expect(await readFile(file, 'utf8').catch(() => null)).toBeNull();
+    expect(await readFile(`${file}.part`, 'utf8').catch(() => null)).toBeNull();
   }, 60_000);
 });
