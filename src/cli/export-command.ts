@@ -26,6 +26,8 @@ const USAGE = `Usage: npm run export -- --out FILE [options]
   --include-recent-buyers[=true|false]
                              audience: keep customers who bought the products recently
   --format csv|jsonl         default csv
+  --bom[=true|false]         csv: begin the file with a UTF-8 byte-order mark, so Excel shows accented
+                             titles right (default: no mark, the file begins with its header)
   --campaign ID              campaign id written on every row (send it back with feedback)
 
 Writes the active model's answers, exactly as the API gives them (GET /v1/users/:id/recommendations
@@ -36,17 +38,20 @@ const FLAGS: Record<string, keyof ExportRequest | 'out'> = {
   '--out': 'out', '--kind': 'kind', '--k': 'k', '--segment': 'segment', '--lifecycle': 'lifecycle', '--strategy': 'strategy',
   '--item': 'itemIds', '--category': 'category', '--format': 'format', '--campaign': 'campaignId',
 };
+/** Flags that are switches: on alone, or as their value (=true, =false) says. */
+const SWITCHES: Record<string, 'includeRecentBuyers' | 'bom'> = { '--include-recent-buyers': 'includeRecentBuyers', '--bom': 'bom' };
 
 /** The request and the output path, validated by the same schema as POST /v1/exports. */
 export function parseExportArgs(args: string[]): { request: ExportRequest; out: string } {
   const raw: Record<string, unknown> = {};
   for (let i = 0; i < args.length; i++) {
     const [flag, inline] = args[i].split(/=(.*)/s, 2) as [string, string | undefined];
-    if (flag === '--include-recent-buyers') {
-      // A switch; a value given with it (=false) must not read as the switch on.
-      if (inline !== undefined && inline !== 'true' && inline !== 'false') throw new UsageError(`--include-recent-buyers takes no value, or true or false; got "${inline}"`);
-      if (raw.includeRecentBuyers !== undefined) throw new UsageError('--include-recent-buyers given twice');
-      raw.includeRecentBuyers = inline !== 'false';
+    const toggled = SWITCHES[flag];
+    if (toggled) {
+      // A value given with it (=false) must not read as the switch on.
+      if (inline !== undefined && inline !== 'true' && inline !== 'false') throw new UsageError(`${flag} takes no value, or true or false; got "${inline}"`);
+      if (raw[toggled] !== undefined) throw new UsageError(`${flag} given twice`);
+      raw[toggled] = inline !== 'false';
       continue;
     }
     const key = FLAGS[flag];
@@ -61,7 +66,7 @@ export function parseExportArgs(args: string[]): { request: ExportRequest; out: 
   const parsed = exportRequest.safeParse(rest);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const flagOf = (field: PropertyKey) => Object.entries(FLAGS).find(([, k]) => k === field)?.[0];
+    const flagOf = (field: PropertyKey) => Object.entries({ ...FLAGS, ...SWITCHES }).find(([, k]) => k === field)?.[0];
     const flag = flagOf(issue.path[0]) ?? String(issue.path[0] ?? '');
     // The request's messages name its API fields; the terminal speaks of flags.
     const message = issue.message.replace(/\b(itemIds|category|segment|lifecycle|strategy|campaignId)\b/g, (field) => flagOf(field) ?? field);

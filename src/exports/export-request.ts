@@ -34,9 +34,15 @@ export const exportRequest = z
     category: z.string().min(1).max(200).optional().describe('audience: every product of this category or below it (`Kitchen` takes `Kitchen/Mugs`; case ignored)'),
     includeRecentBuyers: z.boolean().optional().describe('audience: keep recent buyers of the products'),
     format: z.enum(EXPORT_FORMATS).default('csv').describe('`csv` (one row per customer and item) or `jsonl` (one JSON object per line)'),
+    bom: z
+      .boolean()
+      .optional()
+      .describe('csv: begin the file with a UTF-8 byte-order mark, so that Excel reads accented titles as UTF-8 rather than garbled (default false: the file begins with its header, as before)'),
     campaignId: campaignId.optional(),
   })
   .superRefine((r, ctx) => {
+    // JSON Lines is UTF-8 without a mark (RFC 8259): a reader would take the mark for part of the first line.
+    if (r.bom === true && r.format !== 'csv') ctx.addIssue({ code: 'custom', path: ['bom'], message: 'only for format "csv"' });
     if (r.kind === 'recommendations') {
       if (r.k > MAX_EXPORT_ITEMS) ctx.addIssue({ code: 'custom', path: ['k'], message: `at most ${MAX_EXPORT_ITEMS} items per customer` });
       for (const f of ['itemIds', 'category', 'includeRecentBuyers'] as const) {

@@ -90,12 +90,14 @@ const RECOMMENDATION_COLUMNS = ['campaignId', 'userId', 'rank', 'itemId', 'title
 const AUDIENCE_COLUMNS = ['campaignId', 'rank', 'userId', 'score', 'tier', 'reason', 'itemId', 'modelVersion'];
 
 /**
- * Writes records as CSV (with a header) or JSON Lines, with backpressure. CSV text cells a spreadsheet
- * would run as formulas are escaped (csv-formulas.ts); JSON Lines holds the values as they are.
+ * Writes records as CSV (with a header, after a byte-order mark on request) or JSON Lines, with
+ * backpressure. CSV text cells a spreadsheet would run as formulas are escaped (csv-formulas.ts); JSON
+ * Lines holds the values as they are.
  */
-function openWriter(file: string, format: ExportRequest['format'], columns: string[]) {
+function openWriter(file: string, req: Pick<ExportRequest, 'format' | 'bom'>, columns: string[]) {
   const out = createWriteStream(file);
-  const csv = format === 'csv' ? stringify({ header: true, columns, cast: { boolean: (v) => String(v), string: formulaEscaped } }) : null;
+  // `bom`: the UTF-8 byte-order mark first, which tells Excel the file's encoding (without it, its code page's).
+  const csv = req.format === 'csv' ? stringify({ header: true, bom: req.bom === true, columns, cast: { boolean: (v) => String(v), string: formulaEscaped } }) : null;
   csv?.pipe(out);
   const sink = csv ?? out;
   return {
@@ -165,7 +167,7 @@ export async function runExport(
     const model = await throughOutage(() => (deps.serving.latestModel ?? deps.serving.activeModel)());
     if (!model) throw new AppError('UNPROCESSABLE', 'no model is active yet: train one first');
     const version = model.meta.version;
-    const writer = openWriter(part, req.format, req.kind === 'audience' ? AUDIENCE_COLUMNS : RECOMMENDATION_COLUMNS);
+    const writer = openWriter(part, req, req.kind === 'audience' ? AUDIENCE_COLUMNS : RECOMMENDATION_COLUMNS);
     let rows = 0;
     let customers = 0;
     try {

@@ -20,6 +20,15 @@ describe('npm run export arguments', () => {
     expect(() => parseExportArgs(['--kind=audience', '--item', 'a', '--include-recent-buyers=false', '--include-recent-buyers', '--out', 'a.csv'])).toThrow('--include-recent-buyers given twice');
   });
 
+  it('When a CSV export asks for a byte-order mark (for Excel), Then the request asks for it; without the flag it does not', () => {
+    const bom = (...flags: string[]) => parseExportArgs(['--out', 'x.csv', ...flags]).request.bom;
+    expect([bom('--bom'), bom('--bom=true'), bom('--bom=false'), bom()]).toEqual([true, true, false, undefined]);
+    expect(() => bom('--bom=yes')).toThrow('--bom takes no value, or true or false; got "yes"');
+    expect(() => bom('--bom', '--bom')).toThrow('--bom given twice');
+    // JSON Lines has no byte-order mark.
+    expect(() => bom('--bom', '--format', 'jsonl')).toThrow('--bom: only for format "csv"');
+  });
+
   it('When the arguments are wrong, Then a usage error names the flag', () => {
     expect(() => parseExportArgs(['--k', '10'])).toThrow(/--out/);
     expect(() => parseExportArgs(['--out', 'x', '--segment', 'nobody'])).toThrow(UsageError);
