@@ -45,7 +45,7 @@ export function createFeedbackRecorder(deps: {
   /** Strategies a list of this service may carry (serving's servedStrategies): with `knownLabelsOnly`, the strategy labels kept. */
   servedStrategies: () => ReadonlySet<string>;
   /** The service's recommendationIds: with `knownLabelsOnly`, a signed one gives the event its list's labels. */
-  ids: Pick<RecommendationIds, 'ready' | 'servedLabels' | 'personalSince' | 'modelVersion'>;
+  ids: Pick<RecommendationIds, 'ready' | 'claimsOf'>;
 }) {
   return async function recordFeedback(feedback: FeedbackInput[], opts: { purchasesToo: boolean; knownItemsOnly?: boolean; knownLabelsOnly?: boolean }) {
     // A browser's labels are those of the list it names by a recommendationId the service signed; without
@@ -55,19 +55,14 @@ export function createFeedbackRecorder(deps: {
     let browserLabels: BrowserLabelRule | undefined;
     // Any key's feedback gets the model version of the list it names, when the service signed that id.
     await deps.ids.ready();
-    const now = Date.now();
-    if (opts.knownLabelsOnly) {
-      browserLabels = {
-        strategies: deps.servedStrategies(),
-        served: (id, userId) => deps.ids.servedLabels(id, userId, now),
-        personalSince: (id, userId) => deps.ids.personalSince(id, userId, now),
-      };
-    }
+    // Each list the batch names verified once, before the insert's transaction holds a connection and its locks.
+    const claims = deps.ids.claimsOf(feedback.map((e) => e.recommendationId));
+    if (opts.knownLabelsOnly) browserLabels = { strategies: deps.servedStrategies(), served: claims.servedLabels, personalSince: claims.personalSince };
     const result = await deps.events.insertFeedback(feedback, {
       knownItemsOnly: opts.knownItemsOnly,
       browserLabels,
       storedPurchases: opts.purchasesToo,
-      modelVersionOf: (id) => deps.ids.modelVersion(id, now),
+      modelVersionOf: claims.modelVersion,
     });
     if (opts.purchasesToo) {
       // What the ids hold as stored, not what this batch says under them: a purchase only where the feedback

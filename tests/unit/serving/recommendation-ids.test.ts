@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createRecommendationIds } from '../../../src/serving/recommendation-ids.js';
+import { createRecommendationIds, verifyDistinct } from '../../../src/serving/recommendation-ids.js';
+import { signRecommendationToken, userTag, verifyRecommendationToken } from '../../../src/serving/recommendation-token.js';
 
 const KEY = Buffer.alloc(32, 7);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -44,5 +45,57 @@ describe('the ids answers go out under', () => {
     await new Promise((r) => setImmediate(r));
     expect(await ids.ready()).toBe(true);
     expect(ids.issue(answer)).not.toMatch(UUID);
+  });
+});
+
+describe("a feedback batch's recommendationIds", () => {
+  const NOW = Date.UTC(2026, 2, 1, 12, 0, 0);
+  const DAY = 86_400_000;
+  const own = { strategy: 'hybrid', modelVersion: 'v7', experiment: { id: 'home-2', arm: 'treatment' }, userId: 'c1' };
+
+  it('When a batch names one recommendationId a hundred times among others, Then each distinct id is verified once, in the batch order', () => {
+    const token = signRecommendationToken(KEY, own, NOW - 1000);
+    const other = signRecommendationToken(KEY, { strategy: 'similar', modelVersion: 'v7' }, NOW - 1000);
+    const asked: string[] = [];
+    const claims = verifyDistinct([...Array<string>(100).fill(token), null, other, undefined, 'not-a-token', token, other, 'not-a-token'], (id) => {
+      asked.push(id);
+      return verifyRecommendationToken(KEY, id, NOW, Number.POSITIVE_INFINITY);
+    });
+    expect(asked).toEqual([token, other, 'not-a-token']);
+    expect([...claims.keys()]).toEqual([token, other]);
+    expect(claims.get(token)).toEqual({ strategy: 'hybrid', modelVersion: 'v7', experiment: own.experiment, issuedAt: NOW - 1000, userTag: userTag(KEY, 'c1') });
+  });
+
+  it("When a batch's claims are read, Then each event gets its list's labels (an arm only on its own customer's list, none from a list over 7 days old) and the model version and personal time of any age", async () => {
+    const ids = createRecommendationIds({ secret: async () => KEY });
+    await ids.ready();
+    const fresh = ids.issue(own, { userId: 'c1', now: NOW - DAY });
+    const old = ids.issue(own, { userId: 'c1', now: NOW - 8 * DAY });
+    const ahead = ids.issue(own, { userId: 'c1', now: NOW + 3_600_000 });
+    const item = ids.issue({ strategy: 'similar', modelVersion: 'v8' }, { now: NOW - DAY });
+    const batch = ids.claimsOf([...Array<string>(50).fill(fresh), old, ahead, item, 'made-up', null], NOW);
+    expect(batch.servedLabels(fresh, 'c1')).toEqual({ strategy: 'hybrid', experiment: own.experiment, own: true });
+    expect(batch.servedLabels(fresh, 'c2')).toEqual({ strategy: 'hybrid', own: false });
+    expect(batch.servedLabels(item, 'c2')).toEqual({ strategy: 'similar', own: true });
+    expect(batch.servedLabels(old, 'c1')).toBeNull();
+    expect(batch.servedLabels(ahead, 'c1')).toBeNull();
+    expect(batch.servedLabels('made-up', 'c1')).toBeNull();
+    expect(batch.servedLabels(null, 'c1')).toBeNull();
+    expect(batch.personalSince(fresh, 'c1')).toBe(NOW - DAY);
+    expect(batch.personalSince(old, 'c1')).toBe(NOW - 8 * DAY);
+    expect(batch.personalSince(fresh, 'c2')).toBeNull();
+    expect(batch.personalSince(item, 'c1')).toBeNull();
+    expect(batch.personalSince(ahead, 'c1')).toBeNull();
+    expect([fresh, old, item, ahead, 'made-up', undefined].map((id) => batch.modelVersion(id))).toEqual(['v7', 'v7', 'v8', null, null, null]);
+    // An id the batch did not name has no claims: the labels come from the batch's verification only.
+    expect(batch.modelVersion(ids.issue(own, { userId: 'c1', now: NOW }))).toBeNull();
+  });
+
+  it('When the key is not in hand, Then no id of a batch has claims', async () => {
+    const ids = createRecommendationIds({ secret: async () => Promise.reject(new Error('database down')) });
+    await ids.ready();
+    const token = signRecommendationToken(KEY, own, NOW);
+    const batch = ids.claimsOf([token], NOW);
+    expect([batch.servedLabels(token, 'c1'), batch.personalSince(token, 'c1'), batch.modelVersion(token)]).toEqual([null, null, null]);
   });
 });

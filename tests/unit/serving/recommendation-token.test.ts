@@ -31,17 +31,19 @@ describe('recommendation tokens', () => {
     const ids = createRecommendationIds({ secret: async () => KEY });
     return ids.ready().then(() => {
       const id = ids.issue(CLAIMS, { userId: '12346', now: NOW });
-      expect(ids.servedLabels(id, '12346', NOW)).toEqual({ strategy: 'hybrid', experiment: CLAIMS.experiment, own: true });
+      const similar = ids.issue({ strategy: 'similar', modelVersion: 'v1' }, { now: NOW });
+      const batch = ids.claimsOf([id, similar, 'not-a-token'], NOW);
+      expect(batch.servedLabels(id, '12346')).toEqual({ strategy: 'hybrid', experiment: CLAIMS.experiment, own: true });
       // The customer's own list says when it was made, however long ago (an erasure after it keeps its feedback
       // erased); another customer's feedback on it, or a list of no customer, names no such time.
-      expect(ids.personalSince(id, '12346', NOW + 30 * WEEK)).toBe(NOW - 500);
-      expect(ids.personalSince(id, '99999', NOW)).toBeNull();
-      expect(ids.personalSince(ids.issue({ strategy: 'similar', modelVersion: 'v1' }, { now: NOW }), '12346', NOW)).toBeNull();
+      expect(ids.claimsOf([id], NOW + 30 * WEEK).personalSince(id, '12346')).toBe(NOW - 500);
+      expect(batch.personalSince(id, '99999')).toBeNull();
+      expect(batch.personalSince(similar, '12346')).toBeNull();
       // Another customer's feedback on it keeps the strategy, not the arm.
-      expect(ids.servedLabels(id, '99999', NOW)).toEqual({ strategy: 'hybrid', own: false });
+      expect(batch.servedLabels(id, '99999')).toEqual({ strategy: 'hybrid', own: false });
       // A list of no customer (an item's similar items) has no customer to hold feedback to.
-      expect(ids.servedLabels(ids.issue({ strategy: 'similar', modelVersion: 'v1' }), '99999')).toEqual({ strategy: 'similar', own: true });
-      expect(ids.servedLabels('not-a-token', '12346')).toBeNull();
+      expect(batch.servedLabels(similar, '99999')).toEqual({ strategy: 'similar', own: true });
+      expect(batch.servedLabels('not-a-token', '12346')).toBeNull();
     });
   });
 
