@@ -142,7 +142,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   // Auth and request timing attach to routes as they are registered: both come before any route.
   registerAuth(app, { keys: config.API_KEYS, disabled: config.AUTH_DISABLED });
   // After auth (it needs the request's scope) and compression (it counts the inflated body).
-  registerFrontendBodyLimit(app, { limit: Math.min(config.FRONTEND_BODY_LIMIT_BYTES, config.BODY_LIMIT_BYTES) });
+  registerFrontendBodyLimit(app, { limit: config.FRONTEND_BODY_LIMIT_BYTES });
   // So does the limit on each Postgres statement a request makes (the scrape's included).
   registerQueryTimeout(app, { ms: config.PG_QUERY_TIMEOUT_MS });
   // Gauges backed by Postgres (offline evaluation, feedback rates) are refreshed before a scrape, cached ~30 s.

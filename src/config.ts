@@ -180,8 +180,9 @@ const schema = z.object({
    * batch of 100, which holds the largest body a frontend key needs: 100 feedback events with every field at
    * its longest (256-character ids, 64-character labels) are 149 KiB of JSON (158 KiB pretty-printed), a
    * context request at its list limits (100 cart and 100 viewed ids, 500 excluded, 256 characters each, 20
-   * attributes) 179 KiB. Set, it is kept, and a server warns at start when FRONTEND_MAX_BATCH_SIZE is set too
-   * and a full batch at the longest fields would not fit (http/plugins/frontend-body-limit.ts).
+   * attributes) 179 KiB. Set, it is kept (at most BODY_LIMIT_BYTES: the Config holds the limit that applies),
+   * and a server warns at start when a full frontend batch (FRONTEND_MAX_BATCH_SIZE, set or its default) at the
+   * longest fields would not fit (http/plugins/frontend-body-limit.ts).
    */
   FRONTEND_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).optional(),
   /**
@@ -320,7 +321,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const config = {
     ...parsed.data,
     EXPORT_DIR: parsed.data.EXPORT_DIR ?? join(parsed.data.DATA_DIR, 'exports'),
-    FRONTEND_BODY_LIMIT_BYTES: parsed.data.FRONTEND_BODY_LIMIT_BYTES ?? frontendBodyLimitFor(parsed.data),
+    // Resolved here once, capped as it applies (Fastify's own limit, BODY_LIMIT_BYTES, reads every body first):
+    // the plugin and the start warning read the limit that applies, not each its own.
+    FRONTEND_BODY_LIMIT_BYTES: Math.min(parsed.data.BODY_LIMIT_BYTES, parsed.data.FRONTEND_BODY_LIMIT_BYTES ?? frontendBodyLimitFor(parsed.data)),
   };
   if (config.IMPORT_ROOTS.length === 0) config.IMPORT_ROOTS = [join(config.DATA_DIR, 'imports')];
   // REDIS_URL set means "Redis is in use" everywhere (CLIs, the DATA_DIR lock): a cluster named by its

@@ -109,19 +109,20 @@ export function longestFeedbackEventBytes(): number {
 }
 
 /**
- * Warnings for a server's start about FRONTEND_BODY_LIMIT_BYTES: when it and FRONTEND_MAX_BATCH_SIZE are both set
- * (unset, the limit follows the batch: config.ts frontendBodyLimitFor) and the limit (at most BODY_LIMIT_BYTES)
- * cannot hold a full frontend batch of feedback events at their longest fields, the batches a browser may send
- * are refused 413 by their size instead: say so, with the limit that would hold one.
+ * Warnings for a server's start about FRONTEND_BODY_LIMIT_BYTES: when it is set (unset, the limit follows the
+ * batch: config.ts frontendBodyLimitFor), alone or with FRONTEND_MAX_BATCH_SIZE, and the limit that applies
+ * (`config`'s, at most BODY_LIMIT_BYTES) cannot hold a full frontend batch (FRONTEND_MAX_BATCH_SIZE, set or its
+ * default) of feedback events at their longest fields, the batches a browser may send are refused 413 by their
+ * size instead: say so, with the limit that would hold one. `env` tells what was set.
  */
 export function frontendBodyLimitWarnings(
   config: Pick<Config, 'FRONTEND_BODY_LIMIT_BYTES' | 'BODY_LIMIT_BYTES' | 'FRONTEND_MAX_BATCH_SIZE' | 'MAX_BATCH_SIZE'>,
   env: NodeJS.ProcessEnv = process.env,
 ): string[] {
   // Blank counts as unset, as loadConfig reads it.
-  const set = (name: string) => (env[name] ?? '').trim() !== '';
-  if (!set('FRONTEND_BODY_LIMIT_BYTES') || !set('FRONTEND_MAX_BATCH_SIZE')) return [];
-  const limit = Math.min(config.FRONTEND_BODY_LIMIT_BYTES, config.BODY_LIMIT_BYTES);
+  const setTo = (env.FRONTEND_BODY_LIMIT_BYTES ?? '').trim();
+  if (setTo === '') return [];
+  const limit = config.FRONTEND_BODY_LIMIT_BYTES;
   const batch = Math.min(config.FRONTEND_MAX_BATCH_SIZE, config.MAX_BATCH_SIZE);
   // {"events":[e,e,...]}
   const envelope = Buffer.byteLength('{"events":[]}');
@@ -129,7 +130,7 @@ export function frontendBodyLimitWarnings(
   const needed = envelope + batch * event + (batch - 1);
   if (needed <= limit) return [];
   const fits = Math.max(0, Math.floor((limit - envelope + 1) / (event + 1)));
-  const capped = config.BODY_LIMIT_BYTES < config.FRONTEND_BODY_LIMIT_BYTES ? ' (BODY_LIMIT_BYTES, which caps it)' : '';
+  const capped = Number(setTo) > limit ? ' (BODY_LIMIT_BYTES, which caps it)' : '';
   return [
     `FRONTEND_BODY_LIMIT_BYTES ${limit}${capped} cannot hold a full batch of FRONTEND_MAX_BATCH_SIZE ${batch} feedback events with every field at its longest ` +
       `(${needed} bytes of JSON, ${event} an event): a frontend key's batch of more than ${fits} such events gets 413 PAYLOAD_TOO_LARGE, not stored. ` +

@@ -2,8 +2,9 @@
  * FRONTEND_BODY_LIMIT_BYTES (256 KiB) was sized for FRONTEND_MAX_BATCH_SIZE's default of 100 feedback events. An
  * operator who had raised FRONTEND_MAX_BATCH_SIZE (to 1,000, say) got 413s, after the upgrade that brought the
  * limit, on batches a browser sent fine before, and no word of it. Unset, the limit now follows the batch
- * (2.56 KiB an event, as 256 KiB allowed 100, at least 256 KiB, at most BODY_LIMIT_BYTES); set beside a batch size
- * whose full batch it cannot hold at the schema's longest fields, a server warns at start.
+ * (2.56 KiB an event, as 256 KiB allowed 100, at least 256 KiB, at most BODY_LIMIT_BYTES); set, alone or beside a
+ * batch size, below what a full batch (of that size, or the default 100) needs at the schema's longest fields, a
+ * server warns at start. The configuration holds the limit that applies, BODY_LIMIT_BYTES's cap included.
  */
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config.js';
@@ -67,9 +68,28 @@ describe('FRONTEND_BODY_LIMIT_BYTES when FRONTEND_MAX_BATCH_SIZE was raised', ()
     expect(warnings({ FRONTEND_MAX_BATCH_SIZE: '1000', FRONTEND_BODY_LIMIT_BYTES: String(needed), BODY_LIMIT_BYTES: '1048576' })).toEqual([
       expect.stringMatching(/^FRONTEND_BODY_LIMIT_BYTES 1048576 \(BODY_LIMIT_BYTES, which caps it\) .*Raise BODY_LIMIT_BYTES and FRONTEND_BODY_LIMIT_BYTES/),
     ]);
-    // Only one of them set: the limit follows the batch, or the operator chose a limit for the default batch.
+    // The batch size alone: the limit follows it.
     expect(warnings({ FRONTEND_MAX_BATCH_SIZE: '1000' })).toEqual([]);
-    expect(warnings({ FRONTEND_BODY_LIMIT_BYTES: '4096' })).toEqual([]);
     expect(warnings({ FRONTEND_MAX_BATCH_SIZE: '100', FRONTEND_BODY_LIMIT_BYTES: '262144' })).toEqual([]);
+  });
+
+  it('When FRONTEND_BODY_LIMIT_BYTES alone is set below what a full default batch needs, Then a start warning names it, the default batch and the limit that would', () => {
+    const warnings = (env: Record<string, string>) => frontendBodyLimitWarnings(loadConfig(env), env);
+    const needed = Buffer.byteLength(batchOf(100));
+    expect(warnings({ FRONTEND_BODY_LIMIT_BYTES: '4096' })).toEqual([
+      expect.stringMatching(new RegExp(`^FRONTEND_BODY_LIMIT_BYTES 4096 cannot hold a full batch of FRONTEND_MAX_BATCH_SIZE 100 feedback events .*batch of more than 2 such events .*Raise FRONTEND_BODY_LIMIT_BYTES to at least ${needed}`)),
+    ]);
+    expect(warnings({ FRONTEND_BODY_LIMIT_BYTES: String(needed) })).toEqual([]);
+    expect(warnings({ FRONTEND_BODY_LIMIT_BYTES: String(needed - 1) })).toHaveLength(1);
+    // Set above BODY_LIMIT_BYTES, which caps it below a default batch: the warning says which one to raise.
+    expect(warnings({ FRONTEND_BODY_LIMIT_BYTES: '262144', BODY_LIMIT_BYTES: '65536' })).toEqual([
+      expect.stringMatching(/^FRONTEND_BODY_LIMIT_BYTES 65536 \(BODY_LIMIT_BYTES, which caps it\) cannot hold a full batch of FRONTEND_MAX_BATCH_SIZE 100 .*Raise BODY_LIMIT_BYTES and FRONTEND_BODY_LIMIT_BYTES/),
+    ]);
+  });
+
+  it('When FRONTEND_BODY_LIMIT_BYTES is set above BODY_LIMIT_BYTES, Then the configuration holds BODY_LIMIT_BYTES: the limit is resolved once, where every user reads it', () => {
+    expect(loadConfig({ FRONTEND_BODY_LIMIT_BYTES: '300000', BODY_LIMIT_BYTES: '65536' }).FRONTEND_BODY_LIMIT_BYTES).toBe(65536);
+    expect(loadConfig({ FRONTEND_BODY_LIMIT_BYTES: '300000', BODY_LIMIT_BYTES: '300000' }).FRONTEND_BODY_LIMIT_BYTES).toBe(300_000);
+    expect(loadConfig({ FRONTEND_BODY_LIMIT_BYTES: '4096', BODY_LIMIT_BYTES: '65536' }).FRONTEND_BODY_LIMIT_BYTES).toBe(4096);
   });
 });
