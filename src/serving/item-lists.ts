@@ -10,15 +10,43 @@ import { itemFilter, Picker } from './picker.js';
 import { nameOf, popularityRun, toRecommendation, type BoughtTogetherItem, type ListQuery, type Recommendation } from './recommendation.js';
 import { poolSize, type ServingDeps } from './serving-deps.js';
 import { newItemDepth, newItemNeighbours } from './new-item-neighbours.js';
-import { familySource, type ServingModel } from './serving-model.js';
+import { familyOf, familySource, type ServingModel } from './serving-model.js';
 
 /** The recommender families `strategy` may name; the version's source of each answers (familySource). */
 export const SIMILAR_STRATEGIES = ['item-knn', 'content', 'als', 'cooccurrence'] as const;
-export type SimilarStrategy = (typeof SIMILAR_STRATEGIES)[number];
+const isSimilarFamily = (name: string): boolean => (SIMILAR_STRATEGIES as readonly string[]).includes(name);
 
 export interface SimilarQuery extends ListQuery {
-  /** Which family's neighbours rank the list (default item-knn); the others, then popularity, fill it. */
-  strategy?: SimilarStrategy;
+  /**
+   * Whose neighbours rank the list (default item-knn): a family of SIMILAR_STRATEGIES or one of the active
+   * recipe's own sources of those families, by name (similarSource); the other families, then popularity, fill it.
+   */
+  strategy?: string;
+}
+
+/**
+ * The version's source a similar-items `strategy` names, and its family: a family's name names the source that
+ * serves it (familySource); any other name, the version's own source of that name when it is of one of those
+ * families and has neighbour lists (a recipe may call its item-kNN source `knn`, or have two of one family: user
+ * lists take those names as strategies too). Undefined when it names none.
+ */
+export function similarSource(model: ServingModel, strategy: string): { source: string; family: string } | undefined {
+  if (isSimilarFamily(strategy)) {
+    const source = familySource(model, strategy);
+    return source === undefined ? undefined : { source, family: strategy };
+  }
+  const family = familyOf(model, strategy);
+  return model.neighbours.has(strategy) && isSimilarFamily(family) ? { source: strategy, family } : undefined;
+}
+
+/** The 400 of a `strategy` the version has no neighbours of, naming what it offers: its families, then its own sources' names. */
+function noSuchNeighbours(model: ServingModel, strategy: string): AppError {
+  const families = SIMILAR_STRATEGIES.filter((f) => familySource(model, f) !== undefined);
+  const own = [...model.neighbours.keys()].filter((name) => !isSimilarFamily(name) && similarSource(model, name) !== undefined);
+  const offered = [...families, ...own].join(', ');
+  return new AppError('VALIDATION_FAILED', `the active model has no "${strategy}" neighbours; it offers ${offered}`, [
+    { path: 'querystring.strategy', message: `expected one of ${offered}` },
+  ]);
 }
 
 /**
@@ -35,6 +63,9 @@ async function resolveItem(
   const model = await deps.model();
   const item = model?.items.index.get(itemId);
   if (model && item !== undefined) return { model, item };
+  // A name that is no family and none of the version's sources is refused here too; without a version, popularity answers any.
+  const asked = q.strategy ?? 'item-knn';
+  if (model && !isSimilarFamily(asked) && similarSource(model, asked) === undefined) throw noSuchNeighbours(model, asked);
   const record = await deps.catalog.getItem(itemId);
   if (!record) throw notFound('item', itemId);
   const exclude = [...(q.exclude ?? []), itemId];
@@ -59,33 +90,28 @@ async function resolveItem(
   picker.backfillPopular(-1);
   const picks = diversify(model, picker.picks, q.k, q.diversity ?? 0);
   if (!byContent) return { answer: toRecommendation(model, 'popularity', true, picks) };
-  return { answer: toRecommendation(model, near!.source, (q.strategy ?? 'item-knn') !== 'content', picks) };
+  return { answer: toRecommendation(model, near!.source, similarSource(model, asked)?.source !== near!.source, picks) };
 }
 
 /**
- * The list of a trained item: the neighbours of the asked-for family's source first (the list and its
- * items name that source as the recipe does), then the other families' in ITEM_SOURCES order.
+ * The list of a trained item: the neighbours of the asked-for source first (a family's, or the recipe's own by
+ * name: similarSource; the list and its items name that source as the recipe does), then the other families'
+ * in ITEM_SOURCES order.
  */
 export async function similarItems(deps: ServingDeps, itemId: string, q: SimilarQuery): Promise<Recommendation> {
-  const family = q.strategy ?? 'item-knn';
   const resolved = await resolveItem(deps, itemId, q);
   if ('answer' in resolved) return resolved.answer;
   const { model, item } = resolved;
-  const strategy = familySource(model, family);
-  if (strategy === undefined) {
-    const offered = SIMILAR_STRATEGIES.filter((f) => familySource(model, f) !== undefined);
-    throw new AppError('VALIDATION_FAILED', `the active model has no "${family}" neighbours; it offers ${offered.join(', ')}`, [
-      { path: 'querystring.strategy', message: `expected one of ${offered.join(', ')}` },
-    ]);
-  }
+  const asked = similarSource(model, q.strategy ?? 'item-knn');
+  if (asked === undefined) throw noSuchNeighbours(model, q.strategy ?? 'item-knn');
+  const strategy = asked.source;
   const base = itemFilter(model, q);
   const picker = new Picker(model, (i) => i !== item && base(i), poolSize(q));
   const name = nameOf(model, item);
-  // The asked-for neighbours first, then the other item-based families', then popularity.
-  const order = [family, ...ITEM_SOURCES.filter((f) => f !== family)];
+  // The asked-for neighbours first, then the other item-based families' (one source each), then popularity.
+  const order = [asked, ...ITEM_SOURCES.filter((f) => f !== asked.family).map((f) => ({ family: f, source: familySource(model, f) }))];
   let floor = Infinity;
-  for (const f of order) {
-    const source = familySource(model, f);
+  for (const { family: f, source } of order) {
     const t = source === undefined ? undefined : model.neighbours.get(source);
     if (!t || picker.full) continue;
     const sources = [source!];

@@ -53,7 +53,14 @@ export const userRecommendationQuery = z
 export const similarQuery = z
   .strictObject({
     ...listQueryFields,
-    strategy: once(z.enum(SIMILAR_STRATEGIES).default('item-knn')).describe('Which neighbours rank the list'),
+    strategy: once(z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]*$/)
+      .max(64)
+      .default('item-knn'))
+      .describe(
+        `Which neighbours rank the list: a recommender family (${SIMILAR_STRATEGIES.join(', ')}), answered by the active model's source of that family, or the name the active recipe gives one of its sources of those families (e.g. \`knn\` for a source with \`"recommender": "item-knn"\`); another name is 400 listing what the model offers. The list's \`strategy\` names the source that answered`,
+      ),
   })
   .refine(priceOrder, priceOrderIssue);
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
+import { auth, createTestApp, KEYS, type TestApp } from '../../helpers/app.js';
 import { createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
 import { SHOP_RECIPE, seedShop, trainAndPublish } from './shop-fixture.js';
 
@@ -10,6 +10,7 @@ import { SHOP_RECIPE, seedShop, trainAndPublish } from './shop-fixture.js';
  * the lists' `sources` naming the recipe's own names. Before, such a recipe silently lost live blending,
  * cart lists, similar items, bought-together, diversity re-ranking and their explanations.
  */
+const FRONTEND = 'frontend-key-families-1';
 const RENAMED: Record<string, string> = { 'item-knn': 'knn', cooccurrence: 'bought-with', content: 'text', als: 'tastes' };
 const BACK = Object.fromEntries(Object.entries(RENAMED).map(([family, name]) => [name, family]));
 
@@ -97,7 +98,7 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('a recipe whose item-ba
     return answers(t, back);
   };
   beforeAll(async () => {
-    t = await createTestApp({ createDb: createPostgresTestDb });
+    t = await createTestApp({ createDb: createPostgresTestDb, env: { API_KEYS: `frontend:${FRONTEND},read:${KEYS.read},write:${KEYS.write},admin:${KEYS.admin}` } });
     await seedShop(t.services);
     await t.services.catalog.upsertUsers([{ id: 'newcomer', attributes: { country: 'UK' } }]);
     // Every version trained on the same purchases.
@@ -163,5 +164,37 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('a recipe whose item-ba
     for (const key of ['cart', 'similar', 'newCustomer']) expect.soft(after[key], key).toEqual(byFamilyNames[key]);
     const named = await served('v-two-knn-named');
     for (const key of ['cart', 'similar', 'newCustomer']) expect.soft(named[key], key).toEqual(byFamilyNames[key]);
+  });
+
+  it("When similar items name the recipe's own source (strategy=knn, text, tastes, bought-with), Then that source's list answers, as its family's name does, to a read and a frontend key alike", async () => {
+    const families: Record<string, [string, string]> = {
+      'item-knn': ['similarKnn', 'g2'],
+      content: ['similarContent', 'k3'],
+      als: ['similarAls', 'g2'],
+      cooccurrence: ['similarCooccurrence', 'g2'],
+    };
+    expect((await t.app.inject({ method: 'POST', url: '/v1/models/v-renamed/activate', headers: auth('admin') })).statusCode).toBe(200);
+    for (const [family, [key, item]] of Object.entries(families)) {
+      const name = RENAMED[family];
+      for (const headers of [auth('read'), { authorization: `Bearer ${FRONTEND}` }]) {
+        const res = await t.app.inject({ url: `/v1/items/${item}/similar?k=6&strategy=${name}`, headers });
+        expect(res.statusCode, `${name}: ${res.body}`).toBe(200);
+        expect(res.json()).toMatchObject({ strategy: name, fallback: false });
+        expect(seen(res.statusCode, res.json(), BACK), name).toEqual(byFamilyNames[key]);
+      }
+    }
+    // A name neither a family nor a source of the version: 400, naming what it offers, its own names too.
+    const unknown = await t.app.inject({ url: '/v1/items/g2/similar?strategy=no-such-source', headers: auth('read') });
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json().error).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ path: 'querystring.strategy', message: expect.stringContaining('knn') }] });
+  });
+
+  it('When a recipe has two sources of one family, Then each answers similar items by its own name, and the family name asks the one that serves it', async () => {
+    expect((await t.app.inject({ method: 'POST', url: '/v1/models/v-two-knn-after/activate', headers: auth('admin') })).statusCode).toBe(200);
+    const ask = async (strategy: string) => (await t.app.inject({ url: `/v1/items/g2/similar?k=6&strategy=${strategy}`, headers: { authorization: `Bearer ${FRONTEND}` } })).json();
+    const second = await ask('knn-b');
+    expect(second).toMatchObject({ strategy: 'knn-b', fallback: false });
+    expect(second.items[0].sources[0]).toBe('knn-b');
+    expect(await ask('item-knn')).toMatchObject({ strategy: 'knn', fallback: false });
   });
 });
