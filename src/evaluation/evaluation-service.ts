@@ -136,17 +136,42 @@ function checkCutoff(cutoff: string, range: { first: string | null; last: string
   if (at > Date.parse(range.last)) throw unprocessable('split.cutoff', `no purchases at or after the cutoff ${cutoff} (the last is at ${range.last}): nothing to test on`);
 }
 
+const DAY_MS = 86_400_000;
+
+/**
+ * A validation split's test period, [end - days, end), is its cutoff: it must start after the first purchase
+ * (something to train on) and at or before the last (something to test on), as a temporal cutoff must; an end
+ * outside the data leaves neither. Refused now (422) rather than as a failed job; the job checks again
+ * (checkData). Without `end` the period ends just after the last purchase (makeSplit): only `days` can reach
+ * back past the first.
+ */
+function checkValidationPeriod(split: { days: number; end?: string }, range: { first: string | null; last: string | null }): void {
+  if (range.first === null || range.last === null) throw unprocessable('split', 'no purchases are stored: nothing to evaluate');
+  const end = split.end === undefined ? Date.parse(range.last) + 1 : Date.parse(split.end);
+  const start = end - split.days * DAY_MS;
+  const [path, from] = split.end === undefined ? ['split.days', `just after the last purchase less ${split.days} days`] : ['split.end', `the end ${split.end} less ${split.days} days`];
+  const at = new Date(start).toISOString();
+  if (start <= Date.parse(range.first)) throw unprocessable(path, `no purchases before the test period's start ${at} (${from}; the first is at ${range.first}): nothing to train on`);
+  if (start > Date.parse(range.last)) throw unprocessable(path, `no purchases at or after the test period's start ${at} (${from}; the last is at ${range.last}): nothing to test on`);
+}
+
+/** The split's cutoff, or its test period, against the purchases' first and last times (checkCutoff, checkValidationPeriod). */
+function checkSplitRange(split: SplitRequest, range: { first: string | null; last: string | null }): void {
+  if (split.kind === 'temporal') checkCutoff(split.cutoff, range);
+  else if (split.kind === 'validation') checkValidationPeriod(split, range);
+}
+
 /** A cheap look at the purchases before minutes of fitting: does the split have both sides at all? */
 function checkData(rows: PurchaseRow[], split: SplitRequest): void {
   if (rows.length === 0) throw new Error('no purchases are stored: nothing to evaluate');
-  if (split.kind !== 'temporal') return;
+  if (split.kind === 'leave-last-order') return;
   let first = Infinity;
   let last = -Infinity;
   for (const r of rows) {
     if (r.ts < first) first = r.ts;
     if (r.ts > last) last = r.ts;
   }
-  checkCutoff(split.cutoff, { first: new Date(first).toISOString(), last: new Date(last).toISOString() });
+  checkSplitRange(split, { first: new Date(first).toISOString(), last: new Date(last).toISOString() });
 }
 
 /**
@@ -164,7 +189,7 @@ export function createEvaluationService(deps: EvaluationServiceDeps) {
     checkStrategies(params, recipes);
     checkRowNames(params, recipes);
     if (params.tune && params.split.kind === 'leave-last-order') throw unprocessable('tune', 'tuning needs a split with a cutoff (temporal or validation); a leave-last-order split has none');
-    if (params.split.kind === 'temporal') checkCutoff(params.split.cutoff, await deps.events.purchaseRange());
+    if (params.split.kind !== 'leave-last-order') checkSplitRange(params.split, await deps.events.purchaseRange());
     return params;
   }
 

@@ -162,6 +162,35 @@ for (const backend of DB_BACKENDS) {
       expect(atLast.error ?? '').not.toMatch(/no purchases/);
     });
 
+    it("When a validation split's end leaves its test period outside the data, Then 422 at split.end in the temporal cutoff's words, and no job is queued", async () => {
+      const jobs = async () => (await t.services.jobs.list({ limit: 1000 })).length;
+      const queued = await jobs();
+      const { firstPurchase, lastPurchase } = (await t.app.inject({ url: '/v1/overview', headers: auth('admin') })).json().counts;
+      for (const [end, message] of [
+        // After the last purchase by more than the period: the period [2029-12-02, 2030-01-01) holds none.
+        ['2030-01-01', /no purchases at or after the test period's start 2029-12-02T00:00:00.000Z \(the end 2030-01-01T00:00:00.000Z less 30 days; the last is at [\dT:.-]+Z\): nothing to test on/],
+        // Before the first purchase.
+        ['1990-01-01', /no purchases before the test period's start 1989-12-02T00:00:00.000Z \(the end 1990-01-01T00:00:00.000Z less 30 days; the first is at [\dT:.-]+Z\): nothing to train on/],
+      ] as const) {
+        const res = await evaluate(t, { split: { kind: 'validation', days: 30, end } });
+        expect(res.statusCode, end).toBe(422);
+        expect(res.json().error).toMatchObject({ code: 'UNPROCESSABLE', message: expect.stringMatching(message), details: [{ path: 'split.end' }] });
+      }
+      // At the bounds: an end at the first purchase, and one whose period starts just after the last purchase.
+      const period = 30 * 86_400_000;
+      const startsAfterLast = new Date(Date.parse(lastPurchase) + 1 + period).toISOString();
+      for (const end of [firstPurchase, startsAfterLast]) expect((await evaluate(t, { split: { kind: 'validation', days: 30, end } })).statusCode, end).toBe(422);
+      // Without an end (just after the last purchase), a period longer than the data reaches back past the first: 422 at split.days.
+      const long = await evaluate(t, { split: { kind: 'validation', days: 365 } });
+      expect(long.statusCode).toBe(422);
+      expect(long.json().error).toMatchObject({ message: expect.stringMatching(/just after the last purchase less 365 days; the first is at .*nothing to train on/), details: [{ path: 'split.days' }] });
+      expect(await jobs()).toBe(queued);
+      // A period that starts at the last purchase tests on it: accepted, as is one inside the data.
+      const atLast = await evaluateToEnd(t, { split: { kind: 'validation', days: 30, end: new Date(Date.parse(lastPurchase) + period).toISOString() } });
+      expect(atLast.error ?? '').not.toMatch(/no purchases/);
+      expect((await evaluateToEnd(t, { split: { kind: 'validation', days: 30, end: '2011-06-20' } })).status).toBe('succeeded');
+    });
+
     it('When an evaluation is unknown or the key is not admin, Then 404 and 403', async () => {
       expect((await t.app.inject({ url: '/v1/evaluations/nope', headers: auth('admin') })).statusCode).toBe(404);
       expect((await t.app.inject({ url: '/v1/evaluations', headers: auth('write') })).statusCode).toBe(403);
