@@ -137,6 +137,13 @@ export function createCatalogRepository(db: Db) {
       return { created, updated: result.length - created };
     },
 
+    /** Which of `ids` the table holds (users or items). */
+    async storedIds(table: 'users' | 'items', ids: readonly string[]): Promise<Set<string>> {
+      if (ids.length === 0) return new Set();
+      const { rows } = await db.query<{ id: string }>(`SELECT id FROM ${table === 'users' ? 'users' : 'items'} WHERE id = ANY($1::text[])`, [ids]);
+      return new Set(rows.map((r) => r.id));
+    },
+
     async getItem(id: string): Promise<ItemRecord | null> {
       const { rows } = await db.query('SELECT * FROM items WHERE id = $1', [id]);
       return rows[0] ? toItem(rows[0]) : null;

@@ -1,12 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { CatalogRepository } from '../../data/catalog-repository.js';
 import type { EventRepository, InteractionInput, PurchaseInput } from '../../data/event-repository.js';
 import { AppError } from '../../errors.js';
 import type { RecordFeedback, RecordPurchases } from '../../serving/record-purchases.js';
 import { BROWSER_FEEDBACK_DAYS_BACK } from '../../serving/recommendation-ids.js';
 import { mayAct } from '../plugins/auth.js';
-import { errors } from '../schemas/common.js';
+import { errors, NEW_ID_SPACES } from '../schemas/common.js';
 import { checkBatchSize, countFirst } from './batch-size.js';
+import { refuseNewPaddedIds } from './padded-ids.js';
 import { eventsBody, feedbackBody, feedbackResult, ingestResult } from '../schemas/events.js';
 
 function checkBrowserTimes(feedback: { ts: Date }[], now: Date): void {
@@ -26,6 +28,8 @@ export function eventRoutes(
     recordPurchases: RecordPurchases;
     recordFeedback: RecordFeedback;
     events: EventRepository;
+    /** Whether a customer or product is stored already: a new id of an event may not have white space at its ends (padded-ids.ts). */
+    catalog: Pick<CatalogRepository, 'storedIds'>;
     maxBatch: number;
     /** Most events in one request with a frontend key (FRONTEND_MAX_BATCH_SIZE); never more than maxBatch. */
     frontendMaxBatch: number;
@@ -48,12 +52,20 @@ export function eventRoutes(
       description:
         'An event without `type` is a purchase. Views, add-to-carts and ratings are stored apart: training weighs them by the ' +
         "recipe's eventWeights; buy-again, profiles and RFM never see them. Purchases and the other types are each stored all " +
-        'or nothing; should the second write fail, retrying the batch stores what is missing and nothing twice.',
+        'or nothing; should the second write fail, retrying the batch stores what is missing and nothing twice. ' +
+        NEW_ID_SPACES,
       body: eventsBody,
       response: { 200: ingestResult, ...errors(400, 401, 403, 413) },
     },
     handler: async (req) => {
       checkSize(req.body.events.length);
+      await refuseNewPaddedIds(
+        deps.catalog,
+        req.body.events.flatMap((e, i) => [
+          { path: `body.events.${i}.userId`, kind: 'user' as const, id: e.userId },
+          { path: `body.events.${i}.itemId`, kind: 'item' as const, id: e.itemId },
+        ]),
+      );
       const now = new Date();
       const purchases: PurchaseInput[] = [];
       const interactions: InteractionInput[] = [];

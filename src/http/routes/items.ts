@@ -2,9 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { CatalogRepository } from '../../data/catalog-repository.js';
 import { notFound } from '../../errors.js';
-import { errors, idParam } from '../schemas/common.js';
+import { errors, idParam, NEW_ID_SPACES } from '../schemas/common.js';
 import { itemBatchBody, itemBody, itemResponse, upsertResult } from '../schemas/catalog.js';
 import { checkBatchSize, countFirst } from './batch-size.js';
+import { refuseNewPaddedIds } from './padded-ids.js';
 
 export function itemRoutes(app: FastifyInstance, deps: { catalog: CatalogRepository; maxBatch: number }) {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -12,8 +13,9 @@ export function itemRoutes(app: FastifyInstance, deps: { catalog: CatalogReposit
 
   r.put('/v1/items/:id', {
     config: { scope: 'write', ingest: 'items' },
-    schema: { operationId: 'upsertItem', tags, summary: 'Create or replace an item', params: idParam, body: itemBody, response: { 200: itemResponse, ...errors(400, 401, 403, 413) } },
+    schema: { operationId: 'upsertItem', tags, summary: 'Create or replace an item', description: NEW_ID_SPACES, params: idParam, body: itemBody, response: { 200: itemResponse, ...errors(400, 401, 403, 413) } },
     handler: async (req) => {
+      await refuseNewPaddedIds(deps.catalog, [{ path: 'params.id', kind: 'item', id: req.params.id }]);
       await deps.catalog.upsertItems([{ id: req.params.id, ...req.body }]);
       return (await deps.catalog.getItem(req.params.id))!;
     },
@@ -23,9 +25,10 @@ export function itemRoutes(app: FastifyInstance, deps: { catalog: CatalogReposit
   r.post('/v1/items/batch', {
     config: { scope: 'write', ingest: 'items' },
     preValidation: countFirst('items', (n) => checkSize(n)),
-    schema: { operationId: 'upsertItems', tags, summary: 'Create or replace items in one batch (all or nothing)', body: itemBatchBody, response: { 200: upsertResult, ...errors(400, 401, 403, 413) } },
+    schema: { operationId: 'upsertItems', tags, summary: 'Create or replace items in one batch (all or nothing)', description: NEW_ID_SPACES, body: itemBatchBody, response: { 200: upsertResult, ...errors(400, 401, 403, 413) } },
     handler: async (req) => {
       checkSize(req.body.items.length);
+      await refuseNewPaddedIds(deps.catalog, req.body.items.map((item, i) => ({ path: `body.items.${i}.id`, kind: 'item', id: item.id })));
       return deps.catalog.upsertItems(req.body.items);
     },
   });

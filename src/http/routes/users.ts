@@ -5,7 +5,8 @@ import type { CatalogRepository } from '../../data/catalog-repository.js';
 import type { CustomerRepository } from '../../data/customer-repository.js';
 import type { EventRepository } from '../../data/event-repository.js';
 import { notFound } from '../../errors.js';
-import { errors, idParam, paging } from '../schemas/common.js';
+import { refuseNewPaddedIds } from './padded-ids.js';
+import { errors, idParam, NEW_ID_SPACES, paging } from '../schemas/common.js';
 import { userBody, userResponse } from '../schemas/catalog.js';
 import { purchaseResponse } from '../schemas/events.js';
 import { customerSearchQuery, customerSearchResponse } from '../schemas/overview.js';
@@ -24,8 +25,9 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps) {
 
   r.put('/v1/users/:id', {
     config: { scope: 'write', ingest: 'users' },
-    schema: { operationId: 'upsertUser', tags, summary: "Create or replace a user's attributes", params: idParam, body: userBody, response: { 200: userResponse, ...errors(400, 401, 403, 413) } },
+    schema: { operationId: 'upsertUser', tags, summary: "Create or replace a user's attributes", description: NEW_ID_SPACES, params: idParam, body: userBody, response: { 200: userResponse, ...errors(400, 401, 403, 413) } },
     handler: async (req) => {
+      await refuseNewPaddedIds(deps.catalog, [{ path: 'params.id', kind: 'user', id: req.params.id }]);
       return deps.catalog.putUser({ id: req.params.id, attributes: req.body.attributes });
     },
   });
