@@ -5,7 +5,8 @@
  *   p = (L + E/2) / N      L = population values below, E = values equal (the customer included), N = population + 1
  *
  * so a profile refreshed between trainings gets the score it would get in the next full computation,
- * as long as nobody else changed.
+ * as long as nobody else changed. The value must be on the population's scale: a recency measured from a
+ * later reference date than the population's is first shifted back by the days between (profile-service.ts).
  */
 export interface Population {
   /** Values sorted ascending. */

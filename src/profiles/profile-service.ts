@@ -4,7 +4,7 @@ import type { Metrics } from '../metrics.js';
 import { buildDataset } from '../recommenders/dataset.js';
 import type { ModelStore } from '../store/model-store.js';
 import { decodeProfiles } from './profile-codec.js';
-import { computeProfiles, type CustomerProfile } from './profile.js';
+import { computeProfiles, DAY_MS, type CustomerProfile } from './profile.js';
 import { PROFILES_ARTIFACT } from './profiles-artifact.js';
 import { populationOf, percentileIn, scoreIn, type Population } from './population-score.js';
 import { frequencyScore } from './rfm-score.js';
@@ -94,8 +94,14 @@ export function createProfileService(deps: {
     return next;
   }
 
-  function refreshed(v: VersionProfiles, fresh: CustomerProfile, old: SegmentedProfile | undefined): SegmentedProfile {
-    const rScore = scoreIn(v.recency, -fresh.recencyDays, old && -old.recencyDays);
+  /**
+   * `fresh` is measured from `now`, the trained population from `v.now`: from `now` every trained customer
+   * is `shiftDays` (whole UTC days) further away, so in the population's terms the customer's recency is
+   * `fresh.recencyDays - shiftDays` (ranks are unchanged by shifting everyone alike).
+   */
+  function refreshed(v: VersionProfiles, fresh: CustomerProfile, old: SegmentedProfile | undefined, now: number): SegmentedProfile {
+    const shiftDays = Math.floor(now / DAY_MS) - Math.floor(v.now / DAY_MS);
+    const rScore = scoreIn(v.recency, -(fresh.recencyDays - shiftDays), old && -old.recencyDays);
     const fScore = frequencyScore(fresh.frequency, scoreIn(v.frequency, fresh.frequency, old?.frequency));
     const mScore = scoreIn(v.monetary, fresh.monetary, old?.monetary);
     const p = percentileIn(v.monetary, fresh.monetary, old?.monetary);
@@ -140,7 +146,7 @@ export function createProfileService(deps: {
       // Recency from the latest purchase the shop has (as a training measures it), not this customer's own.
       const now = Math.max(v.now, ds.now, range.last ? Date.parse(range.last) : -Infinity);
       const [fresh] = computeProfiles(ds, { now });
-      return { ...refreshed(v, fresh, old), modelVersion: v.version, source: 'refreshed', asOf: new Date(now).toISOString() };
+      return { ...refreshed(v, fresh, old, now), modelVersion: v.version, source: 'refreshed', asOf: new Date(now).toISOString() };
     },
 
     /** Ids of the customers of one group (audience and export filters); null when no model with profiles is active. */
