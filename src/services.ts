@@ -106,9 +106,10 @@ export function createServices(deps: {
   });
   const erasureRepository = createErasureRepository(db);
   const modelGauges = createModelGauges({ store, metrics, log, erasedSince: erasureRepository.countAfter, served: () => serving.modelInHand()?.meta ?? null });
-  // What this process keeps of a user: decoded serving entries and answers, decoded profiles.
+  // What this process keeps of a user: decoded serving entries and answers, decoded profiles, lifecycle history days.
   const forgetUser = async (id: string) => {
     profiles.forgetUser(id);
+    lifecycleHistory.forgetUser(id);
     audiences.forgetUser();
     await serving.forgetUser(id);
   };

@@ -83,14 +83,15 @@ export function createCustomerRepository(db: Db) {
     },
 
     /**
-     * Every customer's distinct purchase days (UTC day numbers, ascending): the input of lifecycle
-     * history. One row per customer with purchases; a few MB for a shop's full history.
+     * Every customer's distinct purchase days (UTC day numbers, ascending) by customer id: the input of
+     * lifecycle history (the ids let an erasure drop its customer). One row per customer with purchases;
+     * a few MB for a shop's full history.
      */
-    async purchaseDays(): Promise<number[][]> {
-      const { rows } = await db.query<{ days: number[] }>(
-        `SELECT array_agg(DISTINCT floor(extract(epoch FROM ts) / 86400)::int ORDER BY floor(extract(epoch FROM ts) / 86400)::int) AS days FROM purchase_events GROUP BY user_id`,
+    async purchaseDays(): Promise<Map<string, number[]>> {
+      const { rows } = await db.query<{ user_id: string; days: number[] }>(
+        `SELECT user_id, array_agg(DISTINCT floor(extract(epoch FROM ts) / 86400)::int ORDER BY floor(extract(epoch FROM ts) / 86400)::int) AS days FROM purchase_events GROUP BY user_id`,
       );
-      return rows.map((r) => r.days);
+      return new Map(rows.map((r) => [r.user_id, r.days]));
     },
 
     /**

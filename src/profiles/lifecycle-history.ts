@@ -61,6 +61,8 @@ export interface LifecycleHistory {
   (months: number): Promise<LifecyclePoint[]>;
   /** Starts reading the purchase days unless fresh ones are kept (the dashboard calls it when opened), so the view finds them in memory. Never throws. */
   prefetch(): void;
+  /** Drops an erased customer's days, kept and being read, so the next answer no longer counts them. */
+  forgetUser(userId: string): void;
 }
 
 /**
@@ -69,37 +71,46 @@ export interface LifecycleHistory {
  * 400k), and month-end counts hardly move within a minute, so the days are reused, stale while
  * revalidating: within `cacheMs` (default 60 s) they are served from memory; after it the next call is
  * still answered from memory while a fresh read replaces them, so no view waits for the scan once the
- * days have been read (the dashboard page prefetches them when it is opened).
+ * days have been read (the dashboard page prefetches them when it is opened). An erasure does not wait
+ * for the next read: the customer's days are dropped from memory at once (forgetUser), and from a read
+ * in flight when it lands, which may have scanned before the erasure committed.
+ *
+ * @param deps.purchaseDays per customer id, the distinct UTC day numbers of their purchases, ascending
  */
-export function createLifecycleHistory(deps: { purchaseDays: () => Promise<number[][]>; cacheMs?: number; now?: () => number }): LifecycleHistory {
+export function createLifecycleHistory(deps: { purchaseDays: () => Promise<Map<string, number[]>>; cacheMs?: number; now?: () => number }): LifecycleHistory {
   const cacheMs = deps.cacheMs ?? 60_000;
   const now = deps.now ?? Date.now;
   /** The latest successful read, and the read in flight (if any). */
-  let kept: { at: number; days: number[][] } | null = null;
-  let reading: Promise<number[][]> | null = null;
+  let kept: { at: number; days: Map<string, number[]> } | null = null;
+  let reading: Promise<Map<string, number[]>> | null = null;
+  /** Customers erased while `reading` ran: dropped from its result. */
+  let erasedWhileReading = new Set<string>();
   const read = () => {
     // Shared by the requests meanwhile: not given up at the first one's statement limit (query-timeout.ts).
     reading ??= startShared(deps.purchaseDays).then(
       (days) => {
+        for (const id of erasedWhileReading) days.delete(id);
+        erasedWhileReading = new Set();
         kept = { at: now(), days };
         reading = null;
         return days;
       },
       (err: unknown) => {
         // A failed read is not kept: the next call tries again.
+        erasedWhileReading = new Set();
         reading = null;
         throw err;
       },
     );
     return reading;
   };
-  const purchaseDays = (): Promise<number[][]> => {
+  const purchaseDays = (): Promise<Map<string, number[]>> => {
     if (!kept) return waitForShared(read());
     if (now() - kept.at >= cacheMs) read().catch(() => {});
     return Promise.resolve(kept.days);
   };
   const history = async (months: number): Promise<LifecyclePoint[]> => {
-    const days = await purchaseDays();
+    const days = [...(await purchaseDays()).values()];
     if (days.length === 0) return [];
     let first = Infinity;
     let last = -Infinity;
@@ -109,5 +120,11 @@ export function createLifecycleHistory(deps: { purchaseDays: () => Promise<numbe
     }
     return lifecycleHistory(days, monthEnds(first, last, months));
   };
-  return Object.assign(history, { prefetch: () => void purchaseDays().catch(() => {}) });
+  return Object.assign(history, {
+    prefetch: () => void purchaseDays().catch(() => {}),
+    forgetUser: (userId: string) => {
+      kept?.days.delete(userId);
+      if (reading) erasedWhileReading.add(userId);
+    },
+  });
 }

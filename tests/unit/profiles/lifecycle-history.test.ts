@@ -4,6 +4,8 @@ import { dependencyFailure } from '../../../src/errors.js';
 import { createLifecycleHistory, lifecycleHistory, monthEnds } from '../../../src/profiles/lifecycle-history.js';
 
 const day = (iso: string) => Date.parse(`${iso}T00:00:00Z`) / 86_400_000;
+/** Purchase days by customer id, as the repository reads them: customers c0, c1, ... */
+const byCustomer = (...customers: number[][]) => new Map(customers.map((days, k) => [`c${k}`, days]));
 
 describe('lifecycle history', () => {
   it('When month ends are asked for, Then they are the last days of the months up to the latest day, which ends the list', () => {
@@ -33,7 +35,7 @@ describe('lifecycle history of the stored purchases', () => {
   it('When asked twice within the cache time, Then the purchases are read once; after it, again', async () => {
     let reads = 0;
     let clock = 0;
-    const history = createLifecycleHistory({ purchaseDays: async () => (reads++, [[day('2011-01-05')]]), cacheMs: 1000, now: () => clock });
+    const history = createLifecycleHistory({ purchaseDays: async () => (reads++, byCustomer([day('2011-01-05')])), cacheMs: 1000, now: () => clock });
     expect(await history(1)).toEqual([{ asOf: '2011-01-05', counts: { new: 1, active: 0, silent: 0, churned: 0 } }]);
     await history(3);
     expect(reads).toBe(1);
@@ -47,7 +49,7 @@ describe('lifecycle history of the stored purchases', () => {
     let days = [[day('2011-01-05')]];
     let release: () => void = () => {};
     const history = createLifecycleHistory({
-      purchaseDays: () => new Promise((resolve) => (release = () => resolve(days))),
+      purchaseDays: () => new Promise((resolve) => (release = () => resolve(byCustomer(...days)))),
       cacheMs: 1000,
       now: () => clock,
     });
@@ -56,7 +58,7 @@ describe('lifecycle history of the stored purchases', () => {
     release();
     expect((await history(1))[0].asOf).toBe('2011-01-05');
     let reads = 0;
-    const counting = createLifecycleHistory({ purchaseDays: async () => (reads++, days), cacheMs: 1000, now: () => clock });
+    const counting = createLifecycleHistory({ purchaseDays: async () => (reads++, byCustomer(...days)), cacheMs: 1000, now: () => clock });
     counting.prefetch();
     await counting(1);
     counting.prefetch();
@@ -72,7 +74,7 @@ describe('lifecycle history of the stored purchases', () => {
 
   it('When the read fails, Then the failure is not kept', async () => {
     let fail = true;
-    const history = createLifecycleHistory({ purchaseDays: async () => { if (fail) throw new Error('down'); return []; } });
+    const history = createLifecycleHistory({ purchaseDays: async () => { if (fail) throw new Error('down'); return new Map(); } });
     await expect(history(1)).rejects.toThrow('down');
     fail = false;
     expect(await history(1)).toEqual([]);
@@ -86,7 +88,7 @@ describe('lifecycle history of the stored purchases', () => {
       purchaseDays: () => {
         reads++;
         limit = queryTimeout();
-        return new Promise((resolve) => (release = () => resolve([[day('2011-01-05')]])));
+        return new Promise((resolve) => (release = () => resolve(byCustomer([day('2011-01-05')]))));
       },
     });
     const first = await withQueryTimeout(20, () => history(1)).then(() => 'answered', (err: unknown) => (dependencyFailure(err) ? 'dependency failure' : String(err)));
@@ -96,5 +98,27 @@ describe('lifecycle history of the stored purchases', () => {
     release();
     expect((await second)[0].asOf).toBe('2011-01-05');
     expect(reads).toBe(1);
+  });
+
+  it('When a customer is erased after the days were read, Then the next answer no longer counts them, without a new read', async () => {
+    let reads = 0;
+    const history = createLifecycleHistory({ purchaseDays: async () => (reads++, byCustomer([day('2011-01-05')], [day('2011-01-07')])), cacheMs: 1000, now: () => 0 });
+    expect((await history(1))[0].counts.new).toBe(2);
+    history.forgetUser('c1');
+    expect((await history(1))[0].counts.new).toBe(1);
+    expect(reads).toBe(1);
+  });
+
+  it('When a customer is erased while the days are being read, Then that read, which may have scanned before the erasure, does not count them', async () => {
+    let release: () => void = () => {};
+    const history = createLifecycleHistory({
+      purchaseDays: () => new Promise((resolve) => (release = () => resolve(byCustomer([day('2011-01-05')], [day('2011-01-07')])))),
+    });
+    const answer = history(1);
+    history.forgetUser('c0');
+    release();
+    expect((await answer)[0]).toEqual({ asOf: '2011-01-07', counts: { new: 1, active: 0, silent: 0, churned: 0 } });
+    // And the days kept from it do not either.
+    expect((await history(1))[0].counts.new).toBe(1);
   });
 });
