@@ -20,7 +20,7 @@ export interface CustomerProfile {
   tenureDays: number;
   /** Distinct orders (baskets); several orders on one day each count. */
   frequency: number;
-  /** Sum of quantity x unit price (event price, else the catalog price, else the line adds nothing). */
+  /** Sum of quantity x unit price (event price, else the catalog price, else the line adds nothing), rounded to the cent as Postgres rounds it. */
   monetary: number;
   /** Quintile scores 1..5 against all profiled customers (see rfm-score.ts); recency inverted: most recent = 5. */
   rScore: number;
@@ -61,12 +61,20 @@ export interface ProfileOptions {
 }
 
 /**
+ * `x` rounded to the cent as Postgres's `round(x::numeric, 2)` rounds a float8 (customer-repository.ts's
+ * spend): the cast keeps 15 significant digits, so 2.675 (held as 2.67499999999999982) is 2.675, and the
+ * half is rounded up (away from zero: a spend is never negative). Postgres adds a customer's lines in its
+ * scan order, this in time order: the sums differ in their last bits at most, which the 15 digits hide but
+ * for a spend within those bits of a half cent.
+ */
+export function roundToCent(x: number): number {
+  return Math.round(Number((Number(x.toPrecision(15)) * 100).toPrecision(15))) / 100;
+}
+
+/**
  * Profiles every user with at least one purchase event, in user-index order. RFM scores are relative to
  * this population, so profile the whole customer base (or one split of it) at once.
  */
-/** Prices are summed in whole ten-thousandths (sub-cent unit prices exist: 0.001 a pad). */
-const MONEY_UNITS = 10_000;
-
 export function computeProfiles(ds: Dataset, options: ProfileOptions = {}): CustomerProfile[] {
   const now = options.now ?? ds.now;
   const nowDay = Math.floor(now / DAY_MS);
@@ -112,8 +120,8 @@ export function computeProfiles(ds: Dataset, options: ProfileOptions = {}): Cust
     units[u] += eventQuantity[e];
     const paid = eventPrice[e];
     const price = paid === paid ? paid : catalogPrice[i];
-    // In ten-thousandths, whole: a single-precision price (4.01 is 4.0100002) summed over many lines drifts.
-    if (price === price) money[u] += eventQuantity[e] * Math.round(price * MONEY_UNITS);
+    // As Postgres sums quantity * price (float8): unrounded, in 64 bits; rounded to the cent below.
+    if (price === price) money[u] += eventQuantity[e] * price;
     if (paid === paid && priceCount[i] > 0 && priceSum[i] > 0) {
       ratioSum[u] += paid / (priceSum[i] / priceCount[i]);
       ratioCount[u]++;
@@ -131,7 +139,7 @@ export function computeProfiles(ds: Dataset, options: ProfileOptions = {}): Cust
   const profiled: number[] = [];
   for (let u = 0; u < users; u++) if (lines[u] > 0) profiled.push(u);
   // Spend in cents: equal spends must share their score and tier however the basket was split into lines.
-  for (const u of profiled) money[u] = Math.round(money[u] / (MONEY_UNITS / 100)) / 100;
+  for (const u of profiled) money[u] = roundToCent(money[u]);
   const recency = profiled.map((u) => nowDay - Math.floor(lastTs[u] / DAY_MS));
   const rScores = quintileScores(recency.map((d) => -d));
   const fScores = quintileScores(profiled.map((u) => frequency[u])).map((f, k) => frequencyScore(frequency[profiled[k]], f));

@@ -67,8 +67,11 @@ export interface Dataset {
   eventOrder: Int32Array;
   eventTs: Float64Array;
   eventQuantity: Float32Array;
-  /** Unit price, NaN when unknown. */
-  eventPrice: Float32Array;
+  /**
+   * Unit price, NaN when unknown. 64-bit, as Postgres stores it: profiles count spend as quantity x price
+   * to the cent, which a 32-bit price (7 digits: 250,000.01 is 250,000.015625) cannot give.
+   */
+  eventPrice: Float64Array;
   orderCount: number;
   /** Non-purchase events, weighted; absent (or empty) in a purchase-only dataset. */
   signals?: Signals;
@@ -85,7 +88,7 @@ export interface BuildDatasetInput {
   /**
    * When true, the event and signal columns live on SharedArrayBuffers: worker threads given the
    * dataset read the same memory instead of each holding a copy (a training's serving build at 16x:
-   * 227 MB a copy).
+   * 227 MB a copy with 32-bit prices; 64-bit ones add 4 bytes a purchase, 25 MB at 16x).
    */
   shared?: boolean;
   now?: number;
@@ -118,14 +121,14 @@ interface Columns {
   order: Int32Array[];
   ts: Float64Array[];
   quantity: Float32Array[];
-  price: Float32Array[];
+  price: Float64Array[];
 }
 
 /** What the dataset needs besides the purchases: the catalog and the users, as buildDataset takes them. */
 export type DatasetCatalog = Omit<BuildDatasetInput, 'events'>;
 
 /**
- * Collects purchases one by one into typed columns (28 bytes a purchase; user, item and order ids
+ * Collects purchases one by one into typed columns (32 bytes a purchase; user, item and order ids
  * interned), so a caller streaming them from the database never holds them as objects, then builds the
  * Dataset. The result is exactly buildDataset's over the same rows in the same order: events sorted by
  * time (ties in arrival order), users, items and orders numbered in order of first appearance in that
@@ -162,7 +165,7 @@ export class DatasetBuilder {
       cols.order.push(new Int32Array(CHUNK));
       cols.ts.push(new Float64Array(CHUNK));
       cols.quantity.push(new Float32Array(CHUNK));
-      cols.price.push(new Float32Array(CHUNK));
+      cols.price.push(new Float64Array(CHUNK));
     }
     const c = this.n >>> CHUNK_BITS;
     const last = this.last;
@@ -357,7 +360,7 @@ export class DatasetBuilder {
     const eventOrder = this.column('order', alloc(Int32Array, n), order, (o) => (finalOrder[o] >= 0 ? finalOrder[o] : (finalOrder[o] = orders++)));
     const eventTs = this.column('ts', alloc(Float64Array, n), order) as Float64Array;
     const eventQuantity = this.column('quantity', alloc(Float32Array, n), order) as Float32Array;
-    const eventPrice = this.column('price', alloc(Float32Array, n), order) as Float32Array;
+    const eventPrice = this.column('price', alloc(Float64Array, n), order) as Float64Array;
     this.orderIndex.clear();
     // Customers without events are kept for their attributes (a cold start by country, a segment). One
     // without either is only an id events once named (a storefront's anonymous visitor, whose feedback

@@ -29,7 +29,7 @@ function referenceBuildDataset(input: BuildDatasetInput): Dataset {
   const eventOrder = new Int32Array(n);
   const eventTs = new Float64Array(n);
   const eventQuantity = new Float32Array(n);
-  const eventPrice = new Float32Array(n);
+  const eventPrice = new Float64Array(n);
   const orderIndex = new Map<string, number>();
   for (let e = 0; e < n; e++) {
     const row = events[e];
