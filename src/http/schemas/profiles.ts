@@ -4,6 +4,9 @@ import { once, queryNumber } from './common.js';
 
 const label = z.object({ label: z.string(), weight: z.number() });
 
+/** Where the data team reads the rules: the README, not the source. */
+const DEFINED = '(rules and thresholds: README, section "Profiles and segments")';
+
 export const profileResponse = z
   .object({
     userId: z.string(),
@@ -13,17 +16,17 @@ export const profileResponse = z
     recencyDays: z.number().int(),
     tenureDays: z.number().int(),
     frequency: z.number().int().describe('Distinct orders'),
-    monetary: z.number().describe('Sum of quantity x unit price'),
+    monetary: z.number().describe('Sum of quantity x unit price, to the cent, gross of returns'),
     rScore: z.number().int().min(1).max(5),
     fScore: z.number().int().min(1).max(5),
     mScore: z.number().int().min(1).max(5),
-    segment: z.enum(RFM_SEGMENTS),
-    lifecycle: z.enum(LIFECYCLE_STAGES),
-    valueTier: z.enum(VALUE_TIERS),
+    segment: z.enum(RFM_SEGMENTS).describe(`RFM segment ${DEFINED}`),
+    lifecycle: z.enum(LIFECYCLE_STAGES).describe(`Lifecycle stage ${DEFINED}`),
+    valueTier: z.enum(VALUE_TIERS).describe(`Value tier by spend ${DEFINED}`),
     avgBasketSize: z.number(),
     avgBasketLines: z.number(),
     avgBasketValue: z.number(),
-    priceSensitivity: z.number().nullable().describe('Mean of price paid / the item\'s mean price; < 1 pays less than usual'),
+    priceSensitivity: z.number().nullable().describe('Mean of price paid / the item\'s mean price; < 1 pays less than usual. As trained: a refresh keeps it, and a customer new since the training has null'),
     meanIntervalDays: z.number().nullable(),
     firstOrder: z.string(),
     lastOrder: z.string(),
@@ -51,9 +54,9 @@ export const segmentsResponse = z.object({
   scores: z
     .object({ r: z.array(z.number().int()).length(5), f: z.array(z.number().int()).length(5), m: z.array(z.number().int()).length(5) })
     .describe('RFM distribution: customers per R, F and M score (index 0 = score 1 ... index 4 = score 5)'),
-  segments: z.array(group).describe('RFM segments (rules in src/profiles/segments.ts)'),
-  lifecycle: z.array(group),
-  valueTiers: z.array(group),
+  segments: z.array(group).describe(`RFM segments ${DEFINED}`),
+  lifecycle: z.array(group).describe(`Lifecycle stages ${DEFINED}`),
+  valueTiers: z.array(group).describe(`Value tiers ${DEFINED}`),
 });
 
 export const segmentParams = z.strictObject({ name: z.string().min(1).max(64) });
