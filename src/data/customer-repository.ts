@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import type { Db } from './db.js';
+import { badCursor, cursorId, cursorMicros, decodeCursor, encodeCursor, microsOf, timestampOfMicros } from './list-cursor.js';
 
 /** How much data the service holds: what the dashboard's overview shows first. */
 export interface DataCounts {
@@ -37,6 +39,45 @@ const ORDER_BY: Record<CustomerSort, string> = {
   spend: 's.spend DESC NULLS LAST, u.id',
   recent: 's.last DESC NULLS LAST, u.id',
 };
+
+/** A page of the customer list, and the `cursor` of the page after it (null on the last page). */
+export interface CustomerPage {
+  customers: CustomerSummary[];
+  nextCursor: string | null;
+}
+
+/** What a cursor of the customer list holds: the sort, the last customer's key and id, and (spend, recent) the time of the first page. */
+const SEARCH_CURSOR = z.discriminatedUnion('s', [
+  z.strictObject({ s: z.literal('id'), id: cursorId }),
+  z.strictObject({ s: z.literal('spend'), k: z.number().nullable(), id: cursorId, at: cursorMicros }),
+  z.strictObject({ s: z.literal('recent'), k: cursorMicros.nullable(), id: cursorId, at: cursorMicros }),
+]);
+
+/** The key the spend and recency orders sort on (null, no purchase: last). */
+const SORT_KEY = { spend: 's.spend', recent: 's.last' } as const;
+
+/**
+ * Rows after the entry of key `k` (null: none) and id `id` in the order `key DESC NULLS LAST, u.id`: a
+ * lower key, the same key and a later id, or no key at all (customers without purchases come last).
+ */
+function keyAfter(key: string, k: string | null, id: string): string {
+  return k === null ? `(${key} IS NULL AND u.id > ${id})` : `(${key} < ${k} OR (${key} = ${k} AND u.id > ${id}) OR ${key} IS NULL)`;
+}
+
+/** The first `limit` rows of `limit + 1` read, as summaries, and the cursor of the last when more follow. */
+function pageOfCustomers(rows: Record<string, unknown>[], limit: number, cursorOf: (last: Record<string, unknown>) => object): CustomerPage {
+  const page = rows.slice(0, limit);
+  return {
+    customers: page.map((r) => ({
+      id: r.id as string,
+      purchases: (r.purchases as number | null) ?? 0,
+      orders: (r.orders as number | null) ?? 0,
+      spend: (r.spend as number | null) ?? 0,
+      lastPurchase: iso(r.last),
+    })),
+    nextCursor: rows.length > limit ? encodeCursor(cursorOf(page[limit - 1])) : null,
+  };
+}
 
 export type CustomerRepository = ReturnType<typeof createCustomerRepository>;
 
@@ -96,34 +137,66 @@ export function createCustomerRepository(db: Db) {
 
     /**
      * Customers whose id starts with `q` (case-insensitive; every customer when absent), with their
-     * purchase totals. Sorting by spend or recency aggregates every matching customer's purchases, so
-     * `limit` bounds the answer, not the work: fine for the thousands of customers of a shop's export. `offset`
-     * skips that many in the same order (ids break ties, so pages neither overlap nor skip).
+     * purchase totals, `limit` at a time, and the `nextCursor` of the page after (null on the last).
+     * Sorting by spend or recency aggregates every matching customer's purchases, so `limit` bounds the
+     * answer, not the work: fine for the thousands of customers of a shop's export. `offset` skips that many
+     * in the same order (ids break ties); `cursor` (a page's `nextCursor`) starts strictly after that page's
+     * last customer instead, so a list read while purchases arrive neither repeats nor skips anyone.
+     *
+     * Spend and recency change as customers buy: a customer of a later page whose purchase lifts them
+     * above the cursor would be skipped even by the key. So the pages after the first count only the
+     * purchases and customers stored (`created_at`) by the time the first page was read, which its cursor
+     * carries on: the pages together are one list as of then. Not held still: purchases of a write still
+     * open while the first page was read (an import's batch), or stored in the same clock tick just after
+     * it (a microsecond; a millisecond on the embedded database), counted from the next page on, and a
+     * purchase without a price whose item's catalogue price changes meanwhile.
      */
-    async search(opts: { q?: string; sort: CustomerSort; limit: number; offset?: number }): Promise<CustomerSummary[]> {
-      const params: unknown[] = [opts.limit, opts.offset ?? 0];
-      const where = opts.q ? `WHERE u.id ILIKE $${params.push(likePrefix(opts.q))}` : '';
+    async search(opts: { q?: string; sort: CustomerSort; limit: number; offset?: number; cursor?: string }): Promise<CustomerPage> {
+      const after = opts.cursor === undefined ? null : decodeCursor(opts.cursor, SEARCH_CURSOR);
+      if (after && after.s !== opts.sort) throw badCursor(`a cursor of the list by ${after.s}, asked with sort=${opts.sort}`);
+      const params: unknown[] = [opts.limit + 1, opts.offset ?? 0];
+      const param = (v: unknown) => `$${params.push(v)}`;
+      const filters = opts.q ? [`u.id ILIKE ${param(likePrefix(opts.q))}`] : [];
+      if (opts.sort === 'id') {
+        if (after) filters.push(`u.id > ${param(after.id)}`);
+        const where = filters.length ? `WHERE ${filters.join(' AND ')}` : '';
+        // Ids first, totals only for the page: the lateral join reads each listed customer's rows by index.
+        const { rows } = await db.query<Record<string, unknown>>(
+          `SELECT u.id, s.* FROM (SELECT id FROM users u ${where} ORDER BY id LIMIT $1 OFFSET $2) u
+           LEFT JOIN LATERAL (SELECT count(*)::int AS purchases, ${ORDERS} AS orders,
+                                     ${SPEND} AS spend, max(p.ts) AS last
+                              FROM purchase_events p LEFT JOIN items i ON i.id = p.item_id WHERE p.user_id = u.id) s ON true
+           ORDER BY u.id`,
+          params,
+        );
+        return pageOfCustomers(rows, opts.limit, (last) => ({ s: 'id', id: last.id as string }));
+      }
+      const sort = opts.sort;
+      // The cursor's sort is this one (checked above), so it holds a key and a time.
+      const keyed = after as Extract<typeof after, { s: typeof sort }> | null;
+      // The first page reads what is stored now (its statement's time, which the cursor keeps); the next ones, what was then.
+      const asOf = keyed ? timestampOfMicros(param(keyed.at)) : 'now()';
+      const stored = keyed ? `WHERE p.created_at <= ${asOf}` : '';
+      if (keyed) {
+        filters.push(`u.created_at <= ${asOf}`);
+        filters.push(keyAfter(SORT_KEY[sort], keyed.k === null ? null : sort === 'spend' ? param(keyed.k) : timestampOfMicros(param(keyed.k)), param(keyed.id)));
+      }
+      const where = filters.length ? `WHERE ${filters.join(' AND ')}` : '';
       const { rows } = await db.query<Record<string, unknown>>(
-        opts.sort === 'id'
-          ? // Ids first, totals only for the page: the lateral join reads each listed customer's rows by index.
-            `SELECT u.id, s.* FROM (SELECT id FROM users u ${where} ORDER BY id LIMIT $1 OFFSET $2) u
-             LEFT JOIN LATERAL (SELECT count(*)::int AS purchases, ${ORDERS} AS orders,
-                                       ${SPEND} AS spend, max(p.ts) AS last
-                                FROM purchase_events p LEFT JOIN items i ON i.id = p.item_id WHERE p.user_id = u.id) s ON true
-             ORDER BY u.id`
-          : `SELECT u.id, coalesce(s.purchases, 0) AS purchases, coalesce(s.orders, 0) AS orders, coalesce(s.spend, 0) AS spend, s.last
-             FROM users u LEFT JOIN (SELECT p.user_id, count(*)::int AS purchases, ${ORDERS} AS orders,
-                                            ${SPEND} AS spend, max(p.ts) AS last
-                                     FROM purchase_events p LEFT JOIN items i ON i.id = p.item_id GROUP BY p.user_id) s ON s.user_id = u.id
-             ${where} ORDER BY ${ORDER_BY[opts.sort]} LIMIT $1 OFFSET $2`,
+        `SELECT u.id, coalesce(s.purchases, 0) AS purchases, coalesce(s.orders, 0) AS orders, coalesce(s.spend, 0) AS spend, s.last,
+                s.spend AS spend_key, ${microsOf('s.last')} AS last_key, ${microsOf(asOf)} AS as_of
+         FROM users u LEFT JOIN (SELECT p.user_id, count(*)::int AS purchases, ${ORDERS} AS orders,
+                                        ${SPEND} AS spend, max(p.ts) AS last
+                                 FROM purchase_events p LEFT JOIN items i ON i.id = p.item_id
+                                 ${stored} GROUP BY p.user_id) s ON s.user_id = u.id
+         ${where} ORDER BY ${ORDER_BY[sort]} LIMIT $1 OFFSET $2`,
         params,
       );
-      return rows.map((r) => ({
-        id: r.id as string,
-        purchases: r.purchases as number,
-        orders: r.orders as number,
-        spend: r.spend as number,
-        lastPurchase: iso(r.last),
+      return pageOfCustomers(rows, opts.limit, (last) => ({
+        s: sort,
+        k: (sort === 'spend' ? last.spend_key : last.last_key) as number | null,
+        id: last.id as string,
+        at: last.as_of as number,
       }));
     },
   };

@@ -41,7 +41,7 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps) {
       querystring: customerSearchQuery,
       response: { 200: customerSearchResponse, ...errors(400, 401, 403) },
     },
-    handler: async (req) => ({ customers: await deps.customers.search(req.query), limit: req.query.limit, offset: req.query.offset }),
+    handler: async (req) => ({ ...(await deps.customers.search(req.query)), limit: req.query.limit, offset: req.query.offset ?? 0 }),
   });
 
   r.get('/v1/users/:id', {

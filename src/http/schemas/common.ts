@@ -1,4 +1,5 @@
 import { INPUT_LIMITS } from '../../data/input-limits.js';
+import { MAX_CURSOR_LENGTH } from '../../data/list-cursor.js';
 import { parseIsoTimestamp } from '../../data/importers/field-parsers.js';
 import { z } from 'zod';
 import { tooFarAhead, tooFarBack } from '../../data/event-time.js';
@@ -155,8 +156,34 @@ const pagingOf = (byDefault: number, max: number) =>
 /** A customer's events: up to 1,000 a page, 100 by default. */
 export const paging = pagingOf(100, 1000);
 
-/** Jobs, evaluation reports, customers: up to 100 a page, 20 by default. */
+/** Jobs and evaluation reports: up to 100 a page, 20 by default. */
 export const listPaging = pagingOf(20, 100);
+
+/**
+ * `?limit&offset|cursor` of a keyset-paged list: a page of 1..`max` entries (default `byDefault`), from
+ * `offset` (default 0) or after the entry a `cursor` names (the previous page's `nextCursor`), never both
+ * (`keysetQuery` refuses the pair). `offset` has no schema default, so that one sent beside a cursor, even
+ * `offset=0`, is seen.
+ */
+export const keysetPagingOf = (byDefault: number, max: number) => ({
+  limit: queryNumber(z.coerce.number().int().min(1).max(max).default(byDefault)).describe(`Entries per page (1..${max})`),
+  offset: queryNumber(z.coerce.number().int().min(0).meta({ default: 0 }))
+    .optional()
+    .describe("Entries to skip in the list's order; entries added or removed before them meanwhile shift the pages: page with `cursor` instead"),
+  cursor: once(z.string().min(1).max(MAX_CURSOR_LENGTH))
+    .optional()
+    .describe("The previous page's `nextCursor`, as it came: the page starts strictly after that page's last entry, so changes meanwhile neither repeat nor skip entries. Not with `offset`"),
+});
+
+/** The query of a keyset-paged list (`shape` holds `keysetPagingOf`'s fields): `offset` and `cursor` together are a 400. */
+export const keysetQuery = <S extends ReturnType<typeof keysetPagingOf> & z.ZodRawShape>(shape: S) =>
+  z.strictObject(shape).superRefine((q, ctx) => {
+    const { offset, cursor } = q as { offset?: number; cursor?: string };
+    if (offset !== undefined && cursor !== undefined) ctx.addIssue({ code: 'custom', path: ['offset'], message: 'give `offset` or `cursor`, not both' });
+  });
+
+/** `nextCursor` of a keyset-paged list. */
+export const nextPageCursor = z.string().nullable().describe('Pass as `cursor` for the next page; null when this page is the last');
 
 /** Jobs and evaluation reports, newest first: `listPaging`, and `after` to page without shifting. */
 export const cursorPaging = listPaging.extend({

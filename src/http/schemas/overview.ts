@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { id, listPaging, once } from './common.js';
+import { id, keysetPagingOf, keysetQuery, nextPageCursor, once } from './common.js';
 
 export const overviewResponse = z
   .object({
@@ -31,10 +31,10 @@ export const overviewResponse = z
   })
   .meta({ id: 'Overview' });
 
-export const customerSearchQuery = z.strictObject({
+export const customerSearchQuery = keysetQuery({
   q: once(id).optional().describe('Id prefix, case-insensitive; every customer when absent'),
-  sort: once(z.enum(['id', 'spend', 'recent']).default('id')).describe('`id`, `spend` (highest first) or `recent` (latest purchase first)'),
-  ...listPaging.shape,
+  sort: once(z.enum(['id', 'spend', 'recent']).default('id')).describe('`id`, `spend` (highest first) or `recent` (latest purchase first); a `cursor` pages the order it came from'),
+  ...keysetPagingOf(20, 100),
 });
 
 export const customerSearchResponse = z
@@ -50,5 +50,8 @@ export const customerSearchResponse = z
     ),
     limit: z.number().int(),
     offset: z.number().int(),
+    nextCursor: nextPageCursor.describe(
+      'Pass as `cursor` (with the same `q` and `sort`) for the next page; null on the last. By spend or recency, the pages after the first count the purchases stored by the time the first was read, so a customer buying meanwhile neither moves nor is listed twice',
+    ),
   })
   .meta({ id: 'CustomerSearch' });
