@@ -1,4 +1,7 @@
+import { z } from 'zod';
 import type { CatalogRepository } from '../data/catalog-repository.js';
+import { cursorId, decodeCursor, encodeCursor } from '../data/list-cursor.js';
+import { AppError } from '../errors.js';
 import type { EventRepository } from '../data/event-repository.js';
 import type { Metrics } from '../metrics.js';
 import { buildDataset } from '../recommenders/dataset.js';
@@ -10,6 +13,9 @@ import { populationOf, percentileIn, scoreIn, type Population } from './populati
 import { frequencyScore } from './rfm-score.js';
 import { segmentReport, type SegmentReport } from './segment-report.js';
 import { lifecycleStage, rfmSegment, RFM_SEGMENTS, LIFECYCLE_STAGES, VALUE_TIERS, type SegmentedProfile } from './segments.js';
+
+/** A cursor of a group's members: the model version listed, the last member's spend and id. */
+const MEMBERS_CURSOR = z.strictObject({ v: z.string().min(1).max(256), k: z.number(), id: cursorId });
 
 export type SegmentDimension = 'segment' | 'lifecycle' | 'valueTier';
 export const SEGMENT_NAMES: Record<SegmentDimension, readonly string[]> = {
@@ -156,12 +162,26 @@ export function createProfileService(deps: {
       return new Set(v.list.filter((p) => p[dimension] === name).map((p) => p.userId));
     },
 
-    /** Customers of one group, by descending spend; null when no model with profiles is active. */
-    async members(dimension: SegmentDimension, name: string, page: { limit: number; offset: number }) {
+    /**
+     * Customers of one group, by descending spend (ids break ties), `limit` from `offset` or strictly
+     * after the member a `cursor` (a page's `nextCursor`) names, so a customer erased meanwhile does not
+     * shift the pages; null when no model with profiles is active. The members are one model version's:
+     * a cursor of another (a training or rollback between two pages) is a 409, not paged across both.
+     */
+    async members(dimension: SegmentDimension, name: string, page: { limit: number; offset?: number; cursor?: string }) {
+      const after = page.cursor === undefined ? null : decodeCursor(page.cursor, MEMBERS_CURSOR);
       const v = await current();
       if (!v) return null;
+      if (after && after.v !== v.version) {
+        throw new AppError('CONFLICT', `cursor: the members are model version ${v.version}'s now, not ${after.v}'s as on the pages before; start again without the cursor`);
+      }
       const all = v.list.filter((p) => p[dimension] === name).sort((a, b) => b.monetary - a.monetary || (a.userId < b.userId ? -1 : 1));
-      return { modelVersion: v.version, total: all.length, users: all.slice(page.offset, page.offset + page.limit) };
+      const found = after ? all.findIndex((p) => p.monetary < after.k || (p.monetary === after.k && p.userId > after.id)) : (page.offset ?? 0);
+      const from = found < 0 ? all.length : found;
+      const users = all.slice(from, from + page.limit);
+      const last = users.at(-1);
+      const nextCursor = last && from + page.limit < all.length ? encodeCursor({ v: v.version, k: last.monetary, id: last.userId }) : null;
+      return { modelVersion: v.version, total: all.length, users, nextCursor };
     },
   };
 }

@@ -72,16 +72,16 @@ export function profileRoutes(app: FastifyInstance, deps: ProfileRouteDeps) {
       summary: 'Customers of one segment (or lifecycle stage / value tier), by descending spend, paged',
       params: segmentParams,
       querystring: segmentUsersQuery,
-      response: { 200: segmentUsersResponse, ...errors(400, 401, 403, 404) },
+      response: { 200: segmentUsersResponse, ...errors(400, 401, 403, 404, 409) },
     },
     handler: async (req) => {
-      const { dimension, limit, offset } = req.query;
+      const { dimension, limit, offset, cursor } = req.query;
       if (!SEGMENT_NAMES[dimension].includes(req.params.name)) {
         throw new AppError('NOT_FOUND', `no ${dimension} "${req.params.name}"; known: ${SEGMENT_NAMES[dimension].join(', ')}`);
       }
-      const page = await deps.profiles.members(dimension, req.params.name, { limit, offset });
+      const page = await deps.profiles.members(dimension, req.params.name, { limit, offset, cursor });
       if (!page) throw new AppError('NOT_FOUND', NO_PROFILES);
-      return { modelVersion: page.modelVersion, dimension, name: req.params.name, total: page.total, users: page.users };
+      return { modelVersion: page.modelVersion, dimension, name: req.params.name, total: page.total, users: page.users, nextCursor: page.nextCursor };
     },
   });
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { LIFECYCLE_STAGES, RFM_SEGMENTS, VALUE_TIERS } from '../../profiles/segments.js';
-import { once, queryNumber } from './common.js';
+import { keysetPagingOf, keysetQuery, nextPageCursor, once, queryNumber } from './common.js';
 
 const label = z.object({ label: z.string(), weight: z.number() });
 
@@ -61,10 +61,9 @@ export const segmentsResponse = z.object({
 
 export const segmentParams = z.strictObject({ name: z.string().min(1).max(64) });
 
-export const segmentUsersQuery = z.strictObject({
+export const segmentUsersQuery = keysetQuery({
   dimension: once(z.enum(['segment', 'lifecycle', 'valueTier']).default('segment')),
-  limit: queryNumber(z.coerce.number().int().min(1).max(1000).default(100)),
-  offset: queryNumber(z.coerce.number().int().min(0).default(0)),
+  ...keysetPagingOf(100, 1000),
 });
 
 export const segmentUsersResponse = z.object({
@@ -73,6 +72,9 @@ export const segmentUsersResponse = z.object({
   name: z.string(),
   total: z.number().int(),
   users: z.array(profileResponse.omit({ modelVersion: true, source: true, asOf: true })),
+  nextCursor: nextPageCursor.describe(
+    'Pass as `cursor` (with the same `dimension`) for the next page; null on the last. The members are those of `modelVersion`: after a training or rollback, the cursor is refused (409) and the list starts again',
+  ),
 });
 
 export const lifecycleHistoryQuery = z.strictObject({
