@@ -1,8 +1,13 @@
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import type { Db } from './db.js';
 import { ERASURE_LOCK, ERASURE_SERIAL, INGEST_LOCK } from './erasure-repository.js';
 import { daysToRecount, markRecount } from './feedback-rollup.js';
 import type { PurchaseRow } from '../recommenders/dataset.js';
+import { cursorId, cursorMicros, decodeCursor, encodeCursor, microsOf, timestampOfMicros } from './list-cursor.js';
+
+/** A cursor of a customer's purchases: the last one's time (microseconds) and event id. */
+const PURCHASE_CURSOR = z.strictObject({ k: cursorMicros, id: cursorId });
 
 export interface PurchaseInput {
   /** Client-supplied id; when absent one is derived from the event's content (see deriveEventIds). */
@@ -476,6 +481,40 @@ async function deleteUsers(db: Db, userIds: readonly string[], steps: ErasureSte
 }
 
 export function createEventRepository(db: Db) {
+  /**
+   * A user's purchases, newest first (event ids break ties), `limit` from `offset` or strictly after the
+   * purchase a `cursor` (a page's `nextCursor`) names, so a purchase arriving between two pages (the
+   * newest, on the first) does not push the one read last onto the next; `nextCursor` null on the last.
+   */
+  async function pageUserPurchases(userId: string, opts: { limit: number; offset?: number; cursor?: string }): Promise<{ events: PurchaseRecord[]; nextCursor: string | null }> {
+    const after = opts.cursor === undefined ? null : decodeCursor(opts.cursor, PURCHASE_CURSOR);
+    const params: unknown[] = [userId, opts.limit + 1, opts.offset ?? 0];
+    let from = '';
+    if (after) {
+      const ts = timestampOfMicros(`$${params.push(after.k)}`);
+      from = `AND (p.ts < ${ts} OR (p.ts = ${ts} AND p.event_id > $${params.push(after.id)}))`;
+    }
+    const { rows } = await db.query<Record<string, unknown>>(
+      // The item's title comes along so a history reads as products, not stock codes (one PK lookup per row).
+      `SELECT p.event_id, p.user_id, p.item_id, p.quantity, p.price, p.order_id, p.ts, ${microsOf('p.ts')} AS ts_key, i.title
+       FROM purchase_events p LEFT JOIN items i ON i.id = p.item_id
+       WHERE p.user_id = $1 ${from} ORDER BY p.ts DESC, p.event_id LIMIT $2 OFFSET $3`,
+      params,
+    );
+    const events = rows.slice(0, opts.limit).map((r) => ({
+      eventId: r.event_id as string,
+      userId: r.user_id as string,
+      itemId: r.item_id as string,
+      quantity: r.quantity as number,
+      price: (r.price as number | null) ?? null,
+      orderId: (r.order_id as string | null) ?? null,
+      ts: (r.ts as Date).toISOString(),
+      ...(r.title ? { title: r.title as string } : {}),
+    }));
+    const last = rows[opts.limit - 1];
+    return { events, nextCursor: rows.length > opts.limit ? encodeCursor({ k: last.ts_key as number, id: last.event_id as string }) : null };
+  }
+
   return {
     /**
      * Stores a batch of purchases in one transaction: all or nothing. Unknown users/items are created
@@ -619,24 +658,11 @@ export function createEventRepository(db: Db) {
 
     /** A user's purchases, newest first. */
     async listUserPurchases(userId: string, opts: { limit: number; offset: number }): Promise<PurchaseRecord[]> {
-      const { rows } = await db.query<Record<string, unknown>>(
-        // The item's title comes along so a history reads as products, not stock codes (one PK lookup per row).
-        `SELECT p.event_id, p.user_id, p.item_id, p.quantity, p.price, p.order_id, p.ts, i.title
-         FROM purchase_events p LEFT JOIN items i ON i.id = p.item_id
-         WHERE p.user_id = $1 ORDER BY p.ts DESC, p.event_id LIMIT $2 OFFSET $3`,
-        [userId, opts.limit, opts.offset],
-      );
-      return rows.map((r) => ({
-        eventId: r.event_id as string,
-        userId: r.user_id as string,
-        itemId: r.item_id as string,
-        quantity: r.quantity as number,
-        price: (r.price as number | null) ?? null,
-        orderId: (r.order_id as string | null) ?? null,
-        ts: (r.ts as Date).toISOString(),
-        ...(r.title ? { title: r.title as string } : {}),
-      }));
+      return (await pageUserPurchases(userId, opts)).events;
     },
+
+    /** A user's purchases a page at a time, with the cursor of the next (see pageUserPurchases above). */
+    pageUserPurchases,
 
     /** All purchases in [from, to) (of one user when `userId` is given) as dataset rows, for training, evaluation and profiles. */
     async loadPurchaseRows(window: PurchaseWindow = {}): Promise<PurchaseRow[]> {

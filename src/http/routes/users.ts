@@ -6,9 +6,9 @@ import type { CustomerRepository } from '../../data/customer-repository.js';
 import type { EventRepository } from '../../data/event-repository.js';
 import { notFound } from '../../errors.js';
 import { refuseNewPaddedIds } from './padded-ids.js';
-import { errors, idParam, NEW_ID_SPACES, paging } from '../schemas/common.js';
+import { errors, idParam, NEW_ID_SPACES } from '../schemas/common.js';
 import { userBody, userResponse } from '../schemas/catalog.js';
-import { purchaseResponse } from '../schemas/events.js';
+import { purchasePageResponse, purchasePagingQuery } from '../schemas/events.js';
 import { customerSearchQuery, customerSearchResponse } from '../schemas/overview.js';
 
 export interface UserRouteDeps {
@@ -61,12 +61,12 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps) {
       tags,
       summary: "A user's purchases, newest first",
       params: idParam,
-      querystring: paging,
-      response: { 200: z.object({ events: z.array(purchaseResponse) }), ...errors(400, 401, 403, 404) },
+      querystring: purchasePagingQuery,
+      response: { 200: purchasePageResponse, ...errors(400, 401, 403, 404) },
     },
     handler: async (req) => {
       if (!(await deps.catalog.getUser(req.params.id))) throw notFound('user', req.params.id);
-      return { events: await deps.events.listUserPurchases(req.params.id, req.query) };
+      return deps.events.pageUserPurchases(req.params.id, req.query);
     },
   });
 

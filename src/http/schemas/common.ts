@@ -153,9 +153,6 @@ const pagingOf = (byDefault: number, max: number) =>
     offset: queryNumber(z.coerce.number().int().min(0).default(0)).describe("Entries to skip in the list's order (the next page)"),
   });
 
-/** A customer's events: up to 1,000 a page, 100 by default. */
-export const paging = pagingOf(100, 1000);
-
 /** Jobs and evaluation reports: up to 100 a page, 20 by default. */
 export const listPaging = pagingOf(20, 100);
 

@@ -2,7 +2,7 @@ import { INPUT_LIMITS } from '../../data/input-limits.js';
 import { z } from 'zod';
 import { INTERACTION_TYPES } from '../../data/event-repository.js';
 import { campaignId } from '../../exports/export-request.js';
-import { eventTimestamp, id as ref, price, text } from './common.js';
+import { eventTimestamp, id as ref, keysetPagingOf, keysetQuery, nextPageCursor, price, text } from './common.js';
 
 /**
  * An event without an eventId gets one derived from its content, time included: a time defaulted to
@@ -130,4 +130,12 @@ export const purchaseResponse = z.object({
   orderId: z.string().nullable(),
   ts: z.string(),
   title: z.string().optional().describe("The item's catalog title, when it has one"),
+});
+
+/** A customer's purchases: up to 1,000 a page, 100 by default, from `offset` or after a `cursor`. */
+export const purchasePagingQuery = keysetQuery(keysetPagingOf(100, 1000));
+
+export const purchasePageResponse = z.object({
+  events: z.array(purchaseResponse).describe('Newest first (event ids break ties)'),
+  nextCursor: nextPageCursor.describe('Pass as `cursor` for the next page; null on the last. Purchases stored meanwhile do not shift the pages'),
 });
