@@ -6,8 +6,8 @@
  *
  * Reads the active version's ALS artifact, then for customers spread over its customer rows asks for the
  * `limit` best items both ways, checks that both give the same items and scores, and prints the time per
- * customer. 120 is the serving build's ask for a single-strategy list (100 kept + about 20 purchases);
- * 1000 is the hybrid's source depth.
+ * customer. 120 was the serving build's ask for a single-strategy list (100 kept + about 20 purchases; it
+ * now asks for 100, as the customer's purchases are kept apart from the limit); 1000 is the hybrid's source depth.
  */
 import { Redis } from 'ioredis';
 import { alsFactory, dotRow } from '../src/recommenders/als.js';

@@ -9,7 +9,7 @@
  */
 import { buildDataset } from '../src/recommenders/dataset.js';
 import { datasetHistories, userContext } from '../src/recommenders/history.js';
-import { scoreSparseOf, type HybridRecommender } from '../src/recommenders/hybrid.js';
+import { createDenseScratch, scoreSparseOf, type HybridRecommender } from '../src/recommenders/hybrid.js';
 import { SparseScores } from '../src/recommenders/sparse-scores.js';
 import { createUserScorer, prepareServingModel } from '../src/serving/serving-model-builder.js';
 import { fitRecipe, loadRecipe } from '../src/training/recipe.js';
@@ -34,7 +34,7 @@ const buyers = Array.from({ length: ds.userIds.length }, (_, u) => u).filter((u)
 const sample = Array.from({ length: Math.min(sampleSize, buyers.length) }, (_, i) => buyers[Math.floor((i * buyers.length) / Math.min(sampleSize, buyers.length))]);
 const depth = (fitted.hybrid as Partial<HybridRecommender>).config?.sourceDepth ?? 1000;
 const out = new SparseScores(ds.itemIds.length);
-const dense = { buffer: new Float32Array(0) };
+const dense = createDenseScratch();
 const rows: [string, number][] = [];
 for (const [name, source] of fitted.sources) {
   started = performance.now();

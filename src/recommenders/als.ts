@@ -6,6 +6,7 @@ import type { Dataset } from './dataset.js';
 import type { AlignedFactors } from './imported-factors.js';
 import { transpose, weightedUserItemMatrix, type Csr } from './interactions.js';
 import { itemRemap } from './item-remap.js';
+import { OwnItems } from './own-items.js';
 import { parseParams } from './parse-params.js';
 import type { Neighbour, Recommender, RecommenderFactory, UserContext } from './recommender.js';
 import { mulberry32 } from './seeded-random.js';
@@ -200,6 +201,8 @@ class AlsModel implements Recommender {
   private readonly itemNorms: Float64Array;
   /** Made with the model, so that a version being readied pays for it, not its first request. */
   private readonly byNorm: ByNorm;
+  /** scoreSparse's user's own items (scratch). */
+  private readonly own = new OwnItems();
 
   constructor(private readonly s: AlsState) {
     this.k = s.params.factors;
@@ -266,10 +269,11 @@ class AlsModel implements Recommender {
   }
 
   /**
-   * The `limit` best items by x_u . y_j (ties to the lower item), exactly. Items are taken by decreasing
-   * factor norm, and the walk stops once |x_u| |y_j| (which no later score can exceed) falls below the
-   * heap's threshold: implicit ALS gives the rarely bought tail tiny factors, so a customer's best 120 of
-   * 30,000 items read about 4,300 of them (bench/README, "The serving build at ten times Online Retail").
+   * The `limit` best items by x_u . y_j (ties to the lower item) among those the user has not bought,
+   * exactly, and the user's own items scoring above 0. Items are taken by decreasing factor norm, and the
+   * walk stops once |x_u| |y_j| (which no later score can exceed) falls below the heap's threshold:
+   * implicit ALS gives the rarely bought tail tiny factors, so a customer's best 120 of 30,000 items read
+   * about 4,300 of them (bench/README, "The serving build at ten times Online Retail").
    */
   scoreSparse(ctx: UserContext, out: SparseScores, limit: number): void {
     const found = this.userFactor(ctx);
@@ -282,19 +286,26 @@ class AlsModel implements Recommender {
     for (let a = 0; a < k; a++) xNorm += x[a] * x[a];
     // The rounding of a k-term dot product stays far inside this margin: the bound never cuts a score it could reach.
     xNorm = Math.sqrt(xNorm) * (1 + 1e-9);
+    const { own } = this;
+    own.mark(ctx.history, n);
     const heap = new TopKHeap(limit);
     let min = heap.threshold;
     for (let r = 0; r < order.length; r++) {
       const bound = xNorm * norms[r];
       if (bound < min || bound === 0) break;
       const j = order[r];
-      if (j >= n) continue;
+      if (j >= n || own.mask[j] === 1) continue;
       const s = dotRow(x, factors, r * k, k);
       if (s <= 0 || s < min) continue;
       heap.push(j, s);
       min = heap.threshold;
     }
     heap.forEach((item, score) => out.set(item, score));
+    const y = this.s.itemFactors;
+    for (const j of own.items) {
+      const s = dotRow(x, y, j * k, k);
+      if (s > 0) out.set(j, s);
+    }
   }
 
   /** x_u . y_j for each touched item j of `items`. */

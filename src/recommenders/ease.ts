@@ -6,9 +6,10 @@ import { regularisedGramInverse } from './ease-inverse.js';
 import { recentDistinctItems } from './history.js';
 import { userItemMatrix } from './interactions.js';
 import { checkNeighbourLists, packNeighbourLists, remapNeighbourLists, type NeighbourLists } from './neighbour-lists.js';
+import { OwnItems } from './own-items.js';
 import { parseParams } from './parse-params.js';
 import type { Neighbour, Recommender, RecommenderFactory, UserContext } from './recommender.js';
-import { setBestPositive, SparseScores } from './sparse-scores.js';
+import { setBestNewAndOwn, SparseScores } from './sparse-scores.js';
 import { TopKHeap } from './top-k-heap.js';
 
 /**
@@ -68,6 +69,7 @@ function createEase(params: EaseParams, itemIds: readonly string[], rows: Neighb
   };
   // The sums of scoreSparse before its cut (rows hold negative weights too, so a sum is final only at the end).
   let sums: SparseScores | null = null;
+  const own = new OwnItems();
   return {
     name: ALGORITHM,
     info,
@@ -77,16 +79,17 @@ function createEase(params: EaseParams, itemIds: readonly string[], rows: Neighb
       accumulate(ctx, (item, v) => (out[item] += v));
     },
     /**
-     * The same sums over the rows of the user's items only, cut to the `limit` best positive ones: what
-     * scoring the whole catalogue and keeping its `limit` best positive items gives, at the cost of the
-     * user's rows instead of the catalogue.
+     * The same sums over the rows of the user's items only, cut to the `limit` best positive ones the user
+     * has not bought and the positive ones of their own items: what scoring the whole catalogue and cutting
+     * it so gives, at the cost of the user's rows instead of the catalogue.
      */
     scoreSparse(ctx: UserContext, out: SparseScores, limit: number) {
       if (!sums || sums.itemCount !== out.itemCount) sums = new SparseScores(out.itemCount);
       const acc = sums;
       acc.clear();
       accumulate(ctx, (item, v) => acc.add(item, v));
-      setBestPositive(acc, limit, out);
+      own.mark(ctx.history, out.itemCount);
+      setBestNewAndOwn(acc, limit, out, own);
     },
     /** The items a one-item history {item} scores highest: row `item` of B, positive weights only. */
     similarItems(item: number, k: number): Neighbour[] {

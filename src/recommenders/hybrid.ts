@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ArtifactFormatError, decodeArtifact, encodeArtifact } from './artifact.js';
 import type { Dataset } from './dataset.js';
 import { distinctOrderCount } from './history.js';
+import { OwnItems } from './own-items.js';
 import type { Recommender, UserContext } from './recommender.js';
 import { setBestPositive, SparseScores } from './sparse-scores.js';
 import { scratchSite, TopKHeap } from './top-k-heap.js';
@@ -51,9 +52,11 @@ export const hybridConfigSchema = z.strictObject({
    */
   discountShare: z.number().min(0).max(1).default(DEFAULT_DISCOUNT_SHARE),
   /**
-   * Items a dense source (ALS, popularity, any source without sparse scoring) contributes per user: its
-   * `sourceDepth` best. Sparse sources (neighbours of the user's items, their own items) contribute
-   * everything they score. Bounds a user's blend by what they touch, not by the catalogue.
+   * Items a dense source (ALS, EASE, popularity, any source without sparse scoring) contributes per user:
+   * its `sourceDepth` best among those the user has not bought, and its scores of the user's own items
+   * beside them (a depth over both would give a customer with `sourceDepth` purchases among the source's
+   * favourites nothing new from it). Sparse sources (neighbours of the user's items, their own items)
+   * contribute everything they score. Bounds a user's blend by what they touch, not by the catalogue.
    */
   sourceDepth: z.int().min(1).max(100_000).default(1000),
   /**
@@ -228,7 +231,7 @@ export function createHybrid(
   const repeatWeightsFor = (orders: number) => repeatBlendWeights(config, orders);
   /** scoreUser's own buffers (blendSparse callers bring theirs). */
   let denseCall: { scratch: BlendScratch; n: number } | null = null;
-  const dense = { buffer: new Float32Array(0) };
+  const dense = createDenseScratch();
   const scoreSource = (source: Recommender, ctx: UserContext, raw: SparseScores) => scoreSparseOf(source, ctx, raw, config.sourceDepth, dense);
 
   /**
@@ -357,19 +360,32 @@ export function createHybrid(
 
 const denseBest = scratchSite();
 
+/** scoreSparseOf's scratch for sources scored densely: the scores (grown as needed) and the user's own items. */
+export interface DenseScratch {
+  buffer: Float32Array;
+  own: OwnItems;
+}
+
+/** An empty DenseScratch (one per thread, reused across users). */
+export const createDenseScratch = (): DenseScratch => ({ buffer: new Float32Array(0), own: new OwnItems() });
+
 /**
  * A source's scores for a user, sparse: its own sparse scoring, else (scored densely into
- * `dense.buffer`, grown as needed) its `depth` best positive items.
+ * `dense.buffer`) its `depth` best positive items the user has not bought and its positive scores of
+ * their own items, as Recommender.scoreSparse cuts.
  */
-export function scoreSparseOf(source: Recommender, ctx: UserContext, out: SparseScores, depth: number, dense: { buffer: Float32Array }): void {
+export function scoreSparseOf(source: Recommender, ctx: UserContext, out: SparseScores, depth: number, dense: DenseScratch): void {
   if (source.scoreSparse) return source.scoreSparse(ctx, out, depth);
   if (dense.buffer.length !== out.itemCount) dense.buffer = new Float32Array(out.itemCount);
   const scores = dense.buffer;
   source.scoreUser(ctx, scores);
+  const { own } = dense;
+  own.mark(ctx.history, scores.length);
   const top = denseBest(depth);
-  for (let i = 0; i < scores.length; i++) if (scores[i] > 0) top.heap.push(i, scores[i]);
+  for (let i = 0; i < scores.length; i++) if (scores[i] > 0 && own.mask[i] === 0) top.heap.push(i, scores[i]);
   const kept = top.drain();
   for (let r = 0; r < kept; r++) out.set(top.items[r], scores[top.items[r]]);
+  for (const i of own.items) if (scores[i] > 0) out.set(i, scores[i]);
 }
 
 /** Buffers for blendSparse over a catalogue of `itemCount` items (one per thread, reused across users). */

@@ -6,6 +6,7 @@ import { userItemMatrix } from './interactions.js';
 import { parseParams } from './parse-params.js';
 import type { Neighbour, Recommender, RecommenderFactory, UserContext } from './recommender.js';
 import { itemRemap } from './item-remap.js';
+import { OwnItems } from './own-items.js';
 import { remapPerItem } from './neighbour-lists.js';
 import type { SparseScores } from './sparse-scores.js';
 import { TopKHeap } from './top-k-heap.js';
@@ -98,28 +99,36 @@ function createPopularity(
 
   // Both lists are divided by their maximum so the blend mixes like with like; scores lie in [0, 1].
   const alphaOf = (s: Segment | undefined) => (s ? s.buyers / (s.buyers + params.segmentShrink) : 0);
-  const score = (attributes: Record<string, string>, out: Float32Array) => {
+  /** The user's scores: item i scores g x global[i] + a x segment[i] (a = 0 without a segment). */
+  const mixOf = (attributes: Record<string, string>) => {
     const s = segmentFor(attributes);
     const alpha = alphaOf(s);
-    const g = globalMax > 0 ? (1 - alpha) / globalMax : 0;
-    const a = s && s.max > 0 ? alpha / s.max : 0;
-    for (let i = 0; i < out.length; i++) out[i] = g * global[i] + (s ? a * s.scores[i] : 0);
+    return { segment: s?.scores, g: globalMax > 0 ? (1 - alpha) / globalMax : 0, a: s && s.max > 0 ? alpha / s.max : 0 };
+  };
+  const scoreOf = ({ segment, g, a }: ReturnType<typeof mixOf>, i: number) => g * global[i] + (segment ? a * segment[i] : 0);
+  const score = (attributes: Record<string, string>, out: Float32Array) => {
+    const mix = mixOf(attributes);
+    for (let i = 0; i < out.length; i++) out[i] = scoreOf(mix, i);
   };
 
-  // Each segment's best items (the global list under key null), computed once per segment and depth.
+  // Each segment's best items (the global list under key null), computed once per segment and depth
+  // (a deeper list is asked for when a customer's own items fill the top: at least twice the last depth,
+  // so a run of ever larger purchase histories scores the catalogue a few times, not once per customer).
   const tops = new Map<Segment | null, { limit: number; top: Neighbour[] }>();
   const topOf = (attributes: Record<string, string>, limit: number) => {
     const s = segmentFor(attributes) ?? null;
     let cached = tops.get(s);
     if (!cached || cached.limit < limit) {
+      const depth = cached ? Math.max(limit, 2 * cached.limit) : limit;
       const out = new Float32Array(global.length);
       score(s ? { [s.name]: s.value } : {}, out);
-      const heap = new TopKHeap(limit);
+      const heap = new TopKHeap(depth);
       for (let i = 0; i < out.length; i++) if (out[i] > 0) heap.push(i, out[i]);
-      tops.set(s, (cached = { limit, top: heap.result() }));
+      tops.set(s, (cached = { limit: depth, top: heap.result() }));
     }
     return cached.top;
   };
+  const own = new OwnItems();
 
   return {
     name: ALGORITHM,
@@ -127,10 +136,20 @@ function createPopularity(
     scoreUser(ctx: UserContext, out: Float32Array) {
       score(ctx.attributes, out);
     },
-    /** The `limit` most popular items of the user's segment (as scored by scoreUser). */
+    /** The `limit` most popular items of the user's segment they have not bought, and their own items (as scored by scoreUser). */
     scoreSparse(ctx: UserContext, out: SparseScores, limit: number) {
-      const top = topOf(ctx.attributes, limit);
-      for (let r = 0; r < top.length && r < limit; r++) out.set(top[r].item, top[r].score);
+      own.mark(ctx.history, global.length);
+      const top = topOf(ctx.attributes, limit + own.items.length);
+      for (let r = 0, kept = 0; r < top.length && kept < limit; r++) {
+        if (own.mask[top[r].item] === 1) continue;
+        out.set(top[r].item, top[r].score);
+        kept++;
+      }
+      const mix = mixOf(ctx.attributes);
+      for (const i of own.items) {
+        const v = Math.fround(scoreOf(mix, i));
+        if (v > 0) out.set(i, v);
+      }
     },
     popularItems(attr, k) {
       const out = new Float32Array(global.length);

@@ -43,8 +43,11 @@ export interface Recommender {
   /**
    * The same scores as `scoreUser`, written sparsely into `out` (cleared by the caller): every item the
    * source scores above 0 when that is a small set (neighbours of the user's items, their own items),
-   * else (ALS, popularity) the `limit` best-scored items. Candidate generation calls this so that a
-   * user costs what they touch, not the catalogue; a source without it is scored densely.
+   * else (ALS, EASE, popularity) the `limit` best-scored items the user has not bought (not in
+   * `ctx.history`) and its positive scores of the user's own items beside them: a cut over both would give
+   * a customer who bought `limit` of the source's favourites nothing new from it. Candidate generation
+   * calls this so that a user costs what they touch, not the catalogue; a source without it is scored
+   * densely (and cut the same way).
    */
   scoreSparse?(ctx: UserContext, out: SparseScores, limit: number): void;
   /**

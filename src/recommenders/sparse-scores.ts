@@ -1,3 +1,4 @@
+import type { OwnItems } from './own-items.js';
 import { scratchSite } from './top-k-heap.js';
 
 /**
@@ -96,4 +97,15 @@ export function setBestPositive(scores: SparseScores, n: number, out: SparseScor
     if (values[i] > 0 && values[i] >= heap.threshold && skip?.[i] !== 1) heap.push(i, values[i]);
   }
   heap.forEach((item) => out.set(item, values[item]));
+}
+
+/**
+ * Sets in `out` the `n` best positive scores of `scores` among the items the user has not bought, and
+ * every positive score of their own items beside them: Recommender.scoreSparse's cut, so a customer who
+ * bought more than `n` of a source's favourites still gets its `n` best new items.
+ */
+export function setBestNewAndOwn(scores: SparseScores, n: number, out: SparseScores, own: OwnItems): void {
+  setBestPositive(scores, n, out, own.mask);
+  const { values } = scores;
+  for (const i of own.items) if (values[i] > 0) out.set(i, values[i]);
 }

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { Dataset } from '../recommenders/dataset.js';
 import { indexedHistory, recentDistinctItems, userEventIndex } from '../recommenders/history.js';
-import { createBlendScratch, scoreSparseOf, type HybridRecommender } from '../recommenders/hybrid.js';
+import { createBlendScratch, createDenseScratch, scoreSparseOf, type HybridRecommender } from '../recommenders/hybrid.js';
 import { SparseScores } from '../recommenders/sparse-scores.js';
 import type { Recommender, UserContext } from '../recommenders/recommender.js';
 import {
@@ -223,7 +223,7 @@ export function createUserScorer(input: UserScorerInput): (ctx: UserContext, att
   const blendSparse = hybrid.blendSparse.bind(fitted.hybrid);
   const purchasedMask = new Uint8Array(itemCount);
   const scratch = createBlendScratch(itemCount);
-  const scoreSingle = singleSourceScorer(fitted, options, itemCount);
+  const scoreSingle = singleSourceScorer(fitted, options);
   const single = new SparseScores(itemCount);
   return (ctx, attributes) => {
     const history = ctx.history.filter((h) => h.item >= 0 && h.item < itemCount);
@@ -276,7 +276,7 @@ export function createUserScorer(input: UserScorerInput): (ctx: UserContext, att
         let raw = scratch.blended.includes(name) ? scratch.sources.get(name)?.raw : undefined;
         if (!raw) {
           single.clear();
-          scoreSingle(fitted.sources.get(name)!, ctx, purchased, single);
+          scoreSingle(fitted.sources.get(name)!, ctx, single);
           raw = single;
         }
         return topSparseCandidates(raw, purchasedMask, options.strategyCandidates);
@@ -289,23 +289,16 @@ export function createUserScorer(input: UserScorerInput): (ctx: UserContext, att
 }
 
 /**
- * Scores one source alone for a customer into `out`. One whose ranking is a pass over the catalogue and
- * that can score given items (ALS) is asked for no more new items than the list keeps, and scores the
- * customer's purchases directly: the list's new items are the ones its `depth` best would give, and its
- * purchases rank by its scores wherever they fall. Others give their `depth` best (the hybrid's source
- * depth), as the blend takes them.
+ * Scores one source alone for a customer into `out`: its `depth` best new items (the hybrid's source
+ * depth) and its scores of the customer's purchases wherever they fall, as the blend takes them. One whose
+ * ranking is a pass over the catalogue and that can score given items (ALS) is asked for no more new
+ * items than the list keeps: the list's new items are the ones its `depth` best would give.
  */
-function singleSourceScorer(fitted: FittedModels, options: ServingOptions, itemCount: number) {
+function singleSourceScorer(fitted: FittedModels, options: ServingOptions) {
   const depth = (fitted.hybrid as Partial<HybridRecommender>).config?.sourceDepth ?? 1000;
-  const dense = { buffer: new Float32Array(0) };
-  const own = new SparseScores(itemCount);
-  return (source: Recommender, ctx: UserContext, purchased: Int32Array, out: SparseScores) => {
-    if (!source.scoreSparse || !source.scoreCandidates) return scoreSparseOf(source, ctx, out, depth, dense);
-    source.scoreSparse(ctx, out, Math.min(depth, options.strategyCandidates + purchased.length));
-    own.clear();
-    for (const i of purchased) own.set(i, 1);
-    source.scoreCandidates(ctx, own, out);
-  };
+  const dense = createDenseScratch();
+  return (source: Recommender, ctx: UserContext, out: SparseScores) =>
+    scoreSparseOf(source, ctx, out, source.scoreSparse && source.scoreCandidates ? Math.min(depth, options.strategyCandidates) : depth, dense);
 }
 
 /**
@@ -316,7 +309,7 @@ function singleSourceScorer(fitted: FittedModels, options: ServingOptions, itemC
  */
 export function createStrategyScorer(input: Pick<UserScorerInput, 'fitted' | 'options' | 'itemCount'>): (ctx: UserContext, name: string) => Candidates | null {
   const { fitted, options, itemCount } = input;
-  const scoreSingle = singleSourceScorer(fitted, options, itemCount);
+  const scoreSingle = singleSourceScorer(fitted, options);
   const purchasedMask = new Uint8Array(itemCount);
   const out = new SparseScores(itemCount);
   return (ctx, name) => {
@@ -328,7 +321,7 @@ export function createStrategyScorer(input: Pick<UserScorerInput, 'fitted' | 'op
     for (const i of purchased) purchasedMask[i] = 1;
     try {
       out.clear();
-      scoreSingle(source, ctx, purchased, out);
+      scoreSingle(source, ctx, out);
       return topSparseCandidates(out, purchasedMask, options.strategyCandidates);
     } finally {
       for (const i of purchased) purchasedMask[i] = 0;

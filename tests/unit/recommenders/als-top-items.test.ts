@@ -17,15 +17,17 @@ function sparseTop(model: Recommender, ctx: UserContext, itemCount: number, limi
     .sort((a, b) => b[1] - a[1] || a[0] - b[0]);
 }
 
-/** The same by brute force: every item scored, the positive ones sorted, the first `limit` kept. */
+/**
+ * The same by brute force: every item scored, the positive ones sorted, the first `limit` the customer has
+ * not bought kept, and every one they have bought.
+ */
 function bruteTop(model: Recommender, ctx: UserContext, itemCount: number, limit: number): [number, number][] {
   const scores = new Float32Array(itemCount);
   model.scoreUser(ctx, scores);
-  return [...scores.keys()]
-    .filter((i) => scores[i] > 0)
-    .sort((a, b) => scores[b] - scores[a] || a - b)
-    .slice(0, limit)
-    .map((i): [number, number] => [i, scores[i]]);
+  const own = new Set(ctx.history.map((h) => h.item));
+  const ranked = [...scores.keys()].filter((i) => scores[i] > 0).sort((a, b) => scores[b] - scores[a] || a - b);
+  const kept = new Set([...ranked.filter((i) => !own.has(i)).slice(0, limit), ...ranked.filter((i) => own.has(i))]);
+  return ranked.filter((i) => kept.has(i)).map((i): [number, number] => [i, scores[i]]);
 }
 
 /** A shop with a long tail: 300 products bought with Zipf-like odds by 150 customers of 1-12 purchases. */
@@ -48,7 +50,7 @@ function longTailShop(): Dataset {
 }
 
 describe("ALS's best items for a customer", () => {
-  it('When a fitted model is asked for its best items at any limit, Then they are exactly the brute-force ranking of every item, for every customer', () => {
+  it("When a fitted model is asked for its best items at any limit, Then they are exactly the brute-force ranking's best new items and the customer's own, for every customer", () => {
     const ds = longTailShop();
     const model = alsFactory.fit(ds, alsFactory.parseParams({ factors: 8, iterations: 6 }));
     const histories = datasetHistories(ds);
@@ -76,13 +78,17 @@ describe("ALS's best items for a customer", () => {
     const rows: Record<string, [number, number]> = { a: [1, 0], b: [1, 0], c: [0.5, 0.5], d: [0, 0], e: [2, 0], f: [-1, 0], g: [1, 0], h: [1, 1] };
     const itemFactors = Float32Array.from(order.flatMap((id) => rows[id]));
     const model = alsFromFactors(ds, { factors: 2, itemFactors, userFactors: Float32Array.from([1, 0]), userImported: Uint8Array.from([1]) }, alsFactory.parseParams({}));
-    const ctx = userContext(ds, datasetHistories(ds), 0);
-    const named = (limit: number) => sparseTop(model, ctx, order.length, limit).map(([i, s]) => [order[i], s]);
+    // The customer's trained factor, asked for as if they had bought nothing: every item is new to them.
+    const ctx = { ...userContext(ds, datasetHistories(ds), 0), history: [] };
+    const named = (limit: number, c: UserContext = ctx) => sparseTop(model, c, order.length, limit).map(([i, s]) => [order[i], s]);
     // e = 2; a, b, g, h = 1 (ties: the lower item first, so the walk must not stop at an item whose bound
     // only ties the threshold); c = 0.5; d scores 0 and f -1: never listed.
     expect(named(1)).toEqual([['e', 2]]);
     expect(named(3)).toEqual([['e', 2], ['a', 1], ['b', 1]]);
     expect(named(4)).toEqual([['e', 2], ['a', 1], ['b', 1], ['g', 1]]);
     expect(named(20)).toEqual([['e', 2], ['a', 1], ['b', 1], ['g', 1], ['h', 1], ['c', 0.5]]);
+    // Having bought e, c and f: the limit counts new items only, and their own keep the scores above 0.
+    const bought = { ...ctx, history: ['e', 'c', 'f'].map((id, k) => ({ item: ds.itemIndex.get(id)!, ts: DAY, quantity: 1, order: `o${k}` })) };
+    expect(named(2, bought)).toEqual([['e', 2], ['a', 1], ['b', 1], ['c', 0.5]]);
   });
 });

@@ -72,7 +72,7 @@ describe('EASE', () => {
 });
 
 describe('EASE sparse scoring', () => {
-  it('When a user is scored sparsely with a limit, Then the items and scores are the best positive ones of the dense scores', () => {
+  it("When a user is scored sparsely with a limit, Then the items and scores are the best positive new ones of the dense scores and the positive ones of the user's own", () => {
     // 60 customers over 40 items with overlapping tastes, so rows carry positive and negative weights.
     const rnd = mulberry32(7);
     const events: PurchaseRow[] = [];
@@ -92,7 +92,10 @@ describe('EASE sparse scoring', () => {
       negatives += dense.filter((v) => v < 0).length;
       // A limit under the positive count cuts by score; the whole catalogue as limit leaves only the sign's cut.
       for (const limit of [8, n]) {
-        const expected = [...dense.keys()].filter((i) => dense[i] > 0).sort((a, b) => dense[b] - dense[a] || a - b).slice(0, limit);
+        const own = new Set(history.map((h) => h.item));
+        const ranked = [...dense.keys()].filter((i) => dense[i] > 0).sort((a, b) => dense[b] - dense[a] || a - b);
+        const kept = new Set([...ranked.filter((i) => !own.has(i)).slice(0, limit), ...ranked.filter((i) => own.has(i))]);
+        const expected = ranked.filter((i) => kept.has(i));
         const sparse = new SparseScores(n);
         model.scoreSparse!(ctx, sparse, limit);
         const got = Array.from({ length: sparse.size }, (_, p) => sparse.item(p)).sort((a, b) => sparse.values[b] - sparse.values[a] || a - b);

@@ -71,16 +71,17 @@ describe('hybrid', () => {
     expect([0, 1, 2, 3].map((i) => scratch.sources.get('a')!.raw.values[i])).toEqual([10, 5, 0, 7]);
   });
 
-  it('takes only the sourceDepth best items of a source that scores densely', () => {
+  it("takes only the sourceDepth best items the user has not bought of a source that scores densely, and its scores of the user's own", () => {
     const sources = new Map([
       ['a', fixed('a', [10, 5, 1, 7])],
       ['b', fixed('b', [0, 0.1, 0.4, 0.2])],
     ]);
     const out = new Float32Array(4);
+    // The user bought item 0, a's best: a depth over all items would leave only one new item of a.
     createHybrid(sources, config({ sourceDepth: 2 })).scoreUser(ordersCtx(10), out);
-    // a keeps items 0 (10) and 3 (7); b keeps items 2 (0.4) and 3 (0.2):
-    // 0.2 * [1, 0, 0, 0.7] + 1 * [0, 0, 1, 0.5]
-    expect([...out].map((x) => +x.toFixed(6))).toEqual([0.2, 0, 1, 0.64]);
+    // a keeps its own item 0 (10) and new items 3 (7) and 1 (5); b keeps new items 2 (0.4) and 3 (0.2):
+    // 0.2 * [1, 0.5, 0, 0.7] + 1 * [0, 0, 1, 0.5]
+    expect([...out].map((x) => +x.toFixed(6))).toEqual([0.2, 0.1, 1, 0.64]);
   });
 
   it("When own items have weights of their own, Then the user's repurchases rank by those and new items as before", () => {

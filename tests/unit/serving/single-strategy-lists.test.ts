@@ -82,8 +82,8 @@ describe.each([
       const bought = new Set(histories[u].map((h) => h.item));
       sources.get('als')!.scoreUser(userContext(ds, histories, u), scores);
       const ranked = [...scores.keys()].filter((i) => scores[i] > 0).sort((a, b) => scores[b] - scores[a] || a - b);
-      // New items: the best of ALS's `depth` best, as the blend's sources give theirs. Purchases: ALS's best of them all.
-      const fresh = ranked.slice(0, depth).filter((i) => !bought.has(i)).slice(0, kept);
+      // New items: ALS's best `depth` of them, as the blend's sources give theirs. Purchases: ALS's best of them all.
+      const fresh = ranked.filter((i) => !bought.has(i)).slice(0, Math.min(depth, kept));
       const own = ranked.filter((i) => bought.has(i)).slice(0, kept);
       beyondDepth += own.filter((i) => ranked.indexOf(i) >= depth).length;
       ownFirst += ranked.slice(0, kept).every((i) => bought.has(i)) && fresh.length > 0 ? 1 : 0;

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { RollingFold } from '../../../src/evaluation/rolling-fold.js';
+import { userContextsOf } from '../../../src/evaluation/user-contexts.js';
+import type { PurchaseRow } from '../../../src/recommenders/dataset.js';
+import { createBlendScratch } from '../../../src/recommenders/hybrid.js';
+import { createStrategyScorer, servingOptions } from '../../../src/serving/serving-model-builder.js';
+import { fitRecipe, parseRecipe } from '../../../src/training/recipe.js';
+
+const DAY = 86_400_000;
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+/** Each dense source's depth (hybrid.sourceDepth), its limit and tuning's depth alike. */
+const DEPTH = 5;
+
+/**
+ * Six kinds of 10 products (kind = floor(i / 10)); 60 customers each buy 2 products of one kind in each
+ * of 4 orders before day 60 and one more after it. One wholesaler has bought 25 products, i20..i44
+ * (five times the depth; kinds 2 and 3 whole and half of kind 4), and buys once more after day 60.
+ */
+function shop(): PurchaseRow[] {
+  const rows: PurchaseRow[] = [];
+  const buy = (userId: string, item: number, day: number, order: string) => rows.push({ userId, itemId: `i${item}`, orderId: order, ts: T0 + day * DAY, quantity: 1, price: 1 });
+  for (let u = 0; u < 60; u++) {
+    const kind = u % 6;
+    for (let o = 0; o < 4; o++) for (let k = 0; k < 2; k++) buy(`u${u}`, kind * 10 + ((u + o * 3 + k) % 10), (u % 10) + o * 12, `u${u}-${o}`);
+    buy(`u${u}`, kind * 10 + ((u + 7) % 10), 65 + (u % 20), `u${u}-t`);
+  }
+  for (let o = 0; o < 5; o++) for (let k = 0; k < 5; k++) buy('bulk', 20 + o * 5 + k, o * 10, `bulk-${o}`);
+  buy('bulk', 47, 70, 'bulk-t');
+  return rows;
+}
+
+/** Dense sources (their best `sourceDepth` per customer) and EASE, each blended alone (ALS alone ranks the catalogue, not a pool). */
+const PARAMS: Record<string, Record<string, unknown>> = {
+  als: { factors: 4, iterations: 5, seed: 7 },
+  ease: { lambda: 5 },
+  popularity: { attributes: [], halfLifeDays: null },
+};
+
+async function foldAndFit(name: string) {
+  const f = new RollingFold({ events: shop() }, { end: new Date(T0 + 91 * DAY).toISOString(), days: 30, k: 10, fullHistoryOrders: 10, depth: DEPTH });
+  f.fit(name, name, PARAMS[name], 0);
+  f.keep(name, 0);
+  const alone = { [name]: 1 };
+  const recipe = parseRecipe({ sources: { [name]: { params: PARAMS[name] } }, hybrid: { weights: { cold: alone, warm: alone }, sourceDepth: DEPTH, sourceLimit: DEPTH } }, 'shallow');
+  return { f, fitted: await fitRecipe(f.split.train, recipe) };
+}
+
+describe("a dense source cut to its sourceDepth best items, for a customer who bought more products than the depth", () => {
+  it.each(Object.keys(PARAMS))(
+    "When %s is cut at its sourceDepth best items, Then the blend takes its best new items up to the depth and its scores of the customer's own, as tuning's part does",
+    async (name) => {
+      const { f, fitted } = await foldAndFit(name);
+      const contexts = userContextsOf(f.split, f.cache.users);
+      const scratch = createBlendScratch(f.split.train.itemIds.length);
+      const dense = new Float32Array(f.split.train.itemIds.length);
+      const bulk = f.split.train.userIndex.get('bulk')!;
+      expect(f.cache.users).toContain(bulk);
+      for (const [j, u] of f.cache.users.entries()) {
+        const ctx = contexts.get(u)!;
+        fitted.hybrid.blendSparse(ctx, scratch);
+        const own = new Set(f.cache.trainItems[j]);
+        const tuned = f.cache.parts.get(name)!;
+        const tunedItems = new Map<number, number>();
+        for (let p = tuned.indptr[j]; p < tuned.indptr[j + 1]; p++) tunedItems.set(tuned.items[p], tuned.scores[p]);
+        const part = scratch.sources.get(name)!.part;
+        const served = new Map<number, number>();
+        for (let p = 0; p < part.size; p++) if (part.values[part.item(p)] > 0) served.set(part.item(p), part.values[part.item(p)]);
+        expect([...served.keys()].sort((a, b) => a - b), `${name} for customer ${u}`).toEqual([...tunedItems.keys()].sort((a, b) => a - b));
+        for (const [i, s] of served) expect(s).toBeCloseTo(tunedItems.get(i)!, 6);
+        // As many new items as the source scores above 0 anywhere in the catalogue, up to the depth.
+        fitted.sources.get(name)!.scoreUser(ctx, dense);
+        const scoredNew = [...dense.keys()].filter((i) => dense[i] > 0 && !own.has(i)).length;
+        const newItems = [...served.keys()].filter((i) => !own.has(i)).length;
+        expect(newItems, `${name} for customer ${u}`).toBe(Math.min(DEPTH, scoredNew));
+        // The wholesaler's own purchases fill the source's best five; they still get five new products.
+        if (u === bulk) expect(newItems, name).toBe(DEPTH);
+      }
+    },
+  );
+
+  it.each(['als', 'ease'])("When a version's list of %s alone is scored for the wholesaler, Then it holds the source's best new products", async (name) => {
+    const { f, fitted } = await foldAndFit(name);
+    const ds = f.split.train;
+    const bulk = ds.userIndex.get('bulk')!;
+    const ctx = userContextsOf(f.split, [bulk]).get(bulk)!;
+    const score = createStrategyScorer({ fitted, options: servingOptions({ serving: { strategyCandidates: 10 } }), itemCount: ds.itemIds.length });
+    const list = score(ctx, name)!;
+    const own = new Set(ctx.history.map((h) => h.item));
+    const dense = new Float32Array(ds.itemIds.length);
+    fitted.sources.get(name)!.scoreUser(ctx, dense);
+    // The source's best new items by its own scores, computed without the cut, to the depth the version keeps.
+    const best = [...dense.keys()].filter((i) => dense[i] > 0 && !own.has(i)).sort((a, b) => dense[b] - dense[a] || a - b).slice(0, DEPTH);
+    expect(best.length).toBe(DEPTH);
+    expect([...list.items].filter((i) => !own.has(i)).map((i) => dense[i])).toEqual(best.map((i) => dense[i]));
+  });
+});
