@@ -146,7 +146,11 @@ export function createCustomerRepository(db: Db) {
      */
     async purchaseDays(): Promise<Map<string, number[]>> {
       const { rows } = await db.query<{ user_id: string; days: number[] }>(
-        `SELECT user_id, array_agg(DISTINCT floor(extract(epoch FROM ts) / 86400)::int ORDER BY floor(extract(epoch FROM ts) / 86400)::int) AS days FROM purchase_events GROUP BY user_id`,
+        // The distinct (customer, day) pairs first, a hash aggregate over one scan; array_agg(DISTINCT ...) per
+        // customer needs its input sorted by customer, which the planner got by walking the (user_id, ts) index:
+        // 7.9 s against 1.4 s at ten times Online Retail (bench/README "The customer list by spend at ten times our data").
+        `SELECT user_id, array_agg(day ORDER BY day) AS days
+         FROM (SELECT DISTINCT user_id, floor(extract(epoch FROM ts) / 86400)::int AS day FROM purchase_events) d GROUP BY user_id`,
       );
       return new Map(rows.map((r) => [r.user_id, r.days]));
     },

@@ -57,13 +57,18 @@ interface ItemState {
   categories: string[];
 }
 
-// Distinct buyers per available item, with every filter in SQL so LIMIT k counts only valid items.
+// Distinct buyers per available item, with every filter in SQL so LIMIT k counts only valid items. The distinct
+// (item, buyer) pairs are found first, a hash aggregate over one scan of the purchases: count(DISTINCT user_id) per
+// item needs its input sorted by item, which the planner got by walking the item index over every purchase, 9.9 s
+// against 4.1-4.6 s everyone's and 8.3 s against 0.8 s one country's at ten times Online Retail (bench/README
+// "The customer list by spend at ten times our data").
 const TOP_SQL = `
-SELECT i.id, i.title, count(DISTINCT e.user_id)::int AS buyers
-FROM purchase_events e JOIN items i ON i.id = e.item_id
+SELECT i.id, i.title, count(*)::int AS buyers
+FROM (SELECT DISTINCT e.item_id, e.user_id FROM purchase_events e
+      WHERE ($2::text IS NULL OR EXISTS (SELECT 1 FROM users u WHERE u.id = e.user_id AND u.attributes ->> $2 = $3))
+        AND ($4::float8 IS NULL OR e.ts >= (SELECT max(ts) FROM purchase_events) - $4 * interval '1 day')) e
+JOIN items i ON i.id = e.item_id
 WHERE i.available
-  AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM users u WHERE u.id = e.user_id AND u.attributes ->> $2 = $3))
-  AND ($4::float8 IS NULL OR e.ts >= (SELECT max(ts) FROM purchase_events) - $4 * interval '1 day')
   AND ($5::text[] IS NULL OR i.categories && $5::text[])
   AND ($6::float8 IS NULL OR i.price >= $6)
   AND ($7::float8 IS NULL OR i.price <= $7)
