@@ -1,33 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { RollingFold } from '../../../src/evaluation/rolling-fold.js';
 import { userContextsOf } from '../../../src/evaluation/user-contexts.js';
-import type { PurchaseRow } from '../../../src/recommenders/dataset.js';
 import { createBlendScratch } from '../../../src/recommenders/hybrid.js';
 import { createStrategyScorer, servingOptions } from '../../../src/serving/serving-model-builder.js';
 import { fitRecipe, parseRecipe } from '../../../src/training/recipe.js';
+import { DAY, T0, wholesalerShop as shop } from './wholesaler-shop.js';
 
-const DAY = 86_400_000;
-const T0 = Date.parse('2026-01-01T00:00:00Z');
 /** Each dense source's depth (hybrid.sourceDepth), its limit and tuning's depth alike. */
 const DEPTH = 5;
 
-/**
- * Six kinds of 10 products (kind = floor(i / 10)); 60 customers each buy 2 products of one kind in each
- * of 4 orders before day 60 and one more after it. One wholesaler has bought 25 products, i20..i44
- * (five times the depth; kinds 2 and 3 whole and half of kind 4), and buys once more after day 60.
- */
-function shop(): PurchaseRow[] {
-  const rows: PurchaseRow[] = [];
-  const buy = (userId: string, item: number, day: number, order: string) => rows.push({ userId, itemId: `i${item}`, orderId: order, ts: T0 + day * DAY, quantity: 1, price: 1 });
-  for (let u = 0; u < 60; u++) {
-    const kind = u % 6;
-    for (let o = 0; o < 4; o++) for (let k = 0; k < 2; k++) buy(`u${u}`, kind * 10 + ((u + o * 3 + k) % 10), (u % 10) + o * 12, `u${u}-${o}`);
-    buy(`u${u}`, kind * 10 + ((u + 7) % 10), 65 + (u % 20), `u${u}-t`);
-  }
-  for (let o = 0; o < 5; o++) for (let k = 0; k < 5; k++) buy('bulk', 20 + o * 5 + k, o * 10, `bulk-${o}`);
-  buy('bulk', 47, 70, 'bulk-t');
-  return rows;
-}
 
 /** Dense sources (their best `sourceDepth` per customer) and EASE, each blended alone (ALS alone ranks the catalogue, not a pool). */
 const PARAMS: Record<string, Record<string, unknown>> = {
