@@ -109,11 +109,12 @@ export function longestFeedbackEventBytes(): number {
 }
 
 /**
- * Warnings for a server's start about FRONTEND_BODY_LIMIT_BYTES: when it is set (unset, the limit follows the
- * batch: config.ts frontendBodyLimitFor), alone or with FRONTEND_MAX_BATCH_SIZE, and the limit that applies
- * (`config`'s, at most BODY_LIMIT_BYTES) cannot hold a full frontend batch (FRONTEND_MAX_BATCH_SIZE, set or its
- * default) of feedback events at their longest fields, the batches a browser may send are refused 413 by their
- * size instead: say so, with the limit that would hold one. `env` tells what was set.
+ * Warnings for a server's start about the frontend body limit: when the limit that applies (`config`'s
+ * FRONTEND_BODY_LIMIT_BYTES, set or following the batch, at most BODY_LIMIT_BYTES) cannot hold a full frontend
+ * batch (FRONTEND_MAX_BATCH_SIZE, set or its default) of feedback events at their longest fields, the batches a
+ * browser may send are refused 413 by their size instead: say so, with the limit that would hold one. Unset, the
+ * limit follows the batch (config.ts frontendBodyLimitFor), so only BODY_LIMIT_BYTES can cap it below one. `env`
+ * tells what was set.
  */
 export function frontendBodyLimitWarnings(
   config: Pick<Config, 'FRONTEND_BODY_LIMIT_BYTES' | 'BODY_LIMIT_BYTES' | 'FRONTEND_MAX_BATCH_SIZE' | 'MAX_BATCH_SIZE'>,
@@ -121,7 +122,6 @@ export function frontendBodyLimitWarnings(
 ): string[] {
   // Blank counts as unset, as loadConfig reads it.
   const setTo = (env.FRONTEND_BODY_LIMIT_BYTES ?? '').trim();
-  if (setTo === '') return [];
   const limit = config.FRONTEND_BODY_LIMIT_BYTES;
   const batch = Math.min(config.FRONTEND_MAX_BATCH_SIZE, config.MAX_BATCH_SIZE);
   // {"events":[e,e,...]}
@@ -130,10 +130,18 @@ export function frontendBodyLimitWarnings(
   const needed = envelope + batch * event + (batch - 1);
   if (needed <= limit) return [];
   const fits = Math.max(0, Math.floor((limit - envelope + 1) / (event + 1)));
+  const refused = `a frontend key's batch of more than ${fits} such events gets 413 PAYLOAD_TOO_LARGE, not stored`;
+  if (setTo === '') {
+    return [
+      `BODY_LIMIT_BYTES ${limit} caps the frontend body limit, which follows FRONTEND_MAX_BATCH_SIZE, so it cannot hold a full batch of FRONTEND_MAX_BATCH_SIZE ${batch} ` +
+        `feedback events with every field at its longest (${needed} bytes of JSON, ${event} an event): ${refused}. ` +
+        `Raise BODY_LIMIT_BYTES to at least ${needed}, or lower FRONTEND_MAX_BATCH_SIZE to ${fits}`,
+    ];
+  }
   const capped = Number(setTo) > limit ? ' (BODY_LIMIT_BYTES, which caps it)' : '';
   return [
     `FRONTEND_BODY_LIMIT_BYTES ${limit}${capped} cannot hold a full batch of FRONTEND_MAX_BATCH_SIZE ${batch} feedback events with every field at its longest ` +
-      `(${needed} bytes of JSON, ${event} an event): a frontend key's batch of more than ${fits} such events gets 413 PAYLOAD_TOO_LARGE, not stored. ` +
+      `(${needed} bytes of JSON, ${event} an event): ${refused}. ` +
       `Raise ${capped ? 'BODY_LIMIT_BYTES and ' : ''}FRONTEND_BODY_LIMIT_BYTES to at least ${needed}, or unset FRONTEND_BODY_LIMIT_BYTES: it then follows FRONTEND_MAX_BATCH_SIZE`,
   ];
 }
