@@ -156,7 +156,8 @@ export function createJobHandlers(deps: {
   const exports = deps.exports;
   if (exports) {
     handlers[JOB_TYPES.export] = async (raw, ctx) => {
-      const params = exportRequest.parse(raw);
+      // An export's `bom` is kept beside its params (the job's options, migration 027), so the release before reads them.
+      const params = exportRequest.parse({ ...raw, ...ctx.job.options });
       const file = join(exports.dir, exportFileName(ctx.job.id, params.format));
       return runExport(exports.deps, params, file, { onProgress: (f, step) => void ctx.progress(f, step).catch(() => {}), signal: ctx.signal });
     };

@@ -25,6 +25,11 @@ export interface JobRecord {
    * submission was held to them; absent: anywhere its process can read. Internal: not shown by the API.
    */
   importRoots?: string[];
+  /**
+   * Options of the job that the release before does not know (column options, not keys of `params`, which that
+   * release reads strictly): an export's `bom`. Absent when none.
+   */
+  options?: Record<string, unknown>;
 }
 
 export interface EnqueueOptions {
@@ -44,6 +49,8 @@ export interface EnqueueOptions {
    * the release before reads strictly (a replica of it, in a rolling upgrade, would fail the job).
    */
   importRoots?: readonly string[];
+  /** Options the release before does not know (JobRecord.options): a column, not keys of `params`, for the same reason. */
+  options?: Record<string, unknown>;
 }
 
 /** The message a job gets when the process running it stopped without finishing it. */
@@ -71,6 +78,7 @@ function toJob(r: Record<string, unknown>): JobRecord {
     finishedAt: iso(r.finished_at),
     heartbeatAt: iso(r.heartbeat_at),
     ...(Array.isArray(r.import_roots) ? { importRoots: r.import_roots as string[] } : {}),
+    ...(r.options && typeof r.options === 'object' ? { options: r.options as Record<string, unknown> } : {}),
   };
 }
 
@@ -139,10 +147,10 @@ export function createJobRepository(db: Db) {
       for (let attempt = 0; attempt < 3; attempt++) {
         // DO NOTHING on either unique index: the exclusive key's (queued or running) and the idempotency key's.
         const { rows } = await db.query(
-          `INSERT INTO jobs (id, type, status, params, exclusive_key, worker_id, started_at, heartbeat_at, idempotency_key, request_fingerprint, import_roots)
-           VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7 THEN now() END, CASE WHEN $7 THEN now() END, $8, $9, $10::text[])
+          `INSERT INTO jobs (id, type, status, params, exclusive_key, worker_id, started_at, heartbeat_at, idempotency_key, request_fingerprint, import_roots, options)
+           VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7 THEN now() END, CASE WHEN $7 THEN now() END, $8, $9, $10::text[], $11::jsonb)
            ON CONFLICT DO NOTHING RETURNING *`,
-          [randomUUID(), type, running ? 'running' : 'queued', storableJson(params), opts.exclusiveKey ?? null, opts.runningAs ?? null, running, opts.idempotency?.key ?? null, opts.idempotency?.fingerprint ?? null, opts.importRoots ? [...opts.importRoots] : null],
+          [randomUUID(), type, running ? 'running' : 'queued', storableJson(params), opts.exclusiveKey ?? null, opts.runningAs ?? null, running, opts.idempotency?.key ?? null, opts.idempotency?.fingerprint ?? null, opts.importRoots ? [...opts.importRoots] : null, opts.options ? storableJson(opts.options) : null],
         );
         if (rows[0]) return toJob(rows[0]);
         // Queued before under the key (callers look it up first: see `submitted`), or by the same

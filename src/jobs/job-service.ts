@@ -133,7 +133,9 @@ export function createJobService(deps: JobServiceDeps) {
     async submitExport(request: ExportRequest, opts: { idempotencyKey?: string } = {}): Promise<JobRecord> {
       return once(JOB_TYPES.export, request, opts.idempotencyKey, async (idempotency) => {
         await deps.checkExport?.(request);
-        return enqueue(JOB_TYPES.export, request, { idempotency });
+        // `bom` beside the params, not in them: the release before reads export params strictly (migration 027).
+        const { bom, ...params } = request;
+        return enqueue(JOB_TYPES.export, params, { idempotency, ...(bom !== undefined ? { options: { bom } } : {}) });
       });
     },
 

@@ -6,8 +6,11 @@ import type { JobType } from '../../jobs/job-types.js';
 import { cursorPaging, errors } from '../schemas/common.js';
 import { jobList } from '../schemas/jobs.js';
 
-/** The job as the API shows it (the holder's worker id and an import's roots stay internal). */
-export const jobView = ({ workerId: _, importRoots: __, ...job }: JobRecord) => job;
+/**
+ * The job as the API shows it: the holder's worker id and an import's roots stay internal; its options (kept
+ * beside the params for the release before, migration 027) are shown among its params, as they were asked.
+ */
+export const jobView = ({ workerId: _, importRoots: __, options, ...job }: JobRecord) => (options ? { ...job, params: { ...job.params, ...options } } : job);
 
 /** `GET <path>?limit&offset&after`: the jobs of one type, newest first, a page at a time. */
 export function jobListRoute(app: FastifyInstance, jobService: JobService, route: { path: string; type: JobType; operationId: string; tag: string; what: string }) {
