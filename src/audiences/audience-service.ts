@@ -58,8 +58,13 @@ export interface Audience {
   users: AudienceUser[];
 }
 
-/** Reads every customer's entry of a version and inverts them (customers without one are not in any audience). */
-export async function loadAudienceIndex(store: Pick<ModelStore, 'getArtifact' | 'getEntries'>, model: ServingModel): Promise<AudienceIndex> {
+/**
+ * Reads every customer's entry of a version and inverts them (customers without one are not in any audience).
+ * A version that newer trainings deleted meanwhile (MODEL_VERSIONS_KEPT; it is unlisted before its data goes)
+ * gave some reads nothing: 503, ask again (the process serves the newer version within seconds, and an export
+ * waits for it as for a store that does not answer), rather than an audience short of those customers.
+ */
+export async function loadAudienceIndex(store: Pick<ModelStore, 'getArtifact' | 'getEntries'> & Partial<Pick<ModelStore, 'listVersions'>>, model: ServingModel): Promise<AudienceIndex> {
   const bytes = await store.getArtifact(model.meta.version, ARTIFACT_USER_IDS);
   const all = bytes ? decodeUserIdsArtifact(bytes) : [];
   const userIds: string[] = [];
@@ -72,6 +77,10 @@ export async function loadAudienceIndex(store: Pick<ModelStore, 'getArtifact' | 
       userIds.push(ids[k]);
       entries.push(decodeUserEntry(row));
     });
+  }
+  const { version } = model.meta;
+  if (store.listVersions && !(await store.listVersions()).some((v) => v.version === version)) {
+    throw new AppError('DEPENDENCY_UNAVAILABLE', `model version ${version} was deleted by a newer training while its customers were read: ask again`);
   }
   return buildAudienceIndex({
     userIds,
@@ -96,7 +105,7 @@ export function audienceReason(model: ServingModel, m: AudienceMember): string {
 
 export function createAudienceService(deps: {
   model: () => Promise<ServingModel | null>;
-  store: Pick<ModelStore, 'getArtifact' | 'getEntries'>;
+  store: Pick<ModelStore, 'getArtifact' | 'getEntries' | 'listVersions'>;
   profiles: Pick<ProfileService, 'userIdsIn'>;
   /**
    * The customers who bought any of these items at or after `since` (ms), from Postgres: purchases since

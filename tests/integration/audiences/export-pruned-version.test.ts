@@ -93,4 +93,24 @@ describe.skipIf(!services)('an export job whose model version a training deletes
       expect(rows.filter((r) => r.userId === userId).map((r) => r.itemId)).toEqual(api.items.map((i: { itemId: string }) => i.itemId));
     }
   }, 120_000);
+
+  it('When a training deletes the served version while a product\'s audience reads its customers, Then the answer is 503 (ask again), not an audience short of them, and the next version answers whole', async () => {
+    await t.services.serving.refresh();
+    const served = (await redisStore.getActive())!.version;
+    const { rows } = await t.services.db.query<{ item_id: string }>('SELECT item_id FROM purchase_events GROUP BY item_id ORDER BY count(DISTINCT user_id) DESC, item_id LIMIT 1');
+    const item = rows[0].item_id;
+    let next = '';
+    // This process still serves `served` when the training deletes it: the audience's reads of it find nothing.
+    meanwhile = { version: served, run: async () => void (next = await train()) };
+    const during = await t.app.inject({ url: `/v1/items/${item}/audience?k=50&includeRecentBuyers=true`, headers: auth('admin') });
+    expect(next).not.toBe('');
+    expect(during.statusCode, during.body).toBe(503);
+    expect(during.json().error.code).toBe('DEPENDENCY_UNAVAILABLE');
+    await t.services.serving.refresh();
+    const after = await t.app.inject({ url: `/v1/items/${item}/audience?k=50&includeRecentBuyers=true`, headers: auth('admin') });
+    expect(after.statusCode, after.body).toBe(200);
+    expect(after.json().modelVersion).toBe(next);
+    // The shop's 24 customers each have a list: the audience ranks them all (k 50 > 24).
+    expect(after.json().users).toHaveLength(24);
+  }, 120_000);
 });
