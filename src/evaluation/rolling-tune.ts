@@ -184,7 +184,10 @@ const alone = (name: string) => ({ cold: { [name]: 1 }, warm: { [name]: 1 } });
  *     the best single source's on every fold, both judged with the same coverage requirement (on
  *     their coverage pooled over the folds as in step 3: the mean, or the least with coverageOn `least`);
  *     otherwise that source alone is the recipe. Only sources that show new items compete as the single
- *     source (one that scores only the customer's own items would leave the default lists to backfill).
+ *     source (one that scores only the customer's own items would leave the default lists to backfill),
+ *     and, when the recipe caps some sources' share of warm lists (hybrid.sourceCap), only sources it does
+ *     not cap; a blend that weights none but capped sources for warm customers is not kept either. A cap
+ *     with nothing else weighted beside it cannot act: every warm customer would get the same trend list.
  * Windows with fewer than MIN_FOLD_USERS customers, or customers who bought something new, are refused
  * (ThinValidationError).
  */
@@ -296,10 +299,16 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
     // customer's own items (buy-again, repurchase) alone would leave every default list (purchases left
     // out) to popularity backfill, however well it ranks repurchases. So the best single source is one
     // of those that show new items (all of them only when none does).
-    const candidates = onNewItems.length > 0 ? onNewItems : names;
+    // Nor one the recipe caps (trend, popularity in the default): alone, its cap has nothing to give the rest of
+    // a warm list to. The same holds for a blend that weights only capped sources for warm customers.
+    const capped = new Set(recipe.hybrid.sourceCap?.sources ?? []);
+    const uncapped = onNewItems.filter((name) => !capped.has(name));
+    const candidates = uncapped.length > 0 ? uncapped : onNewItems.length > 0 ? onNewItems : names;
     const bestSingle = candidates.reduce((a, b) => (mean(singles[b]) > mean(singles[a]) + 1e-9 ? b : a));
-    const keepBlend = blendPerFold.every((o, f) => o > singles[bestSingle][f] + 1e-9);
-    log(`blend per fold ${blendPerFold.map((o) => o.toFixed(4)).join(' ')} vs ${bestSingle} alone ${singles[bestSingle].map((o) => o.toFixed(4)).join(' ')}: ${keepBlend ? 'blend kept' : `${bestSingle} alone wins`}`);
+    const blendActsOnCap = capped.size === 0 || uncapped.length === 0 || Object.entries(blend.weights.warm).some(([name, w]) => w > 0 && !capped.has(name));
+    const keepBlend = blendActsOnCap && blendPerFold.every((o, f) => o > singles[bestSingle][f] + 1e-9);
+    const verdict = keepBlend ? 'blend kept' : blendActsOnCap ? `${bestSingle} alone wins` : `${bestSingle} alone (the blend weights only capped sources for warm customers)`;
+    log(`blend per fold ${blendPerFold.map((o) => o.toFixed(4)).join(' ')} vs ${bestSingle} alone ${singles[bestSingle].map((o) => o.toFixed(4)).join(' ')}: ${verdict}`);
     const weights = keepBlend ? blend.weights : alone(bestSingle);
     const popularityDiscount = keepBlend ? blend.popularityDiscount : 0;
     const scores = meanScores(keepBlend ? blendScores : await pool.score({ weights }));
