@@ -4,7 +4,7 @@ import { userContextsOf } from '../../../src/evaluation/user-contexts.js';
 import { createBlendScratch } from '../../../src/recommenders/hybrid.js';
 import { createStrategyScorer, servingOptions } from '../../../src/serving/serving-model-builder.js';
 import { fitRecipe, parseRecipe } from '../../../src/training/recipe.js';
-import { DAY, T0, wholesalerShop as shop } from './wholesaler-shop.js';
+import { DAY, T0, tunedAndServedParts, wholesalerShop as shop } from './wholesaler-shop.js';
 
 /** Each dense source's depth (hybrid.sourceDepth), its limit and tuning's depth alike. */
 const DEPTH = 5;
@@ -40,12 +40,7 @@ describe("a dense source cut to its sourceDepth best items, for a customer who b
         const ctx = contexts.get(u)!;
         fitted.hybrid.blendSparse(ctx, scratch);
         const own = new Set(f.cache.trainItems[j]);
-        const tuned = f.cache.parts.get(name)!;
-        const tunedItems = new Map<number, number>();
-        for (let p = tuned.indptr[j]; p < tuned.indptr[j + 1]; p++) tunedItems.set(tuned.items[p], tuned.scores[p]);
-        const part = scratch.sources.get(name)!.part;
-        const served = new Map<number, number>();
-        for (let p = 0; p < part.size; p++) if (part.values[part.item(p)] > 0) served.set(part.item(p), part.values[part.item(p)]);
+        const { tuned: tunedItems, served } = tunedAndServedParts(f, scratch, name, j);
         expect([...served.keys()].sort((a, b) => a - b), `${name} for customer ${u}`).toEqual([...tunedItems.keys()].sort((a, b) => a - b));
         for (const [i, s] of served) expect(s).toBeCloseTo(tunedItems.get(i)!, 6);
         // As many new items as the source scores above 0 anywhere in the catalogue, up to the depth.

@@ -3,7 +3,7 @@ import { RollingFold } from '../../../src/evaluation/rolling-fold.js';
 import { userContextsOf } from '../../../src/evaluation/user-contexts.js';
 import { createBlendScratch } from '../../../src/recommenders/hybrid.js';
 import { fitRecipe, parseRecipe } from '../../../src/training/recipe.js';
-import { DAY, T0, wholesalerShop as shop } from './wholesaler-shop.js';
+import { DAY, T0, tunedAndServedParts, wholesalerShop as shop } from './wholesaler-shop.js';
 
 const LIMIT = 10;
 
@@ -31,12 +31,7 @@ describe('a source limited to its best items, in tuning and in the served hybrid
       fitted.hybrid.blendSparse!(contexts.get(u)!, scratch);
       const own = new Set(f.cache.trainItems[j]);
       for (const name of Object.keys(params)) {
-        const tuned = f.cache.parts.get(name)!;
-        const tunedItems = new Map<number, number>();
-        for (let p = tuned.indptr[j]; p < tuned.indptr[j + 1]; p++) tunedItems.set(tuned.items[p], tuned.scores[p]);
-        const part = scratch.sources.get(name)!.part;
-        const served = new Map<number, number>();
-        for (let p = 0; p < part.size; p++) if (part.values[part.item(p)] > 0) served.set(part.item(p), part.values[part.item(p)]);
+        const { tuned: tunedItems, served } = tunedAndServedParts(f, scratch, name, j);
         expect([...served.keys()].sort((a, b) => a - b), `${name} for customer ${u}`).toEqual([...tunedItems.keys()].sort((a, b) => a - b));
         for (const [i, s] of served) expect(s).toBeCloseTo(tunedItems.get(i)!, 6);
         // The limit holds for new items only: the wholesaler, whose purchases fill every source's best ten,

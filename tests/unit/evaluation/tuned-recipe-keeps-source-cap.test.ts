@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { tuneRollingOrigin } from '../../../src/evaluation/rolling-tune.js';
 import type { PurchaseRow } from '../../../src/recommenders/dataset.js';
+import { mulberry32 } from '../../../src/recommenders/seeded-random.js';
 import { parseRecipe } from '../../../src/training/recipe.js';
 
 // Fails until mended: tuning may publish a source that the recipe's sourceCap names as the whole recipe
@@ -11,25 +12,13 @@ const DAY = 86_400_000;
 const T0 = Date.UTC(2024, 0, 1);
 const END = T0 + 150 * DAY;
 
-/** A small deterministic generator (mulberry32), so the shop is the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * A shop whose customers all buy from one Zipf-shaped catalogue of 120 products (no taste groups):
  * the shop a data team met when a synthetic or a mass-market catalogue made popularity the best
  * single source. 300 customers, an order of 1-4 lines every 5-25 days.
  */
 function purchases(): PurchaseRow[] {
-  const r = rng(7);
+  const r = mulberry32(7);
   const weights = Array.from({ length: 120 }, (_, i) => 1 / (i + 1) ** 0.8);
   const total = weights.reduce((a, b) => a + b, 0);
   const pick = () => {

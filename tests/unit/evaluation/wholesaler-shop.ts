@@ -1,4 +1,6 @@
+import type { RollingFold } from '../../../src/evaluation/rolling-fold.js';
 import type { PurchaseRow } from '../../../src/recommenders/dataset.js';
+import type { BlendScratch } from '../../../src/recommenders/hybrid.js';
 
 export const DAY = 86_400_000;
 export const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -20,4 +22,18 @@ export function wholesalerShop(): PurchaseRow[] {
   for (let o = 0; o < 5; o++) for (let k = 0; k < 5; k++) buy('bulk', 20 + o * 5 + k, o * 10, `bulk-${o}`);
   buy('bulk', 47, 70, 'bulk-t');
   return rows;
+}
+
+/**
+ * Source `name`'s part of customer `j`'s list (the j-th of the fold's cached customers) as tuning keeps it
+ * (the fold's cached parts) and as the served hybrid blended it last into `scratch`: item -> score, each.
+ */
+export function tunedAndServedParts(f: RollingFold, scratch: BlendScratch, name: string, j: number): { tuned: Map<number, number>; served: Map<number, number> } {
+  const part = f.cache.parts.get(name)!;
+  const tuned = new Map<number, number>();
+  for (let p = part.indptr[j]; p < part.indptr[j + 1]; p++) tuned.set(part.items[p], part.scores[p]);
+  const blended = scratch.sources.get(name)!.part;
+  const served = new Map<number, number>();
+  for (let p = 0; p < blended.size; p++) if (blended.values[blended.item(p)] > 0) served.set(blended.item(p), blended.values[blended.item(p)]);
+  return { tuned, served };
 }
