@@ -300,12 +300,14 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
     // out) to popularity backfill, however well it ranks repurchases. So the best single source is one
     // of those that show new items (all of them only when none does).
     // Nor one the recipe caps (trend, popularity in the default): alone, its cap has nothing to give the rest of
-    // a warm list to. The same holds for a blend that weights only capped sources for warm customers.
+    // a warm list to. The same holds for a blend that weights, of the sources showing new items, only capped ones
+    // for warm customers.
     const capped = new Set(recipe.hybrid.sourceCap?.sources ?? []);
     const uncapped = onNewItems.filter((name) => !capped.has(name));
     const candidates = uncapped.length > 0 ? uncapped : onNewItems.length > 0 ? onNewItems : names;
     const bestSingle = candidates.reduce((a, b) => (mean(singles[b]) > mean(singles[a]) + 1e-9 ? b : a));
-    const blendActsOnCap = capped.size === 0 || uncapped.length === 0 || Object.entries(blend.weights.warm).some(([name, w]) => w > 0 && !capped.has(name));
+    // Weighted uncapped sources that show new items: buy-again's weight (own items only) leaves the cap nothing either.
+    const blendActsOnCap = capped.size === 0 || uncapped.length === 0 || uncapped.some((name) => (blend.weights.warm[name] ?? 0) > 0);
     const keepBlend = blendActsOnCap && blendPerFold.every((o, f) => o > singles[bestSingle][f] + 1e-9);
     const verdict = keepBlend ? 'blend kept' : blendActsOnCap ? `${bestSingle} alone wins` : `${bestSingle} alone (the blend weights only capped sources for warm customers)`;
     log(`blend per fold ${blendPerFold.map((o) => o.toFixed(4)).join(' ')} vs ${bestSingle} alone ${singles[bestSingle].map((o) => o.toFixed(4)).join(' ')}: ${verdict}`);

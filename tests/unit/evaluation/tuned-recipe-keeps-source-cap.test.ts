@@ -61,4 +61,20 @@ describe('tuning a recipe whose sourceCap limits trend and popularity', () => {
     // ... and only means something when another source is weighted beside the capped ones.
     expect(uncapped.map(([name]) => name), `tuned warm weights ${JSON.stringify(hybrid.weights.warm)} (chosen: ${result.validation.chosen})`).not.toHaveLength(0);
   }, 120_000);
+
+  // Review of the mend: buy-again scores only the customer's own items, which a default list leaves out, and the
+  // new-item search leaves its weight as it is (3 in the default recipe): its weight must not count as a source
+  // beside the capped ones.
+  it('When the recipe also weights buy-again for warm customers, Then the tuned warm weights still give an uncapped source of new items a share (buy-again does not count: it shows none)', async () => {
+    const withBuyAgain = {
+      sources: { ...raw.sources, 'buy-again': { params: {} } },
+      hybrid: { ...raw.hybrid, weights: { ...raw.hybrid.weights, warm: { ...raw.hybrid.weights.warm, 'buy-again': 1 } } },
+    };
+    const recipe = parseRecipe(withBuyAgain, 'capped-with-buy-again');
+    const result = await tuneRollingOrigin({ events: purchases() }, recipe, withBuyAgain, { folds: 3, days: 30, end: new Date(END).toISOString(), grid: [0, 0.5, 1], discountGrid: [0], rounds: 1 });
+    const warm = (result.recipe.hybrid as { weights: { warm: Record<string, number> } }).weights.warm;
+    // The recipe's sources that recommend new items and that the cap does not name.
+    const uncappedNew = ['item-knn', 'cooccurrence'].filter((name) => (warm[name] ?? 0) > 0);
+    expect(uncappedNew, `tuned warm weights ${JSON.stringify(warm)} (chosen: ${result.validation.chosen})`).not.toHaveLength(0);
+  }, 120_000);
 });
