@@ -80,7 +80,7 @@ export async function loadAudienceIndex(store: Pick<ModelStore, 'getArtifact' | 
   }
   const { version } = model.meta;
   if (store.listVersions && !(await store.listVersions()).some((v) => v.version === version)) {
-    throw new AppError('DEPENDENCY_UNAVAILABLE', `model version ${version} was deleted by a newer training while its customers were read: ask again`);
+    throw new AppError('DEPENDENCY_UNAVAILABLE', `model version ${version} is no longer in the model store (a newer training deleted it, or the store lost it) while its customers were read: ask again`);
   }
   return buildAudienceIndex({
     userIds,
