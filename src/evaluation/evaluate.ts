@@ -156,6 +156,7 @@ export async function evaluateScorers(opts: EvaluateOptions): Promise<Evaluation
       trainItems: nItems,
       trainEvents: ds.eventUser.length,
       testUsers: Object.fromEntries(modes.map((mode) => [mode, split.test[mode].size])),
+      testPurchases: split.testPurchases,
     },
     modes,
     ks,

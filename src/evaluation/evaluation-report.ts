@@ -1,5 +1,5 @@
 import type { RollingValidation } from './rolling-tune.js';
-import type { EvalMode, SplitKind } from './splits.js';
+import type { EvalMode, SplitKind, TestPurchases } from './splits.js';
 
 /**
  * The result of an evaluation run: plain JSON (stored in Postgres, returned by the API, rendered by
@@ -64,6 +64,8 @@ export interface SplitSummary {
   trainItems: number;
   trainEvents: number;
   testUsers: Partial<Record<EvalMode, number>>;
+  /** The test period's purchase lines and what the protocol left out of them; absent in reports stored before it was kept. */
+  testPurchases?: TestPurchases;
 }
 
 export interface EvaluationReport {

@@ -33,6 +33,14 @@ export function formatReport(report: EvaluationReport, options: FormatOptions = 
     `${s.kind} split${s.cutoff ? `, test from ${s.cutoff}` : ''}${s.testEnd ? ` to ${s.testEnd}` : ''}`,
     `train: ${s.trainUsers} users, ${s.trainItems} items, ${s.trainEvents} events; test users: ${testUsers}; baseline: ${report.baseline}`,
   ];
+  const p = s.testPurchases;
+  if (p && p.total > 0) {
+    const share = (n: number) => `${((100 * n) / p.total).toFixed(1)}%`;
+    out.push(
+      `test purchases: ${p.total}, counted ${p.counted} (${share(p.counted)}); left out: ${p.newCustomers} (${share(p.newCustomers)}) of customers with none before, ` +
+        `${p.newItems} (${share(p.newItems)}) of products first bought in the test period`,
+    );
+  }
   for (const mode of report.modes) {
     for (const k of report.ks) {
       const rows = report.rows.filter((r) => r.mode === mode && r.k === k);

@@ -29,6 +29,20 @@ export interface EvaluationSplit {
   trainOrders: Int32Array;
   /** Relevant item indices per test user index, by mode; keys in ascending user index. */
   test: Record<EvalMode, Map<number, ReadonlySet<number>>>;
+  /** The test period's purchase lines, and how many the protocol counts (TestPurchases). */
+  testPurchases: TestPurchases;
+}
+
+/**
+ * What the protocol leaves out of a test period: its purchase lines, those it counts (a customer and a product
+ * that were in train), those of customers with no purchase before it, and those of known customers' products first
+ * bought in it (not in the train catalog). A shop launching products every month leaves most of its demand out.
+ */
+export interface TestPurchases {
+  total: number;
+  counted: number;
+  newCustomers: number;
+  newItems: number;
 }
 
 export interface SplitInput {
@@ -125,10 +139,14 @@ function assembleSplit(
   // Test items in the train catalog, per train user; "novel" drops what the user bought in train.
   const all: Set<number>[] = [];
   const novel: Set<number>[] = [];
+  const testPurchases: TestPurchases = { total: testRows.length, counted: 0, newCustomers: 0, newItems: 0 };
   for (const r of testRows) {
     const u = train.userIndex.get(r.userId);
     const i = train.itemIndex.get(r.itemId);
+    if (u === undefined) testPurchases.newCustomers++;
+    else if (i === undefined) testPurchases.newItems++;
     if (u === undefined || i === undefined) continue;
+    testPurchases.counted++;
     (all[u] ??= new Set()).add(i);
     if (!rowContains(trainMatrix, u, i)) (novel[u] ??= new Set()).add(i);
   }
@@ -140,6 +158,7 @@ function assembleSplit(
     trainMatrix,
     trainOrders,
     test: { novel: denseToMap(novel), all: denseToMap(all) },
+    testPurchases,
   };
 }
 

@@ -55,6 +55,15 @@ export const evaluationReport = z
       trainItems: z.number().int().describe('The train catalog: items bought before the test period'),
       trainEvents: z.number().int(),
       testUsers: z.record(z.string(), z.number().int()).describe('Test users per mode'),
+      testPurchases: z
+        .object({
+          total: z.number().int().describe("The test period's purchase lines"),
+          counted: z.number().int().describe('Lines of a customer and a product both bought before the test period: what the metrics see'),
+          newCustomers: z.number().int().describe('Lines of customers with no purchase before the test period (left out)'),
+          newItems: z.number().int().describe("Lines of known customers' products first bought in the test period (left out: not in the train catalog)"),
+        })
+        .optional()
+        .describe('How much of the test period the protocol counts; absent in reports stored before it was kept'),
     }),
     modes: z.array(z.enum(['novel', 'all'])),
     ks: z.array(z.number().int()),

@@ -79,5 +79,13 @@ describe('formatReport', () => {
   it('When the header is rendered, Then it names the split and the training sizes', () => {
     expect(lines[0]).toBe('temporal split, test from 2011-11-01T00:00:00.000Z');
     expect(lines[1]).toContain('train: 30 users, 40 items, 500 events; test users: novel 12; baseline: popularity');
+    // A report stored before the test period's lines were kept has no line for them.
+    expect(lines[2]).toBe('');
+  });
+
+  it('When the report says what the protocol left out of the test period, Then the header counts its lines and their shares', () => {
+    const withLines = formatReport({ ...report, split: { ...report.split, testPurchases: { total: 200, counted: 50, newCustomers: 30, newItems: 120 } } }).split('\n');
+    expect(lines[2]).toBe('');
+    expect(withLines[2]).toBe('test purchases: 200, counted 50 (25.0%); left out: 30 (15.0%) of customers with none before, 120 (60.0%) of products first bought in the test period');
   });
 });

@@ -80,6 +80,10 @@ describe('temporal split', () => {
     const orders = Object.fromEntries(split.train.userIds.map((id, u) => [id, split.trainOrders[u]]));
     expect(orders).toEqual({ u1: 2, u2: 1, u3: 1, u5: 1 });
   });
+
+  it('When the test period is summed up, Then its 7 lines are 4 counted, 1 of a customer new in it (u4) and 2 of a product first bought in it (Z)', () => {
+    expect(split.testPurchases).toEqual({ total: 7, counted: 4, newCustomers: 1, newItems: 2 });
+  });
 });
 
 describe('leave-last-order-out split', () => {
