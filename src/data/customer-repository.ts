@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Db } from './db.js';
-import { badCursor, cursorId, cursorMicros, decodeCursor, encodeCursor, microsOf, timestampOfMicros } from './list-cursor.js';
+import { badCursor, cursorId, cursorMicros, cursorTag, decodeCursor, encodeCursor, listTag, microsOf, timestampOfMicros } from './list-cursor.js';
 
 /** How much data the service holds: what the dashboard's overview shows first. */
 export interface DataCounts {
@@ -46,11 +46,14 @@ export interface CustomerPage {
   nextCursor: string | null;
 }
 
-/** What a cursor of the customer list holds: the sort, the last customer's key and id, and (spend, recent) the time of the first page. */
+/**
+ * What a cursor of the customer list holds: the sort, the search's tag (`q`), the last customer's key and id, and
+ * (spend, recent) the time of the first page.
+ */
 const SEARCH_CURSOR = z.discriminatedUnion('s', [
-  z.strictObject({ s: z.literal('id'), id: cursorId }),
-  z.strictObject({ s: z.literal('spend'), k: z.number().nullable(), id: cursorId, at: cursorMicros }),
-  z.strictObject({ s: z.literal('recent'), k: cursorMicros.nullable(), id: cursorId, at: cursorMicros }),
+  z.strictObject({ s: z.literal('id'), q: cursorTag, id: cursorId }),
+  z.strictObject({ s: z.literal('spend'), q: cursorTag, k: z.number().nullable(), id: cursorId, at: cursorMicros }),
+  z.strictObject({ s: z.literal('recent'), q: cursorTag, k: cursorMicros.nullable(), id: cursorId, at: cursorMicros }),
 ]);
 
 /** The key the spend and recency orders sort on (null, no purchase: last). */
@@ -174,6 +177,8 @@ export function createCustomerRepository(db: Db) {
     async search(opts: { q?: string; sort: CustomerSort; limit: number; offset?: number; cursor?: string }): Promise<CustomerPage> {
       const after = opts.cursor === undefined ? null : decodeCursor(opts.cursor, SEARCH_CURSOR);
       if (after && after.s !== opts.sort) throw badCursor(`a cursor of the list by ${after.s}, asked with sort=${opts.sort}`);
+      const q = listTag(opts.q ?? '');
+      if (after && after.q !== q) throw badCursor('a cursor of another search (q), asked with this one');
       const params: unknown[] = [opts.limit + 1, opts.offset ?? 0];
       const param = (v: unknown) => `$${params.push(v)}`;
       const filters = opts.q ? [`u.id ILIKE ${param(likePrefix(opts.q))}`] : [];
@@ -189,7 +194,7 @@ export function createCustomerRepository(db: Db) {
            ORDER BY u.id`,
           params,
         );
-        return pageOfCustomers(rows, opts.limit, (last) => ({ s: 'id', id: last.id as string }));
+        return pageOfCustomers(rows, opts.limit, (last) => ({ s: 'id', q, id: last.id as string }));
       }
       const sort = opts.sort;
       // The cursor's sort is this one (checked above), so it holds a key and a time.
@@ -211,6 +216,7 @@ export function createCustomerRepository(db: Db) {
       );
       return pageOfCustomers(rows, opts.limit, (last) => ({
         s: sort,
+        q,
         k: (sort === 'spend' ? last.spend_key : last.last_key) as number | null,
         id: last.id as string,
         at: last.as_of as number,

@@ -4,10 +4,11 @@ import type { Db } from './db.js';
 import { ERASURE_LOCK, ERASURE_SERIAL, INGEST_LOCK } from './erasure-repository.js';
 import { daysToRecount, markRecount } from './feedback-rollup.js';
 import type { PurchaseRow } from '../recommenders/dataset.js';
-import { cursorId, cursorMicros, decodeCursor, encodeCursor, microsOf, timestampOfMicros } from './list-cursor.js';
+import { badCursor, cursorId, cursorMicros, cursorTag, decodeCursor, encodeCursor, listTag, microsOf, timestampOfMicros } from './list-cursor.js';
 
 /** A cursor of a customer's purchases: the last one's time (microseconds) and event id. */
-const PURCHASE_CURSOR = z.strictObject({ k: cursorMicros, id: cursorId });
+/** What a cursor of a customer's purchases holds: the customer's tag, the last purchase's time and event id. */
+const PURCHASE_CURSOR = z.strictObject({ u: cursorTag, k: cursorMicros, id: cursorId });
 
 export interface PurchaseInput {
   /** Client-supplied id; when absent one is derived from the event's content (see deriveEventIds). */
@@ -488,6 +489,8 @@ export function createEventRepository(db: Db) {
    */
   async function pageUserPurchases(userId: string, opts: { limit: number; offset?: number; cursor?: string }): Promise<{ events: PurchaseRecord[]; nextCursor: string | null }> {
     const after = opts.cursor === undefined ? null : decodeCursor(opts.cursor, PURCHASE_CURSOR);
+    const u = listTag(userId);
+    if (after && after.u !== u) throw badCursor("a cursor of another customer's purchases");
     const params: unknown[] = [userId, opts.limit + 1, opts.offset ?? 0];
     let from = '';
     if (after) {
@@ -512,7 +515,7 @@ export function createEventRepository(db: Db) {
       ...(r.title ? { title: r.title as string } : {}),
     }));
     const last = rows[opts.limit - 1];
-    return { events, nextCursor: rows.length > opts.limit ? encodeCursor({ k: last.ts_key as number, id: last.event_id as string }) : null };
+    return { events, nextCursor: rows.length > opts.limit ? encodeCursor({ u, k: last.ts_key as number, id: last.event_id as string }) : null };
   }
 
   return {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 
@@ -50,3 +51,12 @@ export const timestampOfMicros = (param: string) => `(timestamptz 'epoch' + ${pa
 
 /** SQL of a timestamp's microseconds since 1970, as a JS number (extract gives numeric: exact; below 2^53 until the year 2255). */
 export const microsOf = (expr: string) => `(extract(epoch FROM ${expr}) * 1000000)::bigint::float8`;
+
+/**
+ * A short tag of what else a list's pages are asked with (a search's `q`, a segment): a cursor carries it, so one
+ * reused with another search is refused (badCursor) rather than paging that list from a key of this one. A hash,
+ * so the cursor stays short whatever the search.
+ */
+export const listTag = (what: string): string => createHash('sha256').update(what).digest('base64url').slice(0, 12);
+
+export const cursorTag = z.string().length(12);

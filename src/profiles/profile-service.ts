@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { CatalogRepository } from '../data/catalog-repository.js';
-import { cursorId, decodeCursor, encodeCursor } from '../data/list-cursor.js';
+import { badCursor, cursorId, cursorTag, decodeCursor, encodeCursor, listTag } from '../data/list-cursor.js';
 import { AppError } from '../errors.js';
 import type { EventRepository } from '../data/event-repository.js';
 import type { Metrics } from '../metrics.js';
@@ -15,7 +15,8 @@ import { segmentReport, type SegmentReport } from './segment-report.js';
 import { lifecycleStage, rfmSegment, RFM_SEGMENTS, LIFECYCLE_STAGES, VALUE_TIERS, type SegmentedProfile } from './segments.js';
 
 /** A cursor of a group's members: the model version listed, the last member's spend and id. */
-const MEMBERS_CURSOR = z.strictObject({ v: z.string().min(1).max(256), k: z.number(), id: cursorId });
+/** What a cursor of a group's members holds: the model version, the group's tag, the last member's spend and id. */
+const MEMBERS_CURSOR = z.strictObject({ v: z.string().min(1).max(256), g: cursorTag, k: z.number(), id: cursorId });
 
 export type SegmentDimension = 'segment' | 'lifecycle' | 'valueTier';
 export const SEGMENT_NAMES: Record<SegmentDimension, readonly string[]> = {
@@ -170,6 +171,8 @@ export function createProfileService(deps: {
      */
     async members(dimension: SegmentDimension, name: string, page: { limit: number; offset?: number; cursor?: string }) {
       const after = page.cursor === undefined ? null : decodeCursor(page.cursor, MEMBERS_CURSOR);
+      const g = listTag(`${dimension}:${name}`);
+      if (after && after.g !== g) throw badCursor('a cursor of another group (dimension, name), asked with this one');
       const v = await current();
       if (!v) return null;
       if (after && after.v !== v.version) {
@@ -180,7 +183,7 @@ export function createProfileService(deps: {
       const from = found < 0 ? all.length : found;
       const users = all.slice(from, from + page.limit);
       const last = users.at(-1);
-      const nextCursor = last && from + page.limit < all.length ? encodeCursor({ v: v.version, k: last.monetary, id: last.userId }) : null;
+      const nextCursor = last && from + page.limit < all.length ? encodeCursor({ v: v.version, g, k: last.monetary, id: last.userId }) : null;
       return { modelVersion: v.version, total: all.length, users, nextCursor };
     },
   };

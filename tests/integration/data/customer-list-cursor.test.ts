@@ -95,7 +95,7 @@ for (const backend of DB_BACKENDS) {
       expect((await get('/v1/users?q=offset-&sort=spend&limit=2&offset=7')).json().nextCursor).toBeNull();
     });
 
-    it('When the cursor is malformed, altered, of another order or sent with offset, Then the answer is 400 VALIDATION_FAILED naming it', async () => {
+    it('When the cursor is malformed, altered, of another order or search, or sent with offset, Then the answer is 400 VALIDATION_FAILED naming it', async () => {
       const list = '/v1/users?q=id-&sort=spend&limit=2';
       const cursor: string = (await get(list)).json().nextCursor;
       const made = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -119,6 +119,11 @@ for (const backend of DB_BACKENDS) {
       const otherSort = await get(`/v1/users?q=id-&sort=recent&limit=2&cursor=${encodeURIComponent(cursor)}`);
       expect(otherSort.statusCode).toBe(400);
       expect(otherSort.json().error.message).toMatch(/by spend, asked with sort=recent/);
+      // Nor is a cursor of another search: its key would page this list from a customer of that one.
+      const otherSearch = await get(`/v1/users?q=offset-&sort=spend&limit=2&cursor=${encodeURIComponent(cursor)}`);
+      expect(otherSearch.statusCode).toBe(400);
+      expect(otherSearch.json().error).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ path: 'querystring.cursor' }] });
+      expect(otherSearch.json().error.message).toMatch(/another search/);
       for (const offset of ['0', '2']) {
         const both = await get(`${list}&offset=${offset}&cursor=${encodeURIComponent(cursor)}`);
         expect(both.statusCode).toBe(400);

@@ -65,7 +65,7 @@ for (const backend of DB_BACKENDS) {
       expect((await get('/v1/users/bob/events?limit=2&offset=5')).json().nextCursor).toBeNull();
     });
 
-    it('When the cursor is malformed or sent with offset, Then the answer is 400 VALIDATION_FAILED naming it; an unknown customer is still 404', async () => {
+    it('When the cursor is malformed, another customer\'s or sent with offset, Then the answer is 400 VALIDATION_FAILED naming it; an unknown customer is still 404', async () => {
       const cursor: string = (await get('/v1/users/bob/events?limit=2')).json().nextCursor;
       const made = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
       for (const bad of ['not a cursor', cursor.slice(0, -3), made({ k: '2024-05-01', id: 'bob-e1' }), made({ k: 1e300, id: 'bob-e1' }), made({ k: 1, id: 'e\u0000' })]) {
@@ -77,6 +77,10 @@ for (const backend of DB_BACKENDS) {
       expect(both.statusCode).toBe(400);
       expect(both.json().error.details[0].path).toBe('querystring.offset');
       expect((await get(`/v1/users/nobody/events?cursor=${encodeURIComponent(cursor)}`)).statusCode).toBe(404);
+      // bob's cursor pages nothing of ann's purchases.
+      const other = await get(`/v1/users/ann/events?limit=2&cursor=${encodeURIComponent(cursor)}`);
+      expect(other.statusCode).toBe(400);
+      expect(other.json().error).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ path: 'querystring.cursor' }] });
     });
   });
 }

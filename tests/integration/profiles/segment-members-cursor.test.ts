@@ -47,7 +47,7 @@ describe('segment members paged by cursor', () => {
     expect((await get(`${list}&offset=8`)).json().nextCursor).toBeNull();
   });
 
-  it('When the cursor is malformed or sent with offset, Then the answer is 400 VALIDATION_FAILED naming it', async () => {
+  it('When the cursor is malformed, of another group or sent with offset, Then the answer is 400 VALIDATION_FAILED naming it', async () => {
     const cursor: string = (await get(list)).json().nextCursor;
     const made = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
     for (const bad of ['not a cursor', cursor.slice(0, -3), made({ v: 'x', k: 'much', id: 's01' }), made({ v: 'x', k: 1, id: '' })]) {
@@ -58,6 +58,10 @@ describe('segment members paged by cursor', () => {
     const both = await get(`${list}&offset=0&cursor=${encodeURIComponent(cursor)}`);
     expect(both.statusCode).toBe(400);
     expect(both.json().error.details[0].path).toBe('querystring.offset');
+    // A cursor of another group pages nothing of this one.
+    const otherGroup = await get(`/v1/segments/medium/users?dimension=valueTier&limit=4&cursor=${encodeURIComponent(cursor)}`);
+    expect(otherGroup.statusCode).toBe(400);
+    expect(otherGroup.json().error).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ path: 'querystring.cursor' }] });
   });
 
   it('When a customer of a page already read is erased before the next, Then paging with the cursor lists every other member exactly once', async () => {
