@@ -14,7 +14,6 @@ import { frequencyScore } from './rfm-score.js';
 import { segmentReport, type SegmentReport } from './segment-report.js';
 import { lifecycleStage, rfmSegment, RFM_SEGMENTS, LIFECYCLE_STAGES, VALUE_TIERS, type SegmentedProfile } from './segments.js';
 
-/** A cursor of a group's members: the model version listed, the last member's spend and id. */
 /** What a cursor of a group's members holds: the model version, the group's tag, the last member's spend and id. */
 const MEMBERS_CURSOR = z.strictObject({ v: z.string().min(1).max(256), g: cursorTag, k: z.number(), id: cursorId });
 
