@@ -50,6 +50,17 @@ function noSuchNeighbours(model: ServingModel, strategy: string): AppError {
 }
 
 /**
+ * The 400 of a `strategy` that is no recommender family while no version is active: popularity answers
+ * the families (what any version may offer), and a recipe's own source names mean nothing without one.
+ */
+function noSuchFamily(strategy: string): AppError {
+  const offered = SIMILAR_STRATEGIES.join(', ');
+  return new AppError('VALIDATION_FAILED', `no model is active and "${strategy}" is no recommender family; strategy takes ${offered}`, [
+    { path: 'querystring.strategy', message: `expected one of ${offered}` },
+  ]);
+}
+
+/**
  * The model and the item's index, or the answer for an item only the catalog knows (added after
  * training), or 404. That answer is the items most like it by content (the version's content source
  * describes it: `strategy` names that source, `content` by default; `fallback` unless content was asked for), then popular items of its
@@ -63,8 +74,10 @@ async function resolveItem(
   const model = await deps.model();
   const item = model?.items.index.get(itemId);
   if (model && item !== undefined) return { model, item };
-  // A name that is no family and none of the version's sources is refused here too; without a version, popularity answers any.
+  // A name that is no family and none of the version's sources is refused here too; without a version, a name
+  // that is no family is (popularity answers the families' names until one is active).
   const asked = q.strategy ?? 'item-knn';
+  if (!model && !isSimilarFamily(asked)) throw noSuchFamily(asked);
   if (model && !isSimilarFamily(asked) && similarSource(model, asked) === undefined) throw noSuchNeighbours(model, asked);
   const record = await deps.catalog.getItem(itemId);
   if (!record) throw notFound('item', itemId);

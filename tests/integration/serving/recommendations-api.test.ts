@@ -556,6 +556,19 @@ describe.skipIf(!(await DB_BACKENDS[1].available()))('recommendation API without
     expect(similar.json()).toMatchObject({ fallback: true });
     expect((await t.app.inject({ url: '/v1/items/nope/similar', headers: auth('read') })).statusCode).toBe(404);
   });
+
+  it('When similar items name a strategy that is no recommender family, Then it is a 400 as with a model, not popularity', async () => {
+    const unknown = await t.app.inject({ url: '/v1/items/g0/similar?k=3&strategy=no-such-source', headers: auth('read') });
+    expect(unknown.statusCode, unknown.body).toBe(400);
+    expect(unknown.json().error).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      details: [{ path: 'querystring.strategy', message: expect.stringContaining('item-knn') }],
+    });
+    // A family's name is what any model may offer: popularity answers it until one is active.
+    const family = await t.app.inject({ url: '/v1/items/g0/similar?k=3&strategy=content', headers: auth('read') });
+    expect(family.statusCode, family.body).toBe(200);
+    expect(family.json()).toMatchObject({ strategy: 'popularity', fallback: true });
+  });
 });
 
 describe.skipIf(!(await DB_BACKENDS[1].available()))('recommendation API with ANSWER_CACHE_MB=0', () => {
