@@ -90,7 +90,9 @@ export function eventRoutes(
       summary: 'Record how visitors reacted to recommendations (impression, click, add_to_cart, purchase)',
       description:
         'A request made with a frontend key (a browser) holds at most FRONTEND_MAX_BATCH_SIZE events (100 by default), one made with ' +
-        'a read, write or admin key at most MAX_BATCH_SIZE (5,000 by default); more is 413 BATCH_TOO_LARGE and nothing of the batch is stored.',
+        'a read, write or admin key at most MAX_BATCH_SIZE (5,000 by default); more is 413 BATCH_TOO_LARGE and nothing of the batch is stored. ' +
+        'With a write or admin key (which creates the customers and products it names): ' +
+        NEW_ID_SPACES,
       body: feedbackBody,
       response: { 200: feedbackResult, ...errors(400, 401, 403, 413) },
     },
@@ -101,6 +103,17 @@ export function eventRoutes(
       const browser = !mayAct(req, 'read', deps.authDisabled);
       if (browser) checkBrowserSize(req.body.events.length);
       else checkSize(req.body.events.length);
+      // A server's key creates the customers and products it names and records its purchases, as POST /v1/events
+      // does: it may not make new ids with white space at their ends either (padded-ids.ts).
+      if (server) {
+        await refuseNewPaddedIds(
+          deps.catalog,
+          req.body.events.flatMap((e, i) => [
+            { path: `body.events.${i}.userId`, kind: 'user' as const, id: e.userId },
+            { path: `body.events.${i}.itemId`, kind: 'item' as const, id: e.itemId },
+          ]),
+        );
+      }
       const now = new Date();
       const feedback = req.body.events.map((e) => ({ ...e, ts: e.ts ?? now }));
       if (browser) checkBrowserTimes(feedback, now);

@@ -17,10 +17,11 @@ const LISTED = 20;
 /**
  * Refuses (400 VALIDATION_FAILED, each field named) the new customer and product ids of an ingestion write that
  * begin or end with white space. The importers trim every cell, ids included, so over the API such an id named
- * another customer or product than the same id imported: `SKU1 ` and `SKU1` were two products. An id already
- * stored so (before this check, or by feedback, which takes any id) is not new: its writes go on, so nothing
- * stored is cut off. Reads, erasure and feedback take any id. Costs nothing unless an id is padded (then one
- * lookup of those ids per kind).
+ * another customer or product than the same id imported: `SKU1 ` and `SKU1` were two products. Feedback sent with
+ * a write key creates what it names and records its purchases, so it is held to this too. An id already stored
+ * so (before this check, or by a browser's or read key's feedback, which takes any customer id) is not new: its
+ * writes go on, so nothing stored is cut off. Reads and erasure take any id. Costs nothing unless an id is padded
+ * (then one lookup of those ids per kind).
  */
 export async function refuseNewPaddedIds(catalog: Pick<CatalogRepository, 'storedIds'>, named: NamedId[]): Promise<void> {
   const suspect = named.filter((n) => padded(n.id));

@@ -46,7 +46,7 @@ export const id = text(INPUT_LIMITS.idLength).min(1);
 export const NEW_ID_SPACES =
   'A new customer or product id must not begin or end with white space (spaces, tabs, no-break spaces): 400 VALIDATION_FAILED naming the field. ' +
   'The importers trim ids, so `SKU1 ` would be another product than `SKU1` imported; an id already stored with such spaces is taken as before ' +
-  '(reads, erasure and feedback take any id).';
+  "(reads, erasure and feedback sent with a read or frontend key take any id).";
 
 /**
  * A query parameter that may be given once. The query parser makes a repeated parameter (`k=5&k=6`) a
