@@ -415,6 +415,9 @@ const toPurchaseRow = (r: PurchaseRowRecord): PurchaseRow => ({ userId: r.u, ite
 
 export type EventRepository = ReturnType<typeof createEventRepository>;
 
+/** A customer's order as storedOrders names it. */
+export const orderKey = (userId: string, orderId: string): string => JSON.stringify([userId, orderId]);
+
 /**
  * Erases customers' events and attributes and records each erasure (erased_users, with a new sequence
  * number even for a repeated erasure), in one transaction: under ERASURE_SERIAL, `steps.scrub` first
@@ -519,6 +522,30 @@ export function createEventRepository(db: Db) {
   }
 
   return {
+    /**
+     * Of `ids`, those a stored event of the kind carries (purchases' and views', carts' and ratings' ids are
+     * apart: an id is unique per kind). Ingestion asks it of padded ids only (http/routes/padded-ids.ts).
+     */
+    async storedEventIds(kind: 'purchase' | 'interaction', ids: readonly string[]): Promise<Set<string>> {
+      if (ids.length === 0) return new Set();
+      const table = kind === 'purchase' ? 'purchase_events' : 'interaction_events';
+      const { rows } = await db.query<{ event_id: string }>(`SELECT event_id FROM ${table} WHERE event_id = ANY($1::text[])`, [ids]);
+      return new Set(rows.map((r) => r.event_id));
+    },
+
+    /**
+     * Of `orders`, those a stored purchase of the same customer carries (keys `orderKey(userId, orderId)`): an
+     * order is one customer's basket, and their purchases are read by customer (purchase_events_user_ts).
+     */
+    async storedOrders(orders: readonly { userId: string; orderId: string }[]): Promise<Set<string>> {
+      if (orders.length === 0) return new Set();
+      const { rows } = await db.query<{ user_id: string; order_id: string }>(
+        'SELECT DISTINCT user_id, order_id FROM purchase_events WHERE user_id = ANY($1::text[]) AND order_id = ANY($2::text[])',
+        [[...new Set(orders.map((o) => o.userId))], [...new Set(orders.map((o) => o.orderId))]],
+      );
+      return new Set(rows.map((r) => orderKey(r.user_id, r.order_id)));
+    },
+
     /**
      * Stores a batch of purchases in one transaction: all or nothing. Unknown users/items are created
      * on the fly. `beforeCommit` runs inside it, once the new events are known (live state: it must not

@@ -6,9 +6,9 @@ import { AppError } from '../../errors.js';
 import type { RecordFeedback, RecordPurchases } from '../../serving/record-purchases.js';
 import { BROWSER_FEEDBACK_DAYS_BACK } from '../../serving/recommendation-ids.js';
 import { mayAct } from '../plugins/auth.js';
-import { errors, NEW_ID_SPACES } from '../schemas/common.js';
+import { errors, NEW_EVENT_ID_SPACES, NEW_ID_SPACES } from '../schemas/common.js';
 import { checkBatchSize, countFirst } from './batch-size.js';
-import { refuseNewPaddedIds } from './padded-ids.js';
+import { refuseNewPaddedIds, type NamedId } from './padded-ids.js';
 import { eventsBody, feedbackBody, feedbackResult, ingestResult } from '../schemas/events.js';
 
 function checkBrowserTimes(feedback: { ts: Date }[], now: Date): void {
@@ -53,7 +53,9 @@ export function eventRoutes(
         'An event without `type` is a purchase. Views, add-to-carts and ratings are stored apart: training weighs them by the ' +
         "recipe's eventWeights; buy-again, profiles and RFM never see them. Purchases and the other types are each stored all " +
         'or nothing; should the second write fail, retrying the batch stores what is missing and nothing twice. ' +
-        NEW_ID_SPACES,
+        NEW_ID_SPACES +
+        ' ' +
+        NEW_EVENT_ID_SPACES,
       body: eventsBody,
       response: { 200: ingestResult, ...errors(400, 401, 403, 413) },
     },
@@ -61,10 +63,13 @@ export function eventRoutes(
       checkSize(req.body.events.length);
       await refuseNewPaddedIds(
         deps.catalog,
-        req.body.events.flatMap((e, i) => [
-          { path: `body.events.${i}.userId`, kind: 'user' as const, id: e.userId },
-          { path: `body.events.${i}.itemId`, kind: 'item' as const, id: e.itemId },
+        req.body.events.flatMap((e, i): NamedId[] => [
+          { path: `body.events.${i}.userId`, kind: 'user', id: e.userId },
+          { path: `body.events.${i}.itemId`, kind: 'item', id: e.itemId },
+          ...(e.eventId === undefined ? [] : [{ path: `body.events.${i}.eventId`, kind: 'quantity' in e ? ('purchase' as const) : ('interaction' as const), id: e.eventId }]),
+          ...('quantity' in e && e.orderId != null ? [{ path: `body.events.${i}.orderId`, kind: 'order' as const, id: e.orderId, userId: e.userId }] : []),
         ]),
+        deps.events,
       );
       const now = new Date();
       const purchases: PurchaseInput[] = [];

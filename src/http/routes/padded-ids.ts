@@ -1,12 +1,24 @@
 import type { CatalogRepository } from '../../data/catalog-repository.js';
+import { orderKey, type EventRepository } from '../../data/event-repository.js';
 import { AppError } from '../../errors.js';
 
-/** A customer's or product's id as an ingestion write names it, and where (the 400's field path). */
-export interface NamedId {
-  path: string;
-  kind: 'user' | 'item';
-  id: string;
-}
+/**
+ * An id as an ingestion write names it, and where (the 400's field path): a customer's or product's, an
+ * event's (a purchase's, or a view's, cart's or rating's: ids are unique per kind), or an order's, which is
+ * one customer's basket (`userId`: whose).
+ */
+export type NamedId =
+  | { path: string; kind: 'user' | 'item' | 'purchase' | 'interaction'; id: string }
+  | { path: string; kind: 'order'; id: string; userId: string };
+
+/** What a new id of each kind would name apart from the same id imported. */
+const NAMES: Record<NamedId['kind'], string> = {
+  user: 'customer',
+  item: 'product',
+  purchase: 'event (a retry would be stored twice)',
+  interaction: 'event (a retry would be stored twice)',
+  order: 'order',
+};
 
 /** White space at either end, as the importers trim a cell (String.prototype.trim: spaces, tabs, no-break spaces, line ends). */
 const padded = (id: string): boolean => id !== id.trim();
@@ -15,26 +27,56 @@ const padded = (id: string): boolean => id !== id.trim();
 const LISTED = 20;
 
 /**
- * Refuses (400 VALIDATION_FAILED, each field named) the new customer and product ids of an ingestion write that
- * begin or end with white space. The importers trim every cell, ids included, so over the API such an id named
- * another customer or product than the same id imported: `SKU1 ` and `SKU1` were two products. Feedback sent with
- * a write key creates what it names and records its purchases, so it is held to this too. An id already stored
- * so (before this check, or by a browser's or read key's feedback, which takes any customer id) is not new: its
- * writes go on, so nothing stored is cut off. Reads and erasure take any id. Costs nothing unless an id is padded
+ * Refuses (400 VALIDATION_FAILED, each field named) the new ids of an ingestion write that begin or end with
+ * white space: customers' and products', and (given `events`) event ids and order ids. The importers trim every
+ * cell, ids included, so over the API such an id named another customer, product, event or order than the same
+ * id imported: `SKU1 ` and `SKU1` were two products, `o-7 ` and `o-7` two orders, and an event imported as `e-1`
+ * and sent again as `e-1 ` was stored twice. Feedback sent with a write key creates what it names and records
+ * its purchases, so it is held to this too (its customers and products). An id already stored so (before this
+ * check, or a customer by a browser's or read key's feedback, which takes any customer id) is not new: its
+ * writes go on (a retry of a stored event is a duplicate, a stored order of the same customer takes more
+ * purchases), so nothing stored is cut off. Reads and erasure take any id. Costs nothing unless an id is padded
  * (then one lookup of those ids per kind).
  */
-export async function refuseNewPaddedIds(catalog: Pick<CatalogRepository, 'storedIds'>, named: NamedId[]): Promise<void> {
+export async function refuseNewPaddedIds(
+  catalog: Pick<CatalogRepository, 'storedIds'>,
+  named: NamedId[],
+  events?: Pick<EventRepository, 'storedEventIds' | 'storedOrders'>,
+): Promise<void> {
   const suspect = named.filter((n) => padded(n.id));
   if (suspect.length === 0) return;
   const idsOf = (kind: NamedId['kind']) => [...new Set(suspect.flatMap((n) => (n.kind === kind ? [n.id] : [])))];
-  const [users, items] = await Promise.all([catalog.storedIds('users', idsOf('user')), catalog.storedIds('items', idsOf('item'))]);
-  const fresh = suspect.filter((n) => !(n.kind === 'user' ? users : items).has(n.id));
+  const orders = suspect.flatMap((n) => (n.kind === 'order' ? [{ userId: n.userId, orderId: n.id }] : []));
+  if (!events && suspect.some((n) => n.kind !== 'user' && n.kind !== 'item')) throw new Error('refuseNewPaddedIds: event and order ids need the event repository');
+  const none = Promise.resolve(new Set<string>());
+  const [users, items, purchases, interactions, storedOrders] = await Promise.all([
+    catalog.storedIds('users', idsOf('user')),
+    catalog.storedIds('items', idsOf('item')),
+    events ? events.storedEventIds('purchase', idsOf('purchase')) : none,
+    events ? events.storedEventIds('interaction', idsOf('interaction')) : none,
+    events ? events.storedOrders(orders) : none,
+  ]);
+  const stored = (n: NamedId): boolean => {
+    switch (n.kind) {
+      case 'user':
+        return users.has(n.id);
+      case 'item':
+        return items.has(n.id);
+      case 'purchase':
+        return purchases.has(n.id);
+      case 'interaction':
+        return interactions.has(n.id);
+      case 'order':
+        return storedOrders.has(orderKey(n.userId, n.id));
+    }
+  };
+  const fresh = suspect.filter((n) => !stored(n));
   if (fresh.length === 0) return;
   const first = fresh[0];
   throw new AppError(
     'VALIDATION_FAILED',
     `${first.path} ${JSON.stringify(first.id)}${fresh.length > 1 ? ` and ${fresh.length - 1} more` : ''}: a new id must not begin or end with white space ` +
-      `(the importers trim ids, so it would name another ${first.kind === 'user' ? 'customer' : 'product'} than the same id imported); send it trimmed`,
+      `(the importers trim ids, so it would name another ${NAMES[first.kind]} than the same id imported); send it trimmed`,
     fresh.slice(0, LISTED).map((n) => ({ path: n.path, message: 'a new id must not begin or end with white space (send it trimmed)' })),
   );
 }

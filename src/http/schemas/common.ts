@@ -48,6 +48,12 @@ export const NEW_ID_SPACES =
   'The importers trim ids, so `SKU1 ` would be another product than `SKU1` imported; an id already stored with such spaces is taken as before ' +
   "(reads, erasure and feedback sent with a read or frontend key take any id).";
 
+/** What POST /v1/events says of event and order ids with white space at their ends (http/routes/padded-ids.ts). */
+export const NEW_EVENT_ID_SPACES =
+  'A new `eventId` or `orderId` must not begin or end with white space either (400 VALIDATION_FAILED naming the field): the importers trim ' +
+  "them too, so `o-7 ` would be another order than `o-7` imported, and an event imported as `e-1` and sent as `e-1 ` would be stored twice. " +
+  "An event id already stored with such spaces (a retry) is a duplicate as before, and an order id a stored purchase of the same customer carries takes more purchases.";
+
 /**
  * A query parameter that may be given once. The query parser makes a repeated parameter (`k=5&k=6`) a
  * list, which the schema would refuse with "expected string, received array" (or coercion turn into NaN);

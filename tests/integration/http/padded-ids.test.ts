@@ -4,7 +4,8 @@
  * writes now refuse a new id with white space at either end (400 naming the field); an id already stored so
  * (before this, or by a browser's feedback, which takes any customer id) stays writable, readable and erasable.
  * Feedback with a write key creates the customers and products it names and records its purchases, so it
- * refuses such new ids too.
+ * refuses such new ids too. The importers trim event_id and order_id as well, so POST /v1/events refuses new
+ * padded event and order ids the same way (a stored one is a retry's duplicate, or an order taking more purchases).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, createTestApp, KEYS, type TestApp } from '../../helpers/app.js';
@@ -64,6 +65,55 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('ids with white space a
     expect(refusal(fb)).toEqual(['body.events.1.userId', 'body.events.2.itemId']);
     // All or nothing, purchases included.
     expect(await Promise.all(tables.map(count))).toEqual(before);
+  });
+
+  it('When a new purchase or view names an event id or order id with white space at either end, Then 400 names each such field and nothing is stored', async () => {
+    // The importers trim event_id and order_id too: `o-7 ` sent here and `o-7` imported were two orders, a retry
+    // of `e-1 ` imported as `e-1` a second purchase.
+    const tables = ['items', 'users', 'purchase_events', 'interaction_events'];
+    const before = await Promise.all(tables.map(count));
+    const events = await t.app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      headers: auth('write'),
+      payload: {
+        events: [
+          { ...purchase('e-c1', 'E-SKU1', 1), eventId: 'e-1 ' },
+          { ...purchase('e-c1', 'E-SKU2', 1), orderId: '\to-7' },
+          { ...purchase('e-c1', 'E-SKU3', 1), eventId: 'e-3', orderId: 'o-7' },
+          { type: 'view', eventId: '\u00a0v-1', userId: 'e-c1', itemId: 'E-SKU1', ts: '2011-02-01T10:00:00Z' },
+        ],
+      },
+    });
+    expect(refusal(events)).toEqual(['body.events.0.eventId', 'body.events.1.orderId', 'body.events.3.eventId']);
+    expect(await Promise.all(tables.map(count))).toEqual(before);
+  });
+
+  it('When a padded event id or order id is already stored, Then a retry of its event is a duplicate and its order takes more purchases', async () => {
+    // Stored before this check (here: through the repositories, as the API once took any id).
+    await t.services.events.insertPurchases([
+      { eventId: 'old-e1 ', userId: 'old-c1', itemId: 'OLD-SKU1', quantity: 1, price: 1, orderId: 'old-o1 ', ts: new Date('2011-04-01T10:00:00Z') },
+    ]);
+    await t.services.events.insertInteractions([{ eventId: 'old-v1 ', type: 'view', userId: 'old-c1', itemId: 'OLD-SKU1', value: null, ts: new Date('2011-04-01T10:00:00Z') }]);
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      headers: auth('write'),
+      payload: {
+        events: [
+          { ...purchase('old-c1', 'OLD-SKU1', 3), eventId: 'old-e1 ', orderId: 'old-o1 ' },
+          { ...purchase('old-c1', 'OLD-SKU2', 3), eventId: 'old-e2', orderId: 'old-o1 ' },
+          { type: 'view', eventId: 'old-v1 ', userId: 'old-c1', itemId: 'OLD-SKU1', ts: '2011-04-01T10:00:00Z' },
+        ],
+      },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ accepted: 3, inserted: 1, duplicates: 2 });
+    const orders = await t.services.db.query("SELECT order_id FROM purchase_events WHERE user_id = 'old-c1' ORDER BY event_id");
+    expect(orders.rows).toEqual([{ order_id: 'old-o1 ' }, { order_id: 'old-o1 ' }]);
+    // Another customer's order of that id is a new order of theirs: refused.
+    const other = await t.app.inject({ method: 'POST', url: '/v1/events', headers: auth('write'), payload: { events: [{ ...purchase('old-c2', 'OLD-SKU1', 3), orderId: 'old-o1 ' }] } });
+    expect(refusal(other)).toEqual(['body.events.0.orderId']);
   });
 
   it('When an id has spaces inside it only, Then it is stored as sent', async () => {
