@@ -71,13 +71,17 @@ const SUMMARY_COLUMNS = 'id, created_at, recipes, request, headline, duration_ms
 /** Evaluation reports in Postgres (table evaluation_reports), newest first wherever there is an order. */
 export function createReportRepository(db: Db) {
   return {
-    /** Stores a report; storing the same id again replaces it (a retried job writes once). */
+    /**
+     * Stores a report; storing the same id again replaces it (a retried job writes once) but keeps its first
+     * created_at: lists order by it and page `after` a report's id, so a report moving to the top would send a
+     * client paging after it back to the reports it has read.
+     */
     async insert(r: NewReport): Promise<StoredReport> {
       const { rows } = await db.query(
         `INSERT INTO evaluation_reports (id, recipes, request, headline, report, duration_ms, recipe_names)
          VALUES ($1, $2::text[], $3, $4, $5, $6, $7::text[])
          ON CONFLICT (id) DO UPDATE SET recipes = EXCLUDED.recipes, request = EXCLUDED.request, headline = EXCLUDED.headline,
-           report = EXCLUDED.report, duration_ms = EXCLUDED.duration_ms, recipe_names = EXCLUDED.recipe_names, created_at = now()
+           report = EXCLUDED.report, duration_ms = EXCLUDED.duration_ms, recipe_names = EXCLUDED.recipe_names
          RETURNING *`,
         [r.id, r.recipes, JSON.stringify(r.request), JSON.stringify(r.headline), JSON.stringify(r.report), r.durationMs, r.recipeNames ?? null],
       );

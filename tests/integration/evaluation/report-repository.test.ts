@@ -81,5 +81,23 @@ for (const backend of DB_BACKENDS) {
       expect((await reports.get('r3'))?.durationMs).toBe(99);
       expect((await reports.list({ limit: 100, offset: 0 })).reports.filter((r) => r.id === 'r3')).toHaveLength(1);
     });
+
+    it('When a report is stored again under the same id, Then it keeps its first created_at and its place, so a page after it reads on as before', async () => {
+      const first = await reports.insert(report('e1', ['gamma']));
+      await new Promise((r) => setTimeout(r, 5));
+      const second = await reports.insert(report('e2', ['gamma']));
+      await new Promise((r) => setTimeout(r, 5));
+      await reports.insert(report('e3', ['gamma']));
+      expect((await reports.list({ limit: 1, offset: 0, after: 'e2' })).reports.map((r) => r.id)).toEqual(['e1']);
+      // A retried job writes its report again (a Postgres failover between the write and the job's end).
+      await new Promise((r) => setTimeout(r, 5));
+      const again = await reports.insert({ ...report('e2', ['gamma']), durationMs: 77 });
+      expect(again).toMatchObject({ id: 'e2', durationMs: 77, createdAt: second.createdAt });
+      expect((await reports.get('e2'))?.createdAt).toBe(second.createdAt);
+      // Newest first as stored first: a client holding `after=e2` goes on with e1, not back to e3.
+      expect((await reports.list({ limit: 3, offset: 0 })).reports.map((r) => r.id)).toEqual(['e3', 'e2', 'e1']);
+      expect((await reports.list({ limit: 1, offset: 0, after: 'e2' })).reports.map((r) => r.id)).toEqual(['e1']);
+      expect((await reports.get('e1'))?.createdAt).toBe(first.createdAt);
+    });
   });
 }
