@@ -53,10 +53,10 @@ export const notFound = (what: string, id: string) => new AppError('NOT_FOUND', 
 export const notInModel = (id: string) =>
   new AppError('NOT_FOUND', `item "${id}" is not in the active model: no such item, or one added to the catalogue since its training (it joins at the next)`);
 
-/** A list's `after` that names no entry of the list. */
-export const unknownCursor = (after: string) =>
-  new AppError('VALIDATION_FAILED', `after: "${after}" is not an entry of this list (deleted meanwhile?); start again without it`, [
-    { path: 'querystring.after', message: 'no such entry in this list' },
+/** A list's `after` (or `cursor`, by the parameter that named it) that names no entry of the list. */
+export const unknownCursor = (after: string, param: 'after' | 'cursor' = 'after') =>
+  new AppError('VALIDATION_FAILED', `${param}: "${after}" is not an entry of this list (deleted meanwhile?); start again without it`, [
+    { path: `querystring.${param}`, message: 'no such entry in this list' },
   ]);
 
 /** Seconds a client is asked to wait (Retry-After) before retrying a request refused with a 503. */

@@ -95,10 +95,11 @@ export function createReportRepository(db: Db) {
 
     /**
      * A page of summaries, newest first (ties by id), and how many reports there are in all. `after` (a
-     * report's id) starts after that report, then `offset` skips that many; a 400 when no report has that id.
-     * `next`: the next page's `after`, null on the last page.
+     * report's id) starts after that report, then `offset` skips that many; a 400 when no report has that id,
+     * naming `afterParam` (the query parameter that gave it: `after`, or `cursor`). `next`: the next page's
+     * `after`, null on the last page.
      */
-    async list(page: { limit: number; offset: number; after?: string }): Promise<{ total: number; reports: ReportSummary[]; next: string | null }> {
+    async list(page: { limit: number; offset: number; after?: string; afterParam?: 'after' | 'cursor' }): Promise<{ total: number; reports: ReportSummary[]; next: string | null }> {
       const [{ rows }, count] = await Promise.all([
         db.query(
           `WITH cursor AS (SELECT created_at, id FROM evaluation_reports WHERE id = $3)
@@ -113,7 +114,7 @@ export function createReportRepository(db: Db) {
       ]);
       if (page.after !== undefined && rows.length === 0) {
         const { rows: found } = await db.query('SELECT 1 FROM evaluation_reports WHERE id = $1', [page.after]);
-        if (found.length === 0) throw unknownCursor(page.after);
+        if (found.length === 0) throw unknownCursor(page.after, page.afterParam);
       }
       const { page: reports, next } = pageOf(rows.map(toSummary), page.limit);
       return { total: count.rows[0].n, reports, next };

@@ -293,7 +293,7 @@ export function createEvaluationService(deps: EvaluationServiceDeps) {
     },
 
     /** Stored reports, newest first. */
-    list: (page: { limit: number; offset: number; after?: string }): Promise<{ total: number; reports: ReportSummary[]; next: string | null }> => deps.reports.list(page),
+    list: (page: { limit: number; offset: number; after?: string; afterParam?: 'after' | 'cursor' }): Promise<{ total: number; reports: ReportSummary[]; next: string | null }> => deps.reports.list(page),
 
     /** One metric of one strategy across stored reports, oldest first (e.g. the active recipe's NDCG@10 over time). */
     history: (q: { strategy: string; metric: MetricName; mode: EvalMode; k: number; limit: number }): Promise<MetricPoint[]> => deps.reports.metricHistory(q),

@@ -178,9 +178,10 @@ export function createJobRepository(db: Db) {
 
     /**
      * Newest first, optionally of one type; `after` (a job's id) starts after that job, then `offset`
-     * skips that many; a 400 when `after` is no job of the list (deleted, or of another type).
+     * skips that many; a 400 when `after` is no job of the list (deleted, or of another type), naming `afterParam`
+     * (the query parameter that gave it: `after`, or `cursor`).
      */
-    async list(opts: { type?: string; limit?: number; offset?: number; after?: string } = {}): Promise<JobRecord[]> {
+    async list(opts: { type?: string; limit?: number; offset?: number; after?: string; afterParam?: 'after' | 'cursor' } = {}): Promise<JobRecord[]> {
       const { rows } = await db.query(
         `WITH cursor AS (SELECT seq FROM jobs WHERE id = $4 AND ($1::text IS NULL OR type = $1))
          SELECT * FROM jobs
@@ -190,7 +191,7 @@ export function createJobRepository(db: Db) {
       );
       if (opts.after !== undefined && rows.length === 0) {
         const { rows: found } = await db.query('SELECT 1 FROM jobs WHERE id = $1 AND ($2::text IS NULL OR type = $2)', [opts.after, opts.type ?? null]);
-        if (found.length === 0) throw unknownCursor(opts.after);
+        if (found.length === 0) throw unknownCursor(opts.after, opts.afterParam);
       }
       return rows.map(toJob);
     },

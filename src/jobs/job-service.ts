@@ -167,9 +167,9 @@ export function createJobService(deps: JobServiceDeps) {
     },
 
     /** Jobs of one type, newest first: `limit` (default 20) after the job `after`, then `offset`; `next`: the next page's `after`. */
-    async list(type: JobType, page: { limit?: number; offset?: number; after?: string } = {}): Promise<{ jobs: JobRecord[]; next: string | null }> {
+    async list(type: JobType, page: { limit?: number; offset?: number; after?: string; afterParam?: 'after' | 'cursor' } = {}): Promise<{ jobs: JobRecord[]; next: string | null }> {
       const limit = page.limit ?? 20;
-      const { page: jobs, next } = pageOf(await deps.jobs.list({ type, limit: limit + 1, offset: page.offset ?? 0, after: page.after }), limit);
+      const { page: jobs, next } = pageOf(await deps.jobs.list({ type, limit: limit + 1, offset: page.offset ?? 0, after: page.after, afterParam: page.afterParam }), limit);
       return { jobs, next };
     },
   };

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { jobAcceptedReply } from './job-list.js';
 import { notFound } from '../../errors.js';
 import type { EvaluationService } from '../../evaluation/evaluation-service.js';
-import { cursorPaging, errors, idParam } from '../schemas/common.js';
+import { cursorPage, cursorPaging, errors, idParam } from '../schemas/common.js';
 import { jobAccepted, jobSubmissionHeaders } from '../schemas/jobs.js';
 import { evaluationBody, evaluationHistoryQuery, evaluationHistoryResponse, evaluationList, evaluationResponse } from '../schemas/evaluations.js';
 
@@ -30,7 +30,10 @@ export function evaluationRoutes(app: FastifyInstance, deps: { evaluations: Eval
   r.get('/v1/evaluations', {
     config: { scope: 'admin' },
     schema: { operationId: 'listEvaluations', tags, summary: 'Stored evaluation reports, newest first', querystring: cursorPaging, response: { 200: evaluationList, ...errors(400, 401, 403) } },
-    handler: async (req) => ({ ...(await deps.evaluations.list(req.query)), ...req.query }),
+    handler: async (req) => {
+      const page = await deps.evaluations.list(cursorPage(req.query));
+      return { ...page, nextCursor: page.next, ...req.query };
+    },
   });
 
   // Registered before /:id; the router prefers the static segment anyway (evaluation ids are generated, never "history").

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { JobRecord } from '../../jobs/job-repository.js';
 import type { JobService } from '../../jobs/job-service.js';
 import type { JobType } from '../../jobs/job-types.js';
-import { cursorPaging, errors } from '../schemas/common.js';
+import { cursorPage, cursorPaging, errors } from '../schemas/common.js';
 import { jobList } from '../schemas/jobs.js';
 
 /**
@@ -12,7 +12,7 @@ import { jobList } from '../schemas/jobs.js';
  */
 export const jobView = ({ workerId: _, importRoots: __, options, ...job }: JobRecord) => (options ? { ...job, params: { ...job.params, ...options } } : job);
 
-/** `GET <path>?limit&offset&after`: the jobs of one type, newest first, a page at a time. */
+/** `GET <path>?limit&offset&after|cursor`: the jobs of one type, newest first, a page at a time (`next` and `nextCursor` alike). */
 export function jobListRoute(app: FastifyInstance, jobService: JobService, route: { path: string; type: JobType; operationId: string; tag: string; what: string }) {
   app.withTypeProvider<ZodTypeProvider>().get(route.path, {
     config: { scope: 'admin' },
@@ -24,8 +24,8 @@ export function jobListRoute(app: FastifyInstance, jobService: JobService, route
       response: { 200: jobList, ...errors(400, 401, 403) },
     },
     handler: async (req) => {
-      const { jobs, next } = await jobService.list(route.type, req.query);
-      return { jobs: jobs.map(jobView), next, ...req.query };
+      const { jobs, next } = await jobService.list(route.type, cursorPage(req.query));
+      return { jobs: jobs.map(jobView), next, nextCursor: next, ...req.query };
     },
   });
 }

@@ -188,14 +188,41 @@ export const keysetQuery = <S extends ReturnType<typeof keysetPagingOf> & z.ZodR
 /** `nextCursor` of a keyset-paged list. */
 export const nextPageCursor = z.string().nullable().describe('Pass as `cursor` for the next page; null when this page is the last');
 
-/** Jobs and evaluation reports, newest first: `listPaging`, and `after` to page without shifting. */
-export const cursorPaging = listPaging.extend({
-  after: once(id.max(128))
-    .optional()
-    .describe(
-      "An entry's id (the previous page's `next`): the page starts after it in the list's order, so entries added meanwhile do not shift the pages as `offset` does",
-    ),
+/**
+ * Jobs and evaluation reports, newest first: `listPaging`, and `after` to page without shifting. `cursor` is
+ * `after` by the name the keyset lists (GET /v1/users, ...) give it, so a client pages every list alike; one
+ * or the other, not both (cursorPage reads them).
+ */
+export const cursorPaging = listPaging
+  .extend({
+    after: once(id.max(128))
+      .optional()
+      .describe(
+        "An entry's id (the previous page's `next`): the page starts after it in the list's order, so entries added meanwhile do not shift the pages as `offset` does",
+      ),
+    cursor: once(id.max(128))
+      .optional()
+      .describe(
+        "The same as `after`, by the name the other lists (GET /v1/users, ...) page with: the previous page's `nextCursor` (equal to its `next`). Not with `after`",
+      ),
+  })
+  .superRefine((q, ctx) => {
+    if (q.after !== undefined && q.cursor !== undefined) ctx.addIssue({ code: 'custom', path: ['cursor'], message: 'give `after` or `cursor`, not both (they mean the same)' });
+  });
+
+/**
+ * The page a `cursorPaging` query asks for: `after` from `after` or `cursor`, and `afterParam`, which of them
+ * named it (the 400 of an id that is no entry of the list names that parameter).
+ */
+export const cursorPage = (q: { limit: number; offset: number; after?: string; cursor?: string }) => ({
+  limit: q.limit,
+  offset: q.offset,
+  after: q.cursor ?? q.after,
+  afterParam: q.cursor !== undefined ? ('cursor' as const) : ('after' as const),
 });
 
 /** The `after` of the next page. */
 export const nextCursor = z.string().nullable().describe('Pass as `after` for the next page; null when this page is the last');
+
+/** The `next` of a `cursorPaging` list by the name the keyset lists give it. */
+export const sameNextCursor = z.string().nullable().describe('The same as `next`: pass as `cursor` (or `after`) for the next page; null when this page is the last');

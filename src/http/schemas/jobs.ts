@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { nextCursor } from './common.js';
+import { nextCursor, sameNextCursor } from './common.js';
 import { IMPORT_FORMATS, type ImportFormat } from '../../data/importers/run-import.js';
 import { DATE_ORDERS, type DateOrder } from '../../data/importers/field-parsers.js';
 import { tuneSpecSchema } from '../../training/recipe.js';
@@ -86,7 +86,15 @@ export const jobResponse = z
   })
   .meta({ id: 'Job' });
 
-export const jobList = z.object({ jobs: z.array(jobResponse), next: nextCursor, limit: z.number().int(), offset: z.number().int(), after: z.string().optional() });
+export const jobList = z.object({
+  jobs: z.array(jobResponse),
+  next: nextCursor,
+  nextCursor: sameNextCursor,
+  limit: z.number().int(),
+  offset: z.number().int(),
+  after: z.string().optional(),
+  cursor: z.string().optional(),
+});
 
 export const modelVersion = z
   .object({

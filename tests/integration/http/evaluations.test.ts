@@ -94,6 +94,13 @@ for (const backend of DB_BACKENDS) {
       expect(page1.next).toBe(job.id);
       const byCursor = (await t.app.inject({ url: `/v1/evaluations?limit=1&after=${page1.next}`, headers: auth('admin') })).json();
       expect(byCursor).toMatchObject({ next: null, reports: [{ id: page2.reports[0].id }] });
+      // Paged as GET /v1/users is: `cursor` in, `nextCursor` out, the same values as after/next.
+      expect(page1.nextCursor).toBe(job.id);
+      const byNextCursor = (await t.app.inject({ url: `/v1/evaluations?limit=1&cursor=${page1.nextCursor}`, headers: auth('admin') })).json();
+      expect(byNextCursor).toMatchObject({ cursor: job.id, next: null, nextCursor: null, reports: [{ id: page2.reports[0].id }] });
+      const unknownCursor = await t.app.inject({ url: '/v1/evaluations?cursor=no-such-report', headers: auth('admin') });
+      expect(unknownCursor.statusCode).toBe(400);
+      expect(unknownCursor.json().error.details).toEqual([expect.objectContaining({ path: 'querystring.cursor' })]);
       const unknown = await t.app.inject({ url: '/v1/evaluations?after=no-such-report', headers: auth('admin') });
       expect(unknown.statusCode).toBe(400);
       expect(unknown.json().error.details).toEqual([expect.objectContaining({ path: 'querystring.after' })]);

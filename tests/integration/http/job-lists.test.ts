@@ -65,6 +65,31 @@ for (const backend of DB_BACKENDS) {
       expect(ids(await list(`/v1/imports?limit=1&offset=1&after=${all[0]}`))).toEqual([all[2]]);
     });
 
+    it('When a job list is paged by `cursor`, Then it pages as by `after`, and every page answers `nextCursor` equal to `next`', async () => {
+      // As GET /v1/users and the other keyset lists page: `cursor` in, `nextCursor` out (the same values as after/next).
+      const ids = (body: { jobs: { id: string }[] }) => body.jobs.map((j) => j.id);
+      const all = ids((await list('/v1/imports?limit=100')).json());
+      expect(all.length).toBeGreaterThanOrEqual(3);
+      const first = (await list('/v1/imports?limit=2')).json();
+      expect(first).toMatchObject({ next: all[1], nextCursor: all[1] });
+      const second = await list(`/v1/imports?limit=100&cursor=${first.nextCursor}`);
+      expect(second.statusCode, second.body).toBe(200);
+      expect(second.json()).toMatchObject({ cursor: all[1], next: null, nextCursor: null });
+      expect(ids(second.json())).toEqual(all.slice(2));
+      for (const url of ['/v1/training-jobs', '/v1/exports', '/v1/factor-imports', '/v1/imports']) {
+        const body = (await list(`${url}?limit=1`)).json();
+        expect(body, url).toHaveProperty('nextCursor');
+        expect(body.nextCursor, url).toBe(body.next);
+      }
+      // A cursor naming no job of the list is refused as `after` is, naming `cursor`; both at once are refused.
+      const unknown = await list('/v1/imports?cursor=no-such-job');
+      expect(unknown.statusCode).toBe(400);
+      expect(unknown.json().error).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ path: 'querystring.cursor' }] });
+      const both = await list(`/v1/imports?after=${all[0]}&cursor=${all[0]}`);
+      expect(both.statusCode).toBe(400);
+      expect(both.json().error).toMatchObject({ code: 'VALIDATION_FAILED', details: [expect.objectContaining({ path: 'querystring.cursor' })] });
+    });
+
     it('When `after` names no job of the list, Then 400 in the error shape, naming the parameter', async () => {
       const train = (await t.services.jobs.enqueue('train', {})).id;
       for (const after of ['no-such-job', train]) {
