@@ -201,12 +201,44 @@ async function ensureReferenced(tx: Db, userIds: string[], itemIds: string[], ma
 }
 
 /**
- * The events to store of a batch, with their ids: all but those of erased customers dated at or before
- * their erasure (erased_users), or carrying the id of an event it deleted (erased_event_ids: a replay dated
- * later), or naming a list made for them before it (`listSince`, when each event's list was issued, for
- * feedback on a personal list: a page left open shows the erased customer's list), counted as `erased`: an
- * old file imported again, or a replayed batch, must not bring an erased history back. What such a customer
- * does after the erasure is a new customer's and is stored.
+ * Which events of a batch an erasure claims (notErased below), by index: those of erased customers dated at
+ * or before their erasure (erased_users), or carrying the id of an event it deleted (erased_event_ids: a replay
+ * dated later), or naming a list made for them before it (`listSince`). One statement when no customer of the
+ * batch is erased, two at most.
+ */
+async function erasedIndices<T extends { userId: string; ts: Date }>(
+  q: Pick<Db, 'query'>,
+  batch: readonly T[],
+  batchIds: readonly string[],
+  listSince?: readonly (number | null)[],
+): Promise<Set<number>> {
+  const { rows } = await q.query<{ user_id: string; erased_at: Date }>('SELECT user_id, erased_at FROM erased_users WHERE user_id = ANY($1::text[])', [
+    [...new Set(batch.map((e) => e.userId))],
+  ]);
+  if (rows.length === 0) return new Set();
+  const erasedAt = new Map(rows.map((r) => [r.user_id, new Date(r.erased_at).getTime()]));
+  const since = (e: T, k: number) => Math.min(e.ts.getTime(), listSince?.[k] ?? Number.POSITIVE_INFINITY);
+  const dropped = new Set(batch.flatMap((e, k) => (since(e, k) <= (erasedAt.get(e.userId) ?? Number.NEGATIVE_INFINITY) ? [k] : [])));
+  // An erased customer's event dated after the erasure is theirs anew, unless its id is one the erasure deleted.
+  const hashes = new Map(
+    batch.flatMap((e, k) => (!dropped.has(k) && erasedAt.has(e.userId) ? [[k, createHash('sha256').update(batchIds[k], 'utf8').digest('hex')] as const] : [])),
+  );
+  const { rows: gone } =
+    hashes.size === 0
+      ? { rows: [] }
+      : await q.query<{ h: string }>(
+          "SELECT encode(id_hash, 'hex') AS h FROM erased_event_ids WHERE id_hash = ANY(ARRAY(SELECT decode(x, 'hex') FROM unnest($1::text[]) AS x))",
+          [[...hashes.values()]],
+        );
+  const replayed = new Set(gone.map((r) => r.h));
+  for (const [k, h] of hashes) if (replayed.has(h)) dropped.add(k);
+  return dropped;
+}
+
+/**
+ * The events to store of a batch, with their ids: all but those an erasure claims (erasedIndices), counted
+ * as `erased`: an old file imported again, or a replayed batch, must not bring an erased history back. What
+ * such a customer does after the erasure is a new customer's and is stored.
  */
 async function notErased<T extends { userId: string; ts: Date }>(
   tx: Db,
@@ -217,25 +249,10 @@ async function notErased<T extends { userId: string; ts: Date }>(
   // Waits for the last part of an erasure under way (erasure-repository ERASURE_LOCK), so its row is read
   // here and its customer's old events are not written after it; other ingestion does not wait.
   await tx.query(INGEST_LOCK);
-  const { rows } = await tx.query<{ user_id: string; erased_at: Date }>('SELECT user_id, erased_at FROM erased_users WHERE user_id = ANY($1::text[])', [
-    [...new Set(batch.map((e) => e.userId))],
-  ]);
-  if (rows.length === 0) return { events: batch, ids: batchIds, erased: 0 };
-  const erasedAt = new Map(rows.map((r) => [r.user_id, new Date(r.erased_at).getTime()]));
-  const since = (e: T, k: number) => Math.min(e.ts.getTime(), listSince?.[k] ?? Number.POSITIVE_INFINITY);
-  const later = batch.flatMap((e, k) => (since(e, k) <= (erasedAt.get(e.userId) ?? Number.NEGATIVE_INFINITY) ? [] : [k]));
-  // An erased customer's event dated after the erasure is theirs anew, unless its id is one the erasure deleted.
-  const hashes = new Map(later.filter((k) => erasedAt.has(batch[k].userId)).map((k) => [k, createHash('sha256').update(batchIds[k], 'utf8').digest('hex')]));
-  const { rows: gone } =
-    hashes.size === 0
-      ? { rows: [] }
-      : await tx.query<{ h: string }>(
-          "SELECT encode(id_hash, 'hex') AS h FROM erased_event_ids WHERE id_hash = ANY(ARRAY(SELECT decode(x, 'hex') FROM unnest($1::text[]) AS x))",
-          [[...hashes.values()]],
-        );
-  const replayed = new Set(gone.map((r) => r.h));
-  const kept = replayed.size === 0 ? later : later.filter((k) => !replayed.has(hashes.get(k) ?? ''));
-  return { events: kept.map((k) => batch[k]), ids: kept.map((k) => batchIds[k]), erased: batch.length - kept.length };
+  const dropped = await erasedIndices(tx, batch, batchIds, listSince);
+  if (dropped.size === 0) return { events: batch, ids: batchIds, erased: 0 };
+  const kept = batch.flatMap((_, k) => (dropped.has(k) ? [] : [k]));
+  return { events: kept.map((k) => batch[k]), ids: kept.map((k) => batchIds[k]), erased: dropped.size };
 }
 
 /** How long an erasure keeps the hashed ids of the events it deleted (erased_event_ids): retries, and events dated ahead. */
@@ -531,6 +548,18 @@ export function createEventRepository(db: Db) {
       const table = kind === 'purchase' ? 'purchase_events' : 'interaction_events';
       const { rows } = await db.query<{ event_id: string }>(`SELECT event_id FROM ${table} WHERE event_id = ANY($1::text[])`, [ids]);
       return new Set(rows.map((r) => r.event_id));
+    },
+
+    /**
+     * Of these events (each its customer, time and id, given or derived as the write derives it), the indices
+     * of those an erasure claims: a write now would drop them, counted as erased (notErased's rule). Read
+     * without waiting for an erasure under way (the write itself does): ingestion asks it of events whose
+     * padded ids are not stored (http/routes/padded-ids.ts), so an erased customer's replayed batch is counted
+     * as erased, not refused for ids the erasure deleted.
+     */
+    async erasedAmong(events: readonly { userId: string; ts: Date; id: string }[]): Promise<Set<number>> {
+      if (events.length === 0) return new Set();
+      return erasedIndices(db, events, events.map((e) => e.id));
     },
 
     /**

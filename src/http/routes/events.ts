@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { CatalogRepository } from '../../data/catalog-repository.js';
-import type { EventRepository, InteractionInput, PurchaseInput } from '../../data/event-repository.js';
+import { deriveEventIds, interactionContent, purchaseContent, type EventRepository, type InteractionInput, type PurchaseInput } from '../../data/event-repository.js';
 import { AppError } from '../../errors.js';
 import type { RecordFeedback, RecordPurchases } from '../../serving/record-purchases.js';
 import { BROWSER_FEEDBACK_DAYS_BACK } from '../../serving/recommendation-ids.js';
@@ -20,6 +20,33 @@ function checkBrowserTimes(feedback: { ts: Date }[], now: Date): void {
     `feedback sent with a frontend key may be dated at most ${BROWSER_FEEDBACK_DAYS_BACK} days back; events ${late.slice(0, 5).join(', ')}${late.length > 5 ? ', ...' : ''} are older (send older feedback with a write key)`,
     late.slice(0, 20).map((i) => ({ path: `body.events.${i}.ts`, message: `more than ${BROWSER_FEEDBACK_DAYS_BACK} days back` })),
   );
+}
+
+/**
+ * Of the body's events at `asked` (indices), those an erasure claims, as the writes would find them: each
+ * event as stored (its time, `now` when it has none) under its id, given or derived from its content over
+ * its own kind's list, as insertPurchases and insertInteractions derive it.
+ */
+async function erasedOfBatch(
+  events: Pick<EventRepository, 'erasedAmong'>,
+  body: readonly ({ quantity: number } | { type: string })[],
+  purchases: PurchaseInput[],
+  interactions: InteractionInput[],
+  asked: number[],
+): Promise<Set<number>> {
+  const purchaseIds = deriveEventIds(purchases, (e) => purchaseContent(e));
+  const interactionIds = deriveEventIds(interactions, (e) => interactionContent(e));
+  // Where each body event went: its index in its kind's list.
+  const at: number[] = [];
+  let [p, v] = [0, 0];
+  for (const e of body) at.push('quantity' in e ? p++ : v++);
+  const refs = asked.map((i) => {
+    const [list, ids] = 'quantity' in body[i] ? [purchases, purchaseIds] : [interactions, interactionIds];
+    const e = list[at[i]];
+    return { userId: e.userId, ts: e.ts, id: ids[at[i]] };
+  });
+  const erased = await events.erasedAmong(refs);
+  return new Set(asked.filter((_, j) => erased.has(j)));
 }
 
 export function eventRoutes(
@@ -61,16 +88,6 @@ export function eventRoutes(
     },
     handler: async (req) => {
       checkSize(req.body.events.length);
-      await refuseNewPaddedIds(
-        deps.catalog,
-        req.body.events.flatMap((e, i): NamedId[] => [
-          { path: `body.events.${i}.userId`, kind: 'user', id: e.userId },
-          { path: `body.events.${i}.itemId`, kind: 'item', id: e.itemId },
-          ...(e.eventId === undefined ? [] : [{ path: `body.events.${i}.eventId`, kind: 'quantity' in e ? ('purchase' as const) : ('interaction' as const), id: e.eventId }]),
-          ...('quantity' in e && e.orderId != null ? [{ path: `body.events.${i}.orderId`, kind: 'order' as const, id: e.orderId, userId: e.userId }] : []),
-        ]),
-        deps.events,
-      );
       const now = new Date();
       const purchases: PurchaseInput[] = [];
       const interactions: InteractionInput[] = [];
@@ -80,6 +97,16 @@ export function eventRoutes(
           purchases.push({ ...p, ts: p.ts ?? now });
         } else interactions.push({ ...e, ts: e.ts ?? now });
       }
+      await refuseNewPaddedIds(
+        deps.catalog,
+        req.body.events.flatMap((e, i): NamedId[] => [
+          { path: `body.events.${i}.userId`, kind: 'user', id: e.userId },
+          { path: `body.events.${i}.itemId`, kind: 'item', id: e.itemId },
+          ...(e.eventId === undefined ? [] : [{ path: `body.events.${i}.eventId`, kind: 'quantity' in e ? ('purchase' as const) : ('interaction' as const), id: e.eventId, event: i }]),
+          ...('quantity' in e && e.orderId != null ? [{ path: `body.events.${i}.orderId`, kind: 'order' as const, id: e.orderId, userId: e.userId, event: i }] : []),
+        ]),
+        { stored: deps.events, erased: (events) => erasedOfBatch(deps.events, req.body.events, purchases, interactions, events) },
+      );
       const a = await deps.events.insertInteractions(interactions);
       const b = purchases.length > 0 ? await deps.recordPurchases(purchases) : { inserted: 0, duplicates: 0, erased: 0 };
       return { accepted: req.body.events.length, inserted: a.inserted + b.inserted, duplicates: a.duplicates + b.duplicates, erased: a.erased + b.erased };

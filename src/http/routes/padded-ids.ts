@@ -5,11 +5,22 @@ import { AppError } from '../../errors.js';
 /**
  * An id as an ingestion write names it, and where (the 400's field path): a customer's or product's, an
  * event's (a purchase's, or a view's, cart's or rating's: ids are unique per kind), or an order's, which is
- * one customer's basket (`userId`: whose).
+ * one customer's basket (`userId`: whose). An event's or order's id names its event too (`event`: its index
+ * in the write's batch), which an erasure may claim.
  */
 export type NamedId =
-  | { path: string; kind: 'user' | 'item' | 'purchase' | 'interaction'; id: string }
-  | { path: string; kind: 'order'; id: string; userId: string };
+  | { path: string; kind: 'user' | 'item'; id: string }
+  | { path: string; kind: 'purchase' | 'interaction'; id: string; event: number }
+  | { path: string; kind: 'order'; id: string; userId: string; event: number };
+
+/**
+ * What refuseNewPaddedIds asks of event and order ids: whether they are stored, and which events of the
+ * write's batch (indices) an erasure claims, which the write would drop (counted as erased) rather than store.
+ */
+export interface EventIdChecks {
+  stored: Pick<EventRepository, 'storedEventIds' | 'storedOrders'>;
+  erased: (events: number[]) => Promise<Set<number>>;
+}
 
 /** What a new id of each kind would name apart from the same id imported. */
 const NAMES: Record<NamedId['kind'], string> = {
@@ -35,13 +46,16 @@ const LISTED = 20;
  * its purchases, so it is held to this too (its customers and products). An id already stored so (before this
  * check, or a customer by a browser's or read key's feedback, which takes any customer id) is not new: its
  * writes go on (a retry of a stored event is a duplicate, a stored order of the same customer takes more
- * purchases), so nothing stored is cut off. Reads and erasure take any id. Costs nothing unless an id is padded
- * (then one lookup of those ids per kind).
+ * purchases), so nothing stored is cut off. Nor is an event or order id of an event an erasure claims (dated
+ * at or before it, or an id it deleted: an erased customer's batch sent again), which the write drops as erased
+ * and stores nothing of: the erasure deleted what held the id, and the replay is counted as erased, as it was
+ * before this check. Reads and erasure take any id. Costs nothing unless an id is padded (then one lookup of
+ * those ids per kind, and, only when an event's or order's is not stored, one or two of erasures).
  */
 export async function refuseNewPaddedIds(
   catalog: Pick<CatalogRepository, 'storedIds'>,
   named: NamedId[],
-  events?: Pick<EventRepository, 'storedEventIds' | 'storedOrders'>,
+  events?: EventIdChecks,
 ): Promise<void> {
   const suspect = named.filter((n) => padded(n.id));
   if (suspect.length === 0) return;
@@ -52,9 +66,9 @@ export async function refuseNewPaddedIds(
   const [users, items, purchases, interactions, storedOrders] = await Promise.all([
     catalog.storedIds('users', idsOf('user')),
     catalog.storedIds('items', idsOf('item')),
-    events ? events.storedEventIds('purchase', idsOf('purchase')) : none,
-    events ? events.storedEventIds('interaction', idsOf('interaction')) : none,
-    events ? events.storedOrders(orders) : none,
+    events ? events.stored.storedEventIds('purchase', idsOf('purchase')) : none,
+    events ? events.stored.storedEventIds('interaction', idsOf('interaction')) : none,
+    events ? events.stored.storedOrders(orders) : none,
   ]);
   const stored = (n: NamedId): boolean => {
     switch (n.kind) {
@@ -70,7 +84,13 @@ export async function refuseNewPaddedIds(
         return storedOrders.has(orderKey(n.userId, n.id));
     }
   };
-  const fresh = suspect.filter((n) => !stored(n));
+  let fresh = suspect.filter((n) => !stored(n));
+  // An event's or order's id not stored may be one an erasure deleted: the write drops such an event as erased.
+  const ofEvents = [...new Set(fresh.flatMap((n) => ('event' in n ? [n.event] : [])))];
+  if (events && ofEvents.length > 0) {
+    const erased = await events.erased(ofEvents);
+    fresh = fresh.filter((n) => !('event' in n && erased.has(n.event)));
+  }
   if (fresh.length === 0) return;
   const first = fresh[0];
   throw new AppError(

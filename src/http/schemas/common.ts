@@ -52,7 +52,8 @@ export const NEW_ID_SPACES =
 export const NEW_EVENT_ID_SPACES =
   'A new `eventId` or `orderId` must not begin or end with white space either (400 VALIDATION_FAILED naming the field): the importers trim ' +
   "them too, so `o-7 ` would be another order than `o-7` imported, and an event imported as `e-1` and sent as `e-1 ` would be stored twice. " +
-  "An event id already stored with such spaces (a retry) is a duplicate as before, and an order id a stored purchase of the same customer carries takes more purchases.";
+  "An event id already stored with such spaces (a retry) is a duplicate as before, and an order id a stored purchase of the same customer carries takes more purchases; " +
+  "an erased customer's event dated at or before the erasure, or under an id it deleted (a replayed batch), is counted as erased whatever its event and order ids.";
 
 /**
  * A query parameter that may be given once. The query parser makes a repeated parameter (`k=5&k=6`) a
