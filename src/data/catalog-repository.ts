@@ -144,6 +144,19 @@ export function createCatalogRepository(db: Db) {
       return new Set(rows.map((r) => r.id));
     },
 
+    /**
+     * Of `ids`, the customers once stored: those the users table holds, or an erasure recorded (erased_users,
+     * which records only ids Postgres held: the erasure deleted their row). One statement.
+     */
+    async storedOrErasedUserIds(ids: readonly string[]): Promise<Set<string>> {
+      if (ids.length === 0) return new Set();
+      const { rows } = await db.query<{ id: string }>(
+        'SELECT id FROM users WHERE id = ANY($1::text[]) UNION SELECT user_id FROM erased_users WHERE user_id = ANY($1::text[])',
+        [ids],
+      );
+      return new Set(rows.map((r) => r.id));
+    },
+
     async getItem(id: string): Promise<ItemRecord | null> {
       const { rows } = await db.query('SELECT * FROM items WHERE id = $1', [id]);
       return rows[0] ? toItem(rows[0]) : null;

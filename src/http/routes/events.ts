@@ -56,7 +56,7 @@ export function eventRoutes(
     recordFeedback: RecordFeedback;
     events: EventRepository;
     /** Whether a customer or product is stored already: a new id of an event may not have white space at its ends (padded-ids.ts). */
-    catalog: Pick<CatalogRepository, 'storedIds'>;
+    catalog: Pick<CatalogRepository, 'storedIds' | 'storedOrErasedUserIds'>;
     maxBatch: number;
     /** Most events in one request with a frontend key (FRONTEND_MAX_BATCH_SIZE); never more than maxBatch. */
     frontendMaxBatch: number;

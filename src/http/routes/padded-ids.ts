@@ -46,14 +46,16 @@ const LISTED = 20;
  * its purchases, so it is held to this too (its customers and products). An id already stored so (before this
  * check, or a customer by a browser's or read key's feedback, which takes any customer id) is not new: its
  * writes go on (a retry of a stored event is a duplicate, a stored order of the same customer takes more
- * purchases), so nothing stored is cut off. Nor is an event or order id of an event an erasure claims (dated
+ * purchases), so nothing stored is cut off. A customer erased since was stored too (erased_users): their
+ * replayed events are the write's to count as erased, and what they send after the erasure is stored under
+ * the id they had, as for any erased customer who comes back. Nor is an event or order id of an event an erasure claims (dated
  * at or before it, or an id it deleted: an erased customer's batch sent again), which the write drops as erased
  * and stores nothing of: the erasure deleted what held the id, and the replay is counted as erased, as it was
  * before this check. Reads and erasure take any id. Costs nothing unless an id is padded (then one lookup of
  * those ids per kind, and, only when an event's or order's is not stored, one or two of erasures).
  */
 export async function refuseNewPaddedIds(
-  catalog: Pick<CatalogRepository, 'storedIds'>,
+  catalog: Pick<CatalogRepository, 'storedIds' | 'storedOrErasedUserIds'>,
   named: NamedId[],
   events?: EventIdChecks,
 ): Promise<void> {
@@ -64,7 +66,7 @@ export async function refuseNewPaddedIds(
   if (!events && suspect.some((n) => n.kind !== 'user' && n.kind !== 'item')) throw new Error('refuseNewPaddedIds: event and order ids need the event repository');
   const none = Promise.resolve(new Set<string>());
   const [users, items, purchases, interactions, storedOrders] = await Promise.all([
-    catalog.storedIds('users', idsOf('user')),
+    catalog.storedOrErasedUserIds(idsOf('user')),
     catalog.storedIds('items', idsOf('item')),
     events ? events.stored.storedEventIds('purchase', idsOf('purchase')) : none,
     events ? events.stored.storedEventIds('interaction', idsOf('interaction')) : none,

@@ -45,8 +45,8 @@ export const id = text(INPUT_LIMITS.idLength).min(1);
 /** What the ingestion writes say of ids with white space at their ends (http/routes/padded-ids.ts), for their OpenAPI descriptions. */
 export const NEW_ID_SPACES =
   'A new customer or product id must not begin or end with white space (spaces, tabs, no-break spaces): 400 VALIDATION_FAILED naming the field. ' +
-  'The importers trim ids, so `SKU1 ` would be another product than `SKU1` imported; an id already stored with such spaces is taken as before ' +
-  "(reads, erasure and feedback sent with a read or frontend key take any id).";
+  'The importers trim ids, so `SKU1 ` would be another product than `SKU1` imported; an id already stored with such spaces is taken as before, ' +
+  "a customer's too once erased (their replayed events count as erased; reads, erasure and feedback sent with a read or frontend key take any id).";
 
 /** What POST /v1/events says of event and order ids with white space at their ends (http/routes/padded-ids.ts). */
 export const NEW_EVENT_ID_SPACES =

@@ -169,6 +169,39 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('ids with white space a
     expect(await count('purchase_events')).toBe(before);
   });
 
+  it('When an erased customer whose id was stored padded has their feedback sent again with a write key, Then it counts as erased, not as a 400', async () => {
+    // A customer stored padded before the check (as ingestion once took any id), with feedback a server sent.
+    await t.services.catalog.upsertUsers([{ id: 'fer-c1 ', attributes: {} }]);
+    const feedback = { events: [{ eventId: 'fer-f1', userId: 'fer-c1 ', itemId: 'FER-SKU1', type: 'purchase', ts: '2011-05-01T10:00:00Z' }] };
+    const first = await t.app.inject({ method: 'POST', url: '/v1/feedback', headers: auth('write'), payload: feedback });
+    expect(first.json()).toMatchObject({ inserted: 1 });
+    expect((await t.app.inject({ method: 'DELETE', url: `/v1/users/${path('fer-c1 ')}`, headers: auth('admin') })).statusCode).toBe(204);
+    // The server's retry of that batch: an erased customer's replayed events are counted as erased (README "Later ingestion").
+    const replay = await t.app.inject({ method: 'POST', url: '/v1/feedback', headers: auth('write'), payload: feedback });
+    expect(replay.statusCode, replay.body).toBe(200);
+    expect(replay.json()).toMatchObject({ accepted: 1, inserted: 0, erased: 1 });
+  });
+
+  it('When an erased customer whose id was stored padded has their events sent again, Then they count as erased, and what they send after the erasure is stored under that id as before', async () => {
+    const ts = '2011-05-03T10:00:00Z';
+    await t.services.events.insertPurchases([{ eventId: 'per-e1', userId: 'per-c1 ', itemId: 'PER-SKU1', quantity: 1, price: 1, orderId: 'per-o1', ts: new Date(ts) }]);
+    expect((await t.app.inject({ method: 'DELETE', url: `/v1/users/${path('per-c1 ')}`, headers: auth('admin') })).statusCode).toBe(204);
+    const events = [
+      { eventId: 'per-e1', userId: 'per-c1 ', itemId: 'PER-SKU1', quantity: 1, price: 1, orderId: 'per-o1', ts },
+      { type: 'view', eventId: 'per-v1', userId: 'per-c1 ', itemId: 'PER-SKU1', ts },
+    ];
+    const replay = await t.app.inject({ method: 'POST', url: '/v1/events', headers: auth('write'), payload: { events } });
+    expect(replay.statusCode, replay.body).toBe(200);
+    expect(replay.json()).toMatchObject({ accepted: 2, inserted: 0, erased: 2 });
+    // The id was stored before: the customer coming back after the erasure keeps it, as any erased customer does.
+    const back = await t.app.inject({ method: 'POST', url: '/v1/events', headers: auth('write'), payload: { events: [{ eventId: 'per-e2', userId: 'per-c1 ', itemId: 'PER-SKU1', quantity: 1, price: 1 }] } });
+    expect(back.statusCode, back.body).toBe(200);
+    expect(back.json()).toMatchObject({ accepted: 1, inserted: 1, erased: 0 });
+    // An id never stored, erased or not, is still new.
+    const other = await t.app.inject({ method: 'POST', url: '/v1/events', headers: auth('write'), payload: { events: [{ eventId: 'per-e3', userId: 'per-c2 ', itemId: 'PER-SKU1', quantity: 1, price: 1, ts }] } });
+    expect(refusal(other)).toEqual(['body.events.0.userId']);
+  });
+
   it('When an id has spaces inside it only, Then it is stored as sent', async () => {
     expect((await t.app.inject({ method: 'PUT', url: `/v1/items/${path('SKU 5')}`, headers: auth('write'), payload: { title: 'jug' } })).statusCode).toBe(200);
     const res = await t.app.inject({ method: 'POST', url: '/v1/events', headers: auth('write'), payload: { events: [purchase('c 5', 'SKU 5', 3)] } });
