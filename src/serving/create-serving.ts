@@ -144,6 +144,7 @@ export function createServing(opts: ServingOptions) {
       if (m) overlay.poke(m);
       return m;
     },
+    noneActive: () => models.noneActive(),
     store: opts.store,
     catalog: opts.catalog,
     dbPopular: createDbPopularity(opts.db, { catalogRefreshMs: opts.catalogRefreshMs, log: opts.log }),
@@ -253,6 +254,7 @@ export function createServing(opts: ServingOptions) {
       if (m) overlay.poke(m);
       return m;
     },
+    noneActive: () => models.noneActive(),
     /**
      * Loads the active version and readies it (its on-request scorer, with readyOnRequest) as a request
      * would: the server does this before it reports ready, so the first requests do not pay for it.

@@ -50,8 +50,9 @@ function noSuchNeighbours(model: ServingModel, strategy: string): AppError {
 }
 
 /**
- * The 400 of a `strategy` that is no recommender family while no version is active: popularity answers
- * the families (what any version may offer), and a recipe's own source names mean nothing without one.
+ * The 400 of a `strategy` that is no recommender family while the store answers that no version is active:
+ * popularity answers the families (what any version may offer), and a recipe's own source names mean nothing
+ * without one. Not while the store cannot be read (resolveItem).
  */
 function noSuchFamily(strategy: string): AppError {
   const offered = SIMILAR_STRATEGIES.join(', ');
@@ -74,10 +75,13 @@ async function resolveItem(
   const model = await deps.model();
   const item = model?.items.index.get(itemId);
   if (model && item !== undefined) return { model, item };
-  // A name that is no family and none of the version's sources is refused here too; without a version, a name
-  // that is no family is (popularity answers the families' names until one is active).
+  // A name that is no family and none of the version's sources is refused here too; when the store answered that
+  // no version is active, a name that is no family is (popularity answers the families' names until one is).
+  // A process holding no model because the store cannot be read (or the active version cannot be loaded) does
+  // not know what the active recipe names its sources: popularity answers any name (fallback), as user lists
+  // do in an outage, rather than a 400 for a request valid on every other replica.
   const asked = q.strategy ?? 'item-knn';
-  if (!model && !isSimilarFamily(asked)) throw noSuchFamily(asked);
+  if (!model && !isSimilarFamily(asked) && deps.noneActive?.() === true) throw noSuchFamily(asked);
   if (model && !isSimilarFamily(asked) && similarSource(model, asked) === undefined) throw noSuchNeighbours(model, asked);
   const record = await deps.catalog.getItem(itemId);
   if (!record) throw notFound('item', itemId);

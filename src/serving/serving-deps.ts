@@ -8,6 +8,12 @@ import { within } from '../within-time.js';
 /** What the use cases read: the active model (cached), the model store, and Postgres only off the hot path. */
 export interface ServingDeps {
   model(): Promise<ServingModel | null>;
+  /**
+   * Whether a null model() is the store's answer that no version is active (ServingModelCache.noneActive),
+   * not a store that could not be read or a version that could not be loaded. Absent: not known, as in an
+   * outage (answers fall back, nothing is refused for want of a model).
+   */
+  noneActive?(): boolean;
   store: Pick<ModelStore, 'getEntries' | 'getUserEvents' | 'getArtifact'>;
   /** Catalog reads for users and items the model does not know (created after training). */
   catalog: {

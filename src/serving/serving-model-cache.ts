@@ -6,6 +6,12 @@ export interface ServingModelCache {
   current(): Promise<ServingModel | null>;
   /** The model current() would give without waiting, or undefined when it must be re-resolved first. */
   peek(): ServingModel | null | undefined;
+  /**
+   * Whether the store answered, at the last read of the active pointer, that no version is active: false
+   * while none was read yet, when that read failed (an outage), or when it found a version (loaded or not:
+   * one whose serving artifacts cannot be loaded is active all the same). What a null current() means.
+   */
+  noneActive(): boolean;
   /** The model this process holds, however long ago the active version was checked (null before any). */
   inHand(): ServingModel | null;
   /** A newly loaded version being readied (prepare) before it replaces the model in hand, else null. */
@@ -59,6 +65,8 @@ export function createServingModelCache(deps: {
   let checkedAt = -Infinity;
   let pending: Promise<ServingModel | null> | null = null;
   let keptAfterLoss = false;
+  // The last pointer read answered that no version is active (noneActive).
+  let answeredNone = false;
   let readying: ServingModel | null = null;
   // Activations made here (invalidate): a refresh that started before the last one does not count as a check.
   let invalidations = 0;
@@ -69,7 +77,11 @@ export function createServingModelCache(deps: {
   async function refresh(): Promise<ServingModel | null> {
     const seen = invalidations;
     try {
-      const meta = await deps.store.getActive();
+      const meta = await deps.store.getActive().catch((err: unknown) => {
+        answeredNone = false;
+        throw err;
+      });
+      answeredNone = !meta;
       if (!meta) {
         // Nothing is ever un-published: an active pointer that vanished means the store lost its data
         // (a Redis restarted without persistence). The version in memory keeps answering (users whose
@@ -131,6 +143,7 @@ export function createServingModelCache(deps: {
       // Invalidated while a refresh that may have read the pointer before was in flight: the one after it.
       return changedDuringRefresh ? next.then(() => pending ?? model) : next;
     },
+    noneActive: () => answeredNone,
     inHand: () => model,
     readying: () => readying,
     async latest() {

@@ -59,7 +59,7 @@ export const similarQuery = z
       .max(64)
       .default('item-knn'))
       .describe(
-        `Which neighbours rank the list: a recommender family (${SIMILAR_STRATEGIES.join(', ')}), answered by the active model's source of that family, or the name the active recipe gives one of its sources of those families (e.g. \`knn\` for a source with \`"recommender": "item-knn"\`); another name is 400 listing what the model offers (with no active model, any name that is no family is 400). The list's \`strategy\` names the source that answered`,
+        `Which neighbours rank the list: a recommender family (${SIMILAR_STRATEGIES.join(', ')}), answered by the active model's source of that family, or the name the active recipe gives one of its sources of those families (e.g. \`knn\` for a source with \`"recommender": "item-knn"\`); another name is 400 listing what the model offers (when the model store answers that no model is active, any name that is no family is 400; while it cannot be read, popularity answers any name, fallback: true). The list's \`strategy\` names the source that answered`,
       ),
   })
   .refine(priceOrder, priceOrderIssue);

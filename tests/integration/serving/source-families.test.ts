@@ -189,6 +189,61 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('a recipe whose item-ba
     expect(unknown.json().error).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ path: 'querystring.strategy', message: expect.stringContaining('knn') }] });
   });
 
+  it("When a replica cannot read the model store yet, Then similar items asked by the active recipe's own source name answer popularity as a fallback, not a 400 saying no model is active", async () => {
+    expect((await t.app.inject({ method: 'POST', url: '/v1/models/v-renamed/activate', headers: auth('admin') })).statusCode).toBe(200);
+    // A second process on the same database whose model store does not answer (Redis down as it starts):
+    // a version is active, this process just holds none of it yet.
+    const unreachable = new Proxy(t.services.store, {
+      get: (store, key) => (key === 'getActive' ? () => Promise.reject(new Error('model store unreachable')) : Reflect.get(store, key)),
+    });
+    const replica = await createTestApp({
+      createDb: async () => ({ db: t.services.db, dispose: async () => {} }),
+      store: { ...unreachable, close: async () => {} } as typeof t.services.store,
+      env: { API_KEYS: `frontend:${FRONTEND},read:${KEYS.read},write:${KEYS.write},admin:${KEYS.admin}` },
+    });
+    try {
+      // The storefront's request, valid for the active version (strategy=knn answers it on the first process).
+      expect((await t.app.inject({ url: '/v1/items/g2/similar?k=6&strategy=knn', headers: { authorization: `Bearer ${FRONTEND}` } })).statusCode).toBe(200);
+      const res = await replica.app.inject({ url: '/v1/items/g2/similar?k=6&strategy=knn', headers: { authorization: `Bearer ${FRONTEND}` } });
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.json()).toMatchObject({ fallback: true });
+    } finally {
+      await replica.dispose();
+    }
+  });
+
+  it("When a replica's store names the active version but its artifacts cannot be read, Then a source name gets popularity as a fallback; when the store answers that none is active, Then it is a 400", async () => {
+    expect((await t.app.inject({ method: 'POST', url: '/v1/models/v-renamed/activate', headers: auth('admin') })).statusCode).toBe(200);
+    const replicaOf = (override: Record<string, unknown>) => {
+      const store = new Proxy(t.services.store, { get: (s, key) => (typeof key === 'string' && key in override ? override[key] : Reflect.get(s, key)) });
+      return createTestApp({
+        createDb: async () => ({ db: t.services.db, dispose: async () => {} }),
+        store: { ...store, close: async () => {} } as typeof t.services.store,
+        env: { API_KEYS: `frontend:${FRONTEND},read:${KEYS.read},write:${KEYS.write},admin:${KEYS.admin}` },
+      });
+    };
+    const ask = (app: TestApp['app']) => app.inject({ url: '/v1/items/g2/similar?k=6&strategy=knn', headers: { authorization: `Bearer ${FRONTEND}` } });
+    // A version is active, this process cannot load it (its serving artifacts do not answer): it does not know
+    // what the recipe names its sources, so the storefront's valid request is not refused.
+    const unloadable = await replicaOf({ getArtifact: () => Promise.reject(new Error('artifact read failed')) });
+    try {
+      const res = await ask(unloadable.app);
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.json()).toMatchObject({ fallback: true });
+    } finally {
+      await unloadable.dispose();
+    }
+    // The store answers: no version is active. No recipe names a source then, and a name that is no family is a 400.
+    const none = await replicaOf({ getActive: () => Promise.resolve(null) });
+    try {
+      const res = await ask(none.app);
+      expect(res.statusCode, res.body).toBe(400);
+      expect(res.json().error).toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringContaining('no model is active') });
+    } finally {
+      await none.dispose();
+    }
+  });
+
   it('When a recipe has two sources of one family, Then each answers similar items by its own name, and the family name asks the one that serves it', async () => {
     expect((await t.app.inject({ method: 'POST', url: '/v1/models/v-two-knn-after/activate', headers: auth('admin') })).statusCode).toBe(200);
     const ask = async (strategy: string) => (await t.app.inject({ url: `/v1/items/g2/similar?k=6&strategy=${strategy}`, headers: { authorization: `Bearer ${FRONTEND}` } })).json();
