@@ -1,4 +1,4 @@
-import { QUERY_TIMEOUT_MESSAGE } from './data/query-timeout.js';
+import { CANCELLED_STATES, QUERY_TIMEOUT_MESSAGE } from './data/query-timeout.js';
 
 /**
  * The error catalogue: every error the API returns has a stable code and status listed here.
@@ -64,7 +64,9 @@ export const RETRY_AFTER_SECONDS = 2;
 
 // Socket-level failures: the server is down, restarting or unreachable.
 const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
-// SQLSTATE class 08 (connection exception), 57P01-57P03 (shutdown, crash, starting up), 53300 (too many connections).
+// SQLSTATE class 08 (connection exception), 57P01-57P03 (shutdown, crash, starting up), 53300 (too many connections),
+// and a statement Postgres cancelled itself (57014 statement_timeout or pg_cancel_backend, 55P03 lock_timeout:
+// CANCELLED_STATES), which is the slow Postgres that our own statement limit gives up on, only sooner.
 const PG_STATES = /^(08...|57P0[1-3]|53300)$/;
 // What pg and ioredis say when a connection is lost, refused or times out (their errors carry no code).
 const MESSAGES = [
@@ -95,7 +97,7 @@ export function dependencyFailure(err: unknown, depth = 0): AppError | null {
   if (err instanceof AppError) return err.code === 'DEPENDENCY_UNAVAILABLE' ? err : null;
   const code = (err as { code?: unknown }).code;
   const lost =
-    (typeof code === 'string' && (SOCKET_CODES.has(code) || PG_STATES.test(code))) ||
+    (typeof code === 'string' && (SOCKET_CODES.has(code) || PG_STATES.test(code) || CANCELLED_STATES.has(code))) ||
     err.name === 'MaxRetriesPerRequestError' ||
     MESSAGES.some((m) => err.message.includes(m)) ||
     (err.name === 'ReplyError' && REDIS_REPLIES.test(err.message));

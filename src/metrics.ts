@@ -130,7 +130,7 @@ export function createMetrics() {
     }),
     dbTimeouts: new Counter({
       name: 'recsvc_db_timeouts_total',
-      help: 'Postgres calls given up at their statement limit (PG_QUERY_TIMEOUT_MS, or the long limit), by kind of statement: a Postgres that stops answering; also counted as errors',
+      help: 'Postgres calls given up at their statement limit (PG_QUERY_TIMEOUT_MS, or the long limit) or cancelled by Postgres itself (statement_timeout, lock_timeout, pg_cancel_backend), by kind of statement: a Postgres that stops answering; also counted as errors',
       labelNames: ['statement'] as const,
       registers,
     }),

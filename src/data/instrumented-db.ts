@@ -1,11 +1,11 @@
 import type { Counter, Histogram } from 'prom-client';
 import type { Db } from './db.js';
-import { lateStatement } from './query-timeout.js';
+import { timedOutStatement } from './query-timeout.js';
 
 export interface DbInstruments {
   duration: Histogram<'statement'>;
   errors: Counter<'statement'>;
-  /** Failures that were a statement given up at its limit (query-timeout.ts). */
+  /** Failures that were a statement given up at its limit, ours or the server's (query-timeout.ts). */
   timeouts?: Counter<'statement'>;
 }
 
@@ -21,7 +21,7 @@ function statementOf(sql: string): (typeof STATEMENTS)[number] {
 /**
  * The same database with every call's latency observed in `recsvc_db_query_duration_seconds` and every
  * failure counted in `recsvc_db_errors_total` (and in `recsvc_db_timeouts_total` when it was a statement
- * given up at its limit), by kind of statement. Statements inside a transaction
+ * given up at its limit, or cancelled by Postgres itself: statement_timeout, lock_timeout), by kind of statement. Statements inside a transaction
  * are timed one by one, and the whole transaction once more as `transaction`.
  */
 export function instrumentDb(db: Db, m: DbInstruments): Db {
@@ -32,7 +32,7 @@ export function instrumentDb(db: Db, m: DbInstruments): Db {
   }
   const count = (statement: string, err: unknown) => {
     m.errors.inc({ statement });
-    if (lateStatement(err)) m.timeouts?.inc({ statement });
+    if (timedOutStatement(err)) m.timeouts?.inc({ statement });
   };
   async function timed<T>(statement: string, run: () => Promise<T>): Promise<T> {
     const end = m.duration.startTimer({ statement });

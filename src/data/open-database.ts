@@ -3,6 +3,7 @@ import { whereOf, type Config } from '../config.js';
 import { dependencyFailure } from '../errors.js';
 import { retryWhileUnavailable } from '../retry-while-unavailable.js';
 import { createPgDb, createPgliteDb, type Db } from './db.js';
+import { cancelledStatement } from './query-timeout.js';
 import { migrate } from './migrate.js';
 import { lockDataDir } from './data-dir-lock.js';
 
@@ -104,10 +105,16 @@ function migratedWhenReachable(url: string, onWait: (err: Error, waitMs: number)
   return { db, migrated };
 }
 
-/** "connect ECONNREFUSED 127.0.0.1:5999" names no variable: the line an operator reads should. */
+/**
+ * "connect ECONNREFUSED 127.0.0.1:5999" names no variable: the line an operator reads should. A migration
+ * that Postgres cancelled (its statement_timeout or lock_timeout: waiting behind another replica's
+ * migrations, or a lock) is waited out as an outage is, but named for what it is.
+ */
 function named(url: string, err: unknown): Error {
   const message = err instanceof Error ? err.message : String(err);
-  return new Error(dependencyFailure(err) ? `the database at ${whereOf(url)} (DATABASE_URL) cannot be reached: ${message}` : `migrating the database at ${whereOf(url)} (DATABASE_URL) failed: ${message}`, { cause: err });
+  const where = `the database at ${whereOf(url)} (DATABASE_URL)`;
+  if (cancelledStatement(err)) return new Error(`${where} cancelled a statement of the migrations (its statement_timeout or lock_timeout?): ${message}`, { cause: err });
+  return new Error(dependencyFailure(err) ? `${where} cannot be reached: ${message}` : `migrating ${where} failed: ${message}`, { cause: err });
 }
 
 async function migrated(db: Db): Promise<Db> {

@@ -32,6 +32,24 @@ export const QUERY_TIMEOUT_MESSAGE = 'Query read timeout';
 export const lateStatement = (err: unknown): boolean => err instanceof Error && err.message === QUERY_TIMEOUT_MESSAGE;
 
 /**
+ * SQLSTATEs of a statement Postgres gave up itself: 57014 query_canceled (a `statement_timeout` set on the
+ * server, database or role, as managed Postgres services do, or a DBA's pg_cancel_backend) and 55P03
+ * lock_not_available (a `lock_timeout`). To the service this is the slow Postgres that the statement limit
+ * guards against, given up by the server first; unlike a late statement its connection is still usable.
+ */
+export const CANCELLED_STATES: ReadonlySet<string> = new Set(['57014', '55P03']);
+
+/** Whether `err` is a statement Postgres cancelled itself (CANCELLED_STATES), looking through `cause`. */
+export function cancelledStatement(err: unknown, depth = 0): boolean {
+  if (!(err instanceof Error) || depth > 4) return false;
+  const code = (err as { code?: unknown }).code;
+  return (typeof code === 'string' && CANCELLED_STATES.has(code)) || cancelledStatement(err.cause, depth + 1);
+}
+
+/** A statement given up at a limit, ours (lateStatement) or the server's (cancelledStatement). */
+export const timedOutStatement = (err: unknown): boolean => lateStatement(err) || cancelledStatement(err);
+
+/**
  * Limit on statements that may rightly take long but must not wait for ever: shared scans, the admin
  * operations that queue behind each other (erasures, rollbacks, a training's scrubs) or read a long
  * history (online metrics), and the job runner's bookkeeping. Far beyond a request's own limit, but a

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { createPgDb } from '../../../src/data/db.js';
+import { MIGRATION_LOCK } from '../../../src/data/migrate.js';
 import { openDatabase, openDatabaseWhenReachable } from '../../../src/data/open-database.js';
 import { dependencyFailure } from '../../../src/errors.js';
 import { freePort, privateServerSupport, startPrivatePostgres } from '../../helpers/private-servers.js';
@@ -52,6 +54,41 @@ describe('a process starting while Postgres cannot be reached', () => {
           await db.close();
         }
       } finally {
+        await pg.dispose();
+      }
+    }, 60_000);
+
+    it("When Postgres's own statement_timeout cancels the wait behind another replica's migrations, Then the process waits it out, saying so, and migrates once that replica is done", async () => {
+      const pg = await startPrivatePostgres();
+      const other = createPgDb(pg.url, { max: 1 });
+      try {
+        await other.query("ALTER DATABASE postgres SET statement_timeout = '200ms'");
+        // Another replica migrating: it holds the migrations' lock for longer than the server's limit.
+        let release!: () => void;
+        const released = new Promise<void>((r) => (release = r));
+        let locked!: () => void;
+        const isLocked = new Promise<void>((r) => (locked = r));
+        const holding = other.transaction(async (tx) => {
+          await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+          locked();
+          await released;
+        });
+        await isLocked;
+        const waits: string[] = [];
+        const { db, migrated } = await openDatabaseWhenReachable({ DATABASE_URL: pg.url, DATA_DIR: '/nonexistent' }, { onWait: (err) => waits.push(err.message) });
+        try {
+          await expect.poll(() => waits.length).toBeGreaterThan(0);
+          expect(waits[0]).toMatch(/\(DATABASE_URL\) cancelled a statement of the migrations .*statement timeout/);
+          release();
+          await holding;
+          await migrated;
+          expect((await db.query<{ n: string }>('SELECT count(*) AS n FROM purchase_events')).rows[0].n).toBe('0');
+        } finally {
+          release();
+          await db.close();
+        }
+      } finally {
+        await other.close();
         await pg.dispose();
       }
     }, 60_000);

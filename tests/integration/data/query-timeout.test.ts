@@ -1,6 +1,8 @@
 import net from 'node:net';
+import { Counter, Histogram, Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgDb, type Db } from '../../../src/data/db.js';
+import { instrumentDb } from '../../../src/data/instrumented-db.js';
 import { withoutQueryTimeout, withQueryTimeout } from '../../../src/data/query-timeout.js';
 import { ERASURE_SERIAL } from '../../../src/data/erasure-repository.js';
 import { dependencyFailure } from '../../../src/errors.js';
@@ -97,6 +99,68 @@ describe.skipIf(!pgAvailable)('a limit on each Postgres statement (PG_QUERY_TIME
       process.off('uncaughtExceptionMonitor', onCrash);
       await viaProxy.close();
       proxy.close();
+    }
+  });
+
+  it('When Postgres cancels a statement itself (statement_timeout, lock_timeout, pg_cancel_backend), Then it fails as a dependency failure counted as a timeout, and the pool goes on', async () => {
+    const registers = [new Registry()];
+    const labelNames = ['statement'] as const;
+    const m = {
+      duration: new Histogram({ name: 'd', help: 'd', labelNames, registers }),
+      errors: new Counter({ name: 'e', help: 'e', labelNames, registers }),
+      timeouts: new Counter({ name: 't', help: 't', labelNames, registers }),
+    };
+    const one = createPgDb(POSTGRES_URL, { max: 1 });
+    const other = createPgDb(POSTGRES_URL, { max: 1 });
+    const counted = instrumentDb(one, m);
+    const timeouts = async () => (await m.timeouts.get()).values.reduce((n, v) => n + v.value, 0);
+    await db.exec('CREATE TABLE cancelled_by_server (id int)');
+    const table = `${(await db.query<{ s: string }>('SELECT current_schema() AS s')).rows[0].s}.cancelled_by_server`;
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    const holding = other.transaction(async (tx) => {
+      await tx.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
+      locked();
+      await released;
+    });
+    try {
+      await isLocked;
+      // The server's statement_timeout (SQLSTATE 57014), with no limit of ours.
+      const statementTimeout = counted.transaction(async (tx) => {
+        await tx.query("SET LOCAL statement_timeout = '100ms'");
+        await tx.query(`SELECT * FROM ${table}`);
+      });
+      expect(await outcome(statementTimeout)).toBe('dependency failure');
+      // Its lock_timeout (55P03).
+      const lockTimeout = counted.transaction(async (tx) => {
+        await tx.query("SET LOCAL lock_timeout = '100ms'");
+        await tx.query(`SELECT * FROM ${table}`);
+      });
+      expect(await outcome(lockTimeout)).toBe('dependency failure');
+      // A DBA cancelling the statement stuck behind the lock (57014).
+      const pid = await pidOf(one);
+      const waiting = outcome(counted.query(`SELECT * FROM ${table}`));
+      for (let tries = 0; tries < 200; tries++) {
+        const { rows } = await db.query<{ w: boolean }>("SELECT wait_event_type = 'Lock' AS w FROM pg_stat_activity WHERE pid = $1", [pid]);
+        if (rows[0]?.w) break;
+        await sleep(25);
+      }
+      await db.query('SELECT pg_cancel_backend($1)', [pid]);
+      expect(await waiting).toBe('dependency failure');
+      // Each counted as a statement given up (a transaction's statement and the transaction both).
+      expect(await timeouts()).toBe(5);
+    } finally {
+      release();
+      await holding;
+    }
+    try {
+      // The pool goes on once the lock is released.
+      expect(await outcome(counted.query(`SELECT * FROM ${table}`))).toBe('answered');
+    } finally {
+      await one.close();
+      await other.close();
     }
   });
 
