@@ -19,6 +19,7 @@ import type { ProfileService } from '../profiles/profile-service.js';
 import { JOB_OUTAGE_WAIT_MS, retryWhileUnavailable } from '../retry-while-unavailable.js';
 import { DEGRADED, type Recommendation } from '../serving/recommendation.js';
 import type { Serving } from '../serving/create-serving.js';
+import type { ServingModel } from '../serving/serving-model.js';
 import { ARTIFACT_USER_IDS, decodeUserIdsArtifact } from '../serving/serving-artifacts.js';
 import type { ModelStore } from '../store/model-store.js';
 import type { ErasureRepository } from '../data/erasure-repository.js';
@@ -31,7 +32,7 @@ export interface ExportDeps {
   serving: Pick<Serving, 'recommendForExport' | 'activeModel'> & Partial<Pick<Serving, 'latestModel'>>;
   audiences: Pick<AudienceService, 'audience'>;
   profiles: Pick<ProfileService, 'userIdsIn'>;
-  store: Pick<ModelStore, 'getArtifact'> & Partial<Pick<ModelStore, 'listVersions'>>;
+  store: Pick<ModelStore, 'getArtifact'> & Partial<Pick<ModelStore, 'listVersions' | 'getActive'>>;
   /** Customers erased while the export ran are removed from its file when it is complete. */
   erasures?: Pick<ErasureRepository, 'mark' | 'locked'>;
   /**
@@ -118,11 +119,34 @@ function openWriter(file: string, req: Pick<ExportRequest, 'format' | 'bom'>, co
   };
 }
 
-/** The model's customers, filtered by segment and lifecycle stage. */
+/**
+ * The version an export reads lost its data in the store, and no other version is there to begin again on:
+ * the store lost it (a Redis restarted without persistence, whose version this process still serves from
+ * memory; keys evicted under maxmemory), no training deleted it. Nothing of it can be written.
+ */
+function storeLost(version: string, activeNow: string | null | undefined): AppError {
+  const what =
+    activeNow === null
+      ? `the model store lost model version ${version}: it holds no model any more (a Redis restarted without its data?), and this process only serves it from memory`
+      : activeNow === version
+        ? `the model store lost the customer lists of model version ${version} (its keys evicted under maxmemory, or a cluster shard restarted empty?)`
+        : `the model store no longer holds model version ${version}, and no newer version is served`;
+  return new AppError(
+    'CONFLICT',
+    `${what}, so its customers' lists cannot be exported. Train again (POST /v1/training-jobs; with RETRAIN_ON_LOST_MODEL the service queues that training itself once it notices) and export again once its version is active`,
+  );
+}
+
+/**
+ * The model's customers, filtered by segment and lifecycle stage. A version whose customer list the store
+ * does not hold is not one without customers (every version has the list): VersionDeleted, for the caller
+ * to tell a version that newer trainings deleted from one the store lost.
+ */
 async function customersOf(deps: ExportDeps, version: string, req: ExportRequest): Promise<string[]> {
   const bytes = await deps.store.getArtifact(version, ARTIFACT_USER_IDS);
+  if (!bytes) throw new VersionDeleted(version);
   // An erased customer's place in the index is '' (user-erasure.ts): nobody to write.
-  let ids = bytes ? decodeUserIdsArtifact(bytes).filter((id) => id !== '') : [];
+  let ids = decodeUserIdsArtifact(bytes).filter((id) => id !== '');
   for (const [dimension, name] of [['segment', req.segment], ['lifecycle', req.lifecycle]] as const) {
     if (name === undefined) continue;
     const members = await deps.profiles.userIdsIn(dimension, name);
@@ -160,12 +184,15 @@ export async function runExport(
   let step = 'export';
   let written: { version: string; rows: number; customers: number };
 
-  /** The whole file of one version under the temporary name; VersionDeleted when trainings delete the version meanwhile. */
-  async function writeVersion(): Promise<typeof written> {
-    // The version active now, not the one this process last checked: an export right after a training must
-    // not write the version before it (storefront requests do not wait for this read).
-    const model = await throughOutage(() => (deps.serving.latestModel ?? deps.serving.activeModel)());
-    if (!model) throw new AppError('UNPROCESSABLE', 'no model is active yet: train one first');
+  // The version active now, not the one this process last checked: an export right after a training must
+  // not write the version before it (storefront requests do not wait for this read).
+  const latest = () => throughOutage(() => (deps.serving.latestModel ?? deps.serving.activeModel)());
+
+  /**
+   * The whole file of one version under the temporary name; VersionDeleted when the store no longer holds
+   * the version (newer trainings deleted it meanwhile, or the store lost it).
+   */
+  async function writeVersion(model: ServingModel): Promise<typeof written> {
     const version = model.meta.version;
     const writer = openWriter(part, req, req.kind === 'audience' ? AUDIENCE_COLUMNS : RECOMMENDATION_COLUMNS);
     let rows = 0;
@@ -240,14 +267,25 @@ export async function runExport(
     return { version, rows, customers };
   }
 
+  let model = await latest();
+  if (!model) throw new AppError('UNPROCESSABLE', 'no model is active yet: train one first');
   try {
     for (;;) {
       try {
-        written = await writeVersion();
+        written = await writeVersion(model);
         break;
       } catch (err) {
         if (!(err instanceof VersionDeleted)) throw err;
         const deleted = err.version;
+        // A training that deleted it made another version active, which this process serves once loaded.
+        // Still the same one (from memory), or none: the store lost it, and beginning again cannot help.
+        const next = await latest();
+        if (!next || next.meta.version === deleted) {
+          const activeNow = deps.store.getActive ? ((await throughOutage(() => deps.store.getActive!()))?.version ?? null) : undefined;
+          // Another version active that this process has not loaded yet: begun again on what it serves, as before.
+          if (!next || activeNow === null || activeNow === undefined || activeNow === deleted) throw storeLost(deleted, activeNow);
+        }
+        model = next;
         if (restartedFrom.length >= EXPORT_RESTARTS) {
           throw new AppError(
             'CONFLICT',

@@ -150,3 +150,63 @@ describe('an export whose every version a training deletes meanwhile (MODEL_VERS
     expect(await readFile(`${file}.part`, 'utf8').catch(() => null)).toBeNull();
   }, 60_000);
 });
+
+describe('an export whose version the model store loses (no training deleted it)', () => {
+  const shop = shopForExports({ version: 'v-lost' });
+
+  /** The shop's store, losing what `lose` says once `lost` is set: everything (a Redis restarted empty), or the version's customer list only (evicted). */
+  const losing = (lose: 'everything' | 'customer list') => {
+    const state = { lost: false };
+    const store: ModelStore = new Proxy(shop.t.services.store, {
+      get(target, prop, receiver) {
+        const real = Reflect.get(target, prop, receiver) as unknown;
+        if (typeof real !== 'function') return real;
+        return async (...args: unknown[]) => {
+          if (state.lost && prop === 'getArtifact' && args[1] === 'serving-user-ids') return null;
+          if (state.lost && lose === 'everything') {
+            if (prop === 'getActive' || prop === 'getArtifact') return null;
+            if (prop === 'listVersions') return [];
+            if (prop === 'getEntries') return (args[2] as string[]).map(() => null);
+          }
+          return (real as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    return { state, store };
+  };
+
+  it('When the store comes back empty while the export reads its lists, and the process serves the version from memory, Then the export fails saying the store lost that version, and leaves no file', async () => {
+    const { state, store } = losing('everything');
+    const fresh = createServing({ store, db: shop.t.services.db, catalog: shop.t.services.catalog, recheckMs: 60_000 });
+    await fresh.ready();
+    const serving = {
+      activeModel: () => fresh.activeModel(),
+      latestModel: () => fresh.latestModel(),
+      recommendForExport: async (userId: string, q: Parameters<typeof fresh.recommendForExport>[1], model?: Parameters<typeof fresh.recommendForExport>[2]) => {
+        // Redis restarted without persistence under the export.
+        state.lost = true;
+        return fresh.recommendForExport(userId, q, model);
+      },
+    };
+    const { audiences, profiles } = shop.t.services;
+    const file = join(shop.dir, 'store-emptied.csv');
+    await expect(runExport({ serving, audiences, profiles, store }, { kind: 'recommendations', k: 3, format: 'csv' }, file)).rejects.toMatchObject({
+      message: expect.stringMatching(/^the model store lost model version v-lost: it holds no model any more.*Train again/),
+    });
+    // Still served from memory, as documented: the export did not take it for a newer training's.
+    expect((await fresh.latestModel())?.meta.version).toBe('v-lost');
+    expect(await readFile(file, 'utf8').catch(() => null)).toBeNull();
+    expect(await readFile(`${file}.part`, 'utf8').catch(() => null)).toBeNull();
+  });
+
+  it('When the active version\'s customer list is gone from the store (evicted), Then the export fails saying so, not a file without customers', async () => {
+    const { state, store } = losing('customer list');
+    state.lost = true;
+    const { serving, audiences, profiles } = shop.t.services;
+    const file = join(shop.dir, 'list-evicted.csv');
+    await expect(runExport({ serving, audiences, profiles, store }, { kind: 'recommendations', k: 3, format: 'csv' }, file)).rejects.toMatchObject({
+      message: expect.stringMatching(/^the model store lost the customer lists of model version v-lost .*Train again/),
+    });
+    expect(await readFile(file, 'utf8').catch(() => null)).toBeNull();
+  });
+});
