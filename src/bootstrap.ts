@@ -14,44 +14,100 @@ import type { Services } from './services.js';
  * Replicas starting together on one Postgres take turns (an advisory lock): the sample is imported and
  * trained once. A first start stopped during the import (which commits batch by batch) leaves a mark in the
  * database, and the next start imports the sample again before training, not on the part that was stored.
+ * Resolves false when a store did not answer (nothing was decided after what went through: bootstrapUntilDone
+ * tries again with the same `state`), else true (done, or failed for another reason, logged).
  */
-export async function bootstrap(services: Services, log: Pick<FastifyBaseLogger, 'info' | 'warn' | 'error'>): Promise<void> {
-  if (!services.config.SAMPLE_DATA) return;
+export async function bootstrap(services: Services, log: Log, state: FirstStartState = { sampleImported: false }): Promise<boolean> {
+  if (!services.config.SAMPLE_DATA) return true;
   try {
     // Several replicas starting at once on an empty Postgres: one imports and trains while the others
     // wait on the lock, then find the work done. (Embedded PGlite: one process, one connection, no lock.)
     if (services.db.kind === 'postgres') {
       await services.db.transaction(async (tx) => {
         await tx.query('SELECT pg_advisory_xact_lock($1)', [FIRST_START_LOCK]);
-        await firstStart(services, log);
+        await firstStart(services, log, state);
       });
-    } else await firstStart(services, log);
+    } else await firstStart(services, log, state);
+    return true;
   } catch (err) {
-    // A store that does not answer (Redis hanging, Postgres gone): nothing was decided; the service runs
-    // on, and model recovery looks again once it answers.
-    if (dependencyFailure(err)) log.warn({ cause: (err as Error).message }, 'first-start check skipped: a store does not answer');
-    else log.error({ err }, 'first-start sample loading failed; the service runs without it');
+    // A store that does not answer (Redis hanging, Postgres gone): nothing was decided, and the work is to be
+    // done again once it answers (bootstrapUntilDone); the service runs on meanwhile.
+    if (dependencyFailure(err)) {
+      log.warn({ cause: (err as Error).message }, 'first-start check skipped: a store does not answer');
+      return false;
+    }
+    log.error({ err }, 'first-start sample loading failed; the service runs without it');
+    return true;
   }
+}
+
+type Log = Pick<FastifyBaseLogger, 'info' | 'warn' | 'error'>;
+
+/** What one process's first-start work did in earlier goes, for the next. */
+export interface FirstStartState {
+  /**
+   * This process imported the bundled sample (the database was empty): it is trained with the recipe's written
+   * weights, as a first start does, even when the training comes at a later go (the model store did not
+   * answer at the first), when the database no longer looks empty.
+   */
+  sampleImported: boolean;
+}
+
+/** How long the first-start work waits to look again whether the stores answer, after one did not. */
+export const FIRST_START_RETRY_MS = 5_000;
+
+/**
+ * The first-start work (bootstrap), done again while a store it needs does not answer (a deployment that
+ * starts Redis after the API): every `retryMs`, once Postgres and the model store both answer, until it
+ * is done or `stopped()`. A first start whose import went through but whose model store was down trains the
+ * sample once the store answers, instead of leaving the shop without a model for good (model recovery leaves
+ * a shop that never published alone).
+ */
+export async function bootstrapUntilDone(services: Services, log: Log, opts: { stopped: () => boolean; retryMs?: number }): Promise<void> {
+  const retryMs = opts.retryMs ?? FIRST_START_RETRY_MS;
+  const state: FirstStartState = { sampleImported: false };
+  if (await bootstrap(services, log, state)) return;
+  log.info({ retryMs }, 'first-start work: trying again once Postgres and the model store answer');
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, retryMs).unref());
+    if (opts.stopped()) return;
+    if (!(await storesAnswer(services))) continue;
+    if (await bootstrap(services, log, state)) {
+      log.info({}, 'first-start work done now that the stores answer');
+      return;
+    }
+  }
+}
+
+/** Both stores answer a cheap call: only then is the first-start work tried again. */
+async function storesAnswer(services: Services): Promise<boolean> {
+  const [database, store] = await Promise.all([
+    services.db.query('SELECT 1').then(() => true, () => false),
+    services.store.ping().catch(() => false),
+  ]);
+  return database && store;
 }
 
 /** Key of the Postgres advisory lock held during the first-start work (any number no other lock uses). */
 const FIRST_START_LOCK = 7_267_001;
 
-async function firstStart(services: Services, log: Pick<FastifyBaseLogger, 'info' | 'warn' | 'error'>): Promise<void> {
+async function firstStart(services: Services, log: Log, state: FirstStartState): Promise<void> {
   const { purchases } = await services.events.counts();
   const resumed = purchases > 0 && (await sampleImportPending(services.db));
-  const sampleOnly = purchases === 0 || resumed;
-  if (sampleOnly) {
+  const toImport = purchases === 0 || resumed;
+  if (toImport) {
     log.info(resumed ? 'a first start was stopped during the sample import: importing the bundled sample again' : 'empty database: importing the bundled sample');
     // Set before the first row and cleared after the last: purchases found with the mark still set are a
     // part of the sample (the import is idempotent, so importing it again completes it).
     await markSampleImportStarted(services.db);
     const report = await runImport({ db: services.db }, { format: 'online-retail', path: BUNDLED_SAMPLE_PATH });
     await markSampleImportDone(services.db);
+    state.sampleImported = true;
     log.info({ accepted: report.accepted, users: report.users, items: report.items, ms: report.durationMs }, 'sample imported');
   }
   if (await services.store.getActive()) return;
-  if (sampleOnly) {
+  // The sample this process imported, now or at an earlier go that the model store did not answer.
+  if (state.sampleImported) {
     // The bundled sample (353 customers) is a slice of the shop the recipe's written weights were tuned
     // on, and too small for its 30-day validation windows: tuning there took ~75% of a 41 s first start
     // and would fit noise. So the sample trains here, at once, with the written weights.

@@ -10,7 +10,7 @@ import { openLoggedDatabase } from './open-logged-database.js';
 import { createServices } from './services.js';
 import type { Logger } from './jobs/job-runner.js';
 import { createModelStore } from './store/create-model-store.js';
-import { bootstrap } from './bootstrap.js';
+import { bootstrapUntilDone } from './bootstrap.js';
 import { announceServerUrl } from './data/data-dir-lock.js';
 
 function readConfig(): Config {
@@ -123,7 +123,9 @@ async function main() {
   // A migration that does not apply stops the process, as it would have at start.
   await migrated;
   if (closing) return;
-  await bootstrap(services, app.log);
+  // Done again once the stores answer, when one did not (a Redis started after the API): ready only then.
+  await bootstrapUntilDone(services, app.log, { stopped: () => closing });
+  if (closing) return;
   // The active version decoded, and its scorer of customers not precomputed loaded, before traffic comes:
   // otherwise the first requests wait for it and the event loop stalls under them (bench/scorer-load.ts).
   await services.serving.ready();

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { bootstrap } from '../../../src/bootstrap.js';
+import { bootstrap, bootstrapUntilDone } from '../../../src/bootstrap.js';
 import { loadConfig } from '../../../src/config.js';
 import { JOB_TYPES } from '../../../src/jobs/job-types.js';
 import { createServices, type Services } from '../../../src/services.js';
@@ -66,9 +66,43 @@ describe('first start on a database that holds data', () => {
         throw new Error("Stream isn't writeable and enableOfflineQueue options is false");
       },
     }));
-    await bootstrap(services, log);
+    expect(await bootstrap(services, log)).toBe(false);
     expect(await trainings(services)).toEqual([]);
     expect(logged.filter((l) => l.level === 'error')).toEqual([]);
     expect(logged).toContainEqual({ level: 'warn', msg: 'first-start check skipped: a store does not answer' });
+  });
+  /** The memory store, not answering (a Redis not started yet) until `state.up`. */
+  const late = (state: { up: boolean; asked: number }) => (store: ModelStore): ModelStore => ({
+    ...store,
+    ping: async () => (state.asked++, state.up && store.ping()),
+    getActive: async () => {
+      if (!state.up) throw new Error("Stream isn't writeable and enableOfflineQueue options is false");
+      return store.getActive();
+    },
+  });
+
+  it('When the model store answers only after the start, Then the first-start work is done once it does: the training job is queued', async () => {
+    const state = { up: false, asked: 0 };
+    const { services, logged, log } = await started(late(state));
+    const done = bootstrapUntilDone(services, log, { stopped: () => false, retryMs: 20 });
+    // It looks again while the store stays away, and decides nothing meanwhile.
+    await expect.poll(() => state.asked).toBeGreaterThan(2);
+    expect(await trainings(services)).toEqual([]);
+    state.up = true;
+    await done;
+    expect((await trainings(services)).map((j) => j.status)).toEqual(['queued']);
+    expect(logged).toContainEqual({ level: 'info', msg: 'first-start work done now that the stores answer' });
+    expect(logged.filter((l) => l.level === 'error')).toEqual([]);
+  });
+
+  it('When the server stops while the first-start work waits for the model store, Then the wait ends and nothing is decided', async () => {
+    const state = { up: false, asked: 0 };
+    let stopped = false;
+    const { services, log } = await started(late(state));
+    const done = bootstrapUntilDone(services, log, { stopped: () => stopped, retryMs: 20 });
+    await expect.poll(() => state.asked).toBeGreaterThan(0);
+    stopped = true;
+    await done;
+    expect(await trainings(services)).toEqual([]);
   });
 });
