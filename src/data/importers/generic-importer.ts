@@ -46,15 +46,27 @@ function findFile(dir: string, kind: Kind): string | null {
   return null;
 }
 
+/**
+ * The columns of a file's header. Its errors name the columns expected (the schema's names) and columns by
+ * their place, never a name as written: a file sent without its header begins with a data row (a customer's id
+ * and purchase), and a failed job keeps its error (and the log its line) where no erasure reaches.
+ */
 function readColumns(kind: Kind, file: string, header: string[]): Columns {
   const names = header.map((h) => h.trim());
   const lower = names.map((n) => n.toLowerCase());
-  const dupe = lower.find((n, i) => lower.indexOf(n) !== i);
+  const dupeAt = lower.findIndex((n, i) => lower.indexOf(n) !== i);
   const required = kind === 'events' && !lower.includes('type') ? [...SCHEMA.events.required, 'quantity'] : SCHEMA[kind].required;
   const missing = required.filter((c) => !lower.includes(c));
-  if (dupe !== undefined || missing.length > 0) {
-    const why = dupe !== undefined ? `column "${dupe}" appears twice` : `missing column(s) ${missing.join(', ')}`;
-    throw new AppError('UNPROCESSABLE', `${path.basename(file)}: ${why}; header is "${names.join(',').slice(0, 200)}", expected at least ${required.join(',')}`);
+  if (dupeAt >= 0 || missing.length > 0) {
+    const dupe = lower[dupeAt];
+    const places = `columns ${lower.indexOf(dupe) + 1} and ${dupeAt + 1}`;
+    // A name of the schema is ours to quote; any other could be a value of a data row.
+    const twice = SCHEMA[kind].known.includes(dupe) ? `column "${dupe}" appears twice (${places})` : `${places} have the same name (case ignored)`;
+    const why = dupeAt >= 0 ? twice : `missing column(s) ${missing.join(', ')}`;
+    throw new AppError(
+      'UNPROCESSABLE',
+      `${path.basename(file)}: ${why}; its first line has ${names.length} field${names.length === 1 ? '' : 's'} (is the header line missing?), expected at least ${required.join(',')}`,
+    );
   }
   const attributes: [string, number][] = SCHEMA[kind].extraAsAttributes
     ? names.flatMap((n, i) => (SCHEMA[kind].known.includes(lower[i]) || n === '' ? [] : [[n, i] as [string, number]]))
@@ -62,7 +74,8 @@ function readColumns(kind: Kind, file: string, header: string[]): Columns {
   // Every row would break the API's limits on attributes (and a NUL cannot be stored): the file is refused whole.
   const badName = attributes.find(([n]) => longerThan(n, INPUT_LIMITS.attributeNameLength) || n.includes('\u0000'));
   if (attributes.length > INPUT_LIMITS.attributes || badName) {
-    const why = badName ? `attribute column "${badName[0].slice(0, 40)}..." is longer than ${INPUT_LIMITS.attributeNameLength} characters or holds a NUL` : `${attributes.length} attribute columns, more than the ${INPUT_LIMITS.attributes} a customer or item may have`;
+    // By its place, not its name (see above).
+    const why = badName ? `the name of attribute column ${badName[1] + 1} is longer than ${INPUT_LIMITS.attributeNameLength} characters or holds a NUL` : `${attributes.length} attribute columns, more than the ${INPUT_LIMITS.attributes} a customer or item may have`;
     throw new AppError('UNPROCESSABLE', `${path.basename(file)}: ${why}`);
   }
   return { index: new Map(lower.map((n, i) => [n, i])), attributes, width: header.length };

@@ -46,15 +46,24 @@ const VARIANTS: { name: string; columns: Record<Field, string> }[] = [
 
 const canonical = (name: string) => name.toLowerCase().replace(/[^a-z0-9]/g, '');
 
-/** Column index of each field, from whichever variant the header matches; throws naming both layouts otherwise. */
+/**
+ * Column index of each field, from whichever variant the header matches; throws naming both layouts otherwise.
+ * The error names the expected columns the first line lacks and how many fields it has, never what it holds:
+ * a file sent without its header begins with a customer's purchase, and a failed job keeps its error (and the
+ * log its line) where no erasure reaches.
+ */
 export function detectOnlineRetailColumns(header: string[]): Record<Field, number> {
   const positions = new Map(header.map((h, i) => [canonical(h), i]));
   for (const variant of VARIANTS) {
     const entries = Object.entries(variant.columns).map(([field, col]) => [field, positions.get(canonical(col))] as const);
     if (entries.every(([, i]) => i !== undefined)) return Object.fromEntries(entries) as Record<Field, number>;
   }
+  const lacking = VARIANTS.map((v) => `${Object.values(v.columns).filter((c) => !positions.has(canonical(c))).join(', ')} of ${v.name}`).join('; ');
   const expected = VARIANTS.map((v) => `${v.name}: ${Object.values(v.columns).join(',')}`).join(' or ');
-  throw new AppError('UNPROCESSABLE', `not an Online Retail file: header is "${header.join(',').slice(0, 200)}", expected ${expected}`);
+  throw new AppError(
+    'UNPROCESSABLE',
+    `not an Online Retail file: its first line (${header.length} field${header.length === 1 ? '' : 's'}) lacks the columns ${lacking} (is the header line missing?); expected ${expected}`,
+  );
 }
 
 /** Counts values per key so the most frequent one can be picked at the end (first seen wins a tie). */

@@ -454,9 +454,37 @@ for (const backend of DB_BACKENDS) {
       await expect(runImport({ db: t.db }, { format: 'generic', path: path.join(root, 'missing') })).rejects.toThrow(/not a directory/);
     });
 
-    it('When a header names a column twice, Then the import fails naming it', async () => {
+    it('When a header names a column twice, Then the import fails naming the two columns by place, or a column of the format by name', async () => {
       const dir = directory({ 'users.csv': 'id,country,Country\nx,a,b\n' });
-      await expect(runImport({ db: t.db }, { format: 'generic', path: dir })).rejects.toThrow(/"country" appears twice/);
+      await expect(runImport({ db: t.db }, { format: 'generic', path: dir })).rejects.toThrow(/users\.csv: columns 2 and 3 have the same name \(case ignored\)/);
+      const ids = directory({ 'users.csv': 'id,country,ID\nx,a,b\n' });
+      await expect(runImport({ db: t.db }, { format: 'generic', path: ids })).rejects.toThrow(/users\.csv: column "id" appears twice \(columns 1 and 3\)/);
+    });
+
+    it('When a file is sent without its header line, Then the error names the missing columns and never a value of its first row (a failed job keeps its error)', async () => {
+      const headless = directory({
+        'events.csv': 'cust-77,item-9,2,3.5,ord-1,2024-01-01T00:00:00Z\n',
+        'users.csv': 'cust-77,Paris,Paris\n',
+      });
+      const failure = (await runImport({ db: t.db }, { format: 'generic', path: headless }).catch((e: unknown) => e)) as AppError;
+      expect(failure).toMatchObject({ code: 'UNPROCESSABLE' });
+      expect(failure.message).toMatch(/(events|users)\.csv: /);
+      for (const value of ['cust-77', 'item-9', 'ord-1', 'Paris', 'paris']) expect(failure.message).not.toContain(value);
+      // Each file alone: the missing columns, the first line's width.
+      const events = directory({ 'events.csv': 'cust-77,item-9,2,3.5,ord-1,2024-01-01T00:00:00Z\n' });
+      await expect(runImport({ db: t.db }, { format: 'generic', path: events })).rejects.toThrow(/^events\.csv: missing column\(s\) user_id, item_id, ts, quantity; its first line has 6 fields/);
+      const users = directory({ 'users.csv': 'cust-77,Paris,Paris\n' });
+      const usersFailure = (await runImport({ db: t.db }, { format: 'generic', path: users }).catch((e: unknown) => e)) as AppError;
+      expect(usersFailure.message).toMatch(/^users\.csv: columns 2 and 3 have the same name/);
+      expect(usersFailure.message).not.toMatch(/cust-77|paris/i);
+    });
+
+    it('When an attribute column name is too long, Then the error names the column by place, not by its text', async () => {
+      const long = `note ${'x'.repeat(200)}`;
+      const dir = directory({ 'users.csv': `id,${long}\nx,a\n` });
+      const failure = (await runImport({ db: t.db }, { format: 'generic', path: dir }).catch((e: unknown) => e)) as AppError;
+      expect(failure.message).toMatch(/users\.csv: the name of attribute column 2 is longer than 128 characters/);
+      expect(failure.message).not.toContain('xxxx');
     });
 
     it.skipIf(backend.name !== 'postgres')('When other maintenance holds the tables past the wait, Then the import still succeeds, its rows stored, and says the statistics are stale', async () => {

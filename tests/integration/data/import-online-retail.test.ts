@@ -297,6 +297,20 @@ for (const backend of DB_BACKENDS) {
       expect(await counts(db)).toEqual(before);
     });
 
+    it('When the file has no header line, Then the error names the columns it lacks and how many fields its first line has, and no value of that line', async () => {
+      const db = small.db;
+      const before = await counts(db);
+      const file = write('headless.csv', '536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,12/1/2010 8:26,2.55,17850,United Kingdom\n');
+      const failure = (await runImport({ db }, { format: 'online-retail', path: file }).catch((e: unknown) => e)) as AppError;
+      expect(failure).toMatchObject({ code: 'UNPROCESSABLE' });
+      expect(failure.message).toContain('its first line (8 fields) lacks the columns InvoiceNo, StockCode, Description, Quantity, InvoiceDate, UnitPrice, CustomerID, Country of Online Retail');
+      for (const value of ['536365', '85123A', 'WHITE HANGING', '17850', 'United Kingdom']) expect(failure.message).not.toContain(value);
+      // A header with a column missing: only that one is named for the layout it is closest to.
+      const partial = write('no-country.csv', 'InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID\n536365,85123A,MUG,6,12/1/2010 8:26,2.55,17850\n');
+      await expect(runImport({ db }, { format: 'online-retail', path: partial })).rejects.toThrow(/lacks the columns Country of Online Retail; Invoice, Price, Country of Online Retail II/);
+      expect(await counts(db)).toEqual(before);
+    });
+
     it('When the path is missing or a directory, Then the import fails saying so', async () => {
       await expect(runImport({ db: small.db }, { format: 'online-retail', path: path.join(dir, 'nope.csv') })).rejects.toMatchObject({ code: 'UNPROCESSABLE', message: expect.stringContaining('does not exist') });
       await expect(runImport({ db: small.db }, { format: 'online-retail', path: dir })).rejects.toMatchObject({ code: 'UNPROCESSABLE', message: expect.stringContaining('is not a file') });

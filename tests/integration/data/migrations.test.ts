@@ -71,6 +71,32 @@ for (const backend of BACKENDS) {
         await done();
       }
     });
+
+    it('When import jobs failed before 028 with errors quoting a first line or a column name, Then 028 takes the quotes out and leaves the rest', async () => {
+      const { db, done } = await backend.open();
+      try {
+        await migrate(db, { to: '027_job_options.sql' });
+        const errors: [string, string, string][] = [
+          ['i1', 'import', 'not an Online Retail file: header is "536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,12/1/2010 8:26,2.55,17850,United Kingdom", expected Online Retail: InvoiceNo,StockCode'],
+          ['i2', 'import', 'users.csv: column "paris" appears twice; header is "c-42,Paris,paris", expected at least id'],
+          ['i3', 'import', 'users.csv: attribute column "c-42 Some Long Note About Them That Goes..." is longer than 128 characters or holds a NUL'],
+          ['i4', 'import', 'events.csv is not UTF-8: line 3 (byte 70) holds 0xE9'],
+          ['t1', 'train', 'a training failed: header is "kept", expected'],
+        ];
+        for (const [id, type, error] of errors) await db.query(`INSERT INTO jobs (id, type, status, error) VALUES ($1, $2, 'failed', $3)`, [id, type, error]);
+        expect(await migrate(db)).toContain('028_import_errors_without_rows.sql');
+        const { rows } = await db.query<{ id: string; error: string }>('SELECT id, error FROM jobs ORDER BY id');
+        expect(rows).toEqual([
+          { id: 'i1', error: 'not an Online Retail file: first line not shown, expected Online Retail: InvoiceNo,StockCode' },
+          { id: 'i2', error: 'users.csv: a column name appears twice; first line not shown, expected at least id' },
+          { id: 'i3', error: 'users.csv: an attribute column name is longer than 128 characters or holds a NUL' },
+          { id: 'i4', error: 'events.csv is not UTF-8: line 3 (byte 70) holds 0xE9' },
+          { id: 't1', error: 'a training failed: header is "kept", expected' },
+        ]);
+      } finally {
+        await done();
+      }
+    });
   });
 
   if (backend.name === 'postgres') {
