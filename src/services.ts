@@ -116,7 +116,9 @@ export function createServices(deps: {
   // Erased through another process sharing the model store: forget what this one keeps of the user.
   store.onUserErased?.((id) => void forgetUser(id).catch((err: unknown) => log?.('forgetting an erased user failed', err)));
   const erasure = createUserErasure({
-    events, erasures: erasureRepository, store, forget: forgetUser, scrubExports: (ids) => scrubExportFiles(config.EXPORT_DIR, ids),
+    events, erasures: erasureRepository, store, forget: forgetUser,
+    // The jobs' results are made to describe their files in the erasure's transaction (the files are rewritten first).
+    scrubExports: async (ids, tx) => createJobRepository(tx).exportsScrubbed(await scrubExportFiles(config.EXPORT_DIR, ids)),
   });
   // And through Postgres, for the messages a replica missed; the list's end is noted now, before any request.
   const erasureFollower = createErasureFollower({

@@ -305,7 +305,8 @@ export async function forgetErasedIds(db: Db, now: Date = new Date()): Promise<n
 
 /** What an erasure does inside its transaction besides Postgres (user-erasure.ts): the model store and files, then the live events. */
 export interface ErasureSteps {
-  scrub?: () => Promise<void>;
+  /** Scrubs what lies outside Postgres (the model store, export files); `tx` is the erasure's transaction, which holds its lock. */
+  scrub?: (tx: Db) => Promise<void>;
   dropLive?: () => Promise<void>;
 }
 
@@ -449,7 +450,7 @@ async function deleteUsers(db: Db, userIds: readonly string[], steps: ErasureSte
     // One erasure (or scrub) at a time; the model store and export files are scrubbed first, while
     // ingestion goes on (erasure-repository ERASURE_SERIAL). None of it waits on the database.
     await tx.query(ERASURE_SERIAL);
-    await steps.scrub?.();
+    await steps.scrub?.(tx);
     // The ids of what is to be deleted, hashed while ingestion goes on (a customer with 50,000 purchase lines
     // took 0.3-0.4 s, which ingestion would wait for under the lock): a replay dated after the erasure is
     // refused by its id (erased_event_ids, migration 018).

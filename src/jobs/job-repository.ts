@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../data/db.js';
 import { AppError, unknownCursor } from '../errors.js';
+import { JOB_TYPES } from './job-types.js';
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 
@@ -266,6 +267,26 @@ export function createJobRepository(db: Db) {
 
     heartbeat(id: string, workerId: string): Promise<boolean> {
       return updateHeld(id, workerId, 'status = status', []);
+    },
+
+    /**
+     * The results of finished export jobs whose files an erasure rewrote (scrubExportFiles: by job id, the
+     * rows and customers removed and the file's new size): their counts and size describe the file as it now
+     * is. Ids of no finished export (a file a job no longer has, another process's name) change nothing.
+     */
+    async exportsScrubbed(scrubbed: ReadonlyMap<string, { rows: number; customers: number; bytes: number }>): Promise<void> {
+      if (scrubbed.size === 0) return;
+      const entries = [...scrubbed].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      await db.query(
+        `UPDATE jobs j SET result = j.result || jsonb_build_object(
+           'rows', GREATEST((j.result->>'rows')::bigint - s.rows, 0),
+           'customers', GREATEST((j.result->>'customers')::bigint - s.customers, 0),
+           'bytes', s.bytes)
+         FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS s(id, rows, customers, bytes)
+         WHERE j.id = s.id AND j.type = $5 AND j.status = 'succeeded'
+           AND jsonb_typeof(j.result->'rows') = 'number' AND jsonb_typeof(j.result->'customers') = 'number'`,
+        [entries.map(([id]) => id), entries.map(([, r]) => r.rows), entries.map(([, r]) => r.customers), entries.map(([, r]) => r.bytes), JOB_TYPES.export],
+      );
     },
 
     succeed(id: string, workerId: string, result: unknown): Promise<boolean> {

@@ -6,10 +6,13 @@
  * of one. Callers hold the erasure lock (erasure-repository ERASURE_SERIAL), so two rewrites of one file
  * never overlap. A file that does not hold any of the customers is only read, not rewritten. A CSV file
  * that does not parse (not one this service wrote) is left alone: it must not block every erasure.
+ * An audience export's `rank` numbers its customers through the whole file: the rows after a removed one
+ * are numbered again (each rank less the rows removed before it), so the ranks stay 1..n without a gap.
+ * A recommendations export's `rank` is the place of an item in its customer's list, and stays.
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { readdir, rename, rm } from 'node:fs/promises';
+import { readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
@@ -28,21 +31,35 @@ export interface ScrubbedRows {
   customers: number;
 }
 
-/** Rewrites without `ids` every export file in `dir` that holds any of them; returns the rows removed. */
-export async function scrubExportFiles(dir: string, ids: ReadonlySet<string>): Promise<number> {
-  if (ids.size === 0) return 0;
+/** What the scrub of one export file removed, and the size of the file it left. */
+export interface ScrubbedFile extends ScrubbedRows {
+  bytes: number;
+}
+
+/**
+ * Rewrites without `ids` every export file in `dir` that holds any of them; returns, by the name of each
+ * file it rewrote less its extension (the export's job id), what it removed and the file's new size, for the
+ * job's result to describe the file as it now is.
+ */
+export async function scrubExportFiles(dir: string, ids: ReadonlySet<string>): Promise<Map<string, ScrubbedFile>> {
+  const scrubbed = new Map<string, ScrubbedFile>();
+  if (ids.size === 0) return scrubbed;
   let names: string[];
   try {
     names = await readdir(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return scrubbed;
     throw err;
   }
-  let removed = 0;
   for (const name of names.filter((n) => EXPORT_FILE.test(n))) {
-    removed += (await scrubExportFile(join(dir, name), ids, name.endsWith('.jsonl') ? 'jsonl' : 'csv')).rows;
+    const file = join(dir, name);
+    const removed = await scrubExportFile(file, ids, name.endsWith('.jsonl') ? 'jsonl' : 'csv');
+    if (removed.rows === 0) continue;
+    // Removed meanwhile (the export was deleted): nothing to describe.
+    const size = await stat(file).then((s) => s.size, () => null);
+    if (size !== null) scrubbed.set(name.replace(EXPORT_FILE, ''), { ...removed, bytes: size });
   }
-  return removed;
+  return scrubbed;
 }
 
 /** Ids that appear verbatim in CSV and JSON text (no quote, comma, backslash, control or non-ASCII character). */
@@ -65,6 +82,8 @@ async function mayHold(file: string, ids: ReadonlySet<string>): Promise<boolean>
 }
 
 const QUOTE = 0x22;
+const COMMA = 0x2c;
+const CR = 0x0d;
 const NEWLINE = 0x0a;
 /** Longer than any record an export writes (one customer's item): a file with such a record is not one. */
 const MAX_RECORD_BYTES = 1 << 20;
@@ -90,6 +109,8 @@ async function* keptCsvBytes(file: string, ids: ReadonlySet<string>, removed: Se
   // As the id is written: a field with a quote is quoted, its quotes doubled (and with none, it is there as it is).
   const needles = [...ids].map((id) => Buffer.from(id.replaceAll('"', '""')));
   let userColumn = -1;
+  // An audience export's (its header has `tier`): the rank column, numbered again after a removed row.
+  let rankColumn = -1;
   let carry: Buffer = Buffer.alloc(0);
   /** Drops the complete records of `buf` that belong to `ids`; returns where the incomplete last one starts. */
   function* scan(buf: Buffer, atEnd: boolean): Generator<Buffer, number> {
@@ -122,8 +143,10 @@ async function* keptCsvBytes(file: string, ids: ReadonlySet<string>, removed: Se
         continue;
       } else end += 1;
       if (userColumn < 0) {
-        userColumn = oneRecord(buf.subarray(start, end)).indexOf('userId');
+        const header = oneRecord(buf.subarray(start, end));
+        userColumn = header.indexOf('userId');
         if (userColumn < 0) throw notOurs('no userId column');
+        if (header.includes('tier')) rankColumn = header.indexOf('rank');
       } else {
         let holds = false;
         for (let n = 0; n < needles.length; n++) {
@@ -141,6 +164,14 @@ async function* keptCsvBytes(file: string, ids: ReadonlySet<string>, removed: Se
           counted.rows++;
           if (start > keepFrom) yield buf.subarray(keepFrom, start);
           keepFrom = end;
+        } else if (rankColumn >= 0 && counted.rows > 0) {
+          const rank = fieldSpan(buf, start, end, rankColumn);
+          const text = rank && buf.toString('latin1', rank[0], rank[1]);
+          if (rank && text && /^[0-9]{1,15}$/.test(text)) {
+            if (rank[0] > keepFrom) yield buf.subarray(keepFrom, rank[0]);
+            yield Buffer.from(String(Number(text) - counted.rows));
+            keepFrom = rank[1];
+          }
         }
       }
       start = pos = end;
@@ -156,18 +187,52 @@ async function* keptCsvBytes(file: string, ids: ReadonlySet<string>, removed: Se
   if (carry.length > 0) yield* scan(carry, true);
 }
 
+/**
+ * Where field `column` of the record buf[start, end) lies ([from, to), quotes included), or null when the
+ * record has fewer fields. Fields are read as RFC 4180 writes them: a quoted one ends at a quote that is not
+ * doubled.
+ */
+function fieldSpan(buf: Buffer, start: number, end: number, column: number): [number, number] | null {
+  let from = start;
+  for (let c = 0; ; c++) {
+    let to = from;
+    if (buf[from] === QUOTE) {
+      to = from + 1;
+      for (;;) {
+        const q = buf.indexOf(QUOTE, to);
+        if (q < 0 || q >= end) return null;
+        if (buf[q + 1] === QUOTE) to = q + 2;
+        else {
+          to = q + 1;
+          break;
+        }
+      }
+    } else {
+      while (to < end && buf[to] !== COMMA && buf[to] !== NEWLINE && buf[to] !== CR) to++;
+    }
+    if (c === column) return [from, to];
+    if (buf[to] !== COMMA || to >= end) return null;
+    from = to + 1;
+  }
+}
+
 async function* keptJsonLines(file: string, ids: ReadonlySet<string>, removed: Set<string>, counted: { rows: number }): AsyncGenerator<string> {
   for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
     if (line === '') continue;
-    let userId: unknown;
+    let record: { userId?: unknown; rank?: unknown; items?: unknown } | undefined;
     try {
-      userId = (JSON.parse(line) as { userId?: unknown }).userId;
+      record = JSON.parse(line) as typeof record;
     } catch {
       // Not a line this service wrote: nothing to match, kept as it is.
     }
+    const userId = record?.userId;
     if (typeof userId === 'string' && ids.has(userId)) {
       removed.add(userId);
       counted.rows++;
+    } else if (counted.rows > 0 && record && Number.isSafeInteger(record.rank) && record.items === undefined) {
+      // An audience export's line (a recommendations export's holds the customer's `items`): ranked again.
+      // Written by JSON.stringify, the line reads back to the same text but for its rank.
+      yield `${JSON.stringify({ ...record, rank: (record.rank as number) - counted.rows })}\n`;
     } else yield `${line}\n`;
   }
 }

@@ -1,4 +1,5 @@
 import { AppError } from '../errors.js';
+import type { Db } from '../data/db.js';
 import type { ErasureRepository } from '../data/erasure-repository.js';
 import { LONG_STATEMENT_MS, withQueryTimeout } from '../data/query-timeout.js';
 import type { EventRepository } from '../data/event-repository.js';
@@ -21,8 +22,11 @@ export interface UserErasureDeps {
   store: ModelStore;
   /** Forgets what this process keeps of a user (decoded serving entries, answers, profiles). */
   forget: (userId: string) => Promise<void>;
-  /** Removes the users' rows from the campaign export files already written (export-files.ts). */
-  scrubExports?: (userIds: ReadonlySet<string>) => Promise<unknown>;
+  /**
+   * Removes the users' rows from the campaign export files already written (export-files.ts), and makes the
+   * results of their jobs describe the files as they now are; `tx` is the erasure's transaction.
+   */
+  scrubExports?: (userIds: ReadonlySet<string>, tx: Db) => Promise<unknown>;
 }
 
 
@@ -87,9 +91,9 @@ export function createUserErasure(deps: UserErasureDeps) {
     try {
       // Also those Postgres no longer knew: the store and the files are scrubbed anyway.
       const existed = await deps.events.deleteUsers(ids, {
-        scrub: async () => {
+        scrub: async (tx) => {
           await scrub(ids);
-          await deps.scrubExports?.(new Set(ids));
+          await deps.scrubExports?.(new Set(ids), tx);
         },
         // Live events appended by ingestion that committed while the scrub ran.
         dropLive: async () => {

@@ -45,6 +45,31 @@ for (const backend of DB_BACKENDS) {
       expect(await jobs.get(bad.id)).toMatchObject({ status: 'failed', error: 'header "qu\uFFFDantity" is not a column' });
     });
 
+    it('When an erasure rewrote export files, Then the results of those finished exports count what is left and the new size; other jobs stay as they were', async () => {
+      const finished = async (type: string, result: unknown) => {
+        const job = await jobs.enqueue(type, {});
+        await jobs.claimNext([type], 'w-scrub');
+        await jobs.succeed(job.id, 'w-scrub', result);
+        return job.id;
+      };
+      const result = { kind: 'audience', format: 'csv', campaignId: null, modelVersion: 'v1', customers: 10, rows: 10, bytes: 900, ms: 5, restartedFrom: [] };
+      const done = await finished('export', result);
+      const other = await finished('export', result);
+      const notExport = await finished('import', { rows: 10, customers: 10, bytes: 900 });
+      const running = await jobs.enqueue('export', {});
+      await jobs.claimNext(['export'], 'w-running');
+      await jobs.exportsScrubbed(new Map([
+        [done, { rows: 3, customers: 2, bytes: 700 }],
+        [notExport, { rows: 3, customers: 2, bytes: 700 }],
+        [running.id, { rows: 3, customers: 2, bytes: 700 }],
+        ['no-such-job', { rows: 1, customers: 1, bytes: 1 }],
+      ]));
+      expect((await jobs.get(done))!.result).toEqual({ ...result, rows: 7, customers: 8, bytes: 700 });
+      expect((await jobs.get(other))!.result).toEqual(result);
+      expect((await jobs.get(notExport))!.result).toEqual({ rows: 10, customers: 10, bytes: 900 });
+      expect((await jobs.get(running.id))!.result).toBeNull();
+    });
+
     it('When an exclusive job is queued, Then a second one of the key is refused with the holder id until the first ends', async () => {
       const first = await jobs.enqueue('train', {}, { exclusiveKey: 'excl-a' });
       const second = await jobs.enqueue('train', {}, { exclusiveKey: 'excl-a' }).catch((e: unknown) => e);

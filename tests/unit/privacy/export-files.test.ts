@@ -81,11 +81,59 @@ describe('scrubbing export files of erased customers', () => {
     writeFileSync(join(sub, 'unclosed.csv'), unclosed);
     writeFileSync(join(sub, 'good.csv'), CSV);
     writeFileSync(join(sub, 'notes.txt'), 'u1');
-    expect(await scrubExportFiles(sub, new Set(['u1']))).toBe(2);
+    // What was removed from each file rewritten, by its name less the extension (the export's job id), and its new size.
+    expect(await scrubExportFiles(sub, new Set(['u1']))).toEqual(new Map([['good', { rows: 2, customers: 1, bytes: statSync(join(sub, 'good.csv')).size }]]));
     expect(readFileSync(join(sub, 'broken.csv'), 'utf8')).toBe('userId,title\nu1,"never closed\n');
     expect(readFileSync(join(sub, 'notes.txt'), 'utf8')).toBe('u1');
     expect(readFileSync(join(sub, 'other.csv'), 'utf8')).toBe('customer,title\nu1,MUG\n');
     expect(readFileSync(join(sub, 'unclosed.csv'), 'utf8')).toBe(unclosed);
-    expect(await scrubExportFiles(join(sub, 'missing'), new Set(['u1']))).toBe(0);
+    expect(await scrubExportFiles(join(sub, 'missing'), new Set(['u1']))).toEqual(new Map());
+  });
+
+  // As run-export writes an audience: `rank` numbers the customers through the whole file.
+  const AUDIENCE_HEADER = 'campaignId,rank,userId,score,tier,reason,itemId,modelVersion';
+  const audienceRow = (rank: number, user: string, reason = 'bought similar items') => `c1,${rank},${user},${(1 / rank).toFixed(3)},high,${reason},i1,v1`;
+
+  it('When customers are removed from an audience export, Then the rows after them are ranked again without a gap, every other byte as it was', async () => {
+    const file = join(dir, 'audience.csv');
+    const users = ['a1', 'a2', 'a3', 'a4', 'a5', 'a6'];
+    // A quoted reason with a comma, a quote and a line break before the rank of the next row.
+    const reasons = ['plain', 'plain', '"bought ""MUG"", and\nmore"', 'plain', 'plain', 'plain'];
+    const rowsOf = users.map((u, n) => audienceRow(n + 1, u, reasons[n]));
+    writeFileSync(file, [AUDIENCE_HEADER, ...rowsOf, ''].join('\n'));
+    expect(await scrubExportFile(file, new Set(['a2', 'a5']), 'csv')).toEqual({ rows: 2, customers: 2 });
+    // The rank alone changes (the score, from the old rank, stays as written).
+    expect(readFileSync(file, 'utf8')).toBe([AUDIENCE_HEADER, rowsOf[0], rowsOf[2].replace('c1,3,', 'c1,2,'), rowsOf[3].replace('c1,4,', 'c1,3,'), rowsOf[5].replace('c1,6,', 'c1,4,'), ''].join('\n'));
+
+    // Many rows across read chunks: the ranks read back are 1..n in order.
+    const many = Array.from({ length: 30_000 }, (_, n) => audienceRow(n + 1, `m${n}`));
+    writeFileSync(file, [AUDIENCE_HEADER, ...many, ''].join('\n'));
+    const erased = new Set(['m0', 'm7', 'm15000', 'm29999']);
+    expect(await scrubExportFile(file, erased, 'csv')).toEqual({ rows: 4, customers: 4 });
+    const rows = readFileSync(file, 'utf8').trimEnd().split('\n').slice(1).map((l) => l.split(','));
+    expect(rows.map((r) => r[2])).toEqual(Array.from({ length: 30_000 }, (_, n) => `m${n}`).filter((u) => !erased.has(u)));
+    expect(rows.map((r) => Number(r[1]))).toEqual(Array.from({ length: rows.length }, (_, n) => n + 1));
+  });
+
+  it('When a customer is removed from a recommendations export, Then the other customers\' ranks (places in their own lists) stay', async () => {
+    const file = join(dir, 'ranks.csv');
+    writeFileSync(file, CSV);
+    await scrubExportFile(file, new Set(['u2']), 'csv');
+    const lines = CSV.split('\n');
+    expect(readFileSync(file, 'utf8')).toBe([lines[0], lines[1], lines[4], lines[5], ''].join('\n'));
+  });
+
+  it('When a customer is removed from an audience export in JSON Lines, Then the lines after it are ranked again; a recommendations export\'s lines stay as they were', async () => {
+    const file = join(dir, 'audience.jsonl');
+    const line = (rank: number, userId: string) => JSON.stringify({ campaignId: null, rank, userId, score: 0.1 / rank, tier: 'high', reason: 'héllo "x"', itemId: 'i1', modelVersion: 'v1' });
+    writeFileSync(file, [line(1, 'a1'), line(2, 'a2'), line(3, 'a3'), line(4, 'a4'), ''].join('\n'));
+    expect(await scrubExportFile(file, new Set(['a2']), 'jsonl')).toEqual({ rows: 1, customers: 1 });
+    expect(readFileSync(file, 'utf8')).toBe([line(1, 'a1'), line(3, 'a3').replace('"rank":3', '"rank":2'), line(4, 'a4').replace('"rank":4', '"rank":3'), ''].join('\n'));
+
+    const recs = join(dir, 'recs.jsonl');
+    const rec = (userId: string) => JSON.stringify({ campaignId: null, userId, items: [{ itemId: 'i1', rank: 1 }], strategy: 'hybrid' });
+    writeFileSync(recs, [rec('u1'), rec('u2'), rec('u3'), ''].join('\n'));
+    await scrubExportFile(recs, new Set(['u1']), 'jsonl');
+    expect(readFileSync(recs, 'utf8')).toBe([rec('u2'), rec('u3'), ''].join('\n'));
   });
 });
