@@ -40,11 +40,9 @@ import { createServiceOverview } from './training/service-overview.js';
 import { createLifecycleHistory } from './profiles/lifecycle-history.js';
 import { createCampaignRepository } from './data/campaign-repository.js';
 import { createFeedbackRetention } from './data/feedback-retention.js';
-import { readOrCreateSecret } from './data/secret-repository.js';
+import { readOrCreateSecret, RECOMMENDATION_ID_SECRET } from './data/secret-repository.js';
 import { createRecommendationIds } from './serving/recommendation-ids.js';
 
-/** The name of the key recommendationIds are signed with (service_secrets). */
-const RECOMMENDATION_ID_SECRET = 'recommendation-id';
 
 /** How often an API process with JOB_RUNNER=worker sweeps for jobs of dead workers. */
 const SWEEP_MS = 5000;

@@ -5,6 +5,8 @@ import { ERASURE_LOCK, ERASURE_SERIAL, INGEST_LOCK } from './erasure-repository.
 import { daysToRecount, markRecount } from './feedback-rollup.js';
 import type { PurchaseRow } from '../recommenders/dataset.js';
 import { badCursor, cursorId, cursorMicros, cursorTag, decodeCursor, encodeCursor, listTag, microsOf, timestampOfMicros } from './list-cursor.js';
+import { readSecret, RECOMMENDATION_ID_SECRET } from './secret-repository.js';
+import { userTag, verifyRecommendationToken } from '../serving/recommendation-token.js';
 
 /** A cursor of a customer's purchases: the last one's time (microseconds) and event id. */
 /** What a cursor of a customer's purchases holds: the customer's tag, the last purchase's time and event id. */
@@ -443,6 +445,34 @@ export const orderKey = (userId: string, orderId: string): string => JSON.string
  * Neither step may wait on the database. For each id: true when Postgres knew them, or had erased them
  * before and holds nothing of them since (a retry is answered as done); false when never known.
  */
+/**
+ * The recommendationId of a personal list carries its customer's tag (recommendation-token.ts: a MAC of the id
+ * under the key in service_secrets), so a feedback row that keeps it is tied to that customer for whoever holds
+ * the key and the id (erased_users keeps it). Another visitor's feedback on the customers' lists (stored with
+ * the token before such feedback was stored without it, or while the key was not in hand) loses the token; the
+ * event and its labels stay. Rows are found by the tag the token's bytes hold (migration 029's index; rows with
+ * a list key are the list's customer's own) and each token is verified before it goes: only a token this
+ * key signed for one of them.
+ */
+async function forgetListTokens(tx: Db, ids: readonly string[]): Promise<void> {
+  const key = await readSecret(tx, RECOMMENDATION_ID_SECRET);
+  // No key was ever made: no token was signed.
+  if (!key) return;
+  const tags = new Set(ids.map((id) => userTag(key, id)));
+  const { rows } = await tx.query<{ event_id: string; recommendation_id: string }>(
+    `SELECT event_id, recommendation_id FROM feedback_events
+     WHERE list_key IS NULL AND recommendation_list_tag(recommendation_id) IS NOT NULL AND recommendation_list_tag(recommendation_id) = ANY($1::text[])`,
+    [[...tags]],
+  );
+  const now = Date.now();
+  const theirs = rows.filter((r) => {
+    const tag = verifyRecommendationToken(key, r.recommendation_id, now, Number.POSITIVE_INFINITY)?.userTag;
+    return tag !== undefined && tags.has(tag);
+  });
+  if (theirs.length === 0) return;
+  await tx.query('UPDATE feedback_events SET recommendation_id = NULL WHERE event_id = ANY($1::text[])', [theirs.map((r) => r.event_id).sort()]);
+}
+
 async function deleteUsers(db: Db, userIds: readonly string[], steps: ErasureSteps): Promise<Map<string, boolean>> {
   // In id order, as everywhere rows are written (ensureReferenced): no deadlock with ingestion.
   const ids = [...new Set(userIds)].sort();
@@ -475,6 +505,8 @@ async function deleteUsers(db: Db, userIds: readonly string[], steps: ErasureSte
       [ids],
     );
     await markRecount(tx, feedback[0].days ?? []);
+    // Other visitors' feedback on their personal lists: the event stays, the token that names them goes.
+    await forgetListTokens(tx, ids);
     const held = new Set([...(feedback[0].ids ?? []), ...(await deleted('purchase_events', 'user_id'))]);
     await tx.query('DELETE FROM interaction_events WHERE user_id = ANY($1::text[])', [ids]);
     const known = new Set(await deleted('users', 'id'));
@@ -622,6 +654,11 @@ export function createEventRepository(db: Db) {
         storedPurchases?: boolean;
         /** The model version of the list a recommendationId names, when the service signed it (any key's feedback); else null. */
         modelVersionOf?: (recommendationId: string | null | undefined) => string | null;
+        /**
+         * The recommendationId names a personal list the service signed for a customer other than the event's
+         * (any key's feedback): the event is stored with the labels read from it, without the id itself.
+         */
+        madeForAnother?: (recommendationId: string | null | undefined, userId: string) => boolean;
       } = {},
     ): Promise<{ inserted: number; duplicates: number; erased: number; unknownItems: number; unknownLabels: number; eventIds: string[]; purchases: StoredPurchaseFeedback[] }> {
       const batchIds = deriveEventIds(batch, feedbackContent);
@@ -661,7 +698,8 @@ export function createEventRepository(db: Db) {
             events.map((e) => e.userId),
             events.map((e) => e.itemId),
             events.map((e) => e.type),
-            events.map((e) => e.recommendationId ?? null),
+            // Another visitor's event on a customer's personal list keeps its labels, not the customer's token.
+            events.map((e) => (opts.madeForAnother?.(e.recommendationId, e.userId) ? null : (e.recommendationId ?? null))),
             events.map((e) => e.strategy ?? null),
             events.map((e) => e.ts.toISOString()),
             events.map((e) => e.experimentId ?? null),

@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Db } from './db.js';
 
+/** The name of the key recommendationIds are signed with (src/serving/recommendation-token.ts). */
+export const RECOMMENDATION_ID_SECRET = 'recommendation-id';
+
 /** Bytes of a secret made here (HMAC-SHA256 keys: its block size is 64, its output 32). */
 const SECRET_BYTES = 32;
 
@@ -15,4 +18,10 @@ export async function readOrCreateSecret(db: Pick<Db, 'query'>, name: string): P
   const { rows } = await db.query<{ secret: string }>('SELECT secret FROM service_secrets WHERE name = $1', [name]);
   if (rows.length === 0) throw new Error(`the secret "${name}" could not be stored`);
   return Buffer.from(rows[0].secret, 'base64');
+}
+
+/** The secret named `name` when a process has made it; null when none has (never made here). */
+export async function readSecret(db: Pick<Db, 'query'>, name: string): Promise<Buffer | null> {
+  const { rows } = await db.query<{ secret: string }>('SELECT secret FROM service_secrets WHERE name = $1', [name]);
+  return rows.length === 0 ? null : Buffer.from(rows[0].secret, 'base64');
 }

@@ -108,9 +108,15 @@ export interface BatchClaims {
    * client can choose: the online report's per-version rates read it.
    */
   modelVersion(id: string | null | undefined): string | null;
+  /**
+   * The list `id` names is a personal list the service signed for a customer other than `userId` (however
+   * long ago): feedback of another visitor on it is stored without the id, which would tie the row to that
+   * customer (the token carries their tag) after they are erased.
+   */
+  madeForAnother(id: string | null | undefined, userId: string): boolean;
 }
 
-const NO_CLAIMS: BatchClaims = { servedLabels: () => null, personalSince: () => null, modelVersion: () => null };
+const NO_CLAIMS: BatchClaims = { servedLabels: () => null, personalSince: () => null, modelVersion: () => null, madeForAnother: () => false };
 
 /**
  * The claims of each distinct id of `ids` that `verify` accepts, each verified once (an HMAC each), in the
@@ -153,5 +159,9 @@ function batchClaims(key: Buffer, claims: ReadonlyMap<string, TokenClaims>, now:
       return c?.userTag !== undefined && c.userTag === tagOf(userId) ? c.issuedAt : null;
     },
     modelVersion: (id) => of(id)?.modelVersion ?? null,
+    madeForAnother(id, userId) {
+      const c = of(id);
+      return c?.userTag !== undefined && c.userTag !== tagOf(userId);
+    },
   };
 }

@@ -63,6 +63,7 @@ export function createFeedbackRecorder(deps: {
       browserLabels,
       storedPurchases: opts.purchasesToo,
       modelVersionOf: claims.modelVersion,
+      madeForAnother: claims.madeForAnother,
     });
     if (opts.purchasesToo) {
       // What the ids hold as stored, not what this batch says under them: a purchase only where the feedback

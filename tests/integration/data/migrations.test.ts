@@ -1,8 +1,10 @@
 import { PGlite } from '@electric-sql/pglite';
 import { describe, expect, it } from 'vitest';
 import { createPgDb, pgliteDb, type Db } from '../../../src/data/db.js';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { migrate, MIGRATIONS_DIR } from '../../../src/data/migrate.js';
+import { signRecommendationToken, userTag } from '../../../src/serving/recommendation-token.js';
 import { POSTGRES_URL, randomPrefix, serviceAvailable } from '../../helpers/services.js';
 
 /** A database at the schema of migration `to` on each backend; `done` drops what it made. */
@@ -93,6 +95,28 @@ for (const backend of BACKENDS) {
           { id: 'i4', error: 'events.csv is not UTF-8: line 3 (byte 70) holds 0xE9' },
           { id: 't1', error: 'a training failed: header is "kept", expected' },
         ]);
+      } finally {
+        await done();
+      }
+    });
+
+    it('When 029 reads the customer tag of recommendationIds, Then a personal list\'s token gives its tag and any other text none, never an error', async () => {
+      const { db, done } = await backend.open();
+      try {
+        await migrate(db);
+        const key = randomBytes(32);
+        const tagOf = async (id: string) => (await db.query<{ t: string | null }>('SELECT recommendation_list_tag($1) AS t', [id])).rows[0].t;
+        for (const customer of ['c1', 'someone@example.com']) {
+          const token = signRecommendationToken(key, { strategy: 'hybrid', modelVersion: 'v1', experiment: { id: 'e', arm: 'b' }, userId: customer }, Date.UTC(2026, 0, 1));
+          expect(await tagOf(token)).toBe(userTag(key, customer));
+        }
+        expect(await tagOf(signRecommendationToken(key, { strategy: 'similar', modelVersion: 'v1' }, Date.UTC(2026, 0, 1)))).toBeNull();
+        const junk = ['', '=', 'ab=', randomUUID(), 'A'.repeat(49), 'A'.repeat(50), 'A'.repeat(51), '-_'.repeat(40), `Amx${'!'.repeat(60)}`, `${'Zm9v'.repeat(20)}=`, 'é'.repeat(60), 'x'.repeat(256)];
+        for (const id of junk) expect(await tagOf(id)).toBeNull();
+        // Stored as any client may send them: the index's expression runs on every insert and must not fail one.
+        await db.query("INSERT INTO users (id) VALUES ('u')");
+        await db.query("INSERT INTO items (id) VALUES ('i')");
+        await db.query(`INSERT INTO feedback_events (event_id, user_id, item_id, type, recommendation_id, ts) SELECT 'e' || n, 'u', 'i', 'click', r, now() FROM unnest($1::text[]) WITH ORDINALITY AS t(r, n)`, [junk]);
       } finally {
         await done();
       }

@@ -37,7 +37,7 @@ for (const backend of DB_BACKENDS) {
           return events.insertPurchases(p);
         },
         servedStrategies: () => new Set(),
-        ids: { ready: async () => true, claimsOf: () => ({ servedLabels: () => null, personalSince: () => null, modelVersion: () => null }) },
+        ids: { ready: async () => true, claimsOf: () => ({ servedLabels: () => null, personalSince: () => null, modelVersion: () => null, madeForAnother: () => false }) },
       });
       await recordFeedback([{ ...id, userId: 'fb-user', itemId: 'i1', type: 'purchase', ts: ahead }], { purchasesToo: true });
       expect((await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM feedback_events WHERE user_id = $1', ['fb-user'])).rows[0].n).toBe(0);

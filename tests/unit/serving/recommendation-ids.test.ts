@@ -86,6 +86,10 @@ describe("a feedback batch's recommendationIds", () => {
     expect(batch.personalSince(fresh, 'c2')).toBeNull();
     expect(batch.personalSince(item, 'c1')).toBeNull();
     expect(batch.personalSince(ahead, 'c1')).toBeNull();
+    // A personal list of c1 (however old) named by another visitor's feedback; not a list of no customer.
+    expect([fresh, old].map((id) => batch.madeForAnother(id, 'c2'))).toEqual([true, true]);
+    expect([fresh, old].map((id) => batch.madeForAnother(id, 'c1'))).toEqual([false, false]);
+    expect([item, ahead, 'made-up', null].map((id) => batch.madeForAnother(id, 'c2'))).toEqual([false, false, false, false]);
     expect([fresh, old, item, ahead, 'made-up', undefined].map((id) => batch.modelVersion(id))).toEqual(['v7', 'v7', 'v8', null, null, null]);
     // An id the batch did not name has no claims: the labels come from the batch's verification only.
     expect(batch.modelVersion(ids.issue(own, { userId: 'c1', now: NOW }))).toBeNull();
@@ -97,5 +101,6 @@ describe("a feedback batch's recommendationIds", () => {
     const token = signRecommendationToken(KEY, own, NOW);
     const batch = ids.claimsOf([token], NOW);
     expect([batch.servedLabels(token, 'c1'), batch.personalSince(token, 'c1'), batch.modelVersion(token)]).toEqual([null, null, null]);
+    expect(batch.madeForAnother(token, 'c2')).toBe(false);
   });
 });
