@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type { Db } from './db.js';
+import { cancelledStatement } from './query-timeout.js';
 
 export const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
 
@@ -34,10 +35,21 @@ function tableStorage(db: Db): UmzugStorage {
  */
 export async function migrate(db: Db, opts: { to?: string } = {}): Promise<string[]> {
   if (db.kind === 'pglite') return migrateOn(db, opts);
-  return db.transaction(async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-    return migrateOn(tx, opts);
-  });
+  try {
+    return await db.transaction(async (tx) => {
+      // A statement_timeout or lock_timeout set on the server, database or role (managed Postgres sets one)
+      // must not cancel the migrations: the wait behind another replica's or a long backfill is no outage,
+      // and a cancelled run would only be started again, for ever.
+      await tx.query('SET LOCAL statement_timeout = 0');
+      await tx.query('SET LOCAL lock_timeout = 0');
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      return migrateOn(tx, opts);
+    });
+  } catch (err) {
+    // What can still cancel them is an operator (pg_cancel_backend): the start ends, as for a migration that does not apply.
+    if (cancelledStatement(err)) throw new Error(`a migration statement was cancelled (pg_cancel_backend?); the schema is as it was: ${(err as Error).message}`);
+    throw err;
+  }
 }
 
 /** Key of the Postgres advisory lock held while migrations run (any number no other lock uses). */

@@ -58,12 +58,57 @@ describe('a process starting while Postgres cannot be reached', () => {
       }
     }, 60_000);
 
-    it("When Postgres's own statement_timeout cancels the wait behind another replica's migrations, Then the process waits it out, saying so, and migrates once that replica is done", async () => {
+    it("When the database's statement_timeout is shorter than the wait behind another replica's migrations, Then the process waits for that replica and migrates, never cancelled", async () => {
       const pg = await startPrivatePostgres();
       const other = createPgDb(pg.url, { max: 1 });
       try {
         await other.query("ALTER DATABASE postgres SET statement_timeout = '200ms'");
-        // Another replica migrating: it holds the migrations' lock for longer than the server's limit.
+        await other.query("ALTER DATABASE postgres SET lock_timeout = '200ms'");
+        // Another replica migrating: it holds the migrations' lock for longer than the server's limits.
+        let release!: () => void;
+        const released = new Promise<void>((r) => (release = r));
+        let locked!: () => void;
+        const isLocked = new Promise<void>((r) => (locked = r));
+        const holding = other.transaction(async (tx) => {
+          await tx.query('SET LOCAL statement_timeout = 0');
+          await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+          locked();
+          await released;
+        });
+        await isLocked;
+        const waits: string[] = [];
+        const opening = openDatabaseWhenReachable({ DATABASE_URL: pg.url, DATA_DIR: '/nonexistent' }, { onWait: (err) => waits.push(err.message) });
+        const watcher = createPgDb(pg.url, { max: 1 });
+        try {
+          // The new process is waiting for the lock, and still is after five times the server's limits.
+          const waitingForLock = async () =>
+            Number((await watcher.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'")).rows[0].n);
+          await expect.poll(waitingForLock).toBe(1);
+          await new Promise((r) => setTimeout(r, 1_000));
+          expect(await waitingForLock()).toBe(1);
+        } finally {
+          release();
+          await holding;
+          await watcher.close();
+        }
+        const { db, migrated } = await opening;
+        try {
+          await migrated;
+          expect(waits).toEqual([]);
+          expect((await db.query<{ n: string }>('SELECT count(*) AS n FROM purchase_events')).rows[0].n).toBe('0');
+        } finally {
+          await db.close();
+        }
+      } finally {
+        await other.close();
+        await pg.dispose();
+      }
+    }, 60_000);
+
+    it('When an operator cancels the migrations (pg_cancel_backend), Then the start fails saying so instead of running them again', async () => {
+      const pg = await startPrivatePostgres();
+      const other = createPgDb(pg.url, { max: 1 });
+      try {
         let release!: () => void;
         const released = new Promise<void>((r) => (release = r));
         let locked!: () => void;
@@ -74,18 +119,18 @@ describe('a process starting while Postgres cannot be reached', () => {
           await released;
         });
         await isLocked;
-        const waits: string[] = [];
-        const { db, migrated } = await openDatabaseWhenReachable({ DATABASE_URL: pg.url, DATA_DIR: '/nonexistent' }, { onWait: (err) => waits.push(err.message) });
+        const opening = openDatabaseWhenReachable({ DATABASE_URL: pg.url, DATA_DIR: '/nonexistent' }, { onWait: () => {} });
+        const watcher = createPgDb(pg.url, { max: 1 });
         try {
-          await expect.poll(() => waits.length).toBeGreaterThan(0);
-          expect(waits[0]).toMatch(/\(DATABASE_URL\) cancelled a statement of the migrations .*statement timeout/);
-          release();
-          await holding;
-          await migrated;
-          expect((await db.query<{ n: string }>('SELECT count(*) AS n FROM purchase_events')).rows[0].n).toBe('0');
+          await expect
+            .poll(async () => Number((await watcher.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'")).rows[0].n))
+            .toBe(1);
+          await watcher.query("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'");
+          await expect(opening).rejects.toThrow(/migration statement was cancelled/);
         } finally {
           release();
-          await db.close();
+          await holding;
+          await watcher.close();
         }
       } finally {
         await other.close();
