@@ -1,6 +1,12 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { BUNDLED_SAMPLE_PATH, runImport } from './data/importers/run-import.js';
-import { markSampleImportDone, markSampleImportStarted, sampleImportPending } from './data/sample-import-marker.js';
+import {
+  markSampleImportDone,
+  markSampleImportStarted,
+  markSampleTrained,
+  sampleImportPending,
+  sampleUntrained,
+} from './data/sample-import-marker.js';
 import { AppError, dependencyFailure } from './errors.js';
 import { JOB_TYPES } from './jobs/job-types.js';
 import type { Services } from './services.js';
@@ -14,10 +20,12 @@ import type { Services } from './services.js';
  * Replicas starting together on one Postgres take turns (an advisory lock): the sample is imported and
  * trained once. A first start stopped during the import (which commits batch by batch) leaves a mark in the
  * database, and the next start imports the sample again before training, not on the part that was stored.
+ * A whole sample not trained yet is marked in the database too (sample_untrained), so whichever process next
+ * holds the lock (another replica, or this one restarted) trains it once with the written weights.
  * Resolves false when a store did not answer (nothing was decided after what went through: bootstrapUntilDone
- * tries again with the same `state`), else true (done, or failed for another reason, logged).
+ * tries again), else true (done, or failed for another reason, logged).
  */
-export async function bootstrap(services: Services, log: Log, state: FirstStartState = { sampleImported: false }): Promise<boolean> {
+export async function bootstrap(services: Services, log: Log): Promise<boolean> {
   if (!services.config.SAMPLE_DATA) return true;
   try {
     // Several replicas starting at once on an empty Postgres: one imports and trains while the others
@@ -25,9 +33,9 @@ export async function bootstrap(services: Services, log: Log, state: FirstStartS
     if (services.db.kind === 'postgres') {
       await services.db.transaction(async (tx) => {
         await tx.query('SELECT pg_advisory_xact_lock($1)', [FIRST_START_LOCK]);
-        await firstStart(services, log, state);
+        await firstStart(services, log);
       });
-    } else await firstStart(services, log, state);
+    } else await firstStart(services, log);
     return true;
   } catch (err) {
     // A store that does not answer (Redis hanging, Postgres gone): nothing was decided, and the work is to be
@@ -43,16 +51,6 @@ export async function bootstrap(services: Services, log: Log, state: FirstStartS
 
 type Log = Pick<FastifyBaseLogger, 'info' | 'warn' | 'error'>;
 
-/** What one process's first-start work did in earlier goes, for the next. */
-export interface FirstStartState {
-  /**
-   * This process imported the bundled sample (the database was empty): it is trained with the recipe's written
-   * weights, as a first start does, even when the training comes at a later go (the model store did not
-   * answer at the first), when the database no longer looks empty.
-   */
-  sampleImported: boolean;
-}
-
 /** How long the first-start work waits to look again whether the stores answer, after one did not. */
 export const FIRST_START_RETRY_MS = 5_000;
 
@@ -65,14 +63,13 @@ export const FIRST_START_RETRY_MS = 5_000;
  */
 export async function bootstrapUntilDone(services: Services, log: Log, opts: { stopped: () => boolean; retryMs?: number }): Promise<void> {
   const retryMs = opts.retryMs ?? FIRST_START_RETRY_MS;
-  const state: FirstStartState = { sampleImported: false };
-  if (await bootstrap(services, log, state)) return;
+  if (await bootstrap(services, log)) return;
   log.info({ retryMs }, 'first-start work: trying again once Postgres and the model store answer');
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, retryMs).unref());
     if (opts.stopped()) return;
     if (!(await storesAnswer(services))) continue;
-    if (await bootstrap(services, log, state)) {
+    if (await bootstrap(services, log)) {
       log.info({}, 'first-start work done now that the stores answer');
       return;
     }
@@ -91,7 +88,7 @@ async function storesAnswer(services: Services): Promise<boolean> {
 /** Key of the Postgres advisory lock held during the first-start work (any number no other lock uses). */
 const FIRST_START_LOCK = 7_267_001;
 
-async function firstStart(services: Services, log: Log, state: FirstStartState): Promise<void> {
+async function firstStart(services: Services, log: Log): Promise<void> {
   const { purchases } = await services.events.counts();
   const resumed = purchases > 0 && (await sampleImportPending(services.db));
   const toImport = purchases === 0 || resumed;
@@ -101,18 +98,26 @@ async function firstStart(services: Services, log: Log, state: FirstStartState):
     // part of the sample (the import is idempotent, so importing it again completes it).
     await markSampleImportStarted(services.db);
     const report = await runImport({ db: services.db }, { format: 'online-retail', path: BUNDLED_SAMPLE_PATH });
+    // Marks the sample as whole and not trained yet, in the database: another process, or this one
+    // restarted, taking the work up once the model store answers trains it as below, not as a shop's data.
     await markSampleImportDone(services.db);
-    state.sampleImported = true;
     log.info({ accepted: report.accepted, users: report.users, items: report.items, ms: report.durationMs }, 'sample imported');
   }
-  if (await services.store.getActive()) return;
-  // The sample this process imported, now or at an earlier go that the model store did not answer.
-  if (state.sampleImported) {
+  if (await services.store.getActive()) {
+    // A version is active: the sample, if it waited, trained (a go that published and then lost Postgres
+    // before clearing the mark), or a training after it did.
+    if (await sampleUntrained(services.db)) await markSampleTrained(services.db);
+    return;
+  }
+  // The sample imported by a first start, now or at an earlier go (of any process) that the model store did
+  // not answer, and not trained since: the mark is in the database, read under the first-start lock.
+  if (await sampleUntrained(services.db)) {
     // The bundled sample (353 customers) is a slice of the shop the recipe's written weights were tuned
     // on, and too small for its 30-day validation windows: tuning there took ~75% of a 41 s first start
     // and would fit noise. So the sample trains here, at once, with the written weights.
     log.info('no model yet: training the default recipe on the sample with its written weights');
     const trained = await services.trainer.train({ tune: false });
+    await markSampleTrained(services.db);
     log.info({ version: trained.version, ms: trained.durations.total }, 'first model trained');
     return;
   }

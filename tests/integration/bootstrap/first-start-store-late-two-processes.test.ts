@@ -1,0 +1,56 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { bootstrap } from '../../../src/bootstrap.js';
+import { loadConfig } from '../../../src/config.js';
+import { JOB_TYPES } from '../../../src/jobs/job-types.js';
+import { createServices } from '../../../src/services.js';
+import { createMemoryModelStore } from '../../../src/store/memory-model-store.js';
+import type { ModelStore } from '../../../src/store/model-store.js';
+import { createPgliteTestDb } from '../../helpers/services.js';
+
+/**
+ * The first-start work done again once the model store answers (bootstrapUntilDone), by another process on
+ * the same database or by the same one restarted, not only by the process that imported the sample: the
+ * sample must still be trained once, with the recipe's written weights, as a first start does, not taken for
+ * a shop's data.
+ */
+describe('first start on an empty database while the model store does not answer yet', () => {
+  const opened: { dispose(): Promise<unknown> }[] = [];
+  afterEach(async () => {
+    for (const o of opened.splice(0)) await o.dispose();
+  });
+
+  it('When two processes start at once and the one that did not import the sample goes first once the store answers, Then the sample is trained once with the written weights, with no tuned training job beside it', async () => {
+    const db = await createPgliteTestDb();
+    const memory = await createMemoryModelStore({});
+    opened.push(db, { dispose: () => memory.close() });
+    const state = { up: false };
+    const store: ModelStore = {
+      ...memory,
+      ping: async () => state.up && memory.ping(),
+      getActive: async () => {
+        if (!state.up) throw new Error("Stream isn't writeable and enableOfflineQueue options is false");
+        return memory.getActive();
+      },
+    };
+    const config = loadConfig({ SAMPLE_DATA: 'true', LOG_LEVEL: 'silent', JOB_RUNNER: 'worker', TRAIN_THREADS: '1' });
+    const services = createServices({ config, db: db.db, store });
+    const quiet = { info() {}, warn() {}, error() {} };
+    // Both start while Redis is not up: the first imports the sample, the second (after it, on the lock)
+    // finds the sample's purchases; neither can ask the store.
+    expect(await bootstrap(services, quiet)).toBe(false); // the importer
+    expect(await bootstrap(services, quiet)).toBe(false); // the other
+    expect((await services.events.counts()).purchases).toBeGreaterThan(0);
+
+    // Redis answers; their next goes, 5 s apart at most, come in either order.
+    state.up = true;
+    // (The same goes stand for the importer stopped while it waited and started again.)
+    expect(await bootstrap(services, quiet)).toBe(true); // the other
+    expect(await bootstrap(services, quiet)).toBe(true); // the importer
+
+    // The sample trains once, untuned, as a first start does: not also a tuned training job on the sample.
+    expect(await services.jobs.list({ type: JOB_TYPES.train })).toEqual([]);
+    const versions = await memory.listVersions();
+    expect(versions).toHaveLength(1);
+    expect(versions[0].info.tuning).toBeUndefined();
+  }, 240_000);
+});
