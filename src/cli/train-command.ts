@@ -78,6 +78,11 @@ export function formatTrainResult(r: TrainResult): string {
     ['users', r.data.users.toLocaleString('en-US')],
     ['items', `${r.data.items.toLocaleString('en-US')} bought, ${r.data.catalogItems.toLocaleString('en-US')} in the model`],
     ['orders', r.data.orders.toLocaleString('en-US')],
+    // A source modelling only part of the catalogue (EASE over its maxItems): "in the model" above is not all it scores.
+    ...Object.entries(r.restrictions ?? {}).map(([source, c]): [string, string] => [
+      `  ${source}`,
+      `${c.recommender} models only its ${c.restrictedTo.toLocaleString('en-US')} most-bought items of ${c.catalogItems.toLocaleString('en-US')} (maxItems); the others score 0 from it`,
+    ]),
     ...(r.tuning ? [['tuning', tuningLine(r.tuning)] as [string, string]] : []),
     ...Object.entries(r.durations)
       .sort(([a], [b]) => stepRank(a) - stepRank(b))

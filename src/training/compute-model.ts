@@ -1,6 +1,7 @@
 import type { Dataset } from '../recommenders/dataset.js';
 import type { ImportedAls } from '../recommenders/imported-factors.js';
 import type { Recommender } from '../recommenders/recommender.js';
+import type { EaseRecommender } from '../recommenders/ease.js';
 import { createAlsThreads } from './als-threads.js';
 import { fitInWorker, OWN_THREAD_FAMILIES } from './fit-in-worker.js';
 import { buildServingModelInThreads } from './threaded-serving-build.js';
@@ -17,6 +18,28 @@ export interface ComputedModel {
   servingInfo: unknown;
   /** Milliseconds per step: `fit:<source>`, `fit:hybrid`, `serving`, `encode`. */
   durations: Record<string, number>;
+  /** Sources that modelled only part of the catalogue (EASE over its `maxItems`), by recipe source name. */
+  restrictions: Record<string, SourceRestriction>;
+}
+
+/** A source that models only part of the catalogue: the other items score 0 from it. */
+export interface SourceRestriction {
+  recommender: string;
+  /** Items the source models (its most-bought ones)... */
+  restrictedTo: number;
+  /** ...of this many items in the model's index. */
+  catalogItems: number;
+}
+
+/** What each fitted source says of a catalogue it modelled only in part (EASE's `info.restrictedTo`). */
+export function sourceRestrictions(sources: ReadonlyMap<string, Recommender>): Record<string, SourceRestriction> {
+  const out: Record<string, SourceRestriction> = {};
+  for (const [name, r] of sources) {
+    if (r.name !== 'ease') continue;
+    const { restrictedTo, catalogItems } = (r as EaseRecommender).info;
+    if (restrictedTo !== null) out[name] = { recommender: r.name, restrictedTo, catalogItems };
+  }
+  return out;
 }
 
 /** Step events: `start` before a step, `end` with its duration. */
@@ -99,5 +122,5 @@ export async function computeModel(
       artifacts.push(['recommender:hybrid', fitted.hybrid.toArtifact()]);
     });
   }
-  return { artifacts, tables: [...build.tables].map(([name, rows]) => [name, [...rows]]), servingInfo: build.info, durations };
+  return { artifacts, tables: [...build.tables].map(([name, rows]) => [name, [...rows]]), servingInfo: build.info, durations, restrictions: sourceRestrictions(fitted.sources) };
 }

@@ -8,7 +8,7 @@ import { JOB_OUTAGE_WAIT_MS, retryWhileUnavailable } from '../retry-while-unavai
 import { assertEnoughData, countData, MIN_TRAINING_DATA, type DataCounts } from './dataset-guard.js';
 import { newModelVersion } from './model-version.js';
 import { computeInWorker } from './compute-in-worker.js';
-import { computeModel, type ComputeStepListener } from './compute-model.js';
+import { computeModel, type ComputeStepListener, type SourceRestriction } from './compute-model.js';
 import { defaultTrainThreads } from './threaded-serving-build.js';
 import type { TableEntries } from '../serving/serving-model-builder.js';
 import { listRecipes, loadRecipe, withTuning, type Recipe, type TuneOverride } from './recipe.js';
@@ -63,6 +63,11 @@ export interface TrainResult {
   tuning?: EvaluationTuning;
   /** When the training used imported factors for ALS. */
   factorImport?: FactorImportSummary;
+  /**
+   * Sources that modelled only part of the catalogue, by recipe source name (EASE over its `maxItems`: only its
+   * `restrictedTo` most-bought items of `catalogItems`; the others score 0 from it). Absent when none did.
+   */
+  restrictions?: Record<string, SourceRestriction>;
   /**
    * Whether the published version was made active. False when another version was activated by hand
    * while the training ran (a rollback): the rollback stands and `notActivated` says so.
@@ -390,7 +395,10 @@ export function createTrainer(deps: TrainerDeps) {
           );
         }
       };
-      const result: TrainResult = { version, recipe: recipe.name, recipeFile, trainedAt, data, durations, contents, ...(tuning ? { tuning } : {}), ...(factorImport ? { factorImport } : {}), activated: true };
+      // A source that modelled only part of the catalogue (EASE's maxItems) is said where the data team reads the
+      // version (GET /v1/models, the job's result), not only inside its artifact.
+      const restrictions = Object.keys(computed.restrictions).length > 0 ? computed.restrictions : undefined;
+      const result: TrainResult = { version, recipe: recipe.name, recipeFile, trainedAt, data, durations, contents, ...(tuning ? { tuning } : {}), ...(factorImport ? { factorImport } : {}), ...(restrictions ? { restrictions } : {}), activated: true };
       const meta: ModelMeta = {
         version,
         recipe: recipe.name,
@@ -406,6 +414,7 @@ export function createTrainer(deps: TrainerDeps) {
           erasureMark,
           ...(tuning ? { tuning } : {}),
           ...(factorImport ? { factorImport } : {}),
+          ...(restrictions ? { restrictions } : {}),
           ...(opts.jobId ? { jobId: opts.jobId } : {}),
         },
       };
