@@ -305,17 +305,18 @@ export function createJobRepository(db: Db) {
 
     /**
      * Marks running jobs as failed with INTERRUPTED when their heartbeat is older than `staleAfterMs`
-     * (or missing), or their worker is in `deadWorkers`, or `all` is set. Returns the jobs it failed.
+     * (or missing), or their worker is in `deadWorkers`, or `all` is set; never those in `exceptIds`
+     * (the jobs the sweeping runner is running itself). Returns the jobs it failed.
      * Heartbeats are the database's time, so their age is too: a host whose clock runs ahead does not
      * take live jobs for stale ones.
      */
-    async failInterrupted(opts: { staleAfterMs?: number; deadWorkers?: string[]; all?: boolean }): Promise<JobRecord[]> {
+    async failInterrupted(opts: { staleAfterMs?: number; deadWorkers?: string[]; all?: boolean; exceptIds?: string[] }): Promise<JobRecord[]> {
       const { rows } = await db.query(
         `UPDATE jobs SET status = 'failed', error = $4, finished_at = now()
-         WHERE status = 'running'
+         WHERE status = 'running' AND NOT (id = ANY($5::text[]))
            AND ($1 OR ($2::float8 IS NOT NULL AND (heartbeat_at IS NULL OR heartbeat_at < now() - $2::float8 * interval '1 millisecond')) OR worker_id = ANY($3::text[]))
          RETURNING *`,
-        [opts.all ?? false, opts.staleAfterMs ?? null, opts.deadWorkers ?? [], INTERRUPTED],
+        [opts.all ?? false, opts.staleAfterMs ?? null, opts.deadWorkers ?? [], INTERRUPTED, opts.exceptIds ?? []],
       );
       return rows.map(toJob);
     },

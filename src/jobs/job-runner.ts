@@ -172,6 +172,11 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   let kicked = false;
   let current: { job: JobRecord; done: Promise<void>; abort: AbortController } | null = null;
   let lastSweep = 0;
+  // The sweep in flight, if any: the claim loop's and the timer's never run side by side.
+  let sweeping: Promise<void> | null = null;
+  // Sweeps while the claim loop is in a job (it sweeps between jobs only): a job of a process that died
+  // meanwhile is declared within sweepMs, not once this runner's job ends (which may take an hour).
+  let sweepTimer: NodeJS.Timeout | null = null;
   // Start-up recovery that failed (database not reachable yet) is retried by the claim loop.
   let startRecoveryDone = false;
 
@@ -201,12 +206,29 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       all: atStart && opts.exclusiveDatabase,
       staleAfterMs,
       deadWorkers: deadLocalWorkers(running.map((r) => r.workerId)),
+      // The job in hand is alive whatever its heartbeat says (one due may not have gone out yet, e.g.
+      // after a synchronous step): this runner never declares its own job interrupted.
+      exceptIds: current ? [current.job.id] : [],
     });
     lastSweep = Date.now();
     if (atStart) startRecoveryDone = true;
     if (failed.length === 0) return;
     log.error({ jobIds: failed.map((j) => j.id), types: failed.map((j) => j.type) }, 'jobs of stopped processes marked failed (interrupted)');
     await opts.onInterrupted?.(failed).catch((err) => log.error({ err }, 'cleanup after interrupted jobs failed'));
+  }
+
+  /** A sweep (recover(false)), joined if one is already in flight. */
+  function sweep(): Promise<void> {
+    sweeping ??= recover(false).finally(() => {
+      sweeping = null;
+    });
+    return sweeping;
+  }
+
+  /** The timer's sweep: only once start-up recovery is done, and not once the runner stops. */
+  function sweepWhileBusy(): void {
+    if (stopping || sweeping || !startRecoveryDone || Date.now() - lastSweep < sweepMs) return;
+    sweep().catch((err: unknown) => repeated('job sweep failed', err));
   }
 
   /**
@@ -352,7 +374,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       let ran = false;
       try {
         if (!startRecoveryDone) await recover(true);
-        else if (Date.now() - lastSweep >= sweepMs) await recover(false);
+        else if (Date.now() - lastSweep >= sweepMs) await sweep();
         ran = await runNext();
       } catch (err) {
         repeated('job loop: claiming failed', err);
@@ -380,6 +402,10 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       // A database that is down at boot must not stop the API from starting: the loop retries.
       // (A warning when it is down, as for every background failure of the runner; an error otherwise.)
       await recover(true).catch((err: unknown) => repeated('job recovery at start failed; retrying', err));
+      if (!loop) {
+        sweepTimer = setInterval(sweepWhileBusy, sweepMs);
+        sweepTimer.unref();
+      }
       loop ??= claimLoop();
     },
     recover: () => recover(true),
@@ -395,6 +421,8 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     },
     async stop({ graceMs = 10_000 } = {}) {
       stopping = true;
+      if (sweepTimer) clearInterval(sweepTimer);
+      sweepTimer = null;
       wake?.();
       const job = current;
       if (job) {
@@ -405,6 +433,8 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
         }
       }
       await loop;
+      // A sweep the timer started before the stop: nothing of this runner touches the database after.
+      await sweeping?.catch(() => {});
     },
   };
 }
