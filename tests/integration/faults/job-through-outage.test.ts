@@ -455,7 +455,10 @@ describe.skipIf(!(await faultTestsRunnable()))('an evaluation and an export thro
       jobs: services.jobs,
       events: {
         ...services.events,
-        loadPurchaseRows: async (...args) => (when === 'the purchases are read' && (await once()), services.events.loadPurchaseRows(...args)),
+        streamPurchaseRows: async function* (...args) {
+          if (when === 'the purchases are read') await once();
+          yield* services.events.streamPurchaseRows(...args);
+        },
       },
       reports: {
         ...createReportRepository(services.db),
