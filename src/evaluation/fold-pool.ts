@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
-import type { PurchaseRow } from '../recommenders/dataset.js';
 import { startModuleWorker } from '../training/worker-thread.js';
 import { mergeBlendParts, type BlendPart, type BlendScores, type SourcePart } from './blend-cache.js';
+import { purchaseColumnsOf } from './purchase-columns.js';
 import { RollingFold, type FoldBlend, type FoldInfo, type FoldSpec } from './rolling-fold.js';
 import type { SplitInput } from './splits.js';
 
@@ -79,68 +79,6 @@ export function localFoldPool(input: SplitInput, specs: FoldSpec[]): FoldPool {
   };
 }
 
-/** Purchases as typed columns with string tables: posted to a thread far faster than as objects. */
-export interface PurchaseColumns {
-  strings: string[];
-  user: Int32Array;
-  item: Int32Array;
-  /** -1 for a purchase without an order id. */
-  order: Int32Array;
-  ts: Float64Array;
-  quantity: Float64Array;
-  price: Float64Array;
-  hasPrice: Uint8Array;
-}
-
-export function purchaseColumns(events: Iterable<PurchaseRow>): PurchaseColumns {
-  const rows = Array.isArray(events) ? (events as PurchaseRow[]) : [...events];
-  const codes = new Map<string, number>();
-  const code = (s: string) => {
-    let c = codes.get(s);
-    if (c === undefined) codes.set(s, (c = codes.size));
-    return c;
-  };
-  const n = rows.length;
-  const cols: PurchaseColumns = {
-    strings: [],
-    user: new Int32Array(n),
-    item: new Int32Array(n),
-    order: new Int32Array(n),
-    ts: new Float64Array(n),
-    quantity: new Float64Array(n),
-    price: new Float64Array(n),
-    hasPrice: new Uint8Array(n),
-  };
-  for (let e = 0; e < n; e++) {
-    const r = rows[e];
-    cols.user[e] = code(r.userId);
-    cols.item[e] = code(r.itemId);
-    cols.order[e] = r.orderId === null ? -1 : code(r.orderId);
-    cols.ts[e] = r.ts;
-    cols.quantity[e] = r.quantity;
-    cols.price[e] = r.price ?? 0;
-    cols.hasPrice[e] = r.price === null ? 0 : 1;
-  }
-  cols.strings = [...codes.keys()];
-  return cols;
-}
-
-/** The purchases back as rows, in their original order. */
-export function splitInputFromColumns(c: PurchaseColumns, items?: SplitInput['items'], users?: SplitInput['users']): SplitInput {
-  const events: PurchaseRow[] = new Array(c.ts.length);
-  for (let e = 0; e < events.length; e++) {
-    events[e] = {
-      userId: c.strings[c.user[e]],
-      itemId: c.strings[c.item[e]],
-      orderId: c.order[e] < 0 ? null : c.strings[c.order[e]],
-      ts: c.ts[e],
-      quantity: c.quantity[e],
-      price: c.hasPrice[e] ? c.price[e] : null,
-    };
-  }
-  return { events, items, users };
-}
-
 /**
  * The folds on min(threads, folds) worker threads, each holding a copy of every fold (about 330 MB
  * at Online Retail's size), so the work is shared evenly whatever the number of folds:
@@ -153,7 +91,8 @@ export function splitInputFromColumns(c: PurchaseColumns, items?: SplitInput['it
  */
 export function threadedFoldPool(input: SplitInput, specs: FoldSpec[], threads: number, signal?: AbortSignal): FoldPool {
   signal?.throwIfAborted();
-  const columns = purchaseColumns(input.events);
+  // Purchases as typed columns with id tables: posted to a thread far faster than as objects.
+  const columns = purchaseColumnsOf(input.events);
   const items = input.items ? [...input.items] : undefined;
   const users = input.users ? [...input.users] : undefined;
   // A fold trains on what precedes its window, so the later the start the longer the fit: those go first.

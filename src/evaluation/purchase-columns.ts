@@ -100,6 +100,13 @@ function idOf(ids: Map<string, number>, id: string): number {
   return at;
 }
 
+/** The columns of `events`, in their order. */
+export function purchaseColumnsOf(events: Iterable<PurchaseRow>): PurchaseColumns {
+  const builder = new PurchaseColumnsBuilder();
+  builder.addAll(Array.isArray(events) ? (events as PurchaseRow[]) : [...events]);
+  return builder.build();
+}
+
 /** The rows again, in their order, as they were added. */
 export function purchaseRows(c: PurchaseColumns): PurchaseRow[] {
   const rows: PurchaseRow[] = new Array(c.length);
