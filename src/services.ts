@@ -10,7 +10,7 @@ import type { ModelStore } from './store/model-store.js';
 import { createFeedbackRecorder, createImportedPurchasesFeed, createPurchaseRecorder } from './serving/record-purchases.js';
 import { createServing } from './serving/create-serving.js';
 import { createMetrics } from './metrics.js';
-import { cleanUpAbandonedDrafts, cleanUpInterruptedExports, cleanUpInterruptedTrainings, createJobHandlers } from './jobs/job-handlers.js';
+import { abandonedDrafts, cleanUpAbandonedDrafts, cleanUpInterruptedExports, cleanUpInterruptedTrainings, createJobHandlers } from './jobs/job-handlers.js';
 import { createJobRepository, type JobRecord } from './jobs/job-repository.js';
 import { createJobRunner, type JobRunner, type Logger as JobLogger } from './jobs/job-runner.js';
 import { createJobService } from './jobs/job-service.js';
@@ -113,10 +113,12 @@ export function createServices(deps: {
   };
   // Erased through another process sharing the model store: forget what this one keeps of the user.
   store.onUserErased?.((id) => void forgetUser(id).catch((err: unknown) => log?.('forgetting an erased user failed', err)));
+  const jobs = createJobRepository(db);
   const erasure = createUserErasure({
     events, erasures: erasureRepository, store, forget: forgetUser,
     // The jobs' results are made to describe their files in the erasure's transaction (the files are rewritten first).
     scrubExports: async (ids, tx) => createJobRepository(tx).exportsScrubbed(await scrubExportFiles(config.EXPORT_DIR, ids)),
+    abandonedDrafts: () => abandonedDrafts(jobs),
   });
   // And through Postgres, for the messages a replica missed; the list's end is noted now, before any request.
   const erasureFollower = createErasureFollower({
@@ -133,7 +135,6 @@ export function createServices(deps: {
 
   // Jobs: the API process runs them itself (inline) unless JOB_RUNNER=worker leaves them to `npm run worker`,
   // which builds its runner from the same options.
-  const jobs = createJobRepository(db);
   const jobGauges = createJobGauges({ jobs, metrics });
   const trainer = createTrainer({
     events, catalog, store, defaultRecipe: config.DEFAULT_RECIPE, erasures: erasure, threads: config.TRAIN_THREADS, precomputeDays: config.PRECOMPUTE_DAYS, log,

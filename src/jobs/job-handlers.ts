@@ -50,10 +50,7 @@ export type FactorImportJobParams = z.infer<typeof factorImportJobParams>;
  * their first write). A training that died right after its publish keeps its model.
  */
 export async function cleanUpInterruptedTrainings(store: Pick<ModelStore, 'deleteVersion' | 'listVersions'>, interrupted: JobRecord[]): Promise<void> {
-  const drafts = interrupted
-    .filter((job) => job.type === JOB_TYPES.train || job.type === JOB_TYPES.factorImport)
-    .map((job) => (job.result as { draftVersion?: unknown } | null)?.draftVersion)
-    .filter((v): v is string => typeof v === 'string');
+  const drafts = draftsOf(interrupted);
   if (drafts.length === 0) return;
   const published = new Set((await store.listVersions()).map((m) => m.version));
   for (const draft of drafts) if (!published.has(draft)) await store.deleteVersion(draft);
@@ -66,8 +63,30 @@ export async function cleanUpInterruptedTrainings(store: Pick<ModelStore, 'delet
  * Run before each training job: trainings are exclusive, so no failed job's draft is being written.
  */
 export async function cleanUpAbandonedDrafts(store: Pick<ModelStore, 'deleteVersion' | 'listVersions'>, jobs: Pick<JobRepository, 'recentlyEnded'>): Promise<void> {
+  const drafts = await abandonedDrafts(jobs);
+  if (drafts.length === 0) return;
+  const published = new Set((await store.listVersions()).map((m) => m.version));
+  for (const draft of drafts) if (!published.has(draft)) await store.deleteVersion(draft);
+}
+
+/**
+ * The draft versions the last failed trainings and factor imports noted: what cleanUpAbandonedDrafts
+ * deletes, and an erasure too (user-erasure.ts), since a draft holds every customer the training read. A
+ * failed job publishes nothing (its training stops at its publish, which also checks that the store still
+ * holds the whole draft), so deleting one never takes a version from under a running training. Some may be
+ * published (a training that died right after its publish) or gone already: the caller checks.
+ */
+export async function abandonedDrafts(jobs: Pick<JobRepository, 'recentlyEnded'>): Promise<string[]> {
   const ended = await jobs.recentlyEnded([JOB_TYPES.train, JOB_TYPES.factorImport], ABANDONED_DRAFTS_LOOKED_AT);
-  await cleanUpInterruptedTrainings(store, ended.filter((job) => job.status === 'failed'));
+  return draftsOf(ended.filter((job) => job.status === 'failed'));
+}
+
+/** The draft versions that these trainings and factor imports noted (`draftVersion`). */
+function draftsOf(jobs: JobRecord[]): string[] {
+  return jobs
+    .filter((job) => job.type === JOB_TYPES.train || job.type === JOB_TYPES.factorImport)
+    .map((job) => (job.result as { draftVersion?: unknown } | null)?.draftVersion)
+    .filter((v): v is string => typeof v === 'string');
 }
 
 /** How many of the trainings that ended last cleanUpAbandonedDrafts looks at. */

@@ -27,6 +27,12 @@ export interface UserErasureDeps {
    * results of their jobs describe the files as they now are; `tx` is the erasure's transaction.
    */
   scrubExports?: (userIds: ReadonlySet<string>, tx: Db) => Promise<unknown>;
+  /**
+   * The drafts that failed trainings may have left in the store (job-handlers abandonedDrafts): one whose
+   * deletion found the store away stays until the next training, with every customer it read. An erasure
+   * deletes them. Read before the erasure's transaction, which holds PGlite's one connection.
+   */
+  abandonedDrafts?: () => Promise<readonly string[]>;
 }
 
 
@@ -48,7 +54,7 @@ async function recommendersWithout(store: ModelStore, meta: ModelMeta, rows: Rea
  * erasure's advisory lock throughout (erasure-repository ERASURE_SERIAL):
  * 1. the model store, for every kept version: the profiles artifact, the fitted recommenders' rows of the
  *    customer and the user index rewritten without them, then their per-user entries of every table and
- *    their live events deleted (which tells other processes);
+ *    their live events deleted (which tells other processes); the drafts failed trainings left, deleted;
  * 2. the campaign export files already written (their rows of the customer);
  * 3. under ERASURE_LOCK, which ingestion waits for: events, feedback and attributes deleted, the id
  *    recorded in `erased_users`, and live events appended meanwhile dropped;
@@ -89,10 +95,11 @@ export function createUserErasure(deps: UserErasureDeps) {
     if (waiting.length > 0) queueErasureTurn();
     const ids = [...new Set(batch.map((w) => w.id))];
     try {
+      const drafts = (await deps.abandonedDrafts?.()) ?? [];
       // Also those Postgres no longer knew: the store and the files are scrubbed anyway.
       const existed = await deps.events.deleteUsers(ids, {
         scrub: async (tx) => {
-          await scrub(ids);
+          await scrub(ids, undefined, undefined, drafts);
           await deps.scrubExports?.(new Set(ids), tx);
         },
         // Live events appended by ingestion that committed while the scrub ran.
@@ -112,11 +119,15 @@ export function createUserErasure(deps: UserErasureDeps) {
    * One version named (a rollback's, a training's before its publish): that version's data of customers
    * erased after it was trained, and nothing else: one back under the same id since is a new customer,
    * whose purchases since (live events) and entries in the versions that learned them stay.
+   * `abandoned`: drafts of failed trainings, deleted (those published meanwhile are scrubbed as published).
    */
-  async function scrub(userIds: string[], versions?: string[], draft?: ModelMeta): Promise<void> {
+  async function scrub(userIds: string[], versions?: string[], draft?: ModelMeta, abandoned: readonly string[] = []): Promise<void> {
     if (userIds.length === 0) return;
     const ids = new Set(userIds);
-    const targets = draft ? [draft] : (await deps.store.listVersions()).filter((m) => versions === undefined || versions.includes(m.version));
+    const listed = draft ? [] : await deps.store.listVersions();
+    // Deleted rather than scrubbed: nothing will publish them, and a draft may be any part of a version.
+    for (const version of abandoned) if (!listed.some((m) => m.version === version)) await deps.store.deleteVersion(version);
+    const targets = draft ? [draft] : listed.filter((m) => versions === undefined || versions.includes(m.version));
     // Profiles before entries: an erasure's deleteUser announces it, and a process told reloads profiles.
     for (const meta of targets) {
       const { version } = meta;

@@ -84,7 +84,8 @@ export interface ModelStore {
   /**
    * Erases all per-user state of a user (GDPR erasure): their live events, and the entry keyed by their
    * id in every table of every published version (per-user candidates), so a rollback cannot bring
-   * them back; also in the unpublished versions named in `drafts` (a training about to publish). Artifacts
+   * them back; also in the unpublished versions named in `drafts` (a training about to publish). A version
+   * that a deletion (a prune) unlisted and then could not delete is deleted first. Artifacts
    * (whole-population data such as profiles) are redacted by the caller with redactArtifact
    * (src/privacy/user-erasure.ts), which knows their formats.
    */

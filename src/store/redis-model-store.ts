@@ -128,6 +128,7 @@ return 1`;
  *   P{v:VERSION}:keys            set of the version's keys above, so a version deletes without SCAN
  *   PCversions                   hash, version -> ModelMeta JSON (published versions only)
  *   PCversions:by-time           sorted set, version scored by publish time (ms)
+ *   PCversions:deleting          set, versions unlisted by deleteVersion whose data is not deleted yet
  *   PCactive                     string, the active version's ModelMeta JSON: one GET answers getActive
  *   Puser:ID:events              list of `ts|itemId`, newest last, capped at LIVE_EVENTS_KEPT
  * and the pub/sub channels Puser-events:changed (JSON array of user ids whose events just changed),
@@ -183,6 +184,8 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
   const versionsKey = `${p}${ctl}versions`;
   const byTimeKey = `${p}${ctl}versions:by-time`;
   const activeKey = `${p}${ctl}active`;
+  /** Versions unlisted by deleteVersion whose data may still be there: a deletion cut short (Redis away between its two steps). */
+  const deletingKey = `${p}${ctl}versions:deleting`;
   const artifactKey = (v: string, name: string) => `${p}{v:${v}}:artifact:${name}`;
   /** Counts up at every write of the artifact (SWAP_ARTIFACT_SCRIPT): readArtifact tells a read across a rewrite by it. */
   const artifactWritesKey = (v: string, name: string) => `${p}{v:${v}}:artifact-writes:${name}`;
@@ -264,10 +267,19 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
     const [keys, published] = await Promise.all([redis.smembers(indexKey(version)), redis.hexists(versionsKey, version)]);
     if (keys.length === 0 && !published) return false;
     // Unlisted first (control slot), so it cannot be activated while its data goes; then the data
-    // (the version's slot). UNLINK frees big hashes off Redis's main thread.
-    if (published) await execReplies(redis.multi().hdel(versionsKey, version).zrem(byTimeKey, version));
+    // (the version's slot). UNLINK frees big hashes off Redis's main thread. Noted as being deleted as it
+    // is unlisted, until its data is gone: a deletion cut short there (a prune's) left a version listed
+    // nowhere, which no erasure found and scrubbed (deleteUser finishes it).
+    if (published) await execReplies(redis.multi().hdel(versionsKey, version).zrem(byTimeKey, version).sadd(deletingKey, version));
     await redis.unlink(...keys, indexKey(version));
+    if (published) await redis.srem(deletingKey, version);
     return true;
+  }
+
+  /** Deletes the data of a version whose deletion was cut short after it was unlisted. */
+  async function finishDeletion(version: string): Promise<void> {
+    await redis.unlink(...(await redis.smembers(indexKey(version))), indexKey(version));
+    await redis.srem(deletingKey, version);
   }
 
   /**
@@ -418,7 +430,10 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
     },
 
     async deleteUser(userId, drafts = []) {
-      const versions = [...new Set([...(await redis.hkeys(versionsKey)), ...drafts])];
+      const [listed, deleting] = await Promise.all([redis.hkeys(versionsKey), redis.smembers(deletingKey)]);
+      // A version a deletion left half done holds the user too, listed nowhere: its deletion is finished first.
+      for (const version of deleting) await finishDeletion(version);
+      const versions = [...new Set([...listed, ...drafts])];
       const keysOfVersions = await Promise.all(versions.map((v) => redis.smembers(indexKey(v))));
       view.invalidate([userId]);
       // One pipeline per version (its own slot) besides the user's list: on a cluster a pipeline must
