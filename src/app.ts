@@ -40,6 +40,7 @@ import { within } from './within-time.js';
 import { startShared, withQueryTimeout } from './data/query-timeout.js';
 import { ERASED_EVENT_IDS_DAYS, forgetErasedIds } from './data/event-repository.js';
 import { startPeriodic, type PeriodicTask } from './periodic-task.js';
+import { retryWhileUnavailable } from './retry-while-unavailable.js';
 
 export const API_VERSION = '0.1.0';
 
@@ -65,6 +66,11 @@ const FEEDBACK_RETENTION_SWEEP_MS = 3_600_000;
 
 /** How long a starting process waits for the key recommendationIds are signed with (recommendation-ids.ts). */
 const KEY_READ_WAIT_MS = 2_000;
+
+/** How long a starting process waits for the scrub of what the model store lost of erasures (user-erasure.ts catchUp). */
+const ERASURE_CATCH_UP_WAIT_MS = 30_000;
+/** How long of that it asks a store or Postgres that does not answer again. */
+const ERASURE_CATCH_UP_RETRY_MS = 5_000;
 
 /** How often an idle replica starts the due re-reads of the catalog's changes and the active experiment. */
 const KEEP_FRESH_MS = 2_000;
@@ -276,6 +282,17 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   // The key recommendationIds are signed with is read before the first request, so no answer waits for it
   // (a process that cannot read it yet answers with unsigned ids and reads it again in the background).
   app.addHook('onReady', async () => void (await within(services.recommendationIds.ready(), KEY_READ_WAIT_MS, () => false)));
+  // The model store is scrubbed again of the erasures it lost (a Redis restarted from a snapshot taken
+  // before them) before the first request: none is answered from what it brought back. A store or Postgres
+  // not answering (a Redis still loading its snapshot) is asked again for a few seconds, not longer: a
+  // process started during an outage serves fallbacks meanwhile, and its reads of erasures while it serves
+  // try again. Past the wait (the erasure lock held by a long turn, say), the process starts as the scrub goes on.
+  app.addHook('onReady', async () => {
+    const catchUp = retryWhileUnavailable(() => services.erasure.catchUp(), { forMs: ERASURE_CATCH_UP_RETRY_MS }).catch((err: unknown) => {
+      app.log.warn({ err }, 'erasure: could not check that the model store still holds every erasure; the reads of erasures while serving try again');
+    });
+    await within(catchUp, ERASURE_CATCH_UP_WAIT_MS, () => undefined);
+  });
   // The inline job runner lives as long as the app: it claims jobs once the app is ready and stops
   // (finishing or interrupting the job in hand) before the caller closes the database.
   const runner = services.jobRunner;

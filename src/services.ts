@@ -121,8 +121,11 @@ export function createServices(deps: {
     abandonedDrafts: () => abandonedDrafts(jobs),
   });
   // And through Postgres, for the messages a replica missed; the list's end is noted now, before any request.
+  // Each read also scrubs the store again of erasures it lost (a Redis restarted from an older snapshot): the
+  // first one, made now, before this process serves (app.ts waits for it).
   const erasureFollower = createErasureFollower({
     erasures: erasureRepository, forget: forgetUser, refreshMs: config.ERASURE_REFRESH_MS, limitMs: config.PG_QUERY_TIMEOUT_MS || undefined, log,
+    catchUpStore: (through) => erasure.catchUp(through),
   });
   void erasureFollower.poll();
   const eraseUser = (id: string) => erasure.erase(id);

@@ -62,14 +62,17 @@ export function createErasureRepository(db: Db) {
     },
 
     /**
-     * Runs `fn` while no erasure runs (ERASURE_SERIAL), with the erasures after a mark read inside: an
-     * erasure under way is waited for and counted. `fn` must not wait on the database itself (PGlite has
-     * one connection, held here).
+     * Runs `fn` while no erasure runs (ERASURE_SERIAL), with the erasures after a mark, and the highest
+     * number (`markNow`), read inside: an erasure under way is waited for and counted. `fn` must not wait
+     * on the database itself (PGlite has one connection, held here).
      */
-    locked<T>(fn: (erasedSince: (mark: number) => Promise<string[]>) => Promise<T>): Promise<T> {
+    locked<T>(fn: (erasedSince: (mark: number) => Promise<string[]>, markNow: () => Promise<number>) => Promise<T>): Promise<T> {
       return db.transaction(async (tx) => {
         await tx.query(ERASURE_SERIAL);
-        return fn(async (mark) => (await erasuresAfter(mark, tx)).map((e) => e.userId));
+        return fn(
+          async (mark) => (await erasuresAfter(mark, tx)).map((e) => e.userId),
+          async () => Number((await tx.query<{ seq: string | null }>('SELECT max(seq)::text AS seq FROM erased_users')).rows[0]?.seq ?? 0),
+        );
       });
     },
   };

@@ -25,6 +25,7 @@ import type { ModelStore } from '../store/model-store.js';
 import type { ErasureRepository } from '../data/erasure-repository.js';
 import { scrubExportFile } from '../privacy/export-files.js';
 import { formulaEscaped } from './csv-formulas.js';
+import { erasureMarkOf } from '../training/write-model-version.js';
 import type { ExportRequest } from './export-request.js';
 import type { CampaignRepository } from '../data/campaign-repository.js';
 
@@ -33,8 +34,12 @@ export interface ExportDeps {
   audiences: Pick<AudienceService, 'audience'>;
   profiles: Pick<ProfileService, 'userIdsIn'>;
   store: Pick<ModelStore, 'getArtifact'> & Partial<Pick<ModelStore, 'listVersions' | 'getActive'>>;
-  /** Customers erased while the export ran are removed from its file when it is complete. */
-  erasures?: Pick<ErasureRepository, 'mark' | 'locked'>;
+  /**
+   * Customers erased after the version was trained are not written (a store brought back from before their
+   * erasure may hold them again), and those erased while the export ran are removed from its file when it is
+   * complete.
+   */
+  erasures?: Pick<ErasureRepository, 'mark' | 'locked' | 'erasedSince'>;
   /**
    * Brings what this process keeps of customers up to date with every erasure committed (erasure-follower.ts):
    * a worker process serves no requests, which is what reads them otherwise.
@@ -138,15 +143,15 @@ function storeLost(version: string, activeNow: string | null | undefined): AppEr
 }
 
 /**
- * The model's customers, filtered by segment and lifecycle stage. A version whose customer list the store
- * does not hold is not one without customers (every version has the list): VersionDeleted, for the caller
- * to tell a version that newer trainings deleted from one the store lost.
+ * The model's customers, filtered by segment and lifecycle stage, without `erased`. A version whose customer
+ * list the store does not hold is not one without customers (every version has the list): VersionDeleted,
+ * for the caller to tell a version that newer trainings deleted from one the store lost.
  */
-async function customersOf(deps: ExportDeps, version: string, req: ExportRequest): Promise<string[]> {
+async function customersOf(deps: ExportDeps, version: string, req: ExportRequest, erased: ReadonlySet<string>): Promise<string[]> {
   const bytes = await deps.store.getArtifact(version, ARTIFACT_USER_IDS);
   if (!bytes) throw new VersionDeleted(version);
   // An erased customer's place in the index is '' (user-erasure.ts): nobody to write.
-  let ids = decodeUserIdsArtifact(bytes).filter((id) => id !== '');
+  let ids = decodeUserIdsArtifact(bytes).filter((id) => id !== '' && !erased.has(id));
   for (const [dimension, name] of [['segment', req.segment], ['lifecycle', req.lifecycle]] as const) {
     if (name === undefined) continue;
     const members = await deps.profiles.userIdsIn(dimension, name);
@@ -194,6 +199,11 @@ export async function runExport(
    */
   async function writeVersion(model: ServingModel): Promise<typeof written> {
     const version = model.meta.version;
+    // Everyone erased after the version was trained, whatever the store holds of them: a Redis restarted from
+    // a snapshot taken before their erasure holds them again until it is scrubbed again (user-erasure.ts
+    // catchUp), which followErasures asked for and which may have failed. One erased before the training
+    // and back since is a new customer the version learned, and is written.
+    const erased = new Set(deps.erasures ? await throughOutage(() => deps.erasures!.erasedSince(erasureMarkOf(model.meta))) : []);
     const writer = openWriter(part, req, req.kind === 'audience' ? AUDIENCE_COLUMNS : RECOMMENDATION_COLUMNS);
     let rows = 0;
     let customers = 0;
@@ -201,15 +211,16 @@ export async function runExport(
       if (req.kind === 'audience') {
         const audience = await throughOutage(() => deps.audiences.audience({ ...req, k: req.k }));
         if (!audience) throw new AppError('UNPROCESSABLE', 'no model is active yet: train one first');
-        for (const [r, u] of audience.users.entries()) {
+        const members = audience.users.filter((u) => !erased.has(u.userId));
+        for (const [r, u] of members.entries()) {
           const record = { campaignId: campaign, rank: r + 1, userId: u.userId, score: u.score, tier: u.tier, reason: u.reason, itemId: u.itemId, modelVersion: audience.modelVersion };
           await writer.write(record);
           rows++;
         }
-        customers = audience.users.length;
+        customers = members.length;
         opts.onProgress?.(1, step);
       } else {
-        const ids = await throughOutage(() => customersOf(deps, version, req));
+        const ids = await throughOutage(() => customersOf(deps, version, req, erased));
         const query = { k: req.k, strategy: req.strategy ?? 'hybrid', excludePurchased: req.excludePurchased };
         /**
          * The customer's answer as the API gives it. One made while a store was unreachable is not the list

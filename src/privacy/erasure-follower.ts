@@ -16,13 +16,20 @@ export interface ErasureFollower {
  * and tells the others through the model store (Redis pub/sub), but a message is lost while a
  * subscriber reconnects, and a Redis user without pub/sub rights gets none: so each process also reads
  * `erased_users` past the highest number it has seen, at most every `refreshMs`, while it serves.
- * Forgetting is idempotent, so a customer forgotten twice (message and read) costs nothing.
+ * Forgetting is idempotent, so a customer forgotten twice (message and read) costs nothing. Each read
+ * also checks that the model store still holds every erasure's scrub (catchUpStore).
  * Erasures committed before the process started are not followed: what it holds, it read after them.
  */
 export function createErasureFollower(deps: {
   erasures: Pick<ErasureRepository, 'markBefore' | 'erasuresAfter'>;
   forget: (userId: string) => Promise<void>;
   refreshMs: number;
+  /**
+   * After each read, with the highest erasure number: does again what the model store lost of erasures
+   * (user-erasure.ts catchUp), so a store brought back from before some is scrubbed of them again, by the
+   * process that starts on it and, within `refreshMs`, by those running. A failure is logged, not thrown.
+   */
+  catchUpStore?: (through: number) => Promise<unknown>;
   /**
    * Limit on each statement of a read (PG_QUERY_TIMEOUT_MS): reads start outside any request, and one
    * that never gets an answer would stop the following for good. Unset = none.
@@ -44,6 +51,8 @@ export function createErasureFollower(deps: {
       await deps.forget(userId);
       mark = seq;
     }
+    // What was read is forgotten whatever the store does.
+    await deps.catchUpStore?.(mark).catch((err: unknown) => deps.log?.('could not scrub the model store again of the erasures it lost', err));
   }
 
   function poll(): Promise<void> {

@@ -6,7 +6,7 @@ import type { EventRepository } from '../data/event-repository.js';
 import { PROFILES_ARTIFACT, profilesWithout } from '../profiles/profiles-artifact.js';
 import { recommenderFactory } from '../recommenders/registry.js';
 import { ARTIFACT_USER_IDS, decodeUserIdsArtifact, encodeUserIdsArtifact } from '../serving/serving-artifacts.js';
-import type { ModelMeta, ModelStore } from '../store/model-store.js';
+import type { ErasureRecords, ModelMeta, ModelStore } from '../store/model-store.js';
 import { erasureMarkOf, goneFromStore } from '../training/write-model-version.js';
 
 /**
@@ -96,12 +96,17 @@ export function createUserErasure(deps: UserErasureDeps) {
     const ids = [...new Set(batch.map((w) => w.id))];
     try {
       const drafts = (await deps.abandonedDrafts?.()) ?? [];
+      let scrubbed: string[] = [];
       // Also those Postgres no longer knew: the store and the files are scrubbed anyway.
       const existed = await deps.events.deleteUsers(ids, {
         scrub: async (tx) => {
-          await scrub(ids, undefined, undefined, drafts);
+          scrubbed = await scrub(ids, undefined, undefined, drafts);
           await deps.scrubExports?.(new Set(ids), tx);
         },
+        // The versions scrubbed and the live events hold none of this turn's customers now, nor of those
+        // erased before it where they held none of those (their records say so): recorded in the store, so
+        // a store that comes back from before this point is scrubbed again (catchUp).
+        numbered: (before, after) => raiseRecords(after, { versions: scrubbed, liveEvents: true, from: before }),
         // Live events appended by ingestion that committed while the scrub ran.
         dropLive: async () => {
           for (const id of ids) await deps.store.deleteUser(id);
@@ -121,8 +126,8 @@ export function createUserErasure(deps: UserErasureDeps) {
    * whose purchases since (live events) and entries in the versions that learned them stay.
    * `abandoned`: drafts of failed trainings, deleted (those published meanwhile are scrubbed as published).
    */
-  async function scrub(userIds: string[], versions?: string[], draft?: ModelMeta, abandoned: readonly string[] = []): Promise<void> {
-    if (userIds.length === 0) return;
+  async function scrub(userIds: string[], versions?: string[], draft?: ModelMeta, abandoned: readonly string[] = []): Promise<string[]> {
+    if (userIds.length === 0) return [];
     const ids = new Set(userIds);
     const listed = draft ? [] : await deps.store.listVersions();
     // Deleted rather than scrubbed: nothing will publish them, and a draft may be any part of a version.
@@ -147,24 +152,35 @@ export function createUserErasure(deps: UserErasureDeps) {
     }
     if (draft || versions) {
       for (const { version } of targets) await deps.store.deleteUserEntries(version, [...ids]);
-      return;
+    } else {
+      for (const id of ids) await deps.store.deleteUser(id);
     }
-    for (const id of ids) await deps.store.deleteUser(id);
+    return targets.map((m) => m.version);
   }
+
+  /**
+   * Records (ModelStore.raiseErasureRecords) where the store keeps them; the scrubs recorded are done either
+   * way. `through` is asked only then: what a store without records does costs no statement more.
+   */
+  const raiseRecords = async (through: number | (() => Promise<number>), what: Parameters<NonNullable<ModelStore['raiseErasureRecords']>>[1]) => {
+    if (!deps.store.raiseErasureRecords) return;
+    await deps.store.raiseErasureRecords(typeof through === 'number' ? through : await through(), what);
+  };
 
   const forgetAll = async (ids: readonly string[]) => {
     for (const id of ids) await deps.forget(id);
   };
 
   /**
-   * Scrubs the given versions (all kept when undefined) of everyone erased after `mark`, under the erasure
-   * lock: `first` as soon as the lock is held (it may refuse the turn), `then` after the scrub.
+   * Scrubs the given versions of everyone erased after `mark`, under the erasure lock, and records it:
+   * `first` as soon as the lock is held (it may refuse the turn), `then` after the scrub.
    */
-  async function scrubLocked(mark: number, versions: string[] | undefined, then?: () => Promise<unknown>, first?: () => void): Promise<string[]> {
-    return oneAtATime(() => deps.erasures.locked(async (erasedSince) => {
+  async function scrubLocked(mark: number, versions: string[], then?: () => Promise<unknown>, first?: () => void): Promise<string[]> {
+    return oneAtATime(() => deps.erasures.locked(async (erasedSince, markNow) => {
       first?.();
       const ids = await erasedSince(mark);
       await scrub(ids, versions);
+      await raiseRecords(markNow, { versions });
       await then?.();
       return ids;
     }));
@@ -186,6 +202,58 @@ export function createUserErasure(deps: UserErasureDeps) {
       return existed;
     },
 
+    /**
+     * Does again what the model store lost of erasures (its erasureRecords say how far each part was
+     * scrubbed): a Redis restarted from a snapshot taken before an erasure, or a failover to a replica a
+     * little behind, brings back the customers erased since, in the kept versions and their live events,
+     * and nothing else would remove them. Under the erasure lock, each published version behind is scrubbed
+     * of everyone erased after its record (after its training's mark when it has none, as a rollback does),
+     * the live events of everyone erased after theirs are deleted (which tells every process), the drafts
+     * of failed trainings deleted (they came back too), and the records raised. `through`: the highest erasure number, when the caller has just read it. A store whose
+     * records are all there already costs one read of it (and one of Postgres without `through`), no lock.
+     * Resolves with the customers scrubbed again (forgotten by this process too).
+     */
+    async catchUp(through?: number): Promise<string[]> {
+      const { store } = deps;
+      if (!store.erasureRecords) return [];
+      const [highest, records] = await Promise.all([through ?? deps.erasures.mark(), store.erasureRecords()]);
+      const upToDate = (r: ErasureRecords, n: number) => r.liveEvents !== undefined && r.liveEvents >= n && [...r.versions.values()].every((v) => v !== undefined && v >= n);
+      if (upToDate(records, highest)) return [];
+      // The drafts of failed trainings came back too (an erasure deletes them): read before the lock's transaction.
+      const drafts = (await deps.abandonedDrafts?.()) ?? [];
+      const ids = await oneAtATime(() =>
+        deps.erasures.locked(async (erasedSince, markNow) => {
+          // Again under the lock: another process may have caught up meanwhile, and erasures since are counted.
+          const now = await markNow();
+          const held = await store.erasureRecords!();
+          const again = new Set<string>();
+          const listed = await store.listVersions();
+          for (const version of drafts) if (!listed.some((m) => m.version === version)) await store.deleteVersion(version);
+          for (const meta of listed) {
+            if (!held.versions.has(meta.version)) continue;
+            const from = held.versions.get(meta.version) ?? erasureMarkOf(meta);
+            if (held.versions.get(meta.version) !== undefined && from >= now) continue;
+            const ids = from < now ? await erasedSince(from) : [];
+            await scrub(ids, [meta.version]);
+            for (const id of ids) again.add(id);
+            // Only from where it was read: a store that went back again meanwhile is caught up next time.
+            await raiseRecords(now, { versions: [meta.version], from: held.versions.get(meta.version) });
+          }
+          // No record of the live events: a store a release before wrote, or one that came back empty. Its
+          // live events were appended after the erasures it knew (a new customer under an id), and stay.
+          if (held.liveEvents !== undefined && held.liveEvents < now) {
+            const ids = await erasedSince(held.liveEvents);
+            await store.deleteUserEvents?.(ids);
+            for (const id of ids) again.add(id);
+          }
+          if (held.liveEvents === undefined || held.liveEvents < now) await raiseRecords(now, { versions: [], liveEvents: true, from: held.liveEvents });
+          return [...again];
+        }),
+      );
+      await forgetAll(ids);
+      return ids;
+    },
+
     /** The current erasure mark: a training takes it before it reads its data. */
     mark: () => deps.erasures.mark(),
 
@@ -202,10 +270,13 @@ export function createUserErasure(deps: UserErasureDeps) {
      */
     async publishScrubbed<T>(mark: number, meta: ModelMeta, publish: (scrubbed: number) => Promise<T>): Promise<T> {
       return oneAtATime(() =>
-        deps.erasures.locked(async (erasedSince) => {
+        deps.erasures.locked(async (erasedSince, markNow) => {
           const ids = await erasedSince(mark);
           await scrub(ids, undefined, meta);
-          return publish(ids.length);
+          const published = await publish(ids.length);
+          // Not published (a rollback since): not listed, so not recorded.
+          await raiseRecords(markNow, { versions: [meta.version] });
+          return published;
         }),
       );
     },

@@ -99,6 +99,29 @@ export interface ModelStore {
    */
   deleteUserEntries(version: string, userIds: readonly string[]): Promise<void>;
   /**
+   * How far erasures were applied to what the store holds, by erasure number (`erased_users.seq`): for each
+   * published version, the number it was scrubbed through (undefined when none was recorded: a version of a
+   * release before, or one whose record was not written); and the number the live events were scrubbed
+   * through (undefined likewise). Kept with the data, so a store that comes back older (a Redis restarted
+   * from a snapshot taken before an erasure, a failover to a replica a little behind) brings back the
+   * numbers of what it brings back, and the scrubs it lost are done again (user-erasure.ts catchUp). One
+   * cheap read. Optional, with the two below: a store that never loses a write it answered (the in-process
+   * store writes its files first) leaves all three out.
+   */
+  erasureRecords?(): Promise<ErasureRecords>;
+  /**
+   * Raises the records of these published versions (unlisted ones are skipped) and, with `liveEvents`, of the
+   * live events, to `through`; never lowers one. With `from`, only a record at `from` or above is raised (a
+   * scrub of the erasures after `from` brings up to date only what was up to date before them), and a missing
+   * one is left missing.
+   */
+  raiseErasureRecords?(through: number, what: { versions: readonly string[]; liveEvents?: boolean; from?: number }): Promise<void>;
+  /**
+   * Deletes these users' live events and tells every process they were erased (onUserErased), as deleteUser
+   * does, leaving every version's entries alone: erasures done again on live events that came back.
+   */
+  deleteUserEvents?(userIds: readonly string[]): Promise<void>;
+  /**
    * Replaces an existing artifact of a version, published or not, with a redacted copy: the one
    * exception to immutability, for erasure (e.g. the profiles artifact without an erased customer).
    * Returns false, writing nothing, when the version has no artifact of that name.
@@ -131,3 +154,9 @@ export interface ModelStore {
 }
 
 export const LIVE_EVENTS_KEPT = 50;
+
+/** What ModelStore.erasureRecords answers. */
+export interface ErasureRecords {
+  versions: Map<string, number | undefined>;
+  liveEvents: number | undefined;
+}

@@ -119,6 +119,26 @@ redis.call('SET', KEYS[2], meta)
 return 1`;
 
 /**
+ * Raises erasure records (ModelStore.raiseErasureRecords): KEYS = the versions' records (hash), the live
+ * events' record, the versions hash; ARGV[1] the number, ARGV[2] `from` ('' for none), ARGV[3] '1' = the
+ * live events' too, ARGV[4...] the versions.
+ */
+const RAISE_ERASURE_RECORDS_SCRIPT = `local through = tonumber(ARGV[1])
+local from = ARGV[2] ~= '' and tonumber(ARGV[2]) or nil
+local function raises(current)
+  if not current then return from == nil end
+  current = tonumber(current)
+  return current < through and (from == nil or current >= from)
+end
+if ARGV[3] == '1' and raises(redis.call('GET', KEYS[2])) then redis.call('SET', KEYS[2], ARGV[1]) end
+for i = 4, #ARGV do
+  if redis.call('HEXISTS', KEYS[3], ARGV[i]) == 1 and raises(redis.call('HGET', KEYS[1], ARGV[i])) then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[1])
+  end
+end
+return 1`;
+
+/**
  * ModelStore on Redis or on a Redis Cluster. Key layout (P = prefix; C = `{ctl}:` on a cluster, empty
  * on a single server):
  *   P{v:VERSION}:artifact:NAME   string, the artifact's bytes
@@ -129,6 +149,8 @@ return 1`;
  *   PCversions                   hash, version -> ModelMeta JSON (published versions only)
  *   PCversions:by-time           sorted set, version scored by publish time (ms)
  *   PCversions:deleting          set, versions unlisted by deleteVersion whose data is not deleted yet
+ *   PCerasures:versions          hash, version -> the erasure number it was scrubbed through (erasureRecords)
+ *   PCerasures:live-events       string, the erasure number the live events were scrubbed through
  *   PCactive                     string, the active version's ModelMeta JSON: one GET answers getActive
  *   Puser:ID:events              list of `ts|itemId`, newest last, capped at LIVE_EVENTS_KEPT
  * and the pub/sub channels Puser-events:changed (JSON array of user ids whose events just changed),
@@ -186,6 +208,8 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
   const activeKey = `${p}${ctl}active`;
   /** Versions unlisted by deleteVersion whose data may still be there: a deletion cut short (Redis away between its two steps). */
   const deletingKey = `${p}${ctl}versions:deleting`;
+  const erasureRecordsKey = `${p}${ctl}erasures:versions`;
+  const liveErasureRecordKey = `${p}${ctl}erasures:live-events`;
   const artifactKey = (v: string, name: string) => `${p}{v:${v}}:artifact:${name}`;
   /** Counts up at every write of the artifact (SWAP_ARTIFACT_SCRIPT): readArtifact tells a read across a rewrite by it. */
   const artifactWritesKey = (v: string, name: string) => `${p}{v:${v}}:artifact-writes:${name}`;
@@ -270,7 +294,7 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
     // (the version's slot). UNLINK frees big hashes off Redis's main thread. Noted as being deleted as it
     // is unlisted, until its data is gone: a deletion cut short there (a prune's) left a version listed
     // nowhere, which no erasure found and scrubbed (deleteUser finishes it).
-    if (published) await execReplies(redis.multi().hdel(versionsKey, version).zrem(byTimeKey, version).sadd(deletingKey, version));
+    if (published) await execReplies(redis.multi().hdel(versionsKey, version).zrem(byTimeKey, version).hdel(erasureRecordsKey, version).sadd(deletingKey, version));
     await redis.unlink(...keys, indexKey(version));
     if (published) await redis.srem(deletingKey, version);
     return true;
@@ -445,6 +469,32 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
       });
       await Promise.all([redis.del(userKey(userId)), ...perVersion]);
       announce(userId, erasedChannel);
+    },
+
+    async erasureRecords() {
+      // One round trip: the keys share the control slot.
+      const [names, records, live] = (await execReplies(redis.pipeline().zrange(byTimeKey, 0, -1).hgetall(erasureRecordsKey).get(liveErasureRecordKey))) as [
+        string[],
+        Record<string, string>,
+        string | null,
+      ];
+      return {
+        versions: new Map(names.map((v) => [v, records[v] === undefined ? undefined : Number(records[v])])),
+        liveEvents: live === null ? undefined : Number(live),
+      };
+    },
+
+    async raiseErasureRecords(through, what) {
+      await redis.eval(RAISE_ERASURE_RECORDS_SCRIPT, 3, erasureRecordsKey, liveErasureRecordKey, versionsKey, String(through), what.from === undefined ? '' : String(what.from), what.liveEvents ? '1' : '0', ...what.versions);
+    },
+
+    async deleteUserEvents(userIds) {
+      if (userIds.length === 0) return;
+      view.invalidate(userIds);
+      // One key per user, each in its own slot.
+      await Promise.all(userIds.map((id) => redis.del(userKey(id))));
+      view.invalidate(userIds);
+      redis.publish(erasedChannel, JSON.stringify(userIds)).catch(() => {});
     },
 
     async deleteUserEntries(version, userIds) {

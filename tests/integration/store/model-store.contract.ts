@@ -399,4 +399,54 @@ export function modelStoreContract(factory: StoreFactory): void {
     expect(await store.getArtifact('redact-v1', 'missing')).toBeNull();
     expect(await store.getArtifact('no-such-version', 'profiles')).toBeNull();
   });
+
+  it('When erasure records are raised, Then each rises only from where it stood (never down, never from below `from`), a draft is not recorded and a deleted version loses its record', async (ctx) => {
+    const store = await make({ versionsKept: 2 });
+    // Optional: a store that never loses a write it answered keeps none.
+    if (!store.erasureRecords || !store.raiseErasureRecords) return ctx.skip();
+    const raise = store.raiseErasureRecords.bind(store);
+    for (const v of ['rec-v1', 'rec-v2']) {
+      await store.putArtifact(v, 'm', text(v));
+      await store.publish(meta(v));
+    }
+    await store.putArtifact('rec-draft', 'm', text('draft'));
+    expect(await store.erasureRecords()).toEqual({ versions: new Map([['rec-v1', undefined], ['rec-v2', undefined]]), liveEvents: undefined });
+
+    // With `from`, a missing record stays missing: what it was scrubbed of before is unknown.
+    await raise(4, { versions: ['rec-v1', 'rec-v2'], liveEvents: true, from: 2 });
+    expect(await store.erasureRecords()).toEqual({ versions: new Map([['rec-v1', undefined], ['rec-v2', undefined]]), liveEvents: undefined });
+    await raise(3, { versions: ['rec-v1', 'rec-draft'], liveEvents: true });
+    await raise(2, { versions: ['rec-v2'] });
+    expect(await store.erasureRecords()).toEqual({ versions: new Map([['rec-v1', 3], ['rec-v2', 2]]), liveEvents: 3 });
+    // From 3: rec-v1 and the live events were up to date, rec-v2 was not.
+    await raise(5, { versions: ['rec-v1', 'rec-v2'], liveEvents: true, from: 3 });
+    await raise(1, { versions: ['rec-v1'], liveEvents: true });
+    expect(await store.erasureRecords()).toEqual({ versions: new Map([['rec-v1', 5], ['rec-v2', 2]]), liveEvents: 5 });
+
+    // A third publish prunes rec-v1 (2 kept).
+    await store.putArtifact('rec-v3', 'm', text('v3'));
+    await store.publish(meta('rec-v3'));
+    await raise(6, { versions: ['rec-v1', 'rec-v3'] });
+    expect(await store.erasureRecords()).toEqual({ versions: new Map([['rec-v2', 2], ['rec-v3', 6]]), liveEvents: 5 });
+  });
+
+  it('When users\' live events are deleted, Then theirs are gone and every process is told; their entries and other users\' events stay', async (ctx) => {
+    const store = await make();
+    if (!store.deleteUserEvents) return ctx.skip();
+    const erased: string[] = [];
+    store.onUserErased?.((id) => erased.push(id));
+    await store.putEntries('ev-v1', 'users', [['gone', text('entry')]]);
+    await store.publish(meta('ev-v1'));
+    await store.appendUserEvents('gone', [{ itemId: 'i1', ts: 1 }]);
+    await store.appendUserEvents('also-gone', [{ itemId: 'i2', ts: 2 }]);
+    await store.appendUserEvents('kept', [{ itemId: 'i3', ts: 3 }]);
+
+    await store.deleteUserEvents(['gone', 'also-gone']);
+
+    expect(await store.getUserEvents('gone')).toEqual([]);
+    expect(await store.getUserEvents('also-gone')).toEqual([]);
+    expect(await store.getUserEvents('kept')).toEqual([{ itemId: 'i3', ts: 3 }]);
+    expect(bytesOf((await store.getEntries('ev-v1', 'users', ['gone']))[0])).toEqual(Array.from(text('entry')));
+    if (store.onUserErased) await expect.poll(() => [...erased].sort()).toEqual(['also-gone', 'gone']);
+  });
 }
