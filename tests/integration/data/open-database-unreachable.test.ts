@@ -1,9 +1,36 @@
 import { describe, expect, it } from 'vitest';
-import { createPgDb } from '../../../src/data/db.js';
+import { createPgDb, type Db } from '../../../src/data/db.js';
 import { MIGRATION_LOCK } from '../../../src/data/migrate.js';
 import { openDatabase, openDatabaseWhenReachable } from '../../../src/data/open-database.js';
 import { dependencyFailure } from '../../../src/errors.js';
 import { freePort, privateServerSupport, startPrivatePostgres } from '../../helpers/private-servers.js';
+
+const WAITING_FOR_ADVISORY_LOCK = "wait_event_type = 'Lock' AND wait_event = 'advisory'";
+
+/** Another replica migrating: holds the migrations' lock (with no statement limit of its own) until released. */
+async function holdMigrationLock(db: Db): Promise<{ release: () => Promise<void> }> {
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  let locked!: () => void;
+  const isLocked = new Promise<void>((r) => (locked = r));
+  const holding = db.transaction(async (tx) => {
+    await tx.query('SET LOCAL statement_timeout = 0');
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    locked();
+    await released;
+  });
+  await isLocked;
+  return {
+    release: async () => {
+      release();
+      await holding;
+    },
+  };
+}
+
+async function advisoryLockWaiters(db: Db): Promise<number> {
+  return Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE ${WAITING_FOR_ADVISORY_LOCK}`)).rows[0].n);
+}
 
 const support = await privateServerSupport();
 if (!support.postgres && process.env.REQUIRE_SERVICES === 'true') throw new Error(`this test needs ${support.missing.join(', ')} and REQUIRE_SERVICES=true`);
@@ -65,30 +92,17 @@ describe('a process starting while Postgres cannot be reached', () => {
         await other.query("ALTER DATABASE postgres SET statement_timeout = '200ms'");
         await other.query("ALTER DATABASE postgres SET lock_timeout = '200ms'");
         // Another replica migrating: it holds the migrations' lock for longer than the server's limits.
-        let release!: () => void;
-        const released = new Promise<void>((r) => (release = r));
-        let locked!: () => void;
-        const isLocked = new Promise<void>((r) => (locked = r));
-        const holding = other.transaction(async (tx) => {
-          await tx.query('SET LOCAL statement_timeout = 0');
-          await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-          locked();
-          await released;
-        });
-        await isLocked;
+        const lock = await holdMigrationLock(other);
         const waits: string[] = [];
         const opening = openDatabaseWhenReachable({ DATABASE_URL: pg.url, DATA_DIR: '/nonexistent' }, { onWait: (err) => waits.push(err.message) });
         const watcher = createPgDb(pg.url, { max: 1 });
         try {
           // The new process is waiting for the lock, and still is after five times the server's limits.
-          const waitingForLock = async () =>
-            Number((await watcher.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'")).rows[0].n);
-          await expect.poll(waitingForLock).toBe(1);
+          await expect.poll(() => advisoryLockWaiters(watcher)).toBe(1);
           await new Promise((r) => setTimeout(r, 1_000));
-          expect(await waitingForLock()).toBe(1);
+          expect(await advisoryLockWaiters(watcher)).toBe(1);
         } finally {
-          release();
-          await holding;
+          await lock.release();
           await watcher.close();
         }
         const { db, migrated } = await opening;
@@ -109,16 +123,7 @@ describe('a process starting while Postgres cannot be reached', () => {
       const pg = await startPrivatePostgres();
       const other = createPgDb(pg.url, { max: 1 });
       try {
-        let release!: () => void;
-        const released = new Promise<void>((r) => (release = r));
-        let locked!: () => void;
-        const isLocked = new Promise<void>((r) => (locked = r));
-        const holding = other.transaction(async (tx) => {
-          await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-          locked();
-          await released;
-        });
-        await isLocked;
+        const lock = await holdMigrationLock(other);
         // Its failure is taken at once (it may come before the expectation below is reached).
         const failure = openDatabaseWhenReachable({ DATABASE_URL: pg.url, DATA_DIR: '/nonexistent' }, { onWait: () => {} }).then(
           () => null,
@@ -126,14 +131,11 @@ describe('a process starting while Postgres cannot be reached', () => {
         );
         const watcher = createPgDb(pg.url, { max: 1 });
         try {
-          await expect
-            .poll(async () => Number((await watcher.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'")).rows[0].n))
-            .toBe(1);
-          await watcher.query("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'");
+          await expect.poll(() => advisoryLockWaiters(watcher)).toBe(1);
+          await watcher.query(`SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE ${WAITING_FOR_ADVISORY_LOCK}`);
           expect((await failure)?.message).toMatch(/migration statement was cancelled/);
         } finally {
-          release();
-          await holding;
+          await lock.release();
           await watcher.close();
         }
       } finally {
