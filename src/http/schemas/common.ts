@@ -227,3 +227,13 @@ export const nextCursor = z.string().nullable().describe('Pass as `after` for th
 
 /** The `next` of a `cursorPaging` list by the name the keyset lists give it. */
 export const sameNextCursor = z.string().nullable().describe('The same as `next`: pass as `cursor` (or `after`) for the next page; null when this page is the last');
+
+/** The paging fields of a `cursorPaging` list's answer: where the next page starts and what this one was asked. */
+export const cursorPagingAnswer = {
+  next: nextCursor,
+  nextCursor: sameNextCursor,
+  limit: z.number().int(),
+  offset: z.number().int(),
+  after: z.string().optional(),
+  cursor: z.string().optional(),
+};

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { nextCursor, once, queryNumber, sameNextCursor } from './common.js';
+import { cursorPagingAnswer, once, queryNumber } from './common.js';
 import { experimentResults } from './experiments.js';
 import { evaluationRequestSchema } from '../../evaluation/evaluation-request.js';
 import { METRIC_NAMES, type MetricName } from '../../evaluation/evaluation-report.js';
@@ -113,12 +113,7 @@ export const evaluationList = z.object({
     }),
   ),
   total: z.number().int().describe('Stored reports in all'),
-  next: nextCursor,
-  nextCursor: sameNextCursor,
-  limit: z.number().int(),
-  offset: z.number().int(),
-  after: z.string().optional(),
-  cursor: z.string().optional(),
+  ...cursorPagingAnswer,
 });
 
 export const onlineMetricsQuery = z.strictObject({

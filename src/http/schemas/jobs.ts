@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { nextCursor, sameNextCursor } from './common.js';
+import { cursorPagingAnswer } from './common.js';
 import { IMPORT_FORMATS, type ImportFormat } from '../../data/importers/run-import.js';
 import { DATE_ORDERS, type DateOrder } from '../../data/importers/field-parsers.js';
 import { tuneSpecSchema } from '../../training/recipe.js';
@@ -88,12 +88,7 @@ export const jobResponse = z
 
 export const jobList = z.object({
   jobs: z.array(jobResponse),
-  next: nextCursor,
-  nextCursor: sameNextCursor,
-  limit: z.number().int(),
-  offset: z.number().int(),
-  after: z.string().optional(),
-  cursor: z.string().optional(),
+  ...cursorPagingAnswer,
 });
 
 export const modelVersion = z
