@@ -31,8 +31,9 @@ export function evaluationRoutes(app: FastifyInstance, deps: { evaluations: Eval
     config: { scope: 'admin' },
     schema: { operationId: 'listEvaluations', tags, summary: 'Stored evaluation reports, newest first', querystring: cursorPaging, response: { 200: evaluationList, ...errors(400, 401, 403) } },
     handler: async (req) => {
-      const page = await deps.evaluations.list(cursorPage(req.query));
-      return { ...page, nextCursor: page.next, ...req.query };
+      const asked = cursorPage(req.query);
+      const page = await deps.evaluations.list(asked);
+      return { ...page, nextCursor: page.next, ...req.query, offset: asked.offset };
     },
   });
 

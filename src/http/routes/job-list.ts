@@ -24,8 +24,9 @@ export function jobListRoute(app: FastifyInstance, jobService: JobService, route
       response: { 200: jobList, ...errors(400, 401, 403) },
     },
     handler: async (req) => {
-      const { jobs, next } = await jobService.list(route.type, cursorPage(req.query));
-      return { jobs: jobs.map(jobView), next, nextCursor: next, ...req.query };
+      const page = cursorPage(req.query);
+      const { jobs, next } = await jobService.list(route.type, page);
+      return { jobs: jobs.map(jobView), next, nextCursor: next, ...req.query, offset: page.offset };
     },
   });
 }

@@ -192,10 +192,14 @@ export const nextPageCursor = z.string().nullable().describe('Pass as `cursor` f
 /**
  * Jobs and evaluation reports, newest first: `listPaging`, and `after` to page without shifting. `cursor` is
  * `after` by the name the keyset lists (GET /v1/users, ...) give it, so a client pages every list alike; one
- * or the other, not both (cursorPage reads them).
+ * or the other, not both (cursorPage reads them). As on the keyset lists, `offset` beside `cursor` is a 400
+ * (so `offset` has no schema default); beside `after` it skips entries after it, as it always has.
  */
 export const cursorPaging = listPaging
   .extend({
+    offset: queryNumber(z.coerce.number().int().min(0).meta({ default: 0 }))
+      .optional()
+      .describe("Entries to skip in the list's order (the next page); after `after`'s entry when both are given. Not with `cursor`"),
     after: once(id.max(128))
       .optional()
       .describe(
@@ -209,15 +213,16 @@ export const cursorPaging = listPaging
   })
   .superRefine((q, ctx) => {
     if (q.after !== undefined && q.cursor !== undefined) ctx.addIssue({ code: 'custom', path: ['cursor'], message: 'give `after` or `cursor`, not both (they mean the same)' });
+    if (q.offset !== undefined && q.cursor !== undefined) ctx.addIssue({ code: 'custom', path: ['offset'], message: 'give `offset` or `cursor`, not both' });
   });
 
 /**
  * The page a `cursorPaging` query asks for: `after` from `after` or `cursor`, and `afterParam`, which of them
  * named it (the 400 of an id that is no entry of the list names that parameter).
  */
-export const cursorPage = (q: { limit: number; offset: number; after?: string; cursor?: string }) => ({
+export const cursorPage = (q: { limit: number; offset?: number; after?: string; cursor?: string }) => ({
   limit: q.limit,
-  offset: q.offset,
+  offset: q.offset ?? 0,
   after: q.cursor ?? q.after,
   afterParam: q.cursor !== undefined ? ('cursor' as const) : ('after' as const),
 });

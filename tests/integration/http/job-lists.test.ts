@@ -88,6 +88,17 @@ for (const backend of DB_BACKENDS) {
       const both = await list(`/v1/imports?after=${all[0]}&cursor=${all[0]}`);
       expect(both.statusCode).toBe(400);
       expect(both.json().error).toMatchObject({ code: 'VALIDATION_FAILED', details: [expect.objectContaining({ path: 'querystring.cursor' })] });
+      // As on the keyset lists, `cursor` with `offset` (even 0) is refused; `after` with `offset` still skips after it.
+      for (const offset of [0, 1]) {
+        const mixed = await list(`/v1/imports?cursor=${all[0]}&offset=${offset}`);
+        expect(mixed.statusCode, mixed.body).toBe(400);
+        expect(mixed.json().error).toMatchObject({ code: 'VALIDATION_FAILED', details: [expect.objectContaining({ path: 'querystring.offset' })] });
+      }
+      const evaluations = await list('/v1/evaluations?cursor=x&offset=0');
+      expect(evaluations.statusCode, evaluations.body).toBe(400);
+      expect(evaluations.json().error).toMatchObject({ details: [expect.objectContaining({ path: 'querystring.offset' })] });
+      const plain = (await list('/v1/imports?limit=1')).json();
+      expect(plain.offset).toBe(0);
     });
 
     it('When `after` names no job of the list, Then 400 in the error shape, naming the parameter', async () => {
