@@ -61,6 +61,15 @@ export const INTERRUPTED = 'interrupted: the process running it stopped';
 export const OUTAGE_FAILURE =
   'Postgres or Redis did not answer for longer than the job waits for it (about a minute); what it wrote is kept or was never published, so submitting it again is safe (an import skips the rows already stored)';
 
+/**
+ * Ends the message of a job whose statement Postgres cancelled itself (job-runner failureMessage): a
+ * `statement_timeout` or `lock_timeout` of the server, database or role, or an operator's cancel. Submitting
+ * it again as it is would only repeat the cancelled read, so it says what to change (and, not ending with
+ * OUTAGE_FAILURE, a model recovery waits for a person rather than training into the same limit).
+ */
+export const CANCELLED_FAILURE =
+  "Postgres cancelled the job's statement itself (a statement_timeout or lock_timeout set on the server, database or role the service connects as, or an operator's cancel); a job's reads can run for minutes on a large shop, so lift the limit for that role (ALTER ROLE <role> SET statement_timeout = 0) and submit the job again";
+
 const iso = (d: unknown) => (d === null || d === undefined ? null : d instanceof Date ? d.toISOString() : String(d));
 
 function toJob(r: Record<string, unknown>): JobRecord {

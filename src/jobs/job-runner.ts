@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { INTERRUPTED, OUTAGE_FAILURE, type JobRecord, type JobRepository } from './job-repository.js';
-import { withoutQueryTimeout, withQueryTimeout } from '../data/query-timeout.js';
+import { CANCELLED_FAILURE, INTERRUPTED, OUTAGE_FAILURE, type JobRecord, type JobRepository } from './job-repository.js';
+import { cancelledStatement, withoutQueryTimeout, withQueryTimeout } from '../data/query-timeout.js';
 import { AppError, dependencyFailure, ERRORS } from '../errors.js';
 import { retryWhileUnavailable } from '../retry-while-unavailable.js';
 import { backgroundLog } from '../background-log.js';
@@ -450,10 +450,12 @@ const whenAborted = (signal: AbortSignal) =>
 /**
  * What a failed job records as its error. A store that stopped answering for longer than the job's
  * steps wait for it (each retries about a minute) says so and what to do: every job's writes are
- * idempotent or unpublished until complete, so submitting it again is safe and loses nothing.
+ * idempotent or unpublished until complete, so submitting it again is safe and loses nothing. A statement
+ * Postgres cancelled itself (to the service's requests, a slow Postgres like an outage) would be
+ * cancelled again: it says which limit to lift instead.
  */
 export function failureMessage(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   if (message === INTERRUPTED || !dependencyFailure(err)) return message;
-  return `${message}: ${OUTAGE_FAILURE}`;
+  return `${message}: ${cancelledStatement(err) ? CANCELLED_FAILURE : OUTAGE_FAILURE}`;
 }
