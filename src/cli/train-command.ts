@@ -60,6 +60,7 @@ function stepRank(step: string): number {
   return at < 0 ? 6.5 : at;
 }
 
+const count = (n: number) => n.toLocaleString('en-US');
 const ms = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(2)} s` : `${Math.round(n)} ms`);
 
 /** Whether tuning chose the weights, and on what; or why it kept the recipe's (a reason the caller must see). */
@@ -78,10 +79,10 @@ export function formatTrainResult(r: TrainResult): string {
     ['users', r.data.users.toLocaleString('en-US')],
     ['items', `${r.data.items.toLocaleString('en-US')} bought, ${r.data.catalogItems.toLocaleString('en-US')} in the model`],
     ['orders', r.data.orders.toLocaleString('en-US')],
-    // A source modelling only part of the catalogue (EASE over its maxItems): "in the model" above is not all it scores.
+    // A source that left bought items out (EASE over its maxItems): "in the model" above is not all it scores.
     ...Object.entries(r.restrictions ?? {}).map(([source, c]): [string, string] => [
       `  ${source}`,
-      `${c.recommender} models only its ${c.restrictedTo.toLocaleString('en-US')} most-bought items of ${c.catalogItems.toLocaleString('en-US')} (maxItems); the others score 0 from it`,
+      `${c.recommender} models only its ${count(c.restrictedTo)} most-bought of the ${count(c.boughtItems)} bought items (maxItems): the other ${count(c.boughtItems - c.restrictedTo)} score 0 from it`,
     ]),
     ...(r.tuning ? [['tuning', tuningLine(r.tuning)] as [string, string]] : []),
     ...Object.entries(r.durations)

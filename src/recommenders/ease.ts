@@ -26,9 +26,10 @@ const paramsSchema = z.strictObject({
   /** User-item value in X: 1 per bought item (as in Steck 2019), or ln(1 + distinct orders). */
   weighting: z.enum(['binary', 'log']).default('binary'),
   /**
-   * At most this many items enter the model: when the catalogue is larger, the items with the most
-   * distinct buyers are kept and every other item scores 0 (and says nothing as history).
-   * The fit's `info.restrictedTo` says when this happened.
+   * At most this many items enter the model. Only items bought in the training data enter it (one nobody
+   * bought has a zero column in X: its weights are 0 either way, it would only cost a slot and its share of
+   * the inversion); when more were bought, those with the most distinct buyers are kept and every other
+   * item scores 0 (and says nothing as history). The fit's `info.restrictedTo` says when this happened.
    */
   maxItems: z.int().min(2).max(20_000).default(EASE_DEFAULT_MAX_ITEMS),
   /**
@@ -46,10 +47,15 @@ const VERSION = 1;
 
 /** What a fit wants the data team to know. */
 export interface EaseInfo {
-  /** Items in the catalogue and items in the model (equal unless maxItems applied). */
+  /** Items in the model's index (the catalogue), those bought in the training data, and those in the model. */
   catalogItems: number;
+  /** Absent from an artifact written before it was recorded. */
+  boughtItems?: number;
   modelItems: number;
-  /** Set when the catalogue exceeded maxItems: only the most-bought `restrictedTo` items are scored. */
+  /**
+   * Set when bought items exceeded maxItems: only the most-bought `restrictedTo` of the `boughtItems` are
+   * scored (null when every bought item is in the model, however large the catalogue).
+   */
   restrictedTo: number | null;
 }
 
@@ -109,11 +115,12 @@ function createEase(params: EaseParams, itemIds: readonly string[], rows: Neighb
   };
 }
 
-/** Item indices of the model: every item, or the `max` with the most distinct buyers (ties: lower index). */
+/** Item indices of the model: every bought item, or the `max` with the most distinct buyers (ties: lower index). */
 function modelItems(buyers: Int32Array, max: number): Int32Array {
-  const all = Int32Array.from(buyers.keys());
-  if (all.length <= max) return all;
-  const chosen = [...all].sort((a, b) => buyers[b] - buyers[a] || a - b).slice(0, max);
+  const bought: number[] = [];
+  for (let i = 0; i < buyers.length; i++) if (buyers[i] > 0) bought.push(i);
+  if (bought.length <= max) return Int32Array.from(bought);
+  const chosen = bought.sort((a, b) => buyers[b] - buyers[a] || a - b).slice(0, max);
   return Int32Array.from(chosen.sort((a, b) => a - b));
 }
 
@@ -177,7 +184,9 @@ function fit(ds: Dataset, params: EaseParams): EaseRecommender {
     heap.forEach((t) => row.push({ item: kept[t], score: -g[rs + t] / diagonal[t] }));
     lists.push(row.sort((a, b) => b.score - a.score || a.item - b.item));
   }
-  const info: EaseInfo = { catalogItems: itemCount, modelItems: n, restrictedTo: n < itemCount ? n : null };
+  let boughtItems = 0;
+  for (const b of buyers) if (b > 0) boughtItems++;
+  const info: EaseInfo = { catalogItems: itemCount, boughtItems, modelItems: n, restrictedTo: n < boughtItems ? n : null };
   return createEase(params, [...ds.itemIds], packNeighbourLists(lists), ds.now, info);
 }
 

@@ -18,26 +18,29 @@ export interface ComputedModel {
   servingInfo: unknown;
   /** Milliseconds per step: `fit:<source>`, `fit:hybrid`, `serving`, `encode`. */
   durations: Record<string, number>;
-  /** Sources that modelled only part of the catalogue (EASE over its `maxItems`), by recipe source name. */
+  /** Sources that left bought items out (EASE with more bought than its `maxItems`), by recipe source name. */
   restrictions: Record<string, SourceRestriction>;
 }
 
-/** A source that models only part of the catalogue: the other items score 0 from it. */
+/** A source that left out items bought in the training data: those score 0 from it. */
 export interface SourceRestriction {
   recommender: string;
   /** Items the source models (its most-bought ones)... */
   restrictedTo: number;
-  /** ...of this many items in the model's index. */
+  /** ...of this many bought in the training data (boughtItems - restrictedTo were left out)... */
+  boughtItems: number;
+  /** ...and this many in the model's index (the catalogue; those never bought score 0 from it in any case). */
   catalogItems: number;
 }
 
-/** What each fitted source says of a catalogue it modelled only in part (EASE's `info.restrictedTo`). */
+/** What each fitted source says of the bought items it left out (EASE's `info.restrictedTo`). */
 export function sourceRestrictions(sources: ReadonlyMap<string, Recommender>): Record<string, SourceRestriction> {
   const out: Record<string, SourceRestriction> = {};
   for (const [name, r] of sources) {
     if (r.name !== 'ease') continue;
-    const { restrictedTo, catalogItems } = (r as EaseRecommender).info;
-    if (restrictedTo !== null) out[name] = { recommender: r.name, restrictedTo, catalogItems };
+    const { restrictedTo, boughtItems, catalogItems } = (r as EaseRecommender).info;
+    // A fit made here always counts its bought items (only an artifact of an older release lacks the count).
+    if (restrictedTo !== null && boughtItems !== undefined) out[name] = { recommender: r.name, restrictedTo, boughtItems, catalogItems };
   }
   return out;
 }

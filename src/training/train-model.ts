@@ -64,8 +64,9 @@ export interface TrainResult {
   /** When the training used imported factors for ALS. */
   factorImport?: FactorImportSummary;
   /**
-   * Sources that modelled only part of the catalogue, by recipe source name (EASE over its `maxItems`: only its
-   * `restrictedTo` most-bought items of `catalogItems`; the others score 0 from it). Absent when none did.
+   * Sources that left out items bought in the training data, by recipe source name (EASE with more bought than its
+   * `maxItems`: only its `restrictedTo` most-bought of the `boughtItems` bought, `catalogItems` in the catalogue; the
+   * others score 0 from it). Absent when none did.
    */
   restrictions?: Record<string, SourceRestriction>;
   /**
@@ -395,7 +396,7 @@ export function createTrainer(deps: TrainerDeps) {
           );
         }
       };
-      // A source that modelled only part of the catalogue (EASE's maxItems) is said where the data team reads the
+      // A source that left bought items out (EASE's maxItems) is said where the data team reads the
       // version (GET /v1/models, the job's result), not only inside its artifact.
       const restrictions = Object.keys(computed.restrictions).length > 0 ? computed.restrictions : undefined;
       const result: TrainResult = { version, recipe: recipe.name, recipeFile, trainedAt, data, durations, contents, ...(tuning ? { tuning } : {}), ...(factorImport ? { factorImport } : {}), ...(restrictions ? { restrictions } : {}), activated: true };

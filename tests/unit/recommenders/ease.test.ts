@@ -14,9 +14,8 @@ const row = (userId: string, itemId: string, day: number): PurchaseRow => ({ use
  *   P = [[8,-4,0],[-4,8,-4],[0,-4,8]] / 16 = [[.5,-.25,0],[-.25,.5,-.25],[0,-.25,.5]]
  *   B[i][j] = -P[i][j] / P[j][j]: B[a][b] = B[b][a] = B[b][c] = B[c][b] = 0.5, B[a][c] = B[c][a] = 0, diagonal 0.
  */
-const ds = buildDataset({
-  events: [row('u1', 'a', 1), row('u1', 'b', 1), row('u2', 'b', 2), row('u2', 'c', 2), row('u3', 'a', 3), row('u3', 'b', 3), row('u3', 'c', 3)],
-});
+const eventsOf = (): PurchaseRow[] => [row('u1', 'a', 1), row('u1', 'b', 1), row('u2', 'b', 2), row('u2', 'c', 2), row('u3', 'a', 3), row('u3', 'b', 3), row('u3', 'c', 3)];
+const ds = buildDataset({ events: eventsOf() });
 const idx = (id: string) => ds.itemIndex.get(id)!;
 const scoresFor = (model: ReturnType<typeof easeFactory.fit>, items: string[]) => {
   const ctx: UserContext = { user: -1, history: items.map((id) => ({ item: idx(id), ts: ds.now, quantity: 1, order: 'cart' })), attributes: {} };
@@ -49,11 +48,50 @@ describe('EASE', () => {
     // Kept: b (3 buyers) and a (2 buyers, ties with c, lower index). X^T X + I over (a, b) = [[3,2],[2,4]],
     // P = [[4,-2],[-2,3]] / 8, so B[a][b] = 0.25 / 0.375 = 2/3 and B[b][a] = 0.25 / 0.5 = 0.5.
     const model = easeFactory.fit(ds, easeFactory.parseParams({ lambda: 1, neighbours: 0, maxItems: 2 }));
-    expect(model.info).toEqual({ catalogItems: 3, modelItems: 2, restrictedTo: 2 });
+    expect(model.info).toEqual({ catalogItems: 3, boughtItems: 3, modelItems: 2, restrictedTo: 2 });
     expect(scoresFor(model, ['a']).b).toBeCloseTo(2 / 3, 6);
     expect(scoresFor(model, ['b']).a).toBeCloseTo(0.5, 6);
     expect(scoresFor(model, ['b']).c).toBe(0);
     expect(scoresFor(model, ['c'])).toEqual({ a: 0, b: 0, c: 0 });
+  });
+
+  describe('a catalogue with products nobody bought (a 25,000-product grocery with 13,750 bought)', () => {
+    // The same three bought items as above, and two catalogue items (x, y) nobody bought.
+    const catalogue = ['a', 'b', 'c', 'x', 'y'].map((id) => ({ id, title: id, description: null, categories: [], price: null, attributes: {}, available: true }));
+    const withUnbought = buildDataset({ events: eventsOf(), items: catalogue });
+    const fitted = (maxItems: number) => easeFactory.fit(withUnbought, easeFactory.parseParams({ lambda: 1, neighbours: 0, maxItems }));
+    const scoresOf = (model: ReturnType<typeof easeFactory.fit>, items: string[]) => {
+      const ctx: UserContext = { user: -1, history: items.map((id) => ({ item: withUnbought.itemIndex.get(id)!, ts: withUnbought.now, quantity: 1, order: 'cart' })), attributes: {} };
+      const out = new Float32Array(withUnbought.itemIds.length);
+      model.scoreUser(ctx, out);
+      return Object.fromEntries(withUnbought.itemIds.map((id, i) => [id, out[i]]));
+    };
+
+    it('When every bought item fits under maxItems, Then no restriction is reported and the never-bought items take no slot', () => {
+      // Catalogue 5 > maxItems 3 = bought 3: nothing bought was left out.
+      expect(fitted(3).info).toEqual({ catalogItems: 5, boughtItems: 3, modelItems: 3, restrictedTo: null });
+      // maxItems 4: the fourth slot is not given to a product nobody bought.
+      expect(fitted(4).info).toEqual({ catalogItems: 5, boughtItems: 3, modelItems: 3, restrictedTo: null });
+      // The scores are the closed form over (a, b, c) worked out at the top of this file.
+      const s = scoresOf(fitted(3), ['b']);
+      expect(s.a).toBeCloseTo(0.5, 6);
+      expect(s.c).toBeCloseTo(0.5, 6);
+      expect(s.x).toBe(0);
+      expect(s.y).toBe(0);
+    });
+
+    it('When bought items exceed maxItems, Then the restriction counts the bought items beside the catalogue', () => {
+      // Kept: b (3 buyers) and a (2 buyers, ties with c, lower index), as in the test above without x and y.
+      const model = fitted(2);
+      expect(model.info).toEqual({ catalogItems: 5, boughtItems: 3, modelItems: 2, restrictedTo: 2 });
+      expect(scoresOf(model, ['a']).b).toBeCloseTo(2 / 3, 6);
+      expect(scoresOf(model, ['c'])).toEqual({ a: 0, b: 0, c: 0, x: 0, y: 0 });
+    });
+
+    it('When the model goes through its artifact (a fit in a worker thread), Then the counts come back with it', () => {
+      const model = fitted(2);
+      expect(easeFactory.fromArtifact(model.toArtifact(), withUnbought).info).toEqual({ catalogItems: 5, boughtItems: 3, modelItems: 2, restrictedTo: 2 });
+    });
   });
 
   it('When rows are cut to the largest weights, Then the largest survive (ties to the lower item index)', () => {

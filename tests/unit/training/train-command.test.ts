@@ -67,15 +67,16 @@ describe('npm run train arguments', () => {
     expect(formatTrainResult(base)).not.toMatch(/tuning/);
   });
 
-  it('When EASE modelled only part of the catalogue, Then the summary says so under the items, naming the source', () => {
+  it('When EASE left out bought items, Then the summary says how many under the items, naming the source', () => {
     const text = formatTrainResult({
       version: 'v3', recipe: 'default', trainedAt: '2026-11-22T15:45:00.000Z', data: { events: 90000, users: 4000, items: 13750, orders: 20000, catalogItems: 25000 },
       durations: { total: 1000 }, contents: { artifacts: {}, tables: {} }, activated: true,
-      restrictions: { ease: { recommender: 'ease', restrictedTo: 2000, catalogItems: 25000 } },
+      restrictions: { ease: { recommender: 'ease', restrictedTo: 2000, boughtItems: 13750, catalogItems: 25000 } },
     });
     const lines = text.split('\n').map((l) => l.trim().split(/\s{2,}/));
     expect(lines[4]).toEqual(['items', '13,750 bought, 25,000 in the model']);
-    expect(lines[6]).toEqual(['ease', 'ease models only its 2,000 most-bought items of 25,000 (maxItems); the others score 0 from it']);
+    // What the data team needs: how many of the products bought in the training data EASE left out (13,750 - 2,000).
+    expect(lines[6]).toEqual(['ease', 'ease models only its 2,000 most-bought of the 13,750 bought items (maxItems): the other 11,750 score 0 from it']);
   });
 
   it('When a rollback happened while the training ran, Then the summary says the version is not active, and why', () => {
