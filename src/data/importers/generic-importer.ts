@@ -23,6 +23,9 @@ const SCHEMA: Record<Kind, { required: string[]; known: string[]; extraAsAttribu
   events: { required: ['user_id', 'item_id', 'ts'], known: ['event_id', 'type', 'user_id', 'item_id', 'quantity', 'price', 'order_id', 'value', 'ts'], extraAsAttributes: false },
 };
 
+/** The columns of items.csv that describe a product: a file must have at least one (an empty one will do). */
+const DESCRIBING_COLUMNS = ['title', 'description', 'categories'];
+
 /** Rejection reasons per file (reported as `<file>.<reason>`, e.g. `events.bad_timestamp`). */
 export const GENERIC_REJECTIONS = [
   'malformed_row', 'missing_id', 'bad_type', 'bad_number', 'bad_boolean', 'non_positive_quantity', 'negative_price', 'bad_rating', 'bad_timestamp', 'future_timestamp', 'ancient_timestamp',
@@ -66,6 +69,18 @@ function readColumns(kind: Kind, file: string, header: string[]): Columns {
     throw new AppError(
       'UNPROCESSABLE',
       `${path.basename(file)}: ${why}; its first line has ${names.length} field${names.length === 1 ? '' : 's'} (is the header line missing?), expected at least ${required.join(',')}`,
+    );
+  }
+  // A catalogue file describes its products whole (a row replaces every field): one with none of the columns that
+  // describe a product is a file whose names and categories sit under other names (a grocery's `product_name`,
+  // `aisle`), which would be stored as attributes of products without a title, replacing the titles stored.
+  if (kind === 'items' && !DESCRIBING_COLUMNS.some((c) => lower.includes(c))) {
+    const others = names.filter((n, i) => n !== '' && !SCHEMA.items.known.includes(lower[i])).length;
+    throw new AppError(
+      'UNPROCESSABLE',
+      `${path.basename(file)}: none of the columns ${DESCRIBING_COLUMNS.join(', ')}; its ${others} other column${others === 1 ? '' : 's'} would be stored as attributes of products without a title. ` +
+        `Rename the columns holding them (a product name to title, an aisle or department to categories, separated by |), or add an empty title column to import products without titles; ` +
+        `expected id and at least one of ${DESCRIBING_COLUMNS.join(', ')}`,
     );
   }
   const attributes: [string, number][] = SCHEMA[kind].extraAsAttributes

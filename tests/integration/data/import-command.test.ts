@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -97,6 +97,16 @@ describe('npm run import', () => {
     expect(escaped.stderr).toContain('its first line (2 fields) lacks the columns');
     expect(escaped.stderr).not.toContain('owned');
     expect(escaped.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f]/);
+  }, SPAWN_TIMEOUT);
+
+  it('When a catalogue file has none of the title, description and categories columns, Then it exits with 1 naming them', async () => {
+    const shop = path.join(dir, 'grocery');
+    mkdirSync(shop);
+    writeFileSync(path.join(shop, 'items.csv'), 'id,product_name,aisle\nmilk,Whole milk,dairy\n');
+    const refused = await cli('generic', shop);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/error: items\.csv: none of the columns title, description, categories/);
+    expect(refused.stdout).not.toMatch(/^accepted/m);
   }, SPAWN_TIMEOUT);
 
   it('When a report is formatted, Then rejections are listed under their total, largest first, with thousands separators', () => {

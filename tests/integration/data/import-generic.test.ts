@@ -170,6 +170,35 @@ for (const backend of DB_BACKENDS) {
       expect(await counts(t.db)).toEqual(before);
     });
 
+    it('When items.csv has none of the title, description and categories columns, Then the import fails naming them before writing any file, and stored titles stay', async () => {
+      // A grocery team's catalogue: its names and aisles under its own column names, which the format would
+      // have stored as attributes of products without a title (replacing the titles stored before).
+      await runImport({ db: t.db }, { format: 'generic', path: directory({ 'items.csv': 'id,title,categories\ngr-milk,Whole milk,dairy\n' }) });
+      const dir = directory({
+        'items.csv': 'id,product_name,aisle,price\ngr-milk,Whole milk 1L,dairy,1.2\ngr-eggs,Eggs,dairy,2\n',
+        'events.csv': 'user_id,item_id,quantity,ts\ngr-u1,gr-eggs,1,2024-01-01T00:00:00Z\n',
+      });
+      const before = await counts(t.db);
+      const failure = (await runImport({ db: t.db }, { format: 'generic', path: dir }).catch((e: unknown) => e)) as AppError;
+      expect(failure).toBeInstanceOf(AppError);
+      expect(failure.code).toBe('UNPROCESSABLE');
+      expect(failure.message).toMatch(/^items\.csv: none of the columns title, description, categories/);
+      expect(failure.message).toMatch(/expected id and at least one of title, description, categories/);
+      // Its own column names are not quoted (a file without its header begins with a data row).
+      for (const value of ['product_name', 'gr-milk', 'Whole milk']) expect(failure.message).not.toContain(value);
+      expect(await counts(t.db)).toEqual(before);
+      const [milk] = await createCatalogRepository(t.db).getItems(['gr-milk']);
+      expect(milk).toMatchObject({ title: 'Whole milk', categories: ['dairy'], price: null });
+
+      // Renamed to the format's columns, the same file imports; an empty title column says "no titles" on purpose.
+      const renamed = directory({ 'items.csv': 'id,title,categories,price\ngr-milk,Whole milk 1L,dairy,1.2\n' });
+      expect(await runImport({ db: t.db }, { format: 'generic', path: renamed })).toMatchObject({ accepted: 1 });
+      const untitled = directory({ 'items.csv': 'id,title,price\ngr-salt,,0.5\n' });
+      expect(await runImport({ db: t.db }, { format: 'generic', path: untitled })).toMatchObject({ accepted: 1 });
+      const titles = Object.fromEntries((await createCatalogRepository(t.db).getItems(['gr-milk', 'gr-salt'])).map((i) => [i.id, i.title]));
+      expect(titles).toEqual({ 'gr-milk': 'Whole milk 1L', 'gr-salt': '' });
+    });
+
     it('When a file of the directory is a named pipe (FIFO), Then the import fails naming it instead of waiting for a writer for ever', async () => {
       const dir = directory({ 'items.csv': 'id,title\nf-i1,fine item\n' });
       const fifo = path.join(dir, 'events.csv');
