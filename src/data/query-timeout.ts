@@ -39,12 +39,15 @@ export const lateStatement = (err: unknown): boolean => err instanceof Error && 
  */
 export const CANCELLED_STATES: ReadonlySet<string> = new Set(['57014', '55P03']);
 
-/** Whether `err` is a statement Postgres cancelled itself (CANCELLED_STATES), looking through `cause`. */
-export function cancelledStatement(err: unknown, depth = 0): boolean {
-  if (!(err instanceof Error) || depth > 4) return false;
+/** The SQLSTATE (of CANCELLED_STATES) of a statement Postgres cancelled itself, looking through `cause`, or null. */
+export function cancelledState(err: unknown, depth = 0): string | null {
+  if (!(err instanceof Error) || depth > 4) return null;
   const code = (err as { code?: unknown }).code;
-  return (typeof code === 'string' && CANCELLED_STATES.has(code)) || cancelledStatement(err.cause, depth + 1);
+  return typeof code === 'string' && CANCELLED_STATES.has(code) ? code : cancelledState(err.cause, depth + 1);
 }
+
+/** Whether `err` is a statement Postgres cancelled itself (CANCELLED_STATES), looking through `cause`. */
+export const cancelledStatement = (err: unknown): boolean => cancelledState(err) !== null;
 
 /** A statement given up at a limit, ours (lateStatement) or the server's (cancelledStatement). */
 export const timedOutStatement = (err: unknown): boolean => lateStatement(err) || cancelledStatement(err);

@@ -62,13 +62,18 @@ export const OUTAGE_FAILURE =
   'Postgres or Redis did not answer for longer than the job waits for it (about a minute); what it wrote is kept or was never published, so submitting it again is safe (an import skips the rows already stored)';
 
 /**
- * Ends the message of a job whose statement Postgres cancelled itself (job-runner failureMessage): a
- * `statement_timeout` or `lock_timeout` of the server, database or role, or an operator's cancel. Submitting
- * it again as it is would only repeat the cancelled read, so it says what to change (and, not ending with
- * OUTAGE_FAILURE, a model recovery waits for a person rather than training into the same limit).
+ * Ends the message of a job whose statement Postgres cancelled itself (job-runner failureMessage), by the
+ * SQLSTATE: 57014, a `statement_timeout` of the server, database or role (or an operator's cancel), and
+ * 55P03, a `lock_timeout`. Submitting the job again as it is would only be cancelled again, so each says
+ * which limit to lift (and, not ending with OUTAGE_FAILURE, a model recovery waits for a person rather
+ * than training into the same limit).
  */
-export const CANCELLED_FAILURE =
-  "Postgres cancelled the job's statement itself (a statement_timeout or lock_timeout set on the server, database or role the service connects as, or an operator's cancel); a job's reads can run for minutes on a large shop, so lift the limit for that role (ALTER ROLE <role> SET statement_timeout = 0) and submit the job again";
+export const CANCELLED_FAILURE: Readonly<Record<'57014' | '55P03', string>> = {
+  '57014':
+    "Postgres cancelled the job's statement itself: a statement_timeout set on the server, database or role the service connects as (a job's reads can run for minutes on a large shop: lift it for that role, ALTER ROLE <role> SET statement_timeout = 0, and submit the job again), or an operator's cancel",
+  '55P03':
+    "Postgres gave up the job's wait for a lock: a lock_timeout set on the server, database or role the service connects as (a job may wait behind other work's locks, such as an erasure's: lift it for that role, ALTER ROLE <role> SET lock_timeout = 0, and submit the job again)",
+};
 
 const iso = (d: unknown) => (d === null || d === undefined ? null : d instanceof Date ? d.toISOString() : String(d));
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { CANCELLED_FAILURE, INTERRUPTED, OUTAGE_FAILURE, type JobRecord, type JobRepository } from './job-repository.js';
-import { cancelledStatement, withoutQueryTimeout, withQueryTimeout } from '../data/query-timeout.js';
+import { cancelledState, withoutQueryTimeout, withQueryTimeout } from '../data/query-timeout.js';
 import { AppError, dependencyFailure, ERRORS } from '../errors.js';
 import { retryWhileUnavailable } from '../retry-while-unavailable.js';
 import { backgroundLog } from '../background-log.js';
@@ -457,5 +457,6 @@ const whenAborted = (signal: AbortSignal) =>
 export function failureMessage(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   if (message === INTERRUPTED || !dependencyFailure(err)) return message;
-  return `${message}: ${cancelledStatement(err) ? CANCELLED_FAILURE : OUTAGE_FAILURE}`;
+  const cancelled = cancelledState(err) as keyof typeof CANCELLED_FAILURE | null;
+  return `${message}: ${cancelled ? CANCELLED_FAILURE[cancelled] : OUTAGE_FAILURE}`;
 }

@@ -4,7 +4,7 @@ import { createJobRunner, type JobHandler } from '../../../src/jobs/job-runner.j
 import { trainingStillTrusted } from '../../../src/training/model-recovery.js';
 import { freePort } from '../../helpers/private-servers.js';
 import { createPgDb } from '../../../src/data/db.js';
-import { DB_BACKENDS, type TestDb } from '../../helpers/services.js';
+import { DB_BACKENDS, POSTGRES_URL, type TestDb } from '../../helpers/services.js';
 
 async function settled(jobs: JobRepository, id: string): Promise<JobRecord> {
   for (;;) {
@@ -68,6 +68,47 @@ describe.skipIf(backend.name !== 'postgres' || !(await backend.available()))('a 
       expect(trainingStillTrusted([{ status: 'failed', error: outage.error }, { status: 'succeeded', error: null }])).toBe(true);
     } finally {
       await runner.stop();
+    }
+  }, 30_000);
+  /**
+   * The same failure from the server's other limit and from an operator: the advice must lift the limit that fired.
+   * `ALTER ROLE ... SET statement_timeout = 0` leaves a role's `lock_timeout` in place, so a job failing on it
+   * fails again the same way; an operator's pg_cancel_backend is no limit at all.
+   */
+  it("When the server's lock_timeout cancels a job's wait for a lock, Then the job's error says to lift lock_timeout, not statement_timeout", async () => {
+    // A key of this test's own (the database's advisory locks are shared with the other suites).
+    const LOCK = 900_000_000 + Math.floor(Math.random() * 1e8);
+    const holder = createPgDb(POSTGRES_URL, { max: 1 });
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    const holding = holder.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK]);
+      locked();
+      await released;
+    });
+    await isLocked;
+    const handlers: Record<string, JobHandler> = {
+      locked: () => t.db.transaction(async (tx) => {
+        await tx.query("SET LOCAL lock_timeout = '50ms'");
+        await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK]);
+      }),
+    };
+    const runner = createJobRunner({ jobs, handlers, mode: 'inline', pollMs: 20 });
+    await runner.start();
+    try {
+      const queued = await jobs.enqueue('locked', {});
+      runner.kick();
+      const failed = await settled(jobs, queued.id);
+      expect(failed.error).toMatch(/canceling statement due to lock timeout/);
+      // The advice names the limit that fired.
+      expect(failed.error).toMatch(/SET lock_timeout = 0/);
+    } finally {
+      await runner.stop();
+      release();
+      await holding;
+      await holder.close();
     }
   }, 30_000);
 });
