@@ -76,11 +76,17 @@ function readColumns(kind: Kind, file: string, header: string[]): Columns {
   // `aisle`), which would be stored as attributes of products without a title, replacing the titles stored.
   if (kind === 'items' && !DESCRIBING_COLUMNS.some((c) => lower.includes(c))) {
     const others = names.filter((n, i) => n !== '' && !SCHEMA.items.known.includes(lower[i])).length;
+    // A file of prices or availability only (a nightly update) has no such columns: following the advice for
+    // renamed columns (an empty title column) would blank every stored title, so it is told what a row does.
+    const advice =
+      others > 0
+        ? `its ${others} other column${others === 1 ? '' : 's'} would be stored as attributes of products without a title. ` +
+          `Rename the columns holding them (a product name to title, an aisle or department to categories, separated by |), or add an empty title column to import products that have no titles; `
+        : `a row replaces a product whole (title, description, categories, attributes), so a file of prices or availability alone would blank what is stored: ` +
+          `send them with the update (PUT /v1/items/:id replaces a product whole too); `;
     throw new AppError(
       'UNPROCESSABLE',
-      `${path.basename(file)}: none of the columns ${DESCRIBING_COLUMNS.join(', ')}; its ${others} other column${others === 1 ? '' : 's'} would be stored as attributes of products without a title. ` +
-        `Rename the columns holding them (a product name to title, an aisle or department to categories, separated by |), or add an empty title column to import products without titles; ` +
-        `expected id and at least one of ${DESCRIBING_COLUMNS.join(', ')}`,
+      `${path.basename(file)}: none of the columns ${DESCRIBING_COLUMNS.join(', ')}; ${advice}expected id and at least one of ${DESCRIBING_COLUMNS.join(', ')}`,
     );
   }
   const attributes: [string, number][] = SCHEMA[kind].extraAsAttributes
