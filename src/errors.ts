@@ -59,6 +59,15 @@ export const unknownCursor = (after: string, param: 'after' | 'cursor' = 'after'
     { path: `querystring.${param}`, message: 'no such entry in this list' },
   ]);
 
+/**
+ * The 503 message for a statement given up at a time limit: the service's own (PG_QUERY_TIMEOUT_MS, or a
+ * shared scan waited for longer than the request may wait) or the server's (statement_timeout, lock_timeout).
+ * The database answered other statements: it was slow (a long scan, a lock held), which "not reachable"
+ * misdescribed to whoever read the 503 during a slow query.
+ */
+export const DATABASE_TIMED_OUT_MESSAGE =
+  'The database did not answer within the time limit for this request (it is slow or busy right now, not unreachable): the statement was cancelled; retry later';
+
 /** Seconds a client is asked to wait (Retry-After) before retrying a request refused with a 503. */
 export const RETRY_AFTER_SECONDS = 2;
 
@@ -89,13 +98,17 @@ const MESSAGES = [
 const REDIS_REPLIES = /^(LOADING|READONLY|MASTERDOWN|TRYAGAIN|NOAUTH|WRONGPASS) /;
 
 /**
- * The 503 for an error that means a backing store (Postgres, Redis) is down or unreachable rather than
- * that the request is wrong, or null for any other error. Looks through `cause` and AggregateError.
+ * The 503 for an error that means a backing store (Postgres, Redis) is down, unreachable or too slow (a
+ * statement given up at a time limit: DATABASE_TIMED_OUT_MESSAGE) rather than that the request is wrong,
+ * or null for any other error. Looks through `cause` and AggregateError.
  */
 export function dependencyFailure(err: unknown, depth = 0): AppError | null {
   if (!(err instanceof Error) || depth > 4) return null;
   if (err instanceof AppError) return err.code === 'DEPENDENCY_UNAVAILABLE' ? err : null;
   const code = (err as { code?: unknown }).code;
+  if (err.message.includes(QUERY_TIMEOUT_MESSAGE) || (typeof code === 'string' && CANCELLED_STATES.has(code))) {
+    return new AppError('DEPENDENCY_UNAVAILABLE', DATABASE_TIMED_OUT_MESSAGE);
+  }
   const lost =
     (typeof code === 'string' && (SOCKET_CODES.has(code) || PG_STATES.test(code) || CANCELLED_STATES.has(code))) ||
     err.name === 'MaxRetriesPerRequestError' ||

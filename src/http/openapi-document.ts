@@ -30,7 +30,7 @@ export const RESPONSE_DESCRIPTIONS: Record<string, string> = {
   415: 'The body is not JSON: send it with Content-Type: application/json (code UNSUPPORTED_MEDIA_TYPE)',
   422: 'Well-formed but cannot be processed, e.g. an invalid recipe (code UNPROCESSABLE or INVALID_RECIPE)',
   429: 'Too many requests: retry after the seconds in the Retry-After header (code RATE_LIMITED)',
-  503: 'Not available right now: retry after the seconds in the Retry-After header (code DEPENDENCY_UNAVAILABLE: Postgres or the model store is unreachable; OVERLOADED; or SHUTTING_DOWN)',
+  503: 'Not available right now: retry after the seconds in the Retry-After header (code DEPENDENCY_UNAVAILABLE: Postgres or the model store is unreachable, or a database statement passed its time limit and was cancelled (the message says which); OVERLOADED; or SHUTTING_DOWN)',
 };
 
 const METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace']);

@@ -16,7 +16,12 @@ const pidOf = async (db: Pick<Db, 'query'>) => (await db.query<{ pid: number }>(
 const outcome = (work: Promise<unknown>) =>
   work.then(
     () => 'answered',
-    (err: unknown) => (dependencyFailure(err) ? 'dependency failure' : String(err)),
+    (err: unknown) => {
+      const failure = dependencyFailure(err);
+      // A 503 that says which: a statement given up at a time limit (Postgres slow), or Postgres not reachable.
+      if (failure) return /did not answer within the time limit/.test(failure.message) ? 'dependency failure: timed out' : 'dependency failure: not reachable';
+      return String(err);
+    },
   );
 
 describe.skipIf(!pgAvailable)('a limit on each Postgres statement (PG_QUERY_TIMEOUT_MS)', () => {
@@ -42,7 +47,7 @@ describe.skipIf(!pgAvailable)('a limit on each Postgres statement (PG_QUERY_TIME
     const one = createPgDb(POSTGRES_URL, { max: 1 });
     try {
       const before = await pidOf(one);
-      expect(await outcome(withQueryTimeout(100, () => one.query('SELECT pg_sleep(1)')))).toBe('dependency failure');
+      expect(await outcome(withQueryTimeout(100, () => one.query('SELECT pg_sleep(1)')))).toBe('dependency failure: timed out');
       // The pool's only connection still owes the late answer: the next statement gets a new one.
       const after = await pidOf(one);
       expect(after).not.toBe(before);
@@ -62,7 +67,7 @@ describe.skipIf(!pgAvailable)('a limit on each Postgres statement (PG_QUERY_TIME
         await tx.query('SELECT pg_sleep(1)');
       }),
     );
-    expect(await outcome(work)).toBe('dependency failure');
+    expect(await outcome(work)).toBe('dependency failure: timed out');
     await ended(pid);
     expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM limited_tx')).rows[0].n).toBe(0);
     // The pool goes on.
@@ -92,7 +97,7 @@ describe.skipIf(!pgAvailable)('a limit on each Postgres statement (PG_QUERY_TIME
       const work = withQueryTimeout(10_000, () => viaProxy.query('SELECT pg_sleep(3)'));
       await sleep(300);
       for (const socket of sockets) socket.resetAndDestroy();
-      expect(await outcome(work)).toBe('dependency failure');
+      expect(await outcome(work)).toBe('dependency failure: not reachable');
       await sleep(100);
       expect(crashes).toEqual([]);
     } finally {
@@ -132,13 +137,13 @@ describe.skipIf(!pgAvailable)('a limit on each Postgres statement (PG_QUERY_TIME
         await tx.query("SET LOCAL statement_timeout = '100ms'");
         await tx.query(`SELECT * FROM ${table}`);
       });
-      expect(await outcome(statementTimeout)).toBe('dependency failure');
+      expect(await outcome(statementTimeout)).toBe('dependency failure: timed out');
       // Its lock_timeout (55P03).
       const lockTimeout = counted.transaction(async (tx) => {
         await tx.query("SET LOCAL lock_timeout = '100ms'");
         await tx.query(`SELECT * FROM ${table}`);
       });
-      expect(await outcome(lockTimeout)).toBe('dependency failure');
+      expect(await outcome(lockTimeout)).toBe('dependency failure: timed out');
       // A DBA cancelling the statement stuck behind the lock (57014).
       const pid = await pidOf(one);
       const waiting = outcome(counted.query(`SELECT * FROM ${table}`));
@@ -148,7 +153,7 @@ describe.skipIf(!pgAvailable)('a limit on each Postgres statement (PG_QUERY_TIME
         await sleep(25);
       }
       await db.query('SELECT pg_cancel_backend($1)', [pid]);
-      expect(await waiting).toBe('dependency failure');
+      expect(await waiting).toBe('dependency failure: timed out');
       // Each counted as a statement given up (a transaction's statement and the transaction both).
       expect(await timeouts()).toBe(5);
     } finally {
@@ -211,6 +216,9 @@ describe.skipIf(!pgAvailable)('a limit on each Postgres statement (PG_QUERY_TIME
         const item = await t.app.inject({ url: '/v1/items/g1', headers: auth('read') });
         expect(item.statusCode).toBe(503);
         expect(item.json()).toMatchObject({ error: { code: 'DEPENDENCY_UNAVAILABLE' } });
+        // Postgres answered everything else: it was slow, and the message says so (not "not reachable").
+        expect(item.json().error.message).toMatch(/did not answer within the time limit/);
+        expect(item.json().error.message).not.toMatch(/not reachable/);
         expect(item.headers['retry-after']).toMatch(/^\d+$/);
         // The given-up statement does not go on waiting in its backend while the lock is held.
         expect(await waitersOnItems()).toBe(0);
@@ -289,6 +297,9 @@ describe.skipIf(!pgAvailable)('a limit on each Postgres statement (PG_QUERY_TIME
       }
       expect(first.statusCode).toBe(503);
       expect(first.json()).toMatchObject({ error: { code: 'DEPENDENCY_UNAVAILABLE' } });
+      // The shared scan outlived what this request may wait: a slow database, said as such.
+      expect(first.json().error.message).toMatch(/did not answer within the time limit/);
+      expect(first.headers['retry-after']).toMatch(/^\d+$/);
       const scansSoFar = scans;
       expect(scansSoFar).toBe(1);
       let next;
