@@ -25,6 +25,13 @@ CREATE INDEX item_buyers_last_ts ON item_buyers (last_ts) INCLUDE (item_id, user
 -- for a week's window, an index scan of every row for a country's).
 ANALYZE item_buyers;
 
+-- How many customers have a country (the default recipe's popularity attribute) is known to the planner:
+-- without it any attribute value is guessed at 0.5% of the customers, and a country of nine in ten (the United
+-- Kingdom in Online Retail) was read customer by customer through every row of theirs (3.1 s for a week's window
+-- at ten times Online Retail, against 0.46 s by the window's rows). Other attributes keep the guess.
+CREATE STATISTICS users_country ON (attributes ->> 'country') FROM users;
+ANALYZE users;
+
 CREATE FUNCTION item_buyers_add() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
   INSERT INTO item_buyers AS b (item_id, user_id, last_ts)
