@@ -86,6 +86,8 @@ export interface RollingValidation {
   params: Record<string, Record<string, unknown>>;
   /** Customers tuning worked on, of those in the data (training caps them at the tune section's maxCustomers). */
   customers?: { used: number; of: number };
+  /** Their purchases, of those in the data (training caps them at the tune section's maxPurchases). */
+  purchases?: { used: number; of: number };
 }
 
 export interface RollingTuneResult {

@@ -11,11 +11,24 @@ function fnv1a(s: string): number {
   return h >>> 0;
 }
 
+/**
+ * What tuning's sample may hold: at most `customers` customers and, when given, at most `purchases` of
+ * their purchases (tune.maxCustomers and tune.maxPurchases).
+ */
+export interface SampleBounds {
+  customers: number;
+  purchases?: number;
+}
+
 export interface CustomerSample {
   input: SplitInput;
   /** Customers with purchases in the input, and how many of them the sample keeps. */
   customers: number;
   kept: number;
+  /** Purchases in the input, and how many of them the sample keeps (the kept customers' all). */
+  purchases?: { kept: number; of: number };
+  /** Which bound left customers out (absent when none did): the customers' or the purchases'. */
+  boundBy?: 'customers' | 'purchases';
   /**
    * When customers were left out: just after the input's latest purchase (ISO), where validation
    * windows must still end (the sample's own latest purchase may be earlier).
@@ -23,24 +36,33 @@ export interface CustomerSample {
   end?: string;
 }
 
+const boundsOf = (max: number | SampleBounds): SampleBounds => (typeof max === 'number' ? { customers: max } : max);
+
 /**
- * At most `max` customers with every purchase of theirs (and their attributes), the same ones on every
- * run: those with the smallest hash of their id. Under the cap the input is returned as is. Tuning on
- * such a sample costs the same for any shop larger than the cap, and a sampled customer keeps their
- * whole history, so each fold's training and validation purchases stay consistent.
+ * Customers with every purchase of theirs (and their attributes), the same ones on every run: those
+ * with the smallest hash of their id, as many as `max` allows: at most `max.customers` of them, and
+ * only while their purchases together stay within `max.purchases` (the first customer in hash order
+ * who would take the total past it ends the draw). Under both bounds the input is returned as is.
+ * Tuning on such a sample costs the same for any shop larger than the bounds, and a sampled customer
+ * keeps their whole history, so each fold's training and validation purchases stay consistent. The
+ * purchase bound keeps a shop of heavy buyers (hundreds of lines each) from tuning on millions of
+ * purchases: it tunes on fewer customers, drawn the same way, a prefix of those the customer bound keeps.
  */
-export function sampleCustomers(input: SplitInput, max: number): CustomerSample {
+export function sampleCustomers(input: SplitInput, max: number | SampleBounds): CustomerSample {
   // Tuning reads its input many times, so it is an array already; anything else is read once here.
   const events = Array.isArray(input.events) ? (input.events as PurchaseRow[]) : [...input.events];
-  const ids = [...new Set(events.map((e) => e.userId))];
-  if (ids.length <= max) return { input: { ...input, events }, customers: ids.length, kept: ids.length };
-  const keep = drawCustomers(ids, max);
+  const counts = new Map<string, number>();
+  for (const e of events) counts.set(e.userId, (counts.get(e.userId) ?? 0) + 1);
+  const draw = drawCustomers(counts, boundsOf(max));
+  if (!draw) return { input: { ...input, events }, customers: counts.size, kept: counts.size, purchases: { kept: events.length, of: events.length } };
   let latest = Number.NEGATIVE_INFINITY;
   for (const e of events) latest = Math.max(latest, e.ts);
   return {
-    input: { events: events.filter((e) => keep.has(e.userId)), items: input.items, ...usersOf(input.users, keep) },
-    customers: ids.length,
-    kept: max,
+    input: { events: events.filter((e) => draw.keep.has(e.userId)), items: input.items, ...usersOf(input.users, draw.keep) },
+    customers: counts.size,
+    kept: draw.keep.size,
+    purchases: { kept: draw.purchases, of: events.length },
+    boundBy: draw.boundBy,
     end: new Date(latest + 1).toISOString(),
   };
 }
@@ -50,28 +72,54 @@ export function sampleCustomers(input: SplitInput, max: number): CustomerSample 
  * making a row of every purchase first: only the sampled customers' purchases become rows. At 16x
  * Online Retail the rows of every purchase were a gigabyte of heap held through all of tuning.
  */
-export function sampleDatasetCustomers(ds: Dataset, catalog: Pick<SplitInput, 'items' | 'users'>, max: number): CustomerSample {
+export function sampleDatasetCustomers(ds: Dataset, catalog: Pick<SplitInput, 'items' | 'users'>, max: number | SampleBounds): CustomerSample {
   const n = ds.eventUser.length;
-  const buyers = new Uint8Array(ds.userIds.length);
-  for (let e = 0; e < n; e++) buyers[ds.eventUser[e]] = 1;
-  const ids = ds.userIds.filter((_, u) => buyers[u] === 1);
-  const keep = ids.length <= max ? null : drawCustomers(ids, max);
-  const kept = keep ? new Uint8Array(ds.userIds.length) : buyers;
-  if (keep) ds.userIds.forEach((id, u) => keep.has(id) && (kept[u] = 1));
+  const perUser = new Uint32Array(ds.userIds.length);
+  for (let e = 0; e < n; e++) perUser[ds.eventUser[e]]++;
+  const counts = new Map<string, number>();
+  ds.userIds.forEach((id, u) => perUser[u] > 0 && counts.set(id, perUser[u]));
+  const draw = drawCustomers(counts, boundsOf(max));
+  const kept = new Uint8Array(ds.userIds.length);
+  ds.userIds.forEach((id, u) => perUser[u] > 0 && (!draw || draw.keep.has(id)) && (kept[u] = 1));
   const events: PurchaseRow[] = [];
   let latest = Number.NEGATIVE_INFINITY;
   for (let e = 0; e < n; e++) {
     latest = Math.max(latest, ds.eventTs[e]);
     if (kept[ds.eventUser[e]] === 1) events.push(purchaseRowOf(ds, e));
   }
-  if (!keep) return { input: { events, ...catalog }, customers: ids.length, kept: ids.length };
-  return { input: { events, items: catalog.items, ...usersOf(catalog.users, keep) }, customers: ids.length, kept: max, end: new Date(latest + 1).toISOString() };
+  if (!draw) return { input: { events, ...catalog }, customers: counts.size, kept: counts.size, purchases: { kept: n, of: n } };
+  return {
+    input: { events, items: catalog.items, ...usersOf(catalog.users, draw.keep) },
+    customers: counts.size,
+    kept: draw.keep.size,
+    purchases: { kept: draw.purchases, of: n },
+    boundBy: draw.boundBy,
+    end: new Date(latest + 1).toISOString(),
+  };
 }
 
-/** The `max` customers with the smallest hash of their id (ties by id): the same ones on every run. */
-function drawCustomers(ids: string[], max: number): Set<string> {
-  const ranked = ids.map((id) => ({ id, h: fnv1a(id) })).sort((a, b) => a.h - b.h || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return new Set(ranked.slice(0, max).map((r) => r.id));
+/**
+ * The customers (of `counts`: purchases per customer) the bounds keep: in order of the hash of their id
+ * (ties by id), the longest run that holds at most `customers` of them and at most `purchases` purchases.
+ * Null when every customer fits.
+ */
+function drawCustomers(counts: Map<string, number>, bounds: SampleBounds): { keep: Set<string>; purchases: number; boundBy: 'customers' | 'purchases' } | null {
+  const maxPurchases = bounds.purchases ?? Number.POSITIVE_INFINITY;
+  let total = 0;
+  for (const n of counts.values()) total += n;
+  if (counts.size <= bounds.customers && total <= maxPurchases) return null;
+  const ranked = [...counts.keys()].map((id) => ({ id, h: fnv1a(id) })).sort((a, b) => a.h - b.h || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const keep = new Set<string>();
+  let purchases = 0;
+  for (const { id } of ranked) {
+    if (keep.size >= bounds.customers) return { keep, purchases, boundBy: 'customers' };
+    const n = counts.get(id)!;
+    if (purchases + n > maxPurchases) return { keep, purchases, boundBy: 'purchases' };
+    keep.add(id);
+    purchases += n;
+  }
+  // Not reached: the run ends at one of the bounds, or every customer fitted (null above).
+  return { keep, purchases, boundBy: 'customers' };
 }
 
 const usersOf = (users: SplitInput['users'], keep: Set<string>) => (users ? { users: [...users].filter((u) => keep.has(u.id)) } : {});

@@ -11,7 +11,7 @@ import { computeInWorker } from './compute-in-worker.js';
 import { computeModel, type ComputeStepListener, type SourceRestriction } from './compute-model.js';
 import { defaultTrainThreads } from './threaded-serving-build.js';
 import type { TableEntries } from '../serving/serving-model-builder.js';
-import { listRecipes, loadRecipe, withTuning, type Recipe, type TuneOverride } from './recipe.js';
+import { listRecipes, loadRecipe, tuningSampleBounds, withTuning, type Recipe, type TuneOverride } from './recipe.js';
 import { signalWeight, weighedInteractionTypes } from './event-weights.js';
 import type { EvaluationTuning } from '../evaluation/evaluation-report.js';
 import { tuneForTraining, tunedDescription } from './tune-for-training.js';
@@ -283,8 +283,8 @@ export function createTrainer(deps: TrainerDeps) {
     // Tuning on this data (recipe `tune` section): the published recipe carries the tuned weights.
     let tuning: EvaluationTuning | undefined;
     if (recipe.tune) {
-      // Only the customers tuning works on become rows (tune.maxCustomers), not every purchase.
-      const input = sampleDatasetCustomers(ds, { items, users }, recipe.tune.maxCustomers);
+      // Only the customers tuning works on become rows (tune.maxCustomers, tune.maxPurchases), not every purchase.
+      const input = sampleDatasetCustomers(ds, { items, users }, tuningSampleBounds(recipe.tune));
       const tuned = await step('tune', () =>
         (deps.isolation ?? 'thread') === 'thread'
           ? tuneInWorker(input, recipe, { signal: opts.signal, threads: deps.threads ?? defaultTrainThreads() })

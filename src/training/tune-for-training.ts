@@ -2,7 +2,7 @@ import { ROLLING_VARIANTS, ThinValidationError, tuneRollingOrigin, type RollingT
 import type { SplitInput } from '../evaluation/splits.js';
 import { sampleCustomers, type CustomerSample } from '../evaluation/tuning-sample.js';
 import { DEFAULT_DISCOUNT_SHARE } from '../recommenders/hybrid.js';
-import { parseRecipe, type Recipe } from './recipe.js';
+import { parseRecipe, tuningSampleBounds, type Recipe } from './recipe.js';
 
 export interface TrainingTuning {
   /** The recipe with the tuned hyperparameters and blend; its `tune` section is kept. */
@@ -78,9 +78,10 @@ export async function tuneRecipeOn(
   // recipe whose sources contribute a limited number of items each is tuned on exactly that many.
   // Customers are drawn among those who bought before `end`: a draw over every id would let customers who
   // first buy on or after the cutoff displace earlier ones, and so change what an evaluation tunes on.
-  const sample = 'kept' in input ? input : sampleCustomers(end === undefined ? input : before(input, Date.parse(end)), tune.maxCustomers);
+  const sample = 'kept' in input ? input : sampleCustomers(end === undefined ? input : before(input, Date.parse(end)), tuningSampleBounds(tune));
   if (sample.kept < sample.customers) {
-    onProgress?.(`tuning on ${sample.kept} of ${sample.customers} customers (tune.maxCustomers)`);
+    const purchases = sample.purchases ? `, ${sample.purchases.kept} of ${sample.purchases.of} purchases` : '';
+    onProgress?.(`tuning on ${sample.kept} of ${sample.customers} customers${purchases} (tune.${sample.boundBy === 'purchases' ? 'maxPurchases' : 'maxCustomers'})`);
     // The windows still end where the whole data does, not at the sample's latest purchase.
     end ??= sample.end;
   }
@@ -93,7 +94,11 @@ export async function tuneRecipeOn(
   }
   return {
     recipe: { ...parseRecipe(tuned.recipe, recipe.name), tune },
-    validation: { ...tuned.validation, customers: { used: sample.kept, of: sample.customers } },
+    validation: {
+      ...tuned.validation,
+      customers: { used: sample.kept, of: sample.customers },
+      ...(sample.purchases ? { purchases: { used: sample.purchases.kept, of: sample.purchases.of } } : {}),
+    },
   };
 }
 

@@ -104,7 +104,7 @@ for (const backend of DB_BACKENDS) {
       const extra = await train(t, { recipe: 'default', colour: 'red' });
       expect(extra.statusCode).toBe(400);
       expect(extra.json().error.code).toBe('VALIDATION_FAILED');
-      for (const tune of [{ folds: 0 }, 'yes', { folds: 2, window: 7 }]) {
+      for (const tune of [{ folds: 0 }, 'yes', { folds: 2, window: 7 }, { maxPurchases: 0 }, { maxPurchases: 2.5 }, { maxPurchases: 'all' }]) {
         const badTune = await train(t, { tune });
         expect(badTune.statusCode).toBe(400);
         expect(badTune.json().error.code).toBe('VALIDATION_FAILED');

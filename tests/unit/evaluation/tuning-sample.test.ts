@@ -45,6 +45,53 @@ describe('the customer sample tuning works on', () => {
   });
 });
 
+describe('the purchase bound of the sample (tune.maxPurchases)', () => {
+  const idsOf = (sample: ReturnType<typeof sampleCustomers>) => new Set([...sample.input.events].map((e) => e.userId));
+
+  it('keeps customers in the customer draw\'s order while their purchases fit: the longest such run of the draw, and its purchases in full', () => {
+    const input = shop(); // 150 purchases in all
+    const bounded = sampleCustomers(input, { customers: 50, purchases: 40 });
+    const kept = idsOf(bounded);
+    // The reference is the customer bound alone, whose draw is the same order: its first n customers are
+    // the bounded sample, and its first n + 1 hold more than 40 purchases.
+    const n = kept.size;
+    const firstN = sampleCustomers(input, n);
+    expect([...idsOf(firstN)].sort()).toEqual([...kept].sort());
+    expect([...sampleCustomers(input, n + 1).input.events].length).toBeGreaterThan(40);
+    const purchases = [...bounded.input.events].length;
+    expect(purchases).toBeLessThanOrEqual(40);
+    expect(bounded).toMatchObject({ customers: 50, kept: n, purchases: { kept: purchases, of: 150 }, boundBy: 'purchases', end: new Date(494_001).toISOString() });
+    // About 40 / 3 customers (3 purchases on average): fewer than either bound alone would keep.
+    expect(n).toBeGreaterThan(5);
+    expect(n).toBeLessThan(20);
+    for (const id of kept) expect([...bounded.input.events].filter((e) => e.userId === id)).toEqual(input.events.filter((e) => e.userId === id));
+    expect([...bounded.input.users!].map((u) => u.id).sort()).toEqual([...kept].sort());
+  });
+
+  it('is the same customers whatever the order of the purchases', () => {
+    const input = shop();
+    const a = idsOf(sampleCustomers(input, { customers: 50, purchases: 40 }));
+    const b = idsOf(sampleCustomers({ ...input, events: [...input.events].reverse() }, { customers: 50, purchases: 40 }));
+    expect([...a].sort()).toEqual([...b].sort());
+  });
+
+  it('leaves the customer bound to decide when the purchases of its customers fit', () => {
+    const input = shop();
+    const both = sampleCustomers(input, { customers: 20, purchases: 150 });
+    expect(both).toMatchObject({ kept: 20, boundBy: 'customers' });
+    expect([...idsOf(both)].sort()).toEqual([...idsOf(sampleCustomers(input, 20))].sort());
+  });
+
+  it('leaves a shop within both bounds whole', () => {
+    const input = shop();
+    const sample = sampleCustomers(input, { customers: 50, purchases: 150 });
+    expect(sample).toMatchObject({ customers: 50, kept: 50, purchases: { kept: 150, of: 150 } });
+    expect(sample.input.events).toEqual(input.events);
+    expect(sample.end).toBeUndefined();
+    expect(sample.boundBy).toBeUndefined();
+  });
+});
+
 describe('the customer sample drawn from a dataset', () => {
   // The reference: every purchase as a row (purchaseRowsOf), then sampleCustomers.
   const both = (max: number) => {
@@ -61,6 +108,16 @@ describe('the customer sample drawn from a dataset', () => {
     expect(fromDataset.customers).toBe(50); // the catalog's customer without purchases is not counted
     expect([...fromDataset.input.users!].map((u) => u.id)).not.toContain('never-bought');
     expect(fromDataset).toEqual(fromRows);
+  });
+
+  it('is the sample of the same purchases as rows, over the purchase bound', () => {
+    const input = shop();
+    const ds = buildDataset(input);
+    const catalog = { items: input.items, users: input.users };
+    const bounds = { customers: 50, purchases: 40 };
+    const fromDataset = sampleDatasetCustomers(ds, catalog, bounds);
+    expect(fromDataset.boundBy).toBe('purchases');
+    expect(fromDataset).toEqual(sampleCustomers({ events: purchaseRowsOf(ds), ...catalog }, bounds));
   });
 
   it('is every purchase under the cap', () => {

@@ -65,6 +65,17 @@ describe('recipes', () => {
     expect(err.message).toMatch(/^recipe "bad": tune\.folds: /);
   });
 
+  it('takes a tune.maxPurchases of 100 or more whole purchases, leaves it absent when unset, and names a bad one', () => {
+    expect(parseRecipe({ ...small(), tune: { maxPurchases: 100 } }, 'r').tune?.maxPurchases).toBe(100);
+    expect(parseRecipe({ ...small(), tune: {} }, 'r').tune).not.toHaveProperty('maxPurchases');
+    for (const bad of [0, 99, -5, 1500.5, '500000', null]) {
+      const err = errorOf(() => parseRecipe({ ...small(), tune: { maxPurchases: bad } }, 'bad'));
+      expect(err.code).toBe('INVALID_RECIPE');
+      expect(err.details).toEqual([{ path: 'tune.maxPurchases', message: expect.any(String) }]);
+      expect(err.message).toMatch(/^recipe "bad": tune\.maxPurchases: /);
+    }
+  });
+
   it('fills the documented event weights when a recipe has none, keeps purchase as the unit, and names a bad weight', () => {
     expect(parseRecipe(small(), 'r').eventWeights).toEqual({ purchase: 1, add_to_cart: 0.3, view: 0.1, rating: 0.5 });
     expect(parseRecipe({ ...small(), eventWeights: { view: 0 } }, 'r').eventWeights).toEqual({ purchase: 1, add_to_cart: 0.3, view: 0, rating: 0.5 });

@@ -46,6 +46,7 @@ describe('training a recipe with a tune section', () => {
     await writeFile(join(dir, 'tuned.json'), JSON.stringify(recipe));
     const { tune: _none, ...untuned } = recipe;
     await writeFile(join(dir, 'untuned.json'), JSON.stringify(untuned));
+    await writeFile(join(dir, 'bounded.json'), JSON.stringify({ ...recipe, tune: { folds: 2, days: 20, maxPurchases: 300 } }));
   });
   const trainerOn = (store: Awaited<ReturnType<typeof createMemoryModelStore>>) =>
     createTrainer({
@@ -114,6 +115,27 @@ describe('training a recipe with a tune section', () => {
       { start: at(85), end: at(105) },
       { start: at(105), end: at(125) },
     ]);
+  }, 60_000);
+
+  it('When the recipe bounds tuning\'s purchases (tune.maxPurchases), Then training tunes on the customers of the draw whose purchases fit, the same ones every time', async () => {
+    const rows = purchases();
+    // 20 customers with 28 to 45 purchases each (14 or 15 weekly orders of 2 or 3 lines): 300 purchases
+    // hold some of them. The customer draw's order, by the customer bound alone: its first n customers
+    // are the sample while their purchases fit in 300.
+    const purchasesOfFirst = (n: number) => [...sampleCustomers({ events: rows }, n).input.events].length;
+    let n = 0;
+    while (n < 20 && purchasesOfFirst(n + 1) <= 300) n++;
+    expect(n).toBeGreaterThan(5);
+    expect(n).toBeLessThan(11);
+    const first = await trainerOn(await createMemoryModelStore()).train({ recipe: 'bounded' });
+    expect(tuned(first.tuning)?.customers).toEqual({ used: n, of: 20 });
+    expect(tuned(first.tuning)?.purchases).toEqual({ used: purchasesOfFirst(n), of: rows.length });
+    // Tuned on those customers alone: windows of everyone who buys weekly, the blend still wins.
+    expect(tuned(first.tuning)?.chosen).toBe('blend');
+    const again = await trainerOn(await createMemoryModelStore()).train({ recipe: 'bounded' });
+    expect(again.tuning).toEqual(first.tuning);
+    // Without the bound every customer is tuned on.
+    expect(tuned((await trainerOn(await createMemoryModelStore()).train()).tuning)?.purchases).toEqual({ used: rows.length, of: rows.length });
   }, 60_000);
 
   it('When customers who buy only on or after the cutoff are planted, Then the sample and the tuned recipe are the same (an evaluation tunes on what precedes its cutoff)', async () => {
