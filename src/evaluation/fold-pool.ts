@@ -36,8 +36,8 @@ export interface CandidateFit {
  */
 export interface FoldPool {
   info(): Promise<FoldInfo[]>;
-  /** Fits a candidate on every fold: its objective alone, per fold. */
-  fit(name: string, recommender: string, candidate: Record<string, unknown>, index: number): Promise<CandidateFit>;
+  /** Fits a candidate on every fold: its objective alone, per fold. `onFold` is called as each fold's fit ends. */
+  fit(name: string, recommender: string, candidate: Record<string, unknown>, index: number, onFold?: () => void): Promise<CandidateFit>;
   keep(name: string, index: number): Promise<void>;
   score(blend: FoldBlend): Promise<BlendScores[]>;
   /** Ends the pool's threads (idempotent). */
@@ -63,12 +63,13 @@ export function localFoldPool(input: SplitInput, specs: FoldSpec[]): FoldPool {
   };
   return {
     info: async () => folds.map((f) => f.info()),
-    fit: (name, recommender, candidate, index) =>
+    fit: (name, recommender, candidate, index, onFold) =>
       inTurn(async () => {
         const perFold: number[] = [];
         const started = performance.now();
         for (const f of folds) {
           perFold.push(f.fit(name, recommender, candidate, index));
+          onFold?.();
           await new Promise<void>((resolve) => setImmediate(resolve));
         }
         return { perFold, ms: performance.now() - started };
@@ -194,8 +195,8 @@ export function threadedFoldPool(input: SplitInput, specs: FoldSpec[], threads: 
 
   return {
     info,
-    fit: async (name, recommender, candidate, index) => {
-      const fits = fitOrder.map((fold) => fitOn({ op: 'fit', fold, name, recommender, candidate, index }));
+    fit: async (name, recommender, candidate, index, onFold) => {
+      const fits = fitOrder.map((fold) => fitOn({ op: 'fit', fold, name, recommender, candidate, index }).then((fit) => (onFold?.(), fit)));
       const all = Promise.all(fits);
       fitsRunning = Promise.all([fitsRunning, all.catch(() => {})]);
       const done = await all;

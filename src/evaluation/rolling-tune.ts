@@ -61,6 +61,12 @@ export interface RollingTuneOptions {
   /** The share of the shop's customers `input` holds when it is a sample of them (tuning's, tune.maxCustomers); default 1. */
   customerShare?: number;
   onProgress?: (message: string) => void;
+  /**
+   * Called as tuning's work advances: `done` of `total` units, one per candidate fitted on one fold
+   * (folds x candidates in all), one for the sources scored alone and one per blend search. Called
+   * with done < total only: the last unit ends with the tuning.
+   */
+  onAdvance?: (done: number, total: number) => void;
 }
 
 /** What rolling-origin tuning found, stored as the tuned recipe's `validation` field. */
@@ -216,11 +222,23 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
     const chosenParams: Record<string, Record<string, unknown>> = {};
     // Every candidate of every source is asked for at once (with fold threads they share the threads
     // fit by fit), then judged source by source in recipe order.
-    const fits = Object.keys(recipe.sources).map((name) => {
+    const allCandidates = Object.keys(recipe.sources).map((name) => {
       const base = rawSources[name]?.params ?? {};
-      const candidates = [base, ...(opts.variants?.[name] ?? []).map((v) => ({ ...base, ...v }))];
-      return { name, candidates, fits: candidates.map((candidate, index) => pool.fit(name, recipe.sources[name].recommender, candidate, index)) };
+      return { name, candidates: [base, ...(opts.variants?.[name] ?? []).map((v) => ({ ...base, ...v }))] };
     });
+    // Progress in units of work: every candidate on every fold, the sources scored alone, each blend search.
+    const searches = (opts.minCoverage ?? 0) > 0 ? 3 : 2;
+    const total = allCandidates.reduce((n, s) => n + s.candidates.length, 0) * folds.length + 1 + searches;
+    let done = 0;
+    const advance = () => {
+      done++;
+      if (done < total) opts.onAdvance?.(done, total);
+    };
+    const fits = allCandidates.map(({ name, candidates }) => ({
+      name,
+      candidates,
+      fits: candidates.map((candidate, index) => pool.fit(name, recipe.sources[name].recommender, candidate, index, advance)),
+    }));
     // Every fit is awaited, even after one failed, so none is left rejecting unobserved.
     const settled = Promise.allSettled(fits.flatMap((s) => s.fits));
     try {
@@ -245,6 +263,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
     const names = Object.keys(recipe.sources);
     const aloneScores: Record<string, BlendScores[]> = {};
     for (const name of names) aloneScores[name] = await pool.score({ weights: alone(name), popularityDiscount: 0 });
+    advance();
     // A source that alone shows no new item on any fold (it scores only the customers' own items, like
     // buy-again) cannot change a list of new items: the searches on new items leave its weight as it is.
     const onNewItems = names.filter((name) => aloneScores[name].some((s) => s.novel.coverage > 0));
@@ -253,6 +272,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
     // weights on the customer's own items then to the lists with repurchases, new items held fixed.
     const novelOnly = ['novel'] as const;
     let blend = await tuneWeights(evaluate, onNewItems, recipe.hybrid.weights, { ...tuneOpts, modes: novelOnly, minCoverage: 0, popularityDiscount: recipe.hybrid.popularityDiscount });
+    advance();
     log(`blend on new items (accuracy only): novel NDCG ${blend.scores.novel.ndcg.toFixed(4)}, novel coverage ${blend.scores.novel.coverage.toFixed(3)} (reach ${blend.scores.novel.reach.toFixed(3)})`);
     const maxCost = opts.maxCoverageCost ?? DEFAULT_MAX_COVERAGE_COST;
     if ((opts.minCoverage ?? 0) > 0) {
@@ -269,6 +289,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
         blend = await tuneWeights(evaluate, onNewItems, accurate.weights, { ...search, novelNdcgFloor });
         log(`blend on new items (coverage at most ${maxCost} of the accuracy): novel NDCG ${blend.scores.novel.ndcg.toFixed(4)}, novel coverage ${blend.scores.novel.coverage.toFixed(3)} (reach ${blend.scores.novel.reach.toFixed(3)})`);
       }
+      advance();
     }
     blend = await tuneWeights(evaluate, names, blend.weights, {
       ...tuneOpts,
@@ -277,6 +298,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
       popularityDiscount: blend.popularityDiscount,
       repeatWeights: recipe.hybrid.repeatWeights ?? blend.weights,
     });
+    advance();
     log(`${evaluate.hits()} blends were revisited and not scored again`);
     // The blend and the single sources are judged by the same bar: accuracy, less the coverage
     // shortfall the blend was held to. A single source that reaches the accuracy only by collapsing onto

@@ -205,8 +205,9 @@ export function createTrainer(deps: TrainerDeps) {
     // Progress during the synchronous fits cannot be awaited; its failure (the job was taken away)
     // is kept and rethrown at the next step boundary.
     let reportFailure: unknown = null;
-    const report = (step: string) =>
-      Promise.resolve(opts.onProgress?.({ step, fraction: done / steps.length })).catch((err) => {
+    // `within`: the share of the step's own work done (0 at its start), for a long step that reports inside it (tune).
+    const report = (step: string, within = 0) =>
+      Promise.resolve(opts.onProgress?.({ step, fraction: (done + within) / steps.length })).catch((err) => {
         reportFailure ??= err;
       });
     const checkpoint = () => {
@@ -285,10 +286,13 @@ export function createTrainer(deps: TrainerDeps) {
     if (recipe.tune) {
       // Only the customers tuning works on become rows (tune.maxCustomers, tune.maxPurchases), not every purchase.
       const input = sampleDatasetCustomers(ds, { items, users }, tuningSampleBounds(recipe.tune));
+      // Tuning is most of a training on a large shop: its progress moves as its fits and searches are done
+      // (never to the share of the step after it: the last unit ends with the step).
+      const onAdvance = (unitsDone: number, total: number) => void report('tune', unitsDone / total);
       const tuned = await step('tune', () =>
         (deps.isolation ?? 'thread') === 'thread'
-          ? tuneInWorker(input, recipe, { signal: opts.signal, threads: deps.threads ?? defaultTrainThreads() })
-          : tuneForTraining(input, recipe),
+          ? tuneInWorker(input, recipe, { signal: opts.signal, threads: deps.threads ?? defaultTrainThreads(), onAdvance })
+          : tuneForTraining(input, recipe, undefined, { onAdvance }),
       );
       // The published recipe says its weights are tuning's (not what its file's description says of them).
       recipe = 'skipped' in tuned.validation ? tuned.recipe : { ...tuned.recipe, description: tunedDescription(tuned.recipe.description) };

@@ -43,8 +43,9 @@ export function tuneForTraining(input: SplitInput | CustomerSample, recipe: Reci
  * Where the folds are tuned: `threads` >= 2 spreads them over worker threads (same result); `signal`
  * ends those threads. `rounds` bounds each coordinate descent (default 3). `windows` and `coverageOn`
  * are experiments of the benchmarks (see RollingTuneOptions); a training leaves them at their defaults.
+ * `onAdvance` follows the work within tuning (units done of a total: see RollingTuneOptions).
  */
-export interface TuneThreads extends Pick<RollingTuneOptions, 'windows' | 'coverageOn'> {
+export interface TuneThreads extends Pick<RollingTuneOptions, 'windows' | 'coverageOn' | 'onAdvance'> {
   threads?: number;
   signal?: AbortSignal;
   rounds?: number;

@@ -9,14 +9,15 @@ import { startModuleWorker } from './worker-thread.js';
  * CPU that must not block the process's event loop). With `threads` >= 2 the folds run in that many
  * worker threads at once and only the coordinate descent's bookkeeping stays here; with one thread,
  * all of it runs in a single worker thread. Aborting the signal terminates the threads at once.
+ * `onAdvance` is told the units of tuning's work done (RollingTuneOptions.onAdvance) from either.
  */
 export function tuneInWorker(
   input: SplitInput | CustomerSample,
   recipe: Recipe,
-  opts: { signal?: AbortSignal; onProgress?: (message: string) => void; threads?: number } = {},
+  opts: { signal?: AbortSignal; onProgress?: (message: string) => void; onAdvance?: (done: number, total: number) => void; threads?: number } = {},
 ): Promise<TrainingTuning> {
   opts.signal?.throwIfAborted();
-  if ((opts.threads ?? 1) >= 2) return tuneForTraining(input, recipe, opts.onProgress, { threads: opts.threads, signal: opts.signal });
+  if ((opts.threads ?? 1) >= 2) return tuneForTraining(input, recipe, opts.onProgress, { threads: opts.threads, signal: opts.signal, onAdvance: opts.onAdvance });
   return new Promise((resolve, reject) => {
     const worker = startModuleWorker('tune-worker', { input, recipe });
     let settled = false;
@@ -30,8 +31,10 @@ export function tuneInWorker(
     };
     const onAbort = () => finish(opts.signal!.reason);
     opts.signal?.addEventListener('abort', onAbort, { once: true });
-    worker.on('message', (msg: { type: 'progress'; message: string } | { type: 'done'; tuning: TrainingTuning } | { type: 'error'; message: string }) => {
+    type Message = { type: 'progress'; message: string } | { type: 'advance'; done: number; total: number } | { type: 'done'; tuning: TrainingTuning } | { type: 'error'; message: string };
+    worker.on('message', (msg: Message) => {
       if (msg.type === 'progress') opts.onProgress?.(msg.message);
+      else if (msg.type === 'advance') opts.onAdvance?.(msg.done, msg.total);
       else if (msg.type === 'done') finish(null, msg.tuning);
       else finish(new Error(msg.message));
     });

@@ -1,6 +1,7 @@
 /**
  * Worker-thread entry of tuneForTraining: receives { input, recipe } as workerData, posts
- * `{ type: 'progress', message }` while it works and `{ type: 'done', tuning }` or `{ type: 'error', message }`.
+ * `{ type: 'progress', message }` and `{ type: 'advance', done, total }` while it works, and `{ type: 'done', tuning }`
+ * or `{ type: 'error', message }`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { SplitInput } from '../evaluation/splits.js';
@@ -9,7 +10,9 @@ import type { Recipe } from './recipe.js';
 import { tuneForTraining } from './tune-for-training.js';
 
 const { input, recipe } = workerData as { input: SplitInput | CustomerSample; recipe: Recipe };
-tuneForTraining(input, recipe, (message) => parentPort!.postMessage({ type: 'progress', message })).then(
+tuneForTraining(input, recipe, (message) => parentPort!.postMessage({ type: 'progress', message }), {
+  onAdvance: (done, total) => parentPort!.postMessage({ type: 'advance', done, total }),
+}).then(
   (tuning) => parentPort!.postMessage({ type: 'done', tuning }),
   (err: unknown) => parentPort!.postMessage({ type: 'error', message: err instanceof Error ? err.message : String(err) }),
 );

@@ -48,8 +48,9 @@ describe('training a recipe with a tune section', () => {
     await writeFile(join(dir, 'untuned.json'), JSON.stringify(untuned));
     await writeFile(join(dir, 'bounded.json'), JSON.stringify({ ...recipe, tune: { folds: 2, days: 20, maxPurchases: 300 } }));
   });
-  const trainerOn = (store: Awaited<ReturnType<typeof createMemoryModelStore>>) =>
+  const trainerOn = (store: Awaited<ReturnType<typeof createMemoryModelStore>>, own: Partial<Parameters<typeof createTrainer>[0]> = {}) =>
     createTrainer({
+      ...own,
       events: {
         async *streamPurchaseRows() {
           yield purchases();
@@ -137,6 +138,27 @@ describe('training a recipe with a tune section', () => {
     // Without the bound every customer is tuned on.
     expect(tuned((await trainerOn(await createMemoryModelStore()).train()).tuning)?.purchases).toEqual({ used: rows.length, of: rows.length });
   }, 60_000);
+
+  // 2 sources without variants on 2 folds: 4 fits, the sources alone, and 3 blend searches (minCoverage
+  // 0.3: accuracy, coverage, own items) are 8 units. The steps are load, dataset, tune, fit:popularity,
+  // fit:buy-again, fit:hybrid, serving, profiles, write, publish: tune starts at 2/10, and unit d of 8 is
+  // reported at (2 + d/8)/10, the last (the end of the step) not.
+  const withinTuning = [0, 1, 2, 3, 4, 5, 6, 7].map((d) => (2 + d / 8) / 10);
+  for (const [how, own] of [
+    ['in a tuning thread', { threads: 1 }],
+    ['on fold threads', { threads: 2 }],
+    ['inline', { isolation: 'inline' as const }],
+  ] as const) {
+    it(`When a training tunes (${how}), Then its progress advances inside the tune step, unit by unit, and stays below the next step`, async () => {
+      const seen: { step: string; fraction: number }[] = [];
+      await trainerOn(await createMemoryModelStore(), own).train({}, { onProgress: (p) => void seen.push(p) });
+      const tuning = seen.filter((p) => p.step === 'tune');
+      expect(tuning.map((p) => p.fraction)).toHaveLength(withinTuning.length);
+      tuning.forEach((p, i) => expect(p.fraction).toBeCloseTo(withinTuning[i], 12));
+      const next = seen[seen.findIndex((p) => p.step === 'tune') + tuning.length];
+      expect(next).toEqual({ step: 'fit:popularity', fraction: 0.3 });
+    }, 60_000);
+  }
 
   it('When customers who buy only on or after the cutoff are planted, Then the sample and the tuned recipe are the same (an evaluation tunes on what precedes its cutoff)', async () => {
     const sampled = parseRecipe({ ...recipe, tune: { folds: 2, days: 20, maxCustomers: 10 } }, 'sampled');
