@@ -63,7 +63,7 @@ async function refreshStatistics(db: Db): Promise<boolean> {
   try {
     await db.transaction(async (tx) => {
       await tx.query(`SET LOCAL lock_timeout = '${ANALYZE_LOCK_WAIT}'`);
-      await tx.query('ANALYZE users, items, purchase_events, interaction_events');
+      await tx.query('ANALYZE users, items, purchase_events, interaction_events, item_buyers');
     });
     return true;
   } catch {

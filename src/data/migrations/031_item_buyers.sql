@@ -8,6 +8,11 @@
 -- purchases: an insert raises last_ts (GREATEST, so concurrent writers of one pair agree in any order), a
 -- delete (an erasure, or a customer's rows cascading) takes the pair's latest remaining purchase or removes
 -- the pair, a truncate empties it.
+-- Purchases written and customers erased while the table is filled (a replica of the release before, in a
+-- rolling upgrade, goes on writing) would be missed by the fill and not yet seen by the triggers, created
+-- last: such writes wait for this migration (about 1.5 minutes at ten times Online Retail); reads go on.
+LOCK TABLE purchase_events IN SHARE ROW EXCLUSIVE MODE;
+
 CREATE TABLE item_buyers (
   item_id text NOT NULL,
   user_id text NOT NULL,
@@ -43,10 +48,19 @@ $$;
 
 CREATE FUNCTION item_buyers_remove() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
-  -- The pairs of the rows gone: their latest remaining purchase (purchase_events_user_ts), or none.
-  WITH touched AS (
-    SELECT g.item_id, g.user_id, (SELECT max(e.ts) FROM purchase_events e WHERE e.user_id = g.user_id AND e.item_id = g.item_id) AS last_ts
+  -- The pairs of the rows gone: their latest remaining purchase, or none. The touched customers' remaining
+  -- rows are grouped once (purchase_events_user_ts): a probe per pair walked all of a customer's deleted index
+  -- entries again for each of their items (an erasure of a customer of 7,838 lines and 1,322 items: 4.5-8.6 s
+  -- in the trigger, under the erasure lock that ingestion waits on; grouped, 0.3 s).
+  WITH remaining AS (
+    SELECT e.user_id, e.item_id, max(e.ts) AS last_ts
+    FROM purchase_events e
+    WHERE e.user_id IN (SELECT DISTINCT user_id FROM item_buyers_old)
+    GROUP BY e.user_id, e.item_id
+  ), touched AS (
+    SELECT g.item_id, g.user_id, r.last_ts
     FROM (SELECT DISTINCT item_id, user_id FROM item_buyers_old) g
+    LEFT JOIN remaining r ON r.user_id = g.user_id AND r.item_id = g.item_id
   ), gone AS (
     DELETE FROM item_buyers b USING touched t
     WHERE t.last_ts IS NULL AND b.item_id = t.item_id AND b.user_id = t.user_id

@@ -1,0 +1,89 @@
+/**
+ * Migration 031 fills item_buyers from the stored purchases, then creates the triggers that keep it. During
+ * a rolling upgrade a replica of the release before goes on writing purchases and erasing customers while the
+ * new one migrates (README: replicas of the release before run during a rolling upgrade). What such a writer
+ * commits after the backfill's snapshot and before the triggers exist must still be counted (a purchase) or
+ * gone (an erased customer's rows: their id kept in item_buyers is a trace of them).
+ *
+ * The migration is held between its backfill and its triggers by a lock on users (its CREATE STATISTICS
+ * waits for it), as a slow backfill at ten times Online Retail (about 1.5 minutes) would hold it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCatalogRepository } from '../../../src/data/catalog-repository.js';
+import { createPgDb, type Db } from '../../../src/data/db.js';
+import { createEventRepository, type PurchaseInput } from '../../../src/data/event-repository.js';
+import { migrate } from '../../../src/data/migrate.js';
+import { POSTGRES_URL, randomPrefix, serviceAvailable } from '../../helpers/services.js';
+
+const T0 = Date.UTC(2024, 0, 1);
+const DAY = 86_400_000;
+const line = (userId: string, itemId: string, days: number): PurchaseInput => ({ userId, itemId, quantity: 1, price: null, orderId: `${userId}-${itemId}-${days}`, ts: new Date(T0 + days * DAY) });
+
+describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('migration 031 while a replica of the release before writes', () => {
+  const schema = randomPrefix('ibw');
+  let admin: Db;
+  let db: Db;
+  let migrator: Db;
+  beforeAll(async () => {
+    admin = createPgDb(POSTGRES_URL, { max: 1 });
+    await admin.exec(`CREATE SCHEMA ${schema}`);
+    db = createPgDb(POSTGRES_URL, { max: 4, schema });
+    migrator = createPgDb(POSTGRES_URL, { max: 2, schema });
+    await migrate(db, { to: '030_sample_untrained.sql' });
+    await createCatalogRepository(db).upsertItems([{ id: 'a', title: 'a' }, { id: 'b', title: 'b' }]);
+    await createEventRepository(db).insertPurchases([line('u1', 'a', 1), line('u2', 'a', 2)]);
+  });
+  afterAll(async () => {
+    await db?.close();
+    await migrator?.close();
+    await admin?.exec(`DROP SCHEMA ${schema} CASCADE`);
+    await admin?.close();
+  });
+
+  it('When a purchase and an erasure commit between the backfill and the triggers, Then item_buyers holds what purchase_events holds', async () => {
+    const holder = createPgDb(POSTGRES_URL, { max: 1, schema });
+    let migrating: Promise<unknown> | undefined;
+    let writes: Promise<void> | undefined;
+    try {
+      await holder.transaction(async (tx) => {
+        await tx.query('LOCK TABLE users IN SHARE UPDATE EXCLUSIVE MODE');
+        migrating = migrate(migrator);
+        // The backfill has run once the migration waits for users.
+        for (let n = 0; n < 400; n++) {
+          const { rows } = await db.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+             WHERE NOT l.granted AND c.relname = 'users' AND c.relnamespace = $1::regnamespace`,
+            [schema],
+          );
+          if (rows[0].n > 0) break;
+          await new Promise((r) => setTimeout(r, 25));
+        }
+        // The release before: a purchase of a new pair, and an erasure. They may have to wait for the migration
+        // (which waits for this transaction), so they are awaited after it ends, once they went through or wait.
+        writes = (async () => {
+          await createEventRepository(db).insertPurchases([line('u3', 'b', 3)]);
+          await createEventRepository(db).deleteUsers(['u1']);
+        })();
+        let settled = false;
+        writes.then(() => (settled = true), () => (settled = true));
+        for (let n = 0; n < 400 && !settled; n++) {
+          const { rows } = await db.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+             WHERE NOT l.granted AND c.relname = 'purchase_events' AND c.relnamespace = $1::regnamespace`,
+            [schema],
+          );
+          if (rows[0].n > 0) break;
+          await new Promise((r) => setTimeout(r, 25));
+        }
+      });
+      await writes;
+      await migrating;
+    } finally {
+      await holder.close();
+    }
+    const stored = await db.query<{ pair: string }>('SELECT DISTINCT user_id || \'/\' || item_id AS pair FROM purchase_events ORDER BY 1');
+    expect(stored.rows.map((r) => r.pair)).toEqual(['u2/a', 'u3/b']);
+    const kept = await db.query<{ pair: string }>('SELECT user_id || \'/\' || item_id AS pair FROM item_buyers ORDER BY 1');
+    expect(kept.rows.map((r) => r.pair)).toEqual(['u2/a', 'u3/b']);
+  }, 60_000);
+});
