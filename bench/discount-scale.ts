@@ -14,6 +14,7 @@
 import { RollingFold } from '../src/evaluation/rolling-fold.js';
 import { buyerCount, discountUnit } from '../src/recommenders/hybrid.js';
 import { sampleCustomers } from '../src/evaluation/tuning-sample.js';
+import { inputRows } from '../src/evaluation/splits.js';
 import { loadRecipe, withTuning } from '../src/training/recipe.js';
 import { tuneRecipeOn } from '../src/training/tune-for-training.js';
 import { loadShop } from './lib/shop-input.js';
@@ -42,7 +43,7 @@ console.log(`window: the 30 days before ${windowEnd}; novel NDCG@10 (share of be
 console.log(`${'fitted on'.padEnd(26)}${'unit'.padEnd(8)}${BETAS.map((b) => `beta ${b}`.padEnd(24)).join('')}`);
 
 // The customers tuning drew (among those who bought before --tune-end), with their purchases up to --window-end.
-const drawn = new Set(Array.from(sampleCustomers({ ...all, events: all.events.filter((e) => e.ts < Date.parse(tuneEnd)) }, sampleSize).input.events, (e) => e.userId));
+const drawn = new Set(inputRows(sampleCustomers({ ...all, events: all.events.filter((e) => e.ts < Date.parse(tuneEnd)) }, sampleSize).input).map((e) => e.userId));
 const sample = { events: all.events.filter((e) => drawn.has(e.userId)), items, users: users.filter((u) => drawn.has(u.id)) };
 for (const [label, input] of [[`a sample of ${drawn.size}`, sample], ['every customer', all]] as const) {
   const fold = new RollingFold(input, { end: windowEnd, days: 30, k: 10, fullHistoryOrders, depth: sourceLimit ?? 100 });

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { readCsvRecords } from '../src/data/importers/csv-source.js';
 import { RollingFold } from '../src/evaluation/rolling-fold.js';
 import type { RollingValidation } from '../src/evaluation/rolling-tune.js';
+import { inputRows } from '../src/evaluation/splits.js';
 import { sampleCustomers } from '../src/evaluation/tuning-sample.js';
 import type { ItemInfo, PurchaseRow, UserInfo } from '../src/recommenders/dataset.js';
 import { DEFAULT_MAX_PURCHASES, loadRecipe, withTuning, type Recipe } from '../src/training/recipe.js';
@@ -62,7 +63,7 @@ for await (const r of records('users.csv')) users.push({ id: r.id, attributes: {
 let shop = { events, items, users };
 if (keepCustomers) {
   const drawn = sampleCustomers(shop, Number(keepCustomers)).input;
-  shop = { events: [...drawn.events], items, users: [...drawn.users!] };
+  shop = { events: inputRows(drawn), items, users: [...drawn.users!] };
 }
 const buyers = new Set(shop.events.map((e) => e.userId)).size;
 const heldFrom = shop.events.at(-1)!.ts + 1 - 30 * DAY;

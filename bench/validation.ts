@@ -55,7 +55,7 @@ import { RollingFold } from '../src/evaluation/rolling-fold.js';
 import { foldEnds } from '../src/evaluation/rolling-tune.js';
 import { sampleCustomers, type CustomerSample } from '../src/evaluation/tuning-sample.js';
 import type { PurchaseRow } from '../src/recommenders/dataset.js';
-import type { SplitInput } from '../src/evaluation/splits.js';
+import { inputRows, type RowSplitInput } from '../src/evaluation/splits.js';
 import { mulberry32 } from '../src/recommenders/seeded-random.js';
 import { loadRecipe, parseRecipe, withTuning, type Recipe } from '../src/training/recipe.js';
 import { recipeToRaw, tuneRecipeOn } from '../src/training/tune-for-training.js';
@@ -140,7 +140,7 @@ function addOneTimeBuyers(events: PurchaseRow[], n: number): void {
  * one before that window, drawn apart from the rest (each part by sampleCustomers' own hash order) and
  * given their share of the shop or half the sample, whichever is more.
  */
-function stratifiedSample(input: SplitInput, max: number, folds: number, days: number, end: number): CustomerSample {
+function stratifiedSample(input: RowSplitInput, max: number, folds: number, days: number, end: number): CustomerSample {
   const judged = new Set<string>();
   for (const windowEnd of foldEnds(input, { folds, days, end: new Date(end).toISOString() })) {
     const start = Date.parse(windowEnd) - days * 86_400_000;
@@ -150,7 +150,7 @@ function stratifiedSample(input: SplitInput, max: number, folds: number, days: n
   const all = new Set(events.map((e) => e.userId));
   const share = Math.max(Math.round((max * judged.size) / all.size), Math.floor(max / 2));
   const fromJudged = Math.max(Math.min(judged.size, share), max - (all.size - judged.size));
-  const part = (keep: boolean, n: number) => [...sampleCustomers({ events: events.filter((e) => judged.has(e.userId) === keep) }, n).input.events];
+  const part = (keep: boolean, n: number) => inputRows(sampleCustomers({ events: events.filter((e) => judged.has(e.userId) === keep) }, n).input);
   const kept = [...part(true, fromJudged), ...part(false, max - fromJudged)].sort((a, b) => a.ts - b.ts);
   const ids = new Set(kept.map((e) => e.userId));
   const latest = events.reduce((m, e) => Math.max(m, e.ts), Number.NEGATIVE_INFINITY);
@@ -260,7 +260,7 @@ if (command === 'alone') {
       ['stratified', stratifiedSample(past, max, tune.folds, tune.days, at)],
     ];
     for (const [label, sample] of drawn) {
-      const perWindow = foldEnds(past, { folds: tune.folds, days: tune.days, end: iso(day) }).map((end) => judgedIn([...sample.input.events], Date.parse(end) - tune.days * 86_400_000, Date.parse(end)));
+      const perWindow = foldEnds(past, { folds: tune.folds, days: tune.days, end: iso(day) }).map((end) => judgedIn(inputRows(sample.input), Date.parse(end) - tune.days * 86_400_000, Date.parse(end)));
       const tuned = await tuneRecipeOn(sample, withTuning(recipe, { ...tune, maxCustomers: max }), iso(day), undefined, { threads: 2 });
       const r = tuned.recipe;
       const end = new Date(at + 30 * 86_400_000).toISOString();

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_ONLINE_RETAIL_RELATIVE, ONLINE_RETAIL_PATH } from '../../src/cli/online-retail-input.js';
-import type { SplitInput } from '../../src/evaluation/splits.js';
+import type { RowSplitInput } from '../../src/evaluation/splits.js';
 import type { PurchaseRow } from '../../src/recommenders/dataset.js';
 import { loadRecipe, type Recipe } from '../../src/training/recipe.js';
 
@@ -38,7 +38,7 @@ export function withoutDataArg(argv: string[] = process.argv.slice(2)): string[]
  * `n` disjoint copies of the data in memory, as bench/scale.ts writes them to a file: copy c's
  * customers, products and orders end in `~c` (products keep their texts), purchases stay in time order.
  */
-export function inMemoryCopies(data: SplitInput, n: number): SplitInput {
+export function inMemoryCopies(data: RowSplitInput, n: number): RowSplitInput {
   if (n <= 1) return data;
   const events: PurchaseRow[] = [];
   for (const e of data.events) {

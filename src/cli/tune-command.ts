@@ -2,10 +2,11 @@ import { existsSync, readdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadConfig } from '../config.js';
-import { createCatalogRepository } from '../data/catalog-repository.js';
-import { createEventRepository } from '../data/event-repository.js';
+import { createCatalogRepository, type CatalogRepository } from '../data/catalog-repository.js';
+import { createEventRepository, type EventRepository } from '../data/event-repository.js';
 import { openDatabase } from '../data/open-database.js';
-import type { SplitInput } from '../evaluation/splits.js';
+import { purchaseColumnsOf, readPurchaseColumns } from '../evaluation/purchase-columns.js';
+import { purchasesOf, type SplitInput } from '../evaluation/splits.js';
 import { isRecipeName, parseRecipe, withTuning } from '../training/recipe.js';
 import { DATE_ORDERS, type DateOrder } from '../data/importers/field-parsers.js';
 import { recipeToRaw, tuneRecipeOn } from '../training/tune-for-training.js';
@@ -108,16 +109,28 @@ export function withExistingRecipe(args: TuneArgs, dir = 'models'): TuneArgs {
   throw new UsageError(`no recipe "${args.recipe}" (${dir}/${args.recipe}.json); the recipes are ${known.join(', ') || 'none'}`);
 }
 
+/**
+ * The purchases, catalog and users to tune on, from the database: the purchases stream from a cursor in
+ * batches of `batchSize` (default DEFAULT_STREAM_BATCH) into columns, as an evaluation and a training read
+ * them, so no object per purchase is held (at ten times Online Retail one query result of every purchase
+ * was most of the command's memory).
+ */
+export async function readTuneInput(repos: { events: Pick<EventRepository, 'streamPurchaseRows'>; catalog: Pick<CatalogRepository, 'listItems' | 'listUsersWithAttributes'> }, batchSize?: number): Promise<SplitInput> {
+  const reads = [readPurchaseColumns(repos.events.streamPurchaseRows({}, batchSize)), repos.catalog.listItems(), repos.catalog.listUsersWithAttributes()] as const;
+  // Every read settled before a failure is thrown: no cursor goes on after the command has given up.
+  await Promise.allSettled(reads);
+  const [purchases, items, users] = await Promise.all(reads);
+  return { purchases, items, users };
+}
+
 async function loadInput(args: TuneArgs): Promise<SplitInput> {
-  if (args.onlineRetail) return loadOnlineRetail(args.onlineRetail, args.dateOrder);
+  if (args.onlineRetail) {
+    const { events, items, users } = await loadOnlineRetail(args.onlineRetail, args.dateOrder);
+    return { purchases: purchaseColumnsOf(events), items, users };
+  }
   const db = await openDatabase(loadConfig());
   try {
-    const [events, items, users] = await Promise.all([
-      createEventRepository(db).loadPurchaseRows(),
-      createCatalogRepository(db).listItems(),
-      createCatalogRepository(db).listUsersWithAttributes(),
-    ]);
-    return { events, items, users };
+    return await readTuneInput({ events: createEventRepository(db), catalog: createCatalogRepository(db) });
   } finally {
     await db.close();
   }
@@ -131,7 +144,7 @@ async function main(argv: string[]): Promise<number> {
   const recipe = parseRecipe(raw, args.recipe);
   const started = performance.now();
   const input = await loadInput(args);
-  if (input.events[Symbol.iterator]().next().done) {
+  if (purchasesOf(input).length === 0) {
     console.error(`not tuned: no purchases ${args.onlineRetail ? `in ${args.onlineRetail}` : 'in the database'}: nothing to tune on (import some first)`);
     return 1;
   }

@@ -6,23 +6,24 @@ import type { EvaluationProgress, EvaluationRequest } from './run-evaluation.js'
 import type { SplitInput } from './splits.js';
 
 /** A split's input with the purchases as columns (PurchaseColumns): their buffers are transferred to the thread, not copied. */
-export type ColumnarSplitInput = Omit<SplitInput, 'events'> & { purchases: PurchaseColumns };
+export type ColumnarSplitInput = Extract<SplitInput, { purchases: PurchaseColumns }>;
 
 /**
  * runEvaluation in a worker thread, so the seconds of fitting and scoring never block the event loop of
  * the process (an API serving recommendations while it evaluates inline). Purchases given as rows cost
  * the calling thread one structured clone of them all; given as columns (`purchases`), their buffers are
- * transferred and only the distinct ids are cloned. The columns are unusable here afterwards. A progress
+ * transferred and only the distinct ids are cloned, and the thread splits them as columns (no object per
+ * purchase there either). The columns are unusable here afterwards. A progress
  * listener that throws (a cancelled job) terminates the thread, and the promise rejects with its error.
  */
 export function runEvaluationInWorker(
-  input: SplitInput | ColumnarSplitInput,
+  input: SplitInput,
   recipes: Recipe[],
   request: EvaluationRequest,
   onProgress?: (p: EvaluationProgress) => void,
 ): Promise<EvaluationReport> {
   return new Promise((resolve, reject) => {
-    const transfer = 'purchases' in input ? purchaseColumnBuffers(input.purchases) : [];
+    const transfer = input.purchases ? purchaseColumnBuffers(input.purchases) : [];
     const worker = startModuleWorker('evaluation-worker', { input, recipes, request }, transfer);
     let settled = false;
     const finish = (err: unknown, report?: EvaluationReport) => {

@@ -14,7 +14,7 @@ import { evaluationParamsSchema, normalizeRequest, type EvaluationParams, type E
 import { submitOnce } from '../jobs/request-fingerprint.js';
 import { JOB_OUTAGE_WAIT_MS, retryWhileUnavailable } from '../retry-while-unavailable.js';
 import { runEvaluationInWorker } from './evaluate-in-worker.js';
-import { PurchaseColumnsBuilder, purchaseRows, purchaseTimeRange, type PurchaseColumns } from './purchase-columns.js';
+import { purchaseTimeRange, readPurchaseColumns, type PurchaseColumns } from './purchase-columns.js';
 import { BASELINE, rowNameCollisions, runEvaluation, type EvaluationProgress, type EvaluationRequest, type SplitRequest } from './run-evaluation.js';
 
 export interface EvaluationServiceDeps {
@@ -203,13 +203,8 @@ export function createEvaluationService(deps: EvaluationServiceDeps) {
     // 3 minutes, GBs of heap, storefront requests answered 503 meanwhile), then was cloned whole to the
     // thread. A cursor cannot resume part-way: a load that loses Postgres starts again with a new builder.
     const load = async () => {
-      const builder = new PurchaseColumnsBuilder();
-      const stream = async () => {
-        for await (const rows of deps.events.streamPurchaseRows()) builder.addAll(rows);
-        return builder.build();
-      };
       // Every read settled before a failure is thrown: no cursor of a failed attempt goes on beside the next.
-      const reads = [stream(), deps.catalog.listItems(), deps.catalog.listUsersWithAttributes()] as const;
+      const reads = [readPurchaseColumns(deps.events.streamPurchaseRows()), deps.catalog.listItems(), deps.catalog.listUsersWithAttributes()] as const;
       await Promise.allSettled(reads);
       return Promise.all(reads);
     };
@@ -224,11 +219,11 @@ export function createEvaluationService(deps: EvaluationServiceDeps) {
       ...(params.tune !== undefined ? { tune: params.tune } : {}),
     };
     const onRunProgress = (p: EvaluationProgress) => onProgress({ step: p.step, progress: 0.05 + 0.93 * p.progress });
-    // To a thread the columns' buffers are transferred (not cloned) and made rows there, in the order read.
+    // To a thread the columns' buffers are transferred (not cloned); the split reads them as columns, in the order read.
     const report =
       (deps.isolation ?? 'thread') === 'thread'
         ? await runEvaluationInWorker({ purchases, items, users }, recipes, request, onRunProgress)
-        : await runEvaluation({ events: purchaseRows(purchases), items, users }, recipes, request, onRunProgress);
+        : await runEvaluation({ purchases, items, users }, recipes, request, onRunProgress);
     if (Object.values(report.split.testUsers).every((n) => !n)) {
       throw new Error(`the ${params.split.kind} split leaves no test users (users with purchases on both sides of it)`);
     }

@@ -1,9 +1,8 @@
 import type { Worker } from 'node:worker_threads';
 import { startModuleWorker } from '../training/worker-thread.js';
 import { mergeBlendParts, type BlendPart, type BlendScores, type SourcePart } from './blend-cache.js';
-import { purchaseColumnsOf } from './purchase-columns.js';
 import { RollingFold, type FoldBlend, type FoldInfo, type FoldSpec } from './rolling-fold.js';
-import type { SplitInput } from './splits.js';
+import { columnarInput, purchasesOf, type SplitInput } from './splits.js';
 
 /** A request to a fold thread, which holds a copy of every fold. */
 export type FoldRequest =
@@ -46,7 +45,9 @@ export interface FoldPool {
 
 /** All folds in this thread, one after another (yielding to the event loop between fits). */
 export function localFoldPool(input: SplitInput, specs: FoldSpec[]): FoldPool {
-  const folds = specs.map((spec) => new RollingFold(input, spec));
+  // Every fold splits one copy of the purchases as columns.
+  const columnar = columnarInput(input);
+  const folds = specs.map((spec) => new RollingFold(columnar, spec));
   // Fits run one at a time in request order, so a keep or score requested after them waits for them.
   // After a failure the work still waiting fails at once with the same error.
   let queue: Promise<unknown> = Promise.resolve();
@@ -93,7 +94,7 @@ export function localFoldPool(input: SplitInput, specs: FoldSpec[]): FoldPool {
 export function threadedFoldPool(input: SplitInput, specs: FoldSpec[], threads: number, signal?: AbortSignal): FoldPool {
   signal?.throwIfAborted();
   // Purchases as typed columns with id tables: posted to a thread far faster than as objects.
-  const columns = purchaseColumnsOf(input.events);
+  const columns = purchasesOf(input);
   const items = input.items ? [...input.items] : undefined;
   const users = input.users ? [...input.users] : undefined;
   // A fold trains on what precedes its window, so the later the start the longer the fit: those go first.

@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { RollingFold, type FoldSpec } from './rolling-fold.js';
 import type { FoldFit, FoldRequest } from './fold-pool.js';
-import { purchaseRows, type PurchaseColumns } from './purchase-columns.js';
+import type { PurchaseColumns } from './purchase-columns.js';
 import type { SplitInput } from './splits.js';
 
 const data = workerData as { columns: PurchaseColumns; items?: SplitInput['items']; users?: SplitInput['users']; specs: FoldSpec[] };
@@ -13,7 +13,8 @@ let folds: RollingFold[] | undefined;
 
 parentPort!.on('message', (msg: FoldRequest & { id: number }) => {
   try {
-    folds ??= data.specs.map((spec) => new RollingFold({ events: purchaseRows(data.columns), items: data.items, users: data.users }, spec));
+    // Every fold splits the same columns (no object per purchase): one copy of them per thread.
+    folds ??= data.specs.map((spec) => new RollingFold({ purchases: data.columns, items: data.items, users: data.users }, spec));
     let result: unknown;
     if (msg.op === 'info') result = folds.map((f) => f.info());
     else if (msg.op === 'fit') {

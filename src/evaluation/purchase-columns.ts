@@ -2,9 +2,10 @@ import type { PurchaseRow } from '../recommenders/dataset.js';
 
 /**
  * Purchases as columns: each distinct user, item and order id once, and per purchase numbers in typed
- * arrays. An evaluation collects the purchases it streams in batches so (no object per purchase on the
- * API process's thread) and hands them to its thread by transferring the arrays' buffers instead of a
- * structured clone of millions of objects.
+ * arrays. An evaluation and `npm run tune` collect the purchases they stream in batches so (no object per
+ * purchase), an evaluation hands them to its thread by transferring the arrays' buffers instead of a
+ * structured clone of millions of objects, and the splits (splits.ts), the tuning sample and the fold
+ * threads read them as they are.
  */
 export interface PurchaseColumns {
   length: number;
@@ -43,16 +44,20 @@ export class PurchaseColumnsBuilder {
 
   addAll(rows: readonly PurchaseRow[]): void {
     this.reserve(this.n + rows.length);
-    for (const r of rows) {
-      const i = this.n++;
-      this.user[i] = idOf(this.users, r.userId);
-      this.item[i] = idOf(this.items, r.itemId);
-      this.order[i] = r.orderId === null ? -1 : idOf(this.orders, r.orderId);
-      this.ts[i] = r.ts;
-      this.quantity[i] = r.quantity;
-      this.hasPrice[i] = r.price === null ? 0 : 1;
-      this.price[i] = r.price ?? 0;
-    }
+    for (const r of rows) this.add(r.userId, r.itemId, r.orderId, r.ts, r.quantity, r.price);
+  }
+
+  /** One purchase, by its fields (no row object needed). */
+  add(userId: string, itemId: string, orderId: string | null, ts: number, quantity: number, price: number | null): void {
+    if (this.n === this.capacity) this.reserve(this.n + 1);
+    const i = this.n++;
+    this.user[i] = idOf(this.users, userId);
+    this.item[i] = idOf(this.items, itemId);
+    this.order[i] = orderId === null ? -1 : idOf(this.orders, orderId);
+    this.ts[i] = ts;
+    this.quantity[i] = quantity;
+    this.hasPrice[i] = price === null ? 0 : 1;
+    this.price[i] = price ?? 0;
   }
 
   build(): PurchaseColumns {
@@ -107,20 +112,72 @@ export function purchaseColumnsOf(events: Iterable<PurchaseRow>): PurchaseColumn
   return builder.build();
 }
 
+/**
+ * Reads purchases that come in batches (a cursor's: EventRepository.streamPurchaseRows) into columns, in
+ * the order read: only one batch is ever held as objects.
+ */
+export async function readPurchaseColumns(batches: AsyncIterable<readonly PurchaseRow[]>): Promise<PurchaseColumns> {
+  const builder = new PurchaseColumnsBuilder();
+  for await (const rows of batches) builder.addAll(rows);
+  return builder.build();
+}
+
+/** Purchase `i` of the columns as a row (as it was added). */
+export function purchaseRowAt(c: PurchaseColumns, i: number): PurchaseRow {
+  const order = c.order[i];
+  return {
+    userId: c.userIds[c.user[i]],
+    itemId: c.itemIds[c.item[i]],
+    orderId: order < 0 ? null : c.orderIds[order],
+    ts: c.ts[i],
+    quantity: c.quantity[i],
+    price: c.hasPrice[i] ? c.price[i] : null,
+  };
+}
+
+/**
+ * The purchases `keep` marks (keep[i] !== 0), in their order, as columns of their own: the same columns a
+ * builder given those purchases' rows would make (ids numbered in order of first appearance among them).
+ */
+export function selectPurchases(c: PurchaseColumns, keep: Uint8Array): PurchaseColumns {
+  let n = 0;
+  for (let i = 0; i < c.length; i++) if (keep[i] !== 0) n++;
+  const userOf = new Int32Array(c.userIds.length).fill(-1);
+  const itemOf = new Int32Array(c.itemIds.length).fill(-1);
+  const orderOf = new Int32Array(c.orderIds.length).fill(-1);
+  const out: PurchaseColumns = {
+    length: n,
+    userIds: [],
+    itemIds: [],
+    orderIds: [],
+    user: new Int32Array(n),
+    item: new Int32Array(n),
+    order: new Int32Array(n),
+    ts: new Float64Array(n),
+    quantity: new Float64Array(n),
+    price: new Float64Array(n),
+    hasPrice: new Uint8Array(n),
+  };
+  const renumber = (map: Int32Array, ids: string[], into: string[], v: number) => (map[v] >= 0 ? map[v] : (map[v] = into.push(ids[v]) - 1));
+  let k = 0;
+  for (let i = 0; i < c.length; i++) {
+    if (keep[i] === 0) continue;
+    out.user[k] = renumber(userOf, c.userIds, out.userIds, c.user[i]);
+    out.item[k] = renumber(itemOf, c.itemIds, out.itemIds, c.item[i]);
+    out.order[k] = c.order[i] < 0 ? -1 : renumber(orderOf, c.orderIds, out.orderIds, c.order[i]);
+    out.ts[k] = c.ts[i];
+    out.quantity[k] = c.quantity[i];
+    out.price[k] = c.price[i];
+    out.hasPrice[k] = c.hasPrice[i];
+    k++;
+  }
+  return out;
+}
+
 /** The rows again, in their order, as they were added. */
 export function purchaseRows(c: PurchaseColumns): PurchaseRow[] {
   const rows: PurchaseRow[] = new Array(c.length);
-  for (let i = 0; i < c.length; i++) {
-    const order = c.order[i];
-    rows[i] = {
-      userId: c.userIds[c.user[i]],
-      itemId: c.itemIds[c.item[i]],
-      orderId: order < 0 ? null : c.orderIds[order],
-      ts: c.ts[i],
-      quantity: c.quantity[i],
-      price: c.hasPrice[i] ? c.price[i] : null,
-    };
-  }
+  for (let i = 0; i < c.length; i++) rows[i] = purchaseRowAt(c, i);
   return rows;
 }
 

@@ -4,7 +4,7 @@ import type { BlendScores } from './blend-cache.js';
 import { localFoldPool, threadedFoldPool } from './fold-pool.js';
 import type { FoldInfo, FoldSpec } from './rolling-fold.js';
 import { makeSplit } from './run-evaluation.js';
-import type { EvaluationSplit, SplitInput } from './splits.js';
+import { columnarInput, purchasesOf, type EvaluationSplit, type SplitInput } from './splits.js';
 import { DEFAULT_DISCOUNT_GRID, meanScores, memoEvaluator, objective, tuneWeights, withoutRepeatWeights, type BlendTrial } from './tune.js';
 
 const DAY_MS = 86_400_000;
@@ -132,7 +132,10 @@ export function foldWindows(input: SplitInput, opts: WindowOptions): { end: stri
 /** The exclusive ends of the fold windows (ISO), oldest first. */
 export function foldEnds(input: SplitInput, opts: { folds: number; days: number; end?: string }): string[] {
   let end = opts.end ? Date.parse(opts.end) : Number.NEGATIVE_INFINITY;
-  if (!opts.end) for (const e of input.events) end = Math.max(end, e.ts + 1);
+  if (!opts.end) {
+    const c = purchasesOf(input);
+    for (let i = 0; i < c.length; i++) end = Math.max(end, c.ts[i] + 1);
+  }
   const ends: string[] = [];
   for (let f = opts.folds - 1; f >= 0; f--) ends.push(new Date(end - f * opts.days * DAY_MS).toISOString());
   return ends;
@@ -201,6 +204,8 @@ const alone = (name: string) => ({ cold: { [name]: 1 }, warm: { [name]: 1 } });
  */
 export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: Record<string, unknown>, opts: RollingTuneOptions): Promise<RollingTuneResult> {
   const log = opts.onProgress ?? (() => {});
+  // Columns once: the windows and every fold read them.
+  input = columnarInput(input);
   const k = opts.k ?? 10;
   const fullHistoryOrders = recipe.hybrid.fullHistoryOrders;
   const specs: FoldSpec[] = foldWindows(input, opts).map((w) => ({ ...w, k, fullHistoryOrders, depth: opts.depth ?? 200, discountShare: recipe.hybrid.discountShare, customerShare: opts.customerShare }));

@@ -6,7 +6,7 @@ import { recipeToRaw, tuneRecipeOn } from '../training/tune-for-training.js';
 import type { EvaluationReport, EvaluationTuning } from './evaluation-report.js';
 import { evaluateScorers, type Scorer } from './evaluate.js';
 import { contentSimilarity } from './item-similarity.js';
-import { leaveLastOrderSplit, temporalSplit, validationSplit, type EvalMode, type EvaluationSplit, type SplitInput } from './splits.js';
+import { columnarInput, leaveLastOrderSplit, purchasesOf, temporalSplit, validationSplit, type EvalMode, type EvaluationSplit, type SplitInput } from './splits.js';
 
 
 export type SplitRequest =
@@ -83,7 +83,12 @@ export function makeSplit(input: SplitInput, request: SplitRequest): EvaluationS
   if (request.kind === 'temporal') return temporalSplit(input, Date.parse(request.cutoff));
   if (request.kind === 'leave-last-order') return leaveLastOrderSplit(input);
   let end = request.end ? Date.parse(request.end) : Number.NEGATIVE_INFINITY;
-  if (!request.end) for (const e of input.events) end = Math.max(end, e.ts + 1);
+  if (!request.end) {
+    const c = purchasesOf(input);
+    for (let i = 0; i < c.length; i++) end = Math.max(end, c.ts[i] + 1);
+    // The columns just made are the split's too.
+    if (!input.purchases) input = { ...input, events: undefined, purchases: c };
+  }
   return validationSplit(input, { end, days: request.days });
 }
 
@@ -103,6 +108,8 @@ export async function runEvaluation(
   const collision = rowNameCollisions(recipes, request)[0];
   if (collision) throw new Error(`runEvaluation: more than one strategy would be reported as "${collision.name}"; give each recipe a name of its own, unlike the single strategies`);
   onProgress?.({ step: 'split', progress: 0 });
+  // Columns once (when given rows): the split and the tuning's customer sample both read them.
+  input = columnarInput(input);
   const split = makeSplit(input, request.split);
   const ds = split.train;
   const tuning: Record<string, EvaluationTuning> = {};

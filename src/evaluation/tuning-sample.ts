@@ -1,5 +1,6 @@
-import { purchaseRowOf, type Dataset, type PurchaseRow } from '../recommenders/dataset.js';
-import type { SplitInput } from './splits.js';
+import type { Dataset } from '../recommenders/dataset.js';
+import { PurchaseColumnsBuilder, selectPurchases } from './purchase-columns.js';
+import { catalogOf, purchasesOf, type SplitInput } from './splits.js';
 
 /** 32-bit FNV-1a of a string: a stable, platform-independent customer draw. */
 function fnv1a(s: string): number {
@@ -42,26 +43,44 @@ const boundsOf = (max: number | SampleBounds): SampleBounds => (typeof max === '
  * Customers with every purchase of theirs (and their attributes), the same ones on every run: those
  * with the smallest hash of their id, as many as `max` allows: at most `max.customers` of them, and
  * only while their purchases together stay within `max.purchases` (the first customer in hash order
- * who would take the total past it ends the draw). Under both bounds the input is returned as is.
+ * who would take the total past it ends the draw). Under both bounds every customer is kept.
  * Tuning on such a sample costs the same for any shop larger than the bounds, and a sampled customer
  * keeps their whole history, so each fold's training and validation purchases stay consistent. The
  * purchase bound keeps a shop of heavy buyers (hundreds of lines each) from tuning on millions of
  * purchases: it tunes on fewer customers, drawn the same way, a prefix of those the customer bound keeps.
+ * With `before`, purchases at or after it are left out first (and customers who buy only from then on
+ * are not drawn). The sample's purchases are columns (PurchaseColumns) in the input's order: no object
+ * per purchase is made.
  */
-export function sampleCustomers(input: SplitInput, max: number | SampleBounds): CustomerSample {
-  // Tuning reads its input many times, so it is an array already; anything else is read once here.
-  const events = Array.isArray(input.events) ? (input.events as PurchaseRow[]) : [...input.events];
-  const counts = new Map<string, number>();
-  for (const e of events) counts.set(e.userId, (counts.get(e.userId) ?? 0) + 1);
-  const draw = drawCustomers(counts, boundsOf(max));
-  if (!draw) return { input: { ...input, events }, customers: counts.size, kept: counts.size, purchases: { kept: events.length, of: events.length } };
+export function sampleCustomers(input: SplitInput, max: number | SampleBounds, before?: number): CustomerSample {
+  const c = purchasesOf(input);
+  const inPeriod = new Uint8Array(c.length);
+  const perUser = new Uint32Array(c.userIds.length);
+  let dropped = 0;
   let latest = Number.NEGATIVE_INFINITY;
-  for (const e of events) latest = Math.max(latest, e.ts);
+  for (let i = 0; i < c.length; i++) {
+    if (before !== undefined && !(c.ts[i] < before)) {
+      dropped++;
+      continue;
+    }
+    inPeriod[i] = 1;
+    latest = Math.max(latest, c.ts[i]);
+    perUser[c.user[i]]++;
+  }
+  const counts = countsOf(c.userIds, perUser);
+  const inInput = c.length - dropped;
+  const draw = drawCustomers(counts, boundsOf(max));
+  if (!draw) {
+    const purchases = dropped === 0 ? c : selectPurchases(c, inPeriod);
+    return { input: { ...catalogOf(input), purchases }, customers: counts.size, kept: counts.size, purchases: { kept: inInput, of: inInput } };
+  }
+  const keptUser = Uint8Array.from(c.userIds, (id) => (draw.keep.has(id) ? 1 : 0));
+  for (let i = 0; i < c.length; i++) if (inPeriod[i] === 1 && keptUser[c.user[i]] === 0) inPeriod[i] = 0;
   return {
-    input: { events: events.filter((e) => draw.keep.has(e.userId)), items: input.items, ...usersOf(input.users, draw.keep) },
+    input: { purchases: selectPurchases(c, inPeriod), ...(input.items ? { items: input.items } : {}), ...usersOf(input.users, draw.keep) },
     customers: counts.size,
     kept: draw.keep.size,
-    purchases: { kept: draw.purchases, of: events.length },
+    purchases: { kept: draw.purchases, of: inInput },
     boundBy: draw.boundBy,
     end: new Date(latest + 1).toISOString(),
   };
@@ -69,33 +88,43 @@ export function sampleCustomers(input: SplitInput, max: number | SampleBounds): 
 
 /**
  * sampleCustomers of a dataset's purchases (as purchaseRowsOf gives them) with its catalog, without
- * making a row of every purchase first: only the sampled customers' purchases become rows. At 16x
+ * making a row of any purchase: the sampled customers' purchases go straight into columns. At 16x
  * Online Retail the rows of every purchase were a gigabyte of heap held through all of tuning.
  */
 export function sampleDatasetCustomers(ds: Dataset, catalog: Pick<SplitInput, 'items' | 'users'>, max: number | SampleBounds): CustomerSample {
   const n = ds.eventUser.length;
   const perUser = new Uint32Array(ds.userIds.length);
   for (let e = 0; e < n; e++) perUser[ds.eventUser[e]]++;
-  const counts = new Map<string, number>();
-  ds.userIds.forEach((id, u) => perUser[u] > 0 && counts.set(id, perUser[u]));
+  const counts = countsOf(ds.userIds, perUser);
   const draw = drawCustomers(counts, boundsOf(max));
   const kept = new Uint8Array(ds.userIds.length);
   ds.userIds.forEach((id, u) => perUser[u] > 0 && (!draw || draw.keep.has(id)) && (kept[u] = 1));
-  const events: PurchaseRow[] = [];
+  const builder = new PurchaseColumnsBuilder();
   let latest = Number.NEGATIVE_INFINITY;
   for (let e = 0; e < n; e++) {
     latest = Math.max(latest, ds.eventTs[e]);
-    if (kept[ds.eventUser[e]] === 1) events.push(purchaseRowOf(ds, e));
+    if (kept[ds.eventUser[e]] !== 1) continue;
+    // The fields purchaseRowOf gives, without the row.
+    const price = ds.eventPrice[e];
+    builder.add(ds.userIds[ds.eventUser[e]], ds.itemIds[ds.eventItem[e]], `o${ds.eventOrder[e]}`, ds.eventTs[e], ds.eventQuantity[e], Number.isNaN(price) ? null : price);
   }
-  if (!draw) return { input: { events, ...catalog }, customers: counts.size, kept: counts.size, purchases: { kept: n, of: n } };
+  const purchases = builder.build();
+  if (!draw) return { input: { purchases, ...catalog }, customers: counts.size, kept: counts.size, purchases: { kept: n, of: n } };
   return {
-    input: { events, items: catalog.items, ...usersOf(catalog.users, draw.keep) },
+    input: { purchases, items: catalog.items, ...usersOf(catalog.users, draw.keep) },
     customers: counts.size,
     kept: draw.keep.size,
     purchases: { kept: draw.purchases, of: n },
     boundBy: draw.boundBy,
     end: new Date(latest + 1).toISOString(),
   };
+}
+
+/** Purchases per customer, of the customers with any (`perUser` by index of `userIds`). */
+function countsOf(userIds: readonly string[], perUser: Uint32Array): Map<string, number> {
+  const counts = new Map<string, number>();
+  userIds.forEach((id, u) => perUser[u] > 0 && counts.set(id, perUser[u]));
+  return counts;
 }
 
 /**

@@ -156,6 +156,11 @@ export class DatasetBuilder {
   }
 
   add(row: PurchaseRow): void {
+    this.addPurchase(row.userId, row.itemId, row.orderId, row.ts, row.quantity, row.price);
+  }
+
+  /** One purchase by its fields, as add() takes it from a row (for callers that hold purchases in columns, not rows). */
+  addPurchase(userId: string, itemId: string, orderId: string | null, ts: number, quantity: number, price: number | null): void {
     if (this.built) throw new Error('DatasetBuilder: add after build');
     const cols = this.cols;
     const at = this.n & CHUNK_MASK;
@@ -170,32 +175,32 @@ export class DatasetBuilder {
     const c = this.n >>> CHUNK_BITS;
     const last = this.last;
     // Rows of one order mostly arrive together: the same user and order as the row before skip both lookups.
-    const same = last.userId === row.userId;
-    let u = same ? last.u : this.userIndex.get(row.userId);
-    if (u === undefined) this.userIndex.set(row.userId, (u = this.userIds.push(row.userId) - 1));
-    let i = this.itemIndex.get(row.itemId);
-    if (i === undefined) this.itemIndex.set(row.itemId, (i = this.itemIds.push(row.itemId) - 1));
+    const same = last.userId === userId;
+    let u = same ? last.u : this.userIndex.get(userId);
+    if (u === undefined) this.userIndex.set(userId, (u = this.userIds.push(userId) - 1));
+    let i = this.itemIndex.get(itemId);
+    if (i === undefined) this.itemIndex.set(itemId, (i = this.itemIds.push(itemId) - 1));
     let o: number | undefined;
-    if (same && row.orderId !== null && last.orderId === row.orderId) o = last.o;
+    if (same && orderId !== null && last.orderId === orderId) o = last.o;
     else {
       // Orders are per user: the same order id from two users (bad data) stays two baskets.
-      const orderKey = row.orderId !== null ? `${row.userId}\u0000${row.orderId}` : `${row.userId}\u0000@${row.ts}`;
+      const orderKey = orderId !== null ? `${userId}\u0000${orderId}` : `${userId}\u0000@${ts}`;
       o = this.orderIndex.get(orderKey);
       if (o === undefined) this.orderIndex.set(orderKey, (o = this.orderIndex.size));
     }
-    last.userId = row.userId;
-    last.orderId = row.orderId;
+    last.userId = userId;
+    last.orderId = orderId;
     last.u = u;
     last.o = o;
     cols.user[c][at] = u;
     cols.item[c][at] = i;
     cols.order[c][at] = o;
-    cols.ts[c][at] = row.ts;
-    cols.quantity[c][at] = row.quantity;
-    cols.price[c][at] = row.price ?? Number.NaN;
+    cols.ts[c][at] = ts;
+    cols.quantity[c][at] = quantity;
+    cols.price[c][at] = price ?? Number.NaN;
     // NaN compares false both ways: a NaN time makes the rows "unsorted" and takes the exact fallback below.
-    if (!(row.ts >= this.lastTs)) this.sorted = false;
-    else this.lastTs = row.ts;
+    if (!(ts >= this.lastTs)) this.sorted = false;
+    else this.lastTs = ts;
     this.n++;
   }
 

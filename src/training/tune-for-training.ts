@@ -79,7 +79,7 @@ export async function tuneRecipeOn(
   // recipe whose sources contribute a limited number of items each is tuned on exactly that many.
   // Customers are drawn among those who bought before `end`: a draw over every id would let customers who
   // first buy on or after the cutoff displace earlier ones, and so change what an evaluation tunes on.
-  const sample = 'kept' in input ? input : sampleCustomers(end === undefined ? input : before(input, Date.parse(end)), tuningSampleBounds(tune));
+  const sample = 'kept' in input ? input : sampleCustomers(input, tuningSampleBounds(tune), end === undefined ? undefined : Date.parse(end));
   if (sample.kept < sample.customers) {
     const purchases = sample.purchases ? `, ${sample.purchases.kept} of ${sample.purchases.of} purchases` : '';
     onProgress?.(`tuning on ${sample.kept} of ${sample.customers} customers${purchases} (tune.${sample.boundBy === 'purchases' ? 'maxPurchases' : 'maxCustomers'})`);
@@ -101,9 +101,4 @@ export async function tuneRecipeOn(
       ...(sample.purchases ? { purchases: { used: sample.purchases.kept, of: sample.purchases.of } } : {}),
     },
   };
-}
-
-/** The input's purchases before `end` only (its catalog as it is). */
-function before(input: SplitInput, end: number): SplitInput {
-  return { ...input, events: [...input.events].filter((e) => e.ts < end) };
 }

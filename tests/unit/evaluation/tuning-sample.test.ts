@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { inputRows } from '../../../src/evaluation/splits.js';
 import { sampleCustomers, sampleDatasetCustomers } from '../../../src/evaluation/tuning-sample.js';
 import { buildDataset, purchaseRowsOf, type PurchaseRow } from '../../../src/recommenders/dataset.js';
 
@@ -18,10 +19,10 @@ describe('the customer sample tuning works on', () => {
     const input = shop();
     const sample = sampleCustomers(input, 20);
     expect(sample).toMatchObject({ customers: 50, kept: 20 });
-    const kept = new Set([...sample.input.events].map((e) => e.userId));
+    const kept = new Set(inputRows(sample.input).map((e) => e.userId));
     expect(kept.size).toBe(20);
     for (const id of kept) {
-      expect([...sample.input.events].filter((e) => e.userId === id)).toEqual(input.events.filter((e) => e.userId === id));
+      expect(inputRows(sample.input).filter((e) => e.userId === id)).toEqual(input.events.filter((e) => e.userId === id));
     }
     expect([...sample.input.users!].map((u) => u.id).sort()).toEqual([...kept].sort());
     // Windows must end where the whole shop's purchases do: customer c49's last purchase, at 494 s.
@@ -30,8 +31,8 @@ describe('the customer sample tuning works on', () => {
 
   it('draws the same customers whatever the order of the purchases', () => {
     const input = shop();
-    const a = new Set([...sampleCustomers(input, 20).input.events].map((e) => e.userId));
-    const b = new Set([...sampleCustomers({ ...input, events: [...input.events].reverse() }, 20).input.events].map((e) => e.userId));
+    const a = new Set(inputRows(sampleCustomers(input, 20).input).map((e) => e.userId));
+    const b = new Set(inputRows(sampleCustomers({ ...input, events: [...input.events].reverse() }, 20).input).map((e) => e.userId));
     expect([...a].sort()).toEqual([...b].sort());
   });
 
@@ -39,14 +40,14 @@ describe('the customer sample tuning works on', () => {
     const input = shop();
     const sample = sampleCustomers(input, 50);
     expect(sample).toMatchObject({ customers: 50, kept: 50 });
-    expect(sample.input.events).toEqual(input.events);
+    expect(inputRows(sample.input)).toEqual(input.events);
     expect(sample.input.users).toBe(input.users);
     expect(sample.end).toBeUndefined();
   });
 });
 
 describe('the purchase bound of the sample (tune.maxPurchases)', () => {
-  const idsOf = (sample: ReturnType<typeof sampleCustomers>) => new Set([...sample.input.events].map((e) => e.userId));
+  const idsOf = (sample: ReturnType<typeof sampleCustomers>) => new Set(inputRows(sample.input).map((e) => e.userId));
 
   it('keeps customers in the customer draw\'s order while their purchases fit: the longest such run of the draw, and its purchases in full', () => {
     const input = shop(); // 150 purchases in all
@@ -57,14 +58,14 @@ describe('the purchase bound of the sample (tune.maxPurchases)', () => {
     const n = kept.size;
     const firstN = sampleCustomers(input, n);
     expect([...idsOf(firstN)].sort()).toEqual([...kept].sort());
-    expect([...sampleCustomers(input, n + 1).input.events].length).toBeGreaterThan(40);
-    const purchases = [...bounded.input.events].length;
+    expect(inputRows(sampleCustomers(input, n + 1).input).length).toBeGreaterThan(40);
+    const purchases = inputRows(bounded.input).length;
     expect(purchases).toBeLessThanOrEqual(40);
     expect(bounded).toMatchObject({ customers: 50, kept: n, purchases: { kept: purchases, of: 150 }, boundBy: 'purchases', end: new Date(494_001).toISOString() });
     // About 40 / 3 customers (3 purchases on average): fewer than either bound alone would keep.
     expect(n).toBeGreaterThan(5);
     expect(n).toBeLessThan(20);
-    for (const id of kept) expect([...bounded.input.events].filter((e) => e.userId === id)).toEqual(input.events.filter((e) => e.userId === id));
+    for (const id of kept) expect(inputRows(bounded.input).filter((e) => e.userId === id)).toEqual(input.events.filter((e) => e.userId === id));
     expect([...bounded.input.users!].map((u) => u.id).sort()).toEqual([...kept].sort());
   });
 
@@ -86,7 +87,7 @@ describe('the purchase bound of the sample (tune.maxPurchases)', () => {
     const input = shop();
     const sample = sampleCustomers(input, { customers: 50, purchases: 150 });
     expect(sample).toMatchObject({ customers: 50, kept: 50, purchases: { kept: 150, of: 150 } });
-    expect(sample.input.events).toEqual(input.events);
+    expect(inputRows(sample.input)).toEqual(input.events);
     expect(sample.end).toBeUndefined();
     expect(sample.boundBy).toBeUndefined();
   });
@@ -122,7 +123,7 @@ describe('the customer sample drawn from a dataset', () => {
 
   it('is every purchase under the cap', () => {
     const { fromDataset, fromRows } = both(50);
-    expect(fromDataset.input.events).toHaveLength(shop().events.length);
+    expect(inputRows(fromDataset.input)).toHaveLength(shop().events.length);
     expect([...fromDataset.input.users!].map((u) => u.id)).toContain('never-bought');
     expect(fromDataset).toEqual(fromRows);
   });

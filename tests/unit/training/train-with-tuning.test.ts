@@ -8,6 +8,7 @@ import { createTrainer } from '../../../src/training/train-model.js';
 import type { EvaluationTuning } from '../../../src/evaluation/evaluation-report.js';
 import type { RollingValidation } from '../../../src/evaluation/rolling-tune.js';
 import { sampleCustomers } from '../../../src/evaluation/tuning-sample.js';
+import { inputRows } from '../../../src/evaluation/splits.js';
 import { parseRecipe } from '../../../src/training/recipe.js';
 import { tunedDescription, tuneRecipeOn } from '../../../src/training/tune-for-training.js';
 
@@ -95,7 +96,7 @@ describe('training a recipe with a tune section', () => {
 
   it('When the shop has more customers than tune.maxCustomers, Then tuning works on that many and its windows still end with the data', async () => {
     const rows = purchases();
-    const kept = new Set([...sampleCustomers({ events: rows }, 10).input.events].map((e) => e.userId));
+    const kept = new Set(inputRows(sampleCustomers({ events: rows }, 10).input).map((e) => e.userId));
     expect(kept.size).toBe(10);
     // Every sampled customer rebuys their own item and tries one more new product on day 110 + (their
     // number % 5); the latest purchase of all is by a customer outside the sample, on day 125.
@@ -123,7 +124,7 @@ describe('training a recipe with a tune section', () => {
     // 20 customers with 28 to 45 purchases each (14 or 15 weekly orders of 2 or 3 lines): 300 purchases
     // hold some of them. The customer draw's order, by the customer bound alone: its first n customers
     // are the sample while their purchases fit in 300.
-    const purchasesOfFirst = (n: number) => [...sampleCustomers({ events: rows }, n).input.events].length;
+    const purchasesOfFirst = (n: number) => inputRows(sampleCustomers({ events: rows }, n).input).length;
     let n = 0;
     while (n < 20 && purchasesOfFirst(n + 1) <= 300) n++;
     expect(n).toBeGreaterThan(5);
@@ -167,7 +168,7 @@ describe('training a recipe with a tune section', () => {
     // Forty newcomers after the cutoff: some hash below every customer of the sample, so a draw over all
     // ids would take them in and leave out customers who bought before it.
     const newcomers = Array.from({ length: 40 }, (_, k) => ({ userId: `new${k}`, itemId: 'best', orderId: `new${k}`, ts: T0 + (100 + (k % 5)) * DAY, quantity: 1, price: null }));
-    expect([...sampleCustomers({ events: [...purchases(), ...newcomers] }, 10).input.events].some((e) => e.userId.startsWith('new'))).toBe(true);
+    expect(inputRows(sampleCustomers({ events: [...purchases(), ...newcomers] }, 10).input).some((e) => e.userId.startsWith('new'))).toBe(true);
     const after = await tuneRecipeOn({ events: [...purchases(), ...newcomers] }, sampled, cutoff);
     expect((after.validation as RollingValidation).customers).toEqual({ used: 10, of: 20 });
     expect(after).toEqual(before);
