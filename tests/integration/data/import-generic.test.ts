@@ -508,6 +508,16 @@ for (const backend of DB_BACKENDS) {
       expect(usersFailure.message).not.toMatch(/cust-77|paris/i);
     });
 
+    it('When a header names the required columns otherwise, Then the error says the first line must be a header with the expected names, points at the likely columns by place, and quotes no name of that line', async () => {
+      const dir = directory({ 'events.csv': 'Customer,product,qty,unit_price,date\nic-dan,ic-dress,1,89.9,2024-05-01\n' });
+      const failure = (await runImport({ db: t.db }, { format: 'generic', path: dir }).catch((e: unknown) => e)) as AppError;
+      expect(failure).toMatchObject({ code: 'UNPROCESSABLE' });
+      expect(failure.message).toMatch(/^events\.csv: missing column\(s\) user_id, item_id, ts, quantity; its first line has 5 fields and must be a header naming at least user_id, item_id, ts, quantity/);
+      expect(failure.message).toContain('column 1 may be user_id, column 2 item_id, column 3 quantity, column 5 ts');
+      expect(failure.message).not.toContain('header line missing');
+      for (const name of ['Customer', 'customer', 'product', 'qty', 'unit_price', 'date']) expect(failure.message).not.toContain(name);
+    });
+
     it('When an attribute column name is too long, Then the error names the column by place, not by its text', async () => {
       const long = `note ${'x'.repeat(200)}`;
       const dir = directory({ 'users.csv': `id,${long}\nx,a\n` });
