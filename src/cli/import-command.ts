@@ -6,6 +6,7 @@ import { createImportedPurchasesFeed } from '../serving/record-purchases.js';
 import { createModelStore } from '../store/create-model-store.js';
 import { DATE_ORDERS, type DateOrder } from '../data/importers/field-parsers.js';
 import { IMPORT_FORMATS, runImport, type ImportFormat, type ImportReport, type ImportRequest } from '../data/importers/run-import.js';
+import type { IgnoredColumn } from '../data/importers/import-report.js';
 import { createProgress } from './progress.js';
 import { printable } from './printable.js';
 import { parseCommandLine, runCli, UsageError } from './run-cli.js';
@@ -64,6 +65,20 @@ export function parseImportArgs(args: string[]): ImportRequest {
 
 const num = (n: number) => n.toLocaleString('en-US');
 
+/** Ignored columns under their count, one line per file: names escaped, an unnamed column by place, the likely meant column beside. */
+function ignoredRows(columns: IgnoredColumn[]): [string, string][] {
+  if (columns.length === 0) return [];
+  const byFile = new Map<string, IgnoredColumn[]>();
+  for (const c of columns) byFile.set(c.file, [...(byFile.get(c.file) ?? []), c]);
+  return [
+    ['columns ignored, not read', num(columns.length)],
+    ...[...byFile].map(([file, cols]): [string, string] => [
+      `  ${printable(file)}`,
+      cols.map((c) => `${c.name === '' ? `column ${c.column} (no name)` : printable(c.name)}${c.meant ? ` (${c.meant}?)` : ''}`).join(', '),
+    ]),
+  ];
+}
+
 /** The report as an aligned two-column table, rejections by reason indented under their total. */
 export function formatReport(r: ImportReport): string {
   const rejectedTotal = Object.values(r.rejected).reduce((a, b) => a + b, 0);
@@ -83,6 +98,7 @@ export function formatReport(r: ImportReport): string {
     ...(r.untitledItems
       ? [[`items named by events without a title`, `${num(r.untitledItems)} (${r.untitledItemIds!.map(printable).join(', ')}${r.untitledItems > r.untitledItemIds!.length ? ', ...' : ''})`] as [string, string]]
       : []),
+    ...ignoredRows(r.ignoredColumns ?? []),
     ['new events', num(r.inserted)],
     ['already stored', num(r.duplicates)],
     ...(r.erased > 0 ? [['of erased customers, not stored', num(r.erased)] as [string, string]] : []),

@@ -10,7 +10,7 @@ import type { ReadScope } from '../import-roots.js';
 import { createEventBatchWriter, DEFAULT_BATCH_SIZE, throughOutage } from './event-batch-writer.js';
 import { tooFarAhead, tooFarBack } from '../event-time.js';
 import { parseBoolean, parseInteger, parseIsoTimestamp, parseNumber } from './field-parsers.js';
-import { REJECTED_ROWS_KEPT, ReportCounter, type ImportReport, type ImporterOptions, type ProgressCallback } from './import-report.js';
+import { REJECTED_ROWS_KEPT, ReportCounter, type IgnoredColumn, type ImportReport, type ImporterOptions, type ProgressCallback } from './import-report.js';
 import { createByteProgress } from './progress-tracker.js';
 import { likelyColumn } from './column-hints.js';
 
@@ -39,6 +39,8 @@ interface Columns {
   index: Map<string, number>;
   /** Columns stored as attributes: [name as written, index]. */
   attributes: [string, number][];
+  /** Columns read for nothing (see ImportReport.ignoredColumns). */
+  ignored: IgnoredColumn[];
   width: number;
 }
 
@@ -108,7 +110,15 @@ function readColumns(kind: Kind, file: string, header: string[]): Columns {
     const why = badName ? `the name of attribute column ${badName[1] + 1} is longer than ${INPUT_LIMITS.attributeNameLength} characters or holds a NUL` : `${attributes.length} attribute columns, more than the ${INPUT_LIMITS.attributes} a customer or item may have`;
     throw new AppError('UNPROCESSABLE', `${path.basename(file)}: ${why}`);
   }
-  return { index: new Map(lower.map((n, i) => [n, i])), attributes, width: header.length };
+  // The header has the required columns, so it is a header: its names are column names, not data, and may be
+  // quoted. events.csv reads only its known columns; items and users keep the others as attributes, unless unnamed.
+  const lacking = SCHEMA[kind].known.filter((c) => !lower.includes(c));
+  const ignored = names.flatMap((name, i): IgnoredColumn[] => {
+    if (SCHEMA[kind].known.includes(lower[i]) || (SCHEMA[kind].extraAsAttributes && name !== '')) return [];
+    const meant = likelyColumn(name, lacking);
+    return [{ file: path.basename(file), column: i + 1, name, ...(meant ? { meant } : {}) }];
+  });
+  return { index: new Map(lower.map((n, i) => [n, i])), attributes, ignored, width: header.length };
 }
 
 async function readHeader(file: string, scope: ReadScope): Promise<string[]> {
@@ -272,6 +282,7 @@ export async function importGeneric(db: Db, dir: string, onProgress?: ProgressCa
   for (const f of files) checked.push({ ...f, cols: readColumns(f.kind, f.file, await readHeader(f.file, scope)), size: await fileSize(f.file, scope) });
 
   const report = new ReportCounter();
+  report.ignoredColumns.push(...checked.flatMap((f) => f.cols.ignored));
   const progress = createByteProgress(checked.reduce((s, f) => s + f.size, 0), onProgress);
   const catalog = createCatalogRepository(db);
   const writer = createEventBatchWriter(db, options.batchSize, options.writesInFlight);

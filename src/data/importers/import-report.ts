@@ -1,6 +1,18 @@
 import type { DateOrder } from './field-parsers.js';
 import type { ReadScope } from '../import-roots.js';
 
+/** A column of a generic file that the import read for nothing (ImportReport.ignoredColumns). */
+export interface IgnoredColumn {
+  /** The file's name (`events.csv`, `items.csv.gz`). */
+  file: string;
+  /** Its place in the header, 1 for the first. */
+  column: number;
+  /** Its name as written (trimmed; empty for a column without one). */
+  name: string;
+  /** The column of the format, absent from the file, that it likely is under another name (`unit_price`: price). */
+  meant?: string;
+}
+
 /** What an import did, returned by runImport and shown by the CLI and the import job. */
 export interface ImportReport {
   /** Data rows read (header rows excluded), accepted or not. */
@@ -27,6 +39,12 @@ export interface ImportReport {
    */
   untitledItems?: number;
   untitledItemIds?: string[];
+  /**
+   * Generic format: columns whose values were stored nowhere, in file order: events.csv's columns the format does
+   * not know (unit_price is not price), and columns without a name (items and users keep other columns as
+   * attributes). Absent when there are none.
+   */
+  ignoredColumns?: IgnoredColumn[];
   /** Events (purchases; views, carts and ratings in the generic format) that were new to the database. */
   inserted: number;
   /** Events already stored (a re-import of the same rows). */
@@ -75,6 +93,7 @@ export class ReportCounter {
   readonly rejected: Record<string, number> = {};
   readonly rejectedRows: Record<string, number[]> = {};
   readonly shortened: Record<string, number> = {};
+  readonly ignoredColumns: IgnoredColumn[] = [];
   readonly users = new Set<string>();
   readonly items = new Set<string>();
   readonly orders = new Set<string>();
@@ -107,6 +126,7 @@ export class ReportCounter {
       ...(Object.keys(this.rejectedRows).length > 0 ? { rejectedRows: structuredClone(this.rejectedRows) } : {}),
       ...(Object.keys(this.shortened).length > 0 ? { shortened: { ...this.shortened } } : {}),
       ...(this.untitled.count > 0 ? { untitledItems: this.untitled.count, untitledItemIds: [...this.untitled.first] } : {}),
+      ...(this.ignoredColumns.length > 0 ? { ignoredColumns: this.ignoredColumns.map((c) => ({ ...c })) } : {}),
       inserted: this.inserted,
       duplicates: this.duplicates,
       erased: this.erased,

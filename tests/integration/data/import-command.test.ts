@@ -144,6 +144,23 @@ describe('npm run import', () => {
     expect(formatReport({ rowsRead: 1, accepted: 1, rejected: {}, inserted: 1, duplicates: 0, erased: 0, users: 1, items: 1, orders: 0, durationMs: 1 })).not.toMatch(/without a title/);
   });
 
+  it('When columns of a file were ignored, Then the report names them by file, with the likely meant column, and unnamed ones by place, escaped', () => {
+    const text = formatReport({
+      rowsRead: 2, accepted: 2, rejected: {},
+      ignoredColumns: [
+        { file: 'items.csv', column: 3, name: '' },
+        { file: 'events.csv', column: 4, name: 'unit_price', meant: 'price' },
+        { file: 'events.csv', column: 6, name: 'note\u001b[2J' },
+      ],
+      inserted: 1, duplicates: 0, erased: 0, users: 1, items: 1, orders: 0, durationMs: 1,
+    });
+    expect(text).toMatch(/^columns ignored, not read  +3$/m);
+    expect(text).toMatch(/^ {2}items\.csv +column 3 \(no name\)$/m);
+    expect(text).toMatch(/^ {2}events\.csv +unit_price \(price\?\), note\\u001b\[2J$/m);
+    for (const line of text.split('\n')) expect(line).not.toMatch(/[\u0000-\u001f]/);
+    expect(formatReport({ rowsRead: 1, accepted: 1, rejected: {}, inserted: 1, duplicates: 0, erased: 0, users: 1, items: 1, orders: 0, durationMs: 1 })).not.toMatch(/ignored/);
+  });
+
   it('When an id from the file holds terminal control characters, Then the report shows them escaped, not as sent', () => {
     const text = formatReport({
       rowsRead: 2, accepted: 2, rejected: {}, untitledItems: 2, untitledItemIds: ['\u001b]0;owned\u0007x', 'plain \u00e9\u202e'],

@@ -508,6 +508,35 @@ for (const backend of DB_BACKENDS) {
       expect(usersFailure.message).not.toMatch(/cust-77|paris/i);
     });
 
+    it('When events.csv has columns the format does not know (a shop\'s unit_price), Then the report names them, with the known column a misnamed one likely stands for, and the rows are stored without them', async () => {
+      const dir = directory({
+        'events.csv': ['user_id,item_id,quantity,unit_price,ts,Note,timestamp', 'ic-ann,ic-dress,1,89.9,2024-05-01T10:00:00Z,gift,2024-05-01'].join('\n'),
+        'items.csv': ['id,title,', 'ic-dress,Linen dress,'].join('\n'),
+      });
+      const report = await runImport({ db: t.db }, { format: 'generic', path: dir });
+      expect(report.accepted).toBe(2);
+      // unit_price stands for the price the file lacks; timestamp is not ts's stand-in, the file has ts; an unnamed
+      // column of items.csv is no attribute either.
+      expect(report.ignoredColumns).toEqual([
+        { file: 'items.csv', column: 3, name: '' },
+        { file: 'events.csv', column: 4, name: 'unit_price', meant: 'price' },
+        { file: 'events.csv', column: 6, name: 'Note' },
+        { file: 'events.csv', column: 7, name: 'timestamp' },
+      ]);
+      const [purchase] = await createEventRepository(t.db).loadPurchaseRows({ userId: 'ic-ann' });
+      expect(purchase).toMatchObject({ itemId: 'ic-dress', price: null });
+      // With a type column, quantity is optional: a `qty` column stands for it.
+      const typed = directory({ 'events.csv': ['type,user_id,item_id,qty,price_eur,ts', 'purchase,ic-bob,ic-dress,2,89.9,2024-05-02T10:00:00Z'].join('\n') });
+      const typedReport = await runImport({ db: t.db }, { format: 'generic', path: typed });
+      expect(typedReport.ignoredColumns).toEqual([
+        { file: 'events.csv', column: 4, name: 'qty', meant: 'quantity' },
+        { file: 'events.csv', column: 5, name: 'price_eur', meant: 'price' },
+      ]);
+      // Every column known or an attribute: no such field.
+      const plain = directory({ 'events.csv': 'user_id,item_id,quantity,price,ts\nic-cy,ic-dress,1,9,2024-05-03T00:00:00Z\n', 'users.csv': 'id,segment\nic-cy,vip\n' });
+      expect(await runImport({ db: t.db }, { format: 'generic', path: plain })).not.toHaveProperty('ignoredColumns');
+    });
+
     it('When a header names the required columns otherwise, Then the error says the first line must be a header with the expected names, points at the likely columns by place, and quotes no name of that line', async () => {
       const dir = directory({ 'events.csv': 'Customer,product,qty,unit_price,date\nic-dan,ic-dress,1,89.9,2024-05-01\n' });
       const failure = (await runImport({ db: t.db }, { format: 'generic', path: dir }).catch((e: unknown) => e)) as AppError;

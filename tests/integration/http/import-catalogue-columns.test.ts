@@ -45,4 +45,10 @@ describe('an import job of a catalogue file without its title and category colum
     expect(milk.json()).toMatchObject({ title: 'Whole milk', categories: ['dairy'] });
     expect((await t.app.inject({ url: '/v1/items/cat-eggs', headers: auth('read') })).statusCode).toBe(404);
   }, 60_000);
+
+  it('When events.csv names its price unit_price, Then the job succeeds and its result names the ignored column and the price it likely is', async () => {
+    const job = await importJob({ 'events.csv': 'user_id,item_id,quantity,unit_price,ts\ncat-u2,cat-milk,1,1.2,2024-01-02T00:00:00Z\n' });
+    expect(job.status).toBe('succeeded');
+    expect(job.result).toMatchObject({ accepted: 1, ignoredColumns: [{ file: 'events.csv', column: 4, name: 'unit_price', meant: 'price' }] });
+  }, 60_000);
 });
