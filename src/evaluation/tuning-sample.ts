@@ -43,7 +43,8 @@ const boundsOf = (max: number | SampleBounds): SampleBounds => (typeof max === '
  * Customers with every purchase of theirs (and their attributes), the same ones on every run: those
  * with the smallest hash of their id, as many as `max` allows: at most `max.customers` of them, and
  * only while their purchases together stay within `max.purchases` (the first customer in hash order
- * who would take the total past it ends the draw). Under both bounds every customer is kept.
+ * who would take the total past it ends the draw; one past it alone is passed over). Under both bounds
+ * every customer is kept.
  * Tuning on such a sample costs the same for any shop larger than the bounds, and a sampled customer
  * keeps their whole history, so each fold's training and validation purchases stay consistent. The
  * purchase bound keeps a shop of heavy buyers (hundreds of lines each) from tuning on millions of
@@ -129,8 +130,8 @@ function countsOf(userIds: readonly string[], perUser: Uint32Array): Map<string,
 
 /**
  * The customers (of `counts`: purchases per customer) the bounds keep: in order of the hash of their id
- * (ties by id), the longest run that holds at most `customers` of them and at most `purchases` purchases.
- * Null when every customer fits.
+ * (ties by id), the longest run that holds at most `customers` of them and at most `purchases` purchases,
+ * passing over any customer whose purchases alone are past `purchases`. Null when every customer fits.
  */
 function drawCustomers(counts: Map<string, number>, bounds: SampleBounds): { keep: Set<string>; purchases: number; boundBy: 'customers' | 'purchases' } | null {
   const maxPurchases = bounds.purchases ?? Number.POSITIVE_INFINITY;
@@ -140,15 +141,22 @@ function drawCustomers(counts: Map<string, number>, bounds: SampleBounds): { kee
   const ranked = [...counts.keys()].map((id) => ({ id, h: fnv1a(id) })).sort((a, b) => a.h - b.h || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const keep = new Set<string>();
   let purchases = 0;
+  let passedOver = false;
   for (const { id } of ranked) {
     if (keep.size >= bounds.customers) return { keep, purchases, boundBy: 'customers' };
     const n = counts.get(id)!;
+    // A customer past the whole bound alone (a pooled guest id, a wholesaler) is passed over: ending the draw
+    // at them would leave tuning nobody, or a sample cut wherever they happen to fall in the order.
+    if (n > maxPurchases) {
+      passedOver = true;
+      continue;
+    }
     if (purchases + n > maxPurchases) return { keep, purchases, boundBy: 'purchases' };
     keep.add(id);
     purchases += n;
   }
-  // Not reached: the run ends at one of the bounds, or every customer fitted (null above).
-  return { keep, purchases, boundBy: 'customers' };
+  // Every customer but those passed over fitted.
+  return { keep, purchases, boundBy: passedOver ? 'purchases' : 'customers' };
 }
 
 const usersOf = (users: SplitInput['users'], keep: Set<string>) => (users ? { users: [...users].filter((u) => keep.has(u.id)) } : {});

@@ -33,6 +33,8 @@ export function tuneInWorker(
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     type Message = { type: 'progress'; message: string } | { type: 'advance'; done: number; total: number } | { type: 'done'; tuning: TrainingTuning } | { type: 'error'; message: string };
     worker.on('message', (msg: Message) => {
+      // Messages still queued after an abort (or the end) report nothing more.
+      if (settled) return;
       if (msg.type === 'progress') opts.onProgress?.(msg.message);
       else if (msg.type === 'advance') opts.onAdvance?.(msg.done, msg.total);
       else if (msg.type === 'done') finish(null, msg.tuning);
