@@ -115,8 +115,13 @@ export function withExistingRecipe(args: TuneArgs, dir = 'models'): TuneArgs {
  * them, so no object per purchase is held (at ten times Online Retail one query result of every purchase
  * was most of the command's memory).
  */
-export async function readTuneInput(repos: { events: Pick<EventRepository, 'streamPurchaseRows'>; catalog: Pick<CatalogRepository, 'listItems' | 'listUsersWithAttributes'> }, batchSize?: number): Promise<SplitInput> {
-  const reads = [readPurchaseColumns(repos.events.streamPurchaseRows({}, batchSize)), repos.catalog.listItems(), repos.catalog.listUsersWithAttributes()] as const;
+export async function readTuneInput(
+  repos: { events: Pick<EventRepository, 'streamPurchaseRows'>; catalog: Pick<CatalogRepository, 'listItems' | 'listUsersWithAttributes'> },
+  batchSize?: number,
+  end?: string,
+): Promise<SplitInput> {
+  // Purchases from `end` on are never tuned on: not read at all (the window is exclusive, as tuning's cutoff is).
+  const reads = [readPurchaseColumns(repos.events.streamPurchaseRows(end ? { to: new Date(end) } : {}, batchSize)), repos.catalog.listItems(), repos.catalog.listUsersWithAttributes()] as const;
   // Every read settled before a failure is thrown: no cursor goes on after the command has given up.
   await Promise.allSettled(reads);
   const [purchases, items, users] = await Promise.all(reads);
@@ -130,7 +135,7 @@ async function loadInput(args: TuneArgs): Promise<SplitInput> {
   }
   const db = await openDatabase(loadConfig());
   try {
-    return await readTuneInput({ events: createEventRepository(db), catalog: createCatalogRepository(db) });
+    return await readTuneInput({ events: createEventRepository(db), catalog: createCatalogRepository(db) }, undefined, args.end);
   } finally {
     await db.close();
   }

@@ -48,7 +48,8 @@ const boundsOf = (max: number | SampleBounds): SampleBounds => (typeof max === '
  * Tuning on such a sample costs the same for any shop larger than the bounds, and a sampled customer
  * keeps their whole history, so each fold's training and validation purchases stay consistent. The
  * purchase bound keeps a shop of heavy buyers (hundreds of lines each) from tuning on millions of
- * purchases: it tunes on fewer customers, drawn the same way, a prefix of those the customer bound keeps.
+ * purchases: it tunes on fewer customers, drawn the same way (those the customer bound keeps, in order, but
+ * for customers passed over).
  * With `before`, purchases at or after it are left out first (and customers who buy only from then on
  * are not drawn). The sample's purchases are columns (PurchaseColumns) in the input's order: no object
  * per purchase is made.

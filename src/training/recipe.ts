@@ -53,7 +53,7 @@ export const tuneSpecSchema = z.strictObject({
   /**
    * And at most this many of their purchases (default DEFAULT_MAX_PURCHASES, 500,000): customers are
    * drawn in the same order, and the draw stops before the first one who would take the purchases past
-   * it, so a shop of heavy buyers (a grocery's weekly shoppers, hundreds of lines each) tunes on fewer
+   * it (one past it alone is passed over), so a shop of heavy buyers (a grocery's weekly shoppers, hundreds of lines each) tunes on fewer
    * of them instead of millions of lines. Absent from a recipe that does not set it (the default is
    * applied where tuning reads it), so a tune section written before it still reads the same.
    */

@@ -282,7 +282,7 @@ export async function importGeneric(db: Db, dir: string, onProgress?: ProgressCa
   for (const f of files) checked.push({ ...f, cols: readColumns(f.kind, f.file, await readHeader(f.file, scope)), size: await fileSize(f.file, scope) });
 
   const report = new ReportCounter();
-  report.ignoredColumns.push(...checked.flatMap((f) => f.cols.ignored));
+  report.ignore(checked.flatMap((f) => f.cols.ignored));
   const progress = createByteProgress(checked.reduce((s, f) => s + f.size, 0), onProgress);
   const catalog = createCatalogRepository(db);
   const writer = createEventBatchWriter(db, options.batchSize, options.writesInFlight);

@@ -45,6 +45,8 @@ export interface ImportReport {
    * attributes). Absent when there are none.
    */
   ignoredColumns?: IgnoredColumn[];
+  /** How many columns were ignored in all, when more than the IGNORED_COLUMNS_KEPT listed in `ignoredColumns`. */
+  ignoredColumnsCount?: number;
   /** Events (purchases; views, carts and ratings in the generic format) that were new to the database. */
   inserted: number;
   /** Events already stored (a re-import of the same rows). */
@@ -83,6 +85,13 @@ export interface ImporterOptions extends ReadScope {
 /** Rejected rows whose numbers a report keeps per reason, and untitled item ids it names. */
 export const REJECTED_ROWS_KEPT = 5;
 
+/**
+ * Ignored columns listed in a report, and the longest name listed: a header of thousands of unknown or very long
+ * names would otherwise make a job result of hundreds of kilobytes, stored and listed by GET /v1/imports.
+ */
+export const IGNORED_COLUMNS_KEPT = 20;
+const IGNORED_NAME_LENGTH = 128;
+
 /** Accumulates the counts of one import; `finish` freezes them into a report. */
 export class ReportCounter {
   rowsRead = 0;
@@ -94,6 +103,7 @@ export class ReportCounter {
   readonly rejectedRows: Record<string, number[]> = {};
   readonly shortened: Record<string, number> = {};
   readonly ignoredColumns: IgnoredColumn[] = [];
+  private ignoredCount = 0;
   readonly users = new Set<string>();
   readonly items = new Set<string>();
   readonly orders = new Set<string>();
@@ -106,6 +116,14 @@ export class ReportCounter {
     if (row === undefined) return;
     const rows = (this.rejectedRows[reason] ??= []);
     if (rows.length < REJECTED_ROWS_KEPT) rows.push(row);
+  }
+
+  /** Records columns read for nothing: the first IGNORED_COLUMNS_KEPT listed (names cut to 128 characters), all counted. */
+  ignore(columns: readonly IgnoredColumn[]): void {
+    for (const c of columns) {
+      if (this.ignoredColumns.length < IGNORED_COLUMNS_KEPT) this.ignoredColumns.push({ ...c, name: [...c.name].slice(0, IGNORED_NAME_LENGTH).join('') });
+      this.ignoredCount++;
+    }
   }
 
   /** Counts an accepted row whose `field` was cut to its limit. */
@@ -127,6 +145,7 @@ export class ReportCounter {
       ...(Object.keys(this.shortened).length > 0 ? { shortened: { ...this.shortened } } : {}),
       ...(this.untitled.count > 0 ? { untitledItems: this.untitled.count, untitledItemIds: [...this.untitled.first] } : {}),
       ...(this.ignoredColumns.length > 0 ? { ignoredColumns: this.ignoredColumns.map((c) => ({ ...c })) } : {}),
+      ...(this.ignoredCount > this.ignoredColumns.length ? { ignoredColumnsCount: this.ignoredCount } : {}),
       inserted: this.inserted,
       duplicates: this.duplicates,
       erased: this.erased,
