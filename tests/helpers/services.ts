@@ -45,13 +45,16 @@ export interface TestDb {
   dispose(): Promise<void>;
 }
 
-/** A migrated Postgres database isolated in a fresh schema of the shared test database. */
-export async function createPostgresTestDb(): Promise<TestDb> {
+/**
+ * A migrated Postgres database isolated in a fresh schema of the shared test database (`migrated: false`: an
+ * empty schema, for a test that migrates it itself, step by step).
+ */
+export async function createPostgresTestDb(opts: { migrated?: boolean } = {}): Promise<TestDb> {
   const schema = randomPrefix('s');
   const admin = createPgDb(POSTGRES_URL, { max: 1 });
   await admin.exec(`CREATE SCHEMA ${schema}`);
   const db = createPgDb(POSTGRES_URL, { max: 4, schema });
-  await migrate(db);
+  if (opts.migrated ?? true) await migrate(db);
   return {
     db,
     async dispose() {

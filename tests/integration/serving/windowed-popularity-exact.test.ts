@@ -9,11 +9,11 @@
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCatalogRepository, type ItemInput, type UserInput } from '../../../src/data/catalog-repository.js';
-import { createPgDb, pgliteDb, type Db } from '../../../src/data/db.js';
+import { pgliteDb, type Db } from '../../../src/data/db.js';
 import { createEventRepository, type PurchaseInput } from '../../../src/data/event-repository.js';
 import { migrate } from '../../../src/data/migrate.js';
 import { createDbPopularity, type DbPopularityQuery } from '../../../src/serving/db-popularity.js';
-import { POSTGRES_URL, randomPrefix, serviceAvailable } from '../../helpers/services.js';
+import { createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
 
 const DAY = 86_400_000;
 // Every purchase is dated before the test runs: an erasure refuses what is dated before it.
@@ -134,20 +134,7 @@ const backends = [
   {
     name: 'postgres',
     available: () => serviceAvailable(POSTGRES_URL),
-    async create(): Promise<{ db: Db; dispose: () => Promise<void> }> {
-      const schema = randomPrefix('ib');
-      const admin = createPgDb(POSTGRES_URL, { max: 1 });
-      await admin.exec(`CREATE SCHEMA ${schema}`);
-      const db = createPgDb(POSTGRES_URL, { max: 4, schema });
-      return {
-        db,
-        async dispose() {
-          await db.close();
-          await admin.exec(`DROP SCHEMA ${schema} CASCADE`);
-          await admin.close();
-        },
-      };
-    },
+    create: (): Promise<{ db: Db; dispose: () => Promise<void> }> => createPostgresTestDb({ migrated: false }),
   },
   {
     name: 'pglite',
