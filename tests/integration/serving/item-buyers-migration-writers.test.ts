@@ -40,6 +40,19 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('migration 031 while a 
     await admin?.close();
   });
 
+  /** Polls (up to 10 s) until a statement waits for a lock on `table` of this schema, or `done()`. */
+  const untilLockAwaited = async (table: string, done: () => boolean = () => false) => {
+    for (let n = 0; n < 400 && !done(); n++) {
+      const { rows } = await db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+         WHERE NOT l.granted AND c.relname = $2 AND c.relnamespace = $1::regnamespace`,
+        [schema, table],
+      );
+      if (rows[0].n > 0) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+
   it('When a purchase and an erasure commit between the backfill and the triggers, Then item_buyers holds what purchase_events holds', async () => {
     const holder = createPgDb(POSTGRES_URL, { max: 1, schema });
     let migrating: Promise<unknown> | undefined;
@@ -49,15 +62,7 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('migration 031 while a 
         await tx.query('LOCK TABLE users IN SHARE UPDATE EXCLUSIVE MODE');
         migrating = migrate(migrator);
         // The backfill has run once the migration waits for users.
-        for (let n = 0; n < 400; n++) {
-          const { rows } = await db.query<{ n: number }>(
-            `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
-             WHERE NOT l.granted AND c.relname = 'users' AND c.relnamespace = $1::regnamespace`,
-            [schema],
-          );
-          if (rows[0].n > 0) break;
-          await new Promise((r) => setTimeout(r, 25));
-        }
+        await untilLockAwaited('users');
         // The release before: a purchase of a new pair, and an erasure. They may have to wait for the migration
         // (which waits for this transaction), so they are awaited after it ends, once they went through or wait.
         writes = (async () => {
@@ -66,15 +71,7 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('migration 031 while a 
         })();
         let settled = false;
         writes.then(() => (settled = true), () => (settled = true));
-        for (let n = 0; n < 400 && !settled; n++) {
-          const { rows } = await db.query<{ n: number }>(
-            `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
-             WHERE NOT l.granted AND c.relname = 'purchase_events' AND c.relnamespace = $1::regnamespace`,
-            [schema],
-          );
-          if (rows[0].n > 0) break;
-          await new Promise((r) => setTimeout(r, 25));
-        }
+        await untilLockAwaited('purchase_events', () => settled);
       });
       await writes;
       await migrating;
