@@ -1,3 +1,4 @@
+import { cancelledStatement } from './data/query-timeout.js';
 import { dependencyFailure } from './errors.js';
 
 /**
@@ -10,7 +11,10 @@ export const JOB_OUTAGE_WAIT_MS = 60_000;
  * `fn`'s result, running it again while it fails for want of Postgres or Redis (a restart, a failover:
  * dependencyFailure), with waits doubling from 250 ms to 5 s, for at most `forMs` in all. Any other
  * failure, one after `forMs`, or one once `stop()` is true (checked after each wait too), is thrown as
- * it is. For idempotent writes whose loss costs much more than the wait: an import's batches, a
+ * it is; so is a statement Postgres cancelled itself (cancelledStatement: a statement_timeout or
+ * lock_timeout of the server, database or role), which every try would meet again, so that the job fails
+ * at once saying which limit to lift (CANCELLED_FAILURE) instead of after a minute of waiting. Our own
+ * statement limit (a late statement) and a Postgres away or restarting are still waited through. For idempotent writes whose loss costs much more than the wait: an import's batches, a
  * training's writes and publish, a finished job's outcome.
  */
 export async function retryWhileUnavailable<T>(
@@ -22,7 +26,7 @@ export async function retryWhileUnavailable<T>(
     try {
       return await fn();
     } catch (err) {
-      if (!dependencyFailure(err) || opts.stop?.() || performance.now() - since + wait > opts.forMs) throw err;
+      if (!dependencyFailure(err) || cancelledStatement(err) || opts.stop?.() || performance.now() - since + wait > opts.forMs) throw err;
       opts.onRetry?.(err, wait);
       await new Promise((resolve) => setTimeout(resolve, wait).unref());
       // Stopped while waiting (a job aborted, a runner stopping): no further attempt.
