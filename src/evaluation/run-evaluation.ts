@@ -41,6 +41,9 @@ export interface EvaluationProgress {
 
 export const BASELINE = 'popularity';
 
+/** The share of a run's progress its tuning moves, when any recipe is tuned. */
+const TUNE_SHARE = 0.5;
+
 /** Two or more rows of a report under one name: the recipes (indexes into the run's recipes) that give themselves `name`, and whether a single strategy of the run is `name` too. */
 export interface RowNameCollision {
   name: string;
@@ -114,6 +117,13 @@ export async function runEvaluation(
   const ds = split.train;
   const tuning: Record<string, EvaluationTuning> = {};
   const asRun: Recipe[] = [];
+  // Tuning, when asked, is most of a run's work (every candidate fitted on every fold, then the blend
+  // searches): it moves the first half of the progress, unit by unit (RollingTuneOptions.onAdvance),
+  // and the fits and the scoring the rest.
+  const toTune = split.cutoff === null ? 0 : recipes.filter((recipe) => withTuning(recipe, request.tune).tune).length;
+  const tuneShare = toTune > 0 ? TUNE_SHARE : 0;
+  const after = (p: number) => tuneShare + (1 - tuneShare) * p;
+  let tunedSoFar = 0;
   for (const recipe of recipes) {
     const asked = withTuning(recipe, request.tune);
     if (!asked.tune) asRun.push(recipe);
@@ -121,9 +131,14 @@ export async function runEvaluation(
       tuning[recipe.name] = { skipped: 'a leave-last-order split has no single cutoff to tune before' };
       asRun.push(withTuning(recipe, false));
     } else {
-      onProgress?.({ step: `tune ${recipe.name}`, progress: 0.01 });
+      const step = `tune ${recipe.name}`;
+      const at = (share: number) => 0.01 + (tuneShare - 0.01) * ((tunedSoFar + share) / toTune);
+      onProgress?.({ step, progress: at(0) });
       // The folds end where the test period starts: tuning reads nothing the test will score.
-      const tuned = await tuneRecipeOn(input, asked, new Date(split.cutoff).toISOString());
+      const tuned = await tuneRecipeOn(input, asked, new Date(split.cutoff).toISOString(), undefined, {
+        onAdvance: (done, total) => onProgress?.({ step, progress: at(done / total) }),
+      });
+      tunedSoFar++;
       tuning[recipe.name] = tuned.validation;
       asRun.push(tuned.recipe);
     }
@@ -136,7 +151,7 @@ export async function runEvaluation(
   const fitShare = 0.5 / recipes.length;
   for (const [r, recipe] of recipes.entries()) {
     const fitted = await fitRecipe(ds, recipe, (s) =>
-      onProgress?.({ step: `fit ${recipe.name}: ${s.step}`, progress: 0.05 + fitShare * (r + s.done / s.total) }),
+      onProgress?.({ step: `fit ${recipe.name}: ${s.step}`, progress: after(0.05 + fitShare * (r + s.done / s.total)) }),
     );
     scorers.set(recipe.name, (ctx, out) => fitted.hybrid.scoreUser(ctx, out));
     if (r > 0) continue;
@@ -158,7 +173,7 @@ export async function runEvaluation(
 
   const labels = new Map<string, { segment: string; lifecycle: string }>();
   for (const p of segmentProfiles(computeProfiles(ds, { now: split.cutoff ?? ds.now }))) labels.set(p.userId, p);
-  onProgress?.({ step: 'score', progress: 0.55 });
+  onProgress?.({ step: 'score', progress: after(0.55) });
   const report = await evaluateScorers({
     split,
     mode: request.modes,
@@ -168,7 +183,7 @@ export async function runEvaluation(
     itemSimilarity: contentSimilarity(ds),
     segmentOf: (u) => labels.get(ds.userIds[u])?.segment ?? null,
     lifecycleOf: (u) => labels.get(ds.userIds[u])?.lifecycle ?? null,
-    onProgress: (done, total) => onProgress?.({ step: 'score', progress: 0.55 + (0.45 * done) / total }),
+    onProgress: (done, total) => onProgress?.({ step: 'score', progress: after(0.55 + (0.45 * done) / total) }),
   });
   return Object.keys(tuning).length ? { ...report, tuning } : report;
 }

@@ -99,6 +99,19 @@ describe('an evaluation run', () => {
       expect(['blend', 'popularity', 'item-knn']).toContain(tuning.chosen);
     });
 
+    it("When an evaluation tunes, Then its progress moves within the tune step, unit by unit, and stays below the next step's", async () => {
+      const seen: { step: string; progress: number }[] = [];
+      await runEvaluation({ events: weekly() }, [recipe], request, (p) => void seen.push(p));
+      const first = seen.findIndex((p) => p.step === 'tune tiny');
+      const tuning = seen.filter((p) => p.step === 'tune tiny').map((p) => p.progress);
+      // 2 sources on 2 folds are 4 fits, then the sources alone and the blend searches: one report each but the last.
+      expect(tuning.length).toBeGreaterThan(4);
+      tuning.slice(1).forEach((p, i) => expect(p).toBeGreaterThan(tuning[i]));
+      const next = seen[first + tuning.length];
+      expect(next.step).toMatch(/^fit tiny/);
+      expect(next.progress).toBeGreaterThan(tuning[tuning.length - 1]);
+    });
+
     it('When purchases after the cutoff change, Then what tuning chose does not', async () => {
       const marker = weekly().map((row) => ({ ...row, itemId: 'marker', orderId: `${row.orderId}-m`, ts: T0 + 80 * DAY }));
       const plain = await runEvaluation({ events: weekly() }, [recipe], request);
