@@ -77,9 +77,12 @@ export function formatTrainResult(r: TrainResult): string {
     ['recipe', r.recipeFile && r.recipeFile !== r.recipe ? `${r.recipe} (models/${r.recipeFile}.json)` : r.recipe],
     ['events', r.data.events.toLocaleString('en-US')],
     ['users', r.data.users.toLocaleString('en-US')],
-    ['items', `${r.data.items.toLocaleString('en-US')} bought, ${r.data.catalogItems.toLocaleString('en-US')} in the model`],
+    // catalogItems is the model's item table: the catalogue (bought or not) and any item known only from a
+    // purchase. Called "in the model", it read as what the recommenders learned from; what they learned from is
+    // the bought items, and a source that left some of those out says so on its own line below.
+    ['items', `${r.data.items.toLocaleString('en-US')} bought of ${r.data.catalogItems.toLocaleString('en-US')} in the catalogue`],
     ['orders', r.data.orders.toLocaleString('en-US')],
-    // A source that left bought items out (EASE over its maxItems): "in the model" above is not all it scores.
+    // A source that left bought items out (EASE over its maxItems): not every bought item above scores from it.
     ...Object.entries(r.restrictions ?? {}).map(([source, c]): [string, string] => [
       `  ${source}`,
       `${c.recommender} models only its ${count(c.restrictedTo)} most-bought of the ${count(c.boughtItems)} bought items (maxItems): the other ${count(c.boughtItems - c.restrictedTo)} score 0 from it`,

@@ -50,7 +50,7 @@ describe('npm run train arguments', () => {
       ['recipe', 'default'],
       ['events', '396,337'],
       ['users', '4,334'],
-      ['items', '3,659 bought, 3,665 in the model'],
+      ['items', '3,659 bought of 3,665 in the catalogue'],
       ['orders', '18,402'],
     ]);
     expect(lines.slice(6).map(([step]) => step)).toEqual(['load', 'dataset', 'fit:als', 'fit:hybrid', 'serving', 'write', 'publish', 'total']);
@@ -74,7 +74,7 @@ describe('npm run train arguments', () => {
       restrictions: { ease: { recommender: 'ease', restrictedTo: 2000, boughtItems: 13750, catalogItems: 25000 } },
     });
     const lines = text.split('\n').map((l) => l.trim().split(/\s{2,}/));
-    expect(lines[4]).toEqual(['items', '13,750 bought, 25,000 in the model']);
+    expect(lines[4]).toEqual(['items', '13,750 bought of 25,000 in the catalogue']);
     // What the data team needs: how many of the products bought in the training data EASE left out (13,750 - 2,000).
     expect(lines[6]).toEqual(['ease', 'ease models only its 2,000 most-bought of the 13,750 bought items (maxItems): the other 11,750 score 0 from it']);
   });
