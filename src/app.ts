@@ -242,6 +242,9 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     checks: {
       database: async () => (await services.db.query('SELECT 1')).rows.length === 1,
       modelStore: () => services.store.ping(),
+      // A store that answers but refuses writes (Redis answering READONLY: REDIS_URL names a replica, or a
+      // failover is under way): events, trainings and erasures cannot write to it.
+      modelStoreWritable: async () => (await services.store.acceptsWrites?.()) ?? true,
       // A model is active and the store still holds it, or none is needed yet (no purchases to train on).
       // False after the model store lost its data (a Redis restarted empty, keys of the active version
       // evicted): answers are degraded until a training.

@@ -7,7 +7,7 @@ import {
   sampleImportPending,
   sampleUntrained,
 } from './data/sample-import-marker.js';
-import { AppError, dependencyFailure } from './errors.js';
+import { AppError, dependencyFailure, storeRefusesWrites } from './errors.js';
 import { JOB_TYPES } from './jobs/job-types.js';
 import type { Services } from './services.js';
 
@@ -38,6 +38,12 @@ export async function bootstrap(services: Services, log: Log): Promise<boolean> 
     } else await firstStart(services, log);
     return true;
   } catch (err) {
+    // A model store that answers but refuses writes (REDIS_URL naming a replica, a failover under way): the
+    // sample waits, trained once the store takes writes (bootstrapUntilDone asks it), not again and again into it.
+    if (err instanceof StoreRefusesWrites || storeRefusesWrites(err)) {
+      log.error({ cause: (err as Error).message }, STORE_REFUSES_WRITES);
+      return false;
+    }
     // A store that does not answer (Redis hanging, Postgres gone): nothing was decided, and the work is to be
     // done again once it answers (bootstrapUntilDone); the service runs on meanwhile.
     if (dependencyFailure(err)) {
@@ -51,13 +57,20 @@ export async function bootstrap(services: Services, log: Log): Promise<boolean> 
 
 type Log = Pick<FastifyBaseLogger, 'info' | 'warn' | 'error'>;
 
+/** What the first start logs when the model store refuses its writes. */
+export const STORE_REFUSES_WRITES =
+  'first-start training waits: the model store refuses writes (Redis answers READONLY: REDIS_URL names a replica, or a failover is under way); the sample is trained once it takes writes (readiness: modelStoreWritable)';
+
+/** The model store answered that it takes no writes: the first start does not train into it. */
+class StoreRefusesWrites extends Error {}
+
 /** How long the first-start work waits to look again whether the stores answer, after one did not. */
 export const FIRST_START_RETRY_MS = 5_000;
 
 /**
  * The first-start work (bootstrap), done again while a store it needs does not answer (a deployment that
- * starts Redis after the API): every `retryMs`, once Postgres and the model store both answer, until it
- * is done or `stopped()`. A first start whose import went through but whose model store was down trains the
+ * starts Redis after the API) or the model store refuses writes (a replica): every `retryMs`, once Postgres
+ * and the model store both answer and the store takes writes, until it is done or `stopped()`. A first start whose import went through but whose model store was down trains the
  * sample once the store answers, instead of leaving the shop without a model for good (model recovery leaves
  * a shop that never published alone).
  */
@@ -76,14 +89,17 @@ export async function bootstrapUntilDone(services: Services, log: Log, opts: { s
   }
 }
 
-/** Both stores answer a cheap call: only then is the first-start work tried again. */
+/** Both stores answer a cheap call, and the model store takes a write: only then is the first-start work tried again. */
 async function storesAnswer(services: Services): Promise<boolean> {
   const [database, store] = await Promise.all([
     services.db.query('SELECT 1').then(() => true, () => false),
     services.store.ping().catch(() => false),
   ]);
-  return database && store;
+  return database && store && (await modelStoreWritable(services));
 }
+
+/** Whether the model store takes writes (one that cannot tell is taken to). */
+const modelStoreWritable = async (services: Services): Promise<boolean> => (await services.store.acceptsWrites?.().catch(() => false)) ?? true;
 
 /** Key of the Postgres advisory lock held during the first-start work (any number no other lock uses). */
 const FIRST_START_LOCK = 7_267_001;
@@ -115,6 +131,8 @@ async function firstStart(services: Services, log: Log): Promise<void> {
     // The bundled sample (353 customers) is a slice of the shop the recipe's written weights were tuned
     // on, and too small for its 30-day validation windows: tuning there took ~75% of a 41 s first start
     // and would fit noise. So the sample trains here, at once, with the written weights.
+    // A store that refuses writes (a replica) would take the whole training and then refuse its version.
+    if (!(await modelStoreWritable(services))) throw new StoreRefusesWrites('the model store refuses writes');
     log.info('no model yet: training the default recipe on the sample with its written weights');
     const trained = await services.trainer.train({ tune: false });
     await markSampleTrained(services.db);

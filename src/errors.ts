@@ -98,6 +98,16 @@ const MESSAGES = [
 const REDIS_REPLIES = /^(LOADING|READONLY|MASTERDOWN|TRYAGAIN|NOAUTH|WRONGPASS) /;
 
 /**
+ * Whether `err` (or its `cause`) is Redis refusing a write because it is a replica (READONLY): REDIS_URL
+ * pointing at a replica, or an old primary during a failover. It answers a ping all the while.
+ */
+export function storeRefusesWrites(err: unknown, depth = 0): boolean {
+  if (!(err instanceof Error) || depth > 4) return false;
+  if (err.name === 'ReplyError' && /^READONLY /.test(err.message)) return true;
+  return [err.cause, ...(err instanceof AggregateError ? err.errors : [])].some((inner) => storeRefusesWrites(inner, depth + 1));
+}
+
+/**
  * The 503 for an error that means a backing store (Postgres, Redis) is down, unreachable or too slow (a
  * statement given up at a time limit: DATABASE_TIMED_OUT_MESSAGE) rather than that the request is wrong,
  * or null for any other error. Looks through `cause` and AggregateError.

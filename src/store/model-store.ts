@@ -143,6 +143,12 @@ export interface ModelStore {
   /** True when the backend answers (within about a second); never throws. */
   ping(): Promise<boolean>;
   /**
+   * True when the backend takes a write (within about a second); never throws. False for a backend that
+   * answers but refuses writes (a Redis replica: READONLY), which a ping does not tell. A store that always
+   * takes writes may leave it out.
+   */
+  acceptsWrites?(): Promise<boolean>;
+  /**
    * Drops the connection the store's calls go over and opens a new one; resolves true once the new one
    * answers, false when it cannot (closed first, or not the store's own connection to drop). The hang
    * breaker asks for it when it starts skipping the store: a partition leaves a socket dead after the

@@ -153,6 +153,7 @@ return 1`;
  *   PCerasures:live-events       string, the erasure number the live events were scrubbed through
  *   PCactive                     string, the active version's ModelMeta JSON: one GET answers getActive
  *   Puser:ID:events              list of `ts|itemId`, newest last, capped at LIVE_EVENTS_KEPT
+ *   PCwrite-probe                string written by acceptsWrites, expiring within a second
  * and the pub/sub channels Puser-events:changed (JSON array of user ids whose events just changed),
  * Pusers:erased (the same, erased) and Pmodel:activated (the version just made active).
  *
@@ -219,6 +220,8 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
   const changedChannel = `${p}user-events:changed`;
   const erasedChannel = `${p}users:erased`;
   const activatedChannel = `${p}model:activated`;
+  /** Written (expiring within a second) by acceptsWrites. */
+  const writeProbeKey = `${p}${ctl}write-probe`;
   const erasedListeners: ((userId: string) => void)[] = [];
 
   const activeListeners: (() => void)[] = [];
@@ -518,6 +521,12 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
 
     async ping() {
       return (await within(redis.ping().catch(() => ''), PING_TIMEOUT_MS, () => '')) === 'PONG';
+    },
+
+    async acceptsWrites() {
+      // A write of a key of its own that expires at once: a replica (READONLY) answers a ping, not this.
+      const set = redis.set(writeProbeKey, String(process.pid), 'PX', 1000).catch(() => '');
+      return (await within(set, PING_TIMEOUT_MS, () => '')) === 'OK';
     },
 
     reconnect() {

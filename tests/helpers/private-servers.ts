@@ -101,13 +101,13 @@ export interface PrivateRedis {
   dispose(): Promise<void>;
 }
 
-/** `redis-server --port N --save "" --appendonly no` in a temp dir. */
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+/** `redis-server --port N --save "" --appendonly no` in a temp dir, with `args` after (`--replicaof HOST PORT`, say). */
+export async function startPrivateRedis(args: string[] = []): Promise<PrivateRedis> {
   const port = await freePort();
   const dir = mkdtempSync(path.join(tmpdir(), 'recsvc-redis-'));
   let child: ChildProcess | null = null;
   const start = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...args], {
       stdio: 'ignore',
     });
     await accepting(port);

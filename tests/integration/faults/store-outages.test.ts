@@ -157,6 +157,7 @@ describe.skipIf(!runnable)('store outages: the app keeps answering, fails fast a
     expect((await until('ready with the new model', ready, (h) => h.http === 200)).checks).toEqual({
       database: true,
       modelStore: true,
+      modelStoreWritable: true,
       activeModel: true,
     });
     // Ready says the store holds an active model; this process may still be readying it beside the
