@@ -5,7 +5,7 @@ import { openDatabase } from '../data/open-database.js';
 import { createImportedPurchasesFeed } from '../serving/record-purchases.js';
 import { createModelStore } from '../store/create-model-store.js';
 import { DATE_ORDERS, type DateOrder } from '../data/importers/field-parsers.js';
-import { IMPORT_FORMATS, runImport, type ImportFormat, type ImportReport, type ImportRequest } from '../data/importers/run-import.js';
+import { checkImportInput, IMPORT_FORMATS, runImport, type ImportFormat, type ImportReport, type ImportRequest } from '../data/importers/run-import.js';
 import type { IgnoredColumn } from '../data/importers/import-report.js';
 import { createProgress } from './progress.js';
 import { printable } from './printable.js';
@@ -138,6 +138,9 @@ async function main(args: string[]): Promise<number> {
     const handed = await jobOnServer(server, { label: `import ${request.format}`, there: 'importing there', route: '/v1/imports', body: { format: request.format, ...(request.dateOrder ? { dateOrder: request.dateOrder } : {}) }, localPath: request.path });
     return typeof handed === 'number' ? handed : finishJob(handed.progress, 'import', handed.job, (result) => console.log(formatReport(result as ImportReport)));
   }
+  // The headers before the database: a file of the wrong shape is told in a moment, as POST /v1/imports tells it,
+  // not after the embedded database started (a running server, above, checks them itself when it is handed the import).
+  await checkImportInput(request);
   const db = await openDatabase(config);
   try {
     const progress = createProgress(`import ${request.format}`);

@@ -6,6 +6,7 @@ import { resolveRecipe } from '../training/train-model.js';
 import type { FactorImportJobParams, ImportJobParams, TrainJobParams } from './job-handlers.js';
 import type { ExportRequest } from '../exports/export-request.js';
 import { inspectFactorDir } from '../data/importers/factor-files.js';
+import { checkImportInput } from '../data/importers/run-import.js';
 import { realPathOf, underImportRoots } from '../data/import-roots.js';
 import { alsSourceOf } from '../training/factor-source.js';
 import { pageOf } from '../data/paging.js';
@@ -114,7 +115,10 @@ export function createJobService(deps: JobServiceDeps) {
       });
     },
 
-    /** Queues an import of a file or directory on the server (never an upload). */
+    /**
+     * Queues an import of a file or directory on the server (never an upload), after checking the path and the
+     * header of each file (checkImportInput): a file of the wrong shape is a 422 now, not a failed job later.
+     */
     async submitImport(request: ImportJobParams, opts: { idempotencyKey?: string } = {}): Promise<JobRecord> {
       return once(JOB_TYPES.import, request, opts.idempotencyKey, async (idempotency) => {
         if (request.dateOrder && request.format !== 'online-retail') {
@@ -122,6 +126,9 @@ export function createJobService(deps: JobServiceDeps) {
         }
         const dateOrder = request.dateOrder ? { dateOrder: request.dateOrder } : {};
         const path = await importablePath(request, deps.importRoots);
+        await checkImportInput({ format: request.format, path, roots: heldTo(deps.importRoots) }).catch((err: unknown) => {
+          throw err instanceof AppError && err.code === 'UNPROCESSABLE' ? unprocessable('path', err.message) : err;
+        });
         return enqueue(JOB_TYPES.import, { format: request.format, path, ...dateOrder }, { idempotency, importRoots: heldTo(deps.importRoots) });
       });
     },

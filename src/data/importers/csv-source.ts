@@ -41,7 +41,10 @@ async function statWithinScope(path: string, scope: ReadScope) {
 export async function openRegularFile(path: string, scope: ReadScope = {}): Promise<FileHandle> {
   const { real, info } = await statWithinScope(path, scope);
   if (!info.isFile()) throw new AppError('UNPROCESSABLE', `${path} is not a regular file`);
-  return open(real, scope.roots ? constants.O_RDONLY | constants.O_NOFOLLOW : 'r');
+  return open(real, scope.roots ? constants.O_RDONLY | constants.O_NOFOLLOW : 'r').catch((err: NodeJS.ErrnoException) => {
+    // Said as the file's problem (a 422 at an import's submission, the failed job's error), not as a 500.
+    throw err.code === 'EACCES' || err.code === 'EPERM' ? new AppError('UNPROCESSABLE', `${basename(path)} is not readable by the service (permission denied)`) : err;
+  });
 }
 
 /** `path`'s bytes, only if it is a regular file (openRegularFile, within `scope`). */

@@ -263,11 +263,12 @@ function parseEvent(rec: string[], cols: Columns): RowResult<EventRow | Interact
 }
 
 /**
- * Imports the documented generic format (docs/import-formats.md): a directory with any of items.csv,
- * users.csv and events.csv (each may be gzipped). Every header is checked before anything is written,
- * so a wrong file fails without a partial import. Items, then users, then events are streamed in batches.
+ * The files of a generic directory and their columns, every header checked (readColumns) before anything is
+ * written: by the import job, and by its submission (a wrong header is a 422 then, not a failed job). Each file
+ * is checked against `scope.roots` as it is opened (a link in the directory leading out of them is refused).
+ * Throws AppError UNPROCESSABLE naming the file and what is wrong.
  */
-export async function importGeneric(db: Db, dir: string, onProgress?: ProgressCallback, options: ImporterOptions = {}): Promise<ImportReport> {
+export async function checkGenericDir(dir: string, scope: ReadScope = {}) {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new AppError('UNPROCESSABLE', `${dir} is not a directory: the generic format is a directory with items.csv, users.csv and/or events.csv`);
   }
@@ -277,10 +278,18 @@ export async function importGeneric(db: Db, dir: string, onProgress?: ProgressCa
   });
   if (files.length === 0) throw new AppError('UNPROCESSABLE', `${dir} has none of items.csv, users.csv, events.csv`);
   const checked = [];
-  // Each file is checked against the roots as it is opened (a link in the directory leading out of them is refused).
-  const scope = { roots: options.roots };
   for (const f of files) checked.push({ ...f, cols: readColumns(f.kind, f.file, await readHeader(f.file, scope)), size: await fileSize(f.file, scope) });
+  return checked;
+}
 
+/**
+ * Imports the documented generic format (docs/import-formats.md): a directory with any of items.csv,
+ * users.csv and events.csv (each may be gzipped). Every header is checked before anything is written,
+ * so a wrong file fails without a partial import. Items, then users, then events are streamed in batches.
+ */
+export async function importGeneric(db: Db, dir: string, onProgress?: ProgressCallback, options: ImporterOptions = {}): Promise<ImportReport> {
+  const scope = { roots: options.roots };
+  const checked = await checkGenericDir(dir, scope);
   const report = new ReportCounter();
   report.ignore(checked.flatMap((f) => f.cols.ignored));
   const progress = createByteProgress(checked.reduce((s, f) => s + f.size, 0), onProgress);

@@ -52,7 +52,7 @@ const canonical = (name: string) => name.toLowerCase().replace(/[^a-z0-9]/g, '')
  * a file sent without its header begins with a customer's purchase, and a failed job keeps its error (and the
  * log its line) where no erasure reaches.
  */
-export function detectOnlineRetailColumns(header: string[]): Record<Field, number> {
+export function detectOnlineRetailColumns(header: string[], file?: string): Record<Field, number> {
   const positions = new Map(header.map((h, i) => [canonical(h), i]));
   for (const variant of VARIANTS) {
     const entries = Object.entries(variant.columns).map(([field, col]) => [field, positions.get(canonical(col))] as const);
@@ -62,9 +62,23 @@ export function detectOnlineRetailColumns(header: string[]): Record<Field, numbe
   const expected = VARIANTS.map((v) => `${v.name}: ${Object.values(v.columns).join(',')}`).join(' or ');
   throw new AppError(
     'UNPROCESSABLE',
-    `not an Online Retail file: its first line (${header.length} field${header.length === 1 ? '' : 's'}) lacks the columns ${lacking} (is the header line missing?); expected ${expected}`,
+    `${file ? `${file}: ` : ''}not an Online Retail file: its first line (${header.length} field${header.length === 1 ? '' : 's'}) lacks the columns ${lacking} (is the header line missing?); expected ${expected}`,
   );
 }
+
+/**
+ * Checks the header of an Online Retail file (plain or gzip) as the import reads it: by the import job, and by
+ * its submission, so that a file of another shape is a 422 then, not a failed job. Throws AppError UNPROCESSABLE.
+ */
+export async function checkOnlineRetailHeader(path: string, scope: ReadScope = {}): Promise<void> {
+  for await (const rec of readCsvRecords(path, scope)) {
+    detectOnlineRetailColumns(rec, basename(path));
+    return;
+  }
+  throw emptyFile(path);
+}
+
+const emptyFile = (path: string) => new AppError('UNPROCESSABLE', `${basename(path)} is empty: expected a CSV header row`);
 
 /** Counts values per key so the most frequent one can be picked at the end (first seen wins a tie). */
 class ModeCounter {
@@ -103,7 +117,7 @@ export async function detectDateOrder(path: string, scope: ReadScope = {}): Prom
   const votes: Record<DateOrder, number> = { mdy: 0, dmy: 0 };
   for await (const rec of readCsvRecords(path, scope)) {
     if (col === null) {
-      col = detectOnlineRetailColumns(rec).date;
+      col = detectOnlineRetailColumns(rec, basename(path)).date;
       continue;
     }
     const order = dateOrderOf(rec[col]);
@@ -173,7 +187,7 @@ export async function importOnlineRetail(db: Db, path: string, onProgress?: Prog
   async function readRows() {
     for await (const rec of records) {
       if (!col) {
-        col = detectOnlineRetailColumns(rec);
+        col = detectOnlineRetailColumns(rec, basename(path));
         width = rec.length;
         continue;
       }
@@ -221,7 +235,7 @@ export async function importOnlineRetail(db: Db, path: string, onProgress?: Prog
       await writer.add({ userId, itemId, quantity, price, orderId: invoice, ts, tsIso: lastIso });
     }
   }
-  if (!col) throw new AppError('UNPROCESSABLE', `${path} is empty: expected a CSV header row`);
+  if (!col) throw emptyFile(path);
   Object.assign(report, await writer.close());
 
   const catalog = createCatalogRepository(db);

@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Db } from '../db.js';
-import { importGeneric } from './generic-importer.js';
+import { checkGenericDir, importGeneric } from './generic-importer.js';
 import type { DateOrder } from './field-parsers.js';
 import type { ImportReport, ProgressCallback } from './import-report.js';
-import { importOnlineRetail } from './online-retail-importer.js';
+import { checkOnlineRetailHeader, importOnlineRetail } from './online-retail-importer.js';
 
 export type ImportFormat = 'online-retail' | 'generic';
 export const IMPORT_FORMATS: readonly ImportFormat[] = ['online-retail', 'generic'];
@@ -46,6 +46,19 @@ export async function runImport(deps: { db: Db }, request: ImportRequest, onProg
     report = { ...report, durationMs: report.durationMs + Math.round(performance.now() - started), ...(analysed ? {} : { statisticsStale: true }) };
   }
   return report;
+}
+
+/**
+ * The checks an import makes before it writes anything that need only its files: each header (required columns,
+ * refused column sets), read as the import reads it (gzip, within `request.roots`). Made when an import is
+ * submitted (POST /v1/imports, npm run import before it opens the database), so that a file of the wrong shape is
+ * refused then rather than as a failed job; the import makes them again, as the file may have changed since.
+ * Throws AppError UNPROCESSABLE naming the file and what is wrong.
+ */
+export async function checkImportInput(request: ImportRequest): Promise<void> {
+  const scope = { roots: request.roots };
+  if (request.format === 'online-retail') await checkOnlineRetailHeader(request.path, scope);
+  else await checkGenericDir(request.path, scope);
 }
 
 /** How long the statistics wait for a lock another maintenance task holds (a VACUUM, an index built concurrently). */

@@ -17,7 +17,9 @@ export function importRoutes(app: FastifyInstance, deps: { jobService: JobServic
       operationId: 'startImport',
       tags,
       summary: 'Import a CSV file or directory that is already on the server, as a job',
-      description: 'The path names a file or directory on the machine running the service; nothing is uploaded. It must be readable by the service process.',
+      description:
+        'The path names a file or directory on the machine running the service; nothing is uploaded. It must be readable by the service process. ' +
+        'The header of each file is checked now, as the job checks it: a file whose header is not the format\'s is a 422 naming the file, and nothing is queued.',
       body: importJobBody,
       headers: jobSubmissionHeaders,
       response: { 202: jobAccepted, ...errors(400, 401, 403, 409, 422) },

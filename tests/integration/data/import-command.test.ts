@@ -85,7 +85,7 @@ describe('npm run import', () => {
     writeFileSync(bad, 'a,b\n1,2\n');
     const failed = await cli('online-retail', bad);
     expect(failed.code).toBe(1);
-    expect(failed.stderr).toContain('error: not an Online Retail file');
+    expect(failed.stderr).toContain('error: bad.csv: not an Online Retail file');
     expect(failed.stderr).not.toMatch(/at .*\.ts:\d+/); // no stack trace
 
     // The first line is not quoted in the message (it may be a customer's row): an escape sequence in it
@@ -107,6 +107,25 @@ describe('npm run import', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/error: items\.csv: none of the columns title, description, categories/);
     expect(refused.stdout).not.toMatch(/^accepted/m);
+  }, SPAWN_TIMEOUT);
+
+  it('When a file\'s header is wrong, Then it exits with 1 naming the file and what it lacks, before it opens a database', async () => {
+    const dataDir = path.join(dir, 'untouched-data');
+    const env = { ...process.env, DATABASE_URL: '', DATA_DIR: dataDir };
+    const retail = path.join(dir, 'orders.csv');
+    writeFileSync(retail, 'order,sku,qty\n1,a,2\n');
+    const refused = await runCliScript('src/cli/import-command.ts', ['online-retail', retail], { env, timeoutMs: 120_000 });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('error: orders.csv: not an Online Retail file');
+    const shop = path.join(dir, 'headless-shop');
+    mkdirSync(shop);
+    writeFileSync(path.join(shop, 'events.csv'), 'u1,i1,1,2024-01-01\n');
+    const generic = await runCliScript('src/cli/import-command.ts', ['generic', shop], { env, timeoutMs: 120_000 });
+    expect(generic.code).toBe(1);
+    expect(generic.stderr).toMatch(/error: events\.csv: missing column\(s\) user_id, item_id, ts, quantity/);
+    // No database was opened (the embedded one would be in DATA_DIR), and no progress was shown.
+    expect(existsSync(dataDir)).toBe(false);
+    expect(refused.stdout + generic.stdout).not.toContain('import ');
   }, SPAWN_TIMEOUT);
 
   it('When a report is formatted, Then rejections are listed under their total, largest first, with thousands separators', () => {

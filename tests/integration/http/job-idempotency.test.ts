@@ -42,7 +42,7 @@ for (const backend of DB_BACKENDS) {
 
     it('When a retry comes after what the request names has changed (the file moved away), Then it still gets its job, not the 422 a new request would', async () => {
       const moving = path.join(roots, 'moving.csv');
-      writeFileSync(moving, 'InvoiceNo,StockCode\n');
+      writeFileSync(moving, 'InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n');
       const first = await submit('/v1/imports', { path: moving, format: 'online-retail' }, 'import-moving');
       expect(first.statusCode, first.body).toBe(202);
       rmSync(moving);
