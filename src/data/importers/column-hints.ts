@@ -19,6 +19,9 @@ const OTHER_NAMES: Record<string, string[]> = {
   ts: ['timestamp', 'time', 'date', 'datetime', 'eventtime', 'eventdate', 'orderdate', 'invoicedate', 'createdat', 'occurredat', 'purchasedat'],
 };
 
+/** OTHER_NAMES by the bare name of the column, so that a format spelling its columns otherwise (Online Retail's `Quantity`) finds them. */
+const OTHER_NAMES_BY_BARE = new Map(Object.entries(OTHER_NAMES).map(([column, names]) => [bare(column), names]));
+
 /**
  * The column of the format a header name likely stands for, among `wanted` (the known columns a file lacks):
  * the same name written otherwise (`User ID`), a name other exports use (`unit_price`, `qty`, `timestamp`), or a
@@ -29,7 +32,24 @@ export function likelyColumn(name: string, wanted: readonly string[]): string | 
   const b = bare(name);
   if (b === '') return undefined;
   return (
-    wanted.find((w) => bare(w) === b || OTHER_NAMES[w]?.includes(b)) ??
+    wanted.find((w) => bare(w) === b || OTHER_NAMES_BY_BARE.get(bare(w))?.includes(b)) ??
     wanted.find((w) => bare(w).length >= 6 && distance(bare(w), b) <= 2)
   );
+}
+
+/**
+ * What to do about a first line that lacks the `missing` columns, for every importer: it is a data row (a file
+ * sent without its header) or a header under other names, and nothing tells which, so the advice covers both;
+ * and it points at the columns whose names likely are the missing ones (likelyColumn) by place, never quoting a
+ * name of that line, which may be a customer's data. `isKnown(i)`: column i already is a column of the format
+ * (never pointed at). E.g. `add that line if the file begins with a data row, or rename the columns holding them
+ * (column 1 may be user_id, column 3 quantity)`.
+ */
+export function addOrRenameAdvice(names: readonly string[], missing: readonly string[], isKnown: (i: number) => boolean): string {
+  const likely = names.flatMap((n, i) => {
+    const meant = isKnown(i) ? undefined : likelyColumn(n, missing);
+    return meant ? [{ at: i + 1, meant }] : [];
+  });
+  const pointers = likely.length > 0 ? ` (${likely.map((l, k) => `column ${l.at}${k === 0 ? ' may be' : ''} ${l.meant}`).join(', ')})` : '';
+  return `add that line if the file begins with a data row, or rename the columns holding them${pointers}`;
 }

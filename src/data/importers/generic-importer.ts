@@ -12,7 +12,7 @@ import { tooFarAhead, tooFarBack } from '../event-time.js';
 import { parseBoolean, parseInteger, parseIsoTimestamp, parseNumber } from './field-parsers.js';
 import { REJECTED_ROWS_KEPT, ReportCounter, type IgnoredColumn, type ImportReport, type ImporterOptions, type ProgressCallback } from './import-report.js';
 import { createByteProgress } from './progress-tracker.js';
-import { likelyColumn } from './column-hints.js';
+import { addOrRenameAdvice, likelyColumn } from './column-hints.js';
 
 type Kind = 'items' | 'users' | 'events';
 
@@ -69,14 +69,7 @@ function readColumns(kind: Kind, file: string, header: string[]): Columns {
     // A name of the schema is ours to quote; any other could be a value of a data row.
     const twice = SCHEMA[kind].known.includes(dupe) ? `column "${dupe}" appears twice (${places})` : `${places} have the same name (case ignored)`;
     const why = dupeAt >= 0 ? twice : `missing column(s) ${missing.join(', ')}`;
-    // The first line is a header under other names or a data row (a file sent without its header): the advice
-    // covers both, and points at the columns that likely hold the missing ones by place, not by name.
-    const likely = names.flatMap((n, i) => {
-      const meant = SCHEMA[kind].known.includes(lower[i]) ? undefined : likelyColumn(n, missing);
-      return meant ? [{ at: i + 1, meant }] : [];
-    });
-    const pointers = likely.length > 0 ? ` (${likely.map((l, k) => `column ${l.at}${k === 0 ? ' may be' : ''} ${l.meant}`).join(', ')})` : '';
-    const fix = missing.length > 0 ? `: add that line if the file begins with a data row, or rename the columns holding them${pointers}` : ', each name once';
+    const fix = missing.length > 0 ? `: ${addOrRenameAdvice(names, missing, (i) => SCHEMA[kind].known.includes(lower[i]))}` : ', each name once';
     throw new AppError(
       'UNPROCESSABLE',
       `${path.basename(file)}: ${why}; its first line has ${names.length} field${names.length === 1 ? '' : 's'} and must be a header naming at least ${required.join(', ')}${fix}`,

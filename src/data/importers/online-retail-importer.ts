@@ -10,6 +10,7 @@ import { tooFarAhead, tooFarBack } from '../event-time.js';
 import { dateOrderOf, normalizeCustomerId, parseInteger, parseNumber, parseRetailDate, type DateOrder } from './field-parsers.js';
 import { ReportCounter, type ImportReport, type ImporterOptions, type ProgressCallback } from './import-report.js';
 import { createByteProgress } from './progress-tracker.js';
+import { addOrRenameAdvice } from './column-hints.js';
 
 /** Rejection reasons, in the order the rules are checked; a row counts under the first it fails. */
 export const ONLINE_RETAIL_REJECTIONS = [
@@ -58,11 +59,16 @@ export function detectOnlineRetailColumns(header: string[], file?: string): Reco
     const entries = Object.entries(variant.columns).map(([field, col]) => [field, positions.get(canonical(col))] as const);
     if (entries.every(([, i]) => i !== undefined)) return Object.fromEntries(entries) as Record<Field, number>;
   }
-  const lacking = VARIANTS.map((v) => `${Object.values(v.columns).filter((c) => !positions.has(canonical(c))).join(', ')} of ${v.name}`).join('; ');
-  const expected = VARIANTS.map((v) => `${v.name}: ${Object.values(v.columns).join(',')}`).join(' or ');
+  const missing = VARIANTS.map((v) => Object.values(v.columns).filter((c) => !positions.has(canonical(c))));
+  const lacking = VARIANTS.map((v, k) => `${missing[k].join(', ')} of ${v.name}`).join('; ');
+  const expected = VARIANTS.map((v) => `${Object.values(v.columns).join(',')} (${v.name})`).join(' or ');
+  // The likely columns are pointed at for the layout the line is closest to (the first on a tie).
+  const closest = missing.reduce((best, m) => (m.length < best.length ? m : best));
+  const known = new Set(VARIANTS.flatMap((v) => Object.values(v.columns).map(canonical)));
+  const advice = addOrRenameAdvice(header, closest, (i) => known.has(canonical(header[i])));
   throw new AppError(
     'UNPROCESSABLE',
-    `${file ? `${file}: ` : ''}not an Online Retail file: its first line (${header.length} field${header.length === 1 ? '' : 's'}) lacks the columns ${lacking} (is the header line missing?); expected ${expected}`,
+    `${file ? `${file}: ` : ''}not an Online Retail file: its first line (${header.length} field${header.length === 1 ? '' : 's'}) lacks the columns ${lacking}; it must be a header naming at least ${expected}: ${advice}`,
   );
 }
 

@@ -311,6 +311,16 @@ for (const backend of DB_BACKENDS) {
       expect(await counts(db)).toEqual(before);
     });
 
+    it('When the header names the columns otherwise, Then the error says the first line must be a header with the expected names, points at the likely columns by place, and quotes no name of that line', async () => {
+      const file = write('renamed.csv', 'Invoice No,Stock Code,Description,Qty,Invoice Date,Unit Price,Customer,Country\n536365,85123A,MUG,6,12/1/2010 8:26,2.55,17850,United Kingdom\n');
+      const failure = (await runImport({ db: small.db }, { format: 'online-retail', path: file }).catch((e: unknown) => e)) as AppError;
+      expect(failure).toMatchObject({ code: 'UNPROCESSABLE' });
+      expect(failure.message).not.toContain('header line missing');
+      expect(failure.message).toMatch(/^renamed\.csv: not an Online Retail file: its first line \(8 fields\) lacks the columns Quantity, CustomerID of Online Retail; .*; it must be a header naming at least /);
+      expect(failure.message).toContain('add that line if the file begins with a data row, or rename the columns holding them (column 4 may be Quantity, column 7 CustomerID)');
+      for (const name of ['Qty', 'Customer,', 'Unit Price', 'Invoice No', 'Stock Code']) expect(failure.message).not.toContain(name);
+    });
+
     it('When the path is missing or a directory, Then the import fails saying so', async () => {
       await expect(runImport({ db: small.db }, { format: 'online-retail', path: path.join(dir, 'nope.csv') })).rejects.toMatchObject({ code: 'UNPROCESSABLE', message: expect.stringContaining('does not exist') });
       await expect(runImport({ db: small.db }, { format: 'online-retail', path: dir })).rejects.toMatchObject({ code: 'UNPROCESSABLE', message: expect.stringContaining('is not a file') });

@@ -12,6 +12,9 @@ describe('the column a misnamed header likely stands for', () => {
     expect(likelyColumn('timestamp', EVENTS)).toBe('ts');
     expect(likelyColumn('date', EVENTS)).toBe('ts');
     expect(likelyColumn('quantiy', EVENTS)).toBe('quantity');
+    // Another format's spelling of a column (Online Retail's Quantity) takes the same other names.
+    expect(likelyColumn('Qty', ['Quantity', 'CustomerID'])).toBe('Quantity');
+    expect(likelyColumn('Customer', ['Quantity', 'CustomerID'])).toBe('CustomerID');
   });
 
   it('When the column is already in the file, or the name only resembles a short one, Then there is no hint', () => {
