@@ -65,13 +65,13 @@ export function parseImportArgs(args: string[]): ImportRequest {
 
 const num = (n: number) => n.toLocaleString('en-US');
 
-/** Ignored columns under their count, one line per file: names escaped, an unnamed column by place, the likely meant column beside. */
-function ignoredRows(columns: IgnoredColumn[], count = columns.length): [string, string][] {
+/** Columns under their count (`label`), one line per file: names escaped, an unnamed column by place, the likely meant column beside. */
+function columnRows(label: string, columns: IgnoredColumn[], count = columns.length): [string, string][] {
   if (columns.length === 0) return [];
   const byFile = new Map<string, IgnoredColumn[]>();
   for (const c of columns) byFile.set(c.file, [...(byFile.get(c.file) ?? []), c]);
   return [
-    ['columns ignored, not read', count > columns.length ? `${num(count)} (the first ${num(columns.length)} below)` : num(columns.length)],
+    [label, count > columns.length ? `${num(count)} (the first ${num(columns.length)} below)` : num(columns.length)],
     ...[...byFile].map(([file, cols]): [string, string] => [
       `  ${printable(file)}`,
       cols.map((c) => `${c.name === '' ? `column ${c.column} (no name)` : printable(c.name)}${c.meant ? ` (${c.meant}?)` : ''}`).join(', '),
@@ -98,7 +98,8 @@ export function formatReport(r: ImportReport): string {
     ...(r.untitledItems
       ? [[`items named by events without a title`, `${num(r.untitledItems)} (${r.untitledItemIds!.map(printable).join(', ')}${r.untitledItems > r.untitledItemIds!.length ? ', ...' : ''})`] as [string, string]]
       : []),
-    ...ignoredRows(r.ignoredColumns ?? [], r.ignoredColumnsCount),
+    ...columnRows('columns ignored, not read', r.ignoredColumns ?? [], r.ignoredColumnsCount),
+    ...columnRows('columns stored as attributes', r.attributeColumns ?? [], r.attributeColumnsCount),
     ['new events', num(r.inserted)],
     ['already stored', num(r.duplicates)],
     ...(r.erased > 0 ? [['of erased customers, not stored', num(r.erased)] as [string, string]] : []),

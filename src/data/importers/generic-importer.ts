@@ -10,9 +10,9 @@ import type { ReadScope } from '../import-roots.js';
 import { createEventBatchWriter, DEFAULT_BATCH_SIZE, throughOutage } from './event-batch-writer.js';
 import { tooFarAhead, tooFarBack } from '../event-time.js';
 import { parseBoolean, parseInteger, parseIsoTimestamp, parseNumber } from './field-parsers.js';
-import { REJECTED_ROWS_KEPT, ReportCounter, type IgnoredColumn, type ImportReport, type ImporterOptions, type ProgressCallback } from './import-report.js';
+import { REJECTED_ROWS_KEPT, ReportCounter, type AttributeColumn, type IgnoredColumn, type ImportReport, type ImporterOptions, type ProgressCallback } from './import-report.js';
 import { createByteProgress } from './progress-tracker.js';
-import { addOrRenameAdvice, likelyColumn } from './column-hints.js';
+import { addOrRenameAdvice, likelyColumn, pointersTo } from './column-hints.js';
 
 type Kind = 'items' | 'users' | 'events';
 
@@ -41,6 +41,8 @@ interface Columns {
   attributes: [string, number][];
   /** Columns read for nothing (see ImportReport.ignoredColumns). */
   ignored: IgnoredColumn[];
+  /** items.csv's columns stored as attributes, as reported (see ImportReport.attributeColumns). */
+  reportedAttributes: AttributeColumn[];
   width: number;
 }
 
@@ -80,12 +82,14 @@ function readColumns(kind: Kind, file: string, header: string[]): Columns {
   // `aisle`), which would be stored as attributes of products without a title, replacing the titles stored.
   if (kind === 'items' && !DESCRIBING_COLUMNS.some((c) => lower.includes(c))) {
     const others = names.filter((n, i) => n !== '' && !SCHEMA.items.known.includes(lower[i])).length;
+    // The columns that likely hold them, by place.
+    const pointers = pointersTo(names, DESCRIBING_COLUMNS, (i) => SCHEMA.items.known.includes(lower[i]));
     // A file of prices or availability only (a nightly update) has no such columns: following the advice for
     // renamed columns (an empty title column) would blank every stored title, so it is told what a row does.
     const advice =
       others > 0
         ? `its ${others} other column${others === 1 ? '' : 's'} would be stored as attributes of products without a title. ` +
-          `Rename the columns holding them (a product name to title, an aisle or department to categories, separated by |), or add an empty title column to import products that have no titles; `
+          `Rename the columns holding them${pointers} (a product name to title, an aisle or department to categories, separated by |), or add an empty title column to import products that have no titles; `
         : `a row replaces a product whole (title, description, categories, attributes), so a file of prices or availability alone would blank what is stored: ` +
           `send them with the update (PUT /v1/items/:id replaces a product whole too); `;
     throw new AppError(
@@ -111,7 +115,12 @@ function readColumns(kind: Kind, file: string, header: string[]): Columns {
     const meant = likelyColumn(name, lacking);
     return [{ file: path.basename(file), column: i + 1, name, ...(meant ? { meant } : {}) }];
   });
-  return { index: new Map(lower.map((n, i) => [n, i])), attributes, ignored, width: header.length };
+  // A catalogue's own columns are a feature, stored as they are; listed so that a misspelt one (`titel`) is seen.
+  const reportedAttributes = kind === 'items' ? attributes.map(([name, i]): AttributeColumn => {
+    const meant = likelyColumn(name, lacking);
+    return { file: path.basename(file), column: i + 1, name, ...(meant ? { meant } : {}) };
+  }) : [];
+  return { index: new Map(lower.map((n, i) => [n, i])), attributes, ignored, reportedAttributes, width: header.length };
 }
 
 async function readHeader(file: string, scope: ReadScope): Promise<string[]> {
@@ -285,6 +294,7 @@ export async function importGeneric(db: Db, dir: string, onProgress?: ProgressCa
   const checked = await checkGenericDir(dir, scope);
   const report = new ReportCounter();
   report.ignore(checked.flatMap((f) => f.cols.ignored));
+  report.storeAsAttributes(checked.flatMap((f) => f.cols.reportedAttributes));
   const progress = createByteProgress(checked.reduce((s, f) => s + f.size, 0), onProgress);
   const catalog = createCatalogRepository(db);
   const writer = createEventBatchWriter(db, options.batchSize, options.writesInFlight);

@@ -13,6 +13,12 @@ export interface IgnoredColumn {
   meant?: string;
 }
 
+/**
+ * A column of items.csv stored as an attribute of each product (ImportReport.attributeColumns); `meant` when its
+ * name likely is a column of the format the file lacks (`titel`: title, `unit_price`: price).
+ */
+export type AttributeColumn = IgnoredColumn;
+
 /** What an import did, returned by runImport and shown by the CLI and the import job. */
 export interface ImportReport {
   /** Data rows read (header rows excluded), accepted or not. */
@@ -47,6 +53,14 @@ export interface ImportReport {
   ignoredColumns?: IgnoredColumn[];
   /** How many columns were ignored in all, when more than the IGNORED_COLUMNS_KEPT listed in `ignoredColumns`. */
   ignoredColumnsCount?: number;
+  /**
+   * Generic format: the columns of items.csv stored as attributes of its products (a column the format does not
+   * know), in file order, with the column of the format a misspelt one likely is (`meant`). They are stored as
+   * written all the same: attributes are a feature; a `meant` one tells the file to rename it. Absent when none.
+   */
+  attributeColumns?: AttributeColumn[];
+  /** How many columns were stored as attributes in all, when more than the IGNORED_COLUMNS_KEPT listed. */
+  attributeColumnsCount?: number;
   /** Events (purchases; views, carts and ratings in the generic format) that were new to the database. */
   inserted: number;
   /** Events already stored (a re-import of the same rows). */
@@ -92,6 +106,12 @@ export const REJECTED_ROWS_KEPT = 5;
 export const IGNORED_COLUMNS_KEPT = 20;
 const IGNORED_NAME_LENGTH = 128;
 
+/** Adds the first of `columns` to `kept` up to IGNORED_COLUMNS_KEPT (names cut to 128 characters); how many there were. */
+function keep(kept: IgnoredColumn[], columns: readonly IgnoredColumn[]): number {
+  for (const c of columns) if (kept.length < IGNORED_COLUMNS_KEPT) kept.push({ ...c, name: [...c.name].slice(0, IGNORED_NAME_LENGTH).join('') });
+  return columns.length;
+}
+
 /** Accumulates the counts of one import; `finish` freezes them into a report. */
 export class ReportCounter {
   rowsRead = 0;
@@ -104,6 +124,8 @@ export class ReportCounter {
   readonly shortened: Record<string, number> = {};
   readonly ignoredColumns: IgnoredColumn[] = [];
   private ignoredCount = 0;
+  readonly attributeColumns: AttributeColumn[] = [];
+  private attributeCount = 0;
   readonly users = new Set<string>();
   readonly items = new Set<string>();
   readonly orders = new Set<string>();
@@ -120,10 +142,12 @@ export class ReportCounter {
 
   /** Records columns read for nothing: the first IGNORED_COLUMNS_KEPT listed (names cut to 128 characters), all counted. */
   ignore(columns: readonly IgnoredColumn[]): void {
-    for (const c of columns) {
-      if (this.ignoredColumns.length < IGNORED_COLUMNS_KEPT) this.ignoredColumns.push({ ...c, name: [...c.name].slice(0, IGNORED_NAME_LENGTH).join('') });
-      this.ignoredCount++;
-    }
+    this.ignoredCount += keep(this.ignoredColumns, columns);
+  }
+
+  /** Records the columns stored as attributes, bounded as ignored columns are. */
+  storeAsAttributes(columns: readonly AttributeColumn[]): void {
+    this.attributeCount += keep(this.attributeColumns, columns);
   }
 
   /** Counts an accepted row whose `field` was cut to its limit. */
@@ -146,6 +170,8 @@ export class ReportCounter {
       ...(this.untitled.count > 0 ? { untitledItems: this.untitled.count, untitledItemIds: [...this.untitled.first] } : {}),
       ...(this.ignoredColumns.length > 0 ? { ignoredColumns: this.ignoredColumns.map((c) => ({ ...c })) } : {}),
       ...(this.ignoredCount > this.ignoredColumns.length ? { ignoredColumnsCount: this.ignoredCount } : {}),
+      ...(this.attributeColumns.length > 0 ? { attributeColumns: this.attributeColumns.map((c) => ({ ...c })) } : {}),
+      ...(this.attributeCount > this.attributeColumns.length ? { attributeColumnsCount: this.attributeCount } : {}),
       inserted: this.inserted,
       duplicates: this.duplicates,
       erased: this.erased,

@@ -180,6 +180,19 @@ describe('npm run import', () => {
     expect(formatReport({ rowsRead: 1, accepted: 1, rejected: {}, inserted: 1, duplicates: 0, erased: 0, users: 1, items: 1, orders: 0, durationMs: 1 })).not.toMatch(/ignored/);
   });
 
+  it('When columns of items.csv were stored as attributes, Then the report names them by file, with the column a misspelt one likely is', () => {
+    const text = formatReport({
+      rowsRead: 2, accepted: 2, rejected: {},
+      attributeColumns: [
+        { file: 'items.csv', column: 2, name: 'titel', meant: 'title' },
+        { file: 'items.csv', column: 5, name: 'brand' },
+      ],
+      inserted: 0, duplicates: 0, erased: 0, users: 0, items: 2, orders: 0, durationMs: 1,
+    });
+    expect(text).toMatch(/^columns stored as attributes +2$/m);
+    expect(text).toMatch(/^ {2}items\.csv +titel \(title\?\), brand$/m);
+  });
+
   it('When an id from the file holds terminal control characters, Then the report shows them escaped, not as sent', () => {
     const text = formatReport({
       rowsRead: 2, accepted: 2, rejected: {}, untitledItems: 2, untitledItemIds: ['\u001b]0;owned\u0007x', 'plain \u00e9\u202e'],

@@ -184,6 +184,8 @@ for (const backend of DB_BACKENDS) {
       expect(failure.code).toBe('UNPROCESSABLE');
       expect(failure.message).toMatch(/^items\.csv: none of the columns title, description, categories/);
       expect(failure.message).toMatch(/expected id and at least one of title, description, categories/);
+      // The columns that likely hold them are pointed at, by place.
+      expect(failure.message).toContain('Rename the columns holding them (column 2 may be title, column 3 categories)');
       // Its own column names are not quoted (a file without its header begins with a data row).
       for (const value of ['product_name', 'gr-milk', 'Whole milk']) expect(failure.message).not.toContain(value);
       expect(await counts(t.db)).toEqual(before);
@@ -535,6 +537,26 @@ for (const backend of DB_BACKENDS) {
       // Every column known or an attribute: no such field.
       const plain = directory({ 'events.csv': 'user_id,item_id,quantity,price,ts\nic-cy,ic-dress,1,9,2024-05-03T00:00:00Z\n', 'users.csv': 'id,segment\nic-cy,vip\n' });
       expect(await runImport({ db: t.db }, { format: 'generic', path: plain })).not.toHaveProperty('ignoredColumns');
+    });
+
+    it('When items.csv has columns of its own, some misspelt known ones, Then the report lists the columns stored as attributes with the column a misspelt one likely is, and stores them as attributes all the same', async () => {
+      const dir = directory({
+        'items.csv': ['id,titel,description,catgories,unit_price,brand', 'ac-mug,Blue mug,A mug,kitchen|mugs,7.5,Acme'].join('\n'),
+      });
+      const report = await runImport({ db: t.db }, { format: 'generic', path: dir });
+      expect(report.accepted).toBe(1);
+      expect(report.attributeColumns).toEqual([
+        { file: 'items.csv', column: 2, name: 'titel', meant: 'title' },
+        { file: 'items.csv', column: 4, name: 'catgories', meant: 'categories' },
+        { file: 'items.csv', column: 5, name: 'unit_price', meant: 'price' },
+        { file: 'items.csv', column: 6, name: 'brand' },
+      ]);
+      expect(report).not.toHaveProperty('ignoredColumns');
+      const [mug] = await createCatalogRepository(t.db).getItems(['ac-mug']);
+      expect(mug).toMatchObject({ title: '', description: 'A mug', categories: [], price: null, attributes: { titel: 'Blue mug', catgories: 'kitchen|mugs', unit_price: '7.5', brand: 'Acme' } });
+      // A catalogue whose columns are all the format's: no such field.
+      const plain = directory({ 'items.csv': 'id,title,price\nac-pot,Pot,3\n' });
+      expect(await runImport({ db: t.db }, { format: 'generic', path: plain })).not.toHaveProperty('attributeColumns');
     });
 
     it('When a header names the required columns otherwise, Then the error says the first line must be a header with the expected names, points at the likely columns by place, and quotes no name of that line', async () => {

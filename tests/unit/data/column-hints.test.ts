@@ -15,6 +15,15 @@ describe('the column a misnamed header likely stands for', () => {
     // Another format's spelling of a column (Online Retail's Quantity) takes the same other names.
     expect(likelyColumn('Qty', ['Quantity', 'CustomerID'])).toBe('Quantity');
     expect(likelyColumn('Customer', ['Quantity', 'CustomerID'])).toBe('CustomerID');
+    // items.csv: two letters swapped in a name of five, a misspelt long one, another export's name.
+    const ITEMS = ['title', 'description', 'categories', 'price', 'available'];
+    expect(likelyColumn('titel', ITEMS)).toBe('title');
+    expect(likelyColumn('catgories', ITEMS)).toBe('categories');
+    expect(likelyColumn('unit_price', ITEMS)).toBe('price');
+    expect(likelyColumn('Product Name', ITEMS)).toBe('title');
+    // Another slip of a short name is no hint: a prize is no price.
+    expect(likelyColumn('prize', ITEMS)).toBeUndefined();
+    expect(likelyColumn('brand', ITEMS)).toBeUndefined();
   });
 
   it('When the column is already in the file, or the name only resembles a short one, Then there is no hint', () => {
