@@ -77,6 +77,18 @@ function readColumns(kind: Kind, file: string, header: string[]): Columns {
       `${path.basename(file)}: ${why}; its first line has ${names.length} field${names.length === 1 ? '' : 's'} and must be a header naming at least ${required.join(', ')}${fix}`,
     );
   }
+  // users.csv takes any column but `id` as an attribute, so any line holding a cell `id` in any case passes as its
+  // header, a data row too: a customer from Indonesia (country ID) at the top of a file sent without its header made
+  // every row's country code a customer id, silently. Its header must write `id` as the format does (lower case);
+  // another case is refused as the line that may be data it is (events.csv and items.csv need more columns than a
+  // data row holds, and keep the case-blind match).
+  if (kind === 'users' && !names.includes('id')) {
+    throw new AppError(
+      'UNPROCESSABLE',
+      `${path.basename(file)}: its first line names id only as column ${lower.indexOf('id') + 1} written in another case, so it may as well be a data row (a customer whose country is ID) as a header; ` +
+        'read as a header, it would store customers under the values of that column. Write that column\'s name id (lower case) if the line is the header, or add a header line naming id if the file begins with a data row',
+    );
+  }
   // A catalogue file describes its products whole (a row replaces every field): one with none of the columns that
   // describe a product is a file whose names and categories sit under other names (a grocery's `product_name`,
   // `aisle`), which would be stored as attributes of products without a title, replacing the titles stored.

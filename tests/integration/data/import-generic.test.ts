@@ -539,6 +539,22 @@ for (const backend of DB_BACKENDS) {
       expect(await runImport({ db: t.db }, { format: 'generic', path: plain })).not.toHaveProperty('ignoredColumns');
     });
 
+    it('When users.csv comes without its header and its first row holds the value ID (Indonesia), Then that row is not read as a header: the import is refused, nothing stored, and a header naming id is read as before', async () => {
+      const headless = directory({ 'users.csv': ['hd-ann,ID,wholesale', 'hd-bob,FR,retail', 'hd-cy,DE,retail'].join('\n') });
+      const before = await counts(t.db);
+      const failure = (await runImport({ db: t.db }, { format: 'generic', path: headless }).catch((e: unknown) => e)) as AppError;
+      expect(failure).toMatchObject({ code: 'UNPROCESSABLE' });
+      expect(failure.message).toMatch(/^users\.csv: its first line names id only as column 2 written in another case/);
+      for (const value of ['hd-ann', 'wholesale']) expect(failure.message).not.toContain(value);
+      expect(await counts(t.db)).toEqual(before);
+      expect(await createCatalogRepository(t.db).getUsers(['FR', 'DE'])).toEqual([]);
+      // Written as the format names it, the header is read, with the attributes of the other columns.
+      const headed = directory({ 'users.csv': ['id,country,segment', 'hd-ann,ID,wholesale'].join('\n') });
+      expect(await runImport({ db: t.db }, { format: 'generic', path: headed })).toMatchObject({ accepted: 1 });
+      const [ann] = await createCatalogRepository(t.db).getUsers(['hd-ann']);
+      expect(ann.attributes).toEqual({ country: 'ID', segment: 'wholesale' });
+    });
+
     it('When items.csv has columns of its own, some misspelt known ones, Then the report lists the columns stored as attributes with the column a misspelt one likely is, and stores them as attributes all the same', async () => {
       const dir = directory({
         'items.csv': ['id,titel,description,catgories,unit_price,brand', 'ac-mug,Blue mug,A mug,kitchen|mugs,7.5,Acme'].join('\n'),
