@@ -9,6 +9,8 @@ export interface ItemInput {
   price?: number | null;
   attributes?: Record<string, unknown>;
   available?: boolean;
+  /** The product group (style) whose sizes and colours are separate items; null or absent: a group of its own. */
+  itemGroupId?: string | null;
 }
 
 export interface ItemRecord {
@@ -19,6 +21,7 @@ export interface ItemRecord {
   price: number | null;
   attributes: Record<string, unknown>;
   available: boolean;
+  itemGroupId: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -70,6 +73,7 @@ const toItem = (r: Record<string, unknown>): ItemRecord => ({
   price: (r.price as number | null) ?? null,
   attributes: r.attributes as Record<string, unknown>,
   available: r.available as boolean,
+  itemGroupId: (r.item_group_id as string | null) ?? null,
   createdAt: iso(r.created_at),
   updatedAt: iso(r.updated_at),
 });
@@ -94,13 +98,13 @@ export function createCatalogRepository(db: Db) {
       const rows = lastById(items);
       if (rows.length === 0) return { created: 0, updated: 0 };
       const { rows: result } = await db.query<{ created: boolean }>(
-        `INSERT INTO items (id, title, description, categories, price, attributes, available)
-         SELECT id, title, description, categories::text[], price, attributes, available
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::jsonb[], $7::bool[])
-           AS u(id, title, description, categories, price, attributes, available) ORDER BY id
+        `INSERT INTO items (id, title, description, categories, price, attributes, available, item_group_id)
+         SELECT id, title, description, categories::text[], price, attributes, available, item_group_id
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::jsonb[], $7::bool[], $8::text[])
+           AS u(id, title, description, categories, price, attributes, available, item_group_id) ORDER BY id
          ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, description = EXCLUDED.description,
            categories = EXCLUDED.categories, price = EXCLUDED.price, attributes = EXCLUDED.attributes,
-           available = EXCLUDED.available, updated_at = now()
+           available = EXCLUDED.available, item_group_id = EXCLUDED.item_group_id, updated_at = now()
          RETURNING (xmax = 0) AS created`,
         [
           rows.map((r) => r.id),
@@ -110,6 +114,7 @@ export function createCatalogRepository(db: Db) {
           rows.map((r) => r.price ?? null),
           rows.map((r) => JSON.stringify(r.attributes ?? {})),
           rows.map((r) => r.available ?? true),
+          rows.map((r) => r.itemGroupId ?? null),
         ],
       );
       const created = result.filter((r) => r.created).length;
@@ -119,7 +124,7 @@ export function createCatalogRepository(db: Db) {
     /**
      * What a purchases file knows of its products (Online Retail): inserts the new ones, and of stored ones
      * sets only the title (an empty one leaves it as it is) and the price (a null one too), keeping the
-     * description, categories, attributes and availability the catalogue or the API wrote. Returns how
+     * description, categories, attributes, availability and product group the catalogue or the API wrote. Returns how
      * many were new.
      */
     async mergeItems(items: { id: string; title: string; price: number | null }[]): Promise<{ created: number; updated: number }> {

@@ -18,7 +18,7 @@ type Kind = 'items' | 'users' | 'events';
 
 /** Columns each file must have, and the ones with a meaning; other columns of items/users become attributes. */
 const SCHEMA: Record<Kind, { required: string[]; known: string[]; extraAsAttributes: boolean }> = {
-  items: { required: ['id'], known: ['id', 'title', 'description', 'categories', 'price', 'available'], extraAsAttributes: true },
+  items: { required: ['id'], known: ['id', 'title', 'description', 'categories', 'price', 'available', 'item_group_id'], extraAsAttributes: true },
   users: { required: ['id'], known: ['id'], extraAsAttributes: true },
   // `quantity` is required too unless the file has a `type` column (then only purchase rows need one).
   events: { required: ['user_id', 'item_id', 'ts'], known: ['event_id', 'type', 'user_id', 'item_id', 'quantity', 'price', 'order_id', 'value', 'ts'], extraAsAttributes: false },
@@ -187,7 +187,9 @@ function parseItem(rec: string[], cols: Columns): RowResult<ItemInput & { shorte
   const cell = cellOf(rec, cols);
   const id = cell('id');
   if (!id) return { reject: 'missing_id' };
-  const beyond = beyondLimits(rec, [id]);
+  // The product group is an id like the product's own, held to the same limits; an empty cell is no group.
+  const itemGroupId = cell('item_group_id') || null;
+  const beyond = beyondLimits(rec, itemGroupId === null ? [id] : [id, itemGroupId]);
   if (beyond) return { reject: beyond };
   let price: number | null = null;
   if (cell('price')) {
@@ -215,7 +217,7 @@ function parseItem(rec: string[], cols: Columns): RowResult<ItemInput & { shorte
   // A description over the limit is cut there: refusing the product would leave it blank (its purchases create it).
   const description = shortenTo(cell('description'), INPUT_LIMITS.descriptionLength);
   const shortened = description.length < cell('description').length ? { shortened: true as const } : {};
-  return { id, title: cell('title'), description: description || null, categories, price, available, attributes, ...shortened };
+  return { id, title: cell('title'), description: description || null, categories, price, available, attributes, itemGroupId, ...shortened };
 }
 
 function parseUser(rec: string[], cols: Columns): RowResult<UserInput> {

@@ -400,6 +400,31 @@ for (const backend of DB_BACKENDS) {
       expect(await catalog.getUser('l-u2')).toBeNull();
     });
 
+    it('When items.csv has an item_group_id column, Then each product is stored in its group (an empty cell: none), and a group id beyond the id limit or with a NUL refuses its row', async () => {
+      const dir = directory({
+        'items.csv': [
+          'id,title,item_group_id,colour',
+          'ig-shirt-s,Shirt S, shirt-1 ,blue',
+          'ig-shirt-m,Shirt M,shirt-1,blue',
+          'ig-belt,Belt,,black',
+          `ig-long,Long,${'x'.repeat(257)},red`,
+          'ig-nul,Nul,a\u0000b,red',
+        ].join('\n'),
+      });
+      const report = await runImport({ db: t.db }, { format: 'generic', path: dir });
+      expect(report.rejected).toEqual({ 'items.id_too_long': 1, 'items.nul_character': 1 });
+      expect(report.rejectedRows).toEqual({ 'items.id_too_long': [4], 'items.nul_character': [5] });
+      const catalog = createCatalogRepository(t.db);
+      // A column of the item, trimmed as ids are, not an attribute.
+      expect(await catalog.getItem('ig-shirt-s')).toMatchObject({ itemGroupId: 'shirt-1', attributes: { colour: 'blue' } });
+      expect(await catalog.getItem('ig-shirt-m')).toMatchObject({ itemGroupId: 'shirt-1', attributes: { colour: 'blue' } });
+      expect(await catalog.getItem('ig-belt')).toMatchObject({ itemGroupId: null, attributes: { colour: 'black' } });
+      expect(await catalog.getItems(['ig-long', 'ig-nul'])).toEqual([]);
+      // A file without the column describes its products whole, as PUT does: they leave their group.
+      await runImport({ db: t.db }, { format: 'generic', path: directory({ 'items.csv': ['id,title', 'ig-shirt-m,Shirt M'].join('\n') }) });
+      expect(await catalog.getItem('ig-shirt-m')).toMatchObject({ itemGroupId: null });
+    });
+
     it('When the CSV parser skips an unreadable record among refused ones, Then every rejected row keeps its own number in the file', async () => {
       const dir = directory({
         'events.csv': ['user_id,item_id,quantity,ts', 'u1,i1,x,2024-01-01', 'u1,i1,x,2024-01-01', 'u1,i1,x,2024-01-01', 'u1,i"1,1,2024-01-01', 'u1,i1,y,2024-01-01', 'u1,i1,y,2024-01-01'].join('\n'),

@@ -9,11 +9,11 @@
  * waits for it), as a slow backfill at ten times Online Retail (about 1.5 minutes) would hold it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCatalogRepository } from '../../../src/data/catalog-repository.js';
 import { createPgDb, type Db } from '../../../src/data/db.js';
 import { createEventRepository, type PurchaseInput } from '../../../src/data/event-repository.js';
 import { migrate } from '../../../src/data/migrate.js';
 import { POSTGRES_URL, randomPrefix, serviceAvailable } from '../../helpers/services.js';
+import { insertItemsBeforeGroups } from '../../helpers/items-before-groups.js';
 
 const T0 = Date.UTC(2024, 0, 1);
 const DAY = 86_400_000;
@@ -30,7 +30,7 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('migration 031 while a 
     db = createPgDb(POSTGRES_URL, { max: 4, schema });
     migrator = createPgDb(POSTGRES_URL, { max: 2, schema });
     await migrate(db, { to: '030_sample_untrained.sql' });
-    await createCatalogRepository(db).upsertItems([{ id: 'a', title: 'a' }, { id: 'b', title: 'b' }]);
+    await insertItemsBeforeGroups(db, [{ id: 'a', title: 'a' }, { id: 'b', title: 'b' }]);
     await createEventRepository(db).insertPurchases([line('u1', 'a', 1), line('u2', 'a', 2)]);
   });
   afterAll(async () => {

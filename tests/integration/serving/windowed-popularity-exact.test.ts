@@ -14,6 +14,7 @@ import { createEventRepository, type PurchaseInput } from '../../../src/data/eve
 import { migrate } from '../../../src/data/migrate.js';
 import { createDbPopularity, type DbPopularityQuery } from '../../../src/serving/db-popularity.js';
 import { createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
+import { insertItemsBeforeGroups } from '../../helpers/items-before-groups.js';
 
 const DAY = 86_400_000;
 // Every purchase is dated before the test runs: an erasure refuses what is dated before it.
@@ -158,7 +159,7 @@ for (const backend of backends) {
       ({ db, dispose } = await backend.create());
       // The purchases of a shop that ran before migration 031: its backfill counts them.
       await migrate(db, { to: BEFORE_ITEM_BUYERS });
-      await createCatalogRepository(db).upsertItems(data.items);
+      await insertItemsBeforeGroups(db, data.items);
       await createCatalogRepository(db).upsertUsers(data.users);
       await events().insertPurchases(data.purchases.slice(0, 450));
       truth.purchases.push(...data.purchases.slice(0, 450));
