@@ -11,6 +11,8 @@ export interface ItemInfo {
   price: number | null;
   attributes: Record<string, unknown>;
   available: boolean;
+  /** The product group (style) of a size or colour variant; null or absent: a group of its own. */
+  itemGroupId?: string | null;
 }
 
 export interface UserInfo {

@@ -1,6 +1,7 @@
 /**
  * Keeps a served model's item table in step with the catalog: an item marked unavailable (or re-priced,
- * re-categorised) after training must not be recommended on the strength of training-time data.
+ * re-categorised, put into a product group) after training must not be recommended on the strength of
+ * training-time data.
  * The request path never waits for this: it only "pokes" the overlay, which at most every `intervalMs`
  * reads the items changed since its cursor (keyset on updated_at, id) in the background and patches
  * the model's arrays in place.
@@ -15,6 +16,7 @@ interface ChangedItem {
   categories: string[];
   price: number | null;
   available: boolean;
+  item_group_id: string | null;
   u: string;
 }
 
@@ -42,6 +44,29 @@ export interface CatalogOverlay {
 
 const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, k) => x === b[k]);
 
+/** The group id of item `i` in the model's table (null: none). */
+function groupOf(model: ServingModel, i: number): string | null {
+  const groups = model.items.groups;
+  const g = groups ? groups.of[i] : -1;
+  return g >= 0 ? groups!.ids[g] : null;
+}
+
+/** Puts item `i` into the group with this id (null: a group of its own), making the table's groups on the first one. */
+function setGroup(model: ServingModel, i: number, id: string | null): void {
+  let groups = model.items.groups;
+  if (!groups) {
+    if (id === null) return;
+    groups = model.items.groups = { of: new Int32Array(model.items.ids.length).fill(-1), ids: [], index: new Map() };
+  }
+  if (id === null) {
+    groups.of[i] = -1;
+    return;
+  }
+  let g = groups.index.get(id);
+  if (g === undefined) groups.index.set(id, (g = groups.ids.push(id) - 1));
+  groups.of[i] = g;
+}
+
 export function createCatalogOverlay(deps: { db: Db; intervalMs?: number; log?: (msg: string, err?: unknown) => void }): CatalogOverlay {
   const intervalMs = deps.intervalMs ?? 2000;
   const states = new WeakMap<ServingModel, State>();
@@ -65,7 +90,7 @@ export function createCatalogOverlay(deps: { db: Db; intervalMs?: number; log?: 
     let overlap = OVERLAP;
     for (;;) {
       const { rows } = await deps.db.query<ChangedItem>(
-        `SELECT id, title, categories, price, available, updated_at::text AS u FROM items
+        `SELECT id, title, categories, price, available, item_group_id, updated_at::text AS u FROM items
          WHERE (updated_at, id) > ($1::timestamptz - $3::interval, $2::text) ORDER BY updated_at, id LIMIT ${PAGE}`,
         [...s.cursor, overlap],
       );
@@ -78,7 +103,9 @@ export function createCatalogOverlay(deps: { db: Db; intervalMs?: number; log?: 
         // Each pass re-reads the last minute: only a real difference counts as a change.
         const p = r.price ?? Number.NaN;
         const title = r.title || titles[i];
-        if (available[i] === (r.available ? 1 : 0) && Object.is(price[i], p) && titles[i] === title && sameList(categories[i], r.categories)) continue;
+        const regrouped = groupOf(model, i) !== r.item_group_id;
+        if (!regrouped && available[i] === (r.available ? 1 : 0) && Object.is(price[i], p) && titles[i] === title && sameList(categories[i], r.categories)) continue;
+        if (regrouped) setGroup(model, i, r.item_group_id);
         available[i] = r.available ? 1 : 0;
         price[i] = p;
         if (!sameList(categories[i], r.categories)) recategorised = true;

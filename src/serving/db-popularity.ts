@@ -19,6 +19,11 @@
  * `minSegmentBuyers`, DEFAULT_MIN_SEGMENT_BUYERS without one) has no list of its own, as the model's segments:
  * for a value one customer has (an e-mail, a loyalty number) the list would be that customer's purchases, read
  * with the public frontend key. It is answered as a value nobody has: everyone's popularity, `fallback: true`.
+ *
+ * One product per product group (items.item_group_id), as every served list (picker.ts): the kept lists hold
+ * every product, and an answer takes the first (best-counted) of each group from them, by the group its catalog
+ * state says; an answer counted for one request has Postgres keep the best of each group (DISTINCT ON), leaving
+ * out the groups of the lists answered before it.
  */
 import { LRUCache } from 'lru-cache';
 import type { Db } from '../data/db.js';
@@ -47,6 +52,8 @@ interface Row {
   id: string;
   title: string;
   buyers: number;
+  /** The item's product group (null: its own). */
+  grp: string | null;
 }
 
 /** What an answer shows or filters by of an item, as the catalog says now. */
@@ -55,6 +62,7 @@ interface ItemState {
   available: boolean;
   price: number | null;
   categories: string[];
+  grp: string | null;
 }
 
 // Distinct buyers per available item, with every filter in SQL so LIMIT k counts only valid items. They are the
@@ -66,9 +74,8 @@ interface ItemState {
 // `$n IS NULL OR ...`: an attribute's customers are a join the planner can start from (an OR keeps EXISTS a
 // filter on every row), and the window's start is a value it plans with (CUTOFF_SQL), not a subquery's result
 // it must guess (a third of the rows: a week's window read the whole table).
-function topSql(attribute: boolean, windowed: boolean): string {
-  return `
-SELECT i.id, i.title, c.buyers
+function topSql(attribute: boolean, windowed: boolean, grouped: boolean): string {
+  const counted = `
 FROM (SELECT b.item_id, count(*)::int AS buyers FROM item_buyers b
       ${attribute ? 'JOIN users u ON u.id = b.user_id AND u.attributes ->> $2::text = $3::text' : ''}
       WHERE ${attribute ? 'true' : '$2::text IS NULL AND $3::text IS NULL'}
@@ -80,15 +87,32 @@ WHERE i.available
   AND ($6::float8 IS NULL OR i.price >= $6)
   AND ($7::float8 IS NULL OR i.price <= $7)
   AND NOT (i.id = ANY ($8::text[]))
-  AND ($9::text IS NULL OR NOT EXISTS (SELECT 1 FROM purchase_events b WHERE b.user_id = $9 AND b.item_id = i.id))
-ORDER BY c.buyers DESC, i.id
+  AND ($9::text IS NULL OR NOT EXISTS (SELECT 1 FROM purchase_events b WHERE b.user_id = $9 AND b.item_id = i.id))`;
+  if (!grouped) return `SELECT i.id, i.title, c.buyers, i.item_group_id AS grp ${counted} ORDER BY c.buyers DESC, i.id LIMIT $1`;
+  // One product per group, its best-counted (an item without a group is its own: the second key tells them
+  // apart), none of the groups already answered ($10).
+  return `
+SELECT id, title, buyers, grp FROM (
+  SELECT DISTINCT ON (i.item_group_id, ${OWN_GROUP}) i.id, i.title, c.buyers, i.item_group_id AS grp ${counted}
+    AND (i.item_group_id IS NULL OR NOT (i.item_group_id = ANY ($10::text[])))
+  ORDER BY i.item_group_id, ${OWN_GROUP}, c.buyers DESC, i.id) d
+ORDER BY buyers DESC, id
 LIMIT $1`;
 }
+/** The second key of a product's group: its own id when it has none. */
+const OWN_GROUP = 'CASE WHEN i.item_group_id IS NULL THEN i.id END';
 const TOP_SQL = {
-  everyone: topSql(false, false),
-  everyoneWindowed: topSql(false, true),
-  attribute: topSql(true, false),
-  attributeWindowed: topSql(true, true),
+  everyone: topSql(false, false, false),
+  everyoneWindowed: topSql(false, true, false),
+  attribute: topSql(true, false, false),
+  attributeWindowed: topSql(true, true, false),
+};
+/** The same, one product per group: the answers counted for one request (uncached). */
+const GROUPED_TOP_SQL = {
+  everyone: topSql(false, false, true),
+  everyoneWindowed: topSql(false, true, true),
+  attribute: topSql(true, false, true),
+  attributeWindowed: topSql(true, true, true),
 };
 
 // The window's start: N days before the latest purchase, as Postgres's text (microseconds kept), or null without
@@ -108,16 +132,25 @@ SELECT count(*)::int AS buyers FROM (
 ) s`;
 
 // Items nobody bought (in the window), so a valid request still gets k items when k exist.
-const REST_SQL = `
-SELECT i.id, i.title, 0 AS buyers FROM items i
+function restSql(grouped: boolean): string {
+  const rest = `FROM items i
 WHERE i.available
   AND ($2::text[] IS NULL OR i.categories && $2::text[])
   AND ($3::float8 IS NULL OR i.price >= $3)
   AND ($4::float8 IS NULL OR i.price <= $4)
   AND NOT (i.id = ANY ($5::text[]))
-  AND ($6::text IS NULL OR NOT EXISTS (SELECT 1 FROM purchase_events b WHERE b.user_id = $6 AND b.item_id = i.id))
-ORDER BY i.id
+  AND ($6::text IS NULL OR NOT EXISTS (SELECT 1 FROM purchase_events b WHERE b.user_id = $6 AND b.item_id = i.id))`;
+  if (!grouped) return `SELECT i.id, i.title, 0 AS buyers, i.item_group_id AS grp ${rest} ORDER BY i.id LIMIT $1`;
+  return `
+SELECT id, title, 0 AS buyers, grp FROM (
+  SELECT DISTINCT ON (i.item_group_id, ${OWN_GROUP}) i.id, i.title, i.item_group_id AS grp ${rest}
+    AND (i.item_group_id IS NULL OR NOT (i.item_group_id = ANY ($7::text[])))
+  ORDER BY i.item_group_id, ${OWN_GROUP}, i.id) d
+ORDER BY id
 LIMIT $1`;
+}
+const REST_SQL = restSql(false);
+const GROUPED_REST_SQL = restSql(true);
 
 // The user's purchases, to leave out of a kept list (an index scan on purchase_events_user_ts).
 const BOUGHT_SQL = 'SELECT DISTINCT item_id AS id FROM purchase_events WHERE user_id = $1';
@@ -141,8 +174,8 @@ interface Lists {
 }
 
 // The kept items' catalog state: an index lookup of at most 3 x DEPTH ids.
-const STATE_SQL = 'SELECT id, title, available, price, categories FROM items WHERE id = ANY($1::text[])';
-const GONE: ItemState = { title: '', available: false, price: null, categories: [] };
+const STATE_SQL = 'SELECT id, title, available, price, categories, item_group_id AS grp FROM items WHERE id = ANY($1::text[])';
+const GONE: ItemState = { title: '', available: false, price: null, categories: [], grp: null };
 /** How long an answer waits for its kept items' catalog state; past it, the last state read answers. */
 const STATE_WAIT_MS = 250;
 
@@ -208,15 +241,22 @@ export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?
     return rows[0].buyers >= least ? q.attribute : undefined;
   }
 
-  async function restOf(q: DbPopularityQuery, exclude: string[], k: number): Promise<Row[]> {
-    const { rows } = await db.query<Row>(REST_SQL, [k, await categoriesOf(q), q.minPrice ?? null, q.maxPrice ?? null, exclude, q.excludeBoughtBy ?? null]);
+  /**
+   * Items nobody bought, by id. `groups` (the answer's groups so far): one product per group, none of those;
+   * without it, every item (a kept list, whose reader keeps one per group).
+   */
+  async function restOf(q: DbPopularityQuery, exclude: string[], k: number, groups?: string[]): Promise<Row[]> {
+    const params = [k, await categoriesOf(q), q.minPrice ?? null, q.maxPrice ?? null, exclude, q.excludeBoughtBy ?? null];
+    const { rows } = await db.query<Row>(groups ? GROUPED_REST_SQL : REST_SQL, groups ? [...params, groups] : params);
     return rows;
   }
 
-  async function top(q: DbPopularityQuery, attribute: DbPopularityQuery['attribute'], exclude: string[], k: number): Promise<Row[]> {
+  /** The most bought items; with `groups`, one product per group and none of those (see restOf). */
+  async function top(q: DbPopularityQuery, attribute: DbPopularityQuery['attribute'], exclude: string[], k: number, groups?: string[]): Promise<Row[]> {
     const windowed = q.windowDays !== undefined;
     const cutoff = windowed ? (await db.query<{ cutoff: string | null }>(CUTOFF_SQL, [q.windowDays])).rows[0].cutoff : null;
-    const sql = attribute ? (windowed ? TOP_SQL.attributeWindowed : TOP_SQL.attribute) : windowed ? TOP_SQL.everyoneWindowed : TOP_SQL.everyone;
+    const sqls = groups ? GROUPED_TOP_SQL : TOP_SQL;
+    const sql = attribute ? (windowed ? sqls.attributeWindowed : sqls.attribute) : windowed ? sqls.everyoneWindowed : sqls.everyone;
     const { rows } = await db.query<Row>(sql, [
       k,
       attribute?.name ?? null,
@@ -227,6 +267,7 @@ export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?
       q.maxPrice ?? null,
       exclude,
       q.excludeBoughtBy ?? null,
+      ...(groups ? [groups] : []),
     ]);
     return rows;
   }
@@ -249,7 +290,7 @@ export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?
         const { rows } = await startShared(() => db.query<ItemState & { id: string }>(STATE_SQL, [ids]));
         // An id the catalog no longer holds is gone from the answers.
         const items = new Map<string, ItemState>(ids.map((id) => [id, GONE]));
-        for (const r of rows) items.set(r.id, { title: r.title, available: r.available, price: r.price, categories: r.categories ?? [] });
+        for (const r of rows) items.set(r.id, { title: r.title, available: r.available, price: r.price, categories: r.categories ?? [], grp: r.grp });
         kept.state = { at, items };
       } catch (err) {
         state.failedAt = performance.now();
@@ -267,15 +308,15 @@ export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?
   }
 
   /** Whether a kept row may be answered now, and with what title: the question's filters on the current state. */
-  function current(kept: Lists, q: DbPopularityQuery, matches: ((c: string) => boolean) | null): (row: Row) => { title: string } | null {
+  function current(kept: Lists, q: DbPopularityQuery, matches: ((c: string) => boolean) | null): (row: Row) => { title: string; grp: string | null } | null {
     return (row) => {
       const now = kept.state.items.get(row.id);
       // Not read yet (the read failed since the count): as the count found it.
-      if (!now) return { title: row.title };
+      if (!now) return { title: row.title, grp: row.grp };
       if (!now.available) return null;
       if ((q.minPrice !== undefined || q.maxPrice !== undefined) && (now.price === null || now.price < (q.minPrice ?? -Infinity) || now.price > (q.maxPrice ?? Infinity))) return null;
       if (matches && !now.categories.some(matches)) return null;
-      return { title: now.title };
+      return { title: now.title, grp: now.grp };
     };
   }
 
@@ -290,20 +331,23 @@ export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?
     const fallback = opts.fallback || (q.attribute !== undefined && attribute === undefined);
     const items: RecommendedItem[] = [];
     const exclude = [...(q.exclude ?? [])];
+    // One product per group: each list leaves out the groups of the lists before it.
+    const groups: string[] = [];
     const window = q.windowDays !== undefined ? ` in the last ${q.windowDays} days` : '';
     const add = (rows: Row[], explanation?: string) => {
       const score = popularityRun(items);
       for (const r of rows) {
         exclude.push(r.id);
+        if (r.grp !== null) groups.push(r.grp);
         const item: RecommendedItem = { itemId: r.id, score: roundScore(score(r.buyers)), sources: ['popularity'] };
         if (explanation) item.explanation = explanation;
         if (r.title) item.title = r.title;
         items.push(item);
       }
     };
-    if (attribute) add(await top(q, attribute, exclude, q.k), popularPhrase(attribute) + window);
-    if (items.length < q.k) add(await top(q, undefined, exclude, q.k - items.length), popularPhrase(undefined) + window);
-    if (items.length < q.k) add(await restOf(q, exclude, q.k - items.length));
+    if (attribute) add(await top(q, attribute, exclude, q.k, groups), popularPhrase(attribute) + window);
+    if (items.length < q.k) add(await top(q, undefined, exclude, q.k - items.length, groups), popularPhrase(undefined) + window);
+    if (items.length < q.k) add(await restOf(q, exclude, q.k - items.length, groups));
     return { recommendationId: randomUUID(), modelVersion: opts.modelVersion ?? null, strategy: 'popularity', fallback, items };
   }
 
@@ -323,6 +367,8 @@ export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?
         q.excludeBoughtBy ? db.query<{ id: string }>(BOUGHT_SQL, [q.excludeBoughtBy]).then((r) => r.rows.map((row) => row.id)) : [],
       ]);
       const excluded = new Set([...(q.exclude ?? []), ...bought]);
+      // The kept lists hold every product: one per group is taken here, the first (best-counted) of it.
+      const groups = new Set<string>();
       const stateCurrent = kept === undefined || (await refreshState(kept));
       const now = kept && current(kept, q, q.category === undefined ? null : categoryMatcher(q.category));
       const items: RecommendedItem[] = [];
@@ -340,7 +386,9 @@ export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?
           if (items.length === q.k) return true;
           if (excluded.has(row.id)) continue;
           const shown = now!(row);
-          if (shown) add(row, shown.title, score, explanation);
+          if (!shown || (shown.grp !== null && groups.has(shown.grp))) continue;
+          if (shown.grp !== null) groups.add(shown.grp);
+          add(row, shown.title, score, explanation);
         }
         return items.length === q.k || rows.length < DEPTH;
       };

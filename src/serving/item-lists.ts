@@ -88,6 +88,8 @@ async function resolveItem(
   const exclude = [...(q.exclude ?? []), itemId];
   if (!model) return { answer: await deps.dbPopular.recommend({ ...q, exclude }, { fallback: true }) };
   const picker = new Picker(model, itemFilter(model, { ...q, exclude }), poolSize(q));
+  // Its siblings (other sizes and colours of its style) are not listed on its page.
+  picker.leaveOutGroup(record.itemGroupId);
   const near = await newItemNeighbours(deps, model, record, newItemDepth(q));
   if (near) {
     const sources = [near.source];
@@ -124,6 +126,8 @@ export async function similarItems(deps: ServingDeps, itemId: string, q: Similar
   const strategy = asked.source;
   const base = itemFilter(model, q);
   const picker = new Picker(model, (i) => i !== item && base(i), poolSize(q));
+  // Its siblings (other sizes and colours of its style) are not listed on its page.
+  picker.leaveOutGroupOf(item);
   const name = nameOf(model, item);
   // The asked-for neighbours first, then the other item-based families' (one source each), then popularity.
   const order = [asked, ...ITEM_SOURCES.filter((f) => f !== asked.family).map((f) => ({ family: f, source: familySource(model, f) }))];
@@ -163,6 +167,8 @@ export async function boughtTogether(deps: ServingDeps, itemId: string, q: ListQ
   if (!t?.support || !t.confidence || !t.lift) return toRecommendation(model, 'cooccurrence', true, []) as Recommendation<BoughtTogetherItem>;
   const base = itemFilter(model, q);
   const picker = new Picker(model, (i) => i !== item && base(i), poolSize(q));
+  // Another size of the same style is not "bought together" with it.
+  picker.leaveOutGroupOf(item);
   const sources = [source!];
   const explanation = RELATED_TO.cooccurrence!(nameOf(model, item));
   for (let p = t.indptr[item]; p < t.indptr[item + 1] && !picker.full; p++) {

@@ -36,16 +36,24 @@ export function itemFilter(model: ServingModel, q: ListQuery, bought?: (item: nu
  * Collects up to `want` items in the order offered, skipping what the filter refuses and duplicates.
  * Filtering happens here, before anything is cut to k, so a filter never shortens a list that the
  * next candidates or popularity can fill.
+ * One product per product group (the sizes and colours of a style, ItemGroups): offers come best first, so
+ * the first of a group taken is its best-ranked, and its siblings offered later are skipped, their places
+ * going to the next groups down the ranking. Items without a group are groups of their own.
  */
 export class Picker {
   readonly picks: Pick[] = [];
   private readonly taken = new Set<number>();
+  /** Group numbers taken or left out (leaveOutGroupOf); only used when the model's items have groups. */
+  private readonly groupsTaken = new Set<number>();
+  private readonly groupOf: Int32Array | undefined;
 
   constructor(
     private readonly model: ServingModel,
     private readonly accepts: (item: number) => boolean,
     readonly want: number,
-  ) {}
+  ) {
+    this.groupOf = model.items.groups?.of;
+  }
 
   get full(): boolean {
     return this.picks.length >= this.want;
@@ -55,6 +63,18 @@ export class Picker {
     return this.taken.has(item);
   }
 
+  /** Leaves out the products of `item`'s group (the product of the page or cart the list is for); nothing for an item without one. */
+  leaveOutGroupOf(item: number): void {
+    const g = this.groupOf?.[item] ?? -1;
+    if (g >= 0) this.groupsTaken.add(g);
+  }
+
+  /** Leaves out the products of the group with this id (an item the model does not know: its catalog record's group). */
+  leaveOutGroup(groupId: string | null | undefined): void {
+    const g = groupId ? this.model.items.groups?.index.get(groupId) : undefined;
+    if (g !== undefined) this.groupsTaken.add(g);
+  }
+
   /** Adds the item if there is room and it passes the rules; true when it was added. */
   offer(item: number, score: number, sources: readonly string[], explanation?: string): boolean {
     if (!this.takes(item)) return false;
@@ -62,20 +82,27 @@ export class Picker {
     return true;
   }
 
-  /** Whether `item` would be added now: there is room, it is not on the list, and it passes the rules. */
+  /** Whether `item` would be added now: there is room, neither it nor its group is on the list, and it passes the rules. */
   private takes(item: number): boolean {
-    return this.picks.length < this.want && !this.taken.has(item) && this.accepts(item);
+    return this.picks.length < this.want && !this.taken.has(item) && !this.groupTaken(item) && this.accepts(item);
+  }
+
+  private groupTaken(item: number): boolean {
+    const g = this.groupOf === undefined ? -1 : this.groupOf[item];
+    return g >= 0 && this.groupsTaken.has(g);
   }
 
   private take(item: number, score: number, sources: readonly string[], explanation?: string): void {
     this.taken.add(item);
+    if (this.groupOf !== undefined && this.groupOf[item] >= 0) this.groupsTaken.add(this.groupOf[item]);
     this.picks.push(explanation === undefined ? { item, score, sources } : { item, score, sources, explanation });
   }
 
   /** Adds the pick itself (no copy) if there is room and it passes the rules; true when it was added. */
   offerPick(p: Pick): boolean {
-    if (this.picks.length >= this.want || this.taken.has(p.item) || !this.accepts(p.item)) return false;
+    if (!this.takes(p.item)) return false;
     this.taken.add(p.item);
+    if (this.groupOf !== undefined && this.groupOf[p.item] >= 0) this.groupsTaken.add(this.groupOf[p.item]);
     this.picks.push(p);
     return true;
   }

@@ -91,6 +91,11 @@ export async function recommendForContext(deps: ServingDeps, q: ContextQuery): P
   const carted = new Set(q.items);
   const anchors = [...anchorsOf(viewed.filter((id) => !carted.has(id)), model.items.index, VIEW_ANCHOR_WEIGHT), ...anchorsOf(q.items, model.items.index, 1)];
   const picker = new Picker(model, itemFilter(model, { ...q, exclude }), poolSize(q));
+  // Nor are the other sizes and colours of what is in the cart.
+  for (const id of q.items) {
+    const i = model.items.index.get(id);
+    if (i !== undefined) picker.leaveOutGroupOf(i);
+  }
   for (const p of scoreByNeighbours(model, anchors, CONTEXT_SOURCES, RELATED_TO)) {
     if (picker.offer(p.item, p.score, p.sources, p.explanation) && picker.full) break;
   }

@@ -79,6 +79,33 @@ export interface ItemTable {
   /** Unit price, NaN when unknown (an unknown price never passes a price filter). */
   price: Float64Array;
   categories: string[][];
+  /**
+   * The items' product groups (sizes and colours of one style): absent while no item has one (a version trained
+   * before groups were kept, or a catalogue without them). Patched by the catalog overlay too.
+   */
+  groups?: ItemGroups;
+}
+
+/** Product groups of an item table: each item's group number, -1 for an item that is a group of its own. */
+export interface ItemGroups {
+  of: Int32Array;
+  /** Group ids by number; the overlay appends groups first seen after training. */
+  ids: string[];
+  index: Map<string, number>;
+}
+
+/** The groups of items given each item's group id (null: none); undefined when no item has one. */
+export function itemGroupsOf(groupIds: readonly (string | null | undefined)[]): ItemGroups | undefined {
+  if (!groupIds.some((g) => g)) return undefined;
+  const ids: string[] = [];
+  const index = new Map<string, number>();
+  const of = Int32Array.from(groupIds, (g) => {
+    if (!g) return -1;
+    let k = index.get(g);
+    if (k === undefined) index.set(g, (k = ids.push(g) - 1));
+    return k;
+  });
+  return { of, ids, index };
 }
 
 /** An item's top neighbours, best first: items[indptr[i] .. indptr[i + 1]). */
@@ -145,6 +172,8 @@ export function encodeItemsArtifact(info: ServingModelInfo, items: Omit<ItemTabl
     catPtr[i + 1] = catIds.length;
   });
   const vocab = packStrings(vocabulary);
+  // Only a catalogue with groups stores them; a version without reads as one without groups.
+  const groups = items.groups ? packStrings(items.groups.ids) : undefined;
   return encodeArtifact(
     { ...ITEMS, trainedAt: new Date().toISOString(), meta: { ...info } },
     {
@@ -158,6 +187,7 @@ export function encodeItemsArtifact(info: ServingModelInfo, items: Omit<ItemTabl
       catIds: Uint32Array.from(catIds),
       catBytes: vocab.bytes,
       catOffsets: vocab.offsets,
+      ...(items.groups && groups ? { groupOf: items.groups.of, groupBytes: groups.bytes, groupOffsets: groups.offsets } : {}),
     },
   );
 }
@@ -189,7 +219,21 @@ export function decodeItemsArtifact(bytes: Uint8Array): { info: ServingModelInfo
   }
   const index = new Map<string, number>();
   ids.forEach((id, i) => index.set(id, i));
-  return { info, items: { ids, index, titles, available, price, categories } };
+  const groups = decodeGroups(arrays, n);
+  return { info, items: { ids, index, titles, available, price, categories, ...(groups ? { groups } : {}) } };
+}
+
+function decodeGroups(arrays: Record<string, TypedArray>, n: number): ItemGroups | undefined {
+  const { groupOf, groupBytes, groupOffsets } = arrays;
+  if (groupOf === undefined) return undefined;
+  const ids = unpackStrings(groupBytes, groupOffsets, 'serving-items groups');
+  if (!(groupOf instanceof Int32Array) || groupOf.length !== n || !groupOf.every((g) => g >= -1 && g < ids.length)) {
+    throw new ArtifactFormatError('serving-items: groups do not match the item count');
+  }
+  const index = new Map<string, number>();
+  ids.forEach((id, k) => index.set(id, k));
+  // Decoded as a copy of the bytes (not shared): the overlay may patch it.
+  return { of: groupOf, ids, index };
 }
 
 export function encodeNeighboursArtifact(tables: ReadonlyMap<string, NeighbourTable>): Uint8Array {

@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { ArtifactFormatError } from '../../../src/recommenders/artifact.js';
 import { findSegment } from '../../../src/serving/serving-tables.js';
-import { decodeNeighboursArtifact, decodePopularArtifact, encodeNeighboursArtifact, encodePopularArtifact, type NeighbourTable, type PopularTable } from '../../../src/serving/serving-artifacts.js';
+import {
+  decodeItemsArtifact,
+  decodeNeighboursArtifact,
+  decodePopularArtifact,
+  encodeItemsArtifact,
+  encodeNeighboursArtifact,
+  encodePopularArtifact,
+  itemGroupsOf,
+  type NeighbourTable,
+  type PopularTable,
+} from '../../../src/serving/serving-artifacts.js';
 
 /** Item i's neighbours are the next two items, scored 1 and 0.5 (wrapping round). */
 function lists(n: number, at = (i: number, k: number) => (i + k + 1) % n): NeighbourTable {
@@ -76,5 +86,29 @@ describe('the popularity table of a version', () => {
   it("When a version is read, Then it keeps its popularity source's minSegmentBuyers (Postgres-counted lists hold back smaller values by it); an older one has none", () => {
     expect(decodePopularArtifact(encodePopularArtifact({ ...segmented(['country']), minSegmentBuyers: 5 }), 3).minSegmentBuyers).toBe(5);
     expect(decodePopularArtifact(encodePopularArtifact(segmented(['country'])), 3)).not.toHaveProperty('minSegmentBuyers');
+  });
+});
+
+describe('the items artifact and product groups', () => {
+  const info = { strategies: ['hybrid'], hybridSources: [], candidates: 10, now: 0 };
+  const table = (groups?: ReturnType<typeof itemGroupsOf>) => ({
+    ids: ['s', 'm', 'belt', 'l'],
+    titles: ['shirt S', 'shirt M', 'belt', 'shirt L'],
+    available: Uint8Array.of(1, 1, 1, 1),
+    price: Float64Array.of(1, 1, 2, 1),
+    categories: [[], [], [], []],
+    ...(groups ? { groups } : {}),
+  });
+
+  it('When a version of a catalogue with groups is read, Then each item has its group and an item without one has none', () => {
+    const { items } = decodeItemsArtifact(encodeItemsArtifact(info, table(itemGroupsOf(['shirt', 'shirt', null, 'shirt']))));
+    const g = items.groups!;
+    expect([...g.of].map((k) => (k < 0 ? null : g.ids[k]))).toEqual(['shirt', 'shirt', null, 'shirt']);
+    expect(g.index.get('shirt')).toBe(g.of[0]);
+  });
+
+  it('When no item has a group (or a version was written before groups), Then the table has none', () => {
+    expect(itemGroupsOf([null, undefined, ''])).toBeUndefined();
+    expect(decodeItemsArtifact(encodeItemsArtifact(info, table())).items.groups).toBeUndefined();
   });
 });

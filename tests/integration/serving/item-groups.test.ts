@@ -1,0 +1,201 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recommendationResponse } from '../../../src/http/schemas/recommendations.js';
+import { createDbPopularity } from '../../../src/serving/db-popularity.js';
+import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
+import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
+import { createPostgresTestDb, POSTGRES_URL, randomPrefix, REDIS_URL, serviceAvailable } from '../../helpers/services.js';
+import { seedShop, trainAndPublish } from './shop-fixture.js';
+
+/**
+ * Product groups (item_group_id): the five ceramic flower pots of the shop fixture (g5-g9) are one style in
+ * five colours, the five kitchen knives (k5-k9) another. Every served list keeps the best-ranked product of a
+ * group and fills the freed places further down its ranking; a product's page leaves out its own group.
+ * What a list should be is read from the same version's list before the groups were set (every item, k=30):
+ * its later siblings dropped, cut to k.
+ */
+const available = (await serviceAvailable(POSTGRES_URL)) && (await serviceAvailable(REDIS_URL));
+
+const GROUP: Record<string, string> = Object.fromEntries([
+  ...['g5', 'g6', 'g7', 'g8', 'g9'].map((id) => [id, 'pot']),
+  ...['k5', 'k6', 'k7', 'k8', 'k9'].map((id) => [id, 'knife']),
+]);
+const groupOf = (id: string) => GROUP[id] ?? `own:${id}`;
+/** Available groups of the fixture: ten single tools and glasses, k-new, the pots, the knives (g-gone is not for sale). */
+const GROUPS = 13;
+const K = 8;
+/** Popularity puts the pots and knives after the ten singles: a list of twelve reaches them. */
+const kOf = (list: string) => (list.includes('popular') || list.includes('cold-start') ? 12 : K);
+
+/** The ids in order, each group's first only, none of `leftOut`'s group. */
+function onePerGroup(ids: readonly string[], leftOut?: string): string[] {
+  const seen = new Set(leftOut === undefined ? [] : [groupOf(leftOut)]);
+  return ids.filter((id) => !seen.has(groupOf(id)) && seen.add(groupOf(id)) !== undefined);
+}
+const hasSiblings = (ids: readonly string[]) => new Set(ids.map(groupOf)).size < ids.length;
+
+const LISTS = {
+  'personalised recommendations': (k: number) => ({ url: `/v1/users/g-user0/recommendations?k=${k}` }),
+  'a cold-start customer': (k: number) => ({ url: `/v1/users/nobody-yet/recommendations?k=${k}` }),
+  'popular items': (k: number) => ({ url: `/v1/popular?k=${k}` }),
+  'popular items of an attribute value': (k: number) => ({ url: `/v1/popular?k=${k}&attribute=country:UK` }),
+  'popular items in a time window (counted by Postgres)': (k: number) => ({ url: `/v1/popular?k=${k}&windowDays=3650` }),
+  'a cart': (k: number) => ({ url: '/v1/recommendations', method: 'POST' as const, payload: { items: ['g1'], k } }),
+};
+
+describe.skipIf(!available)('product groups on Postgres and Redis', () => {
+  const prefix = `${randomPrefix('groups')}:`;
+  let redis: Redis;
+  let t: TestApp;
+  const ids = async (req: { url: string; method?: 'GET' | 'POST'; payload?: object }) => {
+    const res = await t.app.inject({ method: req.method ?? 'GET', url: req.url, payload: req.payload, headers: auth('read') });
+    expect(res.statusCode, res.body).toBe(200);
+    return recommendationResponse.parse(res.json()).items.map((i) => i.itemId);
+  };
+  const putItem = (id: string, payload: object) => t.app.inject({ method: 'PUT', url: `/v1/items/${id}`, headers: auth('write'), payload });
+  const getItem = async (id: string) => (await t.app.inject({ url: `/v1/items/${id}`, headers: auth('read') })).json();
+
+  /** Each list of the version before groups were set, with every item. */
+  const before: Record<string, string[]> = {};
+  beforeAll(async () => {
+    redis = new Redis(REDIS_URL);
+    t = await createTestApp({ createDb: createPostgresTestDb, store: createRedisModelStore({ redis, prefix }) });
+    await seedShop(t.services);
+    await trainAndPublish(t.services);
+    for (const [name, req] of Object.entries(LISTS)) before[name] = await ids(req(30));
+    before.similar = await ids({ url: '/v1/items/g5/similar?k=30' });
+    before.boughtTogether = await ids({ url: '/v1/items/k5/bought-together?k=30' });
+    // The groups set after training: the catalog overlay brings them to the active version.
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/items/batch',
+      headers: auth('write'),
+      payload: { items: (await t.services.catalog.getItems(Object.keys(GROUP))).map(({ id, title, categories, price }) => ({ id, title, categories, price, itemGroupId: GROUP[id] })) },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    await t.services.serving.refresh();
+    // The popularity lists Postgres counted read their items' catalog state again after about 2 s (db-popularity.ts).
+    await new Promise((r) => setTimeout(r, 2500));
+  }, 120_000);
+  afterAll(async () => {
+    await t?.dispose();
+    const keys: string[] = [];
+    for await (const batch of redis.scanStream({ match: `${prefix}*`, count: 1000 })) keys.push(...(batch as string[]));
+    if (keys.length > 0) await redis.unlink(...keys);
+    await redis.quit();
+  });
+
+  describe('the items API', () => {
+    it('When an item is written with a group, Then it reads back with it, and a PUT without one takes it out of its group', async () => {
+      expect((await putItem('v-shirt-s', { title: 'shirt S', itemGroupId: 'shirt' })).json()).toMatchObject({ id: 'v-shirt-s', itemGroupId: 'shirt' });
+      expect(await getItem('v-shirt-s')).toMatchObject({ itemGroupId: 'shirt' });
+      // Stored as the item's own field, not among its attributes.
+      expect(await getItem('v-shirt-s')).toMatchObject({ attributes: {} });
+      expect((await putItem('v-shirt-s', { title: 'shirt S' })).json()).toMatchObject({ itemGroupId: null });
+      expect((await putItem('v-shirt-s', { title: 'shirt S', itemGroupId: 'shirt' })).json()).toMatchObject({ itemGroupId: 'shirt' });
+      expect((await putItem('v-shirt-s', { title: 'shirt S', itemGroupId: null })).json()).toMatchObject({ itemGroupId: null });
+      expect(await getItem('g5')).toMatchObject({ itemGroupId: 'pot' });
+      expect(await getItem('g0')).toMatchObject({ itemGroupId: null });
+    });
+
+    it.each([
+      ['an empty group id', ''],
+      ['a group id longer than 256 characters', 'x'.repeat(257)],
+      ['a group id with a NUL', 'a\u0000b'],
+      ['a group id with a lone surrogate', 'a\udc00b'],
+      ['a group id with spaces at its ends', ' shirt '],
+      ['a group id that is no string', 7],
+    ])('When an item is sent with %s, Then 400 VALIDATION_FAILED names the field and nothing is stored', async (_, itemGroupId) => {
+      await putItem('v-kept', { title: 'kept', itemGroupId: 'kept-group' });
+      const res = await putItem('v-kept', { title: 'changed', itemGroupId });
+      expect(res.statusCode).toBe(400);
+      expect(res.json()).toMatchObject({ error: { code: 'VALIDATION_FAILED', details: [expect.objectContaining({ path: 'body.itemGroupId' })] } });
+      expect(await getItem('v-kept')).toMatchObject({ title: 'kept', itemGroupId: 'kept-group' });
+      const batch = await t.app.inject({
+        method: 'POST',
+        url: '/v1/items/batch',
+        headers: auth('write'),
+        payload: { items: [{ id: 'v-batch-ok', title: 'fine', itemGroupId: 'fine' }, { id: 'v-kept', title: 'changed', itemGroupId }] },
+      });
+      expect(batch.statusCode).toBe(400);
+      expect(batch.json()).toMatchObject({ error: { code: 'VALIDATION_FAILED', details: [expect.objectContaining({ path: 'body.items.1.itemGroupId' })] } });
+      expect(await t.services.catalog.getItem('v-batch-ok')).toBeNull();
+      expect(await getItem('v-kept')).toMatchObject({ title: 'kept', itemGroupId: 'kept-group' });
+    });
+  });
+
+  describe('served lists', () => {
+    it.each(Object.keys(LISTS))('When %s are served, Then each group has its best-ranked product only and the list still has k items', async (name) => {
+      // The list would have shown siblings without the groups: the test can tell.
+      const k = kOf(name);
+      expect(hasSiblings(before[name].slice(0, k))).toBe(true);
+      const expected = onePerGroup(before[name], name === 'a cart' ? 'g1' : undefined).slice(0, k);
+      expect(expected).toHaveLength(k);
+      expect(await ids(LISTS[name as keyof typeof LISTS](k))).toEqual(expected);
+    });
+
+    it('When k is the number of groups, Then every group is on the list once', async () => {
+      const all = await ids({ url: `/v1/popular?k=${GROUPS}` });
+      expect(all).toHaveLength(GROUPS);
+      expect(new Set(all.map(groupOf)).size).toBe(GROUPS);
+    });
+
+    it('When a variant\'s similar items are asked for, Then none of its siblings is listed and k items still are', async () => {
+      expect(before.similar.filter((id) => GROUP[id] === 'pot').length).toBeGreaterThan(0);
+      const list = await ids({ url: `/v1/items/g5/similar?k=${K}` });
+      expect(list).toEqual(onePerGroup(before.similar, 'g5').slice(0, K));
+      expect(list).toHaveLength(K);
+      expect(list.filter((id) => GROUP[id] === 'pot')).toEqual([]);
+    });
+
+    it('When a variant\'s bought-together list is asked for, Then its siblings bought with it are not on it', async () => {
+      expect(before.boughtTogether.filter((id) => GROUP[id] === 'knife').length).toBeGreaterThan(0);
+      const list = await ids({ url: '/v1/items/k5/bought-together?k=30' });
+      expect(list).toEqual(onePerGroup(before.boughtTogether, 'k5'));
+      expect(list.filter((id) => GROUP[id] === 'knife')).toEqual([]);
+    });
+
+    it('When items without a group are listed, Then they keep their places among themselves', async () => {
+      const ungrouped = (list: string[]) => list.filter((id) => !(id in GROUP));
+      const name = 'personalised recommendations';
+      const now = await ids(LISTS[name](30));
+      expect(ungrouped(now)).toEqual(ungrouped(before[name]));
+    });
+
+    it('When a list is re-ranked for diversity, Then it still has one product per group', async () => {
+      const list = await ids({ url: `/v1/users/g-user0/recommendations?k=${K}&diversity=0.7` });
+      expect(list).toHaveLength(K);
+      expect(hasSiblings(list)).toBe(false);
+    });
+
+    it('When Postgres counts a list for one request (uncached), Then it keeps one product per group too', async () => {
+      const pop = createDbPopularity(t.services.db);
+      const body = await pop.uncached({ k: 12, exclude: ['g5'] }, { fallback: false });
+      // The best pot left is g6.
+      const expected = onePerGroup(before['popular items in a time window (counted by Postgres)'].filter((id) => id !== 'g5')).slice(0, 12);
+      expect(expected).toContain('g6');
+      expect(body.items.map((i) => i.itemId)).toEqual(expected);
+    });
+
+    it('When a product added after training belongs to a group, Then its page leaves out that group', async () => {
+      await putItem('g-pot-new', { title: 'ceramic flower pot yellow', categories: ['garden', 'pots'], price: 12, itemGroupId: 'pot' });
+      await putItem('g-pot-lone', { title: 'ceramic flower pot orange', categories: ['garden', 'pots'], price: 12 });
+      const lone = await ids({ url: `/v1/items/g-pot-lone/similar?k=${K}` });
+      // Without a group it is like the pots; in their group none of them is its neighbour.
+      expect(lone.filter((id) => GROUP[id] === 'pot').length).toBeGreaterThan(0);
+      const list = await ids({ url: `/v1/items/g-pot-new/similar?k=${K}` });
+      expect(list).toHaveLength(K);
+      expect(list.filter((id) => GROUP[id] === 'pot')).toEqual([]);
+    });
+
+    it('When a version is trained on the grouped catalogue, Then it serves one product per group without the overlay', async () => {
+      await trainAndPublish(t.services);
+      for (const [req, k] of [[LISTS['personalised recommendations'](K), K], [LISTS['popular items'](12), 12], [{ url: `/v1/items/g5/similar?k=${K}` }, K]] as const) {
+        const list = await ids(req);
+        expect(list, req.url).toHaveLength(k);
+        expect(hasSiblings(list), req.url).toBe(false);
+        expect(list.filter((id) => req.url.includes('/g5/') && GROUP[id] === 'pot'), req.url).toEqual([]);
+      }
+    });
+  });
+});
