@@ -9,7 +9,8 @@ lines), a Black Friday / Christmas peak, three countries.
 
 Writes the shop's own export (OUTDIR/shop/: products.csv, customers.csv, order_lines.csv, with the shop's column
 names) and the same data in the generic import format (OUTDIR/generic/: items.csv, users.csv, events.csv; returns
-kept as negative quantities, as the shop exports them). Deterministic for a given SEED.
+kept as negative quantities, as the shop exports them; items.csv gives each product its style as `item_group_id`,
+so the service serves one variant per style). Deterministic for a given SEED.
 
 Structure: every customer has a department (women, men, kids bought by parents), a size per department, a style
 affinity (classic, casual, sporty, boho), a price tier and a country. An order picks products on sale on its date:
@@ -304,11 +305,13 @@ with open(os.path.join(OUT, 'shop', 'order_lines.csv'), 'w', newline='') as f:
 # ---------------------------------------------------------------- the same in the generic import format
 with open(os.path.join(OUT, 'generic', 'items.csv'), 'w', newline='') as f:
     w = csv.writer(f)
-    w.writerow(['id', 'title', 'categories', 'price', 'available', 'colour', 'size', 'style_code', 'season'])
+    # item_group_id: the style, whose colour/size variants are separate products (served one per group); last,
+    # so the columns before it are what they were.
+    w.writerow(['id', 'title', 'categories', 'price', 'available', 'colour', 'size', 'style_code', 'season', 'item_group_id'])
     for p in products:
         st = styles[p['style']]
         active = on_sale(st, last_day) or on_sale(st, END)
-        w.writerow([p['id'], p['title'], p['cat'], f"{p['price']:.2f}", 'true' if active else 'false', p['colour'], p['size'], p['code'], p['season']])
+        w.writerow([p['id'], p['title'], p['cat'], f"{p['price']:.2f}", 'true' if active else 'false', p['colour'], p['size'], p['code'], p['season'], p['code']])
 with open(os.path.join(OUT, 'generic', 'users.csv'), 'w', newline='') as f:
     w = csv.writer(f)
     w.writerow(['id', 'country', 'signup_date', 'main_department'])
