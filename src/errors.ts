@@ -68,6 +68,25 @@ export const unknownCursor = (after: string, param: 'after' | 'cursor' = 'after'
 export const DATABASE_TIMED_OUT_MESSAGE =
   'The database did not answer within the time limit for this request (it is slow or busy right now, not unreachable): the statement was cancelled; retry later';
 
+/**
+ * The 503 message for a transaction Postgres rolled back because it conflicted with another (a deadlock,
+ * 40P01, or a serialization failure, 40001): nothing of it was kept, and the same request sent again
+ * succeeds once the other is through (writes are idempotent). Rare: migrations (one transaction that
+ * locks tables a writer of the release before also locks) are where it was seen.
+ */
+export const TRANSACTION_CONFLICT_MESSAGE =
+  'The database rolled back this request because it conflicted with another transaction (a deadlock): nothing of it was stored; retry';
+
+/** SQLSTATEs of a transaction Postgres rolled back in a conflict with another: deadlock_detected, serialization_failure. */
+const CONFLICT_STATES: ReadonlySet<string> = new Set(['40P01', '40001']);
+
+/** Whether `err` (or its `cause`) is a transaction Postgres rolled back in a conflict (CONFLICT_STATES). */
+export function transactionConflict(err: unknown, depth = 0): boolean {
+  if (!(err instanceof Error) || depth > 4) return false;
+  const code = (err as { code?: unknown }).code;
+  return (typeof code === 'string' && CONFLICT_STATES.has(code)) || transactionConflict(err.cause, depth + 1);
+}
+
 /** Seconds a client is asked to wait (Retry-After) before retrying a request refused with a 503. */
 export const RETRY_AFTER_SECONDS = 2;
 
@@ -119,6 +138,7 @@ export function dependencyFailure(err: unknown, depth = 0): AppError | null {
   if (err.message.includes(QUERY_TIMEOUT_MESSAGE) || (typeof code === 'string' && CANCELLED_STATES.has(code))) {
     return new AppError('DEPENDENCY_UNAVAILABLE', DATABASE_TIMED_OUT_MESSAGE);
   }
+  if (typeof code === 'string' && CONFLICT_STATES.has(code)) return new AppError('DEPENDENCY_UNAVAILABLE', TRANSACTION_CONFLICT_MESSAGE);
   const lost =
     (typeof code === 'string' && (SOCKET_CODES.has(code) || PG_STATES.test(code) || CANCELLED_STATES.has(code))) ||
     err.name === 'MaxRetriesPerRequestError' ||

@@ -2,6 +2,7 @@ import { Umzug, type UmzugStorage } from 'umzug';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { transactionConflict } from '../errors.js';
 import type { Db } from './db.js';
 import { cancelledStatement } from './query-timeout.js';
 
@@ -35,6 +36,23 @@ function tableStorage(db: Db): UmzugStorage {
  */
 export async function migrate(db: Db, opts: { to?: string } = {}): Promise<string[]> {
   if (db.kind === 'pglite') return migrateOn(db, opts);
+  // A pass that Postgres rolled back as a deadlock (031 locks purchase_events, a later migration then alters
+  // items, which a writer of the release before holds while it waits for purchase_events) left the schema as
+  // it was: it is run again, the writer having gone through meanwhile.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await migrateOnce(db, opts);
+    } catch (err) {
+      if (!transactionConflict(err) || attempt >= MIGRATION_ATTEMPTS) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
+  }
+}
+
+/** Passes of the migrations tried, in all, while Postgres rolls them back as deadlocks. */
+const MIGRATION_ATTEMPTS = 5;
+
+async function migrateOnce(db: Db, opts: { to?: string }): Promise<string[]> {
   try {
     return await db.transaction(async (tx) => {
       // A statement_timeout or lock_timeout set on the server, database or role (managed Postgres sets one)

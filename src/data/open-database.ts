@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { whereOf, type Config } from '../config.js';
-import { dependencyFailure } from '../errors.js';
+import { dependencyFailure, transactionConflict } from '../errors.js';
 import { retryWhileUnavailable } from '../retry-while-unavailable.js';
 import { createPgDb, createPgliteDb, type Db } from './db.js';
 import { cancelledStatement } from './query-timeout.js';
@@ -114,6 +114,7 @@ function named(url: string, err: unknown): Error {
   const message = err instanceof Error ? err.message : String(err);
   const where = `the database at ${whereOf(url)} (DATABASE_URL)`;
   if (cancelledStatement(err)) return new Error(`${where} cancelled a statement of the migrations (its statement_timeout or lock_timeout?): ${message}`, { cause: err });
+  if (transactionConflict(err)) return new Error(`${where} rolled the migrations back in a conflict with another transaction (a deadlock with a writer): ${message}`, { cause: err });
   return new Error(dependencyFailure(err) ? `${where} cannot be reached: ${message}` : `migrating ${where} failed: ${message}`, { cause: err });
 }
 
