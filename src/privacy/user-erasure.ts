@@ -3,16 +3,17 @@ import type { Db } from '../data/db.js';
 import type { ErasureRepository } from '../data/erasure-repository.js';
 import { LONG_STATEMENT_MS, withQueryTimeout } from '../data/query-timeout.js';
 import type { EventRepository } from '../data/event-repository.js';
-import { PROFILES_ARTIFACT, profilesWithout } from '../profiles/profiles-artifact.js';
+import { PROFILES_ARTIFACT } from '../profiles/profiles-artifact.js';
 import { recommenderFactory } from '../recommenders/registry.js';
-import { ARTIFACT_USER_IDS, decodeUserIdsArtifact, encodeUserIdsArtifact } from '../serving/serving-artifacts.js';
+import { ARTIFACT_USER_IDS } from '../serving/serving-artifacts.js';
 import type { ErasureRecords, ModelMeta, ModelStore } from '../store/model-store.js';
 import { erasureMarkOf, goneFromStore } from '../training/write-model-version.js';
+import { redactHere, type RedactionRunner } from './redaction-runner.js';
 
 /**
  * Erasures done in one turn at most. Each turn rewrites every kept version's per-customer artifacts
- * (about 2 s at ten times Online Retail) whatever the number of customers; its Postgres statements and
- * the export rewrite grow with them.
+ * (in a worker thread: about 2 s a version at 420,000 customers, bench/README "Erasure at 420,000
+ * customers") whatever the number of customers; its Postgres statements and the export rewrite grow with them.
  */
 export const ERASURE_BATCH = 100;
 
@@ -33,18 +34,23 @@ export interface UserErasureDeps {
    * deletes them. Read before the erasure's transaction, which holds PGlite's one connection.
    */
   abandonedDrafts?: () => Promise<readonly string[]>;
+  /**
+   * Where the artifacts are rewritten (redaction-runner.ts): a worker thread in the service, so requests
+   * are answered meanwhile. Default: on this thread.
+   */
+  redaction?: RedactionRunner;
 }
 
 
 /** Each stored recommender of the version whose family keeps per-customer rows, rewritten without `rows`. */
-async function recommendersWithout(store: ModelStore, meta: ModelMeta, rows: ReadonlySet<number>): Promise<void> {
+async function recommendersWithout(store: ModelStore, redaction: RedactionRunner, meta: ModelMeta, rows: readonly number[]): Promise<void> {
   const recipe = (meta.info as { recipe?: { sources?: Record<string, { recommender?: string }> } }).recipe;
   for (const [name, source] of Object.entries(recipe?.sources ?? {})) {
-    const without = recommenderFactory(source.recommender ?? name)?.withoutUsers;
-    if (!without) continue;
+    const family = source.recommender ?? name;
+    if (!recommenderFactory(family)?.withoutUsers) continue;
     const artifact = `recommender:${name}`;
     const bytes = await store.getArtifact(meta.version, artifact);
-    const redacted = bytes && without(bytes, rows);
+    const redacted = bytes && (await redaction.run({ kind: 'recommender', family, bytes, rows })).bytes;
     if (redacted) await store.redactArtifact(meta.version, artifact, redacted);
   }
 }
@@ -68,6 +74,7 @@ async function recommendersWithout(store: ModelStore, meta: ModelMeta, rows: Rea
  * restores an erased customer. A customer with the same id ingested after the erasure is a new one.
  */
 export function createUserErasure(deps: UserErasureDeps) {
+  const redaction = deps.redaction ?? redactHere;
   // Everything here that takes the erasure lock queues in this process first, so a burst of erasures or
   // rollbacks waits without a connection each: ten of them waiting on the lock would hold a pool of ten,
   // and every other request would be refused for want of a connection. Across processes the lock orders them.
@@ -137,18 +144,17 @@ export function createUserErasure(deps: UserErasureDeps) {
     for (const meta of targets) {
       const { version } = meta;
       const bytes = await deps.store.getArtifact(version, PROFILES_ARTIFACT);
-      const redacted = bytes && profilesWithout(bytes, ids);
+      const redacted = bytes && (await redaction.run({ kind: 'profiles', bytes, userIds })).bytes;
       if (redacted) await deps.store.redactArtifact(version, PROFILES_ARTIFACT, redacted);
       // The training's user index (on-request scoring) keeps positions: an erased id becomes ''. The
       // fitted recommenders' rows at those positions go first, while the index still says which they are
       // (a scrub that fails between the two is done again by the next one).
       const index = await deps.store.getArtifact(version, ARTIFACT_USER_IDS);
-      const userIds = index && decodeUserIdsArtifact(index);
-      const rows = new Set<number>();
-      userIds?.forEach((id, u) => ids.has(id) && rows.add(u));
-      if (rows.size === 0) continue;
-      await recommendersWithout(deps.store, meta, rows);
-      await deps.store.redactArtifact(version, ARTIFACT_USER_IDS, encodeUserIdsArtifact(userIds!.map((id) => (ids.has(id) ? '' : id))));
+      if (!index) continue;
+      const { bytes: indexWithout, rows } = await redaction.run({ kind: 'user-ids', bytes: index, userIds });
+      if (!indexWithout || !rows || rows.length === 0) continue;
+      await recommendersWithout(deps.store, redaction, meta, rows);
+      await deps.store.redactArtifact(version, ARTIFACT_USER_IDS, indexWithout);
     }
     if (draft || versions) {
       for (const { version } of targets) await deps.store.deleteUserEntries(version, [...ids]);

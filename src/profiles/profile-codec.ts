@@ -12,7 +12,7 @@
 import { ArtifactFormatError, decodeArtifact, encodeArtifact, type TypedArray } from '../recommenders/artifact.js';
 import type { WeightedLabel } from './profile-terms.js';
 import { LIFECYCLE_STAGES, RFM_SEGMENTS, VALUE_TIERS, type SegmentedProfile } from './segments.js';
-import { packStrings, unpackStrings } from '../recommenders/string-pack.js';
+import { packedPositionsOf, packedWithout, packStrings, unpackStrings } from '../recommenders/string-pack.js';
 
 const ALGORITHM = 'customer-profiles';
 const VERSION = 1;
@@ -168,4 +168,95 @@ export function decodeProfiles(bytes: Uint8Array): DecodedProfiles {
   }
   const now = header.meta?.now;
   return { now: typeof now === 'number' ? now : null, trainedAt: header.trainedAt, params: header.params, profiles };
+}
+
+/** encodeProfiles's arrays by how they hold a customer: one entry, three, or a list (CSR); the rest is shared. */
+const ONE_PER_CUSTOMER = ['recencyDays', 'tenureDays', 'frequency', 'monetary', 'avgBasketSize', 'avgBasketLines', 'avgBasketValue', 'firstOrder', 'lastOrder', 'priceSensitivity', 'meanIntervalDays'];
+const THREE_PER_CUSTOMER = ['scores', 'labels'];
+const LISTS = ['term', 'cat'];
+const SHARED = ['termVocabBytes', 'termVocabOffsets', 'catVocabBytes', 'catVocabOffsets'];
+
+/** The runs of rows [from, to) of `count` left when the sorted rows `gone` are taken out. */
+function keptRuns(count: number, gone: readonly number[]): [number, number][] {
+  const runs: [number, number][] = [];
+  let from = 0;
+  for (const k of [...gone, count]) {
+    if (k > from) runs.push([from, k]);
+    from = k + 1;
+  }
+  return runs;
+}
+
+/** Entries `stride` per row, only those of the kept runs: copied a run at a time. */
+function rowsOf<T extends TypedArray>(a: T, stride: number, runs: readonly [number, number][], rows: number): T {
+  const out = new (a.constructor as new (n: number) => T)(stride * rows);
+  let at = 0;
+  for (const [from, to] of runs) {
+    out.set(a.subarray(stride * from, stride * to), at);
+    at += stride * (to - from);
+  }
+  return out;
+}
+
+/**
+ * The artifact without the given customers, or null when none of them is in it: what
+ * `encodeProfiles(decodeProfiles(bytes).profiles.filter(...))` gives, but done on the arrays, so an erasure
+ * at 420,000 customers takes tens of milliseconds instead of seconds of the event loop building and
+ * re-encoding every profile. The term and category vocabularies are kept whole (product words, not the
+ * customer's); the other customers' entries are copied as they are.
+ */
+export function encodedProfilesWithout(bytes: Uint8Array, userIds: ReadonlySet<string>): Uint8Array | null {
+  const { header, arrays } = decodeArtifact(bytes, { algorithm: ALGORITHM, version: VERSION }, { share: true });
+  const n = header.meta?.count;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw new ArtifactFormatError('bad profile count');
+  const known = new Set([...ONE_PER_CUSTOMER, ...THREE_PER_CUSTOMER, ...SHARED, 'userIdBytes', 'userIdOffsets', ...LISTS.flatMap((l) => [`${l}Ptr`, `${l}Ids`, `${l}Weights`])]);
+  if (Object.keys(arrays).some((name) => !known.has(name)) || Object.keys(arrays).length !== known.size) {
+    throw new ArtifactFormatError('profiles: unexpected arrays');
+  }
+  const idBytes = arrays.userIdBytes;
+  const idOffsets = arrays.userIdOffsets;
+  if (!(idBytes instanceof Uint8Array) || !(idOffsets instanceof Uint32Array) || idOffsets.length !== n + 1 || idOffsets[n] > idBytes.length) {
+    throw new ArtifactFormatError('profiles user ids: bad string arrays');
+  }
+  const gone = packedPositionsOf(idBytes, idOffsets, userIds);
+  if (gone.size === 0) return null;
+  const runs = keptRuns(n, [...gone].sort((x, y) => x - y));
+  const kept = n - gone.size;
+  const out: Record<string, TypedArray> = {};
+  for (const name of SHARED) out[name] = arrays[name];
+  for (const [names, stride] of [[ONE_PER_CUSTOMER, 1], [THREE_PER_CUSTOMER, 3]] as const) {
+    for (const name of names) {
+      if (arrays[name].length !== stride * n) throw new ArtifactFormatError(`array ${name} has length ${arrays[name].length}, expected ${stride * n}`);
+      out[name] = rowsOf(arrays[name], stride, runs, kept);
+    }
+  }
+  const ids = packedWithout(idBytes, idOffsets, gone, false);
+  out.userIdBytes = ids.bytes;
+  out.userIdOffsets = ids.offsets;
+  for (const list of LISTS) {
+    const ptr = arrays[`${list}Ptr`];
+    const entries = arrays[`${list}Ids`];
+    const weights = arrays[`${list}Weights`];
+    if (!(ptr instanceof Uint32Array) || ptr.length !== n + 1 || ptr[n] > entries.length || weights.length !== entries.length) throw new ArtifactFormatError(`bad ${list} pointers`);
+    for (let k = 0; k < n; k++) if (ptr[k] > ptr[k + 1]) throw new ArtifactFormatError(`bad ${list} pointers`);
+    // The kept customers' entries, a run of customers at a time; their pointers shifted by what went before.
+    const newPtr = new Uint32Array(kept + 1);
+    const entryRuns: [number, number][] = runs.map(([from, to]) => [ptr[from], ptr[to]]);
+    const length = entryRuns.reduce((sum, [from, to]) => sum + to - from, 0);
+    const newIds = rowsOf(entries, 1, entryRuns, length);
+    const newWeights = rowsOf(weights, 1, entryRuns, length);
+    let j = 0;
+    let shift = 0;
+    let last = 0;
+    for (const [from, to] of runs) {
+      shift += ptr[from] - last;
+      for (let k = from; k < to; k++) newPtr[++j] = ptr[k + 1] - shift;
+      last = ptr[to];
+    }
+    out[`${list}Ptr`] = newPtr;
+    out[`${list}Ids`] = newIds;
+    out[`${list}Weights`] = newWeights;
+  }
+  const { arrays: _listed, ...rest } = header as typeof header & { arrays?: unknown };
+  return encodeArtifact({ ...rest, meta: { ...header.meta, count: n - gone.size } }, out);
 }

@@ -1,5 +1,5 @@
 import type { Dataset } from '../recommenders/dataset.js';
-import { decodeProfiles, encodeProfiles } from './profile-codec.js';
+import { encodeProfiles } from './profile-codec.js';
 import { computeProfiles } from './profile.js';
 import { segmentProfiles } from './segments.js';
 
@@ -14,16 +14,4 @@ export const PROFILES_ARTIFACT = 'profiles';
 export function buildProfilesArtifact(ds: Dataset, trainedAt: string): Uint8Array {
   const profiles = segmentProfiles(computeProfiles(ds, { now: ds.now }));
   return encodeProfiles(profiles, { now: ds.now, trainedAt });
-}
-
-/**
- * The same profiles artifact without the given customers (erasure), or null when none of them is in
- * it. The others keep their scores: they were computed against the whole training population, and
- * quintile boundaries say nothing about one erased customer.
- */
-export function profilesWithout(bytes: Uint8Array, userIds: ReadonlySet<string>): Uint8Array | null {
-  const decoded = decodeProfiles(bytes);
-  const kept = decoded.profiles.filter((p) => !userIds.has(p.userId));
-  if (kept.length === decoded.profiles.length) return null;
-  return encodeProfiles(kept, { now: decoded.now ?? undefined, trainedAt: decoded.trainedAt, params: decoded.params });
 }

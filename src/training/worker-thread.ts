@@ -13,6 +13,7 @@ export const WORKER_MODULES = {
   'fold-worker': 'evaluation',
   'evaluation-worker': 'evaluation',
   'artifact-read-worker': 'store',
+  'redaction-worker': 'privacy',
 } as const;
 export type WorkerModule = keyof typeof WORKER_MODULES;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ArtifactFormatError, decodeArtifact, encodeArtifact } from '../../../src/recommenders/artifact.js';
-import { decodeProfiles, encodeProfiles } from '../../../src/profiles/profile-codec.js';
+import { decodeProfiles, encodedProfilesWithout, encodeProfiles } from '../../../src/profiles/profile-codec.js';
 import { computeProfiles } from '../../../src/profiles/profile.js';
 import { segmentProfiles } from '../../../src/profiles/segments.js';
 import { dataset, events, item, items, line, NOW } from './profile-fixtures.js';
@@ -24,6 +24,20 @@ describe('profile artifact', () => {
     expect(zoe.priceSensitivity).toBeNull();
     expect(zoe.topTerms.map((t) => t.label)).toEqual(['café', 'crème', 'set']);
     expect(zoe.topCategories).toEqual([{ label: 'küche', weight: 1 }]);
+  });
+
+  it('without some customers (an erasure): exactly the profiles of the others, as encoding them alone gives', () => {
+    const info = { now: Date.parse(NOW), trainedAt: '2024-04-01T00:00:00.000Z', params: { newDays: 30 } };
+    const bytes = encodeProfiles(profiles, info);
+    const ids = profiles.map((p) => p.userId);
+    // The first, the third, a non-ASCII one and the last; and an id nobody has.
+    const gone = new Set([ids[0], ids[2], 'Zoë-ü 😀', ids.at(-1)!, 'nobody']);
+    expect(ids).toContain('Zoë-ü 😀');
+    const back = decodeProfiles(encodedProfilesWithout(bytes, gone)!);
+    expect(back.profiles).toEqual(profiles.filter((p) => !gone.has(p.userId)));
+    expect({ now: back.now, trainedAt: back.trainedAt, params: back.params }).toEqual(info);
+    expect(encodedProfilesWithout(bytes, new Set(['nobody']))).toBeNull();
+    expect(decodeProfiles(encodedProfilesWithout(bytes, new Set(ids))!).profiles).toEqual([]);
   });
 
   it('round-trips an empty population', () => {

@@ -1,0 +1,79 @@
+/**
+ * Runs an erasure's artifact rewrites (redaction.ts) in a worker thread (redaction-worker.ts), so the
+ * storefront keeps its answers while an erasure rewrites a version of 420,000 customers: on the event
+ * loop that rewrite held every request until the load shedding answered 503 OVERLOADED.
+ *
+ * The worker starts on the first job and keeps the process alive only while it has jobs. Should it fail
+ * (it cannot start, it crashed), its jobs and every later one run on the calling thread instead, as
+ * before, and the failure is told once. The bytes given are copied before they are handed over: they may
+ * be a view into a buffer someone else keeps (a Redis client's pool, the in-memory store).
+ */
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../training/worker-thread.js';
+import { redact, type RedactionJob, type RedactionResult } from './redaction.js';
+import type { RedactionReply } from './redaction-worker.js';
+
+export interface RedactionRunner {
+  run(job: RedactionJob): Promise<RedactionResult>;
+  close(): Promise<void>;
+}
+
+/** On the calling thread: for tests of the erasure's logic and wherever no worker is wanted. */
+export const redactHere: RedactionRunner = { run: async (job) => redact(job), close: async () => {} };
+
+type Pending = { job: RedactionJob; resolve: (r: RedactionResult) => void; reject: (err: Error) => void };
+
+export function createRedactionRunner(opts: { onWorkerFailed?: (err: Error) => void } = {}): RedactionRunner {
+  let worker: Worker | null = null;
+  let failed = false;
+  let nextId = 0;
+  const pending = new Map<number, Pending>();
+  const here = (job: RedactionJob) => Promise.resolve().then(() => redact(job));
+
+  const giveUp = (err: Error) => {
+    if (failed) return;
+    failed = true;
+    worker = null;
+    opts.onWorkerFailed?.(err);
+    for (const p of pending.values()) here(p.job).then(p.resolve, p.reject);
+    pending.clear();
+  };
+
+  const start = (): Worker => {
+    const w = startModuleWorker('redaction-worker', null);
+    w.unref();
+    w.on('message', (reply: RedactionReply) => {
+      const p = pending.get(reply.id);
+      if (!p) return;
+      pending.delete(reply.id);
+      if (pending.size === 0) w.unref();
+      if ('error' in reply) p.reject(Object.assign(new Error(reply.error.message), { name: reply.error.name }));
+      else p.resolve(reply.result);
+    });
+    w.on('error', (err) => giveUp(err));
+    w.on('exit', (code) => giveUp(new Error(`the redaction worker thread exited (code ${code})`)));
+    return w;
+  };
+
+  return {
+    run(job) {
+      if (failed) return here(job);
+      worker ??= start();
+      const id = nextId++;
+      // A copy of its own, whole: transferred, not cloned, and the caller's buffer stays usable.
+      const bytes = job.bytes.slice();
+      const sent = { ...job, bytes };
+      return new Promise<RedactionResult>((resolve, reject) => {
+        pending.set(id, { job: sent, resolve, reject });
+        worker!.ref();
+        worker!.postMessage({ id, job: sent }, [bytes.buffer as ArrayBuffer]);
+      });
+    },
+    async close() {
+      const w = worker;
+      worker = null;
+      failed = true;
+      await w?.terminate();
+    },
+  };
+}

@@ -1,0 +1,74 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeProfiles } from '../../../src/profiles/profile-codec.js';
+import { PROFILES_ARTIFACT } from '../../../src/profiles/profiles-artifact.js';
+import { ARTIFACT_USER_IDS, decodeUserIdsArtifact } from '../../../src/serving/serving-artifacts.js';
+import { createTrainer } from '../../../src/training/train-model.js';
+import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
+import { createPgliteTestDb } from '../../helpers/services.js';
+import { SHOP_RECIPE, seedShop } from '../serving/shop-fixture.js';
+
+/**
+ * A walkthrough at 420,000 customers: an erasure rewrote the profiles artifact on the thread that answers
+ * requests (17 s of decoding and encoding every profile), and the storefront got 503 OVERLOADED meanwhile.
+ * The rewrite now runs in a worker thread. Told without a clock: between the read of an artifact and the
+ * write of its rewrite, the event loop turns (a setImmediate queued at the read has run), which it cannot
+ * when the rewrite is done in the same stretch of the thread.
+ */
+describe('an erasure rewrites the artifacts off the thread that answers requests', () => {
+  let t: TestApp;
+  let recipesDir: string;
+  let version: string;
+  beforeAll(async () => {
+    recipesDir = await mkdtemp(join(tmpdir(), 'erasure-thread-recipes-'));
+    await writeFile(join(recipesDir, 'serving-test.json'), JSON.stringify(SHOP_RECIPE));
+    t = await createTestApp({ createDb: createPgliteTestDb });
+    await seedShop(t.services);
+    ({ version } = await createTrainer({
+      events: t.services.events, catalog: t.services.catalog, store: t.services.store, defaultRecipe: 'serving-test', recipesDir,
+      isolation: 'inline', storeRecommenders: true, erasures: t.services.erasure,
+    }).train());
+    await t.services.serving.refresh();
+  }, 60_000);
+  afterAll(async () => {
+    await t.app.close();
+    await rm(recipesDir, { recursive: true, force: true });
+  });
+
+  it('When a customer is erased, Then the event loop turns between each read and its rewrite, and the rewrite is right', async () => {
+    const store = t.services.store;
+    const { getArtifact, redactArtifact } = store;
+    const turned = new Map<string, boolean>();
+    const turnedBeforeWrite = new Map<string, boolean>();
+    store.getArtifact = async (v, name) => {
+      const bytes = await getArtifact.call(store, v, name);
+      turned.set(name, false);
+      setImmediate(() => turned.set(name, true));
+      return bytes;
+    };
+    store.redactArtifact = async (v, name, bytes) => {
+      turnedBeforeWrite.set(name, turned.get(name) ?? false);
+      return redactArtifact.call(store, v, name, bytes);
+    };
+    try {
+      const res = await t.app.inject({ method: 'DELETE', url: '/v1/users/g-user3', headers: auth('admin') });
+      expect(res.statusCode).toBe(204);
+    } finally {
+      store.getArtifact = getArtifact;
+      store.redactArtifact = redactArtifact;
+    }
+    expect(turnedBeforeWrite.get(PROFILES_ARTIFACT)).toBe(true);
+    expect(turnedBeforeWrite.get(ARTIFACT_USER_IDS)).toBe(true);
+    expect([...turnedBeforeWrite.keys()].filter((name) => name.startsWith('recommender:')).length).toBeGreaterThan(0);
+    for (const [name, yes] of turnedBeforeWrite) expect(yes, name).toBe(true);
+
+    const profiles = decodeProfiles((await store.getArtifact(version, PROFILES_ARTIFACT))!).profiles.map((p) => p.userId);
+    expect(profiles).not.toContain('g-user3');
+    expect(profiles.length).toBe(23);
+    const index = decodeUserIdsArtifact((await store.getArtifact(version, ARTIFACT_USER_IDS))!);
+    expect(index).toContain('');
+    expect(index).not.toContain('g-user3');
+  });
+});
