@@ -17,6 +17,16 @@ export function populationOf(values: ArrayLike<number>): Population {
   return { sorted: Float64Array.from(values).sort() };
 }
 
+/** The population with one occurrence of `value` taken out (an erased customer's); the same when it holds none. */
+export function populationWithout(pop: Population, value: number): Population {
+  const at = bound(pop.sorted, value, false);
+  if (at >= pop.sorted.length || pop.sorted[at] !== value) return pop;
+  const sorted = new Float64Array(pop.sorted.length - 1);
+  sorted.set(pop.sorted.subarray(0, at));
+  sorted.set(pop.sorted.subarray(at + 1), at);
+  return { sorted };
+}
+
 /** First index whose value is >= x (orEqual false) or > x (orEqual true). */
 function bound(a: Float64Array, x: number, orEqual: boolean): number {
   let lo = 0;

@@ -9,7 +9,7 @@ import type { ModelStore } from '../store/model-store.js';
 import { decodeProfiles } from './profile-codec.js';
 import { computeProfiles, DAY_MS, type CustomerProfile } from './profile.js';
 import { PROFILES_ARTIFACT } from './profiles-artifact.js';
-import { populationOf, percentileIn, scoreIn, type Population } from './population-score.js';
+import { populationOf, populationWithout, percentileIn, scoreIn, type Population } from './population-score.js';
 import { frequencyScore } from './rfm-score.js';
 import { segmentReport, type SegmentReport } from './segment-report.js';
 import { lifecycleStage, rfmSegment, RFM_SEGMENTS, LIFECYCLE_STAGES, VALUE_TIERS, type SegmentedProfile } from './segments.js';
@@ -24,7 +24,7 @@ export const SEGMENT_NAMES: Record<SegmentDimension, readonly string[]> = {
   valueTier: VALUE_TIERS,
 };
 
-/** The decoded profiles of one model version, with what a refresh needs. Immutable once built. */
+/** The decoded profiles of one model version, with what a refresh needs. Changed only by an erasure (forgetUser). */
 interface VersionProfiles {
   version: string;
   /** Reference time of the training data (its latest purchase). */
@@ -124,10 +124,29 @@ export function createProfileService(deps: {
   }
 
   return {
-    /** Drops the decoded profiles after an erasure: the next read loads the redacted artifact. */
+    /**
+     * After an erasure: the customer is taken out of the decoded profiles in place, as the redacted
+     * artifact holds them (the others, the segment counts and the populations a refresh is scored
+     * against without them). Dropping them all instead made the next read decode the whole artifact
+     * again on the thread that answers requests: 6-12 s at 420,000 customers, after every erasure.
+     */
     forgetUser(userId: string): void {
       generation++;
-      if (cached?.byUser.has(userId)) cached = null;
+      const v = cached;
+      const gone = v?.byUser.get(userId);
+      if (!v || !gone) return;
+      const list = v.list.filter((p) => p.userId !== userId);
+      // In place: a read holding this version's profiles no longer finds them either.
+      v.byUser.delete(userId);
+      cached = {
+        ...v,
+        list,
+        report: segmentReport(list),
+        recency: populationWithout(v.recency, -gone.recencyDays),
+        frequency: populationWithout(v.frequency, gone.frequency),
+        monetary: populationWithout(v.monetary, gone.monetary),
+      };
+      deps.metrics?.segmentSize.set({ segment: gone.segment }, cached.report.segments.find((g) => g.name === gone.segment)?.users ?? 0);
     },
 
     /** Null when the active model has no profiles (or no model is active). */

@@ -71,4 +71,36 @@ describe('an erasure rewrites the artifacts off the thread that answers requests
     expect(index).toContain('');
     expect(index).not.toContain('g-user3');
   });
+
+  it('When a customer is erased, Then the profiles served are the others\', without decoding the artifact again', async () => {
+    const get = (url: string) => t.app.inject({ url, headers: auth('admin') });
+    const before = (await get('/v1/segments')).json();
+    const profile = (await get('/v1/users/g-user5/profile')).json();
+    expect(profile.source).toBe('model');
+    const store = t.services.store;
+    const { getArtifact } = store;
+    let profileReads = 0;
+    store.getArtifact = async (v, name) => {
+      if (name === PROFILES_ARTIFACT) profileReads++;
+      return getArtifact.call(store, v, name);
+    };
+    try {
+      expect((await t.app.inject({ method: 'DELETE', url: '/v1/users/g-user5', headers: auth('admin') })).statusCode).toBe(204);
+      // The erasure's own rewrite read it once; what is served after reads it no more.
+      const readByErasure = profileReads;
+      const after = (await get('/v1/segments')).json();
+      expect((await get('/v1/users/g-user5/profile')).statusCode).toBe(404);
+      const members = (await get(`/v1/segments/${profile.segment}/users?limit=1000`)).json();
+      expect((await get('/v1/users/g-user1/profile')).statusCode).toBe(200);
+      expect(profileReads).toBe(readByErasure);
+
+      expect(after.users).toBe(before.users - 1);
+      const count = (report: { segments: { name: string; users: number }[] }) => report.segments.find((g) => g.name === profile.segment)!.users;
+      expect(count(after)).toBe(count(before) - 1);
+      expect(members.users.map((u: { userId: string }) => u.userId)).not.toContain('g-user5');
+      expect(members.total).toBe(count(after));
+    } finally {
+      store.getArtifact = getArtifact;
+    }
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { percentileIn, populationOf, scoreIn } from '../../../src/profiles/population-score.js';
+import { percentileIn, populationOf, populationWithout, scoreIn } from '../../../src/profiles/population-score.js';
 import { quintileScores } from '../../../src/profiles/rfm-score.js';
 
 describe('scoring one customer against a stored population', () => {
@@ -25,5 +25,14 @@ describe('scoring one customer against a stored population', () => {
         expect(scoreIn(pop, next, values[k])).toBe(quintileScores(changed)[k]);
       }
     }
+  });
+});
+
+describe('populationWithout (an erased customer)', () => {
+  it('takes out one occurrence of the value, and leaves a population without it as it was', () => {
+    const pop = populationOf([3, 1, 2, 2, 5]);
+    expect([...populationWithout(pop, 2).sorted]).toEqual([1, 2, 3, 5]);
+    expect([...populationWithout(pop, 5).sorted]).toEqual([1, 2, 2, 3]);
+    expect(populationWithout(pop, 4)).toBe(pop);
   });
 });
