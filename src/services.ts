@@ -109,7 +109,7 @@ export function createServices(deps: {
   const forgetUser = async (id: string) => {
     profiles.forgetUser(id);
     lifecycleHistory.forgetUser(id);
-    audiences.forgetUser();
+    audiences.forgetUser(id);
     await serving.forgetUser(id);
   };
   // Erased through another process sharing the model store: forget what this one keeps of the user.

@@ -103,4 +103,35 @@ describe('an erasure rewrites the artifacts off the thread that answers requests
       store.getArtifact = getArtifact;
     }
   });
+
+  it('When a member of an audience is erased, Then the next audience leaves them out without reading every customer\'s entry again', async () => {
+    const get = (url: string) => t.app.inject({ url, headers: auth('admin') });
+    const popular = (await get('/v1/popular?k=1')).json().items[0].itemId as string;
+    const audience = async () => {
+      const res = await get(`/v1/items/${encodeURIComponent(popular)}/audience?k=50&includeRecentBuyers=true`);
+      expect(res.statusCode).toBe(200);
+      return (res.json().users as { userId: string }[]).map((u) => u.userId);
+    };
+    const before = await audience();
+    expect(before.length).toBeGreaterThan(2);
+    const member = before[0];
+    const store = t.services.store;
+    const { getEntries } = store;
+    let entryReads = 0;
+    store.getEntries = async (...args) => {
+      entryReads++;
+      return getEntries.apply(store, args);
+    };
+    try {
+      expect((await t.app.inject({ method: 'DELETE', url: `/v1/users/${member}`, headers: auth('admin') })).statusCode).toBe(204);
+      const readByErasure = entryReads;
+      const after = await audience();
+      expect(entryReads).toBe(readByErasure);
+      expect(after).not.toContain(member);
+      expect(after.slice(0, before.length - 1)).toEqual(before.filter((id) => id !== member));
+    } finally {
+      store.getEntries = getEntries;
+    }
+  });
 });
+
