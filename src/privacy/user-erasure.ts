@@ -12,8 +12,8 @@ import { redactHere, type RedactionRunner } from './redaction-runner.js';
 
 /**
  * Erasures done in one turn at most. Each turn rewrites every kept version's per-customer artifacts
- * (in a worker thread: about 2 s a version at 420,000 customers, bench/README "Erasure at 420,000
- * customers") whatever the number of customers; its Postgres statements and the export rewrite grow with them.
+ * (about 2 s at ten times Online Retail; in a worker thread, redaction-runner.ts) whatever the number of
+ * customers; its Postgres statements and the export rewrite grow with them.
  */
 export const ERASURE_BATCH = 100;
 
