@@ -1,4 +1,7 @@
-import { cancelledStatement } from './data/query-timeout.js';
+import { cancelledState } from './data/query-timeout.js';
+
+/** SQLSTATE of a statement Postgres cancelled at its statement_timeout (or pg_cancel_backend): every try meets it again. */
+const STATEMENT_TIMEOUT = '57014';
 import { dependencyFailure } from './errors.js';
 
 /**
@@ -11,9 +14,11 @@ export const JOB_OUTAGE_WAIT_MS = 60_000;
  * `fn`'s result, running it again while it fails for want of Postgres or Redis (a restart, a failover:
  * dependencyFailure), with waits doubling from 250 ms to 5 s, for at most `forMs` in all. Any other
  * failure, one after `forMs`, or one once `stop()` is true (checked after each wait too), is thrown as
- * it is; so is a statement Postgres cancelled itself (cancelledStatement: a statement_timeout or
- * lock_timeout of the server, database or role), which every try would meet again, so that the job fails
- * at once saying which limit to lift (CANCELLED_FAILURE) instead of after a minute of waiting. Our own
+ * it is; so is a statement Postgres cancelled at its statement_timeout (of the server, database or role),
+ * which every try would meet again, so that the job fails at once saying which limit to lift
+ * (CANCELLED_FAILURE) instead of after a minute of waiting. A wait for a lock that the role's lock_timeout
+ * gave up (55P03) is tried again within the wait: the lock's holder (an erasure, another import's batch)
+ * commits, and the next try takes it; only a lock held past the wait fails the job so. Our own
  * statement limit (a late statement) and a Postgres away or restarting are still waited through. For idempotent writes whose loss costs much more than the wait: an import's batches, a
  * training's writes and publish, a finished job's outcome.
  */
@@ -26,7 +31,7 @@ export async function retryWhileUnavailable<T>(
     try {
       return await fn();
     } catch (err) {
-      if (!dependencyFailure(err) || cancelledStatement(err) || opts.stop?.() || performance.now() - since + wait > opts.forMs) throw err;
+      if (!dependencyFailure(err) || cancelledState(err) === STATEMENT_TIMEOUT || opts.stop?.() || performance.now() - since + wait > opts.forMs) throw err;
       opts.onRetry?.(err, wait);
       await new Promise((resolve) => setTimeout(resolve, wait).unref());
       // Stopped while waiting (a job aborted, a runner stopping): no further attempt.
