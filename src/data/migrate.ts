@@ -36,9 +36,10 @@ function tableStorage(db: Db): UmzugStorage {
  */
 export async function migrate(db: Db, opts: { to?: string } = {}): Promise<string[]> {
   if (db.kind === 'pglite') return migrateOn(db, opts);
-  // A pass that Postgres rolled back as a deadlock (031 locks purchase_events, a later migration then alters
-  // items, which a writer of the release before holds while it waits for purchase_events) left the schema as
-  // it was: it is run again, the writer having gone through meanwhile.
+  // A pass that Postgres rolled back as a deadlock left the schema as it was: it is run again, a few times.
+  // The pass takes the written tables in the writers' order first (lockWrittenTables), so the cycle seen
+  // (031 locks purchase_events, 032 then alters items, which a writer holds while it waits for
+  // purchase_events) cannot close; the retry is for a conflict with a writer this does not foresee.
   for (let attempt = 1; ; attempt++) {
     try {
       return await migrateOnce(db, opts);
@@ -61,7 +62,7 @@ async function migrateOnce(db: Db, opts: { to?: string }): Promise<string[]> {
       await tx.query('SET LOCAL statement_timeout = 0');
       await tx.query('SET LOCAL lock_timeout = 0');
       await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-      return migrateOn(tx, opts);
+      return migrateOn(tx, { ...opts, beforePending: lockWrittenTables });
     });
   } catch (err) {
     // What can still cancel them is an operator (pg_cancel_backend): the start ends, as for a migration that does not apply.
@@ -73,7 +74,25 @@ async function migrateOnce(db: Db, opts: { to?: string }): Promise<string[]> {
 /** Key of the Postgres advisory lock held while migrations run (any number no other lock uses). */
 export const MIGRATION_LOCK = 7262361204;
 
-async function migrateOn(db: Db, opts: { to?: string }): Promise<string[]> {
+/**
+ * Tables ingestion writes, in the order a writer locks them (a new customer, a new item, then the purchase).
+ * A pass takes them first, so a writer of the release before waits at the first and a later migration's
+ * lock (032 alters items after 031 has locked purchase_events) can never close a cycle with one.
+ */
+const WRITTEN_TABLES = ['users', 'items', 'purchase_events'];
+
+/**
+ * Locks the written tables that exist against writes (reads go on) until the pass commits: SHARE ROW
+ * EXCLUSIVE conflicts with a writer's ROW EXCLUSIVE and with itself, not with reads.
+ */
+async function lockWrittenTables(db: Db): Promise<void> {
+  for (const table of WRITTEN_TABLES) {
+    const { rows } = await db.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [table]);
+    if (rows[0].found) await db.exec(`LOCK TABLE ${table} IN SHARE ROW EXCLUSIVE MODE`);
+  }
+}
+
+async function migrateOn(db: Db, opts: { to?: string; beforePending?: (db: Db) => Promise<void> }): Promise<string[]> {
   const files = readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql')).sort();
   const umzug = new Umzug({
     migrations: files.map((name) => ({
@@ -83,6 +102,7 @@ async function migrateOn(db: Db, opts: { to?: string }): Promise<string[]> {
     storage: tableStorage(db),
     logger: undefined,
   });
+  if (opts.beforePending && (await umzug.pending()).length > 0) await opts.beforePending(db);
   const applied = await umzug.up(opts.to ? { to: opts.to } : {});
   return applied.map((m) => m.name);
 }

@@ -55,7 +55,8 @@ export async function openDatabaseWhenReachable(
   try {
     return { db: await openDatabase(config), migrated: Promise.resolve() };
   } catch (err) {
-    if (!config.DATABASE_URL || !dependencyFailure(err)) throw err;
+    // Migrations rolled back in a conflict (migrate tried them again already) are no outage to wait out.
+    if (!config.DATABASE_URL || !dependencyFailure(err) || transactionConflict(err)) throw err;
     return migratedWhenReachable(config.DATABASE_URL, opts.onWait, err as Error);
   }
 }

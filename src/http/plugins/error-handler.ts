@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { AppError, dependencyFailure, ERRORS, RETRY_AFTER_SECONDS, type ErrorCode } from '../../errors.js';
+import { AppError, dependencyFailure, ERRORS, RETRY_AFTER_SECONDS, transactionConflict, type ErrorCode } from '../../errors.js';
 import { corsHeadersFor, isPreflight, preflightHeadersFor } from './cors.js';
 import { loggableUrl, logAnswered, requestId } from './request-log.js';
 import { API_SECURITY_HEADERS } from './security-headers.js';
@@ -297,7 +297,10 @@ export function registerErrorHandling(app: FastifyInstance): void {
       const key = String(err.code ?? err.message);
       const last = warned.get(key);
       const now = performance.now();
-      if (!last || now - last.at >= DEPENDENCY_WARNING_MS) {
+      // A transaction rolled back in a conflict is no outage: a lock-order bug of our own would deadlock at
+      // every try, so each is logged as an error with its stack, for someone to read.
+      if (transactionConflict(err)) request.log.error({ err }, 'transaction rolled back in a conflict with another (deadlock or serialization failure)');
+      else if (!last || now - last.at >= DEPENDENCY_WARNING_MS) {
         warned.set(key, { at: now, skipped: 0 });
         request.log.warn({ cause: err.message, code: err.code, ...(last?.skipped ? { skippedSinceLast: last.skipped } : {}) }, 'dependency unavailable');
       } else last.skipped++;
