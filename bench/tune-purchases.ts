@@ -15,15 +15,13 @@
  * coverage, out of sample for the tuning (nothing else was chosen on those days).
  */
 import { cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
-import { readCsvRecords } from '../src/data/importers/csv-source.js';
 import { RollingFold } from '../src/evaluation/rolling-fold.js';
 import type { RollingValidation } from '../src/evaluation/rolling-tune.js';
 import { inputRows } from '../src/evaluation/splits.js';
 import { sampleCustomers } from '../src/evaluation/tuning-sample.js';
-import type { ItemInfo, PurchaseRow, UserInfo } from '../src/recommenders/dataset.js';
 import { DEFAULT_MAX_PURCHASES, loadRecipe, withTuning, type Recipe } from '../src/training/recipe.js';
 import { tuneRecipeOn } from '../src/training/tune-for-training.js';
+import { readGenericShop } from './lib/generic-shop.js';
 import { optionTaker } from './lib/online-retail.js';
 
 const args = process.argv.slice(2);
@@ -39,27 +37,8 @@ if (!dir || args.length > 1) {
 }
 const DAY = 86_400_000;
 
-/** Records of DIR/NAME as objects by header. */
-async function* records(name: string): AsyncGenerator<Record<string, string>> {
-  let header: string[] | undefined;
-  for await (const rec of readCsvRecords(join(dir!, name))) {
-    if (!header) header = rec;
-    else yield Object.fromEntries(header.map((h, i) => [h, rec[i] ?? '']));
-  }
-}
-
 const t0 = performance.now();
-const events: PurchaseRow[] = [];
-for await (const r of records('events.csv')) {
-  events.push({ userId: r.user_id, itemId: r.item_id, orderId: r.order_id || null, ts: Date.parse(r.ts), quantity: Number(r.quantity || 1), price: r.price ? Number(r.price) : null });
-}
-events.sort((a, b) => a.ts - b.ts);
-const items: ItemInfo[] = [];
-for await (const r of records('items.csv')) {
-  items.push({ id: r.id, title: r.title, description: r.description || null, categories: r.categories ? r.categories.split('|') : [], price: r.price ? Number(r.price) : null, attributes: { brand: r.brand, origin: r.origin, currency: r.currency }, available: !['false', 'no'].includes(r.available) });
-}
-const users: UserInfo[] = [];
-for await (const r of records('users.csv')) users.push({ id: r.id, attributes: { country: r.country, region: r.region, tier: r.tier } });
+const { events, items, users } = await readGenericShop(dir);
 let shop = { events, items, users };
 if (keepCustomers) {
   const drawn = sampleCustomers(shop, Number(keepCustomers)).input;

@@ -168,6 +168,9 @@ async function main(argv: string[]): Promise<number> {
   const s = validation.scores;
   const folds = validation.folds;
   console.log(`chosen: ${validation.chosen} (best single source ${validation.bestSingle})`);
+  // The blend that lost, so what the single source was chosen over can be read (and refitted).
+  const lost = validation.rejectedBlend;
+  if (lost) console.log(`tuned blend not kept: weights ${JSON.stringify(lost.weights)} repeat ${JSON.stringify(lost.repeatWeights ?? null)} discount ${lost.popularityDiscount}`);
   console.log(
     `validation ${folds.length} folds ${folds[0].start.slice(0, 10)}..${folds[folds.length - 1].end.slice(0, 10)}, mean: ` +
       `novel NDCG@10 ${s.novel.ndcg.toFixed(4)} recall@10 ${s.novel.recall.toFixed(4)} coverage ${s.novel.coverage.toFixed(3)}; all NDCG@10 ${s.all.ndcg.toFixed(4)}`,

@@ -88,6 +88,11 @@ export interface RollingValidation {
   objective: { blend: number[]; sources: Record<string, number[]> };
   /** Scores of the chosen recipe, averaged over folds. */
   scores: BlendScores;
+  /**
+   * Present only when the blend was not kept: the tuned blend the single source was chosen over (its
+   * per-fold objective is `objective.blend`), so a report or a benchmark can show and refit what lost.
+   */
+  rejectedBlend?: { weights: Weights; repeatWeights?: Weights; popularityDiscount: number };
   /** Hyperparameters of the sources that had alternatives, as chosen. */
   params: Record<string, Record<string, unknown>>;
   /** Customers tuning worked on, of those in the data (training caps them at the tune section's maxCustomers). */
@@ -360,6 +365,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
         bestSingle,
         objective: { blend: blendPerFold, sources: singles },
         scores,
+        ...(keepBlend ? {} : { rejectedBlend: { weights: blend.weights, ...(blend.repeatWeights ? { repeatWeights: blend.repeatWeights } : {}), popularityDiscount: blend.popularityDiscount } }),
         params: chosenParams,
       },
     };

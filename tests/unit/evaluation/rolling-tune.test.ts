@@ -99,6 +99,20 @@ describe('tuneRollingOrigin', () => {
     expect([10, 100]).toContain(validation.params.ease.lambda);
   });
 
+  it('When the blend is not kept, Then the validation records the tuned blend that lost (weights, repeatWeights, discount); when kept, it records none', async () => {
+    // No search (rounds 0): the tuned blend is its start, popularity alone, which ease alone beats on every fold.
+    const start = { weights: { cold: { popularity: 1 }, warm: { popularity: 1 } } };
+    const r2 = { ...raw, hybrid: start };
+    const { validation } = await tuneRollingOrigin({ events: purchases() }, parseRecipe(r2, 'fixture'), r2, { ...options, variants: {}, rounds: 0 });
+    expect(validation.chosen).not.toBe('blend');
+    expect(validation.rejectedBlend).toEqual({ weights: start.weights, repeatWeights: start.weights, popularityDiscount: 0 });
+    // Popularity with buy-again: the same lists of new items as popularity alone, and the favourites each customer rebuys on top.
+    const r3 = { sources: { popularity: raw.sources.popularity, 'buy-again': {} }, hybrid: { weights: { cold: { popularity: 1 }, warm: { popularity: 1, 'buy-again': 1 } } } };
+    const kept = await tuneRollingOrigin({ events: purchases() }, parseRecipe(r3, 'fixture'), r3, { ...options, variants: {}, rounds: 0 });
+    expect(kept.validation.chosen).toBe('blend');
+    expect(kept.validation).not.toHaveProperty('rejectedBlend');
+  });
+
   it('When folds are pooled, Then accuracy is their mean and the reach judged is the mean, or with coverageOn least the lowest', () => {
     const fold = (ndcg: number, reach: number) => ({
       novel: { ndcg, recall: ndcg, coverage: reach, reach, users: 10 },
