@@ -15,10 +15,12 @@ async function* records(dir: string, name: string): AsyncGenerator<Record<string
   }
 }
 
-/** DIR's purchases (in time order), products and customers. */
+/** DIR's purchases (in time order, without the lines the importer refuses for their quantity), products and customers. */
 export async function readGenericShop(dir: string): Promise<{ events: PurchaseRow[]; items: ItemInfo[]; users: UserInfo[] }> {
   const events: PurchaseRow[] = [];
   for await (const r of records(dir, 'events.csv')) {
+    // The importer refuses a quantity <= 0 (non_positive_quantity: a return line), so a shop read here has none either.
+    if (r.quantity && Number(r.quantity) <= 0) continue;
     events.push({ userId: r.user_id, itemId: r.item_id, orderId: r.order_id || null, ts: Date.parse(r.ts), quantity: Number(r.quantity || 1), price: r.price ? Number(r.price) : null });
   }
   events.sort((a, b) => a.ts - b.ts);

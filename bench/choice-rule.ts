@@ -1,0 +1,155 @@
+/**
+ * Choosing between the tuned blend and the best single source: which rule over the validation windows
+ * serves the better recipe on the 30 days after them? Validation only unless --test.
+ *
+ *   npx tsx bench/choice-rule.ts [--dates 2011-06-01,2011-07-01,2011-08-01] [--data FILE]
+ *   npx tsx bench/choice-rule.ts DIR [--test-start DATE] [--dates D1,D2,D3]
+ *   npx tsx bench/choice-rule.ts [DIR] --test [--test-start DATE]
+ *
+ * The shop: Online Retail (--data FILE, else ONLINE_RETAIL_CSV, else the default beside the repository),
+ * or DIR, a directory of generic import CSVs (docs/import-formats.md) read into memory. A generic shop's
+ * test period is the 30 days from --test-start (default: the last 30 days of its data); its outer dates
+ * default to the starts of the three 30-day windows just before it, so the latest ends where the test
+ * period starts. Online Retail's default outer dates end before its first test cutoff (2011-09-01).
+ *
+ * Per outer date D it tunes the default recipe on the data before D exactly as a training does
+ * (tuneRecipeOn), prints per validation window the tuned blend's and every single source's judged
+ * objective (novel + all-mode NDCG@10, less the coverage shortfall) and the best single source, then fits
+ * on every purchase before D (a) the tuned blend, (b) the best single source alone and (c) EASE alone
+ * (reference) and scores each on the 30 days from D: novel and all-mode NDCG@10, recall@10 (novel) and
+ * novel coverage. Then, per candidate rule (d_w = blend's objective minus the best single's on window w):
+ *   R0 every d_w > 0 (the rule before the forty-third session), R1 mean(d) > 0,
+ *   R2 mean(d) > sd(d)/sqrt(n), R3 mean(d) > 0 and d_w > 0 on a strict majority of windows,
+ * which of (a)/(b) it serves and that choice's held-out novel and all-mode NDCG@10. A blend the tuner
+ * refused because it weights only capped sources for warm customers is (b) under every rule. The last
+ * line is the summary as JSON (`summary {...}`).
+ *
+ * --test reads the test period instead (once, after a rule was chosen and committed): tunes the default
+ * recipe on the data before --test-start as a training does (with the rule in the code) and scores it
+ * beside EASE, ALS, item-kNN, popularity and buy-again alone on the 30 days from there.
+ */
+import { loadavg } from 'node:os';
+import { RollingFold } from '../src/evaluation/rolling-fold.js';
+import type { RollingValidation } from '../src/evaluation/rolling-tune.js';
+import type { RowSplitInput } from '../src/evaluation/splits.js';
+import type { BlendScores } from '../src/evaluation/blend-cache.js';
+import type { HybridConfig } from '../src/recommenders/hybrid.js';
+import { loadRecipe, withTuning, type Recipe } from '../src/training/recipe.js';
+import { tuneRecipeOn } from '../src/training/tune-for-training.js';
+import { readGenericShop } from './lib/generic-shop.js';
+import { dataFile, loadOnlineRetail, optionTaker, withoutDataArg } from './lib/online-retail.js';
+
+const DAY = 86_400_000;
+const args = withoutDataArg();
+const test = args.includes('--test');
+if (test) args.splice(args.indexOf('--test'), 1);
+const option = optionTaker(args);
+const datesArg = option('--dates');
+const testStartArg = option('--test-start');
+const threads = Number(option('--threads') ?? 2);
+const dir = args[0];
+if (args.length > 1) {
+  console.error('usage: npx tsx bench/choice-rule.ts [DIR] [--dates D1,D2,D3] [--test-start DATE] [--test] [--data FILE] (see the comment at the top)');
+  process.exit(2);
+}
+const iso = (ms: number) => new Date(ms).toISOString();
+const f4 = (x: number) => x.toFixed(4);
+const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+const t0 = performance.now();
+const shop: RowSplitInput = dir ? await readGenericShop(dir) : await loadOnlineRetail(dataFile());
+const name = dir ?? 'online-retail';
+const purchases = [...shop.events];
+const latest = purchases.reduce((m, e) => Math.max(m, e.ts), Number.NEGATIVE_INFINITY);
+const testStart = testStartArg ? Date.parse(testStartArg) : dir ? latest + 1 - 30 * DAY : Date.parse('2011-09-01');
+const dates = datesArg ? datesArg.split(',').map((d) => Date.parse(d)) : dir ? [3, 2, 1].map((j) => testStart - j * 30 * DAY) : ['2011-06-01', '2011-07-01', '2011-08-01'].map((d) => Date.parse(d));
+console.log(`${name}: ${purchases.length} purchases, read in ${((performance.now() - t0) / 1000).toFixed(1)} s; load average ${loadavg()[0].toFixed(1)}`);
+
+const recipe = await loadRecipe('default');
+type Weights = HybridConfig['weights'];
+type Blend = { weights: Weights; repeatWeights?: Weights; popularityDiscount?: number };
+const alone = (source: string): Blend => ({ weights: { cold: { [source]: 1 }, warm: { [source]: 1 } } });
+
+/** `r`'s sources fitted on every purchase before `from`, to be scored on the 30 days from there. */
+function heldOut(r: Recipe, from: number): RollingFold {
+  const fold = new RollingFold(shop, { end: iso(from + 30 * DAY), days: 30, k: 10, fullHistoryOrders: r.hybrid.fullHistoryOrders, depth: r.hybrid.sourceLimit ?? 100, discountShare: r.hybrid.discountShare });
+  for (const [source, s] of Object.entries(r.sources)) {
+    fold.fit(source, s.recommender, s.params as Record<string, unknown>, 0);
+    fold.keep(source, 0);
+  }
+  return fold;
+}
+
+const cells = (s: BlendScores) => `novel ${f4(s.novel.ndcg)} all ${f4(s.all.ndcg)} recall ${f4(s.novel.recall)} cov ${s.novel.coverage.toFixed(3)}`;
+
+if (test) {
+  const started = performance.now();
+  const tuned = await tuneRecipeOn(shop, withTuning(recipe, recipe.tune ?? true), iso(testStart), undefined, { threads });
+  const v = tuned.validation as RollingValidation | { skipped: string };
+  const r = tuned.recipe;
+  console.log(`test period ${iso(testStart).slice(0, 10)} + 30 days; tuned on the data before it in ${((performance.now() - started) / 1000).toFixed(0)} s: ${'skipped' in v ? v.skipped : `chose ${v.chosen} (best single ${v.bestSingle})`}`);
+  if (!('skipped' in v)) console.log(`  objective per window: blend ${v.objective.blend.map(f4).join(' ')}, ${v.bestSingle} ${v.objective.sources[v.bestSingle].map(f4).join(' ')}`);
+  console.log(`  served weights ${JSON.stringify(r.hybrid.weights)} repeat ${JSON.stringify(r.hybrid.repeatWeights ?? null)} discount ${r.hybrid.popularityDiscount}`);
+  const fold = heldOut(r, testStart);
+  const rows: [string, Blend][] = [['default (tuned)', { weights: r.hybrid.weights, repeatWeights: r.hybrid.repeatWeights, popularityDiscount: r.hybrid.popularityDiscount }], ...['ease', 'als', 'item-knn', 'popularity', 'buy-again'].map((s): [string, Blend] => [s, alone(s)])];
+  const out: Record<string, BlendScores> = {};
+  for (const [label, blend] of rows) {
+    out[label] = fold.score(blend);
+    console.log(`  ${label.padEnd(16)} ${cells(out[label])}`);
+  }
+  console.log(`summary ${JSON.stringify({ shop: name, test: iso(testStart), chosen: 'skipped' in v ? 'skipped' : v.chosen, scores: out })}`);
+  process.exit(0);
+}
+
+/** The candidate rules, fixed before any number was seen: whether each keeps the blend, given d per window. */
+const RULES: Record<string, (d: number[]) => boolean> = {
+  R0: (d) => d.every((x) => x > 0),
+  R1: (d) => mean(d) > 0,
+  R2: (d) => {
+    const m = mean(d);
+    const sd = Math.sqrt(d.reduce((a, x) => a + (x - m) ** 2, 0) / (d.length - 1));
+    return m > sd / Math.sqrt(d.length);
+  },
+  R3: (d) => mean(d) > 0 && d.filter((x) => x > 0).length * 2 > d.length,
+};
+
+const summary: Record<string, unknown>[] = [];
+for (const at of dates) {
+  const started = performance.now();
+  const tuned = await tuneRecipeOn(shop, withTuning(recipe, recipe.tune ?? true), iso(at), undefined, { threads });
+  const v = tuned.validation as RollingValidation | { skipped: string };
+  if ('skipped' in v) {
+    console.log(`${iso(at).slice(0, 10)}: tuning skipped (${v.skipped})`);
+    continue;
+  }
+  const r = tuned.recipe;
+  const blend: Blend = v.chosen === 'blend' ? { weights: r.hybrid.weights, repeatWeights: r.hybrid.repeatWeights, popularityDiscount: r.hybrid.popularityDiscount } : v.rejectedBlend!;
+  const best = v.objective.sources[v.bestSingle];
+  const d = v.objective.blend.map((o, w) => o - best[w]);
+  // Every window won, yet not kept: the tuner refused a blend that weights only capped sources (no rule applies).
+  const capRefused = v.chosen !== 'blend' && d.every((x) => x > 1e-9);
+  console.log(`${iso(at).slice(0, 10)}: tuned in ${((performance.now() - started) / 1000).toFixed(0)} s on ${v.customers?.used} of ${v.customers?.of} customers; tuner chose ${v.chosen}, best single ${v.bestSingle}${capRefused ? ' (blend refused: capped sources only)' : ''}`);
+  v.folds.forEach((f, w) => {
+    const singles = Object.entries(v.objective.sources).map(([s, o]) => `${s} ${f4(o[w])}`).join(', ');
+    console.log(`  window ${f.start.slice(0, 10)}..${f.end.slice(0, 10)}: blend ${f4(v.objective.blend[w])}, best single ${f4(best[w])}, d ${f4(d[w])}; ${singles}`);
+  });
+  console.log(`  blend weights ${JSON.stringify(blend.weights)} repeat ${JSON.stringify(blend.repeatWeights ?? null)} discount ${blend.popularityDiscount ?? 0}`);
+  const h0 = performance.now();
+  const fold = heldOut(r, at);
+  const held = { blend: fold.score(blend), single: fold.score(alone(v.bestSingle)), ease: fold.score(alone('ease')) };
+  console.log(`  held out ${iso(at).slice(0, 10)} + 30 days (${held.blend.novel.users} novel / ${held.blend.all.users} all-mode customers, ${((performance.now() - h0) / 1000).toFixed(0)} s):`);
+  console.log(`    (a) blend        ${cells(held.blend)}`);
+  console.log(`    (b) ${v.bestSingle.padEnd(12)} ${cells(held.single)}`);
+  console.log(`    (c) ease         ${cells(held.ease)}`);
+  const rules: Record<string, { serves: 'a' | 'b'; novel: number; all: number }> = {};
+  for (const [rule, keeps] of Object.entries(RULES)) {
+    const serves = keeps(d) && !capRefused ? 'a' : 'b';
+    const s = serves === 'a' ? held.blend : held.single;
+    rules[rule] = { serves, novel: s.novel.ndcg, all: s.all.ndcg };
+    console.log(`  ${rule} serves (${serves}): held-out novel ${f4(s.novel.ndcg)} all ${f4(s.all.ndcg)} sum ${f4(s.novel.ndcg + s.all.ndcg)}`);
+  }
+  summary.push({ date: iso(at).slice(0, 10), chosen: v.chosen, bestSingle: v.bestSingle, blend: v.objective.blend, best, d, held, rules });
+}
+const perRule = Object.fromEntries(Object.keys(RULES).map((rule) => [rule, mean(summary.map((s) => { const x = (s.rules as Record<string, { novel: number; all: number }>)[rule]; return x.novel + x.all; }))]));
+console.log(`mean held-out objective (novel + all NDCG@10) over ${summary.length} dates: ${Object.entries(perRule).map(([rule, m]) => `${rule} ${f4(m)}`).join(', ')}`);
+console.log(`summary ${JSON.stringify({ shop: name, dates: summary, perRule })}`);
