@@ -36,7 +36,7 @@ const pgDown = async () => {
   throw new AppError('DEPENDENCY_UNAVAILABLE', 'Postgres is down (bench)');
 };
 /** Postgres down: what the version holds (this change), or without a scorer to use it (popularity, as before). */
-const during: ServingDeps = { ...base, catalog: { getUser: pgDown, getItem: pgDown }, purchases: pgDown };
+const during: ServingDeps = { ...base, catalog: { getUser: pgDown, getItem: pgDown, getItems: pgDown }, purchases: pgDown };
 const before: ServingDeps = { ...during, purchases: undefined };
 const up: ServingDeps = { ...base, purchases: (userId) => events.loadPurchaseRows({ userId }) };
 await onRequestScorerOf(up, model);

@@ -29,7 +29,7 @@ let reads = 0;
 const deps: ServingDeps = {
   model: async () => model,
   store,
-  catalog: { getUser: (id) => (reads++, catalog.getUser(id)), getItem: (id) => catalog.getItem(id) },
+  catalog: { getUser: (id) => (reads++, catalog.getUser(id)), getItem: (id) => catalog.getItem(id), getItems: (ids) => catalog.getItems(ids) },
   purchases: (userId) => (reads++, events.loadPurchaseRows({ userId })),
   dbPopular: undefined as unknown as ServingDeps['dbPopular'],
 };

@@ -31,7 +31,7 @@ export async function benchServing(ds: Dataset, fitted: Awaited<ReturnType<typeo
   const deps: ServingDeps = {
     model: async () => model,
     store,
-    catalog: { getUser: async () => null, getItem: async () => null },
+    catalog: { getUser: async () => null, getItem: async () => null, getItems: async () => [] },
     // Asked only when no model is active.
     dbPopular: undefined as unknown as ServingDeps['dbPopular'],
   };

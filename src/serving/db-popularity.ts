@@ -46,6 +46,8 @@ export interface DbPopularityQuery {
   exclude?: readonly string[];
   /** Leave out what this user has bought. */
   excludeBoughtBy?: string;
+  /** Product groups to leave out whole (the group of the product whose page it is, the cart's groups). */
+  excludeGroups?: readonly string[];
 }
 
 interface Row {
@@ -331,8 +333,8 @@ export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?
     const fallback = opts.fallback || (q.attribute !== undefined && attribute === undefined);
     const items: RecommendedItem[] = [];
     const exclude = [...(q.exclude ?? [])];
-    // One product per group: each list leaves out the groups of the lists before it.
-    const groups: string[] = [];
+    // One product per group: each list leaves out the groups asked to be and those of the lists before it.
+    const groups: string[] = [...(q.excludeGroups ?? [])];
     const window = q.windowDays !== undefined ? ` in the last ${q.windowDays} days` : '';
     const add = (rows: Row[], explanation?: string) => {
       const score = popularityRun(items);
@@ -363,12 +365,13 @@ export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?
       const key = JSON.stringify([q.attribute?.name, q.attribute?.value, q.windowDays, q.category, q.minPrice, q.maxPrice, q.attribute ? least : null]);
       const status: LRUCache.Status<string, Lists, ListsQuestion> = {};
       const [kept, bought] = await Promise.all([
-        waitForShared(lists.fetch(key, { context: { ...q, exclude: undefined, excludeBoughtBy: undefined, minAttributeBuyers: least }, status })),
+        waitForShared(lists.fetch(key, { context: { ...q, exclude: undefined, excludeBoughtBy: undefined, excludeGroups: undefined, minAttributeBuyers: least }, status })),
         q.excludeBoughtBy ? db.query<{ id: string }>(BOUGHT_SQL, [q.excludeBoughtBy]).then((r) => r.rows.map((row) => row.id)) : [],
       ]);
       const excluded = new Set([...(q.exclude ?? []), ...bought]);
-      // The kept lists hold every product: one per group is taken here, the first (best-counted) of it.
-      const groups = new Set<string>();
+      // The kept lists hold every product: one per group is taken here, the first (best-counted) of it, none of
+      // the groups left out.
+      const groups = new Set<string>(q.excludeGroups ?? []);
       const stateCurrent = kept === undefined || (await refreshState(kept));
       const now = kept && current(kept, q, q.category === undefined ? null : categoryMatcher(q.category));
       const items: RecommendedItem[] = [];

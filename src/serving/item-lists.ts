@@ -86,9 +86,10 @@ async function resolveItem(
   const record = await deps.catalog.getItem(itemId);
   if (!record) throw notFound('item', itemId);
   const exclude = [...(q.exclude ?? []), itemId];
-  if (!model) return { answer: await deps.dbPopular.recommend({ ...q, exclude }, { fallback: true }) };
-  const picker = new Picker(model, itemFilter(model, { ...q, exclude }), poolSize(q));
   // Its siblings (other sizes and colours of its style) are not listed on its page.
+  const excludeGroups = record.itemGroupId ? [record.itemGroupId] : [];
+  if (!model) return { answer: await deps.dbPopular.recommend({ ...q, exclude, excludeGroups }, { fallback: true }) };
+  const picker = new Picker(model, itemFilter(model, { ...q, exclude }), poolSize(q));
   picker.leaveOutGroup(record.itemGroupId);
   const near = await newItemNeighbours(deps, model, record, newItemDepth(q));
   if (near) {

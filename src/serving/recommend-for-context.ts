@@ -85,7 +85,12 @@ export async function recommendForContext(deps: ServingDeps, q: ContextQuery): P
   const viewed = [...stored, ...(q.viewed ?? [])];
   // Cart items are never recommended back; viewed ones unless asked for.
   const exclude = [...(q.exclude ?? []), ...q.items, ...(q.excludeViewed === false ? [] : viewed)];
-  if (!model) return deps.dbPopular.recommend({ ...q, exclude, attribute: preferredAttribute(attributes) }, { fallback: true });
+  if (!model) {
+    // Nor are the other sizes and colours of what is in the cart: their groups, as the catalog says (a hint).
+    const records = q.items.length > 0 ? await hint(deps, 'reading the cart items failed', deps.catalog.getItems([...q.items])) : [];
+    const excludeGroups = [...new Set((records ?? []).flatMap((r) => (r.itemGroupId ? [r.itemGroupId] : [])))];
+    return deps.dbPopular.recommend({ ...q, exclude, excludeGroups, attribute: preferredAttribute(attributes) }, { fallback: true });
+  }
 
   // A viewed item that is also in the cart anchors as a cart item only.
   const carted = new Set(q.items);

@@ -19,6 +19,7 @@ export interface ServingDeps {
   catalog: {
     getUser(id: string): Promise<{ attributes: Record<string, unknown> } | null>;
     getItem(id: string): Promise<ItemInfo | null>;
+    getItems(ids: string[]): Promise<ItemInfo[]>;
   };
   dbPopular: DbPopularity;
   /**

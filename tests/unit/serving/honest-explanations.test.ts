@@ -110,7 +110,7 @@ describe('honest explanations: every served item is explained by the source that
     deps = {
       model: async () => model,
       store,
-      catalog: { getUser: async () => null, getItem: async () => null },
+      catalog: { getUser: async () => null, getItem: async () => null, getItems: async () => [] },
       // What Postgres would return: a customer's purchases, from which single strategies are scored on request.
       purchases: async (userId) => purchaseRowsOf(ds, userId),
       // Only asked when no model is active, which never happens here.

@@ -32,6 +32,7 @@ describe('a customer the version does not know, without purchases', () => {
       catalog: {
         getUser: async (id) => (reads.push(`user ${id}`), { attributes: { country: 'UK' } }),
         getItem: async () => null,
+        getItems: async () => [],
       },
       purchases: async (id) => (reads.push(`purchases ${id}`), purchases(id)),
       dbPopular: undefined as unknown as ServingDeps['dbPopular'],

@@ -47,7 +47,7 @@ describe('single-strategy lists scored on request', () => {
     const deps: ServingDeps = {
       model: async () => model,
       store,
-      catalog: { getUser: async () => null, getItem: async () => null },
+      catalog: { getUser: async () => null, getItem: async () => null, getItems: async () => [] },
       purchases: (userId) => {
         reads.push(userId);
         return purchases(userId);
