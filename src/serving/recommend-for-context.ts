@@ -5,6 +5,7 @@
  * list, then the content neighbours of cart items added after training; the attribute segment's popularity,
  * then global popularity, fill it.
  */
+import type { ItemInfo } from '../recommenders/dataset.js';
 import { diversify } from './diversify.js';
 import { RELATED_TO, scoreByNeighbours } from './neighbour-scores.js';
 import { newItemDepth, newItemNeighbours } from './new-item-neighbours.js';
@@ -47,15 +48,27 @@ function anchorsOf(ids: readonly string[], index: ReadonlyMap<string, number>, s
 const NEW_ITEM_ANCHORS = 3;
 
 /**
+ * The catalog records of the cart's items that the model does not know (added after training), in cart order,
+ * null for an id the catalog lacks too; none when the catalog does not answer. One read of them all: their
+ * product groups are left out of the list, and the newest few anchor by content (newItemPicks).
+ */
+async function newItemRecords(deps: ServingDeps, model: ServingModel, cart: readonly string[]): Promise<(ItemInfo | null)[]> {
+  const unknown = [...new Set(cart.filter((id) => !model.items.index.has(id)))];
+  if (unknown.length === 0) return [];
+  const records = await hint(deps, 'reading a cart item failed', deps.catalog.getItems(unknown));
+  if (!records) return [];
+  const byId = new Map(records.map((r) => [r.id, r]));
+  return unknown.map((id) => byId.get(id) ?? null);
+}
+
+/**
  * Content neighbours of the cart's newest items that the model does not know but the catalog does
- * (added after training), best first: cosine x the content source's context weight x the anchor's weight
+ * (`records`, newItemRecords), best first: cosine x the content source's context weight x the anchor's weight
  * (1, 1/2, 1/3 going back, as known anchors). Ids the catalog lacks too, or a catalog that does not
  * answer, add nothing.
  */
-async function newItemPicks(deps: ServingDeps, model: ServingModel, cart: readonly string[], depth: number) {
-  const unknown = [...new Set(cart.filter((id) => !model.items.index.has(id)))].slice(-NEW_ITEM_ANCHORS);
-  if (unknown.length === 0) return [];
-  const records = await Promise.all(unknown.map((id) => hint(deps, 'reading a cart item failed', deps.catalog.getItem(id))));
+async function newItemPicks(deps: ServingDeps, model: ServingModel, unknown: readonly (ItemInfo | null)[], depth: number) {
+  const records = unknown.slice(-NEW_ITEM_ANCHORS);
   const picks: { item: number; score: number; sources: string[]; explanation: string }[] = [];
   for (const [k, record] of records.entries()) {
     const near = record && (await newItemNeighbours(deps, model, record, depth));
@@ -96,17 +109,20 @@ export async function recommendForContext(deps: ServingDeps, q: ContextQuery): P
   const carted = new Set(q.items);
   const anchors = [...anchorsOf(viewed.filter((id) => !carted.has(id)), model.items.index, VIEW_ANCHOR_WEIGHT), ...anchorsOf(q.items, model.items.index, 1)];
   const picker = new Picker(model, itemFilter(model, { ...q, exclude }), poolSize(q));
-  // Nor are the other sizes and colours of what is in the cart.
+  // Nor are the other sizes and colours of what is in the cart: by the model's items, and by the catalog record
+  // of an item added after training (as on its own page).
   for (const id of q.items) {
     const i = model.items.index.get(id);
     if (i !== undefined) picker.leaveOutGroupOf(i);
   }
+  const unknown = await newItemRecords(deps, model, q.items);
+  for (const record of unknown) picker.leaveOutGroup(record?.itemGroupId);
   for (const p of scoreByNeighbours(model, anchors, CONTEXT_SOURCES, RELATED_TO)) {
     if (picker.offer(p.item, p.score, p.sources, p.explanation) && picker.full) break;
   }
   // Cart items added after training: no neighbour table knows them, their content does (as on their own page).
   if (!picker.full) {
-    for (const p of await newItemPicks(deps, model, q.items, newItemDepth(q))) {
+    for (const p of await newItemPicks(deps, model, unknown, newItemDepth(q))) {
       if (picker.offer(p.item, p.score, p.sources, p.explanation) && picker.full) break;
     }
   }

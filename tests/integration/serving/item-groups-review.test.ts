@@ -4,7 +4,7 @@ import { recommendationResponse } from '../../../src/http/schemas/recommendation
 import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
 import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
 import { createPostgresTestDb, POSTGRES_URL, randomPrefix, REDIS_URL, serviceAvailable } from '../../helpers/services.js';
-import { seedShop } from './shop-fixture.js';
+import { seedShop, trainAndPublish } from './shop-fixture.js';
 
 /**
  * Product groups where the served list is not built from a trained item's own tables: a cart item added
@@ -60,6 +60,26 @@ describe.skipIf(!available)('product groups outside a trained item\'s own lists'
       const list = await ids({ url: '/v1/recommendations', method: 'POST', payload: { items: ['g5'], k: 16 } });
       expect(list).toHaveLength(16);
       expect(pots(list)).toEqual([]);
+    });
+  });
+
+  describe('after a training', () => {
+    beforeAll(async () => {
+      await trainAndPublish(t.services);
+    }, 120_000);
+
+    it('When a cart holds a product added after training to a group, Then that group is left out as on the product\'s own page', async () => {
+      // The fixture has 16 available groups besides the pots (and 17 with them): a list of 16 for a cart of a
+      // product without a group shows a pot, so the test can tell.
+      await putItem('g-pot-lone', { title: 'ceramic flower pot orange', categories: ['garden', 'pots'], price: 12 });
+      const lone = await ids({ url: '/v1/recommendations', method: 'POST', payload: { items: ['g-pot-lone'], k: 16 } });
+      expect(pots(lone).length).toBeGreaterThan(0);
+      // Its page leaves the group out (item-groups.test.ts); the cart should too.
+      await putItem('g-pot-new', { title: 'ceramic flower pot yellow', categories: ['garden', 'pots'], price: 12, itemGroupId: 'pot' });
+      expect(pots(await ids({ url: '/v1/items/g-pot-new/similar?k=16' }))).toEqual([]);
+      const cart = await ids({ url: '/v1/recommendations', method: 'POST', payload: { items: ['g-pot-new'], k: 16 } });
+      expect(cart).toHaveLength(16);
+      expect(pots(cart)).toEqual([]);
     });
   });
 });
