@@ -21,9 +21,11 @@
  * with the public frontend key. It is answered as a value nobody has: everyone's popularity, `fallback: true`.
  *
  * One product per product group (items.item_group_id), as every served list (picker.ts): the kept lists hold
- * every product, and an answer takes the first (best-counted) of each group from them, by the group its catalog
- * state says; an answer counted for one request has Postgres keep the best of each group (DISTINCT ON), leaving
- * out the groups of the lists answered before it.
+ * the best few products of each group (KEPT_PER_GROUP), so their rows reach as many groups as a catalogue without
+ * groups has products, and an answer takes the first (best-counted) of each group from them, by the group its
+ * catalog state says (an answer that refuses every product kept of a group not yet taken is counted anew); an
+ * answer counted for one request has Postgres keep the best of each group (DISTINCT ON), leaving out the groups
+ * asked to be left out (`excludeGroups`) and those of the lists answered before it.
  */
 import { LRUCache } from 'lru-cache';
 import type { Db } from '../data/db.js';
@@ -90,7 +92,7 @@ WHERE i.available
   AND ($7::float8 IS NULL OR i.price <= $7)
   AND NOT (i.id = ANY ($8::text[]))
   AND ($9::text IS NULL OR NOT EXISTS (SELECT 1 FROM purchase_events b WHERE b.user_id = $9 AND b.item_id = i.id))`;
-  if (!grouped) return `SELECT i.id, i.title, c.buyers, i.item_group_id AS grp ${counted} ORDER BY c.buyers DESC, i.id LIMIT $1`;
+  if (!grouped) return keptPerGroup('c.buyers', 'c.buyers DESC, i.id', counted, 'buyers DESC, id');
   // One product per group, its best-counted (an item without a group is its own: the second key tells them
   // apart), none of the groups already answered ($10).
   return `
@@ -103,6 +105,23 @@ LIMIT $1`;
 }
 /** The second key of a product's group: its own id when it has none. */
 const OWN_GROUP = 'CASE WHEN i.item_group_id IS NULL THEN i.id END';
+/**
+ * Products a kept list holds of one group: its best few. A kept list of every product would spend its DEPTH rows
+ * on the variants of a few styles (variants of one style sell alike and rank together: 300 rows of a catalogue in
+ * 10 sizes hold 30 styles), and every question for more styles would be counted anew. A few rather than one, so
+ * that an answer excluding one (the customer bought that size, the request's `exclude`) still has a sibling.
+ */
+const KEPT_PER_GROUP = 3;
+/** A kept list's statement: the `counted` rows, at most KEPT_PER_GROUP of a group (its first by `rank`), in `order`. */
+function keptPerGroup(buyers: string, rank: string, counted: string, order: string): string {
+  return `
+SELECT id, title, buyers, grp FROM (
+  SELECT i.id, i.title, ${buyers} AS buyers, i.item_group_id AS grp,
+    row_number() OVER (PARTITION BY i.item_group_id, ${OWN_GROUP} ORDER BY ${rank}) AS r ${counted}) d
+WHERE r <= ${KEPT_PER_GROUP}
+ORDER BY ${order}
+LIMIT $1`;
+}
 const TOP_SQL = {
   everyone: topSql(false, false, false),
   everyoneWindowed: topSql(false, true, false),
@@ -142,7 +161,7 @@ WHERE i.available
   AND ($4::float8 IS NULL OR i.price <= $4)
   AND NOT (i.id = ANY ($5::text[]))
   AND ($6::text IS NULL OR NOT EXISTS (SELECT 1 FROM purchase_events b WHERE b.user_id = $6 AND b.item_id = i.id))`;
-  if (!grouped) return `SELECT i.id, i.title, 0 AS buyers, i.item_group_id AS grp ${rest} ORDER BY i.id LIMIT $1`;
+  if (!grouped) return keptPerGroup('0', 'i.id', rest, 'id');
   return `
 SELECT id, title, 0 AS buyers, grp FROM (
   SELECT DISTINCT ON (i.item_group_id, ${OWN_GROUP}) i.id, i.title, i.item_group_id AS grp ${rest}
@@ -245,7 +264,7 @@ export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?
 
   /**
    * Items nobody bought, by id. `groups` (the answer's groups so far): one product per group, none of those;
-   * without it, every item (a kept list, whose reader keeps one per group).
+   * without it, the first few of each group (a kept list, whose reader keeps one per group).
    */
   async function restOf(q: DbPopularityQuery, exclude: string[], k: number, groups?: string[]): Promise<Row[]> {
     const params = [k, await categoriesOf(q), q.minPrice ?? null, q.maxPrice ?? null, exclude, q.excludeBoughtBy ?? null];
@@ -369,8 +388,8 @@ export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?
         q.excludeBoughtBy ? db.query<{ id: string }>(BOUGHT_SQL, [q.excludeBoughtBy]).then((r) => r.rows.map((row) => row.id)) : [],
       ]);
       const excluded = new Set([...(q.exclude ?? []), ...bought]);
-      // The kept lists hold every product: one per group is taken here, the first (best-counted) of it, none of
-      // the groups left out.
+      // The kept lists hold a few products of each group: one per group is taken here, the first (best-counted)
+      // of it, none of the groups left out.
       const groups = new Set<string>(q.excludeGroups ?? []);
       const stateCurrent = kept === undefined || (await refreshState(kept));
       const now = kept && current(kept, q, q.category === undefined ? null : categoryMatcher(q.category));
@@ -382,14 +401,32 @@ export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?
         if (title) item.title = title;
         items.push(item);
       };
-      /** Takes from a kept list; false when the list ran out while it may hold more in Postgres. */
+      /**
+       * Takes from a kept list; false when the list ran out while it may hold more in Postgres, or when every
+       * product it keeps of a group not taken yet was refused (excluded, or off sale now): a sibling it did not
+       * keep may rank anywhere below them.
+       */
       const takeFrom = (rows: Row[], explanation?: string) => {
         const score = popularityRun(items);
+        const refused = new Map<string, number>();
+        const refuse = (row: Row) => {
+          if (row.grp === null || groups.has(row.grp)) return true;
+          const n = (refused.get(row.grp) ?? 0) + 1;
+          refused.set(row.grp, n);
+          return n < KEPT_PER_GROUP;
+        };
         for (const row of rows) {
           if (items.length === q.k) return true;
-          if (excluded.has(row.id)) continue;
+          if (excluded.has(row.id)) {
+            if (!refuse(row)) return false;
+            continue;
+          }
           const shown = now!(row);
-          if (!shown || (shown.grp !== null && groups.has(shown.grp))) continue;
+          if (!shown) {
+            if (!refuse(row)) return false;
+            continue;
+          }
+          if (shown.grp !== null && groups.has(shown.grp)) continue;
           if (shown.grp !== null) groups.add(shown.grp);
           add(row, shown.title, score, explanation);
         }
