@@ -19,7 +19,20 @@ export interface CsvSourceOptions extends ReadScope {
    * by this count, not by what the consumer has seen (see skippedRecordPlaces).
    */
   onSkip?: (readBefore: number) => void;
+  /**
+   * The most characters a record may hold (csv-parse max_record_size): past it the read fails (AppError
+   * UNPROCESSABLE) instead of building a string as long as the file. Set by the header checks (HEADER_MAX_CHARS).
+   */
+  maxRecordChars?: number;
 }
+
+/**
+ * The longest first line the header checks read, in characters. A header is far shorter (the generic format's at
+ * most 100 attribute columns of 256 characters and its own names are about 30 KB; Online Retail's 8 names): a first
+ * line with no end (a quote never closed, a file without line ends, a gzip inflating to one endless line) was read
+ * whole to be checked, up to a string past V8's limit (a 500 at submission after a minute and 0.8 GB).
+ */
+export const HEADER_MAX_CHARS = 256 * 1024;
 
 const missing = (path: string) => (err: NodeJS.ErrnoException) => {
   throw err.code === 'ENOENT' ? new AppError('UNPROCESSABLE', `${path} does not exist`) : err;
@@ -172,6 +185,16 @@ function brokenQuote(path: string, err: CsvError, startLine: number, dataRow: nu
   );
 }
 
+/** The read's error for a record longer than `opts.maxRecordChars`: the first line is no header then. */
+function tooLong(path: string, readBefore: number, startLine: number, max: number): AppError {
+  const where = readBefore === 0 ? 'its first line is longer than a header can be' : `the record at line ${startLine} is longer than the header check reads`;
+  return new AppError(
+    'UNPROCESSABLE',
+    `${basename(path)}: ${where} (more than ${max} characters without the end of the line, or inside a quote never closed): ` +
+      'the file must begin with a header line naming its columns',
+  );
+}
+
 /**
  * Streams the records of a CSV file (plain or gzip) as arrays of strings, the header first. Memory
  * stays flat whatever the file size: the parser is pulled by async iteration, so reading pauses while
@@ -209,6 +232,7 @@ export async function* readCsvRecords(path: string, opts: CsvSourceOptions = {})
     relax_column_count: true,
     skip_empty_lines: true,
     skip_records_with_error: true,
+    ...(opts.maxRecordChars ? { max_record_size: opts.maxRecordChars } : {}),
     on_record: (record: string[], info) => {
       lastLine = info.lines;
       emptyLines = info.empty_lines;
@@ -216,6 +240,8 @@ export async function* readCsvRecords(path: string, opts: CsvSourceOptions = {})
     },
     on_skip: (err) => {
       // Thrown here, csv-parse fails the stream with it, and the iteration below throws it.
+      // Skipped, the parser would go on filling the same record (with skip_records_with_error, errors come here).
+      if (err?.code === 'CSV_MAX_RECORD_SIZE') throw tooLong(path, parser.info.records + skipped, lastLine + 1 + (Number(err.empty_lines) - emptyLines), opts.maxRecordChars ?? 0);
       if (err && LOSES_ITS_PLACE.has(err.code)) throw brokenQuote(path, err, lastLine + 1 + (Number(err.empty_lines) - emptyLines), parser.info.records + skipped);
       // csv-parse reports an error per stray quote (`12 "DAISY" PEGS "TALL"`: four): one record, skipped once.
       const at = `${parser.info.records}:${String(err?.lines)}`;

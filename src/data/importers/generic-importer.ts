@@ -5,7 +5,7 @@ import { INTERACTION_TYPES, type InteractionInput, type InteractionType } from '
 import { INPUT_LIMITS, longerThan, offsetOfChar } from '../input-limits.js';
 import { AppError } from '../../errors.js';
 import { createCatalogRepository, type ItemInput, type UserInput } from '../catalog-repository.js';
-import { dataRowNumbers, fileSize, readCsvRecords } from './csv-source.js';
+import { dataRowNumbers, fileSize, HEADER_MAX_CHARS, readCsvRecords } from './csv-source.js';
 import type { ReadScope } from '../import-roots.js';
 import { createEventBatchWriter, DEFAULT_BATCH_SIZE, throughOutage } from './event-batch-writer.js';
 import { tooFarAhead, tooFarBack } from '../event-time.js';
@@ -136,7 +136,8 @@ function readColumns(kind: Kind, file: string, header: string[]): Columns {
 }
 
 async function readHeader(file: string, scope: ReadScope): Promise<string[]> {
-  for await (const rec of readCsvRecords(file, scope)) return rec;
+  // Bounded: a first line with no end is refused once past what a header can be, not read whole.
+  for await (const rec of readCsvRecords(file, { ...scope, maxRecordChars: HEADER_MAX_CHARS })) return rec;
   throw new AppError('UNPROCESSABLE', `${path.basename(file)} is empty: expected a CSV header row`);
 }
 

@@ -3,7 +3,7 @@ import type { Db } from '../db.js';
 import { INPUT_LIMITS, longerThan } from '../input-limits.js';
 import { AppError } from '../../errors.js';
 import { createCatalogRepository, type UserInput } from '../catalog-repository.js';
-import { readCsvRecords, fileSize } from './csv-source.js';
+import { HEADER_MAX_CHARS, readCsvRecords, fileSize } from './csv-source.js';
 import type { ReadScope } from '../import-roots.js';
 import { createEventBatchWriter, DEFAULT_BATCH_SIZE, throughOutage } from './event-batch-writer.js';
 import { tooFarAhead, tooFarBack } from '../event-time.js';
@@ -77,7 +77,8 @@ export function detectOnlineRetailColumns(header: string[], file?: string): Reco
  * its submission, so that a file of another shape is a 422 then, not a failed job. Throws AppError UNPROCESSABLE.
  */
 export async function checkOnlineRetailHeader(path: string, scope: ReadScope = {}): Promise<void> {
-  for await (const rec of readCsvRecords(path, scope)) {
+  // Bounded: a first line with no end is refused once past what a header can be, not read whole.
+  for await (const rec of readCsvRecords(path, { ...scope, maxRecordChars: HEADER_MAX_CHARS })) {
     detectOnlineRetailColumns(rec, basename(path));
     return;
   }
@@ -159,6 +160,8 @@ export async function importOnlineRetail(db: Db, path: string, onProgress?: Prog
   const report = new ReportCounter();
   const scope = { roots: options.roots };
   const progress = createByteProgress(await fileSize(path, scope), onProgress);
+  // The header first, with its bound: a first line with no end is refused before the reads below take it whole.
+  await checkOnlineRetailHeader(path, scope);
   const dateOrder = options.dateOrder ?? (await detectDateOrder(path, scope));
   const writer = createEventBatchWriter(db, options.batchSize, options.writesInFlight);
   const titles = new ModeCounter();
