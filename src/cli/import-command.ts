@@ -135,13 +135,14 @@ async function main(args: string[]): Promise<number> {
   const config = loadConfig();
   // A server owns the embedded data: the import runs there (the file is read by the server), followed here.
   const server = runningServer(config);
+  // The headers first, with the command user's rights: a file of the wrong shape is told in a moment, exit 1, as
+  // POST /v1/imports tells it, not after the embedded database started, nor after a file outside a running server's
+  // roots was copied whole under them to be refused there (the server checks again: the file may change between).
+  await checkImportInput(request);
   if (server) {
     const handed = await jobOnServer(server, { label: `import ${request.format}`, there: 'importing there', route: '/v1/imports', body: { format: request.format, ...(request.dateOrder ? { dateOrder: request.dateOrder } : {}) }, localPath: request.path });
     return typeof handed === 'number' ? handed : finishJob(handed.progress, 'import', handed.job, (result) => console.log(formatReport(result as ImportReport)));
   }
-  // The headers before the database: a file of the wrong shape is told in a moment, as POST /v1/imports tells it,
-  // not after the embedded database started (a running server, above, checks them itself when it is handed the import).
-  await checkImportInput(request);
   const db = await openDatabase(config);
   try {
     const progress = createProgress(`import ${request.format}`);
