@@ -13,6 +13,7 @@ import { parseBoolean, parseInteger, parseIsoTimestamp, parseNumber } from './fi
 import { REJECTED_ROWS_KEPT, ReportCounter, type AttributeColumn, type IgnoredColumn, type ImportReport, type ImporterOptions, type ProgressCallback } from './import-report.js';
 import { createByteProgress } from './progress-tracker.js';
 import { addOrRenameAdvice, likelyColumn, pointersTo } from './column-hints.js';
+import { dataRowSign } from './header-or-data-row.js';
 
 type Kind = 'items' | 'users' | 'events';
 
@@ -59,7 +60,7 @@ function findFile(dir: string, kind: Kind): string | null {
  * their place, never a name as written: a file sent without its header begins with a data row (a customer's id
  * and purchase), and a failed job keeps its error (and the log its line) where no erasure reaches.
  */
-function readColumns(kind: Kind, file: string, header: string[]): Columns {
+function readColumns(kind: Kind, file: string, header: string[], sample: string[][] = []): Columns {
   const names = header.map((h) => h.trim());
   const lower = names.map((n) => n.toLowerCase());
   const dupeAt = lower.findIndex((n, i) => lower.indexOf(n) !== i);
@@ -77,16 +78,16 @@ function readColumns(kind: Kind, file: string, header: string[]): Columns {
       `${path.basename(file)}: ${why}; its first line has ${names.length} field${names.length === 1 ? '' : 's'} and must be a header naming at least ${required.join(', ')}${fix}`,
     );
   }
-  // users.csv takes any column but `id` as an attribute, so any line holding a cell `id` in any case passes as its
-  // header, a data row too: a customer from Indonesia (country ID) at the top of a file sent without its header made
-  // every row's country code a customer id, silently. Its header must write `id` as the format does (lower case);
-  // another case is refused as the line that may be data it is (events.csv and items.csv need more columns than a
-  // data row holds, and keep the case-blind match).
-  if (kind === 'users' && !names.includes('id')) {
+  // users.csv takes any column but `id` as an attribute, so any line holding a cell `id` (any case, as every column
+  // name is matched) passes as its header, a data row too: a file sent without its header whose first customer is
+  // from Indonesia (country ID, language id) would store every row's country or language code as a customer,
+  // silently. The line is judged against the rows below it (dataRowSign), and refused when they say it is data.
+  const sign = kind === 'users' ? dataRowSign(names, lower.indexOf('id'), sample) : null;
+  if (sign) {
     throw new AppError(
       'UNPROCESSABLE',
-      `${path.basename(file)}: its first line names id only as column ${lower.indexOf('id') + 1} written in another case, so it may as well be a data row (a customer whose country is ID) as a header; ` +
-        'read as a header, it would store customers under the values of that column. Write that column\'s name id (lower case) if the line is the header, or add a header line naming id if the file begins with a data row',
+      `${path.basename(file)}: its first line looks like a data row, not a header: ${sign}. Read as a header, it would store customers under the values of column ${lower.indexOf('id') + 1}. ` +
+        'If the file begins with a data row, add a header line naming id and the other columns; if the line is the header, name id the column holding the customers\' ids (each once)',
     );
   }
   // A catalogue file describes its products whole (a row replaces every field): one with none of the columns that
@@ -135,9 +136,30 @@ function readColumns(kind: Kind, file: string, header: string[]): Columns {
   return { index: new Map(lower.map((n, i) => [n, i])), attributes, ignored, reportedAttributes, width: header.length };
 }
 
-async function readHeader(file: string, scope: ReadScope): Promise<string[]> {
-  // Bounded: a first line with no end is refused once past what a header can be, not read whole.
-  for await (const rec of readCsvRecords(file, { ...scope, maxRecordChars: HEADER_MAX_CHARS })) return rec;
+/** The rows after the header the users.csv check judges it by (dataRowSign), read within HEADER_MAX_CHARS. */
+const SAMPLE_ROWS = 20;
+
+/**
+ * A file's first record and, for `rows` > 0, up to that many records after it (fewer once they hold
+ * HEADER_MAX_CHARS characters). Bounded: a first line with no end is refused once past what a header can be, not
+ * read whole. A fault in a row after the header ends the sample there (the import reports it, by its line).
+ */
+async function readHeader(file: string, scope: ReadScope, rows = 0): Promise<{ header: string[]; sample: string[][] }> {
+  let header: string[] | undefined;
+  const sample: string[][] = [];
+  let chars = 0;
+  try {
+    for await (const rec of readCsvRecords(file, { ...scope, maxRecordChars: HEADER_MAX_CHARS })) {
+      if (header) {
+        sample.push(rec);
+        chars += rec.reduce((n, cell) => n + cell.length, 0);
+      } else header = rec;
+      if (sample.length >= rows || chars >= HEADER_MAX_CHARS) break;
+    }
+  } catch (err) {
+    if (!header) throw err;
+  }
+  if (header) return { header, sample };
   throw new AppError('UNPROCESSABLE', `${path.basename(file)} is empty: expected a CSV header row`);
 }
 
@@ -295,7 +317,10 @@ export async function checkGenericDir(dir: string, scope: ReadScope = {}) {
   });
   if (files.length === 0) throw new AppError('UNPROCESSABLE', `${dir} has none of items.csv, users.csv, events.csv`);
   const checked = [];
-  for (const f of files) checked.push({ ...f, cols: readColumns(f.kind, f.file, await readHeader(f.file, scope)), size: await fileSize(f.file, scope) });
+  for (const f of files) {
+    const { header, sample } = await readHeader(f.file, scope, f.kind === 'users' ? SAMPLE_ROWS : 0);
+    checked.push({ ...f, cols: readColumns(f.kind, f.file, header, sample), size: await fileSize(f.file, scope) });
+  }
   return checked;
 }
 

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { dataRowSign } from '../../../src/data/importers/header-or-data-row.js';
+
+describe('dataRowSign: a users.csv first line judged against the rows below it', () => {
+  it('When the id cell is shaped like the values below it (ID above FR, DE; id above en, fr), Then the line is a data row', () => {
+    expect(dataRowSign(['hd-ann', 'ID', 'wholesale'], 1, [['hd-bob', 'FR', 'retail'], ['hd-cy', 'DE', 'vip']])).toMatch(/^its column 2, read as id, holds a value of the length/);
+    expect(dataRowSign(['hd-ann', 'id', 'x'], 1, [['hd-bob', 'en', 'y'], ['hd-cy', 'fr', 'z']])).toMatch(/^its column 2/);
+  });
+
+  it('When the ids below are unlike the id cell, unique, and no other cell reappears in its column, Then the line is a header', () => {
+    expect(dataRowSign(['ID', 'COUNTRY', 'SEGMENT'], 0, [['100231', 'FR', 'vip'], ['100232', 'ID', 'retail'], ['100233', 'DE', 'retail']])).toBeNull();
+    expect(dataRowSign(['id', 'country'], 0, [['hd-ann', 'ID'], ['hd-bob', 'FR']])).toBeNull();
+  });
+
+  it('When the column read as id repeats values below, Then the line is a data row', () => {
+    expect(dataRowSign(['u1', 'Id'], 1, [['u2', 'Fra'], ['u3', 'Fra']])).toMatch(/^the values below it in column 2, read as the customers' ids, repeat/);
+  });
+
+  it('When another cell of the line reappears as a value in its own column, Then the line is a data row', () => {
+    expect(dataRowSign(['ID', 'u1', 'retail'], 0, [['a-100', 'u2', 'retail'], ['a-101', 'u3', 'vip']])).toBe('its column 3 holds a value that appears again below it in that column');
+  });
+
+  it('When no row follows the line, Then nothing says it is data', () => {
+    expect(dataRowSign(['hd-ann', 'ID'], 1, [])).toBeNull();
+  });
+});
