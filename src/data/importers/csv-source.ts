@@ -24,6 +24,8 @@ export interface CsvSourceOptions extends ReadScope {
    * UNPROCESSABLE) instead of building a string as long as the file. Set by the header checks (HEADER_MAX_CHARS).
    */
   maxRecordChars?: number;
+  /** The read is a check made before anything is imported (the header checks): its errors say nothing was. */
+  beforeImport?: boolean;
 }
 
 /**
@@ -131,7 +133,7 @@ function lineEnds(buf: Buffer, crBefore: boolean): { ends: number; crAfter: bool
  * with replacement, as csv-parse does, turned a Latin-1 (Windows-1252) file's `José` and `Josè` into one
  * customer `Jos\uFFFD`, silently. A sequence split between two chunks is checked once it is whole.
  */
-function strictUtf8(path: string): Transform {
+function strictUtf8(path: string, beforeImport = false): Transform {
   let carry = Buffer.alloc(0);
   let offset = 0; // bytes checked before `carry`
   let line = 1;
@@ -144,7 +146,8 @@ function strictUtf8(path: string): Transform {
     return new AppError(
       'UNPROCESSABLE',
       `${basename(path)} is not UTF-8: line ${line + newlines} (byte ${offset + bad}) holds ${shown || 'a sequence cut short by the end of the file'}. ` +
-        'Files must be UTF-8 (Excel: save as "CSV UTF-8"); read as UTF-8, a Latin-1 or Windows-1252 file would store other names and titles than its own. The import stopped there; import the converted file again (rows already imported are not added twice)',
+        'Files must be UTF-8 (Excel: save as "CSV UTF-8"); read as UTF-8, a Latin-1 or Windows-1252 file would store other names and titles than its own. ' +
+        (beforeImport ? 'Nothing was imported; import the converted file' : 'The import stopped there; import the converted file again (rows already imported are not added twice)'),
     );
   };
   return new Transform({
@@ -173,15 +176,17 @@ function strictUtf8(path: string): Transform {
 const LOSES_ITS_PLACE: ReadonlySet<string> = new Set(['CSV_QUOTE_NOT_CLOSED', 'CSV_INVALID_CLOSING_QUOTE']);
 
 /** The import's error for a quote the parser cannot get past: which record, where, and what to fix. */
-function brokenQuote(path: string, err: CsvError, startLine: number, dataRow: number): AppError {
+function brokenQuote(path: string, err: CsvError, startLine: number, dataRow: number, beforeImport = false): AppError {
   const why =
     err.code === 'CSV_QUOTE_NOT_CLOSED'
       ? 'opens a quoted field that is never closed'
       : `has a quoted field whose closing quote (line ${err.lines}) is followed by more text instead of a comma or the end of the line`;
   return new AppError(
     'UNPROCESSABLE',
-    `${basename(path)}: the record at line ${startLine} (data row ${dataRow}) ${why}; the rest of the file cannot be read reliably, so the import stopped there. ` +
-      'Quote a field holding a quote whole and double its quotes ("MUG 12"" TALL"), then import the file again (rows already imported are not added twice)',
+    `${basename(path)}: the record at line ${startLine} (${dataRow === 0 ? 'the header line' : `data row ${dataRow}`}) ${why}; the rest of the file cannot be read reliably, ` +
+      (beforeImport
+        ? 'so nothing was imported. Quote a field holding a quote whole and double its quotes ("MUG 12"" TALL"), then import the file'
+        : 'so the import stopped there. Quote a field holding a quote whole and double its quotes ("MUG 12"" TALL"), then import the file again (rows already imported are not added twice)'),
   );
 }
 
@@ -242,7 +247,7 @@ export async function* readCsvRecords(path: string, opts: CsvSourceOptions = {})
       // Thrown here, csv-parse fails the stream with it, and the iteration below throws it.
       // Skipped, the parser would go on filling the same record (with skip_records_with_error, errors come here).
       if (err?.code === 'CSV_MAX_RECORD_SIZE') throw tooLong(path, parser.info.records + skipped, lastLine + 1 + (Number(err.empty_lines) - emptyLines), opts.maxRecordChars ?? 0);
-      if (err && LOSES_ITS_PLACE.has(err.code)) throw brokenQuote(path, err, lastLine + 1 + (Number(err.empty_lines) - emptyLines), parser.info.records + skipped);
+      if (err && LOSES_ITS_PLACE.has(err.code)) throw brokenQuote(path, err, lastLine + 1 + (Number(err.empty_lines) - emptyLines), parser.info.records + skipped, opts.beforeImport);
       // csv-parse reports an error per stray quote (`12 "DAISY" PEGS "TALL"`: four): one record, skipped once.
       const at = `${parser.info.records}:${String(err?.lines)}`;
       if (at === lastSkip) return undefined;
@@ -256,7 +261,7 @@ export async function* readCsvRecords(path: string, opts: CsvSourceOptions = {})
   // The stream closes the handle when it ends or is destroyed (pipeline destroys it when the reading stops).
   const streams: (Readable | Transform)[] = [handle.createReadStream({ start: 0 }), counter];
   if (gzip) streams.push(createGunzip());
-  streams.push(strictUtf8(path));
+  streams.push(strictUtf8(path, opts.beforeImport));
   // pipeline destroys every stream on a read or gunzip error, so the iteration below throws it.
   pipeline([...streams, parser], () => {});
   try {

@@ -149,7 +149,7 @@ async function readHeader(file: string, scope: ReadScope, rows = 0): Promise<{ h
   const sample: string[][] = [];
   let chars = 0;
   try {
-    for await (const rec of readCsvRecords(file, { ...scope, maxRecordChars: HEADER_MAX_CHARS })) {
+    for await (const rec of readCsvRecords(file, { ...scope, maxRecordChars: HEADER_MAX_CHARS, beforeImport: true })) {
       if (header) {
         sample.push(rec);
         chars += rec.reduce((n, cell) => n + cell.length, 0);

@@ -78,7 +78,7 @@ export function detectOnlineRetailColumns(header: string[], file?: string): Reco
  */
 export async function checkOnlineRetailHeader(path: string, scope: ReadScope = {}): Promise<void> {
   // Bounded: a first line with no end is refused once past what a header can be, not read whole.
-  for await (const rec of readCsvRecords(path, { ...scope, maxRecordChars: HEADER_MAX_CHARS })) {
+  for await (const rec of readCsvRecords(path, { ...scope, maxRecordChars: HEADER_MAX_CHARS, beforeImport: true })) {
     detectOnlineRetailColumns(rec, basename(path));
     return;
   }
