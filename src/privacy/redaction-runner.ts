@@ -23,24 +23,32 @@ export const redactHere: RedactionRunner = { run: async (job) => redact(job), cl
 
 type Pending = { job: RedactionJob; resolve: (r: RedactionResult) => void; reject: (err: Error) => void };
 
-export function createRedactionRunner(opts: { onWorkerFailed?: (err: Error) => void } = {}): RedactionRunner {
+export function createRedactionRunner(opts: {
+  onWorkerFailed?: (err: Error) => void;
+  /** Starts the thread (default: redaction-worker.ts); a test stands a thread that cannot start with one that throws. */
+  startWorker?: () => Worker;
+} = {}): RedactionRunner {
   let worker: Worker | null = null;
   let failed = false;
   let nextId = 0;
   const pending = new Map<number, Pending>();
   const here = (job: RedactionJob) => Promise.resolve().then(() => redact(job));
+  /** The jobs the worker held, done here: each pending entry keeps the caller's job, whose bytes were not transferred. */
+  const settleHere = () => {
+    for (const p of pending.values()) here(p.job).then(p.resolve, p.reject);
+    pending.clear();
+  };
 
   const giveUp = (err: Error) => {
     if (failed) return;
     failed = true;
     worker = null;
     opts.onWorkerFailed?.(err);
-    for (const p of pending.values()) here(p.job).then(p.resolve, p.reject);
-    pending.clear();
+    settleHere();
   };
 
   const start = (): Worker => {
-    const w = startModuleWorker('redaction-worker', null);
+    const w = (opts.startWorker ?? (() => startModuleWorker('redaction-worker', null)))();
     w.unref();
     w.on('message', (reply: RedactionReply) => {
       const p = pending.get(reply.id);
@@ -58,15 +66,29 @@ export function createRedactionRunner(opts: { onWorkerFailed?: (err: Error) => v
   return {
     run(job) {
       if (failed) return here(job);
-      worker ??= start();
+      try {
+        worker ??= start();
+      } catch (err) {
+        // It could not start (no bundle, no loader, out of threads): this job and the later ones are done here.
+        giveUp(err instanceof Error ? err : new Error(String(err)));
+        return here(job);
+      }
+      const w = worker;
       const id = nextId++;
-      // A copy of its own, whole: transferred, not cloned, and the caller's buffer stays usable.
+      // A copy of its own, whole, is sent: transferred, not cloned, so after postMessage its bytes are gone
+      // from this thread (length 0). The caller's job, untouched, is what a fallback redacts.
       const bytes = job.bytes.slice();
-      const sent = { ...job, bytes };
       return new Promise<RedactionResult>((resolve, reject) => {
-        pending.set(id, { job: sent, resolve, reject });
-        worker!.ref();
-        worker!.postMessage({ id, job: sent }, [bytes.buffer as ArrayBuffer]);
+        pending.set(id, { job, resolve, reject });
+        w.ref();
+        try {
+          w.postMessage({ id, job: { ...job, bytes } }, [bytes.buffer as ArrayBuffer]);
+        } catch (err) {
+          // Not handed over (the thread is gone, the job could not be sent): done here.
+          pending.delete(id);
+          if (pending.size === 0) w.unref();
+          here(job).then(resolve, reject);
+        }
       });
     },
     async close() {
@@ -74,6 +96,8 @@ export function createRedactionRunner(opts: { onWorkerFailed?: (err: Error) => v
       worker = null;
       failed = true;
       await w?.terminate();
+      // The jobs it held when closed still end: done here (giveUp does nothing once `failed` is set).
+      settleHere();
     },
   };
 }
