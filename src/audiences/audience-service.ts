@@ -2,8 +2,8 @@
  * GET /v1/items/:id/audience and POST /v1/audiences: the customers most likely to buy a product, a
  * category or a list of items, from the active model's per-customer scores (audience-index.ts). The
  * index is built once per model version from the version's stored entries (one batched read per
- * 1,000 customers) and kept while the version is served; an erasure drops it so the next audience
- * reads the redacted entries.
+ * 1,000 customers) and kept while the version is served; the customers erased in this process are left
+ * out of every index's audiences (forgetUser).
  */
 import { AppError, notInModel } from '../errors.js';
 import type { ProfileService } from '../profiles/profile-service.js';
@@ -123,9 +123,14 @@ export function createAudienceService(deps: {
     if (!at) positions.set(index, (at = new Map(index.userIds.map((id, u) => [id, u]))));
     return new Set(userIds.flatMap((id) => at.get(id) ?? []));
   };
-  let current: ServingModel | null = null;
-  /** Customers erased while a version was served, left out of its audiences (forgetUser). */
-  const erased = new WeakMap<ServingModel, Set<string>>();
+  /**
+   * Customers erased while this process ran, left out of the audiences of every index it keeps (forgetUser):
+   * not only the version last asked, since around a version switch the version served may be another whose
+   * index was built before the erasure; and an index being read while the erasure happens may have read the
+   * customer's entry before it was deleted. One id per erasure, for the process's life (erasures are rare:
+   * a few MB at 100,000 of them).
+   */
+  const erased = new Set<string>();
 
   const indexOf = (model: ServingModel) => {
     let index = indexes.get(model);
@@ -135,7 +140,6 @@ export function createAudienceService(deps: {
       index.catch(() => indexes.delete(model));
       indexes.set(model, index);
     }
-    current = model;
     return index;
   };
 
@@ -155,7 +159,7 @@ export function createAudienceService(deps: {
   }
 
   /** Who may be in the audience: the asked groups' members, less the customers erased since the index was built. */
-  async function filterOf(model: ServingModel, index: AudienceIndex, q: AudienceQuery): Promise<((u: number) => boolean) | undefined> {
+  async function filterOf(index: AudienceIndex, q: AudienceQuery): Promise<((u: number) => boolean) | undefined> {
     const groups: Set<string>[] = [];
     for (const [dimension, name] of [['segment', q.segment], ['lifecycle', q.lifecycle]] as const) {
       if (name === undefined) continue;
@@ -163,11 +167,10 @@ export function createAudienceService(deps: {
       if (!ids) throw new AppError('UNPROCESSABLE', 'the active model has no customer profiles to filter by', [{ path: dimension, message: 'no profiles' }]);
       groups.push(ids);
     }
-    const gone = erased.get(model);
-    if (groups.length === 0 && !gone) return undefined;
+    if (groups.length === 0 && erased.size === 0) return undefined;
     return (u) => {
       const id = index.userIds[u];
-      return !gone?.has(id) && groups.every((g) => g.has(id));
+      return !erased.has(id) && groups.every((g) => g.has(id));
     };
   }
 
@@ -180,7 +183,7 @@ export function createAudienceService(deps: {
       const index = await indexOf(model);
       const recentDays = q.recentDays ?? DEFAULT_RECENT_DAYS;
       const since = q.includeRecentBuyers ? null : model.info.now - recentDays * DAY_MS;
-      const filter = await filterOf(model, index, q);
+      const filter = await filterOf(index, q);
       // Recent buyers by their purchases in Postgres when it can be read: entries date only a customer's
       // latest distinct purchases, and know nothing bought since training.
       const recent = since !== null && deps.recentBuyers ? positionsOf(index, await deps.recentBuyers(targets.map((t) => model.items.ids[t]), since)) : null;
@@ -205,16 +208,13 @@ export function createAudienceService(deps: {
       };
     },
     /**
-     * After an erasure: the customer is in no audience of the version served from now on. Their entry is
-     * gone from the store (the erasure deleted it before telling), and the index built from the entries is
-     * kept, the customer left out when ranking: building it again read every customer's entry (176 s at
-     * 420,000 customers), after every erasure.
+     * After an erasure: the customer is in no audience of any version from now on. Their entry is gone from
+     * the store (the erasure deleted it before telling), and the indexes built from the entries are kept, the
+     * customer left out when ranking: building one again read every customer's entry (176 s at 420,000
+     * customers), after every erasure.
      */
     forgetUser(userId: string): void {
-      if (!current) return;
-      let gone = erased.get(current);
-      if (!gone) erased.set(current, (gone = new Set()));
-      gone.add(userId);
+      erased.add(userId);
     },
   };
 }
