@@ -34,6 +34,7 @@ import { createExperimentRepository } from './data/experiment-repository.js';
 import { createExperimentCache } from './serving/experiments.js';
 import { createExperimentService } from './serving/experiment-service.js';
 import { createAudienceService } from './audiences/audience-service.js';
+import { postingsInWorker } from './audiences/audience-index-build.js';
 import { checkExport } from './exports/check-export.js';
 import { createCustomerRepository } from './data/customer-repository.js';
 import { createServiceOverview } from './training/service-overview.js';
@@ -102,6 +103,7 @@ export function createServices(deps: {
   const audiences = createAudienceService({
     model: () => serving.activeModel(), store, profiles,
     recentBuyers: (itemIds, since) => events.buyersSince(itemIds, new Date(since)),
+    buildPostings: postingsInWorker({ onWorkerFailed: (err) => log?.("the audience index's worker thread failed", err) }),
   });
   const erasureRepository = createErasureRepository(db);
   const modelGauges = createModelGauges({ store, metrics, log, erasedSince: erasureRepository.countAfter, served: () => serving.modelInHand()?.meta ?? null });

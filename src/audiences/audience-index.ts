@@ -70,21 +70,92 @@ export interface AudienceIndex {
   hybridSources: readonly string[];
 }
 
-function invert(lists: ArrayLike<number>[], itemCount: number) {
+/**
+ * Some customers' lists packed end to end, in customer order: customer c of the chunk has the candidates
+ * items[o .. o + lengths[c]) with their blend scores, o the sum of the lengths before it, and the purchases
+ * likewise. Typed arrays only, so a chunk crosses to a worker thread transferred (audience-index-build.ts).
+ */
+export interface PackedEntries {
+  lengths: Int32Array;
+  items: Int32Array;
+  scores: Float32Array;
+  purchasedLengths: Int32Array;
+  purchased: Int32Array;
+}
+
+/** The postings of an index: every customer's candidates and purchases, inverted by item. */
+export type AudiencePostings = Pick<AudienceIndex, 'candidates' | 'buyers'>;
+
+/** Packs these entries' candidates and purchases (one chunk of the customers, in their order). */
+export function packEntries(entries: readonly UserEntry[]): PackedEntries {
+  const lengths = new Int32Array(entries.length);
+  const purchasedLengths = new Int32Array(entries.length);
+  let n = 0;
+  let m = 0;
+  entries.forEach((e, c) => {
+    n += lengths[c] = e.hybrid.items.length;
+    m += purchasedLengths[c] = e.purchased.length;
+  });
+  const out = { lengths, items: new Int32Array(n), scores: new Float32Array(n), purchasedLengths, purchased: new Int32Array(m) };
+  n = 0;
+  m = 0;
+  for (const e of entries) {
+    out.items.set(e.hybrid.items, n);
+    out.scores.set(e.hybrid.scores.subarray(0, e.hybrid.items.length), n);
+    n += e.hybrid.items.length;
+    out.purchased.set(e.purchased, m);
+    m += e.purchased.length;
+  }
+  return out;
+}
+
+/** Inverts lists given as (lengths, values) chunks; customer numbers run on across the chunks. */
+function invert(chunks: readonly { lengths: Int32Array; values: Int32Array; weights?: Float32Array }[], itemCount: number) {
   const indptr = new Int32Array(itemCount + 1);
-  for (const l of lists) for (let p = 0; p < l.length; p++) indptr[l[p] + 1]++;
+  for (const { values } of chunks) for (let p = 0; p < values.length; p++) indptr[values[p] + 1]++;
   for (let i = 0; i < itemCount; i++) indptr[i + 1] += indptr[i];
   const fill = indptr.slice(0, itemCount);
   const users = new Int32Array(indptr[itemCount]);
   const slot = new Int32Array(indptr[itemCount]);
-  lists.forEach((l, u) => {
-    for (let p = 0; p < l.length; p++) {
-      const at = fill[l[p]]++;
-      users[at] = u;
-      slot[at] = p;
+  const scores = new Float32Array(chunks.some((c) => c.weights) ? indptr[itemCount] : 0);
+  let u = 0;
+  for (const { lengths, values, weights } of chunks) {
+    let o = 0;
+    for (let c = 0; c < lengths.length; c++, u++) {
+      for (let p = 0; p < lengths[c]; p++) {
+        const at = fill[values[o + p]]++;
+        users[at] = u;
+        slot[at] = p;
+        if (weights) scores[at] = weights[o + p];
+      }
+      o += lengths[c];
     }
-  });
-  return { indptr, users, slot };
+  }
+  return { indptr, users, slot, scores };
+}
+
+/** The postings of customers packed in chunks (packEntries), customer u being the u-th across the chunks in order. */
+export function buildPostings(chunks: readonly PackedEntries[], itemCount: number): AudiencePostings {
+  const cand = invert(chunks.map((c) => ({ lengths: c.lengths, values: c.items, weights: c.scores })), itemCount);
+  const buy = invert(chunks.map((c) => ({ lengths: c.purchasedLengths, values: c.purchased })), itemCount);
+  return { candidates: cand, buyers: { indptr: buy.indptr, users: buy.users } };
+}
+
+/** The index over these customers' entries and their postings (built here, or by buildPostings elsewhere). */
+export function audienceIndexOf(
+  input: Omit<Parameters<typeof buildAudienceIndex>[0], 'entries'> & { entries: readonly UserEntry[] },
+  postings: AudiencePostings,
+): AudienceIndex {
+  return {
+    userIds: input.userIds,
+    entries: input.entries,
+    itemCount: input.itemCount,
+    candidates: postings.candidates,
+    buyers: postings.buyers,
+    neighbours: input.neighbours,
+    relatedSources: input.relatedSources,
+    hybridSources: input.hybridSources,
+  };
 }
 
 /** Builds the index over customers' entries (in any order; `userIds[u]` is entry u's customer). */
@@ -97,21 +168,7 @@ export function buildAudienceIndex(input: {
   relatedSources: readonly string[];
   hybridSources: readonly string[];
 }): AudienceIndex {
-  const { entries, itemCount } = input;
-  const cand = invert(entries.map((e) => e.hybrid.items), itemCount);
-  const scores = new Float32Array(cand.users.length);
-  for (let p = 0; p < cand.users.length; p++) scores[p] = entries[cand.users[p]].hybrid.scores[cand.slot[p]];
-  const buy = invert(entries.map((e) => e.purchased), itemCount);
-  return {
-    userIds: input.userIds,
-    entries,
-    itemCount,
-    candidates: { indptr: cand.indptr, users: cand.users, scores, slot: cand.slot },
-    buyers: { indptr: buy.indptr, users: buy.users },
-    neighbours: input.neighbours,
-    relatedSources: input.relatedSources,
-    hybridSources: input.hybridSources,
-  };
+  return audienceIndexOf(input, buildPostings([packEntries(input.entries)], input.itemCount));
 }
 
 /** When user u last bought item i per their entry (their latest distinct purchases carry times). */

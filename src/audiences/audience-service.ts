@@ -2,8 +2,8 @@
  * GET /v1/items/:id/audience and POST /v1/audiences: the customers most likely to buy a product, a
  * category or a list of items, from the active model's per-customer scores (audience-index.ts). The
  * index is built once per model version from the version's stored entries (one batched read per
- * 1,000 customers) and kept while the version is served; the customers erased in this process are left
- * out of every index's audiences (forgetUser).
+ * 1,000 customers; the inversion in a worker thread, audience-index-build.ts) and kept while the version
+ * is served; the customers erased in this process are left out of every index's audiences (forgetUser).
  */
 import { AppError, notInModel } from '../errors.js';
 import type { ProfileService } from '../profiles/profile-service.js';
@@ -13,7 +13,8 @@ import { ARTIFACT_USER_IDS, decodeUserIdsArtifact } from '../serving/serving-art
 import { familySource, type ServingModel } from '../serving/serving-model.js';
 import { decodeUserEntry, USERS_TABLE, type UserEntry } from '../serving/user-entry.js';
 import type { ModelStore } from '../store/model-store.js';
-import { buildAudienceIndex, rankAudience, RELATED_FAMILIES, type AudienceIndex, type AudienceMember } from './audience-index.js';
+import { audienceIndexOf, packEntries, rankAudience, RELATED_FAMILIES, type AudienceIndex, type AudienceMember, type PackedEntries } from './audience-index.js';
+import { buildPostingsHere, type PostingsBuilder } from './audience-index-build.js';
 
 /**
  * Propensity exponent of the audience score, chosen on the validation split before 2011-11-01 on
@@ -26,6 +27,9 @@ export const AUDIENCE_GAMMA = 0;
 export const DEFAULT_RECENT_DAYS = 90;
 const DAY_MS = 86_400_000;
 const READ_BATCH = 1000;
+/** Entries decoded in one stretch of the event loop. */
+const DECODE_CHUNK = 250;
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export interface AudienceQuery {
   /** Item ids; or `category` (every item of the model's catalogue in it). */
@@ -58,38 +62,63 @@ export interface Audience {
   users: AudienceUser[];
 }
 
+/** An index with each customer's entry position in it (for the recent buyers told by Postgres). */
+export interface LoadedAudienceIndex {
+  index: AudienceIndex;
+  positions: ReadonlyMap<string, number>;
+}
+
 /**
  * Reads every customer's entry of a version and inverts them (customers without one are not in any audience).
  * A version that newer trainings deleted meanwhile (MODEL_VERSIONS_KEPT; it is unlisted before its data goes)
  * gave some reads nothing: 503, ask again (the process serves the newer version within seconds, and an export
  * waits for it as for a store that does not answer), rather than an audience short of those customers.
+ *
+ * None of it holds the event loop for long, so requests are answered while it runs (at 420,000 customers it
+ * took 91-200 s on a loaded machine, the storefront shed meanwhile): the entries are decoded DECODE_CHUNK at a
+ * time with a turn of the event loop between, and packed as they come; the inversion, the bulk of the work,
+ * is `build`'s (a worker thread in the service: audience-index-build.ts).
  */
-export async function loadAudienceIndex(store: Pick<ModelStore, 'getArtifact' | 'getEntries'> & Partial<Pick<ModelStore, 'listVersions'>>, model: ServingModel): Promise<AudienceIndex> {
+export async function loadAudienceIndex(
+  store: Pick<ModelStore, 'getArtifact' | 'getEntries'> & Partial<Pick<ModelStore, 'listVersions'>>,
+  model: ServingModel,
+  build: PostingsBuilder = buildPostingsHere,
+): Promise<LoadedAudienceIndex> {
   const bytes = await store.getArtifact(model.meta.version, ARTIFACT_USER_IDS);
   const all = bytes ? decodeUserIdsArtifact(bytes) : [];
   const userIds: string[] = [];
   const entries: UserEntry[] = [];
+  const positions = new Map<string, number>();
+  const chunks: PackedEntries[] = [];
   for (let from = 0; from < all.length; from += READ_BATCH) {
     const ids = all.slice(from, from + READ_BATCH);
     const rows = await store.getEntries(model.meta.version, USERS_TABLE, ids);
-    rows.forEach((row, k) => {
-      if (!row) return;
-      userIds.push(ids[k]);
-      entries.push(decodeUserEntry(row));
-    });
+    for (let at = 0; at < rows.length; at += DECODE_CHUNK) {
+      await turn();
+      const decoded: UserEntry[] = [];
+      for (let k = at; k < Math.min(rows.length, at + DECODE_CHUNK); k++) {
+        const row = rows[k];
+        if (!row) continue;
+        positions.set(ids[k], userIds.length);
+        userIds.push(ids[k]);
+        const entry = decodeUserEntry(row);
+        entries.push(entry);
+        decoded.push(entry);
+      }
+      chunks.push(packEntries(decoded));
+    }
   }
   const { version } = model.meta;
   if (store.listVersions && !(await store.listVersions()).some((v) => v.version === version)) {
     throw new AppError('DEPENDENCY_UNAVAILABLE', `model version ${version} is no longer in the model store (a newer training deleted it, or the store lost it) while its customers were read: ask again`);
   }
-  return buildAudienceIndex({
-    userIds,
-    entries,
-    itemCount: model.items.ids.length,
-    neighbours: model.neighbours,
-    relatedSources: relatedSourcesOf(model),
-    hybridSources: model.info.hybridSources,
-  });
+  const itemCount = model.items.ids.length;
+  const postings = await build(chunks, itemCount);
+  const index = audienceIndexOf(
+    { userIds, entries, itemCount, neighbours: model.neighbours, relatedSources: relatedSourcesOf(model), hybridSources: model.info.hybridSources },
+    postings,
+  );
+  return { index, positions };
 }
 
 /** The version's sources of RELATED_FAMILIES: the recipe may name them otherwise than their families. */
@@ -114,15 +143,12 @@ export function createAudienceService(deps: {
    */
   recentBuyers?: (itemIds: readonly string[], since: number) => Promise<string[]>;
   gamma?: number;
+  /** Where an index's postings are built (default: on this thread; the service's is a worker thread). */
+  buildPostings?: PostingsBuilder;
 }) {
-  const indexes = new WeakMap<ServingModel, Promise<AudienceIndex>>();
-  const positions = new WeakMap<AudienceIndex, Map<string, number>>();
+  const indexes = new WeakMap<ServingModel, Promise<LoadedAudienceIndex>>();
   /** Entry positions of these customers in the index (customers it does not hold are in no audience). */
-  const positionsOf = (index: AudienceIndex, userIds: readonly string[]): Set<number> => {
-    let at = positions.get(index);
-    if (!at) positions.set(index, (at = new Map(index.userIds.map((id, u) => [id, u]))));
-    return new Set(userIds.flatMap((id) => at.get(id) ?? []));
-  };
+  const positionsOf = (at: ReadonlyMap<string, number>, userIds: readonly string[]): Set<number> => new Set(userIds.flatMap((id) => at.get(id) ?? []));
   /**
    * Customers erased while this process ran, left out of the audiences of every index it keeps (forgetUser):
    * not only the version last asked, since around a version switch the version served may be another whose
@@ -135,7 +161,7 @@ export function createAudienceService(deps: {
   const indexOf = (model: ServingModel) => {
     let index = indexes.get(model);
     if (!index) {
-      index = loadAudienceIndex(deps.store, model);
+      index = loadAudienceIndex(deps.store, model, deps.buildPostings);
       // A failed read (store down) is tried again by the next request.
       index.catch(() => indexes.delete(model));
       indexes.set(model, index);
@@ -180,13 +206,13 @@ export function createAudienceService(deps: {
       const model = await deps.model();
       if (!model) return null;
       const targets = targetsOf(model, q);
-      const index = await indexOf(model);
+      const { index, positions } = await indexOf(model);
       const recentDays = q.recentDays ?? DEFAULT_RECENT_DAYS;
       const since = q.includeRecentBuyers ? null : model.info.now - recentDays * DAY_MS;
       const filter = await filterOf(index, q);
       // Recent buyers by their purchases in Postgres when it can be read: entries date only a customer's
       // latest distinct purchases, and know nothing bought since training.
-      const recent = since !== null && deps.recentBuyers ? positionsOf(index, await deps.recentBuyers(targets.map((t) => model.items.ids[t]), since)) : null;
+      const recent = since !== null && deps.recentBuyers ? positionsOf(positions, await deps.recentBuyers(targets.map((t) => model.items.ids[t]), since)) : null;
       const members = rankAudience(index, {
         targets,
         k: q.k,

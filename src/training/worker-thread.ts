@@ -14,6 +14,7 @@ export const WORKER_MODULES = {
   'evaluation-worker': 'evaluation',
   'artifact-read-worker': 'store',
   'redaction-worker': 'privacy',
+  'audience-index-worker': 'audiences',
 } as const;
 export type WorkerModule = keyof typeof WORKER_MODULES;
 

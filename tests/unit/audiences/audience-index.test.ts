@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rankAudience } from '../../../src/audiences/audience-index.js';
+import { buildPostings, packEntries, rankAudience } from '../../../src/audiences/audience-index.js';
 import { audienceOfComputed } from '../../../src/audiences/computed-audience.js';
 import { buildServingModel } from '../../../src/serving/serving-model-builder.js';
 import { twoGroups } from '../recommenders/two-groups.fixture.js';
@@ -65,5 +65,25 @@ describe('audiences from the models\' scores on two disjoint groups', () => {
     const single = rankAudience(index, { targets: [item('g0')], k: 24, gamma: 0, excludeBuyersSince: null });
     const both = new Map(members.map((m) => [m.user, m.score]));
     for (const m of single) if (m.tier === 'candidate' && both.has(m.user)) expect(both.get(m.user)!).toBeGreaterThanOrEqual(m.score);
+  });
+
+  it('When the customers are packed in several chunks, Then the postings are the plain inversion of every customer\'s lists, customers numbered on across the chunks', () => {
+    const { entries } = index;
+    const chunks = [packEntries(entries.slice(0, 3)), packEntries([]), packEntries(entries.slice(3, 10)), packEntries(entries.slice(10))];
+    const postings = buildPostings(chunks, index.itemCount);
+    for (let i = 0; i < index.itemCount; i++) {
+      // Plainly: who holds item i, in customer order, with the slot and score it has on their list.
+      const holders: [number, number, number][] = [];
+      const buyers: number[] = [];
+      entries.forEach((e, u) => {
+        e.hybrid.items.forEach((it, k) => it === i && holders.push([u, k, e.hybrid.scores[k]]));
+        if (e.purchased.includes(i)) buyers.push(u);
+      });
+      const { indptr, users, slot, scores } = postings.candidates;
+      const got = [...users.subarray(indptr[i], indptr[i + 1])].map((u, p) => [u, slot[indptr[i] + p], scores[indptr[i] + p]]);
+      expect(got).toEqual(holders);
+      expect([...postings.buyers.users.subarray(postings.buyers.indptr[i], postings.buyers.indptr[i + 1])]).toEqual(buyers);
+    }
+    expect(postings.candidates.users.length).toBeGreaterThan(0);
   });
 });

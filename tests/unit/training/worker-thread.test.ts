@@ -13,7 +13,7 @@ const sources = names.map(workerModule);
 describe('worker modules started from the TypeScript sources', () => {
   it('names each worker module by its source file', () => {
     for (const url of sources) {
-      expect(url.pathname).toMatch(/\/src\/(training|evaluation|store|privacy)\/[a-z-]+-worker\.ts$/);
+      expect(url.pathname).toMatch(/\/src\/(training|evaluation|store|privacy|audiences)\/[a-z-]+-worker\.ts$/);
       expect(existsSync(url), url.pathname).toBe(true);
     }
   });
