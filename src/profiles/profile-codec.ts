@@ -102,6 +102,28 @@ export function encodeProfiles(profiles: readonly SegmentedProfile[], info: Prof
 
 /** Reads profiles written by encodeProfiles; throws ArtifactFormatError on anything else or on inconsistent data. */
 export function decodeProfiles(bytes: Uint8Array): DecodedProfiles {
+  const d = profileDecoder(bytes);
+  const profiles: SegmentedProfile[] = [];
+  for (let k = 0; k < d.count; k++) profiles.push(d.profile(k));
+  return { ...d.info, profiles };
+}
+
+/**
+ * decodeProfiles with `pause()` awaited after every `chunk` profiles, so a caller on a thread that answers
+ * requests lets others run between stretches (420,000 profiles decoded in one stretch held it for 6-12 s).
+ */
+export async function decodeProfilesInChunks(bytes: Uint8Array, pause: () => Promise<void>, chunk = 5000): Promise<DecodedProfiles> {
+  const d = profileDecoder(bytes);
+  const profiles: SegmentedProfile[] = [];
+  for (let k = 0; k < d.count; k++) {
+    if (k > 0 && k % chunk === 0) await pause();
+    profiles.push(d.profile(k));
+  }
+  return { ...d.info, profiles };
+}
+
+/** The artifact's header checked and its arrays found; `profile(k)` decodes the k-th customer's profile. */
+function profileDecoder(bytes: Uint8Array): { count: number; info: Omit<DecodedProfiles, 'profiles'>; profile: (k: number) => SegmentedProfile } {
   const { header, arrays } = decodeArtifact(bytes, { algorithm: ALGORITHM, version: VERSION });
   const n = header.meta?.count;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw new ArtifactFormatError('bad profile count');
@@ -141,9 +163,7 @@ export function decodeProfiles(bytes: Uint8Array): DecodedProfiles {
     return list[index];
   };
   const orNull = (x: number) => (Number.isNaN(x) ? null : x);
-  const profiles: SegmentedProfile[] = [];
-  for (let k = 0; k < n; k++) {
-    profiles.push({
+  const profile = (k: number): SegmentedProfile => ({
       userId: userIds[k],
       recencyDays: recency[k],
       tenureDays: tenure[k],
@@ -164,10 +184,9 @@ export function decodeProfiles(bytes: Uint8Array): DecodedProfiles {
       segment: label(RFM_SEGMENTS, labels[3 * k]),
       lifecycle: label(LIFECYCLE_STAGES, labels[3 * k + 1]),
       valueTier: label(VALUE_TIERS, labels[3 * k + 2]),
-    });
-  }
+  });
   const now = header.meta?.now;
-  return { now: typeof now === 'number' ? now : null, trainedAt: header.trainedAt, params: header.params, profiles };
+  return { count: n, info: { now: typeof now === 'number' ? now : null, trainedAt: header.trainedAt, params: header.params }, profile };
 }
 
 /** encodeProfiles's arrays by how they hold a customer: one entry, three, or a list (CSR); the rest is shared. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ArtifactFormatError, decodeArtifact, encodeArtifact } from '../../../src/recommenders/artifact.js';
-import { decodeProfiles, encodedProfilesWithout, encodeProfiles } from '../../../src/profiles/profile-codec.js';
+import { decodeProfiles, decodeProfilesInChunks, encodedProfilesWithout, encodeProfiles } from '../../../src/profiles/profile-codec.js';
 import { computeProfiles } from '../../../src/profiles/profile.js';
 import { segmentProfiles } from '../../../src/profiles/segments.js';
 import { dataset, events, item, items, line, NOW } from './profile-fixtures.js';
@@ -24,6 +24,19 @@ describe('profile artifact', () => {
     expect(zoe.priceSensitivity).toBeNull();
     expect(zoe.topTerms.map((t) => t.label)).toEqual(['café', 'crème', 'set']);
     expect(zoe.topCategories).toEqual([{ label: 'küche', weight: 1 }]);
+  });
+
+  it('decoded a chunk at a time, the profiles are every field of every profile, and the event loop turns between the chunks', async () => {
+    const info = { now: Date.parse(NOW), trainedAt: '2024-04-01T00:00:00.000Z', params: { newDays: 30 } };
+    const bytes = encodeProfiles(profiles, info);
+    expect(profiles.length).toBeGreaterThan(2);
+    let turns = 0;
+    let turnedBeforeEnd = false;
+    setImmediate(() => (turnedBeforeEnd = true));
+    const back = await decodeProfilesInChunks(bytes, () => new Promise((resolve) => setImmediate(() => resolve(void turns++))), 2);
+    expect(turnedBeforeEnd).toBe(true);
+    expect(turns).toBe(Math.ceil(profiles.length / 2) - 1);
+    expect(back).toEqual({ ...info, profiles });
   });
 
   it('without some customers (an erasure): exactly the profiles of the others, as encoding them alone gives', () => {
