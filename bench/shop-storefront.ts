@@ -11,7 +11,8 @@
  * and which to ask for meanwhile (other customers with purchases). While each erasure runs, a storefront
  * loop asks every `--every` ms (default 100), alternately, `GET /v1/users/:id` and
  * `GET /v1/users/:id/recommendations?k=10` of another customer, each request on its own schedule, and
- * counts the answers by status with their latency. Erasures, audiences and lists are asked one at a time.
+ * counts the answers by status with their latency; so it does while each audience, list and overview is asked.
+ * Erasures, audiences and lists are asked one at a time.
  */
 import { loadavg } from 'node:os';
 import pg from 'pg';
@@ -124,6 +125,8 @@ for (const [what, method, path, body] of [
   ['overview', 'GET', '/v1/overview'],
   ['overview again', 'GET', '/v1/overview'],
 ] as const) {
+  const stop = storefront();
   const r = await timed(method, path, body);
   console.log(`${what}: ${r.status} in ${(r.ms / 1000).toFixed(2)} s; load average ${load()}`);
+  console.log('  storefront meanwhile:', JSON.stringify(await stop()));
 }
