@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgDb, type Db } from '../../../src/data/db.js';
 import { migrate } from '../../../src/data/migrate.js';
 import { dependencyFailure } from '../../../src/errors.js';
+import { lockAwaited } from '../../helpers/lock-waits.js';
 import { POSTGRES_URL, randomPrefix, serviceAvailable } from '../../helpers/services.js';
 
 describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('migrations meeting a writer in a lock cycle', () => {
@@ -32,20 +33,6 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('migrations meeting a w
     await admin?.close();
   });
 
-  /** Polls (up to 10 s) until a statement waits for a lock on `table` of this schema. */
-  const untilLockAwaited = async (table: string) => {
-    for (let n = 0; n < 400; n++) {
-      const { rows } = await admin.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
-         WHERE NOT l.granted AND c.relname = $2 AND c.relnamespace = $1::regnamespace`,
-        [schema, table],
-      );
-      if (rows[0].n > 0) return;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error(`nothing waited for ${table}`);
-  };
-
   it('When a writer holds items and then wants purchase_events while the migrations run, Then they wait for it without a lock cycle and the schema is migrated', async () => {
     let migrating: Promise<string[]> | undefined;
     let writerError: unknown = null;
@@ -57,7 +44,7 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('migrations meeting a w
         migrating.catch(() => {});
         // The migrations wait for items, which this transaction holds: without taking the written tables in
         // the writers' order first, 031 had locked purchase_events by then and 032 waited to alter items.
-        await untilLockAwaited('items');
+        expect(await lockAwaited(admin, schema, 'items')).toBe(true);
         const { rows: held } = await admin.query<{ n: number }>(
           `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
            WHERE l.granted AND c.relname = 'purchase_events' AND c.relnamespace = $1::regnamespace AND l.mode <> 'AccessShareLock'`,

@@ -10,9 +10,9 @@ const pgAvailable = await serviceAvailable(POSTGRES_URL);
 
 /**
  * A job's reads and writes wait through a Postgres that stopped answering (retryWhileUnavailable). A
- * statement Postgres cancelled itself, by a statement_timeout or lock_timeout of the role the service
- * connects as, is no outage: the same statement is cancelled again at every try, so waiting only delays
- * by about a minute a failure whose message (CANCELLED_FAILURE) says which limit to lift. Our own
+ * statement Postgres cancelled at the role's statement_timeout is no outage: the same statement is
+ * cancelled again at every try, so waiting only delays by about a minute a failure whose message
+ * (CANCELLED_FAILURE) says which limit to lift. A lock wait given up at the role's lock_timeout, our own
  * statement limit and a Postgres that is not there are still waited through.
  */
 describe.skipIf(!pgAvailable)('retrying while Postgres is unavailable', () => {
@@ -21,6 +21,31 @@ describe.skipIf(!pgAvailable)('retrying while Postgres is unavailable', () => {
     db = createPgDb(POSTGRES_URL, { max: 2 });
   });
   afterAll(() => db?.close());
+
+  /** A transaction of another connection holding an advisory lock until `release()`. */
+  async function lockHeld() {
+    const lock = 900_000_000 + Math.floor(Math.random() * 1e8);
+    const holder = createPgDb(POSTGRES_URL, { max: 1 });
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    const holding = holder.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [lock]);
+      locked();
+      await released;
+    });
+    await isLocked;
+    return {
+      lock,
+      release: () => release(),
+      async end() {
+        release();
+        await holding;
+        await holder.close();
+      },
+    };
+  }
 
   /** How many times retryWhileUnavailable ran `fn`, and what it threw at last. */
   async function attempts(fn: () => Promise<unknown>, forMs: number) {
@@ -54,18 +79,8 @@ describe.skipIf(!pgAvailable)('retrying while Postgres is unavailable', () => {
   });
 
   it("When Postgres gives up the statement's wait for a lock by the role's lock_timeout and the lock stays held, Then it is tried within the wait and fails after it", async () => {
-    const LOCK = 900_000_000 + Math.floor(Math.random() * 1e8);
-    const holder = createPgDb(POSTGRES_URL, { max: 1 });
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    let locked!: () => void;
-    const isLocked = new Promise<void>((r) => (locked = r));
-    const holding = holder.transaction(async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK]);
-      locked();
-      await released;
-    });
-    await isLocked;
+    const held = await lockHeld();
+    const LOCK = held.lock;
     try {
       const { tries, thrown } = await attempts(
         () =>
@@ -78,9 +93,7 @@ describe.skipIf(!pgAvailable)('retrying while Postgres is unavailable', () => {
       expect((thrown as Error).message).toMatch(/canceling statement due to lock timeout/);
       expect(tries).toBeGreaterThan(1);
     } finally {
-      release();
-      await holding;
-      await holder.close();
+      await held.end();
     }
   });
 
@@ -88,18 +101,8 @@ describe.skipIf(!pgAvailable)('retrying while Postgres is unavailable', () => {
     // A job's write waiting behind another transaction's lock is not cancelled again at every try: the
     // holder commits, and the next try takes the lock. Failing the job there throws away its work for a
     // contention that ended a moment later (CANCELLED_FAILURE's own advice names an erasure's locks).
-    const LOCK = 900_000_000 + Math.floor(Math.random() * 1e8);
-    const holder = createPgDb(POSTGRES_URL, { max: 1 });
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    let locked!: () => void;
-    const isLocked = new Promise<void>((r) => (locked = r));
-    const holding = holder.transaction(async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK]);
-      locked();
-      await released;
-    });
-    await isLocked;
+    const held = await lockHeld();
+    const LOCK = held.lock;
     let tries = 0;
     try {
       const outcome = await retryWhileUnavailable(
@@ -112,14 +115,12 @@ describe.skipIf(!pgAvailable)('retrying while Postgres is unavailable', () => {
           });
         },
         // The holder commits as the first try is given up (no clock involved): the lock is free for the next.
-        { forMs: 10_000, onRetry: () => release() },
+        { forMs: 10_000, onRetry: () => held.release() },
       ).catch((err: unknown) => err);
       expect(outcome).toBe('written');
       expect(tries).toBe(2);
     } finally {
-      release();
-      await holding;
-      await holder.close();
+      await held.end();
     }
   });
 

@@ -5,8 +5,10 @@
  * commits after the backfill's snapshot and before the triggers exist must still be counted (a purchase) or
  * gone (an erased customer's rows: their id kept in item_buyers is a trace of them).
  *
- * The migration is held between its backfill and its triggers by a lock on users (its CREATE STATISTICS
- * waits for it), as a slow backfill at ten times Online Retail (about 1.5 minutes) would hold it.
+ * The migration is held by a lock on users, as a slow backfill at ten times Online Retail (about 1.5 minutes)
+ * would hold it: before 284a922 between its backfill and its triggers (its CREATE STATISTICS waited for it);
+ * since, a pass takes users, items and purchase_events first (lockWrittenTables), so it waits there and the
+ * writes wait for the whole pass. Either way nothing they commit may be lost.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgDb, type Db } from '../../../src/data/db.js';
@@ -14,6 +16,7 @@ import { createEventRepository, type PurchaseInput } from '../../../src/data/eve
 import { migrate } from '../../../src/data/migrate.js';
 import { POSTGRES_URL, randomPrefix, serviceAvailable } from '../../helpers/services.js';
 import { insertItemsBeforeGroups } from '../../helpers/items-before-groups.js';
+import { lockAwaited } from '../../helpers/lock-waits.js';
 
 const T0 = Date.UTC(2024, 0, 1);
 const DAY = 86_400_000;
@@ -40,18 +43,7 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('migration 031 while a 
     await admin?.close();
   });
 
-  /** Polls (up to 10 s) until a statement waits for a lock on `table` of this schema, or `done()`. */
-  const untilLockAwaited = async (table: string, done: () => boolean = () => false) => {
-    for (let n = 0; n < 400 && !done(); n++) {
-      const { rows } = await db.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
-         WHERE NOT l.granted AND c.relname = $2 AND c.relnamespace = $1::regnamespace`,
-        [schema, table],
-      );
-      if (rows[0].n > 0) return;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  };
+  const untilLockAwaited = (table: string, done?: () => boolean) => lockAwaited(db, schema, table, done);
 
   it('When a purchase and an erasure commit between the backfill and the triggers, Then item_buyers holds what purchase_events holds', async () => {
     const holder = createPgDb(POSTGRES_URL, { max: 1, schema });
@@ -60,10 +52,9 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('migration 031 while a 
     try {
       await holder.transaction(async (tx) => {
         await tx.query('LOCK TABLE users IN SHARE UPDATE EXCLUSIVE MODE');
-        // Up to 031, the migration under test: 032 (items' product group) takes the items table whole, which a
-        // writer waiting here for purchase_events holds a lock on, and Postgres ends one of them as a deadlock.
+        // Up to 031, the migration under test.
         migrating = migrate(migrator, { to: '031_item_buyers.sql' });
-        // The backfill has run once the migration waits for users.
+        // The migration waits for users (at its first lock; before 284a922, after its backfill).
         await untilLockAwaited('users');
         // The release before: a purchase of a new pair, and an erasure. They may have to wait for the migration
         // (which waits for this transaction), so they are awaited after it ends, once they went through or wait.
