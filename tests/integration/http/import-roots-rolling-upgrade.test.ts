@@ -87,15 +87,29 @@ for (const backend of DB_BACKENDS) {
     }
 
     it('When an import is queued through the API, Then its roots are kept beside the params, unshown, and the job is held to them', async () => {
-      const dir = linkedOut('queued-here', 'held-item');
-      const res = await t.app.inject({ method: 'POST', url: '/v1/imports', headers: auth('admin'), payload: { format: 'generic', path: dir } });
+      // A link out of the roots is refused at submission now (the header check opens the file), so the
+      // roots kept for the job are checked on a file the submission accepts...
+      const kept = path.join(root, 'kept-roots');
+      mkdirSync(kept);
+      writeFileSync(path.join(kept, 'items.csv'), 'id,title\nkept-item,x\n');
+      const res = await t.app.inject({ method: 'POST', url: '/v1/imports', headers: auth('admin'), payload: { format: 'generic', path: kept } });
       expect(res.statusCode, res.body).toBe(202);
       expect((await t.services.jobs.get(res.json().jobId))?.importRoots).toEqual([realpathSync(root)]);
-      const job = await finishedJob(t, `/v1/imports/${res.json().jobId}`);
+      const done = await finishedJob(t, `/v1/imports/${res.json().jobId}`);
+      expect(done.status, done.error).toBe('succeeded');
+      expect(done).not.toHaveProperty('importRoots');
+      expect(done.params).not.toHaveProperty('roots');
+      // ...and a job queued with them (as this release queues one whose file becomes a link out afterwards)
+      // is held to them when it runs.
+      const dir = linkedOut('queued-here', 'held-item');
+      const refused = await t.app.inject({ method: 'POST', url: '/v1/imports', headers: auth('admin'), payload: { format: 'generic', path: dir } });
+      expect(refused.statusCode).toBe(422);
+      const queued = await t.services.jobs.enqueue('import', { format: 'generic', path: realpathSync(dir) }, { importRoots: [realpathSync(root)] });
+      t.services.jobRunner?.kick();
+      const job = await finishedJob(t, `/v1/imports/${queued.id}`);
       expect(job.status).toBe('failed');
       expect(job.error).toContain('leads outside the directories imports may read (IMPORT_ROOTS)');
-      expect(job).not.toHaveProperty('importRoots');
-      expect(job.params).not.toHaveProperty('roots');
+      expect((await t.app.inject({ url: '/v1/items/held-item', headers: auth('admin') })).statusCode).toBe(404);
     });
 
     it('When an import was queued by a replica of the release before (no roots kept), Then this release runs it as that release did', async () => {
