@@ -1,4 +1,4 @@
-import type { Db } from '../../src/data/db.js';
+import { createPgDb, type Db } from '../../src/data/db.js';
 
 /**
  * Polls (every 25 ms, up to 10 s) until a statement waits for a lock on `table` of `schema`, or `done()`:
@@ -15,4 +15,32 @@ export async function lockAwaited(db: Db, schema: string, table: string, done: (
     await new Promise((r) => setTimeout(r, 25));
   }
   return false;
+}
+
+/**
+ * A transaction of its own connection holding an advisory lock of a random key of its own (the database's
+ * advisory locks are shared with the other suites) until `release()`; `end()` releases it and closes.
+ */
+export async function advisoryLockHeld(url: string) {
+  const lock = 900_000_000 + Math.floor(Math.random() * 1e8);
+  const holder = createPgDb(url, { max: 1 });
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  let locked!: () => void;
+  const isLocked = new Promise<void>((r) => (locked = r));
+  const holding = holder.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [lock]);
+    locked();
+    await released;
+  });
+  await isLocked;
+  return {
+    lock,
+    release: () => release(),
+    async end() {
+      release();
+      await holding;
+      await holder.close();
+    },
+  };
 }

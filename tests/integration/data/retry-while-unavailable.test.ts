@@ -4,6 +4,7 @@ import { withQueryTimeout } from '../../../src/data/query-timeout.js';
 import { dependencyFailure } from '../../../src/errors.js';
 import { retryWhileUnavailable } from '../../../src/retry-while-unavailable.js';
 import { freePort } from '../../helpers/private-servers.js';
+import { advisoryLockHeld } from '../../helpers/lock-waits.js';
 import { POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
 
 const pgAvailable = await serviceAvailable(POSTGRES_URL);
@@ -21,31 +22,6 @@ describe.skipIf(!pgAvailable)('retrying while Postgres is unavailable', () => {
     db = createPgDb(POSTGRES_URL, { max: 2 });
   });
   afterAll(() => db?.close());
-
-  /** A transaction of another connection holding an advisory lock until `release()`. */
-  async function lockHeld() {
-    const lock = 900_000_000 + Math.floor(Math.random() * 1e8);
-    const holder = createPgDb(POSTGRES_URL, { max: 1 });
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    let locked!: () => void;
-    const isLocked = new Promise<void>((r) => (locked = r));
-    const holding = holder.transaction(async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock($1)', [lock]);
-      locked();
-      await released;
-    });
-    await isLocked;
-    return {
-      lock,
-      release: () => release(),
-      async end() {
-        release();
-        await holding;
-        await holder.close();
-      },
-    };
-  }
 
   /** How many times retryWhileUnavailable ran `fn`, and what it threw at last. */
   async function attempts(fn: () => Promise<unknown>, forMs: number) {
@@ -79,7 +55,7 @@ describe.skipIf(!pgAvailable)('retrying while Postgres is unavailable', () => {
   });
 
   it("When Postgres gives up the statement's wait for a lock by the role's lock_timeout and the lock stays held, Then it is tried within the wait and fails after it", async () => {
-    const held = await lockHeld();
+    const held = await advisoryLockHeld(POSTGRES_URL);
     const LOCK = held.lock;
     try {
       const { tries, thrown } = await attempts(
@@ -101,7 +77,7 @@ describe.skipIf(!pgAvailable)('retrying while Postgres is unavailable', () => {
     // A job's write waiting behind another transaction's lock is not cancelled again at every try: the
     // holder commits, and the next try takes the lock. Failing the job there throws away its work for a
     // contention that ended a moment later (CANCELLED_FAILURE's own advice names an erasure's locks).
-    const held = await lockHeld();
+    const held = await advisoryLockHeld(POSTGRES_URL);
     const LOCK = held.lock;
     let tries = 0;
     try {

@@ -4,6 +4,7 @@ import { createJobRunner, type JobHandler } from '../../../src/jobs/job-runner.j
 import { trainingStillTrusted } from '../../../src/training/model-recovery.js';
 import { freePort } from '../../helpers/private-servers.js';
 import { createPgDb } from '../../../src/data/db.js';
+import { advisoryLockHeld } from '../../helpers/lock-waits.js';
 import { DB_BACKENDS, POSTGRES_URL, type TestDb } from '../../helpers/services.js';
 
 async function settled(jobs: JobRepository, id: string): Promise<JobRecord> {
@@ -76,19 +77,8 @@ describe.skipIf(backend.name !== 'postgres' || !(await backend.available()))('a 
    * fails again the same way; an operator's pg_cancel_backend is no limit at all.
    */
   it("When the server's lock_timeout cancels a job's wait for a lock, Then the job's error says to lift lock_timeout, not statement_timeout", async () => {
-    // A key of this test's own (the database's advisory locks are shared with the other suites).
-    const LOCK = 900_000_000 + Math.floor(Math.random() * 1e8);
-    const holder = createPgDb(POSTGRES_URL, { max: 1 });
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    let locked!: () => void;
-    const isLocked = new Promise<void>((r) => (locked = r));
-    const holding = holder.transaction(async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK]);
-      locked();
-      await released;
-    });
-    await isLocked;
+    const held = await advisoryLockHeld(POSTGRES_URL);
+    const LOCK = held.lock;
     const handlers: Record<string, JobHandler> = {
       locked: () => t.db.transaction(async (tx) => {
         await tx.query("SET LOCAL lock_timeout = '50ms'");
@@ -106,9 +96,7 @@ describe.skipIf(backend.name !== 'postgres' || !(await backend.available()))('a 
       expect(failed.error).toMatch(/SET lock_timeout = 0/);
     } finally {
       await runner.stop();
-      release();
-      await holding;
-      await holder.close();
+      await held.end();
     }
   }, 30_000);
 });
