@@ -8,6 +8,7 @@ import { createServices } from '../../../src/services.js';
 import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
 import type { ModelStore } from '../../../src/store/model-store.js';
 import { createPostgresTestDb, POSTGRES_URL, randomPrefix, REDIS_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
+import { unlinkPrefixed } from '../../helpers/redis-keys.js';
 
 const available = (await serviceAvailable(POSTGRES_URL)) && (await serviceAvailable(REDIS_URL));
 const quiet = { info() {}, warn() {}, error() {} };
@@ -23,9 +24,7 @@ describe.skipIf(!available)('first start of several replicas on one empty Postgr
     for (const o of opened) await o.close();
     await testDb?.dispose();
     const redis = new Redis(REDIS_URL);
-    const keys: string[] = [];
-    for await (const batch of redis.scanStream({ match: `${prefix}*`, count: 1000 })) keys.push(...(batch as string[]));
-    if (keys.length > 0) await redis.unlink(...keys);
+    await unlinkPrefixed(redis, prefix);
     await redis.quit();
   });
 

@@ -4,6 +4,7 @@ import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
 import { auth, createTestApp, finishedJob, type TestApp } from '../../helpers/app.js';
 import { createPostgresTestDb, POSTGRES_URL, randomPrefix, REDIS_URL, serviceAvailable } from '../../helpers/services.js';
 import { seedTwoShops } from '../training/purchase-fixture.js';
+import { unlinkPrefixed } from '../../helpers/redis-keys.js';
 
 const available = (await serviceAvailable(REDIS_URL)) && (await serviceAvailable(POSTGRES_URL));
 
@@ -24,9 +25,7 @@ describe.skipIf(!available)('the overview while Redis came back empty', () => {
   });
   afterAll(async () => {
     await t.dispose();
-    const keys: string[] = [];
-    for await (const batch of redis.scanStream({ match: `${prefix}*`, count: 1000 })) keys.push(...(batch as string[]));
-    if (keys.length > 0) await redis.unlink(...keys);
+    await unlinkPrefixed(redis, prefix);
     await redis.quit();
   });
 

@@ -5,6 +5,7 @@ import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
 import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
 import { createPostgresTestDb, POSTGRES_URL, randomPrefix, REDIS_URL, serviceAvailable } from '../../helpers/services.js';
 import { seedShop, trainAndPublish } from './shop-fixture.js';
+import { unlinkPrefixed } from '../../helpers/redis-keys.js';
 
 /**
  * Product groups where the served list is not built from a trained item's own tables: a cart item added
@@ -42,9 +43,7 @@ describe.skipIf(!available)('product groups outside a trained item\'s own lists'
   }, 120_000);
   afterAll(async () => {
     await t?.dispose();
-    const keys: string[] = [];
-    for await (const batch of redis.scanStream({ match: `${prefix}*`, count: 1000 })) keys.push(...(batch as string[]));
-    if (keys.length > 0) await redis.unlink(...keys);
+    await unlinkPrefixed(redis, prefix);
     await redis.quit();
   });
 

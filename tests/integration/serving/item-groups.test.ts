@@ -8,6 +8,7 @@ import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
 import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
 import { createPostgresTestDb, POSTGRES_URL, randomPrefix, REDIS_URL, serviceAvailable } from '../../helpers/services.js';
 import { seedShop, trainAndPublish } from './shop-fixture.js';
+import { unlinkPrefixed } from '../../helpers/redis-keys.js';
 
 /**
  * Product groups (item_group_id): the five ceramic flower pots of the shop fixture (g5-g9) are one style in
@@ -83,9 +84,7 @@ describe.skipIf(!available)('product groups on Postgres and Redis', () => {
   }, 120_000);
   afterAll(async () => {
     await t?.dispose();
-    const keys: string[] = [];
-    for await (const batch of redis.scanStream({ match: `${prefix}*`, count: 1000 })) keys.push(...(batch as string[]));
-    if (keys.length > 0) await redis.unlink(...keys);
+    await unlinkPrefixed(redis, prefix);
     await redis.quit();
   });
 

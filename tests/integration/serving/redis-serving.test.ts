@@ -6,6 +6,7 @@ import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
 import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
 import { createPgliteTestDb, randomPrefix, REDIS_URL, serviceAvailable } from '../../helpers/services.js';
 import { DAY, seedShop, T0, trainAndPublish } from './shop-fixture.js';
+import { unlinkPrefixed } from '../../helpers/redis-keys.js';
 
 const available = await serviceAvailable(REDIS_URL);
 
@@ -22,9 +23,7 @@ describe.skipIf(!available)('serving from the Redis model store', () => {
   });
   afterAll(async () => {
     await t.dispose();
-    const keys: string[] = [];
-    for await (const batch of redis.scanStream({ match: `${prefix}*`, count: 1000 })) keys.push(...(batch as string[]));
-    if (keys.length > 0) await redis.unlink(...keys);
+    await unlinkPrefixed(redis, prefix);
     await redis.quit();
   });
 

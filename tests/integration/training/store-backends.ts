@@ -3,6 +3,7 @@ import { createMemoryModelStore } from '../../../src/store/memory-model-store.js
 import type { ModelStore } from '../../../src/store/model-store.js';
 import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
 import { randomPrefix, REDIS_URL, serviceAvailable } from '../../helpers/services.js';
+import { unlinkPrefixed } from '../../helpers/redis-keys.js';
 
 export interface TestStore {
   store: ModelStore;
@@ -41,9 +42,7 @@ export const STORE_BACKENDS = [
 
 export async function deleteRedisPrefix(prefix: string): Promise<void> {
   const redis = new Redis(REDIS_URL);
-  const keys: string[] = [];
-  for await (const batch of redis.scanStream({ match: `${prefix}*`, count: 1000 })) keys.push(...(batch as string[]));
-  if (keys.length > 0) await redis.unlink(...keys);
+  await unlinkPrefixed(redis, prefix);
   await redis.quit();
 }
 
