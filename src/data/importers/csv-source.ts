@@ -21,7 +21,8 @@ export interface CsvSourceOptions extends ReadScope {
   onSkip?: (readBefore: number) => void;
   /**
    * The most characters a record may hold (csv-parse max_record_size): past it the read fails (AppError
-   * UNPROCESSABLE) instead of building a string as long as the file. Set by the header checks (HEADER_MAX_CHARS).
+   * UNPROCESSABLE) instead of building a string as long as the file. The header checks set HEADER_MAX_CHARS;
+   * every other read is bounded by RECORD_MAX_CHARS.
    */
   maxRecordChars?: number;
   /** The read is a check made before anything is imported (the header checks): its errors say nothing was. */
@@ -35,6 +36,15 @@ export interface CsvSourceOptions extends ReadScope {
  * whole to be checked, up to a string past V8's limit (a 500 at submission after a minute and 0.8 GB).
  */
 export const HEADER_MAX_CHARS = 256 * 1024;
+
+/**
+ * The longest record any read takes, in characters. The longest row the formats can hold is an items.csv row
+ * at its limits (input-limits.ts: an id of 256, a title of 1,000, a description of 10,000 and 100 attributes of
+ * 1,000 characters with their quotes: about 112,000); a record past this bound is a line end missing or a
+ * quote never closed, whose reading (the rest of the file as one field) failed the job as an internal error
+ * once the string passed V8's limit, after reading up to half a gigabyte into memory.
+ */
+export const RECORD_MAX_CHARS = 1024 * 1024;
 
 const missing = (path: string) => (err: NodeJS.ErrnoException) => {
   throw err.code === 'ENOENT' ? new AppError('UNPROCESSABLE', `${path} does not exist`) : err;
@@ -190,8 +200,19 @@ function brokenQuote(path: string, err: CsvError, startLine: number, dataRow: nu
   );
 }
 
-/** The read's error for a record longer than `opts.maxRecordChars`: the first line is no header then. */
-function tooLong(path: string, readBefore: number, startLine: number, max: number): AppError {
+/**
+ * The read's error for a record longer than `opts.maxRecordChars`: in a header check, the first line is no header
+ * then; in an import, the rows before it were read and the rest of the file cannot be.
+ */
+function tooLong(path: string, readBefore: number, startLine: number, max: number, beforeImport: boolean): AppError {
+  if (!beforeImport) {
+    return new AppError(
+      'UNPROCESSABLE',
+      `${basename(path)}: the record at line ${startLine} (${readBefore === 0 ? 'the header line' : `data row ${readBefore}`}) is longer than any row can be ` +
+        `(more than ${max} characters without the end of the line, or inside a quote never closed); the rest of the file cannot be read reliably, ` +
+        'so the import stopped there. Mend the line and import the file again (rows already imported are not added twice)',
+    );
+  }
   const where = readBefore === 0 ? 'its first line is longer than a header can be' : `the record at line ${startLine} is longer than the header check reads`;
   return new AppError(
     'UNPROCESSABLE',
@@ -229,6 +250,7 @@ export async function* readCsvRecords(path: string, opts: CsvSourceOptions = {})
   let skipped = 0;
   // Where the last skip was reported: records read before it, and its line.
   let lastSkip = '';
+  const maxRecordChars = opts.maxRecordChars ?? RECORD_MAX_CHARS;
   const parser = parse({
     bom: true,
     // Every line end, not only the first line's: detected from the first line, a file switching from
@@ -237,7 +259,7 @@ export async function* readCsvRecords(path: string, opts: CsvSourceOptions = {})
     relax_column_count: true,
     skip_empty_lines: true,
     skip_records_with_error: true,
-    ...(opts.maxRecordChars ? { max_record_size: opts.maxRecordChars } : {}),
+    max_record_size: maxRecordChars,
     on_record: (record: string[], info) => {
       lastLine = info.lines;
       emptyLines = info.empty_lines;
@@ -246,7 +268,7 @@ export async function* readCsvRecords(path: string, opts: CsvSourceOptions = {})
     on_skip: (err) => {
       // Thrown here, csv-parse fails the stream with it, and the iteration below throws it.
       // Skipped, the parser would go on filling the same record (with skip_records_with_error, errors come here).
-      if (err?.code === 'CSV_MAX_RECORD_SIZE') throw tooLong(path, parser.info.records + skipped, lastLine + 1 + (Number(err.empty_lines) - emptyLines), opts.maxRecordChars ?? 0);
+      if (err?.code === 'CSV_MAX_RECORD_SIZE') throw tooLong(path, parser.info.records + skipped, lastLine + 1 + (Number(err.empty_lines) - emptyLines), maxRecordChars, opts.beforeImport ?? false);
       if (err && LOSES_ITS_PLACE.has(err.code)) throw brokenQuote(path, err, lastLine + 1 + (Number(err.empty_lines) - emptyLines), parser.info.records + skipped, opts.beforeImport);
       // csv-parse reports an error per stray quote (`12 "DAISY" PEGS "TALL"`: four): one record, skipped once.
       const at = `${parser.info.records}:${String(err?.lines)}`;

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCatalogRepository } from '../../../src/data/catalog-repository.js';
 import type { Db } from '../../../src/data/db.js';
 import { createEventRepository } from '../../../src/data/event-repository.js';
+import { RECORD_MAX_CHARS } from '../../../src/data/importers/csv-source.js';
 import { importGeneric } from '../../../src/data/importers/generic-importer.js';
 import { runImport } from '../../../src/data/importers/run-import.js';
 import { AppError } from '../../../src/errors.js';
@@ -454,6 +455,14 @@ for (const backend of DB_BACKENDS) {
       const failure = await importGeneric(t.db, directory({ 'events.csv': lines.join('\n') + '\n' })).catch((e: unknown) => e);
       expect(failure).toBeInstanceOf(AppError);
       expect(failure).toMatchObject({ code: 'UNPROCESSABLE', message: expect.stringMatching(/^events\.csv: the record at line 11 \(data row 10\) has a quoted field whose closing quote \(line 11\)/) });
+    });
+
+    it('When an events.csv row runs on for more than any row can hold (a line end missing), Then the import fails naming its line instead of reading the rest of the file as one field', async () => {
+      const lines = ['user_id,item_id,quantity,ts', 'el-1,eli-1,1,2024-01-01', `el-2,eli-2,1,2024-01-01 ${'x'.repeat(RECORD_MAX_CHARS)}`, 'el-3,eli-3,1,2024-01-01'];
+      await expect(importGeneric(t.db, directory({ 'events.csv': lines.join('\n') + '\n' }))).rejects.toMatchObject({
+        code: 'UNPROCESSABLE',
+        message: expect.stringMatching(/^events\.csv: the record at line 3 \(data row 2\) is longer than any row can be .*import the file again/),
+      });
     });
 
     it('When a quote is never closed, Then the import fails naming the line where its record starts, quoted fields spanning lines and empty lines before it counted', async () => {
