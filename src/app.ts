@@ -14,6 +14,7 @@ import { registerRateLimit } from './http/plugins/rate-limit.js';
 import { registerCompression } from './http/plugins/compress.js';
 import { registerJsonBody } from './http/plugins/json-body.js';
 import { registerFrontendBodyLimit } from './http/plugins/frontend-body-limit.js';
+import { registerLingeringClose } from './http/plugins/lingering-close.js';
 import { registerQueryFreeRoutes } from './http/plugins/query-free-routes.js';
 import { registerMetrics } from './http/plugins/metrics.js';
 import { registerQueryTimeout } from './http/plugins/query-timeout.js';
@@ -120,6 +121,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
+  registerLingeringClose(app);
   refuseConnect(app);
   refuseExpectation(app, config.CORS_ORIGINS);
   registerJsonBody(app, { maxDepth: config.MAX_JSON_DEPTH });
