@@ -29,9 +29,24 @@ export async function api(path, { method = 'GET', body } = {}) {
   const headers = { authorization: `Bearer ${adminKey.get() ?? ''}` };
   if (body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const data = res.status === 204 ? null : await res.json();
+  const data = res.status === 204 ? null : await jsonOf(res);
   if (!res.ok) throw new ApiError(res.status, data, retryAfterSeconds(res.headers.get('retry-after')));
   return data;
+}
+
+/**
+ * The answer's JSON. An answer that is not JSON is not the service's: a proxy's or load balancer's error page
+ * (a 502 or 504 in HTML) showed as `Unexpected token '<'`; it is said as what it is, with its status.
+ */
+async function jsonOf(res) {
+  const text = await res.text();
+  try {
+    return JSON.parse(text);
+  } catch {
+    const status = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`;
+    const type = res.headers.get('content-type')?.split(';')[0].trim() || 'no content type';
+    throw new ApiError(res.status, { error: { code: 'NOT_THE_SERVICE', message: `${status}: the answer is not the service's JSON (${type}); a proxy or load balancer between this page and the service answered instead` } }, retryAfterSeconds(res.headers.get('retry-after')));
+  }
 }
 
 /** Like api(), but a 404 gives null (a customer without a profile, a report not yet written). */
