@@ -3,7 +3,6 @@ import { whereOf, type Config } from '../config.js';
 import { dependencyFailure, transactionConflict } from '../errors.js';
 import { retryWhileUnavailable } from '../retry-while-unavailable.js';
 import { createPgDb, createPgliteDb, type Db } from './db.js';
-import { cancelledStatement } from './query-timeout.js';
 import { migrate } from './migrate.js';
 import { lockDataDir } from './data-dir-lock.js';
 
@@ -107,14 +106,16 @@ function migratedWhenReachable(url: string, onWait: (err: Error, waitMs: number)
 }
 
 /**
- * "connect ECONNREFUSED 127.0.0.1:5999" names no variable: the line an operator reads should. A migration
- * that Postgres cancelled (its statement_timeout or lock_timeout: waiting behind another replica's
- * migrations, or a lock) is waited out as an outage is, but named for what it is.
+ * "connect ECONNREFUSED 127.0.0.1:5999" names no variable: the line an operator reads should. No
+ * statement_timeout or lock_timeout cancels the migrations (migrate.ts sets both to 0 for its transaction,
+ * so the wait behind another replica's migrations is waited out in full); one that an operator cancels
+ * (pg_cancel_backend) ends the start with the schema as it was ("a migration statement was cancelled",
+ * thrown by migrate.ts), as a migration that does not apply does: it is not tried again. A pass rolled
+ * back in a conflict, after migrate.ts's own tries, is named for what it is.
  */
 function named(url: string, err: unknown): Error {
   const message = err instanceof Error ? err.message : String(err);
   const where = `the database at ${whereOf(url)} (DATABASE_URL)`;
-  if (cancelledStatement(err)) return new Error(`${where} cancelled a statement of the migrations (its statement_timeout or lock_timeout?): ${message}`, { cause: err });
   if (transactionConflict(err)) return new Error(`${where} rolled the migrations back in a conflict with another transaction (a deadlock with a writer): ${message}`, { cause: err });
   return new Error(dependencyFailure(err) ? `${where} cannot be reached: ${message}` : `migrating ${where} failed: ${message}`, { cause: err });
 }
