@@ -7,7 +7,7 @@ import {
   sampleImportPending,
   sampleUntrained,
 } from './data/sample-import-marker.js';
-import { AppError, dependencyFailure, storeRefusesWrites } from './errors.js';
+import { AppError, dependencyFailure, storeWriteRefusal, WRITE_REFUSALS, type WriteRefusal } from './errors.js';
 import { JOB_TYPES } from './jobs/job-types.js';
 import type { Services } from './services.js';
 
@@ -40,8 +40,9 @@ export async function bootstrap(services: Services, log: Log): Promise<boolean> 
   } catch (err) {
     // A model store that answers but refuses writes (REDIS_URL naming a replica, a failover under way): the
     // sample waits, trained once the store takes writes (bootstrapUntilDone asks it), not again and again into it.
-    if (err instanceof StoreRefusesWrites || storeRefusesWrites(err)) {
-      log.error({ cause: (err as Error).message }, STORE_REFUSES_WRITES);
+    const refusal = storeWriteRefusal(err);
+    if (err instanceof StoreRefusesWrites || refusal) {
+      log.error({ cause: (err as Error).message }, storeRefusesWritesLog(refusal));
       return false;
     }
     // A store that does not answer (Redis hanging, Postgres gone): nothing was decided, and the work is to be
@@ -57,11 +58,16 @@ export async function bootstrap(services: Services, log: Log): Promise<boolean> 
 
 type Log = Pick<FastifyBaseLogger, 'info' | 'warn' | 'error'>;
 
-/** What the first start logs when the model store refuses its writes. */
-export const STORE_REFUSES_WRITES =
-  'first-start training waits: the model store refuses writes (Redis answers READONLY: REDIS_URL names a replica, or a failover is under way); the sample is trained once it takes writes (readiness: modelStoreWritable)';
+/** How the first start's log begins when the model store refuses its writes (storeRefusesWritesLog). */
+export const STORE_REFUSES_WRITES = 'first-start training waits: the model store refuses writes';
 
-/** The model store answered that it takes no writes: the first start does not train into it. */
+/** What the first start logs when the model store refuses its writes: the refusal Redis answered (null: not known). */
+export function storeRefusesWritesLog(refusal: WriteRefusal | null): string {
+  const why = refusal ? WRITE_REFUSALS[refusal] : 'its write probe did not go through';
+  return `${STORE_REFUSES_WRITES} (${why}); the sample is trained once it takes writes (readiness: modelStoreWritable)`;
+}
+
+/** The model store answered that it takes no writes (its refusal, when it said one, the cause): the first start does not train into it. */
 class StoreRefusesWrites extends Error {}
 
 /** How long the first-start work waits to look again whether the stores answer, after one did not. */
@@ -132,7 +138,10 @@ async function firstStart(services: Services, log: Log): Promise<void> {
     // on, and too small for its 30-day validation windows: tuning there took ~75% of a 41 s first start
     // and would fit noise. So the sample trains here, at once, with the written weights.
     // A store that refuses writes (a replica) would take the whole training and then refuse its version.
-    if (!(await modelStoreWritable(services))) throw new StoreRefusesWrites('the model store refuses writes');
+    if (!(await modelStoreWritable(services))) {
+      const refused = (await services.store.writeRefusal?.().catch(() => null)) ?? null;
+      throw new StoreRefusesWrites(refused ? refused.message : 'the model store refuses writes', { cause: refused ?? undefined });
+    }
     log.info('no model yet: training the default recipe on the sample with its written weights');
     const trained = await services.trainer.train({ tune: false });
     await markSampleTrained(services.db);

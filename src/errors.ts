@@ -116,15 +116,38 @@ const MESSAGES = [
 // pass once the deployment follows, and the request may then succeed as it is.
 const REDIS_REPLIES = /^(LOADING|READONLY|MASTERDOWN|TRYAGAIN|NOAUTH|WRONGPASS) /;
 
+/** How Redis refuses a write while it answers reads and pings: the first word of its reply. */
+export type WriteRefusal = 'READONLY' | 'OOM' | 'MISCONF';
+
+/** Why a Redis that answers refuses writes, and what lifts it, by its reply's first word. */
+export const WRITE_REFUSALS: Readonly<Record<WriteRefusal, string>> = {
+  READONLY: 'Redis answers READONLY: REDIS_URL names a replica, or a failover is under way',
+  OOM: "Redis answers OOM: it is full under its maxmemory with the noeviction policy (raise maxmemory, free memory, or give the model store a Redis of its own)",
+  MISCONF:
+    'Redis answers MISCONF: it cannot save its snapshots to disk and stop-writes-on-bgsave-error is on (see its log: a full disk, or a dir it cannot write to)',
+};
+
+const WRITE_REFUSAL_REPLY = /^(READONLY|OOM|MISCONF) /;
+
 /**
- * Whether `err` (or its `cause`) is Redis refusing a write because it is a replica (READONLY): REDIS_URL
- * pointing at a replica, or an old primary during a failover. It answers a ping all the while.
+ * How Redis refused a write in `err` (or its `cause`, or an AggregateError's errors), or null: READONLY (a
+ * replica: REDIS_URL pointing at one, or an old primary during a failover), OOM (full under maxmemory with
+ * noeviction), MISCONF (its snapshots fail and stop-writes-on-bgsave-error is on). It answers a ping all the
+ * while, and a write tried again meets the same refusal until an operator (or a failover) changes it.
  */
-export function storeRefusesWrites(err: unknown, depth = 0): boolean {
-  if (!(err instanceof Error) || depth > 4) return false;
-  if (err.name === 'ReplyError' && /^READONLY /.test(err.message)) return true;
-  return [err.cause, ...(err instanceof AggregateError ? err.errors : [])].some((inner) => storeRefusesWrites(inner, depth + 1));
+export function storeWriteRefusal(err: unknown, depth = 0): WriteRefusal | null {
+  if (!(err instanceof Error) || depth > 4) return null;
+  const reply = err.name === 'ReplyError' ? WRITE_REFUSAL_REPLY.exec(err.message) : null;
+  if (reply) return reply[1] as WriteRefusal;
+  for (const inner of [err.cause, ...(err instanceof AggregateError ? err.errors : [])]) {
+    const found = storeWriteRefusal(inner, depth + 1);
+    if (found) return found;
+  }
+  return null;
 }
+
+/** Whether `err` (or its `cause`) is Redis refusing a write while it answers (storeWriteRefusal). */
+export const storeRefusesWrites = (err: unknown): boolean => storeWriteRefusal(err) !== null;
 
 /**
  * The 503 for an error that means a backing store (Postgres, Redis) is down, unreachable or too slow (a

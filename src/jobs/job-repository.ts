@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../data/db.js';
-import { AppError, unknownCursor } from '../errors.js';
+import { AppError, unknownCursor, WRITE_REFUSALS, type WriteRefusal } from '../errors.js';
 import { JOB_TYPES } from './job-types.js';
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed';
@@ -60,6 +60,14 @@ export const INTERRUPTED = 'interrupted: the process running it stopped';
 /** Ends the message of a job that failed because Postgres or Redis was away for longer than it waits (job-runner failureMessage). */
 export const OUTAGE_FAILURE =
   'Postgres or Redis did not answer for longer than the job waits for it (about a minute); what it wrote is kept or was never published, so submitting it again is safe (an import skips the rows already stored)';
+
+/**
+ * Ends the message of a job whose write the model store refused while it answered (job-runner
+ * failureMessage): the refusal (errors.ts WRITE_REFUSALS) and that trying again waits for an operator.
+ * Not ending with OUTAGE_FAILURE, a model recovery waits for a person rather than training into it.
+ */
+export const storeRefusesWritesFailure = (refusal: WriteRefusal): string =>
+  `the model store refuses writes (${WRITE_REFUSALS[refusal]}); the job did not wait for it, since every try meets the same refusal until it is lifted, and nothing it wrote was published: submit it again once the store takes writes (readiness: modelStoreWritable)`;
 
 /**
  * Ends the message of a job whose statement Postgres cancelled itself (job-runner failureMessage), by the

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { CANCELLED_FAILURE, INTERRUPTED, OUTAGE_FAILURE, type JobRecord, type JobRepository } from './job-repository.js';
+import { CANCELLED_FAILURE, INTERRUPTED, OUTAGE_FAILURE, storeRefusesWritesFailure, type JobRecord, type JobRepository } from './job-repository.js';
 import { cancelledState, withoutQueryTimeout, withQueryTimeout } from '../data/query-timeout.js';
-import { AppError, dependencyFailure, ERRORS } from '../errors.js';
+import { AppError, dependencyFailure, ERRORS, storeWriteRefusal } from '../errors.js';
 import { retryWhileUnavailable } from '../retry-while-unavailable.js';
 import { backgroundLog } from '../background-log.js';
 
@@ -452,11 +452,15 @@ const whenAborted = (signal: AbortSignal) =>
  * steps wait for it (each retries about a minute) says so and what to do: every job's writes are
  * idempotent or unpublished until complete, so submitting it again is safe and loses nothing. A statement
  * Postgres cancelled itself (to the service's requests, a slow Postgres like an outage) would be
- * cancelled again: it says which limit to lift instead.
+ * cancelled again: it says which limit to lift instead. So does a Redis that answers but refuses writes
+ * (READONLY, OOM, MISCONF), which the job's writes do not wait for: it says so and why.
  */
 export function failureMessage(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
-  if (message === INTERRUPTED || !dependencyFailure(err)) return message;
+  if (message === INTERRUPTED) return message;
+  const refusal = storeWriteRefusal(err);
+  if (refusal) return `${message}: ${storeRefusesWritesFailure(refusal)}`;
+  if (!dependencyFailure(err)) return message;
   const cancelled = cancelledState(err) as keyof typeof CANCELLED_FAILURE | null;
   return `${message}: ${cancelled ? CANCELLED_FAILURE[cancelled] : OUTAGE_FAILURE}`;
 }

@@ -149,6 +149,12 @@ export interface ModelStore {
    */
   acceptsWrites?(): Promise<boolean>;
   /**
+   * The error with which the backend refuses a write while it answers (Redis: READONLY, OOM, MISCONF), or
+   * null when it takes one or does not answer (within about a second); never throws. For saying why
+   * acceptsWrites is false. Optional, as acceptsWrites is.
+   */
+  writeRefusal?(): Promise<Error | null>;
+  /**
    * Drops the connection the store's calls go over and opens a new one; resolves true once the new one
    * answers, false when it cannot (closed first, or not the store's own connection to drop). The hang
    * breaker asks for it when it starts skipping the store: a partition leaves a socket dead after the

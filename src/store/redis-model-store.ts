@@ -529,6 +529,15 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
       return (await within(set, PING_TIMEOUT_MS, () => '')) === 'OK';
     },
 
+    async writeRefusal() {
+      // The same write as acceptsWrites; its reply when Redis refuses it (a store that does not answer refuses nothing).
+      const set = redis.set(writeProbeKey, String(process.pid), 'PX', 1000).then(
+        () => null,
+        (err: unknown) => (err instanceof Error && err.name === 'ReplyError' ? err : null),
+      );
+      return within(set, PING_TIMEOUT_MS, () => null);
+    },
+
     reconnect() {
       // Only the connection requests' calls go over, and only its own (a caller's is the caller's). The
       // artifact connection is left alone: dropping it would kill a write in flight (hundreds of MB

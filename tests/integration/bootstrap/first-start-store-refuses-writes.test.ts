@@ -75,4 +75,40 @@ describe.skipIf(!support.redis)('first start on a Redis that answers but refuses
     expect(await store.getActive()).not.toBeNull();
     expect((await app.inject({ url: '/health/ready' })).json().checks).toMatchObject({ modelStore: true, modelStoreWritable: true });
   }, 240_000);
+
+  it('When the model store is full under maxmemory with noeviction (OOM), Then the first start does not train and its log names OOM, not a replica', async () => {
+    const full = await startPrivateRedis(['--maxmemory', '1mb', '--maxmemory-policy', 'noeviction']);
+    opened.push(full);
+    // Filled up to its limit by other keys (a cache sharing it, say).
+    const filler = new Redis(full.url);
+    try {
+      for (let i = 0; ; i++) {
+        const refused = await filler.set(`filler:${i}`, 'x'.repeat(4096)).then(() => null, (err: Error) => err);
+        if (refused) {
+          expect(refused.message).toMatch(/^OOM /);
+          break;
+        }
+      }
+    } finally {
+      filler.disconnect();
+    }
+    const db = await createPgliteTestDb();
+    opened.push(db);
+    const store = createRedisModelStore({ url: full.url, prefix: 'full:' });
+    opened.push({ dispose: () => store.close() });
+    const config = loadConfig({ SAMPLE_DATA: 'true', LOG_LEVEL: 'silent', JOB_RUNNER: 'worker', TRAIN_THREADS: '1' });
+    const services = createServices({ config, db: db.db, store });
+    let trainings = 0;
+    const train = services.trainer.train.bind(services.trainer);
+    services.trainer.train = (...args) => (trainings++, train(...args));
+    const said: string[] = [];
+    const log = { info() {}, warn: (_o: object, msg?: string) => void said.push(String(msg ?? _o)), error: (_o: object, msg?: string) => void said.push(String(msg ?? _o)) };
+
+    expect(await bootstrap(services, log)).toBe(false);
+    expect(trainings).toBe(0);
+    const refusal = said.find((line) => line.includes('model store refuses writes'));
+    expect(refusal).toMatch(/OOM/);
+    expect(refusal).toMatch(/maxmemory/);
+    expect(refusal).not.toMatch(/READONLY|replica/);
+  }, 240_000);
 });
