@@ -99,7 +99,7 @@ export function createServices(deps: {
   const customers = createCustomerRepository(db);
   const overview = createServiceOverview({ customers, store, served: () => serving.activeModel() });
   const lifecycleHistory = createLifecycleHistory({ purchaseDays: () => customers.purchaseDays() });
-  const profiles = createProfileService({ store, events, catalog, metrics });
+  const profiles = createProfileService({ store, events, catalog, metrics, served: () => serving.modelInHand()?.meta ?? null });
   const audiences = createAudienceService({
     model: () => serving.activeModel(), store, profiles,
     recentBuyers: (itemIds, since) => events.buyersSince(itemIds, new Date(since)),

@@ -67,6 +67,12 @@ export function createProfileService(deps: {
   events: Pick<EventRepository, 'loadPurchaseRows' | 'purchaseRange'>;
   catalog: Pick<CatalogRepository, 'getItems'>;
   metrics?: Metrics;
+  /**
+   * The version this process serves from memory, if any. A store that lost every version (a Redis restarted
+   * empty) names none active while the process still serves this one: its profiles, when held here, are
+   * still the served model's, and answer until a training publishes again.
+   */
+  served?: () => ModelMeta | null;
 }) {
   let cached: VersionProfiles | null = null;
   // Bumped by forgetUser: a load that started before an erasure must not be kept after it.
@@ -76,7 +82,7 @@ export function createProfileService(deps: {
   let loading: { version: string; generation: number; promise: Promise<VersionProfiles | null> } | null = null;
 
   async function current(): Promise<VersionProfiles | null> {
-    const meta = await deps.store.getActive();
+    const meta = (await deps.store.getActive()) ?? deps.served?.() ?? null;
     if (!meta) return null;
     if (cached?.version === meta.version) return cached;
     if (loading?.version !== meta.version || loading.generation !== generation) {
