@@ -78,6 +78,14 @@ interface ItemState {
 // `$n IS NULL OR ...`: an attribute's customers are a join the planner can start from (an OR keeps EXISTS a
 // filter on every row), and the window's start is a value it plans with (CUTOFF_SQL), not a subquery's result
 // it must guess (a third of the rows: a week's window read the whole table).
+/**
+ * A purchase by the customer `param` of item i or of a product of its group (a shirt bought in M leaves out its L):
+ * the condition of `excludeBoughtBy`, as the Picker leaves out a customer's purchases' groups.
+ */
+function boughtBy(param: string): string {
+  return `SELECT 1 FROM purchase_events b WHERE b.user_id = ${param} AND (b.item_id = i.id OR (i.item_group_id IS NOT NULL AND EXISTS (
+      SELECT 1 FROM items bi WHERE bi.id = b.item_id AND bi.item_group_id = i.item_group_id)))`;
+}
 function topSql(attribute: boolean, windowed: boolean, grouped: boolean): string {
   const counted = `
 FROM (SELECT b.item_id, count(*)::int AS buyers FROM item_buyers b
@@ -91,7 +99,7 @@ WHERE i.available
   AND ($6::float8 IS NULL OR i.price >= $6)
   AND ($7::float8 IS NULL OR i.price <= $7)
   AND NOT (i.id = ANY ($8::text[]))
-  AND ($9::text IS NULL OR NOT EXISTS (SELECT 1 FROM purchase_events b WHERE b.user_id = $9 AND b.item_id = i.id))`;
+  AND ($9::text IS NULL OR NOT EXISTS (${boughtBy('$9')}))`;
   if (!grouped) return keptPerGroup('c.buyers', 'c.buyers DESC, i.id', counted, 'buyers DESC, id');
   // One product per group, its best-counted (an item without a group is its own: the second key tells them
   // apart), none of the groups already answered ($10).
@@ -160,7 +168,7 @@ WHERE i.available
   AND ($3::float8 IS NULL OR i.price >= $3)
   AND ($4::float8 IS NULL OR i.price <= $4)
   AND NOT (i.id = ANY ($5::text[]))
-  AND ($6::text IS NULL OR NOT EXISTS (SELECT 1 FROM purchase_events b WHERE b.user_id = $6 AND b.item_id = i.id))`;
+  AND ($6::text IS NULL OR NOT EXISTS (${boughtBy('$6')}))`;
   if (!grouped) return keptPerGroup('0', 'i.id', rest, 'id');
   return `
 SELECT id, title, 0 AS buyers, grp FROM (
@@ -173,8 +181,10 @@ LIMIT $1`;
 const REST_SQL = restSql(false);
 const GROUPED_REST_SQL = restSql(true);
 
-// The user's purchases, to leave out of a kept list (an index scan on purchase_events_user_ts).
-const BOUGHT_SQL = 'SELECT DISTINCT item_id AS id FROM purchase_events WHERE user_id = $1';
+// The user's purchases with their product groups, to leave out of a kept list (an index scan on
+// purchase_events_user_ts): a product bought in any variant is left out whole.
+const BOUGHT_SQL = `SELECT DISTINCT b.item_id AS id, bi.item_group_id AS grp
+FROM purchase_events b LEFT JOIN items bi ON bi.id = b.item_id WHERE b.user_id = $1`;
 
 /** Items kept per ranked list: k (at most 100) plus room for what a request excludes. */
 const DEPTH = 300;
@@ -385,12 +395,12 @@ export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?
       const status: LRUCache.Status<string, Lists, ListsQuestion> = {};
       const [kept, bought] = await Promise.all([
         waitForShared(lists.fetch(key, { context: { ...q, exclude: undefined, excludeBoughtBy: undefined, excludeGroups: undefined, minAttributeBuyers: least }, status })),
-        q.excludeBoughtBy ? db.query<{ id: string }>(BOUGHT_SQL, [q.excludeBoughtBy]).then((r) => r.rows.map((row) => row.id)) : [],
+        q.excludeBoughtBy ? db.query<{ id: string; grp: string | null }>(BOUGHT_SQL, [q.excludeBoughtBy]).then((r) => r.rows) : [],
       ]);
-      const excluded = new Set([...(q.exclude ?? []), ...bought]);
+      const excluded = new Set([...(q.exclude ?? []), ...bought.map((b) => b.id)]);
       // The kept lists hold a few products of each group: one per group is taken here, the first (best-counted)
-      // of it, none of the groups left out.
-      const groups = new Set<string>(q.excludeGroups ?? []);
+      // of it, none of the groups left out (those asked to be, and those of the customer's purchases).
+      const groups = new Set<string>([...(q.excludeGroups ?? []), ...bought.flatMap((b) => (b.grp === null ? [] : [b.grp]))]);
       const stateCurrent = kept === undefined || (await refreshState(kept));
       const now = kept && current(kept, q, q.category === undefined ? null : categoryMatcher(q.category));
       const items: RecommendedItem[] = [];

@@ -69,6 +69,15 @@ export class Picker {
     if (g >= 0) this.groupsTaken.add(g);
   }
 
+  /**
+   * Leaves out the groups of every item in `items` (what the customer bought, when purchases are excluded): a
+   * shop's customer who bought a shirt in M is not offered it in L. Nothing for a catalogue without groups.
+   */
+  leaveOutGroupsOf(items: Iterable<number>): void {
+    if (this.groupOf === undefined) return;
+    for (const item of items) this.leaveOutGroupOf(item);
+  }
+
   /** Leaves out the products of the group with this id (an item the model does not know: its catalog record's group). */
   leaveOutGroup(groupId: string | null | undefined): void {
     const g = groupId ? this.model.items.groups?.index.get(groupId) : undefined;

@@ -200,6 +200,11 @@ async function answerForUser(deps: ServingDeps, userId: string, q: UserQuery, do
       ? (item: number) => sortedHas(user.purchased, item) || freshSet.has(item)
       : (item: number) => sortedHas(user.purchased, item);
   const picker = new Picker(model, itemFilter(model, q, bought), poolSize(q));
+  // A product bought in any variant is left out with its purchase: its other sizes and colours too.
+  if (excludePurchased) {
+    picker.leaveOutGroupsOf(user.purchased);
+    if (freshSet) picker.leaveOutGroupsOf(freshSet);
+  }
 
   if (strategy === 'hybrid' && fresh.length === 0) {
     // The common case: the stored order as is; a Pick is made only for what is taken.
@@ -471,6 +476,7 @@ async function coldStart(
   const freshSet = new Set([...fresh.map((f) => f.item), ...dropped]);
   const bought = excludePurchased ? (item: number) => freshSet.has(item) : undefined;
   const picker = new Picker(model, itemFilter(model, q, bought), poolSize(q));
+  if (excludePurchased) picker.leaveOutGroupsOf(freshSet);
   // Their purchases scored as the warm path scores those since training (answerForUser).
   if (ownItems && !excludePurchased && fresh.length > 0) {
     const score = popularityRun(picker.picks);

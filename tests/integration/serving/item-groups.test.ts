@@ -191,6 +191,46 @@ describe.skipIf(!available)('product groups on Postgres and Redis', () => {
       expect(list.filter((id) => GROUP[id] === 'pot')).toEqual([]);
     });
 
+    it('When purchases are excluded, Then no variant of a product the customer bought is listed, and k items still are', async () => {
+      // g-user2 bought the pot g5 (and the tools g2-g4).
+      const pots = (list: string[]) => list.filter((id) => GROUP[id] === 'pot');
+      for (const strategy of ['hybrid', 'item-knn', 'popularity']) {
+        const list = await ids({ url: `/v1/users/g-user2/recommendations?k=${K}&strategy=${strategy}` });
+        expect(list, strategy).toHaveLength(K);
+        expect(pots(list), strategy).toEqual([]);
+      }
+      // A list of what they bought keeps showing it (buy-again lists own purchases, not excluded by default).
+      expect(await ids({ url: `/v1/users/g-user2/recommendations?k=${K}&strategy=buy-again` })).toContain('g5');
+      // With purchases kept, a pot is listed again (the exclusion is what left them out).
+      expect(pots(await ids({ url: `/v1/users/g-user2/recommendations?k=12&excludePurchased=false` }))).not.toEqual([]);
+    });
+
+    it('When a customer the version does not know bought a variant since, Then its siblings are left out of their list', async () => {
+      const post = await t.app.inject({
+        method: 'POST',
+        url: '/v1/events',
+        headers: auth('write'),
+        payload: { events: [{ userId: 'g-newcomer', itemId: 'g6', quantity: 1, orderId: 'g-newcomer-1', ts: new Date().toISOString() }] },
+      });
+      expect(post.statusCode, post.body).toBe(200);
+      const list = await ids({ url: '/v1/users/g-newcomer/recommendations?k=12' });
+      expect(list).toHaveLength(12);
+      expect(list.filter((id) => GROUP[id] === 'pot')).toEqual([]);
+    });
+
+    it('When Postgres answers for a customer (no model, kept lists or uncached), Then no variant of what they bought is listed', async () => {
+      const pop = createDbPopularity(t.services.db);
+      // g-user6 bought the pots g6-g9 and no other product: the fifth pot g5 is its sibling.
+      for (const body of [await pop.recommend({ k: 12, excludeBoughtBy: 'g-user6' }, { fallback: true }), await pop.uncached({ k: 12, excludeBoughtBy: 'g-user6' }, { fallback: true })]) {
+        const list = body.items.map((i) => i.itemId);
+        expect(list).toHaveLength(12);
+        expect(list.filter((id) => GROUP[id] === 'pot')).toEqual([]);
+      }
+      // Without the customer, a pot is among them.
+      const all = (await pop.recommend({ k: 12 }, { fallback: true })).items.map((i) => i.itemId);
+      expect(all.filter((id) => GROUP[id] === 'pot')).not.toEqual([]);
+    });
+
     it('When a version is trained on the grouped catalogue, Then its stored item table holds the groups (serving needs no overlay for them)', async () => {
       const version = await trainAndPublish(t.services);
       const bytes = await store.getArtifact(version, ARTIFACT_ITEMS);
