@@ -93,8 +93,11 @@ export type CatalogRepository = ReturnType<typeof createCatalogRepository>;
 /** Items and users: the catalog and the customer attributes, upserted whole (PUT semantics) or merged (mergeItems, mergeAttributes). */
 export function createCatalogRepository(db: Db) {
   return {
-    /** Inserts or replaces items; returns how many were new. */
-    async upsertItems(items: ItemInput[]): Promise<{ created: number; updated: number }> {
+    /**
+     * Inserts or replaces items; returns how many were new. `keepGroups`: a stored item keeps its product group
+     * whatever the input says (an items.csv without the item_group_id column: a price feed does not know them).
+     */
+    async upsertItems(items: ItemInput[], opts: { keepGroups?: boolean } = {}): Promise<{ created: number; updated: number }> {
       const rows = lastById(items);
       if (rows.length === 0) return { created: 0, updated: 0 };
       const { rows: result } = await db.query<{ created: boolean }>(
@@ -104,7 +107,7 @@ export function createCatalogRepository(db: Db) {
            AS u(id, title, description, categories, price, attributes, available, item_group_id) ORDER BY id
          ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, description = EXCLUDED.description,
            categories = EXCLUDED.categories, price = EXCLUDED.price, attributes = EXCLUDED.attributes,
-           available = EXCLUDED.available, item_group_id = EXCLUDED.item_group_id, updated_at = now()
+           available = EXCLUDED.available, item_group_id = CASE WHEN $9::bool THEN items.item_group_id ELSE EXCLUDED.item_group_id END, updated_at = now()
          RETURNING (xmax = 0) AS created`,
         [
           rows.map((r) => r.id),
@@ -115,6 +118,7 @@ export function createCatalogRepository(db: Db) {
           rows.map((r) => JSON.stringify(r.attributes ?? {})),
           rows.map((r) => r.available ?? true),
           rows.map((r) => r.itemGroupId ?? null),
+          opts.keepGroups === true,
         ],
       );
       const created = result.filter((r) => r.created).length;

@@ -349,7 +349,8 @@ export async function importGeneric(db: Db, dir: string, onProgress?: ProgressCa
     let pending: (ItemInput | UserInput)[] = [];
     const flushCatalog = async () => {
       const batch = pending;
-      if (kind === 'items') await throughOutage(() => catalog.upsertItems(batch as ItemInput[]));
+      // A file without the item_group_id column (a price feed) says nothing of the groups: the stored ones stay.
+      if (kind === 'items') await throughOutage(() => catalog.upsertItems(batch as ItemInput[], { keepGroups: !cols.index.has('item_group_id') }));
       if (kind === 'users') report.erased += (await throughOutage(() => catalog.upsertUsers(batch as UserInput[], { unlessErased: true }))).erased;
       pending = [];
     };

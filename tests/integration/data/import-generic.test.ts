@@ -421,9 +421,23 @@ for (const backend of DB_BACKENDS) {
       expect(await catalog.getItem('ig-shirt-m')).toMatchObject({ itemGroupId: 'shirt-1', attributes: { colour: 'blue' } });
       expect(await catalog.getItem('ig-belt')).toMatchObject({ itemGroupId: null, attributes: { colour: 'black' } });
       expect(await catalog.getItems(['ig-long', 'ig-nul'])).toEqual([]);
-      // A file without the column describes its products whole, as PUT does: they leave their group.
-      await runImport({ db: t.db }, { format: 'generic', path: directory({ 'items.csv': ['id,title', 'ig-shirt-m,Shirt M'].join('\n') }) });
-      expect(await catalog.getItem('ig-shirt-m')).toMatchObject({ itemGroupId: null });
+    });
+
+    it('When items.csv is re-imported without the item_group_id column (a price feed), Then stored products keep their groups and take the new prices, and an empty cell still clears a group', async () => {
+      const catalog = createCatalogRepository(t.db);
+      await runImport({ db: t.db }, { format: 'generic', path: directory({ 'items.csv': ['id,title,price,item_group_id', 'pf-s,Shirt S,10,pf-shirt', 'pf-m,Shirt M,10,pf-shirt', 'pf-l,Shirt L,10,pf-shirt'].join('\n') }) });
+      const feed = await runImport({ db: t.db }, { format: 'generic', path: directory({ 'items.csv': ['id,title,price', 'pf-s,Shirt S,12.5', 'pf-m,Shirt M,13', 'pf-new,Belt,20'].join('\n') }) });
+      expect(feed.rejected).toEqual({});
+      expect(await catalog.getItem('pf-s')).toMatchObject({ itemGroupId: 'pf-shirt', price: 12.5 });
+      expect(await catalog.getItem('pf-m')).toMatchObject({ itemGroupId: 'pf-shirt', price: 13 });
+      expect(await catalog.getItem('pf-l')).toMatchObject({ itemGroupId: 'pf-shirt', price: 10 });
+      // A product the feed brings is in no group.
+      expect(await catalog.getItem('pf-new')).toMatchObject({ itemGroupId: null, price: 20 });
+      // With the column, an empty cell takes the product out of its group.
+      await runImport({ db: t.db }, { format: 'generic', path: directory({ 'items.csv': ['id,title,item_group_id', 'pf-m,Shirt M,', 'pf-l,Shirt L,pf-shirt-2'].join('\n') }) });
+      expect(await catalog.getItem('pf-m')).toMatchObject({ itemGroupId: null });
+      expect(await catalog.getItem('pf-l')).toMatchObject({ itemGroupId: 'pf-shirt-2' });
+      expect(await catalog.getItem('pf-s')).toMatchObject({ itemGroupId: 'pf-shirt' });
     });
 
     it('When the CSV parser skips an unreadable record among refused ones, Then every rejected row keeps its own number in the file', async () => {
