@@ -14,7 +14,8 @@ import {
 import { AccuracyAccumulator, PairedLift, RunAccumulator, userAccuracy, type RunContext } from './metric-accumulator.js';
 import { itemNovelty, popularTopMask } from './metrics.js';
 import type { EvalMode, EvaluationSplit } from './splits.js';
-import { topK } from './top-k.js';
+import { GroupSet, type EvalGroups } from './eval-groups.js';
+import { topK, type TopKGroups } from './top-k.js';
 import { userContextsOf } from './user-contexts.js';
 
 /**
@@ -39,6 +40,11 @@ export interface EvaluateOptions {
   segmentOf?: (user: number) => string | null;
   /** Lifecycle stage (new, active, silent, churned) of a train user index at the cutoff; null = none. */
   lifecycleOf?: (user: number) => string | null;
+  /**
+   * The train items' product groups (eval-groups.ts), when the catalogue has them: every list keeps one product
+   * per group, and in mode `novel` none of the groups of the user's train purchases, as served.
+   */
+  groups?: EvalGroups;
   /** Called after each (strategy, user) with done/total scorings. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -95,6 +101,10 @@ export async function evaluateScorers(opts: EvaluateOptions): Promise<Evaluation
 
   const scores = new Float32Array(nItems);
   const exclude = new Uint8Array(nItems);
+  const groupsOf = opts.groups;
+  const bought = groupsOf ? new GroupSet(groupsOf.count) : undefined;
+  const allGroups: TopKGroups | undefined = groupsOf && { of: groupsOf.of };
+  const novelGroups: TopKGroups | undefined = groupsOf && { of: groupsOf.of, blocked: bought };
   const total = strategies.length * users.length;
   let done = 0;
   for (const s of [b, ...[...strategies.keys()].filter((s) => s !== b)]) {
@@ -112,8 +122,10 @@ export async function evaluateScorers(opts: EvaluateOptions): Promise<Evaluation
         if (!relevant) continue;
         const novel = modes[mi] === 'novel';
         if (novel) for (let p = m.indptr[u]; p < m.indptr[u + 1]; p++) exclude[m.indices[p]] = 1;
-        const ranked = topK(scores, maxK, novel ? exclude : undefined);
+        if (novel && groupsOf) for (let p = m.indptr[u]; p < m.indptr[u + 1]; p++) bought!.add(groupsOf.of[m.indices[p]]);
+        const ranked = topK(scores, maxK, novel ? exclude : undefined, undefined, novel ? novelGroups : allGroups);
         if (novel) for (let p = m.indptr[u]; p < m.indptr[u + 1]; p++) exclude[m.indices[p]] = 0;
+        bought?.clear();
         for (let ki = 0; ki < ks.length; ki++) {
           const list = ranked.length > ks[ki] ? ranked.slice(0, ks[ki]) : ranked;
           userAccuracy(relevant, list, ks[ki], values);

@@ -4,6 +4,7 @@ import { popularityFactory } from '../recommenders/popularity.js';
 import { fitRecipe, withTuning, type Recipe, type TuneOverride } from '../training/recipe.js';
 import { recipeToRaw, tuneRecipeOn } from '../training/tune-for-training.js';
 import type { EvaluationReport, EvaluationTuning } from './evaluation-report.js';
+import { evalGroupsOf } from './eval-groups.js';
 import { evaluateScorers, type Scorer } from './evaluate.js';
 import { contentSimilarity } from './item-similarity.js';
 import { columnarInput, leaveLastOrderSplit, purchasesOf, temporalSplit, validationSplit, type EvalMode, type EvaluationSplit, type SplitInput } from './splits.js';
@@ -181,6 +182,8 @@ export async function runEvaluation(
     scorers,
     baseline,
     itemSimilarity: contentSimilarity(ds),
+    // One product per group, as served, when the catalogue has groups.
+    groups: evalGroupsOf(ds.items),
     segmentOf: (u) => labels.get(ds.userIds[u])?.segment ?? null,
     lifecycleOf: (u) => labels.get(ds.userIds[u])?.lifecycle ?? null,
     onProgress: (done, total) => onProgress?.({ step: 'score', progress: after(0.55 + (0.45 * done) / total) }),
