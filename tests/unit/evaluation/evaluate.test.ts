@@ -258,3 +258,32 @@ describe('evaluateScorers', () => {
     await expect(evaluateScorers({ split, mode: 'novel', ks: [5], scorers: new Map([['a', fixed]]), baseline: 'b' })).rejects.toThrow(/baseline/);
   });
 });
+
+describe('evaluateScorers on a catalogue with product groups', () => {
+  // B and C are two sizes of one style (group 0); A and E are one style (group 1); D has no group.
+  const groups = { of: Int32Array.from([1, 0, 0, -1, 1]), count: 2 };
+  const evaluate = (withGroups: boolean) =>
+    evaluateScorers({ split, mode: ['novel', 'all'], ks: [3], scorers: new Map([['fixed', fixed]]), baseline: 'fixed', ...(withGroups ? { groups } : {}) });
+
+  it('When two variants of one group would both be in the top k, Then only the better one is, and the next product down takes the other place', async () => {
+    // novel @3, u2 (bought A; tests B, C): without groups [B, C, D] (2 hits); with them [B, D] (A's group E is
+    // left out with A, as served), 1 hit. u1 (bought A, B, C: both groups blocked) gets [D] either way: 1 of 1.
+    const before = row(await evaluate(false), 'fixed', 'novel', 3);
+    const after = row(await evaluate(true), 'fixed', 'novel', 3);
+    expect(before.metrics.recall).toBeCloseTo((1 + 1) / 2, 12);
+    expect(after.metrics.recall).toBeCloseTo((1 + 1 / 2) / 2, 12);
+    // precision: before (1/3 + 2/3) / 2; after u1 [D] 1/3, u2 [B, D] 1/3.
+    expect(before.metrics.precision).toBeCloseTo(1 / 2, 12);
+    expect(after.metrics.precision).toBeCloseTo(1 / 3, 12);
+  });
+
+  it('When repurchases count (mode all), Then each group keeps its best item there too', async () => {
+    // Everyone ranked B > C > D > E > A. all @3 with groups: [B, D, E] (C is B's sibling, A is E's); without: [B, C, D].
+    const bFirst: Scorer = (_ctx, out) => out.set([1, 5, 4, 3, 2]);
+    const evaluateAll = (withGroups: boolean) =>
+      evaluateScorers({ split, mode: 'all', ks: [3], scorers: new Map([['bFirst', bFirst]]), baseline: 'bFirst', ...(withGroups ? { groups } : {}) });
+    // u1 tests {A, D}, u2 {B, C}, u3 {A}: with groups 1/2, 1/2, 0; without 1/2, 1, 0.
+    expect(row(await evaluateAll(true), 'bFirst', 'all', 3).metrics.recall).toBeCloseTo((1 / 2 + 1 / 2 + 0) / 3, 12);
+    expect(row(await evaluateAll(false), 'bFirst', 'all', 3).metrics.recall).toBeCloseTo((1 / 2 + 1 + 0) / 3, 12);
+  });
+});
