@@ -4,6 +4,7 @@ import { blendedSources, blendWeights, buyerCount, DEFAULT_DISCOUNT_SHARE, disco
 import type { Recommender, UserContext } from '../recommenders/recommender.js';
 import { TopKScratch } from '../recommenders/top-k-heap.js';
 import { buildBlendMatrix, matrixMatches, type BlendMatrix } from './blend-matrix.js';
+import { evalGroupsOf, groupSlot, GroupSet, type EvalGroups } from './eval-groups.js';
 import { userContextsOf } from './user-contexts.js';
 import type { EvalMode, EvaluationSplit } from './splits.js';
 
@@ -32,6 +33,11 @@ export interface BlendCache {
   /** The discount's unit of buyers: its share of the split's train customers, as the hybrid trained on them has it. */
   discountUnit: number;
   parts: Map<string, SourcePart>;
+  /**
+   * The train items' product groups, when the catalogue has them: a blend's lists keep one product per group and
+   * the novel ones none of the groups the user bought, as served (eval-groups.ts).
+   */
+  groups?: EvalGroups;
   /** The cached users' scoring contexts, built by the first sourcePart and shared by the sources after it. */
   contexts?: Map<number, UserContext>;
   /** The discovery discount per item, by beta, as the searches try them. */
@@ -108,6 +114,7 @@ export function createBlendCache(split: EvaluationSplit, discountShare = DEFAULT
     itemBuyers: buyersOf(split),
     discountUnit: discountUnit(discountShare, buyerCount(split.train) / customerShare) * customerShare,
     parts: new Map(),
+    groups: evalGroupsOf(split.train.items),
   };
 }
 
@@ -230,7 +237,10 @@ export function scoreBlendRange(cache: BlendCache, config: BlendConfig, k: numbe
   const weightCache = new Map<number, { cols: Int32Array; ws: Float64Array; own: Float64Array }>();
   const users = Math.max(0, to - from);
   const out: Record<EvalMode, ModeSums> = { novel: new ModeSums(users, novelShown(cache.itemCount)), all: new ModeSums(users, allShown(cache.itemCount)) };
-  const top = { novel: new TopList(k), all: new TopList(k) };
+  const groupOf = cache.groups?.of;
+  const top = { novel: new TopList(k, groupOf), all: new TopList(k, groupOf) };
+  // The novel lists leave out the groups of what the user bought (the fixed lists below feed the lists with repurchases: not them).
+  const bought = cache.groups ? new GroupSet(cache.groups.count) : undefined;
   const gains = rankGains(k);
   // A search of the weights on own items scores the lists with repurchases alone, under fixed weights on new items.
   const fixed = scoreAll && !scoreNovel && k > 0 ? fixedNewItems(cache, m, config, k) : null;
@@ -278,6 +288,11 @@ export function scoreBlendRange(cache: BlendCache, config: BlendConfig, k: numbe
       for (let r = 0; r < fixed.count[j]; r++) top.all.offer(fixed.items[at + r], fixed.scores[at + r]);
       out.all.add(top.all, all!, k, gains);
       continue;
+    }
+    if (bought && novel) {
+      bought.clear();
+      for (const i of cache.trainItems[j]) bought.add(groupOf![i]);
+      top.novel.blocked = bought;
     }
     for (let c = m.indptr[j]; c < m.indptr[j + 1]; c++) {
       // Own items are ranked only in the lists with repurchases.
@@ -442,12 +457,19 @@ class TopList {
   readonly item: Int32Array;
   private readonly score: Float64Array;
   n = 0;
-  constructor(private readonly k: number) {
+  /** Groups none of whose items is listed (with `groupOf`); cleared by clear(). */
+  blocked: GroupSet | undefined;
+  /** With `groupOf` (each item's product group, -1: its own), one item per group: its best-ranked. */
+  constructor(
+    private readonly k: number,
+    private readonly groupOf?: Int32Array,
+  ) {
     this.item = new Int32Array(k);
     this.score = new Float64Array(k);
   }
   clear(): void {
     this.n = 0;
+    this.blocked = undefined;
   }
   /** The r-th best (item, score), r < n. */
   at(r: number): [number, number] {
@@ -459,6 +481,18 @@ class TopList {
     // Ranks below the offer: a lower score, or an equal score on a higher item index. Written out, not
     // as a closure: this runs for every candidate of every re-blend.
     if (this.n === k && !(score[k - 1] < s || (score[k - 1] === s && items[k - 1] > item))) return;
+    if (this.groupOf !== undefined) {
+      const g = this.groupOf[item];
+      if (this.blocked?.has(g)) return;
+      const slot = groupSlot(item, s, g, this.groupOf, items, score, this.n);
+      if (slot < 0) return;
+      // A worse item of its group gives up its place: the offer is inserted as into a list one shorter.
+      if (slot < this.n) {
+        items.copyWithin(slot, slot + 1, this.n);
+        score.copyWithin(slot, slot + 1, this.n);
+        this.n--;
+      }
+    }
     let p = this.n === k ? k - 1 : this.n++;
     while (p > 0 && (score[p - 1] < s || (score[p - 1] === s && items[p - 1] > item))) {
       items[p] = items[p - 1];

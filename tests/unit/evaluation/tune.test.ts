@@ -42,6 +42,42 @@ describe('scoreBlend', () => {
   });
 });
 
+describe('scoreBlend on a catalogue with product groups', () => {
+  // u0 bought A before and buys B and C (two sizes of one style) in the period; A and D are one style too.
+  const rows: PurchaseRow[] = [
+    { userId: 'u0', itemId: 'A', orderId: '1', ts: T0, quantity: 1, price: null },
+    ...['B', 'C', 'D'].map((itemId) => ({ userId: 'u1', itemId, orderId: '2', ts: T0, quantity: 1, price: null })),
+    { userId: 'u0', itemId: 'B', orderId: '3', ts: T0 + 50 * DAY, quantity: 1, price: null },
+    { userId: 'u0', itemId: 'C', orderId: '3', ts: T0 + 50 * DAY, quantity: 1, price: null },
+  ];
+  const item = (id: string, itemGroupId: string | null) => ({ id, title: id, categories: [], price: null, attributes: {}, available: true, itemGroupId });
+  const scoresOf = (grouped: boolean) => {
+    const items = grouped ? [item('A', 'ad'), item('B', 'bc'), item('C', 'bc'), item('D', 'ad')] : ['A', 'B', 'C', 'D'].map((id) => item(id, null));
+    const split = makeSplit({ events: rows, items }, { kind: 'validation', days: 30, end: new Date(T0 + 60 * DAY).toISOString() });
+    const ds = split.train;
+    const cache = createBlendCache(split);
+    const fixed: Recommender = {
+      name: 'fixed',
+      scoreUser: (_ctx, out) => Object.entries({ A: 4, B: 3, C: 2, D: 1 }).forEach(([id, s]) => (out[ds.itemIndex.get(id)!] = s)),
+      toArtifact: () => new Uint8Array(),
+    };
+    cache.parts.set('x', sourcePart(cache, split, fixed));
+    const config = { weights: { cold: { x: 1 }, warm: { x: 1 } }, repeatWeights: { cold: { x: 1 }, warm: { x: 1 } }, fullHistoryOrders: 10 };
+    return { k2: scoreBlend(cache, config, 2), k3: scoreBlend(cache, config, 3) };
+  };
+
+  it('When two variants of one group would both be in the top k, Then a blend is measured on the list served: one per group, none of a bought group when new items only count', () => {
+    const without = scoresOf(false);
+    const grouped = scoresOf(true);
+    // novel @2: without groups [B, C], both bought; with them [B] (C is B's sibling, D is A's, bought): 1 of 2.
+    expect(without.k2.novel.recall).toBe(1);
+    expect(grouped.k2.novel.recall).toBeCloseTo(1 / 2, 12);
+    // all @3: without [A, B, C]; with [A, B] (A's group is not left out where repurchases count).
+    expect(without.k3.all.recall).toBe(1);
+    expect(grouped.k3.all.recall).toBeCloseTo(1 / 2, 12);
+  });
+});
+
 describe('tuneWeights', () => {
   // Two users, three items, nothing bought before; both buy item 0 in the period. Source `pop` puts
   // item 0 first for both (NDCG@1 = 1 in both modes, coverage 1/3); `tail` puts item 1 first for one
