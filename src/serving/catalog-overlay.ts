@@ -7,6 +7,7 @@
  * the model's arrays in place.
  */
 import { forgetCategoryMasks } from './category-match.js';
+import { forgetNewItemRecord } from './new-item-records.js';
 import type { Db } from '../data/db.js';
 import type { ServingModel } from './serving-model.js';
 
@@ -99,7 +100,11 @@ export function createCatalogOverlay(deps: { db: Db; intervalMs?: number; log?: 
       let recategorised = false;
       for (const r of rows) {
         const i = index.get(r.id);
-        if (i === undefined) continue;
+        // A product the version does not know: a cart's kept record of it is read again.
+        if (i === undefined) {
+          forgetNewItemRecord(model, r.id);
+          continue;
+        }
         // Each pass re-reads the last minute: only a real difference counts as a change.
         const p = r.price ?? Number.NaN;
         const title = r.title || titles[i];

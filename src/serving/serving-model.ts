@@ -1,6 +1,7 @@
 import type { ModelMeta, ModelStore } from '../store/model-store.js';
 import { AnswerCache } from './answer-cache.js';
 import type { NewItemDescriber } from './new-item-neighbours.js';
+import type { NewItemRecords } from './new-item-records.js';
 import type { OnRequestScorer } from './on-request-scorer.js';
 import { EntryCache } from './entry-cache.js';
 import {
@@ -35,6 +36,8 @@ export interface ServingModel {
   onRequest?: Promise<OnRequestScorer | null>;
   /** This version's content source, to place items added after training among its items; loaded on first need (see new-item-neighbours.ts). */
   newItems?: Promise<NewItemDescriber | null>;
+  /** Catalog records of products added after training that carts named, kept until they change (new-item-records.ts). */
+  newItemRecords?: NewItemRecords;
   /** Erasures seen by this version's caches: a computation that spans one keeps nothing. */
   erasures: number;
   /**

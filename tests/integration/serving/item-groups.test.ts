@@ -231,6 +231,36 @@ describe.skipIf(!available)('product groups on Postgres and Redis', () => {
       expect(all.filter((id) => GROUP[id] === 'pot')).not.toEqual([]);
     });
 
+    it('When a cart holds a product added after training, Then its record is read once and read again after the product changes group', async () => {
+      await putItem('g-cart-new', { title: 'ceramic flower pot grey', categories: ['garden', 'pots'], price: 12, itemGroupId: 'pot' });
+      await t.services.serving.refresh();
+      const cart = () => ids({ url: '/v1/recommendations', method: 'POST', payload: { items: ['g-cart-new'], k: 12 } });
+      // The reads of the product's record Postgres is sent (the real ones, counted on their way).
+      const db = t.services.db;
+      const query = db.query;
+      const asked: string[][] = [];
+      db.query = ((sql: string, params?: unknown[]) => {
+        if (sql.includes('FROM items WHERE id = ANY') && Array.isArray(params?.[0])) asked.push(params[0] as string[]);
+        return query.call(db, sql, params);
+      }) as typeof db.query;
+      try {
+        const first = await cart();
+        expect(first.filter((id) => GROUP[id] === 'pot')).toEqual([]);
+        expect(first.filter((id) => GROUP[id] === 'knife')).toHaveLength(1);
+        await cart();
+        expect(asked.filter((a) => a.includes('g-cart-new'))).toHaveLength(1);
+        // Moved to the knives: the next list leaves out the knives and may list a pot again.
+        await putItem('g-cart-new', { title: 'ceramic flower pot grey', categories: ['garden', 'pots'], price: 12, itemGroupId: 'knife' });
+        await t.services.serving.refresh();
+        const moved = await cart();
+        expect(moved.filter((id) => GROUP[id] === 'knife')).toEqual([]);
+        expect(moved.filter((id) => GROUP[id] === 'pot')).toHaveLength(1);
+        expect(asked.filter((a) => a.includes('g-cart-new'))).toHaveLength(2);
+      } finally {
+        db.query = query;
+      }
+    });
+
     it('When a version is trained on the grouped catalogue, Then its stored item table holds the groups (serving needs no overlay for them)', async () => {
       const version = await trainAndPublish(t.services);
       const bytes = await store.getArtifact(version, ARTIFACT_ITEMS);
