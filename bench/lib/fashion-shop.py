@@ -8,7 +8,7 @@ lines), a Black Friday / Christmas peak, three countries.
     python3 bench/lib/fashion-shop.py OUTDIR     # N_USERS (400000), N_ITEMS (about 60000), SEED from the environment
 
 Writes the shop's own export (OUTDIR/shop/: products.csv, customers.csv, order_lines.csv, with the shop's column
-names) and the same data in the generic import format (OUTDIR/generic/: items.csv, users.csv, events.csv; returns
+names; products.csv ends with the style as `item_group_id`) and the same data in the generic import format (OUTDIR/generic/: items.csv, users.csv, events.csv; returns
 kept as negative quantities, as the shop exports them; items.csv gives each product its style as `item_group_id`,
 so the service serves one variant per style). Deterministic for a given SEED.
 
@@ -288,11 +288,13 @@ line_rows.sort(key=lambda r: r[5])
 last_day = END - timedelta(days=14)
 with open(os.path.join(OUT, 'shop', 'products.csv'), 'w', newline='') as f:
     w = csv.writer(f)
-    w.writerow(['sku', 'product_name', 'category_path', 'price_eur', 'colour', 'size', 'style_code', 'season', 'active'])
+    # item_group_id: the style again, under the name a Merchant Center feed gives it (last, as in items.csv), so a
+    # mapping of this export to the generic format keeps the sizes and colours of one style together.
+    w.writerow(['sku', 'product_name', 'category_path', 'price_eur', 'colour', 'size', 'style_code', 'season', 'active', 'item_group_id'])
     for p in products:
         st = styles[p['style']]
         active = on_sale(st, last_day) or on_sale(st, END)
-        w.writerow([p['id'], p['title'], p['cat'], f"{p['price']:.2f}", p['colour'], p['size'], p['code'], p['season'], 1 if active else 0])
+        w.writerow([p['id'], p['title'], p['cat'], f"{p['price']:.2f}", p['colour'], p['size'], p['code'], p['season'], 1 if active else 0, p['code']])
 with open(os.path.join(OUT, 'shop', 'customers.csv'), 'w', newline='') as f:
     w = csv.writer(f)
     w.writerow(['customer_no', 'country_code', 'signup_date', 'main_department'])
