@@ -89,6 +89,43 @@ describe('content neighbours', () => {
     expect(reads).toBe(0);
   });
 
+  it('stops before a feature every item has once the variants found first outscore all it can give', () => {
+    // Products in 4 variants sharing a style (short postings) and one feature every item has, weighing more:
+    // a variant's partial cosine after its style (0.36) is below what the common feature alone can give an
+    // item not found (0.64), its whole cosine (1) is not.
+    const n = 400;
+    const indptr = Int32Array.from({ length: n + 1 }, (_, i) => 2 * i);
+    const indices = Int32Array.from({ length: 2 * n }, (_, p) => (p % 2 === 0 ? 1 + Math.floor(p / 2 / 4) : 0));
+    const values = Float32Array.from({ length: 2 * n }, (_, p) => (p % 2 === 0 ? 0.6 : 0.8));
+    const m: SparseRows = { rows: n, cols: 1 + n / 4, indptr, indices, values };
+    const inverted = transposeRows(m);
+    const common = { from: inverted.indptr[0], to: inverted.indptr[1] };
+    expect(common.to - common.from).toBe(n);
+    let reads = 0;
+    const counted = new Proxy(inverted.indices, {
+      get(target, key) {
+        if (typeof key === 'string' && /^\d+$/.test(key)) {
+          const p = Number(key);
+          if (p >= common.from && p < common.to) reads++;
+          return target[p];
+        }
+        const value = Reflect.get(target, key, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const search = createNeighbourSearch(m, { ...inverted, indices: counted }, 3);
+    const heap = new TopKHeap(3);
+    for (const i of [0, 5, 398]) {
+      pushContentNeighbours(search, i, heap, 3);
+      const found = heap.result();
+      heap.clear();
+      const expected = bruteForce(m, i, 3);
+      expect(found.map((x) => x.item), `item ${i}`).toEqual(expected.map((x) => x.item));
+      found.forEach((x, r) => expect(x.score).toBeCloseTo(expected[r].score, 6));
+    }
+    expect(reads).toBe(0);
+  });
+
   it('searches with another k than it was made for', () => {
     const m = catalogue(200, 5);
     const search = createNeighbourSearch(m, transposeRows(m), 50);
