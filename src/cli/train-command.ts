@@ -3,6 +3,7 @@ import { QUERYABLE_TIME_MESSAGE, queryableTime } from '../data/event-time.js';
 import { JOB_TYPES } from '../jobs/job-types.js';
 import type { TrainJobParams } from '../jobs/job-handlers.js';
 import type { TrainResult } from '../training/train-model.js';
+import { USERS_TABLE } from '../serving/user-entry.js';
 import { runJobCommand } from './job-command.js';
 import { parseCommandLine, runCli, UsageError } from './run-cli.js';
 
@@ -70,13 +71,25 @@ function tuningLine(t: NonNullable<TrainResult['tuning']>): string {
   return `${chosen}, chosen on ${t.folds.length} windows of ${t.days} days before ${t.folds.at(-1)?.end.slice(0, 10) ?? 'the end'}`;
 }
 
+/**
+ * The buyers learned from and, when some got no precomputed list (their latest purchase before
+ * PRECOMPUTE_DAYS of the data's end), how many did: the serving-users table counts only those, and a
+ * reader comparing the two took the difference for customers lost.
+ */
+function usersLine(r: TrainResult): string {
+  const users = r.data.users;
+  const precomputed = r.contents.tables[USERS_TABLE];
+  if (precomputed === undefined || precomputed >= users) return count(users);
+  return `${count(users)} (${count(precomputed)} with a precomputed list; the other ${count(users - precomputed)}, whose latest purchase is older than PRECOMPUTE_DAYS before the data's end, are scored on request)`;
+}
+
 /** What a finished training prints: the version, what it learned from, how it was tuned and where the time went. */
 export function formatTrainResult(r: TrainResult): string {
   const rows: [string, string][] = [
     ['version', r.activated === false ? `${r.version} (NOT ACTIVE: ${r.notActivated ?? 'another version was activated meanwhile'})` : r.version],
     ['recipe', r.recipeFile && r.recipeFile !== r.recipe ? `${r.recipe} (models/${r.recipeFile}.json)` : r.recipe],
     ['events', r.data.events.toLocaleString('en-US')],
-    ['users', r.data.users.toLocaleString('en-US')],
+    ['users', usersLine(r)],
     // catalogItems is the model's item table: the catalogue (bought or not) and any item known only from a
     // purchase. Called "in the model", it read as what the recommenders learned from; what they learned from is
     // the bought items, and a source that left some of those out says so on its own line below.

@@ -79,6 +79,20 @@ describe('npm run train arguments', () => {
     expect(lines[6]).toEqual(['ease', 'ease models only its 2,000 most-bought of the 13,750 bought items (maxItems): the other 11,750 score 0 from it']);
   });
 
+  it('When some buyers got no precomputed list, Then the users line says how many did and that the others are scored on request', () => {
+    // The bundled sample: 353 buyers, 9 of whom last bought more than PRECOMPUTE_DAYS (365) before the data's end.
+    const base = {
+      version: 'v4', recipe: 'default', trainedAt: '2026-11-22T15:45:00.000Z', data: { events: 37695, users: 353, items: 2990, orders: 1740, catalogItems: 2990 },
+      durations: { total: 1000 }, activated: true,
+    };
+    const usersLine = (tables: Record<string, number>) => formatTrainResult({ ...base, contents: { artifacts: {}, tables } }).split('\n').map((l) => l.trim().split(/\s{2,}/))[3];
+    expect(usersLine({ 'serving-users': 344 })).toEqual([
+      'users',
+      "353 (344 with a precomputed list; the other 9, whose latest purchase is older than PRECOMPUTE_DAYS before the data's end, are scored on request)",
+    ]);
+    expect(usersLine({ 'serving-users': 353 })).toEqual(['users', '353']);
+  });
+
   it('When a rollback happened while the training ran, Then the summary says the version is not active, and why', () => {
     const text = formatTrainResult({
       version: 'v2', recipe: 'default', trainedAt: '2026-11-22T15:45:00.000Z', data: { events: 1, users: 1, items: 1, orders: 1, catalogItems: 1 },
