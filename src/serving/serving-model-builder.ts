@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { Dataset } from '../recommenders/dataset.js';
 import { indexedHistory, recentDistinctItems, userEventIndex } from '../recommenders/history.js';
-import { createBlendScratch, createDenseScratch, scoreSparseOf, type HybridRecommender } from '../recommenders/hybrid.js';
+import { blendDepth, createBlendScratch, createDenseScratch, scoreSparseOf, type HybridRecommender } from '../recommenders/hybrid.js';
 import { SparseScores } from '../recommenders/sparse-scores.js';
 import type { Recommender, UserContext } from '../recommenders/recommender.js';
 import {
@@ -223,6 +223,7 @@ export function createUserScorer(input: UserScorerInput): (ctx: UserContext, att
   const hybrid = fitted.hybrid as Partial<HybridRecommender>;
   if (!hybrid.blendSparse) throw new Error('serving model: the hybrid must be a blend of sources');
   const blendSparse = hybrid.blendSparse.bind(fitted.hybrid);
+  const rankedDeep = hybrid.config ? blendDepth(hybrid.config) : 0;
   const purchasedMask = new Uint8Array(itemCount);
   const scratch = createBlendScratch(itemCount);
   const scoreSingle = singleSourceScorer(fitted, options);
@@ -275,7 +276,10 @@ export function createUserScorer(input: UserScorerInput): (ctx: UserContext, att
       // A source the blend scored for this user is ranked by its raw scores from that pass; the others
       // (weight 0 at this history length) are scored now.
       const lists = singles.map((name) => {
-        let raw = scratch.blended.includes(name) ? scratch.sources.get(name)?.raw : undefined;
+        // The blend's raw scores of a source hold its blendDepth best new items (a list as long or shorter is
+        // ranked from them), or, for ALS, its scores of the blend's pool (its list ranks that pool).
+        const blended = scratch.blended.includes(name) ? scratch.sources.get(name) : undefined;
+        let raw = blended && (options.strategyCandidates <= rankedDeep || blended.pooled) ? blended.raw : undefined;
         if (!raw) {
           single.clear();
           scoreSingle(fitted.sources.get(name)!, ctx, single);

@@ -141,6 +141,30 @@ describe('hybrid', () => {
     expect(newItems(alone)).toEqual([0.25, 0.5, 0.75]);
   });
 
+  it('When sources are limited to their n best items, Then each source is asked for no more than n new items, and the blend is the same', () => {
+    // A source ranking 2,000 items (as popularity, trend and EASE do) that records the depth it is asked for.
+    const asked: number[] = [];
+    const scores = Array.from({ length: 2000 }, (_, i) => (i * 7919) % 2000 + 1);
+    const ranking: Recommender = {
+      name: 'ranking',
+      scoreUser: (_ctx, out) => out.set(scores),
+      scoreSparse(_ctx, out, limit) {
+        asked.push(limit);
+        // Its `limit` best by score (the customer's own item 0 aside, then scored beside them).
+        [...scores.keys()].filter((i) => i !== 0).sort((a, b) => scores[b] - scores[a] || a - b).slice(0, limit).forEach((i) => out.set(i, scores[i]));
+        out.set(0, scores[0]);
+      },
+      toArtifact: () => new Uint8Array(),
+    };
+    const out = new Float32Array(2000);
+    createHybrid(new Map([['a', ranking], ['b', fixed('b', new Array(2000).fill(0))]]), config({ sourceLimit: 3, weights: { cold: { a: 1 }, warm: { a: 1 } } })).scoreUser(ordersCtx(10), out);
+    expect(asked).toEqual([3]);
+    // The 3 best new items by score (2000, 1999, 1998) over the best (2000), and the customer's own item 0 (score 1).
+    const best = [...scores.keys()].filter((i) => i !== 0).sort((a, b) => scores[b] - scores[a]).slice(0, 3);
+    const expected = new Map([...best.map((i): [number, number] => [i, scores[i] / 2000]), [0, 1 / 2000]]);
+    [...out].forEach((v, i) => expect(v, `item ${i}`).toBeCloseTo(expected.get(i) ?? 0, 6));
+  });
+
   it('When sources are limited to their n best items, Then each contributes its n best the customer has not bought and its scores of their own, its own top still scoring 1', () => {
     const sources = new Map([
       ['a', fixed('a', [10, 5, 1, 7])],
