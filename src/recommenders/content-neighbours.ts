@@ -61,8 +61,9 @@ const SLACK = 1e-9;
 /**
  * The bound is checked before a posting list at least 1/CHECK_RATIO as long as the items found: a check
  * costs a pass over those items, and checking before shorter lists cost more than it saved (measured on
- * a 60,542-product fashion catalogue, bench/README.md: 1 (every list as long as the items found) 0.71x
- * the time of the partial-cosine check; 10: 0.34-0.37x; 20: 0.54x; checking before every list: 0.72x).
+ * a tenth of a 60,542-product fashion catalogue under load, so roughly, bench/README.md: 1 (every list as
+ * long as the items found) 0.71x the time of the partial-cosine check; 10: 0.34-0.37x; 20: 0.54x; checking
+ * before every list: 0.72x. On the whole catalogue at a steadier load the fit took 0.78x).
  */
 const CHECK_RATIO = 10;
 
