@@ -16,9 +16,18 @@ const lingering = new WeakSet<Socket>();
  * `Broken pipe` or `Connection reset` instead of the `413` naming the limit. Such a connection now closes as
  * a web server's lingering close does: the answer is sent at once and the sending side shut, then the rest of
  * the body is read and thrown away until the client has sent it (or stops), for at most LINGER_MS; a body
- * announced over LINGER_MAX_BYTES is not waited for.
+ * announced over LINGER_MAX_BYTES is not waited for. A request pipelined behind it is not run: the socket is
+ * closed when one comes.
  */
 export function registerLingeringClose(app: FastifyInstance): void {
+  // An answer that said `close` ends the connection's requests (RFC 9112 9.6): one the client pipelined
+  // behind the body, which the reading on parses, is not run; the client takes it as not done.
+  app.addHook('onRequest', (request, reply, done) => {
+    const socket = request.raw.socket as Socket | null;
+    if (!socket || !lingering.has(socket)) return done();
+    reply.hijack();
+    socket.destroy();
+  });
   app.addHook('onSend', (request, reply, payload, done) => {
     const raw = request.raw;
     const socket = raw.socket as Socket | null;
@@ -41,7 +50,9 @@ export function registerLingeringClose(app: FastifyInstance): void {
       raw.once('error', close);
       this.once('end', close);
       this.once('close', () => clearTimeout(timer));
-      // The body's bytes are thrown away as they come (nothing else reads them now).
+      // The body's bytes are thrown away as they come: taken from whatever read them (a compressed body's
+      // inflater, stopped at the limit, would hold them back for good), as nothing reads them now.
+      raw.unpipe();
       raw.resume();
     };
     done(null, payload);
