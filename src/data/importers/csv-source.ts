@@ -38,13 +38,14 @@ export interface CsvSourceOptions extends ReadScope {
 export const HEADER_MAX_CHARS = 256 * 1024;
 
 /**
- * The longest record any read takes, in characters. The longest row the formats can hold is an items.csv row
- * at its limits (input-limits.ts: an id of 256, a title of 1,000, a description of 10,000 and 100 attributes of
- * 1,000 characters with their quotes: about 112,000); a record past this bound is a line end missing or a
- * quote never closed, whose reading (the rest of the file as one field) failed the job as an internal error
- * once the string passed V8's limit, after reading up to half a gigabyte into memory.
+ * The longest record any read takes (csv-parse's max_record_size, counted in the bytes of its field and line
+ * buffers): 32 MiB. No column has an upper length a row may not pass (a description over 10,000 characters is
+ * cut on storage, not refused: a catalogue's descriptions may be whole HTML pages), so the bound is not a row's
+ * longest but what no file meant as rows reaches: a record past it is a line end missing or a quote never closed,
+ * whose reading (the rest of the file as one field) failed the job as an internal error once the string passed
+ * V8's limit, after reading up to half a gigabyte into memory.
  */
-export const RECORD_MAX_CHARS = 1024 * 1024;
+export const RECORD_MAX_CHARS = 32 * 1024 * 1024;
 
 const missing = (path: string) => (err: NodeJS.ErrnoException) => {
   throw err.code === 'ENOENT' ? new AppError('UNPROCESSABLE', `${path} does not exist`) : err;
@@ -208,8 +209,8 @@ function tooLong(path: string, readBefore: number, startLine: number, max: numbe
   if (!beforeImport) {
     return new AppError(
       'UNPROCESSABLE',
-      `${basename(path)}: the record at line ${startLine} (${readBefore === 0 ? 'the header line' : `data row ${readBefore}`}) is longer than any row can be ` +
-        `(more than ${max} characters without the end of the line, or inside a quote never closed); the rest of the file cannot be read reliably, ` +
+      `${basename(path)}: the record at line ${startLine} (${readBefore === 0 ? 'the header line' : `data row ${readBefore}`}) is longer than a record may be ` +
+        `(more than ${max} bytes without the end of the line, or inside a quote never closed); the rest of the file cannot be read reliably, ` +
         'so the import stopped there. Mend the line and import the file again (rows already imported are not added twice)',
     );
   }

@@ -34,6 +34,9 @@ export async function api(path, { method = 'GET', body } = {}) {
   return data;
 }
 
+/** The code of an answer that is not the service's JSON (jsonOf). */
+const NOT_THE_SERVICE = 'NOT_THE_SERVICE';
+
 /**
  * The answer's JSON. An answer that is not JSON is not the service's: a proxy's or load balancer's error page
  * (a 502 or 504 in HTML) showed as `Unexpected token '<'`; it is said as what it is, with its status.
@@ -45,16 +48,19 @@ async function jsonOf(res) {
   } catch {
     const status = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`;
     const type = res.headers.get('content-type')?.split(';')[0].trim() || 'no content type';
-    throw new ApiError(res.status, { error: { code: 'NOT_THE_SERVICE', message: `${status}: the answer is not the service's JSON (${type}); a proxy or load balancer between this page and the service answered instead` } }, retryAfterSeconds(res.headers.get('retry-after')));
+    throw new ApiError(res.status, { error: { code: NOT_THE_SERVICE, message: `${status}: the answer is not the service's JSON (${type}); a proxy or load balancer between this page and the service answered instead` } }, retryAfterSeconds(res.headers.get('retry-after')));
   }
 }
 
-/** Like api(), but a 404 gives null (a customer without a profile, a report not yet written). */
+/**
+ * Like api(), but the service's 404 gives null (a customer without a profile, a report not yet written); a
+ * proxy's 404 page (a path it does not send to the service) is the error it is.
+ */
 export async function apiOrNull(path) {
   try {
     return await api(path);
   } catch (err) {
-    if (err instanceof ApiError && err.status === 404) return null;
+    if (err instanceof ApiError && err.status === 404 && err.code !== NOT_THE_SERVICE) return null;
     throw err;
   }
 }
