@@ -4,6 +4,7 @@ import type { Db } from './db.js';
 import { ERASURE_LOCK, ERASURE_SERIAL, INGEST_LOCK } from './erasure-repository.js';
 import { daysToRecount, markRecount } from './feedback-rollup.js';
 import type { PurchaseRow } from '../recommenders/dataset.js';
+import { allocateReturns, type ReturnLine } from './return-allocation.js';
 import { badCursor, cursorId, cursorMicros, cursorTag, decodeCursor, encodeCursor, listTag, microsOf, timestampOfMicros } from './list-cursor.js';
 import { readSecret, RECOMMENDATION_ID_SECRET } from './secret-repository.js';
 import { userTag, verifyRecommendationToken } from '../serving/recommendation-token.js';
@@ -33,6 +34,22 @@ export interface PurchaseRecord {
   ts: string;
   /** The item's catalog title, when it has one (read-back only). */
   title?: string;
+}
+
+/**
+ * A return (migration 033): units of an item the customer sent back or cancelled. Purchases are read net of
+ * returns by data/return-allocation.ts's rule (its customer and item, at or before it, the order it names,
+ * latest first).
+ */
+export interface ReturnInput {
+  /** Client-supplied id; when absent one is derived from the event's content (see deriveEventIds). */
+  eventId?: string;
+  userId: string;
+  itemId: string;
+  quantity: number;
+  /** The order the units were bought in, when known. */
+  orderId?: string | null;
+  ts: Date;
 }
 
 /**
@@ -97,6 +114,8 @@ const field = (v: string | number | null | undefined) => String(v ?? '').replace
 /** The content a purchase's derived id is computed from (importers derive the same ids). */
 export const purchaseContent = (e: PurchaseInput, tsIso = e.ts.toISOString()) =>
   `p|${field(e.userId)}|${field(e.itemId)}|${field(e.orderId)}|${tsIso}|${e.quantity}|${e.price ?? ''}`;
+/** The content a return's derived id is computed from (importers derive the same ids). */
+export const returnContent = (e: ReturnInput, tsIso = e.ts.toISOString()) => `r|${field(e.userId)}|${field(e.itemId)}|${field(e.orderId)}|${tsIso}|${e.quantity}`;
 /** The content an interaction's derived id is computed from (the generic importer derives the same ids). */
 export const interactionContent = (e: InteractionInput, tsIso = e.ts.toISOString()) =>
   `i|${e.type}|${field(e.userId)}|${field(e.itemId)}|${tsIso}|${e.value ?? ''}`;
@@ -282,6 +301,7 @@ async function keepErasedIds(tx: Db, ids: string[], unseenBy: string | null): Pr
      SELECT h, now() FROM (
        SELECT sha256(convert_to(event_id, 'UTF8')) AS h FROM purchase_events WHERE user_id = ANY($1::text[])${when}
        UNION SELECT sha256(convert_to(event_id, 'UTF8')) FROM interaction_events WHERE user_id = ANY($1::text[])${when}
+       UNION SELECT sha256(convert_to(event_id, 'UTF8')) FROM return_events WHERE user_id = ANY($1::text[])${when}
        UNION SELECT sha256(convert_to(event_id, 'UTF8')) FROM feedback_events WHERE user_id = ANY($1::text[])${when}
        UNION SELECT sha256(convert_to('feedback:' || event_id, 'UTF8')) FROM feedback_events WHERE user_id = ANY($1::text[]) AND type = 'purchase'${when}
      ) AS deleted
@@ -402,6 +422,24 @@ async function writeInteractions(db: Db, batch: InteractionInput[], batchIds: st
   });
 }
 
+/** Inserts returns whose ids are fixed, with the users and items they name; returns the ids that were new. */
+async function writeReturns(db: Db, batch: ReturnInput[], batchIds: string[]): Promise<{ written: Set<string>; erased: number }> {
+  return db.transaction(async (tx) => {
+    const notGone = await notErased(tx, batch, batchIds);
+    const { erased } = notGone;
+    const { events, ids } = firstOfEachId(notGone.events, notGone.ids);
+    if (events.length === 0) return { written: new Set<string>(), erased };
+    await ensureReferenced(tx, events.map((e) => e.userId), events.map((e) => e.itemId));
+    const { rows } = await tx.query<{ event_id: string }>(
+      `INSERT INTO return_events (event_id, user_id, item_id, quantity, order_id, ts)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::timestamptz[]) AS e(id) ORDER BY id
+       ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
+      [ids, events.map((e) => e.userId), events.map((e) => e.itemId), events.map((e) => e.quantity), events.map((e) => e.orderId ?? null), events.map((e) => e.ts.toISOString())],
+    );
+    return { written: new Set(rows.map((r) => r.event_id)), erased };
+  });
+}
+
 /** An interaction as training reads it: ids, type, rating value (NaN for none) and epoch-ms time. */
 export interface InteractionRow {
   userId: string;
@@ -420,6 +458,11 @@ export interface PurchaseWindow {
   userId?: string;
   /** Of these users only (one query for many: batched-reads.ts). */
   userIds?: readonly string[];
+  /**
+   * Net of the returns dated before this (default: all the window's returns, those before `to`). An evaluation
+   * passes its cutoff: what was returned after it was still bought as far as its training side could know.
+   */
+  returnsBefore?: Date;
 }
 
 type PurchaseRowRecord = { u: string; i: string; o: string | null; t: number; q: number; p: number | null };
@@ -434,17 +477,65 @@ type PurchaseRowRecord = { u: string; i: string; o: string | null; t: number; q:
  * walked the ts index and read the heap once a row (3.4M buffer reads and 57 s against 13 s for a scan and
  * sort, on 4.38M rows lying out of time order), where a full read now scans the table and sorts.
  */
-function purchaseRowsQuery(window: PurchaseWindow): { sql: string; params: unknown[] } {
+function purchaseRowsQuery(window: PurchaseWindow, returned?: { ids: string[]; units: number[] }): { sql: string; params: unknown[] } {
   const { userId, userIds } = window;
-  const user = userId !== undefined ? { where: 'AND user_id = $3', param: [userId] } : userIds !== undefined ? { where: 'AND user_id = ANY($3::text[])', param: [userIds] } : { where: '', param: [] };
-  return {
-    sql: `SELECT user_id AS u, item_id AS i, order_id AS o, (extract(epoch FROM ts) * 1000)::float8 AS t, quantity AS q, price AS p
-         FROM purchase_events WHERE ($1::timestamptz IS NULL OR ts >= $1) AND ($2::timestamptz IS NULL OR ts < $2)
+  const user = userId !== undefined ? { where: 'AND p.user_id = $3', param: [userId] } : userIds !== undefined ? { where: 'AND p.user_id = ANY($3::text[])', param: [userIds] } : { where: '', param: [] };
+  const window_ = [window.from?.toISOString() ?? null, window.to?.toISOString() ?? null, ...user.param];
+  if (!returned || returned.ids.length === 0) {
+    return {
+      sql: `SELECT user_id AS u, item_id AS i, order_id AS o, (extract(epoch FROM ts) * 1000)::float8 AS t, quantity AS q, price AS p
+         FROM purchase_events p WHERE ($1::timestamptz IS NULL OR ts >= $1) AND ($2::timestamptz IS NULL OR ts < $2)
          ${user.where}
          ORDER BY t, event_id`,
-    // A literal user_id condition (not "$3 IS NULL OR ...") lets the planner use the (user_id, ts) index.
-    params: [window.from?.toISOString() ?? null, window.to?.toISOString() ?? null, ...user.param],
+      // A literal user_id condition (not "$3 IS NULL OR ...") lets the planner use the (user_id, ts) index.
+      params: window_,
+    };
+  }
+  // Net of returns: the units returnedUnits found returned come off their purchases; those returned whole are left out.
+  const n = window_.length;
+  return {
+    sql: `SELECT p.user_id AS u, p.item_id AS i, p.order_id AS o, (extract(epoch FROM p.ts) * 1000)::float8 AS t, p.quantity - coalesce(r.n, 0) AS q, p.price AS p
+         FROM purchase_events p LEFT JOIN unnest($${n + 1}::text[], $${n + 2}::int[]) AS r(id, n) ON r.id = p.event_id
+         WHERE ($1::timestamptz IS NULL OR p.ts >= $1) AND ($2::timestamptz IS NULL OR p.ts < $2) AND (r.n IS NULL OR p.quantity > r.n)
+         ${user.where}
+         ORDER BY t, p.event_id`,
+    params: [...window_, returned.ids, returned.units],
   };
+}
+
+/**
+ * The units the window's returns take off its purchases (return-allocation.ts), by purchase event id: the returns
+ * dated in the window (before `returnsBefore` too, when given), allocated to the purchases of the same customers
+ * and items in the window. One read of the returns (none stored: nothing more is read) and one of their pairs'
+ * purchases; the purchases' own read then takes the units off (purchaseRowsQuery).
+ */
+async function returnedUnits(db: Pick<Db, 'query'>, window: PurchaseWindow): Promise<{ ids: string[]; units: number[] } | undefined> {
+  const { userId, userIds } = window;
+  const user = userId !== undefined ? { where: 'AND user_id = $3', param: [userId] } : userIds !== undefined ? { where: 'AND user_id = ANY($3::text[])', param: [userIds] } : { where: '', param: [] };
+  const before = [window.to, window.returnsBefore].filter((d): d is Date => d !== undefined).sort((a, b) => a.getTime() - b.getTime())[0];
+  const { rows: returns } = await db.query<{ u: string; i: string; o: string | null; q: number; t: number }>(
+    `SELECT user_id AS u, item_id AS i, order_id AS o, quantity AS q, (extract(epoch FROM ts) * 1000)::float8 AS t
+     FROM return_events WHERE ($1::timestamptz IS NULL OR ts >= $1) AND ($2::timestamptz IS NULL OR ts < $2) ${user.where}`,
+    [window.from?.toISOString() ?? null, before?.toISOString() ?? null, ...user.param],
+  );
+  if (returns.length === 0) return undefined;
+  const pairs = [...new Map(returns.map((r) => [JSON.stringify([r.u, r.i]), r])).values()];
+  const { rows: bought } = await db.query<{ id: string; u: string; i: string; o: string | null; q: number; t: number }>(
+    `SELECT p.event_id AS id, p.user_id AS u, p.item_id AS i, p.order_id AS o, p.quantity AS q, (extract(epoch FROM p.ts) * 1000)::float8 AS t
+     FROM purchase_events p JOIN (SELECT DISTINCT u, i FROM unnest($3::text[], $4::text[]) AS x(u, i)) x ON p.user_id = x.u AND p.item_id = x.i
+     WHERE ($1::timestamptz IS NULL OR p.ts >= $1) AND ($2::timestamptz IS NULL OR p.ts < $2)`,
+    [window.from?.toISOString() ?? null, window.to?.toISOString() ?? null, pairs.map((r) => r.u), pairs.map((r) => r.i)],
+  );
+  const lines = bought.map((b) => ({ userId: b.u, itemId: b.i, orderId: b.o, quantity: b.q, ts: b.t }));
+  const { taken } = allocateReturns(lines, returns.map((r): ReturnLine => ({ userId: r.u, itemId: r.i, orderId: r.o, quantity: r.q, ts: r.t })));
+  const out = { ids: [] as string[], units: [] as number[] };
+  for (let k = 0; k < bought.length; k++) {
+    if (taken[k] > 0) {
+      out.ids.push(bought[k].id);
+      out.units.push(taken[k]);
+    }
+  }
+  return out;
 }
 
 const toPurchaseRow = (r: PurchaseRowRecord): PurchaseRow => ({ userId: r.u, itemId: r.i, orderId: r.o, ts: r.t, quantity: r.q, price: r.p });
@@ -526,7 +617,7 @@ async function deleteUsers(db: Db, userIds: readonly string[], steps: ErasureSte
     await markRecount(tx, feedback[0].days ?? []);
     // Other visitors' feedback on their personal lists: the event stays, the token that names them goes.
     await forgetListTokens(tx, ids);
-    const held = new Set([...(feedback[0].ids ?? []), ...(await deleted('purchase_events', 'user_id'))]);
+    const held = new Set([...(feedback[0].ids ?? []), ...(await deleted('purchase_events', 'user_id')), ...(await deleted('return_events', 'user_id'))]);
     await tx.query('DELETE FROM interaction_events WHERE user_id = ANY($1::text[])', [ids]);
     const known = new Set(await deleted('users', 'id'));
     // An id Postgres never held (or holds no more: erased before, so already listed) is not recorded:
@@ -782,9 +873,13 @@ export function createEventRepository(db: Db) {
     /** A user's purchases a page at a time, with the cursor of the next (see pageUserPurchases above). */
     pageUserPurchases,
 
-    /** All purchases in [from, to) (of one user when `userId` is given) as dataset rows, for training, evaluation and profiles. */
+    /**
+     * All purchases in [from, to) (of one user when `userId` is given) as dataset rows, for training, evaluation and
+     * profiles: net of the window's returns (returnedUnits): a purchase returned whole is not among them, one
+     * returned in part has the units kept.
+     */
     async loadPurchaseRows(window: PurchaseWindow = {}): Promise<PurchaseRow[]> {
-      const { sql, params } = purchaseRowsQuery(window);
+      const { sql, params } = purchaseRowsQuery(window, await returnedUnits(db, window));
       const { rows } = await db.query<PurchaseRowRecord>(sql, params);
       return rows.map(toPurchaseRow);
     },
@@ -795,7 +890,7 @@ export function createEventRepository(db: Db) {
      * purchase as an object. PGlite yields them as one batch.
      */
     async *streamPurchaseRows(window: PurchaseWindow = {}, batchSize?: number): AsyncGenerator<PurchaseRow[]> {
-      const { sql, params } = purchaseRowsQuery(window);
+      const { sql, params } = purchaseRowsQuery(window, await returnedUnits(db, window));
       for await (const rows of db.stream<PurchaseRowRecord>(sql, params, batchSize)) yield rows.map(toPurchaseRow);
     },
 
@@ -815,6 +910,54 @@ export function createEventRepository(db: Db) {
       if (events.length === 0) return { inserted: 0, duplicates: 0, erased: 0 };
       const { inserted, erased } = await writeInteractions(db, events, events.map((e) => e.eventId));
       return { inserted, duplicates: events.length - erased - inserted, erased };
+    },
+
+    /**
+     * Stores a batch of returns in one transaction: all or nothing, idempotent like purchases (a retried batch
+     * adds nothing twice; of one id in a batch, the first event is stored). Nothing is checked against the
+     * purchases here (the API does that first: unmatchedReturns); a return beyond what was bought takes
+     * nothing off when purchases are read.
+     */
+    async insertReturns(events: ReturnInput[]): Promise<{ inserted: number; duplicates: number; erased: number; eventIds: string[] }> {
+      const ids = deriveEventIds(events, (e) => returnContent(e));
+      if (events.length === 0) return { inserted: 0, duplicates: 0, erased: 0, eventIds: [] };
+      const { written, erased } = await writeReturns(db, events, ids);
+      return { inserted: written.size, duplicates: events.length - erased - written.size, erased, eventIds: ids };
+    },
+
+    /** insertReturns for bulk imports, with the ids the importer fixed. */
+    async importReturns(events: (ReturnInput & { eventId: string })[]): Promise<{ inserted: number; duplicates: number; erased: number }> {
+      if (events.length === 0) return { inserted: 0, duplicates: 0, erased: 0 };
+      const { written, erased } = await writeReturns(db, events, events.map((e) => e.eventId));
+      return { inserted: written.size, duplicates: events.length - erased - written.size, erased };
+    },
+
+    /**
+     * Of these new returns (not stored yet), the units each would take nothing off: what its customer bought of
+     * its item at or before it (in the order it names) and stored returns, and the batch's returns before it, have
+     * not left. 0 for a return matched whole. Read with the returns' stored ids left out, so a batch sent again
+     * is answered as it was the first time.
+     */
+    async unmatchedReturns(events: readonly ReturnInput[], ids: readonly string[]): Promise<number[]> {
+      if (events.length === 0) return [];
+      const users = [...new Set(events.map((e) => e.userId))];
+      const items = [...new Set(events.map((e) => e.itemId))];
+      const ms = 'extract(epoch FROM ts) * 1000';
+      const [{ rows: bought }, { rows: stored }] = await Promise.all([
+        db.query<{ u: string; i: string; o: string | null; q: number; t: number }>(
+          `SELECT user_id AS u, item_id AS i, order_id AS o, quantity AS q, (${ms})::float8 AS t FROM purchase_events WHERE user_id = ANY($1::text[]) AND item_id = ANY($2::text[])`,
+          [users, items],
+        ),
+        db.query<{ u: string; i: string; o: string | null; q: number; t: number }>(
+          `SELECT user_id AS u, item_id AS i, order_id AS o, quantity AS q, (${ms})::float8 AS t FROM return_events
+           WHERE user_id = ANY($1::text[]) AND item_id = ANY($2::text[]) AND NOT (event_id = ANY($3::text[]))`,
+          [users, items, [...ids]],
+        ),
+      ]);
+      const line = (r: { u: string; i: string; o: string | null; q: number; t: number }) => ({ userId: r.u, itemId: r.i, orderId: r.o, quantity: r.q, ts: r.t });
+      const all: ReturnLine[] = [...stored.map(line), ...events.map((e) => ({ userId: e.userId, itemId: e.itemId, orderId: e.orderId ?? null, quantity: e.quantity, ts: e.ts.getTime() }))];
+      const { unmatched } = allocateReturns(bought.map(line), all);
+      return events.map((_, k) => unmatched[stored.length + k]);
     },
 
     /**

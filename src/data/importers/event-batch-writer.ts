@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../db.js';
 import { JOB_OUTAGE_WAIT_MS, retryWhileUnavailable } from '../../retry-while-unavailable.js';
-import { createEventRepository, interactionContent, purchaseContent, type InteractionInput, type PurchaseInput } from '../event-repository.js';
+import { createEventRepository, interactionContent, purchaseContent, returnContent, type InteractionInput, type PurchaseInput, type ReturnInput } from '../event-repository.js';
 
 /**
  * How long an import waits for Postgres to come back (a restart, a failover) before it gives up, batch by
@@ -51,6 +51,8 @@ export function createEventBatchWriter(db: Db, batchSize = DEFAULT_BATCH_SIZE, w
   let buffer: PurchaseInput[] = [];
   // Views, carts and ratings (generic import's `type` column) go to their own table in their own batches.
   let interactions: (InteractionInput & { eventId: string })[] = [];
+  // Returns (Online Retail's cancellations, generic `return` rows) too: what they take off is decided when purchases are read.
+  let returns: (ReturnInput & { eventId: string })[] = [];
   const inFlight = new Set<Promise<void>>();
   let failure: unknown = null;
   let inserted = 0;
@@ -81,6 +83,12 @@ export function createEventBatchWriter(db: Db, batchSize = DEFAULT_BATCH_SIZE, w
       const batch = interactions;
       interactions = [];
       start(() => events.importInteractions(batch));
+      await settle(writesInFlight);
+    }
+    if (returns.length > 0) {
+      const batch = returns;
+      returns = [];
+      start(() => events.importReturns(batch));
       await settle(writesInFlight);
     }
     if (buffer.length === 0) return;
@@ -117,6 +125,12 @@ export function createEventBatchWriter(db: Db, batchSize = DEFAULT_BATCH_SIZE, w
       const { tsIso, ...event } = row;
       interactions.push({ ...event, eventId: event.eventId ?? fixId(interactionContent(event, tsIso)) });
       if (interactions.length >= batchSize) await flush();
+    },
+    /** Queues one return; ids as for purchases (the API derives the same for one occurrence). */
+    async addReturn(row: ReturnInput & { tsIso?: string }): Promise<void> {
+      const { tsIso, ...event } = row;
+      returns.push({ ...event, eventId: event.eventId ?? fixId(returnContent(event, tsIso)) });
+      if (returns.length >= batchSize) await flush();
     },
     /** Writes what is buffered and waits for every write; throws the first write error. */
     async close(): Promise<{ inserted: number; duplicates: number; erased: number }> {

@@ -252,7 +252,7 @@ function parseUser(rec: string[], cols: Columns): RowResult<UserInput> {
   return tooLong(Object.values(attributes), INPUT_LIMITS.attributeLength) ? { reject: 'text_too_long' } : { id, attributes };
 }
 
-interface EventRow { eventId?: string; userId: string; itemId: string; quantity: number; price: number | null; orderId: string | null; ts: Date }
+interface EventRow { eventId?: string; userId: string; itemId: string; quantity: number; price: number | null; orderId: string | null; ts: Date; isReturn?: true }
 
 const INTERACTION_TYPE_NAMES: ReadonlySet<string> = new Set(INTERACTION_TYPES);
 
@@ -270,7 +270,10 @@ function parseInteraction(cell: (name: string) => string, type: InteractionType,
   return { eventId: cell('event_id') || undefined, userId, itemId, type, value, ts };
 }
 
-/** An events.csv row: a purchase (no type, or `purchase`) or an interaction (`view`, `add_to_cart`, `rating`). */
+/**
+ * An events.csv row: a purchase (no type, or `purchase`), a return (`return`: `quantity` units sent back, from the
+ * order `order_id` names when it has one; its price is not read) or an interaction (`view`, `add_to_cart`, `rating`).
+ */
 function parseEvent(rec: string[], cols: Columns): RowResult<EventRow | InteractionInput> {
   const cell = cellOf(rec, cols);
   const userId = cell('user_id');
@@ -279,7 +282,8 @@ function parseEvent(rec: string[], cols: Columns): RowResult<EventRow | Interact
   const beyond = beyondLimits(rec, [userId, itemId, cell('event_id'), cell('order_id')]);
   if (beyond) return { reject: beyond };
   const type = cell('type').toLowerCase();
-  if (type !== '' && type !== 'purchase') {
+  const isReturn = type === 'return';
+  if (type !== '' && type !== 'purchase' && !isReturn) {
     if (!INTERACTION_TYPE_NAMES.has(type)) return { reject: 'bad_type' };
     return parseInteraction(cell, type as InteractionType, userId, itemId);
   }
@@ -288,7 +292,7 @@ function parseEvent(rec: string[], cols: Columns): RowResult<EventRow | Interact
   if (quantity <= 0) return { reject: 'non_positive_quantity' };
   if (quantity > INPUT_LIMITS.quantity) return { reject: 'quantity_too_large' };
   let price: number | null = null;
-  if (cell('price')) {
+  if (cell('price') && !isReturn) {
     price = parseNumber(cell('price'));
     if (price === null) return { reject: 'bad_number' };
     if (price < 0) return { reject: 'negative_price' };
@@ -298,7 +302,7 @@ function parseEvent(rec: string[], cols: Columns): RowResult<EventRow | Interact
   if (!ts) return { reject: 'bad_timestamp' };
   if (tooFarAhead(ts)) return { reject: 'future_timestamp' };
   if (tooFarBack(ts)) return { reject: 'ancient_timestamp' };
-  return { eventId: cell('event_id') || undefined, userId, itemId, quantity, price, orderId: cell('order_id') || null, ts };
+  return { eventId: cell('event_id') || undefined, userId, itemId, quantity, price, orderId: cell('order_id') || null, ts, ...(isReturn ? { isReturn: true as const } : {}) };
 }
 
 /**
@@ -377,6 +381,11 @@ export async function importGeneric(db: Db, dir: string, onProgress?: ProgressCa
         report.accepted++;
         if ('type' in e) {
           await writer.addInteraction(e);
+          continue;
+        }
+        if (e.isReturn) {
+          report.returns++;
+          await writer.addReturn({ eventId: e.eventId, userId: e.userId, itemId: e.itemId, quantity: e.quantity, orderId: e.orderId, ts: e.ts });
           continue;
         }
         if (e.orderId) report.orders.add(e.orderId);

@@ -28,6 +28,11 @@ export interface ImportReport {
   /** Rejected rows by reason; each row counts once, under the first rule it fails. */
   rejected: Record<string, number>;
   /**
+   * Of the accepted rows, the returns (Online Retail's cancellation lines, generic `return` rows), stored as return
+   * events (their new and stored ones counted in `inserted` and `duplicates` too). Absent when there were none.
+   */
+  returns?: number;
+  /**
    * Where to look: the first few rejected rows of each reason, as data-row numbers of their file (1 is
    * the first row after the header; a quoted field spanning lines is one row). Absent when none is known.
    */
@@ -116,6 +121,7 @@ function keep(kept: IgnoredColumn[], columns: readonly IgnoredColumn[]): number 
 export class ReportCounter {
   rowsRead = 0;
   accepted = 0;
+  returns = 0;
   inserted = 0;
   duplicates = 0;
   erased = 0;
@@ -165,6 +171,7 @@ export class ReportCounter {
       rowsRead: this.rowsRead,
       accepted: this.accepted,
       rejected: { ...this.rejected },
+      ...(this.returns > 0 ? { returns: this.returns } : {}),
       ...(Object.keys(this.rejectedRows).length > 0 ? { rejectedRows: structuredClone(this.rejectedRows) } : {}),
       ...(Object.keys(this.shortened).length > 0 ? { shortened: { ...this.shortened } } : {}),
       ...(this.untitled.count > 0 ? { untitledItems: this.untitled.count, untitledItemIds: [...this.untitled.first] } : {}),

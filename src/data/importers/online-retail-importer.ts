@@ -16,8 +16,8 @@ import { addOrRenameAdvice } from './column-hints.js';
 export const ONLINE_RETAIL_REJECTIONS = [
   'malformed_row', // wrong number of fields, unreadable CSV, or no invoice number
   'missing_customer_id',
-  'cancelled_invoice',
   'malformed_number', // quantity or price that is not a number (quantity must be whole)
+  'cancelled_invoice', // a cancellation (invoice starting with C) whose quantity is not negative: it returns nothing
   'non_positive_quantity',
   'quantity_too_large', // over 1,000,000 (the API's limit, data/input-limits.ts)
   'non_positive_price',
@@ -151,7 +151,7 @@ async function upsertInBatches<T>(rows: T[], write: (batch: T[]) => Promise<unkn
 
 /**
  * Imports a UCI Online Retail (or Online Retail II) CSV, plain or gzip, applying the cleaning rules of
- * the evaluation protocol. Purchases are written in batches while streaming; item titles (the most
+ * the evaluation protocol, but for cancellation invoices (`C...`), stored as returns (docs/import-formats.md). Purchases are written in batches while streaming; item titles (the most
  * frequent description of each stock code), item prices (the latest unit price) and user countries
  * (the most frequent) need the whole file, so items and users are upserted at the end. Slashed dates
  * are read in `options.dateOrder`, or the order the file's dates tell (detectDateOrder).
@@ -205,9 +205,13 @@ export async function importOnlineRetail(db: Db, path: string, onProgress?: Prog
       if (rec.length !== width || !invoice) { report.reject('malformed_row'); continue; }
       const userId = normalizeCustomerId(rec[col.customer]);
       if (!userId) { report.reject('missing_customer_id'); continue; }
-      if (invoice.startsWith('C')) { report.reject('cancelled_invoice'); continue; }
-      const quantity = parseInteger(rec[col.quantity]);
-      if (quantity === null) { report.reject('malformed_number'); continue; }
+      // A cancellation invoice (C536379) returns the units its negative quantities name: stored as a return of the
+      // customer's item (the invoice it cancels is not named: the latest purchases of the item are returned first).
+      const cancellation = invoice.startsWith('C');
+      const signed = parseInteger(rec[col.quantity]);
+      if (signed === null) { report.reject('malformed_number'); continue; }
+      if (cancellation && signed >= 0) { report.reject('cancelled_invoice'); continue; }
+      const quantity = cancellation ? -signed : signed;
       if (quantity <= 0) { report.reject('non_positive_quantity'); continue; }
       if (quantity > INPUT_LIMITS.quantity) { report.reject('quantity_too_large'); continue; }
       const price = parseNumber(rec[col.price]);
@@ -232,6 +236,12 @@ export async function importOnlineRetail(db: Db, path: string, onProgress?: Prog
       if (tooFarBack(ts)) { report.reject('ancient_date'); continue; }
 
       report.accepted++;
+      if (cancellation) {
+        // The customer, product and order counts (and titles, prices, countries) are the purchases'.
+        report.returns++;
+        await writer.addReturn({ userId, itemId, quantity, orderId: null, ts, tsIso: lastIso });
+        continue;
+      }
       report.users.add(userId);
       report.items.add(itemId);
       report.orders.add(invoice);
