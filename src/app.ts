@@ -19,6 +19,7 @@ import { registerQueryFreeRoutes } from './http/plugins/query-free-routes.js';
 import { registerMetrics } from './http/plugins/metrics.js';
 import { registerQueryTimeout } from './http/plugins/query-timeout.js';
 import { eventRoutes } from './http/routes/events.js';
+import { returnRoutes } from './http/routes/returns.js';
 import { healthRoutes } from './http/routes/health.js';
 import { importRoutes } from './http/routes/imports.js';
 import { factorImportRoutes } from './http/routes/factor-imports.js';
@@ -270,6 +271,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     recordPurchases: services.recordPurchases, recordFeedback: services.recordFeedback, events: services.events, catalog: services.catalog,
     maxBatch, frontendMaxBatch: config.FRONTEND_MAX_BATCH_SIZE, authDisabled: config.AUTH_DISABLED,
   });
+  returnRoutes(app, { events: services.events, maxBatch });
   recommendationRoutes(app, { serving: services.serving, frontendUserSecret: config.FRONTEND_USER_SECRET });
   itemListRoutes(app, { serving: services.serving });
   trainingJobRoutes(app, { jobService: services.jobService });

@@ -186,7 +186,7 @@ export function createMetrics() {
 }
 
 /** What the ingestion API takes in, the `kind` label of recsvc_ingest_records_total. */
-export const INGEST_KINDS = ['events', 'feedback', 'items', 'users'] as const;
+export const INGEST_KINDS = ['events', 'feedback', 'items', 'users', 'returns'] as const;
 export type IngestKind = (typeof INGEST_KINDS)[number];
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -236,19 +236,19 @@ export async function importOnlineRetail(db: Db, path: string, onProgress?: Prog
       if (tooFarBack(ts)) { report.reject('ancient_date'); continue; }
 
       report.accepted++;
-      if (cancellation) {
-        // The customer, product and order counts (and titles, prices, countries) are the purchases'.
-        report.returns++;
-        await writer.addReturn({ userId, itemId, quantity, orderId: null, ts, tsIso: lastIso });
-        continue;
-      }
       report.users.add(userId);
       report.items.add(itemId);
-      report.orders.add(invoice);
       const description = rec[col.description]?.trim();
       if (description) titles.add(itemId, description);
       const country = rec[col.country]?.trim();
       if (country) countries.add(userId, country);
+      if (cancellation) {
+        // A cancellation's customer and product are described as a purchase's are; its invoice is no order, its price no sale.
+        report.returns++;
+        await writer.addReturn({ userId, itemId, quantity, orderId: null, ts, tsIso: lastIso });
+        continue;
+      }
+      report.orders.add(invoice);
       const last = latestPrice.get(itemId);
       if (!last || ts.getTime() >= last.ts) latestPrice.set(itemId, { ts: ts.getTime(), price });
       await writer.add({ userId, itemId, quantity, price, orderId: invoice, ts, tsIso: lastIso });

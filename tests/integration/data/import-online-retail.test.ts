@@ -21,12 +21,14 @@ import { DB_BACKENDS, type TestDb } from '../../helpers/services.js';
 function expectedFromSample() {
   const rows: Record<string, string>[] = parse(gunzipSync(readFileSync(BUNDLED_SAMPLE_PATH)), { columns: true });
   const rejected: Record<string, number> = {};
-  const kept = rows.filter((r) => {
+  // A cancellation (C...) is a return of the units its negative quantity names, otherwise checked as a purchase.
+  const isReturn = (r: Record<string, string>) => r.InvoiceNo.startsWith('C');
+  const accepted = rows.filter((r) => {
     const reason = !r.CustomerID
       ? 'missing_customer_id'
-      : r.InvoiceNo.startsWith('C')
+      : isReturn(r) && Number(r.Quantity) >= 0
         ? 'cancelled_invoice'
-        : Number(r.Quantity) <= 0
+        : !isReturn(r) && Number(r.Quantity) <= 0
           ? 'non_positive_quantity'
           : Number(r.UnitPrice) <= 0
             ? 'non_positive_price'
@@ -36,18 +38,22 @@ function expectedFromSample() {
     if (reason) rejected[reason] = (rejected[reason] ?? 0) + 1;
     return reason === null;
   });
+  const kept = accepted.filter((r) => !isReturn(r));
+  const returns = accepted.length - kept.length;
   const descriptions = new Map<string, Map<string, number>>();
-  for (const r of kept) {
+  for (const r of accepted) {
     const m = descriptions.get(r.StockCode) ?? new Map<string, number>();
     m.set(r.Description.trim(), (m.get(r.Description.trim()) ?? 0) + 1);
     descriptions.set(r.StockCode, m);
   }
   return {
     rowsRead: rows.length,
-    accepted: kept.length,
+    accepted: accepted.length,
+    purchases: kept.length,
+    returns,
     rejected,
-    users: new Set(kept.map((r) => r.CustomerID)).size,
-    items: new Set(kept.map((r) => r.StockCode)).size,
+    users: new Set(accepted.map((r) => r.CustomerID)).size,
+    items: new Set(accepted.map((r) => r.StockCode)).size,
     orders: new Set(kept.map((r) => r.InvoiceNo)).size,
     kept,
     descriptions,
@@ -94,6 +100,7 @@ for (const backend of DB_BACKENDS) {
         expect(first).toMatchObject({
           rowsRead: expected.rowsRead,
           accepted: expected.accepted,
+          returns: expected.returns,
           inserted: expected.accepted,
           duplicates: 0,
           users: expected.users,
@@ -103,7 +110,9 @@ for (const backend of DB_BACKENDS) {
       });
 
       it('When the sample is imported, Then the database holds every kept row, customer, product and invoice', async () => {
-        expect(await createEventRepository(t.db).counts()).toMatchObject({ purchases: expected.accepted, orders: expected.orders });
+        expect(await createEventRepository(t.db).counts()).toMatchObject({ purchases: expected.purchases, orders: expected.orders });
+        const { rows } = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM return_events');
+        expect(rows[0].n).toBe(expected.returns);
         expect(await createCatalogRepository(t.db).counts()).toEqual({ users: expected.users, items: expected.items });
       });
 
@@ -139,7 +148,7 @@ for (const backend of DB_BACKENDS) {
       it('When the same file is imported again, Then no event is added', { timeout: 120_000 }, async () => {
         const second = await runImport({ db: t.db }, { format: 'online-retail', path: BUNDLED_SAMPLE_PATH });
         expect(second).toMatchObject({ accepted: expected.accepted, inserted: 0, duplicates: expected.accepted });
-        expect((await createEventRepository(t.db).counts()).purchases).toBe(expected.accepted);
+        expect((await createEventRepository(t.db).counts()).purchases).toBe(expected.purchases);
       });
     });
 
@@ -164,7 +173,8 @@ for (const backend of DB_BACKENDS) {
           '489434,85048,15CM CHRISTMAS GLASS BALL 20 LIGHTS,12,12/1/2009 7:45,6.95,13085.0,United Kingdom',
           '489434,79323P,PINK CHERRY LIGHTS,12,2009-12-01 07:45:00,6.75,13085.0,United Kingdom',
           '489435,22350,CAT BOWL ,12,12/1/2009 7:46,2.55,,United Kingdom', // no customer
-          'C489449,22087,PAPER BUNTING WHITE LACE,-12,12/1/2009 10:33,2.95,16321.0,Australia', // cancelled
+          'C489449,22087,PAPER BUNTING WHITE LACE,-12,12/1/2009 10:33,2.95,16321.0,Australia', // cancelled: a return of 12
+          'C489450,22087,PAPER BUNTING WHITE LACE,12,12/1/2009 10:34,2.95,16321.0,Australia', // a cancellation taking nothing back
           '489436,22111,SCOTTIE DOG HOT WATER BOTTLE,0,12/1/2009 9:06,4.95,13078.0,United Kingdom', // quantity 0
           '489436,22112,CHOCOLATE HOT WATER BOTTLE,2,12/1/2009 9:06,0,13078.0,United Kingdom', // price 0
           '489436,POST,POSTAGE,1,12/1/2009 9:06,18,13078.0,United Kingdom', // fee
@@ -190,12 +200,15 @@ for (const backend of DB_BACKENDS) {
           malformed_row: 1,
       });
       expect(report).toMatchObject({
-        rowsRead: 13,
-        accepted: 2,
-        users: 1,
-        items: 2,
+        rowsRead: 14,
+        accepted: 3,
+        returns: 1,
+        users: 2,
+        items: 3,
         orders: 1,
       });
+      const { rows: returned } = await db.query("SELECT user_id, item_id, quantity, order_id FROM return_events WHERE user_id = '16321'");
+      expect(returned).toEqual([{ user_id: '16321', item_id: '22087', quantity: 12, order_id: null }]);
       const purchases = await createEventRepository(db).listUserPurchases('13085', { limit: 10, offset: 0 });
       expect(purchases.map((p) => [p.itemId, p.ts, p.price]).sort()).toEqual([
         ['79323P', '2009-12-01T07:45:00.000Z', 6.75],
@@ -203,7 +216,7 @@ for (const backend of DB_BACKENDS) {
       ]);
       expect(await createCatalogRepository(db).getItem('85048')).toMatchObject({ title: '15CM CHRISTMAS GLASS BALL 20 LIGHTS', price: 6.95 });
       const after = await counts(db);
-      expect([after.users - before.users, after.items - before.items, after.purchases - before.purchases]).toEqual([1, 2, 2]);
+      expect([after.users - before.users, after.items - before.items, after.purchases - before.purchases]).toEqual([2, 3, 2]);
     });
 
     it('When the file switches from CRLF to LF line ends (two exports concatenated), Then the LF rows are read as rows, not lost as one malformed record', async () => {

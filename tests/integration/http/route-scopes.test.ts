@@ -30,6 +30,7 @@ const MINIMUM: Record<string, Scope | null> = {
   'POST /v1/items/batch': 'write',
   'PUT /v1/users/:id': 'write',
   'POST /v1/events': 'write',
+  'POST /v1/returns': 'write',
   'DELETE /v1/users/:id': 'admin',
   'POST /v1/imports': 'admin',
   'GET /v1/imports': 'admin',
