@@ -28,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 import type { EvaluationReport } from '../src/evaluation/evaluation-report.js';
 import { formatReport } from '../src/evaluation/format-report.js';
 import { runEvaluation } from '../src/evaluation/run-evaluation.js';
+import { netOfReturns } from '../src/data/return-allocation.js';
 import { loadRecipe, withTuning } from '../src/training/recipe.js';
 import { tuneRecipeOn } from '../src/training/tune-for-training.js';
 import { dataFile as checkedDataFile, loadOnlineRetail } from './lib/online-retail.js';
@@ -53,6 +54,9 @@ const switchFlag = (name: string) => {
   return at >= 0 && args.splice(at, 1).length === 1;
 };
 const asWritten = switchFlag('--as-written');
+// --returns: the purchases net of the cancellations (returns) dated before the cutoff, as a training on the data
+// before it reads them (data/return-allocation.ts); the test side stays gross of returns after the cutoff.
+const netReturns = switchFlag('--returns');
 const versusWritten = switchFlag('--versus-written');
 const folds = Number(flag('--folds') ?? 3);
 const days = Number(flag('--days') ?? 30);
@@ -60,7 +64,12 @@ const recipeName = args[0] ?? 'default';
 
 const started = performance.now();
 const seconds = (from: number) => ((performance.now() - from) / 1000).toFixed(1);
-const input = byCountry(await loadOnlineRetail(dataFile), countries, excludeCountries);
+const loadedData = await loadOnlineRetail(dataFile);
+const allInput = byCountry(loadedData, countries, excludeCountries);
+let input = allInput;
+/** The data as a training before `cutoff` reads it: with --returns, net of the returns dated before it. */
+const asOf = (cutoff: string) =>
+  netReturns ? { ...allInput, events: netOfReturns(allInput.events, loadedData.returns.filter((r) => r.ts < Date.parse(cutoff))) } : allInput;
 const loaded = performance.now();
 console.log(`loaded ${input.events.length} purchases of ${input.users.length} customers in ${seconds(started)} s`);
 
@@ -72,6 +81,7 @@ if (!cutoffs) {
 console.log(`total ${seconds(started)} s, peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`);
 
 async function singleCutoff(cutoff: string): Promise<void> {
+  input = asOf(cutoff);
   const recipe = await loadRecipe(recipeName, join(ROOT, 'models'));
   const fitMs: Record<string, number> = {};
   let step = '';
@@ -93,6 +103,8 @@ async function singleCutoff(cutoff: string): Promise<void> {
 
 async function robustness(cutoffDate: string): Promise<void> {
   const cutoff = new Date(cutoffDate).toISOString();
+  input = asOf(cutoff);
+  if (netReturns) console.log(`net of returns before ${cutoff.slice(0, 10)}: ${input.events.length} of ${allInput.events.length} purchase lines kept`);
   // Tuned exactly as a training of this recipe tunes (tune-for-training.ts: its tune section, or the
   // defaults, with --folds / --days), on the data before the cutoff only.
   const base = await loadRecipe(recipeName, join(ROOT, 'models'));

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { readCsvRecords } from '../data/importers/csv-source.js';
 import { normalizeCustomerId, parseInteger, parseNumber, parseRetailDate, type DateOrder } from '../data/importers/field-parsers.js';
 import { detectDateOrder, detectOnlineRetailColumns } from '../data/importers/online-retail-importer.js';
+import type { ReturnLine } from '../data/return-allocation.js';
 import type { ItemInfo, PurchaseRow, UserInfo } from '../recommenders/dataset.js';
 
 /** Where this repository's developers keep the file: beside the repository, in shared/ (see bench/README.md). */
@@ -45,11 +46,14 @@ function count(counts: Map<string, Map<string, number>>, key: string, value: str
  * detection, field parsers and cleaning rules (no customer, cancelled, quantity or price <= 0,
  * non-product stock code), and the same catalogue: title = most frequent description, price = latest,
  * country = most frequent; slashed dates in the order the importer tells from the file (detectDateOrder).
- * Benchmarks use it so they need no database.
+ * Benchmarks use it so they need no database. `returns`: the cancellation lines the importer stores as returns
+ * (customer, product stock code, a negative whole quantity, a date), for a benchmark to take off the purchases
+ * (data/return-allocation.ts netOfReturns); `events` are gross of them.
  */
-export async function loadOnlineRetail(path = ONLINE_RETAIL_PATH, order?: DateOrder): Promise<{ events: PurchaseRow[]; items: ItemInfo[]; users: UserInfo[] }> {
+export async function loadOnlineRetail(path = ONLINE_RETAIL_PATH, order?: DateOrder): Promise<{ events: PurchaseRow[]; items: ItemInfo[]; users: UserInfo[]; returns: ReturnLine[] }> {
   const dateOrder = order ?? (await detectDateOrder(path));
   const events: PurchaseRow[] = [];
+  const returns: ReturnLine[] = [];
   const titles = new Map<string, Map<string, number>>();
   const countries = new Map<string, Map<string, number>>();
   const latestPrice = new Map<string, { ts: number; price: number }>();
@@ -63,7 +67,15 @@ export async function loadOnlineRetail(path = ONLINE_RETAIL_PATH, order?: DateOr
     }
     const invoice = rec[col.invoice]?.trim();
     const userId = normalizeCustomerId(rec[col.customer]);
-    if (!invoice || !userId || invoice.startsWith('C')) continue;
+    if (!invoice || !userId) continue;
+    if (invoice.startsWith('C')) {
+      const quantity = parseInteger(rec[col.quantity]);
+      const itemId = rec[col.stockCode].trim();
+      if (quantity === null || quantity >= 0 || !/^[0-9]/.test(itemId)) continue;
+      const ts = parseRetailDate(rec[col.date], dateOrder)?.getTime();
+      if (ts !== undefined) returns.push({ userId, itemId, quantity: -quantity, orderId: null, ts });
+      continue;
+    }
     const quantity = parseInteger(rec[col.quantity]);
     const price = parseNumber(rec[col.price]);
     if (quantity === null || quantity <= 0 || price === null || price <= 0) continue;
@@ -91,5 +103,5 @@ export async function loadOnlineRetail(path = ONLINE_RETAIL_PATH, order?: DateOr
     const c = country.get(id);
     return { id, attributes: c ? { country: c } : {} };
   });
-  return { events, items, users };
+  return { events, items, users, returns };
 }

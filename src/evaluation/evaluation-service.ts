@@ -188,6 +188,19 @@ export function createEvaluationService(deps: EvaluationServiceDeps) {
     return params;
   }
 
+  /**
+   * Purchases are read net of returns (event-repository returnedUnits); a temporal split's training side must not
+   * know of returns made after its cutoff (nor a validation split's with an `end`, after its start): those are left
+   * out, and a purchase returned after the cutoff counts as bought on both sides, as the data before the cutoff
+   * showed it. A split cut per customer (leave-last-order), or a validation split ending at the latest purchase,
+   * is read net of every return.
+   */
+  function returnsWindow(split: EvaluationParams['split']): { returnsBefore?: Date } {
+    if (split.kind === 'temporal') return { returnsBefore: new Date(split.cutoff) };
+    if (split.kind === 'validation' && split.end) return { returnsBefore: new Date(new Date(split.end).getTime() - split.days * 86_400_000) };
+    return {};
+  }
+
   /** Runs one evaluation and stores its report as `id`; progress is 0..1 over the whole run. */
   async function run(id: string, params: EvaluationParams, onProgress: (p: EvaluationProgress) => void, signal?: AbortSignal): Promise<StoredReport> {
     const started = performance.now();
@@ -204,7 +217,7 @@ export function createEvaluationService(deps: EvaluationServiceDeps) {
     // thread. A cursor cannot resume part-way: a load that loses Postgres starts again with a new builder.
     const load = async () => {
       // Every read settled before a failure is thrown: no cursor of a failed attempt goes on beside the next.
-      const reads = [readPurchaseColumns(deps.events.streamPurchaseRows()), deps.catalog.listItems(), deps.catalog.listUsersWithAttributes()] as const;
+      const reads = [readPurchaseColumns(deps.events.streamPurchaseRows(returnsWindow(params.split))), deps.catalog.listItems(), deps.catalog.listUsersWithAttributes()] as const;
       await Promise.allSettled(reads);
       return Promise.all(reads);
     };

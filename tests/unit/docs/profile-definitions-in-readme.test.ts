@@ -9,9 +9,9 @@ import { LIFECYCLE_STAGES, RFM_SEGMENTS, VALUE_TIERS } from '../../../src/profil
 // report and member lists (a refreshed customer's profile can say `loyal` while `GET
 // /v1/segments/at_risk/users` still lists them), the population a refreshed customer is scored against,
 // and price sensitivity (null for a customer new since training although their lines are priced).
-// Nor does it say that spend is gross of returns: an Online Retail cancellation is dropped on import, not
-// deducted, so customer 12346, whose one order of 77,183.60 was cancelled whole, is a `high` value-tier
-// customer with M 5. Documentation defects: these fail until the README says it.
+// Nor does it say how returns count in spend: an Online Retail cancellation is taken off the purchases it
+// returns, so customer 12346, whose one order of 77,183.60 was cancelled whole, has no spend left (counted
+// gross, they were a `high` value-tier customer with M 5). Documentation defects: these fail until the README says it.
 const README = readFileSync('README.md', 'utf8');
 
 describe('README: profile and segment definitions', () => {
@@ -25,7 +25,7 @@ describe('README: profile and segment definitions', () => {
     expect(README).toMatch(/price sensitivity/i);
   });
 
-  it('says that spend (monetary, value tiers) is gross of returns: cancelled invoices are dropped, not deducted', () => {
+  it('says how returns count in spend (monetary, value tiers): taken off the purchases they return', () => {
     expect(README).toMatch(/(return|cancel)[^.]{0,200}(spend|monetary)|(spend|monetary)[^.]{0,200}(return|cancel)/i);
   });
 });
