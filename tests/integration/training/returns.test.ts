@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -89,6 +89,19 @@ describe.skipIf(!(await postgres.available()))('returns: Online Retail cancellat
     const together = (res.json().items as { itemId: string; sources: string[] }[]).filter((i) => i.sources.includes('cooccurrence')).map((i) => i.itemId);
     expect(together).toContain('30001');
     expect(together).not.toContain('10002');
+  });
+
+  it('When a generic events.csv has a `return` row, Then it is stored as a return and taken off the purchase it returns', async () => {
+    const generic = join(dir, 'generic');
+    await mkdir(generic);
+    await writeFile(
+      join(generic, 'events.csv'),
+      ['user_id,item_id,quantity,price,order_id,ts,type', 'g-ann,g-dress-M,1,40,g-o1,2011-04-01T10:00:00Z,purchase', 'g-ann,g-dress-L,1,40,g-o1,2011-04-01T10:00:00Z,', 'g-ann,g-dress-L,1,,g-o1,2011-04-03T10:00:00Z,return'].join('\n') + '\n',
+    );
+    const r = await runImport({ db: t.services.db }, { format: 'generic', path: generic });
+    expect({ accepted: r.accepted, returns: r.returns, inserted: r.inserted }).toEqual({ accepted: 3, returns: 1, inserted: 3 });
+    const rows = await t.services.events.loadPurchaseRows({ userId: 'g-ann' });
+    expect(rows.map((p) => p.itemId)).toEqual(['g-dress-M']);
   });
 
   it('When a customer with returns is erased, Then their returns are gone too', async () => {
