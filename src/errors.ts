@@ -150,6 +150,16 @@ export function storeWriteRefusal(err: unknown, depth = 0): WriteRefusal | null 
 export const storeRefusesWrites = (err: unknown): boolean => storeWriteRefusal(err) !== null;
 
 /**
+ * Whether `err` is a refusal that waiting does not lift (OOM, MISCONF: an operator must act). READONLY is not:
+ * an old primary answers it during a failover, which ends by itself within seconds (a Sentinel's or a
+ * cluster's switch), so a write meeting it is tried again within a job's wait like an outage.
+ */
+export const storeRefusesWritesUntilMended = (err: unknown): boolean => {
+  const refusal = storeWriteRefusal(err);
+  return refusal !== null && refusal !== 'READONLY';
+};
+
+/**
  * The 503 for an error that means a backing store (Postgres, Redis) is down, unreachable or too slow (a
  * statement given up at a time limit: DATABASE_TIMED_OUT_MESSAGE) rather than that the request is wrong,
  * or null for any other error. Looks through `cause` and AggregateError.

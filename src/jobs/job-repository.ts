@@ -63,11 +63,14 @@ export const OUTAGE_FAILURE =
 
 /**
  * Ends the message of a job whose write the model store refused while it answered (job-runner
- * failureMessage): the refusal (errors.ts WRITE_REFUSALS) and that trying again waits for an operator.
+ * failureMessage): the refusal (errors.ts WRITE_REFUSALS) and that trying again waits for an operator (or, for
+ * READONLY met for the whole of the job's wait, for the store to take writes).
  * Not ending with OUTAGE_FAILURE, a model recovery waits for a person rather than training into it.
  */
 export const storeRefusesWritesFailure = (refusal: WriteRefusal): string =>
-  `the model store refuses writes (${WRITE_REFUSALS[refusal]}); the job did not wait for it, since every try meets the same refusal until it is lifted, and nothing it wrote was published: submit it again once the store takes writes (readiness: modelStoreWritable)`;
+  refusal === 'READONLY'
+    ? `the model store refused writes for longer than the job waits for a failover to end (about a minute) (${WRITE_REFUSALS[refusal]}); nothing it wrote was published: submit it again once the store takes writes (readiness: modelStoreWritable)`
+    : `the model store refuses writes (${WRITE_REFUSALS[refusal]}); the job did not wait for it, since every try meets the same refusal until it is lifted, and nothing it wrote was published: submit it again once the store takes writes (readiness: modelStoreWritable)`;
 
 /**
  * Ends the message of a job whose statement Postgres cancelled itself (job-runner failureMessage), by the
