@@ -1,8 +1,9 @@
 import type { HybridConfig } from '../recommenders/hybrid.js';
 import { recommenderFactory } from '../recommenders/registry.js';
 import { createBlendCache, scoreBlend, scoreBlendRange, sourcePart, withParts, type BlendCache, type BlendPart, type BlendScores, type SourcePart } from './blend-cache.js';
+import { selectPurchases } from './purchase-columns.js';
 import { makeSplit } from './run-evaluation.js';
-import type { EvalMode, EvaluationSplit, SplitInput } from './splits.js';
+import { purchasesOf, type EvalMode, type EvaluationSplit, type SplitInput } from './splits.js';
 import { objective } from './tune.js';
 
 /** What defines one rolling-origin fold and how its blends are scored. */
@@ -18,7 +19,25 @@ export interface FoldSpec {
   discountShare?: number;
   /** The share of the shop's customers the input holds when it is a sample of them (default 1); see createBlendCache. */
   customerShare?: number;
+  /**
+   * When tuning scores a sample of the shop's customers: their ids. The input then holds every customer's
+   * purchases; the fold's sources learn from all of those before its window (see POPULATION_FITTED) and
+   * only these customers are validated (the blend cache's users, contexts and relevant sets).
+   */
+  scored?: readonly string[];
 }
+
+/**
+ * The recommenders a fold of a sampled tuning fits on every customer's purchases before its window
+ * (FoldSpec.scored): those that learn item-item or item statistics from the whole shop's purchases
+ * (EASE's Gram matrix, item-kNN's similarities, co-purchase counts, popularity and trend), which a few
+ * thousand customers' purchases misjudge (bench/README, "Tuning that fits on the whole shop"). The
+ * others (ALS, content, buy-again, repurchase, user-kNN) are fitted on the scored customers' purchases
+ * only, as before: ALS's alternating solves cost customers x factors^3 per iteration (about 5 minutes
+ * for one fit at 420,000 customers), so fitting it per fold and candidate on everyone would multiply
+ * tuning's time; buy-again and repurchase score a customer's own items, and content, item attributes.
+ */
+export const POPULATION_FITTED: ReadonlySet<string> = new Set(['ease', 'item-knn', 'cooccurrence', 'popularity']);
 
 /** A fold's split, as the tuner reports it. */
 export interface FoldInfo {
@@ -46,11 +65,18 @@ export class RollingFold {
   /** Parts of the candidates fitted for the source being tuned, by candidate index, until one is kept. */
   private readonly candidates = new Map<string, SourcePart[]>();
 
+  /** With FoldSpec.scored: the input, to draw the scored customers' purchases from when a source is fitted on them. */
+  private readonly input?: SplitInput;
+  /** With FoldSpec.scored: the split of the scored customers' purchases only, made when a source first needs it. */
+  private sampled?: SampledFold;
+
   constructor(
     input: SplitInput,
     private readonly spec: FoldSpec,
   ) {
-    this.split = makeSplit(input, { kind: 'validation', days: spec.days, end: spec.end });
+    const split = makeSplit(input, { kind: 'validation', days: spec.days, end: spec.end });
+    this.split = spec.scored ? scoredOnly(split, new Set(spec.scored)) : split;
+    if (spec.scored) this.input = input;
     this.cache = createBlendCache(this.split, spec.discountShare, spec.customerShare);
   }
 
@@ -62,7 +88,13 @@ export class RollingFold {
   /** Fits source `name` with candidate hyperparameters (recipe JSON) and returns the objective of that source alone. */
   fit(name: string, recommender: string, candidate: Record<string, unknown>, index: number): number {
     const factory = recommenderFactory(recommender)!;
-    const part = sourcePart(this.cache, this.split, factory.fit(this.split.train, factory.parseParams(candidate)), this.spec.depth);
+    const params = factory.parseParams(candidate);
+    let part: SourcePart;
+    if (this.input && !POPULATION_FITTED.has(recommender)) {
+      const s = (this.sampled ??= sampledFold(this.input, this.spec, this.cache, this.split));
+      part = remapPart(sourcePart(s.cache, s.split, factory.fit(s.split.train, params), this.spec.depth), s, this.cache.users.length);
+      // Contexts of the sample's split are done with once every candidate is fitted (as keep() says of the fold's own).
+    } else part = sourcePart(this.cache, this.split, factory.fit(this.split.train, params), this.spec.depth);
     this.install(name, index, part);
     // Scored alone on a view of the cache holding only this part: the lists are those of the full blend
     // with weight on this source only, and the fold's blend matrix is not rebuilt. Blends go on scoring
@@ -94,6 +126,7 @@ export class RollingFold {
     // Tuning asks for every fit before the first keep, so the validation contexts are done with (a fit
     // after this would build them again).
     this.cache.contexts = undefined;
+    this.sampled = undefined;
   }
 
   score(blend: FoldBlend): BlendScores {
@@ -104,4 +137,70 @@ export class RollingFold {
   scoreRange(blend: FoldBlend, from: number, to: number): BlendPart {
     return scoreBlendRange(this.cache, { ...blend, fullHistoryOrders: this.spec.fullHistoryOrders }, this.spec.k, from, to);
   }
+}
+
+/**
+ * The split with only the scored customers' validation purchases (its train is everyone's): the blend
+ * cache made of it validates those customers alone.
+ */
+function scoredOnly(split: EvaluationSplit, scored: ReadonlySet<string>): EvaluationSplit {
+  const ids = split.train.userIds;
+  const only = (m: Map<number, ReadonlySet<number>>) => new Map([...m].filter(([u]) => scored.has(ids[u])));
+  return { ...split, test: { novel: only(split.test.novel), all: only(split.test.all) } };
+}
+
+/** A fold of the scored customers' purchases only, and how its users and items map onto the fold's. */
+interface SampledFold {
+  split: EvaluationSplit;
+  cache: BlendCache;
+  /** Per user of the fold's cache (by position): the position of the same customer in this cache, or -1. */
+  row: Int32Array;
+  /** Per item of this split's train catalog: the fold's index of it. */
+  item: Int32Array;
+}
+
+/**
+ * The scored customers' purchases split as the fold is, with a blend cache over its validation users.
+ * Its train catalog holds the items they bought, all in the fold's catalog (the fold trains on a superset),
+ * so each maps onto it; a customer the fold validates but this split does not (one whose window purchases
+ * are only of items no scored customer bought before) gets no items from the sources fitted here.
+ */
+function sampledFold(input: SplitInput, spec: FoldSpec, fold: BlendCache, foldSplit: EvaluationSplit): SampledFold {
+  const c = purchasesOf(input);
+  const scored = new Set(spec.scored);
+  const keepUser = Uint8Array.from(c.userIds, (id) => (scored.has(id) ? 1 : 0));
+  const keep = new Uint8Array(c.length);
+  for (let i = 0; i < c.length; i++) keep[i] = keepUser[c.user[i]];
+  const users = input.users ? { users: [...input.users].filter((u) => scored.has(u.id)) } : {};
+  const split = makeSplit({ purchases: selectPurchases(c, keep), ...(input.items ? { items: input.items } : {}), ...users }, { kind: 'validation', days: spec.days, end: spec.end });
+  const cache = createBlendCache(split, spec.discountShare);
+  const foldItem = new Map(foldSplit.train.itemIds.map((id, i) => [id, i]));
+  const item = Int32Array.from(split.train.itemIds, (id) => {
+    const i = foldItem.get(id);
+    if (i === undefined) throw new Error(`item ${id} of the scored customers is not in the fold's catalog`);
+    return i;
+  });
+  const position = new Map(cache.users.map((u, j) => [split.train.userIds[u], j]));
+  const row = Int32Array.from(fold.users, (u) => position.get(foldSplit.train.userIds[u]) ?? -1);
+  return { split, cache, row, item };
+}
+
+/** A part made on the sampled fold, laid out by the fold's users and items. */
+function remapPart(part: SourcePart, s: SampledFold, users: number): SourcePart {
+  const indptr = new Int32Array(users + 1);
+  for (let j = 0; j < users; j++) {
+    const r = s.row[j];
+    indptr[j + 1] = indptr[j] + (r < 0 ? 0 : part.indptr[r + 1] - part.indptr[r]);
+  }
+  const items = new Int32Array(indptr[users]);
+  const scores = new Float32Array(indptr[users]);
+  for (let j = 0; j < users; j++) {
+    const r = s.row[j];
+    if (r < 0) continue;
+    for (let p = part.indptr[r], q = indptr[j]; p < part.indptr[r + 1]; p++, q++) {
+      items[q] = s.item[part.items[p]];
+      scores[q] = part.scores[p];
+    }
+  }
+  return { indptr, items, scores };
 }

@@ -60,6 +60,12 @@ export interface RollingTuneOptions {
   signal?: AbortSignal;
   /** The share of the shop's customers `input` holds when it is a sample of them (tuning's, tune.maxCustomers); default 1. */
   customerShare?: number;
+  /**
+   * The customers the folds validate when `input` holds every customer's purchases and tuning scores a
+   * sample of them (FoldSpec.scored); default: every customer. `customerShare` is then 1: the folds train
+   * on the whole shop.
+   */
+  scored?: readonly string[];
   onProgress?: (message: string) => void;
   /**
    * Called as tuning's work advances: `done` of `total` units, one per candidate fitted on one fold
@@ -213,7 +219,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
   input = columnarInput(input);
   const k = opts.k ?? 10;
   const fullHistoryOrders = recipe.hybrid.fullHistoryOrders;
-  const specs: FoldSpec[] = foldWindows(input, opts).map((w) => ({ ...w, k, fullHistoryOrders, depth: opts.depth ?? 200, discountShare: recipe.hybrid.discountShare, customerShare: opts.customerShare }));
+  const specs: FoldSpec[] = foldWindows(input, opts).map((w) => ({ ...w, k, fullHistoryOrders, depth: opts.depth ?? 200, discountShare: recipe.hybrid.discountShare, customerShare: opts.customerShare, ...(opts.scored ? { scored: opts.scored } : {}) }));
   const threads = opts.threads ?? 1;
   const pool = threads >= 2 ? threadedFoldPool(input, specs, threads, opts.signal) : localFoldPool(input, specs);
   try {

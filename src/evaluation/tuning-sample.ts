@@ -1,5 +1,5 @@
 import type { Dataset } from '../recommenders/dataset.js';
-import { PurchaseColumnsBuilder, selectPurchases } from './purchase-columns.js';
+import { PurchaseColumnsBuilder, selectPurchases, type PurchaseColumns } from './purchase-columns.js';
 import { catalogOf, purchasesOf, type SplitInput } from './splits.js';
 
 /** 32-bit FNV-1a of a string: a stable, platform-independent customer draw. */
@@ -35,6 +35,13 @@ export interface CustomerSample {
    * windows must still end (the sample's own latest purchase may be earlier).
    */
   end?: string;
+  /**
+   * When customers were left out: every customer's purchases (those before `before` when one was given),
+   * which tuning's folds fit the population-sensitive sources on (rolling-fold.ts, POPULATION_FITTED),
+   * and the ids of the kept customers, the only ones the folds validate.
+   */
+  population?: SplitInput;
+  scored?: string[];
 }
 
 const boundsOf = (max: number | SampleBounds): SampleBounds => (typeof max === 'number' ? { customers: max } : max);
@@ -76,6 +83,7 @@ export function sampleCustomers(input: SplitInput, max: number | SampleBounds, b
     const purchases = dropped === 0 ? c : selectPurchases(c, inPeriod);
     return { input: { ...catalogOf(input), purchases }, customers: counts.size, kept: counts.size, purchases: { kept: inInput, of: inInput } };
   }
+  const population = { ...catalogOf(input), purchases: dropped === 0 ? c : selectPurchases(c, inPeriod) };
   const keptUser = Uint8Array.from(c.userIds, (id) => (draw.keep.has(id) ? 1 : 0));
   for (let i = 0; i < c.length; i++) if (inPeriod[i] === 1 && keptUser[c.user[i]] === 0) inPeriod[i] = 0;
   return {
@@ -85,6 +93,8 @@ export function sampleCustomers(input: SplitInput, max: number | SampleBounds, b
     purchases: { kept: draw.purchases, of: inInput },
     boundBy: draw.boundBy,
     end: new Date(latest + 1).toISOString(),
+    population,
+    scored: [...draw.keep],
   };
 }
 
@@ -119,6 +129,40 @@ export function sampleDatasetCustomers(ds: Dataset, catalog: Pick<SplitInput, 'i
     purchases: { kept: draw.purchases, of: n },
     boundBy: draw.boundBy,
     end: new Date(latest + 1).toISOString(),
+    population: { purchases: datasetColumns(ds), ...catalog },
+    scored: [...draw.keep],
+  };
+}
+
+/**
+ * Every purchase of a dataset as columns, with the ids and order names sampleDatasetCustomers gives the
+ * sample's (`o` and the order's index), the typed arrays copied rather than a row made of any purchase.
+ */
+function datasetColumns(ds: Dataset): PurchaseColumns {
+  const n = ds.eventUser.length;
+  let orders = 0;
+  for (let e = 0; e < n; e++) orders = Math.max(orders, ds.eventOrder[e] + 1);
+  const hasPrice = new Uint8Array(n);
+  const price = new Float64Array(n);
+  for (let e = 0; e < n; e++) {
+    const p = ds.eventPrice[e];
+    if (!Number.isNaN(p)) {
+      hasPrice[e] = 1;
+      price[e] = p;
+    }
+  }
+  return {
+    length: n,
+    userIds: [...ds.userIds],
+    itemIds: [...ds.itemIds],
+    orderIds: Array.from({ length: orders }, (_, o) => `o${o}`),
+    user: Int32Array.from(ds.eventUser),
+    item: Int32Array.from(ds.eventItem),
+    order: Int32Array.from(ds.eventOrder),
+    ts: Float64Array.from(ds.eventTs),
+    quantity: Float64Array.from(ds.eventQuantity),
+    price,
+    hasPrice,
   };
 }
 

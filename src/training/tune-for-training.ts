@@ -88,7 +88,11 @@ export async function tuneRecipeOn(
   }
   let tuned;
   try {
-    tuned = await tuneRollingOrigin(sample.input, recipe, recipeToRaw(recipe), { folds: tune.folds, days: tune.days, end, minCoverage: tune.minCoverage, maxCoverageCost: tune.maxCoverageCost, variants, depth: recipe.hybrid.sourceLimit ?? 100, customerShare: sample.customers > 0 ? sample.kept / sample.customers : 1, onProgress, ...opts });
+    // With customers left out, the folds fit on every customer's purchases (the population-sensitive
+    // sources, rolling-fold.ts) and validate the sample: the blend's discount then counts the whole shop's
+    // buyers, as served (customerShare 1). A sample without its population (a caller's own) is scaled as before.
+    const fit = sample.population && sample.scored ? { input: sample.population, scored: sample.scored, customerShare: 1 } : { input: sample.input, customerShare: sample.customers > 0 ? sample.kept / sample.customers : 1 };
+    tuned = await tuneRollingOrigin(fit.input, recipe, recipeToRaw(recipe), { folds: tune.folds, days: tune.days, end, minCoverage: tune.minCoverage, maxCoverageCost: tune.maxCoverageCost, variants, depth: recipe.hybrid.sourceLimit ?? 100, customerShare: fit.customerShare, ...('scored' in fit ? { scored: fit.scored } : {}), onProgress, ...opts });
   } catch (err) {
     if (err instanceof ThinValidationError) return { recipe, validation: { skipped: `${err.message}; the recipe's weights were kept` } };
     throw err;
