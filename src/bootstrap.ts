@@ -111,9 +111,10 @@ const modelStoreWritable = async (services: Services): Promise<boolean> => (awai
 const FIRST_START_LOCK = 7_267_001;
 
 async function firstStart(services: Services, log: Log): Promise<void> {
-  const { purchases } = await services.events.counts();
-  const resumed = purchases > 0 && (await sampleImportPending(services.db));
-  const toImport = purchases === 0 || resumed;
+  // Whether any purchase is stored: two index lookups (events.counts() counted every purchase and distinct order: seconds at ten times our data, at every start).
+  const anyPurchase = (await services.events.purchaseRange()).first !== null;
+  const resumed = anyPurchase && (await sampleImportPending(services.db));
+  const toImport = !anyPurchase || resumed;
   if (toImport) {
     log.info(resumed ? 'a first start was stopped during the sample import: importing the bundled sample again' : 'empty database: importing the bundled sample');
     // Set before the first row and cleared after the last: purchases found with the mark still set are a

@@ -195,6 +195,11 @@ const schema = z.object({
   MODEL_VERSIONS_KEPT: z.coerce.number().int().min(1).max(100).default(5),
   /** Memory for finished answers reused per model version (src/serving/answer-cache.ts); 0 turns it off. */
   ANSWER_CACHE_MB: z.coerce.number().min(0).max(65_536).default(32),
+  /**
+   * How old the counts `GET /v1/overview` answers with may be (ms) before a call counts again (data/kept-counts.ts):
+   * counting every purchase and distinct order takes seconds at ten times our data. 0: every call counts again.
+   */
+  OVERVIEW_COUNTS_MAX_AGE_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   /** How often each process re-reads the active A/B experiment from Postgres (ms): another replica's change shows within it. */
   EXPERIMENT_REFRESH_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   /**

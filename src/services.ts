@@ -97,7 +97,10 @@ export function createServices(deps: {
   const recordFeedback = createFeedbackRecorder({ events, recordPurchases, servedStrategies: () => serving.servedStrategies(), ids: recommendationIds });
   const experiments = createExperimentService({ experiments: experimentRepository, cache: experimentCache, offeredStrategies: () => serving.offeredStrategies() });
   const customers = createCustomerRepository(db);
-  const overview = createServiceOverview({ customers, store, served: () => serving.activeModel() });
+  const overview = createServiceOverview({
+    customers, store, served: () => serving.activeModel(), countsMaxAgeMs: config.OVERVIEW_COUNTS_MAX_AGE_MS,
+    log: (msg, err) => log?.(msg, err),
+  });
   const lifecycleHistory = createLifecycleHistory({ purchaseDays: () => customers.purchaseDays() });
   const profiles = createProfileService({ store, events, catalog, metrics, served: () => serving.modelInHand()?.meta ?? null });
   const audiences = createAudienceService({

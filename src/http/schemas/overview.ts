@@ -11,6 +11,8 @@ export const overviewResponse = z
       feedback: z.number().int().describe('Feedback events'),
       firstPurchase: z.string().nullable(),
       lastPurchase: z.string().nullable(),
+      countedAt: z.string().describe('When the count these numbers come from began: they are kept in the process, counted again once older than OVERVIEW_COUNTS_MAX_AGE_MS (a call waits half a second for that count, else gets these while it runs)'),
+      ageSeconds: z.number().int().describe('Seconds since countedAt'),
     }),
     model: z
       .object({

@@ -22,7 +22,7 @@ describe('the overview while the model store does not answer', () => {
     });
     const neverTrained = createServiceOverview({ customers, store: { getActive: async () => null }, served: async () => null });
     const never = await neverTrained();
-    expect(never).toEqual({ counts, model: null });
+    expect(never).toEqual({ counts: { ...counts, countedAt: expect.any(String), ageSeconds: 0 }, model: null });
     // Observed: { counts, model: null } as well: nothing tells the store did not answer.
     expect(await storeDown().catch((err: unknown) => ({ rejected: String(err) }))).not.toEqual(never);
   });

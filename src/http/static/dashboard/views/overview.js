@@ -44,6 +44,8 @@ export async function render(el, _arg, view) {
     card('orders', int(c.orders), 'count-orders'),
     card('feedback events', int(c.feedback), 'count-feedback'),
     card('purchases from - to', `${day(c.firstPurchase)} - ${day(c.lastPurchase)}`, 'purchase-range'),
+    // Counts are kept by the server for OVERVIEW_COUNTS_MAX_AGE_MS (counting is slow on a large store): say how old.
+    ...(c.ageSeconds > 0 ? [card('counted', `${int(c.ageSeconds)} s ago`, 'counted-at')] : []),
   ].join('');
 
   const m = overview.model;
