@@ -199,7 +199,10 @@ export function createServices(deps: {
     ? createModelRecovery({
         store,
         erasedSince: erasureRepository.countAfter,
-        newestTrainingSucceeded: async () => trainingStillTrusted(await jobs.recentlyEnded([JOB_TYPES.train, JOB_TYPES.factorImport], 2)),
+        newestTrainingSucceeded: async () => {
+          const recent = await jobs.recentlyEnded([JOB_TYPES.train, JOB_TYPES.factorImport], 2);
+          return recent.length === 0 ? null : trainingStillTrusted(recent);
+        },
         everPublished: () => jobs.anySucceeded([JOB_TYPES.train, JOB_TYPES.factorImport]),
         submit: () => jobService.submitTraining({}),
         bounded: config.PG_QUERY_TIMEOUT_MS ? (fn) => withQueryTimeout(config.PG_QUERY_TIMEOUT_MS, fn) : undefined,

@@ -36,7 +36,10 @@ export const RECOVERY_CHECK_MS = 60_000;
  *
  * Left alone, and not reported as a loss: a shop that never trained (no training or factor import ever
  * succeeded, and this process never saw a version; its first training is the data team's call, or the
- * bootstrap's). Left alone, and reported once: a shop whose newest training failed (the automatic one included): retrying a failure every minute
+ * bootstrap's). Trained again like a lost job's model: a version this process saw that no job made (the
+ * first start's sample model) when no training or factor import ever ended, since a training succeeded
+ * (the version was published) and none failed; a restarted process would queue that training anyway (the
+ * bootstrap trains data that no job trained), and if it fails, the rule below holds. Left alone, and reported once: a shop whose newest training failed (the automatic one included): retrying a failure every minute
  * would train for ever, so after a failure a person trains. Checked at most every `everyMs`, by whichever
  * request comes, once `start` was called (after the server's first-start work, which trains an empty
  * store itself); every replica may find the loss, but trainings are exclusive, so one is queued.
@@ -45,8 +48,11 @@ export function createModelRecovery(deps: {
   store: Pick<ModelStore, 'getActive' | 'contentsOf'>;
   /** How many customers were erased after an erasure mark (see goneFromStore). */
   erasedSince?: (mark: number) => Promise<number>;
-  /** Whether the newest training or factor import that ended succeeded (false when none ever ended). */
-  newestTrainingSucceeded: () => Promise<boolean>;
+  /**
+   * Whether the newest training or factor import that ended succeeded (trainingStillTrusted); null when
+   * none ever ended (a version this process saw came from no job: the first start's sample model).
+   */
+  newestTrainingSucceeded: () => Promise<boolean | null>;
   /** Whether a training or factor import ever succeeded, i.e. published a version to the store. */
   everPublished: () => Promise<boolean>;
   /** Queues a training of the default recipe; JOB_ALREADY_RUNNING when one is queued or running. */
@@ -84,11 +90,13 @@ export function createModelRecovery(deps: {
   async function recover(): Promise<string | null> {
     const why = await loss();
     if (why === null) return (reportedLoss = null);
-    if (!(await deps.newestTrainingSucceeded())) {
+    // No job ever ended, yet a loss: this process saw a version (loss() reports none else), which no job made.
+    const newest = await deps.newestTrainingSucceeded();
+    if (newest === false) {
       // Readiness stays 503 until someone trains: the log says why nothing happens by itself.
       if (reportedLoss !== why) {
         reportedLoss = why;
-        deps.warn?.({}, `${why}: not training again by itself, since the newest training job failed (or was interrupted twice in a row) or none ever ran as a job (a model of the first start's sample is not one): train with POST /v1/training-jobs`);
+        deps.warn?.({}, `${why}: not training again by itself, since the newest training job failed (or was interrupted twice in a row): train with POST /v1/training-jobs`);
       }
       return null;
     }

@@ -6,7 +6,7 @@ import { failureMessage } from '../../../src/jobs/job-runner.js';
 import { createModelRecovery, trainingStillTrusted } from '../../../src/training/model-recovery.js';
 
 describe('a lost model that is left alone', () => {
-  it('When the store lost its model but the newest training failed (or none ran as a job), Then nothing is queued and one warning says why and what to do, once per loss', async () => {
+  it('When the store lost its model but the newest training failed, Then nothing is queued and one warning says why and what to do, once per loss', async () => {
     const store = await createMemoryModelStore();
     const warnings: string[] = [];
     let succeeded = false;
@@ -30,27 +30,51 @@ describe('a lost model that is left alone', () => {
     expect(warnings[1]).toMatch(/training the default recipe again/);
   });
 
-  it('When the store never held a version and nothing ever published, Then no loss is reported and nothing is queued; once a version was seen, its loss is', async () => {
+  it('When the store never held a version and nothing ever published, Then no loss is reported and nothing is queued, nor when a version appears', async () => {
     // The one read recovery makes of a store without contents (an active pointer and nothing else).
     let active: ModelMeta | null = null;
     const store = { getActive: async () => active };
     const warnings: string[] = [];
     const recovery = createModelRecovery({
       store,
-      newestTrainingSucceeded: async () => false,
+      // No training or factor import ever ended: the only version is the first start's sample model (no job).
+      newestTrainingSucceeded: async () => null,
       everPublished: async () => false,
       submit: async () => ({ id: 'job-1' }),
       warn: (_obj, msg) => warnings.push(msg),
     });
     expect(await recovery.recover()).toBeNull();
     expect(warnings).toEqual([]);
-    // A first start's sample model (published by no job), then lost: a loss, left to a person.
     active = { version: 'v1', recipe: 'default', trainedAt: '2026-01-01T00:00:00Z', info: {} };
     expect(await recovery.recover()).toBeNull();
-    active = null;
+    expect(warnings).toEqual([]);
+  });
+
+  it("When the first start's sample model (published by no job) is lost while this process serves it, Then it is trained again unasked, as a restarted process would (bootstrap queues a training for data that no job trained)", async () => {
+    let active: ModelMeta | null = { version: 'v1', recipe: 'default', trainedAt: '2026-01-01T00:00:00Z', info: {} };
+    const store = { getActive: async () => active };
+    const warnings: string[] = [];
+    const submitted: string[] = [];
+    let ended: boolean | null = null;
+    const recovery = createModelRecovery({
+      store,
+      newestTrainingSucceeded: async () => ended,
+      everPublished: async () => false,
+      submit: async () => (submitted.push('train'), { id: 'job-1' }),
+      warn: (_obj, msg) => warnings.push(msg),
+    });
     expect(await recovery.recover()).toBeNull();
+    active = null;
+    // Observed before: null, and a warning that it waits for a person ("none ever ran as a job").
+    expect(await recovery.recover()).toBe('job-1');
+    expect(submitted).toEqual(['train']);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/holds no version although trainings have published before/);
+    expect(warnings[0]).toMatch(/holds no version although trainings have published before.*training the default recipe again/);
+    // That training failed: the newest job failed now, so the next look leaves it to a person (tried once).
+    ended = false;
+    expect(await recovery.recover()).toBeNull();
+    expect(submitted).toEqual(['train']);
+    expect(warnings[1]).toMatch(/not training again by itself/);
   });
 
   it('When the newest training was interrupted by its process stopping, Then a lost model is trained again once, not after a second interruption or another failure', () => {
