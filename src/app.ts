@@ -277,7 +277,10 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   trainingJobRoutes(app, { jobService: services.jobService });
   importRoutes(app, { jobService: services.jobService });
   factorImportRoutes(app, { jobService: services.jobService });
-  modelRoutes(app, { store: services.store, activate: services.activateModel, activateWithinMs: config.PG_QUERY_TIMEOUT_MS });
+  modelRoutes(app, {
+    store: services.store, activate: services.activateModel, activateWithinMs: config.PG_QUERY_TIMEOUT_MS,
+    served: () => services.serving.modelInHand()?.meta.version ?? null,
+  });
   evaluationRoutes(app, { evaluations: services.evaluations });
   onlineMetricRoutes(app, { onlineMetrics: services.onlineMetrics });
   experimentRoutes(app, { experiments: services.experiments });

@@ -16,6 +16,8 @@ export interface ModelRouteDeps {
    * erasures queued) before it is given up with a 503 that says nothing was activated; 0: no limit.
    */
   activateWithinMs?: number;
+  /** The version this process answers with (in memory), null before it serves one. */
+  served?: () => string | null;
 }
 
 /** `work`'s result, or a 503 once `ms` pass before the attempt has committed (then it activates nothing). */
@@ -44,7 +46,14 @@ export function modelRoutes(app: FastifyInstance, deps: ModelRouteDeps) {
     handler: async () => {
       const [active, versions] = await Promise.all([deps.store.getActive(), deps.store.listVersions()]);
       const current = active?.version ?? null;
-      return { active: current, versions: versions.map((v) => ({ ...v, active: v.version === current })) };
+      const served = deps.served?.() ?? null;
+      return {
+        active: current,
+        versions: versions.map((v) => ({ ...v, active: v.version === current })),
+        served,
+        // A Redis restarted empty: this process still answers with a version the store no longer lists.
+        servedInStore: served !== null && versions.some((v) => v.version === served),
+      };
     },
   });
 

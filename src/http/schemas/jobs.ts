@@ -105,6 +105,11 @@ export const modelVersion = z
 export const modelList = z.object({
   active: z.string().nullable().describe('The version being served; null before the first training'),
   versions: z.array(modelVersion).describe('Kept versions, newest first'),
+  served: z
+    .string()
+    .nullable()
+    .describe("The version this process answers with, from memory: `active` once loaded, or one the store no longer holds (a Redis restarted empty); null before it serves one"),
+  servedInStore: z.boolean().describe('Whether the store still lists the served version; false while this process serves from memory a version the store lost (readiness is then 503 until a training)'),
 });
 
 export const versionParam = z.strictObject({

@@ -39,6 +39,7 @@ describe.skipIf(!available)('the overview while Redis came back empty', () => {
     const before = (await t.app.inject({ url: '/v1/overview', headers: auth('admin') })).json();
     expect(before.model).toMatchObject({ version, recipe: 'default' });
     expect(before).not.toHaveProperty('activeInStore');
+    expect((await t.app.inject({ url: '/v1/models', headers: auth('admin') })).json()).toMatchObject({ active: version, served: version, servedInStore: true });
 
     // Redis restarted without persistence: every key of this service is gone.
     const keys: string[] = [];
@@ -52,5 +53,16 @@ describe.skipIf(!available)('the overview while Redis came back empty', () => {
     expect(overview.model).toMatchObject({ version, recipe: 'default', strategies: before.model.strategies });
     // And it says the store has no active version any more.
     expect(overview.activeInStore).toBeNull();
+
+    // The model list says the same: the store holds nothing, this process serves the version from memory.
+    // Observed before: { active: null, versions: [] }, as for a shop never trained.
+    const models = (await t.app.inject({ url: '/v1/models', headers: auth('admin') })).json();
+    expect(models).toEqual({ active: null, versions: [], served: version, servedInStore: false });
+    // Readiness says the active model is missing while serving health says this process still answers.
+    const ready = await t.app.inject({ url: '/health/ready' });
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json().checks).toMatchObject({ activeModel: false });
+    const serving = await t.app.inject({ url: '/health/serving' });
+    expect(serving.json().checks).toMatchObject({ model: true });
   });
 });

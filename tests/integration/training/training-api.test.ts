@@ -34,7 +34,7 @@ for (const backend of DB_BACKENDS) {
       expect(job.status).toBe('failed');
       expect(job.error).toMatch(/not enough purchase data to train a model: 2 events \(need at least 10\), 1 users \(need at least 2\); nothing was published/);
       const models = await t.app.inject({ url: '/v1/models', headers: auth('admin') });
-      expect(models.json()).toEqual({ active: null, versions: [] });
+      expect(models.json()).toEqual({ active: null, versions: [], served: null, servedInStore: false });
       await t.services.eraseUser('lonely');
     });
 
