@@ -79,12 +79,16 @@ interface ItemState {
 // filter on every row), and the window's start is a value it plans with (CUTOFF_SQL), not a subquery's result
 // it must guess (a third of the rows: a week's window read the whole table).
 /**
- * A purchase by the customer `param` of item i or of a product of its group (a shirt bought in M leaves out its L):
- * the condition of `excludeBoughtBy`, as the Picker leaves out a customer's purchases' groups.
+ * Item i not bought by the customer `param`, nor a product of its group (a shirt bought in M leaves out its L):
+ * the condition of `excludeBoughtBy`, as the Picker leaves out a customer's purchases' groups. The bought groups
+ * are one subquery of the customer's purchases, not correlated with i, so Postgres reads them once (a hashed
+ * subplan); written as a lookup of i's group per purchase, it scanned the catalogue once per product counted
+ * (40,000 products: 207 s against 4.5 s).
  */
-function boughtBy(param: string): string {
-  return `SELECT 1 FROM purchase_events b WHERE b.user_id = ${param} AND (b.item_id = i.id OR (i.item_group_id IS NOT NULL AND EXISTS (
-      SELECT 1 FROM items bi WHERE bi.id = b.item_id AND bi.item_group_id = i.item_group_id)))`;
+function notBoughtBy(param: string): string {
+  return `(${param}::text IS NULL OR (NOT EXISTS (SELECT 1 FROM purchase_events b WHERE b.user_id = ${param} AND b.item_id = i.id)
+    AND (i.item_group_id IS NULL OR i.item_group_id NOT IN (
+      SELECT bi.item_group_id FROM purchase_events b JOIN items bi ON bi.id = b.item_id WHERE b.user_id = ${param} AND bi.item_group_id IS NOT NULL))))`;
 }
 function topSql(attribute: boolean, windowed: boolean, grouped: boolean): string {
   const counted = `
@@ -99,7 +103,7 @@ WHERE i.available
   AND ($6::float8 IS NULL OR i.price >= $6)
   AND ($7::float8 IS NULL OR i.price <= $7)
   AND NOT (i.id = ANY ($8::text[]))
-  AND ($9::text IS NULL OR NOT EXISTS (${boughtBy('$9')}))`;
+  AND ${notBoughtBy('$9')}`;
   if (!grouped) return keptPerGroup('c.buyers', 'c.buyers DESC, i.id', counted, 'buyers DESC, id');
   // One product per group, its best-counted (an item without a group is its own: the second key tells them
   // apart), none of the groups already answered ($10).
@@ -168,7 +172,7 @@ WHERE i.available
   AND ($3::float8 IS NULL OR i.price >= $3)
   AND ($4::float8 IS NULL OR i.price <= $4)
   AND NOT (i.id = ANY ($5::text[]))
-  AND ($6::text IS NULL OR NOT EXISTS (${boughtBy('$6')}))`;
+  AND ${notBoughtBy('$6')}`;
   if (!grouped) return keptPerGroup('0', 'i.id', rest, 'id');
   return `
 SELECT id, title, 0 AS buyers, grp FROM (
