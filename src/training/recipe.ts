@@ -44,9 +44,10 @@ export const tuneSpecSchema = z.strictObject({
   /** Also try the default hyperparameter alternatives per source (each is one more fit per fold). */
   variants: z.boolean().default(true),
   /**
-   * Tuning works on at most this many customers (the same ones every time, each with their whole
-   * history), so its cost stops growing with the shop; above the cap the chosen weights come from a
-   * sample. 5,000 gives validation windows of about a thousand customers each, as Online Retail's
+   * Tuning validates at most this many customers (the same ones every time, each with their whole
+   * history); above the cap the chosen weights come from a sample, while the population-sensitive sources
+   * are fitted on every customer's purchases up to ten times maxPurchases (the most recent), where the
+   * cost stops growing with the shop. 5,000 gives validation windows of about a thousand customers each, as Online Retail's
    * 4,334 customers (all of them used) do, whose windows chose every weight of the default recipe.
    */
   maxCustomers: z.int().min(10).default(5_000),

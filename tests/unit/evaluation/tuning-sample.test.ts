@@ -121,6 +121,18 @@ describe('the customer sample drawn from a dataset', () => {
     expect(fromDataset).toEqual(sampleCustomers({ events: purchaseRowsOf(ds), ...catalog }, bounds));
   });
 
+  it('bounds the population the folds fit on as the rows do, when the shop is past ten times the purchase bound', () => {
+    const input = shop();
+    const ds = buildDataset(input);
+    const catalog = { items: input.items, users: input.users };
+    const bounds = { customers: 50, purchases: 4 };
+    const rowsOf = (s: ReturnType<typeof sampleCustomers>) => inputRows(s.population!).map((r) => `${r.userId}|${r.itemId}|${r.ts}`).sort();
+    const fromDataset = rowsOf(sampleDatasetCustomers(ds, catalog, bounds));
+    expect(fromDataset.length).toBeLessThanOrEqual(40);
+    expect(input.events.length).toBeGreaterThan(40);
+    expect(fromDataset).toEqual(rowsOf(sampleCustomers({ events: purchaseRowsOf(ds), ...catalog }, bounds)));
+  });
+
   it('is every purchase under the cap', () => {
     const { fromDataset, fromRows } = both(50);
     expect(inputRows(fromDataset.input)).toHaveLength(shop().events.length);
