@@ -11,8 +11,9 @@ export interface Kept<T> {
  * read in flight per process), and is answered with itself once `waitMs` pass from that read's start without it
  * finishing (every caller meanwhile shares that deadline):
  * on a small store the answer is the fresh count, on a large one it is the last count, its `countedAt` saying
- * how old, and the next call gets the new one. Only the first call (nothing kept yet) waits for its read
- * whatever it takes. A read that fails leaves the kept value (older, as `countedAt` says) and is logged; the
+ * how old, and the next call gets the new one. Only the first call (nothing kept yet), and every call with
+ * `maxAgeMs` 0, waits for its read whatever it takes (calls at once share it). A kept value dated after now (the
+ * clock set back) is read again. A read that fails leaves the kept value (older, as `countedAt` says) and is logged; the
  * next call reads again. So a served value is never older than `maxAgeMs` plus one read plus the time since the
  * last call (idle for an hour, the first call may answer the hour-old value, saying so).
  */
@@ -32,8 +33,11 @@ export function keepCounts<T>(read: () => Promise<T>, opts: { maxAgeMs: number; 
 
   return {
     async get(): Promise<Kept<T>> {
-      if (kept === null) return refresh();
-      if (now() - kept.countedAt < opts.maxAgeMs) return kept;
+      // With no age allowed, every call counts again and waits for its count, as before counts were kept.
+      if (kept === null || opts.maxAgeMs === 0) return refresh();
+      // A kept count dated after now (the wall clock set back since: NTP, a restored VM) is of unknown age: counted again.
+      const age = now() - kept.countedAt;
+      if (age >= 0 && age < opts.maxAgeMs) return kept;
       if (answer) return answer;
       const last = kept;
       const fresh = refresh();
