@@ -4,7 +4,7 @@ import { blendedSources, blendWeights, buyerCount, DEFAULT_DISCOUNT_SHARE, disco
 import type { Recommender, UserContext } from '../recommenders/recommender.js';
 import { TopKScratch } from '../recommenders/top-k-heap.js';
 import { buildBlendMatrix, matrixMatches, type BlendMatrix } from './blend-matrix.js';
-import { evalGroupsOf, groupSlot, GroupSet, type EvalGroups } from './eval-groups.js';
+import { evalGroupsOf, groupKeysOf, groupSlot, GroupSet, groupTestSets, type EvalGroups, type GroupKeys } from './eval-groups.js';
 import { userContextsOf } from './user-contexts.js';
 import type { EvalMode, EvaluationSplit } from './splits.js';
 
@@ -27,6 +27,7 @@ export interface BlendCache {
   orders: Int32Array;
   /** Train items per cached user (excluded from the ranking in mode `novel`). */
   trainItems: Int32Array[];
+  /** Per cached user and mode, the relevant items; with `groups`, the keys of the relevant groups (groupKeys). */
   relevant: Record<EvalMode, (ReadonlySet<number> | undefined)[]>;
   /** Distinct train buyers per item (for the hybrid's discovery discount). */
   itemBuyers: Float32Array;
@@ -38,6 +39,11 @@ export interface BlendCache {
    * the novel ones none of the groups the user bought, as served (eval-groups.ts).
    */
   groups?: EvalGroups;
+  /**
+   * With `groups`, what relevance and coverage count (eval-groups.ts groupKeysOf): a listed product is a hit when
+   * the user bought any product of its group, each group counts once, coverage and reach count groups.
+   */
+  groupKeys?: GroupKeys;
   /** The cached users' scoring contexts, built by the first sourcePart and shared by the sources after it. */
   contexts?: Map<number, UserContext>;
   /** The discovery discount per item, by beta, as the searches try them. */
@@ -102,19 +108,23 @@ function buyersOf(split: EvaluationSplit): Float32Array {
  * even where the shop's unit is held at 1 buyer and the sample's would not be (or the other way round).
  */
 export function createBlendCache(split: EvaluationSplit, discountShare = DEFAULT_DISCOUNT_SHARE, customerShare = 1): BlendCache {
-  const userSet = new Set<number>([...split.test.novel.keys(), ...split.test.all.keys()]);
-  const users = [...userSet].sort((a, b) => a - b);
   const m = split.trainMatrix;
+  const groups = evalGroupsOf(split.train.items);
+  const groupKeys = groups && groupKeysOf(groups);
+  const test = groups && groupKeys ? groupTestSets(split.test, groups, groupKeys, (u) => m.indices.subarray(m.indptr[u], m.indptr[u + 1])) : split.test;
+  const userSet = new Set<number>([...test.novel.keys(), ...test.all.keys()]);
+  const users = [...userSet].sort((a, b) => a - b);
   return {
     itemCount: split.train.itemIds.length,
     users,
     orders: Int32Array.from(users, (u) => split.trainOrders[u]),
     trainItems: users.map((u) => m.indices.slice(m.indptr[u], m.indptr[u + 1])),
-    relevant: { novel: users.map((u) => split.test.novel.get(u)), all: users.map((u) => split.test.all.get(u)) },
+    relevant: { novel: users.map((u) => test.novel.get(u)), all: users.map((u) => test.all.get(u)) },
     itemBuyers: buyersOf(split),
     discountUnit: discountUnit(discountShare, buyerCount(split.train) / customerShare) * customerShare,
     parts: new Map(),
-    groups: evalGroupsOf(split.train.items),
+    groups,
+    groupKeys,
   };
 }
 
@@ -216,7 +226,7 @@ export type BlendPart = Record<EvalMode, ModePart>;
  * hybrid sums ALS last, rounds each weighted part and discounts parts rather than the sum.
  */
 export function scoreBlend(cache: BlendCache, config: BlendConfig, k = 10): BlendScores {
-  return mergeBlendParts([scoreBlendRange(cache, config, k, 0, cache.users.length)], cache.itemCount, k);
+  return mergeBlendParts([scoreBlendRange(cache, config, k, 0, cache.users.length)], cache.groupKeys?.count ?? cache.itemCount, k);
 }
 
 /**
@@ -236,7 +246,10 @@ export function scoreBlendRange(cache: BlendCache, config: BlendConfig, k: numbe
   const fullConfig = { ...config, normalisation: 'max', rankDepth: 200 } as HybridConfig;
   const weightCache = new Map<number, { cols: Int32Array; ws: Float64Array; own: Float64Array }>();
   const users = Math.max(0, to - from);
-  const out: Record<EvalMode, ModeSums> = { novel: new ModeSums(users, novelShown(cache.itemCount)), all: new ModeSums(users, allShown(cache.itemCount)) };
+  // With groups, relevance and coverage count groups (their keys); otherwise items.
+  const key = cache.groupKeys?.key;
+  const shownCount = cache.groupKeys?.count ?? cache.itemCount;
+  const out: Record<EvalMode, ModeSums> = { novel: new ModeSums(users, novelShown(shownCount), key), all: new ModeSums(users, allShown(shownCount), key) };
   const groupOf = cache.groups?.of;
   const top = { novel: new TopList(k, groupOf), all: new TopList(k, groupOf) };
   // The novel lists leave out the groups of what the user bought (the fixed lists below feed the lists with repurchases: not them).
@@ -363,7 +376,8 @@ function rankGains(k: number): { gain: Float64Array; ideal: Float64Array } {
 
 /**
  * One mode's per-user NDCG@k and recall@k of top lists, and the items the lists showed: the same values
- * as ndcgAt and recallAt (metrics.ts), without a ranked array per user and mode.
+ * as ndcgAt and recallAt (metrics.ts), without a ranked array per user and mode. With `key`, each listed item
+ * counts as its key (its group's) both in relevance and in what was shown.
  */
 class ModeSums {
   private readonly ndcg: Float64Array;
@@ -372,6 +386,7 @@ class ModeSums {
   constructor(
     users: number,
     private readonly shown: ShownItems,
+    private readonly key?: Int32Array,
   ) {
     this.ndcg = new Float64Array(users);
     this.recall = new Float64Array(users);
@@ -381,7 +396,7 @@ class ModeSums {
     let dcg = 0;
     let hits = 0;
     for (let r = 0; r < top.n; r++) {
-      const item = top.item[r];
+      const item = this.key ? this.key[top.item[r]] : top.item[r];
       this.shown.add(item);
       if (relevant.has(item)) {
         dcg += gains.gain[r];

@@ -4,6 +4,7 @@
  * those rules is not the list served, so the evaluation ranks by them too when the catalogue has groups.
  * Pure: the caller passes each item's group.
  */
+import type { EvalMode } from './splits.js';
 
 /** Each train item's group number (-1: a group of its own), and how many groups there are. */
 export interface EvalGroups {
@@ -61,4 +62,56 @@ export function groupSlot(item: number, s: number, group: number, groupOf: Int32
     return scores[p] > s || (scores[p] === s && other < item) ? -1 : p;
   }
   return n;
+}
+
+/**
+ * What relevance and coverage count when the catalogue has groups: a shop's list shows a style and the customer
+ * picks its size or colour on the product's page, so a listed product is a hit when the customer bought any
+ * product of its group, and each group counts once. Each train item's key: its group's (0..groups-1), or one of
+ * its own for an item in none (groups, groups+1, ...); `count` keys in all.
+ */
+export interface GroupKeys {
+  key: Int32Array;
+  count: number;
+}
+
+export function groupKeysOf(groups: EvalGroups): GroupKeys {
+  const key = new Int32Array(groups.of.length);
+  let count = groups.count;
+  for (let i = 0; i < key.length; i++) key[i] = groups.of[i] >= 0 ? groups.of[i] : count++;
+  return { key, count };
+}
+
+/** The keys of a list's items, in its order. */
+export function keysOfList(keys: GroupKeys, list: readonly number[]): number[] {
+  return list.map((i) => keys.key[i]);
+}
+
+/** The relevant items of a split's test users, by mode, as it has them (train user index -> train item indices). */
+export type TestSets = Record<EvalMode, Map<number, ReadonlySet<number>>>;
+
+/**
+ * The test users' relevant groups (keys of groupKeysOf) by mode: the groups of the items they bought in the test
+ * window, each once. In mode `novel` a group counts only when the user bought none of its products before the
+ * cutoff (`trainItems(u)`: what user u bought then), as served lists leave such groups out; a user left with none
+ * is no test user of that mode. Keys of the maps stay in ascending user order.
+ */
+export function groupTestSets(test: TestSets, groups: EvalGroups, keys: GroupKeys, trainItems: (u: number) => ArrayLike<number>): TestSets {
+  const bought = new GroupSet(groups.count);
+  const out = {} as TestSets;
+  for (const mode of Object.keys(test) as EvalMode[]) {
+    const byUser = new Map<number, ReadonlySet<number>>();
+    for (const [u, items] of test[mode]) {
+      if (mode === 'novel') {
+        const own = trainItems(u);
+        for (let p = 0; p < own.length; p++) bought.add(groups.of[own[p]]);
+      }
+      const relevant = new Set<number>();
+      for (const i of items) if (!bought.has(groups.of[i])) relevant.add(keys.key[i]);
+      bought.clear();
+      if (relevant.size > 0) byUser.set(u, relevant);
+    }
+    out[mode] = byUser;
+  }
+  return out;
 }

@@ -14,7 +14,7 @@ import {
 import { AccuracyAccumulator, PairedLift, RunAccumulator, userAccuracy, type RunContext } from './metric-accumulator.js';
 import { itemNovelty, popularTopMask } from './metrics.js';
 import type { EvalMode, EvaluationSplit } from './splits.js';
-import { GroupSet, type EvalGroups } from './eval-groups.js';
+import { GroupSet, groupKeysOf, groupTestSets, keysOfList, type EvalGroups } from './eval-groups.js';
 import { topK, type TopKGroups } from './top-k.js';
 import { userContextsOf } from './user-contexts.js';
 
@@ -42,7 +42,10 @@ export interface EvaluateOptions {
   lifecycleOf?: (user: number) => string | null;
   /**
    * The train items' product groups (eval-groups.ts), when the catalogue has them: every list keeps one product
-   * per group, and in mode `novel` none of the groups of the user's train purchases, as served.
+   * per group, and in mode `novel` none of the groups of the user's train purchases, as served. Relevance is then
+   * counted per group (eval-groups.ts groupTestSets): a listed product is a hit when the user bought any product of
+   * its group in the test period, each group counts once, and in mode `novel` only groups the user had not bought
+   * before the cutoff count. Catalog coverage counts groups too.
    */
   groups?: EvalGroups;
   /** Called after each (strategy, user) with done/total scorings. */
@@ -72,11 +75,15 @@ export async function evaluateScorers(opts: EvaluateOptions): Promise<Evaluation
   const ds = split.train;
   const m = split.trainMatrix;
   const nItems = ds.itemIds.length;
-  const run = runContext(split, opts.itemSimilarity);
+  const groupsOf = opts.groups;
+  const keys = groupsOf && groupKeysOf(groupsOf);
+  // Relevant items, or with groups the relevant groups' keys, per test user and mode.
+  const tests = groupsOf && keys ? groupTestSets(split.test, groupsOf, keys, (u) => m.indices.subarray(m.indptr[u], m.indptr[u + 1])) : split.test;
+  const run = runContext(split, opts.itemSimilarity, keys?.key, keys?.count);
 
   // Every user who is a test user in at least one requested mode, ascending.
   const userSet = new Set<number>();
-  for (const mode of modes) for (const u of split.test[mode].keys()) userSet.add(u);
+  for (const mode of modes) for (const u of tests[mode].keys()) userSet.add(u);
   const users = [...userSet].sort((a, b) => a - b);
   const contexts = userContextsOf(split, userSet);
 
@@ -101,7 +108,6 @@ export async function evaluateScorers(opts: EvaluateOptions): Promise<Evaluation
 
   const scores = new Float32Array(nItems);
   const exclude = new Uint8Array(nItems);
-  const groupsOf = opts.groups;
   const bought = groupsOf ? new GroupSet(groupsOf.count) : undefined;
   const allGroups: TopKGroups | undefined = groupsOf && { of: groupsOf.of };
   const novelGroups: TopKGroups | undefined = groupsOf && { of: groupsOf.of, blocked: bought };
@@ -118,7 +124,7 @@ export async function evaluateScorers(opts: EvaluateOptions): Promise<Evaluation
       const lifecycle = opts.lifecycleOf?.(u) ?? null;
       const lifecycleAcc = lifecycle !== null ? groupAcc('lifecycle', lifecycle) : null;
       for (let mi = 0; mi < modes.length; mi++) {
-        const relevant = split.test[modes[mi]].get(u);
+        const relevant = tests[modes[mi]].get(u);
         if (!relevant) continue;
         const novel = modes[mi] === 'novel';
         if (novel) for (let p = m.indptr[u]; p < m.indptr[u + 1]; p++) exclude[m.indices[p]] = 1;
@@ -128,7 +134,7 @@ export async function evaluateScorers(opts: EvaluateOptions): Promise<Evaluation
         bought?.clear();
         for (let ki = 0; ki < ks.length; ki++) {
           const list = ranked.length > ks[ki] ? ranked.slice(0, ks[ki]) : ranked;
-          userAccuracy(relevant, list, ks[ki], values);
+          userAccuracy(relevant, keys ? keysOfList(keys, list) : list, ks[ki], values);
           runAcc[s][mi][ki].addList(values, list);
           const base = baseValues[mi][ki].subarray(i * ACCURACY_METRICS.length, (i + 1) * ACCURACY_METRICS.length);
           if (s === b) base.set(values);
@@ -167,7 +173,7 @@ export async function evaluateScorers(opts: EvaluateOptions): Promise<Evaluation
       trainUsers: ds.userIds.length,
       trainItems: nItems,
       trainEvents: ds.eventUser.length,
-      testUsers: Object.fromEntries(modes.map((mode) => [mode, split.test[mode].size])),
+      testUsers: Object.fromEntries(modes.map((mode) => [mode, tests[mode].size])),
       testPurchases: split.testPurchases,
     },
     modes,
@@ -176,10 +182,12 @@ export async function evaluateScorers(opts: EvaluateOptions): Promise<Evaluation
     baseline,
     rows,
     breakdowns: breakdownRows(groups, strategies, b, modes, ks),
+    relevance: keys ? 'group' : 'product',
   };
 }
 
-function runContext(split: EvaluationSplit, similarity?: (a: number, b: number) => number): RunContext {
+/** `coverageKey` (with `coverageKeys` of them): what catalog coverage counts each item as, e.g. its group. */
+function runContext(split: EvaluationSplit, similarity?: (a: number, b: number) => number, coverageKey?: Int32Array, coverageKeys?: number): RunContext {
   const m = split.trainMatrix;
   const nItems = split.train.itemIds.length;
   // Each (user, item) pair appears once in the CSR, so counting entries per column = distinct buyers.
@@ -189,7 +197,7 @@ function runContext(split: EvaluationSplit, similarity?: (a: number, b: number) 
   for (let u = 0; u < m.rows; u++) if (m.indptr[u + 1] > m.indptr[u]) trainUsers++;
   const novelty = new Float64Array(nItems);
   for (let i = 0; i < nItems; i++) novelty[i] = itemNovelty(buyers[i], trainUsers);
-  return { catalogSize: nItems, itemNovelty: novelty, top100: popularTopMask(buyers, 100), similarity };
+  return { catalogSize: coverageKey ? (coverageKeys as number) : nItems, coverageKey, itemNovelty: novelty, top100: popularTopMask(buyers, 100), similarity };
 }
 
 /** value / baseline - 1 per metric of `names`; null where either is null or the baseline is 0. */

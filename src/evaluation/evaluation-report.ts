@@ -78,6 +78,13 @@ export interface EvaluationReport {
   rows: ReportRow[];
   /** Ordered by dimension, group, mode, k, strategy. */
   breakdowns: BreakdownRow[];
+  /**
+   * What a hit is: `product`, a listed product the user bought in the test period; `group`, when the catalogue has
+   * product groups, a listed product of a group the user bought any product of, each group counted once (and in
+   * mode `novel` only groups the user had bought none of before), catalog coverage counting groups. Absent from
+   * reports stored before it existed (they count products).
+   */
+  relevance?: 'product' | 'group';
   /** Per recipe that was tuned before the test period: what tuning chose and measured (or why it was skipped). */
   tuning?: Record<string, EvaluationTuning>;
 }

@@ -41,6 +41,9 @@ export function formatReport(report: EvaluationReport, options: FormatOptions = 
         `${p.newItems} (${share(p.newItems)}) of products first bought in the test period`,
     );
   }
+  if (report.relevance === 'group') {
+    out.push('relevance per product group: a listed product counts when the customer bought any product of its group, each group once; catCov counts groups');
+  }
   for (const mode of report.modes) {
     for (const k of report.ks) {
       const rows = report.rows.filter((r) => r.mode === mode && r.k === k);

@@ -104,7 +104,10 @@ export class PairedLift {
 }
 
 export interface RunContext {
+  /** What catalog coverage divides by: the train items, or with coverageKey the keys they count as. */
   catalogSize: number;
+  /** Each item's key for catalog coverage (< catalogSize), e.g. its product group's: absent, each item counts itself. */
+  coverageKey?: Int32Array;
   /** -log2(buyers / trainUsers) per item (see itemNovelty). */
   itemNovelty: Float64Array;
   /** 1 for the popularity top-100 items. */
@@ -134,9 +137,11 @@ export class RunAccumulator extends AccuracyAccumulator {
     if (list.length === 0) return;
     this.covered++;
     let nov = 0;
+    const key = this.ctx.coverageKey;
     for (const item of list) {
-      if (!this.recommended[item]) {
-        this.recommended[item] = 1;
+      const c = key ? key[item] : item;
+      if (!this.recommended[c]) {
+        this.recommended[c] = 1;
         this.distinct++;
       }
       nov += this.ctx.itemNovelty[item];

@@ -71,6 +71,12 @@ export const evaluationReport = z
     baseline: z.string().describe("The strategy every lift and interval is relative to: popularity unless the request named another"),
     rows: z.array(reportRow).describe('One row per mode x k x strategy'),
     breakdowns: z.array(breakdownRow).describe('Accuracy per history-length bucket, RFM segment and lifecycle stage'),
+    relevance: z
+      .enum(['product', 'group'])
+      .optional()
+      .describe(
+        'What a hit is. `product`: a listed product the customer bought in the test period. `group` (a catalogue with product groups): a listed product of a group the customer bought any product of (a style listed in M, bought in L), each group counted once, in mode `novel` only groups the customer had bought none of before; catalog coverage counts groups. Absent in reports stored before it was kept (they count products)',
+      ),
     tuning: z
       .record(z.string(), z.unknown())
       .optional()

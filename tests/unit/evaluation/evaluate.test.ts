@@ -266,15 +266,16 @@ describe('evaluateScorers on a catalogue with product groups', () => {
     evaluateScorers({ split, mode: ['novel', 'all'], ks: [3], scorers: new Map([['fixed', fixed]]), baseline: 'fixed', ...(withGroups ? { groups } : {}) });
 
   it('When two variants of one group would both be in the top k, Then only the better one is, and the next product down takes the other place', async () => {
-    // novel @3, u2 (bought A; tests B, C): without groups [B, C, D] (2 hits); with them [B, D] (A's group E is
-    // left out with A, as served), 1 hit. u1 (bought A, B, C: both groups blocked) gets [D] either way: 1 of 1.
+    // novel @3, u2 (bought A; tests B, C): without groups [B, C, D]; with them [B, D] (C is B's sibling, A's group
+    // E is left out with A, as served). u1 (bought A, B, C: both groups blocked) gets [D] either way.
     const before = row(await evaluate(false), 'fixed', 'novel', 3);
     const after = row(await evaluate(true), 'fixed', 'novel', 3);
-    expect(before.metrics.recall).toBeCloseTo((1 + 1) / 2, 12);
-    expect(after.metrics.recall).toBeCloseTo((1 + 1 / 2) / 2, 12);
-    // precision: before (1/3 + 2/3) / 2; after u1 [D] 1/3, u2 [B, D] 1/3.
+    // precision: before u1 1/3, u2 2/3; after u1 [D] 1/3, u2 [B, D] 1/3 (B and C are one group: one hit).
     expect(before.metrics.precision).toBeCloseTo(1 / 2, 12);
     expect(after.metrics.precision).toBeCloseTo(1 / 3, 12);
+    // recall: u2 bought one style (B and C) and B is on the list: 1 of 1 group, as without groups 2 of 2 products.
+    expect(before.metrics.recall).toBeCloseTo(1, 12);
+    expect(after.metrics.recall).toBeCloseTo(1, 12);
   });
 
   it('When repurchases count (mode all), Then each group keeps its best item there too', async () => {
@@ -282,8 +283,79 @@ describe('evaluateScorers on a catalogue with product groups', () => {
     const bFirst: Scorer = (_ctx, out) => out.set([1, 5, 4, 3, 2]);
     const evaluateAll = (withGroups: boolean) =>
       evaluateScorers({ split, mode: 'all', ks: [3], scorers: new Map([['bFirst', bFirst]]), baseline: 'bFirst', ...(withGroups ? { groups } : {}) });
-    // u1 tests {A, D}, u2 {B, C}, u3 {A}: with groups 1/2, 1/2, 0; without 1/2, 1, 0.
-    expect(row(await evaluateAll(true), 'bFirst', 'all', 3).metrics.recall).toBeCloseTo((1 / 2 + 1 / 2 + 0) / 3, 12);
+    // u1 tests {A, D}, u2 {B, C}, u3 {A}: without groups 1/2, 1, 0. With them the groups {A E, D}, {B C}, {A E}:
+    // E stands for A (its sibling), B for B and C: 2 of 2, 1 of 1, 1 of 1.
+    expect(row(await evaluateAll(true), 'bFirst', 'all', 3).metrics.recall).toBeCloseTo(1, 12);
     expect(row(await evaluateAll(false), 'bFirst', 'all', 3).metrics.recall).toBeCloseTo((1 / 2 + 1 + 0) / 3, 12);
+  });
+});
+
+describe('evaluateScorers counts relevance per product group', () => {
+  // Styles S (sizes M, L), T (M, L), V (M, L), and U without a group. Cutoff 100.
+  // Train: u1 S-M; u2 U, V-M; u3 S-L, T-M, T-L, V-L (so every product is in the train catalogue).
+  // Test: u1 S-L (another size of a style bought before), T-M and T-L (one style), V-L; u2 V-L (a style bought before).
+  const groupSplit = temporalSplit(
+    {
+      events: [
+        ev('u1', 'o1', 10, 'S-M'),
+        ev('u2', 'o2', 20, 'U'),
+        ev('u2', 'o2', 20, 'V-M'),
+        ...['S-L', 'T-M', 'T-L', 'V-L'].map((item) => ev('u3', 'o3', 30, item)),
+        ...['S-L', 'T-M', 'T-L', 'V-L'].map((item) => ev('u1', 'o4', 110, item)),
+        ev('u2', 'o5', 120, 'V-L'),
+      ],
+    },
+    100,
+  );
+  // Item indices by first appearance: S-M 0, U 1, V-M 2, S-L 3, T-M 4, T-L 5, V-L 6; groups S 0, T 1, V 2.
+  const styles = { of: Int32Array.from([0, -1, 2, 0, 1, 1, 2]), count: 3 };
+  // Everyone ranked T-L 6 > U 5 > S-L 4 > V-M 3 > T-M 2 > S-M 1 > V-L 0.5.
+  const ranked: Scorer = (_ctx, out) => out.set([1, 5, 3, 4, 2, 6, 0.5]);
+  let report: EvaluationReport;
+  beforeAll(async () => {
+    report = await evaluateScorers({ split: groupSplit, mode: ['novel', 'all'], ks: [4], scorers: new Map([['ranked', ranked]]), baseline: 'ranked', groups: styles });
+  });
+
+  it('When the customer bought another size of a listed style, Then the listed product is a hit, and each style bought counts once', () => {
+    // all @4, one per style: [T-L, U, S-L, V-M] for everyone.
+    // u1 bought 4 products of 3 styles {S, T, V}: hits at ranks 1 (T), 3 (S), 4 (V, V-M listed, V-L bought).
+    //   recall 3 / min(4, 3) = 1, precision 3/4, NDCG (1 + 1/log2 4 + 1/log2 5) / (1 + 1/log2 3 + 1/log2 4),
+    //   MAP (1/1 + 2/3 + 3/4) / 3 = 29/36, hit 1. (Per product: recall 2/4, V-M no hit.)
+    // u2 bought V-L: style V, hit at rank 4 (V-M): recall 1, precision 1/4, NDCG 1/log2 5, MAP 1/4, hit 1. (Per product: 0.)
+    const all = row(report, 'ranked', 'all', 4);
+    expect(all.users).toBe(2);
+    expect(all.metrics.recall).toBeCloseTo(1, 12);
+    expect(all.metrics.precision).toBeCloseTo((3 / 4 + 1 / 4) / 2, 12);
+    const l5 = Math.log2(5);
+    expect(all.metrics.ndcg).toBeCloseTo(((1 + 1 / 2 + 1 / l5) / (1 + 1 / L3 + 1 / 2) + 1 / l5) / 2, 12);
+    expect(all.metrics.map).toBeCloseTo((29 / 36 + 1 / 4) / 2, 12);
+    expect(all.metrics.hitRate).toBe(1);
+    expect(report.relevance).toBe('group');
+  });
+
+  it('When only new items count, Then a style the customer bought any size of before is not new, and a customer left with none is no test user', () => {
+    // novel @4: u1 bought S-M before, so style S is left out of the list and of what counts: [T-L, U, V-M] against
+    // {T, V}: hits at ranks 1 and 3, recall 2/2, precision 2/4, NDCG (1 + 1/log2 4) / (1 + 1/log2 3), MAP (1 + 2/3) / 2.
+    // u2's V-L is a product not bought before, but of style V, bought before (V-M): no novel test user.
+    const novel = row(report, 'ranked', 'novel', 4);
+    expect(novel.users).toBe(1);
+    expect(report.split.testUsers.novel).toBe(1);
+    expect(novel.metrics.recall).toBeCloseTo(1, 12);
+    expect(novel.metrics.precision).toBeCloseTo(1 / 2, 12);
+    expect(novel.metrics.ndcg).toBeCloseTo((1 + 1 / 2) / (1 + 1 / L3), 12);
+    expect(novel.metrics.map).toBeCloseTo(5 / 6, 12);
+  });
+
+  it('When lists hold one product per style, Then catalog coverage counts styles (a product without one counts as its own)', () => {
+    // 4 keys: S, T, V, U. all: [T-L, U, S-L, V-M] shows all 4 (per product 4 of 7); novel: [T-L, U, V-M] 3 of 4.
+    expect(row(report, 'ranked', 'all', 4).metrics.catalogCoverage).toBeCloseTo(1, 12);
+    expect(row(report, 'ranked', 'novel', 4).metrics.catalogCoverage).toBeCloseTo(3 / 4, 12);
+  });
+
+  it('When the catalogue has no groups, Then relevance is per product as before', async () => {
+    const plain = await evaluateScorers({ split: groupSplit, mode: 'all', ks: [4], scorers: new Map([['ranked', ranked]]), baseline: 'ranked' });
+    // all @4 without groups: [T-L, U, S-L, V-M]; u1 {S-L, T-M, T-L, V-L}: 2 of 4; u2 {V-L}: 0.
+    expect(row(plain, 'ranked', 'all', 4).metrics.recall).toBeCloseTo((2 / 4 + 0) / 2, 12);
+    expect(plain.relevance).toBe('product');
   });
 });

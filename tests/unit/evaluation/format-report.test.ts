@@ -88,4 +88,10 @@ describe('formatReport', () => {
     expect(lines[2]).toBe('');
     expect(withLines[2]).toBe('test purchases: 200, counted 50 (25.0%); left out: 30 (15.0%) of customers with none before, 120 (60.0%) of products first bought in the test period');
   });
+
+  it('When relevance was counted per product group, Then the header says so, and a per-product report has no such line', () => {
+    const grouped = formatReport({ ...report, relevance: 'group' }).split('\n');
+    expect(grouped[2]).toBe('relevance per product group: a listed product counts when the customer bought any product of its group, each group once; catCov counts groups');
+    expect(formatReport({ ...report, relevance: 'product' }).split('\n')[2]).toBe('');
+  });
 });

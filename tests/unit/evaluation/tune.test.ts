@@ -69,12 +69,44 @@ describe('scoreBlend on a catalogue with product groups', () => {
   it('When two variants of one group would both be in the top k, Then a blend is measured on the list served: one per group, none of a bought group when new items only count', () => {
     const without = scoresOf(false);
     const grouped = scoresOf(true);
-    // novel @2: without groups [B, C], both bought; with them [B] (C is B's sibling, D is A's, bought): 1 of 2.
+    // novel @2: without groups [B, C], both bought; with them [B] (C is B's sibling, D is A's, bought): the one
+    // style bought (B, C) is on it, 1 of 1 group. Coverage: without 2 of 4 products, with 1 of 2 styles.
     expect(without.k2.novel.recall).toBe(1);
-    expect(grouped.k2.novel.recall).toBeCloseTo(1 / 2, 12);
-    // all @3: without [A, B, C]; with [A, B] (A's group is not left out where repurchases count).
-    expect(without.k3.all.recall).toBe(1);
-    expect(grouped.k3.all.recall).toBeCloseTo(1 / 2, 12);
+    expect(grouped.k2.novel.recall).toBeCloseTo(1, 12);
+    expect(without.k2.novel.coverage).toBeCloseTo(2 / 4, 12);
+    expect(grouped.k2.novel.coverage).toBeCloseTo(1 / 2, 12);
+    // all @3: without [A, B, C], B and C at ranks 2 and 3: NDCG (1/log2 3 + 1/2) / (1 + 1/log2 3); with [A, B]
+    // (A's group is not left out where repurchases count), the style at rank 2: NDCG 1/log2 3.
+    expect(without.k3.all.ndcg).toBeCloseTo((1 / Math.log2(3) + 1 / 2) / (1 + 1 / Math.log2(3)), 12);
+    expect(grouped.k3.all.ndcg).toBeCloseTo(1 / Math.log2(3), 12);
+  });
+
+  it('When the customer buys another size of a listed style, Then the blend is credited with it, as a shop would be', () => {
+    // u0 bought A before and buys C (size L of style B C) and E (no style) in the period; A and D are one style.
+    const sizeRows: PurchaseRow[] = [
+      { userId: 'u0', itemId: 'A', orderId: '1', ts: T0, quantity: 1, price: null },
+      ...['B', 'C', 'D', 'E'].map((itemId) => ({ userId: 'u1', itemId, orderId: '2', ts: T0, quantity: 1, price: null })),
+      { userId: 'u0', itemId: 'C', orderId: '3', ts: T0 + 50 * DAY, quantity: 1, price: null },
+      { userId: 'u0', itemId: 'E', orderId: '3', ts: T0 + 50 * DAY, quantity: 1, price: null },
+    ];
+    const items = [item('A', 'ad'), item('B', 'bc'), item('C', 'bc'), item('D', 'ad'), item('E', null)];
+    const split = makeSplit({ events: sizeRows, items }, { kind: 'validation', days: 30, end: new Date(T0 + 60 * DAY).toISOString() });
+    const ds = split.train;
+    const cache = createBlendCache(split);
+    const fixed: Recommender = {
+      name: 'fixed',
+      scoreUser: (_ctx, out) => Object.entries({ A: 4, B: 3, C: 2, D: 1, E: 0.5 }).forEach(([id, s]) => (out[ds.itemIndex.get(id)!] = s)),
+      toArtifact: () => new Uint8Array(),
+    };
+    cache.parts.set('x', sourcePart(cache, split, fixed));
+    const s = scoreBlend(cache, { weights: { cold: { x: 1 }, warm: { x: 1 } }, fullHistoryOrders: 10 }, 2);
+    // novel @2: A left out, its style (D) too, C is B's sibling: [B, E]. Relevant: styles {B C, E}: B stands for C.
+    // Recall 2/2, NDCG 1 (per product: E only, recall 1/2). Coverage: 2 of 3 keys (A D, B C, E); reach 2 of min(3, 2).
+    expect(s.novel.users).toBe(1);
+    expect(s.novel.recall).toBeCloseTo(1, 12);
+    expect(s.novel.ndcg).toBeCloseTo(1, 12);
+    expect(s.novel.coverage).toBeCloseTo(2 / 3, 12);
+    expect(s.novel.reach).toBeCloseTo(1, 12);
   });
 });
 
