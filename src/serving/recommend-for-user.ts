@@ -26,6 +26,7 @@ import { storedStrategies, type ScoredUser } from './serving-model-builder.js';
 import { listsOwnItemsOnly } from './own-item-sources.js';
 import { heldHistory } from './held-history.js';
 import { CONTEXT_SOURCES } from './recommend-for-context.js';
+import { newItemRecordsOf } from './new-item-records.js';
 
 /**
  * Most share of the blended score given to neighbours of purchases made since training. The share is
@@ -42,11 +43,42 @@ const LIVE_SOURCES = { 'item-knn': 1, content: 0.3 };
 const NONE: { item: number; ts: number }[] = [];
 const NO_ITEMS: number[] = [];
 
-/** Model indices of the items `userId` bought after `since` (ms; all with null), read from Postgres; none when it is down. */
-async function boughtSince(deps: ServingDeps, model: ServingModel, userId: string, since: number | null, down: Degraded): Promise<number[]> {
+/**
+ * Model indices of the items `userId` bought after `since` (ms; all with null), read from Postgres; none when it is
+ * down. The ids of products the model does not know among them are added to `unknown`, when given.
+ */
+async function boughtSince(deps: ServingDeps, model: ServingModel, userId: string, since: number | null, down: Degraded, unknown?: string[]): Promise<number[]> {
   if (!deps.boughtSince) return NO_ITEMS;
   const ids = await unlessDown(deps.boughtSince(userId, since), [], down);
-  return ids.flatMap((id) => model.items.index.get(id) ?? []);
+  return ids.flatMap((id) => {
+    const item = model.items.index.get(id);
+    if (item === undefined) unknown?.push(id);
+    return item ?? [];
+  });
+}
+
+/**
+ * The ids of live purchases of products the version does not know (added after its training), when their groups
+ * are to be left out (purchases excluded, a catalogue with groups); none otherwise.
+ */
+function unknownPurchases(model: ServingModel, live: readonly { itemId: string }[], excludePurchased: boolean): string[] {
+  if (!excludePurchased || !model.items.groups) return [];
+  return live.flatMap((e) => (model.items.index.has(e.itemId) ? [] : [e.itemId]));
+}
+
+/**
+ * Leaves out the groups of products the version does not know that the customer bought (`ids`), as their catalog
+ * records say (kept per version, new-item-records.ts): a new size of a known style bought leaves the style out as a
+ * known size does. Nothing when the catalog does not answer.
+ */
+async function leaveOutUnknownGroups(deps: ServingDeps, model: ServingModel, picker: Picker, ids: readonly string[], down: Degraded): Promise<void> {
+  if (ids.length === 0) return;
+  const records = await unlessDown(
+    newItemRecordsOf(model, [...new Set(ids)], (missing) => deps.catalog.getItems(missing)),
+    [],
+    down,
+  );
+  for (const record of records) picker.leaveOutGroup(record?.itemGroupId);
 }
 
 const entryKey = (table: string, userId: string) => `${table}\u0000${userId}`;
@@ -187,9 +219,11 @@ async function answerForUser(deps: ServingDeps, userId: string, q: UserQuery, do
   const fresh = live.length === 0 ? NONE : liveItems(model, live, (item, ts) => ts > user.lastTs || !sortedHas(user.purchased, item));
   // The live list keeps the newest LIVE_EVENTS_KEPT purchases: full, and its oldest after the customer's last
   // in training, it may have dropped some they made since (one large order), which Postgres still has.
-  const dropped = excludePurchased && live.length >= LIVE_EVENTS_KEPT && live[0].ts > user.lastTs ? await boughtSince(deps, model, userId, user.lastTs, down) : NO_ITEMS;
+  // Products bought that the version does not know: their groups are left out too (unknownPurchases).
+  const unknown = unknownPurchases(model, live, excludePurchased);
+  const dropped = excludePurchased && live.length >= LIVE_EVENTS_KEPT && live[0].ts > user.lastTs ? await boughtSince(deps, model, userId, user.lastTs, down, model.items.groups ? unknown : undefined) : NO_ITEMS;
   // Without such purchases the answer depends on nothing but the version, the catalog and the query.
-  const key = fresh.length === 0 && dropped.length === 0 ? answerKey(strategy, excludePurchased, q) : undefined;
+  const key = fresh.length === 0 && dropped.length === 0 && unknown.length === 0 ? answerKey(strategy, excludePurchased, q) : undefined;
   const cached = key === undefined ? undefined : model.answers.get(userId, key);
   if (key !== undefined) deps.answerLookup?.(cached !== undefined);
   if (cached) return down.degraded ? { ...cached, fallback: true } : cached;
@@ -204,6 +238,7 @@ async function answerForUser(deps: ServingDeps, userId: string, q: UserQuery, do
   if (excludePurchased) {
     picker.leaveOutGroupsOf(user.purchased);
     if (freshSet) picker.leaveOutGroupsOf(freshSet);
+    await leaveOutUnknownGroups(deps, model, picker, unknown, down);
   }
 
   if (strategy === 'hybrid' && fresh.length === 0) {
@@ -472,11 +507,16 @@ async function coldStart(
   const ownItems = listsOwnItemsOnly(model.info, strategy);
   const excludePurchased = q.excludePurchased ?? !ownItems;
   // A full live list may have dropped purchases (the warm path's note): all of theirs Postgres has.
-  const dropped = excludePurchased && live.length >= LIVE_EVENTS_KEPT ? await boughtSince(deps, model, userId, null, down) : NO_ITEMS;
+  const unknown = unknownPurchases(model, live, excludePurchased);
+  const dropped = excludePurchased && live.length >= LIVE_EVENTS_KEPT ? await boughtSince(deps, model, userId, null, down, model.items.groups ? unknown : undefined) : NO_ITEMS;
   const freshSet = new Set([...fresh.map((f) => f.item), ...dropped]);
   const bought = excludePurchased ? (item: number) => freshSet.has(item) : undefined;
   const picker = new Picker(model, itemFilter(model, q, bought), poolSize(q));
-  if (excludePurchased) picker.leaveOutGroupsOf(freshSet);
+  if (excludePurchased) {
+    picker.leaveOutGroupsOf(freshSet);
+    // Products bought that the version does not know: their groups, as the catalog says.
+    await leaveOutUnknownGroups(deps, model, picker, unknown, down);
+  }
   // Their purchases scored as the warm path scores those since training (answerForUser).
   if (ownItems && !excludePurchased && fresh.length > 0) {
     const score = popularityRun(picker.picks);

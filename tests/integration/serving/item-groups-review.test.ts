@@ -80,5 +80,34 @@ describe.skipIf(!available)('product groups outside a trained item\'s own lists'
       expect(cart).toHaveLength(16);
       expect(pots(cart)).toEqual([]);
     });
+
+    const buy = async (userId: string, itemId: string) => {
+      const post = await t.app.inject({
+        method: 'POST',
+        url: '/v1/events',
+        headers: auth('write'),
+        payload: { events: [{ userId, itemId, quantity: 1, orderId: `${userId}-${itemId}`, ts: new Date().toISOString() }] },
+      });
+      expect(post.statusCode, post.body).toBe(200);
+    };
+
+    it('When a customer buys a product added after training to a group, Then that group is left out of their list as a known variant\'s is', async () => {
+      // k-user0 bought kitchen items only (k0-k3): 13 groups are left for them, the pots among them.
+      const before = await ids({ url: '/v1/users/k-user0/recommendations?k=16' });
+      expect(pots(before).length).toBeGreaterThan(0);
+      await putItem('g-pot-bought', { title: 'ceramic flower pot white', categories: ['garden', 'pots'], price: 12, itemGroupId: 'pot' });
+      await buy('k-user0', 'g-pot-bought');
+      const after = await ids({ url: '/v1/users/k-user0/recommendations?k=16' });
+      expect(after.length).toBeGreaterThan(0);
+      expect(pots(after)).toEqual([]);
+    });
+
+    it('When a customer the version does not know bought only a product added after training to a group, Then their list leaves that group out', async () => {
+      await putItem('g-pot-first', { title: 'ceramic flower pot grey', categories: ['garden', 'pots'], price: 12, itemGroupId: 'pot' });
+      await buy('g-first-timer', 'g-pot-first');
+      const list = await ids({ url: '/v1/users/g-first-timer/recommendations?k=16' });
+      expect(list).toHaveLength(16);
+      expect(pots(list)).toEqual([]);
+    });
   });
 });
