@@ -189,15 +189,20 @@ export function createEvaluationService(deps: EvaluationServiceDeps) {
   }
 
   /**
-   * Purchases are read net of returns (event-repository returnedUnits); a temporal split's training side must not
-   * know of returns made after its cutoff (nor a validation split's with an `end`, after its start): those are left
-   * out, and a purchase returned after the cutoff counts as bought on both sides, as the data before the cutoff
-   * showed it. A split cut per customer (leave-last-order), or a validation split ending at the latest purchase,
-   * is read net of every return.
+   * Purchases are read net of returns (event-repository returnedUnits); an evaluation's training side must not
+   * know of returns made on or after its cutoff: a temporal split's cutoff, a validation split's test period start
+   * (its `end` less its days, or when it has no `end`, just after the latest purchase less its days, as the split
+   * cuts it). Those are left out, and a purchase returned after the cutoff counts as bought on both sides, as the
+   * data before the cutoff showed it. A split cut per customer (leave-last-order) has no one cutoff: it is read
+   * net of every return.
    */
-  function returnsWindow(split: EvaluationParams['split']): { returnsBefore?: Date } {
+  async function returnsWindow(split: EvaluationParams['split']): Promise<{ returnsBefore?: Date }> {
     if (split.kind === 'temporal') return { returnsBefore: new Date(split.cutoff) };
-    if (split.kind === 'validation' && split.end) return { returnsBefore: new Date(new Date(split.end).getTime() - split.days * 86_400_000) };
+    if (split.kind === 'validation') {
+      const end = split.end !== undefined ? Date.parse(split.end) : Date.parse((await deps.events.purchaseRange()).last ?? '') + 1;
+      // No purchases: nothing is read, and checkData says so.
+      return Number.isFinite(end) ? { returnsBefore: new Date(end - split.days * DAY_MS) } : {};
+    }
     return {};
   }
 
@@ -217,7 +222,7 @@ export function createEvaluationService(deps: EvaluationServiceDeps) {
     // thread. A cursor cannot resume part-way: a load that loses Postgres starts again with a new builder.
     const load = async () => {
       // Every read settled before a failure is thrown: no cursor of a failed attempt goes on beside the next.
-      const reads = [readPurchaseColumns(deps.events.streamPurchaseRows(returnsWindow(params.split))), deps.catalog.listItems(), deps.catalog.listUsersWithAttributes()] as const;
+      const reads = [returnsWindow(params.split).then((window) => readPurchaseColumns(deps.events.streamPurchaseRows(window))), deps.catalog.listItems(), deps.catalog.listUsersWithAttributes()] as const;
       await Promise.allSettled(reads);
       return Promise.all(reads);
     };
