@@ -113,29 +113,48 @@ export function withExistingRecipe(args: TuneArgs, dir = 'models'): TuneArgs {
  * The purchases, catalog and users to tune on, from the database: the purchases stream from a cursor in
  * batches of `batchSize` (default DEFAULT_STREAM_BATCH) into columns, as an evaluation and a training read
  * them, so no object per purchase is held (at ten times Online Retail one query result of every purchase
- * was most of the command's memory).
+ * was most of the command's memory). Net of the returns dated before `returnsBefore` only (default: none, gross):
+ * every fold trains on the purchases before its validation window, so a return made in a window (or after it)
+ * is a fact its training side cannot know; the tune command passes its earliest window's start (tuningWindowsStart).
  */
 export async function readTuneInput(
   repos: { events: Pick<EventRepository, 'streamPurchaseRows'>; catalog: Pick<CatalogRepository, 'listItems' | 'listUsersWithAttributes'> },
   batchSize?: number,
   end?: string,
+  returnsBefore: Date = NO_RETURNS,
 ): Promise<SplitInput> {
   // Purchases from `end` on are never tuned on: not read at all (the window is exclusive, as tuning's cutoff is).
-  const reads = [readPurchaseColumns(repos.events.streamPurchaseRows(end ? { to: new Date(end) } : {}, batchSize)), repos.catalog.listItems(), repos.catalog.listUsersWithAttributes()] as const;
+  const window = { ...(end ? { to: new Date(end) } : {}), returnsBefore };
+  const reads = [readPurchaseColumns(repos.events.streamPurchaseRows(window, batchSize)), repos.catalog.listItems(), repos.catalog.listUsersWithAttributes()] as const;
   // Every read settled before a failure is thrown: no cursor goes on after the command has given up.
   await Promise.allSettled(reads);
   const [purchases, items, users] = await Promise.all(reads);
   return { purchases, items, users };
 }
 
-async function loadInput(args: TuneArgs): Promise<SplitInput> {
+/** A time before every return: nothing is netted. */
+const NO_RETURNS = new Date('0001-01-01T00:00:00Z');
+
+/**
+ * The start of tuning's earliest validation window: `folds` windows of `days` back to back ending at `end`, or when
+ * none is given, just after the latest purchase (rolling-tune.ts foldEnds). No purchases: no return is netted.
+ */
+export function tuningWindowsStart(spec: { folds: number; days: number }, end: string | undefined, latest: string | null): Date {
+  const last = end !== undefined ? Date.parse(end) : latest === null ? Number.NaN : Date.parse(latest) + 1;
+  return Number.isFinite(last) ? new Date(last - spec.folds * spec.days * 86_400_000) : NO_RETURNS;
+}
+
+async function loadInput(args: TuneArgs, spec: { folds: number; days: number }): Promise<SplitInput> {
   if (args.onlineRetail) {
+    // Gross of the file's cancellations (loadOnlineRetail keeps them apart).
     const { events, items, users } = await loadOnlineRetail(args.onlineRetail, args.dateOrder);
     return { purchases: purchaseColumnsOf(events), items, users };
   }
   const db = await openDatabase(loadConfig());
   try {
-    return await readTuneInput({ events: createEventRepository(db), catalog: createCatalogRepository(db) }, undefined, args.end);
+    const events = createEventRepository(db);
+    const returnsBefore = tuningWindowsStart(spec, args.end, args.end !== undefined ? null : (await events.purchaseRange()).last);
+    return await readTuneInput({ events, catalog: createCatalogRepository(db) }, undefined, args.end, returnsBefore);
   } finally {
     await db.close();
   }
@@ -148,15 +167,16 @@ async function main(argv: string[]): Promise<number> {
   const raw = JSON.parse(await readFile(join('models', `${args.recipe}.json`), 'utf8')) as Record<string, unknown>;
   const recipe = parseRecipe(raw, args.recipe);
   const started = performance.now();
-  const input = await loadInput(args);
+  const given = { folds: args.folds, days: args.days, minCoverage: args.minCoverage, variants: args.variants };
+  const spec = { ...recipe.tune, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) };
+  const tuning = withTuning(recipe, spec);
+  const input = await loadInput(args, tuning.tune!);
   if (purchasesOf(input).length === 0) {
     console.error(`not tuned: no purchases ${args.onlineRetail ? `in ${args.onlineRetail}` : 'in the database'}: nothing to tune on (import some first)`);
     return 1;
   }
   const log = (m: string) => console.log(`[${((performance.now() - started) / 1000).toFixed(1)} s] ${m}`);
-  const given = { folds: args.folds, days: args.days, minCoverage: args.minCoverage, variants: args.variants };
-  const spec = { ...recipe.tune, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) };
-  const tuned = await tuneRecipeOn(input, withTuning(recipe, spec), args.end, log, { rounds: args.rounds });
+  const tuned = await tuneRecipeOn(input, tuning, args.end, log, { rounds: args.rounds });
   if ('skipped' in tuned.validation) {
     console.error(`not tuned: ${tuned.validation.skipped}`);
     return 1;

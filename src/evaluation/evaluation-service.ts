@@ -5,7 +5,7 @@ import { AppError } from '../errors.js';
 import type { JobRecord, JobRepository, JobStatus } from '../jobs/job-repository.js';
 import type { JobContext, JobHandler } from '../jobs/job-runner.js';
 import { JOB_TYPES } from '../jobs/job-types.js';
-import type { Recipe } from '../training/recipe.js';
+import { withTuning, type Recipe } from '../training/recipe.js';
 import { resolveRecipe } from '../training/train-model.js';
 import type { EvaluationGauges } from './evaluation-gauges.js';
 import type { EvaluationReport, MetricName } from './evaluation-report.js';
@@ -194,16 +194,21 @@ export function createEvaluationService(deps: EvaluationServiceDeps) {
    * (its `end` less its days, or when it has no `end`, just after the latest purchase less its days, as the split
    * cuts it). Those are left out, and a purchase returned after the cutoff counts as bought on both sides, as the
    * data before the cutoff showed it. A split cut per customer (leave-last-order) has no one cutoff: it is read
-   * net of every return.
+   * net of every return. A recipe tuned first (`tune`) is tuned on rolling windows before the cutoff, each fold
+   * training on what came before its window: the purchases are then read net of the returns before the earliest
+   * window's start only (conservative: the evaluated fit after tuning, too, sees no return made in the windows).
    */
-  async function returnsWindow(split: EvaluationParams['split']): Promise<{ returnsBefore?: Date }> {
-    if (split.kind === 'temporal') return { returnsBefore: new Date(split.cutoff) };
-    if (split.kind === 'validation') {
+  async function returnsWindow(split: EvaluationParams['split'], tuned: readonly Recipe[]): Promise<{ returnsBefore?: Date }> {
+    let cutoff: number;
+    if (split.kind === 'temporal') cutoff = Date.parse(split.cutoff);
+    else if (split.kind === 'validation') {
       const end = split.end !== undefined ? Date.parse(split.end) : Date.parse((await deps.events.purchaseRange()).last ?? '') + 1;
-      // No purchases: nothing is read, and checkData says so.
-      return Number.isFinite(end) ? { returnsBefore: new Date(end - split.days * DAY_MS) } : {};
-    }
-    return {};
+      cutoff = end - split.days * DAY_MS;
+    } else return {};
+    // No purchases: nothing is read, and checkData says so.
+    if (!Number.isFinite(cutoff)) return {};
+    const windows = Math.max(0, ...tuned.map((r) => (r.tune ? r.tune.folds * r.tune.days * DAY_MS : 0)));
+    return { returnsBefore: new Date(cutoff - windows) };
   }
 
   /** Runs one evaluation and stores its report as `id`; progress is 0..1 over the whole run. */
@@ -222,7 +227,8 @@ export function createEvaluationService(deps: EvaluationServiceDeps) {
     // thread. A cursor cannot resume part-way: a load that loses Postgres starts again with a new builder.
     const load = async () => {
       // Every read settled before a failure is thrown: no cursor of a failed attempt goes on beside the next.
-      const reads = [returnsWindow(params.split).then((window) => readPurchaseColumns(deps.events.streamPurchaseRows(window))), deps.catalog.listItems(), deps.catalog.listUsersWithAttributes()] as const;
+      const tuned = params.split.kind === 'leave-last-order' ? [] : recipes.map((r) => withTuning(r, params.tune));
+      const reads = [returnsWindow(params.split, tuned).then((window) => readPurchaseColumns(deps.events.streamPurchaseRows(window))), deps.catalog.listItems(), deps.catalog.listUsersWithAttributes()] as const;
       await Promise.allSettled(reads);
       return Promise.all(reads);
     };
