@@ -423,11 +423,70 @@ async function writeInteractions(db: Db, batch: InteractionInput[], batchIds: st
 }
 
 /** Inserts returns whose ids are fixed, with the users and items they name; returns the ids that were new. */
-async function writeReturns(db: Db, batch: ReturnInput[], batchIds: string[]): Promise<{ written: Set<string>; erased: number }> {
+/** A return beyond what its customer bought and has not returned: its index in the batch and the units left unmatched. */
+export interface RefusedReturn {
+  k: number;
+  units: number;
+}
+
+/**
+ * A customer's returns are checked and written one batch at a time (two batches returning the one unit bought, sent
+ * at once, both passed a check made before either was written). Transaction-scoped advisory locks of the
+ * two-key form (a space of their own), one per customer, taken in id order so two batches never wait on each other
+ * crosswise; PGlite has them too.
+ */
+const RETURN_CUSTOMER_LOCKS = `SELECT pg_advisory_xact_lock(7262361, hashtext(u)) FROM unnest($1::text[]) WITH ORDINALITY AS x(u, n) ORDER BY n`;
+
+/**
+ * Of `events` (not stored yet), the units each would take nothing off: what its customer bought of its item at or
+ * before it (in the order it names) and stored returns, and the batch's returns before it, have not left. 0 for a
+ * return matched whole. Read with the returns' stored ids left out, so a batch sent again is answered as it was
+ * the first time.
+ */
+async function unmatchedIn(q: Pick<Db, 'query'>, events: readonly ReturnInput[], ids: readonly string[]): Promise<number[]> {
+  if (events.length === 0) return [];
+  const users = [...new Set(events.map((e) => e.userId))];
+  const items = [...new Set(events.map((e) => e.itemId))];
+  const ms = 'extract(epoch FROM ts) * 1000';
+  // Sequential: a transaction's client runs one query at a time.
+  const { rows: bought } = await q.query<{ u: string; i: string; o: string | null; q: number; t: number }>(
+    `SELECT user_id AS u, item_id AS i, order_id AS o, quantity AS q, (${ms})::float8 AS t FROM purchase_events
+     WHERE user_id = ANY($1::text[]) AND item_id = ANY($2::text[]) ORDER BY ts, event_id`,
+    [users, items],
+  );
+  const { rows: stored } = await q.query<{ u: string; i: string; o: string | null; q: number; t: number }>(
+    `SELECT user_id AS u, item_id AS i, order_id AS o, quantity AS q, (${ms})::float8 AS t FROM return_events
+     WHERE user_id = ANY($1::text[]) AND item_id = ANY($2::text[]) AND NOT (event_id = ANY($3::text[])) ORDER BY ts, event_id`,
+    [users, items, [...ids]],
+  );
+  const line = (r: { u: string; i: string; o: string | null; q: number; t: number }) => ({ userId: r.u, itemId: r.i, orderId: r.o, quantity: r.q, ts: r.t });
+  const all: ReturnLine[] = [...stored.map(line), ...events.map((e) => ({ userId: e.userId, itemId: e.itemId, orderId: e.orderId ?? null, quantity: e.quantity, ts: e.ts.getTime() }))];
+  const { unmatched } = allocateReturns(bought.map(line), all);
+  return events.map((_, k) => unmatched[stored.length + k]);
+}
+
+/**
+ * Inserts returns whose ids are fixed, in one transaction with the users and items they name. With `refuse`, each
+ * new return (the first of its id in the batch; a copy is a duplicate) is checked against what its customer bought
+ * (unmatchedIn) under its customers' locks, in the transaction that writes it: when any is beyond it, nothing is
+ * written and `refuse` makes the error thrown.
+ */
+async function writeReturns(db: Db, batch: ReturnInput[], batchIds: string[], refuse?: (refused: RefusedReturn[]) => Error): Promise<{ written: Set<string>; erased: number }> {
   return db.transaction(async (tx) => {
-    const notGone = await notErased(tx, batch, batchIds);
-    const { erased } = notGone;
-    const { events, ids } = firstOfEachId(notGone.events, notGone.ids);
+    if (refuse) await tx.query(RETURN_CUSTOMER_LOCKS, [[...new Set(batch.map((e) => e.userId))].sort()]);
+    // Waits for the last part of an erasure under way (erasure-repository ERASURE_LOCK), as notErased does.
+    await tx.query(INGEST_LOCK);
+    const dropped = await erasedIndices(tx, batch, batchIds);
+    const seen = new Set<string>();
+    const kept = batch.flatMap((_, k) => (dropped.has(k) || seen.has(batchIds[k]) || !seen.add(batchIds[k]) ? [] : [k]));
+    if (refuse) {
+      const unmatched = await unmatchedIn(tx, kept.map((k) => batch[k]), kept.map((k) => batchIds[k]));
+      const refused = kept.flatMap((k, j) => (unmatched[j] > 0 ? [{ k, units: unmatched[j] }] : []));
+      if (refused.length > 0) throw refuse(refused);
+    }
+    const erased = dropped.size;
+    const events = kept.map((k) => batch[k]);
+    const ids = kept.map((k) => batchIds[k]);
     if (events.length === 0) return { written: new Set<string>(), erased };
     await ensureReferenced(tx, events.map((e) => e.userId), events.map((e) => e.itemId));
     const { rows } = await tx.query<{ event_id: string }>(
@@ -914,14 +973,15 @@ export function createEventRepository(db: Db) {
 
     /**
      * Stores a batch of returns in one transaction: all or nothing, idempotent like purchases (a retried batch
-     * adds nothing twice; of one id in a batch, the first event is stored). Nothing is checked against the
-     * purchases here (the API does that first: unmatchedReturns); a return beyond what was bought takes
-     * nothing off when purchases are read.
+     * adds nothing twice; of one id in a batch, the first event is stored). Without `refuse` nothing is checked
+     * against the purchases (an import); a return beyond what was bought takes nothing off when purchases are
+     * read. With it (the API) the check is made under the batch's customers' locks in the writing transaction
+     * (writeReturns), and a batch with a return beyond the purchases is refused whole with its error.
      */
-    async insertReturns(events: ReturnInput[]): Promise<{ inserted: number; duplicates: number; erased: number; eventIds: string[] }> {
+    async insertReturns(events: ReturnInput[], refuse?: (refused: RefusedReturn[]) => Error): Promise<{ inserted: number; duplicates: number; erased: number; eventIds: string[] }> {
       const ids = deriveEventIds(events, (e) => returnContent(e));
       if (events.length === 0) return { inserted: 0, duplicates: 0, erased: 0, eventIds: [] };
-      const { written, erased } = await writeReturns(db, events, ids);
+      const { written, erased } = await writeReturns(db, events, ids, refuse);
       return { inserted: written.size, duplicates: events.length - erased - written.size, erased, eventIds: ids };
     },
 
@@ -939,25 +999,7 @@ export function createEventRepository(db: Db) {
      * is answered as it was the first time.
      */
     async unmatchedReturns(events: readonly ReturnInput[], ids: readonly string[]): Promise<number[]> {
-      if (events.length === 0) return [];
-      const users = [...new Set(events.map((e) => e.userId))];
-      const items = [...new Set(events.map((e) => e.itemId))];
-      const ms = 'extract(epoch FROM ts) * 1000';
-      const [{ rows: bought }, { rows: stored }] = await Promise.all([
-        db.query<{ u: string; i: string; o: string | null; q: number; t: number }>(
-          `SELECT user_id AS u, item_id AS i, order_id AS o, quantity AS q, (${ms})::float8 AS t FROM purchase_events WHERE user_id = ANY($1::text[]) AND item_id = ANY($2::text[])`,
-          [users, items],
-        ),
-        db.query<{ u: string; i: string; o: string | null; q: number; t: number }>(
-          `SELECT user_id AS u, item_id AS i, order_id AS o, quantity AS q, (${ms})::float8 AS t FROM return_events
-           WHERE user_id = ANY($1::text[]) AND item_id = ANY($2::text[]) AND NOT (event_id = ANY($3::text[]))`,
-          [users, items, [...ids]],
-        ),
-      ]);
-      const line = (r: { u: string; i: string; o: string | null; q: number; t: number }) => ({ userId: r.u, itemId: r.i, orderId: r.o, quantity: r.q, ts: r.t });
-      const all: ReturnLine[] = [...stored.map(line), ...events.map((e) => ({ userId: e.userId, itemId: e.itemId, orderId: e.orderId ?? null, quantity: e.quantity, ts: e.ts.getTime() }))];
-      const { unmatched } = allocateReturns(bought.map(line), all);
-      return events.map((_, k) => unmatched[stored.length + k]);
+      return unmatchedIn(db, events, ids);
     },
 
     /**

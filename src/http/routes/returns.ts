@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { deriveEventIds, returnContent, type EventRepository, type ReturnInput } from '../../data/event-repository.js';
+import type { EventRepository, RefusedReturn, ReturnInput } from '../../data/event-repository.js';
 import { AppError } from '../../errors.js';
 import { errors } from '../schemas/common.js';
 import { ingestResult } from '../schemas/events.js';
@@ -14,7 +14,7 @@ const DETAILS_KEPT = 20;
  * POST /v1/returns: units a customer sent back (or an order cancelled). Stored as return events (migration 033);
  * training, evaluation and profiles read purchases net of them (data/return-allocation.ts), from the next training on.
  */
-export function returnRoutes(app: FastifyInstance, deps: { events: Pick<EventRepository, 'insertReturns' | 'unmatchedReturns' | 'erasedAmong'>; maxBatch: number }) {
+export function returnRoutes(app: FastifyInstance, deps: { events: Pick<EventRepository, 'insertReturns'>; maxBatch: number }) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const checkSize = (n: number) => checkBatchSize(n, deps.maxBatch, 'returns');
   r.post('/v1/returns', {
@@ -39,13 +39,10 @@ export function returnRoutes(app: FastifyInstance, deps: { events: Pick<EventRep
       checkSize(req.body.returns.length);
       const now = new Date();
       const returns: ReturnInput[] = req.body.returns.map((e) => ({ ...e, ts: e.ts ?? now }));
-      const ids = deriveEventIds(returns, (e) => returnContent(e));
-      // An erased customer's replayed returns are counted as erased by the write, not refused for purchases the erasure deleted.
-      const erased = await deps.events.erasedAmong(returns.map((e, k) => ({ userId: e.userId, ts: e.ts, id: ids[k] })));
-      const checked = returns.flatMap((_, k) => (erased.has(k) ? [] : [k]));
-      const unmatched = await deps.events.unmatchedReturns(checked.map((k) => returns[k]), checked.map((k) => ids[k]));
-      const refused = checked.flatMap((k, j) => (unmatched[j] > 0 ? [{ k, units: unmatched[j] }] : []));
-      if (refused.length > 0) {
+      // Erased customers' replayed returns are counted as erased, not refused for purchases the erasure deleted; a
+      // copy of an id the batch names before is a duplicate. The check runs where the write does, under the
+      // customers' locks: two batches returning the one unit bought, sent at once, cannot both pass it.
+      const refuse = (refused: RefusedReturn[]) => {
         const details = refused.slice(0, DETAILS_KEPT).map(({ k, units }) => {
           const e = returns[k];
           const where = `of item ${JSON.stringify(e.itemId)} by customer ${JSON.stringify(e.userId)} at or before ${e.ts.toISOString()}${e.orderId != null ? ` in order ${JSON.stringify(e.orderId)}` : ''}`;
@@ -55,13 +52,13 @@ export function returnRoutes(app: FastifyInstance, deps: { events: Pick<EventRep
               : `returns ${e.quantity} units, but only ${e.quantity - units} of those bought ${where} are left to return`;
           return { path: `body.returns.${k}`, message };
         });
-        throw new AppError(
+        return new AppError(
           'UNPROCESSABLE',
           `${refused.length} of the ${returns.length} returns take back more than the customer bought and has not returned; nothing was stored: ${details[0].message}`,
           details,
         );
-      }
-      const { inserted, duplicates, erased: erasedCount } = await deps.events.insertReturns(returns);
+      };
+      const { inserted, duplicates, erased: erasedCount } = await deps.events.insertReturns(returns, refuse);
       return { accepted: returns.length, inserted, duplicates, erased: erasedCount };
     },
   });
