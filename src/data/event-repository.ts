@@ -448,7 +448,8 @@ async function unmatchedIn(q: Pick<Db, 'query'>, events: readonly ReturnInput[],
   const users = [...new Set(events.map((e) => e.userId))];
   const items = [...new Set(events.map((e) => e.itemId))];
   const ms = 'extract(epoch FROM ts) * 1000';
-  // Sequential: a transaction's client runs one query at a time.
+  // Sequential: a transaction's client runs one query at a time. Ordered by time and id: allocation breaks ties in
+  // time by the order given, which must not depend on where Postgres's scan began.
   const { rows: bought } = await q.query<{ u: string; i: string; o: string | null; q: number; t: number }>(
     `SELECT user_id AS u, item_id AS i, order_id AS o, quantity AS q, (${ms})::float8 AS t FROM purchase_events
      WHERE user_id = ANY($1::text[]) AND item_id = ANY($2::text[]) ORDER BY ts, event_id`,
@@ -574,7 +575,8 @@ async function returnedUnits(db: Pick<Db, 'query'>, window: PurchaseWindow): Pro
   const before = [window.to, window.returnsBefore].filter((d): d is Date => d !== undefined).sort((a, b) => a.getTime() - b.getTime())[0];
   const { rows: returns } = await db.query<{ u: string; i: string; o: string | null; q: number; t: number }>(
     `SELECT user_id AS u, item_id AS i, order_id AS o, quantity AS q, (extract(epoch FROM ts) * 1000)::float8 AS t
-     FROM return_events WHERE ($1::timestamptz IS NULL OR ts >= $1) AND ($2::timestamptz IS NULL OR ts < $2) ${user.where}`,
+     FROM return_events WHERE ($1::timestamptz IS NULL OR ts >= $1) AND ($2::timestamptz IS NULL OR ts < $2) ${user.where}
+     ORDER BY ts, event_id`,
     [window.from?.toISOString() ?? null, before?.toISOString() ?? null, ...user.param],
   );
   if (returns.length === 0) return undefined;
@@ -582,7 +584,8 @@ async function returnedUnits(db: Pick<Db, 'query'>, window: PurchaseWindow): Pro
   const { rows: bought } = await db.query<{ id: string; u: string; i: string; o: string | null; q: number; t: number }>(
     `SELECT p.event_id AS id, p.user_id AS u, p.item_id AS i, p.order_id AS o, p.quantity AS q, (extract(epoch FROM p.ts) * 1000)::float8 AS t
      FROM purchase_events p JOIN (SELECT DISTINCT u, i FROM unnest($3::text[], $4::text[]) AS x(u, i)) x ON p.user_id = x.u AND p.item_id = x.i
-     WHERE ($1::timestamptz IS NULL OR p.ts >= $1) AND ($2::timestamptz IS NULL OR p.ts < $2)`,
+     WHERE ($1::timestamptz IS NULL OR p.ts >= $1) AND ($2::timestamptz IS NULL OR p.ts < $2)
+     ORDER BY p.ts, p.event_id`,
     [window.from?.toISOString() ?? null, window.to?.toISOString() ?? null, pairs.map((r) => r.u), pairs.map((r) => r.i)],
   );
   const lines = bought.map((b) => ({ userId: b.u, itemId: b.i, orderId: b.o, quantity: b.q, ts: b.t }));

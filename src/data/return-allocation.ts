@@ -7,8 +7,10 @@
  *   come before the sale), and only from the order it names when it names one;
  * - the latest such purchase first: a size sent back, an order cancelled minutes later, returns from the order
  *   just placed, not from one of a year ago (which would then no longer count as bought with its basket);
- * - returns are applied in time order, each taking what earlier returns left; units beyond what was bought
- *   take nothing off (`unmatched`): a purchase's quantity never goes below 0.
+ * - returns naming an order are applied first, then those naming none, each group in time order (ties in the
+ *   given order), each taking what those before it left: a return naming an order can take only that order's
+ *   units, so one naming none that came earlier must not take them while an older purchase was left to it;
+ * - units beyond what was bought take nothing off (`unmatched`): a purchase's quantity never goes below 0.
  *
  * A purchase with every unit returned is not bought; one with some returned keeps the rest.
  */
@@ -57,7 +59,8 @@ export function allocateReturns(purchases: readonly PurchaseLine[], returns: rea
     list.push(k);
   }
   for (const list of byPair.values()) list.sort((a, b) => purchases[a].ts - purchases[b].ts || a - b);
-  const order = returns.map((_, k) => k).sort((a, b) => returns[a].ts - returns[b].ts || a - b);
+  const named = (k: number) => (returns[k].orderId != null ? 0 : 1);
+  const order = returns.map((_, k) => k).sort((a, b) => named(a) - named(b) || returns[a].ts - returns[b].ts || a - b);
   for (const r of order) {
     const ret = returns[r];
     let left = ret.quantity;
