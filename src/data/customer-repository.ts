@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Db } from './db.js';
+import { returnedUnits } from './event-repository.js';
 import { badCursor, cursorId, cursorMicros, cursorTag, decodeCursor, encodeCursor, listTag, microsOf, timestampOfMicros } from './list-cursor.js';
 
 /** How much data the service holds: what the dashboard's overview shows first. */
@@ -104,13 +105,25 @@ const ORDERS = 'count(DISTINCT (p.order_id, CASE WHEN p.order_id IS NULL THEN p.
  * times Online Retail, over PG_QUERY_TIMEOUT_MS, against 3.1 s so (bench/README "The customer list by spend at
  * ten times our data"). Same rows, spend to the cent included, on that data.
  */
-const TOTALS_BY_ORDER = (where: string) => `
+const TOTALS_BY_ORDER = (where: string, purchases = 'purchase_events') => `
   SELECT o.user_id, sum(o.n)::int AS purchases, count(*)::int AS orders,
          round(coalesce(sum(o.spend), 0)::numeric, 2)::float8 AS spend, max(o.last) AS last
   FROM (SELECT p.user_id, count(*) AS n, sum(p.quantity * coalesce(p.price, i.price)) AS spend, max(p.ts) AS last
-        FROM purchase_events p LEFT JOIN items i ON i.id = p.item_id ${where}
+        FROM ${purchases} p LEFT JOIN items i ON i.id = p.item_id ${where}
         GROUP BY p.user_id, p.order_id, CASE WHEN p.order_id IS NULL THEN p.ts END) o
   GROUP BY o.user_id`;
+
+/**
+ * The purchases as profiles count them, net of returns (data/return-allocation.ts): `returned` holds the units the
+ * returns take off each purchase (event-repository returnedUnits), `param` adds a query parameter. A purchase
+ * returned whole is left out, one returned in part keeps its units kept. No returns: the table itself.
+ */
+function netPurchases(returned: { ids: string[]; units: number[] } | undefined, param: (v: unknown) => string): string {
+  if (!returned || returned.ids.length === 0) return 'purchase_events';
+  return `(SELECT p.event_id, p.user_id, p.item_id, p.order_id, p.ts, p.price, p.created_at, p.quantity - coalesce(r.n, 0) AS quantity
+           FROM purchase_events p LEFT JOIN unnest(${param(returned.ids)}::text[], ${param(returned.units)}::int[]) AS r(id, n) ON r.id = p.event_id
+           WHERE r.n IS NULL OR p.quantity > r.n)`;
+}
 
 /** Read-only views over customers and their purchases for the data team (the dashboard). */
 export function createCustomerRepository(db: Db) {
@@ -160,7 +173,9 @@ export function createCustomerRepository(db: Db) {
 
     /**
      * Customers whose id starts with `q` (case-insensitive; every customer when absent), with their
-     * purchase totals, `limit` at a time, and the `nextCursor` of the page after (null on the last).
+     * purchase totals (net of returns, as profiles count them: netPurchases), `limit` at a time, and the
+     * `nextCursor` of the page after (null on the last). Sorted by spend or recency, every stored return is
+     * allocated for each page (one read of the returns and of their pairs' purchases).
      * Sorting by spend or recency aggregates every matching customer's purchases, so `limit` bounds the
      * answer, not the work: fine for the thousands of customers of a shop's export. `offset` skips that many
      * in the same order (ids break ties); `cursor` (a page's `nextCursor`) starts strictly after that page's
@@ -185,14 +200,19 @@ export function createCustomerRepository(db: Db) {
       if (opts.sort === 'id') {
         if (after) filters.push(`u.id > ${param(after.id)}`);
         const where = filters.length ? `WHERE ${filters.join(' AND ')}` : '';
-        // Ids first, totals only for the page: the lateral join reads each listed customer's rows by index.
+        // Ids first, totals only for the page: the lateral join reads each listed customer's rows by index, net
+        // of the page's customers' returns.
+        const { rows: page } = await db.query<{ id: string }>(`SELECT id FROM users u ${where} ORDER BY id LIMIT $1 OFFSET $2`, params);
+        const ids = page.map((r) => r.id);
+        const totals: unknown[] = [ids];
+        const purchases = netPurchases(await returnedUnits(db, { userIds: ids }), (v) => `$${totals.push(v)}`);
         const { rows } = await db.query<Record<string, unknown>>(
-          `SELECT u.id, s.* FROM (SELECT id FROM users u ${where} ORDER BY id LIMIT $1 OFFSET $2) u
+          `SELECT u.id, s.* FROM unnest($1::text[]) AS u(id)
            LEFT JOIN LATERAL (SELECT count(*)::int AS purchases, ${ORDERS} AS orders,
                                      ${SPEND} AS spend, max(p.ts) AS last
-                              FROM purchase_events p LEFT JOIN items i ON i.id = p.item_id WHERE p.user_id = u.id) s ON true
+                              FROM ${purchases} p LEFT JOIN items i ON i.id = p.item_id WHERE p.user_id = u.id) s ON true
            ORDER BY u.id`,
-          params,
+          totals,
         );
         return pageOfCustomers(rows, opts.limit, (last) => ({ s: 'id', q, id: last.id as string }));
       }
@@ -207,10 +227,12 @@ export function createCustomerRepository(db: Db) {
         filters.push(keyAfter(SORT_KEY[sort], keyed.k === null ? null : sort === 'spend' ? param(keyed.k) : timestampOfMicros(param(keyed.k)), param(keyed.id)));
       }
       const where = filters.length ? `WHERE ${filters.join(' AND ')}` : '';
+      // Sorted by net spend or recency: every customer's returns are allocated first (returns read whole).
+      const purchases = netPurchases(await returnedUnits(db, {}), param);
       const { rows } = await db.query<Record<string, unknown>>(
         `SELECT u.id, coalesce(s.purchases, 0) AS purchases, coalesce(s.orders, 0) AS orders, coalesce(s.spend, 0) AS spend, s.last,
                 s.spend AS spend_key, ${microsOf('s.last')} AS last_key, ${microsOf(asOf)} AS as_of
-         FROM users u LEFT JOIN (${TOTALS_BY_ORDER(stored)}) s ON s.user_id = u.id
+         FROM users u LEFT JOIN (${TOTALS_BY_ORDER(stored, purchases)}) s ON s.user_id = u.id
          ${where} ORDER BY ${ORDER_BY[sort]} LIMIT $1 OFFSET $2`,
         params,
       );

@@ -569,7 +569,7 @@ function purchaseRowsQuery(window: PurchaseWindow, returned?: { ids: string[]; u
  * and items in the window. One read of the returns (none stored: nothing more is read) and one of their pairs'
  * purchases; the purchases' own read then takes the units off (purchaseRowsQuery).
  */
-async function returnedUnits(db: Pick<Db, 'query'>, window: PurchaseWindow): Promise<{ ids: string[]; units: number[] } | undefined> {
+export async function returnedUnits(db: Pick<Db, 'query'>, window: PurchaseWindow): Promise<{ ids: string[]; units: number[] } | undefined> {
   const { userId, userIds } = window;
   const user = userId !== undefined ? { where: 'AND user_id = $3', param: [userId] } : userIds !== undefined ? { where: 'AND user_id = ANY($3::text[])', param: [userIds] } : { where: '', param: [] };
   const before = [window.to, window.returnsBefore].filter((d): d is Date => d !== undefined).sort((a, b) => a.getTime() - b.getTime())[0];
