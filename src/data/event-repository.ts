@@ -523,6 +523,11 @@ export interface PurchaseWindow {
    * passes its cutoff: what was returned after it was still bought as far as its training side could know.
    */
   returnsBefore?: Date;
+  /**
+   * Net only of the returns stored (created_at) by this time: a profile refreshed after a training sees the returns
+   * that training saw, not those sent since (seen from the next training on).
+   */
+  returnsStoredBy?: Date;
 }
 
 type PurchaseRowRecord = { u: string; i: string; o: string | null; t: number; q: number; p: number | null };
@@ -576,8 +581,9 @@ export async function returnedUnits(db: Pick<Db, 'query'>, window: PurchaseWindo
   const { rows: returns } = await db.query<{ u: string; i: string; o: string | null; q: number; t: number }>(
     `SELECT user_id AS u, item_id AS i, order_id AS o, quantity AS q, (extract(epoch FROM ts) * 1000)::float8 AS t
      FROM return_events WHERE ($1::timestamptz IS NULL OR ts >= $1) AND ($2::timestamptz IS NULL OR ts < $2) ${user.where}
+     ${window.returnsStoredBy ? `AND created_at <= $${3 + user.param.length}` : ''}
      ORDER BY ts, event_id`,
-    [window.from?.toISOString() ?? null, before?.toISOString() ?? null, ...user.param],
+    [window.from?.toISOString() ?? null, before?.toISOString() ?? null, ...user.param, ...(window.returnsStoredBy ? [window.returnsStoredBy.toISOString()] : [])],
   );
   if (returns.length === 0) return undefined;
   const pairs = [...new Map(returns.map((r) => [JSON.stringify([r.u, r.i]), r])).values()];

@@ -31,6 +31,8 @@ interface VersionProfiles {
   now: number;
   /** Start of the purchases it was trained on (`from` of the training's window), null for all of them. */
   from: Date | null;
+  /** When it was trained: a refresh nets the returns stored by then only (a return is seen from the next training on). */
+  trainedAt: number;
   byUser: Map<string, SegmentedProfile>;
   list: SegmentedProfile[];
   report: SegmentReport;
@@ -113,6 +115,7 @@ export function createProfileService(deps: {
       version: meta.version,
       now: decoded.now ?? Date.parse(meta.trainedAt),
       from: windowStart(meta.info),
+      trainedAt: Date.parse(meta.trainedAt),
       byUser,
       list,
       report: segmentReport(list),
@@ -192,8 +195,11 @@ export function createProfileService(deps: {
       const old = v.byUser.get(userId);
       const live = await deps.store.getUserEvents(userId);
       if (old && live.length === 0) return { ...old, modelVersion: v.version, source: 'model', asOf: new Date(v.now).toISOString() };
-      // The population was profiled over the training's window: a refresh reads the same one (with all since).
-      const [rows, range] = await Promise.all([deps.events.loadPurchaseRows({ userId, ...(v.from ? { from: v.from } : {}) }), deps.events.purchaseRange()]);
+      // The population was profiled over the training's window: a refresh reads the same one (with all purchases
+      // since), net of the returns the training could see, those stored by the time it was trained: a return is seen
+      // from the next training on, for a customer with live events as for one without (whose trained profile is kept).
+      const seen = Number.isFinite(v.trainedAt) ? { returnsStoredBy: new Date(v.trainedAt) } : {};
+      const [rows, range] = await Promise.all([deps.events.loadPurchaseRows({ userId, ...(v.from ? { from: v.from } : {}), ...seen }), deps.events.purchaseRange()]);
       if (rows.length === 0) return null;
       // Titles and categories of what they bought feed the profile's top terms.
       const items = await deps.catalog.getItems([...new Set(rows.map((r) => r.itemId))]);
