@@ -35,6 +35,9 @@ describe('customer profiles and segments on the bundled sample', () => {
   beforeAll(async () => {
     t = await createTestApp({ createDb: usePostgres ? createPostgresTestDb : createPgliteTestDb });
     await runImport({ db: t.services.db }, { format: 'online-retail', path: BUNDLED_SAMPLE_PATH });
+    // The sample's cancellations are stored as returns, which profiles net (tests/integration/training/returns.test.ts);
+    // the plain SQL here defines R, F and M over purchases as stored, so the returns go before training.
+    await t.services.db.query('DELETE FROM return_events');
     // The written weights: what is tested here reads whatever model is served; tuning has tests of its own.
     await t.services.trainer.train({ tune: false });
   }, 240_000);
@@ -131,6 +134,9 @@ describe('a shop where most customers ordered once', () => {
   beforeAll(async () => {
     t = await createTestApp({ createDb: usePostgres ? createPostgresTestDb : createPgliteTestDb });
     await runImport({ db: t.services.db }, { format: 'online-retail', path: BUNDLED_SAMPLE_PATH });
+    // The sample's cancellations are stored as returns, which profiles net (tests/integration/training/returns.test.ts);
+    // the plain SQL here defines R, F and M over purchases as stored, so the returns go before training.
+    await t.services.db.query('DELETE FROM return_events');
     // 200 more customers with one order each: about 60% of the buyers ordered once (37% in the sample).
     const once = Array.from({ length: 200 }, (_, k) => ({ userId: `once-${k}`, itemId: '85123A', quantity: 1, price: 2.55, orderId: `once-o${k}`, ts: new Date(Date.UTC(2011, 5, 1, 0, k)) }));
     await t.services.events.insertPurchases(once);
