@@ -49,7 +49,10 @@ for (const backend of DB_BACKENDS) {
       const purchases = batchedPurchases(createEventRepository(db));
       const asked = [...buyers, 'lurker', 'nobody', buyers[0]];
       const got = await Promise.all(asked.map((id) => purchases(id)));
-      expect(statements).toHaveLength(1);
+      // One read of the batch's returns (none stored here: nothing more) and one of its purchases, for every customer asked.
+      expect(statements.filter((s) => s.includes('FROM purchase_events'))).toHaveLength(1);
+      expect(statements.filter((s) => s.includes('FROM return_events'))).toHaveLength(1);
+      expect(statements).toHaveLength(2);
       for (const [k, id] of asked.entries()) {
         const alone = await events.loadPurchaseRows({ userId: id });
         expect(got[k].map(key).sort(), id).toEqual(alone.map(key).sort());
@@ -78,8 +81,10 @@ for (const backend of DB_BACKENDS) {
         withQueryTimeout(5_000, () => purchases(buyers[1])),
         withQueryTimeout(5_000, () => purchases(buyers[2])),
       ]);
-      expect(statements).toHaveLength(2);
-      expect([...limits].sort()).toEqual([5_000, undefined]);
+      // Two batches, each a read of its returns and one of its purchases, under the batch's own limit.
+      expect(statements.filter((s) => s.includes('FROM purchase_events'))).toHaveLength(2);
+      expect(statements).toHaveLength(4);
+      expect([...new Set(limits)].sort()).toEqual([5_000, undefined]);
       expect([job, request, request2].map((rows) => rows[0]?.userId)).toEqual(buyers.slice(0, 3));
     });
 
