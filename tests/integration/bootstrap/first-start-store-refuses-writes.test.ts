@@ -7,6 +7,7 @@ import { createServices } from '../../../src/services.js';
 import type { ModelStore } from '../../../src/store/model-store.js';
 import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
 import { privateServerSupport, startPrivateRedis } from '../../helpers/private-servers.js';
+import { fillUntilRefused } from '../../helpers/redis-fill.js';
 import { createPgliteTestDb } from '../../helpers/services.js';
 
 const support = await privateServerSupport();
@@ -80,18 +81,7 @@ describe.skipIf(!support.redis)('first start on a Redis that answers but refuses
     const full = await startPrivateRedis(['--maxmemory', '1mb', '--maxmemory-policy', 'noeviction']);
     opened.push(full);
     // Filled up to its limit by other keys (a cache sharing it, say).
-    const filler = new Redis(full.url);
-    try {
-      for (let i = 0; ; i++) {
-        const refused = await filler.set(`filler:${i}`, 'x'.repeat(4096)).then(() => null, (err: Error) => err);
-        if (refused) {
-          expect(refused.message).toMatch(/^OOM /);
-          break;
-        }
-      }
-    } finally {
-      filler.disconnect();
-    }
+    expect(await fillUntilRefused(full.url)).toMatch(/^OOM /);
     const db = await createPgliteTestDb();
     opened.push(db);
     const store = createRedisModelStore({ url: full.url, prefix: 'full:' });

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, privateServerSupport, startPrivateRedis, type PrivateRedis } from '../../helpers/private-servers.js';
+import { fillUntilRefused } from '../../helpers/redis-fill.js';
 import { auth, createTestApp, finishedJob, type TestApp } from '../../helpers/app.js';
 import { createPgliteTestDb } from '../../helpers/services.js';
 import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
@@ -60,18 +61,7 @@ describe.skipIf(!support.redis)('a training into a Redis that refuses writes', (
     opened.push(redis);
     const { t } = await appOn(redis);
     // Filled up to its limit by other keys (a cache sharing it, say).
-    const filler = new Redis(redis.url);
-    try {
-      for (let i = 0; ; i++) {
-        const refused = await filler.set(`filler:${i}`, 'x'.repeat(4096)).then(() => null, (err: Error) => err);
-        if (refused) {
-          expect(refused.message).toMatch(/^OOM /);
-          break;
-        }
-      }
-    } finally {
-      filler.disconnect();
-    }
+    expect(await fillUntilRefused(redis.url)).toMatch(/^OOM /);
     const error = await trainingError(t);
     expect(error).toMatch(/OOM/);
     expect(error).toMatch(/refuses writes/);
