@@ -14,11 +14,12 @@ Object.assign(globalThis, {
 /** What the test uses of the page's module (plain JavaScript, served as is: it has no types). */
 interface DashboardApi {
   api: (path: string) => Promise<unknown>;
+  apiOrNull: (path: string) => Promise<unknown>;
   ApiError: new (...args: unknown[]) => Error;
   retryable: (err: unknown) => boolean;
 }
 const API_JS = '../../../src/http/static/dashboard/api.js';
-const { api, ApiError, retryable } = (await import(API_JS)) as DashboardApi;
+const { api, apiOrNull, ApiError, retryable } = (await import(API_JS)) as DashboardApi;
 
 let server: http.Server;
 let base: string;
@@ -27,6 +28,14 @@ beforeAll(async () => {
     if (req.url === '/gateway') {
       res.writeHead(502, 'Bad Gateway', { 'content-type': 'text/html' });
       return res.end('<html><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>');
+    }
+    if (req.url === '/proxy-404') {
+      res.writeHead(404, 'Not Found', { 'content-type': 'text/html' });
+      return res.end('<html><head><title>404 Not Found</title></head><body><center><h1>404 Not Found</h1></center><hr><center>nginx</center></body></html>');
+    }
+    if (req.url === '/service-404') {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      return res.end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'No profile for this customer' } }));
     }
     if (req.url === '/portal') {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
@@ -54,5 +63,17 @@ describe('the dashboard API client', () => {
 
   it("When the service itself answers an error, Then its own code, message and Retry-After are kept", async () => {
     await expect(api(`${base}/service`)).rejects.toMatchObject({ status: 503, code: 'DEPENDENCY_UNAVAILABLE', message: 'Redis did not answer', retryAfter: 7 });
+  });
+});
+
+describe('apiOrNull and a 404 that is not the service', () => {
+  // apiOrNull reads the service's 404 as "not there" (a customer without a profile, a report not yet written); a
+  // proxy's 404 page (a path it does not route to the service) must not read as that.
+  it("When the service answers its own 404, Then apiOrNull gives null", async () => {
+    expect(await apiOrNull(`${base}/service-404`)).toBeNull();
+  });
+
+  it("When a proxy answers 404 with its HTML page, Then apiOrNull fails saying the answer is not the service's, instead of null", async () => {
+    await expect(apiOrNull(`${base}/proxy-404`)).rejects.toMatchObject({ code: 'NOT_THE_SERVICE' });
   });
 });
