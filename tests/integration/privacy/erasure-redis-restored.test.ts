@@ -107,8 +107,9 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('eras
     expect(await first.services.store.getEntries(version, USERS_TABLE, ['g-user3'])).toEqual([null]);
 
     await redis.crashAndRestart();
-    // A replica (or the same service after a deploy) starting on the restarted Redis.
-    replica = await createTestApp({ createDb: shared, store: createRedisModelStore({ url: redis.url, prefix }) });
+    // A replica (or the same service after a deploy) starting on the restarted Redis. It claims jobs from the
+    // same queue, so it may run the export below: it writes to the same EXPORT_DIR, as replicas sharing a volume do.
+    replica = await createTestApp({ createDb: shared, env: { EXPORT_DIR: exportDir }, store: createRedisModelStore({ url: redis.url, prefix }) });
     // A campaign export the operator runs afterwards, from the process that made the erasure.
     const exported = await first.app.inject({ method: 'POST', url: '/v1/exports', headers: auth('admin'), payload: { kind: 'recommendations', k: 3, format: 'csv' } });
     expect(exported.statusCode).toBe(202);
