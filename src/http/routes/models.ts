@@ -36,6 +36,13 @@ function withinLimit<T>(ms: number, attempt: ActivationAttempt, work: Promise<T>
   return Promise.race([work, givenUp]).finally(() => clearTimeout(timer));
 }
 
+function lostFromStore(version: string): AppError {
+  return new AppError(
+    'CONFLICT',
+    `model version "${version}" is the one this process serves from memory, but the model store no longer holds it (Redis restarted empty or evicted it), so it cannot be activated: a training publishes a new version (model recovery queues one within a minute when RETRAIN_ON_LOST_MODEL is on; see GET /v1/training-jobs)`,
+  );
+}
+
 export function modelRoutes(app: FastifyInstance, deps: ModelRouteDeps) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const tags = ['models'];
@@ -68,7 +75,12 @@ export function modelRoutes(app: FastifyInstance, deps: ModelRouteDeps) {
     },
     handler: async (req) => {
       const attempt: ActivationAttempt = { abandoned: false, committed: false };
-      if (!(await withinLimit(deps.activateWithinMs ?? 0, attempt, deps.activate(req.params.version, attempt)))) throw notFound('model version', req.params.version);
+      if (!(await withinLimit(deps.activateWithinMs ?? 0, attempt, deps.activate(req.params.version, attempt)))) {
+        // The version answers still carry, lost by the store (a Redis restarted empty): it exists, but cannot
+        // be put back, since its per-customer entries lived only in the store.
+        if (deps.served?.() === req.params.version) throw lostFromStore(req.params.version);
+        throw notFound('model version', req.params.version);
+      }
       // An audit line: which version was put in service by hand, when (the request line has no version).
       // A training running now publishes its own version without activating it (train-model.ts).
       req.log.warn({ version: req.params.version, scope: req.apiScope }, 'model version activated by hand');

@@ -64,5 +64,17 @@ describe.skipIf(!available)('the overview while Redis came back empty', () => {
     expect(ready.json().checks).toMatchObject({ activeModel: false });
     const serving = await t.app.inject({ url: '/health/serving' });
     expect(serving.json().checks).toMatchObject({ model: true });
+
+    // An operator rolling back to the version still served: it exists (answers carry it), so not a 404
+    // (observed before: 404 "model version not found"), but the store cannot serve it again.
+    const rollback = await t.app.inject({ method: 'POST', url: `/v1/models/${version}/activate`, headers: auth('admin') });
+    expect(rollback.statusCode).toBe(409);
+    expect(rollback.json().error).toMatchObject({ code: 'CONFLICT' });
+    expect(rollback.json().error.message).toContain('no longer holds it');
+    // A version nobody serves or keeps is still unknown.
+    expect((await t.app.inject({ method: 'POST', url: '/v1/models/v-never/activate', headers: auth('admin') })).statusCode).toBe(404);
+    // And nothing changed: still served from memory, the store still empty.
+    expect((await ask()).modelVersion).toBe(version);
+    expect((await t.app.inject({ url: '/v1/models', headers: auth('admin') })).json()).toEqual({ active: null, versions: [], served: version, servedInStore: false });
   });
 });
