@@ -80,7 +80,7 @@ function usersLine(r: TrainResult): string {
   const users = r.data.users;
   const precomputed = r.contents.tables[USERS_TABLE];
   if (precomputed === undefined || precomputed >= users) return count(users);
-  return `${count(users)} (${count(precomputed)} with a precomputed list; the other ${count(users - precomputed)}, whose latest purchase is older than PRECOMPUTE_DAYS before the data's end, are scored on request)`;
+  return `${count(users)} (${count(precomputed)} with a precomputed list; the other ${count(users - precomputed)}, whose latest purchase is older than the precompute window (the recipe's serving.precomputeDays, else PRECOMPUTE_DAYS) before the data's end, are scored on request)`;
 }
 
 /** What a finished training prints: the version, what it learned from, how it was tuned and where the time went. */

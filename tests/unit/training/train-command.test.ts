@@ -88,7 +88,7 @@ describe('npm run train arguments', () => {
     const usersLine = (tables: Record<string, number>) => formatTrainResult({ ...base, contents: { artifacts: {}, tables } }).split('\n').map((l) => l.trim().split(/\s{2,}/))[3];
     expect(usersLine({ 'serving-users': 344 })).toEqual([
       'users',
-      "353 (344 with a precomputed list; the other 9, whose latest purchase is older than PRECOMPUTE_DAYS before the data's end, are scored on request)",
+      "353 (344 with a precomputed list; the other 9, whose latest purchase is older than the precompute window (the recipe's serving.precomputeDays, else PRECOMPUTE_DAYS) before the data's end, are scored on request)",
     ]);
     expect(usersLine({ 'serving-users': 353 })).toEqual(['users', '353']);
   });
