@@ -103,8 +103,12 @@ export interface RollingValidation {
   params: Record<string, Record<string, unknown>>;
   /** Customers tuning worked on, of those in the data (training caps them at the tune section's maxCustomers). */
   customers?: { used: number; of: number };
-  /** Their purchases, of those in the data (training caps them at the tune section's maxPurchases). */
-  purchases?: { used: number; of: number };
+  /**
+   * Their purchases, of those in the data (training caps them at the tune section's maxPurchases), and, when
+   * customers were left out, how many purchases of every customer the folds fitted the population-sensitive
+   * sources on (rolling-fold.ts POPULATION_FITTED; at most ten times maxPurchases, the most recent).
+   */
+  purchases?: { used: number; of: number; fittedOn?: number };
 }
 
 export interface RollingTuneResult {

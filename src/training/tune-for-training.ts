@@ -1,5 +1,5 @@
 import { ROLLING_VARIANTS, ThinValidationError, tuneRollingOrigin, type RollingTuneOptions, type RollingValidation } from '../evaluation/rolling-tune.js';
-import type { SplitInput } from '../evaluation/splits.js';
+import { purchasesOf, type SplitInput } from '../evaluation/splits.js';
 import { sampleCustomers, type CustomerSample } from '../evaluation/tuning-sample.js';
 import { DEFAULT_DISCOUNT_SHARE } from '../recommenders/hybrid.js';
 import { parseRecipe, tuningSampleBounds, type Recipe } from './recipe.js';
@@ -102,7 +102,9 @@ export async function tuneRecipeOn(
     validation: {
       ...tuned.validation,
       customers: { used: sample.kept, of: sample.customers },
-      ...(sample.purchases ? { purchases: { used: sample.purchases.kept, of: sample.purchases.of } } : {}),
+      ...(sample.purchases
+        ? { purchases: { used: sample.purchases.kept, of: sample.purchases.of, ...(sample.population && sample.scored ? { fittedOn: purchasesOf(sample.population).length } : {}) } }
+        : {}),
     },
   };
 }
