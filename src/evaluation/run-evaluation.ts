@@ -1,6 +1,6 @@
 import { computeProfiles } from '../profiles/profile.js';
 import { segmentProfiles } from '../profiles/segments.js';
-import { popularityFactory } from '../recommenders/popularity.js';
+import { recommenderFactory } from '../recommenders/registry.js';
 import { fitRecipe, withTuning, type Recipe, type TuneOverride } from '../training/recipe.js';
 import { recipeToRaw, tuneRecipeOn } from '../training/tune-for-training.js';
 import type { EvaluationReport, EvaluationTuning } from './evaluation-report.js';
@@ -163,7 +163,9 @@ export async function runEvaluation(
       if (!scorers.has(name)) scorers.set(name, (ctx, out) => source.scoreUser(ctx, out));
     }
     if (!scorers.has(BASELINE)) {
-      const popularity = fitted.sources.get(BASELINE) ?? popularityFactory.fit(ds, popularityFactory.parseParams({}));
+      // The registry's popularity: per product group where the catalogue has groups, as a recipe's.
+      const factory = recommenderFactory(BASELINE)!;
+      const popularity = fitted.sources.get(BASELINE) ?? factory.fit(ds, factory.parseParams({}));
       scorers.set(BASELINE, (ctx, out) => popularity.scoreUser(ctx, out));
     }
     // A baseline a recipe gives itself as name is that recipe's hybrid, not the source of the same name.
