@@ -37,6 +37,12 @@ export class GroupedRecommender implements Recommender {
   private readonly similar = new Map<number, { k: number; list: Neighbour[] }>();
   /** Present when the inner model is co-occurrence: its pairs of groups, each as the variant that shows it. */
   readonly boughtTogether?: (item: number, k: number) => BoughtTogether[];
+  /**
+   * Present when the inner model ranks pools (ALS): the pool's groups ranked by the item's group, each as
+   * the variant that shows it, so serving's neighbour tables of a large catalogue cost items x pool, not
+   * groups x groups (serving-tables.ts).
+   */
+  readonly similarAmong?: (item: number, pool: readonly number[], k: number) => Neighbour[];
 
   constructor(
     readonly inner: Recommender,
@@ -50,6 +56,7 @@ export class GroupedRecommender implements Recommender {
     if (!inner.scoreSparse) this.scoreSparse = undefined;
     if (!inner.scoreCandidates) this.scoreCandidates = undefined;
     if (!inner.similarItems) this.similarItems = undefined;
+    this.similarAmong = this.poolRanking(inner);
     const pairs = (inner as Partial<CooccurrenceRecommender>).boughtTogether;
     if (typeof pairs === 'function') {
       this.boughtTogether = (item, k) => {
@@ -60,6 +67,19 @@ export class GroupedRecommender implements Recommender {
         return out;
       };
     }
+  }
+
+  private poolRanking(inner: Recommender): ((item: number, pool: readonly number[], k: number) => Neighbour[]) | undefined {
+    const among = (inner as { similarAmong?: (item: number, pool: readonly number[], k: number) => Neighbour[] }).similarAmong;
+    if (typeof among !== 'function') return undefined;
+    return (item, pool, k) => {
+      const key = this.keyOf(item);
+      if (key < 0) return [];
+      const keys = [...new Set(pool.map((i) => this.keyOf(i)))].filter((g) => g >= 0 && g !== key);
+      const out: Neighbour[] = [];
+      for (const n of among.call(inner, key, keys, k)) if (this.map.shown[n.item] >= 0) out.push({ item: this.map.shown[n.item], score: n.score });
+      return out;
+    };
   }
 
   private keyOf(item: number): number {

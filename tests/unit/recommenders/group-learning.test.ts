@@ -94,6 +94,27 @@ describe('learning per product group', () => {
     expect(loaded.boughtTogether(0, 10)).toEqual([]);
   });
 
+  it("wipes an erased customer's rows from a grouped model (ALS) and keeps the others'", () => {
+    const factory = fromRegistry('als');
+    const model = factory.fit(ds, factory.parseParams({ factors: 4, iterations: 5 }));
+    const scores = (r: typeof model, user: string) => {
+      const out = new Float32Array(ds.itemIds.length);
+      r.scoreUser({ user: ds.userIndex.get(user)!, history: [], attributes: {} }, out);
+      return [...out];
+    };
+    const wiped = factory.withoutUsers!(model.toArtifact(), new Set([ds.userIndex.get('u1')!]))!;
+    const loaded = factory.fromArtifact(wiped, ds);
+    expect(scores(model, 'u1').some((v) => v !== 0)).toBe(true);
+    expect(scores(loaded, 'u1').every((v) => v === 0)).toBe(true);
+    expect(scores(loaded, 'u2')).toEqual(scores(model, 'u2'));
+    // Serving's neighbour tables of a large catalogue rank pools (serving-tables.ts): the pool's groups, never
+    // the item's own, each as the variant that shows it.
+    const among = (model as unknown as { similarAmong: (item: number, pool: number[], k: number) => { item: number }[] }).similarAmong;
+    expect(typeof among).toBe('function');
+    const ranked = among(at('dress-M'), [at('dress-S'), at('dress-M'), at('bag'), at('scarf')], 10);
+    expect(ranked.every((n) => ['bag', 'scarf'].includes(ds.itemIds[n.item]))).toBe(true);
+  });
+
   it('refuses a perGroup that is not a boolean, naming the field', () => {
     expect(() => fromRegistry('als').parseParams({ perGroup: 'yes' })).toThrow(/als\.perGroup/);
   });
