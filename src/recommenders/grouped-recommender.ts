@@ -5,8 +5,8 @@
  * the style's, and a list of candidates holds one variant per style. On a catalogue without groups the
  * family fits exactly as it did (the same model, the same artifact bytes). Pure: no IO.
  *
- * `perGroup: false` in a source's params keeps it per product; absent or true learns per group when the
- * dataset has groups. The variant shown is the group's best-selling one, not the customer's own size.
+ * `perGroup` in a source's params says whether it learns per group when the dataset has groups; absent, the
+ * family's default (registry.ts: ALS and EASE per product, as the fashion shop's validation window chose). The variant shown is the group's best-selling one, not the customer's own size.
  */
 import { ArtifactFormatError, decodeArtifact, encodeArtifact } from './artifact.js';
 import type { Dataset } from './dataset.js';
@@ -197,18 +197,19 @@ function remapGroups(map: GroupModelMap, current: readonly string[]): GroupModel
 }
 
 /** Whether a family's params ask for per-product learning (`perGroup: false`); the flag is not the family's own. */
-const splitParams = (params: unknown): { perGroup: boolean; own: unknown } => {
-  if (params === null || typeof params !== 'object' || !('perGroup' in params)) return { perGroup: true, own: params };
+const splitParams = (params: unknown, byDefault: boolean): { perGroup: boolean; own: unknown } => {
+  if (params === null || typeof params !== 'object' || !('perGroup' in params)) return { perGroup: byDefault, own: params };
   const { perGroup, ...own } = params as { perGroup: unknown };
-  return { perGroup: perGroup !== false, own };
+  return { perGroup: perGroup === true, own };
 };
 
 /**
  * `factory` learning per group where the dataset has groups. Its params take `perGroup` (boolean; absent =
- * true) beside the family's own; its artifacts are the family's own when fitted per product, and always with
+ * `byDefault`, true unless given) beside the family's own; its artifacts are the family's own when fitted per product, and always with
  * `asOwnFamily` (for a family whose scores do not depend on the customer's history: popularity).
  */
-export function learningPerGroup<P>(factory: RecommenderFactory<P>, opts: { asOwnFamily?: boolean } = {}): RecommenderFactory<P> {
+export function learningPerGroup<P>(factory: RecommenderFactory<P>, opts: { asOwnFamily?: boolean; byDefault?: boolean } = {}): RecommenderFactory<P> {
+  const byDefault = opts.byDefault ?? true;
   const out: RecommenderFactory<P> = {
     name: factory.name,
     parseParams(raw: unknown): P {
@@ -221,7 +222,7 @@ export function learningPerGroup<P>(factory: RecommenderFactory<P>, opts: { asOw
       return { ...(factory.parseParams(own) as object), perGroup } as P;
     },
     fit(ds: Dataset, params: P, ctx?: FitContext): Recommender {
-      const { perGroup, own } = splitParams(params);
+      const { perGroup, own } = splitParams(params, byDefault);
       const map = perGroup ? groupMapOf(ds) : undefined;
       if (!map) return factory.fit(ds, own as P, ctx);
       // A source that scores no history (popularity) is its own family again: the groups' scores on the

@@ -96,7 +96,9 @@ describe('learning per product group', () => {
 
   it("wipes an erased customer's rows from a grouped model (ALS) and keeps the others'", () => {
     const factory = fromRegistry('als');
-    const model = factory.fit(ds, factory.parseParams({ factors: 4, iterations: 5 }));
+    // ALS learns per group only when asked (registry.ts); unasked it stays the family's own model.
+    expect(Buffer.from(factory.fit(ds, factory.parseParams({ factors: 4, iterations: 5 })).toArtifact()).includes(Buffer.from('"algorithm":"grouped"'))).toBe(false);
+    const model = factory.fit(ds, factory.parseParams({ factors: 4, iterations: 5, perGroup: true }));
     const scores = (r: typeof model, user: string) => {
       const out = new Float32Array(ds.itemIds.length);
       r.scoreUser({ user: ds.userIndex.get(user)!, history: [], attributes: {} }, out);
