@@ -8,7 +8,8 @@ import type { Dataset, ItemInfo } from './dataset.js';
 
 /**
  * Which group item ("key") each item of a dataset belongs to, and which variant shows a group: its
- * best-selling variant in the dataset's purchases (ties: the lower item index).
+ * best-selling available variant in the dataset's purchases (units bought; ties: the lower item index), or
+ * its best-selling one when none is available.
  */
 export interface GroupMap {
   /** Per item index: its key, 0..count-1 (-1: an item the map does not know, as after a remap). */
@@ -45,9 +46,13 @@ export function groupMapOf(ds: Pick<Dataset, 'items' | 'eventItem' | 'eventQuant
   const sold = new Float64Array(n);
   for (let e = 0; e < ds.eventItem.length; e++) if (ds.eventQuantity[e] > 0) sold[ds.eventItem[e]] += ds.eventQuantity[e];
   const shown = new Int32Array(count).fill(-1);
+  // An available variant first: serving leaves unavailable products out, and a style whose best-seller sold
+  // out would otherwise drop from every list though its other sizes are in stock.
+  const rank = (i: number) => (ds.items[i].available ? 1 : 0);
   for (let i = 0; i < n; i++) {
     const k = key[i];
-    if (shown[k] < 0 || sold[i] > sold[shown[k]]) shown[k] = i;
+    const at = shown[k];
+    if (at < 0 || rank(i) > rank(at) || (rank(i) === rank(at) && sold[i] > sold[at])) shown[k] = i;
   }
   return { key, count, shown };
 }

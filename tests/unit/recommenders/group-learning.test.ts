@@ -82,6 +82,13 @@ describe('learning per product group', () => {
     expect(list[0].score).toBeGreaterThan(list[1].score);
   });
 
+  it('shows a style by an available variant when its best-seller is sold out', () => {
+    const soldOut = buildDataset({ events, items: CATALOG.map((i) => (i.id === 'dress-S' ? { ...i, available: false } : i)) });
+    const factory = fromRegistry('cooccurrence');
+    const model = factory.fit(soldOut, factory.parseParams({ minSupport: 2, minCustomers: 2 }));
+    expect(isCooccurrenceRecommender(model) && named(soldOut.itemIds, model.boughtTogether(soldOut.itemIndex.get('bag')!, 10))).toEqual(['dress-M']);
+  });
+
   it('keeps a grouped model through its artifact, and onto a catalogue that grew', () => {
     const factory = fromRegistry('cooccurrence');
     const model = factory.fit(ds, factory.parseParams({ minSupport: 2, minCustomers: 2 }));
