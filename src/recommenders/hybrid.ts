@@ -330,9 +330,11 @@ export function createHybrid(
       }
       normalise(blended, bufs.part, novelWeights[name] ?? 0, ownWeights[name] ?? 0, own, scratch.pool);
       const { part } = bufs;
+      const partValues = part.values;
       for (let p = 0; p < part.size; p++) {
         const i = part.item(p);
-        scratch.blend.add(i, part.values[i] * multiplier(i));
+        // multiplier(i), inline: this loop runs for every item of every source of every customer.
+        scratch.blend.add(i, partValues[i] * (factor === null || own[i] === 1 || i >= factor.length ? 1 : factor[i]));
       }
     }
     if (cap && orders >= cap.minOrders) capSourceSlots(scratch, weighted, cap);
@@ -455,12 +457,31 @@ export function capSourceSlots(scratch: BlendScratch, names: readonly string[], 
   const values = blend.values;
   const cappedTop = cappedBest(cap.window);
   const otherTop = othersBest(cap.window);
+  // dominantSource per blend item, with each source's parts and whether it is capped looked up once per
+  // user rather than per item and source (the same sources in the same order, so the same choice).
+  const partsOf: Float32Array[] = [];
+  const cappedOf: boolean[] = [];
+  for (const name of names) {
+    const part = scratch.sources.get(name)?.part.values;
+    if (!part) continue;
+    partsOf.push(part);
+    cappedOf.push(cap.sources.includes(name));
+  }
   for (let p = 0; p < blend.size; p++) {
     const i = blend.item(p);
-    if (!(values[i] > 0) || own[i] === 1) continue;
-    const d = dominantSource(scratch, i, names);
-    const heap = d >= 0 && cap.sources.includes(names[d]) ? cappedTop.heap : otherTop.heap;
-    if (values[i] >= heap.threshold) heap.push(i, values[i]);
+    const v = values[i];
+    if (!(v > 0) || own[i] === 1) continue;
+    let best = -1;
+    let bestPart = 0;
+    for (let k = 0; k < partsOf.length; k++) {
+      const part = partsOf[k][i];
+      if (part > bestPart) {
+        best = k;
+        bestPart = part;
+      }
+    }
+    const heap = best >= 0 && cappedOf[best] ? cappedTop.heap : otherTop.heap;
+    if (v >= heap.threshold) heap.push(i, v);
   }
   const capped = cappedTop.items.subarray(0, cappedTop.drain());
   const others = otherTop.items.subarray(0, otherTop.drain());
@@ -473,22 +494,27 @@ export function capSourceSlots(scratch: BlendScratch, names: readonly string[], 
     const takeCapped = o >= others.length || (c < capped.length && values[capped[c]] >= values[others[o]] && c < allowed);
     order.push(takeCapped ? capped[c++] : others[o++]);
   }
-  const inWindow = new Set(order);
   let prev = Infinity;
   for (const i of order) {
     if (!(values[i] < prev)) blend.set(i, prev * (1 - 1e-5));
     prev = values[i];
   }
-  // Everything else below the window's last item, in its own order.
-  let rest = 0;
-  for (let p = 0; p < blend.size; p++) {
-    const i = blend.item(p);
-    if (own[i] !== 1 && !inWindow.has(i) && values[i] > rest) rest = values[i];
-  }
-  if (!(rest >= prev)) return;
-  const factor = (prev * (1 - 1e-5)) / rest;
-  for (let p = 0; p < blend.size; p++) {
-    const i = blend.item(p);
-    if (own[i] !== 1 && !inWindow.has(i) && values[i] > 0) values[i] *= factor;
+  // Everything else below the window's last item, in its own order: `own` marks the window's items
+  // (as 2) while they are passed over, and is put back after.
+  for (const i of order) if (own[i] === 0) own[i] = 2;
+  try {
+    let rest = 0;
+    for (let p = 0; p < blend.size; p++) {
+      const i = blend.item(p);
+      if (own[i] === 0 && values[i] > rest) rest = values[i];
+    }
+    if (!(rest >= prev)) return;
+    const factor = (prev * (1 - 1e-5)) / rest;
+    for (let p = 0; p < blend.size; p++) {
+      const i = blend.item(p);
+      if (own[i] === 0 && values[i] > 0) values[i] *= factor;
+    }
+  } finally {
+    for (const i of order) if (own[i] === 2) own[i] = 0;
   }
 }

@@ -240,7 +240,13 @@ export function createUserScorer(input: UserScorerInput): (ctx: UserContext, att
       const dominant = new Uint8Array(top.items.length);
       const parts = new Float64Array(sourceNames.length);
       // Each source's parts, looked up once per user rather than per candidate and source.
-      const partsOf = sourceNames.map((name) => scratch.sources.get(name)?.part.values);
+      // Only the sources the blend scored have parts (the others' stay 0 in `parts`), kept with their index.
+      const partsOf: Float32Array[] = [];
+      const partIndex: number[] = [];
+      sourceNames.forEach((name, k) => {
+        const values = scratch.sources.get(name)?.part.values;
+        if (values) partsOf.push(values), partIndex.push(k);
+      });
       for (let c = 0; c < top.items.length; c++) {
         const item = top.items[c];
         // Shares of the sum of the parts (the blend itself may be lowered by a source cap), and the
@@ -248,10 +254,14 @@ export function createUserScorer(input: UserScorerInput): (ctx: UserContext, att
         let total = 0;
         let best = -1;
         let bestPart = 0;
-        for (let k = 0; k < partsOf.length; k++) {
-          const part = partsOf[k]?.[item] ?? 0;
+        for (let q = 0; q < partsOf.length; q++) {
+          const k = partIndex[q];
+          const part = partsOf[q][item];
           total += parts[k] = part;
-          if (part > bestPart) [best, bestPart] = [k, part];
+          if (part > bestPart) {
+            best = k;
+            bestPart = part;
+          }
         }
         for (let k = 0; k < parts.length; k++) if (parts[k] > 0 && parts[k] >= SOURCE_SHARE * total) sourceMask[c] |= 1 << k;
         // The dominant source is always named, whatever its share.
