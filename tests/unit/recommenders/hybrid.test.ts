@@ -344,6 +344,21 @@ describe('hybrid source cap', () => {
     expect([...out.keys()].filter((i) => out[i] > 0).sort((a, b) => out[b] - out[a])).toEqual([0, 1, 2, 3]);
   });
 
+  it('When one scratch blends a capped customer and then another, Then the second blend is what a fresh scratch gives', () => {
+    const h = createHybrid(sources, { ...config({ weights: { cold: weights, warm: weights } }), sourceCap: { sources: ['trend'], share: 0.5, window: 2, minOrders: 2 } });
+    const scored = (scratch: ReturnType<typeof createBlendScratch>, c: UserContext) => {
+      h.blendSparse(c, scratch);
+      return [...scratch.blend.values];
+    };
+    // The second customer bought item 3 (outside the first one's window), so it is their own item and not rescaled.
+    const second: UserContext = { ...ctx(3), history: ctx(3).history.map((e, o) => ({ ...e, item: o === 0 ? 3 : 6 })) };
+    const reused = createBlendScratch(7);
+    scored(reused, ctx(3));
+    const fresh = scored(createBlendScratch(7), second);
+    expect(scored(reused, second)).toEqual(fresh);
+    expect([...reused.own]).toEqual([0, 0, 0, 1, 0, 0, 1]);
+  });
+
   it("When two sources score an item, Then its dominant source is the one with the larger weighted part", () => {
     const both = new Map([
       ['trend', fixed('trend', [1, 0.3, 0, 0, 0, 0, 0])],
