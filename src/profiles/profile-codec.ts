@@ -102,7 +102,7 @@ export function encodeProfiles(profiles: readonly SegmentedProfile[], info: Prof
 
 /** Reads profiles written by encodeProfiles; throws ArtifactFormatError on anything else or on inconsistent data. */
 export function decodeProfiles(bytes: Uint8Array): DecodedProfiles {
-  const d = profileDecoder(bytes);
+  const d = profileColumns(bytes);
   const profiles: SegmentedProfile[] = [];
   for (let k = 0; k < d.count; k++) profiles.push(d.profile(k));
   return { ...d.info, profiles };
@@ -113,7 +113,7 @@ export function decodeProfiles(bytes: Uint8Array): DecodedProfiles {
  * requests lets others run between stretches (420,000 profiles decoded in one stretch held it for 6-12 s).
  */
 export async function decodeProfilesInChunks(bytes: Uint8Array, pause: () => Promise<void>, chunk = 5000): Promise<DecodedProfiles> {
-  const d = profileDecoder(bytes);
+  const d = profileColumns(bytes);
   const profiles: SegmentedProfile[] = [];
   for (let k = 0; k < d.count; k++) {
     if (k > 0 && k % chunk === 0) await pause();
@@ -122,8 +122,55 @@ export async function decodeProfilesInChunks(bytes: Uint8Array, pause: () => Pro
   return { ...d.info, profiles };
 }
 
-/** The artifact's header checked and its arrays found; `profile(k)` decodes the k-th customer's profile. */
-function profileDecoder(bytes: Uint8Array): { count: number; info: Omit<DecodedProfiles, 'profiles'>; profile: (k: number) => SegmentedProfile } {
+/**
+ * The profiles artifact as its columns (copies of the artifact's arrays), with one customer's profile
+ * decoded on demand: what serving keeps, so a segment report, a group's members or one profile needs no
+ * object per customer (decoding all 420,000 into objects took 20-48 s of a loaded machine).
+ */
+export interface ProfileColumns {
+  count: number;
+  info: Omit<DecodedProfiles, 'profiles'>;
+  userIds: string[];
+  recencyDays: Int32Array;
+  frequency: Int32Array;
+  monetary: Float64Array;
+  /** [r, f, m] per customer. */
+  scores: Uint8Array;
+  /** [segment, lifecycle, valueTier] per customer: indices into RFM_SEGMENTS, LIFECYCLE_STAGES, VALUE_TIERS. */
+  labels: Uint8Array;
+  /** The k-th customer's profile. */
+  profile(k: number): SegmentedProfile;
+  /**
+   * Overwrites everything the columns hold of the k-th customer (numbers zeroed, id '', term and category
+   * weights zeroed), in place: an erased customer's data is not kept in memory. Their row stays (positions
+   * of the others unchanged); whoever keeps the columns leaves it out from then on.
+   */
+  blank(k: number): void;
+}
+
+export function profileColumns(bytes: Uint8Array): ProfileColumns {
+  return columnsOf(bytes, (ids, offsets) => unpackStrings(ids, offsets, 'profiles user ids'));
+}
+
+/** profileColumns with the ids unpacked `chunk` at a time, `pause()` awaited between. */
+export async function profileColumnsInChunks(bytes: Uint8Array, pause: () => Promise<void>, chunk = 20_000): Promise<ProfileColumns> {
+  let userIds: string[] = [];
+  let idArrays: [Uint8Array, Uint32Array] | null = null;
+  const columns = columnsOf(bytes, (ids, offsets) => {
+    idArrays = [ids, offsets];
+    return userIds;
+  });
+  const [ids, offsets] = idArrays!;
+  for (let from = 0; from < columns.count; from += chunk) {
+    if (from > 0) await pause();
+    userIds = userIds.concat(unpackStrings(ids, offsets, 'profiles user ids', from, Math.min(columns.count, from + chunk)));
+  }
+  columns.userIds = userIds;
+  return columns;
+}
+
+/** The artifact's header checked and its arrays found; `unpackIds` makes the user ids of their packed arrays. */
+function columnsOf(bytes: Uint8Array, unpackIds: (ids: Uint8Array, offsets: Uint32Array) => string[]): ProfileColumns {
   const { header, arrays } = decodeArtifact(bytes, { algorithm: ALGORITHM, version: VERSION });
   const n = header.meta?.count;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw new ArtifactFormatError('bad profile count');
@@ -133,13 +180,15 @@ function profileDecoder(bytes: Uint8Array): { count: number; info: Omit<DecodedP
     if (length !== undefined && a.length !== length) throw new ArtifactFormatError(`array ${name} has length ${a.length}, expected ${length}`);
     return a;
   };
-  const userIds = unpackStrings(get('userIdBytes', Uint8Array), get('userIdOffsets', Uint32Array, n + 1), 'profiles user ids');
+  const idBytes = get('userIdBytes', Uint8Array);
+  const idOffsets = get('userIdOffsets', Uint32Array, n + 1);
+  if (n > 0 && idOffsets[n] > idBytes.length) throw new ArtifactFormatError('profiles user ids: bad string offsets');
   const labelLists = (prefix: string) => {
     const ptr = get(`${prefix}Ptr`, Uint32Array, n + 1);
     const ids = get(`${prefix}Ids`, Uint32Array);
     const weights = get(`${prefix}Weights`, Float64Array, ids.length);
     const vocabulary = unpackStrings(get(`${prefix}VocabBytes`, Uint8Array), get(`${prefix}VocabOffsets`, Uint32Array), `profiles ${prefix} vocabulary`);
-    return (k: number): WeightedLabel[] => {
+    const list = (k: number): WeightedLabel[] => {
       if (ptr[k] > ptr[k + 1] || ptr[k + 1] > ids.length) throw new ArtifactFormatError(`bad ${prefix} pointers`);
       const out: WeightedLabel[] = [];
       for (let q = ptr[k]; q < ptr[k + 1]; q++) {
@@ -148,6 +197,12 @@ function profileDecoder(bytes: Uint8Array): { count: number; info: Omit<DecodedP
       }
       return out;
     };
+    const blank = (k: number) => {
+      if (ptr[k] > ptr[k + 1] || ptr[k + 1] > ids.length) return;
+      ids.fill(0, ptr[k], ptr[k + 1]);
+      weights.fill(0, ptr[k], ptr[k + 1]);
+    };
+    return { list, blank };
   };
   const terms = labelLists('term');
   const cats = labelLists('cat');
@@ -163,8 +218,18 @@ function profileDecoder(bytes: Uint8Array): { count: number; info: Omit<DecodedP
     return list[index];
   };
   const orNull = (x: number) => (Number.isNaN(x) ? null : x);
-  const profile = (k: number): SegmentedProfile => ({
-      userId: userIds[k],
+  const now = header.meta?.now;
+  const columns: ProfileColumns = {
+    count: n,
+    info: { now: typeof now === 'number' ? now : null, trainedAt: header.trainedAt, params: header.params },
+    userIds: unpackIds(idBytes, idOffsets),
+    recencyDays: recency,
+    frequency,
+    monetary,
+    scores,
+    labels,
+    profile: (k) => ({
+      userId: columns.userIds[k],
       recencyDays: recency[k],
       tenureDays: tenure[k],
       frequency: frequency[k],
@@ -179,14 +244,25 @@ function profileDecoder(bytes: Uint8Array): { count: number; info: Omit<DecodedP
       meanIntervalDays: orNull(interval[k]),
       firstOrder: new Date(first[k]).toISOString(),
       lastOrder: new Date(last[k]).toISOString(),
-      topTerms: terms(k),
-      topCategories: cats(k),
+      topTerms: terms.list(k),
+      topCategories: cats.list(k),
       segment: label(RFM_SEGMENTS, labels[3 * k]),
       lifecycle: label(LIFECYCLE_STAGES, labels[3 * k + 1]),
       valueTier: label(VALUE_TIERS, labels[3 * k + 2]),
-  });
-  const now = header.meta?.now;
-  return { count: n, info: { now: typeof now === 'number' ? now : null, trainedAt: header.trainedAt, params: header.params }, profile };
+    }),
+    blank(k) {
+      if (!(k >= 0 && k < n)) return;
+      for (const a of [recency, tenure, frequency]) a[k] = 0;
+      for (const a of [monetary, size, lines, value, first, last, sensitivity, interval]) a[k] = 0;
+      scores.fill(0, 3 * k, 3 * k + 3);
+      labels.fill(0, 3 * k, 3 * k + 3);
+      idBytes.fill(0, idOffsets[k], idOffsets[k + 1]);
+      columns.userIds[k] = '';
+      terms.blank(k);
+      cats.blank(k);
+    },
+  };
+  return columns;
 }
 
 /** encodeProfiles's arrays by how they hold a customer: one entry, three, or a list (CSR); the rest is shared. */

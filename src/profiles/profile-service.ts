@@ -6,12 +6,12 @@ import type { EventRepository } from '../data/event-repository.js';
 import type { Metrics } from '../metrics.js';
 import { buildDataset } from '../recommenders/dataset.js';
 import type { ModelMeta, ModelStore } from '../store/model-store.js';
-import { decodeProfilesInChunks } from './profile-codec.js';
+import { profileColumnsInChunks, type ProfileColumns } from './profile-codec.js';
 import { computeProfiles, DAY_MS, type CustomerProfile } from './profile.js';
 import { PROFILES_ARTIFACT } from './profiles-artifact.js';
 import { populationOf, populationWithout, percentileIn, scoreIn, type Population } from './population-score.js';
 import { frequencyScore } from './rfm-score.js';
-import { segmentReport, type SegmentReport } from './segment-report.js';
+import { segmentReportOfColumns, type SegmentReport } from './segment-report.js';
 import { lifecycleStage, rfmSegment, RFM_SEGMENTS, LIFECYCLE_STAGES, VALUE_TIERS, type SegmentedProfile } from './segments.js';
 
 /** What a cursor of a group's members holds: the model version, the group's tag, the last member's spend and id. */
@@ -24,7 +24,10 @@ export const SEGMENT_NAMES: Record<SegmentDimension, readonly string[]> = {
   valueTier: VALUE_TIERS,
 };
 
-/** The decoded profiles of one model version, with what a refresh needs. Changed only by an erasure (forgetUser). */
+/**
+ * The profiles of one model version as columns (one profile decoded when asked), with what a refresh needs.
+ * Changed only by an erasure (forgetUser), in place.
+ */
 interface VersionProfiles {
   version: string;
   /** Reference time of the training data (its latest purchase). */
@@ -33,8 +36,12 @@ interface VersionProfiles {
   from: Date | null;
   /** When it was trained: a refresh nets the returns stored by then only (a return is seen from the next training on). */
   trainedAt: number;
-  byUser: Map<string, SegmentedProfile>;
-  list: SegmentedProfile[];
+  columns: ProfileColumns;
+  /** Each customer's row in the columns; an erased customer's is deleted (and their row blanked, `gone`). */
+  byUser: Map<string, number>;
+  gone: Uint8Array;
+  /** Each group's rows by descending spend, ids breaking ties (`dimension:name`): made on its first list. */
+  groups: Map<string, Int32Array>;
   report: SegmentReport;
   recency: Population;
   frequency: Population;
@@ -63,6 +70,18 @@ function windowStart(info: Record<string, unknown> | undefined): Date | null {
  * without a retraining. Price sensitivity needs every customer's prices and stays as trained.
  */
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** The first of 0..n-1 where `holds` (false before it, true from it on), n when none. */
+function firstWhere(n: number, holds: (at: number) => boolean): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (holds(mid)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
 
 export function createProfileService(deps: {
   store: ModelStore;
@@ -97,32 +116,43 @@ export function createProfileService(deps: {
   }
 
   /**
-   * Decodes a version's profiles a chunk at a time with a turn of the event loop between (decodeProfilesInChunks),
-   * so requests are answered meanwhile: in one stretch, 420,000 profiles held the thread for 6-12 s.
+   * Reads a version's profiles as columns (profile-codec.ts ProfileColumns), with a turn of the event loop
+   * between stretches, so requests are answered meanwhile: decoding every profile into an object held a
+   * loaded machine's thread for 20-48 s at 420,000 customers; the report and the populations are made from
+   * the arrays, a turn between each.
    */
   async function load(meta: ModelMeta): Promise<VersionProfiles | null> {
     const started = generation;
     const bytes = await deps.store.getArtifact(meta.version, PROFILES_ARTIFACT);
     if (!bytes) return null;
-    const decoded = await decodeProfilesInChunks(bytes, turn);
-    const list = decoded.profiles;
-    const byUser = new Map<string, SegmentedProfile>();
-    for (let k = 0; k < list.length; k++) {
+    const columns = await profileColumnsInChunks(bytes, turn);
+    const byUser = new Map<string, number>();
+    for (let k = 0; k < columns.count; k++) {
       if (k > 0 && k % 20_000 === 0) await turn();
-      byUser.set(list[k].userId, list[k]);
+      byUser.set(columns.userIds[k], k);
     }
+    await turn();
+    const report = segmentReportOfColumns(columns);
+    await turn();
+    // Recency is scored on negated days (fewer days = higher score), as in computeProfiles.
+    const recency = populationOf(Float64Array.from(columns.recencyDays, (d) => -d));
+    await turn();
+    const frequency = populationOf(columns.frequency);
+    await turn();
+    const monetary = populationOf(columns.monetary);
     const next: VersionProfiles = {
       version: meta.version,
-      now: decoded.now ?? Date.parse(meta.trainedAt),
+      now: columns.info.now ?? Date.parse(meta.trainedAt),
       from: windowStart(meta.info),
       trainedAt: Date.parse(meta.trainedAt),
+      columns,
       byUser,
-      list,
-      report: segmentReport(list),
-      // Recency is scored on negated days (fewer days = higher score), as in computeProfiles.
-      recency: populationOf(list.map((p) => -p.recencyDays)),
-      frequency: populationOf(list.map((p) => p.frequency)),
-      monetary: populationOf(list.map((p) => p.monetary)),
+      gone: new Uint8Array(columns.count),
+      groups: new Map(),
+      report,
+      recency,
+      frequency,
+      monetary,
     };
     if (started !== generation) return next;
     cached = next;
@@ -131,6 +161,30 @@ export function createProfileService(deps: {
       for (const s of next.report.segments) deps.metrics.segmentSize.set({ segment: s.name }, s.users);
     }
     return next;
+  }
+
+  const DIMENSIONS: readonly SegmentDimension[] = ['segment', 'lifecycle', 'valueTier'];
+
+  /** The rows of a group, by descending spend and ascending id, erased customers left out (made once per version). */
+  function groupRows(v: VersionProfiles, dimension: SegmentDimension, name: string): Int32Array {
+    const key = `${dimension}:${name}`;
+    let rows = v.groups.get(key);
+    if (rows) return rows;
+    rows = rowsIn(v, dimension, name);
+    const { monetary, userIds } = v.columns;
+    rows.sort((a, b) => monetary[b] - monetary[a] || (userIds[a] < userIds[b] ? -1 : userIds[a] > userIds[b] ? 1 : 0));
+    v.groups.set(key, rows);
+    return rows;
+  }
+
+  /** The rows of a group's customers in row order, erased customers left out. */
+  function rowsIn(v: VersionProfiles, dimension: SegmentDimension, name: string): Int32Array {
+    const d = DIMENSIONS.indexOf(dimension);
+    const g = SEGMENT_NAMES[dimension].indexOf(name);
+    const { labels, count } = v.columns;
+    const out: number[] = [];
+    if (g >= 0) for (let k = 0; k < count; k++) if (labels[3 * k + d] === g && v.gone[k] === 0) out.push(k);
+    return Int32Array.from(out);
   }
 
   /**
@@ -158,28 +212,39 @@ export function createProfileService(deps: {
 
   return {
     /**
-     * After an erasure: the customer is taken out of the decoded profiles in place, as the redacted
-     * artifact holds them (the others, the segment counts and the populations a refresh is scored
-     * against without them). Dropping them all instead made the next read decode the whole artifact
-     * again on the thread that answers requests: 6-12 s at 420,000 customers, after every erasure.
+     * After an erasure: the customer is taken out of the version's profiles in place, as the redacted
+     * artifact holds them: their row blanked (profile-codec.ts blank: nothing of them stays in memory),
+     * taken out of the group lists made so far, the segment counts made again from the columns and the
+     * populations a refresh is scored against taken without them. Dropping the version instead made the
+     * next read decode the whole artifact again on the thread that answers requests: 6-12 s at 420,000
+     * customers, after every erasure.
      */
     forgetUser(userId: string): void {
       generation++;
       const v = cached;
-      const gone = v?.byUser.get(userId);
-      if (!v || !gone) return;
-      const list = v.list.filter((p) => p.userId !== userId);
-      // In place: a read holding this version's profiles no longer finds them either.
+      const k = v?.byUser.get(userId);
+      if (!v || k === undefined) return;
+      const { columns } = v;
+      const gone = { recency: columns.recencyDays[k], frequency: columns.frequency[k], monetary: columns.monetary[k], labels: columns.labels.slice(3 * k, 3 * k + 3) };
       v.byUser.delete(userId);
-      cached = {
-        ...v,
-        list,
-        report: segmentReport(list),
-        recency: populationWithout(v.recency, -gone.recencyDays),
-        frequency: populationWithout(v.frequency, gone.frequency),
-        monetary: populationWithout(v.monetary, gone.monetary),
-      };
-      deps.metrics?.segmentSize.set({ segment: gone.segment }, cached.report.segments.find((g) => g.name === gone.segment)?.users ?? 0);
+      v.gone[k] = 1;
+      DIMENSIONS.forEach((dimension, d) => {
+        const key = `${dimension}:${SEGMENT_NAMES[dimension][gone.labels[d]]}`;
+        const rows = v.groups.get(key);
+        const at = rows ? rows.indexOf(k) : -1;
+        if (!rows || at < 0) return;
+        const without = new Int32Array(rows.length - 1);
+        without.set(rows.subarray(0, at));
+        without.set(rows.subarray(at + 1), at);
+        v.groups.set(key, without);
+      });
+      columns.blank(k);
+      v.report = segmentReportOfColumns(columns, (row) => v.gone[row] === 0);
+      v.recency = populationWithout(v.recency, -gone.recency);
+      v.frequency = populationWithout(v.frequency, gone.frequency);
+      v.monetary = populationWithout(v.monetary, gone.monetary);
+      const segment = RFM_SEGMENTS[gone.labels[0]];
+      deps.metrics?.segmentSize.set({ segment }, v.report.segments.find((g) => g.name === segment)?.users ?? 0);
     },
 
     /** Null when the active model has no profiles (or no model is active). */
@@ -192,7 +257,8 @@ export function createProfileService(deps: {
     async profile(userId: string): Promise<ProfileView | null> {
       const v = await current();
       if (!v) return null;
-      const old = v.byUser.get(userId);
+      const row = v.byUser.get(userId);
+      const old = row === undefined ? undefined : v.columns.profile(row);
       const live = await deps.store.getUserEvents(userId);
       if (old && live.length === 0) return { ...old, modelVersion: v.version, source: 'model', asOf: new Date(v.now).toISOString() };
       // The population was profiled over the training's window: a refresh reads the same one (with all purchases
@@ -214,7 +280,8 @@ export function createProfileService(deps: {
     async userIdsIn(dimension: SegmentDimension, name: string): Promise<Set<string> | null> {
       const v = await current();
       if (!v) return null;
-      return new Set(v.list.filter((p) => p[dimension] === name).map((p) => p.userId));
+      const { userIds } = v.columns;
+      return new Set(Array.from(rowsIn(v, dimension, name), (k) => userIds[k]));
     },
 
     /**
@@ -232,13 +299,14 @@ export function createProfileService(deps: {
       if (after && after.v !== v.version) {
         throw new AppError('CONFLICT', `cursor: the members are model version ${v.version}'s now, not ${after.v}'s as on the pages before; start again without the cursor`);
       }
-      const all = v.list.filter((p) => p[dimension] === name).sort((a, b) => b.monetary - a.monetary || (a.userId < b.userId ? -1 : 1));
-      const found = after ? all.findIndex((p) => p.monetary < after.k || (p.monetary === after.k && p.userId > after.id)) : (page.offset ?? 0);
-      const from = found < 0 ? all.length : found;
-      const users = all.slice(from, from + page.limit);
+      const rows = groupRows(v, dimension, name);
+      const { monetary, userIds } = v.columns;
+      // The first member strictly after the cursor's: the rows are in the order the predicate rises in.
+      const from = after ? firstWhere(rows.length, (at) => monetary[rows[at]] < after.k || (monetary[rows[at]] === after.k && userIds[rows[at]] > after.id)) : Math.min(rows.length, page.offset ?? 0);
+      const users = Array.from(rows.subarray(from, from + page.limit), (k) => v.columns.profile(k));
       const last = users.at(-1);
-      const nextCursor = last && from + page.limit < all.length ? encodeCursor({ v: v.version, g, k: last.monetary, id: last.userId }) : null;
-      return { modelVersion: v.version, total: all.length, users, nextCursor };
+      const nextCursor = last && from + page.limit < rows.length ? encodeCursor({ v: v.version, g, k: last.monetary, id: last.userId }) : null;
+      return { modelVersion: v.version, total: rows.length, users, nextCursor };
     },
   };
 }

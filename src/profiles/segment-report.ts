@@ -99,3 +99,61 @@ export function segmentReport(profiles: readonly Profile[]): SegmentReport {
     valueTiers: summarize(profiles, VALUE_TIERS, (p) => p.valueTier),
   };
 }
+
+/** What segmentReportOfColumns reads: profile-codec.ts ProfileColumns' arrays. */
+export interface ReportColumns {
+  count: number;
+  monetary: Float64Array;
+  /** [r, f, m] per customer. */
+  scores: Uint8Array;
+  /** [segment, lifecycle, valueTier] per customer, indices into their label lists. */
+  labels: Uint8Array;
+}
+
+/**
+ * segmentReport of the customers of the columns that `keep` (default all), read straight from the arrays:
+ * no object per customer. The same sums in the same order, so the same report as segmentReport of their
+ * decoded profiles.
+ */
+export function segmentReportOfColumns(c: ReportColumns, keep: (k: number) => boolean = () => true): SegmentReport {
+  const lists = [RFM_SEGMENTS, LIFECYCLE_STAGES, VALUE_TIERS] as const;
+  const sums = lists.map((names) => ({ users: new Float64Array(names.length), revenue: new Float64Array(names.length), r: new Float64Array(names.length), f: new Float64Array(names.length), m: new Float64Array(names.length) }));
+  const totals = [0, 0, 0];
+  const scores: ScoreDistribution = { r: [0, 0, 0, 0, 0], f: [0, 0, 0, 0, 0], m: [0, 0, 0, 0, 0] };
+  let users = 0;
+  let revenue = 0;
+  for (let k = 0; k < c.count; k++) {
+    if (!keep(k)) continue;
+    users++;
+    const monetary = c.monetary[k];
+    revenue += monetary;
+    const [r, f, m] = [c.scores[3 * k], c.scores[3 * k + 1], c.scores[3 * k + 2]];
+    scores.r[r - 1]++;
+    scores.f[f - 1]++;
+    scores.m[m - 1]++;
+    for (let d = 0; d < 3; d++) {
+      const g = c.labels[3 * k + d];
+      if (g >= lists[d].length) throw new Error(`unknown group ${g}`);
+      const s = sums[d];
+      s.users[g]++;
+      s.revenue[g] += monetary;
+      s.r[g] += r;
+      s.f[g] += f;
+      s.m[g] += m;
+      totals[d] += monetary;
+    }
+  }
+  const mean = (sum: number, n: number) => (n > 0 ? sum / n : null);
+  const groups = (d: number): GroupSummary[] =>
+    lists[d].map((name, g) => ({
+      name,
+      users: sums[d].users[g],
+      userShare: users > 0 ? sums[d].users[g] / users : 0,
+      revenue: sums[d].revenue[g],
+      revenueShare: totals[d] > 0 ? sums[d].revenue[g] / totals[d] : 0,
+      meanR: mean(sums[d].r[g], sums[d].users[g]),
+      meanF: mean(sums[d].f[g], sums[d].users[g]),
+      meanM: mean(sums[d].m[g], sums[d].users[g]),
+    }));
+  return { users, revenue, scores, segments: groups(0), lifecycle: groups(1), valueTiers: groups(2) };
+}
