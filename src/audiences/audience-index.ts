@@ -68,6 +68,8 @@ export interface AudienceIndex {
   relatedSources: readonly string[];
   /** Source names of the hybrid (bit k of a candidate's source mask). */
   hybridSources: readonly string[];
+  /** 1 for a customer taken out since it was built (withoutUser): in no audience, nothing of them kept. */
+  gone: Uint8Array;
 }
 
 /**
@@ -155,7 +157,38 @@ export function audienceIndexOf(
     neighbours: input.neighbours,
     relatedSources: input.relatedSources,
     hybridSources: input.hybridSources,
+    gone: new Uint8Array(input.entries.length),
   };
+}
+
+const NO_ENTRY: UserEntry = {
+  segment: -1,
+  orders: 0,
+  lastTs: 0,
+  purchased: new Int32Array(0),
+  recentItems: new Int32Array(0),
+  recentTs: new Float64Array(0),
+  hybrid: { items: new Int32Array(0), scores: new Float32Array(0), sourceMask: new Uint32Array(0), dominant: new Uint8Array(0), because: new Int32Array(0) },
+};
+
+/**
+ * Takes customer u out of the index in place (an erasure): in no audience from now on, their id and entry
+ * dropped (its arrays zeroed) and their candidate postings' scores zeroed, so the process keeps nothing of
+ * them; their number stays in the buyers' postings, anonymous, and is never eligible. The work is the
+ * customer's own lists (and the postings of their candidates), not the index's size.
+ */
+export function withoutUser(index: AudienceIndex, u: number): void {
+  if (!(u >= 0 && u < index.entries.length) || index.gone[u] === 1) return;
+  index.gone[u] = 1;
+  const e = index.entries[u];
+  const { candidates } = index;
+  for (const item of e.hybrid.items) {
+    if (!(item >= 0 && item < index.itemCount)) continue;
+    for (let p = candidates.indptr[item]; p < candidates.indptr[item + 1]; p++) if (candidates.users[p] === u) candidates.scores[p] = 0;
+  }
+  for (const a of [e.purchased, e.recentItems, e.recentTs, e.hybrid.items, e.hybrid.scores, e.hybrid.sourceMask, e.hybrid.dominant, e.hybrid.because]) a.fill(0);
+  (index.entries as UserEntry[])[u] = NO_ENTRY;
+  (index.userIds as string[])[u] = '';
 }
 
 /** Builds the index over customers' entries (in any order; `userIds[u]` is entry u's customer). */
@@ -191,7 +224,7 @@ export function rankAudience(index: AudienceIndex, q: AudienceQuery): AudienceMe
       }
     }
   }
-  const eligible = (u: number) => !excluded.has(u) && (q.allow === undefined || q.allow(u));
+  const eligible = (u: number) => index.gone[u] === 0 && !excluded.has(u) && (q.allow === undefined || q.allow(u));
   const prior = (u: number) => (q.gamma === 0 ? 1 : Math.pow(Math.max(1, entries[u].orders), q.gamma));
 
   // Tier 1: the blend's own scores of the targets; the reason follows the target scored best.
