@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Worker } from 'node:worker_threads';
 import { decodeProfiles, encodeProfiles } from '../../../src/profiles/profile-codec.js';
 import { computeProfiles } from '../../../src/profiles/profile.js';
 import { segmentProfiles } from '../../../src/profiles/segments.js';
@@ -19,5 +20,22 @@ describe('a redaction runner closed while its worker holds a job', () => {
     expect(decodeProfiles(result.bytes!).profiles.map((p) => p.userId)).toEqual(ids.slice(1));
     // A close is not a failure of the worker.
     expect(failures).toEqual([]);
+  }, 30_000);
+});
+
+describe('a redaction runner closed while its worker is still working on a job', () => {
+  it('When it is closed, Then the worker finishes the job and its answer is the one returned, not a redo on the closing thread', async () => {
+    // A worker that answers a mark of its own, which a redo on this thread cannot give: for an unknown
+    // recommender family redaction.ts answers { bytes: null } with no rows.
+    const startWorker = () =>
+      new Worker(
+        `const { parentPort } = require('node:worker_threads');
+         parentPort.on('message', ({ id }) => setTimeout(() => parentPort.postMessage({ id, result: { bytes: null, rows: [7] } }), 300));`,
+        { eval: true },
+      );
+    const runner = createRedactionRunner({ startWorker });
+    const job = runner.run({ kind: 'recommender', family: 'no-such-family', bytes: new Uint8Array(8), rows: [0] });
+    await runner.close();
+    expect(await job).toEqual({ bytes: null, rows: [7] });
   }, 30_000);
 });
