@@ -531,6 +531,19 @@ export interface PurchaseWindow {
 }
 
 type PurchaseRowRecord = { u: string; i: string; o: string | null; t: number; q: number; p: number | null };
+/** A purchase row with its event id (`id`): the reads net of returns match returned units to purchases by it. */
+type PurchaseIdRecord = PurchaseRowRecord & { id: string };
+
+/** The user condition of a window's read, on column `column`, as parameter `$at`. */
+function userCondition(window: PurchaseWindow, column: string, at: number): { where: string; param: unknown[] } {
+  const { userId, userIds } = window;
+  // A literal user_id condition (not "$3 IS NULL OR ...") lets the planner use the (user_id, ts) index.
+  if (userId !== undefined) return { where: `AND ${column} = $${at}`, param: [userId] };
+  if (userIds !== undefined) return { where: `AND ${column} = ANY($${at}::text[])`, param: [userIds] };
+  return { where: '', param: [] };
+}
+
+const PURCHASE_COLUMNS = `user_id AS u, item_id AS i, order_id AS o, (extract(epoch FROM ts) * 1000)::float8 AS t, quantity AS q, price AS p`;
 
 /**
  * The purchases of a window, by time and then event id: a total order, the same however the table's rows
@@ -541,61 +554,90 @@ type PurchaseRowRecord = { u: string; i: string; o: string | null; t: number; q:
  * a total order". The order is by `t`, the selected time, which no index serves: ordered by `ts`, Postgres
  * walked the ts index and read the heap once a row (3.4M buffer reads and 57 s against 13 s for a scan and
  * sort, on 4.38M rows lying out of time order), where a full read now scans the table and sorts.
+ *
+ * Always gross: with `ids`, each row carries its event id, and the reader takes the returned units off the rows
+ * returnedUnits named (netRows). Netting in Postgres (a join of every purchase with the returned ids) made the full
+ * read 1.8 times the gross one at ten times our data (bench/README.md "Purchases net of returns at the cost of a
+ * gross read").
  */
-function purchaseRowsQuery(window: PurchaseWindow, returned?: { ids: string[]; units: number[] }): { sql: string; params: unknown[] } {
-  const { userId, userIds } = window;
-  const user = userId !== undefined ? { where: 'AND p.user_id = $3', param: [userId] } : userIds !== undefined ? { where: 'AND p.user_id = ANY($3::text[])', param: [userIds] } : { where: '', param: [] };
-  const window_ = [window.from?.toISOString() ?? null, window.to?.toISOString() ?? null, ...user.param];
-  if (!returned || returned.ids.length === 0) {
-    return {
-      sql: `SELECT user_id AS u, item_id AS i, order_id AS o, (extract(epoch FROM ts) * 1000)::float8 AS t, quantity AS q, price AS p
-         FROM purchase_events p WHERE ($1::timestamptz IS NULL OR ts >= $1) AND ($2::timestamptz IS NULL OR ts < $2)
+function purchaseRowsQuery(window: PurchaseWindow, ids = false): { sql: string; params: unknown[] } {
+  const user = userCondition(window, 'user_id', 3);
+  return {
+    sql: `SELECT ${PURCHASE_COLUMNS}${ids ? ', event_id AS id' : ''}
+         FROM purchase_events WHERE ($1::timestamptz IS NULL OR ts >= $1) AND ($2::timestamptz IS NULL OR ts < $2)
          ${user.where}
          ORDER BY t, event_id`,
-      // A literal user_id condition (not "$3 IS NULL OR ...") lets the planner use the (user_id, ts) index.
-      params: window_,
-    };
-  }
-  // Net of returns: the units returnedUnits found returned come off their purchases; those returned whole are left out.
-  const n = window_.length;
-  return {
-    sql: `SELECT p.user_id AS u, p.item_id AS i, p.order_id AS o, (extract(epoch FROM p.ts) * 1000)::float8 AS t, p.quantity - coalesce(r.n, 0) AS q, p.price AS p
-         FROM purchase_events p LEFT JOIN unnest($${n + 1}::text[], $${n + 2}::int[]) AS r(id, n) ON r.id = p.event_id
-         WHERE ($1::timestamptz IS NULL OR p.ts >= $1) AND ($2::timestamptz IS NULL OR p.ts < $2) AND (r.n IS NULL OR p.quantity > r.n)
-         ${user.where}
-         ORDER BY t, p.event_id`,
-    params: [...window_, returned.ids, returned.units],
+    params: [window.from?.toISOString() ?? null, window.to?.toISOString() ?? null, ...user.param],
   };
 }
+
+/** The units returned of each purchase (by event id) from returnedUnits' answer. */
+const unitsById = (returned: { ids: string[]; units: number[] }) => new Map(returned.ids.map((id, k) => [id, returned.units[k]]));
+
+/** Rows read with their ids, net of the units returned of each: a purchase returned whole is left out, one returned in part keeps the rest. */
+function netRows(rows: readonly PurchaseIdRecord[], returned: ReadonlyMap<string, number>): PurchaseRow[] {
+  const out: PurchaseRow[] = [];
+  for (const r of rows) {
+    const n = returned.get(r.id);
+    if (n === undefined) out.push(toPurchaseRow(r));
+    else if (r.q > n) out.push({ ...toPurchaseRow(r), quantity: r.q - n });
+  }
+  return out;
+}
+
+/** When a window's returns end: its end or `returnsBefore`, the earlier. */
+const returnsEnd = (window: PurchaseWindow) => [window.to, window.returnsBefore].filter((d): d is Date => d !== undefined).sort((a, b) => a.getTime() - b.getTime())[0];
+
+/** The returns a window's purchases are net of (returnedUnits), as a query's FROM-less SELECT list and WHERE, from parameter `$at` on. */
+function returnsOfWindow(window: PurchaseWindow, at: number): { sql: string; params: unknown[] } {
+  const user = userCondition(window, 'user_id', at + 2);
+  const storedBy = window.returnsStoredBy ? `AND created_at <= $${at + 2 + user.param.length}` : '';
+  return {
+    sql: `SELECT user_id, item_id, order_id, quantity, ts, event_id FROM return_events
+          WHERE ($${at}::timestamptz IS NULL OR ts >= $${at}) AND ($${at + 1}::timestamptz IS NULL OR ts < $${at + 1}) ${user.where} ${storedBy}`,
+    params: [window.from?.toISOString() ?? null, returnsEnd(window)?.toISOString() ?? null, ...user.param, ...(window.returnsStoredBy ? [window.returnsStoredBy.toISOString()] : [])],
+  };
+}
+
+type ReturnRecord = { u: string; i: string; o: string | null; q: number; t: number };
+const toReturnLine = (r: ReturnRecord): ReturnLine => ({ userId: r.u, itemId: r.i, orderId: r.o, quantity: r.q, ts: r.t });
+const toPurchaseLine = (r: { u: string; i: string; o: string | null; q: number; t: number }) => ({ userId: r.u, itemId: r.i, orderId: r.o, quantity: r.q, ts: r.t });
 
 /**
  * The units the window's returns take off its purchases (return-allocation.ts), by purchase event id: the returns
  * dated in the window (before `returnsBefore` too, when given), allocated to the purchases of the same customers
- * and items in the window. One read of the returns (none stored: nothing more is read) and one of their pairs'
- * purchases; the purchases' own read then takes the units off (purchaseRowsQuery).
+ * and items in the window. One statement: the returns (kind 1, by time and id) and their pairs' purchases (kind 0,
+ * in the order purchaseRowsQuery reads them); no returns, nothing more is read. The purchases' own read then takes
+ * the units off (netRows).
  */
 export async function returnedUnits(db: Pick<Db, 'query'>, window: PurchaseWindow): Promise<{ ids: string[]; units: number[] } | undefined> {
-  const { userId, userIds } = window;
-  const user = userId !== undefined ? { where: 'AND user_id = $3', param: [userId] } : userIds !== undefined ? { where: 'AND user_id = ANY($3::text[])', param: [userIds] } : { where: '', param: [] };
-  const before = [window.to, window.returnsBefore].filter((d): d is Date => d !== undefined).sort((a, b) => a.getTime() - b.getTime())[0];
-  const { rows: returns } = await db.query<{ u: string; i: string; o: string | null; q: number; t: number }>(
-    `SELECT user_id AS u, item_id AS i, order_id AS o, quantity AS q, (extract(epoch FROM ts) * 1000)::float8 AS t
-     FROM return_events WHERE ($1::timestamptz IS NULL OR ts >= $1) AND ($2::timestamptz IS NULL OR ts < $2) ${user.where}
-     ${window.returnsStoredBy ? `AND created_at <= $${3 + user.param.length}` : ''}
-     ORDER BY ts, event_id`,
-    [window.from?.toISOString() ?? null, before?.toISOString() ?? null, ...user.param, ...(window.returnsStoredBy ? [window.returnsStoredBy.toISOString()] : [])],
+  const read = await returnsAndTheirPurchases(db, window);
+  return read && unitsTaken(read.bought, read.returns);
+}
+
+type BoughtRecord = ReturnRecord & { id: string };
+
+/** The window's returns (by time and id) and their pairs' purchases (in purchaseRowsQuery's order) in one statement; undefined when it has no return. */
+async function returnsAndTheirPurchases(db: Pick<Db, 'query'>, window: PurchaseWindow): Promise<{ bought: BoughtRecord[]; returns: ReturnRecord[] } | undefined> {
+  const returns = returnsOfWindow(window, 3);
+  const { rows } = await db.query<BoughtRecord & { k: number }>(
+    `WITH r AS MATERIALIZED (${returns.sql})
+     SELECT 1 AS k, user_id AS u, item_id AS i, order_id AS o, quantity AS q, (extract(epoch FROM ts) * 1000)::float8 AS t, event_id AS id FROM r
+     UNION ALL
+     SELECT 0, p.user_id, p.item_id, p.order_id, p.quantity, (extract(epoch FROM p.ts) * 1000)::float8, p.event_id
+     FROM purchase_events p WHERE (p.user_id, p.item_id) IN (SELECT user_id, item_id FROM r)
+       AND ($1::timestamptz IS NULL OR p.ts >= $1) AND ($2::timestamptz IS NULL OR p.ts < $2) ${userCondition(window, 'p.user_id', 5).where}
+     ORDER BY k, t, id`,
+    [window.from?.toISOString() ?? null, window.to?.toISOString() ?? null, ...returns.params],
   );
-  if (returns.length === 0) return undefined;
-  const pairs = [...new Map(returns.map((r) => [JSON.stringify([r.u, r.i]), r])).values()];
-  const { rows: bought } = await db.query<{ id: string; u: string; i: string; o: string | null; q: number; t: number }>(
-    `SELECT p.event_id AS id, p.user_id AS u, p.item_id AS i, p.order_id AS o, p.quantity AS q, (extract(epoch FROM p.ts) * 1000)::float8 AS t
-     FROM purchase_events p JOIN (SELECT DISTINCT u, i FROM unnest($3::text[], $4::text[]) AS x(u, i)) x ON p.user_id = x.u AND p.item_id = x.i
-     WHERE ($1::timestamptz IS NULL OR p.ts >= $1) AND ($2::timestamptz IS NULL OR p.ts < $2)
-     ORDER BY p.ts, p.event_id`,
-    [window.from?.toISOString() ?? null, window.to?.toISOString() ?? null, pairs.map((r) => r.u), pairs.map((r) => r.i)],
-  );
-  const lines = bought.map((b) => ({ userId: b.u, itemId: b.i, orderId: b.o, quantity: b.q, ts: b.t }));
-  const { taken } = allocateReturns(lines, returns.map((r): ReturnLine => ({ userId: r.u, itemId: r.i, orderId: r.o, quantity: r.q, ts: r.t })));
+  const first = rows.findIndex((r) => r.k === 1);
+  if (first < 0) return undefined;
+  return { bought: rows.slice(0, first), returns: rows.slice(first) };
+}
+
+/** The units `returns` take off `bought` (return-allocation.ts), by purchase event id. */
+function unitsTaken(bought: readonly BoughtRecord[], returns: readonly ReturnRecord[]): { ids: string[]; units: number[] } {
+  const { taken } = allocateReturns(bought.map(toPurchaseLine), returns.map(toReturnLine));
   const out = { ids: [] as string[], units: [] as number[] };
   for (let k = 0; k < bought.length; k++) {
     if (taken[k] > 0) {
@@ -604,6 +646,27 @@ export async function returnedUnits(db: Pick<Db, 'query'>, window: PurchaseWindo
     }
   }
   return out;
+}
+
+/**
+ * Whether any return is dated in the window (netting has anything to do): one probe of an index. A read with none
+ * reads its purchases as they are, without their ids.
+ */
+async function anyReturn(db: Pick<Db, 'query'>, window: PurchaseWindow): Promise<boolean> {
+  const returns = returnsOfWindow(window, 1);
+  const { rows } = await db.query<{ any: boolean }>(`SELECT EXISTS (${returns.sql}) AS any`, returns.params);
+  return rows[0].any;
+}
+
+/**
+ * The window's purchases gross with their ids from a cursor, each batch with what `pending` (the returned units)
+ * found, awaited first. Not run beside the cursor's sort: at load 20 on two cores that measured slower still
+ * (bench/README.md "Purchases net of returns at the cost of a gross read").
+ */
+async function* withReturnsFound<T>(db: Db, window: PurchaseWindow, batchSize: number | undefined, pending: Promise<T>): AsyncGenerator<{ rows: PurchaseIdRecord[]; found: T }> {
+  const found = await pending;
+  const { sql, params } = purchaseRowsQuery(window, true);
+  for await (const rows of db.stream<PurchaseIdRecord>(sql, params, batchSize)) yield { rows, found };
 }
 
 const toPurchaseRow = (r: PurchaseRowRecord): PurchaseRow => ({ userId: r.u, itemId: r.i, orderId: r.o, ts: r.t, quantity: r.q, price: r.p });
@@ -947,19 +1010,88 @@ export function createEventRepository(db: Db) {
      * returned in part has the units kept.
      */
     async loadPurchaseRows(window: PurchaseWindow = {}): Promise<PurchaseRow[]> {
-      const { sql, params } = purchaseRowsQuery(window, await returnedUnits(db, window));
-      const { rows } = await db.query<PurchaseRowRecord>(sql, params);
-      return rows.map(toPurchaseRow);
+      // One statement: the window's purchases (kind 0, in purchaseRowsQuery's order) and then its returns (kind 1),
+      // allocated here over the purchases read (a return's pair's purchases in the window are among them). A
+      // batch of customers on the request path (batched-reads.ts) is one round trip.
+      const purchases = purchaseRowsQuery(window, true);
+      const returns = returnsOfWindow(window, purchases.params.length + 1);
+      const { rows } = await db.query<PurchaseIdRecord & { k: number }>(
+        `WITH r AS MATERIALIZED (${returns.sql})
+         SELECT * FROM (SELECT 0 AS k, ${PURCHASE_COLUMNS}, event_id AS id FROM purchase_events
+                        WHERE ($1::timestamptz IS NULL OR ts >= $1) AND ($2::timestamptz IS NULL OR ts < $2) ${userCondition(window, 'user_id', 3).where}
+                        UNION ALL
+                        SELECT 1, user_id, item_id, order_id, (extract(epoch FROM ts) * 1000)::float8, quantity, NULL, event_id FROM r) x
+         ORDER BY k, t, id`,
+        [...purchases.params, ...returns.params],
+      );
+      const first = rows.findIndex((r) => r.k === 1);
+      if (first < 0) return rows.map(toPurchaseRow);
+      const bought = rows.slice(0, first);
+      const { taken } = allocateReturns(bought.map(toPurchaseLine), rows.slice(first).map(toReturnLine));
+      const out: PurchaseRow[] = [];
+      for (let k = 0; k < bought.length; k++) {
+        const r = bought[k];
+        if (taken[k] === 0) out.push(toPurchaseRow(r));
+        else if (taken[k] < r.q) out.push({ ...toPurchaseRow(r), quantity: r.q - taken[k] });
+      }
+      return out;
     },
 
     /**
      * The same rows as loadPurchaseRows, in the same order, in batches of at most `batchSize`: on
      * Postgres from a cursor, so a caller that keeps them in columns (DatasetBuilder) never holds every
-     * purchase as an object. PGlite yields them as one batch.
+     * purchase as an object. PGlite yields them as one batch. With returns in the window, the units returnedUnits finds (the
+     * returns and their pairs' purchases only, one statement) come off the purchases as they are read, gross with their
+     * ids (netRows): no join of every purchase in Postgres.
      */
     async *streamPurchaseRows(window: PurchaseWindow = {}, batchSize?: number): AsyncGenerator<PurchaseRow[]> {
-      const { sql, params } = purchaseRowsQuery(window, await returnedUnits(db, window));
-      for await (const rows of db.stream<PurchaseRowRecord>(sql, params, batchSize)) yield rows.map(toPurchaseRow);
+      if (!(await anyReturn(db, window))) {
+        const { sql, params } = purchaseRowsQuery(window);
+        for await (const rows of db.stream<PurchaseRowRecord>(sql, params, batchSize)) yield rows.map(toPurchaseRow);
+        return;
+      }
+      let units: Map<string, number> | undefined;
+      for await (const { rows, found } of withReturnsFound(db, window, batchSize, returnedUnits(db, window))) {
+        units ??= unitsById(found ?? { ids: [], units: [] });
+        const net = netRows(rows, units);
+        if (net.length > 0) yield net;
+      }
+    },
+
+    /**
+     * streamPurchaseRows's rows (net of every return of the window) and, beside them, the same purchases net only of
+     * the returns dated before the start of the `spanMs` that end just after the window's latest purchase (`tuning`):
+     * a training's own tuning validates rolling windows over that span, each fold training on what came before its
+     * window, so a return made in a window is a fact no fold's training side may know (tune-command.ts reads the same
+     * way; an evaluation too: evaluation-service.ts returnsWindow). Conservative, as those: a later fold does not see
+     * the returns made in the earlier windows either. One read of the returns and of the purchases; `tuning` is
+     * absent from every batch when no return is dated in the span (the two are the same rows).
+     */
+    async *streamPurchaseRowsWithTuning(window: PurchaseWindow, spanMs: number, batchSize?: number): AsyncGenerator<{ rows: PurchaseRow[]; tuning?: PurchaseRow[] }> {
+      if (!(await anyReturn(db, window))) {
+        const { sql, params } = purchaseRowsQuery(window);
+        for await (const rows of db.stream<PurchaseRowRecord>(sql, params, batchSize)) yield { rows: rows.map(toPurchaseRow) };
+        return;
+      }
+      const user = userCondition(window, 'user_id', 3);
+      const { rows: latest } = await db.query<{ t: number | null }>(
+        `SELECT (extract(epoch FROM max(ts)) * 1000)::float8 AS t FROM purchase_events
+         WHERE ($1::timestamptz IS NULL OR ts >= $1) AND ($2::timestamptz IS NULL OR ts < $2) ${user.where}`,
+        [window.from?.toISOString() ?? null, window.to?.toISOString() ?? null, ...user.param],
+      );
+      // The windows' start as a Date (whole milliseconds), as tune-command.ts tuningWindowsStart gives it.
+      const last = latest[0]?.t;
+      const start = last === null || last === undefined ? Number.POSITIVE_INFINITY : new Date(last + 1 - spanMs).getTime();
+      const pending = returnsAndTheirPurchases(db, window).then((read) => {
+        if (!read) return { now: new Map<string, number>() };
+        const now = unitsById(unitsTaken(read.bought, read.returns));
+        const early = read.returns.filter((r) => r.t < start);
+        return early.length === read.returns.length ? { now } : { now, then: unitsById(unitsTaken(read.bought, early)) };
+      });
+      for await (const { rows, found } of withReturnsFound(db, window, batchSize, pending)) {
+        const then: Map<string, number> | undefined = 'then' in found ? found.then : undefined;
+        yield then ? { rows: netRows(rows, found.now), tuning: netRows(rows, then) } : { rows: netRows(rows, found.now) };
+      }
     },
 
     /**
