@@ -16,6 +16,7 @@ import { signalWeight, weighedInteractionTypes } from './event-weights.js';
 import type { EvaluationTuning } from '../evaluation/evaluation-report.js';
 import { tuneForTraining, tunedDescription } from './tune-for-training.js';
 import { tuneInWorker } from './tune-in-worker.js';
+import { DAY_MS } from '../recommenders/decay.js';
 import { lostFromStore, writeModelVersion, type ContentsSummary } from './write-model-version.js';
 import { alignFactors, type AlignmentReport, type ExternalFactors, type ImportedAls } from '../recommenders/imported-factors.js';
 import { alsSourceOf } from './factor-source.js';
@@ -79,7 +80,7 @@ export interface TrainResult {
 
 export interface TrainerDeps {
   /** Purchases; and views, carts and ratings when the repository offers them (weighted by the recipe's eventWeights). */
-  events: Pick<EventRepository, 'streamPurchaseRows'> & Partial<Pick<EventRepository, 'streamInteractionRows'>>;
+  events: Pick<EventRepository, 'streamPurchaseRows'> & Partial<Pick<EventRepository, 'streamInteractionRows' | 'streamPurchaseRowsWithTuning'>>;
   catalog: Pick<CatalogRepository, 'listItems' | 'listUsersWithAttributes'>;
   store: ModelStore;
   /** Recipe trained when a request names none. */
@@ -238,8 +239,17 @@ export function createTrainer(deps: TrainerDeps) {
     const load = async () => {
       const erasureMark = (await deps.erasures?.mark()) ?? 0;
       const builder = new DatasetBuilder();
+      // Tuning's folds see no return made in their validation windows: with returns dated in them, its purchases are
+      // read beside the training's, net only of the returns before the windows (streamPurchaseRowsWithTuning).
+      let tuningBuilder: DatasetBuilder | undefined;
       const stream = async () => {
-        for await (const rows of deps.events.streamPurchaseRows({ from: request.from, to: request.to })) builder.addAll(rows);
+        const window = { from: request.from, to: request.to };
+        if (recipe.tune && deps.events.streamPurchaseRowsWithTuning) {
+          for await (const { rows, tuning } of deps.events.streamPurchaseRowsWithTuning(window, recipe.tune.folds * recipe.tune.days * DAY_MS)) {
+            builder.addAll(rows);
+            if (tuning) (tuningBuilder ??= new DatasetBuilder()).addAll(tuning);
+          }
+        } else for await (const rows of deps.events.streamPurchaseRows(window)) builder.addAll(rows);
         // Then the non-purchase types the recipe weighs (a weight of 0: not read at all), as weighted signals.
         const weights = recipe.eventWeights;
         const types = weighedInteractionTypes(weights);
@@ -252,9 +262,9 @@ export function createTrainer(deps: TrainerDeps) {
       const reads = [stream(), deps.catalog.listItems(), deps.catalog.listUsersWithAttributes()] as const;
       await Promise.allSettled(reads);
       const [, items, users] = await Promise.all(reads);
-      return { erasureMark, builder, items, users };
+      return { erasureMark, builder, tuningBuilder, items, users };
     };
-    const { erasureMark, builder, items, users } = await step('load', () =>
+    const { erasureMark, builder, tuningBuilder, items, users } = await step('load', () =>
       retryWhileUnavailable(load, {
         forMs: OUTAGE_RETRY_MS,
         stop: () => opts.signal?.aborted ?? false,
@@ -285,7 +295,8 @@ export function createTrainer(deps: TrainerDeps) {
     let tuning: EvaluationTuning | undefined;
     if (recipe.tune) {
       // Only the customers tuning works on become rows (tune.maxCustomers, tune.maxPurchases), not every purchase.
-      const input = sampleDatasetCustomers(ds, { items, users }, tuningSampleBounds(recipe.tune));
+      // From the purchases net of the returns before the windows only, when any was made in them (then dropped).
+      const input = sampleDatasetCustomers(tuningBuilder ? tuningBuilder.build({ items, users }) : ds, { items, users }, tuningSampleBounds(recipe.tune));
       // Tuning is most of a training on a large shop: its progress moves as its fits and searches are done
       // (never to the share of the step after it: the last unit ends with the step).
       const onAdvance = (unitsDone: number, total: number) => void report('tune', unitsDone / total);
