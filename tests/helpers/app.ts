@@ -34,6 +34,11 @@ export async function createTestApp(opts: {
     ONLINE_METRICS_COUNT_MS: '0',
     // Nor a background sweep of old feedback: tests date feedback in the sample's time (2010-2011).
     FEEDBACK_RETENTION_DAYS: '0',
+    // One training thread unless a test asks for more: the model and the tuned recipe are the same for any number
+    // (README, TRAIN_THREADS; tests/unit/training/threaded-serving-build.test.ts and the tuning's thread tests check
+    // it), and on the suite's tiny shops a second thread's start, per fold and per fit, costs more than it saves
+    // (a training of the two-shop fixture: 2.5-2.7 s on one thread, 6-10 s on two, load average 24-29).
+    TRAIN_THREADS: '1',
     ...opts.env,
   });
   const testDb = await opts.createDb();

@@ -75,6 +75,8 @@ export async function startFaultApp(env: Record<string, string> = {}): Promise<F
       REDIS_URL: redis.url,
       SAMPLE_DATA: 'false',
       LOG_LEVEL: 'silent',
+      // One training thread unless a test asks for more, as in createTestApp (tests/helpers/app.ts).
+      TRAIN_THREADS: '1',
       ...env,
     });
     db = await openDatabase(config);
