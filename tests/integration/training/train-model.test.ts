@@ -24,7 +24,10 @@ for (const backend of STORE_BACKENDS) {
     let v1: string;
     // Every byte each training of this suite wrote, by version.
     const written: WrittenByVersion = new Map();
-    const trainer = (store: ModelStore, extra: Partial<TrainerDeps> = {}) => createTrainer({ ...repos, store, defaultRecipe: 'default', ...extra });
+    // One thread unless a test names more: a second thread's start per fold and per fit costs more than it saves on
+    // this fixture. The tests of the serving build's chunks and of the thread's bytes name two, as a two-core machine's
+    // default gave them.
+    const trainer = (store: ModelStore, extra: Partial<TrainerDeps> = {}) => createTrainer({ ...repos, store, defaultRecipe: 'default', threads: 1, ...extra });
 
     beforeAll(async () => {
       db = await postgres.create();
@@ -182,7 +185,7 @@ for (const backend of STORE_BACKENDS) {
           await recording.putEntries(version, table, entries);
         },
       };
-      const training = trainer(failing, { rowChunks: { users: 2 } }).train({}, { onProgress: (p) => void (step = p.step) });
+      const training = trainer(failing, { threads: 2, rowChunks: { users: 2 } }).train({}, { onProgress: (p) => void (step = p.step) });
       await expect(training).rejects.toThrow('injected store failure');
       // The rows came while the serving build ran, before the write step.
       expect(stepsOfRows).toEqual(['serving', 'serving']);
@@ -207,7 +210,7 @@ for (const backend of STORE_BACKENDS) {
       let step = '';
       let reachedServing!: () => void;
       const serving = new Promise<void>((r) => (reachedServing = r));
-      const training = trainer(held, { rowChunks: { users: 1, inFlight: 2 } }).train({}, {
+      const training = trainer(held, { threads: 2, rowChunks: { users: 1, inFlight: 2 } }).train({}, {
         onProgress: (p) => {
           step = p.step;
           if (step === 'serving') reachedServing();
@@ -235,7 +238,7 @@ for (const backend of STORE_BACKENDS) {
             await s.store.putEntries(version, table, entries);
           },
         };
-        await expect(trainer(failing, { isolation, rowChunks: { users: 1, inFlight: 1 } }).train()).rejects.toThrow('injected store failure');
+        await expect(trainer(failing, { isolation, threads: 2, rowChunks: { users: 1, inFlight: 1 } }).train()).rejects.toThrow('injected store failure');
         expect((await s.store.getActive())!.version).toBe(v1);
       });
     }
@@ -319,7 +322,7 @@ for (const backend of STORE_BACKENDS) {
       const byMode = new Map<string, Map<string, Uint8Array>>();
       for (const isolation of ['thread', 'inline'] as const) {
         const out: WrittenByVersion = new Map();
-        const { version } = await trainer(recordingStore(s.store, out), { isolation }).train();
+        const { version } = await trainer(recordingStore(s.store, out), { isolation, threads: 2 }).train();
         byMode.set(isolation, new Map([...out.get(version)!].filter(([key]) => key.includes('/'))));
       }
       const thread = byMode.get('thread')!;
