@@ -105,8 +105,9 @@ export interface RollingValidation {
   customers?: { used: number; of: number };
   /**
    * Their purchases, of those in the data (training caps them at the tune section's maxPurchases), and, when
-   * customers were left out, how many purchases of every customer the folds fitted the population-sensitive
-   * sources on (rolling-fold.ts POPULATION_FITTED; at most ten times maxPurchases, the most recent).
+   * customers were left out, how many purchases of every customer the folds fit the population-sensitive
+   * sources from (rolling-fold.ts POPULATION_FITTED; at most ten times maxPurchases, the most recent): each
+   * fold fits on those of them before its own window, so on fewer than this.
    */
   purchases?: { used: number; of: number; fittedOn?: number };
 }
