@@ -29,8 +29,6 @@ const SLACK_MS = 3_600_000;
 
 interface State {
   cursor: [string, string];
-  /** The database's time at the start of the last pass that finished ('-infinity' before the first). */
-  passedAt: string;
   at: number;
   running: Promise<void> | null;
 }
@@ -81,7 +79,7 @@ export function createCatalogOverlay(deps: { db: Db; intervalMs?: number; log?: 
       const durations = Object.values((model.meta.info?.durations ?? {}) as Record<string, unknown>);
       const trainingMs = durations.reduce<number>((sum, d) => sum + (typeof d === 'number' ? d : 0), 0);
       const since = new Date(Date.parse(model.meta.trainedAt) - SLACK_MS - trainingMs);
-      states.set(model, (s = { cursor: [Number.isNaN(since.getTime()) ? '-infinity' : since.toISOString(), ''], at: -Infinity, running: null, passedAt: '-infinity' }));
+      states.set(model, (s = { cursor: [Number.isNaN(since.getTime()) ? '-infinity' : since.toISOString(), ''], at: -Infinity, running: null }));
     }
     return s;
   };
@@ -89,18 +87,13 @@ export function createCatalogOverlay(deps: { db: Db; intervalMs?: number; log?: 
   async function apply(model: ServingModel, s: State): Promise<void> {
     const { index, available, price, categories, titles } = model.items;
     // updated_at is its transaction's start time: a batch that began before the last pass but committed
-    // after it carries an older stamp than the cursor. Each pass therefore starts a minute before the last
-    // pass began (not before the cursor: a catalog written in one transaction has one stamp, and a minute
-    // before the cursor re-read all of it every pass, for good: 60,000 items every 2 s on the thread that
-    // answers requests), and never before the cursor's own stamp when that is later.
-    const startedAt = (await deps.db.query<{ n: string }>('SELECT now()::text AS n')).rows[0].n;
+    // after it carries an older stamp than the cursor. Each pass therefore starts a minute back.
     let overlap = OVERLAP;
     for (;;) {
       const { rows } = await deps.db.query<ChangedItem>(
-        `WITH b AS (SELECT LEAST($1::timestamptz, GREATEST($1::timestamptz, $4::timestamptz) - $3::interval) AS t)
-         SELECT id, title, categories, price, available, item_group_id, updated_at::text AS u FROM items, b
-         WHERE (updated_at, id) > (b.t, CASE WHEN b.t = $1::timestamptz THEN $2::text ELSE '' END) ORDER BY updated_at, id LIMIT ${PAGE}`,
-        [...s.cursor, overlap, s.passedAt],
+        `SELECT id, title, categories, price, available, item_group_id, updated_at::text AS u FROM items
+         WHERE (updated_at, id) > ($1::timestamptz - $3::interval, $2::text) ORDER BY updated_at, id LIMIT ${PAGE}`,
+        [...s.cursor, overlap],
       );
       overlap = '0 seconds';
       let changed = false;
@@ -130,9 +123,8 @@ export function createCatalogOverlay(deps: { db: Db; intervalMs?: number; log?: 
       if (changed) model.answers.clear();
       if (recategorised) forgetCategoryMasks(categories);
       if (rows.length > 0) s.cursor = [rows[rows.length - 1].u, rows[rows.length - 1].id];
-      if (rows.length < PAGE) break;
+      if (rows.length < PAGE) return;
     }
-    s.passedAt = startedAt;
   }
 
   function run(model: ServingModel, s: State): Promise<void> {
