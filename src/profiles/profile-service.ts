@@ -98,6 +98,8 @@ export function createProfileService(deps: {
   let cached: VersionProfiles | null = null;
   // Bumped by forgetUser: a load that started before an erasure must not be kept after it.
   let generation = 0;
+  /** One set per load running: the customers erased since it began (load applies them to what it decoded). */
+  const loads = new Set<Set<string>>();
 
   /** The load under way, shared by the requests that wait for it (each decoding it too held the thread that much longer). */
   let loading: { version: string; generation: number; promise: Promise<VersionProfiles | null> } | null = null;
@@ -123,6 +125,26 @@ export function createProfileService(deps: {
    */
   async function load(meta: ModelMeta): Promise<VersionProfiles | null> {
     const started = generation;
+    // Customers erased while this load runs: its artifact may have been read before their scrub.
+    const erasedMeanwhile = new Set<string>();
+    loads.add(erasedMeanwhile);
+    try {
+      const next = await decodeVersion(meta);
+      // Taken out before any request waiting on this load sees the version (not only before caching it).
+      for (const userId of erasedMeanwhile) if (next) forgetIn(next, userId);
+      if (!next || started !== generation) return next;
+      cached = next;
+      if (deps.metrics) {
+        deps.metrics.segmentSize.reset();
+        for (const s of next.report.segments) deps.metrics.segmentSize.set({ segment: s.name }, s.users);
+      }
+      return next;
+    } finally {
+      loads.delete(erasedMeanwhile);
+    }
+  }
+
+  async function decodeVersion(meta: ModelMeta): Promise<VersionProfiles | null> {
     const bytes = await deps.store.getArtifact(meta.version, PROFILES_ARTIFACT);
     if (!bytes) return null;
     const columns = await profileColumnsInChunks(bytes, turn);
@@ -140,7 +162,7 @@ export function createProfileService(deps: {
     const frequency = populationOf(columns.frequency);
     await turn();
     const monetary = populationOf(columns.monetary);
-    const next: VersionProfiles = {
+    return {
       version: meta.version,
       now: columns.info.now ?? Date.parse(meta.trainedAt),
       from: windowStart(meta.info),
@@ -154,13 +176,32 @@ export function createProfileService(deps: {
       frequency,
       monetary,
     };
-    if (started !== generation) return next;
-    cached = next;
-    if (deps.metrics) {
-      deps.metrics.segmentSize.reset();
-      for (const s of next.report.segments) deps.metrics.segmentSize.set({ segment: s.name }, s.users);
-    }
-    return next;
+  }
+
+  /** Takes a customer out of a version's profiles in place (see forgetUser); false when they are not in it. */
+  function forgetIn(v: VersionProfiles, userId: string): boolean {
+    const k = v.byUser.get(userId);
+    if (k === undefined) return false;
+    const { columns } = v;
+    const gone = { recency: columns.recencyDays[k], frequency: columns.frequency[k], monetary: columns.monetary[k], labels: columns.labels.slice(3 * k, 3 * k + 3) };
+    v.byUser.delete(userId);
+    v.gone[k] = 1;
+    DIMENSIONS.forEach((dimension, d) => {
+      const key = `${dimension}:${SEGMENT_NAMES[dimension][gone.labels[d]]}`;
+      const rows = v.groups.get(key);
+      const at = rows ? rows.indexOf(k) : -1;
+      if (!rows || at < 0) return;
+      const without = new Int32Array(rows.length - 1);
+      without.set(rows.subarray(0, at));
+      without.set(rows.subarray(at + 1), at);
+      v.groups.set(key, without);
+    });
+    columns.blank(k);
+    v.report = segmentReportOfColumns(columns, (row) => v.gone[row] === 0);
+    v.recency = populationWithout(v.recency, -gone.recency);
+    v.frequency = populationWithout(v.frequency, gone.frequency);
+    v.monetary = populationWithout(v.monetary, gone.monetary);
+    return true;
   }
 
   const DIMENSIONS: readonly SegmentDimension[] = ['segment', 'lifecycle', 'valueTier'];
@@ -221,29 +262,12 @@ export function createProfileService(deps: {
      */
     forgetUser(userId: string): void {
       generation++;
+      for (const erasedMeanwhile of loads) erasedMeanwhile.add(userId);
       const v = cached;
       const k = v?.byUser.get(userId);
       if (!v || k === undefined) return;
-      const { columns } = v;
-      const gone = { recency: columns.recencyDays[k], frequency: columns.frequency[k], monetary: columns.monetary[k], labels: columns.labels.slice(3 * k, 3 * k + 3) };
-      v.byUser.delete(userId);
-      v.gone[k] = 1;
-      DIMENSIONS.forEach((dimension, d) => {
-        const key = `${dimension}:${SEGMENT_NAMES[dimension][gone.labels[d]]}`;
-        const rows = v.groups.get(key);
-        const at = rows ? rows.indexOf(k) : -1;
-        if (!rows || at < 0) return;
-        const without = new Int32Array(rows.length - 1);
-        without.set(rows.subarray(0, at));
-        without.set(rows.subarray(at + 1), at);
-        v.groups.set(key, without);
-      });
-      columns.blank(k);
-      v.report = segmentReportOfColumns(columns, (row) => v.gone[row] === 0);
-      v.recency = populationWithout(v.recency, -gone.recency);
-      v.frequency = populationWithout(v.frequency, gone.frequency);
-      v.monetary = populationWithout(v.monetary, gone.monetary);
-      const segment = RFM_SEGMENTS[gone.labels[0]];
+      const segment = RFM_SEGMENTS[v.columns.labels[3 * k]];
+      forgetIn(v, userId);
       deps.metrics?.segmentSize.set({ segment }, v.report.segments.find((g) => g.name === segment)?.users ?? 0);
     },
 
