@@ -1065,9 +1065,12 @@ export function createEventRepository(db: Db) {
      * window, so a return made in a window is a fact no fold's training side may know (tune-command.ts reads the same
      * way; an evaluation too: evaluation-service.ts returnsWindow). Conservative, as those: a later fold does not see
      * the returns made in the earlier windows either. One read of the returns and of the purchases; `tuning` is
-     * absent from every batch when no return is dated in the span (the two are the same rows).
+     * absent from every batch when no return is dated in the span (the two are the same rows). When the window holds
+     * returns, each batch carries `tuningEnd`, the end of the span the returns were split at (just after the latest purchase its own
+     * statement saw): tuning must place its windows there, not after the latest row the cursor gave, since a purchase
+     * stored or a customer erased between the statements would move them off the split.
      */
-    async *streamPurchaseRowsWithTuning(window: PurchaseWindow, spanMs: number, batchSize?: number): AsyncGenerator<{ rows: PurchaseRow[]; tuning?: PurchaseRow[] }> {
+    async *streamPurchaseRowsWithTuning(window: PurchaseWindow, spanMs: number, batchSize?: number): AsyncGenerator<{ rows: PurchaseRow[]; tuning?: PurchaseRow[]; tuningEnd?: number }> {
       if (!(await anyReturn(db, window))) {
         const { sql, params } = purchaseRowsQuery(window);
         for await (const rows of db.stream<PurchaseRowRecord>(sql, params, batchSize)) yield { rows: rows.map(toPurchaseRow) };
@@ -1090,7 +1093,10 @@ export function createEventRepository(db: Db) {
       });
       for await (const { rows, found } of withReturnsFound(db, window, batchSize, pending)) {
         const then: Map<string, number> | undefined = 'then' in found ? found.then : undefined;
-        yield then ? { rows: netRows(rows, found.now), tuning: netRows(rows, then) } : { rows: netRows(rows, found.now) };
+        // The split's end goes with every batch, `tuning` or not: with every return before the windows, tuning's
+        // windows must still end there (a later latest purchase would put some of those returns inside them).
+        const end = Number.isFinite(start) ? { tuningEnd: start + spanMs } : {};
+        yield then ? { rows: netRows(rows, found.now), tuning: netRows(rows, then), ...end } : { rows: netRows(rows, found.now), ...end };
       }
     },
 

@@ -242,12 +242,15 @@ export function createTrainer(deps: TrainerDeps) {
       // Tuning's folds see no return made in their validation windows: with returns dated in them, its purchases are
       // read beside the training's, net only of the returns before the windows (streamPurchaseRowsWithTuning).
       let tuningBuilder: DatasetBuilder | undefined;
+      // Where the returns were split for tuning: its windows end there (see streamPurchaseRowsWithTuning).
+      let tuningEnd: string | undefined;
       const stream = async () => {
         const window = { from: request.from, to: request.to };
         if (recipe.tune && deps.events.streamPurchaseRowsWithTuning) {
-          for await (const { rows, tuning } of deps.events.streamPurchaseRowsWithTuning(window, recipe.tune.folds * recipe.tune.days * DAY_MS)) {
-            builder.addAll(rows);
-            if (tuning) (tuningBuilder ??= new DatasetBuilder()).addAll(tuning);
+          for await (const batch of deps.events.streamPurchaseRowsWithTuning(window, recipe.tune.folds * recipe.tune.days * DAY_MS)) {
+            builder.addAll(batch.rows);
+            if (batch.tuning) (tuningBuilder ??= new DatasetBuilder()).addAll(batch.tuning);
+            if (batch.tuningEnd !== undefined) tuningEnd ??= new Date(batch.tuningEnd).toISOString();
           }
         } else for await (const rows of deps.events.streamPurchaseRows(window)) builder.addAll(rows);
         // Then the non-purchase types the recipe weighs (a weight of 0: not read at all), as weighted signals.
@@ -262,9 +265,9 @@ export function createTrainer(deps: TrainerDeps) {
       const reads = [stream(), deps.catalog.listItems(), deps.catalog.listUsersWithAttributes()] as const;
       await Promise.allSettled(reads);
       const [, items, users] = await Promise.all(reads);
-      return { erasureMark, builder, tuningBuilder, items, users };
+      return { erasureMark, builder, tuningBuilder, tuningEnd, items, users };
     };
-    const { erasureMark, builder, tuningBuilder, items, users } = await step('load', () =>
+    const { erasureMark, builder, tuningBuilder, tuningEnd, items, users } = await step('load', () =>
       retryWhileUnavailable(load, {
         forMs: OUTAGE_RETRY_MS,
         stop: () => opts.signal?.aborted ?? false,
@@ -302,8 +305,8 @@ export function createTrainer(deps: TrainerDeps) {
       const onAdvance = (unitsDone: number, total: number) => void report('tune', unitsDone / total);
       const tuned = await step('tune', () =>
         (deps.isolation ?? 'thread') === 'thread'
-          ? tuneInWorker(input, recipe, { signal: opts.signal, threads: deps.threads ?? defaultTrainThreads(), onAdvance })
-          : tuneForTraining(input, recipe, undefined, { onAdvance }),
+          ? tuneInWorker(input, recipe, { signal: opts.signal, threads: deps.threads ?? defaultTrainThreads(), onAdvance, end: tuningEnd })
+          : tuneForTraining(input, recipe, undefined, { onAdvance }, tuningEnd),
       );
       // The published recipe says its weights are tuning's (not what its file's description says of them).
       recipe = 'skipped' in tuned.validation ? tuned.recipe : { ...tuned.recipe, description: tunedDescription(tuned.recipe.description) };

@@ -35,8 +35,9 @@ export function recipeToRaw(recipe: Recipe): Record<string, unknown> {
  * training passes the customer sample it drew from its dataset (sampleDatasetCustomers) rather than
  * every purchase.
  */
-export function tuneForTraining(input: SplitInput | CustomerSample, recipe: Recipe, onProgress?: (message: string) => void, opts: TuneThreads = {}): Promise<TrainingTuning> {
-  return tuneRecipeOn(input, recipe, undefined, onProgress, opts);
+/** `end`: where the windows end (default: just after the latest purchase of `input`). */
+export function tuneForTraining(input: SplitInput | CustomerSample, recipe: Recipe, onProgress?: (message: string) => void, opts: TuneThreads = {}, end?: string): Promise<TrainingTuning> {
+  return tuneRecipeOn(input, recipe, end, onProgress, opts);
 }
 
 /**

@@ -14,12 +14,12 @@ import { startModuleWorker } from './worker-thread.js';
 export function tuneInWorker(
   input: SplitInput | CustomerSample,
   recipe: Recipe,
-  opts: { signal?: AbortSignal; onProgress?: (message: string) => void; onAdvance?: (done: number, total: number) => void; threads?: number } = {},
+  opts: { signal?: AbortSignal; onProgress?: (message: string) => void; onAdvance?: (done: number, total: number) => void; threads?: number; end?: string } = {},
 ): Promise<TrainingTuning> {
   opts.signal?.throwIfAborted();
-  if ((opts.threads ?? 1) >= 2) return tuneForTraining(input, recipe, opts.onProgress, { threads: opts.threads, signal: opts.signal, onAdvance: opts.onAdvance });
+  if ((opts.threads ?? 1) >= 2) return tuneForTraining(input, recipe, opts.onProgress, { threads: opts.threads, signal: opts.signal, onAdvance: opts.onAdvance }, opts.end);
   return new Promise((resolve, reject) => {
-    const worker = startModuleWorker('tune-worker', { input, recipe });
+    const worker = startModuleWorker('tune-worker', { input, recipe, end: opts.end });
     let settled = false;
     const finish = (err: unknown, tuning?: TrainingTuning) => {
       if (settled) return;

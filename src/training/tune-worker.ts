@@ -1,5 +1,5 @@
 /**
- * Worker-thread entry of tuneForTraining: receives { input, recipe } as workerData, posts
+ * Worker-thread entry of tuneForTraining: receives { input, recipe, end } as workerData, posts
  * `{ type: 'progress', message }` and `{ type: 'advance', done, total }` while it works, and `{ type: 'done', tuning }`
  * or `{ type: 'error', message }`.
  */
@@ -9,10 +9,14 @@ import type { CustomerSample } from '../evaluation/tuning-sample.js';
 import type { Recipe } from './recipe.js';
 import { tuneForTraining } from './tune-for-training.js';
 
-const { input, recipe } = workerData as { input: SplitInput | CustomerSample; recipe: Recipe };
-tuneForTraining(input, recipe, (message) => parentPort!.postMessage({ type: 'progress', message }), {
-  onAdvance: (done, total) => parentPort!.postMessage({ type: 'advance', done, total }),
-}).then(
+const { input, recipe, end } = workerData as { input: SplitInput | CustomerSample; recipe: Recipe; end?: string };
+tuneForTraining(
+  input,
+  recipe,
+  (message) => parentPort!.postMessage({ type: 'progress', message }),
+  { onAdvance: (done, total) => parentPort!.postMessage({ type: 'advance', done, total }) },
+  end,
+).then(
   (tuning) => parentPort!.postMessage({ type: 'done', tuning }),
   (err: unknown) => parentPort!.postMessage({ type: 'error', message: err instanceof Error ? err.message : String(err) }),
 );

@@ -119,6 +119,33 @@ describe('training a recipe with a tune section', () => {
     ]);
   }, 60_000);
 
+  it('When the purchase read split tuning\'s returns at windows ending before its latest row (a purchase stored during the read), Then tuning\'s windows end where the split was made', async () => {
+    const rows = purchases();
+    // The split's own statement saw the data end on day 92 (just after it): a purchase of day 99 came in later.
+    const splitEnd = T0 + 92 * DAY + 1;
+    const trainer = createTrainer({
+      events: {
+        async *streamPurchaseRows() {
+          yield rows;
+        },
+        async *streamPurchaseRowsWithTuning() {
+          yield { rows, tuning: rows, tuningEnd: splitEnd };
+        },
+      },
+      catalog: { listItems: async () => [], listUsersWithAttributes: async () => [] },
+      store: await createMemoryModelStore(),
+      defaultRecipe: 'tuned',
+      recipesDir: dir,
+      storeRecommenders: false,
+    });
+    const at = (ms: number) => new Date(ms).toISOString();
+    // Observed before: the windows ended just after day 99, the latest row, away from the split's.
+    expect(tuned((await trainer.train()).tuning)?.folds).toEqual([
+      { start: at(splitEnd - 40 * DAY), end: at(splitEnd - 20 * DAY) },
+      { start: at(splitEnd - 20 * DAY), end: at(splitEnd) },
+    ]);
+  }, 60_000);
+
   it('When the recipe bounds tuning\'s purchases (tune.maxPurchases), Then training tunes on the customers of the draw whose purchases fit, the same ones every time', async () => {
     const rows = purchases();
     // 20 customers with 28 to 45 purchases each (14 or 15 weekly orders of 2 or 3 lines): 300 purchases
