@@ -59,6 +59,8 @@ function setGroup(model: ServingModel, i: number, id: string | null): void {
     if (id === null) return;
     groups = model.items.groups = { of: new Int32Array(model.items.ids.length).fill(-1), ids: [], index: new Map() };
   }
+  // The groups' members as the picker knew them are out of date (picker.ts standIn).
+  delete groups.members;
   if (id === null) {
     groups.of[i] = -1;
     return;

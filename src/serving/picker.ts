@@ -39,6 +39,10 @@ export function itemFilter(model: ServingModel, q: ListQuery, bought?: (item: nu
  * One product per product group (the sizes and colours of a style, ItemGroups): offers come best first, so
  * the first of a group taken is its best-ranked, and its siblings offered later are skipped, their places
  * going to the next groups down the ranking. Items without a group are groups of their own.
+ * A source that learnt per group (grouped-recommender.ts) scores a style on the one variant that showed it at
+ * training (ItemGroups.shows). When that variant cannot be listed (a filter refuses it, it sold out, or it left
+ * the group since), an eligible sibling still in the group takes its place with its score (standIn); a variant
+ * that left never carries its old group's score into its new one.
  */
 export class Picker {
   readonly picks: Pick[] = [];
@@ -84,11 +88,48 @@ export class Picker {
     if (g !== undefined) this.groupsTaken.add(g);
   }
 
-  /** Adds the item if there is room and it passes the rules; true when it was added. */
+  /** Adds the item (or the sibling that stands in for it, standIn) if there is room and it passes the rules; true when one was added. */
   offer(item: number, score: number, sources: readonly string[], explanation?: string): boolean {
-    if (!this.takes(item)) return false;
-    this.take(item, score, sources, explanation);
+    const listed = this.standIn(item);
+    if (listed < 0) return false;
+    this.take(listed, score, sources, explanation);
     return true;
+  }
+
+  /**
+   * The item that lists an offer of `item`, or -1 for none: `item` itself when it passes (takes); when it
+   * shows a group learnt per group and cannot be listed, or has left that group since training, the sibling
+   * still in that group that passes, the most popular first (lower index on ties), unless the group is on the
+   * list or left out already.
+   */
+  private standIn(item: number): number {
+    const groups = this.model.items.groups;
+    const g = groups?.shows?.[item] === 1 ? groups.trained![item] : -1;
+    if (g < 0) return this.takes(item) ? item : -1;
+    if (groups!.of[item] === g && this.takes(item)) return item;
+    if (this.full || this.groupsTaken.has(g)) return -1;
+    const score = this.model.popular.score;
+    let best = -1;
+    for (const s of this.membersOf(g)) {
+      if (s !== item && (best < 0 || score[s] > score[best]) && this.takes(s)) best = s;
+    }
+    return best;
+  }
+
+  /** The items in group number `g` as the catalogue has them now (built once per regrouping, catalog-overlay.ts). */
+  private membersOf(g: number): readonly number[] {
+    const groups = this.model.items.groups!;
+    if (!groups.members) {
+      const members = new Map<number, number[]>();
+      groups.of.forEach((k, i) => {
+        if (k < 0) return;
+        const list = members.get(k);
+        if (list) list.push(i);
+        else members.set(k, [i]);
+      });
+      groups.members = members;
+    }
+    return groups.members.get(g) ?? [];
   }
 
   /** Whether `item` would be added now: there is room, neither it nor its group is on the list, and it passes the rules. */
@@ -107,12 +148,13 @@ export class Picker {
     this.picks.push(explanation === undefined ? { item, score, sources } : { item, score, sources, explanation });
   }
 
-  /** Adds the pick itself (no copy) if there is room and it passes the rules; true when it was added. */
+  /** Adds the pick itself (no copy; a copy naming the sibling that stands in for it, standIn) if there is room and it passes the rules; true when one was added. */
   offerPick(p: Pick): boolean {
-    if (!this.takes(p.item)) return false;
-    this.taken.add(p.item);
-    if (this.groupOf !== undefined && this.groupOf[p.item] >= 0) this.groupsTaken.add(this.groupOf[p.item]);
-    this.picks.push(p);
+    const listed = this.standIn(p.item);
+    if (listed < 0) return false;
+    this.taken.add(listed);
+    if (this.groupOf !== undefined && this.groupOf[listed] >= 0) this.groupsTaken.add(this.groupOf[listed]);
+    this.picks.push(listed === p.item ? p : { ...p, item: listed });
     return true;
   }
 
@@ -137,7 +179,8 @@ export class Picker {
     const score = popularityRun(this.picks);
     for (let p = 0; p < items.length && !this.full; p++) {
       // Only what is taken counts: the run's first item taken sets its scale.
-      if (this.takes(items[p])) this.take(items[p], score(valueAt(p)), POPULARITY, explain(items[p]));
+      const listed = this.standIn(items[p]);
+      if (listed >= 0) this.take(listed, score(valueAt(p)), POPULARITY, explain(items[p]));
     }
   }
 }

@@ -92,6 +92,15 @@ export interface ItemGroups {
   /** Group ids by number; the overlay appends groups first seen after training. */
   ids: string[];
   index: Map<string, number>;
+  /**
+   * Per item, 1 when it shows its training-time group to the sources that learnt per group (grouped-recommender.ts:
+   * the group's score is on it alone). Absent when no source learnt per group. Never patched by the overlay.
+   */
+  shows?: Uint8Array;
+  /** Each item's group number at training (a copy the overlay never patches); present with `shows`. */
+  trained?: Int32Array;
+  /** The items of each group number as the catalogue has them now: built on first need, dropped by the overlay when it regroups. */
+  members?: Map<number, number[]>;
 }
 
 /** The groups of items given each item's group id (null: none); undefined when no item has one. */
@@ -188,6 +197,8 @@ export function encodeItemsArtifact(info: ServingModelInfo, items: Omit<ItemTabl
       catBytes: vocab.bytes,
       catOffsets: vocab.offsets,
       ...(items.groups && groups ? { groupOf: items.groups.of, groupBytes: groups.bytes, groupOffsets: groups.offsets } : {}),
+      // Only where a source learnt per group: a version without reads as one whose scores are per product.
+      ...(items.groups?.shows ? { groupShows: items.groups.shows } : {}),
     },
   );
 }
@@ -224,16 +235,19 @@ export function decodeItemsArtifact(bytes: Uint8Array): { info: ServingModelInfo
 }
 
 function decodeGroups(arrays: Record<string, TypedArray>, n: number): ItemGroups | undefined {
-  const { groupOf, groupBytes, groupOffsets } = arrays;
+  const { groupOf, groupBytes, groupOffsets, groupShows } = arrays;
   if (groupOf === undefined) return undefined;
   const ids = unpackStrings(groupBytes, groupOffsets, 'serving-items groups');
   if (!(groupOf instanceof Int32Array) || groupOf.length !== n || !groupOf.every((g) => g >= -1 && g < ids.length)) {
     throw new ArtifactFormatError('serving-items: groups do not match the item count');
   }
+  if (groupShows !== undefined && !(groupShows instanceof Uint8Array && groupShows.length === n)) {
+    throw new ArtifactFormatError('serving-items: group shows do not match the item count');
+  }
   const index = new Map<string, number>();
   ids.forEach((id, k) => index.set(id, k));
-  // Decoded as a copy of the bytes (not shared): the overlay may patch it.
-  return { of: groupOf, ids, index };
+  // Decoded as a copy of the bytes (not shared): the overlay may patch it; `trained` is a copy it never does.
+  return { of: groupOf, ids, index, ...(groupShows ? { shows: groupShows, trained: groupOf.slice() } : {}) };
 }
 
 export function encodeNeighboursArtifact(tables: ReadonlyMap<string, NeighbourTable>): Uint8Array {

@@ -8,6 +8,8 @@ import type { Dataset } from '../recommenders/dataset.js';
 import { indexedHistory, recentDistinctItems, userEventIndex } from '../recommenders/history.js';
 import { blendDepth, createBlendScratch, createDenseScratch, scoreSparseOf, type HybridRecommender } from '../recommenders/hybrid.js';
 import { SparseScores } from '../recommenders/sparse-scores.js';
+import { GroupedRecommender } from '../recommenders/grouped-recommender.js';
+import { groupMapOf } from '../recommenders/group-dataset.js';
 import type { Recommender, UserContext } from '../recommenders/recommender.js';
 import {
   ARTIFACT_ITEMS,
@@ -16,6 +18,7 @@ import {
   ARTIFACT_USER_IDS,
   encodeItemsArtifact,
   itemGroupsOf,
+  type ItemGroups,
   encodeUserIdsArtifact,
   encodeNeighboursArtifact,
   encodePopularArtifact,
@@ -119,6 +122,20 @@ export interface PreparedServingModel {
   neighbours: ReturnType<typeof buildNeighbourTables>;
 }
 
+/**
+ * The items' product groups, with the variant that shows each group (group-dataset.ts) marked when a source
+ * learnt per group: serving lists a sibling in its place when it cannot be listed (picker.ts).
+ */
+function servedGroups(ds: Dataset, fitted: FittedModels): ItemGroups | undefined {
+  const groups = itemGroupsOf(ds.items.map((i) => i.itemGroupId));
+  if (!groups || ![...fitted.sources.values()].some((r) => r instanceof GroupedRecommender)) return groups;
+  const map = groupMapOf(ds);
+  if (!map) return groups;
+  const shows = new Uint8Array(ds.items.length);
+  for (const i of map.shown) if (groups.of[i] >= 0) shows[i] = 1;
+  return { ...groups, shows };
+}
+
 /** The per-item part of the build: neighbour lists, popularity lists, the item table. */
 export function prepareServingModel(input: BuildServingModelInput): PreparedServingModel {
   const { ds, fitted } = input;
@@ -150,7 +167,7 @@ export function prepareServingModel(input: BuildServingModelInput): PreparedServ
         available: Uint8Array.from(ds.items, (i) => (i.available === false ? 0 : 1)),
         price: Float64Array.from(ds.items, (i) => (typeof i.price === 'number' ? i.price : Number.NaN)),
         categories: ds.items.map((i) => i.categories ?? []),
-        groups: itemGroupsOf(ds.items.map((i) => i.itemGroupId)),
+        groups: servedGroups(ds, fitted),
       }),
     ],
     [ARTIFACT_NEIGHBOURS, encodeNeighboursArtifact(neighbours)],

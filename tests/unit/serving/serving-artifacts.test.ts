@@ -111,4 +111,15 @@ describe('the items artifact and product groups', () => {
     expect(itemGroupsOf([null, undefined, ''])).toBeUndefined();
     expect(decodeItemsArtifact(encodeItemsArtifact(info, table())).items.groups).toBeUndefined();
   });
+
+  it('When a source learnt per group, Then the variants that show the groups are read back, with the training groups as a copy the overlay cannot patch', () => {
+    const groups = itemGroupsOf(['shirt', 'shirt', null, 'shirt'])!;
+    const { items } = decodeItemsArtifact(encodeItemsArtifact(info, table({ ...groups, shows: Uint8Array.of(0, 1, 0, 0) })));
+    const g = items.groups!;
+    expect([...g.shows!]).toEqual([0, 1, 0, 0]);
+    g.of[1] = -1;
+    expect(g.trained![1]).toBe(groups.of[1]);
+    // Without shows (every source per product), none are read back.
+    expect(decodeItemsArtifact(encodeItemsArtifact(info, table(groups))).items.groups).not.toHaveProperty('shows');
+  });
 });

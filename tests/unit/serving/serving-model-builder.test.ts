@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { buildServingModel } from '../../../src/serving/serving-model-builder.js';
+import { buildServingModel, prepareServingModel } from '../../../src/serving/serving-model-builder.js';
+import { buildDataset, type ItemInfo } from '../../../src/recommenders/dataset.js';
 import { decodeServingModel } from '../../../src/serving/serving-model.js';
-import { ARTIFACT_ITEMS, ARTIFACT_NEIGHBOURS, ARTIFACT_POPULAR } from '../../../src/serving/serving-artifacts.js';
+import { ARTIFACT_ITEMS, ARTIFACT_NEIGHBOURS, ARTIFACT_POPULAR, decodeItemsArtifact } from '../../../src/serving/serving-artifacts.js';
 import { decodeCandidates, decodeUserEntry, strategyTable, USERS_TABLE } from '../../../src/serving/user-entry.js';
 import { twoGroups } from '../recommenders/two-groups.fixture.js';
 import { fitSources } from './fit-sources.js';
@@ -122,5 +123,29 @@ describe('sources that list only the customer\u2019s own items', () => {
     expect(listsOwnItemsOnly({}, 'buy-again')).toBe(true);
     expect(listsOwnItemsOnly(undefined, 'repurchase')).toBe(true);
     expect(listsOwnItemsOnly(undefined, 'again')).toBe(false);
+  });
+});
+
+describe('the variants that show groups learnt per group', () => {
+  const DAY = 86_400_000;
+  const item = (id: string, itemGroupId: string | null = null): ItemInfo => ({ id, title: id, categories: [], price: null, attributes: {}, available: true, itemGroupId });
+  // dress-S sells best but is sold out: the style shows as dress-M (group-dataset.ts).
+  const shop = buildDataset({
+    items: [{ ...item('dress-S', 'dress'), available: false }, item('dress-M', 'dress'), item('dress-L', 'dress'), item('bag')],
+    events: ['dress-S', 'dress-S', 'dress-M', 'bag'].map((itemId, n) => ({ userId: `u${n}`, itemId, orderId: `o${n}`, ts: (n + 1) * DAY, quantity: 1, price: null })),
+  });
+  const groupsOf = (params: unknown) => {
+    const factory = recommenderFactory('item-knn')!;
+    const sources = new Map([['item-knn', factory.fit(shop, factory.parseParams(params))]]);
+    const prepared = prepareServingModel({ ds: shop, fitted: { sources, hybrid: sources.get('item-knn')! } });
+    return decodeItemsArtifact(prepared.artifacts.get(ARTIFACT_ITEMS)!).items.groups!;
+  };
+
+  it('When a source learnt per group, Then the available best-seller of each group is marked as showing it, and no item in no group', () => {
+    expect([...groupsOf({}).shows!]).toEqual([0, 1, 0, 0]);
+  });
+
+  it('When every source learnt per product, Then none is marked (serving lists each product on its own score)', () => {
+    expect(groupsOf({ perGroup: false })).not.toHaveProperty('shows');
   });
 });
