@@ -1,12 +1,12 @@
 /**
  * A population-sensitive recommender family learning per product group where the catalogue has groups
  * (group-dataset.ts): fitted on the dataset whose items are the groups, each group's score then goes to
- * the one variant that shows it (its best-selling), so a style's sales split over ten sizes count as
+ * the one variant that shows it (its best-selling available one, group-dataset.ts), so a style's sales split over ten sizes count as
  * the style's, and a list of candidates holds one variant per style. On a catalogue without groups the
  * family fits exactly as it did (the same model, the same artifact bytes). Pure: no IO.
  *
  * `perGroup` in a source's params says whether it learns per group when the dataset has groups; absent, the
- * family's default (registry.ts: ALS and EASE per product, as the fashion shop's validation window chose). The variant shown is the group's best-selling one, not the customer's own size.
+ * family's default (registry.ts: ALS and EASE per product, as the fashion shop's validation window chose). The variant shown is the group's best-selling available one, not the customer's own size; serving lists a sibling in its place when it cannot list it (src/serving/picker.ts).
  */
 import { ArtifactFormatError, decodeArtifact, encodeArtifact } from './artifact.js';
 import type { Dataset } from './dataset.js';
