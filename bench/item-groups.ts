@@ -4,6 +4,9 @@
  * (default 60,000, the fashion shop's size). Three catalogues: no groups (as before groups existed), groups of
  * --variants products (default 10: two colours in five sizes), and the same with the candidates crowded by
  * variants (each candidate's siblings follow it, as similar variants score alike), where the Picker skips the most.
+ * Two more: groups whose first variant shows its style to a source learnt per group (ItemGroups.shows), every
+ * variant listable; and the same with every shown variant sold out, so each style a list takes is listed by a
+ * sibling standing in for it (Picker standIn, on a checkout from before it: the style is dropped instead).
  * Prints microseconds per list, best of --rounds rounds of --lists lists each.
  *
  *   npx tsx bench/item-groups.ts [--items 60000] [--variants 10] [--lists 200000] [--rounds 5]
@@ -29,26 +32,28 @@ function random(seed: number) {
   };
 }
 
-function model(groups: boolean): ServingModel {
+function model(groups: boolean, shown: 'none' | 'listable' | 'sold out' = 'none'): ServingModel {
   const ids = Array.from({ length: n }, (_, i) => `p${i}`);
   const score = Float32Array.from({ length: n }, (_, i) => 1 / (1 + i));
   const items = {
     ids,
     index: new Map(ids.map((id, i) => [id, i])),
     titles: ids,
-    available: new Uint8Array(n).fill(1),
+    available: Uint8Array.from({ length: n }, (_, i) => (shown === 'sold out' && i % variants === 0 ? 0 : 1)),
     price: new Float64Array(n).fill(10),
     categories: ids.map(() => []),
     // Built here, not by itemGroupsOf, so the bench runs on a checkout from before groups too (which ignores them).
-    ...(groups ? { groups: styleGroups() } : {}),
+    ...(groups ? { groups: styleGroups(shown !== 'none') } : {}),
   };
   return { items, popular: { score, order: Int32Array.from({ length: n }, (_, i) => i), segments: [] } } as unknown as ServingModel;
 }
 
 /** Item i is of style floor(i / variants). */
-function styleGroups() {
+function styleGroups(shows: boolean) {
   const ids = Array.from({ length: Math.ceil(n / variants) }, (_, s) => `style${s}`);
-  return { of: Int32Array.from({ length: n }, (_, i) => Math.floor(i / variants)), ids, index: new Map(ids.map((id, s) => [id, s])) };
+  const of = Int32Array.from({ length: n }, (_, i) => Math.floor(i / variants));
+  const learnt = shows ? { shows: Uint8Array.from({ length: n }, (_, i) => (i % variants === 0 ? 1 : 0)), trained: of.slice() } : {};
+  return { of, ids, index: new Map(ids.map((id, s) => [id, s])), ...learnt };
 }
 
 /** 200 candidates per user: random items, or (crowded) random styles with all their variants one after another. */
@@ -90,7 +95,9 @@ for (const [name, m, users] of [
   ['groups, spread candidates', model(true), spread],
   ['no groups, crowded candidates', model(false), crowded],
   ['groups, crowded candidates', model(true), crowded],
+  ['shown variants, spread', model(true, 'listable'), spread],
+  ['shown variants sold out, spread', model(true, 'sold out'), spread],
 ] as const) {
   const { us, distinct } = run(m, users);
-  console.log(`${name.padEnd(32)} ${us.toFixed(3)} us a list (first list: ${distinct} styles of 10)`);
+  console.log(`${name.padEnd(34)} ${us.toFixed(3)} us a list (first list: ${distinct} styles of 10)`);
 }
