@@ -1,5 +1,6 @@
 import { itemsInCategory } from './category-match.js';
 import { popularityPhraseFor } from './popularity-phrase.js';
+import { listsOwnItemsOnly } from './own-item-sources.js';
 import { popularityRun, popularPhrase, type ListQuery, type Pick } from './recommendation.js';
 import type { ServingModel } from './serving-model.js';
 
@@ -90,7 +91,7 @@ export class Picker {
 
   /** Adds the item (or the sibling that stands in for it, standIn) if there is room and it passes the rules; true when one was added. */
   offer(item: number, score: number, sources: readonly string[], explanation?: string): boolean {
-    const listed = this.standIn(item);
+    const listed = this.standIn(item, sources);
     if (listed < 0) return false;
     this.take(listed, score, sources, explanation);
     return true;
@@ -100,20 +101,28 @@ export class Picker {
    * The item that lists an offer of `item`, or -1 for none: `item` itself when it passes (takes); when it
    * shows a group learnt per group and cannot be listed, or has left that group since training, the sibling
    * still in that group that passes, the most popular first (lower index on ties), unless the group is on the
-   * list or left out already.
+   * list or left out already. Never for an offer of sources that list the customer's own items only (buy-again,
+   * repurchase: "you bought this before" is true of the item bought, not of a sibling). A group that has no
+   * product left (its id renamed by a catalog sync: every variant moved together) is listed by the item itself.
    */
-  private standIn(item: number): number {
+  private standIn(item: number, sources: readonly string[]): number {
     const groups = this.model.items.groups;
-    const g = groups?.shows?.[item] === 1 ? groups.trained![item] : -1;
+    const g = groups?.shows?.[item] === 1 && !this.ownItemsOnly(sources) ? groups.trained![item] : -1;
     if (g < 0) return this.takes(item) ? item : -1;
     if (groups!.of[item] === g && this.takes(item)) return item;
     if (this.full || this.groupsTaken.has(g)) return -1;
+    const members = this.membersOf(g);
+    if (members.length === 0) return this.takes(item) ? item : -1;
     const score = this.model.popular.score;
     let best = -1;
-    for (const s of this.membersOf(g)) {
+    for (const s of members) {
       if (s !== item && (best < 0 || score[s] > score[best]) && this.takes(s)) best = s;
     }
     return best;
+  }
+
+  private ownItemsOnly(sources: readonly string[]): boolean {
+    return sources.length > 0 && sources.every((s) => listsOwnItemsOnly(this.model.info, s));
   }
 
   /** The items in group number `g` as the catalogue has them now (built once per regrouping, catalog-overlay.ts). */
@@ -150,7 +159,7 @@ export class Picker {
 
   /** Adds the pick itself (no copy; a copy naming the sibling that stands in for it, standIn) if there is room and it passes the rules; true when one was added. */
   offerPick(p: Pick): boolean {
-    const listed = this.standIn(p.item);
+    const listed = this.standIn(p.item, p.sources);
     if (listed < 0) return false;
     this.taken.add(listed);
     if (this.groupOf !== undefined && this.groupOf[listed] >= 0) this.groupsTaken.add(this.groupOf[listed]);
@@ -179,7 +188,7 @@ export class Picker {
     const score = popularityRun(this.picks);
     for (let p = 0; p < items.length && !this.full; p++) {
       // Only what is taken counts: the run's first item taken sets its scale.
-      const listed = this.standIn(items[p]);
+      const listed = this.standIn(items[p], POPULARITY);
       if (listed >= 0) this.take(listed, score(valueAt(p)), POPULARITY, explain(items[p]));
     }
   }

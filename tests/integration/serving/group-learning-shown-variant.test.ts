@@ -61,6 +61,23 @@ describe.skipIf(!available)('a style learnt per group is still served by a varia
     expect(pots(narrowed).filter((id) => inRange.includes(id))).toHaveLength(1);
   });
 
+  it('When a per-product source that lists only the customer\u2019s purchases offers the shown variant and a filter refuses it, Then no sibling they never bought is listed as bought before', async () => {
+    // Buy-again learns per product (registry.ts) and lists only what the customer bought; item-kNN learnt per
+    // group here, so the pot that shows the style is marked. Excluding each customer's own pots refuses
+    // the shown one for whoever bought it: nothing buy-again lists may then be a pot they never bought.
+    const { purchases } = shopData();
+    const wrong: string[] = [];
+    for (let j = 0; j < 12; j++) {
+      const user = `g-user${j}`;
+      const bought = new Set(purchases.filter((p) => p.userId === user).map((p) => p.itemId));
+      const ownPots = POTS.filter((id) => bought.has(id));
+      if (ownPots.length === 0) continue;
+      const list = await items(`/v1/users/${user}/recommendations?k=8&strategy=buy-again&exclude=${ownPots.join(',')}`);
+      for (const i of list) if (i.sources.includes('buy-again') && !bought.has(i.itemId)) wrong.push(`${user}: ${i.itemId} (${i.explanation})`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
   it('When the variant that shows the style sells out after training, Then a sibling still in stock is listed', async () => {
     const listed = pots(await items(URL));
     expect(listed).toHaveLength(1);

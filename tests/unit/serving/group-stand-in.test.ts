@@ -65,6 +65,17 @@ describe('a sibling stands in for the variant that shows a style learnt per grou
     expect(listed(m, p)).toEqual([['s2', 0.9], ['x', 0.4]]);
   });
 
+  it('When the whole style is moved to another group id after training (a renamed group), Then the style is still listed', () => {
+    const m = grouped(true);
+    // A catalog sync re-keys the style: s1, s2 and s3 stay together, under the id S2. Before the stand-in
+    // s1 was listed on its score as it was; its trained group S now has no member left.
+    for (const id of ['s1', 's2', 's3']) regroup(m, id, 'S2');
+    const p = new Picker(m, itemFilter(m, { k: 3 }), 3);
+    expect(p.offer(idx(m, 's1'), 0.9, ['item-knn'])).toBe(true);
+    expect(p.picks.map((x) => m.items.ids[x.item])).toHaveLength(1);
+    expect(['s1', 's2', 's3']).toContain(m.items.ids[p.picks[0].item]);
+  });
+
   it('When the style is on the list or left out already, Then no sibling stands in', () => {
     const m = grouped(true);
     const p = new Picker(m, itemFilter(m, { k: 3, maxPrice: 15 }), 3);
