@@ -439,7 +439,8 @@ const RETURN_CUSTOMER_LOCKS = `SELECT pg_advisory_xact_lock(7262361, hashtext(u)
 
 /**
  * Of `events` (not stored yet), the units each would take nothing off: what its customer bought of its item at or
- * before it (in the order it names) and stored returns, and the batch's returns before it, have not left. 0 for a
+ * before it (in the order it names) and the stored returns (allocated first, whatever their dates), and the batch's
+ * returns before it, have not left. 0 for a
  * return matched whole. Read with the returns' stored ids left out, so a batch sent again is answered as it was
  * the first time.
  */
@@ -461,9 +462,14 @@ async function unmatchedIn(q: Pick<Db, 'query'>, events: readonly ReturnInput[],
     [users, items, [...ids]],
   );
   const line = (r: { u: string; i: string; o: string | null; q: number; t: number }) => ({ userId: r.u, itemId: r.i, orderId: r.o, quantity: r.q, ts: r.t });
-  const all: ReturnLine[] = [...stored.map(line), ...events.map((e) => ({ userId: e.userId, itemId: e.itemId, orderId: e.orderId ?? null, quantity: e.quantity, ts: e.ts.getTime() }))];
-  const { unmatched } = allocateReturns(bought.map(line), all);
-  return events.map((_, k) => unmatched[stored.length + k]);
+  // The stored returns keep what they took: the batch is matched against what they leave. Allocated all together,
+  // a batch's return dated before a stored one took its unit first and left the stored one unmatched, so two
+  // batches returning the one unit bought were both accepted when the later-sent one was dated earlier.
+  const purchases = bought.map(line);
+  const { taken } = allocateReturns(purchases, stored.map(line));
+  const left = purchases.map((p, k) => ({ ...p, quantity: p.quantity - taken[k] }));
+  const batch: ReturnLine[] = events.map((e) => ({ userId: e.userId, itemId: e.itemId, orderId: e.orderId ?? null, quantity: e.quantity, ts: e.ts.getTime() }));
+  return Array.from(allocateReturns(left, batch).unmatched);
 }
 
 /**
