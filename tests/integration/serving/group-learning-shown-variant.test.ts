@@ -88,4 +88,17 @@ describe.skipIf(!available)('a style learnt per group is still served by a varia
     expect(after).not.toContain(listed[0]);
     expect(after).toHaveLength(1);
   });
+
+  // The catalog overlay brings a product's new group to the active version, but the model keeps the groups of its
+  // training: when the variant that shows a style leaves it, the style's other variants must still list it.
+  it('When the variant that shows the style leaves the group after training, Then the style is still listed by another variant', async () => {
+    const listed = pots(await items(URL));
+    expect(listed).toHaveLength(1);
+    const res = await t.app.inject({ method: 'PUT', url: `/v1/items/${listed[0]}`, headers: auth('write'), payload: { ...pot(listed[0]), id: undefined, itemGroupId: null } });
+    expect(res.statusCode, res.body).toBe(200);
+    await t.services.serving.refresh();
+    const after = pots(await items(`${URL.replace('k=8', 'k=12')}`));
+    // The pots still in the group: one of them lists the style.
+    expect(after.filter((id) => id !== listed[0])).toHaveLength(1);
+  });
 });
