@@ -102,6 +102,16 @@ export function createMetrics() {
       help: 'User recommendation requests whose answer could be kept but was not (computed anew)',
       registers,
     }),
+    catalogOverlayPasses: new Counter({
+      name: 'recsvc_serving_catalog_overlay_passes_total',
+      help: 'Passes of the catalog overlay that finished (each reads the catalog changes its last pass could not see)',
+      registers,
+    }),
+    catalogOverlayRows: new Counter({
+      name: 'recsvc_serving_catalog_overlay_rows_total',
+      help: 'Catalog rows the overlay read, over all its passes (a quiet catalogue: none)',
+      registers,
+    }),
     storeDuration: new Histogram({
       name: 'recsvc_store_operation_duration_seconds',
       help: 'Model store calls by operation (getEntries, getUserEvents, publish...), failed ones included',

@@ -46,7 +46,7 @@ export interface ServingOptions {
    * Counts responses by kind and strategy, list slots by the source that filled them (so operations can
    * see one source take over the lists), fallbacks by reason, and answer-cache hits and misses.
    */
-  metrics?: Pick<Metrics, 'recommendationsServed' | 'listSlots' | 'fallbacks' | 'answerCacheHits' | 'answerCacheMisses'>;
+  metrics?: Pick<Metrics, 'recommendationsServed' | 'listSlots' | 'fallbacks' | 'answerCacheHits' | 'answerCacheMisses' | 'catalogOverlayPasses' | 'catalogOverlayRows'>;
   /** The active A/B experiment: it picks the strategy of user recommendations asked for without one. */
   experiments?: ExperimentCache;
   /**
@@ -134,7 +134,12 @@ export function createServing(opts: ServingOptions) {
   };
   // Erasures told to this process lately: a version whose load began before one is told of it when loaded.
   const forgotten: { userId: string; at: number }[] = [];
-  const overlay = createCatalogOverlay({ db: opts.db, intervalMs: opts.catalogRefreshMs, log: opts.log });
+  const overlay = createCatalogOverlay({
+    db: opts.db,
+    intervalMs: opts.catalogRefreshMs,
+    log: opts.log,
+    onRowsRead: opts.metrics && ((rows) => (opts.metrics!.catalogOverlayPasses.inc(), opts.metrics!.catalogOverlayRows.inc(rows))),
+  });
   // A version published or activated by another process (a worker's training, a rollback through
   // another replica) is served here as soon as the store announces it, not only at the next recheck.
   opts.store.onActiveChanged?.(() => models.activeChanged());

@@ -1,0 +1,93 @@
+/**
+ * The catalog overlay (serving/catalog-overlay.ts) after its first pass reads the rows written by the
+ * transactions the last pass could not see (still in flight, or begun after it), not the rows of a time
+ * window: so a long catalogue sync that commits after a pass is read by the next one, however old its
+ * updated_at, and a quiet catalogue (one bulk import, one updated_at for every row) is not read again.
+ * Rows read are counted by the overlay itself (`onRowsRead`, the recsvc_serving_catalog_overlay_rows_total metric).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCatalogRepository } from '../../../src/data/catalog-repository.js';
+import { createCatalogOverlay } from '../../../src/serving/catalog-overlay.js';
+import type { ServingModel } from '../../../src/serving/serving-model.js';
+import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { DB_BACKENDS } from '../../helpers/services.js';
+import { seedShop, trainAndPublish } from './shop-fixture.js';
+
+for (const backend of DB_BACKENDS) {
+  const available = await backend.available();
+  describe.skipIf(!available)(`the catalog overlay reads by transaction (${backend.name})`, () => {
+    let t: TestApp;
+    let model: ServingModel;
+    beforeAll(async () => {
+      t = await createTestApp({ createDb: backend.create });
+      await seedShop(t.services);
+      await trainAndPublish(t.services, `v-xids-${backend.name}`);
+      model = (await t.services.serving.activeModel())!;
+    }, 120_000);
+    afterAll(() => t?.dispose());
+
+    it('When the whole catalogue was written in one transaction, Then the passes after the first read none of it again, and a later change is read by the next pass', async () => {
+      const db = t.services.db;
+      // The catalogue as one import wrote it, five minutes ago (after the version's training window starts).
+      await db.query(`UPDATE items SET updated_at = now() - interval '5 minutes'`);
+      const itemCount = Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM items')).rows[0].n);
+      const passes: number[] = [];
+      const overlay = createCatalogOverlay({ db, onRowsRead: (n) => passes.push(n) });
+      await overlay.refresh(model);
+      expect(passes).toEqual([itemCount]);
+      await overlay.refresh(model);
+      await overlay.refresh(model);
+      expect(passes).toEqual([itemCount, 0, 0]);
+      // A change made now is read by the next pass and reaches the served arrays.
+      const id = model.items.ids[0];
+      const item = (await t.services.catalog.getItem(id))!;
+      await t.services.catalog.upsertItems([{ ...item, id, available: false }]);
+      await overlay.refresh(model);
+      expect(passes).toEqual([itemCount, 0, 0, 1]);
+      expect(model.items.available[0]).toBe(0);
+      // Read once: the pass after it reads nothing.
+      await overlay.refresh(model);
+      expect(passes).toEqual([itemCount, 0, 0, 1, 0]);
+    });
+
+    // PGlite has one connection: no transaction stays open while another statement runs.
+    it.skipIf(backend.name === 'pglite')(
+      'When a sync stamped 70 s back is still open while a pass reads a later edit, and commits after it, Then the next pass reads the sync',
+      async () => {
+        const db = t.services.db;
+        await db.query(`UPDATE items SET updated_at = now() - interval '10 minutes', available = true`);
+        const overlay = createCatalogOverlay({ db });
+        await overlay.refresh(model);
+        const at = model.items.available.indexOf(1);
+        expect(at).toBeGreaterThanOrEqual(0);
+        const synced = model.items.ids[at];
+        const edited = model.items.ids.find((id) => id !== synced)!;
+        let commit!: () => void;
+        const committing = new Promise<void>((resolve) => (commit = resolve));
+        let written!: () => void;
+        const wrote = new Promise<void>((resolve) => (written = resolve));
+        // The nightly sync: its transaction began 70 s ago (its stamp says so) and is still open.
+        const sync = db.transaction(async (tx) => {
+          const item = (await createCatalogRepository(tx).getItem(synced))!;
+          await createCatalogRepository(tx).upsertItems([{ ...item, id: synced, available: false }]);
+          await tx.query(`UPDATE items SET updated_at = now() - interval '70 seconds' WHERE id = $1`, [synced]);
+          written();
+          await committing;
+        });
+        await wrote;
+        // The merchant's edit, a short transaction that commits at once; a pass reads it while the sync is open.
+        const item = (await t.services.catalog.getItem(edited))!;
+        await t.services.catalog.upsertItems([{ ...item, id: edited, title: `${item.title} (edited)` }]);
+        await overlay.refresh(model);
+        expect(model.items.titles[model.items.index.get(edited)!]).toMatch(/\(edited\)$/);
+        expect(model.items.available[at]).toBe(1);
+        // The sync commits after that pass: the next pass reads it.
+        commit();
+        await sync;
+        await overlay.refresh(model);
+        expect(model.items.available[at]).toBe(0);
+      },
+      60_000,
+    );
+  });
+}
