@@ -78,17 +78,24 @@ function setGroup(model: ServingModel, i: number, id: string | null): void {
   groups.of[i] = g;
 }
 
+const COLUMNS = 'id, title, categories, price, available, item_group_id';
 /** The first pass: every item stamped since the state's start, keyset on (updated_at, id). */
-const SINCE_SQL = `SELECT id, title, categories, price, available, item_group_id, updated_at::text AS k FROM items
+const SINCE_SQL = `SELECT ${COLUMNS}, updated_at::text AS k FROM items
   WHERE (updated_at, id) > ($1::timestamptz, $2::text) ORDER BY updated_at, id LIMIT ${PAGE}`;
-/**
- * A later pass: the items written by a transaction the last pass's snapshot ($1) did not see. Those are at or past
- * its oldest open transaction (the index range read); of them, the ones it saw are left out. Keyset on (write_xid, id).
+/*
+ * A later pass: the items written by a transaction the last pass's snapshot did not see, that is one in flight then
+ * (its xip list: an index lookup each) or begun after it (at or past its xmax: an index range, empty while the
+ * catalogue is quiet). Not the range from its xmin: that is the oldest transaction open anywhere on the server
+ * (another database's long import), and every item written since would be scanned each pass. Keyset on
+ * (write_xid, id). The range's first page names its start alone: beside a row comparison, btree starts a scan from
+ * the row's bound, and `(write_xid, id) > (0, '')` walked the whole index.
  */
-const UNSEEN_SQL = `SELECT id, title, categories, price, available, item_group_id, write_xid::text AS k FROM items
-  WHERE write_xid >= pg_snapshot_xmin($1::pg_snapshot) AND (write_xid, id) > ($2::xid8, $3::text)
-    AND NOT pg_visible_in_snapshot(write_xid, $1::pg_snapshot)
-  ORDER BY write_xid, id LIMIT ${PAGE}`;
+const IN_FLIGHT_SQL = `SELECT ${COLUMNS}, write_xid::text AS k FROM items
+  WHERE write_xid = ANY ($1::xid8[]) AND (write_xid, id) > ($2::xid8, $3::text) ORDER BY write_xid, id LIMIT ${PAGE}`;
+const BEGUN_AFTER_SQL = `SELECT ${COLUMNS}, write_xid::text AS k FROM items
+  WHERE write_xid >= $1::xid8 ORDER BY write_xid, id LIMIT ${PAGE}`;
+const BEGUN_AFTER_NEXT_SQL = `SELECT ${COLUMNS}, write_xid::text AS k FROM items
+  WHERE (write_xid, id) > ($1::xid8, $2::text) ORDER BY write_xid, id LIMIT ${PAGE}`;
 
 export function createCatalogOverlay(deps: {
   db: Db;
@@ -112,17 +119,40 @@ export function createCatalogOverlay(deps: {
     return s;
   };
 
+  /** Pages of at most PAGE rows, keyset-read: `first` reads the first, `next` the one after a row's key. */
+  async function* keyset(first: () => Promise<ChangedItem[]>, next: (k: string, id: string) => Promise<ChangedItem[]>): AsyncGenerator<ChangedItem[]> {
+    for (let rows = await first(); ; ) {
+      yield rows;
+      if (rows.length < PAGE) return;
+      const last = rows[rows.length - 1];
+      rows = await next(last.k, last.id);
+    }
+  }
+  const read = async (sql: string, params: unknown[]) => (await deps.db.query<ChangedItem>(sql, params)).rows;
+
+  /** The changes a pass reads: since the state's start (`seen` null: the first pass), else those `seen` did not see. */
+  async function* changes(seen: string | null, since = ''): AsyncGenerator<ChangedItem[]> {
+    if (seen === null) {
+      yield* keyset(() => read(SINCE_SQL, [since, '']), (k, id) => read(SINCE_SQL, [k, id]));
+      return;
+    }
+    // pg_snapshot's text: xmin:xmax:xip,xip,...
+    const [, xmax, xip] = seen.split(':');
+    if (xip) {
+      const open = xip.split(',');
+      yield* keyset(() => read(IN_FLIGHT_SQL, [open, '0', '']), (k, id) => read(IN_FLIGHT_SQL, [open, k, id]));
+    }
+    yield* keyset(() => read(BEGUN_AFTER_SQL, [xmax]), (k, id) => read(BEGUN_AFTER_NEXT_SQL, [k, id]));
+  }
+
   async function apply(model: ServingModel, s: State): Promise<void> {
     const { index, available, price, categories, titles } = model.items;
     // Taken before the reads: what commits between it and them is read now and again by the next pass
     // (a row that did not change is no change), and nothing that commits after it is missed.
     const snapshot = (await deps.db.query<{ s: string }>('SELECT pg_current_snapshot()::text AS s')).rows[0].s;
-    const seen = s.seen;
-    let key: [string, string] = seen === null ? [s.since, ''] : ['0', ''];
-    let read = 0;
-    for (;;) {
-      const { rows } = await deps.db.query<ChangedItem>(seen === null ? SINCE_SQL : UNSEEN_SQL, seen === null ? key : [seen, ...key]);
-      read += rows.length;
+    let rowsRead = 0;
+    for await (const rows of changes(s.seen, s.since)) {
+      rowsRead += rows.length;
       let changed = false;
       let recategorised = false;
       for (const r of rows) {
@@ -149,12 +179,10 @@ export function createCatalogOverlay(deps: {
       // and the clearing happen in one synchronous step, so no answer mixes old and new catalog state.
       if (changed) model.answers.clear();
       if (recategorised) forgetCategoryMasks(categories);
-      if (rows.length > 0) key = [rows[rows.length - 1].k, rows[rows.length - 1].id];
-      if (rows.length < PAGE) break;
     }
     // Only a pass that read every page moves on: a failed one leaves the next to read the same again.
     s.seen = snapshot;
-    deps.onRowsRead?.(read);
+    deps.onRowsRead?.(rowsRead);
   }
 
   function run(model: ServingModel, s: State): Promise<void> {
