@@ -56,7 +56,8 @@ for (const backend of DB_BACKENDS) {
       async () => {
         const db = t.services.db;
         await db.query(`UPDATE items SET updated_at = now() - interval '10 minutes', available = true`);
-        const overlay = createCatalogOverlay({ db });
+        const passes: number[] = [];
+        const overlay = createCatalogOverlay({ db, onRowsRead: (n) => passes.push(n) });
         await overlay.refresh(model);
         const at = model.items.available.indexOf(1);
         expect(at).toBeGreaterThanOrEqual(0);
@@ -71,6 +72,8 @@ for (const backend of DB_BACKENDS) {
           const item = (await createCatalogRepository(tx).getItem(synced))!;
           await createCatalogRepository(tx).upsertItems([{ ...item, id: synced, available: false }]);
           await tx.query(`UPDATE items SET updated_at = now() - interval '70 seconds' WHERE id = $1`, [synced]);
+          // And more new products than one page of the overlay's reads (5,000).
+          await tx.query(`INSERT INTO items (id, title) SELECT 'sync-new-' || n, 'new' FROM generate_series(1, 5001) AS n`);
           written();
           await committing;
         });
@@ -81,11 +84,14 @@ for (const backend of DB_BACKENDS) {
         await overlay.refresh(model);
         expect(model.items.titles[model.items.index.get(edited)!]).toMatch(/\(edited\)$/);
         expect(model.items.available[at]).toBe(1);
-        // The sync commits after that pass: the next pass reads it.
+        // The sync commits after that pass: the next pass reads it, all of it, and the pass after reads nothing.
         commit();
         await sync;
+        passes.length = 0;
         await overlay.refresh(model);
         expect(model.items.available[at]).toBe(0);
+        await overlay.refresh(model);
+        expect(passes).toEqual([5002, 0]);
       },
       60_000,
     );
