@@ -42,13 +42,29 @@ export interface UserErasureDeps {
 }
 
 
-/** Each stored recommender of the version whose family keeps per-customer rows, rewritten without `rows`. */
+/**
+ * Each stored recommender of the version whose family keeps per-customer rows, without `rows`: patched in
+ * place where the family's rows have a fixed width and the store patches (ALS: a few hundred bytes per
+ * customer read and written, instead of the whole artifact, 43 MB at 100,000 customers, read, copied in
+ * a worker and written back), else rewritten whole.
+ */
 async function recommendersWithout(store: ModelStore, redaction: RedactionRunner, meta: ModelMeta, rows: readonly number[]): Promise<void> {
   const recipe = (meta.info as { recipe?: { sources?: Record<string, { recommender?: string }> } }).recipe;
   for (const [name, source] of Object.entries(recipe?.sources ?? {})) {
     const family = source.recommender ?? name;
-    if (!recommenderFactory(family)?.withoutUsers) continue;
+    const factory = recommenderFactory(family);
+    if (!factory?.withoutUsers) continue;
     const artifact = `recommender:${name}`;
+    if (factory.rowPatches && store.readArtifactRange && store.patchArtifact) {
+      const read = store.readArtifactRange.bind(store, meta.version, artifact);
+      const patches = await factory.rowPatches(read, new Set(rows));
+      // Null: not there (nothing to scrub), or laid out otherwise (a release's before: rewritten whole below).
+      if (patches) {
+        if (patches.length > 0) await store.patchArtifact(meta.version, artifact, patches);
+        continue;
+      }
+      if ((await read(0, 1)) === null) continue;
+    }
     const bytes = await store.getArtifact(meta.version, artifact);
     const redacted = bytes && (await redaction.run({ kind: 'recommender', family, bytes, rows })).bytes;
     if (redacted) await store.redactArtifact(meta.version, artifact, redacted);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ArtifactFormatError, decodeArtifact, encodeArtifact } from './artifact.js';
+import { ArtifactFormatError, artifactLayout, decodeArtifact, encodeArtifact, type ArtifactPatch, type ArtifactRangeReader } from './artifact.js';
 import { choleskySolve } from './cholesky.js';
 import { alsLoss, conjugateGradientHalfStep, gramian, type ConfidenceRows, type HalfStepRunner } from './conjugate-gradient.js';
 import type { Dataset } from './dataset.js';
@@ -402,7 +402,33 @@ export const alsFactory: RecommenderFactory<AlsParams> = {
   fit: (ds, params, ctx) => fitAls(ds, params, { threads: ctx?.halfSteps }),
   fromArtifact: (bytes, ds) => new AlsModel(loadState(bytes, ds.itemIds)),
   withoutUsers: alsWithoutUsers,
+  rowPatches: alsRowPatches,
 };
+
+/**
+ * What alsWithoutUsers changes, as patches: each customer's factor (k f32 zeros) and last purchase time
+ * (f64 -Infinity), at their places in the stored artifact. Every other byte stays, so the artifact read
+ * afterwards is the one alsWithoutUsers would have written (a row already wiped is written again, the
+ * same bytes). Null for an artifact laid out otherwise.
+ */
+async function alsRowPatches(read: ArtifactRangeReader, rows: ReadonlySet<number>): Promise<ArtifactPatch[] | null> {
+  const layout = await artifactLayout(read);
+  if (!layout) return null;
+  const { header, arrays } = layout;
+  if (header.algorithm !== ARTIFACT.algorithm || header.version !== ARTIFACT.version) return null;
+  const k = paramsSchema.parse(header.params).factors;
+  const factors = arrays.get('userFactors');
+  const lastTs = arrays.get('userLastTs');
+  if (factors?.type !== 'f32' || lastTs?.type !== 'f64' || factors.length !== lastTs.length * k) return null;
+  const zeros = new Uint8Array(4 * k);
+  const never = new Uint8Array(Float64Array.of(Number.NEGATIVE_INFINITY).buffer);
+  const patches: ArtifactPatch[] = [];
+  for (const u of [...rows].sort((a, b) => a - b)) {
+    if (!Number.isInteger(u) || u < 0 || u >= lastTs.length) continue;
+    patches.push({ offset: factors.offset + 4 * k * u, bytes: zeros }, { offset: lastTs.offset + 8 * u, bytes: never });
+  }
+  return patches;
+}
 
 /**
  * The customers' factors zeroed and their last purchase time set to -Infinity: a customer scored at such

@@ -103,3 +103,49 @@ export function decodeArtifact(bytes: Uint8Array, expect?: { algorithm: string; 
   const { arrays: _layout, ...header } = parsed;
   return { header, arrays };
 }
+
+/** Reads bytes [start, end) of a stored artifact; null when it is not there (a store's ranged read). */
+export type ArtifactRangeReader = (start: number, end: number) => Promise<Uint8Array | null>;
+
+/** A change of `bytes.length` bytes at `offset` of an artifact, written in place (an erasure's). */
+export interface ArtifactPatch {
+  offset: number;
+  bytes: Uint8Array;
+}
+
+/** Where one array of an artifact sits: its first byte's offset from the artifact's start. */
+export interface ArrayPlace {
+  type: ArrayType;
+  length: number;
+  offset: number;
+}
+
+/**
+ * An artifact's header and where each array sits, read from its first bytes only (10, then the header):
+ * what an erasure needs to overwrite a customer's row in place instead of reading and writing the whole
+ * artifact. Null when the artifact is not there; throws ArtifactFormatError as decodeArtifact does.
+ */
+export async function artifactLayout(read: ArtifactRangeReader): Promise<{ header: ArtifactHeader; arrays: Map<string, ArrayPlace> } | null> {
+  const start = await read(0, 10);
+  if (!start) return null;
+  if (start.byteLength < 10) throw new ArtifactFormatError('artifact too short');
+  const view = new DataView(start.buffer, start.byteOffset, start.byteLength);
+  if (view.getUint32(0, true) !== MAGIC) throw new ArtifactFormatError('not a model artifact (bad magic)');
+  const format = view.getUint16(4, true);
+  if (format !== FORMAT_VERSION) throw new ArtifactFormatError(`unsupported artifact format ${format}`);
+  const headerLength = view.getUint32(6, true);
+  const json = await read(10, 10 + headerLength);
+  if (!json) return null;
+  if (json.byteLength < headerLength) throw new ArtifactFormatError('artifact header runs past the end');
+  const parsed = JSON.parse(new TextDecoder().decode(json)) as ArtifactHeader & { arrays: { name: string; type: ArrayType; length: number }[] };
+  const arrays = new Map<string, ArrayPlace>();
+  let offset = align8(10 + headerLength);
+  for (const { name, type, length } of parsed.arrays) {
+    const Ctor = CTORS[type];
+    if (!Ctor) throw new ArtifactFormatError(`unknown array type ${type}`);
+    arrays.set(name, { type, length, offset });
+    offset += align8(length * Ctor.BYTES_PER_ELEMENT);
+  }
+  const { arrays: _layout, ...header } = parsed;
+  return { header, arrays };
+}

@@ -8,7 +8,7 @@
  * `perGroup` in a source's params says whether it learns per group when the dataset has groups; absent, the
  * family's default (registry.ts: ALS and EASE per product, as the fashion shop's validation window chose). The variant shown is the group's best-selling available one, not the customer's own size; serving lists a sibling in its place when it cannot list it (src/serving/picker.ts).
  */
-import { ArtifactFormatError, decodeArtifact, encodeArtifact } from './artifact.js';
+import { ArtifactFormatError, artifactLayout, decodeArtifact, encodeArtifact } from './artifact.js';
 import type { Dataset } from './dataset.js';
 import { groupDataset, groupMapOf, type GroupMap } from './group-dataset.js';
 import { itemRemap } from './item-remap.js';
@@ -246,6 +246,22 @@ export function learningPerGroup<P>(factory: RecommenderFactory<P>, opts: { asOw
       const { map, inner } = decodeGrouped(bytes);
       const wiped = without(inner, rows);
       return wiped && encodeArtifact(header, { key: map.key, shown: map.shown, inner: wiped });
+    };
+  }
+  if (factory.rowPatches) {
+    const patches = factory.rowPatches.bind(factory);
+    // The family's own artifact, or a grouped one holding it whole as its `inner` array: patched there.
+    out.rowPatches = async (read, rows) => {
+      const layout = await artifactLayout(read);
+      if (!layout) return null;
+      if (layout.header.algorithm !== ALGORITHM) return patches(read, rows);
+      if (layout.header.version !== VERSION) return null;
+      const inner = layout.arrays.get('inner');
+      if (inner?.type !== 'u8') return null;
+      const end = inner.offset + inner.length;
+      const readInner = (start: number, stop: number) => read(inner.offset + start, Math.min(end, inner.offset + stop));
+      const found = await patches(readInner, rows);
+      return found && found.map(({ offset, bytes }) => ({ offset: inner.offset + offset, bytes }));
     };
   }
   return out;

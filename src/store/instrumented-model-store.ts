@@ -15,7 +15,7 @@ const STORE_PREFIX = 'model store at ';
 export const STORE_CALLS = [
   'putArtifact', 'getArtifact', 'putEntries', 'getEntries', 'publish', 'activate', 'getActive', 'listVersions', 'deleteVersion',
   'appendUserEvents', 'getUserEvents', 'deleteUser', 'deleteUserEntries', 'redactArtifact', 'ping', 'contentsOf',
-  'erasureRecords', 'raiseErasureRecords', 'deleteUserEvents',
+  'erasureRecords', 'raiseErasureRecords', 'deleteUserEvents', 'readArtifactRange', 'patchArtifact',
 ] as const satisfies readonly (keyof ModelStore)[];
 
 /**

@@ -210,6 +210,28 @@ export async function createMemoryModelStore(opts: MemoryModelStoreOptions = {})
         return true;
       }),
 
+    async readArtifactRange(version, name, start, end) {
+      const data = find(version)?.artifacts.get(name);
+      return data ? data.slice(start, Math.max(start, end)) : null;
+    },
+
+    patchArtifact: (version, name, patches) =>
+      serial(async () => {
+        const target = find(version);
+        const data = target?.artifacts.get(name);
+        if (!target || !data) return false;
+        if (patches.some((q) => !Number.isInteger(q.offset) || q.offset < 0 || q.offset + q.bytes.byteLength > data.byteLength)) {
+          throw new RangeError(`a patch of artifact ${name} of ${version} runs past its end (${data.byteLength} bytes)`);
+        }
+        // A copy patched and swapped in: the bytes held before may be views a snapshot file's read shares.
+        const patched = copy(data);
+        for (const { offset, bytes } of patches) patched.set(bytes, offset);
+        target.artifacts.set(name, patched);
+        const snapshot = published.get(version);
+        if (snapshot && dir) await writeAtomically(dir, versionFile(version), encodeSnapshot(snapshot));
+        return true;
+      }),
+
     ping: async () => true,
 
     async close() {

@@ -128,6 +128,21 @@ export interface ModelStore {
    */
   redactArtifact(version: string, name: string, data: Uint8Array): Promise<boolean>;
   /**
+   * Bytes [start, end) of an artifact (fewer when it ends before `end`), or null when the version has no
+   * artifact of that name: what an erasure reads of a large artifact (its header) to find a customer's row.
+   * Optional, with patchArtifact: an erasure rewrites the artifact whole on a store without them.
+   */
+  readArtifactRange?(version: string, name: string, start: number, end: number): Promise<Uint8Array | null>;
+  /**
+   * Overwrites these byte ranges of an existing artifact of a version, published or not, in place and in
+   * one step (a reader sees all of them or none; a part-by-part read across it is made again), leaving its
+   * size and every other byte as they were: an erasure's wipe of a customer's fixed-width rows (ALS's
+   * factors), which then writes bytes in proportion to the customer instead of the artifact. Returns false,
+   * writing nothing, when the version has no artifact of that name; throws, writing nothing, when a range
+   * runs past its end.
+   */
+  patchArtifact?(version: string, name: string, patches: readonly ArtifactPatch[]): Promise<boolean>;
+  /**
    * Calls `listener` with the id of every user erased through any process sharing this store (a store
    * that only one process uses may leave it out: its own callers know). Lets each serving process
    * forget what it keeps of the user.
@@ -166,6 +181,12 @@ export interface ModelStore {
 }
 
 export const LIVE_EVENTS_KEPT = 50;
+
+/** A range of an artifact overwritten in place (ModelStore.patchArtifact): `bytes` written at `offset`. */
+export interface ArtifactPatch {
+  offset: number;
+  bytes: Uint8Array;
+}
 
 /** What ModelStore.erasureRecords answers. */
 export interface ErasureRecords {

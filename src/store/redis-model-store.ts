@@ -95,6 +95,26 @@ redis.call('SADD', KEYS[4], KEYS[2], KEYS[3])
 return 1`;
 
 /**
+ * Overwrites ranges of an artifact in place (ModelStore.patchArtifact): KEYS = the artifact's key, its
+ * `writes` count, the version's key index; ARGV[1] a random start for a new count, then pairs of offset
+ * and bytes. Returns 1 when patched, 0 when the artifact is not there; an error, writing nothing, when a
+ * range runs past its end (SETRANGE would grow the string). The count goes up as at a rewrite, so a read
+ * in parts across the patch is made again (redis-artifact-read.ts).
+ */
+const PATCH_ARTIFACT_SCRIPT = `if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local size = redis.call('STRLEN', KEYS[1])
+for i = 2, #ARGV, 2 do
+  if tonumber(ARGV[i]) + #ARGV[i + 1] > size then return redis.error_reply('ERR artifact patch runs past the end') end
+end
+for i = 2, #ARGV, 2 do redis.call('SETRANGE', KEYS[1], tonumber(ARGV[i]), ARGV[i + 1]) end
+if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('SET', KEYS[2], ARGV[1]) end
+redis.call('INCR', KEYS[2])
+redis.call('SADD', KEYS[3], KEYS[2])
+return 1`;
+/** Patches per PATCH_ARTIFACT_SCRIPT call: a burst of 100 erasures is a few calls, none holding Redis long. */
+const PATCHES_PER_CALL = 500;
+
+/**
  * Publish: list the version and, unless another version became active since the caller began (ARGV[4],
  * the version active then, '' for none; ARGV[5] '1' = flip whatever is active), make it active, in one
  * step. Returns [1, the version active before ('' for none)] when flipped, [0, the active version] when
@@ -517,6 +537,25 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
       // Only an artifact that is there is replaced: a pruned version is not brought back half-made.
       if (!(await redis.exists(artifactKey(version, name)))) return false;
       return writeArtifact(version, name, data, true);
+    },
+
+    async readArtifactRange(version, name, start, end) {
+      const key = artifactKey(version, name);
+      if (end <= start) return (await redis.exists(key)) ? new Uint8Array(0) : null;
+      const [exists, bytes] = (await execReplies(redis.multi().exists(key).getrangeBuffer(key, start, end - 1))) as [number, Buffer];
+      return exists ? new Uint8Array(bytes) : null;
+    },
+
+    async patchArtifact(version, name, patches) {
+      const key = artifactKey(version, name);
+      if (patches.length === 0) return (await redis.exists(key)) === 1;
+      const start = String(randomBytes(4).readUInt32BE(0));
+      for (let i = 0; i < patches.length; i += PATCHES_PER_CALL) {
+        const args = patches.slice(i, i + PATCHES_PER_CALL).flatMap(({ offset, bytes }) => [String(offset), asBuffer(bytes)]);
+        // Each call is one step; a patch of more calls that fails half-way leaves the first calls' rows wiped, as an erasure may.
+        if ((await redis.eval(PATCH_ARTIFACT_SCRIPT, 3, key, artifactWritesKey(version, name), indexKey(version), start, ...args)) !== 1) return false;
+      }
+      return true;
     },
 
     async ping() {

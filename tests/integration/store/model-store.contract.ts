@@ -400,6 +400,33 @@ export function modelStoreContract(factory: StoreFactory): void {
     expect(await store.getArtifact('no-such-version', 'profiles')).toBeNull();
   });
 
+  it('When an artifact is patched in place, Then a read holds the new bytes at their offsets and the old elsewhere, a range read sees them, and nothing is grown or created', async (ctx) => {
+    const store = await make();
+    // Optional, as a pair: an erasure rewrites whole on a store without them.
+    if (!store.patchArtifact || !store.readArtifactRange) return ctx.skip();
+    await store.putArtifact('patch-v1', 'model', text('0123456789'));
+    await store.publish(meta('patch-v1'));
+    await store.putArtifact('patch-draft', 'model', text('abcdefghij'));
+
+    expect(await store.patchArtifact('patch-v1', 'model', [{ offset: 2, bytes: text('xy') }, { offset: 9, bytes: text('z') }])).toBe(true);
+    expect(await store.patchArtifact('patch-draft', 'model', [{ offset: 0, bytes: text('A') }])).toBe(true);
+    expect(bytesOf(await store.getArtifact('patch-v1', 'model'))).toEqual(Array.from(text('01xy45678z')));
+    expect(bytesOf(await store.getArtifact('patch-draft', 'model'))).toEqual(Array.from(text('Abcdefghij')));
+    expect(bytesOf(await store.readArtifactRange('patch-v1', 'model', 1, 5))).toEqual(Array.from(text('1xy4')));
+    // A range past the end gives what there is.
+    expect(bytesOf(await store.readArtifactRange('patch-v1', 'model', 8, 20))).toEqual(Array.from(text('8z')));
+
+    // Past the end: refused, and none of the call's patches written.
+    await expect(store.patchArtifact('patch-v1', 'model', [{ offset: 0, bytes: text('Q') }, { offset: 9, bytes: text('zz') }])).rejects.toThrow();
+    expect(bytesOf(await store.getArtifact('patch-v1', 'model'))).toEqual(Array.from(text('01xy45678z')));
+    expect(await store.patchArtifact('patch-v1', 'missing', [{ offset: 0, bytes: text('x') }])).toBe(false);
+    expect(await store.patchArtifact('no-such-version', 'model', [{ offset: 0, bytes: text('x') }])).toBe(false);
+    expect(await store.getArtifact('patch-v1', 'missing')).toBeNull();
+    expect(await store.readArtifactRange('patch-v1', 'missing', 0, 4)).toBeNull();
+    expect(await store.readArtifactRange('no-such-version', 'model', 0, 4)).toBeNull();
+    expect((await store.contentsOf?.('patch-v1', { artifacts: ['model'], tables: [] }))?.artifacts).toEqual(store.contentsOf ? { model: 10 } : undefined);
+  });
+
   it('When erasure records are raised, Then each rises only from where it stood (never down, never from below `from`), a draft is not recorded and a deleted version loses its record', async (ctx) => {
     const store = await make({ versionsKept: 2 });
     // Optional: a store that never loses a write it answered keeps none.

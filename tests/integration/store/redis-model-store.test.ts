@@ -70,8 +70,17 @@ describe.skipIf(!available)(available ? 'redis model store' : `redis model store
         expect(seen.filter((s) => !whole.includes(s))).toEqual([]);
         expect(seen.length).toBeGreaterThan(1);
       }
+      // An erasure's patches in place (ALS's rows), the whole artifact filled with one value per patch: a
+      // read across patches is made again too.
+      await writer.putArtifact('v2', 'model', writes[0]);
+      await writer.publish({ version: 'v2', recipe: 'default', trainedAt: new Date().toISOString(), info: {} });
+      const fill = (v: number) => Array.from({ length: 10 }, (_, k) => ({ offset: 1000 * k, bytes: new Uint8Array(1000).fill(v) }));
+      const patched = await readsDuring('v2', (i) => writer.patchArtifact!('v2', 'model', fill(1 + (i % 2))));
+      expect(patched.filter((s) => !whole.includes(s))).toEqual([]);
+      expect(patched.length).toBeGreaterThan(1);
       // A redaction of an artifact the version does not have writes nothing, not even its count.
       expect(await writer.redactArtifact('v1', 'missing', writes[0])).toBe(false);
+      expect(await writer.patchArtifact!('v1', 'missing', fill(1))).toBe(false);
       expect(await redis.keys(`${prefix}*missing*`)).toEqual([]);
     } finally {
       await Promise.all([reader.close(), writer.close()]);

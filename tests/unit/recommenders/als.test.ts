@@ -179,6 +179,36 @@ describe('ALS recommender', () => {
     expect(alsFactory.withoutUsers!(without!, new Set([5]))).toBeNull();
   });
 
+  it('When customers are erased in place, Then the patched bytes are the rewrite\'s, found from the header alone, and the erased rows hold nothing of them', async () => {
+    const model = alsFactory.fit(ds, params());
+    const bytes = model.toArtifact();
+    const { header } = decodeArtifact(bytes);
+    const headerEnd = 10 + new DataView(bytes.buffer, bytes.byteOffset).getUint32(6, true);
+    let furthest = 0;
+    const read = async (start: number, end: number) => {
+      furthest = Math.max(furthest, end);
+      return bytes.slice(start, end);
+    };
+    const patches = (await alsFactory.rowPatches!(read, new Set([5, 999, -1])))!;
+    // Only the header was read: not one byte of any customer's row.
+    expect(furthest).toBe(headerEnd);
+    const k = (header.params as { factors: number }).factors;
+    // Row 5 only (999 and -1 are no row): its k factors and its last purchase time.
+    expect(patches.map((p) => p.bytes.byteLength).sort((a, b) => a - b)).toEqual([8, 4 * k].sort((a, b) => a - b));
+    const patched = bytes.slice();
+    for (const { offset, bytes: b } of patches) patched.set(b, offset);
+    expect(Buffer.from(patched).equals(Buffer.from(alsFactory.withoutUsers!(bytes, new Set([5]))!))).toBe(true);
+    const { arrays } = decodeArtifact(patched);
+    expect(Array.from((arrays.userFactors as Float32Array).subarray(5 * k, 6 * k))).toEqual(new Array(k).fill(0));
+    expect((arrays.userLastTs as Float64Array)[5]).toBe(Number.NEGATIVE_INFINITY);
+    const original = decodeArtifact(bytes).arrays;
+    expect(Array.from((original.userFactors as Float32Array).subarray(5 * k, 6 * k)).some((v) => v !== 0)).toBe(true);
+    // An artifact of another family is not patched (the caller rewrites it whole), nor one that is not there.
+    const other = encodeArtifact({ algorithm: 'item-knn', version: 1 }, {});
+    expect(await alsFactory.rowPatches!(async (a, b) => other.slice(a, b), new Set([5]))).toBeNull();
+    expect(await alsFactory.rowPatches!(async () => null, new Set([5]))).toBeNull();
+  });
+
   it('When a loaded copy forgets customers, Then it scores everyone as the scrubbed artifact does, without loading it again', () => {
     const model = alsFactory.fit(ds, params());
     const bytes = model.toArtifact();

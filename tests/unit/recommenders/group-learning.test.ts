@@ -124,6 +124,18 @@ describe('learning per product group', () => {
     expect(ranked.every((n) => ['bag', 'scarf'].includes(ds.itemIds[n.item]))).toBe(true);
   });
 
+  it("wipes an erased customer's rows of a grouped model (ALS) in place: the patches write what the rewrite writes", async () => {
+    const factory = fromRegistry('als');
+    const bytes = factory.fit(ds, factory.parseParams({ factors: 4, iterations: 5, perGroup: true })).toArtifact();
+    expect(Buffer.from(bytes).includes(Buffer.from('"algorithm":"grouped"'))).toBe(true);
+    const rows = new Set([ds.userIndex.get('u1')!]);
+    const patches = (await factory.rowPatches!(async (start, end) => bytes.slice(start, end), rows))!;
+    expect(patches.length).toBe(2);
+    const patched = bytes.slice();
+    for (const { offset, bytes: b } of patches) patched.set(b, offset);
+    expect(Buffer.from(patched).equals(Buffer.from(factory.withoutUsers!(bytes, rows)!))).toBe(true);
+  });
+
   it('refuses a perGroup that is not a boolean, naming the field', () => {
     expect(() => fromRegistry('als').parseParams({ perGroup: 'yes' })).toThrow(/als\.perGroup/);
   });
