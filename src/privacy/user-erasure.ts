@@ -3,6 +3,7 @@ import type { Db } from '../data/db.js';
 import type { ErasureRepository } from '../data/erasure-repository.js';
 import { LONG_STATEMENT_MS, withQueryTimeout } from '../data/query-timeout.js';
 import type { EventRepository } from '../data/event-repository.js';
+import { profilePatchesWithout } from '../profiles/profile-codec.js';
 import { PROFILES_ARTIFACT } from '../profiles/profiles-artifact.js';
 import { recommenderFactory } from '../recommenders/registry.js';
 import { ARTIFACT_USER_IDS } from '../serving/serving-artifacts.js';
@@ -69,6 +70,26 @@ async function recommendersWithout(store: ModelStore, redaction: RedactionRunner
     const redacted = bytes && (await redaction.run({ kind: 'recommender', family, bytes, rows })).bytes;
     if (redacted) await store.redactArtifact(meta.version, artifact, redacted);
   }
+}
+
+/**
+ * The version's profiles without the customers: their rows blanked in place where the store patches (the
+ * id column and a few hundred bytes per customer read and written, instead of the whole artifact, 23.6 MB
+ * at 100,000 customers: profile-codec.ts profilePatchesWithout), else rewritten whole without them.
+ */
+async function profilesWithout(store: ModelStore, redaction: RedactionRunner, version: string, userIds: readonly string[]): Promise<void> {
+  if (store.readArtifactRange && store.patchArtifact) {
+    const read = store.readArtifactRange.bind(store, version, PROFILES_ARTIFACT);
+    const patches = await profilePatchesWithout(read, new Set(userIds));
+    if (patches) {
+      if (patches.length > 0) await store.patchArtifact(version, PROFILES_ARTIFACT, patches);
+      return;
+    }
+    if ((await read(0, 1)) === null) return;
+  }
+  const bytes = await store.getArtifact(version, PROFILES_ARTIFACT);
+  const redacted = bytes && (await redaction.run({ kind: 'profiles', bytes, userIds })).bytes;
+  if (redacted) await store.redactArtifact(version, PROFILES_ARTIFACT, redacted);
 }
 
 /**
@@ -159,9 +180,7 @@ export function createUserErasure(deps: UserErasureDeps) {
     // Profiles before entries: an erasure's deleteUser announces it, and a process told reloads profiles.
     for (const meta of targets) {
       const { version } = meta;
-      const bytes = await deps.store.getArtifact(version, PROFILES_ARTIFACT);
-      const redacted = bytes && (await redaction.run({ kind: 'profiles', bytes, userIds })).bytes;
-      if (redacted) await deps.store.redactArtifact(version, PROFILES_ARTIFACT, redacted);
+      await profilesWithout(deps.store, redaction, version, userIds);
       // The training's user index (on-request scoring) keeps positions: an erased id becomes ''. The
       // fitted recommenders' rows at those positions go first, while the index still says which they are
       // (a scrub that fails between the two is done again by the next one).

@@ -149,19 +149,24 @@ export function createProfileService(deps: {
     if (!bytes) return null;
     const columns = await profileColumnsInChunks(bytes, turn);
     const byUser = new Map<string, number>();
+    // Rows an erasure blanked in the stored artifact (profile-codec.ts profilePatchesWithout) are gone already.
+    const gone = new Uint8Array(columns.count);
     for (let k = 0; k < columns.count; k++) {
       if (k > 0 && k % 20_000 === 0) await turn();
-      byUser.set(columns.userIds[k], k);
+      if (columns.blanked(k)) gone[k] = 1;
+      else byUser.set(columns.userIds[k], k);
     }
     await turn();
-    const report = segmentReportOfColumns(columns);
+    const kept = byUser.size === columns.count ? undefined : (row: number) => gone[row] === 0;
+    const keptOf = <T extends Int32Array | Float64Array>(a: T): T | number[] => (kept ? Array.from(a).filter((_, k) => kept(k)) : a);
+    const report = segmentReportOfColumns(columns, kept);
     await turn();
     // Recency is scored on negated days (fewer days = higher score), as in computeProfiles.
-    const recency = populationOf(Float64Array.from(columns.recencyDays, (d) => -d));
+    const recency = populationOf(Float64Array.from(keptOf(columns.recencyDays), (d) => -d));
     await turn();
-    const frequency = populationOf(columns.frequency);
+    const frequency = populationOf(keptOf(columns.frequency));
     await turn();
-    const monetary = populationOf(columns.monetary);
+    const monetary = populationOf(keptOf(columns.monetary));
     return {
       version: meta.version,
       now: columns.info.now ?? Date.parse(meta.trainedAt),
@@ -169,7 +174,7 @@ export function createProfileService(deps: {
       trainedAt: Date.parse(meta.trainedAt),
       columns,
       byUser,
-      gone: new Uint8Array(columns.count),
+      gone,
       groups: new Map(),
       report,
       recency,

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createProfileService } from '../../../src/profiles/profile-service.js';
+import { PROFILES_ARTIFACT } from '../../../src/profiles/profiles-artifact.js';
 import { decodeArtifact } from '../../../src/recommenders/artifact.js';
 import { ARTIFACT_USER_IDS, decodeUserIdsArtifact } from '../../../src/serving/serving-artifacts.js';
 import { createTrainer } from '../../../src/training/train-model.js';
@@ -18,7 +20,7 @@ const ERASED = 'k-user7';
  * What an erasure leaves in Redis, read key by key under the store's prefix (every key the store wrote,
  * whatever it is named): nothing of the erased customer in any kept version, neither their id (in a key,
  * a hash field, a value) nor their ALS factor's bytes, now that ALS's rows are wiped in place instead of
- * the artifact being rewritten whole; and the erasure reads no whole ALS artifact to do it.
+ * the artifact being rewritten whole, nor their profile's; and the erasure reads neither artifact whole.
  */
 const redisBackend = STORE_BACKENDS.find((b) => b.name === 'redis store')!;
 describe.skipIf(!(await serviceAvailable(REDIS_URL)))('the bytes of an erased customer in the model store', () => {
@@ -92,6 +94,9 @@ describe.skipIf(!(await serviceAvailable(REDIS_URL)))('the bytes of an erased cu
       const factors = arrays.userFactors as Float32Array;
       return Buffer.from(factors.slice(u * k, (u + 1) * k).buffer);
     };
+    const fresh = () => createProfileService({ store, events: t.services.events, catalog: t.services.catalog });
+    const reportBefore = (await fresh().report())!;
+    const segmentOfErased = (await fresh().profile(ERASED))!.segment;
     const erasedFactors = await Promise.all(versions.map((v) => rowsOf(v, ERASED)));
     const keptFactors = await Promise.all(versions.map((v) => rowsOf(v, 'g-user4')));
     // A learned factor is no run of zeros, so finding it is finding the customer.
@@ -114,8 +119,17 @@ describe.skipIf(!(await serviceAvailable(REDIS_URL)))('the bytes of an erased cu
       store.getArtifact = getArtifact;
     }
     expect(await holding(needles)).toEqual([]);
-    // ALS's rows were wiped where they lie: the artifact was not read whole.
-    expect(wholeReads.filter((name) => name === ALS)).toEqual([]);
+    // ALS's and the profiles' rows were wiped where they lie: neither artifact was read whole.
+    expect(wholeReads.filter((name) => name === ALS || name === PROFILES_ARTIFACT)).toEqual([]);
+    // A process that loads the profiles afterwards (a replica started since) leaves the blanked row out.
+    const loaded = fresh();
+    expect(await loaded.profile(ERASED)).toBeNull();
+    const reportAfter = (await loaded.report())!;
+    expect(reportAfter.users).toBe(reportBefore.users - 1);
+    const users = (r: typeof reportAfter) => r.segments.find((g) => g.name === segmentOfErased)!.users;
+    expect(users(reportAfter)).toBe(users(reportBefore) - 1);
+    expect(await loaded.userIdsIn('segment', segmentOfErased)).not.toContain(ERASED);
+    expect(await loaded.profile('g-user4')).not.toBeNull();
     // The others keep theirs, in every version.
     expect(await Promise.all(versions.map((v) => rowsOf(v, 'g-user4')))).toEqual(keptFactors);
   });

@@ -59,9 +59,9 @@ describe('an erasure rewrites the artifacts off the thread that answers requests
       store.getArtifact = getArtifact;
       store.redactArtifact = redactArtifact;
     }
-    expect(turnedBeforeWrite.get(PROFILES_ARTIFACT)).toBe(true);
     expect(turnedBeforeWrite.get(ARTIFACT_USER_IDS)).toBe(true);
-    // ALS's rows are wiped in place (a few bytes written, nothing rewritten here): not read whole at all.
+    // The profiles' and ALS's rows are blanked in place (a few bytes written, nothing rewritten here): not read whole at all.
+    expect(turned.has(PROFILES_ARTIFACT)).toBe(false);
     expect(turned.has('recommender:als')).toBe(false);
     for (const [name, yes] of turnedBeforeWrite) expect(yes, name).toBe(true);
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ArtifactFormatError, decodeArtifact, encodeArtifact } from '../../../src/recommenders/artifact.js';
-import { decodeProfiles, decodeProfilesInChunks, encodedProfilesWithout, encodeProfiles } from '../../../src/profiles/profile-codec.js';
+import { decodeProfiles, decodeProfilesInChunks, encodedProfilesWithout, encodeProfiles, profileColumns, profilePatchesWithout } from '../../../src/profiles/profile-codec.js';
 import { computeProfiles } from '../../../src/profiles/profile.js';
 import { segmentProfiles } from '../../../src/profiles/segments.js';
 import { dataset, events, item, items, line, NOW } from './profile-fixtures.js';
@@ -51,6 +51,34 @@ describe('profile artifact', () => {
     expect({ now: back.now, trainedAt: back.trainedAt, params: back.params }).toEqual(info);
     expect(encodedProfilesWithout(bytes, new Set(['nobody']))).toBeNull();
     expect(decodeProfiles(encodedProfilesWithout(bytes, new Set(ids))!).profiles).toEqual([]);
+  });
+
+  it('blanks erased customers in place: the patches leave no byte of their rows, and readers leave the rows out', async () => {
+    const info = { now: Date.parse(NOW), trainedAt: '2024-04-01T00:00:00.000Z', params: { newDays: 30 } };
+    const bytes = encodeProfiles(profiles, info);
+    const ids = profiles.map((p) => p.userId);
+    const gone = new Set([ids[0], 'Zoë-ü 😀', ids.at(-1)!, 'nobody']);
+    const read = async (start: number, end: number) => bytes.slice(start, end);
+    const patches = (await profilePatchesWithout(read, gone))!;
+    const patched = bytes.slice();
+    for (const { offset, bytes: b } of patches) patched.set(b, offset);
+    expect(patched.byteLength).toBe(bytes.byteLength);
+    const back = decodeProfiles(patched);
+    expect(back.profiles).toEqual(profiles.filter((p) => !gone.has(p.userId)));
+    expect({ now: back.now, trainedAt: back.trainedAt, params: back.params }).toEqual(info);
+    // What blank does to a process's columns, the patches did to the stored bytes.
+    const columns = profileColumns(bytes);
+    for (const id of gone) if (ids.includes(id)) columns.blank(ids.indexOf(id));
+    const { arrays } = decodeArtifact(patched);
+    const blanked = [...gone].filter((id) => ids.includes(id)).map((id) => ids.indexOf(id));
+    expect((arrays.monetary as Float64Array).filter((_, k) => blanked.includes(k)).every((v) => v === 0)).toBe(true);
+    expect(Array.from(arrays.monetary as Float64Array)).toEqual(Array.from(columns.monetary));
+    expect(Buffer.from(patched).includes(Buffer.from('Zoë-ü 😀'))).toBe(false);
+    expect(profileColumns(patched).userIds).toEqual(ids.map((id) => (gone.has(id) ? '' : id)));
+    // Again: nothing of them is left to find.
+    expect(await profilePatchesWithout(async (start, end) => patched.slice(start, end), gone)).toEqual([]);
+    expect(await profilePatchesWithout(async () => null, gone)).toBeNull();
+    expect(await profilePatchesWithout(async (start, end) => encodeArtifact({ algorithm: 'als', version: 1 }, {}).slice(start, end), gone)).toBeNull();
   });
 
   it('round-trips an empty population', () => {
