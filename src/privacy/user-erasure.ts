@@ -12,9 +12,9 @@ import { erasureMarkOf, goneFromStore } from '../training/write-model-version.js
 import { redactHere, type RedactionRunner } from './redaction-runner.js';
 
 /**
- * Erasures done in one turn at most. Each turn rewrites every kept version's per-customer artifacts
- * (about 2 s at ten times Online Retail; in a worker thread, redaction-runner.ts) whatever the number of
- * customers; its Postgres statements and the export rewrite grow with them.
+ * Erasures done in one turn at most. Each turn patches every kept version's profiles and ALS rows of its
+ * customers in place and rewrites its user index (in a worker thread, redaction-runner.ts) once whatever the
+ * number of customers; its patches, Postgres statements and the export rewrite grow with them.
  */
 export const ERASURE_BATCH = 100;
 
@@ -95,9 +95,9 @@ async function profilesWithout(store: ModelStore, redaction: RedactionRunner, ve
 /**
  * Erasure of a customer everywhere (DELETE /v1/users/:id), in one Postgres transaction that holds the
  * erasure's advisory lock throughout (erasure-repository ERASURE_SERIAL):
- * 1. the model store, for every kept version: the profiles artifact, the fitted recommenders' rows of the
- *    customer and the user index rewritten without them, then their per-user entries of every table and
- *    their live events deleted (which tells other processes); the drafts failed trainings left, deleted;
+ * 1. the model store, for every kept version: the customer's rows of the profiles artifact and of the fitted
+ *    recommenders wiped (in place where they have a fixed width) and the user index rewritten without them,
+ *    then their per-user entries of every table and their live events deleted (which tells other processes); the drafts failed trainings left, deleted;
  * 2. the campaign export files already written (their rows of the customer);
  * 3. under ERASURE_LOCK, which ingestion waits for: events, feedback and attributes deleted, the id
  *    recorded in `erased_users`, and live events appended meanwhile dropped;

@@ -86,7 +86,7 @@ export interface ModelStore {
    * id in every table of every published version (per-user candidates), so a rollback cannot bring
    * them back; also in the unpublished versions named in `drafts` (a training about to publish). A version
    * that a deletion (a prune) unlisted and then could not delete is deleted first. Artifacts
-   * (whole-population data such as profiles) are redacted by the caller with redactArtifact
+   * (whole-population data such as profiles) are redacted by the caller with patchArtifact or redactArtifact
    * (src/privacy/user-erasure.ts), which knows their formats.
    */
   deleteUser(userId: string, drafts?: readonly string[]): Promise<void>;
