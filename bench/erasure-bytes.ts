@@ -4,7 +4,7 @@
  * `total_net_input_bytes` / `total_net_output_bytes`: use a Redis of the bench's own, nothing else
  * counted), the longest event-loop stall of this process (which holds the services, as a serving process
  * does) and the time per store call by artifact; before the erasures, what loading the active version's
- * on-request scorer costs (its artifacts read and decoded).
+ * on-request scorer and its profiles costs (their artifacts read and decoded). `--erasures 0`: the loads only.
  *
  *   DATABASE_URL=postgres://.../shop_db REDIS_URL=redis://127.0.0.1:PORT [REDIS_PREFIX=recsvc:] \
  *     npx tsx bench/erasure-bytes.ts [--erasures 5] [--skip 0]
@@ -18,6 +18,7 @@ import { cpus, loadavg } from 'node:os';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config.js';
 import { createPgDb } from '../src/data/db.js';
+import { createProfileService } from '../src/profiles/profile-service.js';
 import { createServices } from '../src/services.js';
 import { loadOnRequestScorer } from '../src/serving/on-request-scorer.js';
 import type { ModelStore } from '../src/store/model-store.js';
@@ -76,6 +77,13 @@ try {
     const n1 = await netBytes();
     console.log(`scorer load ${k + 1}: ${ms(performance.now() - l0)}, ${mb(n1.out - n0.out)} read from Redis`);
   }
+  for (let k = 0; k < 3; k++) {
+    // A process's first profiles read: the artifact read and decoded into columns, report and populations.
+    const l0 = performance.now();
+    const report = await createProfileService({ store, events: services.events, catalog: services.catalog }).report();
+    console.log(`profiles load ${k + 1}: ${ms(performance.now() - l0)} (${report?.users} customers)`);
+  }
+  if (count === 0) process.exit(0);
   const { rows } = await db.query<{ user_id: string }>(
     `WITH c AS (SELECT user_id, count(*) AS n FROM purchase_events GROUP BY user_id)
      SELECT user_id FROM c WHERE n >= (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY n) FROM c)
