@@ -27,7 +27,7 @@ describe('the first audience builds its index off the thread that answers reques
     await seedShop(t.services);
     await createTrainer({
       events: t.services.events, catalog: t.services.catalog, store: t.services.store, defaultRecipe: 'serving-test', recipesDir,
-      isolation: 'inline', storeRecommenders: true, erasures: t.services.erasure,
+      isolation: 'inline', threads: 1, storeRecommenders: true, erasures: t.services.erasure,
     }).train();
     await t.services.serving.refresh();
   }, 60_000);

@@ -49,7 +49,7 @@ describe.skipIf(!services)('an export job whose model version a training deletes
     await seedShop(t.services);
     const trainer = createTrainer({
       events: t.services.events, catalog: t.services.catalog, store: t.services.store, defaultRecipe: 'serving-test', recipesDir,
-      isolation: 'inline', erasures: t.services.erasure,
+      isolation: 'inline', threads: 1, erasures: t.services.erasure,
     });
     train = async () => (await trainer.train({ tune: false })).version;
     await train();

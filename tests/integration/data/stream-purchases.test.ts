@@ -97,7 +97,7 @@ for (const backend of DB_BACKENDS) {
       const catalog = createCatalogRepository(t.db);
       const store = await createMemoryModelStore({});
       try {
-        const trainer = createTrainer({ events, catalog, store, defaultRecipe: 'default', isolation: 'inline' });
+        const trainer = createTrainer({ events, catalog, store, defaultRecipe: 'default', isolation: 'inline', threads: 1 });
         const result = await trainer.train();
         const [rows, items, users] = await Promise.all([events.loadPurchaseRows(), catalog.listItems(), catalog.listUsersWithAttributes()]);
         expect(result.data).toEqual(countData(buildDataset({ events: rows, items, users })));

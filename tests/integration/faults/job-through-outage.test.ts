@@ -260,6 +260,7 @@ describe.skipIf(!(await faultTestsRunnable()))('a training through a store resta
       defaultRecipe: 'serving-test',
       recipesDir,
       isolation: 'inline',
+      threads: 1,
       storeRecommenders: false,
       erasures: services.erasure,
       ...extra,

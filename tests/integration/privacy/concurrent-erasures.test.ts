@@ -32,7 +32,7 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)) || !(await redis.availab
     await seedShop(t.services);
     dir = await mkdtemp(join(tmpdir(), 'recipes-'));
     await writeFile(join(dir, 'shop.json'), JSON.stringify({ ...SHOP_RECIPE, name: 'shop' }));
-    const trainer = createTrainer({ events: t.services.events, catalog: t.services.catalog, store: t.services.store, defaultRecipe: 'shop', recipesDir: dir, isolation: 'inline' });
+    const trainer = createTrainer({ events: t.services.events, catalog: t.services.catalog, store: t.services.store, defaultRecipe: 'shop', recipesDir: dir, isolation: 'inline', threads: 1 });
     version = (await trainer.train()).version;
   });
   afterAll(async () => {

@@ -29,7 +29,7 @@ describe('an erasure right after a version switch, with an audience of each vers
     await seedShop(t.services);
     const train = () => createTrainer({
       events: t.services.events, catalog: t.services.catalog, store: t.services.store, defaultRecipe: 'serving-test', recipesDir,
-      isolation: 'inline', storeRecommenders: true, erasures: t.services.erasure,
+      isolation: 'inline', threads: 1, storeRecommenders: true, erasures: t.services.erasure,
     }).train();
     await train();
     await t.services.serving.refresh();

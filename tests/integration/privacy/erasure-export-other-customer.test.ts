@@ -30,7 +30,7 @@ describe('erasure and the export files of other customers', () => {
     await t.services.events.insertPurchases(purchases);
     await createTrainer({
       events: t.services.events, catalog: t.services.catalog, store: t.services.store, defaultRecipe: 'serving-test', recipesDir,
-      isolation: 'inline', erasures: t.services.erasure,
+      isolation: 'inline', threads: 1, erasures: t.services.erasure,
     }).train();
     await t.services.serving.refresh();
   }, 60_000);

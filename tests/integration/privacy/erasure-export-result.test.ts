@@ -26,7 +26,7 @@ describe('erasure and the result of a finished export', () => {
     await seedShop(t.services);
     await createTrainer({
       events: t.services.events, catalog: t.services.catalog, store: t.services.store, defaultRecipe: 'serving-test', recipesDir,
-      isolation: 'inline', erasures: t.services.erasure,
+      isolation: 'inline', threads: 1, erasures: t.services.erasure,
     }).train();
     await t.services.serving.refresh();
   }, 60_000);

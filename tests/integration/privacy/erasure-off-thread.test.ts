@@ -28,7 +28,7 @@ describe('an erasure rewrites the artifacts off the thread that answers requests
     await seedShop(t.services);
     ({ version } = await createTrainer({
       events: t.services.events, catalog: t.services.catalog, store: t.services.store, defaultRecipe: 'serving-test', recipesDir,
-      isolation: 'inline', storeRecommenders: true, erasures: t.services.erasure,
+      isolation: 'inline', threads: 1, storeRecommenders: true, erasures: t.services.erasure,
     }).train());
     await t.services.serving.refresh();
   }, 60_000);

@@ -82,7 +82,7 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('eras
     writeFileSync(path.join(recipesDir, 'serving-test.json'), JSON.stringify(SHOP_RECIPE));
     const { services } = first;
     ({ version } = await createTrainer({
-      events: services.events, catalog: services.catalog, store: services.store, defaultRecipe: 'serving-test', recipesDir, isolation: 'inline', erasures: services.erasure,
+      events: services.events, catalog: services.catalog, store: services.store, defaultRecipe: 'serving-test', recipesDir, isolation: 'inline', threads: 1, erasures: services.erasure,
     }).train());
     await services.serving.refresh();
   }, 60_000);
@@ -149,7 +149,7 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('eras
   const train = async () => {
     const { services } = t;
     const { version } = await createTrainer({
-      events: services.events, catalog: services.catalog, store: services.store, defaultRecipe: 'serving-test', recipesDir, isolation: 'inline', erasures: services.erasure,
+      events: services.events, catalog: services.catalog, store: services.store, defaultRecipe: 'serving-test', recipesDir, isolation: 'inline', threads: 1, erasures: services.erasure,
     }).train();
     await services.serving.refresh();
     return version;

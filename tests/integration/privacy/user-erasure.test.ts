@@ -31,6 +31,7 @@ for (const backend of STORE_BACKENDS) {
         defaultRecipe: 'serving-test',
         recipesDir,
         isolation: 'inline',
+        threads: 1,
         storeRecommenders: false,
         erasures: t.services.erasure,
         ...extra,

@@ -71,7 +71,7 @@ describe.skipIf(!available)('an erasure on two replicas that score customers on 
     const first = await startReplica();
     await seedShop(first.services);
     const { events, catalog, store } = first.services;
-    await createTrainer({ events, catalog, store, defaultRecipe: 'shop', recipesDir, isolation: 'inline', precomputeDays: 5 }).train();
+    await createTrainer({ events, catalog, store, defaultRecipe: 'shop', recipesDir, isolation: 'inline', threads: 1, precomputeDays: 5 }).train();
     await first.services.serving.refresh();
     await startReplica();
   });

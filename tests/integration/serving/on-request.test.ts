@@ -39,7 +39,7 @@ describe.skipIf(!(await postgres.available()))('customers scored on request (PRE
     await writeFile(join(dir, 'shop.json'), JSON.stringify({ ...SHOP_RECIPE, name: 'shop', serving: { strategyCandidates: 4 } }));
     await writeFile(join(dir, 'shop-stored.json'), JSON.stringify({ ...SHOP_RECIPE, name: 'shop-stored', serving: { strategyLists: 'stored', strategyCandidates: 4 } }));
     const train = (precomputeDays?: number, recipe = 'shop') =>
-      createTrainer({ events: t.services.events, catalog: t.services.catalog, store: t.services.store, defaultRecipe: 'shop', recipesDir: dir, isolation: 'inline', precomputeDays })
+      createTrainer({ events: t.services.events, catalog: t.services.catalog, store: t.services.store, defaultRecipe: 'shop', recipesDir: dir, isolation: 'inline', threads: 1, precomputeDays })
         .train({ recipe })
         .then((r) => r.version);
     everyone = await train();

@@ -92,7 +92,7 @@ describe.skipIf(!available)('a storefront process readies each version before se
     await seedShop(trainer.services);
     const { events, catalog, store } = trainer.services;
     for (let n = 0; n < 2; n++) {
-      const { version } = await createTrainer({ events, catalog, store, defaultRecipe: 'shop', recipesDir, isolation: 'inline', precomputeDays: 5 }).train();
+      const { version } = await createTrainer({ events, catalog, store, defaultRecipe: 'shop', recipesDir, isolation: 'inline', threads: 1, precomputeDays: 5 }).train();
       versions.push(version);
     }
   });

@@ -36,7 +36,7 @@ describe.skipIf(!(await postgres.available()))('training with views, carts and r
   let dir: string;
   const versions: Record<string, string> = {};
   const train = (recipe: string) =>
-    createTrainer({ events: t.services.events, catalog: t.services.catalog, store: t.services.store, defaultRecipe: recipe, recipesDir: dir })
+    createTrainer({ events: t.services.events, catalog: t.services.catalog, store: t.services.store, defaultRecipe: recipe, recipesDir: dir, threads: 1 })
       .train()
       .then((r) => r.version);
   /** Every recommender artifact of a version, decoded, without its trainedAt stamp. */

@@ -23,6 +23,7 @@ const trainer = createTrainer({
   catalog: createCatalogRepository(db),
   store,
   defaultRecipe: 'default',
+  threads: 1,
   afterStep: async (step) => {
     if (step !== 'write') return;
     process.stdout.write('WRITTEN\n');

@@ -48,7 +48,7 @@ describe.skipIf(!available)('a training process killed mid-way (postgres, redis)
   it('When the worker is killed after writing and before publishing, Then the old version is still served and the next start fails the job and deletes the draft', async () => {
     const repos = { catalog: createCatalogRepository(db.db), events: createEventRepository(db.db) };
     await seedTwoShops(repos);
-    const trainer = createTrainer({ ...repos, store: s.store, defaultRecipe: 'default' });
+    const trainer = createTrainer({ ...repos, store: s.store, defaultRecipe: 'default', threads: 1 });
     const v1 = (await trainer.train()).version;
     const jobs = createJobRepository(db.db);
     const job = await jobs.enqueue('train', {}, { exclusiveKey: 'train' });

@@ -51,6 +51,7 @@ describe('training a recipe with a tune section', () => {
   });
   const trainerOn = (store: Awaited<ReturnType<typeof createMemoryModelStore>>, own: Partial<Parameters<typeof createTrainer>[0]> = {}) =>
     createTrainer({
+      threads: 1,
       ...own,
       events: {
         async *streamPurchaseRows() {
@@ -137,6 +138,7 @@ describe('training a recipe with a tune section', () => {
       defaultRecipe: 'tuned',
       recipesDir: dir,
       storeRecommenders: false,
+      threads: 1,
     });
     const at = (ms: number) => new Date(ms).toISOString();
     // Observed before: the windows ended just after day 99, the latest row, away from the split's.
