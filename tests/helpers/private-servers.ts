@@ -1,8 +1,10 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 /**
@@ -153,25 +155,46 @@ export interface PrivatePostgres {
   dispose(): Promise<void>;
 }
 
+const INITDB_ARGS = ['-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8', '--locale=C'];
+/** Beside the PGlite snapshot (services.ts): this checkout's, kept between runs. */
+const INITDB_CACHE = fileURLToPath(new URL('../../node_modules/.cache/recsvc-pg-initdb/', import.meta.url));
 let template: Promise<string> | undefined;
 
 /**
- * The data directory of one initdb per test process, removed when the process exits: each private cluster
+ * A data directory as `initdb INITDB_ARGS` makes it, kept in this checkout's node_modules/.cache under a name
+ * made of initdb's version and the arguments (another version or argument makes another): each private cluster
  * starts from a copy of it. initdb took 1-8 s a cluster (load average 2-20) where the copy takes well under one,
- * and the suite starts about twenty. A failure is not kept: the next cluster tries again.
+ * and the suite starts about twenty. initdb runs in the temporary directory (as root, the postgres user may not
+ * reach the checkout); the result is copied in aside and renamed, so a reader never sees half of it (of two
+ * writers, the second's copy is dropped). A failure is not kept: the next cluster tries again.
  */
-function initdbTemplate(pg: (tool: string, args: string[]) => Promise<unknown>, asRoot: boolean): Promise<string> {
+function initdbTemplate(bin: string, pg: (tool: string, args: string[]) => Promise<unknown>, asRoot: boolean): Promise<string> {
   template ??= (async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'recsvc-pg-template-'));
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-    if (asRoot) {
-      const user = await osUser('postgres');
-      if (!user) throw new Error('running as root needs a "postgres" user for initdb');
-      chownSync(dir, user.uid, user.gid);
+    const version = (await run(path.join(bin, 'initdb'), ['--version'])).stdout.trim();
+    const key = createHash('sha256').update(version).update(INITDB_ARGS.join(' ')).digest('hex').slice(0, 16);
+    const cached = path.join(INITDB_CACHE, key);
+    if (existsSync(cached)) return cached;
+    const dir = mkdtempSync(path.join(tmpdir(), 'recsvc-pg-initdb-'));
+    try {
+      if (asRoot) {
+        const user = await osUser('postgres');
+        if (!user) throw new Error('running as root needs a "postgres" user for initdb');
+        chownSync(dir, user.uid, user.gid);
+      }
+      await pg('initdb', ['-D', path.join(dir, 'data'), ...INITDB_ARGS]);
+      mkdirSync(INITDB_CACHE, { recursive: true });
+      const partial = `${cached}.${process.pid}.${randomBytes(4).toString('hex')}`;
+      await run('cp', ['-a', path.join(dir, 'data'), partial]);
+      try {
+        renameSync(partial, cached);
+      } catch (err) {
+        rmSync(partial, { recursive: true, force: true });
+        if (!existsSync(cached)) throw err;
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
-    const data = path.join(dir, 'data');
-    await pg('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
-    return data;
+    return cached;
   })().catch((err: unknown) => {
     template = undefined;
     throw err;
@@ -180,7 +203,7 @@ function initdbTemplate(pg: (tool: string, args: string[]) => Promise<unknown>, 
 }
 
 /**
- * A Postgres cluster made by initdb (a copy of the process's one, initdbTemplate) in a temp dir, started with pg_ctl on a free loopback port. As
+ * A Postgres cluster made by initdb (a copy of the kept one, initdbTemplate) in a temp dir, started with pg_ctl on a free loopback port. As
  * root (CI) initdb and the server run as the `postgres` user through runuser, since Postgres refuses
  * to run as root. fsync is off: the cluster only has to survive its server being killed, not the machine.
  * synchronous_commit stays on: with it off, a commit already acknowledged to the service is lost when
@@ -201,8 +224,8 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   }
   const pg = (tool: string, args: string[]) =>
     asRoot ? run('runuser', ['-u', 'postgres', '--', path.join(bin, tool), ...args]) : run(path.join(bin, tool), args);
-  // A copy of this process's one initdb (cp -a keeps the postgres user's ownership and the 0700 mode).
-  await run('cp', ['-a', await initdbTemplate(pg, asRoot), data]);
+  // A copy of the kept initdb (cp -a keeps the postgres user's ownership and the 0700 mode).
+  await run('cp', ['-a', await initdbTemplate(bin, pg, asRoot), data]);
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off`;
   const start = async () => {
     await pg('pg_ctl', ['-D', data, '-o', options, '-l', path.join(dir, 'server.log'), '-w', '-t', '30', 'start']);
