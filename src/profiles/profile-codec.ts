@@ -409,7 +409,6 @@ export async function profilePatchesWithout(read: ArtifactRangeReader, userIds: 
       patches.push({ offset: at.offset + width * k, bytes: zeros(width) });
     }
     for (const name of THREE_PER_CUSTOMER) patches.push({ offset: place(name, 'u8', 3 * n).offset + 3 * k, bytes: zeros(3) });
-    if (idOffsets[k + 1] > idOffsets[k]) patches.push({ offset: place('userIdBytes', 'u8').offset + idOffsets[k], bytes: zeros(idOffsets[k + 1] - idOffsets[k]) });
     for (const list of LISTS) {
       const ptr = place(`${list}Ptr`, 'u32', n + 1);
       const ids = place(`${list}Ids`, 'u32');
@@ -422,6 +421,10 @@ export async function profilePatchesWithout(read: ArtifactRangeReader, userIds: 
       if (to === from) continue;
       patches.push({ offset: ids.offset + 4 * from, bytes: zeros(4 * (to - from)) }, { offset: weights.offset + 8 * from, bytes: zeros(8 * (to - from)) });
     }
+    // The id last: a store may write the patches in several steps (redis-model-store PATCHES_PER_CALL), and
+    // an erasure that fails between two is asked again, and finds the row by its id: with the id gone
+    // first, the rest of the row would stay for good.
+    if (idOffsets[k + 1] > idOffsets[k]) patches.push({ offset: place('userIdBytes', 'u8').offset + idOffsets[k], bytes: zeros(idOffsets[k + 1] - idOffsets[k]) });
   }
   return patches;
 }

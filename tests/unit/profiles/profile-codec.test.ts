@@ -81,6 +81,36 @@ describe('profile artifact', () => {
     expect(await profilePatchesWithout(async (start, end) => encodeArtifact({ algorithm: 'als', version: 1 }, {}).slice(start, end), gone)).toBeNull();
   });
 
+  it('a patch cut short anywhere (a store that split it into calls and went away between two) is completed by the erasure asked again: none of the customer\'s bytes stay', async () => {
+    const bytes = encodeProfiles(profiles);
+    const ids = profiles.map((p) => p.userId);
+    const gone = new Set(['Zoë-ü 😀', ids[0]]);
+    const { arrays } = decodeArtifact(bytes);
+    const rows = [...gone].map((id) => ids.indexOf(id));
+    const full = (await profilePatchesWithout(async (start, end) => bytes.slice(start, end), gone))!;
+    expect(full.length).toBeGreaterThan(0);
+    for (let cut = 0; cut <= full.length; cut++) {
+      const partial = bytes.slice();
+      for (const { offset, bytes: b } of full.slice(0, cut)) partial.set(b, offset);
+      // The erasure failed after `cut` patches and is asked for again.
+      const again = (await profilePatchesWithout(async (start, end) => partial.slice(start, end), gone))!;
+      for (const { offset, bytes: b } of again) partial.set(b, offset);
+      const after = decodeArtifact(partial).arrays;
+      for (const k of rows) {
+        for (const list of ['term', 'cat']) {
+          const ptr = arrays[`${list}Ptr`] as Uint32Array;
+          expect(ptr[k + 1], `${list}s of row ${k}`).toBeGreaterThan(ptr[k]);
+          const left = Array.from((after[`${list}Weights`] as Float64Array).subarray(ptr[k], ptr[k + 1]));
+          expect(left, `${list} weights of row ${k} after a cut at ${cut}`).toEqual(left.map(() => 0));
+          const entries = Array.from((after[`${list}Ids`] as Uint32Array).subarray(ptr[k], ptr[k + 1]));
+          expect(entries, `${list} ids of row ${k} after a cut at ${cut}`).toEqual(entries.map(() => 0));
+        }
+        expect((after.monetary as Float64Array)[k], `monetary of row ${k} after a cut at ${cut}`).toBe(0);
+      }
+      expect(Buffer.from(partial).includes(Buffer.from('Zoë-ü 😀')), `id after a cut at ${cut}`).toBe(false);
+    }
+  });
+
   it('round-trips an empty population', () => {
     expect(decodeProfiles(encodeProfiles([]))).toEqual({ now: null, profiles: [] });
   });
