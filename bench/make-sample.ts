@@ -8,7 +8,10 @@
  *     importer must drop).
  * Rows are copied byte for byte in file order under the original header.
  *
- *   npx tsx bench/make-sample.ts [SOURCE.csv.gz] [OUT.csv.gz]
+ *   npx tsx bench/make-sample.ts [SOURCE.csv.gz] [OUT.csv.gz] [CUSTOMER_MODULUS]
+ *
+ * CUSTOMER_MODULUS (default 13) keeps the customers whose id is a multiple of it: 130 cuts the tests' first-start
+ * slice (tests/fixtures/online-retail-first-start.csv.gz, a tenth of the sample's customers), the guest rows as above.
  *
  * SOURCE defaults to ONLINE_RETAIL_CSV, else ../shared/datasets/online-retail/online-retail.csv.gz beside the repository.
  */
@@ -21,7 +24,7 @@ import { ONLINE_RETAIL_PATH } from './lib/online-retail.js';
 
 const SOURCE = process.argv[2] ?? ONLINE_RETAIL_PATH;
 const OUT = process.argv[3] ?? 'sample/online-retail-sample.csv.gz';
-const CUSTOMER_MODULUS = 13;
+const CUSTOMER_MODULUS = Number(process.argv[4] ?? 13);
 const GUEST_INVOICE_MODULUS = 97;
 
 async function* slice(): AsyncGenerator<string> {

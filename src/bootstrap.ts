@@ -120,7 +120,7 @@ async function firstStart(services: Services, log: Log): Promise<void> {
     // Set before the first row and cleared after the last: purchases found with the mark still set are a
     // part of the sample (the import is idempotent, so importing it again completes it).
     await markSampleImportStarted(services.db);
-    const report = await runImport({ db: services.db }, { format: 'online-retail', path: BUNDLED_SAMPLE_PATH });
+    const report = await runImport({ db: services.db }, { format: 'online-retail', path: services.config.SAMPLE_FILE ?? BUNDLED_SAMPLE_PATH });
     // Marks the sample as whole and not trained yet, in the database: another process, or this one
     // restarted, taking the work up once the model store answers trains it as below, not as a shop's data.
     await markSampleImportDone(services.db);

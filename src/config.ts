@@ -163,6 +163,11 @@ const schema = z.object({
   AUTH_DISABLED: bool(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SAMPLE_DATA: bool(true),
+  /**
+   * The Online Retail-format file (csv or csv.gz) a first start imports when SAMPLE_DATA is on; unset: the bundled
+   * sample (sample/online-retail-sample.csv.gz). The tests' first starts import a tenth of it.
+   */
+  SAMPLE_FILE: z.string().min(1).optional(),
   /** Largest number of records accepted in one batch request (items, events, feedback). */
   MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(5000),
   /**

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, privateServerSupport, startPrivatePostgres, startPrivateRedis, type PrivatePostgres, type PrivateRedis } from '../helpers/private-servers.js';
+import { FIRST_START_SAMPLE } from '../helpers/first-start-sample.js';
 
 /**
  * `npm start` on an empty database (SAMPLE_DATA) while Redis does not answer yet: a deployment that starts
@@ -60,7 +61,7 @@ describe.skipIf(!runnable).each([
     // Only the keys of this machine's environment that are not the service's own configuration.
     const { DATABASE_URL: _d, REDIS_URL: _r, API_KEYS: _k, ...env } = process.env;
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-      env: { ...env, DATABASE_URL: pg.url, REDIS_URL: redis.url, API_KEYS: `admin:${ADMIN}`, SAMPLE_DATA: 'true', DATA_DIR: dataDir, TRAIN_THREADS: '1', LOG_LEVEL: 'info', PORT: String(port) },
+      env: { ...env, DATABASE_URL: pg.url, REDIS_URL: redis.url, API_KEYS: `admin:${ADMIN}`, SAMPLE_DATA: 'true', SAMPLE_FILE: FIRST_START_SAMPLE, DATA_DIR: dataDir, TRAIN_THREADS: '1', LOG_LEVEL: 'info', PORT: String(port) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     api = { child, output: '' };

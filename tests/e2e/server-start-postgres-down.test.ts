@@ -10,6 +10,7 @@ import { createServices } from '../../src/services.js';
 import { createModelStore } from '../../src/store/create-model-store.js';
 import { freePort, privateServerSupport, startPrivatePostgres, startPrivateRedis, type PrivatePostgres, type PrivateRedis } from '../helpers/private-servers.js';
 import { DAY, seedShop, T0, trainAndPublish } from '../integration/serving/shop-fixture.js';
+import { FIRST_START_SAMPLE } from '../helpers/first-start-sample.js';
 
 /**
  * `npm start` and `npm run worker` started while Postgres cannot be reached (a database restarting, a
@@ -160,7 +161,7 @@ describe.skipIf(!runnable)('npm start and npm run worker while Postgres cannot b
     const port = await freePort();
     const { DATABASE_URL: _d, REDIS_URL: _r, API_KEYS: _k, ...env } = process.env;
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-      env: { ...env, DATABASE_URL: url.toString(), REDIS_URL: `${redis.url}/1`, API_KEYS: `admin:${ADMIN}`, SAMPLE_DATA: 'true', SHUTDOWN_DELAY_MS: '3000', DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'info' },
+      env: { ...env, DATABASE_URL: url.toString(), REDIS_URL: `${redis.url}/1`, API_KEYS: `admin:${ADMIN}`, SAMPLE_DATA: 'true', SAMPLE_FILE: FIRST_START_SAMPLE, SHUTDOWN_DELAY_MS: '3000', DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

@@ -9,6 +9,7 @@ import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
 import { privateServerSupport, startPrivateRedis } from '../../helpers/private-servers.js';
 import { fillUntilRefused } from '../../helpers/redis-fill.js';
 import { createPgliteTestDb } from '../../helpers/services.js';
+import { FIRST_START_SAMPLE } from '../../helpers/first-start-sample.js';
 
 const support = await privateServerSupport();
 if (!support.redis && process.env.REQUIRE_SERVICES === 'true') throw new Error(`this test needs ${support.missing.join(', ')} and REQUIRE_SERVICES=true`);
@@ -37,7 +38,7 @@ describe.skipIf(!support.redis)('first start on a Redis that answers but refuses
     opened.push({ dispose: () => redis.close() });
     let probes = 0;
     const store: ModelStore = { ...redis, acceptsWrites: () => (probes++, redis.acceptsWrites!()) };
-    const config = loadConfig({ SAMPLE_DATA: 'true', LOG_LEVEL: 'silent', JOB_RUNNER: 'worker', TRAIN_THREADS: '1' });
+    const config = loadConfig({ SAMPLE_DATA: 'true', SAMPLE_FILE: FIRST_START_SAMPLE, LOG_LEVEL: 'silent', JOB_RUNNER: 'worker', TRAIN_THREADS: '1' });
     const services = createServices({ config, db: db.db, store });
     let trainings = 0;
     const train = services.trainer.train.bind(services.trainer);
@@ -86,7 +87,7 @@ describe.skipIf(!support.redis)('first start on a Redis that answers but refuses
     opened.push(db);
     const store = createRedisModelStore({ url: full.url, prefix: 'full:' });
     opened.push({ dispose: () => store.close() });
-    const config = loadConfig({ SAMPLE_DATA: 'true', LOG_LEVEL: 'silent', JOB_RUNNER: 'worker', TRAIN_THREADS: '1' });
+    const config = loadConfig({ SAMPLE_DATA: 'true', SAMPLE_FILE: FIRST_START_SAMPLE, LOG_LEVEL: 'silent', JOB_RUNNER: 'worker', TRAIN_THREADS: '1' });
     const services = createServices({ config, db: db.db, store });
     let trainings = 0;
     const train = services.trainer.train.bind(services.trainer);

@@ -9,6 +9,7 @@ import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
 import type { ModelStore } from '../../../src/store/model-store.js';
 import { createPostgresTestDb, POSTGRES_URL, randomPrefix, REDIS_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
 import { unlinkPrefixed } from '../../helpers/redis-keys.js';
+import { FIRST_START_SAMPLE } from '../../helpers/first-start-sample.js';
 
 const available = (await serviceAvailable(POSTGRES_URL)) && (await serviceAvailable(REDIS_URL));
 const quiet = { info() {}, warn() {}, error() {} };
@@ -30,7 +31,7 @@ describe.skipIf(!available)('first start of several replicas on one empty Postgr
 
   it('When two replicas start at once with SAMPLE_DATA, Then one imports and trains and the other finds it done: one model version', async () => {
     const { rows } = await testDb.db.query<{ schema: string }>('SELECT current_schema() AS schema');
-    const config = loadConfig({ SAMPLE_DATA: 'true', LOG_LEVEL: 'silent', TRAIN_THREADS: '1' });
+    const config = loadConfig({ SAMPLE_DATA: 'true', SAMPLE_FILE: FIRST_START_SAMPLE, LOG_LEVEL: 'silent', TRAIN_THREADS: '1' });
     const replica = () => {
       const db: Db = createPgDb(POSTGRES_URL, { max: 4, schema: rows[0].schema });
       const store: ModelStore = createRedisModelStore({ url: REDIS_URL, prefix });
@@ -41,7 +42,7 @@ describe.skipIf(!available)('first start of several replicas on one empty Postgr
     await Promise.all([bootstrap(a, quiet), bootstrap(b, quiet)]);
     const versions = await a.store.listVersions();
     expect(versions).toHaveLength(1);
-    // The bundled sample trains with the recipe's written weights: no tuning on 353 customers.
+    // The first start's sample trains with the recipe's written weights, untuned (as the bundled sample's 353 customers do).
     expect(versions[0].info.tuning).toBeUndefined();
     expect(versions[0].info.recipe).toMatchObject({ hybrid: { weights: (await loadRecipe('default')).hybrid.weights } });
     expect((await b.store.getActive())?.version).toBe(versions[0].version);
