@@ -1,6 +1,8 @@
 /**
  * A directory of the generic import CSVs (docs/import-formats.md: events.csv, items.csv, users.csv) read into
- * memory, no database: what the benchmarks on synthetic shops tune and score on.
+ * memory, no database: what the benchmarks on synthetic shops tune and score on. A product's `item_group_id`
+ * (its style) is kept as the importer keeps it, so a shop with groups is learnt, listed and judged per group
+ * (one definition: src/evaluation/eval-groups.ts reads ItemInfo.itemGroupId, as training and evaluation do).
  */
 import { join } from 'node:path';
 import { readCsvRecords } from '../../src/data/importers/csv-source.js';
@@ -26,7 +28,7 @@ export async function readGenericShop(dir: string): Promise<{ events: PurchaseRo
   events.sort((a, b) => a.ts - b.ts);
   const items: ItemInfo[] = [];
   for await (const r of records(dir, 'items.csv')) {
-    items.push({ id: r.id, title: r.title, description: r.description || null, categories: r.categories ? r.categories.split('|') : [], price: r.price ? Number(r.price) : null, attributes: { brand: r.brand, origin: r.origin, currency: r.currency }, available: !['false', 'no'].includes(r.available) });
+    items.push({ id: r.id, title: r.title, description: r.description || null, categories: r.categories ? r.categories.split('|') : [], price: r.price ? Number(r.price) : null, attributes: { brand: r.brand, origin: r.origin, currency: r.currency }, available: !['false', 'no'].includes(r.available), itemGroupId: r.item_group_id || null });
   }
   const users: UserInfo[] = [];
   for await (const r of records(dir, 'users.csv')) users.push({ id: r.id, attributes: { country: r.country, region: r.region, tier: r.tier } });
