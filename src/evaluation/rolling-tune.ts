@@ -128,6 +128,31 @@ export const ROLLING_VARIANTS: Record<string, Record<string, unknown>[]> = {
   als: [{ factors: 32 }],
 };
 
+/**
+ * Families that learn per product unless a recipe says `perGroup: true` (registry.ts: ALS and EASE, which the
+ * fashion shop's validation window measured worse per group, where other shops may not).
+ */
+export const PER_GROUP_OPTIONAL = new Set(['als', 'ease']);
+
+/**
+ * The hyperparameter alternatives tuning tries for `sources` (a recipe's, by name with their family):
+ * ROLLING_VARIANTS for the sources it names, and, where the catalogue has product groups (`grouped`), one
+ * more for each source of a family in PER_GROUP_OPTIONAL whose params do not say `perGroup`: the recipe's
+ * own params learning per group. Like every alternative it is kept only if it scores better alone over
+ * the folds (tuneRollingOrigin step 2), so a shop decides on its own windows whether per group helps.
+ * Without groups nothing is added (`perGroup` would change nothing).
+ */
+export function tuningVariants(sources: Record<string, { recommender: string; params?: unknown }>, grouped: boolean): Record<string, Record<string, unknown>[]> {
+  const out: Record<string, Record<string, unknown>[]> = {};
+  for (const [name, source] of Object.entries(sources)) {
+    const listed = ROLLING_VARIANTS[name] ?? [];
+    const params = (source.params ?? {}) as Record<string, unknown>;
+    const perGroup = grouped && PER_GROUP_OPTIONAL.has(source.recommender) && !('perGroup' in params) ? [{ perGroup: true }] : [];
+    if (listed.length + perGroup.length > 0) out[name] = [...listed, ...perGroup];
+  }
+  return out;
+}
+
 type WindowOptions = Pick<RollingTuneOptions, 'folds' | 'days' | 'end' | 'windows'>;
 
 /**
@@ -283,7 +308,10 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
     const evaluate = memoEvaluator(async (blend: BlendTrial) => pooled(await pool.score(blend)));
     const names = Object.keys(recipe.sources);
     const aloneScores: Record<string, BlendScores[]> = {};
-    for (const name of names) aloneScores[name] = await pool.score({ weights: alone(name), popularityDiscount: 0 });
+    for (const name of names) {
+      aloneScores[name] = await pool.score({ weights: alone(name), popularityDiscount: 0 });
+      log(`${name} alone per fold: novel NDCG ${aloneScores[name].map((s) => s.novel.ndcg.toFixed(4)).join(' ')} (coverage ${aloneScores[name].map((s) => s.novel.coverage.toFixed(3)).join(' ')}), all-mode NDCG ${aloneScores[name].map((s) => s.all.ndcg.toFixed(4)).join(' ')}`);
+    }
     advance();
     // A source that alone shows no new item on any fold (it scores only the customers' own items, like
     // buy-again) cannot change a list of new items: the searches on new items leave its weight as it is.
@@ -336,6 +364,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
     // Both modes, for the judgement and the report (each search scored only the mode it judged).
     const blendScores = await pool.score({ weights: blend.weights, repeatWeights: blend.repeatWeights, popularityDiscount: blend.popularityDiscount });
     const blendPerFold = judged(blendScores);
+    log(`blend per fold: novel NDCG ${blendScores.map((s) => s.novel.ndcg.toFixed(4)).join(' ')} (coverage ${blendScores.map((s) => s.novel.coverage.toFixed(3)).join(' ')}), all-mode NDCG ${blendScores.map((s) => s.all.ndcg.toFixed(4)).join(' ')}`);
     log(`blend on own items: all-mode NDCG ${blend.scores.all.ndcg.toFixed(4)}, objective ${objective(pooled(blendScores), opts.minCoverage ?? 0, opts.coveragePenalty).toFixed(4)}`);
     const singles: Record<string, number[]> = {};
     for (const name of names) singles[name] = judged(aloneScores[name]);

@@ -15,7 +15,7 @@ import { userKnnFactory } from './user-knn.js';
  * is built from already-fitted sources (see hybrid.ts). Popularity (and the trend), co-occurrence,
  * item-kNN and user-kNN learn per product group where the catalogue has groups (grouped-recommender.ts;
  * `perGroup: false` keeps one per product). ALS and EASE learn per group only when a recipe says
- * `perGroup: true`: on the fashion shop's validation window per group cost them novel NDCG@10 (ALS
+ * `perGroup: true` (or tuning chooses it on a grouped shop's windows, rolling-tune.ts tuningVariants): on the fashion shop's validation window per group cost them novel NDCG@10 (ALS
  * 0.153 -> 0.057, EASE 0.213 -> 0.175) while item-kNN gained (0.112 -> 0.163; bench/README.md, "Learning
  * per product group"). Buy-again and repurchase (a customer rebuys the variant they wear) and content
  * (each variant's own text) learn per product.

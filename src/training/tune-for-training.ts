@@ -1,4 +1,4 @@
-import { ROLLING_VARIANTS, ThinValidationError, tuneRollingOrigin, type RollingTuneOptions, type RollingValidation } from '../evaluation/rolling-tune.js';
+import { ThinValidationError, tuningVariants, tuneRollingOrigin, type RollingTuneOptions, type RollingValidation } from '../evaluation/rolling-tune.js';
 import { purchasesOf, type SplitInput } from '../evaluation/splits.js';
 import { sampleCustomers, type CustomerSample } from '../evaluation/tuning-sample.js';
 import { DEFAULT_DISCOUNT_SHARE } from '../recommenders/hybrid.js';
@@ -61,6 +61,12 @@ export function tunedDescription(description: string | undefined): string {
   return own.startsWith(TUNED_NOTE) ? own : (TUNED_NOTE + own).slice(0, 2000);
 }
 
+/** Whether some product of the catalogue names a product group (the folds iterate it again: it is an array or as re-iterable). */
+function hasGroups(items: Iterable<{ itemGroupId?: string | null }> | undefined): boolean {
+  for (const item of items ?? []) if (item.itemGroupId) return true;
+  return false;
+}
+
 /**
  * Tunes `recipe` by its `tune` section on the purchases before `end` (default: just after the latest
  * one). When a window holds too few customers to learn from, the recipe is kept as written and the
@@ -75,7 +81,9 @@ export async function tuneRecipeOn(
 ): Promise<TrainingTuning> {
   const tune = recipe.tune;
   if (!tune) throw new Error(`recipe "${recipe.name}" has no tune section`);
-  const variants = tune.variants ? Object.fromEntries(Object.entries(ROLLING_VARIANTS).filter(([s]) => s in recipe.sources)) : {};
+  // Where the catalogue has product groups, ALS and EASE are also tried learning per group (tuningVariants).
+  const catalogue = 'kept' in input ? input.input.items : input.items;
+  const variants = tune.variants ? tuningVariants(recipe.sources, hasGroups(catalogue)) : {};
   // Depth 100 instead of 200 halves the blend search, the largest part of tuning after the fits. A
   // recipe whose sources contribute a limited number of items each is tuned on exactly that many.
   // Customers are drawn among those who bought before `end`: a draw over every id would let customers who
