@@ -90,6 +90,8 @@ if (test) {
   console.log(`test period ${iso(testStart).slice(0, 10)} + 30 days; tuned on the data before it in ${((performance.now() - started) / 1000).toFixed(0)} s: ${'skipped' in v ? v.skipped : `chose ${v.chosen} (best single ${v.bestSingle})`}`);
   if (!('skipped' in v)) console.log(`  objective per window: blend ${v.objective.blend.map(f4).join(' ')}, ${v.bestSingle} ${v.objective.sources[v.bestSingle].map(f4).join(' ')}`);
   console.log(`  served weights ${JSON.stringify(r.hybrid.weights)} repeat ${JSON.stringify(r.hybrid.repeatWeights ?? null)} discount ${r.hybrid.popularityDiscount}`);
+  // The hyperparameters tuning chose (on a catalogue with groups, whether ALS and EASE learn per group): the sources alone below are these.
+  if (!('skipped' in v)) console.log(`  tuned params ${JSON.stringify(v.params)}`);
   const fold = heldOut(r, testStart);
   const rows: [string, Blend][] = [['default (tuned)', { weights: r.hybrid.weights, repeatWeights: r.hybrid.repeatWeights, popularityDiscount: r.hybrid.popularityDiscount }], ...['ease', 'als', 'item-knn', 'popularity', 'buy-again'].map((s): [string, Blend] => [s, alone(s)])];
   const out: Record<string, BlendScores> = {};
