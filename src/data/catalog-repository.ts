@@ -195,6 +195,14 @@ export function createCatalogRepository(db: Db) {
       return { count, first };
     },
 
+    /**
+     * pg_current_snapshot() as text (xmin:xmax:xip,...): taken before a training reads the catalogue, it names the
+     * transactions whose item writes that read could not see (the catalog overlay's first pass reads those).
+     */
+    async snapshot(): Promise<string> {
+      return (await db.query<{ s: string }>('SELECT pg_current_snapshot()::text AS s')).rows[0].s;
+    },
+
     async listItems(): Promise<ItemRecord[]> {
       const { rows } = await db.query('SELECT * FROM items ORDER BY id');
       return rows.map(toItem);

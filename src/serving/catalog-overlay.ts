@@ -5,8 +5,9 @@
  * The request path never waits for this: it only "pokes" the overlay, which at most every `intervalMs`
  * reads the changed items in the background and patches the model's arrays in place.
  *
- * Which items a pass reads: the first, those stamped (updated_at) since a while before the version's
- * training; every later one, those written (items.write_xid, migration 034) by a transaction the last pass's
+ * Which items a pass reads: the first, those written by a transaction the training's snapshot (info.catalogSnapshot,
+ * taken before it read the catalogue) did not see, or for a version trained without one, those stamped (updated_at)
+ * since a while before the version's training; every later one, those written (items.write_xid, migration 034) by a transaction the last pass's
  * snapshot did not see: still in flight then, or begun after. updated_at is its transaction's start time, so no
  * window of time catches a long sync that commits after a pass that read a later, shorter edit; and a catalogue
  * written in one transaction has one stamp for all of it, which a window behind the cursor re-read every pass
@@ -29,13 +30,15 @@ interface ChangedItem {
 }
 
 const PAGE = 5000;
+/** pg_snapshot's text: xmin:xmax:xip,xip,... */
+const SNAPSHOT = /^\d+:\d+:(\d+(,\d+)*)?$/;
 /** Changes this long before the model's training time are re-read: the catalog may have been read earlier. */
 const SLACK_MS = 3_600_000;
 
 interface State {
   /** Where the first pass starts: updated_at since a while before training. */
   since: string;
-  /** pg_current_snapshot() taken before the last pass that finished (null before the first). */
+  /** pg_current_snapshot() taken before the last pass that finished, else the training's before it read the catalogue (null: neither). */
   seen: string | null;
   at: number;
   running: Promise<void> | null;
@@ -114,7 +117,12 @@ export function createCatalogOverlay(deps: {
       const durations = Object.values((model.meta.info?.durations ?? {}) as Record<string, unknown>);
       const trainingMs = durations.reduce<number>((sum, d) => sum + (typeof d === 'number' ? d : 0), 0);
       const since = new Date(Date.parse(model.meta.trainedAt) - SLACK_MS - trainingMs);
-      states.set(model, (s = { since: Number.isNaN(since.getTime()) ? '-infinity' : since.toISOString(), seen: null, at: -Infinity, running: null }));
+      // A version whose training took the catalogue's snapshot before reading it: the first pass reads, like every
+      // later one, what that snapshot could not see (a sync that began long before training and committed after its
+      // read has an updated_at older than any window). Versions trained before that: by time, since a while before.
+      const taken = model.meta.info?.catalogSnapshot;
+      const seen = typeof taken === 'string' && SNAPSHOT.test(taken) ? taken : null;
+      states.set(model, (s = { since: Number.isNaN(since.getTime()) ? '-infinity' : since.toISOString(), seen, at: -Infinity, running: null }));
     }
     return s;
   };

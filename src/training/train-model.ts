@@ -81,7 +81,7 @@ export interface TrainResult {
 export interface TrainerDeps {
   /** Purchases; and views, carts and ratings when the repository offers them (weighted by the recipe's eventWeights). */
   events: Pick<EventRepository, 'streamPurchaseRows'> & Partial<Pick<EventRepository, 'streamInteractionRows' | 'streamPurchaseRowsWithTuning'>>;
-  catalog: Pick<CatalogRepository, 'listItems' | 'listUsersWithAttributes'>;
+  catalog: Pick<CatalogRepository, 'listItems' | 'listUsersWithAttributes'> & Partial<Pick<CatalogRepository, 'snapshot'>>;
   store: ModelStore;
   /** Recipe trained when a request names none. */
   defaultRecipe: string;
@@ -261,13 +261,16 @@ export function createTrainer(deps: TrainerDeps) {
           for (const r of rows) builder.addSignal({ userId: r.userId, itemId: r.itemId, ts: r.ts, weight: signalWeight(weights, r) });
         }
       };
+      // Before the catalogue is read: the serving catalog overlay's first pass reads the items written by the
+      // transactions this snapshot could not see, however long before training they began (catalog-overlay.ts).
+      const catalogSnapshot = await deps.catalog.snapshot?.();
       // Every read settled before a failure is thrown: no cursor of a failed attempt goes on beside the next.
       const reads = [stream(), deps.catalog.listItems(), deps.catalog.listUsersWithAttributes()] as const;
       await Promise.allSettled(reads);
       const [, items, users] = await Promise.all(reads);
-      return { erasureMark, builder, tuningBuilder, tuningEnd, items, users };
+      return { erasureMark, builder, tuningBuilder, tuningEnd, items, users, catalogSnapshot };
     };
-    const { erasureMark, builder, tuningBuilder, tuningEnd, items, users } = await step('load', () =>
+    const { erasureMark, builder, tuningBuilder, tuningEnd, items, users, catalogSnapshot } = await step('load', () =>
       retryWhileUnavailable(load, {
         forMs: OUTAGE_RETRY_MS,
         stop: () => opts.signal?.aborted ?? false,
@@ -431,6 +434,7 @@ export function createTrainer(deps: TrainerDeps) {
           contents,
           serving: computed.servingInfo,
           erasureMark,
+          ...(catalogSnapshot ? { catalogSnapshot } : {}),
           ...(tuning ? { tuning } : {}),
           ...(factorImport ? { factorImport } : {}),
           ...(restrictions ? { restrictions } : {}),

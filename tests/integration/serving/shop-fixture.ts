@@ -91,6 +91,8 @@ export async function seedShop(services: Services): Promise<void> {
  * version up at once.
  */
 export async function trainAndPublish(services: Services, version = `v-${Date.now()}`, recipeJson: object = SHOP_RECIPE): Promise<string> {
+  // Taken before the catalogue is read, as training does (the catalog overlay's first pass reads what it could not see).
+  const catalogSnapshot = await services.catalog.snapshot();
   const [events, items, users] = await Promise.all([
     services.events.loadPurchaseRows(),
     services.catalog.listItems(),
@@ -104,7 +106,7 @@ export async function trainAndPublish(services: Services, version = `v-${Date.no
   const build = buildServingModel({ ds, fitted, recipe, storeStrategyLists: true });
   await writeModelVersion(services.store, version, build);
   // The recipe in the version's info, as a training publishes it: serving reads each source's family there.
-  await services.store.publish({ version, recipe: recipe.name, trainedAt: new Date().toISOString(), info: { recipe, serving: build.info } });
+  await services.store.publish({ version, recipe: recipe.name, trainedAt: new Date().toISOString(), info: { recipe, serving: build.info, catalogSnapshot } });
   await services.serving.refresh();
   return version;
 }
