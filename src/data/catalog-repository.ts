@@ -196,11 +196,13 @@ export function createCatalogRepository(db: Db) {
     },
 
     /**
-     * pg_current_snapshot() as text (xmin:xmax:xip,...): taken before a training reads the catalogue, it names the
-     * transactions whose item writes that read could not see (the catalog overlay's first pass reads those).
+     * pg_current_snapshot() as text (xmin:xmax:xip,...) and the server's start (pg_postmaster_start_time()): taken
+     * before a training reads the catalogue, it names the transactions whose item writes that read could not see
+     * (the catalog overlay's first pass reads those). A server started since may hand out the same ids again.
      */
-    async snapshot(): Promise<string> {
-      return (await db.query<{ s: string }>('SELECT pg_current_snapshot()::text AS s')).rows[0].s;
+    async snapshot(): Promise<{ snapshot: string; server: string }> {
+      const sql = 'SELECT pg_current_snapshot()::text AS snapshot, pg_postmaster_start_time()::text AS server';
+      return (await db.query<{ snapshot: string; server: string }>(sql)).rows[0];
     },
 
     async listItems(): Promise<ItemRecord[]> {

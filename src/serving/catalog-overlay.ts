@@ -40,6 +40,12 @@ interface State {
   since: string;
   /** pg_current_snapshot() taken before the last pass that finished, else the training's before it read the catalogue (null: neither). */
   seen: string | null;
+  /**
+   * pg_postmaster_start_time() of `seen`'s server. A server that crashed (or a replica promoted in its place) starts
+   * from the last transaction id its WAL on disk names and hands out again the ids of transactions that left nothing
+   * durable: a write by one of those is below `seen`'s xmax, not in its xip list, and would look seen.
+   */
+  server: string | null;
   at: number;
   running: Promise<void> | null;
 }
@@ -120,9 +126,10 @@ export function createCatalogOverlay(deps: {
       // A version whose training took the catalogue's snapshot before reading it: the first pass reads, like every
       // later one, what that snapshot could not see (a sync that began long before training and committed after its
       // read has an updated_at older than any window). Versions trained before that: by time, since a while before.
-      const taken = model.meta.info?.catalogSnapshot;
-      const seen = typeof taken === 'string' && SNAPSHOT.test(taken) ? taken : null;
-      states.set(model, (s = { since: Number.isNaN(since.getTime()) ? '-infinity' : since.toISOString(), seen, at: -Infinity, running: null }));
+      const taken = model.meta.info?.catalogSnapshot as { snapshot?: unknown; server?: unknown } | undefined;
+      const valid = typeof taken?.snapshot === 'string' && SNAPSHOT.test(taken.snapshot) && typeof taken.server === 'string';
+      const [seen, server] = valid ? [taken.snapshot as string, taken.server as string] : [null, null];
+      states.set(model, (s = { since: Number.isNaN(since.getTime()) ? '-infinity' : since.toISOString(), seen, server, at: -Infinity, running: null }));
     }
     return s;
   };
@@ -157,9 +164,14 @@ export function createCatalogOverlay(deps: {
     const { index, available, price, categories, titles } = model.items;
     // Taken before the reads: what commits between it and them is read now and again by the next pass
     // (a row that did not change is no change), and nothing that commits after it is missed.
-    const snapshot = (await deps.db.query<{ s: string }>('SELECT pg_current_snapshot()::text AS s')).rows[0].s;
+    const { snapshot, server } = (
+      await deps.db.query<{ snapshot: string; server: string }>('SELECT pg_current_snapshot()::text AS snapshot, pg_postmaster_start_time()::text AS server')
+    ).rows[0];
+    // Started since `seen` was taken: its ids say nothing of what the server handed out since; the whole catalogue
+    // is read once (a first pass from the beginning of time).
+    const restarted = s.seen !== null && s.server !== server;
     let rowsRead = 0;
-    for await (const rows of changes(s.seen, s.since)) {
+    for await (const rows of restarted ? changes(null, '-infinity') : changes(s.seen, s.since)) {
       rowsRead += rows.length;
       let changed = false;
       let recategorised = false;
@@ -190,6 +202,7 @@ export function createCatalogOverlay(deps: {
     }
     // Only a pass that read every page moves on: a failed one leaves the next to read the same again.
     s.seen = snapshot;
+    s.server = server;
     deps.onRowsRead?.(rowsRead);
   }
 
