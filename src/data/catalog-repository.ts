@@ -90,6 +90,16 @@ const UNTITLED_SLICE = 10_000;
 
 export type CatalogRepository = ReturnType<typeof createCatalogRepository>;
 
+/**
+ * pg_current_snapshot() as text, and which run of the server took it: its start, and the time its shared statistics
+ * were last reset, which the crash recovery that follows a killed backend does without restarting the postmaster (a
+ * manual pg_stat_reset_shared('archiver') too: one needless full read). Transaction ids are handed out again after a
+ * crash or a failover (those of transactions that left nothing durable), so a snapshot says what was seen only on
+ * the run that took it.
+ */
+export const CATALOG_SNAPSHOT_SQL = `SELECT pg_current_snapshot()::text AS snapshot,
+  pg_postmaster_start_time()::text || ' ' || coalesce((SELECT stats_reset FROM pg_stat_archiver)::text, '') AS server`;
+
 /** Items and users: the catalog and the customer attributes, upserted whole (PUT semantics) or merged (mergeItems, mergeAttributes). */
 export function createCatalogRepository(db: Db) {
   return {
@@ -196,13 +206,12 @@ export function createCatalogRepository(db: Db) {
     },
 
     /**
-     * pg_current_snapshot() as text (xmin:xmax:xip,...) and the server's start (pg_postmaster_start_time()): taken
+     * pg_current_snapshot() as text (xmin:xmax:xip,...) and the server's run (CATALOG_SNAPSHOT_SQL): taken
      * before a training reads the catalogue, it names the transactions whose item writes that read could not see
      * (the catalog overlay's first pass reads those). A server started since may hand out the same ids again.
      */
     async snapshot(): Promise<{ snapshot: string; server: string }> {
-      const sql = 'SELECT pg_current_snapshot()::text AS snapshot, pg_postmaster_start_time()::text AS server';
-      return (await db.query<{ snapshot: string; server: string }>(sql)).rows[0];
+      return (await db.query<{ snapshot: string; server: string }>(CATALOG_SNAPSHOT_SQL)).rows[0];
     },
 
     async listItems(): Promise<ItemRecord[]> {

@@ -13,6 +13,7 @@
  * written in one transaction has one stamp for all of it, which a window behind the cursor re-read every pass
  * for good (60,542 rows every 2 s on the fashion shop). By transaction, a quiet catalogue reads no row.
  */
+import { CATALOG_SNAPSHOT_SQL } from '../data/catalog-repository.js';
 import { forgetCategoryMasks } from './category-match.js';
 import { forgetNewItemRecord } from './new-item-records.js';
 import type { Db } from '../data/db.js';
@@ -41,7 +42,7 @@ interface State {
   /** pg_current_snapshot() taken before the last pass that finished, else the training's before it read the catalogue (null: neither). */
   seen: string | null;
   /**
-   * pg_postmaster_start_time() of `seen`'s server. A server that crashed (or a replica promoted in its place) starts
+   * The run of the server that took `seen` (CATALOG_SNAPSHOT_SQL). A server that crashed (or a replica promoted in its place) starts
    * from the last transaction id its WAL on disk names and hands out again the ids of transactions that left nothing
    * durable: a write by one of those is below `seen`'s xmax, not in its xip list, and would look seen.
    */
@@ -164,9 +165,7 @@ export function createCatalogOverlay(deps: {
     const { index, available, price, categories, titles } = model.items;
     // Taken before the reads: what commits between it and them is read now and again by the next pass
     // (a row that did not change is no change), and nothing that commits after it is missed.
-    const { snapshot, server } = (
-      await deps.db.query<{ snapshot: string; server: string }>('SELECT pg_current_snapshot()::text AS snapshot, pg_postmaster_start_time()::text AS server')
-    ).rows[0];
+    const { snapshot, server } = (await deps.db.query<{ snapshot: string; server: string }>(CATALOG_SNAPSHOT_SQL)).rows[0];
     // Started since `seen` was taken: its ids say nothing of what the server handed out since; the whole catalogue
     // is read once (a first pass from the beginning of time).
     const restarted = s.seen !== null && s.server !== server;
