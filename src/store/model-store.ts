@@ -134,8 +134,10 @@ export interface ModelStore {
    */
   readArtifactRange?(version: string, name: string, start: number, end: number): Promise<Uint8Array | null>;
   /**
-   * Overwrites these byte ranges of an existing artifact of a version, published or not, in place and in
-   * one step (a reader sees all of them or none; a part-by-part read across it is made again), leaving its
+   * Overwrites these byte ranges of an existing artifact of a version, published or not, in place, in steps of
+   * up to 500 ranges (Redis: one Lua call each; a reader sees all of a step or none of it, and a part-by-part read
+   * across one is made again; a caller that can be cut short between steps orders its ranges so that asking
+   * again finishes the work), leaving its
    * size and every other byte as they were: an erasure's wipe of a customer's fixed-width rows (ALS's
    * factors), which then writes bytes in proportion to the customer instead of the artifact. Returns false,
    * writing nothing, when the version has no artifact of that name; throws, writing nothing, when a range
