@@ -277,6 +277,26 @@ export function createHybrid(
     }
   };
 
+  /**
+   * The weights and the sources summed for a user with `orders` distinct orders, in summing order (sources
+   * that rank given candidates, ALS, last): the same for every user with as many orders, so made once per
+   * count (frozen: a blend's `blended` is this very array).
+   */
+  const pooled = (name: string) => sources.get(name)!.scoreCandidates !== undefined;
+  const plans = new Map<number, { novelWeights: Record<string, number>; ownWeights: Record<string, number>; weighted: string[] }>();
+  const planFor = (orders: number) => {
+    let plan = plans.get(orders);
+    if (!plan) {
+      const novelWeights = weightsFor(orders);
+      const ownWeights = config.repeatWeights ? repeatWeightsFor(orders) : novelWeights;
+      const weighted = sourcesOf(novelWeights, config.repeatWeights ? ownWeights : undefined);
+      weighted.sort((a, b) => Number(pooled(a)) - Number(pooled(b)));
+      plan = { novelWeights: Object.freeze(novelWeights), ownWeights: Object.freeze(ownWeights), weighted: Object.freeze(weighted) as string[] };
+      plans.set(orders, plan);
+    }
+    return plan;
+  };
+
   const blendSparse = (ctx: UserContext, scratch: BlendScratch) => {
     scratch.blend.clear();
     scratch.pool.clear();
@@ -301,13 +321,10 @@ export function createHybrid(
     const n = scratch.blend.itemCount;
     // Sources that can rank given candidates (ALS) come last and rank what the others found.
     const orders = distinctOrderCount(ctx.history);
-    const novelWeights = weightsFor(orders);
-    const ownWeights = config.repeatWeights ? repeatWeightsFor(orders) : novelWeights;
-    const weighted = sourcesOf(novelWeights, config.repeatWeights ? ownWeights : undefined);
+    // Weights stop changing at fullHistoryOrders (blendWeights), so counts above it share its plan.
+    const { novelWeights, ownWeights, weighted } = planFor(Math.min(orders, config.fullHistoryOrders));
     scratch.blended = weighted;
     const cap = config.sourceCap;
-    const pooled = (name: string) => sources.get(name)!.scoreCandidates !== undefined;
-    weighted.sort((a, b) => Number(pooled(a)) - Number(pooled(b)));
     for (const name of weighted) {
       let bufs = scratch.sources.get(name);
       if (!bufs) scratch.sources.set(name, (bufs = { raw: new SparseScores(n), part: new SparseScores(n) }));
@@ -467,10 +484,14 @@ export function capSourceSlots(scratch: BlendScratch, names: readonly string[], 
     partsOf.push(part);
     cappedOf.push(cap.sources.includes(name));
   }
+  // An item scoring below both heaps' thresholds enters neither, whichever its dominant source: only
+  // the others are looked up (most of a blend once the heaps are full).
+  let cappedMin = cappedTop.heap.threshold;
+  let otherMin = otherTop.heap.threshold;
   for (let p = 0; p < blend.size; p++) {
     const i = blend.item(p);
     const v = values[i];
-    if (!(v > 0) || own[i] === 1) continue;
+    if (!(v > 0) || own[i] === 1 || (v < cappedMin && v < otherMin)) continue;
     let best = -1;
     let bestPart = 0;
     for (let k = 0; k < partsOf.length; k++) {
@@ -480,8 +501,15 @@ export function capSourceSlots(scratch: BlendScratch, names: readonly string[], 
         bestPart = part;
       }
     }
-    const heap = best >= 0 && cappedOf[best] ? cappedTop.heap : otherTop.heap;
-    if (v >= heap.threshold) heap.push(i, v);
+    if (best >= 0 && cappedOf[best]) {
+      if (v >= cappedMin) {
+        cappedTop.heap.push(i, v);
+        cappedMin = cappedTop.heap.threshold;
+      }
+    } else if (v >= otherMin) {
+      otherTop.heap.push(i, v);
+      otherMin = otherTop.heap.threshold;
+    }
   }
   const capped = cappedTop.items.subarray(0, cappedTop.drain());
   const others = otherTop.items.subarray(0, otherTop.drain());

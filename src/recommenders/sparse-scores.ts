@@ -90,11 +90,30 @@ const bestPositive = scratchSite();
  * marked 1 in `skip` are passed over.
  */
 export function setBestPositive(scores: SparseScores, n: number, out: SparseScores, skip?: Uint8Array): void {
-  const { heap } = bestPositive(n);
   const { values } = scores;
+  // When no more than `n` qualify, they are the `n` best: set them without a heap (a source asked for its
+  // `n` best new items, and scoring the user's own beside them, is always this case).
+  let qualifying = 0;
   for (let p = 0; p < scores.size; p++) {
     const i = scores.item(p);
-    if (values[i] > 0 && values[i] >= heap.threshold && skip?.[i] !== 1) heap.push(i, values[i]);
+    if (values[i] > 0 && skip?.[i] !== 1) qualifying++;
+  }
+  if (qualifying <= n) {
+    for (let p = 0; p < scores.size; p++) {
+      const i = scores.item(p);
+      if (values[i] > 0 && skip?.[i] !== 1) out.set(i, values[i]);
+    }
+    return;
+  }
+  const { heap } = bestPositive(n);
+  let threshold = heap.threshold;
+  for (let p = 0; p < scores.size; p++) {
+    const i = scores.item(p);
+    const v = values[i];
+    if (v > 0 && v >= threshold && skip?.[i] !== 1) {
+      heap.push(i, v);
+      threshold = heap.threshold;
+    }
   }
   heap.forEach((item) => out.set(item, values[item]));
 }

@@ -145,4 +145,22 @@ describe('per-user selections on a reused heap', () => {
       expect(bestOf(kept, kept.length)).toEqual(bestOf(positives(dense, () => true), n));
     }
   });
+
+  it('When items are skipped and n is sometimes more than the positive scores left, Then each keeps its n best unskipped positive scores, or all of them', () => {
+    const random = mulberry32(17);
+    let fewer = 0;
+    for (let run = 0; run < 100; run++) {
+      const { dense, sparse, mask } = user(random);
+      const n = 1 + Math.floor(random() * 40);
+      const out = new SparseScores(itemCount);
+      setBestPositive(sparse, n, out, mask);
+      const kept = Array.from({ length: out.size }, (_, p) => ({ item: out.item(p), score: out.values[out.item(p)] }));
+      const qualifying = positives(dense, (i) => mask[i] !== 1);
+      if (qualifying.length <= n) fewer++;
+      expect(bestOf(kept, kept.length)).toEqual(bestOf(qualifying, n));
+    }
+    // Both cases ran: more qualifying than n, and no more.
+    expect(fewer).toBeGreaterThan(10);
+    expect(fewer).toBeLessThan(90);
+  });
 });
