@@ -8,10 +8,10 @@ import { transpose, weightedUserItemMatrix, type Csr } from './interactions.js';
 import { itemRemap } from './item-remap.js';
 import { OwnItems } from './own-items.js';
 import { parseParams } from './parse-params.js';
-import type { Neighbour, Recommender, RecommenderFactory, UserContext } from './recommender.js';
+import type { CandidateCut, Neighbour, Recommender, RecommenderFactory, UserContext } from './recommender.js';
 import { mulberry32 } from './seeded-random.js';
 import type { SparseScores } from './sparse-scores.js';
-import { TopKHeap } from './top-k-heap.js';
+import { scratchSite, TopKHeap } from './top-k-heap.js';
 
 const ARTIFACT = { algorithm: 'als', version: 1 };
 
@@ -181,6 +181,8 @@ export function alsFromFactors(ds: Dataset, f: AlignedFactors, params: AlsParams
  */
 interface ByNorm {
   order: Int32Array;
+  /** rank[j]: item j's position in `order`. */
+  rank: Int32Array;
   norms: Float64Array;
   factors: Float32Array;
 }
@@ -188,9 +190,15 @@ interface ByNorm {
 function byNormOf(itemFactors: Float32Array, itemNorms: Float64Array, k: number): ByNorm {
   const order = Int32Array.from(itemNorms.keys()).sort((a, b) => itemNorms[b] - itemNorms[a] || a - b);
   const factors = new Float32Array(itemFactors.length);
-  order.forEach((i, r) => factors.set(itemFactors.subarray(i * k, (i + 1) * k), r * k));
-  return { order, norms: Float64Array.from(order, (i) => itemNorms[i]), factors };
+  const rank = new Int32Array(order.length);
+  order.forEach((i, r) => {
+    factors.set(itemFactors.subarray(i * k, (i + 1) * k), r * k);
+    rank[i] = r;
+  });
+  return { order, rank, norms: Float64Array.from(order, (i) => itemNorms[i]), factors };
 }
+
+const candidateBest = scratchSite();
 
 class AlsModel implements Recommender {
   readonly name = 'als';
@@ -203,6 +211,8 @@ class AlsModel implements Recommender {
   private readonly byNorm: ByNorm;
   /** scoreSparse's user's own items (scratch). */
   private readonly own = new OwnItems();
+  /** scoreCandidates' candidates by their rank in byNorm (scratch, grown as needed). */
+  private candidateRanks = new Int32Array(1024);
 
   constructor(private readonly s: AlsState) {
     this.k = s.params.factors;
@@ -308,19 +318,60 @@ class AlsModel implements Recommender {
     }
   }
 
-  /** x_u . y_j for each touched item j of `items`. */
-  scoreCandidates(ctx: UserContext, items: SparseScores, out: SparseScores): void {
+  /**
+   * x_u . y_j for each touched item j of `items`. With `best` (Recommender.scoreCandidates), the user's own
+   * candidates are scored and the others are taken by decreasing factor norm, stopping, as scoreSparse
+   * does, once |x_u| |y_j| falls below the `best.limit`-th best score found: the same best, without
+   * scoring the candidates that cannot reach them.
+   */
+  scoreCandidates(ctx: UserContext, items: SparseScores, out: SparseScores, best?: CandidateCut): void {
     const found = this.userFactor(ctx);
     if (!found) return;
     const { k } = this;
     const x = Float64Array.from(found);
     const y = this.s.itemFactors;
+    if (best && items.size > best.limit) return this.scoreBestCandidates(x, items, out, best);
     for (let p = 0; p < items.size; p++) {
       const j = items.item(p);
       if (j >= this.items) continue;
       const s = dotRow(x, y, j * k, k);
       if (s > 0) out.set(j, s);
     }
+  }
+
+  /** scoreCandidates with a cut: the candidates' ranks by norm, sorted, walked until the bound stops. */
+  private scoreBestCandidates(x: Float64Array, items: SparseScores, out: SparseScores, best: CandidateCut): void {
+    const { k } = this;
+    const y = this.s.itemFactors;
+    const { order, rank, norms, factors } = this.byNorm;
+    let ranks = this.candidateRanks;
+    if (ranks.length < items.size) ranks = this.candidateRanks = new Int32Array(Math.max(items.size, 2 * ranks.length));
+    let n = 0;
+    for (let p = 0; p < items.size; p++) {
+      const j = items.item(p);
+      if (j >= this.items) continue;
+      if (best.own[j] === 1) {
+        const s = dotRow(x, y, j * k, k);
+        if (s > 0) out.set(j, s);
+      } else ranks[n++] = rank[j];
+    }
+    const sorted = ranks.subarray(0, n).sort();
+    let xNorm = 0;
+    for (let a = 0; a < k; a++) xNorm += x[a] * x[a];
+    // As in scoreSparse: the rounding of a k-term dot product stays far inside this margin.
+    xNorm = Math.sqrt(xNorm) * (1 + 1e-9);
+    const { heap } = candidateBest(best.limit);
+    let min = heap.threshold;
+    for (let q = 0; q < n; q++) {
+      const r = sorted[q];
+      const bound = xNorm * norms[r];
+      if (bound < min || bound === 0) break;
+      const s = dotRow(x, factors, r * k, k);
+      if (s <= 0 || s < min) continue;
+      heap.push(order[r], s);
+      min = heap.threshold;
+    }
+    heap.forEach((item, score) => out.set(item, score));
   }
 
   /** similarItems restricted to a pool of candidate items (a catalogue too large to scan per item). */

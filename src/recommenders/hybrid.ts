@@ -111,6 +111,12 @@ export interface BlendScratch {
    * sees never depend on them.
    */
   pool: SparseScores;
+  /**
+   * New items of the pool a pooled source's `raw` keeps at least, besides its scores of the user's own
+   * (0 by default: what the blend takes, its `sourceLimit` best, when there is a limit; without one the
+   * whole pool). Serving sets its single lists' length when it ranks them from `raw`.
+   */
+  pooledDepth: number;
   /** The sources the last blend scored, in the order it summed them (ALS-like sources last). */
   blended: string[];
   /** A source's `sourceLimit` best scores of new items and its scores of the user's own, the part of them the blend takes (scratch). */
@@ -331,7 +337,11 @@ export function createHybrid(
       const source = sources.get(name)!;
       // `pooled`: its raw scores are of the pool, not its blendDepth best (serving's single lists tell them apart).
       bufs.pooled = source.scoreCandidates !== undefined && scratch.pool.size > 0;
-      if (bufs.pooled) source.scoreCandidates!(ctx, scratch.pool, bufs.raw);
+      if (bufs.pooled) {
+        // With a source limit the blend takes only the pool's `sourceLimit` best new items and the user's own.
+        const cut = config.sourceLimit === undefined ? undefined : { limit: Math.max(config.sourceLimit, scratch.pooledDepth), own };
+        source.scoreCandidates!(ctx, scratch.pool, bufs.raw, cut);
+      }
       else scoreSource(source, ctx, bufs.raw);
       // The blend takes the source's sourceLimit best items the user has not bought, and its scores of
       // the user's own items beside them (ranked apart, by the repeat weights): a limit over both would
@@ -422,7 +432,7 @@ export function scoreSparseOf(source: Recommender, ctx: UserContext, out: Sparse
 
 /** Buffers for blendSparse over a catalogue of `itemCount` items (one per thread, reused across users). */
 export function createBlendScratch(itemCount: number): BlendScratch {
-  return { blend: new SparseScores(itemCount), sources: new Map(), blended: [], multiplier: () => 1, pool: new SparseScores(itemCount), limited: new SparseScores(itemCount), own: new Uint8Array(itemCount), ownItems: [] };
+  return { blend: new SparseScores(itemCount), sources: new Map(), pooledDepth: 0, blended: [], multiplier: () => 1, pool: new SparseScores(itemCount), limited: new SparseScores(itemCount), own: new Uint8Array(itemCount), ownItems: [] };
 }
 
 /** Rebuilds a hybrid from its artifact around sources loaded from their own artifacts. */

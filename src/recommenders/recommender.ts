@@ -33,6 +33,12 @@ export interface Neighbour {
   score: number;
 }
 
+/** Recommender.scoreCandidates' cut: the `limit` best new candidates and the user's own items (marked 1 in `own`). */
+export interface CandidateCut {
+  limit: number;
+  own: Uint8Array;
+}
+
 /**
  * A fitted recommender. Scoring is full-catalogue: `scoreUser` writes one score per item index into
  * `out` (length = number of items); higher is better; items it has nothing to say about get 0 or less.
@@ -55,8 +61,11 @@ export interface Recommender {
    * Scores only the given candidate items (sets each positive score in `out`). A source whose full
    * ranking costs a pass over the catalogue per user (ALS: items x factors) offers this so that a blend
    * can rank the candidates the sparse sources found instead, at a cost independent of the catalogue.
+   * With `best`, `out` need hold no more than the `best.limit` best positive scores of candidates not
+   * marked 1 in `best.own` (ties to the lower item) and the positive scores of the marked ones: all a
+   * blend cut to its `sourceLimit` takes, so the source may pass over candidates that cannot be among them.
    */
-  scoreCandidates?(ctx: UserContext, items: SparseScores, out: SparseScores): void;
+  scoreCandidates?(ctx: UserContext, items: SparseScores, out: SparseScores, best?: CandidateCut): void;
   /** Top-k neighbours of an item, best first (item-based recommenders only). */
   similarItems?(item: number, k: number): Neighbour[];
   /** Serializes the fitted state to the explicit binary artifact format (see artifact.ts). */

@@ -243,6 +243,8 @@ export function createUserScorer(input: UserScorerInput): (ctx: UserContext, att
   const rankedDeep = hybrid.config ? blendDepth(hybrid.config) : 0;
   const purchasedMask = new Uint8Array(itemCount);
   const scratch = createBlendScratch(itemCount);
+  // A stored single list of a pooled source (ALS) is ranked from the blend's raw scores of the pool: they must hold as many.
+  if (singles.length > 0) scratch.pooledDepth = options.strategyCandidates;
   const scoreSingle = singleSourceScorer(fitted, options);
   const single = new SparseScores(itemCount);
   return (ctx, attributes) => {

@@ -91,4 +91,36 @@ describe("ALS's best items for a customer", () => {
     const bought = { ...ctx, history: ['e', 'c', 'f'].map((id, k) => ({ item: ds.itemIndex.get(id)!, ts: DAY, quantity: 1, order: `o${k}` })) };
     expect(named(2, bought)).toEqual([['e', 2], ['a', 1], ['b', 1], ['c', 0.5]]);
   });
+
+  it('When candidates are scored with a cut, Then they are the best `limit` of those candidates the customer has not bought by the brute-force scores, and the candidates they bought', () => {
+    const ds = longTailShop();
+    const model = alsFactory.fit(ds, alsFactory.parseParams({ factors: 8, iterations: 6 }));
+    const histories = datasetHistories(ds);
+    const n = ds.itemIds.length;
+    const rand = mulberry32(5);
+    let cutShort = 0;
+    for (let u = 0; u < ds.userIds.length; u++) {
+      const ctx = userContext(ds, histories, u);
+      const ownItems = new Set(ctx.history.map((h) => h.item));
+      const own = Uint8Array.from({ length: n }, (_, i) => (ownItems.has(i) ? 1 : 0));
+      // A pool of candidates in no order: some of the customer's own items among random others.
+      const pool = new SparseScores(n);
+      for (let i = 0; i < n; i++) if (rand() < (ownItems.has(i) ? 0.7 : 0.3)) pool.set(i, 1);
+      const scores = new Float32Array(n);
+      model.scoreUser(ctx, scores);
+      const candidates = Array.from({ length: pool.size }, (_, p) => pool.item(p)).filter((i) => scores[i] > 0);
+      for (const limit of [1, 10, 60, n]) {
+        const byScore = (a: number, b: number) => scores[b] - scores[a] || a - b;
+        const expected = [...candidates.filter((i) => own[i] === 0).sort(byScore).slice(0, limit), ...candidates.filter((i) => own[i] === 1)].sort(byScore);
+        const out = new SparseScores(n);
+        model.scoreCandidates!(ctx, pool, out, { limit, own });
+        const got = Array.from({ length: out.size }, (_, p) => out.item(p)).sort(byScore);
+        expect(got).toEqual(expected);
+        for (const i of got) expect(out.values[i]).toBe(scores[i]);
+        if (expected.length < candidates.length) cutShort++;
+      }
+    }
+    // The cut left candidates out for most customers (the case the walk's bound is for).
+    expect(cutShort).toBeGreaterThan(ds.userIds.length);
+  });
 });
