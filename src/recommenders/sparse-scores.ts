@@ -1,5 +1,4 @@
 import type { OwnItems } from './own-items.js';
-import { scratchSite } from './top-k-heap.js';
 
 /**
  * A reusable sparse score vector over item indices: a dense value array plus the list of the items
@@ -82,40 +81,93 @@ export class SparseScores {
   }
 }
 
-const bestPositive = scratchSite();
+/** setBestPositive's scratch (this thread's, grown as needed): the qualifying scores, and the items tied at the cut. */
+let selectScores = new Float32Array(1024);
+let tiedItems = new Int32Array(256);
+
+/**
+ * The k-th largest (from 0) of a[0..m), k < m, by quickselect (a median-of-three pivot, three-way partition,
+ * so runs of equal scores cost no more than distinct ones). Reorders a[0..m).
+ */
+function kthLargest(a: Float32Array, m: number, k: number): number {
+  let lo = 0;
+  let hi = m - 1;
+  while (lo < hi) {
+    const x = a[lo];
+    const y = a[(lo + hi) >>> 1];
+    const z = a[hi];
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    // [lo, lt) above the pivot, [lt, gt] equal to it, (gt, hi] below it.
+    let lt = lo;
+    let gt = hi;
+    let i = lo;
+    while (i <= gt) {
+      const v = a[i];
+      if (v > pivot) {
+        a[i++] = a[lt];
+        a[lt++] = v;
+      } else if (v < pivot) {
+        a[i] = a[gt];
+        a[gt--] = v;
+      } else i++;
+    }
+    if (k < lt) hi = lt - 1;
+    else if (k > gt) lo = gt + 1;
+    else return pivot;
+  }
+  return a[lo];
+}
 
 /**
  * Sets in `out` the `n` best positive scores of `scores` (ties to the lower item index, as TopKHeap breaks
  * them), in no particular order: a set of scores needs no sorting (EASE's 1000 per customer did). Items
- * marked 1 in `skip` are passed over.
+ * marked 1 in `skip` are passed over. When more than `n` qualify, the `n`-th best score is found by
+ * quickselect and the items above it are set, then as many of those equal to it as fit, lowest first: the
+ * heap's choice in a pass and a selection instead of a push per item.
  */
 export function setBestPositive(scores: SparseScores, n: number, out: SparseScores, skip?: Uint8Array): void {
+  if (!(n > 0)) return;
   const { values } = scores;
-  // When no more than `n` qualify, they are the `n` best: set them without a heap (a source asked for its
-  // `n` best new items, and scoring the user's own beside them, is always this case).
-  let qualifying = 0;
+  if (selectScores.length < scores.size) selectScores = new Float32Array(Math.max(scores.size, 2 * selectScores.length));
+  const qualifying = selectScores;
+  let m = 0;
   for (let p = 0; p < scores.size; p++) {
     const i = scores.item(p);
-    if (values[i] > 0 && skip?.[i] !== 1) qualifying++;
+    const v = values[i];
+    if (v > 0 && skip?.[i] !== 1) qualifying[m++] = v;
   }
-  if (qualifying <= n) {
+  // No more than `n` qualify (a source asked for its `n` best new items, with its scores of the user's own
+  // beside them): they are the `n` best.
+  if (m <= n) {
     for (let p = 0; p < scores.size; p++) {
       const i = scores.item(p);
       if (values[i] > 0 && skip?.[i] !== 1) out.set(i, values[i]);
     }
     return;
   }
-  const { heap } = bestPositive(n);
-  let threshold = heap.threshold;
+  const cut = kthLargest(qualifying, m, n - 1);
+  let above = 0;
+  let tied = 0;
   for (let p = 0; p < scores.size; p++) {
     const i = scores.item(p);
     const v = values[i];
-    if (v > 0 && v >= threshold && skip?.[i] !== 1) {
-      heap.push(i, v);
-      threshold = heap.threshold;
+    if (!(v >= cut) || skip?.[i] === 1) continue;
+    if (v > cut) {
+      out.set(i, v);
+      above++;
+    } else {
+      if (tied === tiedItems.length) {
+        const grown = new Int32Array(2 * tiedItems.length);
+        grown.set(tiedItems);
+        tiedItems = grown;
+      }
+      tiedItems[tied++] = i;
     }
   }
-  heap.forEach((item) => out.set(item, values[item]));
+  // The cut's own score: the lowest items first, as many as are left (at least one).
+  const ties = tiedItems.subarray(0, tied);
+  if (tied > n - above) ties.sort();
+  for (let t = 0; t < n - above; t++) out.set(ties[t], values[ties[t]]);
 }
 
 /**
