@@ -341,8 +341,7 @@ export function createHybrid(
         // With a source limit the blend takes only the pool's `sourceLimit` best new items and the user's own.
         const cut = config.sourceLimit === undefined ? undefined : { limit: Math.max(config.sourceLimit, scratch.pooledDepth), own };
         source.scoreCandidates!(ctx, scratch.pool, bufs.raw, cut);
-      }
-      else scoreSource(source, ctx, bufs.raw);
+      } else scoreSource(source, ctx, bufs.raw);
       // The blend takes the source's sourceLimit best items the user has not bought, and its scores of
       // the user's own items beside them (ranked apart, by the repeat weights): a limit over both would
       // give a customer who bought more than sourceLimit of the source's favourites nothing new from it.
