@@ -1,7 +1,7 @@
 /**
  * What the serving process's catalog overlay (src/serving/catalog-overlay.ts) costs per pass on a stored catalogue.
  *
- *   DATABASE_URL=postgres://... npx tsx bench/catalog-overlay.ts [--passes 20] [--touch 100] [--one-stamp]
+ *   DATABASE_URL=postgres://... npx tsx bench/catalog-overlay.ts [--passes 20] [--touch 100] [--one-stamp] [--restarted]
  *
  * Builds a served model's item table from the items table as it is (as a version trained now would hold it), then
  * runs the overlay's passes one after another as the 2 s timer would while requests come: the first pass, then
@@ -10,6 +10,8 @@
  * measured) and the pass's wall time and the process's CPU time (the serving thread's cost: the reads, pg's row
  * parsing, the comparison). `--one-stamp` first writes every item's updated_at in one statement, 5 minutes back, as a
  * catalogue imported or synced in one transaction has it. The catalogue's other columns are left as they were.
+ * `--restarted`: the version's training snapshot (info.catalogSnapshot) names another run of Postgres, so the first
+ * pass is the whole-catalogue read that follows a restart, a crash or a failover.
  */
 import { createPgDb, type Db } from '../src/data/db.js';
 import { AnswerCache } from '../src/serving/answer-cache.js';
@@ -23,6 +25,7 @@ const flag = (name: string, fallback: number) => {
 };
 const passes = flag('--passes', 20);
 const oneStamp = args.includes('--one-stamp');
+const restarted = args.includes('--restarted');
 const touch = flag('--touch', 100);
 const url = process.env.DATABASE_URL;
 if (!url) throw new Error('DATABASE_URL is required (a database holding an imported catalogue)');
@@ -52,8 +55,9 @@ const of = Int32Array.from(rows, (r) => {
   if (g === undefined) groupIndex.set(r.item_group_id, (g = groupIds.push(r.item_group_id) - 1));
   return g;
 });
+const snapshot = (await db.query<{ s: string }>('SELECT pg_current_snapshot()::text AS s')).rows[0].s;
 const model = {
-  meta: { trainedAt: new Date().toISOString(), info: {} },
+  meta: { trainedAt: new Date().toISOString(), info: restarted ? { catalogSnapshot: { snapshot, server: 'a run before a restart' } } : {} },
   items: {
     ids,
     index: new Map(ids.map((id, i) => [id, i])),
