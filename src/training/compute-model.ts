@@ -38,7 +38,10 @@ export function sourceRestrictions(sources: ReadonlyMap<string, Recommender>): R
   const out: Record<string, SourceRestriction> = {};
   for (const [name, r] of sources) {
     if (r.name !== 'ease') continue;
-    const { restrictedTo, boughtItems, catalogItems } = (r as EaseRecommender).info;
+    // EASE learning per product group (perGroup: true, which tuning may choose) is wrapped: its fit is the inner one.
+    const info = ((r as Partial<EaseRecommender>).info ?? ((r as { inner?: Partial<EaseRecommender> }).inner?.info));
+    if (!info) continue;
+    const { restrictedTo, boughtItems, catalogItems } = info;
     // A fit made here always counts its bought items (only an artifact of an older release lacks the count).
     if (restrictedTo !== null && boughtItems !== undefined) out[name] = { recommender: r.name, restrictedTo, boughtItems, catalogItems };
   }

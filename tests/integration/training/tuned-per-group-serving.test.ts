@@ -1,0 +1,58 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auth, createTestApp, finishedJob, type TestApp } from '../../helpers/app.js';
+import { createPgliteTestDb } from '../../helpers/services.js';
+
+const DAY = 86_400_000;
+const T0 = Date.UTC(2024, 0, 1);
+
+/**
+ * A grouped shop (the unit test's: styles bought by every customer of a taste, each variant by one customer):
+ * trained through the API with tuning, the chosen perGroup shows in GET /v1/models and the model serves.
+ */
+describe('a tuned per-group ALS/EASE served end to end', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ createDb: createPgliteTestDb, env: { DATA_DIR: mkdtempSync(path.join(tmpdir(), 'tuned-per-group-')) } });
+    const items = [];
+    const purchases = [];
+    for (let u = 0; u < 16; u++) {
+      const taste = u % 2 === 0 ? 'a' : 'b';
+      for (let s = 0; s < 24; s++) items.push({ id: `${taste}${s}-u${u}`, title: `${taste}${s}`, itemGroupId: `${taste}${s}` });
+      for (let day = 1 + (u % 5), n = 0; day < 120; day += 10, n++) {
+        for (const s of [(u + n) % 24, (u + n + 1) % 24]) {
+          purchases.push({ userId: `u${u}`, itemId: `${taste}${s}-u${u}`, orderId: `u${u}-${day}`, ts: new Date(T0 + day * DAY + u * 60_000), quantity: 1 });
+        }
+      }
+    }
+    for (const item of items) purchases.push({ userId: 'stocktaker', itemId: item.id, orderId: 'stock', ts: new Date(T0), quantity: 1 });
+    await t.services.catalog.upsertItems(items);
+    await t.services.events.insertPurchases(purchases);
+  });
+  afterAll(() => t?.dispose());
+
+  it('When tuning chooses per group, Then /v1/models shows it and recommendations answer from it', async () => {
+    const res = await t.app.inject({ method: 'POST', url: '/v1/training-jobs', headers: auth('admin'), payload: { tune: { folds: 3, days: 30, minCoverage: 0 } } });
+    expect(res.statusCode, res.body).toBe(202);
+    const job = await finishedJob(t, `/v1/training-jobs/${res.json().jobId}`, 300_000);
+    expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
+    const models = (await t.app.inject({ url: '/v1/models', headers: auth('admin') })).json();
+    const active = models.versions.find((v: { active: boolean }) => v.active);
+    const chosen = job.result.tuning.params as Record<string, { perGroup?: boolean }>;
+    for (const name of ['ease', 'als']) {
+      expect(active.info.recipe.sources[name].params.perGroup).toBe(chosen[name]?.perGroup);
+    }
+    expect([chosen.ease?.perGroup, chosen.als?.perGroup]).toContain(true);
+    await t.services.serving.refresh();
+    for (const userId of ['u0', 'u1']) {
+      const rec = await t.app.inject({ url: `/v1/users/${userId}/recommendations?k=5`, headers: auth('read') });
+      expect(rec.statusCode, rec.body).toBe(200);
+      // A personal list of the blend, in which the sources learnt per group take part.
+      expect(rec.json()).toMatchObject({ modelVersion: job.result.version, strategy: 'hybrid', fallback: false });
+      const sources = (rec.json().items as { sources: string[] }[]).flatMap((i) => i.sources);
+      expect(sources.some((s) => s === 'als' || s === 'ease')).toBe(true);
+    }
+  }, 600_000);
+});
