@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { BUNDLED_SAMPLE_PATH, runImport } from './data/importers/run-import.js';
 import {
   markSampleImportDone,
+  clearSampleImportStarted,
   markSampleImportStarted,
   markSampleTrained,
   sampleImportPending,
@@ -120,7 +121,13 @@ async function firstStart(services: Services, log: Log): Promise<void> {
     // Set before the first row and cleared after the last: purchases found with the mark still set are a
     // part of the sample (the import is idempotent, so importing it again completes it).
     await markSampleImportStarted(services.db);
-    const report = await runImport({ db: services.db }, { format: 'online-retail', path: services.config.SAMPLE_FILE ?? BUNDLED_SAMPLE_PATH });
+    const file = services.config.SAMPLE_FILE ?? BUNDLED_SAMPLE_PATH;
+    const report = await runImport({ db: services.db }, { format: 'online-retail', path: file }).catch(async (err: unknown) => {
+      // An import that stored nothing (SAMPLE_FILE missing, unreadable, not in the format) leaves no part of a
+      // sample behind: the mark goes, so the shop's own data stored later is not taken for one at the next start.
+      if (!resumed && (await services.events.purchaseRange()).first === null) await clearSampleImportStarted(services.db);
+      throw err;
+    });
     // Marks the sample as whole and not trained yet, in the database: another process, or this one
     // restarted, taking the work up once the model store answers trains it as below, not as a shop's data.
     await markSampleImportDone(services.db);

@@ -8,6 +8,11 @@ export async function markSampleImportStarted(db: Pick<Db, 'query'>): Promise<vo
   await db.query('INSERT INTO sample_import_pending DEFAULT VALUES ON CONFLICT DO NOTHING');
 }
 
+/** A first start's import that stored nothing (its file could not be read): no sample is under way. */
+export async function clearSampleImportStarted(db: Pick<Db, 'query'>): Promise<void> {
+  await db.query('DELETE FROM sample_import_pending');
+}
+
 export async function sampleImportPending(db: Pick<Db, 'query'>): Promise<boolean> {
   return (await db.query('SELECT 1 FROM sample_import_pending')).rows.length > 0;
 }
