@@ -62,8 +62,13 @@ describe('tuning chooses per source whether ALS and EASE learn per product group
     const grouped = await tuneRecipeOn(shop(true), recipe, new Date(END).toISOString());
     expect(grouped.validation).not.toHaveProperty('skipped');
     expect((grouped.recipe.sources.ease.params as { perGroup?: boolean }).perGroup).toBe(true);
-    const plain = await tuneRecipeOn(shop(false), recipe, new Date(END).toISOString());
+    const tried: string[] = [];
+    const plain = await tuneRecipeOn(shop(false), recipe, new Date(END).toISOString(), (line) => tried.push(line));
     expect(plain.validation).not.toHaveProperty('skipped');
     expect(plain.recipe.sources.ease.params).not.toHaveProperty('perGroup');
+    // Without groups per group learns per product, ties and would never be kept: only the candidates tried tell
+    // whether it was offered. The recipe's own EASE was tried, and no candidate with perGroup.
+    expect(tried.some((line) => line.startsWith('ease {') && line.includes(': alone'))).toBe(true);
+    expect(tried.filter((line) => line.includes('"perGroup"'))).toEqual([]);
   }, 120_000);
 });
