@@ -117,11 +117,12 @@ async function firstStart(services: Services, log: Log): Promise<void> {
   const resumed = anyPurchase && (await sampleImportPending(services.db));
   const toImport = !anyPurchase || resumed;
   if (toImport) {
-    log.info(resumed ? 'a first start was stopped during the sample import: importing the bundled sample again' : 'empty database: importing the bundled sample');
+    const file = services.config.SAMPLE_FILE ?? BUNDLED_SAMPLE_PATH;
+    const sample = services.config.SAMPLE_FILE === undefined ? 'the bundled sample' : `the sample ${file} (SAMPLE_FILE)`;
+    log.info(resumed ? `a first start was stopped during the sample import: importing ${sample} again` : `empty database: importing ${sample}`);
     // Set before the first row and cleared after the last: purchases found with the mark still set are a
     // part of the sample (the import is idempotent, so importing it again completes it).
     await markSampleImportStarted(services.db);
-    const file = services.config.SAMPLE_FILE ?? BUNDLED_SAMPLE_PATH;
     const report = await runImport({ db: services.db }, { format: 'online-retail', path: file }).catch(async (err: unknown) => {
       // An import that stored nothing (SAMPLE_FILE missing, unreadable, not in the format) leaves no part of a
       // sample behind: the mark goes, so the shop's own data stored later is not taken for one at the next start.
