@@ -364,9 +364,11 @@ class AlsModel implements Recommender {
     let min = heap.threshold;
     for (let q = 0; q < n; q++) {
       const r = sorted[q];
-      const bound = xNorm * norms[r];
+      // Scores are ranked as `out` keeps them, in float32 (as setBestPositive ranks the uncut scores: two
+      // scores apart only in float64 tie, to the lower item); fround keeps the bound above them.
+      const bound = Math.fround(xNorm * norms[r]);
       if (bound < min || bound === 0) break;
-      const s = dotRow(x, factors, r * k, k);
+      const s = Math.fround(dotRow(x, factors, r * k, k));
       if (s <= 0 || s < min) continue;
       heap.push(order[r], s);
       min = heap.threshold;

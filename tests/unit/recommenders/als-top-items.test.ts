@@ -124,3 +124,26 @@ describe("ALS's best items for a customer", () => {
     expect(cutShort).toBeGreaterThan(ds.userIds.length);
   });
 });
+
+describe("ALS's candidates with a cut, at a float32 tie", () => {
+  it('Given two candidates whose float64 dot products differ below float32 precision, When scored with a cut of 1, Then the kept one is the lower item, as the brute-force float32 ranking (and setBestPositive over the uncut scores) keeps', () => {
+    const ids = ['a', 'b', 'c'];
+    const ds = buildDataset({ events: ids.map((itemId, k) => ({ userId: 'x', itemId, orderId: `o${k}`, ts: DAY, quantity: 1, price: null })) });
+    const order = ds.itemIds;
+    // The customer's row is (1, 1): a scores 1, b 1 + 2^-30 (1 in float32, where the scores are kept), c 0.5.
+    const rows: Record<string, [number, number]> = { a: [1, 0], b: [1, 2 ** -30], c: [0.5, 0] };
+    const itemFactors = Float32Array.from(order.flatMap((id) => rows[id]));
+    const model = alsFromFactors(ds, { factors: 2, itemFactors, userFactors: Float32Array.from([1, 1]), userImported: Uint8Array.from([1]) }, alsFactory.parseParams({}));
+    const ctx = { ...userContext(ds, datasetHistories(ds), 0), history: [] };
+    const n = order.length;
+    const pool = new SparseScores(n);
+    for (let i = 0; i < n; i++) pool.set(i, 1);
+    const scores = new Float32Array(n);
+    model.scoreUser(ctx, scores);
+    // Brute force: a and b tie in float32, so the lower item (a) is the best.
+    expect(scores[ds.itemIndex.get('a')!]).toBe(scores[ds.itemIndex.get('b')!]);
+    const out = new SparseScores(n);
+    model.scoreCandidates!(ctx, pool, out, { limit: 1, own: new Uint8Array(n) });
+    expect(Array.from({ length: out.size }, (_, p) => order[out.item(p)])).toEqual(['a']);
+  });
+});
