@@ -92,6 +92,12 @@ const COLUMNS = 'id, title, categories, price, available, item_group_id';
 /** The first pass: every item stamped since the state's start, keyset on (updated_at, id). */
 const SINCE_SQL = `SELECT ${COLUMNS}, updated_at::text AS k FROM items
   WHERE (updated_at, id) > ($1::timestamptz, $2::text) ORDER BY updated_at, id LIMIT ${PAGE}`;
+/**
+ * The whole catalogue (after Postgres restarted: `seen`'s ids say nothing), keyset on id: each page an index range of
+ * the primary key. On (updated_at, id), which no index covers, every page scanned and sorted the whole table
+ * (605,420 items: 55 s, bench/README.md).
+ */
+const ALL_SQL = `SELECT ${COLUMNS}, id AS k FROM items WHERE id > $1::text ORDER BY id LIMIT ${PAGE}`;
 /*
  * A later pass: the items written by a transaction the last pass's snapshot did not see, that is one in flight then
  * (its xip list: an index lookup each) or begun after it (at or past its xmax: an index range, empty while the
@@ -100,12 +106,6 @@ const SINCE_SQL = `SELECT ${COLUMNS}, updated_at::text AS k FROM items
  * (write_xid, id). The range's first page names its start alone: beside a row comparison, btree starts a scan from
  * the row's bound, and `(write_xid, id) > (0, '')` walked the whole index.
  */
-/**
- * The whole catalogue (after Postgres restarted: `seen`'s ids say nothing), keyset on id: each page an index range of
- * the primary key. On (updated_at, id), which no index covers, every page scanned and sorted the whole table
- * (605,420 items: 55 s, bench/README.md).
- */
-const ALL_SQL = `SELECT ${COLUMNS}, id AS k FROM items WHERE id > $1::text ORDER BY id LIMIT ${PAGE}`;
 const IN_FLIGHT_SQL = `SELECT ${COLUMNS}, write_xid::text AS k FROM items
   WHERE write_xid = ANY ($1::xid8[]) AND (write_xid, id) > ($2::xid8, $3::text) ORDER BY write_xid, id LIMIT ${PAGE}`;
 const BEGUN_AFTER_SQL = `SELECT ${COLUMNS}, write_xid::text AS k FROM items
