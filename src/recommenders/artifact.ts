@@ -62,6 +62,33 @@ export interface DecodedArtifact {
 
 export class ArtifactFormatError extends Error {}
 
+type ParsedHeader = ArtifactHeader & { arrays: { name: string; type: ArrayType; length: number }[] };
+
+/** The header's length, from an artifact's first 10 bytes (magic, format, length), checked. */
+function headerLengthOf(start: Uint8Array): number {
+  if (start.byteLength < 10) throw new ArtifactFormatError('artifact too short');
+  const view = new DataView(start.buffer, start.byteOffset, start.byteLength);
+  if (view.getUint32(0, true) !== MAGIC) throw new ArtifactFormatError('not a model artifact (bad magic)');
+  const format = view.getUint16(4, true);
+  if (format !== FORMAT_VERSION) throw new ArtifactFormatError(`unsupported artifact format ${format}`);
+  return view.getUint32(6, true);
+}
+
+const parseHeader = (json: Uint8Array): ParsedHeader => JSON.parse(new TextDecoder().decode(json)) as ParsedHeader;
+
+/** Where each array of the header sits: 8-byte aligned, one after the other from the header's end. */
+function placeArrays(parsed: ParsedHeader, headerLength: number): Map<string, ArrayPlace> {
+  const arrays = new Map<string, ArrayPlace>();
+  let offset = align8(10 + headerLength);
+  for (const { name, type, length } of parsed.arrays) {
+    const Ctor = CTORS[type];
+    if (!Ctor) throw new ArtifactFormatError(`unknown array type ${type}`);
+    arrays.set(name, { type, length, offset });
+    offset += align8(length * Ctor.BYTES_PER_ELEMENT);
+  }
+  return arrays;
+}
+
 /**
  * Decodes and checks an artifact; `expect` guards against loading one algorithm's bytes as another's.
  * The arrays are copies, independent of `bytes`, unless `share` is set: then each array that is aligned
@@ -69,25 +96,16 @@ export class ArtifactFormatError extends Error {}
  * writing to one writes to `bytes`. Share only bytes the caller owns and does not reuse (a store read).
  */
 export function decodeArtifact(bytes: Uint8Array, expect?: { algorithm: string; version: number }, opts: { share?: boolean } = {}): DecodedArtifact {
-  if (bytes.byteLength < 10) throw new ArtifactFormatError('artifact too short');
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (view.getUint32(0, true) !== MAGIC) throw new ArtifactFormatError('not a model artifact (bad magic)');
-  const format = view.getUint16(4, true);
-  if (format !== FORMAT_VERSION) throw new ArtifactFormatError(`unsupported artifact format ${format}`);
-  const headerLength = view.getUint32(6, true);
-  const parsed = JSON.parse(new TextDecoder().decode(bytes.subarray(10, 10 + headerLength))) as ArtifactHeader & {
-    arrays: { name: string; type: ArrayType; length: number }[];
-  };
+  const headerLength = headerLengthOf(bytes);
+  const parsed = parseHeader(bytes.subarray(10, 10 + headerLength));
   if (expect && (parsed.algorithm !== expect.algorithm || parsed.version !== expect.version)) {
     throw new ArtifactFormatError(
       `expected ${expect.algorithm} v${expect.version}, got ${parsed.algorithm} v${parsed.version}`,
     );
   }
   const arrays: Record<string, TypedArray> = {};
-  let offset = align8(10 + headerLength);
-  for (const { name, type, length } of parsed.arrays) {
+  for (const [name, { type, length, offset }] of placeArrays(parsed, headerLength)) {
     const Ctor = CTORS[type];
-    if (!Ctor) throw new ArtifactFormatError(`unknown array type ${type}`);
     const byteLength = length * Ctor.BYTES_PER_ELEMENT;
     if (offset + byteLength > bytes.byteLength) throw new ArtifactFormatError(`array ${name} runs past the end`);
     const at = bytes.byteOffset + offset;
@@ -98,7 +116,6 @@ export function decodeArtifact(bytes: Uint8Array, expect?: { algorithm: string; 
       copy.set(bytes.subarray(offset, offset + byteLength));
       arrays[name] = new Ctor(copy.buffer);
     }
-    offset += align8(byteLength);
   }
   const { arrays: _layout, ...header } = parsed;
   return { header, arrays };
@@ -128,24 +145,12 @@ export interface ArrayPlace {
 export async function artifactLayout(read: ArtifactRangeReader): Promise<{ header: ArtifactHeader; arrays: Map<string, ArrayPlace> } | null> {
   const start = await read(0, 10);
   if (!start) return null;
-  if (start.byteLength < 10) throw new ArtifactFormatError('artifact too short');
-  const view = new DataView(start.buffer, start.byteOffset, start.byteLength);
-  if (view.getUint32(0, true) !== MAGIC) throw new ArtifactFormatError('not a model artifact (bad magic)');
-  const format = view.getUint16(4, true);
-  if (format !== FORMAT_VERSION) throw new ArtifactFormatError(`unsupported artifact format ${format}`);
-  const headerLength = view.getUint32(6, true);
+  const headerLength = headerLengthOf(start);
   const json = await read(10, 10 + headerLength);
   if (!json) return null;
   if (json.byteLength < headerLength) throw new ArtifactFormatError('artifact header runs past the end');
-  const parsed = JSON.parse(new TextDecoder().decode(json)) as ArtifactHeader & { arrays: { name: string; type: ArrayType; length: number }[] };
-  const arrays = new Map<string, ArrayPlace>();
-  let offset = align8(10 + headerLength);
-  for (const { name, type, length } of parsed.arrays) {
-    const Ctor = CTORS[type];
-    if (!Ctor) throw new ArtifactFormatError(`unknown array type ${type}`);
-    arrays.set(name, { type, length, offset });
-    offset += align8(length * Ctor.BYTES_PER_ELEMENT);
-  }
+  const parsed = parseHeader(json);
+  const arrays = placeArrays(parsed, headerLength);
   const { arrays: _layout, ...header } = parsed;
   return { header, arrays };
 }
