@@ -1,9 +1,10 @@
 /**
- * A version's first catalog-overlay pass (serving/catalog-overlay.ts) still reads by time: the items stamped
- * (updated_at, its transaction's start) since an hour and the training's steps before trainedAt. A long sync that
- * began before that and committed after the training read the catalogue is not in the version's arrays and has a
- * stamp older than the window; the passes after the first read only what the first pass's snapshot could not see,
- * and the sync committed before it. So the item is served as it was until the next training.
+ * A version's first catalog-overlay pass (serving/catalog-overlay.ts) reads what the training's catalogue snapshot
+ * (info.catalogSnapshot, taken before the training read the catalogue) could not see. It used to read by time, the
+ * items stamped (updated_at, its transaction's start) since an hour and the training's steps before trainedAt: a long
+ * sync that began before that and committed after the training read the catalogue was in neither the version's
+ * arrays nor the window, and the passes after the first read only what the first pass's snapshot could not see. So
+ * the item was served as it was until the next training.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCatalogOverlay } from '../../../src/serving/catalog-overlay.js';
