@@ -5,6 +5,7 @@ import { LONG_STATEMENT_MS, withQueryTimeout } from '../data/query-timeout.js';
 import type { EventRepository } from '../data/event-repository.js';
 import { profilePatchesWithout } from '../profiles/profile-codec.js';
 import { PROFILES_ARTIFACT } from '../profiles/profiles-artifact.js';
+import type { ArtifactPatch, ArtifactRangeReader } from '../recommenders/artifact.js';
 import { recommenderFactory } from '../recommenders/registry.js';
 import { ARTIFACT_USER_IDS } from '../serving/serving-artifacts.js';
 import type { ErasureRecords, ModelMeta, ModelStore } from '../store/model-store.js';
@@ -44,6 +45,27 @@ export interface UserErasureDeps {
 
 
 /**
+ * Whether the artifact needs no whole rewrite: patched in place with what `patchesOf` finds from its ranged reads,
+ * or not there (nothing to scrub). False where the store cannot patch, or `patchesOf` finds it laid out otherwise
+ * (null: a release's before), and the caller rewrites it whole.
+ */
+async function patchedInPlace(
+  store: ModelStore,
+  version: string,
+  artifact: string,
+  patchesOf: (read: ArtifactRangeReader) => Promise<ArtifactPatch[] | null>,
+): Promise<boolean> {
+  if (!store.readArtifactRange || !store.patchArtifact) return false;
+  const read: ArtifactRangeReader = store.readArtifactRange.bind(store, version, artifact);
+  const patches = await patchesOf(read);
+  if (patches) {
+    if (patches.length > 0) await store.patchArtifact(version, artifact, patches);
+    return true;
+  }
+  return (await read(0, 1)) === null;
+}
+
+/**
  * Each stored recommender of the version whose family keeps per-customer rows, without `rows`: patched in
  * place where the family's rows have a fixed width and the store patches (ALS: a few hundred bytes per
  * customer read and written, instead of the whole artifact, 43 MB at 100,000 customers, read, copied in
@@ -56,16 +78,7 @@ async function recommendersWithout(store: ModelStore, redaction: RedactionRunner
     const factory = recommenderFactory(family);
     if (!factory?.withoutUsers) continue;
     const artifact = `recommender:${name}`;
-    if (factory.rowPatches && store.readArtifactRange && store.patchArtifact) {
-      const read = store.readArtifactRange.bind(store, meta.version, artifact);
-      const patches = await factory.rowPatches(read, new Set(rows));
-      // Null: not there (nothing to scrub), or laid out otherwise (a release's before: rewritten whole below).
-      if (patches) {
-        if (patches.length > 0) await store.patchArtifact(meta.version, artifact, patches);
-        continue;
-      }
-      if ((await read(0, 1)) === null) continue;
-    }
+    if (factory.rowPatches && (await patchedInPlace(store, meta.version, artifact, (read) => factory.rowPatches!(read, new Set(rows))))) continue;
     const bytes = await store.getArtifact(meta.version, artifact);
     const redacted = bytes && (await redaction.run({ kind: 'recommender', family, bytes, rows })).bytes;
     if (redacted) await store.redactArtifact(meta.version, artifact, redacted);
@@ -78,15 +91,7 @@ async function recommendersWithout(store: ModelStore, redaction: RedactionRunner
  * at 100,000 customers: profile-codec.ts profilePatchesWithout), else rewritten whole without them.
  */
 async function profilesWithout(store: ModelStore, redaction: RedactionRunner, version: string, userIds: readonly string[]): Promise<void> {
-  if (store.readArtifactRange && store.patchArtifact) {
-    const read = store.readArtifactRange.bind(store, version, PROFILES_ARTIFACT);
-    const patches = await profilePatchesWithout(read, new Set(userIds));
-    if (patches) {
-      if (patches.length > 0) await store.patchArtifact(version, PROFILES_ARTIFACT, patches);
-      return;
-    }
-    if ((await read(0, 1)) === null) return;
-  }
+  if (await patchedInPlace(store, version, PROFILES_ARTIFACT, (read) => profilePatchesWithout(read, new Set(userIds)))) return;
   const bytes = await store.getArtifact(version, PROFILES_ARTIFACT);
   const redacted = bytes && (await redaction.run({ kind: 'profiles', bytes, userIds })).bytes;
   if (redacted) await store.redactArtifact(version, PROFILES_ARTIFACT, redacted);
