@@ -128,6 +128,10 @@ export const ROLLING_VARIANTS: Record<string, Record<string, unknown>[]> = {
   als: [{ factors: 32 }],
 };
 
+/** A progress line's scores per fold: novel NDCG (and coverage) and all-mode NDCG. */
+const perFold = (scores: readonly BlendScores[]) =>
+  `novel NDCG ${scores.map((s) => s.novel.ndcg.toFixed(4)).join(' ')} (coverage ${scores.map((s) => s.novel.coverage.toFixed(3)).join(' ')}), all-mode NDCG ${scores.map((s) => s.all.ndcg.toFixed(4)).join(' ')}`;
+
 /**
  * Families that learn per product unless a recipe says `perGroup: true` (registry.ts: ALS and EASE, which the
  * fashion shop's validation window measured worse per group, where other shops may not).
@@ -310,7 +314,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
     const aloneScores: Record<string, BlendScores[]> = {};
     for (const name of names) {
       aloneScores[name] = await pool.score({ weights: alone(name), popularityDiscount: 0 });
-      log(`${name} alone per fold: novel NDCG ${aloneScores[name].map((s) => s.novel.ndcg.toFixed(4)).join(' ')} (coverage ${aloneScores[name].map((s) => s.novel.coverage.toFixed(3)).join(' ')}), all-mode NDCG ${aloneScores[name].map((s) => s.all.ndcg.toFixed(4)).join(' ')}`);
+      log(`${name} alone per fold: ${perFold(aloneScores[name])}`);
     }
     advance();
     // A source that alone shows no new item on any fold (it scores only the customers' own items, like
@@ -364,7 +368,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
     // Both modes, for the judgement and the report (each search scored only the mode it judged).
     const blendScores = await pool.score({ weights: blend.weights, repeatWeights: blend.repeatWeights, popularityDiscount: blend.popularityDiscount });
     const blendPerFold = judged(blendScores);
-    log(`blend per fold: novel NDCG ${blendScores.map((s) => s.novel.ndcg.toFixed(4)).join(' ')} (coverage ${blendScores.map((s) => s.novel.coverage.toFixed(3)).join(' ')}), all-mode NDCG ${blendScores.map((s) => s.all.ndcg.toFixed(4)).join(' ')}`);
+    log(`blend per fold: ${perFold(blendScores)}`);
     log(`blend on own items: all-mode NDCG ${blend.scores.all.ndcg.toFixed(4)}, objective ${objective(pooled(blendScores), opts.minCoverage ?? 0, opts.coveragePenalty).toFixed(4)}`);
     const singles: Record<string, number[]> = {};
     for (const name of names) singles[name] = judged(aloneScores[name]);
