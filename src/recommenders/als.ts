@@ -301,11 +301,13 @@ class AlsModel implements Recommender {
     const heap = new TopKHeap(limit);
     let min = heap.threshold;
     for (let r = 0; r < order.length; r++) {
-      const bound = xNorm * norms[r];
+      // Scores are ranked as `out` keeps them, in float32 (as the brute-force scoreUser and scoreCandidates'
+      // cut rank them: two scores apart only in float64 tie, to the lower item); fround keeps the bound above them.
+      const bound = Math.fround(xNorm * norms[r]);
       if (bound < min || bound === 0) break;
       const j = order[r];
       if (j >= n || own.mask[j] === 1) continue;
-      const s = dotRow(x, factors, r * k, k);
+      const s = Math.fround(dotRow(x, factors, r * k, k));
       if (s <= 0 || s < min) continue;
       heap.push(j, s);
       min = heap.threshold;

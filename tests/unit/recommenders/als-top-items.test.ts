@@ -129,3 +129,24 @@ describe("ALS's candidates with a cut, at a float32 tie", () => {
     expect(Array.from({ length: out.size }, (_, p) => order[out.item(p)])).toEqual(['a']);
   });
 });
+
+describe("ALS's best items for a customer (scoreSparse), at a float32 tie", () => {
+  it('Given two items whose float64 dot products differ below float32 precision, When the best 1 is asked, Then the kept one is the lower item, as the brute-force float32 ranking of the served scores keeps', () => {
+    const ids = ['a', 'b', 'c'];
+    const ds = buildDataset({ events: ids.map((itemId, k) => ({ userId: 'x', itemId, orderId: `o${k}`, ts: DAY, quantity: 1, price: null })) });
+    const order = ds.itemIds;
+    // The customer's row is (1, 1): a scores 1, b 1 + 2^-30 (1 in float32, where the scores are kept), c 0.5;
+    // a and b have the same norm in float64 (1 + 2^-60 rounds to 1), so the walk meets them in item order.
+    const rows: Record<string, [number, number]> = { a: [1, 0], b: [1, 2 ** -30], c: [0.5, 0] };
+    const itemFactors = Float32Array.from(order.flatMap((id) => rows[id]));
+    const model = alsFromFactors(ds, { factors: 2, itemFactors, userFactors: Float32Array.from([1, 1]), userImported: Uint8Array.from([1]) }, alsFactory.parseParams({}));
+    // No history: nothing of the customer's own is left out or added back.
+    const ctx = { ...userContext(ds, datasetHistories(ds), 0), history: [] };
+    const n = order.length;
+    const scores = new Float32Array(n);
+    model.scoreUser(ctx, scores);
+    expect(scores[ds.itemIndex.get('a')!]).toBe(scores[ds.itemIndex.get('b')!]);
+    expect(sparseTop(model, ctx, n, 1).map(([i]) => order[i])).toEqual(['a']);
+    expect(sparseTop(model, ctx, n, 1)).toEqual(bruteTop(model, ctx, n, 1));
+  });
+});
