@@ -10,7 +10,7 @@
  *
  *   npx tsx bench/make-sample.ts [SOURCE.csv.gz] [OUT.csv.gz] [CUSTOMER_MODULUS]
  *
- * CUSTOMER_MODULUS (default 13) keeps the customers whose id is a multiple of it: 130 cuts the tests' first-start
+ * CUSTOMER_MODULUS (default 13; a positive whole number, anything else exits 2) keeps the customers whose id is a multiple of it: 130 cuts the tests' first-start
  * slice (tests/fixtures/online-retail-first-start.csv.gz, a tenth of the sample's customers), the guest rows as above.
  *
  * SOURCE defaults to ONLINE_RETAIL_CSV, else ../shared/datasets/online-retail/online-retail.csv.gz beside the repository.
@@ -24,8 +24,23 @@ import { ONLINE_RETAIL_PATH } from './lib/online-retail.js';
 
 const SOURCE = process.argv[2] ?? ONLINE_RETAIL_PATH;
 const OUT = process.argv[3] ?? 'sample/online-retail-sample.csv.gz';
-const CUSTOMER_MODULUS = Number(process.argv[4] ?? 13);
+const CUSTOMER_MODULUS = customerModulus(process.argv[4]);
 const GUEST_INVOICE_MODULUS = 97;
+
+/**
+ * The CUSTOMER_MODULUS argument (default 13), or an exit with a message: a value that is no positive whole
+ * number (a typo, a flag in its place) would keep no customer at all (any id % NaN is NaN) and write a file of
+ * guest rows only, which the importer then drops.
+ */
+function customerModulus(arg: string | undefined): number {
+  if (arg === undefined) return 13;
+  const m = Number(arg);
+  if (arg.trim() === '' || !Number.isSafeInteger(m) || m < 1) {
+    console.error(`CUSTOMER_MODULUS must be a positive whole number (the customers whose id is a multiple of it are kept), got ${JSON.stringify(arg)}`);
+    process.exit(2);
+  }
+  return m;
+}
 
 async function* slice(): AsyncGenerator<string> {
   const parser = createReadStream(SOURCE).pipe(createGunzip()).pipe(parse({ raw: true }));
