@@ -539,21 +539,26 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
       return writeArtifact(version, name, data, true);
     },
 
+    // An erasure's layout read and in-place patch of an artifact: on the artifacts' connection (its timeout,
+    // ARTIFACT_READ_TIMEOUT_MS), as their whole reads and writes are. On the requests' connection they gave up
+    // after 2 s where Redis was busy with a big artifact, and the erasure rewrote the whole artifact instead.
     async readArtifactRange(version, name, start, end) {
       const key = artifactKey(version, name);
-      if (end <= start) return (await redis.exists(key)) ? new Uint8Array(0) : null;
-      const [exists, bytes] = (await execReplies(redis.multi().exists(key).getrangeBuffer(key, start, end - 1))) as [number, Buffer];
+      const bulkRedis = artifactConnection();
+      if (end <= start) return (await bulkRedis.exists(key)) ? new Uint8Array(0) : null;
+      const [exists, bytes] = (await execReplies(bulkRedis.multi().exists(key).getrangeBuffer(key, start, end - 1))) as [number, Buffer];
       return exists ? new Uint8Array(bytes) : null;
     },
 
     async patchArtifact(version, name, patches) {
       const key = artifactKey(version, name);
-      if (patches.length === 0) return (await redis.exists(key)) === 1;
+      const bulkRedis = artifactConnection();
+      if (patches.length === 0) return (await bulkRedis.exists(key)) === 1;
       const start = String(randomBytes(4).readUInt32BE(0));
       for (let i = 0; i < patches.length; i += PATCHES_PER_CALL) {
         const args = patches.slice(i, i + PATCHES_PER_CALL).flatMap(({ offset, bytes }) => [String(offset), asBuffer(bytes)]);
         // Each call is one step; a patch of more calls that fails half-way leaves the first calls' rows wiped, as an erasure may.
-        if ((await redis.eval(PATCH_ARTIFACT_SCRIPT, 3, key, artifactWritesKey(version, name), indexKey(version), start, ...args)) !== 1) return false;
+        if ((await bulkRedis.eval(PATCH_ARTIFACT_SCRIPT, 3, key, artifactWritesKey(version, name), indexKey(version), start, ...args)) !== 1) return false;
       }
       return true;
     },
