@@ -6,7 +6,7 @@ import { within } from '../within-time.js';
 import { createDbPopularity } from './db-popularity.js';
 import { boughtTogether, similarItems, type SimilarQuery } from './item-lists.js';
 import { popularItems, type PopularQuery } from './popular-items.js';
-import { recommendForContext, type ContextQuery } from './recommend-for-context.js';
+import { recommendForContext, USER_LIST, type ContextQuery } from './recommend-for-context.js';
 import { checkStrategy, recommendForUser, forgetUserEntries, onRequestScorerOf, reusedAnswer } from './recommend-for-user.js';
 import { DEGRADED, UNLISTED, type ListQuery, type Recommendation, type RecommendedItem, type UserQuery } from './recommendation.js';
 import type { ServingDeps } from './serving-deps.js';
@@ -192,6 +192,13 @@ export function createServing(opts: ServingOptions) {
     count(kind, r);
     return signed(tag && !r[UNLISTED] ? { ...r, experiment: tag } : r, userId);
   };
+  /** GET /v1/users/:id/recommendations (and POST /v1/recommendations for a customer with no context). */
+  const userList = async (userId: string, q: UserQuery): Promise<Recommendation> => {
+    // The first request of a process waits for the first read of the experiment; later ones never wait.
+    const experiment = q.strategy === undefined && opts.experiments ? await opts.experiments.ready() : null;
+    const { query, tag } = inExperiment(experiment ? await models.current() : null, experiment, userId, q);
+    return counted('user', recommendForUser(deps, userId, query), tag, userId);
+  };
   return {
     /**
      * The answer right now, without waiting, when the served version and the user's live events are in
@@ -218,12 +225,7 @@ export function createServing(opts: ServingOptions) {
       }
       return r && signed(r, userId);
     },
-    async recommendForUser(userId: string, q: UserQuery): Promise<Recommendation> {
-      // The first request of a process waits for the first read of the experiment; later ones never wait.
-      const experiment = q.strategy === undefined && opts.experiments ? await opts.experiments.ready() : null;
-      const { query, tag } = inExperiment(experiment ? await models.current() : null, experiment, userId, q);
-      return counted('user', recommendForUser(deps, userId, query), tag, userId);
-    },
+    recommendForUser: userList,
     /**
      * What GET /v1/users/:id/recommendations answers a reader who may not learn anything of the customer
      * (a browser's public key without their signed token): the list a visitor nobody knows gets, from
@@ -285,7 +287,18 @@ export function createServing(opts: ServingOptions) {
     async offeredStrategies(): Promise<readonly string[] | null> {
       return (await models.current())?.info.strategies ?? null;
     },
-    recommendForContext: (q: ContextQuery) => counted('context', recommendForContext(deps, q)),
+    /**
+     * POST /v1/recommendations. A visitor named by `userId` (one the reader may know: the route drops it
+     * otherwise) who brings no cart, views or attributes gets their own list, as GET /v1/users/:id/recommendations
+     * answers it (experiment arm, signing and count as `user` included): the context alone could only
+     * answer popularity (fallback: true) for a customer the model knows.
+     */
+    async recommendForContext(q: ContextQuery): Promise<Recommendation> {
+      const answer = await recommendForContext(deps, q, { userList: true });
+      if (answer !== USER_LIST) return counted('context', Promise.resolve(answer));
+      const { userId, items: _items, viewed: _viewed, excludeViewed: _excludeViewed, attributes: _attributes, ...list } = q;
+      return userList(userId!, list);
+    },
     similarItems: (itemId: string, q: SimilarQuery) => counted('similar', similarItems(deps, itemId, q)),
     boughtTogether: (itemId: string, q: ListQuery) => counted('bought-together', boughtTogether(deps, itemId, q)),
     popular: (q: PopularQuery) => counted('popular', popularItems(deps, q)),

@@ -87,7 +87,16 @@ const hint = <T>(deps: ServingDeps, failure: string, read: Promise<T>): Promise<
     return null;
   });
 
-export async function recommendForContext(deps: ServingDeps, q: ContextQuery): Promise<Recommendation> {
+/**
+ * What recommendForContext answers, with `userList`, for a visitor named by `userId` who brings no context at
+ * all (no cart, no session views sent or stored, no attributes sent): that customer's own list is asked for
+ * instead (GET /v1/users/:id/recommendations' answer), where the context alone could only answer popularity.
+ */
+export const USER_LIST = Symbol('the customer\'s own list');
+
+export function recommendForContext(deps: ServingDeps, q: ContextQuery): Promise<Recommendation>;
+export function recommendForContext(deps: ServingDeps, q: ContextQuery, opts: { userList: true }): Promise<Recommendation | typeof USER_LIST>;
+export async function recommendForContext(deps: ServingDeps, q: ContextQuery, opts?: { userList: true }): Promise<Recommendation | typeof USER_LIST> {
   // What is stored of `userId` (attributes when none are sent, views), read together: a hint, so with
   // Postgres down the answer goes on from what the request holds.
   const [model, attributes, stored] = await Promise.all([
@@ -96,6 +105,8 @@ export async function recommendForContext(deps: ServingDeps, q: ContextQuery): P
     q.userId && deps.recentViews ? hint(deps, 'reading recent views failed', deps.recentViews(q.userId, MAX_ANCHORS)).then((v) => v ?? []) : [],
   ]);
   const viewed = [...stored, ...(q.viewed ?? [])];
+  // A customer with nothing but their id: a context list would be popularity, their own list is better.
+  if (opts?.userList && q.userId !== undefined && q.items.length === 0 && viewed.length === 0 && q.attributes === undefined) return USER_LIST;
   // Cart items are never recommended back; viewed ones unless asked for.
   const exclude = [...(q.exclude ?? []), ...q.items, ...(q.excludeViewed === false ? [] : viewed)];
   if (!model) {

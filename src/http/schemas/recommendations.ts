@@ -84,7 +84,7 @@ export const contextBody = z
     items: z.array(id).max(100).default([]).describe('Cart or session item ids, oldest first'),
     viewed: z.array(id).max(100).optional().describe('Item ids viewed in the session, oldest first: weaker anchors than `items`'),
     excludeViewed: z.boolean().default(true).describe('Leave out the items viewed (sent in `viewed`, or stored for `userId`), as cart items always are; false lets them back (a "viewed recently" strip)'),
-    userId: id.optional().describe("A visitor whose stored views (POST /v1/events, type view) join `viewed`, and whose stored attributes count when `attributes` is not sent; their purchases are not read. With a frontend key, only with the visitor's valid X-User-Token (otherwise ignored)"),
+    userId: id.optional().describe("A visitor whose stored views (POST /v1/events, type view) join `viewed`, and whose stored attributes count when `attributes` is not sent; their purchases are not read, except that a userId sent with no context at all (no items, no viewed, no stored views, no attributes) is answered that customer's own list, as GET /v1/users/:id/recommendations answers it. With a frontend key, only with the visitor's valid X-User-Token (otherwise ignored)"),
     attributes: attributes.optional(),
     k: z.int().min(1).max(100).default(10),
     exclude: z.array(id).max(500).optional(),

@@ -496,11 +496,20 @@ for (const backend of DB_BACKENDS) {
     it('When a visitor is named without attributes, Then the stored ones count, as for their GET; sent ones win', async () => {
       const post = async (payload: object) =>
         (await t.app.inject({ method: 'POST', url: '/v1/recommendations', headers: auth('read'), payload })).json() as Body;
-      // k-user0 is stored with country FR.
-      const named = await post({ userId: 'k-user0', k: 3 });
+      // A visitor the model does not know, stored with country FR.
+      const put = await t.app.inject({ method: 'PUT', url: '/v1/users/fr-named', headers: auth('write'), payload: { attributes: { country: 'FR' } } });
+      expect(put.statusCode, put.body).toBeLessThan(300);
+      const named = await post({ userId: 'fr-named', k: 3 });
       expect(named.items.map((i) => i.explanation)).toEqual(['popular in FR', 'popular in FR', 'popular in FR']);
-      expect((await post({ userId: 'k-user0', attributes: { country: 'UK' }, k: 3 })).items.every((i) => i.itemId.startsWith('g'))).toBe(true);
+      expect(named.items).toEqual((await ok('/v1/users/fr-named/recommendations?k=3')).items);
+      expect((await post({ userId: 'fr-named', attributes: { country: 'UK' }, k: 3 })).items.every((i) => i.itemId.startsWith('g'))).toBe(true);
       expect((await post({ userId: 'nobody-stored', k: 3 })).items[0].explanation).toBe('popular overall');
+      // A customer the model knows (k-user0, stored with FR too), named with no context: their own list, as their GET answers.
+      const known = await post({ userId: 'k-user0', k: 3 });
+      const { recommendationId: _p, ...postList } = known;
+      const { recommendationId: _g, ...getList } = await ok('/v1/users/k-user0/recommendations?k=3');
+      expect(postList).toEqual(getList);
+      expect(known.fallback).toBe(false);
     });
 
     it('When popular items are asked per country, Then that country\'s list comes back; a time window counts recent buyers only', async () => {
