@@ -5,7 +5,7 @@ import {
   clearSampleImportStarted,
   markSampleImportStarted,
   markSampleTrained,
-  sampleImportPending,
+  pendingSampleImport,
   sampleUntrained,
 } from './data/sample-import-marker.js';
 import { AppError, dependencyFailure, storeWriteRefusal, WRITE_REFUSALS, type WriteRefusal } from './errors.js';
@@ -114,15 +114,27 @@ const FIRST_START_LOCK = 7_267_001;
 async function firstStart(services: Services, log: Log): Promise<void> {
   // Whether any purchase is stored: two index lookups (events.counts() counted every purchase and distinct order: seconds at ten times our data, at every start).
   const anyPurchase = (await services.events.purchaseRange()).first !== null;
-  const resumed = anyPurchase && (await sampleImportPending(services.db));
+  const pending = anyPurchase ? await pendingSampleImport(services.db) : null;
+  const resumed = pending !== null;
   const toImport = !anyPurchase || resumed;
   if (toImport) {
-    const file = services.config.SAMPLE_FILE ?? BUNDLED_SAMPLE_PATH;
-    const sample = services.config.SAMPLE_FILE === undefined ? 'the bundled sample' : `the sample ${file} (SAMPLE_FILE)`;
+    // An import taken up again completes the file it began with: the rows stored are a part of that one, and
+    // another file (SAMPLE_FILE changed between the two starts) imported on top would mix two samples.
+    const configured = services.config.SAMPLE_FILE ?? '';
+    const chosen = pending?.sampleFile ?? configured;
+    const file = chosen === '' ? BUNDLED_SAMPLE_PATH : chosen;
+    const sample = chosen === '' ? 'the bundled sample' : `the sample ${file} (SAMPLE_FILE)`;
+    if (chosen !== configured) {
+      const now = configured === '' ? 'the bundled sample' : configured;
+      log.warn(
+        { began: file, configured: configured === '' ? BUNDLED_SAMPLE_PATH : configured },
+        `SAMPLE_FILE changed since the first start that was stopped during its import: completing ${sample}, whose rows are stored in part, not ${now}; to import ${now} instead, start on an empty database`,
+      );
+    }
     log.info(resumed ? `a first start was stopped during the sample import: importing ${sample} again` : `empty database: importing ${sample}`);
     // Set before the first row and cleared after the last: purchases found with the mark still set are a
     // part of the sample (the import is idempotent, so importing it again completes it).
-    await markSampleImportStarted(services.db);
+    await markSampleImportStarted(services.db, chosen);
     const report = await runImport({ db: services.db }, { format: 'online-retail', path: file }).catch(async (err: unknown) => {
       // An import that stored nothing (SAMPLE_FILE missing, unreadable, not in the format) leaves no part of a
       // sample behind: the mark goes, so the shop's own data stored later is not taken for one at the next start.

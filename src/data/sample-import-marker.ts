@@ -3,9 +3,11 @@ import type { Db } from './db.js';
 /**
  * The mark a first start sets before importing the bundled sample and clears once it is whole
  * (sample_import_pending): while it is set, the purchases stored are a part of the sample, not a shop's data.
+ * `sampleFile`: SAMPLE_FILE's value, '' for the bundled sample (migration 035).
  */
-export async function markSampleImportStarted(db: Pick<Db, 'query'>): Promise<void> {
-  await db.query('INSERT INTO sample_import_pending DEFAULT VALUES ON CONFLICT DO NOTHING');
+export async function markSampleImportStarted(db: Pick<Db, 'query'>, sampleFile: string): Promise<void> {
+  // A mark already set (an import taken up again) keeps the file it began with.
+  await db.query('INSERT INTO sample_import_pending (sample_file) VALUES ($1) ON CONFLICT DO NOTHING', [sampleFile]);
 }
 
 /** A first start's import that stored nothing (its file could not be read): no sample is under way. */
@@ -14,7 +16,16 @@ export async function clearSampleImportStarted(db: Pick<Db, 'query'>): Promise<v
 }
 
 export async function sampleImportPending(db: Pick<Db, 'query'>): Promise<boolean> {
-  return (await db.query('SELECT 1 FROM sample_import_pending')).rows.length > 0;
+  return (await pendingSampleImport(db)) !== null;
+}
+
+/**
+ * The unfinished sample import, with the file it began with (as markSampleImportStarted took it; null on a mark
+ * of a release that did not record it), or null when none is under way.
+ */
+export async function pendingSampleImport(db: Pick<Db, 'query'>): Promise<{ sampleFile: string | null } | null> {
+  const { rows } = await db.query<{ sample_file: string | null }>('SELECT sample_file FROM sample_import_pending');
+  return rows.length > 0 ? { sampleFile: rows[0].sample_file } : null;
 }
 
 /**
