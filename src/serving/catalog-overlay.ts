@@ -8,7 +8,8 @@
  * Which items a pass reads: the first, those written by a transaction the training's snapshot (info.catalogSnapshot,
  * taken before it read the catalogue) did not see, or for a version trained without one, those stamped (updated_at)
  * since a while before the version's training; every later one, those written (items.write_xid, migration 034) by a transaction the last pass's
- * snapshot did not see: still in flight then, or begun after. updated_at is its transaction's start time, so no
+ * snapshot did not see (still in flight then, or begun after) and its own does (one still in flight is left to the
+ * next pass: an open sync's rows are not stepped over at every pass). updated_at is its transaction's start time, so no
  * window of time catches a long sync that commits after a pass that read a later, shorter edit; and a catalogue
  * written in one transaction has one stamp for all of it, which a window behind the cursor re-read every pass
  * for good (60,542 rows every 2 s on the fashion shop). By transaction, a quiet catalogue reads no row.
@@ -99,19 +100,25 @@ const SINCE_SQL = `SELECT ${COLUMNS}, updated_at::text AS k FROM items
  */
 const ALL_SQL = `SELECT ${COLUMNS}, id AS k FROM items WHERE id > $1::text ORDER BY id LIMIT ${PAGE}`;
 /*
- * A later pass: the items written by a transaction the last pass's snapshot did not see, that is one in flight then
- * (its xip list: an index lookup each) or begun after it (at or past its xmax: an index range, empty while the
- * catalogue is quiet). Not the range from its xmin: that is the oldest transaction open anywhere on the server
- * (another database's long import), and every item written since would be scanned each pass. Keyset on
- * (write_xid, id). The range's first page names its start alone: beside a row comparison, btree starts a scan from
- * the row's bound, and `(write_xid, id) > (0, '')` walked the whole index.
+ * A later pass: the items written by a transaction that the pass's own snapshot (`now`, taken before its reads) sees
+ * and the last pass's (`seen`) did not: one in flight then (its xip list: an index lookup each) or begun after it
+ * (from its xmax: an index range, empty while the catalogue is quiet), and in neither case in flight in `now`.
+ * A transaction still in flight in `now` (or begun after it) is left to the next pass, whose `seen` is `now`: its
+ * rows are not visible yet, and should it commit before the reads they are read again next pass, as anything that
+ * commits after `now` is. Looking it up anyway re-checked every row of an open catalogue sync (index entry and
+ * row, to find it invisible) at every pass, every 2 s in every serving process; the range stops at `now`'s xmax,
+ * as a sync with the newest transaction id is past it, and in no xip list, until something after it ends.
+ * Not the range from `seen`'s xmin: that is the oldest transaction open anywhere on the server (another database's
+ * long import), and every item written since would be scanned each pass. Keyset on (write_xid, id). The range's
+ * first page names its start alone: beside a row comparison, btree starts a scan from the row's bound, and
+ * `(write_xid, id) > (0, '')` walked the whole index.
  */
 const IN_FLIGHT_SQL = `SELECT ${COLUMNS}, write_xid::text AS k FROM items
   WHERE write_xid = ANY ($1::xid8[]) AND (write_xid, id) > ($2::xid8, $3::text) ORDER BY write_xid, id LIMIT ${PAGE}`;
 const BEGUN_AFTER_SQL = `SELECT ${COLUMNS}, write_xid::text AS k FROM items
-  WHERE write_xid >= $1::xid8 ORDER BY write_xid, id LIMIT ${PAGE}`;
+  WHERE write_xid >= $1::xid8 AND write_xid < $2::xid8 AND write_xid <> ALL ($3::xid8[]) ORDER BY write_xid, id LIMIT ${PAGE}`;
 const BEGUN_AFTER_NEXT_SQL = `SELECT ${COLUMNS}, write_xid::text AS k FROM items
-  WHERE (write_xid, id) > ($1::xid8, $2::text) ORDER BY write_xid, id LIMIT ${PAGE}`;
+  WHERE (write_xid, id) > ($1::xid8, $2::text) AND write_xid < $3::xid8 AND write_xid <> ALL ($4::xid8[]) ORDER BY write_xid, id LIMIT ${PAGE}`;
 
 export function createCatalogOverlay(deps: {
   db: Db;
@@ -152,19 +159,27 @@ export function createCatalogOverlay(deps: {
   }
   const read = async (sql: string, params: unknown[]) => (await deps.db.query<ChangedItem>(sql, params)).rows;
 
-  /** The changes a pass reads: since the state's start (`seen` null: the first pass), else those `seen` did not see. */
-  async function* changes(seen: string | null, since = ''): AsyncGenerator<ChangedItem[]> {
+  /**
+   * The changes a pass reads: since the state's start (`seen` null: the first pass), else those written by the
+   * transactions that `now` (the pass's snapshot, `seen` of the next pass) sees and `seen` did not (IN_FLIGHT_SQL).
+   */
+  async function* changes(seen: string | null, since: string, now: string): AsyncGenerator<ChangedItem[]> {
     if (seen === null) {
       yield* keyset(() => read(SINCE_SQL, [since, '']), (k, id) => read(SINCE_SQL, [k, id]));
       return;
     }
     // pg_snapshot's text: xmin:xmax:xip,xip,...
     const [, xmax, xip] = seen.split(':');
-    if (xip) {
-      const open = xip.split(',');
+    const [, nowXmax, nowXip] = now.split(':');
+    const stillOpen = nowXip ? nowXip.split(',') : [];
+    const open = xip ? xip.split(',').filter((x) => !stillOpen.includes(x)) : [];
+    if (open.length > 0) {
       yield* keyset(() => read(IN_FLIGHT_SQL, [open, '0', '']), (k, id) => read(IN_FLIGHT_SQL, [open, k, id]));
     }
-    yield* keyset(() => read(BEGUN_AFTER_SQL, [xmax]), (k, id) => read(BEGUN_AFTER_NEXT_SQL, [k, id]));
+    // Nothing ended since `seen`: the range is empty, not read.
+    if (BigInt(nowXmax) > BigInt(xmax)) {
+      yield* keyset(() => read(BEGUN_AFTER_SQL, [xmax, nowXmax, stillOpen]), (k, id) => read(BEGUN_AFTER_NEXT_SQL, [k, id, nowXmax, stillOpen]));
+    }
   }
 
   async function apply(model: ServingModel, s: State): Promise<void> {
@@ -177,7 +192,7 @@ export function createCatalogOverlay(deps: {
     const restarted = s.seen !== null && s.server !== server;
     let rowsRead = 0;
     const all = () => keyset(() => read(ALL_SQL, ['']), (_k, id) => read(ALL_SQL, [id]));
-    for await (const rows of restarted ? all() : changes(s.seen, s.since)) {
+    for await (const rows of restarted ? all() : changes(s.seen, s.since, snapshot)) {
       rowsRead += rows.length;
       let changed = false;
       let recategorised = false;
