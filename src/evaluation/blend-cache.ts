@@ -4,6 +4,7 @@ import { blendedSources, blendWeights, buyerCount, DEFAULT_DISCOUNT_SHARE, disco
 import type { Recommender, UserContext } from '../recommenders/recommender.js';
 import { TopKScratch } from '../recommenders/top-k-heap.js';
 import { buildBlendMatrix, matrixMatches, type BlendMatrix } from './blend-matrix.js';
+import { differingColumn, KeptSums, OTHER, SAME, summationOf, weightedSum, type Summation } from './blend-sums.js';
 import { evalGroupsOf, groupKeysOf, groupSlot, GroupSet, groupTestSets, type EvalGroups, type GroupKeys } from './eval-groups.js';
 import { userContextsOf } from './user-contexts.js';
 import type { EvalMode, EvaluationSplit } from './splits.js';
@@ -52,6 +53,8 @@ export interface BlendCache {
   matrix?: BlendMatrix;
   /** Each user's best new items under one blend of them, kept while only the weights on own items change (see scoreBlendRange). */
   fixedNew?: FixedNewItems;
+  /** The blended sums of the last scored range's candidates, reused while a search changes one source at a time (blend-sums.ts). */
+  keptSums?: KeptSums;
 }
 
 /**
@@ -77,13 +80,6 @@ function fixedNewItems(cache: BlendCache, matrix: BlendMatrix, config: BlendConf
   const users = cache.users.length;
   cache.fixedNew = { key, matrix, k, ready: new Uint8Array(users), count: new Int32Array(users), items: new Int32Array(users * k), scores: new Float64Array(users * k) };
   return cache.fixedNew;
-}
-
-/** sum_t w[t] * scores[row + cols[t]], accumulated in float32 as the hybrid sums its parts. */
-function weightedSum(scores: Float32Array, row: number, cols: Int32Array, w: Float64Array): number {
-  let s = 0;
-  for (let t = 0; t < cols.length; t++) s = Math.fround(s + w[t] * scores[row + cols[t]]);
-  return s;
 }
 
 /**
@@ -188,7 +184,7 @@ export function sourcePart(cache: BlendCache, split: EvaluationSplit, model: Rec
 
 /** The cache with `parts` only (its users, facts and contexts shared): scoring it leaves the cache's own blend matrix as it is. */
 export function withParts(cache: BlendCache, parts: Map<string, SourcePart>): BlendCache {
-  return { ...cache, parts, matrix: undefined, fixedNew: undefined };
+  return { ...cache, parts, matrix: undefined, fixedNew: undefined, keptSums: undefined };
 }
 
 /** The discovery discount for `beta`, computed once per cache. */
@@ -229,6 +225,25 @@ export function scoreBlend(cache: BlendCache, config: BlendConfig, k = 10): Blen
   return mergeBlendParts([scoreBlendRange(cache, config, k, 0, cache.users.length)], cache.groupKeys?.count ?? cache.itemCount, k);
 }
 
+/** How `now` differs from the summation a user's sums were kept with (OTHER when none were), compared once per kept summation. */
+function sumsDiffer(then: Summation | undefined, now: Summation, plans: Map<Summation, number>): number {
+  if (!then) return OTHER;
+  let diff = plans.get(then);
+  if (diff === undefined) plans.set(then, (diff = differingColumn(then, now)));
+  return diff;
+}
+
+/**
+ * Candidate c's blended sum under `now`: the kept one when `now` sums it alike (SAME, or the one column that
+ * differs scores it 0), else summed, and kept when the user's sums are made anew (OTHER).
+ */
+function keptSum(kept: KeptSums, m: BlendMatrix, c: number, width: number, now: Summation, diff: number): number {
+  if (diff === SAME || (diff !== OTHER && m.scores[c * width + diff] === 0)) return kept.sums[c - kept.base];
+  const s = weightedSum(m.scores, c * width, now);
+  if (diff === OTHER) kept.sums[c - kept.base] = s;
+  return s;
+}
+
 /**
  * scoreBlend's measures of the cached users in [from, to) only. Threads that each score one range of a
  * fold's users and mergeBlendParts of their parts in user order give exactly scoreBlend's scores.
@@ -244,7 +259,12 @@ export function scoreBlendRange(cache: BlendCache, config: BlendConfig, k: numbe
   const beta = config.popularityDiscount ?? 0;
   const discount = beta > 0 ? cachedDiscount(cache, beta) : null;
   const fullConfig = { ...config, normalisation: 'max', rankDepth: 200 } as HybridConfig;
-  const weightCache = new Map<number, { cols: Int32Array; ws: Float64Array; own: Float64Array }>();
+  const kept = (cache.keptSums = KeptSums.of(cache.keptSums, m, from, to));
+  // Each kept summation compared once per blend: users of one history length share it.
+  const newPlans = new Map<Summation, number>();
+  const ownPlans = new Map<Summation, number>();
+  // Per history length, the summations of new and of own items (only the sources weighted on them, in the hybrid's order).
+  const weightCache = new Map<number, { novel: Summation; own: Summation }>();
   const users = Math.max(0, to - from);
   // With groups, relevance and coverage count groups (their keys); otherwise items.
   const key = cache.groupKeys?.key;
@@ -268,14 +288,21 @@ export function scoreBlendRange(cache: BlendCache, config: BlendConfig, k: numbe
       const names = blendedSources(fullConfig, orders).filter((name) => column.has(name));
       const novelWeights = blendWeights(fullConfig, orders);
       const ownWeights = repeatBlendWeights(fullConfig, orders);
+      const cols = Int32Array.from(names, (name) => column.get(name)!);
       weighted = {
-        cols: Int32Array.from(names, (name) => column.get(name)!),
-        ws: Float64Array.from(names, (name) => novelWeights[name] ?? 0),
-        own: Float64Array.from(names, (name) => ownWeights[name] ?? 0),
+        novel: summationOf(cols, Float64Array.from(names, (name) => novelWeights[name] ?? 0)),
+        own: summationOf(cols, Float64Array.from(names, (name) => ownWeights[name] ?? 0)),
       };
       weightCache.set(orders, weighted);
     }
-    const { cols, ws, own } = weighted;
+    const { novel: ws, own } = weighted;
+    // How this blend's sums differ from those kept for the user: SAME, in one column only, or OTHER (summed anew and kept).
+    const slot = j - from;
+    const newDiff = sumsDiffer(kept.newBy[slot], ws, newPlans);
+    const ownDiff = sumsDiffer(kept.ownBy[slot], own, ownPlans);
+    // Sums made anew belong to no summation until all of the user's are made (a failure half way leaves none kept).
+    if (newDiff === OTHER && !fixed) kept.newBy[slot] = undefined;
+    if (ownDiff === OTHER && (fixed || all)) kept.ownBy[slot] = undefined;
     top.novel.clear();
     top.all.clear();
     if (fixed) {
@@ -284,7 +311,7 @@ export function scoreBlendRange(cache: BlendCache, config: BlendConfig, k: numbe
       if (!fixed.ready[j]) {
         for (let c = m.indptr[j]; c < m.indptr[j + 1]; c++) {
           if (m.owned[c]) continue;
-          let s = weightedSum(m.scores, c * width, cols, ws);
+          let s = weightedSum(m.scores, c * width, ws);
           if (!(s > 0)) continue;
           if (discount) s = Math.fround(s * discount[m.items[c]]);
           if (s > 0) top.novel.offer(m.items[c], s);
@@ -295,9 +322,10 @@ export function scoreBlendRange(cache: BlendCache, config: BlendConfig, k: numbe
       }
       for (let c = m.indptr[j]; c < m.indptr[j + 1]; c++) {
         if (!m.owned[c]) continue;
-        const s = weightedSum(m.scores, c * width, cols, own);
+        const s = keptSum(kept, m, c, width, own, ownDiff);
         if (s > 0) top.all.offer(m.items[c], s);
       }
+      if (ownDiff === OTHER) kept.ownBy[slot] = own;
       for (let r = 0; r < fixed.count[j]; r++) top.all.offer(fixed.items[at + r], fixed.scores[at + r]);
       out.all.add(top.all, all!, k, gains);
       continue;
@@ -310,7 +338,7 @@ export function scoreBlendRange(cache: BlendCache, config: BlendConfig, k: numbe
     for (let c = m.indptr[j]; c < m.indptr[j + 1]; c++) {
       // Own items are ranked only in the lists with repurchases.
       if (!all && m.owned[c]) continue;
-      let s = weightedSum(m.scores, c * width, cols, m.owned[c] ? own : ws);
+      let s = m.owned[c] ? keptSum(kept, m, c, width, own, ownDiff) : keptSum(kept, m, c, width, ws, newDiff);
       if (!(s > 0)) continue;
       const item = m.items[c];
       if (m.owned[c]) {
@@ -323,6 +351,8 @@ export function scoreBlendRange(cache: BlendCache, config: BlendConfig, k: numbe
       if (all) top.all.offer(item, s);
       if (novel) top.novel.offer(item, s);
     }
+    if (newDiff === OTHER) kept.newBy[slot] = ws;
+    if (all && ownDiff === OTHER) kept.ownBy[slot] = own;
     if (novel) out.novel.add(top.novel, novel, k, gains);
     if (all) out.all.add(top.all, all, k, gains);
   }

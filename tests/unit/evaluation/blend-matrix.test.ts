@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { mergeBlendParts, scoreBlend, scoreBlendRange, type BlendCache, type SourcePart } from '../../../src/evaluation/blend-cache.js';
 import { catalogCoverage, ndcgAt, recallAt } from '../../../src/evaluation/metrics.js';
+import type { EvalMode } from '../../../src/evaluation/splits.js';
 import { topK } from '../../../src/evaluation/top-k.js';
 import { blendedSources, blendWeights, discoveryDiscount, repeatBlendWeights, type HybridConfig } from '../../../src/recommenders/hybrid.js';
 import { mulberry32 } from '../../../src/recommenders/seeded-random.js';
@@ -205,6 +206,53 @@ describe('scoreBlend on the candidate matrix', () => {
       const bounds = [0, ...cuts, USERS];
       const parts = bounds.slice(1).map((to, r) => scoreBlendRange(cache, config, k, bounds[r], to));
       expect(mergeBlendParts(parts, ITEMS, k)).toEqual(naiveScores(cache, config, k));
+    }
+  });
+
+  it('When a search changes one source\'s weight at a time, now and then two, the discount or the modes, Then every trial on the same cache scores exactly as a plain blend', () => {
+    const none = { ndcg: 0, recall: 0, coverage: 0, reach: 0, users: 0 };
+    for (let seed = 1; seed <= 12; seed++) {
+      const cache = randomCache(seed);
+      const rand = mulberry32(seed * 2_203);
+      let { config, k } = randomBlend(rand);
+      const values = [0, 0.05, 0.3, 1.2, 3];
+      const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)];
+      for (let trial = 0; trial < 40; trial++) {
+        // As coordinate descent: one weight of one source on new or own items; every fifth trial two sources or the discount.
+        const side = rand() < 0.5 ? 'weights' : 'repeatWeights';
+        const moved = { ...config, [side]: { cold: { ...config[side].cold }, warm: { ...config[side].warm } } };
+        const move = () => ((moved[side][pick(['cold', 'warm'] as const)] as Record<string, number>)[pick(['a', 'b', 'c'])] = pick(values));
+        move();
+        if (trial % 5 === 4) {
+          if (rand() < 0.5) move();
+          else moved.popularityDiscount = pick([0, 0.3, 0.7]);
+        }
+        if (Object.values(moved.weights.cold).every((w) => w === 0) || Object.values(moved.weights.warm).every((w) => w === 0)) continue;
+        config = moved;
+        const modes: EvalMode[] = pick([['novel'], ['all'], ['novel', 'all']]);
+        const expected = naiveScores(cache, config, k);
+        const scored = scoreBlend(cache, { ...config, modes }, k);
+        expect(scored).toEqual({ novel: modes.includes('novel') ? expected.novel : none, all: modes.includes('all') ? expected.all : none });
+        if (trial === 20) k = 1 + ((k + 4) % 10);
+      }
+    }
+  });
+
+  it('When the parts change between two blends (a fold keeps another candidate) or another fold scores next, Then no sum kept for the old parts is read', () => {
+    for (let seed = 1; seed <= 10; seed++) {
+      const cache = randomCache(seed);
+      const other = randomCache(seed + 50);
+      const first = { weights: { cold: { a: 1, b: 0.5, c: 0.3 }, warm: { a: 2, b: 1, c: 0.8 } }, fullHistoryOrders: 10, popularityDiscount: 0.3 };
+      // Differs from the first in source b only: sums kept for candidates b does not list would be read again.
+      const second = { ...first, weights: { cold: { ...first.weights.cold, b: 1.2 }, warm: { ...first.weights.warm, b: 0.05 } } };
+      scoreBlend(cache, first, 5);
+      cache.parts.set('a', other.parts.get('a')!);
+      cache.parts.set('c', other.parts.get('c')!);
+      expect(scoreBlend(cache, second, 5)).toEqual(naiveScores(cache, second, 5));
+      scoreBlend(other, first, 5);
+      const third = randomCache(seed + 90);
+      third.keptSums = other.keptSums;
+      expect(scoreBlend(third, second, 5)).toEqual(naiveScores(third, second, 5));
     }
   });
 });
