@@ -6,8 +6,13 @@ import type { Db } from './db.js';
  * `sampleFile`: SAMPLE_FILE's value, '' for the bundled sample (migration 035).
  */
 export async function markSampleImportStarted(db: Pick<Db, 'query'>, sampleFile: string): Promise<void> {
-  // A mark already set (an import taken up again) keeps the file it began with.
-  await db.query('INSERT INTO sample_import_pending (sample_file) VALUES ($1) ON CONFLICT DO NOTHING', [sampleFile]);
+  // A mark already set (an import taken up again) keeps the file it began with. One an older release set names
+  // none, and the configured file is imported on top of its rows: that one is recorded, so a later change of
+  // SAMPLE_FILE is not imported on top as well.
+  await db.query(
+    'INSERT INTO sample_import_pending (sample_file) VALUES ($1) ON CONFLICT (only_row) DO UPDATE SET sample_file = coalesce(sample_import_pending.sample_file, EXCLUDED.sample_file)',
+    [sampleFile],
+  );
 }
 
 /** A first start's import that stored nothing (its file could not be read): no sample is under way. */

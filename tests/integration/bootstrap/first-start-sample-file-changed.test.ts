@@ -80,4 +80,33 @@ describe('a first start stopped during the sample import, restarted with another
     // The sample is whole and trains as the sample does (untuned), now that the store takes the version.
     expect(await memory.getActive()).not.toBeNull();
   }, 180_000);
+  it('When a mark an older release set (no file) is taken up and stopped again, Then it records the file imported on top, and a later SAMPLE_FILE is not mixed in', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sample-file-old-mark-'));
+    const first = sampleFile(dir, 'first.csv', 12000, 4);
+    const second = sampleFile(dir, 'second.csv', 17000, 3);
+    const db: TestDb = await createPgliteTestDb();
+    const memory = await createMemoryModelStore({});
+    opened.push(db, { dispose: () => memory.close() });
+    const log = { info: () => {}, warn: () => {}, error: () => {} } as unknown as Parameters<typeof bootstrap>[1];
+    const config = (file: string) => loadConfig({ SAMPLE_DATA: 'true', SAMPLE_FILE: file, LOG_LEVEL: 'silent', JOB_RUNNER: 'worker' });
+    const stopsBeforeDone: Db = {
+      ...db.db,
+      query: ((sql: string, params?: unknown[]) =>
+        /DELETE FROM sample_import_pending\) INSERT INTO sample_untrained/.test(sql) ? Promise.reject(new Error('stopped')) : db.db.query(sql, params)) as Db['query'],
+    };
+    const buyers = async () => (await db.db.query<{ user_id: string }>('SELECT DISTINCT user_id FROM purchase_events ORDER BY 1')).rows.map((r) => r.user_id);
+
+    // An older release's first start on the first file, stopped during its import: its mark names no file.
+    await bootstrap(createServices({ config: config(first), db: stopsBeforeDone, store: memory }), log);
+    await db.db.query('UPDATE sample_import_pending SET sample_file = NULL');
+    // This release takes it up with the first file configured (the only one it can go by) and is stopped again.
+    await bootstrap(createServices({ config: config(first), db: stopsBeforeDone, store: memory }), log);
+    expect(await sampleImportPending(db.db)).toBe(true);
+    expect(await buyers()).toEqual(['12000', '12001', '12002', '12003']);
+
+    // The rows stored are the first file's now: a restart with another SAMPLE_FILE completes that one.
+    expect(await bootstrap(createServices({ config: config(second), db: db.db, store: memory }), log)).toBe(true);
+    expect(await buyers()).toEqual(['12000', '12001', '12002', '12003']);
+    expect(await sampleImportPending(db.db)).toBe(false);
+  }, 240_000);
 });
