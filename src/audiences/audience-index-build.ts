@@ -19,7 +19,7 @@ export const buildPostingsHere: PostingsBuilder = async (chunks, itemCount) => b
 export function postingsInWorker(opts: { onWorkerFailed?: (err: Error) => void } = {}): PostingsBuilder {
   return (chunks, itemCount) =>
     new Promise<AudiencePostings>((resolve, reject) => {
-      const buffers = [...new Set(chunks.flatMap((c) => [c.lengths, c.items, c.scores, c.purchasedLengths, c.purchased].map((a) => a.buffer as ArrayBuffer)))];
+      const buffers = [...new Set(chunks.flatMap((c) => Object.values(c).map((a: PackedEntries[keyof PackedEntries]) => a.buffer as ArrayBuffer)))];
       let worker: ReturnType<typeof startModuleWorker>;
       try {
         worker = startModuleWorker('audience-index-worker', { chunks, itemCount }, buffers);

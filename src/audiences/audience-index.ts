@@ -53,20 +53,44 @@ export interface AudienceQuery {
   allow?: (user: number) => boolean;
 }
 
-/** Every known customer's entry, inverted by item. Immutable once built, so one per model version. */
+/** `source` of a candidate posting whose list names no source of the version. */
+export const NO_SOURCE = 255;
+
+/**
+ * Candidate postings: customers holding item i are users[indptr[i] .. indptr[i+1]), each with the blend's
+ * score of i on their list, the purchase it relates i to (`anchor`, -1 when none: the entry's `because`) and
+ * the source that put it there (index into the version's hybrid sources: the entry's dominant source, else the
+ * first in its source mask; NO_SOURCE when none). A customer taken out (withoutUser) is -1 in `users`.
+ */
+export interface CandidatePostings {
+  indptr: Int32Array;
+  users: Int32Array;
+  scores: Float32Array;
+  anchor: Int32Array;
+  source: Uint8Array;
+}
+
+/** What ranking reads of each customer besides the postings: their orders, and their latest purchases with times. */
+export interface CustomerColumns {
+  orders: Float64Array;
+  lastTs: Float64Array;
+  /** Customer u's latest distinct purchases, newest first: items[indptr[u] .. indptr[u+1]) bought at ts[...]. */
+  recent: { indptr: Int32Array; items: Int32Array; ts: Float64Array };
+}
+
+/** Every known customer's entry, inverted by item. One per model version; an erasure takes a customer out in place. */
 export interface AudienceIndex {
   userIds: readonly string[];
-  entries: readonly UserEntry[];
   itemCount: number;
-  /** Candidate postings: customers holding item i are users[indptr[i] .. indptr[i+1]) with their blend score. */
-  candidates: { indptr: Int32Array; users: Int32Array; scores: Float32Array; slot: Int32Array };
-  /** Buyers of item i: users[indptr[i] .. indptr[i+1]). */
+  candidates: CandidatePostings;
+  /** Buyers of item i: users[indptr[i] .. indptr[i+1]) (-1 for a customer taken out). */
   buyers: { indptr: Int32Array; users: Int32Array };
+  customers: CustomerColumns;
   /** Neighbour lists of the model, for the second tier and for reasons. */
   neighbours: ReadonlyMap<string, NeighbourTable>;
   /** The sources of RELATED_FAMILIES in this version (their names in its recipe): the second tier's lists. */
   relatedSources: readonly string[];
-  /** Source names of the hybrid (bit k of a candidate's source mask). */
+  /** Source names of the hybrid (`source` of a candidate posting indexes them). */
   hybridSources: readonly string[];
   /** 1 for a customer taken out since it was built (withoutUser): in no audience, nothing of them kept. */
   gone: Uint8Array;
@@ -74,158 +98,230 @@ export interface AudienceIndex {
 
 /**
  * Some customers' lists packed end to end, in customer order: customer c of the chunk has the candidates
- * items[o .. o + lengths[c]) with their blend scores, o the sum of the lengths before it, and the purchases
- * likewise. Typed arrays only, so a chunk crosses to a worker thread transferred (audience-index-build.ts).
+ * items[o .. o + lengths[c]) with their blend scores, anchors and sources, o the sum of the lengths before it,
+ * and the purchases and latest purchases likewise. Typed arrays only, so a chunk crosses to a worker thread
+ * transferred (audience-index-build.ts).
  */
 export interface PackedEntries {
   lengths: Int32Array;
   items: Int32Array;
   scores: Float32Array;
+  anchor: Int32Array;
+  source: Uint8Array;
   purchasedLengths: Int32Array;
   purchased: Int32Array;
+  orders: Float64Array;
+  lastTs: Float64Array;
+  recentLengths: Int32Array;
+  recentItems: Int32Array;
+  recentTs: Float64Array;
 }
 
-/** The postings of an index: every customer's candidates and purchases, inverted by item. */
-export type AudiencePostings = Pick<AudienceIndex, 'candidates' | 'buyers'>;
+/** The postings of an index: every customer's candidates and purchases, inverted by item, and their columns. */
+export type AudiencePostings = Pick<AudienceIndex, 'candidates' | 'buyers' | 'customers'>;
+
+/** The source a candidate is named by: its dominant source when the version has it, else the first of its mask. */
+function sourceOf(dominant: number, mask: number, sourceCount: number): number {
+  if (dominant < sourceCount) return dominant;
+  for (let k = 0; k < sourceCount; k++) if (mask & (1 << k)) return k;
+  return NO_SOURCE;
+}
 
 /** Packs these entries' candidates and purchases (one chunk of the customers, in their order). */
-export function packEntries(entries: readonly UserEntry[]): PackedEntries {
-  const lengths = new Int32Array(entries.length);
-  const purchasedLengths = new Int32Array(entries.length);
-  let n = 0;
-  let m = 0;
+export function packEntries(entries: readonly UserEntry[], sourceCount: number): PackedEntries {
+  const n = entries.length;
+  const lengths = new Int32Array(n);
+  const purchasedLengths = new Int32Array(n);
+  const recentLengths = new Int32Array(n);
+  let a = 0;
+  let b = 0;
+  let r = 0;
   entries.forEach((e, c) => {
-    n += lengths[c] = e.hybrid.items.length;
-    m += purchasedLengths[c] = e.purchased.length;
+    a += lengths[c] = e.hybrid.items.length;
+    b += purchasedLengths[c] = e.purchased.length;
+    r += recentLengths[c] = e.recentItems.length;
   });
-  const out = { lengths, items: new Int32Array(n), scores: new Float32Array(n), purchasedLengths, purchased: new Int32Array(m) };
-  n = 0;
-  m = 0;
+  const out: PackedEntries = {
+    lengths, items: new Int32Array(a), scores: new Float32Array(a), anchor: new Int32Array(a), source: new Uint8Array(a),
+    purchasedLengths, purchased: new Int32Array(b),
+    orders: Float64Array.from(entries, (e) => e.orders), lastTs: Float64Array.from(entries, (e) => e.lastTs),
+    recentLengths, recentItems: new Int32Array(r), recentTs: new Float64Array(r),
+  };
+  a = b = r = 0;
   for (const e of entries) {
-    out.items.set(e.hybrid.items, n);
-    out.scores.set(e.hybrid.scores.subarray(0, e.hybrid.items.length), n);
-    n += e.hybrid.items.length;
-    out.purchased.set(e.purchased, m);
-    m += e.purchased.length;
+    const h = e.hybrid;
+    const len = h.items.length;
+    out.items.set(h.items, a);
+    out.scores.set(h.scores.subarray(0, len), a);
+    for (let k = 0; k < len; k++) {
+      out.anchor[a + k] = h.because[k] ?? -1;
+      out.source[a + k] = sourceOf(h.dominant[k] ?? NO_SOURCE, h.sourceMask[k] ?? 0, sourceCount);
+    }
+    a += len;
+    out.purchased.set(e.purchased, b);
+    b += e.purchased.length;
+    out.recentItems.set(e.recentItems, r);
+    out.recentTs.set(e.recentTs.subarray(0, e.recentItems.length), r);
+    r += e.recentItems.length;
   }
   return out;
 }
 
-/** Inverts lists given as (lengths, values) chunks; customer numbers run on across the chunks. */
-function invert(chunks: readonly { lengths: Int32Array; values: Int32Array; weights?: Float32Array }[], itemCount: number) {
+type Column = Int32Array | Float32Array | Uint8Array;
+
+/**
+ * Inverts lists given as (lengths, values) chunks; customer numbers run on across the chunks. `columns` are
+ * per-value arrays of each chunk (same order), carried to each value's posting.
+ */
+function invert<C extends Column[]>(chunks: readonly { lengths: Int32Array; values: Int32Array; columns: C }[], itemCount: number) {
   const indptr = new Int32Array(itemCount + 1);
   for (const { values } of chunks) for (let p = 0; p < values.length; p++) indptr[values[p] + 1]++;
   for (let i = 0; i < itemCount; i++) indptr[i + 1] += indptr[i];
   const fill = indptr.slice(0, itemCount);
-  const users = new Int32Array(indptr[itemCount]);
-  const slot = new Int32Array(indptr[itemCount]);
-  const scores = new Float32Array(chunks.some((c) => c.weights) ? indptr[itemCount] : 0);
+  const total = indptr[itemCount];
+  const users = new Int32Array(total);
+  const first = chunks[0]?.columns ?? [];
+  const columns = first.map((c) => new (c.constructor as new (n: number) => Column)(total));
   let u = 0;
-  for (const { lengths, values, weights } of chunks) {
+  for (const chunk of chunks) {
     let o = 0;
-    for (let c = 0; c < lengths.length; c++, u++) {
-      for (let p = 0; p < lengths[c]; p++) {
-        const at = fill[values[o + p]]++;
+    for (let c = 0; c < chunk.lengths.length; c++, u++) {
+      for (let p = 0; p < chunk.lengths[c]; p++) {
+        const at = fill[chunk.values[o + p]]++;
         users[at] = u;
-        slot[at] = p;
-        if (weights) scores[at] = weights[o + p];
+        for (let k = 0; k < columns.length; k++) columns[k][at] = chunk.columns[k][o + p];
       }
-      o += lengths[c];
+      o += chunk.lengths[c];
     }
   }
-  return { indptr, users, slot, scores };
+  return { indptr, users, columns };
+}
+
+function concat<T extends Float64Array | Int32Array>(parts: readonly T[], Ctor: new (n: number) => T): T {
+  const out = new Ctor(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
 }
 
 /** The postings of customers packed in chunks (packEntries), customer u being the u-th across the chunks in order. */
 export function buildPostings(chunks: readonly PackedEntries[], itemCount: number): AudiencePostings {
-  const cand = invert(chunks.map((c) => ({ lengths: c.lengths, values: c.items, weights: c.scores })), itemCount);
-  const buy = invert(chunks.map((c) => ({ lengths: c.purchasedLengths, values: c.purchased })), itemCount);
-  return { candidates: cand, buyers: { indptr: buy.indptr, users: buy.users } };
-}
-
-/** The index over these customers' entries and their postings (built here, or by buildPostings elsewhere). */
-export function audienceIndexOf(
-  input: Omit<Parameters<typeof buildAudienceIndex>[0], 'entries'> & { entries: readonly UserEntry[] },
-  postings: AudiencePostings,
-): AudienceIndex {
+  const cand = invert(chunks.map((c) => ({ lengths: c.lengths, values: c.items, columns: [c.scores, c.anchor, c.source] as Column[] })), itemCount);
+  const buy = invert(chunks.map((c) => ({ lengths: c.purchasedLengths, values: c.purchased, columns: [] as Column[] })), itemCount);
+  const [scores, anchor, source] = cand.columns.length === 3 ? cand.columns : [new Float32Array(0), new Int32Array(0), new Uint8Array(0)];
+  const recentLengths = concat(chunks.map((c) => c.recentLengths), Int32Array);
+  const recentIndptr = new Int32Array(recentLengths.length + 1);
+  for (let c = 0; c < recentLengths.length; c++) recentIndptr[c + 1] = recentIndptr[c] + recentLengths[c];
   return {
-    userIds: input.userIds,
-    entries: input.entries,
-    itemCount: input.itemCount,
-    candidates: postings.candidates,
-    buyers: postings.buyers,
-    neighbours: input.neighbours,
-    relatedSources: input.relatedSources,
-    hybridSources: input.hybridSources,
-    gone: new Uint8Array(input.entries.length),
+    candidates: { indptr: cand.indptr, users: cand.users, scores: scores as Float32Array, anchor: anchor as Int32Array, source: source as Uint8Array },
+    buyers: { indptr: buy.indptr, users: buy.users },
+    customers: {
+      orders: concat(chunks.map((c) => c.orders), Float64Array),
+      lastTs: concat(chunks.map((c) => c.lastTs), Float64Array),
+      recent: { indptr: recentIndptr, items: concat(chunks.map((c) => c.recentItems), Int32Array), ts: concat(chunks.map((c) => c.recentTs), Float64Array) },
+    },
   };
 }
 
-const NO_ENTRY: UserEntry = {
-  segment: -1,
-  orders: 0,
-  lastTs: 0,
-  purchased: new Int32Array(0),
-  recentItems: new Int32Array(0),
-  recentTs: new Float64Array(0),
-  hybrid: { items: new Int32Array(0), scores: new Float32Array(0), sourceMask: new Uint32Array(0), dominant: new Uint8Array(0), because: new Int32Array(0) },
-};
-
-/**
- * Takes customer u out of the index in place (an erasure): in no audience from now on, their id and entry
- * dropped (its arrays zeroed) and their candidate postings' scores zeroed, so the process keeps nothing of
- * them; their number stays in the buyers' postings, anonymous, and is never eligible. The work is the
- * customer's own lists (and the postings of their candidates), not the index's size.
- */
-export function withoutUser(index: AudienceIndex, u: number): void {
-  if (!(u >= 0 && u < index.entries.length) || index.gone[u] === 1) return;
-  index.gone[u] = 1;
-  const e = index.entries[u];
-  const { candidates } = index;
-  for (const item of e.hybrid.items) {
-    if (!(item >= 0 && item < index.itemCount)) continue;
-    for (let p = candidates.indptr[item]; p < candidates.indptr[item + 1]; p++) if (candidates.users[p] === u) candidates.scores[p] = 0;
-  }
-  for (const a of [e.purchased, e.recentItems, e.recentTs, e.hybrid.items, e.hybrid.scores, e.hybrid.sourceMask, e.hybrid.dominant, e.hybrid.because]) a.fill(0);
-  (index.entries as UserEntry[])[u] = NO_ENTRY;
-  (index.userIds as string[])[u] = '';
+/** The buffers of postings' arrays (distinct), to transfer them to another thread. */
+export function postingsBuffers(p: AudiencePostings): ArrayBuffer[] {
+  const { candidates: c, buyers: b, customers: u } = p;
+  const arrays = [c.indptr, c.users, c.scores, c.anchor, c.source, b.indptr, b.users, u.orders, u.lastTs, u.recent.indptr, u.recent.items, u.recent.ts];
+  return [...new Set(arrays.map((a) => a.buffer as ArrayBuffer))];
 }
 
-/** Builds the index over customers' entries (in any order; `userIds[u]` is entry u's customer). */
-export function buildAudienceIndex(input: {
+/** What an index is built over besides its postings. */
+export interface AudienceIndexInput {
   userIds: readonly string[];
-  entries: readonly UserEntry[];
   itemCount: number;
   neighbours: ReadonlyMap<string, NeighbourTable>;
   /** The sources of RELATED_FAMILIES (by their names in the version's recipe). */
   relatedSources: readonly string[];
   hybridSources: readonly string[];
-}): AudienceIndex {
-  return audienceIndexOf(input, buildPostings([packEntries(input.entries)], input.itemCount));
+}
+
+/** The index over these customers and their postings (built here, by buildPostings elsewhere, or read stored). */
+export function audienceIndexOf(input: AudienceIndexInput, postings: AudiencePostings): AudienceIndex {
+  return {
+    userIds: input.userIds,
+    itemCount: input.itemCount,
+    candidates: postings.candidates,
+    buyers: postings.buyers,
+    customers: postings.customers,
+    neighbours: input.neighbours,
+    relatedSources: input.relatedSources,
+    hybridSources: input.hybridSources,
+    gone: new Uint8Array(input.userIds.length),
+  };
+}
+
+/**
+ * Takes customer u out of the postings in place: their candidate postings and purchases become -1 (scores,
+ * anchors and sources zeroed), their orders, last purchase and latest purchases zeroed. What an erasure does
+ * to an index in memory (withoutUser) and to the stored artifact when it is rewritten whole
+ * (audience-artifact.ts). A scan of the postings (17.6 million at 100,000 customers): the index keeps no
+ * customer's own list, which would double it.
+ */
+export function postingsWithout(postings: AudiencePostings, u: number): void {
+  const { candidates: cand, buyers, customers } = postings;
+  for (let p = 0; p < cand.users.length; p++) {
+    if (cand.users[p] !== u) continue;
+    cand.users[p] = -1;
+    cand.scores[p] = 0;
+    cand.anchor[p] = -1;
+    cand.source[p] = NO_SOURCE;
+  }
+  for (let p = 0; p < buyers.users.length; p++) if (buyers.users[p] === u) buyers.users[p] = -1;
+  if (u < 0 || u >= customers.orders.length) return;
+  customers.orders[u] = 0;
+  customers.lastTs[u] = 0;
+  const { indptr, items, ts } = customers.recent;
+  items.fill(0, indptr[u], indptr[u + 1]);
+  ts.fill(0, indptr[u], indptr[u + 1]);
+}
+
+/**
+ * Takes customer u out of the index in place (an erasure): in no audience from now on, their id dropped and
+ * their postings and columns wiped (postingsWithout), so the process keeps nothing of them.
+ */
+export function withoutUser(index: AudienceIndex, u: number): void {
+  if (!(u >= 0 && u < index.userIds.length) || index.gone[u] === 1) return;
+  index.gone[u] = 1;
+  postingsWithout(index, u);
+  (index.userIds as string[])[u] = '';
+}
+
+/** Builds the index over customers' entries (in any order; `userIds[u]` is entry u's customer). */
+export function buildAudienceIndex(input: AudienceIndexInput & { entries: readonly UserEntry[] }): AudienceIndex {
+  return audienceIndexOf(input, buildPostings([packEntries(input.entries, input.hybridSources.length)], input.itemCount));
 }
 
 /** When user u last bought item i per their entry (their latest distinct purchases carry times). */
-function boughtAt(e: UserEntry, item: number): number {
-  for (let r = 0; r < e.recentItems.length; r++) if (e.recentItems[r] === item) return e.recentTs[r];
+function boughtAt(customers: CustomerColumns, u: number, item: number): number {
+  const { indptr, items, ts } = customers.recent;
+  for (let r = indptr[u]; r < indptr[u + 1]; r++) if (items[r] === item) return ts[r];
   // Older than every kept recent purchase: at most the oldest of those.
-  return e.recentTs.length > 0 ? e.recentTs[e.recentTs.length - 1] : e.lastTs;
+  return indptr[u + 1] > indptr[u] ? ts[indptr[u + 1] - 1] : customers.lastTs[u];
 }
 
 /** The customers most likely to buy the targets, best first (see the module comment for the score). */
 export function rankAudience(index: AudienceIndex, q: AudienceQuery): AudienceMember[] {
-  const { entries, candidates, buyers } = index;
+  const { customers, candidates, buyers } = index;
   const targets = [...new Set(q.targets)].filter((t) => t >= 0 && t < index.itemCount);
   const excluded = new Set<number>();
   if (q.excludeBuyersSince !== null) {
     for (const t of targets) {
       for (let p = buyers.indptr[t]; p < buyers.indptr[t + 1]; p++) {
         const u = buyers.users[p];
-        if (q.excludeBuyersSince === -Infinity || boughtAt(entries[u], t) >= q.excludeBuyersSince) excluded.add(u);
+        if (u >= 0 && (q.excludeBuyersSince === -Infinity || boughtAt(customers, u, t) >= q.excludeBuyersSince)) excluded.add(u);
       }
     }
   }
-  const eligible = (u: number) => index.gone[u] === 0 && !excluded.has(u) && (q.allow === undefined || q.allow(u));
-  const prior = (u: number) => (q.gamma === 0 ? 1 : Math.pow(Math.max(1, entries[u].orders), q.gamma));
+  const eligible = (u: number) => u >= 0 && index.gone[u] === 0 && !excluded.has(u) && (q.allow === undefined || q.allow(u));
+  const prior = (u: number) => (q.gamma === 0 ? 1 : Math.pow(Math.max(1, customers.orders[u]), q.gamma));
 
   // Tier 1: the blend's own scores of the targets; the reason follows the target scored best.
   const first = new Map<number, AudienceMember & { best: number }>();
@@ -238,13 +334,11 @@ export function rankAudience(index: AudienceIndex, q: AudienceQuery): AudienceMe
       if (!m) first.set(u, (m = { user: u, score: 0, tier: 'candidate', anchor: -1, target: t, best: 0 }));
       m.score += s;
       if (s <= m.best) continue;
-      const e = entries[u];
-      const k = candidates.slot[p];
       m.best = s;
       m.target = t;
       // The source that put the target on the customer's list, and the purchase it relates it to (if any).
-      m.anchor = e.hybrid.because[k];
-      m.source = index.hybridSources[e.hybrid.dominant[k]] ?? strongestSource(index, e.hybrid.sourceMask[k]);
+      m.anchor = candidates.anchor[p];
+      m.source = index.hybridSources[candidates.source[p]];
     }
   }
   const top = new TopKHeap(q.k);
@@ -293,9 +387,4 @@ export function rankAudience(index: AudienceIndex, q: AudienceQuery): AudienceMe
     out.push({ user: t.item, score: t.score * scale, tier: 'related', anchor: r.anchor, target: r.target });
   }
   return out;
-}
-
-function strongestSource(index: AudienceIndex, mask: number): string | undefined {
-  for (let k = 0; k < index.hybridSources.length; k++) if (mask & (1 << k)) return index.hybridSources[k];
-  return undefined;
 }

@@ -13,6 +13,8 @@ import { ARTIFACT_USER_IDS, decodeUserIdsArtifact } from '../serving/serving-art
 import { familySource, type ServingModel } from '../serving/serving-model.js';
 import { decodeUserEntry, USERS_TABLE, type UserEntry } from '../serving/user-entry.js';
 import type { ModelStore } from '../store/model-store.js';
+import { ArtifactFormatError } from '../recommenders/artifact.js';
+import { AUDIENCE_ARTIFACT, decodeAudienceArtifact, type StoredAudience } from './audience-artifact.js';
 import { audienceIndexOf, packEntries, rankAudience, RELATED_FAMILIES, withoutUser, type AudienceIndex, type AudienceMember, type PackedEntries } from './audience-index.js';
 import { buildPostingsHere, type PostingsBuilder } from './audience-index-build.js';
 
@@ -69,27 +71,83 @@ export interface LoadedAudienceIndex {
 }
 
 /**
- * Reads every customer's entry of a version and inverts them (customers without one are not in any audience).
- * A version that newer trainings deleted meanwhile (MODEL_VERSIONS_KEPT; it is unlisted before its data goes)
- * gave some reads nothing: 503, ask again (the process serves the newer version within seconds, and an export
- * waits for it as for a store that does not answer), rather than an audience short of those customers.
- *
- * None of it holds the event loop for long, so requests are answered while it runs (at 420,000 customers it
- * took 91-200 s on a loaded machine, the storefront shed meanwhile): the entries are decoded DECODE_CHUNK at a
- * time with a turn of the event loop between, and packed as they come; the inversion, the bulk of the work,
- * is `build`'s (a worker thread in the service: audience-index-build.ts).
+ * The audience index of a version: from its stored postings (audience-artifact.ts, written by trainings since
+ * they were) when it has them, else built from every customer's entry (buildFromEntries). A version that newer
+ * trainings deleted meanwhile (MODEL_VERSIONS_KEPT; it is unlisted before its data goes) gave some reads
+ * nothing: 503, ask again (the process serves the newer version within seconds, and an export waits for it as
+ * for a store that does not answer), rather than an audience short of those customers.
  */
 export async function loadAudienceIndex(
   store: Pick<ModelStore, 'getArtifact' | 'getEntries'> & Partial<Pick<ModelStore, 'listVersions'>>,
   model: ServingModel,
   build: PostingsBuilder = buildPostingsHere,
 ): Promise<LoadedAudienceIndex> {
-  const bytes = await store.getArtifact(model.meta.version, ARTIFACT_USER_IDS);
+  const { version } = model.meta;
+  const bytes = await store.getArtifact(version, ARTIFACT_USER_IDS);
   const all = bytes ? decodeUserIdsArtifact(bytes) : [];
+  const storedBytes = await store.getArtifact(version, AUDIENCE_ARTIFACT);
+  const stored = storedBytes && storedOf(storedBytes, model);
+  const loaded = stored ? await fromStored(stored, all, model) : await buildFromEntries(store, model, all, build);
+  if (store.listVersions && !(await store.listVersions()).some((v) => v.version === version)) {
+    throw new AppError('DEPENDENCY_UNAVAILABLE', `model version ${version} is no longer in the model store (a newer training deleted it, or the store lost it) while its customers were read: ask again`);
+  }
+  return loaded;
+}
+
+/** The stored postings when they are of this format and this version's items; null: built the old way. */
+function storedOf(bytes: Uint8Array, model: ServingModel): StoredAudience | null {
+  try {
+    const stored = decodeAudienceArtifact(bytes, { share: true });
+    return stored.itemCount === model.items.ids.length ? stored : null;
+  } catch (err) {
+    if (err instanceof ArtifactFormatError) return null;
+    throw err;
+  }
+}
+
+const indexInput = (model: ServingModel, userIds: string[]) => ({
+  userIds,
+  itemCount: model.items.ids.length,
+  neighbours: model.neighbours,
+  relatedSources: relatedSourcesOf(model),
+  hybridSources: model.info.hybridSources,
+});
+
+/**
+ * The index over the stored postings: only the customers' ids are looked up (DECODE_CHUNK * 40 a stretch). A
+ * customer erased since the training is '' in the user index and wiped in the postings already (user-erasure.ts).
+ */
+async function fromStored(stored: StoredAudience, all: readonly string[], model: ServingModel): Promise<LoadedAudienceIndex> {
+  const { positions } = stored;
+  const userIds = new Array<string>(positions.length);
+  const at = new Map<string, number>();
+  const index = audienceIndexOf(indexInput(model, userIds), stored.postings);
+  for (let from = 0; from < positions.length; from += DECODE_CHUNK * 40) {
+    await turn();
+    for (let c = from; c < Math.min(positions.length, from + DECODE_CHUNK * 40); c++) {
+      const id = all[positions[c]] ?? '';
+      userIds[c] = id;
+      if (id === '') index.gone[c] = 1;
+      else at.set(id, c);
+    }
+  }
+  return { index, positions: at };
+}
+
+/**
+ * Reads every customer's entry of a version and inverts them (customers without one are not in any audience):
+ * versions trained before the postings were stored.
+ *
+ * None of it holds the event loop for long, so requests are answered while it runs (at 420,000 customers it
+ * took 91-200 s on a loaded machine, the storefront shed meanwhile): the entries are decoded DECODE_CHUNK at a
+ * time with a turn of the event loop between, and packed as they come; the inversion, the bulk of the work,
+ * is `build`'s (a worker thread in the service: audience-index-build.ts).
+ */
+async function buildFromEntries(store: Pick<ModelStore, 'getEntries'>, model: ServingModel, all: readonly string[], build: PostingsBuilder): Promise<LoadedAudienceIndex> {
   const userIds: string[] = [];
-  const entries: UserEntry[] = [];
   const positions = new Map<string, number>();
   const chunks: PackedEntries[] = [];
+  const sourceCount = model.info.hybridSources.length;
   for (let from = 0; from < all.length; from += READ_BATCH) {
     const ids = all.slice(from, from + READ_BATCH);
     const rows = await store.getEntries(model.meta.version, USERS_TABLE, ids);
@@ -101,24 +159,13 @@ export async function loadAudienceIndex(
         if (!row) continue;
         positions.set(ids[k], userIds.length);
         userIds.push(ids[k]);
-        const entry = decodeUserEntry(row);
-        entries.push(entry);
-        decoded.push(entry);
+        decoded.push(decodeUserEntry(row));
       }
-      chunks.push(packEntries(decoded));
+      chunks.push(packEntries(decoded, sourceCount));
     }
   }
-  const { version } = model.meta;
-  if (store.listVersions && !(await store.listVersions()).some((v) => v.version === version)) {
-    throw new AppError('DEPENDENCY_UNAVAILABLE', `model version ${version} is no longer in the model store (a newer training deleted it, or the store lost it) while its customers were read: ask again`);
-  }
-  const itemCount = model.items.ids.length;
-  const postings = await build(chunks, itemCount);
-  const index = audienceIndexOf(
-    { userIds, entries, itemCount, neighbours: model.neighbours, relatedSources: relatedSourcesOf(model), hybridSources: model.info.hybridSources },
-    postings,
-  );
-  return { index, positions };
+  const postings = await build(chunks, model.items.ids.length);
+  return { index: audienceIndexOf(indexInput(model, userIds), postings), positions };
 }
 
 /** The version's sources of RELATED_FAMILIES: the recipe may name them otherwise than their families. */

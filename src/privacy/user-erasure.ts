@@ -1,4 +1,6 @@
 import { AppError } from '../errors.js';
+import { AUDIENCE_ARTIFACT, audiencePatchesWithout } from '../audiences/audience-artifact.js';
+import { decodeUserEntry, USERS_TABLE } from '../serving/user-entry.js';
 import type { Db } from '../data/db.js';
 import type { ErasureRepository } from '../data/erasure-repository.js';
 import { LONG_STATEMENT_MS, withQueryTimeout } from '../data/query-timeout.js';
@@ -98,6 +100,21 @@ async function profilesWithout(store: ModelStore, redaction: RedactionRunner, ve
 }
 
 /**
+ * The version's audience postings (audience-artifact.ts) without the customers at `rows` of its user index:
+ * wiped in place where the store patches, reading only the postings of the items their entries list (read
+ * here, before the erasure deletes them), else rewritten whole off this thread. Versions trained before the
+ * postings were stored have none: nothing to do.
+ */
+async function audienceWithout(store: ModelStore, redaction: RedactionRunner, version: string, userIds: readonly string[], rows: readonly number[]): Promise<void> {
+  const found = (await store.getEntries(version, USERS_TABLE, [...userIds])).flatMap((b) => (b ? [decodeUserEntry(b)] : []));
+  const lists = found.map((e) => ({ candidates: e.hybrid.items, purchased: e.purchased }));
+  if (await patchedInPlace(store, version, AUDIENCE_ARTIFACT, (read) => audiencePatchesWithout(read, rows, lists))) return;
+  const bytes = await store.getArtifact(version, AUDIENCE_ARTIFACT);
+  const redacted = bytes && (await redaction.run({ kind: 'audience', bytes, rows })).bytes;
+  if (redacted) await store.redactArtifact(version, AUDIENCE_ARTIFACT, redacted);
+}
+
+/**
  * Erasure of a customer everywhere (DELETE /v1/users/:id), in one Postgres transaction that holds the
  * erasure's advisory lock throughout (erasure-repository ERASURE_SERIAL):
  * 1. the model store, for every kept version: the customer's rows of the profiles artifact and of the fitted
@@ -194,6 +211,7 @@ export function createUserErasure(deps: UserErasureDeps) {
       const { bytes: indexWithout, rows } = await redaction.run({ kind: 'user-ids', bytes: index, userIds });
       if (!indexWithout || !rows || rows.length === 0) continue;
       await recommendersWithout(deps.store, redaction, meta, rows);
+      await audienceWithout(deps.store, redaction, version, userIds, rows);
       await deps.store.redactArtifact(version, ARTIFACT_USER_IDS, indexWithout);
     }
     if (draft || versions) {

@@ -7,6 +7,8 @@ import { fitInWorker, OWN_THREAD_FAMILIES } from './fit-in-worker.js';
 import { buildServingModelInThreads } from './threaded-serving-build.js';
 import { buildProfilesArtifact, PROFILES_ARTIFACT } from '../profiles/profiles-artifact.js';
 import type { TableEntries } from '../serving/serving-model-builder.js';
+import { USERS_TABLE } from '../serving/user-entry.js';
+import { AUDIENCE_ARTIFACT, audienceCollector } from '../audiences/audience-artifact.js';
 import type { ChunkGate } from './chunk-gate.js';
 import { fitRecipe, type Recipe } from './recipe.js';
 
@@ -118,8 +120,22 @@ export async function computeModel(
     await onStep({ step, phase: 'end', ms: durations[step] });
     return out;
   };
-  const build = await timed('serving', () => buildServingModelInThreads({ ds, fitted, recipe, precomputeDays: opts.precomputeDays, storeStrategyLists: !opts.storeRecommenders }, opts.threads ?? 1, { onEntries: opts.onEntries, chunkGate: opts.chunkGate, chunkUsers: opts.chunkUsers }));
+  // The audience postings are collected from the users-table rows as they come (and from the tables kept, without a listener).
+  const audience = audienceCollector(ds.userIds, fitted.sources.size);
+  const onEntries = opts.onEntries && ((entries: TableEntries) => {
+    for (const [name, rows] of entries) if (name === USERS_TABLE) audience.add(rows);
+    opts.onEntries!(entries);
+  });
+  const build = await timed('serving', () => buildServingModelInThreads({ ds, fitted, recipe, precomputeDays: opts.precomputeDays, storeStrategyLists: !opts.storeRecommenders }, opts.threads ?? 1, { onEntries, chunkGate: opts.chunkGate, chunkUsers: opts.chunkUsers }));
   const artifacts = [...build.artifacts];
+  // The audience postings of the version (audience-artifact.ts): its first audience reads them instead of every customer's entry.
+  artifacts.push([
+    AUDIENCE_ARTIFACT,
+    await timed('audience', () => {
+      if (!onEntries) audience.add([...(build.tables.get(USERS_TABLE) ?? [])]);
+      return audience.artifact(ds.itemIds.length);
+    }),
+  ]);
   // Customer profiles and segments of the training population, read by the profile and segment routes.
   artifacts.push([PROFILES_ARTIFACT, await timed('profiles', () => buildProfilesArtifact(ds, new Date().toISOString()))]);
   if (opts.storeRecommenders) {

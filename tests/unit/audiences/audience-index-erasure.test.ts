@@ -21,22 +21,21 @@ describe('a customer taken out of an audience index', () => {
     const ranked = (excludeBuyersSince: number | null) => everyItem.flatMap((t) => rankAudience(index, { targets: [t], k: 24, gamma: 0, excludeBuyersSince }).map((m) => m.user));
     const u = ranked(null)[0];
     const userId = index.userIds[u];
-    const entry = index.entries[u];
-    expect(entry.hybrid.items.length).toBeGreaterThan(0);
-    const listed = [...entry.hybrid.items];
+    const held = (users: Int32Array) => users.filter((v) => v === u).length;
+    expect(held(index.candidates.users)).toBeGreaterThan(0);
+    expect(held(index.buyers.users)).toBeGreaterThan(0);
+    const { indptr } = index.customers.recent;
+    expect(indptr[u + 1]).toBeGreaterThan(indptr[u]);
     withoutUser(index, u);
     expect(ranked(null)).not.toContain(u);
     expect(ranked(-Infinity)).not.toContain(u);
     expect(index.userIds).not.toContain(userId);
-    expect(index.entries[u].hybrid.items.length).toBe(0);
-    expect(index.entries[u].purchased.length).toBe(0);
-    // What the old entry object held is zeroed too, and no candidate posting scores them any more.
-    expect([...entry.hybrid.scores].every((s) => s === 0)).toBe(true);
-    for (const item of listed) {
-      for (let p = index.candidates.indptr[item]; p < index.candidates.indptr[item + 1]; p++) {
-        if (index.candidates.users[p] === u) expect(index.candidates.scores[p]).toBe(0);
-      }
-    }
+    // No posting names them any more, and their own columns are zeroed.
+    expect(held(index.candidates.users)).toBe(0);
+    expect(held(index.buyers.users)).toBe(0);
+    expect(index.customers.orders[u]).toBe(0);
+    expect([...index.customers.recent.items.subarray(indptr[u], indptr[u + 1])].every((i) => i === 0)).toBe(true);
+    expect([...index.customers.recent.ts.subarray(indptr[u], indptr[u + 1])].every((t) => t === 0)).toBe(true);
   });
 
   it('When a customer is taken out, Then the other customers\' audiences are as before, less them', () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildPostings, packEntries, rankAudience } from '../../../src/audiences/audience-index.js';
 import { audienceOfComputed } from '../../../src/audiences/computed-audience.js';
 import { buildServingModel } from '../../../src/serving/serving-model-builder.js';
+import { decodeUserEntry, USERS_TABLE } from '../../../src/serving/user-entry.js';
 import { twoGroups } from '../recommenders/two-groups.fixture.js';
 import { fitSources } from '../serving/fit-sources.js';
 
@@ -68,22 +69,30 @@ describe('audiences from the models\' scores on two disjoint groups', () => {
   });
 
   it('When the customers are packed in several chunks, Then the postings are the plain inversion of every customer\'s lists, customers numbered on across the chunks', () => {
-    const { entries } = index;
-    const chunks = [packEntries(entries.slice(0, 3)), packEntries([]), packEntries(entries.slice(3, 10)), packEntries(entries.slice(10))];
+    const entries = build.tables.get(USERS_TABLE)!;
+    const decoded = [...entries].map(([, b]) => decodeUserEntry(b));
+    const n = model.info.hybridSources.length;
+    const chunks = [packEntries(decoded.slice(0, 3), n), packEntries([], n), packEntries(decoded.slice(3, 10), n), packEntries(decoded.slice(10), n)];
     const postings = buildPostings(chunks, index.itemCount);
     for (let i = 0; i < index.itemCount; i++) {
-      // Plainly: who holds item i, in customer order, with the slot and score it has on their list.
+      // Plainly: who holds item i, in customer order, with the score and anchor it has on their list.
       const holders: [number, number, number][] = [];
       const buyers: number[] = [];
-      entries.forEach((e, u) => {
-        e.hybrid.items.forEach((it, k) => it === i && holders.push([u, k, e.hybrid.scores[k]]));
+      decoded.forEach((e, u) => {
+        e.hybrid.items.forEach((it, k) => it === i && holders.push([u, e.hybrid.scores[k], e.hybrid.because[k]]));
         if (e.purchased.includes(i)) buyers.push(u);
       });
-      const { indptr, users, slot, scores } = postings.candidates;
-      const got = [...users.subarray(indptr[i], indptr[i + 1])].map((u, p) => [u, slot[indptr[i] + p], scores[indptr[i] + p]]);
+      const { indptr, users, anchor, scores } = postings.candidates;
+      const got = [...users.subarray(indptr[i], indptr[i + 1])].map((u, p) => [u, scores[indptr[i] + p], anchor[indptr[i] + p]]);
       expect(got).toEqual(holders);
       expect([...postings.buyers.users.subarray(postings.buyers.indptr[i], postings.buyers.indptr[i + 1])]).toEqual(buyers);
     }
     expect(postings.candidates.users.length).toBeGreaterThan(0);
+    // Each customer's columns, in the same numbering.
+    decoded.forEach((e, u) => {
+      expect(postings.customers.orders[u]).toBe(e.orders);
+      const { indptr, items } = postings.customers.recent;
+      expect([...items.subarray(indptr[u], indptr[u + 1])]).toEqual([...e.recentItems]);
+    });
   });
 });

@@ -1,0 +1,205 @@
+/**
+ * The audience postings of a version, stored beside its other artifacts by the training: every precomputed
+ * customer's candidates and purchases already inverted by item (audience-index.ts buildPostings), so the first
+ * audience of a version reads one artifact instead of every customer's entry (100,000 Redis reads and decodes,
+ * then the inversion: 80 s at 100,000 customers, 275 s at 420,000; bench/README.md).
+ *
+ * Format (recommenders/artifact.ts, algorithm `serving-audience`, layout version 1): customer c of the postings
+ * is the training's customer `positions[c]` (its place in the version's user index, serving-artifacts.ts
+ * ARTIFACT_USER_IDS), positions ascending, so an id is never stored here and an erasure's blank in the user
+ * index ('') names a customer taken out. Arrays: positions, the candidate postings (cand_indptr, cand_users,
+ * cand_scores, cand_anchor, cand_source), the buyers (buy_indptr, buy_users) and the customers' columns
+ * (orders, last_ts, recent_indptr, recent_items, recent_ts).
+ *
+ * An erasure wipes a customer where their bytes lie (audiencePatchesWithout: their postings become -1, their
+ * scores, anchors, sources and columns zeroed), reading the postings of the items their entry lists only; a
+ * store that cannot patch gets the artifact rewritten whole (audienceArtifactWithout). Pure: no IO.
+ */
+import { artifactLayout, decodeArtifact, encodeArtifact, type ArrayPlace, type ArtifactPatch, type ArtifactRangeReader, type TypedArray } from '../recommenders/artifact.js';
+import { decodeUserEntry } from '../serving/user-entry.js';
+import { buildPostings, NO_SOURCE, packEntries, postingsWithout, type AudiencePostings, type PackedEntries } from './audience-index.js';
+
+export const AUDIENCE_ARTIFACT = 'serving-audience';
+const FORMAT = { algorithm: AUDIENCE_ARTIFACT, version: 1 };
+
+export interface StoredAudience {
+  /** The training's customer (user index position) of each customer of the postings, ascending. */
+  positions: Int32Array;
+  postings: AudiencePostings;
+  itemCount: number;
+}
+
+/** Chunks of packed customers (packEntries), each with the training positions of its customers, in any order. */
+export interface PositionedChunk {
+  positions: Int32Array;
+  packed: PackedEntries;
+}
+
+/** The artifact of these chunks: their customers in ascending position, inverted (buildPostings). */
+export function audienceArtifactOf(chunks: readonly PositionedChunk[], itemCount: number): Uint8Array {
+  const sorted = chunks.filter((c) => c.positions.length > 0).sort((a, b) => a.positions[0] - b.positions[0]);
+  const positions = new Int32Array(sorted.reduce((n, c) => n + c.positions.length, 0));
+  let o = 0;
+  for (const c of sorted) {
+    positions.set(c.positions, o);
+    o += c.positions.length;
+  }
+  for (let c = 1; c < positions.length; c++) if (!(positions[c] > positions[c - 1])) throw new Error('audience artifact: customers out of order (chunks overlap)');
+  return encodeAudienceArtifact({ positions, postings: buildPostings(sorted.map((c) => c.packed), itemCount), itemCount });
+}
+
+export function encodeAudienceArtifact({ positions, postings, itemCount }: StoredAudience): Uint8Array {
+  const { candidates: c, buyers: b, customers: u } = postings;
+  return encodeArtifact({ ...FORMAT, meta: { itemCount, customers: positions.length } }, {
+    positions,
+    cand_indptr: c.indptr,
+    cand_users: c.users,
+    cand_scores: c.scores,
+    cand_anchor: c.anchor,
+    cand_source: c.source,
+    buy_indptr: b.indptr,
+    buy_users: b.users,
+    orders: u.orders,
+    last_ts: u.lastTs,
+    recent_indptr: u.recent.indptr,
+    recent_items: u.recent.items,
+    recent_ts: u.recent.ts,
+  });
+}
+
+/**
+ * Decodes the artifact (ArtifactFormatError for another format or layout: the caller builds the index the old
+ * way). `share`: the arrays are views of `bytes` (a store read the caller owns), no copy.
+ */
+export function decodeAudienceArtifact(bytes: Uint8Array, opts: { share?: boolean } = {}): StoredAudience {
+  const { header, arrays: a } = decodeArtifact(bytes, FORMAT, opts);
+  const itemCount = Number((header.meta as { itemCount?: unknown } | undefined)?.itemCount);
+  const get = <T extends TypedArray>(name: string) => a[name] as T;
+  return {
+    positions: get<Int32Array>('positions'),
+    itemCount,
+    postings: {
+      candidates: { indptr: get('cand_indptr'), users: get('cand_users'), scores: get('cand_scores'), anchor: get('cand_anchor'), source: get('cand_source') },
+      buyers: { indptr: get('buy_indptr'), users: get('buy_users') },
+      customers: { orders: get('orders'), lastTs: get('last_ts'), recent: { indptr: get('recent_indptr'), items: get('recent_items'), ts: get('recent_ts') } },
+    },
+  };
+}
+
+/** Where `position` is among the ascending positions, -1 when absent. */
+function customerAt(positions: Int32Array, position: number): number {
+  let lo = 0;
+  let hi = positions.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (positions[mid] === position) return mid;
+    if (positions[mid] < position) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+/** The artifact rewritten without the customers at these training positions; null when it holds none of them. */
+export function audienceArtifactWithout(bytes: Uint8Array, rows: Iterable<number>): Uint8Array | null {
+  const stored = decodeAudienceArtifact(bytes);
+  let changed = false;
+  for (const row of rows) {
+    const c = customerAt(stored.positions, row);
+    if (c < 0) continue;
+    postingsWithout(stored.postings, c);
+    changed = true;
+  }
+  return changed ? encodeAudienceArtifact(stored) : null;
+}
+
+/** What an erasure knows of the customers' lists: their entries' candidates and purchases (the entries it found). */
+export interface ErasedLists {
+  candidates: Int32Array;
+  purchased: Int32Array;
+}
+
+const i32 = (v: number) => new Uint8Array(Int32Array.of(v).buffer);
+
+/**
+ * The patches that wipe the customers at these training positions (`rows`) where they lie, from ranged reads
+ * of the artifact: its header and positions, then the postings of the items their entries list (`lists`: their
+ * candidates and purchases, in any order) and their recent-purchase ranges. Null when the artifact is laid out
+ * otherwise (a format to come) or holds more of the customers than entries were found to say where they are:
+ * the caller rewrites it whole. An artifact that is not there gives none.
+ */
+export async function audiencePatchesWithout(read: ArtifactRangeReader, rows: readonly number[], lists: readonly ErasedLists[]): Promise<ArtifactPatch[] | null> {
+  const layout = await artifactLayout(read);
+  if (!layout) return [];
+  if (layout.header.algorithm !== FORMAT.algorithm || layout.header.version !== FORMAT.version) return null;
+  const place = (name: string) => layout.arrays.get(name)!;
+  const readInt32 = async (at: ArrayPlace, from: number, to: number) => {
+    const bytes = await read(at.offset + from * 4, at.offset + to * 4);
+    if (!bytes || bytes.byteLength < (to - from) * 4) throw new Error(`the audience artifact's ${at.type} array was cut short while an erasure read it`);
+    return new Int32Array(bytes.slice().buffer, 0, to - from);
+  };
+  const positionsAt = place('positions');
+  const positions = await readInt32(positionsAt, 0, positionsAt.length);
+  const found = new Set(rows.map((row) => customerAt(positions, row)).filter((c) => c >= 0));
+  if (found.size === 0) return [];
+  if (found.size > lists.length) return null;
+  const patches: ArtifactPatch[] = [];
+  const wipe = async (indptrName: string, usersName: string, items: Iterable<number>, columns: { name: string; bytes: Uint8Array }[]) => {
+    const indptrAt = place(indptrName);
+    const usersAt = place(usersName);
+    for (const item of new Set(items)) {
+      if (!(item >= 0 && item + 1 < indptrAt.length)) continue;
+      const [from, to] = await readInt32(indptrAt, item, item + 2);
+      if (to <= from) continue;
+      const users = await readInt32(usersAt, from, to);
+      users.forEach((u, k) => {
+        if (!found.has(u)) return;
+        const p = from + k;
+        patches.push({ offset: usersAt.offset + p * 4, bytes: i32(-1) });
+        for (const col of columns) {
+          const at = place(col.name);
+          patches.push({ offset: at.offset + p * col.bytes.byteLength, bytes: col.bytes });
+        }
+      });
+    }
+  };
+  await wipe('cand_indptr', 'cand_users', lists.flatMap((l) => [...l.candidates]), [
+    { name: 'cand_scores', bytes: new Uint8Array(4) },
+    { name: 'cand_anchor', bytes: i32(-1) },
+    { name: 'cand_source', bytes: Uint8Array.of(NO_SOURCE) },
+  ]);
+  await wipe('buy_indptr', 'buy_users', lists.flatMap((l) => [...l.purchased]), []);
+  for (const c of found) {
+    patches.push({ offset: place('orders').offset + c * 8, bytes: new Uint8Array(8) });
+    patches.push({ offset: place('last_ts').offset + c * 8, bytes: new Uint8Array(8) });
+    const [from, to] = await readInt32(place('recent_indptr'), c, c + 2);
+    if (to > from) {
+      patches.push({ offset: place('recent_items').offset + from * 4, bytes: new Uint8Array((to - from) * 4) });
+      patches.push({ offset: place('recent_ts').offset + from * 8, bytes: new Uint8Array((to - from) * 8) });
+    }
+  }
+  return patches;
+}
+
+/**
+ * Collects a training's customers as the serving build hands on their users-table rows (in chunks, in any
+ * order), decoded as a serving process decodes them and packed, then gives the artifact. `userIds` is the
+ * version's user index (its positions are the artifact's customers).
+ */
+export function audienceCollector(userIds: readonly string[], sourceCount: number) {
+  const at = new Map<string, number>();
+  userIds.forEach((id, u) => at.set(id, u));
+  const chunks: PositionedChunk[] = [];
+  return {
+    add(rows: readonly (readonly [string, Uint8Array])[]): void {
+      const positions = new Int32Array(rows.length);
+      const entries = rows.map(([id, bytes], k) => {
+        const u = at.get(id);
+        if (u === undefined) throw new Error(`audience artifact: customer ${id} is not in the version's user index`);
+        positions[k] = u;
+        return decodeUserEntry(bytes);
+      });
+      if (rows.length > 0) chunks.push({ positions, packed: packEntries(entries, sourceCount) });
+    },
+    artifact: (itemCount: number) => audienceArtifactOf(chunks.splice(0), itemCount),
+  };
+}
