@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AUDIENCE_ARTIFACT, decodeAudienceArtifact } from '../../../src/audiences/audience-artifact.js';
 import { createProfileService } from '../../../src/profiles/profile-service.js';
 import { PROFILES_ARTIFACT } from '../../../src/profiles/profiles-artifact.js';
 import { decodeArtifact } from '../../../src/recommenders/artifact.js';
@@ -20,7 +21,8 @@ const ERASED = 'k-user7';
  * What an erasure leaves in Redis, read key by key under the store's prefix (every key the store wrote,
  * whatever it is named): nothing of the erased customer in any kept version, neither their id (in a key,
  * a hash field, a value) nor their ALS factor's bytes, now that ALS's rows are wiped in place instead of
- * the artifact being rewritten whole, nor their profile's; and the erasure reads neither artifact whole.
+ * the artifact being rewritten whole, nor their profile's, nor their place in the audience postings; and the
+ * erasure reads none of those artifacts whole.
  */
 const redisBackend = STORE_BACKENDS.find((b) => b.name === 'redis store')!;
 describe.skipIf(!(await serviceAvailable(REDIS_URL)))('the bytes of an erased customer in the model store', () => {
@@ -102,6 +104,21 @@ describe.skipIf(!(await serviceAvailable(REDIS_URL)))('the bytes of an erased cu
     // A learned factor is no run of zeros, so finding it is finding the customer.
     for (const f of erasedFactors) expect(f.some((b) => b !== 0)).toBe(true);
     const needles = [Buffer.from(ERASED), ...erasedFactors];
+    // Each version's audience postings (audience-artifact.ts): where the customer is, and that postings name them.
+    const postingsOf = async (version: string) => decodeAudienceArtifact((await store.getArtifact(version, AUDIENCE_ARTIFACT))!);
+    const places = await Promise.all(versions.map(async (v) => {
+      const u = decodeUserIdsArtifact((await store.getArtifact(v, ARTIFACT_USER_IDS))!).indexOf(ERASED);
+      return (await postingsOf(v)).positions.indexOf(u);
+    }));
+    const heldIn = async (version: string, c: number) => {
+      const { postings } = await postingsOf(version);
+      const { indptr } = postings.customers.recent;
+      return postings.candidates.users.includes(c) || postings.buyers.users.includes(c) || postings.customers.orders[c] !== 0 || indptr[c + 1] > indptr[c] && postings.customers.recent.ts[indptr[c]] !== 0;
+    };
+    for (const [k, v] of versions.entries()) {
+      expect(places[k]).toBeGreaterThanOrEqual(0);
+      expect(await heldIn(v, places[k])).toBe(true);
+    }
     // Before: the id and each version's factor are there (this test can see them).
     const before = await holding(needles);
     expect(before.some((s) => s.endsWith('needle 0'))).toBe(true);
@@ -119,8 +136,10 @@ describe.skipIf(!(await serviceAvailable(REDIS_URL)))('the bytes of an erased cu
       store.getArtifact = getArtifact;
     }
     expect(await holding(needles)).toEqual([]);
-    // ALS's and the profiles' rows were wiped where they lie: neither artifact was read whole.
-    expect(wholeReads.filter((name) => name === ALS || name === PROFILES_ARTIFACT)).toEqual([]);
+    // No version's audience postings name the customer's place, nor keep their orders or purchases.
+    for (const [k, v] of versions.entries()) expect(await heldIn(v, places[k])).toBe(false);
+    // ALS's, the profiles' and the audience postings' rows were wiped where they lie: no artifact of them was read whole.
+    expect(wholeReads.filter((name) => name === ALS || name === PROFILES_ARTIFACT || name === AUDIENCE_ARTIFACT)).toEqual([]);
     // A process that loads the profiles afterwards (a replica started since) leaves the blanked row out.
     const loaded = fresh();
     expect(await loaded.profile(ERASED)).toBeNull();
