@@ -35,9 +35,13 @@ export interface PositionedChunk {
   packed: PackedEntries;
 }
 
-/** The artifact of these chunks: their customers in ascending position, inverted (buildPostings). */
-export function audienceArtifactOf(chunks: readonly PositionedChunk[], itemCount: number): Uint8Array {
-  const sorted = chunks.filter((c) => c.positions.length > 0).sort((a, b) => a.positions[0] - b.positions[0]);
+/**
+ * The artifact of these chunks: their customers in ascending position, inverted (buildPostings). Empties
+ * `chunks`, so the packed lists can go once inverted, before the encoding copies the postings (at 100,000
+ * customers: 260 MB packed, 240 MB inverted, 241 MB encoded).
+ */
+export function audienceArtifactOf(chunks: PositionedChunk[], itemCount: number): Uint8Array {
+  const sorted = chunks.splice(0).filter((c) => c.positions.length > 0).sort((a, b) => a.positions[0] - b.positions[0]);
   const positions = new Int32Array(sorted.reduce((n, c) => n + c.positions.length, 0));
   let o = 0;
   for (const c of sorted) {
@@ -45,7 +49,8 @@ export function audienceArtifactOf(chunks: readonly PositionedChunk[], itemCount
     o += c.positions.length;
   }
   for (let c = 1; c < positions.length; c++) if (!(positions[c] > positions[c - 1])) throw new Error('audience artifact: customers out of order (chunks overlap)');
-  return encodeAudienceArtifact({ positions, postings: buildPostings(sorted.map((c) => c.packed), itemCount), itemCount });
+  const postings = buildPostings(sorted.splice(0).map((c) => c.packed), itemCount);
+  return encodeAudienceArtifact({ positions, postings, itemCount });
 }
 
 export function encodeAudienceArtifact({ positions, postings, itemCount }: StoredAudience): Uint8Array {
@@ -200,6 +205,6 @@ export function audienceCollector(userIds: readonly string[], sourceCount: numbe
       });
       if (rows.length > 0) chunks.push({ positions, packed: packEntries(entries, sourceCount) });
     },
-    artifact: (itemCount: number) => audienceArtifactOf(chunks.splice(0), itemCount),
+    artifact: (itemCount: number) => audienceArtifactOf(chunks, itemCount),
   };
 }

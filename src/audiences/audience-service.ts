@@ -87,10 +87,14 @@ export async function loadAudienceIndex(
   const all = bytes ? decodeUserIdsArtifact(bytes) : [];
   const storedBytes = await store.getArtifact(version, AUDIENCE_ARTIFACT);
   const stored = storedBytes && storedOf(storedBytes, model);
-  const loaded = stored ? await fromStored(stored, all, model) : await buildFromEntries(store, model, all, build);
-  if (store.listVersions && !(await store.listVersions()).some((v) => v.version === version)) {
-    throw new AppError('DEPENDENCY_UNAVAILABLE', `model version ${version} is no longer in the model store (a newer training deleted it, or the store lost it) while its customers were read: ask again`);
-  }
+  const stillListed = async () => {
+    if (store.listVersions && !(await store.listVersions()).some((v) => v.version === version)) {
+      throw new AppError('DEPENDENCY_UNAVAILABLE', `model version ${version} is no longer in the model store (a newer training deleted it, or the store lost it) while its customers were read: ask again`);
+    }
+  };
+  if (!stored) return buildFromEntries(store, model, all, build, stillListed);
+  const loaded = await fromStored(stored, all, model);
+  await stillListed();
   return loaded;
 }
 
@@ -143,7 +147,13 @@ async function fromStored(stored: StoredAudience, all: readonly string[], model:
  * time with a turn of the event loop between, and packed as they come; the inversion, the bulk of the work,
  * is `build`'s (a worker thread in the service: audience-index-build.ts).
  */
-async function buildFromEntries(store: Pick<ModelStore, 'getEntries'>, model: ServingModel, all: readonly string[], build: PostingsBuilder): Promise<LoadedAudienceIndex> {
+async function buildFromEntries(
+  store: Pick<ModelStore, 'getEntries'>,
+  model: ServingModel,
+  all: readonly string[],
+  build: PostingsBuilder,
+  stillListed: () => Promise<void>,
+): Promise<LoadedAudienceIndex> {
   const userIds: string[] = [];
   const positions = new Map<string, number>();
   const chunks: PackedEntries[] = [];
@@ -164,6 +174,8 @@ async function buildFromEntries(store: Pick<ModelStore, 'getEntries'>, model: Se
       chunks.push(packEntries(decoded, sourceCount));
     }
   }
+  // Before the inversion: a version deleted while its entries were read is not worth inverting.
+  await stillListed();
   const postings = await build(chunks, model.items.ids.length);
   return { index: audienceIndexOf(indexInput(model, userIds), postings), positions };
 }
