@@ -6,6 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
+import { AUDIENCE_ARTIFACT } from '../../../src/audiences/audience-artifact.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelStore } from '../../../src/store/model-store.js';
 import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
@@ -30,16 +31,24 @@ describe.skipIf(!services)('an export job whose model version a training deletes
   beforeAll(async () => {
     prefix = `${randomPrefix('export_pruned')}:`;
     redisStore = createRedisModelStore({ url: REDIS_URL, prefix, versionsKept: 1 });
-    // The real store; the first read of a customer's list of the armed version waits for `meanwhile`.
+    // The real store; the first read of a customer's list of the armed version, or of its audience postings
+    // (audience-artifact.ts, what an audience reads first), waits for `meanwhile`.
+    const runArmed = async (version: string) => {
+      const armed = meanwhile;
+      if (armed && armed.version === version) {
+        meanwhile = null;
+        await armed.run();
+      }
+    };
     const store: ModelStore = {
       ...redisStore,
       async getEntries(version, table, keys) {
-        const armed = meanwhile;
-        if (armed && armed.version === version) {
-          meanwhile = null;
-          await armed.run();
-        }
+        await runArmed(version);
         return redisStore.getEntries(version, table, keys);
+      },
+      async getArtifact(version, name) {
+        if (name === AUDIENCE_ARTIFACT) await runArmed(version);
+        return redisStore.getArtifact(version, name);
       },
     };
     exportDir = await mkdtemp(join(tmpdir(), 'export-pruned-'));
