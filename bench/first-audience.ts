@@ -3,18 +3,21 @@
  * every customer's entry, on a shop already imported and trained into REDIS_URL (`npm run import`, `npm run
  * train`; default key prefix). Reads only.
  *
- *   REDIS_URL=... npx tsx bench/first-audience.ts [--items 200]
+ *   REDIS_URL=... node --expose-gc --import tsx bench/first-audience.ts [--items 200] [--skip-build]
  *
  * 1. The stored postings' size, and what building them costs a training (the `audience` step): the
  *    users-table rows read first (not counted), then collected, decoded, packed and inverted as
  *    compute-model.ts does: CPU time of this process, and its heap and RSS growth.
  * 2. The index loaded both ways, as the service loads it (loadAudienceIndex, the inversion of the old way in a
- *    worker thread): wall time, CPU time of the process (every thread), the longest event-loop stall (a 1 ms
- *    timer's longest gap), and the per-customer entries read.
+ *    worker thread): wall time, CPU time of the process (every thread), the event loop's busy time
+ *    (perf.eventLoopUtilization: what the thread that answers requests spent on it, descheduling
+ *    included on a loaded machine), the longest event-loop stall (a 1 ms timer's longest gap), and the
+ *    per-customer entries read.
  * 3. The audiences of the `--items` most-held products (k 100, recent buyers kept and left out) compared
  *    between the two indexes: they must be equal.
  */
 import { cpus, loadavg } from 'node:os';
+import { performance as perf } from 'node:perf_hooks';
 import { audienceCollector, AUDIENCE_ARTIFACT } from '../src/audiences/audience-artifact.js';
 import { postingsInWorker } from '../src/audiences/audience-index-build.js';
 import { rankAudience } from '../src/audiences/audience-index.js';
@@ -29,6 +32,7 @@ import { optionTaker } from './lib/online-retail.js';
 
 const option = optionTaker(process.argv.slice(2));
 const ITEMS = Number(option('--items') ?? 200);
+const SKIP_BUILD = process.argv.includes('--skip-build');
 const REDIS = process.env.REDIS_URL;
 if (!REDIS) throw new Error('set REDIS_URL to a shop trained there (see the header)');
 const store = createRedisModelStore({ url: REDIS, prefix: DEFAULT_REDIS_PREFIX });
@@ -49,7 +53,7 @@ const ids = decodeUserIdsArtifact((await store.getArtifact(active.version, ARTIF
 console.log(`version ${active.version}: ${model.items.ids.length} items, ${ids.length} customers in the user index; stored postings ${stored ? mb(stored.byteLength) : 'none'}`);
 
 console.log('\n## 1. Building the postings, as a training does');
-{
+if (!SKIP_BUILD) {
   const rows: [string, Uint8Array][] = [];
   for (let from = 0; from < ids.length; from += 1000) {
     const part = ids.slice(from, from + 1000);
@@ -87,10 +91,12 @@ const indexes: Record<string, Awaited<ReturnType<typeof loadAudienceIndex>>> = {
 for (const [name, hide] of [['stored postings', false], ['built from the entries (the old way)', true]] as const) {
   const reads = counting(hide);
   const cpu0 = process.cpuUsage();
+  const elu0 = perf.eventLoopUtilization();
   const { ms, stallMs } = await withStallProbe(async () => {
     indexes[name] = await loadAudienceIndex(reads, model, postingsInWorker());
   });
-  console.log(`${name}: ${(ms / 1000).toFixed(2)} s wall, ${cpuMs(cpu0)} ms CPU (all threads), longest event-loop stall ${stallMs.toFixed(0)} ms, ${reads.entriesRead} entries read; load average ${load()}`);
+  const busy = perf.eventLoopUtilization(elu0).active;
+  console.log(`${name}: ${(ms / 1000).toFixed(2)} s wall, ${cpuMs(cpu0)} ms CPU (all threads), event loop busy ${(busy / 1000).toFixed(2)} s, longest event-loop stall ${stallMs.toFixed(0)} ms, ${reads.entriesRead} entries read; load average ${load()}`);
 }
 
 console.log('\n## 3. The same audiences');

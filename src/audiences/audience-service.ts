@@ -1,8 +1,9 @@
 /**
  * GET /v1/items/:id/audience and POST /v1/audiences: the customers most likely to buy a product, a
  * category or a list of items, from the active model's per-customer scores (audience-index.ts). The
- * index is built once per model version from the version's stored entries (one batched read per
- * 1,000 customers; the inversion in a worker thread, audience-index-build.ts) and kept while the version
+ * index is read once per model version from the postings its training stored (audience-artifact.ts), or,
+ * for a version trained before those were, built from the version's stored entries (one batched read per
+ * 1,000 customers; the inversion in a worker thread, audience-index-build.ts), and kept while the version
  * is served; a customer erased is taken out of every index this process holds, in place (forgetUser).
  */
 import { AppError, notInModel } from '../errors.js';

@@ -196,6 +196,7 @@ export function createTrainer(deps: TrainerDeps) {
       ...sourceNames.map((s) => `fit:${s}`),
       'fit:hybrid',
       'serving',
+      'audience',
       'profiles',
       ...(storeRecommenders ? ['encode'] : []),
       'write',

@@ -348,6 +348,7 @@ for (const backend of STORE_BACKENDS) {
         ...[...names.filter((n) => !offThread(n)), ...names.filter(offThread)].map((name) => `fit:${name}`),
         'fit:hybrid',
         'serving',
+        'audience',
         'profiles',
         'encode',
         'write',
