@@ -173,9 +173,9 @@ describe('training a recipe with a tune section', () => {
 
   // 2 sources without variants on 2 folds: 4 fits, the sources alone, and 3 blend searches (minCoverage
   // 0.3: accuracy, coverage, own items) are 8 units. The steps are load, dataset, tune, fit:popularity,
-  // fit:buy-again, fit:hybrid, serving, profiles, write, publish: tune starts at 2/10, and unit d of 8 is
-  // reported at (2 + d/8)/10, the last (the end of the step) not.
-  const withinTuning = [0, 1, 2, 3, 4, 5, 6, 7].map((d) => (2 + d / 8) / 10);
+  // fit:buy-again, fit:hybrid, serving, audience, profiles, write, publish: tune starts at 2/11, and unit d of 8 is
+  // reported at (2 + d/8)/11, the last (the end of the step) not.
+  const withinTuning = [0, 1, 2, 3, 4, 5, 6, 7].map((d) => (2 + d / 8) / 11);
   for (const [how, own] of [
     ['in a tuning thread', { threads: 1 }],
     ['on fold threads', { threads: 2 }],
@@ -188,7 +188,7 @@ describe('training a recipe with a tune section', () => {
       expect(tuning.map((p) => p.fraction)).toHaveLength(withinTuning.length);
       tuning.forEach((p, i) => expect(p.fraction).toBeCloseTo(withinTuning[i], 12));
       const next = seen[seen.findIndex((p) => p.step === 'tune') + tuning.length];
-      expect(next).toEqual({ step: 'fit:popularity', fraction: 0.3 });
+      expect(next).toEqual({ step: 'fit:popularity', fraction: 3 / 11 });
     }, 60_000);
   }
 
