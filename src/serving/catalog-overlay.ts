@@ -115,10 +115,28 @@ const ALL_SQL = `SELECT ${COLUMNS}, id AS k FROM items WHERE id > $1::text ORDER
  */
 const IN_FLIGHT_SQL = `SELECT ${COLUMNS}, write_xid::text AS k FROM items
   WHERE write_xid = ANY ($1::xid8[]) AND (write_xid, id) > ($2::xid8, $3::text) ORDER BY write_xid, id LIMIT ${PAGE}`;
+/*
+ * The range is read as the gaps between the ids still in flight in `now`, each an index range [$1, $2): as a filter
+ * beside one range (`write_xid <> ALL (...)`), the open sync's rows were still fetched, index entry and row, to be
+ * dropped, at the pass after anything past its id ended (on a live shop, the next one).
+ */
 const BEGUN_AFTER_SQL = `SELECT ${COLUMNS}, write_xid::text AS k FROM items
-  WHERE write_xid >= $1::xid8 AND write_xid < $2::xid8 AND write_xid <> ALL ($3::xid8[]) ORDER BY write_xid, id LIMIT ${PAGE}`;
+  WHERE write_xid >= $1::xid8 AND write_xid < $2::xid8 ORDER BY write_xid, id LIMIT ${PAGE}`;
 const BEGUN_AFTER_NEXT_SQL = `SELECT ${COLUMNS}, write_xid::text AS k FROM items
-  WHERE (write_xid, id) > ($1::xid8, $2::text) AND write_xid < $3::xid8 AND write_xid <> ALL ($4::xid8[]) ORDER BY write_xid, id LIMIT ${PAGE}`;
+  WHERE (write_xid, id) > ($1::xid8, $2::text) AND write_xid < $3::xid8 ORDER BY write_xid, id LIMIT ${PAGE}`;
+
+/** [from, to) less the ids in `out`: the gaps between them, each [lo, hi) and not empty (ids as decimal text). */
+export function gapsOf(from: string, to: string, out: readonly string[]): [string, string][] {
+  const end = BigInt(to);
+  const cuts = [...new Set(out.map((x) => BigInt(x)))].filter((x) => x >= BigInt(from) && x < end).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const gaps: [string, string][] = [];
+  let lo = BigInt(from);
+  for (const cut of [...cuts, end]) {
+    if (lo < cut) gaps.push([String(lo), String(cut)]);
+    lo = cut + 1n;
+  }
+  return gaps;
+}
 
 export function createCatalogOverlay(deps: {
   db: Db;
@@ -176,9 +194,9 @@ export function createCatalogOverlay(deps: {
     if (open.length > 0) {
       yield* keyset(() => read(IN_FLIGHT_SQL, [open, '0', '']), (k, id) => read(IN_FLIGHT_SQL, [open, k, id]));
     }
-    // Nothing ended since `seen`: the range is empty, not read.
-    if (BigInt(nowXmax) > BigInt(xmax)) {
-      yield* keyset(() => read(BEGUN_AFTER_SQL, [xmax, nowXmax, stillOpen]), (k, id) => read(BEGUN_AFTER_NEXT_SQL, [k, id, nowXmax, stillOpen]));
+    // Nothing ended since `seen`: no gap, the range is not read.
+    for (const [lo, hi] of gapsOf(xmax, nowXmax, stillOpen)) {
+      yield* keyset(() => read(BEGUN_AFTER_SQL, [lo, hi]), (k, id) => read(BEGUN_AFTER_NEXT_SQL, [k, id, hi]));
     }
   }
 
