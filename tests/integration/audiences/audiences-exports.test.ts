@@ -3,23 +3,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUNDLED_SAMPLE_PATH, runImport } from '../../../src/data/importers/run-import.js';
+import { runImport } from '../../../src/data/importers/run-import.js';
 import { runExport } from '../../../src/exports/run-export.js';
 import { auth, createTestApp, finishedJob, type TestApp } from '../../helpers/app.js';
+import { FIRST_START_SAMPLE } from '../../helpers/first-start-sample.js';
 import { createPgliteTestDb, createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
 
-// The bundled Online Retail sample, imported and trained once; exports go to a private directory.
+// A tenth of the bundled Online Retail sample's customers (35; tests/fixtures/SOURCE.txt), imported and trained once;
+// exports go to a private directory. What is asserted is exports and audiences against the API's own answers.
 const usePostgres = await serviceAvailable(POSTGRES_URL);
 const DAY_MS = 86_400_000;
 
-describe('audiences and campaign exports on the bundled sample', () => {
+describe('audiences and campaign exports on a slice of the sample', () => {
   let t: TestApp;
   let exportDir: string;
   let popularItem: string;
   beforeAll(async () => {
     exportDir = await mkdtemp(join(tmpdir(), 'recsvc-exports-'));
     t = await createTestApp({ createDb: usePostgres ? createPostgresTestDb : createPgliteTestDb, env: { EXPORT_DIR: exportDir } });
-    await runImport({ db: t.services.db }, { format: 'online-retail', path: BUNDLED_SAMPLE_PATH });
+    await runImport({ db: t.services.db }, { format: 'online-retail', path: FIRST_START_SAMPLE });
     // The written weights: what is tested here reads whatever model is served; tuning has tests of its own.
     await t.services.trainer.train({ tune: false });
     await t.services.serving.refresh();
@@ -57,7 +59,8 @@ describe('audiences and campaign exports on the bundled sample', () => {
 
   it('When the audience is filtered by segment, Then every member is in that segment', async () => {
     const segments = (await get('/v1/segments')).json();
-    const name = segments.segments.find((s: { users: number }) => s.users >= 10).name as string;
+    // The largest segment (on 35 customers none has the 10 this asked for on the whole sample).
+    const name = [...segments.segments].sort((a: { users: number }, b: { users: number }) => b.users - a.users)[0].name as string;
     const body = (await get(`/v1/items/${popularItem}/audience?k=50&segment=${encodeURIComponent(name)}`)).json();
     expect(body.users.length).toBeGreaterThan(0);
     for (const u of body.users) {
