@@ -5,6 +5,7 @@ import { localFoldPool, threadedFoldPool } from './fold-pool.js';
 import type { FoldInfo, FoldSpec } from './rolling-fold.js';
 import { makeSplit } from './run-evaluation.js';
 import { columnarInput, purchasesOf, type EvaluationSplit, type SplitInput } from './splits.js';
+import { KEEP_RULES, keepDecision, servedWeights, type KeepDecision, type KeepRule, type ModeObjectives } from './keep-rule.js';
 import { DEFAULT_DISCOUNT_GRID, meanScores, memoEvaluator, objective, tuneWeights, withoutRepeatWeights, type BlendTrial } from './tune.js';
 
 const DAY_MS = 86_400_000;
@@ -68,6 +69,12 @@ export interface RollingTuneOptions {
   scored?: readonly string[];
   onProgress?: (message: string) => void;
   /**
+   * What of the tuned blend is kept (keep-rule.ts): `per-mode` (default) judges the weights on new items
+   * and on own items apart, each against the best single source of its mode; `sum` (the rule before,
+   * kept for the benchmarks) judges novel + all against the best single source showing new items.
+   */
+  keepRule?: KeepRule;
+  /**
    * Called as tuning's work advances: `done` of `total` units, one per candidate fitted on one fold
    * (folds x candidates in all), one for the sources scored alone and one per blend search. Called
    * with done < total only: the last unit ends with the tuning.
@@ -92,6 +99,12 @@ export interface RollingValidation {
   bestSingle: string;
   /** Objective per fold (novel + all NDCG@k, less the penalty for novel coverage below the requirement): the tuned blend's and each source's alone. */
   objective: { blend: number[]; sources: Record<string, number[]> };
+  /** The same per mode (novel: less the penalty; all: all-mode NDCG), as the `per-mode` keep rule judges them. */
+  modes?: { blend: ModeObjectives; sources: Record<string, ModeObjectives> };
+  /** The keep rule this tuning used (absent in records written before it could be chosen: `sum`). */
+  keepRule?: KeepRule;
+  /** What each keep rule keeps from these folds (`blend` or a source serving that mode alone), so a benchmark compares them on one tuning. */
+  keptBy?: Record<KeepRule, KeepDecision>;
   /** Scores of the chosen recipe, averaged over folds. */
   scores: BlendScores;
   /**
@@ -236,10 +249,14 @@ const alone = (name: string) => ({ cold: { [name]: 1 }, warm: { [name]: 1 } });
  *     folds: the weights on new items and the discount by novel-mode NDCG (accuracy first, then with
  *     the coverage requirement), then the weights on the customer's own items (repeatWeights) by
  *     all-mode NDCG with the rest held fixed.
- *  4. Regularisation toward the simplest good recipe: the blend is kept only if its objective beats
- *     the best single source's on every fold, both judged with the same coverage requirement (on
- *     their coverage pooled over the folds as in step 3: the mean, or the least with coverageOn `least`);
- *     otherwise that source alone is the recipe. Only sources that show new items compete as the single
+ *  4. Regularisation toward the simplest good recipe, each half of the blend judged on its own mode
+ *     (keepRule `per-mode`, keep-rule.ts): the weights on new items are kept only if the blend's novel
+ *     NDCG beats the best single source's on every fold, both judged with the same coverage requirement
+ *     (on their coverage pooled over the folds as in step 3: the mean, or the least with coverageOn
+ *     `least`), otherwise that source alone serves new items; the weights on own items are kept only if
+ *     the blend's all-mode NDCG beats the best source of own items' (buy-again, repurchase) on every
+ *     fold, otherwise that source serves them. (keepRule `sum`: novel + all against the best single
+ *     source, which then serves both.) Only sources that show new items compete as the single
  *     source (one that scores only the customer's own items would leave the default lists to backfill),
  *     and, when the recipe caps some sources' share of warm lists (hybrid.sourceCap), only sources it does
  *     not cap; a blend that weights none but capped sources for warm customers is not kept either. A cap
@@ -359,6 +376,13 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
     // As in the search, the requirement is on the pooled coverage; accuracy is per fold.
     // The shortfall is held to the same bound as the search: at most maxCost of the candidate's own novel
     // NDCG, so a source that cannot reach the requirement is not judged by reach alone.
+    const judgedModes = (perFold: BlendScores[]): ModeObjectives => {
+      const all = pooled(perFold);
+      const bound = maxCost === Number.POSITIVE_INFINITY ? maxCost : maxCost * all.novel.ndcg;
+      const shortfall = Math.min(objective(all) - objective(all, opts.minCoverage ?? 0, opts.coveragePenalty), bound);
+      return { novel: perFold.map((s) => s.novel.ndcg - shortfall), all: perFold.map((s) => s.all.ndcg) };
+    };
+    // The recorded sum as before the modes were judged apart (same arithmetic, same digits).
     const judged = (perFold: BlendScores[]) => {
       const all = pooled(perFold);
       const bound = maxCost === Number.POSITIVE_INFINITY ? maxCost : maxCost * all.novel.ndcg;
@@ -367,11 +391,16 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
     };
     // Both modes, for the judgement and the report (each search scored only the mode it judged).
     const blendScores = await pool.score({ weights: blend.weights, repeatWeights: blend.repeatWeights, popularityDiscount: blend.popularityDiscount });
+    const blendModes = judgedModes(blendScores);
     const blendPerFold = judged(blendScores);
     log(`blend per fold: ${perFold(blendScores)}`);
     log(`blend on own items: all-mode NDCG ${blend.scores.all.ndcg.toFixed(4)}, objective ${objective(pooled(blendScores), opts.minCoverage ?? 0, opts.coveragePenalty).toFixed(4)}`);
+    const sourceModes: Record<string, ModeObjectives> = {};
     const singles: Record<string, number[]> = {};
-    for (const name of names) singles[name] = judged(aloneScores[name]);
+    for (const name of names) {
+      sourceModes[name] = judgedModes(aloneScores[name]);
+      singles[name] = judged(aloneScores[name]);
+    }
 
     // The recipe a single source makes must still recommend new items: a source that scores only the
     // customer's own items (buy-again, repurchase) alone would leave every default list (purchases left
@@ -386,17 +415,23 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
     const bestSingle = candidates.reduce((a, b) => (mean(singles[b]) > mean(singles[a]) + 1e-9 ? b : a));
     // Weighted uncapped sources that show new items: buy-again's weight (own items only) leaves the cap nothing either.
     const blendActsOnCap = capped.size === 0 || uncapped.length === 0 || uncapped.some((name) => (blend.weights.warm[name] ?? 0) > 0);
-    const keepBlend = blendActsOnCap && blendPerFold.every((o, f) => o > singles[bestSingle][f] + 1e-9);
-    const verdict = keepBlend ? 'blend kept' : blendActsOnCap ? `${bestSingle} alone wins` : `${bestSingle} alone (the blend weights only capped sources for warm customers)`;
-    log(`blend per fold ${blendPerFold.map((o) => o.toFixed(4)).join(' ')} vs ${bestSingle} alone ${singles[bestSingle].map((o) => o.toFixed(4)).join(' ')}: ${verdict}`);
-    const weights = keepBlend ? blend.weights : alone(bestSingle);
-    const popularityDiscount = keepBlend ? blend.popularityDiscount : 0;
-    const scores = meanScores(keepBlend ? blendScores : await pool.score({ weights }));
+    const ownItems = names.filter((name) => !onNewItems.includes(name));
+    const keepInput = { blend: blendModes, sources: sourceModes, novelCandidates: candidates, ownCandidates: ownItems.length > 0 ? ownItems : names, blendActsOnCap };
+    const keptBy = Object.fromEntries(KEEP_RULES.map((rule) => [rule, keepDecision(rule, keepInput)])) as Record<KeepRule, KeepDecision>;
+    const rule = opts.keepRule ?? 'per-mode';
+    const kept = keptBy[rule];
+    const keepBlend = kept.novel === 'blend' || kept.all === 'blend' || kept.novel !== kept.all;
+    const keptWhole = kept.novel === 'blend' && kept.all === 'blend';
+    const verdict = keptWhole ? 'blend kept' : keepBlend ? `new items: ${kept.novel}, own items: ${kept.all}` : blendActsOnCap ? `${kept.novel} alone wins` : `${kept.novel} alone (the blend weights only capped sources for warm customers)`;
+    log(`blend per fold ${blendPerFold.map((o) => o.toFixed(4)).join(' ')} vs ${bestSingle} alone ${singles[bestSingle].map((o) => o.toFixed(4)).join(' ')} (${rule} rule): ${verdict}`);
+    const served = servedWeights(kept, blend);
+    const { weights, popularityDiscount } = served;
+    const scores = meanScores(keptWhole ? blendScores : await pool.score(served));
 
     const sources: Record<string, unknown> = {};
     for (const [name, s] of Object.entries(rawSources)) sources[name] = chosenParams[name] ? { ...s, params: chosenParams[name] } : s;
     return {
-      recipe: { ...raw, sources, hybrid: { ...withoutRepeatWeights(raw.hybrid), weights, ...(keepBlend ? { repeatWeights: blend.repeatWeights } : {}), popularityDiscount } },
+      recipe: { ...raw, sources, hybrid: { ...withoutRepeatWeights(raw.hybrid), weights, ...(served.repeatWeights ? { repeatWeights: served.repeatWeights } : {}), popularityDiscount } },
       validation: {
         kind: 'rolling-origin',
         folds: folds.map((s) => ({ start: new Date(s.start).toISOString(), end: new Date(s.end).toISOString() })),
@@ -405,11 +440,14 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
         ...(opts.windows === 'to-end' ? { windows: 'to-end' as const } : {}),
         ...(opts.coverageOn === 'least' ? { coverageOn: 'least' as const } : {}),
         k,
-        chosen: keepBlend ? 'blend' : bestSingle,
+        chosen: keepBlend ? 'blend' : kept.novel,
         bestSingle,
         objective: { blend: blendPerFold, sources: singles },
+        modes: { blend: blendModes, sources: sourceModes },
+        keepRule: rule,
+        keptBy,
         scores,
-        ...(keepBlend ? {} : { rejectedBlend: { weights: blend.weights, ...(blend.repeatWeights ? { repeatWeights: blend.repeatWeights } : {}), popularityDiscount: blend.popularityDiscount } }),
+        ...(keptWhole ? {} : { rejectedBlend: { weights: blend.weights, ...(blend.repeatWeights ? { repeatWeights: blend.repeatWeights } : {}), popularityDiscount: blend.popularityDiscount } }),
         params: chosenParams,
       },
     };

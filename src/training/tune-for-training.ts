@@ -46,7 +46,7 @@ export function tuneForTraining(input: SplitInput | CustomerSample, recipe: Reci
  * are experiments of the benchmarks (see RollingTuneOptions); a training leaves them at their defaults.
  * `onAdvance` follows the work within tuning (units done of a total: see RollingTuneOptions).
  */
-export interface TuneThreads extends Pick<RollingTuneOptions, 'windows' | 'coverageOn' | 'onAdvance'> {
+export interface TuneThreads extends Pick<RollingTuneOptions, 'windows' | 'coverageOn' | 'onAdvance' | 'keepRule'> {
   threads?: number;
   signal?: AbortSignal;
   rounds?: number;

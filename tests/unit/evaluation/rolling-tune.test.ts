@@ -83,9 +83,9 @@ describe('tuneRollingOrigin', () => {
     expect(JSON.stringify(clean)).not.toContain('MARKER');
   });
 
-  it('reports per fold the blend and every source alone, and keeps the blend only if it beats the best source on every fold', async () => {
+  it('reports per fold the blend and every source alone, and (keep rule sum) keeps the blend only if it beats the best source on every fold', async () => {
     const recipe = parseRecipe(raw, 'fixture');
-    const { validation, recipe: tuned } = await tuneRollingOrigin({ events: purchases() }, recipe, raw, options);
+    const { validation, recipe: tuned } = await tuneRollingOrigin({ events: purchases() }, recipe, raw, { ...options, keepRule: 'sum' });
     expect(validation.folds).toHaveLength(3);
     expect(Object.keys(validation.objective.sources).sort()).toEqual(['buy-again', 'ease', 'item-knn', 'popularity']);
     for (const perFold of Object.values(validation.objective.sources)) expect(perFold).toHaveLength(3);
@@ -99,16 +99,16 @@ describe('tuneRollingOrigin', () => {
     expect([10, 100]).toContain(validation.params.ease.lambda);
   });
 
-  it('When the blend is not kept, Then the validation records the tuned blend that lost (weights, repeatWeights, discount); when kept, it records none', async () => {
+  it('When the blend is not kept (keep rule sum), Then the validation records the tuned blend that lost (weights, repeatWeights, discount); when kept, it records none', async () => {
     // No search (rounds 0): the tuned blend is its start, popularity alone, which ease alone beats on every fold.
     const start = { weights: { cold: { popularity: 1 }, warm: { popularity: 1 } } };
     const r2 = { ...raw, hybrid: start };
-    const { validation } = await tuneRollingOrigin({ events: purchases() }, parseRecipe(r2, 'fixture'), r2, { ...options, variants: {}, rounds: 0 });
+    const { validation } = await tuneRollingOrigin({ events: purchases() }, parseRecipe(r2, 'fixture'), r2, { ...options, variants: {}, rounds: 0, keepRule: 'sum' });
     expect(validation.chosen).not.toBe('blend');
     expect(validation.rejectedBlend).toEqual({ weights: start.weights, repeatWeights: start.weights, popularityDiscount: 0 });
     // Popularity with buy-again: the same lists of new items as popularity alone, and the favourites each customer rebuys on top.
     const r3 = { sources: { popularity: raw.sources.popularity, 'buy-again': {} }, hybrid: { weights: { cold: { popularity: 1 }, warm: { popularity: 1, 'buy-again': 1 } } } };
-    const kept = await tuneRollingOrigin({ events: purchases() }, parseRecipe(r3, 'fixture'), r3, { ...options, variants: {}, rounds: 0 });
+    const kept = await tuneRollingOrigin({ events: purchases() }, parseRecipe(r3, 'fixture'), r3, { ...options, variants: {}, rounds: 0, keepRule: 'sum' });
     expect(kept.validation.chosen).toBe('blend');
     expect(kept.validation).not.toHaveProperty('rejectedBlend');
   });

@@ -1,0 +1,90 @@
+/**
+ * What rolling-origin tuning keeps of the tuned blend, given each candidate's judged objective per fold and
+ * mode (novel: novel NDCG less the coverage shortfall; all: all-mode NDCG). Pure.
+ *
+ * - `sum` (the rule before issue 11's forty-seventh session): the blend is kept whole if novel + all beats
+ *   the best single source's (by mean novel + all, among `novelCandidates`) on every fold; otherwise that
+ *   source alone is the recipe, for new and own items alike.
+ * - `per-mode` (tuning's default since issue 11's forty-seventh session, bench/README "Keeping the blend's
+ *   halves apart"): the two halves the search tunes apart are judged apart. The weights on new items are kept
+ *   if the blend's novel objective beats the best single source's on the novel lists (among
+ *   `novelCandidates`, by mean novel objective) on every fold, else that source serves new items; the
+ *   weights on the customer's own items (repeatWeights) are kept if the blend's all-mode NDCG beats the
+ *   best source of own items' on all-mode (among `ownCandidates`, by mean all-mode NDCG) on every fold,
+ *   else that source serves them. So a blend that wins the new-item lists is not thrown away for losing the repurchase lists (or
+ *   the other way round), and the sum of the modes cannot hide a loss on one of them behind a win on the
+ *   other.
+ */
+export type KeepRule = 'sum' | 'per-mode';
+
+export const KEEP_RULES: readonly KeepRule[] = ['sum', 'per-mode'];
+
+/** Per fold, oldest first. */
+export interface ModeObjectives {
+  novel: number[];
+  all: number[];
+}
+
+export interface KeepInput {
+  blend: ModeObjectives;
+  sources: Record<string, ModeObjectives>;
+  /** The sources that may serve new items alone (they show new items and the recipe does not cap them). */
+  novelCandidates: readonly string[];
+  /** The sources of the customer's own items (those that show no new item: buy-again, repurchase); every source when none is. */
+  ownCandidates: readonly string[];
+  /** False when the blend weights, of the sources that show new items, only capped ones for warm customers: its new-item weights are never kept. */
+  blendActsOnCap: boolean;
+}
+
+/** Who serves each half: `blend` (the tuned weights) or a source's name (that source alone). */
+export interface KeepDecision {
+  novel: string;
+  all: string;
+}
+
+const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const EPS = 1e-9;
+
+/** The candidate with the best mean of `score` (the first of equals). */
+function best(candidates: readonly string[], score: (name: string) => number[]): string {
+  return candidates.reduce((a, b) => (mean(score(b)) > mean(score(a)) + EPS ? b : a));
+}
+
+const beatsEveryFold = (a: readonly number[], b: readonly number[]) => a.every((x, f) => x > b[f] + EPS);
+
+export function keepDecision(rule: KeepRule, input: KeepInput): KeepDecision {
+  const { blend, sources, novelCandidates, ownCandidates, blendActsOnCap } = input;
+  const sum = (m: ModeObjectives) => m.novel.map((x, f) => x + m.all[f]);
+  if (rule === 'sum') {
+    const single = best(novelCandidates, (name) => sum(sources[name]));
+    const keep = blendActsOnCap && beatsEveryFold(sum(blend), sum(sources[single]));
+    return keep ? { novel: 'blend', all: 'blend' } : { novel: single, all: single };
+  }
+  const novelSingle = best(novelCandidates, (name) => sources[name].novel);
+  const allSingle = best(ownCandidates, (name) => sources[name].all);
+  return {
+    novel: blendActsOnCap && beatsEveryFold(blend.novel, sources[novelSingle].novel) ? 'blend' : novelSingle,
+    all: beatsEveryFold(blend.all, sources[allSingle].all) ? 'blend' : allSingle,
+  };
+}
+
+type Weights = { cold: Record<string, number>; warm: Record<string, number> };
+
+const alone = (name: string): Weights => ({ cold: { [name]: 1 }, warm: { [name]: 1 } });
+
+/**
+ * The hybrid's weights a decision serves, from the tuned blend's: new items by the blend's weights (and its
+ * discount) or one source alone (no discount); own items by the blend's repeatWeights, or one source alone
+ * (left out when that is the source serving new items too: the recipe is then that source alone).
+ */
+export function servedWeights(decision: KeepDecision, blend: { weights: Weights; repeatWeights?: Weights; popularityDiscount: number }): { weights: Weights; repeatWeights?: Weights; popularityDiscount: number } {
+  const novelKept = decision.novel === 'blend';
+  const weights = novelKept ? blend.weights : alone(decision.novel);
+  const popularityDiscount = novelKept ? blend.popularityDiscount : 0;
+  if (decision.all === 'blend') {
+    const repeatWeights = blend.repeatWeights ?? (novelKept ? undefined : blend.weights);
+    return repeatWeights ? { weights, repeatWeights, popularityDiscount } : { weights, popularityDiscount };
+  }
+  if (decision.all === decision.novel) return { weights, popularityDiscount };
+  return { weights, repeatWeights: alone(decision.all), popularityDiscount };
+}
