@@ -22,7 +22,9 @@
  *   R2 mean(d) > sd(d)/sqrt(n), R3 mean(d) > 0 and d_w > 0 on a strict majority of windows,
  * which of (a)/(b) it serves and that choice's held-out novel and all-mode NDCG@10. A blend the tuner
  * refused because it weights only capped sources for warm customers is (b) under every rule. The last
- * line is the summary as JSON (`summary {...}`).
+ * Then, per keep rule (src/evaluation/keep-rule.ts: `sum`, the blend whole or the best single source whole;
+ * `per-mode`, new and own items judged apart), from the same tuning: who serves new and own items, and
+ * that recipe's held-out scores. The last line is the summary as JSON (`summary {...}`).
  *
  * --test reads the test period instead (once, after a rule was chosen and committed): tunes the default
  * recipe on the data before --test-start as a training does (with the rule in the code) and scores it
@@ -34,6 +36,7 @@ import type { RollingValidation } from '../src/evaluation/rolling-tune.js';
 import type { RowSplitInput } from '../src/evaluation/splits.js';
 import type { BlendScores } from '../src/evaluation/blend-cache.js';
 import type { HybridConfig } from '../src/recommenders/hybrid.js';
+import { KEEP_RULES, servedWeights } from '../src/evaluation/keep-rule.js';
 import { loadRecipe, withTuning, type Recipe } from '../src/training/recipe.js';
 import { tuneRecipeOn } from '../src/training/tune-for-training.js';
 import { readGenericShop } from './lib/generic-shop.js';
@@ -150,8 +153,27 @@ for (const at of dates) {
     rules[rule] = { serves, novel: s.novel.ndcg, all: s.all.ndcg };
     console.log(`  ${rule} serves (${serves}): held-out novel ${f4(s.novel.ndcg)} all ${f4(s.all.ndcg)} sum ${f4(s.novel.ndcg + s.all.ndcg)}`);
   }
-  summary.push({ date: iso(at).slice(0, 10), chosen: v.chosen, bestSingle: v.bestSingle, blend: v.objective.blend, best, d, held, rules });
+  // The keep rules (keep-rule.ts) on this one tuning: what each serves of the tuned blend, scored held out.
+  const tunedBlend = { weights: blend.weights, repeatWeights: blend.repeatWeights, popularityDiscount: blend.popularityDiscount ?? 0 };
+  const keep: Record<string, { novel: string; all: string; scores: BlendScores }> = {};
+  for (const rule of KEEP_RULES) {
+    const decision = v.keptBy![rule];
+    const scores = fold.score(servedWeights(decision, tunedBlend));
+    keep[rule] = { ...decision, scores };
+    console.log(`  keep rule ${rule.padEnd(8)} new items ${decision.novel}, own items ${decision.all}: ${cells(scores)} sum ${f4(scores.novel.ndcg + scores.all.ndcg)}`);
+  }
+  if (v.modes) {
+    const m = v.modes;
+    console.log(`  per mode (novel judged | all): blend ${m.blend.novel.map(f4).join(' ')} | ${m.blend.all.map(f4).join(' ')}; ${Object.entries(m.sources).map(([s, o]) => `${s} ${o.novel.map(f4).join(' ')} | ${o.all.map(f4).join(' ')}`).join('; ')}`);
+  }
+  summary.push({ date: iso(at).slice(0, 10), chosen: v.chosen, bestSingle: v.bestSingle, blend: v.objective.blend, best, d, held, rules, keep, modes: v.modes });
 }
 const perRule = Object.fromEntries(Object.keys(RULES).map((rule) => [rule, mean(summary.map((s) => { const x = (s.rules as Record<string, { novel: number; all: number }>)[rule]; return x.novel + x.all; }))]));
 console.log(`mean held-out objective (novel + all NDCG@10) over ${summary.length} dates: ${Object.entries(perRule).map(([rule, m]) => `${rule} ${f4(m)}`).join(', ')}`);
-console.log(`summary ${JSON.stringify({ shop: name, dates: summary, perRule })}`);
+type Kept = Record<string, { scores: BlendScores }>;
+const perKeep = Object.fromEntries(KEEP_RULES.map((rule) => {
+  const at = summary.map((s) => (s.keep as Kept)[rule].scores);
+  return [rule, { novel: mean(at.map((x) => x.novel.ndcg)), all: mean(at.map((x) => x.all.ndcg)), recall: mean(at.map((x) => x.novel.recall)), coverage: mean(at.map((x) => x.novel.coverage)) }];
+}));
+console.log(`mean held-out per keep rule over ${summary.length} dates: ${Object.entries(perKeep).map(([rule, m]) => `${rule} novel ${f4(m.novel)} all ${f4(m.all)} recall ${f4(m.recall)} cov ${m.coverage.toFixed(3)}`).join('; ')}`);
+console.log(`summary ${JSON.stringify({ shop: name, dates: summary, perRule, perKeep })}`);
