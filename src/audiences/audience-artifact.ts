@@ -159,11 +159,13 @@ export async function audiencePatchesWithout(read: ArtifactRangeReader, rows: re
       users.forEach((u, k) => {
         if (!found.has(u)) return;
         const p = from + k;
-        patches.push({ offset: usersAt.offset + p * 4, bytes: i32(-1) });
+        // The columns before the -1: the store applies a prefix of the patches when it fails between calls, and
+        // the retry finds the customer again by their number, so a posting is -1 only with its columns wiped.
         for (const col of columns) {
           const at = place(col.name);
           patches.push({ offset: at.offset + p * col.bytes.byteLength, bytes: col.bytes });
         }
+        patches.push({ offset: usersAt.offset + p * 4, bytes: i32(-1) });
       });
     }
   };
