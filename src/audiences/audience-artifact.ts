@@ -126,6 +126,8 @@ export interface ErasedLists {
 const i32 = (v: number) => new Uint8Array(Int32Array.of(v).buffer);
 /** Ranged reads an erasure sends at once: each is a round trip, and one per listed item each waiting for the last was hundreds per customer. */
 const READS_AT_ONCE = 512;
+/** Bytes of postings read at once by an erasure (a wave ends once it holds this much). */
+const POSTINGS_BYTES_AT_ONCE = 8 << 20;
 
 /** `read` of each of `xs`, READS_AT_ONCE at a time, in their order. */
 async function together<T, R>(xs: readonly T[], read: (x: T) => Promise<R>): Promise<R[]> {
@@ -162,9 +164,15 @@ export async function audiencePatchesWithout(read: ArtifactRangeReader, rows: re
     const usersAt = place(usersName);
     const listed = [...new Set(items)].filter((item) => item >= 0 && item + 1 < indptrAt.length);
     const ranges = (await together(listed, (item) => readInt32(indptrAt, item, item + 2))).filter(([from, to]) => to > from);
-    const postings = await together(ranges, ([from, to]) => readInt32(usersAt, from, to));
-    ranges.forEach(([from], r) => {
-      postings[r].forEach((u, k) => {
+    // The postings a wave at a time, each wave dropped once its patches are taken: a popular product's postings
+    // are every holder's number (345 kB at 100,000 customers), so all of them at once would be tens of MB held.
+    for (let r = 0; r < ranges.length; ) {
+      let end = r;
+      for (let bytes = 0; end < ranges.length && end - r < READS_AT_ONCE && bytes < POSTINGS_BYTES_AT_ONCE; end++) bytes += (ranges[end][1] - ranges[end][0]) * 4;
+      const wave = ranges.slice(r, end);
+      const postings = await Promise.all(wave.map(([from, to]) => readInt32(usersAt, from, to)));
+      r = end;
+      wave.forEach(([from], w) => postings[w].forEach((u, k) => {
         if (!found.has(u)) return;
         const p = from + k;
         // The columns before the -1: the store applies a prefix of the patches when it fails between calls, and
@@ -174,8 +182,8 @@ export async function audiencePatchesWithout(read: ArtifactRangeReader, rows: re
           patches.push({ offset: at.offset + p * col.bytes.byteLength, bytes: col.bytes });
         }
         patches.push({ offset: usersAt.offset + p * 4, bytes: i32(-1) });
-      });
-    });
+      }));
+    }
   };
   await wipe('cand_indptr', 'cand_users', lists.flatMap((l) => [...l.candidates]), [
     { name: 'cand_scores', bytes: new Uint8Array(4) },
