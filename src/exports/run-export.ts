@@ -71,7 +71,7 @@ export interface ExportResult {
 }
 
 /** Customers scored at once: their reads overlap, the file keeps the model's customer order. */
-const CHUNK = 64;
+export const EXPORT_CHUNK = 64;
 /**
  * How long an export waits for Postgres or Redis to answer again (a restart, a failover) before it fails,
  * as a training's writes do: submitting it again is then safe, nothing was written in place.
@@ -236,9 +236,9 @@ export async function runExport(
             return a;
           });
         let reported = 0;
-        for (let from = 0; from < ids.length; from += CHUNK) {
+        for (let from = 0; from < ids.length; from += EXPORT_CHUNK) {
           opts.signal?.throwIfAborted();
-          const chunk = ids.slice(from, from + CHUNK);
+          const chunk = ids.slice(from, from + EXPORT_CHUNK);
           const answers = await Promise.all(chunk.map(answerOf));
           // Its version deleted meanwhile (trainings published past MODEL_VERSIONS_KEPT), the lists read since
           // are cold starts: none is written under that version's name. A version is unlisted before its data
