@@ -1,4 +1,15 @@
+import { AUDIENCE_ARTIFACT } from '../audiences/audience-artifact.js';
 import type { ModelMeta, ModelStore } from '../store/model-store.js';
+
+/**
+ * Artifacts a version is whole without: the audience postings (audience-artifact.ts) only speed up a first
+ * audience, which is built from the customers' entries without them (as for a version trained before they
+ * were stored). Being the biggest artifact (241 MB at 100,000 customers), they are the first an
+ * `allkeys-lru` Redis evicts; their loss alone must not make the version lost (readiness, the retraining
+ * of RETRAIN_ON_LOST_MODEL, a rollback's CONFLICT, the check of a training's write). Present, they are
+ * checked as any other artifact.
+ */
+export const OPTIONAL_ARTIFACTS: ReadonlySet<string> = new Set([AUDIENCE_ARTIFACT]);
 
 /** Everything stored under one model version before it is published. */
 export interface ModelContents {
@@ -58,7 +69,8 @@ export async function writeModelVersion(
  * What the store lacks of what was written to `version`, in words, or null when it holds all of it. With
  * `erased` 0 (nothing scrubbed since the write): every artifact at its size and every table at its count.
  * After an erasure's scrub of `erased` customers, which rewrites artifacts and drops at most one entry per
- * customer from each table: every artifact still there, and each table short by at most `erased`. Null
+ * customer from each table: every artifact still there, and each table short by at most `erased`; an
+ * optional artifact (OPTIONAL_ARTIFACTS) may be missing whole. Null
  * too for a store that cannot tell (no `contentsOf`).
  */
 export async function lostFromStore(store: ModelStore, version: string, written: ContentsSummary, erased: number): Promise<string | null> {
@@ -67,6 +79,7 @@ export async function lostFromStore(store: ModelStore, version: string, written:
   const problems: string[] = [];
   for (const [name, want] of Object.entries(written.artifacts)) {
     const have = held.artifacts[name];
+    if (have === 0 && OPTIONAL_ARTIFACTS.has(name)) continue;
     if (erased === 0 ? have !== want : want > 0 && have === 0) problems.push(`artifact ${name}: ${have} of ${want} bytes`);
   }
   for (const [name, want] of Object.entries(written.tables)) {
@@ -78,7 +91,7 @@ export async function lostFromStore(store: ModelStore, version: string, written:
 
 /**
  * The artifacts and tables of a published version that the store no longer holds at all (`artifact NAME`,
- * `table NAME`), empty when none is gone, or when the store cannot tell or the metadata has no `contents`
+ * `table NAME`; an optional artifact, OPTIONAL_ARTIFACTS, is never named), empty when none is gone, or when the store cannot tell or the metadata has no `contents`
  * (versions published before it was recorded). Erasures since the publish shorten tables, so only what is gone entirely counts:
  * a Redis evicting keys under maxmemory (an `allkeys-*` policy) or a cluster shard restarted empty drops
  * whole keys while the active pointer, kept elsewhere, still names the version.
@@ -99,7 +112,7 @@ export async function goneFromStore(
   const empty = Object.entries(written.tables).filter(([name, want]) => want > 0 && held.tables[name] === 0);
   const erased = empty.length > 0 ? await erasedSince(erasureMarkOf(meta)) : 0;
   return [
-    ...Object.entries(written.artifacts).filter(([name, want]) => want > 0 && held.artifacts[name] === 0).map(([name]) => `artifact ${name}`),
+    ...Object.entries(written.artifacts).filter(([name, want]) => want > 0 && held.artifacts[name] === 0 && !OPTIONAL_ARTIFACTS.has(name)).map(([name]) => `artifact ${name}`),
     ...empty.filter(([, want]) => want > erased).map(([name]) => `table ${name}`),
   ];
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { AUDIENCE_ARTIFACT } from '../../../src/audiences/audience-artifact.js';
 import { createMemoryModelStore } from '../../../src/store/memory-model-store.js';
-import { goneFromStore, writeModelVersion } from '../../../src/training/write-model-version.js';
+import { goneFromStore, lostFromStore, writeModelVersion } from '../../../src/training/write-model-version.js';
 
 const bytes = (n: number) => new Uint8Array(n).fill(7);
 
@@ -35,5 +36,33 @@ describe('what the store lost of a published version', () => {
     expect(await goneFromStore(store, meta, async (mark) => (marks.push(mark), 1))).toEqual([]);
     expect(marks).toEqual([4]);
     expect(await goneFromStore(store, meta, async () => 0)).toEqual(['table few']);
+  });
+});
+
+describe('the audience postings, which a version is whole without', () => {
+  /** A version whose write summary lists `listed` artifacts, of which the store holds `held`. */
+  async function version(held: [string, Uint8Array][], listed: Record<string, number>) {
+    const store = await createMemoryModelStore({});
+    const contents = await writeModelVersion(store, 'v1', { artifacts: new Map(held), tables: new Map([['users', [['u1', bytes(2)]] as [string, Uint8Array][]]]) });
+    contents.artifacts = listed;
+    const meta = { version: 'v1', recipe: 'r', trainedAt: new Date().toISOString(), info: { contents, erasureMark: 0 } };
+    await store.publish(meta);
+    return { store, meta, contents };
+  }
+
+  it('When only the audience postings are missing (evicted), Then the version lost nothing, before its publish or after; another missing artifact still counts', async () => {
+    const { store, meta, contents } = await version([['model', bytes(10)]], { model: 10, [AUDIENCE_ARTIFACT]: 241 });
+    expect(await goneFromStore(store, meta)).toEqual([]);
+    expect(await lostFromStore(store, 'v1', contents, 0)).toBeNull();
+    expect(await lostFromStore(store, 'v1', contents, 1)).toBeNull();
+
+    const other = await version([['model', bytes(10)]], { model: 10, profiles: 30 });
+    expect(await goneFromStore(other.store, other.meta)).toEqual(['artifact profiles']);
+    expect(await lostFromStore(other.store, 'v1', other.contents, 0)).toBe('artifact profiles: 0 of 30 bytes');
+  });
+
+  it('When the audience postings are there but not as written, Then the training\'s check of its write still refuses them', async () => {
+    const { store, contents } = await version([['model', bytes(10)], [AUDIENCE_ARTIFACT, bytes(100)]], { model: 10, [AUDIENCE_ARTIFACT]: 241 });
+    expect(await lostFromStore(store, 'v1', contents, 0)).toBe(`artifact ${AUDIENCE_ARTIFACT}: 100 of 241 bytes`);
   });
 });
