@@ -98,4 +98,17 @@ describe.skipIf(!(await serviceAvailable(REDIS_URL)) || !(await serviceAvailable
     const members = (await Promise.all(model.items.ids.map(audience))).flat();
     expect(members.length).toBeGreaterThan(0);
   });
+
+  it('When a customer is erased while no kept version holds its audience postings, Then the erasure succeeds, writes no postings back, and no audience names them', async () => {
+    const model = (await t.services.serving.activeModel())!;
+    const before = (await Promise.all(model.items.ids.map(audience))).flat().map((u) => u.userId);
+    const erased = before[0];
+    expect(erased).toBeTruthy();
+    expect((await t.app.inject({ method: 'DELETE', url: `/v1/users/${encodeURIComponent(erased)}`, headers: auth('admin') })).statusCode).toBe(204);
+    for (const version of versions) expect(await t.services.store.getArtifact(version, AUDIENCE_ARTIFACT)).toBeNull();
+    const after = (await Promise.all(model.items.ids.map(audience))).flat().map((u) => u.userId);
+    expect(after.length).toBeGreaterThan(0);
+    expect(after).not.toContain(erased);
+    expect(await ready()).toMatchObject({ status: 200, body: { checks: { activeModel: true } } });
+  });
 });
