@@ -3,10 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, createTestApp, finishedJob, type TestApp } from '../../helpers/app.js';
+import { seedGroupedShop } from '../../helpers/grouped-shop.js';
 import { createPgliteTestDb } from '../../helpers/services.js';
-
-const DAY = 86_400_000;
-const T0 = Date.UTC(2024, 0, 1);
 
 type Answer = { modelVersion: string; strategy: string; fallback: boolean; items: { itemId: string; score: number; sources: string[] }[] };
 
@@ -21,20 +19,7 @@ describe('POST /v1/recommendations with only a userId, on a tuned grouped shop',
   let version: string;
   beforeAll(async () => {
     t = await createTestApp({ createDb: createPgliteTestDb, env: { DATA_DIR: mkdtempSync(path.join(tmpdir(), 'context-user-')) } });
-    const items = [];
-    const purchases = [];
-    for (let u = 0; u < 16; u++) {
-      const taste = u % 2 === 0 ? 'a' : 'b';
-      for (let s = 0; s < 24; s++) items.push({ id: `${taste}${s}-u${u}`, title: `${taste}${s}`, itemGroupId: `${taste}${s}` });
-      for (let day = 1 + (u % 5), n = 0; day < 120; day += 10, n++) {
-        for (const s of [(u + n) % 24, (u + n + 1) % 24]) {
-          purchases.push({ userId: `u${u}`, itemId: `${taste}${s}-u${u}`, orderId: `u${u}-${day}`, ts: new Date(T0 + day * DAY + u * 60_000), quantity: 1 });
-        }
-      }
-    }
-    for (const item of items) purchases.push({ userId: 'stocktaker', itemId: item.id, orderId: 'stock', ts: new Date(T0), quantity: 1 });
-    await t.services.catalog.upsertItems(items);
-    await t.services.events.insertPurchases(purchases);
+    await seedGroupedShop(t);
     const res = await t.app.inject({ method: 'POST', url: '/v1/training-jobs', headers: auth('admin'), payload: { tune: { folds: 3, days: 30, minCoverage: 0 } } });
     expect(res.statusCode, res.body).toBe(202);
     const job = await finishedJob(t, `/v1/training-jobs/${res.json().jobId}`, 300_000);

@@ -3,10 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, createTestApp, finishedJob, type TestApp } from '../../helpers/app.js';
+import { seedGroupedShop } from '../../helpers/grouped-shop.js';
 import { createPgliteTestDb } from '../../helpers/services.js';
-
-const DAY = 86_400_000;
-const T0 = Date.UTC(2024, 0, 1);
 
 /**
  * A grouped shop (the unit test's: styles bought by every customer of a taste, each variant by one customer):
@@ -16,20 +14,7 @@ describe('a tuned per-group ALS/EASE served end to end', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await createTestApp({ createDb: createPgliteTestDb, env: { DATA_DIR: mkdtempSync(path.join(tmpdir(), 'tuned-per-group-')) } });
-    const items = [];
-    const purchases = [];
-    for (let u = 0; u < 16; u++) {
-      const taste = u % 2 === 0 ? 'a' : 'b';
-      for (let s = 0; s < 24; s++) items.push({ id: `${taste}${s}-u${u}`, title: `${taste}${s}`, itemGroupId: `${taste}${s}` });
-      for (let day = 1 + (u % 5), n = 0; day < 120; day += 10, n++) {
-        for (const s of [(u + n) % 24, (u + n + 1) % 24]) {
-          purchases.push({ userId: `u${u}`, itemId: `${taste}${s}-u${u}`, orderId: `u${u}-${day}`, ts: new Date(T0 + day * DAY + u * 60_000), quantity: 1 });
-        }
-      }
-    }
-    for (const item of items) purchases.push({ userId: 'stocktaker', itemId: item.id, orderId: 'stock', ts: new Date(T0), quantity: 1 });
-    await t.services.catalog.upsertItems(items);
-    await t.services.events.insertPurchases(purchases);
+    await seedGroupedShop(t);
   });
   afterAll(() => t?.dispose());
 
