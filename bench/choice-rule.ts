@@ -128,11 +128,13 @@ for (const at of dates) {
     continue;
   }
   const r = tuned.recipe;
-  const blend: Blend = v.chosen === 'blend' ? { weights: r.hybrid.weights, repeatWeights: r.hybrid.repeatWeights, popularityDiscount: r.hybrid.popularityDiscount } : v.rejectedBlend!;
+  // The tuned blend: recorded whenever it is not served whole (a half of it may be), else the served recipe.
+  const blend: Blend = v.rejectedBlend ?? { weights: r.hybrid.weights, repeatWeights: r.hybrid.repeatWeights, popularityDiscount: r.hybrid.popularityDiscount };
   const best = v.objective.sources[v.bestSingle];
   const d = v.objective.blend.map((o, w) => o - best[w]);
   // Every window won, yet not kept: the tuner refused a blend that weights only capped sources (no rule applies).
-  const capRefused = v.chosen !== 'blend' && d.every((x) => x > 1e-9);
+  // (What the `sum` rule decided: under per-mode a blend winning every window may still be served in halves.)
+  const capRefused = (v.keptBy ? v.keptBy.sum.novel !== 'blend' : v.chosen !== 'blend') && d.every((x) => x > 1e-9);
   console.log(`${iso(at).slice(0, 10)}: tuned in ${((performance.now() - started) / 1000).toFixed(0)} s on ${v.customers?.used} of ${v.customers?.of} customers; tuner chose ${v.chosen}, best single ${v.bestSingle}${capRefused ? ' (blend refused: capped sources only)' : ''}`);
   v.folds.forEach((f, w) => {
     const singles = Object.entries(v.objective.sources).map(([s, o]) => `${s} ${f4(o[w])}`).join(', ');

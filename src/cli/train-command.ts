@@ -67,7 +67,11 @@ const ms = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(2)} s` : `${Math.ro
 /** Whether tuning chose the weights, and on what; or why it kept the recipe's (a reason the caller must see). */
 function tuningLine(t: NonNullable<TrainResult['tuning']>): string {
   if ('skipped' in t) return `skipped: ${t.skipped}`;
-  const chosen = t.chosen === 'blend' ? 'the blend' : `${t.chosen} alone (the blend did not beat it on every window)`;
+  const who = (name: string) => (name === 'blend' ? 'the blend' : `${name} alone`);
+  const split = t.served !== undefined && t.served.novel !== t.served.all;
+  const chosen = split
+    ? `new items: ${who(t.served!.novel)}, own items: ${who(t.served!.all)} (each half judged on its own lists)`
+    : t.chosen === 'blend' ? 'the blend' : `${t.chosen} alone (the blend did not beat it on every window)`;
   return `${chosen}, chosen on ${t.folds.length} windows of ${t.days} days before ${t.folds.at(-1)?.end.slice(0, 10) ?? 'the end'}`;
 }
 

@@ -93,8 +93,13 @@ export interface RollingValidation {
   /** Present when the coverage requirement was held on the least covered fold. */
   coverageOn?: 'least';
   k: number;
-  /** `blend`, or the single source kept because the blend did not beat it on every fold. */
+  /**
+   * `blend` when the tuned blend is served whole; a source's name when that source alone serves new and own
+   * items; else `new items: X, own items: Y` (each `blend` or a source's name), as `served` says.
+   */
   chosen: string;
+  /** Who serves each half of the published recipe (the keep rule's decision; absent in records written before the halves were judged apart). */
+  served?: KeepDecision;
   /** The source with the best objective alone (mean over folds) among those that show new items, judged by the same coverage requirement as the blend. */
   bestSingle: string;
   /** Objective per fold (novel + all NDCG@k, less the penalty for novel coverage below the requirement): the tuned blend's and each source's alone. */
@@ -108,7 +113,7 @@ export interface RollingValidation {
   /** Scores of the chosen recipe, averaged over folds. */
   scores: BlendScores;
   /**
-   * Present only when the blend was not kept: the tuned blend the single source was chosen over (its
+   * Present only when the blend was not kept whole (a half of it may be served): the tuned blend (its
    * per-fold objective is `objective.blend`), so a report or a benchmark can show and refit what lost.
    */
   rejectedBlend?: { weights: Weights; repeatWeights?: Weights; popularityDiscount: number };
@@ -440,7 +445,8 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
         ...(opts.windows === 'to-end' ? { windows: 'to-end' as const } : {}),
         ...(opts.coverageOn === 'least' ? { coverageOn: 'least' as const } : {}),
         k,
-        chosen: keepBlend ? 'blend' : kept.novel,
+        chosen: keptWhole ? 'blend' : keepBlend ? `new items: ${kept.novel}, own items: ${kept.all}` : kept.novel,
+        served: kept,
         bestSingle,
         objective: { blend: blendPerFold, sources: singles },
         modes: { blend: blendModes, sources: sourceModes },

@@ -99,6 +99,23 @@ describe('tuneRollingOrigin', () => {
     expect([10, 100]).toContain(validation.params.ease.lambda);
   });
 
+  it('When no keep rule is given, Then the halves are judged apart (per-mode), and a blend whose new-item weights were not kept is not reported as chosen', async () => {
+    // No search (rounds 0): the tuned blend is its start, popularity alone on new and own items.
+    const start = { weights: { cold: { popularity: 1 }, warm: { popularity: 1 } } };
+    const r2 = { ...raw, hybrid: start };
+    const { validation, recipe: tuned } = await tuneRollingOrigin({ events: purchases() }, parseRecipe(r2, 'fixture'), r2, { ...options, variants: {}, rounds: 0 });
+    // The default is the per-mode rule (a revert to `sum` fails here).
+    expect(validation.keepRule).toBe('per-mode');
+    const served = validation.keptBy!['per-mode'];
+    // Precondition: a source alone beats popularity on the new-item lists, so the blend's new-item weights are dropped.
+    expect(served.novel).not.toBe('blend');
+    expect((tuned.hybrid as { weights: unknown }).weights).toEqual({ cold: { [served.novel]: 1 }, warm: { [served.novel]: 1 } });
+    // What a data team reads: not `blend` (the served recipe has none of its new-item weights), and who serves each half.
+    expect(validation.chosen).not.toBe('blend');
+    expect(validation.served).toEqual(served);
+    expect(validation.chosen).toContain(served.novel);
+  });
+
   it('When the blend is not kept (keep rule sum), Then the validation records the tuned blend that lost (weights, repeatWeights, discount); when kept, it records none', async () => {
     // No search (rounds 0): the tuned blend is its start, popularity alone, which ease alone beats on every fold.
     const start = { weights: { cold: { popularity: 1 }, warm: { popularity: 1 } } };
@@ -203,7 +220,9 @@ describe('tuneRollingOrigin', () => {
       expect(o).toBeGreaterThanOrEqual(blend[f] - 1e-9);
     });
     expect(validation.bestSingle).toBe('popularity');
-    expect(validation.chosen).toBe('blend');
+    // Popularity serves the new items; buy-again, which no blend beats on own items, serves those (per-mode rule).
+    expect(validation.served).toEqual({ novel: 'popularity', all: 'buy-again' });
+    expect(validation.chosen).toBe('new items: popularity, own items: buy-again');
     const { weights } = tuned.hybrid as { weights: Record<'cold' | 'warm', Record<string, number>> };
     for (const level of ['cold', 'warm'] as const) expect(weights[level].popularity).toBeGreaterThan(0);
   });

@@ -163,8 +163,9 @@ describe('training a recipe with a tune section', () => {
     // The folds still fit EASE, item-kNN, co-occurrence and popularity on every customer's purchases (all of
     // them: ten times the bound, 3,000, holds the whole input), and the report says so.
     expect(tuned(first.tuning)?.purchases).toEqual({ used: purchasesOfFirst(n), of: rows.length, fittedOn: rows.length });
-    // Tuned on those customers alone: windows of everyone who buys weekly, the blend still wins.
-    expect(tuned(first.tuning)?.chosen).toBe('blend');
+    // Tuned on those customers alone: windows of everyone who buys weekly, the blend still wins the own items
+    // (popularity alone the new ones: the per-mode rule judges the halves apart).
+    expect(tuned(first.tuning)?.served).toEqual({ novel: 'popularity', all: 'blend' });
     const again = await trainerOn(await createMemoryModelStore()).train({ recipe: 'bounded' });
     expect(again.tuning).toEqual(first.tuning);
     // Without the bound every customer is tuned on.
