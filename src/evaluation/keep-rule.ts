@@ -50,7 +50,25 @@ function best(candidates: readonly string[], score: (name: string) => number[]):
   return candidates.reduce((a, b) => (mean(score(b)) > mean(score(a)) + EPS ? b : a));
 }
 
-const beatsEveryFold = (a: readonly number[], b: readonly number[]) => a.every((x, f) => x > b[f] + EPS);
+export const beatsEveryFold = (a: readonly number[], b: readonly number[]) => a.every((x, f) => x > b[f] + EPS);
+
+/** The source of own items the `per-mode` rule judges the blend's own-item weights against. */
+export function ownItemsSource(input: Pick<KeepInput, 'sources' | 'ownCandidates'>): string {
+  return best(input.ownCandidates, (name) => input.sources[name].all);
+}
+
+/**
+ * `per-mode` judges the own-item weights on the blend's all-mode lists, the blend's new items beside them.
+ * When a source alone serves the new items, the kept own-item weights rank beside that source's new items
+ * instead, lists never judged: given the all-mode NDCG per fold of the recipe as served (`servedAll`), the
+ * own half stays the blend's only if it still beats the own-items source on every fold, else that source
+ * serves it (the simpler recipe wins, as issue 11 asks).
+ */
+export function keepOwnHalfAsServed(decision: KeepDecision, servedAll: readonly number[], input: Pick<KeepInput, 'sources' | 'ownCandidates'>): KeepDecision {
+  if (decision.all !== 'blend' || decision.novel === 'blend') return decision;
+  const own = ownItemsSource(input);
+  return beatsEveryFold(servedAll, input.sources[own].all) ? decision : { novel: decision.novel, all: own };
+}
 
 export function keepDecision(rule: KeepRule, input: KeepInput): KeepDecision {
   const { blend, sources, novelCandidates, ownCandidates, blendActsOnCap } = input;
@@ -61,7 +79,7 @@ export function keepDecision(rule: KeepRule, input: KeepInput): KeepDecision {
     return keep ? { novel: 'blend', all: 'blend' } : { novel: single, all: single };
   }
   const novelSingle = best(novelCandidates, (name) => sources[name].novel);
-  const allSingle = best(ownCandidates, (name) => sources[name].all);
+  const allSingle = ownItemsSource(input);
   return {
     novel: blendActsOnCap && beatsEveryFold(blend.novel, sources[novelSingle].novel) ? 'blend' : novelSingle,
     all: beatsEveryFold(blend.all, sources[allSingle].all) ? 'blend' : allSingle,

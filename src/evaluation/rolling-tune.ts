@@ -5,7 +5,7 @@ import { localFoldPool, threadedFoldPool } from './fold-pool.js';
 import type { FoldInfo, FoldSpec } from './rolling-fold.js';
 import { makeSplit } from './run-evaluation.js';
 import { columnarInput, purchasesOf, type EvaluationSplit, type SplitInput } from './splits.js';
-import { KEEP_RULES, keepDecision, servedWeights, type KeepDecision, type KeepRule, type ModeObjectives } from './keep-rule.js';
+import { KEEP_RULES, keepDecision, keepOwnHalfAsServed, servedWeights, type KeepDecision, type KeepRule, type ModeObjectives } from './keep-rule.js';
 import { DEFAULT_DISCOUNT_GRID, meanScores, memoEvaluator, objective, tuneWeights, withoutRepeatWeights, type BlendTrial } from './tune.js';
 
 const DAY_MS = 86_400_000;
@@ -260,7 +260,9 @@ const alone = (name: string) => ({ cold: { [name]: 1 }, warm: { [name]: 1 } });
  *     (on their coverage pooled over the folds as in step 3: the mean, or the least with coverageOn
  *     `least`), otherwise that source alone serves new items; the weights on own items are kept only if
  *     the blend's all-mode NDCG beats the best source of own items' (buy-again, repurchase) on every
- *     fold, otherwise that source serves them. (keepRule `sum`: novel + all against the best single
+ *     fold, otherwise that source serves them; when a single source serves the new items, the own-item
+ *     weights are scored again beside its new items and kept only if they still win every fold (keep-rule.ts
+ *     keepOwnHalfAsServed). (keepRule `sum`: novel + all against the best single
  *     source, which then serves both.) Only sources that show new items compete as the single
  *     source (one that scores only the customer's own items would leave the default lists to backfill),
  *     and, when the recipe caps some sources' share of warm lists (hybrid.sourceCap), only sources it does
@@ -423,6 +425,14 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
     const ownItems = names.filter((name) => !onNewItems.includes(name));
     const keepInput = { blend: blendModes, sources: sourceModes, novelCandidates: candidates, ownCandidates: ownItems.length > 0 ? ownItems : names, blendActsOnCap };
     const keptBy = Object.fromEntries(KEEP_RULES.map((rule) => [rule, keepDecision(rule, keepInput)])) as Record<KeepRule, KeepDecision>;
+    // The blend's own-item weights beside a single source's new items are a recipe the rule never judged:
+    // scored as served (validation folds only), they stay only if they still beat the own-items source on every fold.
+    const split = keptBy['per-mode'];
+    if (split.all === 'blend' && split.novel !== 'blend') {
+      const asServed = await pool.score(servedWeights(split, blend));
+      keptBy['per-mode'] = keepOwnHalfAsServed(split, asServed.map((s) => s.all.ndcg), keepInput);
+      log(`own-item weights beside ${split.novel}'s new items, all-mode per fold ${asServed.map((s) => s.all.ndcg.toFixed(4)).join(' ')}: own items by ${keptBy['per-mode'].all}`);
+    }
     const rule = opts.keepRule ?? 'per-mode';
     const kept = keptBy[rule];
     const keepBlend = kept.novel === 'blend' || kept.all === 'blend' || kept.novel !== kept.all;

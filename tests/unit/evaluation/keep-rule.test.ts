@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { keepDecision, servedWeights, type KeepInput } from '../../../src/evaluation/keep-rule.js';
+import { keepDecision, keepOwnHalfAsServed, servedWeights, type KeepInput } from '../../../src/evaluation/keep-rule.js';
 
 /**
  * Hand-made judged objectives on three folds (oldest first). The numbers are written here, not computed:
@@ -79,5 +79,21 @@ describe('servedWeights', () => {
 
   it('one source for both is that source alone, without repeat weights', () => {
     expect(servedWeights({ novel: 'als', all: 'als' }, blend)).toEqual({ weights: { cold: { als: 1 }, warm: { als: 1 } }, popularityDiscount: 0 });
+  });
+});
+
+describe('keepOwnHalfAsServed', () => {
+  const split = { novel: 'item-knn', all: 'blend' };
+  it('keeps the blend\'s own items when, beside the single source\'s new items, they still beat repurchase on every fold', () => {
+    expect(keepOwnHalfAsServed(split, [0.77, 0.78, 0.761], blendLosesNewItems)).toEqual(split);
+  });
+
+  it('gives the own items to repurchase when, as served, they lose one fold to it (0.75 against 0.76)', () => {
+    expect(keepOwnHalfAsServed(split, [0.77, 0.75, 0.77], blendLosesNewItems)).toEqual({ novel: 'item-knn', all: 'repurchase' });
+  });
+
+  it('leaves a decision that serves the blend whole, or no own-item weights of it, as it is', () => {
+    expect(keepOwnHalfAsServed({ novel: 'blend', all: 'blend' }, [0, 0, 0], blendLosesNewItems)).toEqual({ novel: 'blend', all: 'blend' });
+    expect(keepOwnHalfAsServed({ novel: 'item-knn', all: 'repurchase' }, [0, 0, 0], blendLosesNewItems)).toEqual({ novel: 'item-knn', all: 'repurchase' });
   });
 });

@@ -116,6 +116,23 @@ describe('tuneRollingOrigin', () => {
     expect(validation.chosen).toContain(served.novel);
   });
 
+  it('When a source alone serves the new items and the blend\'s own-item weights are kept, Then the recipe as served beats on own items the source they were judged against', async () => {
+    // No source of own items: the own half is judged against every source's all-mode lists (here ALS's).
+    // ALS ties the blend on the last fold's new-item lists, so it serves them; the blend's own-item weights
+    // were tuned beside the blend's new items, not ALS's.
+    const r2 = {
+      sources: { popularity: { params: { attributes: [] } }, ease: { params: { lambda: 10 } }, als: { params: { factors: 8 } } },
+      hybrid: { weights: { cold: { popularity: 1 }, warm: { popularity: 1, ease: 1 } }, sourceCap: { sources: ['popularity'], share: 0.3 } },
+    };
+    const { validation } = await tuneRollingOrigin({ events: purchases() }, parseRecipe(r2, 'fixture'), r2, { ...options, variants: {} });
+    const served = validation.served!;
+    expect(served.novel).toBe('als');
+    // Whoever serves the own items, the recipe as served does on all-mode lists at least what the own-items
+    // source the blend was judged against (ALS here) does alone: a kept half must win as served, not only in the blend.
+    const against = validation.modes!.sources.als.all;
+    expect(validation.scores.all.ndcg).toBeGreaterThanOrEqual(against.reduce((a, b) => a + b, 0) / against.length - 1e-9);
+  });
+
   it('When the blend is not kept (keep rule sum), Then the validation records the tuned blend that lost (weights, repeatWeights, discount); when kept, it records none', async () => {
     // No search (rounds 0): the tuned blend is its start, popularity alone, which ease alone beats on every fold.
     const start = { weights: { cold: { popularity: 1 }, warm: { popularity: 1 } } };
