@@ -74,7 +74,9 @@ try {
   const result = await trainer.train(
     { tune },
     {
+      // A step reports progress many times (tuning once per fold and candidate): one row per step.
       onProgress: (p) => {
+        if (p.step === current) return;
         closeStep();
         current = p.step;
       },
