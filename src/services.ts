@@ -63,6 +63,8 @@ export function createServices(deps: {
   logger?: JobLogger;
   /** This process answers a storefront (the API server): each model version is readied before it answers (create-serving.ts, readyOnRequest). */
   storefront?: boolean;
+  /** How long a training's writes wait for Postgres or Redis to come back (default JOB_OUTAGE_WAIT_MS); tests shorten it. */
+  trainingOutageWaitMs?: number;
 }) {
   const { logger } = deps;
   const log = deps.log ?? (logger && backgroundLog(logger));
@@ -149,6 +151,7 @@ export function createServices(deps: {
   const jobGauges = createJobGauges({ jobs, metrics });
   const trainer = createTrainer({
     events, catalog, store, defaultRecipe: config.DEFAULT_RECIPE, erasures: erasure, threads: config.TRAIN_THREADS, precomputeDays: config.PRECOMPUTE_DAYS, log,
+    outageWaitMs: deps.trainingOutageWaitMs,
   });
   const reports = createReportRepository(db);
   const evaluationGauges = createEvaluationGauges({ reports, store, gauge: metrics.evaluationMetric, log });

@@ -121,6 +121,8 @@ export interface TrainerDeps {
     erasedIds?(): Promise<string[]>;
   };
   log?: (msg: string, err?: unknown) => void;
+  /** How long a training waits, at each of its writes and final steps, for Postgres or Redis to come back (default JOB_OUTAGE_WAIT_MS). */
+  outageWaitMs?: number;
 }
 
 export interface TrainOptions {
@@ -160,8 +162,6 @@ export async function resolveRecipe(name: string, dir?: string): Promise<Recipe>
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
 
-/** How long a training waits, at each of its writes and final steps, for Postgres or Redis to come back. */
-const OUTAGE_RETRY_MS = JOB_OUTAGE_WAIT_MS;
 
 /** Begins the failure of a training whose written version the store lost before the publish (model-recovery.ts reads it). */
 export const LOST_FROM_STORE = 'the model store no longer holds all of version';
@@ -172,6 +172,8 @@ export const LOST_FROM_STORE = 'the model store no longer holds all of version';
  * step deletes what was written of the new version, so the active model is never touched.
  */
 export function createTrainer(deps: TrainerDeps) {
+  /** How long a training waits, at each of its writes and final steps, for Postgres or Redis to come back. */
+  const OUTAGE_RETRY_MS = deps.outageWaitMs ?? JOB_OUTAGE_WAIT_MS;
   /** The version served now (null: none), tried again while the store is unavailable, as a training's writes are. */
   function activeVersion(opts: Pick<TrainOptions, 'signal'> = {}): Promise<string | null> {
     return retryWhileUnavailable(async () => (await deps.store.getActive())?.version ?? null, {

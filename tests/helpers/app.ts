@@ -22,6 +22,8 @@ export async function createTestApp(opts: {
   store?: ModelStore;
   env?: Record<string, string>;
   appOptions?: AppOptions;
+  /** How long a training's writes wait for a store to come back (default: the jobs' minute). */
+  trainingOutageWaitMs?: number;
 }): Promise<TestApp> {
   const config = loadConfig({
     API_KEYS: `read:${KEYS.read},write:${KEYS.write},admin:${KEYS.admin}`,
@@ -43,7 +45,7 @@ export async function createTestApp(opts: {
   });
   const testDb = await opts.createDb();
   const store = opts.store ?? (await createMemoryModelStore({}));
-  const services = createServices({ config, db: testDb.db, store });
+  const services = createServices({ config, db: testDb.db, store, trainingOutageWaitMs: opts.trainingOutageWaitMs });
   const app = await buildApp(services, opts.appOptions);
   await app.ready();
   return {
