@@ -6,8 +6,8 @@ import { within } from '../within-time.js';
 import { createDbPopularity } from './db-popularity.js';
 import { boughtTogether, similarItems, type SimilarQuery } from './item-lists.js';
 import { popularItems, type PopularQuery } from './popular-items.js';
-import { recommendForContext, USER_LIST, type ContextQuery } from './recommend-for-context.js';
-import { checkStrategy, recommendForUser, forgetUserEntries, onRequestScorerOf, reusedAnswer } from './recommend-for-user.js';
+import { isUserListHandOff, recommendForContext, type ContextQuery } from './recommend-for-context.js';
+import { checkStrategy, recommendForUser, forgetUserEntries, onRequestScorerOf, reusedAnswer, type AlreadyRead } from './recommend-for-user.js';
 import { DEGRADED, UNLISTED, type ListQuery, type Recommendation, type RecommendedItem, type UserQuery } from './recommendation.js';
 import type { ServingDeps } from './serving-deps.js';
 import { createServingModelCache } from './serving-model-cache.js';
@@ -193,11 +193,11 @@ export function createServing(opts: ServingOptions) {
     return signed(tag && !r[UNLISTED] ? { ...r, experiment: tag } : r, userId);
   };
   /** GET /v1/users/:id/recommendations (and POST /v1/recommendations for a customer with no context). */
-  const userList = async (userId: string, q: UserQuery): Promise<Recommendation> => {
+  const userList = async (userId: string, q: UserQuery, read?: AlreadyRead): Promise<Recommendation> => {
     // The first request of a process waits for the first read of the experiment; later ones never wait.
     const experiment = q.strategy === undefined && opts.experiments ? await opts.experiments.ready() : null;
     const { query, tag } = inExperiment(experiment ? await models.current() : null, experiment, userId, q);
-    return counted('user', recommendForUser(deps, userId, query), tag, userId);
+    return counted('user', recommendForUser(deps, userId, query, read), tag, userId);
   };
   return {
     /**
@@ -225,7 +225,7 @@ export function createServing(opts: ServingOptions) {
       }
       return r && signed(r, userId);
     },
-    recommendForUser: userList,
+    recommendForUser: (userId: string, q: UserQuery) => userList(userId, q),
     /**
      * What GET /v1/users/:id/recommendations answers a reader who may not learn anything of the customer
      * (a browser's public key without their signed token): the list a visitor nobody knows gets, from
@@ -295,9 +295,10 @@ export function createServing(opts: ServingOptions) {
      */
     async recommendForContext(q: ContextQuery): Promise<Recommendation> {
       const answer = await recommendForContext(deps, q, { userList: true });
-      if (answer !== USER_LIST) return counted('context', Promise.resolve(answer));
+      if (!isUserListHandOff(answer)) return counted('context', Promise.resolve(answer));
       const { userId, items: _items, viewed: _viewed, excludeViewed: _excludeViewed, attributes: _attributes, ...list } = q;
-      return userList(userId!, list);
+      // What the context step read of them is not read again (nor a Postgres that just failed waited for again).
+      return userList(userId!, list, { user: answer.user, databaseFailed: answer.databaseFailed });
     },
     similarItems: (itemId: string, q: SimilarQuery) => counted('similar', similarItems(deps, itemId, q)),
     boughtTogether: (itemId: string, q: ListQuery) => counted('bought-together', boughtTogether(deps, itemId, q)),

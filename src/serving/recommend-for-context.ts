@@ -5,6 +5,7 @@
  * list, then the content neighbours of cart items added after training; the attribute segment's popularity,
  * then global popularity, fill it.
  */
+import { dependencyFailure } from '../errors.js';
 import type { ItemInfo } from '../recommenders/dataset.js';
 import { diversify } from './diversify.js';
 import { RELATED_TO, scoreByNeighbours } from './neighbour-scores.js';
@@ -94,19 +95,41 @@ const hint = <T>(deps: ServingDeps, failure: string, read: Promise<T>): Promise<
  */
 export const USER_LIST = Symbol('the customer\'s own list');
 
+/**
+ * The hand-over to the customer's own list, with what the context step already read of them: their catalog
+ * record (null when there is none, or when Postgres failed), and whether a Postgres read failed (a hang given
+ * up at PG_QUERY_TIMEOUT_MS, an outage). The list does not ask a Postgres that just failed this request again:
+ * that was a second wait of the statement limit in a row for an answer the first had already degraded.
+ */
+export interface UserListHandOff {
+  kind: typeof USER_LIST;
+  user: { attributes: Record<string, unknown> } | null;
+  databaseFailed: boolean;
+}
+
+export const isUserListHandOff = (answer: Recommendation | UserListHandOff): answer is UserListHandOff => 'kind' in answer && answer.kind === USER_LIST;
+
 export function recommendForContext(deps: ServingDeps, q: ContextQuery): Promise<Recommendation>;
-export function recommendForContext(deps: ServingDeps, q: ContextQuery, opts: { userList: true }): Promise<Recommendation | typeof USER_LIST>;
-export async function recommendForContext(deps: ServingDeps, q: ContextQuery, opts?: { userList: true }): Promise<Recommendation | typeof USER_LIST> {
+export function recommendForContext(deps: ServingDeps, q: ContextQuery, opts: { userList: true }): Promise<Recommendation | UserListHandOff>;
+export async function recommendForContext(deps: ServingDeps, q: ContextQuery, opts?: { userList: true }): Promise<Recommendation | UserListHandOff> {
   // What is stored of `userId` (attributes when none are sent, views), read together: a hint, so with
   // Postgres down the answer goes on from what the request holds.
-  const [model, attributes, stored] = await Promise.all([
+  let databaseFailed = false;
+  const failed = (err: unknown) => {
+    if (dependencyFailure(err)) databaseFailed = true;
+    throw err;
+  };
+  const [model, user, stored] = await Promise.all([
     deps.model(),
-    q.attributes ?? (q.userId ? hint(deps, 'reading a visitor\'s attributes failed', deps.catalog.getUser(q.userId)).then((u) => u?.attributes ?? {}) : {}),
-    q.userId && deps.recentViews ? hint(deps, 'reading recent views failed', deps.recentViews(q.userId, MAX_ANCHORS)).then((v) => v ?? []) : [],
+    q.attributes === undefined && q.userId ? hint(deps, 'reading a visitor\'s attributes failed', deps.catalog.getUser(q.userId).catch(failed)) : null,
+    q.userId && deps.recentViews ? hint(deps, 'reading recent views failed', deps.recentViews(q.userId, MAX_ANCHORS).catch(failed)).then((v) => v ?? []) : [],
   ]);
+  const attributes = q.attributes ?? user?.attributes ?? {};
   const viewed = [...stored, ...(q.viewed ?? [])];
   // A customer with nothing but their id: a context list would be popularity, their own list is better.
-  if (opts?.userList && q.userId !== undefined && q.items.length === 0 && viewed.length === 0 && q.attributes === undefined) return USER_LIST;
+  if (opts?.userList && q.userId !== undefined && q.items.length === 0 && viewed.length === 0 && q.attributes === undefined) {
+    return { kind: USER_LIST, user: user ? { attributes: user.attributes } : null, databaseFailed };
+  }
   // Cart items are never recommended back; viewed ones unless asked for.
   const exclude = [...(q.exclude ?? []), ...q.items, ...(q.excludeViewed === false ? [] : viewed)];
   if (!model) {

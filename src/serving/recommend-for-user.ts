@@ -48,7 +48,7 @@ const NO_ITEMS: number[] = [];
  * down. The ids of products the model does not know among them are added to `unknown`, when given.
  */
 async function boughtSince(deps: ServingDeps, model: ServingModel, userId: string, since: number | null, down: Degraded, unknown?: string[]): Promise<number[]> {
-  if (!deps.boughtSince) return NO_ITEMS;
+  if (!deps.boughtSince || down.databaseFailed) return NO_ITEMS;
   const ids = await unlessDown(deps.boughtSince(userId, since), [], down);
   return ids.flatMap((id) => {
     const item = model.items.index.get(id);
@@ -72,7 +72,7 @@ function unknownPurchases(model: ServingModel, live: readonly { itemId: string }
  * known size does. Nothing when the catalog does not answer.
  */
 async function leaveOutUnknownGroups(deps: ServingDeps, model: ServingModel, picker: Picker, ids: readonly string[], down: Degraded): Promise<void> {
-  if (ids.length === 0) return;
+  if (ids.length === 0 || down.databaseFailed) return;
   const records = await unlessDown(
     newItemRecordsOf(model, [...new Set(ids)], (missing) => deps.catalog.getItems(missing)),
     [],
@@ -101,6 +101,19 @@ interface Degraded {
   degraded: boolean;
   /** Set when a single strategy's list could not be scored and popularity answered instead (UNLISTED). */
   unlisted?: boolean;
+  /**
+   * Postgres already failed this request (the context step's reads, recommend-for-context.ts): it is not
+   * asked again, so a hanging Postgres costs the request one wait of PG_QUERY_TIMEOUT_MS, not two in a row.
+   */
+  databaseFailed?: boolean;
+}
+
+/** What the caller already read of the customer in this request (POST /v1/recommendations' hand-over). */
+export interface AlreadyRead {
+  /** Their catalog record: null when there is none or when the read failed. */
+  user: { attributes: Record<string, unknown> } | null;
+  /** A Postgres read of this request failed as a dependency failure (down, or given up at its limit). */
+  databaseFailed: boolean;
 }
 
 /** The read's value, or `fallback` when its store is unreachable (other errors still throw). */
@@ -147,20 +160,20 @@ export function checkStrategy(info: ServingModel['info'] | undefined, strategy: 
   ]);
 }
 
-export async function recommendForUser(deps: ServingDeps, userId: string, q: UserQuery): Promise<Recommendation> {
-  const down: Degraded = { degraded: false };
-  const answer = await answerForUser(deps, userId, q, down);
+export async function recommendForUser(deps: ServingDeps, userId: string, q: UserQuery, read?: AlreadyRead): Promise<Recommendation> {
+  const down: Degraded = read?.databaseFailed ? { degraded: true, databaseFailed: true } : { degraded: false };
+  const answer = await answerForUser(deps, userId, q, down, read?.user);
   if (down.degraded) return { ...answer, [DEGRADED]: true };
   return down.unlisted ? { ...answer, [UNLISTED]: true } : answer;
 }
 
-async function answerForUser(deps: ServingDeps, userId: string, q: UserQuery, down: Degraded): Promise<Recommendation> {
+async function answerForUser(deps: ServingDeps, userId: string, q: UserQuery, down: Degraded, known?: AlreadyRead['user']): Promise<Recommendation> {
   const model = await deps.model();
   const strategy = q.strategy ?? 'hybrid';
   // Buy-again and repurchase list only what the user bought: excluding purchases would leave nothing of them.
   const excludePurchased = q.excludePurchased ?? !listsOwnItemsOnly(model?.info, strategy);
   if (!model) {
-    const user = await unlessDown(deps.catalog.getUser(userId), null, down);
+    const user = known !== undefined ? known : await unlessDown(deps.catalog.getUser(userId), null, down);
     return deps.dbPopular.recommend(
       { ...q, attribute: preferredAttribute(user?.attributes ?? {}), excludeBoughtBy: excludePurchased ? userId : undefined },
       { fallback: true },
@@ -198,7 +211,9 @@ async function answerForUser(deps: ServingDeps, userId: string, q: UserQuery, do
     // a cold start, from their purchases since (live events). Not scored on request: until the erasure
     // commits, Postgres still holds their purchases, and each request would score the whole history
     // again (loading the version's scorer first if nobody had needed it yet).
-    if (model.erased.has(userId)) return cold();
+    if (model.erased.has(userId)) return cold(down.databaseFailed ? (known ?? null) : undefined);
+    // Postgres failed this request already: their purchases cannot be read to score them, nor their record.
+    if (down.databaseFailed) return cold(known ?? null);
     const none = model.entries.get(entryKey(NO_PURCHASES, userId)) as NoPurchases | null | undefined;
     if (none && none.until > Date.now()) return cold(none.user);
     // Known customers training did not precompute (no recent purchase) are scored now and kept.
@@ -409,6 +424,8 @@ async function readForScoring(
   // The model store just failed this request's reads: loading the scorer from it would wait out a second
   // timeout (4 s for a customer where the docs promise 2). A scorer already loaded still scores from Postgres.
   if (down.degraded && !model.onRequest) return { scorer: null, rows: [] };
+  // Postgres failed this request already (a hang waited out once): not asked again.
+  if (down.databaseFailed) return null;
   const loading = waitedFor(deps, onRequestScorerOf(deps, model));
   // This request's answer is degraded when the scorer could not be loaded because its store is down
   // (model.onRequest is then cleared for a later request to try again).

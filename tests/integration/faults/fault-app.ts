@@ -41,9 +41,10 @@ export interface FaultApp {
 
 /**
  * The app over HTTP on a private Redis and a private Postgres that the test may kill, freeze and restart,
- * with the shop fixture seeded and a model trained and served.
+ * with the shop fixture seeded and a model trained and served. `wrapDb` wraps the database the services use
+ * (a test that records the statements made).
  */
-export async function startFaultApp(env: Record<string, string> = {}): Promise<FaultApp> {
+export async function startFaultApp(env: Record<string, string> = {}, opts: { wrapDb?: (db: Db) => Db } = {}): Promise<FaultApp> {
   const crashes: unknown[] = [];
   const onCrash = (err: unknown) => crashes.push(err);
   process.on('uncaughtExceptionMonitor', onCrash);
@@ -81,7 +82,7 @@ export async function startFaultApp(env: Record<string, string> = {}): Promise<F
     });
     db = await openDatabase(config);
     store = await createModelStore(config);
-    const services = createServices({ config, db, store, storefront: true });
+    const services = createServices({ config, db: opts.wrapDb ? opts.wrapDb(db) : db, store, storefront: true });
     app = await buildApp(services);
     await app.listen({ port: 0, host: '127.0.0.1' });
     await seedShop(services);

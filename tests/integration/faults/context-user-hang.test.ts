@@ -1,0 +1,68 @@
+/**
+ * POST /v1/recommendations naming only a customer the model does not know, while Postgres stops answering
+ * (SIGSTOP): the context step reads the customer's record and views, gets no answer, and hands over to
+ * the customer's own list, which read Postgres again for their purchases and record: a second wait of
+ * PG_QUERY_TIMEOUT_MS in a row for a request the first wait had already degraded. Counted by the
+ * statements the request issued that failed, not by a time.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CATALOG_SNAPSHOT_SQL } from '../../../src/data/catalog-repository.js';
+import type { Db } from '../../../src/data/db.js';
+import { ask, faultTestsRunnable, startFaultApp, type FaultApp } from './fault-app.js';
+
+const runnable = await faultTestsRunnable();
+
+/** The statements that failed, in order (the SQL's first line); transactions and streams are not the request's reads. */
+const failed: string[] = [];
+const recording = (db: Db): Db => ({
+  ...db,
+  kind: db.kind,
+  query: <T,>(sql: string, params?: unknown[]) =>
+    db.query<T>(sql, params).catch((err: unknown) => {
+      failed.push(sql.trim().split('\n')[0]);
+      throw err;
+    }),
+  stream: (sql, params, batchSize) => db.stream(sql, params, batchSize),
+  exec: (sql) => db.exec(sql),
+  transaction: (fn) => db.transaction(fn),
+  close: () => db.close(),
+});
+
+describe.skipIf(!runnable)('a customer the model does not know asks with no context while Postgres hangs', () => {
+  let fault: FaultApp;
+
+  beforeAll(async () => {
+    fault = await startFaultApp({ PG_QUERY_TIMEOUT_MS: '1000' }, { wrapDb: recording });
+  });
+
+  afterAll(() => fault?.dispose());
+
+  it('When Postgres is frozen, Then the request waits for it once: its record and views (read together) are given up, nothing is asked after them, and the answer is a fallback', async () => {
+    // Warm: the version's on-request scorer is loaded (from Redis), so only Postgres is missing below.
+    const warm = await ask(fault.base, 'warm', '/v1/recommendations', { method: 'POST', scope: 'read', body: { userId: 'nobody-yet', k: 5 } });
+    expect(warm.status).toBe(200);
+    await fault.pg.freeze();
+    try {
+      failed.length = 0;
+      const answer = await ask<{ fallback?: boolean; items?: unknown[] }>(
+        fault.base,
+        'context',
+        '/v1/recommendations',
+        { method: 'POST', scope: 'read', body: { userId: 'stranger-in-a-hang', k: 5 } },
+        15_000,
+      );
+      expect(answer.status).toBe(200);
+      expect(answer.body.fallback).toBe(true);
+      expect(answer.body.items?.length).toBe(5);
+      // The catalog overlay's pass runs in the background (never waited for by a request): not counted.
+      const requests = failed.filter((sql) => sql !== CATALOG_SNAPSHOT_SQL.trim().split('\n')[0]);
+      // Their record and their recent views, read together: one wait, and no second pair (purchases, record).
+      expect([...requests].sort()).toEqual([
+        expect.stringMatching(/FROM users/),
+        expect.stringMatching(/FROM interaction_events/),
+      ]);
+    } finally {
+      await fault.pg.thaw();
+    }
+  });
+});
