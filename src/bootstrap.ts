@@ -1,10 +1,13 @@
 import type { FastifyBaseLogger } from 'fastify';
+import { access, constants } from 'node:fs/promises';
+import path from 'node:path';
 import { BUNDLED_SAMPLE_PATH, runImport } from './data/importers/run-import.js';
 import {
   markSampleImportDone,
   clearSampleImportStarted,
   markSampleImportStarted,
   markSampleTrained,
+  moveSampleImport,
   pendingSampleImport,
   sampleUntrained,
 } from './data/sample-import-marker.js';
@@ -108,6 +111,9 @@ async function storesAnswer(services: Services): Promise<boolean> {
 /** Whether the model store takes writes (one that cannot tell is taken to). */
 const modelStoreWritable = async (services: Services): Promise<boolean> => (await services.store.acceptsWrites?.().catch(() => false)) ?? true;
 
+/** Whether this process can open `file` for reading. */
+const readable = (file: string): Promise<boolean> => access(file, constants.R_OK).then(() => true, () => false);
+
 /** Key of the Postgres advisory lock held during the first-start work (any number no other lock uses). */
 const FIRST_START_LOCK = 7_267_001;
 
@@ -120,8 +126,22 @@ async function firstStart(services: Services, log: Log): Promise<void> {
   if (toImport) {
     // An import taken up again completes the file it began with: the rows stored are a part of that one, and
     // another file (SAMPLE_FILE changed between the two starts) imported on top would mix two samples.
-    const configured = services.config.SAMPLE_FILE ?? '';
-    const chosen = pending?.sampleFile ?? configured;
+    // Resolved against the working directory of the start that records it: a restart from another directory
+    // opens the same file (a relative path recorded as written named another file there, or none).
+    const configured = services.config.SAMPLE_FILE ? path.resolve(services.config.SAMPLE_FILE) : '';
+    let chosen = pending?.sampleFile ?? configured;
+    // The file the unfinished import began with cannot be read any more (moved, deleted, its mount gone): an
+    // operator who set SAMPLE_FILE to another readable file has it complete the import (the same sample moved;
+    // the import is idempotent on its rows). Without that the mark stayed and the service ran without a
+    // sample at every start until the database was emptied.
+    if (resumed && chosen !== '' && chosen !== configured && configured !== '' && !(await readable(chosen)) && (await readable(configured))) {
+      log.warn(
+        { began: chosen, configured },
+        `the file the unfinished sample import began with (${chosen}) cannot be read: completing the import from SAMPLE_FILE (${configured}) instead`,
+      );
+      await moveSampleImport(services.db, configured);
+      chosen = configured;
+    }
     const file = chosen === '' ? BUNDLED_SAMPLE_PATH : chosen;
     const sample = chosen === '' ? 'the bundled sample' : `the sample ${file} (SAMPLE_FILE)`;
     if (chosen !== configured) {
@@ -139,6 +159,13 @@ async function firstStart(services: Services, log: Log): Promise<void> {
       // An import that stored nothing (SAMPLE_FILE missing, unreadable, not in the format) leaves no part of a
       // sample behind: the mark goes, so the shop's own data stored later is not taken for one at the next start.
       if (!resumed && (await services.events.purchaseRange()).first === null) await clearSampleImportStarted(services.db);
+      // Its rows are stored in part and the mark stays: say what ends that, not only that it failed.
+      if (resumed && !dependencyFailure(err) && !(await readable(file))) {
+        log.error(
+          { file, cause: (err as Error).message },
+          `the unfinished sample import cannot read ${file}, the file it began with: put the file back there, or set SAMPLE_FILE to where it is now (the next start completes the import from it), or start on an empty database; until then the service runs without the sample`,
+        );
+      }
       throw err;
     });
     // Marks the sample as whole and not trained yet, in the database: another process, or this one

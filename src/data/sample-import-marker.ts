@@ -3,7 +3,8 @@ import type { Db } from './db.js';
 /**
  * The mark a first start sets before importing the bundled sample and clears once it is whole
  * (sample_import_pending): while it is set, the purchases stored are a part of the sample, not a shop's data.
- * `sampleFile`: SAMPLE_FILE's value, '' for the bundled sample (migration 035).
+ * `sampleFile`: SAMPLE_FILE's value resolved against the working directory (so a restart from another directory
+ * opens the same file), '' for the bundled sample (migration 035).
  */
 export async function markSampleImportStarted(db: Pick<Db, 'query'>, sampleFile: string): Promise<void> {
   // A mark already set (an import taken up again) keeps the file it began with. One an older release set names
@@ -13,6 +14,14 @@ export async function markSampleImportStarted(db: Pick<Db, 'query'>, sampleFile:
     'INSERT INTO sample_import_pending (sample_file) VALUES ($1) ON CONFLICT (only_row) DO UPDATE SET sample_file = coalesce(sample_import_pending.sample_file, EXCLUDED.sample_file)',
     [sampleFile],
   );
+}
+
+/**
+ * The unfinished import is completed from `sampleFile` instead of the file it began with (which cannot be read
+ * any more: SAMPLE_FILE names where it is now), so a later start goes on from that one.
+ */
+export async function moveSampleImport(db: Pick<Db, 'query'>, sampleFile: string): Promise<void> {
+  await db.query('UPDATE sample_import_pending SET sample_file = $1', [sampleFile]);
 }
 
 /** A first start's import that stored nothing (its file could not be read): no sample is under way. */
