@@ -180,6 +180,9 @@ export async function withPathForServer<T>(server: RunningServer, local: string,
   const linkOut = under ? linkLeadingOut(abs, roots) : null;
   if (under && !linkOut) return work(abs);
   const root = roots[0];
+  // Checked before anything is copied: a link to a directory holding it would copy a whole other tree.
+  const link = directoryLinkOut(abs);
+  if (link) throw new Error(`${path.join(path.resolve(local), path.relative(abs, link))} is a link to a directory outside ${local} (or above it: a loop), so handing ${local} to the server would copy that whole tree: replace the link by the files it should bring, or name the directory that holds them`);
   removeStaleCopies(root);
   const stage = path.join(root, `${STAGED_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`);
   // The name as given (a link named shop.csv.gz keeps its name, which the format check reads).
@@ -236,6 +239,37 @@ function linkLeadingOut(dir: string, roots: readonly string[], seen = new Set<st
     if (entry.isDirectory() || (entry.isSymbolicLink() && isDirectory(real))) {
       const inner = linkLeadingOut(real, roots, seen);
       if (inner) return real === at ? inner : at;
+    }
+  }
+  return null;
+}
+
+/**
+ * The first link in the directory `dir` (its real path), at any depth through the directories it holds and links
+ * to inside it, that leads to a directory which is not strictly inside `dir`: a directory elsewhere (copied, it
+ * brings that whole tree) or one holding the link (a loop: `up -> ..`, `again -> .`); null when there is none or
+ * `dir` is a file. Links to files may lead anywhere: each brings one file.
+ */
+function directoryLinkOut(dir: string, at = dir, seen = new Set<string>()): string | null {
+  if (seen.has(at)) return null;
+  seen.add(at);
+  let entries;
+  try {
+    entries = readdirSync(at, { withFileTypes: true });
+  } catch {
+    return null;
+  }
+  for (const entry of entries) {
+    const entryPath = path.join(at, entry.name);
+    if (entry.isSymbolicLink()) {
+      const real = realPathOf(entryPath);
+      if (!isDirectory(real)) continue;
+      if (!real.startsWith(dir + path.sep) || at === real || at.startsWith(real + path.sep)) return entryPath;
+      const inner = directoryLinkOut(dir, real, seen);
+      if (inner) return inner;
+    } else if (entry.isDirectory()) {
+      const inner = directoryLinkOut(dir, entryPath, seen);
+      if (inner) return inner;
     }
   }
   return null;
