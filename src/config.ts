@@ -220,6 +220,12 @@ const schema = z.object({
    */
   ERASURE_REFRESH_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   /**
+   * On shutdown, how long the erasures' worker thread may go on with the artifact rewrites it holds (ms); then
+   * it is stopped, what it gave up on is logged, and those erasures fail whole (nothing of the rewrites is
+   * written, Postgres rolls back) to be asked for again.
+   */
+  ERASURE_CLOSE_WAIT_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
+  /**
    * How long one Postgres statement made for an HTTP request (or a metrics scrape) may take (ms) before the
    * request is answered without it: a fallback where the answer can do without Postgres, else 503 with
    * Retry-After. A Postgres that accepts connections but stops answering then holds no request for ever.

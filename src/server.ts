@@ -113,6 +113,8 @@ async function main() {
       await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DELAY_MS));
     }
     await app.close();
+    // An erasure's rewrite still in its worker (one the app's close did not wait for) gets ERASURE_CLOSE_WAIT_MS.
+    await services.redaction.close();
     await store.close();
     await db.close();
   });

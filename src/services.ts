@@ -122,13 +122,19 @@ export function createServices(deps: {
   // Erased through another process sharing the model store: forget what this one keeps of the user.
   store.onUserErased?.((id) => void forgetUser(id).catch((err: unknown) => log?.('forgetting an erased user failed', err)));
   const jobs = createJobRepository(db);
+  // Off the thread that answers requests: at 420,000 customers a version's rewrite held it 17 s and more.
+  const redaction = createRedactionRunner({
+    onWorkerFailed: (err) => log?.('the erasure\'s worker thread failed; artifacts are rewritten on the serving thread', err),
+    closeWaitMs: config.ERASURE_CLOSE_WAIT_MS,
+    onCloseGaveUp: (jobs, waitedMs) =>
+      log?.(`closing: stopped the erasures' worker thread after ${waitedMs} ms (ERASURE_CLOSE_WAIT_MS) with ${jobs.map((j) => `a ${j.kind} rewrite of ${j.size}`).join(', ')} unfinished; those erasures fail and write none of it: erase again`),
+  });
   const erasure = createUserErasure({
     events, erasures: erasureRepository, store, forget: forgetUser,
     // The jobs' results are made to describe their files in the erasure's transaction (the files are rewritten first).
     scrubExports: async (ids, tx) => createJobRepository(tx).exportsScrubbed(await scrubExportFiles(config.EXPORT_DIR, ids)),
     abandonedDrafts: () => abandonedDrafts(jobs),
-    // Off the thread that answers requests: at 420,000 customers a version's rewrite held it 17 s and more.
-    redaction: createRedactionRunner({ onWorkerFailed: (err) => log?.('the erasure\'s worker thread failed; artifacts are rewritten on the serving thread', err) }),
+    redaction,
   });
   // And through Postgres, for the messages a replica missed; the list's end is noted now, before any request.
   // Each read also scrubs the store again of erasures it lost (a Redis restarted from an older snapshot): the
@@ -214,7 +220,7 @@ export function createServices(deps: {
       })
     : null;
 
-  return { config, db, store, metrics, catalog, events, campaigns, recordPurchases, recordFeedback, recommendationIds, serving, eraseUser, erasure, erasureRepository, erasureFollower, activateModel, jobs, trainer, jobRunnerOptions, jobRunner: jobRunner as JobRunner | null, jobService, modelRecovery,
+  return { config, db, store, metrics, catalog, events, campaigns, recordPurchases, recordFeedback, recommendationIds, serving, eraseUser, erasure, redaction, erasureRepository, erasureFollower, activateModel, jobs, trainer, jobRunnerOptions, jobRunner: jobRunner as JobRunner | null, jobService, modelRecovery,
     reports, evaluations, evaluationGauges, onlineMetrics, feedbackRetention, profiles, modelGauges, jobGauges, experiments, audiences, customers, overview, lifecycleHistory };
 }
 

@@ -23,8 +23,25 @@ export const redactHere: RedactionRunner = { run: async (job) => redact(job), cl
 
 type Pending = { job: RedactionJob; resolve: (r: RedactionResult) => void; reject: (err: Error) => void };
 
+/** How many customers (user ids) or rows a job rewrites: what close() logs of a job it gave up on. */
+const jobSize = (job: RedactionJob): number => ('userIds' in job ? job.userIds.length : job.rows.length);
+
+/** Default of `closeWaitMs`: how long close() lets the worker finish the jobs it holds (ERASURE_CLOSE_WAIT_MS). */
+export const REDACTION_CLOSE_WAIT_MS = 30_000;
+
+/** The error a job left unfinished by a close that stopped waiting is rejected with. */
+export class RedactionAbandoned extends Error {}
+
 export function createRedactionRunner(opts: {
   onWorkerFailed?: (err: Error) => void;
+  /**
+   * How long close() waits for the jobs the worker holds before it stops the worker and rejects them
+   * (RedactionAbandoned): their erasure fails and writes none of their rewrites (each is written only once its
+   * job answers), its Postgres transaction rolls back, and the erasure is asked for again. Default REDACTION_CLOSE_WAIT_MS.
+   */
+  closeWaitMs?: number;
+  /** Told what close() gave up on: each abandoned job's kind and how many customers or rows it held. */
+  onCloseGaveUp?: (jobs: { kind: string; size: number }[], waitedMs: number) => void;
   /** Starts the thread (default: redaction-worker.ts); a test stands a thread that cannot start with one that throws. */
   startWorker?: () => Worker;
 } = {}): RedactionRunner {
@@ -107,7 +124,26 @@ export function createRedactionRunner(opts: {
      */
     async close() {
       const w = worker;
-      if (w && !failed && pending.size > 0) await new Promise<void>((resolve) => drainWaiters.push(resolve));
+      const waitMs = opts.closeWaitMs ?? REDACTION_CLOSE_WAIT_MS;
+      if (w && !failed && pending.size > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        const drainedInTime = await Promise.race([
+          new Promise<boolean>((resolve) => drainWaiters.push(() => resolve(true))),
+          new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), waitMs))),
+        ]);
+        clearTimeout(timer);
+        if (!drainedInTime) {
+          // Not redone here: the thread is closing, and a rewrite of 420,000 customers holds it for seconds. The
+          // erasures fail whole instead (nothing of these rewrites is written) and are asked for again.
+          const abandoned = [...pending.values()];
+          pending.clear();
+          drainWaiters = [];
+          opts.onCloseGaveUp?.(abandoned.map(({ job }) => ({ kind: job.kind, size: jobSize(job) })), waitMs);
+          for (const p of abandoned) {
+            p.reject(new RedactionAbandoned(`the service closed before the erasure's ${p.job.kind} rewrite ended (waited ${waitMs} ms, ERASURE_CLOSE_WAIT_MS): nothing of it was written; erase again`));
+          }
+        }
+      }
       worker = null;
       failed = true;
       await w?.terminate();
