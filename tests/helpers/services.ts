@@ -69,23 +69,29 @@ const here = (relative: string) => fileURLToPath(new URL(relative, import.meta.u
 /** Beside the worker bundles (src/training/worker-bundle.ts): this checkout's, not the machine's temporary directory. */
 const SNAPSHOT_DIR = here('../../node_modules/.cache/recsvc-pglite/');
 
+/** A kept PGlite data directory: of a database just initialised (`initdb`), or also migrated (`migrated`). */
+type SnapshotKind = 'initdb' | 'migrated';
+const INITDB_PREFIX = 'initdb-';
+
 /**
- * Where the snapshot of the current migrations lives: named by PGlite's package.json (its version decides the data
- * directory's format), the migration runner and the migrations, so a change to any of them makes a new one.
+ * Where a snapshot lives: named by PGlite's package.json (its version decides the data directory's format) and, for the
+ * migrated one, the migration runner and the migrations, so a change to any of them makes a new one.
  */
-function snapshotFile(): string {
+function snapshotFile(kind: SnapshotKind): string {
   const hash = createHash('sha256');
-  for (const file of [here('../../node_modules/@electric-sql/pglite/package.json'), here('../../src/data/migrate.ts')]) hash.update(readFileSync(file));
+  hash.update(readFileSync(here('../../node_modules/@electric-sql/pglite/package.json')));
+  if (kind === 'initdb') return path.join(SNAPSHOT_DIR, `${INITDB_PREFIX}${hash.digest('hex').slice(0, 16)}.tar`);
+  hash.update(readFileSync(here('../../src/data/migrate.ts')));
   for (const name of readdirSync(MIGRATIONS_DIR).sort()) hash.update(name).update(readFileSync(path.join(MIGRATIONS_DIR, name)));
   return path.join(SNAPSHOT_DIR, `${hash.digest('hex').slice(0, 16)}.tar`);
 }
 
-/** Initialises and migrates a PGlite database and writes its data directory to `file`; older snapshots go. */
-async function writeSnapshot(file: string): Promise<void> {
+/** Initialises (and for `migrated` migrates) a PGlite database and writes its data directory to `file`; older snapshots of its kind go. */
+async function writeSnapshot(file: string, kind: SnapshotKind): Promise<void> {
   const lite = await PGlite.create();
   let bytes: Buffer;
   try {
-    await migrate(pgliteDb(lite));
+    if (kind === 'migrated') await migrate(pgliteDb(lite));
     bytes = Buffer.from(await (await lite.dumpDataDir('none')).arrayBuffer());
   } finally {
     await lite.close();
@@ -99,29 +105,51 @@ async function writeSnapshot(file: string): Promise<void> {
   } finally {
     rmSync(partial, { force: true });
   }
-  for (const name of readdirSync(SNAPSHOT_DIR)) if (name.endsWith('.tar') && path.join(SNAPSHOT_DIR, name) !== file) rmSync(path.join(SNAPSHOT_DIR, name), { force: true });
+  const sameKind = (name: string) => name.endsWith('.tar') && name.startsWith(INITDB_PREFIX) === (kind === 'initdb');
+  for (const name of readdirSync(SNAPSHOT_DIR)) if (sameKind(name) && path.join(SNAPSHOT_DIR, name) !== file) rmSync(path.join(SNAPSHOT_DIR, name), { force: true });
 }
 
 /**
- * A freshly initialised and migrated PGlite data directory, dumped: starting an instance from it takes about 1 s
- * where initdb takes 3-5 s, and the suite starts dozens. Written by the first test process that needs it.
+ * A freshly initialised (and migrated) PGlite data directory, dumped: starting an instance from it takes about 1-2 s of
+ * CPU where initdb takes 5-8 s, and the suite starts dozens. Written by the first test process that needs it.
  */
-async function migratedSnapshot(): Promise<Blob> {
-  const file = snapshotFile();
-  if (!existsSync(file)) await writeSnapshot(file);
+async function keptSnapshot(kind: SnapshotKind): Promise<Blob> {
+  const file = snapshotFile(kind);
+  if (!existsSync(file)) await writeSnapshot(file, kind);
   return new Blob([readFileSync(file)]);
 }
-let snapshot: Promise<Blob> | undefined;
+const snapshots: Partial<Record<SnapshotKind, Promise<Blob>>> = {};
 
-/** A migrated in-memory PGlite database (the embedded default), started from the migrated snapshot. */
-export async function createPgliteTestDb(): Promise<TestDb> {
+function snapshot(kind: SnapshotKind): Promise<Blob> {
   // A failure is not kept: the next database tries again (the worker runs many files).
-  snapshot ??= migratedSnapshot().catch((err: unknown) => {
-    snapshot = undefined;
+  snapshots[kind] ??= keptSnapshot(kind).catch((err: unknown) => {
+    snapshots[kind] = undefined;
     throw err;
   });
-  const db = pgliteDb(await PGlite.create({ loadDataDir: await snapshot }));
+  return snapshots[kind];
+}
+
+async function fromSnapshot(kind: SnapshotKind): Promise<TestDb> {
+  const db = pgliteDb(await PGlite.create({ loadDataDir: await snapshot(kind) }));
   return { db, dispose: () => db.close() };
+}
+
+/** A migrated in-memory PGlite database (the embedded default), started from the migrated snapshot. */
+export function createPgliteTestDb(): Promise<TestDb> {
+  return fromSnapshot('migrated');
+}
+
+/**
+ * An in-memory PGlite database as initdb leaves it, no migration applied (for tests that start from an older schema),
+ * started from the kept snapshot of one: a fresh instance of its own, without initdb's cost each time.
+ */
+export function createUnmigratedPgliteDb(): Promise<TestDb> {
+  return fromSnapshot('initdb');
+}
+
+/** Reads (or, in a fresh checkout, writes: one initdb) the snapshot createUnmigratedPgliteDb starts from; for a setup hook. */
+export async function prepareUnmigratedPglite(): Promise<void> {
+  await snapshot('initdb');
 }
 
 /** Both database backends, for suites that must behave the same on each. */

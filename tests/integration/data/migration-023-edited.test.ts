@@ -5,11 +5,10 @@
  * feedback-rollup.ts that names versioned_at fails there ("column versioned_at does not exist"): the online
  * metrics report and the background count break on every database upgraded from 721e030..45917b8^.
  */
-import { PGlite } from '@electric-sql/pglite';
 import { describe, expect, it } from 'vitest';
-import { pgliteDb } from '../../../src/data/db.js';
 import { migrate } from '../../../src/data/migrate.js';
 import { uncountedDays } from '../../../src/data/feedback-rollup.js';
+import { createUnmigratedPgliteDb } from '../../helpers/services.js';
 
 /** 023_feedback_model_version.sql as it was applied between 721e030 and 45917b8. */
 const MIGRATION_023_AT_721E030 = `
@@ -18,7 +17,7 @@ ALTER TABLE feedback_daily_counts ADD COLUMN model_version text;`;
 
 describe('a database that took migration 023 before it was edited', () => {
   it('When it is upgraded to this release, Then the feedback counts read their days without an error', async () => {
-    const db = pgliteDb(await PGlite.create());
+    const { db, dispose } = await createUnmigratedPgliteDb();
     try {
       await migrate(db, { to: '022_sample_import_pending.sql' });
       await db.exec(MIGRATION_023_AT_721E030);
@@ -29,7 +28,7 @@ describe('a database that took migration 023 before it was edited', () => {
       const day = new Date('2026-01-01T00:00:00Z');
       await expect(uncountedDays(db, day, new Date(day.getTime() + 2 * 86_400_000))).resolves.toHaveLength(2);
     } finally {
-      await db.close();
+      await dispose();
     }
   }, 60_000);
 });

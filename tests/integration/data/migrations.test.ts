@@ -1,14 +1,13 @@
-import { PGlite } from '@electric-sql/pglite';
-import { describe, expect, it } from 'vitest';
-import { createPgDb, pgliteDb, type Db } from '../../../src/data/db.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createPgDb, type Db } from '../../../src/data/db.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { migrate, MIGRATIONS_DIR } from '../../../src/data/migrate.js';
 import { signRecommendationToken, userTag } from '../../../src/serving/recommendation-token.js';
-import { POSTGRES_URL, randomPrefix, serviceAvailable } from '../../helpers/services.js';
+import { createUnmigratedPgliteDb, POSTGRES_URL, prepareUnmigratedPglite, randomPrefix, serviceAvailable } from '../../helpers/services.js';
 
 /** A database at the schema of migration `to` on each backend; `done` drops what it made. */
-const BACKENDS: { name: string; available: () => Promise<boolean>; open: () => Promise<{ db: Db; done: () => Promise<void> }> }[] = [
+const BACKENDS: { name: string; available: () => Promise<boolean>; prepare?: () => Promise<void>; open: () => Promise<{ db: Db; done: () => Promise<void> }> }[] = [
   {
     name: 'postgres',
     available: () => serviceAvailable(POSTGRES_URL),
@@ -23,16 +22,19 @@ const BACKENDS: { name: string; available: () => Promise<boolean>; open: () => P
   {
     name: 'pglite',
     available: async () => true,
-    // A fresh instance, not the test helper's migrated snapshot: this test starts from an older schema.
+    // A fresh instance from initdb's kept snapshot, not the migrated one: this test starts from an older schema. A fresh
+    // checkout makes the snapshot (one initdb) in the hook, not in the first test's time.
+    prepare: prepareUnmigratedPglite,
     open: async () => {
-      const db = pgliteDb(await PGlite.create());
-      return { db, done: () => db.close() };
+      const { db, dispose } = await createUnmigratedPgliteDb();
+      return { db, done: dispose };
     },
   },
 ];
 
 for (const backend of BACKENDS) {
   describe.skipIf(!(await backend.available()))(`migrations on ${backend.name}`, () => {
+    beforeAll(async () => backend.prepare?.());
     it('When jobs stored before 008 were updated after they were made, Then 008 numbers them in the order they were made, and new jobs come after', async () => {
       const { db, done } = await backend.open();
       try {

@@ -6,14 +6,13 @@
  * latest purchase that moves every window), erasures, a customer's rows removed by the users table's cascade,
  * and a return (a negative quantity), which is never stored.
  */
-import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCatalogRepository, type ItemInput, type UserInput } from '../../../src/data/catalog-repository.js';
-import { pgliteDb, type Db } from '../../../src/data/db.js';
+import type { Db } from '../../../src/data/db.js';
 import { createEventRepository, type PurchaseInput } from '../../../src/data/event-repository.js';
 import { migrate } from '../../../src/data/migrate.js';
 import { createDbPopularity, type DbPopularityQuery } from '../../../src/serving/db-popularity.js';
-import { createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
+import { createPostgresTestDb, createUnmigratedPgliteDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
 import { insertItemsBeforeGroups } from '../../helpers/items-before-groups.js';
 
 const DAY = 86_400_000;
@@ -140,10 +139,7 @@ const backends = [
   {
     name: 'pglite',
     available: async () => true,
-    async create() {
-      const db = pgliteDb(await PGlite.create());
-      return { db, dispose: () => db.close() };
-    },
+    create: createUnmigratedPgliteDb,
   },
 ];
 
