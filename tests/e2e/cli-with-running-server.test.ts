@@ -5,8 +5,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLockHolder } from '../../src/data/data-dir-lock.js';
 import { runCliScript } from '../helpers/cli-process.js';
+import { builtEntry, nodeArgs } from '../helpers/built-entry.js';
 
-/** Starting tsx and PGlite takes seconds on a busy two-core machine. */
+/** Starting a process and PGlite takes seconds on a busy two-core machine. */
 const SLOW = 240_000;
 
 /**
@@ -25,7 +26,8 @@ describe('CLI commands while the server owns DATA_DIR', () => {
   let url: string;
   let key: string;
 
-  const cli = (script: string, ...args: string[]) => runCliScript(script, args, { env, timeoutMs: SLOW });
+  // The server and the commands compiled (built-entry.ts): ten processes, each loading the service's modules.
+  const cli = (script: string, ...args: string[]) => runCliScript(builtEntry(script), args, { env, timeoutMs: SLOW });
   const api = async (method: string, route: string, body?: unknown) => {
     const res = await fetch(new URL(route, url), {
       method,
@@ -36,7 +38,7 @@ describe('CLI commands while the server owns DATA_DIR', () => {
   };
 
   beforeAll(async () => {
-    server = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    server = spawn(process.execPath, nodeArgs('src/server.ts'), { env, stdio: ['ignore', 'pipe', 'pipe'] });
     server.stdout!.on('data', (b) => (output += b));
     server.stderr!.on('data', (b) => (output += b));
     // The server records its URL in the lock file once it listens (PORT=0: the port it got).

@@ -12,11 +12,13 @@ export interface CliRun {
 
 /**
  * Runs a CLI script (e.g. src/cli/import-command.ts) through tsx in a child process, as a user would,
- * with exactly `env`. A non-zero exit is returned rather than thrown: the tests assert on it.
+ * with exactly `env`; a compiled one (a .js file: builtEntry, tests/helpers/built-entry.ts) with plain node.
+ * A non-zero exit is returned rather than thrown: the tests assert on it.
  */
 export async function runCliScript(script: string, args: string[], opts: { env: NodeJS.ProcessEnv; timeoutMs: number }): Promise<CliRun> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', script, ...args], { env: opts.env, timeout: opts.timeoutMs });
+    const entry = script.endsWith('.js') ? [script] : ['--import', 'tsx', script];
+    const { stdout, stderr } = await run(process.execPath, [...entry, ...args], { env: opts.env, timeout: opts.timeoutMs });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as CliRun;
