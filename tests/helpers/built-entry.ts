@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,8 @@ const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const SRC = path.join(REPO, 'src');
 const CACHE = path.join(REPO, 'node_modules', '.cache', 'recsvc-built');
 const LINKED = ['sample', 'models', 'openapi'];
+/** Trees of other sources (2 MB each) are removed once a day old, as the worker bundles are (worker-bundle.ts). */
+const STALE_MS = 24 * 3600_000;
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true })
@@ -64,6 +66,14 @@ function builtRoot(): string {
     } catch (err) {
       rmSync(tmp, { recursive: true, force: true });
       if (!existsSync(dir)) throw err;
+    }
+    for (const name of readdirSync(CACHE)) {
+      const other = path.join(CACHE, name);
+      try {
+        if (other !== dir && Date.now() - statSync(other).mtimeMs > STALE_MS) rmSync(other, { recursive: true, force: true });
+      } catch {
+        // gone meanwhile
+      }
     }
   }
   root = dir;
