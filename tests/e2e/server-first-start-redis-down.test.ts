@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, privateServerSupport, startPrivatePostgres, startPrivateRedis, type PrivatePostgres, type PrivateRedis } from '../helpers/private-servers.js';
 import { FIRST_START_SAMPLE } from '../helpers/first-start-sample.js';
+import { nodeArgs } from '../helpers/built-entry.js';
 
 /**
  * `npm start` on an empty database (SAMPLE_DATA) while Redis does not answer yet: a deployment that starts
@@ -18,7 +19,7 @@ const support = await privateServerSupport();
 const runnable = support.postgres && support.redis;
 if (!runnable && process.env.REQUIRE_SERVICES === 'true') throw new Error(`this test needs ${support.missing.join(', ')} and REQUIRE_SERVICES=true`);
 
-/** Starting tsx, importing the sample and training it take seconds each on a busy two-core machine. */
+/** Starting a process, importing the sample and training it take seconds each on a busy two-core machine. */
 const SLOW = 120_000;
 /** Once the stores answer, the first start looks again within seconds, then trains the sample (written weights): a generous give-up. */
 const RECOVERY = 300_000;
@@ -60,7 +61,7 @@ describe.skipIf(!runnable).each([
     base = `http://127.0.0.1:${port}`;
     // Only the keys of this machine's environment that are not the service's own configuration.
     const { DATABASE_URL: _d, REDIS_URL: _r, API_KEYS: _k, ...env } = process.env;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    const child = spawn(process.execPath, nodeArgs('src/server.ts'), {
       env: { ...env, DATABASE_URL: pg.url, REDIS_URL: redis.url, API_KEYS: `admin:${ADMIN}`, SAMPLE_DATA: 'true', SAMPLE_FILE: FIRST_START_SAMPLE, DATA_DIR: dataDir, TRAIN_THREADS: '1', LOG_LEVEL: 'info', PORT: String(port) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
