@@ -11,6 +11,7 @@ import { createModelStore } from '../../src/store/create-model-store.js';
 import { freePort, privateServerSupport, startPrivatePostgres, startPrivateRedis, type PrivatePostgres, type PrivateRedis } from '../helpers/private-servers.js';
 import { DAY, seedShop, T0, trainAndPublish } from '../integration/serving/shop-fixture.js';
 import { FIRST_START_SAMPLE } from '../helpers/first-start-sample.js';
+import { nodeArgs } from '../helpers/built-entry.js';
 
 /**
  * `npm start` and `npm run worker` started while Postgres cannot be reached (a database restarting, a
@@ -22,7 +23,7 @@ const support = await privateServerSupport();
 const runnable = support.postgres && support.redis;
 if (!runnable && process.env.REQUIRE_SERVICES === 'true') throw new Error(`this test needs ${support.missing.join(', ')} and REQUIRE_SERVICES=true`);
 
-/** Starting tsx and training take seconds each on a busy two-core machine. */
+/** Starting a process and training take seconds each on a busy two-core machine. */
 const SLOW = 120_000;
 const ADMIN = 'admin-key-for-a-late-postgres';
 
@@ -79,7 +80,7 @@ describe.skipIf(!runnable)('npm start and npm run worker while Postgres cannot b
     // Only the keys of this machine's environment that are not the service's own configuration.
     const { DATABASE_URL: _d, REDIS_URL: _r, API_KEYS: _k, ...env } = process.env;
     const start = (script: string, extra: NodeJS.ProcessEnv = {}): Proc => {
-      const child = spawn(process.execPath, ['--import', 'tsx', script], {
+      const child = spawn(process.execPath, nodeArgs(script), {
         env: { ...env, DATABASE_URL: pg.url, REDIS_URL: redis.url, API_KEYS: `admin:${ADMIN}`, JOB_RUNNER: 'worker', SAMPLE_DATA: 'false', DATA_DIR: dataDir, TRAIN_THREADS: '1', LOG_LEVEL: 'info', ...extra },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
@@ -160,7 +161,7 @@ describe.skipIf(!runnable)('npm start and npm run worker while Postgres cannot b
     url.pathname = '/empty_shop';
     const port = await freePort();
     const { DATABASE_URL: _d, REDIS_URL: _r, API_KEYS: _k, ...env } = process.env;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    const child = spawn(process.execPath, nodeArgs('src/server.ts'), {
       env: { ...env, DATABASE_URL: url.toString(), REDIS_URL: `${redis.url}/1`, API_KEYS: `admin:${ADMIN}`, SAMPLE_DATA: 'true', SAMPLE_FILE: FIRST_START_SAMPLE, SHUTDOWN_DELAY_MS: '3000', DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
