@@ -4,8 +4,9 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatReport, parseImportArgs } from '../../../src/cli/import-command.js';
 import { runCliScript, type CliRun } from '../../helpers/cli-process.js';
+import { builtEntry } from '../../helpers/built-entry.js';
 
-/** Starting tsx takes seconds on a busy two-core machine; the CLI runs are given room. */
+/** Starting a process takes seconds on a busy two-core machine; the CLI runs are given room. */
 const SPAWN_TIMEOUT = 180_000;
 const dir = mkdtempSync(path.join(tmpdir(), 'import-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -13,7 +14,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** Runs the CLI as the data team would, on the embedded database in a temporary DATA_DIR. */
 async function cli(...args: string[]): Promise<CliRun> {
   const env = { ...process.env, DATABASE_URL: '', DATA_DIR: path.join(dir, 'data') };
-  return runCliScript('src/cli/import-command.ts', args, { env, timeoutMs: 120_000 });
+  return runCliScript(builtEntry('src/cli/import-command.ts'), args, { env, timeoutMs: 120_000 });
 }
 
 describe('npm run import', () => {
@@ -115,13 +116,13 @@ describe('npm run import', () => {
     const env = { ...process.env, DATABASE_URL: '', DATA_DIR: dataDir };
     const retail = path.join(dir, 'orders.csv');
     writeFileSync(retail, 'order,sku,qty\n1,a,2\n');
-    const refused = await runCliScript('src/cli/import-command.ts', ['online-retail', retail], { env, timeoutMs: 120_000 });
+    const refused = await runCliScript(builtEntry('src/cli/import-command.ts'), ['online-retail', retail], { env, timeoutMs: 120_000 });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('error: orders.csv: not an Online Retail file');
     const shop = path.join(dir, 'headless-shop');
     mkdirSync(shop);
     writeFileSync(path.join(shop, 'events.csv'), 'u1,i1,1,2024-01-01\n');
-    const generic = await runCliScript('src/cli/import-command.ts', ['generic', shop], { env, timeoutMs: 120_000 });
+    const generic = await runCliScript(builtEntry('src/cli/import-command.ts'), ['generic', shop], { env, timeoutMs: 120_000 });
     expect(generic.code).toBe(1);
     expect(generic.stderr).toMatch(/error: events\.csv: missing column\(s\) user_id, item_id, ts, quantity/);
     // No database was opened (the embedded one would be in DATA_DIR), and no progress was shown.
