@@ -8,6 +8,7 @@ import { BUNDLED_SAMPLE_PATH } from '../../src/data/importers/run-import.js';
 import { INTERRUPTED } from '../../src/jobs/job-repository.js';
 import { freePort, privateServerSupport, startPrivateRedisCluster, type PrivateRedisCluster } from '../helpers/private-servers.js';
 import { POSTGRES_URL, randomPrefix, serviceAvailable } from '../helpers/services.js';
+import { nodeArgs } from '../helpers/built-entry.js';
 
 /**
  * Beyond one process, as operations run it: two API replicas (JOB_RUNNER=worker) and one
@@ -23,7 +24,7 @@ if (!support.redisCluster) {
   console.warn(`skipping the replica test: ${why}`);
 }
 
-/** Starting tsx, training and importing take seconds each on a busy two-core machine. */
+/** Starting a process, training and importing take seconds each on a busy two-core machine. */
 const SLOW = 240_000;
 const ADMIN = 'admin-key-for-replicas';
 /** A customer of the bundled sample with purchases. */
@@ -57,7 +58,7 @@ describe.skipIf(!support.redisCluster || !postgresUp)('two API replicas and a wo
   let worker: Proc;
 
   const start = (script: string, extra: NodeJS.ProcessEnv = {}): Proc => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script], { env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, nodeArgs(script), { env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
     const proc: Proc = { child, output: '' };
     child.stdout!.on('data', (b) => (proc.output += b));
     child.stderr!.on('data', (b) => (proc.output += b));
