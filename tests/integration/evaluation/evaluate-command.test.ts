@@ -10,6 +10,7 @@ import { createReportRepository } from '../../../src/data/report-repository.js';
 import { createJobRepository } from '../../../src/jobs/job-repository.js';
 import { POSTGRES_URL, createPostgresTestDb, serviceAvailable, type TestDb } from '../../helpers/services.js';
 import { CUTOFF, countTestUsers, twoShopsAroundCutoff } from './evaluation-fixture.js';
+import { nodeArgs } from '../../helpers/built-entry.js';
 
 const run = promisify(execFile);
 
@@ -68,7 +69,7 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('npm run evaluate on Po
   let testDb: TestDb;
   let env: NodeJS.ProcessEnv;
   const cli = (args: string[]) =>
-    run(process.execPath, ['--import', 'tsx', 'src/cli/evaluate-command.ts', ...args], { env, timeout: 120_000 }).then(
+    run(process.execPath, [...nodeArgs('src/cli/evaluate-command.ts'), ...args], { env, timeout: 120_000 }).then(
       (r) => ({ code: 0, ...r }),
       (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }),
     );
