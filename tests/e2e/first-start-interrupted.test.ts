@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgDb, type Db } from '../../src/data/db.js';
 import { freePort } from '../helpers/private-servers.js';
 import { POSTGRES_URL, randomPrefix, serviceAvailable } from '../helpers/services.js';
+import { nodeArgs } from '../helpers/built-entry.js';
 
 /**
  * A first start stopped while it imports the bundled sample (Ctrl-C during the ~20 s first start, a
@@ -28,7 +29,7 @@ describe.skipIf(!postgresUp)('a first start stopped during the sample import', (
   const children: ChildProcess[] = [];
 
   const start = () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { env, stdio: ['ignore', 'ignore', 'ignore'] });
+    const child = spawn(process.execPath, nodeArgs('src/server.ts'), { env, stdio: ['ignore', 'ignore', 'ignore'] });
     children.push(child);
     return child;
   };
