@@ -8,6 +8,7 @@ import type { ModelStore } from '../../../src/store/model-store.js';
 import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
 import { runCliScript } from '../../helpers/cli-process.js';
 import { createPostgresTestDb, POSTGRES_URL, REDIS_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
+import { builtEntry } from '../../helpers/built-entry.js';
 
 const available = (await serviceAvailable(POSTGRES_URL)) && (await serviceAvailable(REDIS_URL));
 const DAY = 86_400_000;
@@ -57,14 +58,14 @@ describe.skipIf(!available)('npm run import with Redis', () => {
         `c2,i3,1,${new Date(MODEL_NOW - 10 * DAY).toISOString()}`,
       ].join('\n'),
     );
-    const run = await runCliScript('src/cli/import-command.ts', ['generic', dir], { env, timeoutMs: 120_000 });
+    const run = await runCliScript(builtEntry('src/cli/import-command.ts'), ['generic', dir], { env, timeoutMs: 120_000 });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^2 purchases newer than the active model's data now count in its live recommendations$/m);
     expect((await store.getUserEvents('c1')).map((e) => e.itemId)).toEqual(['i1', 'i2']);
     expect(await store.getUserEvents('c2')).toEqual([]);
     // Imported again: nothing new, nothing appended twice.
-    const again = await runCliScript('src/cli/import-command.ts', ['generic', dir], { env, timeoutMs: 120_000 });
+    const again = await runCliScript(builtEntry('src/cli/import-command.ts'), ['generic', dir], { env, timeoutMs: 120_000 });
     expect(again.stdout).not.toMatch(/live recommendations/);
     expect((await store.getUserEvents('c1')).map((e) => e.itemId)).toEqual(['i1', 'i2']);
   }, 240_000);
