@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/private-servers.js';
+import { nodeArgs } from '../helpers/built-entry.js';
 
 /**
  * A rolling restart behind a load balancer that polls readiness: SIGTERM closed the listener at once, so
@@ -23,7 +24,7 @@ describe('npm start stopped with SHUTDOWN_DELAY_MS', () => {
     const key = 'an-admin-key-for-tests';
     const base = `http://127.0.0.1:${port}`;
     const { DATABASE_URL: _d, REDIS_URL: _r, API_KEYS: _k, ...env } = process.env;
-    server = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    server = spawn(process.execPath, nodeArgs('src/server.ts'), {
       env: { ...env, DATA_DIR: dataDir, PORT: String(port), SAMPLE_DATA: 'false', LOG_LEVEL: 'silent', API_KEYS: `admin:${key}`, SHUTDOWN_DELAY_MS: '5000' },
       stdio: 'ignore',
     });
