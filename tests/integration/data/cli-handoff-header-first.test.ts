@@ -13,6 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { announceServerUrl, lockDataDir } from '../../../src/data/data-dir-lock.js';
 import { runCliScript } from '../../helpers/cli-process.js';
+import { builtEntry } from '../../helpers/built-entry.js';
 
 describe('npm run import handing a file with the wrong header to a running server that reads only under its roots', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'recsvc-handoff-header-'));
@@ -51,7 +52,7 @@ describe('npm run import handing a file with the wrong header to a running serve
     const orders = path.join(home, 'orders.csv');
     writeFileSync(orders, `order,sku,qty\n${'1,a,2\n'.repeat(100_000)}`);
     const env = { ...process.env, DATABASE_URL: '', REDIS_URL: '', API_KEYS: '', DATA_DIR: dataDir };
-    const run = await runCliScript('src/cli/import-command.ts', ['online-retail', orders], { env, timeoutMs: 120_000 });
+    const run = await runCliScript(builtEntry('src/cli/import-command.ts'), ['online-retail', orders], { env, timeoutMs: 120_000 });
     // Exit 1, as the same refusal without a server (docs/import-formats.md).
     expect(run.code, run.stderr).toBe(1);
     expect(run.stderr).toContain('orders.csv: not an Online Retail file');
