@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, privateServerSupport, startPrivatePostgres, startPrivateRedis, type PrivatePostgres, type PrivateRedis } from '../helpers/private-servers.js';
+import { nodeArgs } from '../helpers/built-entry.js';
 
 /**
  * Stopping `npm start` while a request waits on a Postgres that stopped answering (a paused VM, a dead
@@ -34,7 +35,7 @@ describe.skipIf(!runnable)('npm start stopped while a request waits on a frozen 
     const port = await freePort();
     const key = 'an-admin-key-for-tests';
     const { DATABASE_URL: _d, REDIS_URL: _r, API_KEYS: _k, ...env } = process.env;
-    server = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    server = spawn(process.execPath, nodeArgs('src/server.ts'), {
       env: { ...env, DATABASE_URL: pg.url, REDIS_URL: redis.url, DATA_DIR: dataDir, PORT: String(port), SAMPLE_DATA: 'false', LOG_LEVEL: 'silent', API_KEYS: `admin:${key}` },
       stdio: 'ignore',
     });
