@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/private-servers.js';
+import { nodeArgs } from '../helpers/built-entry.js';
 
 /**
  * JOB_RUNNER=worker leaves every job to `npm run worker` processes, but on embedded data (no DATABASE_URL or
@@ -18,7 +19,7 @@ describe('JOB_RUNNER=worker on embedded data', () => {
   it('When the server starts with JOB_RUNNER=worker and no DATABASE_URL, Then its start is refused naming JOB_RUNNER, not a server whose jobs stay queued for ever', async () => {
     const port = await freePort();
     const { DATABASE_URL: _d, REDIS_URL: _r, API_KEYS: _k, ...env } = process.env;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    const child = spawn(process.execPath, nodeArgs('src/server.ts'), {
       env: { ...env, DATA_DIR: dataDir, PORT: String(port), JOB_RUNNER: 'worker', SAMPLE_DATA: 'false', API_KEYS: 'admin:admin-key-embedded', LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
