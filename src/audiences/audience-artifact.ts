@@ -4,29 +4,44 @@
  * audience of a version reads one artifact instead of every customer's entry (100,000 Redis reads and decodes,
  * then the inversion: 80 s at 100,000 customers, 275 s at 420,000; bench/README.md).
  *
- * Format (recommenders/artifact.ts, algorithm `serving-audience`, layout version 1): customer c of the postings
- * is the training's customer `positions[c]` (its place in the version's user index, serving-artifacts.ts
- * ARTIFACT_USER_IDS), positions ascending, so an id is never stored here and an erasure's blank in the user
- * index ('') names a customer taken out. Arrays: positions, the candidate postings (cand_indptr, cand_users,
- * cand_scores, cand_anchor, cand_source), the buyers (buy_indptr, buy_users) and the customers' columns
- * (orders, last_ts, recent_indptr, recent_items, recent_ts).
+ * Format (recommenders/artifact.ts, algorithm `serving-audience`, layout version 2, stored as
+ * `serving-audience-2`): customer c of the postings is the training's customer `positions[c]` (its place in the
+ * version's user index, serving-artifacts.ts ARTIFACT_USER_IDS), positions ascending, so an id is never stored
+ * here and an erasure's blank in the user index ('') names a customer taken out. Arrays: positions, the
+ * candidate postings (cand_indptr, cand_users, cand_scores: 8 bytes a posting), the buyers (buy_indptr,
+ * buy_users), the customers' columns (orders, last_ts, recent_indptr, recent_items, recent_ts) and `wiped` (1
+ * for a customer an erasure wiped, written last). A candidate's anchor and source (5 more bytes a posting in
+ * layout 1, 88 MB of 241 MB at 100,000 customers) are not stored: only the k members an audience returns need
+ * them, and their entries give them (audience-index.ts explainMember). Layout 1 (`serving-audience`, with
+ * cand_anchor and cand_source, no `wiped`), written by the release before, is still read and erased; it is
+ * under another name so that release, which reads and patches only layout 1, neither fails on this one nor
+ * writes into it (its erasures are finished by the catch-up: audienceRowsLeft).
  *
  * An erasure wipes a customer where their bytes lie (audiencePatchesWithout: their postings become -1, their
- * scores, anchors, sources and columns zeroed), reading the postings of the items their entry lists only; a
+ * scores (anchors, sources) and columns zeroed), reading the postings of the items their entry lists only; a
  * store that cannot patch gets the artifact rewritten whole (audienceArtifactWithout). Pure: no IO.
  */
-import { artifactLayout, decodeArtifact, encodeArtifact, type ArrayPlace, type ArtifactPatch, type ArtifactRangeReader, type TypedArray } from '../recommenders/artifact.js';
+import { ArtifactFormatError, artifactLayout, decodeArtifact, encodeArtifact, type ArrayPlace, type ArtifactPatch, type ArtifactRangeReader, type TypedArray } from '../recommenders/artifact.js';
 import { decodeUserEntry } from '../serving/user-entry.js';
 import { buildPostings, NO_SOURCE, packEntries, postingsWithout, type AudiencePostings, type PackedEntries } from './audience-index.js';
 
-export const AUDIENCE_ARTIFACT = 'serving-audience';
-const FORMAT = { algorithm: AUDIENCE_ARTIFACT, version: 1 };
+/** The stored postings' artifact (layout 2). */
+export const AUDIENCE_ARTIFACT = 'serving-audience-2';
+/** Layout 1's, written by the release before: still read and erased, never written. */
+export const AUDIENCE_ARTIFACT_V1 = 'serving-audience';
+/** Both, newest first: what a reader tries, and what an erasure scrubs. */
+export const AUDIENCE_ARTIFACTS = [AUDIENCE_ARTIFACT, AUDIENCE_ARTIFACT_V1] as const;
+const ALGORITHM = 'serving-audience';
+const FORMAT = { algorithm: ALGORITHM, version: 2 };
+const LAYOUTS = new Set([1, 2]);
 
 export interface StoredAudience {
   /** The training's customer (user index position) of each customer of the postings, ascending. */
   positions: Int32Array;
   postings: AudiencePostings;
   itemCount: number;
+  /** 1 for a customer an erasure wiped (layout 2; undefined in layout 1). */
+  wiped?: Uint8Array;
 }
 
 /** Chunks of packed customers (packEntries), each with the training positions of its customers, in any order. */
@@ -53,15 +68,14 @@ export function audienceArtifactOf(chunks: PositionedChunk[], itemCount: number)
   return encodeAudienceArtifact({ positions, postings, itemCount });
 }
 
-export function encodeAudienceArtifact({ positions, postings, itemCount }: StoredAudience): Uint8Array {
+/** Layout 2 (anchors and sources left out whatever the postings hold); `wiped` all 0 when not given. */
+export function encodeAudienceArtifact({ positions, postings, itemCount, wiped }: StoredAudience): Uint8Array {
   const { candidates: c, buyers: b, customers: u } = postings;
   return encodeArtifact({ ...FORMAT, meta: { itemCount, customers: positions.length } }, {
     positions,
     cand_indptr: c.indptr,
     cand_users: c.users,
     cand_scores: c.scores,
-    cand_anchor: c.anchor,
-    cand_source: c.source,
     buy_indptr: b.indptr,
     buy_users: b.users,
     orders: u.orders,
@@ -69,22 +83,39 @@ export function encodeAudienceArtifact({ positions, postings, itemCount }: Store
     recent_indptr: u.recent.indptr,
     recent_items: u.recent.items,
     recent_ts: u.recent.ts,
+    wiped: wiped ?? new Uint8Array(positions.length),
+  });
+}
+
+/** Layout 1 as the release before wrote it (tests of the reading and erasing of its versions). */
+export function encodeAudienceArtifactV1({ positions, postings, itemCount }: StoredAudience): Uint8Array {
+  const { candidates: c, buyers: b, customers: u } = postings;
+  if (!c.anchor || !c.source) throw new Error('audience artifact layout 1: the postings have no anchors and sources');
+  return encodeArtifact({ algorithm: ALGORITHM, version: 1, meta: { itemCount, customers: positions.length } }, {
+    positions, cand_indptr: c.indptr, cand_users: c.users, cand_scores: c.scores, cand_anchor: c.anchor, cand_source: c.source,
+    buy_indptr: b.indptr, buy_users: b.users, orders: u.orders, last_ts: u.lastTs,
+    recent_indptr: u.recent.indptr, recent_items: u.recent.items, recent_ts: u.recent.ts,
   });
 }
 
 /**
- * Decodes the artifact (ArtifactFormatError for another format or layout: the caller builds the index the old
- * way). `share`: the arrays are views of `bytes` (a store read the caller owns), no copy.
+ * Decodes the artifact, layout 2 or 1 (ArtifactFormatError for another format or layout: the caller builds the
+ * index the old way). `share`: the arrays are views of `bytes` (a store read the caller owns), no copy.
  */
 export function decodeAudienceArtifact(bytes: Uint8Array, opts: { share?: boolean } = {}): StoredAudience {
-  const { header, arrays: a } = decodeArtifact(bytes, FORMAT, opts);
+  const { header, arrays: a } = decodeArtifact(bytes, undefined, opts);
+  if (header.algorithm !== ALGORITHM || !LAYOUTS.has(header.version)) {
+    throw new ArtifactFormatError(`expected ${ALGORITHM} v1 or v2, got ${header.algorithm} v${header.version}`);
+  }
   const itemCount = Number((header.meta as { itemCount?: unknown } | undefined)?.itemCount);
   const get = <T extends TypedArray>(name: string) => a[name] as T;
+  const anchor = header.version === 1 ? { anchor: get<Int32Array>('cand_anchor'), source: get<Uint8Array>('cand_source') } : {};
   return {
     positions: get<Int32Array>('positions'),
     itemCount,
+    ...(header.version === 1 ? {} : { wiped: get<Uint8Array>('wiped') }),
     postings: {
-      candidates: { indptr: get('cand_indptr'), users: get('cand_users'), scores: get('cand_scores'), anchor: get('cand_anchor'), source: get('cand_source') },
+      candidates: { indptr: get('cand_indptr'), users: get('cand_users'), scores: get('cand_scores'), ...anchor },
       buyers: { indptr: get('buy_indptr'), users: get('buy_users') },
       customers: { orders: get('orders'), lastTs: get('last_ts'), recent: { indptr: get('recent_indptr'), items: get('recent_items'), ts: get('recent_ts') } },
     },
@@ -112,9 +143,11 @@ export function audienceArtifactWithout(bytes: Uint8Array, rows: Iterable<number
     const c = customerAt(stored.positions, row);
     if (c < 0) continue;
     postingsWithout(stored.postings, c);
+    if (stored.wiped) stored.wiped[c] = 1;
     changed = true;
   }
-  return changed ? encodeAudienceArtifact(stored) : null;
+  if (!changed) return null;
+  return stored.wiped ? encodeAudienceArtifact(stored) : encodeAudienceArtifactV1(stored);
 }
 
 /** What an erasure knows of the customers' lists: their entries' candidates and purchases (the entries it found). */
@@ -146,7 +179,7 @@ async function together<T, R>(xs: readonly T[], read: (x: T) => Promise<R>): Pro
 export async function audiencePatchesWithout(read: ArtifactRangeReader, rows: readonly number[], lists: readonly ErasedLists[]): Promise<ArtifactPatch[] | null> {
   const layout = await artifactLayout(read);
   if (!layout) return [];
-  if (layout.header.algorithm !== FORMAT.algorithm || layout.header.version !== FORMAT.version) return null;
+  if (layout.header.algorithm !== ALGORITHM || !LAYOUTS.has(layout.header.version)) return null;
   const place = (name: string) => layout.arrays.get(name)!;
   const readInt32 = async (at: ArrayPlace, from: number, to: number) => {
     const bytes = await read(at.offset + from * 4, at.offset + to * 4);
@@ -187,9 +220,10 @@ export async function audiencePatchesWithout(read: ArtifactRangeReader, rows: re
   };
   await wipe('cand_indptr', 'cand_users', lists.flatMap((l) => [...l.candidates]), [
     { name: 'cand_scores', bytes: new Uint8Array(4) },
+    // Layout 1's.
     { name: 'cand_anchor', bytes: i32(-1) },
     { name: 'cand_source', bytes: Uint8Array.of(NO_SOURCE) },
-  ]);
+  ].filter((col) => layout.arrays.has(col.name)));
   await wipe('buy_indptr', 'buy_users', lists.flatMap((l) => [...l.purchased]), []);
   const customers = [...found];
   const recent = await together(customers, (c) => readInt32(place('recent_indptr'), c, c + 2));
@@ -202,6 +236,8 @@ export async function audiencePatchesWithout(read: ArtifactRangeReader, rows: re
       patches.push({ offset: place('recent_ts').offset + from * 8, bytes: new Uint8Array((to - from) * 8) });
     }
   });
+  // Last (layout 2): a customer marked wiped has nothing left, so the catch-up (audienceRowsLeft) skips them.
+  if (layout.arrays.has('wiped')) for (const c of customers) patches.push({ offset: place('wiped').offset + c, bytes: Uint8Array.of(1) });
   return patches;
 }
 

@@ -36,6 +36,11 @@ export interface AudienceMember {
   target: number;
   /** For `candidate` members: the source that put the target on their list (its dominant source). */
   source?: string;
+  /**
+   * A `candidate` member of an index whose postings carry no anchors and sources (the stored postings,
+   * audience-artifact.ts): `anchor` and `source` are to be read from the customer's entry (explainMember).
+   */
+  unexplained?: true;
 }
 
 export interface AudienceQuery {
@@ -66,8 +71,12 @@ export interface CandidatePostings {
   indptr: Int32Array;
   users: Int32Array;
   scores: Float32Array;
-  anchor: Int32Array;
-  source: Uint8Array;
+  /**
+   * Absent in the stored postings (audience-artifact.ts): 5 of a posting's 13 bytes, needed only for the k
+   * members an audience returns, whose entries give them (explainMember).
+   */
+  anchor?: Int32Array;
+  source?: Uint8Array;
 }
 
 /** What ranking reads of each customer besides the postings: their orders, and their latest purchases with times. */
@@ -94,6 +103,44 @@ export interface AudienceIndex {
   hybridSources: readonly string[];
   /** 1 for a customer taken out since it was built (withoutUser): in no audience, nothing of them kept. */
   gone: Uint8Array;
+  /** Where each customer's postings are, built by the first erasure (withoutUser), undefined before. */
+  own?: CustomerPostings;
+}
+
+/**
+ * Each customer's places in the postings: candidate postings cand[indptr[u] .. indptr[u+1]) and buyer postings
+ * buy[buyIndptr[u] .. buyIndptr[u+1]). 4 bytes a posting, built once per index by its first erasure (one pass to
+ * count, one to fill), so each erasure after it touches only the customer's own postings instead of scanning all
+ * of them (17.6 million at 100,000 customers: 45 ms of the serving thread per erasure; bench/README.md).
+ */
+export interface CustomerPostings {
+  indptr: Int32Array;
+  cand: Int32Array;
+  buyIndptr: Int32Array;
+  buy: Int32Array;
+}
+
+function placesOf(users: Int32Array, customers: number): { indptr: Int32Array; at: Int32Array } {
+  const indptr = new Int32Array(customers + 1);
+  for (let p = 0; p < users.length; p++) {
+    const u = users[p];
+    if (u >= 0 && u < customers) indptr[u + 1]++;
+  }
+  for (let u = 0; u < customers; u++) indptr[u + 1] += indptr[u];
+  const fill = indptr.slice(0, customers);
+  const at = new Int32Array(indptr[customers]);
+  for (let p = 0; p < users.length; p++) {
+    const u = users[p];
+    if (u >= 0 && u < customers) at[fill[u]++] = p;
+  }
+  return { indptr, at };
+}
+
+/** The index's customers' places in its postings (CustomerPostings). */
+export function customerPostingsOf(postings: AudiencePostings, customers: number): CustomerPostings {
+  const cand = placesOf(postings.candidates.users, customers);
+  const buy = placesOf(postings.buyers.users, customers);
+  return { indptr: cand.indptr, cand: cand.at, buyIndptr: buy.indptr, buy: buy.at };
 }
 
 /**
@@ -121,7 +168,7 @@ export interface PackedEntries {
 export type AudiencePostings = Pick<AudienceIndex, 'candidates' | 'buyers' | 'customers'>;
 
 /** The source a candidate is named by: its dominant source when the version has it, else the first of its mask. */
-function sourceOf(dominant: number, mask: number, sourceCount: number): number {
+export function sourceOf(dominant: number, mask: number, sourceCount: number): number {
   if (dominant < sourceCount) return dominant;
   for (let k = 0; k < sourceCount; k++) if (mask & (1 << k)) return k;
   return NO_SOURCE;
@@ -229,7 +276,7 @@ export function buildPostings(chunks: readonly PackedEntries[], itemCount: numbe
 /** The buffers of postings' arrays (distinct), to transfer them to another thread. */
 export function postingsBuffers(p: AudiencePostings): ArrayBuffer[] {
   const { candidates: c, buyers: b, customers: u } = p;
-  const arrays = [c.indptr, c.users, c.scores, c.anchor, c.source, b.indptr, b.users, u.orders, u.lastTs, u.recent.indptr, u.recent.items, u.recent.ts];
+  const arrays = [c.indptr, c.users, c.scores, ...(c.anchor ? [c.anchor] : []), ...(c.source ? [c.source] : []), b.indptr, b.users, u.orders, u.lastTs, u.recent.indptr, u.recent.items, u.recent.ts];
   return [...new Set(arrays.map((a) => a.buffer as ArrayBuffer))];
 }
 
@@ -262,19 +309,24 @@ export function audienceIndexOf(input: AudienceIndexInput, postings: AudiencePos
  * Takes customer u out of the postings in place: their candidate postings and purchases become -1 (scores,
  * anchors and sources zeroed), their orders, last purchase and latest purchases zeroed. What an erasure does
  * to an index in memory (withoutUser) and to the stored artifact when it is rewritten whole
- * (audience-artifact.ts). A scan of the postings (17.6 million at 100,000 customers): the index keeps no
- * customer's own list, which would double it.
+ * (audience-artifact.ts). With `own` (an index's, built by its first erasure) only the customer's postings are
+ * touched; without, a scan of the postings (17.6 million at 100,000 customers).
  */
-export function postingsWithout(postings: AudiencePostings, u: number): void {
+export function postingsWithout(postings: AudiencePostings, u: number, own?: CustomerPostings): void {
   const { candidates: cand, buyers, customers } = postings;
-  for (let p = 0; p < cand.users.length; p++) {
-    if (cand.users[p] !== u) continue;
+  const wipe = (p: number) => {
     cand.users[p] = -1;
     cand.scores[p] = 0;
-    cand.anchor[p] = -1;
-    cand.source[p] = NO_SOURCE;
+    if (cand.anchor) cand.anchor[p] = -1;
+    if (cand.source) cand.source[p] = NO_SOURCE;
+  };
+  if (own && u >= 0 && u + 1 < own.indptr.length) {
+    for (let k = own.indptr[u]; k < own.indptr[u + 1]; k++) wipe(own.cand[k]);
+    for (let k = own.buyIndptr[u]; k < own.buyIndptr[u + 1]; k++) buyers.users[own.buy[k]] = -1;
+  } else {
+    for (let p = 0; p < cand.users.length; p++) if (cand.users[p] === u) wipe(p);
+    for (let p = 0; p < buyers.users.length; p++) if (buyers.users[p] === u) buyers.users[p] = -1;
   }
-  for (let p = 0; p < buyers.users.length; p++) if (buyers.users[p] === u) buyers.users[p] = -1;
   if (u < 0 || u >= customers.orders.length) return;
   customers.orders[u] = 0;
   customers.lastTs[u] = 0;
@@ -285,12 +337,15 @@ export function postingsWithout(postings: AudiencePostings, u: number): void {
 
 /**
  * Takes customer u out of the index in place (an erasure): in no audience from now on, their id dropped and
- * their postings and columns wiped (postingsWithout), so the process keeps nothing of them.
+ * their postings and columns wiped (postingsWithout), so the process keeps nothing of them. The first erasure
+ * of an index builds where each customer's postings are (CustomerPostings: two passes over the postings, 4
+ * bytes a posting kept), so the erasures after it touch only their customer's postings.
  */
 export function withoutUser(index: AudienceIndex, u: number): void {
   if (!(u >= 0 && u < index.userIds.length) || index.gone[u] === 1) return;
   index.gone[u] = 1;
-  postingsWithout(index, u);
+  index.own ??= customerPostingsOf(index, index.userIds.length);
+  postingsWithout(index, u, index.own);
   (index.userIds as string[])[u] = '';
 }
 
@@ -336,9 +391,12 @@ export function rankAudience(index: AudienceIndex, q: AudienceQuery): AudienceMe
       if (s <= m.best) continue;
       m.best = s;
       m.target = t;
-      // The source that put the target on the customer's list, and the purchase it relates it to (if any).
-      m.anchor = candidates.anchor[p];
-      m.source = index.hybridSources[candidates.source[p]];
+      // The source that put the target on the customer's list, and the purchase it relates it to (if any):
+      // from the customer's entry afterwards when the postings do not carry them (explainMember).
+      if (candidates.anchor && candidates.source) {
+        m.anchor = candidates.anchor[p];
+        m.source = index.hybridSources[candidates.source[p]];
+      } else m.unexplained = true;
     }
   }
   const top = new TopKHeap(q.k);
@@ -387,4 +445,27 @@ export function rankAudience(index: AudienceIndex, q: AudienceQuery): AudienceMe
     out.push({ user: t.item, score: t.score * scale, tier: 'related', anchor: r.anchor, target: r.target });
   }
   return out;
+}
+
+/**
+ * The anchor and source of a `candidate` member ranked without them (unexplained), from the customer's entry:
+ * those of the posting rankAudience took for its target, the first of the entry's candidates of that item with
+ * the highest score (as a float32, as the postings hold it): the postings of an item list a customer's
+ * candidates in the entry's order, and the ranking keeps the first of equal scores. The member as it was
+ * when it needs nothing, or the entry does not list its target.
+ */
+export function explainMember(m: AudienceMember, entry: UserEntry, hybridSources: readonly string[]): AudienceMember {
+  if (!m.unexplained) return m;
+  const { unexplained: _u, ...rest } = m;
+  const h = entry.hybrid;
+  let at = -1;
+  let best = -Infinity;
+  for (let k = 0; k < h.items.length; k++) {
+    if (h.items[k] !== m.target) continue;
+    const s = Math.fround(h.scores[k]);
+    if (s > best) [best, at] = [s, k];
+  }
+  if (at < 0) return rest;
+  const source = sourceOf(h.dominant[at] ?? NO_SOURCE, h.sourceMask[at] ?? 0, hybridSources.length);
+  return { ...rest, anchor: h.because[at] ?? -1, source: hybridSources[source] };
 }

@@ -15,8 +15,8 @@ import { familySource, type ServingModel } from '../serving/serving-model.js';
 import { decodeUserEntry, USERS_TABLE, type UserEntry } from '../serving/user-entry.js';
 import type { ModelStore } from '../store/model-store.js';
 import { ArtifactFormatError } from '../recommenders/artifact.js';
-import { AUDIENCE_ARTIFACT, decodeAudienceArtifact, type StoredAudience } from './audience-artifact.js';
-import { audienceIndexOf, packEntries, rankAudience, RELATED_FAMILIES, withoutUser, type AudienceIndex, type AudienceMember, type PackedEntries } from './audience-index.js';
+import { AUDIENCE_ARTIFACTS, decodeAudienceArtifact, type StoredAudience } from './audience-artifact.js';
+import { audienceIndexOf, explainMember, packEntries, rankAudience, RELATED_FAMILIES, withoutUser, type AudienceIndex, type AudienceMember, type PackedEntries } from './audience-index.js';
 import { buildPostingsHere, type PostingsBuilder } from './audience-index-build.js';
 
 /**
@@ -86,8 +86,12 @@ export async function loadAudienceIndex(
   const { version } = model.meta;
   const bytes = await store.getArtifact(version, ARTIFACT_USER_IDS);
   const all = bytes ? decodeUserIdsArtifact(bytes) : [];
-  const storedBytes = await store.getArtifact(version, AUDIENCE_ARTIFACT);
-  const stored = storedBytes && storedOf(storedBytes, model);
+  let stored: StoredAudience | null = null;
+  for (const name of AUDIENCE_ARTIFACTS) {
+    const storedBytes = await store.getArtifact(version, name);
+    stored = storedBytes && storedOf(storedBytes, model);
+    if (stored) break;
+  }
   const stillListed = async () => {
     if (store.listVersions && !(await store.listVersions()).some((v) => v.version === version)) {
       throw new AppError('DEPENDENCY_UNAVAILABLE', `model version ${version} is no longer in the model store (a newer training deleted it, or the store lost it) while its customers were read: ask again`);
@@ -179,6 +183,36 @@ async function buildFromEntries(
   await stillListed();
   const postings = await build(chunks, model.items.ids.length);
   return { index: audienceIndexOf(indexInput(model, userIds), postings), positions };
+}
+
+/**
+ * The members with their anchors and sources: those ranked from postings without them (the stored ones) get
+ * them from their entries, one batched read per READ_BATCH of them (an audience of 100: 100 entries, where the
+ * postings' anchors and sources were 88 MB per version at 100,000 customers). A member erased since the ranking
+ * (no entry, taken out of the index) is left out; an entry missing otherwise means the store lost or deleted the
+ * version meanwhile: 503, ask again.
+ */
+export async function explainedMembers(
+  store: Pick<ModelStore, 'getEntries'>,
+  version: string,
+  index: AudienceIndex,
+  members: readonly AudienceMember[],
+): Promise<AudienceMember[]> {
+  const asked = members.filter((m) => m.unexplained);
+  if (asked.length === 0) return [...members];
+  const entries = new Map<number, UserEntry | null>();
+  for (let from = 0; from < asked.length; from += READ_BATCH) {
+    const part = asked.slice(from, from + READ_BATCH);
+    const rows = await store.getEntries(version, USERS_TABLE, part.map((m) => index.userIds[m.user]));
+    part.forEach((m, k) => entries.set(m.user, rows[k] ? decodeUserEntry(rows[k]) : null));
+  }
+  return members.flatMap((m) => {
+    if (!m.unexplained) return [m];
+    if (index.gone[m.user] === 1) return [];
+    const entry = entries.get(m.user);
+    if (!entry) throw new AppError('DEPENDENCY_UNAVAILABLE', `model version ${version} no longer holds the entry of an audience member (the store lost it, or a newer training deleted the version): ask again`);
+    return [explainMember(m, entry, index.hybridSources)];
+  });
 }
 
 /** The version's sources of RELATED_FAMILIES: the recipe may name them otherwise than their families. */
@@ -288,13 +322,14 @@ export function createAudienceService(deps: {
       // Recent buyers by their purchases in Postgres when it can be read: entries date only a customer's
       // latest distinct purchases, and know nothing bought since training.
       const recent = since !== null && deps.recentBuyers ? positionsOf(positions, await deps.recentBuyers(targets.map((t) => model.items.ids[t]), since)) : null;
-      const members = rankAudience(index, {
+      const ranked = rankAudience(index, {
         targets,
         k: q.k,
         gamma: deps.gamma ?? AUDIENCE_GAMMA,
         excludeBuyersSince: recent ? null : since,
         allow: recent ? (u) => !recent.has(u) && (filter === undefined || filter(u)) : filter,
       });
+      const members = await explainedMembers(deps.store, model.meta.version, index, ranked);
       return {
         modelVersion: model.meta.version,
         itemIds: targets.map((t) => model.items.ids[t]),

@@ -1,5 +1,5 @@
 import { AppError } from '../errors.js';
-import { AUDIENCE_ARTIFACT, audiencePatchesWithout } from '../audiences/audience-artifact.js';
+import { AUDIENCE_ARTIFACTS, audiencePatchesWithout } from '../audiences/audience-artifact.js';
 import { decodeUserEntry, USERS_TABLE } from '../serving/user-entry.js';
 import type { Db } from '../data/db.js';
 import type { ErasureRepository } from '../data/erasure-repository.js';
@@ -108,10 +108,13 @@ async function profilesWithout(store: ModelStore, redaction: RedactionRunner, ve
 async function audienceWithout(store: ModelStore, redaction: RedactionRunner, version: string, userIds: readonly string[], rows: readonly number[]): Promise<void> {
   const found = (await store.getEntries(version, USERS_TABLE, [...userIds])).flatMap((b) => (b ? [decodeUserEntry(b)] : []));
   const lists = found.map((e) => ({ candidates: e.hybrid.items, purchased: e.purchased }));
-  if (await patchedInPlace(store, version, AUDIENCE_ARTIFACT, (read) => audiencePatchesWithout(read, rows, lists))) return;
-  const bytes = await store.getArtifact(version, AUDIENCE_ARTIFACT);
-  const redacted = bytes && (await redaction.run({ kind: 'audience', bytes, rows })).bytes;
-  if (redacted) await store.redactArtifact(version, AUDIENCE_ARTIFACT, redacted);
+  // Layout 2's artifact, and layout 1's of a version the release before trained.
+  for (const name of AUDIENCE_ARTIFACTS) {
+    if (await patchedInPlace(store, version, name, (read) => audiencePatchesWithout(read, rows, lists))) continue;
+    const bytes = await store.getArtifact(version, name);
+    const redacted = bytes && (await redaction.run({ kind: 'audience', bytes, rows })).bytes;
+    if (redacted) await store.redactArtifact(version, name, redacted);
+  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import { AUDIENCE_ARTIFACT } from '../audiences/audience-artifact.js';
+import { AUDIENCE_ARTIFACT, AUDIENCE_ARTIFACT_V1 } from '../audiences/audience-artifact.js';
 import type { ModelMeta, ModelStore } from '../store/model-store.js';
 
 /**
@@ -9,7 +9,7 @@ import type { ModelMeta, ModelStore } from '../store/model-store.js';
  * of RETRAIN_ON_LOST_MODEL, a rollback's CONFLICT, the check of a training's write). Present, they are
  * checked as any other artifact.
  */
-export const OPTIONAL_ARTIFACTS: ReadonlySet<string> = new Set([AUDIENCE_ARTIFACT]);
+export const OPTIONAL_ARTIFACTS: ReadonlySet<string> = new Set([AUDIENCE_ARTIFACT, AUDIENCE_ARTIFACT_V1]);
 
 /** Everything stored under one model version before it is published. */
 export interface ModelContents {

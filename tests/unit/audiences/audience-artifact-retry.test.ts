@@ -46,7 +46,7 @@ describe('an erasure of the audience postings cut short and asked for again', ()
     const { candidates } = decodeAudienceArtifact(after).postings;
     const left: number[] = [];
     candidates.users.forEach((u, p) => {
-      if (u === -1 && (candidates.scores[p] !== 0 || candidates.anchor[p] !== -1 || candidates.source[p] !== NO_SOURCE)) left.push(p);
+      if (u === -1 && (candidates.scores[p] !== 0 || (candidates.anchor && candidates.anchor[p] !== -1) || (candidates.source && candidates.source[p] !== NO_SOURCE))) left.push(p);
     });
     expect(left).toEqual([]);
     expect(Buffer.from(after).equals(Buffer.from(audienceArtifactWithout(original, [row])!))).toBe(true);

@@ -48,4 +48,34 @@ describe('a customer taken out of an audience index', () => {
     const after = rankAudience(b.index, { targets: [target], k: 24, gamma: 0, excludeBuyersSince: null }).map((m) => b.index.userIds[m.user]);
     expect(after).toEqual(before.filter((id) => id !== gone));
   });
+
+  it('When customers are erased one after another, Then each erasure after the first reads only that customer\'s postings, not every posting of the index', () => {
+    const { model, index } = fresh();
+    const members = [...new Set(model.items.ids.flatMap((_, t) => rankAudience(index, { targets: [t], k: 24, gamma: 0, excludeBuyersSince: null }).map((m) => m.user)))];
+    expect(members.length).toBeGreaterThan(2);
+    withoutUser(index, members[0]);
+    // The postings' reads counted from here (each index read of the two arrays of customer numbers).
+    let reads = 0;
+    const counted = (users: Int32Array) =>
+      new Proxy(users, {
+        get(target, key) {
+          if (typeof key === 'string' && /^\d+$/.test(key)) reads++;
+          const v = Reflect.get(target, key, target);
+          return typeof v === 'function' ? v.bind(target) : v;
+        },
+        set(target, key, value) {
+          return Reflect.set(target, key, value, target);
+        },
+      });
+    const u = members[1];
+    const own = [...index.candidates.users].filter((v) => v === u).length + [...index.buyers.users].filter((v) => v === u).length;
+    expect(own).toBeGreaterThan(0);
+    const total = index.candidates.users.length + index.buyers.users.length;
+    expect(total).toBeGreaterThan(4 * own);
+    index.candidates.users = counted(index.candidates.users);
+    index.buyers.users = counted(index.buyers.users);
+    withoutUser(index, u);
+    expect(reads).toBeLessThanOrEqual(own);
+    expect([...index.candidates.users].includes(u) || [...index.buyers.users].includes(u)).toBe(false);
+  });
 });

@@ -83,7 +83,7 @@ describe('audiences from the models\' scores on two disjoint groups', () => {
         if (e.purchased.includes(i)) buyers.push(u);
       });
       const { indptr, users, anchor, scores } = postings.candidates;
-      const got = [...users.subarray(indptr[i], indptr[i + 1])].map((u, p) => [u, scores[indptr[i] + p], anchor[indptr[i] + p]]);
+      const got = [...users.subarray(indptr[i], indptr[i + 1])].map((u, p) => [u, scores[indptr[i] + p], anchor![indptr[i] + p]]);
       expect(got).toEqual(holders);
       expect([...postings.buyers.users.subarray(postings.buyers.indptr[i], postings.buyers.indptr[i + 1])]).toEqual(buyers);
     }
