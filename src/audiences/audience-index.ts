@@ -103,15 +103,16 @@ export interface AudienceIndex {
   hybridSources: readonly string[];
   /** 1 for a customer taken out since it was built (withoutUser): in no audience, nothing of them kept. */
   gone: Uint8Array;
-  /** Where each customer's postings are, built by the first erasure (withoutUser), undefined before. */
+  /** Where each customer's postings are (for withoutUser): built after the index's first erasure, undefined before. */
   own?: CustomerPostings;
 }
 
 /**
  * Each customer's places in the postings: candidate postings cand[indptr[u] .. indptr[u+1]) and buyer postings
- * buy[buyIndptr[u] .. buyIndptr[u+1]). 4 bytes a posting, built once per index by its first erasure (one pass to
- * count, one to fill), so each erasure after it touches only the customer's own postings instead of scanning all
- * of them (17.6 million at 100,000 customers: 45 ms of the serving thread per erasure; bench/README.md).
+ * buy[buyIndptr[u] .. buyIndptr[u+1]). 4 bytes a posting (73.5 MB at 100,000 customers), built once per index
+ * after its first erasure (one pass to count, one to fill: buildCustomerPostings), so each erasure after it touches
+ * only the customer's own postings instead of scanning all of them (18.2 million at 100,000 customers: 39 ms of
+ * the serving thread per erasure on a loaded machine; bench/README.md).
  */
 export interface CustomerPostings {
   indptr: Int32Array;
@@ -120,27 +121,47 @@ export interface CustomerPostings {
   buy: Int32Array;
 }
 
-function placesOf(users: Int32Array, customers: number): { indptr: Int32Array; at: Int32Array } {
+/** Postings counted or filled between two yields of buildCustomerPostings. */
+export const PLACES_STRETCH = 1 << 18;
+
+function* placesOf(users: Int32Array, customers: number, stretch: number): Generator<void, { indptr: Int32Array; at: Int32Array }> {
   const indptr = new Int32Array(customers + 1);
   for (let p = 0; p < users.length; p++) {
     const u = users[p];
     if (u >= 0 && u < customers) indptr[u + 1]++;
+    if (p % stretch === stretch - 1) yield;
   }
   for (let u = 0; u < customers; u++) indptr[u + 1] += indptr[u];
   const fill = indptr.slice(0, customers);
   const at = new Int32Array(indptr[customers]);
+  // A customer taken out between the two passes (a scan made their postings -1) leaves slots of theirs unfilled:
+  // theirs only, and a customer is taken out once.
   for (let p = 0; p < users.length; p++) {
     const u = users[p];
     if (u >= 0 && u < customers) at[fill[u]++] = p;
+    if (p % stretch === stretch - 1) yield;
   }
   return { indptr, at };
 }
 
-/** The index's customers' places in its postings (CustomerPostings). */
-export function customerPostingsOf(postings: AudiencePostings, customers: number): CustomerPostings {
-  const cand = placesOf(postings.candidates.users, customers);
-  const buy = placesOf(postings.buyers.users, customers);
+/**
+ * The index's customers' places in its postings (CustomerPostings), a stretch of postings between yields: at
+ * 100,000 customers the two passes took 1.5 s of CPU on a loaded machine (the fill writes all over 73 MB), too
+ * long for the serving thread in one piece (audience-service.ts runs it a stretch per turn of the event loop).
+ */
+export function* buildCustomerPostings(postings: AudiencePostings, customers: number, stretch = PLACES_STRETCH): Generator<void, CustomerPostings> {
+  const cand = yield* placesOf(postings.candidates.users, customers, stretch);
+  const buy = yield* placesOf(postings.buyers.users, customers, stretch);
   return { indptr: cand.indptr, cand: cand.at, buyIndptr: buy.indptr, buy: buy.at };
+}
+
+/** buildCustomerPostings in one piece. */
+export function customerPostingsOf(postings: AudiencePostings, customers: number): CustomerPostings {
+  const build = buildCustomerPostings(postings, customers, Number.MAX_SAFE_INTEGER);
+  for (;;) {
+    const step = build.next();
+    if (step.done) return step.value;
+  }
 }
 
 /**
@@ -337,14 +358,13 @@ export function postingsWithout(postings: AudiencePostings, u: number, own?: Cus
 
 /**
  * Takes customer u out of the index in place (an erasure): in no audience from now on, their id dropped and
- * their postings and columns wiped (postingsWithout), so the process keeps nothing of them. The first erasure
- * of an index builds where each customer's postings are (CustomerPostings: two passes over the postings, 4
- * bytes a posting kept), so the erasures after it touch only their customer's postings.
+ * their postings and columns wiped (postingsWithout), so the process keeps nothing of them: only their own
+ * postings once the index has its customers' places (`own`, which the service builds after an index's first
+ * erasure), else by a scan of every posting.
  */
 export function withoutUser(index: AudienceIndex, u: number): void {
   if (!(u >= 0 && u < index.userIds.length) || index.gone[u] === 1) return;
   index.gone[u] = 1;
-  index.own ??= customerPostingsOf(index, index.userIds.length);
   postingsWithout(index, u, index.own);
   (index.userIds as string[])[u] = '';
 }

@@ -16,7 +16,7 @@ import { decodeUserEntry, USERS_TABLE, type UserEntry } from '../serving/user-en
 import type { ModelStore } from '../store/model-store.js';
 import { ArtifactFormatError } from '../recommenders/artifact.js';
 import { AUDIENCE_ARTIFACTS, decodeAudienceArtifact, type StoredAudience } from './audience-artifact.js';
-import { audienceIndexOf, explainMember, packEntries, rankAudience, RELATED_FAMILIES, withoutUser, type AudienceIndex, type AudienceMember, type PackedEntries } from './audience-index.js';
+import { audienceIndexOf, buildCustomerPostings, explainMember, packEntries, rankAudience, RELATED_FAMILIES, withoutUser, type AudienceIndex, type AudienceMember, type PackedEntries } from './audience-index.js';
 import { buildPostingsHere, type PostingsBuilder } from './audience-index-build.js';
 
 /**
@@ -252,12 +252,35 @@ export function createAudienceService(deps: {
    */
   const erasedWhileLoading = new Set<Set<string>>();
 
+  /** The indexes whose customers' places are being built (audience-index.ts buildCustomerPostings). */
+  const placing = new WeakSet<AudienceIndex>();
+  /**
+   * The customers' places of an index, after its first erasure, a stretch per turn of the event loop: the
+   * erasures meanwhile scan the postings, as every erasure did before; those after touch only their customer's.
+   */
+  const placeCustomers = (index: AudienceIndex) => {
+    if (index.own || placing.has(index)) return;
+    placing.add(index);
+    void (async () => {
+      const build = buildCustomerPostings(index, index.userIds.length);
+      for (;;) {
+        const step = build.next();
+        if (step.done) {
+          index.own = step.value;
+          return;
+        }
+        await turn();
+      }
+    })().finally(() => placing.delete(index));
+  };
+
   /** The customer taken out of one built index (audience-index.ts withoutUser). */
   const forgetIn = (loaded: LoadedAudienceIndex, userId: string) => {
     const at = loaded.positions.get(userId);
     if (at === undefined) return;
     (loaded.positions as Map<string, number>).delete(userId);
     withoutUser(loaded.index, at);
+    placeCustomers(loaded.index);
   };
 
   const indexOf = (model: ServingModel) => {
