@@ -18,10 +18,10 @@
  */
 import { cpus, loadavg } from 'node:os';
 import { performance as perf } from 'node:perf_hooks';
-import { audienceCollector, AUDIENCE_ARTIFACT } from '../src/audiences/audience-artifact.js';
+import { audienceCollector, AUDIENCE_ARTIFACT, AUDIENCE_ARTIFACT_V1, AUDIENCE_ARTIFACTS } from '../src/audiences/audience-artifact.js';
 import { postingsInWorker } from '../src/audiences/audience-index-build.js';
 import { rankAudience } from '../src/audiences/audience-index.js';
-import { loadAudienceIndex } from '../src/audiences/audience-service.js';
+import { explainedMembers, loadAudienceIndex } from '../src/audiences/audience-service.js';
 import { ARTIFACT_USER_IDS, decodeUserIdsArtifact } from '../src/serving/serving-artifacts.js';
 import { loadServingModel } from '../src/serving/serving-model.js';
 import { USERS_TABLE } from '../src/serving/user-entry.js';
@@ -49,8 +49,16 @@ const cpuMs = (from: NodeJS.CpuUsage) => {
 
 console.log(`# first-audience: ${new Date().toISOString()}, ${cpus().length} cores, load average ${load()}`);
 const stored = await store.getArtifact(active.version, AUDIENCE_ARTIFACT);
+const storedV1 = await store.getArtifact(active.version, AUDIENCE_ARTIFACT_V1);
 const ids = decodeUserIdsArtifact((await store.getArtifact(active.version, ARTIFACT_USER_IDS))!);
-console.log(`version ${active.version}: ${model.items.ids.length} items, ${ids.length} customers in the user index; stored postings ${stored ? mb(stored.byteLength) : 'none'}`);
+console.log(`version ${active.version}: ${model.items.ids.length} items, ${ids.length} customers in the user index; stored postings ${stored ? mb(stored.byteLength) : 'none'} (layout 2), ${storedV1 ? mb(storedV1.byteLength) : 'none'} (layout 1)`);
+for (const meta of await store.listVersions()) {
+  if (meta.version === active.version) continue;
+  for (const name of AUDIENCE_ARTIFACTS) {
+    const other = await store.getArtifact(meta.version, name);
+    if (other) console.log(`kept version ${meta.version}: ${name} ${mb(other.byteLength)}`);
+  }
+}
 
 console.log('\n## 1. Building the postings, as a training does');
 if (!SKIP_BUILD) {
@@ -78,7 +86,7 @@ console.log('\n## 2. The first audience index of the version');
 const counting = (hide: boolean) => {
   const c = {
     entriesRead: 0,
-    getArtifact: async (v: string, n: string) => (hide && n === AUDIENCE_ARTIFACT ? null : store.getArtifact(v, n)),
+    getArtifact: async (v: string, n: string) => (hide && (AUDIENCE_ARTIFACTS as readonly string[]).includes(n) ? null : store.getArtifact(v, n)),
     getEntries: (v: string, table: string, keys: string[]) => {
       c.entriesRead += keys.length;
       return store.getEntries(v, table, keys);
@@ -106,14 +114,28 @@ console.log('\n## 3. The same audiences');
   const held = [...Array(model.items.ids.length).keys()].sort((x, y) => (a.candidates.indptr[y + 1] - a.candidates.indptr[y]) - (a.candidates.indptr[x + 1] - a.candidates.indptr[x])).slice(0, ITEMS);
   let equal = 0;
   let members = 0;
+  let anchored = 0;
+  const explainMs: number[] = [];
+  const reads = counting(false);
   for (const t of held) {
     for (const excludeBuyersSince of [null, model.info.now - 90 * 86_400_000]) {
-      const show = (index: typeof a) => JSON.stringify(rankAudience(index, { targets: [t], k: 100, gamma: 0, excludeBuyersSince }).map((m) => [index.userIds[m.user], m.score, m.tier, m.anchor, m.source]));
-      const x = show(a);
-      if (x === show(b)) equal++;
-      members += JSON.parse(x).length;
+      // The members' anchors and sources as the service tells them (from their entries when the postings lack them).
+      const show = async (index: typeof a, timed: boolean) => {
+        const ranked = rankAudience(index, { targets: [t], k: 100, gamma: 0, excludeBuyersSince });
+        const t0 = performance.now();
+        const explained = await explainedMembers(reads, active.version, index, ranked);
+        if (timed) explainMs.push(performance.now() - t0);
+        return JSON.stringify(explained.map((m) => [index.userIds[m.user], m.score, m.tier, m.anchor, m.source, m.target]));
+      };
+      const x = await show(a, true);
+      if (x === (await show(b, false))) equal++;
+      const parsed = JSON.parse(x) as unknown[][];
+      members += parsed.length;
+      anchored += parsed.filter((m) => (m[3] as number) >= 0).length;
     }
   }
-  console.log(`${equal} of ${held.length * 2} audiences equal (${members} members)`);
+  explainMs.sort((p, q) => p - q);
+  console.log(`${equal} of ${held.length * 2} audiences equal (${members} members, ${anchored} with an anchor); the stored postings' members' entries read: ${reads.entriesRead}, ` +
+    `the explanation per audience median ${explainMs[explainMs.length >> 1].toFixed(1)} ms, max ${explainMs[explainMs.length - 1].toFixed(1)} ms wall; load average ${load()}`);
 }
 await store.close();
