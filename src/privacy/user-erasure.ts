@@ -7,7 +7,7 @@ import { LONG_STATEMENT_MS, withQueryTimeout } from '../data/query-timeout.js';
 import type { EventRepository } from '../data/event-repository.js';
 import { profilePatchesWithout } from '../profiles/profile-codec.js';
 import { PROFILES_ARTIFACT } from '../profiles/profiles-artifact.js';
-import type { ArtifactPatch, ArtifactRangeReader } from '../recommenders/artifact.js';
+import { artifactLayout, type ArtifactPatch, type ArtifactRangeReader } from '../recommenders/artifact.js';
 import { recommenderFactory } from '../recommenders/registry.js';
 import { ARTIFACT_USER_IDS } from '../serving/serving-artifacts.js';
 import type { ErasureRecords, ModelMeta, ModelStore } from '../store/model-store.js';
@@ -56,12 +56,17 @@ async function patchedInPlace(
   version: string,
   artifact: string,
   patchesOf: (read: ArtifactRangeReader) => Promise<ArtifactPatch[] | null>,
+  opts: { sameSize?: boolean } = {},
 ): Promise<boolean> {
   if (!store.readArtifactRange || !store.patchArtifact) return false;
   const read: ArtifactRangeReader = store.readArtifactRange.bind(store, version, artifact);
+  // `sameSize`: the patches go only into the artifact as long as it was read (its layout's length, read before them).
+  const size = opts.sameSize ? (await artifactLayout(read).catch(() => null))?.size : undefined;
   const patches = await patchesOf(read);
   if (patches) {
-    if (patches.length > 0) await store.patchArtifact(version, artifact, patches);
+    if (patches.length > 0 && !(await store.patchArtifact(version, artifact, patches, { size })) && (await read(0, 1)) !== null) {
+      throw new AppError('DEPENDENCY_UNAVAILABLE', `the ${artifact} artifact of ${version} was rewritten while an erasure patched it: ask again`);
+    }
     return true;
   }
   return (await read(0, 1)) === null;
@@ -110,7 +115,7 @@ async function audienceWithout(store: ModelStore, redaction: RedactionRunner, ve
   const lists = found.map((e) => ({ candidates: e.hybrid.items, purchased: e.purchased }));
   // Layout 2's artifact, and layout 1's of a version the release before trained.
   for (const name of AUDIENCE_ARTIFACTS) {
-    if (await patchedInPlace(store, version, name, (read) => audiencePatchesWithout(read, rows, lists))) continue;
+    if (await patchedInPlace(store, version, name, (read) => audiencePatchesWithout(read, rows, lists), { sameSize: true })) continue;
     const bytes = await store.getArtifact(version, name);
     const redacted = bytes && (await redaction.run({ kind: 'audience', bytes, rows })).bytes;
     if (redacted) await store.redactArtifact(version, name, redacted);

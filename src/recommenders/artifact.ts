@@ -142,7 +142,7 @@ export interface ArrayPlace {
  * what an erasure needs to overwrite a customer's row in place instead of reading and writing the whole
  * artifact. Null when the artifact is not there; throws ArtifactFormatError as decodeArtifact does.
  */
-export async function artifactLayout(read: ArtifactRangeReader): Promise<{ header: ArtifactHeader; arrays: Map<string, ArrayPlace> } | null> {
+export async function artifactLayout(read: ArtifactRangeReader): Promise<{ header: ArtifactHeader; arrays: Map<string, ArrayPlace>; size: number } | null> {
   const start = await read(0, 10);
   if (!start) return null;
   const headerLength = headerLengthOf(start);
@@ -152,5 +152,8 @@ export async function artifactLayout(read: ArtifactRangeReader): Promise<{ heade
   const parsed = parseHeader(json);
   const arrays = placeArrays(parsed, headerLength);
   const { arrays: _layout, ...header } = parsed;
-  return { header, arrays };
+  // Its length as encodeArtifact writes it: what a patch may require the stored one still to be.
+  let size = align8(10 + headerLength);
+  for (const { type, length } of arrays.values()) size += align8(length * CTORS[type].BYTES_PER_ELEMENT);
+  return { header, arrays, size };
 }

@@ -215,11 +215,12 @@ export async function createMemoryModelStore(opts: MemoryModelStoreOptions = {})
       return data ? data.slice(start, Math.max(start, end)) : null;
     },
 
-    patchArtifact: (version, name, patches) =>
+    patchArtifact: (version, name, patches, opts = {}) =>
       serial(async () => {
         const target = find(version);
         const data = target?.artifacts.get(name);
         if (!target || !data) return false;
+        if (opts.size !== undefined && data.byteLength !== opts.size) return false;
         if (patches.some((q) => !Number.isInteger(q.offset) || q.offset < 0 || q.offset + q.bytes.byteLength > data.byteLength)) {
           throw new RangeError(`a patch of artifact ${name} of ${version} runs past its end (${data.byteLength} bytes)`);
         }

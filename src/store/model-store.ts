@@ -143,7 +143,7 @@ export interface ModelStore {
    * writing nothing, when the version has no artifact of that name; throws, writing nothing, when a range
    * runs past its end.
    */
-  patchArtifact?(version: string, name: string, patches: readonly ArtifactPatch[]): Promise<boolean>;
+  patchArtifact?(version: string, name: string, patches: readonly ArtifactPatch[], opts?: PatchCondition): Promise<boolean>;
   /**
    * Calls `listener` with the id of every user erased through any process sharing this store (a store
    * that only one process uses may leave it out: its own callers know). Lets each serving process
@@ -183,6 +183,15 @@ export interface ModelStore {
 }
 
 export const LIVE_EVENTS_KEPT = 50;
+
+/**
+ * What a patch requires of the stored artifact (ModelStore.patchArtifact): `size`, its length in bytes, as read
+ * when the patches were found. Not so (rewritten, or evicted and written again, since), each step writes nothing
+ * and the patch answers false, as for an artifact not there.
+ */
+export interface PatchCondition {
+  size?: number;
+}
 
 /** A range of an artifact overwritten in place (ModelStore.patchArtifact): `bytes` written at `offset`. */
 export interface ArtifactPatch {

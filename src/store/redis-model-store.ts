@@ -96,17 +96,20 @@ return 1`;
 
 /**
  * Overwrites ranges of an artifact in place (ModelStore.patchArtifact): KEYS = the artifact's key, its
- * `writes` count, the version's key index; ARGV[1] a random start for a new count, then pairs of offset
- * and bytes. Returns 1 when patched, 0 when the artifact is not there; an error, writing nothing, when a
+ * `writes` count, the version's key index; ARGV[1] a random start for a new count, ARGV[2] the length the
+ * artifact must have ('' for any), then pairs of offset and bytes. Returns 1 when patched, 0 when the artifact is
+ * not there or not of that length (SETRANGE on a key evicted meanwhile would create it, zeros up to the offset);
+ * an error, writing nothing, when a
  * range runs past its end (SETRANGE would grow the string). The count goes up as at a rewrite, so a read
  * in parts across the patch is made again (redis-artifact-read.ts).
  */
 const PATCH_ARTIFACT_SCRIPT = `if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local size = redis.call('STRLEN', KEYS[1])
-for i = 2, #ARGV, 2 do
+if ARGV[2] ~= '' and tonumber(ARGV[2]) ~= size then return 0 end
+for i = 3, #ARGV, 2 do
   if tonumber(ARGV[i]) + #ARGV[i + 1] > size then return redis.error_reply('ERR artifact patch runs past the end') end
 end
-for i = 2, #ARGV, 2 do redis.call('SETRANGE', KEYS[1], tonumber(ARGV[i]), ARGV[i + 1]) end
+for i = 3, #ARGV, 2 do redis.call('SETRANGE', KEYS[1], tonumber(ARGV[i]), ARGV[i + 1]) end
 if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('SET', KEYS[2], ARGV[1]) end
 redis.call('INCR', KEYS[2])
 redis.call('SADD', KEYS[3], KEYS[2])
@@ -550,7 +553,7 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
       return exists ? new Uint8Array(bytes) : null;
     },
 
-    async patchArtifact(version, name, patches) {
+    async patchArtifact(version, name, patches, opts = {}) {
       const key = artifactKey(version, name);
       const bulkRedis = artifactConnection();
       if (patches.length === 0) return (await bulkRedis.exists(key)) === 1;
@@ -558,7 +561,7 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
       for (let i = 0; i < patches.length; i += PATCHES_PER_CALL) {
         const args = patches.slice(i, i + PATCHES_PER_CALL).flatMap(({ offset, bytes }) => [String(offset), asBuffer(bytes)]);
         // Each call is one step; a patch of more calls that fails half-way leaves the first calls' rows wiped, as an erasure may.
-        if ((await bulkRedis.eval(PATCH_ARTIFACT_SCRIPT, 3, key, artifactWritesKey(version, name), indexKey(version), start, ...args)) !== 1) return false;
+        if ((await bulkRedis.eval(PATCH_ARTIFACT_SCRIPT, 3, key, artifactWritesKey(version, name), indexKey(version), start, opts.size === undefined ? '' : String(opts.size), ...args)) !== 1) return false;
       }
       return true;
     },

@@ -427,6 +427,22 @@ export function modelStoreContract(factory: StoreFactory): void {
     expect((await store.contentsOf?.('patch-v1', { artifacts: ['model'], tables: [] }))?.artifacts).toEqual(store.contentsOf ? { model: 10 } : undefined);
   });
 
+  it('When an artifact is rewritten at another length or deleted between the read that found a patch and the patch, Then the patch asked with the length read writes nothing, creates nothing and says false', async (ctx) => {
+    const store = await make();
+    if (!store.patchArtifact || !store.readArtifactRange) return ctx.skip();
+    await store.putArtifact('patch-cond', 'model', text('0123456789'));
+    await store.publish(meta('patch-cond'));
+    expect(await store.patchArtifact('patch-cond', 'model', [{ offset: 1, bytes: text('a') }], { size: 10 })).toBe(true);
+    expect(bytesOf(await store.getArtifact('patch-cond', 'model'))).toEqual(Array.from(text('0a23456789')));
+    // Rewritten shorter (another layout) after the read: the offsets read no longer say where the customer is.
+    expect(await store.redactArtifact('patch-cond', 'model', text('abcdefgh'))).toBe(true);
+    expect(await store.patchArtifact('patch-cond', 'model', [{ offset: 2, bytes: text('Z') }], { size: 10 })).toBe(false);
+    expect(bytesOf(await store.getArtifact('patch-cond', 'model'))).toEqual(Array.from(text('abcdefgh')));
+    // Gone (evicted) after the read: nothing is created.
+    expect(await store.patchArtifact('patch-cond', 'gone', [{ offset: 2, bytes: text('Z') }], { size: 10 })).toBe(false);
+    expect(await store.readArtifactRange('patch-cond', 'gone', 0, 4)).toBeNull();
+  });
+
   it('When erasure records are raised, Then each rises only from where it stood (never down, never from below `from`), a draft is not recorded and a deleted version loses its record', async (ctx) => {
     const store = await make({ versionsKept: 2 });
     // Optional: a store that never loses a write it answered keeps none.
