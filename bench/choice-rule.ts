@@ -24,7 +24,10 @@
  * refused because it weights only capped sources for warm customers is (b) under every rule. The last
  * Then, per keep rule (src/evaluation/keep-rule.ts: `sum`, the blend whole or the best single source whole;
  * `per-mode`, new and own items judged apart), from the same tuning: who serves new and own items, and
- * that recipe's held-out scores. The last line is the summary as JSON (`summary {...}`).
+ * that recipe's held-out scores. Then issue 11's tuning rules (2) `best-single` coverage floor, (3) `recency`
+ * fold weights, and both (src/evaluation/tuning-rules.ts), each searched on the same fits (tuning's `compare`):
+ * each one's tuned blend as each keep rule serves it, scored held out beside the lines above. The last line is
+ * the summary as JSON (`summary {...}`).
  *
  * --test reads the test period instead (once, after a rule was chosen and committed): tunes the default
  * recipe on the data before --test-start as a training does (with the rule in the code) and scores it
@@ -37,6 +40,7 @@ import type { RowSplitInput } from '../src/evaluation/splits.js';
 import type { BlendScores } from '../src/evaluation/blend-cache.js';
 import type { HybridConfig } from '../src/recommenders/hybrid.js';
 import { KEEP_RULES, servedWeights } from '../src/evaluation/keep-rule.js';
+import type { TuningRules } from '../src/evaluation/tuning-rules.js';
 import { loadRecipe, withTuning, type Recipe } from '../src/training/recipe.js';
 import { tuneRecipeOn } from '../src/training/tune-for-training.js';
 import { readGenericShop } from './lib/generic-shop.js';
@@ -118,10 +122,17 @@ const RULES: Record<string, (d: number[]) => boolean> = {
   R3: (d) => mean(d) > 0 && d.filter((x) => x > 0).length * 2 > d.length,
 };
 
+/** Issue 11's tuning rules (2) and (3) (src/evaluation/tuning-rules.ts), each searched on the same fits as the default's. */
+const COMPARED: { label: string; rules: TuningRules }[] = [
+  { label: '(2) best-single floor', rules: { coverageFloor: 'best-single', foldWeights: 'equal' } },
+  { label: '(3) recency weights', rules: { coverageFloor: 'accuracy-share', foldWeights: 'recency' } },
+  { label: '(2)+(3)', rules: { coverageFloor: 'best-single', foldWeights: 'recency' } },
+];
+
 const summary: Record<string, unknown>[] = [];
 for (const at of dates) {
   const started = performance.now();
-  const tuned = await tuneRecipeOn(shop, withTuning(recipe, recipe.tune ?? true), iso(at), undefined, { threads });
+  const tuned = await tuneRecipeOn(shop, withTuning(recipe, recipe.tune ?? true), iso(at), undefined, { threads, compare: COMPARED.map((c) => c.rules) });
   const v = tuned.validation as RollingValidation | { skipped: string };
   if ('skipped' in v) {
     console.log(`${iso(at).slice(0, 10)}: tuning skipped (${v.skipped})`);
@@ -164,11 +175,24 @@ for (const at of dates) {
     keep[rule] = { ...decision, scores };
     console.log(`  keep rule ${rule.padEnd(8)} new items ${decision.novel}, own items ${decision.all}: ${cells(scores)} sum ${f4(scores.novel.ndcg + scores.all.ndcg)}`);
   }
+  // Rules (2) and (3): each rule set's own tuned blend (same fits, same folds), served by each keep rule, scored held out.
+  const compared: Record<string, Record<string, { novel: string; all: string; scores: BlendScores }>> = {};
+  for (const [i, c] of (v.compared ?? []).entries()) {
+    const label = COMPARED[i].label;
+    compared[label] = {};
+    console.log(`  ${label}: blend weights ${JSON.stringify(c.blend.weights)} repeat ${JSON.stringify(c.blend.repeatWeights ?? null)} discount ${c.blend.popularityDiscount}; judged novel ${c.modes.novel.map(f4).join(' ')} | all ${c.modes.all.map(f4).join(' ')}`);
+    for (const rule of KEEP_RULES) {
+      const decision = c.keptBy[rule];
+      const scores = fold.score(servedWeights(decision, c.blend));
+      compared[label][rule] = { ...decision, scores };
+      console.log(`    ${label} + keep rule ${rule.padEnd(8)} new items ${decision.novel}, own items ${decision.all}: ${cells(scores)} sum ${f4(scores.novel.ndcg + scores.all.ndcg)}`);
+    }
+  }
   if (v.modes) {
     const m = v.modes;
     console.log(`  per mode (novel judged | all): blend ${m.blend.novel.map(f4).join(' ')} | ${m.blend.all.map(f4).join(' ')}; ${Object.entries(m.sources).map(([s, o]) => `${s} ${o.novel.map(f4).join(' ')} | ${o.all.map(f4).join(' ')}`).join('; ')}`);
   }
-  summary.push({ date: iso(at).slice(0, 10), chosen: v.chosen, bestSingle: v.bestSingle, blend: v.objective.blend, best, d, held, rules, keep, modes: v.modes });
+  summary.push({ date: iso(at).slice(0, 10), chosen: v.chosen, bestSingle: v.bestSingle, blend: v.objective.blend, best, d, held, rules, keep, compared, modes: v.modes });
 }
 const perRule = Object.fromEntries(Object.keys(RULES).map((rule) => [rule, mean(summary.map((s) => { const x = (s.rules as Record<string, { novel: number; all: number }>)[rule]; return x.novel + x.all; }))]));
 console.log(`mean held-out objective (novel + all NDCG@10) over ${summary.length} dates: ${Object.entries(perRule).map(([rule, m]) => `${rule} ${f4(m)}`).join(', ')}`);
@@ -178,4 +202,10 @@ const perKeep = Object.fromEntries(KEEP_RULES.map((rule) => {
   return [rule, { novel: mean(at.map((x) => x.novel.ndcg)), all: mean(at.map((x) => x.all.ndcg)), recall: mean(at.map((x) => x.novel.recall)), coverage: mean(at.map((x) => x.novel.coverage)) }];
 }));
 console.log(`mean held-out per keep rule over ${summary.length} dates: ${Object.entries(perKeep).map(([rule, m]) => `${rule} novel ${f4(m.novel)} all ${f4(m.all)} recall ${f4(m.recall)} cov ${m.coverage.toFixed(3)}`).join('; ')}`);
-console.log(`summary ${JSON.stringify({ shop: name, dates: summary, perRule, perKeep })}`);
+type Compared = Record<string, Record<string, { scores: BlendScores }>>;
+const perCompared = Object.fromEntries(COMPARED.flatMap(({ label }) => KEEP_RULES.map((rule) => {
+  const at = summary.map((s) => (s.compared as Compared)[label]?.[rule]?.scores).filter((x): x is BlendScores => x !== undefined);
+  return [`${label} + ${rule}`, { novel: mean(at.map((x) => x.novel.ndcg)), all: mean(at.map((x) => x.all.ndcg)), recall: mean(at.map((x) => x.novel.recall)), coverage: mean(at.map((x) => x.novel.coverage)) }];
+})));
+console.log(`mean held-out per tuning rule over ${summary.length} dates: ${Object.entries(perCompared).map(([label, m]) => `${label} novel ${f4(m.novel)} all ${f4(m.all)} recall ${f4(m.recall)} cov ${m.coverage.toFixed(3)}`).join('; ')}`);
+console.log(`summary ${JSON.stringify({ shop: name, dates: summary, perRule, perKeep, perCompared })}`);

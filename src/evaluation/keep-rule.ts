@@ -17,7 +17,7 @@
  */
 export type KeepRule = 'sum' | 'per-mode';
 
-export const KEEP_RULES: readonly KeepRule[] = ['sum', 'per-mode'];
+export const KEEP_RULES = ['sum', 'per-mode'] as const satisfies readonly KeepRule[];
 
 /** Per fold, oldest first. */
 export interface ModeObjectives {

@@ -6,7 +6,8 @@ import type { FoldInfo, FoldSpec } from './rolling-fold.js';
 import { makeSplit } from './run-evaluation.js';
 import { columnarInput, purchasesOf, type EvaluationSplit, type SplitInput } from './splits.js';
 import { KEEP_RULES, keepDecision, keepOwnHalfAsServed, servedWeights, type KeepDecision, type KeepRule, type ModeObjectives } from './keep-rule.js';
-import { DEFAULT_DISCOUNT_GRID, meanScores, memoEvaluator, objective, tuneWeights, withoutRepeatWeights, type BlendTrial } from './tune.js';
+import { DEFAULT_DISCOUNT_GRID, meanScores, objective, trialKey, tuneWeights, withoutRepeatWeights, type BlendTrial } from './tune.js';
+import { boundedCoverage, DEFAULT_TUNING_RULES, foldWeightsOf, weightedMeanScores, type ComparedRules, type CoverageFloorRule, type FoldWeightRule, type TuningRules } from './tuning-rules.js';
 
 const DAY_MS = 86_400_000;
 
@@ -75,6 +76,23 @@ export interface RollingTuneOptions {
    */
   keepRule?: KeepRule;
   /**
+   * How low the coverage search may take the novel NDCG (tuning-rules.ts): `accuracy-share` (default) at
+   * most `maxCoverageCost` below the most accurate blend's; `best-single` (issue 11's rule (2)) also never
+   * below the best single source's (pooled over the folds), unless the accurate blend is below it already.
+   */
+  coverageFloor?: CoverageFloorRule;
+  /**
+   * How the folds are pooled for the blend search and the coverage requirement (tuning-rules.ts): `equal`
+   * (default) the plain mean; `recency` (issue 11's rule (3)) weights 1, 2, ..., F, oldest first, so the
+   * latest window counts most where the blend's lead drifts.
+   */
+  foldWeights?: FoldWeightRule;
+  /**
+   * Benchmarks only: further rule sets searched on the same fits (each a blend search of its own); what
+   * each keeps is recorded in `validation.compared`, the published recipe is the one of the options above.
+   */
+  compare?: TuningRules[];
+  /**
    * Called as tuning's work advances: `done` of `total` units, one per candidate fitted on one fold
    * (folds x candidates in all), one for the sources scored alone and one per blend search. Called
    * with done < total only: the last unit ends with the tuning.
@@ -110,6 +128,10 @@ export interface RollingValidation {
   keepRule?: KeepRule;
   /** What each keep rule keeps from these folds (`blend` or a source serving that mode alone), so a benchmark compares them on one tuning. */
   keptBy?: Record<KeepRule, KeepDecision>;
+  /** The tuning rules used when not the defaults (tuning-rules.ts). */
+  rules?: Partial<TuningRules>;
+  /** Present when `compare` asked for further rule sets: each one's tuned blend and what each keep rule keeps of it. */
+  compared?: ComparedRules[];
   /** Scores of the chosen recipe, averaged over folds. */
   scores: BlendScores;
   /**
@@ -208,8 +230,8 @@ export function foldEnds(input: SplitInput, opts: { folds: number; days: number;
  * The folds' scores as tuning judges them: their mean, metric by metric, with the novel reach the coverage
  * requirement is held on replaced by the least fold's when `coverageOn` is `least`.
  */
-export function pooledScores(perFold: readonly BlendScores[], coverageOn: RollingTuneOptions['coverageOn'] = 'mean'): BlendScores {
-  const m = meanScores(perFold);
+export function pooledScores(perFold: readonly BlendScores[], coverageOn: RollingTuneOptions['coverageOn'] = 'mean', foldWeights?: readonly number[]): BlendScores {
+  const m = foldWeights ? weightedMeanScores(perFold, foldWeights) : meanScores(perFold);
   if (coverageOn === 'least') m.novel.reach = Math.min(...perFold.map((s) => s.novel.reach));
   return m;
 }
@@ -330,10 +352,21 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
       await settled;
     }
 
-    // Each blend is scored on every fold at once (in parallel with fold threads), then averaged.
-    // The folds' mean, with the coverage the requirement is held on (the mean's, or the least fold's).
-    const pooled = (perFold: BlendScores[]) => pooledScores(perFold, opts.coverageOn);
-    const evaluate = memoEvaluator(async (blend: BlendTrial) => pooled(await pool.score(blend)));
+    // Each blend is scored on every fold at once (in parallel with fold threads), then pooled. The folds'
+    // scores are kept per blend, so rule sets that pool them differently (foldWeights) share them.
+    const seen = new Map<string, Promise<BlendScores[]>>();
+    let hits = 0;
+    const foldScores = (trial: BlendTrial): Promise<BlendScores[]> => {
+      const key = trialKey(trial);
+      const known = seen.get(key);
+      if (known) {
+        hits++;
+        return known;
+      }
+      const scores = pool.score(trial);
+      seen.set(key, scores);
+      return scores;
+    };
     const names = Object.keys(recipe.sources);
     const aloneScores: Record<string, BlendScores[]> = {};
     for (const name of names) {
@@ -341,74 +374,9 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
       log(`${name} alone per fold: ${perFold(aloneScores[name])}`);
     }
     advance();
-    // A source that alone shows no new item on any fold (it scores only the customers' own items, like
+    // A source that alone shows no new item on any fold (it scores only the customer's own items, like
     // buy-again) cannot change a list of new items: the searches on new items leave its weight as it is.
     const onNewItems = names.filter((name) => aloneScores[name].some((s) => s.novel.coverage > 0));
-    const tuneOpts = { grid: opts.grid, rounds: opts.rounds, coveragePenalty: opts.coveragePenalty, discountGrid: opts.discountGrid ?? DEFAULT_DISCOUNT_GRID };
-    // The weights on new items are fitted to the novel lists only (which depend on nothing else), the
-    // weights on the customer's own items then to the lists with repurchases, new items held fixed.
-    const novelOnly = ['novel'] as const;
-    let blend = await tuneWeights(evaluate, onNewItems, recipe.hybrid.weights, { ...tuneOpts, modes: novelOnly, minCoverage: 0, popularityDiscount: recipe.hybrid.popularityDiscount });
-    advance();
-    log(`blend on new items (accuracy only): novel NDCG ${blend.scores.novel.ndcg.toFixed(4)}, novel coverage ${blend.scores.novel.coverage.toFixed(3)} (reach ${blend.scores.novel.reach.toFixed(3)})`);
-    const maxCost = opts.maxCoverageCost ?? DEFAULT_MAX_COVERAGE_COST;
-    if ((opts.minCoverage ?? 0) > 0) {
-      const accurate = blend;
-      const search = { ...tuneOpts, modes: novelOnly, minCoverage: opts.minCoverage, popularityDiscount: accurate.popularityDiscount };
-      blend = await tuneWeights(evaluate, onNewItems, accurate.weights, search);
-      log(`blend on new items (coverage >= ${opts.minCoverage}): novel NDCG ${blend.scores.novel.ndcg.toFixed(4)}, novel coverage ${blend.scores.novel.coverage.toFixed(3)} (reach ${blend.scores.novel.reach.toFixed(3)})`);
-      // Coverage is bought with accuracy only up to maxCost: a shop whose accurate lists cannot reach the
-      // requirement would otherwise trade all of it for reach (lists of the far long tail). The bound is
-      // checked after the free search rather than imposed on it, so a search whose path dips below it and
-      // comes back is not cut short; only a result past it is searched again within it.
-      const novelNdcgFloor = (1 - maxCost) * accurate.scores.novel.ndcg;
-      if (blend.scores.novel.ndcg < novelNdcgFloor - 1e-12) {
-        blend = await tuneWeights(evaluate, onNewItems, accurate.weights, { ...search, novelNdcgFloor });
-        log(`blend on new items (coverage at most ${maxCost} of the accuracy): novel NDCG ${blend.scores.novel.ndcg.toFixed(4)}, novel coverage ${blend.scores.novel.coverage.toFixed(3)} (reach ${blend.scores.novel.reach.toFixed(3)})`);
-      }
-      advance();
-    }
-    blend = await tuneWeights(evaluate, names, blend.weights, {
-      ...tuneOpts,
-      discountGrid: [],
-      modes: ['all'],
-      popularityDiscount: blend.popularityDiscount,
-      repeatWeights: recipe.hybrid.repeatWeights ?? blend.weights,
-    });
-    advance();
-    log(`${evaluate.hits()} blends were revisited and not scored again`);
-    // The blend and the single sources are judged by the same bar: accuracy, less the coverage
-    // shortfall the blend was held to. A single source that reaches the accuracy only by collapsing onto
-    // a few items must not beat a blend that was forbidden to.
-    // As in the search, the requirement is on the pooled coverage; accuracy is per fold.
-    // The shortfall is held to the same bound as the search: at most maxCost of the candidate's own novel
-    // NDCG, so a source that cannot reach the requirement is not judged by reach alone.
-    const judgedModes = (perFold: BlendScores[]): ModeObjectives => {
-      const all = pooled(perFold);
-      const bound = maxCost === Number.POSITIVE_INFINITY ? maxCost : maxCost * all.novel.ndcg;
-      const shortfall = Math.min(objective(all) - objective(all, opts.minCoverage ?? 0, opts.coveragePenalty), bound);
-      return { novel: perFold.map((s) => s.novel.ndcg - shortfall), all: perFold.map((s) => s.all.ndcg) };
-    };
-    // The recorded sum as before the modes were judged apart (same arithmetic, same digits).
-    const judged = (perFold: BlendScores[]) => {
-      const all = pooled(perFold);
-      const bound = maxCost === Number.POSITIVE_INFINITY ? maxCost : maxCost * all.novel.ndcg;
-      const shortfall = Math.min(objective(all) - objective(all, opts.minCoverage ?? 0, opts.coveragePenalty), bound);
-      return perFold.map((s) => objective(s) - shortfall);
-    };
-    // Both modes, for the judgement and the report (each search scored only the mode it judged).
-    const blendScores = await pool.score({ weights: blend.weights, repeatWeights: blend.repeatWeights, popularityDiscount: blend.popularityDiscount });
-    const blendModes = judgedModes(blendScores);
-    const blendPerFold = judged(blendScores);
-    log(`blend per fold: ${perFold(blendScores)}`);
-    log(`blend on own items: all-mode NDCG ${blend.scores.all.ndcg.toFixed(4)}, objective ${objective(pooled(blendScores), opts.minCoverage ?? 0, opts.coveragePenalty).toFixed(4)}`);
-    const sourceModes: Record<string, ModeObjectives> = {};
-    const singles: Record<string, number[]> = {};
-    for (const name of names) {
-      sourceModes[name] = judgedModes(aloneScores[name]);
-      singles[name] = judged(aloneScores[name]);
-    }
-
     // The recipe a single source makes must still recommend new items: a source that scores only the
     // customer's own items (buy-again, repurchase) alone would leave every default list (purchases left
     // out) to popularity backfill, however well it ranks repurchases. So the best single source is one
@@ -419,20 +387,107 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
     const capped = new Set(recipe.hybrid.sourceCap?.sources ?? []);
     const uncapped = onNewItems.filter((name) => !capped.has(name));
     const candidates = uncapped.length > 0 ? uncapped : onNewItems.length > 0 ? onNewItems : names;
-    const bestSingle = candidates.reduce((a, b) => (mean(singles[b]) > mean(singles[a]) + 1e-9 ? b : a));
-    // Weighted uncapped sources that show new items: buy-again's weight (own items only) leaves the cap nothing either.
-    const blendActsOnCap = capped.size === 0 || uncapped.length === 0 || uncapped.some((name) => (blend.weights.warm[name] ?? 0) > 0);
     const ownItems = names.filter((name) => !onNewItems.includes(name));
-    const keepInput = { blend: blendModes, sources: sourceModes, novelCandidates: candidates, ownCandidates: ownItems.length > 0 ? ownItems : names, blendActsOnCap };
-    const keptBy = Object.fromEntries(KEEP_RULES.map((rule) => [rule, keepDecision(rule, keepInput)])) as Record<KeepRule, KeepDecision>;
-    // The blend's own-item weights beside a single source's new items are a recipe the rule never judged:
-    // scored as served (validation folds only), they stay only if they still beat the own-items source on every fold.
-    const split = keptBy['per-mode'];
-    if (split.all === 'blend' && split.novel !== 'blend') {
-      const asServed = await pool.score(servedWeights(split, blend));
-      keptBy['per-mode'] = keepOwnHalfAsServed(split, asServed.map((s) => s.all.ndcg), keepInput);
-      log(`own-item weights beside ${split.novel}'s new items, all-mode per fold ${asServed.map((s) => s.all.ndcg.toFixed(4)).join(' ')}: own items by ${keptBy['per-mode'].all}`);
+    const tuneOpts = { grid: opts.grid, rounds: opts.rounds, coveragePenalty: opts.coveragePenalty, discountGrid: opts.discountGrid ?? DEFAULT_DISCOUNT_GRID };
+    const maxCost = opts.maxCoverageCost ?? DEFAULT_MAX_COVERAGE_COST;
+    const rules: TuningRules = { coverageFloor: opts.coverageFloor ?? 'accuracy-share', foldWeights: opts.foldWeights ?? 'equal' };
+
+    /** Step 3 and the judgement of step 4 under one rule set (the search's log lines only when `quiet` is not set). */
+    async function searchAndKeep(rules: TuningRules, quiet: boolean) {
+      const say = quiet ? () => {} : log;
+      const weightsOfFolds = foldWeightsOf(rules.foldWeights, folds.length);
+      // The folds' pooled scores, with the coverage the requirement is held on (the mean's, or the least fold's).
+      const pooled = (perFold: readonly BlendScores[]) => pooledScores(perFold, opts.coverageOn, weightsOfFolds);
+      const evaluate = async (blend: BlendTrial) => pooled(await foldScores(blend));
+      // The weights on new items are fitted to the novel lists only (which depend on nothing else), the
+      // weights on the customer's own items then to the lists with repurchases, new items held fixed.
+      const novelOnly = ['novel'] as const;
+      let blend = await tuneWeights(evaluate, onNewItems, recipe.hybrid.weights, { ...tuneOpts, modes: novelOnly, minCoverage: 0, popularityDiscount: recipe.hybrid.popularityDiscount });
+      if (!quiet) advance();
+      say(`blend on new items (accuracy only): novel NDCG ${blend.scores.novel.ndcg.toFixed(4)}, novel coverage ${blend.scores.novel.coverage.toFixed(3)} (reach ${blend.scores.novel.reach.toFixed(3)})`);
+      if ((opts.minCoverage ?? 0) > 0) {
+        const accurate = blend;
+        const search = { ...tuneOpts, modes: novelOnly, minCoverage: opts.minCoverage, popularityDiscount: accurate.popularityDiscount };
+        blend = await tuneWeights(evaluate, onNewItems, accurate.weights, search);
+        say(`blend on new items (coverage >= ${opts.minCoverage}): novel NDCG ${blend.scores.novel.ndcg.toFixed(4)}, novel coverage ${blend.scores.novel.coverage.toFixed(3)} (reach ${blend.scores.novel.reach.toFixed(3)})`);
+        // Coverage is bought with accuracy only up to maxCost: a shop whose accurate lists cannot reach the
+        // requirement would otherwise trade all of it for reach (lists of the far long tail). The bound is
+        // checked after the free search rather than imposed on it, so a search whose path dips below it and
+        // comes back is not cut short; only a result past it is searched again within it. With coverageFloor
+        // `best-single` the bound is also the best single source's novel NDCG (tuning-rules.ts).
+        const bestSingleNovel = Math.max(...candidates.map((name) => pooled(aloneScores[name]).novel.ndcg));
+        const bounded = await boundedCoverage(evaluate, onNewItems, accurate, blend, search, { rule: rules.coverageFloor, bestSingleNovel, maxCost });
+        if (bounded !== blend) {
+          blend = bounded;
+          say(`blend on new items (coverage at most ${maxCost} of the accuracy${rules.coverageFloor === 'best-single' ? `, novel NDCG at least the best single source's ${bestSingleNovel.toFixed(4)}` : ''}): novel NDCG ${blend.scores.novel.ndcg.toFixed(4)}, novel coverage ${blend.scores.novel.coverage.toFixed(3)} (reach ${blend.scores.novel.reach.toFixed(3)})`);
+        }
+        if (!quiet) advance();
+      }
+      blend = await tuneWeights(evaluate, names, blend.weights, {
+        ...tuneOpts,
+        discountGrid: [],
+        modes: ['all'],
+        popularityDiscount: blend.popularityDiscount,
+        repeatWeights: recipe.hybrid.repeatWeights ?? blend.weights,
+      });
+      if (!quiet) advance();
+      // The blend and the single sources are judged by the same bar: accuracy, less the coverage
+      // shortfall the blend was held to. A single source that reaches the accuracy only by collapsing onto
+      // a few items must not beat a blend that was forbidden to.
+      // As in the search, the requirement is on the pooled coverage; accuracy is per fold.
+      // The shortfall is held to the same bound as the search: at most maxCost of the candidate's own novel
+      // NDCG, so a source that cannot reach the requirement is not judged by reach alone.
+      const judgedModes = (perFold: BlendScores[]): ModeObjectives => {
+        const all = pooled(perFold);
+        const bound = maxCost === Number.POSITIVE_INFINITY ? maxCost : maxCost * all.novel.ndcg;
+        const shortfall = Math.min(objective(all) - objective(all, opts.minCoverage ?? 0, opts.coveragePenalty), bound);
+        return { novel: perFold.map((s) => s.novel.ndcg - shortfall), all: perFold.map((s) => s.all.ndcg) };
+      };
+      // The recorded sum as before the modes were judged apart (same arithmetic, same digits).
+      const judged = (perFold: BlendScores[]) => {
+        const all = pooled(perFold);
+        const bound = maxCost === Number.POSITIVE_INFINITY ? maxCost : maxCost * all.novel.ndcg;
+        const shortfall = Math.min(objective(all) - objective(all, opts.minCoverage ?? 0, opts.coveragePenalty), bound);
+        return perFold.map((s) => objective(s) - shortfall);
+      };
+      // Both modes, for the judgement and the report (each search scored only the mode it judged).
+      const blendScores = await pool.score({ weights: blend.weights, repeatWeights: blend.repeatWeights, popularityDiscount: blend.popularityDiscount });
+      const blendModes = judgedModes(blendScores);
+      const blendPerFold = judged(blendScores);
+      say(`blend per fold: ${perFold(blendScores)}`);
+      say(`blend on own items: all-mode NDCG ${blend.scores.all.ndcg.toFixed(4)}, objective ${objective(pooled(blendScores), opts.minCoverage ?? 0, opts.coveragePenalty).toFixed(4)}`);
+      const sourceModes: Record<string, ModeObjectives> = {};
+      const singles: Record<string, number[]> = {};
+      for (const name of names) {
+        sourceModes[name] = judgedModes(aloneScores[name]);
+        singles[name] = judged(aloneScores[name]);
+      }
+      const bestSingle = candidates.reduce((a, b) => (mean(singles[b]) > mean(singles[a]) + 1e-9 ? b : a));
+      // Weighted uncapped sources that show new items: buy-again's weight (own items only) leaves the cap nothing either.
+      const blendActsOnCap = capped.size === 0 || uncapped.length === 0 || uncapped.some((name) => (blend.weights.warm[name] ?? 0) > 0);
+      const keepInput = { blend: blendModes, sources: sourceModes, novelCandidates: candidates, ownCandidates: ownItems.length > 0 ? ownItems : names, blendActsOnCap };
+      const keptBy = Object.fromEntries(KEEP_RULES.map((rule) => [rule, keepDecision(rule, keepInput)])) as Record<KeepRule, KeepDecision>;
+      // The blend's own-item weights beside a single source's new items are a recipe the rule never judged:
+      // scored as served (validation folds only), they stay only if they still beat the own-items source on every fold.
+      const split = keptBy['per-mode'];
+      if (split.all === 'blend' && split.novel !== 'blend') {
+        const asServed = await pool.score(servedWeights(split, blend));
+        keptBy['per-mode'] = keepOwnHalfAsServed(split, asServed.map((s) => s.all.ndcg), keepInput);
+        say(`own-item weights beside ${split.novel}'s new items, all-mode per fold ${asServed.map((s) => s.all.ndcg.toFixed(4)).join(' ')}: own items by ${keptBy['per-mode'].all}`);
+      }
+      return { blend, blendScores, blendModes, blendPerFold, sourceModes, singles, bestSingle, blendActsOnCap, keptBy };
     }
+
+    const found = await searchAndKeep(rules, false);
+    const compared: ComparedRules[] = [];
+    for (const other of opts.compare ?? []) {
+      const r = await searchAndKeep(other, true);
+      const b = r.blend;
+      compared.push({ rules: other, blend: { weights: b.weights, ...(b.repeatWeights ? { repeatWeights: b.repeatWeights } : {}), popularityDiscount: b.popularityDiscount }, keptBy: r.keptBy, modes: r.blendModes });
+      log(`rules ${JSON.stringify(other)}: blend novel judged ${r.blendModes.novel.map((o) => o.toFixed(4)).join(' ')}, all ${r.blendModes.all.map((o) => o.toFixed(4)).join(' ')}; per-mode keeps new items: ${r.keptBy['per-mode'].novel}, own items: ${r.keptBy['per-mode'].all}`);
+    }
+    log(`${hits} blends were revisited and not scored again`);
+    const { blend, blendScores, blendModes, blendPerFold, sourceModes, singles, bestSingle, blendActsOnCap, keptBy } = found;
     const rule = opts.keepRule ?? 'per-mode';
     const kept = keptBy[rule];
     const keepBlend = kept.novel === 'blend' || kept.all === 'blend' || kept.novel !== kept.all;
@@ -442,7 +497,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
     const served = servedWeights(kept, blend);
     const { weights, popularityDiscount } = served;
     const scores = meanScores(keptWhole ? blendScores : await pool.score(served));
-
+    const nonDefault = Object.fromEntries(Object.entries(rules).filter(([key, value]) => value !== DEFAULT_TUNING_RULES[key as keyof TuningRules]));
     const sources: Record<string, unknown> = {};
     for (const [name, s] of Object.entries(rawSources)) sources[name] = chosenParams[name] ? { ...s, params: chosenParams[name] } : s;
     return {
@@ -465,6 +520,8 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
         scores,
         ...(keptWhole ? {} : { rejectedBlend: { weights: blend.weights, ...(blend.repeatWeights ? { repeatWeights: blend.repeatWeights } : {}), popularityDiscount: blend.popularityDiscount } }),
         params: chosenParams,
+        ...(Object.keys(nonDefault).length > 0 ? { rules: nonDefault } : {}),
+        ...(compared.length > 0 ? { compared } : {}),
       },
     };
   }

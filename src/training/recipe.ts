@@ -10,6 +10,8 @@ import { recommenderFactory } from '../recommenders/registry.js';
 import { alsFromFactors, type AlsParams } from '../recommenders/als.js';
 import type { ImportedAls } from '../recommenders/imported-factors.js';
 import { servingOptionsSchema } from '../serving/serving-model-builder.js';
+import { KEEP_RULES } from '../evaluation/keep-rule.js';
+import { COVERAGE_FLOOR_RULES, FOLD_WEIGHT_RULES } from '../evaluation/tuning-rules.js';
 
 const NAME = /^[a-z0-9][a-z0-9._-]*$/i;
 const SOURCE_NAME = /^[a-z0-9][a-z0-9-]*$/;
@@ -59,6 +61,16 @@ export const tuneSpecSchema = z.strictObject({
    * applied where tuning reads it), so a tune section written before it still reads the same.
    */
   maxPurchases: z.int().min(100).optional(),
+  /**
+   * What tuning keeps of the tuned blend (evaluation/keep-rule.ts): `per-mode` (the default) judges the
+   * weights on new items and on own items apart, `sum` keeps or drops the blend whole on novel + all.
+   * Absent unless set, like the two below (the defaults are applied where tuning reads them).
+   */
+  keepRule: z.enum(KEEP_RULES).optional(),
+  /** How low the coverage search may take the novel NDCG (evaluation/tuning-rules.ts): `accuracy-share` (default) or `best-single`. */
+  coverageFloor: z.enum(COVERAGE_FLOOR_RULES).optional(),
+  /** How the validation windows are pooled in the blend search (evaluation/tuning-rules.ts): `equal` (default) or `recency` (weights 1, 2, 3, latest most). */
+  foldWeights: z.enum(FOLD_WEIGHT_RULES).optional(),
 });
 
 /**

@@ -35,7 +35,11 @@ const MAX_MESSAGE_CHARS = 1000;
 const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max)}…` : text);
 
 /** What one raw issue says: zod's message, with the names of unknown keys and nested key issues made readable and short. */
-function issueMessage(v: { keyword?: string; message?: string; params?: { keys?: unknown; issue?: { keys?: unknown }; issues?: { message?: string }[] } }): string {
+function issueMessage(v: { keyword?: string; message?: string; params?: { keys?: unknown; errors?: unknown; issue?: { keys?: unknown; errors?: unknown }; issues?: { message?: string }[] } }): string {
+  // A value of the right kind for one alternative of a union (an object for `tune`: true, false or a
+  // spec) but wrong inside it: zod says only "Invalid input"; that alternative's own issues name the field.
+  const inner = v.keyword === 'invalid_union' ? deeperAlternative(v.params?.errors ?? v.params?.issue?.errors) : undefined;
+  if (inner) return inner;
   // A record's key (an attribute's name) that fails its schema: zod says only "Invalid key in record";
   // what is wrong with the name is in the nested issues.
   const keyIssues = v.keyword === 'invalid_key' ? (v.params?.issues ?? []).map((i) => i.message).filter((m): m is string => Boolean(m)) : [];
@@ -48,6 +52,14 @@ function issueMessage(v: { keyword?: string; message?: string; params?: { keys?:
     return `Unrecognized key${keys.length === 1 ? '' : 's'}: ${named.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
   }
   return v.message ?? 'invalid';
+}
+
+/** The issues of the one union alternative that failed only inside the value (each at a path), as "field: message; ...". */
+function deeperAlternative(errors: unknown): string | undefined {
+  if (!Array.isArray(errors)) return undefined;
+  const deeper = errors.filter((branch): branch is { path?: PropertyKey[]; message?: string }[] => Array.isArray(branch) && branch.length > 0 && branch.every((i) => Array.isArray(i?.path) && i.path.length > 0));
+  if (deeper.length !== 1) return undefined;
+  return deeper[0].map((i) => `${i.path!.map(String).join('.')}: ${i.message ?? 'invalid'}`).join('; ');
 }
 
 /**

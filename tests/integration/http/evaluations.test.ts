@@ -139,6 +139,8 @@ for (const backend of DB_BACKENDS) {
         { split: { kind: 'leave-last-order' }, extra: true },
         { split: { kind: 'temporal', cutoff: '2011-01-01' }, tune: { folds: 9 } },
         { split: { kind: 'temporal', cutoff: '2011-01-01' }, tune: 'please' },
+        { split: { kind: 'temporal', cutoff: '2011-01-01' }, tune: { keepRule: 'whole' } },
+        { split: { kind: 'temporal', cutoff: '2011-01-01' }, tune: { foldWeights: 'latest' } },
         {},
       ];
       for (const payload of bad) {
@@ -146,6 +148,9 @@ for (const backend of DB_BACKENDS) {
         expect(res.statusCode, JSON.stringify(payload)).toBe(400);
         expect(res.json().error.code).toBe('VALIDATION_FAILED');
       }
+      // A tune spec wrong inside names the field and the values it takes, not only "Invalid input".
+      const rule = await evaluate(t, { split: { kind: 'temporal', cutoff: '2011-01-01' }, tune: { keepRule: 'whole' } });
+      expect(rule.json().error.details).toEqual([{ path: 'body.tune', message: expect.stringMatching(/^keepRule: .*"sum"\|"per-mode"/) }]);
     });
 
     it('When the cutoff leaves nothing to test or to train on, Then 422 at split.cutoff names the data\'s first or last purchase, and no job is queued', async () => {

@@ -104,10 +104,12 @@ for (const backend of DB_BACKENDS) {
       const extra = await train(t, { recipe: 'default', colour: 'red' });
       expect(extra.statusCode).toBe(400);
       expect(extra.json().error.code).toBe('VALIDATION_FAILED');
-      for (const tune of [{ folds: 0 }, 'yes', { folds: 2, window: 7 }, { maxPurchases: 0 }, { maxPurchases: 2.5 }, { maxPurchases: 'all' }]) {
+      for (const tune of [{ folds: 0 }, 'yes', { folds: 2, window: 7 }, { maxPurchases: 0 }, { maxPurchases: 2.5 }, { maxPurchases: 'all' }, { keepRule: 'majority' }, { coverageFloor: 'none' }, { foldWeights: 'latest' }]) {
         const badTune = await train(t, { tune });
         expect(badTune.statusCode).toBe(400);
         expect(badTune.json().error.code).toBe('VALIDATION_FAILED');
+        // The error names the bad field, so a caller can tell which rule was misspelt.
+        for (const key of ['keepRule', 'coverageFloor', 'foldWeights']) if (typeof tune === 'object' && key in tune) expect(JSON.stringify(badTune.json().error)).toContain(key);
       }
       const backwards = await train(t, { from: '2011-02-01T00:00:00Z', to: '2011-01-01T00:00:00Z' });
       expect(backwards.statusCode).toBe(400);

@@ -65,6 +65,18 @@ describe('recipes', () => {
     expect(err.message).toMatch(/^recipe "bad": tune\.folds: /);
   });
 
+  it('takes tuning\'s rules (keepRule, coverageFloor, foldWeights) in the tune section, leaves them absent when unset, and names a bad one', () => {
+    const rules = { keepRule: 'sum', coverageFloor: 'best-single', foldWeights: 'recency' };
+    expect(parseRecipe({ ...small(), tune: rules }, 'r').tune).toMatchObject(rules);
+    const plain = parseRecipe({ ...small(), tune: {} }, 'r').tune;
+    for (const key of Object.keys(rules)) expect(plain).not.toHaveProperty(key);
+    for (const [key, bad] of [['keepRule', 'majority'], ['coverageFloor', 'none'], ['foldWeights', 'latest'], ['keepRule', 1]] as const) {
+      const err = errorOf(() => parseRecipe({ ...small(), tune: { [key]: bad } }, 'bad'));
+      expect(err.code).toBe('INVALID_RECIPE');
+      expect(err.details).toEqual([{ path: `tune.${key}`, message: expect.any(String) }]);
+    }
+  });
+
   it('takes a tune.maxPurchases of 100 or more whole purchases, leaves it absent when unset, and names a bad one', () => {
     expect(parseRecipe({ ...small(), tune: { maxPurchases: 100 } }, 'r').tune?.maxPurchases).toBe(100);
     expect(parseRecipe({ ...small(), tune: {} }, 'r').tune).not.toHaveProperty('maxPurchases');

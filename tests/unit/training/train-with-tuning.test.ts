@@ -206,6 +206,19 @@ describe('training a recipe with a tune section', () => {
     expect(after).toEqual(before);
   }, 60_000);
 
+  it('When the recipe\'s tune section names tuning\'s rules, Then tuning uses them (and records those not the default); a caller\'s own rule wins', async () => {
+    const own = parseRecipe({ ...recipe, tune: { folds: 2, days: 20, keepRule: 'sum', coverageFloor: 'best-single', foldWeights: 'recency' } }, 'ruled');
+    const v = (await tuneRecipeOn({ events: purchases() }, own, undefined)).validation as RollingValidation;
+    expect(v.keepRule).toBe('sum');
+    expect(v.rules).toEqual({ coverageFloor: 'best-single', foldWeights: 'recency' });
+    const plain = (await tuneRecipeOn({ events: purchases() }, parseRecipe(recipe, 'plain'), undefined)).validation as RollingValidation;
+    expect(plain.keepRule).toBe('per-mode');
+    expect(plain).not.toHaveProperty('rules');
+    const overridden = (await tuneRecipeOn({ events: purchases() }, own, undefined, undefined, { keepRule: 'per-mode', foldWeights: undefined })).validation as RollingValidation;
+    expect(overridden.keepRule).toBe('per-mode');
+    expect(overridden.rules).toEqual({ coverageFloor: 'best-single', foldWeights: 'recency' });
+  }, 120_000);
+
   it('When the recipe weighs carts and caps candidates, Then the tuned recipe keeps both: tuning rewrites only weights and hyperparameters', async () => {
     const own = parseRecipe({ ...recipe, eventWeights: { add_to_cart: 0.8, view: 0 }, candidates: { perUser: 50 } }, 'weighted');
     expect(own.eventWeights).not.toEqual(parseRecipe(recipe, 'plain').eventWeights);
