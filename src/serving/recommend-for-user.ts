@@ -48,7 +48,9 @@ const NO_ITEMS: number[] = [];
  * down. The ids of products the model does not know among them are added to `unknown`, when given.
  */
 async function boughtSince(deps: ServingDeps, model: ServingModel, userId: string, since: number | null, down: Degraded, unknown?: string[]): Promise<number[]> {
-  if (!deps.boughtSince || down.databaseFailed) return NO_ITEMS;
+  if (!deps.boughtSince) return NO_ITEMS;
+  // Postgres failed this request already: not asked again, and the answer, without them, is degraded.
+  if (down.databaseFailed) return skipped(NO_ITEMS, down);
   const ids = await unlessDown(deps.boughtSince(userId, since), [], down);
   return ids.flatMap((id) => {
     const item = model.items.index.get(id);
@@ -72,7 +74,8 @@ function unknownPurchases(model: ServingModel, live: readonly { itemId: string }
  * known size does. Nothing when the catalog does not answer.
  */
 async function leaveOutUnknownGroups(deps: ServingDeps, model: ServingModel, picker: Picker, ids: readonly string[], down: Degraded): Promise<void> {
-  if (ids.length === 0 || down.databaseFailed) return;
+  if (ids.length === 0) return;
+  if (down.databaseFailed) return skipped(undefined, down);
   const records = await unlessDown(
     newItemRecordsOf(model, [...new Set(ids)], (missing) => deps.catalog.getItems(missing)),
     [],
@@ -114,6 +117,12 @@ export interface AlreadyRead {
   user: { attributes: Record<string, unknown> } | null;
   /** A Postgres read of this request failed as a dependency failure (down, or given up at its limit). */
   databaseFailed: boolean;
+}
+
+/** `fallback` for a Postgres read not made because Postgres failed this request already: the answer is degraded, as the read's failure would have made it. */
+function skipped<T>(fallback: T, d: Degraded): T {
+  d.degraded = true;
+  return fallback;
 }
 
 /** The read's value, or `fallback` when its store is unreachable (other errors still throw). */
@@ -161,7 +170,8 @@ export function checkStrategy(info: ServingModel['info'] | undefined, strategy: 
 }
 
 export async function recommendForUser(deps: ServingDeps, userId: string, q: UserQuery, read?: AlreadyRead): Promise<Recommendation> {
-  const down: Degraded = read?.databaseFailed ? { degraded: true, databaseFailed: true } : { degraded: false };
+  // Not degraded for that alone: a customer the model knows is answered from the model store, as in an outage.
+  const down: Degraded = { degraded: false, databaseFailed: read?.databaseFailed === true };
   const answer = await answerForUser(deps, userId, q, down, read?.user);
   if (down.degraded) return { ...answer, [DEGRADED]: true };
   return down.unlisted ? { ...answer, [UNLISTED]: true } : answer;
@@ -173,7 +183,7 @@ async function answerForUser(deps: ServingDeps, userId: string, q: UserQuery, do
   // Buy-again and repurchase list only what the user bought: excluding purchases would leave nothing of them.
   const excludePurchased = q.excludePurchased ?? !listsOwnItemsOnly(model?.info, strategy);
   if (!model) {
-    const user = known !== undefined ? known : await unlessDown(deps.catalog.getUser(userId), null, down);
+    const user = known !== undefined ? (down.databaseFailed ? skipped(known, down) : known) : await unlessDown(deps.catalog.getUser(userId), null, down);
     return deps.dbPopular.recommend(
       { ...q, attribute: preferredAttribute(user?.attributes ?? {}), excludeBoughtBy: excludePurchased ? userId : undefined },
       { fallback: true },
@@ -211,9 +221,9 @@ async function answerForUser(deps: ServingDeps, userId: string, q: UserQuery, do
     // a cold start, from their purchases since (live events). Not scored on request: until the erasure
     // commits, Postgres still holds their purchases, and each request would score the whole history
     // again (loading the version's scorer first if nobody had needed it yet).
-    if (model.erased.has(userId)) return cold(down.databaseFailed ? (known ?? null) : undefined);
+    if (model.erased.has(userId)) return cold(down.databaseFailed ? skipped(known ?? null, down) : undefined);
     // Postgres failed this request already: their purchases cannot be read to score them, nor their record.
-    if (down.databaseFailed) return cold(known ?? null);
+    if (down.databaseFailed) return cold(skipped(known ?? null, down));
     const none = model.entries.get(entryKey(NO_PURCHASES, userId)) as NoPurchases | null | undefined;
     if (none && none.until > Date.now()) return cold(none.user);
     // Known customers training did not precompute (no recent purchase) are scored now and kept.
@@ -425,7 +435,7 @@ async function readForScoring(
   // timeout (4 s for a customer where the docs promise 2). A scorer already loaded still scores from Postgres.
   if (down.degraded && !model.onRequest) return { scorer: null, rows: [] };
   // Postgres failed this request already (a hang waited out once): not asked again.
-  if (down.databaseFailed) return null;
+  if (down.databaseFailed) return skipped(null, down);
   const loading = waitedFor(deps, onRequestScorerOf(deps, model));
   // This request's answer is degraded when the scorer could not be loaded because its store is down
   // (model.onRequest is then cleared for a later request to try again).

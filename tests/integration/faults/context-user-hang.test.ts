@@ -65,4 +65,27 @@ describe.skipIf(!runnable)('a customer the model does not know asks with no cont
       await fault.pg.thaw();
     }
   });
+
+  it('When Postgres is frozen, Then a customer the model knows still gets their personal answer, as from GET, not a fallback', async () => {
+    // Their list needs nothing of Postgres (README, "Postgres down": known customers keep answering).
+    const own = await ask<{ fallback?: boolean; strategy?: string; items?: { itemId: string }[] }>(fault.base, 'own', '/v1/users/g-user3/recommendations?k=5', { scope: 'read' });
+    expect(own.status).toBe(200);
+    expect(own.body.fallback).toBe(false);
+    await fault.pg.freeze();
+    try {
+      const answer = await ask<{ fallback?: boolean; strategy?: string; items?: { itemId: string }[] }>(
+        fault.base,
+        'context',
+        '/v1/recommendations',
+        { method: 'POST', scope: 'read', body: { userId: 'g-user3', k: 5 } },
+        15_000,
+      );
+      expect(answer.status).toBe(200);
+      expect(answer.body.fallback).toBe(false);
+      expect(answer.body.strategy).toBe(own.body.strategy);
+      expect(answer.body.items?.map((i) => i.itemId)).toEqual(own.body.items?.map((i) => i.itemId));
+    } finally {
+      await fault.pg.thaw();
+    }
+  });
 });
