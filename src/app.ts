@@ -303,6 +303,17 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     });
     await within(catchUp, ERASURE_CATCH_UP_WAIT_MS, () => undefined);
   });
+  // The erasures' worker thread is given ERASURE_CLOSE_WAIT_MS from when closing starts, not after the server's
+  // close: that waits for the requests in flight, and a DELETE waits for its erasure's rewrite in that thread,
+  // so closing it afterwards was never reached while a rewrite held on (the shutdown hung to the forced exit).
+  // The erasures it gives up on fail (503 SHUTTING_DOWN), their DELETE is answered, and the server's close ends.
+  let redactionClosing: Promise<void> | undefined;
+  app.addHook('preClose', (done) => {
+    redactionClosing = services.redaction.close();
+    redactionClosing.catch(() => {});
+    done();
+  });
+  app.addHook('onClose', () => redactionClosing ?? services.redaction.close());
   // The inline job runner lives as long as the app: it claims jobs once the app is ready and stops
   // (finishing or interrupting the job in hand) before the caller closes the database.
   const runner = services.jobRunner;

@@ -40,7 +40,8 @@ function clientUrl(listening: string): string {
  * statement may itself wait longer (PG_QUERY_TIMEOUT_MS, a Postgres that stopped answering), so the
  * request in flight is answered (503) and the pools close before the exit instead of being cut off by it.
  */
-const shutdownGraceMs = (config: Config) => config.SHUTDOWN_DELAY_MS + Math.max(SHUTDOWN_GRACE_MS, config.PG_QUERY_TIMEOUT_MS + 3000);
+const shutdownGraceMs = (config: Config) =>
+  config.SHUTDOWN_DELAY_MS + Math.max(SHUTDOWN_GRACE_MS, config.PG_QUERY_TIMEOUT_MS + 3000, config.ERASURE_CLOSE_WAIT_MS + 3000);
 
 /**
  * A logger whose lines go to `first` (a pino logger in the server's line format) until `to` names the
@@ -113,8 +114,7 @@ async function main() {
       await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DELAY_MS));
     }
     await app.close();
-    // An erasure's rewrite still in its worker (one the app's close did not wait for) gets ERASURE_CLOSE_WAIT_MS.
-    await services.redaction.close();
+    // The erasures' worker thread was given ERASURE_CLOSE_WAIT_MS from the app's close on (app.ts preClose).
     await store.close();
     await db.close();
   });

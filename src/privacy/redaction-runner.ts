@@ -9,6 +9,7 @@
  * be a view into a buffer someone else keeps (a Redis client's pool, the in-memory store).
  */
 import type { Worker } from 'node:worker_threads';
+import { AppError } from '../errors.js';
 import { startModuleWorker } from '../training/worker-thread.js';
 import { redact, type RedactionJob, type RedactionResult } from './redaction.js';
 import type { RedactionReply } from './redaction-worker.js';
@@ -29,8 +30,15 @@ const jobSize = (job: RedactionJob): number => ('userIds' in job ? job.userIds.l
 /** Default of `closeWaitMs`: how long close() lets the worker finish the jobs it holds (ERASURE_CLOSE_WAIT_MS). */
 export const REDACTION_CLOSE_WAIT_MS = 30_000;
 
-/** The error a job left unfinished by a close that stopped waiting is rejected with. */
-export class RedactionAbandoned extends Error {}
+/**
+ * The error a job left unfinished by a close that stopped waiting is rejected with: a 503 SHUTTING_DOWN (with
+ * Retry-After) to the DELETE whose erasure it fails, which is to be sent again, not a 500.
+ */
+export class RedactionAbandoned extends AppError {
+  constructor(message: string) {
+    super('SHUTTING_DOWN', message);
+  }
+}
 
 export function createRedactionRunner(opts: {
   onWorkerFailed?: (err: Error) => void;

@@ -322,6 +322,8 @@ export function registerErrorHandling(app: FastifyInstance): void {
         .send({ error: { code: unavailable.code, message: unavailable.message } });
     }
     if (err instanceof AppError) {
+      // A 503 says when to retry (the API's 503s do: docs), e.g. an erasure given up as the server closed (SHUTTING_DOWN).
+      if (err.status === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
       return reply.code(err.status).send({ error: { code: err.code, message: err.message, details: err.details } });
     }
     if (hasZodFastifySchemaValidationErrors(err)) {
