@@ -250,7 +250,7 @@ function linkLeadingOut(dir: string, roots: readonly string[], seen = new Set<st
  * brings that whole tree) or one holding the link (a loop: `up -> ..`, `again -> .`); null when there is none or
  * `dir` is a file. Links to files may lead anywhere: each brings one file.
  */
-function directoryLinkOut(dir: string, at = dir, seen = new Set<string>()): string | null {
+function directoryLinkOut(dir: string, at = dir, seen = new Set<string>(), path_: readonly string[] = [dir]): string | null {
   if (seen.has(at)) return null;
   seen.add(at);
   let entries;
@@ -264,11 +264,14 @@ function directoryLinkOut(dir: string, at = dir, seen = new Set<string>()): stri
     if (entry.isSymbolicLink()) {
       const real = realPathOf(entryPath);
       if (!isDirectory(real)) continue;
-      if (!real.startsWith(dir + path.sep) || at === real || at.startsWith(real + path.sep)) return entryPath;
-      const inner = directoryLinkOut(dir, real, seen);
+      // A loop: it leads to a directory the copy is already inside of, through this link's real directory or
+      // through the links followed to get here (a -> b and b -> a: two links, neither above its own directory).
+      const holding = (d: string) => d === real || d.startsWith(real + path.sep);
+      if (!real.startsWith(dir + path.sep) || holding(at) || path_.some(holding)) return entryPath;
+      const inner = directoryLinkOut(dir, real, seen, [...path_, at]);
       if (inner) return inner;
     } else if (entry.isDirectory()) {
-      const inner = directoryLinkOut(dir, entryPath, seen);
+      const inner = directoryLinkOut(dir, entryPath, seen, path_);
       if (inner) return inner;
     }
   }

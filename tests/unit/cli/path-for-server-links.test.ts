@@ -43,6 +43,17 @@ describe('a directory handed to the server that holds a link to a directory outs
     expect(copiesLeft()).toEqual([]);
   });
 
+  it('When two links inside lead to each other\'s directories (a loop through both), Then nothing is copied and the error names the link', async () => {
+    const s = shop('two-link-loop-shop');
+    mkdirSync(path.join(s, 'parts'));
+    writeFileSync(path.join(s, 'parts', 'part-00000.csv'), 'id,features\n');
+    // item_factors/parts -> parts, parts/factors -> item_factors: copied with links followed, item_factors/parts/factors/parts/...
+    symlinkSync(path.join(s, 'parts'), path.join(s, 'item_factors', 'parts'));
+    symlinkSync(path.join(s, 'item_factors'), path.join(s, 'parts', 'factors'));
+    await expect(withPathForServer(server, s, async () => 'copied', quiet)).rejects.toThrow(/is a link to a directory outside/);
+    expect(copiesLeft()).toEqual([]);
+  });
+
   it('When a directory under the roots links to a directory outside them, Then it is refused rather than copied with that tree', async () => {
     const elsewhere = shop('elsewhere');
     const s = path.join(imports, 'linked-dir');
