@@ -130,6 +130,12 @@ async function firstStart(services: Services, log: Log): Promise<void> {
     // opens the same file (a relative path recorded as written named another file there, or none).
     const configured = services.config.SAMPLE_FILE ? path.resolve(services.config.SAMPLE_FILE) : '';
     let chosen = pending?.sampleFile ?? configured;
+    // A mark an older release wrote holds SAMPLE_FILE as written (relative): when it names the configured file
+    // from this directory, it is that file, recorded resolved from now on (not told apart from itself).
+    if (resumed && chosen !== '' && !path.isAbsolute(chosen) && path.resolve(chosen) === configured) {
+      await moveSampleImport(services.db, configured);
+      chosen = configured;
+    }
     // The file the unfinished import began with cannot be read any more (moved, deleted, its mount gone): an
     // operator who set SAMPLE_FILE to another readable file has it complete the import (the same sample moved;
     // the import is idempotent on its rows). Without that the mark stayed and the service ran without a

@@ -69,6 +69,20 @@ describe('the file of an unfinished first-start sample import', () => {
     expect(await pendingSampleImport(db.db)).toEqual({ sampleFile: file });
   }, 120_000);
 
+  it('When an older release recorded SAMPLE_FILE relative and the restart names the same file the same way, Then it completes that import without warning that SAMPLE_FILE changed', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sample-file-older-relative-'));
+    const file = sampleFile(dir, 'first.csv', 12000, 4);
+    const relative = path.relative(process.cwd(), file);
+    const { db, memory, logged, log } = await stoppedFirstStart(file);
+    // What a release before this one recorded: SAMPLE_FILE as written.
+    await db.db.query('UPDATE sample_import_pending SET sample_file = $1', [relative]);
+    logged.length = 0;
+    expect(await bootstrap(createServices({ config: config(relative), db: db.db, store: memory }), log)).toBe(true);
+    expect(logged.filter((l) => l.level === 'warn' || l.level === 'error')).toEqual([]);
+    expect(await sampleImportPending(db.db)).toBe(false);
+    expect(await buyers(db)).toEqual(['12000', '12001', '12002', '12003']);
+  }, 180_000);
+
   it('When the file the import began with cannot be read and SAMPLE_FILE names where it is now, Then the restart completes the import from it, warns, and trains the sample', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'sample-file-moved-'));
     const first = sampleFile(dir, 'first.csv', 12000, 4);
