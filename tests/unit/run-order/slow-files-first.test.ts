@@ -9,9 +9,12 @@ const spec = (file: string) => ({ moduleId: path.join(root, file) });
 
 describe('slow files first', () => {
   it('When files are ordered, Then the listed ones come first in the list\'s order and the rest keep the order they had', () => {
-    const given = ['tests/a.test.ts', 'tests/slow-2.test.ts', 'tests/b.test.ts', 'tests/slow-1.test.ts', 'tests/c.test.ts'].map(spec);
+    // The unlisted files in an order that is neither by name nor by path length, so only keeping theirs passes.
+    const given = ['tests/c.test.ts', 'tests/slow-2.test.ts', 'tests/unit/a.test.ts', 'tests/slow-1.test.ts', 'tests/b.test.ts'].map(spec);
     const ordered = slowFilesFirst(given, root, ['tests/slow-1.test.ts', 'tests/gone.test.ts', 'tests/slow-2.test.ts']);
-    expect(ordered.map((s) => path.relative(root, s.moduleId))).toEqual(['tests/slow-1.test.ts', 'tests/slow-2.test.ts', 'tests/a.test.ts', 'tests/b.test.ts', 'tests/c.test.ts']);
+    expect(ordered.map((s) => path.relative(root, s.moduleId))).toEqual(['tests/slow-1.test.ts', 'tests/slow-2.test.ts', 'tests/c.test.ts', 'tests/unit/a.test.ts', 'tests/b.test.ts']);
+    // The files given are left as they were.
+    expect(given.map((s) => path.relative(root, s.moduleId))).toEqual(['tests/c.test.ts', 'tests/slow-2.test.ts', 'tests/unit/a.test.ts', 'tests/slow-1.test.ts', 'tests/b.test.ts']);
   });
 
   it('When the list names a file, Then it is a test file of this checkout, named once (a renamed file would drop out of the order unseen)', () => {
