@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,17 +12,24 @@ import { fileURLToPath } from 'node:url';
  * what `npm run build` makes in dist/ (the Dockerfile's entry), written by esbuild, which is also what tsx compiles
  * with. The Quick start's own test (tests/e2e/server-start.test.ts) keeps `npm start`'s tsx.
  *
- * Kept in node_modules/.cache/recsvc-built/HASH/src, HASH made of the sources and esbuild's version, so processes
- * of one checkout share it and a change to any source makes another. It sits one directory below HASH as src sits
- * below the repository, and HASH holds links to the repository's sample/, models/ and openapi/, so the paths the
- * sources take relative to themselves (the bundled sample, the migrations, the dashboard's files) resolve as from
- * src. Not `../shared` (the tune command's default dataset, tests name theirs).
+ * Kept in node_modules/.cache/recsvc-built/HASH/src, HASH made of everything the output depends on (the sources,
+ * tsconfig.json, which esbuild reads too, this file, esbuild's and Node's versions), so processes of one checkout
+ * share it and a change to any of them makes another. It sits one directory below HASH as src sits below the
+ * repository, and HASH holds relative links to the repository's sample/, models/ and openapi/ (they lead into the
+ * checkout wherever it is moved), so the paths the sources take relative to themselves (the bundled sample, the
+ * migrations, the dashboard's files) resolve as from src. Not `../shared` (the tune command's default dataset,
+ * tests name theirs).
  */
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const SRC = path.join(REPO, 'src');
 const CACHE = path.join(REPO, 'node_modules', '.cache', 'recsvc-built');
 const LINKED = ['sample', 'models', 'openapi'];
-/** Trees of other sources (2 MB each) are removed once a day old, as the worker bundles are (worker-bundle.ts). */
+/** What the compiled output depends on besides the sources and esbuild's version. */
+const INPUTS = [path.join(REPO, 'tsconfig.json'), fileURLToPath(import.meta.url)];
+/**
+ * Trees of other sources (2 MB each) are removed once unused for a day, as the worker bundles are (worker-bundle.ts):
+ * each process that starts from a tree marks it used.
+ */
 const STALE_MS = 24 * 3600_000;
 
 function sourceFiles(dir: string): string[] {
@@ -38,8 +45,8 @@ function builtRoot(): string {
   if (root && existsSync(root)) return root;
   const esbuild = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
   const files = sourceFiles(SRC);
-  const hash = createHash('sha256').update(esbuild.version);
-  for (const f of files) hash.update(path.relative(SRC, f)).update(readFileSync(f));
+  const hash = createHash('sha256').update(`${esbuild.version}\0${process.versions.node}\0`);
+  for (const f of [...INPUTS, ...files]) hash.update(`${path.relative(REPO, f)}\0`).update(readFileSync(f)).update('\0');
   const dir = path.join(CACHE, hash.digest('hex').slice(0, 16));
   if (!existsSync(dir)) {
     mkdirSync(CACHE, { recursive: true });
@@ -60,7 +67,8 @@ function builtRoot(): string {
       for (const f of files.filter((f) => !f.endsWith('.ts'))) cpSync(f, path.join(tmp, 'src', path.relative(SRC, f)));
       // Under node_modules no package.json of the repository applies: the files are ES modules.
       writeFileSync(path.join(tmp, 'package.json'), '{ "type": "module" }\n');
-      for (const name of LINKED) symlinkSync(path.join(REPO, name), path.join(tmp, name));
+      // Relative (../../../../sample): the same from tmp as from HASH, and wherever the checkout is moved.
+      for (const name of LINKED) symlinkSync(path.relative(tmp, path.join(REPO, name)), path.join(tmp, name));
       chmodSync(tmp, 0o755);
       renameSync(tmp, dir);
     } catch (err) {
@@ -75,9 +83,19 @@ function builtRoot(): string {
         // gone meanwhile
       }
     }
-  }
+  } else markUsed(dir);
   root = dir;
   return dir;
+}
+
+/** A tree's age (see STALE_MS) counts from its last use. */
+function markUsed(dir: string): void {
+  try {
+    const now = new Date();
+    utimesSync(dir, now, now);
+  } catch {
+    // not ours to touch: it may then be removed after a day, and written again
+  }
 }
 
 /** The compiled file of a process entry named as in the sources (`src/server.ts`, `src/cli/worker-command.ts`). */
