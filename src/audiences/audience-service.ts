@@ -189,8 +189,9 @@ async function buildFromEntries(
  * The members with their anchors and sources: those ranked from postings without them (the stored ones) get
  * them from their entries, one batched read per READ_BATCH of them (an audience of 100: 100 entries, where the
  * postings' anchors and sources were 88 MB per version at 100,000 customers). A member erased since the ranking
- * (no entry, taken out of the index) is left out; an entry missing otherwise means the store lost or deleted the
- * version meanwhile: 503, ask again.
+ * (no entry, taken out of the index) is left out, of either tier: the event loop turned during the read, and the
+ * answer, made after it, would name a related-tier one by the '' the erasure left; an entry missing otherwise
+ * means the store lost or deleted the version meanwhile: 503, ask again.
  */
 export async function explainedMembers(
   store: Pick<ModelStore, 'getEntries'>,
@@ -207,8 +208,8 @@ export async function explainedMembers(
     part.forEach((m, k) => entries.set(m.user, rows[k] ? decodeUserEntry(rows[k]) : null));
   }
   return members.flatMap((m) => {
-    if (!m.unexplained) return [m];
     if (index.gone[m.user] === 1) return [];
+    if (!m.unexplained) return [m];
     const entry = entries.get(m.user);
     if (!entry) throw new AppError('DEPENDENCY_UNAVAILABLE', `model version ${version} no longer holds the entry of an audience member (the store lost it, or a newer training deleted the version): ask again`);
     return [explainMember(m, entry, index.hybridSources)];
