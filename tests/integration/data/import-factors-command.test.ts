@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseFactorArgs } from '../../../src/cli/import-factors.js';
 import { runCliScript, type CliRun } from '../../helpers/cli-process.js';
+import { seedMigratedPgliteDir } from '../../helpers/services.js';
 
 /** Starting tsx takes seconds on a busy two-core machine; the CLI runs are given room. */
 const SPAWN_TIMEOUT = 240_000;
@@ -37,6 +38,9 @@ describe('npm run import -- factors', () => {
       for (const [o, i] of [u % 8, (u + 3) % 8].entries()) events.push(`f-u${u},f-i${i},1,2011-01-${String(3 + o * 7 + u).padStart(2, '0')},f-u${u}-o${o}`);
     }
     writeFileSync(path.join(shop, 'events.csv'), events.join('\n') + '\n');
+    // The shop's database as any earlier start left it (migrated): the first start's initdb and migrations in the
+    // child (import-command.test.ts runs one) would be most of this test's time.
+    await seedMigratedPgliteDir(path.join(dir, 'data', 'pglite'));
     expect((await cli('generic', shop)).code).toBe(0);
 
     const ok = await cli('factors', 'tests/fixtures/factors/implicit');
