@@ -6,10 +6,8 @@ import type { FactorImportJobParams } from '../jobs/job-handlers.js';
 import { JOB_TYPES } from '../jobs/job-types.js';
 import type { SideReport } from '../recommenders/imported-factors.js';
 import type { TrainResult } from '../training/train-model.js';
-import { runJobCommand } from './job-command.js';
 import { UsageError } from './run-cli.js';
 import { printable } from './printable.js';
-import { formatTrainResult } from './train-command.js';
 
 /** `factors DIR [--recipe NAME] [--source NAME]`, checked before anything is opened. */
 export function parseFactorArgs(args: string[]): FactorImportJobParams {
@@ -31,8 +29,8 @@ export function parseFactorArgs(args: string[]): FactorImportJobParams {
 const side = (name: string, s: SideReport) =>
   `${name.padEnd(6)} ${s.imported.toLocaleString('en-US')} rows: ${s.matched.toLocaleString('en-US')} matched, ${s.unknown.toLocaleString('en-US')} unknown here (skipped${s.unknownSample.length ? `, e.g. ${s.unknownSample.slice(0, 3).map(printable).join(', ')}` : ''}), ${s.missing.toLocaleString('en-US')} without a row`;
 
-/** The training summary with what the import matched and skipped. */
-export function formatFactorImport(r: TrainResult): string {
+/** The training summary (`formatTrainResult`'s) with what the import matched and skipped. */
+export function formatFactorImport(r: TrainResult, formatTrainResult: (r: TrainResult) => string): string {
   const f = r.factorImport;
   const head = f ? [`ALS source "${f.source}" from ${f.factors} imported factors`, side('items', f.items), side('users', f.users)] : [];
   return [...head, formatTrainResult(r)].join('\n');
@@ -45,6 +43,8 @@ export function formatFactorImport(r: TrainResult): string {
  */
 export async function importFactors(config: Config, request: FactorImportJobParams): Promise<number> {
   const params = { ...request, path: path.resolve(request.path) };
+  // Loaded here, not with the module: \`npm run import\` reads parseFactorArgs, and its other commands need neither.
+  const [{ runJobCommand }, { formatTrainResult }] = await Promise.all([import('./job-command.js'), import('./train-command.js')]);
   return runJobCommand(config, {
     label: 'import factors',
     what: 'factor import',
@@ -55,6 +55,6 @@ export async function importFactors(config: Config, request: FactorImportJobPara
     localPath: params.path,
     precheck: async () => void (await inspectFactorDir(params.path)),
     submit: (services, runningAs) => services.jobService.submitFactorImport(params, { runningAs, anyPath: true }),
-    print: (result) => console.log(formatFactorImport(result as TrainResult)),
+    print: (result) => console.log(formatFactorImport(result as TrainResult, formatTrainResult)),
   });
 }
