@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DataDirLockedError, LOCK_FILE, lockDataDir, readLockHolder } from '../../../src/data/data-dir-lock.js';
 import { openDatabase } from '../../../src/data/open-database.js';
 import { createModelStore } from '../../../src/store/create-model-store.js';
+import { seedMigratedPgliteDir } from '../../helpers/services.js';
 
 const dirs: string[] = [];
 const freshDir = () => {
@@ -78,6 +79,9 @@ describe("DATA_DIR's lock: one process owns the embedded data", () => {
 
   it('When the embedded database and model store of one process share DATA_DIR, Then both open, and closing both frees it', async () => {
     const dir = freshDir();
+    // Migrated already, as after any earlier start: initdb and the migrations (first-start tests cover them) took
+    // most of this test's time, past its timeout on a busy machine.
+    await seedMigratedPgliteDir(path.join(dir, 'pglite'));
     const db = await openDatabase({ DATA_DIR: dir });
     const store = await createModelStore({ DATA_DIR: dir, MODEL_VERSIONS_KEPT: 5 });
     expect(readLockHolder(dir)?.pid).toBe(process.pid);
