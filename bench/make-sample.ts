@@ -20,9 +20,9 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { createGunzip, createGzip, constants } from 'node:zlib';
 import { parse } from 'csv-parse';
-import { ONLINE_RETAIL_PATH } from './lib/online-retail.js';
 
-const SOURCE = process.argv[2] ?? ONLINE_RETAIL_PATH;
+// The default's module (and the importers it brings) is loaded only when no SOURCE is given.
+const SOURCE = process.argv[2] ?? (await import('./lib/online-retail.js')).ONLINE_RETAIL_PATH;
 const OUT = process.argv[3] ?? 'sample/online-retail-sample.csv.gz';
 const CUSTOMER_MODULUS = customerModulus(process.argv[4]);
 const GUEST_INVOICE_MODULUS = 97;
