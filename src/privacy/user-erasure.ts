@@ -1,5 +1,5 @@
 import { AppError } from '../errors.js';
-import { AUDIENCE_ARTIFACTS, audiencePatchesWithout } from '../audiences/audience-artifact.js';
+import { AUDIENCE_ARTIFACT, AUDIENCE_ARTIFACTS, audiencePatchesWithout, audienceRowsLeft } from '../audiences/audience-artifact.js';
 import { decodeUserEntry, USERS_TABLE } from '../serving/user-entry.js';
 import type { Db } from '../data/db.js';
 import type { ErasureRepository } from '../data/erasure-repository.js';
@@ -120,6 +120,16 @@ async function audienceWithout(store: ModelStore, redaction: RedactionRunner, ve
     const redacted = bytes && (await redaction.run({ kind: 'audience', bytes, rows })).bytes;
     if (redacted) await store.redactArtifact(version, name, redacted);
   }
+}
+
+/** Ranged reads of an artifact: the store's, else slices of the whole artifact read once (a store without them). */
+function rangeReader(store: ModelStore, version: string, name: string): ArtifactRangeReader {
+  if (store.readArtifactRange) return store.readArtifactRange.bind(store, version, name);
+  let whole: Promise<Uint8Array | null> | undefined;
+  return async (start, end) => {
+    const bytes = await (whole ??= store.getArtifact(version, name));
+    return bytes ? bytes.subarray(start, end) : null;
+  };
 }
 
 /**
@@ -258,6 +268,88 @@ export function createUserErasure(deps: UserErasureDeps) {
     }));
   }
 
+  /** catchUp's scrub of what the store lost of erasures (its erasure records say how far each part was scrubbed). */
+  async function storeCatchUp(highest: number): Promise<string[]> {
+    const { store } = deps;
+    if (!store.erasureRecords) return [];
+    const records = await store.erasureRecords();
+    const upToDate = (r: ErasureRecords, n: number) => r.liveEvents !== undefined && r.liveEvents >= n && [...r.versions.values()].every((v) => v !== undefined && v >= n);
+    if (upToDate(records, highest)) return [];
+    // The drafts of failed trainings came back too (an erasure deletes them): read before the lock's transaction.
+    const drafts = (await deps.abandonedDrafts?.()) ?? [];
+    const ids = await oneAtATime(() =>
+      deps.erasures.locked(async (erasedSince, markNow) => {
+        // Again under the lock: another process may have caught up meanwhile, and erasures since are counted.
+        const now = await markNow();
+        const held = await store.erasureRecords!();
+        const again = new Set<string>();
+        const listed = await store.listVersions();
+        for (const version of drafts) if (!listed.some((m) => m.version === version)) await store.deleteVersion(version);
+        for (const meta of listed) {
+          if (!held.versions.has(meta.version)) continue;
+          const from = held.versions.get(meta.version) ?? erasureMarkOf(meta);
+          if (held.versions.get(meta.version) !== undefined && from >= now) continue;
+          const ids = from < now ? await erasedSince(from) : [];
+          await scrub(ids, [meta.version]);
+          for (const id of ids) again.add(id);
+          // Only from where it was read: a store that went back again meanwhile is caught up next time.
+          await raiseRecords(now, { versions: [meta.version], from: held.versions.get(meta.version) });
+        }
+        // No record of the live events: a store a release before wrote, or one that came back empty. Its
+        // live events were appended after the erasures it knew (a new customer under an id), and stay.
+        if (held.liveEvents !== undefined && held.liveEvents < now) {
+          const ids = await erasedSince(held.liveEvents);
+          await store.deleteUserEvents?.(ids);
+          for (const id of ids) again.add(id);
+        }
+        if (held.liveEvents === undefined || held.liveEvents < now) await raiseRecords(now, { versions: [], liveEvents: true, from: held.liveEvents });
+        return [...again];
+      }),
+    );
+    await forgetAll(ids);
+    return ids;
+  }
+
+  /** The highest erasure number this process looked for audience postings left behind through (audienceCatchUp). */
+  let audienceCheckedThrough: number | undefined;
+
+  /**
+   * The customers of each kept version that an erasure blanked in its user index but did not wipe from its
+   * audience postings (layout 2), wiped: a replica of the release before, which knows only layout 1, erased them
+   * (a rolling upgrade). Their entries are gone with the erasure, so nothing says where their postings lie short of
+   * reading all of them: the artifact is rewritten whole without them, off this thread (the redaction worker),
+   * under the erasure lock as the erasure's own rewrites are. Looked for (audienceRowsLeft: ranged reads of the
+   * user index's offsets and the postings' positions and wiped bytes, not the postings) by the first call of a
+   * process and whenever the erasure mark passed the one looked through: the store's erasure records cannot say,
+   * since that release raises them as this one does. Resolves with the customers wiped.
+   */
+  async function audienceCatchUp(through: number): Promise<number> {
+    if (audienceCheckedThrough !== undefined && through <= audienceCheckedThrough) return 0;
+    const { store } = deps;
+    const rowsLeft = (version: string) => audienceRowsLeft(rangeReader(store, version, AUDIENCE_ARTIFACT), rangeReader(store, version, ARTIFACT_USER_IDS));
+    const behind: string[] = [];
+    for (const { version } of await store.listVersions()) if ((await rowsLeft(version)).length > 0) behind.push(version);
+    let wiped = 0;
+    if (behind.length > 0) {
+      wiped = await oneAtATime(() =>
+        deps.erasures.locked(async () => {
+          let n = 0;
+          for (const version of behind) {
+            // Again under the lock: another process may have wiped them meanwhile.
+            const rows = await rowsLeft(version);
+            if (rows.length === 0) continue;
+            const bytes = await store.getArtifact(version, AUDIENCE_ARTIFACT);
+            const redacted = bytes && (await redaction.run({ kind: 'audience', bytes, rows })).bytes;
+            if (redacted && (await store.redactArtifact(version, AUDIENCE_ARTIFACT, redacted))) n += rows.length;
+          }
+          return n;
+        }),
+      );
+    }
+    audienceCheckedThrough = Math.max(through, audienceCheckedThrough ?? through);
+    return wiped;
+  }
+
   return {
     /**
      * Erases a user everywhere; false when Postgres did not know them (the store is scrubbed anyway).
@@ -283,46 +375,14 @@ export function createUserErasure(deps: UserErasureDeps) {
      * the live events of everyone erased after theirs are deleted (which tells every process), the drafts
      * of failed trainings deleted (they came back too), and the records raised. `through`: the highest erasure number, when the caller has just read it. A store whose
      * records are all there already costs one read of it (and one of Postgres without `through`), no lock.
-     * Resolves with the customers scrubbed again (forgotten by this process too).
+     * Resolves with the customers scrubbed again (forgotten by this process too). Then, the first time in a
+     * process and whenever `through` passed the last one looked through, the audience postings a replica of the
+     * release before left (audienceCatchUp): a few ranged reads per kept version, a rewrite only where one is behind.
      */
     async catchUp(through?: number): Promise<string[]> {
-      const { store } = deps;
-      if (!store.erasureRecords) return [];
-      const [highest, records] = await Promise.all([through ?? deps.erasures.mark(), store.erasureRecords()]);
-      const upToDate = (r: ErasureRecords, n: number) => r.liveEvents !== undefined && r.liveEvents >= n && [...r.versions.values()].every((v) => v !== undefined && v >= n);
-      if (upToDate(records, highest)) return [];
-      // The drafts of failed trainings came back too (an erasure deletes them): read before the lock's transaction.
-      const drafts = (await deps.abandonedDrafts?.()) ?? [];
-      const ids = await oneAtATime(() =>
-        deps.erasures.locked(async (erasedSince, markNow) => {
-          // Again under the lock: another process may have caught up meanwhile, and erasures since are counted.
-          const now = await markNow();
-          const held = await store.erasureRecords!();
-          const again = new Set<string>();
-          const listed = await store.listVersions();
-          for (const version of drafts) if (!listed.some((m) => m.version === version)) await store.deleteVersion(version);
-          for (const meta of listed) {
-            if (!held.versions.has(meta.version)) continue;
-            const from = held.versions.get(meta.version) ?? erasureMarkOf(meta);
-            if (held.versions.get(meta.version) !== undefined && from >= now) continue;
-            const ids = from < now ? await erasedSince(from) : [];
-            await scrub(ids, [meta.version]);
-            for (const id of ids) again.add(id);
-            // Only from where it was read: a store that went back again meanwhile is caught up next time.
-            await raiseRecords(now, { versions: [meta.version], from: held.versions.get(meta.version) });
-          }
-          // No record of the live events: a store a release before wrote, or one that came back empty. Its
-          // live events were appended after the erasures it knew (a new customer under an id), and stay.
-          if (held.liveEvents !== undefined && held.liveEvents < now) {
-            const ids = await erasedSince(held.liveEvents);
-            await store.deleteUserEvents?.(ids);
-            for (const id of ids) again.add(id);
-          }
-          if (held.liveEvents === undefined || held.liveEvents < now) await raiseRecords(now, { versions: [], liveEvents: true, from: held.liveEvents });
-          return [...again];
-        }),
-      );
-      await forgetAll(ids);
+      const highest = await (through ?? deps.erasures.mark());
+      const ids = await storeCatchUp(highest);
+      await audienceCatchUp(highest);
       return ids;
     },
 
