@@ -56,12 +56,13 @@ async function patchedInPlace(
   version: string,
   artifact: string,
   patchesOf: (read: ArtifactRangeReader) => Promise<ArtifactPatch[] | null>,
-  opts: { sameSize?: boolean } = {},
 ): Promise<boolean> {
   if (!store.readArtifactRange || !store.patchArtifact) return false;
   const read: ArtifactRangeReader = store.readArtifactRange.bind(store, version, artifact);
-  // `sameSize`: the patches go only into the artifact as long as it was read (its layout's length, read before them).
-  const size = opts.sameSize ? (await artifactLayout(read).catch(() => null))?.size : undefined;
+  // The patches go only into the artifact as long as it was read (its layout's length, read before them): one
+  // rewritten at another length since (written again after an eviction, another layout) is not where they say.
+  // Every artifact patched so (profiles, ALS rows, audience postings); one whose header does not read is patched unconditioned.
+  const size = (await artifactLayout(read).catch(() => null))?.size;
   const patches = await patchesOf(read);
   if (patches) {
     if (patches.length > 0 && !(await store.patchArtifact(version, artifact, patches, { size })) && (await read(0, 1)) !== null) {
@@ -115,7 +116,7 @@ async function audienceWithout(store: ModelStore, redaction: RedactionRunner, ve
   const lists = found.map((e) => ({ candidates: e.hybrid.items, purchased: e.purchased }));
   // Layout 2's artifact, and layout 1's of a version the release before trained.
   for (const name of AUDIENCE_ARTIFACTS) {
-    if (await patchedInPlace(store, version, name, (read) => audiencePatchesWithout(read, rows, lists), { sameSize: true })) continue;
+    if (await patchedInPlace(store, version, name, (read) => audiencePatchesWithout(read, rows, lists))) continue;
     const bytes = await store.getArtifact(version, name);
     const redacted = bytes && (await redaction.run({ kind: 'audience', bytes, rows })).bytes;
     if (redacted) await store.redactArtifact(version, name, redacted);
