@@ -102,7 +102,8 @@ try {
   console.log(`${'total'.padEnd(18)} ${sec(total)} ${sec((cpuTotal.user + cpuTotal.system) / 1000)} ${''.padStart(10)} ${`${peak} MiB`.padStart(12)}`);
   const loads = (l: number[]) => l.map((x) => x.toFixed(1)).join(' ');
   console.log(`load average at the start ${loads(loadAtStart)}, at the end ${loads(loadavg())} (1, 5, 15 min) on ${cpus().length} cores`);
-  console.log(`\nwrote ${Object.keys(result.contents.artifacts).length} artifacts (${mib(Object.values(result.contents.artifacts).reduce((a, b) => a + b, 0))} MiB) and ` +
+  const written = { ...result.contents.artifacts, ...result.contents.optionalArtifacts };
+  console.log(`\nwrote ${Object.keys(written).length} artifacts (${mib(Object.values(written).reduce((a, b) => a + b, 0))} MiB) and ` +
     `${Object.values(result.contents.tables).reduce((a, b) => a + b, 0)} entries in ${Object.keys(result.contents.tables).length} tables to Redis in ${(toRedis / 1000).toFixed(2)} s`);
   const verdict = (ok: boolean) => (ok ? 'ok' : 'MISSED');
   if (!shop) console.log(`targets: total ${(total / 1000).toFixed(1)} s < 30 s ${verdict(total < TARGETS.totalMs)}; ` +

@@ -19,8 +19,16 @@ export interface ModelContents {
 
 /** What was written: bytes per artifact and entries per table (kept in the metadata, so a reader can check completeness). */
 export interface ContentsSummary {
+  /** The artifacts the version is not whole without: what every release checks (goneFromStore). */
   artifacts: Record<string, number>;
   tables: Record<string, number>;
+  /**
+   * The optional artifacts written (OPTIONAL_ARTIFACTS), apart: a replica of the release before (b978bd3) counts
+   * every artifact of `artifacts` missing as lost but `serving-audience`, so `serving-audience-2` listed there and
+   * evicted would make it call the version lost (readiness, RETRAIN_ON_LOST_MODEL, a rollback's CONFLICT) during a
+   * rolling upgrade. This release checks them as written after the write (lostFromStore) and never counts them gone.
+   */
+  optionalArtifacts?: Record<string, number>;
 }
 
 /** Counts the entries of a table as the store consumes them, so a big table is iterated only once. */
@@ -50,7 +58,8 @@ export async function writeModelVersion(
   for (const [name, bytes] of contents.artifacts) {
     signal?.throwIfAborted();
     await attempt(() => store.putArtifact(version, name, bytes));
-    summary.artifacts[name] = bytes.byteLength;
+    if (OPTIONAL_ARTIFACTS.has(name)) (summary.optionalArtifacts ??= {})[name] = bytes.byteLength;
+    else summary.artifacts[name] = bytes.byteLength;
   }
   for (const [name, entries] of contents.tables) {
     signal?.throwIfAborted();
@@ -77,9 +86,9 @@ export async function lostFromStore(store: ModelStore, version: string, written:
   if (!store.contentsOf) return null;
   const held = await heldOf(store.contentsOf.bind(store), version, written);
   const problems: string[] = [];
-  for (const [name, want] of Object.entries(written.artifacts)) {
+  for (const [name, want] of Object.entries({ ...written.artifacts, ...written.optionalArtifacts })) {
     const have = held.artifacts[name];
-    if (have === 0 && OPTIONAL_ARTIFACTS.has(name)) continue;
+    if (have === 0 && (OPTIONAL_ARTIFACTS.has(name) || written.optionalArtifacts?.[name] !== undefined)) continue;
     if (erased === 0 ? have !== want : want > 0 && have === 0) problems.push(`artifact ${name}: ${have} of ${want} bytes`);
   }
   for (const [name, want] of Object.entries(written.tables)) {
@@ -118,7 +127,7 @@ export async function goneFromStore(
 }
 
 function heldOf(contentsOf: NonNullable<ModelStore['contentsOf']>, version: string, written: ContentsSummary) {
-  return contentsOf(version, { artifacts: Object.keys(written.artifacts), tables: Object.keys(written.tables) });
+  return contentsOf(version, { artifacts: [...Object.keys(written.artifacts), ...Object.keys(written.optionalArtifacts ?? {})], tables: Object.keys(written.tables) });
 }
 
 /** The erasure mark a version was trained under (0 for versions older than the mark: check them against every erasure). */

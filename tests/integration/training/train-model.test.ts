@@ -62,7 +62,7 @@ for (const backend of STORE_BACKENDS) {
         const meta = (await s.store.getActive()) as ModelMeta;
         seen.add(meta.version);
         const own = written.get(meta.version)!;
-        const contents = meta.info.contents as { artifacts: Record<string, number>; tables: Record<string, number> };
+        const contents = meta.info.contents as { artifacts: Record<string, number>; tables: Record<string, number>; optionalArtifacts?: Record<string, number> };
         const tableKeys = new Map<string, string[]>();
         for (const key of own.keys()) {
           const slash = key.indexOf('/');
@@ -70,8 +70,8 @@ for (const backend of STORE_BACKENDS) {
           const table = key.slice(0, slash);
           tableKeys.set(table, [...(tableKeys.get(table) ?? []), key.slice(slash + 1)]);
         }
-        expect(Object.keys(contents.artifacts).length + Object.values(contents.tables).reduce((a, b) => a + b, 0)).toBe(own.size);
-        for (const name of Object.keys(contents.artifacts)) {
+        expect(Object.keys({ ...contents.artifacts, ...contents.optionalArtifacts }).length + Object.values(contents.tables).reduce((a, b) => a + b, 0)).toBe(own.size);
+        for (const name of Object.keys({ ...contents.artifacts, ...contents.optionalArtifacts })) {
           const bytes = await s.store.getArtifact(meta.version, name);
           expect(bytes, `${meta.version} artifact ${name}`).not.toBeNull();
           expect(Buffer.from(bytes!).equals(Buffer.from(own.get(name)!)), `${name} of ${meta.version}`).toBe(true);

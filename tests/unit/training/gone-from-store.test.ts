@@ -44,7 +44,9 @@ describe('the audience postings, which a version is whole without', () => {
   async function version(held: [string, Uint8Array][], listed: Record<string, number>) {
     const store = await createMemoryModelStore({});
     const contents = await writeModelVersion(store, 'v1', { artifacts: new Map(held), tables: new Map([['users', [['u1', bytes(2)]] as [string, Uint8Array][]]]) });
+    // Listed as a training before optionalArtifacts wrote them (the postings among `artifacts`).
     contents.artifacts = listed;
+    delete contents.optionalArtifacts;
     const meta = { version: 'v1', recipe: 'r', trainedAt: new Date().toISOString(), info: { contents, erasureMark: 0 } };
     await store.publish(meta);
     return { store, meta, contents };
@@ -64,5 +66,37 @@ describe('the audience postings, which a version is whole without', () => {
   it('When the audience postings are there but not as written, Then the training\'s check of its write still refuses them', async () => {
     const { store, contents } = await version([['model', bytes(10)], [AUDIENCE_ARTIFACT, bytes(100)]], { model: 10, [AUDIENCE_ARTIFACT]: 241 });
     expect(await lostFromStore(store, 'v1', contents, 0)).toBe(`artifact ${AUDIENCE_ARTIFACT}: 100 of 241 bytes`);
+  });
+});
+
+describe('the audience postings seen by a replica of the release before (a rolling upgrade)', () => {
+  it('When a version with postings is written, Then the summary\'s `artifacts`, which that release checks knowing only `serving-audience` as optional, does not list serving-audience-2; this release still checks its size, and its eviction is no loss', async () => {
+    const store = await createMemoryModelStore({});
+    const contents = await writeModelVersion(store, 'v1', {
+      artifacts: new Map([['model', bytes(10)], [AUDIENCE_ARTIFACT, bytes(24)]]),
+      tables: new Map([['users', [['u1', bytes(2)]] as [string, Uint8Array][]]]),
+    });
+    // b978bd3 goneFromStore: every entry of `artifacts` held with 0 bytes and not named `serving-audience` is gone.
+    const goneForTheReleaseBefore = async (store: Awaited<ReturnType<typeof createMemoryModelStore>>) => {
+      const held = await store.contentsOf!('v1', { artifacts: Object.keys(contents.artifacts), tables: [] });
+      return Object.entries(contents.artifacts).filter(([name, want]) => want > 0 && held.artifacts[name] === 0 && name !== 'serving-audience').map(([name]) => name);
+    };
+    expect(contents.artifacts).toEqual({ model: 10 });
+    const meta = { version: 'v1', recipe: 'r', trainedAt: new Date().toISOString(), info: { contents, erasureMark: 0 } };
+    await store.publish(meta);
+    expect(await lostFromStore(store, 'v1', contents, 0)).toBeNull();
+
+    // Written short (a write cut): this release's check of the training's write names it.
+    await store.redactArtifact('v1', AUDIENCE_ARTIFACT, bytes(16));
+    expect(await lostFromStore(store, 'v1', contents, 0)).toBe(`artifact ${AUDIENCE_ARTIFACT}: 16 of 24 bytes`);
+
+    // Evicted: no loss for either release (the same version in a store that holds all of it but the postings).
+    const evicted = await createMemoryModelStore({});
+    await writeModelVersion(evicted, 'v1', { artifacts: new Map([['model', bytes(10)]]), tables: new Map([['users', [['u1', bytes(2)]] as [string, Uint8Array][]]]) });
+    await evicted.publish(meta);
+    expect(await evicted.getArtifact('v1', AUDIENCE_ARTIFACT)).toBeNull();
+    expect(await goneForTheReleaseBefore(evicted)).toEqual([]);
+    expect(await goneFromStore(evicted, meta)).toEqual([]);
+    expect(await lostFromStore(evicted, 'v1', contents, 0)).toBeNull();
   });
 });
