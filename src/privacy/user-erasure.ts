@@ -311,7 +311,11 @@ export function createUserErasure(deps: UserErasureDeps) {
     return ids;
   }
 
-  /** The highest erasure number this process looked for audience postings left behind through (audienceCatchUp). */
+  /**
+   * Whether this process looked for audience postings left behind (audienceCatchUp), and the highest erasure
+   * number it looked through (undefined: looked, through a mark not read, at a start that did not need it).
+   */
+  let audienceChecked = false;
   let audienceCheckedThrough: number | undefined;
 
   /**
@@ -324,8 +328,8 @@ export function createUserErasure(deps: UserErasureDeps) {
    * process and whenever the erasure mark passed the one looked through: the store's erasure records cannot say,
    * since that release raises them as this one does. Resolves with the customers wiped.
    */
-  async function audienceCatchUp(through: number): Promise<number> {
-    if (audienceCheckedThrough !== undefined && through <= audienceCheckedThrough) return 0;
+  async function audienceCatchUp(through: number | undefined): Promise<number> {
+    if (audienceChecked && (through === undefined || (audienceCheckedThrough !== undefined && through <= audienceCheckedThrough))) return 0;
     const { store } = deps;
     const rowsLeft = (version: string) => audienceRowsLeft(rangeReader(store, version, AUDIENCE_ARTIFACT), rangeReader(store, version, ARTIFACT_USER_IDS));
     const behind: string[] = [];
@@ -347,7 +351,8 @@ export function createUserErasure(deps: UserErasureDeps) {
         }),
       );
     }
-    audienceCheckedThrough = Math.max(through, audienceCheckedThrough ?? through);
+    audienceChecked = true;
+    if (through !== undefined) audienceCheckedThrough = Math.max(through, audienceCheckedThrough ?? through);
     return wiped;
   }
 
@@ -381,8 +386,11 @@ export function createUserErasure(deps: UserErasureDeps) {
      * release before left (audienceCatchUp): a few ranged reads per kept version, a rewrite only where one is behind.
      */
     async catchUp(through?: number): Promise<string[]> {
-      const highest = await (through ?? deps.erasures.mark());
-      const ids = await storeCatchUp(highest);
+      // The mark read only for a store that keeps erasure records: the audience check needs none to look (only
+      // the lock, where a version is behind), so a store without records (the in-process one) asks nothing of
+      // Postgres at a start where nothing is behind, as before the audience check (Postgres down at start).
+      const highest = through ?? (deps.store.erasureRecords ? await deps.erasures.mark() : undefined);
+      const ids = highest === undefined ? [] : await storeCatchUp(highest);
       await audienceCatchUp(highest);
       return ids;
     },
