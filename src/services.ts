@@ -1,3 +1,4 @@
+import type { Worker } from 'node:worker_threads';
 import { whereOf, type Config } from './config.js';
 import type { Db } from './data/db.js';
 import { backgroundLog } from './background-log.js';
@@ -65,6 +66,8 @@ export function createServices(deps: {
   storefront?: boolean;
   /** How long a training's writes wait for Postgres or Redis to come back (default JOB_OUTAGE_WAIT_MS); tests shorten it. */
   trainingOutageWaitMs?: number;
+  /** Starts the erasures' worker thread (default: redaction-worker.ts); a test stands in one that never answers. */
+  startRedactionWorker?: () => Worker;
 }) {
   const { logger } = deps;
   const log = deps.log ?? (logger && backgroundLog(logger));
@@ -124,6 +127,7 @@ export function createServices(deps: {
   const jobs = createJobRepository(db);
   // Off the thread that answers requests: at 420,000 customers a version's rewrite held it 17 s and more.
   const redaction = createRedactionRunner({
+    startWorker: deps.startRedactionWorker,
     onWorkerFailed: (err) => log?.('the erasure\'s worker thread failed; artifacts are rewritten on the serving thread', err),
     closeWaitMs: config.ERASURE_CLOSE_WAIT_MS,
     onCloseGaveUp: (jobs, waitedMs) =>

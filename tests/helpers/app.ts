@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { Worker } from 'node:worker_threads';
 import { buildApp, type AppOptions } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createServices, type Services } from '../../src/services.js';
@@ -24,6 +25,8 @@ export async function createTestApp(opts: {
   appOptions?: AppOptions;
   /** How long a training's writes wait for a store to come back (default: the jobs' minute). */
   trainingOutageWaitMs?: number;
+  /** Starts the erasures' worker thread in place of redaction-worker.ts (a thread that never answers, say). */
+  startRedactionWorker?: () => Worker;
 }): Promise<TestApp> {
   const config = loadConfig({
     API_KEYS: `read:${KEYS.read},write:${KEYS.write},admin:${KEYS.admin}`,
@@ -45,7 +48,7 @@ export async function createTestApp(opts: {
   });
   const testDb = await opts.createDb();
   const store = opts.store ?? (await createMemoryModelStore({}));
-  const services = createServices({ config, db: testDb.db, store, trainingOutageWaitMs: opts.trainingOutageWaitMs });
+  const services = createServices({ config, db: testDb.db, store, trainingOutageWaitMs: opts.trainingOutageWaitMs, startRedactionWorker: opts.startRedactionWorker });
   const app = await buildApp(services, opts.appOptions);
   await app.ready();
   return {

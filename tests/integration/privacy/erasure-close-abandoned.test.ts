@@ -2,10 +2,11 @@
  * The server closes (SIGTERM: app.close(), then the erasures' runner, as server.ts does) while a
  * DELETE /v1/users/:id waits on an erasures' worker thread that never answers (a rewrite far longer than the
  * shutdown may take). ERASURE_CLOSE_WAIT_MS promises the close waits that long at most, the erasure fails
- * whole and the DELETE is to be sent again. Real Postgres and Redis; only the worker thread is replaced.
+ * whole and the DELETE is to be sent again. Real Postgres and Redis; only the worker thread is replaced (createServices' `startRedactionWorker`, not a
+ * module mock: the shared test workers keep their modules between files, so a mock could miss or leak).
  */
 import { Worker } from 'node:worker_threads';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AddressInfo } from 'node:net';
 import { USERS_TABLE } from '../../../src/serving/user-entry.js';
 import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
@@ -17,23 +18,16 @@ import { seedShop, trainAndPublish } from '../serving/shop-fixture.js';
 let handed!: () => void;
 const handedOver = new Promise<void>((r) => (handed = r));
 
-vi.mock('../../../src/training/worker-thread.js', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('../../../src/training/worker-thread.js')>();
-  return {
-    ...actual,
-    startModuleWorker: (name: string, ...rest: unknown[]) => {
-      if (name !== 'redaction-worker') return (actual.startModuleWorker as (...a: unknown[]) => Worker)(name, ...rest);
-      // Takes every job and never answers.
-      const w = new Worker(`require('node:worker_threads').parentPort.on('message', () => {});`, { eval: true });
-      const post = w.postMessage.bind(w);
-      w.postMessage = (...args: Parameters<Worker['postMessage']>) => {
-        post(...args);
-        handed();
-      };
-      return w;
-    },
+/** The erasures' worker thread: takes every job and never answers. */
+function silentWorker(): Worker {
+  const w = new Worker(`require('node:worker_threads').parentPort.on('message', () => {});`, { eval: true });
+  const post = w.postMessage.bind(w);
+  w.postMessage = (...args: Parameters<Worker['postMessage']>) => {
+    post(...args);
+    handed();
   };
-});
+  return w;
+}
 
 const runnable = (await serviceAvailable(POSTGRES_URL)) && (await serviceAvailable(REDIS_URL));
 if (!runnable && process.env.REQUIRE_SERVICES === 'true') throw new Error('Postgres and Redis are required (REQUIRE_SERVICES=true)');
@@ -43,7 +37,7 @@ describe.skipIf(!runnable)('the server closes while an erasure waits on a worker
   let version: string;
   beforeAll(async () => {
     const store = createRedisModelStore({ url: REDIS_URL, prefix: `${randomPrefix('close')}:` });
-    t = await createTestApp({ createDb: () => createPostgresTestDb(), store, env: { ERASURE_CLOSE_WAIT_MS: '300' } });
+    t = await createTestApp({ createDb: () => createPostgresTestDb(), store, env: { ERASURE_CLOSE_WAIT_MS: '300' }, startRedactionWorker: silentWorker });
     await seedShop(t.services);
     version = await trainAndPublish(t.services);
   }, 120_000);
