@@ -27,7 +27,9 @@
  * that recipe's held-out scores. Then issue 11's tuning rules (2) `best-single` coverage floor, (3) `recency`
  * fold weights, and both (src/evaluation/tuning-rules.ts), each searched on the same fits (tuning's `compare`):
  * each one's tuned blend as each keep rule serves it, scored held out beside the lines above. The last line is
- * the summary as JSON (`summary {...}`).
+ * the summary as JSON (`summary {...}`). Since the forty-ninth session also `(3n)`, fold weights
+ * `recency-new-items` (recency for the weights on new items only), and the keep rule `per-mode-single`; where
+ * a keep rule serves a single source's new items beside other own-item weights, that source alone is scored too.
  *
  * --test reads the test period instead (once, after a rule was chosen and committed): tunes the default
  * recipe on the data before --test-start as a training does (with the rule in the code) and scores it
@@ -127,6 +129,7 @@ const COMPARED: { label: string; rules: TuningRules }[] = [
   { label: '(2) best-single floor', rules: { coverageFloor: 'best-single', foldWeights: 'equal' } },
   { label: '(3) recency weights', rules: { coverageFloor: 'accuracy-share', foldWeights: 'recency' } },
   { label: '(2)+(3)', rules: { coverageFloor: 'best-single', foldWeights: 'recency' } },
+  { label: '(3n) recency on new items', rules: { coverageFloor: 'accuracy-share', foldWeights: 'recency-new-items' } },
 ];
 
 const summary: Record<string, unknown>[] = [];
@@ -174,6 +177,8 @@ for (const at of dates) {
     const scores = fold.score(servedWeights(decision, tunedBlend));
     keep[rule] = { ...decision, scores };
     console.log(`  keep rule ${rule.padEnd(8)} new items ${decision.novel}, own items ${decision.all}: ${cells(scores)} sum ${f4(scores.novel.ndcg + scores.all.ndcg)}`);
+    // Where a single source serves new items beside other own-item weights: that source alone, all-mode held out (task 4).
+    if (decision.novel !== 'blend' && decision.all !== decision.novel) console.log(`    ${decision.novel} alone beside it: ${cells(fold.score(alone(decision.novel)))}; on the windows all-mode ${v.modes?.sources[decision.novel]?.all.map(f4).join(' ')}`);
   }
   // Rules (2) and (3): each rule set's own tuned blend (same fits, same folds), served by each keep rule, scored held out.
   const compared: Record<string, Record<string, { novel: string; all: string; scores: BlendScores }>> = {};
@@ -186,6 +191,7 @@ for (const at of dates) {
       const scores = fold.score(servedWeights(decision, c.blend));
       compared[label][rule] = { ...decision, scores };
       console.log(`    ${label} + keep rule ${rule.padEnd(8)} new items ${decision.novel}, own items ${decision.all}: ${cells(scores)} sum ${f4(scores.novel.ndcg + scores.all.ndcg)}`);
+      if (decision.novel !== 'blend' && decision.all !== decision.novel) console.log(`      ${decision.novel} alone beside it: ${cells(fold.score(alone(decision.novel)))}`);
     }
   }
   if (v.modes) {

@@ -14,10 +14,14 @@
  *   else that source serves them. So a blend that wins the new-item lists is not thrown away for losing the repurchase lists (or
  *   the other way round), and the sum of the modes cannot hide a loss on one of them behind a win on the
  *   other.
+ * - `per-mode-single` (issue 11's forty-ninth session, bench/README "Rule (3) with all-mode protected"): as
+ *   `per-mode`, but where a single source X serves new items, the blend's own-item weights beside X's new
+ *   items must also beat X alone (its own all-mode lists) on every fold, not only the own-items source;
+ *   else the own half goes to whichever of X and the own-items source has the better mean all-mode NDCG.
  */
-export type KeepRule = 'sum' | 'per-mode';
+export type KeepRule = 'sum' | 'per-mode' | 'per-mode-single';
 
-export const KEEP_RULES = ['sum', 'per-mode'] as const satisfies readonly KeepRule[];
+export const KEEP_RULES = ['sum', 'per-mode', 'per-mode-single'] as const satisfies readonly KeepRule[];
 
 /** Per fold, oldest first. */
 export interface ModeObjectives {
@@ -68,6 +72,20 @@ export function keepOwnHalfAsServed(decision: KeepDecision, servedAll: readonly 
   if (decision.all !== 'blend' || decision.novel === 'blend') return decision;
   const own = ownItemsSource(input);
   return beatsEveryFold(servedAll, input.sources[own].all) ? decision : { novel: decision.novel, all: own };
+}
+
+/**
+ * `per-mode-single`'s check of the own half as served (keepOwnHalfAsServed's, with the new-item source alone
+ * as a second bar): kept only if `servedAll` beats both the own-items source and the source serving new items
+ * alone on every fold; else served by whichever of those two has the better mean all-mode NDCG (the new-item
+ * source on a tie: one source for both halves is the simpler recipe).
+ */
+export function keepOwnHalfAgainstSingle(decision: KeepDecision, servedAll: readonly number[], input: Pick<KeepInput, 'sources' | 'ownCandidates'>): KeepDecision {
+  if (decision.all !== 'blend' || decision.novel === 'blend') return decision;
+  const own = ownItemsSource(input);
+  const single = input.sources[decision.novel].all;
+  if (beatsEveryFold(servedAll, input.sources[own].all) && beatsEveryFold(servedAll, single)) return decision;
+  return { novel: decision.novel, all: mean(input.sources[own].all) > mean(single) + EPS ? own : decision.novel };
 }
 
 export function keepDecision(rule: KeepRule, input: KeepInput): KeepDecision {

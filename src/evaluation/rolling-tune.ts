@@ -5,9 +5,9 @@ import { localFoldPool, threadedFoldPool } from './fold-pool.js';
 import type { FoldInfo, FoldSpec } from './rolling-fold.js';
 import { makeSplit } from './run-evaluation.js';
 import { columnarInput, purchasesOf, type EvaluationSplit, type SplitInput } from './splits.js';
-import { KEEP_RULES, keepDecision, keepOwnHalfAsServed, servedWeights, type KeepDecision, type KeepRule, type ModeObjectives } from './keep-rule.js';
+import { KEEP_RULES, keepDecision, keepOwnHalfAgainstSingle, keepOwnHalfAsServed, servedWeights, type KeepDecision, type KeepRule, type ModeObjectives } from './keep-rule.js';
 import { DEFAULT_DISCOUNT_GRID, meanScores, objective, trialKey, tuneWeights, withoutRepeatWeights, type BlendTrial } from './tune.js';
-import { boundedCoverage, DEFAULT_TUNING_RULES, foldWeightsOf, weightedMeanScores, type ComparedRules, type CoverageFloorRule, type FoldWeightRule, type TuningRules } from './tuning-rules.js';
+import { boundedCoverage, DEFAULT_TUNING_RULES, foldWeightsOf, ownItemFoldWeightsOf, weightedMeanScores, type ComparedRules, type CoverageFloorRule, type FoldWeightRule, type TuningRules } from './tuning-rules.js';
 
 const DAY_MS = 86_400_000;
 
@@ -84,7 +84,8 @@ export interface RollingTuneOptions {
   /**
    * How the folds are pooled for the blend search and the coverage requirement (tuning-rules.ts): `equal`
    * (default) the plain mean; `recency` (issue 11's rule (3)) weights 1, 2, ..., F, oldest first, so the
-   * latest window counts most where the blend's lead drifts.
+   * latest window counts most where the blend's lead drifts; `recency-new-items` so for the weights on new
+   * items only, the search of the weights on own items (all-mode) pooling the folds equally.
    */
   foldWeights?: FoldWeightRule;
   /**
@@ -423,7 +424,10 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
         }
         if (!quiet) advance();
       }
-      blend = await tuneWeights(evaluate, names, blend.weights, {
+      // The weights on own items are judged on all-mode lists, pooled as `ownItemFoldWeightsOf` says.
+      const ownWeightsOfFolds = ownItemFoldWeightsOf(rules.foldWeights, folds.length);
+      const evaluateOwn = async (trial: BlendTrial) => pooledScores(await foldScores(trial), opts.coverageOn, ownWeightsOfFolds);
+      blend = await tuneWeights(evaluateOwn, names, blend.weights, {
         ...tuneOpts,
         discountGrid: [],
         modes: ['all'],
@@ -474,6 +478,9 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
         const asServed = await pool.score(servedWeights(split, blend));
         keptBy['per-mode'] = keepOwnHalfAsServed(split, asServed.map((s) => s.all.ndcg), keepInput);
         say(`own-item weights beside ${split.novel}'s new items, all-mode per fold ${asServed.map((s) => s.all.ndcg.toFixed(4)).join(' ')}: own items by ${keptBy['per-mode'].all}`);
+        // `per-mode-single` splits as `per-mode` and also holds the served own half against the new-item source alone.
+        keptBy['per-mode-single'] = keepOwnHalfAgainstSingle(keptBy['per-mode-single'], asServed.map((s) => s.all.ndcg), keepInput);
+        say(`${split.novel} alone all-mode per fold ${sourceModes[split.novel].all.map((x) => x.toFixed(4)).join(' ')}: per-mode-single serves own items by ${keptBy['per-mode-single'].all}`);
       }
       return { blend, blendScores, blendModes, blendPerFold, sourceModes, singles, bestSingle, blendActsOnCap, keptBy };
     }

@@ -13,12 +13,15 @@ import { tuneWeights, type BlendEvaluator, type WeightSearch } from './tune.js';
  *   blend is below it already (then the floor is that blend's own NDCG: coverage buys nothing more).
  * - foldWeights `equal` (default): the folds pooled by their plain mean. `recency` (rule (3)): weighted
  *   1, 2, ..., F (oldest first), so the latest window counts most where the blend's lead drifts.
+ *   `recency-new-items` (rule (3) with all-mode protected, forty-ninth session): recency weights for the
+ *   searches of the weights on new items (and the pooled coverage), equal folds for the search of the
+ *   weights on the customer's own items (all-mode), as by default.
  */
 export type CoverageFloorRule = 'accuracy-share' | 'best-single';
-export type FoldWeightRule = 'equal' | 'recency';
+export type FoldWeightRule = 'equal' | 'recency' | 'recency-new-items';
 
 export const COVERAGE_FLOOR_RULES = ['accuracy-share', 'best-single'] as const satisfies readonly CoverageFloorRule[];
-export const FOLD_WEIGHT_RULES = ['equal', 'recency'] as const satisfies readonly FoldWeightRule[];
+export const FOLD_WEIGHT_RULES = ['equal', 'recency', 'recency-new-items'] as const satisfies readonly FoldWeightRule[];
 
 export interface TuningRules {
   coverageFloor: CoverageFloorRule;
@@ -38,7 +41,12 @@ export interface ComparedRules {
 
 /** The weight of each of `folds` folds (oldest first), undefined for the plain mean. */
 export function foldWeightsOf(rule: FoldWeightRule, folds: number): number[] | undefined {
-  return rule === 'recency' ? Array.from({ length: folds }, (_, f) => f + 1) : undefined;
+  return rule === 'recency' || rule === 'recency-new-items' ? Array.from({ length: folds }, (_, f) => f + 1) : undefined;
+}
+
+/** The fold weights of the search of the weights on own items (all-mode): `recency-new-items` keeps them equal. */
+export function ownItemFoldWeightsOf(rule: FoldWeightRule, folds: number): number[] | undefined {
+  return foldWeightsOf(rule === 'recency-new-items' ? 'equal' : rule, folds);
 }
 
 /** The folds' scores averaged metric by metric with `weights` (one per fold, oldest first). */

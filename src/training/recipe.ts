@@ -69,7 +69,7 @@ export const tuneSpecSchema = z.strictObject({
   keepRule: z.enum(KEEP_RULES).optional(),
   /** How low the coverage search may take the novel NDCG (evaluation/tuning-rules.ts): `accuracy-share` (default) or `best-single`. */
   coverageFloor: z.enum(COVERAGE_FLOOR_RULES).optional(),
-  /** How the validation windows are pooled in the blend search (evaluation/tuning-rules.ts): `equal` (default) or `recency` (weights 1, 2, 3, latest most). */
+  /** How the validation windows are pooled in the blend search (evaluation/tuning-rules.ts): `equal` (default), `recency` (weights 1, 2, 3, latest most) or `recency-new-items` (recency for the weights on new items, equal folds for those on own items). */
   foldWeights: z.enum(FOLD_WEIGHT_RULES).optional(),
 });
 
