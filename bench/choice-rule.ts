@@ -52,6 +52,8 @@ const DAY = 86_400_000;
 const args = withoutDataArg();
 const test = args.includes('--test');
 if (test) args.splice(args.indexOf('--test'), 1);
+const logTuning = args.includes('--log');
+if (logTuning) args.splice(args.indexOf('--log'), 1);
 const option = optionTaker(args);
 const datesArg = option('--dates');
 const testStartArg = option('--test-start');
@@ -135,7 +137,8 @@ const COMPARED: { label: string; rules: TuningRules }[] = [
 const summary: Record<string, unknown>[] = [];
 for (const at of dates) {
   const started = performance.now();
-  const tuned = await tuneRecipeOn(shop, withTuning(recipe, recipe.tune ?? true), iso(at), undefined, { threads, compare: COMPARED.map((c) => c.rules) });
+  // Tuning's own log lines (per source, per rule set, the keep rules' checks) go to stderr with --log.
+  const tuned = await tuneRecipeOn(shop, withTuning(recipe, recipe.tune ?? true), iso(at), logTuning ? (m) => console.error(`  [tune] ${m}`) : undefined, { threads, compare: COMPARED.map((c) => c.rules) });
   const v = tuned.validation as RollingValidation | { skipped: string };
   if ('skipped' in v) {
     console.log(`${iso(at).slice(0, 10)}: tuning skipped (${v.skipped})`);

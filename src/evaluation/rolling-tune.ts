@@ -480,7 +480,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
         say(`own-item weights beside ${split.novel}'s new items, all-mode per fold ${asServed.map((s) => s.all.ndcg.toFixed(4)).join(' ')}: own items by ${keptBy['per-mode'].all}`);
         // `per-mode-single` splits as `per-mode` and also holds the served own half against the new-item source alone.
         keptBy['per-mode-single'] = keepOwnHalfAgainstSingle(keptBy['per-mode-single'], asServed.map((s) => s.all.ndcg), keepInput);
-        say(`${split.novel} alone all-mode per fold ${sourceModes[split.novel].all.map((x) => x.toFixed(4)).join(' ')}: per-mode-single serves own items by ${keptBy['per-mode-single'].all}`);
+        log(`rules ${JSON.stringify(rules)}: own-item weights beside ${split.novel}'s new items, all-mode per fold ${asServed.map((s) => s.all.ndcg.toFixed(4)).join(' ')}; ${split.novel} alone ${sourceModes[split.novel].all.map((x) => x.toFixed(4)).join(' ')}: per-mode-single serves own items by ${keptBy['per-mode-single'].all}`);
       }
       return { blend, blendScores, blendModes, blendPerFold, sourceModes, singles, bestSingle, blendActsOnCap, keptBy };
     }
