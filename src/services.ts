@@ -68,6 +68,8 @@ export function createServices(deps: {
   trainingOutageWaitMs?: number;
   /** Starts the erasures' worker thread (default: redaction-worker.ts); a test stands in one that never answers. */
   startRedactionWorker?: () => Worker;
+  /** The folder of recipe files (NAME.json) trainings and evaluations read (default: models/); a test brings its own. */
+  recipesDir?: string;
 }) {
   const { logger } = deps;
   const log = deps.log ?? (logger && backgroundLog(logger));
@@ -161,12 +163,12 @@ export function createServices(deps: {
   const jobGauges = createJobGauges({ jobs, metrics });
   const trainer = createTrainer({
     events, catalog, store, defaultRecipe: config.DEFAULT_RECIPE, erasures: erasure, threads: config.TRAIN_THREADS, precomputeDays: config.PRECOMPUTE_DAYS, log,
-    outageWaitMs: deps.trainingOutageWaitMs,
+    outageWaitMs: deps.trainingOutageWaitMs, recipesDir: deps.recipesDir,
   });
   const reports = createReportRepository(db);
   const evaluationGauges = createEvaluationGauges({ reports, store, gauge: metrics.evaluationMetric, log });
   const evaluations = createEvaluationService({
-    jobs, reports, events, catalog, gauges: evaluationGauges, defaultRecipe: config.DEFAULT_RECIPE, kick: () => jobRunner?.kick(),
+    jobs, reports, events, catalog, gauges: evaluationGauges, defaultRecipe: config.DEFAULT_RECIPE, recipesDir: deps.recipesDir, kick: () => jobRunner?.kick(),
   });
   const onlineMetrics = createOnlineMetrics({ db, experiments: experimentRepository, gauge: metrics.onlineRate, retentionDays: config.FEEDBACK_RETENTION_DAYS, log });
   const feedbackRetention = createFeedbackRetention({ db, days: config.FEEDBACK_RETENTION_DAYS, log });
@@ -204,7 +206,7 @@ export function createServices(deps: {
       ? createJobRunner({ ...jobRunnerOptions, mode: 'inline', exclusiveDatabase: db.kind === 'pglite' })
       : createJobRunner({ ...jobRunnerOptions, handlers: {}, mode: 'worker', exclusiveDatabase: db.kind === 'pglite', pollMs: SWEEP_MS, sweepMs: SWEEP_MS });
   const jobService = createJobService({
-    jobs, events, defaultRecipe: config.DEFAULT_RECIPE, kick: () => jobRunner?.kick(), importRoots: config.IMPORT_ROOTS,
+    jobs, events, defaultRecipe: config.DEFAULT_RECIPE, recipesDir: deps.recipesDir, kick: () => jobRunner?.kick(), importRoots: config.IMPORT_ROOTS,
     checkExport: (request) => checkExport(() => serving.activeModel(), request, profiles),
   });
   // A model store that lost every version (a Redis restarted empty) is trained again from Postgres.

@@ -27,6 +27,8 @@ export async function createTestApp(opts: {
   trainingOutageWaitMs?: number;
   /** Starts the erasures' worker thread in place of redaction-worker.ts (a thread that never answers, say). */
   startRedactionWorker?: () => Worker;
+  /** The folder the app reads recipe files from (default: the repository's models/). */
+  recipesDir?: string;
 }): Promise<TestApp> {
   const config = loadConfig({
     API_KEYS: `read:${KEYS.read},write:${KEYS.write},admin:${KEYS.admin}`,
@@ -48,7 +50,7 @@ export async function createTestApp(opts: {
   });
   const testDb = await opts.createDb();
   const store = opts.store ?? (await createMemoryModelStore({}));
-  const services = createServices({ config, db: testDb.db, store, trainingOutageWaitMs: opts.trainingOutageWaitMs, startRedactionWorker: opts.startRedactionWorker });
+  const services = createServices({ config, db: testDb.db, store, trainingOutageWaitMs: opts.trainingOutageWaitMs, startRedactionWorker: opts.startRedactionWorker, recipesDir: opts.recipesDir });
   const app = await buildApp(services, opts.appOptions);
   await app.ready();
   return {
