@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -6,10 +6,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLED_SAMPLE_PATH, runImport } from '../../src/data/importers/run-import.js';
 import { auth, createTestApp, KEYS, type TestApp } from '../helpers/app.js';
 import { browserAvailable, launchChromium } from '../helpers/browser.js';
+import { leanRecipeDir } from '../helpers/lean-recipe.js';
 import { createPgliteTestDb, createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../helpers/services.js';
 
 /** Screenshots of each view, for a person to look at (gitignored). */
 const SHOTS = path.resolve('test-output/dashboard');
+
+/**
+ * The recipe the overview's form trains: the default less ALS, EASE and the repurchase regression, which are
+ * not what this file tests (their fits are most of a training's and an evaluation's CPU); a version without
+ * ALS is also what the item view must show without asking for ALS neighbours.
+ */
+const RECIPE = 'dashboard-lean';
+const DROPPED = ['als', 'ease', 'repurchase'];
 
 /**
  * The dashboard as the data team uses it, in a real headless chromium against the real app on the
@@ -21,7 +30,10 @@ describe.skipIf(!browserAvailable())('the dashboard in a browser', () => {
   let browser: Browser;
   let page: Page;
   let base: string;
+  let recipesDir: string;
   const problems: string[] = [];
+  /** Every answer of 400 or more the page got, with its request. */
+  const refused: string[] = [];
 
   const get = async (url: string) => {
     const res = await t.app.inject({ url, headers: auth('admin') });
@@ -38,7 +50,8 @@ describe.skipIf(!browserAvailable())('the dashboard in a browser', () => {
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     const usePostgres = await serviceAvailable(POSTGRES_URL);
-    t = await createTestApp({ createDb: usePostgres ? createPostgresTestDb : createPgliteTestDb });
+    recipesDir = await leanRecipeDir(RECIPE, DROPPED);
+    t = await createTestApp({ createDb: usePostgres ? createPostgresTestDb : createPgliteTestDb, recipesDir });
     await runImport({ db: t.services.db }, { format: 'online-retail', path: BUNDLED_SAMPLE_PATH });
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
@@ -48,11 +61,13 @@ describe.skipIf(!browserAvailable())('the dashboard in a browser', () => {
     page.on('console', (m) => void (m.type() === 'error' && problems.push(`console: ${m.text()}`)));
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
     page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+    page.on('response', (r) => void (r.status() >= 400 && refused.push(`${r.status()} ${r.request().method()} ${r.url()}`)));
   }, 120_000);
 
   afterAll(async () => {
     await browser?.close();
     await t?.dispose();
+    if (recipesDir) rmSync(recipesDir, { recursive: true, force: true });
   });
 
   it('When the admin key is typed into the form, Then the overview shows the counts the API gives, and the key stays out of the URL', async () => {
@@ -74,36 +89,37 @@ describe.skipIf(!browserAvailable())('the dashboard in a browser', () => {
   // Both are started with the recipe's weights as written: tuning is the API's and the training's own
   // tests' subject, and here it would only make the browser wait.
   it('When a training is started from the overview, Then its progress shows until it succeeds and the new version is served', async () => {
+    await page.fill('#train-recipe', RECIPE);
     await page.selectOption('#train-tune', 'false');
     await page.click('#start-training');
     await page.waitForSelector('[data-testid="training-status"]:text("succeeded")', { timeout: 180_000 });
     const { jobs } = await get('/v1/training-jobs');
     const version = jobs[0].result.version;
-    expect(jobs[0]).toMatchObject({ status: 'succeeded', params: { tune: false } });
+    expect(jobs[0]).toMatchObject({ status: 'succeeded', params: { recipe: RECIPE, tune: false } });
     expect(jobs[0].result.tuning).toBeUndefined();
     // The view refreshes itself after a training: the served version is the new one.
     await page.waitForSelector(`[data-testid="model-version"]:text("${version}")`, { timeout: 30_000 });
     expect((await get('/v1/models')).active).toBe(version);
     await ready('overview');
-    expect(await page.textContent('#jobs')).toContain('default (weights as written)');
+    expect(await page.textContent('#jobs')).toContain(`${RECIPE} (weights as written)`);
     await shot('overview');
   }, 240_000);
 
   it('When an evaluation is started and opened, Then the evaluation view charts its report', async () => {
     await page.fill('#eval-cutoff', '2011-11-01');
-    await page.fill('#eval-baseline', 'ease');
+    await page.fill('#eval-baseline', 'item-knn');
     await page.selectOption('#eval-tune', 'false');
     await page.click('#start-evaluation');
     await page.waitForSelector('[data-testid="evaluation-status"]:text("succeeded")', { timeout: 180_000 });
-    expect((await get('/v1/evaluations')).reports[0].request).toMatchObject({ baseline: 'ease', tune: false });
+    expect((await get('/v1/evaluations')).reports[0].request).toMatchObject({ recipes: [RECIPE], baseline: 'item-knn', tune: false });
     await open('#evaluation', 'evaluation');
     // The history line, then per report: bars, precision/recall lines, two breakdowns.
     expect(await page.locator('canvas').count()).toBeGreaterThanOrEqual(5);
-    // Each strategy's NDCG lift over the baseline asked for (EASE) with its paired 95% interval; the baseline's own is 0, without one.
+    // Each strategy's NDCG lift over the baseline asked for (item-kNN) with its paired 95% interval; the baseline's own is 0, without one.
     const run = page.locator('[data-part="run"] table');
-    expect(await run.locator('th').allTextContents()).toEqual(expect.arrayContaining(['NDCG lift over ease', '95% CI']));
-    expect((await run.locator('tr:has(td:text-is("ease")) td').allTextContents()).slice(-2)).toEqual(['+0.0%', '-']);
-    expect((await run.locator('tr:has(td:text-is("default")) td').allTextContents()).at(-1)).toMatch(/^[+-]\d+\.\d% \.\. [+-]\d+\.\d%$/);
+    expect(await run.locator('th').allTextContents()).toEqual(expect.arrayContaining(['NDCG lift over item-knn', '95% CI']));
+    expect((await run.locator('tr:has(td:text-is("item-knn")) td').allTextContents()).slice(-2)).toEqual(['+0.0%', '-']);
+    expect((await run.locator(`tr:has(td:text-is("${RECIPE}")) td`).allTextContents()).at(-1)).toMatch(/^[+-]\d+\.\d% \.\. [+-]\d+\.\d%$/);
     await shot('evaluation');
   }, 240_000);
 
@@ -128,6 +144,25 @@ describe.skipIf(!browserAvailable())('the dashboard in a browser', () => {
     await page.click('[data-strategy="hybrid"] li a >> nth=0');
     await ready('item');
     await shot('item');
+  });
+
+  // The item view asked for item-kNN, content, ALS and co-occurrence neighbours whatever the version held:
+  // a version without one answered 400, the console showed it and its panel showed the refusal as an error.
+  it('When an item is opened on a version without ALS, Then only the kinds it has are asked for, each as the API lists it, and ALS is shown as not in this model', async () => {
+    const id = (await page.textContent('[data-testid="item-id"]'))!;
+    const enc = encodeURIComponent(id);
+    // The version has no ALS neighbours to give: the API refuses them, so the page must not ask.
+    const als = await t.app.inject({ url: `/v1/items/${enc}/similar?k=10&strategy=als`, headers: auth('admin') });
+    expect(als.statusCode, als.body).toBe(400);
+    expect(refused).toEqual([]);
+    expect(await page.locator('#view .error').count()).toBe(0);
+    expect(await page.textContent('[data-kind="als"]')).toContain('not in this model');
+    for (const kind of ['item-knn', 'content', 'cooccurrence']) {
+      const listed = await get(`/v1/items/${enc}/similar?k=10&strategy=${kind}`);
+      const shown = await page.locator(`[data-kind="${kind}"] li[data-item]`).evaluateAll((els) => els.map((e) => e.getAttribute('data-item')));
+      expect(shown.length, kind).toBeGreaterThan(0);
+      expect(shown, kind).toEqual(listed.items.map((i: { itemId: string }) => i.itemId));
+    }
   });
 
   it('When the customers and online views are opened, Then they render their charts', async () => {
@@ -221,7 +256,8 @@ describe.skipIf(!browserAvailable())('the dashboard in a browser', () => {
     await shot('online');
   });
 
-  it('When every view has been used, Then the browser reported no error', () => {
+  it('When every view has been used, Then the browser reported no error, and the API refused the page nothing', () => {
     expect(problems).toEqual([]);
+    expect(refused).toEqual([]);
   });
 });
