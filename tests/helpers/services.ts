@@ -157,10 +157,15 @@ export async function prepareUnmigratedPglite(): Promise<void> {
  * what a command finds after any earlier start, for a test whose subject is not the first start (about 1-2 s of CPU
  * instead of the 8-12 s of initdb and the migrations in a child process).
  */
-export async function seedMigratedPgliteDir(dir: string): Promise<void> {
+export async function seedMigratedPgliteDir(dir: string, fill?: (db: Db) => Promise<unknown>): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const lite = await PGlite.create({ dataDir: dir, loadDataDir: await snapshot('migrated') });
-  await lite.close();
+  try {
+    // What an earlier command put in (an import), written here without a process of its own.
+    if (fill) await fill(pgliteDb(lite));
+  } finally {
+    await lite.close();
+  }
 }
 
 /** Both database backends, for suites that must behave the same on each. */
