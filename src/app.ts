@@ -71,7 +71,7 @@ const KEY_READ_WAIT_MS = 2_000;
 
 /** How long a starting process waits for the scrub of what the model store lost of erasures (user-erasure.ts catchUp). */
 const ERASURE_CATCH_UP_WAIT_MS = 30_000;
-/** How long of that it asks a store or Postgres that does not answer again. */
+/** How long of that it asks a store or Postgres that does not answer again, unless the config says (ERASURE_CATCH_UP_RETRY_MS). */
 const ERASURE_CATCH_UP_RETRY_MS = 5_000;
 
 /** How often an idle replica starts the due re-reads of the catalog's changes and the active experiment. */
@@ -298,7 +298,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   // process started during an outage serves fallbacks meanwhile, and its reads of erasures while it serves
   // try again. Past the wait (the erasure lock held by a long turn, say), the process starts as the scrub goes on.
   app.addHook('onReady', async () => {
-    const catchUp = retryWhileUnavailable(() => services.erasure.catchUp(), { forMs: ERASURE_CATCH_UP_RETRY_MS }).catch((err: unknown) => {
+    const catchUp = retryWhileUnavailable(() => services.erasure.catchUp(), { forMs: config.ERASURE_CATCH_UP_RETRY_MS ?? ERASURE_CATCH_UP_RETRY_MS }).catch((err: unknown) => {
       app.log.warn({ err }, 'erasure: could not check that the model store still holds every erasure; the reads of erasures while serving try again');
     });
     await within(catchUp, ERASURE_CATCH_UP_WAIT_MS, () => undefined);

@@ -74,7 +74,7 @@ export function storeRefusesWritesLog(refusal: WriteRefusal | null): string {
 /** The model store answered that it takes no writes (its refusal, when it said one, the cause): the first start does not train into it. */
 class StoreRefusesWrites extends Error {}
 
-/** How long the first-start work waits to look again whether the stores answer, after one did not. */
+/** How long the first-start work waits to look again whether the stores answer, after one did not (the server's: FIRST_START_RETRY_MS in the config). */
 export const FIRST_START_RETRY_MS = 5_000;
 
 /**

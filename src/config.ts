@@ -269,6 +269,23 @@ const schema = z.object({
    * out of rotation, so no request is sent to a closed port. 0 = stop accepting at once (SIGINT always does).
    */
   SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(120_000).default(0),
+  /**
+   * How long the server's first-start work waits before it looks again whether Postgres and the model store
+   * answer (and the store takes writes), after one did not at start (a Redis started after the API): the sample
+   * is imported and trained within about this long of the stores answering.
+   */
+  FIRST_START_RETRY_MS: z.coerce.number().int().min(10).max(600_000).default(5000),
+  /**
+   * How long a starting API process asks a model store or a Postgres that does not answer again for the scrub
+   * of erasures the store lost, before it listens anyway (ms; the reads of erasures while serving try again).
+   * 0: one try.
+   */
+  ERASURE_CATCH_UP_RETRY_MS: z.coerce.number().int().min(0).max(600_000).default(5000),
+  /**
+   * How long a starting process waits for a Redis that does not answer (ms) before it starts without it (unready; the
+   * connection keeps retrying in the background). 0: it starts at once.
+   */
+  REDIS_CONNECT_WAIT_MS: z.coerce.number().int().min(0).max(600_000).default(5000),
   /** Recipe used by training when none is named (file name under models/ without .json). */
   DEFAULT_RECIPE: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i).default('default'),
   /** Browser origins allowed to call the API (CORS); unset = no CORS headers, browsers on other origins are refused. */

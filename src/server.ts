@@ -126,7 +126,7 @@ async function main() {
   await migrated;
   if (closing) return;
   // Done again once the stores answer, when one did not (a Redis started after the API): ready only then.
-  await bootstrapUntilDone(services, app.log, { stopped: () => closing });
+  await bootstrapUntilDone(services, app.log, { stopped: () => closing, retryMs: config.FIRST_START_RETRY_MS });
   if (closing) return;
   // The active version decoded, and its scorer of customers not precomputed loaded, before traffic comes:
   // otherwise the first requests wait for it and the event loop stalls under them (bench/scorer-load.ts).

@@ -18,7 +18,7 @@ export const DEFAULT_REDIS_PREFIX = 'recsvc:';
  * URL's credentials or database number is a ConfigError (redis-probe.ts); one that does not answer is waited for.
  */
 export async function createModelStore(
-  config: Pick<Config, 'REDIS_URL' | 'DATA_DIR' | 'MODEL_VERSIONS_KEPT'> & Partial<Pick<Config, 'REDIS_CLUSTER_NODES'>>,
+  config: Pick<Config, 'REDIS_URL' | 'DATA_DIR' | 'MODEL_VERSIONS_KEPT'> & Partial<Pick<Config, 'REDIS_CLUSTER_NODES' | 'REDIS_CONNECT_WAIT_MS'>>,
   opts: { prefix?: string; connectWaitMs?: number; log?: (msg: string, err: unknown) => void } = {},
 ): Promise<ModelStore> {
   const versionsKept = config.MODEL_VERSIONS_KEPT;
@@ -37,8 +37,8 @@ export async function createModelStore(
     });
     // Commands fail at once while disconnected (no offline queue), so the first ones wait for the
     // connection here. A Redis that is down at start does not stop the process: it starts unready
-    // and the connection keeps retrying in the background.
-    const deadline = performance.now() + (opts.connectWaitMs ?? 5000);
+    // and the connection keeps retrying in the background (REDIS_CONNECT_WAIT_MS, unless the caller says).
+    const deadline = performance.now() + (opts.connectWaitMs ?? config.REDIS_CONNECT_WAIT_MS ?? 5000);
     while (!(await store.ping()) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     return store;
   }

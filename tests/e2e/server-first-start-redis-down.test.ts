@@ -61,8 +61,14 @@ describe.skipIf(!runnable).each([
     base = `http://127.0.0.1:${port}`;
     // Only the keys of this machine's environment that are not the service's own configuration.
     const { DATABASE_URL: _d, REDIS_URL: _r, API_KEYS: _k, ...env } = process.env;
+    // Waits that are not what is tested here, made short: the start does not wait 5 s for the Redis that is down
+    // (REDIS_CONNECT_WAIT_MS), asks it once for the erasure catch-up instead of for 5 s of retries before it listens
+    // (ERASURE_CATCH_UP_RETRY_MS), and the first-start work looks again every 200 ms, not 5 s (FIRST_START_RETRY_MS).
     const child = spawn(process.execPath, nodeArgs('src/server.ts'), {
-      env: { ...env, DATABASE_URL: pg.url, REDIS_URL: redis.url, API_KEYS: `admin:${ADMIN}`, SAMPLE_DATA: 'true', SAMPLE_FILE: FIRST_START_SAMPLE, DATA_DIR: dataDir, TRAIN_THREADS: '1', LOG_LEVEL: 'info', PORT: String(port) },
+      env: {
+        ...env, DATABASE_URL: pg.url, REDIS_URL: redis.url, API_KEYS: `admin:${ADMIN}`, SAMPLE_DATA: 'true', SAMPLE_FILE: FIRST_START_SAMPLE, DATA_DIR: dataDir,
+        TRAIN_THREADS: '1', LOG_LEVEL: 'info', PORT: String(port), FIRST_START_RETRY_MS: '200', ERASURE_CATCH_UP_RETRY_MS: '0', REDIS_CONNECT_WAIT_MS: '0',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     api = { child, output: '' };

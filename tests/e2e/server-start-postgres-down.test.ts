@@ -79,9 +79,14 @@ describe.skipIf(!runnable)('npm start and npm run worker while Postgres cannot b
     base = `http://127.0.0.1:${port}`;
     // Only the keys of this machine's environment that are not the service's own configuration.
     const { DATABASE_URL: _d, REDIS_URL: _r, API_KEYS: _k, ...env } = process.env;
+    // ERASURE_CATCH_UP_RETRY_MS=0 (here and below): the server asks the Postgres that is down once for the erasure
+    // catch-up before it listens, not for 5 s of retries; what is tested is what it does once it listens.
     const start = (script: string, extra: NodeJS.ProcessEnv = {}): Proc => {
       const child = spawn(process.execPath, nodeArgs(script), {
-        env: { ...env, DATABASE_URL: pg.url, REDIS_URL: redis.url, API_KEYS: `admin:${ADMIN}`, JOB_RUNNER: 'worker', SAMPLE_DATA: 'false', DATA_DIR: dataDir, TRAIN_THREADS: '1', LOG_LEVEL: 'info', ...extra },
+        env: {
+          ...env, DATABASE_URL: pg.url, REDIS_URL: redis.url, API_KEYS: `admin:${ADMIN}`, JOB_RUNNER: 'worker', SAMPLE_DATA: 'false', DATA_DIR: dataDir,
+          TRAIN_THREADS: '1', LOG_LEVEL: 'info', ERASURE_CATCH_UP_RETRY_MS: '0', ...extra,
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       const proc: Proc = { child, output: '' };
@@ -162,7 +167,7 @@ describe.skipIf(!runnable)('npm start and npm run worker while Postgres cannot b
     const port = await freePort();
     const { DATABASE_URL: _d, REDIS_URL: _r, API_KEYS: _k, ...env } = process.env;
     const child = spawn(process.execPath, nodeArgs('src/server.ts'), {
-      env: { ...env, DATABASE_URL: url.toString(), REDIS_URL: `${redis.url}/1`, API_KEYS: `admin:${ADMIN}`, SAMPLE_DATA: 'true', SAMPLE_FILE: FIRST_START_SAMPLE, SHUTDOWN_DELAY_MS: '3000', DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'info' },
+      env: { ...env, DATABASE_URL: url.toString(), REDIS_URL: `${redis.url}/1`, API_KEYS: `admin:${ADMIN}`, SAMPLE_DATA: 'true', SAMPLE_FILE: FIRST_START_SAMPLE, SHUTDOWN_DELAY_MS: '3000', DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'info', ERASURE_CATCH_UP_RETRY_MS: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
