@@ -131,7 +131,8 @@ describe.skipIf(!support.postgres)('a job through a Postgres restart', () => {
         writes++;
         if (writes === 4) {
           down = pg.stop();
-          restarted = down.then(() => new Promise((r) => setTimeout(r, 2000))).then(() => pg.start());
+          // Down half a second (then the start's own time): the writes after it meet the outage, as they await the stop.
+          restarted = down.then(() => new Promise((r) => setTimeout(r, 500))).then(() => pg.start());
         } else if (down) await down;
         return db.transaction(fn);
       },
@@ -243,8 +244,8 @@ describe.skipIf(!support.postgres)('a job through a Postgres restart', () => {
 
   it('When Postgres is down as a job finishes, Then its outcome is written once Postgres is back', async () => {
     const { job, run } = await finishAsPostgresStops({ outcomeRetryMs: 30_000 });
-    // The first attempts fail while Postgres is down; the runner keeps trying.
-    await new Promise((r) => setTimeout(r, 1500));
+    // The first attempts fail while Postgres is down (the first at once, the next 250 ms on); the runner keeps trying.
+    await new Promise((r) => setTimeout(r, 500));
     await pg.start();
     await run;
     expect(await settled(jobs, job.id)).toMatchObject({ status: 'succeeded', result: { version: 'v-done' } });
@@ -333,7 +334,9 @@ describe.skipIf(!(await faultTestsRunnable()))('a training through a store resta
   for (const outage of ['postgres restart', 'redis freeze'] as const) {
     it(`When a ${outage} comes as a finished training is about to publish, Then the training waits for it and publishes`, async () => {
       const before = (await fault.services.store.getActive())!.version;
-      const { retries, trained } = trainThrough(outage, 3000);
+      // A freeze must outlast the store's 2 s command timeout for a command to fail; a stopped Postgres refuses at once,
+      // so half a second down (and the start's own time) is an outage the publish meets.
+      const { retries, trained } = trainThrough(outage, outage === 'postgres restart' ? 500 : 3000);
       const { version } = await trained;
       expect(version).not.toBe(before);
       expect((await fault.services.store.getActive())!.version).toBe(version);
@@ -467,10 +470,14 @@ describe.skipIf(!(await faultTestsRunnable()))('an evaluation and an export thro
     await lastStart;
     lastStart = undefined;
   });
-  /** Stops Postgres (immediate); `back` is its start 1.5 s later, in the background. */
+  /**
+   * Stops Postgres (immediate); `back` is its start half a second later, in the background: the caller's next
+   * statement meets the outage, and the retry 250 ms + 500 ms + 1 s on finds it back (one started 1.5 s later was
+   * found only by the retry 2 s after that).
+   */
   const restartPostgres = async () => {
     await fault.pg.stop();
-    lastStart = new Promise<void>((resolve, reject) => setTimeout(() => fault.pg.start().then(resolve, reject), 1_500));
+    lastStart = new Promise<void>((resolve, reject) => setTimeout(() => fault.pg.start().then(resolve, reject), 500));
     return { back: lastStart };
   };
 
