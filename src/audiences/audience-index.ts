@@ -41,6 +41,12 @@ export interface AudienceMember {
    * audience-artifact.ts): `anchor` and `source` are to be read from the customer's entry (explainMember).
    */
   unexplained?: true;
+  /**
+   * An `unexplained` member whose entry the model store no longer holds although the version is listed and the
+   * customer not erased (the users table evicted, a shard restarted empty): ranked as usual, no anchor or source
+   * known (audience-service.ts explainedMembers), and the answer is marked `fallback`.
+   */
+  entryLost?: true;
 }
 
 export interface AudienceQuery {

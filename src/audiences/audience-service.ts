@@ -10,11 +10,11 @@ import { AppError, notInModel } from '../errors.js';
 import type { ProfileService } from '../profiles/profile-service.js';
 import { itemsInCategory } from '../serving/category-match.js';
 import { roundScore, nameOf } from '../serving/recommendation.js';
-import { ARTIFACT_USER_IDS, decodeUserIdsArtifact } from '../serving/serving-artifacts.js';
+import { ARTIFACT_USER_IDS, decodeUserIdsArtifact, userIdsAt } from '../serving/serving-artifacts.js';
 import { familySource, type ServingModel } from '../serving/serving-model.js';
 import { decodeUserEntry, USERS_TABLE, type UserEntry } from '../serving/user-entry.js';
 import type { ModelStore } from '../store/model-store.js';
-import { ArtifactFormatError } from '../recommenders/artifact.js';
+import { ArtifactFormatError, type ArtifactRangeReader } from '../recommenders/artifact.js';
 import { AUDIENCE_ARTIFACTS, decodeAudienceArtifact, type StoredAudience } from './audience-artifact.js';
 import { audienceIndexOf, buildCustomerPostings, explainMember, packEntries, rankAudience, RELATED_FAMILIES, withoutUser, type AudienceIndex, type AudienceMember, type PackedEntries } from './audience-index.js';
 import { buildPostingsHere, type PostingsBuilder } from './audience-index-build.js';
@@ -62,6 +62,11 @@ export interface Audience {
   modelVersion: string;
   itemIds: string[];
   k: number;
+  /**
+   * True when the model store lost some members' entries (not erased: explainedMembers): they are ranked as
+   * usual, but their reason names only the model ("scored by the hybrid model"), not the purchase or source.
+   */
+  fallback: boolean;
   users: AudienceUser[];
 }
 
@@ -69,6 +74,11 @@ export interface Audience {
 export interface LoadedAudienceIndex {
   index: AudienceIndex;
   positions: ReadonlyMap<string, number>;
+  /**
+   * The training's user index position of each customer of the index (stored postings: their `positions`), to
+   * tell an erased member from a lost entry (explainedMembers); undefined for an index built from the entries.
+   */
+  rows?: Int32Array;
 }
 
 /**
@@ -140,7 +150,7 @@ async function fromStored(stored: StoredAudience, all: readonly string[], model:
       else at.set(id, c);
     }
   }
-  return { index, positions: at };
+  return { index, positions: at, rows: positions };
 }
 
 /**
@@ -185,35 +195,77 @@ async function buildFromEntries(
   return { index: audienceIndexOf(indexInput(model, userIds), postings), positions };
 }
 
+/** What explainedMembers reads of the store: the entries, and to tell a lost entry, the listing and the user index. */
+type ExplainReads = Pick<ModelStore, 'getEntries'> & Partial<Pick<ModelStore, 'listVersions' | 'getArtifact' | 'readArtifactRange'>>;
+
 /**
  * The members with their anchors and sources: those ranked from postings without them (the stored ones) get
  * them from their entries, one batched read per READ_BATCH of them (an audience of 100: 100 entries, where the
  * postings' anchors and sources were 88 MB per version at 100,000 customers). A member erased since the ranking
- * (no entry, taken out of the index) is left out, of either tier: the event loop turned during the read, and the
- * answer, made after it, would name a related-tier one by the '' the erasure left; an entry missing otherwise
- * means the store lost or deleted the version meanwhile: 503, ask again.
+ * (taken out of the index) is left out, of either tier: the event loop turned during the read, and the answer,
+ * made after it, would name a related-tier one by the '' the erasure left. A member whose entry is missing
+ * otherwise is one of three:
+ * - the version is no longer listed (newer trainings deleted it; it is unlisted before its data goes): 503, ask again;
+ * - another process erased them and this one was not told yet: the erasure blanks their id in the version's user
+ *   index before it deletes their entry (user-erasure.ts scrub), so their id is no longer at their position
+ *   (`rows`): left out;
+ * - the store lost the entry (a Redis hash is one key: an `allkeys-*` eviction or a shard restarted empty takes
+ *   the whole users table, and only a new training brings it back): kept where it ranks, with no anchor or source
+ *   (`entryLost`: the answer is marked fallback). A 503 here was one at every audience of the version, for good.
+ * Without `rows` (or a user index to read) a member whose entry is missing is left out.
  */
 export async function explainedMembers(
-  store: Pick<ModelStore, 'getEntries'>,
+  store: ExplainReads,
   version: string,
   index: AudienceIndex,
   members: readonly AudienceMember[],
+  rows?: Int32Array,
 ): Promise<AudienceMember[]> {
   const asked = members.filter((m) => m.unexplained);
   if (asked.length === 0) return [...members];
   const entries = new Map<number, UserEntry | null>();
   for (let from = 0; from < asked.length; from += READ_BATCH) {
     const part = asked.slice(from, from + READ_BATCH);
-    const rows = await store.getEntries(version, USERS_TABLE, part.map((m) => index.userIds[m.user]));
-    part.forEach((m, k) => entries.set(m.user, rows[k] ? decodeUserEntry(rows[k]) : null));
+    const read = await store.getEntries(version, USERS_TABLE, part.map((m) => index.userIds[m.user]));
+    part.forEach((m, k) => entries.set(m.user, read[k] ? decodeUserEntry(read[k]) : null));
   }
+  const missing = asked.filter((m) => !entries.get(m.user) && index.gone[m.user] !== 1).map((m) => m.user);
+  const named = missing.length > 0 ? await stillNamed(store, version, index, missing, rows) : new Set<number>();
   return members.flatMap((m) => {
     if (index.gone[m.user] === 1) return [];
     if (!m.unexplained) return [m];
     const entry = entries.get(m.user);
-    if (!entry) throw new AppError('DEPENDENCY_UNAVAILABLE', `model version ${version} no longer holds the entry of an audience member (the store lost it, or a newer training deleted the version): ask again`);
-    return [explainMember(m, entry, index.hybridSources)];
+    if (entry) return [explainMember(m, entry, index.hybridSources)];
+    if (!named.has(m.user)) return [];
+    const { unexplained: _u, ...rest } = m;
+    return [{ ...rest, entryLost: true as const }];
   });
+}
+
+/**
+ * Those of `users` (of the index) whose id the version's stored user index still holds at their position: not
+ * erased. 503 when the version is no longer listed: its entries went with it.
+ */
+async function stillNamed(store: ExplainReads, version: string, index: AudienceIndex, users: readonly number[], rows?: Int32Array): Promise<Set<number>> {
+  if (store.listVersions && !(await store.listVersions()).some((v) => v.version === version)) {
+    throw new AppError('DEPENDENCY_UNAVAILABLE', `model version ${version} is no longer in the model store (a newer training deleted it) while its audience members' entries were read: ask again`);
+  }
+  const read = userIndexReader(store, version);
+  if (!rows || !read) return new Set();
+  const ids = await userIdsAt(read, users.map((u) => rows[u] ?? -1));
+  return new Set(users.filter((u, k) => ids !== null && ids[k] !== null && ids[k] !== '' && ids[k] === index.userIds[u]));
+}
+
+/** Ranged reads of the version's user index: the store's, else slices of the whole artifact read once. */
+function userIndexReader(store: ExplainReads, version: string): ArtifactRangeReader | null {
+  if (store.readArtifactRange) return store.readArtifactRange.bind(store, version, ARTIFACT_USER_IDS);
+  if (!store.getArtifact) return null;
+  const getArtifact = store.getArtifact.bind(store);
+  let whole: Promise<Uint8Array | null> | undefined;
+  return async (start, end) => {
+    const bytes = await (whole ??= getArtifact(version, ARTIFACT_USER_IDS));
+    return bytes ? bytes.subarray(start, end) : null;
+  };
 }
 
 /** The version's sources of RELATED_FAMILIES: the recipe may name them otherwise than their families. */
@@ -229,7 +281,7 @@ export function audienceReason(model: ServingModel, m: AudienceMember): string {
 
 export function createAudienceService(deps: {
   model: () => Promise<ServingModel | null>;
-  store: Pick<ModelStore, 'getArtifact' | 'getEntries' | 'listVersions'>;
+  store: Pick<ModelStore, 'getArtifact' | 'getEntries' | 'listVersions'> & Partial<Pick<ModelStore, 'readArtifactRange'>>;
   profiles: Pick<ProfileService, 'userIdsIn'>;
   /**
    * The customers who bought any of these items at or after `since` (ms), from Postgres: purchases since
@@ -339,7 +391,7 @@ export function createAudienceService(deps: {
       const model = await deps.model();
       if (!model) return null;
       const targets = targetsOf(model, q);
-      const { index, positions } = await indexOf(model);
+      const { index, positions, rows } = await indexOf(model);
       const recentDays = q.recentDays ?? DEFAULT_RECENT_DAYS;
       const since = q.includeRecentBuyers ? null : model.info.now - recentDays * DAY_MS;
       const filter = await filterOf(index, q);
@@ -353,11 +405,12 @@ export function createAudienceService(deps: {
         excludeBuyersSince: recent ? null : since,
         allow: recent ? (u) => !recent.has(u) && (filter === undefined || filter(u)) : filter,
       });
-      const members = await explainedMembers(deps.store, model.meta.version, index, ranked);
+      const members = await explainedMembers(deps.store, model.meta.version, index, ranked, rows);
       return {
         modelVersion: model.meta.version,
         itemIds: targets.map((t) => model.items.ids[t]),
         k: q.k,
+        fallback: members.some((m) => m.entryLost),
         users: members.map((m) => ({
           userId: index.userIds[m.user],
           score: roundScore(m.score),

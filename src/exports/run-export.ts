@@ -211,6 +211,9 @@ export async function runExport(
       if (req.kind === 'audience') {
         const audience = await throughOutage(() => deps.audiences.audience({ ...req, k: req.k }));
         if (!audience) throw new AppError('UNPROCESSABLE', 'no model is active yet: train one first');
+        // The store lost members' entries (their reasons): the version's customer lists are not whole, as for a
+        // recommendations export (storeLost), rather than a file of reasons the model did not give.
+        if (audience.fallback) throw new VersionDeleted(audience.modelVersion);
         const members = audience.users.filter((u) => !erased.has(u.userId));
         for (const [r, u] of members.entries()) {
           const record = { campaignId: campaign, rank: r + 1, userId: u.userId, score: u.score, tier: u.tier, reason: u.reason, itemId: u.itemId, modelVersion: audience.modelVersion };

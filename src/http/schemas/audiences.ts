@@ -36,6 +36,9 @@ export const audienceResponse = z
     modelVersion: z.string(),
     itemIds: z.array(z.string()).describe('The products the audience is for'),
     k: z.int(),
+    fallback: z
+      .boolean()
+      .describe('True when the model store no longer holds some members\' entries (keys evicted, a shard restarted empty; a new training brings them back): they are ranked as usual, but their reason names only the model ("scored by the hybrid model")'),
     users: z
       .array(
         z.object({
