@@ -21,6 +21,16 @@ import { redactHere, type RedactionRunner } from './redaction-runner.js';
  */
 export const ERASURE_BATCH = 100;
 
+/**
+ * The look for audience postings a replica of the release before left (audienceCatchUp) runs at least this
+ * often whatever the erasure mark does: a few ranged reads per kept version (0.9 MB at 100,000 customers,
+ * bench/README.md "Audience erasure catch-up"), no lock unless one is behind.
+ */
+export const AUDIENCE_RECHECK_MS = 10 * 60_000;
+/** After a failed rewrite of the postings (audienceCatchUp), the first wait before another try; it doubles up to AUDIENCE_RETRY_MAX_MS. */
+export const AUDIENCE_RETRY_MIN_MS = 60_000;
+export const AUDIENCE_RETRY_MAX_MS = 60 * 60_000;
+
 export interface UserErasureDeps {
   events: Pick<EventRepository, 'deleteUsers'>;
   erasures: ErasureRepository;
@@ -43,6 +53,10 @@ export interface UserErasureDeps {
    * are answered meanwhile. Default: on this thread.
    */
   redaction?: RedactionRunner;
+  /** How often the audience catch-up looks whatever the mark (default AUDIENCE_RECHECK_MS; tests make it short). */
+  audienceRecheckMs?: number;
+  /** Its back-off after a failed rewrite (default AUDIENCE_RETRY_MIN_MS doubling to AUDIENCE_RETRY_MAX_MS). */
+  audienceRetryMs?: { min: number; max: number };
 }
 
 
@@ -312,11 +326,16 @@ export function createUserErasure(deps: UserErasureDeps) {
   }
 
   /**
-   * Whether this process looked for audience postings left behind (audienceCatchUp), and the highest erasure
-   * number it looked through (undefined: looked, through a mark not read, at a start that did not need it).
+   * When this process last looked for audience postings left behind (audienceCatchUp; undefined: never), the
+   * highest erasure number it looked through, and after a rewrite that failed, when it may try again and the
+   * back-off after that.
    */
-  let audienceChecked = false;
+  let audienceCheckedAt: number | undefined;
   let audienceCheckedThrough: number | undefined;
+  const recheckMs = deps.audienceRecheckMs ?? AUDIENCE_RECHECK_MS;
+  const retryMs = deps.audienceRetryMs ?? { min: AUDIENCE_RETRY_MIN_MS, max: AUDIENCE_RETRY_MAX_MS };
+  let audienceRetryAt = -Infinity;
+  let audienceBackoffMs = retryMs.min;
 
   /**
    * The customers of each kept version that an erasure blanked in its user index but did not wipe from its
@@ -325,33 +344,51 @@ export function createUserErasure(deps: UserErasureDeps) {
    * reading all of them: the artifact is rewritten whole without them, off this thread (the redaction worker),
    * under the erasure lock as the erasure's own rewrites are. Looked for (audienceRowsLeft: ranged reads of the
    * user index's offsets and the postings' positions and wiped bytes, not the postings) by the first call of a
-   * process and whenever the erasure mark passed the one looked through: the store's erasure records cannot say,
-   * since that release raises them as this one does. Resolves with the customers wiped.
+   * process, whenever the erasure mark passed the one looked through, and at least every AUDIENCE_RECHECK_MS
+   * whatever the mark: the store's erasure records cannot say, since that release raises them as this one does,
+   * and a store brought back from a snapshot that a replica of that release scrubs again leaves the mark where it
+   * was. A rewrite that failed (a store refusing the artifact's size, a worker out of memory) is not tried again
+   * before a back-off (AUDIENCE_RETRY_MIN_MS, doubling to AUDIENCE_RETRY_MAX_MS): it re-read the whole artifact
+   * (152 MB at 100,000 customers) at every read of the erasures, every ERASURE_REFRESH_MS. Resolves with the
+   * customers wiped.
    */
   async function audienceCatchUp(through: number | undefined): Promise<number> {
-    if (audienceChecked && (through === undefined || (audienceCheckedThrough !== undefined && through <= audienceCheckedThrough))) return 0;
+    const now = performance.now();
+    if (now < audienceRetryAt) return 0;
+    const due =
+      audienceCheckedAt === undefined ||
+      now - audienceCheckedAt >= recheckMs ||
+      (through !== undefined && (audienceCheckedThrough === undefined || through > audienceCheckedThrough));
+    if (!due) return 0;
     const { store } = deps;
     const rowsLeft = (version: string) => audienceRowsLeft(rangeReader(store, version, AUDIENCE_ARTIFACT), rangeReader(store, version, ARTIFACT_USER_IDS));
     const behind: string[] = [];
     for (const { version } of await store.listVersions()) if ((await rowsLeft(version)).length > 0) behind.push(version);
     let wiped = 0;
     if (behind.length > 0) {
-      wiped = await oneAtATime(() =>
-        deps.erasures.locked(async () => {
-          let n = 0;
-          for (const version of behind) {
-            // Again under the lock: another process may have wiped them meanwhile.
-            const rows = await rowsLeft(version);
-            if (rows.length === 0) continue;
-            const bytes = await store.getArtifact(version, AUDIENCE_ARTIFACT);
-            const redacted = bytes && (await redaction.run({ kind: 'audience', bytes, rows })).bytes;
-            if (redacted && (await store.redactArtifact(version, AUDIENCE_ARTIFACT, redacted))) n += rows.length;
-          }
-          return n;
-        }),
-      );
+      try {
+        wiped = await oneAtATime(() =>
+          deps.erasures.locked(async () => {
+            let n = 0;
+            for (const version of behind) {
+              // Again under the lock: another process may have wiped them meanwhile.
+              const rows = await rowsLeft(version);
+              if (rows.length === 0) continue;
+              const bytes = await store.getArtifact(version, AUDIENCE_ARTIFACT);
+              const redacted = bytes && (await redaction.run({ kind: 'audience', bytes, rows })).bytes;
+              if (redacted && (await store.redactArtifact(version, AUDIENCE_ARTIFACT, redacted))) n += rows.length;
+            }
+            return n;
+          }),
+        );
+      } catch (err) {
+        audienceRetryAt = performance.now() + audienceBackoffMs;
+        audienceBackoffMs = Math.min(retryMs.max, audienceBackoffMs * 2);
+        throw err;
+      }
     }
-    audienceChecked = true;
+    audienceBackoffMs = retryMs.min;
+    audienceCheckedAt = now;
     if (through !== undefined) audienceCheckedThrough = Math.max(through, audienceCheckedThrough ?? through);
     return wiped;
   }

@@ -123,4 +123,72 @@ describe.skipIf(!(await serviceAvailable(REDIS_URL)) || !(await serviceAvailable
     await t.services.erasure.catchUp(mark);
     expect((await stored()).postings.candidates.users).toEqual(after.postings.candidates.users);
   });
+
+  /** A customer of the version with candidate postings, not erased yet, erased by a replica of the release before; the artifact as it left it. */
+  async function erasedByReleaseBefore() {
+    const { store } = t.services;
+    const left = decodeAudienceArtifact((await store.getArtifact(version, AUDIENCE_ARTIFACT))!);
+    const ids = decodeUserIdsArtifact((await store.getArtifact(version, ARTIFACT_USER_IDS))!);
+    const c = [...left.positions.keys()].find((k) => left.wiped![k] === 0 && ids[left.positions[k]] !== '' && left.postings.candidates.users.includes(k))!;
+    expect(c).toBeDefined();
+    const old = createUserErasure({ events: t.services.events, erasures: t.services.erasureRepository, store: withoutLayout2(store), forget: async () => {} });
+    expect(await old.erase(ids[left.positions[c]])).toBe(true);
+    const bytes = (await store.getArtifact(version, AUDIENCE_ARTIFACT))!;
+    expect(decodeAudienceArtifact(bytes).wiped![c]).toBe(0);
+    return { c, bytes, mark: await t.services.erasureRepository.mark() };
+  }
+  const wipedNow = async (c: number) => decodeAudienceArtifact((await t.services.store.getArtifact(version, AUDIENCE_ARTIFACT))!).wiped![c];
+
+  it('When the store comes back from before a wipe and a replica of the release before scrubs it again (the erasure mark where it was), Then the catch-up wipes the postings again at its next periodic look', async () => {
+    const { store } = t.services;
+    const erasure = createUserErasure({ events: t.services.events, erasures: t.services.erasureRepository, store, forget: async () => {}, audienceRecheckMs: 0 });
+    const { c, bytes, mark } = await erasedByReleaseBefore();
+    await erasure.catchUp(mark);
+    expect(await wipedNow(c)).toBe(1);
+    // The restore brought the postings back, and the release before's scrub of it blanked the id again (it is blank
+    // still): the artifact is as that replica leaves it, and no erasure was made, so the mark did not move.
+    expect(await store.redactArtifact(version, AUDIENCE_ARTIFACT, bytes)).toBe(true);
+    expect(await t.services.erasureRepository.mark()).toBe(mark);
+    await erasure.catchUp(mark);
+    expect(await wipedNow(c)).toBe(1);
+  });
+
+  it('When the rewrite of the postings keeps failing, Then the catch-up does not read the whole artifact again at every read of the erasures but after a back-off', async () => {
+    const { store } = t.services;
+    let wholeReads = 0;
+    const failing = new Proxy(store, {
+      get(target, prop, receiver) {
+        const real = Reflect.get(target, prop, receiver) as unknown;
+        if (typeof real !== 'function') return real;
+        if (prop === 'getArtifact') {
+          return (v: string, name: string) => {
+            if (name === AUDIENCE_ARTIFACT) wholeReads++;
+            return target.getArtifact(v, name);
+          };
+        }
+        if (prop === 'redactArtifact') {
+          return (v: string, name: string, data: Uint8Array) =>
+            name === AUDIENCE_ARTIFACT ? Promise.reject(new Error('OOM command not allowed when used memory > \'maxmemory\'')) : target.redactArtifact(v, name, data);
+        }
+        return (real as (...a: unknown[]) => unknown).bind(target);
+      },
+    });
+    const erasure = createUserErasure({ events: t.services.events, erasures: t.services.erasureRepository, store: failing, forget: async () => {}, audienceRetryMs: { min: 3000, max: 60_000 } });
+    const { c, mark } = await erasedByReleaseBefore();
+    await expect(erasure.catchUp(mark)).rejects.toThrow(/OOM/);
+    expect(wholeReads).toBe(1);
+    // What the erasure follower does every ERASURE_REFRESH_MS: in the back-off, nothing is read whole.
+    for (let k = 0; k < 3; k++) await erasure.catchUp(mark).catch(() => {});
+    expect(wholeReads).toBe(1);
+    await new Promise((r) => setTimeout(r, 3100));
+    await expect(erasure.catchUp(mark)).rejects.toThrow(/OOM/);
+    expect(wholeReads).toBe(2);
+    // The back-off doubled (6 s): not yet.
+    await new Promise((r) => setTimeout(r, 500));
+    await erasure.catchUp(mark).catch(() => {});
+    expect(wholeReads).toBe(2);
+    // A process whose store takes the rewrite wipes them.
+    await t.services.erasure.catchUp(mark + 1);
+    expect(await wipedNow(c)).toBe(1);
+  }, 60_000);
 });
