@@ -25,9 +25,16 @@ const BOTH_MODES: readonly EvalMode[] = ['novel', 'all'];
 
 /** Mean of several folds' scores, metric by metric (each fold counts the same, whatever its users). */
 export function meanScores(all: readonly BlendScores[]): BlendScores {
+  return weightedMeanScores(all, all.map(() => 1));
+}
+
+/** The folds' scores averaged metric by metric with `weights` (one per fold, oldest first); 0 for no folds. */
+export function weightedMeanScores(perFold: readonly BlendScores[], weights: readonly number[]): BlendScores {
+  if (weights.length !== perFold.length) throw new Error(`${weights.length} fold weights for ${perFold.length} folds`);
+  const total = perFold.length === 0 ? 1 : weights.reduce((a, b) => a + b, 0);
   const out = {} as BlendScores;
   for (const mode of ['novel', 'all'] as const) {
-    const mean = (f: (s: BlendScores) => number) => all.reduce((sum, s) => sum + f(s), 0) / Math.max(all.length, 1);
+    const mean = (f: (s: BlendScores) => number) => perFold.reduce((sum, s, i) => sum + weights[i] * f(s), 0) / total;
     out[mode] = {
       ndcg: mean((s) => s[mode].ndcg),
       recall: mean((s) => s[mode].recall),

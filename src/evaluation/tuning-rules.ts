@@ -2,6 +2,9 @@ import type { BlendScores } from './blend-cache.js';
 import type { KeepDecision, KeepRule } from './keep-rule.js';
 import { tuneWeights, type BlendEvaluator, type WeightSearch } from './tune.js';
 
+/** Moved to tune.ts beside meanScores, which is it with equal weights; still exported here for its callers. */
+export { weightedMeanScores } from './tune.js';
+
 /**
  * Rules of what rolling-origin tuning searches for, besides the keep rule (keep-rule.ts): issue 11's
  * candidate rules (2) and (3), recorded in bench/README "Why the default loses to EASE ..." and judged
@@ -47,24 +50,6 @@ export function foldWeightsOf(rule: FoldWeightRule, folds: number): number[] | u
 /** The fold weights of the search of the weights on own items (all-mode): `recency-new-items` keeps them equal. */
 export function ownItemFoldWeightsOf(rule: FoldWeightRule, folds: number): number[] | undefined {
   return foldWeightsOf(rule === 'recency-new-items' ? 'equal' : rule, folds);
-}
-
-/** The folds' scores averaged metric by metric with `weights` (one per fold, oldest first). */
-export function weightedMeanScores(perFold: readonly BlendScores[], weights: readonly number[]): BlendScores {
-  if (weights.length !== perFold.length) throw new Error(`${weights.length} fold weights for ${perFold.length} folds`);
-  const total = weights.reduce((a, b) => a + b, 0);
-  const out = {} as BlendScores;
-  for (const mode of ['novel', 'all'] as const) {
-    const mean = (f: (s: BlendScores) => number) => perFold.reduce((sum, s, i) => sum + weights[i] * f(s), 0) / total;
-    out[mode] = {
-      ndcg: mean((s) => s[mode].ndcg),
-      recall: mean((s) => s[mode].recall),
-      coverage: mean((s) => s[mode].coverage),
-      reach: mean((s) => s[mode].reach),
-      users: mean((s) => s[mode].users),
-    };
-  }
-  return out;
 }
 
 /**
