@@ -34,12 +34,22 @@ const MAX_MESSAGE_CHARS = 1000;
 
 const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max)}…` : text);
 
+/** A zod issue as a union's alternatives hold it (not wrapped as a validation error). */
+interface ZodIssue {
+  code?: string;
+  path?: PropertyKey[];
+  message?: string;
+  keys?: unknown;
+  errors?: unknown;
+  issues?: { message?: string }[];
+}
+
 /** What one raw issue says: zod's message, with the names of unknown keys and nested key issues made readable and short. */
 function issueMessage(v: { keyword?: string; message?: string; params?: { keys?: unknown; errors?: unknown; issue?: { keys?: unknown; errors?: unknown }; issues?: { message?: string }[] } }): string {
-  // A value of the right kind for one alternative of a union (an object for `tune`: true, false or a
-  // spec) but wrong inside it: zod says only "Invalid input"; that alternative's own issues name the field.
+  // A union whose one alternative of the value's kind failed inside it, nested in another's issue: its issues,
+  // each with its field (a union at the top level is split into one issue per field instead: validationIssues).
   const inner = v.keyword === 'invalid_union' ? deeperAlternative(v.params?.errors ?? v.params?.issue?.errors) : undefined;
-  if (inner) return inner;
+  if (inner) return inner.map((i) => `${i.path!.map(String).join('.') || '(the object)'}: ${zodIssueMessage(i)}`).join('; ');
   // A record's key (an attribute's name) that fails its schema: zod says only "Invalid key in record";
   // what is wrong with the name is in the nested issues.
   const keyIssues = v.keyword === 'invalid_key' ? (v.params?.issues ?? []).map((i) => i.message).filter((m): m is string => Boolean(m)) : [];
@@ -54,27 +64,39 @@ function issueMessage(v: { keyword?: string; message?: string; params?: { keys?:
   return v.message ?? 'invalid';
 }
 
-/** The issues of the one union alternative that failed only inside the value (each at a path), as "field: message; ...". */
-function deeperAlternative(errors: unknown): string | undefined {
+const zodIssueMessage = (i: ZodIssue) => issueMessage({ keyword: i.code, message: i.message, params: { keys: i.keys, errors: i.errors, issues: i.issues } });
+
+/**
+ * The issues of the one union alternative the value is of the kind of (an object for `tune`: true, false or a
+ * spec), which failed only inside it: its fields (non-empty paths) and its unknown keys. zod says only "Invalid
+ * input" of the union; these say what to fix. Undefined when no alternative or several are of the value's kind.
+ */
+function deeperAlternative(errors: unknown): ZodIssue[] | undefined {
   if (!Array.isArray(errors)) return undefined;
-  const deeper = errors.filter((branch): branch is { path?: PropertyKey[]; message?: string }[] => Array.isArray(branch) && branch.length > 0 && branch.every((i) => Array.isArray(i?.path) && i.path.length > 0));
-  if (deeper.length !== 1) return undefined;
-  return deeper[0].map((i) => `${i.path!.map(String).join('.')}: ${i.message ?? 'invalid'}`).join('; ');
+  const inside = (i: ZodIssue) => Array.isArray(i?.path) && (i.path.length > 0 || i.code === 'unrecognized_keys');
+  const deeper = errors.filter((branch): branch is ZodIssue[] => Array.isArray(branch) && branch.length > 0 && branch.every(inside));
+  return deeper.length === 1 ? deeper[0] : undefined;
 }
 
 /**
  * Flattens schema-validation issues to `{ path, message }` with the request part as the path's head: at
- * most MAX_LISTED_ISSUES of them, then one saying how many more there are.
+ * most MAX_LISTED_ISSUES of them, then one saying how many more there are. A union's issue whose one
+ * alternative of the value's kind failed inside (deeperAlternative) is that alternative's issues, each at its
+ * field's path (`body.tune.keepRule`, and `body.tune` for its unknown keys), not one "Invalid input".
  */
 function validationIssues(err: FastifyError & { validation?: unknown[]; validationContext?: string }): Issue[] {
   const context = err.validationContext ?? 'request';
   const all = err.validation ?? [];
-  const issues = all.slice(0, MAX_LISTED_ISSUES).map((raw) => {
-    const v = raw as { keyword?: string; instancePath?: string; message?: string; params?: { issue?: { path?: PropertyKey[]; keys?: unknown }; keys?: unknown; issues?: { message?: string }[] } };
+  const at = (path: string) => clip(path ? `${context}.${path}` : context, MAX_PATH_CHARS);
+  const expanded = all.slice(0, MAX_LISTED_ISSUES).flatMap((raw): Issue[] => {
+    const v = raw as { keyword?: string; instancePath?: string; message?: string; params?: { issue?: { path?: PropertyKey[]; keys?: unknown; errors?: unknown }; keys?: unknown; errors?: unknown; issues?: { message?: string }[] } };
     const path = v.params?.issue?.path?.map(String).join('.') ?? (v.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
-    return { path: clip(path ? `${context}.${path}` : context, MAX_PATH_CHARS), message: clip(issueMessage(v), MAX_MESSAGE_CHARS) };
+    const inner = v.keyword === 'invalid_union' ? deeperAlternative(v.params?.errors ?? v.params?.issue?.errors) : undefined;
+    if (inner) return inner.map((i) => ({ path: at([path, ...i.path!.map(String)].filter(Boolean).join('.')), message: clip(zodIssueMessage(i), MAX_MESSAGE_CHARS) }));
+    return [{ path: at(path), message: clip(issueMessage(v), MAX_MESSAGE_CHARS) }];
   });
-  const more = all.length - issues.length;
+  const issues = expanded.slice(0, MAX_LISTED_ISSUES);
+  const more = all.length - Math.min(all.length, MAX_LISTED_ISSUES) + expanded.length - issues.length;
   if (more > 0) issues.push({ path: context, message: `and ${more} more issue${more === 1 ? '' : 's'}, not listed (the first ${MAX_LISTED_ISSUES} are)` });
   return issues;
 }
