@@ -86,9 +86,13 @@ describe.skipIf(!runnable)('a replica that can still serve while its stores are 
     expect(await health('/health/ready')).toMatchObject({ status: 503, body: { checks: { modelStore: true, activeModel: false } } });
     expect((await health('/health/serving')).status).toBe(200);
     expect((await recommend()).status).toBe(200);
-    // A customer with purchases is not told they have none: there is no model with profiles.
-    const profile = await fault.app.inject({ url: '/v1/users/g-user1/profile', headers: auth('read') });
-    expect(profile.statusCode).toBe(404);
+    // A customer with purchases is not told they have none: there is no model with profiles. Read until it is not a
+    // 503, the API's "ask again": one clean-clone CI run (load 4-8) got one here once, cause not found. Probed and not
+    // it: the artifact reader's own connection (artifact-read-worker.ts) read within 3-21 ms of the main connection's
+    // ping after Redis was down 0.3, 3 and 11 s; 30 profile reads right after a Postgres restart were all 404; a 1.5 s
+    // stall of the event loop before the read was not shed. A 503 that lasts still fails (15 s), with its body.
+    const profile = await until('a profile read that is not "ask again"', () => fault.app.inject({ url: '/v1/users/g-user1/profile', headers: auth('read') }), (res) => res.statusCode !== 503);
+    expect(profile.statusCode, profile.body).toBe(404);
     expect(profile.json().error.message).toBe('No customer profiles yet: they are computed when a model is trained');
     // Emptied: no active version, while this process still answers with the one in memory.
     expect(await gauges()).toEqual({ served, active: null, storeUp: 'recsvc_model_store_up 1', hasAge: false, hasLastTraining: false });
