@@ -40,4 +40,10 @@ describe('the item view: the neighbour kinds it asks for', () => {
     expect(similarKinds({ active: null, served: null, servedInStore: false, versions: [] })).toEqual(all);
     expect(similarKinds({ active: 'v1', served: 'v1', servedInStore: true, versions: [version('v1', undefined, true)] })).toEqual(all);
   });
+
+  // GET /v1/models reads the model store (admin's list of versions); serving answers the neighbours from the
+  // version it holds in memory. A store that cannot be read (Redis down: 503) must not take the item page with it.
+  it('When the versions could not be read, Then all four are asked, as before the page read them', () => {
+    expect(similarKinds(null)).toEqual(['item-knn', 'content', 'als', 'cooccurrence']);
+  });
 });

@@ -8,9 +8,11 @@ const SIMILAR = ['item-knn', 'content', 'als', 'cooccurrence'];
  * The neighbour kinds of SIMILAR the served version holds (GET /v1/models: the version's recipe, whose sources
  * are each of the family its `recommender` names, else of their own name, as serving resolves them), so the
  * page asks for none the version lacks (a 400 naming what it offers). All of them before a first training, or
- * for a version whose recipe is not kept: then the service answers each by what it has (popularity at worst).
+ * for a version whose recipe is not kept, or when the versions could not be read (`models` null): then the
+ * service answers each by what it has (popularity at worst), or refuses a kind in its panel.
  */
 export function similarKinds(models) {
+  if (!models) return SIMILAR;
   const shown = models.served ?? models.active;
   const sources = models.versions.find((v) => v.version === shown)?.info?.recipe?.sources;
   if (sources === null || typeof sources !== 'object') return SIMILAR;
@@ -26,7 +28,9 @@ export async function render(el, id, view) {
   const enc = encodeURIComponent(id);
   const [item, together, models] = await stillShown(
     view,
-    Promise.all([api(`/v1/items/${enc}`), api(`/v1/items/${enc}/bought-together${qs({ k: 10 })}`), api('/v1/models')]),
+    // The versions come from the model store, the neighbours from the version serving holds: a store that cannot
+    // be read (503) costs only the choice of kinds, not the page.
+    Promise.all([api(`/v1/items/${enc}`), api(`/v1/items/${enc}/bought-together${qs({ k: 10 })}`), api('/v1/models').catch(() => null)]),
   );
   const kinds = similarKinds(models);
   const asked = await stillShown(
