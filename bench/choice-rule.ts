@@ -31,6 +31,10 @@
  * `recency-new-items` (recency for the weights on new items only), and the keep rule `per-mode-single`; where
  * a keep rule serves a single source's new items beside other own-item weights, that source alone is scored too.
  *
+ * --single-source: tuning re-ranks a single source's new items for coverage (single-source-coverage.ts, its
+ * `discount` option) and compares no rule sets; per date it prints the served recipe held out without the
+ * re-rank (the keep rule's decision, as `off` serves it) and with it (the published recipe).
+ *
  * --test reads the test period instead (once, after a rule was chosen and committed): tunes the default
  * recipe on the data before --test-start as a training does (with the rule in the code) and scores it
  * beside EASE, ALS, item-kNN, popularity and buy-again alone on the 30 days from there.
@@ -54,6 +58,10 @@ const test = args.includes('--test');
 if (test) args.splice(args.indexOf('--test'), 1);
 const logTuning = args.includes('--log');
 if (logTuning) args.splice(args.indexOf('--log'), 1);
+// --single-source: tune with the single source's coverage re-rank (single-source-coverage.ts) and no rule sets to
+// compare, and score held out the recipe served without it (`off`, the keep rule's decision) and with it.
+const singleSource = args.includes('--single-source');
+if (singleSource) args.splice(args.indexOf('--single-source'), 1);
 const option = optionTaker(args);
 const datesArg = option('--dates');
 const testStartArg = option('--test-start');
@@ -138,7 +146,7 @@ const summary: Record<string, unknown>[] = [];
 for (const at of dates) {
   const started = performance.now();
   // Tuning's own log lines (per source, per rule set, the keep rules' checks) go to stderr with --log.
-  const tuned = await tuneRecipeOn(shop, withTuning(recipe, recipe.tune ?? true), iso(at), logTuning ? (m) => console.error(`  [tune] ${m}`) : undefined, { threads, compare: COMPARED.map((c) => c.rules) });
+  const tuned = await tuneRecipeOn(shop, withTuning(recipe, recipe.tune ?? true), iso(at), logTuning ? (m) => console.error(`  [tune] ${m}`) : undefined, singleSource ? { threads, singleSourceCoverage: 'discount' } : { threads, compare: COMPARED.map((c) => c.rules) });
   const v = tuned.validation as RollingValidation | { skipped: string };
   if ('skipped' in v) {
     console.log(`${iso(at).slice(0, 10)}: tuning skipped (${v.skipped})`);
@@ -183,6 +191,18 @@ for (const at of dates) {
     // Where a single source serves new items beside other own-item weights: that source alone, all-mode held out (task 4).
     if (decision.novel !== 'blend' && decision.all !== decision.novel) console.log(`    ${decision.novel} alone beside it: ${cells(fold.score(alone(decision.novel)))}; on the windows all-mode ${v.modes?.sources[decision.novel]?.all.map(f4).join(' ')}`);
   }
+  // The single source's coverage re-rank: the recipe served without it (the keep rule's decision) and with it (as published).
+  let single: Record<string, unknown> | undefined;
+  if (singleSource) {
+    const ssd = v.singleSourceDiscount;
+    const off = fold.score(servedWeights(v.keptBy![v.keepRule ?? 'per-mode'], tunedBlend));
+    const on = fold.score({ weights: r.hybrid.weights, repeatWeights: r.hybrid.repeatWeights, popularityDiscount: r.hybrid.popularityDiscount });
+    const what = ssd ? `${ssd.source} discount ${ssd.popularityDiscount} (folds: novel ${f4(ssd.without.ndcg)} -> ${f4(ssd.with.ndcg)}, cov ${ssd.without.coverage.toFixed(3)} -> ${ssd.with.coverage.toFixed(3)}), own items ${ssd.served?.all ?? 'as without'}` : 'no single source serves new items';
+    console.log(`  single-source coverage: ${what}`);
+    console.log(`    off ${cells(off)} sum ${f4(off.novel.ndcg + off.all.ndcg)}`);
+    console.log(`    on  ${cells(on)} sum ${f4(on.novel.ndcg + on.all.ndcg)}`);
+    single = { searched: ssd ?? null, off, on };
+  }
   // Rules (2) and (3): each rule set's own tuned blend (same fits, same folds), served by each keep rule, scored held out.
   const compared: Record<string, Record<string, { novel: string; all: string; scores: BlendScores }>> = {};
   for (const [i, c] of (v.compared ?? []).entries()) {
@@ -201,7 +221,7 @@ for (const at of dates) {
     const m = v.modes;
     console.log(`  per mode (novel judged | all): blend ${m.blend.novel.map(f4).join(' ')} | ${m.blend.all.map(f4).join(' ')}; ${Object.entries(m.sources).map(([s, o]) => `${s} ${o.novel.map(f4).join(' ')} | ${o.all.map(f4).join(' ')}`).join('; ')}`);
   }
-  summary.push({ date: iso(at).slice(0, 10), chosen: v.chosen, bestSingle: v.bestSingle, blend: v.objective.blend, best, d, held, rules, keep, compared, modes: v.modes });
+  summary.push({ date: iso(at).slice(0, 10), chosen: v.chosen, bestSingle: v.bestSingle, blend: v.objective.blend, best, d, held, rules, keep, compared, modes: v.modes, ...(single ? { single } : {}) });
 }
 const perRule = Object.fromEntries(Object.keys(RULES).map((rule) => [rule, mean(summary.map((s) => { const x = (s.rules as Record<string, { novel: number; all: number }>)[rule]; return x.novel + x.all; }))]));
 console.log(`mean held-out objective (novel + all NDCG@10) over ${summary.length} dates: ${Object.entries(perRule).map(([rule, m]) => `${rule} ${f4(m)}`).join(', ')}`);

@@ -7,6 +7,7 @@ import { makeSplit } from './run-evaluation.js';
 import { columnarInput, purchasesOf, type EvaluationSplit, type SplitInput } from './splits.js';
 import { KEEP_RULES, keepDecision, keepOwnHalfAgainstSingle, keepOwnHalfAsServed, servedWeights, type KeepDecision, type KeepRule, type ModeObjectives } from './keep-rule.js';
 import { DEFAULT_DISCOUNT_GRID, meanScores, objective, trialKey, tuneWeights, withoutRepeatWeights, type BlendTrial } from './tune.js';
+import { searchSingleSourceDiscount, type SingleSourceCoverage, type SingleSourceDiscount } from './single-source-coverage.js';
 import { boundedCoverage, DEFAULT_TUNING_RULES, foldWeightsOf, ownItemFoldWeightsOf, weightedMeanScores, type ComparedRules, type CoverageFloorRule, type FoldWeightRule, type TuningRules } from './tuning-rules.js';
 
 const DAY_MS = 86_400_000;
@@ -99,6 +100,14 @@ export interface RollingTuneOptions {
    * with done < total only: the last unit ends with the tuning.
    */
   onAdvance?: (done: number, total: number) => void;
+  /**
+   * When one source alone serves new items (the keep rule dropped the blend's new-item weights), whether its
+   * lists are re-ranked by the discovery discount for coverage (single-source-coverage.ts): `off` (default)
+   * serves the source as it scores; `discount` serves it with the beta chosen on the same folds by the
+   * coverage search's price (at most maxCoverageCost of its novel NDCG), published as hybrid.popularityDiscount.
+   * The search runs either way (it is cheap) and is recorded in `validation.singleSourceDiscount`.
+   */
+  singleSourceCoverage?: SingleSourceCoverage;
 }
 
 /** What rolling-origin tuning found, stored as the tuned recipe's `validation` field. */
@@ -151,6 +160,8 @@ export interface RollingValidation {
    * fold fits on those of them before its own window, so on fewer than this.
    */
   purchases?: { used: number; of: number; fittedOn?: number };
+  /** Present when one source alone serves new items: the coverage re-rank searched for it (single-source-coverage.ts) and whether it is served. */
+  singleSourceDiscount?: SingleSourceDiscount;
 }
 
 export interface RollingTuneResult {
@@ -482,7 +493,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
         keptBy['per-mode-single'] = keepOwnHalfAgainstSingle(keptBy['per-mode-single'], asServed.map((s) => s.all.ndcg), keepInput);
         log(`rules ${JSON.stringify(rules)}: own-item weights beside ${split.novel}'s new items, all-mode per fold ${asServed.map((s) => s.all.ndcg.toFixed(4)).join(' ')}; ${split.novel} alone ${sourceModes[split.novel].all.map((x) => x.toFixed(4)).join(' ')}: per-mode-single serves own items by ${keptBy['per-mode-single'].all}`);
       }
-      return { blend, blendScores, blendModes, blendPerFold, sourceModes, singles, bestSingle, blendActsOnCap, keptBy };
+      return { blend, blendScores, blendModes, blendPerFold, sourceModes, singles, bestSingle, blendActsOnCap, keptBy, keepInput, pooled };
     }
 
     const found = await searchAndKeep(rules, false);
@@ -494,14 +505,31 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
       log(`rules ${JSON.stringify(other)}: blend novel judged ${r.blendModes.novel.map((o) => o.toFixed(4)).join(' ')}, all ${r.blendModes.all.map((o) => o.toFixed(4)).join(' ')}; per-mode keeps new items: ${r.keptBy['per-mode'].novel}, own items: ${r.keptBy['per-mode'].all}`);
     }
     log(`${hits} blends were revisited and not scored again`);
-    const { blend, blendScores, blendModes, blendPerFold, sourceModes, singles, bestSingle, blendActsOnCap, keptBy } = found;
+    const { blend, blendScores, blendModes, blendPerFold, sourceModes, singles, bestSingle, blendActsOnCap, keptBy, keepInput } = found;
     const rule = opts.keepRule ?? 'per-mode';
-    const kept = keptBy[rule];
+    let kept = keptBy[rule];
+    // A source alone serving new items: the coverage re-rank of its lists, searched on the same folds by the
+    // coverage search's price, and the own half judged again beside the re-ranked new items (as served).
+    let singleSource: SingleSourceDiscount | undefined;
+    if (kept.novel !== 'blend') {
+      const evaluate = async (trial: BlendTrial) => found.pooled(await foldScores(trial));
+      const searched = await searchSingleSourceDiscount(evaluate, kept.novel, { minCoverage: opts.minCoverage ?? 0, coveragePenalty: opts.coveragePenalty, maxCost, discountGrid: tuneOpts.discountGrid, rounds: opts.rounds });
+      const beta = searched.popularityDiscount;
+      let served = kept;
+      if (beta > 0 && kept.all === 'blend') {
+        const asServed = await pool.score({ ...servedWeights(kept, blend), popularityDiscount: beta });
+        served = keepOwnHalfAsServed(kept, asServed.map((s) => s.all.ndcg), keepInput);
+      }
+      const applied = beta > 0 && opts.singleSourceCoverage === 'discount';
+      singleSource = { ...searched, applied, ...(beta > 0 ? { served } : {}) };
+      log(`${kept.novel}'s new items re-ranked by discount ${beta}: novel NDCG ${searched.without.ndcg.toFixed(4)} -> ${searched.with.ndcg.toFixed(4)}, coverage ${searched.without.coverage.toFixed(3)} -> ${searched.with.coverage.toFixed(3)} (${applied ? 'served' : 'not served'}; own items by ${served.all})`);
+      if (applied) kept = served;
+    }
     const keepBlend = kept.novel === 'blend' || kept.all === 'blend' || kept.novel !== kept.all;
     const keptWhole = kept.novel === 'blend' && kept.all === 'blend';
     const verdict = keptWhole ? 'blend kept' : keepBlend ? `new items: ${kept.novel}, own items: ${kept.all}` : blendActsOnCap ? `${kept.novel} alone wins` : `${kept.novel} alone (the blend weights only capped sources for warm customers)`;
     log(`blend per fold ${blendPerFold.map((o) => o.toFixed(4)).join(' ')} vs ${bestSingle} alone ${singles[bestSingle].map((o) => o.toFixed(4)).join(' ')} (${rule} rule): ${verdict}`);
-    const served = servedWeights(kept, blend);
+    const served = singleSource?.applied ? { ...servedWeights(kept, blend), popularityDiscount: singleSource.popularityDiscount } : servedWeights(kept, blend);
     const { weights, popularityDiscount } = served;
     const scores = meanScores(keptWhole ? blendScores : await pool.score(served));
     const nonDefault = Object.fromEntries(Object.entries(rules).filter(([key, value]) => value !== DEFAULT_TUNING_RULES[key as keyof TuningRules]));
@@ -529,6 +557,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
         params: chosenParams,
         ...(Object.keys(nonDefault).length > 0 ? { rules: nonDefault } : {}),
         ...(compared.length > 0 ? { compared } : {}),
+        ...(singleSource ? { singleSourceDiscount: singleSource } : {}),
       },
     };
   }

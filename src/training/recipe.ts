@@ -12,6 +12,7 @@ import type { ImportedAls } from '../recommenders/imported-factors.js';
 import { servingOptionsSchema } from '../serving/serving-model-builder.js';
 import { KEEP_RULES } from '../evaluation/keep-rule.js';
 import { COVERAGE_FLOOR_RULES, FOLD_WEIGHT_RULES } from '../evaluation/tuning-rules.js';
+import { SINGLE_SOURCE_COVERAGE } from '../evaluation/single-source-coverage.js';
 
 const NAME = /^[a-z0-9][a-z0-9._-]*$/i;
 const SOURCE_NAME = /^[a-z0-9][a-z0-9-]*$/;
@@ -71,6 +72,12 @@ export const tuneSpecSchema = z.strictObject({
   coverageFloor: z.enum(COVERAGE_FLOOR_RULES).optional(),
   /** How the validation windows are pooled in the blend search (evaluation/tuning-rules.ts): `equal` (default), `recency` (weights 1, 2, 3, latest most) or `recency-new-items` (recency for the weights on new items, equal folds for those on own items). */
   foldWeights: z.enum(FOLD_WEIGHT_RULES).optional(),
+  /**
+   * When one source alone serves new items, whether its lists are re-ranked for coverage by a discovery discount
+   * tuned on the same windows at the coverage search's price (evaluation/single-source-coverage.ts): `off`
+   * (default) or `discount`.
+   */
+  singleSourceCoverage: z.enum(SINGLE_SOURCE_COVERAGE).optional(),
 });
 
 /**
