@@ -513,7 +513,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
     let singleSource: SingleSourceDiscount | undefined;
     if (kept.novel !== 'blend') {
       const evaluate = async (trial: BlendTrial) => found.pooled(await foldScores(trial));
-      const searched = await searchSingleSourceDiscount(evaluate, kept.novel, { minCoverage: opts.minCoverage ?? 0, coveragePenalty: opts.coveragePenalty, maxCost, discountGrid: tuneOpts.discountGrid, rounds: opts.rounds });
+      const searched = await searchSingleSourceDiscount(evaluate, kept.novel, { minCoverage: opts.minCoverage ?? 0, coveragePenalty: opts.coveragePenalty, maxCost, discountGrid: tuneOpts.discountGrid });
       const beta = searched.popularityDiscount;
       let served = kept;
       if (beta > 0 && kept.all === 'blend') {

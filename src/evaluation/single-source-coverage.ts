@@ -42,7 +42,6 @@ export interface SingleSourceSearch {
   /** The most the coverage may cost, as a share of the source's own novel NDCG (beta 0). */
   maxCost: number;
   discountGrid?: number[];
-  rounds?: number;
 }
 
 const alone = (name: string) => ({ cold: { [name]: 1 }, warm: { [name]: 1 } });
@@ -64,7 +63,8 @@ export async function searchSingleSourceDiscount(evaluate: BlendEvaluator, sourc
     novelNdcgFloor,
     popularityDiscount: 0,
     discountGrid: opts.discountGrid ?? DEFAULT_DISCOUNT_GRID,
-    rounds: opts.rounds,
+    // One pass tries every beta of the grid (nothing else moves): the best of them, a second pass would find no better.
+    rounds: 1,
   });
   return { source, popularityDiscount: found.popularityDiscount, without: novelOf(accurate), with: novelOf(found.scores) };
 }

@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import type { BlendScores } from '../../../src/evaluation/blend-cache.js';
+import { tuneRollingOrigin } from '../../../src/evaluation/rolling-tune.js';
+import { searchSingleSourceDiscount } from '../../../src/evaluation/single-source-coverage.js';
+import type { BlendTrial } from '../../../src/evaluation/tune.js';
+import type { PurchaseRow } from '../../../src/recommenders/dataset.js';
+import { createHybrid, type HybridConfig } from '../../../src/recommenders/hybrid.js';
+import type { Recommender, UserContext } from '../../../src/recommenders/recommender.js';
+import { parseRecipe, tuneSpecSchema } from '../../../src/training/recipe.js';
+
+const config = (over: Partial<HybridConfig> = {}): HybridConfig => ({
+  weights: { cold: { ease: 1 }, warm: { ease: 1 } },
+  fullHistoryOrders: 10,
+  normalisation: 'max',
+  rankDepth: 200,
+  popularityDiscount: 0,
+  discountShare: 0.001,
+  sourceDepth: 1000,
+  ...over,
+});
+
+describe('the re-rank of a single source (the discovery discount on it alone)', () => {
+  // One source scores items 0..3: 1.0, 0.8, 0.5, 0.9; they have 99, 0, 9 and 3 buyers; the customer bought item 3.
+  const ease: Recommender = { name: 'ease', scoreUser: (_ctx, out) => out.set([1, 0.8, 0.5, 0.9]), toArtifact: () => new Uint8Array() };
+  const sources = new Map([['ease', ease]]);
+  const buyers = Float32Array.from([99, 0, 9, 3]);
+  const ctx: UserContext = { user: -1, attributes: {}, history: [{ item: 3, ts: 0, quantity: 1, order: 'o' }] };
+  const order = (out: Float32Array) => [...out.keys()].sort((a, b) => out[b] - out[a]);
+
+  it('with beta 0.5 ranks by score / sqrt(1 + buyers): the bestseller falls below the long tail, the customer\'s own item is not discounted', () => {
+    const out = new Float32Array(4);
+    createHybrid(sources, config(), buyers).scoreUser(ctx, out);
+    expect(order(out)).toEqual([0, 3, 1, 2]);
+    createHybrid(sources, config({ popularityDiscount: 0.5 }), buyers).scoreUser(ctx, out);
+    // item 0: 1 / sqrt(100) = 0.1; item 1: 0.8 / 1 = 0.8; item 2: 0.5 / sqrt(10) = 0.158; item 3 (own): 0.9.
+    expect(out[0]).toBeCloseTo(0.1, 6);
+    expect(out[1]).toBeCloseTo(0.8, 6);
+    expect(out[2]).toBeCloseTo(0.5 / Math.sqrt(10), 6);
+    expect(out[3]).toBeCloseTo(0.9, 6);
+    expect(order(out)).toEqual([3, 1, 2, 0]);
+  });
+});
+
+describe('searchSingleSourceDiscount', () => {
+  // The source alone, pooled over the folds, per beta: novel NDCG and reach (the requirement is 0.30).
+  const byBeta: Record<number, [number, number]> = { 0: [0.2, 0.05], 0.1: [0.19, 0.2], 0.3: [0.17, 0.35] };
+  const score = ([ndcg, reach]: [number, number]): BlendScores => ({
+    novel: { ndcg, recall: ndcg, coverage: reach, reach, users: 100 },
+    all: { ndcg: 0, recall: 0, coverage: 0, reach: 0, users: 100 },
+  });
+  const evaluate = (t: BlendTrial) => {
+    expect(t.weights).toEqual({ cold: { ease: 1 }, warm: { ease: 1 } });
+    return score(byBeta[t.popularityDiscount]);
+  };
+  const search = (maxCost: number, discountGrid = [0, 0.1, 0.3]) => searchSingleSourceDiscount(evaluate, 'ease', { minCoverage: 0.3, coveragePenalty: 10, maxCost, discountGrid });
+
+  it('takes the beta with the best NDCG less the coverage shortfall within the price: 0.1 at a price of a tenth (0.19 >= 0.18), 0.3 at a fifth', async () => {
+    const tenth = await search(0.1);
+    expect(tenth.popularityDiscount).toBe(0.1);
+    expect(tenth.without).toEqual({ ndcg: 0.2, coverage: 0.05, reach: 0.05 });
+    expect(tenth.with).toEqual({ ndcg: 0.19, coverage: 0.2, reach: 0.2 });
+    expect((await search(0.2)).popularityDiscount).toBe(0.3);
+  });
+
+  it('chooses no re-rank when every discount costs more of the source\'s NDCG than the price allows', async () => {
+    // 0.3 costs 15% (0.17 against 0.20): above a price of a tenth, so beta stays 0 however short the coverage.
+    const none = await search(0.1, [0, 0.3]);
+    expect(none.popularityDiscount).toBe(0);
+    expect(none.with).toEqual(none.without);
+    expect((await search(0, [0, 0.1, 0.3])).popularityDiscount).toBe(0);
+  });
+});
+
+const DAY = 86_400_000;
+const T0 = Date.UTC(2024, 0, 1);
+const END = T0 + 120 * DAY;
+
+/** As rolling-tune.test.ts (24 customers in two taste groups, each buying two items of theirs every 10 days and rebuying a favourite), with a long tail of 500 products bought once. */
+function purchases(): PurchaseRow[] {
+  const rows: PurchaseRow[] = [];
+  for (let u = 0; u < 24; u++) {
+    const g = u % 2 === 0 ? 'a' : 'b';
+    for (let day = 1 + (u % 5), n = 0; day < 120; day += 10, n++) {
+      const order = `u${u}-${day}`;
+      const push = (item: string) => rows.push({ userId: `u${u}`, itemId: item, orderId: order, ts: T0 + day * DAY + u * 60_000, quantity: 1, price: null });
+      push(`${g}${(u + n) % 12}`);
+      push(`${g}${(u + n + 1) % 12}`);
+      if (n % 2 === 0) push(`${g}-fav${u % 3}`);
+    }
+  }
+  // A long tail: 100 customers who bought once, early, two of their group's items and five products nobody else bought.
+  for (let x = 0; x < 100; x++) {
+    const g = x % 2 === 0 ? 'a' : 'b';
+    const push = (item: string) => rows.push({ userId: `x${x}`, itemId: item, orderId: `x${x}`, ts: T0 + DAY + x * 60_000, quantity: 1, price: null });
+    for (const item of [`${g}${x % 12}`, `${g}${(x + 5) % 12}`, ...[0, 1, 2, 3, 4].map((j) => `${g}-tail${x}-${j}`)]) push(item);
+  }
+  return rows;
+}
+
+describe('tuneRollingOrigin with singleSourceCoverage', () => {
+  // No search (rounds 0): the tuned blend is EASE alone on new items, which only ties EASE alone: EASE serves them.
+  const raw = {
+    sources: { 'buy-again': {}, ease: { params: { lambda: 10 } } },
+    hybrid: { weights: { cold: { ease: 1 }, warm: { ease: 1 } } },
+  };
+  const options = { folds: 3, days: 30, end: new Date(END).toISOString(), grid: [0, 0.5, 1, 2], discountGrid: [0, 0.5, 1, 2], rounds: 0, variants: {}, minCoverage: 0.9, maxCoverageCost: 1 };
+  // maxCoverageCost 1: any price (here beta 2 buys reach 0.26 -> 0.35 with all of EASE's NDCG).
+  const tune = (singleSourceCoverage?: 'off' | 'discount', maxCoverageCost = 1) =>
+    tuneRollingOrigin({ events: purchases() }, parseRecipe(raw, 'fixture'), raw, { ...options, maxCoverageCost, ...(singleSourceCoverage ? { singleSourceCoverage } : {}) });
+
+  it('searches the discount for the source serving new items whatever the option, and publishes it only with `discount`', async () => {
+    const off = await tune();
+    const on = await tune('discount');
+    const searched = off.validation.singleSourceDiscount!;
+    // Preconditions: a source alone serves new items, and a discount was worth it at this price.
+    expect(off.validation.served!.novel).not.toBe('blend');
+    expect(searched.source).toBe(off.validation.served!.novel);
+    expect(searched.popularityDiscount).toBeGreaterThan(0);
+    expect(searched.applied).toBe(false);
+    expect((off.recipe.hybrid as { popularityDiscount: number }).popularityDiscount).toBe(0);
+    expect(on.validation.singleSourceDiscount).toEqual({ ...searched, applied: true });
+    expect((on.recipe.hybrid as { popularityDiscount: number }).popularityDiscount).toBe(searched.popularityDiscount);
+    expect((on.recipe.hybrid as { weights: unknown }).weights).toEqual((off.recipe.hybrid as { weights: unknown }).weights);
+    // What it scores on the folds as served is what the search found.
+    expect(on.validation.scores.novel.ndcg).toBeCloseTo(searched.with.ndcg, 9);
+    expect(on.validation.scores.novel.coverage).toBeCloseTo(searched.with.coverage, 9);
+  });
+
+  it('at the default price (a tenth of the source\'s NDCG) publishes no discount where every beta costs more', async () => {
+    const priced = await tune('discount', 0.1);
+    const searched = priced.validation.singleSourceDiscount!;
+    expect(searched.popularityDiscount).toBe(0);
+    expect(searched.with.ndcg).toBeGreaterThanOrEqual(0.9 * searched.without.ndcg);
+    expect((priced.recipe.hybrid as { popularityDiscount: number }).popularityDiscount).toBe(0);
+  });
+
+  it('is a tune option of a recipe: `off` or `discount`, anything else refused', () => {
+    expect(tuneSpecSchema.parse({ singleSourceCoverage: 'discount' }).singleSourceCoverage).toBe('discount');
+    expect(tuneSpecSchema.parse({}).singleSourceCoverage).toBeUndefined();
+    expect(tuneSpecSchema.safeParse({ singleSourceCoverage: 'popularity' }).success).toBe(false);
+  });
+});
