@@ -191,6 +191,9 @@ async function main(argv: string[]): Promise<number> {
   // The blend that lost, so what the single source was chosen over can be read (and refitted).
   const lost = validation.rejectedBlend;
   if (lost) console.log(`tuned blend not kept: weights ${JSON.stringify(lost.weights)} repeat ${JSON.stringify(lost.repeatWeights ?? null)} discount ${lost.popularityDiscount}`);
+  // A source alone serving new items: the coverage re-rank searched for it (single-source-coverage.ts), served or not.
+  const single = validation.singleSourceDiscount;
+  if (single) console.log(`${single.source}'s new items, discount ${single.popularityDiscount} (${single.applied ? 'served' : 'not served: tune.singleSourceCoverage is off'}): novel NDCG ${single.without.ndcg.toFixed(4)} -> ${single.with.ndcg.toFixed(4)}, coverage ${single.without.coverage.toFixed(3)} -> ${single.with.coverage.toFixed(3)}`);
   console.log(
     `validation ${folds.length} folds ${folds[0].start.slice(0, 10)}..${folds[folds.length - 1].end.slice(0, 10)}, mean: ` +
       `novel NDCG@10 ${s.novel.ndcg.toFixed(4)} recall@10 ${s.novel.recall.toFixed(4)} coverage ${s.novel.coverage.toFixed(3)}; all NDCG@10 ${s.all.ndcg.toFixed(4)}`,
