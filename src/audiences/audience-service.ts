@@ -64,7 +64,8 @@ export interface Audience {
   k: number;
   /**
    * True when the model store lost some members' entries (not erased: explainedMembers): they are ranked as
-   * usual, but their reason names only the model ("scored by the hybrid model"), not the purchase or source.
+   * usual, but their reason names only the model ("scored by the hybrid model"), not the purchase or source; those
+   * the store lost the user index of too are left out (explainedMembers `incomplete`).
    */
   fallback: boolean;
   users: AudienceUser[];
@@ -212,7 +213,10 @@ type ExplainReads = Pick<ModelStore, 'getEntries'> & Partial<Pick<ModelStore, 'l
  * - the store lost the entry (a Redis hash is one key: an `allkeys-*` eviction or a shard restarted empty takes
  *   the whole users table, and only a new training brings it back): kept where it ranks, with no anchor or source
  *   (`entryLost`: the answer is marked fallback). A 503 here was one at every audience of the version, for good.
- * Without `rows` (or a user index to read) a member whose entry is missing is left out.
+ * Without `rows` (or a user index to read) a member whose entry is missing is left out. One whose position in the
+ * user index cannot be read (the store lost the user index too, or it was rewritten between the ranged reads) is
+ * left out as well, since it cannot be told from an erased one, and the result is marked `incomplete` (the answer
+ * says fallback, and an export refuses it rather than writing the rest as the whole audience).
  */
 export async function explainedMembers(
   store: ExplainReads,
@@ -220,7 +224,7 @@ export async function explainedMembers(
   index: AudienceIndex,
   members: readonly AudienceMember[],
   rows?: Int32Array,
-): Promise<AudienceMember[]> {
+): Promise<AudienceMember[] & { incomplete?: true }> {
   const asked = members.filter((m) => m.unexplained);
   if (asked.length === 0) return [...members];
   const entries = new Map<number, UserEntry | null>();
@@ -230,8 +234,8 @@ export async function explainedMembers(
     part.forEach((m, k) => entries.set(m.user, read[k] ? decodeUserEntry(read[k]) : null));
   }
   const missing = asked.filter((m) => !entries.get(m.user) && index.gone[m.user] !== 1).map((m) => m.user);
-  const named = missing.length > 0 ? await stillNamed(store, version, index, missing, rows) : new Set<number>();
-  return members.flatMap((m) => {
+  const { named, unknown } = missing.length > 0 ? await stillNamed(store, version, index, missing, rows) : { named: new Set<number>(), unknown: false };
+  const out: AudienceMember[] & { incomplete?: true } = members.flatMap((m) => {
     if (index.gone[m.user] === 1) return [];
     if (!m.unexplained) return [m];
     const entry = entries.get(m.user);
@@ -240,20 +244,26 @@ export async function explainedMembers(
     const { unexplained: _u, ...rest } = m;
     return [{ ...rest, entryLost: true as const }];
   });
+  if (unknown) out.incomplete = true;
+  return out;
 }
 
 /**
  * Those of `users` (of the index) whose id the version's stored user index still holds at their position: not
  * erased. 503 when the version is no longer listed: its entries went with it.
  */
-async function stillNamed(store: ExplainReads, version: string, index: AudienceIndex, users: readonly number[], rows?: Int32Array): Promise<Set<number>> {
+async function stillNamed(store: ExplainReads, version: string, index: AudienceIndex, users: readonly number[], rows?: Int32Array): Promise<{ named: Set<number>; unknown: boolean }> {
   if (store.listVersions && !(await store.listVersions()).some((v) => v.version === version)) {
     throw new AppError('DEPENDENCY_UNAVAILABLE', `model version ${version} is no longer in the model store (a newer training deleted it) while its audience members' entries were read: ask again`);
   }
   const read = userIndexReader(store, version);
-  if (!rows || !read) return new Set();
+  if (!rows || !read) return { named: new Set(), unknown: false };
   const ids = await userIdsAt(read, users.map((u) => rows[u] ?? -1));
-  return new Set(users.filter((u, k) => ids !== null && ids[k] !== null && ids[k] !== '' && ids[k] === index.userIds[u]));
+  // Blank (''): erased, left out as if never there. No id to read (the user index lost too) or another id there
+  // (read across a rewrite): cannot be told from erased, so left out, but the answer is not whole (`unknown`).
+  const named = new Set(users.filter((u, k) => ids !== null && ids[k] !== null && ids[k] !== '' && ids[k] === index.userIds[u]));
+  const unknown = users.some((u, k) => !named.has(u) && (ids === null || ids[k] !== ''));
+  return { named, unknown };
 }
 
 /** Ranged reads of the version's user index: the store's, else slices of the whole artifact read once. */
@@ -410,7 +420,7 @@ export function createAudienceService(deps: {
         modelVersion: model.meta.version,
         itemIds: targets.map((t) => model.items.ids[t]),
         k: q.k,
-        fallback: members.some((m) => m.entryLost),
+        fallback: members.incomplete === true || members.some((m) => m.entryLost),
         users: members.map((m) => ({
           userId: index.userIds[m.user],
           score: roundScore(m.score),

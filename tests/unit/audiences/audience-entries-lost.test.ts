@@ -77,6 +77,28 @@ describe('an audience whose members\' entries the model store no longer holds', 
     expect(after.fallback).toBe(false);
   });
 
+  it('When the store lost the user index as well as the users table, Then the members it cannot tell from erased are left out and the answer is marked fallback (an export refuses it), not given as whole', async () => {
+    const { store, model } = await storedVersion();
+    const audiences0 = createAudienceService({ model: async () => model, store, profiles: { userIdsIn: async () => null } });
+    const before = (await audiences0.audience(query(model.items.ids[0])))!;
+    expect(before.users.filter((u) => u.tier === 'candidate').length).toBeGreaterThan(0);
+    // The index is loaded while the store holds everything; then both keys are evicted (allkeys-*: each key on its own).
+    let evicted = false;
+    const reads = {
+      getArtifact: async (version: string, name: string) => (evicted && name === ARTIFACT_USER_IDS ? null : store.getArtifact(version, name)),
+      readArtifactRange: async (version: string, name: string, start: number, end: number) => (evicted && name === ARTIFACT_USER_IDS ? null : store.readArtifactRange!(version, name, start, end)),
+      listVersions: store.listVersions.bind(store),
+      getEntries: async (version: string, table: string, keys: string[]) => (evicted && table === USERS_TABLE ? keys.map(() => null) : store.getEntries(version, table, keys)),
+    };
+    const audiences = createAudienceService({ model: async () => model, store: reads, profiles: { userIdsIn: async () => null } });
+    expect((await audiences.audience(query(model.items.ids[0])))!.fallback).toBe(false);
+    evicted = true;
+    const after = (await audiences.audience(query(model.items.ids[0])))!;
+    // Not one candidate can be told from an erased customer: none is answered, and the answer says it is not whole.
+    expect(after.users.filter((u) => u.tier === 'candidate')).toEqual([]);
+    expect(after.fallback).toBe(true);
+  });
+
   it('When the version was deleted (no longer listed) while the reasons were read, Then it is still a 503 to ask again', async () => {
     const { store, model } = await storedVersion();
     const audiences = createAudienceService({ model: async () => model, store, profiles: { userIdsIn: async () => null } });
