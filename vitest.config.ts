@@ -12,6 +12,8 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // The kept PGlite snapshots, written before the files run when a fresh checkout has none (tests/global-setup.ts).
+    globalSetup: ['tests/global-setup.ts'],
     // The longest files first, from a list kept by hand: a clean clone has no results cache to order by, and a long file
     // that starts last keeps one worker busy while the other waits.
     sequence: { sequencer: SlowFilesFirst },

@@ -116,12 +116,19 @@ async function writeSnapshot(file: string, kind: SnapshotKind): Promise<void> {
 
 /**
  * A freshly initialised (and migrated) PGlite data directory, dumped: starting an instance from it takes about 1-2 s of
- * CPU where initdb takes 5-8 s, and the suite starts dozens. Written by the first test process that needs it.
+ * CPU where initdb takes 5-8 s, and the suite starts dozens. Written by the suite's globalSetup (prepareSnapshots), or by
+ * the first test process that needs it when vitest runs without that setup.
  */
 async function keptSnapshot(kind: SnapshotKind): Promise<Blob> {
+  const file = await writtenSnapshot(kind);
+  return new SharedBytesBlob(new Uint8Array(readFileSync(file)));
+}
+
+/** The snapshot's file, written first when it is missing. */
+async function writtenSnapshot(kind: SnapshotKind): Promise<string> {
   const file = snapshotFile(kind);
   if (!existsSync(file)) await writeSnapshot(file, kind);
-  return new SharedBytesBlob(new Uint8Array(readFileSync(file)));
+  return file;
 }
 
 /**
@@ -175,6 +182,17 @@ export function createPgliteTestDb(): Promise<TestDb> {
  */
 export function createUnmigratedPgliteDb(): Promise<TestDb> {
   return fromSnapshot('initdb');
+}
+
+/**
+ * Writes both kept snapshots when they are missing (a fresh checkout, a changed migration or PGlite): the suite's
+ * globalSetup (tests/global-setup.ts), before any test file runs. Written instead by the first database a file starts,
+ * an initdb and the migrations took 8 s of CPU, 26 s alone at load 27, and more than the 60 s hook timeout when both
+ * workers wrote one at once: the hook that started it failed, and the tests of its describe block with it.
+ */
+export async function prepareSnapshots(): Promise<void> {
+  await writtenSnapshot('initdb');
+  await writtenSnapshot('migrated');
 }
 
 /** Reads (or, in a fresh checkout, writes: one initdb) the snapshot createUnmigratedPgliteDb starts from; for a setup hook. */
