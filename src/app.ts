@@ -43,6 +43,7 @@ import { startShared, withQueryTimeout } from './data/query-timeout.js';
 import { ERASED_EVENT_IDS_DAYS, forgetErasedIds } from './data/event-repository.js';
 import { startPeriodic, type PeriodicTask } from './periodic-task.js';
 import { retryWhileUnavailable } from './retry-while-unavailable.js';
+import { dependencyFailure } from './errors.js';
 
 export const API_VERSION = '0.1.0';
 
@@ -71,8 +72,8 @@ const KEY_READ_WAIT_MS = 2_000;
 
 /** How long a starting process waits for the scrub of what the model store lost of erasures (user-erasure.ts catchUp). */
 const ERASURE_CATCH_UP_WAIT_MS = 30_000;
-/** How long of that it asks a store or Postgres that does not answer again, unless the config says (ERASURE_CATCH_UP_RETRY_MS). */
-const ERASURE_CATCH_UP_RETRY_MS = 5_000;
+/** How long of that it asks a store or Postgres that does not answer again before listening, unless the config says (ERASURE_CATCH_UP_RETRY_MS). */
+const ERASURE_CATCH_UP_RETRY_MS = 0;
 
 /** How often an idle replica starts the due re-reads of the catalog's changes and the active experiment. */
 const KEEP_FRESH_MS = 2_000;
@@ -255,6 +256,8 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
         const active = await services.store.getActive();
         return active !== null ? (await goneFromStore(services.store, active, services.erasureRepository.countAfter)).length === 0 : await noPurchases();
       },
+      // The model store's versions are held back until it has been scrubbed of the erasures it lost (onReady below).
+      erasureCatchUp: async () => caughtUp,
       ...options.readyChecks,
     },
     servingChecks: {
@@ -293,15 +296,39 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   // (a process that cannot read it yet answers with unsigned ids and reads it again in the background).
   app.addHook('onReady', async () => void (await within(services.recommendationIds.ready(), KEY_READ_WAIT_MS, () => false)));
   // The model store is scrubbed again of the erasures it lost (a Redis restarted from a snapshot taken
-  // before them) before the first request: none is answered from what it brought back. A store or Postgres
-  // not answering (a Redis still loading its snapshot) is asked again for a few seconds, not longer: a
-  // process started during an outage serves fallbacks meanwhile, and its reads of erasures while it serves
-  // try again. Past the wait (the erasure lock held by a long turn, say), the process starts as the scrub goes on.
+  // before them) before anything of it is served: none is answered from what it brought back. A store that
+  // answers is scrubbed before the first request (the server listens after it). One that does not answer (a
+  // Redis down at start, still loading its snapshot) is asked for ERASURE_CATCH_UP_RETRY_MS (default: once)
+  // and then again in the background, not before listening: the process listens, serves fallbacks, and holds
+  // the model store's versions back (serving.holdCustomerData) until the scrub has run; readiness says
+  // `erasureCatchUp` false meanwhile (also while only Postgres does not answer: the store's versions are served then). Past the wait (the erasure lock held by a long turn, say), the process starts as the scrub goes on.
+  let closed = false;
+  let caughtUp = true;
+  app.addHook('onClose', () => void (closed = true));
+  const notDone = (err: unknown) => app.log.warn({ err }, 'erasure: could not check that the model store still holds every erasure; the reads of erasures while serving try again');
   app.addHook('onReady', async () => {
-    const catchUp = retryWhileUnavailable(() => services.erasure.catchUp(), { forMs: config.ERASURE_CATCH_UP_RETRY_MS ?? ERASURE_CATCH_UP_RETRY_MS }).catch((err: unknown) => {
-      app.log.warn({ err }, 'erasure: could not check that the model store still holds every erasure; the reads of erasures while serving try again');
-    });
-    await within(catchUp, ERASURE_CATCH_UP_WAIT_MS, () => undefined);
+    const firstTry = retryWhileUnavailable(() => services.erasure.catchUp(), { forMs: config.ERASURE_CATCH_UP_RETRY_MS ?? ERASURE_CATCH_UP_RETRY_MS }).then(
+      () => 'done' as const,
+      (err: unknown) => (dependencyFailure(err) ? 'unavailable' as const : (notDone(err), 'failed' as const)),
+    );
+    if ((await within(firstTry, ERASURE_CATCH_UP_WAIT_MS, () => 'late' as const)) !== 'unavailable') return;
+    caughtUp = false;
+    // A model store that answers, with Postgres down, is served as before (what it holds is what it held when
+    // this process's predecessors ran): only one that did not answer may come back from an older snapshot.
+    const storeDown = !(await services.store.ping());
+    app.log.warn(
+      {},
+      storeDown
+        ? 'erasure: the model store does not answer: its versions are not served until it has been scrubbed of the erasures it lost (tried again in the background)'
+        : 'erasure: Postgres does not answer: the scrub of the erasures the model store lost is tried again in the background',
+    );
+    const background = retryWhileUnavailable(() => services.erasure.catchUp(), { forMs: Number.POSITIVE_INFINITY, stop: () => closed }).then(
+      () => app.log.info({}, 'erasure: the model store is scrubbed of the erasures it lost: its versions are served'),
+      (err: unknown) => {
+        if (!closed) notDone(err);
+      },
+    ).finally(() => void (caughtUp = true));
+    if (storeDown) services.serving.holdCustomerData(background);
   });
   // The erasures' worker thread is given ERASURE_CLOSE_WAIT_MS from when closing starts, not after the server's
   // close: that waits for the requests in flight, and a DELETE waits for its erasure's rewrite in that thread,

@@ -277,13 +277,14 @@ const schema = z.object({
   FIRST_START_RETRY_MS: z.coerce.number().int().min(10).max(600_000).default(5000),
   /**
    * How long a starting API process asks a model store or a Postgres that does not answer again for the scrub
-   * of erasures the store lost, before it listens anyway (ms; the reads of erasures while serving try again).
-   * 0: one try.
+   * of erasures the store lost, before it listens anyway (ms). 0 (default): one try. Past it the scrub is tried
+   * again in the background (readiness: erasureCatchUp), and a model store that did not answer has none of its
+   * versions served until it has run.
    */
-  ERASURE_CATCH_UP_RETRY_MS: z.coerce.number().int().min(0).max(600_000).default(5000),
+  ERASURE_CATCH_UP_RETRY_MS: z.coerce.number().int().min(0).max(600_000).default(0),
   /**
-   * How long a starting process waits for a Redis that does not answer (ms) before it starts without it (unready; the
-   * connection keeps retrying in the background). 0: it starts at once.
+   * How long a starting worker or command waits for a Redis that does not answer (ms) before it starts without it
+   * (the connection keeps retrying in the background). 0: it starts at once. The server does not wait: it listens, unready.
    */
   REDIS_CONNECT_WAIT_MS: z.coerce.number().int().min(0).max(600_000).default(5000),
   /** Recipe used by training when none is named (file name under models/ without .json). */

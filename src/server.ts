@@ -78,7 +78,10 @@ async function main() {
   // A Postgres that cannot be reached at start is waited for, as a Redis is: the process listens, unready,
   // serves what needs no Postgres, and migrates once it can.
   const { db, migrated } = await openLoggedDatabase(config, logger, 'waiting for the database: not ready, and requests that need it answer 503 meanwhile');
-  const store = await createModelStore(config, { log: backgroundLog(logger, { everyMs: 30_000 }) });
+  // A Redis that is down is not waited for (REDIS_CONNECT_WAIT_MS is the worker's and the commands'): the server
+  // listens, unready, and its connection keeps retrying in the background. The first commands wait for the first
+  // connection attempt (the offline queue until it is up): a Redis that answers is used before listening as before.
+  const store = await createModelStore(config, { log: backgroundLog(logger, { everyMs: 30_000 }), connectWaitMs: 0 });
   const services = createServices({ config, db, store, logger, storefront: true });
   // Ready only once the first-start work (sample import and training) is done, so traffic waits for it.
   let bootstrapped = false;

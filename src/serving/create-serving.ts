@@ -143,8 +143,11 @@ export function createServing(opts: ServingOptions) {
   // A version published or activated by another process (a worker's training, a rollback through
   // another replica) is served here as soon as the store announces it, not only at the next recheck.
   opts.store.onActiveChanged?.(() => models.activeChanged());
+  // Set while the model store's per-customer data is held back (holdCustomerData): answers are made as without a model.
+  let held: Promise<unknown> | null = null;
   const deps: ServingDeps = {
     async model() {
+      if (held) return null;
       const m = await models.current();
       if (m) overlay.poke(m);
       return m;
@@ -206,7 +209,7 @@ export function createServing(opts: ServingOptions) {
      * else undefined: call recommendForUser.
      */
     recommendForUserNow(userId: string, q: UserQuery): Recommendation | undefined {
-      const m = models.peek();
+      const m = held ? null : models.peek();
       const live = m ? opts.store.peekUserEvents?.(userId) : undefined;
       if (!m || !live) return undefined;
       // The key not read yet: recommendForUser reads it.
@@ -257,6 +260,7 @@ export function createServing(opts: ServingOptions) {
      * for the read and a new version's load; storefront requests meanwhile keep the model in hand.
      */
     latestModel: async () => {
+      if (held) return null;
       const m = await models.latest();
       if (m) overlay.poke(m);
       return m;
@@ -275,8 +279,25 @@ export function createServing(opts: ServingOptions) {
       // too, as prepare does for one replacing another.
       if (m) await Promise.all([readyScorer(m), within(overlay.refresh(m), CATALOG_WAIT_MS, () => undefined)]);
     },
+    /**
+     * Nothing of the model store's versions is served until `until` settles (answers are made as without a
+     * model: popularity from Postgres, or its defaults): the server holds them back while the scrub of the
+     * erasures the store lost (user-erasure.ts catchUp) has not run, so no erased customer is served from a store
+     * brought back from before their erasure.
+     */
+    holdCustomerData(until: Promise<unknown>): void {
+      const hold: Promise<unknown> = until.then(
+        () => undefined,
+        () => undefined,
+      ).then(() => {
+        if (held === hold) held = null;
+      });
+      held = hold;
+    },
+    /** Whether holdCustomerData holds the model store's versions back now. */
+    holdingCustomerData: (): boolean => held !== null,
     /** The model this process answers with, without waiting for a re-check of the active version (probes). */
-    modelInHand: () => models.inHand(),
+    modelInHand: () => (held ? null : models.inHand()),
     /** Whether `strategy` lists only the customer's own purchases (buy-again, repurchase) in the served model. */
     async listsOwnItems(strategy: string): Promise<boolean> {
       return listsOwnItemsOnly((await models.current())?.info, strategy);

@@ -159,6 +159,7 @@ describe.skipIf(!runnable)('store outages: the app keeps answering, fails fast a
       modelStore: true,
       modelStoreWritable: true,
       activeModel: true,
+      erasureCatchUp: true,
     });
     // Ready says the store holds an active model; this process may still be readying it beside the
     // version in hand, which answers meanwhile.

@@ -251,7 +251,7 @@ for (const backend of DB_BACKENDS) {
       expect((await t.app.inject({ url: '/health/live' })).statusCode).toBe(200);
       const ready = await t.app.inject({ url: '/health/ready' });
       expect(ready.statusCode).toBe(503);
-      expect(ready.json()).toEqual({ status: 'unavailable', checks: { database: true, modelStore: true, modelStoreWritable: true, activeModel: false } });
+      expect(ready.json()).toEqual({ status: 'unavailable', checks: { database: true, modelStore: true, modelStoreWritable: true, activeModel: false, erasureCatchUp: true } });
     });
   });
 }
