@@ -100,13 +100,18 @@ export async function registerRateLimit(app: FastifyInstance, opts: RateLimitOpt
       redis.disconnect();
     });
     // Without an offline queue a check before the connection (a cluster: its slot map) is up is skipped:
-    // give it a moment here so the first requests are counted too. A Redis that is down costs 1 s at start.
+    // give it a moment here so the first requests are counted too. A Redis that refuses the connection (down)
+    // is not waited for (it cost the server's start 1 s before it listened); one that does not answer costs 1 s.
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, READY_WAIT_MS);
-      redis.once('ready', () => {
+      const done = () => {
         clearTimeout(timer);
+        redis.off('ready', done);
+        redis.off('error', done);
         resolve();
-      });
+      };
+      const timer = setTimeout(done, READY_WAIT_MS);
+      redis.once('ready', done);
+      redis.once('error', done);
     });
   }
 
