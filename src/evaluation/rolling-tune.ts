@@ -8,6 +8,7 @@ import { columnarInput, purchasesOf, type EvaluationSplit, type SplitInput } fro
 import { KEEP_RULES, keepDecision, keepOwnHalfAgainstSingle, keepOwnHalfAsServed, servedWeights, type KeepDecision, type KeepRule, type ModeObjectives } from './keep-rule.js';
 import { DEFAULT_DISCOUNT_GRID, meanScores, objective, trialKey, tuneWeights, withoutRepeatWeights, type BlendTrial } from './tune.js';
 import { searchSingleSourceDiscount, type SingleSourceCoverage, type SingleSourceDiscount } from './single-source-coverage.js';
+import { keptOutOfFold, leaveOneOut, outOfFoldScores, type BlendJudgement } from './out-of-fold.js';
 import { boundedCoverage, DEFAULT_TUNING_RULES, foldWeightsOf, ownItemFoldWeightsOf, weightedMeanScores, type ComparedRules, type CoverageFloorRule, type FoldWeightRule, type TuningRules } from './tuning-rules.js';
 
 const DAY_MS = 86_400_000;
@@ -95,6 +96,12 @@ export interface RollingTuneOptions {
    */
   compare?: TuningRules[];
   /**
+   * What the keep rule judges the tuned blend on (out-of-fold.ts): `in-fold` (default) its scores on the folds
+   * its weights were searched on; `out-of-fold`, per fold, the scores of the blend searched on the other
+   * folds (one more search per fold). The served weights are the ones searched on every fold either way.
+   */
+  blendJudgedOn?: BlendJudgement;
+  /**
    * Called as tuning's work advances: `done` of `total` units, one per candidate fitted on one fold
    * (folds x candidates in all), one for the sources scored alone and one per blend search. Called
    * with done < total only: the last unit ends with the tuning.
@@ -162,6 +169,9 @@ export interface RollingValidation {
   purchases?: { used: number; of: number; fittedOn?: number };
   /** Present when one source alone serves new items: the coverage re-rank searched for it (single-source-coverage.ts) and whether it is served. */
   singleSourceDiscount?: SingleSourceDiscount;
+  /** Present when the blend was judged out of fold (blendJudgedOn): its out-of-fold objectives per mode and what each keep rule kept in fold (`keptBy` is then out of fold). */
+  blendJudgedOn?: 'out-of-fold';
+  outOfFold?: { blend: ModeObjectives; inFoldKeptBy: Record<KeepRule, KeepDecision> };
 }
 
 export interface RollingTuneResult {
@@ -404,10 +414,15 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
     const maxCost = opts.maxCoverageCost ?? DEFAULT_MAX_COVERAGE_COST;
     const rules: TuningRules = { coverageFloor: opts.coverageFloor ?? 'accuracy-share', foldWeights: opts.foldWeights ?? 'equal' };
 
-    /** Step 3 and the judgement of step 4 under one rule set (the search's log lines only when `quiet` is not set). */
-    async function searchAndKeep(rules: TuningRules, quiet: boolean) {
+    /**
+     * Step 3 under one rule set (the search's log lines only when `quiet` is not set): the tuned blend. With
+     * `leftOut` fold k's weight is 0 in every pooling, so the weights are searched on the other folds only
+     * (blendJudgedOn `out-of-fold`, out-of-fold.ts).
+     */
+    async function searchBlend(rules: TuningRules, quiet: boolean, leftOut?: number) {
       const say = quiet ? () => {} : log;
-      const weightsOfFolds = foldWeightsOf(rules.foldWeights, folds.length);
+      const without = (w: number[] | undefined) => (leftOut === undefined ? w : leaveOneOut(w, folds.length, leftOut));
+      const weightsOfFolds = without(foldWeightsOf(rules.foldWeights, folds.length));
       // The folds' pooled scores, with the coverage the requirement is held on (the mean's, or the least fold's).
       const pooled = (perFold: readonly BlendScores[]) => pooledScores(perFold, opts.coverageOn, weightsOfFolds);
       const evaluate = async (blend: BlendTrial) => pooled(await foldScores(blend));
@@ -436,7 +451,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
         if (!quiet) advance();
       }
       // The weights on own items are judged on all-mode lists, pooled as `ownItemFoldWeightsOf` says.
-      const ownWeightsOfFolds = ownItemFoldWeightsOf(rules.foldWeights, folds.length);
+      const ownWeightsOfFolds = without(ownItemFoldWeightsOf(rules.foldWeights, folds.length));
       const evaluateOwn = async (trial: BlendTrial) => pooledScores(await foldScores(trial), opts.coverageOn, ownWeightsOfFolds);
       blend = await tuneWeights(evaluateOwn, names, blend.weights, {
         ...tuneOpts,
@@ -446,6 +461,15 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
         repeatWeights: recipe.hybrid.repeatWeights ?? blend.weights,
       });
       if (!quiet) advance();
+      return blend;
+    }
+
+    /** Step 3 and the judgement of step 4 under one rule set (the search's log lines only when `quiet` is not set). */
+    async function searchAndKeep(rules: TuningRules, quiet: boolean) {
+      const say = quiet ? () => {} : log;
+      const weightsOfFolds = foldWeightsOf(rules.foldWeights, folds.length);
+      const pooled = (perFold: readonly BlendScores[]) => pooledScores(perFold, opts.coverageOn, weightsOfFolds);
+      const blend = await searchBlend(rules, quiet);
       // The blend and the single sources are judged by the same bar: accuracy, less the coverage
       // shortfall the blend was held to. A single source that reaches the accuracy only by collapsing onto
       // a few items must not beat a blend that was forbidden to.
@@ -493,7 +517,24 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
         keptBy['per-mode-single'] = keepOwnHalfAgainstSingle(keptBy['per-mode-single'], asServed.map((s) => s.all.ndcg), keepInput);
         log(`rules ${JSON.stringify(rules)}: own-item weights beside ${split.novel}'s new items, all-mode per fold ${asServed.map((s) => s.all.ndcg.toFixed(4)).join(' ')}; ${split.novel} alone ${sourceModes[split.novel].all.map((x) => x.toFixed(4)).join(' ')}: per-mode-single serves own items by ${keptBy['per-mode-single'].all}`);
       }
-      return { blend, blendScores, blendModes, blendPerFold, sourceModes, singles, bestSingle, blendActsOnCap, keptBy, keepInput, pooled };
+      if (quiet || opts.blendJudgedOn !== 'out-of-fold' || folds.length < 2) return { blend, blendScores, blendModes, blendPerFold, sourceModes, singles, bestSingle, blendActsOnCap, keptBy, keepInput, pooled };
+      // blendJudgedOn `out-of-fold` (out-of-fold.ts): the keep rules judge, on each fold, the blend searched on the other folds.
+      const oof = await outOfFoldScores(folds.length, (left) => searchBlend(rules, true, left), (b) => pool.score({ weights: b.weights, repeatWeights: b.repeatWeights, popularityDiscount: b.popularityDiscount }));
+      const oofModes = judgedModes(oof.perFold);
+      const inFold = keptBy;
+      const oofKept = keptOutOfFold(keepInput, oofModes);
+      say(`out of fold: blend novel judged ${oofModes.novel.map((x) => x.toFixed(4)).join(' ')} (in fold ${blendModes.novel.map((x) => x.toFixed(4)).join(' ')}), all ${oofModes.all.map((x) => x.toFixed(4)).join(' ')} (in fold ${blendModes.all.map((x) => x.toFixed(4)).join(' ')})`);
+      const oofSplit = oofKept['per-mode'];
+      if (oofSplit.all === 'blend' && oofSplit.novel !== 'blend') {
+        // The own half as served, out of fold: each fold's left-out blend's own-item weights beside the single source's new items.
+        const servedAll: number[] = [];
+        for (const [f, b] of oof.blends.entries()) servedAll.push((await pool.score(servedWeights(oofSplit, b)))[f].all.ndcg);
+        oofKept['per-mode'] = keepOwnHalfAsServed(oofSplit, servedAll, keepInput);
+        oofKept['per-mode-single'] = keepOwnHalfAgainstSingle(oofKept['per-mode-single'], servedAll, keepInput);
+        say(`out of fold: own-item weights beside ${oofSplit.novel}'s new items, all-mode per fold ${servedAll.map((x) => x.toFixed(4)).join(' ')}: own items by ${oofKept['per-mode'].all}`);
+      }
+      const outOfFold = { blend: oofModes, inFoldKeptBy: inFold };
+      return { blend, blendScores, blendModes, blendPerFold, sourceModes, singles, bestSingle, blendActsOnCap, keptBy: oofKept, outOfFold, keepInput, pooled };
     }
 
     const found = await searchAndKeep(rules, false);
@@ -505,7 +546,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
       log(`rules ${JSON.stringify(other)}: blend novel judged ${r.blendModes.novel.map((o) => o.toFixed(4)).join(' ')}, all ${r.blendModes.all.map((o) => o.toFixed(4)).join(' ')}; per-mode keeps new items: ${r.keptBy['per-mode'].novel}, own items: ${r.keptBy['per-mode'].all}`);
     }
     log(`${hits} blends were revisited and not scored again`);
-    const { blend, blendScores, blendModes, blendPerFold, sourceModes, singles, bestSingle, blendActsOnCap, keptBy, keepInput } = found;
+    const { blend, blendScores, blendModes, blendPerFold, sourceModes, singles, bestSingle, blendActsOnCap, keptBy, keepInput, outOfFold } = found;
     const rule = opts.keepRule ?? 'per-mode';
     let kept = keptBy[rule];
     // A source alone serving new items: the coverage re-rank of its lists, searched on the same folds by the
@@ -558,6 +599,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
         ...(Object.keys(nonDefault).length > 0 ? { rules: nonDefault } : {}),
         ...(compared.length > 0 ? { compared } : {}),
         ...(singleSource ? { singleSourceDiscount: singleSource } : {}),
+        ...(outOfFold ? { blendJudgedOn: 'out-of-fold' as const, outOfFold } : {}),
       },
     };
   }

@@ -13,6 +13,7 @@ import { servingOptionsSchema } from '../serving/serving-model-builder.js';
 import { KEEP_RULES } from '../evaluation/keep-rule.js';
 import { COVERAGE_FLOOR_RULES, FOLD_WEIGHT_RULES } from '../evaluation/tuning-rules.js';
 import { SINGLE_SOURCE_COVERAGE } from '../evaluation/single-source-coverage.js';
+import { BLEND_JUDGEMENTS } from '../evaluation/out-of-fold.js';
 
 const NAME = /^[a-z0-9][a-z0-9._-]*$/i;
 const SOURCE_NAME = /^[a-z0-9][a-z0-9-]*$/;
@@ -78,6 +79,8 @@ export const tuneSpecSchema = z.strictObject({
    * (default) or `discount`.
    */
   singleSourceCoverage: z.enum(SINGLE_SOURCE_COVERAGE).optional(),
+  /** What the keep rule judges the tuned blend on (evaluation/out-of-fold.ts): `in-fold` (default) the folds its weights were searched on, `out-of-fold` per fold the blend searched on the other folds (one more search per fold). */
+  blendJudgedOn: z.enum(BLEND_JUDGEMENTS).optional(),
 });
 
 /**

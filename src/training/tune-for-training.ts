@@ -46,7 +46,7 @@ export function tuneForTraining(input: SplitInput | CustomerSample, recipe: Reci
  * are experiments of the benchmarks (see RollingTuneOptions); a training leaves them at their defaults.
  * `onAdvance` follows the work within tuning (units done of a total: see RollingTuneOptions).
  */
-export interface TuneThreads extends Pick<RollingTuneOptions, 'windows' | 'coverageOn' | 'onAdvance' | 'keepRule' | 'coverageFloor' | 'foldWeights' | 'compare' | 'singleSourceCoverage'> {
+export interface TuneThreads extends Pick<RollingTuneOptions, 'windows' | 'coverageOn' | 'onAdvance' | 'keepRule' | 'coverageFloor' | 'foldWeights' | 'compare' | 'singleSourceCoverage' | 'blendJudgedOn'> {
   threads?: number;
   signal?: AbortSignal;
   rounds?: number;
@@ -101,7 +101,7 @@ export async function tuneRecipeOn(
     // sources, rolling-fold.ts) and validate the sample: the blend's discount then counts the whole shop's
     // buyers, as served (customerShare 1). A sample without its population (a caller's own) is scaled as before.
     const fit = sample.population && sample.scored ? { input: sample.population, scored: sample.scored, customerShare: 1 } : { input: sample.input, customerShare: sample.customers > 0 ? sample.kept / sample.customers : 1 };
-    tuned = await tuneRollingOrigin(fit.input, recipe, recipeToRaw(recipe), { folds: tune.folds, days: tune.days, end, minCoverage: tune.minCoverage, maxCoverageCost: tune.maxCoverageCost, keepRule: tune.keepRule, coverageFloor: tune.coverageFloor, foldWeights: tune.foldWeights, singleSourceCoverage: tune.singleSourceCoverage, variants, depth: recipe.hybrid.sourceLimit ?? 100, customerShare: fit.customerShare, ...('scored' in fit ? { scored: fit.scored } : {}), onProgress, ...definedOnly(opts) });
+    tuned = await tuneRollingOrigin(fit.input, recipe, recipeToRaw(recipe), { folds: tune.folds, days: tune.days, end, minCoverage: tune.minCoverage, maxCoverageCost: tune.maxCoverageCost, keepRule: tune.keepRule, coverageFloor: tune.coverageFloor, foldWeights: tune.foldWeights, singleSourceCoverage: tune.singleSourceCoverage, blendJudgedOn: tune.blendJudgedOn, variants, depth: recipe.hybrid.sourceLimit ?? 100, customerShare: fit.customerShare, ...('scored' in fit ? { scored: fit.scored } : {}), onProgress, ...definedOnly(opts) });
   } catch (err) {
     if (err instanceof ThinValidationError) return { recipe, validation: { skipped: `${err.message}; the recipe's weights were kept` } };
     throw err;

@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import type { BlendScores } from '../../../src/evaluation/blend-cache.js';
+import { keepDecision, type KeepInput } from '../../../src/evaluation/keep-rule.js';
+import { keptOutOfFold, leaveOneOut, outOfFoldScores } from '../../../src/evaluation/out-of-fold.js';
+import { tuneRollingOrigin } from '../../../src/evaluation/rolling-tune.js';
+import type { PurchaseRow } from '../../../src/recommenders/dataset.js';
+import { parseRecipe } from '../../../src/training/recipe.js';
+
+const scores = (novel: number, all: number): BlendScores => ({
+  novel: { ndcg: novel, recall: 0, coverage: 0.1, reach: 0.1, users: 10 },
+  all: { ndcg: all, recall: 0, coverage: 0.1, reach: 0.1, users: 10 },
+});
+
+/**
+ * Three folds, two weight vectors a search can find. `overfit` wins fold 1 by far and folds 2 and 3 barely;
+ * `steady` loses fold 1 badly and wins 2 and 3 by more. On all three folds the search picks `overfit` (mean
+ * novel 0.24 against 0.20), which beats the single source (0.20 on every fold) on every fold: kept in fold.
+ * With fold 1 left out the search picks `steady` (0.25 against 0.21 on folds 2 and 3), which scores 0.10 on
+ * fold 1: out of fold the blend loses fold 1 and the single source serves new items.
+ */
+const candidates: Record<string, BlendScores[]> = {
+  overfit: [scores(0.3, 0.5), scores(0.21, 0.5), scores(0.21, 0.5)],
+  steady: [scores(0.1, 0.5), scores(0.25, 0.5), scores(0.25, 0.5)],
+};
+const search = async (weights: number[]) => {
+  const pooled = (name: string) => candidates[name].reduce((a, s, f) => a + weights[f] * s.novel.ndcg, 0);
+  return pooled('steady') > pooled('overfit') ? 'steady' : 'overfit';
+};
+const input: KeepInput = {
+  blend: { novel: [0.3, 0.21, 0.21], all: [0.5, 0.5, 0.5] },
+  sources: { ease: { novel: [0.2, 0.2, 0.2], all: [0.3, 0.3, 0.3] }, 'buy-again': { novel: [0, 0, 0], all: [0.4, 0.4, 0.4] } },
+  novelCandidates: ['ease'],
+  ownCandidates: ['buy-again'],
+  blendActsOnCap: true,
+};
+
+describe('leaveOneOut', () => {
+  it('When fold 2 of 3 is left out of equal folds, Then its weight is 0 and the others 1', () => {
+    expect(leaveOneOut(undefined, 3, 1)).toEqual([1, 0, 1]);
+  });
+  it('When fold 3 is left out of recency weights, Then the others keep their weights', () => {
+    expect(leaveOneOut([1, 2, 3], 3, 2)).toEqual([1, 2, 0]);
+  });
+  it('When there is one fold or no such fold, Then it throws', () => {
+    expect(() => leaveOneOut(undefined, 1, 0)).toThrow();
+    expect(() => leaveOneOut(undefined, 3, 3)).toThrow();
+  });
+});
+
+describe('judging the blend out of fold', () => {
+  it('When every fold is searched, Then the search picks the overfit weights and per-mode keeps its new-item half', async () => {
+    expect(await search([1, 1, 1])).toBe('overfit');
+    expect(keepDecision('per-mode', input)).toEqual({ novel: 'blend', all: 'blend' });
+  });
+
+  it('When each fold is scored by the blend searched on the others, Then fold 1 scores the steady weights and the blend loses it', async () => {
+    const oof = await outOfFoldScores(3, (left) => search(leaveOneOut(undefined, 3, left)), async (name) => candidates[name]);
+    expect(oof.blends).toEqual(['steady', 'overfit', 'overfit']);
+    expect(oof.perFold.map((s) => s.novel.ndcg)).toEqual([0.1, 0.21, 0.21]);
+  });
+
+  it('When the keep rules judge the out-of-fold scores, Then per-mode serves ease for new items where in fold it kept the blend', () => {
+    const kept = keptOutOfFold(input, { novel: [0.1, 0.21, 0.21], all: [0.5, 0.5, 0.5] });
+    expect(kept['per-mode']).toEqual({ novel: 'ease', all: 'blend' });
+    // sum judges novel + all: the all-mode lead (0.5 against ease's 0.3) still carries fold 1 (0.6 against 0.5).
+    expect(kept.sum).toEqual({ novel: 'blend', all: 'blend' });
+  });
+});
+
+const DAY = 86_400_000;
+const T0 = Date.UTC(2024, 0, 1);
+const END = T0 + 120 * DAY;
+function purchases(): PurchaseRow[] {
+  const rows: PurchaseRow[] = [];
+  for (let u = 0; u < 24; u++) {
+    const g = u % 2 === 0 ? 'a' : 'b';
+    for (let day = 1 + (u % 5), n = 0; day < 120; day += 10, n++) {
+      const order = `u${u}-${day}`;
+      const push = (item: string) => rows.push({ userId: `u${u}`, itemId: item, orderId: order, ts: T0 + day * DAY + u * 60_000, quantity: 1, price: null });
+      push(`${g}${(u * 7 + n * 3) % 12}`);
+      push(`${g}${(u + n + 5) % 12}`);
+      if (n % 2 === 0) push(`${g}-fav${u % 3}`);
+    }
+  }
+  return rows;
+}
+const raw = {
+  sources: { popularity: { params: { attributes: [] } }, 'buy-again': {}, 'item-knn': { params: { neighbours: 5 } }, ease: { params: { lambda: 10 } } },
+  hybrid: { weights: { cold: { popularity: 1 }, warm: { popularity: 1, 'buy-again': 1, ease: 1 } } },
+};
+const options = { folds: 3, days: 30, end: new Date(END).toISOString(), grid: [0, 0.5, 1, 2], discountGrid: [0, 0.3], rounds: 1 };
+
+describe('tuneRollingOrigin with blendJudgedOn out-of-fold', () => {
+  it('When the blend is judged out of fold, Then the served weights are still those searched on every fold and the in-fold decisions are recorded', async () => {
+    const recipe = parseRecipe(raw, 'oof');
+    const inFold = await tuneRollingOrigin({ events: purchases() }, recipe, raw, options);
+    const outOfFold = await tuneRollingOrigin({ events: purchases() }, recipe, raw, { ...options, blendJudgedOn: 'out-of-fold' });
+    expect(inFold.validation.outOfFold).toBeUndefined();
+    expect(outOfFold.validation.blendJudgedOn).toBe('out-of-fold');
+    expect(outOfFold.validation.outOfFold!.inFoldKeptBy).toEqual(inFold.validation.keptBy);
+    expect(outOfFold.validation.modes).toEqual(inFold.validation.modes);
+    // Whatever is kept, the tuned blend is the one searched on all folds.
+    const tunedBlend = (v: typeof inFold) => v.validation.rejectedBlend ?? { weights: (v.recipe.hybrid as { weights: unknown }).weights };
+    expect(tunedBlend(outOfFold).weights).toEqual(tunedBlend(inFold).weights);
+    expect(outOfFold.validation.outOfFold!.blend.novel).toHaveLength(3);
+  });
+});
