@@ -13,7 +13,8 @@
  * The file: --data FILE, else ONLINE_RETAIL_CSV, else ../shared/datasets/online-retail/online-retail.csv.gz.
  * `--dir DIR` tunes a shop of generic import CSVs (docs/import-formats.md) instead, and `--end DATE` tunes on the
  * purchases before DATE only (tuneRecipeOn with that end, as an evaluation from DATE tunes). The last line
- * gives the peak RSS of the process (process.resourceUsage().maxRSS).
+ * gives the peak RSS of the process (process.resourceUsage().maxRSS). `--out-of-fold` tunes with tune.blendJudgedOn
+ * `out-of-fold` (src/evaluation/out-of-fold.ts: one more blend search per fold), to measure what it costs.
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -31,6 +32,7 @@ const valueAt = new Set(['--threads', '--out', '--copies', '--dir', '--end'].map
 const name = args.find((a, i) => !a.startsWith('--') && !valueAt.has(i)) ?? 'default';
 const threads = Number(option('--threads') ?? 1);
 const out = option('--out');
+const outOfFold = args.includes('--out-of-fold');
 
 const copies = Number(option('--copies') ?? 1);
 const dir = option('--dir');
@@ -55,9 +57,9 @@ const tuning = await tuneRecipeOn(
     console.log(`wall ${((performance.now() - w0) / 1000).toFixed(1)} s, cpu ${(now - c0).toFixed(1)} s (+${(now - last).toFixed(1)}): ${m}`);
     last = now;
   },
-  { threads },
+  { threads, ...(outOfFold ? { blendJudgedOn: 'out-of-fold' as const } : {}) },
 );
-console.log(`\nrecipe ${name}, ${threads} thread(s): tuning ${((performance.now() - w0) / 1000).toFixed(1)} s wall, ${(cpu() - c0).toFixed(1)} s cpu`);
+console.log(`\nrecipe ${name}${outOfFold ? ' (blend judged out of fold)' : ''}, ${threads} thread(s): tuning ${((performance.now() - w0) / 1000).toFixed(1)} s wall, ${(cpu() - c0).toFixed(1)} s cpu`);
 const v = tuning.validation;
 if (!('skipped' in v)) console.log(`chose ${v.chosen}; objective per window: blend ${v.objective.blend.map((o) => o.toFixed(4)).join(' ')}; ${Object.entries(v.objective.sources).map(([s, o]) => `${s} ${o.map((x) => x.toFixed(4)).join(' ')}`).join('; ')}`);
 console.log(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
