@@ -20,7 +20,7 @@ for (const backend of DB_BACKENDS) {
       expect(JSON.stringify(training.json().error)).toContain('blendJudgedOn');
       const evaluation = await t.app.inject({ method: 'POST', url: '/v1/evaluations', headers: auth('admin'), payload: { split: { kind: 'temporal', cutoff: '2011-01-01' }, tune: { blendJudgedOn: 'held-out' } } });
       expect(evaluation.statusCode).toBe(400);
-      expect(evaluation.json().error.details).toEqual([{ path: 'body.tune', message: expect.stringMatching(/^blendJudgedOn: .*"in-fold"\|"out-of-fold"/) }]);
+      expect(evaluation.json().error.details).toEqual([{ path: 'body.tune.blendJudgedOn', message: expect.stringMatching(/"in-fold"\|"out-of-fold"/) }]);
       expect((await t.services.jobs.list({ limit: 1000 })).length).toBe(before);
     });
   });
