@@ -109,7 +109,7 @@ export function createServices(deps: {
     log: (msg, err) => log?.(msg, err),
   });
   const lifecycleHistory = createLifecycleHistory({ purchaseDays: () => customers.purchaseDays() });
-  const profiles = createProfileService({ store, events, catalog, metrics, served: () => serving.modelInHand()?.meta ?? null });
+  const profiles = createProfileService({ store, events, catalog, metrics, served: () => serving.modelInHand()?.meta ?? null, held: () => serving.holdingCustomerData() });
   const audiences = createAudienceService({
     model: () => serving.activeModel(), store, profiles,
     recentBuyers: (itemIds, since) => events.buyersSince(itemIds, new Date(since)),

@@ -94,6 +94,11 @@ export function createProfileService(deps: {
    * still the served model's, and answer until a training publishes again.
    */
   served?: () => ModelMeta | null;
+  /**
+   * True while the model store's versions are held back (serving.holdCustomerData: its erasure catch-up has not
+   * run since a start it did not answer): no profile is read from it meanwhile, as no recommendation is.
+   */
+  held?: () => boolean;
 }) {
   let cached: VersionProfiles | null = null;
   // Bumped by forgetUser: a load that started before an erasure must not be kept after it.
@@ -105,6 +110,7 @@ export function createProfileService(deps: {
   let loading: { version: string; generation: number; promise: Promise<VersionProfiles | null> } | null = null;
 
   async function current(): Promise<VersionProfiles | null> {
+    if (deps.held?.()) return null;
     const meta = (await deps.store.getActive()) ?? deps.served?.() ?? null;
     if (!meta) return null;
     if (cached?.version === meta.version) return cached;
