@@ -74,6 +74,8 @@ const KEY_READ_WAIT_MS = 2_000;
 const ERASURE_CATCH_UP_WAIT_MS = 30_000;
 /** How long of that it asks a store or Postgres that does not answer again before listening, unless the config says (ERASURE_CATCH_UP_RETRY_MS). */
 const ERASURE_CATCH_UP_RETRY_MS = 0;
+/** How long the background catch-up waits after an error that is not an outage before it tries again. */
+const ERASURE_CATCH_UP_FAILED_RETRY_MS = 5_000;
 
 /** How often an idle replica starts the due re-reads of the catalog's changes and the active experiment. */
 const KEEP_FRESH_MS = 2_000;
@@ -322,12 +324,23 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
         ? 'erasure: the model store does not answer: its versions are not served until it has been scrubbed of the erasures it lost (tried again in the background)'
         : 'erasure: Postgres does not answer: the scrub of the erasures the model store lost is tried again in the background',
     );
-    const background = retryWhileUnavailable(() => services.erasure.catchUp(), { forMs: Number.POSITIVE_INFINITY, stop: () => closed }).then(
-      () => app.log.info({}, 'erasure: the model store is scrubbed of the erasures it lost: its versions are served'),
-      (err: unknown) => {
-        if (!closed) notDone(err);
-      },
-    ).finally(() => void (caughtUp = true));
+    // Until it has run (or the process closes): an error that is not an outage (a store back from an older
+    // snapshot that refuses the scrub's writes, MISCONF or OOM) does not end the hold, it is tried again later.
+    const scrubbed = async (): Promise<void> => {
+      for (;;) {
+        try {
+          await retryWhileUnavailable(() => services.erasure.catchUp(), { forMs: Number.POSITIVE_INFINITY, stop: () => closed });
+          app.log.info({}, 'erasure: the model store is scrubbed of the erasures it lost: its versions are served');
+          return;
+        } catch (err) {
+          if (closed) return;
+          notDone(err);
+          await new Promise((resolve) => setTimeout(resolve, ERASURE_CATCH_UP_FAILED_RETRY_MS).unref());
+          if (closed) return;
+        }
+      }
+    };
+    const background = scrubbed().finally(() => void (caughtUp = true));
     if (storeDown) services.serving.holdCustomerData(background);
   });
   // The erasures' worker thread is given ERASURE_CLOSE_WAIT_MS from when closing starts, not after the server's
