@@ -250,11 +250,12 @@ export function foldEnds(input: SplitInput, opts: { folds: number; days: number;
 
 /**
  * The folds' scores as tuning judges them: their mean, metric by metric, with the novel reach the coverage
- * requirement is held on replaced by the least fold's when `coverageOn` is `least`.
+ * requirement is held on replaced by the least fold's when `coverageOn` is `least` (of the folds weighted above 0).
  */
 export function pooledScores(perFold: readonly BlendScores[], coverageOn: RollingTuneOptions['coverageOn'] = 'mean', foldWeights?: readonly number[]): BlendScores {
   const m = foldWeights ? weightedMeanScores(perFold, foldWeights) : meanScores(perFold);
-  if (coverageOn === 'least') m.novel.reach = Math.min(...perFold.map((s) => s.novel.reach));
+  // A fold of weight 0 (left out: blendJudgedOn 'out-of-fold') is not read; no other rule weights a fold 0.
+  if (coverageOn === 'least') m.novel.reach = Math.min(...perFold.filter((_, f) => (foldWeights?.[f] ?? 1) > 0).map((s) => s.novel.reach));
   return m;
 }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { BlendScores } from '../../../src/evaluation/blend-cache.js';
 import { keepDecision, type KeepInput } from '../../../src/evaluation/keep-rule.js';
 import { keptOutOfFold, leaveOneOut, outOfFoldScores } from '../../../src/evaluation/out-of-fold.js';
-import { tuneRollingOrigin } from '../../../src/evaluation/rolling-tune.js';
+import { pooledScores, tuneRollingOrigin } from '../../../src/evaluation/rolling-tune.js';
 import type { PurchaseRow } from '../../../src/recommenders/dataset.js';
 import { parseRecipe } from '../../../src/training/recipe.js';
 
@@ -44,6 +44,16 @@ describe('leaveOneOut', () => {
   it('When there is one fold or no such fold, Then it throws', () => {
     expect(() => leaveOneOut(undefined, 1, 0)).toThrow();
     expect(() => leaveOneOut(undefined, 3, 3)).toThrow();
+  });
+});
+
+describe('pooling with a fold left out', () => {
+  it('When coverage is held on the least fold and fold 2 is left out, Then its reach is not read (the search never sees the fold it is judged on)', () => {
+    const reach = (r: number): BlendScores => ({ novel: { ndcg: 0.2, recall: 0, coverage: r, reach: r, users: 10 }, all: { ndcg: 0.3, recall: 0, coverage: r, reach: r, users: 10 } });
+    const folds = [reach(0.4), reach(0.05), reach(0.3)];
+    expect(pooledScores(folds, 'least', leaveOneOut(undefined, 3, 1)).novel.reach).toBeCloseTo(0.3, 12);
+    // With every fold weighted, the least is still every fold's.
+    expect(pooledScores(folds, 'least', [1, 2, 3]).novel.reach).toBeCloseTo(0.05, 12);
   });
 });
 
