@@ -4,6 +4,7 @@ import { keepDecision, type KeepInput } from '../../../src/evaluation/keep-rule.
 import { keptOutOfFold, leaveOneOut, outOfFoldScores } from '../../../src/evaluation/out-of-fold.js';
 import { pooledScores, tuneRollingOrigin } from '../../../src/evaluation/rolling-tune.js';
 import type { PurchaseRow } from '../../../src/recommenders/dataset.js';
+import { END, tasteGroupPurchases } from '../../helpers/taste-groups-shop.js';
 import { parseRecipe } from '../../../src/training/recipe.js';
 
 const scores = (novel: number, all: number): BlendScores => ({
@@ -77,23 +78,8 @@ describe('judging the blend out of fold', () => {
   });
 });
 
-const DAY = 86_400_000;
-const T0 = Date.UTC(2024, 0, 1);
-const END = T0 + 120 * DAY;
-function purchases(): PurchaseRow[] {
-  const rows: PurchaseRow[] = [];
-  for (let u = 0; u < 24; u++) {
-    const g = u % 2 === 0 ? 'a' : 'b';
-    for (let day = 1 + (u % 5), n = 0; day < 120; day += 10, n++) {
-      const order = `u${u}-${day}`;
-      const push = (item: string) => rows.push({ userId: `u${u}`, itemId: item, orderId: order, ts: T0 + day * DAY + u * 60_000, quantity: 1, price: null });
-      push(`${g}${(u * 7 + n * 3) % 12}`);
-      push(`${g}${(u + n + 5) % 12}`);
-      if (n % 2 === 0) push(`${g}-fav${u % 3}`);
-    }
-  }
-  return rows;
-}
+// The tuning tests' shop, with other items picked per order.
+const purchases = (): PurchaseRow[] => tasteGroupPurchases((u, n) => [(u * 7 + n * 3) % 12, (u + n + 5) % 12]);
 const raw = {
   sources: { popularity: { params: { attributes: [] } }, 'buy-again': {}, 'item-knn': { params: { neighbours: 5 } }, ease: { params: { lambda: 10 } } },
   hybrid: { weights: { cold: { popularity: 1 }, warm: { popularity: 1, 'buy-again': 1, ease: 1 } } },

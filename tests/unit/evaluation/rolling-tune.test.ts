@@ -1,34 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { pooledScores, rollingFolds, ThinValidationError, tuneRollingOrigin } from '../../../src/evaluation/rolling-tune.js';
 import type { PurchaseRow } from '../../../src/recommenders/dataset.js';
+import { DAY, END, T0, tasteGroupPurchases } from '../../helpers/taste-groups-shop.js';
 import { loadOnlineRetail } from '../../../src/cli/online-retail-input.js';
 import { BUNDLED_SAMPLE_PATH } from '../../../src/data/importers/run-import.js';
 import { loadRecipe, parseRecipe } from '../../../src/training/recipe.js';
 import { recipeToRaw } from '../../../src/training/tune-for-training.js';
 
-const DAY = 86_400_000;
-const T0 = Date.UTC(2024, 0, 1);
-const END = T0 + 120 * DAY;
-
-/**
- * 24 customers over 120 days in two taste groups (items a0..a11, b0..b11): every 10 days each buys
- * two items of their group (rotating), and everyone rebuys their favourite item every 20 days, so
- * every 30-day window before END has validation users in both modes.
- */
-function purchases(): PurchaseRow[] {
-  const rows: PurchaseRow[] = [];
-  for (let u = 0; u < 24; u++) {
-    const g = u % 2 === 0 ? 'a' : 'b';
-    for (let day = 1 + (u % 5), n = 0; day < 120; day += 10, n++) {
-      const order = `u${u}-${day}`;
-      const push = (item: string) => rows.push({ userId: `u${u}`, itemId: item, orderId: order, ts: T0 + day * DAY + u * 60_000, quantity: 1, price: null });
-      push(`${g}${(u + n) % 12}`);
-      push(`${g}${(u + n + 1) % 12}`);
-      if (n % 2 === 0) push(`${g}-fav${u % 3}`);
-    }
-  }
-  return rows;
-}
+const purchases = (): PurchaseRow[] => tasteGroupPurchases();
 
 const raw = {
   sources: {

@@ -4,6 +4,7 @@ import { tuneRollingOrigin } from '../../../src/evaluation/rolling-tune.js';
 import { searchSingleSourceDiscount } from '../../../src/evaluation/single-source-coverage.js';
 import type { BlendTrial } from '../../../src/evaluation/tune.js';
 import type { PurchaseRow } from '../../../src/recommenders/dataset.js';
+import { DAY, END, T0, tasteGroupPurchases } from '../../helpers/taste-groups-shop.js';
 import { createHybrid, type HybridConfig } from '../../../src/recommenders/hybrid.js';
 import type { Recommender, UserContext } from '../../../src/recommenders/recommender.js';
 import { parseRecipe, tuneSpecSchema } from '../../../src/training/recipe.js';
@@ -71,23 +72,9 @@ describe('searchSingleSourceDiscount', () => {
   });
 });
 
-const DAY = 86_400_000;
-const T0 = Date.UTC(2024, 0, 1);
-const END = T0 + 120 * DAY;
-
-/** As rolling-tune.test.ts (24 customers in two taste groups, each buying two items of theirs every 10 days and rebuying a favourite), with a long tail of 500 products bought once. */
+/** The tuning tests' shop (tests/helpers/taste-groups-shop.ts) with a long tail of 500 products bought once. */
 function purchases(): PurchaseRow[] {
-  const rows: PurchaseRow[] = [];
-  for (let u = 0; u < 24; u++) {
-    const g = u % 2 === 0 ? 'a' : 'b';
-    for (let day = 1 + (u % 5), n = 0; day < 120; day += 10, n++) {
-      const order = `u${u}-${day}`;
-      const push = (item: string) => rows.push({ userId: `u${u}`, itemId: item, orderId: order, ts: T0 + day * DAY + u * 60_000, quantity: 1, price: null });
-      push(`${g}${(u + n) % 12}`);
-      push(`${g}${(u + n + 1) % 12}`);
-      if (n % 2 === 0) push(`${g}-fav${u % 3}`);
-    }
-  }
+  const rows = tasteGroupPurchases();
   // A long tail: 100 customers who bought once, early, two of their group's items and five products nobody else bought.
   for (let x = 0; x < 100; x++) {
     const g = x % 2 === 0 ? 'a' : 'b';
