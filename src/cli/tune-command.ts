@@ -6,6 +6,7 @@ import { createCatalogRepository, type CatalogRepository } from '../data/catalog
 import { createEventRepository, type EventRepository } from '../data/event-repository.js';
 import { openDatabase } from '../data/open-database.js';
 import { purchaseColumnsOf, readPurchaseColumns } from '../evaluation/purchase-columns.js';
+import type { SingleSourceCoverage, SingleSourceDiscount } from '../evaluation/single-source-coverage.js';
 import { purchasesOf, type SplitInput } from '../evaluation/splits.js';
 import { isRecipeName, parseRecipe, withTuning } from '../training/recipe.js';
 import { DATE_ORDERS, type DateOrder } from '../data/importers/field-parsers.js';
@@ -160,6 +161,11 @@ async function loadInput(args: TuneArgs, spec: { folds: number; days: number }):
   }
 }
 
+/** The line on the coverage re-rank searched for the source serving new items alone (`option`: tuning's singleSourceCoverage). */
+export function singleSourceLine(single: SingleSourceDiscount, option: SingleSourceCoverage | undefined): string {
+  return `${single.source}'s new items, discount ${single.popularityDiscount} (${single.applied ? 'served' : option === 'discount' ? 'not served: tune.singleSourceCoverage is discount, and no re-rank was worth its price on the folds: beta 0' : 'not served: tune.singleSourceCoverage is off'}): novel NDCG ${single.without.ndcg.toFixed(4)} -> ${single.with.ndcg.toFixed(4)}, coverage ${single.without.coverage.toFixed(3)} -> ${single.with.coverage.toFixed(3)}`;
+}
+
 async function main(argv: string[]): Promise<number> {
   const cli = parseCommandLine(argv, USAGE, (a) => withExistingRecipe(parseTuneArgs(a)), 'tune');
   if (!cli.ok) return cli.exit;
@@ -193,7 +199,7 @@ async function main(argv: string[]): Promise<number> {
   if (lost) console.log(`tuned blend not kept: weights ${JSON.stringify(lost.weights)} repeat ${JSON.stringify(lost.repeatWeights ?? null)} discount ${lost.popularityDiscount}`);
   // A source alone serving new items: the coverage re-rank searched for it (single-source-coverage.ts), served or not.
   const single = validation.singleSourceDiscount;
-  if (single) console.log(`${single.source}'s new items, discount ${single.popularityDiscount} (${single.applied ? 'served' : 'not served: tune.singleSourceCoverage is off'}): novel NDCG ${single.without.ndcg.toFixed(4)} -> ${single.with.ndcg.toFixed(4)}, coverage ${single.without.coverage.toFixed(3)} -> ${single.with.coverage.toFixed(3)}`);
+  if (single) console.log(singleSourceLine(single, tuned.recipe.tune?.singleSourceCoverage));
   console.log(
     `validation ${folds.length} folds ${folds[0].start.slice(0, 10)}..${folds[folds.length - 1].end.slice(0, 10)}, mean: ` +
       `novel NDCG@10 ${s.novel.ndcg.toFixed(4)} recall@10 ${s.novel.recall.toFixed(4)} coverage ${s.novel.coverage.toFixed(3)}; all NDCG@10 ${s.all.ndcg.toFixed(4)}`,
