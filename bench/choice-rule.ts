@@ -232,9 +232,11 @@ const perKeep = Object.fromEntries(KEEP_RULES.map((rule) => {
 }));
 console.log(`mean held-out per keep rule over ${summary.length} dates: ${Object.entries(perKeep).map(([rule, m]) => `${rule} novel ${f4(m.novel)} all ${f4(m.all)} recall ${f4(m.recall)} cov ${m.coverage.toFixed(3)}`).join('; ')}`);
 type Compared = Record<string, Record<string, { scores: BlendScores }>>;
-const perCompared = Object.fromEntries(COMPARED.flatMap(({ label }) => KEEP_RULES.map((rule) => {
+// A rule set no date compared (--single-source compares none) has no mean: left out, not printed as NaN.
+const perCompared = Object.fromEntries(COMPARED.flatMap(({ label }) => KEEP_RULES.flatMap((rule) => {
   const at = summary.map((s) => (s.compared as Compared)[label]?.[rule]?.scores).filter((x): x is BlendScores => x !== undefined);
-  return [`${label} + ${rule}`, { novel: mean(at.map((x) => x.novel.ndcg)), all: mean(at.map((x) => x.all.ndcg)), recall: mean(at.map((x) => x.novel.recall)), coverage: mean(at.map((x) => x.novel.coverage)) }];
+  return at.length === 0 ? [] : [[`${label} + ${rule}`, { novel: mean(at.map((x) => x.novel.ndcg)), all: mean(at.map((x) => x.all.ndcg)), recall: mean(at.map((x) => x.novel.recall)), coverage: mean(at.map((x) => x.novel.coverage)) }]];
 })));
-console.log(`mean held-out per tuning rule over ${summary.length} dates: ${Object.entries(perCompared).map(([label, m]) => `${label} novel ${f4(m.novel)} all ${f4(m.all)} recall ${f4(m.recall)} cov ${m.coverage.toFixed(3)}`).join('; ')}`);
+if (Object.keys(perCompared).length > 0) console.log(`mean held-out per tuning rule over ${summary.length} dates: ${Object.entries(perCompared).map(([label, m]) => `${label} novel ${f4(m.novel)} all ${f4(m.all)} recall ${f4(m.recall)} cov ${m.coverage.toFixed(3)}`).join('; ')}`);
+else console.log('mean held-out per tuning rule: no rule set compared (--single-source tunes with the recipe\'s rules only)');
 console.log(`summary ${JSON.stringify({ shop: name, dates: summary, perRule, perKeep, perCompared })}`);
