@@ -551,7 +551,8 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
     const rule = opts.keepRule ?? 'per-mode';
     let kept = keptBy[rule];
     // A source alone serving new items: the coverage re-rank of its lists, searched on the same folds by the
-    // coverage search's price, and the own half judged again beside the re-ranked new items (as served).
+    // coverage search's price, and the own half judged again beside the re-ranked new items (as served) by the
+    // keep rule's own check: per-mode-single's also holds it against the new-item source alone.
     let singleSource: SingleSourceDiscount | undefined;
     if (kept.novel !== 'blend') {
       const evaluate = async (trial: BlendTrial) => found.pooled(await foldScores(trial));
@@ -560,7 +561,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
       let served = kept;
       if (beta > 0 && kept.all === 'blend') {
         const asServed = await pool.score({ ...servedWeights(kept, blend), popularityDiscount: beta });
-        served = keepOwnHalfAsServed(kept, asServed.map((s) => s.all.ndcg), keepInput);
+        served = (rule === 'per-mode-single' ? keepOwnHalfAgainstSingle : keepOwnHalfAsServed)(kept, asServed.map((s) => s.all.ndcg), keepInput);
       }
       const applied = beta > 0 && opts.singleSourceCoverage === 'discount';
       singleSource = { ...searched, applied, ...(beta > 0 ? { served } : {}) };

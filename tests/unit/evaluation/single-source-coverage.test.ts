@@ -127,3 +127,38 @@ describe('tuneRollingOrigin with singleSourceCoverage', () => {
     expect(tuneSpecSchema.safeParse({ singleSourceCoverage: 'popularity' }).success).toBe(false);
   });
 });
+
+describe('tuneRollingOrigin with singleSourceCoverage discount and keepRule per-mode-single', () => {
+  // The long-tail shop with 40 tail customers: EASE serves new items, and the blend's own-item weights beside EASE's
+  // new items (beta 0) beat both buy-again and EASE alone on every fold, so per-mode-single keeps them. Re-ranked by
+  // the discount (beta 2), the same own half still beats buy-again on every fold but not EASE alone on the oldest.
+  const raw = {
+    sources: { 'buy-again': {}, ease: { params: { lambda: 10 } }, 'item-knn': { params: { neighbours: 5 } } },
+    hybrid: { weights: { cold: { ease: 1 }, warm: { ease: 1 } } },
+  };
+  const rows = () => {
+    const all = purchases();
+    // The first 40 tail customers only (purchases() plants 100 after the taste-groups shop).
+    return all.filter((r) => !r.userId.startsWith('x') || Number(r.userId.slice(1)) < 40);
+  };
+  const options = { folds: 3, days: 30, end: new Date(END).toISOString(), grid: [0, 0.5, 1, 2], discountGrid: [0, 0.5, 1, 2], rounds: 3, variants: {}, minCoverage: 0.9, maxCoverageCost: 1, singleSourceCoverage: 'discount' as const };
+  const tune = (keepRule: 'per-mode' | 'per-mode-single') => tuneRollingOrigin({ events: rows() }, parseRecipe(raw, 'fixture'), raw, { ...options, keepRule });
+
+  it('judges the own half beside the re-ranked new items against the new-item source alone too, as per-mode-single does at beta 0', async () => {
+    const single = await tune('per-mode-single');
+    const v = single.validation;
+    // Preconditions: before the re-rank per-mode-single serves EASE's new items beside the blend's own-item weights, and a discount is served.
+    expect(v.keptBy!['per-mode-single']).toEqual({ novel: 'ease', all: 'blend' });
+    expect(v.singleSourceDiscount!.popularityDiscount).toBeGreaterThan(0);
+    expect(v.singleSourceDiscount!.applied).toBe(true);
+    // As served the own half loses a fold to EASE alone: it is not kept (observed before the fix: kept, judged against buy-again only).
+    // Buy-again, of the two bars, has the better mean all-mode NDCG.
+    expect(v.served).toEqual({ novel: 'ease', all: 'buy-again' });
+    expect(v.singleSourceDiscount!.served).toEqual(v.served);
+    expect((single.recipe.hybrid as { repeatWeights?: unknown }).repeatWeights).toEqual({ cold: { 'buy-again': 1 }, warm: { 'buy-again': 1 } });
+    // per-mode, whose own half need only beat buy-again, keeps it as served with the same discount.
+    const perMode = (await tune('per-mode')).validation;
+    expect(perMode.keptBy!['per-mode']).toEqual({ novel: 'ease', all: 'blend' });
+    expect(perMode.served).toEqual({ novel: 'ease', all: 'blend' });
+  }, 60_000);
+});
