@@ -26,3 +26,16 @@ export function tasteGroupPurchases(pick: (u: number, n: number) => [number, num
   }
   return rows;
 }
+
+/**
+ * The shop above with a long tail: `customers` customers who bought once, early (day 1), two of their group's
+ * items and five products nobody else bought (500 tail products for 100 customers).
+ */
+export function withLongTail(rows: PurchaseRow[], customers = 100): PurchaseRow[] {
+  for (let x = 0; x < customers; x++) {
+    const g = x % 2 === 0 ? 'a' : 'b';
+    const push = (item: string) => rows.push({ userId: `x${x}`, itemId: item, orderId: `x${x}`, ts: T0 + DAY + x * 60_000, quantity: 1, price: null });
+    for (const item of [`${g}${x % 12}`, `${g}${(x + 5) % 12}`, ...[0, 1, 2, 3, 4].map((j) => `${g}-tail${x}-${j}`)]) push(item);
+  }
+  return rows;
+}

@@ -4,7 +4,7 @@ import { tuneRollingOrigin } from '../../../src/evaluation/rolling-tune.js';
 import { searchSingleSourceDiscount } from '../../../src/evaluation/single-source-coverage.js';
 import type { BlendTrial } from '../../../src/evaluation/tune.js';
 import type { PurchaseRow } from '../../../src/recommenders/dataset.js';
-import { DAY, END, T0, tasteGroupPurchases } from '../../helpers/taste-groups-shop.js';
+import { END, tasteGroupPurchases, withLongTail } from '../../helpers/taste-groups-shop.js';
 import { createHybrid, type HybridConfig } from '../../../src/recommenders/hybrid.js';
 import type { Recommender, UserContext } from '../../../src/recommenders/recommender.js';
 import { parseRecipe, tuneSpecSchema } from '../../../src/training/recipe.js';
@@ -73,16 +73,7 @@ describe('searchSingleSourceDiscount', () => {
 });
 
 /** The tuning tests' shop (tests/helpers/taste-groups-shop.ts) with a long tail of 500 products bought once. */
-function purchases(): PurchaseRow[] {
-  const rows = tasteGroupPurchases();
-  // A long tail: 100 customers who bought once, early, two of their group's items and five products nobody else bought.
-  for (let x = 0; x < 100; x++) {
-    const g = x % 2 === 0 ? 'a' : 'b';
-    const push = (item: string) => rows.push({ userId: `x${x}`, itemId: item, orderId: `x${x}`, ts: T0 + DAY + x * 60_000, quantity: 1, price: null });
-    for (const item of [`${g}${x % 12}`, `${g}${(x + 5) % 12}`, ...[0, 1, 2, 3, 4].map((j) => `${g}-tail${x}-${j}`)]) push(item);
-  }
-  return rows;
-}
+const purchases = (): PurchaseRow[] => withLongTail(tasteGroupPurchases());
 
 describe('tuneRollingOrigin with singleSourceCoverage', () => {
   // No search (rounds 0): the tuned blend is EASE alone on new items, which only ties EASE alone: EASE serves them.
@@ -136,11 +127,7 @@ describe('tuneRollingOrigin with singleSourceCoverage discount and keepRule per-
     sources: { 'buy-again': {}, ease: { params: { lambda: 10 } }, 'item-knn': { params: { neighbours: 5 } } },
     hybrid: { weights: { cold: { ease: 1 }, warm: { ease: 1 } } },
   };
-  const rows = () => {
-    const all = purchases();
-    // The first 40 tail customers only (purchases() plants 100 after the taste-groups shop).
-    return all.filter((r) => !r.userId.startsWith('x') || Number(r.userId.slice(1)) < 40);
-  };
+  const rows = () => withLongTail(tasteGroupPurchases(), 40);
   const options = { folds: 3, days: 30, end: new Date(END).toISOString(), grid: [0, 0.5, 1, 2], discountGrid: [0, 0.5, 1, 2], rounds: 3, variants: {}, minCoverage: 0.9, maxCoverageCost: 1, singleSourceCoverage: 'discount' as const };
   const tune = (keepRule: 'per-mode' | 'per-mode-single') => tuneRollingOrigin({ events: rows() }, parseRecipe(raw, 'fixture'), raw, { ...options, keepRule });
 
