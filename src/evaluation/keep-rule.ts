@@ -18,6 +18,9 @@
  *   `per-mode`, but where a single source X serves new items, the blend's own-item weights beside X's new
  *   items must also beat X alone (its own all-mode lists) on every fold, not only the own-items source;
  *   else the own half goes to whichever of X and the own-items source has the better mean all-mode NDCG.
+ *
+ * "Beats on every fold" throughout (beatsEveryFold): a fold where both reach the maximum (NDCG 1, as on a window
+ * of few customers) is a tie that carries no evidence, no loss as long as some other fold is won.
  */
 export type KeepRule = 'sum' | 'per-mode' | 'per-mode-single';
 
@@ -34,7 +37,10 @@ export interface KeepInput {
   sources: Record<string, ModeObjectives>;
   /** The sources that may serve new items alone (they show new items and the recipe does not cap them). */
   novelCandidates: readonly string[];
-  /** The sources of the customer's own items (those that show no new item: buy-again, repurchase); every source when none is. */
+  /**
+   * The sources of the customer's own items (those that show no new item: buy-again, repurchase); when none is,
+   * `novelCandidates` (the regularisation is toward a single source that could serve alone: not a capped one).
+   */
   ownCandidates: readonly string[];
   /** False when the blend weights, of the sources that show new items, only capped ones for warm customers: its new-item weights are never kept. */
   blendActsOnCap: boolean;
@@ -54,7 +60,14 @@ function best(candidates: readonly string[], score: (name: string) => number[]):
   return candidates.reduce((a, b) => (mean(score(b)) > mean(score(a)) + EPS ? b : a));
 }
 
-export const beatsEveryFold = (a: readonly number[], b: readonly number[]) => a.every((x, f) => x > b[f] + EPS);
+/**
+ * Whether `a` beats `b` on every fold. A fold where both reach `max` (NDCG's 1: both lists perfect, as on a tiny
+ * window) is a tie that carries no evidence either way: not a loss, as long as `a` wins some other fold.
+ */
+export function beatsEveryFold(a: readonly number[], b: readonly number[], max = 1): boolean {
+  const wins = a.map((x, f) => x > b[f] + EPS);
+  return wins.some(Boolean) && wins.every((won, f) => won || (a[f] >= max - EPS && b[f] >= max - EPS));
+}
 
 /** The source of own items the `per-mode` rule judges the blend's own-item weights against. */
 export function ownItemsSource(input: Pick<KeepInput, 'sources' | 'ownCandidates'>): string {
@@ -93,7 +106,7 @@ export function keepDecision(rule: KeepRule, input: KeepInput): KeepDecision {
   const sum = (m: ModeObjectives) => m.novel.map((x, f) => x + m.all[f]);
   if (rule === 'sum') {
     const single = best(novelCandidates, (name) => sum(sources[name]));
-    const keep = blendActsOnCap && beatsEveryFold(sum(blend), sum(sources[single]));
+    const keep = blendActsOnCap && beatsEveryFold(sum(blend), sum(sources[single]), 2);
     return keep ? { novel: 'blend', all: 'blend' } : { novel: single, all: single };
   }
   const novelSingle = best(novelCandidates, (name) => sources[name].novel);

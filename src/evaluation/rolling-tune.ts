@@ -505,7 +505,9 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
       const bestSingle = candidates.reduce((a, b) => (mean(singles[b]) > mean(singles[a]) + 1e-9 ? b : a));
       // Weighted uncapped sources that show new items: buy-again's weight (own items only) leaves the cap nothing either.
       const blendActsOnCap = capped.size === 0 || uncapped.length === 0 || uncapped.some((name) => (blend.weights.warm[name] ?? 0) > 0);
-      const keepInput = { blend: blendModes, sources: sourceModes, novelCandidates: candidates, ownCandidates: ownItems.length > 0 ? ownItems : names, blendActsOnCap };
+      // Without a source of own items the own half is judged against the sources that may serve alone (`candidates`):
+      // a capped source alone is no recipe for own items either (its cap would cut the lists it was judged on).
+      const keepInput = { blend: blendModes, sources: sourceModes, novelCandidates: candidates, ownCandidates: ownItems.length > 0 ? ownItems : candidates, blendActsOnCap };
       const keptBy = Object.fromEntries(KEEP_RULES.map((rule) => [rule, keepDecision(rule, keepInput)])) as Record<KeepRule, KeepDecision>;
       // The blend's own-item weights beside a single source's new items are a recipe the rule never judged:
       // scored as served (validation folds only), they stay only if they still beat the own-items source on every fold.

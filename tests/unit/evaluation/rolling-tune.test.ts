@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { pooledScores, rollingFolds, ThinValidationError, tuneRollingOrigin } from '../../../src/evaluation/rolling-tune.js';
 import type { PurchaseRow } from '../../../src/recommenders/dataset.js';
-import { DAY, END, T0, tasteGroupPurchases } from '../../helpers/taste-groups-shop.js';
+import { DAY, END, T0, tasteGroupPurchases, withLongTail } from '../../helpers/taste-groups-shop.js';
 import { loadOnlineRetail } from '../../../src/cli/online-retail-input.js';
 import { BUNDLED_SAMPLE_PATH } from '../../../src/data/importers/run-import.js';
 import { loadRecipe, parseRecipe } from '../../../src/training/recipe.js';
@@ -95,20 +95,35 @@ describe('tuneRollingOrigin', () => {
     expect(validation.chosen).toContain(served.novel);
   });
 
-  it('When a source alone serves the new items and the blend\'s own-item weights are kept, Then the recipe as served beats on own items the source they were judged against', async () => {
-    // No source of own items: the own half is judged against every source's all-mode lists (here ALS's).
-    // ALS ties the blend on the last fold's new-item lists, so it serves them; the blend's own-item weights
-    // were tuned beside the blend's new items, not ALS's.
+  it('When the blend ties the best single source at NDCG 1 on a fold and beats it on the others, Then it keeps its new-item weights (the tie carries no evidence)', async () => {
+    // No source of own items. On the last fold both the blend and ALS rank the new items perfectly.
     const r2 = {
       sources: { popularity: { params: { attributes: [] } }, ease: { params: { lambda: 10 } }, als: { params: { factors: 8 } } },
       hybrid: { weights: { cold: { popularity: 1 }, warm: { popularity: 1, ease: 1 } }, sourceCap: { sources: ['popularity'], share: 0.3 } },
     };
     const { validation } = await tuneRollingOrigin({ events: purchases() }, parseRecipe(r2, 'fixture'), r2, { ...options, variants: {} });
-    const served = validation.served!;
-    expect(served.novel).toBe('als');
-    // Whoever serves the own items, the recipe as served does on all-mode lists at least what the own-items
-    // source the blend was judged against (ALS here) does alone: a kept half must win as served, not only in the blend.
-    const against = validation.modes!.sources.als.all;
+    const { blend, sources } = validation.modes!;
+    // Preconditions: the tie at the maximum on the last fold, and wins on the others.
+    expect(blend.novel[2]).toBe(1);
+    expect(sources.als.novel[2]).toBe(1);
+    [0, 1].forEach((f) => expect(blend.novel[f]).toBeGreaterThan(sources.als.novel[f]));
+    // Observed before: ALS served the new items, the tie counted as a loss.
+    expect(validation.served!.novel).toBe('blend');
+  });
+
+  it('When a source alone serves the new items and the blend\'s own-item weights are kept, Then the recipe as served beats on own items the source they were judged against', async () => {
+    // The taste-groups shop with 40 customers of a long tail: EASE serves the new items; the blend's own-item weights were
+    // tuned beside the blend's new items, not EASE's, and are judged again beside EASE's (keepOwnHalfAsServed).
+    const r2 = {
+      sources: { 'buy-again': {}, ease: { params: { lambda: 10 } }, 'item-knn': { params: { neighbours: 5 } } },
+      hybrid: { weights: { cold: { ease: 1 }, warm: { ease: 1 } } },
+    };
+    const tail = { ...options, discountGrid: [0, 0.5, 1, 2], rounds: 3, variants: {}, minCoverage: 0.9, maxCoverageCost: 1 };
+    const { validation } = await tuneRollingOrigin({ events: withLongTail(purchases(), 40) }, parseRecipe(r2, 'fixture'), r2, tail);
+    expect(validation.served).toEqual({ novel: 'ease', all: 'blend' });
+    // The recipe as served does on all-mode lists at least what the own-items source the blend was judged against
+    // (buy-again) does alone: a kept half must win as served, not only in the blend.
+    const against = validation.modes!.sources['buy-again'].all;
     expect(validation.scores.all.ndcg).toBeGreaterThanOrEqual(against.reduce((a, b) => a + b, 0) / against.length - 1e-9);
   });
 
