@@ -6,6 +6,7 @@ import { createCatalogRepository, type CatalogRepository } from '../data/catalog
 import { createEventRepository, type EventRepository } from '../data/event-repository.js';
 import { openDatabase } from '../data/open-database.js';
 import { purchaseColumnsOf, readPurchaseColumns } from '../evaluation/purchase-columns.js';
+import type { RollingValidation } from '../evaluation/rolling-tune.js';
 import type { SingleSourceCoverage, SingleSourceDiscount } from '../evaluation/single-source-coverage.js';
 import { purchasesOf, type SplitInput } from '../evaluation/splits.js';
 import { isRecipeName, parseRecipe, withTuning } from '../training/recipe.js';
@@ -161,6 +162,21 @@ async function loadInput(args: TuneArgs, spec: { folds: number; days: number }):
   }
 }
 
+/**
+ * The line on the tuned blend when it is not served whole (validation.rejectedBlend, the whole tuned blend), else
+ * undefined: which half of it is served, if one is (validation.served), so a published half is not called rejected.
+ */
+export function rejectedBlendLine(validation: Pick<RollingValidation, 'rejectedBlend' | 'served'>): string | undefined {
+  const lost = validation.rejectedBlend;
+  if (!lost) return undefined;
+  const blend = `weights ${JSON.stringify(lost.weights)} repeat ${JSON.stringify(lost.repeatWeights ?? null)} discount ${lost.popularityDiscount}`;
+  const served = validation.served;
+  if (!served) return `tuned blend not kept: ${blend}`;
+  if (served.all === 'blend') return `tuned blend kept for own items only (its repeat weights; new items: ${served.novel} alone): ${blend}`;
+  if (served.novel === 'blend') return `tuned blend kept for new items only (its weights and discount; own items: ${served.all} alone): ${blend}`;
+  return `tuned blend not kept (${served.novel === served.all ? `${served.novel} alone` : `new items: ${served.novel} alone, own items: ${served.all} alone`}): ${blend}`;
+}
+
 /** The line on the coverage re-rank searched for the source serving new items alone (`option`: tuning's singleSourceCoverage). */
 export function singleSourceLine(single: SingleSourceDiscount, option: SingleSourceCoverage | undefined): string {
   return `${single.source}'s new items, discount ${single.popularityDiscount} (${single.applied ? 'served' : option === 'discount' ? 'not served: tune.singleSourceCoverage is discount, and no re-rank was worth its price on the folds: beta 0' : 'not served: tune.singleSourceCoverage is off'}): novel NDCG ${single.without.ndcg.toFixed(4)} -> ${single.with.ndcg.toFixed(4)}, coverage ${single.without.coverage.toFixed(3)} -> ${single.with.coverage.toFixed(3)}`;
@@ -195,8 +211,8 @@ async function main(argv: string[]): Promise<number> {
   const folds = validation.folds;
   console.log(`chosen: ${validation.chosen} (best single source ${validation.bestSingle})`);
   // The blend that lost, so what the single source was chosen over can be read (and refitted).
-  const lost = validation.rejectedBlend;
-  if (lost) console.log(`tuned blend not kept: weights ${JSON.stringify(lost.weights)} repeat ${JSON.stringify(lost.repeatWeights ?? null)} discount ${lost.popularityDiscount}`);
+  const lost = rejectedBlendLine(validation);
+  if (lost) console.log(lost);
   // A source alone serving new items: the coverage re-rank searched for it (single-source-coverage.ts), served or not.
   const single = validation.singleSourceDiscount;
   if (single) console.log(singleSourceLine(single, tuned.recipe.tune?.singleSourceCoverage));

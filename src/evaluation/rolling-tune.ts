@@ -152,8 +152,10 @@ export interface RollingValidation {
   /** Scores of the chosen recipe, averaged over folds. */
   scores: BlendScores;
   /**
-   * Present only when the blend was not kept whole (a half of it may be served): the tuned blend (its
-   * per-fold objective is `objective.blend`), so a report or a benchmark can show and refit what lost.
+   * Present only when the blend was not kept whole: the whole tuned blend (its per-fold objective is
+   * `objective.blend`), so a report or a benchmark can show and refit what lost. Not all of it lost when
+   * `served` names `blend` for one half: that half of it (its repeatWeights for own items, or its weights and
+   * discount for new items) is what the recipe serves.
    */
   rejectedBlend?: { weights: Weights; repeatWeights?: Weights; popularityDiscount: number };
   /** Hyperparameters of the sources that had alternatives, as chosen. */
