@@ -63,7 +63,8 @@ describe('foldWeights recency-new-items in rolling-origin tuning', () => {
     expect(tuned.popularityDiscount).toBe(recency.popularityDiscount);
     // ... own items not as recency does (the own-item search pools the folds equally, from recency's new-item weights).
     expect(tuned.repeatWeights).not.toEqual(recency.repeatWeights);
-    expect(tuned.repeatWeights).toEqual({ cold: { popularity: 1 }, warm: { 'buy-again': 0.5 } });
+    // Here they are the ones equal folds find.
+    expect(tuned.repeatWeights).toEqual(equal.repeatWeights);
   }, 120_000);
 });
 
