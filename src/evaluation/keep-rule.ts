@@ -20,7 +20,10 @@
  *   else the own half goes to whichever of X and the own-items source has the better mean all-mode NDCG.
  *
  * "Beats on every fold" throughout (beatsEveryFold): a fold where both reach the maximum (NDCG 1, as on a window
- * of few customers) is a tie that carries no evidence, no loss as long as some other fold is won.
+ * of few customers) is a tie that carries no evidence, no loss as long as some other fold is won. Where the novel
+ * objective is NDCG less a coverage shortfall, each candidate's maximum there is 1 less its own shortfall
+ * (`novelShortfall`): the shortfall is pooled over the folds and charged on every fold alike, so perfect lists on
+ * both sides are still a tie, however the shortfalls differ.
  */
 export type KeepRule = 'sum' | 'per-mode' | 'per-mode-single';
 
@@ -30,6 +33,8 @@ export const KEEP_RULES = ['sum', 'per-mode', 'per-mode-single'] as const satisf
 export interface ModeObjectives {
   novel: number[];
   all: number[];
+  /** The coverage shortfall subtracted from every fold's novel NDCG in `novel` (absent: none): perfect lists there score 1 less it. */
+  novelShortfall?: number;
 }
 
 export interface KeepInput {
@@ -61,13 +66,17 @@ function best(candidates: readonly string[], score: (name: string) => number[]):
 }
 
 /**
- * Whether `a` beats `b` on every fold. A fold where both reach `max` (NDCG's 1: both lists perfect, as on a tiny
- * window) is a tie that carries no evidence either way: not a loss, as long as `a` wins some other fold.
+ * Whether `a` beats `b` on every fold. A fold where both reach their maximum (`max` for `a`, `maxB` for `b`: NDCG's 1,
+ * less a candidate's coverage shortfall where one is charged; both lists perfect, as on a tiny window) is a tie that
+ * carries no evidence either way: not a loss, as long as `a` wins some other fold.
  */
-export function beatsEveryFold(a: readonly number[], b: readonly number[], max = 1): boolean {
+export function beatsEveryFold(a: readonly number[], b: readonly number[], max = 1, maxB = max): boolean {
   const wins = a.map((x, f) => x > b[f] + EPS);
-  return wins.some(Boolean) && wins.every((won, f) => won || (a[f] >= max - EPS && b[f] >= max - EPS));
+  return wins.some(Boolean) && wins.every((won, f) => won || (a[f] >= max - EPS && b[f] >= maxB - EPS));
 }
+
+/** The most a candidate's novel objective reaches on a fold (perfect lists): 1 less its coverage shortfall. */
+const novelMax = (m: ModeObjectives) => 1 - (m.novelShortfall ?? 0);
 
 /** The source of own items the `per-mode` rule judges the blend's own-item weights against. */
 export function ownItemsSource(input: Pick<KeepInput, 'sources' | 'ownCandidates'>): string {
@@ -106,13 +115,13 @@ export function keepDecision(rule: KeepRule, input: KeepInput): KeepDecision {
   const sum = (m: ModeObjectives) => m.novel.map((x, f) => x + m.all[f]);
   if (rule === 'sum') {
     const single = best(novelCandidates, (name) => sum(sources[name]));
-    const keep = blendActsOnCap && beatsEveryFold(sum(blend), sum(sources[single]), 2);
+    const keep = blendActsOnCap && beatsEveryFold(sum(blend), sum(sources[single]), novelMax(blend) + 1, novelMax(sources[single]) + 1);
     return keep ? { novel: 'blend', all: 'blend' } : { novel: single, all: single };
   }
   const novelSingle = best(novelCandidates, (name) => sources[name].novel);
   const allSingle = ownItemsSource(input);
   return {
-    novel: blendActsOnCap && beatsEveryFold(blend.novel, sources[novelSingle].novel) ? 'blend' : novelSingle,
+    novel: blendActsOnCap && beatsEveryFold(blend.novel, sources[novelSingle].novel, novelMax(blend), novelMax(sources[novelSingle])) ? 'blend' : novelSingle,
     all: beatsEveryFold(blend.all, sources[allSingle].all) ? 'blend' : allSingle,
   };
 }

@@ -483,7 +483,9 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
         const all = pooled(perFold);
         const bound = maxCost === Number.POSITIVE_INFINITY ? maxCost : maxCost * all.novel.ndcg;
         const shortfall = Math.min(objective(all) - objective(all, opts.minCoverage ?? 0, opts.coveragePenalty), bound);
-        return { novel: perFold.map((s) => s.novel.ndcg - shortfall), all: perFold.map((s) => s.all.ndcg) };
+        // The shortfall rides along (only when charged, so records without one are as before): the keep rule's tie
+        // at NDCG 1 is at 1 less it (keep-rule.ts beatsEveryFold).
+        return { novel: perFold.map((s) => s.novel.ndcg - shortfall), all: perFold.map((s) => s.all.ndcg), ...(shortfall > 0 ? { novelShortfall: shortfall } : {}) };
       };
       // The recorded sum as before the modes were judged apart (same arithmetic, same digits).
       const judged = (perFold: BlendScores[]) => {
