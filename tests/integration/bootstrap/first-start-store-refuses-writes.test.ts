@@ -8,11 +8,15 @@ import type { ModelStore } from '../../../src/store/model-store.js';
 import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
 import { privateServerSupport, startPrivateRedis } from '../../helpers/private-servers.js';
 import { fillUntilRefused } from '../../helpers/redis-fill.js';
-import { createPgliteTestDb } from '../../helpers/services.js';
+import { createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
 import { FIRST_START_SAMPLE } from '../../helpers/first-start-sample.js';
 
 const support = await privateServerSupport();
 if (!support.redis && process.env.REQUIRE_SERVICES === 'true') throw new Error(`this test needs ${support.missing.join(', ')} and REQUIRE_SERVICES=true`);
+// Postgres, as a deployment with Redis replicas has (a schema costs a tenth of a PGlite start, and the sample's import
+// there a third); the first start then runs under its lock, as several replicas' do.
+const postgres = await serviceAvailable(POSTGRES_URL);
+if (!postgres && process.env.REQUIRE_SERVICES === 'true') throw new Error(`this test needs Postgres at DATABASE_URL and REQUIRE_SERVICES=true`);
 
 /**
  * REDIS_URL naming a replica (or a primary demoted by a failover): Redis answers a ping but refuses every
@@ -21,7 +25,7 @@ if (!support.redis && process.env.REQUIRE_SERVICES === 'true') throw new Error(`
  * every 65 s, for ever, with readiness naming no store. A store that refuses writes is told apart: the
  * first start does not train into it, says so, readiness says so, and the sample trains once it takes writes.
  */
-describe.skipIf(!support.redis)('first start on a Redis that answers but refuses writes (a replica)', () => {
+describe.skipIf(!support.redis || !postgres)('first start on a Redis that answers but refuses writes (a replica)', () => {
   const opened: { dispose(): Promise<unknown> }[] = [];
   afterEach(async () => {
     for (const o of opened.splice(0).reverse()) await o.dispose();
@@ -32,7 +36,7 @@ describe.skipIf(!support.redis)('first start on a Redis that answers but refuses
     opened.push(primary);
     const replica = await startPrivateRedis(['--replicaof', '127.0.0.1', String(primary.port)]);
     opened.push(replica);
-    const db = await createPgliteTestDb();
+    const db = await createPostgresTestDb();
     opened.push(db);
     const redis = createRedisModelStore({ url: replica.url, prefix: 'refuses-writes:' });
     opened.push({ dispose: () => redis.close() });
@@ -83,7 +87,7 @@ describe.skipIf(!support.redis)('first start on a Redis that answers but refuses
     opened.push(full);
     // Filled up to its limit by other keys (a cache sharing it, say).
     expect(await fillUntilRefused(full.url)).toMatch(/^OOM /);
-    const db = await createPgliteTestDb();
+    const db = await createPostgresTestDb();
     opened.push(db);
     const store = createRedisModelStore({ url: full.url, prefix: 'full:' });
     opened.push({ dispose: () => store.close() });

@@ -5,21 +5,26 @@ import { JOB_TYPES } from '../../../src/jobs/job-types.js';
 import { createServices, type Services } from '../../../src/services.js';
 import { createMemoryModelStore } from '../../../src/store/memory-model-store.js';
 import type { ModelStore } from '../../../src/store/model-store.js';
-import { createPgliteTestDb, type TestDb } from '../../helpers/services.js';
+import { createPostgresTestDb, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
+
+// On Postgres, where several processes share a database (the first start runs under its lock): a schema per test costs
+// a tenth of a PGlite start.
+const postgres = await serviceAvailable(POSTGRES_URL);
+if (!postgres && process.env.REQUIRE_SERVICES === 'true') throw new Error('this test needs Postgres at DATABASE_URL and REQUIRE_SERVICES=true');
 
 /**
  * A server starting with SAMPLE_DATA on a database that holds data and a model store that holds no model:
  * a first start only when nothing ever trained (then a visible training job), else a lost model, which is
  * model recovery's to judge; never a training inside the server that no job list shows.
  */
-describe('first start on a database that holds data', () => {
+describe.skipIf(!postgres)('first start on a database that holds data', () => {
   const opened: { dispose(): Promise<unknown> }[] = [];
   afterEach(async () => {
     for (const o of opened.splice(0)) await o.dispose();
   });
 
   async function started(storeOf?: (store: ModelStore) => ModelStore) {
-    const db: TestDb = await createPgliteTestDb();
+    const db: TestDb = await createPostgresTestDb();
     const memory = await createMemoryModelStore({});
     opened.push(db, { dispose: () => memory.close() });
     const config = loadConfig({ SAMPLE_DATA: 'true', LOG_LEVEL: 'silent', JOB_RUNNER: 'worker' });
