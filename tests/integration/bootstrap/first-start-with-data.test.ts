@@ -8,7 +8,8 @@ import type { ModelStore } from '../../../src/store/model-store.js';
 import { createPostgresTestDb, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
 
 // On Postgres, where several processes share a database (the first start runs under its lock): a schema per test costs
-// a tenth of a PGlite start.
+// a tenth of a PGlite start. The lock is the database's, so a start here may wait for another file's first start to
+// import and train (a server of an e2e test on the same database): the tests' time limit allows for it.
 const postgres = await serviceAvailable(POSTGRES_URL);
 if (!postgres && process.env.REQUIRE_SERVICES === 'true') throw new Error('this test needs Postgres at DATABASE_URL and REQUIRE_SERVICES=true');
 
@@ -17,7 +18,7 @@ if (!postgres && process.env.REQUIRE_SERVICES === 'true') throw new Error('this 
  * a first start only when nothing ever trained (then a visible training job), else a lost model, which is
  * model recovery's to judge; never a training inside the server that no job list shows.
  */
-describe.skipIf(!postgres)('first start on a database that holds data', () => {
+describe.skipIf(!postgres)('first start on a database that holds data', { timeout: 240_000 }, () => {
   const opened: { dispose(): Promise<unknown> }[] = [];
   afterEach(async () => {
     for (const o of opened.splice(0)) await o.dispose();
