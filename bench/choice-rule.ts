@@ -31,6 +31,10 @@
  * `recency-new-items` (recency for the weights on new items only), and the keep rule `per-mode-single`; where
  * a keep rule serves a single source's new items beside other own-item weights, that source alone is scored too.
  *
+ * --no-compare: no rule sets (2), (3), (2)+(3), (3n) are searched beside the default's (their lines and the
+ * per-tuning-rule means are then left out): each keep rule in KEEP_RULES (since the fiftieth session also
+ * `per-mode-majority`) on the default's tuning only, for dates where the four extra blend searches are too slow.
+ *
  * --single-source: tuning re-ranks a single source's new items for coverage (single-source-coverage.ts, its
  * `discount` option) and compares no rule sets; per date it prints the served recipe held out without the
  * re-rank (the keep rule's decision, as `off` serves it) and with it (the published recipe).
@@ -62,13 +66,17 @@ if (logTuning) args.splice(args.indexOf('--log'), 1);
 // compare, and score held out the recipe served without it (`off`, the keep rule's decision) and with it.
 const singleSource = args.includes('--single-source');
 if (singleSource) args.splice(args.indexOf('--single-source'), 1);
+// --no-compare: tune without issue 11's rule sets (2), (3), (2)+(3), (3n) beside the default's (one blend search a
+// date instead of five): the keep rules on the default's tuning only, for runs where the comparisons are too slow.
+const noCompare = args.includes('--no-compare');
+if (noCompare) args.splice(args.indexOf('--no-compare'), 1);
 const option = optionTaker(args);
 const datesArg = option('--dates');
 const testStartArg = option('--test-start');
 const threads = Number(option('--threads') ?? 2);
 const dir = args[0];
 if (args.length > 1) {
-  console.error('usage: npx tsx bench/choice-rule.ts [DIR] [--dates D1,D2,D3] [--test-start DATE] [--test] [--data FILE] (see the comment at the top)');
+  console.error('usage: npx tsx bench/choice-rule.ts [DIR] [--dates D1,D2,D3] [--test-start DATE] [--test] [--no-compare] [--single-source] [--threads N] [--log] [--data FILE] (see the comment at the top)');
   process.exit(2);
 }
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -145,14 +153,17 @@ const COMPARED: { label: string; rules: TuningRules }[] = [
 const summary: Record<string, unknown>[] = [];
 for (const at of dates) {
   const started = performance.now();
+  const cpu0 = process.cpuUsage();
   // Tuning's own log lines (per source, per rule set, the keep rules' checks) go to stderr with --log.
-  const tuned = await tuneRecipeOn(shop, withTuning(recipe, recipe.tune ?? true), iso(at), logTuning ? (m) => console.error(`  [tune] ${m}`) : undefined, singleSource ? { threads, singleSourceCoverage: 'discount' } : { threads, compare: COMPARED.map((c) => c.rules) });
+  const tuned = await tuneRecipeOn(shop, withTuning(recipe, recipe.tune ?? true), iso(at), logTuning ? (m) => console.error(`  [tune] ${m}`) : undefined, singleSource ? { threads, singleSourceCoverage: 'discount' } : noCompare ? { threads } : { threads, compare: COMPARED.map((c) => c.rules) });
   const v = tuned.validation as RollingValidation | { skipped: string };
   if ('skipped' in v) {
     console.log(`${iso(at).slice(0, 10)}: tuning skipped (${v.skipped})`);
     continue;
   }
   const r = tuned.recipe;
+  const tuneCpu = process.cpuUsage(cpu0);
+  const tuneCost = { wall: (performance.now() - started) / 1000, cpu: (tuneCpu.user + tuneCpu.system) / 1e6, load: loadavg()[0] };
   // The tuned blend: recorded whenever it is not served whole (a half of it may be), else the served recipe.
   const blend: Blend = v.rejectedBlend ?? { weights: r.hybrid.weights, repeatWeights: r.hybrid.repeatWeights, popularityDiscount: r.hybrid.popularityDiscount };
   const best = v.objective.sources[v.bestSingle];
@@ -160,7 +171,7 @@ for (const at of dates) {
   // Every window won, yet not kept: the tuner refused a blend that weights only capped sources (no rule applies).
   // (What the `sum` rule decided: under per-mode a blend winning every window may still be served in halves.)
   const capRefused = (v.keptBy ? v.keptBy.sum.novel !== 'blend' : v.chosen !== 'blend') && d.every((x) => x > 1e-9);
-  console.log(`${iso(at).slice(0, 10)}: tuned in ${((performance.now() - started) / 1000).toFixed(0)} s on ${v.customers?.used} of ${v.customers?.of} customers; tuner chose ${v.chosen}, best single ${v.bestSingle}${capRefused ? ' (blend refused: capped sources only)' : ''}`);
+  console.log(`${iso(at).slice(0, 10)}: tuned in ${tuneCost.wall.toFixed(0)} s wall, ${tuneCost.cpu.toFixed(0)} s CPU (this process; load ${tuneCost.load.toFixed(1)}) on ${v.customers?.used} of ${v.customers?.of} customers; tuner chose ${v.chosen}, best single ${v.bestSingle}${capRefused ? ' (blend refused: capped sources only)' : ''}`);
   v.folds.forEach((f, w) => {
     const singles = Object.entries(v.objective.sources).map(([s, o]) => `${s} ${f4(o[w])}`).join(', ');
     console.log(`  window ${f.start.slice(0, 10)}..${f.end.slice(0, 10)}: blend ${f4(v.objective.blend[w])}, best single ${f4(best[w])}, d ${f4(d[w])}; ${singles}`);
@@ -221,7 +232,7 @@ for (const at of dates) {
     const m = v.modes;
     console.log(`  per mode (novel judged | all): blend ${m.blend.novel.map(f4).join(' ')} | ${m.blend.all.map(f4).join(' ')}; ${Object.entries(m.sources).map(([s, o]) => `${s} ${o.novel.map(f4).join(' ')} | ${o.all.map(f4).join(' ')}`).join('; ')}`);
   }
-  summary.push({ date: iso(at).slice(0, 10), chosen: v.chosen, bestSingle: v.bestSingle, blend: v.objective.blend, best, d, held, rules, keep, compared, modes: v.modes, ...(single ? { single } : {}) });
+  summary.push({ date: iso(at).slice(0, 10), tuneCost, chosen: v.chosen, bestSingle: v.bestSingle, blend: v.objective.blend, best, d, held, rules, keep, compared, modes: v.modes, ...(single ? { single } : {}) });
 }
 const perRule = Object.fromEntries(Object.keys(RULES).map((rule) => [rule, mean(summary.map((s) => { const x = (s.rules as Record<string, { novel: number; all: number }>)[rule]; return x.novel + x.all; }))]));
 console.log(`mean held-out objective (novel + all NDCG@10) over ${summary.length} dates: ${Object.entries(perRule).map(([rule, m]) => `${rule} ${f4(m)}`).join(', ')}`);

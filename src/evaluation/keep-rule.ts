@@ -18,6 +18,11 @@
  *   `per-mode`, but where a single source X serves new items, the blend's own-item weights beside X's new
  *   items must also beat X alone (its own all-mode lists) on every fold, not only the own-items source;
  *   else the own half goes to whichever of X and the own-items source has the better mean all-mode NDCG.
+ * - `per-mode-majority` (issue 11's fiftieth session, bench/README "A keep rule by majority of folds"): exactly
+ *   `per-mode`, except that wherever `per-mode` asks the blend to beat its comparison on every fold (the
+ *   new-item half, the own-item half, and keepOwnHalfAsServed's check of the own half as served), it asks
+ *   that the mean over folds of (blend - comparison) be above 0 and the blend beat it on a strict majority
+ *   of the folds (2 of 3): one lost fold no longer drops a blend that wins the others and the mean.
  *
  * "Beats on every fold" throughout (beatsEveryFold): a fold where both reach the maximum (NDCG 1, as on a window
  * of few customers) is a tie that carries no evidence, no loss as long as some other fold is won. Where the novel
@@ -25,9 +30,9 @@
  * (`novelShortfall`): the shortfall is pooled over the folds and charged on every fold alike, so perfect lists on
  * both sides are still a tie, however the shortfalls differ.
  */
-export type KeepRule = 'sum' | 'per-mode' | 'per-mode-single';
+export type KeepRule = 'sum' | 'per-mode' | 'per-mode-single' | 'per-mode-majority';
 
-export const KEEP_RULES = ['sum', 'per-mode', 'per-mode-single'] as const satisfies readonly KeepRule[];
+export const KEEP_RULES = ['sum', 'per-mode', 'per-mode-single', 'per-mode-majority'] as const satisfies readonly KeepRule[];
 
 /** Per fold, oldest first. */
 export interface ModeObjectives {
@@ -78,6 +83,13 @@ export function beatsEveryFold(a: readonly number[], b: readonly number[], max =
 /** The most a candidate's novel objective reaches on a fold (perfect lists): 1 less its coverage shortfall. */
 const novelMax = (m: ModeObjectives) => 1 - (m.novelShortfall ?? 0);
 
+/** `per-mode-majority`'s test: the mean over folds of (a - b) above 0, and a above b on a strict majority of the folds. */
+export const beatsByMajority = (a: readonly number[], b: readonly number[], _max?: number, _maxB?: number) =>
+  mean(a.map((x, f) => x - b[f])) > EPS && a.filter((x, f) => x > b[f] + EPS).length * 2 > a.length;
+
+/** The fold test a keep rule judges a half of the blend by: `per-mode-majority` by majority, the others on every fold. */
+export const beatsFor = (rule: KeepRule) => (rule === 'per-mode-majority' ? beatsByMajority : beatsEveryFold);
+
 /** The source of own items the `per-mode` rule judges the blend's own-item weights against. */
 export function ownItemsSource(input: Pick<KeepInput, 'sources' | 'ownCandidates'>): string {
   return best(input.ownCandidates, (name) => input.sources[name].all);
@@ -90,10 +102,10 @@ export function ownItemsSource(input: Pick<KeepInput, 'sources' | 'ownCandidates
  * own half stays the blend's only if it still beats the own-items source on every fold, else that source
  * serves it (the simpler recipe wins, as issue 11 asks).
  */
-export function keepOwnHalfAsServed(decision: KeepDecision, servedAll: readonly number[], input: Pick<KeepInput, 'sources' | 'ownCandidates'>): KeepDecision {
+export function keepOwnHalfAsServed(decision: KeepDecision, servedAll: readonly number[], input: Pick<KeepInput, 'sources' | 'ownCandidates'>, rule: KeepRule = 'per-mode'): KeepDecision {
   if (decision.all !== 'blend' || decision.novel === 'blend') return decision;
   const own = ownItemsSource(input);
-  return beatsEveryFold(servedAll, input.sources[own].all) ? decision : { novel: decision.novel, all: own };
+  return beatsFor(rule)(servedAll, input.sources[own].all) ? decision : { novel: decision.novel, all: own };
 }
 
 /**
@@ -120,9 +132,10 @@ export function keepDecision(rule: KeepRule, input: KeepInput): KeepDecision {
   }
   const novelSingle = best(novelCandidates, (name) => sources[name].novel);
   const allSingle = ownItemsSource(input);
+  const beats = beatsFor(rule);
   return {
-    novel: blendActsOnCap && beatsEveryFold(blend.novel, sources[novelSingle].novel, novelMax(blend), novelMax(sources[novelSingle])) ? 'blend' : novelSingle,
-    all: beatsEveryFold(blend.all, sources[allSingle].all) ? 'blend' : allSingle,
+    novel: blendActsOnCap && beats(blend.novel, sources[novelSingle].novel, novelMax(blend), novelMax(sources[novelSingle])) ? 'blend' : novelSingle,
+    all: beats(blend.all, sources[allSingle].all) ? 'blend' : allSingle,
   };
 }
 

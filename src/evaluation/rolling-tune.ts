@@ -74,7 +74,8 @@ export interface RollingTuneOptions {
   /**
    * What of the tuned blend is kept (keep-rule.ts): `per-mode` (default) judges the weights on new items
    * and on own items apart, each against the best single source of its mode; `sum` (the rule before,
-   * kept for the benchmarks) judges novel + all against the best single source showing new items.
+   * kept for the benchmarks) judges novel + all against the best single source showing new items;
+   * `per-mode-majority` is `per-mode` judged on the folds' mean and a strict majority of folds, not every fold.
    */
   keepRule?: KeepRule;
   /**
@@ -516,13 +517,22 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
       // The blend's own-item weights beside a single source's new items are a recipe the rule never judged:
       // scored as served (validation folds only), they stay only if they still beat the own-items source on every fold.
       const split = keptBy['per-mode'];
+      // The own half as served, all-mode per fold, by the source serving new items (per-mode-majority may split elsewhere).
+      const servedAllBy = new Map<string, number[]>();
       if (split.all === 'blend' && split.novel !== 'blend') {
         const asServed = await pool.score(servedWeights(split, blend));
+        servedAllBy.set(split.novel, asServed.map((s) => s.all.ndcg));
         keptBy['per-mode'] = keepOwnHalfAsServed(split, asServed.map((s) => s.all.ndcg), keepInput);
         say(`own-item weights beside ${split.novel}'s new items, all-mode per fold ${asServed.map((s) => s.all.ndcg.toFixed(4)).join(' ')}: own items by ${keptBy['per-mode'].all}`);
         // `per-mode-single` splits as `per-mode` and also holds the served own half against the new-item source alone.
         keptBy['per-mode-single'] = keepOwnHalfAgainstSingle(keptBy['per-mode-single'], asServed.map((s) => s.all.ndcg), keepInput);
         log(`rules ${JSON.stringify(rules)}: own-item weights beside ${split.novel}'s new items, all-mode per fold ${asServed.map((s) => s.all.ndcg.toFixed(4)).join(' ')}; ${split.novel} alone ${sourceModes[split.novel].all.map((x) => x.toFixed(4)).join(' ')}: per-mode-single serves own items by ${keptBy['per-mode-single'].all}`);
+      }
+      const majority = keptBy['per-mode-majority'];
+      if (majority.all === 'blend' && majority.novel !== 'blend') {
+        const servedAll = servedAllBy.get(majority.novel) ?? (await pool.score(servedWeights(majority, blend))).map((s) => s.all.ndcg);
+        keptBy['per-mode-majority'] = keepOwnHalfAsServed(majority, servedAll, keepInput, 'per-mode-majority');
+        say(`per-mode-majority: own-item weights beside ${majority.novel}'s new items, all-mode per fold ${servedAll.map((x) => x.toFixed(4)).join(' ')}: own items by ${keptBy['per-mode-majority'].all}`);
       }
       if (quiet || opts.blendJudgedOn !== 'out-of-fold' || folds.length < 2) return { blend, blendScores, blendModes, blendPerFold, sourceModes, singles, bestSingle, blendActsOnCap, keptBy, keepInput, pooled };
       // blendJudgedOn `out-of-fold` (out-of-fold.ts): the keep rules judge, on each fold, the blend searched on the other folds.
@@ -539,6 +549,12 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
         oofKept['per-mode'] = keepOwnHalfAsServed(oofSplit, servedAll, keepInput);
         oofKept['per-mode-single'] = keepOwnHalfAgainstSingle(oofKept['per-mode-single'], servedAll, keepInput);
         say(`out of fold: own-item weights beside ${oofSplit.novel}'s new items, all-mode per fold ${servedAll.map((x) => x.toFixed(4)).join(' ')}: own items by ${oofKept['per-mode'].all}`);
+      }
+      const oofMajority = oofKept['per-mode-majority'];
+      if (oofMajority.all === 'blend' && oofMajority.novel !== 'blend') {
+        const servedAll: number[] = [];
+        for (const [f, b] of oof.blends.entries()) servedAll.push((await pool.score(servedWeights(oofMajority, b)))[f].all.ndcg);
+        oofKept['per-mode-majority'] = keepOwnHalfAsServed(oofMajority, servedAll, keepInput, 'per-mode-majority');
       }
       const outOfFold = { blend: oofModes, inFoldKeptBy: inFold };
       return { blend, blendScores, blendModes, blendPerFold, sourceModes, singles, bestSingle, blendActsOnCap, keptBy: oofKept, outOfFold, keepInput, pooled };
@@ -567,7 +583,8 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
       let served = kept;
       if (beta > 0 && kept.all === 'blend') {
         const asServed = await pool.score({ ...servedWeights(kept, blend), popularityDiscount: beta });
-        served = (rule === 'per-mode-single' ? keepOwnHalfAgainstSingle : keepOwnHalfAsServed)(kept, asServed.map((s) => s.all.ndcg), keepInput);
+        const servedAll = asServed.map((s) => s.all.ndcg);
+        served = rule === 'per-mode-single' ? keepOwnHalfAgainstSingle(kept, servedAll, keepInput) : keepOwnHalfAsServed(kept, servedAll, keepInput, rule);
       }
       const applied = beta > 0 && opts.singleSourceCoverage === 'discount';
       singleSource = { ...searched, applied, ...(beta > 0 ? { served } : {}) };
