@@ -28,8 +28,11 @@ const blendLosesOneFold: KeepInput = {
 const withBlend = (blend: KeepInput['blend']): KeepInput => ({ ...blendLosesOneFold, blend });
 
 describe('keep rule per-mode-majority', () => {
-  it('is a keep rule a recipe may name', () => {
+  it('is a keep rule a recipe (and so a request\'s tune, the same schema) may name; a near miss is refused by its path', () => {
     expect(KEEP_RULES).toContain('per-mode-majority');
+    const small = { sources: { popularity: {} }, hybrid: { weights: { cold: { popularity: 1 }, warm: { popularity: 1 } } } };
+    expect(parseRecipe({ ...small, tune: { keepRule: 'per-mode-majority' } }, 'r').tune?.keepRule).toBe('per-mode-majority');
+    expect(() => parseRecipe({ ...small, tune: { keepRule: 'majority' } }, 'r')).toThrow(/tune\.keepRule/);
   });
 
   it('parts from per-mode on new items: one fold lost, two won and the mean won keeps the blend (per-mode serves ALS)', () => {
