@@ -249,5 +249,5 @@ const perCompared = Object.fromEntries(COMPARED.flatMap(({ label }) => KEEP_RULE
   return at.length === 0 ? [] : [[`${label} + ${rule}`, { novel: mean(at.map((x) => x.novel.ndcg)), all: mean(at.map((x) => x.all.ndcg)), recall: mean(at.map((x) => x.novel.recall)), coverage: mean(at.map((x) => x.novel.coverage)) }]];
 })));
 if (Object.keys(perCompared).length > 0) console.log(`mean held-out per tuning rule over ${summary.length} dates: ${Object.entries(perCompared).map(([label, m]) => `${label} novel ${f4(m.novel)} all ${f4(m.all)} recall ${f4(m.recall)} cov ${m.coverage.toFixed(3)}`).join('; ')}`);
-else console.log('mean held-out per tuning rule: no rule set compared (--single-source tunes with the recipe\'s rules only)');
+else console.log('mean held-out per tuning rule: no rule set compared (--single-source and --no-compare search none)');
 console.log(`summary ${JSON.stringify({ shop: name, dates: summary, perRule, perKeep, perCompared })}`);
