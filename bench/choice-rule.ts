@@ -206,7 +206,7 @@ for (const at of dates) {
   let single: Record<string, unknown> | undefined;
   if (singleSource) {
     const ssd = v.singleSourceDiscount;
-    const off = fold.score(servedWeights(v.keptBy![v.keepRule ?? 'per-mode'], tunedBlend));
+    const off = fold.score(servedWeights(v.keptBy![v.keepRule ?? 'per-mode-majority'], tunedBlend));
     const on = fold.score({ weights: r.hybrid.weights, repeatWeights: r.hybrid.repeatWeights, popularityDiscount: r.hybrid.popularityDiscount });
     const what = ssd ? `${ssd.source} discount ${ssd.popularityDiscount} (folds: novel ${f4(ssd.without.ndcg)} -> ${f4(ssd.with.ndcg)}, cov ${ssd.without.coverage.toFixed(3)} -> ${ssd.with.coverage.toFixed(3)}), own items ${ssd.served?.all ?? 'as without'}` : 'no single source serves new items';
     console.log(`  single-source coverage: ${what}`);

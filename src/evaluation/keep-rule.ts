@@ -5,7 +5,7 @@
  * - `sum` (the rule before issue 11's forty-seventh session): the blend is kept whole if novel + all beats
  *   the best single source's (by mean novel + all, among `novelCandidates`) on every fold; otherwise that
  *   source alone is the recipe, for new and own items alike.
- * - `per-mode` (tuning's default since issue 11's forty-seventh session, bench/README "Keeping the blend's
+ * - `per-mode` (tuning's default from issue 11's forty-seventh session to its fiftieth, bench/README "Keeping the blend's
  *   halves apart"): the two halves the search tunes apart are judged apart. The weights on new items are kept
  *   if the blend's novel objective beats the best single source's on the novel lists (among
  *   `novelCandidates`, by mean novel objective) on every fold, else that source serves new items; the
@@ -18,7 +18,8 @@
  *   `per-mode`, but where a single source X serves new items, the blend's own-item weights beside X's new
  *   items must also beat X alone (its own all-mode lists) on every fold, not only the own-items source;
  *   else the own half goes to whichever of X and the own-items source has the better mean all-mode NDCG.
- * - `per-mode-majority` (issue 11's fiftieth session, bench/README "A keep rule by majority of folds"): exactly
+ * - `per-mode-majority` (tuning's default since issue 11's fiftieth session, bench/README "A keep rule by
+ *   majority of folds"): exactly
  *   `per-mode`, except that wherever `per-mode` asks the blend to beat its comparison on every fold (the
  *   new-item half, the own-item half, and keepOwnHalfAsServed's check of the own half as served), it asks
  *   that the mean over folds of (blend - comparison) be above 0 and the blend beat it on a strict majority

@@ -72,10 +72,11 @@ export interface RollingTuneOptions {
   scored?: readonly string[];
   onProgress?: (message: string) => void;
   /**
-   * What of the tuned blend is kept (keep-rule.ts): `per-mode` (default) judges the weights on new items
-   * and on own items apart, each against the best single source of its mode; `sum` (the rule before,
-   * kept for the benchmarks) judges novel + all against the best single source showing new items;
-   * `per-mode-majority` is `per-mode` judged on the folds' mean and a strict majority of folds, not every fold.
+   * What of the tuned blend is kept (keep-rule.ts): `per-mode-majority` (default since issue 11's fiftieth
+   * session, bench/README "A keep rule by majority of folds") judges the weights on new items and on own
+   * items apart, each against the best single source of its mode, on the folds' mean and a strict majority
+   * of folds; `per-mode` (the default before) the same on every fold; `sum` (the rule before,
+   * kept for the benchmarks) judges novel + all against the best single source showing new items.
    */
   keepRule?: KeepRule;
   /**
@@ -303,7 +304,8 @@ const alone = (name: string) => ({ cold: { [name]: 1 }, warm: { [name]: 1 } });
  *     the coverage requirement), then the weights on the customer's own items (repeatWeights) by
  *     all-mode NDCG with the rest held fixed.
  *  4. Regularisation toward the simplest good recipe, each half of the blend judged on its own mode
- *     (keepRule `per-mode`, keep-rule.ts): the weights on new items are kept only if the blend's novel
+ *     (keepRule `per-mode-majority`, the default, keep-rule.ts; below as `per-mode` words it, where
+ *     "on every fold" reads "on the folds' mean and a strict majority of folds"): the weights on new items are kept only if the blend's novel
  *     NDCG beats the best single source's on every fold, both judged with the same coverage requirement
  *     (on their coverage pooled over the folds as in step 3: the mean, or the least with coverageOn
  *     `least`), otherwise that source alone serves new items; the weights on own items are kept only if
@@ -570,7 +572,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
     }
     log(`${hits} blends were revisited and not scored again`);
     const { blend, blendScores, blendModes, blendPerFold, sourceModes, singles, bestSingle, blendActsOnCap, keptBy, keepInput, outOfFold } = found;
-    const rule = opts.keepRule ?? 'per-mode';
+    const rule = opts.keepRule ?? 'per-mode-majority';
     let kept = keptBy[rule];
     // A source alone serving new items: the coverage re-rank of its lists, searched on the same folds by the
     // coverage search's price, and the own half judged again beside the re-ranked new items (as served) by the

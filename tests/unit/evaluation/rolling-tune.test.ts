@@ -78,14 +78,14 @@ describe('tuneRollingOrigin', () => {
     expect([10, 100]).toContain(validation.params.ease.lambda);
   });
 
-  it('When no keep rule is given, Then the halves are judged apart (per-mode), and a blend whose new-item weights were not kept is not reported as chosen', async () => {
+  it('When no keep rule is given, Then the halves are judged apart (per-mode-majority), and a blend whose new-item weights were not kept is not reported as chosen', async () => {
     // No search (rounds 0): the tuned blend is its start, popularity alone on new and own items.
     const start = { weights: { cold: { popularity: 1 }, warm: { popularity: 1 } } };
     const r2 = { ...raw, hybrid: start };
     const { validation, recipe: tuned } = await tuneRollingOrigin({ events: purchases() }, parseRecipe(r2, 'fixture'), r2, { ...options, variants: {}, rounds: 0 });
-    // The default is the per-mode rule (a revert to `sum` fails here).
-    expect(validation.keepRule).toBe('per-mode');
-    const served = validation.keptBy!['per-mode'];
+    // The default is the per-mode-majority rule (a revert to `sum` or `per-mode` fails here).
+    expect(validation.keepRule).toBe('per-mode-majority');
+    const served = validation.keptBy!['per-mode-majority'];
     // Precondition: a source alone beats popularity on the new-item lists, so the blend's new-item weights are dropped.
     expect(served.novel).not.toBe('blend');
     expect((tuned.hybrid as { weights: unknown }).weights).toEqual({ cold: { [served.novel]: 1 }, warm: { [served.novel]: 1 } });
@@ -118,7 +118,7 @@ describe('tuneRollingOrigin', () => {
       sources: { 'buy-again': {}, ease: { params: { lambda: 10 } }, 'item-knn': { params: { neighbours: 5 } } },
       hybrid: { weights: { cold: { ease: 1 }, warm: { ease: 1 } } },
     };
-    const tail = { ...options, discountGrid: [0, 0.5, 1, 2], rounds: 3, variants: {}, minCoverage: 0.9, maxCoverageCost: 1 };
+    const tail = { ...options, discountGrid: [0, 0.5, 1, 2], rounds: 3, variants: {}, minCoverage: 0.9, maxCoverageCost: 1, keepRule: 'per-mode' as const };
     const { validation } = await tuneRollingOrigin({ events: withLongTail(purchases(), 40) }, parseRecipe(r2, 'fixture'), r2, tail);
     expect(validation.served).toEqual({ novel: 'ease', all: 'blend' });
     // The recipe as served does on all-mode lists at least what the own-items source the blend was judged against

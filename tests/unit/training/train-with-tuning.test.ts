@@ -212,7 +212,7 @@ describe('training a recipe with a tune section', () => {
     expect(v.keepRule).toBe('sum');
     expect(v.rules).toEqual({ coverageFloor: 'best-single', foldWeights: 'recency' });
     const plain = (await tuneRecipeOn({ events: purchases() }, parseRecipe(recipe, 'plain'), undefined)).validation as RollingValidation;
-    expect(plain.keepRule).toBe('per-mode');
+    expect(plain.keepRule).toBe('per-mode-majority');
     expect(plain).not.toHaveProperty('rules');
     const overridden = (await tuneRecipeOn({ events: purchases() }, own, undefined, undefined, { keepRule: 'per-mode', foldWeights: undefined })).validation as RollingValidation;
     expect(overridden.keepRule).toBe('per-mode');
