@@ -14,8 +14,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     // The kept PGlite snapshots, written before the files run when a fresh checkout has none (tests/global-setup.ts).
     globalSetup: ['tests/global-setup.ts'],
-    // The longest files first, from a list kept by hand: a clean clone has no results cache to order by, and a long file
-    // that starts last keeps one worker busy while the other waits.
+    // The longest files first, from a list written from a whole run (tests/run-order/write-slow-files.ts): a clean clone
+    // has no results cache to order by, and a long file that starts last keeps one worker busy while the other waits.
     sequence: { sequencer: SlowFilesFirst },
     projects: [
       {

@@ -48,9 +48,10 @@ export function listSource(files: readonly [string, number][], share: number, no
   const lines = files.map(([file, ms]) => `  '${file.replace(/[\\']/g, '\\$&')}', // ${(ms / 1000).toFixed(1)} s`);
   return `/**
  * Test files that take longest, longest first, which vitest starts before the rest (slow-files-first.ts). Written by
- * write-slow-files.ts (do not edit by hand; run it again after a whole run when files are added, made slower or
- * quicker): the ${files.length} files that took at least ${(share * 100).toFixed(1)}% of one worker's part of the summed file time in ${note}, beside
- * each its time there. A file left out starts in vitest's order; the list's test checks that every name exists.
+ * write-slow-files.ts from a whole run (not by hand: write it again when files are added, made slower or quicker).
+ * The ${files.length} files that took at least ${(share * 100).toFixed(1)}% of one worker's part of the summed file time (hooks included) in
+ * ${note}.
+ * Beside each, its time there. A file left out starts in vitest's order; the list's test checks that every name exists.
  */
 export const SLOW_FILES: readonly string[] = [
 ${lines.join('\n')}
