@@ -12,8 +12,8 @@ export type FoldRequest =
   /** A candidate's part fitted on another thread's copy of the fold. */
   | { op: 'install'; fold: number; name: string; index: number; part: SourcePart }
   | { op: 'keep'; name: string; index: number }
-  /** Scores the blend on the users [from, to) of each fold (ranges[f]); answered with one BlendPart per fold. */
-  | { op: 'score'; blend: FoldBlend; ranges: [number, number][] };
+  /** Scores the blend on the users [from, to) of each fold (ranges[f]; null: that fold is not scored); answered with one BlendPart per fold (null where not scored). */
+  | { op: 'score'; blend: FoldBlend; ranges: ([number, number] | null)[] };
 
 /** A thread's answer to a fit request: the candidate's objective alone, its part and the time the fit took. */
 export interface FoldFit {
@@ -39,6 +39,8 @@ export interface FoldPool {
   fit(name: string, recommender: string, candidate: Record<string, unknown>, index: number, onFold?: () => void): Promise<CandidateFit>;
   keep(name: string, index: number): Promise<void>;
   score(blend: FoldBlend): Promise<BlendScores[]>;
+  /** The blend's scores on the folds `folds` only (fold indices), in that order: each as score() gives it. */
+  scoreFolds(blend: FoldBlend, folds: readonly number[]): Promise<BlendScores[]>;
   /** Ends the pool's threads (idempotent). */
   close(): Promise<void>;
 }
@@ -77,6 +79,7 @@ export function localFoldPool(input: SplitInput, specs: FoldSpec[]): FoldPool {
       }),
     keep: (name, index) => inTurn(async () => folds.forEach((f) => f.keep(name, index))),
     score: (blend) => inTurn(async () => folds.map((f) => f.score(blend))),
+    scoreFolds: (blend, only) => inTurn(async () => only.map((f) => folds[f].score(blend))),
     close: async () => {},
   };
 }
@@ -192,7 +195,14 @@ export function threadedFoldPool(input: SplitInput, specs: FoldSpec[], threads: 
     return folds[0];
   };
   /** Thread w's share of fold f's users: consecutive ranges of about equal size, in thread order. */
-  const share = (w: number): [number, number][] => sizes!.map((n) => [Math.floor((n * w) / workers.length), Math.floor((n * (w + 1)) / workers.length)]);
+  const share = (w: number, only?: ReadonlySet<number>): ([number, number] | null)[] =>
+    sizes!.map((n, f) => (only && !only.has(f) ? null : [Math.floor((n * w) / workers.length), Math.floor((n * (w + 1)) / workers.length)]));
+  const scoreFolds = async (blend: FoldBlend, folds: readonly number[]): Promise<BlendScores[]> => {
+    if (!sizes) await info();
+    const only = new Set(folds);
+    const parts = await everywhere<(BlendPart | null)[]>((w) => ({ op: 'score', blend, ranges: share(w, only) }));
+    return folds.map((f) => mergeBlendParts(parts.map((p) => p[f]!), parts[0][f]!.novel.itemCount, specs[f].k));
+  };
 
   return {
     info,
@@ -208,11 +218,8 @@ export function threadedFoldPool(input: SplitInput, specs: FoldSpec[], threads: 
     keep: async (name, index) => {
       await everywhere<unknown>(() => ({ op: 'keep', name, index }));
     },
-    score: async (blend) => {
-      if (!sizes) await info();
-      const parts = await everywhere<BlendPart[]>((w) => ({ op: 'score', blend, ranges: share(w) }));
-      return specs.map((_, f) => mergeBlendParts(parts.map((p) => p[f]), parts[0][f].novel.itemCount, specs[f].k));
-    },
+    score: (blend) => scoreFolds(blend, specs.map((_, f) => f)),
+    scoreFolds,
     close,
   };
 }

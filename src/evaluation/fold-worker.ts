@@ -24,7 +24,7 @@ parentPort!.on('message', (msg: FoldRequest & { id: number }) => {
       result = { objective, part: fold.candidatePart(msg.name, msg.index), ms: performance.now() - started } satisfies FoldFit;
     } else if (msg.op === 'install') result = folds[msg.fold].install(msg.name, msg.index, msg.part) ?? null;
     else if (msg.op === 'keep') result = folds.map((f) => f.keep(msg.name, msg.index) ?? null);
-    else result = folds.map((f, i) => f.scoreRange(msg.blend, msg.ranges[i][0], msg.ranges[i][1]));
+    else result = folds.map((f, i) => (msg.ranges[i] ? f.scoreRange(msg.blend, msg.ranges[i]![0], msg.ranges[i]![1]) : null));
     parentPort!.postMessage({ id: msg.id, result });
   } catch (err) {
     parentPort!.postMessage({ id: msg.id, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });

@@ -7,7 +7,8 @@
  * With `blendJudgedOn: 'out-of-fold'` the keep rule judges, on each fold k, the blend whose weights were
  * searched on the other folds only (leave one fold out), scored on fold k; the rule itself (every fold, or
  * the per-mode halves, as keepRule says) is unchanged, and so are the served weights, still those searched
- * on every fold. Costs one more blend search per fold (the fits and the blends already scored are shared).
+ * on every fold. Costs one more blend search per fold; the fits are shared, each search scores a blend on
+ * the folds it pools only, and a blend already scored on a fold is not scored on it again (by any search).
  */
 import type { BlendScores } from './blend-cache.js';
 import { keepDecision, KEEP_RULES, type KeepDecision, type KeepInput, type KeepRule, type ModeObjectives } from './keep-rule.js';
@@ -25,16 +26,15 @@ export function leaveOneOut(weights: readonly number[] | undefined, folds: numbe
 
 /**
  * Each fold's out-of-fold scores: for fold k, the blend `searchWithout(k)` finds (its weights searched with
- * fold k left out) scored on fold k by `scoreFolds` (which scores every fold; only k's is kept). Also the
- * blends found, oldest fold's first.
+ * fold k left out) scored on fold k by `scoreFold`. Also the blends found, oldest fold's first.
  */
-export async function outOfFoldScores<B>(folds: number, searchWithout: (left: number) => Promise<B>, scoreFolds: (blend: B) => Promise<BlendScores[]>): Promise<{ perFold: BlendScores[]; blends: B[] }> {
+export async function outOfFoldScores<B>(folds: number, searchWithout: (left: number) => Promise<B>, scoreFold: (blend: B, fold: number) => Promise<BlendScores>): Promise<{ perFold: BlendScores[]; blends: B[] }> {
   const perFold: BlendScores[] = [];
   const blends: B[] = [];
   for (let k = 0; k < folds; k++) {
     const blend = await searchWithout(k);
     blends.push(blend);
-    perFold.push((await scoreFolds(blend))[k]);
+    perFold.push(await scoreFold(blend, k));
   }
   return { perFold, blends };
 }

@@ -176,6 +176,8 @@ export interface RollingValidation {
   /** Present when the blend was judged out of fold (blendJudgedOn): its out-of-fold objectives per mode and what each keep rule kept in fold (`keptBy` is then out of fold). */
   blendJudgedOn?: 'out-of-fold';
   outOfFold?: { blend: ModeObjectives; inFoldKeptBy: Record<KeepRule, KeepDecision> };
+  /** Present when out of fold was asked for and could not be done (one validation window: no fold to leave out): why the blend was judged in fold. */
+  outOfFoldSkipped?: string;
 }
 
 export interface RollingTuneResult {
@@ -292,6 +294,10 @@ function thinWindowCheck(folds: readonly FoldInfo[]): void {
 
 const alone = (name: string) => ({ cold: { [name]: 1 }, warm: { [name]: 1 } });
 
+/** Stands for the scores of a fold a search leaves out: pooledScores weights it 0 (0 times these zeros adds what 0 times any scores would), and reads no other of its values. */
+const nothing = { ndcg: 0, recall: 0, coverage: 0, reach: 0, users: 0 };
+const NOT_SCORED: Promise<BlendScores> = Promise.resolve(Object.freeze({ novel: Object.freeze({ ...nothing }), all: Object.freeze({ ...nothing }) }));
+
 /**
  * Rolling-origin tuning on data before `end` only:
  *  1. `folds` validation windows of `days` days back to back before `end` (or, with windows `to-end`,
@@ -352,7 +358,11 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
     });
     // Progress in units of work: every candidate on every fold, the sources scored alone, each blend search.
     const searches = (opts.minCoverage ?? 0) > 0 ? 3 : 2;
-    const total = allCandidates.reduce((n, s) => n + s.candidates.length, 0) * folds.length + 1 + searches;
+    // Out of fold needs a fold to leave out and another to search on: with one fold the blend is judged in fold (and the record says so).
+    const judgedOutOfFold = opts.blendJudgedOn === 'out-of-fold' && folds.length >= 2;
+    const outOfFoldSkipped = opts.blendJudgedOn === 'out-of-fold' && !judgedOutOfFold ? 'one validation window: no other window to search the blend on, so it was judged in fold' : undefined;
+    if (outOfFoldSkipped) log(`out of fold: ${outOfFoldSkipped}`);
+    const total = allCandidates.reduce((n, s) => n + s.candidates.length, 0) * folds.length + 1 + searches * (judgedOutOfFold ? 1 + folds.length : 1);
     let done = 0;
     const advance = () => {
       done++;
@@ -380,20 +390,34 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
       await settled;
     }
 
-    // Each blend is scored on every fold at once (in parallel with fold threads), then pooled. The folds'
-    // scores are kept per blend, so rule sets that pool them differently (foldWeights) share them.
-    const seen = new Map<string, Promise<BlendScores[]>>();
+    // Each blend is scored on every fold it is asked for at once (in parallel with fold threads), then
+    // pooled. The folds' scores are kept per blend and fold, so rule sets that pool them differently
+    // (foldWeights) share them, and so do the searches that leave a fold out (blendJudgedOn `out-of-fold`):
+    // such a search asks only for the folds it pools, and a blend another search scored costs it nothing.
+    const seen = new Map<string, Promise<BlendScores>[]>();
     let hits = 0;
-    const foldScores = (trial: BlendTrial): Promise<BlendScores[]> => {
+    // Blends sent to the folds and fold scorings (a blend on one fold): what the searches cost, whatever the machine's load.
+    const count = { blends: 0, folds: 0 };
+    /** The trial's scores by fold, holding at least folds `wanted`: those scored before as they were, the rest scored now (at once). */
+    const scoresOn = (trial: BlendTrial, wanted: readonly number[]): readonly Promise<BlendScores>[] => {
       const key = trialKey(trial);
-      const known = seen.get(key);
-      if (known) {
-        hits++;
-        return known;
+      let known = seen.get(key);
+      if (!known) seen.set(key, (known = []));
+      const missing = wanted.filter((f) => !known[f]);
+      if (missing.length === 0) hits++;
+      else {
+        const scored = pool.scoreFolds(trial, missing);
+        count.blends++;
+        count.folds += missing.length;
+        missing.forEach((f, i) => (known[f] = scored.then((s) => s[i])));
       }
-      const scores = pool.score(trial);
-      seen.set(key, scores);
-      return scores;
+      return known;
+    };
+    const everyFold = folds.map((_, f) => f);
+    /** The trial's scores on every fold; with `leftOut`, that fold's is not scored (NOT_SCORED): it is weighted 0 wherever these are pooled (pooledScores). */
+    const foldScores = (trial: BlendTrial, leftOut?: number): Promise<BlendScores[]> => {
+      const scored = scoresOn(trial, everyFold.filter((f) => f !== leftOut));
+      return Promise.all(everyFold.map((f) => (f === leftOut ? NOT_SCORED : scored[f])));
     };
     const names = Object.keys(recipe.sources);
     const aloneScores: Record<string, BlendScores[]> = {};
@@ -431,12 +455,14 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
       const weightsOfFolds = without(foldWeightsOf(rules.foldWeights, folds.length));
       // The folds' pooled scores, with the coverage the requirement is held on (the mean's, or the least fold's).
       const pooled = (perFold: readonly BlendScores[]) => pooledScores(perFold, opts.coverageOn, weightsOfFolds);
-      const evaluate = async (blend: BlendTrial) => pooled(await foldScores(blend));
+      const evaluate = async (blend: BlendTrial) => pooled(await foldScores(blend, leftOut));
+      // A search leaving a fold out is a unit of tuning's progress as the search on every fold is (a rule set compared is not).
+      const step = !quiet || leftOut !== undefined ? advance : () => {};
       // The weights on new items are fitted to the novel lists only (which depend on nothing else), the
       // weights on the customer's own items then to the lists with repurchases, new items held fixed.
       const novelOnly = ['novel'] as const;
       let blend = await tuneWeights(evaluate, onNewItems, recipe.hybrid.weights, { ...tuneOpts, modes: novelOnly, minCoverage: 0, popularityDiscount: recipe.hybrid.popularityDiscount });
-      if (!quiet) advance();
+      step();
       say(`blend on new items (accuracy only): novel NDCG ${blend.scores.novel.ndcg.toFixed(4)}, novel coverage ${blend.scores.novel.coverage.toFixed(3)} (reach ${blend.scores.novel.reach.toFixed(3)})`);
       if ((opts.minCoverage ?? 0) > 0) {
         const accurate = blend;
@@ -454,11 +480,11 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
           blend = bounded;
           say(`blend on new items (coverage at most ${maxCost} of the accuracy${rules.coverageFloor === 'best-single' ? `, novel NDCG at least the best single source's ${bestSingleNovel.toFixed(4)}` : ''}): novel NDCG ${blend.scores.novel.ndcg.toFixed(4)}, novel coverage ${blend.scores.novel.coverage.toFixed(3)} (reach ${blend.scores.novel.reach.toFixed(3)})`);
         }
-        if (!quiet) advance();
+        step();
       }
       // The weights on own items are judged on all-mode lists, pooled as `ownItemFoldWeightsOf` says.
       const ownWeightsOfFolds = without(ownItemFoldWeightsOf(rules.foldWeights, folds.length));
-      const evaluateOwn = async (trial: BlendTrial) => pooledScores(await foldScores(trial), opts.coverageOn, ownWeightsOfFolds);
+      const evaluateOwn = async (trial: BlendTrial) => pooledScores(await foldScores(trial, leftOut), opts.coverageOn, ownWeightsOfFolds);
       blend = await tuneWeights(evaluateOwn, names, blend.weights, {
         ...tuneOpts,
         discountGrid: [],
@@ -466,7 +492,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
         popularityDiscount: blend.popularityDiscount,
         repeatWeights: recipe.hybrid.repeatWeights ?? blend.weights,
       });
-      if (!quiet) advance();
+      step();
       return blend;
     }
 
@@ -476,6 +502,8 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
       const weightsOfFolds = foldWeightsOf(rules.foldWeights, folds.length);
       const pooled = (perFold: readonly BlendScores[]) => pooledScores(perFold, opts.coverageOn, weightsOfFolds);
       const blend = await searchBlend(rules, quiet);
+      const inFoldCount = { ...count };
+      say(`blend search: ${inFoldCount.blends} blends scored (${inFoldCount.folds} fold scorings), ${hits} revisited`);
       // The blend and the single sources are judged by the same bar: accuracy, less the coverage
       // shortfall the blend was held to. A single source that reaches the accuracy only by collapsing onto
       // a few items must not beat a blend that was forbidden to.
@@ -536,9 +564,12 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
         keptBy['per-mode-majority'] = keepOwnHalfAsServed(majority, servedAll, keepInput, 'per-mode-majority');
         say(`per-mode-majority: own-item weights beside ${majority.novel}'s new items, all-mode per fold ${servedAll.map((x) => x.toFixed(4)).join(' ')}: own items by ${keptBy['per-mode-majority'].all}`);
       }
-      if (quiet || opts.blendJudgedOn !== 'out-of-fold' || folds.length < 2) return { blend, blendScores, blendModes, blendPerFold, sourceModes, singles, bestSingle, blendActsOnCap, keptBy, keepInput, pooled };
+      if (quiet || !judgedOutOfFold) return { blend, blendScores, blendModes, blendPerFold, sourceModes, singles, bestSingle, blendActsOnCap, keptBy, keepInput, pooled };
       // blendJudgedOn `out-of-fold` (out-of-fold.ts): the keep rules judge, on each fold, the blend searched on the other folds.
-      const oof = await outOfFoldScores(folds.length, (left) => searchBlend(rules, true, left), (b) => pool.score({ weights: b.weights, repeatWeights: b.repeatWeights, popularityDiscount: b.popularityDiscount }));
+      // Each search asks only for the folds it pools, and the blends any search scored before are not scored again.
+      const before = { ...count };
+      const oof = await outOfFoldScores(folds.length, (left) => searchBlend(rules, true, left), (b, f) => scoresOn({ weights: b.weights, repeatWeights: b.repeatWeights, popularityDiscount: b.popularityDiscount }, [f])[f]);
+      log(`out of fold: ${folds.length} searches, each leaving a fold out, scored ${count.blends - before.blends} blends anew (${count.folds - before.folds} fold scorings); the search on every fold ${inFoldCount.blends} (${inFoldCount.folds})`);
       const oofModes = judgedModes(oof.perFold);
       const inFold = keptBy;
       const oofKept = keptOutOfFold(keepInput, oofModes);
@@ -547,7 +578,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
       if (oofSplit.all === 'blend' && oofSplit.novel !== 'blend') {
         // The own half as served, out of fold: each fold's left-out blend's own-item weights beside the single source's new items.
         const servedAll: number[] = [];
-        for (const [f, b] of oof.blends.entries()) servedAll.push((await pool.score(servedWeights(oofSplit, b)))[f].all.ndcg);
+        for (const [f, b] of oof.blends.entries()) servedAll.push((await scoresOn(servedWeights(oofSplit, b), [f])[f]).all.ndcg);
         oofKept['per-mode'] = keepOwnHalfAsServed(oofSplit, servedAll, keepInput);
         oofKept['per-mode-single'] = keepOwnHalfAgainstSingle(oofKept['per-mode-single'], servedAll, keepInput);
         say(`out of fold: own-item weights beside ${oofSplit.novel}'s new items, all-mode per fold ${servedAll.map((x) => x.toFixed(4)).join(' ')}: own items by ${oofKept['per-mode'].all}`);
@@ -627,6 +658,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
         ...(compared.length > 0 ? { compared } : {}),
         ...(singleSource ? { singleSourceDiscount: singleSource } : {}),
         ...(outOfFold ? { blendJudgedOn: 'out-of-fold' as const, outOfFold } : {}),
+        ...(outOfFoldSkipped ? { outOfFoldSkipped } : {}),
       },
     };
   }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import type { BlendScores } from '../../../src/evaluation/blend-cache.js';
 import { keepDecision, type KeepInput } from '../../../src/evaluation/keep-rule.js';
 import { keptOutOfFold, leaveOneOut, outOfFoldScores } from '../../../src/evaluation/out-of-fold.js';
@@ -65,7 +66,7 @@ describe('judging the blend out of fold', () => {
   });
 
   it('When each fold is scored by the blend searched on the others, Then fold 1 scores the steady weights and the blend loses it', async () => {
-    const oof = await outOfFoldScores(3, (left) => search(leaveOneOut(undefined, 3, left)), async (name) => candidates[name]);
+    const oof = await outOfFoldScores(3, (left) => search(leaveOneOut(undefined, 3, left)), async (name, f) => candidates[name][f]);
     expect(oof.blends).toEqual(['steady', 'overfit', 'overfit']);
     expect(oof.perFold.map((s) => s.novel.ndcg)).toEqual([0.1, 0.21, 0.21]);
   });
@@ -99,5 +100,43 @@ describe('tuneRollingOrigin with blendJudgedOn out-of-fold', () => {
     const tunedBlend = (v: typeof inFold) => v.validation.rejectedBlend ?? { weights: (v.recipe.hybrid as { weights: unknown }).weights };
     expect(tunedBlend(outOfFold).weights).toEqual(tunedBlend(inFold).weights);
     expect(outOfFold.validation.outOfFold!.blend.novel).toHaveLength(3);
+  });
+});
+
+describe('out-of-fold searches sharing fold scores (issue 11, fiftieth session)', () => {
+  // Recorded by the code before the searches leaving a fold out scored only the folds they pool and shared every
+  // fold's scores (tests/fixtures/SOURCE.txt): the faster code must decide and record exactly the same.
+  const pinned = JSON.parse(readFileSync(new URL('../../fixtures/out-of-fold-pinned.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+  const pinnedOptions = { ...options, rounds: 2, blendJudgedOn: 'out-of-fold' as const };
+  it.each([
+    ['default', {}, 1],
+    ['coverage', { minCoverage: 0.3, coverageOn: 'least' as const }, 2],
+  ])('When the %s tuning (%j, %i thread(s)) is judged out of fold, Then the recipe and record are byte for byte those of the code before', async (name, extra, threads) => {
+    const r = await tuneRollingOrigin({ events: purchases() }, parseRecipe(raw, 'oof'), raw, { ...pinnedOptions, ...extra, threads });
+    expect(JSON.stringify({ recipe: r.recipe, validation: r.validation })).toBe(JSON.stringify(pinned[name]));
+  });
+
+  it('When the blend is judged out of fold, Then each search leaving a fold out advances the progress as the search on every fold does', async () => {
+    const advances = async (blendJudgedOn: 'in-fold' | 'out-of-fold') => {
+      const calls: [number, number][] = [];
+      await tuneRollingOrigin({ events: purchases() }, parseRecipe(raw, 'oof'), raw, { ...options, blendJudgedOn, onAdvance: (done, total) => calls.push([done, total]) });
+      return calls;
+    };
+    const inFold = await advances('in-fold');
+    const outOfFold = await advances('out-of-fold');
+    const total = outOfFold[0][1];
+    // Two searches (no coverage requirement) per fold left out, on top of the in-fold tuning's units.
+    expect(total).toBe(inFold[0][1] + 3 * 2);
+    // Every unit but the last (which ends the tuning) is reported, in order.
+    expect(outOfFold.map(([done]) => done)).toEqual(Array.from({ length: total - 1 }, (_, i) => i + 1));
+  });
+
+  it('When out of fold is asked with one validation window, Then the record says the blend was judged in fold and why', async () => {
+    const r = await tuneRollingOrigin({ events: purchases() }, parseRecipe(raw, 'oof'), raw, { ...options, folds: 1, blendJudgedOn: 'out-of-fold' });
+    expect(r.validation.blendJudgedOn).toBeUndefined();
+    expect(r.validation.outOfFold).toBeUndefined();
+    expect(r.validation.outOfFoldSkipped).toMatch(/one validation window/);
+    const inFold = await tuneRollingOrigin({ events: purchases() }, parseRecipe(raw, 'oof'), raw, { ...options, folds: 1 });
+    expect(inFold.validation.outOfFoldSkipped).toBeUndefined();
   });
 });
