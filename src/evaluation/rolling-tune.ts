@@ -414,6 +414,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
       return known;
     };
     const everyFold = folds.map((_, f) => f);
+    const stepFolds: { every?: number[]; leftOut?: number[] } = {};
     /** The trial's scores on every fold; with `leftOut`, that fold's is not scored (NOT_SCORED): it is weighted 0 wherever these are pooled (pooledScores). */
     const foldScores = (trial: BlendTrial, leftOut?: number): Promise<BlendScores[]> => {
       const scored = scoresOn(trial, everyFold.filter((f) => f !== leftOut));
@@ -457,7 +458,15 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
       const pooled = (perFold: readonly BlendScores[]) => pooledScores(perFold, opts.coverageOn, weightsOfFolds);
       const evaluate = async (blend: BlendTrial) => pooled(await foldScores(blend, leftOut));
       // A search leaving a fold out is a unit of tuning's progress as the search on every fold is (a rule set compared is not).
-      const step = !quiet || leftOut !== undefined ? advance : () => {};
+      const progress = !quiet || leftOut !== undefined ? advance : () => {};
+      // Fold scorings per step of the search (new items for accuracy, for coverage, own items), summed over the searches of each kind.
+      let mark = count.folds;
+      const step = () => {
+        progress();
+        const spent = (stepFolds[leftOut === undefined ? 'every' : 'leftOut'] ??= []);
+        spent.push(count.folds - mark);
+        mark = count.folds;
+      };
       // The weights on new items are fitted to the novel lists only (which depend on nothing else), the
       // weights on the customer's own items then to the lists with repurchases, new items held fixed.
       const novelOnly = ['novel'] as const;
@@ -503,7 +512,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
       const pooled = (perFold: readonly BlendScores[]) => pooledScores(perFold, opts.coverageOn, weightsOfFolds);
       const blend = await searchBlend(rules, quiet);
       const inFoldCount = { ...count };
-      say(`blend search: ${inFoldCount.blends} blends scored (${inFoldCount.folds} fold scorings), ${hits} revisited`);
+      say(`blend search: ${inFoldCount.blends} blends scored (${inFoldCount.folds} fold scorings: ${(stepFolds.every ?? []).slice(0, searches).join(' / ')} by step), ${hits} revisited`);
       // The blend and the single sources are judged by the same bar: accuracy, less the coverage
       // shortfall the blend was held to. A single source that reaches the accuracy only by collapsing onto
       // a few items must not beat a blend that was forbidden to.
@@ -569,7 +578,8 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
       // Each search asks only for the folds it pools, and the blends any search scored before are not scored again.
       const before = { ...count };
       const oof = await outOfFoldScores(folds.length, (left) => searchBlend(rules, true, left), (b, f) => scoresOn({ weights: b.weights, repeatWeights: b.repeatWeights, popularityDiscount: b.popularityDiscount }, [f])[f]);
-      log(`out of fold: ${folds.length} searches, each leaving a fold out, scored ${count.blends - before.blends} blends anew (${count.folds - before.folds} fold scorings); the search on every fold ${inFoldCount.blends} (${inFoldCount.folds})`);
+      const byStep = everyFold.map((f) => (stepFolds.leftOut ?? []).slice(f * searches, (f + 1) * searches).join(' / ')).join('; ');
+      log(`out of fold: ${folds.length} searches, each leaving a fold out, scored ${count.blends - before.blends} blends anew (${count.folds - before.folds} fold scorings; by step, each search: ${byStep}); the search on every fold ${inFoldCount.blends} (${inFoldCount.folds})`);
       const oofModes = judgedModes(oof.perFold);
       const inFold = keptBy;
       const oofKept = keptOutOfFold(keepInput, oofModes);
