@@ -23,7 +23,8 @@
  *   `per-mode`, except that wherever `per-mode` asks the blend to beat its comparison on every fold (the
  *   new-item half, the own-item half, and keepOwnHalfAsServed's check of the own half as served), it asks
  *   that the mean over folds of (blend - comparison) be above 0 and the blend beat it on a strict majority
- *   of the folds (2 of 3): one lost fold no longer drops a blend that wins the others and the mean.
+ *   of the folds (2 of 3; with 1 or 2 folds that is every fold): one lost fold no longer drops a blend that wins
+ *   the others and the mean. A fold tied at the maximum counts neither way here too (beatsByMajority).
  *
  * "Beats on every fold" throughout (beatsEveryFold): a fold where both reach the maximum (NDCG 1, as on a window
  * of few customers) is a tie that carries no evidence, no loss as long as some other fold is won. Where the novel
@@ -84,9 +85,17 @@ export function beatsEveryFold(a: readonly number[], b: readonly number[], max =
 /** The most a candidate's novel objective reaches on a fold (perfect lists): 1 less its coverage shortfall. */
 const novelMax = (m: ModeObjectives) => 1 - (m.novelShortfall ?? 0);
 
-/** `per-mode-majority`'s test: the mean over folds of (a - b) above 0, and a above b on a strict majority of the folds. */
-export const beatsByMajority = (a: readonly number[], b: readonly number[], _max?: number, _maxB?: number) =>
-  mean(a.map((x, f) => x - b[f])) > EPS && a.filter((x, f) => x > b[f] + EPS).length * 2 > a.length;
+/**
+ * `per-mode-majority`'s test: the mean over folds of (a - b) above 0, and a above b on a strict majority of the folds.
+ * As in beatsEveryFold, a fold where both reach their maximum (`max`, `maxB`) is a tie that carries no evidence: it is
+ * left out of the mean and of the count (else a tie would be a lost vote, and a rule meant to be looser than every
+ * fold would drop what every fold keeps; under a coverage shortfall the gap between the shortfalls would be a win or
+ * a loss). Some fold must carry evidence.
+ */
+export function beatsByMajority(a: readonly number[], b: readonly number[], max = 1, maxB = max): boolean {
+  const judged = a.flatMap((x, f) => (x >= max - EPS && b[f] >= maxB - EPS ? [] : [x - b[f]]));
+  return judged.length > 0 && mean(judged) > EPS && judged.filter((d) => d > EPS).length * 2 > judged.length;
+}
 
 /** The fold test a keep rule judges a half of the blend by: `per-mode-majority` by majority, the others on every fold. */
 export const beatsFor = (rule: KeepRule) => (rule === 'per-mode-majority' ? beatsByMajority : beatsEveryFold);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { beatsByMajority, KEEP_RULES, keepDecision, keepOwnHalfAsServed, type KeepInput } from '../../../src/evaluation/keep-rule.js';
+import { beatsByMajority, beatsEveryFold, KEEP_RULES, keepDecision, keepOwnHalfAsServed, type KeepInput } from '../../../src/evaluation/keep-rule.js';
 import { tuneRollingOrigin } from '../../../src/evaluation/rolling-tune.js';
 import { parseRecipe } from '../../../src/training/recipe.js';
 import { END, tasteGroupPurchases } from '../../helpers/taste-groups-shop.js';
@@ -107,3 +107,55 @@ describe('tuneRollingOrigin with keepRule per-mode-majority', () => {
 });
 
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+describe('per-mode-majority and a tie at the maximum (NDCG 1 on both sides, as on a window of few customers)', () => {
+  it('counts the tie neither way, as per-mode does: perfect, perfect, won keeps the blend (one fold of evidence, won)', () => {
+    expect(beatsEveryFold([1, 1, 0.5], [1, 1, 0.4])).toBe(true);
+    expect(beatsByMajority([1, 1, 0.5], [1, 1, 0.4])).toBe(true);
+  });
+
+  it('with two folds (tune.folds 2), one perfect for both and the other won keeps the blend', () => {
+    const twoFolds: KeepInput = {
+      blend: { novel: [1, 0.6], all: [0.3, 0.3] },
+      sources: { als: { novel: [1, 0.5], all: [0.2, 0.2] }, 'buy-again': { novel: [0, 0], all: [0.2, 0.2] } },
+      novelCandidates: ['als'],
+      ownCandidates: ['buy-again'],
+      blendActsOnCap: true,
+    };
+    expect(keepDecision('per-mode', twoFolds).novel).toBe('blend');
+    expect(keepDecision('per-mode-majority', twoFolds).novel).toBe('blend');
+  });
+
+  it('a tie at each candidate\'s maximum under a coverage shortfall is no win either: the shortfalls\' gap does not make a majority', () => {
+    // Raw novel NDCG blend [1, 0.6, 0.5] less its shortfall 0.01, ALS [1, 0.5, 0.55] less 0.05: fold 1 is perfect for
+    // both (0.99 against 0.95), fold 2 won, fold 3 lost: one fold of evidence won of two, no strict majority.
+    const input: KeepInput = {
+      blend: { novel: [0.99, 0.59, 0.49], all: [0.3, 0.3, 0.3], novelShortfall: 0.01 },
+      sources: { als: { novel: [0.95, 0.45, 0.5], all: [0.2, 0.2, 0.2], novelShortfall: 0.05 }, 'buy-again': { novel: [0, 0, 0], all: [0.2, 0.2, 0.2] } },
+      novelCandidates: ['als'],
+      ownCandidates: ['buy-again'],
+      blendActsOnCap: true,
+    };
+    expect(keepDecision('per-mode', input).novel).toBe('als');
+    expect(keepDecision('per-mode-majority', input).novel).toBe('als');
+  });
+
+  it('every fold tied at the maximum shows nothing: not kept', () => {
+    expect(beatsByMajority([1, 1, 1], [1, 1, 1])).toBe(false);
+    expect(beatsByMajority([0.9, 0.9], [0.95, 0.95], 0.9, 0.95)).toBe(false);
+  });
+
+  it('never drops what per-mode keeps (every fold won or tied at the maximum), on 2,000 drawn fold lists of 1 to 4 folds', () => {
+    let seed = 7;
+    const draw = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return [1, 1, 0.9, 0.8, 0.5, 0.3][seed % 6];
+    };
+    for (let n = 0; n < 2000; n++) {
+      const folds = 1 + (n % 4);
+      const a = Array.from({ length: folds }, draw);
+      const b = Array.from({ length: folds }, draw);
+      if (beatsEveryFold(a, b)) expect(beatsByMajority(a, b), `${a} against ${b}`).toBe(true);
+    }
+  });
+});
