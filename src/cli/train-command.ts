@@ -71,7 +71,7 @@ function tuningLine(t: NonNullable<TrainResult['tuning']>): string {
   const split = t.served !== undefined && t.served.novel !== t.served.all;
   const chosen = split
     ? `new items: ${who(t.served!.novel)}, own items: ${who(t.served!.all)} (each half judged on its own lists)`
-    : t.chosen === 'blend' ? 'the blend' : `${t.chosen} alone (the blend did not beat it on every window)`;
+    : t.chosen === 'blend' ? 'the blend' : `${t.chosen} alone (the blend did not beat it on ${t.keepRule === 'per-mode-majority' ? "the windows' mean and most windows" : 'every window'})`;
   return `${chosen}, chosen on ${t.folds.length} windows of ${t.days} days before ${t.folds.at(-1)?.end.slice(0, 10) ?? 'the end'}`;
 }
 

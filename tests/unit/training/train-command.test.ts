@@ -79,6 +79,21 @@ describe('npm run train arguments', () => {
     expect(line).toEqual(['tuning', 'new items: ease alone, own items: the blend (each half judged on its own lists), chosen on 1 windows of 30 days before 2026-10-31']);
   });
 
+  it('When one source alone won under the default keep rule (per-mode-majority), Then the summary gives that rule\'s reason, not every window\'s', () => {
+    const base = {
+      version: 'v1', recipe: 'default', trainedAt: '2026-11-22T15:45:00.000Z', data: { events: 1, users: 1, items: 1, orders: 1, catalogItems: 1 },
+      durations: { total: 1000 }, contents: { artifacts: {}, tables: {} }, activated: true,
+    };
+    const folds = [{ start: '2026-10-01T00:00:00.000Z', end: '2026-10-31T00:00:00.000Z' }];
+    const tuningLine = (keepRule?: string) => {
+      const tuning = { kind: 'rolling-origin', folds, days: 30, k: 10, chosen: 'ease', served: { novel: 'ease', all: 'ease' }, bestSingle: 'ease', ...(keepRule ? { keepRule } : {}) };
+      return formatTrainResult({ ...base, tuning } as never).split('\n').map((l) => l.trim().split(/\s{2,}/)).find(([step]) => step === 'tuning')?.[1];
+    };
+    expect(tuningLine('per-mode-majority')).toBe('ease alone (the blend did not beat it on the windows\' mean and most windows), chosen on 1 windows of 30 days before 2026-10-31');
+    expect(tuningLine('per-mode')).toBe('ease alone (the blend did not beat it on every window), chosen on 1 windows of 30 days before 2026-10-31');
+    expect(tuningLine()).toBe('ease alone (the blend did not beat it on every window), chosen on 1 windows of 30 days before 2026-10-31');
+  });
+
   it('When EASE left out bought items, Then the summary says how many under the items, naming the source', () => {
     const text = formatTrainResult({
       version: 'v3', recipe: 'default', trainedAt: '2026-11-22T15:45:00.000Z', data: { events: 90000, users: 4000, items: 13750, orders: 20000, catalogItems: 25000 },
