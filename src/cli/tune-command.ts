@@ -24,8 +24,9 @@ after the latest event; pass the evaluation cutoff, e.g. 2011-11-01, so tuning n
 period). Folds, days, --min-coverage and the per-source alternatives (--no-variants drops them) default
 to the recipe's tune section (3 x 30 days, coverage 0.3). Each source keeps the hyperparameters it
 scores best with alone over the folds, the blend weights are tuned on the mean over folds (on new
-items by novel NDCG, on the customer's own items by all-mode NDCG), and the blend is kept only if it
-beats the best single source on every fold. It tunes on at most the recipe's tune.maxCustomers
+items by novel NDCG, on the customer's own items by all-mode NDCG), and each of those halves is kept only
+if it beats the best single source on the folds' mean and on most folds (the recipe's tune.keepRule,
+default per-mode-majority; per-mode and sum ask every fold). It tunes on at most the recipe's tune.maxCustomers
 customers (default 5,000) and tune.maxPurchases of their purchases (default 500,000). Writes the recipe with its validation to models/OUT.json (default: NAME-tuned). Data comes from the database (DATABASE_URL
 or the embedded one) unless --online-retail reads a UCI Online Retail CSV: FILE, or without it
 ONLINE_RETAIL_CSV, or ${DEFAULT_ONLINE_RETAIL_RELATIVE} beside the repository; its slashed dates are read as
