@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { beatsByMajority, beatsEveryFold, KEEP_RULES, keepDecision, keepOwnHalfAsServed, type KeepInput } from '../../../src/evaluation/keep-rule.js';
 import { tuneRollingOrigin } from '../../../src/evaluation/rolling-tune.js';
 import { parseRecipe } from '../../../src/training/recipe.js';
-import { END, tasteGroupPurchases } from '../../helpers/taste-groups-shop.js';
+import { END, tasteGroupPurchases, withLongTail } from '../../helpers/taste-groups-shop.js';
 
 /**
  * `per-mode-majority` (bench/README "A keep rule by majority of folds"): `per-mode` with every "beats on every
@@ -103,6 +103,34 @@ describe('tuneRollingOrigin with keepRule per-mode-majority', () => {
     expect(kept.novel).toBe(beatsByMajority(modes.blend.novel, modes.sources[best].novel) ? 'blend' : best);
     // Every keep rule's decision is recorded beside it.
     expect(Object.keys(validation.keptBy!).sort()).toEqual([...KEEP_RULES].sort());
+  });
+
+  // The taste-groups shop with 40 long-tail customers (rolling-tune.test.ts's own-half-as-served fixture): EASE serves
+  // new items and the blend's own-item weights are kept, so they are judged again beside EASE's new items, as served.
+  const tailRaw = {
+    sources: { 'buy-again': {}, ease: { params: { lambda: 10 } }, 'item-knn': { params: { neighbours: 5 } } },
+    hybrid: { weights: { cold: { ease: 1 }, warm: { ease: 1 } } },
+  };
+  const tail = { ...options, discountGrid: [0, 0.5, 1, 2], rounds: 3, minCoverage: 0.9, maxCoverageCost: 1 };
+  const asServedCheck = (lines: string[], prefix: string) => {
+    const line = lines.find((m) => m.startsWith(prefix));
+    const [, perFold, by] = /all-mode per fold ([\d. ]+): own items by (\S+)$/.exec(line ?? '') ?? [];
+    return { line, servedAll: perFold?.split(' ').map(Number), by };
+  };
+
+  it('the default rule checks the own half as served by its own test, and serves what that check keeps', async () => {
+    const lines: string[] = [];
+    const { validation } = await tuneRollingOrigin({ events: withLongTail(tasteGroupPurchases(), 40) }, parseRecipe(tailRaw, 'tail'), tailRaw, { ...tail, onProgress: (m) => lines.push(m) });
+    expect(validation.keepRule).toBe('per-mode-majority');
+    // Precondition: the rule split, new items by EASE, own items by the blend's weights.
+    expect(validation.keptBy!['per-mode-majority'].novel).toBe('ease');
+    const { line, servedAll, by } = asServedCheck(lines, 'per-mode-majority: own-item weights beside');
+    // The check ran (without it every test passed) ...
+    expect(line).toBeDefined();
+    // ... by per-mode-majority's test on the scores as served, and its verdict is what is served.
+    const input = { sources: validation.modes!.sources, ownCandidates: ['buy-again'] };
+    expect(by).toBe(keepOwnHalfAsServed({ novel: 'ease', all: 'blend' }, servedAll!, input, 'per-mode-majority').all);
+    expect(validation.served).toEqual({ novel: 'ease', all: by });
   });
 });
 
