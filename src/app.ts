@@ -42,8 +42,7 @@ import { within } from './within-time.js';
 import { startShared, withQueryTimeout } from './data/query-timeout.js';
 import { ERASED_EVENT_IDS_DAYS, forgetErasedIds } from './data/event-repository.js';
 import { startPeriodic, type PeriodicTask } from './periodic-task.js';
-import { retryWhileUnavailable } from './retry-while-unavailable.js';
-import { dependencyFailure } from './errors.js';
+import { createErasureCatchUpAtStart } from './privacy/erasure-catch-up-at-start.js';
 
 export const API_VERSION = '0.1.0';
 
@@ -69,13 +68,6 @@ const FEEDBACK_RETENTION_SWEEP_MS = 3_600_000;
 
 /** How long a starting process waits for the key recommendationIds are signed with (recommendation-ids.ts). */
 const KEY_READ_WAIT_MS = 2_000;
-
-/** How long a starting process waits for the scrub of what the model store lost of erasures (user-erasure.ts catchUp). */
-const ERASURE_CATCH_UP_WAIT_MS = 30_000;
-/** How long of that it asks a store or Postgres that does not answer again before listening, unless the config says (ERASURE_CATCH_UP_RETRY_MS). */
-const ERASURE_CATCH_UP_RETRY_MS = 0;
-/** How long the background catch-up waits after an error that is not an outage before it tries again. */
-const ERASURE_CATCH_UP_FAILED_RETRY_MS = 5_000;
 
 /** How often an idle replica starts the due re-reads of the catalog's changes and the active experiment. */
 const KEEP_FRESH_MS = 2_000;
@@ -242,6 +234,10 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     done();
   });
 
+  const erasureCatchUp = createErasureCatchUpAtStart(
+    { catchUp: () => services.erasure.catchUp(), storeAnswers: () => services.store.ping(), hold: (until) => services.serving.holdCustomerData(until), log: app.log },
+    { retryMs: config.ERASURE_CATCH_UP_RETRY_MS },
+  );
   const maxBatch = config.MAX_BATCH_SIZE;
   const noPurchases = async () => !(await services.db.query<{ any: boolean }>('SELECT EXISTS (SELECT 1 FROM purchase_events) AS any')).rows[0].any;
   healthRoutes(app, {
@@ -258,8 +254,8 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
         const active = await services.store.getActive();
         return active !== null ? (await goneFromStore(services.store, active, services.erasureRepository.countAfter)).length === 0 : await noPurchases();
       },
-      // The model store's versions are held back until it has been scrubbed of the erasures it lost (onReady below).
-      erasureCatchUp: async () => caughtUp,
+      // The model store's versions are held back until it has been scrubbed of the erasures it lost (erasure-catch-up-at-start.ts).
+      erasureCatchUp: async () => erasureCatchUp.caughtUp(),
       ...options.readyChecks,
     },
     servingChecks: {
@@ -297,52 +293,10 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   // The key recommendationIds are signed with is read before the first request, so no answer waits for it
   // (a process that cannot read it yet answers with unsigned ids and reads it again in the background).
   app.addHook('onReady', async () => void (await within(services.recommendationIds.ready(), KEY_READ_WAIT_MS, () => false)));
-  // The model store is scrubbed again of the erasures it lost (a Redis restarted from a snapshot taken
-  // before them) before anything of it is served: none is answered from what it brought back. A store that
-  // answers is scrubbed before the first request (the server listens after it). One that does not answer (a
-  // Redis down at start, still loading its snapshot) is asked for ERASURE_CATCH_UP_RETRY_MS (default: once)
-  // and then again in the background, not before listening: the process listens, serves fallbacks, and holds
-  // the model store's versions back (serving.holdCustomerData) until the scrub has run; readiness says
-  // `erasureCatchUp` false meanwhile (also while only Postgres does not answer: the store's versions are served then). Past the wait (the erasure lock held by a long turn, say), the process starts as the scrub goes on.
-  let closed = false;
-  let caughtUp = true;
-  app.addHook('onClose', () => void (closed = true));
-  const notDone = (err: unknown) => app.log.warn({ err }, 'erasure: could not check that the model store still holds every erasure; the reads of erasures while serving try again');
-  app.addHook('onReady', async () => {
-    const firstTry = retryWhileUnavailable(() => services.erasure.catchUp(), { forMs: config.ERASURE_CATCH_UP_RETRY_MS ?? ERASURE_CATCH_UP_RETRY_MS }).then(
-      () => 'done' as const,
-      (err: unknown) => (dependencyFailure(err) ? 'unavailable' as const : (notDone(err), 'failed' as const)),
-    );
-    if ((await within(firstTry, ERASURE_CATCH_UP_WAIT_MS, () => 'late' as const)) !== 'unavailable') return;
-    caughtUp = false;
-    // A model store that answers, with Postgres down, is served as before (what it holds is what it held when
-    // this process's predecessors ran): only one that did not answer may come back from an older snapshot.
-    const storeDown = !(await services.store.ping());
-    app.log.warn(
-      {},
-      storeDown
-        ? 'erasure: the model store does not answer: its versions are not served until it has been scrubbed of the erasures it lost (tried again in the background)'
-        : 'erasure: Postgres does not answer: the scrub of the erasures the model store lost is tried again in the background',
-    );
-    // Until it has run (or the process closes): an error that is not an outage (a store back from an older
-    // snapshot that refuses the scrub's writes, MISCONF or OOM) does not end the hold, it is tried again later.
-    const scrubbed = async (): Promise<void> => {
-      for (;;) {
-        try {
-          await retryWhileUnavailable(() => services.erasure.catchUp(), { forMs: Number.POSITIVE_INFINITY, stop: () => closed });
-          app.log.info({}, 'erasure: the model store is scrubbed of the erasures it lost: its versions are served');
-          return;
-        } catch (err) {
-          if (closed) return;
-          notDone(err);
-          await new Promise((resolve) => setTimeout(resolve, ERASURE_CATCH_UP_FAILED_RETRY_MS).unref());
-          if (closed) return;
-        }
-      }
-    };
-    const background = scrubbed().finally(() => void (caughtUp = true));
-    if (storeDown) services.serving.holdCustomerData(background);
-  });
+  // The model store is scrubbed again of the erasures it lost before anything of it is served; a store that does
+  // not answer is scrubbed in the background, its versions held back meanwhile (privacy/erasure-catch-up-at-start.ts).
+  app.addHook('onClose', () => erasureCatchUp.close());
+  app.addHook('onReady', () => erasureCatchUp.run());
   // The erasures' worker thread is given ERASURE_CLOSE_WAIT_MS from when closing starts, not after the server's
   // close: that waits for the requests in flight, and a DELETE waits for its erasure's rewrite in that thread,
   // so closing it afterwards was never reached while a rewrite held on (the shutdown hung to the forced exit).

@@ -1,0 +1,94 @@
+import { dependencyFailure } from '../errors.js';
+import { retryWhileUnavailable } from '../retry-while-unavailable.js';
+import { within } from '../within-time.js';
+
+/** How long a starting process waits for the scrub of what the model store lost of erasures (user-erasure.ts catchUp). */
+export const ERASURE_CATCH_UP_WAIT_MS = 30_000;
+/** How long of that it asks a store or Postgres that does not answer again before listening (ERASURE_CATCH_UP_RETRY_MS). */
+export const ERASURE_CATCH_UP_RETRY_MS = 0;
+/** How long the background catch-up waits after an error that is not an outage before it tries again. */
+export const ERASURE_CATCH_UP_FAILED_RETRY_MS = 5_000;
+
+export interface ErasureCatchUpAtStartDeps {
+  /** The scrub of what the model store lost of erasures (user-erasure.ts catchUp). */
+  catchUp: () => Promise<unknown>;
+  /** Whether the model store answers now (its ping). */
+  storeAnswers: () => Promise<boolean>;
+  /** Holds the model store's versions back until `until` settles (serving.holdCustomerData). */
+  hold: (until: Promise<unknown>) => void;
+  log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+}
+
+export interface ErasureCatchUpAtStartOptions {
+  /** How long the first try asks a store or Postgres that does not answer again (default ERASURE_CATCH_UP_RETRY_MS: once). */
+  retryMs?: number;
+  /** How long the start waits for the first try (default ERASURE_CATCH_UP_WAIT_MS). */
+  waitMs?: number;
+  /** How long the background catch-up waits after an error that is not an outage (default ERASURE_CATCH_UP_FAILED_RETRY_MS). */
+  failedRetryMs?: number;
+}
+
+/**
+ * The start's scrub of the erasures the model store lost (a Redis restarted from a snapshot taken before them),
+ * before anything of it is served: none is answered from what it brought back. A store that answers is scrubbed
+ * before the first request (`run`, awaited before listening). One that does not answer (a Redis down at start,
+ * still loading its snapshot) is asked for `retryMs` (default: once) and then again in the background, not before
+ * listening: the process listens, serves fallbacks, and holds the model store's versions back (`hold`) until the
+ * scrub has run; `caughtUp()` (readiness's `erasureCatchUp`) is false meanwhile, also while only Postgres does not
+ * answer (the store's versions are served then). Past `waitMs` (the erasure lock held by a long turn, say), the
+ * start goes on as the scrub goes on.
+ */
+export function createErasureCatchUpAtStart(deps: ErasureCatchUpAtStartDeps, opts: ErasureCatchUpAtStartOptions = {}) {
+  let closed = false;
+  let caughtUp = true;
+  const failedRetryMs = opts.failedRetryMs ?? ERASURE_CATCH_UP_FAILED_RETRY_MS;
+  const notDone = (err: unknown) => deps.log.warn({ err }, 'erasure: could not check that the model store still holds every erasure; the reads of erasures while serving try again');
+
+  // Until it has run (or the process closes): an error that is not an outage (a store back from an older
+  // snapshot that refuses the scrub's writes, MISCONF or OOM) does not end the hold, it is tried again later.
+  const scrubbed = async (): Promise<void> => {
+    for (;;) {
+      try {
+        await retryWhileUnavailable(deps.catchUp, { forMs: Number.POSITIVE_INFINITY, stop: () => closed });
+        deps.log.info({}, 'erasure: the model store is scrubbed of the erasures it lost: its versions are served');
+        return;
+      } catch (err) {
+        if (closed) return;
+        notDone(err);
+        await new Promise((resolve) => setTimeout(resolve, failedRetryMs).unref());
+        if (closed) return;
+      }
+    }
+  };
+
+  return {
+    /** The first try, before listening; resolves once the start may go on (the scrub ran, failed, or goes on in the background). */
+    async run(): Promise<void> {
+      const firstTry = retryWhileUnavailable(deps.catchUp, { forMs: opts.retryMs ?? ERASURE_CATCH_UP_RETRY_MS }).then(
+        () => 'done' as const,
+        (err: unknown) => (dependencyFailure(err) ? ('unavailable' as const) : (notDone(err), 'failed' as const)),
+      );
+      if ((await within(firstTry, opts.waitMs ?? ERASURE_CATCH_UP_WAIT_MS, () => 'late' as const)) !== 'unavailable') return;
+      caughtUp = false;
+      // A model store that answers, with Postgres down, is served as before (what it holds is what it held when
+      // this process's predecessors ran): only one that did not answer may come back from an older snapshot.
+      const storeDown = !(await deps.storeAnswers());
+      deps.log.warn(
+        {},
+        storeDown
+          ? 'erasure: the model store does not answer: its versions are not served until it has been scrubbed of the erasures it lost (tried again in the background)'
+          : 'erasure: Postgres does not answer: the scrub of the erasures the model store lost is tried again in the background',
+      );
+      const background = scrubbed().finally(() => void (caughtUp = true));
+      if (storeDown) deps.hold(background);
+    },
+    /** False while the scrub the start could not do has not run (readiness's `erasureCatchUp`). */
+    caughtUp: (): boolean => caughtUp,
+    /** Stops the background tries (the process closes). */
+    close(): void {
+      closed = true;
+    },
+  };
+}
+
+export type ErasureCatchUpAtStart = ReturnType<typeof createErasureCatchUpAtStart>;
