@@ -1,6 +1,8 @@
 import { dependencyFailure } from '../errors.js';
 import { retryWhileUnavailable } from '../retry-while-unavailable.js';
 import { within } from '../within-time.js';
+import { skippedCall } from '../store/hang-breaker.js';
+import { failedInModelStore } from '../store/instrumented-model-store.js';
 
 /** How long a starting process waits for the scrub of what the model store lost of erasures (user-erasure.ts catchUp). */
 export const ERASURE_CATCH_UP_WAIT_MS = 30_000;
@@ -35,7 +37,8 @@ export interface ErasureCatchUpAtStartOptions {
  * still loading its snapshot) is asked for `retryMs` (default: once) and then again in the background, not before
  * listening: the process listens, serves fallbacks, and holds the model store's versions back (`hold`) until the
  * scrub has run; `caughtUp()` (readiness's `erasureCatchUp`) is false meanwhile, also while only Postgres does not
- * answer (the store's versions are served then). Past `waitMs` (the erasure lock held by a long turn, say), the
+ * answer (the store's versions are served then). A store that failed the first try is held whatever its ping
+ * says after it. Past `waitMs` (the erasure lock held by a long turn, say), the
  * start goes on as the scrub goes on.
  */
 export function createErasureCatchUpAtStart(deps: ErasureCatchUpAtStartDeps, opts: ErasureCatchUpAtStartOptions = {}) {
@@ -64,15 +67,18 @@ export function createErasureCatchUpAtStart(deps: ErasureCatchUpAtStartDeps, opt
   return {
     /** The first try, before listening; resolves once the start may go on (the scrub ran, failed, or goes on in the background). */
     async run(): Promise<void> {
+      let failure: unknown;
       const firstTry = retryWhileUnavailable(deps.catchUp, { forMs: opts.retryMs ?? ERASURE_CATCH_UP_RETRY_MS }).then(
         () => 'done' as const,
-        (err: unknown) => (dependencyFailure(err) ? ('unavailable' as const) : (notDone(err), 'failed' as const)),
+        (err: unknown) => (dependencyFailure(err) ? ((failure = err), 'unavailable' as const) : (notDone(err), 'failed' as const)),
       );
       if ((await within(firstTry, opts.waitMs ?? ERASURE_CATCH_UP_WAIT_MS, () => 'late' as const)) !== 'unavailable') return;
       caughtUp = false;
       // A model store that answers, with Postgres down, is served as before (what it holds is what it held when
-      // this process's predecessors ran): only one that did not answer may come back from an older snapshot.
-      const storeDown = !(await deps.storeAnswers());
+      // this process's predecessors ran): only one that did not answer may come back from an older snapshot. The
+      // store that failed the first try is held even when it answers the ping after it: a Redis back from an older
+      // snapshot in between would otherwise be served, its erased customers with it, until the background scrub ran.
+      const storeDown = failedInModelStore(failure) || skippedCall(failure) || !(await deps.storeAnswers());
       deps.log.warn(
         {},
         storeDown

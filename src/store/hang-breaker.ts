@@ -10,6 +10,9 @@ export const HANG_SKIP_MS = 5000;
 /** What a skipped call fails with: a dependency failure (503 with Retry-After, a retried write), as the timeout was. */
 export const SKIPPED_MESSAGE = 'Command timed out (skipped: the model store did not answer its last calls)';
 
+/** Whether `err` is a call the breaker skipped (the store did not answer its last calls). */
+export const skippedCall = (err: unknown): boolean => err instanceof Error && err.message === SKIPPED_MESSAGE;
+
 /** Every call but `ping`, which readiness needs to see a store that answers again. */
 const GUARDED = STORE_CALLS.filter((operation) => operation !== 'ping');
 

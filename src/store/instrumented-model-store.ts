@@ -11,6 +11,12 @@ export interface StoreInstruments {
 
 const STORE_PREFIX = 'model store at ';
 
+/** Whether `err` (or its `cause`) is a failure to reach the model store, named so by instrumentModelStore. */
+export function failedInModelStore(err: unknown, depth = 0): boolean {
+  if (!(err instanceof Error) || depth > 4) return false;
+  return err.message.startsWith(STORE_PREFIX) || failedInModelStore(err.cause, depth + 1);
+}
+
 /** The store's asynchronous calls, timed and counted; peekUserEvents (in process, synchronous) and close are not. */
 export const STORE_CALLS = [
   'putArtifact', 'getArtifact', 'putEntries', 'getEntries', 'publish', 'activate', 'getActive', 'listVersions', 'deleteVersion',
