@@ -3,8 +3,10 @@
  * started while its Redis is down (a private redis-server, started and killed here; needs redis-server) and
  * while it answers. The server runs with the default waits (REDIS_CONNECT_WAIT_MS, ERASURE_CATCH_UP_RETRY_MS)
  * on DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), SAMPLE_DATA off (no first-start import).
+ * With `--hang`, also while the Redis hangs: frozen with SIGSTOP, it takes connections (the kernel's backlog)
+ * and answers nothing; the server is killed before the Redis is thawed.
  *
- *   npx tsx bench/start-redis-down.ts [--runs 3]
+ *   npx tsx bench/start-redis-down.ts [--runs 3] [--hang]
  *
  * Prints, per run and state, the ms from "configuration" to "Server listening at", and the median.
  */
@@ -16,6 +18,7 @@ import { optionTaker } from './lib/online-retail.js';
 
 const option = optionTaker(process.argv.slice(2));
 const RUNS = Number(option('--runs') ?? 3);
+const HANG = process.argv.includes('--hang');
 const PG = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 /** Ms between the process's "configuration" line and its "Server listening" line (their pino `time`s). */
@@ -57,10 +60,15 @@ async function timeToListen(redisUrl: string): Promise<number> {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const redis = await startPrivateRedis();
 try {
-  const results: Record<string, number[]> = { 'Redis up': [], 'Redis down': [] };
+  const results: Record<string, number[]> = { 'Redis up': [], ...(HANG ? { 'Redis hangs': [] } : {}), 'Redis down': [] };
   for (let run = 0; run < RUNS; run++) {
     if (run > 0) await redis.start();
     results['Redis up'].push(await timeToListen(redis.url));
+    if (HANG) {
+      redis.freeze();
+      results['Redis hangs'].push(await timeToListen(redis.url));
+      redis.thaw();
+    }
     await redis.kill();
     results['Redis down'].push(await timeToListen(redis.url));
   }

@@ -83,6 +83,11 @@ export interface AppOptions {
   rateLimitPrefix?: string;
   /** How often expired feedback is swept (default hourly; the first sweep after at most a minute). */
   feedbackRetentionSweepMs?: number;
+  /**
+   * Redis took the start's connection and did not answer (redis-probe.ts, a Redis paused or behind a proxy whose
+   * backend is gone): the rate limiter does not wait for its connection before listening (default: it waits up to 1 s).
+   */
+  redisSilentAtStart?: boolean;
 }
 
 /** Builds the HTTP app from already-built services; the caller owns (and closes) the services. */
@@ -141,6 +146,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     perIpPerMinute: config.RATE_LIMIT_PER_IP_PER_MINUTE,
     redis: redisTarget(config) ?? undefined,
     redisPrefix: options.rateLimitPrefix,
+    waitForRedis: !options.redisSilentAtStart,
   });
   await registerCompression(app, { minBytes: config.COMPRESS_MIN_BYTES });
   // Auth and request timing attach to routes as they are registered: both come before any route.

@@ -10,6 +10,8 @@ import { openLoggedDatabase } from './open-logged-database.js';
 import { createServices } from './services.js';
 import type { Logger } from './jobs/job-runner.js';
 import { createModelStore } from './store/create-model-store.js';
+import { redisTarget } from './store/redis-connection.js';
+import { probeRedis } from './store/redis-probe.js';
 import { bootstrapUntilDone } from './bootstrap.js';
 import { announceServerUrl } from './data/data-dir-lock.js';
 
@@ -26,6 +28,12 @@ function readConfig(): Config {
     throw err;
   }
 }
+
+/**
+ * How long the start waits for Redis's first reply once it has taken the connection (redis-probe.ts). A Redis
+ * on a working network replies in milliseconds; one silent past this starts the server as if it were down.
+ */
+const REDIS_START_REPLY_MS = 1000;
 
 /** The URL a local client reaches the server at: a wildcard listen address is reached on loopback. */
 function clientUrl(listening: string): string {
@@ -72,6 +80,12 @@ async function main() {
   startLog = pino({ level: config.LOG_LEVEL });
   startLog.info(configSummary(config), 'configuration');
   for (const warning of [...configWarnings(), ...frontendBodyLimitWarnings(config)]) startLog.warn({}, warning);
+  // Redis is looked at while the database opens, not after: a Redis that takes the connection and does not answer
+  // (paused, a proxy whose backend is gone) costs the start REDIS_START_REPLY_MS alongside, not the commands'
+  // timeouts one after another (bench/README.md "Starting while Redis hangs").
+  const target = redisTarget(config);
+  const redisProbe = target ? probeRedis(target, REDIS_START_REPLY_MS) : undefined;
+  redisProbe?.catch(() => {});
   await checkStartupConfig(config);
   // Background work (inline jobs, live updates, refreshes) logs through the app's logger once it exists.
   const logger = forwardingLogger(startLog);
@@ -81,8 +95,12 @@ async function main() {
   // A Redis that is down is not waited for (REDIS_CONNECT_WAIT_MS is the worker's and the commands'): the server
   // listens, unready, and its connection keeps retrying in the background. The first commands wait for the first
   // connection attempt (the offline queue until it is up): a Redis that answers is used before listening as before.
-  const store = await createModelStore(config, { log: backgroundLog(logger, { everyMs: 30_000 }), connectWaitMs: 0 });
-  const services = createServices({ config, db, store, logger, storefront: true });
+  const store = await createModelStore(config, { log: backgroundLog(logger, { everyMs: 30_000 }), connectWaitMs: 0, probe: redisProbe });
+  // One that took the connection and said nothing is treated as down from the start: the model store's calls fail
+  // at once (skipped until it answers a ping, hang-breaker.ts), as with a Redis that refuses connections.
+  const redisSilent = (await redisProbe)?.silent ?? false;
+  if (redisSilent) logger.warn({}, `Redis took the connection and did not answer within ${REDIS_START_REPLY_MS} ms: starting as if it were down (the model store is asked again every few seconds)`);
+  const services = createServices({ config, db, store, logger, storefront: true, storeSilentAtStart: redisSilent });
   // Ready only once the first-start work (sample import and training) is done, so traffic waits for it.
   let bootstrapped = false;
   // False from SIGTERM on (SHUTDOWN_DELAY_MS): the balancer sees 503 while requests are still served.
@@ -94,6 +112,7 @@ async function main() {
     readyChecks: { bootstrap: async () => bootstrapped, accepting: async () => accepting },
     // A model the store holds is served while the first-start work waits (for a Postgres that is down at start).
     servingChecks: { bootstrap: async () => bootstrapped || (await services.serving.activeModel()) !== null, accepting: async () => accepting },
+    redisSilentAtStart: redisSilent,
   });
   logger.to(app.log);
   if (config.API_KEYS.some((k) => k.scope === 'frontend') && !config.FRONTEND_USER_SECRET) {

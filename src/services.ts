@@ -64,6 +64,8 @@ export function createServices(deps: {
   logger?: JobLogger;
   /** This process answers a storefront (the API server): each model version is readied before it answers (create-serving.ts, readyOnRequest). */
   storefront?: boolean;
+  /** The store's Redis took the start's connection and did not answer (redis-probe.ts): skipped until it answers a ping. */
+  storeSilentAtStart?: boolean;
   /** How long a training's writes wait for Postgres or Redis to come back (default JOB_OUTAGE_WAIT_MS); tests shorten it. */
   trainingOutageWaitMs?: number;
   /** Starts the erasures' worker thread (default: redaction-worker.ts); a test stands in one that never answers. */
@@ -81,7 +83,7 @@ export function createServices(deps: {
   // calls skipped never reach it, so the store metrics count only the calls it was asked.
   const store = withHangBreaker(
     instrumentModelStore(deps.store, { duration: metrics.storeDuration, errors: metrics.storeErrors, where: config.REDIS_URL ? whereOf(config.REDIS_URL) : undefined }),
-    { log: (msg) => log?.(msg) },
+    { log: (msg) => log?.(msg), skipping: deps.storeSilentAtStart },
   );
   const catalog = createCatalogRepository(db);
   const events = createEventRepository(db);

@@ -4,7 +4,7 @@ import { createMemoryModelStore } from './memory-model-store.js';
 import type { ModelStore } from './model-store.js';
 import { createRedisModelStore } from './redis-model-store.js';
 import { redisTarget } from './redis-connection.js';
-import { redisRefusal } from './redis-probe.js';
+import { probeRedis, type RedisProbe } from './redis-probe.js';
 import { lockDataDir } from '../data/data-dir-lock.js';
 
 /** Key prefix of the service's Redis keys, so one Redis can hold other data beside them. */
@@ -15,18 +15,25 @@ export const DEFAULT_REDIS_PREFIX = 'recsvc:';
  * `redis+cluster://` URL or REDIS_CLUSTER_NODES is set (the store owns that connection: close() quits
  * it), else the in-process store snapshotted under `${DATA_DIR}/model-store`,
  * which holds DATA_DIR's lock (data-dir-lock.ts) until it is closed. A Redis that answers and refuses the
- * URL's credentials or database number is a ConfigError (redis-probe.ts); one that does not answer is waited for.
+ * URL's credentials or database number is a ConfigError (redis-probe.ts); one that does not answer is waited for
+ * (`connectWaitMs`).
  */
 export async function createModelStore(
   config: Pick<Config, 'REDIS_URL' | 'DATA_DIR' | 'MODEL_VERSIONS_KEPT'> & Partial<Pick<Config, 'REDIS_CLUSTER_NODES' | 'REDIS_CONNECT_WAIT_MS'>>,
-  opts: { prefix?: string; connectWaitMs?: number; log?: (msg: string, err: unknown) => void } = {},
+  opts: {
+    prefix?: string;
+    connectWaitMs?: number;
+    log?: (msg: string, err: unknown) => void;
+    /** The look at Redis the caller started already (probeRedis, so that it overlaps the caller's other work); default: one made here. */
+    probe?: Promise<RedisProbe>;
+  } = {},
 ): Promise<ModelStore> {
   const versionsKept = config.MODEL_VERSIONS_KEPT;
   const target = redisTarget(config);
   if (target) {
     // A Redis that answers and refuses what REDIS_URL says is a configuration error, as a Postgres that
     // refuses its role is: stop now rather than start on the wrong database or never become ready.
-    const refusal = await redisRefusal(target);
+    const { refusal, silent } = await (opts.probe ?? probeRedis(target));
     if (refusal) throw new ConfigError(`invalid configuration:\n  REDIS_URL: ${refusal}`);
     const store = createRedisModelStore({
       target,
@@ -38,7 +45,10 @@ export async function createModelStore(
     // Commands fail at once while disconnected (no offline queue), so the first ones wait for the
     // connection here. A Redis that is down at start does not stop the process: it starts unready
     // and the connection keeps retrying in the background (REDIS_CONNECT_WAIT_MS, unless the caller says).
-    const deadline = performance.now() + (opts.connectWaitMs ?? config.REDIS_CONNECT_WAIT_MS ?? 5000);
+    // Not even one ping (its own timeout is 1 s) for a Redis the probe found silent when no wait is asked for.
+    const waitMs = opts.connectWaitMs ?? config.REDIS_CONNECT_WAIT_MS ?? 5000;
+    if (silent && waitMs === 0) return store;
+    const deadline = performance.now() + waitMs;
     while (!(await store.ping()) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     return store;
   }

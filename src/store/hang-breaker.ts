@@ -30,10 +30,18 @@ const GUARDED = STORE_CALLS.filter((operation) => operation !== 'ping');
  * again only at the kernel's next retransmission, and a store frozen and thawed is asked again at once
  * rather than at the next probe. A store that refuses connections fails fast already and never trips it.
  */
-export function withHangBreaker(store: ModelStore, opts: { now?: () => number; log?: (msg: string) => void } = {}): ModelStore {
+export function withHangBreaker(
+  store: ModelStore,
+  opts: {
+    now?: () => number;
+    log?: (msg: string) => void;
+    /** Skipped from the start, until it answers a ping: a start found the store's Redis silent (redis-probe.ts). */
+    skipping?: boolean;
+  } = {},
+): ModelStore {
   const now = opts.now ?? (() => performance.now());
   let timeouts = 0;
-  let skipping = false;
+  let skipping = opts.skipping ?? false;
   let probedAt = Number.NEGATIVE_INFINITY;
   let probing = false;
   let reconnecting = false;

@@ -13,7 +13,27 @@ export const CREDENTIALS_REFUSED = /^(NOAUTH|WRONGPASS)\b|invalid password|inval
  * as before). Never names the password.
  */
 export async function redisRefusal(target: RedisTarget, timeoutMs = 2000): Promise<string | null> {
-  const once: RedisOptions = { lazyConnect: true, connectTimeout: timeoutMs, commandTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false };
+  return (await probeRedis(target, timeoutMs)).refusal;
+}
+
+/** What the start's look at Redis found (probeRedis). */
+export interface RedisProbe {
+  /** What it refused of the target's settings (redisRefusal), or null. */
+  refusal: string | null;
+  /**
+   * It took the connection and did not answer within the probe's time (a Redis paused with SIGSTOP, swapping, a
+   * proxy whose backend is gone): unlike one that refuses connections, every command to it waits for its
+   * timeout. A start that knows treats it as down at once (the model store skips it until it answers a ping).
+   */
+  silent: boolean;
+}
+
+/**
+ * redisRefusal's look, telling also whether Redis took the connection and then said nothing within `timeoutMs`
+ * for its reply (`silent`) (the connection itself is given `connectTimeout`, default 2 s).
+ */
+export async function probeRedis(target: RedisTarget, timeoutMs = 2000, connectTimeout = 2000): Promise<RedisProbe> {
+  const once: RedisOptions = { lazyConnect: true, connectTimeout, commandTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false };
   let host: string;
   let client: Redis;
   if (target.kind === 'single') {
@@ -27,12 +47,25 @@ export async function redisRefusal(target: RedisTarget, timeoutMs = 2000): Promi
     client = new Redis({ host: name, port, username: target.username, password: target.password, ...(target.tls ? { tls: {} } : {}), ...once });
   }
   let last: Error | undefined;
+  let connected = false;
+  let replyTimer: NodeJS.Timeout | undefined;
   client.on('error', (err: Error) => (last = err));
+  // connectTimeout ends only the TCP and TLS part, and a Redis that accepts and never answers (paused, a proxy
+  // whose backend is gone) or is loading a large dataset would hold the start: from the socket's connection on,
+  // its reply is waited for `timeoutMs` (ioredis's own ready check outlasts its commandTimeout).
+  const noReply = new Promise<null>((resolve) =>
+    client.once('connect', () => {
+      connected = true;
+      replyTimer = setTimeout(() => resolve(null), timeoutMs);
+    }),
+  );
   try {
-    // Bounded as a whole: connectTimeout ends only the TCP and TLS part, and a Redis that accepts and never
-    // answers (paused, a proxy whose backend is gone) or is loading a large dataset would hold the start.
-    return await within(refusalOf(client, host, () => last), 2 * timeoutMs, () => null);
+    const refusal = await within(Promise.race([refusalOf(client, host, () => last), noReply]), connectTimeout + timeoutMs, () => null);
+    // A reply of any kind (ready, or an error Redis sent: a refusal) is an answer; a command timeout is not.
+    const replied = client.status === 'ready' || last?.name === 'ReplyError' || refusal !== null;
+    return { refusal, silent: connected && !replied };
   } finally {
+    clearTimeout(replyTimer);
     client.disconnect();
   }
 }

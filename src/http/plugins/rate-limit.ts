@@ -25,6 +25,8 @@ export interface RateLimitOptions {
   redis?: RedisTarget;
   /** Prefix of the counters' Redis keys. */
   redisPrefix?: string;
+  /** Whether registering waits (up to READY_WAIT_MS) for the Redis connection; false for a Redis found silent at start. Default true. */
+  waitForRedis?: boolean;
 }
 
 export const DEFAULT_RATE_LIMIT_PREFIX = 'recsvc:rate-limit:';
@@ -101,8 +103,9 @@ export async function registerRateLimit(app: FastifyInstance, opts: RateLimitOpt
     });
     // Without an offline queue a check before the connection (a cluster: its slot map) is up is skipped:
     // give it a moment here so the first requests are counted too. A Redis that refuses the connection (down)
-    // is not waited for (it cost the server's start 1 s before it listened); one that does not answer costs 1 s.
-    await new Promise<void>((resolve) => {
+    // is not waited for (it cost the server's start 1 s before it listened); one that does not answer costs 1 s,
+    // unless the start found it silent already (waitForRedis false).
+    if (opts.waitForRedis ?? true) await new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
         redis.off('ready', done);

@@ -111,4 +111,31 @@ describe('a model store skipped while it hangs', () => {
     expect(await outcome()).toBe(SKIPPED_MESSAGE);
     await memory.close();
   });
+
+  it('When a start found its Redis silent, Then calls are skipped from the first one, never asked, until a ping answers', async () => {
+    const memory = await createMemoryModelStore();
+    let answers = false;
+    let asked = 0;
+    const store = withHangBreaker(
+      {
+        ...memory,
+        getActive: async () => {
+          asked++;
+          return null;
+        },
+        ping: async () => answers,
+      },
+      { skipping: true },
+    );
+    const outcome = () => store.getActive().then(() => 'ok', (err: Error) => err.message);
+    expect(await outcome()).toBe(SKIPPED_MESSAGE);
+    expect(await store.ping()).toBe(false);
+    expect(await outcome()).toBe(SKIPPED_MESSAGE);
+    expect(asked).toBe(0);
+    answers = true;
+    expect(await store.ping()).toBe(true);
+    expect(await outcome()).toBe('ok');
+    expect(asked).toBe(1);
+    await memory.close();
+  });
 });
