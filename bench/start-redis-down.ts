@@ -8,7 +8,8 @@
  *
  *   npx tsx bench/start-redis-down.ts [--runs 3] [--hang]
  *
- * Prints, per run and state, the ms from "configuration" to "Server listening at", and the median.
+ * Prints, per run and state, the ms from "configuration" to "Server listening at", and the median; and how many
+ * starts took their Redis for silent (only the hanging ones should).
  */
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -42,6 +43,7 @@ async function timeToListen(redisUrl: string): Promise<number> {
             const { msg, time } = JSON.parse(line) as { msg?: string; time?: number };
             if (msg === 'configuration' && !times.has('configuration')) times.set('configuration', time!);
             if (msg?.startsWith('Server listening') && !times.has('listening')) times.set('listening', time!);
+            if (msg?.startsWith('Redis took the connection and did not answer')) silentStarts.add(port);
           } catch {
             // a line cut in two: read whole next time
           }
@@ -57,6 +59,8 @@ async function timeToListen(redisUrl: string): Promise<number> {
   return times.get('listening')! - times.get('configuration')!;
 }
 
+/** The ports of the starts that took their Redis for silent (src/server.ts REDIS_START_REPLY_MS). */
+const silentStarts = new Set<number>();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const redis = await startPrivateRedis();
 try {
@@ -73,6 +77,7 @@ try {
     results['Redis down'].push(await timeToListen(redis.url));
   }
   for (const [state, ms] of Object.entries(results)) console.log(`${state}: configuration -> listening ${ms.join(', ')} ms (median ${median(ms)})`);
+  console.log(`starts that took Redis for silent: ${silentStarts.size} (of ${RUNS} hanging with --hang)`);
   console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 } finally {
   await redis.dispose();
