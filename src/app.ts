@@ -88,6 +88,11 @@ export interface AppOptions {
    * backend is gone): the rate limiter does not wait for its connection before listening (default: it waits up to 1 s).
    */
   redisSilentAtStart?: boolean;
+  /**
+   * How long the start waits for the scrub of the erasures the model store lost before it goes on with the store's
+   * versions held until the scrub has run (default ERASURE_CATCH_UP_WAIT_MS, 30 s; the server: 2 s).
+   */
+  erasureCatchUpWaitMs?: number;
 }
 
 /** Builds the HTTP app from already-built services; the caller owns (and closes) the services. */
@@ -242,7 +247,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
 
   const erasureCatchUp = createErasureCatchUpAtStart(
     { catchUp: () => services.erasure.catchUp(), storeAnswers: () => services.store.ping(), hold: (until) => services.serving.holdCustomerData(until), log: app.log },
-    { retryMs: config.ERASURE_CATCH_UP_RETRY_MS },
+    { retryMs: config.ERASURE_CATCH_UP_RETRY_MS, waitMs: options.erasureCatchUpWaitMs },
   );
   const maxBatch = config.MAX_BATCH_SIZE;
   const noPurchases = async () => !(await services.db.query<{ any: boolean }>('SELECT EXISTS (SELECT 1 FROM purchase_events) AS any')).rows[0].any;

@@ -38,6 +38,15 @@ function readConfig(): Config {
  */
 const REDIS_START_REPLY_MS = 500;
 
+/**
+ * How long the start waits for the scrub of the erasures a model store lost (versions behind: a Redis back from an
+ * older snapshot) before it listens anyway, the store's versions held until the scrub has run and readiness 503
+ * (`erasureCatchUp`) meanwhile: a liveness probe is answered and the storefront gets fallbacks, not refused
+ * connections, while a large shop's versions are rewritten (about 0.5 s per version at ten times Online Retail,
+ * bench/README.md "Erasure"; up to 30 s was waited before).
+ */
+const ERASURE_CATCH_UP_LISTEN_WAIT_MS = 2_000;
+
 /** The URL a local client reaches the server at: a wildcard listen address is reached on loopback. */
 function clientUrl(listening: string): string {
   const url = new URL(listening);
@@ -116,6 +125,7 @@ async function main() {
     // A model the store holds is served while the first-start work waits (for a Postgres that is down at start).
     servingChecks: { bootstrap: async () => bootstrapped || (await services.serving.activeModel()) !== null, accepting: async () => accepting },
     redisSilentAtStart: redisSilent,
+    erasureCatchUpWaitMs: ERASURE_CATCH_UP_LISTEN_WAIT_MS,
   });
   logger.to(app.log);
   if (config.API_KEYS.some((k) => k.scope === 'frontend') && !config.FRONTEND_USER_SECRET) {

@@ -38,8 +38,8 @@ export interface ErasureCatchUpAtStartOptions {
  * listening: the process listens, serves fallbacks, and holds the model store's versions back (`hold`) until the
  * scrub has run; `caughtUp()` (readiness's `erasureCatchUp`) is false meanwhile, also while only Postgres does not
  * answer (the store's versions are served then). A store that failed the first try is held whatever its ping
- * says after it. Past `waitMs` (the erasure lock held by a long turn, say), the
- * start goes on as the scrub goes on.
+ * says after it. Past `waitMs` (the erasure lock held by a long turn, a long rewrite of versions behind), the start
+ * goes on as the scrub goes on, the store's versions held until it has run.
  */
 export function createErasureCatchUpAtStart(deps: ErasureCatchUpAtStartDeps, opts: ErasureCatchUpAtStartOptions = {}) {
   let closed = false;
@@ -64,6 +64,24 @@ export function createErasureCatchUpAtStart(deps: ErasureCatchUpAtStartDeps, opt
     }
   };
 
+  /** After a first try Postgres or the store did not answer: the scrub tried again in the background, the store held if it failed. */
+  const inBackground = async (failure: unknown, o: { held: boolean }) => {
+    // A model store that answers, with Postgres down, is served as before (what it holds is what it held when
+    // this process's predecessors ran): only one that did not answer may come back from an older snapshot. The
+    // store that failed the first try is held even when it answers the ping after it: a Redis back from an older
+    // snapshot in between would otherwise be served, its erased customers with it, until the background scrub ran.
+    const storeDown = failedInModelStore(failure) || skippedCall(failure) || !(await deps.storeAnswers());
+    deps.log.warn(
+      {},
+      storeDown
+        ? 'erasure: the model store does not answer: its versions are not served until it has been scrubbed of the erasures it lost (tried again in the background)'
+        : 'erasure: Postgres does not answer: the scrub of the erasures the model store lost is tried again in the background',
+    );
+    const background = scrubbed().finally(() => void (caughtUp = true));
+    if (storeDown && !o.held) deps.hold(background);
+    return { background };
+  };
+
   return {
     /** The first try, before listening; resolves once the start may go on (the scrub ran, failed, or goes on in the background). */
     async run(): Promise<void> {
@@ -72,21 +90,21 @@ export function createErasureCatchUpAtStart(deps: ErasureCatchUpAtStartDeps, opt
         () => 'done' as const,
         (err: unknown) => (dependencyFailure(err) ? ((failure = err), 'unavailable' as const) : (notDone(err), 'failed' as const)),
       );
-      if ((await within(firstTry, opts.waitMs ?? ERASURE_CATCH_UP_WAIT_MS, () => 'late' as const)) !== 'unavailable') return;
+      const outcome = await within(firstTry, opts.waitMs ?? ERASURE_CATCH_UP_WAIT_MS, () => 'late' as const);
+      if (outcome === 'done' || outcome === 'failed') return;
       caughtUp = false;
-      // A model store that answers, with Postgres down, is served as before (what it holds is what it held when
-      // this process's predecessors ran): only one that did not answer may come back from an older snapshot. The
-      // store that failed the first try is held even when it answers the ping after it: a Redis back from an older
-      // snapshot in between would otherwise be served, its erased customers with it, until the background scrub ran.
-      const storeDown = failedInModelStore(failure) || skippedCall(failure) || !(await deps.storeAnswers());
-      deps.log.warn(
-        {},
-        storeDown
-          ? 'erasure: the model store does not answer: its versions are not served until it has been scrubbed of the erasures it lost (tried again in the background)'
-          : 'erasure: Postgres does not answer: the scrub of the erasures the model store lost is tried again in the background',
-      );
-      const background = scrubbed().finally(() => void (caughtUp = true));
-      if (storeDown) deps.hold(background);
+      if (outcome === 'unavailable') {
+        await inBackground(failure, { held: false });
+        return;
+      }
+      // Past the wait (the erasure lock held by a long turn, a long rewrite of versions behind): the start goes on
+      // and the store's versions are held until the scrub has run, not served unscrubbed meanwhile.
+      deps.log.warn({}, 'erasure: the scrub of the erasures the model store lost goes on past the start: its versions are not served until it has run');
+      const scrub = firstTry.then(async (late) => {
+        if (late === 'unavailable') await (await inBackground(failure, { held: true })).background;
+      });
+      deps.hold(scrub);
+      scrub.finally(() => void (caughtUp = true)).catch(() => {});
     },
     /** False while the scrub the start could not do has not run (readiness's `erasureCatchUp`). */
     caughtUp: (): boolean => caughtUp,

@@ -93,4 +93,25 @@ describe('the erasure catch-up at start', () => {
     expect(s.scrubs()).toBe(1);
     expect(s.catchUp.caughtUp()).toBe(true);
   });
+
+  it('When the scrub outlasts the start\'s wait (a long rewrite of versions behind), Then the start goes on with the versions held until it has run', async () => {
+    let finish: () => void = () => {};
+    const holds: Promise<unknown>[] = [];
+    const catchUp = createErasureCatchUpAtStart(
+      {
+        catchUp: () => new Promise<void>((resolve) => (finish = resolve)),
+        storeAnswers: async () => true,
+        hold: (until) => void holds.push(until),
+        log: quiet,
+      },
+      { waitMs: 50 },
+    );
+    opened.push(catchUp);
+    await catchUp.run();
+    expect(holds).toHaveLength(1);
+    expect(catchUp.caughtUp()).toBe(false);
+    finish();
+    await holds[0];
+    expect(catchUp.caughtUp()).toBe(true);
+  });
 });
