@@ -67,6 +67,8 @@ export function withHangBreaker(
       .then((up) => up && skipping && passed(), () => undefined)
       .finally(() => (reconnecting = false));
   };
+  // Skipped from the start: its socket may be one a partition keeps open, as after a trip.
+  if (skipping) reconnect();
   const probe = () => {
     if (probing || now() - probedAt < HANG_SKIP_MS) return;
     probing = true;
