@@ -102,6 +102,7 @@ export function createErasureCatchUpAtStart(deps: ErasureCatchUpAtStartDeps, opt
       deps.log.warn({}, 'erasure: the scrub of the erasures the model store lost goes on past the start: its versions are not served until it has run');
       const scrub = firstTry.then(async (late) => {
         if (late === 'unavailable') await (await inBackground(failure, { held: true })).background;
+        else if (late === 'done') deps.log.info({}, 'erasure: the model store is scrubbed of the erasures it lost: its versions are served');
       });
       deps.hold(scrub);
       scrub.finally(() => void (caughtUp = true)).catch(() => {});
