@@ -596,7 +596,8 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
       const oofMajority = oofKept['per-mode-majority'];
       if (oofMajority.all === 'blend' && oofMajority.novel !== 'blend') {
         const servedAll: number[] = [];
-        for (const [f, b] of oof.blends.entries()) servedAll.push((await pool.score(servedWeights(oofMajority, b)))[f].all.ndcg);
+        // As per-mode's check above: each left-out blend's served half on its own fold only, from the shared fold scores.
+        for (const [f, b] of oof.blends.entries()) servedAll.push((await scoresOn(servedWeights(oofMajority, b), [f])[f]).all.ndcg);
         oofKept['per-mode-majority'] = keepOwnHalfAsServed(oofMajority, servedAll, keepInput, 'per-mode-majority');
       }
       const outOfFold = { blend: oofModes, inFoldKeptBy: inFold };

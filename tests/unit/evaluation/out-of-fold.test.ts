@@ -140,3 +140,18 @@ describe('out-of-fold searches sharing fold scores (issue 11, fiftieth session)'
     expect(inFold.validation.outOfFoldSkipped).toBeUndefined();
   });
 });
+
+describe('out of fold, the own half as served (issue 11, fiftieth session; reviewer R4)', () => {
+  it("When per-mode and per-mode-majority both serve ease beside the blend's own items out of fold, Then the majority's check reads the fold scores per-mode's check made", async () => {
+    // A shop where, out of fold, both rules split (new items: ease, own items: the blend) and so both check the own
+    // half as served: each fold's left-out blend's own-item weights beside ease's new items, on that fold. The two
+    // checks ask for the same vectors on the same folds: the second must be 3 revisits (one per fold), not 3 vectors
+    // scored again on every fold (77 revisits without it: the searches', the found blends' and per-mode's check's).
+    const logs: string[] = [];
+    const events = tasteGroupPurchases((u, n) => [(u + n * 5) % 12, (u + n + 5) % 12]);
+    const r = await tuneRollingOrigin({ events }, parseRecipe(raw, 'oof'), raw, { ...options, blendJudgedOn: 'out-of-fold', onProgress: (m) => logs.push(m) });
+    expect(r.validation.keptBy!['per-mode-majority'].novel).toBe('ease');
+    expect(logs.some((l) => l.startsWith("out of fold: own-item weights beside ease's new items"))).toBe(true);
+    expect(logs.find((l) => l.endsWith('blends were revisited and not scored again'))).toBe('80 blends were revisited and not scored again');
+  });
+});
