@@ -131,6 +131,33 @@ describe('out-of-fold searches sharing fold scores (issue 11, fiftieth session)'
     expect(outOfFold.map(([done]) => done)).toEqual(Array.from({ length: total - 1 }, (_, i) => i + 1));
   });
 
+  it('When the blend is judged out of fold, Then the log counts each search\'s fold scorings: every fold\'s per vector in fold, at most the pooled folds\' out of fold', async () => {
+    const tuningLog = async (blendJudgedOn: 'in-fold' | 'out-of-fold') => {
+      const logs: string[] = [];
+      await tuneRollingOrigin({ events: purchases() }, parseRecipe(raw, 'oof'), raw, { ...options, minCoverage: 0.3, blendJudgedOn, onProgress: (m) => logs.push(m) });
+      return logs;
+    };
+    const numbers = (text: string) => text.split(/[^0-9]+/).filter(Boolean).map(Number);
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    const inFold = (await tuningLog('in-fold')).find((l) => l.startsWith('blend search: '))!;
+    const logs = await tuningLog('out-of-fold');
+    // The search on every fold is the same in and out of fold, and scores each vector it visits on the 3 folds.
+    const every = logs.find((l) => l.startsWith('blend search: '))!;
+    expect(every).toBe(inFold);
+    const [vectors, scorings, ...rest] = numbers(every);
+    const bySteps = rest.slice(0, 3);
+    expect(scorings).toBe(3 * vectors);
+    expect(sum(bySteps)).toBe(scorings);
+    const out = logs.find((l) => l.startsWith('out of fold: 3 searches'))!;
+    const [, anew, outScorings, ...outRest] = numbers(out);
+    const steps = outRest.slice(0, 9);
+    expect(outRest.slice(9)).toEqual([vectors, scorings]);
+    // A search leaving a fold out scores a vector on the 2 folds it pools at most; then each found blend on its own fold.
+    expect(outScorings).toBeLessThanOrEqual(2 * anew + 3);
+    expect(outScorings).toBeGreaterThanOrEqual(sum(steps));
+    expect(outScorings).toBeLessThanOrEqual(sum(steps) + 3);
+  });
+
   it('When out of fold is asked with one validation window, Then the record says the blend was judged in fold and why', async () => {
     const r = await tuneRollingOrigin({ events: purchases() }, parseRecipe(raw, 'oof'), raw, { ...options, folds: 1, blendJudgedOn: 'out-of-fold' });
     expect(r.validation.blendJudgedOn).toBeUndefined();
