@@ -6,10 +6,11 @@ const ISOLATED = ['tests/integration/faults/store-outages.test.ts'];
 
 export default defineConfig({
   test: {
-    // Integration suites share one Postgres database and one Redis; each isolates itself by a random prefix/schema,
-    // but two cores are all we have, so forks with a small pool keep memory and contention predictable.
+    // Integration suites share one Postgres database and one Redis; each isolates itself by a random prefix/schema.
+    // Three forks on two cores: the files wait for much of their time (servers and CLIs in child processes, outages,
+    // polls), so a third worker uses CPU the two leave idle (bench/README "Three test workers on two cores").
     pool: 'forks',
-    maxWorkers: 2,
+    maxWorkers: 3,
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // The kept PGlite snapshots, written before the files run when a fresh checkout has none (tests/global-setup.ts).
