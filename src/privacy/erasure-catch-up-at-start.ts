@@ -49,7 +49,12 @@ export function createErasureCatchUpAtStart(deps: ErasureCatchUpAtStartDeps, opt
 
   // Until it has run (or the process closes): an error that is not an outage (a store back from an older
   // snapshot that refuses the scrub's writes, MISCONF or OOM) does not end the hold, it is tried again later.
-  const scrubbed = async (): Promise<void> => {
+  // `failedOnce`: the try before this one failed so already (the start's first, past its wait): the wait comes first.
+  const scrubbed = async (failedOnce = false): Promise<void> => {
+    if (failedOnce) {
+      await new Promise((resolve) => setTimeout(resolve, failedRetryMs).unref());
+      if (closed) return;
+    }
     for (;;) {
       try {
         await retryWhileUnavailable(deps.catchUp, { forMs: Number.POSITIVE_INFINITY, stop: () => closed });
@@ -102,6 +107,8 @@ export function createErasureCatchUpAtStart(deps: ErasureCatchUpAtStartDeps, opt
       deps.log.warn({}, 'erasure: the scrub of the erasures the model store lost goes on past the start: its versions are not served until it has run');
       const scrub = firstTry.then(async (late) => {
         if (late === 'unavailable') await (await inBackground(failure, { held: true })).background;
+        // Failed otherwise (a store behind that refuses the rewrite's writes, MISCONF or OOM): not run, so still held.
+        else if (late === 'failed') await scrubbed(true);
         else if (late === 'done') deps.log.info({}, 'erasure: the model store is scrubbed of the erasures it lost: its versions are served');
       });
       deps.hold(scrub);

@@ -114,4 +114,41 @@ describe('the erasure catch-up at start', () => {
     await holds[0];
     expect(catchUp.caughtUp()).toBe(true);
   });
+
+  it('When the scrub outlasts the start\'s wait and then fails with an error that is not an outage, Then the versions stay held until a later try has run', async () => {
+    // A long rewrite of versions behind that a Redis back from an older snapshot then refuses (MISCONF): the store
+    // is behind, and what it holds of erased customers must not be served because the first try gave up.
+    let calls = 0;
+    let fail: (err: Error) => void = () => {};
+    let scrubs = 0;
+    const holds: Promise<unknown>[] = [];
+    const catchUp = createErasureCatchUpAtStart(
+      {
+        catchUp: () => {
+          calls++;
+          if (calls === 1) return new Promise<void>((_resolve, reject) => (fail = reject));
+          scrubs++;
+          return Promise.resolve();
+        },
+        storeAnswers: async () => true,
+        hold: (until) => void holds.push(until),
+        log: quiet,
+      },
+      { waitMs: 50, failedRetryMs: 200 },
+    );
+    opened.push(catchUp);
+    await catchUp.run();
+    expect(holds).toHaveLength(1);
+    let released = false;
+    void holds[0].finally(() => (released = true));
+    fail(Object.assign(new Error('MISCONF Redis is configured to save RDB snapshots, but it is currently not able to persist on disk.'), { name: 'ReplyError' }));
+    await new Promise((r) => setTimeout(r, 20));
+    // Not released by the failure: no scrub has run.
+    expect(scrubs).toBe(0);
+    expect(released).toBe(false);
+    expect(catchUp.caughtUp()).toBe(false);
+    await holds[0];
+    expect(scrubs).toBe(1);
+    expect(catchUp.caughtUp()).toBe(true);
+  });
 });
