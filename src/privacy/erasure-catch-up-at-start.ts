@@ -1,4 +1,4 @@
-import { dependencyFailure } from '../errors.js';
+import { dependencyFailure, storeRefusesWrites } from '../errors.js';
 import { retryWhileUnavailable } from '../retry-while-unavailable.js';
 import { within } from '../within-time.js';
 import { skippedCall } from '../store/hang-breaker.js';
@@ -38,7 +38,7 @@ export interface ErasureCatchUpAtStartOptions {
  * listening: the process listens, serves fallbacks, and holds the model store's versions back (`hold`) until the
  * scrub has run; `caughtUp()` (readiness's `erasureCatchUp`) is false meanwhile, also while only Postgres does not
  * answer (the store's versions are served then). A store that failed the first try is held whatever its ping
- * says after it. Past `waitMs` (the erasure lock held by a long turn, a long rewrite of versions behind), the start
+ * says after it, and so is one that refused the scrub's writes (MISCONF, OOM) until a later try has run. Past `waitMs` (the erasure lock held by a long turn, a long rewrite of versions behind), the start
  * goes on as the scrub goes on, the store's versions held until it has run.
  */
 export function createErasureCatchUpAtStart(deps: ErasureCatchUpAtStartDeps, opts: ErasureCatchUpAtStartOptions = {}) {
@@ -93,7 +93,10 @@ export function createErasureCatchUpAtStart(deps: ErasureCatchUpAtStartDeps, opt
       let failure: unknown;
       const firstTry = retryWhileUnavailable(deps.catchUp, { forMs: opts.retryMs ?? ERASURE_CATCH_UP_RETRY_MS }).then(
         () => 'done' as const,
-        (err: unknown) => (dependencyFailure(err) ? ((failure = err), 'unavailable' as const) : (notDone(err), 'failed' as const)),
+        (err: unknown) =>
+          dependencyFailure(err)
+            ? ((failure = err), 'unavailable' as const)
+            : (notDone(err), storeRefusesWrites(err) ? ('refused' as const) : ('failed' as const)),
       );
       const outcome = await within(firstTry, opts.waitMs ?? ERASURE_CATCH_UP_WAIT_MS, () => 'late' as const);
       if (outcome === 'done' || outcome === 'failed') return;
@@ -102,13 +105,21 @@ export function createErasureCatchUpAtStart(deps: ErasureCatchUpAtStartDeps, opt
         await inBackground(failure, { held: false });
         return;
       }
+      if (outcome === 'refused') {
+        // The store answers and refuses the scrub's writes (a Redis back from an older snapshot whose disk is full:
+        // MISCONF; full under noeviction: OOM): it may be behind, so its versions are held until a later try has run.
+        deps.log.warn({}, 'erasure: the model store refuses the scrub of the erasures it lost: its versions are not served until it has run (tried again in the background)');
+        const background = scrubbed(true).finally(() => void (caughtUp = true));
+        deps.hold(background);
+        return;
+      }
       // Past the wait (the erasure lock held by a long turn, a long rewrite of versions behind): the start goes on
       // and the store's versions are held until the scrub has run, not served unscrubbed meanwhile.
       deps.log.warn({}, 'erasure: the scrub of the erasures the model store lost goes on past the start: its versions are not served until it has run');
       const scrub = firstTry.then(async (late) => {
         if (late === 'unavailable') await (await inBackground(failure, { held: true })).background;
         // Failed otherwise (a store behind that refuses the rewrite's writes, MISCONF or OOM): not run, so still held.
-        else if (late === 'failed') await scrubbed(true);
+        else if (late === 'failed' || late === 'refused') await scrubbed(true);
         else if (late === 'done') deps.log.info({}, 'erasure: the model store is scrubbed of the erasures it lost: its versions are served');
       });
       deps.hold(scrub);

@@ -82,6 +82,21 @@ describe('the erasure catch-up at start', () => {
     expect(s.catchUp.caughtUp()).toBe(true);
   });
 
+  it('When the first try fails because the store refuses the scrub\'s writes (MISCONF, OOM), Then its versions are held until a later try has run', async () => {
+    // A Redis back from an older snapshot that answers reads and refuses writes (its disk full: MISCONF; full under
+    // noeviction: OOM) is behind and cannot be scrubbed: what it holds of erased customers must not be served.
+    let refusing = true;
+    const misconf = () => Object.assign(new Error('MISCONF Redis is configured to save RDB snapshots, but it is currently not able to persist on disk.'), { name: 'ReplyError' });
+    const s = setUp({ first: misconf(), next: () => (refusing ? misconf() : null), storeAnswers: true });
+    await s.catchUp.run();
+    expect(s.holds).toHaveLength(1);
+    expect(s.catchUp.caughtUp()).toBe(false);
+    refusing = false;
+    await s.holds[0];
+    expect(s.scrubs()).toBe(1);
+    expect(s.catchUp.caughtUp()).toBe(true);
+  });
+
   it('When the store failed the first try and answers again by the time it is pinged, Then its versions are held until the scrub has run', async () => {
     // A Redis restarting from an older snapshot: down at the first try, back (with erased customers in it) at the
     // ping. Its versions must not be served before the scrub, which the background runs only after this.
