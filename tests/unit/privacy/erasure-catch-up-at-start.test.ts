@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createErasureCatchUpAtStart, type ErasureCatchUpAtStart } from '../../../src/privacy/erasure-catch-up-at-start.js';
+import { SKIPPED_MESSAGE } from '../../../src/store/hang-breaker.js';
 
 /**
  * The start's scrub of the erasures the model store lost, at its own interface: a catch-up that succeeds, fails
@@ -92,6 +93,17 @@ describe('the erasure catch-up at start', () => {
     expect(s.holds).toHaveLength(1);
     expect(s.catchUp.caughtUp()).toBe(false);
     refusing = false;
+    await s.holds[0];
+    expect(s.scrubs()).toBe(1);
+    expect(s.catchUp.caughtUp()).toBe(true);
+  });
+
+  it('When the first try was skipped by the hang breaker (a Redis the start took for silent) and the store answers the ping after, Then its versions are held until the scrub has run', async () => {
+    // A Redis slower than the start's 500 ms look, or still loading: skipped at the first try, answering just after.
+    const s = setUp({ first: new Error(SKIPPED_MESSAGE), storeAnswers: true });
+    await s.catchUp.run();
+    expect(s.holds).toHaveLength(1);
+    expect(s.catchUp.caughtUp()).toBe(false);
     await s.holds[0];
     expect(s.scrubs()).toBe(1);
     expect(s.catchUp.caughtUp()).toBe(true);
