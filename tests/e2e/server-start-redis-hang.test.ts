@@ -1,11 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, privateServerSupport, startPrivatePostgres, startPrivateRedis, type PrivatePostgres, type PrivateRedis } from '../helpers/private-servers.js';
+import { privateServerSupport, startPrivatePostgres, startPrivateRedis, type PrivatePostgres, type PrivateRedis } from '../helpers/private-servers.js';
 import { FIRST_START_SAMPLE } from '../helpers/first-start-sample.js';
-import { nodeArgs } from '../helpers/built-entry.js';
+import { getAs, serverStarter, until, withoutRequestLines } from '../helpers/server-process.js';
 
 /**
  * A server started while its Redis takes connections and answers nothing (a private redis-server frozen with
@@ -36,34 +36,9 @@ describe.skipIf(!runnable)('a server started while Redis takes connections and a
   const children: ChildProcess[] = [];
   const dataDir = mkdtempSync(path.join(tmpdir(), 'recsvc-redis-hang-start-'));
 
-  const start = async (extra: Record<string, string>) => {
-    const port = await freePort();
-    const { DATABASE_URL: _d, REDIS_URL: _r, API_KEYS: _k, ...env } = process.env;
-    const child = spawn(process.execPath, nodeArgs('src/server.ts'), {
-      env: { ...env, DATABASE_URL: pg.url, REDIS_URL: redis.url, API_KEYS: `admin:${ADMIN}`, DATA_DIR: dataDir, TRAIN_THREADS: '1', LOG_LEVEL: 'info', PORT: String(port), ...extra },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.push(child);
-    const proc = { child, output: '', base: `http://127.0.0.1:${port}` };
-    child.stdout!.on('data', (b) => (proc.output += b));
-    child.stderr!.on('data', (b) => (proc.output += b));
-    return proc;
-  };
-  const get = (base: string, route: string) =>
-    fetch(new URL(route, base), { headers: { authorization: `Bearer ${ADMIN}` } }).then(
-      async (r) => ({ status: r.status, body: (await r.json().catch(() => null)) as Record<string, unknown> | null }),
-      () => ({ status: 0, body: null }),
-    );
-  const until = async <T,>(read: () => Promise<T>, done: (v: T) => boolean, ms: number): Promise<T> => {
-    const deadline = Date.now() + ms;
-    let v = await read();
-    while (!done(v) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-      v = await read();
-    }
-    return v;
-  };
-  const log = (out: string) => out.split('\n').filter((l) => !l.includes('"msg":"request')).join('\n');
+  const start = serverStarter(() => ({ DATABASE_URL: pg.url, REDIS_URL: redis.url, API_KEYS: `admin:${ADMIN}`, DATA_DIR: dataDir, TRAIN_THREADS: '1', LOG_LEVEL: 'info' }), children);
+  const get = getAs(ADMIN);
+  const log = withoutRequestLines;
 
   beforeAll(async () => {
     [pg, redis] = await Promise.all([startPrivatePostgres(), startPrivateRedis()]);
