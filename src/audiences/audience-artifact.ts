@@ -247,7 +247,10 @@ export async function audiencePatchesWithout(read: ArtifactRangeReader, rows: re
  * the release before erased (it knows only layout 1, so it blanked the id and left these postings). From ranged
  * reads of the two headers, the user index's offsets (a blank id is an empty string: ids are 1 character or more),
  * the artifact's positions and its `wiped` bytes (900 kB at 100,000 customers), not the postings. Empty when either
- * artifact is not there or the artifact is layout 1 (the release before erased it itself).
+ * artifact is not there or the artifact is layout 1 (the release before erased it itself), also when either is
+ * evicted between these reads (an `allkeys-*` maxmemory policy takes the postings first): postings gone hold no
+ * customer, and a version's index is then built from its entries, which the erasure deleted. Such an eviction
+ * failed the whole catch-up (every version after it unchecked) until the next read of the erasures.
  */
 export async function audienceRowsLeft(readAudience: ArtifactRangeReader, readUserIds: ArtifactRangeReader): Promise<number[]> {
   const layout = await artifactLayout(readAudience);
@@ -255,16 +258,22 @@ export async function audienceRowsLeft(readAudience: ArtifactRangeReader, readUs
   const index = await artifactLayout(readUserIds);
   const offsetsAt = index?.arrays.get('offsets');
   if (!offsetsAt || offsetsAt.type !== 'u32') return [];
+  /** The array's bytes; null when the artifact is gone (evicted since its layout was read). */
   const readArray = async (read: ArtifactRangeReader, at: ArrayPlace, width: number) => {
     const bytes = await read(at.offset, at.offset + at.length * width);
-    if (!bytes || bytes.byteLength < at.length * width) throw new Error(`an artifact's ${at.type} array was cut short while the erasure catch-up read it`);
+    if (!bytes) return null;
+    // There but shorter: rewritten meanwhile at another length, so the offsets read are stale.
+    if (bytes.byteLength < at.length * width) throw new Error(`an artifact's ${at.type} array was cut short while the erasure catch-up read it`);
     return bytes.slice();
   };
-  const offsets = new Uint32Array((await readArray(readUserIds, offsetsAt, 4)).buffer, 0, offsetsAt.length);
+  const offsetBytes = await readArray(readUserIds, offsetsAt, 4);
   const positionsAt = layout.arrays.get('positions')!;
   const wipedAt = layout.arrays.get('wiped')!;
-  const positions = new Int32Array((await readArray(readAudience, positionsAt, 4)).buffer, 0, positionsAt.length);
-  const wiped = await readArray(readAudience, wipedAt, 1);
+  const positionBytes = offsetBytes && (await readArray(readAudience, positionsAt, 4));
+  const wiped = positionBytes && (await readArray(readAudience, wipedAt, 1));
+  if (!offsetBytes || !positionBytes || !wiped) return [];
+  const offsets = new Uint32Array(offsetBytes.buffer, 0, offsetsAt.length);
+  const positions = new Int32Array(positionBytes.buffer, 0, positionsAt.length);
   const rows: number[] = [];
   for (let c = 0; c < positions.length; c++) {
     const row = positions[c];

@@ -1,4 +1,5 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Redis } from 'ioredis';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -151,6 +152,45 @@ describe.skipIf(!(await serviceAvailable(REDIS_URL)) || !(await serviceAvailable
     expect(await t.services.erasureRepository.mark()).toBe(mark);
     await erasure.catchUp(mark);
     expect(await wipedNow(c)).toBe(1);
+  });
+
+  it('When the store evicts the postings while the catch-up reads their arrays, Then the catch-up goes on (nothing of them is left to wipe) instead of failing whole until the next read', async () => {
+    const { store } = t.services;
+    const { c, bytes, mark } = await erasedByReleaseBefore();
+    const redis = new Redis(REDIS_URL);
+    let reads = 0;
+    // A real eviction (the key deleted in Redis) between the layout read and the ranged reads of the arrays.
+    const evicting = new Proxy(store, {
+      get(target, prop, receiver) {
+        const real = Reflect.get(target, prop, receiver) as unknown;
+        if (typeof real !== 'function') return real;
+        if (prop === 'readArtifactRange') {
+          return async (v: string, name: string, start: number, end: number) => {
+            // The postings' layout is read before the user index is: evicted after it, before their arrays are read.
+            if (name === ARTIFACT_USER_IDS && ++reads === 1) await redis.del(`${testStore.prefix}{v:${v}}:artifact:${AUDIENCE_ARTIFACT}`);
+            return target.readArtifactRange!(v, name, start, end);
+          };
+        }
+        return (real as (...a: unknown[]) => unknown).bind(target);
+      },
+    });
+    try {
+      const erasure = createUserErasure({ events: t.services.events, erasures: t.services.erasureRepository, store: evicting, forget: async () => {} });
+      await expect(erasure.catchUp(mark)).resolves.toEqual([]);
+      expect(reads).toBeGreaterThanOrEqual(1);
+      expect(await store.getArtifact(version, AUDIENCE_ARTIFACT)).toBeNull();
+      // An index read now is built from the entries, where the erased customer has none.
+      const model = (await t.services.serving.activeModel())!;
+      const loaded = await loadAudienceIndex(store, model);
+      expect(loaded.rows).toBeUndefined();
+      expect(loaded.index.userIds.includes('')).toBe(false);
+    } finally {
+      // The postings as the release before left them (as a restore would), for the tests after: wiped by the real catch-up.
+      await redis.set(`${testStore.prefix}{v:${version}}:artifact:${AUDIENCE_ARTIFACT}`, Buffer.from(bytes));
+      await redis.quit();
+      await t.services.erasure.catchUp(mark + 1);
+      expect(await wipedNow(c)).toBe(1);
+    }
   });
 
   it('When the rewrite of the postings keeps failing, Then the catch-up does not read the whole artifact again at every read of the erasures but after a back-off', async () => {
