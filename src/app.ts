@@ -238,7 +238,14 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   upkeep.push(startPeriodic(forgetIds, { firstMs: FIRST_UPKEEP_MS, everyMs: FEEDBACK_RETENTION_SWEEP_MS }));
   app.addHook('preClose', async () => void (await Promise.all(upkeep.map((task) => task.stop()))));
 
-  // Erasures made elsewhere are also read from Postgres while requests come (privacy/erasure-follower.ts).
+  // Erasures made elsewhere are also read from Postgres every ERASURE_REFRESH_MS whether requests come or not
+  // (privacy/erasure-follower.ts): read only when a request came, a replica asked nothing for a while held an
+  // erased customer past it, and its first request after the quiet spell was answered before the read it started.
+  // Not awaited by the close (a Postgres that never answers, with PG_QUERY_TIMEOUT_MS=0, would hold it): a read
+  // cut short by it logs and is done.
+  const followErasures = async () => void services.erasureFollower.poll();
+  upkeep.push(startPeriodic(followErasures, { firstMs: config.ERASURE_REFRESH_MS, everyMs: config.ERASURE_REFRESH_MS }));
+  // And when a request comes after a read was missed (a timer late on a busy event loop).
   app.addHook('onRequest', (_request, _reply, done) => {
     services.erasureFollower.check();
     services.modelRecovery?.check();
