@@ -283,11 +283,38 @@ export function createUserErasure(deps: UserErasureDeps) {
     }));
   }
 
+  /**
+   * The newest note of a scrub done again that this process has read (null: none; undefined: not read yet). A
+   * process that read the store while it was behind (a Redis back from a snapshot), before another process scrubbed
+   * it again, may hold the customers of that scrub (an audience index read then), and had forgotten them before, so
+   * nothing else tells it: it forgets them again when a new note appears (scrubbedAgain).
+   */
+  let seenScrubbedAgain: string | null | undefined;
+
+  /** Forgets again the customers of the scrubs done again (by any process) since the last note read. */
+  async function scrubbedAgain(records: ErasureRecords): Promise<string[]> {
+    const notes = records.scrubbedAgain;
+    if (!notes) return [];
+    const newest = notes[0]?.token ?? null;
+    const seen = seenScrubbedAgain;
+    seenScrubbedAgain = newest;
+    if (seen === undefined || newest === seen) return [];
+    // The notes after the one seen; all of them when it is not there (the notes went back, or past the kept ones).
+    const at = notes.findIndex((n) => n.token === seen);
+    const since = at < 0 ? notes : notes.slice(0, at);
+    if (since.length === 0) return [];
+    const ids = await deps.erasures.erasedSince(Math.min(...since.map((n) => n.from)));
+    await forgetAll(ids);
+    return ids;
+  }
+
   /** catchUp's scrub of what the store lost of erasures (its erasure records say how far each part was scrubbed). */
   async function storeCatchUp(highest: number): Promise<string[]> {
     const { store } = deps;
     if (!store.erasureRecords) return [];
     const records = await store.erasureRecords();
+    // Not counted in what this resolves with (the customers this process scrubbed again).
+    await scrubbedAgain(records);
     const upToDate = (r: ErasureRecords, n: number) => r.liveEvents !== undefined && r.liveEvents >= n && [...r.versions.values()].every((v) => v !== undefined && v >= n);
     if (upToDate(records, highest)) return [];
     // The drafts of failed trainings came back too (an erasure deletes them): read before the lock's transaction.
@@ -298,6 +325,8 @@ export function createUserErasure(deps: UserErasureDeps) {
         const now = await markNow();
         const held = await store.erasureRecords!();
         const again = new Set<string>();
+        /** The lowest erasure number scrubbed from again, for the note to the other processes. */
+        let lowest = Number.POSITIVE_INFINITY;
         const listed = await store.listVersions();
         for (const version of drafts) if (!listed.some((m) => m.version === version)) await store.deleteVersion(version);
         for (const meta of listed) {
@@ -307,6 +336,7 @@ export function createUserErasure(deps: UserErasureDeps) {
           const ids = from < now ? await erasedSince(from) : [];
           await scrub(ids, [meta.version]);
           for (const id of ids) again.add(id);
+          if (ids.length > 0) lowest = Math.min(lowest, from);
           // Only from where it was read: a store that went back again meanwhile is caught up next time.
           await raiseRecords(now, { versions: [meta.version], from: held.versions.get(meta.version) });
         }
@@ -316,8 +346,11 @@ export function createUserErasure(deps: UserErasureDeps) {
           const ids = await erasedSince(held.liveEvents);
           await store.deleteUserEvents?.(ids);
           for (const id of ids) again.add(id);
+          if (ids.length > 0) lowest = Math.min(lowest, held.liveEvents);
         }
         if (held.liveEvents === undefined || held.liveEvents < now) await raiseRecords(now, { versions: [], liveEvents: true, from: held.liveEvents });
+        // For the processes that read the store while it was behind and heard no message of this (scrubbedAgain).
+        if (again.size > 0) await store.noteScrubbedAgain?.(lowest);
         return [...again];
       }),
     );

@@ -21,7 +21,7 @@ export function failedInModelStore(err: unknown, depth = 0): boolean {
 export const STORE_CALLS = [
   'putArtifact', 'getArtifact', 'putEntries', 'getEntries', 'publish', 'activate', 'getActive', 'listVersions', 'deleteVersion',
   'appendUserEvents', 'getUserEvents', 'deleteUser', 'deleteUserEntries', 'redactArtifact', 'ping', 'contentsOf',
-  'erasureRecords', 'raiseErasureRecords', 'deleteUserEvents', 'readArtifactRange', 'patchArtifact',
+  'erasureRecords', 'raiseErasureRecords', 'noteScrubbedAgain', 'deleteUserEvents', 'readArtifactRange', 'patchArtifact',
 ] as const satisfies readonly (keyof ModelStore)[];
 
 /**

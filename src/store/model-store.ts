@@ -117,6 +117,13 @@ export interface ModelStore {
    */
   raiseErasureRecords?(through: number, what: { versions: readonly string[]; liveEvents?: boolean; from?: number }): Promise<void>;
   /**
+   * Notes that a scrub was done again of the erasures after `from` (a store back from before them), for the
+   * processes that read the store meanwhile: what they hold of it may name those customers, and a process that
+   * heard no message of the scrub learns of it at its next read of erasureRecords (user-erasure.ts catchUp).
+   * Kept with the records, the last SCRUBBED_AGAIN_KEPT of them. Optional, with erasureRecords.
+   */
+  noteScrubbedAgain?(from: number): Promise<void>;
+  /**
    * Deletes these users' live events and tells every process they were erased (onUserErased), as deleteUser
    * does, leaving every version's entries alone: erasures done again on live events that came back.
    */
@@ -199,8 +206,16 @@ export interface ArtifactPatch {
   bytes: Uint8Array;
 }
 
+/** How many scrubs done again a store keeps a note of (ModelStore.noteScrubbedAgain). */
+export const SCRUBBED_AGAIN_KEPT = 20;
+
 /** What ModelStore.erasureRecords answers. */
 export interface ErasureRecords {
   versions: Map<string, number | undefined>;
   liveEvents: number | undefined;
+  /**
+   * The last scrubs done again (noteScrubbedAgain), newest first: each a token of its own and the erasure number
+   * it scrubbed from. Absent on a store that keeps none.
+   */
+  scrubbedAgain?: { token: string; from: number }[];
 }

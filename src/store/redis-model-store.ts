@@ -4,7 +4,7 @@ import type { RedisOptions } from 'ioredis';
 import { ARTIFACT_PART_BYTES, execReplies, readArtifact } from './redis-artifact-read.js';
 import { createArtifactReader } from './artifact-reader.js';
 import { LiveEventsView, type LiveEvents } from './live-events-view.js';
-import { LIVE_EVENTS_KEPT, type ModelMeta, type ModelStore } from './model-store.js';
+import { LIVE_EVENTS_KEPT, SCRUBBED_AGAIN_KEPT, type ModelMeta, type ModelStore } from './model-store.js';
 import { clientOptions, closeClient, isCluster, openRedis, reopener, type RedisClient, type RedisTarget } from './redis-connection.js';
 import { createSubscriber } from './redis-subscriber.js';
 import { setUncopied } from './uncopied-set.js';
@@ -174,6 +174,7 @@ return 1`;
  *   PCversions:deleting          set, versions unlisted by deleteVersion whose data is not deleted yet
  *   PCerasures:versions          hash, version -> the erasure number it was scrubbed through (erasureRecords)
  *   PCerasures:live-events       string, the erasure number the live events were scrubbed through
+ *   PCerasures:scrubbed-again    list of `token:from`, newest first, the last SCRUBBED_AGAIN_KEPT scrubs done again
  *   PCactive                     string, the active version's ModelMeta JSON: one GET answers getActive
  *   Puser:ID:events              list of `ts|itemId`, newest last, capped at LIVE_EVENTS_KEPT
  *   PCwrite-probe                string written by acceptsWrites, expiring within a second
@@ -234,6 +235,7 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
   const deletingKey = `${p}${ctl}versions:deleting`;
   const erasureRecordsKey = `${p}${ctl}erasures:versions`;
   const liveErasureRecordKey = `${p}${ctl}erasures:live-events`;
+  const scrubbedAgainKey = `${p}${ctl}erasures:scrubbed-again`;
   const artifactKey = (v: string, name: string) => `${p}{v:${v}}:artifact:${name}`;
   /** Counts up at every write of the artifact (SWAP_ARTIFACT_SCRIPT): readArtifact tells a read across a rewrite by it. */
   const artifactWritesKey = (v: string, name: string) => `${p}{v:${v}}:artifact-writes:${name}`;
@@ -499,15 +501,18 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
 
     async erasureRecords() {
       // One round trip: the keys share the control slot.
-      const [names, records, live] = (await execReplies(redis.pipeline().zrange(byTimeKey, 0, -1).hgetall(erasureRecordsKey).get(liveErasureRecordKey))) as [
-        string[],
-        Record<string, string>,
-        string | null,
-      ];
+      const [names, records, live, again] = (await execReplies(
+        redis.pipeline().zrange(byTimeKey, 0, -1).hgetall(erasureRecordsKey).get(liveErasureRecordKey).lrange(scrubbedAgainKey, 0, -1),
+      )) as [string[], Record<string, string>, string | null, string[]];
       return {
         versions: new Map(names.map((v) => [v, records[v] === undefined ? undefined : Number(records[v])])),
         liveEvents: live === null ? undefined : Number(live),
+        scrubbedAgain: again.map((note) => ({ token: note.slice(0, note.indexOf(':')), from: Number(note.slice(note.indexOf(':') + 1)) })),
       };
+    },
+
+    async noteScrubbedAgain(from) {
+      await execReplies(redis.multi().lpush(scrubbedAgainKey, `${randomBytes(8).toString('hex')}:${from}`).ltrim(scrubbedAgainKey, 0, SCRUBBED_AGAIN_KEPT - 1));
     },
 
     async raiseErasureRecords(through, what) {

@@ -222,3 +222,80 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('eras
     expect(await t.services.erasure.catchUp()).toEqual([]);
   }, 60_000);
 });
+
+/**
+ * A Redis restored from before an erasure, read by a replica that heard no erasure message (a Redis user without
+ * pub/sub rights; a restart drops every subscription too) and had already forgotten the customer, before another
+ * process scrubbed the store again. That replica's next read of the erasures finds nothing new, nor the store
+ * behind: what it read meanwhile (a product's audience, the customer's entry) held the customer until the model
+ * version changed.
+ */
+describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('erasure, a Redis restored from before it, and a replica that read it before another process scrubbed it again', () => {
+  let redis: Awaited<ReturnType<typeof persistentRedis>>;
+  let testDb: TestDb;
+  let a: TestApp;
+  let b: TestApp;
+  let recipesDir: string;
+  const prefix = 'erasure-restored-unheard:';
+  const shared = async (): Promise<TestDb> => ({ db: testDb.db, dispose: async () => {} });
+  // The reads of erasures are made by the test, in the order it needs.
+  const env = { ERASURE_REFRESH_MS: '600000' };
+
+  beforeAll(async () => {
+    redis = await persistentRedis();
+    testDb = await createPostgresTestDb();
+    a = await createTestApp({ createDb: shared, env, store: createRedisModelStore({ url: redis.url, prefix }) });
+    b = await createTestApp({ createDb: shared, env, store: { ...createRedisModelStore({ url: redis.url, prefix }), onUserErased: undefined } });
+    await seedShop(a.services);
+    recipesDir = mkdtempSync(path.join(tmpdir(), 'erasure-rdb-recipes-'));
+    // One candidate per customer: audiences reach the second tier (buyers of related products).
+    writeFileSync(path.join(recipesDir, 'serving-test.json'), JSON.stringify({ ...SHOP_RECIPE, candidates: { perUser: 1 } }));
+    const { services } = a;
+    await createTrainer({
+      events: services.events, catalog: services.catalog, store: services.store, defaultRecipe: 'serving-test', recipesDir, isolation: 'inline', threads: 1, erasures: services.erasure,
+    }).train();
+    await a.services.serving.refresh();
+    await b.services.serving.refresh();
+  }, 60_000);
+  afterAll(async () => {
+    await b?.dispose();
+    await a?.dispose();
+    await testDb?.dispose();
+    await redis?.dispose();
+    if (recipesDir) rmSync(recipesDir, { recursive: true, force: true });
+  });
+
+  it('When another process scrubs the restored store again, Then the replica that read it meanwhile forgets the customer at its next read of the erasures', async () => {
+    // A related-tier member of some audience (a candidate-tier one is checked against the store's user index).
+    const model = (await a.services.serving.activeModel())!;
+    let found: { q: { itemIds: string[]; k: number; includeRecentBuyers: boolean }; userId: string } | undefined;
+    for (const itemId of model.items.ids) {
+      const q = { itemIds: [itemId], k: 1000, includeRecentBuyers: true };
+      const member = (await a.services.audiences.audience(q))!.users.find((u) => u.tier === 'related');
+      if (member) found = { q, userId: member.userId };
+      if (found) break;
+    }
+    expect(found).toBeDefined();
+    const { q, userId } = found!;
+    const client = new Redis(redis.url);
+    await client.save();
+    await client.quit();
+
+    expect((await a.app.inject({ method: 'DELETE', url: `/v1/users/${userId}`, headers: auth('admin') })).statusCode).toBe(204);
+    // B learns of it from Postgres, before it holds anything of the customer.
+    await b.services.erasureFollower.poll();
+
+    await redis.crashAndRestart();
+    while (!(await a.services.store.ping()) || !(await b.services.store.ping())) await new Promise((r) => setTimeout(r, 50));
+    // B reads the restored store (its services called directly: a request would start its own read of the erasures).
+    // (Its recommendations already answer the customer as one the version does not know: serving keeps that.)
+    const inB = async () => (await b.services.audiences.audience(q))!.users.some((u) => u.userId === userId);
+    // The store's other connections reconnect after its ping does.
+    await expect.poll(() => inB().catch(() => 'not yet'), { timeout: 10_000, interval: 100 }).toBe(true);
+
+    // A scrubs the store again (its read of the erasures); then B reads the erasures as it does every ERASURE_REFRESH_MS.
+    expect(await a.services.erasure.catchUp()).toContain(userId);
+    await b.services.erasureFollower.poll();
+    expect(await inB()).toBe(false);
+  }, 60_000);
+});

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, expect, it } from 'vitest';
-import { LIVE_EVENTS_KEPT, type ModelMeta, type ModelStore } from '../../../src/store/model-store.js';
+import { LIVE_EVENTS_KEPT, SCRUBBED_AGAIN_KEPT, type ModelMeta, type ModelStore } from '../../../src/store/model-store.js';
 
 /** Makes a fresh, empty store; the contract closes every store it made after each test. */
 export type StoreFactory = (opts: StoreOptions) => Promise<ModelStore>;
@@ -453,24 +453,38 @@ export function modelStoreContract(factory: StoreFactory): void {
       await store.publish(meta(v));
     }
     await store.putArtifact('rec-draft', 'm', text('draft'));
-    expect(await store.erasureRecords()).toEqual({ versions: new Map([['rec-v1', undefined], ['rec-v2', undefined]]), liveEvents: undefined });
+    expect(await store.erasureRecords()).toEqual({ versions: new Map([['rec-v1', undefined], ['rec-v2', undefined]]), liveEvents: undefined, scrubbedAgain: [] });
 
     // With `from`, a missing record stays missing: what it was scrubbed of before is unknown.
     await raise(4, { versions: ['rec-v1', 'rec-v2'], liveEvents: true, from: 2 });
-    expect(await store.erasureRecords()).toEqual({ versions: new Map([['rec-v1', undefined], ['rec-v2', undefined]]), liveEvents: undefined });
+    expect(await store.erasureRecords()).toEqual({ versions: new Map([['rec-v1', undefined], ['rec-v2', undefined]]), liveEvents: undefined, scrubbedAgain: [] });
     await raise(3, { versions: ['rec-v1', 'rec-draft'], liveEvents: true });
     await raise(2, { versions: ['rec-v2'] });
-    expect(await store.erasureRecords()).toEqual({ versions: new Map([['rec-v1', 3], ['rec-v2', 2]]), liveEvents: 3 });
+    expect(await store.erasureRecords()).toEqual({ versions: new Map([['rec-v1', 3], ['rec-v2', 2]]), liveEvents: 3, scrubbedAgain: [] });
     // From 3: rec-v1 and the live events were up to date, rec-v2 was not.
     await raise(5, { versions: ['rec-v1', 'rec-v2'], liveEvents: true, from: 3 });
     await raise(1, { versions: ['rec-v1'], liveEvents: true });
-    expect(await store.erasureRecords()).toEqual({ versions: new Map([['rec-v1', 5], ['rec-v2', 2]]), liveEvents: 5 });
+    expect(await store.erasureRecords()).toEqual({ versions: new Map([['rec-v1', 5], ['rec-v2', 2]]), liveEvents: 5, scrubbedAgain: [] });
 
     // A third publish prunes rec-v1 (2 kept).
     await store.putArtifact('rec-v3', 'm', text('v3'));
     await store.publish(meta('rec-v3'));
     await raise(6, { versions: ['rec-v1', 'rec-v3'] });
-    expect(await store.erasureRecords()).toEqual({ versions: new Map([['rec-v2', 2], ['rec-v3', 6]]), liveEvents: 5 });
+    expect(await store.erasureRecords()).toEqual({ versions: new Map([['rec-v2', 2], ['rec-v3', 6]]), liveEvents: 5, scrubbedAgain: [] });
+  });
+
+  it('When scrubs done again are noted, Then the records list them newest first, each with a token of its own, the last SCRUBBED_AGAIN_KEPT only', async (ctx) => {
+    const store = await make();
+    if (!store.erasureRecords || !store.noteScrubbedAgain) return ctx.skip();
+    expect((await store.erasureRecords()).scrubbedAgain).toEqual([]);
+    await store.noteScrubbedAgain(7);
+    await store.noteScrubbedAgain(3);
+    const [second, first] = (await store.erasureRecords()).scrubbedAgain!;
+    expect([second.from, first.from]).toEqual([3, 7]);
+    expect(second.token).not.toBe(first.token);
+    for (let k = 0; k < SCRUBBED_AGAIN_KEPT; k++) await store.noteScrubbedAgain(100 + k);
+    const notes = (await store.erasureRecords()).scrubbedAgain!;
+    expect(notes.map((n) => n.from)).toEqual(Array.from({ length: SCRUBBED_AGAIN_KEPT }, (_, k) => 100 + SCRUBBED_AGAIN_KEPT - 1 - k));
   });
 
   it('When users\' live events are deleted, Then theirs are gone and every process is told; their entries and other users\' events stay', async (ctx) => {
