@@ -327,6 +327,8 @@ export function createUserErasure(deps: UserErasureDeps) {
         const again = new Set<string>();
         /** The lowest erasure number scrubbed from again, for the note to the other processes. */
         let lowest = Number.POSITIVE_INFINITY;
+        /** The records raised once the note is written: a note that fails leaves them behind, so it is done again. */
+        const raises: Parameters<typeof raiseRecords>[1][] = [];
         const listed = await store.listVersions();
         for (const version of drafts) if (!listed.some((m) => m.version === version)) await store.deleteVersion(version);
         for (const meta of listed) {
@@ -338,7 +340,7 @@ export function createUserErasure(deps: UserErasureDeps) {
           for (const id of ids) again.add(id);
           if (ids.length > 0) lowest = Math.min(lowest, from);
           // Only from where it was read: a store that went back again meanwhile is caught up next time.
-          await raiseRecords(now, { versions: [meta.version], from: held.versions.get(meta.version) });
+          raises.push({ versions: [meta.version], from: held.versions.get(meta.version) });
         }
         // No record of the live events: a store a release before wrote, or one that came back empty. Its
         // live events were appended after the erasures it knew (a new customer under an id), and stay.
@@ -348,9 +350,11 @@ export function createUserErasure(deps: UserErasureDeps) {
           for (const id of ids) again.add(id);
           if (ids.length > 0) lowest = Math.min(lowest, held.liveEvents);
         }
-        if (held.liveEvents === undefined || held.liveEvents < now) await raiseRecords(now, { versions: [], liveEvents: true, from: held.liveEvents });
-        // For the processes that read the store while it was behind and heard no message of this (scrubbedAgain).
+        if (held.liveEvents === undefined || held.liveEvents < now) raises.push({ versions: [], liveEvents: true, from: held.liveEvents });
+        // For the processes that read the store while it was behind and heard no message of this (scrubbedAgain):
+        // after the scrubs (a process that forgot before them could read the customers back), before the records.
         if (again.size > 0) await store.noteScrubbedAgain?.(lowest);
+        for (const what of raises) await raiseRecords(now, what);
         return [...again];
       }),
     );
