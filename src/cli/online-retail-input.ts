@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readCsvRecords } from '../data/importers/csv-source.js';
-import { normalizeCustomerId, parseInteger, parseNumber, parseRetailDate, type DateOrder } from '../data/importers/field-parsers.js';
+import { readCsvRecords, sniffDelimiter } from '../data/importers/csv-source.js';
+import { normalizeCustomerId, parseDecimalComma, parseInteger, parseNumber, parseRetailDate, type DateOrder } from '../data/importers/field-parsers.js';
 import { detectDateOrder, detectOnlineRetailColumns } from '../data/importers/online-retail-importer.js';
 import type { ReturnLine } from '../data/return-allocation.js';
 import type { ItemInfo, PurchaseRow, UserInfo } from '../recommenders/dataset.js';
@@ -51,7 +51,11 @@ function count(counts: Map<string, Map<string, number>>, key: string, value: str
  * (data/return-allocation.ts netOfReturns); `events` are gross of them.
  */
 export async function loadOnlineRetail(path = ONLINE_RETAIL_PATH, order?: DateOrder): Promise<{ events: PurchaseRow[]; items: ItemInfo[]; users: UserInfo[]; returns: ReturnLine[] }> {
-  const dateOrder = order ?? (await detectDateOrder(path));
+  // A `;` file (a spreadsheet saved in a locale writing 2,55) is read as the importer reads it; a cell that is not a
+  // number skips its row here (the importer stops at it).
+  const delimiter = await sniffDelimiter(path);
+  const decimalComma = delimiter === ';';
+  const dateOrder = order ?? (await detectDateOrder(path, {}, delimiter));
   const events: PurchaseRow[] = [];
   const returns: ReturnLine[] = [];
   const titles = new Map<string, Map<string, number>>();
@@ -60,24 +64,24 @@ export async function loadOnlineRetail(path = ONLINE_RETAIL_PATH, order?: DateOr
   let col: ReturnType<typeof detectOnlineRetailColumns> | null = null;
   let lastDateCell: string | undefined;
   let lastTs = Number.NaN;
-  for await (const rec of readCsvRecords(path)) {
+  for await (const rec of readCsvRecords(path, { delimiter })) {
     if (!col) {
       col = detectOnlineRetailColumns(rec);
       continue;
     }
     const invoice = rec[col.invoice]?.trim();
-    const userId = normalizeCustomerId(rec[col.customer]);
+    const userId = normalizeCustomerId(rec[col.customer], decimalComma);
     if (!invoice || !userId) continue;
     if (invoice.startsWith('C')) {
-      const quantity = parseInteger(rec[col.quantity]);
+      const quantity = parseInteger(rec[col.quantity], decimalComma);
       const itemId = rec[col.stockCode].trim();
       if (quantity === null || quantity >= 0 || !/^[0-9]/.test(itemId)) continue;
       const ts = parseRetailDate(rec[col.date], dateOrder)?.getTime();
       if (ts !== undefined) returns.push({ userId, itemId, quantity: -quantity, orderId: null, ts });
       continue;
     }
-    const quantity = parseInteger(rec[col.quantity]);
-    const price = parseNumber(rec[col.price]);
+    const quantity = parseInteger(rec[col.quantity], decimalComma);
+    const price = decimalComma ? parseDecimalComma(rec[col.price]) : parseNumber(rec[col.price]);
     if (quantity === null || quantity <= 0 || price === null || price <= 0) continue;
     const itemId = rec[col.stockCode].trim();
     if (!/^[0-9]/.test(itemId)) continue;

@@ -27,7 +27,18 @@ export interface CsvSourceOptions extends ReadScope {
   maxRecordChars?: number;
   /** The read is a check made before anything is imported (the header checks): its errors say nothing was. */
   beforeImport?: boolean;
+  /** The field delimiter (sniffDelimiter tells a file's); `,` when absent. */
+  delimiter?: CsvDelimiter;
+  /** Read the file's first line only (csv-parse to_line): what follows it, a fault too, is not parsed. */
+  firstLineOnly?: boolean;
 }
+
+/**
+ * The field delimiters a file may use: `,`, and `;` of spreadsheets saved in locales whose decimal mark is a comma
+ * (Excel and LibreOffice in German, French, Dutch, ... write `2,55` and separate fields with `;`).
+ */
+export type CsvDelimiter = ',' | ';';
+export const CSV_DELIMITERS: readonly CsvDelimiter[] = [',', ';'];
 
 /**
  * The longest first line the header checks read, in characters. A header is far shorter (the generic format's at
@@ -254,6 +265,7 @@ export async function* readCsvRecords(path: string, opts: CsvSourceOptions = {})
   const maxRecordChars = opts.maxRecordChars ?? RECORD_MAX_CHARS;
   const parser = parse({
     bom: true,
+    delimiter: opts.delimiter ?? ',',
     // Every line end, not only the first line's: detected from the first line, a file switching from
     // CRLF to LF was read as one record from the switch on.
     record_delimiter: ['\r\n', '\n', '\r'],
@@ -261,6 +273,7 @@ export async function* readCsvRecords(path: string, opts: CsvSourceOptions = {})
     skip_empty_lines: true,
     skip_records_with_error: true,
     max_record_size: maxRecordChars,
+    ...(opts.firstLineOnly ? { to_line: 1 } : {}),
     on_record: (record: string[], info) => {
       lastLine = info.lines;
       emptyLines = info.empty_lines;
@@ -292,6 +305,30 @@ export async function* readCsvRecords(path: string, opts: CsvSourceOptions = {})
   } catch (err) {
     throw gzipFault(path, err, bytes) ?? err;
   }
+}
+
+/** How many fields the first record of `path` has read with `delimiter`; 0 for a file it cannot read that way. */
+async function headerWidth(path: string, scope: ReadScope, delimiter: CsvDelimiter): Promise<number> {
+  try {
+    // The first line only: a fault further down (`"mug 12" tall` at row 10) would fail the read before its first record.
+    for await (const rec of readCsvRecords(path, { ...scope, delimiter, firstLineOnly: true, maxRecordChars: HEADER_MAX_CHARS, beforeImport: true })) return rec.length;
+  } catch {
+    // A quote that closes before a `;` is broken CSV read with `,` (`"id";"title"`), and the other way round.
+  }
+  return 0;
+}
+
+/**
+ * The delimiter of a file's fields, told from its header line (the first record): `;` when the line read with it has
+ * more fields than read with `,` (`id;title;price`, `"InvoiceNo";"StockCode";...`), else `,`, the format's own. A
+ * header names its columns, one name a field: it holds no delimiter of the other kind, where a data row (a
+ * description, a `2,55` price) may. A file that cannot be read either way (not UTF-8, a first line with no end) is
+ * `,`, and its read fails saying why.
+ */
+export async function sniffDelimiter(path: string, scope: ReadScope = {}): Promise<CsvDelimiter> {
+  const comma = await headerWidth(path, scope, ',');
+  const semicolon = await headerWidth(path, scope, ';');
+  return semicolon > comma && semicolon > 1 ? ';' : ',';
 }
 
 /**

@@ -9,9 +9,29 @@ export function parseNumber(cell: string | undefined): number | null {
 }
 
 /** A whole number (quantities), or null. "6.0" is accepted as 6, "6.5" is not. */
-export function parseInteger(cell: string | undefined): number | null {
-  const n = parseNumber(cell);
+export function parseInteger(cell: string | undefined, decimalComma = false): number | null {
+  const n = decimalComma ? parseDecimalComma(cell) : parseNumber(cell);
   return n !== null && Number.isSafeInteger(n) ? n : null;
+}
+
+/** A number written with a comma as its decimal mark (`2,55`, `-0,5`), or with a point (`2.55`). */
+const DECIMAL_COMMA = /^[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)$/;
+
+/** A point followed by three digits and nothing else: a thousands separator as much as a decimal mark (`1.000`). */
+const POINT_OR_THOUSANDS = /^[+-]?\d+\.\d{3}$/;
+
+/**
+ * A number of a file saved from a spreadsheet in a locale whose decimal mark is a comma (its fields separated by
+ * `;`): `2,55` is 2.55, and `2.55` is read too (pandas writes `;` files with points). Only plain numbers: a
+ * thousands separator (`1.234,56`, `1 234`), a currency sign or an exponent make the cell not a number (null), and
+ * so does a point before exactly three digits (`1.000`): it is 1000 in German and 1 in English, and either reading
+ * would store a value other than the one meant for some files.
+ */
+export function parseDecimalComma(cell: string | undefined): number | null {
+  const s = cell?.trim();
+  if (!s || !DECIMAL_COMMA.test(s) || POINT_OR_THOUSANDS.test(s)) return null;
+  const n = Number(s.replace(',', '.'));
+  return Number.isFinite(n) ? n : null;
 }
 
 /** Builds a UTC date only if every field is in range (Date.UTC would roll 2011-02-30 over to March). */
@@ -27,6 +47,8 @@ function utc(y: number, mo: number, d: number, h: number, mi: number, s: number,
 
 const SQL_STYLE = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?$/;
 const SLASHED = /^(\d{1,2})\/(\d{1,2})\/(\d{4}) (\d{1,2}):(\d{2})(?::(\d{2}))?$/;
+/** `D.M.YYYY H:MM` of a spreadsheet saved in a German (Dutch, Polish, ...) locale: day first in every locale writing it. */
+export const DOTTED = /^(\d{1,2})\.(\d{1,2})\.(\d{4}) (\d{1,2}):(\d{2})(?::(\d{2}))?$/;
 
 /** How a slashed date `a/b/yyyy` is read: month first (the original xlsx export, US) or day first (a UK-locale export). */
 export type DateOrder = 'mdy' | 'dmy';
@@ -35,12 +57,14 @@ export const DATE_ORDERS: readonly DateOrder[] = ['mdy', 'dmy'];
 /**
  * Online Retail invoice dates, read as UTC (the shop's local time; the file carries no zone):
  * 'YYYY-MM-DD HH:MM[:SS]' of the CSV exports and 'M/D/YYYY H:MM' of the original xlsx export
- * ('D/M/YYYY H:MM' with `order` dmy).
+ * ('D/M/YYYY H:MM' with `order` dmy), and 'D.M.YYYY H:MM' of a spreadsheet saved in a German locale (day first).
  */
 export function parseRetailDate(cell: string | undefined, order: DateOrder = 'mdy'): Date | null {
   const s = cell?.trim() ?? '';
   let m = SQL_STYLE.exec(s);
   if (m) return utc(+m[1], +m[2], +m[3], +m[4], +m[5], m[6] ? +m[6] : 0);
+  m = DOTTED.exec(s);
+  if (m) return utc(+m[3], +m[2], +m[1], +m[4], +m[5], m[6] ? +m[6] : 0);
   m = SLASHED.exec(s);
   if (!m) return null;
   const [month, day] = order === 'mdy' ? [+m[1], +m[2]] : [+m[2], +m[1]];
@@ -85,10 +109,13 @@ export function parseIsoTimestamp(cell: string | undefined): Date | null {
   return new Date(local.getTime() - sign * (hours * 60 + minutes) * 60_000);
 }
 
-/** Customer ids exported through a spreadsheet arrive as floats ("17850.0"); the id is the integer. */
-export function normalizeCustomerId(cell: string | undefined): string {
+/**
+ * Customer ids exported through a spreadsheet arrive as floats ("17850.0", "17850,0" from a locale whose decimal
+ * mark is a comma: `decimalComma`); the id is the integer.
+ */
+export function normalizeCustomerId(cell: string | undefined, decimalComma = false): string {
   const s = cell?.trim() ?? '';
-  const m = /^(\d+)\.0*$/.exec(s);
+  const m = (decimalComma ? /^(\d+)[.,]0*$/ : /^(\d+)\.0*$/).exec(s);
   return m ? m[1] : s;
 }
 

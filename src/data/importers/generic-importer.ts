@@ -5,11 +5,12 @@ import { INTERACTION_TYPES, type InteractionInput, type InteractionType } from '
 import { INPUT_LIMITS, longerThan, offsetOfChar } from '../input-limits.js';
 import { AppError } from '../../errors.js';
 import { createCatalogRepository, type ItemInput, type UserInput } from '../catalog-repository.js';
-import { dataRowNumbers, fileSize, HEADER_MAX_CHARS, readCsvRecords } from './csv-source.js';
+import { dataRowNumbers, fileSize, HEADER_MAX_CHARS, readCsvRecords, sniffDelimiter, type CsvDelimiter } from './csv-source.js';
 import type { ReadScope } from '../import-roots.js';
 import { createEventBatchWriter, DEFAULT_BATCH_SIZE, throughOutage } from './event-batch-writer.js';
 import { tooFarAhead, tooFarBack } from '../event-time.js';
-import { parseBoolean, parseInteger, parseIsoTimestamp, parseNumber } from './field-parsers.js';
+import { parseBoolean, parseIsoTimestamp } from './field-parsers.js';
+import { NotANumber, notANumber, numberReader, wholeNumber, type NumberReader } from './number-cells.js';
 import { REJECTED_ROWS_KEPT, ReportCounter, type AttributeColumn, type IgnoredColumn, type ImportReport, type ImporterOptions, type ProgressCallback } from './import-report.js';
 import { createByteProgress } from './progress-tracker.js';
 import { addOrRenameAdvice, likelyColumn, pointersTo } from './column-hints.js';
@@ -144,14 +145,20 @@ const SAMPLE_ROWS = 20;
  * HEADER_MAX_CHARS characters). Bounded: a first line with no end is refused once past what a header can be, not
  * read whole. A fault in a row after the header ends the sample there (the import reports it, by its line).
  */
-async function readHeader(file: string, scope: ReadScope, rows = 0): Promise<{ header: string[]; sample: string[][] }> {
+async function readHeader(file: string, scope: ReadScope, rows = 0, delimiter: CsvDelimiter = ','): Promise<{ header: string[]; sample: string[][]; sampleRows: number[] }> {
   let header: string[] | undefined;
   const sample: string[][] = [];
+  // The data-row number of each sampled record (a record csv-parse skips counts: see dataRowNumbers).
+  const sampleRows: number[] = [];
+  const numbers = dataRowNumbers();
   let chars = 0;
   try {
-    for await (const rec of readCsvRecords(file, { ...scope, maxRecordChars: HEADER_MAX_CHARS, beforeImport: true })) {
+    const onSkip = (readBefore: number) => void numbers.skipped(readBefore);
+    for await (const rec of readCsvRecords(file, { ...scope, delimiter, onSkip, maxRecordChars: HEADER_MAX_CHARS, beforeImport: true })) {
+      const row = numbers.next();
       if (header) {
         sample.push(rec);
+        sampleRows.push(row);
         chars += rec.reduce((n, cell) => n + cell.length, 0);
       } else header = rec;
       if (sample.length >= rows || chars >= HEADER_MAX_CHARS) break;
@@ -159,7 +166,7 @@ async function readHeader(file: string, scope: ReadScope, rows = 0): Promise<{ h
   } catch (err) {
     if (!header) throw err;
   }
-  if (header) return { header, sample };
+  if (header) return { header, sample, sampleRows };
   throw new AppError('UNPROCESSABLE', `${path.basename(file)} is empty: expected a CSV header row`);
 }
 
@@ -206,7 +213,7 @@ export function shortenTo(text: string, limit: number): string {
   return text.slice(0, cut).trimEnd();
 }
 
-function parseItem(rec: string[], cols: Columns): RowResult<ItemInput & { shortened?: true }> {
+function parseItem(rec: string[], cols: Columns, num: NumberReader): RowResult<ItemInput & { shortened?: true }> {
   const cell = cellOf(rec, cols);
   const id = cell('id');
   if (!id) return { reject: 'missing_id' };
@@ -216,7 +223,7 @@ function parseItem(rec: string[], cols: Columns): RowResult<ItemInput & { shorte
   if (beyond) return { reject: beyond };
   let price: number | null = null;
   if (cell('price')) {
-    price = parseNumber(cell('price'));
+    price = num(cell('price'), 'price');
     if (price === null) return { reject: 'bad_number' };
     if (price < 0) return { reject: 'negative_price' };
     if (price > INPUT_LIMITS.price) return { reject: 'price_too_large' };
@@ -257,10 +264,10 @@ interface EventRow { eventId?: string; userId: string; itemId: string; quantity:
 const INTERACTION_TYPE_NAMES: ReadonlySet<string> = new Set(INTERACTION_TYPES);
 
 /** A view, add-to-cart or rating row: user, item, time; a rating's `value` (1..5 stars). */
-function parseInteraction(cell: (name: string) => string, type: InteractionType, userId: string, itemId: string): RowResult<InteractionInput> {
+function parseInteraction(cell: (name: string) => string, type: InteractionType, userId: string, itemId: string, num: NumberReader): RowResult<InteractionInput> {
   let value: number | null = null;
   if (type === 'rating') {
-    value = parseNumber(cell('value'));
+    value = num(cell('value'), 'value');
     if (value === null || value < 1 || value > 5) return { reject: 'bad_rating' };
   }
   const ts = parseIsoTimestamp(cell('ts'));
@@ -274,7 +281,7 @@ function parseInteraction(cell: (name: string) => string, type: InteractionType,
  * An events.csv row: a purchase (no type, or `purchase`), a return (`return`: `quantity` units sent back, from the
  * order `order_id` names when it has one; its price is not read) or an interaction (`view`, `add_to_cart`, `rating`).
  */
-function parseEvent(rec: string[], cols: Columns): RowResult<EventRow | InteractionInput> {
+function parseEvent(rec: string[], cols: Columns, num: NumberReader): RowResult<EventRow | InteractionInput> {
   const cell = cellOf(rec, cols);
   const userId = cell('user_id');
   const itemId = cell('item_id');
@@ -285,15 +292,15 @@ function parseEvent(rec: string[], cols: Columns): RowResult<EventRow | Interact
   const isReturn = type === 'return';
   if (type !== '' && type !== 'purchase' && !isReturn) {
     if (!INTERACTION_TYPE_NAMES.has(type)) return { reject: 'bad_type' };
-    return parseInteraction(cell, type as InteractionType, userId, itemId);
+    return parseInteraction(cell, type as InteractionType, userId, itemId, num);
   }
-  const quantity = parseInteger(cell('quantity'));
+  const quantity = wholeNumber(num, cell('quantity'), 'quantity');
   if (quantity === null) return { reject: 'bad_number' };
   if (quantity <= 0) return { reject: 'non_positive_quantity' };
   if (quantity > INPUT_LIMITS.quantity) return { reject: 'quantity_too_large' };
   let price: number | null = null;
   if (cell('price') && !isReturn) {
-    price = parseNumber(cell('price'));
+    price = num(cell('price'), 'price');
     if (price === null) return { reject: 'bad_number' };
     if (price < 0) return { reject: 'negative_price' };
     if (price > INPUT_LIMITS.price) return { reject: 'price_too_large' };
@@ -322,10 +329,33 @@ export async function checkGenericDir(dir: string, scope: ReadScope = {}) {
   if (files.length === 0) throw new AppError('UNPROCESSABLE', `${dir} has none of items.csv, users.csv, events.csv`);
   const checked = [];
   for (const f of files) {
-    const { header, sample } = await readHeader(f.file, scope, f.kind === 'users' ? SAMPLE_ROWS : 0);
-    checked.push({ ...f, cols: readColumns(f.kind, f.file, header, sample), size: await fileSize(f.file, scope) });
+    const delimiter = await sniffDelimiter(f.file, scope);
+    // A `;` file's first rows are read too: a number its locale writes otherwise (1.234,56) is refused now.
+    const { header, sample, sampleRows } = await readHeader(f.file, scope, f.kind === 'users' || delimiter === ';' ? SAMPLE_ROWS : 0, delimiter);
+    const cols = readColumns(f.kind, f.file, header, sample);
+    if (delimiter === ';') checkNumbers(f.kind, f.file, cols, sample, sampleRows);
+    checked.push({ ...f, cols, delimiter, size: await fileSize(f.file, scope) });
   }
   return checked;
+}
+
+/** A data row parsed by its file's rules; throws NotANumber for a `;` file's number cell that is not one (numberReader). */
+function parseRow(kind: Kind, rec: string[], cols: Columns, num: NumberReader) {
+  return kind === 'events' ? parseEvent(rec, cols, num) : kind === 'items' ? parseItem(rec, cols, num) : parseUser(rec, cols);
+}
+
+/** Throws notANumber, saying nothing was imported, for the first of a `;` file's sampled rows with a number that is not one. */
+function checkNumbers(kind: Kind, file: string, cols: Columns, sample: string[][], sampleRows: number[]): void {
+  const num = numberReader(';');
+  sample.forEach((rec, k) => {
+    if (rec.length !== cols.width) return;
+    try {
+      parseRow(kind, rec, cols, num);
+    } catch (err) {
+      if (err instanceof NotANumber) throw notANumber(file, sampleRows[k], (cols.index.get(err.column) ?? 0) + 1, err.column, true);
+      throw err;
+    }
+  });
 }
 
 /**
@@ -344,7 +374,8 @@ export async function importGeneric(db: Db, dir: string, onProgress?: ProgressCa
   const writer = createEventBatchWriter(db, options.batchSize, options.writesInFlight);
   let doneBytes = 0;
   const eventItems = new Set<string>();
-  for (const { kind, file, cols, size } of checked) {
+  for (const { kind, file, cols, size, delimiter } of checked) {
+    const num = numberReader(delimiter);
     // The number of the row being read (1 = the first after the header), skipped records counted.
     const rows = dataRowNumbers();
     let row = 0;
@@ -361,6 +392,7 @@ export async function importGeneric(db: Db, dir: string, onProgress?: ProgressCa
     const base = doneBytes;
     const records = readCsvRecords(file, {
       ...scope,
+      delimiter,
       onBytes: (b) => progress.update(base + b),
       onSkip: (readBefore) => {
         report.rowsRead++;
@@ -372,8 +404,18 @@ export async function importGeneric(db: Db, dir: string, onProgress?: ProgressCa
       if (header) { header = false; continue; }
       report.rowsRead++;
       if (rec.length !== cols.width) { reject('malformed_row'); continue; }
+      let parsed;
+      try {
+        parsed = parseRow(kind, rec, cols, num);
+      } catch (err) {
+        if (!(err instanceof NotANumber)) throw err;
+        // The rows before it are stored, all of them (docs/import-formats.md), none from it on.
+        await flushCatalog();
+        await writer.close();
+        throw notANumber(file, row, (cols.index.get(err.column) ?? 0) + 1, err.column, false);
+      }
       if (kind === 'events') {
-        const e = parseEvent(rec, cols);
+        const e = parsed as ReturnType<typeof parseEvent>;
         if (rejected(e)) { reject(e.reject); continue; }
         report.users.add(e.userId);
         report.items.add(e.itemId);
@@ -392,9 +434,8 @@ export async function importGeneric(db: Db, dir: string, onProgress?: ProgressCa
         await writer.add(e);
         continue;
       }
-      const parsed = kind === 'items' ? parseItem(rec, cols) : parseUser(rec, cols);
       if (rejected(parsed)) { reject(parsed.reject); continue; }
-      const { shortened, ...r } = parsed as typeof parsed & { shortened?: true };
+      const { shortened, ...r } = parsed as (ItemInput | UserInput) & { shortened?: true };
       if (shortened) report.shorten('items.description');
       (kind === 'items' ? report.items : report.users).add(r.id);
       report.accepted++;

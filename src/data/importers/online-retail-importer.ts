@@ -3,11 +3,12 @@ import type { Db } from '../db.js';
 import { INPUT_LIMITS, longerThan } from '../input-limits.js';
 import { AppError } from '../../errors.js';
 import { createCatalogRepository, type UserInput } from '../catalog-repository.js';
-import { HEADER_MAX_CHARS, readCsvRecords, fileSize } from './csv-source.js';
+import { dataRowNumbers, HEADER_MAX_CHARS, readCsvRecords, fileSize, sniffDelimiter, type CsvDelimiter } from './csv-source.js';
 import type { ReadScope } from '../import-roots.js';
 import { createEventBatchWriter, DEFAULT_BATCH_SIZE, throughOutage } from './event-batch-writer.js';
 import { tooFarAhead, tooFarBack } from '../event-time.js';
-import { dateOrderOf, normalizeCustomerId, parseInteger, parseNumber, parseRetailDate, type DateOrder } from './field-parsers.js';
+import { dateOrderOf, DOTTED, normalizeCustomerId, parseRetailDate, type DateOrder } from './field-parsers.js';
+import { NotANumber, notANumber, numberReader, wholeNumber, type NumberReader } from './number-cells.js';
 import { ReportCounter, type ImportReport, type ImporterOptions, type ProgressCallback } from './import-report.js';
 import { createByteProgress } from './progress-tracker.js';
 import { addOrRenameAdvice } from './column-hints.js';
@@ -76,13 +77,63 @@ export function detectOnlineRetailColumns(header: string[], file?: string): Reco
  * Checks the header of an Online Retail file (plain or gzip) as the import reads it: by the import job, and by
  * its submission, so that a file of another shape is a 422 then, not a failed job. Throws AppError UNPROCESSABLE.
  */
-export async function checkOnlineRetailHeader(path: string, scope: ReadScope = {}): Promise<void> {
-  // Bounded: a first line with no end is refused once past what a header can be, not read whole.
-  for await (const rec of readCsvRecords(path, { ...scope, maxRecordChars: HEADER_MAX_CHARS, beforeImport: true })) {
-    detectOnlineRetailColumns(rec, basename(path));
-    return;
+export async function checkOnlineRetailHeader(path: string, scope: ReadScope = {}): Promise<CsvDelimiter> {
+  const delimiter = await sniffDelimiter(path, scope);
+  let col: Record<Field, number> | null = null;
+  let header: string[] = [];
+  let chars = 0;
+  const rows = dataRowNumbers();
+  const num = numberReader(delimiter);
+  // Bounded: a first line with no end is refused once past what a header can be, not read whole. A `;` file's first
+  // rows are read too (as many and within the bound of users.csv's check): a number its locale writes otherwise
+  // (1.234,56) is refused now, before anything is written.
+  let bad: AppError | undefined;
+  try {
+    const onSkip = (readBefore: number) => void rows.skipped(readBefore);
+    for await (const rec of readCsvRecords(path, { ...scope, delimiter, onSkip, maxRecordChars: HEADER_MAX_CHARS, beforeImport: true })) {
+      const row = rows.next();
+      if (!col) {
+        col = detectOnlineRetailColumns(rec, basename(path));
+        header = rec;
+        if (delimiter === ',') return delimiter;
+        continue;
+      }
+      try {
+        readNumbers(rec, col, header.length, num);
+      } catch (err) {
+        if (!(err instanceof NotANumber)) throw err;
+        bad = notANumberAt(path, row, col, header, err, true);
+        break;
+      }
+      chars += rec.reduce((n, cell) => n + cell.length, 0);
+      if (row >= SAMPLE_ROWS || chars >= HEADER_MAX_CHARS) break;
+    }
+  } catch (err) {
+    // A fault in a row after the header ends the check there (the import reports it, by its line).
+    if (!col) throw err;
   }
-  throw emptyFile(path);
+  if (bad) throw bad;
+  if (!col) throw emptyFile(path);
+  return delimiter;
+}
+
+/** The rows after the header a `;` file's check reads (checkOnlineRetailHeader). */
+const SAMPLE_ROWS = 20;
+
+/**
+ * A row's Quantity and UnitPrice as the rules read them (null: `malformed_number`), or null for a row refused by
+ * a rule checked before them (its numbers are not read). Throws NotANumber as `num` does (numberReader).
+ */
+function readNumbers(rec: string[], col: Record<Field, number>, width: number, num: NumberReader): { signed: number | null; price: number | null } | null {
+  if (rec.length !== width || !rec[col.invoice]?.trim() || !rec[col.customer]?.trim()) return null;
+  const signed = wholeNumber(num, rec[col.quantity], 'quantity');
+  return { signed, price: num(rec[col.price], 'price') };
+}
+
+/** notANumber for the Quantity or UnitPrice (Price) cell `err` names, by its place and its name in `header`. */
+function notANumberAt(path: string, row: number, col: Record<Field, number>, header: string[], err: NotANumber, beforeImport: boolean): AppError {
+  const place = col[err.column as 'quantity' | 'price'];
+  return notANumber(path, row, place + 1, header[place].trim(), beforeImport);
 }
 
 const emptyFile = (path: string) => new AppError('UNPROCESSABLE', `${basename(path)} is empty: expected a CSV header row`);
@@ -116,13 +167,14 @@ const MIXED_DATES = 0.01;
  * day-first, 12/13/2010 month-first), up to DATE_VOTES of them. The order most of them read wins: the
  * others are typos, refused as malformed dates. A file where more than MIXED_DATES of them read the other
  * way is refused: which order its other dates are in cannot be told, so it must be given (dateOrder).
- * Reading stops at a YYYY-MM-DD date (the form of the CSV exports, which have no slashed dates); a file
+ * Reading stops at a YYYY-MM-DD date (the form of the CSV exports, which have no slashed dates) or a D.M.YYYY one
+ * (a German-locale spreadsheet's, day first, which writes none either); a file
  * none of whose dates tells is read month-first, Online Retail's own order.
  */
-export async function detectDateOrder(path: string, scope: ReadScope = {}): Promise<DateOrder> {
+export async function detectDateOrder(path: string, scope: ReadScope = {}, delimiter?: CsvDelimiter): Promise<DateOrder> {
   let col: number | null = null;
   const votes: Record<DateOrder, number> = { mdy: 0, dmy: 0 };
-  for await (const rec of readCsvRecords(path, scope)) {
+  for await (const rec of readCsvRecords(path, { ...scope, delimiter: delimiter ?? (await sniffDelimiter(path, scope)) })) {
     if (col === null) {
       col = detectOnlineRetailColumns(rec, basename(path)).date;
       continue;
@@ -131,7 +183,7 @@ export async function detectDateOrder(path: string, scope: ReadScope = {}): Prom
     if (order) {
       votes[order]++;
       if (votes.mdy + votes.dmy >= DATE_VOTES) break;
-    } else if (/^\s*\d{4}-/.test(rec[col] ?? '')) break;
+    } else if (/^\s*\d{4}-/.test(rec[col] ?? '') || DOTTED.test(rec[col]?.trim() ?? '')) break;
   }
   const [most, fewer]: [DateOrder, number] = votes.dmy > votes.mdy ? ['dmy', votes.mdy] : ['mdy', votes.dmy];
   if (fewer > MIXED_DATES * (votes.mdy + votes.dmy)) {
@@ -161,14 +213,16 @@ export async function importOnlineRetail(db: Db, path: string, onProgress?: Prog
   const scope = { roots: options.roots };
   const progress = createByteProgress(await fileSize(path, scope), onProgress);
   // The header first, with its bound: a first line with no end is refused before the reads below take it whole.
-  await checkOnlineRetailHeader(path, scope);
-  const dateOrder = options.dateOrder ?? (await detectDateOrder(path, scope));
+  const delimiter = await checkOnlineRetailHeader(path, scope);
+  const num = numberReader(delimiter);
+  const dateOrder = options.dateOrder ?? (await detectDateOrder(path, scope, delimiter));
   const writer = createEventBatchWriter(db, options.batchSize, options.writesInFlight);
   const titles = new ModeCounter();
   const countries = new ModeCounter();
   const latestPrice = new Map<string, { ts: number; price: number }>();
   let col: Record<Field, number> | null = null;
-  let width = 0;
+  let header: string[] = [];
+  const rows = dataRowNumbers();
   // Rows of one invoice share its date: parse each distinct date text once.
   let lastDateCell: string | undefined;
   let lastDate: Date | null = null;
@@ -176,8 +230,10 @@ export async function importOnlineRetail(db: Db, path: string, onProgress?: Prog
 
   const records = readCsvRecords(path, {
     ...scope,
+    delimiter,
     onBytes: (b) => progress.update(b),
-    onSkip: () => {
+    onSkip: (readBefore) => {
+      rows.skipped(readBefore);
       report.rowsRead++;
       report.reject('malformed_row');
     },
@@ -195,26 +251,34 @@ export async function importOnlineRetail(db: Db, path: string, onProgress?: Prog
   }
   async function readRows() {
     for await (const rec of records) {
+      const row = rows.next();
       if (!col) {
         col = detectOnlineRetailColumns(rec, basename(path));
-        width = rec.length;
+        header = rec;
         continue;
       }
       report.rowsRead++;
       const invoice = rec[col.invoice]?.trim();
-      if (rec.length !== width || !invoice) { report.reject('malformed_row'); continue; }
-      const userId = normalizeCustomerId(rec[col.customer]);
+      if (rec.length !== header.length || !invoice) { report.reject('malformed_row'); continue; }
+      const userId = normalizeCustomerId(rec[col.customer], delimiter === ';');
       if (!userId) { report.reject('missing_customer_id'); continue; }
+      // Both read here, where the check before the import reads them (a `;` file's number that is not one stops the
+      // import at its row; what was accepted before it is written below, as for an unreadable line).
+      let numbers;
+      try {
+        numbers = readNumbers(rec, col, header.length, num);
+      } catch (err) {
+        throw err instanceof NotANumber ? notANumberAt(path, row, col, header, err, false) : err;
+      }
+      const { signed, price } = numbers ?? { signed: null, price: null };
       // A cancellation invoice (C536379) returns the units its negative quantities name: stored as a return of the
       // customer's item (the invoice it cancels is not named: the latest purchases of the item are returned first).
       const cancellation = invoice.startsWith('C');
-      const signed = parseInteger(rec[col.quantity]);
       if (signed === null) { report.reject('malformed_number'); continue; }
       if (cancellation && signed >= 0) { report.reject('cancelled_invoice'); continue; }
       const quantity = cancellation ? -signed : signed;
       if (quantity <= 0) { report.reject('non_positive_quantity'); continue; }
       if (quantity > INPUT_LIMITS.quantity) { report.reject('quantity_too_large'); continue; }
-      const price = parseNumber(rec[col.price]);
       if (price === null) { report.reject('malformed_number'); continue; }
       if (price <= 0) { report.reject('non_positive_price'); continue; }
       if (price > INPUT_LIMITS.price) { report.reject('price_too_large'); continue; }

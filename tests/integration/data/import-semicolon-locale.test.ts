@@ -1,0 +1,131 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCatalogRepository } from '../../../src/data/catalog-repository.js';
+import { checkImportInput, runImport } from '../../../src/data/importers/run-import.js';
+import { createPostgresTestDb, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
+
+/**
+ * Excel and LibreOffice in many European locales save CSV with `;` between fields and `,` as the decimal mark, often
+ * with a UTF-8 BOM and CRLF line ends. Read with `,`, such a file's header is one column: every import refused it.
+ */
+const root = mkdtempSync(path.join(tmpdir(), 'import-semicolon-'));
+let dirs = 0;
+/** A spreadsheet's save: a BOM, then the lines ended by CRLF. */
+const excel = (lines: string[]) => `\uFEFF${lines.join('\r\n')}\r\n`;
+function directory(files: Record<string, string>): string {
+  const dir = path.join(root, `d${dirs++}`);
+  mkdirSync(dir);
+  for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
+  return dir;
+}
+const failure = (p: Promise<unknown>) => p.then(() => ({ code: 'none', message: '' }), (err: { code?: string; message?: string }) => ({ code: err.code, message: err.message ?? '' }));
+
+describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('a spreadsheet saved in a locale writing 2,55 (fields separated by ;)', () => {
+  let t: TestDb;
+  beforeAll(async () => {
+    t = await createPostgresTestDb();
+  });
+  afterAll(async () => {
+    await t?.dispose();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('When a generic directory of ; files is imported, Then items, users and events are stored with their decimal commas read as numbers', async () => {
+    const dir = directory({
+      'items.csv': excel(['id;title;price;colour', 'sc-mug;Mug, large;2,55;blue', 'sc-pot;"Pot; clay";12;red', 'sc-vase;Vase;0,5;']),
+      'users.csv': excel(['id;country;segment', 'sc-ann;DE;retail, north', 'sc-bob;FR;wholesale']),
+      'events.csv': excel([
+        'type;user_id;item_id;quantity;price;order_id;value;ts',
+        'purchase;sc-ann;sc-mug;2;2,55;o-1;;2024-03-01T10:00:00Z',
+        'purchase;sc-bob;sc-pot;1;12.5;o-2;;2024-03-02T10:00:00Z',
+        'rating;sc-ann;sc-vase;;;;4,5;2024-03-03T10:00:00Z',
+      ]),
+    });
+    const report = await runImport({ db: t.db }, { format: 'generic', path: dir });
+    expect(report).toMatchObject({ rowsRead: 8, accepted: 8, rejected: {}, inserted: 3 });
+    const catalog = createCatalogRepository(t.db);
+    const items = Object.fromEntries((await catalog.getItems(['sc-mug', 'sc-pot', 'sc-vase'])).map((i) => [i.id, i]));
+    expect(items['sc-mug']).toMatchObject({ title: 'Mug, large', price: 2.55, attributes: { colour: 'blue' } });
+    expect(items['sc-pot']).toMatchObject({ title: 'Pot; clay', price: 12 });
+    expect(items['sc-vase']).toMatchObject({ price: 0.5 });
+    const users = Object.fromEntries((await catalog.getUsers(['sc-ann', 'sc-bob'])).map((u) => [u.id, u.attributes]));
+    expect(users).toEqual({ 'sc-ann': { country: 'DE', segment: 'retail, north' }, 'sc-bob': { country: 'FR', segment: 'wholesale' } });
+    const { rows: purchases } = await t.db.query<{ item_id: string; quantity: number; price: number }>(
+      "SELECT item_id, quantity, price FROM purchase_events WHERE user_id IN ('sc-ann', 'sc-bob') ORDER BY item_id",
+    );
+    expect(purchases).toEqual([{ item_id: 'sc-mug', quantity: 2, price: 2.55 }, { item_id: 'sc-pot', quantity: 1, price: 12.5 }]);
+    const { rows: ratings } = await t.db.query<{ value: number }>("SELECT value FROM interaction_events WHERE user_id = 'sc-ann'");
+    expect(ratings).toEqual([{ value: 4.5 }]);
+  });
+
+  it('When an Online Retail file is saved from a German spreadsheet (;, 2,55, 01.12.2010 08:26), Then its purchases, prices, titles and countries are stored', async () => {
+    const file = path.join(directory({}), 'retail.csv');
+    writeFileSync(file, excel([
+      'InvoiceNo;StockCode;Description;Quantity;InvoiceDate;UnitPrice;CustomerID;Country',
+      '536365;85123A;WHITE HANGING HEART T-LIGHT HOLDER;6;01.12.2010 08:26;2,55;17850,0;United Kingdom',
+      '536365;71053;WHITE METAL LANTERN;6;01.12.2010 08:26;3,39;17850;United Kingdom',
+      'C536379;85123A;WHITE HANGING HEART T-LIGHT HOLDER;-1;01.12.2010 09:41;2,55;17850;United Kingdom',
+      '536366;22633;HAND WARMER UNION JACK;12;13.12.2010 08:28;1,85;13047;France',
+    ]));
+    const report = await runImport({ db: t.db }, { format: 'online-retail', path: file });
+    expect(report).toMatchObject({ rowsRead: 4, accepted: 4, rejected: {}, returns: 1, users: 2, items: 3, orders: 2 });
+    const { rows } = await t.db.query<{ user_id: string; item_id: string; quantity: number; price: number; ts: Date }>(
+      "SELECT user_id, item_id, quantity, price, ts FROM purchase_events WHERE user_id IN ('17850', '13047') ORDER BY ts, item_id",
+    );
+    expect(rows.map((r) => ({ ...r, ts: r.ts.toISOString() }))).toEqual([
+      { user_id: '17850', item_id: '71053', quantity: 6, price: 3.39, ts: '2010-12-01T08:26:00.000Z' },
+      { user_id: '17850', item_id: '85123A', quantity: 6, price: 2.55, ts: '2010-12-01T08:26:00.000Z' },
+      { user_id: '13047', item_id: '22633', quantity: 12, price: 1.85, ts: '2010-12-13T08:28:00.000Z' },
+    ]);
+    const catalog = createCatalogRepository(t.db);
+    expect((await catalog.getItems(['22633']))[0]).toMatchObject({ title: 'HAND WARMER UNION JACK', price: 1.85 });
+    expect((await catalog.getUsers(['13047']))[0].attributes).toEqual({ country: 'France' });
+  });
+
+  it('When a comma-separated file has a price that is not a number, Then the row is refused as before, and the rest imported', async () => {
+    const dir = directory({ 'items.csv': ['id,title,price', 'cm-a,A,2.5', 'cm-b,B,"2,55"', 'cm-c,C,3'].join('\n') });
+    const report = await runImport({ db: t.db }, { format: 'generic', path: dir });
+    expect(report).toMatchObject({ accepted: 2, rejected: { 'items.bad_number': 1 }, rejectedRows: { 'items.bad_number': [2] } });
+  });
+
+  it('When a ; file writes a number with a thousands separator in its first rows, Then the submission check refuses it naming the row and column, and nothing is stored', async () => {
+    const dir = directory({ 'items.csv': excel(['id;title;price', 'ts-a;A;2,55', 'ts-b;B;1.234,56', 'ts-c;C;3']) });
+    const message = /^items\.csv: data row 2, column 3 \(price\) is not a number\. .*nothing was imported/;
+    expect(await failure(checkImportInput({ format: 'generic', path: dir }))).toMatchObject({ code: 'UNPROCESSABLE', message: expect.stringMatching(message) });
+    expect(await failure(runImport({ db: t.db }, { format: 'generic', path: dir }))).toMatchObject({ code: 'UNPROCESSABLE', message: expect.stringMatching(message) });
+    expect(await createCatalogRepository(t.db).getItems(['ts-a', 'ts-b', 'ts-c'])).toEqual([]);
+  });
+
+  it('When a ; events file has a price that is not a number past the rows checked first, Then the import stops at its row: the rows before it are stored, none from it on', async () => {
+    const good = Array.from({ length: 30 }, (_, k) => `late-u${k};late-i;1;2,5;2024-03-01T10:00:00Z`);
+    const dir = directory({
+      'events.csv': excel(['user_id;item_id;quantity;price;ts', ...good, 'late-bad;late-i;1;2,50 €;2024-03-01T10:00:00Z', 'late-after;late-i;1;2,5;2024-03-01T10:00:00Z']),
+    });
+    await expect(checkImportInput({ format: 'generic', path: dir })).resolves.toBeUndefined();
+    const outcome = await failure(runImport({ db: t.db }, { format: 'generic', path: dir }, undefined));
+    expect(outcome).toMatchObject({ code: 'UNPROCESSABLE', message: expect.stringMatching(/^events\.csv: data row 31, column 4 \(price\) is not a number\. .*the rows before it are imported, none from it on/) });
+    const { rows } = await t.db.query<{ user_id: string; price: number }>("SELECT user_id, price FROM purchase_events WHERE item_id = 'late-i'");
+    expect(rows).toHaveLength(30);
+    expect(new Set(rows.map((r) => r.price))).toEqual(new Set([2.5]));
+    expect(rows.map((r) => r.user_id)).not.toContain('late-after');
+  });
+
+  it('When a ; Online Retail file has a quantity that is not a number, Then the import names its row and column, and stores the rows before it only', async () => {
+    const file = path.join(directory({}), 'retail-bad.csv');
+    const good = Array.from({ length: 25 }, (_, k) => `58${String(k).padStart(4, '0')};22633;HAND WARMER;1;01.12.2010 08:26;1,85;4${String(k).padStart(4, '0')};France`);
+    writeFileSync(file, excel([
+      'Invoice;StockCode;Description;Quantity;InvoiceDate;Price;Customer ID;Country',
+      ...good,
+      '589999;22633;HAND WARMER;1.000;01.12.2010 08:26;1,85;49999;France',
+      '589998;22633;HAND WARMER;1;01.12.2010 08:26;1,85;49998;France',
+    ]));
+    const outcome = await failure(runImport({ db: t.db }, { format: 'online-retail', path: file }));
+    expect(outcome).toMatchObject({ code: 'UNPROCESSABLE', message: expect.stringMatching(/^retail-bad\.csv: data row 26, column 4 \(Quantity\) is not a number/) });
+    const { rows } = await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM purchase_events WHERE user_id LIKE '4%' AND item_id = '22633'");
+    expect(rows[0].n).toBe(25);
+    // The rows before it have their product and customer described, as for a line the import cannot read.
+    expect((await createCatalogRepository(t.db).getItems(['22633']))[0]).toMatchObject({ price: 1.85 });
+  });
+});
