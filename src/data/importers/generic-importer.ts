@@ -129,8 +129,9 @@ function readColumns(kind: Kind, file: string, header: string[], sample: string[
     const meant = likelyColumn(name, lacking);
     return [{ file: path.basename(file), column: i + 1, name, ...(meant ? { meant } : {}) }];
   });
-  // A catalogue's own columns are a feature, stored as they are; listed so that a misspelt one (`titel`) is seen.
-  const reportedAttributes = kind === 'items' ? attributes.map(([name, i]): AttributeColumn => {
+  // A catalogue's own columns are a feature, stored as they are; listed so that a misspelt one (`titel`) is seen. A
+  // users.csv's are listed too: which of its columns became the customers' attributes is what its import did.
+  const reportedAttributes = kind !== 'events' ? attributes.map(([name, i]): AttributeColumn => {
     const meant = likelyColumn(name, lacking);
     return { file: path.basename(file), column: i + 1, name, ...(meant ? { meant } : {}) };
   }) : [];

@@ -59,7 +59,7 @@ export interface ImportReport {
   /** How many columns were ignored in all, when more than the IGNORED_COLUMNS_KEPT listed in `ignoredColumns`. */
   ignoredColumnsCount?: number;
   /**
-   * Generic format: the columns of items.csv stored as attributes of its products (a column the format does not
+   * Generic format: the columns of items.csv and users.csv stored as attributes of its products and customers (a column the format does not
    * know), in file order, with the column of the format a misspelt one likely is (`meant`). They are stored as
    * written all the same: attributes are a feature; a `meant` one tells the file to rename it. Absent when none.
    */
