@@ -105,10 +105,31 @@ export function unixSocketOf(u: URL): { path: string; db: number; username?: str
  */
 export const REDIS_KEEPALIVE_IDLE_MS = 10_000;
 
-/** A client of one server, from its URL (serverOptions). */
+/** The least time between two reconnects of one client for READONLY replies (ms): see reconnectOnReadOnly. */
+export const READONLY_RECONNECT_GAP_MS = 1000;
+
+/**
+ * ioredis's `reconnectOnError` for one client: a READONLY reply (the server it reaches is a replica) drops
+ * the connection and opens a new one, at most once per READONLY_RECONNECT_GAP_MS; the command itself
+ * still fails with READONLY (the caller's retry sends it again). Why: in a failover behind one address (a
+ * virtual IP, a DNS name, a proxy that follows the primary), the open connections stay with the old
+ * primary, now a replica, and get READONLY for as long as they live, while a new connection reaches the
+ * new primary. A training waited its minute on the old socket and failed (tests/integration/faults/
+ * redis-failover.test.ts). A REDIS_URL that names a replica for good reconnects at most once a second.
+ */
+export function reconnectOnReadOnly(now: () => number = () => performance.now()): (err: Error) => boolean {
+  let last = Number.NEGATIVE_INFINITY;
+  return (err) => {
+    if (!err.message.startsWith('READONLY') || now() - last < READONLY_RECONNECT_GAP_MS) return false;
+    last = now();
+    return true;
+  };
+}
+
+/** A client of one server, from its URL (serverOptions); it reconnects on READONLY (reconnectOnReadOnly) unless `options` say otherwise. */
 export function openServer(url: string, options: RedisOptions = {}): Redis {
   const server = serverOptions(url);
-  const withKeepAlive = { keepAlive: REDIS_KEEPALIVE_IDLE_MS, ...options };
+  const withKeepAlive = { keepAlive: REDIS_KEEPALIVE_IDLE_MS, reconnectOnError: reconnectOnReadOnly(), ...options };
   return typeof server === 'string' ? new Redis(server, withKeepAlive) : new Redis({ ...server, ...withKeepAlive });
 }
 

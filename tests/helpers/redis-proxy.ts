@@ -25,6 +25,10 @@ export interface RedisProxy {
   freeze(): void;
   /** Redis resumed: what was held is delivered, and bytes pass again. */
   thaw(): void;
+  /** Every reply reaches its client `ms` later than Redis sent it (0: at once), in order: a slow link or a Redis slow on every reply. */
+  delay(ms: number): void;
+  /** New connections go to `target` (a failover behind a virtual IP or a DNS name); open ones stay with the old server. */
+  retarget(target: string): void;
   /** Chunks a client wrote into a dead connection whose text matches `pattern` (e.g. a command's name). */
   lostWrites(pattern: RegExp): number;
   close(): Promise<void>;
@@ -36,13 +40,15 @@ export interface RedisProxy {
  * connections, closed sockets) never shows.
  */
 export async function startRedisProxy(target: string): Promise<RedisProxy> {
-  const to = new URL(target);
+  let to = new URL(target);
+  let delayMs = 0;
   const pairs = new Set<Pair>();
   let mode: State = 'pass';
   const lost: string[] = [];
 
   const deliver = (pair: Pair, bytes: Buffer, toServer: boolean) => {
-    if (pair.state === 'pass') (toServer ? pair.server : pair.client).write(bytes);
+    if (pair.state === 'pass' && !toServer && delayMs > 0) setTimeout(() => pair.client.write(bytes), delayMs);
+    else if (pair.state === 'pass') (toServer ? pair.server : pair.client).write(bytes);
     else if (pair.state === 'held') (toServer ? pair.toServer : pair.toClient).push(bytes);
     else if (toServer) lost.push(bytes.toString('latin1'));
   };
@@ -86,6 +92,12 @@ export async function startRedisProxy(target: string): Promise<RedisProxy> {
         for (const b of p.toServer.splice(0)) p.server.write(b);
         for (const b of p.toClient.splice(0)) p.client.write(b);
       }
+    },
+    delay(ms) {
+      delayMs = ms;
+    },
+    retarget(next) {
+      to = new URL(next);
     },
     lostWrites: (pattern) => lost.filter((text) => pattern.test(text)).length,
     async close() {

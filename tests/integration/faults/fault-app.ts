@@ -8,6 +8,7 @@ import { createServices, type Services } from '../../../src/services.js';
 import { createModelStore } from '../../../src/store/create-model-store.js';
 import type { ModelStore } from '../../../src/store/model-store.js';
 import { auth, KEYS } from '../../helpers/app.js';
+import { startRedisProxy, type RedisProxy } from '../../helpers/redis-proxy.js';
 import { privateServerSupport, startPrivatePostgres, startPrivateRedis, type PrivatePostgres, type PrivateRedis } from '../../helpers/private-servers.js';
 import { seedShop, trainAndPublish } from '../serving/shop-fixture.js';
 
@@ -32,6 +33,8 @@ export interface FaultApp {
   app: FastifyInstance;
   /** http://127.0.0.1:PORT of the listening app. */
   base: string;
+  /** The proxy the app reaches Redis through, when the test asked for one (`opts.redisProxy`). */
+  proxy?: RedisProxy;
   /** The model version trained on the seeded shop. */
   version: string;
   /** Anything that would have ended the process: an 'error' event nobody listens to, a rejection nobody handles. */
@@ -44,12 +47,13 @@ export interface FaultApp {
  * with the shop fixture seeded and a model trained and served. `wrapDb` wraps the database the services use
  * (a test that records the statements made).
  */
-export async function startFaultApp(env: Record<string, string> = {}, opts: { wrapDb?: (db: Db) => Db } = {}): Promise<FaultApp> {
+export async function startFaultApp(env: Record<string, string> = {}, opts: { wrapDb?: (db: Db) => Db; redisProxy?: boolean } = {}): Promise<FaultApp> {
   const crashes: unknown[] = [];
   const onCrash = (err: unknown) => crashes.push(err);
   process.on('uncaughtExceptionMonitor', onCrash);
   process.on('unhandledRejection', onCrash);
   let redis: PrivateRedis | undefined;
+  let proxy: RedisProxy | undefined;
   let pg: PrivatePostgres | undefined;
   let db: Db | undefined;
   let store: ModelStore | undefined;
@@ -62,6 +66,7 @@ export async function startFaultApp(env: Record<string, string> = {}, opts: { wr
       await app?.close();
       await store?.close();
       await db?.close();
+      await proxy?.close();
     } finally {
       await Promise.all([redis?.dispose(), pg?.dispose()]);
       process.off('uncaughtExceptionMonitor', onCrash);
@@ -70,10 +75,11 @@ export async function startFaultApp(env: Record<string, string> = {}, opts: { wr
   };
   try {
     [redis, pg] = await Promise.all([startPrivateRedis(), startPrivatePostgres()]);
+    if (opts.redisProxy) proxy = await startRedisProxy(redis.url);
     const config = loadConfig({
       API_KEYS: `read:${KEYS.read},write:${KEYS.write},admin:${KEYS.admin}`,
       DATABASE_URL: pg.url,
-      REDIS_URL: redis.url,
+      REDIS_URL: proxy?.url ?? redis.url,
       SAMPLE_DATA: 'false',
       LOG_LEVEL: 'silent',
       // One training thread unless a test asks for more, as in createTestApp (tests/helpers/app.ts).
@@ -88,7 +94,7 @@ export async function startFaultApp(env: Record<string, string> = {}, opts: { wr
     await seedShop(services);
     const version = await trainAndPublish(services);
     const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    return { redis, pg, db, store, services, app, base, version, crashes, dispose };
+    return { redis, proxy, pg, db, store, services, app, base, version, crashes, dispose };
   } catch (err) {
     await dispose().catch(() => {});
     throw err;
