@@ -40,6 +40,7 @@ import { redisTarget } from './store/redis-connection.js';
 import { goneFromStore } from './training/write-model-version.js';
 import { within } from './within-time.js';
 import { startShared, withQueryTimeout } from './data/query-timeout.js';
+import { slowCheck } from './slow-check.js';
 import { ERASED_EVENT_IDS_DAYS, forgetErasedIds } from './data/event-repository.js';
 import { startPeriodic, type PeriodicTask } from './periodic-task.js';
 import { createErasureCatchUpAtStart } from './privacy/erasure-catch-up-at-start.js';
@@ -268,10 +269,11 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
       // A model is active and the store still holds it, or none is needed yet (no purchases to train on).
       // False after the model store lost its data (a Redis restarted empty, keys of the active version
       // evicted): answers are degraded until a training.
-      activeModel: async () => {
+      // Two round trips in a row: a slow store answers it from the last finished check (slow-check.ts).
+      activeModel: slowCheck('the active model', async () => {
         const active = await services.store.getActive();
         return active !== null ? (await goneFromStore(services.store, active, services.erasureRepository.countAfter)).length === 0 : await noPurchases();
-      },
+      }, { log: app.log }),
       // The model store's versions are held back until it has been scrubbed of the erasures it lost (erasure-catch-up-at-start.ts).
       erasureCatchUp: async () => erasureCatchUp.caughtUp(),
       ...options.readyChecks,
