@@ -200,6 +200,7 @@ export function createServices(deps: {
     // Not the requests' limit: a progress write or an outcome that waits a few seconds must not fail a
     // long training; the runner is only kept from waiting for ever.
     statementLimitMs: config.PG_QUERY_TIMEOUT_MS ? LONG_STATEMENT_MS : undefined,
+    workStatementLimitMs: config.PG_QUERY_TIMEOUT_MS ? LONG_STATEMENT_MS : undefined,
   };
   // JOB_RUNNER=worker: the API claims nothing (no handlers) but still sweeps, so the job of a worker that
   // died is failed (and its draft model deleted) even when no other worker is left to notice.

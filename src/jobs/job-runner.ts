@@ -67,10 +67,19 @@ export interface JobRunnerOptions {
   log?: Logger;
   /**
    * Limit on each statement of the runner's own bookkeeping (claims, sweeps, heartbeats, progress and
-   * notes, outcomes): a Postgres that stops answering must not hold the claim loop for good. The
-   * handlers' work is never limited. Unset = none.
+   * notes, outcomes): a Postgres that stops answering must not hold the claim loop for good. Unset = none.
    */
   statementLimitMs?: number;
+  /**
+   * Limit on each statement of a job's own work (the handlers'): far above any one statement a job makes
+   * (the largest, a training's load of every purchase, took 41 s at ten times our data), so it only ends a
+   * statement that gets no answer at all. A Postgres that takes connections and never answers (paused, a
+   * proxy whose backend is gone) fails no connection, so no outage's wait starts: an import held the
+   * runner for as long as the stall lasted (tests/integration/faults/job-stalled-postgres.test.ts). A
+   * statement given up here is a dependency failure, retried as an outage, and then fails the job saying
+   * submitting it again is safe. Unset = none.
+   */
+  workStatementLimitMs?: number;
   /**
    * How long the outcome of a finished job is written again while the database cannot take it (a
    * restart, a failover), so a training that published is not left running for the sweep to call
@@ -300,8 +309,10 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     try {
       const handler = handlers[job.type];
       if (!handler) throw new Error(`no handler for job type "${job.type}"`);
-      // A job's statements may run for minutes at scale: no request's limit applies, even to a job kicked by one.
-      const work = withoutQueryTimeout(() => handler(job.params, ctx));
+      // A job's statements may run for minutes at scale: no request's limit applies, even to a job kicked by one;
+      // only its own (workStatementLimitMs), for a Postgres that never answers.
+      const limit = opts.workStatementLimitMs;
+      const work = limit ? withQueryTimeout(limit, () => handler(job.params, ctx)) : withoutQueryTimeout(() => handler(job.params, ctx));
       // A handler that ignores its signal is given a moment after an abort, then abandoned (its late
       // rejection must not surface as unhandled).
       work.catch(() => {});
