@@ -126,11 +126,45 @@ export function reconnectOnReadOnly(now: () => number = () => performance.now())
   };
 }
 
+/** When each client last reconnected for a READONLY reply (performance.now()). */
+const readOnlyReconnects = new WeakMap<RedisClient, number>();
+
+/**
+ * Whether the client dropped its connection for a READONLY reply within the last two READONLY_RECONNECT_GAP_MS
+ * (a command that failed then may have met that reconnect rather than a Redis away), once it is ready again;
+ * false at once otherwise. The readiness ping tries again after it: a write probe's READONLY beside it (a
+ * REDIS_URL naming a replica) must not make the store look down.
+ */
+export async function readyAfterReadOnlyReconnect(client: RedisClient): Promise<boolean> {
+  const at = readOnlyReconnects.get(client);
+  if (at === undefined || performance.now() - at > 2 * READONLY_RECONNECT_GAP_MS) return false;
+  if (client.status === 'ready') return true;
+  return new Promise<boolean>((resolve) => {
+    const onReady = () => settle(true);
+    const onEnd = () => settle(false);
+    const settle = (up: boolean) => {
+      client.off('ready', onReady);
+      client.off('end', onEnd);
+      resolve(up);
+    };
+    client.once('ready', onReady);
+    client.once('end', onEnd);
+  });
+}
+
 /** A client of one server, from its URL (serverOptions); it reconnects on READONLY (reconnectOnReadOnly) unless `options` say otherwise. */
 export function openServer(url: string, options: RedisOptions = {}): Redis {
   const server = serverOptions(url);
-  const withKeepAlive = { keepAlive: REDIS_KEEPALIVE_IDLE_MS, reconnectOnError: reconnectOnReadOnly(), ...options };
-  return typeof server === 'string' ? new Redis(server, withKeepAlive) : new Redis({ ...server, ...withKeepAlive });
+  const onReadOnly = reconnectOnReadOnly();
+  let client: Redis | undefined;
+  const reconnectOnError = (err: Error) => {
+    const reconnect = onReadOnly(err);
+    if (reconnect && client) readOnlyReconnects.set(client, performance.now());
+    return reconnect;
+  };
+  const withKeepAlive = { keepAlive: REDIS_KEEPALIVE_IDLE_MS, reconnectOnError, ...options };
+  client = typeof server === 'string' ? new Redis(server, withKeepAlive) : new Redis({ ...server, ...withKeepAlive });
+  return client;
 }
 
 /**

@@ -5,7 +5,7 @@ import { ARTIFACT_PART_BYTES, execReplies, readArtifact } from './redis-artifact
 import { createArtifactReader } from './artifact-reader.js';
 import { LiveEventsView, type LiveEvents } from './live-events-view.js';
 import { LIVE_EVENTS_KEPT, SCRUBBED_AGAIN_KEPT, type ModelMeta, type ModelStore } from './model-store.js';
-import { clientOptions, closeClient, isCluster, openRedis, reopener, type RedisClient, type RedisTarget } from './redis-connection.js';
+import { clientOptions, closeClient, isCluster, openRedis, readyAfterReadOnlyReconnect, reopener, type RedisClient, type RedisTarget } from './redis-connection.js';
 import { createSubscriber } from './redis-subscriber.js';
 import { setUncopied } from './uncopied-set.js';
 import { alreadyPublished, assertVersionName, publishScore, versionsToPrune } from './version-rules.js';
@@ -572,7 +572,10 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
     },
 
     async ping() {
-      return (await within(redis.ping().catch(() => ''), PING_TIMEOUT_MS, () => '')) === 'PONG';
+      const once = async () => (await redis.ping().catch(() => '')) === 'PONG';
+      // A ping cut off by a reconnect for READONLY (the write probe beside it on a replica) is sent again.
+      const answered = async () => (await once()) || ((await readyAfterReadOnlyReconnect(redis)) && (await once()));
+      return within(answered(), PING_TIMEOUT_MS, () => false);
     },
 
     async acceptsWrites() {
