@@ -159,7 +159,23 @@ export function openServer(url: string, options: RedisOptions = {}): Redis {
   let client: Redis | undefined;
   const reconnectOnError = (err: Error) => {
     const reconnect = onReadOnly(err);
-    if (reconnect && client) readOnlyReconnects.set(client, performance.now());
+    if (reconnect && client) {
+      const c = client;
+      readOnlyReconnects.set(c, performance.now());
+      // The server is up: commands sent while the new connection opens wait for it (bounded by their
+      // commandTimeout) instead of failing at once as in an outage (a client without an offline queue).
+      const queued = c.options.enableOfflineQueue;
+      if (queued === false) {
+        c.options.enableOfflineQueue = true;
+        const restore = () => {
+          c.off('ready', restore);
+          c.off('end', restore);
+          c.options.enableOfflineQueue = queued;
+        };
+        c.once('ready', restore);
+        c.once('end', restore);
+      }
+    }
     return reconnect;
   };
   const withKeepAlive = { keepAlive: REDIS_KEEPALIVE_IDLE_MS, reconnectOnError, ...options };
