@@ -10,7 +10,7 @@ import { PROFILES_ARTIFACT } from '../profiles/profiles-artifact.js';
 import { artifactLayout, type ArtifactPatch, type ArtifactRangeReader } from '../recommenders/artifact.js';
 import { recommenderFactory } from '../recommenders/registry.js';
 import { ARTIFACT_USER_IDS } from '../serving/serving-artifacts.js';
-import type { ErasureRecords, ModelMeta, ModelStore } from '../store/model-store.js';
+import { SCRUBBED_AGAIN_KEPT, type ErasureRecords, type ModelMeta, type ModelStore } from '../store/model-store.js';
 import { erasureMarkOf, goneFromStore } from '../training/write-model-version.js';
 import { redactHere, type RedactionRunner } from './redaction-runner.js';
 
@@ -297,14 +297,20 @@ export function createUserErasure(deps: UserErasureDeps) {
     if (!notes) return [];
     const newest = notes[0]?.token ?? null;
     const seen = seenScrubbedAgain;
-    seenScrubbedAgain = newest;
-    if (seen === undefined || newest === seen) return [];
+    if (seen === undefined || newest === seen) {
+      seenScrubbedAgain = newest;
+      return [];
+    }
     // The notes after the one seen; all of them when it is not there (the notes went back, or past the kept ones).
     const at = notes.findIndex((n) => n.token === seen);
     const since = at < 0 ? notes : notes.slice(0, at);
-    if (since.length === 0) return [];
-    const ids = await deps.erasures.erasedSince(Math.min(...since.map((n) => n.from)));
+    // Past the kept ones (as many new as are kept, the one seen not among them): those that fell out may have
+    // scrubbed from lower, so everyone erased is forgotten again (a read of every id, as rare as 20 restores between two reads).
+    const from = at < 0 && notes.length >= SCRUBBED_AGAIN_KEPT ? 0 : Math.min(...since.map((n) => n.from));
+    const ids = since.length === 0 ? [] : await deps.erasures.erasedSince(from);
     await forgetAll(ids);
+    // Read once its customers are forgotten: a read of Postgres or a forget that failed leaves it new, tried at the next read.
+    seenScrubbedAgain = newest;
     return ids;
   }
 

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { createUserErasure, type UserErasureDeps } from '../../../src/privacy/user-erasure.js';
+import { SCRUBBED_AGAIN_KEPT, type ErasureRecords } from '../../../src/store/model-store.js';
+
+/**
+ * The notes of scrubs done again (ModelStore.noteScrubbedAgain) as a process reads them with the erasure records
+ * (user-erasure.ts scrubbedAgain): fakes stand in for Postgres and the store, whose records are up to date, so
+ * what the process forgets is only what the notes make it forget.
+ */
+function fakes() {
+  const notes: { token: string; from: number }[] = [];
+  const forgotten: string[] = [];
+  const asked: number[] = [];
+  /** erasure number -> customer; erasedSince(n) answers those numbered above n. */
+  const erased = new Map<number, string>();
+  let postgresDown = false;
+  const deps = {
+    events: {},
+    erasures: {
+      erasedSince: async (from: number) => {
+        if (postgresDown) throw Object.assign(new Error('Connection terminated unexpectedly'), { code: '57P01' });
+        asked.push(from);
+        return [...erased].filter(([n]) => n > from).map(([, id]) => id);
+      },
+    },
+    store: {
+      erasureRecords: async (): Promise<ErasureRecords> => ({ versions: new Map([['v1', 100]]), liveEvents: 100, scrubbedAgain: [...notes] }),
+      listVersions: async () => [],
+    },
+    forget: async (id: string) => void forgotten.push(id),
+  } as unknown as UserErasureDeps;
+  const note = (token: string, from: number) => {
+    notes.unshift({ token, from });
+    notes.splice(SCRUBBED_AGAIN_KEPT);
+  };
+  return { erasure: createUserErasure(deps), note, forgotten, asked, erased, setPostgresDown: (down: boolean) => void (postgresDown = down) };
+}
+
+describe('the notes of scrubs done again', () => {
+  it('When Postgres fails the read of the erased customers a new note calls for, Then the next read forgets them (the note is not taken as read)', async () => {
+    const { erasure, note, forgotten, erased, setPostgresDown } = fakes();
+    erased.set(5, 'u5');
+    // The process's first read: what is noted already it read the store after.
+    await erasure.catchUp(100);
+    note('a', 3);
+    setPostgresDown(true);
+    await expect(erasure.catchUp(100)).rejects.toThrow(/terminated/);
+    setPostgresDown(false);
+    // Before, the note counted as read once seen, whether its customers were forgotten or not: never again.
+    await erasure.catchUp(100);
+    expect(forgotten).toEqual(['u5']);
+    // Then it is read: nothing more.
+    await erasure.catchUp(100);
+    expect(forgotten).toEqual(['u5']);
+  });
+
+  it('When more notes came since the last read than are kept, Then the customers of those no longer kept are forgotten too', async () => {
+    const { erasure, note, forgotten, erased } = fakes();
+    erased.set(2, 'u2');
+    erased.set(50, 'u50');
+    await erasure.catchUp(100);
+    note('seen', 90);
+    await erasure.catchUp(100);
+    expect(forgotten).toEqual([]);
+    // A note from 1 (u2 scrubbed again), then more than the kept number from 40 (u50): the one from 1 falls out.
+    note('low', 1);
+    for (let k = 0; k < SCRUBBED_AGAIN_KEPT; k++) note(`n${k}`, 40);
+    await erasure.catchUp(100);
+    expect(forgotten.sort()).toEqual(['u2', 'u50']);
+  });
+
+  it('When the notes are as last read, Then nothing is read of Postgres', async () => {
+    const { erasure, note, asked } = fakes();
+    note('a', 3);
+    await erasure.catchUp(100);
+    await erasure.catchUp(100);
+    expect(asked).toEqual([]);
+  });
+});
