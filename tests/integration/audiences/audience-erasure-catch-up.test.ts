@@ -52,7 +52,9 @@ describe.skipIf(!(await serviceAvailable(REDIS_URL)) || !(await serviceAvailable
     recipesDir = await mkdtemp(join(tmpdir(), 'audience-catch-up-recipes-'));
     await writeFile(join(recipesDir, 'serving-test.json'), JSON.stringify(SHOP_RECIPE));
     testStore = await redisBackend.create();
-    t = await createTestApp({ createDb: createPostgresTestDb, store: testStore.store });
+    // The reads of erasures are made by the tests, in the order they need: the API process's own, by its timer every
+    // ERASURE_REFRESH_MS, would wipe the postings a test left for its own catch-up (the back-off test sleeps 3.6 s).
+    t = await createTestApp({ createDb: createPostgresTestDb, store: testStore.store, env: { ERASURE_REFRESH_MS: '600000' } });
     await seedShop(t.services);
     const trainer = createTrainer({
       events: t.services.events, catalog: t.services.catalog, store: t.services.store, defaultRecipe: 'serving-test', recipesDir,

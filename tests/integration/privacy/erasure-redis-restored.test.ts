@@ -161,7 +161,9 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('eras
 
   beforeAll(async () => {
     redis = await persistentRedis();
-    t = await createTestApp({ createDb: createPostgresTestDb, store: createRedisModelStore({ url: redis.url, prefix: 'erasure-restored-running:' }) });
+    // Its read of erasures is the test's (erasureFollower.poll below): one by the timer every ERASURE_REFRESH_MS could
+    // scrub the store between the restart and the look at what the snapshot brought back.
+    t = await createTestApp({ createDb: createPostgresTestDb, store: createRedisModelStore({ url: redis.url, prefix: 'erasure-restored-running:' }), env: { ERASURE_REFRESH_MS: '600000' } });
     await seedShop(t.services);
     recipesDir = mkdtempSync(path.join(tmpdir(), 'erasure-rdb-recipes-'));
     writeFileSync(path.join(recipesDir, 'serving-test.json'), JSON.stringify(SHOP_RECIPE));
