@@ -77,3 +77,42 @@ describe('the notes of scrubs done again', () => {
     expect(asked).toEqual([]);
   });
 });
+
+describe('the note of a scrub done again, and the records', () => {
+  /** A store whose live events are behind (scrubbed through 5, the mark at 10), erased customer u6 after 5. */
+  function behind(noteFails: boolean) {
+    const calls: string[] = [];
+    const deps = {
+      events: {},
+      erasures: {
+        locked: async <T>(fn: (erasedSince: (mark: number) => Promise<string[]>, markNow: () => Promise<number>) => Promise<T>) =>
+          fn(async (from) => (from < 6 ? ['u6'] : []), async () => 10),
+        erasedSince: async () => [],
+      },
+      store: {
+        erasureRecords: async (): Promise<ErasureRecords> => ({ versions: new Map(), liveEvents: 5, scrubbedAgain: [] }),
+        listVersions: async () => [],
+        deleteUserEvents: async () => void calls.push('delete'),
+        noteScrubbedAgain: async (from: number) => {
+          calls.push(`note ${from}`);
+          if (noteFails) throw new Error('OOM command not allowed');
+        },
+        raiseErasureRecords: async (through: number) => void calls.push(`raise ${through}`),
+      },
+      forget: async () => {},
+    } as unknown as UserErasureDeps;
+    return { erasure: createUserErasure(deps), calls };
+  }
+
+  it('When a store behind is scrubbed again, Then the note is written after the scrub and before the records are raised', async () => {
+    const { erasure, calls } = behind(false);
+    expect(await erasure.catchUp(10)).toEqual(['u6']);
+    expect(calls).toEqual(['delete', 'note 5', 'raise 10']);
+  });
+
+  it('When the note cannot be written, Then the records stay behind, so the scrub and its note are done again', async () => {
+    const { erasure, calls } = behind(true);
+    await expect(erasure.catchUp(10)).rejects.toThrow(/OOM/);
+    expect(calls).toEqual(['delete', 'note 5']);
+  });
+});
