@@ -17,15 +17,19 @@ export function parseInteger(cell: string | undefined, decimalComma = false): nu
 /** A number written with a comma as its decimal mark (`2,55`, `-0,5`), or with a point (`2.55`). */
 const DECIMAL_COMMA = /^[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)$/;
 
-/** A point followed by three digits and nothing else: a thousands separator as much as a decimal mark (`1.000`). */
-const POINT_OR_THOUSANDS = /^[+-]?\d+\.\d{3}$/;
+/**
+ * A point followed by three digits and nothing else, after what a thousands separator could follow (1 to 3 digits, not
+ * a lone 0): a thousands separator as much as a decimal mark (`1.000`, `12.345`). `0.001` and `1234.567` are no
+ * grouping of any locale: decimal points (pandas writes a `;` file's numbers so; Online Retail's PADS rows cost 0.001).
+ */
+const POINT_OR_THOUSANDS = /^[+-]?[1-9]\d{0,2}\.\d{3}$/;
 
 /**
  * A number of a file saved from a spreadsheet in a locale whose decimal mark is a comma (its fields separated by
  * `;`): `2,55` is 2.55, and `2.55` is read too (pandas writes `;` files with points). Only plain numbers: a
  * thousands separator (`1.234,56`, `1 234`), a currency sign or an exponent make the cell not a number (null), and
- * so does a point before exactly three digits (`1.000`): it is 1000 in German and 1 in English, and either reading
- * would store a value other than the one meant for some files.
+ * so does a point before exactly three digits after 1 to 3 others (`1.000`, not `0.001` nor `1234.567`): it is 1000 in
+ * German and 1 in English, and either reading would store a value other than the one meant for some files.
  */
 export function parseDecimalComma(cell: string | undefined): number | null {
   const s = cell?.trim();

@@ -84,6 +84,21 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('a spreadsheet saved in
     expect((await catalog.getUsers(['13047']))[0].attributes).toEqual({ country: 'France' });
   });
 
+  it('When an Online Retail file is saved with ; by pandas (points, 0.001 on a PADS row), Then it imports whole, the PADS row refused by its rule', async () => {
+    // The real file saved so stopped at data row 157,196 (550193;PADS;...;0.001), its earlier rows stored.
+    const file = path.join(directory({}), 'retail-pandas.csv');
+    writeFileSync(file, [
+      'InvoiceNo;StockCode;Description;Quantity;InvoiceDate;UnitPrice;CustomerID;Country',
+      '550190;22633;HAND WARMER UNION JACK;12;2011-04-15 09:20:00;1.85;13952.0;United Kingdom',
+      '550193;PADS;PADS TO MATCH ALL CUSHIONS;1;2011-04-15 09:27:00;0.001;13952.0;United Kingdom',
+      '550194;22634;HAND WARMER BIRD;2;2011-04-15 09:30:00;1234.567;13952.0;United Kingdom',
+    ].join('\n'));
+    const report = await runImport({ db: t.db }, { format: 'online-retail', path: file });
+    expect(report).toMatchObject({ rowsRead: 3, accepted: 2, rejected: { non_product_stock_code: 1 } });
+    const { rows } = await t.db.query<{ item_id: string; price: number }>("SELECT item_id, price FROM purchase_events WHERE user_id = '13952' ORDER BY item_id");
+    expect(rows).toEqual([{ item_id: '22633', price: 1.85 }, { item_id: '22634', price: 1234.567 }]);
+  });
+
   it('When a comma-separated file has a price that is not a number, Then the row is refused as before, and the rest imported', async () => {
     const dir = directory({ 'items.csv': ['id,title,price', 'cm-a,A,2.5', 'cm-b,B,"2,55"', 'cm-c,C,3'].join('\n') });
     const report = await runImport({ db: t.db }, { format: 'generic', path: dir });
