@@ -146,8 +146,11 @@ async function main(args: string[]): Promise<number> {
   try {
     const progress = createProgress(`import ${request.format}`);
     const since = new Date();
-    const report = await runImport({ db }, request, (f) => progress.update(f)).catch((err: unknown) => {
+    const report = await runImport({ db }, request, (f) => progress.update(f)).catch(async (err: unknown) => {
       progress.stop('failed');
+      // An import that stops part way has stored the rows before it, which importing the mended file does not store
+      // again: they reach live recommendations now (as the job's do), not at the next training.
+      if (config.REDIS_URL) await feedLiveRecommendations(config, db, since).catch(() => 0);
       throw err;
     });
     progress.stop();

@@ -166,7 +166,12 @@ export function createJobHandlers(deps: {
       // The importer reports at most once per percent; a write that fails (the job was taken away)
       // aborts ctx.signal, and the runner records the verdict.
       const since = new Date();
-      const report = await runImport({ db: deps.db }, { ...params, roots: ctx.job.importRoots }, (fraction) => void ctx.progress(fraction, 'import').catch(() => {}));
+      const report = await runImport({ db: deps.db }, { ...params, roots: ctx.job.importRoots }, (fraction) => void ctx.progress(fraction, 'import').catch(() => {})).catch(async (err: unknown) => {
+        // An import that stops part way (a `;` file's number that is not one, a line it cannot read) has stored the
+        // rows before it, and the import of the mended file stores none of them again: told now, or at the next training.
+        await deps.onImported?.(since).catch(() => {});
+        throw err;
+      });
       await deps.onImported?.(since);
       return report;
     },
