@@ -26,15 +26,25 @@
  *   of the folds (2 of 3; with 1 or 2 folds that is every fold): one lost fold no longer drops a blend that wins
  *   the others and the mean. A fold tied at the maximum counts neither way here too (beatsByMajority).
  *
+ * - `per-mode-trimmed` (issue 11's fifty-first session, bench/README "A keep rule one outlier window cannot sway"):
+ *   `per-mode-majority` with the mean taken after the largest per-fold difference is clipped to the second largest
+ *   (beatsByTrimmedMajority): one window far ahead cannot carry the mean by itself.
+ * - `per-mode-outlier` (the same session and section): `per-mode-majority`, except that a fold where the blend's
+ *   margin relative to the comparison's score ((blend - comparison) / comparison) is above 1 (the blend more than
+ *   doubles it) and more than three times any other fold's (absolute) relative margin is taken for an outlier and
+ *   counts neither way, as a tie at the maximum does (beatsWithoutOutlier): the remaining folds must then carry the
+ *   mean and a strict majority (of 2, both). A blend far ahead on every fold (own items against buy-again) has no
+ *   outlier.
+ *
  * "Beats on every fold" throughout (beatsEveryFold): a fold where both reach the maximum (NDCG 1, as on a window
  * of few customers) is a tie that carries no evidence, no loss as long as some other fold is won. Where the novel
  * objective is NDCG less a coverage shortfall, each candidate's maximum there is 1 less its own shortfall
  * (`novelShortfall`): the shortfall is pooled over the folds and charged on every fold alike, so perfect lists on
  * both sides are still a tie, however the shortfalls differ.
  */
-export type KeepRule = 'sum' | 'per-mode' | 'per-mode-single' | 'per-mode-majority';
+export type KeepRule = 'sum' | 'per-mode' | 'per-mode-single' | 'per-mode-majority' | 'per-mode-trimmed' | 'per-mode-outlier';
 
-export const KEEP_RULES = ['sum', 'per-mode', 'per-mode-single', 'per-mode-majority'] as const satisfies readonly KeepRule[];
+export const KEEP_RULES = ['sum', 'per-mode', 'per-mode-single', 'per-mode-majority', 'per-mode-trimmed', 'per-mode-outlier'] as const satisfies readonly KeepRule[];
 
 /** Per fold, oldest first. */
 export interface ModeObjectives {
@@ -97,8 +107,46 @@ export function beatsByMajority(a: readonly number[], b: readonly number[], max 
   return judged.length > 0 && mean(judged) > EPS && judged.filter((d) => d > EPS).length * 2 > judged.length;
 }
 
-/** The fold test a keep rule judges a half of the blend by: `per-mode-majority` by majority, the others on every fold. */
-export const beatsFor = (rule: KeepRule) => (rule === 'per-mode-majority' ? beatsByMajority : beatsEveryFold);
+/**
+ * `per-mode-trimmed`'s test: beatsByMajority's, with the mean over the judged folds taken after the largest
+ * difference (a - b) is clipped to the second largest (with one judged fold, nothing is clipped). Ties at the
+ * maximum are left out first, as there.
+ */
+export function beatsByTrimmedMajority(a: readonly number[], b: readonly number[], max = 1, maxB = max): boolean {
+  const judged = a.flatMap((x, f) => (x >= max - EPS && b[f] >= maxB - EPS ? [] : [x - b[f]]));
+  if (judged.length === 0) return false;
+  const sorted = [...judged].sort((x, y) => y - x);
+  const clipped = judged.length > 1 ? judged.map((d) => Math.min(d, sorted[1])) : judged;
+  return mean(clipped) > EPS && judged.filter((d) => d > EPS).length * 2 > judged.length;
+}
+
+/** The relative margin above which (and above three times every other fold's) a fold is `per-mode-outlier`'s outlier. */
+export const OUTLIER_MARGIN = 1;
+export const OUTLIER_FACTOR = 3;
+
+/**
+ * `per-mode-outlier`'s test: beatsByMajority's, on the folds left once an outlier win is set aside. A fold's relative
+ * margin is (a - b) / |b| (b near 0: the blend's margin there is as large as it gets); the fold with the largest one
+ * is an outlier when that margin is above OUTLIER_MARGIN and above OUTLIER_FACTOR times every other judged fold's
+ * absolute relative margin. The outlier counts neither way (as a tie at the maximum); at most one fold is set aside,
+ * and never the only judged one.
+ */
+export function beatsWithoutOutlier(a: readonly number[], b: readonly number[], max = 1, maxB = max): boolean {
+  const judged = a.flatMap((x, f) => (x >= max - EPS && b[f] >= maxB - EPS ? [] : [f]));
+  const margin = (f: number) => (a[f] - b[f]) / Math.max(Math.abs(b[f]), 1e-6);
+  const top = judged.reduce<number | undefined>((t, f) => (t === undefined || margin(f) > margin(t) ? f : t), undefined);
+  const outlier = top !== undefined && judged.length > 1 && margin(top) > OUTLIER_MARGIN && judged.every((f) => f === top || margin(top) > OUTLIER_FACTOR * Math.abs(margin(f)));
+  const kept = outlier ? judged.filter((f) => f !== top) : judged;
+  const d = kept.map((f) => a[f] - b[f]);
+  return d.length > 0 && mean(d) > EPS && d.filter((x) => x > EPS).length * 2 > d.length;
+}
+
+/** The fold test a keep rule judges a half of the blend by: `per-mode-majority` by majority (and its two variants), the others on every fold. */
+export const beatsFor = (rule: KeepRule) =>
+  rule === 'per-mode-majority' ? beatsByMajority : rule === 'per-mode-trimmed' ? beatsByTrimmedMajority : rule === 'per-mode-outlier' ? beatsWithoutOutlier : beatsEveryFold;
+
+/** The keep rules whose fold test is not every fold (`per-mode-majority` and its variants): their own half as served is checked by their own test. */
+export const LOOSER_RULES = ['per-mode-majority', 'per-mode-trimmed', 'per-mode-outlier'] as const satisfies readonly KeepRule[];
 
 /** The source of own items the `per-mode` rule judges the blend's own-item weights against. */
 export function ownItemsSource(input: Pick<KeepInput, 'sources' | 'ownCandidates'>): string {

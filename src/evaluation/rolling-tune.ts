@@ -5,7 +5,7 @@ import { localFoldPool, threadedFoldPool } from './fold-pool.js';
 import type { FoldInfo, FoldSpec } from './rolling-fold.js';
 import { makeSplit } from './run-evaluation.js';
 import { columnarInput, purchasesOf, type EvaluationSplit, type SplitInput } from './splits.js';
-import { KEEP_RULES, keepDecision, keepOwnHalfAgainstSingle, keepOwnHalfAsServed, servedWeights, type KeepDecision, type KeepRule, type ModeObjectives } from './keep-rule.js';
+import { KEEP_RULES, LOOSER_RULES, keepDecision, keepOwnHalfAgainstSingle, keepOwnHalfAsServed, servedWeights, type KeepDecision, type KeepRule, type ModeObjectives } from './keep-rule.js';
 import { DEFAULT_DISCOUNT_GRID, meanScores, objective, trialKey, tuneWeights, withoutRepeatWeights, type BlendTrial } from './tune.js';
 import { searchSingleSourceDiscount, type SingleSourceCoverage, type SingleSourceDiscount } from './single-source-coverage.js';
 import { keptOutOfFold, leaveOneOut, outOfFoldScores, type BlendJudgement } from './out-of-fold.js';
@@ -567,11 +567,14 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
         keptBy['per-mode-single'] = keepOwnHalfAgainstSingle(keptBy['per-mode-single'], asServed.map((s) => s.all.ndcg), keepInput);
         log(`rules ${JSON.stringify(rules)}: own-item weights beside ${split.novel}'s new items, all-mode per fold ${asServed.map((s) => s.all.ndcg.toFixed(4)).join(' ')}; ${split.novel} alone ${sourceModes[split.novel].all.map((x) => x.toFixed(4)).join(' ')}: per-mode-single serves own items by ${keptBy['per-mode-single'].all}`);
       }
-      const majority = keptBy['per-mode-majority'];
-      if (majority.all === 'blend' && majority.novel !== 'blend') {
+      // per-mode-majority and its variants (per-mode-trimmed, per-mode-outlier): each checks its own half as served by its own test.
+      for (const looser of LOOSER_RULES) {
+        const majority = keptBy[looser];
+        if (majority.all !== 'blend' || majority.novel === 'blend') continue;
         const servedAll = servedAllBy.get(majority.novel) ?? (await pool.score(servedWeights(majority, blend))).map((s) => s.all.ndcg);
-        keptBy['per-mode-majority'] = keepOwnHalfAsServed(majority, servedAll, keepInput, 'per-mode-majority');
-        say(`per-mode-majority: own-item weights beside ${majority.novel}'s new items, all-mode per fold ${servedAll.map((x) => x.toFixed(4)).join(' ')}: own items by ${keptBy['per-mode-majority'].all}`);
+        servedAllBy.set(majority.novel, servedAll);
+        keptBy[looser] = keepOwnHalfAsServed(majority, servedAll, keepInput, looser);
+        say(`${looser}: own-item weights beside ${majority.novel}'s new items, all-mode per fold ${servedAll.map((x) => x.toFixed(4)).join(' ')}: own items by ${keptBy[looser].all}`);
       }
       if (quiet || !judgedOutOfFold) return { blend, blendScores, blendModes, blendPerFold, sourceModes, singles, bestSingle, blendActsOnCap, keptBy, keepInput, pooled };
       // blendJudgedOn `out-of-fold` (out-of-fold.ts): the keep rules judge, on each fold, the blend searched on the other folds.
@@ -593,12 +596,13 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
         oofKept['per-mode-single'] = keepOwnHalfAgainstSingle(oofKept['per-mode-single'], servedAll, keepInput);
         say(`out of fold: own-item weights beside ${oofSplit.novel}'s new items, all-mode per fold ${servedAll.map((x) => x.toFixed(4)).join(' ')}: own items by ${oofKept['per-mode'].all}`);
       }
-      const oofMajority = oofKept['per-mode-majority'];
-      if (oofMajority.all === 'blend' && oofMajority.novel !== 'blend') {
+      for (const looser of LOOSER_RULES) {
+        const oofMajority = oofKept[looser];
+        if (oofMajority.all !== 'blend' || oofMajority.novel === 'blend') continue;
         const servedAll: number[] = [];
         // As per-mode's check above: each left-out blend's served half on its own fold only, from the shared fold scores.
         for (const [f, b] of oof.blends.entries()) servedAll.push((await scoresOn(servedWeights(oofMajority, b), [f])[f]).all.ndcg);
-        oofKept['per-mode-majority'] = keepOwnHalfAsServed(oofMajority, servedAll, keepInput, 'per-mode-majority');
+        oofKept[looser] = keepOwnHalfAsServed(oofMajority, servedAll, keepInput, looser);
       }
       const outOfFold = { blend: oofModes, inFoldKeptBy: inFold };
       return { blend, blendScores, blendModes, blendPerFold, sourceModes, singles, bestSingle, blendActsOnCap, keptBy: oofKept, outOfFold, keepInput, pooled };
@@ -606,11 +610,13 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
 
     const found = await searchAndKeep(rules, false);
     const compared: ComparedRules[] = [];
+    // The keep rule in use, whose decision the compare lines report (they printed per-mode's whatever the rule).
+    const ruleInUse = opts.keepRule ?? 'per-mode-majority';
     for (const other of opts.compare ?? []) {
       const r = await searchAndKeep(other, true);
       const b = r.blend;
       compared.push({ rules: other, blend: { weights: b.weights, ...(b.repeatWeights ? { repeatWeights: b.repeatWeights } : {}), popularityDiscount: b.popularityDiscount }, keptBy: r.keptBy, modes: r.blendModes });
-      log(`rules ${JSON.stringify(other)}: blend novel judged ${r.blendModes.novel.map((o) => o.toFixed(4)).join(' ')}, all ${r.blendModes.all.map((o) => o.toFixed(4)).join(' ')}; per-mode keeps new items: ${r.keptBy['per-mode'].novel}, own items: ${r.keptBy['per-mode'].all}`);
+      log(`rules ${JSON.stringify(other)}: blend novel judged ${r.blendModes.novel.map((o) => o.toFixed(4)).join(' ')}, all ${r.blendModes.all.map((o) => o.toFixed(4)).join(' ')}; ${ruleInUse} keeps new items: ${r.keptBy[ruleInUse].novel}, own items: ${r.keptBy[ruleInUse].all}`);
     }
     log(`${hits} blends were revisited and not scored again`);
     const { blend, blendScores, blendModes, blendPerFold, sourceModes, singles, bestSingle, blendActsOnCap, keptBy, keepInput, outOfFold } = found;
