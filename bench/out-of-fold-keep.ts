@@ -3,8 +3,9 @@
  * date D, tunes the default recipe on the data before D as a training does, with tune.blendJudgedOn
  * `out-of-fold`, and prints per validation window the blend's judged objectives in fold (its weights searched
  * on every window) and out of fold (searched on the other windows) beside every single source's; then fits on
- * every purchase before D and scores on the 30 days from D what each of these serves: the default (`per-mode`
- * judged in fold), `sum` in fold, `per-mode` and `sum` out of fold, and EASE and ALS alone. Validation only:
+ * every purchase before D and scores on the 30 days from D what each of these serves: the default (the keep rule
+ * the tuning used, `per-mode-majority` since the fiftieth session, judged in fold), `per-mode` and `sum` in fold,
+ * `per-mode` and `sum` out of fold, and EASE and ALS alone. Validation only:
  * pass outer dates before the shop's test period.
  *
  *   npx tsx bench/out-of-fold-keep.ts DIR [--dates D1,D2,D3] [--threads 2] [--log]   (default: the three 30-day windows before the last 30 days)
@@ -80,8 +81,11 @@ for (const at of dates) {
   const blend: Blend = (v.rejectedBlend as Blend | undefined) ?? { weights: r.hybrid.weights, repeatWeights: r.hybrid.repeatWeights, popularityDiscount: r.hybrid.popularityDiscount };
   console.log(`  blend weights ${JSON.stringify(blend.weights)} repeat ${JSON.stringify(blend.repeatWeights ?? null)} discount ${blend.popularityDiscount}`);
   const fold = heldOut(r, at);
+  const rule = v.keepRule ?? 'per-mode-majority';
   const rows: [string, KeepDecision | null, Blend][] = [
-    ['default (per-mode, in fold)', oof.inFoldKeptBy['per-mode'], blend],
+    // The default is the keep rule the tuning used (per-mode-majority since the fiftieth session), not per-mode.
+    [`default (${rule}, in fold)`, oof.inFoldKeptBy[rule], blend],
+    ['per-mode, in fold', oof.inFoldKeptBy['per-mode'], blend],
     ['sum, in fold', oof.inFoldKeptBy.sum, blend],
     ['per-mode, out of fold', v.keptBy!['per-mode'], blend],
     ['sum, out of fold', v.keptBy!.sum, blend],
