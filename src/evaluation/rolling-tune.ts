@@ -596,12 +596,18 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
         oofKept['per-mode-single'] = keepOwnHalfAgainstSingle(oofKept['per-mode-single'], servedAll, keepInput);
         say(`out of fold: own-item weights beside ${oofSplit.novel}'s new items, all-mode per fold ${servedAll.map((x) => x.toFixed(4)).join(' ')}: own items by ${oofKept['per-mode'].all}`);
       }
+      // The own half as served by the source serving new items, shared by per-mode-majority's variants (each reads it once).
+      const oofServedAllBy = new Map<string, number[]>();
       for (const looser of LOOSER_RULES) {
         const oofMajority = oofKept[looser];
         if (oofMajority.all !== 'blend' || oofMajority.novel === 'blend') continue;
-        const servedAll: number[] = [];
-        // As per-mode's check above: each left-out blend's served half on its own fold only, from the shared fold scores.
-        for (const [f, b] of oof.blends.entries()) servedAll.push((await scoresOn(servedWeights(oofMajority, b), [f])[f]).all.ndcg);
+        let servedAll = oofServedAllBy.get(oofMajority.novel);
+        if (!servedAll) {
+          servedAll = [];
+          // As per-mode's check above: each left-out blend's served half on its own fold only, from the shared fold scores.
+          for (const [f, b] of oof.blends.entries()) servedAll.push((await scoresOn(servedWeights(oofMajority, b), [f])[f]).all.ndcg);
+          oofServedAllBy.set(oofMajority.novel, servedAll);
+        }
         oofKept[looser] = keepOwnHalfAsServed(oofMajority, servedAll, keepInput, looser);
       }
       const outOfFold = { blend: oofModes, inFoldKeptBy: inFold };
