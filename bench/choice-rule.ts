@@ -33,7 +33,8 @@
  *
  * --no-compare: no rule sets (2), (3), (2)+(3), (3n) are searched beside the default's (their lines and the
  * per-tuning-rule means are then left out): each keep rule in KEEP_RULES (since the fiftieth session also
- * `per-mode-majority`) on the default's tuning only, for dates where the four extra blend searches are too slow.
+ * `per-mode-majority`; since the fifty-first session `per-mode-trimmed` and `per-mode-outlier`) on the default's
+ * tuning only, for dates where the four extra blend searches are too slow.
  *
  * --single-source: tuning re-ranks a single source's new items for coverage (single-source-coverage.ts, its
  * `discount` option) and compares no rule sets; per date it prints the served recipe held out without the

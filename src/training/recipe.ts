@@ -65,7 +65,7 @@ export const tuneSpecSchema = z.strictObject({
   maxPurchases: z.int().min(100).optional(),
   /**
    * What tuning keeps of the tuned blend (evaluation/keep-rule.ts): `per-mode-majority` (the default) judges the
-   * weights on new items and on own items apart, `sum` keeps or drops the blend whole on novel + all, `per-mode-single` is `per-mode` that also holds the own-item weights beside a single source's new items against that source alone, `per-mode-majority` is `per-mode` judged on the folds' mean and a strict majority of folds instead of every fold.
+   * weights on new items and on own items apart, `sum` keeps or drops the blend whole on novel + all, `per-mode-single` is `per-mode` that also holds the own-item weights beside a single source's new items against that source alone, `per-mode-majority` is `per-mode` judged on the folds' mean and a strict majority of folds instead of every fold; `per-mode-trimmed` and `per-mode-outlier` are `per-mode-majority` with its mean clipped at the second largest fold difference, or with an outlier fold (the blend more than doubling the comparison there, three times any other fold's relative margin) counted neither way.
    * Absent unless set, like the two below (the defaults are applied where tuning reads them).
    */
   keepRule: z.enum(KEEP_RULES).optional(),
