@@ -65,13 +65,20 @@ const count = (n: number) => n.toLocaleString('en-US');
 const ms = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(2)} s` : `${Math.round(n)} ms`);
 
 /** Whether tuning chose the weights, and on what; or why it kept the recipe's (a reason the caller must see). */
+/** What the blend failed to beat, by keep rule (a record without one, or a rule on every window: every window). */
+const LOST_ON: Record<string, string> = {
+  'per-mode-majority': "the windows' mean and most windows",
+  'per-mode-trimmed': "the windows' mean (its largest window clipped to the next) and most windows",
+  'per-mode-outlier': "the windows' mean and most windows, an outlier window set aside",
+};
+
 function tuningLine(t: NonNullable<TrainResult['tuning']>): string {
   if ('skipped' in t) return `skipped: ${t.skipped}`;
   const who = (name: string) => (name === 'blend' ? 'the blend' : `${name} alone`);
   const split = t.served !== undefined && t.served.novel !== t.served.all;
   const chosen = split
     ? `new items: ${who(t.served!.novel)}, own items: ${who(t.served!.all)} (each half judged on its own lists)`
-    : t.chosen === 'blend' ? 'the blend' : `${t.chosen} alone (the blend did not beat it on ${t.keepRule === 'per-mode-majority' ? "the windows' mean and most windows" : 'every window'})`;
+    : t.chosen === 'blend' ? 'the blend' : `${t.chosen} alone (the blend did not beat it on ${LOST_ON[t.keepRule ?? ''] ?? 'every window'})`;
   return `${chosen}, chosen on ${t.folds.length} windows of ${t.days} days before ${t.folds.at(-1)?.end.slice(0, 10) ?? 'the end'}`;
 }
 

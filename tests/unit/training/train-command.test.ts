@@ -91,6 +91,9 @@ describe('npm run train arguments', () => {
     };
     expect(tuningLine('per-mode-majority')).toBe('ease alone (the blend did not beat it on the windows\' mean and most windows), chosen on 1 windows of 30 days before 2026-10-31');
     expect(tuningLine('per-mode')).toBe('ease alone (the blend did not beat it on every window), chosen on 1 windows of 30 days before 2026-10-31');
+    // The two keep rules of the fifty-first session are judged on the mean and most windows too, not on every window.
+    expect(tuningLine('per-mode-outlier')).toBe('ease alone (the blend did not beat it on the windows\' mean and most windows, an outlier window set aside), chosen on 1 windows of 30 days before 2026-10-31');
+    expect(tuningLine('per-mode-trimmed')).toBe('ease alone (the blend did not beat it on the windows\' mean (its largest window clipped to the next) and most windows), chosen on 1 windows of 30 days before 2026-10-31');
     expect(tuningLine()).toBe('ease alone (the blend did not beat it on every window), chosen on 1 windows of 30 days before 2026-10-31');
   });
 
