@@ -45,6 +45,11 @@ export interface BlendCache {
    * the user bought any product of its group, each group counts once, coverage and reach count groups.
    */
   groupKeys?: GroupKeys;
+  /**
+   * What coverage and reach divide by when not the split's own catalogue (its items, or with groups its keys):
+   * tuning's folds count against the catalogue the served model will have (coverage-catalogue.ts), at least as large.
+   */
+  coverageCatalogue?: number;
   /** The cached users' scoring contexts, built by the first sourcePart and shared by the sources after it. */
   contexts?: Map<number, UserContext>;
   /** The discovery discount per item, by beta, as the searches try them. */
@@ -103,7 +108,7 @@ function buyersOf(split: EvaluationSplit): Float32Array {
  * discount's unit is the whole shop's scaled to the sample, so the sample is discounted as the shop will be
  * even where the shop's unit is held at 1 buyer and the sample's would not be (or the other way round).
  */
-export function createBlendCache(split: EvaluationSplit, discountShare = DEFAULT_DISCOUNT_SHARE, customerShare = 1): BlendCache {
+export function createBlendCache(split: EvaluationSplit, discountShare = DEFAULT_DISCOUNT_SHARE, customerShare = 1, coverageCatalogue?: number): BlendCache {
   const m = split.trainMatrix;
   const groups = evalGroupsOf(split.train.items);
   const groupKeys = groups && groupKeysOf(groups);
@@ -121,6 +126,7 @@ export function createBlendCache(split: EvaluationSplit, discountShare = DEFAULT
     parts: new Map(),
     groups,
     groupKeys,
+    ...(coverageCatalogue !== undefined ? { coverageCatalogue: Math.max(coverageCatalogue, groupKeys?.count ?? split.train.itemIds.length) } : {}),
   };
 }
 
@@ -207,8 +213,10 @@ export interface ModePart {
   recall: Float64Array;
   /** The distinct items the lists showed. */
   shown: Int32Array;
-  /** The catalogue's size (what coverage divides by). */
+  /** The catalogue's size (the shown items' range; what coverage divides by unless `catalogue` says otherwise). */
   itemCount: number;
+  /** What coverage and reach divide by when not itemCount (BlendCache.coverageCatalogue). */
+  catalogue?: number;
 }
 
 /** scoreBlendRange's result: the measures of the users in [from, to), per mode. */
@@ -356,7 +364,9 @@ export function scoreBlendRange(cache: BlendCache, config: BlendConfig, k: numbe
     if (novel) out.novel.add(top.novel, novel, k, gains);
     if (all) out.all.add(top.all, all, k, gains);
   }
-  return { novel: out.novel.part(), all: out.all.part() };
+  // Coverage's denominator travels with the parts (fold threads merge them without the cache).
+  const catalogue = cache.coverageCatalogue !== undefined ? { catalogue: cache.coverageCatalogue } : {};
+  return { novel: { ...out.novel.part(), ...catalogue }, all: { ...out.all.part(), ...catalogue } };
 }
 
 /**
@@ -381,11 +391,13 @@ export function mergeBlendParts(parts: readonly BlendPart[], itemCount: number, 
       for (const i of p.shown) seen.add(i);
     }
     const distinct = seen.size;
+    // The catalogue counted: the parts' (tuning's folds: the served model's, coverage-catalogue.ts), else the shown items' range.
+    const catalogue = parts[0]?.[mode].catalogue ?? itemCount;
     result[mode] = {
       ndcg: n ? ndcg / n : 0,
       recall: n ? recall / n : 0,
-      coverage: itemCount > 0 ? distinct / itemCount : 0,
-      reach: reachOf(distinct, itemCount, k, n),
+      coverage: catalogue > 0 ? distinct / catalogue : 0,
+      reach: reachOf(distinct, catalogue, k, n),
       users: n,
     };
   }

@@ -25,6 +25,12 @@ export interface FoldSpec {
    * only these customers are validated (the blend cache's users, contexts and relevant sets).
    */
   scored?: readonly string[];
+  /**
+   * What novel coverage and reach divide by (BlendCache.coverageCatalogue): tuning passes the catalogue the served
+   * model will have (coverage-catalogue.ts), so the windows count coverage as the served lists are counted.
+   * Absent: the fold's own train catalogue.
+   */
+  coverageCatalogue?: number;
 }
 
 /**
@@ -77,7 +83,7 @@ export class RollingFold {
     const split = makeSplit(input, { kind: 'validation', days: spec.days, end: spec.end });
     this.split = spec.scored ? scoredOnly(split, new Set(spec.scored)) : split;
     if (spec.scored) this.input = input;
-    this.cache = createBlendCache(this.split, spec.discountShare, spec.customerShare);
+    this.cache = createBlendCache(this.split, spec.discountShare, spec.customerShare, spec.coverageCatalogue);
   }
 
   info(): FoldInfo {

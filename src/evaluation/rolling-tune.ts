@@ -10,6 +10,7 @@ import { DEFAULT_DISCOUNT_GRID, meanScores, objective, trialKey, tuneWeights, wi
 import { searchSingleSourceDiscount, type SingleSourceCoverage, type SingleSourceDiscount } from './single-source-coverage.js';
 import { keptOutOfFold, leaveOneOut, outOfFoldScores, type BlendJudgement } from './out-of-fold.js';
 import { boundedCoverage, DEFAULT_TUNING_RULES, foldWeightsOf, ownItemFoldWeightsOf, weightedMeanScores, type ComparedRules, type CoverageFloorRule, type FoldWeightRule, type TuningRules } from './tuning-rules.js';
+import { catalogueKeysBefore } from './coverage-catalogue.js';
 
 const DAY_MS = 86_400_000;
 
@@ -333,7 +334,10 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
   input = columnarInput(input);
   const k = opts.k ?? 10;
   const fullHistoryOrders = recipe.hybrid.fullHistoryOrders;
-  const specs: FoldSpec[] = foldWindows(input, opts).map((w) => ({ ...w, k, fullHistoryOrders, depth: opts.depth ?? 200, discountShare: recipe.hybrid.discountShare, customerShare: opts.customerShare, ...(opts.scored ? { scored: opts.scored } : {}) }));
+  const windows = foldWindows(input, opts);
+  // Coverage on every window counts against the catalogue the served model will have: every product bought before the last window's end (coverage-catalogue.ts).
+  const coverageCatalogue = catalogueKeysBefore(purchasesOf(input), input.items, Math.max(...windows.map((w) => Date.parse(w.end))));
+  const specs: FoldSpec[] = windows.map((w) => ({ ...w, k, fullHistoryOrders, depth: opts.depth ?? 200, discountShare: recipe.hybrid.discountShare, customerShare: opts.customerShare, coverageCatalogue, ...(opts.scored ? { scored: opts.scored } : {}) }));
   const threads = opts.threads ?? 1;
   const pool = threads >= 2 ? threadedFoldPool(input, specs, threads, opts.signal) : localFoldPool(input, specs);
   try {
