@@ -52,7 +52,8 @@ import type { BlendScores } from '../src/evaluation/blend-cache.js';
 import type { HybridConfig } from '../src/recommenders/hybrid.js';
 import { KEEP_RULES, servedWeights } from '../src/evaluation/keep-rule.js';
 import type { TuningRules } from '../src/evaluation/tuning-rules.js';
-import { loadRecipe, withTuning, type Recipe } from '../src/training/recipe.js';
+import { loadRecipe, tuningSampleBounds, withTuning, type Recipe } from '../src/training/recipe.js';
+import { sampleCustomers } from '../src/evaluation/tuning-sample.js';
 import { tuneRecipeOn } from '../src/training/tune-for-training.js';
 import { readGenericShop } from './lib/generic-shop.js';
 import { dataFile, loadOnlineRetail, optionTaker, withoutDataArg } from './lib/online-retail.js';
@@ -71,6 +72,11 @@ if (singleSource) args.splice(args.indexOf('--single-source'), 1);
 // date instead of five): the keep rules on the default's tuning only, for runs where the comparisons are too slow.
 const noCompare = args.includes('--no-compare');
 if (noCompare) args.splice(args.indexOf('--no-compare'), 1);
+// --coverage-counts: per date, the served recipe's novel coverage counted each way tuning and the held-out
+// report could count it (issue 11, fifty-first session): on the windows (what tuning judged), held out on every
+// customer, and held out on tuning's customer sample with its sources fitted as tuning's folds fit them.
+const coverageCounts = args.includes('--coverage-counts');
+if (coverageCounts) args.splice(args.indexOf('--coverage-counts'), 1);
 const option = optionTaker(args);
 const datesArg = option('--dates');
 const testStartArg = option('--test-start');
@@ -98,9 +104,13 @@ type Weights = HybridConfig['weights'];
 type Blend = { weights: Weights; repeatWeights?: Weights; popularityDiscount?: number };
 const alone = (source: string): Blend => ({ weights: { cold: { [source]: 1 }, warm: { [source]: 1 } } });
 
-/** `r`'s sources fitted on every purchase before `from`, to be scored on the 30 days from there. */
-function heldOut(r: Recipe, from: number): RollingFold {
-  const fold = new RollingFold(shop, { end: iso(from + 30 * DAY), days: 30, k: 10, fullHistoryOrders: r.hybrid.fullHistoryOrders, depth: r.hybrid.sourceLimit ?? 100, discountShare: r.hybrid.discountShare });
+/**
+ * `r`'s sources fitted on every purchase before `from`, to be scored on the 30 days from there. With `scored`
+ * (tuning's customer sample), only those customers are scored and the sources tuning's folds fit on the sample
+ * are fitted on it (rolling-fold.ts POPULATION_FITTED), as a fold of tuning would.
+ */
+function heldOut(r: Recipe, from: number, scored?: readonly string[]): RollingFold {
+  const fold = new RollingFold(shop, { end: iso(from + 30 * DAY), days: 30, k: 10, fullHistoryOrders: r.hybrid.fullHistoryOrders, depth: r.hybrid.sourceLimit ?? 100, discountShare: r.hybrid.discountShare, ...(scored ? { scored } : {}) });
   for (const [source, s] of Object.entries(r.sources)) {
     fold.fit(source, s.recommender, s.params as Record<string, unknown>, 0);
     fold.keep(source, 0);
@@ -109,6 +119,8 @@ function heldOut(r: Recipe, from: number): RollingFold {
 }
 
 const cells = (s: BlendScores) => `novel ${f4(s.novel.ndcg)} all ${f4(s.all.ndcg)} recall ${f4(s.novel.recall)} cov ${s.novel.coverage.toFixed(3)}`;
+/** Novel coverage both ways blend-cache.ts counts it: distinct / catalogue, and reach (distinct / min(catalogue, k x lists)), with the lists counted. */
+const counts = (s: BlendScores) => `coverage ${s.novel.coverage.toFixed(3)} reach ${s.novel.reach.toFixed(3)} over ${s.novel.users} novel lists`;
 
 if (test) {
   const started = performance.now();
@@ -203,6 +215,19 @@ for (const at of dates) {
     // Where a single source serves new items beside other own-item weights: that source alone, all-mode held out (task 4).
     if (decision.novel !== 'blend' && decision.all !== decision.novel) console.log(`    ${decision.novel} alone beside it: ${cells(fold.score(alone(decision.novel)))}; on the windows all-mode ${v.modes?.sources[decision.novel]?.all.map(f4).join(' ')}`);
   }
+  let coverage: Record<string, unknown> | undefined;
+  if (coverageCounts) {
+    // What the default serves (its keep rule's decision), counted on the windows, held out on everyone, held out on tuning's sample.
+    const served = servedWeights(v.keptBy![v.keepRule ?? 'per-mode-majority'], tunedBlend);
+    const everyone = fold.score(served);
+    const sample = sampleCustomers(shop, tuningSampleBounds(r.tune!), at);
+    const sampled = sample.scored ? heldOut(r, at, sample.scored).score(served) : everyone;
+    console.log(`  coverage counts of the served recipe (${v.chosen}):`);
+    console.log(`    windows (tuning's count, mean of ${v.folds.length}, ${v.customers?.used} of ${v.customers?.of} customers): ${counts(v.scores)}`);
+    console.log(`    held out, every customer: ${counts(everyone)}`);
+    console.log(`    held out, tuning's sample (${sample.kept} of ${sample.customers}; sources fitted as tuning's folds): ${counts(sampled)}`);
+    coverage = { windows: v.scores.novel, everyone: everyone.novel, sample: sampled.novel };
+  }
   // The single source's coverage re-rank: the recipe served without it (the keep rule's decision) and with it (as published).
   let single: Record<string, unknown> | undefined;
   if (singleSource) {
@@ -233,7 +258,7 @@ for (const at of dates) {
     const m = v.modes;
     console.log(`  per mode (novel judged | all): blend ${m.blend.novel.map(f4).join(' ')} | ${m.blend.all.map(f4).join(' ')}; ${Object.entries(m.sources).map(([s, o]) => `${s} ${o.novel.map(f4).join(' ')} | ${o.all.map(f4).join(' ')}`).join('; ')}`);
   }
-  summary.push({ date: iso(at).slice(0, 10), tuneCost, chosen: v.chosen, bestSingle: v.bestSingle, blend: v.objective.blend, best, d, held, rules, keep, compared, modes: v.modes, ...(single ? { single } : {}) });
+  summary.push({ date: iso(at).slice(0, 10), tuneCost, chosen: v.chosen, bestSingle: v.bestSingle, blend: v.objective.blend, best, d, held, rules, keep, compared, modes: v.modes, ...(single ? { single } : {}), ...(coverage ? { coverage } : {}) });
 }
 const perRule = Object.fromEntries(Object.keys(RULES).map((rule) => [rule, mean(summary.map((s) => { const x = (s.rules as Record<string, { novel: number; all: number }>)[rule]; return x.novel + x.all; }))]));
 console.log(`mean held-out objective (novel + all NDCG@10) over ${summary.length} dates: ${Object.entries(perRule).map(([rule, m]) => `${rule} ${f4(m)}`).join(', ')}`);
