@@ -49,5 +49,7 @@ describe('tuning counts coverage against the catalogue the served model will hav
     // ... showing the same items, a share of a catalogue ten products larger.
     expect(before.validation.scores.novel.coverage).toBeGreaterThan(0);
     expect(after.validation.scores.novel.coverage).toBeCloseTo((before.validation.scores.novel.coverage * served) / (served + 10), 12);
+    // Fold threads merge their customers' parts with the same catalogue: the same tuning on 2 threads.
+    expect(await tuneRollingOrigin({ events: [...shop, ...late] }, recipe, raw, { ...options, threads: 2 })).toEqual(after);
   });
 });
