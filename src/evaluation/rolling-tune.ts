@@ -10,7 +10,7 @@ import { DEFAULT_DISCOUNT_GRID, meanScores, objective, trialKey, tuneWeights, wi
 import { searchSingleSourceDiscount, type SingleSourceCoverage, type SingleSourceDiscount } from './single-source-coverage.js';
 import { keptOutOfFold, leaveOneOut, outOfFoldScores, type BlendJudgement } from './out-of-fold.js';
 import { boundedCoverage, DEFAULT_TUNING_RULES, foldWeightsOf, ownItemFoldWeightsOf, weightedMeanScores, type ComparedRules, type CoverageFloorRule, type FoldWeightRule, type TuningRules } from './tuning-rules.js';
-import { catalogueKeysBefore } from './coverage-catalogue.js';
+import { catalogueKeysBefore, type CoverageCatalogueRule } from './coverage-catalogue.js';
 
 const DAY_MS = 86_400_000;
 
@@ -104,6 +104,11 @@ export interface RollingTuneOptions {
    * folds (one more search per fold). The served weights are the ones searched on every fold either way.
    */
   blendJudgedOn?: BlendJudgement;
+  /**
+   * What each window's novel coverage divides by (coverage-catalogue.ts): `window` (default) the window's own train
+   * catalogue, `served` every product (or group) bought before the last window ends, as the trained model's.
+   */
+  coverageCatalogue?: CoverageCatalogueRule;
   /**
    * Called as tuning's work advances: `done` of `total` units, one per candidate fitted on one fold
    * (folds x candidates in all), one for the sources scored alone and one per blend search. Called
@@ -335,9 +340,9 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
   const k = opts.k ?? 10;
   const fullHistoryOrders = recipe.hybrid.fullHistoryOrders;
   const windows = foldWindows(input, opts);
-  // Coverage on every window counts against the catalogue the served model will have: every product bought before the last window's end (coverage-catalogue.ts).
-  const coverageCatalogue = catalogueKeysBefore(purchasesOf(input), input.items, Math.max(...windows.map((w) => Date.parse(w.end))));
-  const specs: FoldSpec[] = windows.map((w) => ({ ...w, k, fullHistoryOrders, depth: opts.depth ?? 200, discountShare: recipe.hybrid.discountShare, customerShare: opts.customerShare, coverageCatalogue, ...(opts.scored ? { scored: opts.scored } : {}) }));
+  // coverageCatalogue `served`: coverage on every window counts against the catalogue the served model will have, every product bought before the last window's end (coverage-catalogue.ts).
+  const served = opts.coverageCatalogue === 'served' ? { coverageCatalogue: catalogueKeysBefore(purchasesOf(input), input.items, Math.max(...windows.map((w) => Date.parse(w.end)))) } : {};
+  const specs: FoldSpec[] = windows.map((w) => ({ ...w, k, fullHistoryOrders, depth: opts.depth ?? 200, discountShare: recipe.hybrid.discountShare, customerShare: opts.customerShare, ...served, ...(opts.scored ? { scored: opts.scored } : {}) }));
   const threads = opts.threads ?? 1;
   const pool = threads >= 2 ? threadedFoldPool(input, specs, threads, opts.signal) : localFoldPool(input, specs);
   try {

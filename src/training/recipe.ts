@@ -14,6 +14,7 @@ import { KEEP_RULES } from '../evaluation/keep-rule.js';
 import { COVERAGE_FLOOR_RULES, FOLD_WEIGHT_RULES } from '../evaluation/tuning-rules.js';
 import { SINGLE_SOURCE_COVERAGE } from '../evaluation/single-source-coverage.js';
 import { BLEND_JUDGEMENTS } from '../evaluation/out-of-fold.js';
+import { COVERAGE_CATALOGUES } from '../evaluation/coverage-catalogue.js';
 
 const NAME = /^[a-z0-9][a-z0-9._-]*$/i;
 const SOURCE_NAME = /^[a-z0-9][a-z0-9-]*$/;
@@ -81,6 +82,8 @@ export const tuneSpecSchema = z.strictObject({
   singleSourceCoverage: z.enum(SINGLE_SOURCE_COVERAGE).optional(),
   /** What the keep rule judges the tuned blend on (evaluation/out-of-fold.ts): `in-fold` (default) the folds its weights were searched on, `out-of-fold` per fold the blend searched on the other folds (one more search per fold). */
   blendJudgedOn: z.enum(BLEND_JUDGEMENTS).optional(),
+  /** What the windows' novel coverage divides by (evaluation/coverage-catalogue.ts): `window` (default) each window's own catalogue, `served` the catalogue the trained model will have. */
+  coverageCatalogue: z.enum(COVERAGE_CATALOGUES).optional(),
 });
 
 /**

@@ -101,7 +101,7 @@ export async function tuneRecipeOn(
     // sources, rolling-fold.ts) and validate the sample: the blend's discount then counts the whole shop's
     // buyers, as served (customerShare 1). A sample without its population (a caller's own) is scaled as before.
     const fit = sample.population && sample.scored ? { input: sample.population, scored: sample.scored, customerShare: 1 } : { input: sample.input, customerShare: sample.customers > 0 ? sample.kept / sample.customers : 1 };
-    tuned = await tuneRollingOrigin(fit.input, recipe, recipeToRaw(recipe), { folds: tune.folds, days: tune.days, end, minCoverage: tune.minCoverage, maxCoverageCost: tune.maxCoverageCost, keepRule: tune.keepRule, coverageFloor: tune.coverageFloor, foldWeights: tune.foldWeights, singleSourceCoverage: tune.singleSourceCoverage, blendJudgedOn: tune.blendJudgedOn, variants, depth: recipe.hybrid.sourceLimit ?? 100, customerShare: fit.customerShare, ...('scored' in fit ? { scored: fit.scored } : {}), onProgress, ...definedOnly(opts) });
+    tuned = await tuneRollingOrigin(fit.input, recipe, recipeToRaw(recipe), { folds: tune.folds, days: tune.days, end, minCoverage: tune.minCoverage, maxCoverageCost: tune.maxCoverageCost, keepRule: tune.keepRule, coverageFloor: tune.coverageFloor, foldWeights: tune.foldWeights, singleSourceCoverage: tune.singleSourceCoverage, blendJudgedOn: tune.blendJudgedOn, coverageCatalogue: tune.coverageCatalogue, variants, depth: recipe.hybrid.sourceLimit ?? 100, customerShare: fit.customerShare, ...('scored' in fit ? { scored: fit.scored } : {}), onProgress, ...definedOnly(opts) });
   } catch (err) {
     if (err instanceof ThinValidationError) return { recipe, validation: { skipped: `${err.message}; the recipe's weights were kept` } };
     throw err;

@@ -4,6 +4,8 @@ import { purchaseColumnsOf } from '../../../src/evaluation/purchase-columns.js';
 import { tuneRollingOrigin } from '../../../src/evaluation/rolling-tune.js';
 import type { ItemInfo, PurchaseRow } from '../../../src/recommenders/dataset.js';
 import { parseRecipe } from '../../../src/training/recipe.js';
+import { tuneRecipeOn } from '../../../src/training/tune-for-training.js';
+import type { RollingValidation } from '../../../src/evaluation/rolling-tune.js';
 import { DAY, END, T0, tasteGroupPurchases } from '../../helpers/taste-groups-shop.js';
 
 const item = (id: string, itemGroupId?: string): ItemInfo => ({ id, title: id, categories: [], price: null, attributes: {}, available: true, ...(itemGroupId ? { itemGroupId } : {}) });
@@ -27,19 +29,19 @@ describe('catalogueKeysBefore', () => {
   });
 });
 
-describe('tuning counts coverage against the catalogue the served model will have', () => {
+describe('tune.coverageCatalogue: what tuning counts coverage against', () => {
   const raw = {
     sources: { popularity: { params: { attributes: [] } }, 'buy-again': {}, 'item-knn': { params: { neighbours: 5 } } },
     hybrid: { weights: { cold: { popularity: 1 }, warm: { popularity: 1, 'buy-again': 1, 'item-knn': 1 } } },
   };
-  const options = { folds: 1, days: 30, end: new Date(END).toISOString(), grid: [0, 1], discountGrid: [0], rounds: 1, minCoverage: 0.3 };
+  const options = { folds: 1, days: 30, end: new Date(END).toISOString(), grid: [0, 1], discountGrid: [0], rounds: 1, minCoverage: 0.3, coverageCatalogue: 'served' as const };
+  // A new customer buys ten products nobody bought before, 5 days before the end: inside the window, so no list
+  // of the window can show them (its sources learn before the window), yet the served model's catalogue holds them.
+  const late = Array.from({ length: 10 }, (_, j) => ({ userId: 'newcomer', itemId: `late${j}`, orderId: 'newcomer-1', ts: END - 5 * DAY, quantity: 1, price: null }));
 
-  it('When products are first bought inside the window, Then the window lists the same items and its coverage is counted against them too', async () => {
+  it('served: When products are first bought inside the window, Then the window lists the same items and its coverage is counted against them too', async () => {
     const recipe = parseRecipe(raw, 'fixture');
     const shop = tasteGroupPurchases();
-    // A new customer buys ten products nobody bought before, 5 days before the end: inside the window, so no list
-    // of the window can show them (its sources learn before the window), yet the served model's catalogue holds them.
-    const late = Array.from({ length: 10 }, (_, j) => ({ userId: 'newcomer', itemId: `late${j}`, orderId: 'newcomer-1', ts: END - 5 * DAY, quantity: 1, price: null }));
     const before = await tuneRollingOrigin({ events: shop }, recipe, raw, options);
     const after = await tuneRollingOrigin({ events: [...shop, ...late] }, recipe, raw, options);
     const served = catalogueKeysBefore(purchaseColumnsOf(shop), undefined, END);
@@ -52,4 +54,26 @@ describe('tuning counts coverage against the catalogue the served model will hav
     // Fold threads merge their customers' parts with the same catalogue: the same tuning on 2 threads.
     expect(await tuneRollingOrigin({ events: [...shop, ...late] }, recipe, raw, { ...options, threads: 2 })).toEqual(after);
   });
+
+  it('window (the default): When products are first bought inside the window, Then coverage is counted against the window\'s own catalogue, unchanged', async () => {
+    const recipe = parseRecipe(raw, 'fixture');
+    const shop = tasteGroupPurchases();
+    const { coverageCatalogue: _, ...byWindow } = options;
+    const before = await tuneRollingOrigin({ events: shop }, recipe, raw, byWindow);
+    const after = await tuneRollingOrigin({ events: [...shop, ...late] }, recipe, raw, byWindow);
+    expect(before.validation.scores.novel.coverage).toBeGreaterThan(0);
+    expect(after.validation.scores.novel.coverage).toBe(before.validation.scores.novel.coverage);
+    expect(after.recipe).toEqual(before.recipe);
+  });
+
+  it('A recipe\'s tune.coverageCatalogue reaches tuning as a training runs it', async () => {
+    const withTune = (tune: Record<string, unknown>) => parseRecipe({ ...raw, tune: { folds: 1, days: 30, minCoverage: 0.3, variants: false, ...tune } }, 'fixture');
+    const events = [...tasteGroupPurchases(), ...late];
+    const end = new Date(END).toISOString();
+    const served = (await tuneRecipeOn({ events }, withTune({ coverageCatalogue: 'served' }), end, undefined, { rounds: 1 })).validation as RollingValidation;
+    const byWindow = (await tuneRecipeOn({ events }, withTune({}), end, undefined, { rounds: 1 })).validation as RollingValidation;
+    // The served catalogue holds the ten late products the window's does not: the same lists count a smaller share.
+    expect(served.scores.novel.coverage).toBeGreaterThan(0);
+    expect(served.scores.novel.coverage).toBeLessThan(byWindow.scores.novel.coverage);
+  }, 60_000);
 });
