@@ -64,7 +64,6 @@ function stepRank(step: string): number {
 const count = (n: number) => n.toLocaleString('en-US');
 const ms = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(2)} s` : `${Math.round(n)} ms`);
 
-/** Whether tuning chose the weights, and on what; or why it kept the recipe's (a reason the caller must see). */
 /** What the blend failed to beat, by keep rule (a record without one, or a rule on every window: every window). */
 const LOST_ON: Record<string, string> = {
   'per-mode-majority': "the windows' mean and most windows",
@@ -72,6 +71,7 @@ const LOST_ON: Record<string, string> = {
   'per-mode-outlier': "the windows' mean and most windows, an outlier window set aside",
 };
 
+/** Whether tuning chose the weights, and on what; or why it kept the recipe's (a reason the caller must see). */
 function tuningLine(t: NonNullable<TrainResult['tuning']>): string {
   if ('skipped' in t) return `skipped: ${t.skipped}`;
   const who = (name: string) => (name === 'blend' ? 'the blend' : `${name} alone`);
