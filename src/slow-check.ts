@@ -13,7 +13,8 @@ export const SLOW_CHECK_KEEP_MS = 15_000;
  * of that version, two round trips in a row; a Redis that answers every command 700 ms late took 1.4 s,
  * past the 1 s each check is given, and kept a working service unready for minutes
  * (tests/e2e/server-start-redis-slow.test.ts). A store that stops answering finishes no check: readiness
- * says false once the last answer is SLOW_CHECK_KEEP_MS old. Logs when a check first takes longer than
+ * says false once the last answer is SLOW_CHECK_KEEP_MS old, and a check still running then is given up for a
+ * new one (the calls after a store that is back are not kept waiting on a check that never ends). Logs when a check first takes longer than
  * the wait, and when one fits in it again.
  */
 export function slowCheck(
@@ -24,14 +25,16 @@ export function slowCheck(
   const waitMs = opts.waitMs ?? SLOW_CHECK_WAIT_MS;
   const keepMs = opts.keepMs ?? SLOW_CHECK_KEEP_MS;
   const now = opts.now ?? (() => performance.now());
-  let running: Promise<boolean> | null = null;
+  let running: { answer: Promise<boolean>; began: number } | null = null;
   let last: { ok: boolean; at: number } | null = null;
   let slow = false;
   const start = () => {
     const began = now();
-    return check()
+    const answer = check()
       .catch(() => false)
       .then((ok) => {
+        // A check given up for lasting past keepMs (below) leaves the answer to the one started after it.
+        if (running?.answer !== answer) return ok;
         const took = now() - began;
         last = { ok, at: now() };
         running = null;
@@ -44,9 +47,14 @@ export function slowCheck(
         }
         return ok;
       });
+    return { answer, began };
   };
   return async () => {
-    const fresh = await within((running ??= start()), waitMs, () => null);
+    // A check that never finishes (a statement or command with no limit of its own, a promise never settled)
+    // is given up once it has run keepMs, so it cannot hold readiness false after the store is back.
+    if (running && now() - running.began > keepMs) running = null;
+    running ??= start();
+    const fresh = await within(running.answer, waitMs, () => null);
     if (fresh !== null) return fresh;
     // Only a store already seen slow is answered for from the past: one slow call of a fast store (a
     // Redis emptied or hanging just now, a busy moment) still fails at once, as before.

@@ -8,6 +8,8 @@ function steppedCheck() {
   return {
     check: () => new Promise<boolean>((resolve) => (calls++, pending.push(resolve))),
     answer: (ok: boolean) => pending.shift()!(ok),
+    /** The oldest pending call is never answered. */
+    drop: () => void pending.shift(),
     calls: () => calls,
   };
 }
@@ -45,5 +47,38 @@ describe('slowCheck', () => {
     stepped.answer(true);
     expect(await first).toBe(true);
     expect(await check()).toBe(false);
+  });
+
+  it('When a check never finishes, Then once it has run keepMs the next call starts a new one, so a store that is back is ready again', async () => {
+    const stepped = steppedCheck();
+    let clock = 0;
+    const check = slowCheck('x', stepped.check, { waitMs: 20, keepMs: 1000, now: () => clock });
+    // The first check gets no answer, ever (its resolver is dropped).
+    expect(await check()).toBe(false);
+    stepped.drop();
+    clock = 500;
+    expect(await check()).toBe(false);
+    expect(stepped.calls()).toBe(1);
+    // Past keepMs: a new check is asked, and the store, back, answers it in time.
+    clock = 1500;
+    const call = check();
+    stepped.answer(true);
+    expect(await call).toBe(true);
+    expect(stepped.calls()).toBe(2);
+  });
+
+  it('When a slow store goes down (its check fails at once), Then the call says false, not the slow phase\'s last answer', async () => {
+    const stepped = steppedCheck();
+    let clock = 0;
+    const check = slowCheck('x', stepped.check, { waitMs: 20, keepMs: 1000, now: () => clock });
+    // A slow phase: the check finishes after the wait, true.
+    expect(await check()).toBe(false);
+    clock = 100;
+    stepped.answer(true);
+    await new Promise((r) => setTimeout(r, 0));
+    // Redis killed: the next check fails within the wait (connection refused), well inside keepMs of the last true.
+    const call = check();
+    stepped.answer(false);
+    expect(await call).toBe(false);
   });
 });
