@@ -31,6 +31,13 @@ export const AUDIENCE_RECHECK_MS = 10 * 60_000;
 export const AUDIENCE_RETRY_MIN_MS = 60_000;
 export const AUDIENCE_RETRY_MAX_MS = 60 * 60_000;
 
+/**
+ * At a process's first read of the notes of scrubs done again (scrubbedAgain), a note its writer timed up to this
+ * long before the process started counts as written after it: the hosts' clocks differ. Counting one too many costs
+ * one read of `erased_users` and forgetting customers erased already.
+ */
+export const NOTE_CLOCK_SKEW_MS = 60_000;
+
 export interface UserErasureDeps {
   events: Pick<EventRepository, 'deleteUsers'>;
   erasures: ErasureRepository;
@@ -287,9 +294,14 @@ export function createUserErasure(deps: UserErasureDeps) {
    * The newest note of a scrub done again that this process has read (null: none; undefined: not read yet). A
    * process that read the store while it was behind (a Redis back from a snapshot), before another process scrubbed
    * it again, may hold the customers of that scrub (an audience index read then), and had forgotten them before, so
-   * nothing else tells it: it forgets them again when a new note appears (scrubbedAgain).
+   * nothing else tells it: it forgets them again when a new note appears (scrubbedAgain). At its first read, new
+   * are the notes written since it started (it loaded nothing of the store before): that read may come late (Postgres
+   * down at the start) while it serves the store.
    */
   let seenScrubbedAgain: string | null | undefined;
+  const startedAt = Date.now();
+  /** A note of the release before has no time: at a first read it is not new (as that release took none as new). */
+  const writtenSinceStart = (note: { at?: number }) => note.at !== undefined && note.at >= startedAt - NOTE_CLOCK_SKEW_MS;
 
   /** Forgets again the customers of the scrubs done again (by any process) since the last note read. */
   async function scrubbedAgain(records: ErasureRecords): Promise<string[]> {
@@ -297,16 +309,22 @@ export function createUserErasure(deps: UserErasureDeps) {
     if (!notes) return [];
     const newest = notes[0]?.token ?? null;
     const seen = seenScrubbedAgain;
-    if (seen === undefined || newest === seen) {
-      seenScrubbedAgain = newest;
-      return [];
+    if (newest === seen) return [];
+    let since: typeof notes;
+    /** Past the kept ones: the notes that fell out may be new too. */
+    let pastKept: boolean;
+    if (seen === undefined) {
+      since = notes.filter(writtenSinceStart);
+      pastKept = notes.length >= SCRUBBED_AGAIN_KEPT && writtenSinceStart(notes[notes.length - 1]);
+    } else {
+      // The notes after the one seen; all of them when it is not there (the notes went back, or past the kept ones).
+      const at = notes.findIndex((n) => n.token === seen);
+      since = at < 0 ? notes : notes.slice(0, at);
+      pastKept = at < 0 && notes.length >= SCRUBBED_AGAIN_KEPT;
     }
-    // The notes after the one seen; all of them when it is not there (the notes went back, or past the kept ones).
-    const at = notes.findIndex((n) => n.token === seen);
-    const since = at < 0 ? notes : notes.slice(0, at);
-    // Past the kept ones (as many new as are kept, the one seen not among them): those that fell out may have
-    // scrubbed from lower, so everyone erased is forgotten again (a read of every id, as rare as 20 restores between two reads).
-    const from = at < 0 && notes.length >= SCRUBBED_AGAIN_KEPT ? 0 : Math.min(...since.map((n) => n.from));
+    // Past the kept ones (as many new as are kept): those that fell out may have scrubbed from lower, so everyone
+    // erased is forgotten again (a read of every id, as rare as 20 restores between two reads).
+    const from = pastKept ? 0 : Math.min(...since.map((n) => n.from));
     const ids = since.length === 0 ? [] : await deps.erasures.erasedSince(from);
     await forgetAll(ids);
     // Read once its customers are forgotten: a read of Postgres or a forget that failed leaves it new, tried at the next read.

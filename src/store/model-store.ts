@@ -214,8 +214,9 @@ export interface ErasureRecords {
   versions: Map<string, number | undefined>;
   liveEvents: number | undefined;
   /**
-   * The last scrubs done again (noteScrubbedAgain), newest first: each a token of its own and the erasure number
-   * it scrubbed from. Absent on a store that keeps none.
+   * The last scrubs done again (noteScrubbedAgain), newest first: each a token of its own, the erasure number
+   * it scrubbed from and when its writer noted it (ms since the epoch, the writer's clock; none in a note of a
+   * release before). Absent on a store that keeps none.
    */
-  scrubbedAgain?: { token: string; from: number }[];
+  scrubbedAgain?: { token: string; from: number; at?: number }[];
 }

@@ -114,6 +114,18 @@ if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('SET', KEYS[2], ARGV[1]) e
 redis.call('INCR', KEYS[2])
 redis.call('SADD', KEYS[3], KEYS[2])
 return 1`;
+/**
+ * A note of a scrub done again as stored: `token@ms:from`, the writer's time inside the token, so the release
+ * before, which reads `token:from`, still reads its erasure number (and `token@ms` as its token); and that
+ * release's `token:from`, without a time.
+ */
+export function parseScrubbedAgainNote(note: string): { token: string; from: number; at?: number } {
+  const token = note.slice(0, note.indexOf(':'));
+  const from = Number(note.slice(note.indexOf(':') + 1));
+  const timed = /@(\d+)$/.exec(token);
+  return timed ? { token, from, at: Number(timed[1]) } : { token, from };
+}
+
 /** Patches per PATCH_ARTIFACT_SCRIPT call: a burst of 100 erasures is a few calls, none holding Redis long. */
 const PATCHES_PER_CALL = 500;
 
@@ -174,7 +186,7 @@ return 1`;
  *   PCversions:deleting          set, versions unlisted by deleteVersion whose data is not deleted yet
  *   PCerasures:versions          hash, version -> the erasure number it was scrubbed through (erasureRecords)
  *   PCerasures:live-events       string, the erasure number the live events were scrubbed through
- *   PCerasures:scrubbed-again    list of `token:from`, newest first, the last SCRUBBED_AGAIN_KEPT scrubs done again
+ *   PCerasures:scrubbed-again    list of `token@ms:from` (`token:from` from the release before, which reads `token@ms` as the token), newest first, the last SCRUBBED_AGAIN_KEPT scrubs done again
  *   PCactive                     string, the active version's ModelMeta JSON: one GET answers getActive
  *   Puser:ID:events              list of `ts|itemId`, newest last, capped at LIVE_EVENTS_KEPT
  *   PCwrite-probe                string written by acceptsWrites, expiring within a second
@@ -507,12 +519,12 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
       return {
         versions: new Map(names.map((v) => [v, records[v] === undefined ? undefined : Number(records[v])])),
         liveEvents: live === null ? undefined : Number(live),
-        scrubbedAgain: again.map((note) => ({ token: note.slice(0, note.indexOf(':')), from: Number(note.slice(note.indexOf(':') + 1)) })),
+        scrubbedAgain: again.map(parseScrubbedAgainNote),
       };
     },
 
     async noteScrubbedAgain(from) {
-      await execReplies(redis.multi().lpush(scrubbedAgainKey, `${randomBytes(8).toString('hex')}:${from}`).ltrim(scrubbedAgainKey, 0, SCRUBBED_AGAIN_KEPT - 1));
+      await execReplies(redis.multi().lpush(scrubbedAgainKey, `${randomBytes(8).toString('hex')}@${Date.now()}:${from}`).ltrim(scrubbedAgainKey, 0, SCRUBBED_AGAIN_KEPT - 1));
     },
 
     async raiseErasureRecords(through, what) {

@@ -473,15 +473,22 @@ export function modelStoreContract(factory: StoreFactory): void {
     expect(await store.erasureRecords()).toEqual({ versions: new Map([['rec-v2', 2], ['rec-v3', 6]]), liveEvents: 5, scrubbedAgain: [] });
   });
 
-  it('When scrubs done again are noted, Then the records list them newest first, each with a token of its own, the last SCRUBBED_AGAIN_KEPT only', async (ctx) => {
+  it('When scrubs done again are noted, Then the records list them newest first, each with a token of its own and its time, the last SCRUBBED_AGAIN_KEPT only', async (ctx) => {
     const store = await make();
     if (!store.erasureRecords || !store.noteScrubbedAgain) return ctx.skip();
     expect((await store.erasureRecords()).scrubbedAgain).toEqual([]);
+    const before = Date.now();
     await store.noteScrubbedAgain(7);
     await store.noteScrubbedAgain(3);
+    const after = Date.now();
     const [second, first] = (await store.erasureRecords()).scrubbedAgain!;
     expect([second.from, first.from]).toEqual([3, 7]);
     expect(second.token).not.toBe(first.token);
+    // When each was written (the writer's clock): a process that first reads them counts those since it started.
+    for (const note of [first, second]) {
+      expect(note.at).toBeGreaterThanOrEqual(before);
+      expect(note.at).toBeLessThanOrEqual(after);
+    }
     for (let k = 0; k < SCRUBBED_AGAIN_KEPT; k++) await store.noteScrubbedAgain(100 + k);
     const notes = (await store.erasureRecords()).scrubbedAgain!;
     expect(notes.map((n) => n.from)).toEqual(Array.from({ length: SCRUBBED_AGAIN_KEPT }, (_, k) => 100 + SCRUBBED_AGAIN_KEPT - 1 - k));

@@ -8,7 +8,7 @@ import { SCRUBBED_AGAIN_KEPT, type ErasureRecords } from '../../../src/store/mod
  * what the process forgets is only what the notes make it forget.
  */
 function fakes() {
-  const notes: { token: string; from: number }[] = [];
+  const notes: { token: string; from: number; at?: number }[] = [];
   const forgotten: string[] = [];
   const asked: number[] = [];
   /** erasure number -> customer; erasedSince(n) answers those numbered above n. */
@@ -29,8 +29,9 @@ function fakes() {
     },
     forget: async (id: string) => void forgotten.push(id),
   } as unknown as UserErasureDeps;
-  const note = (token: string, from: number) => {
-    notes.unshift({ token, from });
+  /** A note written now by another process (`at`: its time; none, as the release before wrote them). */
+  const note = (token: string, from: number, at?: number) => {
+    notes.unshift(at === undefined ? { token, from } : { token, from, at });
     notes.splice(SCRUBBED_AGAIN_KEPT);
   };
   return { erasure: createUserErasure(deps), note, forgotten, asked, erased, setPostgresDown: (down: boolean) => void (postgresDown = down) };
@@ -65,6 +66,43 @@ describe('the notes of scrubs done again', () => {
     // A note from 1 (u2 scrubbed again), then more than the kept number from 40 (u50): the one from 1 falls out.
     note('low', 1);
     for (let k = 0; k < SCRUBBED_AGAIN_KEPT; k++) note(`n${k}`, 40);
+    await erasure.catchUp(100);
+    expect(forgotten.sort()).toEqual(['u2', 'u50']);
+  });
+
+  it('When a process first reads the notes after one was written since it started (Postgres down at its start), Then it forgets that note\'s customers', async () => {
+    const { erasure, note, forgotten, erased } = fakes();
+    erased.set(5, 'u5');
+    // The process started and served the restored store; its first read of the erasures failed (Postgres down),
+    // and meanwhile another process scrubbed the store again and noted it.
+    note('a', 3, Date.now());
+    // Before, the first read took the newest note as read and forgot nobody: u5 stayed in what it had loaded.
+    await erasure.catchUp(100);
+    expect(forgotten).toEqual(['u5']);
+    await erasure.catchUp(100);
+    expect(forgotten).toEqual(['u5']);
+  });
+
+  it('When a process first reads notes written before it started, or without a time (the release before), Then it forgets nobody; such a note written after its first read is new', async () => {
+    const { erasure, note, forgotten, erased, asked } = fakes();
+    erased.set(5, 'u5');
+    note('old', 3, Date.now() - 3_600_000);
+    note('untimed', 3);
+    await erasure.catchUp(100);
+    expect(forgotten).toEqual([]);
+    expect(asked).toEqual([]);
+    // A note of the release before, written after the first read: new by its token, as before.
+    note('untimed-later', 4);
+    await erasure.catchUp(100);
+    expect(forgotten).toEqual(['u5']);
+  });
+
+  it('When more notes were written since the process started than are kept, at its first read, Then the customers of those no longer kept are forgotten too', async () => {
+    const { erasure, note, forgotten, erased } = fakes();
+    erased.set(2, 'u2');
+    erased.set(50, 'u50');
+    note('low', 1, Date.now());
+    for (let k = 0; k < SCRUBBED_AGAIN_KEPT; k++) note(`n${k}`, 40, Date.now());
     await erasure.catchUp(100);
     expect(forgotten.sort()).toEqual(['u2', 'u50']);
   });
