@@ -12,6 +12,7 @@ import { USERS_TABLE } from '../../../src/serving/user-entry.js';
 import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
 import { auth, createTestApp, finishedJob, type TestApp } from '../../helpers/app.js';
 import { freePort, privateServerSupport } from '../../helpers/private-servers.js';
+import { relatedMember } from '../../helpers/related-member.js';
 import { createPostgresTestDb, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
 import { createTrainer } from '../../../src/training/train-model.js';
 import { SHOP_RECIPE, seedShop } from '../serving/shop-fixture.js';
@@ -268,17 +269,7 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('eras
   });
 
   it('When another process scrubs the restored store again, Then the replica that read it meanwhile forgets the customer at its next read of the erasures', async () => {
-    // A related-tier member of some audience (a candidate-tier one is checked against the store's user index).
-    const model = (await a.services.serving.activeModel())!;
-    let found: { q: { itemIds: string[]; k: number; includeRecentBuyers: boolean }; userId: string } | undefined;
-    for (const itemId of model.items.ids) {
-      const q = { itemIds: [itemId], k: 1000, includeRecentBuyers: true };
-      const member = (await a.services.audiences.audience(q))!.users.find((u) => u.tier === 'related');
-      if (member) found = { q, userId: member.userId };
-      if (found) break;
-    }
-    expect(found).toBeDefined();
-    const { q, userId } = found!;
+    const { q, userId } = await relatedMember(a.services);
     const client = new Redis(redis.url);
     await client.save();
     await client.quit();

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LifecyclePoint } from '../../../src/profiles/lifecycle-history.js';
-import type { Services } from '../../../src/services.js';
 import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
 import type { ModelStore } from '../../../src/store/model-store.js';
 import { createTrainer } from '../../../src/training/train-model.js';
 import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
+import { relatedMember } from '../../helpers/related-member.js';
 import { deleteRedisPrefix } from '../training/store-backends.js';
 import { createPostgresTestDb, POSTGRES_URL, randomPrefix, REDIS_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
 import { SHOP_RECIPE, seedShop } from '../serving/shop-fixture.js';
@@ -55,17 +55,6 @@ describe.skipIf(!(await serviceAvailable(REDIS_URL)) || !(await serviceAvailable
     await deleteRedisPrefix(prefix);
     if (recipesDir) rmSync(recipesDir, { recursive: true, force: true });
   });
-
-  /** A related-tier member of some product's audience on `services`, and the query that lists them. */
-  async function relatedMember(services: Services) {
-    const model = (await services.serving.activeModel())!;
-    for (const itemId of model.items.ids) {
-      const q = { itemIds: [itemId], k: 1000, includeRecentBuyers: true };
-      const member = (await services.audiences.audience(q))!.users.find((u) => u.tier === 'related');
-      if (member) return { q, userId: member.userId };
-    }
-    throw new Error('no audience of the shop has a related-tier member');
-  }
 
   it('When another process erases a customer and nobody asks this one anything, Then this one forgets them within ERASURE_REFRESH_MS all the same (audiences of either tier, lifecycle history)', async () => {
     const { q, userId } = await relatedMember(b.services);
