@@ -139,6 +139,11 @@ export async function readyAfterReadOnlyReconnect(client: RedisClient): Promise<
   const at = readOnlyReconnects.get(client);
   if (at === undefined || performance.now() - at > 2 * READONLY_RECONNECT_GAP_MS) return false;
   if (client.status === 'ready') return true;
+  return readyOrEnd(client);
+}
+
+/** Resolves true at the client's next `ready`, false at its `end`, and leaves no listener behind either way. */
+function readyOrEnd(client: RedisClient): Promise<boolean> {
   return new Promise<boolean>((resolve) => {
     const onReady = () => settle(true);
     const onEnd = () => settle(false);
@@ -256,17 +261,7 @@ export function reopener(client: RedisClient): () => Promise<boolean> {
 
 function reopen(client: RedisClient): Promise<boolean> {
   if (isCluster(client) || client.status === 'end' || client.status === 'wait') return Promise.resolve(false);
-  const settled = new Promise<boolean>((resolve) => {
-    const onReady = () => settle(true);
-    const onEnd = () => settle(false);
-    const settle = (up: boolean) => {
-      client.off('ready', onReady);
-      client.off('end', onEnd);
-      resolve(up);
-    };
-    client.once('ready', onReady);
-    client.once('end', onEnd);
-  });
+  const settled = readyOrEnd(client);
   if (client.status === 'ready') client.disconnect(true);
   return settled;
 }
