@@ -1,4 +1,10 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { Services } from '../../src/services.js';
+import { createTrainer } from '../../src/training/train-model.js';
+import { SHOP_RECIPE, seedShop } from '../integration/serving/shop-fixture.js';
+import type { TestApp } from './app.js';
 
 /**
  * A related-tier member of some product's audience on `services` (buyers of related products; a candidate-tier one
@@ -13,4 +19,21 @@ export async function relatedMember(services: Services) {
     if (member) return { q, userId: member.userId };
   }
   throw new Error('no audience of the shop has a related-tier member');
+}
+
+/**
+ * Seeds the serving shop through `a`, trains it with one candidate per customer (so audiences reach the related
+ * tier) and has `a` and `b` load the version. Returns the recipes directory it wrote (the caller removes it).
+ */
+export async function trainRelatedTierShop(a: TestApp, b: TestApp, dirPrefix: string): Promise<string> {
+  await seedShop(a.services);
+  const recipesDir = mkdtempSync(path.join(tmpdir(), dirPrefix));
+  writeFileSync(path.join(recipesDir, 'serving-test.json'), JSON.stringify({ ...SHOP_RECIPE, candidates: { perUser: 1 } }));
+  const { services } = a;
+  await createTrainer({
+    events: services.events, catalog: services.catalog, store: services.store, defaultRecipe: 'serving-test', recipesDir, isolation: 'inline', threads: 1, erasures: services.erasure,
+  }).train();
+  await a.services.serving.refresh();
+  await b.services.serving.refresh();
+  return recipesDir;
 }

@@ -12,7 +12,7 @@ import { USERS_TABLE } from '../../../src/serving/user-entry.js';
 import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
 import { auth, createTestApp, finishedJob, type TestApp } from '../../helpers/app.js';
 import { freePort, privateServerSupport } from '../../helpers/private-servers.js';
-import { relatedMember } from '../../helpers/related-member.js';
+import { relatedMember, trainRelatedTierShop } from '../../helpers/related-member.js';
 import { createPostgresTestDb, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
 import { createTrainer } from '../../../src/training/train-model.js';
 import { SHOP_RECIPE, seedShop } from '../serving/shop-fixture.js';
@@ -249,16 +249,7 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('eras
     testDb = await createPostgresTestDb();
     a = await createTestApp({ createDb: shared, env, store: createRedisModelStore({ url: redis.url, prefix }) });
     b = await createTestApp({ createDb: shared, env, store: { ...createRedisModelStore({ url: redis.url, prefix }), onUserErased: undefined } });
-    await seedShop(a.services);
-    recipesDir = mkdtempSync(path.join(tmpdir(), 'erasure-rdb-recipes-'));
-    // One candidate per customer: audiences reach the second tier (buyers of related products).
-    writeFileSync(path.join(recipesDir, 'serving-test.json'), JSON.stringify({ ...SHOP_RECIPE, candidates: { perUser: 1 } }));
-    const { services } = a;
-    await createTrainer({
-      events: services.events, catalog: services.catalog, store: services.store, defaultRecipe: 'serving-test', recipesDir, isolation: 'inline', threads: 1, erasures: services.erasure,
-    }).train();
-    await a.services.serving.refresh();
-    await b.services.serving.refresh();
+    recipesDir = await trainRelatedTierShop(a, b, 'erasure-rdb-recipes-');
   }, 60_000);
   afterAll(async () => {
     await b?.dispose();

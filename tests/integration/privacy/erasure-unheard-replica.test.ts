@@ -1,16 +1,12 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LifecyclePoint } from '../../../src/profiles/lifecycle-history.js';
 import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
 import type { ModelStore } from '../../../src/store/model-store.js';
-import { createTrainer } from '../../../src/training/train-model.js';
 import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
-import { relatedMember } from '../../helpers/related-member.js';
+import { relatedMember, trainRelatedTierShop } from '../../helpers/related-member.js';
 import { deleteRedisPrefix } from '../training/store-backends.js';
 import { createPostgresTestDb, POSTGRES_URL, randomPrefix, REDIS_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
-import { SHOP_RECIPE, seedShop } from '../serving/shop-fixture.js';
 
 /** A process's store on the shared Redis that hears no erasure message (a Redis user without pub/sub rights, a message lost in a reconnect). */
 const unsubscribed = (store: ModelStore): ModelStore => ({ ...store, onUserErased: undefined });
@@ -37,16 +33,7 @@ describe.skipIf(!(await serviceAvailable(REDIS_URL)) || !(await serviceAvailable
     testDb = await createPostgresTestDb();
     a = await createTestApp({ createDb: shared, store: createRedisModelStore({ url: REDIS_URL, prefix }) });
     b = await createTestApp({ createDb: shared, store: unsubscribed(createRedisModelStore({ url: REDIS_URL, prefix })), env: { ERASURE_REFRESH_MS: '200' } });
-    await seedShop(a.services);
-    recipesDir = mkdtempSync(path.join(tmpdir(), 'erasure-unheard-recipes-'));
-    // One candidate per customer: audiences reach the second tier (buyers of related products).
-    writeFileSync(path.join(recipesDir, 'serving-test.json'), JSON.stringify({ ...SHOP_RECIPE, candidates: { perUser: 1 } }));
-    const { services } = a;
-    await createTrainer({
-      events: services.events, catalog: services.catalog, store: services.store, defaultRecipe: 'serving-test', recipesDir, isolation: 'inline', threads: 1, erasures: services.erasure,
-    }).train();
-    await a.services.serving.refresh();
-    await b.services.serving.refresh();
+    recipesDir = await trainRelatedTierShop(a, b, 'erasure-unheard-recipes-');
   }, 120_000);
   afterAll(async () => {
     await b?.dispose();
