@@ -31,6 +31,8 @@ describe.skipIf(!(await faultTestsRunnable()))('a training job while Postgres ta
     const trainer = createTrainer({
       events: services.events, catalog: services.catalog, store: services.store, defaultRecipe: 'serving-test', recipesDir,
       isolation: 'inline', threads: 1, storeRecommenders: false, erasures: services.erasure,
+      // Each late statement is retried on a new connection, as through an outage, for 10 s here (a minute in the service).
+      outageWaitMs: 10_000,
     });
     let frozen = false;
     const { ended, seconds, record } = await runJobThroughStall({
