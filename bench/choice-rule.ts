@@ -46,6 +46,7 @@
  */
 import { loadavg } from 'node:os';
 import { RollingFold } from '../src/evaluation/rolling-fold.js';
+import { heldOutFold } from './lib/held-out-fold.js';
 import type { RollingValidation } from '../src/evaluation/rolling-tune.js';
 import type { RowSplitInput } from '../src/evaluation/splits.js';
 import type { BlendScores } from '../src/evaluation/blend-cache.js';
@@ -110,12 +111,7 @@ const alone = (source: string): Blend => ({ weights: { cold: { [source]: 1 }, wa
  * are fitted on it (rolling-fold.ts POPULATION_FITTED), as a fold of tuning would.
  */
 function heldOut(r: Recipe, from: number, scored?: readonly string[]): RollingFold {
-  const fold = new RollingFold(shop, { end: iso(from + 30 * DAY), days: 30, k: 10, fullHistoryOrders: r.hybrid.fullHistoryOrders, depth: r.hybrid.sourceLimit ?? 100, discountShare: r.hybrid.discountShare, ...(scored ? { scored } : {}) });
-  for (const [source, s] of Object.entries(r.sources)) {
-    fold.fit(source, s.recommender, s.params as Record<string, unknown>, 0);
-    fold.keep(source, 0);
-  }
-  return fold;
+  return heldOutFold(shop, r, from, scored);
 }
 
 const cells = (s: BlendScores) => `novel ${f4(s.novel.ndcg)} all ${f4(s.all.ndcg)} recall ${f4(s.novel.recall)} cov ${s.novel.coverage.toFixed(3)}`;

@@ -13,6 +13,7 @@
  */
 import { loadavg } from 'node:os';
 import { RollingFold } from '../src/evaluation/rolling-fold.js';
+import { heldOutFold } from './lib/held-out-fold.js';
 import type { RollingValidation } from '../src/evaluation/rolling-tune.js';
 import type { RowSplitInput } from '../src/evaluation/splits.js';
 import type { BlendScores } from '../src/evaluation/blend-cache.js';
@@ -52,12 +53,7 @@ type Blend = { weights: Weights; repeatWeights?: Weights; popularityDiscount: nu
 const alone = (s: string): Blend => ({ weights: { cold: { [s]: 1 }, warm: { [s]: 1 } }, popularityDiscount: 0 });
 
 function heldOut(r: Recipe, from: number): RollingFold {
-  const fold = new RollingFold(shop, { end: iso(from + 30 * DAY), days: 30, k: 10, fullHistoryOrders: r.hybrid.fullHistoryOrders, depth: r.hybrid.sourceLimit ?? 100, discountShare: r.hybrid.discountShare });
-  for (const [source, s] of Object.entries(r.sources)) {
-    fold.fit(source, s.recommender, s.params as Record<string, unknown>, 0);
-    fold.keep(source, 0);
-  }
-  return fold;
+  return heldOutFold(shop, r, from);
 }
 const cells = (s: BlendScores) => `novel ${f4(s.novel.ndcg)} all ${f4(s.all.ndcg)} recall ${f4(s.novel.recall)} cov ${s.novel.coverage.toFixed(3)}`;
 

@@ -15,7 +15,7 @@
  * coverage, out of sample for the tuning (nothing else was chosen on those days).
  */
 import { cpus, loadavg } from 'node:os';
-import { RollingFold } from '../src/evaluation/rolling-fold.js';
+import { heldOutFold } from './lib/held-out-fold.js';
 import type { RollingValidation } from '../src/evaluation/rolling-tune.js';
 import { inputRows } from '../src/evaluation/splits.js';
 import { sampleCustomers } from '../src/evaluation/tuning-sample.js';
@@ -77,11 +77,7 @@ for (const [label, tune] of sections) {
   console.log(`  chose ${v.chosen}; objective per window ${v.objective.blend.map(f4).join(' ')}; params ${JSON.stringify(v.params)}; warm ${JSON.stringify(tuned.recipe.hybrid.weights.warm)}`);
   const s0 = performance.now();
   const r: Recipe = tuned.recipe;
-  const fold = new RollingFold(shop, { end: iso(heldFrom + 30 * DAY), days: 30, k: 10, fullHistoryOrders: r.hybrid.fullHistoryOrders, depth: r.hybrid.sourceLimit ?? 100, discountShare: r.hybrid.discountShare });
-  for (const [name, s] of Object.entries(r.sources)) {
-    fold.fit(name, s.recommender, s.params as Record<string, unknown>, 0);
-    fold.keep(name, 0);
-  }
+  const fold = heldOutFold(shop, r, heldFrom);
   const score = fold.score({ weights: r.hybrid.weights, repeatWeights: r.hybrid.repeatWeights, popularityDiscount: r.hybrid.popularityDiscount });
   console.log(`  held-out 30 days, every customer fitted (${score.novel.users} novel / ${score.all.users} all-mode customers): novel NDCG@10 ${f4(score.novel.ndcg)}, novel coverage ${score.novel.coverage.toFixed(3)}, all-mode NDCG@10 ${f4(score.all.ndcg)} (${((performance.now() - s0) / 1000).toFixed(1)} s)`);
 }

@@ -19,6 +19,7 @@
  */
 import { loadavg } from 'node:os';
 import { RollingFold } from '../src/evaluation/rolling-fold.js';
+import { heldOutFold } from './lib/held-out-fold.js';
 import type { RollingValidation } from '../src/evaluation/rolling-tune.js';
 import type { RowSplitInput } from '../src/evaluation/splits.js';
 import type { BlendScores } from '../src/evaluation/blend-cache.js';
@@ -57,12 +58,7 @@ console.log(`${name}: tune.maxCustomers ${recipe.tune!.maxCustomers}, ${threads}
 
 /** `r`'s sources fitted on every purchase before `from`, to be scored on the 30 days from there (as bench/choice-rule.ts). */
 function heldOut(r: Recipe, from: number): RollingFold {
-  const fold = new RollingFold(shop, { end: iso(from + 30 * DAY), days: 30, k: 10, fullHistoryOrders: r.hybrid.fullHistoryOrders, depth: r.hybrid.sourceLimit ?? 100, discountShare: r.hybrid.discountShare });
-  for (const [source, s] of Object.entries(r.sources)) {
-    fold.fit(source, s.recommender, s.params as Record<string, unknown>, 0);
-    fold.keep(source, 0);
-  }
-  return fold;
+  return heldOutFold(shop, r, from);
 }
 const alone = (source: string) => ({ weights: { cold: { [source]: 1 }, warm: { [source]: 1 } } });
 
