@@ -36,8 +36,8 @@ export interface FoldSpec {
 /**
  * The recommenders a fold of a sampled tuning fits on every customer's purchases before its window
  * (FoldSpec.scored): those that learn item-item or item statistics from the whole shop's purchases
- * (EASE's Gram matrix, item-kNN's similarities, co-purchase counts, popularity and trend), which a few
- * thousand customers' purchases misjudge (bench/README, "Tuning that fits on the whole shop"). The
+ * (EASE's Gram matrix, item-kNN's similarities, co-purchase counts, popularity, and so trend: a
+ * popularity source with a shorter half-life), which a few thousand customers' purchases misjudge (bench/README, "Tuning that fits on the whole shop"). The
  * others (ALS, content, buy-again, repurchase, user-kNN) are fitted on the scored customers' purchases
  * only, as before: ALS's alternating solves cost customers x factors^3 per iteration (about 5 minutes
  * for one fit at 420,000 customers), so fitting it per fold and candidate on everyone would multiply
