@@ -68,6 +68,8 @@ export function createServices(deps: {
   storeSilentAtStart?: boolean;
   /** How long a training's writes wait for Postgres or Redis to come back (default JOB_OUTAGE_WAIT_MS); tests shorten it. */
   trainingOutageWaitMs?: number;
+  /** How long an import job's writes wait for Postgres to come back (default: the importers' minute); tests shorten it. */
+  importOutageWaitMs?: number;
   /** Starts the erasures' worker thread (default: redaction-worker.ts); a test stands in one that never answers. */
   startRedactionWorker?: () => Worker;
   /** The folder of recipe files (NAME.json) trainings and evaluations read (default: models/); a test brings its own. */
@@ -180,6 +182,7 @@ export function createServices(deps: {
       db, trainer, evaluate: evaluations.handler, onImported: async (since) => void (await feedImported(since)),
       exports: { deps: { serving, audiences, profiles, store, erasures: erasureRepository, followErasures: () => erasureFollower.catchUp(), campaigns }, dir: config.EXPORT_DIR },
       beforeTraining: () => cleanUpAbandonedDrafts(store, jobs).catch((err) => log?.('could not delete the drafts of failed trainings', err)),
+      importOutageWaitMs: deps.importOutageWaitMs,
     }),
     onFinished: (j: { type: string; status: string; ms: number }) => {
       metrics.jobDuration.observe({ type: j.type, status: j.status }, j.ms / 1000);

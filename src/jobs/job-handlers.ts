@@ -119,6 +119,8 @@ export function createJobHandlers(deps: {
   exports?: { deps: ExportDeps; dir: string };
   /** Run before each training and factor import (cleanUpAbandonedDrafts); its failure does not fail the job. */
   beforeTraining?: () => Promise<void>;
+  /** How long an import's writes wait for Postgres to come back (default IMPORT_OUTAGE_RETRY_MS, a minute); tests shorten it. */
+  importOutageWaitMs?: number;
 }): Record<string, JobHandler> {
   const beforeTraining = async () => {
     await deps.beforeTraining?.().catch(() => {});
@@ -166,7 +168,7 @@ export function createJobHandlers(deps: {
       // The importer reports at most once per percent; a write that fails (the job was taken away)
       // aborts ctx.signal, and the runner records the verdict.
       const since = new Date();
-      const report = await runImport({ db: deps.db }, { ...params, roots: ctx.job.importRoots }, (fraction) => void ctx.progress(fraction, 'import').catch(() => {})).catch(async (err: unknown) => {
+      const report = await runImport({ db: deps.db, outageWaitMs: deps.importOutageWaitMs }, { ...params, roots: ctx.job.importRoots }, (fraction) => void ctx.progress(fraction, 'import').catch(() => {})).catch(async (err: unknown) => {
         // An import that stops part way (a `;` file's number that is not one, a line it cannot read) has stored the
         // rows before it, and the import of the mended file stores none of them again: told now, or at the next training.
         await deps.onImported?.(since).catch(() => {});

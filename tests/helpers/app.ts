@@ -25,6 +25,8 @@ export async function createTestApp(opts: {
   appOptions?: AppOptions;
   /** How long a training's writes wait for a store to come back (default: the jobs' minute). */
   trainingOutageWaitMs?: number;
+  /** How long an import job's writes wait for Postgres to come back (default: the importers' minute). */
+  importOutageWaitMs?: number;
   /** Starts the erasures' worker thread in place of redaction-worker.ts (a thread that never answers, say). */
   startRedactionWorker?: () => Worker;
   /** The folder the app reads recipe files from (default: the repository's models/). */
@@ -50,7 +52,7 @@ export async function createTestApp(opts: {
   });
   const testDb = await opts.createDb();
   const store = opts.store ?? (await createMemoryModelStore({}));
-  const services = createServices({ config, db: testDb.db, store, trainingOutageWaitMs: opts.trainingOutageWaitMs, startRedactionWorker: opts.startRedactionWorker, recipesDir: opts.recipesDir });
+  const services = createServices({ config, db: testDb.db, store, trainingOutageWaitMs: opts.trainingOutageWaitMs, importOutageWaitMs: opts.importOutageWaitMs, startRedactionWorker: opts.startRedactionWorker, recipesDir: opts.recipesDir });
   const app = await buildApp(services, opts.appOptions);
   await app.ready();
   return {

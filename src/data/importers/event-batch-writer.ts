@@ -11,8 +11,8 @@ import { createEventRepository, interactionContent, purchaseContent, returnConte
  */
 export const IMPORT_OUTAGE_RETRY_MS = JOB_OUTAGE_WAIT_MS;
 
-/** A write of an import, tried again while Postgres is unavailable (IMPORT_OUTAGE_RETRY_MS). */
-export const throughOutage = <T>(write: () => Promise<T>): Promise<T> => retryWhileUnavailable(write, { forMs: IMPORT_OUTAGE_RETRY_MS });
+/** A write of an import, tried again while Postgres is unavailable, for `forMs` in all (default IMPORT_OUTAGE_RETRY_MS). */
+export const throughOutage = <T>(write: () => Promise<T>, forMs = IMPORT_OUTAGE_RETRY_MS): Promise<T> => retryWhileUnavailable(write, { forMs });
 
 /** Rows per importPurchases call: big enough to amortise round trips, small enough for one transaction. */
 export const DEFAULT_BATCH_SIZE = 5000;
@@ -45,7 +45,7 @@ const sha1 = (s: string) => createHash('sha1').update(s).digest('base64url');
  * across the batches of one file); a batch naming a customer another batch is creating waits in its
  * users step, before it holds any item or event, until that batch commits.
  */
-export function createEventBatchWriter(db: Db, batchSize = DEFAULT_BATCH_SIZE, writesInFlight = DEFAULT_WRITES_IN_FLIGHT) {
+export function createEventBatchWriter(db: Db, batchSize = DEFAULT_BATCH_SIZE, writesInFlight = DEFAULT_WRITES_IN_FLIGHT, outageWaitMs = IMPORT_OUTAGE_RETRY_MS) {
   const events = createEventRepository(db);
   const occurrences = new Map<string, number>();
   let buffer: PurchaseInput[] = [];
@@ -99,7 +99,7 @@ export function createEventBatchWriter(db: Db, batchSize = DEFAULT_BATCH_SIZE, w
 
   function start(run: () => Promise<{ inserted: number; duplicates: number; erased: number }>): void {
     // The rejection is kept and rethrown by the next settle(), never left unhandled while parsing goes on.
-    const write: Promise<void> = throughOutage(run).then(
+    const write: Promise<void> = throughOutage(run, outageWaitMs).then(
       (r) => {
         inserted += r.inserted;
         duplicates += r.duplicates;

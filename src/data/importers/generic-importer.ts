@@ -372,7 +372,7 @@ export async function importGeneric(db: Db, dir: string, onProgress?: ProgressCa
   report.storeAsAttributes(checked.flatMap((f) => f.cols.reportedAttributes));
   const progress = createByteProgress(checked.reduce((s, f) => s + f.size, 0), onProgress);
   const catalog = createCatalogRepository(db);
-  const writer = createEventBatchWriter(db, options.batchSize, options.writesInFlight);
+  const writer = createEventBatchWriter(db, options.batchSize, options.writesInFlight, options.outageWaitMs);
   let doneBytes = 0;
   const eventItems = new Set<string>();
   for (const { kind, file, cols, size, delimiter } of checked) {
@@ -386,8 +386,8 @@ export async function importGeneric(db: Db, dir: string, onProgress?: ProgressCa
     const flushCatalog = async () => {
       const batch = pending;
       // A file without the item_group_id column (a price feed) says nothing of the groups: the stored ones stay.
-      if (kind === 'items') await throughOutage(() => catalog.upsertItems(batch as ItemInput[], { keepGroups: !cols.index.has('item_group_id') }));
-      if (kind === 'users') report.erased += (await throughOutage(() => catalog.upsertUsers(batch as UserInput[], { unlessErased: true }))).erased;
+      if (kind === 'items') await throughOutage(() => catalog.upsertItems(batch as ItemInput[], { keepGroups: !cols.index.has('item_group_id') }), options.outageWaitMs);
+      if (kind === 'users') report.erased += (await throughOutage(() => catalog.upsertUsers(batch as UserInput[], { unlessErased: true }), options.outageWaitMs)).erased;
       pending = [];
     };
     const base = doneBytes;
@@ -450,7 +450,7 @@ export async function importGeneric(db: Db, dir: string, onProgress?: ProgressCa
   // Users-file rows of erased customers were counted as they were read; the events' come from the writer.
   Object.assign(report, { ...written, erased: report.erased + written.erased });
   // Read after every write: an item is described by items.csv (this import's or an earlier one) or not at all.
-  report.untitledItems(await throughOutage(() => catalog.untitledAmong([...eventItems], REJECTED_ROWS_KEPT)));
+  report.untitledItems(await throughOutage(() => catalog.untitledAmong([...eventItems], REJECTED_ROWS_KEPT), options.outageWaitMs));
   progress.done();
   return report.finish();
 }

@@ -97,6 +97,8 @@ export interface ImporterOptions extends ReadScope {
   batchSize?: number;
   /** Writes in flight at once (default 2; see event-batch-writer.ts). */
   writesInFlight?: number;
+  /** How long each write waits for Postgres to come back, in all (default IMPORT_OUTAGE_RETRY_MS, a minute); tests shorten it. */
+  outageWaitMs?: number;
   /** Online Retail: how slashed dates are read; told from the file when absent (see importOnlineRetail). */
   dateOrder?: DateOrder;
 }

@@ -223,8 +223,8 @@ export async function detectDateOrder(path: string, scope: ReadScope = {}, delim
   return votes.mdy + votes.dmy === 0 ? 'mdy' : most;
 }
 
-async function upsertInBatches<T>(rows: T[], write: (batch: T[]) => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < rows.length; i += DEFAULT_BATCH_SIZE) await throughOutage(() => write(rows.slice(i, i + DEFAULT_BATCH_SIZE)));
+async function upsertInBatches<T>(rows: T[], write: (batch: T[]) => Promise<unknown>, outageWaitMs?: number): Promise<void> {
+  for (let i = 0; i < rows.length; i += DEFAULT_BATCH_SIZE) await throughOutage(() => write(rows.slice(i, i + DEFAULT_BATCH_SIZE)), outageWaitMs);
 }
 
 /**
@@ -242,7 +242,7 @@ export async function importOnlineRetail(db: Db, path: string, onProgress?: Prog
   const delimiter = await checkOnlineRetailHeader(path, scope);
   const num = numberReader(delimiter);
   const dateOrder = options.dateOrder ?? (await detectDateOrder(path, scope, delimiter));
-  const writer = createEventBatchWriter(db, options.batchSize, options.writesInFlight);
+  const writer = createEventBatchWriter(db, options.batchSize, options.writesInFlight, options.outageWaitMs);
   const titles = new ModeCounter();
   const countries = new ModeCounter();
   const latestPrice = new Map<string, { ts: number; price: number }>();
@@ -351,13 +351,13 @@ export async function importOnlineRetail(db: Db, path: string, onProgress?: Prog
   // The file knows a product's title and price and a customer's country, no more: what the catalogue
   // (items.csv, the API) says besides, availability, categories, a profile's other attributes, is kept.
   const items = [...report.items].map((id) => ({ id, title: titles.mode(id) ?? '', price: latestPrice.get(id)?.price ?? null }));
-  await upsertInBatches(items, (b) => catalog.mergeItems(b));
+  await upsertInBatches(items, (b) => catalog.mergeItems(b), options.outageWaitMs);
   const users: UserInput[] = [...report.users].map((id) => {
     const country = countries.mode(id);
     return { id, attributes: country ? { country } : {} };
   });
   // Customers erased and not seen since stay erased (their purchases here were counted as `erased`).
-  await upsertInBatches(users, (b) => catalog.upsertUsers(b, { unlessErased: true, mergeAttributes: true }));
+  await upsertInBatches(users, (b) => catalog.upsertUsers(b, { unlessErased: true, mergeAttributes: true }), options.outageWaitMs);
   if (unreadable) throw unreadable;
   progress.done();
   return report.finish();

@@ -29,15 +29,16 @@ export const BUNDLED_SAMPLE_PATH = path.resolve(path.dirname(fileURLToPath(impor
  * Imports a file or directory into the database: the one entry point of the CLI, the HTTP import job
  * and first-start sample loading. Idempotent: running it again on the same input inserts no new events.
  * Throws AppError UNPROCESSABLE, before writing anything, when the input's header is not the format's.
+ * `deps.outageWaitMs`: how long each write waits for Postgres to come back (default IMPORT_OUTAGE_RETRY_MS, a minute).
  */
-export async function runImport(deps: { db: Db }, request: ImportRequest, onProgress?: ProgressCallback): Promise<ImportReport> {
+export async function runImport(deps: { db: Db; outageWaitMs?: number }, request: ImportRequest, onProgress?: ProgressCallback): Promise<ImportReport> {
   let report: ImportReport;
   switch (request.format) {
     case 'online-retail':
-      report = await importOnlineRetail(deps.db, request.path, onProgress, { dateOrder: request.dateOrder, roots: request.roots });
+      report = await importOnlineRetail(deps.db, request.path, onProgress, { dateOrder: request.dateOrder, roots: request.roots, outageWaitMs: deps.outageWaitMs });
       break;
     case 'generic':
-      report = await importGeneric(deps.db, request.path, onProgress, { roots: request.roots });
+      report = await importGeneric(deps.db, request.path, onProgress, { roots: request.roots, outageWaitMs: deps.outageWaitMs });
       break;
   }
   if (report.inserted > 0 || report.users > 0 || report.items > 0) {

@@ -10,7 +10,7 @@ import { createTrainer } from '../../../src/training/train-model.js';
 import { createJobRepository } from '../../../src/jobs/job-repository.js';
 import { SHOP_RECIPE } from '../serving/shop-fixture.js';
 import { faultTestsRunnable, startFaultApp, type FaultApp } from './fault-app.js';
-import { LIMIT_MS, STUCK_MS, runJobThroughStall } from './stalled-postgres.js';
+import { LIMIT_MS, OUTAGE_WAIT_MS, STUCK_MS, runJobThroughStall } from './stalled-postgres.js';
 
 describe.skipIf(!(await faultTestsRunnable()))('a training job while Postgres takes connections and answers nothing', () => {
   let fault: FaultApp;
@@ -32,7 +32,7 @@ describe.skipIf(!(await faultTestsRunnable()))('a training job while Postgres ta
       events: services.events, catalog: services.catalog, store: services.store, defaultRecipe: 'serving-test', recipesDir,
       isolation: 'inline', threads: 1, storeRecommenders: false, erasures: services.erasure,
       // Each late statement is retried on a new connection, as through an outage, for 10 s here (a minute in the service).
-      outageWaitMs: 10_000,
+      outageWaitMs: OUTAGE_WAIT_MS,
     });
     let frozen = false;
     const { ended, seconds, record } = await runJobThroughStall({

@@ -9,7 +9,7 @@ import { importOnlineRetail } from '../../../src/data/importers/online-retail-im
 import { createJobRepository, type JobRepository } from '../../../src/jobs/job-repository.js';
 import { FIRST_START_SAMPLE } from '../../helpers/first-start-sample.js';
 import { privateServerSupport, startPrivatePostgres, type PrivatePostgres } from '../../helpers/private-servers.js';
-import { LIMIT_MS, STUCK_MS, runJobThroughStall } from './stalled-postgres.js';
+import { LIMIT_MS, OUTAGE_WAIT_MS, STUCK_MS, runJobThroughStall } from './stalled-postgres.js';
 
 const support = await privateServerSupport();
 if (!support.postgres && process.env.REQUIRE_SERVICES === 'true') throw new Error(`these tests need ${support.missing.join(', ')} and REQUIRE_SERVICES=true`);
@@ -44,7 +44,8 @@ describe.skipIf(!support.postgres)('an import job while Postgres takes connectio
     };
     const { ended, seconds, record } = await runJobThroughStall({
       jobs, type: 'import', stalled: () => writes >= 4, thaw: () => pg.thaw(),
-      work: () => importOnlineRetail(stalling, FIRST_START_SAMPLE, undefined, { batchSize: BATCH }),
+      // Each late write is retried on a new connection, as through an outage, for 10 s here (a minute in the service).
+      work: () => importOnlineRetail(stalling, FIRST_START_SAMPLE, undefined, { batchSize: BATCH, outageWaitMs: OUTAGE_WAIT_MS }),
     });
     console.log(`import job with a ${LIMIT_MS} ms statement limit: ended ${seconds.toFixed(1)} s after Postgres stalled`);
     expect(writes).toBeGreaterThanOrEqual(4);
