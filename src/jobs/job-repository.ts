@@ -57,9 +57,34 @@ export interface EnqueueOptions {
 /** The message a job gets when the process running it stopped without finishing it. */
 export const INTERRUPTED = 'interrupted: the process running it stopped';
 
+/** What the failures of a job that Postgres or Redis failed by not answering end with: the job may be submitted again as it is. */
+const SAFE_TO_SUBMIT_AGAIN = 'what it wrote is kept or was never published, so submitting it again is safe (an import skips the rows already stored)';
+
 /** Ends the message of a job that failed because Postgres or Redis was away for longer than it waits (job-runner failureMessage). */
-export const OUTAGE_FAILURE =
-  'Postgres or Redis did not answer for longer than the job waits for it (about a minute); what it wrote is kept or was never published, so submitting it again is safe (an import skips the rows already stored)';
+export const OUTAGE_FAILURE = `Postgres or Redis did not answer for longer than the job waits for it (about a minute); ${SAFE_TO_SUBMIT_AGAIN}`;
+
+const STALL_FAILURE_HEAD = "Postgres did not answer one of the job's statements within the job's limit on a statement";
+
+/** A duration for a person: whole minutes as minutes, anything else in seconds. */
+const spoken = (ms: number) => (ms % 60_000 === 0 ? `${ms / 60_000} minute${ms === 60_000 ? '' : 's'}` : `${ms / 1000} s`);
+
+/**
+ * Ends the message of a job whose statement got no answer within the job's own limit on a statement (job-runner
+ * workStatementLimitMs: 5 minutes in the service; LONG_STATEMENT_MS): a Postgres that takes connections and answers
+ * nothing (paused, a proxy whose backend is gone). Not OUTAGE_FAILURE, whose "about a minute" is the wait for a
+ * Postgres that refuses connections: the job waited for the statement limit, which a minute's retries do not outlast.
+ * Safe to submit again, as an outage's (and no fault of a training's: model recovery, storeAbsenceFailure).
+ */
+export const stalledStatementFailure = (limitMs?: number): string =>
+  `${STALL_FAILURE_HEAD}${limitMs ? ` (${spoken(limitMs)})` : ''}; ${SAFE_TO_SUBMIT_AGAIN}`;
+
+/**
+ * Whether a job's error says Postgres or Redis failed it by not answering (OUTAGE_FAILURE, stalledStatementFailure),
+ * so that submitting it again is safe and it was no fault of the job's. Errors stored by earlier releases, which
+ * ended with OUTAGE_FAILURE for both causes, still match.
+ */
+export const storeAbsenceFailure = (error: string): boolean =>
+  error.endsWith(OUTAGE_FAILURE) || (error.includes(STALL_FAILURE_HEAD) && error.endsWith(SAFE_TO_SUBMIT_AGAIN));
 
 /**
  * Ends the message of a job whose write the model store refused while it answered (job-runner

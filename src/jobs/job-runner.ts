@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { CANCELLED_FAILURE, INTERRUPTED, OUTAGE_FAILURE, storeRefusesWritesFailure, type JobRecord, type JobRepository } from './job-repository.js';
-import { cancelledState, withoutQueryTimeout, withQueryTimeout } from '../data/query-timeout.js';
+import { CANCELLED_FAILURE, INTERRUPTED, OUTAGE_FAILURE, stalledStatementFailure, storeRefusesWritesFailure, type JobRecord, type JobRepository } from './job-repository.js';
+import { cancelledState, QUERY_TIMEOUT_MESSAGE, withoutQueryTimeout, withQueryTimeout } from '../data/query-timeout.js';
 import { AppError, dependencyFailure, ERRORS, storeWriteRefusal } from '../errors.js';
 import { retryWhileUnavailable } from '../retry-while-unavailable.js';
 import { backgroundLog } from '../background-log.js';
@@ -323,7 +323,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       abandoned.catch(() => {});
       result = await Promise.race([work, abandoned]);
     } catch (err) {
-      const message = failureMessage(err);
+      const message = failureMessage(err, { statementLimitMs: opts.workStatementLimitMs });
       await chain;
       // Not recorded: declared interrupted by another runner (which counted it), or kept for this runner's
       // sweeps to write (and another runner's to declare interrupted, should this one stop first).
@@ -464,14 +464,23 @@ const whenAborted = (signal: AbortSignal) =>
  * idempotent or unpublished until complete, so submitting it again is safe and loses nothing. A statement
  * Postgres cancelled itself (to the service's requests, a slow Postgres like an outage) would be
  * cancelled again: it says which limit to lift instead. So does a Redis that answers but refuses writes
- * (READONLY, OOM, MISCONF), which the job's writes do not wait for: it says so and why.
+ * (READONLY, OOM, MISCONF), which the job's writes do not wait for: it says so and why. A statement given up at
+ * the job's own limit (`statementLimitMs`, the runner's workStatementLimitMs: a Postgres that takes connections and
+ * answers nothing) says that limit, not the outage's minute.
  */
-export function failureMessage(err: unknown): string {
+export function failureMessage(err: unknown, opts: { statementLimitMs?: number } = {}): string {
   const message = err instanceof Error ? err.message : String(err);
   if (message === INTERRUPTED) return message;
   const refusal = storeWriteRefusal(err);
   if (refusal) return `${message}: ${storeRefusesWritesFailure(refusal)}`;
   if (!dependencyFailure(err)) return message;
   const cancelled = cancelledState(err) as keyof typeof CANCELLED_FAILURE | null;
-  return `${message}: ${cancelled ? CANCELLED_FAILURE[cancelled] : OUTAGE_FAILURE}`;
+  if (cancelled) return `${message}: ${CANCELLED_FAILURE[cancelled]}`;
+  return `${message}: ${givenUpLate(err) ? stalledStatementFailure(opts.statementLimitMs) : OUTAGE_FAILURE}`;
+}
+
+/** Whether `err` (or an error it was caused by) is a statement given up at our limit (QUERY_TIMEOUT_MESSAGE, maybe with a step's words before it). */
+function givenUpLate(err: unknown, depth = 0): boolean {
+  if (!(err instanceof Error) || depth > 4) return false;
+  return err.message.includes(QUERY_TIMEOUT_MESSAGE) || givenUpLate(err.cause, depth + 1);
 }

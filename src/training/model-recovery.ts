@@ -1,5 +1,5 @@
 import { AppError } from '../errors.js';
-import { INTERRUPTED, OUTAGE_FAILURE, type JobRecord } from '../jobs/job-repository.js';
+import { INTERRUPTED, storeAbsenceFailure, type JobRecord } from '../jobs/job-repository.js';
 import type { ModelStore } from '../store/model-store.js';
 import { LOST_FROM_STORE } from './train-model.js';
 import { goneFromStore } from './write-model-version.js';
@@ -17,7 +17,7 @@ export function trainingStillTrusted(recent: readonly Pick<JobRecord, 'status' |
   const [newest, before] = recent;
   if (newest?.status === 'succeeded') return true;
   const error = newest?.error ?? '';
-  const notItsFault = error === INTERRUPTED || error.endsWith(OUTAGE_FAILURE) || error.startsWith(LOST_FROM_STORE);
+  const notItsFault = error === INTERRUPTED || storeAbsenceFailure(error) || error.startsWith(LOST_FROM_STORE);
   return notItsFault && before?.status === 'succeeded';
 }
 

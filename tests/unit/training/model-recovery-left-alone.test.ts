@@ -100,6 +100,11 @@ describe('a lost model that is left alone', () => {
     expect(outage.error).not.toBe("Stream isn't writeable and enableOfflineQueue options is false");
     // The Redis restart that emptied the store also failed the training running then: trained again.
     expect(trainingStillTrusted([outage, ok])).toBe(true);
+    // So after a Postgres that answered none of its statements within the job's 5-minute limit (worded as such, not as the outage's minute).
+    const stalled = { status: 'failed' as const, error: failureMessage(new Error('Query read timeout'), { statementLimitMs: 300_000 }) };
+    expect(stalled.error).toMatch(/within the job's limit on a statement \(5 minutes\)/);
+    expect(trainingStillTrusted([stalled, ok])).toBe(true);
+    expect(trainingStillTrusted([stalled, stalled])).toBe(false);
     expect(trainingStillTrusted([outage, outage])).toBe(false);
     expect(trainingStillTrusted([outage, broken])).toBe(false);
     expect(trainingStillTrusted([outage])).toBe(false);
