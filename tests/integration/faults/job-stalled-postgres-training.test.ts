@@ -31,7 +31,7 @@ describe.skipIf(!(await faultTestsRunnable()))('a training job while Postgres ta
     const trainer = createTrainer({
       events: services.events, catalog: services.catalog, store: services.store, defaultRecipe: 'serving-test', recipesDir,
       isolation: 'inline', threads: 1, storeRecommenders: false, erasures: services.erasure,
-      // Each late statement is retried on a new connection, as through an outage, for 10 s here (a minute in the service).
+      // Each late statement is retried on a new connection, as through an outage, for OUTAGE_WAIT_MS here (a minute in the service).
       outageWaitMs: OUTAGE_WAIT_MS,
     });
     let frozen = false;

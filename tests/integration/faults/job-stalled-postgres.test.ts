@@ -44,7 +44,7 @@ describe.skipIf(!support.postgres)('an import job while Postgres takes connectio
     };
     const { ended, seconds, record } = await runJobThroughStall({
       jobs, type: 'import', stalled: () => writes >= 4, thaw: () => pg.thaw(),
-      // Each late write is retried on a new connection, as through an outage, for 10 s here (a minute in the service).
+      // Each late write is retried on a new connection, as through an outage, for OUTAGE_WAIT_MS here (a minute in the service).
       work: () => importOnlineRetail(stalling, FIRST_START_SAMPLE, undefined, { batchSize: BATCH, outageWaitMs: OUTAGE_WAIT_MS }),
     });
     console.log(`import job with a ${LIMIT_MS} ms statement limit: ended ${seconds.toFixed(1)} s after Postgres stalled`);

@@ -17,9 +17,9 @@ export const LIMIT_MS = Number(process.env.STALL_LIMIT_MS ?? 2000);
  * How long the jobs here retry a late statement on new connections, as through an outage (a minute in the service,
  * JOB_OUTAGE_WAIT_MS, which the 5-minute statement limit outlasts: there a stalled job fails at its first late statement).
  */
-export const OUTAGE_WAIT_MS = 10_000;
+export const OUTAGE_WAIT_MS = 5_000;
 /** How long a test lets a stalled job run before it calls it stuck: far above the limit plus OUTAGE_WAIT_MS of retries of new connections. */
-export const STUCK_MS = LIMIT_MS + OUTAGE_WAIT_MS + 40_000;
+export const STUCK_MS = LIMIT_MS + OUTAGE_WAIT_MS + 60_000;
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
