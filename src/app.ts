@@ -237,6 +237,9 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     }
   };
   upkeep.push(startPeriodic(forgetIds, { firstMs: FIRST_UPKEEP_MS, everyMs: FEEDBACK_RETENTION_SWEEP_MS }));
+  // Erasures asked for and not completed (a 503 while the model store did not answer, one cut short by a close, a
+  // process that died) are completed once the store answers, by one process each (privacy/erasure-redriver.ts).
+  upkeep.push(startPeriodic((signal) => services.erasureRedriver.run(signal), { firstMs: config.ERASURE_REDRIVE_MS, everyMs: config.ERASURE_REDRIVE_MS }));
   app.addHook('preClose', async () => void (await Promise.all(upkeep.map((task) => task.stop()))));
 
   // Erasures made elsewhere are also read from Postgres every ERASURE_REFRESH_MS whether requests come or not

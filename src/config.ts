@@ -220,6 +220,12 @@ const schema = z.object({
    */
   ERASURE_REFRESH_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   /**
+   * How often each API process looks for erasures asked for and not completed (a DELETE answered 503 while the
+   * model store did not answer, or cut short by a close) and, once the model store answers, completes them (ms);
+   * also the first back-off after a try that failed, doubling per failure up to 15 minutes.
+   */
+  ERASURE_REDRIVE_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  /**
    * On shutdown, how long the erasures' worker thread may go on with the artifact rewrites it holds (ms); then
    * it is stopped, what it gave up on is logged, and those erasures fail whole (nothing of the rewrites is
    * written, Postgres rolls back) to be asked for again.

@@ -179,6 +179,16 @@ export function createMetrics() {
       labelNames: ['version', 'node'] as const,
       registers,
     }),
+    erasuresPending: new Gauge({
+      name: 'recsvc_erasure_requests_pending',
+      help: 'Erasures asked for (DELETE /v1/users/:id) and not recorded yet, owed by the service, as of this process\'s last look (ERASURE_REDRIVE_MS)',
+      registers,
+    }),
+    erasuresRedriven: new Counter({
+      name: 'recsvc_erasure_redriven_total',
+      help: 'Erasures owed (asked, then failed or cut short) that this process completed without the caller sending them again',
+      registers,
+    }),
     segmentSize: new Gauge({
       name: 'recsvc_profiles_segment_users',
       help: 'Customers per RFM segment at the last training',

@@ -24,6 +24,7 @@ import { createOnlineMetrics } from './serving/online-metrics.js';
 import { createProfileService } from './profiles/profile-service.js';
 import { createErasureRepository } from './data/erasure-repository.js';
 import { createErasureFollower } from './privacy/erasure-follower.js';
+import { createErasureRedriver } from './privacy/erasure-redriver.js';
 import { scrubExportFiles } from './privacy/export-files.js';
 import { createUserErasure, type ActivationAttempt } from './privacy/user-erasure.js';
 import { instrumentDb } from './data/instrumented-db.js';
@@ -145,6 +146,7 @@ export function createServices(deps: {
     scrubExports: async (ids, tx) => createJobRepository(tx).exportsScrubbed(await scrubExportFiles(config.EXPORT_DIR, ids)),
     abandonedDrafts: () => abandonedDrafts(jobs),
     redaction,
+    requests: { backoffMs: config.ERASURE_REDRIVE_MS },
   });
   // And through Postgres, for the messages a replica missed; the list's end is noted now, before any request.
   // Each read also scrubs the store again of erasures it lost (a Redis restarted from an older snapshot): the
@@ -155,6 +157,11 @@ export function createServices(deps: {
   });
   void erasureFollower.poll();
   const eraseUser = (id: string) => erasure.erase(id);
+  // Erasures asked for and not completed (a 503, a close, a process that died) are completed by the service (app.ts runs it).
+  const erasureRedriver = createErasureRedriver({
+    requests: erasureRepository, erase: (id, opts) => erasure.erase(id, opts), storeAnswers: () => store.ping(), metrics,
+    log: { info: (_obj, msg) => log?.(msg), warn: (obj, msg) => log?.(msg, (obj as { err?: unknown }).err) },
+  });
   /** Rollback: the version is scrubbed of users erased after its training, then served. */
   const activateModel = async (version: string, attempt?: ActivationAttempt) => {
     const ok = await erasure.activate(version, attempt);
@@ -232,7 +239,7 @@ export function createServices(deps: {
       })
     : null;
 
-  return { config, db, store, metrics, catalog, events, campaigns, recordPurchases, recordFeedback, recommendationIds, serving, eraseUser, erasure, redaction, erasureRepository, erasureFollower, activateModel, jobs, trainer, jobRunnerOptions, jobRunner: jobRunner as JobRunner | null, jobService, modelRecovery,
+  return { config, db, store, metrics, catalog, events, campaigns, recordPurchases, recordFeedback, recommendationIds, serving, eraseUser, erasure, redaction, erasureRepository, erasureFollower, erasureRedriver, activateModel, jobs, trainer, jobRunnerOptions, jobRunner: jobRunner as JobRunner | null, jobService, modelRecovery,
     reports, evaluations, evaluationGauges, onlineMetrics, feedbackRetention, profiles, modelGauges, jobGauges, experiments, audiences, customers, overview, lifecycleHistory };
 }
 

@@ -30,7 +30,66 @@ export function createErasureRepository(db: Db) {
     return rows.map((r) => ({ userId: r.user_id, seq: Number(r.seq) }));
   }
 
+  /** The customers whose erasure was asked for and is not recorded yet (erasure_requests, migration 036), by id. */
+  async function pendingRequests(on: Db = db): Promise<string[]> {
+    const { rows } = await on.query<{ user_id: string }>('SELECT user_id FROM erasure_requests ORDER BY user_id');
+    return rows.map((r) => r.user_id);
+  }
+
   return {
+    /**
+     * Records that the customers' erasure was asked for (erasure_requests), committed before its scrub starts, and
+     * takes it for `leaseMs` (the re-driver leaves it alone meanwhile: this process drives it). Asked again, the
+     * first time it was asked stays. The erasure's transaction deletes the row (event-repository deleteUsers).
+     */
+    async askErasure(userIds: readonly string[], leaseMs: number): Promise<void> {
+      await db.query(
+        `INSERT INTO erasure_requests (user_id, asked_at, next_at) SELECT u, now(), now() + $2 * interval '1 millisecond' FROM unnest($1::text[]) AS u ORDER BY u
+         ON CONFLICT (user_id) DO UPDATE SET next_at = excluded.next_at`,
+        [[...new Set(userIds)].sort(), leaseMs],
+      );
+    },
+
+    /**
+     * Notes a failed try of the customers' erasures: one more attempt, the error, and the next try no sooner than
+     * `backoffMs` doubled per attempt that failed before it, at most `maxBackoffMs`. Rows the erasure deleted
+     * meanwhile (done elsewhere) are not brought back.
+     */
+    async erasureFailed(userIds: readonly string[], error: string, backoff: { backoffMs: number; maxBackoffMs: number }): Promise<void> {
+      await db.query(
+        `UPDATE erasure_requests SET attempts = attempts + 1, last_error = $2, last_tried_at = now(),
+           next_at = now() + least($3::float8 * power(2, least(attempts, 30)), $4::float8) * interval '1 millisecond'
+         WHERE user_id = ANY($1::text[])`,
+        [[...new Set(userIds)].sort(), error.slice(0, 1000), backoff.backoffMs, backoff.maxBackoffMs],
+      );
+    },
+
+    /**
+     * Takes up to `limit` erasures that are due (asked, not recorded, past their lease or back-off) for `leaseMs`,
+     * oldest due first: a row another process is taking at the same moment is skipped (FOR UPDATE SKIP LOCKED) and
+     * one it took is no longer due, so two processes never take one erasure at once. One statement, committed.
+     */
+    async claimErasures(limit: number, leaseMs: number): Promise<string[]> {
+      const { rows } = await db.query<{ user_id: string }>(
+        `UPDATE erasure_requests SET next_at = now() + $2 * interval '1 millisecond', last_tried_at = now()
+         WHERE user_id IN (SELECT user_id FROM erasure_requests WHERE next_at <= now() ORDER BY next_at, user_id LIMIT $1 FOR UPDATE SKIP LOCKED)
+         RETURNING user_id`,
+        [limit, leaseMs],
+      );
+      return rows.map((r) => r.user_id).sort();
+    },
+
+    /** How many erasures are asked and not recorded, and how many of them are due now (one read of the table). */
+    async erasureRequestCounts(): Promise<{ pending: number; due: number }> {
+      const { rows } = await db.query<{ pending: number; due: number }>(
+        'SELECT count(*)::int AS pending, count(*) FILTER (WHERE next_at <= now())::int AS due FROM erasure_requests',
+      );
+      return { pending: rows[0]?.pending ?? 0, due: rows[0]?.due ?? 0 };
+    },
+
+    /** The customers whose erasure was asked for and is not recorded yet: a training leaves them out. */
+    pendingRequests: () => pendingRequests(),
+
     /** The highest erasure number so far (0 when none): a training notes it before reading its data. */
     async mark(): Promise<number> {
       const { rows } = await db.query<{ seq: string | null }>('SELECT max(seq)::text AS seq FROM erased_users');
@@ -62,16 +121,19 @@ export function createErasureRepository(db: Db) {
     },
 
     /**
-     * Runs `fn` while no erasure runs (ERASURE_SERIAL), with the erasures after a mark, and the highest
-     * number (`markNow`), read inside: an erasure under way is waited for and counted. `fn` must not wait
+     * Runs `fn` while no erasure runs (ERASURE_SERIAL), with the erasures after a mark, the highest
+     * number (`markNow`) and the erasures asked and not recorded (`pending`), read inside: an erasure under way is waited for and counted. `fn` must not wait
      * on the database itself (PGlite has one connection, held here).
      */
-    locked<T>(fn: (erasedSince: (mark: number) => Promise<string[]>, markNow: () => Promise<number>) => Promise<T>): Promise<T> {
+    locked<T>(
+      fn: (erasedSince: (mark: number) => Promise<string[]>, markNow: () => Promise<number>, pending: () => Promise<string[]>) => Promise<T>,
+    ): Promise<T> {
       return db.transaction(async (tx) => {
         await tx.query(ERASURE_SERIAL);
         return fn(
           async (mark) => (await erasuresAfter(mark, tx)).map((e) => e.userId),
           async () => Number((await tx.query<{ seq: string | null }>('SELECT max(seq)::text AS seq FROM erased_users')).rows[0]?.seq ?? 0),
+          () => pendingRequests(tx),
         );
       });
     },

@@ -768,6 +768,9 @@ async function deleteUsers(db: Db, userIds: readonly string[], steps: ErasureSte
         [recorded],
       );
     }
+    // Asked and now done (or never known: nothing to do): no longer owed (erasure_requests, migration 036), in the
+    // transaction that records it, so a rollback leaves it owed.
+    await tx.query('DELETE FROM erasure_requests WHERE user_id = ANY($1::text[])', [ids]);
     if (steps.numbered) await steps.numbered(highestBefore, await highest());
     // Live events written by ingestion that committed before this lock (they were appended before
     // that commit): dropped now. An erasure is seen by readers of erased_users (followers, marks) only

@@ -1,4 +1,4 @@
-import { AppError } from '../errors.js';
+import { AppError, dependencyFailure } from '../errors.js';
 import { AUDIENCE_ARTIFACT, AUDIENCE_ARTIFACTS, audiencePatchesWithout, audienceRowsLeft } from '../audiences/audience-artifact.js';
 import { decodeUserEntry, USERS_TABLE } from '../serving/user-entry.js';
 import type { Db } from '../data/db.js';
@@ -38,6 +38,44 @@ export const AUDIENCE_RETRY_MAX_MS = 60 * 60_000;
  */
 export const NOTE_CLOCK_SKEW_MS = 60_000;
 
+/**
+ * How long an erasure asked for (or taken by the re-driver) is left to the process driving it before another
+ * process's re-driver may take it (erasure_requests.next_at): past it, the process is taken to have died with it.
+ * Longer than an erasure takes (62-81 s at 420,000 customers, bench/README), with the turns queued before it.
+ */
+export const ERASURE_REQUEST_LEASE_MS = 10 * 60_000;
+/** The longest back-off between two failed tries of an erasure owed (the first is ERASURE_REDRIVE_MS, doubling). */
+export const ERASURE_REDRIVE_MAX_BACKOFF_MS = 15 * 60_000;
+/** The default of ERASURE_REDRIVE_MS: how often the re-driver looks for erasures owed, and the first back-off. */
+export const ERASURE_REDRIVE_MS = 30_000;
+
+const owed = new WeakSet<object>();
+/**
+ * Whether `err` failed an erasure that was recorded as asked (erasure_requests) first: the service completes it
+ * (erasure-redriver.ts) whether or not the caller sends it again.
+ */
+export const erasureOwed = (err: unknown): boolean => typeof err === 'object' && err !== null && owed.has(err);
+
+/** The detail a 503 of an erasure owed carries (DELETE /v1/users/:id): the service completes it. */
+export const ERASURE_OWED_DETAIL = {
+  path: 'erasure',
+  recorded: true,
+  message: 'the erasure was recorded and will be completed by the service once the model store answers (ERASURE_REDRIVE_MS); sending it again is safe',
+} as const;
+
+/**
+ * The answer for an erasure that failed: for one owed whose failure is a 503 (a store that did not answer, a close
+ * that cut it short), the same code and message with ERASURE_OWED_DETAIL in its details; else `err` as it is.
+ */
+export function owedErasureAnswer(err: unknown): unknown {
+  if (!erasureOwed(err)) return err;
+  const base = err instanceof AppError ? err : dependencyFailure(err);
+  if (!base || base.status !== 503) return err;
+  const answer = new AppError(base.code, base.message, [...(base.details ?? []), ERASURE_OWED_DETAIL]);
+  answer.cause = err;
+  return answer;
+}
+
 export interface UserErasureDeps {
   events: Pick<EventRepository, 'deleteUsers'>;
   erasures: ErasureRepository;
@@ -60,6 +98,11 @@ export interface UserErasureDeps {
    * are answered meanwhile. Default: on this thread.
    */
   redaction?: RedactionRunner;
+  /**
+   * The lease an erasure asked for is taken for (default ERASURE_REQUEST_LEASE_MS), and the back-off after a try
+   * that failed (default ERASURE_REDRIVE_MS doubling to ERASURE_REDRIVE_MAX_BACKOFF_MS), in erasure_requests.
+   */
+  requests?: { leaseMs?: number; backoffMs?: number; maxBackoffMs?: number };
   /** How often the audience catch-up looks whatever the mark (default AUDIENCE_RECHECK_MS; tests make it short). */
   audienceRecheckMs?: number;
   /** Its back-off after a failed rewrite (default AUDIENCE_RETRY_MIN_MS doubling to AUDIENCE_RETRY_MAX_MS). */
@@ -186,6 +229,10 @@ export function createUserErasure(deps: UserErasureDeps) {
     return turn;
   };
 
+  const requestLeaseMs = deps.requests?.leaseMs ?? ERASURE_REQUEST_LEASE_MS;
+  const requestBackoffMs = deps.requests?.backoffMs ?? ERASURE_REDRIVE_MS;
+  const requestMaxBackoffMs = deps.requests?.maxBackoffMs ?? ERASURE_REDRIVE_MAX_BACKOFF_MS;
+
   // Erasures waiting for a turn, and whether one is queued for them.
   let waiting: { id: string; resolve: (existed: boolean) => void; reject: (err: unknown) => void }[] = [];
   let turnQueued = false;
@@ -220,6 +267,12 @@ export function createUserErasure(deps: UserErasureDeps) {
       });
       for (const w of batch) w.resolve(existed.get(w.id) ?? false);
     } catch (err) {
+      // Still owed (each was recorded as asked before it waited for this turn): the next try after a back-off,
+      // by this process's re-driver or another's. A Postgres that does not answer this leaves the lease to run out.
+      await deps.erasures
+        .erasureFailed(ids, err instanceof Error ? err.message : String(err), { backoffMs: requestBackoffMs, maxBackoffMs: requestMaxBackoffMs })
+        .catch(() => {});
+      if (typeof err === 'object' && err !== null) owed.add(err);
       for (const w of batch) w.reject(err);
     }
   }
@@ -456,11 +509,16 @@ export function createUserErasure(deps: UserErasureDeps) {
 
   return {
     /**
-     * Erases a user everywhere; false when Postgres did not know them (the store is scrubbed anyway).
+     * Erases a user everywhere; false when Postgres did not know them (the store is scrubbed anyway). Recorded
+     * as asked first (erasure_requests): one that fails after that is owed, and erasureOwed(err) says so.
      * Erasures asked while another turn runs wait together and are done in one turn (up to ERASURE_BATCH),
      * so a burst pays each kept version's rewrite once; a failure fails that turn's erasures alike.
      */
-    async erase(userId: string): Promise<boolean> {
+    async erase(userId: string, opts: { claimed?: boolean } = {}): Promise<boolean> {
+      // Recorded as asked (and taken for the lease) before anything is scrubbed: a failure from here on leaves it
+      // owed, and the service completes it (erasure-redriver.ts). A Postgres that does not answer this fails the
+      // erasure as before, nothing recorded: the caller's to send again. `claimed`: the re-driver took it already.
+      if (!opts.claimed) await deps.erasures.askErasure([userId], requestLeaseMs);
       const existed = await new Promise<boolean>((resolve, reject) => {
         waiting.push({ id: userId, resolve, reject });
         if (!turnQueued) queueErasureTurn();
@@ -499,6 +557,9 @@ export function createUserErasure(deps: UserErasureDeps) {
     /** Every customer ever erased. */
     erasedIds: () => deps.erasures.erasedSince(0),
 
+    /** The customers whose erasure was asked for and is not recorded yet (owed): a training leaves them out. */
+    pendingIds: () => deps.erasures.pendingRequests(),
+
     /**
      * Publishes a training's version with the erasure lock held: first scrubbed of everyone erased after
      * `mark` (the training's), then `publish(scrubbed)` (how many customers that was; each had at most one
@@ -509,8 +570,10 @@ export function createUserErasure(deps: UserErasureDeps) {
      */
     async publishScrubbed<T>(mark: number, meta: ModelMeta, publish: (scrubbed: number) => Promise<T>): Promise<T> {
       return oneAtATime(() =>
-        deps.erasures.locked(async (erasedSince, markNow) => {
-          const ids = await erasedSince(mark);
+        deps.erasures.locked(async (erasedSince, markNow, pending) => {
+          // Also the customers whose erasure is owed (asked, not recorded): one asked after the training read its
+          // data; the erasure, when it completes, scrubs the published version again with every other.
+          const ids = [...new Set([...(await erasedSince(mark)), ...(await pending())])];
           await scrub(ids, undefined, meta);
           const published = await publish(ids.length);
           // Not published (a rollback since): not listed, so not recorded.

@@ -119,6 +119,8 @@ export interface TrainerDeps {
     publishScrubbed<T>(mark: number, meta: ModelMeta, publish: (scrubbed: number) => Promise<T>): Promise<T>;
     /** Every customer ever erased (imported factors of theirs are skipped). */
     erasedIds?(): Promise<string[]>;
+    /** The customers whose erasure was asked for and is not recorded yet (owed): the training reads none of their data. */
+    pendingIds?(): Promise<string[]>;
   };
   log?: (msg: string, err?: unknown) => void;
   /** How long a training waits, at each of its writes and final steps, for Postgres or Redis to come back (default JOB_OUTAGE_WAIT_MS). */
@@ -241,6 +243,10 @@ export function createTrainer(deps: TrainerDeps) {
     // builder, as the steps after it wait for a store that went away.
     const load = async () => {
       const erasureMark = (await deps.erasures?.mark()) ?? 0;
+      // Customers whose erasure is owed (asked, failed, to be completed by the service): left out as the erased
+      // are (their rows are gone). One asked after this read is scrubbed from the version before it is published.
+      const owed = new Set((await deps.erasures?.pendingIds?.()) ?? []);
+      const kept = <R extends { userId: string }>(rows: R[]): R[] => (owed.size === 0 ? rows : rows.filter((r) => !owed.has(r.userId)));
       const builder = new DatasetBuilder();
       // Tuning's folds see no return made in their validation windows: with returns dated in them, its purchases are
       // read beside the training's, net only of the returns before the windows (streamPurchaseRowsWithTuning).
@@ -251,17 +257,17 @@ export function createTrainer(deps: TrainerDeps) {
         const window = { from: request.from, to: request.to };
         if (recipe.tune && deps.events.streamPurchaseRowsWithTuning) {
           for await (const batch of deps.events.streamPurchaseRowsWithTuning(window, recipe.tune.folds * recipe.tune.days * DAY_MS)) {
-            builder.addAll(batch.rows);
-            if (batch.tuning) (tuningBuilder ??= new DatasetBuilder()).addAll(batch.tuning);
+            builder.addAll(kept(batch.rows));
+            if (batch.tuning) (tuningBuilder ??= new DatasetBuilder()).addAll(kept(batch.tuning));
             if (batch.tuningEnd !== undefined) tuningEnd ??= new Date(batch.tuningEnd).toISOString();
           }
-        } else for await (const rows of deps.events.streamPurchaseRows(window)) builder.addAll(rows);
+        } else for await (const rows of deps.events.streamPurchaseRows(window)) builder.addAll(kept(rows));
         // Then the non-purchase types the recipe weighs (a weight of 0: not read at all), as weighted signals.
         const weights = recipe.eventWeights;
         const types = weighedInteractionTypes(weights);
         if (!deps.events.streamInteractionRows || types.length === 0) return;
         for await (const rows of deps.events.streamInteractionRows(types, { from: request.from, to: request.to })) {
-          for (const r of rows) builder.addSignal({ userId: r.userId, itemId: r.itemId, ts: r.ts, weight: signalWeight(weights, r) });
+          for (const r of kept(rows)) builder.addSignal({ userId: r.userId, itemId: r.itemId, ts: r.ts, weight: signalWeight(weights, r) });
         }
       };
       // Before the catalogue is read: the serving catalog overlay's first pass reads the items written by the
@@ -270,7 +276,8 @@ export function createTrainer(deps: TrainerDeps) {
       // Every read settled before a failure is thrown: no cursor of a failed attempt goes on beside the next.
       const reads = [stream(), deps.catalog.listItems(), deps.catalog.listUsersWithAttributes()] as const;
       await Promise.allSettled(reads);
-      const [, items, users] = await Promise.all(reads);
+      const [, items, allUsers] = await Promise.all(reads);
+      const users = owed.size === 0 ? allUsers : allUsers.filter((u) => !owed.has(u.id));
       return { erasureMark, builder, tuningBuilder, tuningEnd, items, users, catalogSnapshot };
     };
     const { erasureMark, builder, tuningBuilder, tuningEnd, items, users, catalogSnapshot } = await step('load', () =>

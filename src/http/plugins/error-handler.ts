@@ -341,7 +341,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
       return reply
         .code(503)
         .header('retry-after', String(RETRY_AFTER_SECONDS))
-        .send({ error: { code: unavailable.code, message: unavailable.message } });
+        .send({ error: { code: unavailable.code, message: unavailable.message, details: unavailable.details } });
     }
     if (err instanceof AppError) {
       // A 503 says when to retry (the API's 503s do: docs), e.g. an erasure given up as the server closed (SHUTTING_DOWN).

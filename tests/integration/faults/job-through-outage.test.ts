@@ -544,7 +544,7 @@ describe.skipIf(!(await faultTestsRunnable()))('an evaluation and an export thro
       ...services.erasureRepository,
       // As if k-user3 had been erased while the export ran; the first turn's commit is lost (a restart).
       locked: async <T>(fn: Parameters<typeof services.erasureRepository.locked<T>>[0]) => {
-        const out = await services.erasureRepository.locked((erasedSince, markNow) => fn(async (mark) => [...(await erasedSince(mark)), 'k-user3'], markNow));
+        const out = await services.erasureRepository.locked((erasedSince, markNow, pending) => fn(async (mark) => [...(await erasedSince(mark)), 'k-user3'], markNow, pending));
         if (turns++ === 0) throw Object.assign(new Error('Connection terminated unexpectedly'), { code: '57P01' });
         return out;
       },
