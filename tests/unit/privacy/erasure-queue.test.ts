@@ -17,7 +17,13 @@ function recorded() {
   };
   const deps = {
     events: { deleteUsers: (ids: string[]) => turn(new Map(ids.map((id) => [id, true]))) },
-    erasures: { locked: (fn: (erasedSince: (mark: number) => Promise<string[]>) => Promise<unknown>) => turn(null).then(() => fn(async () => [])) },
+    erasures: {
+      locked: (fn: (erasedSince: (mark: number) => Promise<string[]>, markNow: () => Promise<number>, pending: () => Promise<string[]>) => Promise<unknown>) =>
+        turn(null).then(() => fn(async () => [], async () => 0, async () => [])),
+      // Erasures asked for and failed (erasure_requests): recorded, nothing more here.
+      askErasure: async () => {},
+      erasureFailed: async () => {},
+    },
     store: { listVersions: async () => [], deleteUser: async () => {} },
     forget: async () => {},
   } as unknown as UserErasureDeps;
