@@ -75,5 +75,9 @@ describe.skipIf(!runnable)('the server closes while an erasure waits on a worker
     expect(await purchases()).toBe(before);
     expect((await t.services.db.query<{ n: number }>("SELECT count(*)::int AS n FROM erased_users WHERE user_id = 'k-user5'")).rows[0].n).toBe(0);
     expect((await t.services.store.getEntries(version, USERS_TABLE, ['k-user5']))[0]).not.toBeNull();
+    // But it was recorded as asked before it started: owed, and the answer says the service completes it (README "Erasure").
+    expect(answer.body).toMatchObject({ error: { details: [expect.objectContaining({ path: 'erasure', recorded: true })] } });
+    const { rows: owed } = await t.services.db.query<{ attempts: number }>("SELECT attempts FROM erasure_requests WHERE user_id = 'k-user5'");
+    expect(owed).toEqual([{ attempts: 1 }]);
   }, 180_000);
 });
