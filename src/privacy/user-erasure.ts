@@ -208,8 +208,9 @@ function rangeReader(store: ModelStore, version: string, name: string): Artifact
  *    recorded in `erased_users`, and live events appended meanwhile dropped;
  * then the commit, and this process's caches. Erasures (and everything else that rewrites what they
  * rewrite) run one at a time; a reader of `erased_users` sees an erasure only once all of it is done; and
- * an erasure that fails (the model store is down) leaves Postgres as it was, to be asked for again (what
- * it scrubbed already stays scrubbed).
+ * an erasure that fails (the model store is down) leaves Postgres as it was (what it scrubbed already stays
+ * scrubbed) and stays owed in erasure_requests, written before its scrub: the re-driver (erasure-redriver.ts) does
+ * it again once the store answers, and a caller may ask again meanwhile.
  * A version that was being trained meanwhile is caught by `publishScrubbed`: a training scrubs its new
  * version of everyone erased after it read its data and publishes it under the same lock, and an
  * activation (rollback) scrubs the version it brings back before serving it. So a rollback never
