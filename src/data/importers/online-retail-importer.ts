@@ -120,14 +120,37 @@ export async function checkOnlineRetailHeader(path: string, scope: ReadScope = {
 /** The rows after the header a `;` file's check reads (checkOnlineRetailHeader). */
 const SAMPLE_ROWS = 20;
 
+type Reason = (typeof ONLINE_RETAIL_REJECTIONS)[number];
+
 /**
- * A row's Quantity and UnitPrice as the rules read them (null: `malformed_number`), or null for a row refused by
- * a rule checked before them (its numbers are not read). Throws NotANumber as `num` does (numberReader).
+ * The number rules of a row (docs/import-formats.md's table, from `malformed_number` to `price_too_large`, in its
+ * order): the row's reason when one refuses it, else its quantity (units bought, or returned by a cancellation) and
+ * unit price. UnitPrice is read only once Quantity has passed its rules: a row refused for its quantity (0, a
+ * cancellation returning nothing, over the limit) is counted refused, its price unread, where a `;` file's price that
+ * is not a number would stop the import (NotANumber, as `num` throws it: numberReader) on a row refused anyway.
  */
-function readNumbers(rec: string[], col: Record<Field, number>, width: number, num: NumberReader): { signed: number | null; price: number | null } | null {
-  if (rec.length !== width || !rec[col.invoice]?.trim() || !rec[col.customer]?.trim()) return null;
+function numberRules(rec: string[], col: Record<Field, number>, num: NumberReader, cancellation: boolean): { reject: Reason } | { quantity: number; price: number } {
   const signed = wholeNumber(num, rec[col.quantity], 'quantity');
-  return { signed, price: num(rec[col.price], 'price') };
+  if (signed === null) return { reject: 'malformed_number' };
+  if (cancellation && signed >= 0) return { reject: 'cancelled_invoice' };
+  const quantity = cancellation ? -signed : signed;
+  if (quantity <= 0) return { reject: 'non_positive_quantity' };
+  if (quantity > INPUT_LIMITS.quantity) return { reject: 'quantity_too_large' };
+  const price = num(rec[col.price], 'price');
+  if (price === null) return { reject: 'malformed_number' };
+  if (price <= 0) return { reject: 'non_positive_price' };
+  if (price > INPUT_LIMITS.price) return { reject: 'price_too_large' };
+  return { quantity, price };
+}
+
+/**
+ * A row's numbers as the import reads them (numberRules), or null for a row refused by a rule checked before them
+ * (wrong number of fields, no invoice or customer: its numbers are not read). Throws NotANumber as `num` does.
+ */
+function readNumbers(rec: string[], col: Record<Field, number>, width: number, num: NumberReader): ReturnType<typeof numberRules> | null {
+  const invoice = rec[col.invoice]?.trim();
+  if (rec.length !== width || !invoice || !rec[col.customer]?.trim()) return null;
+  return numberRules(rec, col, num, invoice.startsWith('C'));
 }
 
 /** notANumber for the Quantity or UnitPrice (Price) cell `err` names, by its place and its name in `header`. */
@@ -288,26 +311,19 @@ export async function importOnlineRetail(db: Db, path: string, onProgress?: Prog
       if (rec.length !== header.length || !invoice) { report.reject('malformed_row'); continue; }
       const userId = normalizeCustomerId(rec[col.customer], delimiter === ';');
       if (!userId) { report.reject('missing_customer_id'); continue; }
-      // Both read here, where the check before the import reads them (a `;` file's number that is not one stops the
-      // import at its row; what was accepted before it is written below, as for an unreadable line).
+      // Read here as the check before the import reads them (a `;` file's number that is not one stops the import at its
+      // row; what was accepted before it is written below, as for an unreadable line).
       let numbers;
       try {
-        numbers = readNumbers(rec, col, header.length, num);
+        numbers = numberRules(rec, col, num, invoice.startsWith('C'));
       } catch (err) {
         throw err instanceof NotANumber ? notANumberAt(path, row, col, header, err, false) : err;
       }
-      const { signed, price } = numbers ?? { signed: null, price: null };
+      if ('reject' in numbers) { report.reject(numbers.reject); continue; }
+      const { quantity, price } = numbers;
       // A cancellation invoice (C536379) returns the units its negative quantities name: stored as a return of the
       // customer's item (the invoice it cancels is not named: the latest purchases of the item are returned first).
       const cancellation = invoice.startsWith('C');
-      if (signed === null) { report.reject('malformed_number'); continue; }
-      if (cancellation && signed >= 0) { report.reject('cancelled_invoice'); continue; }
-      const quantity = cancellation ? -signed : signed;
-      if (quantity <= 0) { report.reject('non_positive_quantity'); continue; }
-      if (quantity > INPUT_LIMITS.quantity) { report.reject('quantity_too_large'); continue; }
-      if (price === null) { report.reject('malformed_number'); continue; }
-      if (price <= 0) { report.reject('non_positive_price'); continue; }
-      if (price > INPUT_LIMITS.price) { report.reject('price_too_large'); continue; }
       const itemId = rec[col.stockCode].trim();
       if (!/^[0-9]/.test(itemId)) { report.reject('non_product_stock_code'); continue; }
       // What the API could not address or store (data/input-limits.ts).

@@ -143,4 +143,23 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('a spreadsheet saved in
     // The rows before it have their product and customer described, as for a line the import cannot read.
     expect((await createCatalogRepository(t.db).getItems(['22633']))[0]).toMatchObject({ price: 1.85 });
   });
+  it('When a ; Online Retail row refused for its quantity has a UnitPrice that is not a number, Then the row is counted refused and the import goes on', async () => {
+    // A row is refused under the first rule it breaks: its UnitPrice is read only once its Quantity passed. One such row
+    // within the rows checked before the import, one past them (the import's own reading).
+    const file = path.join(directory({}), 'retail-refused-price.csv');
+    const good = Array.from({ length: 25 }, (_, k) => `57${String(k).padStart(4, '0')};22633;HAND WARMER;1;01.12.2010 08:26;1,85;3${String(k).padStart(4, '0')};France`);
+    writeFileSync(file, excel([
+      'InvoiceNo;StockCode;Description;Quantity;InvoiceDate;UnitPrice;CustomerID;Country',
+      '579990;22633;HAND WARMER;0;01.12.2010 08:26;n/a;39990;France',
+      ...good,
+      'C579991;22633;HAND WARMER;2;01.12.2010 09:26;2,50 €;39991;France',
+      '579992;22633;HAND WARMER;2000000;01.12.2010 09:26;1.234,56;39992;France',
+      '579993;22633;HAND WARMER;3;01.12.2010 10:26;1,85;39993;France',
+    ]));
+    await expect(checkImportInput({ format: 'online-retail', path: file })).resolves.toBeUndefined();
+    const report = await runImport({ db: t.db }, { format: 'online-retail', path: file });
+    expect(report).toMatchObject({ rowsRead: 29, accepted: 26, rejected: { non_positive_quantity: 1, cancelled_invoice: 1, quantity_too_large: 1 } });
+    const { rows } = await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM purchase_events WHERE user_id LIKE '3%' AND item_id = '22633'");
+    expect(rows[0].n).toBe(26);
+  });
 });
