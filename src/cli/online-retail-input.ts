@@ -1,8 +1,9 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readCsvRecords, sniffDelimiter } from '../data/importers/csv-source.js';
-import { normalizeCustomerId, parseDecimalComma, parseInteger, parseNumber, parseRetailDate, type DateOrder } from '../data/importers/field-parsers.js';
-import { detectDateOrder, detectOnlineRetailColumns } from '../data/importers/online-retail-importer.js';
+import { dataRowNumbers, readCsvRecords, sniffDelimiter } from '../data/importers/csv-source.js';
+import { normalizeCustomerId, parseRetailDate, type DateOrder } from '../data/importers/field-parsers.js';
+import { NotANumber, numberReader } from '../data/importers/number-cells.js';
+import { detectDateOrder, detectOnlineRetailColumns, notANumberAt, numberRules } from '../data/importers/online-retail-importer.js';
 import type { ReturnLine } from '../data/return-allocation.js';
 import type { ItemInfo, PurchaseRow, UserInfo } from '../recommenders/dataset.js';
 
@@ -51,10 +52,12 @@ function count(counts: Map<string, Map<string, number>>, key: string, value: str
  * (data/return-allocation.ts netOfReturns); `events` are gross of them.
  */
 export async function loadOnlineRetail(path = ONLINE_RETAIL_PATH, order?: DateOrder): Promise<{ events: PurchaseRow[]; items: ItemInfo[]; users: UserInfo[]; returns: ReturnLine[] }> {
-  // A `;` file (a spreadsheet saved in a locale writing 2,55) is read as the importer reads it; a cell that is not a
-  // number skips its row here (the importer stops at it).
+  // A `;` file (a spreadsheet saved in a locale writing 2,55) is read as the importer reads it, by its rules: a cell that
+  // is not a number stops the reading at its row, as it stops the import (numberRules, the import's contract), rather
+  // than tuning on a file the import would store only in part.
   const delimiter = await sniffDelimiter(path);
   const decimalComma = delimiter === ';';
+  const num = numberReader(delimiter);
   const dateOrder = order ?? (await detectDateOrder(path, {}, delimiter));
   const events: PurchaseRow[] = [];
   const returns: ReturnLine[] = [];
@@ -62,27 +65,37 @@ export async function loadOnlineRetail(path = ONLINE_RETAIL_PATH, order?: DateOr
   const countries = new Map<string, Map<string, number>>();
   const latestPrice = new Map<string, { ts: number; price: number }>();
   let col: ReturnType<typeof detectOnlineRetailColumns> | null = null;
+  let header: string[] = [];
+  const rows = dataRowNumbers();
   let lastDateCell: string | undefined;
   let lastTs = Number.NaN;
-  for await (const rec of readCsvRecords(path, { delimiter })) {
+  for await (const rec of readCsvRecords(path, { delimiter, onSkip: (readBefore) => void rows.skipped(readBefore) })) {
+    const row = rows.next();
     if (!col) {
       col = detectOnlineRetailColumns(rec);
+      header = rec;
       continue;
     }
     const invoice = rec[col.invoice]?.trim();
     const userId = normalizeCustomerId(rec[col.customer], decimalComma);
-    if (!invoice || !userId) continue;
+    // The rules checked before the numbers (malformed_row, missing_customer_id): the numbers of such a row are not read.
+    if (rec.length !== header.length || !invoice || !userId) continue;
+    let numbers;
+    try {
+      numbers = numberRules(rec, col, num, invoice.startsWith('C'));
+    } catch (err) {
+      if (!(err instanceof NotANumber)) throw err;
+      throw notANumberAt(path, row, col, header, err, false, 'npm run import stops at this row, so nothing is read from the file: mend it, then import or tune on it');
+    }
+    if ('reject' in numbers) continue;
+    const { quantity, price } = numbers;
     if (invoice.startsWith('C')) {
-      const quantity = parseInteger(rec[col.quantity], decimalComma);
       const itemId = rec[col.stockCode].trim();
-      if (quantity === null || quantity >= 0 || !/^[0-9]/.test(itemId)) continue;
+      if (!/^[0-9]/.test(itemId)) continue;
       const ts = parseRetailDate(rec[col.date], dateOrder)?.getTime();
-      if (ts !== undefined) returns.push({ userId, itemId, quantity: -quantity, orderId: null, ts });
+      if (ts !== undefined) returns.push({ userId, itemId, quantity, orderId: null, ts });
       continue;
     }
-    const quantity = parseInteger(rec[col.quantity], decimalComma);
-    const price = decimalComma ? parseDecimalComma(rec[col.price]) : parseNumber(rec[col.price]);
-    if (quantity === null || quantity <= 0 || price === null || price <= 0) continue;
     const itemId = rec[col.stockCode].trim();
     if (!/^[0-9]/.test(itemId)) continue;
     if (rec[col.date] !== lastDateCell) {

@@ -40,14 +40,16 @@ export const wholeNumber = (read: NumberReader, cell: string | undefined, column
 /**
  * The import's error for a `;` file's cell that is not a number: the file, the data row (1 is the first after the
  * header), the column's place and name (from a header the import has recognised, so a name, not a value of a row). `beforeImport`: found by
- * the check made before anything is written (the submission's, the first rows); else the import stopped at it.
+ * the check made before anything is written (the submission's, the first rows); else the import stopped at it. `ending`, when given, says
+ * what follows instead (a reader of the file that imports nothing: npm run tune's).
  */
-export function notANumber(file: string, dataRow: number, place: number, name: string, beforeImport: boolean): AppError {
+export function notANumber(file: string, dataRow: number, place: number, name: string, beforeImport: boolean, ending?: string): AppError {
   const message =
     `${basename(file)}: data row ${dataRow}, column ${place} (${name}) is not a number. A file whose fields are separated by ";" writes its numbers ` +
     'with a decimal comma (2,55) or point (2.55), without thousands separators, currency signs or spaces; ' +
-    (beforeImport
-      ? 'nothing was imported. Mend the file and import it'
-      : 'the import stopped there: the rows before it are imported, none from it on. Mend the file and import it again (rows already imported are not added twice)');
+    (ending ??
+      (beforeImport
+        ? 'nothing was imported. Mend the file and import it'
+        : 'the import stopped there: the rows before it are imported, none from it on. Mend the file and import it again (rows already imported are not added twice)'));
   return new AppError('UNPROCESSABLE', message);
 }

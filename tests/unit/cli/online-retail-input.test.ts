@@ -31,4 +31,20 @@ describe('an Online Retail file read without a database', () => {
     // Month first: the day-first typo cannot be read and is left out.
     expect(events.map((e) => new Date(e.ts).toISOString()).sort()).toEqual(['2010-12-01T10:00:00.000Z', '2010-12-13T08:26:00.000Z']);
   });
+  // The import's rule is the contract (docs/import-formats.md): a `;` file's number cell that is not one stops the import
+  // at its row. Read here by the same rules, the file stops too, rather than being tuned on whole where the import
+  // stores only the rows before it; a row the rules refuse for its quantity is left out, its price unread, as imported.
+  it('When a ; file has a UnitPrice that is not a number, Then it is refused naming its row and column as the import does; rows refused for their quantity are left out', async () => {
+    const semicolonHeader = HEADER.replaceAll(',', ';');
+    const row = (invoice: string, quantity: string, price: string, customer: number) => `${invoice};85199A;HEART;${quantity};01.12.2010 08:26;${price};${customer};Germany`;
+    const good = Array.from({ length: 24 }, (_, k) => row(`5920${String(k).padStart(2, '0')}`, '6', '2,55', 94000 + k));
+    const refused = [row('592100', '0', 'n/a', 94100), row('C592101', '2', '2,50 €', 94101), row('592102', '2000000', '2,55', 94102)];
+    const ok = path.join(dir, 'semicolon-ok.csv');
+    writeFileSync(ok, [semicolonHeader, ...good, ...refused].join('\n') + '\n');
+    const { events } = await loadOnlineRetail(ok);
+    expect(events.map((e) => e.userId).sort()).toEqual(good.map((_, k) => String(94000 + k)).sort());
+    const bad = path.join(dir, 'semicolon-bad.csv');
+    writeFileSync(bad, [semicolonHeader, ...good, row('592200', '6', '1.234,56', 94200), row('592201', '6', '2,55', 94201)].join('\n') + '\n');
+    await expect(loadOnlineRetail(bad)).rejects.toThrow(/^semicolon-bad\.csv: data row 25, column 6 \(UnitPrice\) is not a number\. .*npm run import stops at this row/);
+  });
 });
