@@ -48,4 +48,19 @@ describe('a users.csv sent without its header', () => {
     const [first] = await createCatalogRepository(t.db).getUsers(['100231']);
     expect(first.attributes).toEqual({ COUNTRY: 'FR', SEGMENT: 'vip' });
   });
+  // A real header above ids shaped like its `id` cell (two lower-case letters) was refused as a data row: a shop keying
+  // its customers by initials could not import its users.csv as documented. A line named as the documented header is
+  // (id first, the other cells written as column names unlike their values) is the header it is.
+  it('When a users.csv has the documented header id,country,segment above two-letter lower-case ids, Then it is read as its header', async () => {
+    const dir = path.join(root, 'initials');
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'users.csv'), ['id,country,segment', 'ab,fr,retail', 'cd,de,vip', 'ef,fr,retail'].join('\n'));
+    expect(await runImport({ db: t.db }, { format: 'generic', path: dir })).toMatchObject({ accepted: 3, users: 3 });
+    const users = await createCatalogRepository(t.db).getUsers(['ab', 'cd', 'ef']);
+    expect(Object.fromEntries(users.map((u) => [u.id, u.attributes]))).toEqual({
+      ab: { country: 'fr', segment: 'retail' },
+      cd: { country: 'de', segment: 'vip' },
+      ef: { country: 'fr', segment: 'retail' },
+    });
+  });
 });

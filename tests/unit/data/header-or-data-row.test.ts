@@ -23,4 +23,17 @@ describe('dataRowSign: a users.csv first line judged against the rows below it',
   it('When no row follows the line, Then nothing says it is data', () => {
     expect(dataRowSign(['hd-ann', 'ID'], 1, [])).toBeNull();
   });
+  it('When the line is named as the documented header (id first, names unlike their values), Then it is a header above ids shaped like its id cell', () => {
+    expect(dataRowSign(['id', 'country', 'segment'], 0, [['ab', 'fr', 'retail'], ['cd', 'de', 'vip'], ['ef', 'fr', 'retail']])).toBeNull();
+    expect(dataRowSign(['id'], 0, [['ab'], ['cd']])).toBeNull();
+  });
+
+  it('When a data row begins with a code shaped like the ids below and holds a value no column is named as, Then it is still a data row', () => {
+    // A language code first, then the customer's id (not written as a name): the language codes would be the customers.
+    expect(dataRowSign(['id', 'hd-ann', 'retail'], 0, [['en', 'hd-bob', 'vip'], ['fr', 'hd-cy', 'vip']])).toMatch(/^its column 1, read as id/);
+    // A country code first, then a numeric customer id.
+    expect(dataRowSign(['ID', '100231', 'vip'], 0, [['FR', '100232', 'retail'], ['DE', '100233', 'vip']])).toMatch(/^its column 1, read as id/);
+    // Cells written as names but shaped as the values below them (a word among words of its length).
+    expect(dataRowSign(['id', 'anna', 'gold'], 0, [['en', 'bert', 'blue'], ['fr', 'cara', 'gold']])).toMatch(/^its column 1, read as id/);
+  });
 });
