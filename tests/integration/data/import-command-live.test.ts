@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -68,5 +68,23 @@ describe.skipIf(!available)('npm run import with Redis', () => {
     const again = await runCliScript(builtEntry('src/cli/import-command.ts'), ['generic', dir], { env, timeoutMs: 120_000 });
     expect(again.stdout).not.toMatch(/live recommendations/);
     expect((await store.getUserEvents('c1')).map((e) => e.itemId)).toEqual(['i1', 'i2']);
+  }, 240_000);
+  // An import that stops part way (a ; file's number that is not one past the rows checked first) has stored the rows
+  // before it, and importing the mended file stores none of them again: the command tells them to live
+  // recommendations as it stops (as an import job does), not only after an import that finishes.
+  it('When the import stops at a bad number past its first rows, Then it exits 1 naming the row, and the purchases stored before it count in live recommendations', async () => {
+    const stopped = path.join(dir, 'stopped');
+    mkdirSync(stopped);
+    const ts = new Date(MODEL_NOW + 3 * DAY).toISOString();
+    const good = Array.from({ length: 30 }, (_, k) => `cs-u${k};cs-i;1;2,5;${ts}`);
+    writeFileSync(path.join(stopped, 'events.csv'), ['user_id;item_id;quantity;price;ts', ...good, `cs-bad;cs-i;1;2,50 €;${ts}`, `cs-after;cs-i;1;2,5;${ts}`].join('\n'));
+    const run = await runCliScript(builtEntry('src/cli/import-command.ts'), ['generic', stopped], { env, timeoutMs: 120_000 });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/events\.csv: data row 31, column 4 \(price\) is not a number\. .*the rows before it are imported/);
+    const { rows } = await testDb.db.query<{ n: number }>("SELECT count(*)::int AS n FROM purchase_events WHERE item_id = 'cs-i'");
+    expect(rows[0].n).toBe(30);
+    expect((await store.getUserEvents('cs-u0')).map((e) => e.itemId)).toEqual(['cs-i']);
+    expect((await store.getUserEvents('cs-u29')).map((e) => e.itemId)).toEqual(['cs-i']);
+    expect(await store.getUserEvents('cs-after')).toEqual([]);
   }, 240_000);
 });
