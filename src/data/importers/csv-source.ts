@@ -318,17 +318,49 @@ async function headerWidth(path: string, scope: ReadScope, delimiter: CsvDelimit
   return 0;
 }
 
+/** The data rows the delimiter is told by when its header line leaves it open (sniffDelimiter). */
+const SNIFF_ROWS = 20;
+
+/**
+ * Whether every one of the first SNIFF_ROWS data rows of `path` (within HEADER_MAX_CHARS characters), read with
+ * `delimiter`, has `width` fields: false when a row has another count, when none was read, or when the read fails
+ * (the stream drops what it had read: a fault in the rows tells nothing either way, the import reports it by its line).
+ */
+async function rowsAsWide(path: string, scope: ReadScope, delimiter: CsvDelimiter, width: number): Promise<boolean> {
+  let rows = 0;
+  let chars = 0;
+  let header = true;
+  try {
+    for await (const rec of readCsvRecords(path, { ...scope, delimiter, maxRecordChars: HEADER_MAX_CHARS, beforeImport: true })) {
+      if (header) { header = false; continue; }
+      if (rec.length !== width) return false;
+      rows++;
+      chars += rec.reduce((n, cell) => n + cell.length, 0);
+      if (rows >= SNIFF_ROWS || chars >= HEADER_MAX_CHARS) break;
+    }
+  } catch {
+    return false;
+  }
+  return rows > 0;
+}
+
 /**
  * The delimiter of a file's fields, told from its header line (the first record): `;` when the line read with it has
  * more fields than read with `,` (`id;title;price`, `"InvoiceNo";"StockCode";...`), else `,`, the format's own. A
- * header names its columns, one name a field: it holds no delimiter of the other kind, where a data row (a
- * description, a `2,55` price) may. A file that cannot be read either way (not UTF-8, a first line with no end) is
- * `,`, and its read fails saying why.
+ * header names its columns, one name a field, and mostly holds no delimiter of the other kind, where a data row (a
+ * description, a `2,55` price) may. A header that splits both ways (a `,` file's column `size; colour; fit`, a `;`
+ * file's `Name, first`) leaves it open: the first rows below it then tell, as csv.Sniffer does, by the delimiter that
+ * reads each of them into as many fields as the header (the other one's count varies with the cells); when both or
+ * neither do, the header's rule stands. A file that cannot be read either way (not UTF-8, a first line with no end) is
+ * `,`, and its read fails saying why. A file it tells wrong is imported with the delimiter given (`delimiter`).
  */
 export async function sniffDelimiter(path: string, scope: ReadScope = {}): Promise<CsvDelimiter> {
   const comma = await headerWidth(path, scope, ',');
   const semicolon = await headerWidth(path, scope, ';');
-  return semicolon > comma && semicolon > 1 ? ';' : ',';
+  const byHeader: CsvDelimiter = semicolon > comma && semicolon > 1 ? ';' : ',';
+  if (comma <= 1 || semicolon <= 1) return byHeader;
+  const [commaRows, semicolonRows] = [await rowsAsWide(path, scope, ',', comma), await rowsAsWide(path, scope, ';', semicolon)];
+  return commaRows === semicolonRows ? byHeader : commaRows ? ',' : ';';
 }
 
 /**

@@ -162,4 +162,27 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('a spreadsheet saved in
     const { rows } = await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM purchase_events WHERE user_id LIKE '3%' AND item_id = '22633'");
     expect(rows[0].n).toBe(26);
   });
+  // The delimiter was told from the header line alone, by the one that splits it into more fields (a tie: `,`). A
+  // header whose names hold the other delimiter was read with the wrong one, and refused as lacking its columns.
+  it('When a , file has a column name holding more ; than its header has , (size; colour; fit; care), Then the rows below tell , and it imports', async () => {
+    const dir = directory({
+      'items.csv': ['id,title,size; colour; fit; care', 'sd-m1,Shirt,L / red / slim / 30 C', 'sd-m2,"Trousers, linen",M / blue / wide / 40 C', 'sd-m3,Scarf,one size'].join('\n'),
+    });
+    await expect(checkImportInput({ format: 'generic', path: dir })).resolves.toBeUndefined();
+    const report = await runImport({ db: t.db }, { format: 'generic', path: dir });
+    expect(report).toMatchObject({ accepted: 3, rejected: {}, attributeColumns: [{ file: 'items.csv', column: 3, name: 'size; colour; fit; care' }] });
+    const items = Object.fromEntries((await createCatalogRepository(t.db).getItems(['sd-m1', 'sd-m2'])).map((i) => [i.id, i]));
+    expect(items['sd-m1']).toMatchObject({ title: 'Shirt', attributes: { 'size; colour; fit; care': 'L / red / slim / 30 C' } });
+    expect(items['sd-m2']).toMatchObject({ title: 'Trousers, linen' });
+  });
+
+  it('When a ; file has a column name holding a , (as many , as ;), Then the rows below tell ; and it imports', async () => {
+    const dir = directory({ 'users.csv': excel(['id;Name, first;country', 'sd-u1;Max;DE', 'sd-u2;Anna;AT']) });
+    const dir2 = directory({ 'users.csv': excel(['id;Name, first', 'sd-u3;Max', 'sd-u4;Anna']) });
+    for (const d of [dir, dir2]) await expect(checkImportInput({ format: 'generic', path: d })).resolves.toBeUndefined();
+    expect(await runImport({ db: t.db }, { format: 'generic', path: dir })).toMatchObject({ accepted: 2, rejected: {} });
+    expect(await runImport({ db: t.db }, { format: 'generic', path: dir2 })).toMatchObject({ accepted: 2, rejected: {} });
+    const users = await createCatalogRepository(t.db).getUsers(['sd-u1', 'sd-u4']);
+    expect(Object.fromEntries(users.map((u) => [u.id, u.attributes]))).toEqual({ 'sd-u1': { 'Name, first': 'Max', country: 'DE' }, 'sd-u4': { 'Name, first': 'Anna' } });
+  });
 });
