@@ -4,6 +4,7 @@ import type { Db } from '../data/db.js';
 import { DATE_ORDERS, type DateOrder } from '../data/importers/field-parsers.js';
 import { checkImportInput, IMPORT_FORMATS, runImport, type ImportFormat, type ImportReport, type ImportRequest } from '../data/importers/run-import.js';
 import type { IgnoredColumn } from '../data/importers/import-report.js';
+import type { CsvDelimiter } from '../data/importers/csv-source.js';
 import { createProgress } from './progress.js';
 import { printable } from './printable.js';
 import { parseCommandLine, runCli, UsageError } from './run-cli.js';
@@ -12,11 +13,15 @@ import { importFactors, parseFactorArgs } from './import-factors.js';
 
 const USAGE = `Usage: npm run import -- <format> <path>
 
-  online-retail FILE [--date-order mdy|dmy]
+  online-retail FILE [--date-order mdy|dmy] [--delimiter ,|;]
                         a UCI Online Retail or Online Retail II export (.csv or .csv.gz); InvoiceDate
                         a/b/yyyy is read month first (mdy) or day first (dmy, a UK-locale export),
                         told from the file's dates when not given
-  generic DIR           a directory with items.csv, users.csv and/or events.csv
+  generic DIR [--delimiter ,|;]
+                        a directory with items.csv, users.csv and/or events.csv
+
+  --delimiter ,|;       the fields' delimiter (quote ";" in a shell; comma and semicolon are read too),
+                        told from each file's first lines when not given
   factors DIR [--recipe NAME] [--source NAME]
                         ALS item (and user) factors trained elsewhere: implicit's .npy arrays with
                         id lists, or Spark MLlib ALS factors as CSV; trains a new model version whose
@@ -32,8 +37,17 @@ export function parseImportArgs(args: string[]): ImportRequest {
   // Flags may come before, between or after the positionals, as `--flag value` or `--flag=value`.
   const positionals: string[] = [];
   let dateOrder: DateOrder | undefined;
+  let delimiter: CsvDelimiter | undefined;
   for (let i = 0; i < args.length; i++) {
     const [flag, inline] = args[i].split(/=(.*)/s, 2) as [string, string | undefined];
+    if (flag === '--delimiter') {
+      if (delimiter !== undefined) throw new UsageError('--delimiter given twice');
+      const value = inline ?? args[++i];
+      const named = DELIMITER_NAMES[value ?? ''];
+      if (!named) throw new UsageError('--delimiter needs "," or ";" (or comma, semicolon)');
+      delimiter = named;
+      continue;
+    }
     if (flag !== '--date-order') {
       if (flag.startsWith('--')) throw new UsageError(`unknown option "${flag}"`);
       positionals.push(args[i]);
@@ -56,8 +70,11 @@ export function parseImportArgs(args: string[]): ImportRequest {
   if (format === 'online-retail' && isDir) throw new UsageError(`${path} is a directory: online-retail takes one .csv or .csv.gz file`);
   // As the API (and so a running server) requires: an .xlsx must be exported as CSV first.
   if (format === 'online-retail' && !/\.csv(\.gz)?$/i.test(path)) throw new UsageError(`${path}: online-retail takes a .csv or .csv.gz file (export a spreadsheet as CSV first)`);
-  return { format: format as ImportFormat, path, ...(dateOrder ? { dateOrder } : {}) };
+  return { format: format as ImportFormat, path, ...(dateOrder ? { dateOrder } : {}), ...(delimiter ? { delimiter } : {}) };
 }
+
+/** --delimiter's values: the character, or its name (a `;` must be quoted in a shell). */
+const DELIMITER_NAMES: Record<string, CsvDelimiter | undefined> = { ',': ',', ';': ';', comma: ',', semicolon: ';' };
 
 const num = (n: number) => n.toLocaleString('en-US');
 
@@ -138,7 +155,7 @@ async function main(args: string[]): Promise<number> {
   await checkImportInput(request);
   if (server) {
     const { finishJob, jobOnServer } = await import('./job-command.js');
-    const handed = await jobOnServer(server, { label: `import ${request.format}`, there: 'importing there', route: '/v1/imports', body: { format: request.format, ...(request.dateOrder ? { dateOrder: request.dateOrder } : {}) }, localPath: request.path });
+    const handed = await jobOnServer(server, { label: `import ${request.format}`, there: 'importing there', route: '/v1/imports', body: { format: request.format, ...(request.dateOrder ? { dateOrder: request.dateOrder } : {}), ...(request.delimiter ? { delimiter: request.delimiter } : {}) }, localPath: request.path });
     return typeof handed === 'number' ? handed : finishJob(handed.progress, 'import', handed.job, (result) => console.log(formatReport(result as ImportReport)));
   }
   const { openDatabase } = await import('../data/open-database.js');

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Db } from '../data/db.js';
 import { DATE_ORDERS, type DateOrder } from '../data/importers/field-parsers.js';
 import { IMPORT_FORMATS, runImport, type ImportFormat } from '../data/importers/run-import.js';
+import { CSV_DELIMITERS, type CsvDelimiter } from '../data/importers/csv-source.js';
 import { readFactorDir } from '../data/importers/factor-files.js';
 import type { ModelStore } from '../store/model-store.js';
 import { tuneSpecSchema } from '../training/recipe.js';
@@ -36,6 +37,14 @@ export const importJobParams = z.strictObject({
   dateOrder: z.enum(DATE_ORDERS as [DateOrder, ...DateOrder[]]).optional(),
 });
 export type ImportJobParams = z.infer<typeof importJobParams>;
+
+/**
+ * Options of an import job the release before does not know, beside its params (the job's options column, as an
+ * export's `bom`): that release parses import params strictly and would fail a job holding them.
+ */
+export const importJobOptions = z.object({ delimiter: z.enum(CSV_DELIMITERS as [CsvDelimiter, ...CsvDelimiter[]]).optional() });
+/** An import as submitted: its params and its options. */
+export type ImportSubmission = ImportJobParams & z.infer<typeof importJobOptions>;
 
 /** Params of a factor import: a directory on the server (docs/factor-import.md), the recipe and its ALS source. */
 export const factorImportJobParams = z.strictObject({
@@ -164,7 +173,7 @@ export function createJobHandlers(deps: {
       );
     },
     [JOB_TYPES.import]: async (raw, ctx) => {
-      const params = importJobParams.parse(raw);
+      const params = { ...importJobParams.parse(raw), ...importJobOptions.parse(ctx.job.options ?? {}) };
       // The importer reports at most once per percent; a write that fails (the job was taken away)
       // aborts ctx.signal, and the runner records the verdict.
       const since = new Date();

@@ -3,7 +3,7 @@ import { access, stat } from 'node:fs/promises';
 import type { EventRepository } from '../data/event-repository.js';
 import { AppError } from '../errors.js';
 import { resolveRecipe } from '../training/train-model.js';
-import type { FactorImportJobParams, ImportJobParams, TrainJobParams } from './job-handlers.js';
+import type { FactorImportJobParams, ImportJobParams, ImportSubmission, TrainJobParams } from './job-handlers.js';
 import type { ExportRequest } from '../exports/export-request.js';
 import { inspectFactorDir } from '../data/importers/factor-files.js';
 import { checkImportInput } from '../data/importers/run-import.js';
@@ -119,17 +119,19 @@ export function createJobService(deps: JobServiceDeps) {
      * Queues an import of a file or directory on the server (never an upload), after checking the path and the
      * header of each file (checkImportInput): a file of the wrong shape is a 422 now, not a failed job later.
      */
-    async submitImport(request: ImportJobParams, opts: { idempotencyKey?: string } = {}): Promise<JobRecord> {
+    async submitImport(request: ImportSubmission, opts: { idempotencyKey?: string } = {}): Promise<JobRecord> {
       return once(JOB_TYPES.import, request, opts.idempotencyKey, async (idempotency) => {
         if (request.dateOrder && request.format !== 'online-retail') {
           throw new AppError('VALIDATION_FAILED', 'dateOrder applies to the online-retail format only (generic timestamps are ISO 8601)', [{ path: 'dateOrder', message: 'online-retail only' }]);
         }
         const dateOrder = request.dateOrder ? { dateOrder: request.dateOrder } : {};
         const path = await importablePath(request, deps.importRoots);
-        await checkImportInput({ format: request.format, path, roots: heldTo(deps.importRoots) }).catch((err: unknown) => {
+        const delimiter = request.delimiter ? { delimiter: request.delimiter } : undefined;
+        await checkImportInput({ format: request.format, path, roots: heldTo(deps.importRoots), ...delimiter }).catch((err: unknown) => {
           throw err instanceof AppError && err.code === 'UNPROCESSABLE' ? unprocessable('path', err.message) : err;
         });
-        return enqueue(JOB_TYPES.import, { format: request.format, path, ...dateOrder }, { idempotency, importRoots: heldTo(deps.importRoots) });
+        // The delimiter beside the params, not in them: the release before reads import params strictly (importJobOptions).
+        return enqueue(JOB_TYPES.import, { format: request.format, path, ...dateOrder }, { idempotency, importRoots: heldTo(deps.importRoots), ...(delimiter ? { options: delimiter } : {}) });
       });
     },
 

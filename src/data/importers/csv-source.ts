@@ -364,6 +364,22 @@ export async function sniffDelimiter(path: string, scope: ReadScope = {}): Promi
 }
 
 /**
+ * `err` (a header refused by its format's check) with the delimiter to give when the first line `header`, read with
+ * `delimiter` (told, not given), holds the other one in its cells: its fields may be separated by that one, the
+ * delimiter told wrong. Says nothing of the line's content (it may be a customer's row). Other errors as they are.
+ */
+export function withDelimiterHint(err: unknown, header: string[], delimiter: CsvDelimiter, given: boolean): unknown {
+  const other: CsvDelimiter = delimiter === ',' ? ';' : ',';
+  if (given || !(err instanceof AppError) || err.code !== 'UNPROCESSABLE' || !header.some((cell) => cell.includes(other))) return err;
+  return new AppError(
+    err.code,
+    `${err.message}. Its fields were read as separated by "${delimiter}" (told from the file); if they are separated by "${other}", give the delimiter: ` +
+      `--delimiter "${other}" for npm run import, "delimiter": "${other}" in POST /v1/imports`,
+    err.details,
+  );
+}
+
+/**
  * A gzip file cut short (an interrupted download or copy) or damaged fails in gunzip with zlib's terse
  * "unexpected end of file": said as what it is to whoever imports it, an UNPROCESSABLE file like the others.
  */

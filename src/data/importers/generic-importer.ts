@@ -5,7 +5,7 @@ import { INTERACTION_TYPES, type InteractionInput, type InteractionType } from '
 import { INPUT_LIMITS, longerThan, offsetOfChar } from '../input-limits.js';
 import { AppError } from '../../errors.js';
 import { createCatalogRepository, type ItemInput, type UserInput } from '../catalog-repository.js';
-import { dataRowNumbers, fileSize, HEADER_MAX_CHARS, readCsvRecords, sniffDelimiter, type CsvDelimiter } from './csv-source.js';
+import { dataRowNumbers, fileSize, HEADER_MAX_CHARS, readCsvRecords, sniffDelimiter, withDelimiterHint, type CsvDelimiter } from './csv-source.js';
 import type { ReadScope } from '../import-roots.js';
 import { createEventBatchWriter, DEFAULT_BATCH_SIZE, throughOutage } from './event-batch-writer.js';
 import { tooFarAhead, tooFarBack } from '../event-time.js';
@@ -317,9 +317,10 @@ function parseEvent(rec: string[], cols: Columns, num: NumberReader): RowResult<
  * The files of a generic directory and their columns, every header checked (readColumns) before anything is
  * written: by the import job, and by its submission (a wrong header is a 422 then, not a failed job). Each file
  * is checked against `scope.roots` as it is opened (a link in the directory leading out of them is refused).
- * Throws AppError UNPROCESSABLE naming the file and what is wrong.
+ * Throws AppError UNPROCESSABLE naming the file and what is wrong. `given`: the delimiter of every file, as the request
+ * gives it; each file's is told from it (sniffDelimiter) when absent.
  */
-export async function checkGenericDir(dir: string, scope: ReadScope = {}) {
+export async function checkGenericDir(dir: string, scope: ReadScope = {}, given?: CsvDelimiter) {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new AppError('UNPROCESSABLE', `${dir} is not a directory: the generic format is a directory with items.csv, users.csv and/or events.csv`);
   }
@@ -330,10 +331,15 @@ export async function checkGenericDir(dir: string, scope: ReadScope = {}) {
   if (files.length === 0) throw new AppError('UNPROCESSABLE', `${dir} has none of items.csv, users.csv, events.csv`);
   const checked = [];
   for (const f of files) {
-    const delimiter = await sniffDelimiter(f.file, scope);
+    const delimiter = given ?? (await sniffDelimiter(f.file, scope));
     // A `;` file's first rows are read too: a number its locale writes otherwise (1.234,56) is refused now.
     const { header, sample, sampleRows } = await readHeader(f.file, scope, f.kind === 'users' || delimiter === ';' ? SAMPLE_ROWS : 0, delimiter);
-    const cols = readColumns(f.kind, f.file, header, sample);
+    let cols: Columns;
+    try {
+      cols = readColumns(f.kind, f.file, header, sample);
+    } catch (err) {
+      throw withDelimiterHint(err, header, delimiter, given !== undefined);
+    }
     if (delimiter === ';') checkNumbers(f.kind, f.file, cols, sample, sampleRows);
     checked.push({ ...f, cols, delimiter, size: await fileSize(f.file, scope) });
   }
@@ -366,7 +372,7 @@ function checkNumbers(kind: Kind, file: string, cols: Columns, sample: string[][
  */
 export async function importGeneric(db: Db, dir: string, onProgress?: ProgressCallback, options: ImporterOptions = {}): Promise<ImportReport> {
   const scope = { roots: options.roots };
-  const checked = await checkGenericDir(dir, scope);
+  const checked = await checkGenericDir(dir, scope, options.delimiter);
   const report = new ReportCounter();
   report.ignore(checked.flatMap((f) => f.cols.ignored));
   report.storeAsAttributes(checked.flatMap((f) => f.cols.reportedAttributes));

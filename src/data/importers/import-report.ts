@@ -1,3 +1,4 @@
+import type { CsvDelimiter } from './csv-source.js';
 import type { DateOrder } from './field-parsers.js';
 import type { ReadScope } from '../import-roots.js';
 
@@ -101,6 +102,8 @@ export interface ImporterOptions extends ReadScope {
   outageWaitMs?: number;
   /** Online Retail: how slashed dates are read; told from the file when absent (see importOnlineRetail). */
   dateOrder?: DateOrder;
+  /** The field delimiter of every file read; told from each file when absent (sniffDelimiter). */
+  delimiter?: CsvDelimiter;
 }
 
 /** Rejected rows whose numbers a report keeps per reason, and untitled item ids it names. */

@@ -3,7 +3,7 @@ import type { Db } from '../db.js';
 import { INPUT_LIMITS, longerThan } from '../input-limits.js';
 import { AppError } from '../../errors.js';
 import { createCatalogRepository, type UserInput } from '../catalog-repository.js';
-import { dataRowNumbers, HEADER_MAX_CHARS, readCsvRecords, fileSize, sniffDelimiter, type CsvDelimiter } from './csv-source.js';
+import { dataRowNumbers, HEADER_MAX_CHARS, readCsvRecords, fileSize, sniffDelimiter, withDelimiterHint, type CsvDelimiter } from './csv-source.js';
 import type { ReadScope } from '../import-roots.js';
 import { createEventBatchWriter, DEFAULT_BATCH_SIZE, throughOutage } from './event-batch-writer.js';
 import { tooFarAhead, tooFarBack } from '../event-time.js';
@@ -76,9 +76,10 @@ export function detectOnlineRetailColumns(header: string[], file?: string): Reco
 /**
  * Checks the header of an Online Retail file (plain or gzip) as the import reads it: by the import job, and by
  * its submission, so that a file of another shape is a 422 then, not a failed job. Throws AppError UNPROCESSABLE.
+ * `given`: the file's delimiter as the request gives it; told from the file (sniffDelimiter) when absent.
  */
-export async function checkOnlineRetailHeader(path: string, scope: ReadScope = {}): Promise<CsvDelimiter> {
-  const delimiter = await sniffDelimiter(path, scope);
+export async function checkOnlineRetailHeader(path: string, scope: ReadScope = {}, given?: CsvDelimiter): Promise<CsvDelimiter> {
+  const delimiter = given ?? (await sniffDelimiter(path, scope));
   let col: Record<Field, number> | null = null;
   let header: string[] = [];
   let chars = 0;
@@ -93,7 +94,11 @@ export async function checkOnlineRetailHeader(path: string, scope: ReadScope = {
     for await (const rec of readCsvRecords(path, { ...scope, delimiter, onSkip, maxRecordChars: HEADER_MAX_CHARS, beforeImport: true })) {
       const row = rows.next();
       if (!col) {
-        col = detectOnlineRetailColumns(rec, basename(path));
+        try {
+          col = detectOnlineRetailColumns(rec, basename(path));
+        } catch (err) {
+          throw withDelimiterHint(err, rec, delimiter, given !== undefined);
+        }
         header = rec;
         if (delimiter === ',') return delimiter;
         continue;
@@ -265,7 +270,7 @@ export async function importOnlineRetail(db: Db, path: string, onProgress?: Prog
   const scope = { roots: options.roots };
   const progress = createByteProgress(await fileSize(path, scope), onProgress);
   // The header first, with its bound: a first line with no end is refused before the reads below take it whole.
-  const delimiter = await checkOnlineRetailHeader(path, scope);
+  const delimiter = await checkOnlineRetailHeader(path, scope, options.delimiter);
   const num = numberReader(delimiter);
   const dateOrder = options.dateOrder ?? (await detectDateOrder(path, scope, delimiter));
   const writer = createEventBatchWriter(db, options.batchSize, options.writesInFlight, options.outageWaitMs);

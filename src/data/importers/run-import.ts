@@ -2,6 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Db } from '../db.js';
 import { checkGenericDir, importGeneric } from './generic-importer.js';
+import type { CsvDelimiter } from './csv-source.js';
 import type { DateOrder } from './field-parsers.js';
 import type { ImportReport, ProgressCallback } from './import-report.js';
 import { checkOnlineRetailHeader, importOnlineRetail } from './online-retail-importer.js';
@@ -15,6 +16,8 @@ export interface ImportRequest {
   path: string;
   /** online-retail: how slashed dates (a/b/yyyy) are read; told from the file's dates when absent. */
   dateOrder?: DateOrder;
+  /** The field delimiter of the file(s): `,` or `;`; told from each file (sniffDelimiter) when absent. */
+  delimiter?: CsvDelimiter;
   /**
    * Directories the files read must lie in, links resolved as each is opened (IMPORT_ROOTS, for an import made
    * through the API); unset = anywhere this process can read (the CLI, the bundled sample).
@@ -35,10 +38,10 @@ export async function runImport(deps: { db: Db; outageWaitMs?: number }, request
   let report: ImportReport;
   switch (request.format) {
     case 'online-retail':
-      report = await importOnlineRetail(deps.db, request.path, onProgress, { dateOrder: request.dateOrder, roots: request.roots, outageWaitMs: deps.outageWaitMs });
+      report = await importOnlineRetail(deps.db, request.path, onProgress, { dateOrder: request.dateOrder, delimiter: request.delimiter, roots: request.roots, outageWaitMs: deps.outageWaitMs });
       break;
     case 'generic':
-      report = await importGeneric(deps.db, request.path, onProgress, { roots: request.roots, outageWaitMs: deps.outageWaitMs });
+      report = await importGeneric(deps.db, request.path, onProgress, { delimiter: request.delimiter, roots: request.roots, outageWaitMs: deps.outageWaitMs });
       break;
   }
   if (report.inserted > 0 || report.users > 0 || report.items > 0) {
@@ -58,8 +61,8 @@ export async function runImport(deps: { db: Db; outageWaitMs?: number }, request
  */
 export async function checkImportInput(request: ImportRequest): Promise<void> {
   const scope = { roots: request.roots };
-  if (request.format === 'online-retail') await checkOnlineRetailHeader(request.path, scope);
-  else await checkGenericDir(request.path, scope);
+  if (request.format === 'online-retail') await checkOnlineRetailHeader(request.path, scope, request.delimiter);
+  else await checkGenericDir(request.path, scope, request.delimiter);
 }
 
 /** How long the statistics wait for a lock another maintenance task holds (a VACUUM, an index built concurrently). */

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { cursorPagingAnswer } from './common.js';
 import { IMPORT_FORMATS, type ImportFormat } from '../../data/importers/run-import.js';
 import { DATE_ORDERS, type DateOrder } from '../../data/importers/field-parsers.js';
+import { CSV_DELIMITERS, type CsvDelimiter } from '../../data/importers/csv-source.js';
 import { tuneSpecSchema } from '../../training/recipe.js';
 import { QUERYABLE_TIME_MESSAGE, queryableTime } from '../../data/event-time.js';
 
@@ -35,6 +36,10 @@ export const importJobBody = z.strictObject({
     .enum(DATE_ORDERS as [DateOrder, ...DateOrder[]])
     .optional()
     .describe('online-retail only: how InvoiceDate a/b/yyyy is read, `mdy` (month first, the original export) or `dmy` (day first, a UK-locale export). When absent, the first date only one order reads (13/12/2010, 12/13/2010) decides, before anything is written; a file none of whose dates does is read `mdy`'),
+  delimiter: z
+    .enum(CSV_DELIMITERS as [CsvDelimiter, ...CsvDelimiter[]])
+    .optional()
+    .describe('The delimiter of the fields of the file (of every file of a generic directory): `,` or `;` (a spreadsheet saved in a locale writing 2,55). When absent, each file\'s is told from its header line, and from its first rows when the header holds both'),
 });
 
 export const factorImportJobBody = z.strictObject({

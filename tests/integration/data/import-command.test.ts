@@ -62,6 +62,29 @@ describe('npm run import', () => {
     expect(() => parseImportArgs(['online-retail', aFile, '--dry-run'])).toThrow('unknown option "--dry-run"');
   });
 
+  it('When --delimiter is given, Then it is passed on as the character, by name too; a wrong value is refused', () => {
+    const shop = path.join(dir, 'args-shop');
+    mkdirSync(shop, { recursive: true });
+    expect(parseImportArgs(['generic', shop, '--delimiter', ';'])).toEqual({ format: 'generic', path: shop, delimiter: ';' });
+    expect(parseImportArgs(['generic', '--delimiter=comma', shop])).toEqual({ format: 'generic', path: shop, delimiter: ',' });
+    expect(() => parseImportArgs(['generic', shop, '--delimiter', '|'])).toThrow('--delimiter needs "," or ";" (or comma, semicolon)');
+    expect(() => parseImportArgs(['generic', shop, '--delimiter', ',', '--delimiter', ';'])).toThrow('--delimiter given twice');
+  });
+
+  it('When a file\'s delimiter is told wrong, Then it exits with 1 saying which to give, and imports with --delimiter', async () => {
+    const shop = path.join(dir, 'sizes-shop');
+    mkdirSync(shop);
+    // Its column name and each of its values hold more ; than the line has ,: read as ; row by row as well.
+    writeFileSync(path.join(shop, 'items.csv'), 'id,title,size; colour; fit; care\ndc-m1,Shirt,L; red; slim; 30 C\ndc-m2,Trousers,M; blue; wide; 40 C\n');
+    const told = await cli('generic', shop);
+    expect(told.code).toBe(1);
+    expect(told.stderr).toMatch(/error: items\.csv: missing column\(s\) id;.*if they are separated by ",", give the delimiter: --delimiter "," for npm run import/);
+    const given = await cli('generic', shop, '--delimiter', ',');
+    expect(given.stderr).toBe('');
+    expect(given.code).toBe(0);
+    expect(given.stdout).toMatch(/^accepted +2$/m);
+  }, SPAWN_TIMEOUT);
+
   it('When a file is imported, Then the report is printed as a table; a wrong header exits with 1 and the expected columns', async () => {
     const file = path.join(dir, 'retail.csv');
     writeFileSync(
