@@ -12,37 +12,24 @@ function shape(value: string): string {
   return `${[...value].length}:${kinds}`;
 }
 
-/** Most of `values` have `cell`'s length and kinds of characters. */
+/**
+ * Most of `values` have `cell`'s length and kinds of characters. A line whose id cell is so shaped is a data row whatever
+ * its other cells are: `id,country,segment` above the two-letter ids `ab`, `cd` cannot be told from a headless file
+ * whose first customer is `id` (`id,Anna,Berlin` above `ab,Bertram,Hamburg`, or ids alone), whose row read as the header
+ * loses that customer and names every other's attributes by its values. Refused, the file is mended by writing the
+ * name in the other case (`ID` above lower-case ids), which the import matches as `id`.
+ */
 const shapedLikeMost = (cell: string, values: string[]) => {
   const want = shape(cell);
   return values.filter((v) => shape(v) === want).length * 2 > values.length;
 };
-
-/** Written as a column name is: a letter first, then letters, digits, `_` or spaces (`country`, `Segment`, `first_name`). */
-const NAME = /^\p{L}[\p{L}\p{N}_ ]*$/u;
-
-/**
- * The line is named as the documented users.csv header is (`id,country,segment`): its `id` cell first, every other
- * cell written as a column name and unlike most values below it (a name is not one of its column's values). Such a
- * line is a header even above ids shaped like its `id` cell (two-letter ids `ab`, `cd` under `id`). A data row sent
- * without its header holds its customer's id, a timestamp or a number among its cells, or a value shaped as the
- * others of its column (an Indonesian's language code `id` stands after the customer's id, not before it).
- */
-function namedLikeColumns(header: string[], idColumn: number, column: (j: number) => string[]): boolean {
-  if (idColumn !== 0) return false;
-  return header.every((raw, j) => {
-    const cell = raw.trim();
-    return j === 0 || cell === '' || (NAME.test(cell) && !shapedLikeMost(cell, column(j)));
-  });
-}
 
 /**
  * Why the first line `header`, whose column `idColumn` (0-based) would be read as the customers' ids, is
  * probably a data row given the `rows` below it; null when nothing says so (or no row is there to judge by).
  * Names columns by place only: the line may be a customer's row. The signs:
  * - its id cell has the length and kinds of characters of most values below it in that column (`ID` above `FR`
- *   and `DE`; a header's `id` above ids such as `100231` has not), unless the line is named as a header is
- *   (namedLikeColumns: `id,country,segment` above `ab,fr,retail`);
+ *   and `DE`; a header's `id` above ids such as `100231` has not; see shapedLikeMost);
  * - the values below it in that column repeat (a customer's id is unique);
  * - another of its cells appears again as a value in its own column (a column's name is not one of its values).
  */
@@ -50,8 +37,8 @@ export function dataRowSign(header: string[], idColumn: number, rows: string[][]
   const column = (j: number) => rows.map((r) => (r[j] ?? '').trim()).filter((v) => v !== '');
   const ids = column(idColumn);
   if (ids.length === 0) return null;
-  if (shapedLikeMost(header[idColumn].trim(), ids) && !namedLikeColumns(header, idColumn, column)) {
-    return `its column ${idColumn + 1}, read as id, holds a value of the length and kinds of characters of the values below it`;
+  if (shapedLikeMost(header[idColumn].trim(), ids)) {
+    return `its column ${idColumn + 1}, read as id, holds a value of the length and kinds of characters of the values below it (if the line is the header, write that name in the other case, ID above lower-case ids, id above upper-case ones)`;
   }
   if (new Set(ids).size < ids.length) return `the values below it in column ${idColumn + 1}, read as the customers' ids, repeat (an id is unique)`;
   for (let j = 0; j < header.length; j++) {

@@ -48,13 +48,30 @@ describe('a users.csv sent without its header', () => {
     const [first] = await createCatalogRepository(t.db).getUsers(['100231']);
     expect(first.attributes).toEqual({ COUNTRY: 'FR', SEGMENT: 'vip' });
   });
-  // A real header above ids shaped like its `id` cell (two lower-case letters) was refused as a data row: a shop keying
-  // its customers by initials could not import its users.csv as documented. A line named as the documented header is
-  // (id first, the other cells written as column names unlike their values) is the header it is.
-  it('When a users.csv has the documented header id,country,segment above two-letter lower-case ids, Then it is read as its header', async () => {
+  // 572b19d read a first line named as a header is (id first, other cells letters unlike most values below) as the header
+  // even above ids shaped like its `id`: a headless file of initials whose first customer is `id` lost that customer, and
+  // every other's attributes were named by its cells. Such a line cannot be told from a header: refused, nothing written;
+  // a real header written `ID` above the lower-case ids imports.
+  it('When a users.csv of two-letter ids is sent without its header and its first customer is id, Then it is refused and nothing is stored', async () => {
+    const dir = path.join(root, 'initials-headless');
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'users.csv'), ['id,Anna,Berlin', 'ab,Bertram,Hamburg', 'cd,Cy,Munich', 'ef,Dora,Kiel'].join('\n'));
+    const outcome = await runImport({ db: t.db }, { format: 'generic', path: dir }).then(
+      (report) => ({ accepted: report.accepted }),
+      (err: unknown) => ({ refused: (err as { code?: string }).code, message: (err as Error).message }),
+    );
+    expect(await createCatalogRepository(t.db).getUsers(['ab', 'cd', 'ef'])).toEqual([]);
+    expect(outcome).toMatchObject({ refused: 'UNPROCESSABLE', message: expect.stringMatching(/^users\.csv: its first line looks like a data row, not a header: its column 1, read as id/) });
+    // A one-column file of such ids too.
+    writeFileSync(path.join(dir, 'users.csv'), ['id', 'ab', 'cd'].join('\n'));
+    await expect(runImport({ db: t.db }, { format: 'generic', path: dir })).rejects.toMatchObject({ code: 'UNPROCESSABLE' });
+    expect(await createCatalogRepository(t.db).getUsers(['ab', 'cd'])).toEqual([]);
+  });
+
+  it('When the header of a file of two-letter lower-case ids is written ID,country,segment, Then it is read as its header', async () => {
     const dir = path.join(root, 'initials');
     mkdirSync(dir);
-    writeFileSync(path.join(dir, 'users.csv'), ['id,country,segment', 'ab,fr,retail', 'cd,de,vip', 'ef,fr,retail'].join('\n'));
+    writeFileSync(path.join(dir, 'users.csv'), ['ID,country,segment', 'ab,fr,retail', 'cd,de,vip', 'ef,fr,retail'].join('\n'));
     expect(await runImport({ db: t.db }, { format: 'generic', path: dir })).toMatchObject({ accepted: 3, users: 3 });
     const users = await createCatalogRepository(t.db).getUsers(['ab', 'cd', 'ef']);
     expect(Object.fromEntries(users.map((u) => [u.id, u.attributes]))).toEqual({

@@ -23,9 +23,17 @@ describe('dataRowSign: a users.csv first line judged against the rows below it',
   it('When no row follows the line, Then nothing says it is data', () => {
     expect(dataRowSign(['hd-ann', 'ID'], 1, [])).toBeNull();
   });
-  it('When the line is named as the documented header (id first, names unlike their values), Then it is a header above ids shaped like its id cell', () => {
-    expect(dataRowSign(['id', 'country', 'segment'], 0, [['ab', 'fr', 'retail'], ['cd', 'de', 'vip'], ['ef', 'fr', 'retail']])).toBeNull();
-    expect(dataRowSign(['id'], 0, [['ab'], ['cd']])).toBeNull();
+  // A headless file of two-letter ids whose first customer is `id`: its row is shaped as a header named by column names
+  // (letters, unlike most values below), and read as one it loses that customer and names the others' attributes by its
+  // values. A real header `id,country,segment` above such ids cannot be told from it: refused too (write `ID`).
+  it('When the id cell is shaped like the ids below, Then the line is a data row whatever its other cells look like', () => {
+    const initials = [['ab', 'Bertram', 'Hamburg'], ['cd', 'Cy', 'Munich'], ['ef', 'Dora', 'Kiel']];
+    expect(dataRowSign(['id', 'Anna', 'Berlin'], 0, initials)).toMatch(/^its column 1, read as id, holds a value of the length/);
+    expect(dataRowSign(['id'], 0, [['ab'], ['cd'], ['ef']])).toMatch(/^its column 1, read as id/);
+    expect(dataRowSign(['ID', 'Anna'], 0, [['AB', 'Bertram'], ['CD', 'Cy']])).toMatch(/^its column 1, read as id/);
+    expect(dataRowSign(['id', 'country', 'segment'], 0, [['ab', 'fr', 'retail'], ['cd', 'de', 'vip']])).toMatch(/write that name in the other case, ID above lower-case ids/);
+    // Written in the other case, the header is one.
+    expect(dataRowSign(['ID', 'country', 'segment'], 0, [['ab', 'fr', 'retail'], ['cd', 'de', 'vip'], ['ef', 'fr', 'retail']])).toBeNull();
   });
 
   it('When a data row begins with a code shaped like the ids below and holds a value no column is named as, Then it is still a data row', () => {
