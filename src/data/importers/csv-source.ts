@@ -322,26 +322,28 @@ async function headerWidth(path: string, scope: ReadScope, delimiter: CsvDelimit
 const SNIFF_ROWS = 20;
 
 /**
- * Whether every one of the first SNIFF_ROWS data rows of `path` (within HEADER_MAX_CHARS characters), read with
- * `delimiter`, has `width` fields: false when a row has another count, when none was read, or when the read fails
- * (the stream drops what it had read: a fault in the rows tells nothing either way, the import reports it by its line).
+ * How the first SNIFF_ROWS data rows of `path` (within HEADER_MAX_CHARS characters) read with `delimiter`: `all` when
+ * every one has `width` fields, `most` when more than half do, else `few` (also when none was read, or when the read
+ * fails: the stream drops what it had read, and a fault in the rows tells nothing either way, the import reports it
+ * by its line).
  */
-async function rowsAsWide(path: string, scope: ReadScope, delimiter: CsvDelimiter, width: number): Promise<boolean> {
+async function rowsAsWide(path: string, scope: ReadScope, delimiter: CsvDelimiter, width: number): Promise<'all' | 'most' | 'few'> {
   let rows = 0;
+  let wide = 0;
   let chars = 0;
   let header = true;
   try {
     for await (const rec of readCsvRecords(path, { ...scope, delimiter, maxRecordChars: HEADER_MAX_CHARS, beforeImport: true })) {
       if (header) { header = false; continue; }
-      if (rec.length !== width) return false;
       rows++;
+      if (rec.length === width) wide++;
       chars += rec.reduce((n, cell) => n + cell.length, 0);
       if (rows >= SNIFF_ROWS || chars >= HEADER_MAX_CHARS) break;
     }
   } catch {
-    return false;
+    return 'few';
   }
-  return rows > 0;
+  return rows > 0 && wide === rows ? 'all' : wide * 2 > rows ? 'most' : 'few';
 }
 
 /**
@@ -349,9 +351,9 @@ async function rowsAsWide(path: string, scope: ReadScope, delimiter: CsvDelimite
  * more fields than read with `,` (`id;title;price`, `"InvoiceNo";"StockCode";...`), else `,`, the format's own. A
  * header names its columns, one name a field, and mostly holds no delimiter of the other kind, where a data row (a
  * description, a `2,55` price) may. A header that splits both ways (a `,` file's column `size; colour; fit`, a `;`
- * file's `Name, first`) leaves it open: the first rows below it then tell, as csv.Sniffer does, by the delimiter that
- * reads each of them into as many fields as the header (the other one's count varies with the cells); when both or
- * neither do, the header's rule stands. A file that cannot be read either way (not UTF-8, a first line with no end) is
+ * file's `Name, first`) leaves it open: the first rows below it then tell, as csv.Sniffer does: the other delimiter is
+ * taken when it reads each of them into as many fields as the header and the header's reads at most half of them so
+ * (its count varies with the cells); else the header's rule stands (a row of another length does not turn a file). A file that cannot be read either way (not UTF-8, a first line with no end) is
  * `,`, and its read fails saying why. A file it tells wrong is imported with the delimiter given (`delimiter`).
  */
 export async function sniffDelimiter(path: string, scope: ReadScope = {}): Promise<CsvDelimiter> {
@@ -359,8 +361,11 @@ export async function sniffDelimiter(path: string, scope: ReadScope = {}): Promi
   const semicolon = await headerWidth(path, scope, ';');
   const byHeader: CsvDelimiter = semicolon > comma && semicolon > 1 ? ';' : ',';
   if (comma <= 1 || semicolon <= 1) return byHeader;
-  const [commaRows, semicolonRows] = [await rowsAsWide(path, scope, ',', comma), await rowsAsWide(path, scope, ';', semicolon)];
-  return commaRows === semicolonRows ? byHeader : commaRows ? ',' : ';';
+  // The rows overrule the header only when its delimiter misreads most of them: a file it reads is not turned by a
+  // row of another length (one short of a trailing cell, one with a field too many: that row is the import's to refuse).
+  const other: CsvDelimiter = byHeader === ',' ? ';' : ',';
+  const [byHeaderRows, otherRows] = [await rowsAsWide(path, scope, byHeader, byHeader === ',' ? comma : semicolon), await rowsAsWide(path, scope, other, other === ',' ? comma : semicolon)];
+  return otherRows === 'all' && byHeaderRows === 'few' ? other : byHeader;
 }
 
 /**

@@ -185,4 +185,21 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('a spreadsheet saved in
     const users = await createCatalogRepository(t.db).getUsers(['sd-u1', 'sd-u4']);
     expect(Object.fromEntries(users.map((u) => [u.id, u.attributes]))).toEqual({ 'sd-u1': { 'Name, first': 'Max', country: 'DE' }, 'sd-u4': { 'Name, first': 'Anna' } });
   });
+
+  // ad2fc5fe told a header splitting both ways by its first 20 rows, taking the other delimiter as soon as one row read
+  // with the header's had another length: a file that imported (its odd row refused alone) was refused whole for lacking
+  // its columns. The rows overrule the header only when its delimiter misreads most of them.
+  it('When a header splits both ways and one row below has another length, Then the header\'s delimiter stands and the file imports', async () => {
+    // A ; file (decimal commas) whose second row lacks its trailing cell (refused alone): read with , every row has 2 fields.
+    const semicolon = directory({ 'items.csv': excel(['id;title;price;Size, EU', 'sr-m1;Shirt;2,55;42', 'sr-m2;Scarf;3,10', 'sr-m3;Hat;1,50;40']) });
+    // A , file with one row holding a field too many: read with ; every row has 2 fields.
+    const comma = directory({ 'items.csv': ['id,title,size; colour', 'sr-m4,Shirt,M; blue', 'sr-m5,Scarf,one; size', 'sr-m6,Hat,S; red,extra', 'sr-m7,Mug,L; red'].join('\n') });
+    for (const d of [semicolon, comma]) await expect(checkImportInput({ format: 'generic', path: d })).resolves.toBeUndefined();
+    expect(await runImport({ db: t.db }, { format: 'generic', path: semicolon })).toMatchObject({ accepted: 2, rejected: { 'items.malformed_row': 1 } });
+    expect(await runImport({ db: t.db }, { format: 'generic', path: comma })).toMatchObject({ accepted: 3, rejected: { 'items.malformed_row': 1 } });
+    const items = Object.fromEntries((await createCatalogRepository(t.db).getItems(['sr-m1', 'sr-m4', 'sr-m7'])).map((i) => [i.id, i]));
+    expect(items['sr-m1']).toMatchObject({ title: 'Shirt', price: 2.55, attributes: { 'Size, EU': '42' } });
+    expect(items['sr-m4']).toMatchObject({ title: 'Shirt', attributes: { 'size; colour': 'M; blue' } });
+    expect(items['sr-m7']).toMatchObject({ title: 'Mug' });
+  });
 });
