@@ -49,6 +49,10 @@ describe('an import job naming its delimiter', () => {
     expect(wrong.statusCode).toBe(422);
     expect(wrong.json().error.message).toMatch(/^events\.csv: missing column\(s\) user_id, item_id, ts, quantity/);
     expect(wrong.json().error.message).not.toContain('give the delimiter');
-    expect((await submit({ format: 'generic', path: dir, delimiter: '\t' })).statusCode).toBe(400);
+    for (const delimiter of ['\t', 'comma', '', 59]) {
+      const bad = await submit({ format: 'generic', path: dir, delimiter });
+      expect(bad.statusCode, bad.body).toBe(400);
+      expect(bad.json().error).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ path: 'body.delimiter' }] });
+    }
   }, 60_000);
 });
