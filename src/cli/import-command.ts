@@ -43,7 +43,7 @@ export function parseImportArgs(args: string[]): ImportRequest {
     if (flag === '--delimiter') {
       if (delimiter !== undefined) throw new UsageError('--delimiter given twice');
       const value = inline ?? args[++i];
-      const named = DELIMITER_NAMES[value ?? ''];
+      const named = DELIMITER_NAMES.get(value ?? '');
       if (!named) throw new UsageError('--delimiter needs "," or ";" (or comma, semicolon)');
       delimiter = named;
       continue;
@@ -73,8 +73,8 @@ export function parseImportArgs(args: string[]): ImportRequest {
   return { format: format as ImportFormat, path, ...(dateOrder ? { dateOrder } : {}), ...(delimiter ? { delimiter } : {}) };
 }
 
-/** --delimiter's values: the character, or its name (a `;` must be quoted in a shell). */
-const DELIMITER_NAMES: Record<string, CsvDelimiter | undefined> = { ',': ',', ';': ';', comma: ',', semicolon: ';' };
+/** --delimiter's values: the character, or its name (a `;` must be quoted in a shell). A Map: `toString` is no value. */
+const DELIMITER_NAMES = new Map<string, CsvDelimiter>([[',', ','], [';', ';'], ['comma', ','], ['semicolon', ';']]);
 
 const num = (n: number) => n.toLocaleString('en-US');
 

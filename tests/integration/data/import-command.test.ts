@@ -68,6 +68,9 @@ describe('npm run import', () => {
     expect(parseImportArgs(['generic', shop, '--delimiter', ';'])).toEqual({ format: 'generic', path: shop, delimiter: ';' });
     expect(parseImportArgs(['generic', '--delimiter=comma', shop])).toEqual({ format: 'generic', path: shop, delimiter: ',' });
     expect(() => parseImportArgs(['generic', shop, '--delimiter', '|'])).toThrow('--delimiter needs "," or ";" (or comma, semicolon)');
+    // A name every object has is no delimiter either (it was passed on as a function, and refused by the CSV parser's
+    // message, 'Invalid option delimiter ... got undefined').
+    for (const value of ['toString', 'constructor', '__proto__']) expect(() => parseImportArgs(['generic', shop, `--delimiter=${value}`])).toThrow('--delimiter needs "," or ";"');
     expect(() => parseImportArgs(['generic', shop, '--delimiter', ',', '--delimiter', ';'])).toThrow('--delimiter given twice');
   });
 
