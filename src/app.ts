@@ -237,9 +237,6 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     }
   };
   upkeep.push(startPeriodic(forgetIds, { firstMs: FIRST_UPKEEP_MS, everyMs: FEEDBACK_RETENTION_SWEEP_MS }));
-  // Erasures asked for and not completed (a 503 while the model store did not answer, one cut short by a close, a
-  // process that died) are completed once the store answers, by one process each (privacy/erasure-redriver.ts).
-  upkeep.push(startPeriodic((signal) => services.erasureRedriver.run(signal), { firstMs: config.ERASURE_REDRIVE_MS, everyMs: config.ERASURE_REDRIVE_MS }));
   app.addHook('preClose', async () => void (await Promise.all(upkeep.map((task) => task.stop()))));
 
   // Erasures made elsewhere are also read from Postgres every ERASURE_REFRESH_MS whether requests come or not
@@ -347,5 +344,13 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     });
     app.addHook('onClose', () => stopping ?? runner.stop({ graceMs: JOB_STOP_GRACE_MS }));
   }
+  // Erasures asked for and not completed (a 503 while the model store did not answer, one cut short by a close, a
+  // process that died) are completed once the store answers, by one process each (privacy/erasure-redriver.ts).
+  // Its stop waits for the erasures a pass handed over, so it is registered after the hooks that start the erasures'
+  // worker thread's close (ERASURE_CLOSE_WAIT_MS) and the job runner's stop: preClose hooks run one after another,
+  // and with it among the upkeep above, a pass's erasure held in the worker kept both from starting (the close hung
+  // to the forced exit, the job in hand not recorded). The erasures the close gives up on stay owed.
+  const redriving = startPeriodic((signal) => services.erasureRedriver.run(signal), { firstMs: config.ERASURE_REDRIVE_MS, everyMs: config.ERASURE_REDRIVE_MS });
+  app.addHook('preClose', () => redriving.stop());
   return app;
 }
