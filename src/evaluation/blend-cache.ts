@@ -137,7 +137,7 @@ export function createBlendCache(split: EvaluationSplit, discountShare = DEFAULT
  * source's list of new items the blend can reach; a few hundred is plenty for a top 10. The part is not
  * added to `cache.parts`.
  */
-export function sourcePart(cache: BlendCache, split: EvaluationSplit, model: Recommender, depth = 200): SourcePart {
+export function sourcePart(cache: BlendCache, split: EvaluationSplit, model: Pick<Recommender, 'scoreUser'>, depth = 200): SourcePart {
   const contexts = (cache.contexts ??= userContextsOf(split, cache.users));
   const out = new Float32Array(cache.itemCount);
   const keep = Math.max(0, depth);

@@ -10,15 +10,17 @@ export type FoldRequest =
   /** Fits one candidate on one fold; answered with FoldFit. */
   | { op: 'fit'; fold: number; name: string; recommender: string; candidate: Record<string, unknown>; index: number }
   /** A candidate's part fitted on another thread's copy of the fold. */
-  | { op: 'install'; fold: number; name: string; index: number; part: SourcePart }
+  | { op: 'install'; fold: number; name: string; index: number; part: SourcePart; leftOutPart?: SourcePart }
   | { op: 'keep'; name: string; index: number }
   /** Scores the blend on the users [from, to) of each fold (ranges[f]; null: that fold is not scored); answered with one BlendPart per fold (null where not scored). */
-  | { op: 'score'; blend: FoldBlend; ranges: ([number, number] | null)[] };
+  | { op: 'score'; blend: FoldBlend; ranges: ([number, number] | null)[]; on?: 'left-out' };
 
 /** A thread's answer to a fit request: the candidate's objective alone, its part and the time the fit took. */
 export interface FoldFit {
   objective: number;
   part: SourcePart;
+  /** With FoldSpec.leftOut: the candidate's lists for the left-out customers. */
+  leftOutPart?: SourcePart;
   ms: number;
 }
 
@@ -41,6 +43,8 @@ export interface FoldPool {
   score(blend: FoldBlend): Promise<BlendScores[]>;
   /** The blend's scores on the folds `folds` only (fold indices), in that order: each as score() gives it. */
   scoreFolds(blend: FoldBlend, folds: readonly number[]): Promise<BlendScores[]>;
+  /** The blend's scores per fold on the customers the folds validate apart (FoldSpec.leftOut: tune.keepOn `left-out`). */
+  scoreLeftOut(blend: FoldBlend): Promise<BlendScores[]>;
   /** Ends the pool's threads (idempotent). */
   close(): Promise<void>;
 }
@@ -80,6 +84,7 @@ export function localFoldPool(input: SplitInput, specs: FoldSpec[]): FoldPool {
     keep: (name, index) => inTurn(async () => folds.forEach((f) => f.keep(name, index))),
     score: (blend) => inTurn(async () => folds.map((f) => f.score(blend))),
     scoreFolds: (blend, only) => inTurn(async () => only.map((f) => folds[f].score(blend))),
+    scoreLeftOut: (blend) => inTurn(async () => folds.map((f) => f.scoreLeftOut(blend))),
     close: async () => {},
   };
 }
@@ -159,7 +164,7 @@ export function threadedFoldPool(input: SplitInput, specs: FoldSpec[], threads: 
         (fit) => {
           // The other threads' copies of the fold get the part before anything else is asked of them.
           workers.forEach((_, other) => {
-            if (other !== w) void send(other, { op: 'install', fold: task.req.fold, name: task.req.name, index: task.req.index, part: fit.part }).catch(() => {});
+            if (other !== w) void send(other, { op: 'install', fold: task.req.fold, name: task.req.name, index: task.req.index, part: fit.part, ...(fit.leftOutPart ? { leftOutPart: fit.leftOutPart } : {}) }).catch(() => {});
           });
           idle.push(w);
           task.done(fit);
@@ -188,15 +193,17 @@ export function threadedFoldPool(input: SplitInput, specs: FoldSpec[], threads: 
   }
 
   let sizes: number[] | undefined;
+  let leftOutSizes: number[] | undefined;
   // Asked of every thread, so each builds its copies of the folds now, all at once.
   const info = async () => {
     const folds = await everywhere<FoldInfo[]>(() => ({ op: 'info' }));
     sizes = folds[0].map((f) => f.users);
+    leftOutSizes = folds[0].map((f) => f.leftOut?.users ?? 0);
     return folds[0];
   };
-  /** Thread w's share of fold f's users: consecutive ranges of about equal size, in thread order. */
-  const share = (w: number, only?: ReadonlySet<number>): ([number, number] | null)[] =>
-    sizes!.map((n, f) => (only && !only.has(f) ? null : [Math.floor((n * w) / workers.length), Math.floor((n * (w + 1)) / workers.length)]));
+  /** Thread w's share of fold f's users (of `n` per fold): consecutive ranges of about equal size, in thread order. */
+  const share = (w: number, only?: ReadonlySet<number>, n: readonly number[] = sizes!): ([number, number] | null)[] =>
+    n.map((users, f) => (only && !only.has(f) ? null : [Math.floor((users * w) / workers.length), Math.floor((users * (w + 1)) / workers.length)]));
   const scoreFolds = async (blend: FoldBlend, folds: readonly number[]): Promise<BlendScores[]> => {
     if (!sizes) await info();
     const only = new Set(folds);
@@ -220,6 +227,11 @@ export function threadedFoldPool(input: SplitInput, specs: FoldSpec[], threads: 
     },
     score: (blend) => scoreFolds(blend, specs.map((_, f) => f)),
     scoreFolds,
+    scoreLeftOut: async (blend) => {
+      if (!leftOutSizes) await info();
+      const parts = await everywhere<(BlendPart | null)[]>((w) => ({ op: 'score', blend, ranges: share(w, undefined, leftOutSizes), on: 'left-out' }));
+      return specs.map((spec, f) => mergeBlendParts(parts.map((p) => p[f]!), parts[0][f]!.novel.itemCount, spec.k));
+    },
     close,
   };
 }

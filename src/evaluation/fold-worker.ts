@@ -21,9 +21,10 @@ parentPort!.on('message', (msg: FoldRequest & { id: number }) => {
       const fold = folds[msg.fold];
       const started = performance.now();
       const objective = fold.fit(msg.name, msg.recommender, msg.candidate, msg.index);
-      result = { objective, part: fold.candidatePart(msg.name, msg.index), ms: performance.now() - started } satisfies FoldFit;
-    } else if (msg.op === 'install') result = folds[msg.fold].install(msg.name, msg.index, msg.part) ?? null;
+      result = { objective, ...fold.candidateParts(msg.name, msg.index), ms: performance.now() - started } satisfies FoldFit;
+    } else if (msg.op === 'install') result = folds[msg.fold].install(msg.name, msg.index, { part: msg.part, ...(msg.leftOutPart ? { leftOutPart: msg.leftOutPart } : {}) }) ?? null;
     else if (msg.op === 'keep') result = folds.map((f) => f.keep(msg.name, msg.index) ?? null);
+    else if (msg.on === 'left-out') result = folds.map((f, i) => (msg.ranges[i] ? f.scoreLeftOutRange(msg.blend, msg.ranges[i]![0], msg.ranges[i]![1]) : null));
     else result = folds.map((f, i) => (msg.ranges[i] ? f.scoreRange(msg.blend, msg.ranges[i]![0], msg.ranges[i]![1]) : null));
     parentPort!.postMessage({ id: msg.id, result });
   } catch (err) {

@@ -1,4 +1,5 @@
 import type { HybridConfig } from '../recommenders/hybrid.js';
+import type { Recommender } from '../recommenders/recommender.js';
 import { recommenderFactory } from '../recommenders/registry.js';
 import { createBlendCache, scoreBlend, scoreBlendRange, sourcePart, withParts, type BlendCache, type BlendPart, type BlendScores, type SourcePart } from './blend-cache.js';
 import { selectPurchases } from './purchase-columns.js';
@@ -31,6 +32,13 @@ export interface FoldSpec {
    * Absent: the fold's own train catalogue.
    */
   coverageCatalogue?: number;
+  /**
+   * With `scored` (tune.keepOn `left-out`): customers disjoint from `scored` the fold also validates, apart, for the
+   * keep rule (tuning-sample.ts CustomerSample.leftOut). No source is fitted for them: each candidate fitted on the
+   * fold is scored once more on them (RollingFold.scoreLeftOut), a population-fitted one as it scores the sample, one
+   * fitted on the sample's purchases as a model scores a customer it was not trained on (from their purchases).
+   */
+  leftOut?: readonly string[];
 }
 
 /**
@@ -54,6 +62,14 @@ export interface FoldInfo {
   users: number;
   /** Of them, those who bought something they had not bought before the window (the novel lists' customers). */
   novelUsers: number;
+  /** With FoldSpec.leftOut: the same two counts of the left-out customers. */
+  leftOut?: { users: number; novelUsers: number };
+}
+
+/** A candidate's lists on a fold: for the scored customers and, with FoldSpec.leftOut, for the left-out ones. */
+export interface CandidateParts {
+  part: SourcePart;
+  leftOutPart?: SourcePart;
 }
 
 /** A blend to score on a fold. */
@@ -75,6 +91,10 @@ export class RollingFold {
   private readonly input?: SplitInput;
   /** With FoldSpec.scored: the split of the scored customers' purchases only, made when a source first needs it. */
   private sampled?: SampledFold;
+  /** With FoldSpec.leftOut: the split validating the left-out customers only (its train is everyone's) and its cache. */
+  private readonly leftOut?: { split: EvaluationSplit; cache: BlendCache };
+  /** Their parts of the candidates fitted, by candidate index, until one is kept (as `candidates`). */
+  private readonly leftOutCandidates = new Map<string, SourcePart[]>();
 
   constructor(
     input: SplitInput,
@@ -84,11 +104,16 @@ export class RollingFold {
     this.split = spec.scored ? scoredOnly(split, new Set(spec.scored)) : split;
     if (spec.scored) this.input = input;
     this.cache = createBlendCache(this.split, spec.discountShare, spec.customerShare, spec.coverageCatalogue);
+    if (spec.scored && spec.leftOut) {
+      const leftOutSplit = scoredOnly(split, new Set(spec.leftOut));
+      this.leftOut = { split: leftOutSplit, cache: createBlendCache(leftOutSplit, spec.discountShare, spec.customerShare, spec.coverageCatalogue) };
+    }
   }
 
   info(): FoldInfo {
-    const novelUsers = this.cache.relevant.novel.reduce((n, r) => n + (r && r.size > 0 ? 1 : 0), 0);
-    return { start: this.split.cutoff!, end: this.split.testEnd!, trainEvents: this.split.train.eventUser.length, users: this.cache.users.length, novelUsers };
+    const novelUsers = (cache: BlendCache) => cache.relevant.novel.reduce((n, r) => n + (r && r.size > 0 ? 1 : 0), 0);
+    const leftOut = this.leftOut ? { leftOut: { users: this.leftOut.cache.users.length, novelUsers: novelUsers(this.leftOut.cache) } } : {};
+    return { start: this.split.cutoff!, end: this.split.testEnd!, trainEvents: this.split.train.eventUser.length, users: this.cache.users.length, novelUsers: novelUsers(this.cache), ...leftOut };
   }
 
   /** Fits source `name` with candidate hyperparameters (recipe JSON) and returns the objective of that source alone. */
@@ -96,12 +121,21 @@ export class RollingFold {
     const factory = recommenderFactory(recommender)!;
     const params = factory.parseParams(candidate);
     let part: SourcePart;
+    // The model as it scores the left-out customers (FoldSpec.leftOut): fitted without them either way.
+    let forLeftOut: Pick<Recommender, 'scoreUser'>;
     if (this.input && !POPULATION_FITTED.has(recommender)) {
       const s = (this.sampled ??= sampledFold(this.input, this.spec, this.cache, this.split));
-      part = remapPart(sourcePart(s.cache, s.split, factory.fit(s.split.train, params), this.spec.depth), s, this.cache.users.length);
+      const model = factory.fit(s.split.train, params);
+      part = remapPart(sourcePart(s.cache, s.split, model, this.spec.depth), s, this.cache.users.length);
+      forLeftOut = this.leftOut ? asUnknownCustomers(model, s, this.cache.itemCount) : model;
       // Contexts of the sample's split are done with once every candidate is fitted (as keep() says of the fold's own).
-    } else part = sourcePart(this.cache, this.split, factory.fit(this.split.train, params), this.spec.depth);
-    this.install(name, index, part);
+    } else {
+      const model = factory.fit(this.split.train, params);
+      part = sourcePart(this.cache, this.split, model, this.spec.depth);
+      forLeftOut = model;
+    }
+    const leftOutPart = this.leftOut ? sourcePart(this.leftOut.cache, this.leftOut.split, forLeftOut, this.spec.depth) : undefined;
+    this.install(name, index, { part, ...(leftOutPart ? { leftOutPart } : {}) });
     // Scored alone on a view of the cache holding only this part: the lists are those of the full blend
     // with weight on this source only, and the fold's blend matrix is not rebuilt. Blends go on scoring
     // the part kept before (if any) until keep() says which candidate stays, so a fold's blends do not
@@ -111,24 +145,40 @@ export class RollingFold {
     return objective(scoreBlend(view, blend, this.spec.k));
   }
 
-  /** The part candidate `index` of source `name` gave on this fold (to install it in a copy of the fold elsewhere). */
+  /** The part candidate `index` of source `name` gave on this fold. */
   candidatePart(name: string, index: number): SourcePart {
     const part = this.candidates.get(name)?.[index];
     if (!part) throw new Error(`fold has no candidate ${index} of ${name}`);
     return part;
   }
 
-  /** Adds a candidate part fitted on a copy of this fold (the same split) as if fit() had made it here. */
-  install(name: string, index: number, part: SourcePart): void {
+  /** The parts candidate `index` of source `name` gave on this fold, with the left-out customers' (to install them in a copy of the fold elsewhere). */
+  candidateParts(name: string, index: number): CandidateParts {
+    const leftOutPart = this.leftOutCandidates.get(name)?.[index];
+    return { part: this.candidatePart(name, index), ...(leftOutPart ? { leftOutPart } : {}) };
+  }
+
+  /** Adds a candidate's parts fitted on a copy of this fold (the same split) as if fit() had made them here. */
+  install(name: string, index: number, { part, leftOutPart }: CandidateParts): void {
     const parts = this.candidates.get(name) ?? [];
     parts[index] = part;
     this.candidates.set(name, parts);
+    if (!this.leftOut) return;
+    if (!leftOutPart) throw new Error(`candidate ${index} of ${name} came without its lists for the left-out customers`);
+    const leftOutParts = this.leftOutCandidates.get(name) ?? [];
+    leftOutParts[index] = leftOutPart;
+    this.leftOutCandidates.set(name, leftOutParts);
   }
 
   /** Keeps candidate `index` of source `name` in the blend and drops the others. */
   keep(name: string, index: number): void {
     this.cache.parts.set(name, this.candidates.get(name)![index]);
     this.candidates.delete(name);
+    if (this.leftOut) {
+      this.leftOut.cache.parts.set(name, this.leftOutCandidates.get(name)![index]);
+      this.leftOutCandidates.delete(name);
+      this.leftOut.cache.contexts = undefined;
+    }
     // Tuning asks for every fit before the first keep, so the validation contexts are done with (a fit
     // after this would build them again).
     this.cache.contexts = undefined;
@@ -143,6 +193,41 @@ export class RollingFold {
   scoreRange(blend: FoldBlend, from: number, to: number): BlendPart {
     return scoreBlendRange(this.cache, { ...blend, fullHistoryOrders: this.spec.fullHistoryOrders }, this.spec.k, from, to);
   }
+
+  /** The blend's scores on the left-out customers (FoldSpec.leftOut), with the candidates kept for the sample. */
+  scoreLeftOut(blend: FoldBlend): BlendScores {
+    return scoreBlend(this.leftOutCache(), { ...blend, fullHistoryOrders: this.spec.fullHistoryOrders }, this.spec.k);
+  }
+
+  /** scoreLeftOut()'s measures of the left-out users in [from, to), to be merged with the rest (mergeBlendParts). */
+  scoreLeftOutRange(blend: FoldBlend, from: number, to: number): BlendPart {
+    return scoreBlendRange(this.leftOutCache(), { ...blend, fullHistoryOrders: this.spec.fullHistoryOrders }, this.spec.k, from, to);
+  }
+
+  private leftOutCache(): BlendCache {
+    if (!this.leftOut) throw new Error('this fold validates no left-out customers (FoldSpec.leftOut)');
+    return this.leftOut.cache;
+  }
+}
+
+/**
+ * A model fitted on the sampled fold (its users and items), as it scores a customer it was not trained on (a
+ * left-out one, FoldSpec.leftOut), laid out by the fold's items: their purchases of the items the sample bought, as
+ * serving scores a new customer (user -1: ALS folds them in from their purchases; buy-again, repurchase and content
+ * read the purchases alone). No fit.
+ */
+function asUnknownCustomers(model: Recommender, s: SampledFold, foldItems: number): Pick<Recommender, 'scoreUser'> {
+  const toSampled = new Int32Array(foldItems).fill(-1);
+  s.item.forEach((foldItem, j) => (toSampled[foldItem] = j));
+  const scratch = new Float32Array(s.item.length);
+  return {
+    scoreUser(ctx, out) {
+      const history = ctx.history.flatMap((h) => (toSampled[h.item] < 0 ? [] : [{ ...h, item: toSampled[h.item] }]));
+      model.scoreUser({ ...ctx, user: -1, history }, scratch);
+      out.fill(0);
+      for (let j = 0; j < scratch.length; j++) out[s.item[j]] = scratch[j];
+    },
+  };
 }
 
 /**

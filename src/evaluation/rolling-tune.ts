@@ -2,7 +2,8 @@ import type { HybridConfig } from '../recommenders/hybrid.js';
 import type { Recipe } from '../training/recipe.js';
 import type { BlendScores } from './blend-cache.js';
 import { localFoldPool, threadedFoldPool } from './fold-pool.js';
-import type { FoldInfo, FoldSpec } from './rolling-fold.js';
+import type { FoldBlend, FoldInfo, FoldSpec } from './rolling-fold.js';
+import type { KeepOn, LeftOutJudgement, SampleJudgement } from './keep-on.js';
 import { makeSplit } from './run-evaluation.js';
 import { columnarInput, purchasesOf, type EvaluationSplit, type SplitInput } from './splits.js';
 import { KEEP_RULES, LOOSER_RULES, keepDecision, keepOwnHalfAgainstSingle, keepOwnHalfAsServed, servedWeights, type KeepDecision, type KeepRule, type ModeObjectives } from './keep-rule.js';
@@ -123,6 +124,15 @@ export interface RollingTuneOptions {
    * The search runs either way (it is cheap) and is recorded in `validation.singleSourceDiscount`.
    */
   singleSourceCoverage?: SingleSourceCoverage;
+  /**
+   * Which customers the keep rule judges the searched blend on (keep-on.ts): `sample` (default) the ones its weights
+   * were searched on; `left-out` the customers of `leftOut`, disjoint from `scored`, on the same windows with the same
+   * fitted sources (each scored once more per fold, no fit). Without `scored` and `leftOut` (a shop too small for a
+   * second sample), or with blendJudgedOn `out-of-fold`, the blend is judged on the sample and the record says why.
+   */
+  keepOn?: KeepOn;
+  /** With `scored`: the customers keepOn `left-out` judges on (tuning-sample.ts CustomerSample.leftOut). */
+  leftOut?: readonly string[];
 }
 
 /** What rolling-origin tuning found, stored as the tuned recipe's `validation` field. */
@@ -184,6 +194,11 @@ export interface RollingValidation {
   outOfFold?: { blend: ModeObjectives; inFoldKeptBy: Record<KeepRule, KeepDecision> };
   /** Present when out of fold was asked for and could not be done (one validation window: no fold to leave out): why the blend was judged in fold. */
   outOfFoldSkipped?: string;
+  /**
+   * Present when tune.keepOn `left-out` was asked for: the left-out customers' objectives per mode and what each keep
+   * rule kept on the sample (`keptBy` is then the left-out customers'), or why the sample judged the blend after all.
+   */
+  keepOn?: LeftOutJudgement | SampleJudgement;
 }
 
 export interface RollingTuneResult {
@@ -300,6 +315,20 @@ function thinWindowCheck(folds: readonly FoldInfo[]): void {
 
 const alone = (name: string) => ({ cold: { [name]: 1 }, warm: { [name]: 1 } });
 
+/**
+ * Why keepOn `left-out` cannot judge on left-out customers (undefined when it can): no second sample was drawn (every
+ * customer is in the tuning sample, or the customers it leaves out are fewer than its bounds hold), the blend is
+ * judged out of fold, or a left-out window is thinner than tuning's own minimum. The sample then judges, as by default.
+ */
+function keepOnLeftOutSkipped(opts: Pick<RollingTuneOptions, 'scored' | 'leftOut' | 'blendJudgedOn'>, folds: readonly FoldInfo[]): string | undefined {
+  if (opts.scored === undefined) return 'every customer is in the tuning sample (tune.maxCustomers, tune.maxPurchases): no customer is left out, so the keep rule judged on the sample';
+  if ((opts.leftOut?.length ?? 0) === 0) return 'the customers the tuning sample leaves out are fewer than a second sample of the same bounds (tune.maxCustomers, tune.maxPurchases): the keep rule judged on the sample';
+  if (opts.blendJudgedOn === 'out-of-fold') return 'the blend is judged out of fold (tune.blendJudgedOn), on the sample: the keep rule judged on the sample';
+  const thin = folds.findIndex((f) => (f.leftOut?.users ?? 0) < MIN_FOLD_USERS || (f.leftOut?.novelUsers ?? 0) < MIN_FOLD_USERS);
+  if (thin >= 0) return `validation window ${thin + 1} of ${folds.length} has ${folds[thin].leftOut?.novelUsers ?? 0} left-out customers who bought something new to them (at least ${MIN_FOLD_USERS} are needed): the keep rule judged on the sample`;
+  return undefined;
+}
+
 /** Stands for the scores of a fold a search leaves out: pooledScores weights it 0 (0 times these zeros adds what 0 times any scores would), and reads no other of its values. */
 const nothing = { ndcg: 0, recall: 0, coverage: 0, reach: 0, users: 0 };
 const NOT_SCORED: Promise<BlendScores> = Promise.resolve(Object.freeze({ novel: Object.freeze({ ...nothing }), all: Object.freeze({ ...nothing }) }));
@@ -342,7 +371,9 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
   const windows = foldWindows(input, opts);
   // coverageCatalogue `served`: coverage on every window counts against the catalogue the served model will have, every product bought before the last window's end (coverage-catalogue.ts).
   const served = opts.coverageCatalogue === 'served' ? { coverageCatalogue: catalogueKeysBefore(purchasesOf(input), input.items, Math.max(...windows.map((w) => Date.parse(w.end)))) } : {};
-  const specs: FoldSpec[] = windows.map((w) => ({ ...w, k, fullHistoryOrders, depth: opts.depth ?? 200, discountShare: recipe.hybrid.discountShare, customerShare: opts.customerShare, ...served, ...(opts.scored ? { scored: opts.scored } : {}) }));
+  // keepOn `left-out` (keep-on.ts): the folds also validate the left-out customers, apart.
+  const leftOutGiven = opts.keepOn === 'left-out' && opts.scored !== undefined && (opts.leftOut?.length ?? 0) > 0 && opts.blendJudgedOn !== 'out-of-fold';
+  const specs: FoldSpec[] = windows.map((w) => ({ ...w, k, fullHistoryOrders, depth: opts.depth ?? 200, discountShare: recipe.hybrid.discountShare, customerShare: opts.customerShare, ...served, ...(opts.scored ? { scored: opts.scored } : {}), ...(leftOutGiven ? { leftOut: opts.leftOut } : {}) }));
   const threads = opts.threads ?? 1;
   const pool = threads >= 2 ? threadedFoldPool(input, specs, threads, opts.signal) : localFoldPool(input, specs);
   try {
@@ -371,6 +402,10 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
     const judgedOutOfFold = opts.blendJudgedOn === 'out-of-fold' && folds.length >= 2;
     const outOfFoldSkipped = opts.blendJudgedOn === 'out-of-fold' && !judgedOutOfFold ? 'one validation window: no other window to search the blend on, so it was judged in fold' : undefined;
     if (outOfFoldSkipped) log(`out of fold: ${outOfFoldSkipped}`);
+    const keepOnSkipped = opts.keepOn === 'left-out' ? keepOnLeftOutSkipped(opts, folds) : undefined;
+    const keepOnLeftOut = opts.keepOn === 'left-out' && keepOnSkipped === undefined;
+    if (keepOnSkipped) log(`keep on left-out customers: ${keepOnSkipped}`);
+    else if (keepOnLeftOut) folds.forEach((s, f) => log(`fold ${f + 1}: ${s.leftOut!.users} left-out customers validated apart for the keep rule (${s.leftOut!.novelUsers} who bought something new)`));
     const total = allCandidates.reduce((n, s) => n + s.candidates.length, 0) * folds.length + 1 + searches * (judgedOutOfFold ? 1 + folds.length : 1);
     let done = 0;
     const advance = () => {
@@ -435,6 +470,9 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
       aloneScores[name] = await pool.score({ weights: alone(name), popularityDiscount: 0 });
       log(`${name} alone per fold: ${perFold(aloneScores[name])}`);
     }
+    // keepOn `left-out`: each source alone once more per fold, on the left-out customers (the keep rule's comparison).
+    const leftOutAlone: Record<string, BlendScores[]> = {};
+    if (keepOnLeftOut) for (const name of names) leftOutAlone[name] = await pool.scoreLeftOut({ weights: alone(name), popularityDiscount: 0 });
     advance();
     // A source that alone shows no new item on any fold (it scores only the customer's own items, like
     // buy-again) cannot change a list of new items: the searches on new items leave its weight as it is.
@@ -560,32 +598,51 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
       const blendActsOnCap = capped.size === 0 || uncapped.length === 0 || uncapped.some((name) => (blend.weights.warm[name] ?? 0) > 0);
       // Without a source of own items the own half is judged against the sources that may serve alone (`candidates`):
       // a capped source alone is no recipe for own items either (its cap would cut the lists it was judged on).
-      const keepInput = { blend: blendModes, sources: sourceModes, novelCandidates: candidates, ownCandidates: ownItems.length > 0 ? ownItems : candidates, blendActsOnCap };
-      const keptBy = Object.fromEntries(KEEP_RULES.map((rule) => [rule, keepDecision(rule, keepInput)])) as Record<KeepRule, KeepDecision>;
-      // The blend's own-item weights beside a single source's new items are a recipe the rule never judged:
-      // scored as served (validation folds only), they stay only if they still beat the own-items source on every fold.
-      const split = keptBy['per-mode'];
-      // The own half as served, all-mode per fold, by the source serving new items (per-mode-majority may split elsewhere).
-      const servedAllBy = new Map<string, number[]>();
-      if (split.all === 'blend' && split.novel !== 'blend') {
-        const asServed = await pool.score(servedWeights(split, blend));
-        servedAllBy.set(split.novel, asServed.map((s) => s.all.ndcg));
-        keptBy['per-mode'] = keepOwnHalfAsServed(split, asServed.map((s) => s.all.ndcg), keepInput);
-        say(`own-item weights beside ${split.novel}'s new items, all-mode per fold ${asServed.map((s) => s.all.ndcg.toFixed(4)).join(' ')}: own items by ${keptBy['per-mode'].all}`);
-        // `per-mode-single` splits as `per-mode` and also holds the served own half against the new-item source alone.
-        keptBy['per-mode-single'] = keepOwnHalfAgainstSingle(keptBy['per-mode-single'], asServed.map((s) => s.all.ndcg), keepInput);
-        log(`rules ${JSON.stringify(rules)}: own-item weights beside ${split.novel}'s new items, all-mode per fold ${asServed.map((s) => s.all.ndcg.toFixed(4)).join(' ')}; ${split.novel} alone ${sourceModes[split.novel].all.map((x) => x.toFixed(4)).join(' ')}: per-mode-single serves own items by ${keptBy['per-mode-single'].all}`);
+      // The keep rules' judgement of the searched blend, on the scores `score` gives (the folds' sample, or with
+      // keepOn `left-out` the customers the folds validate apart): each rule's decision, the own half as served
+      // scored again beside a single source's new items on the same customers. `on` heads its log lines.
+      const judgeKeep = async (blendModes: ModeObjectives, sourceModes: Record<string, ModeObjectives>, score: (b: FoldBlend) => Promise<BlendScores[]>, on = '') => {
+        const keepInput = { blend: blendModes, sources: sourceModes, novelCandidates: candidates, ownCandidates: ownItems.length > 0 ? ownItems : candidates, blendActsOnCap };
+        const keptBy = Object.fromEntries(KEEP_RULES.map((rule) => [rule, keepDecision(rule, keepInput)])) as Record<KeepRule, KeepDecision>;
+        // The blend's own-item weights beside a single source's new items are a recipe the rule never judged:
+        // scored as served (validation folds only), they stay only if they still beat the own-items source on every fold.
+        const split = keptBy['per-mode'];
+        // The own half as served, all-mode per fold, by the source serving new items (per-mode-majority may split elsewhere).
+        const servedAllBy = new Map<string, number[]>();
+        if (split.all === 'blend' && split.novel !== 'blend') {
+          const asServed = await score(servedWeights(split, blend));
+          servedAllBy.set(split.novel, asServed.map((s) => s.all.ndcg));
+          keptBy['per-mode'] = keepOwnHalfAsServed(split, asServed.map((s) => s.all.ndcg), keepInput);
+          say(`${on}own-item weights beside ${split.novel}'s new items, all-mode per fold ${asServed.map((s) => s.all.ndcg.toFixed(4)).join(' ')}: own items by ${keptBy['per-mode'].all}`);
+          // `per-mode-single` splits as `per-mode` and also holds the served own half against the new-item source alone.
+          keptBy['per-mode-single'] = keepOwnHalfAgainstSingle(keptBy['per-mode-single'], asServed.map((s) => s.all.ndcg), keepInput);
+          log(`${on}rules ${JSON.stringify(rules)}: own-item weights beside ${split.novel}'s new items, all-mode per fold ${asServed.map((s) => s.all.ndcg.toFixed(4)).join(' ')}; ${split.novel} alone ${sourceModes[split.novel].all.map((x) => x.toFixed(4)).join(' ')}: per-mode-single serves own items by ${keptBy['per-mode-single'].all}`);
+        }
+        // per-mode-majority and its variants (per-mode-trimmed, per-mode-outlier): each checks its own half as served by its own test.
+        for (const looser of LOOSER_RULES) {
+          const majority = keptBy[looser];
+          if (majority.all !== 'blend' || majority.novel === 'blend') continue;
+          const servedAll = servedAllBy.get(majority.novel) ?? (await score(servedWeights(majority, blend))).map((s) => s.all.ndcg);
+          servedAllBy.set(majority.novel, servedAll);
+          keptBy[looser] = keepOwnHalfAsServed(majority, servedAll, keepInput, looser);
+          say(`${on}${looser}: own-item weights beside ${majority.novel}'s new items, all-mode per fold ${servedAll.map((x) => x.toFixed(4)).join(' ')}: own items by ${keptBy[looser].all}`);
+        }
+        return { keepInput, keptBy };
+      };
+      const onSample = await judgeKeep(blendModes, sourceModes, (b) => pool.score(b));
+      let { keepInput, keptBy } = onSample;
+      let judgeScore = (b: FoldBlend) => pool.score(b);
+      // keepOn `left-out`: the same searched blend and the same fitted sources, judged on customers it was not searched on.
+      let leftOut: LeftOutJudgement | undefined;
+      if (keepOnLeftOut) {
+        const leftOutBlend = judgedModes(await pool.scoreLeftOut({ weights: blend.weights, repeatWeights: blend.repeatWeights, popularityDiscount: blend.popularityDiscount }));
+        const leftOutSources = Object.fromEntries(names.map((name) => [name, judgedModes(leftOutAlone[name])]));
+        say(`left out: blend novel judged ${leftOutBlend.novel.map((x) => x.toFixed(4)).join(' ')} (sample ${blendModes.novel.map((x) => x.toFixed(4)).join(' ')}), all ${leftOutBlend.all.map((x) => x.toFixed(4)).join(' ')} (sample ${blendModes.all.map((x) => x.toFixed(4)).join(' ')})`);
+        judgeScore = (b: FoldBlend) => pool.scoreLeftOut(b);
+        ({ keepInput, keptBy } = await judgeKeep(leftOutBlend, leftOutSources, judgeScore, 'left out: '));
+        leftOut = { on: 'left-out', customers: opts.leftOut!.length, modes: { blend: leftOutBlend, sources: leftOutSources }, sampleKeptBy: onSample.keptBy };
       }
-      // per-mode-majority and its variants (per-mode-trimmed, per-mode-outlier): each checks its own half as served by its own test.
-      for (const looser of LOOSER_RULES) {
-        const majority = keptBy[looser];
-        if (majority.all !== 'blend' || majority.novel === 'blend') continue;
-        const servedAll = servedAllBy.get(majority.novel) ?? (await pool.score(servedWeights(majority, blend))).map((s) => s.all.ndcg);
-        servedAllBy.set(majority.novel, servedAll);
-        keptBy[looser] = keepOwnHalfAsServed(majority, servedAll, keepInput, looser);
-        say(`${looser}: own-item weights beside ${majority.novel}'s new items, all-mode per fold ${servedAll.map((x) => x.toFixed(4)).join(' ')}: own items by ${keptBy[looser].all}`);
-      }
-      if (quiet || !judgedOutOfFold) return { blend, blendScores, blendModes, blendPerFold, sourceModes, singles, bestSingle, blendActsOnCap, keptBy, keepInput, pooled };
+      if (quiet || !judgedOutOfFold) return { blend, blendScores, blendModes, blendPerFold, sourceModes, singles, bestSingle, blendActsOnCap, keptBy, keepInput, pooled, judgeScore, leftOut };
       // blendJudgedOn `out-of-fold` (out-of-fold.ts): the keep rules judge, on each fold, the blend searched on the other folds.
       // Each search asks only for the folds it pools, and the blends any search scored before are not scored again.
       const before = { ...count };
@@ -620,7 +677,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
         oofKept[looser] = keepOwnHalfAsServed(oofMajority, servedAll, keepInput, looser);
       }
       const outOfFold = { blend: oofModes, inFoldKeptBy: inFold };
-      return { blend, blendScores, blendModes, blendPerFold, sourceModes, singles, bestSingle, blendActsOnCap, keptBy: oofKept, outOfFold, keepInput, pooled };
+      return { blend, blendScores, blendModes, blendPerFold, sourceModes, singles, bestSingle, blendActsOnCap, keptBy: oofKept, outOfFold, keepInput, pooled, judgeScore, leftOut };
     }
 
     const found = await searchAndKeep(rules, false);
@@ -647,7 +704,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
       const beta = searched.popularityDiscount;
       let served = kept;
       if (beta > 0 && kept.all === 'blend') {
-        const asServed = await pool.score({ ...servedWeights(kept, blend), popularityDiscount: beta });
+        const asServed = await found.judgeScore({ ...servedWeights(kept, blend), popularityDiscount: beta });
         const servedAll = asServed.map((s) => s.all.ndcg);
         served = rule === 'per-mode-single' ? keepOwnHalfAgainstSingle(kept, servedAll, keepInput) : keepOwnHalfAsServed(kept, servedAll, keepInput, rule);
       }
@@ -691,6 +748,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
         ...(singleSource ? { singleSourceDiscount: singleSource } : {}),
         ...(outOfFold ? { blendJudgedOn: 'out-of-fold' as const, outOfFold } : {}),
         ...(outOfFoldSkipped ? { outOfFoldSkipped } : {}),
+        ...(found.leftOut ? { keepOn: found.leftOut } : keepOnSkipped ? { keepOn: { on: 'sample' as const, asked: 'left-out' as const, reason: keepOnSkipped } } : {}),
       },
     };
   }

@@ -42,6 +42,18 @@ export interface CustomerSample {
    */
   population?: SplitInput;
   scored?: string[];
+  /**
+   * Asked for with `leftOut` (tune.keepOn `left-out`) and drawn when the customers the sample left out are more
+   * than the bounds hold: the next customers in the same draw's order, as many as the same bounds allow, disjoint
+   * from `scored`. Their purchases are in `population` whole (as the scored customers'), so tuning's folds can
+   * validate them too: the keep rule judges the searched blend on them (rolling-tune.ts). Absent otherwise.
+   */
+  leftOut?: string[];
+}
+
+/** What else a sample is drawn with: `leftOut`, a second draw of customers disjoint from the sample (CustomerSample.leftOut). */
+export interface SampleOptions {
+  leftOut?: boolean;
 }
 
 const boundsOf = (max: number | SampleBounds): SampleBounds => (typeof max === 'number' ? { customers: max } : max);
@@ -62,7 +74,7 @@ const boundsOf = (max: number | SampleBounds): SampleBounds => (typeof max === '
  * are not drawn). The sample's purchases are columns (PurchaseColumns) in the input's order: no object
  * per purchase is made.
  */
-export function sampleCustomers(input: SplitInput, max: number | SampleBounds, before?: number): CustomerSample {
+export function sampleCustomers(input: SplitInput, max: number | SampleBounds, before?: number, options: SampleOptions = {}): CustomerSample {
   const c = purchasesOf(input);
   const inPeriod = new Uint8Array(c.length);
   const perUser = new Uint32Array(c.userIds.length);
@@ -84,10 +96,12 @@ export function sampleCustomers(input: SplitInput, max: number | SampleBounds, b
     const purchases = dropped === 0 ? c : selectPurchases(c, inPeriod);
     return { input: { ...catalogOf(input), purchases }, customers: counts.size, kept: counts.size, purchases: { kept: inInput, of: inInput } };
   }
-  const keptUser = Uint8Array.from(c.userIds, (id) => (draw.keep.has(id) ? 1 : 0));
-  const bounded = populationMask(c.length, c.ts, (i) => keptUser[c.user[i]] === 1, populationCap(boundsOf(max)), inPeriod);
+  const leftOut = options.leftOut ? drawLeftOut(counts, boundsOf(max), draw.keep) : null;
+  // The left-out draw's customers are validated too: their histories stay whole in the population, as the sample's.
+  const keptUser = Uint8Array.from(c.userIds, (id) => (draw.keep.has(id) ? 1 : leftOut?.has(id) ? 2 : 0));
+  const bounded = populationMask(c.length, c.ts, (i) => keptUser[c.user[i]] !== 0, populationCap(boundsOf(max)), inPeriod);
   const population = { ...catalogOf(input), purchases: bounded ? selectPurchases(c, bounded) : dropped === 0 ? c : selectPurchases(c, inPeriod) };
-  for (let i = 0; i < c.length; i++) if (inPeriod[i] === 1 && keptUser[c.user[i]] === 0) inPeriod[i] = 0;
+  for (let i = 0; i < c.length; i++) if (inPeriod[i] === 1 && keptUser[c.user[i]] !== 1) inPeriod[i] = 0;
   return {
     input: { purchases: selectPurchases(c, inPeriod), ...(input.items ? { items: input.items } : {}), ...usersOf(input.users, draw.keep) },
     customers: counts.size,
@@ -97,6 +111,7 @@ export function sampleCustomers(input: SplitInput, max: number | SampleBounds, b
     end: new Date(latest + 1).toISOString(),
     population,
     scored: [...draw.keep],
+    ...(leftOut ? { leftOut: [...leftOut] } : {}),
   };
 }
 
@@ -105,7 +120,7 @@ export function sampleCustomers(input: SplitInput, max: number | SampleBounds, b
  * making a row of any purchase: the sampled customers' purchases go straight into columns. At 16x
  * Online Retail the rows of every purchase were a gigabyte of heap held through all of tuning.
  */
-export function sampleDatasetCustomers(ds: Dataset, catalog: Pick<SplitInput, 'items' | 'users'>, max: number | SampleBounds): CustomerSample {
+export function sampleDatasetCustomers(ds: Dataset, catalog: Pick<SplitInput, 'items' | 'users'>, max: number | SampleBounds, options: SampleOptions = {}): CustomerSample {
   const n = ds.eventUser.length;
   const perUser = new Uint32Array(ds.userIds.length);
   for (let e = 0; e < n; e++) perUser[ds.eventUser[e]]++;
@@ -124,6 +139,8 @@ export function sampleDatasetCustomers(ds: Dataset, catalog: Pick<SplitInput, 'i
   }
   const purchases = builder.build();
   if (!draw) return { input: { purchases, ...catalog }, customers: counts.size, kept: counts.size, purchases: { kept: n, of: n } };
+  const leftOut = options.leftOut ? drawLeftOut(counts, boundsOf(max), draw.keep) : null;
+  if (leftOut) ds.userIds.forEach((id, u) => leftOut.has(id) && (kept[u] = 2));
   return {
     input: { purchases, items: catalog.items, ...usersOf(catalog.users, draw.keep) },
     customers: counts.size,
@@ -131,8 +148,9 @@ export function sampleDatasetCustomers(ds: Dataset, catalog: Pick<SplitInput, 'i
     purchases: { kept: draw.purchases, of: n },
     boundBy: draw.boundBy,
     end: new Date(latest + 1).toISOString(),
-    population: { purchases: datasetColumns(ds, populationMask(n, ds.eventTs, (e) => kept[ds.eventUser[e]] === 1, populationCap(boundsOf(max)))), ...catalog },
+    population: { purchases: datasetColumns(ds, populationMask(n, ds.eventTs, (e) => kept[ds.eventUser[e]] !== 0, populationCap(boundsOf(max)))), ...catalog },
     scored: [...draw.keep],
+    ...(leftOut ? { leftOut: [...leftOut] } : {}),
   };
 }
 
@@ -273,6 +291,17 @@ function drawCustomers(counts: Map<string, number>, bounds: SampleBounds): { kee
   }
   // Every customer but those passed over fitted.
   return { keep, purchases, boundBy: passedOver ? 'purchases' : 'customers' };
+}
+
+/**
+ * The left-out draw (CustomerSample.leftOut): drawCustomers over the customers the sample (`first`) did not keep, by
+ * the same bounds and in the same order, so the next customers in it. Null when those customers all fit within the
+ * bounds (a shop of fewer than about twice the sample): a second sample as large as the first cannot be drawn, and
+ * tuning judges the blend on its sample as before.
+ */
+function drawLeftOut(counts: Map<string, number>, bounds: SampleBounds, first: ReadonlySet<string>): Set<string> | null {
+  const rest = new Map([...counts].filter(([id]) => !first.has(id)));
+  return drawCustomers(rest, bounds)?.keep ?? null;
 }
 
 const usersOf = (users: SplitInput['users'], keep: Set<string>) => (users ? { users: [...users].filter((u) => keep.has(u.id)) } : {});

@@ -14,6 +14,7 @@ import { KEEP_RULES } from '../evaluation/keep-rule.js';
 import { COVERAGE_FLOOR_RULES, FOLD_WEIGHT_RULES } from '../evaluation/tuning-rules.js';
 import { SINGLE_SOURCE_COVERAGE } from '../evaluation/single-source-coverage.js';
 import { BLEND_JUDGEMENTS } from '../evaluation/out-of-fold.js';
+import { KEEP_ON } from '../evaluation/keep-on.js';
 import { COVERAGE_CATALOGUES } from '../evaluation/coverage-catalogue.js';
 
 const NAME = /^[a-z0-9][a-z0-9._-]*$/i;
@@ -82,6 +83,13 @@ export const tuneSpecSchema = z.strictObject({
   singleSourceCoverage: z.enum(SINGLE_SOURCE_COVERAGE).optional(),
   /** What the keep rule judges the tuned blend on (evaluation/out-of-fold.ts): `in-fold` (default) the folds its weights were searched on, `out-of-fold` per fold the blend searched on the other folds (one more search per fold). */
   blendJudgedOn: z.enum(BLEND_JUDGEMENTS).optional(),
+  /**
+   * Which customers the keep rule judges the tuned blend on (evaluation/keep-on.ts): `sample` (default) those its weights
+   * were searched on; `left-out` a second sample of the same bounds, disjoint from the first, on the same windows with
+   * the same fitted sources (no fit: each source scored once more per window). A shop with fewer customers than two
+   * samples is judged on its sample, and the tuning record's `keepOn` says so.
+   */
+  keepOn: z.enum(KEEP_ON).optional(),
   /** What the windows' novel coverage divides by (evaluation/coverage-catalogue.ts): `window` (default) each window's own catalogue, `served` the catalogue the trained model will have. */
   coverageCatalogue: z.enum(COVERAGE_CATALOGUES).optional(),
 });

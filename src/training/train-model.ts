@@ -312,7 +312,7 @@ export function createTrainer(deps: TrainerDeps) {
     if (recipe.tune) {
       // Only the customers tuning works on become rows (tune.maxCustomers, tune.maxPurchases), not every purchase.
       // From the purchases net of the returns before the windows only, when any was made in them (then dropped).
-      const input = sampleDatasetCustomers(tuningBuilder ? tuningBuilder.build({ items, users }) : ds, { items, users }, tuningSampleBounds(recipe.tune));
+      const input = sampleDatasetCustomers(tuningBuilder ? tuningBuilder.build({ items, users }) : ds, { items, users }, tuningSampleBounds(recipe.tune), { leftOut: recipe.tune.keepOn === 'left-out' });
       // Tuning is most of a training on a large shop: its progress moves as its fits and searches are done
       // (never to the share of the step after it: the last unit ends with the step).
       const onAdvance = (unitsDone: number, total: number) => void report('tune', unitsDone / total);

@@ -46,7 +46,7 @@ export function tuneForTraining(input: SplitInput | CustomerSample, recipe: Reci
  * are experiments of the benchmarks (see RollingTuneOptions); a training leaves them at their defaults.
  * `onAdvance` follows the work within tuning (units done of a total: see RollingTuneOptions).
  */
-export interface TuneThreads extends Pick<RollingTuneOptions, 'windows' | 'coverageOn' | 'onAdvance' | 'keepRule' | 'coverageFloor' | 'foldWeights' | 'compare' | 'singleSourceCoverage' | 'blendJudgedOn'> {
+export interface TuneThreads extends Pick<RollingTuneOptions, 'windows' | 'coverageOn' | 'onAdvance' | 'keepRule' | 'coverageFloor' | 'foldWeights' | 'compare' | 'singleSourceCoverage' | 'blendJudgedOn' | 'keepOn'> {
   threads?: number;
   signal?: AbortSignal;
   rounds?: number;
@@ -88,7 +88,9 @@ export async function tuneRecipeOn(
   // recipe whose sources contribute a limited number of items each is tuned on exactly that many.
   // Customers are drawn among those who bought before `end`: a draw over every id would let customers who
   // first buy on or after the cutoff displace earlier ones, and so change what an evaluation tunes on.
-  const sample = 'kept' in input ? input : sampleCustomers(input, tuningSampleBounds(tune), end === undefined ? undefined : Date.parse(end));
+  // keepOn `left-out` draws a second sample beside the first, for the keep rule to judge on (evaluation/keep-on.ts).
+  const leftOut = (opts.keepOn ?? tune.keepOn) === 'left-out';
+  const sample = 'kept' in input ? input : sampleCustomers(input, tuningSampleBounds(tune), end === undefined ? undefined : Date.parse(end), { leftOut });
   if (sample.kept < sample.customers) {
     const purchases = sample.purchases ? `, ${sample.purchases.kept} of ${sample.purchases.of} purchases` : '';
     onProgress?.(`tuning on ${sample.kept} of ${sample.customers} customers${purchases} (tune.${sample.boundBy === 'purchases' ? 'maxPurchases' : 'maxCustomers'})`);
@@ -101,7 +103,7 @@ export async function tuneRecipeOn(
     // sources, rolling-fold.ts) and validate the sample: the blend's discount then counts the whole shop's
     // buyers, as served (customerShare 1). A sample without its population (a caller's own) is scaled as before.
     const fit = sample.population && sample.scored ? { input: sample.population, scored: sample.scored, customerShare: 1 } : { input: sample.input, customerShare: sample.customers > 0 ? sample.kept / sample.customers : 1 };
-    tuned = await tuneRollingOrigin(fit.input, recipe, recipeToRaw(recipe), { folds: tune.folds, days: tune.days, end, minCoverage: tune.minCoverage, maxCoverageCost: tune.maxCoverageCost, keepRule: tune.keepRule, coverageFloor: tune.coverageFloor, foldWeights: tune.foldWeights, singleSourceCoverage: tune.singleSourceCoverage, blendJudgedOn: tune.blendJudgedOn, coverageCatalogue: tune.coverageCatalogue, variants, depth: recipe.hybrid.sourceLimit ?? 100, customerShare: fit.customerShare, ...('scored' in fit ? { scored: fit.scored } : {}), onProgress, ...definedOnly(opts) });
+    tuned = await tuneRollingOrigin(fit.input, recipe, recipeToRaw(recipe), { folds: tune.folds, days: tune.days, end, minCoverage: tune.minCoverage, maxCoverageCost: tune.maxCoverageCost, keepRule: tune.keepRule, coverageFloor: tune.coverageFloor, foldWeights: tune.foldWeights, singleSourceCoverage: tune.singleSourceCoverage, blendJudgedOn: tune.blendJudgedOn, keepOn: tune.keepOn, ...(sample.leftOut ? { leftOut: sample.leftOut } : {}), coverageCatalogue: tune.coverageCatalogue, variants, depth: recipe.hybrid.sourceLimit ?? 100, customerShare: fit.customerShare, ...('scored' in fit ? { scored: fit.scored } : {}), onProgress, ...definedOnly(opts) });
   } catch (err) {
     if (err instanceof ThinValidationError) return { recipe, validation: { skipped: `${err.message}; the recipe's weights were kept` } };
     throw err;
