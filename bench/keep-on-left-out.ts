@@ -4,7 +4,7 @@
  * an outer date before the shop's test period.
  *
  *   npx tsx bench/keep-on-left-out.ts [DIR] [--dates D1,D2,D3] [--max-customers N] [--threads N] [--data FILE]
- *   npx tsx bench/keep-on-left-out.ts --cost [--dates D] [--max-customers N] [--data FILE]
+ *   npx tsx bench/keep-on-left-out.ts --cost [--arm sample|left-out] [--dates D] [--max-customers N] [--data FILE]
  *
  * Per outer date D it tunes the default recipe with keepOn `left-out` on the data before D (tuneRecipeOn, as a
  * training does). The search is the default's; the record holds what the keep rule (`per-mode-majority`) kept on the
@@ -15,7 +15,7 @@
  * The last line is JSON (`summary {...}`).
  *
  * `--cost`: tunes the same date twice in this process, default and `left-out`, and prints each one's CPU seconds
- * (user + system) and wall seconds: the option's extra cost.
+ * (user + system) and wall seconds: the option's extra cost. `--arm` tunes one of the two only (one process per arm).
  *
  * DIR and the dates as bench/window-vs-held.ts (a generic shop's default dates: the three 30-day steps before its last
  * 30 days; Online Retail's: 2011-06-01, 07-01, 07-15).
@@ -39,6 +39,7 @@ const option = optionTaker(args);
 const datesArg = option('--dates');
 const maxCustomers = option('--max-customers');
 const threads = Number(option('--threads') ?? 1);
+const arm = option('--arm');
 const dir = args[0];
 if (args.length > 1) {
   console.error('usage: npx tsx bench/keep-on-left-out.ts [DIR] [--cost] [--dates D1,D2,D3] [--max-customers N] [--threads N] [--data FILE]');
@@ -78,7 +79,7 @@ async function timedTune(r: Recipe, at: number) {
 if (cost) {
   const out: Record<string, unknown>[] = [];
   for (const at of dates) {
-    for (const keepOn of [undefined, 'left-out'] as const) {
+    for (const keepOn of ([undefined, 'left-out'] as const).filter((k) => !arm || (k ?? 'sample') === arm)) {
       const { tuned, seconds } = await timedTune(recipeWith(keepOn), at);
       const v = tuned.validation as RollingValidation;
       console.log(`${iso(at).slice(0, 10)} keepOn ${keepOn ?? 'sample (default)'}: ${seconds.cpu.toFixed(1)} s CPU, ${seconds.wall.toFixed(1)} s wall (load ${seconds.load.toFixed(1)}); ${v.customers?.used} of ${v.customers?.of} customers; keepOn record ${JSON.stringify(v.keepOn ? { on: v.keepOn.on, ...('customers' in v.keepOn ? { customers: v.keepOn.customers } : { reason: v.keepOn.reason }) } : null)}; served ${v.chosen}`);
