@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { LeftOutJudgement, SampleJudgement } from '../../../src/evaluation/keep-on.js';
 import type { RollingValidation } from '../../../src/evaluation/rolling-tune.js';
 import { inputRows } from '../../../src/evaluation/splits.js';
+import { rescoreWindows } from '../../../src/evaluation/window-rescore.js';
 import { sampleCustomers, sampleDatasetCustomers } from '../../../src/evaluation/tuning-sample.js';
 import { buildDataset, purchaseRowsOf, type PurchaseRow } from '../../../src/recommenders/dataset.js';
-import { parseRecipe } from '../../../src/training/recipe.js';
+import { parseRecipe, tuningSampleBounds } from '../../../src/training/recipe.js';
 import { tuneRecipeOn } from '../../../src/training/tune-for-training.js';
 import { END, tasteGroupPurchases } from '../../helpers/taste-groups-shop.js';
 
@@ -84,6 +85,17 @@ describe('tune.keepOn left-out, from a recipe', () => {
     expect(judged.modes.blend.novel).toHaveLength(3);
     expect(judged.modes.blend).not.toEqual(v.modes!.blend);
     expect(Object.keys(judged.modes.sources).sort()).toEqual(['buy-again', 'ease', 'item-knn']);
+    // A population-fitted source (EASE, item-kNN) scores the left-out customers as a fold validating only them does,
+    // fitted anew on every purchase before each window (window-rescore.ts): its lists for them were made by the same fit.
+    const drawn = sampleCustomers({ events: shop }, tuningSampleBounds(leftOut.recipe.tune!), END, { leftOut: true });
+    const windows = rescoreWindows({ events: shop }, leftOut.recipe, blend(v, leftOut.recipe), v.folds, v.days, v.k, drawn.leftOut);
+    for (const source of ['ease', 'item-knn']) {
+      const m = judged.modes.sources[source];
+      windows.sources[source].forEach((s, f) => {
+        expect(m.novel[f] + (m.novelShortfall ?? 0)).toBeCloseTo(s.novel.ndcg, 12);
+        expect(m.all[f]).toBe(s.all.ndcg);
+      });
+    }
     // Fold threads score the left-out customers' shares and merge them: the same tuning on 2 threads.
     const threaded = await tuneOn(shop, { maxCustomers: 30, keepOn: 'left-out' }, 2);
     expect(threaded.validation).toEqual(leftOut.validation);
