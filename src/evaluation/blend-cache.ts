@@ -8,6 +8,7 @@ import { differingColumn, KeptSums, OTHER, SAME, summationOf, weightedSum, type 
 import { evalGroupsOf, groupKeysOf, groupSlot, GroupSet, groupTestSets, type EvalGroups, type GroupKeys } from './eval-groups.js';
 import { userContextsOf } from './user-contexts.js';
 import type { EvalMode, EvaluationSplit } from './splits.js';
+import { extrapolatedDistinct } from './coverage-estimate.js';
 
 /** One source's max-normalised top `depth` items per cached user (CSR over the cache's users). */
 export interface SourcePart {
@@ -50,6 +51,12 @@ export interface BlendCache {
    * tuning's folds count against the catalogue the served model will have (coverage-catalogue.ts), at least as large.
    */
   coverageCatalogue?: number;
+  /**
+   * With tune.coverageEstimate `extrapolated` (coverage-estimate.ts): per mode, the lists every customer of the
+   * split would get (the cached users are a sample of them). Coverage and reach are then those of that many lists,
+   * extrapolated from the cached users' lists.
+   */
+  coverageLists?: Record<EvalMode, number>;
   /** The cached users' scoring contexts, built by the first sourcePart and shared by the sources after it. */
   contexts?: Map<number, UserContext>;
   /** The discovery discount per item, by beta, as the searches try them. */
@@ -108,7 +115,7 @@ function buyersOf(split: EvaluationSplit): Float32Array {
  * discount's unit is the whole shop's scaled to the sample, so the sample is discounted as the shop will be
  * even where the shop's unit is held at 1 buyer and the sample's would not be (or the other way round).
  */
-export function createBlendCache(split: EvaluationSplit, discountShare = DEFAULT_DISCOUNT_SHARE, customerShare = 1, coverageCatalogue?: number): BlendCache {
+export function createBlendCache(split: EvaluationSplit, discountShare = DEFAULT_DISCOUNT_SHARE, customerShare = 1, coverageCatalogue?: number, coverageLists?: Record<EvalMode, number>): BlendCache {
   const m = split.trainMatrix;
   const groups = evalGroupsOf(split.train.items);
   const groupKeys = groups && groupKeysOf(groups);
@@ -127,6 +134,7 @@ export function createBlendCache(split: EvaluationSplit, discountShare = DEFAULT
     groups,
     groupKeys,
     ...(coverageCatalogue !== undefined ? { coverageCatalogue: Math.max(coverageCatalogue, groupKeys?.count ?? split.train.itemIds.length) } : {}),
+    ...(coverageLists ? { coverageLists } : {}),
   };
 }
 
@@ -217,6 +225,12 @@ export interface ModePart {
   itemCount: number;
   /** What coverage and reach divide by when not itemCount (BlendCache.coverageCatalogue). */
   catalogue?: number;
+  /**
+   * With BlendCache.coverageLists: the lists every customer would get (the same in every part of a split), and per
+   * shown item (as `shown`) how many of these parts' lists showed it, from which mergeBlendParts extrapolates.
+   */
+  lists?: number;
+  incidence?: Int32Array;
 }
 
 /** scoreBlendRange's result: the measures of the users in [from, to), per mode. */
@@ -366,7 +380,8 @@ export function scoreBlendRange(cache: BlendCache, config: BlendConfig, k: numbe
   }
   // Coverage's denominator travels with the parts (fold threads merge them without the cache).
   const catalogue = cache.coverageCatalogue !== undefined ? { catalogue: cache.coverageCatalogue } : {};
-  return { novel: { ...out.novel.part(), ...catalogue }, all: { ...out.all.part(), ...catalogue } };
+  const lists = cache.coverageLists;
+  return { novel: { ...out.novel.part(lists?.novel), ...catalogue }, all: { ...out.all.part(lists?.all), ...catalogue } };
 }
 
 /**
@@ -390,18 +405,39 @@ export function mergeBlendParts(parts: readonly BlendPart[], itemCount: number, 
       n += p.ndcg.length;
       for (const i of p.shown) seen.add(i);
     }
-    const distinct = seen.size;
     // The catalogue counted: the parts' (tuning's folds: the served model's, coverage-catalogue.ts), else the shown items' range.
     const catalogue = parts[0]?.[mode].catalogue ?? itemCount;
+    // tune.coverageEstimate `extrapolated`: the distinct items of every customer's lists, from these lists' (coverage-estimate.ts).
+    const lists = parts[0]?.[mode].lists;
+    const distinct = lists === undefined ? seen.size : extrapolatedDistinct(incidenceOf(parts, mode, itemCount, n), Math.max(lists, n), catalogue);
     result[mode] = {
       ndcg: n ? ndcg / n : 0,
       recall: n ? recall / n : 0,
       coverage: catalogue > 0 ? distinct / catalogue : 0,
-      reach: reachOf(distinct, catalogue, k, n),
+      reach: reachOf(distinct, catalogue, k, lists === undefined ? n : Math.max(lists, n)),
       users: n,
     };
   }
   return result;
+}
+
+/** The parts' lists of one mode as coverage-estimate.ts counts them: how many, the distinct items shown, those shown by exactly one and two lists. */
+function incidenceOf(parts: readonly BlendPart[], mode: EvalMode, itemCount: number, lists: number) {
+  const times = new Int32Array(itemCount);
+  for (const part of parts) {
+    const { shown, incidence } = part[mode];
+    if (!incidence) throw new Error('a part without its lists\' incidence cannot be extrapolated');
+    for (let p = 0; p < shown.length; p++) times[shown[p]] += incidence[p];
+  }
+  let distinct = 0;
+  let once = 0;
+  let twice = 0;
+  for (const t of times) {
+    if (t > 0) distinct++;
+    if (t === 1) once++;
+    else if (t === 2) twice++;
+  }
+  return { lists, distinct, once, twice };
 }
 
 /** ndcgAt's gain of each rank below k, 1 / log2(r + 2), and the ideal DCG of the first n ranks (summed in the same order). */
@@ -454,18 +490,23 @@ class ModeSums {
     this.n++;
   }
 
-  part(): ModePart {
-    return { ndcg: this.ndcg.slice(0, this.n), recall: this.recall.slice(0, this.n), shown: this.shown.items(), itemCount: this.shown.itemCount };
+  /** With `lists` (BlendCache.coverageLists), the part carries them and the incidence of each shown item. */
+  part(lists?: number): ModePart {
+    const part = { ndcg: this.ndcg.slice(0, this.n), recall: this.recall.slice(0, this.n), shown: this.shown.items(), itemCount: this.shown.itemCount };
+    return lists === undefined ? part : { ...part, lists, incidence: this.shown.incidence() };
   }
 }
 
 /** Distinct items, marked in a catalogue-sized mask that is cleared through their list. */
 class ShownItems {
   private readonly mask: Uint8Array;
+  /** Per item, how many times add() was called with it since the last clear (each list adds an item once). */
+  private readonly times: Int32Array;
   private list = new Int32Array(64);
   private n = 0;
   constructor(readonly itemCount: number) {
     this.mask = new Uint8Array(itemCount);
+    this.times = new Int32Array(itemCount);
   }
 
   get size(): number {
@@ -473,6 +514,7 @@ class ShownItems {
   }
 
   add(item: number): void {
+    this.times[item]++;
     if (this.mask[item] === 1) return;
     this.mask[item] = 1;
     this.list = grownTo(this.list, this.n + 1);
@@ -483,8 +525,16 @@ class ShownItems {
     return this.list.slice(0, this.n);
   }
 
+  /** How many times each of items() was added, in the same order. */
+  incidence(): Int32Array {
+    return Int32Array.from(this.list.subarray(0, this.n), (i) => this.times[i]);
+  }
+
   clear(): void {
-    for (let p = 0; p < this.n; p++) this.mask[this.list[p]] = 0;
+    for (let p = 0; p < this.n; p++) {
+      this.mask[this.list[p]] = 0;
+      this.times[this.list[p]] = 0;
+    }
     this.n = 0;
   }
 }

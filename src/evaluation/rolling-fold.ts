@@ -6,6 +6,8 @@ import { selectPurchases } from './purchase-columns.js';
 import { makeSplit } from './run-evaluation.js';
 import { purchasesOf, type EvalMode, type EvaluationSplit, type SplitInput } from './splits.js';
 import { objective } from './tune.js';
+import type { CoverageEstimateRule } from './coverage-estimate.js';
+import { evalGroupsOf, groupKeysOf, groupTestSets } from './eval-groups.js';
 
 /** What defines one rolling-origin fold and how its blends are scored. */
 export interface FoldSpec {
@@ -39,6 +41,12 @@ export interface FoldSpec {
    * fitted on the sample's purchases as a model scores a customer it was not trained on (from their purchases).
    */
   leftOut?: readonly string[];
+  /**
+   * tune.coverageEstimate (coverage-estimate.ts): `extrapolated` counts coverage and reach as every customer's lists of
+   * the window would reach them (those of `scored`'s whole input, or the sample scaled by 1 / customerShare),
+   * extrapolated from the validated customers' lists. Absent or `sample`: the validated customers' lists as they are.
+   */
+  coverageEstimate?: CoverageEstimateRule;
 }
 
 /**
@@ -103,10 +111,11 @@ export class RollingFold {
     const split = makeSplit(input, { kind: 'validation', days: spec.days, end: spec.end });
     this.split = spec.scored ? scoredOnly(split, new Set(spec.scored)) : split;
     if (spec.scored) this.input = input;
-    this.cache = createBlendCache(this.split, spec.discountShare, spec.customerShare, spec.coverageCatalogue);
+    const lists = spec.coverageEstimate === 'extrapolated' ? everyCustomersLists(split, spec.scored ? 1 : (spec.customerShare ?? 1)) : undefined;
+    this.cache = createBlendCache(this.split, spec.discountShare, spec.customerShare, spec.coverageCatalogue, lists);
     if (spec.scored && spec.leftOut) {
       const leftOutSplit = scoredOnly(split, new Set(spec.leftOut));
-      this.leftOut = { split: leftOutSplit, cache: createBlendCache(leftOutSplit, spec.discountShare, spec.customerShare, spec.coverageCatalogue) };
+      this.leftOut = { split: leftOutSplit, cache: createBlendCache(leftOutSplit, spec.discountShare, spec.customerShare, spec.coverageCatalogue, lists) };
     }
   }
 
@@ -234,6 +243,20 @@ function asUnknownCustomers(model: Recommender, s: SampledFold, foldItems: numbe
  * The split with only the scored customers' validation purchases (its train is everyone's): the blend
  * cache made of it validates those customers alone.
  */
+/**
+ * Per mode, the lists a split's validation customers get (as a blend cache counts them: with product groups, the
+ * customers with a group they had not bought, in mode novel), divided by `share` when the split holds that share of
+ * the shop's customers.
+ */
+function everyCustomersLists(split: EvaluationSplit, share: number): Record<EvalMode, number> {
+  const m = split.trainMatrix;
+  const groups = evalGroupsOf(split.train.items);
+  const keys = groups && groupKeysOf(groups);
+  const test = groups && keys ? groupTestSets(split.test, groups, keys, (u) => m.indices.subarray(m.indptr[u], m.indptr[u + 1])) : split.test;
+  const scale = share > 0 && share < 1 ? 1 / share : 1;
+  return { novel: Math.round(test.novel.size * scale), all: Math.round(test.all.size * scale) };
+}
+
 function scoredOnly(split: EvaluationSplit, scored: ReadonlySet<string>): EvaluationSplit {
   const ids = split.train.userIds;
   const only = (m: Map<number, ReadonlySet<number>>) => new Map([...m].filter(([u]) => scored.has(ids[u])));

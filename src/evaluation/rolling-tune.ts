@@ -12,6 +12,7 @@ import { searchSingleSourceDiscount, type SingleSourceCoverage, type SingleSourc
 import { keptOutOfFold, leaveOneOut, outOfFoldScores, type BlendJudgement } from './out-of-fold.js';
 import { boundedCoverage, DEFAULT_TUNING_RULES, foldWeightsOf, ownItemFoldWeightsOf, weightedMeanScores, type ComparedRules, type CoverageFloorRule, type FoldWeightRule, type TuningRules } from './tuning-rules.js';
 import { catalogueKeysBefore, type CoverageCatalogueRule } from './coverage-catalogue.js';
+import type { CoverageEstimateRule } from './coverage-estimate.js';
 
 const DAY_MS = 86_400_000;
 
@@ -110,6 +111,8 @@ export interface RollingTuneOptions {
    * catalogue, `served` every product (or group) bought before the last window ends, as the trained model's.
    */
   coverageCatalogue?: CoverageCatalogueRule;
+  /** How each window's coverage counts the customers (coverage-estimate.ts): `sample` (default) the scored customers' lists, `extrapolated` every customer's, estimated from theirs. */
+  coverageEstimate?: CoverageEstimateRule;
   /**
    * Called as tuning's work advances: `done` of `total` units, one per candidate fitted on one fold
    * (folds x candidates in all), one for the sources scored alone and one per blend search. Called
@@ -373,7 +376,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
   const served = opts.coverageCatalogue === 'served' ? { coverageCatalogue: catalogueKeysBefore(purchasesOf(input), input.items, Math.max(...windows.map((w) => Date.parse(w.end)))) } : {};
   // keepOn `left-out` (keep-on.ts): the folds also validate the left-out customers, apart.
   const leftOutGiven = opts.keepOn === 'left-out' && opts.scored !== undefined && (opts.leftOut?.length ?? 0) > 0 && opts.blendJudgedOn !== 'out-of-fold';
-  const specs: FoldSpec[] = windows.map((w) => ({ ...w, k, fullHistoryOrders, depth: opts.depth ?? 200, discountShare: recipe.hybrid.discountShare, customerShare: opts.customerShare, ...served, ...(opts.scored ? { scored: opts.scored } : {}), ...(leftOutGiven ? { leftOut: opts.leftOut } : {}) }));
+  const specs: FoldSpec[] = windows.map((w) => ({ ...w, k, fullHistoryOrders, depth: opts.depth ?? 200, discountShare: recipe.hybrid.discountShare, customerShare: opts.customerShare, ...served, ...(opts.coverageEstimate === 'extrapolated' ? { coverageEstimate: opts.coverageEstimate } : {}), ...(opts.scored ? { scored: opts.scored } : {}), ...(leftOutGiven ? { leftOut: opts.leftOut } : {}) }));
   const threads = opts.threads ?? 1;
   const pool = threads >= 2 ? threadedFoldPool(input, specs, threads, opts.signal) : localFoldPool(input, specs);
   try {

@@ -16,6 +16,7 @@ import { SINGLE_SOURCE_COVERAGE } from '../evaluation/single-source-coverage.js'
 import { BLEND_JUDGEMENTS } from '../evaluation/out-of-fold.js';
 import { KEEP_ON } from '../evaluation/keep-on.js';
 import { COVERAGE_CATALOGUES } from '../evaluation/coverage-catalogue.js';
+import { COVERAGE_ESTIMATES } from '../evaluation/coverage-estimate.js';
 
 const NAME = /^[a-z0-9][a-z0-9._-]*$/i;
 const SOURCE_NAME = /^[a-z0-9][a-z0-9-]*$/;
@@ -92,6 +93,8 @@ export const tuneSpecSchema = z.strictObject({
   keepOn: z.enum(KEEP_ON).optional(),
   /** What the windows' novel coverage divides by (evaluation/coverage-catalogue.ts): `window` (default) each window's own catalogue, `served` the catalogue the trained model will have. */
   coverageCatalogue: z.enum(COVERAGE_CATALOGUES).optional(),
+  /** How the windows' coverage counts the customers (evaluation/coverage-estimate.ts): `sample` (default) the lists of tuning's sample of them, `extrapolated` every customer's, estimated from the sample's (Chao2). */
+  coverageEstimate: z.enum(COVERAGE_ESTIMATES).optional(),
 });
 
 /**
