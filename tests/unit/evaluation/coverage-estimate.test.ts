@@ -91,5 +91,8 @@ describe('tune.coverageEstimate reaches tuning from a recipe', () => {
     // ... counted from the same customers' lists: accuracy is measured as before.
     expect(extrapolated.scores.all.users).toBe(sample.scores.all.users);
     expect(extrapolated.scores.all.ndcg).toBe(sample.scores.all.ndcg);
-  }, 60_000);
+    // Fold threads carry each part's incidence and merge it: the same tuning on 2 threads.
+    const threaded = (await tuneRecipeOn({ events }, withTune({ coverageEstimate: 'extrapolated' }), end, undefined, { rounds: 1, threads: 2 })).validation as RollingValidation;
+    expect(threaded.scores).toEqual(extrapolated.scores);
+  }, 120_000);
 });
