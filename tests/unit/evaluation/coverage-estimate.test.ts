@@ -71,12 +71,12 @@ describe('tune.coverageEstimate reaches tuning from a recipe', () => {
     hybrid: { weights: { cold: { popularity: 1 }, warm: { popularity: 1, 'buy-again': 1, 'item-knn': 1 } } },
   };
   const withTune = (tune: Record<string, unknown>) => parseRecipe({ ...raw, tune: { folds: 1, days: 30, minCoverage: 0.3, variants: false, maxCustomers: 20, ...tune } }, 'fixture');
-  // 60 customers in three groups of 30 products, two products every 10 days, each customer in an order of their own:
+  // 60 customers in three groups of 60 products, two products every 10 days, each customer in an order of their own:
   // many buy something new in the last 30 days, and some products are listed to one customer of the sample only.
   const events: PurchaseRow[] = [];
   for (let u = 0; u < 60; u++) {
     for (let day = 1 + (u % 7), n = 0; day < 120; day += 10, n++) {
-      for (const i of [(u * 7 + n * 3) % 30, (u * 11 + n * 5 + 1) % 30]) events.push({ userId: `u${u}`, itemId: `g${u % 3}-${i}`, orderId: `u${u}-${day}`, ts: T0 + day * DAY + u * 60_000, quantity: 1, price: null });
+      for (const i of [(u * 7 + n * 3) % 60, (u * 11 + n * 5 + 1) % 60]) events.push({ userId: `u${u}`, itemId: `g${u % 3}-${i}`, orderId: `u${u}-${day}`, ts: T0 + day * DAY + u * 60_000, quantity: 1, price: null });
     }
   }
 
@@ -95,4 +95,12 @@ describe('tune.coverageEstimate reaches tuning from a recipe', () => {
     const threaded = (await tuneRecipeOn({ events }, withTune({ coverageEstimate: 'extrapolated' }), end, undefined, { rounds: 1, threads: 2 })).validation as RollingValidation;
     expect(threaded.scores).toEqual(extrapolated.scores);
   }, 120_000);
+
+  it('extrapolated: When tuning\'s sample keeps every customer (as Online Retail\'s does), Then it tunes exactly as sample does', async () => {
+    const end = new Date(END).toISOString();
+    const everyone = { maxCustomers: 5_000 };
+    const extrapolated = await tuneRecipeOn({ events }, withTune({ ...everyone, coverageEstimate: 'extrapolated' }), end, undefined, { rounds: 1 });
+    const sample = await tuneRecipeOn({ events }, withTune(everyone), end, undefined, { rounds: 1 });
+    expect(extrapolated).toEqual({ ...sample, recipe: { ...sample.recipe, tune: { ...sample.recipe.tune, coverageEstimate: 'extrapolated' } } });
+  }, 60_000);
 });
