@@ -80,6 +80,12 @@ describe('tune.coverageEstimate reaches tuning from a recipe', () => {
     }
   }
 
+  it('is a tune field: absent unless set, a misspelt value refused by its path', () => {
+    for (const coverageEstimate of ['sample', 'extrapolated']) expect(parseRecipe({ ...raw, tune: { coverageEstimate } }, 'r').tune).toMatchObject({ coverageEstimate });
+    expect(parseRecipe({ ...raw, tune: { folds: 3 } }, 'r').tune).not.toHaveProperty('coverageEstimate');
+    expect(() => parseRecipe({ ...raw, tune: { coverageEstimate: 'chao2' } }, 'bad')).toThrow(/tune\.coverageEstimate/);
+  });
+
   it('extrapolated: When tuning validates 20 of 60 customers, Then the windows count coverage as every customer\'s lists would reach it, above the sample\'s count', async () => {
     const end = new Date(END).toISOString();
     const extrapolated = (await tuneRecipeOn({ events }, withTune({ coverageEstimate: 'extrapolated' }), end, undefined, { rounds: 1 })).validation as RollingValidation;
