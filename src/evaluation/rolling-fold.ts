@@ -114,6 +114,9 @@ export class RollingFold {
     const lists = spec.coverageEstimate === 'extrapolated' ? everyCustomersLists(split, spec.scored ? 1 : (spec.customerShare ?? 1)) : undefined;
     this.cache = createBlendCache(this.split, spec.discountShare, spec.customerShare, spec.coverageCatalogue, lists);
     if (spec.scored && spec.leftOut) {
+      // The left-out customers are another sample of the same window's customers: with coverageEstimate `extrapolated`
+      // their lists are extrapolated to the same every customer's lists as the sample's, so the keep rule judges on
+      // the measure the search used (keep-on-coverage-estimate.test.ts).
       const leftOutSplit = scoredOnly(split, new Set(spec.leftOut));
       this.leftOut = { split: leftOutSplit, cache: createBlendCache(leftOutSplit, spec.discountShare, spec.customerShare, spec.coverageCatalogue, lists) };
     }
@@ -240,10 +243,6 @@ function asUnknownCustomers(model: Recommender, s: SampledFold, foldItems: numbe
 }
 
 /**
- * The split with only the scored customers' validation purchases (its train is everyone's): the blend
- * cache made of it validates those customers alone.
- */
-/**
  * Per mode, the lists a split's validation customers get (as a blend cache counts them: with product groups, the
  * customers with a group they had not bought, in mode novel), divided by `share` when the split holds that share of
  * the shop's customers.
@@ -257,6 +256,10 @@ function everyCustomersLists(split: EvaluationSplit, share: number): Record<Eval
   return { novel: Math.round(test.novel.size * scale), all: Math.round(test.all.size * scale) };
 }
 
+/**
+ * The split with only the scored customers' validation purchases (its train is everyone's): the blend
+ * cache made of it validates those customers alone.
+ */
 function scoredOnly(split: EvaluationSplit, scored: ReadonlySet<string>): EvaluationSplit {
   const ids = split.train.userIds;
   const only = (m: Map<number, ReadonlySet<number>>) => new Map([...m].filter(([u]) => scored.has(ids[u])));
