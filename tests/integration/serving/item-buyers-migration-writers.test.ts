@@ -36,6 +36,8 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('migration 031 while a 
     // The writers below are this release's code standing in for the release before. Its erasure also clears a
     // customer's returns (migration 033), a table the release before did not have: an empty one stands in.
     await db.exec('CREATE TABLE return_events (event_id text PRIMARY KEY, user_id text NOT NULL, item_id text NOT NULL, quantity integer NOT NULL, order_id text, ts timestamptz NOT NULL, created_at timestamptz NOT NULL DEFAULT now())');
+    // Likewise its erasure clears the customer's owed request (migration 036, erasure_requests): an empty one.
+    await db.exec('CREATE TABLE erasure_requests (user_id text PRIMARY KEY)');
     await insertItemsBeforeGroups(db, [{ id: 'a', title: 'a' }, { id: 'b', title: 'b' }]);
     await createEventRepository(db).insertPurchases([line('u1', 'a', 1), line('u2', 'a', 2)]);
   });
