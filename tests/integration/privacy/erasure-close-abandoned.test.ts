@@ -5,7 +5,6 @@
  * whole and the DELETE is to be sent again. Real Postgres and Redis; only the worker thread is replaced (createServices' `startRedactionWorker`, not a
  * module mock: the shared test workers keep their modules between files, so a mock could miss or leak).
  */
-import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AddressInfo } from 'node:net';
 import { USERS_TABLE } from '../../../src/serving/user-entry.js';
@@ -13,21 +12,10 @@ import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
 import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
 import { createPostgresTestDb, randomPrefix, REDIS_URL, serviceAvailable, POSTGRES_URL } from '../../helpers/services.js';
 import { seedShop, trainAndPublish } from '../serving/shop-fixture.js';
-
-/** Resolved when the erasure hands its first rewrite to the (never answering) worker. */
-let handed!: () => void;
-const handedOver = new Promise<void>((r) => (handed = r));
+import { silentWorker } from '../../helpers/silent-worker.js';
 
 /** The erasures' worker thread: takes every job and never answers. */
-function silentWorker(): Worker {
-  const w = new Worker(`require('node:worker_threads').parentPort.on('message', () => {});`, { eval: true });
-  const post = w.postMessage.bind(w);
-  w.postMessage = (...args: Parameters<Worker['postMessage']>) => {
-    post(...args);
-    handed();
-  };
-  return w;
-}
+const silent = silentWorker();
 
 const runnable = (await serviceAvailable(POSTGRES_URL)) && (await serviceAvailable(REDIS_URL));
 if (!runnable && process.env.REQUIRE_SERVICES === 'true') throw new Error('Postgres and Redis are required (REQUIRE_SERVICES=true)');
@@ -37,7 +25,7 @@ describe.skipIf(!runnable)('the server closes while an erasure waits on a worker
   let version: string;
   beforeAll(async () => {
     const store = createRedisModelStore({ url: REDIS_URL, prefix: `${randomPrefix('close')}:` });
-    t = await createTestApp({ createDb: () => createPostgresTestDb(), store, env: { ERASURE_CLOSE_WAIT_MS: '300' }, startRedactionWorker: silentWorker });
+    t = await createTestApp({ createDb: () => createPostgresTestDb(), store, env: { ERASURE_CLOSE_WAIT_MS: '300' }, startRedactionWorker: silent.start });
     await seedShop(t.services);
     version = await trainAndPublish(t.services);
   }, 120_000);
@@ -59,7 +47,7 @@ describe.skipIf(!runnable)('the server closes while an erasure waits on a worker
       async (res) => ({ status: res.status, retryAfter: res.headers.get('retry-after'), body: await res.json().catch(() => null) }),
       (err: Error) => ({ status: 0, retryAfter: null, body: String(err) }),
     );
-    await handedOver;
+    await silent.handedOver;
 
     // server.ts's shutdown sequence. A guard against a close that never ends, far above the 300 ms asked: not a measure of speed.
     const closing = (async () => {

@@ -6,28 +6,16 @@
  * the job runner's stop) from starting: preClose hooks run one after another. Real Postgres and Redis; only the
  * worker thread is replaced (createServices' `startRedactionWorker`, as erasure-close-abandoned.test.ts does).
  */
-import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { USERS_TABLE } from '../../../src/serving/user-entry.js';
 import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { createPostgresTestDb, randomPrefix, REDIS_URL, serviceAvailable, POSTGRES_URL } from '../../helpers/services.js';
 import { seedShop, trainAndPublish } from '../serving/shop-fixture.js';
-
-/** Resolved when an erasure hands its first rewrite to the (never answering) worker. */
-let handed!: () => void;
-const handedOver = new Promise<void>((r) => (handed = r));
+import { silentWorker } from '../../helpers/silent-worker.js';
 
 /** The erasures' worker thread: takes every job and never answers. */
-function silentWorker(): Worker {
-  const w = new Worker(`require('node:worker_threads').parentPort.on('message', () => {});`, { eval: true });
-  const post = w.postMessage.bind(w);
-  w.postMessage = (...args: Parameters<Worker['postMessage']>) => {
-    post(...args);
-    handed();
-  };
-  return w;
-}
+const silent = silentWorker();
 
 const runnable = (await serviceAvailable(POSTGRES_URL)) && (await serviceAvailable(REDIS_URL));
 if (!runnable && process.env.REQUIRE_SERVICES === 'true') throw new Error('Postgres and Redis are required (REQUIRE_SERVICES=true)');
@@ -38,7 +26,7 @@ describe.skipIf(!runnable)('the server closes while the re-driver drives an owed
   beforeAll(async () => {
     const store = createRedisModelStore({ url: REDIS_URL, prefix: `${randomPrefix('redrive-close')}:` });
     // The re-driver looks every 100 ms (the least ERASURE_REDRIVE_MS takes).
-    t = await createTestApp({ createDb: () => createPostgresTestDb(), store, env: { ERASURE_CLOSE_WAIT_MS: '300', ERASURE_REDRIVE_MS: '100' }, startRedactionWorker: silentWorker });
+    t = await createTestApp({ createDb: () => createPostgresTestDb(), store, env: { ERASURE_CLOSE_WAIT_MS: '300', ERASURE_REDRIVE_MS: '100' }, startRedactionWorker: silent.start });
     await seedShop(t.services);
     version = await trainAndPublish(t.services);
   }, 120_000);
@@ -55,7 +43,7 @@ describe.skipIf(!runnable)('the server closes while the re-driver drives an owed
     expect(before).toBeGreaterThan(0);
     // Owed and due: asked, then failed or cut short (what a DELETE answered 503 leaves).
     await t.services.db.query("INSERT INTO erasure_requests (user_id, next_at) VALUES ('k-user5', now())");
-    await handedOver;
+    await silent.handedOver;
 
     // server.ts's shutdown sequence. A guard against a close that never ends, far above the 300 ms asked: not a measure of speed.
     // (Before, the re-driver's stop held the preClose hooks until Fastify gave up on them: "Plugin did not start in time".)
