@@ -1,19 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createJobRepository, OUTAGE_FAILURE, type JobRecord, type JobRepository } from '../../../src/jobs/job-repository.js';
+import { createJobRepository, OUTAGE_FAILURE, type JobRepository } from '../../../src/jobs/job-repository.js';
 import { createJobRunner, type JobHandler } from '../../../src/jobs/job-runner.js';
 import { trainingStillTrusted } from '../../../src/training/model-recovery.js';
 import { freePort } from '../../helpers/private-servers.js';
 import { createPgDb } from '../../../src/data/db.js';
 import { advisoryLockHeld } from '../../helpers/lock-waits.js';
 import { DB_BACKENDS, POSTGRES_URL, type TestDb } from '../../helpers/services.js';
-
-async function settled(jobs: JobRepository, id: string): Promise<JobRecord> {
-  for (;;) {
-    const job = (await jobs.get(id))!;
-    if (job.status === 'succeeded' || job.status === 'failed') return job;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { settled } from '../../helpers/job-settled.js';
 
 /**
  * A managed Postgres's `statement_timeout` (set on the server, database or role) cancels a job's long read

@@ -2,21 +2,13 @@ import { AppError } from '../../../src/errors.js';
 import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createJobRepository, INTERRUPTED, type JobRecord, type JobRepository } from '../../../src/jobs/job-repository.js';
+import { createJobRepository, INTERRUPTED, type JobRepository } from '../../../src/jobs/job-repository.js';
 import { createJobRunner, deadLocalWorkers, type JobHandler } from '../../../src/jobs/job-runner.js';
 import { DB_BACKENDS, type TestDb } from '../../helpers/services.js';
 import { queryTimeout, withQueryTimeout } from '../../../src/data/query-timeout.js';
+import { settled } from '../../helpers/job-settled.js';
 
 /** Polls until the job leaves queued/running. */
-async function settled(jobs: JobRepository, id: string, timeoutMs = 10_000): Promise<JobRecord> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const job = (await jobs.get(id))!;
-    if (job.status === 'succeeded' || job.status === 'failed') return job;
-    if (Date.now() > deadline) throw new Error(`job ${id} still ${job.status}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const exitedPid = () => spawnSync(process.execPath, ['-e', '0']).pid;
 

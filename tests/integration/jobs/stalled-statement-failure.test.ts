@@ -1,16 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createJobRepository, type JobRecord, type JobRepository } from '../../../src/jobs/job-repository.js';
+import { createJobRepository, type JobRepository } from '../../../src/jobs/job-repository.js';
 import { createJobRunner, type JobHandler } from '../../../src/jobs/job-runner.js';
 import { trainingStillTrusted } from '../../../src/training/model-recovery.js';
 import { DB_BACKENDS, type TestDb } from '../../helpers/services.js';
-
-async function settled(jobs: JobRepository, id: string): Promise<JobRecord> {
-  for (;;) {
-    const job = (await jobs.get(id))!;
-    if (job.status === 'succeeded' || job.status === 'failed') return job;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { settled } from '../../helpers/job-settled.js';
 
 /**
  * A job whose statement gets no answer within the job's own limit on a statement (the runner's
