@@ -25,6 +25,7 @@ import { createProfileService } from './profiles/profile-service.js';
 import { createErasureRepository } from './data/erasure-repository.js';
 import { createErasureFollower } from './privacy/erasure-follower.js';
 import { createErasureRedriver } from './privacy/erasure-redriver.js';
+import { createOwedErasures } from './privacy/owed-erasures.js';
 import { scrubExportFiles } from './privacy/export-files.js';
 import { createUserErasure, type ActivationAttempt } from './privacy/user-erasure.js';
 import { instrumentDb } from './data/instrumented-db.js';
@@ -100,11 +101,13 @@ export function createServices(deps: {
   // Customers scored on request read their purchases and record; reads made together are one query (batched-reads.ts).
   // recommendationIds are signed under a key kept in Postgres, so every replica verifies what another issued.
   const recommendationIds = createRecommendationIds({ secret: () => readOrCreateSecret(db, RECOMMENDATION_ID_SECRET), log });
+  // Erasures asked for and not completed (privacy/owed-erasures.ts): their customers are answered as erased.
+  const owedErasures = createOwedErasures();
   const serving = createServing({
     store, db, catalog: { ...catalog, getUser: batchedUsers(catalog) }, purchases: batchedPurchases(events), metrics,
     boughtSince: (userId, since) => events.itemsBoughtSince(userId, since === null ? null : new Date(since)),
     recentViews: async (userId, limit) => (await events.listUserInteractions(userId, 'view', limit)).map((v) => v.itemId).reverse(), answerCacheBytes: config.ANSWER_CACHE_MB * 1024 * 1024,
-    experiments: experimentCache, ids: recommendationIds, log, readyOnRequest: deps.storefront,
+    experiments: experimentCache, ids: recommendationIds, log, readyOnRequest: deps.storefront, owed: (id) => owedErasures.has(id),
   });
   const recordFeedback = createFeedbackRecorder({ events, recordPurchases, servedStrategies: () => serving.servedStrategies(), ids: recommendationIds });
   const experiments = createExperimentService({ experiments: experimentRepository, cache: experimentCache, offeredStrategies: () => serving.offeredStrategies() });
@@ -147,6 +150,7 @@ export function createServices(deps: {
     abandonedDrafts: () => abandonedDrafts(jobs),
     redaction,
     requests: { backoffMs: config.ERASURE_REDRIVE_MS },
+    owed: owedErasures,
   });
   // And through Postgres, for the messages a replica missed; the list's end is noted now, before any request.
   // Each read also scrubs the store again of erasures it lost (a Redis restarted from an older snapshot): the
@@ -154,6 +158,8 @@ export function createServices(deps: {
   const erasureFollower = createErasureFollower({
     erasures: erasureRepository, forget: forgetUser, refreshMs: config.ERASURE_REFRESH_MS, limitMs: config.PG_QUERY_TIMEOUT_MS || undefined, log,
     catchUpStore: (through) => erasure.catchUp(through),
+    // Each read also reads the erasures owed: how a process learns of one asked through another.
+    owed: { refresh: () => owedErasures.refresh(erasureRepository.pendingRequests) },
   });
   void erasureFollower.poll();
   const eraseUser = (id: string) => erasure.erase(id);
@@ -239,7 +245,7 @@ export function createServices(deps: {
       })
     : null;
 
-  return { config, db, store, metrics, catalog, events, campaigns, recordPurchases, recordFeedback, recommendationIds, serving, eraseUser, erasure, redaction, erasureRepository, erasureFollower, erasureRedriver, activateModel, jobs, trainer, jobRunnerOptions, jobRunner: jobRunner as JobRunner | null, jobService, modelRecovery,
+  return { config, db, store, metrics, owedErasures, catalog, events, campaigns, recordPurchases, recordFeedback, recommendationIds, serving, eraseUser, erasure, redaction, erasureRepository, erasureFollower, erasureRedriver, activateModel, jobs, trainer, jobRunnerOptions, jobRunner: jobRunner as JobRunner | null, jobService, modelRecovery,
     reports, evaluations, evaluationGauges, onlineMetrics, feedbackRetention, profiles, modelGauges, jobGauges, experiments, audiences, customers, overview, lifecycleHistory };
 }
 

@@ -35,6 +35,12 @@ export function createErasureFollower(deps: {
    * that never gets an answer would stop the following for good. Unset = none.
    */
   limitMs?: number;
+  /**
+   * Before each read of erased_users, a read of the erasures owed (erasure_requests), which serving answers as erased
+   * (owed-erasures.ts): a process learns of one asked through another within `refreshMs`. Read first: an erasure that
+   * completes between the two reads is still owed at the first or erased at the second, never neither.
+   */
+  owed?: { refresh(): Promise<void> };
   log?: (msg: string, err?: unknown) => void;
 }): ErasureFollower {
   // What the process holds it read after the erasures made before it started; those after are followed,
@@ -46,6 +52,8 @@ export function createErasureFollower(deps: {
   let pending: Promise<void> | null = null;
 
   async function read(): Promise<void> {
+    // A failure keeps what was known (logged): the erasures are read all the same.
+    await deps.owed?.refresh().catch((err: unknown) => deps.log?.('could not read the erasures owed', err));
     mark ??= await deps.erasures.markBefore(startedAt);
     for (const { userId, seq } of await deps.erasures.erasuresAfter(mark)) {
       await deps.forget(userId);

@@ -13,6 +13,7 @@ import { ARTIFACT_USER_IDS } from '../serving/serving-artifacts.js';
 import { SCRUBBED_AGAIN_KEPT, type ErasureRecords, type ModelMeta, type ModelStore } from '../store/model-store.js';
 import { erasureMarkOf, goneFromStore } from '../training/write-model-version.js';
 import { redactHere, type RedactionRunner } from './redaction-runner.js';
+import type { OwedErasures } from './owed-erasures.js';
 
 /**
  * Erasures done in one turn at most. Each turn patches every kept version's profiles and ALS rows of its
@@ -107,6 +108,12 @@ export interface UserErasureDeps {
   audienceRecheckMs?: number;
   /** Its back-off after a failed rewrite (default AUDIENCE_RETRY_MIN_MS doubling to AUDIENCE_RETRY_MAX_MS). */
   audienceRetryMs?: { min: number; max: number };
+  /**
+   * This process's list of erasures owed (owed-erasures.ts), which serving answers as erased: an erasure is put on it
+   * as it is recorded as asked, taken off as it completes, and put on again when it fails (a message of its scrub may
+   * have taken it off meanwhile).
+   */
+  owed?: Pick<OwedErasures, 'add' | 'settled'>;
 }
 
 
@@ -520,12 +527,21 @@ export function createUserErasure(deps: UserErasureDeps) {
       // owed, and the service completes it (erasure-redriver.ts). A Postgres that does not answer this fails the
       // erasure as before, nothing recorded: the caller's to send again. `claimed`: the re-driver took it already.
       if (!opts.claimed) await deps.erasures.askErasure([userId], requestLeaseMs);
-      const existed = await new Promise<boolean>((resolve, reject) => {
-        waiting.push({ id: userId, resolve, reject });
-        if (!turnQueued) queueErasureTurn();
-      });
+      // Owed from here on: this process answers them as erased at once (the others at their next read of the list).
+      deps.owed?.add(userId);
+      let existed: boolean;
+      try {
+        existed = await new Promise<boolean>((resolve, reject) => {
+          waiting.push({ id: userId, resolve, reject });
+          if (!turnQueued) queueErasureTurn();
+        });
+      } catch (err) {
+        if (erasureOwed(err)) deps.owed?.add(userId);
+        throw err;
+      }
       // Committed: a failure to forget here is outlived by the follower and must not fail the request.
       await deps.forget(userId).catch(() => {});
+      deps.owed?.settled(userId);
       return existed;
     },
 

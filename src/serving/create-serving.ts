@@ -55,6 +55,8 @@ export interface ServingOptions {
    */
   ids?: RecommendationIds;
   log?: (msg: string, err?: unknown) => void;
+  /** Whether a customer's erasure is owed (privacy/owed-erasures.ts): answered as an erased customer. */
+  owed?: (userId: string) => boolean;
 }
 
 /** How long a storefront request waits for a scorer or describer still loading (a request's store reads give up after 2 s too). */
@@ -162,6 +164,7 @@ export function createServing(opts: ServingOptions) {
     answerLookup: opts.metrics && ((hit) => (hit ? opts.metrics!.answerCacheHits.inc() : opts.metrics!.answerCacheMisses.inc())),
     loadWaitMs: opts.readyOnRequest ? LOAD_WAIT_MS : undefined,
     log: opts.log,
+    owed: opts.owed,
   };
   const { metrics } = opts;
   // Every (kind, reason) a fallback can have starts at zero, so an alert on its rate sees it at once.
@@ -209,7 +212,8 @@ export function createServing(opts: ServingOptions) {
      * else undefined: call recommendForUser.
      */
     recommendForUserNow(userId: string, q: UserQuery): Recommendation | undefined {
-      const m = held ? null : models.peek();
+      // An owed erasure's customer: recommendForUser answers them as erased (a kept answer is theirs).
+      const m = held || opts.owed?.(userId) ? null : models.peek();
       const live = m ? opts.store.peekUserEvents?.(userId) : undefined;
       if (!m || !live) return undefined;
       // The key not read yet: recommendForUser reads it.

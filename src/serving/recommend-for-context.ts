@@ -119,10 +119,12 @@ export async function recommendForContext(deps: ServingDeps, q: ContextQuery, op
     if (dependencyFailure(err)) databaseFailed = true;
     throw err;
   };
+  // A customer whose erasure is owed is read nothing of (their record, views): as one erased, whose are gone.
+  const named = q.userId !== undefined && !deps.owed?.(q.userId) ? q.userId : undefined;
   const [model, user, stored] = await Promise.all([
     deps.model(),
-    q.attributes === undefined && q.userId ? hint(deps, 'reading a visitor\'s attributes failed', deps.catalog.getUser(q.userId).catch(failed)) : null,
-    q.userId && deps.recentViews ? hint(deps, 'reading recent views failed', deps.recentViews(q.userId, MAX_ANCHORS).catch(failed)).then((v) => v ?? []) : [],
+    q.attributes === undefined && named ? hint(deps, 'reading a visitor\'s attributes failed', deps.catalog.getUser(named).catch(failed)) : null,
+    named && deps.recentViews ? hint(deps, 'reading recent views failed', deps.recentViews(named, MAX_ANCHORS).catch(failed)).then((v) => v ?? []) : [],
   ]);
   const attributes = q.attributes ?? user?.attributes ?? {};
   const viewed = [...stored, ...(q.viewed ?? [])];

@@ -182,6 +182,13 @@ async function answerForUser(deps: ServingDeps, userId: string, q: UserQuery, do
   const strategy = q.strategy ?? 'hybrid';
   // Buy-again and repurchase list only what the user bought: excluding purchases would leave nothing of them.
   const excludePurchased = q.excludePurchased ?? !listsOwnItemsOnly(model?.info, strategy);
+  // A customer whose erasure is owed (asked, recorded, not completed) is answered as an erased one: nothing of
+  // theirs is read (entries, live events, purchases, record), so the answer is a never-seen customer's.
+  if (deps.owed?.(userId)) {
+    if (!model) return deps.dbPopular.recommend({ ...q, attribute: undefined, excludeBoughtBy: undefined }, { fallback: true });
+    checkStrategy(model.info, strategy);
+    return coldStart(deps, model, userId, q, [], down, null);
+  }
   if (!model) {
     const user = known !== undefined ? (down.databaseFailed ? skipped(known, down) : known) : await unlessDown(deps.catalog.getUser(userId), null, down);
     return deps.dbPopular.recommend(

@@ -14,6 +14,11 @@ export interface ServingDeps {
    * outage (answers fall back, nothing is refused for want of a model).
    */
   noneActive?(): boolean;
+  /**
+   * Whether the customer's erasure is owed (asked for and recorded, not completed: privacy/owed-erasures.ts): they are
+   * answered as an erased customer is, nothing of theirs read (README "Erasure"). Absent: none is.
+   */
+  owed?(userId: string): boolean;
   store: Pick<ModelStore, 'getEntries' | 'getUserEvents' | 'getArtifact'>;
   /** Catalog reads for users and items the model does not know (created after training). */
   catalog: {

@@ -1,0 +1,61 @@
+/**
+ * The customers whose erasure this process knows to be owed (asked for, recorded in erasure_requests, not recorded in
+ * erased_users yet), kept in memory so serving answers them as it answers an erased customer without a read of
+ * Postgres per request (README "Erasure"). Learned three ways:
+ * - at once, for an erasure this process was asked for (`add`, as the request is recorded, before its scrub);
+ * - by every read of erasure_requests this process makes (`replace`: the erasure follower's, every ERASURE_REFRESH_MS),
+ *   which is how the other processes learn of one asked through another;
+ * - and forgotten as the erasure completes (`settled`: this process's erasure committed, or it heard of the erasure
+ *   through the model store's message or erased_users): from then on the id is erased, and a new customer under it
+ *   later is served as one.
+ * A read that began before an `add` or a `settled` does not undo them: what happened since the read began wins.
+ */
+export interface OwedErasures {
+  /** Whether the customer's erasure is owed as far as this process knows: serving answers them as erased. */
+  has(userId: string): boolean;
+  /** An erasure asked of this process, recorded: owed until it completes. */
+  add(userId: string): void;
+  /** The erasure completed (or the id was never known): no longer owed. */
+  settled(userId: string): void;
+  /** Replaces what is known by a read of every erasure owed; `read` is the read (erasure_requests' ids). */
+  refresh(read: () => Promise<readonly string[]>): Promise<void>;
+  /** How many are owed as far as this process knows. */
+  readonly size: number;
+}
+
+export function createOwedErasures(): OwedErasures {
+  let owed = new Set<string>();
+  /** What changed since the read in flight began (`add`: true, `settled`: false), applied over its result. */
+  const since: Map<string, boolean>[] = [];
+  const note = (userId: string, isOwed: boolean) => {
+    for (const changes of since) changes.set(userId, isOwed);
+  };
+  return {
+    has: (userId) => owed.size > 0 && owed.has(userId),
+    add(userId) {
+      owed.add(userId);
+      note(userId, true);
+    },
+    settled(userId) {
+      owed.delete(userId);
+      note(userId, false);
+    },
+    async refresh(read) {
+      const changes = new Map<string, boolean>();
+      since.push(changes);
+      try {
+        const next = new Set(await read());
+        for (const [userId, isOwed] of changes) {
+          if (isOwed) next.add(userId);
+          else next.delete(userId);
+        }
+        owed = next;
+      } finally {
+        since.splice(since.indexOf(changes), 1);
+      }
+    },
+    get size() {
+      return owed.size;
+    },
+  };
+}
