@@ -38,7 +38,7 @@ try {
   const redriver = createErasureRedriver({
     requests,
     erase: async () => ((erased += 1), true),
-    storeAnswers: async () => ((pinged += 1), false),
+    storeTakesWrites: async () => ((pinged += 1), false),
   });
   const timed = async (label: string) => {
     const xs: number[] = [];

@@ -165,7 +165,10 @@ export function createServices(deps: {
   const eraseUser = (id: string) => erasure.erase(id);
   // Erasures asked for and not completed (a 503, a close, a process that died) are completed by the service (app.ts runs it).
   const erasureRedriver = createErasureRedriver({
-    requests: erasureRepository, erase: (id, opts) => erasure.erase(id, opts), storeAnswers: () => store.ping(), metrics,
+    requests: erasureRepository, erase: (id, opts) => erasure.erase(id, opts), metrics,
+    // Its write check, not its ping: a Redis that answers and refuses writes (READONLY: a replica, a failover under
+    // way; also OOM, MISCONF) would fail every try, backing off to 15 minutes; waited for, none is tried meanwhile.
+    storeTakesWrites: async () => (await store.acceptsWrites?.()) ?? (await store.ping()),
     log: { info: (_obj, msg) => log?.(msg), warn: (obj, msg) => log?.(msg, (obj as { err?: unknown }).err) },
   });
   /** Rollback: the version is scrubbed of users erased after its training, then served. */

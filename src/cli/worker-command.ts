@@ -6,11 +6,13 @@ import { openLoggedDatabase } from '../open-logged-database.js';
 import { createJobRunner, type Logger } from '../jobs/job-runner.js';
 import { createServices } from '../services.js';
 import { createModelStore } from '../store/create-model-store.js';
+import { startPeriodic } from '../periodic-task.js';
 import { parseCommandLine, runCli, UsageError } from './run-cli.js';
 
 const USAGE = `Usage: npm run worker
 
-Claims queued jobs (trainings, imports, evaluations, exports, factor imports) until SIGTERM or SIGINT, with
+Claims queued jobs (trainings, imports, evaluations, exports, factor imports), and completes erasures asked for
+and not finished (ERASURE_REDRIVE_MS), until SIGTERM or SIGINT, with
 the server's configuration (environment variables; see README). Run the API with JOB_RUNNER=worker so
 trainings never compete with requests for its CPU; several workers may run side by side. Takes no arguments.`;
 
@@ -54,6 +56,11 @@ async function main(args: string[]): Promise<number | void> {
   if (config.JOB_RUNNER === 'inline') log.info({}, 'JOB_RUNNER=inline: API processes on this database claim jobs too');
   if (db.kind === 'pglite') log.info({}, 'embedded database: stop the server first, PGlite is one process only');
 
+  // Erasures asked for and not completed (a DELETE answered 503, one cut short by a close, a process that died) are
+  // completed here too, as in every API process (privacy/erasure-redriver.ts): a deployment whose API replicas are all
+  // down or scaled to zero still completes them. One process drives each (FOR UPDATE SKIP LOCKED and a lease).
+  const redriving = startPeriodic((signal) => services.erasureRedriver.run(signal), { firstMs: config.ERASURE_REDRIVE_MS, everyMs: config.ERASURE_REDRIVE_MS });
+
   let stopping: Promise<void> | null = null;
   const stop = (signal: string) => {
     if (stopping) {
@@ -61,8 +68,11 @@ async function main(args: string[]): Promise<number | void> {
       process.exit(1);
     }
     log.info({ signal }, 'stopping: no new jobs; waiting for the job in hand');
-    stopping = runner
-      .stop({ graceMs: STOP_GRACE_MS })
+    // Started together, as the server's close hooks are (app.ts): the erasures' worker thread gets ERASURE_CLOSE_WAIT_MS
+    // from now, so a re-driven erasure held in it does not keep the job's stop waiting (the erasures it gives up on
+    // stay owed), and the re-driver's stop, which waits for its pass, is awaited with the others, not before them.
+    const closing = services.redaction.close();
+    stopping = Promise.allSettled([runner.stop({ graceMs: STOP_GRACE_MS }), redriving.stop(), closing])
       .then(() => store.close())
       .then(() => db.close())
       .then(() => log.info({}, 'worker stopped'));

@@ -5,8 +5,11 @@ export interface ErasureRedriverDeps {
   requests: Pick<ErasureRepository, 'claimErasures' | 'erasureRequestCounts'>;
   /** The erasure path a DELETE takes (user-erasure.ts erase), told the erasure is taken already (`claimed`). */
   erase: (userId: string, opts: { claimed: boolean }) => Promise<boolean>;
-  /** Whether the model store answers now (its ping): no erasure is taken while it does not. */
-  storeAnswers: () => Promise<boolean>;
+  /**
+   * Whether the model store takes writes now (its write check, acceptsWrites): no erasure is taken while it does not,
+   * so a store that answers and refuses writes (a Redis replica: READONLY) costs no failed try and no back-off.
+   */
+  storeTakesWrites: () => Promise<boolean>;
   /** The gauge of erasures owed (asked, not recorded) and the counter of those this process completed. */
   metrics?: { erasuresPending: { set(n: number): void }; erasuresRedriven: { inc(n?: number): void } };
   log?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
@@ -27,8 +30,8 @@ export interface RedrivePass {
  * Completes the erasures the service was asked for and did not finish (erasure_requests, migration 036): a
  * DELETE /v1/users/:id answered 503 because the model store did not answer, or cut short by a close
  * (ERASURE_CLOSE_WAIT_MS), or whose process died. Each pass (every ERASURE_REDRIVE_MS, app.ts) reads how many are
- * owed and due (one read of the table: with none owed, that is all it does); while the model store does not answer
- * it takes none. Else it takes those due, up to ERASURE_BATCH at a time (claimErasures: FOR UPDATE SKIP LOCKED and
+ * owed and due (one read of the table: with none owed, that is all it does); while the model store does not take
+ * writes (down, or answering READONLY) it takes none. Else it takes those due, up to ERASURE_BATCH at a time (claimErasures: FOR UPDATE SKIP LOCKED and
  * a lease, so no two processes drive one erasure), and erases them through the erasure path of a DELETE: queued
  * together, one turn, the same guarantees. One that fails again is owed after a back-off doubling per failure
  * (user-erasure.ts). A pass never rejects: it logs.
@@ -40,7 +43,7 @@ export function createErasureRedriver(deps: ErasureRedriverDeps) {
     const counts = await deps.requests.erasureRequestCounts();
     deps.metrics?.erasuresPending.set(counts.pending);
     const done: RedrivePass = { pending: counts.pending, redriven: 0, failed: 0 };
-    if (counts.due === 0 || !(await deps.storeAnswers())) return done;
+    if (counts.due === 0 || !(await deps.storeTakesWrites())) return done;
     for (;;) {
       if (signal?.aborted) break;
       const ids = await deps.requests.claimErasures(ERASURE_BATCH, leaseMs);
