@@ -65,14 +65,27 @@ export const ERASURE_OWED_DETAIL = {
 } as const;
 
 /**
+ * The detail a 500 of an erasure owed carries: it failed for another reason than a store that did not answer (a bug,
+ * an export directory that cannot be read), and the service tries it again all the same, backing off.
+ */
+export const ERASURE_OWED_RETRIED_DETAIL = {
+  path: 'erasure',
+  recorded: true,
+  message: 'the erasure was recorded and failed; the service tries it again (ERASURE_REDRIVE_MS, backing off up to 15 minutes) until it completes; sending it again is safe',
+} as const;
+
+/**
  * The answer for an erasure that failed: for one owed whose failure is a 503 (a store that did not answer, a close
- * that cut it short), the same code and message with ERASURE_OWED_DETAIL in its details; else `err` as it is.
+ * that cut it short), the same code and message with ERASURE_OWED_DETAIL in its details; for one owed that failed
+ * otherwise (a 500), INTERNAL with ERASURE_OWED_RETRIED_DETAIL (its cause: the error); else `err` as it is.
  */
 export function owedErasureAnswer(err: unknown): unknown {
   if (!erasureOwed(err)) return err;
   const base = err instanceof AppError ? err : dependencyFailure(err);
-  if (!base || base.status !== 503) return err;
-  const answer = new AppError(base.code, base.message, [...(base.details ?? []), ERASURE_OWED_DETAIL]);
+  if (base && base.status < 500) return err;
+  const answer = base?.status === 503
+    ? new AppError(base.code, base.message, [...(base.details ?? []), ERASURE_OWED_DETAIL])
+    : new AppError('INTERNAL', undefined, [ERASURE_OWED_RETRIED_DETAIL]);
   answer.cause = err;
   return answer;
 }

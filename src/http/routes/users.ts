@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { CatalogRepository } from '../../data/catalog-repository.js';
 import type { CustomerRepository } from '../../data/customer-repository.js';
 import type { EventRepository } from '../../data/event-repository.js';
-import { notFound } from '../../errors.js';
+import { AppError, notFound } from '../../errors.js';
 import { owedErasureAnswer } from '../../privacy/user-erasure.js';
 import { refuseNewPaddedIds } from './padded-ids.js';
 import { errors, idParam, NEW_ID_SPACES } from '../schemas/common.js';
@@ -73,11 +73,14 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps) {
 
   r.delete('/v1/users/:id', {
     config: { scope: 'admin' },
-    schema: { operationId: 'eraseUser', tags, summary: 'Erase a user: events, attributes and per-user model state', description: 'Idempotent: an id erased before (and not seen since) answers 204 again, so a retry after a 503 is safe; 404 means the id was never known. A 503 whose details hold `{ path: "erasure", recorded: true }` was recorded before it failed: the service completes it once the model store answers (ERASURE_REDRIVE_MS), whether or not it is sent again.', params: idParam, response: { 204: z.null(), ...errors(400, 401, 403, 404) } },
+    schema: { operationId: 'eraseUser', tags, summary: 'Erase a user: events, attributes and per-user model state', description: 'Idempotent: an id erased before (and not seen since) answers 204 again, so a retry after a 503 is safe; 404 means the id was never known. A 503 (or 500) whose details hold `{ path: "erasure", recorded: true }` was recorded before it failed: the service completes it once the model store takes writes (ERASURE_REDRIVE_MS), whether or not it is sent again; until then the customer is answered as erased.', params: idParam, response: { 204: z.null(), ...errors(400, 401, 403, 404) } },
     handler: async (req, reply) => {
       // A 503 after the erasure was recorded as asked says so (details): the service completes it.
       const existed = await deps.eraseUser(req.params.id).catch((err: unknown) => {
-        throw owedErasureAnswer(err);
+        const answer = owedErasureAnswer(err);
+        // A 500 made an AppError to carry its detail is logged here with its error, as the error handler logs an unhandled one.
+        if (answer !== err && answer instanceof AppError && answer.status === 500) req.log.error({ err }, 'erasure failed; recorded, the service tries it again');
+        throw answer;
       });
       if (!existed) throw notFound('user', req.params.id);
       return reply.code(204).send(null);
