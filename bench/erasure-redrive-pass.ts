@@ -2,8 +2,8 @@
  * What the erasure re-driver's pass costs (privacy/erasure-redriver.ts), which every API process makes every
  * ERASURE_REDRIVE_MS (30 s) whether anything is owed or not: one read of `erasure_requests` (how many are owed, how
  * many due). With nothing owed that is all; with erasures owed and none due (each taken by a process, or waiting out
- * its back-off) it is the same read over `--owed` rows; with some due it pings the model store too (here: a store
- * that does not answer, so none is taken, as during the outage that left them owed).
+ * its back-off) it is the same read over `--owed` rows; with some due it asks the model store's write check too (here: a
+ * store that does not take writes, so none is taken, as during the outage that left them owed).
  *
  * On its own Postgres schema (dropped at the end); no model store is touched.
  *

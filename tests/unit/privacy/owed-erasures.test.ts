@@ -1,0 +1,53 @@
+/**
+ * privacy/owed-erasures.ts: a read of the owed ids that began before an erasure was asked of this process, or before
+ * one completed here, does not undo what happened since it began (README "Erasure").
+ */
+import { describe, expect, it } from 'vitest';
+import { createOwedErasures } from '../../../src/privacy/owed-erasures.js';
+
+/** A read whose answer the test gives when it likes. */
+function heldRead() {
+  let answer!: (ids: string[]) => void;
+  const read = () => new Promise<readonly string[]>((resolve) => (answer = resolve));
+  return { read, answer: (ids: string[]) => answer(ids) };
+}
+
+describe('the erasures owed a process knows of', () => {
+  it('When a read replaces the list, Then it holds what the read found and nothing else', async () => {
+    const owed = createOwedErasures();
+    owed.add('a');
+    await owed.refresh(async () => ['b', 'c']);
+    expect(['a', 'b', 'c'].map((id) => owed.has(id))).toEqual([false, true, true]);
+    expect(owed.size).toBe(2);
+  });
+
+  it('When an erasure is asked here while a read is in flight, Then the read, which began before it, does not drop it', async () => {
+    const owed = createOwedErasures();
+    const r = heldRead();
+    const refreshing = owed.refresh(r.read);
+    owed.add('asked-meanwhile');
+    r.answer(['x']);
+    await refreshing;
+    expect(owed.has('asked-meanwhile')).toBe(true);
+    expect(owed.has('x')).toBe(true);
+  });
+
+  it('When an erasure completes here while a read is in flight, Then the read, which found it still owed, does not bring it back', async () => {
+    const owed = createOwedErasures();
+    owed.add('done-meanwhile');
+    const r = heldRead();
+    const refreshing = owed.refresh(r.read);
+    owed.settled('done-meanwhile');
+    r.answer(['done-meanwhile', 'y']);
+    await refreshing;
+    expect(owed.has('done-meanwhile')).toBe(false);
+    expect(owed.has('y')).toBe(true);
+  });
+
+  it('When a read fails, Then what was known stays', async () => {
+    const owed = createOwedErasures();
+    owed.add('kept');
+    await expect(owed.refresh(async () => Promise.reject(new Error('Postgres down')))).rejects.toThrow('Postgres down');
+    expect(owed.has('kept')).toBe(true);
+  });
+});
