@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCatalogRepository } from '../../../src/data/catalog-repository.js';
@@ -15,11 +15,38 @@ import type { Db } from '../../../src/data/db.js';
 import { DB_BACKENDS, type TestDb } from '../../helpers/services.js';
 
 /**
- * What the importer should report for the bundled sample, worked out here straight from the raw rows
+ * What the sample tests below import: a slice of the bundled sample (sample/online-retail-sample.csv.gz), gzipped as it
+ * is, its lines unaltered and in their order: every line a cleaning rule rejects (so each reason the sample holds is
+ * met: 958 without a customer, 214 non-product codes, 7 non-positive prices) and every line of the customers whose
+ * CustomerID is a multiple of 4, 9,165 of its 39,944 rows. What is checked (the rules applied to the raw rows, every
+ * kept row stored once, the most frequent title, progress, a re-import adding none) does not depend on the file's size,
+ * and the slice still fills two 5,000-row batches and three 64 KiB reads; the whole sample took a quarter of the suite's
+ * import time (four imports of 40,000 rows). The whole sample is imported by the Quick start's test
+ * (tests/e2e/server-start.test.ts).
+ */
+function writeSampleSlice(file: string): string {
+  const lines = gunzipSync(readFileSync(BUNDLED_SAMPLE_PATH)).toString('utf8').split('\n');
+  // One line per row in this file (no quoted line break): row k is line k + 1.
+  const rows: string[][] = parse(lines.join('\n'));
+  if (rows.length !== lines.filter((l) => l !== '').length) throw new Error('the bundled sample has a row over several lines: pick its rows otherwise');
+  const kept = lines.filter((line, k) => {
+    if (k === 0) return true;
+    if (line === '') return false;
+    const [invoice, code, , quantity, , price, customer] = rows[k];
+    const cancelled = invoice.startsWith('C');
+    const rejected = !customer || (cancelled ? Number(quantity) >= 0 : Number(quantity) <= 0) || Number(price) <= 0 || !'0123456789'.includes(code[0]);
+    return rejected || Number(customer) % 4 === 0;
+  });
+  writeFileSync(file, gzipSync(kept.join('\n') + '\n'));
+  return file;
+}
+
+/**
+ * What the importer should report for a slice of the bundled sample, worked out here straight from the raw rows
  * with the protocol's rules written as a plain filter (first failing rule wins).
  */
-function expectedFromSample() {
-  const rows: Record<string, string>[] = parse(gunzipSync(readFileSync(BUNDLED_SAMPLE_PATH)), { columns: true });
+function expectedFromSample(file: string) {
+  const rows: Record<string, string>[] = parse(gunzipSync(readFileSync(file)), { columns: true });
   const rejected: Record<string, number> = {};
   // A cancellation (C...) is a return of the units its negative quantity names, otherwise checked as a purchase.
   const isReturn = (r: Record<string, string>) => r.InvoiceNo.startsWith('C');
@@ -84,14 +111,15 @@ for (const backend of DB_BACKENDS) {
     const counts = async (db: Db) => ({ ...(await createEventRepository(db).counts()), ...(await createCatalogRepository(db).counts()) });
 
     describe('the bundled sample', () => {
-      const expected = expectedFromSample();
+      const SAMPLE = writeSampleSlice(path.join(dir, 'online-retail-sample-slice.csv.gz'));
+      const expected = expectedFromSample(SAMPLE);
       let t: TestDb;
       let first: ImportReport;
       const progress: number[] = [];
       beforeAll(async () => {
         t = await backend.create();
-        first = await runImport({ db: t.db }, { format: 'online-retail', path: BUNDLED_SAMPLE_PATH }, (f) => progress.push(f));
-      }, 180_000); // ~40,000 rows into PGlite on a busy two-core machine
+        first = await runImport({ db: t.db }, { format: 'online-retail', path: SAMPLE }, (f) => progress.push(f));
+      }, 180_000); // ~9,000 rows into PGlite on a busy two-core machine
       afterAll(() => t.dispose());
 
       it('When the sample is imported, Then accepted and rejected rows match the cleaning rules applied to the raw rows', () => {
@@ -146,7 +174,7 @@ for (const backend of DB_BACKENDS) {
       });
 
       it('When the same file is imported again, Then no event is added', { timeout: 120_000 }, async () => {
-        const second = await runImport({ db: t.db }, { format: 'online-retail', path: BUNDLED_SAMPLE_PATH });
+        const second = await runImport({ db: t.db }, { format: 'online-retail', path: SAMPLE });
         expect(second).toMatchObject({ accepted: expected.accepted, inserted: 0, duplicates: expected.accepted });
         expect((await createEventRepository(t.db).counts()).purchases).toBe(expected.purchases);
       });
