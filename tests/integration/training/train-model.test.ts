@@ -39,6 +39,10 @@ for (const backend of STORE_BACKENDS) {
     // One thread unless a test names more: a second thread's start per fold and per fit costs more than it saves on
     // this fixture. The tests of the serving build's chunks and of the thread's bytes name two, as a two-core machine's
     // default gave them.
+    // The trainings pass tune: false (their jobs too) unless the test is about the steps: the default
+    // recipe's tuning skips this 18-day fixture (three 30-day windows), so a tuned training differs from an untuned one
+    // only by a thread started to find that out (about half a training's CPU here). The steps' test and the rollback
+    // during the tune step keep it.
     const trainer = (store: ModelStore, extra: Partial<TrainerDeps> = {}) => createTrainer({ ...repos, store, defaultRecipe: 'default', threads: 1, ...extra });
 
     beforeAll(async () => {
@@ -48,7 +52,7 @@ for (const backend of STORE_BACKENDS) {
       const events = createEventRepository(db.db);
       repos = { catalog, events };
       await seedTwoShops({ catalog, events });
-      v1 = (await trainer(recordingStore(s.store, written)).train()).version;
+      v1 = (await trainer(recordingStore(s.store, written)).train({ tune: false })).version;
     });
     afterAll(async () => {
       await s?.dispose();
@@ -60,7 +64,7 @@ for (const backend of STORE_BACKENDS) {
     });
 
     it('When a training publishes, Then a reader resolving the active version never sees a version it has not fully written', async () => {
-      const training = trainer(recordingStore(s.store, written, 15)).train();
+      const training = trainer(recordingStore(s.store, written, 15)).train({ tune: false });
       let done = false;
       training.then(
         () => (done = true),
@@ -118,7 +122,7 @@ for (const backend of STORE_BACKENDS) {
           if (step === 'write') expect(await s.store.activate(v1)).toBe(true);
         },
       });
-      const result = await rolling.train();
+      const result = await rolling.train({ tune: false });
       expect(result.activated).toBe(false);
       expect(result.notActivated).toContain(`version ${v1} was activated while this training ran (it began on ${v2})`);
       expect((await s.store.getActive())!.version).toBe(v1);
@@ -131,13 +135,13 @@ for (const backend of STORE_BACKENDS) {
             if (step === 'write') await redis.del(`${s.prefix}active`);
           },
         })
-          .train()
+          .train({ tune: false })
           .finally(() => redis.disconnect());
         expect(lost.activated).toBe(true);
         expect((await s.store.getActive())!.version).toBe(lost.version);
       }
       // Without a rollback meanwhile, a training activates what it publishes, as before.
-      const plain = await trainer(s.store).train();
+      const plain = await trainer(s.store).train({ tune: false });
       expect(plain.activated).toBe(true);
       expect((await s.store.getActive())!.version).toBe(plain.version);
     });
@@ -168,7 +172,7 @@ for (const backend of STORE_BACKENDS) {
           if (step === 'write') throw new Error('injected crash after write');
         },
       });
-      await expect(failing.train()).rejects.toThrow('injected crash after write');
+      await expect(failing.train({ tune: false })).rejects.toThrow('injected crash after write');
       const [draft] = [...drafts.keys()];
       expect(draft).toMatch(/^v\d{8}T\d{6}Z-[0-9a-f]{4}$/);
       expect((await s.store.getActive())!.version).toBe(v1);
@@ -195,7 +199,7 @@ for (const backend of STORE_BACKENDS) {
           await recording.putEntries(version, table, entries);
         },
       };
-      const training = trainer(failing, { threads: 2, rowChunks: { users: 2 } }).train({}, { onProgress: (p) => void (step = p.step) });
+      const training = trainer(failing, { threads: 2, rowChunks: { users: 2 } }).train({ tune: false }, { onProgress: (p) => void (step = p.step) });
       await expect(training).rejects.toThrow('injected store failure');
       // The rows came while the serving build ran, before the write step.
       expect(stepsOfRows).toEqual(['serving', 'serving']);
@@ -220,7 +224,7 @@ for (const backend of STORE_BACKENDS) {
       let step = '';
       let reachedServing!: () => void;
       const serving = new Promise<void>((r) => (reachedServing = r));
-      const training = trainer(held, { threads: 2, rowChunks: { users: 1, inFlight: 2 } }).train({}, {
+      const training = trainer(held, { threads: 2, rowChunks: { users: 1, inFlight: 2 } }).train({ tune: false }, {
         onProgress: (p) => {
           step = p.step;
           if (step === 'serving') reachedServing();
@@ -248,7 +252,7 @@ for (const backend of STORE_BACKENDS) {
             await s.store.putEntries(version, table, entries);
           },
         };
-        await expect(trainer(failing, { isolation, threads: 2, rowChunks: { users: 1, inFlight: 1 } }).train()).rejects.toThrow('injected store failure');
+        await expect(trainer(failing, { isolation, threads: 2, rowChunks: { users: 1, inFlight: 1 } }).train({ tune: false })).rejects.toThrow('injected store failure');
         expect((await s.store.getActive())!.version).toBe(v1);
       });
     }
@@ -273,7 +277,7 @@ for (const backend of STORE_BACKENDS) {
           if (step === 'serving') throw new Error('injected failure after the serving build');
         },
       });
-      await expect(failing.train()).rejects.toThrow('injected failure after the serving build');
+      await expect(failing.train({ tune: false })).rejects.toThrow('injected failure after the serving build');
       expect(calls).toContain('put serving-users');
       expect(calls.at(-1)).toBe('delete');
       expect(calls.filter((c) => c === 'delete')).toHaveLength(1);
@@ -281,7 +285,7 @@ for (const backend of STORE_BACKENDS) {
     });
 
     it('When a training succeeds, Then the rows written while it built are all there and counted in its contents', async () => {
-      const result = await trainer(s.store).train();
+      const result = await trainer(s.store).train({ tune: false });
       const users = await s.store.getEntries(result.version, 'serving-users', USERS);
       expect(users.every((u) => u !== null)).toBe(true);
       expect(result.contents.tables['serving-users']).toBe(USERS.length);
@@ -296,7 +300,7 @@ for (const backend of STORE_BACKENDS) {
       const before = await s.store.listVersions();
       const abort = new AbortController();
       const training = trainer(recordingStore(s.store, drafts)).train(
-        {},
+        { tune: false },
         {
           signal: abort.signal,
           onProgress: (p) => {
@@ -322,7 +326,7 @@ for (const backend of STORE_BACKENDS) {
             return publish(0);
           },
         },
-      }).train({}, { signal: abort.signal });
+      }).train({ tune: false }, { signal: abort.signal });
       await expect(training).rejects.toThrow('interrupted: the process running it stopped');
       expect(await s.store.listVersions()).toEqual(before);
       expect((await s.store.getActive())!.version).toBe(v1);
@@ -332,7 +336,7 @@ for (const backend of STORE_BACKENDS) {
       const byMode = new Map<string, Map<string, Uint8Array>>();
       for (const isolation of ['thread', 'inline'] as const) {
         const out: WrittenByVersion = new Map();
-        const { version } = await trainer(recordingStore(s.store, out), { isolation, threads: 2 }).train();
+        const { version } = await trainer(recordingStore(s.store, out), { isolation, threads: 2 }).train({ tune: false });
         byMode.set(isolation, new Map([...out.get(version)!].filter(([key]) => key.includes('/'))));
       }
       const thread = byMode.get('thread')!;
@@ -378,7 +382,7 @@ for (const backend of STORE_BACKENDS) {
       });
       const runner = createJobRunner({ jobs, mode: 'worker', handlers: createJobHandlers({ db: db.db, trainer: broken }) });
       const before = await s.store.listVersions();
-      const job = await jobs.enqueue('train', {}, { exclusiveKey: 'train' });
+      const job = await jobs.enqueue('train', { tune: false }, { exclusiveKey: 'train' });
       expect(await runner.runNext()).toBe(true);
       expect(await jobs.get(job.id)).toMatchObject({ status: 'failed', error: 'injected failure while fitting', step: 'fit:hybrid' });
       expect(await s.store.listVersions()).toEqual(before);
@@ -388,7 +392,7 @@ for (const backend of STORE_BACKENDS) {
     it('When a training job succeeds, Then its result names the published version, which records the job and the draft note is replaced', async () => {
       const jobs = createJobRepository(db.db);
       const runner = createJobRunner({ jobs, mode: 'worker', handlers: createJobHandlers({ db: db.db, trainer: trainer(s.store) }) });
-      const job = await jobs.enqueue('train', { recipe: 'default' }, { exclusiveKey: 'train' });
+      const job = await jobs.enqueue('train', { recipe: 'default', tune: false }, { exclusiveKey: 'train' });
       await runner.runNext();
       const done = (await jobs.get(job.id))!;
       expect(done.status).toBe('succeeded');
