@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -92,6 +92,8 @@ async function osUser(name: string): Promise<{ uid: number; gid: number } | null
 export interface PrivateRedis {
   url: string;
   port: number;
+  /** Its working directory: where SAVE writes dump.rdb, and where a start loads it from. */
+  dir: string;
   /** SIGKILL: no goodbye to clients, nothing saved (it saves nothing anyway). */
   kill(): Promise<void>;
   /** Starts it again on the same port, empty. */
@@ -103,10 +105,14 @@ export interface PrivateRedis {
   dispose(): Promise<void>;
 }
 
-/** `redis-server --port N --save "" --appendonly no` in a temp dir, with `args` after (`--replicaof HOST PORT`, say). */
-export async function startPrivateRedis(args: string[] = []): Promise<PrivateRedis> {
+/**
+ * `redis-server --port N --save "" --appendonly no` in a temp dir, with `args` after (`--replicaof HOST PORT`, say);
+ * `rdb`: a dump copied in first, which the server loads as it starts (a kept state, first-start-state.ts).
+ */
+export async function startPrivateRedis(args: string[] = [], opts: { rdb?: string } = {}): Promise<PrivateRedis> {
   const port = await freePort();
   const dir = mkdtempSync(path.join(tmpdir(), 'recsvc-redis-'));
+  if (opts.rdb) copyFileSync(opts.rdb, path.join(dir, 'dump.rdb'));
   let child: ChildProcess | null = null;
   const start = async () => {
     child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...args], {
@@ -126,6 +132,7 @@ export async function startPrivateRedis(args: string[] = []): Promise<PrivateRed
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    dir,
     kill,
     start,
     freeze: () => child?.kill('SIGSTOP'),
@@ -142,8 +149,13 @@ export interface PrivatePostgres {
   /** Database `postgres`, user `postgres`, trust auth. */
   url: string;
   port: number;
-  /** `pg_ctl stop -m immediate`: every backend is killed, connections drop mid-transaction. */
-  stop(): Promise<void>;
+  /** The cluster's data directory. */
+  data: string;
+  /**
+   * `pg_ctl stop -m immediate`: every backend is killed, connections drop mid-transaction. `fast`: a clean shutdown,
+   * the data directory checkpointed (what a copy of it is taken from, first-start-state.ts).
+   */
+  stop(mode?: 'immediate' | 'fast'): Promise<void>;
   start(): Promise<void>;
   /**
    * SIGSTOP to the server and every backend: connections stay open and new ones are taken into the
@@ -203,14 +215,15 @@ function initdbTemplate(bin: string, pg: (tool: string, args: string[]) => Promi
 }
 
 /**
- * A Postgres cluster made by initdb (a copy of the kept one, initdbTemplate) in a temp dir, started with pg_ctl on a free loopback port. As
+ * A Postgres cluster made by initdb (a copy of the kept one, initdbTemplate; `from`: a copy of that data directory
+ * instead, one stopped cleanly, a kept state of first-start-state.ts) in a temp dir, started with pg_ctl on a free loopback port. As
  * root (CI) initdb and the server run as the `postgres` user through runuser, since Postgres refuses
  * to run as root. fsync is off: the cluster only has to survive its server being killed, not the machine.
  * synchronous_commit stays on: with it off, a commit already acknowledged to the service is lost when
  * the server is stopped with `-m immediate` (its WAL was still in shared memory), which a test of "no
  * event lost through an outage" would blame on the service. With fsync off it costs a write(), not a flush.
  */
-export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+export async function startPrivatePostgres(opts: { from?: string } = {}): Promise<PrivatePostgres> {
   const bin = await postgresBinDir();
   if (!bin) throw new Error('initdb not found');
   const port = await freePort();
@@ -225,13 +238,13 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const pg = (tool: string, args: string[]) =>
     asRoot ? run('runuser', ['-u', 'postgres', '--', path.join(bin, tool), ...args]) : run(path.join(bin, tool), args);
   // A copy of the kept initdb (cp -a keeps the postgres user's ownership and the 0700 mode).
-  await run('cp', ['-a', await initdbTemplate(bin, pg, asRoot), data]);
+  await run('cp', ['-a', opts.from ?? (await initdbTemplate(bin, pg, asRoot)), data]);
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off`;
   const start = async () => {
     await pg('pg_ctl', ['-D', data, '-o', options, '-l', path.join(dir, 'server.log'), '-w', '-t', '30', 'start']);
   };
-  const stop = async () => {
-    await pg('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => {});
+  const stop = async (mode: 'immediate' | 'fast' = 'immediate') => {
+    await pg('pg_ctl', ['-D', data, '-m', mode, '-w', 'stop']).catch(() => {});
   };
   /** The server's process and its backends. */
   const processes = async (): Promise<number[]> => {
@@ -259,6 +272,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
+    data,
     stop,
     start,
     async freeze() {
