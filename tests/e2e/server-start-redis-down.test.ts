@@ -2,10 +2,9 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { privateServerSupport, startPrivatePostgres, startPrivateRedis, type PrivatePostgres, type PrivateRedis } from '../helpers/private-servers.js';
-import { FIRST_START_SAMPLE } from '../helpers/first-start-sample.js';
+import { privateServerSupport, type PrivatePostgres, type PrivateRedis } from '../helpers/private-servers.js';
+import { startAfterFirstStart } from '../helpers/first-start-state.js';
 import { getAs, serverStarter, until, withoutRequestLines } from '../helpers/server-process.js';
 
 /**
@@ -41,16 +40,10 @@ describe.skipIf(!runnable)('a server started while Redis is down', () => {
   const log = withoutRequestLines;
 
   beforeAll(async () => {
-    [pg, redis] = await Promise.all([startPrivatePostgres(), startPrivateRedis()]);
-    // The shop's first start: the sample imported and trained into Redis, which then saves it to disk.
-    const first = await start({ SAMPLE_DATA: 'true', SAMPLE_FILE: FIRST_START_SAMPLE });
-    const ready = await until(() => get(first.base, '/health/ready'), (r) => r.status === 200, SLOW);
-    expect(ready.status, log(first.output)).toBe(200);
-    first.child.kill('SIGKILL');
-    const client = new Redis(redis.url, { lazyConnect: true });
-    await client.connect();
-    await client.save();
-    client.disconnect();
+    // The shop's first start (the sample imported and trained into Redis, which saved it to disk): copies of the kept
+    // state it leaves (tests/helpers/first-start-state.ts), made once by a real first start. The Redis loaded the
+    // dump from its directory, and loads it again when it is started after the kill.
+    ({ pg, redis } = await startAfterFirstStart(dataDir));
     await redis.kill();
   }, SLOW * 2);
 

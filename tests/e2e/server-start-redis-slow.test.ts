@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { privateServerSupport, startPrivatePostgres, startPrivateRedis, type PrivatePostgres, type PrivateRedis } from '../helpers/private-servers.js';
-import { FIRST_START_SAMPLE } from '../helpers/first-start-sample.js';
+import { privateServerSupport, type PrivatePostgres, type PrivateRedis } from '../helpers/private-servers.js';
+import { startAfterFirstStart } from '../helpers/first-start-state.js';
 import { startRedisProxy, type RedisProxy } from '../helpers/redis-proxy.js';
 import { getAs, serverStarter, until, withoutRequestLines } from '../helpers/server-process.js';
 
@@ -35,12 +35,10 @@ describe.skipIf(!runnable)('a server started while every Redis reply comes late'
   const log = withoutRequestLines;
 
   beforeAll(async () => {
-    [pg, redis] = await Promise.all([startPrivatePostgres(), startPrivateRedis()]);
+    // The shop's first start (the sample imported and trained into Redis): copies of the kept state it leaves
+    // (tests/helpers/first-start-state.ts), made once by a real first start.
+    ({ pg, redis } = await startAfterFirstStart(dataDir));
     proxy = await startRedisProxy(redis.url);
-    const first = await start({ SAMPLE_DATA: 'true', SAMPLE_FILE: FIRST_START_SAMPLE });
-    const ready = await until(() => get(first.base, '/health/ready'), (r) => r.status === 200, SLOW);
-    expect(ready.status, log(first.output)).toBe(200);
-    first.child.kill('SIGKILL');
     proxy.delay(REPLY_DELAY_MS);
   }, SLOW * 2);
 
