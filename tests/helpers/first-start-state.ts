@@ -18,7 +18,7 @@ import { getAs, serverStarter, until, withoutRequestLines } from './server-proce
  * Made by a real first start (firstStart below) on a private Postgres and Redis, as those files did it; then the
  * Redis saved (dump.rdb), the Postgres stopped cleanly and its data directory copied, and the DATA_DIR copied. Kept in
  * this checkout's node_modules/.cache/recsvc-first-start/HASH, HASH made of everything the state depends on: the
- * sources (src/, with the migrations), the sample, package-lock.json, this file and the private servers' helper,
+ * sources (src/, with the migrations), the sample, package-lock.json, this file and the helpers it starts servers with,
  * Node's, initdb's and redis-server's versions. tests/e2e/first-start-state.test.ts checks that a start from it is
  * what a fresh first start leaves.
  *
@@ -29,7 +29,12 @@ import { getAs, serverStarter, until, withoutRequestLines } from './server-proce
 const run = promisify(execFile);
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const CACHE = path.join(REPO, 'node_modules', '.cache', 'recsvc-first-start');
-const INPUTS = [FIRST_START_SAMPLE, path.join(REPO, 'package-lock.json'), fileURLToPath(import.meta.url), fileURLToPath(new URL('./private-servers.ts', import.meta.url))];
+const INPUTS = [
+  FIRST_START_SAMPLE,
+  path.join(REPO, 'package-lock.json'),
+  fileURLToPath(import.meta.url),
+  ...['./private-servers.ts', './server-process.ts', './first-start-sample.ts'].map((f) => fileURLToPath(new URL(f, import.meta.url))),
+];
 /** The first start's own give-up (an import and a training on a busy two-core machine). */
 const FIRST_START_MS = 180_000;
 /** States of other sources are removed once unused for a day (as built-entry.ts's trees). */
@@ -93,24 +98,46 @@ async function stateKey(): Promise<string> {
   return hash.digest('hex').slice(0, 16);
 }
 
-/** Writes the state into `target` (absent): a first start on private servers, then their copies. */
-async function build(target: string): Promise<void> {
-  const [pg, redis] = await Promise.all([startPrivatePostgres(), startPrivateRedis()]);
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'recsvc-first-start-state-'));
+/** Servers a first start has just left, with its DATA_DIR and log. */
+export interface AfterFirstStart {
+  pg: PrivatePostgres;
+  redis: PrivateRedis;
+  dataDir: string;
+  log: string;
+}
+
+/**
+ * Writes copies of `made` into `target` (absent): the Redis saved, the Postgres stopped cleanly (then started again,
+ * for a caller that goes on with them), the DATA_DIR.
+ */
+async function keep(made: AfterFirstStart, target: string): Promise<void> {
   const tmp = `${target}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
-    const log = await firstStart(pg, redis, dataDir);
-    await run('redis-cli', ['-p', String(redis.port), 'save']);
-    await pg.stop('fast');
-    mkdirSync(tmp, { recursive: true });
-    // cp -a: as root the postgres user's ownership and the 0700 mode are kept.
-    await run('cp', ['-a', pg.data, path.join(tmp, 'pgdata')]);
-    copyFileSync(path.join(redis.dir, 'dump.rdb'), path.join(tmp, 'dump.rdb'));
-    cpSync(dataDir, path.join(tmp, 'data'), { recursive: true });
-    writeFileSync(path.join(tmp, 'first-start.log'), withoutRequestLines(log));
+    await run('redis-cli', ['-p', String(made.redis.port), 'save']);
+    await made.pg.stop('fast');
+    try {
+      mkdirSync(tmp, { recursive: true });
+      // cp -a: as root the postgres user's ownership and the 0700 mode are kept.
+      await run('cp', ['-a', made.pg.data, path.join(tmp, 'pgdata')]);
+    } finally {
+      await made.pg.start();
+    }
+    copyFileSync(path.join(made.redis.dir, 'dump.rdb'), path.join(tmp, 'dump.rdb'));
+    cpSync(made.dataDir, path.join(tmp, 'data'), { recursive: true });
+    writeFileSync(path.join(tmp, 'first-start.log'), withoutRequestLines(made.log));
     renameSync(tmp, target);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** A first start on private servers of its own, kept in `target`. */
+async function build(target: string): Promise<void> {
+  const [pg, redis] = await Promise.all([startPrivatePostgres(), startPrivateRedis()]);
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'recsvc-first-start-state-'));
+  try {
+    await keep({ pg, redis, dataDir, log: await firstStart(pg, redis, dataDir) }, target);
+  } finally {
     await Promise.all([pg.dispose(), redis.dispose()]);
     rmSync(dataDir, { recursive: true, force: true });
   }
@@ -157,8 +184,18 @@ function markUsed(dir: string): void {
 
 let kept: Promise<string> | undefined;
 
-/** The directory of the kept state (pgdata/, dump.rdb, data/), built by the first caller of this checkout's sources. */
-export function firstStartState(): Promise<string> {
+/**
+ * The directory of the kept state (pgdata/, dump.rdb, data/), built by the first caller of this checkout's sources.
+ * `own`: when this call is the one to build it, the state kept is that of the first start `own` makes (on servers
+ * the caller keeps: tests/e2e/first-start-state.test.ts, whose own first start is then not a second one); `built`
+ * says whether it was.
+ */
+export function firstStartState(own?: () => Promise<AfterFirstStart>): Promise<string> {
+  return keptState(own).then((r) => r.dir);
+}
+
+export function keptState(own?: () => Promise<AfterFirstStart>): Promise<{ dir: string; built: boolean }> {
+  let built = false;
   kept ??= (async () => {
     const dir = path.join(CACHE, await stateKey());
     const lock = `${dir}.lock`;
@@ -181,7 +218,12 @@ export function firstStartState(): Promise<string> {
       }
       try {
         writeFileSync(path.join(lock, 'pid'), String(process.pid));
-        if (!existsSync(dir)) await build(dir);
+        if (!existsSync(dir)) {
+          if (own) {
+            await keep(await own(), dir);
+            built = true;
+          } else await build(dir);
+        }
       } finally {
         rmSync(lock, { recursive: true, force: true });
       }
@@ -199,7 +241,7 @@ export function firstStartState(): Promise<string> {
     kept = undefined;
     throw err;
   });
-  return kept;
+  return kept.then((dir) => ({ dir, built }));
 }
 
 /**
