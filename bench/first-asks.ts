@@ -6,6 +6,7 @@
  *
  *   DATABASE_URL=... REDIS_URL=... npx tsx bench/first-asks.ts [--port 47400] [--repeats 5] [--parts fresh,version]
  *                                                              [--country France] [--other-country Germany]
+ *                                                              [--settle MS] [--only overview,popular]
  *
  * The asks (each timed from outside over HTTP, one at a time):
  *   cold start, unknown     GET /v1/users/<an id nobody has>/recommendations?k=10 (a new visitor)
@@ -23,7 +24,8 @@
  *
  * Part `fresh`: per ask, the service (src/server.ts as `npm start`, its own process, on --port) is started
  * anew and that ask is its first request once /health/ready answers (start to ready is printed too), so
- * no ask is warmed by another. Part `version`: one service asks each kind once (warm), then this process
+ * no ask is warmed by another (`--settle MS`: the ask comes that long after ready, a first visit some time after
+ * a deploy; `--only`: only the asks whose names start so). Part `version`: one service asks each kind once (warm), then this process
  * activates the store's other newest version (as a worker's training does when it publishes; the store needs
  * two versions: run the train phase twice), waits until `GET /v1/models` says the service serves it, and
  * asks each kind again: its first ask on the new version. The active pointer is set back at the end.
@@ -46,6 +48,10 @@ const REPEATS = Number(option('--repeats') ?? 5);
 const PARTS = (option('--parts') ?? 'fresh,version').split(',');
 const COUNTRY = option('--country') ?? 'France';
 const OTHER_COUNTRY = option('--other-country') ?? 'Germany';
+/** Part fresh: how long after ready the first ask comes (a storefront's or dashboard's first visit is rarely at once). */
+const SETTLE_MS = Number(option('--settle') ?? 0);
+/** Only the asks whose names start with one of these (comma-separated), e.g. `--only overview`. */
+const ONLY = option('--only')?.split(',');
 const KEY = 'bench-first-asks-key-0123456789';
 const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
 
@@ -148,8 +154,13 @@ console.log(`# first-asks: ${new Date().toISOString()}, ${cpus().length} cores, 
 
 if (PARTS.includes('fresh')) {
   const rows: Row[] = [];
-  for (const ask of ASKS) {
-    rows.push(await withServer(async (base, readyMs) => ({ ...(await askAll(base, ask)), ready: readyMs })));
+  for (const ask of ASKS.filter((a) => !ONLY || ONLY.some((o) => a.name.startsWith(o)))) {
+    rows.push(
+      await withServer(async (base, readyMs) => {
+        await new Promise((r) => setTimeout(r, SETTLE_MS));
+        return { ...(await askAll(base, ask)), ready: readyMs };
+      }),
+    );
     console.error(`[fresh] ${ask.name}: first ${fmt(rows.at(-1)!.first)} ms (load ${load()})`);
   }
   printRows(`Each ask the first request of a fresh process (load average at the end ${load()})`, rows, true);
