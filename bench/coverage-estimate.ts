@@ -4,7 +4,7 @@
  * reach, and does tuning with it (tune.coverageEstimate `extrapolated`) serve better held out? Validation only:
  * every period scored is the 30 days from an outer date before the shop's test period.
  *
- *   npx tsx bench/coverage-estimate.ts [DIR] [--dates D1,D2,D3] [--tune sample|extrapolated] [--threads N] [--data FILE]
+ *   npx tsx bench/coverage-estimate.ts [DIR] [--dates D1,D2,D3] [--tune ARM[,ARM...]] [--margin M] [--threads N] [--sample-count] [--data FILE]
  *
  * DIR and the dates as in bench/choice-rule.ts (a generic shop's default outer dates: the three 30-day windows
  * before its last 30 days; Online Retail's: 2011-06-01, 07-01, 08-01).
@@ -21,6 +21,13 @@
  * with tune.coverageEstimate RULE, then scores the served recipe held out on every customer (novel and all-mode
  * NDCG@10, recall@10, novel coverage) and counts its coverage the three ways above, beside the windows' coverage
  * tuning judged. The last line is JSON (`summary {...}`).
+ *
+ * ARM is `sample` or `extrapolated` (tune.coverageEstimate), or `extrapolated-margin` (fifty-third session):
+ * `extrapolated` with the coverage floor raised by M (default 0.03: tune.minCoverage 0.30 -> 0.33) when tuning's
+ * sample leaves customers out at D, so an estimate on the floor is not served below it half the time; where the
+ * sample keeps every customer the count is exact and the floor stays. Several arms in one process tune one after
+ * the other and share the held-out fits where their served sources are alike. --sample-count prints, per date, how
+ * many customers tuning's sample keeps of those who bought before it, and nothing else (no tuning).
  */
 import { loadavg } from 'node:os';
 import { scoreBlend, type BlendCache, type BlendConfig, type BlendScores, type SourcePart } from '../src/evaluation/blend-cache.js';
@@ -37,15 +44,21 @@ import { readGenericShop } from './lib/generic-shop.js';
 import { dataFile, loadOnlineRetail, optionTaker, withoutDataArg } from './lib/online-retail.js';
 
 const DAY = 86_400_000;
-const args = withoutDataArg();
+const args0 = withoutDataArg();
+const args = args0.filter((a) => a !== '--sample-count');
 const option = optionTaker(args);
 const datesArg = option('--dates');
 const testStartArg = option('--test-start');
-const tuneArg = option('--tune') as CoverageEstimateRule | undefined;
+const ARMS = [...COVERAGE_ESTIMATES, 'extrapolated-margin'] as const;
+type Arm = (typeof ARMS)[number];
+const tuneOption = option('--tune');
+const arms = tuneOption === undefined ? [] : (tuneOption.split(',') as Arm[]);
+const tuneArg = arms.length > 0 ? arms.join(',') : undefined;
+const margin = Number(option('--margin') ?? 0.03);
 const threads = Number(option('--threads') ?? 1);
 const dir = args[0];
-if (args.length > 1 || (tuneArg !== undefined && !COVERAGE_ESTIMATES.includes(tuneArg))) {
-  console.error('usage: npx tsx bench/coverage-estimate.ts [DIR] [--dates D1,D2,D3] [--test-start DATE] [--tune sample|extrapolated] [--threads N] [--data FILE]');
+if (args.length > 1 || arms.some((a) => !ARMS.includes(a)) || !(margin >= 0 && margin < 1)) {
+  console.error('usage: npx tsx bench/coverage-estimate.ts [DIR] [--dates D1,D2,D3] [--test-start DATE] [--tune sample|extrapolated|extrapolated-margin[,...]] [--margin M] [--threads N] [--data FILE]');
   process.exit(2);
 }
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -63,6 +76,14 @@ if (dates.some((d) => !(d + 30 * DAY <= testStart))) throw new Error('an outer d
 console.log(`${name}: ${purchases.length} purchases, read in ${((performance.now() - t0) / 1000).toFixed(1)} s; load average ${loadavg()[0].toFixed(1)}; test period from ${iso(testStart).slice(0, 10)} (not read)`);
 
 const recipe = await loadRecipe('default');
+if (args0.includes('--sample-count')) {
+  // Whether tuning's sample leaves customers out at each date (no tuning): where it keeps every one, the options tune as `sample` does.
+  for (const at of dates) {
+    const drawn = sampleCustomers(shop, tuningSampleBounds(recipe.tune!), at);
+    console.log(`${iso(at).slice(0, 10)}: tuning's sample ${drawn.kept} of ${drawn.customers} customers`);
+  }
+  process.exit(0);
+}
 type Blend = Pick<HybridConfig, 'weights' | 'repeatWeights'> & { popularityDiscount?: number };
 
 /** The cache's users at `keep` (positions, ascending) with their parts, nothing kept from scoring; with `lists`, counted as that many lists per mode. */
@@ -114,32 +135,42 @@ const line = (label: string, c: Counted) =>
   ` || all-mode: every ${f3(c.every.all.coverage)} sample ${f3(c.sample.all.coverage)} estimate ${f3(c.estimate.all.coverage)}`;
 
 const rows: Record<string, unknown>[] = [];
-for (const at of dates) {
+/** Held-out fits by date and served sources: arms that serve the same sources share them (only the weights differ). */
+const heldOutFits = new Map<string, RollingFold>();
+for (const at of dates) for (const arm of arms.length > 0 ? arms : [undefined]) {
   const started = performance.now();
   const cpu0 = process.cpuUsage();
   const day = iso(at).slice(0, 10);
   let served: Recipe = recipe;
   let tuning: Record<string, unknown> = {};
-  if (tuneArg) {
-    const tuned = await tuneRecipeOn(shop, withTuning(recipe, { ...(recipe.tune ?? {}), coverageEstimate: tuneArg }), iso(at), undefined, { threads });
+  if (arm) {
+    const tune = recipe.tune!;
+    const drawn = sampleCustomers(shop, tuningSampleBounds(tune), at);
+    const minCoverage = arm === 'extrapolated-margin' && drawn.kept < drawn.customers ? tune.minCoverage + margin : tune.minCoverage;
+    const rule: CoverageEstimateRule = arm === 'sample' ? 'sample' : 'extrapolated';
+    const tuned = await tuneRecipeOn(shop, withTuning(recipe, { ...tune, coverageEstimate: rule, minCoverage }), iso(at), undefined, { threads });
     const v = tuned.validation as RollingValidation | { skipped: string };
     if ('skipped' in v) {
-      console.log(`${day}: tuning skipped (${v.skipped})`);
+      console.log(`${day} ${arm}: tuning skipped (${v.skipped})`);
       continue;
     }
     served = tuned.recipe;
     const cpu = process.cpuUsage(cpu0);
-    tuning = { chosen: v.chosen, windows: { novel: v.scores.novel.ndcg, coverage: v.scores.novel.coverage }, wall: (performance.now() - started) / 1000, cpu: (cpu.user + cpu.system) / 1e6 };
-    console.log(`${day}: tuned (${tuneArg}) in ${f3((performance.now() - started) / 1000)} s wall, ${f3((cpu.user + cpu.system) / 1e6)} s CPU, load ${loadavg()[0].toFixed(1)}: chose ${v.chosen}; windows' novel NDCG ${f4(v.scores.novel.ndcg)}, coverage ${f3(v.scores.novel.coverage)}`);
+    tuning = { arm, minCoverage, sample: { kept: drawn.kept, of: drawn.customers }, chosen: v.chosen, windows: { novel: v.scores.novel.ndcg, coverage: v.scores.novel.coverage }, wall: (performance.now() - started) / 1000, cpu: (cpu.user + cpu.system) / 1e6 };
+    console.log(`${day}: tuned (${arm}, minCoverage ${minCoverage}, sample ${drawn.kept} of ${drawn.customers} customers) in ${f3((performance.now() - started) / 1000)} s wall, ${f3((cpu.user + cpu.system) / 1e6)} s CPU, load ${loadavg()[0].toFixed(1)}: chose ${v.chosen}; windows' novel NDCG ${f4(v.scores.novel.ndcg)}, coverage ${f3(v.scores.novel.coverage)}`);
     console.log(`  served weights ${JSON.stringify(served.hybrid.weights)} repeat ${JSON.stringify(served.hybrid.repeatWeights ?? null)} discount ${served.hybrid.popularityDiscount}`);
   }
   const fitted = performance.now();
-  const fold = heldOutFold(shop, served, at);
+  const fitKey = JSON.stringify([day, served.sources, served.hybrid.fullHistoryOrders, served.hybrid.sourceLimit, served.hybrid.discountShare]);
+  for (const key of heldOutFits.keys()) if (!key.startsWith(`["${day}"`)) heldOutFits.delete(key);
+  const shared = heldOutFits.get(fitKey);
+  const fold = shared ?? heldOutFold(shop, served, at);
+  heldOutFits.set(fitKey, fold);
   const scored = new Set(sampleCustomers(shop, tuningSampleBounds(served.tune ?? recipe.tune!), at).scored ?? []);
   const ids = fold.split.train.userIds;
   const keep = fold.cache.users.flatMap((u, j) => (scored.size === 0 || scored.has(ids[u]) ? [j] : []));
-  console.log(`${day}: held out on the 30 days from it, sources fitted on every purchase before it in ${f3((performance.now() - fitted) / 1000)} s; ${fold.cache.users.length} customers listed, ${keep.length} of them in tuning's sample`);
-  const blends: [string, Blend][] = tuneArg
+  console.log(`${day}: held out on the 30 days from it, sources fitted on every purchase before it in ${f3((performance.now() - fitted) / 1000)} s${shared ? ' (the fits of an arm before, same sources)' : ''}; ${fold.cache.users.length} customers listed, ${keep.length} of them in tuning's sample`);
+  const blends: [string, Blend][] = arm
     ? [['served', { weights: served.hybrid.weights, repeatWeights: served.hybrid.repeatWeights, popularityDiscount: served.hybrid.popularityDiscount }]]
     : [
         ['written', { weights: recipe.hybrid.weights, repeatWeights: recipe.hybrid.repeatWeights, popularityDiscount: recipe.hybrid.popularityDiscount }],
@@ -151,7 +182,7 @@ for (const at of dates) {
     const c = counted(fold, keep, blend);
     console.log(line(label, c));
     const heldOut = c.every;
-    if (tuneArg) console.log(`  held out (every customer): novel ${f4(heldOut.novel.ndcg)} all ${f4(heldOut.all.ndcg)} recall ${f4(heldOut.novel.recall)} cov ${f3(heldOut.novel.coverage)}`);
+    if (arm) console.log(`  held out (every customer): novel ${f4(heldOut.novel.ndcg)} all ${f4(heldOut.all.ndcg)} recall ${f4(heldOut.novel.recall)} cov ${f3(heldOut.novel.coverage)}`);
     rows.push({ date: day, blend: label, ...tuning, every: { novel: heldOut.novel, all: heldOut.all }, sample: { novel: c.sample.novel.coverage, all: c.sample.all.coverage, lists: c.sample.novel.users }, estimate: { novel: c.estimate.novel.coverage, all: c.estimate.all.coverage } });
   }
 }
