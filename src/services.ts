@@ -159,7 +159,7 @@ export function createServices(deps: {
     erasures: erasureRepository, forget: forgetUser, refreshMs: config.ERASURE_REFRESH_MS, limitMs: config.PG_QUERY_TIMEOUT_MS || undefined, log,
     catchUpStore: (through) => erasure.catchUp(through),
     // Each read also reads the erasures owed: how a process learns of one asked through another.
-    owed: { refresh: () => owedErasures.refresh(erasureRepository.pendingRequests) },
+    owed: { list: owedErasures, read: erasureRepository.pendingRequests },
   });
   void erasureFollower.poll();
   const eraseUser = (id: string) => erasure.erase(id);

@@ -1,5 +1,6 @@
 import type { ErasureRepository } from '../data/erasure-repository.js';
 import { withQueryTimeout } from '../data/query-timeout.js';
+import type { OwedErasures } from './owed-erasures.js';
 
 export interface ErasureFollower {
   /** Starts a read of new erasures in the background when the last one is older than `refreshMs`. */
@@ -36,11 +37,15 @@ export function createErasureFollower(deps: {
    */
   limitMs?: number;
   /**
-   * Before each read of erased_users, a read of the erasures owed (erasure_requests), which serving answers as erased
-   * (owed-erasures.ts): a process learns of one asked through another within `refreshMs`. Read first: an erasure that
-   * completes between the two reads is still owed at the first or erased at the second, never neither.
+   * The erasures owed (erasure_requests), which serving answers as erased (owed-erasures.ts), read with each read of
+   * erased_users: a process learns of one asked through another within `refreshMs`. `read` is the read of their ids
+   * (erasure_requests); `list` is this process's list, replaced by it. Read first: an erasure that completes between
+   * the two reads is still owed at the first or erased at the second, never neither. Put in place last, once the
+   * customers read from erased_users are forgotten: in place first, an id completed elsewhere left the list while this
+   * process still held what it had cached of the customer (entries, answers), and was answered from those until the
+   * erased_users read came back and forgot them (a process that missed the store's message of the erasure).
    */
-  owed?: { refresh(): Promise<void> };
+  owed?: { list: Pick<OwedErasures, 'refresh'>; read: () => Promise<readonly string[]> };
   log?: (msg: string, err?: unknown) => void;
 }): ErasureFollower {
   // What the process holds it read after the erasures made before it started; those after are followed,
@@ -51,16 +56,37 @@ export function createErasureFollower(deps: {
   let readAt = Number.NEGATIVE_INFINITY;
   let pending: Promise<void> | null = null;
 
-  async function read(): Promise<void> {
-    // A failure keeps what was known (logged): the erasures are read all the same.
-    await deps.owed?.refresh().catch((err: unknown) => deps.log?.('could not read the erasures owed', err));
+  /** Reads erasures past the mark and forgets them; the mark reached. */
+  async function followErased(): Promise<number> {
     mark ??= await deps.erasures.markBefore(startedAt);
     for (const { userId, seq } of await deps.erasures.erasuresAfter(mark)) {
       await deps.forget(userId);
       mark = seq;
     }
+    return mark;
+  }
+
+  async function read(): Promise<void> {
+    let erased: Promise<number> | undefined;
+    const readErased = () => (erased ??= followErased());
+    const owed = deps.owed;
+    // The owed ids first; the list replaced once erased_users is read and its customers forgotten. A failure of the
+    // owed read keeps what was known (logged), and erased_users is read all the same; one of the erased_users read
+    // keeps it too, and fails the read as before.
+    if (owed) {
+      await owed.list
+        .refresh(async () => {
+          const ids = await owed.read();
+          await readErased();
+          return ids;
+        })
+        .catch((err: unknown) => {
+          if (!erased) deps.log?.('could not read the erasures owed', err);
+        });
+    }
+    const through = await readErased();
     // What was read is forgotten whatever the store does.
-    await deps.catchUpStore?.(mark).catch((err: unknown) => deps.log?.('could not scrub the model store again of the erasures it lost', err));
+    await deps.catchUpStore?.(through).catch((err: unknown) => deps.log?.('could not scrub the model store again of the erasures it lost', err));
   }
 
   function poll(): Promise<void> {

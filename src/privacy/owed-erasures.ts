@@ -3,11 +3,12 @@
  * erased_users yet), kept in memory so serving answers them as it answers an erased customer without a read of
  * Postgres per request (README "Erasure"). Learned three ways:
  * - at once, for an erasure this process was asked for (`add`, as the request is recorded, before its scrub);
- * - by every read of erasure_requests this process makes (`replace`: the erasure follower's, every ERASURE_REFRESH_MS),
+ * - by every read of erasure_requests this process makes (`refresh`: the erasure follower's, every ERASURE_REFRESH_MS),
  *   which is how the other processes learn of one asked through another;
- * - and forgotten as the erasure completes (`settled`: this process's erasure committed, or it heard of the erasure
- *   through the model store's message or erased_users): from then on the id is erased, and a new customer under it
- *   later is served as one.
+ * - and forgotten as the erasure completes: at once where it was done (`settled`: this process's erasure committed),
+ *   elsewhere at the follower's next read (its list is put in place once the erased_users it read are forgotten). Not
+ *   on the model store's message of the erasure: that comes with the scrub, before the commit, which may still fail.
+ *   From then on the id is erased, and a new customer under it later is served as one.
  * A read that began before an `add` or a `settled` does not undo them: what happened since the read began wins.
  */
 export interface OwedErasures {

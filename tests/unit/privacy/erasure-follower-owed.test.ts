@@ -1,0 +1,61 @@
+/**
+ * privacy/erasure-follower.ts with the erasures owed (owed-erasures.ts): an id whose erasure completed in another
+ * process leaves this process's owed list only once this process has forgotten what it held of the customer (the
+ * erased_users read), so there is no moment when it is neither owed nor forgotten here (README "Erasure").
+ */
+import { describe, expect, it } from 'vitest';
+import { createErasureFollower } from '../../../src/privacy/erasure-follower.js';
+import { createOwedErasures } from '../../../src/privacy/owed-erasures.js';
+
+describe('the erasure follower and the erasures owed', () => {
+  it('When an owed erasure completed elsewhere, Then the id is still owed here while its customer is forgotten, and only then leaves the list', async () => {
+    const owed = createOwedErasures();
+    owed.add('done-elsewhere');
+    owed.add('still-owed');
+    const owedWhenForgotten: boolean[] = [];
+    const follower = createErasureFollower({
+      erasures: { markBefore: async () => 0, erasuresAfter: async () => [{ userId: 'done-elsewhere', seq: 1 }] },
+      forget: async (id) => void owedWhenForgotten.push(owed.has(id)),
+      refreshMs: 1000,
+      owed: { list: owed, read: async () => ['still-owed'] },
+    });
+    await follower.poll();
+    expect(owedWhenForgotten).toEqual([true]);
+    expect(owed.has('done-elsewhere')).toBe(false);
+    expect(owed.has('still-owed')).toBe(true);
+  });
+
+  it('When the owed read fails, Then erased_users is read and forgotten all the same, and the list is kept', async () => {
+    const owed = createOwedErasures();
+    owed.add('kept');
+    const forgotten: string[] = [];
+    const logged: string[] = [];
+    const follower = createErasureFollower({
+      erasures: { markBefore: async () => 0, erasuresAfter: async () => [{ userId: 'erased', seq: 1 }] },
+      forget: async (id) => void forgotten.push(id),
+      refreshMs: 1000,
+      owed: { list: owed, read: async () => Promise.reject(new Error('erasure_requests unreadable')) },
+      log: (msg) => void logged.push(msg),
+    });
+    await follower.poll();
+    expect(forgotten).toEqual(['erased']);
+    expect(owed.has('kept')).toBe(true);
+    expect(logged).toEqual(['could not read the erasures owed']);
+  });
+
+  it('When the erased_users read fails after the owed read, Then the list is kept as it was (nobody dropped unforgotten)', async () => {
+    const owed = createOwedErasures();
+    owed.add('done-elsewhere');
+    const logged: string[] = [];
+    const follower = createErasureFollower({
+      erasures: { markBefore: async () => 0, erasuresAfter: async () => Promise.reject(new Error('erased_users unreadable')) },
+      forget: async () => {},
+      refreshMs: 1000,
+      owed: { list: owed, read: async () => [] },
+      log: (msg) => void logged.push(msg),
+    });
+    await follower.poll();
+    expect(owed.has('done-elsewhere')).toBe(true);
+    expect(logged).toEqual(['could not read the erased customers']);
+  });
+});
