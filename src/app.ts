@@ -305,7 +305,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   evaluationRoutes(app, { evaluations: services.evaluations });
   onlineMetricRoutes(app, { onlineMetrics: services.onlineMetrics });
   experimentRoutes(app, { experiments: services.experiments });
-  profileRoutes(app, { profiles: services.profiles, catalog: services.catalog, lifecycleHistory: services.lifecycleHistory });
+  profileRoutes(app, { profiles: services.profiles, catalog: services.catalog, lifecycleHistory: services.lifecycleHistory, owed: (id) => services.owedErasures.has(id) });
   overviewRoutes(app, { overview: services.overview });
   audienceRoutes(app, { audiences: services.audiences });
   exportRoutes(app, { jobService: services.jobService, exportDir: config.EXPORT_DIR });

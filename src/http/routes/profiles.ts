@@ -13,6 +13,11 @@ export interface ProfileRouteDeps {
   profiles: ProfileService;
   catalog: Pick<CatalogRepository, 'getUser'>;
   lifecycleHistory: (months: number) => Promise<LifecyclePoint[]>;
+  /**
+   * Whether the customer's erasure is owed (asked for and recorded, not completed: privacy/owed-erasures.ts): their
+   * profile is answered as an erased customer's (404), as the recommendation paths answer them. Absent: none is.
+   */
+  owed?: (userId: string) => boolean;
 }
 
 export function profileRoutes(app: FastifyInstance, deps: ProfileRouteDeps) {
@@ -29,7 +34,8 @@ export function profileRoutes(app: FastifyInstance, deps: ProfileRouteDeps) {
       response: { 200: profileResponse, ...errors(400, 401, 403, 404) },
     },
     handler: async (req) => {
-      if (!(await deps.catalog.getUser(req.params.id))) throw notFound('user', req.params.id);
+      // An owed erasure's customer, as an erased one: their record is still stored until the erasure completes.
+      if (deps.owed?.(req.params.id) || !(await deps.catalog.getUser(req.params.id))) throw notFound('user', req.params.id);
       const profile = await deps.profiles.profile(req.params.id);
       // No active model with profiles (never trained, or a model store that came back empty) is not the customer's lack.
       if (!profile) throw new AppError('NOT_FOUND', (await deps.profiles.report()) ? `user "${req.params.id}" has no purchases in a trained model yet` : NO_PROFILES);
