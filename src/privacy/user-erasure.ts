@@ -552,9 +552,10 @@ export function createUserErasure(deps: UserErasureDeps) {
         if (erasureOwed(err)) deps.owed?.add(userId);
         throw err;
       }
-      // Committed: a failure to forget here is outlived by the follower and must not fail the request.
-      await deps.forget(userId).catch(() => {});
-      deps.owed?.settled(userId);
+      // Committed: a failure to forget here is outlived by the follower and must not fail the request. Until it is
+      // forgotten, the customer stays owed here (answered as erased, not from what this process cached of them): the
+      // follower's next read takes them off the list once it has forgotten them (erasure-follower.ts).
+      if (await deps.forget(userId).then(() => true, () => false)) deps.owed?.settled(userId);
       return existed;
     },
 
