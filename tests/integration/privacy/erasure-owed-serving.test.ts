@@ -9,20 +9,13 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
 import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
+import { waitUntil } from '../../helpers/wait-until.js';
 import { privateServerSupport, startPrivateRedis, type PrivateRedis } from '../../helpers/private-servers.js';
 import { createPostgresTestDb, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
 import { seedShop, trainAndPublish } from '../serving/shop-fixture.js';
 
 const support = await privateServerSupport();
 if (!support.redis && process.env.REQUIRE_SERVICES === 'true') throw new Error(`this test needs ${support.missing.join(', ')} and REQUIRE_SERVICES=true`);
-
-async function until(what: string, probe: () => Promise<boolean>, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await probe().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** What a storefront sees of an answer: its items in order, its label and whether it is a fallback. */
 interface Seen {
@@ -78,7 +71,7 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a cu
 
     // An erasure that completes: what an erased id is answered, on both processes.
     expect((await a.app.inject({ method: 'DELETE', url: '/v1/users/g-user5', headers: auth('admin') })).statusCode).toBe(204);
-    await until('b forgetting the erased customer', async () => (await userList(b, 'g-user5')).fallback);
+    await waitUntil('b forgetting the erased customer', async () => (await userList(b, 'g-user5')).fallback);
     for (const t of [a, b]) {
       expect(await userList(t, 'g-user5')).toEqual(nobody.user);
       expect(await contextList(t, 'g-user5')).toEqual(nobody.context);
@@ -94,7 +87,7 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a cu
     expect(res.statusCode).toBe(503);
     expect((res.json() as { error: { details?: unknown[] } }).error.details).toEqual([expect.objectContaining({ path: 'erasure', recorded: true })]);
     await redis.start();
-    await until('the model store answering again', () => a.services.store.ping());
+    await waitUntil('the model store answering again', () => a.services.store.ping());
     const owed = await testDb.db.query("SELECT 1 FROM erasure_requests WHERE user_id = 'g-user3'");
     expect(owed.rows).toHaveLength(1);
 

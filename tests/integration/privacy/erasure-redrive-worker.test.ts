@@ -16,20 +16,13 @@ import { DEFAULT_REDIS_PREFIX } from '../../../src/store/create-model-store.js';
 import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
 import { nodeArgs } from '../../helpers/built-entry.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { waitUntil } from '../../helpers/wait-until.js';
 import { freePort, privateServerSupport, startPrivateRedis, type PrivateRedis } from '../../helpers/private-servers.js';
 import { createPostgresTestDb, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
 import { seedShop, trainAndPublish } from '../serving/shop-fixture.js';
 
 const support = await privateServerSupport();
 if (!support.redis && process.env.REQUIRE_SERVICES === 'true') throw new Error(`this test needs ${support.missing.join(', ')} and REQUIRE_SERVICES=true`);
-
-async function until(what: string, probe: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await probe().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('erasures owed, completed by the worker and waited for while the store refuses writes', () => {
   let redis: PrivateRedis;
@@ -82,7 +75,7 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('eras
       expect(rows).toEqual([{ attempts: 0, last_error: null, due: true }]);
 
       await client.call('REPLICAOF', 'NO', 'ONE');
-      await until('the store taking writes', () => a.services.store.acceptsWrites!());
+      await waitUntil('the store taking writes', () => a.services.store.acceptsWrites!(), 60_000);
       expect(await a.services.erasureRedriver.pass()).toEqual({ pending: 1, redriven: 1, failed: 0 });
       expect(await erased('k-user4')).toBe(1);
       expect(await purchases('k-user4')).toBe(0);
@@ -113,7 +106,7 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('eras
     const exited = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)));
 
     try {
-      await until('the worker completing the erasure', async () => (await erased('g-user3')) === 1);
+      await waitUntil('the worker completing the erasure', async () => (await erased('g-user3')) === 1, 60_000);
     } catch (err) {
       throw new Error(`${(err as Error).message}; the worker said:\n${output}`);
     }

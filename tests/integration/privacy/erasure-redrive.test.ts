@@ -14,21 +14,13 @@ import { USERS_TABLE } from '../../../src/serving/user-entry.js';
 import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
 import { createTrainer } from '../../../src/training/train-model.js';
 import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
+import { waitUntil } from '../../helpers/wait-until.js';
 import { privateServerSupport, startPrivateRedis, type PrivateRedis } from '../../helpers/private-servers.js';
 import { createPostgresTestDb, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
 import { SHOP_RECIPE, seedShop, trainAndPublish } from '../serving/shop-fixture.js';
 
 const support = await privateServerSupport();
 if (!support.redis && process.env.REQUIRE_SERVICES === 'true') throw new Error(`this test needs ${support.missing.join(', ')} and REQUIRE_SERVICES=true`);
-
-/** Polls `probe` until it returns true, or fails after `ms`. */
-async function until(what: string, probe: () => Promise<boolean>, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await probe().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('an erasure answered 503 while Redis is away', () => {
   let redis: PrivateRedis;
@@ -58,7 +50,7 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('an e
     await redis.kill();
     const res = await t.app.inject({ method: 'DELETE', url: `/v1/users/${id}`, headers: auth('admin') });
     await redis.start();
-    await until('the model store answering again', () => t.services.store.ping());
+    await waitUntil('the model store answering again', () => t.services.store.ping());
     return res;
   }
 
@@ -94,7 +86,7 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('an e
       expect(body.error.code).toBe('DEPENDENCY_UNAVAILABLE');
       expect(body.error.details).toEqual([expect.objectContaining({ path: 'erasure', recorded: true })]);
 
-      await until('the erasure recorded in erased_users', async () => (await erased('g-user3')) === 1);
+      await waitUntil('the erasure recorded in erased_users', async () => (await erased('g-user3')) === 1);
       expect(await purchases('g-user3')).toBe(0);
       expect(await owed('g-user3')).toBe(0);
       // The version the store came back with is scrubbed of them.
