@@ -45,9 +45,10 @@ export interface FaultApp {
 /**
  * The app over HTTP on a private Redis and a private Postgres that the test may kill, freeze and restart,
  * with the shop fixture seeded and a model trained and served. `wrapDb` wraps the database the services use
- * (a test that records the statements made).
+ * (a test that records the statements made); `wrapStore` likewise wraps the model store the services use (`store` below stays the
+ * one opened).
  */
-export async function startFaultApp(env: Record<string, string> = {}, opts: { wrapDb?: (db: Db) => Db; redisProxy?: boolean } = {}): Promise<FaultApp> {
+export async function startFaultApp(env: Record<string, string> = {}, opts: { wrapDb?: (db: Db) => Db; wrapStore?: (store: ModelStore) => ModelStore; redisProxy?: boolean } = {}): Promise<FaultApp> {
   const crashes: unknown[] = [];
   const onCrash = (err: unknown) => crashes.push(err);
   process.on('uncaughtExceptionMonitor', onCrash);
@@ -88,7 +89,7 @@ export async function startFaultApp(env: Record<string, string> = {}, opts: { wr
     });
     db = await openDatabase(config);
     store = await createModelStore(config);
-    const services = createServices({ config, db: opts.wrapDb ? opts.wrapDb(db) : db, store, storefront: true });
+    const services = createServices({ config, db: opts.wrapDb ? opts.wrapDb(db) : db, store: opts.wrapStore ? opts.wrapStore(store) : store, storefront: true });
     app = await buildApp(services);
     await app.listen({ port: 0, host: '127.0.0.1' });
     await seedShop(services);
@@ -151,3 +152,37 @@ export async function ask<B>(
     return { what, status: 0, sentAt, ms: performance.now() - sentAt, retryAfter: null, body: {} as B };
   }
 }
+
+/**
+ * The failures of every call made through `target` (a Db or a ModelStore), by message: a wrapper that
+ * records each rejected promise (and each throw) of its methods and passes it on unchanged. A fault test
+ * reads them to tell a call that failed at once (a refused or closed connection) from one that waited
+ * for a timeout (`timedOut`), which is what "fails fast" means without a clock.
+ */
+export function recordFailures<T extends object>(target: T, into: string[]): T {
+  return new Proxy(target, {
+    get(obj, key) {
+      const value = Reflect.get(obj, key, obj) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const note = (err: unknown) => {
+          into.push(err instanceof Error ? err.message : String(err));
+          throw err;
+        };
+        try {
+          const out = (value as (...a: unknown[]) => unknown).apply(obj, args);
+          return out instanceof Promise ? out.catch(note) : out;
+        } catch (err) {
+          return note(err);
+        }
+      };
+    },
+  });
+}
+
+/**
+ * Whether a failure's message is one of a call that waited for a limit: ioredis's commandTimeout and
+ * connectTimeout, pg's connectionTimeoutMillis and pg-pool's wait for a slot, a statement given up at
+ * PG_QUERY_TIMEOUT_MS, the hang breaker's skip (which follows timeouts).
+ */
+export const timedOut = (message: string): boolean => /timed out|timeout/i.test(message);

@@ -3,9 +3,12 @@
  * cluster on free loopback ports), killed and restarted while the app serves over HTTP. The app is
  * never restarted: every recovery here is the app's own.
  *
- * "Slower than 1 s" is the issue's behavioural requirement (fail fast, never hang): a healthy answer
- * takes milliseconds, a hanging one took 10-30 s before, so the bound is far from both and holds on a
- * loaded machine.
+ * "Fails fast, never hangs" is asserted without a clock: every store and Postgres call the app made that
+ * failed is recorded with its error (recordFailures), and none may be one that waited for a limit (a
+ * command, connect or statement timeout: `timedOut`), as a hang would; a request that got no answer at
+ * all within 10 s is recorded with status 0 and fails the status check. A bound in milliseconds (1 s,
+ * here until the fifty-third session) measured the machine: it failed at load 22 ('batch 0: 1140 ms')
+ * while the product did the same thing. The slowest answer is still printed (console.log).
  */
 import { spawn } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -15,11 +18,10 @@ import type { Services } from '../../../src/services.js';
 import { auth, KEYS } from '../../helpers/app.js';
 import { freePort, type PrivatePostgres, type PrivateRedis } from '../../helpers/private-servers.js';
 import { DAY, T0, trainAndPublish } from '../serving/shop-fixture.js';
-import { ask, faultTestsRunnable, startFaultApp, until, type Answer, type FaultApp } from './fault-app.js';
+import { ask, faultTestsRunnable, recordFailures, startFaultApp, timedOut, until, type Answer, type FaultApp } from './fault-app.js';
 
 const runnable = await faultTestsRunnable();
 
-const SLOW_MS = 1000;
 const KNOWN_USERS = Array.from({ length: 12 }, (_, j) => [`g-user${j}`, `k-user${j}`]).flat();
 
 type Sample = Answer<{
@@ -40,15 +42,26 @@ describe.skipIf(!runnable)('store outages: the app keeps answering, fails fast a
   let services: Services;
   let base: string;
   let version: string;
+  /** Every failed call the app's services made to Postgres and to the model store, by message. */
+  const dbFailures: string[] = [];
+  const storeFailures: string[] = [];
+  /** The slowest of `samples`, printed (not asserted: the machine's load decides it). */
+  const slowest = (label: string, samples: readonly Sample[]) => {
+    const worst = samples.reduce<Sample | undefined>((w, s) => (w && w.ms >= s.ms ? w : s), undefined);
+    if (worst) console.log(`${label}: ${samples.length} answers, slowest ${worst.what} in ${Math.round(worst.ms)} ms`);
+  };
 
   beforeAll(async () => {
-    fault = await startFaultApp();
+    fault = await startFaultApp({}, { wrapDb: (d) => recordFailures(d, dbFailures), wrapStore: (st) => recordFailures(st, storeFailures) });
     ({ redis, pg, db, services, base, version } = fault);
   });
 
   afterAll(() => fault?.dispose());
 
-  afterEach(() => {
+  afterEach(async () => {
+    // A test that failed half-way must not leave the next one a stopped server (ECONNREFUSED in the next test
+    // hid the first failure once). Starting one that runs fails at once and is ignored.
+    await Promise.all([fault.pg.thaw(), fault.pg.start().catch(() => {})]);
     expect(fault.crashes).toEqual([]);
   });
 
@@ -85,7 +98,7 @@ describe.skipIf(!runnable)('store outages: the app keeps answering, fails fast a
   const personal = (user: string, s: Sample) =>
     s.body.strategy === 'hybrid' && (s.body.items ?? []).length > 0 && s.body.items!.every((i) => i.itemId.startsWith(user[0]));
 
-  it('When Redis is killed under load, Then no request fails or waits 1 s, known users still get personal answers, and all recovers once Redis is back', async () => {
+  it('When Redis is killed under load, Then no request fails or waits for a store timeout, known users still get personal answers, and all recovers once Redis is back', async () => {
     // Every known user asked once: their entries are now in this process.
     for (const user of KNOWN_USERS) expect(personal(user, await recommend(user))).toBe(true);
 
@@ -96,9 +109,10 @@ describe.skipIf(!runnable)('store outages: the app keeps answering, fails fast a
       () => call('context', '/v1/recommendations', { method: 'POST', scope: 'read', body: { items: ['k2'], k: 5 } }),
     ];
     let noticedAt = Infinity;
+    storeFailures.length = 0;
     const samples = await underLoad(
       (n) => requests[n % requests.length](n),
-      async () => {
+      async (answered) => {
         await sleep(300);
         await redis.kill();
         // From when the app has seen the outage: a request already answered from kept live events
@@ -107,12 +121,21 @@ describe.skipIf(!runnable)('store outages: the app keeps answering, fails fast a
         noticedAt = performance.now();
         expect(health).toMatchObject({ http: 503, status: 'unavailable', checks: { modelStore: false, database: true } });
         expect((await fetch(`${base}/health/live`)).status).toBe(200);
-        await sleep(1500);
+        // Enough known users' answers during the outage to see them all kept (was: however many fitted in 1.5 s).
+        await until(
+          'known users answered during the outage',
+          async () => answered.filter((s) => s.sentAt > noticedAt && s.what.startsWith('recommend')).length,
+          (n) => n > 10,
+          60_000,
+        );
       },
     );
     const duringOutage = samples.filter((s) => s.sentAt > noticedAt);
     expect(samples.filter((s) => s.status !== 200).map((s) => `${s.what}: ${s.status}`)).toEqual([]);
-    expect(samples.filter((s) => s.ms >= SLOW_MS).map((s) => `${s.what}: ${Math.round(s.ms)} ms`)).toEqual([]);
+    slowest('Redis killed', samples);
+    // The store failed (Redis was down), and every call failed at once: refused or closed, none after a timeout.
+    expect(storeFailures.length).toBeGreaterThan(0);
+    expect(storeFailures.filter(timedOut)).toEqual([]);
     const known = duringOutage.filter((s) => s.what.startsWith('recommend'));
     expect(known.length).toBeGreaterThan(10);
     // Purchases since training are unknown meanwhile: personal, but marked as a fallback.
@@ -123,14 +146,13 @@ describe.skipIf(!runnable)('store outages: the app keeps answering, fails fast a
 
     // Operations still scrape: metrics answer (store-backed gauges as they were), and these fallbacks are counted as the outage's.
     const scrape = async () => {
-      const started = performance.now();
-      const res = await fetch(`${base}/metrics`);
-      return { status: res.status, ms: performance.now() - started, text: await res.text() };
+      const res = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(30_000) });
+      return { status: res.status, text: await res.text() };
     };
     const fallbacks = (text: string) => Number(/recsvc_serving_fallbacks_total\{kind="user",reason="store-unavailable"\} (\d+)/.exec(text)?.[1]);
     const scraped = await scrape();
     expect(scraped.status).toBe(200);
-    expect(scraped.ms).toBeLessThan(5_000);
+    expect(storeFailures.filter(timedOut)).toEqual([]);
     expect(scraped.text).toMatch(/recsvc_store_errors_total\{[^}]*\} [1-9]/);
     expect(fallbacks(scraped.text)).toBeGreaterThanOrEqual(known.length);
     expect(scraped.text).toMatch(/recsvc_serving_fallbacks_total\{kind="user",reason="unknown-user"\} 0\b/);
@@ -187,7 +209,7 @@ describe.skipIf(!runnable)('store outages: the app keeps answering, fails fast a
     expect(await until('queries again', () => db.query('SELECT 1 AS one').then((r) => r.rows.length, () => 0), (n) => n === 1)).toBe(1);
   });
 
-  it('When Postgres stops during ingestion, Then writes get 503 with Retry-After within 1 s, known users still get answers, and retried batches land exactly once after the restart', async () => {
+  it('When Postgres stops during ingestion, Then writes get 503 with Retry-After without waiting for a timeout, known users still get answers, and retried batches land exactly once after the restart', async () => {
     const batch = (n: number) => ({
       events: Array.from({ length: 5 }, (_, j) => ({
         eventId: `fault-b${n}-e${j}`,
@@ -198,6 +220,8 @@ describe.skipIf(!runnable)('store outages: the app keeps answering, fails fast a
       })),
     });
     const send = (n: number) => call(`batch ${n}`, '/v1/events', { method: 'POST', scope: 'write', body: batch(n) });
+    let seen: readonly Sample[] = [];
+    const writes503 = () => seen.filter((w) => w.status === 503).length;
 
     // A windowed popularity list (counted by Postgres) asked before the outage is kept.
     const windowed = '/v1/popular?k=5&windowDays=30&attribute=country:FR';
@@ -207,15 +231,18 @@ describe.skipIf(!runnable)('store outages: the app keeps answering, fails fast a
     let notPrecomputed: Sample | undefined;
     expect(await call('windowed popular', windowed, { scope: 'read' })).toMatchObject({ status: 200 });
     let readsDuringOutage: Sample[] = [];
+    dbFailures.length = 0;
     const writes = await underLoad(
       send,
-      async () => {
+      async (samples) => {
+        seen = samples;
         await sleep(300);
         await pg.stop();
         readsDuringOutage = await Promise.all([...KNOWN_USERS.slice(0, 6).map(recommend), call('windowed popular', windowed, { scope: 'read' })]);
         // A customer the model did not precompute is scored from their purchases, which Postgres holds.
         notPrecomputed = await recommend('fault-not-precomputed');
-        await sleep(700);
+        // Some writes refused by the stopped Postgres (was: however many came in 700 ms).
+        await until('writes refused', async () => writes503(), (n) => n >= 2, 60_000);
         expect(await ready()).toMatchObject({ http: 503, checks: { database: false } });
         expect((await fetch(`${base}/health/live`)).status).toBe(200);
       },
@@ -228,14 +255,17 @@ describe.skipIf(!runnable)('store outages: the app keeps answering, fails fast a
     for (const w of refused) {
       expect(w).toMatchObject({ status: 503, retryAfter: expect.stringMatching(/^\d+$/), body: { error: { code: 'DEPENDENCY_UNAVAILABLE' } } });
     }
-    expect(writes.filter((w) => w.ms >= SLOW_MS).map((w) => `${w.what}: ${Math.round(w.ms)} ms`)).toEqual([]);
+    slowest('Postgres stopped: writes', writes);
+    slowest('Postgres stopped: reads', readsDuringOutage);
+    // Postgres refused (it was stopped), and every call failed at once: none waited for a connect or statement timeout.
+    expect(dbFailures.length).toBeGreaterThan(0);
+    expect(dbFailures.filter(timedOut)).toEqual([]);
     // Known users' answers and kept popularity lists need no Postgres.
     for (const s of readsDuringOutage) expect(s, s.what).toMatchObject({ status: 200 });
     // The one Postgres was needed for: a fallback counted as the outage's, not as an unknown customer.
     expect(notPrecomputed).toMatchObject({ status: 200, body: { fallback: true } });
     expect(await fallbacksOf('store-unavailable')).toBeGreaterThan(outageBefore);
     expect(await fallbacksOf('unknown-user')).toBe(unknownBefore);
-    expect(readsDuringOutage.filter((s) => s.ms >= SLOW_MS)).toEqual([]);
 
     await pg.start();
     await until('ready after Postgres restart', ready, (h) => h.checks.database);
