@@ -68,8 +68,12 @@ describe('evaluate command arguments', () => {
 describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('npm run evaluate on Postgres', () => {
   let testDb: TestDb;
   let env: NodeJS.ProcessEnv;
+  // A command's own limit: one that hangs is killed here, and its output shown. Each test's limit (CLI_TEST_MS)
+  // is above it, so a hang is reported by the command's limit and not by the test's.
+  const CLI_MS = 120_000;
+  const CLI_TEST_MS = CLI_MS + 30_000;
   const cli = (args: string[]) =>
-    run(process.execPath, [...nodeArgs('src/cli/evaluate-command.ts'), ...args], { env, timeout: 120_000 }).then(
+    run(process.execPath, [...nodeArgs('src/cli/evaluate-command.ts'), ...args], { env, timeout: CLI_MS }).then(
       (r) => ({ code: 0, ...r }),
       (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }),
     );
@@ -105,19 +109,22 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('npm run evaluate on Po
     const job = await createJobRepository(testDb.db).get(stored.reports[0].id);
     expect(job).toMatchObject({ type: 'evaluate', status: 'succeeded', progress: 1 });
     expect(res.stdout).toContain(`evaluation ${job!.id} stored`);
-  });
+  }, CLI_TEST_MS);
 
   it('When the arguments or the recipe are wrong, Then it exits with 2 and a usage line, before any work', async () => {
-    const usage = await cli(['--k', '10']);
+    // Three processes, each a Node start (seconds of CPU at a load of 20): started together, not one after another.
+    const [usage, recipe, late] = await Promise.all([
+      cli(['--k', '10']),
+      cli(['--cutoff', '2011-06-01', '--recipe', 'nope']),
+      // A cutoff after every purchase is refused as the API refuses it, and as a running server's refusal exits.
+      cli(['--cutoff', '2030-01-01']),
+    ]);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/missing --cutoff[\s\S]*Usage: npm run evaluate/);
-    const recipe = await cli(['--cutoff', '2011-06-01', '--recipe', 'nope']);
     expect(recipe.code).toBe(2);
     expect(recipe.stderr).toMatch(/unknown recipe "nope"[\s\S]*Usage: npm run evaluate/);
-    // A cutoff after every purchase is refused as the API refuses it, and as a running server's refusal exits.
-    const late = await cli(['--cutoff', '2030-01-01']);
     expect(late.code).toBe(2);
     expect(late.stderr).toMatch(/no purchases at or after the cutoff 2030-01-01T00:00:00.000Z[\s\S]*nothing to test on[\s\S]*Usage: npm run evaluate/);
     expect((await createReportRepository(testDb.db).list({ limit: 10, offset: 0 })).total).toBe(1);
-  });
+  }, CLI_TEST_MS);
 });

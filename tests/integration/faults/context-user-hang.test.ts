@@ -54,8 +54,11 @@ describe.skipIf(!runnable)('a customer the model does not know asks with no cont
       expect(answer.status).toBe(200);
       expect(answer.body.fallback).toBe(true);
       expect(answer.body.items?.length).toBe(5);
-      // The catalog overlay's pass runs in the background (never waited for by a request): not counted.
-      const requests = failed.filter((sql) => sql !== CATALOG_SNAPSHOT_SQL.trim().split('\n')[0]);
+      // Only the statements a customer's answer reads (record, views, purchases) are the request's. The
+      // background loops also fail while Postgres is frozen, and how many of their turns fall in the request's
+      // wait is a matter of the machine's speed: the catalog overlay's pass, and the erasure refresh
+      // (ERASURE_REFRESH_MS: 'FROM erased_users' made 3 statements of 2 at load 22, fifty-third session).
+      const requests = failed.filter((sql) => sql !== CATALOG_SNAPSHOT_SQL.trim().split('\n')[0] && /FROM (users|interaction_events|purchase_events)\b/.test(sql));
       // Their record and their recent views, read together: one wait, and no second pair (purchases, record).
       expect([...requests].sort()).toEqual([
         expect.stringMatching(/FROM users/),

@@ -15,6 +15,13 @@ const [postgres] = DB_BACKENDS;
 const redisStore = STORE_BACKENDS[1];
 const available = (await postgres.available()) && (await redisStore.available());
 const CHILD = fileURLToPath(new URL('./killable-training.ts', import.meta.url));
+/**
+ * How long the child may take to write its version: a Node start through tsx (it transforms the training's
+ * module graph) and a training. The test's own limit is above this plus the training run here, so that a
+ * child that never writes is reported by waitFor, with its output, and not by the test's default 30 s,
+ * which a loaded machine (load 22, fifty-third session) reached before the child had started.
+ */
+const CHILD_MS = 60_000;
 
 /** Resolves with the child's output once `marker` appears in it; rejects if the child exits first. */
 function waitFor(child: ReturnType<typeof spawn>, marker: string, timeoutMs: number): Promise<string> {
@@ -56,7 +63,7 @@ describe.skipIf(!available)('a training process killed mid-way (postgres, redis)
     const { rows } = await db.db.query<{ schema: string }>('SELECT current_schema() AS schema');
     const child = spawn(process.execPath, ['--import', 'tsx', CHILD, rows[0].schema, s.prefix!], { stdio: ['ignore', 'pipe', 'pipe'] });
     try {
-      await waitFor(child, 'WRITTEN', 60_000);
+      await waitFor(child, 'WRITTEN', CHILD_MS);
     } finally {
       child.kill('SIGKILL');
     }
@@ -86,5 +93,5 @@ describe.skipIf(!available)('a training process killed mid-way (postgres, redis)
     // And a training can run again.
     const again = await jobs.enqueue('train', {}, { exclusiveKey: 'train' });
     expect(again.status).toBe('queued');
-  });
+  }, CHILD_MS + 60_000);
 });
