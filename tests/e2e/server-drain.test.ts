@@ -25,7 +25,7 @@ describe('npm start stopped with SHUTDOWN_DELAY_MS', () => {
     const base = `http://127.0.0.1:${port}`;
     const { DATABASE_URL: _d, REDIS_URL: _r, API_KEYS: _k, ...env } = process.env;
     server = spawn(process.execPath, nodeArgs('src/server.ts'), {
-      env: { ...env, DATA_DIR: dataDir, PORT: String(port), SAMPLE_DATA: 'false', LOG_LEVEL: 'silent', API_KEYS: `admin:${key}`, SHUTDOWN_DELAY_MS: '5000' },
+      env: { ...env, DATA_DIR: dataDir, PORT: String(port), SAMPLE_DATA: 'false', LOG_LEVEL: 'silent', API_KEYS: `admin:${key}`, SHUTDOWN_DELAY_MS: '5000', UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0' },
       stdio: 'ignore',
     });
     const exited = new Promise<number | null>((resolve) => server.on('exit', (code) => resolve(code)));
