@@ -3,7 +3,6 @@ import path from 'node:path';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { AppError } from '../../errors.js';
 import type { ExternalFactors, FactorTable } from '../../recommenders/imported-factors.js';
-import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import { openRegularFile, readCsvRecords, readRegularFile } from './csv-source.js';
 import { OutsideImportRoots, pathWithinScope, type ReadScope } from '../import-roots.js';
 import { decodeNpyMatrix, NpyFormatError, parseNpyHeader } from './npy-array.js';
@@ -213,6 +212,9 @@ const COMPRESSORS = {
  * (a list of float or double). Read with hyparquet (pure JavaScript; snappy, Spark's default codec, is built in), one row group at a time.
  */
 async function readParquetSide(parts: Parts, scope: ReadScope): Promise<FactorTable & { factors: number }> {
+  // Loaded here, not with the module: every server, worker and CLI process loads this file (the jobs' handlers),
+  // and only an import of Spark's Parquet factors reads with it (28 modules).
+  const { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } = await import('hyparquet');
   const rows = new RowCollector(parts.customers);
   for (const file of parts.files) {
     const where = partName(parts, file);
