@@ -377,6 +377,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return config;
 }
 
+/** The names of the environment variables loadConfig reads (a test helper keys what a start leaves by their values). */
+export function configNames(): string[] {
+  return Object.keys(schema.shape);
+}
+
 /**
  * Variables set in `env` that this service does not read but that are a letter or two from one it does
  * (`DATABSE_URL`, `API_KEY`): a typo that would otherwise run the service on its defaults (an embedded

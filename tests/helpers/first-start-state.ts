@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { configNames } from '../../src/config.js';
 import { FIRST_START_SAMPLE } from './first-start-sample.js';
 import { startPrivatePostgres, startPrivateRedis, type PrivatePostgres, type PrivateRedis } from './private-servers.js';
 import { getAs, serverStarter, until, withoutRequestLines } from './server-process.js';
@@ -18,8 +19,9 @@ import { getAs, serverStarter, until, withoutRequestLines } from './server-proce
  * Made by a real first start (firstStart below) on a private Postgres and Redis, as those files did it; then the
  * Redis saved (dump.rdb), the Postgres stopped cleanly and its data directory copied, and the DATA_DIR copied. Kept in
  * this checkout's node_modules/.cache/recsvc-first-start/HASH, HASH made of everything the state depends on: the
- * sources (src/, with the migrations), the sample, package-lock.json, this file and the helpers it starts servers with,
- * Node's, initdb's and redis-server's versions. tests/e2e/first-start-state.test.ts checks that a start from it is
+ * sources (src/, with the migrations), the recipes (models/), the sample, package-lock.json, tsconfig.json, this file
+ * and the helpers it compiles and starts servers with, Node's, initdb's and redis-server's versions, and the values of
+ * the environment variables the server inherits from the tests' and reads (stateKey). tests/e2e/first-start-state.test.ts checks that a start from it is
  * what a fresh first start leaves.
  *
  * Three test workers may ask at once: the first takes a lock (a directory made with mkdir, its pid inside) and
@@ -29,12 +31,24 @@ import { getAs, serverStarter, until, withoutRequestLines } from './server-proce
 const run = promisify(execFile);
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const CACHE = path.join(REPO, 'node_modules', '.cache', 'recsvc-first-start');
+/**
+ * What the state depends on besides src/ (with the migrations), relative to the repository: the sample; the recipes
+ * (models/, the first start trains DEFAULT_RECIPE's file); package-lock.json; tsconfig.json and built-entry.ts (how
+ * src/ is compiled for the server); this file and the helpers it starts servers with.
+ */
 const INPUTS = [
-  FIRST_START_SAMPLE,
-  path.join(REPO, 'package-lock.json'),
-  fileURLToPath(import.meta.url),
-  ...['./private-servers.ts', './server-process.ts', './first-start-sample.ts'].map((f) => fileURLToPath(new URL(f, import.meta.url))),
+  path.relative(REPO, FIRST_START_SAMPLE),
+  'package-lock.json',
+  'tsconfig.json',
+  ...['first-start-state.ts', 'private-servers.ts', 'server-process.ts', 'first-start-sample.ts', 'built-entry.ts'].map((f) => `tests/helpers/${f}`),
 ];
+/** Directories whose every file the state depends on. */
+const INPUT_DIRS = ['src', 'models'];
+/**
+ * Variables of the tests' environment that the first start's server inherits (serverStarter passes the rest of it)
+ * and reads besides the configuration's (configNames): a kept state made under other values is another state.
+ */
+const ENV_READ = ['TZ', 'NODE_OPTIONS', 'ONLINE_RETAIL_CSV'];
 /** The first start's own give-up (an import and a training on a busy two-core machine). */
 const FIRST_START_MS = 180_000;
 /** States of other sources are removed once unused for a day (as built-entry.ts's trees). */
@@ -92,9 +106,19 @@ async function versions(): Promise<string> {
   return `${process.versions.node}\0${initdb}\0${redis}`;
 }
 
-async function stateKey(): Promise<string> {
-  const hash = createHash('sha256').update(await versions()).update('\0');
-  for (const f of [...INPUTS, ...files(path.join(REPO, 'src'))]) hash.update(`${path.relative(REPO, f)}\0`).update(readFileSync(f)).update('\0');
+/**
+ * The kept state's name: a hash of the tools' versions, of INPUTS and INPUT_DIRS's files under `repo`, and of the
+ * values in `env` of the variables the first start reads (those that firstStartEnv sets aside: it sets them itself).
+ */
+export async function stateKey(repo = REPO, env: NodeJS.ProcessEnv = process.env, tools?: string): Promise<string> {
+  const hash = createHash('sha256').update(tools ?? (await versions())).update('\0');
+  const inputs = [...INPUTS.map((f) => path.join(repo, f)), ...INPUT_DIRS.flatMap((d) => files(path.join(repo, d)))];
+  for (const f of inputs) hash.update(`${path.relative(repo, f)}\0`).update(readFileSync(f)).update('\0');
+  const setByFirstStart = new Set(['SAMPLE_DATA', 'SAMPLE_FILE', 'PORT', ...Object.keys(firstStartEnv({ url: '' } as PrivatePostgres, { url: '' } as PrivateRedis, ''))]);
+  for (const name of [...new Set([...configNames(), ...ENV_READ])].filter((n) => !setByFirstStart.has(n)).sort()) {
+    const value = env[name];
+    if (value !== undefined && value.trim() !== '') hash.update(`${name}=${value}\0`);
+  }
   return hash.digest('hex').slice(0, 16);
 }
 
