@@ -149,9 +149,25 @@ async function keep(made: AfterFirstStart, target: string): Promise<void> {
     copyFileSync(path.join(made.redis.dir, 'dump.rdb'), path.join(tmp, 'dump.rdb'));
     cpSync(made.dataDir, path.join(tmp, 'data'), { recursive: true });
     writeFileSync(path.join(tmp, 'first-start.log'), withoutRequestLines(made.log));
-    renameSync(tmp, target);
+    moveInto(tmp, target);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Renames `tmp` to `target`; where `target` is there already (two builders: a lock taken over from a holder judged
+ * gone just as another took it over too), the one there is kept and `tmp` dropped, rather than the second builder's
+ * test failing on ENOTEMPTY. Whether `tmp` was the one kept.
+ */
+export function moveInto(tmp: string, target: string): boolean {
+  try {
+    renameSync(tmp, target);
+    return true;
+  } catch (err) {
+    if (!existsSync(target)) throw err;
+    rmSync(tmp, { recursive: true, force: true });
+    return false;
   }
 }
 
@@ -167,6 +183,26 @@ async function build(target: string): Promise<void> {
   }
 }
 
+/**
+ * When process `pid` started (clock ticks after boot, /proc/PID/stat's 22nd field), where /proc tells: with the pid,
+ * what names a process, since a pid is reused once its process is gone.
+ */
+function startTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // After the command's "(name)", which may hold spaces: state is the 3rd field, starttime the 22nd.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** What a lock's holder writes in it: its pid and, where /proc tells, when its process started. */
+export function lockOwner(pid = process.pid): string {
+  const started = startTime(pid);
+  return started ? `${pid} ${started}` : String(pid);
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -176,16 +212,24 @@ function alive(pid: number): boolean {
   }
 }
 
-/** A lock's holder: alive, gone, or not written yet (null). */
-function lockHolder(lock: string): 'alive' | 'gone' | null {
-  let pid: number;
+/**
+ * A lock's holder: alive, gone, or not written yet (null). Gone too when its pid is now another process's (one
+ * started at another time than the holder): a builder killed (a worker stopped at its hook's timeout) leaves its lock,
+ * and a later process with its pid would otherwise hold it for every run until that process ends.
+ */
+export function lockHolder(lock: string): 'alive' | 'gone' | null {
+  let written: string[];
   try {
-    pid = Number(readFileSync(path.join(lock, 'pid'), 'utf8').trim());
+    written = readFileSync(path.join(lock, 'pid'), 'utf8').trim().split(' ');
   } catch {
     return null;
   }
+  const pid = Number(written[0]);
+  const started = written[1];
   if (!Number.isInteger(pid) || pid <= 0) return null;
-  return alive(pid) ? 'alive' : 'gone';
+  if (!alive(pid)) return 'gone';
+  const now = startTime(pid);
+  return started && now && now !== started ? 'gone' : 'alive';
 }
 
 function mtimeOf(p: string): number {
@@ -241,7 +285,7 @@ export function keptState(own?: () => Promise<AfterFirstStart>): Promise<{ dir: 
         continue;
       }
       try {
-        writeFileSync(path.join(lock, 'pid'), String(process.pid));
+        writeFileSync(path.join(lock, 'pid'), lockOwner());
         if (!existsSync(dir)) {
           if (own) {
             await keep(await own(), dir);
