@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { buildApp } from '../../../src/app.js';
 import { loadConfig } from '../../../src/config.js';
-import type { Db } from '../../../src/data/db.js';
+import { createPgDb, type Db } from '../../../src/data/db.js';
 import { openDatabase } from '../../../src/data/open-database.js';
 import { createServices, type Services } from '../../../src/services.js';
 import { createModelStore } from '../../../src/store/create-model-store.js';
@@ -46,9 +46,15 @@ export interface FaultApp {
  * The app over HTTP on a private Redis and a private Postgres that the test may kill, freeze and restart,
  * with the shop fixture seeded and a model trained and served. `wrapDb` wraps the database the services use
  * (a test that records the statements made); `wrapStore` likewise wraps the model store the services use (`store` below stays the
- * one opened).
+ * one opened). `dbConnectTimeoutMs` gives the services a Postgres pool of their own (the same database, already
+ * migrated) whose wait for a connection or a pool slot is that long (`db` below stays the one opened, with the
+ * product's limit): a test that sets it above its requests' give-up sees a call that waited for that limit as
+ * a request with no answer, without timing anything itself.
  */
-export async function startFaultApp(env: Record<string, string> = {}, opts: { wrapDb?: (db: Db) => Db; wrapStore?: (store: ModelStore) => ModelStore; redisProxy?: boolean } = {}): Promise<FaultApp> {
+export async function startFaultApp(
+  env: Record<string, string> = {},
+  opts: { wrapDb?: (db: Db) => Db; wrapStore?: (store: ModelStore) => ModelStore; redisProxy?: boolean; dbConnectTimeoutMs?: number } = {},
+): Promise<FaultApp> {
   const crashes: unknown[] = [];
   const onCrash = (err: unknown) => crashes.push(err);
   process.on('uncaughtExceptionMonitor', onCrash);
@@ -57,6 +63,7 @@ export async function startFaultApp(env: Record<string, string> = {}, opts: { wr
   let proxy: RedisProxy | undefined;
   let pg: PrivatePostgres | undefined;
   let db: Db | undefined;
+  let servicesDb: Db | undefined;
   let store: ModelStore | undefined;
   let app: FastifyInstance | undefined;
   // Everything made so far goes, whatever fails on the way (the servers are processes of their own).
@@ -66,6 +73,7 @@ export async function startFaultApp(env: Record<string, string> = {}, opts: { wr
       await pg?.thaw();
       await app?.close();
       await store?.close();
+      await servicesDb?.close();
       await db?.close();
       await proxy?.close();
     } finally {
@@ -89,7 +97,9 @@ export async function startFaultApp(env: Record<string, string> = {}, opts: { wr
     });
     db = await openDatabase(config);
     store = await createModelStore(config);
-    const services = createServices({ config, db: opts.wrapDb ? opts.wrapDb(db) : db, store: opts.wrapStore ? opts.wrapStore(store) : store, storefront: true });
+    if (opts.dbConnectTimeoutMs !== undefined) servicesDb = createPgDb(pg.url, { connectTimeoutMs: opts.dbConnectTimeoutMs });
+    const used = servicesDb ?? db;
+    const services = createServices({ config, db: opts.wrapDb ? opts.wrapDb(used) : used, store: opts.wrapStore ? opts.wrapStore(store) : store, storefront: true });
     app = await buildApp(services);
     await app.listen({ port: 0, host: '127.0.0.1' });
     await seedShop(services);
