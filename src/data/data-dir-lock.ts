@@ -36,7 +36,8 @@ const held = new Map<string, { count: number; holder: LockHolder }>();
 
 const lockPath = (dir: string) => path.join(dir, LOCK_FILE);
 
-function alive(pid: number): boolean {
+/** Whether a process of this pid exists (EPERM: it exists but belongs to someone else). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -72,7 +73,7 @@ function stale(h: LockHolder | null, dir: string): boolean {
   if (h === null) return true;
   if (h.hostname !== hostname()) return false;
   if (h.pid === process.pid) return !held.has(dir);
-  return !alive(h.pid);
+  return !processAlive(h.pid);
 }
 
 /** Writes `holder` to a temp file and moves it over the lock file (only the holder rewrites it). */

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { configNames } from '../../src/config.js';
+import { processAlive } from '../../src/data/data-dir-lock.js';
 import { FIRST_START_SAMPLE } from './first-start-sample.js';
 import { startPrivatePostgres, startPrivateRedis, type PrivatePostgres, type PrivateRedis } from './private-servers.js';
 import { getAs, serverStarter, until, withoutRequestLines } from './server-process.js';
@@ -203,14 +204,6 @@ export function lockOwner(pid = process.pid): string {
   return started ? `${pid} ${started}` : String(pid);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * A lock's holder: alive, gone, or not written yet (null). Gone too when its pid is now another process's (one
@@ -227,7 +220,7 @@ export function lockHolder(lock: string): 'alive' | 'gone' | null {
   const pid = Number(written[0]);
   const started = written[1];
   if (!Number.isInteger(pid) || pid <= 0) return null;
-  if (!alive(pid)) return 'gone';
+  if (!processAlive(pid)) return 'gone';
   const now = startTime(pid);
   return started && now && now !== started ? 'gone' : 'alive';
 }
