@@ -9,12 +9,10 @@
  *
  *   DATABASE_URL=postgres://... node --import tsx bench/erasure-redrive-pass.ts [--owed 10000] [--runs 300]
  */
-import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { createPgDb } from '../src/data/db.js';
 import { createErasureRepository } from '../src/data/erasure-repository.js';
-import { migrate } from '../src/data/migrate.js';
+import { withScratchSchema } from './lib/bench-schema.js';
 import { createErasureRedriver } from '../src/privacy/erasure-redriver.js';
 
 const { values } = parseArgs({ options: { owed: { type: 'string', default: '10000' }, runs: { type: 'string', default: '300' } } });
@@ -26,12 +24,7 @@ const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
 const ms = (x: number) => x.toFixed(2);
 
-const schema = `bench_redrive_${randomBytes(4).toString('hex')}`;
-const admin = createPgDb(pg, { max: 1 });
-await admin.exec(`CREATE SCHEMA ${schema}`);
-const db = createPgDb(pg, { max: 4, schema });
-try {
-  await migrate(db);
+await withScratchSchema(pg, 'bench_redrive', async (db) => {
   const requests = createErasureRepository(db);
   let erased = 0;
   let pinged = 0;
@@ -64,8 +57,4 @@ try {
   await timed(`${OWED} owed, one due, the model store not answering`);
   if (erased !== 0 || pinged !== RUNS) throw new Error(`expected no erasure and ${RUNS} pings, got ${erased} and ${pinged}`);
   console.log(`load average after: ${load()}`);
-} finally {
-  await db.close();
-  await admin.exec(`DROP SCHEMA ${schema} CASCADE`);
-  await admin.close();
-}
+});

@@ -10,12 +10,10 @@
  *
  *   DATABASE_URL=postgres://... node --expose-gc --import tsx bench/owed-erasure-check.ts [--calls 2000000] [--runs 200]
  */
-import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { createPgDb } from '../src/data/db.js';
 import { createErasureRepository } from '../src/data/erasure-repository.js';
-import { migrate } from '../src/data/migrate.js';
+import { withScratchSchema } from './lib/bench-schema.js';
 import { createOwedErasures } from '../src/privacy/owed-erasures.js';
 
 const { values } = parseArgs({ options: { calls: { type: 'string', default: '2000000' }, runs: { type: 'string', default: '200' } } });
@@ -66,34 +64,25 @@ const pg = process.env.DATABASE_URL;
 if (!pg) {
   console.log('no DATABASE_URL: the read was not measured');
 } else {
-  const schema = `bench_owed_${randomBytes(4).toString('hex')}`;
-  const admin = createPgDb(pg, { max: 1 });
-  await admin.exec(`CREATE SCHEMA ${schema}`);
-  const db = createPgDb(pg, { max: 4, schema });
-  try {
-    await migrate(db);
-    const requests = createErasureRepository(db);
-    const owed = createOwedErasures();
-    let rows = 0;
-    for (const n of [0, 100, 10_000]) {
-      if (n > rows) await db.query(`INSERT INTO erasure_requests (user_id, next_at) SELECT 'c' || g, now() + interval '1 hour' FROM generate_series($1::int, $2::int) g`, [rows + 1, n]);
-      rows = n;
-      await db.query('ANALYZE erasure_requests');
+  await withScratchSchema(pg, 'bench_owed', async (db) => {
+  const requests = createErasureRepository(db);
+  const owed = createOwedErasures();
+  let rows = 0;
+  for (const n of [0, 100, 10_000]) {
+    if (n > rows) await db.query(`INSERT INTO erasure_requests (user_id, next_at) SELECT 'c' || g, now() + interval '1 hour' FROM generate_series($1::int, $2::int) g`, [rows + 1, n]);
+    rows = n;
+    await db.query('ANALYZE erasure_requests');
+    await owed.refresh(requests.pendingRequests);
+    const xs: number[] = [];
+    for (let k = 0; k < RUNS; k++) {
+      const t0 = performance.now();
       await owed.refresh(requests.pendingRequests);
-      const xs: number[] = [];
-      for (let k = 0; k < RUNS; k++) {
-        const t0 = performance.now();
-        await owed.refresh(requests.pendingRequests);
-        xs.push(performance.now() - t0);
-      }
-      if (owed.size !== n) throw new Error(`expected ${n} owed, held ${owed.size}`);
-      const median = quantile(xs, 0.5);
-      console.log(`read and replace, ${n} owed, ${RUNS} reads: median ${median.toFixed(2)} ms, p95 ${quantile(xs, 0.95).toFixed(2)} ms; at one every 5 s that is ${((median / 5000) * 100).toFixed(4)} % of the time`);
+      xs.push(performance.now() - t0);
     }
-  } finally {
-    await db.close();
-    await admin.exec(`DROP SCHEMA ${schema} CASCADE`);
-    await admin.close();
+    if (owed.size !== n) throw new Error(`expected ${n} owed, held ${owed.size}`);
+    const median = quantile(xs, 0.5);
+    console.log(`read and replace, ${n} owed, ${RUNS} reads: median ${median.toFixed(2)} ms, p95 ${quantile(xs, 0.95).toFixed(2)} ms; at one every 5 s that is ${((median / 5000) * 100).toFixed(4)} % of the time`);
   }
+  });
 }
 console.log(`load average after: ${load()}`);

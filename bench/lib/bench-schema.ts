@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createPgDb } from '../../src/data/db.js';
+import { createPgDb, type Db } from '../../src/data/db.js';
 import { migrate } from '../../src/data/migrate.js';
 import { dataFile } from './online-retail.js';
 import { writeCopies } from './rekeyed-copies.js';
@@ -46,6 +47,25 @@ export async function ensureOnlineRetailSchema(pg: string, schema: string, opts:
     if (copies > 1) await rm(file, { force: true });
     if (run.status !== 0) throw new Error(`import failed (exit ${run.status})`);
   } finally {
+    await admin.close();
+  }
+}
+
+/**
+ * Runs `use` on a fresh, migrated schema of `pg` named `prefix_<random>` (a pool of 4), dropped afterwards whatever
+ * happens: for benches that fill their own tables rather than read a shop.
+ */
+export async function withScratchSchema<T>(pg: string, prefix: string, use: (db: Db) => Promise<T>): Promise<T> {
+  const schema = `${prefix}_${randomBytes(4).toString('hex')}`;
+  const admin = createPgDb(pg, { max: 1 });
+  await admin.exec(`CREATE SCHEMA ${schema}`);
+  const db = createPgDb(pg, { max: 4, schema });
+  try {
+    await migrate(db);
+    return await use(db);
+  } finally {
+    await db.close();
+    await admin.exec(`DROP SCHEMA ${schema} CASCADE`);
     await admin.close();
   }
 }
