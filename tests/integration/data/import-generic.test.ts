@@ -471,7 +471,9 @@ for (const backend of DB_BACKENDS) {
       expect(failure).toMatchObject({ code: 'UNPROCESSABLE', message: expect.stringMatching(/^events\.csv: the record at line 11 \(data row 10\) has a quoted field whose closing quote \(line 11\)/) });
     });
 
-    it('When an events.csv row runs on for more than any row can hold (a line end missing), Then the import fails naming its line instead of reading the rest of the file as one field', async () => {
+    // The parser fails on the record before it reaches the database, the same on either: read once, on the backend every
+    // machine has (32 MiB through csv-parse took 10-23 s a backend, load 20; bench/README, fifty-fourth session, helper s2).
+    it.skipIf(backend.name !== 'pglite')('When an events.csv row runs on for more than any row can hold (a line end missing), Then the import fails naming its line instead of reading the rest of the file as one field', async () => {
       const lines = ['user_id,item_id,quantity,ts', 'el-1,eli-1,1,2024-01-01', `el-2,eli-2,1,2024-01-01 ${'x'.repeat(RECORD_MAX_CHARS)}`, 'el-3,eli-3,1,2024-01-01'];
       await expect(importGeneric(t.db, directory({ 'events.csv': lines.join('\n') + '\n' }))).rejects.toMatchObject({
         code: 'UNPROCESSABLE',
