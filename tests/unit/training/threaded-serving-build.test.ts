@@ -38,9 +38,19 @@ const asObject = (tables: Map<string, Iterable<[string, Uint8Array]>>) =>
 const single = buildServingModel({ ds, fitted, recipe });
 const expected = asObject(single.tables);
 
-/** The one-thread training with the recommenders kept, computed once for the two tests that read it. */
+/**
+ * The first 40 customers, for the whole trainings below: what they check (which tables a version stores; a training's
+ * ALS half-steps split between two threads by rows, EASE fitted in a thread of its own) does not depend on how many
+ * customers there are, and the serving build inside a training runs on one thread at these sizes either way
+ * (MIN_USERS_PER_THREAD). The threaded serving builds keep the 200: fewer, and the calling thread has built every
+ * chunk before a worker has started (a scratch break dropping the workers' rows went unseen at 100).
+ */
+const few = new Set(input.users.slice(0, 40).map((u) => u.id));
+const fewDs = buildDataset({ ...input, events: input.events.filter((e) => few.has(e.userId)), users: input.users.filter((u) => few.has(u.id)) });
+
+/** The one-thread training of the 40 with the recommenders kept, computed once for the two tests that read it. */
 let keptOnOneThread: ReturnType<typeof computeModel> | undefined;
-const trainedOnOneThread = () => (keptOnOneThread ??= computeModel(ds, recipe, { storeRecommenders: true, threads: 1 }));
+const trainedOnOneThread = () => (keptOnOneThread ??= computeModel(fewDs, recipe, { storeRecommenders: true, threads: 1 }));
 
 /** An artifact's bytes as text with its trainedAt stamp blanked (the only thing two builds may differ in). */
 const withoutTime = (bytes: Uint8Array) => Buffer.from(bytes).toString('latin1').replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g, 'T');
@@ -176,9 +186,6 @@ describe('threaded serving build', () => {
 
   it('When the recommenders are not kept with the version, Then it stores its single-strategy lists (serving could not score them)', { timeout: 120_000 }, async () => {
     const kept = await trainedOnOneThread();
-    // Which tables a version stores does not depend on how many customers it has: the first 40 customers, not 200.
-    const few = new Set(input.users.slice(0, 40).map((u) => u.id));
-    const fewDs = buildDataset({ ...input, events: input.events.filter((e) => few.has(e.userId)), users: input.users.filter((u) => few.has(u.id)) });
     const notKept = await computeModel(fewDs, recipe, { storeRecommenders: false, threads: 1 });
     const info = (m: typeof kept) => m.servingInfo as ServingModelInfo;
     expect(info(kept).strategyLists).toBe('on-request');
@@ -190,7 +197,7 @@ describe('threaded serving build', () => {
   it('When a whole training is computed on 2 threads (ALS half-steps shared), Then every artifact and table equals the one-thread result', { timeout: 120_000 }, async () => {
     // ALS threads block on Atomics, so they run only off the main thread: inside the training thread.
     const one = await trainedOnOneThread();
-    const two = await computeInWorker(ds, recipe, { storeRecommenders: true, threads: 2 });
+    const two = await computeInWorker(fewDs, recipe, { storeRecommenders: true, threads: 2 });
     const artifacts = (m: typeof one) => Object.fromEntries(m.artifacts.map(([name, bytes]) => [name, withoutTime(bytes)]));
     expect(Object.keys(artifacts(two))).toContain('recommender:als');
     expect(artifacts(two)).toEqual(artifacts(one));
@@ -215,7 +222,6 @@ describe('threaded serving build', () => {
     // With views as signals: shared too, and the training thread cannot take any column away. A whole training in its
     // thread, on the first 40 customers: what is checked (shared columns, none taken away, a row per customer) does not
     // depend on how many there are.
-    const few = new Set(input.users.slice(0, 40).map((u) => u.id));
     const fewEvents = events.filter((e) => few.has(e.userId));
     const builder = new DatasetBuilder();
     builder.addAll(fewEvents);
