@@ -20,6 +20,10 @@ const raw = {
 };
 const options = { folds: 3, days: 30, end: new Date(END).toISOString(), grid: [0, 0.5, 1, 2], discountGrid: [0, 0.3], rounds: 1, variants: { ease: [{ lambda: 100 }], 'item-knn': [{ neighbours: 2 }] } };
 
+/** The fixture tuned on this thread with `options`: made once for the two tests that compare against it. */
+let tunedOnce: ReturnType<typeof tuneRollingOrigin> | undefined;
+const tunedFixture = () => (tunedOnce ??= tuneRollingOrigin({ events: purchases() }, parseRecipe(raw, 'fixture'), raw, options));
+
 describe('rollingFolds', () => {
   it('When asked for 3 folds of 30 days before END, Then the windows are back to back, oldest first, ending at END', () => {
     const folds = rollingFolds({ events: purchases() }, options);
@@ -51,7 +55,7 @@ describe('rollingFolds', () => {
 describe('tuneRollingOrigin', () => {
   it('When a marker purchase is planted on or after the cutoff, Then the tuned recipe and its validation are identical', async () => {
     const recipe = parseRecipe(raw, 'fixture');
-    const clean = await tuneRollingOrigin({ events: purchases() }, recipe, raw, options);
+    const clean = await tunedFixture();
     const marker: PurchaseRow[] = [
       // A new item bought by everyone at the cutoff, and a known item bought a lot just after it.
       ...Array.from({ length: 24 }, (_, u) => ({ userId: `u${u}`, itemId: 'MARKER', orderId: `m${u}`, ts: END, quantity: 1, price: null })),
@@ -240,7 +244,7 @@ describe('tuneRollingOrigin', () => {
 
   it('When the folds run in 2 or 3 worker threads, Then the tuned recipe and its validation are identical to one thread', async () => {
     const recipe = parseRecipe(raw, 'fixture');
-    const one = await tuneRollingOrigin({ events: purchases() }, recipe, raw, options);
+    const one = await tunedFixture();
     // Not the fixture's rows: the threads must not depend on the caller's objects either.
     const two = await tuneRollingOrigin({ events: purchases() }, recipe, raw, { ...options, threads: 2 });
     const three = await tuneRollingOrigin({ events: purchases() }, recipe, raw, { ...options, threads: 3 });
