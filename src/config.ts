@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { distance } from 'fastest-levenshtein';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { parseNode, redisTarget, unixSocketOf } from './store/redis-connection.js';
+import { DEFAULT_REDIS_COMMAND_TIMEOUT_MS, parseNode, redisTarget, unixSocketOf } from './store/redis-connection.js';
 
 /**
  * Scopes of API keys; each scope implies the ones before it (admin > write > read > frontend).
@@ -119,6 +119,9 @@ const urlWith = (schemes: readonly string[], example: string) =>
     .string()
     .url({ message: `not a URL such as ${example}: a password's reserved characters (# / ? @ : %) are percent-encoded (%23, %2F, ...), and the port is a number up to 65535` })
     .refine((u) => !URL.canParse(u) || schemes.includes(new URL(u).protocol.slice(0, -1)), { message: `expected a ${schemes.join(', ')} URL such as ${example}` });
+
+/** The least and the most REDIS_COMMAND_TIMEOUT_MS takes (ms). */
+const REDIS_COMMAND_TIMEOUT_RANGE = [100, 600_000] as const;
 
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -293,6 +296,19 @@ const schema = z.object({
    * (the connection keeps retrying in the background). 0: it starts at once. The server does not wait: it listens, unready.
    */
   REDIS_CONNECT_WAIT_MS: z.coerce.number().int().min(0).max(600_000).default(5000),
+  /**
+   * How long a command of the model store waits for Redis's reply (ms) before it fails, and the request is
+   * answered as in an outage (a fallback, or 503): a Redis that stops answering holds no request longer. The
+   * model store's connections for requests and change messages; artifacts wait this or 30 s, whichever is longer.
+   */
+  REDIS_COMMAND_TIMEOUT_MS: z.coerce
+    .number({ error: `expected milliseconds, a whole number from ${REDIS_COMMAND_TIMEOUT_RANGE[0]} to ${REDIS_COMMAND_TIMEOUT_RANGE[1]}` })
+    .int({ error: `expected whole milliseconds from ${REDIS_COMMAND_TIMEOUT_RANGE[0]} to ${REDIS_COMMAND_TIMEOUT_RANGE[1]}` })
+    .min(REDIS_COMMAND_TIMEOUT_RANGE[0], {
+      error: `at least ${REDIS_COMMAND_TIMEOUT_RANGE[0]} ms: a shorter wait fails replies that come in time on a busy network, and there is no "no timeout" (a Redis that stops answering would hold requests for ever)`,
+    })
+    .max(REDIS_COMMAND_TIMEOUT_RANGE[1], { error: `at most ${REDIS_COMMAND_TIMEOUT_RANGE[1]} ms (10 minutes)` })
+    .default(DEFAULT_REDIS_COMMAND_TIMEOUT_MS),
   /** Recipe used by training when none is named (file name under models/ without .json). */
   DEFAULT_RECIPE: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i).default('default'),
   /** Browser origins allowed to call the API (CORS); unset = no CORS headers, browsers on other origins are refused. */

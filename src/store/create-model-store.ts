@@ -16,10 +16,10 @@ export const DEFAULT_REDIS_PREFIX = 'recsvc:';
  * it), else the in-process store snapshotted under `${DATA_DIR}/model-store`,
  * which holds DATA_DIR's lock (data-dir-lock.ts) until it is closed. A Redis that answers and refuses the
  * URL's credentials or database number is a ConfigError (redis-probe.ts); one that does not answer is waited for
- * (`connectWaitMs`).
+ * (`connectWaitMs`). Its commands wait REDIS_COMMAND_TIMEOUT_MS for a reply (2 s when the caller's config has none).
  */
 export async function createModelStore(
-  config: Pick<Config, 'REDIS_URL' | 'DATA_DIR' | 'MODEL_VERSIONS_KEPT'> & Partial<Pick<Config, 'REDIS_CLUSTER_NODES' | 'REDIS_CONNECT_WAIT_MS'>>,
+  config: Pick<Config, 'REDIS_URL' | 'DATA_DIR' | 'MODEL_VERSIONS_KEPT'> & Partial<Pick<Config, 'REDIS_CLUSTER_NODES' | 'REDIS_CONNECT_WAIT_MS' | 'REDIS_COMMAND_TIMEOUT_MS'>>,
   opts: {
     prefix?: string;
     connectWaitMs?: number;
@@ -39,6 +39,7 @@ export async function createModelStore(
       target,
       prefix: opts.prefix ?? DEFAULT_REDIS_PREFIX,
       versionsKept,
+      commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
       onCredentialsRefused: (err) => opts.log?.('the model store refused the credentials in REDIS_URL (a password changed?): serving as if Redis were down', err),
       onArtifactReaderFailed: (err) => opts.log?.("the model store's artifact reader thread failed: artifacts are read on the main thread from now on", err),
     });

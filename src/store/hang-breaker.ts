@@ -18,7 +18,7 @@ const GUARDED = STORE_CALLS.filter((operation) => operation !== 'ping');
 
 /**
  * The same store, skipped while it hangs. A Redis that accepts connections and stops answering (paused,
- * swapping, a network partition that drops packets) makes every call wait for the command timeout (2 s):
+ * swapping, a network partition that drops packets) makes every call wait for the command timeout (REDIS_COMMAND_TIMEOUT_MS, 2 s by default):
  * every request for a customer not in memory, every live update, each for the whole hang. After HANG_TRIP
  * calls in a row gave up at the timeout, calls fail at once, as a Redis that is down does, so the answers
  * that need no store come at once, until the store answers a ping: a call made HANG_SKIP_MS or more after

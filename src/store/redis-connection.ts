@@ -11,6 +11,12 @@ export type RedisTarget =
   | { kind: 'single'; url: string }
   | { kind: 'cluster'; nodes: { host: string; port: number }[]; username?: string; password?: string; tls: boolean };
 
+/**
+ * How long a command on the model store's connections waits for its reply when REDIS_COMMAND_TIMEOUT_MS is
+ * unset (ms): a Redis that stops answering costs a request this long, then it is answered as in an outage.
+ */
+export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 2000;
+
 /** Either client: the model store and the rate limiter use only what both offer. */
 export type RedisClient = Redis | Cluster;
 

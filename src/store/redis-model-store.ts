@@ -5,7 +5,7 @@ import { ARTIFACT_PART_BYTES, execReplies, readArtifact } from './redis-artifact
 import { createArtifactReader } from './artifact-reader.js';
 import { LiveEventsView, type LiveEvents } from './live-events-view.js';
 import { LIVE_EVENTS_KEPT, SCRUBBED_AGAIN_KEPT, type ModelMeta, type ModelStore } from './model-store.js';
-import { clientOptions, closeClient, isCluster, openRedis, readyAfterReadOnlyReconnect, reopener, type RedisClient, type RedisTarget } from './redis-connection.js';
+import { clientOptions, closeClient, DEFAULT_REDIS_COMMAND_TIMEOUT_MS, isCluster, openRedis, readyAfterReadOnlyReconnect, reopener, type RedisClient, type RedisTarget } from './redis-connection.js';
 import { createSubscriber } from './redis-subscriber.js';
 import { setUncopied } from './uncopied-set.js';
 import { alreadyPublished, assertVersionName, publishScore, versionsToPrune } from './version-rules.js';
@@ -42,18 +42,24 @@ export type RedisModelStoreOptions = (
   onCredentialsRefused?: (err: Error) => void;
   /** Told when the worker thread that reads artifacts failed: they are read on the calling thread from then on. */
   onArtifactReaderFailed?: (err: Error) => void;
+  /**
+   * How long a command on an owned connection waits for its reply before it fails (ms; REDIS_COMMAND_TIMEOUT_MS,
+   * default DEFAULT_REDIS_COMMAND_TIMEOUT_MS): the requests' connection and its change-message subscriber.
+   * Artifacts' connection and reader thread wait this or ARTIFACT_READ_TIMEOUT_MS, whichever is longer.
+   */
+  commandTimeoutMs?: number;
 };
 
 /**
  * How the store's own connection behaves when Redis goes away: a command fails at once instead of
  * waiting in a queue for a reconnect (no offline queue once first connected, see below; commands in
  * flight when the socket closes are rejected rather than resent), a server that stops answering without closing the socket fails a
- * command after `commandTimeout`, and reconnects are retried forever with a backoff capped at 1 s,
+ * command after `commandTimeout` (the store's `commandTimeoutMs` replaces it), and reconnects are retried forever with a backoff capped at 1 s,
  * so the store is back within about a second of Redis. Callers degrade or answer 503.
  */
 export const FAIL_FAST_REDIS_OPTIONS: RedisOptions = {
   maxRetriesPerRequest: 0,
-  commandTimeout: 2000,
+  commandTimeout: DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
   connectTimeout: 2000,
   retryStrategy: (attempt) => Math.min(50 * attempt, 1000),
 };
@@ -72,7 +78,7 @@ const PING_TIMEOUT_MS = 1000;
  * customers, which took 1.1-1.9 s to read here): under the 2 s of a request's reads, a version's scorer
  * often could not be loaded at all at ten times Online Retail, and its reads blocked the requests'
  * reads queued behind them on the same connection. So an owned store reads (and writes) artifacts on a
- * connection of their own, with this timeout.
+ * connection of their own, with this timeout (or REDIS_COMMAND_TIMEOUT_MS where that is longer).
  */
 export const ARTIFACT_READ_TIMEOUT_MS = 30_000;
 /** How long a written artifact's temporary key lives if its writer dies before swapping it in (ms). */
@@ -221,18 +227,22 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
     client.once('ready', () => (clientOptions(client).enableOfflineQueue = false));
     return client;
   };
-  const redis: RedisClient = opts.redis ?? openOwned(FAIL_FAST_REDIS_OPTIONS);
+  const commandTimeout = opts.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS;
+  // The subscriber's connection is a duplicate of this one (redis-subscriber.ts), so it has the same timeout.
+  const redis: RedisClient = opts.redis ?? openOwned({ ...FAIL_FAST_REDIS_OPTIONS, commandTimeout });
   const reopenRedis = reopener(redis);
-  // Artifact reads and writes (ARTIFACT_READ_TIMEOUT_MS), opened on the first one; a caller's connection is used as it is.
+  // An artifact's whole read never gets less time than one of the requests' commands.
+  const artifactTimeout = Math.max(ARTIFACT_READ_TIMEOUT_MS, commandTimeout);
+  // Artifact reads and writes (artifactTimeout), opened on the first one; a caller's connection is used as it is.
   let bulk: RedisClient | null = owned ? null : redis;
-  const artifactConnection = () => (bulk ??= openOwned({ ...FAIL_FAST_REDIS_OPTIONS, commandTimeout: ARTIFACT_READ_TIMEOUT_MS }));
+  const artifactConnection = () => (bulk ??= openOwned({ ...FAIL_FAST_REDIS_OPTIONS, commandTimeout: artifactTimeout }));
   const partBytes = opts.artifactPartBytes ?? ARTIFACT_PART_BYTES;
   const readHere = (key: string, writesKey: string, parts: number) => readArtifact(artifactConnection(), key, writesKey, parts);
   // An owned store reads artifacts on a worker thread (artifact-reader.ts); a caller's connection is used as it is.
   const reader = owned
     ? createArtifactReader({
         target,
-        commandTimeout: ARTIFACT_READ_TIMEOUT_MS,
+        commandTimeout: artifactTimeout,
         fallback: readHere,
         onWorkerFailed: (err) => opts.onArtifactReaderFailed?.(err),
       })

@@ -53,6 +53,22 @@ describe('configuration mistakes', () => {
     }
   });
 
+  it('When REDIS_COMMAND_TIMEOUT_MS is not whole milliseconds from 100 to 600000, Then the start is refused naming it and the range; unset is 2000', () => {
+    expect(loadConfig({}).REDIS_COMMAND_TIMEOUT_MS).toBe(2000);
+    expect(loadConfig({ REDIS_COMMAND_TIMEOUT_MS: '60000' }).REDIS_COMMAND_TIMEOUT_MS).toBe(60_000);
+    expect(loadConfig({ REDIS_COMMAND_TIMEOUT_MS: '100' }).REDIS_COMMAND_TIMEOUT_MS).toBe(100);
+    expect(loadConfig({ REDIS_COMMAND_TIMEOUT_MS: '600000' }).REDIS_COMMAND_TIMEOUT_MS).toBe(600_000);
+    expect(loadConfig({ REDIS_COMMAND_TIMEOUT_MS: ' ' }).REDIS_COMMAND_TIMEOUT_MS).toBe(2000);
+    // A unit written out, or seconds meant: not a number of milliseconds.
+    expect(refused({ REDIS_COMMAND_TIMEOUT_MS: '2s' })).toMatch(/REDIS_COMMAND_TIMEOUT_MS: expected milliseconds, a whole number from 100 to 600000/);
+    expect(refused({ REDIS_COMMAND_TIMEOUT_MS: '1.5' })).toMatch(/REDIS_COMMAND_TIMEOUT_MS: expected whole milliseconds from 100 to 600000/);
+    // 0 is no "no timeout" (ioredis would wait for ever on a Redis that stopped answering), and 99 ms is too short.
+    expect(refused({ REDIS_COMMAND_TIMEOUT_MS: '0' })).toMatch(/REDIS_COMMAND_TIMEOUT_MS: at least 100 ms: .*there is no "no timeout"/);
+    expect(refused({ REDIS_COMMAND_TIMEOUT_MS: '99' })).toMatch(/REDIS_COMMAND_TIMEOUT_MS: at least 100 ms/);
+    expect(refused({ REDIS_COMMAND_TIMEOUT_MS: '-2000' })).toMatch(/REDIS_COMMAND_TIMEOUT_MS: at least 100 ms/);
+    expect(refused({ REDIS_COMMAND_TIMEOUT_MS: '600001' })).toMatch(/REDIS_COMMAND_TIMEOUT_MS: at most 600000 ms/);
+  });
+
   it('When a variable is blank (PORT=" "), Then it counts as unset, as an empty one does, not as the number 0', () => {
     expect(loadConfig({ PORT: ' ' }).PORT).toBe(3000);
     expect(loadConfig({ PORT: '\t', MAX_BATCH_SIZE: '  ' })).toMatchObject({ PORT: 3000, MAX_BATCH_SIZE: 5000 });
