@@ -164,29 +164,59 @@ export async function ask<B>(
 }
 
 /**
- * The failures of every call made through `target` (a Db or a ModelStore), by message: a wrapper that
- * records each rejected promise (and each throw) of its methods and passes it on unchanged. A fault test
- * reads them to tell a call that failed at once (a refused or closed connection) from one that waited
- * for a timeout (`timedOut`), which is what "fails fast" means without a clock.
+ * `target` (a Db or a ModelStore) with each call of its methods told to `started`, and how the call ended
+ * (its promise settled, or it returned or threw) to what that returned; everything passed on unchanged.
  */
-export function recordFailures<T extends object>(target: T, into: string[]): T {
+function watchCalls<T extends object>(target: T, started: (method: string) => { answered(): void; failed(message: string): void }): T {
   return new Proxy(target, {
     get(obj, key) {
       const value = Reflect.get(obj, key, obj) as unknown;
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
-        const note = (err: unknown) => {
-          into.push(err instanceof Error ? err.message : String(err));
+        const call = started(String(key));
+        const answered = <V>(v: V): V => (call.answered(), v);
+        const failed = (err: unknown): never => {
+          call.failed(err instanceof Error ? err.message : String(err));
           throw err;
         };
         try {
           const out = (value as (...a: unknown[]) => unknown).apply(obj, args);
-          return out instanceof Promise ? out.catch(note) : out;
+          return out instanceof Promise ? out.then(answered, failed) : answered(out);
         } catch (err) {
-          return note(err);
+          return failed(err);
         }
       };
     },
+  });
+}
+
+/**
+ * The failures of every call made through `target` (a Db or a ModelStore), by message. A fault test reads
+ * them to tell a call that failed at once (a refused or closed connection) from one that waited for a
+ * timeout (`timedOut`), which is what "fails fast" means without a clock.
+ */
+export function recordFailures<T extends object>(target: T, into: string[]): T {
+  return watchCalls(target, () => ({ answered: () => undefined, failed: (message) => void into.push(message) }));
+}
+
+/** One call made through a target wrapped by recordCalls: its method, and how it ended (neither while it waits). */
+export interface RecordedCall {
+  method: string;
+  answered: boolean;
+  /** The error's message, when it failed. */
+  failure?: string;
+}
+
+/**
+ * Every call made through `target`, in order, as it is made, and how it ended once it has. A call neither
+ * answered nor failed is still waiting: a fault test reads that to tell, without a clock, that its requests
+ * were answered while a call to a frozen server was still waiting for its reply.
+ */
+export function recordCalls<T extends object>(target: T, into: RecordedCall[]): T {
+  return watchCalls(target, (method) => {
+    const call: RecordedCall = { method, answered: false };
+    into.push(call);
+    return { answered: () => void (call.answered = true), failed: (message) => void (call.failure = message) };
   });
 }
 
