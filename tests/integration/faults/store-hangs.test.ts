@@ -18,7 +18,7 @@ import { createPgDb } from '../../../src/data/db.js';
 import { KEYS } from '../../helpers/app.js';
 import type { PrivatePostgres, PrivateRedis } from '../../helpers/private-servers.js';
 import { DAY, T0, trainAndPublish } from '../serving/shop-fixture.js';
-import { ask, faultTestsRunnable, startFaultApp, until, type Answer, type FaultApp } from './fault-app.js';
+import { ask, faultTestsRunnable, recordCalls, recordFailures, startFaultApp, timedOut, until, type Answer, type FaultApp, type RecordedCall } from './fault-app.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -36,9 +36,11 @@ describe.skipIf(!runnable)('a Postgres or a Redis that stops answering: requests
   let redis: PrivateRedis;
   let pg: PrivatePostgres;
   let base: string;
+  /** Every failed call the services made to the model store, by message. */
+  const storeFailures: string[] = [];
 
   beforeAll(async () => {
-    fault = await startFaultApp({ PG_QUERY_TIMEOUT_MS: String(QUERY_TIMEOUT_MS) });
+    fault = await startFaultApp({ PG_QUERY_TIMEOUT_MS: String(QUERY_TIMEOUT_MS) }, { wrapStore: (st) => recordFailures(st, storeFailures) });
     ({ redis, pg, base } = fault);
   });
 
@@ -138,13 +140,13 @@ describe.skipIf(!runnable)('a Postgres or a Redis that stops answering: requests
     await services.serving.refresh();
   }, 60_000);
 
-  it('When Redis freezes, Then every request is still answered: recommendations from memory or a cold start, item lists without waiting, purchases stored in Postgres', async () => {
+  it('When Redis freezes, Then every request is still answered: recommendations from memory or a cold start (the store\'s reads timed out), purchases stored in Postgres', async () => {
     // A version just published: no customer's entry is in memory yet, nor its on-request scorer.
     await trainAndPublish(fault.services);
     const artifactReads = await storeCalls('getArtifact');
+    storeFailures.length = 0;
     redis.freeze();
     let answers: Reply[];
-    const fromMemory: Reply[] = [];
     try {
       answers = await Promise.all([
         ...['g-user1', 'k-user2', 'g-user5'].map((u) => call(`recommend ${u}`, `/v1/users/${u}/recommendations?k=5`, { scope: 'read' })),
@@ -154,17 +156,13 @@ describe.skipIf(!runnable)('a Postgres or a Redis that stops answering: requests
         call('ready', '/health/ready'),
         call('metrics', '/metrics'),
       ]);
-      // Item lists are in memory: across several of the serving model's periodic re-checks of the active
-      // version (each a Redis read that now gives up after 2 s), none of them waits for one.
-      for (let n = 0; n < 8; n++) {
-        fromMemory.push(await call('similar', '/v1/items/g2/similar?k=5', { scope: 'read' }), await call('popular', '/v1/popular?k=5', { scope: 'read' }));
-        await sleep(300);
-      }
     } finally {
       redis.thaw();
     }
-    // "Slower than 1 s": far above the milliseconds these take, far below the 2 s a Redis read waits.
-    expect(fromMemory.filter((a) => a.status !== 200 || a.ms >= 1000).map((a) => `${a.what}: ${a.status} in ${Math.round(a.ms)} ms`)).toEqual([]);
+    // Why the answers below are fallbacks: the store's commands got no reply and gave up at their timeout
+    // (a frozen Redis refuses nothing, and closes nothing).
+    expect(storeFailures.length).toBeGreaterThan(0);
+    expect(storeFailures.filter((message) => !timedOut(message))).toEqual([]);
     const of = (prefix: string) => answers.filter((a) => a.what.startsWith(prefix));
     expect(answers.filter((a) => a.status === 0).map((a) => a.what)).toEqual([]);
     for (const a of [...of('recommend'), ...of('similar')]) {
@@ -298,4 +296,55 @@ describe.skipIf(!runnable)('a Postgres or a Redis that stops answering: requests
       expect((await readdir(dir)).filter((f) => f.startsWith('stopped'))).toEqual([]);
     }, 60_000);
   });
+});
+
+describe.skipIf(!runnable)('a Redis that stops answering while the serving model re-checks the active version', () => {
+  let fault: FaultApp;
+  /** Every call the services made to the model store, and how it ended (neither: still waiting). */
+  const calls: RecordedCall[] = [];
+
+  beforeAll(async () => {
+    // The store's commands wait far longer than this test's client does (REDIS_COMMAND_TIMEOUT_MS), so a request
+    // that waits for a read of the frozen Redis gets no answer at all (status 0), however loaded the machine is,
+    // and no call times out: the hang breaker never starts skipping the store, and the re-check really waits on
+    // Redis. With the product's 2 s, the cold customers of the test above trip the breaker, re-checks are then
+    // skipped at once, and a scratch edit that made every request wait for the re-check passed the 1 s bound
+    // this replaced (fifty-fourth session).
+    fault = await startFaultApp({ REDIS_COMMAND_TIMEOUT_MS: String(10 * CLIENT_GIVES_UP_MS) }, { wrapStore: (st) => recordCalls(st, calls) });
+  });
+
+  afterAll(() => fault?.dispose());
+
+  afterEach(() => {
+    expect(fault.crashes).toEqual([]);
+  });
+
+  it('When Redis freezes, Then item lists and popularity are answered from the model in memory while its periodic re-check of the active version waits on Redis, and that re-check reads the version once Redis answers', async () => {
+    const { redis, base } = fault;
+    const list = (what: string, path: string): Promise<Reply> => ask<Reply['body']>(base, what, path, { scope: 'read' }, CLIENT_GIVES_UP_MS);
+    const lists = async () => [await list('similar', '/v1/items/g2/similar?k=5'), await list('popular', '/v1/popular?k=5')];
+    const failed = (answers: Reply[]) => answers.filter((a) => a.status !== 200 || !a.body.items?.length).map((a) => `${a.what}: ${a.status}`);
+    // Both asked once before: the model and these lists are in memory.
+    expect(failed(await lists())).toEqual([]);
+    const from = calls.length;
+    const waiting = () => calls.slice(from).filter((c) => c.method === 'getActive' && !c.answered && c.failure === undefined);
+    const answers: Reply[] = [];
+    redis.freeze();
+    try {
+      // Asked until a re-check (due a second after the last, started by a request) waits on the frozen Redis.
+      await until('a re-check of the active version waiting on Redis', async () => (answers.push(...(await lists())), waiting().length), (n) => n > 0 || failed(answers).length > 0, 60_000);
+      expect(failed(answers)).toEqual([]);
+      // And asked again while it waits.
+      for (let n = 0; n < 3; n++) answers.push(...(await lists()));
+      // None of them waited for it: answered, every one, while it still waits.
+      expect(failed(answers)).toEqual([]);
+      expect(waiting().length).toBeGreaterThan(0);
+    } finally {
+      redis.thaw();
+    }
+    // Redis answers again: the waiting read gets its reply (the version, as before), and nothing failed meanwhile.
+    await until('the re-check answered', async () => waiting().length, (n) => n === 0);
+    expect(calls.slice(from).filter((c) => c.failure !== undefined)).toEqual([]);
+    expect(failed(await lists())).toEqual([]);
+  }, 60_000);
 });
