@@ -56,7 +56,7 @@ export const SHUTDOWN_GRACE_MS = 10_000;
  * later) and recorded as interrupted before the process exits (a training deletes its unpublished model
  * version as it stops).
  */
-const JOB_STOP_GRACE_MS = 5_000;
+export const JOB_STOP_GRACE_MS = 5_000;
 
 /** How long a scrape waits for each group of gauges backed by a store (Prometheus's own scrape timeout is 10 s by default). */
 const SCRAPE_REFRESH_MS = 2_000;

@@ -157,6 +157,9 @@ function limited(jobs: JobRepository, ms: number): JobRepository {
   return Object.fromEntries(calls) as JobRepository;
 }
 
+/** After an abort, how long a handler that ignores its signal is awaited before it is abandoned, unless told (ms). */
+export const DEFAULT_ABANDON_AFTER_MS = 3000;
+
 export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   const { handlers } = opts;
   const jobs = opts.statementLimitMs ? limited(opts.jobs, opts.statementLimitMs) : opts.jobs;
@@ -166,7 +169,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   const heartbeatMs = opts.heartbeatMs ?? 5000;
   const staleAfterMs = opts.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
   const sweepMs = opts.sweepMs ?? Math.min(staleAfterMs / 2, 10_000);
-  const abandonAfterMs = opts.abandonAfterMs ?? 3000;
+  const abandonAfterMs = opts.abandonAfterMs ?? DEFAULT_ABANDON_AFTER_MS;
   const outcomeRetryMs = opts.outcomeRetryMs ?? Math.min(staleAfterMs / 2, 60_000);
   // Failures that repeat while Postgres is away (each poll, each progress write, each outcome attempt):
   // one line per kind per 30 s, a warning without the stack when the database is what failed.
