@@ -8,12 +8,19 @@
  * and only a request that excludes more than a kept list can spare goes to Postgres on its own. While
  * Postgres is down, the last lists kept answer (marked `fallback: true`).
  *
+ * A kept list past its `ttlMs` still answers at once while it is counted again in the background (one count per
+ * question at a time, shared), for up to `staleMs` more (STALE_MS: lists at most five minutes old); an answer
+ * after that waits for the count as the first ask of a question does. A question's first ask at ten times Online
+ * Retail waits 0.5-2.7 s for its count (bench/README "Windowed popularity at ten times our data"): without this,
+ * one shopper per question and replica waited as long every minute. A count that fails leaves the kept lists as
+ * they were (their answers then say `fallback: true`), and the next answer starts another.
+ *
  * The catalog of the kept items (availability, title, price, categories) is read again when an answer finds
  * it older than `catalogRefreshMs` (2 s): one index lookup of their few hundred ids, shared by the requests
  * meanwhile. So a product taken off sale, re-titled, re-priced or re-categorised leaves (or changes in) the
  * answers within about 2 s whatever replica made the change, as the model's own lists do (catalog-overlay.ts);
- * a product put on sale or into a category joins them at the next count (the time to live). While Postgres
- * does not answer, the last state read stands.
+ * a product put on sale or into a category joins them at the next count (begun by the first answer after the
+ * time to live, and answering once it ends). While Postgres does not answer, the last state read stands.
  *
  * An attribute value with fewer than `minAttributeBuyers` distinct buyers in the counted window (the model's
  * `minSegmentBuyers`, DEFAULT_MIN_SEGMENT_BUYERS without one) has no list of its own, as the model's segments:
@@ -206,6 +213,10 @@ interface Lists {
    * when the last one failed (the next waits `refreshMs` after it, and answers on this state are fallbacks).
    */
   state: { at: number; items: Map<string, ItemState>; reading?: Promise<void>; failedAt?: number };
+  /** When their count began (performance.now()): how old they are, for the bound on answering them past their time. */
+  countedAt: number;
+  /** A count of the question begun after their time failed: answers on them are fallbacks until one succeeds. */
+  recountFailed?: boolean;
 }
 
 // The kept items' catalog state: an index lookup of at most 3 x DEPTH ids.
@@ -213,6 +224,12 @@ const STATE_SQL = 'SELECT id, title, available, price, categories, item_group_id
 const GONE: ItemState = { title: '', available: false, price: null, categories: [], grp: null };
 /** How long an answer waits for its kept items' catalog state; past it, the last state read answers. */
 const STATE_WAIT_MS = 250;
+/**
+ * How long past their time to live (a minute) kept lists still answer at once while they are counted again: four
+ * minutes, so no answer is made on a count older than five. A storefront asked at least every few minutes never
+ * waits for a count after the first; one asked less often waits as at its first ask, on lists no staler than that.
+ */
+export const STALE_MS = 240_000;
 
 export type DbPopularity = ReturnType<typeof createDbPopularity>;
 
@@ -229,20 +246,28 @@ export interface DbPopularityOptions {
 /** Kept lists are counted for a question and a least number of buyers (the fetch's context). */
 type ListsQuestion = DbPopularityQuery & { minAttributeBuyers: number };
 
-export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?: number; catalogRefreshMs?: number; log?: (msg: string, err?: unknown) => void } = {}) {
+export function createDbPopularity(
+  db: Db,
+  opts: { ttlMs?: number; staleMs?: number; maxQuestions?: number; catalogRefreshMs?: number; log?: (msg: string, err?: unknown) => void } = {},
+) {
   const refreshMs = opts.catalogRefreshMs ?? 2000;
+  const ttlMs = opts.ttlMs ?? 60_000;
+  const staleMs = opts.staleMs ?? STALE_MS;
+  /** The counts running now, the background ones included (settled()). */
+  const counting = new Set<Promise<unknown>>();
   const lists = new LRUCache<string, Lists, ListsQuestion>({
     // Questions come from query strings: bounded, least recently used out.
     max: opts.maxQuestions ?? 1000,
-    ttl: opts.ttlMs ?? 60_000,
+    ttl: ttlMs,
     // Postgres down: the last lists answer rather than a 503.
     allowStaleOnFetchRejection: true,
     noDeleteOnFetchRejection: true,
     // One scan per question however many requests ask it at once.
     // Shared by every request asking meanwhile: not given up at the first one's statement limit (the scan
     // takes seconds at ten times our data); each request waits for it at most its own limit.
-    fetchMethod: (_key, _stale, { context: q }) =>
-      startShared(async () => {
+    fetchMethod: (_key, stale, { context: q }) => {
+      const count = startShared(async () => {
+        const countedAt = performance.now();
         const none: string[] = [];
         // The attribute's own list is counted only once its buyers are known to be enough (the count is cheap).
         const [attribute, global, rest] = await Promise.all([
@@ -252,8 +277,18 @@ export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?
         ]);
         // Their catalog state is read by the first answer (at: never): until a read succeeds, an item stands as
         // the count found it.
-        return { attribute: attribute ?? [], heldBack: q.attribute !== undefined && attribute === null, global, rest, state: { at: -Infinity, items: new Map() } };
-      }),
+        return { attribute: attribute ?? [], heldBack: q.attribute !== undefined && attribute === null, global, rest, state: { at: -Infinity, items: new Map() }, countedAt };
+      });
+      counting.add(count);
+      return count
+        .catch((err: unknown) => {
+          // The kept lists (if any) stay, and say so: logged once until a count succeeds, not on every answer of an outage.
+          if (stale && !stale.recountFailed) opts.log?.('popularity lists: counting them again failed; the kept lists answer as fallbacks', err);
+          if (stale) stale.recountFailed = true;
+          throw err;
+        })
+        .finally(() => counting.delete(count));
+    },
   });
 
   // The catalogue's categories as stored, read again after the lists' time to live.
@@ -397,8 +432,12 @@ export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?
       const least = opts.minAttributeBuyers ?? DEFAULT_MIN_SEGMENT_BUYERS;
       const key = JSON.stringify([q.attribute?.name, q.attribute?.value, q.windowDays, q.category, q.minPrice, q.maxPrice, q.attribute ? least : null]);
       const status: LRUCache.Status<string, Lists, ListsQuestion> = {};
+      // Lists past their time but counted less than ttlMs + staleMs ago answer now; their count runs meanwhile.
+      const before = lists.peek(key, { allowStale: true });
+      const allowStale = before !== undefined && performance.now() - before.countedAt <= ttlMs + staleMs;
+      const context = { ...q, exclude: undefined, excludeBoughtBy: undefined, excludeGroups: undefined, minAttributeBuyers: least };
       const [kept, bought] = await Promise.all([
-        waitForShared(lists.fetch(key, { context: { ...q, exclude: undefined, excludeBoughtBy: undefined, excludeGroups: undefined, minAttributeBuyers: least }, status })),
+        waitForShared(lists.fetch(key, { context, status, allowStale })),
         q.excludeBoughtBy ? db.query<{ id: string; grp: string | null }>(BOUGHT_SQL, [q.excludeBoughtBy]).then((r) => r.rows) : [],
       ]);
       const excluded = new Set([...(q.exclude ?? []), ...bought.map((b) => b.id)]);
@@ -456,9 +495,15 @@ export function createDbPopularity(db: Db, opts: { ttlMs?: number; maxQuestions?
       if (!complete && !(kept !== undefined && items.length >= (opts.minItems ?? q.k))) return uncached(q, { ...opts, heldBack: kept?.heldBack });
       // Answered from lists kept from before Postgres went away, or on their items' catalog state from before; or
       // without the attribute's own list, its value having too few buyers (as the model answers such a value).
-      const fallback = opts.fallback || status.fetchRejected === true || !stateCurrent || kept.heldBack;
+      const fallback = opts.fallback || status.fetchRejected === true || kept.recountFailed === true || !stateCurrent || kept.heldBack;
       return { recommendationId: randomUUID(), modelVersion: opts.modelVersion ?? null, strategy: 'popularity', fallback, items };
     },
     uncached,
+    /** Resolves once the counts running now have ended, those begun in the background included (for tests). */
+    async settled(): Promise<void> {
+      await Promise.allSettled([...counting]);
+      // The cache takes a count's lists a few promise steps after it ends: once they have run.
+      await new Promise((resolve) => setImmediate(resolve));
+    },
   };
 }
