@@ -255,6 +255,13 @@ export function createDbPopularity(
   const staleMs = opts.staleMs ?? STALE_MS;
   /** The counts running now, the background ones included (settled()). */
   const counting = new Set<Promise<unknown>>();
+  /**
+   * The last count begun in the background: they run one after another. Begun together (the lists of every
+   * question a page asks pass their minute together), they took the pool's connections, and the answers they were
+   * begun for waited behind them for their items' catalog state (bench/README "Windowed popularity without waiting
+   * for its count").
+   */
+  let background: Promise<unknown> = Promise.resolve();
   const lists = new LRUCache<string, Lists, ListsQuestion>({
     // Questions come from query strings: bounded, least recently used out.
     max: opts.maxQuestions ?? 1000,
@@ -265,8 +272,8 @@ export function createDbPopularity(
     // One scan per question however many requests ask it at once.
     // Shared by every request asking meanwhile: not given up at the first one's statement limit (the scan
     // takes seconds at ten times our data); each request waits for it at most its own limit.
-    fetchMethod: (_key, stale, { context: q }) => {
-      const count = startShared(async () => {
+    fetchMethod: (_key, stale, { context: q, options }) => {
+      const run = () => startShared(async () => {
         const countedAt = performance.now();
         const none: string[] = [];
         // The attribute's own list is counted only once its buyers are known to be enough (the count is cheap).
@@ -279,6 +286,10 @@ export function createDbPopularity(
         // the count found it.
         return { attribute: attribute ?? [], heldBack: q.attribute !== undefined && attribute === null, global, rest, state: { at: -Infinity, items: new Map() }, countedAt };
       });
+      // Answered meanwhile from the stale lists: in the background, after the counts begun before it.
+      const inBackground = stale !== undefined && options.allowStale === true;
+      const count = inBackground ? background.catch(() => undefined).then(run) : run();
+      if (inBackground) background = count;
       counting.add(count);
       return count
         .catch((err: unknown) => {

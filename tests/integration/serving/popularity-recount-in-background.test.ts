@@ -73,6 +73,16 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('windowed popularity co
     down = false;
   });
 
+  /** How many statements wait for a lock on item_buyers now. */
+  async function waitingOnItemBuyers(): Promise<number> {
+    const { rows } = await t.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+       WHERE NOT l.granted AND c.relname = 'item_buyers' AND c.relnamespace = $1::regnamespace`,
+      [schema],
+    );
+    return rows[0].n;
+  }
+
   /** Takes item_buyers from every other session (the counts read it) until the returned function is called. */
   async function holdItemBuyers(): Promise<() => Promise<void>> {
     let release!: () => void;
@@ -121,6 +131,34 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('windowed popularity co
     const after = await popularity.recommend(q, { fallback: false });
     expect(ids(after)).toEqual(['c', 'a', 'b']);
     expect(after).toMatchObject({ items: (await popularity.uncached(q, { fallback: false })).items, fallback: false });
+  }, 60_000);
+
+  // Begun together (the lists of every question a page asks pass their minute together), the counts took the pool's
+  // connections, and the answers waited for their items' catalog state behind them (bench/README).
+  it('When the kept lists of two questions pass their minute together, Then their counts in the background run one after the other', async () => {
+    const popularity = createDbPopularity(db, { ttlMs: 50, staleMs: 600_000, catalogRefreshMs: 0 });
+    const other: DbPopularityQuery = { ...q, windowDays: 20 };
+    await popularity.recommend(q, { fallback: false });
+    await popularity.recommend(other, { fallback: false });
+    await sleep(100);
+    const unlock = await holdItemBuyers();
+    const waiters: number[] = [];
+    try {
+      await popularity.recommend(q, { fallback: false });
+      await popularity.recommend(other, { fallback: false });
+      expect(await lockAwaited(t.db, schema, 'item_buyers')).toBe(true);
+      // The second count does not begin while the first is held: never two waiting (a second would be there in
+      // milliseconds; two seconds of looking).
+      for (let n = 0; n < 40; n++) {
+        waiters.push(await waitingOnItemBuyers());
+        await sleep(50);
+      }
+    } finally {
+      await unlock();
+    }
+    expect(Math.max(...waiters)).toBe(1);
+    await popularity.settled();
+    expect(counts).toBe(4);
   }, 60_000);
 
   it('When a kept list is older than its minute and the bound, Then the ask waits for the count and gets the new counts', async () => {
