@@ -262,6 +262,11 @@ export function createDbPopularity(
    * for its count").
    */
   let background: Promise<unknown> = Promise.resolve();
+  /**
+   * Background counts not begun yet, by question: an answer that may not use the stale lists (past the bound) begins
+   * its question's count at once rather than wait for the counts queued before it.
+   */
+  const queued = new Map<string, () => void>();
   const lists = new LRUCache<string, Lists, ListsQuestion>({
     // Questions come from query strings: bounded, least recently used out.
     max: opts.maxQuestions ?? 1000,
@@ -272,7 +277,7 @@ export function createDbPopularity(
     // One scan per question however many requests ask it at once.
     // Shared by every request asking meanwhile: not given up at the first one's statement limit (the scan
     // takes seconds at ten times our data); each request waits for it at most its own limit.
-    fetchMethod: (_key, stale, { context: q, options }) => {
+    fetchMethod: (key, stale, { context: q, options }) => {
       const run = () => startShared(async () => {
         const countedAt = performance.now();
         const none: string[] = [];
@@ -288,8 +293,18 @@ export function createDbPopularity(
       });
       // Answered meanwhile from the stale lists: in the background, after the counts begun before it.
       const inBackground = stale !== undefined && options.allowStale === true;
-      const count = inBackground ? background.catch(() => undefined).then(run) : run();
-      if (inBackground) background = count;
+      let count: Promise<Lists>;
+      if (inBackground) {
+        const turn = new Promise<void>((begin) => {
+          queued.set(key, begin);
+          void background.catch(() => undefined).then(() => begin());
+        });
+        count = turn.then(() => {
+          queued.delete(key);
+          return run();
+        });
+        background = count;
+      } else count = run();
       counting.add(count);
       return count
         .catch((err: unknown) => {
@@ -446,6 +461,8 @@ export function createDbPopularity(
       // Lists past their time but counted less than ttlMs + staleMs ago answer now; their count runs meanwhile.
       const before = lists.peek(key, { allowStale: true });
       const allowStale = before !== undefined && performance.now() - before.countedAt <= ttlMs + staleMs;
+      // Too old to answer: its count, if queued, begins now.
+      if (!allowStale) queued.get(key)?.();
       const context = { ...q, exclude: undefined, excludeBoughtBy: undefined, excludeGroups: undefined, minAttributeBuyers: least };
       const [kept, bought] = await Promise.all([
         waitForShared(lists.fetch(key, { context, status, allowStale })),

@@ -84,13 +84,15 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('windowed popularity co
   }
 
   /** Takes item_buyers from every other session (the counts read it) until the returned function is called. */
-  async function holdItemBuyers(): Promise<() => Promise<void>> {
+  const holdItemBuyers = () => hold('item_buyers');
+  /** Takes `table` from every other session until the returned function is called. */
+  async function hold(table: string): Promise<() => Promise<void>> {
     let release!: () => void;
     const released = new Promise<void>((r) => (release = r));
     let locked!: () => void;
     const isLocked = new Promise<void>((r) => (locked = r));
     const holding = locker.transaction(async (tx) => {
-      await tx.query('LOCK TABLE item_buyers IN ACCESS EXCLUSIVE MODE');
+      await tx.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
       locked();
       await released;
     });
@@ -159,6 +161,28 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('windowed popularity co
     expect(Math.max(...waiters)).toBe(1);
     await popularity.settled();
     expect(counts).toBe(4);
+  }, 60_000);
+
+  it('When a kept list is too old to answer and its count is queued behind a held one, Then that count begins at once and answers', async () => {
+    const popularity = createDbPopularity(db, { ttlMs: 50, staleMs: 5000, catalogRefreshMs: 0 });
+    // Its count reads the customers (their country), which the lock below holds; everyone's reads none.
+    const french: DbPopularityQuery = { ...q, attribute: { name: 'country', value: 'FR' } };
+    await popularity.recommend(french, { fallback: false });
+    await popularity.recommend(q, { fallback: false });
+    await createEventRepository(t.db).insertPurchases(bought('c', 5));
+    await sleep(100);
+    const unlock = await hold('users');
+    try {
+      await popularity.recommend(french, { fallback: false });
+      expect(await lockAwaited(t.db, schema, 'users')).toBe(true);
+      // Within the bound: the kept list, its count queued behind the held one.
+      expect(ids(await popularity.recommend(q, { fallback: false }))).toEqual(['a', 'b', 'c']);
+      await sleep(5100);
+      // Past the bound: counted now (before, it waited for the held count ahead of it, until the test's timeout).
+      expect(ids(await popularity.recommend(q, { fallback: false }))).toEqual(['c', 'a', 'b']);
+    } finally {
+      await unlock();
+    }
   }, 60_000);
 
   it('When a kept list is older than its minute and the bound, Then the ask waits for the count and gets the new counts', async () => {
