@@ -8,6 +8,7 @@ import { ERASURE_SERIAL } from '../../../src/data/erasure-repository.js';
 import { dependencyFailure } from '../../../src/errors.js';
 import { auth, createTestApp, finishedJob, type TestApp } from '../../helpers/app.js';
 import { createPostgresTestDb, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
+import { lockHeld } from '../../helpers/lock-waits.js';
 import { seedShop } from '../serving/shop-fixture.js';
 
 const pgAvailable = await serviceAvailable(POSTGRES_URL);
@@ -191,22 +192,7 @@ describe.skipIf(!pgAvailable)('a limit on each Postgres statement (PG_QUERY_TIME
     });
 
     /** Takes a lock (`sql`) in a transaction of another session and holds it until the returned function is called. */
-    async function hold(sql: string): Promise<() => Promise<void>> {
-      let release!: () => void;
-      const released = new Promise<void>((resolve) => (release = resolve));
-      let locked!: () => void;
-      const isLocked = new Promise<void>((resolve) => (locked = resolve));
-      const holding = locker.transaction(async (tx) => {
-        await tx.query(sql);
-        locked();
-        await released;
-      });
-      await isLocked;
-      return async () => {
-        release();
-        await holding;
-      };
-    }
+    const hold = (sql: string) => lockHeld(locker, sql);
     const lockItems = () => hold('LOCK TABLE items IN ACCESS EXCLUSIVE MODE');
 
     it('When a request waits on a lock longer than the limit, Then it gets 503 with Retry-After and its statement is cancelled, while a training (a job: no limit) waits the lock out and succeeds', async () => {

@@ -13,7 +13,7 @@ import { createCatalogRepository } from '../../../src/data/catalog-repository.js
 import { createPgDb, type Db } from '../../../src/data/db.js';
 import { createEventRepository, type PurchaseInput } from '../../../src/data/event-repository.js';
 import { createDbPopularity, type DbPopularityQuery } from '../../../src/serving/db-popularity.js';
-import { lockAwaited } from '../../helpers/lock-waits.js';
+import { lockAwaited, lockHeld, lockWaiters } from '../../helpers/lock-waits.js';
 import { createPostgresTestDb, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
 
 const DAY = 86_400_000;
@@ -58,8 +58,8 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('windowed popularity co
     await t?.dispose();
   });
 
-  // Each case its own shop: a, b and c on sale, a bought by three customers, b by two, c by none; the latest
-  // purchase (which dates the window) a day after all of them.
+  // Each case its own shop: a, b and c on sale, a bought by four customers, b by two, c by none; the latest
+  // purchase (of a, which dates the window) a day after the others.
   beforeEach(async () => {
     await t.db.exec('TRUNCATE purchase_events CASCADE');
     await t.db.exec('TRUNCATE users, items CASCADE');
@@ -73,35 +73,10 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('windowed popularity co
     down = false;
   });
 
-  /** How many statements wait for a lock on item_buyers now. */
-  async function waitingOnItemBuyers(): Promise<number> {
-    const { rows } = await t.db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
-       WHERE NOT l.granted AND c.relname = 'item_buyers' AND c.relnamespace = $1::regnamespace`,
-      [schema],
-    );
-    return rows[0].n;
-  }
-
+  /** Takes `table` from every other session until the returned function is called. */
+  const hold = (table: string) => lockHeld(locker, `LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
   /** Takes item_buyers from every other session (the counts read it) until the returned function is called. */
   const holdItemBuyers = () => hold('item_buyers');
-  /** Takes `table` from every other session until the returned function is called. */
-  async function hold(table: string): Promise<() => Promise<void>> {
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    let locked!: () => void;
-    const isLocked = new Promise<void>((r) => (locked = r));
-    const holding = locker.transaction(async (tx) => {
-      await tx.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
-      locked();
-      await released;
-    });
-    await isLocked;
-    return async () => {
-      release();
-      await holding;
-    };
-  }
 
   it('When a kept list is past its minute, Then the next asks answer from it at once while one count runs, and the asks after that count get the new counts', async () => {
     const popularity = createDbPopularity(db, { ttlMs: 50, staleMs: 600_000, catalogRefreshMs: 0 });
@@ -152,7 +127,7 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('windowed popularity co
       // The second count does not begin while the first is held: never two waiting (a second would be there in
       // milliseconds; two seconds of looking).
       for (let n = 0; n < 40; n++) {
-        waiters.push(await waitingOnItemBuyers());
+        waiters.push(await lockWaiters(t.db, schema, 'item_buyers'));
         await sleep(50);
       }
     } finally {
