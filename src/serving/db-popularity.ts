@@ -322,7 +322,7 @@ export function createDbPopularity(
   /** The stored categories a `category` filter matches (category-match.ts), or null without a filter. */
   async function categoriesOf(q: DbPopularityQuery): Promise<string[] | null> {
     if (q.category === undefined) return null;
-    if (!stored || performance.now() - stored.at > (opts.ttlMs ?? 60_000)) {
+    if (!stored || performance.now() - stored.at > ttlMs) {
       const list = startShared(() => db.query<{ c: string }>('SELECT DISTINCT unnest(categories) AS c FROM items')).then((r) => r.rows.map((row) => row.c));
       stored = { at: performance.now(), list };
       list.catch(() => stored?.list === list && (stored = undefined));
