@@ -287,7 +287,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     },
   });
   itemRoutes(app, { catalog: services.catalog, maxBatch });
-  userRoutes(app, { catalog: services.catalog, events: services.events, customers: services.customers, eraseUser: services.eraseUser });
+  userRoutes(app, { catalog: services.catalog, events: services.events, customers: services.customers, eraseUser: services.eraseUser, owed: (id) => services.owedErasures.has(id) });
   eventRoutes(app, {
     recordPurchases: services.recordPurchases, recordFeedback: services.recordFeedback, events: services.events, catalog: services.catalog,
     maxBatch, frontendMaxBatch: config.FRONTEND_MAX_BATCH_SIZE, authDisabled: config.AUTH_DISABLED,

@@ -117,11 +117,14 @@ export function createServices(deps: {
     log: (msg, err) => log?.(msg, err),
   });
   const lifecycleHistory = createLifecycleHistory({ purchaseDays: () => customers.purchaseDays() });
-  const profiles = createProfileService({ store, events, catalog, metrics, served: () => serving.modelInHand()?.meta ?? null, held: () => serving.holdingCustomerData() });
+  const profiles = createProfileService({
+    store, events, catalog, metrics, served: () => serving.modelInHand()?.meta ?? null, held: () => serving.holdingCustomerData(), owed: owedErasures,
+  });
   const audiences = createAudienceService({
     model: () => serving.activeModel(), store, profiles,
     recentBuyers: (itemIds, since) => events.buyersSince(itemIds, new Date(since)),
     buildPostings: postingsInWorker({ onWorkerFailed: (err) => log?.("the audience index's worker thread failed", err) }),
+    owed: owedErasures,
   });
   const erasureRepository = createErasureRepository(db);
   const modelGauges = createModelGauges({ store, metrics, log, erasedSince: erasureRepository.countAfter, served: () => serving.modelInHand()?.meta ?? null });
@@ -196,7 +199,7 @@ export function createServices(deps: {
     jobs,
     handlers: createJobHandlers({
       db, trainer, evaluate: evaluations.handler, onImported: async (since) => void (await feedImported(since)),
-      exports: { deps: { serving, audiences, profiles, store, erasures: erasureRepository, followErasures: () => erasureFollower.catchUp(), campaigns }, dir: config.EXPORT_DIR },
+      exports: { deps: { serving, audiences, profiles, store, erasures: erasureRepository, followErasures: () => erasureFollower.catchUp(), campaigns, owed: owedErasures }, dir: config.EXPORT_DIR },
       beforeTraining: () => cleanUpAbandonedDrafts(store, jobs).catch((err) => log?.('could not delete the drafts of failed trainings', err)),
       importOutageWaitMs: deps.importOutageWaitMs,
     }),

@@ -302,6 +302,12 @@ export function createAudienceService(deps: {
   gamma?: number;
   /** Where an index's postings are built (default: on this thread; the service's is a worker thread). */
   buildPostings?: PostingsBuilder;
+  /**
+   * Whether the customer's erasure is owed (asked for and recorded, not completed: privacy/owed-erasures.ts): they are
+   * in no audience, as the erased are, and the next customers take their places (k are still asked of the ranking),
+   * until it completes and the index loses them. None owed (`size` 0): nothing is asked per customer.
+   */
+  owed?: { has: (userId: string) => boolean; readonly size: number };
 }) {
   const indexes = new WeakMap<ServingModel, Promise<LoadedAudienceIndex>>();
   /** Entry positions of these customers in the index (customers it does not hold are in no audience). */
@@ -395,6 +401,13 @@ export function createAudienceService(deps: {
     };
   }
 
+  /** `allow` less the customers whose erasure is owed (the same when none is). */
+  const withoutOwed = (index: AudienceIndex, allow: ((u: number) => boolean) | undefined): ((u: number) => boolean) | undefined => {
+    const owed = deps.owed;
+    if (!owed || owed.size === 0) return allow;
+    return (u) => !owed.has(index.userIds[u]) && (allow === undefined || allow(u));
+  };
+
   return {
     /** Null when no model is active. */
     async audience(q: AudienceQuery): Promise<Audience | null> {
@@ -413,7 +426,7 @@ export function createAudienceService(deps: {
         k: q.k,
         gamma: deps.gamma ?? AUDIENCE_GAMMA,
         excludeBuyersSince: recent ? null : since,
-        allow: recent ? (u) => !recent.has(u) && (filter === undefined || filter(u)) : filter,
+        allow: withoutOwed(index, recent ? (u) => !recent.has(u) && (filter === undefined || filter(u)) : filter),
       });
       const members = await explainedMembers(deps.store, model.meta.version, index, ranked, rows);
       return {

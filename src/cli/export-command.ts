@@ -92,7 +92,10 @@ async function main(args: string[]): Promise<number> {
     const progress = createProgress('export');
     let result: ExportResult;
     try {
-      result = await runExport({ serving: services.serving, audiences: services.audiences, profiles: services.profiles, store: services.store, erasures: services.erasureRepository, campaigns: services.campaigns }, request, out, {
+      // The erasures owed are read before the customers are chosen (the services' first read of them), and left out.
+      await services.erasureFollower.poll();
+      const deps = { serving: services.serving, audiences: services.audiences, profiles: services.profiles, store: services.store, erasures: services.erasureRepository, campaigns: services.campaigns };
+      result = await runExport({ ...deps, owed: services.owedErasures }, request, out, {
         onProgress: (f) => progress.update(f),
       });
     } catch (err) {

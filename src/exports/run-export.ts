@@ -28,6 +28,7 @@ import { formulaEscaped } from './csv-formulas.js';
 import { erasureMarkOf } from '../training/write-model-version.js';
 import type { ExportRequest } from './export-request.js';
 import type { CampaignRepository } from '../data/campaign-repository.js';
+import type { OwedErasures } from '../privacy/owed-erasures.js';
 
 export interface ExportDeps {
   serving: Pick<Serving, 'recommendForExport' | 'activeModel'> & Partial<Pick<Serving, 'latestModel'>>;
@@ -49,6 +50,13 @@ export interface ExportDeps {
   outageWaitMs?: number;
   /** Where the export's campaignId is put on record, so a browser's feedback naming it keeps it (migration 013). */
   campaigns?: Pick<CampaignRepository, 'record'>;
+  /**
+   * The customers whose erasure is owed (asked for and recorded, not completed: privacy/owed-erasures.ts), as this
+   * process knows them (followErasures read them as the export began): not selected, as the erased are not, and
+   * those owed by the time the file is complete are removed from it with the erasures made meanwhile. An audience
+   * export gets its members from `audiences`, which leaves them out already.
+   */
+  owed?: Pick<OwedErasures, 'has' | 'ids'>;
 }
 
 export interface ExportResult {
@@ -143,7 +151,7 @@ function storeLost(version: string, activeNow: string | null | undefined): AppEr
 }
 
 /**
- * The model's customers, filtered by segment and lifecycle stage, without `erased`. A version whose customer
+ * The model's customers, filtered by segment and lifecycle stage, without `erased` and those whose erasure is owed. A version whose customer
  * list the store does not hold is not one without customers (every version has the list): VersionDeleted,
  * for the caller to tell a version that newer trainings deleted from one the store lost.
  */
@@ -151,7 +159,7 @@ async function customersOf(deps: ExportDeps, version: string, req: ExportRequest
   const bytes = await deps.store.getArtifact(version, ARTIFACT_USER_IDS);
   if (!bytes) throw new VersionDeleted(version);
   // An erased customer's place in the index is '' (user-erasure.ts): nobody to write.
-  let ids = decodeUserIdsArtifact(bytes).filter((id) => id !== '' && !erased.has(id));
+  let ids = decodeUserIdsArtifact(bytes).filter((id) => id !== '' && !erased.has(id) && !deps.owed?.has(id));
   for (const [dimension, name] of [['segment', req.segment], ['lifecycle', req.lifecycle]] as const) {
     if (name === undefined) continue;
     const members = await deps.profiles.userIdsIn(dimension, name);
@@ -325,7 +333,8 @@ export async function runExport(
       // counts, whether or not its commit went through.
       await throughOutage(() =>
         deps.erasures!.locked(async (erasedSince) => {
-          const erased = new Set(await erasedSince(erasureMark));
+          // Those owed now are removed too: one asked while the export ran (the rest were not selected).
+          const erased = new Set([...(await erasedSince(erasureMark)), ...(deps.owed?.ids() ?? [])]);
           const target = (await exists(part)) ? part : file;
           if (erased.size > 0) {
             const removed = await scrubExportFile(target, erased, req.format);

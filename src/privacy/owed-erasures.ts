@@ -22,6 +22,8 @@ export interface OwedErasures {
   refresh(read: () => Promise<readonly string[]>): Promise<void>;
   /** How many are owed as far as this process knows. */
   readonly size: number;
+  /** The ids owed as far as this process knows (a list's reader maps them to its places rather than test every row). */
+  ids(): IterableIterator<string>;
 }
 
 export function createOwedErasures(): OwedErasures {
@@ -58,5 +60,6 @@ export function createOwedErasures(): OwedErasures {
     get size() {
       return owed.size;
     },
+    ids: () => owed.values(),
   };
 }

@@ -6,6 +6,7 @@ import type { EventRepository } from '../data/event-repository.js';
 import type { Metrics } from '../metrics.js';
 import { buildDataset } from '../recommenders/dataset.js';
 import type { ModelMeta, ModelStore } from '../store/model-store.js';
+import type { OwedErasures } from '../privacy/owed-erasures.js';
 import { profileColumnsInChunks, type ProfileColumns } from './profile-codec.js';
 import { computeProfiles, DAY_MS, type CustomerProfile } from './profile.js';
 import { PROFILES_ARTIFACT } from './profiles-artifact.js';
@@ -83,6 +84,21 @@ function firstWhere(n: number, holds: (at: number) => boolean): number {
   return lo;
 }
 
+/** How many of `sorted` (ascending) are below `x`. */
+function lowerBound(sorted: readonly number[], x: number): number {
+  return firstWhere(sorted.length, (at) => sorted[at] >= x);
+}
+
+/** The place in a group's rows of its `offset`-th member not skipped, `skipped` being the skipped places, ascending. */
+function rawPlace(skipped: readonly number[], offset: number): number {
+  let at = offset;
+  for (const p of skipped) {
+    if (p > at) break;
+    at++;
+  }
+  return at;
+}
+
 export function createProfileService(deps: {
   store: ModelStore;
   events: Pick<EventRepository, 'loadPurchaseRows' | 'purchaseRange'>;
@@ -99,6 +115,11 @@ export function createProfileService(deps: {
    * run since a start it did not answer): no profile is read from it meanwhile, as no recommendation is.
    */
   held?: () => boolean;
+  /**
+   * The customers whose erasure is owed (asked for and recorded, not completed: privacy/owed-erasures.ts): left out
+   * of every group's members and their total, as the erased are, until it completes (the version still holds them).
+   */
+  owed?: Pick<OwedErasures, 'has' | 'size' | 'ids'>;
 }) {
   let cached: VersionProfiles | null = null;
   // Bumped by forgetUser: a load that started before an erasure must not be kept after it.
@@ -108,6 +129,30 @@ export function createProfileService(deps: {
 
   /** The load under way, shared by the requests that wait for it (each decoding it too held the thread that much longer). */
   let loading: { version: string; generation: number; promise: Promise<VersionProfiles | null> } | null = null;
+
+  /**
+   * The places in `rows` (a group's rows of `v`, by descending spend, ids breaking ties) of the customers whose
+   * erasure is owed, ascending: each owed id found by its row and a binary search (a few owed in a large group), or
+   * each row looked up (many owed).
+   */
+  function owedPlaces(v: VersionProfiles, rows: Int32Array): number[] {
+    const owed = deps.owed;
+    if (!owed || owed.size === 0) return [];
+    const { monetary, userIds } = v.columns;
+    const out: number[] = [];
+    if (owed.size < rows.length) {
+      for (const id of owed.ids()) {
+        const k = v.byUser.get(id);
+        if (k === undefined) continue;
+        const at = firstWhere(rows.length, (p) => monetary[rows[p]] < monetary[k] || (monetary[rows[p]] === monetary[k] && userIds[rows[p]] >= userIds[k]));
+        if (rows[at] === k) out.push(at);
+      }
+      out.sort((a, b) => a - b);
+    } else {
+      rows.forEach((k, at) => void (owed.has(userIds[k]) && out.push(at)));
+    }
+    return out;
+  }
 
   async function current(): Promise<VersionProfiles | null> {
     if (deps.held?.()) return null;
@@ -336,12 +381,23 @@ export function createProfileService(deps: {
       }
       const rows = groupRows(v, dimension, name);
       const { monetary, userIds } = v.columns;
+      // Owed erasures' customers are skipped where they lie: the page is still `limit` members long (short only as
+      // the last), `offset` counts the members without them, and a cursor names the last member shown, so the next
+      // page begins after it whether or not an erasure was asked or completed between the two.
+      const owed = owedPlaces(v, rows);
+      const unowed = (raw: number) => raw - lowerBound(owed, raw);
       // The first member strictly after the cursor's: the rows are in the order the predicate rises in.
-      const from = after ? firstWhere(rows.length, (at) => monetary[rows[at]] < after.k || (monetary[rows[at]] === after.k && userIds[rows[at]] > after.id)) : Math.min(rows.length, page.offset ?? 0);
-      const users = Array.from(rows.subarray(from, from + page.limit), (k) => v.columns.profile(k));
+      let at = after ? firstWhere(rows.length, (p) => monetary[rows[p]] < after.k || (monetary[rows[p]] === after.k && userIds[rows[p]] > after.id)) : rawPlace(owed, page.offset ?? 0);
+      const picked: number[] = [];
+      for (let s = lowerBound(owed, at); at < rows.length && picked.length < page.limit; at++) {
+        if (owed[s] === at) s++;
+        else picked.push(rows[at]);
+      }
+      const users = picked.map((k) => v.columns.profile(k));
       const last = users.at(-1);
-      const nextCursor = last && from + page.limit < rows.length ? encodeCursor({ v: v.version, g, k: last.monetary, id: last.userId }) : null;
-      return { modelVersion: v.version, total: rows.length, users, nextCursor };
+      const total = rows.length - owed.length;
+      const nextCursor = last && unowed(at) < total ? encodeCursor({ v: v.version, g, k: last.monetary, id: last.userId }) : null;
+      return { modelVersion: v.version, total, users, nextCursor };
     },
   };
 }

@@ -18,6 +18,12 @@ export interface UserRouteDeps {
   customers: Pick<CustomerRepository, 'search'>;
   /** Erases the user everywhere (events, attributes, per-user model state); false when unknown. */
   eraseUser: (id: string) => Promise<boolean>;
+  /**
+   * Whether the customer's erasure is owed (asked for and recorded, not completed: privacy/owed-erasures.ts): their
+   * record and purchases are answered as an erased customer's (404), as their profile and recommendations are.
+   * Absent: none is.
+   */
+  owed?: (userId: string) => boolean;
 }
 
 export function userRoutes(app: FastifyInstance, deps: UserRouteDeps) {
@@ -49,7 +55,8 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps) {
     config: { scope: 'read' },
     schema: { operationId: 'getUser', tags, summary: 'Read a user', params: idParam, response: { 200: userResponse, ...errors(400, 401, 403, 404) } },
     handler: async (req) => {
-      const user = await deps.catalog.getUser(req.params.id);
+      // An owed erasure's customer, as an erased one: their record is still stored until the erasure completes.
+      const user = deps.owed?.(req.params.id) ? null : await deps.catalog.getUser(req.params.id);
       if (!user) throw notFound('user', req.params.id);
       return user;
     },
@@ -66,7 +73,7 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps) {
       response: { 200: purchasePageResponse, ...errors(400, 401, 403, 404) },
     },
     handler: async (req) => {
-      if (!(await deps.catalog.getUser(req.params.id))) throw notFound('user', req.params.id);
+      if (deps.owed?.(req.params.id) || !(await deps.catalog.getUser(req.params.id))) throw notFound('user', req.params.id);
       return deps.events.pageUserPurchases(req.params.id, req.query);
     },
   });
