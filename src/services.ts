@@ -161,8 +161,8 @@ export function createServices(deps: {
   const erasureFollower = createErasureFollower({
     erasures: erasureRepository, forget: forgetUser, refreshMs: config.ERASURE_REFRESH_MS, limitMs: config.PG_QUERY_TIMEOUT_MS || undefined, log,
     catchUpStore: (through) => erasure.catchUp(through),
-    // Each read also reads the erasures owed: how a process learns of one asked through another.
-    owed: { list: owedErasures, read: erasureRepository.pendingRequests },
+    // Each read also reads the erasures owed (what changed since its last): how a process learns of one asked through another.
+    owed: { list: owedErasures, read: erasureRepository.owedSince },
   });
   void erasureFollower.poll();
   const eraseUser = (id: string) => erasure.erase(id);

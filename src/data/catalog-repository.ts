@@ -1,5 +1,6 @@
 import type { Db } from './db.js';
 import { INGEST_LOCK } from './erasure-repository.js';
+import { SERVER_RUN_SQL } from './server-run.js';
 
 export interface ItemInput {
   id: string;
@@ -97,8 +98,7 @@ export type CatalogRepository = ReturnType<typeof createCatalogRepository>;
  * crash or a failover (those of transactions that left nothing durable), so a snapshot says what was seen only on
  * the run that took it.
  */
-export const CATALOG_SNAPSHOT_SQL = `SELECT pg_current_snapshot()::text AS snapshot,
-  pg_postmaster_start_time()::text || ' ' || coalesce((SELECT stats_reset FROM pg_stat_archiver)::text, '') AS server`;
+export const CATALOG_SNAPSHOT_SQL = `SELECT pg_current_snapshot()::text AS snapshot, ${SERVER_RUN_SQL} AS server`;
 
 /** Items and users: the catalog and the customer attributes, upserted whole (PUT semantics) or merged (mergeItems, mergeAttributes). */
 export function createCatalogRepository(db: Db) {

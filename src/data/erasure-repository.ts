@@ -1,4 +1,5 @@
 import type { Db } from './db.js';
+import { SERVER_RUN_SQL } from './server-run.js';
 
 /**
  * The durable list of erased users (migration 004). Erasure itself deletes the rows and records the id
@@ -23,6 +24,30 @@ export const ERASURE_LOCK = 'LOCK TABLE erased_users IN SHARE ROW EXCLUSIVE MODE
 
 /** Taken first by every ingestion transaction: waits for ERASURE_LOCK, not for other ingestion. */
 export const INGEST_LOCK = 'LOCK TABLE erased_users IN ROW EXCLUSIVE MODE';
+
+/** Where a read of the erasures owed stands: the snapshot it read under (pg_current_snapshot()) and the server's run. */
+export interface OwedMark {
+  snapshot: string;
+  server: string;
+}
+
+/**
+ * A read of the erasures owed (owedSince): every id owed (`all`), or what changed since the mark it was asked from
+ * (`owed`: ids owed now whose request was written since; `settled`: ids no longer owed whose request was deleted
+ * since), with the mark of this read.
+ */
+export type OwedRead = { mark: OwedMark } & ({ all: string[] } | { owed: string[]; settled: string[] });
+
+/**
+ * The rows written (erasure_requests.write_xid, erasure_requests_settled.write_xid: migration 037) by transactions the
+ * mark's snapshot did not see: in flight then ($2, its xip list) or begun after it (from $1, its xmax). Not from its
+ * xmin: that is the oldest transaction open anywhere on the server, and every row since would be read each time.
+ */
+const UNSEEN = 'write_xid >= $1::xid8 OR write_xid = ANY ($2::xid8[])';
+const OWED_CHANGES_SQL = `SELECT pg_current_snapshot()::text AS snapshot, ${SERVER_RUN_SQL} AS server,
+  ARRAY(SELECT user_id FROM erasure_requests WHERE ${UNSEEN}) AS owed,
+  ARRAY(SELECT DISTINCT user_id FROM erasure_requests_settled WHERE ${UNSEEN}) AS settled`;
+const OWED_ALL_SQL = `SELECT pg_current_snapshot()::text AS snapshot, ${SERVER_RUN_SQL} AS server, ARRAY(SELECT user_id FROM erasure_requests ORDER BY user_id) AS ids`;
 
 export function createErasureRepository(db: Db) {
   async function erasuresAfter(mark: number, on: Db = db): Promise<{ userId: string; seq: number }[]> {
@@ -89,6 +114,28 @@ export function createErasureRepository(db: Db) {
 
     /** The customers whose erasure was asked for and is not recorded yet: a training leaves them out. */
     pendingRequests: () => pendingRequests(),
+
+    /**
+     * The erasures owed, for a process that keeps them (privacy/erasure-follower.ts): with `since` (the mark of its last
+     * read), what changed since, in one statement (one snapshot, whose mark comes with it); without, or when the
+     * server is another run than the mark's (a restart, a promoted replica: the mark's transaction ids say nothing),
+     * every id owed. An id asked again after its erasure completed is owed, not settled. The settled ids are kept a
+     * day (migration 037): a mark older than that misses some, so the caller reads every id owed well before.
+     */
+    async owedSince(since: OwedMark | null): Promise<OwedRead> {
+      if (since) {
+        const [, xmax, xip] = since.snapshot.split(':');
+        const { rows } = await db.query<OwedMark & { owed: string[]; settled: string[] }>(OWED_CHANGES_SQL, [xmax, xip ? xip.split(',') : []]);
+        const { snapshot, server, owed, settled } = rows[0];
+        if (server === since.server) {
+          const now = new Set(owed);
+          return { mark: { snapshot, server }, owed, settled: settled.filter((id) => !now.has(id)) };
+        }
+      }
+      const { rows } = await db.query<OwedMark & { ids: string[] }>(OWED_ALL_SQL);
+      const { snapshot, server, ids } = rows[0];
+      return { mark: { snapshot, server }, all: ids };
+    },
 
     /** The highest erasure number so far (0 when none): a training notes it before reading its data. */
     async mark(): Promise<number> {

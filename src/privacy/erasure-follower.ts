@@ -1,6 +1,12 @@
-import type { ErasureRepository } from '../data/erasure-repository.js';
+import type { ErasureRepository, OwedMark, OwedRead } from '../data/erasure-repository.js';
 import { withQueryTimeout } from '../data/query-timeout.js';
 import type { OwedErasures } from './owed-erasures.js';
+
+/**
+ * How old the last read of the erasures owed may be for the next to read only what changed since it: past this, every
+ * id owed is read again. Well within the day the ids settled are kept (migration 037), which such a read needs.
+ */
+export const OWED_FULL_READ_MS = 3_600_000;
 
 export interface ErasureFollower {
   /** Starts a read of new erasures in the background when the last one is older than `refreshMs`. */
@@ -21,6 +27,8 @@ export interface ErasureFollower {
  * also checks that the model store still holds every erasure's scrub (catchUpStore).
  * Erasures committed before the process started are not followed: what it holds, it read after them.
  */
+const isList = (read: readonly string[] | OwedRead): read is readonly string[] => Array.isArray(read);
+
 export function createErasureFollower(deps: {
   erasures: Pick<ErasureRepository, 'markBefore' | 'erasuresAfter'>;
   forget: (userId: string) => Promise<void>;
@@ -44,8 +52,11 @@ export function createErasureFollower(deps: {
    * customers read from erased_users are forgotten: in place first, an id completed elsewhere left the list while this
    * process still held what it had cached of the customer (entries, answers), and was answered from those until the
    * erased_users read came back and forgot them (a process that missed the store's message of the erasure).
+   * `read(since)` reads what changed since the mark of this process's last read that was put in place (erasure-repository
+   * owedSince), or every id owed (`since` null: the first read, or the last is older than OWED_FULL_READ_MS); a plain
+   * list is every id owed.
    */
-  owed?: { list: Pick<OwedErasures, 'refresh'>; read: () => Promise<readonly string[]> };
+  owed?: { list: Pick<OwedErasures, 'refresh'>; read: (since: OwedMark | null) => Promise<readonly string[] | OwedRead> };
   log?: (msg: string, err?: unknown) => void;
 }): ErasureFollower {
   // What the process holds it read after the erasures made before it started; those after are followed,
@@ -55,6 +66,8 @@ export function createErasureFollower(deps: {
   let mark: number | undefined;
   let readAt = Number.NEGATIVE_INFINITY;
   let pending: Promise<void> | null = null;
+  /** The mark of the last read of the erasures owed that was put in place, and when it began. */
+  let owedMark: { mark: OwedMark; at: number } | null = null;
 
   /** Reads erasures past the mark and forgets them; the mark reached. */
   async function followErased(): Promise<number> {
@@ -74,12 +87,20 @@ export function createErasureFollower(deps: {
     // owed read keeps what was known (logged), and erased_users is read all the same; one of the erased_users read
     // keeps it too, and fails the read as before.
     if (owed) {
+      const at = performance.now();
+      const since = owedMark && at - owedMark.at < OWED_FULL_READ_MS ? owedMark.mark : null;
+      let mark: OwedMark | null = null;
       await owed.list
         .refresh(async () => {
-          const ids = await owed.read();
+          const got = await owed.read(since);
           await readErased();
-          return ids;
+          if (isList(got)) return got;
+          mark = got.mark;
+          return 'all' in got ? got.all : { owed: got.owed, settled: got.settled };
         })
+        // Put in place: the next read reads what changed since this one. One not put in place leaves the mark as it
+        // was, so what it read is read again.
+        .then(() => void (owedMark = mark && { mark, at }))
         .catch((err: unknown) => {
           if (!erased) deps.log?.('could not read the erasures owed', err);
         });

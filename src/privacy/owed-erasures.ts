@@ -4,13 +4,20 @@
  * Postgres per request (README "Erasure"). Learned three ways:
  * - at once, for an erasure this process was asked for (`add`, as the request is recorded, before its scrub);
  * - by every read of erasure_requests this process makes (`refresh`: the erasure follower's, every ERASURE_REFRESH_MS),
- *   which is how the other processes learn of one asked through another;
+ *   which is how the other processes learn of one asked through another: of every id owed, or of what changed since
+ *   the last read (the ids asked since, and those whose erasure completed since);
  * - and forgotten as the erasure completes: at once where it was done (`settled`: this process's erasure committed),
  *   elsewhere at the follower's next read (its list is put in place once the erased_users it read are forgotten). Not
  *   on the model store's message of the erasure: that comes with the scrub, before the commit, which may still fail.
  *   From then on the id is erased, and a new customer under it later is served as one.
  * A read that began before an `add` or a `settled` does not undo them: what happened since the read began wins.
  */
+/** What changed in the erasures owed since a read: ids owed now that were not then, and ids no longer owed. */
+export interface OwedChanges {
+  owed: readonly string[];
+  settled: readonly string[];
+}
+
 export interface OwedErasures {
   /** Whether the customer's erasure is owed as far as this process knows: serving answers them as erased. */
   has(userId: string): boolean;
@@ -18,13 +25,18 @@ export interface OwedErasures {
   add(userId: string): void;
   /** The erasure completed (or the id was never known): no longer owed. */
   settled(userId: string): void;
-  /** Replaces what is known by a read of every erasure owed; `read` is the read (erasure_requests' ids). */
-  refresh(read: () => Promise<readonly string[]>): Promise<void>;
+  /**
+   * Replaces what is known by a read of every erasure owed (`read` gives erasure_requests' ids), or applies a read of
+   * what changed since the last (`read` gives the ids owed since and those settled since: the rest is as it was).
+   */
+  refresh(read: () => Promise<readonly string[] | OwedChanges>): Promise<void>;
   /** How many are owed as far as this process knows. */
   readonly size: number;
   /** The ids owed as far as this process knows (a list's reader maps them to its places rather than test every row). */
   ids(): IterableIterator<string>;
 }
+
+const isChanges = (read: readonly string[] | OwedChanges): read is OwedChanges => !Array.isArray(read);
 
 export function createOwedErasures(): OwedErasures {
   let owed = new Set<string>();
@@ -47,7 +59,13 @@ export function createOwedErasures(): OwedErasures {
       const changes = new Map<string, boolean>();
       since.push(changes);
       try {
-        const next = new Set(await read());
+        const got = await read();
+        let next: Set<string>;
+        if (isChanges(got)) {
+          next = new Set(owed);
+          for (const userId of got.settled) next.delete(userId);
+          for (const userId of got.owed) next.add(userId);
+        } else next = new Set(got);
         for (const [userId, isOwed] of changes) {
           if (isOwed) next.add(userId);
           else next.delete(userId);

@@ -42,7 +42,7 @@ for (const backend of BACKENDS) {
         await migrate(db, { to: '035_sample_import_file.sql' });
         await db.query(`INSERT INTO users (id) VALUES ('u1'), ('u2')`);
         await db.query(`INSERT INTO erased_users (user_id) VALUES ('gone')`);
-        expect(await migrate(db)).toEqual(['036_erasure_requests.sql']);
+        expect(await migrate(db, { to: '036_erasure_requests.sql' })).toEqual(['036_erasure_requests.sql']);
         const { rows: users } = await db.query<{ id: string }>('SELECT id FROM users ORDER BY id');
         expect(users.map((u) => u.id)).toEqual(['u1', 'u2']);
         const erasures = createErasureRepository(db);

@@ -58,4 +58,37 @@ describe('the erasure follower and the erasures owed', () => {
     expect(owed.has('done-elsewhere')).toBe(true);
     expect(logged).toEqual(['could not read the erased customers']);
   });
+
+  it('When a read of the changes is not put in place (erased_users failed), Then the next read asks from the mark before it; one put in place moves the mark', async () => {
+    const owed = createOwedErasures();
+    const asked: (string | null)[] = [];
+    let erasedFails = false;
+    let n = 0;
+    const follower = createErasureFollower({
+      erasures: { markBefore: async () => 0, erasuresAfter: async () => (erasedFails ? Promise.reject(new Error('erased_users unreadable')) : []) },
+      forget: async () => {},
+      refreshMs: 1000,
+      owed: {
+        list: owed,
+        read: async (since) => {
+          asked.push(since?.snapshot ?? null);
+          const mark = { snapshot: `${++n}:${n}:`, server: 'run-1' };
+          return since === null ? { mark, all: ['a'] } : { mark, owed: [`new-${n}`], settled: ['a'] };
+        },
+      },
+    });
+    await follower.poll();
+    expect(asked).toEqual([null]);
+    erasedFails = true;
+    await follower.poll();
+    // Not put in place: what it read is read again.
+    expect(owed.has('a')).toBe(true);
+    expect(owed.has('new-2')).toBe(false);
+    erasedFails = false;
+    await follower.poll();
+    expect(asked).toEqual([null, '1:1:', '1:1:']);
+    expect([...owed.ids()]).toEqual(['new-3']);
+    await follower.poll();
+    expect(asked.at(-1)).toBe('3:3:');
+  });
 });
