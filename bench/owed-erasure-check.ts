@@ -5,8 +5,10 @@
  *
  * 1. `has` per call, for 0, 100, 10,000 and 100,000 ids owed, asked for ids owed and not (a Set lookup; none owed:
  *    a size check only).
- * 2. The read and replace (erasure_requests' ids, as the follower makes it) for 0, 100 and 10,000 owed rows, on its own
- *    Postgres schema (dropped at the end), and the heap the set takes at 100,000 ids.
+ * 2. The read of the owed ids for 0, 100 and 10,000 owed rows, on its own Postgres schema (dropped at the end): every id
+ *    read and the list replaced (every read before the fifty-fourth session; now a process's first and one an hour),
+ *    and what changed since the last read (erasure-repository owedSince) applied, with nothing new and with one asked
+ *    and one completed before each (those two writes not timed). And the heap the set takes at 100,000 ids.
  *
  *   DATABASE_URL=postgres://... node --expose-gc --import tsx bench/owed-erasure-check.ts [--calls 2000000] [--runs 200]
  */
@@ -67,21 +69,50 @@ if (!pg) {
   await withScratchSchema(pg, 'bench_owed', async (db) => {
   const requests = createErasureRepository(db);
   const owed = createOwedErasures();
+  const timed = async (what: string, n: number, read: () => Promise<void>, before?: () => Promise<void>) => {
+    await before?.();
+    await read();
+    const xs: number[] = [];
+    for (let k = 0; k < RUNS; k++) {
+      await before?.();
+      const t0 = performance.now();
+      await read();
+      xs.push(performance.now() - t0);
+    }
+    if (owed.size !== n) throw new Error(`expected ${n} owed, held ${owed.size}`);
+    const median = quantile(xs, 0.5);
+    console.log(`${what}, ${n} owed, ${RUNS} reads: median ${median.toFixed(2)} ms, p95 ${quantile(xs, 0.95).toFixed(2)} ms; at one every 5 s that is ${((median / 5000) * 100).toFixed(4)} % of the time`);
+  };
   let rows = 0;
   for (const n of [0, 100, 10_000]) {
     if (n > rows) await db.query(`INSERT INTO erasure_requests (user_id, next_at) SELECT 'c' || g, now() + interval '1 hour' FROM generate_series($1::int, $2::int) g`, [rows + 1, n]);
     rows = n;
     await db.query('ANALYZE erasure_requests');
-    await owed.refresh(requests.pendingRequests);
-    const xs: number[] = [];
-    for (let k = 0; k < RUNS; k++) {
-      const t0 = performance.now();
-      await owed.refresh(requests.pendingRequests);
-      xs.push(performance.now() - t0);
+    // Every id owed, read and put in place: every read before the fifty-fourth session; now a process's first, and
+    // one an hour (erasure-follower OWED_FULL_READ_MS).
+    await timed('read every id owed and replace', n, () => owed.refresh(requests.pendingRequests));
+    // What changed since the last read (erasure-repository owedSince), nothing new: every other read now.
+    let mark = (await requests.owedSince(null)).mark;
+    const changes = async () => {
+      const got = await requests.owedSince(mark);
+      mark = got.mark;
+      await owed.refresh(async () => ('all' in got ? got.all : { owed: got.owed, settled: got.settled }));
+    };
+    await timed('read what changed (nothing) and apply', n, changes);
+    // And with a change each time: one erasure asked, another completed (its request deleted, the settled id written).
+    if (n > 0) {
+      let k = 0;
+      // The two writes are made before each timed read, not timed.
+      await timed('one asked and one completed since, read and applied', n, changes, async () => {
+        k++;
+        await db.query("INSERT INTO erasure_requests (user_id, next_at) VALUES ($1, now() + interval '1 hour')", [`new-${k}`]);
+        await db.query('DELETE FROM erasure_requests WHERE user_id = $1', [k === 1 ? 'c1' : `new-${k - 1}`]);
+      });
+      // Back to the rows 'c' || 1..n for the next size.
+      await db.query("DELETE FROM erasure_requests WHERE user_id LIKE 'new-%'");
+      await db.query("INSERT INTO erasure_requests (user_id, next_at) VALUES ('c1', now() + interval '1 hour')");
+      await changes();
     }
-    if (owed.size !== n) throw new Error(`expected ${n} owed, held ${owed.size}`);
-    const median = quantile(xs, 0.5);
-    console.log(`read and replace, ${n} owed, ${RUNS} reads: median ${median.toFixed(2)} ms, p95 ${quantile(xs, 0.95).toFixed(2)} ms; at one every 5 s that is ${((median / 5000) * 100).toFixed(4)} % of the time`);
   }
   });
 }
