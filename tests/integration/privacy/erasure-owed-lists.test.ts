@@ -6,15 +6,14 @@
  * record and purchases stay in Postgres until the erasure completes. Real Postgres (a schema of the shared test
  * database), the real trainer, the in-process model store.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTrainer } from '../../../src/training/train-model.js';
 import { auth, createTestApp, finishedJob, type TestApp } from '../../helpers/app.js';
 import { createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
-import { SHOP_RECIPE, seedShop } from '../serving/shop-fixture.js';
+import { seedAndTrainShop } from '../serving/shop-fixture.js';
 
 interface Member {
   userId: string;
@@ -27,7 +26,6 @@ interface MembersPage {
 
 describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('an owed erasure\'s customer in records, lists, audiences and exports', () => {
   let t: TestApp;
-  let recipesDir: string;
   let exportDir: string;
   const get = async (url: string, scope: 'read' | 'admin' = 'admin') => {
     const res = await t.app.inject({ url, headers: auth(scope) });
@@ -59,22 +57,15 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('an owed erasure\'s cus
   };
 
   beforeAll(async () => {
-    recipesDir = await mkdtemp(join(tmpdir(), 'owed-lists-recipes-'));
     exportDir = await mkdtemp(join(tmpdir(), 'owed-lists-exports-'));
-    await writeFile(join(recipesDir, 'serving-test.json'), JSON.stringify(SHOP_RECIPE));
     // The re-driver waits an hour: nothing completes the owed erasure during the test.
     t = await createTestApp({ createDb: () => createPostgresTestDb(), env: { ERASURE_REDRIVE_MS: '3600000', EXPORT_DIR: exportDir } });
-    await seedShop(t.services);
-    await createTrainer({
-      events: t.services.events, catalog: t.services.catalog, store: t.services.store, defaultRecipe: 'serving-test', recipesDir,
-      isolation: 'inline', threads: 1, storeRecommenders: false, erasures: t.services.erasure,
-    }).train();
-    await t.services.serving.refresh();
+    await seedAndTrainShop(t.services);
   }, 120_000);
 
   afterAll(async () => {
     await t?.dispose();
-    for (const dir of [recipesDir, exportDir]) if (dir) await rm(dir, { recursive: true, force: true });
+    if (exportDir) await rm(exportDir, { recursive: true, force: true });
   });
 
   it('When an erasure is owed, Then no record, members page, audience or export shows the customer, and the pages stay whole', async () => {
@@ -104,7 +95,8 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('an owed erasure\'s cus
 
     // Owed: recorded as asked (by another process, say), not due for an hour; this process learns of it from its read.
     await t.services.db.query("INSERT INTO erasure_requests (user_id, next_at) VALUES ($1, now() + interval '1 hour')", [shown]);
-    await t.services.erasureFollower.poll();
+    // A read that starts now: one a request started before the insert may still be running (poll would await that one).
+    await t.services.erasureFollower.catchUp();
     expect(t.services.owedErasures.has(shown)).toBe(true);
 
     const notFound = { status: 404, body: { error: { code: 'NOT_FOUND', message: `user "${shown}" not found` } } };

@@ -1,9 +1,13 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ItemInput, UserInput } from '../../../src/data/catalog-repository.js';
 import type { PurchaseInput } from '../../../src/data/event-repository.js';
 import { buildDataset } from '../../../src/recommenders/dataset.js';
 import { buildServingModel } from '../../../src/serving/serving-model-builder.js';
 import type { Services } from '../../../src/services.js';
 import { fitRecipe, parseRecipe } from '../../../src/training/recipe.js';
+import { createTrainer } from '../../../src/training/train-model.js';
 import { writeModelVersion } from '../../../src/training/write-model-version.js';
 
 export const DAY = 86_400_000;
@@ -83,6 +87,25 @@ export async function seedShop(services: Services): Promise<void> {
   await services.catalog.upsertItems(items);
   await services.catalog.upsertUsers(users);
   await services.events.insertPurchases(purchases);
+}
+
+/**
+ * Stores the shop and trains SHOP_RECIPE with the real trainer on this thread (its profiles artifact and audience
+ * postings; no fitted recommenders stored), then serves it.
+ */
+export async function seedAndTrainShop(services: Services): Promise<void> {
+  const recipesDir = await mkdtemp(join(tmpdir(), 'shop-recipes-'));
+  try {
+    await writeFile(join(recipesDir, 'serving-test.json'), JSON.stringify(SHOP_RECIPE));
+    await seedShop(services);
+    await createTrainer({
+      events: services.events, catalog: services.catalog, store: services.store, defaultRecipe: 'serving-test', recipesDir,
+      isolation: 'inline', threads: 1, storeRecommenders: false, erasures: services.erasure,
+    }).train();
+    await services.serving.refresh();
+  } finally {
+    await rm(recipesDir, { recursive: true, force: true });
+  }
 }
 
 /**
