@@ -3,8 +3,8 @@
  * process leaves this process's owed list only once this process has forgotten what it held of the customer (the
  * erased_users read), so there is no moment when it is neither owed nor forgotten here (README "Erasure").
  */
-import { describe, expect, it } from 'vitest';
-import { createErasureFollower } from '../../../src/privacy/erasure-follower.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createErasureFollower, OWED_FULL_READ_MS } from '../../../src/privacy/erasure-follower.js';
 import { createOwedErasures } from '../../../src/privacy/owed-erasures.js';
 
 describe('the erasure follower and the erasures owed', () => {
@@ -90,5 +90,34 @@ describe('the erasure follower and the erasures owed', () => {
     expect([...owed.ids()]).toEqual(['new-3']);
     await follower.poll();
     expect(asked.at(-1)).toBe('3:3:');
+  });
+
+  afterEach(() => vi.restoreAllMocks());
+
+  it('When the last read put in place is older than OWED_FULL_READ_MS, Then every id owed is read again (the settled ids it needs may be gone)', async () => {
+    let clock = 1_000;
+    vi.spyOn(performance, 'now').mockImplementation(() => clock);
+    const asked: (string | null)[] = [];
+    let n = 0;
+    const follower = createErasureFollower({
+      erasures: { markBefore: async () => 0, erasuresAfter: async () => [] },
+      forget: async () => {},
+      refreshMs: 1000,
+      owed: {
+        list: createOwedErasures(),
+        read: async (since) => {
+          asked.push(since?.snapshot ?? null);
+          const mark = { snapshot: `${++n}:${n}:`, server: 'run-1' };
+          return since === null ? { mark, all: [] } : { mark, owed: [], settled: [] };
+        },
+      },
+    });
+    await follower.poll();
+    clock += OWED_FULL_READ_MS - 1;
+    await follower.poll();
+    clock += OWED_FULL_READ_MS;
+    await follower.poll();
+    await follower.poll();
+    expect(asked).toEqual([null, '1:1:', null, '3:3:']);
   });
 });
