@@ -287,7 +287,9 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     },
   });
   itemRoutes(app, { catalog: services.catalog, maxBatch });
-  userRoutes(app, { catalog: services.catalog, events: services.events, customers: services.customers, eraseUser: services.eraseUser, owed: (id) => services.owedErasures.has(id) });
+  userRoutes(app, { catalog: services.catalog, events: services.events, customers: services.customers, eraseUser: services.eraseUser, owed: (id) => services.owedErasures.has(id),
+    owedIds: () => (services.owedErasures.size === 0 ? [] : [...services.owedErasures.ids()]),
+  });
   eventRoutes(app, {
     recordPurchases: services.recordPurchases, recordFeedback: services.recordFeedback, events: services.events, catalog: services.catalog,
     maxBatch, frontendMaxBatch: config.FRONTEND_MAX_BATCH_SIZE, authDisabled: config.AUTH_DISABLED,

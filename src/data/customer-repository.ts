@@ -187,9 +187,9 @@ export function createCustomerRepository(db: Db) {
      * carries on: the pages together are one list as of then. Not held still: purchases of a write still
      * open while the first page was read (an import's batch), or stored in the same clock tick just after
      * it (a microsecond; a millisecond on the embedded database), counted from the next page on, and a
-     * purchase without a price whose item's catalogue price changes meanwhile.
+     * purchase without a price whose item's catalogue price changes meanwhile. `without`: ids never listed.
      */
-    async search(opts: { q?: string; sort: CustomerSort; limit: number; offset?: number; cursor?: string }): Promise<CustomerPage> {
+    async search(opts: { q?: string; sort: CustomerSort; limit: number; offset?: number; cursor?: string; without?: readonly string[] }): Promise<CustomerPage> {
       const after = opts.cursor === undefined ? null : decodeCursor(opts.cursor, SEARCH_CURSOR);
       if (after && after.s !== opts.sort) throw badCursor(`a cursor of the list by ${after.s}, asked with sort=${opts.sort}`);
       const q = listTag(opts.q ?? '');
@@ -197,6 +197,8 @@ export function createCustomerRepository(db: Db) {
       const params: unknown[] = [opts.limit + 1, opts.offset ?? 0];
       const param = (v: unknown) => `$${params.push(v)}`;
       const filters = opts.q ? [`u.id ILIKE ${param(likePrefix(opts.q))}`] : [];
+      // Left out before the page is cut (customers whose erasure is owed): pages stay whole, cursors unchanged.
+      if (opts.without && opts.without.length > 0) filters.push(`u.id <> ALL (${param(opts.without)}::text[])`);
       if (opts.sort === 'id') {
         if (after) filters.push(`u.id > ${param(after.id)}`);
         const where = filters.length ? `WHERE ${filters.join(' AND ')}` : '';

@@ -91,6 +91,9 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('an owed erasure\'s cus
     expect(audienceExportBefore).toContain(shown);
     expect((await get(`/v1/users/${shown}`, 'read')).status).toBe(200);
     expect((await get(`/v1/users/${shown}/events`, 'read')).status).toBe(200);
+    const searched = async (query: string) => ((await get(`/v1/users?${query}`)).body.customers as { id: string }[]).map((c) => c.id);
+    const listedBefore = await searched('limit=100');
+    expect(listedBefore).toContain(shown);
 
 
     // Owed: recorded as asked (by another process, say), not due for an hour; this process learns of it from its read.
@@ -109,6 +112,10 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('an owed erasure\'s cus
     }
     // Audiences: left out, and the next customer takes their place (as many members as asked).
     expect.soft(await audienceOf(audienceBefore.length - 1)).toEqual(audienceBefore.filter((id) => id !== shown));
+    // The admin's customer search: left out, pages whole (by id, by spend).
+    expect.soft(await searched('limit=100')).toEqual(listedBefore.filter((id) => id !== shown));
+    expect.soft(await searched(`q=${shown}`)).not.toContain(shown);
+    expect.soft(await searched('sort=spend&limit=100')).not.toContain(shown);
     // Exports: neither a segment's recommendations nor an audience writes them.
     expect.soft(await exported({ kind: 'recommendations', k: 3, format: 'csv', lifecycle: group })).toEqual(exportBefore.filter((id) => id !== shown));
     expect.soft(await exported({ kind: 'audience', itemIds: ['g0'], k: 30, format: 'csv', includeRecentBuyers: true })).not.toContain(shown);
