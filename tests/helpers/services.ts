@@ -79,8 +79,9 @@ const INITDB_PREFIX = 'initdb-';
  */
 function snapshotFile(kind: SnapshotKind): string {
   const hash = createHash('sha256');
-  // How writeSnapshot makes it (checkpointed since the forty-ninth session): a change there makes a new one too.
-  hash.update(`checkpointed`);
+  // How writeSnapshot makes it (checkpointed since the forty-ninth session; 1 MB WAL segments and no template databases
+  // since the fifty-fourth): a change there makes a new one too.
+  hash.update(`checkpointed, ${INITDB_PARAMS.join(' ')}, without ${TEMPLATE_DATABASES.join(' ')}`);
   hash.update(readFileSync(here('../../node_modules/@electric-sql/pglite/package.json')));
   if (kind === 'initdb') return path.join(SNAPSHOT_DIR, `${INITDB_PREFIX}${hash.digest('hex').slice(0, 16)}.tar`);
   hash.update(readFileSync(here('../../src/data/migrate.ts')));
@@ -88,14 +89,35 @@ function snapshotFile(kind: SnapshotKind): string {
   return path.join(SNAPSHOT_DIR, `${hash.digest('hex').slice(0, 16)}.tar`);
 }
 
+/**
+ * initdb's arguments for the snapshots: WAL segments of 1 MB instead of 16. A checkpointed data directory keeps its
+ * current segment (and a few recycled ones), and each instance started from the snapshot copies every byte of them
+ * into its in-memory file system; what a test's database writes is a few MB. Which databases it has and what SQL does in
+ * them is the same.
+ */
+const INITDB_PARAMS = ['--wal-segsize=1'];
+/**
+ * The databases initdb makes besides `postgres`, dropped from the snapshots: template0 and template1, 15 of its 41 MB
+ * and 600 of its 1,100 files, which every instance unpacked (about a third of an instance's start: 0.40-0.42 s of CPU
+ * instead of 0.61-0.67 s, load 12-16; bench/README, fifty-fourth session). Only CREATE DATABASE reads them, and no test
+ * makes a database on PGlite (PGlite serves one database).
+ */
+const TEMPLATE_DATABASES = ['template0', 'template1'];
+
 /** Initialises (and for `migrated` migrates) a PGlite database and writes its data directory to `file`; older snapshots of its kind go. */
 async function writeSnapshot(file: string, kind: SnapshotKind): Promise<void> {
   // The migrated one is the initdb one migrated: a fresh checkout's globalSetup, which every test file waits for, runs
   // one initdb instead of two (its CPU 7.1-7.6 s instead of 8.4-9.4 s, load 20; bench/README, fiftieth session).
-  const lite = kind === 'migrated' ? await PGlite.create({ loadDataDir: new Blob([readFileSync(await writtenSnapshot('initdb'))]) }) : await PGlite.create();
+  const lite = kind === 'migrated' ? await PGlite.create({ loadDataDir: new Blob([readFileSync(await writtenSnapshot('initdb'))]) }) : await PGlite.create({ initDbStartParams: INITDB_PARAMS });
   let bytes: Buffer;
   try {
     if (kind === 'migrated') await migrate(pgliteDb(lite));
+    else {
+      // A template database cannot be dropped: each is made an ordinary one first.
+      const names = TEMPLATE_DATABASES.map((n) => `'${n}'`).join(', ');
+      await lite.exec(`UPDATE pg_database SET datistemplate = false WHERE datname IN (${names})`);
+      for (const name of TEMPLATE_DATABASES) await lite.exec(`DROP DATABASE ${name}`);
+    }
     // A dump is of a running database: without a checkpoint, each instance started from it replayed the WAL since
     // initdb (every migration) as a crash recovery, about 0.15 s of CPU a start.
     await lite.exec('CHECKPOINT');
