@@ -28,6 +28,7 @@ import { purchasesOf, type RowSplitInput } from '../src/evaluation/splits.js';
 import { sampleCustomers } from '../src/evaluation/tuning-sample.js';
 import { loadRecipe, tuningSampleBounds } from '../src/training/recipe.js';
 import { readGenericShop } from './lib/generic-shop.js';
+import { subsetCache } from './lib/subset-cache.js';
 import { dataFile, loadOnlineRetail, optionTaker, withoutDataArg } from './lib/online-retail.js';
 
 const DAY = 86_400_000;
@@ -73,33 +74,6 @@ function distinctOf(cache: BlendCache, blend: Blend, keep?: readonly number[], l
   const counted: BlendCache = { ...c, coverageCatalogue: ceiling ?? 1, coverageLists: lists === undefined ? undefined : { novel: lists, all: lists } };
   const s = scoreBlend(counted, { ...blend, fullHistoryOrders: recipe.hybrid.fullHistoryOrders }, 10);
   return { distinct: s.novel.coverage * (ceiling ?? 1), lists: s.novel.users };
-}
-
-function subsetCache(cache: BlendCache, keep: readonly number[]): BlendCache {
-  const parts = new Map<string, BlendCache['parts'] extends Map<string, infer P> ? P : never>();
-  for (const [source, p] of cache.parts) {
-    const indptr = new Int32Array(keep.length + 1);
-    keep.forEach((j, r) => (indptr[r + 1] = indptr[r] + p.indptr[j + 1] - p.indptr[j]));
-    const items = new Int32Array(indptr[keep.length]);
-    const scores = new Float32Array(indptr[keep.length]);
-    keep.forEach((j, r) => {
-      items.set(p.items.subarray(p.indptr[j], p.indptr[j + 1]), indptr[r]);
-      scores.set(p.scores.subarray(p.indptr[j], p.indptr[j + 1]), indptr[r]);
-    });
-    parts.set(source, { indptr, items, scores });
-  }
-  return {
-    ...cache,
-    users: keep.map((j) => cache.users[j]),
-    orders: Int32Array.from(keep, (j) => cache.orders[j]),
-    trainItems: keep.map((j) => cache.trainItems[j]),
-    relevant: { novel: keep.map((j) => cache.relevant.novel[j]), all: keep.map((j) => cache.relevant.all[j]) },
-    parts,
-    contexts: undefined,
-    matrix: undefined,
-    fixedNew: undefined,
-    keptSums: undefined,
-  };
 }
 
 /** Every source of the recipe fitted on the fold whose window ends at `end` (30 days), scoring `scored` only when given. */

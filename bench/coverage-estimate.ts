@@ -30,7 +30,7 @@
  * many customers tuning's sample keeps of those who bought before it, and nothing else (no tuning).
  */
 import { loadavg } from 'node:os';
-import { scoreBlend, type BlendCache, type BlendConfig, type BlendScores, type SourcePart } from '../src/evaluation/blend-cache.js';
+import { scoreBlend, type BlendConfig, type BlendScores } from '../src/evaluation/blend-cache.js';
 import type { RollingFold } from '../src/evaluation/rolling-fold.js';
 import type { RollingValidation } from '../src/evaluation/rolling-tune.js';
 import type { RowSplitInput } from '../src/evaluation/splits.js';
@@ -40,6 +40,7 @@ import type { HybridConfig } from '../src/recommenders/hybrid.js';
 import { loadRecipe, tuningSampleBounds, withTuning, type Recipe } from '../src/training/recipe.js';
 import { tuneRecipeOn } from '../src/training/tune-for-training.js';
 import { heldOutFold } from './lib/held-out-fold.js';
+import { subsetCache } from './lib/subset-cache.js';
 import { readGenericShop } from './lib/generic-shop.js';
 import { dataFile, loadOnlineRetail, optionTaker, withoutDataArg } from './lib/online-retail.js';
 
@@ -85,35 +86,6 @@ if (args0.includes('--sample-count')) {
   process.exit(0);
 }
 type Blend = Pick<HybridConfig, 'weights' | 'repeatWeights'> & { popularityDiscount?: number };
-
-/** The cache's users at `keep` (positions, ascending) with their parts, nothing kept from scoring; with `lists`, counted as that many lists per mode. */
-function subsetCache(cache: BlendCache, keep: readonly number[], lists?: BlendCache['coverageLists']): BlendCache {
-  const parts = new Map<string, SourcePart>();
-  for (const [source, p] of cache.parts) {
-    const indptr = new Int32Array(keep.length + 1);
-    keep.forEach((j, r) => (indptr[r + 1] = indptr[r] + p.indptr[j + 1] - p.indptr[j]));
-    const items = new Int32Array(indptr[keep.length]);
-    const scores = new Float32Array(indptr[keep.length]);
-    keep.forEach((j, r) => {
-      items.set(p.items.subarray(p.indptr[j], p.indptr[j + 1]), indptr[r]);
-      scores.set(p.scores.subarray(p.indptr[j], p.indptr[j + 1]), indptr[r]);
-    });
-    parts.set(source, { indptr, items, scores });
-  }
-  return {
-    ...cache,
-    users: keep.map((j) => cache.users[j]),
-    orders: Int32Array.from(keep, (j) => cache.orders[j]),
-    trainItems: keep.map((j) => cache.trainItems[j]),
-    relevant: { novel: keep.map((j) => cache.relevant.novel[j]), all: keep.map((j) => cache.relevant.all[j]) },
-    parts,
-    coverageLists: lists,
-    contexts: undefined,
-    matrix: undefined,
-    fixedNew: undefined,
-    keptSums: undefined,
-  };
-}
 
 interface Counted {
   every: BlendScores;
