@@ -27,7 +27,8 @@
  * sample leaves customers out at D, so an estimate on the floor is not served below it half the time; where the
  * sample keeps every customer the count is exact and the floor stays. Several arms in one process tune one after
  * the other and share the held-out fits where their served sources are alike. --sample-count prints, per date, how
- * many customers tuning's sample keeps of those who bought before it, and nothing else (no tuning).
+ * many customers tuning's sample keeps of those who bought before it, and nothing else (no tuning). --max-customers N
+ * sets tune.maxCustomers for every arm (at the shop's size the windows count every customer's lists).
  */
 import { loadavg } from 'node:os';
 import { scoreBlend, type BlendConfig, type BlendScores } from '../src/evaluation/blend-cache.js';
@@ -57,9 +58,11 @@ const arms = tuneOption === undefined ? [] : (tuneOption.split(',') as Arm[]);
 const tuneArg = arms.length > 0 ? arms.join(',') : undefined;
 const margin = Number(option('--margin') ?? 0.03);
 const threads = Number(option('--threads') ?? 1);
+// --max-customers N (fifty-fourth session): tune.maxCustomers for every arm; at the shop's size the windows count every customer's lists.
+const maxCustomersArg = option('--max-customers');
 const dir = args[0];
 if (args.length > 1 || arms.some((a) => !ARMS.includes(a)) || !(margin >= 0 && margin < 1)) {
-  console.error('usage: npx tsx bench/coverage-estimate.ts [DIR] [--dates D1,D2,D3] [--test-start DATE] [--tune sample|extrapolated|extrapolated-margin[,...]] [--margin M] [--threads N] [--data FILE]');
+  console.error('usage: npx tsx bench/coverage-estimate.ts [DIR] [--dates D1,D2,D3] [--test-start DATE] [--tune sample|extrapolated|extrapolated-margin[,...]] [--margin M] [--max-customers N] [--threads N] [--data FILE]');
   process.exit(2);
 }
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -76,7 +79,8 @@ const dates = datesArg ? datesArg.split(',').map((d) => Date.parse(d)) : dir ? [
 if (dates.some((d) => !(d + 30 * DAY <= testStart))) throw new Error('an outer date whose 30 days reach the test period: validation only');
 console.log(`${name}: ${purchases.length} purchases, read in ${((performance.now() - t0) / 1000).toFixed(1)} s; load average ${loadavg()[0].toFixed(1)}; test period from ${iso(testStart).slice(0, 10)} (not read)`);
 
-const recipe = await loadRecipe('default');
+const written = await loadRecipe('default');
+const recipe: Recipe = maxCustomersArg ? withTuning(written, { ...written.tune!, maxCustomers: Number(maxCustomersArg) }) : written;
 if (args0.includes('--sample-count')) {
   // Whether tuning's sample leaves customers out at each date (no tuning): where it keeps every one, the options tune as `sample` does.
   for (const at of dates) {
