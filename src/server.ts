@@ -1,7 +1,7 @@
 import { backgroundLog } from './background-log.js';
 import closeWithGrace from 'close-with-grace';
 import { pino } from 'pino';
-import { buildApp, SHUTDOWN_GRACE_MS } from './app.js';
+import { buildApp, shutdownGraceMs } from './app.js';
 import { ensureAdminKey } from './admin-key.js';
 import { ConfigError, configSummary, configWarnings, loadConfig, type Config } from './config.js';
 import { checkServerConfig, checkStartupConfig } from './startup-checks.js';
@@ -54,14 +54,6 @@ function clientUrl(listening: string): string {
   if (url.hostname === '[::]') url.hostname = '[::1]';
   return url.origin;
 }
-
-/**
- * How long stopping may take before the forced exit: SHUTDOWN_GRACE_MS, or longer when a request's
- * statement may itself wait longer (PG_QUERY_TIMEOUT_MS, a Postgres that stopped answering), so the
- * request in flight is answered (503) and the pools close before the exit instead of being cut off by it.
- */
-const shutdownGraceMs = (config: Config) =>
-  config.SHUTDOWN_DELAY_MS + Math.max(SHUTDOWN_GRACE_MS, config.PG_QUERY_TIMEOUT_MS + 3000, config.ERASURE_CLOSE_WAIT_MS + 3000);
 
 /**
  * A logger whose lines go to `first` (a pino logger in the server's line format) until `to` names the
