@@ -53,11 +53,13 @@ export const SHUTDOWN_GRACE_MS = 10_000;
 
 /**
  * How long stopping may take before the forced exit: SHUTDOWN_GRACE_MS, or longer when a request's
- * statement may itself wait longer (PG_QUERY_TIMEOUT_MS, a Postgres that stopped answering), so the
- * request in flight is answered (503) and the pools close before the exit instead of being cut off by it.
+ * statement or model-store read may itself wait longer (PG_QUERY_TIMEOUT_MS, a Postgres that stopped
+ * answering; REDIS_COMMAND_TIMEOUT_MS, a Redis that did), so the request in flight is answered (503, or a
+ * fallback) and the pools close before the exit instead of being cut off by it.
  */
-export const shutdownGraceMs = (config: Pick<Config, 'SHUTDOWN_DELAY_MS' | 'PG_QUERY_TIMEOUT_MS' | 'ERASURE_CLOSE_WAIT_MS'>) =>
-  config.SHUTDOWN_DELAY_MS + Math.max(SHUTDOWN_GRACE_MS, config.PG_QUERY_TIMEOUT_MS + 3000, config.ERASURE_CLOSE_WAIT_MS + 3000);
+export const shutdownGraceMs = (config: Pick<Config, 'SHUTDOWN_DELAY_MS' | 'PG_QUERY_TIMEOUT_MS' | 'REDIS_COMMAND_TIMEOUT_MS' | 'ERASURE_CLOSE_WAIT_MS'>) =>
+  config.SHUTDOWN_DELAY_MS +
+  Math.max(SHUTDOWN_GRACE_MS, config.PG_QUERY_TIMEOUT_MS + 3000, config.REDIS_COMMAND_TIMEOUT_MS + 3000, config.ERASURE_CLOSE_WAIT_MS + 3000);
 
 /**
  * How long the inline job runner lets the job in hand finish when the app closes. Well under

@@ -1,7 +1,7 @@
 import { Agent, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { buildApp, JOB_STOP_GRACE_MS, SHUTDOWN_GRACE_MS } from '../../../src/app.js';
+import { buildApp, JOB_STOP_GRACE_MS, SHUTDOWN_GRACE_MS, shutdownGraceMs } from '../../../src/app.js';
 import { loadConfig } from '../../../src/config.js';
 import { INTERRUPTED } from '../../../src/jobs/job-repository.js';
 import { createJobRunner, DEFAULT_ABANDON_AFTER_MS } from '../../../src/jobs/job-runner.js';
@@ -27,6 +27,18 @@ async function embeddedServices() {
     },
   };
 }
+
+describe('the forced exit after SIGTERM', () => {
+  it('When a request may wait longer than the grace on Postgres or on Redis (PG_QUERY_TIMEOUT_MS, REDIS_COMMAND_TIMEOUT_MS), Then the exit comes 3 s after that wait, past SHUTDOWN_DELAY_MS', () => {
+    const at = (env: Record<string, string>) => shutdownGraceMs(loadConfig({ LOG_LEVEL: 'silent', ...env }));
+    expect(at({})).toBe(Math.max(SHUTDOWN_GRACE_MS, 10_000 + 3000, 30_000 + 3000));
+    expect(at({ ERASURE_CLOSE_WAIT_MS: '0' })).toBe(13_000);
+    expect(at({ ERASURE_CLOSE_WAIT_MS: '0', PG_QUERY_TIMEOUT_MS: '1000' })).toBe(SHUTDOWN_GRACE_MS);
+    // A request reading a Redis that stopped answering is answered (a fallback, or 503) after the command timeout.
+    expect(at({ ERASURE_CLOSE_WAIT_MS: '0', REDIS_COMMAND_TIMEOUT_MS: '60000' })).toBe(63_000);
+    expect(at({ ERASURE_CLOSE_WAIT_MS: '0', REDIS_COMMAND_TIMEOUT_MS: '60000', SHUTDOWN_DELAY_MS: '5000' })).toBe(68_000);
+  });
+});
 
 describe('closing the app while a job runs', () => {
   it('When the job in hand ignores the stop and a keep-alive request is in flight, Then the job is failed as interrupted and counted before the forced exit', async () => {
