@@ -59,7 +59,7 @@ export interface ServingOptions {
   owed?: (userId: string) => boolean;
 }
 
-/** How long a storefront request waits for a scorer or describer still loading (a request's store reads give up after 2 s too). */
+/** How long a storefront request waits for a scorer or describer still loading (a request's store reads give up after REDIS_COMMAND_TIMEOUT_MS, 2 s by default, too). */
 const LOAD_WAIT_MS = 2000;
 
 /** How long an erasure is remembered for versions that were loading when it came (a load takes seconds). */

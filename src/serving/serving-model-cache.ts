@@ -136,7 +136,7 @@ export function createServingModelCache(deps: {
       if (performance.now() - checkedAt < recheckMs) return Promise.resolve(model);
       const next = startRefresh();
       // The periodic re-check is not waited for when a model is in hand: a store that answers slowly or
-      // not at all (each command gives up after 2 s) must not hold every request in the meantime. A new
+      // not at all (each command gives up after REDIS_COMMAND_TIMEOUT_MS) must not hold every request in the meantime. A new
       // version it finds serves the requests after it. Before any model, and after an activation here
       // (invalidate), callers wait.
       if (model && checkedAt !== -Infinity) return Promise.resolve(model);
