@@ -90,7 +90,7 @@ if (!pg) {
     await db.query('ANALYZE erasure_requests');
     // Every id owed, read and put in place: every read before the fifty-fourth session; now a process's first, and
     // one an hour (erasure-follower OWED_FULL_READ_MS).
-    await timed('read every id owed and replace', n, () => owed.refresh(requests.pendingRequests));
+    await timed('read every id owed and replace', n, async () => void (await owed.refresh(requests.pendingRequests)));
     // What changed since the last read (erasure-repository owedSince), nothing new: every other read now.
     let mark = (await requests.owedSince(null)).mark;
     const changes = async () => {

@@ -99,8 +99,10 @@ export function createErasureFollower(deps: {
           return 'all' in got ? got.all : { owed: got.owed, settled: got.settled };
         })
         // Put in place: the next read reads what changed since this one. One not put in place leaves the mark as it
-        // was, so what it read is read again.
-        .then(() => void (owedMark = mark && { mark, at }))
+        // was, so what it read is read again; so does one that a change made here meanwhile went against (an id this
+        // process settled, found asked again by the read: off the list until a read finds it owed with nothing here
+        // against it, which a read from this read's mark never would).
+        .then((agreed) => void (agreed && (owedMark = mark && { mark, at })))
         .catch((err: unknown) => {
           if (!erased) deps.log?.('could not read the erasures owed', err);
         });

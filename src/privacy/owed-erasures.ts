@@ -10,7 +10,10 @@
  *   elsewhere at the follower's next read (its list is put in place once the erased_users it read are forgotten). Not
  *   on the model store's message of the erasure: that comes with the scrub, before the commit, which may still fail.
  *   From then on the id is erased, and a new customer under it later is served as one.
- * A read that began before an `add` or a `settled` does not undo them: what happened since the read began wins.
+ * A read that began before an `add` or a `settled` does not undo them: what happened since the read began wins. Such a
+ * change may be older than what the read found, though (a `settled` whose commit came before the read's snapshot, the id
+ * asked again through another process in between): `refresh` then says so, and the caller reads those ids again
+ * (a read of the changes from its last mark, not this one's), so none stays off the list longer than one more read.
  */
 /** What changed in the erasures owed since a read: ids owed now that were not then, and ids no longer owed. */
 export interface OwedChanges {
@@ -28,8 +31,10 @@ export interface OwedErasures {
   /**
    * Replaces what is known by a read of every erasure owed (`read` gives erasure_requests' ids), or applies a read of
    * what changed since the last (`read` gives the ids owed since and those settled since: the rest is as it was).
+   * Resolves false when a change made here while the read was in flight went against what it found for an id (owed
+   * by the read and settled here, or the reverse): the caller's next read must read those ids again.
    */
-  refresh(read: () => Promise<readonly string[] | OwedChanges>): Promise<void>;
+  refresh(read: () => Promise<readonly string[] | OwedChanges>): Promise<boolean>;
   /** How many are owed as far as this process knows. */
   readonly size: number;
   /** The ids owed as far as this process knows (a list's reader maps them to its places rather than test every row). */
@@ -63,15 +68,26 @@ export function createOwedErasures(): OwedErasures {
         // A read of the changes is applied where the list lies (copying it cost 8.8 ms a read at 10,000 owed); a read
         // of every id replaces it. Either way in one step, with what happened since the read began applied over it.
         const next = isChanges(got) ? owed : new Set(got);
+        /** Whether the read found the id owed (true), not owed (false), or said nothing of it (a read of the changes). */
+        let found: (userId: string) => boolean | undefined = (userId) => next.has(userId);
         if (isChanges(got)) {
           for (const userId of got.settled) next.delete(userId);
           for (const userId of got.owed) next.add(userId);
+          const owedNow = new Set(got.owed);
+          const settledNow = new Set(got.settled);
+          found = (userId) => (owedNow.has(userId) ? true : settledNow.has(userId) ? false : undefined);
+        }
+        let agreed = true;
+        for (const [userId, isOwed] of changes) {
+          const read = found(userId);
+          if (read !== undefined && read !== isOwed) agreed = false;
         }
         for (const [userId, isOwed] of changes) {
           if (isOwed) next.add(userId);
           else next.delete(userId);
         }
         owed = next;
+        return agreed;
       } finally {
         since.splice(since.indexOf(changes), 1);
       }

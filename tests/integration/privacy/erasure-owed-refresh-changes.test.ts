@@ -16,6 +16,8 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('the read of the erasur
   let t: TestApp;
   /** Owed ids seen in the answers of Postgres (as a row's value, or in an array of one). */
   let idsRead = 0;
+  /** Called with each statement's text once its answer is back (before the caller sees it). */
+  let answered: ((sql: string) => void) | undefined;
   const tracked = (v: unknown) => typeof v === 'string' && /^(owed|late|slow)-/.test(v);
   const counted = (db: Db): Db =>
     new Proxy(db, {
@@ -23,6 +25,7 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('the read of the erasur
         if (key !== 'query') return Reflect.get(target, key, receiver) as unknown;
         return async (sql: string, params?: unknown[]) => {
           const result = await target.query(sql, params);
+          answered?.(sql);
           for (const row of result.rows as Record<string, unknown>[]) {
             for (const v of Object.values(row)) idsRead += Array.isArray(v) ? v.filter(tracked).length : tracked(v) ? 1 : 0;
           }
@@ -100,5 +103,29 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('the read of the erasur
     await poll();
     const { rows } = await sql('SELECT user_id FROM erasure_requests ORDER BY user_id');
     expect([...t.services.owedErasures.ids()].sort()).toEqual(rows.map((r) => r.user_id));
+  }, 60_000);
+
+  it('When this process settles an id while its read is in flight and that read found it asked again, Then the next read has it owed', async () => {
+    // This process's erasure of again-1 committed (its request deleted); then it was asked again through another
+    // process, and this process's read, begun after both, found it owed; this process's forget of its erasure ends
+    // while that read's answer is on its way (settled: what happened since the read began wins over the read).
+    await sql("INSERT INTO erasure_requests (user_id, next_at) VALUES ('again-1', now() + interval '1 hour')");
+    await poll();
+    expect(t.services.owedErasures.has('again-1')).toBe(true);
+    await sql("DELETE FROM erasure_requests WHERE user_id = 'again-1'");
+    await sql("INSERT INTO erasure_requests (user_id, next_at) VALUES ('again-1', now() + interval '1 hour')");
+    answered = (text) => {
+      if (!text.includes('erasure_requests_settled')) return;
+      answered = undefined;
+      t.services.owedErasures.settled('again-1');
+    };
+    await poll();
+    expect(answered).toBeUndefined();
+    // Owed in Postgres: the next read (ERASURE_REFRESH_MS later) has it owed again, as every read did when it read
+    // every id. It read the changes since a mark past the request, and the id stayed out until the hourly full read.
+    await poll();
+    expect(t.services.owedErasures.has('again-1')).toBe(true);
+    await poll();
+    expect(t.services.owedErasures.has('again-1')).toBe(true);
   }, 60_000);
 });

@@ -39,9 +39,28 @@ describe('the erasures owed a process knows of', () => {
     const refreshing = owed.refresh(r.read);
     owed.settled('done-meanwhile');
     r.answer(['done-meanwhile', 'y']);
-    await refreshing;
+    // The read found it owed (asked again elsewhere, perhaps, after this completion): the caller reads it again.
+    expect(await refreshing).toBe(false);
     expect(owed.has('done-meanwhile')).toBe(false);
     expect(owed.has('y')).toBe(true);
+  });
+
+  it('When a read of the changes agrees with what happened here meanwhile, or says nothing of it, Then it says it was whole; against it, not', async () => {
+    const owed = createOwedErasures();
+    owed.add('a');
+    let answer!: (c: { owed: string[]; settled: string[] }) => void;
+    const held = () => new Promise<{ owed: string[]; settled: string[] }>((resolve) => (answer = resolve));
+    let refreshing = owed.refresh(held);
+    owed.settled('a');
+    owed.add('b');
+    answer({ owed: ['c'], settled: ['a'] });
+    expect(await refreshing).toBe(true);
+    expect(['a', 'b', 'c'].map((id) => owed.has(id))).toEqual([false, true, true]);
+    refreshing = owed.refresh(held);
+    owed.settled('c');
+    answer({ owed: ['c'], settled: [] });
+    expect(await refreshing).toBe(false);
+    expect(owed.has('c')).toBe(false);
   });
 
   it('When a read fails, Then what was known stays', async () => {
