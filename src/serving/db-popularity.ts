@@ -277,7 +277,7 @@ export function createDbPopularity(
     // One scan per question however many requests ask it at once.
     // Shared by every request asking meanwhile: not given up at the first one's statement limit (the scan
     // takes seconds at ten times our data); each request waits for it at most its own limit.
-    fetchMethod: (key, stale, { context: q, options }) => {
+    fetchMethod: (key, stale, { context: q, options, signal }) => {
       const run = () => startShared(async () => {
         const countedAt = performance.now();
         const none: string[] = [];
@@ -295,12 +295,16 @@ export function createDbPopularity(
       const inBackground = stale !== undefined && options.allowStale === true;
       let count: Promise<Lists>;
       if (inBackground) {
-        const turn = new Promise<void>((begin) => {
-          queued.set(key, begin);
-          void background.catch(() => undefined).then(() => begin());
-        });
+        let begin!: () => void;
+        const turn = new Promise<void>((resolve) => (begin = resolve));
+        queued.set(key, begin);
+        void background.catch(() => undefined).then(() => begin());
         count = turn.then(() => {
-          queued.delete(key);
+          if (queued.get(key) === begin) queued.delete(key);
+          // The question left the kept ones while its count waited (aborted: the cache let it go, a least recently
+          // used one of `maxQuestions`): not counted. Questions come from query strings, and without this every
+          // question let go kept a count in the queue, ahead of those of the questions still asked.
+          if (signal.aborted) return stale;
           return run();
         });
         background = count;

@@ -160,6 +160,32 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('windowed popularity co
     }
   }, 60_000);
 
+  // Questions come from query strings (a storefront's filters, or anyone's): a question the cache let go must not keep
+  // a count queued, or many of them would hold the counts of the questions still asked behind theirs.
+  it('When a question whose count is queued leaves the kept questions, Then its count does not run', async () => {
+    const popularity = createDbPopularity(db, { ttlMs: 50, staleMs: 600_000, catalogRefreshMs: 0, maxQuestions: 2 });
+    const french: DbPopularityQuery = { ...q, attribute: { name: 'country', value: 'FR' } };
+    // q kept first, so it is the one let go when a third question comes.
+    await popularity.recommend(q, { fallback: false });
+    await popularity.recommend(french, { fallback: false });
+    expect(counts).toBe(2);
+    await sleep(100);
+    const unlock = await hold('users');
+    try {
+      // French's count begins and is held (it reads the customers); q's is queued behind it.
+      await popularity.recommend(french, { fallback: false });
+      expect(await lockAwaited(t.db, schema, 'users')).toBe(true);
+      await popularity.recommend(q, { fallback: false });
+      // A third question (counted at once: it reads no customers) lets q go.
+      await popularity.recommend({ ...q, windowDays: 20 }, { fallback: false });
+    } finally {
+      await unlock();
+    }
+    await popularity.settled();
+    // French's count (one statement on item_buyers) and the third question's; none for q.
+    expect(counts).toBe(4);
+  }, 60_000);
+
   it('When a kept list is older than its minute and the bound, Then the ask waits for the count and gets the new counts', async () => {
     const popularity = createDbPopularity(db, { ttlMs: 50, staleMs: 50, catalogRefreshMs: 0 });
     expect(ids(await popularity.recommend(q, { fallback: false }))).toEqual(['a', 'b', 'c']);
