@@ -211,6 +211,9 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   }, Math.min(config.EXPERIMENT_REFRESH_MS, KEEP_FRESH_MS));
   keepFresh.unref();
   app.addHook('preClose', async () => clearInterval(keepFresh));
+  // Popularity's counts queued in the background are not begun once closing: after the pool's close they would fail,
+  // each logged as a failed count (db-popularity.ts).
+  app.addHook('preClose', async () => services.serving.stopCounting());
 
   // Closed days of feedback are counted in the background, so the first report over a year finds them
   // counted (feedback-rollup.ts). Processes take turns (an advisory lock); one that finds them counted

@@ -354,6 +354,10 @@ export function createServing(opts: ServingOptions) {
       if (m) overlay.poke(m, true);
       opts.experiments?.current();
     },
+    /** The process closes: popularity's background counts queued are not begun (db-popularity.ts stop()). */
+    stopCounting(): void {
+      deps.dbPopular.stop();
+    },
     /** Re-resolves the active model now and folds in every catalog change (tests, after activation). */
     async refresh(): Promise<void> {
       models.invalidate();

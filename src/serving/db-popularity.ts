@@ -267,6 +267,8 @@ export function createDbPopularity(
    * its question's count at once rather than wait for the counts queued before it.
    */
   const queued = new Map<string, () => void>();
+  /** Stopped (the process closes, its pool next): no background count begins any more. */
+  let stopped = false;
   const lists = new LRUCache<string, Lists, ListsQuestion>({
     // Questions come from query strings: bounded, least recently used out.
     max: opts.maxQuestions ?? 1000,
@@ -293,7 +295,7 @@ export function createDbPopularity(
       });
       // Answered meanwhile from the stale lists: in the background, after the counts begun before it.
       const inBackground = stale !== undefined && options.allowStale === true;
-      let count: Promise<Lists>;
+      let count: Promise<Lists | undefined>;
       if (inBackground) {
         let begin!: () => void;
         const turn = new Promise<void>((resolve) => (begin = resolve));
@@ -304,7 +306,9 @@ export function createDbPopularity(
           // The question left the kept ones while its count waited (aborted: the cache let it go, a least recently
           // used one of `maxQuestions`): not counted. Questions come from query strings, and without this every
           // question let go kept a count in the queue, ahead of those of the questions still asked.
-          if (signal.aborted) return stale;
+          // Not counted either once stopped: begun after the pool's close, it would fail and log. Undefined: the
+          // cache keeps the stale lists as they were.
+          if (signal.aborted || stopped) return undefined;
           return run();
         });
         background = count;
@@ -531,6 +535,14 @@ export function createDbPopularity(
       return { recommendationId: randomUUID(), modelVersion: opts.modelVersion ?? null, strategy: 'popularity', fallback, items };
     },
     uncached,
+    /**
+     * The process closes: the background counts queued are not begun (nor any queued later), so none runs into the
+     * pool's close. A count under way runs to its end (the pool's close waits for it, up to its statement limit).
+     */
+    stop(): void {
+      stopped = true;
+      for (const begin of queued.values()) begin();
+    },
     /** Resolves once the counts running now have ended, those begun in the background included (for tests). */
     async settled(): Promise<void> {
       await Promise.allSettled([...counting]);

@@ -186,6 +186,33 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('windowed popularity co
     expect(counts).toBe(4);
   }, 60_000);
 
+  // A process stopping: the pool is closed after the app, and a count begun after that failed ('Cannot use a pool after
+  // calling end on the pool'), each logged as a failed count (one line per question queued).
+  it('When the process stops while a count is held and another queued, Then the queued one is not begun and nothing is logged', async () => {
+    const logged: string[] = [];
+    const popularity = createDbPopularity(db, { ttlMs: 50, staleMs: 600_000, catalogRefreshMs: 0, log: (msg) => logged.push(msg) });
+    const other: DbPopularityQuery = { ...q, windowDays: 20 };
+    await popularity.recommend(q, { fallback: false });
+    await popularity.recommend(other, { fallback: false });
+    await sleep(100);
+    const unlock = await holdItemBuyers();
+    try {
+      await popularity.recommend(q, { fallback: false });
+      await popularity.recommend(other, { fallback: false });
+      expect(await lockAwaited(t.db, schema, 'item_buyers')).toBe(true);
+      popularity.stop();
+      // The pool closed (as the server closes it after the app): every statement from now on fails.
+      down = true;
+    } finally {
+      await unlock();
+    }
+    await popularity.settled();
+    down = false;
+    // The held count ran to its end (its statement was under way); the queued one was not begun.
+    expect(counts).toBe(3);
+    expect(logged).toEqual([]);
+  }, 60_000);
+
   it('When a kept list is older than its minute and the bound, Then the ask waits for the count and gets the new counts', async () => {
     const popularity = createDbPopularity(db, { ttlMs: 50, staleMs: 50, catalogRefreshMs: 0 });
     expect(ids(await popularity.recommend(q, { fallback: false }))).toEqual(['a', 'b', 'c']);
