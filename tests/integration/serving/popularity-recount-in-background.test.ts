@@ -184,6 +184,9 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('windowed popularity co
     await popularity.settled();
     // French's count (one statement on item_buyers) and the third question's; none for q.
     expect(counts).toBe(4);
+    // q was the one let go: its next ask counts it at once (c now the most bought), not from a kept list.
+    await createEventRepository(t.db).insertPurchases(bought('c', 5));
+    expect(ids(await popularity.recommend(q, { fallback: false }))).toEqual(['c', 'a', 'b']);
   }, 60_000);
 
   // A process stopping: the pool is closed after the app, and a count begun after that failed ('Cannot use a pool after
