@@ -230,6 +230,14 @@ const STATE_WAIT_MS = 250;
  * waits for a count after the first; one asked less often waits as at its first ask, on lists no staler than that.
  */
 export const STALE_MS = 240_000;
+/**
+ * How many list rows the kept questions hold together, least recently asked let go first. Questions come from query
+ * strings, so anyone with a frontend key can ask many: 1,000 questions at full depth (three lists of DEPTH rows and
+ * their items' catalog state) held 462 MB of heap (bench/README "Review of windowed popularity counted again in the
+ * background"); at about 500 bytes a row with its item's state, this bound keeps them near 50 MB, room for about a
+ * hundred questions at full depth and more of the usual shallower ones.
+ */
+export const MAX_KEPT_ROWS = 100_000;
 
 export type DbPopularity = ReturnType<typeof createDbPopularity>;
 
@@ -248,7 +256,7 @@ type ListsQuestion = DbPopularityQuery & { minAttributeBuyers: number };
 
 export function createDbPopularity(
   db: Db,
-  opts: { ttlMs?: number; staleMs?: number; maxQuestions?: number; catalogRefreshMs?: number; log?: (msg: string, err?: unknown) => void } = {},
+  opts: { ttlMs?: number; staleMs?: number; maxQuestions?: number; maxRows?: number; catalogRefreshMs?: number; log?: (msg: string, err?: unknown) => void } = {},
 ) {
   const refreshMs = opts.catalogRefreshMs ?? 2000;
   const ttlMs = opts.ttlMs ?? 60_000;
@@ -272,6 +280,9 @@ export function createDbPopularity(
   const lists = new LRUCache<string, Lists, ListsQuestion>({
     // Questions come from query strings: bounded, least recently used out.
     max: opts.maxQuestions ?? 1000,
+    // And bounded by what they hold (MAX_KEPT_ROWS): a question's lists larger than it all are not kept.
+    maxSize: opts.maxRows ?? MAX_KEPT_ROWS,
+    sizeCalculation: (l) => 1 + l.attribute.length + l.global.length + l.rest.length,
     ttl: ttlMs,
     // Postgres down: the last lists answer rather than a 503.
     allowStaleOnFetchRejection: true,

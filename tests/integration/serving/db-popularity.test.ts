@@ -45,6 +45,37 @@ describe('popularity from the database', () => {
     expect(first.items.every((i) => i.itemId.startsWith('k'))).toBe(true);
   });
 
+  // Questions come from query strings: what the kept questions hold is bounded by rows, not only by their number
+  // (1,000 questions at full depth held 462 MB). Here the bound holds one question's lists but not two.
+  it('When the kept questions would hold more rows than the bound, Then the least recently asked is let go and counted again', async () => {
+    const { db, scans } = countingScans(t.db);
+    const fr: DbPopularityQuery = { k: 5, windowDays: 30, attribute: { name: 'country', value: 'FR' } };
+    const uk: DbPopularityQuery = { ...fr, attribute: { name: 'country', value: 'UK' } };
+    // Without a bound on rows, both stay kept: asked again, neither is counted again.
+    const unbounded = countingScans(t.db);
+    const roomy = createDbPopularity(unbounded.db);
+    for (const q of [fr, uk]) await roomy.recommend(q, { fallback: false, minAttributeBuyers: 5 });
+    const both = unbounded.scans();
+    for (const q of [fr, uk]) await roomy.recommend(q, { fallback: false, minAttributeBuyers: 5 });
+    expect(unbounded.scans()).toBe(both);
+    // A bound the two questions' lists pass together, each alone within it (each holds about 50 rows here: the
+    // fixture's items in the country's, everyone's and the rest's lists).
+    const popularity = createDbPopularity(db, { maxRows: 80 });
+    const first = await popularity.recommend(fr, { fallback: false, minAttributeBuyers: 5 });
+    const frScans = scans();
+    await popularity.recommend(fr, { fallback: false, minAttributeBuyers: 5 });
+    expect(scans()).toBe(frScans);
+    await popularity.recommend(uk, { fallback: false, minAttributeBuyers: 5 });
+    const afterUk = scans();
+    expect(afterUk).toBeGreaterThan(frScans);
+    // uk is kept; fr was let go for it and is counted again, with the same answer.
+    await popularity.recommend(uk, { fallback: false, minAttributeBuyers: 5 });
+    expect(scans()).toBe(afterUk);
+    const again = await popularity.recommend(fr, { fallback: false, minAttributeBuyers: 5 });
+    expect(scans()).toBeGreaterThan(afterUk);
+    expect(again.items).toEqual(first.items);
+  });
+
   it('When a question excludes items or a user\'s purchases, Then the kept lists give what Postgres would', async () => {
     const popularity = createDbPopularity(t.db);
     const questions: DbPopularityQuery[] = [
