@@ -108,32 +108,66 @@ describe('closing the app while a job runs', () => {
     }
   }, 60_000);
 
-  it('When a request on a keep-alive connection is in flight as closing starts, Then the server closes the connection after the answer and its close does not wait for the client', async () => {
+  it('When a request on a keep-alive connection is in flight as closing starts, Then it is answered, the server hangs up the connection after the answer, and the close ends without waiting for the client', async () => {
     const { services, dispose } = await embeddedServices();
     const app = await buildApp(services);
-    app.get('/test-slow', async () => (await new Promise((r) => setTimeout(r, 300)), { ok: true }));
+    // Held until the test releases it: the request is in flight for as long as the test needs, not for a guessed time.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let entered!: () => void;
+    const inFlight = new Promise<void>((resolve) => (entered = resolve));
+    app.get('/test-slow', async () => (entered(), await held, { ok: true }));
     // A client that keeps its connection for later requests (a load balancer's pool) and never hangs up itself.
     const agent = new Agent({ keepAlive: true, keepAliveMsecs: 60_000 });
+    // What the client sees, in the order it sees it.
+    const seen: string[] = [];
     try {
       await app.listen({ port: 0, host: '127.0.0.1' });
       const { port } = app.server.address() as AddressInfo;
-      let socketGone!: Promise<string>;
+      let hungUp!: () => void;
+      const serverHungUp = new Promise<void>((resolve) => (hungUp = resolve));
       const answered = new Promise<number>((resolve, reject) => {
         const req = request({ host: '127.0.0.1', port, path: '/test-slow', agent }, (res) => {
           res.resume();
-          res.on('end', () => resolve(res.statusCode!));
+          res.on('end', () => (seen.push(`in-flight request answered ${res.statusCode}`), resolve(res.statusCode!)));
         });
-        req.on('socket', (socket) => (socketGone = new Promise((r) => socket.on('close', () => r('closed by the server')))));
+        // 'end' on the client's socket: the other side's FIN, the client having sent none (it never ends or destroys it).
+        req.on('socket', (socket) => socket.on('end', () => (seen.push('server hung up the keep-alive connection'), hungUp())));
         req.on('error', reject).end();
       });
-      await new Promise((r) => setTimeout(r, 100));
-      const closed = app.close().then(() => 'closed');
+      // A failure below destroys the agent before this is awaited.
+      answered.catch(() => undefined);
+      await inFlight;
+      let closeEnded = false;
+      const closed = app.close().then(() => void (closeEnded = true));
+      // A request arriving once closing has begun, on a connection of its own: README's shutdown section, "503
+      // SHUTTING_DOWN or a refused or closed connection", whichever step of the close it meets.
+      const late = await new Promise<string>((resolve) => {
+        request({ host: '127.0.0.1', port, path: '/test-slow', agent: false }, (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (chunk) => (body += chunk));
+          res.on('end', () => resolve(`${res.statusCode} ${JSON.parse(body).error?.code}`));
+        })
+          .on('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET' ? 'refused or closed' : String(err)))
+          .end();
+      });
+      expect(['503 SHUTTING_DOWN', 'refused or closed']).toContain(late);
+      seen.push('late request refused');
+      // The request in flight holds the server's close: the close has not ended while it is unanswered.
+      expect(closeEnded).toBe(false);
+      release();
       expect(await answered).toBe(200);
-      // Far below the client's keep-alive and the server's keepAliveTimeout (72 s), far above a close's milliseconds.
-      expect(await Promise.race([closed, new Promise((r) => setTimeout(() => r('still open'), SHUTDOWN_GRACE_MS / 2))])).toBe('closed');
-      // The client never hung up: the server did, after the answer.
-      expect(await Promise.race([socketGone, new Promise((r) => setTimeout(() => r('still open'), 2000))])).toBe('closed by the server');
+      // Plain awaits: the server's keepAliveTimeout (72 s) and the client's keep-alive are past the test's limit, so
+      // only the server hanging up after the answer ends these before it.
+      await serverHungUp;
+      await closed;
+      expect(seen).toEqual(['late request refused', 'in-flight request answered 200', 'server hung up the keep-alive connection']);
+      // The close ended on its own, after the answer: not by the forced exit (SHUTDOWN_GRACE_MS after SIGTERM,
+      // server.ts), which a close waiting for the keep-alive connection's timeout would have needed.
+      expect(app.server.keepAliveTimeout).toBeGreaterThan(SHUTDOWN_GRACE_MS);
+      expect(app.server.listening).toBe(false);
     } finally {
+      release();
       agent.destroy();
       await app.close();
       await dispose();
