@@ -81,6 +81,16 @@ function runWorker(job: UserRowsJob, transfer: ArrayBuffer[], started: Worker[],
   });
 }
 
+/** The first `most` of `items`: none is taken from `items` after the last one given. */
+function* firstOf<T>(items: Iterable<T>, most: number): Generator<T> {
+  if (most < 1) return;
+  let taken = 0;
+  for (const item of items) {
+    yield item;
+    if (++taken >= most) return;
+  }
+}
+
 /** Below this many users per thread a thread's start-up (~0.25 s) costs more than it saves. */
 const MIN_USERS_PER_THREAD = 2000;
 
@@ -99,6 +109,12 @@ export async function buildServingModelInThreads(
     chunkUsers?: number;
     /** Each thread takes a slot of it before it hands a chunk on; the caller gives the slot back once the chunk is written. */
     chunkGate?: ChunkGate;
+    /**
+     * With worker threads, the most chunks the calling thread builds itself; the workers build the rest. Default: as
+     * many as it takes while the workers start. A test sets it so that the workers' share is known whatever the
+     * machine's load (on a loaded one the calling thread can build nearly every chunk before a worker has started).
+     */
+    callerChunks?: number;
   } = {},
 ): Promise<ServingModelBuild> {
   const { ds, fitted, recipe } = input;
@@ -114,9 +130,9 @@ export async function buildServingModelInThreads(
   // Set when another thread failed: this one stops taking chunks, and hands none on.
   let failed = false;
   /** This thread's chunks: kept, or each handed to onRows, letting the other threads' chunks through in between. */
-  const ownChunks = async (): Promise<UserRows[]> => {
+  const ownChunks = async (most = Infinity): Promise<UserRows[]> => {
     const kept: UserRows[] = [];
-    for (const chunk of userRowChunks({ ...prepared, ds, fitted }, sharedChunks(next, users, chunkUsers))) {
+    for (const chunk of userRowChunks({ ...prepared, ds, fitted }, firstOf(sharedChunks(next, users, chunkUsers), most))) {
       if (onRows && opts.chunkGate) await takeSlot(opts.chunkGate); // waiting lets the other threads' chunks through
       if (failed) break;
       if (onRows) onRows(chunk);
@@ -146,7 +162,7 @@ export async function buildServingModelInThreads(
     Atomics.store(next, 0, Math.ceil(users / chunkUsers));
   });
   try {
-    const first = await ownChunks();
+    const first = await ownChunks(opts.callerChunks);
     const rows = await settled;
     return assembleServingModel(prepared, onRows ? [] : [...first, ...rows.flat()]);
   } catch (err) {
