@@ -182,7 +182,10 @@ describe('hostile input to every route of the spec', () => {
     const { rows } = await t.services.db.query<{ name: string }>(
       "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1",
     );
-    tables = rows.map((r) => r.name);
+    // erasure_requests_settled is the erasures' change log, not what a request stores: every erasure, a never-known
+    // id's too (404: the store is scrubbed anyway), is recorded as asked and then settled, and the settled id is what
+    // the other processes read to take it off their owed lists (migration 037; dropped after a day).
+    tables = rows.map((r) => r.name).filter((name) => name !== 'erasure_requests_settled');
     fingerprint = tables
       .map((table) => `SELECT '${table}' AS name, count(*)::int AS n, md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS digest FROM "${table}" t`)
       .join(' UNION ALL ');
