@@ -94,8 +94,8 @@ async function main(args: string[]): Promise<number> {
     try {
       // The erasures owed are read before the customers are chosen (the services' first read of them), and left out.
       await services.erasureFollower.poll();
-      const deps = { serving: services.serving, audiences: services.audiences, profiles: services.profiles, store: services.store, erasures: services.erasureRepository, campaigns: services.campaigns };
-      result = await runExport({ ...deps, owed: services.owedErasures }, request, out, {
+      const { serving, audiences, profiles, store, erasureRepository: erasures, campaigns, owedErasures: owed } = services;
+      result = await runExport({ serving, audiences, profiles, store, erasures, campaigns, owed }, request, out, {
         onProgress: (f) => progress.update(f),
       });
     } catch (err) {
