@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ModelStore } from '../../../src/store/model-store.js';
 import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
 import { setUncopied } from '../../../src/store/uncopied-set.js';
 import { randomPrefix, REDIS_URL, serviceAvailable } from '../../helpers/services.js';
@@ -136,17 +137,40 @@ describe.skipIf(!available)(available ? 'redis model store' : `redis model store
       }
       return events;
     };
-    /** True once `count` stores of this prefix hold their subscription. */
+    /**
+     * True once `count` stores of this prefix hold their subscription: their connection's channels (changes, erasures,
+     * activations), subscribed in one command. (This looked for exactly two channels, which no store has had since the
+     * activations' channel came: every wait ran its ~3 s out and went on unsubscribed.)
+     */
     const subscribed = async (prefix: string, count: number) => {
       const list = (await redis.client('LIST')) as string;
-      return list.split('\n').filter((line) => line.includes(`name=${prefix}live-events`) && / sub=2 /.test(line)).length >= count;
+      return list.split('\n').filter((line) => line.includes(`name=${prefix}live-events`) && Number(/ sub=(\d+) /.exec(line)?.[1]) > 0).length >= count;
+    };
+    /**
+     * Waits (at most ~10 s) until `count` stores of this prefix are subscribed and, given `keeper`, until it keeps a read
+     * in process (its view is on once its own subscribe is answered, just after the server shows it), and fails otherwise.
+     * The read kept is of a user no test reads, so the tests' own first reads are still theirs.
+     */
+    const listening = async (prefix: string, count: number, keeper?: ModelStore) => {
+      const up = async () => {
+        if (!(await subscribed(prefix, count))) return false;
+        if (!keeper) return true;
+        await keeper.getUserEvents('probe');
+        return keeper.peekUserEvents?.('probe') !== undefined;
+      };
+      let ready = await up();
+      for (let i = 0; i < 200 && !ready; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        ready = await up();
+      }
+      expect(ready, `${count} stores of ${prefix} subscribed${keeper ? ', the first keeping reads' : ''}`).toBe(true);
     };
 
     it('When another process writes or erases a user\'s events, Then this process reads the change; its own writes at once', async () => {
       const prefix = `${runPrefix}live-a:`;
       const [a, b] = [createRedisModelStore({ url: REDIS_URL, prefix }), createRedisModelStore({ url: REDIS_URL, prefix, liveEventsCached: 0 })];
       try {
-        await eventually(async () => ((await subscribed(prefix, 2)) ? [1] : []), (x) => x.length > 0);
+        await listening(prefix, 2, a);
         expect(await a.getUserEvents('u')).toEqual([]);
         expect(await a.getUserEvents('u')).toEqual([]);
         await b.appendUserEvents('u', [{ itemId: 'i1', ts: 1 }]);
@@ -178,7 +202,7 @@ describe.skipIf(!available)(available ? 'redis model store' : `redis model store
       const prefix = `${runPrefix}live-c:`;
       const a = createRedisModelStore({ url: REDIS_URL, prefix, liveEventsTtlMs: 300 });
       try {
-        await eventually(async () => ((await subscribed(prefix, 1)) ? [1] : []), (x) => x.length > 0);
+        await listening(prefix, 1, a);
         expect(await a.getUserEvents('u')).toEqual([]);
         await redis.rpush(`${prefix}user:u:events`, '1|i1');
         expect(await a.getUserEvents('u')).toEqual([]);
@@ -192,7 +216,7 @@ describe.skipIf(!available)(available ? 'redis model store' : `redis model store
       const prefix = `${runPrefix}live-b:`;
       const [a, b] = [createRedisModelStore({ url: REDIS_URL, prefix }), createRedisModelStore({ url: REDIS_URL, prefix, liveEventsCached: 0 })];
       try {
-        await eventually(async () => ((await subscribed(prefix, 2)) ? [1] : []), (x) => x.length > 0);
+        await listening(prefix, 2, a);
         expect(await a.getUserEvents('u')).toEqual([]);
         // Kill the subscriber connections of this prefix, write while they are away (the message is lost), then read.
         const lines = ((await redis.client('LIST')) as string).split('\n').filter((l) => l.includes(`name=${prefix}live-events`));
@@ -200,7 +224,7 @@ describe.skipIf(!available)(available ? 'redis model store' : `redis model store
         await b.appendUserEvents('u', [{ itemId: 'i1', ts: 1 }]);
         expect(await eventually(() => a.getUserEvents('u'), (e) => e.length === 1)).toEqual([{ itemId: 'i1', ts: 1 }]);
         // Subscribed again: later changes arrive as messages.
-        await eventually(async () => ((await subscribed(prefix, 2)) ? [1] : []), (x) => x.length > 0);
+        await listening(prefix, 2);
         expect(await a.getUserEvents('u')).toHaveLength(1);
         await b.appendUserEvents('u', [{ itemId: 'i2', ts: 2 }]);
         expect(await eventually(() => a.getUserEvents('u'), (e) => e.length === 2)).toHaveLength(2);
