@@ -4,7 +4,7 @@ import type { Db } from '../data/db.js';
 import { DATE_ORDERS, type DateOrder } from '../data/importers/field-parsers.js';
 import { checkImportInput, IMPORT_FORMATS, runImport, type ImportFormat, type ImportReport, type ImportRequest } from '../data/importers/run-import.js';
 import type { IgnoredColumn } from '../data/importers/import-report.js';
-import type { CsvDelimiter } from '../data/importers/csv-source.js';
+import { DELIMITER_NAMES, type CsvDelimiter } from '../data/importers/csv-source.js';
 import { createProgress } from './progress.js';
 import { printable } from './printable.js';
 import { parseCommandLine, runCli, UsageError } from './run-cli.js';
@@ -72,9 +72,6 @@ export function parseImportArgs(args: string[]): ImportRequest {
   if (format === 'online-retail' && !/\.csv(\.gz)?$/i.test(path)) throw new UsageError(`${path}: online-retail takes a .csv or .csv.gz file (export a spreadsheet as CSV first)`);
   return { format: format as ImportFormat, path, ...(dateOrder ? { dateOrder } : {}), ...(delimiter ? { delimiter } : {}) };
 }
-
-/** --delimiter's values: the character, or its name (a `;` must be quoted in a shell). A Map: `toString` is no value. */
-const DELIMITER_NAMES = new Map<string, CsvDelimiter>([[',', ','], [';', ';'], ['comma', ','], ['semicolon', ';']]);
 
 const num = (n: number) => n.toLocaleString('en-US');
 

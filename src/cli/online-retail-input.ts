@@ -1,9 +1,8 @@
-import path from 'node:path';
+import path, { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { dataRowNumbers, readCsvRecords, sniffDelimiter } from '../data/importers/csv-source.js';
-import { normalizeCustomerId, parseRetailDate, type DateOrder } from '../data/importers/field-parsers.js';
-import { NotANumber, numberReader } from '../data/importers/number-cells.js';
-import { detectDateOrder, detectOnlineRetailColumns, notANumberAt, numberRules } from '../data/importers/online-retail-importer.js';
+import { dataRowNumbers, readCsvRecords, sniffDelimiter, withDelimiterHint, type CsvDelimiter } from '../data/importers/csv-source.js';
+import type { DateOrder } from '../data/importers/field-parsers.js';
+import { detectDateOrder, detectOnlineRetailColumns, onlineRetailRowRules, type OnlineRetailRowRules } from '../data/importers/online-retail-importer.js';
 import type { ReturnLine } from '../data/return-allocation.js';
 import type { ItemInfo, PurchaseRow, UserInfo } from '../recommenders/dataset.js';
 
@@ -43,73 +42,55 @@ function count(counts: Map<string, Map<string, number>>, key: string, value: str
 }
 
 /**
- * Reads UCI Online Retail into evaluation input straight from the CSV, with the importer's column
- * detection, field parsers and cleaning rules (no customer, cancelled, quantity or price <= 0,
- * non-product stock code), and the same catalogue: title = most frequent description, price = latest,
- * country = most frequent; slashed dates in the order the importer tells from the file (detectDateOrder).
- * Benchmarks use it so they need no database. `returns`: the cancellation lines the importer stores as returns
- * (customer, product stock code, a negative whole quantity, a date), for a benchmark to take off the purchases
- * (data/return-allocation.ts netOfReturns); `events` are gross of them.
+ * Reads UCI Online Retail into evaluation input straight from the CSV, by the import's rules for each row
+ * (onlineRetailRowRules: the same column detection, parsers and refusals, numbers, ids, NUL, text lengths and dates
+ * alike), and the same catalogue: title = most frequent description, price = latest, country = most frequent; slashed
+ * dates in the order the importer tells from the file (detectDateOrder), or `order`; fields separated by `delimiter`,
+ * else as the importer tells them (sniffDelimiter). Benchmarks and `npm run tune` use it so they need no database.
+ * `returns`: the cancellation lines the importer stores as returns (customer, product stock code, a negative whole
+ * quantity, a date), for a benchmark to take off the purchases (data/return-allocation.ts netOfReturns); `events` are
+ * gross of them.
  */
-export async function loadOnlineRetail(path = ONLINE_RETAIL_PATH, order?: DateOrder): Promise<{ events: PurchaseRow[]; items: ItemInfo[]; users: UserInfo[]; returns: ReturnLine[] }> {
+export async function loadOnlineRetail(path = ONLINE_RETAIL_PATH, order?: DateOrder, given?: CsvDelimiter): Promise<{ events: PurchaseRow[]; items: ItemInfo[]; users: UserInfo[]; returns: ReturnLine[] }> {
   // A `;` file (a spreadsheet saved in a locale writing 2,55) is read as the importer reads it, by its rules: a cell that
-  // is not a number stops the reading at its row, as it stops the import (numberRules, the import's contract), rather
-  // than tuning on a file the import would store only in part.
-  const delimiter = await sniffDelimiter(path);
-  const decimalComma = delimiter === ';';
-  const num = numberReader(delimiter);
-  const dateOrder = order ?? (await detectDateOrder(path, {}, delimiter));
+  // is not a number stops the reading at its row, as it stops the import (the import's contract), rather than tuning on
+  // a file the import would store only in part.
+  const delimiter = given ?? (await sniffDelimiter(path));
   const events: PurchaseRow[] = [];
   const returns: ReturnLine[] = [];
   const titles = new Map<string, Map<string, number>>();
   const countries = new Map<string, Map<string, number>>();
   const latestPrice = new Map<string, { ts: number; price: number }>();
-  let col: ReturnType<typeof detectOnlineRetailColumns> | null = null;
-  let header: string[] = [];
+  let rules: OnlineRetailRowRules | undefined;
   const rows = dataRowNumbers();
-  let lastDateCell: string | undefined;
-  let lastTs = Number.NaN;
   for await (const rec of readCsvRecords(path, { delimiter, onSkip: (readBefore) => void rows.skipped(readBefore) })) {
     const row = rows.next();
-    if (!col) {
-      col = detectOnlineRetailColumns(rec);
-      header = rec;
+    if (!rules) {
+      let col;
+      try {
+        col = detectOnlineRetailColumns(rec, basename(path));
+      } catch (err) {
+        // As the import says it: a header read with the wrong delimiter names the one to give.
+        throw withDelimiterHint(err, rec, delimiter, given !== undefined, (other) => `--delimiter "${other}" for npm run tune (and npm run import)`);
+      }
+      // Its dates' order once its header is known to be one (told after a header read wrong, it would lack the hint).
+      const dateOrder = order ?? (await detectDateOrder(path, {}, delimiter));
+      rules = onlineRetailRowRules(path, rec, col, delimiter, dateOrder, 'npm run import stops at this row, so nothing is read from the file: mend it, then import or tune on it');
       continue;
     }
-    const invoice = rec[col.invoice]?.trim();
-    const userId = normalizeCustomerId(rec[col.customer], decimalComma);
-    // The rules checked before the numbers (malformed_row, missing_customer_id): the numbers of such a row are not read.
-    if (rec.length !== header.length || !invoice || !userId) continue;
-    let numbers;
-    try {
-      numbers = numberRules(rec, col, num, invoice.startsWith('C'));
-    } catch (err) {
-      if (!(err instanceof NotANumber)) throw err;
-      throw notANumberAt(path, row, col, header, err, false, 'npm run import stops at this row, so nothing is read from the file: mend it, then import or tune on it');
-    }
-    if ('reject' in numbers) continue;
-    const { quantity, price } = numbers;
-    if (invoice.startsWith('C')) {
-      const itemId = rec[col.stockCode].trim();
-      if (!/^[0-9]/.test(itemId)) continue;
-      const ts = parseRetailDate(rec[col.date], dateOrder)?.getTime();
-      if (ts !== undefined) returns.push({ userId, itemId, quantity, orderId: null, ts });
+    const r = rules(rec, row);
+    if ('reject' in r) continue;
+    const { userId, itemId, quantity, price } = r;
+    const ts = r.ts.getTime();
+    if (r.cancellation) {
+      returns.push({ userId, itemId, quantity, orderId: null, ts });
       continue;
     }
-    const itemId = rec[col.stockCode].trim();
-    if (!/^[0-9]/.test(itemId)) continue;
-    if (rec[col.date] !== lastDateCell) {
-      lastDateCell = rec[col.date];
-      lastTs = parseRetailDate(lastDateCell, dateOrder)?.getTime() ?? Number.NaN;
-    }
-    if (Number.isNaN(lastTs)) continue;
-    events.push({ userId, itemId, orderId: invoice, ts: lastTs, quantity, price });
-    const description = rec[col.description]?.trim();
-    if (description) count(titles, itemId, description);
-    const country = rec[col.country]?.trim();
-    if (country) count(countries, userId, country);
+    events.push({ userId, itemId, orderId: r.invoice, ts, quantity, price });
+    if (r.description) count(titles, itemId, r.description);
+    if (r.country) count(countries, userId, r.country);
     const last = latestPrice.get(itemId);
-    if (!last || lastTs >= last.ts) latestPrice.set(itemId, { ts: lastTs, price });
+    if (!last || ts >= last.ts) latestPrice.set(itemId, { ts, price });
   }
   const title = modes(titles);
   const country = modes(countries);

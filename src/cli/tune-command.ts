@@ -11,12 +11,13 @@ import type { SingleSourceCoverage, SingleSourceDiscount } from '../evaluation/s
 import { purchasesOf, type SplitInput } from '../evaluation/splits.js';
 import { isRecipeName, parseRecipe, withTuning } from '../training/recipe.js';
 import { DATE_ORDERS, type DateOrder } from '../data/importers/field-parsers.js';
+import { DELIMITER_NAMES, type CsvDelimiter } from '../data/importers/csv-source.js';
 import { recipeToRaw, tuneRecipeOn } from '../training/tune-for-training.js';
 import { defaultOnlineRetailPath, DEFAULT_ONLINE_RETAIL_RELATIVE, loadOnlineRetail } from './online-retail-input.js';
 import { parseCommandLine, runCli, UsageError } from './run-cli.js';
 
 const USAGE = `Usage: npm run tune -- [--recipe NAME] [--out NAME] [--folds N] [--days N] [--end DATE] [--online-retail [FILE]]
-       [--date-order mdy|dmy] [--min-coverage X] [--rounds N] [--no-variants]
+       [--date-order mdy|dmy] [--delimiter ,|;] [--min-coverage X] [--rounds N] [--no-variants]
 
 Tunes models/NAME.json (default: DEFAULT_RECIPE, else default) exactly as a training tunes it, by rolling-origin
 validation on data before --end only: --folds windows of --days back to back before --end (default:
@@ -29,8 +30,10 @@ if it beats the best single source on the folds' mean and on most folds (the rec
 default per-mode-majority; per-mode and sum ask every fold). It tunes on at most the recipe's tune.maxCustomers
 customers (default 5,000) and tune.maxPurchases of their purchases (default 500,000). Writes the recipe with its validation to models/OUT.json (default: NAME-tuned). Data comes from the database (DATABASE_URL
 or the embedded one) unless --online-retail reads a UCI Online Retail CSV: FILE, or without it
-ONLINE_RETAIL_CSV, or ${DEFAULT_ONLINE_RETAIL_RELATIVE} beside the repository; its slashed dates are read as
---date-order says, else in the order the file's dates tell (as npm run import reads them).`;
+ONLINE_RETAIL_CSV, or ${DEFAULT_ONLINE_RETAIL_RELATIVE} beside the repository, by npm run import's rules (a row it
+refuses is not tuned on); its slashed dates are read as --date-order says, else in the order the file's dates tell,
+and its fields as separated by --delimiter ("," or ";", quoted in a shell; comma, semicolon), else as the file's
+first lines tell (as npm run import reads them).`;
 
 
 /** The command line; unset tuning options come from the recipe's tune section (or its defaults). */
@@ -43,12 +46,14 @@ export interface TuneArgs {
   onlineRetail?: string;
   /** With onlineRetail: how its slashed dates are read (else told from the file, as the importer does). */
   dateOrder?: DateOrder;
+  /** With onlineRetail: the fields' delimiter (else told from the file, as the importer does). */
+  delimiter?: CsvDelimiter;
   minCoverage?: number;
   rounds: number;
   variants?: boolean;
 }
 
-const VALUE_FLAGS = ['--recipe', '--out', '--folds', '--days', '--end', '--online-retail', '--date-order', '--min-coverage', '--rounds'];
+const VALUE_FLAGS = ['--recipe', '--out', '--folds', '--days', '--end', '--online-retail', '--date-order', '--delimiter', '--min-coverage', '--rounds'];
 
 /** Parses and checks the arguments before any data is read. */
 export function parseTuneArgs(args: string[], env: NodeJS.ProcessEnv = process.env): TuneArgs {
@@ -91,6 +96,10 @@ export function parseTuneArgs(args: string[], env: NodeJS.ProcessEnv = process.e
     } else if (flag === '--date-order') {
       if (!DATE_ORDERS.includes(value as DateOrder)) throw new UsageError(`--date-order needs ${DATE_ORDERS.join(' or ')}`);
       out.dateOrder = value as DateOrder;
+    } else if (flag === '--delimiter') {
+      const named = DELIMITER_NAMES.get(value);
+      if (!named) throw new UsageError('--delimiter needs "," or ";" (or comma, semicolon)');
+      out.delimiter = named;
     } else if (flag === '--days' || flag === '--folds' || flag === '--rounds' || flag === '--min-coverage') {
       const n = Number(value);
       if (!(n >= 0) || (flag !== '--min-coverage' && !(Number.isInteger(n) && n > 0))) throw new UsageError(`${flag}: bad value "${value}"`);
@@ -102,6 +111,7 @@ export function parseTuneArgs(args: string[], env: NodeJS.ProcessEnv = process.e
   }
   out.out ||= `${out.recipe}-tuned`;
   if (out.dateOrder && !out.onlineRetail) throw new UsageError('--date-order applies to --online-retail (the database holds dates already read)');
+  if (out.delimiter && !out.onlineRetail) throw new UsageError('--delimiter applies to --online-retail (the database holds the fields already read)');
   return out;
 }
 
@@ -150,7 +160,7 @@ export function tuningWindowsStart(spec: { folds: number; days: number }, end: s
 async function loadInput(args: TuneArgs, spec: { folds: number; days: number }): Promise<SplitInput> {
   if (args.onlineRetail) {
     // Gross of the file's cancellations (loadOnlineRetail keeps them apart).
-    const { events, items, users } = await loadOnlineRetail(args.onlineRetail, args.dateOrder);
+    const { events, items, users } = await loadOnlineRetail(args.onlineRetail, args.dateOrder, args.delimiter);
     return { purchases: purchaseColumnsOf(events), items, users };
   }
   const db = await openDatabase(loadConfig());

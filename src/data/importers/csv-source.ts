@@ -40,6 +40,9 @@ export interface CsvSourceOptions extends ReadScope {
 export type CsvDelimiter = ',' | ';';
 export const CSV_DELIMITERS: readonly CsvDelimiter[] = [',', ';'];
 
+/** The command lines' --delimiter values: the character, or its name (a `;` must be quoted in a shell). A Map: `toString` is no value. */
+export const DELIMITER_NAMES: ReadonlyMap<string, CsvDelimiter> = new Map<string, CsvDelimiter>([[',', ','], [';', ';'], ['comma', ','], ['semicolon', ';']]);
+
 /**
  * The longest first line the header checks read, in characters. A header is far shorter (the generic format's at
  * most 100 attribute columns of 256 characters and its own names are about 30 KB; Online Retail's 8 names): a first
@@ -372,14 +375,20 @@ export async function sniffDelimiter(path: string, scope: ReadScope = {}): Promi
  * `err` (a header refused by its format's check) with the delimiter to give when the first line `header`, read with
  * `delimiter` (told, not given), holds the other one in its cells: its fields may be separated by that one, the
  * delimiter told wrong. Says nothing of the line's content (it may be a customer's row). Other errors as they are.
+ * `how` says how to give it (by default to npm run import and POST /v1/imports).
  */
-export function withDelimiterHint(err: unknown, header: string[], delimiter: CsvDelimiter, given: boolean): unknown {
+export function withDelimiterHint(
+  err: unknown,
+  header: string[],
+  delimiter: CsvDelimiter,
+  given: boolean,
+  how: (other: CsvDelimiter) => string = (other) => `--delimiter "${other}" for npm run import, "delimiter": "${other}" in POST /v1/imports`,
+): unknown {
   const other: CsvDelimiter = delimiter === ',' ? ';' : ',';
   if (given || !(err instanceof AppError) || err.code !== 'UNPROCESSABLE' || !header.some((cell) => cell.includes(other))) return err;
   return new AppError(
     err.code,
-    `${err.message}. Its fields were read as separated by "${delimiter}" (told from the file); if they are separated by "${other}", give the delimiter: ` +
-      `--delimiter "${other}" for npm run import, "delimiter": "${other}" in POST /v1/imports`,
+    `${err.message}. Its fields were read as separated by "${delimiter}" (told from the file); if they are separated by "${other}", give the delimiter: ${how(other)}`,
     err.details,
   );
 }

@@ -254,6 +254,73 @@ export async function detectDateOrder(path: string, scope: ReadScope = {}, delim
   return votes.mdy + votes.dmy === 0 ? 'mdy' : most;
 }
 
+/** A data row the import accepts (onlineRetailRowRules): a purchase, or a cancellation's return (`cancellation`). */
+export interface OnlineRetailRow {
+  userId: string;
+  itemId: string;
+  invoice: string;
+  cancellation: boolean;
+  /** Units bought, or returned by a cancellation (positive). */
+  quantity: number;
+  price: number;
+  ts: Date;
+  tsIso: string;
+  /** Trimmed; undefined or empty when the file gives none. */
+  description: string | undefined;
+  country: string | undefined;
+}
+
+/** One data row under the import's rules: the reason it is refused for, else the row as stored. */
+export type OnlineRetailRowRules = (rec: string[], row: number) => { reject: Reason } | OnlineRetailRow;
+
+/**
+ * The import's rules for the data rows of a file with this header (ONLINE_RETAIL_REJECTIONS, in their order;
+ * docs/import-formats.md's table): one set for the import and for whatever reads a file as the import would store it
+ * (`npm run tune -- --online-retail`, the benchmarks: src/cli/online-retail-input.ts), so a row refused by one is
+ * refused by the other. A `;` file's number cell that is not a number throws (notANumberAt, `row` its data row), as
+ * the import stops there; `ending` ends that message. Rows of one invoice share its date: each distinct date text is
+ * parsed once.
+ */
+export function onlineRetailRowRules(path: string, header: string[], col: Record<Field, number>, delimiter: CsvDelimiter, dateOrder: DateOrder, ending?: string): OnlineRetailRowRules {
+  const num = numberReader(delimiter);
+  let lastDateCell: string | undefined;
+  let lastDate: Date | null = null;
+  let lastIso = '';
+  return (rec, row) => {
+    const invoice = rec[col.invoice]?.trim();
+    if (rec.length !== header.length || !invoice) return { reject: 'malformed_row' };
+    const userId = normalizeCustomerId(rec[col.customer], delimiter === ';');
+    if (!userId) return { reject: 'missing_customer_id' };
+    const cancellation = invoice.startsWith('C');
+    let numbers;
+    try {
+      numbers = numberRules(rec, col, num, cancellation);
+    } catch (err) {
+      throw err instanceof NotANumber ? notANumberAt(path, row, col, header, err, false, ending) : err;
+    }
+    if ('reject' in numbers) return numbers;
+    const itemId = rec[col.stockCode].trim();
+    if (!/^[0-9]/.test(itemId)) return { reject: 'non_product_stock_code' };
+    // What the API could not address or store (data/input-limits.ts).
+    if (longerThan(userId, INPUT_LIMITS.idLength) || longerThan(itemId, INPUT_LIMITS.idLength) || longerThan(invoice, INPUT_LIMITS.idLength)) return { reject: 'id_too_long' };
+    if (rec.some((c) => c.includes('\u0000'))) return { reject: 'nul_character' };
+    // The description becomes the item's title, the country the customer's attribute.
+    const description = rec[col.description]?.trim();
+    const country = rec[col.country]?.trim();
+    if (longerThan(description ?? '', INPUT_LIMITS.titleLength) || longerThan(country ?? '', INPUT_LIMITS.attributeLength)) return { reject: 'text_too_long' };
+    if (rec[col.date] !== lastDateCell) {
+      lastDateCell = rec[col.date];
+      lastDate = parseRetailDate(lastDateCell, dateOrder);
+      lastIso = lastDate ? lastDate.toISOString() : '';
+    }
+    const ts = lastDate;
+    if (!ts) return { reject: 'malformed_date' };
+    if (tooFarAhead(ts)) return { reject: 'future_date' };
+    if (tooFarBack(ts)) return { reject: 'ancient_date' };
+    return { userId, itemId, invoice, cancellation, quantity: numbers.quantity, price: numbers.price, ts, tsIso: lastIso, description, country };
+  };
+}
+
 async function upsertInBatches<T>(rows: T[], write: (batch: T[]) => Promise<unknown>, outageWaitMs?: number): Promise<void> {
   for (let i = 0; i < rows.length; i += DEFAULT_BATCH_SIZE) await throughOutage(() => write(rows.slice(i, i + DEFAULT_BATCH_SIZE)), outageWaitMs);
 }
@@ -271,19 +338,13 @@ export async function importOnlineRetail(db: Db, path: string, onProgress?: Prog
   const progress = createByteProgress(await fileSize(path, scope), onProgress);
   // The header first, with its bound: a first line with no end is refused before the reads below take it whole.
   const delimiter = await checkOnlineRetailHeader(path, scope, options.delimiter);
-  const num = numberReader(delimiter);
   const dateOrder = options.dateOrder ?? (await detectDateOrder(path, scope, delimiter));
   const writer = createEventBatchWriter(db, options.batchSize, options.writesInFlight, options.outageWaitMs);
   const titles = new ModeCounter();
   const countries = new ModeCounter();
   const latestPrice = new Map<string, { ts: number; price: number }>();
   let col: Record<Field, number> | null = null;
-  let header: string[] = [];
   const rows = dataRowNumbers();
-  // Rows of one invoice share its date: parse each distinct date text once.
-  let lastDateCell: string | undefined;
-  let lastDate: Date | null = null;
-  let lastIso = '';
 
   const records = readCsvRecords(path, {
     ...scope,
@@ -307,65 +368,37 @@ export async function importOnlineRetail(db: Db, path: string, onProgress?: Prog
     unreadable = err;
   }
   async function readRows() {
+    let rules: OnlineRetailRowRules | undefined;
     for await (const rec of records) {
       const row = rows.next();
-      if (!col) {
+      if (!rules) {
         col = detectOnlineRetailColumns(rec, basename(path));
-        header = rec;
+        rules = onlineRetailRowRules(path, rec, col, delimiter, dateOrder);
         continue;
       }
       report.rowsRead++;
-      const invoice = rec[col.invoice]?.trim();
-      if (rec.length !== header.length || !invoice) { report.reject('malformed_row'); continue; }
-      const userId = normalizeCustomerId(rec[col.customer], delimiter === ';');
-      if (!userId) { report.reject('missing_customer_id'); continue; }
-      // Read here as the check before the import reads them (a `;` file's number that is not one stops the import at its
-      // row; what was accepted before it is written below, as for an unreadable line).
-      let numbers;
-      try {
-        numbers = numberRules(rec, col, num, invoice.startsWith('C'));
-      } catch (err) {
-        throw err instanceof NotANumber ? notANumberAt(path, row, col, header, err, false) : err;
-      }
-      if ('reject' in numbers) { report.reject(numbers.reject); continue; }
-      const { quantity, price } = numbers;
-      // A cancellation invoice (C536379) returns the units its negative quantities name: stored as a return of the
-      // customer's item (the invoice it cancels is not named: the latest purchases of the item are returned first).
-      const cancellation = invoice.startsWith('C');
-      const itemId = rec[col.stockCode].trim();
-      if (!/^[0-9]/.test(itemId)) { report.reject('non_product_stock_code'); continue; }
-      // What the API could not address or store (data/input-limits.ts).
-      if (longerThan(userId, INPUT_LIMITS.idLength) || longerThan(itemId, INPUT_LIMITS.idLength) || longerThan(invoice, INPUT_LIMITS.idLength)) { report.reject('id_too_long'); continue; }
-      if (rec.some((c) => c.includes('\u0000'))) { report.reject('nul_character'); continue; }
-      // The description becomes the item's title, the country the customer's attribute.
-      if (longerThan(rec[col.description]?.trim() ?? '', INPUT_LIMITS.titleLength) || longerThan(rec[col.country]?.trim() ?? '', INPUT_LIMITS.attributeLength)) { report.reject('text_too_long'); continue; }
-      if (rec[col.date] !== lastDateCell) {
-        lastDateCell = rec[col.date];
-        lastDate = parseRetailDate(lastDateCell, dateOrder);
-        lastIso = lastDate ? lastDate.toISOString() : '';
-      }
-      const ts = lastDate;
-      if (!ts) { report.reject('malformed_date'); continue; }
-      if (tooFarAhead(ts)) { report.reject('future_date'); continue; }
-      if (tooFarBack(ts)) { report.reject('ancient_date'); continue; }
-
+      // A `;` file's number that is not one stops the import at its row (rules throws, as the check before the import
+      // does); what was accepted before it is written below, as for an unreadable line.
+      const r = rules(rec, row);
+      if ('reject' in r) { report.reject(r.reject); continue; }
+      const { userId, itemId, invoice, quantity, price, ts, tsIso, description, country } = r;
       report.accepted++;
       report.users.add(userId);
       report.items.add(itemId);
-      const description = rec[col.description]?.trim();
       if (description) titles.add(itemId, description);
-      const country = rec[col.country]?.trim();
       if (country) countries.add(userId, country);
-      if (cancellation) {
+      // A cancellation invoice (C536379) returns the units its negative quantities name: stored as a return of the
+      // customer's item (the invoice it cancels is not named: the latest purchases of the item are returned first).
+      if (r.cancellation) {
         // A cancellation's customer and product are described as a purchase's are; its invoice is no order, its price no sale.
         report.returns++;
-        await writer.addReturn({ userId, itemId, quantity, orderId: null, ts, tsIso: lastIso });
+        await writer.addReturn({ userId, itemId, quantity, orderId: null, ts, tsIso });
         continue;
       }
       report.orders.add(invoice);
       const last = latestPrice.get(itemId);
       if (!last || ts.getTime() >= last.ts) latestPrice.set(itemId, { ts: ts.getTime(), price });
-      await writer.add({ userId, itemId, quantity, price, orderId: invoice, ts, tsIso: lastIso });
+      await writer.add({ userId, itemId, quantity, price, orderId: invoice, ts, tsIso });
     }
   }
   if (!col) throw emptyFile(path);

@@ -47,4 +47,30 @@ describe('an Online Retail file read without a database', () => {
     writeFileSync(bad, [semicolonHeader, ...good, row('592200', '6', '1.234,56', 94200), row('592201', '6', '2,55', 94201)].join('\n') + '\n');
     await expect(loadOnlineRetail(bad)).rejects.toThrow(/^semicolon-bad\.csv: data row 25, column 6 \(UnitPrice\) is not a number\. .*npm run import stops at this row/);
   });
+
+  // The import's rules are one set (onlineRetailRowRules): a row it refuses for an id over 256 characters, a NUL, a title
+  // or country over 1,000 characters or a date after tomorrow or before 1970 is not tuned on either (it was: tuning
+  // applied only the number rules, and counted customers and purchases the import never stores).
+  it("When rows break the import's id, NUL, text-length or date rules, Then they are left out as the import refuses them", async () => {
+    const file = path.join(dir, 'limits.csv');
+    const row = (invoice: string, customer: string, opts: { stock?: string; title?: string; country?: string; date?: string } = {}) =>
+      `${invoice},${opts.stock ?? '85199A'},${opts.title ?? 'HEART'},6,${opts.date ?? '12/1/2010 08:26'},2.55,${customer},${opts.country ?? 'United Kingdom'}`;
+    writeFileSync(file, [
+      HEADER,
+      row('593000', '95000'),
+      row('593001', '9'.repeat(257)),
+      row('593002', '95002', { stock: '8'.repeat(257) }),
+      row('5'.repeat(257), '95003'),
+      row('593004', '95004', { country: 'United\u0000Kingdom' }),
+      row('593005', '95005', { title: 'H'.repeat(1001) }),
+      row('593006', '95006', { country: 'U'.repeat(1001) }),
+      row('593007', '95007', { date: '2999-01-01 08:00' }),
+      row('593008', '95008', { date: '1/1/1960 08:00' }),
+      row('593009', '95009', { title: 'H'.repeat(1000) }),
+    ].join('\n') + '\n');
+    const { events, users, items } = await loadOnlineRetail(file);
+    expect(events.map((e) => e.userId).sort()).toEqual(['95000', '95009']);
+    expect(users.map((u) => u.id).sort()).toEqual(['95000', '95009']);
+    expect(items).toEqual([expect.objectContaining({ id: '85199A', title: 'HEART' })]);
+  });
 });
