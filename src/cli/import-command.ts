@@ -19,13 +19,14 @@ const USAGE = `Usage: npm run import -- <format> <path>
                         told from the file's dates when not given
   generic DIR [--delimiter ,|;]
                         a directory with items.csv, users.csv and/or events.csv
-
-  --delimiter ,|;       the fields' delimiter (quote ";" in a shell; comma and semicolon are read too),
-                        told from each file's first lines when not given
   factors DIR [--recipe NAME] [--source NAME]
                         ALS item (and user) factors trained elsewhere: implicit's .npy arrays with
                         id lists, or Spark MLlib ALS factors as CSV; trains a new model version whose
                         ALS source takes them (the other sources are trained as usual)
+
+Options of online-retail and generic:
+  --delimiter ,|;       the fields' delimiter (quote ";" in a shell; comma and semicolon are read too),
+                        told from each file's first lines when not given
 
 Formats: docs/import-formats.md and docs/factor-import.md. Writes to DATABASE_URL, or when it is unset
 to the embedded database in DATA_DIR/pglite (default ./data); factors also to the model store

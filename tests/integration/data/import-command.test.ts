@@ -22,6 +22,11 @@ describe('npm run import', () => {
     const none = await cli();
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/missing <format>[\s\S]*Usage: npm run import -- <format> <path>/);
+    // --delimiter is explained where it reads as an option of online-retail and generic, not right above factors DIR
+    // as if it were one of factors' (which reads no CSV delimiter).
+    const usage = none.stderr;
+    expect(usage.indexOf('\n  --delimiter ,|;')).toBeGreaterThan(usage.indexOf('factors DIR'));
+    expect(usage).toMatch(/Options of online-retail and generic:\n  --delimiter ,\|;/);
     expect(existsSync(path.join(dir, 'data'))).toBe(false);
   }, SPAWN_TIMEOUT);
 
