@@ -95,6 +95,20 @@ describe('CLI commands while the server owns DATA_DIR', () => {
     expect((await api('GET', '/v1/users/new-user/events')).json.events).toHaveLength(1);
   }, SLOW);
 
+  it('When npm run import is given --delimiter, Then the server imports the file with it (the file\'s own lines tell the other one)', async () => {
+    // A `,` file whose column name and values hold more `;` than its lines have `,`: told `;`, its header then lacks
+    // `id` (tests/integration/http/import-delimiter-given.test.ts). The command checks it with the delimiter given and
+    // hands the import to the server, which must read it with that delimiter too, not tell it again.
+    const csvDir = path.join(dataDir, 'imports', 'delimited');
+    mkdirSync(csvDir, { recursive: true });
+    writeFileSync(path.join(csvDir, 'items.csv'), 'id,title,size; colour; fit; care\ndl-m1,Shirt,L; red; slim; 30 C\n');
+    const res = await cli('src/cli/import-command.ts', 'generic', csvDir, '--delimiter', ',');
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain(`The server at ${url}`);
+    expect((await api('GET', '/v1/items/dl-m1')).json).toMatchObject({ title: 'Shirt', attributes: { 'size; colour; fit; care': 'L; red; slim; 30 C' } });
+  }, SLOW);
+
   it('When npm run import names a file outside the server\'s import roots, Then a copy under them is imported and removed afterwards', async () => {
     // Where a data team keeps its exports: not under DATA_DIR/imports, which the server's API is limited to.
     const elsewhere = path.join(root, 'downloads', 'shop');
