@@ -2,7 +2,7 @@ import path, { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dataRowNumbers, readCsvRecords, sniffDelimiter, withDelimiterHint, type CsvDelimiter } from '../data/importers/csv-source.js';
 import type { DateOrder } from '../data/importers/field-parsers.js';
-import { detectDateOrder, detectOnlineRetailColumns, onlineRetailRowRules, type OnlineRetailRowRules } from '../data/importers/online-retail-importer.js';
+import { detectDateOrder, detectDateOrderUnlessDotted, detectOnlineRetailColumns, onlineRetailRowRules, type DateOrderHolder, type OnlineRetailRowRules } from '../data/importers/online-retail-importer.js';
 import type { ReturnLine } from '../data/return-allocation.js';
 import type { ItemInfo, PurchaseRow, UserInfo } from '../recommenders/dataset.js';
 
@@ -62,6 +62,7 @@ export async function loadOnlineRetail(path = ONLINE_RETAIL_PATH, order?: DateOr
   const countries = new Map<string, Map<string, number>>();
   const latestPrice = new Map<string, { ts: number; price: number }>();
   let rules: OnlineRetailRowRules | undefined;
+  const dates: DateOrderHolder = { order };
   const rows = dataRowNumbers();
   for await (const rec of readCsvRecords(path, { delimiter, onSkip: (readBefore) => void rows.skipped(readBefore) })) {
     const row = rows.next();
@@ -74,12 +75,17 @@ export async function loadOnlineRetail(path = ONLINE_RETAIL_PATH, order?: DateOr
         throw withDelimiterHint(err, rec, delimiter, given !== undefined, (other) => `--delimiter "${other}" for npm run tune (and npm run import)`);
       }
       // Its dates' order once its header is known to be one (told after a header read wrong, it would lack the hint).
-      const dateOrder = order ?? (await detectDateOrder(path, {}, delimiter));
-      rules = onlineRetailRowRules(path, rec, col, delimiter, dateOrder, 'npm run import stops at this row, so nothing is read from the file: mend it, then import or tune on it');
+      dates.order = order ?? (await detectDateOrderUnlessDotted(path, {}, delimiter));
+      rules = onlineRetailRowRules(path, rec, col, delimiter, dates, 'npm run import stops at this row, so nothing is read from the file: mend it, then import or tune on it');
       continue;
     }
-    const r = rules(rec, row);
-    if ('reject' in r) continue;
+    let r = rules(rec, row);
+    if ('undecided' in r) {
+      // A slashed date after the dotted ones: the order the importer would tell here.
+      dates.order = await detectDateOrder(path, {}, delimiter);
+      r = rules(rec, row);
+    }
+    if ('reject' in r || 'undecided' in r) continue;
     const { userId, itemId, quantity, price } = r;
     const ts = r.ts.getTime();
     if (r.cancellation) {

@@ -73,4 +73,15 @@ describe('an Online Retail file read without a database', () => {
     expect(users.map((u) => u.id).sort()).toEqual(['95000', '95009']);
     expect(items).toEqual([expect.objectContaining({ id: '85199A', title: 'HEART' })]);
   });
+
+  // The importer's date search stops at 1,000 dotted dates before any slashed one and tells the order at the first
+  // slashed date: read here the same way, the slashed dates after them are on their days.
+  it('When slashed day-first dates come after 1,000 dotted ones, Then they are on their days, as the importer reads them', async () => {
+    const file = path.join(dir, 'dotted-then-slashed.csv');
+    const dotted = Array.from({ length: 1200 }, (_, k) => `6${k},85199A,HEART,6,${(k % 28) + 1}.11.2010 08:00,2.55,${97000 + (k % 50)},Germany`);
+    writeFileSync(file, [HEADER, ...dotted, '81,85199A,HEART,6,02/12/2010 09:00,2.55,97100,Germany', '82,85199A,HEART,6,13/12/2010 09:00,2.55,97101,Germany'].join('\n') + '\n');
+    const { events } = await loadOnlineRetail(file);
+    expect(events).toHaveLength(1202);
+    expect(events.filter((e) => e.userId.startsWith('971')).map((e) => new Date(e.ts).toISOString())).toEqual(['2010-12-02T09:00:00.000Z', '2010-12-13T09:00:00.000Z']);
+  });
 });
