@@ -41,6 +41,14 @@ describe('npm run tune arguments', () => {
     expect(() => parseTuneArgs(['--date-order', 'mdy'], {})).toThrow(/--date-order applies to --online-retail/);
   });
 
+  it('takes --delimiter with --online-retail only, as npm run import takes it (the character or its name)', () => {
+    const file = fileURLToPath(import.meta.url);
+    expect(parseTuneArgs(['--online-retail', file, '--delimiter', ';'], {}).delimiter).toBe(';');
+    expect(parseTuneArgs(['--online-retail', file, '--delimiter=comma'], {}).delimiter).toBe(',');
+    expect(() => parseTuneArgs(['--online-retail', file, '--delimiter', 'tab'], {})).toThrow(/--delimiter needs "," or ";"/);
+    expect(() => parseTuneArgs(['--delimiter', ';'], {})).toThrow(/--delimiter applies to --online-retail/);
+  });
+
   it('takes --flag=value as --flag value and refuses a flag given twice, as the other commands do', () => {
     expect(parseTuneArgs(['--recipe=robust', '--folds=2', '--end=2011-11-01'], {})).toMatchObject({ recipe: 'robust', folds: 2, end: '2011-11-01' });
     expect(() => parseTuneArgs(['--recipe', 'default', '--recipe', 'robust'], {})).toThrow('--recipe given twice');
