@@ -5,10 +5,12 @@
  *
  *   DATABASE_URL=postgres://... REDIS_URL=redis://.../N PORT=47800 RUNS=6 nice -n 10 npx tsx bench/start-cpu.ts [ENTRY.js]
  *
- * ENTRY (optional): a compiled server.js to measure instead of this checkout's (an older tree, for a before/after).
+ * ENTRY (optional): a compiled server.js to measure instead of this checkout's (an older tree, for a before/after);
+ * the import CLI is then the one beside it (cli/import-command.js). APP_RUNS=0 leaves out createTestApp.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { builtEntry } from '../tests/helpers/built-entry.js';
 
 const RUNS = Number(process.env.RUNS ?? 6);
@@ -78,13 +80,13 @@ for (let i = 0; i < RUNS; i++) {
 }
 console.log(`server to /health/live: ${fmt(live)}`);
 console.log(`server to exit on SIGTERM: ${fmt(exit)}`);
-const cli = builtEntry('src/cli/import-command.ts');
+const cli = process.argv[2] ? path.join(path.dirname(server), 'cli', 'import-command.js') : builtEntry('src/cli/import-command.ts');
 console.log(`import CLI, bad arguments: ${fmt(Array.from({ length: RUNS }, () => cliStart(cli)))}`);
 // createTestApp in a fresh process each time (module loading through tsx, then the build), as a test file's first app.
-const inProcess = Array.from({ length: RUNS }, () =>
+const inProcess = Array.from({ length: Number(process.env.APP_RUNS ?? RUNS) }, () =>
   JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', 'bench/start-cpu-app.ts'], { env: { ...env, LOG_LEVEL: 'silent' } }).toString().trim().split('\n').pop()!),
 );
-console.log(`createTestApp, modules loaded (tsx): ${fmt(inProcess.map((r) => r.imports))}`);
-console.log(`createTestApp, first build: ${fmt(inProcess.map((r) => r.first))}`);
-console.log(`createTestApp, later builds: ${fmt(inProcess.map((r) => r.later))}`);
+if (inProcess.length) console.log(`createTestApp, modules loaded (tsx): ${fmt(inProcess.map((r) => r.imports))}`);
+if (inProcess.length) console.log(`createTestApp, first build: ${fmt(inProcess.map((r) => r.first))}`);
+if (inProcess.length) console.log(`createTestApp, later builds: ${fmt(inProcess.map((r) => r.later))}`);
 console.log(`load after: ${load()}`);

@@ -10,7 +10,9 @@ import { fileURLToPath } from 'node:url';
  * tsx's loader hooks: 2.2-2.6 s of CPU before the configuration is read, against 1.1-1.3 s for the same modules
  * compiled (load average 24; a server, worker or CLI started per test, dozens in the suite). The compiled tree is
  * what `npm run build` makes in dist/ (the Dockerfile's entry), written by esbuild, which is also what tsx compiles
- * with. The Quick start's own test (tests/e2e/server-start.test.ts) keeps `npm start`'s tsx.
+ * with; its entries are then each bundled with the tree's modules (bundleEntries below). The Quick start's own test
+ * (tests/e2e/server-start.test.ts) keeps `npm start`'s tsx. Made once before the files run (tests/global-setup.ts);
+ * a process whose sources have no tree (a bench, an edit during a watch run) makes one at its first call.
  *
  * Kept in node_modules/.cache/recsvc-built/HASH/src, HASH made of everything the output depends on (the sources,
  * tsconfig.json, which esbuild reads too, this file, esbuild's and Node's versions), so processes of one checkout
@@ -65,6 +67,7 @@ function builtRoot(): string {
       });
       // The migrations' SQL and the dashboard's files, as `npm run build` copies them.
       for (const f of files.filter((f) => !f.endsWith('.ts'))) cpSync(f, path.join(tmp, 'src', path.relative(SRC, f)));
+      bundleEntries(esbuild, path.join(tmp, 'src'));
       // Under node_modules no package.json of the repository applies: the files are ES modules.
       writeFileSync(path.join(tmp, 'package.json'), '{ "type": "module" }\n');
       // Relative (../../../../sample): the same from tmp as from HASH, and wherever the checkout is moved.
@@ -86,6 +89,52 @@ function builtRoot(): string {
   } else markUsed(dir);
   root = dir;
   return dir;
+}
+
+/**
+ * The process entries (src/server.ts, src/cli/*-command.ts) each made one file over their compiled one: the tree's
+ * own modules bundled into it, packages left to node_modules (loaded as before). Node then links one module of the
+ * sources instead of about 285 (0.4-0.5 s of CPU less a server start, bench/README "fifty-fifth session, helper s3").
+ * The bundle is made from a copy of the compiled tree in which each module's `import.meta.url` is that module's own
+ * file in the tree (`new URL('../data/migrate.js', import.meta.url)` from the entry's directory), so the paths the
+ * sources take relative to themselves (migrations, dashboard, sample, worker threads' modules, runCli's "am I the
+ * entry") resolve as from the unbundled tree, which stays beside it for the worker threads. Dynamic imports become
+ * chunks beside the entries (`splitting`), so what a command loads lazily it still loads lazily.
+ */
+function bundleEntries(esbuild: typeof import('esbuild'), src: string): void {
+  const compiled = sourceFiles(src).filter((f) => f.endsWith('.js'));
+  const entries = compiled.filter((f) => f === path.join(src, 'server.js') || /^cli\/[^/]+-command\.js$/.test(path.relative(src, f)));
+  // One build per directory of entries: a module's file is named relative to the directory its code lands in.
+  for (const dir of [...new Set(entries.map((f) => path.dirname(f)))]) {
+    const input = mkdtempSync(path.join(path.dirname(src), 'bundle-input-'));
+    try {
+      for (const f of compiled) {
+        const copy = path.join(input, path.relative(src, f));
+        mkdirSync(path.dirname(copy), { recursive: true });
+        let code = readFileSync(f, 'utf8');
+        if (code.includes('import.meta.url')) {
+          const own = `./${path.relative(dir, f)}`.replace(/^\.\/\.\./, '..');
+          // By esbuild, not by text: only the expression is renamed, never a string or comment that names it.
+          code = `const __moduleUrl = new URL(${JSON.stringify(own)}, import.meta.url).href;\n${esbuild.transformSync(code, { define: { 'import.meta.url': '__moduleUrl' }, format: 'esm', target: `node${process.versions.node}` }).code}`;
+        }
+        writeFileSync(copy, code);
+      }
+      esbuild.buildSync({
+        entryPoints: entries.filter((f) => path.dirname(f) === dir).map((f) => path.join(input, path.relative(src, f))),
+        outdir: dir,
+        bundle: true,
+        splitting: true,
+        packages: 'external',
+        platform: 'node',
+        format: 'esm',
+        target: `node${process.versions.node}`,
+        allowOverwrite: true,
+        logLevel: 'silent',
+      });
+    } finally {
+      rmSync(input, { recursive: true, force: true });
+    }
+  }
 }
 
 /** A tree's age (see STALE_MS) counts from its last use. */
