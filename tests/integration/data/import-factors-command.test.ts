@@ -6,9 +6,10 @@ import { parseFactorArgs } from '../../../src/cli/import-factors.js';
 import { runImport } from '../../../src/data/importers/run-import.js';
 import type { ImportReport } from '../../../src/data/importers/import-report.js';
 import { runCliScript, type CliRun } from '../../helpers/cli-process.js';
+import { builtEntry } from '../../helpers/built-entry.js';
 import { seedMigratedPgliteDir } from '../../helpers/services.js';
 
-/** Starting tsx takes seconds on a busy two-core machine; the CLI runs are given room. */
+/** Starting a process takes seconds on a busy two-core machine; the CLI runs are given room. */
 const SPAWN_TIMEOUT = 240_000;
 const dir = mkdtempSync(path.join(tmpdir(), 'import-factors-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -19,7 +20,7 @@ async function cli(...args: string[]): Promise<CliRun> {
 }
 async function cliOn(dataDir: string, ...args: string[]): Promise<CliRun> {
   const env = { ...process.env, DATABASE_URL: '', REDIS_URL: '', DATA_DIR: dataDir };
-  return runCliScript('src/cli/import-command.ts', args, { env, timeoutMs: 120_000 });
+  return runCliScript(builtEntry('src/cli/import-command.ts'), args, { env, timeoutMs: 120_000 });
 }
 
 describe('npm run import -- factors', () => {

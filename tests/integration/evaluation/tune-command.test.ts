@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCliScript } from '../../helpers/cli-process.js';
+import { builtEntry } from '../../helpers/built-entry.js';
 import { seedMigratedPgliteDir } from '../../helpers/services.js';
 
 describe('npm run tune on an empty database', () => {
@@ -14,7 +15,7 @@ describe('npm run tune on an empty database', () => {
       // of this test's time, and first starts are tested elsewhere.
       await seedMigratedPgliteDir(path.join(root, 'pglite'));
       const { DATABASE_URL: _d, REDIS_URL: _r, ...env } = process.env;
-      const res = await runCliScript('src/cli/tune-command.ts', [], { env: { ...env, DATA_DIR: root, SAMPLE_DATA: 'false', LOG_LEVEL: 'warn' }, timeoutMs: 120_000 });
+      const res = await runCliScript(builtEntry('src/cli/tune-command.ts'), [], { env: { ...env, DATA_DIR: root, SAMPLE_DATA: 'false', LOG_LEVEL: 'warn' }, timeoutMs: 120_000 });
       expect(res.code).toBe(1);
       expect(res.stderr).toContain('not tuned: no purchases in the database: nothing to tune on');
     } finally {

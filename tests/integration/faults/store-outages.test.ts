@@ -18,6 +18,7 @@ import { createPgDb, type Db } from '../../../src/data/db.js';
 import { dependencyFailure } from '../../../src/errors.js';
 import type { Services } from '../../../src/services.js';
 import { auth, KEYS } from '../../helpers/app.js';
+import { nodeArgs } from '../../helpers/built-entry.js';
 import { freePort, type PrivatePostgres, type PrivateRedis } from '../../helpers/private-servers.js';
 import { DAY, T0, trainAndPublish } from '../serving/shop-fixture.js';
 import { ask, faultTestsRunnable, recordFailures, startFaultApp, timedOut, until, type Answer, type FaultApp } from './fault-app.js';
@@ -306,7 +307,7 @@ describe.skipIf(!runnable)('store outages: the app keeps answering, fails fast a
     await createPgDbOnce(pg.url, (admin) => admin.exec('CREATE DATABASE process_test'));
     const port = await freePort();
     let output = '';
-    const server = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    const server = spawn(process.execPath, nodeArgs('src/server.ts'), {
       env: {
         ...process.env,
         DATABASE_URL: pg.url.replace(/\/postgres$/, '/process_test'),
@@ -358,7 +359,7 @@ describe.skipIf(!runnable)('store outages: the app keeps answering, fails fast a
       server.kill('SIGTERM');
       await exited;
     }
-    // The limit is mostly the child's start (tsx, migrations): over 60 s beside four busy loops at load 15-19.
+    // The limit is mostly the child's start (loading its modules, migrations): over 60 s beside four busy loops at load 15-19.
   }, 300_000);
 });
 
