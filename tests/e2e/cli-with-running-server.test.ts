@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLockHolder } from '../../src/data/data-dir-lock.js';
 import { runCliScript } from '../helpers/cli-process.js';
 import { builtEntry, nodeArgs } from '../helpers/built-entry.js';
+import { seedMigratedPgliteDir } from '../helpers/services.js';
 
 /** Starting a process and PGlite takes seconds on a busy two-core machine. */
 const SLOW = 240_000;
@@ -38,6 +39,9 @@ describe('CLI commands while the server owns DATA_DIR', () => {
   };
 
   beforeAll(async () => {
+    // The embedded database as an earlier start left it (migrated): initdb and the migrations in the server were
+    // 8-12 s of CPU of this file's set-up, and first starts are tested elsewhere.
+    await seedMigratedPgliteDir(path.join(dataDir, 'pglite'));
     server = spawn(process.execPath, nodeArgs('src/server.ts'), { env, stdio: ['ignore', 'pipe', 'pipe'] });
     server.stdout!.on('data', (b) => (output += b));
     server.stderr!.on('data', (b) => (output += b));
