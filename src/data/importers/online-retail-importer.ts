@@ -216,8 +216,8 @@ const MIXED_DATES = 0.01;
  * only was read up to the bound then (2.4 to 5.3 s at load 20): detectDateOrderUnlessDotted stops at its DATE_VOTES-th
  * dotted date while no slashed one has come, and the import decides when a slashed date comes, if one does.
  */
-export async function detectDateOrder(path: string, scope: ReadScope = {}, delimiter?: CsvDelimiter): Promise<DateOrder> {
-  return (await searchDateOrder(path, scope, delimiter, false)) ?? 'mdy';
+export async function detectDateOrder(path: string, scope: ReadScope = {}, delimiter?: CsvDelimiter, written = 'nothing was written'): Promise<DateOrder> {
+  return (await searchDateOrder(path, scope, delimiter, false, written)) ?? 'mdy';
 }
 
 /**
@@ -229,10 +229,11 @@ export async function detectDateOrder(path: string, scope: ReadScope = {}, delim
  * order not told. A file refused then (dates both ways, none telling) has its rows before that one imported.
  */
 export async function detectDateOrderUnlessDotted(path: string, scope: ReadScope = {}, delimiter?: CsvDelimiter): Promise<DateOrder | undefined> {
-  return searchDateOrder(path, scope, delimiter, true);
+  return searchDateOrder(path, scope, delimiter, true, 'nothing was written');
 }
 
-async function searchDateOrder(path: string, scope: ReadScope, delimiter: CsvDelimiter | undefined, stopOnDotted: boolean): Promise<DateOrder | undefined> {
+/** `written` ends a refusal's message: what the reader stored before it asked (nothing, unless asked mid-import). */
+async function searchDateOrder(path: string, scope: ReadScope, delimiter: CsvDelimiter | undefined, stopOnDotted: boolean, written: string): Promise<DateOrder | undefined> {
   let col: number | null = null;
   const votes: Record<DateOrder, number> = { mdy: 0, dmy: 0 };
   let rows = 0;
@@ -249,7 +250,7 @@ async function searchDateOrder(path: string, scope: ReadScope, delimiter: CsvDel
         throw new AppError(
           'UNPROCESSABLE',
           `${basename(path)}: none of the InvoiceDate values of its first ${DATE_SEARCH_ROWS} rows tells whether they are month first (12/13/2010) or day first (13/12/2010): all fall on the 1st to the 12th of their months. ` +
-            'Give the order ("mdy" or "dmy"): "dateOrder" in POST /v1/imports, --date-order for npm run import and npm run tune; nothing was written',
+            `Give the order ("mdy" or "dmy"): "dateOrder" in POST /v1/imports, --date-order for npm run import and npm run tune; ${written}`,
           [{ path: 'dateOrder', message: 'the file\'s first dates do not tell the order: give it' }],
         );
       }
@@ -269,7 +270,7 @@ async function searchDateOrder(path: string, scope: ReadScope, delimiter: CsvDel
     throw new AppError(
       'UNPROCESSABLE',
       `${basename(path)} writes InvoiceDate both ways: ${votes.mdy} of its dates read only month first (12/13/2010), ${votes.dmy} only day first (13/12/2010), so the order of the others cannot be told. ` +
-        'Give the order ("mdy" or "dmy"): "dateOrder" in POST /v1/imports, --date-order for npm run import and npm run tune; nothing was written',
+        `Give the order ("mdy" or "dmy"): "dateOrder" in POST /v1/imports, --date-order for npm run import and npm run tune; ${written}`,
       [{ path: 'dateOrder', message: 'the file\'s dates read both ways: give the order' }],
     );
   }
@@ -414,8 +415,12 @@ export async function importOnlineRetail(db: Db, path: string, onProgress?: Prog
       // does); what was accepted before it is written below, as for an unreadable line.
       let r = rules(rec, row);
       if ('undecided' in r) {
-        // The first slashed date after the dotted ones: the order is told now (a refusal stops the import here).
-        dates.order = await detectDateOrder(path, scope, delimiter);
+        // The first slashed date after the dotted ones: the order is told now (a refusal stops the import here, after the
+        // rows accepted before are written below, as for an unreadable line: its message must not say nothing was).
+        const n = (x: number) => x.toLocaleString('en-US');
+        dates.order = await detectDateOrder(path, scope, delimiter,
+          `the ${n(report.accepted)} rows accepted before data row ${n(row)} (their dates dotted or YYYY-MM-DD, on their days whatever the order) were stored, none from it on; ` +
+            'imported again with the order, the file adds them not twice');
         r = rules(rec, row);
       }
       if ('undecided' in r) throw new Error('the date order was told, yet a row asks for it');

@@ -74,4 +74,22 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('the date order of an O
     const slashed = await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM purchase_events WHERE user_id IN ('32000', '32001')");
     expect(slashed.rows[0].n).toBe(0);
   });
+  // A refusal at the first slashed date comes after the dotted rows before it were stored (the import writes what it
+  // accepted before a row it stops at): the message said "nothing was written", so a data team would believe the
+  // database untouched. It says what was stored, and the import given the order adds those rows not twice.
+  it('When dates both ways are found only at the first slashed date after 1,000 dotted ones, Then the refusal says the dotted rows were stored, and the import given the order stores the rest without adding them twice', async () => {
+    const file = path.join(dir, 'dotted-then-mixed-again.csv');
+    writeFileSync(file, [header, ...dottedRows(1200).map((l) => l.replace(/^6/, 'R')), 'R51,84879,ASSORTED BIRD,2,12/13/2010 09:00,1.69,33000,Germany', 'R52,84879,ASSORTED BIRD,2,13/12/2010 09:00,1.69,33001,Germany'].join('\n'));
+    const count = async () => (await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM purchase_events WHERE order_id LIKE 'R%'")).rows[0].n;
+    const failure = await runImport({ db: t.db }, { format: 'online-retail', path: file }).then(() => null, (err: unknown) => err);
+    expect(failure).toMatchObject({ code: 'UNPROCESSABLE', details: [{ path: 'dateOrder' }] });
+    const message = (failure as Error).message;
+    expect(message).not.toMatch(/nothing was written/);
+    expect(message).toMatch(/1,200 rows accepted before data row 1,201 .*were stored/);
+    expect(await count()).toBe(1200);
+    // 12/13/2010 read day first has no 13th month: refused as malformed, the rest stored once.
+    const report = await runImport({ db: t.db }, { format: 'online-retail', path: file, dateOrder: 'dmy' });
+    expect(report).toMatchObject({ rowsRead: 1202, accepted: 1201, rejected: { malformed_date: 1 } });
+    expect(await count()).toBe(1201);
+  });
 });
