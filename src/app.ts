@@ -268,7 +268,10 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   });
 
   const erasureCatchUp = createErasureCatchUpAtStart(
-    { catchUp: () => services.erasure.catchUp(), storeAnswers: () => services.store.ping(), hold: (until) => services.serving.holdCustomerData(until), log: app.log },
+    {
+      catchUp: () => services.erasure.catchUp(), storeAnswers: () => services.store.ping(), hold: (until) => services.serving.holdCustomerData(until),
+      holdCustomers: (until) => services.serving.holdCustomers(until), log: app.log,
+    },
     { retryMs: config.ERASURE_CATCH_UP_RETRY_MS, waitMs: options.erasureCatchUpWaitMs },
   );
   const maxBatch = config.MAX_BATCH_SIZE;
@@ -328,7 +331,14 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   dashboardRoutes(app, { onOpen: () => services.lifecycleHistory.prefetch() });
   // The key recommendationIds are signed with is read before the first request, so no answer waits for it
   // (a process that cannot read it yet answers with unsigned ids and reads it again in the background).
-  app.addHook('onReady', async () => void (await within(services.recommendationIds.ready(), KEY_READ_WAIT_MS, () => false)));
+  // And so is the list of erasures owed (the first read, begun in createServices, or one more when it failed): until a
+  // read of it succeeds, every customer is answered as an erased one (a server started while Postgres is down cannot
+  // tell which customers' erasure was asked: answered from the model store, they were served until Postgres was back).
+  services.serving.holdCustomers(services.owedErasures.firstRead);
+  app.addHook('onReady', async () => {
+    const owedRead = Promise.race([services.owedErasures.firstRead, services.erasureFollower.poll()]);
+    await Promise.all([within(services.recommendationIds.ready(), KEY_READ_WAIT_MS, () => false), within(owedRead, KEY_READ_WAIT_MS, () => undefined)]);
+  });
   // The model store is scrubbed again of the erasures it lost before anything of it is served; a store that does
   // not answer is scrubbed in the background, its versions held back meanwhile (privacy/erasure-catch-up-at-start.ts).
   app.addHook('onClose', () => erasureCatchUp.close());

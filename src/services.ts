@@ -118,13 +118,14 @@ export function createServices(deps: {
   });
   const lifecycleHistory = createLifecycleHistory({ purchaseDays: () => customers.purchaseDays() });
   const profiles = createProfileService({
-    store, events, catalog, metrics, served: () => serving.modelInHand()?.meta ?? null, held: () => serving.holdingCustomerData(), owed: owedErasures,
+    store, events, catalog, metrics, served: () => serving.modelInHand()?.meta ?? null, held: () => serving.holdingCustomerData() || serving.holdingCustomers(), owed: owedErasures,
   });
   const audiences = createAudienceService({
     model: () => serving.activeModel(), store, profiles,
     recentBuyers: (itemIds, since) => events.buyersSince(itemIds, new Date(since)),
     buildPostings: postingsInWorker({ onWorkerFailed: (err) => log?.("the audience index's worker thread failed", err) }),
-    owed: owedErasures,
+    // While serving holds every customer (holdCustomers: which were erased cannot be told yet), every one is left out.
+    owed: { has: (id) => serving.holdingCustomers() || owedErasures.has(id), get size() { return serving.holdingCustomers() ? Number.POSITIVE_INFINITY : owedErasures.size; } },
   });
   const erasureRepository = createErasureRepository(db);
   const modelGauges = createModelGauges({ store, metrics, log, erasedSince: erasureRepository.countAfter, served: () => serving.modelInHand()?.meta ?? null });

@@ -18,6 +18,11 @@ export interface ErasureCatchUpAtStartDeps {
   storeAnswers: () => Promise<boolean>;
   /** Holds the model store's versions back until `until` settles (serving.holdCustomerData). */
   hold: (until: Promise<unknown>) => void;
+  /**
+   * Answers every customer as an erased one until `until` settles, the store's item lists still served
+   * (serving.holdCustomers): while Postgres did not answer, which customers were erased cannot be told.
+   */
+  holdCustomers?: (until: Promise<unknown>) => void;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 }
 
@@ -37,7 +42,7 @@ export interface ErasureCatchUpAtStartOptions {
  * still loading its snapshot) is asked for `retryMs` (default: once) and then again in the background, not before
  * listening: the process listens, serves fallbacks, and holds the model store's versions back (`hold`) until the
  * scrub has run; `caughtUp()` (readiness's `erasureCatchUp`) is false meanwhile, also while only Postgres does not
- * answer (the store's versions are served then). A store that failed the first try is held whatever its ping
+ * answer (the store's item lists are served then, and every customer answered as an erased one: `holdCustomers`). A store that failed the first try is held whatever its ping
  * says after it, and so is one that refused the scrub's writes (MISCONF, OOM) until a later try has run. Past `waitMs` (the erasure lock held by a long turn, a long rewrite of versions behind), the start
  * goes on as the scrub goes on, the store's versions held until it has run.
  */
@@ -71,19 +76,21 @@ export function createErasureCatchUpAtStart(deps: ErasureCatchUpAtStartDeps, opt
 
   /** After a first try Postgres or the store did not answer: the scrub tried again in the background, the store held if it failed. */
   const inBackground = async (failure: unknown, o: { held: boolean }) => {
-    // A model store that answers, with Postgres down, is served as before (what it holds is what it held when
-    // this process's predecessors ran): only one that did not answer may come back from an older snapshot. The
-    // store that failed the first try is held even when it answers the ping after it: a Redis back from an older
-    // snapshot in between would otherwise be served, its erased customers with it, until the background scrub ran.
+    // A model store that answers, with Postgres down, serves its item lists, and no customer until the scrub has
+    // run: it may have come back from an older snapshot (everything restarted at once), and which customers were
+    // erased since is in Postgres (erased_users). Served as before, it answered erased customers from it until
+    // Postgres was back. The store that failed the first try is held whole even when it answers the ping after it:
+    // a Redis back from an older snapshot in between would otherwise be served, its erased customers with it.
     const storeDown = failedInModelStore(failure) || skippedCall(failure) || !(await deps.storeAnswers());
     deps.log.warn(
       {},
       storeDown
         ? 'erasure: the model store does not answer: its versions are not served until it has been scrubbed of the erasures it lost (tried again in the background)'
-        : 'erasure: Postgres does not answer: the scrub of the erasures the model store lost is tried again in the background',
+        : 'erasure: Postgres does not answer: customers are answered as ones nobody knows (item lists from the model) until the model store has been checked against the erasures (tried again in the background)',
     );
     const background = scrubbed().finally(() => void (caughtUp = true));
-    if (storeDown && !o.held) deps.hold(background);
+    if (!storeDown) deps.holdCustomers?.(background);
+    else if (!o.held) deps.hold(background);
     return { background };
   };
 

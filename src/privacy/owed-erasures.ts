@@ -35,6 +35,11 @@ export interface OwedErasures {
    * by the read and settled here, or the reverse): the caller's next read must read those ids again.
    */
   refresh(read: () => Promise<readonly string[] | OwedChanges>): Promise<boolean>;
+  /**
+   * Settles at this process's first refresh whose read succeeded: before it, the process knows only the erasures it
+   * was asked for itself (a server that started while Postgres was down holds every customer until then).
+   */
+  readonly firstRead: Promise<void>;
   /** How many are owed as far as this process knows. */
   readonly size: number;
   /** The ids owed as far as this process knows (a list's reader maps them to its places rather than test every row). */
@@ -45,6 +50,8 @@ const isChanges = (read: readonly string[] | OwedChanges): read is OwedChanges =
 
 export function createOwedErasures(): OwedErasures {
   let owed = new Set<string>();
+  let firstReadDone!: () => void;
+  const firstRead = new Promise<void>((resolve) => (firstReadDone = resolve));
   /** What changed since the read in flight began (`add`: true, `settled`: false), applied over its result. */
   const since: Map<string, boolean>[] = [];
   const note = (userId: string, isOwed: boolean) => {
@@ -87,11 +94,13 @@ export function createOwedErasures(): OwedErasures {
           else next.delete(userId);
         }
         owed = next;
+        firstReadDone();
         return agreed;
       } finally {
         since.splice(since.indexOf(changes), 1);
       }
     },
+    firstRead,
     get size() {
       return owed.size;
     },

@@ -147,6 +147,9 @@ export function createServing(opts: ServingOptions) {
   opts.store.onActiveChanged?.(() => models.activeChanged());
   // Set while the model store's per-customer data is held back (holdCustomerData): answers are made as without a model.
   let held: Promise<unknown> | null = null;
+  // The holds of customers under way (holdCustomers): while any is, every customer is answered as an erased one.
+  let customersHeld = 0;
+  const owed = (userId: string): boolean => customersHeld > 0 || (opts.owed?.(userId) ?? false);
   const deps: ServingDeps = {
     async model() {
       if (held) return null;
@@ -164,7 +167,7 @@ export function createServing(opts: ServingOptions) {
     answerLookup: opts.metrics && ((hit) => (hit ? opts.metrics!.answerCacheHits.inc() : opts.metrics!.answerCacheMisses.inc())),
     loadWaitMs: opts.readyOnRequest ? LOAD_WAIT_MS : undefined,
     log: opts.log,
-    owed: opts.owed,
+    owed,
   };
   const { metrics } = opts;
   // Every (kind, reason) a fallback can have starts at zero, so an alert on its rate sees it at once.
@@ -213,7 +216,7 @@ export function createServing(opts: ServingOptions) {
      */
     recommendForUserNow(userId: string, q: UserQuery): Recommendation | undefined {
       // An owed erasure's customer: recommendForUser answers them as erased (a kept answer is theirs).
-      const m = held || opts.owed?.(userId) ? null : models.peek();
+      const m = held || owed(userId) ? null : models.peek();
       const live = m ? opts.store.peekUserEvents?.(userId) : undefined;
       if (!m || !live) return undefined;
       // The key not read yet: recommendForUser reads it.
@@ -300,6 +303,21 @@ export function createServing(opts: ServingOptions) {
     },
     /** Whether holdCustomerData holds the model store's versions back now. */
     holdingCustomerData: (): boolean => held !== null,
+    /**
+     * Until `until` settles, every customer is answered as an erased one (what a never-seen customer gets: the
+     * model's cold start, nothing of theirs read) while item lists are still served from the model: the server
+     * holds customers while it cannot tell which were erased (Postgres not read since the start: the erasures owed
+     * unknown, the store not checked against erased_users), which is the case only while a Postgres down at start.
+     */
+    holdCustomers(until: Promise<unknown>): void {
+      customersHeld++;
+      void until.then(
+        () => void customersHeld--,
+        () => void customersHeld--,
+      );
+    },
+    /** Whether holdCustomers holds every customer now. */
+    holdingCustomers: (): boolean => customersHeld > 0,
     /** The model this process answers with, without waiting for a re-check of the active version (probes). */
     modelInHand: () => (held ? null : models.inHand()),
     /** Whether `strategy` lists only the customer's own purchases (buy-again, repurchase) in the served model. */

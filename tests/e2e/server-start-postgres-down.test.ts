@@ -113,7 +113,8 @@ describe.skipIf(!runnable)('npm start and npm run worker while Postgres cannot b
     expect(ready.status).toBe(503);
     expect(await ready.json()).toMatchObject({ status: 'unavailable', checks: { database: false, modelStore: true } });
     // The storefront's probe and its answers: the model comes from Redis (loaded after the server listens:
-    // the probe says 503 until it is in hand).
+    // the probe says 503 until it is in hand). Customers get its cold start until the erasures are read from Postgres
+    // (tests/integration/faults/start-postgres-down-erasures.test.ts).
     expect(await until(() => fetch(new URL('/health/serving', base)).then((r) => r.status, () => 0), (s) => s === 200, SLOW)).toBe(200);
     const recs = await call('GET', '/v1/users/g-user1/recommendations?k=3');
     expect(recs.status).toBe(200);

@@ -21,6 +21,7 @@ describe('the erasure catch-up at start', () => {
   /** A catch-up that fails with `first` (when given) and then with what `next()` says, or succeeds. */
   const setUp = (o: { first?: Error; next?: () => Error | null; storeAnswers: boolean | (() => boolean) }) => {
     const holds: Promise<unknown>[] = [];
+    const customerHolds: Promise<unknown>[] = [];
     let calls = 0;
     let scrubs = 0;
     const catchUp = createErasureCatchUpAtStart(
@@ -34,12 +35,13 @@ describe('the erasure catch-up at start', () => {
         },
         storeAnswers: async () => (typeof o.storeAnswers === 'function' ? o.storeAnswers() : o.storeAnswers),
         hold: (until) => void holds.push(until),
+        holdCustomers: (until) => void customerHolds.push(until),
         log: quiet,
       },
       { failedRetryMs: 50 },
     );
     opened.push(catchUp);
-    return { catchUp, holds, scrubs: () => scrubs };
+    return { catchUp, holds, customerHolds, scrubs: () => scrubs };
   };
 
   it('When the store and Postgres answer, Then the scrub runs before the start goes on, and nothing is held', async () => {
@@ -63,15 +65,20 @@ describe('the erasure catch-up at start', () => {
     expect(s.catchUp.caughtUp()).toBe(true);
   });
 
-  it('When only Postgres does not answer, Then the store (which answers) is served, and readiness is false until the scrub runs', async () => {
+  it('When only Postgres does not answer, Then the store (which answers) serves its item lists, its customers are held, and readiness is false until the scrub runs', async () => {
     let down = true;
     const s = setUp({ first: postgresDown(), next: () => (down ? postgresDown() : null), storeAnswers: true });
     await s.catchUp.run();
     expect(s.holds).toHaveLength(0);
+    // Before, its customers were served too: the store may be back from before erasures only Postgres knows of.
+    expect(s.customerHolds).toHaveLength(1);
+    let released = false;
+    void s.customerHolds[0].then(() => (released = true));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(released).toBe(false);
     expect(s.catchUp.caughtUp()).toBe(false);
     down = false;
-    const deadline = Date.now() + 10_000;
-    while (!s.catchUp.caughtUp() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await s.customerHolds[0];
     expect(s.catchUp.caughtUp()).toBe(true);
     expect(s.scrubs()).toBe(1);
   });

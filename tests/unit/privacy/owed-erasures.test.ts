@@ -69,4 +69,17 @@ describe('the erasures owed a process knows of', () => {
     await expect(owed.refresh(async () => Promise.reject(new Error('Postgres down')))).rejects.toThrow('Postgres down');
     expect(owed.has('kept')).toBe(true);
   });
+
+  it('When reads fail until one succeeds, Then firstRead settles at that one only (serving holds every customer until it)', async () => {
+    const owed = createOwedErasures();
+    let settled = false;
+    void owed.firstRead.then(() => (settled = true));
+    await owed.refresh(async () => Promise.reject(new Error('Postgres down'))).catch(() => {});
+    owed.add('asked-here');
+    await new Promise((r) => setTimeout(r, 10));
+    expect(settled).toBe(false);
+    await owed.refresh(async () => ({ owed: ['x'], settled: [] }));
+    await owed.firstRead;
+    expect(settled).toBe(true);
+  });
 });
