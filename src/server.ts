@@ -30,13 +30,16 @@ function readConfig(): Config {
 }
 
 /**
- * How long the start waits for Redis's first reply once it has taken the connection (redis-probe.ts). A Redis
- * on a working network replies in milliseconds (34-88 ms here at a load average of 20-30); one silent past this
- * starts the server as if it were down. Taken for silent wrongly, a Redis costs the start's first second or so
- * held: the catch-up's first try makes the model store ping it at once, and the retry after its answer scrubs.
- * Its refusal of REDIS_URL's credentials is then only logged (onCredentialsRefused), not a configuration error.
+ * How long the start waits for Redis's first reply once it has taken the connection (redis-probe.ts): as long as any
+ * command of the model store waits for one (REDIS_COMMAND_TIMEOUT_MS, 2 s by default). A Redis that replies within it
+ * is slow, not silent: its calls succeed, so it is used from the start. With 500 ms, a Redis adding 700 ms to every
+ * reply (a congested link, swapping) was taken for silent: its calls skipped, the erasure catch-up's first try failed
+ * and its versions were held until a background retry, readiness 13-17 s after the start (bench/README "A Redis slow
+ * on every reply"), and an event loop blocked over 500 ms at start did the same to a healthy Redis. A Redis that says
+ * nothing costs the start this wait, alongside the database's opening; taken for silent, its refusal of REDIS_URL's
+ * credentials is then only logged (onCredentialsRefused), not a configuration error.
  */
-const REDIS_START_REPLY_MS = 500;
+const redisStartReplyMs = (config: Config): number => config.REDIS_COMMAND_TIMEOUT_MS;
 
 /**
  * How long the start waits for the scrub of the erasures a model store lost (versions behind: a Redis back from an
@@ -85,10 +88,10 @@ async function main() {
   startLog.info(configSummary(config), 'configuration');
   for (const warning of [...configWarnings(), ...frontendBodyLimitWarnings(config)]) startLog.warn({}, warning);
   // Redis is looked at while the database opens, not after: a Redis that takes the connection and does not answer
-  // (paused, a proxy whose backend is gone) costs the start REDIS_START_REPLY_MS alongside, not the commands'
+  // (paused, a proxy whose backend is gone) costs the start redisStartReplyMs alongside, not the commands'
   // timeouts one after another (bench/README.md "Starting while Redis hangs").
   const target = redisTarget(config);
-  const redisProbe = target ? probeRedis(target, REDIS_START_REPLY_MS) : undefined;
+  const redisProbe = target ? probeRedis(target, redisStartReplyMs(config)) : undefined;
   redisProbe?.catch(() => {});
   await checkStartupConfig(config);
   // Background work (inline jobs, live updates, refreshes) logs through the app's logger once it exists.
@@ -103,7 +106,7 @@ async function main() {
   // One that took the connection and said nothing is treated as down from the start: the model store's calls fail
   // at once (skipped until it answers a ping, hang-breaker.ts), as with a Redis that refuses connections.
   const redisSilent = (await redisProbe)?.silent ?? false;
-  if (redisSilent) logger.warn({}, `Redis took the connection and did not answer within ${REDIS_START_REPLY_MS} ms: starting as if it were down (the model store is asked again every few seconds)`);
+  if (redisSilent) logger.warn({}, `Redis took the connection and did not answer within ${redisStartReplyMs(config)} ms: starting as if it were down (the model store is asked again every few seconds)`);
   const services = createServices({ config, db, store, logger, storefront: true, storeSilentAtStart: redisSilent });
   // Ready only once the first-start work (sample import and training) is done, so traffic waits for it.
   let bootstrapped = false;
