@@ -113,10 +113,10 @@ export function createServices(deps: {
   const experiments = createExperimentService({ experiments: experimentRepository, cache: experimentCache, offeredStrategies: () => serving.offeredStrategies() });
   const customers = createCustomerRepository(db);
   const overview = createServiceOverview({
-    customers, store, served: () => serving.activeModel(), countsMaxAgeMs: config.OVERVIEW_COUNTS_MAX_AGE_MS,
+    customers, store, served: () => serving.activeModel(), countsMaxAgeMs: config.OVERVIEW_COUNTS_MAX_AGE_MS, owed: owedErasures,
     log: (msg, err) => log?.(msg, err),
   });
-  const lifecycleHistory = createLifecycleHistory({ purchaseDays: () => customers.purchaseDays() });
+  const lifecycleHistory = createLifecycleHistory({ purchaseDays: () => customers.purchaseDays(), owed: owedErasures });
   const profiles = createProfileService({
     store, events, catalog, metrics, served: () => serving.modelInHand()?.meta ?? null, held: () => serving.holdingCustomerData() || serving.holdingCustomers(), owed: owedErasures,
   });

@@ -42,6 +42,11 @@ export interface OwedErasures {
   readonly firstRead: Promise<void>;
   /** How many are owed as far as this process knows. */
   readonly size: number;
+  /**
+   * Moves whenever the list may have changed (an `add`, a `settled`, a read put in place): what is made from the
+   * list (a report without the customers owed) is kept while it stays, and made again only after it moves.
+   */
+  readonly revision: number;
   /** The ids owed as far as this process knows (a list's reader maps them to its places rather than test every row). */
   ids(): IterableIterator<string>;
 }
@@ -52,6 +57,8 @@ export function createOwedErasures(): OwedErasures {
   let owed = new Set<string>();
   let firstReadDone!: () => void;
   const firstRead = new Promise<void>((resolve) => (firstReadDone = resolve));
+
+  let revision = 0;
   /** What changed since the read in flight began (`add`: true, `settled`: false), applied over its result. */
   const since: Map<string, boolean>[] = [];
   const note = (userId: string, isOwed: boolean) => {
@@ -60,10 +67,12 @@ export function createOwedErasures(): OwedErasures {
   return {
     has: (userId) => owed.size > 0 && owed.has(userId),
     add(userId) {
+      revision++;
       owed.add(userId);
       note(userId, true);
     },
     settled(userId) {
+      revision++;
       owed.delete(userId);
       note(userId, false);
     },
@@ -95,6 +104,8 @@ export function createOwedErasures(): OwedErasures {
         }
         owed = next;
         firstReadDone();
+
+        revision++;
         return agreed;
       } finally {
         since.splice(since.indexOf(changes), 1);
@@ -103,6 +114,9 @@ export function createOwedErasures(): OwedErasures {
     firstRead,
     get size() {
       return owed.size;
+    },
+    get revision() {
+      return revision;
     },
     ids: () => owed.values(),
   };

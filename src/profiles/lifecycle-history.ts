@@ -1,6 +1,7 @@
 import { DAY_MS } from './profile.js';
 import { LIFECYCLE_STAGES, lifecycleStage, type LifecycleOptions, type LifecycleStage } from './segments.js';
 import { startShared, waitForShared } from '../data/query-timeout.js';
+import type { OwedErasures } from '../privacy/owed-erasures.js';
 
 /** Customers per lifecycle stage as of one day. */
 export interface LifecyclePoint {
@@ -77,7 +78,16 @@ export interface LifecycleHistory {
  *
  * @param deps.purchaseDays per customer id, the distinct UTC day numbers of their purchases, ascending
  */
-export function createLifecycleHistory(deps: { purchaseDays: () => Promise<Map<string, number[]>>; cacheMs?: number; now?: () => number }): LifecycleHistory {
+export function createLifecycleHistory(deps: {
+  purchaseDays: () => Promise<Map<string, number[]>>;
+  cacheMs?: number;
+  now?: () => number;
+  /**
+   * The customers whose erasure is owed (privacy/owed-erasures.ts): not counted until it completes, as an erased
+   * customer is not (their days stay kept: the erasure may still fail to complete for a while, never to be undone).
+   */
+  owed?: Pick<OwedErasures, 'has' | 'size' | 'ids'>;
+}): LifecycleHistory {
   const cacheMs = deps.cacheMs ?? 60_000;
   const now = deps.now ?? Date.now;
   /** The latest successful read, and the read in flight (if any). */
@@ -109,8 +119,20 @@ export function createLifecycleHistory(deps: { purchaseDays: () => Promise<Map<s
     if (now() - kept.at >= cacheMs) read().catch(() => {});
     return Promise.resolve(kept.days);
   };
+  /** Every kept customer's days but those of the customers owed: each owed id looked up (few owed), or each customer tested (many). */
+  const withoutOwed = (kept: Map<string, number[]>): number[][] => {
+    const owed = deps.owed;
+    if (!owed || owed.size === 0) return [...kept.values()];
+    if (owed.size >= kept.size) return [...kept].filter(([id]) => !owed.has(id)).map(([, d]) => d);
+    const left = new Set<number[]>();
+    for (const id of owed.ids()) {
+      const d = kept.get(id);
+      if (d) left.add(d);
+    }
+    return left.size === 0 ? [...kept.values()] : [...kept.values()].filter((d) => !left.has(d));
+  };
   const history = async (months: number): Promise<LifecyclePoint[]> => {
-    const days = [...(await purchaseDays()).values()];
+    const days = withoutOwed(await purchaseDays());
     if (days.length === 0) return [];
     let first = Infinity;
     let last = -Infinity;

@@ -44,6 +44,11 @@ interface VersionProfiles {
   /** Each group's rows by descending spend, ids breaking ties (`dimension:name`): made on its first list. */
   groups: Map<string, Int32Array>;
   report: SegmentReport;
+  /**
+   * `report` without the customers whose erasure is owed, with the owed list's revision and the rows it left out:
+   * made again only when the list moved and left out other rows (reportWithoutOwed). Dropped by an erasure.
+   */
+  owedReport?: { revision: number; rows: Int32Array; report: SegmentReport };
   recency: Population;
   frequency: Population;
   monetary: Population;
@@ -119,7 +124,7 @@ export function createProfileService(deps: {
    * The customers whose erasure is owed (asked for and recorded, not completed: privacy/owed-erasures.ts): left out
    * of every group's members and their total, as the erased are, until it completes (the version still holds them).
    */
-  owed?: Pick<OwedErasures, 'has' | 'size' | 'ids'>;
+  owed?: Pick<OwedErasures, 'has' | 'size' | 'ids' | 'revision'>;
 }) {
   let cached: VersionProfiles | null = null;
   // Bumped by forgetUser: a load that started before an erasure must not be kept after it.
@@ -152,6 +157,45 @@ export function createProfileService(deps: {
       rows.forEach((k, at) => void (owed.has(userIds[k]) && out.push(at)));
     }
     return out;
+  }
+
+  /** The rows of `v` of the customers whose erasure is owed, ascending. */
+  function owedRows(v: VersionProfiles, owed: Pick<OwedErasures, 'has' | 'size' | 'ids'>): Int32Array {
+    const out: number[] = [];
+    if (owed.size < v.byUser.size) {
+      for (const id of owed.ids()) {
+        const k = v.byUser.get(id);
+        if (k !== undefined) out.push(k);
+      }
+    } else for (const [id, k] of v.byUser) if (owed.has(id)) out.push(k);
+    return Int32Array.from(out).sort();
+  }
+
+  /**
+   * The version's report without the customers whose erasure is owed, as their members are left out (README
+   * "Erasure"). With none owed, the version's report as it is; else made again from the columns (one pass over
+   * them) when the owed list moved and now leaves out other rows of this version, and kept meanwhile: a request
+   * reads the list's revision only while it stays, and the owed ids (a lookup each) once after each move.
+   */
+  function reportWithoutOwed(v: VersionProfiles): SegmentReport {
+    const owed = deps.owed;
+    if (!owed || owed.size === 0) return v.report;
+    const kept = v.owedReport;
+    if (kept?.revision === owed.revision) return kept.report;
+    const rows = owedRows(v, owed);
+    const same = kept && kept.rows.length === rows.length && kept.rows.every((k, i) => rows[i] === k);
+    const report = same ? kept.report : rows.length === 0 ? v.report : segmentReportOfColumns(v.columns, reportKeep(v, rows));
+    v.owedReport = { revision: owed.revision, rows, report };
+    return report;
+  }
+
+  /** Keeps the rows neither erased nor among `skip` (ascending): a pass in row order walks `skip` alongside. */
+  function reportKeep(v: VersionProfiles, skip: Int32Array): (k: number) => boolean {
+    let s = 0;
+    return (k) => {
+      while (s < skip.length && skip[s] < k) s++;
+      return v.gone[k] === 0 && skip[s] !== k;
+    };
   }
 
   async function current(): Promise<VersionProfiles | null> {
@@ -254,6 +298,7 @@ export function createProfileService(deps: {
     });
     columns.blank(k);
     v.report = segmentReportOfColumns(columns, (row) => v.gone[row] === 0);
+    v.owedReport = undefined;
     v.recency = populationWithout(v.recency, -gone.recency);
     v.frequency = populationWithout(v.frequency, gone.frequency);
     v.monetary = populationWithout(v.monetary, gone.monetary);
@@ -330,7 +375,7 @@ export function createProfileService(deps: {
     /** Null when the active model has no profiles (or no model is active). */
     async report(): Promise<(SegmentReport & { modelVersion: string; asOf: string }) | null> {
       const v = await current();
-      return v && { ...v.report, modelVersion: v.version, asOf: new Date(v.now).toISOString() };
+      return v && { ...reportWithoutOwed(v), modelVersion: v.version, asOf: new Date(v.now).toISOString() };
     },
 
     /** A customer's profile; null when they have no purchase (or no model with profiles is active). */

@@ -111,7 +111,7 @@ export interface ReportColumns {
 }
 
 /**
- * segmentReport of the customers of the columns that `keep` (default all), read straight from the arrays:
+ * segmentReport of the customers of the columns that `keep` (default all; asked of each row once, in row order), read straight from the arrays:
  * no object per customer. The same sums in the same order, so the same report as segmentReport of their
  * decoded profiles.
  */

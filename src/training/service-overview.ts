@@ -1,6 +1,7 @@
-import type { CustomerRepository, DataCounts } from '../data/customer-repository.js';
+import type { CountsPart, CustomerRepository, DataCounts } from '../data/customer-repository.js';
 import type { ModelMeta, ModelStore } from '../store/model-store.js';
-import { keepCounts } from '../data/kept-counts.js';
+import { keepCounts, type Kept } from '../data/kept-counts.js';
+import type { OwedErasures } from '../privacy/owed-erasures.js';
 
 /** What the dashboard's overview shows first: the data held and the model served. */
 export interface ServiceOverview {
@@ -52,7 +53,12 @@ export interface ServedModel {
  * `countedAt` and `ageSeconds` saying how old they are.
  */
 export function createServiceOverview(deps: {
-  customers: Pick<CustomerRepository, 'counts'>;
+  customers: Pick<CustomerRepository, 'counts'> & Partial<Pick<CustomerRepository, 'countsOf'>>;
+  /**
+   * The customers whose erasure is owed (privacy/owed-erasures.ts): left out of the counts, as the erased are. What
+   * each adds is read (customers.countsOf) once per count kept, when the list first shows them, not per call.
+   */
+  owed?: Pick<OwedErasures, 'size' | 'ids' | 'revision'>;
   store: Pick<ModelStore, 'getActive'>;
   /** The model this process answers with (serving's), null before it serves one. */
   served: () => Promise<ServedModel | null>;
@@ -63,9 +69,70 @@ export function createServiceOverview(deps: {
 }): ServiceOverviewReader {
   const now = deps.now ?? Date.now;
   const kept = keepCounts(() => deps.customers.counts(), { maxAgeMs: deps.countsMaxAgeMs ?? COUNTS_MAX_AGE_MS, waitMs: deps.countsWaitMs ?? COUNTS_WAIT_MS, now, log: deps.log });
+  /**
+   * What the kept counts of `countedAt` hold of the customers owed since they were counted, each read once (when the
+   * list shows it first) and kept until the counts are read again: an erasure that completes meanwhile deletes their
+   * rows, which the kept counts still hold, so what was read of them stays taken off until the next count. Within one
+   * count the customers only grow, so `range` (the others' first and latest purchase) is of `takenCount` of them.
+   */
+  let taken: { countedAt: number; parts: Map<string, CountsPart>; revision: number; range: { first: string | null; last: string | null } | null } | null = null;
+  /** The read under way of the customers newly owed: calls meanwhile wait for it rather than read them again. */
+  let taking: Promise<void> | null = null;
+  const take = async (counted: Kept<DataCounts>, owed: NonNullable<typeof deps.owed>, countsOf: NonNullable<typeof deps.customers.countsOf>) => {
+    if (taken?.countedAt !== counted.countedAt) taken = { countedAt: counted.countedAt, parts: new Map(), revision: -1, range: null };
+    const mine = taken;
+    if (mine.revision === owed.revision) return;
+    const revision = owed.revision;
+    const fresh = [...owed.ids()].filter((id) => !mine.parts.has(id));
+    if (fresh.length > 0) {
+      const of = await countsOf(fresh, [...mine.parts.keys(), ...fresh]);
+      for (const id of fresh) mine.parts.set(id, of.byCustomer.get(id) ?? { customers: 0, purchases: 0, orders: 0, feedback: 0 });
+      mine.range = { first: of.othersFirstPurchase, last: of.othersLastPurchase };
+    }
+    mine.revision = revision;
+  };
+  /**
+   * The kept counts without the customers whose erasure is owed (or was, since the counts were read): their rows and
+   * orders taken off, the first and latest purchase the others' (no later than the kept latest, no earlier than the
+   * kept first: the counts' time). What an owed customer stored after the count (a storefront still sending) is taken
+   * off uncounted: a count never goes below zero. A read that fails is logged and the counts answered with what was
+   * taken off before it (tried again at the next call).
+   */
+  const withoutOwed = async (counted: Kept<DataCounts>): Promise<DataCounts> => {
+    const c = counted.value;
+    const owed = deps.owed;
+    const countsOf = deps.customers.countsOf;
+    if (!owed || !countsOf) return c;
+    if (owed.size === 0 && taken?.countedAt !== counted.countedAt) return c;
+    // Calls at once share one read; one that finds it done for another count or revision reads again.
+    while (taking) await taking;
+    if (taken?.countedAt !== counted.countedAt || taken.revision !== owed.revision) {
+      taking = take(counted, owed, countsOf)
+        .catch((err: unknown) => deps.log?.("reading what the owed erasures' customers add to the overview's counts failed: the counts are answered without it", err))
+        .finally(() => (taking = null));
+      await taking;
+    }
+    const mine = taken?.countedAt === counted.countedAt ? taken : null;
+    if (!mine || mine.parts.size === 0) return c;
+    const sum = { customers: 0, purchases: 0, orders: 0, feedback: 0 };
+    for (const part of mine.parts.values()) for (const key of ['customers', 'purchases', 'orders', 'feedback'] as const) sum[key] += part[key];
+    const less = (n: number, by: number) => Math.max(0, n - by);
+    const range = mine.range;
+    const later = (a: string | null, b: string | null) => (a === null || b === null ? null : Date.parse(a) >= Date.parse(b) ? a : b);
+    const earlier = (a: string | null, b: string | null) => (a === null || b === null ? null : Date.parse(a) <= Date.parse(b) ? a : b);
+    return {
+      ...c,
+      customers: less(c.customers, sum.customers),
+      purchases: less(c.purchases, sum.purchases),
+      orders: less(c.orders, sum.orders),
+      feedback: less(c.feedback, sum.feedback),
+      firstPurchase: range ? later(range.first, c.firstPurchase) : c.firstPurchase,
+      lastPurchase: range ? earlier(range.last, c.lastPurchase) : c.lastPurchase,
+    };
+  };
   const read = async () => {
     const [counted, served, active] = await Promise.all([
-      kept.get(),
+      kept.get().then(async (k) => ({ ...k, value: await withoutOwed(k) })),
       deps.served(),
       // A store that does not answer leaves the served model to be shown (it answers from memory).
       deps.store.getActive().then((m) => ({ version: m?.version ?? null }), (err: unknown) => ({ failed: err })),
