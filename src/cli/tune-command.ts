@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../config.js';
 import { createCatalogRepository, type CatalogRepository } from '../data/catalog-repository.js';
 import { createEventRepository, type EventRepository } from '../data/event-repository.js';
+import { createErasureRepository } from '../data/erasure-repository.js';
 import { openDatabase } from '../data/open-database.js';
 import { purchaseColumnsOf, readPurchaseColumns } from '../evaluation/purchase-columns.js';
 import type { RollingValidation } from '../evaluation/rolling-tune.js';
@@ -131,14 +132,24 @@ export function withExistingRecipe(args: TuneArgs, dir = 'models'): TuneArgs {
  * is a fact its training side cannot know; the tune command passes its earliest window's start (tuningWindowsStart).
  */
 export async function readTuneInput(
-  repos: { events: Pick<EventRepository, 'streamPurchaseRows'>; catalog: Pick<CatalogRepository, 'listItems' | 'listUsersWithAttributes'> },
+  repos: {
+    events: Pick<EventRepository, 'streamPurchaseRows'>;
+    catalog: Pick<CatalogRepository, 'listItems' | 'listUsersWithAttributes'>;
+    /** The customers whose erasure is owed (erasure_requests): left out, as an evaluation and a training leave them out. */
+    owedIds?: () => Promise<readonly string[]>;
+  },
   batchSize?: number,
   end?: string,
   returnsBefore: Date = NO_RETURNS,
 ): Promise<SplitInput> {
   // Purchases from `end` on are never tuned on: not read at all (the window is exclusive, as tuning's cutoff is).
   const window = { ...(end ? { to: new Date(end) } : {}), returnsBefore };
-  const reads = [readPurchaseColumns(repos.events.streamPurchaseRows(window, batchSize)), repos.catalog.listItems(), repos.catalog.listUsersWithAttributes()] as const;
+  const owed = new Set((await repos.owedIds?.()) ?? []);
+  const reads = [
+    readPurchaseColumns(repos.events.streamPurchaseRows(window, batchSize), owed),
+    repos.catalog.listItems(),
+    repos.catalog.listUsersWithAttributes().then((users) => (owed.size === 0 ? users : users.filter((u) => !owed.has(u.id)))),
+  ] as const;
   // Every read settled before a failure is thrown: no cursor goes on after the command has given up.
   await Promise.allSettled(reads);
   const [purchases, items, users] = await Promise.all(reads);
@@ -167,7 +178,7 @@ async function loadInput(args: TuneArgs, spec: { folds: number; days: number }):
   try {
     const events = createEventRepository(db);
     const returnsBefore = tuningWindowsStart(spec, args.end, args.end !== undefined ? null : (await events.purchaseRange()).last);
-    return await readTuneInput({ events, catalog: createCatalogRepository(db) }, undefined, args.end, returnsBefore);
+    return await readTuneInput({ events, catalog: createCatalogRepository(db), owedIds: createErasureRepository(db).pendingRequests }, undefined, args.end, returnsBefore);
   } finally {
     await db.close();
   }

@@ -36,6 +36,11 @@ export interface EvaluationServiceDeps {
   isolation?: 'thread' | 'inline';
   /** How long the run's reads and its report's write wait for a Postgres that stopped answering (default JOB_OUTAGE_WAIT_MS). */
   outageWaitMs?: number;
+  /**
+   * The customers whose erasure is owed (erasure_requests: asked, not completed), read as a run loads its data: their
+   * purchases and attributes are left out, as an erased customer's are gone and a training leaves them out.
+   */
+  owedIds?: () => Promise<readonly string[]>;
 }
 
 /** An evaluation as the API shows it: the job's state and, once it succeeded, its report. */
@@ -228,7 +233,13 @@ export function createEvaluationService(deps: EvaluationServiceDeps) {
     const load = async () => {
       // Every read settled before a failure is thrown: no cursor of a failed attempt goes on beside the next.
       const tuned = params.split.kind === 'leave-last-order' ? [] : recipes.map((r) => withTuning(r, params.tune));
-      const reads = [returnsWindow(params.split, tuned).then((window) => readPurchaseColumns(deps.events.streamPurchaseRows(window))), deps.catalog.listItems(), deps.catalog.listUsersWithAttributes()] as const;
+      // Read before the purchases: one owed after it is left out only once it completed (its rows then gone).
+      const owed = new Set((await deps.owedIds?.()) ?? []);
+      const reads = [
+        returnsWindow(params.split, tuned).then((window) => readPurchaseColumns(deps.events.streamPurchaseRows(window), owed)),
+        deps.catalog.listItems(),
+        deps.catalog.listUsersWithAttributes().then((users) => (owed.size === 0 ? users : users.filter((u) => !owed.has(u.id)))),
+      ] as const;
       await Promise.allSettled(reads);
       return Promise.all(reads);
     };

@@ -114,11 +114,12 @@ export function purchaseColumnsOf(events: Iterable<PurchaseRow>): PurchaseColumn
 
 /**
  * Reads purchases that come in batches (a cursor's: EventRepository.streamPurchaseRows) into columns, in
- * the order read: only one batch is ever held as objects.
+ * the order read: only one batch is ever held as objects. The purchases of the customers `without` (those whose
+ * erasure is owed: README "Erasure") are left out, as an erased customer's are gone.
  */
-export async function readPurchaseColumns(batches: AsyncIterable<readonly PurchaseRow[]>): Promise<PurchaseColumns> {
+export async function readPurchaseColumns(batches: AsyncIterable<readonly PurchaseRow[]>, without: ReadonlySet<string> = new Set()): Promise<PurchaseColumns> {
   const builder = new PurchaseColumnsBuilder();
-  for await (const rows of batches) builder.addAll(rows);
+  for await (const rows of batches) builder.addAll(without.size === 0 ? rows : rows.filter((r) => !without.has(r.userId)));
   return builder.build();
 }
 

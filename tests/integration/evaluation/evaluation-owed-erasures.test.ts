@@ -1,0 +1,66 @@
+/**
+ * README "Erasure": while an erasure is owed (recorded as asked, not completed), its customer's purchases stay in
+ * Postgres, and the data team's evaluations read none of them, as a training reads none: an evaluation
+ * (`POST /v1/evaluations`; `npm run evaluate` builds the same service) and the tune command's read of the database
+ * (`npm run tune`: readTuneInput) leave their purchases and attributes out, as an erased customer's are gone. Real
+ * Postgres (a schema of the shared test database).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readTuneInput } from '../../../src/cli/tune-command.js';
+import { auth, createTestApp, finishedJob, type TestApp } from '../../helpers/app.js';
+import { createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
+import { DAY, seedShop, T0 } from '../serving/shop-fixture.js';
+
+interface Split {
+  trainUsers: number;
+  testUsers: { novel?: number };
+}
+
+describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))("an owed erasure's customers in evaluations and tuning", () => {
+  let t: TestApp;
+  const owedIds = ['g-user11', 'k-user11'];
+  /** The split of an evaluation of the default recipe with its cutoff between the shop's two orders per buyer. */
+  const evaluated = async (): Promise<Split> => {
+    const res = await t.app.inject({
+      method: 'POST', url: '/v1/evaluations', headers: auth('admin'),
+      payload: { split: { kind: 'temporal', cutoff: new Date(T0 + 30 * DAY).toISOString() }, modes: ['novel'], ks: [5] },
+    });
+    expect(res.statusCode).toBe(202);
+    const job = await finishedJob(t, `/v1/evaluations/${(res.json() as { jobId: string }).jobId}`, 60_000);
+    expect(job.status).toBe('succeeded');
+    return (job.report as { split: Split }).split;
+  };
+  /** The tune command's input: its purchases' customers and the customers with attributes. */
+  const tuneInput = async () => {
+    const input = await readTuneInput({ events: t.services.events, catalog: t.services.catalog, owedIds: () => t.services.erasureRepository.pendingRequests() });
+    return { purchases: input.purchases!.length, buyers: [...input.purchases!.userIds], users: [...(input.users ?? [])].map((u) => u.id) };
+  };
+
+  beforeAll(async () => {
+    // The re-driver waits an hour: nothing completes the owed erasures during the test.
+    t = await createTestApp({ createDb: () => createPostgresTestDb(), env: { ERASURE_REDRIVE_MS: '3600000' } });
+    await seedShop(t.services);
+  }, 120_000);
+
+  afterAll(async () => {
+    await t?.dispose();
+  });
+
+  it('When erasures are owed, Then an evaluation and the tune command read none of their customers', async () => {
+    // Every buyer on both sides of the cutoff, each with new items after it.
+    expect(await evaluated()).toMatchObject({ trainUsers: 24, testUsers: { novel: 24 } });
+    const all = await tuneInput();
+    expect(owedIds.every((id) => all.buyers.includes(id) && all.users.includes(id))).toBe(true);
+
+    // Owed: recorded as asked, not due for an hour.
+    await t.services.db.query("INSERT INTO erasure_requests (user_id, next_at) SELECT unnest($1::text[]), now() + interval '1 hour'", [owedIds]);
+
+    expect(await evaluated()).toMatchObject({ trainUsers: 22, testUsers: { novel: 22 } });
+    const tuned = await tuneInput();
+    expect(tuned.buyers.filter((id) => owedIds.includes(id))).toEqual([]);
+    expect(tuned.users.filter((id) => owedIds.includes(id))).toEqual([]);
+    const { rows } = await t.services.db.query<{ n: number }>('SELECT count(*)::int AS n FROM purchase_events WHERE user_id = ANY($1)', [owedIds]);
+    expect(rows[0].n).toBeGreaterThan(0);
+    expect(tuned.purchases).toBe(all.purchases - rows[0].n);
+  }, 120_000);
+});
