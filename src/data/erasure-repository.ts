@@ -112,6 +112,18 @@ export function createErasureRepository(db: Db) {
       return { pending: rows[0]?.pending ?? 0, due: rows[0]?.due ?? 0 };
     },
 
+    /**
+     * Drops the settled ids older than the day they are kept (migration 037), as each deletion of erasure_requests does:
+     * without a deletion for a while (no erasure completed), the last ones were kept for good. By the index on
+     * settled_at: with none that old, a look at the index and no write. How many it dropped.
+     */
+    async pruneSettled(): Promise<number> {
+      const { rows } = await db.query<{ n: number }>(
+        "WITH gone AS (DELETE FROM erasure_requests_settled WHERE settled_at < now() - interval '1 day' RETURNING 1) SELECT count(*)::int AS n FROM gone",
+      );
+      return rows[0]?.n ?? 0;
+    },
+
     /** The customers whose erasure was asked for and is not recorded yet: a training leaves them out. */
     pendingRequests: () => pendingRequests(),
 

@@ -2,7 +2,7 @@ import type { ErasureRepository } from '../data/erasure-repository.js';
 import { ERASURE_BATCH, ERASURE_REQUEST_LEASE_MS } from './user-erasure.js';
 
 export interface ErasureRedriverDeps {
-  requests: Pick<ErasureRepository, 'claimErasures' | 'erasureRequestCounts'>;
+  requests: Pick<ErasureRepository, 'claimErasures' | 'erasureRequestCounts'> & Partial<Pick<ErasureRepository, 'pruneSettled'>>;
   /** The erasure path a DELETE takes (user-erasure.ts erase), told the erasure is taken already (`claimed`). */
   erase: (userId: string, opts: { claimed: boolean }) => Promise<boolean>;
   /**
@@ -34,13 +34,17 @@ export interface RedrivePass {
  * writes (down, or answering READONLY) it takes none. Else it takes those due, up to ERASURE_BATCH at a time (claimErasures: FOR UPDATE SKIP LOCKED and
  * a lease, so no two processes drive one erasure), and erases them through the erasure path of a DELETE: queued
  * together, one turn, the same guarantees. One that fails again is owed after a back-off doubling per failure
- * (user-erasure.ts). A pass never rejects: it logs.
+ * (user-erasure.ts). Each pass also drops the settled ids past the day migration 037 keeps them (pruneSettled). A pass
+ * never rejects: it logs.
  */
 export function createErasureRedriver(deps: ErasureRedriverDeps) {
   const leaseMs = deps.leaseMs ?? ERASURE_REQUEST_LEASE_MS;
 
   async function pass(signal?: AbortSignal): Promise<RedrivePass> {
-    const counts = await deps.requests.erasureRequestCounts();
+    // The settled ids past their day go on the same timer, beside the read (no round trip more); a failure is logged
+    // only: they are dropped at the next pass, or the next erasure's deletion.
+    const pruned = deps.requests.pruneSettled?.().catch((err: unknown) => void deps.log?.warn({ err }, 'erasure: could not drop the settled erasure ids past their day; the next pass tries again'));
+    const counts = await deps.requests.erasureRequestCounts().finally(() => pruned);
     deps.metrics?.erasuresPending.set(counts.pending);
     const done: RedrivePass = { pending: counts.pending, redriven: 0, failed: 0 };
     if (counts.due === 0 || !(await deps.storeTakesWrites())) return done;
