@@ -102,10 +102,10 @@ export function createOwedErasures(): OwedErasures {
           if (isOwed) next.add(userId);
           else next.delete(userId);
         }
+        // A read of the changes that found none, with none made here meanwhile, leaves the list as it was.
+        if (!isChanges(got) || got.owed.length > 0 || got.settled.length > 0 || changes.size > 0) revision++;
         owed = next;
         firstReadDone();
-
-        revision++;
         return agreed;
       } finally {
         since.splice(since.indexOf(changes), 1);

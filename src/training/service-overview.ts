@@ -56,7 +56,8 @@ export function createServiceOverview(deps: {
   customers: Pick<CustomerRepository, 'counts'> & Partial<Pick<CustomerRepository, 'countsOf'>>;
   /**
    * The customers whose erasure is owed (privacy/owed-erasures.ts): left out of the counts, as the erased are. What
-   * each adds is read (customers.countsOf) once per count kept, when the list first shows them, not per call.
+   * each adds is read (customers.countsOf) with each count, in its background, and for one owed since the count when
+   * the list first shows it, not per call.
    */
   owed?: Pick<OwedErasures, 'size' | 'ids' | 'revision'>;
   store: Pick<ModelStore, 'getActive'>;
@@ -68,18 +69,30 @@ export function createServiceOverview(deps: {
   log?: (msg: string, err: unknown) => void;
 }): ServiceOverviewReader {
   const now = deps.now ?? Date.now;
-  const kept = keepCounts(() => deps.customers.counts(), { maxAgeMs: deps.countsMaxAgeMs ?? COUNTS_MAX_AGE_MS, waitMs: deps.countsWaitMs ?? COUNTS_WAIT_MS, now, log: deps.log });
+  /** What a count of the store holds, and what the customers owed as it began add to it (read beside it, in its time). */
+  interface Counted {
+    counts: DataCounts;
+    parts: Map<string, CountsPart>;
+    range: { first: string | null; last: string | null } | null;
+  }
+  const count = async (): Promise<Counted> => {
+    const ids = deps.owed && deps.customers.countsOf ? [...deps.owed.ids()] : [];
+    const [counts, of] = await Promise.all([deps.customers.counts(), ids.length > 0 ? deps.customers.countsOf!(ids) : null]);
+    return { counts, parts: of?.byCustomer ?? new Map(), range: of && { first: of.othersFirstPurchase, last: of.othersLastPurchase } };
+  };
+  const kept = keepCounts(count, { maxAgeMs: deps.countsMaxAgeMs ?? COUNTS_MAX_AGE_MS, waitMs: deps.countsWaitMs ?? COUNTS_WAIT_MS, now, log: deps.log });
   /**
-   * What the kept counts of `countedAt` hold of the customers owed since they were counted, each read once (when the
-   * list shows it first) and kept until the counts are read again: an erasure that completes meanwhile deletes their
+   * What the kept counts of `countedAt` hold of the customers owed: those owed as the count began read with it, those
+   * owed since each read once (when the list shows it first: a few ids, by the indexes), all kept until the next count: an erasure that completes meanwhile deletes their
    * rows, which the kept counts still hold, so what was read of them stays taken off until the next count. Within one
    * count the customers only grow, so `range` (the others' first and latest purchase) is of `takenCount` of them.
    */
   let taken: { countedAt: number; parts: Map<string, CountsPart>; revision: number; range: { first: string | null; last: string | null } | null } | null = null;
   /** The read under way of the customers newly owed: calls meanwhile wait for it rather than read them again. */
   let taking: Promise<void> | null = null;
-  const take = async (counted: Kept<DataCounts>, owed: NonNullable<typeof deps.owed>, countsOf: NonNullable<typeof deps.customers.countsOf>) => {
-    if (taken?.countedAt !== counted.countedAt) taken = { countedAt: counted.countedAt, parts: new Map(), revision: -1, range: null };
+  const take = async (counted: Kept<Counted>, owed: NonNullable<typeof deps.owed>, countsOf: NonNullable<typeof deps.customers.countsOf>) => {
+    // The customers owed as the count began were read with it (in the background, not on a call's path).
+    if (taken?.countedAt !== counted.countedAt) taken = { countedAt: counted.countedAt, parts: new Map(counted.value.parts), revision: -1, range: counted.value.range };
     const mine = taken;
     if (mine.revision === owed.revision) return;
     const revision = owed.revision;
@@ -98,12 +111,12 @@ export function createServiceOverview(deps: {
    * off uncounted: a count never goes below zero. A read that fails is logged and the counts answered with what was
    * taken off before it (tried again at the next call).
    */
-  const withoutOwed = async (counted: Kept<DataCounts>): Promise<DataCounts> => {
-    const c = counted.value;
+  const withoutOwed = async (counted: Kept<Counted>): Promise<DataCounts> => {
+    const c = counted.value.counts;
     const owed = deps.owed;
     const countsOf = deps.customers.countsOf;
     if (!owed || !countsOf) return c;
-    if (owed.size === 0 && taken?.countedAt !== counted.countedAt) return c;
+    if (owed.size === 0 && counted.value.parts.size === 0 && taken?.countedAt !== counted.countedAt) return c;
     // Calls at once share one read; one that finds it done for another count or revision reads again.
     while (taking) await taking;
     if (taken?.countedAt !== counted.countedAt || taken.revision !== owed.revision) {

@@ -6,6 +6,7 @@
  * profiles artifact), the in-process model store.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServiceOverview } from '../../../src/training/service-overview.js';
 import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
 import { createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
 import { DAY, seedAndTrainShop, T0 } from '../serving/shop-fixture.js';
@@ -36,10 +37,8 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))("an owed erasure's cust
     return res.json() as T;
   };
   const report = () => get<Report>('/v1/segments');
-  const counts = async (): Promise<Counts> => {
-    const { counts: c } = await get<{ counts: Counts & { countedAt: string; ageSeconds: number } }>('/v1/overview');
-    return { customers: c.customers, purchases: c.purchases, orders: c.orders, feedback: c.feedback, firstPurchase: c.firstPurchase, lastPurchase: c.lastPurchase };
-  };
+  const counted = (c: Counts) => ({ customers: c.customers, purchases: c.purchases, orders: c.orders, feedback: c.feedback, firstPurchase: c.firstPurchase, lastPurchase: c.lastPurchase });
+  const counts = async (): Promise<Counts> => counted((await get<{ counts: Counts }>('/v1/overview')).counts);
   const history = async () => (await get<{ points: Point[] }>('/v1/segments/lifecycle-history?months=3')).points;
   const total = (p: Point) => Object.values(p.counts).reduce((a, b) => a + b, 0);
 
@@ -79,6 +78,9 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))("an owed erasure's cust
       orders: before.counts.orders - 4,
       lastPurchase: new Date(T0 + 50 * DAY + 10 * 3_600_000).toISOString(),
     });
+    // Counted while they are owed (every call counts): what they add is read with the count, the same counts.
+    const counting = createServiceOverview({ customers: t.services.customers, owed: t.services.owedErasures, store: t.services.store, served: async () => null, countsMaxAgeMs: 0 });
+    expect(counted((await counting()).counts)).toEqual(owed.counts);
     expect(total(owed.history.at(-1)!)).toBe(total(before.history.at(-1)!) - 2);
     // Nothing was completed: their purchases are in Postgres until the erasures are.
     const still = await t.services.db.query<{ n: number }>('SELECT count(*)::int AS n FROM purchase_events WHERE user_id = ANY($1)', [owedIds]);

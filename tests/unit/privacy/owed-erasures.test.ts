@@ -82,4 +82,21 @@ describe('the erasures owed a process knows of', () => {
     await owed.firstRead;
     expect(settled).toBe(true);
   });
+
+  it('When the list may have changed, Then its revision moves; a read of the changes that found none leaves it', async () => {
+    const owed = createOwedErasures();
+    const moves: number[] = [owed.revision];
+    owed.add('a');
+    moves.push(owed.revision);
+    await owed.refresh(async () => ({ owed: ['b'], settled: [] }));
+    moves.push(owed.revision);
+    owed.settled('a');
+    moves.push(owed.revision);
+    expect(new Set(moves).size).toBe(4);
+    // What the aggregates made from the list (the segments report without those owed) is kept while it stays.
+    await owed.refresh(async () => ({ owed: [], settled: [] }));
+    expect(owed.revision).toBe(moves.at(-1));
+    await owed.refresh(async () => ['b']);
+    expect(owed.revision).not.toBe(moves.at(-1));
+  });
 });
