@@ -26,8 +26,11 @@ const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const SRC = path.join(REPO, 'src');
 const CACHE = path.join(REPO, 'node_modules', '.cache', 'recsvc-built');
 const LINKED = ['sample', 'models', 'openapi'];
-/** What the compiled output depends on besides the sources and esbuild's version. */
-const INPUTS = [path.join(REPO, 'tsconfig.json'), fileURLToPath(import.meta.url)];
+/**
+ * What the compiled output depends on besides the sources and esbuild's version. package.json too: esbuild reads the
+ * repository's while it bundles (its `sideEffects` decides which imports are kept).
+ */
+const INPUTS = [path.join(REPO, 'tsconfig.json'), path.join(REPO, 'package.json'), fileURLToPath(import.meta.url)];
 /**
  * Trees of other sources (2 MB each) are removed once unused for a day, as the worker bundles are (worker-bundle.ts):
  * each process that starts from a tree marks it used.
