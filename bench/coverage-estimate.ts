@@ -22,7 +22,7 @@
  * NDCG@10, recall@10, novel coverage) and counts its coverage the three ways above, beside the windows' coverage
  * tuning judged. The last line is JSON (`summary {...}`).
  *
- * ARM is `sample` or `extrapolated` (tune.coverageEstimate), or `extrapolated-margin` (fifty-third session):
+ * ARM is `sample`, `extrapolated` or `every-customer` (tune.coverageEstimate), or `extrapolated-margin` (fifty-third session):
  * `extrapolated` with the coverage floor raised by M (default 0.03: tune.minCoverage 0.30 -> 0.33) when tuning's
  * sample leaves customers out at D, so an estimate on the floor is not served below it half the time; where the
  * sample keeps every customer the count is exact and the floor stays. Several arms in one process tune one after
@@ -62,7 +62,7 @@ const threads = Number(option('--threads') ?? 1);
 const maxCustomersArg = option('--max-customers');
 const dir = args[0];
 if (args.length > 1 || arms.some((a) => !ARMS.includes(a)) || !(margin >= 0 && margin < 1)) {
-  console.error('usage: npx tsx bench/coverage-estimate.ts [DIR] [--dates D1,D2,D3] [--test-start DATE] [--tune sample|extrapolated|extrapolated-margin[,...]] [--margin M] [--max-customers N] [--threads N] [--data FILE]');
+  console.error('usage: npx tsx bench/coverage-estimate.ts [DIR] [--dates D1,D2,D3] [--test-start DATE] [--tune sample|extrapolated|every-customer|extrapolated-margin[,...]] [--margin M] [--max-customers N] [--threads N] [--data FILE]');
   process.exit(2);
 }
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -123,7 +123,7 @@ for (const at of dates) for (const arm of arms.length > 0 ? arms : [undefined]) 
     const tune = recipe.tune!;
     const drawn = sampleCustomers(shop, tuningSampleBounds(tune), at);
     const minCoverage = arm === 'extrapolated-margin' && drawn.kept < drawn.customers ? tune.minCoverage + margin : tune.minCoverage;
-    const rule: CoverageEstimateRule = arm === 'sample' ? 'sample' : 'extrapolated';
+    const rule: CoverageEstimateRule = arm === 'extrapolated-margin' ? 'extrapolated' : arm;
     const tuned = await tuneRecipeOn(shop, withTuning(recipe, { ...tune, coverageEstimate: rule, minCoverage }), iso(at), undefined, { threads });
     const v = tuned.validation as RollingValidation | { skipped: string };
     if ('skipped' in v) {

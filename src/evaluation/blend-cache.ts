@@ -57,6 +57,12 @@ export interface BlendCache {
    * extrapolated from the cached users' lists.
    */
   coverageLists?: Record<EvalMode, number>;
+  /**
+   * With tune.coverageEstimate `every-customer` (coverage-estimate.ts): per cached user, 1 when only their novel list is
+   * made, to be counted in coverage and reach (the customers tuning's sample left out); they add nothing to NDCG, recall
+   * or the users counted, and get no list with repurchases.
+   */
+  listedOnly?: Uint8Array;
   /** The cached users' scoring contexts, built by the first sourcePart and shared by the sources after it. */
   contexts?: Map<number, UserContext>;
   /** The discovery discount per item, by beta, as the searches try them. */
@@ -115,19 +121,28 @@ function buyersOf(split: EvaluationSplit): Float32Array {
  * discount's unit is the whole shop's scaled to the sample, so the sample is discounted as the shop will be
  * even where the shop's unit is held at 1 buyer and the sample's would not be (or the other way round).
  */
-export function createBlendCache(split: EvaluationSplit, discountShare = DEFAULT_DISCOUNT_SHARE, customerShare = 1, coverageCatalogue?: number, coverageLists?: Record<EvalMode, number>): BlendCache {
+export function createBlendCache(
+  split: EvaluationSplit,
+  discountShare = DEFAULT_DISCOUNT_SHARE,
+  customerShare = 1,
+  coverageCatalogue?: number,
+  coverageLists?: Record<EvalMode, number>,
+  listedOnly?: ReadonlySet<number>,
+): BlendCache {
   const m = split.trainMatrix;
   const groups = evalGroupsOf(split.train.items);
   const groupKeys = groups && groupKeysOf(groups);
   const test = groups && groupKeys ? groupTestSets(split.test, groups, groupKeys, (u) => m.indices.subarray(m.indptr[u], m.indptr[u + 1])) : split.test;
-  const userSet = new Set<number>([...test.novel.keys(), ...test.all.keys()]);
+  // A customer listed for coverage only is cached when they have a novel list to count (as the held-out month counts lists).
+  const userSet = new Set<number>([...test.novel.keys(), ...[...test.all.keys()].filter((u) => !listedOnly?.has(u))]);
   const users = [...userSet].sort((a, b) => a - b);
+  const only = listedOnly && listedOnly.size > 0 ? Uint8Array.from(users, (u) => (listedOnly.has(u) ? 1 : 0)) : undefined;
   return {
     itemCount: split.train.itemIds.length,
     users,
     orders: Int32Array.from(users, (u) => split.trainOrders[u]),
     trainItems: users.map((u) => m.indices.slice(m.indptr[u], m.indptr[u + 1])),
-    relevant: { novel: users.map((u) => test.novel.get(u)), all: users.map((u) => test.all.get(u)) },
+    relevant: { novel: users.map((u) => test.novel.get(u)), all: users.map((u, j) => (only?.[j] ? undefined : test.all.get(u))) },
     itemBuyers: buyersOf(split),
     discountUnit: discountUnit(discountShare, buyerCount(split.train) / customerShare) * customerShare,
     parts: new Map(),
@@ -135,6 +150,7 @@ export function createBlendCache(split: EvaluationSplit, discountShare = DEFAULT
     groupKeys,
     ...(coverageCatalogue !== undefined ? { coverageCatalogue: Math.max(coverageCatalogue, groupKeys?.count ?? split.train.itemIds.length) } : {}),
     ...(coverageLists ? { coverageLists } : {}),
+    ...(only ? { listedOnly: only } : {}),
   };
 }
 
@@ -231,6 +247,8 @@ export interface ModePart {
    */
   lists?: number;
   incidence?: Int32Array;
+  /** With BlendCache.listedOnly: the lists made for coverage only (shown items in `shown`, no NDCG or recall). */
+  listedOnly?: number;
 }
 
 /** scoreBlendRange's result: the measures of the users in [from, to), per mode. */
@@ -375,7 +393,8 @@ export function scoreBlendRange(cache: BlendCache, config: BlendConfig, k: numbe
     }
     if (newDiff === OTHER) kept.newBy[slot] = ws;
     if (all && ownDiff === OTHER) kept.ownBy[slot] = own;
-    if (novel) out.novel.add(top.novel, novel, k, gains);
+    if (novel && cache.listedOnly?.[j]) out.novel.list(top.novel);
+    else if (novel) out.novel.add(top.novel, novel, k, gains);
     if (all) out.all.add(top.all, all, k, gains);
   }
   // Coverage's denominator travels with the parts (fold threads merge them without the cache).
@@ -395,6 +414,8 @@ export function mergeBlendParts(parts: readonly BlendPart[], itemCount: number, 
     let ndcg = 0;
     let recall = 0;
     let n = 0;
+    // Lists counted in coverage and reach: the users counted, and those listed for coverage only (BlendCache.listedOnly).
+    let listed = 0;
     const seen = mergedShown(itemCount);
     for (const part of parts) {
       const p = part[mode];
@@ -403,6 +424,7 @@ export function mergeBlendParts(parts: readonly BlendPart[], itemCount: number, 
         recall += p.recall[u];
       }
       n += p.ndcg.length;
+      listed += p.ndcg.length + (p.listedOnly ?? 0);
       for (const i of p.shown) seen.add(i);
     }
     // The catalogue counted: the parts' (tuning's folds: the served model's, coverage-catalogue.ts), else the shown items' range.
@@ -414,7 +436,7 @@ export function mergeBlendParts(parts: readonly BlendPart[], itemCount: number, 
       ndcg: n ? ndcg / n : 0,
       recall: n ? recall / n : 0,
       coverage: catalogue > 0 ? distinct / catalogue : 0,
-      reach: reachOf(distinct, catalogue, k, lists === undefined ? n : Math.max(lists, n)),
+      reach: reachOf(distinct, catalogue, k, lists === undefined ? listed : Math.max(lists, n)),
       users: n,
     };
   }
@@ -461,6 +483,7 @@ class ModeSums {
   private readonly ndcg: Float64Array;
   private readonly recall: Float64Array;
   private n = 0;
+  private listed = 0;
   constructor(
     users: number,
     private readonly shown: ShownItems,
@@ -490,9 +513,15 @@ class ModeSums {
     this.n++;
   }
 
+  /** A list counted in what was shown only (BlendCache.listedOnly): no NDCG, recall or user. */
+  list(top: TopList): void {
+    for (let r = 0; r < top.n; r++) this.shown.add(this.key ? this.key[top.item[r]] : top.item[r]);
+    this.listed++;
+  }
+
   /** With `lists` (BlendCache.coverageLists), the part carries them and the incidence of each shown item. */
   part(lists?: number): ModePart {
-    const part = { ndcg: this.ndcg.slice(0, this.n), recall: this.recall.slice(0, this.n), shown: this.shown.items(), itemCount: this.shown.itemCount };
+    const part = { ndcg: this.ndcg.slice(0, this.n), recall: this.recall.slice(0, this.n), shown: this.shown.items(), itemCount: this.shown.itemCount, ...(this.listed > 0 ? { listedOnly: this.listed } : {}) };
     return lists === undefined ? part : { ...part, lists, incidence: this.shown.incidence() };
   }
 }

@@ -8,11 +8,14 @@
  * incidence-based estimator of Chao et al. (2014, "Rarefaction and extrapolation with Hill numbers", Ecological
  * Monographs 84: 45-67, species richness q = 0): each customer's top-K list is one sampling unit, an item's
  * incidence the number of lists showing it. `sample` (the default) counts the sample's lists as they are.
- * Pure: the caller counts the lists.
+ * `every-customer` (fifty-fifth session) counts every customer's lists: each window also lists the customers the
+ * sample left out, from the same fitted sources, re-blended with every trial, counted in novel coverage and reach only
+ * (rolling-fold.ts; the one count that predicted the held-out month's, bench/README "Why tuning's window coverage does
+ * not predict held-out coverage"). Pure: the caller counts the lists.
  */
 
-/** How tuning counts a window's coverage: `sample` the sample's lists as they are, `extrapolated` every customer's (estimated). */
-export const COVERAGE_ESTIMATES = ['sample', 'extrapolated'] as const;
+/** How tuning counts a window's coverage: `sample` the sample's lists as they are, `extrapolated` every customer's (estimated), `every-customer` every customer's (counted). */
+export const COVERAGE_ESTIMATES = ['sample', 'extrapolated', 'every-customer'] as const;
 export type CoverageEstimateRule = (typeof COVERAGE_ESTIMATES)[number];
 
 /** A sample's lists: how many there are, the distinct items they show, and how many items exactly one and exactly two of them show. */

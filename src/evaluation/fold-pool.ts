@@ -197,7 +197,8 @@ export function threadedFoldPool(input: SplitInput, specs: FoldSpec[], threads: 
   // Asked of every thread, so each builds its copies of the folds now, all at once.
   const info = async () => {
     const folds = await everywhere<FoldInfo[]>(() => ({ op: 'info' }));
-    sizes = folds[0].map((f) => f.users);
+    // A thread's share ranges over the fold's cached users: those validated and those listed for coverage only.
+    sizes = folds[0].map((f) => f.users + (f.listedOnly ?? 0));
     leftOutSizes = folds[0].map((f) => f.leftOut?.users ?? 0);
     return folds[0];
   };

@@ -44,7 +44,9 @@ export interface FoldSpec {
   /**
    * tune.coverageEstimate (coverage-estimate.ts): `extrapolated` counts coverage and reach as every customer's lists of
    * the window would reach them (those of `scored`'s whole input, or the sample scaled by 1 / customerShare),
-   * extrapolated from the validated customers' lists. Absent or `sample`: the validated customers' lists as they are.
+   * extrapolated from the validated customers' lists. `every-customer` (with `scored`) counts them: every customer of the
+   * window the sample left out is listed too (BlendCache.listedOnly), their lists re-blended with every trial and counted
+   * in novel coverage and reach only. Absent or `sample`: the validated customers' lists as they are.
    */
   coverageEstimate?: CoverageEstimateRule;
 }
@@ -72,6 +74,11 @@ export interface FoldInfo {
   novelUsers: number;
   /** With FoldSpec.leftOut: the same two counts of the left-out customers. */
   leftOut?: { users: number; novelUsers: number };
+  /**
+   * With coverageEstimate `every-customer`: the customers of the window the sample left out whose novel lists are made
+   * for coverage only. The fold's cached users (what a thread's share of it ranges over) are `users` + these.
+   */
+  listedOnly?: number;
 }
 
 /** A candidate's lists on a fold: for the scored customers and, with FoldSpec.leftOut, for the left-out ones. */
@@ -103,6 +110,11 @@ export class RollingFold {
   private readonly leftOut?: { split: EvaluationSplit; cache: BlendCache };
   /** Their parts of the candidates fitted, by candidate index, until one is kept (as `candidates`). */
   private readonly leftOutCandidates = new Map<string, SourcePart[]>();
+  /**
+   * With coverageEstimate `every-customer` and `scored`: the split of the customers listed for coverage only (the
+   * cache's listedOnly users, in the same order), to score the sample-fitted sources for them as for unknown customers.
+   */
+  private readonly listed?: { split: EvaluationSplit; cache: BlendCache };
 
   constructor(
     input: SplitInput,
@@ -112,7 +124,18 @@ export class RollingFold {
     this.split = spec.scored ? scoredOnly(split, new Set(spec.scored)) : split;
     if (spec.scored) this.input = input;
     const lists = spec.coverageEstimate === 'extrapolated' ? everyCustomersLists(split, spec.scored ? 1 : (spec.customerShare ?? 1)) : undefined;
-    this.cache = createBlendCache(this.split, spec.discountShare, spec.customerShare, spec.coverageCatalogue, lists);
+    if (spec.scored && spec.coverageEstimate === 'every-customer') {
+      // Every customer of the window is cached; those the sample left out only for their novel lists' coverage.
+      const scored = new Set(spec.scored);
+      const ids = split.train.userIds;
+      const others = new Set([...split.test.novel.keys()].filter((u) => !scored.has(ids[u])));
+      const withOthers = { ...split, test: { novel: split.test.novel, all: this.split.test.all } };
+      this.cache = createBlendCache(withOthers, spec.discountShare, spec.customerShare, spec.coverageCatalogue, undefined, others);
+      const listedSplit = scoredOnly(split, new Set([...others].map((u) => ids[u])));
+      this.listed = { split: listedSplit, cache: createBlendCache(listedSplit, spec.discountShare, spec.customerShare) };
+      const marked = this.cache.listedOnly?.reduce((n, x) => n + x, 0) ?? 0;
+      if (marked !== this.listed.cache.users.length) throw new Error(`fold lists ${marked} customers for coverage only but their own split holds ${this.listed.cache.users.length}`);
+    } else this.cache = createBlendCache(this.split, spec.discountShare, spec.customerShare, spec.coverageCatalogue, lists);
     if (spec.scored && spec.leftOut) {
       // The left-out customers are another sample of the same window's customers: with coverageEstimate `extrapolated`
       // their lists are extrapolated to the same every customer's lists as the sample's, so the keep rule judges on
@@ -123,9 +146,12 @@ export class RollingFold {
   }
 
   info(): FoldInfo {
-    const novelUsers = (cache: BlendCache) => cache.relevant.novel.reduce((n, r) => n + (r && r.size > 0 ? 1 : 0), 0);
+    const counted = (cache: BlendCache, j: number) => !cache.listedOnly?.[j];
+    const novelUsers = (cache: BlendCache) => cache.relevant.novel.reduce((n, r, j) => n + (r && r.size > 0 && counted(cache, j) ? 1 : 0), 0);
     const leftOut = this.leftOut ? { leftOut: { users: this.leftOut.cache.users.length, novelUsers: novelUsers(this.leftOut.cache) } } : {};
-    return { start: this.split.cutoff!, end: this.split.testEnd!, trainEvents: this.split.train.eventUser.length, users: this.cache.users.length, novelUsers: novelUsers(this.cache), ...leftOut };
+    const listedOnly = this.cache.listedOnly?.reduce((n, x) => n + x, 0) ?? 0;
+    const users = this.cache.users.length - listedOnly;
+    return { start: this.split.cutoff!, end: this.split.testEnd!, trainEvents: this.split.train.eventUser.length, users, novelUsers: novelUsers(this.cache), ...leftOut, ...(this.listed ? { listedOnly } : {}) };
   }
 
   /** Fits source `name` with candidate hyperparameters (recipe JSON) and returns the objective of that source alone. */
@@ -139,7 +165,9 @@ export class RollingFold {
       const s = (this.sampled ??= sampledFold(this.input, this.spec, this.cache, this.split));
       const model = factory.fit(s.split.train, params);
       part = remapPart(sourcePart(s.cache, s.split, model, this.spec.depth), s, this.cache.users.length);
-      forLeftOut = this.leftOut ? asUnknownCustomers(model, s, this.cache.itemCount) : model;
+      forLeftOut = this.leftOut || this.listed ? asUnknownCustomers(model, s, this.cache.itemCount) : model;
+      // The customers listed for coverage only, as the left-out ones: scored by the sample's model from their purchases.
+      if (this.listed) part = withRowsOf(part, sourcePart(this.listed.cache, this.listed.split, forLeftOut, this.spec.depth), this.cache.listedOnly!);
       // Contexts of the sample's split are done with once every candidate is fitted (as keep() says of the fold's own).
     } else {
       const model = factory.fit(this.split.train, params);
@@ -194,6 +222,7 @@ export class RollingFold {
     // Tuning asks for every fit before the first keep, so the validation contexts are done with (a fit
     // after this would build them again).
     this.cache.contexts = undefined;
+    if (this.listed) this.listed.cache.contexts = undefined;
     this.sampled = undefined;
   }
 
@@ -300,6 +329,30 @@ function sampledFold(input: SplitInput, spec: FoldSpec, fold: BlendCache, foldSp
   const position = new Map(cache.users.map((u, j) => [split.train.userIds[u], j]));
   const row = Int32Array.from(fold.users, (u) => position.get(foldSplit.train.userIds[u]) ?? -1);
   return { split, cache, row, item };
+}
+
+/**
+ * `part` with the rows of the users marked in `listedOnly` (by position in the fold's cache) taken, in order, from
+ * `listed` (a part over those users alone, in the same order): the sampled fold's part leaves them empty.
+ */
+export function withRowsOf(part: SourcePart, listed: SourcePart, listedOnly: Uint8Array): SourcePart {
+  const users = listedOnly.length;
+  const rowOf = (j: number, l: number) => (listedOnly[j] ? [listed, l] as const : [part, j] as const);
+  const indptr = new Int32Array(users + 1);
+  for (let j = 0, l = 0; j < users; j++) {
+    const [from, r] = rowOf(j, l);
+    if (listedOnly[j]) l++;
+    indptr[j + 1] = indptr[j] + from.indptr[r + 1] - from.indptr[r];
+  }
+  const items = new Int32Array(indptr[users]);
+  const scores = new Float32Array(indptr[users]);
+  for (let j = 0, l = 0; j < users; j++) {
+    const [from, r] = rowOf(j, l);
+    if (listedOnly[j]) l++;
+    items.set(from.items.subarray(from.indptr[r], from.indptr[r + 1]), indptr[j]);
+    scores.set(from.scores.subarray(from.indptr[r], from.indptr[r + 1]), indptr[j]);
+  }
+  return { indptr, items, scores };
 }
 
 /** A part made on the sampled fold, laid out by the fold's users and items. */

@@ -111,7 +111,11 @@ export interface RollingTuneOptions {
    * catalogue, `served` every product (or group) bought before the last window ends, as the trained model's.
    */
   coverageCatalogue?: CoverageCatalogueRule;
-  /** How each window's coverage counts the customers (coverage-estimate.ts): `sample` (default) the scored customers' lists, `extrapolated` every customer's, estimated from theirs. */
+  /**
+   * How each window's coverage counts the customers (coverage-estimate.ts): `sample` (default) the scored customers' lists,
+   * `extrapolated` every customer's, estimated from theirs, `every-customer` every customer's, counted (with `scored`, the
+   * customers it leaves out are listed too, from the same fitted sources, for coverage and reach only).
+   */
   coverageEstimate?: CoverageEstimateRule;
   /**
    * Called as tuning's work advances: `done` of `total` units, one per candidate fitted on one fold
@@ -376,7 +380,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
   const served = opts.coverageCatalogue === 'served' ? { coverageCatalogue: catalogueKeysBefore(purchasesOf(input), input.items, Math.max(...windows.map((w) => Date.parse(w.end)))) } : {};
   // keepOn `left-out` (keep-on.ts): the folds also validate the left-out customers, apart.
   const leftOutGiven = opts.keepOn === 'left-out' && opts.scored !== undefined && (opts.leftOut?.length ?? 0) > 0 && opts.blendJudgedOn !== 'out-of-fold';
-  const specs: FoldSpec[] = windows.map((w) => ({ ...w, k, fullHistoryOrders, depth: opts.depth ?? 200, discountShare: recipe.hybrid.discountShare, customerShare: opts.customerShare, ...served, ...(opts.coverageEstimate === 'extrapolated' ? { coverageEstimate: opts.coverageEstimate } : {}), ...(opts.scored ? { scored: opts.scored } : {}), ...(leftOutGiven ? { leftOut: opts.leftOut } : {}) }));
+  const specs: FoldSpec[] = windows.map((w) => ({ ...w, k, fullHistoryOrders, depth: opts.depth ?? 200, discountShare: recipe.hybrid.discountShare, customerShare: opts.customerShare, ...served, ...(opts.coverageEstimate === 'extrapolated' || opts.coverageEstimate === 'every-customer' ? { coverageEstimate: opts.coverageEstimate } : {}), ...(opts.scored ? { scored: opts.scored } : {}), ...(leftOutGiven ? { leftOut: opts.leftOut } : {}) }));
   const threads = opts.threads ?? 1;
   const pool = threads >= 2 ? threadedFoldPool(input, specs, threads, opts.signal) : localFoldPool(input, specs);
   try {
@@ -387,7 +391,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
 
   async function tuneOnFolds(): Promise<RollingTuneResult> {
     const folds = await pool.info();
-    folds.forEach((s, f) => log(`fold ${f + 1}: train ${s.trainEvents} events, ${s.users} validation users (${s.novelUsers} who bought something new), window from ${new Date(s.start).toISOString().slice(0, 10)}`));
+    folds.forEach((s, f) => log(`fold ${f + 1}: train ${s.trainEvents} events, ${s.users} validation users (${s.novelUsers} who bought something new), window from ${new Date(s.start).toISOString().slice(0, 10)}${s.listedOnly !== undefined ? `; ${s.listedOnly} customers the sample left out listed for coverage (tune.coverageEstimate every-customer)` : ''}`));
     thinWindowCheck(folds);
     const rawSources = (raw.sources ?? {}) as Record<string, { recommender?: string; params?: Record<string, unknown> }>;
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;

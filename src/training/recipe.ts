@@ -93,7 +93,7 @@ export const tuneSpecSchema = z.strictObject({
   keepOn: z.enum(KEEP_ON).optional(),
   /** What the windows' novel coverage divides by (evaluation/coverage-catalogue.ts): `window` (default) each window's own catalogue, `served` the catalogue the trained model will have. */
   coverageCatalogue: z.enum(COVERAGE_CATALOGUES).optional(),
-  /** How the windows' coverage counts the customers (evaluation/coverage-estimate.ts): `sample` (default) the lists of tuning's sample of them, `extrapolated` every customer's, estimated from the sample's (Chao2). */
+  /** How the windows' coverage counts the customers (evaluation/coverage-estimate.ts): `sample` (default) the lists of tuning's sample of them, `extrapolated` every customer's, estimated from the sample's (Chao2), `every-customer` every customer's, counted (the windows also list the customers the sample left out; more tuning time on a shop above maxCustomers). */
   coverageEstimate: z.enum(COVERAGE_ESTIMATES).optional(),
 });
 
