@@ -131,7 +131,9 @@ export class RollingFold {
       const others = new Set([...split.test.novel.keys()].filter((u) => !scored.has(ids[u])));
       const withOthers = { ...split, test: { novel: split.test.novel, all: this.split.test.all } };
       this.cache = createBlendCache(withOthers, spec.discountShare, spec.customerShare, spec.coverageCatalogue, undefined, others);
-      const listedSplit = scoredOnly(split, new Set([...others].map((u) => ids[u])));
+      // Their novel purchases only: with product groups a customer whose new products are all of groups they bought has no
+      // novel list, and is listed in neither cache (the fold's caches them by their novel lists alone).
+      const listedSplit = { ...split, test: { novel: new Map([...split.test.novel].filter(([u]) => others.has(u))), all: new Map<number, ReadonlySet<number>>() } };
       this.listed = { split: listedSplit, cache: createBlendCache(listedSplit, spec.discountShare, spec.customerShare) };
       const marked = this.cache.listedOnly?.reduce((n, x) => n + x, 0) ?? 0;
       if (marked !== this.listed.cache.users.length) throw new Error(`fold lists ${marked} customers for coverage only but their own split holds ${this.listed.cache.users.length}`);

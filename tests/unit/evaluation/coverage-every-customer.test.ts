@@ -67,6 +67,17 @@ describe('a fold counting every customer\'s lists for coverage', () => {
     expect(counted.scoreRange(blend, 0, half).novel.listedOnly! + counted.scoreRange(blend, half, info.users + info.listedOnly!).novel.listedOnly!).toBe(info.listedOnly);
   });
 
+  it('When products come in groups and some customer left out bought only products of groups they had, Then only the customers with a novel list are listed', () => {
+    // Seven or eight products to a group: a customer's window purchases are often of groups bought before (no novel list).
+    const items = Array.from({ length: 180 }, (_, n) => ({ id: `g${Math.floor(n / 60)}-${n % 60}`, title: 't', categories: [], price: null, attributes: {}, available: true, itemGroupId: `g${Math.floor(n / 60)}-${n % 8}` }));
+    const counted = fitted(new RollingFold({ events, items }, { ...spec, scored, coverageEstimate: 'every-customer' }));
+    const everyone = fitted(new RollingFold({ events, items }, spec));
+    const info = counted.info();
+    expect(info.novelUsers + info.listedOnly!).toBe(everyone.info().novelUsers);
+    expect(everyone.info().novelUsers).toBeLessThan(everyone.info().users);
+    expect(counted.score(blend).novel.coverage).toBe(everyone.score(blend).novel.coverage);
+  });
+
   it('When a source is fitted on the sample, Then the customers it left out get its lists as unknown customers do, and accuracy stays the sample\'s', () => {
     const fold = new RollingFold({ events }, { ...spec, scored, coverageEstimate: 'every-customer' });
     fold.fit('als', 'als', { factors: 4, iterations: 3, seed: 1 }, 0);
