@@ -291,8 +291,15 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
         const active = await services.store.getActive();
         return active !== null ? (await goneFromStore(services.store, active, services.erasureRepository.countAfter)).length === 0 : await noPurchases();
       }, { log: app.log }),
-      // The model store's versions are held back until it has been scrubbed of the erasures it lost (erasure-catch-up-at-start.ts).
-      erasureCatchUp: async () => erasureCatchUp.caughtUp(),
+      // The model store's versions are held back until it has been scrubbed of the erasures it lost (erasure-catch-up-at-start.ts),
+      // and every customer until the erasures owed were read once (serving.holdCustomers: a start with Postgres down).
+      // That read is asked for here, not left to the timed one (ERASURE_REFRESH_MS, up to 10 minutes): the probe that
+      // finds Postgres back ends the hold, and no balancer sends traffic to a process that answers every customer
+      // with the cold start.
+      erasureCatchUp: async () => {
+        if (services.serving.holdingCustomers()) await services.erasureFollower.poll();
+        return erasureCatchUp.caughtUp() && !services.serving.holdingCustomers();
+      },
       ...options.readyChecks,
     },
     servingChecks: {
