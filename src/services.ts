@@ -126,6 +126,7 @@ export function createServices(deps: {
     buildPostings: postingsInWorker({ onWorkerFailed: (err) => log?.("the audience index's worker thread failed", err) }),
     // While serving holds every customer (holdCustomers: which were erased cannot be told yet), every one is left out.
     owed: { has: (id) => serving.holdingCustomers() || owedErasures.has(id), get size() { return serving.holdingCustomers() ? Number.POSITIVE_INFINITY : owedErasures.size; } },
+    held: () => serving.holdingCustomers(),
   });
   const erasureRepository = createErasureRepository(db);
   const modelGauges = createModelGauges({ store, metrics, log, erasedSince: erasureRepository.countAfter, served: () => serving.modelInHand()?.meta ?? null });

@@ -308,6 +308,12 @@ export function createAudienceService(deps: {
    * until it completes and the index loses them. None owed (`size` 0): nothing is asked per customer.
    */
   owed?: { has: (userId: string) => boolean; readonly size: number };
+  /**
+   * True while every customer is held (serving.holdingCustomers: a process started with Postgres down has not read the
+   * erasures yet): an audience is refused (503) rather than answered with nobody in it, which read as no customer
+   * likely to buy the items (`fallback: false`), for a campaign or an export built from it.
+   */
+  held?: () => boolean;
 }) {
   const indexes = new WeakMap<ServingModel, Promise<LoadedAudienceIndex>>();
   /** Entry positions of these customers in the index (customers it does not hold are in no audience). */
@@ -413,6 +419,7 @@ export function createAudienceService(deps: {
     async audience(q: AudienceQuery): Promise<Audience | null> {
       const model = await deps.model();
       if (!model) return null;
+      if (deps.held?.()) throw new AppError('DEPENDENCY_UNAVAILABLE', 'the customers cannot be named until the erasures are read from Postgres (this process started while it did not answer): ask again');
       const targets = targetsOf(model, q);
       const { index, positions, rows } = await indexOf(model);
       const recentDays = q.recentDays ?? DEFAULT_RECENT_DAYS;

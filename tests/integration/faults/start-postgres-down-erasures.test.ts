@@ -110,6 +110,11 @@ describe.skipIf(!runnable)('servers started while Postgres is down, with erasure
     const similar = await onRedis.inject({ url: '/v1/items/g1/similar?k=3', headers: auth('read') });
     expect(similar.statusCode).toBe(200);
     expect(similar.json()).toMatchObject({ fallback: false });
+    // An audience cannot name its customers either: refused (it was 200 with nobody in it and fallback: false, as if
+    // no customer were likely to buy the item; with recent buyers left out it needs Postgres anyway).
+    const audience = await onRedis.inject({ url: '/v1/items/g1/audience?includeRecentBuyers=true', headers: auth('admin') });
+    expect(audience.statusCode).toBe(503);
+    expect(audience.json()).toMatchObject({ error: { code: 'DEPENDENCY_UNAVAILABLE' } });
     // On the in-process store, the customer whose erasure is owed (served before).
     expect(await userList(inProcess, 'g-user1')).toMatchObject({ status: 200, fallback: true });
   }, 60_000);
@@ -123,5 +128,8 @@ describe.skipIf(!runnable)('servers started while Postgres is down, with erasure
     for (const app of [onRedis, inProcess]) await until('ready', async () => (await app.inject({ url: '/health/ready' })).statusCode, (s) => s === 200, 30_000);
     expect(await fallbacks(onRedis, ['g-user1', 'g-user2', 'g-user3'])).toEqual({ 'g-user1': true, 'g-user2': true, 'g-user3': false });
     expect(await fallbacks(inProcess, ['g-user1', 'g-user3'])).toEqual({ 'g-user1': true, 'g-user3': false });
+    const audience = await onRedis.inject({ url: '/v1/items/g1/audience?includeRecentBuyers=true', headers: auth('admin') });
+    expect(audience.statusCode).toBe(200);
+    expect((audience.json() as { users: unknown[] }).users.length).toBeGreaterThan(0);
   }, 60_000);
 });
