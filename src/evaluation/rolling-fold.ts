@@ -169,7 +169,8 @@ export class RollingFold {
       part = remapPart(sourcePart(s.cache, s.split, model, this.spec.depth), s, this.cache.users.length);
       forLeftOut = this.leftOut || this.listed ? asUnknownCustomers(model, s, this.cache.itemCount) : model;
       // The customers listed for coverage only, as the left-out ones: scored by the sample's model from their purchases.
-      if (this.listed) part = withRowsOf(part, sourcePart(this.listed.cache, this.listed.split, forLeftOut, this.spec.depth), this.cache.listedOnly!);
+      // A window where no customer the sample left out bought something new lists no one (the cache marks no one).
+      if (this.listed && this.cache.listedOnly) part = withRowsOf(part, sourcePart(this.listed.cache, this.listed.split, forLeftOut, this.spec.depth), this.cache.listedOnly);
       // Contexts of the sample's split are done with once every candidate is fitted (as keep() says of the fold's own).
     } else {
       const model = factory.fit(this.split.train, params);
