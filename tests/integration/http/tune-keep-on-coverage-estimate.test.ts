@@ -14,7 +14,9 @@ for (const backend of DB_BACKENDS) {
 
     const cases = [
       { field: 'keepOn', bad: 'leftout', values: /"sample"\|"left-out"/ },
-      { field: 'coverageEstimate', bad: 'chao2', values: /"sample"\|"extrapolated"/ },
+      { field: 'coverageEstimate', bad: 'chao2', values: /"sample"\|"extrapolated"\|"every-customer"/ },
+      // The value's spelling as a person might guess it (reviewer r5): refused, naming every-customer among the values.
+      { field: 'coverageEstimate', bad: 'every_customer', values: /"sample"\|"extrapolated"\|"every-customer"/ },
     ];
     for (const { field, bad, values } of cases) {
       it(`When a training or an evaluation asks for ${field} ${bad}, Then 400 names body.tune.${field} and its values, and no job is queued`, async () => {
