@@ -6,6 +6,7 @@
  * profiles artifact), the in-process model store.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DataCounts } from '../../../src/data/customer-repository.js';
 import { createServiceOverview } from '../../../src/training/service-overview.js';
 import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
 import { createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
@@ -16,14 +17,7 @@ interface Report {
   revenue: number;
   segments: { name: string; users: number; revenueShare: number; meanR: number | null }[];
 }
-interface Counts {
-  customers: number;
-  purchases: number;
-  orders: number;
-  feedback: number;
-  firstPurchase: string | null;
-  lastPurchase: string | null;
-}
+type Counts = Omit<DataCounts, 'items'>;
 interface Point {
   asOf: string;
   counts: Record<string, number>;
