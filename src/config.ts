@@ -229,6 +229,13 @@ const schema = z.object({
    */
   ERASURE_REDRIVE_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
   /**
+   * How long an erasure a process drives (a DELETE's, or one its re-driver took) is left to it before another
+   * process may take it (ms); the process renews it every quarter of it while it works, so a process that dies
+   * holding one leaves it this long (then the next re-driver pass, ERASURE_REDRIVE_MS) rather than for as long as an
+   * erasure may take.
+   */
+  ERASURE_LEASE_MS: z.coerce.number().int().min(400).max(3_600_000).default(60_000),
+  /**
    * On shutdown, how long the erasures' worker thread may go on with the artifact rewrites it holds (ms); then
    * it is stopped, what it gave up on is logged, and those erasures fail whole (nothing of the rewrites is
    * written, Postgres rolls back) to be asked for again.

@@ -154,8 +154,9 @@ export function createServices(deps: {
     scrubExports: async (ids, tx) => createJobRepository(tx).exportsScrubbed(await scrubExportFiles(config.EXPORT_DIR, ids)),
     abandonedDrafts: () => abandonedDrafts(jobs),
     redaction,
-    requests: { backoffMs: config.ERASURE_REDRIVE_MS },
+    requests: { backoffMs: config.ERASURE_REDRIVE_MS, leaseMs: config.ERASURE_LEASE_MS, limitMs: config.PG_QUERY_TIMEOUT_MS || undefined },
     owed: owedErasures,
+    log,
   });
   // And through Postgres, for the messages a replica missed; the list's end is noted now, before any request.
   // Each read also scrubs the store again of erasures it lost (a Redis restarted from an older snapshot): the
@@ -170,7 +171,7 @@ export function createServices(deps: {
   const eraseUser = (id: string) => erasure.erase(id);
   // Erasures asked for and not completed (a 503, a close, a process that died) are completed by the service (app.ts runs it).
   const erasureRedriver = createErasureRedriver({
-    requests: erasureRepository, erase: (id, opts) => erasure.erase(id, opts), metrics,
+    requests: erasureRepository, erase: (id, opts) => erasure.erase(id, opts), metrics, leaseMs: config.ERASURE_LEASE_MS,
     // Its write check, not its ping: a Redis that answers and refuses writes (READONLY: a replica, a failover under
     // way; also OOM, MISCONF) would fail every try, backing off to 15 minutes; waited for, none is tried meanwhile.
     storeTakesWrites: async () => (await store.acceptsWrites?.()) ?? (await store.ping()),

@@ -104,6 +104,20 @@ export function createErasureRepository(db: Db) {
       return rows.map((r) => r.user_id).sort();
     },
 
+    /**
+     * Moves the lease of erasures this process still drives `leaseMs` ahead (its heartbeat, privacy/erasure-leases.ts).
+     * Rows locked by another transaction are skipped, not waited for (SKIP LOCKED): the erasure's own transaction,
+     * deleting them as it completes, or another process taking them; waiting could deadlock with the erasure's
+     * deletion of the same rows in another order. Rows gone (completed) are not brought back. One statement.
+     */
+    async renewErasures(userIds: readonly string[], leaseMs: number): Promise<void> {
+      await db.query(
+        `UPDATE erasure_requests SET next_at = now() + $2 * interval '1 millisecond'
+         WHERE user_id IN (SELECT user_id FROM erasure_requests WHERE user_id = ANY($1::text[]) FOR UPDATE SKIP LOCKED)`,
+        [[...new Set(userIds)].sort(), leaseMs],
+      );
+    },
+
     /** How many erasures are asked and not recorded, and how many of them are due now (one read of the table). */
     async erasureRequestCounts(): Promise<{ pending: number; due: number }> {
       const { rows } = await db.query<{ pending: number; due: number }>(

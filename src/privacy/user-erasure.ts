@@ -12,6 +12,7 @@ import { recommenderFactory } from '../recommenders/registry.js';
 import { ARTIFACT_USER_IDS } from '../serving/serving-artifacts.js';
 import { SCRUBBED_AGAIN_KEPT, type ErasureRecords, type ModelMeta, type ModelStore } from '../store/model-store.js';
 import { erasureMarkOf, goneFromStore } from '../training/write-model-version.js';
+import { createErasureLeases } from './erasure-leases.js';
 import { redactHere, type RedactionRunner } from './redaction-runner.js';
 import type { OwedErasures } from './owed-erasures.js';
 
@@ -41,10 +42,12 @@ export const NOTE_CLOCK_SKEW_MS = 60_000;
 
 /**
  * How long an erasure asked for (or taken by the re-driver) is left to the process driving it before another
- * process's re-driver may take it (erasure_requests.next_at): past it, the process is taken to have died with it.
- * Longer than an erasure takes (62-81 s at 420,000 customers, bench/README), with the turns queued before it.
+ * process's re-driver may take it (erasure_requests.next_at), the default of ERASURE_LEASE_MS: past it, the process is
+ * taken to have died with it. The process renews it every quarter of it while it holds the erasure (erasure-leases.ts),
+ * so it need not outlast an erasure (62-81 s at 420,000 customers, bench/README) with the turns queued before it, as
+ * the ten minutes it was did: a process that dies holding one leaves it for a minute, not ten.
  */
-export const ERASURE_REQUEST_LEASE_MS = 10 * 60_000;
+export const ERASURE_REQUEST_LEASE_MS = 60_000;
 /** The longest back-off between two failed tries of an erasure owed (the first is ERASURE_REDRIVE_MS, doubling). */
 export const ERASURE_REDRIVE_MAX_BACKOFF_MS = 15 * 60_000;
 /** The default of ERASURE_REDRIVE_MS: how often the re-driver looks for erasures owed, and the first back-off. */
@@ -113,10 +116,14 @@ export interface UserErasureDeps {
    */
   redaction?: RedactionRunner;
   /**
-   * The lease an erasure asked for is taken for (default ERASURE_REQUEST_LEASE_MS), and the back-off after a try
-   * that failed (default ERASURE_REDRIVE_MS doubling to ERASURE_REDRIVE_MAX_BACKOFF_MS), in erasure_requests.
+   * The lease an erasure asked for is taken for and renewed by (default ERASURE_REQUEST_LEASE_MS), and the back-off
+   * after a try that failed (default ERASURE_REDRIVE_MS doubling to ERASURE_REDRIVE_MAX_BACKOFF_MS), in
+   * erasure_requests. `limitMs`: the limit on the statements that renew a lease and note a failed try
+   * (PG_QUERY_TIMEOUT_MS; default LONG_STATEMENT_MS): the note is made in the erasures' queue, and a Postgres that
+   * stalls on it must not hold every erasure, rollback and training's publish behind it for the long limit.
    */
-  requests?: { leaseMs?: number; backoffMs?: number; maxBackoffMs?: number };
+  requests?: { leaseMs?: number; backoffMs?: number; maxBackoffMs?: number; limitMs?: number };
+  log?: (msg: string, err?: unknown) => void;
   /** How often the audience catch-up looks whatever the mark (default AUDIENCE_RECHECK_MS; tests make it short). */
   audienceRecheckMs?: number;
   /** Its back-off after a failed rewrite (default AUDIENCE_RETRY_MIN_MS doubling to AUDIENCE_RETRY_MAX_MS). */
@@ -253,9 +260,14 @@ export function createUserErasure(deps: UserErasureDeps) {
   const requestLeaseMs = deps.requests?.leaseMs ?? ERASURE_REQUEST_LEASE_MS;
   const requestBackoffMs = deps.requests?.backoffMs ?? ERASURE_REDRIVE_MS;
   const requestMaxBackoffMs = deps.requests?.maxBackoffMs ?? ERASURE_REDRIVE_MAX_BACKOFF_MS;
+  const requestLimitMs = deps.requests?.limitMs || LONG_STATEMENT_MS;
+  // The heartbeat: the erasures this process holds (recorded or taken, queued or in their turn) keep their lease.
+  const leases = createErasureLeases({
+    renew: (ids, ms) => deps.erasures.renewErasures(ids, ms), leaseMs: requestLeaseMs, limitMs: Math.min(requestLimitMs, requestLeaseMs), log: deps.log,
+  });
 
   // Erasures waiting for a turn, and whether one is queued for them.
-  let waiting: { id: string; resolve: (existed: boolean) => void; reject: (err: unknown) => void }[] = [];
+  let waiting: { id: string; resolve: (existed: boolean) => void; reject: (err: unknown) => void; release: () => void }[] = [];
   let turnQueued = false;
   const queueErasureTurn = () => {
     turnQueued = true;
@@ -289,10 +301,15 @@ export function createUserErasure(deps: UserErasureDeps) {
       for (const w of batch) w.resolve(existed.get(w.id) ?? false);
     } catch (err) {
       // Still owed (each was recorded as asked before it waited for this turn): the next try after a back-off,
-      // by this process's re-driver or another's. A Postgres that does not answer this leaves the lease to run out.
-      await deps.erasures
-        .erasureFailed(ids, err instanceof Error ? err.message : String(err), { backoffMs: requestBackoffMs, maxBackoffMs: requestMaxBackoffMs })
-        .catch(() => {});
+      // by this process's re-driver or another's. No longer held here, and no renewal in flight moves the back-off
+      // written below. A Postgres that does not answer this leaves the lease to run out; one that stalls on it is
+      // given up at the requests' limit, not the turn's long one: it holds the queue (every erasure, rollback and
+      // training's publish of this process) meanwhile.
+      for (const w of batch) w.release();
+      await leases.settled();
+      await withQueryTimeout(requestLimitMs, () =>
+        deps.erasures.erasureFailed(ids, err instanceof Error ? err.message : String(err), { backoffMs: requestBackoffMs, maxBackoffMs: requestMaxBackoffMs }),
+      ).catch((noted: unknown) => deps.log?.('erasure: could not note the failed try of erasures owed; their lease runs out instead', noted));
       if (typeof err === 'object' && err !== null) owed.add(err);
       for (const w of batch) w.reject(err);
     }
@@ -540,17 +557,21 @@ export function createUserErasure(deps: UserErasureDeps) {
       // owed, and the service completes it (erasure-redriver.ts). A Postgres that does not answer this fails the
       // erasure as before, nothing recorded: the caller's to send again. `claimed`: the re-driver took it already.
       if (!opts.claimed) await deps.erasures.askErasure([userId], requestLeaseMs);
+      // Held by this process from here on: its lease is renewed while it waits for its turn and in it (erasure-leases.ts).
+      const release = leases.hold(userId);
       // Owed from here on: this process answers them as erased at once (the others at their next read of the list).
       deps.owed?.add(userId);
       let existed: boolean;
       try {
         existed = await new Promise<boolean>((resolve, reject) => {
-          waiting.push({ id: userId, resolve, reject });
+          waiting.push({ id: userId, resolve, reject, release });
           if (!turnQueued) queueErasureTurn();
         });
       } catch (err) {
         if (erasureOwed(err)) deps.owed?.add(userId);
         throw err;
+      } finally {
+        release();
       }
       // Committed: a failure to forget here is outlived by the follower and must not fail the request. Until it is
       // forgotten, the customer stays owed here (answered as erased, not from what this process cached of them): the
