@@ -93,7 +93,13 @@ async function main(args: string[]): Promise<number> {
     let result: ExportResult;
     try {
       // The erasures owed are read before the customers are chosen (the services' first read of them), and left out.
-      await services.erasureFollower.poll();
+      // A read that failed refuses the export: without the list, it would write the customers whose erasure was asked.
+      await services.erasureFollower.owedRead().catch((err: unknown) => {
+        throw new Error(
+          `could not read the erasures owed (erasure_requests): ${err instanceof Error ? err.message : String(err)}; nothing was exported, since the file would list customers whose erasure was asked for: try again once Postgres answers`,
+          { cause: err },
+        );
+      });
       const { serving, audiences, profiles, store, erasureRepository: erasures, campaigns, owedErasures: owed } = services;
       result = await runExport({ serving, audiences, profiles, store, erasures, campaigns, owed }, request, out, {
         onProgress: (f) => progress.update(f),

@@ -15,6 +15,12 @@ export interface ErasureFollower {
   poll(): Promise<void>;
   /** Reads new erasures with a read that starts now (after a read already running): what is committed now is followed. */
   catchUp(): Promise<void>;
+  /**
+   * Reads as `poll` does, and rejects with the cause when that read did not put the erasures owed in place (Postgres
+   * did not answer, a statement past its limit): what must not run without them (`npm run export`, which selects the
+   * customers from them) refuses instead of going on with the list of its last read, or with none.
+   */
+  owedRead(): Promise<void>;
 }
 
 /**
@@ -68,6 +74,8 @@ export function createErasureFollower(deps: {
   let pending: Promise<void> | null = null;
   /** The mark of the last read of the erasures owed that was put in place, and when it began. */
   let owedMark: { mark: OwedMark; at: number } | null = null;
+  /** Why the last read did not put the erasures owed in place (null: it did). */
+  let owedFailure: unknown = null;
 
   /** Reads erasures past the mark and forgets them; the mark reached. */
   async function followErased(): Promise<number> {
@@ -102,8 +110,12 @@ export function createErasureFollower(deps: {
         // was, so what it read is read again; so does one that a change made here meanwhile went against (an id this
         // process settled, found asked again by the read: off the list until a read finds it owed with nothing here
         // against it, which a read from this read's mark never would).
-        .then((agreed) => void (agreed && (owedMark = mark && { mark, at })))
+        .then((agreed) => {
+          owedFailure = null;
+          if (agreed) owedMark = mark && { mark, at };
+        })
         .catch((err: unknown) => {
+          owedFailure = err;
           if (!erased) deps.log?.('could not read the erasures owed', err);
         });
     }
@@ -131,6 +143,10 @@ export function createErasureFollower(deps: {
     async catchUp() {
       await pending;
       await poll();
+    },
+    async owedRead() {
+      await poll();
+      if (owedFailure !== null) throw owedFailure;
     },
   };
 }
