@@ -4,7 +4,7 @@
  * minutes a lease that had to outlast the longest erasure once took; and one that works longer than the lease keeps it
  * (no two processes drive one erasure). The holder is `npm run worker` as a process of its own, whose re-driver takes
  * an erasure owed and waits for its turn (the test holds the erasures' lock, as a long erasure of another process
- * would); it is then killed (SIGKILL). Driven by a lease of 3 s set on both processes: no timing threshold. Real
+ * would); it is then killed (SIGKILL). Driven by a lease of 4 s set on both processes: no timing threshold. Real
  * Postgres (a schema of the shared test database) and a redis-server of the test's own.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -27,7 +27,7 @@ const support = await privateServerSupport();
 if (!support.redis && process.env.REQUIRE_SERVICES === 'true') throw new Error(`this test needs ${support.missing.join(', ')} and REQUIRE_SERVICES=true`);
 
 /** The lease both processes take an erasure for (ERASURE_LEASE_MS). */
-const LEASE_MS = 3000;
+const LEASE_MS = 4000;
 
 describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('the lease on an erasure owed, renewed while its process works', () => {
   let redis: PrivateRedis;
