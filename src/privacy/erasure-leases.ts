@@ -12,7 +12,7 @@ import { withQueryTimeout } from '../data/query-timeout.js';
  * which is safe (an erasure is idempotent, and erasures run one at a time across processes), only wasteful.
  */
 export interface ErasureLeases {
-  /** Holds the customer's erasure from now (after it is recorded or taken): renewed until the release it resolves with is called (idempotent). */
+  /** Holds the customer's erasure from now (after it is recorded or taken): renewed until the function it returns is called (once counts). */
   hold(userId: string): () => void;
   /** Resolves once no renewal is in flight: a failure's back-off written after it is not moved by it. */
   settled(): Promise<void>;
