@@ -119,6 +119,7 @@ export function createServices(deps: {
   const lifecycleHistory = createLifecycleHistory({ purchaseDays: () => customers.purchaseDays(), owed: owedErasures });
   const profiles = createProfileService({
     store, events, catalog, metrics, served: () => serving.modelInHand()?.meta ?? null, held: () => serving.holdingCustomerData() || serving.holdingCustomers(), owed: owedErasures,
+    customersHeld: () => serving.holdingCustomers(),
   });
   const audiences = createAudienceService({
     model: () => serving.activeModel(), store, profiles,

@@ -121,6 +121,12 @@ export function createProfileService(deps: {
    */
   held?: () => boolean;
   /**
+   * True while every customer is held (serving.holdingCustomers: a process started with Postgres down has not read
+   * the erasures owed yet): the report, a group's members and a profile are refused (503, ask again) rather than
+   * answered as if no model were trained, or with customers whose erasure may be owed counted in.
+   */
+  customersHeld?: () => boolean;
+  /**
    * The customers whose erasure is owed (asked for and recorded, not completed: privacy/owed-erasures.ts): left out
    * of every group's members and their total, as the erased are, until it completes (the version still holds them).
    */
@@ -198,6 +204,22 @@ export function createProfileService(deps: {
     };
   }
 
+  /** Refuses while every customer is held (customersHeld): which customers' erasure is owed cannot be told yet. */
+  function unlessCustomersHeld(): void {
+    if (deps.customersHeld?.()) {
+      throw new AppError('DEPENDENCY_UNAVAILABLE', 'the customers cannot be told apart from those whose erasure is owed until the erasures are read from Postgres (this process started while it did not answer): ask again');
+    }
+  }
+
+  /** What recsvc_profiles_segment_users shows: the report GET /v1/segments answers (owed customers left out). */
+  let gauged: SegmentReport | null = null;
+  function gauge(report: SegmentReport): void {
+    if (!deps.metrics || report === gauged) return;
+    gauged = report;
+    deps.metrics.segmentSize.reset();
+    for (const s of report.segments) deps.metrics.segmentSize.set({ segment: s.name }, s.users);
+  }
+
   async function current(): Promise<VersionProfiles | null> {
     if (deps.held?.()) return null;
     const meta = (await deps.store.getActive()) ?? deps.served?.() ?? null;
@@ -229,10 +251,7 @@ export function createProfileService(deps: {
       for (const userId of erasedMeanwhile) if (next) forgetIn(next, userId);
       if (!next || started !== generation) return next;
       cached = next;
-      if (deps.metrics) {
-        deps.metrics.segmentSize.reset();
-        for (const s of next.report.segments) deps.metrics.segmentSize.set({ segment: s.name }, s.users);
-      }
+      gauge(reportWithoutOwed(next));
       return next;
     } finally {
       loads.delete(erasedMeanwhile);
@@ -367,19 +386,26 @@ export function createProfileService(deps: {
       const v = cached;
       const k = v?.byUser.get(userId);
       if (!v || k === undefined) return;
-      const segment = RFM_SEGMENTS[v.columns.labels[3 * k]];
       forgetIn(v, userId);
-      deps.metrics?.segmentSize.set({ segment }, v.report.segments.find((g) => g.name === segment)?.users ?? 0);
+      // With erasures owed, the report without them is made again at the next scrape (which reads it first), not
+      // here as well: a second pass over the columns on the thread that answers requests, at every erasure.
+      if (!deps.owed || deps.owed.size === 0) gauge(v.report);
     },
 
     /** Null when the active model has no profiles (or no model is active). */
     async report(): Promise<(SegmentReport & { modelVersion: string; asOf: string }) | null> {
+      unlessCustomersHeld();
       const v = await current();
-      return v && { ...reportWithoutOwed(v), modelVersion: v.version, asOf: new Date(v.now).toISOString() };
+      if (!v) return null;
+      // The gauges follow the report as it is answered (a scrape reads it first): owed customers left out of both.
+      const report = reportWithoutOwed(v);
+      gauge(report);
+      return { ...report, modelVersion: v.version, asOf: new Date(v.now).toISOString() };
     },
 
     /** A customer's profile; null when they have no purchase (or no model with profiles is active). */
     async profile(userId: string): Promise<ProfileView | null> {
+      unlessCustomersHeld();
       const v = await current();
       if (!v) return null;
       const row = v.byUser.get(userId);
@@ -419,6 +445,7 @@ export function createProfileService(deps: {
       const after = page.cursor === undefined ? null : decodeCursor(page.cursor, MEMBERS_CURSOR);
       const g = listTag(`${dimension}:${name}`);
       if (after && after.g !== g) throw badCursor('a cursor of another group (dimension, name), asked with this one');
+      unlessCustomersHeld();
       const v = await current();
       if (!v) return null;
       if (after && after.v !== v.version) {

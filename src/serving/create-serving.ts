@@ -75,6 +75,11 @@ const FALLBACK_REASON: Record<Kind, string> = {
   'bought-together': 'unknown-item',
   popular: 'no-segment',
 };
+/**
+ * The reason of a customer's cold start made while every customer is held (holdCustomers: a start with Postgres down,
+ * until the erasures owed were read once): not `unknown-user`, so operations tell a hold from customers nobody knows.
+ */
+const HELD_REASON = 'customers-held';
 
 /**
  * The query as the user's experiment arm has it: without an explicit strategy, while an experiment is
@@ -177,10 +182,15 @@ export function createServing(opts: ServingOptions) {
   }
   metrics?.fallbacks.inc({ kind: 'user', reason: 'store-unavailable' }, 0);
   metrics?.fallbacks.inc({ kind: 'user', reason: 'list-unavailable' }, 0);
-  const count = (kind: Kind, r: Recommendation<RecommendedItem>) => {
+  for (const kind of ['user', 'export'] as const) metrics?.fallbacks.inc({ kind, reason: HELD_REASON }, 0);
+  /** `held`: the customer's list was asked while every customer was held (their cold start is the hold's, not theirs). */
+  const count = (kind: Kind, r: Recommendation<RecommendedItem>, held = false) => {
     metrics?.recommendationsServed.inc({ kind, strategy: r.strategy });
     if (metrics) countSlots(metrics.listSlots, kind, r.items);
-    if (r.fallback) metrics?.fallbacks.inc({ kind, reason: r.modelVersion === null ? 'no-model' : r[DEGRADED] ? 'store-unavailable' : r[UNLISTED] ? 'list-unavailable' : FALLBACK_REASON[kind] });
+    if (r.fallback) {
+      const reason = r.modelVersion === null ? 'no-model' : r[DEGRADED] ? 'store-unavailable' : r[UNLISTED] ? 'list-unavailable' : held ? HELD_REASON : FALLBACK_REASON[kind];
+      metrics?.fallbacks.inc({ kind, reason });
+    }
   };
   /** Popularity standing in for a list that could not be scored (UNLISTED) is labelled popularity: its feedback is not the asked strategy's. */
   const asServed = <R extends Recommendation<RecommendedItem>>(r: R): R => (r[UNLISTED] ? { ...r, strategy: 'popularity' } : r);
@@ -194,11 +204,11 @@ export function createServing(opts: ServingOptions) {
    * of a personal list). Popularity standing in for a list that could not be scored (UNLISTED) is labelled
    * popularity and is no arm's: its feedback would count for the arm's strategy and the arm.
    */
-  const counted = async <R extends Recommendation<RecommendedItem>>(kind: Kind, answer: Promise<R>, tag?: ExperimentTag, userId?: string): Promise<R> => {
+  const counted = async <R extends Recommendation<RecommendedItem>>(kind: Kind, answer: Promise<R>, tag?: ExperimentTag, userId?: string, held = false): Promise<R> => {
     // The key is read once per process (the first answer waits for it, along with its own reads).
     const [served] = await Promise.all([answer, opts.ids?.ready()]);
     const r = asServed(served);
-    count(kind, r);
+    count(kind, r, held);
     return signed(tag && !r[UNLISTED] ? { ...r, experiment: tag } : r, userId);
   };
   /** GET /v1/users/:id/recommendations (and POST /v1/recommendations for a customer with no context). */
@@ -206,7 +216,9 @@ export function createServing(opts: ServingOptions) {
     // The first request of a process waits for the first read of the experiment; later ones never wait.
     const experiment = q.strategy === undefined && opts.experiments ? await opts.experiments.ready() : null;
     const { query, tag } = inExperiment(experiment ? await models.current() : null, experiment, userId, q);
-    return counted('user', recommendForUser(deps, userId, query, read), tag, userId);
+    // Held as the answer is begun: the use case asks `owed` once, before its reads.
+    const held = customersHeld > 0;
+    return counted('user', recommendForUser(deps, userId, query, read), tag, userId, held);
   };
   return {
     /**
@@ -254,10 +266,11 @@ export function createServing(opts: ServingOptions) {
      */
     recommendForExport: async (userId: string, q: UserQuery, model?: ServingModel): Promise<Recommendation> => {
       const pinned: ServingDeps = model ? { ...deps, model: async () => (overlay.poke(model), model) } : deps;
+      const held = customersHeld > 0;
       const [served] = await Promise.all([recommendForUser(pinned, userId, q), opts.ids?.ready()]);
       const r = asServed(served);
       // One made while a store was unreachable is not written (the export asks again or fails): not counted.
-      if (!r[DEGRADED]) count('export', r);
+      if (!r[DEGRADED]) count('export', r, held);
       return signed(r, userId);
     },
     /** The served model version (audiences and exports read its tables); null without an active model. */

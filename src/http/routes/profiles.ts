@@ -8,6 +8,13 @@ import { errors, idParam } from '../schemas/common.js';
 import { lifecycleHistoryQuery, lifecycleHistoryResponse, profileResponse, segmentParams, segmentsResponse, segmentUsersQuery, segmentUsersResponse } from '../schemas/profiles.js';
 
 const NO_PROFILES = 'No customer profiles yet: they are computed when a model is trained';
+/**
+ * While a process that started with Postgres down holds every customer (until it has read the erasures owed), it
+ * cannot tell which customers to leave out: "no profiles" (404) would read as a shop never trained, and the report
+ * with every customer in it would count customers whose erasure is owed. So: ask again, as an audience answers then.
+ */
+const HELD_503 =
+  '503 DEPENDENCY_UNAVAILABLE (with Retry-After) while this process holds every customer: it started while Postgres did not answer and has not read the erasures owed yet, so it cannot tell which customers to leave out; ask again (readiness, `erasureCatchUp`, is false meanwhile).';
 
 export interface ProfileRouteDeps {
   profiles: ProfileService;
@@ -30,8 +37,9 @@ export function profileRoutes(app: FastifyInstance, deps: ProfileRouteDeps) {
       operationId: 'getUserProfile',
       tags,
       summary: "A customer's RFM profile, segment, lifecycle stage and value tier (refreshed by purchases since training)",
+      description: HELD_503,
       params: idParam,
-      response: { 200: profileResponse, ...errors(400, 401, 403, 404) },
+      response: { 200: profileResponse, ...errors(400, 401, 403, 404, 503) },
     },
     handler: async (req) => {
       // An owed erasure's customer, as an erased one: their record is still stored until the erasure completes.
@@ -49,7 +57,8 @@ export function profileRoutes(app: FastifyInstance, deps: ProfileRouteDeps) {
       operationId: 'listSegments',
       tags,
       summary: 'Customers per RFM segment, lifecycle stage and value tier: size, revenue share, mean scores',
-      response: { 200: segmentsResponse, ...errors(401, 403, 404) },
+      description: `Customers whose erasure is owed (asked, not completed) are left out, as the erased are; the \`recsvc_profiles_segment_users\` gauges count the same. 404 when no trained model holds profiles. ${HELD_503}`,
+      response: { 200: segmentsResponse, ...errors(401, 403, 404, 503) },
     },
     handler: async () => {
       const report = await deps.profiles.report();
@@ -76,9 +85,10 @@ export function profileRoutes(app: FastifyInstance, deps: ProfileRouteDeps) {
       operationId: 'listSegmentUsers',
       tags,
       summary: 'Customers of one segment (or lifecycle stage / value tier), by descending spend, paged',
+      description: HELD_503,
       params: segmentParams,
       querystring: segmentUsersQuery,
-      response: { 200: segmentUsersResponse, ...errors(400, 401, 403, 404, 409) },
+      response: { 200: segmentUsersResponse, ...errors(400, 401, 403, 404, 409, 503) },
     },
     handler: async (req) => {
       const { dimension, limit, offset, cursor } = req.query;
