@@ -2,11 +2,12 @@ import { existsSync, readdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadConfig } from '../config.js';
-import { createCatalogRepository, type CatalogRepository } from '../data/catalog-repository.js';
-import { createEventRepository, type EventRepository } from '../data/event-repository.js';
+import { createCatalogRepository } from '../data/catalog-repository.js';
+import { createEventRepository } from '../data/event-repository.js';
 import { createErasureRepository } from '../data/erasure-repository.js';
 import { openDatabase } from '../data/open-database.js';
-import { purchaseColumnsOf, readPurchaseColumns } from '../evaluation/purchase-columns.js';
+import { purchaseColumnsOf } from '../evaluation/purchase-columns.js';
+import { readOwedFreeInput, type OwedFreeSources } from '../evaluation/owed-free-input.js';
 import type { RollingValidation } from '../evaluation/rolling-tune.js';
 import type { SingleSourceCoverage, SingleSourceDiscount } from '../evaluation/single-source-coverage.js';
 import { purchasesOf, type SplitInput } from '../evaluation/splits.js';
@@ -129,31 +130,19 @@ export function withExistingRecipe(args: TuneArgs, dir = 'models'): TuneArgs {
  * them, so no object per purchase is held (at ten times Online Retail one query result of every purchase
  * was most of the command's memory). Net of the returns dated before `returnsBefore` only (default: none, gross):
  * every fold trains on the purchases before its validation window, so a return made in a window (or after it)
- * is a fact its training side cannot know; the tune command passes its earliest window's start (tuningWindowsStart).
+ * is a fact its training side cannot know; the tune command passes its earliest window's start (tuningWindowsStart),
+ * made from the latest purchase (`latest`) when no `end` is given. The customers whose erasure is owed are left
+ * out, as an evaluation reads them (owed-free-input.ts): their purchases, attributes and purchase times.
  */
 export async function readTuneInput(
-  repos: {
-    events: Pick<EventRepository, 'streamPurchaseRows'>;
-    catalog: Pick<CatalogRepository, 'listItems' | 'listUsersWithAttributes'>;
-    /** The customers whose erasure is owed (erasure_requests): left out, as an evaluation and a training leave them out. */
-    owedIds?: () => Promise<readonly string[]>;
-  },
+  repos: OwedFreeSources,
   batchSize?: number,
   end?: string,
-  returnsBefore: Date = NO_RETURNS,
+  returnsBefore: Date | ((latest: () => Promise<string | null>) => Promise<Date>) = NO_RETURNS,
 ): Promise<SplitInput> {
   // Purchases from `end` on are never tuned on: not read at all (the window is exclusive, as tuning's cutoff is).
-  const window = { ...(end ? { to: new Date(end) } : {}), returnsBefore };
-  const owed = new Set((await repos.owedIds?.()) ?? []);
-  const reads = [
-    readPurchaseColumns(repos.events.streamPurchaseRows(window, batchSize), owed),
-    repos.catalog.listItems(),
-    repos.catalog.listUsersWithAttributes().then((users) => (owed.size === 0 ? users : users.filter((u) => !owed.has(u.id)))),
-  ] as const;
-  // Every read settled before a failure is thrown: no cursor goes on after the command has given up.
-  await Promise.allSettled(reads);
-  const [purchases, items, users] = await Promise.all(reads);
-  return { purchases, items, users };
+  const to = end ? { to: new Date(end) } : {};
+  return readOwedFreeInput(repos, async (latest) => ({ ...to, returnsBefore: typeof returnsBefore === 'function' ? await returnsBefore(latest) : returnsBefore }), batchSize);
 }
 
 /** A time before every return: nothing is netted. */
@@ -176,9 +165,9 @@ async function loadInput(args: TuneArgs, spec: { folds: number; days: number }):
   }
   const db = await openDatabase(loadConfig());
   try {
-    const events = createEventRepository(db);
-    const returnsBefore = tuningWindowsStart(spec, args.end, args.end !== undefined ? null : (await events.purchaseRange()).last);
-    return await readTuneInput({ events, catalog: createCatalogRepository(db), owedIds: createErasureRepository(db).pendingRequests }, undefined, args.end, returnsBefore);
+    const sources = { events: createEventRepository(db), catalog: createCatalogRepository(db), owedIds: createErasureRepository(db).pendingRequests };
+    const returnsBefore = async (latest: () => Promise<string | null>) => tuningWindowsStart(spec, args.end, args.end !== undefined ? null : await latest());
+    return await readTuneInput(sources, undefined, args.end, returnsBefore);
   } finally {
     await db.close();
   }

@@ -1193,9 +1193,19 @@ export function createEventRepository(db: Db) {
       return rows[0].first === null ? null : new Date(rows[0].first).toISOString();
     },
 
-    /** The first and the last purchase's time (ISO), or null when none is stored; two index lookups. */
-    async purchaseRange(): Promise<{ first: string | null; last: string | null }> {
-      const { rows } = await db.query<{ first: Date | string | null; last: Date | string | null }>('SELECT min(ts) AS first, max(ts) AS last FROM purchase_events');
+    /**
+     * The first and the last purchase's time (ISO), or null when none is stored; two index lookups. `without`: of the
+     * other customers' purchases only (the customers whose erasure is owed: an evaluation's period is cut from the
+     * others'); each end then walks the ts index past the purchases of those customers that lie at it.
+     */
+    async purchaseRange(without: readonly string[] = []): Promise<{ first: string | null; last: string | null }> {
+      const { rows } =
+        without.length === 0
+          ? await db.query<{ first: Date | string | null; last: Date | string | null }>('SELECT min(ts) AS first, max(ts) AS last FROM purchase_events')
+          : await db.query<{ first: Date | string | null; last: Date | string | null }>(
+              'SELECT min(ts) AS first, max(ts) AS last FROM purchase_events WHERE user_id <> ALL($1::text[])',
+              [without],
+            );
       const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
       return { first: iso(rows[0].first), last: iso(rows[0].last) };
     },

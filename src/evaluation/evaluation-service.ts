@@ -14,7 +14,8 @@ import { evaluationParamsSchema, normalizeRequest, type EvaluationParams, type E
 import { submitOnce } from '../jobs/request-fingerprint.js';
 import { JOB_OUTAGE_WAIT_MS, retryWhileUnavailable } from '../retry-while-unavailable.js';
 import { runEvaluationInWorker } from './evaluate-in-worker.js';
-import { purchaseTimeRange, readPurchaseColumns, type PurchaseColumns } from './purchase-columns.js';
+import { purchaseTimeRange, type PurchaseColumns } from './purchase-columns.js';
+import { purchaseRangeWithoutOwed, readOwedFreeInput } from './owed-free-input.js';
 import { BASELINE, rowNameCollisions, runEvaluation, type EvaluationProgress, type EvaluationRequest, type SplitRequest } from './run-evaluation.js';
 
 export interface EvaluationServiceDeps {
@@ -189,7 +190,8 @@ export function createEvaluationService(deps: EvaluationServiceDeps) {
     checkStrategies(params, recipes);
     checkRowNames(params, recipes);
     if (params.tune && params.split.kind === 'leave-last-order') throw unprocessable('tune', 'tuning needs a split with a cutoff (temporal or validation); a leave-last-order split has none');
-    if (params.split.kind !== 'leave-last-order') checkSplitRange(params.split, await deps.events.purchaseRange());
+    // The period is checked against the purchases the run will read: those of customers whose erasure is owed are not.
+    if (params.split.kind !== 'leave-last-order') checkSplitRange(params.split, await purchaseRangeWithoutOwed(deps));
     return params;
   }
 
@@ -203,11 +205,12 @@ export function createEvaluationService(deps: EvaluationServiceDeps) {
    * training on what came before its window: the purchases are then read net of the returns before the earliest
    * window's start only (conservative: the evaluated fit after tuning, too, sees no return made in the windows).
    */
-  async function returnsWindow(split: EvaluationParams['split'], tuned: readonly Recipe[]): Promise<{ returnsBefore?: Date }> {
+  async function returnsWindow(split: EvaluationParams['split'], tuned: readonly Recipe[], latest: () => Promise<string | null>): Promise<{ returnsBefore?: Date }> {
     let cutoff: number;
     if (split.kind === 'temporal') cutoff = Date.parse(split.cutoff);
     else if (split.kind === 'validation') {
-      const end = split.end !== undefined ? Date.parse(split.end) : Date.parse((await deps.events.purchaseRange()).last ?? '') + 1;
+      // The latest purchase of the customers whose erasure is not owed: the split is cut from their purchases.
+      const end = split.end !== undefined ? Date.parse(split.end) : Date.parse((await latest()) ?? '') + 1;
       cutoff = end - split.days * DAY_MS;
     } else return {};
     // No purchases: nothing is read, and checkData says so.
@@ -230,20 +233,9 @@ export function createEvaluationService(deps: EvaluationServiceDeps) {
     // every purchase, an object each, held this thread for minutes on a large shop (a grocery of 5.5M lines:
     // 3 minutes, GBs of heap, storefront requests answered 503 meanwhile), then was cloned whole to the
     // thread. A cursor cannot resume part-way: a load that loses Postgres starts again with a new builder.
-    const load = async () => {
-      // Every read settled before a failure is thrown: no cursor of a failed attempt goes on beside the next.
-      const tuned = params.split.kind === 'leave-last-order' ? [] : recipes.map((r) => withTuning(r, params.tune));
-      // Read before the purchases: one owed after it is left out only once it completed (its rows then gone).
-      const owed = new Set((await deps.owedIds?.()) ?? []);
-      const reads = [
-        returnsWindow(params.split, tuned).then((window) => readPurchaseColumns(deps.events.streamPurchaseRows(window), owed)),
-        deps.catalog.listItems(),
-        deps.catalog.listUsersWithAttributes().then((users) => (owed.size === 0 ? users : users.filter((u) => !owed.has(u.id)))),
-      ] as const;
-      await Promise.allSettled(reads);
-      return Promise.all(reads);
-    };
-    const [purchases, items, users] = await throughOutage(load);
+    // Without the customers whose erasure is owed (owed-free-input.ts, as npm run tune reads them).
+    const tuned = params.split.kind === 'leave-last-order' ? [] : recipes.map((r) => withTuning(r, params.tune));
+    const { purchases, items, users } = await throughOutage(() => readOwedFreeInput(deps, (latest) => returnsWindow(params.split, tuned, latest)));
     checkData(purchases, params.split);
     // Loading is a few percent of a run; fitting and scoring share the rest as runEvaluation reports it.
     const request = {

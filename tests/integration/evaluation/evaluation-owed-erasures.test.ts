@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTuneInput } from '../../../src/cli/tune-command.js';
+import { purchaseRangeWithoutOwed, readOwedFreeInput } from '../../../src/evaluation/owed-free-input.js';
 import { auth, createTestApp, finishedJob, type TestApp } from '../../helpers/app.js';
 import { createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
 import { DAY, seedShop, T0 } from '../serving/shop-fixture.js';
@@ -30,9 +31,10 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))("an owed erasure's cust
     expect(job.status).toBe('succeeded');
     return (job.report as { split: Split }).split;
   };
+  const sources = () => ({ events: t.services.events, catalog: t.services.catalog, owedIds: () => t.services.erasureRepository.pendingRequests() });
   /** The tune command's input: its purchases' customers and the customers with attributes. */
   const tuneInput = async () => {
-    const input = await readTuneInput({ events: t.services.events, catalog: t.services.catalog, owedIds: () => t.services.erasureRepository.pendingRequests() });
+    const input = await readTuneInput(sources());
     return { purchases: input.purchases!.length, buyers: [...input.purchases!.userIds], users: [...(input.users ?? [])].map((u) => u.id) };
   };
 
@@ -62,5 +64,28 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))("an owed erasure's cust
     const { rows } = await t.services.db.query<{ n: number }>('SELECT count(*)::int AS n FROM purchase_events WHERE user_id = ANY($1)', [owedIds]);
     expect(rows[0].n).toBeGreaterThan(0);
     expect(tuned.purchases).toBe(all.purchases - rows[0].n);
+  }, 120_000);
+
+  it("When the owed customers hold the latest purchases, Then an evaluation's period is checked, and windows cut, without them", async () => {
+    await t.services.db.query("INSERT INTO erasure_requests (user_id, next_at) SELECT unnest($1::text[]), now() + interval '1 hour' ON CONFLICT DO NOTHING", [owedIds]);
+    // Theirs are the latest (day 51, 11:00); the others' latest is day 50, 10:00. A test period from day 51 holds
+    // only theirs: refused now (422), as with them erased, not accepted and failed as a job for want of test data.
+    const res = await t.app.inject({
+      method: 'POST', url: '/v1/evaluations', headers: auth('admin'),
+      payload: { split: { kind: 'temporal', cutoff: new Date(T0 + 51 * DAY).toISOString() }, modes: ['novel'], ks: [5] },
+    });
+    expect(res.statusCode, res.body).toBe(422);
+    expect(res.json()).toMatchObject({ error: { code: 'UNPROCESSABLE', message: expect.stringContaining('no purchases at or after the cutoff') } });
+
+    // The latest purchase a window is cut from (a validation split without `end`, tune's returns window) is the others'.
+    const others = new Date(T0 + 50 * DAY + 10 * 3_600_000).toISOString();
+    expect(await purchaseRangeWithoutOwed(sources())).toMatchObject({ last: others });
+    let latest: string | null = null;
+    await readTuneInput(sources(), undefined, undefined, async (read) => ((latest = await read()), new Date(0)));
+    expect(latest).toBe(others);
+    // The attributes too, through the reader an evaluation uses (an evaluation's filter was left untested before).
+    const input = await readOwedFreeInput(sources(), {});
+    expect(input.users.map((u) => u.id).filter((id) => owedIds.includes(id))).toEqual([]);
+    expect([...input.purchases.userIds].filter((id) => owedIds.includes(id))).toEqual([]);
   }, 120_000);
 });

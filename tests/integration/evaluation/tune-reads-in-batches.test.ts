@@ -40,7 +40,8 @@ describe.skipIf(!available)('npm run tune reading the purchases in batches', () 
 
   it('When the batches are smaller than the data, Then it tunes on the purchases one read gives, in the same order', async () => {
     const batches: number[] = [];
-    const events: Pick<EventRepository, 'streamPurchaseRows'> = {
+    const events: Pick<EventRepository, 'streamPurchaseRows' | 'purchaseRange'> = {
+      purchaseRange: t.services.events.purchaseRange,
       async *streamPurchaseRows(window, batchSize) {
         for await (const batch of t.services.events.streamPurchaseRows(window, batchSize)) {
           batches.push(batch.length);
