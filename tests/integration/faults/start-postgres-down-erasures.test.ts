@@ -117,6 +117,15 @@ describe.skipIf(!runnable)('servers started while Postgres is down, with erasure
     expect(audience.json()).toMatchObject({ error: { code: 'DEPENDENCY_UNAVAILABLE' } });
     // On the in-process store, the customer whose erasure is owed (served before).
     expect(await userList(inProcess, 'g-user1')).toMatchObject({ status: 200, fallback: true });
+    // Nor the segments: "ask again", not "no profiles yet" (404), which read as a shop never trained.
+    const segments = await onRedis.inject({ url: '/v1/segments', headers: auth('admin') });
+    expect(segments.statusCode, segments.body).toBe(503);
+    expect(segments.json()).toMatchObject({ error: { code: 'DEPENDENCY_UNAVAILABLE' } });
+    // Operations see the hold for what it is: the cold starts above counted as held, none as unknown users.
+    const metrics = (await onRedis.inject({ url: '/metrics' })).body;
+    const counted = (reason: string) => Number(new RegExp(`^recsvc_serving_fallbacks_total\\{kind="user",reason="${reason}"\\} (\\d+)`, 'm').exec(metrics)?.[1]);
+    expect(counted('customers-held')).toBeGreaterThanOrEqual(3);
+    expect(counted('unknown-user')).toBe(0);
   }, 60_000);
 
   it('When Postgres comes back, Then each server is ready only once ordinary customers get their lists again, and the erased and owed ones never', async () => {
