@@ -116,7 +116,7 @@ export function createServices(deps: {
     customers, store, served: () => serving.activeModel(), countsMaxAgeMs: config.OVERVIEW_COUNTS_MAX_AGE_MS, owed: owedErasures,
     log: (msg, err) => log?.(msg, err),
   });
-  const lifecycleHistory = createLifecycleHistory({ purchaseDays: () => customers.purchaseDays(), owed: owedErasures });
+  const lifecycleHistory = createLifecycleHistory({ purchaseDays: () => customers.purchaseDays(), owed: owedErasures, customersHeld: () => serving.holdingCustomers() });
   const profiles = createProfileService({
     store, events, catalog, metrics, served: () => serving.modelInHand()?.meta ?? null, held: () => serving.holdingCustomerData() || serving.holdingCustomers(), owed: owedErasures,
     customersHeld: () => serving.holdingCustomers(),

@@ -2,6 +2,7 @@ import { DAY_MS } from './profile.js';
 import { LIFECYCLE_STAGES, lifecycleStage, type LifecycleOptions, type LifecycleStage } from './segments.js';
 import { startShared, waitForShared } from '../data/query-timeout.js';
 import type { OwedErasures } from '../privacy/owed-erasures.js';
+import { customersHeldError } from '../privacy/customers-held.js';
 
 /** Customers per lifecycle stage as of one day. */
 export interface LifecyclePoint {
@@ -87,6 +88,8 @@ export function createLifecycleHistory(deps: {
    * customer is not (their days stay kept: the erasure may still fail to complete for a while, never to be undone).
    */
   owed?: Pick<OwedErasures, 'has' | 'size' | 'ids'>;
+  /** True while every customer is held (serving.holdingCustomers): the owed are not known yet, so the history is refused (503). */
+  customersHeld?: () => boolean;
 }): LifecycleHistory {
   const cacheMs = deps.cacheMs ?? 60_000;
   const now = deps.now ?? Date.now;
@@ -132,6 +135,7 @@ export function createLifecycleHistory(deps: {
     return left.size === 0 ? [...kept.values()] : [...kept.values()].filter((d) => !left.has(d));
   };
   const history = async (months: number): Promise<LifecyclePoint[]> => {
+    if (deps.customersHeld?.()) throw customersHeldError();
     const days = withoutOwed(await purchaseDays());
     if (days.length === 0) return [];
     let first = Infinity;

@@ -7,6 +7,7 @@ import type { Metrics } from '../metrics.js';
 import { buildDataset } from '../recommenders/dataset.js';
 import type { ModelMeta, ModelStore } from '../store/model-store.js';
 import type { OwedErasures } from '../privacy/owed-erasures.js';
+import { customersHeldError } from '../privacy/customers-held.js';
 import { profileColumnsInChunks, type ProfileColumns } from './profile-codec.js';
 import { computeProfiles, DAY_MS, type CustomerProfile } from './profile.js';
 import { PROFILES_ARTIFACT } from './profiles-artifact.js';
@@ -206,9 +207,7 @@ export function createProfileService(deps: {
 
   /** Refuses while every customer is held (customersHeld): which customers' erasure is owed cannot be told yet. */
   function unlessCustomersHeld(): void {
-    if (deps.customersHeld?.()) {
-      throw new AppError('DEPENDENCY_UNAVAILABLE', 'the customers cannot be told apart from those whose erasure is owed until the erasures are read from Postgres (this process started while it did not answer): ask again');
-    }
+    if (deps.customersHeld?.()) throw customersHeldError();
   }
 
   /** What recsvc_profiles_segment_users shows: the report GET /v1/segments answers (owed customers left out). */

@@ -73,8 +73,9 @@ export function profileRoutes(app: FastifyInstance, deps: ProfileRouteDeps) {
       operationId: 'getLifecycleHistory',
       tags,
       summary: 'Customers per lifecycle stage at the end of each month, from the stored purchases (no training needed)',
+      description: `Customers whose erasure is owed are not counted. ${HELD_503}`,
       querystring: lifecycleHistoryQuery,
-      response: { 200: lifecycleHistoryResponse, ...errors(400, 401, 403) },
+      response: { 200: lifecycleHistoryResponse, ...errors(400, 401, 403, 503) },
     },
     handler: async (req) => ({ points: await deps.lifecycleHistory(req.query.months) }),
   });

@@ -50,7 +50,7 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('customers held at star
       expect(fallbacks(held, 'unknown-user')).toBe(fallbacks(before, 'unknown-user'));
 
       // Not "No customer profiles yet": the shop was trained; which customers are owed cannot be told yet.
-      for (const url of ['/v1/segments', '/v1/segments/champions/users']) {
+      for (const url of ['/v1/segments', '/v1/segments/champions/users', '/v1/segments/lifecycle-history?months=3']) {
         const res = await t.app.inject({ url, headers: auth('admin') });
         expect(res.statusCode, `${url}: ${res.body}`).toBe(503);
         expect(res.json()).toMatchObject({ error: { code: 'DEPENDENCY_UNAVAILABLE', message: expect.stringContaining('erasures') } });
