@@ -8,7 +8,11 @@
  * - `GET /v1/overview` (service-overview.ts), when DATABASE_URL names a database the service migrated (e.g. one
  *   filled with `--fill`, which writes 420,000 customers, 2,100,000 purchases and 1,050,000 orders into it): one count
  *   of the store, then calls with none owed, the first call after the list changed (the owed customers' rows read)
- *   and the calls after it.
+ *   and the calls after it;
+ * - with DATABASE_URL too: the read of the first and latest purchase without the owed customers (an evaluation's
+ *   period check, a validation split's and tune's returns window: event-repository purchaseRange(without)), the owed
+ *   spread over the customers and, the worst case, the buyers of the latest purchases; and the read of the owed ids.
+ * - `--gauges`: the segments report also with the segment gauges set from it (recsvc_profiles_segment_users).
  *
  *   npx tsx bench/owed-aggregates.ts [--owed 1,100,10000] [--calls 20] [--customers 420000]
  *   DATABASE_URL=postgres://.../a_db npx tsx bench/owed-aggregates.ts [--fill]
@@ -26,6 +30,9 @@ import { createProfileService } from '../src/profiles/profile-service.js';
 import { segmentProfiles } from '../src/profiles/segments.js';
 import { createMemoryModelStore } from '../src/store/memory-model-store.js';
 import { createServiceOverview } from '../src/training/service-overview.js';
+import { createEventRepository } from '../src/data/event-repository.js';
+import { createErasureRepository } from '../src/data/erasure-repository.js';
+import { createMetrics } from '../src/metrics.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
@@ -96,6 +103,31 @@ console.log(`load before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
     console.log(`    after a read that found the same ids: ${f(again)} ms`);
   }
   await owing(owed, 0);
+  if (args.includes('--gauges')) {
+    // The same calls with the segment gauges set from the report as answered (a reference compared per call; the
+    // gauges reset and set again when the report changed).
+    const metrics = createMetrics();
+    const gauged = createProfileService({
+      store, owed, metrics,
+      events: { loadPurchaseRows: async () => [], purchaseRange: async () => ({ first: null, last: null }) } as never,
+      catalog: { getItems: async () => [] } as never,
+    });
+    const firstGauged = await ms(() => gauged.report());
+    console.log(`\nGET /v1/segments with the gauges set from it: first call (decodes the version) ${firstGauged.toFixed(0)} ms`);
+    console.log(`  none owed: ${await repeated(() => gauged.report())}`);
+    for (const n of owedSizes) {
+      await owing(owed, n);
+      const once = await cpu(() => gauged.report())();
+      console.log(`  ${n} owed: first call after the list changed ${f(once.wall)} ms (cpu ${f(once.cpu)} ms); then ${await repeated(() => gauged.report())}`);
+    }
+    const erasing = await ms(async () => gauged.forgetUser(id(3)));
+    console.log(`  an erasure with ${owed.size} owed (forgetUser: the report made again, gauges left to the next scrape): ${f(erasing)} ms`);
+    await owing(owed, 0);
+    const erasingNone = await ms(async () => gauged.forgetUser(id(5)));
+    console.log(`  an erasure with none owed (forgetUser, gauges set from the report): ${f(erasingNone)} ms`);
+    const scrape = await ms(() => metrics.registry.metrics());
+    console.log(`  a scrape's text of the registry: ${f(scrape)} ms`);
+  }
 }
 
 // The lifecycle history.
@@ -155,6 +187,29 @@ if (url) {
     console.log(`  a count made with ${owed.size} owed (the first call waits for it): ${withOwed.toFixed(0)} ms; then ${await repeated(() => recount())}`);
     owed.add(id(1));
     console.log(`  one more owed since that count: first call ${f(await ms(() => recount()))} ms`);
+
+    // The first and latest purchase without the owed customers (event-repository purchaseRange(without)).
+    const events = createEventRepository(db);
+    console.log(`\npurchaseRange (first and latest purchase), ${counts.purchases} purchases:`);
+    console.log(`  none owed (the statement as before): ${await repeated(() => events.purchaseRange())}`);
+    const { rows: latestBuyers } = await db.query<{ user_id: string }>(
+      `SELECT user_id FROM (SELECT user_id, max(ts) AS ts FROM purchase_events WHERE ts >= (SELECT max(ts) FROM purchase_events) - interval '30 days' GROUP BY user_id) b ORDER BY ts DESC, user_id LIMIT ${Math.max(...owedSizes)}`,
+    );
+    for (const n of owedSizes) {
+      const spread = Array.from({ length: n }, (_, i) => id(Math.floor((i * CUSTOMERS) / n)));
+      const latest = latestBuyers.slice(0, n).map((r) => r.user_id);
+      console.log(`  ${n} owed, spread: ${await repeated(() => events.purchaseRange(spread))}`);
+      console.log(`  ${n} owed, the latest buyers (the latest purchases theirs): ${await repeated(() => events.purchaseRange(latest))}`);
+    }
+    // The read of the owed ids an evaluation and tune make first (erasure_requests), at the largest size.
+    const n = Math.max(...owedSizes);
+    await db.query(`INSERT INTO erasure_requests (user_id) SELECT 'c' || g FROM generate_series(0, ${n - 1}) g ON CONFLICT DO NOTHING`);
+    try {
+      const erasures = createErasureRepository(db);
+      console.log(`  the owed ids read (erasure_requests, ${n} rows): ${await repeated(() => erasures.pendingRequests())}`);
+    } finally {
+      await db.query(`DELETE FROM erasure_requests WHERE user_id IN (SELECT 'c' || g FROM generate_series(0, ${n - 1}) g)`);
+    }
   } finally {
     await db.close();
   }
