@@ -37,7 +37,7 @@ export function createMetrics() {
     }),
     fallbacks: new Counter({
       name: 'recsvc_serving_fallbacks_total',
-      help: 'Recommendation responses answered by a fallback (cold start, no model)',
+      help: 'Recommendation responses answered by a fallback (cold start, no model), by reason (customers-held: every customer held at a start with Postgres down)',
       labelNames: ['kind', 'reason'] as const,
       registers,
     }),
@@ -191,7 +191,7 @@ export function createMetrics() {
     }),
     segmentSize: new Gauge({
       name: 'recsvc_profiles_segment_users',
-      help: 'Customers per RFM segment at the last training',
+      help: 'Customers per RFM segment of the served version\'s profiles, as GET /v1/segments counts them (customers whose erasure is owed left out)',
       labelNames: ['segment'] as const,
       registers,
     }),
