@@ -1,8 +1,9 @@
 /**
  * What an operator reads while a process holds every customer (serving.holdCustomers: a start with Postgres down,
  * until the erasures owed were read once) and while erasures are owed: the fallbacks counter says why customers get
- * the cold start (reason `customers-held`, not `unknown-user`), the segments report and its members answer "ask again"
- * (503) rather than "no profiles yet" (404: the shop was trained), and the segment gauges count what the report
+ * the cold start (reason `customers-held`, not `unknown-user`), the segments report, its members, the lifecycle history
+ * and a profile answer "ask again" (503) rather than "no profiles yet" (404: the shop was trained) or a count with
+ * customers whose erasure may be owed, and the segment gauges count what the report
  * counts, owed customers left out. Real Postgres (a schema of the shared test database), the in-process model store.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -50,7 +51,7 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('customers held at star
       expect(fallbacks(held, 'unknown-user')).toBe(fallbacks(before, 'unknown-user'));
 
       // Not "No customer profiles yet": the shop was trained; which customers are owed cannot be told yet.
-      for (const url of ['/v1/segments', '/v1/segments/champions/users', '/v1/segments/lifecycle-history?months=3']) {
+      for (const url of ['/v1/segments', '/v1/segments/champions/users', '/v1/segments/lifecycle-history?months=3', '/v1/users/g-user3/profile']) {
         const res = await t.app.inject({ url, headers: auth('admin') });
         expect(res.statusCode, `${url}: ${res.body}`).toBe(503);
         expect(res.json()).toMatchObject({ error: { code: 'DEPENDENCY_UNAVAILABLE', message: expect.stringContaining('erasures') } });
