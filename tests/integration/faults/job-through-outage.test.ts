@@ -393,7 +393,10 @@ describe.skipIf(!(await faultTestsRunnable()))('a training through a store resta
     };
     let downSince = 0;
     let restarted = false;
+    /** How often the training tried to record its draft's name and found no Postgres. */
+    let noteRetries = 0;
     const trainer = shopTrainer({
+      log: (msg) => void (msg.includes('recording the draft version failed') && noteRetries++),
       afterStep: async (step) => {
         if (step !== 'dataset') return;
         await fault.pg.stop();
@@ -406,9 +409,10 @@ describe.skipIf(!(await faultTestsRunnable()))('a training through a store resta
       const job = await services.jobs.enqueue('train', {});
       const run = runner.runNext();
       await until('Postgres stopped', async () => downSince, (t) => t > 0);
-      // The fixture's serving build takes milliseconds: without the wait it would have written its rows by now.
-      await new Promise((r) => setTimeout(r, 3000));
-      expect(await draftKeys()).toEqual([]);
+      // The fixture's serving build takes milliseconds: had it not waited for the note, it would have written its rows
+      // before the note's second try (250 ms after the first). Waiting for that try, not a fixed 3 s.
+      const drafts = await until('the draft note retried or rows written', async () => ({ noteRetries, drafts: await draftKeys() }), (v) => v.noteRetries >= 2 || v.drafts.length > 0);
+      expect(drafts.drafts).toEqual([]);
       await fault.pg.start();
       restarted = true;
       await run;
