@@ -120,7 +120,7 @@ describe('threaded serving build', () => {
   it('When the writer is slower than the build, Then no more chunks than the gate allows are ever handed on and unwritten, and the chunks are still the whole tables', { timeout: 120_000 }, async () => {
     const perUser = Object.keys(expected).filter((name) => name === 'serving-users' || name.startsWith('serving-user-'));
     const byId = (rows: (string | unknown)[][]) => [...rows].sort(([a], [b]) => String(a).localeCompare(String(b)));
-    /** Builds on 3 threads with a writer that takes 100 ms per chunk, one chunk after another (from the first chunk, or only once the build is done); the most chunks ever handed on and not yet written. */
+    /** Builds on 3 threads with a writer that takes 100 ms per chunk while the build runs, one chunk after another (from the first chunk, or only once the build is done); the most chunks ever handed on and not yet written. */
     const slowWriter = async (limit: number, writerStarts: 'at-once' | 'after-the-build' = 'at-once') => {
       const gate = chunkGate(limit);
       let built = false;
@@ -138,7 +138,11 @@ describe('threaded serving build', () => {
           for (const [name, rows] of entries) received.set(name, [...(received.get(name) ?? []), ...rows]);
           // One write after another, as a training writes them.
           const start = writerStarts === 'at-once' || built ? Promise.resolve() : afterBuild;
-          writes = writes.then(() => start).then(() => new Promise((resolve) => setTimeout(resolve, 100))).then(() => giveSlot(gate));
+          // Once the build is done nothing waits on the writer: it writes what it was handed without the 100 ms.
+          writes = writes
+            .then(() => start)
+            .then(() => new Promise((resolve) => setTimeout(resolve, built ? 0 : 100)))
+            .then(() => giveSlot(gate));
         },
       });
       built = true;
