@@ -79,9 +79,11 @@ describe('threaded serving build', () => {
     for (const c of taken) expect(c).toEqual({ index: c.index, from: c.index * 10, to: Math.min(95, c.index * 10 + 10) });
   });
 
-  it('When built on 1, 2 or 3 threads, Then every table and artifact is byte for byte the single-thread build', { timeout: 120_000 }, async () => {
+  it('When built on 1 or 3 threads, Then every table and artifact is byte for byte the single-thread build', { timeout: 120_000 }, async () => {
     expect(expected['serving-users'].length).toBeGreaterThan(100);
-    for (const threads of [1, 2, 3]) {
+    // 2 threads take the same path as 3 with one worker fewer: the shared-columns test below builds on 2 and compares
+    // every table with the single-thread build too.
+    for (const threads of [1, 3]) {
       // Chunks of 15 customers, which the threads take as they get free: the rows come back interleaved.
       const built = await buildServingModelInThreads({ ds, fitted, recipe }, threads, { ...workersBuild, chunkUsers: 15 });
       expect(asObject(built.tables)).toEqual(expected);
@@ -92,7 +94,7 @@ describe('threaded serving build', () => {
 
   it('When the rows are handed on in chunks as they are built, Then the chunks together are the single-thread tables, and the build keeps none of them', { timeout: 120_000 }, async () => {
     // The calling thread alone, and with two worker threads handing their chunks on between its own (2 threads take
-    // the same path as 3 with one worker fewer; the builds above compare all three counts).
+    // the same path as 3 with one worker fewer; the shared-columns test builds on 2).
     for (const threads of [1, 3]) {
       const received = new Map<string, [string, Uint8Array][]>();
       let chunks = 0;
