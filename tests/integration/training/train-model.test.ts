@@ -29,8 +29,12 @@ for (const backend of STORE_BACKENDS) {
      * not a new training of it each.
      */
     const servingV2 = async (): Promise<string> => {
-      if (second === undefined) second = (await trainer(s.store).train({ tune: false })).version;
-      else expect(await s.store.activate(second)).toBe(true);
+      if (second === undefined) {
+        const trained = await trainer(s.store).train({ tune: false });
+        // Without a rollback meanwhile, a training activates what it publishes.
+        expect(trained.activated).toBe(true);
+        second = trained.version;
+      } else expect(await s.store.activate(second)).toBe(true);
       expect((await s.store.getActive())!.version).toBe(second);
       return second;
     };
@@ -43,6 +47,11 @@ for (const backend of STORE_BACKENDS) {
     // recipe's tuning skips this 18-day fixture (three 30-day windows), so a tuned training differs from an untuned one
     // only by a thread started to find that out (about half a training's CPU here). The steps' test and the rollback
     // during the tune step keep it.
+    // What the trainer computes and reports (its steps, a thread's bytes against inline ones, an abort while it fits, a
+    // job failed while fitting) is checked with the first store only: the store sees none of it but the bytes it is
+    // handed, which recordingStore records before either store does anything with them. The other tests, of what a
+    // store does with a training's writes, publish and rollbacks, run with both.
+    const storeAgnostic = backend === STORE_BACKENDS[0];
     const trainer = (store: ModelStore, extra: Partial<TrainerDeps> = {}) => createTrainer({ ...repos, store, defaultRecipe: 'default', threads: 1, ...extra });
 
     beforeAll(async () => {
@@ -140,11 +149,10 @@ for (const backend of STORE_BACKENDS) {
         expect(lost.activated).toBe(true);
         expect((await s.store.getActive())!.version).toBe(lost.version);
       }
-      // Without a rollback meanwhile, a training activates what it publishes, as before.
-      const plain = await trainer(s.store).train({ tune: false });
-      expect(plain.activated).toBe(true);
-      expect((await s.store.getActive())!.version).toBe(plain.version);
-    });
+      // Without a rollback meanwhile, a training activates what it publishes: servingV2's first training (this test's,
+      // on each store) checks it, a training more here no longer does. Up to three trainings (the Redis store's): 30 s
+      // ran out at load 30-37.
+    }, 90_000);
 
     // The version a training began on is read before its first step: loading, building the dataset and
     // tuning are most of a training's time (tuning 58-64 s of 77-83 s on Online Retail).
@@ -295,7 +303,7 @@ for (const backend of STORE_BACKENDS) {
       expect((kept.info.durations as Record<string, number>).total).toBeGreaterThan(0);
     });
 
-    it('When a training is aborted while it fits in its thread, Then it stops with the reason and nothing is written or published', async () => {
+    if (storeAgnostic) it('When a training is aborted while it fits in its thread, Then it stops with the reason and nothing is written or published', async () => {
       const drafts: WrittenByVersion = new Map();
       const before = await s.store.listVersions();
       const abort = new AbortController();
@@ -332,7 +340,7 @@ for (const backend of STORE_BACKENDS) {
       expect((await s.store.getActive())!.version).toBe(v1);
     });
 
-    it('When the same data is trained in a thread and inline, Then the per-user tables are byte for byte the same', async () => {
+    if (storeAgnostic) it('When the same data is trained in a thread and inline, Then the per-user tables are byte for byte the same', async () => {
       const byMode = new Map<string, Map<string, Uint8Array>>();
       for (const isolation of ['thread', 'inline'] as const) {
         const out: WrittenByVersion = new Map();
@@ -346,7 +354,7 @@ for (const backend of STORE_BACKENDS) {
       for (const [key, bytes] of byMode.get('inline')!) expect(Buffer.from(bytes).equals(Buffer.from(thread.get(key)!)), key).toBe(true);
     });
 
-    it('When a training runs, Then it reports every step once, in pipeline order, with progress rising from 0 and below 1', async () => {
+    if (storeAgnostic) it('When a training runs, Then it reports every step once, in pipeline order, with progress rising from 0 and below 1', async () => {
       const recipe = await loadRecipe('default');
       const seen: { step: string; fraction: number }[] = [];
       // Two training threads: EASE fits on a thread of its own meanwhile and is reported after the others.
@@ -373,7 +381,7 @@ for (const backend of STORE_BACKENDS) {
       expect(seen.at(-1)!.fraction).toBeLessThan(1);
     });
 
-    it('When a training job throws midway, Then the job is failed with the reason and nothing changes in the store', async () => {
+    if (storeAgnostic) it('When a training job throws midway, Then the job is failed with the reason and nothing changes in the store', async () => {
       const jobs = createJobRepository(db.db);
       const broken = trainer(s.store, {
         afterStep: (step) => {
