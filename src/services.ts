@@ -204,7 +204,7 @@ export function createServices(deps: {
     jobs,
     handlers: createJobHandlers({
       db, trainer, evaluate: evaluations.handler, onImported: async (since) => void (await feedImported(since)),
-      exports: { deps: { serving, audiences, profiles, store, erasures: erasureRepository, followErasures: () => erasureFollower.catchUp(), campaigns, owed: owedErasures }, dir: config.EXPORT_DIR },
+      exports: { deps: { serving, audiences, profiles, store, erasures: erasureRepository, followErasures: () => erasureFollower.owedCaughtUp(), campaigns, owed: owedErasures }, dir: config.EXPORT_DIR },
       beforeTraining: () => cleanUpAbandonedDrafts(store, jobs).catch((err) => log?.('could not delete the drafts of failed trainings', err)),
       importOutageWaitMs: deps.importOutageWaitMs,
     }),

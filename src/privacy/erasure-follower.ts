@@ -21,6 +21,12 @@ export interface ErasureFollower {
    * customers from them) refuses instead of going on with the list of its last read, or with none.
    */
   owedRead(): Promise<void>;
+  /**
+   * `catchUp`'s read (one that starts now), rejecting as `owedRead` does when it did not put the erasures owed in place:
+   * an export job (POST /v1/exports) waits through an outage for it, or fails, instead of going on with the list of the
+   * last read (or none: a server started while Postgres was down) and writing customers whose erasure was asked since.
+   */
+  owedCaughtUp(): Promise<void>;
 }
 
 /**
@@ -145,6 +151,11 @@ export function createErasureFollower(deps: {
       await poll();
     },
     async owedRead() {
+      await poll();
+      if (owedFailure !== null) throw owedFailure;
+    },
+    async owedCaughtUp() {
+      await pending;
       await poll();
       if (owedFailure !== null) throw owedFailure;
     },
