@@ -114,6 +114,7 @@ export function createServices(deps: {
   const customers = createCustomerRepository(db);
   const overview = createServiceOverview({
     customers, store, served: () => serving.activeModel(), countsMaxAgeMs: config.OVERVIEW_COUNTS_MAX_AGE_MS, owed: owedErasures,
+    customersHeld: () => serving.holdingCustomers(),
     log: (msg, err) => log?.(msg, err),
   });
   const lifecycleHistory = createLifecycleHistory({ purchaseDays: () => customers.purchaseDays(), owed: owedErasures, customersHeld: () => serving.holdingCustomers() });

@@ -3,6 +3,7 @@ import type { ModelMeta, ModelStore } from '../store/model-store.js';
 import { keepCounts, type Kept } from '../data/kept-counts.js';
 import { startShared } from '../data/query-timeout.js';
 import type { OwedErasures } from '../privacy/owed-erasures.js';
+import { customersHeldError } from '../privacy/customers-held.js';
 
 /** What the dashboard's overview shows first: the data held and the model served. */
 export interface ServiceOverview {
@@ -61,6 +62,12 @@ export function createServiceOverview(deps: {
    * the list first shows it, not per call.
    */
   owed?: Pick<OwedErasures, 'size' | 'ids' | 'revision'>;
+  /**
+   * True while every customer is held (serving.holdingCustomers: a process started with Postgres down has not read the
+   * erasures owed yet): the counts cannot leave the owed customers out (the list is not known), so the overview is
+   * refused (503, ask again), as the segments report is. Reviewer r2, fifty-sixth session.
+   */
+  customersHeld?: () => boolean;
   store: Pick<ModelStore, 'getActive'>;
   /** The model this process answers with (serving's), null before it serves one. */
   served: () => Promise<ServedModel | null>;
@@ -149,6 +156,7 @@ export function createServiceOverview(deps: {
     };
   };
   const read = async () => {
+    if (deps.customersHeld?.()) throw customersHeldError();
     const [counted, served, active] = await Promise.all([
       kept.get().then(async (k) => ({ ...k, value: await withoutOwed(k) })),
       deps.served(),

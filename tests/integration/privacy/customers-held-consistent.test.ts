@@ -51,7 +51,8 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('customers held at star
       expect(fallbacks(held, 'unknown-user')).toBe(fallbacks(before, 'unknown-user'));
 
       // Not "No customer profiles yet": the shop was trained; which customers are owed cannot be told yet.
-      for (const url of ['/v1/segments', '/v1/segments/champions/users', '/v1/segments/lifecycle-history?months=3', '/v1/users/g-user3/profile']) {
+      // The overview too: its counts would hold the customers whose erasure may be owed (reviewer r2).
+      for (const url of ['/v1/segments', '/v1/segments/champions/users', '/v1/segments/lifecycle-history?months=3', '/v1/users/g-user3/profile', '/v1/overview']) {
         const res = await t.app.inject({ url, headers: auth('admin') });
         expect(res.statusCode, `${url}: ${res.body}`).toBe(503);
         expect(res.json()).toMatchObject({ error: { code: 'DEPENDENCY_UNAVAILABLE', message: expect.stringContaining('erasures') } });
@@ -62,6 +63,7 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('customers held at star
     }
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect((await t.app.inject({ url: '/v1/segments', headers: auth('admin') })).statusCode).toBe(200);
+    expect((await t.app.inject({ url: '/v1/overview', headers: auth('admin') })).statusCode).toBe(200);
     // A customer nobody knows is still counted as one.
     await t.app.inject({ url: '/v1/users/nobody-knows-me/recommendations?k=3', headers: auth('read') });
     const after = await scrape();
