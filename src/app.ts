@@ -313,6 +313,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   itemRoutes(app, { catalog: services.catalog, maxBatch });
   userRoutes(app, { catalog: services.catalog, events: services.events, customers: services.customers, eraseUser: services.eraseUser, owed: (id) => services.owedErasures.has(id),
     owedIds: () => (services.owedErasures.size === 0 ? [] : [...services.owedErasures.ids()]),
+    customersHeld: () => services.serving.holdingCustomers(),
   });
   eventRoutes(app, {
     recordPurchases: services.recordPurchases, recordFeedback: services.recordFeedback, events: services.events, catalog: services.catalog,

@@ -6,6 +6,7 @@ import type { CustomerRepository } from '../../data/customer-repository.js';
 import type { EventRepository } from '../../data/event-repository.js';
 import { AppError, notFound } from '../../errors.js';
 import { owedErasureAnswer } from '../../privacy/user-erasure.js';
+import { customersHeldError } from '../../privacy/customers-held.js';
 import { refuseNewPaddedIds } from './padded-ids.js';
 import { errors, idParam, NEW_ID_SPACES } from '../schemas/common.js';
 import { userBody, userResponse } from '../schemas/catalog.js';
@@ -26,7 +27,16 @@ export interface UserRouteDeps {
   owed?: (userId: string) => boolean;
   /** The ids owed (the same list): the admin's customer search leaves them out. Absent: none is. */
   owedIds?: () => readonly string[];
+  /**
+   * True while every customer is held (serving.holdingCustomers: a process started with Postgres down has not read the
+   * erasures owed yet): `owed` cannot tell an owed customer then, so a customer's record, purchases and the search are
+   * refused (503, ask again), as their profile is. Reviewer r2, fifty-sixth session.
+   */
+  customersHeld?: () => boolean;
 }
+
+const HELD_503 =
+  '503 DEPENDENCY_UNAVAILABLE (with Retry-After) while this process holds every customer: it started while Postgres did not answer and has not read the erasures owed yet, so it cannot tell a customer whose erasure is owed; ask again (readiness, `erasureCatchUp`, is false meanwhile).';
 
 export function userRoutes(app: FastifyInstance, deps: UserRouteDeps) {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -47,16 +57,21 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps) {
       operationId: 'searchUsers',
       tags,
       summary: 'Find customers by id prefix, with purchase totals (listing customers is an admin task)',
+      description: HELD_503,
       querystring: customerSearchQuery,
-      response: { 200: customerSearchResponse, ...errors(400, 401, 403) },
+      response: { 200: customerSearchResponse, ...errors(400, 401, 403, 503) },
     },
-    handler: async (req) => ({ ...(await deps.customers.search({ ...req.query, without: deps.owedIds?.() })), limit: req.query.limit, offset: req.query.offset ?? 0 }),
+    handler: async (req) => {
+      if (deps.customersHeld?.()) throw customersHeldError();
+      return { ...(await deps.customers.search({ ...req.query, without: deps.owedIds?.() })), limit: req.query.limit, offset: req.query.offset ?? 0 };
+    },
   });
 
   r.get('/v1/users/:id', {
     config: { scope: 'read' },
-    schema: { operationId: 'getUser', tags, summary: 'Read a user', params: idParam, response: { 200: userResponse, ...errors(400, 401, 403, 404) } },
+    schema: { operationId: 'getUser', tags, summary: 'Read a user', description: HELD_503, params: idParam, response: { 200: userResponse, ...errors(400, 401, 403, 404, 503) } },
     handler: async (req) => {
+      if (deps.customersHeld?.()) throw customersHeldError();
       // An owed erasure's customer, as an erased one: their record is still stored until the erasure completes.
       const user = deps.owed?.(req.params.id) ? null : await deps.catalog.getUser(req.params.id);
       if (!user) throw notFound('user', req.params.id);
@@ -70,11 +85,13 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps) {
       operationId: 'listUserEvents',
       tags,
       summary: "A user's purchases, newest first",
+      description: HELD_503,
       params: idParam,
       querystring: purchasePagingQuery,
-      response: { 200: purchasePageResponse, ...errors(400, 401, 403, 404) },
+      response: { 200: purchasePageResponse, ...errors(400, 401, 403, 404, 503) },
     },
     handler: async (req) => {
+      if (deps.customersHeld?.()) throw customersHeldError();
       if (deps.owed?.(req.params.id) || !(await deps.catalog.getUser(req.params.id))) throw notFound('user', req.params.id);
       return deps.events.pageUserPurchases(req.params.id, req.query);
     },
