@@ -66,6 +66,10 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('customers held at star
       }
       // Item lists and an anonymous visitor's answer keep serving.
       expect((await t.app.inject({ url: '/v1/popular?k=3', headers: auth('read') })).statusCode).toBe(200);
+      expect((await t.app.inject({ url: '/v1/items/g1/similar?k=3', headers: auth('read') })).statusCode).toBe(200);
+      const visitor = await t.app.inject({ method: 'POST', url: '/v1/recommendations', headers: auth('read'), payload: { items: ['g1'], k: 3 } });
+      expect(visitor.statusCode, visitor.body).toBe(200);
+      expect((visitor.json() as { items: unknown[] }).items.length).toBeGreaterThan(0);
     } finally {
       release();
     }
