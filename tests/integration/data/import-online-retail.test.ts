@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gunzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCatalogRepository } from '../../../src/data/catalog-repository.js';
@@ -9,37 +9,11 @@ import { createEventRepository } from '../../../src/data/event-repository.js';
 import { importGeneric } from '../../../src/data/importers/generic-importer.js';
 import { RECORD_MAX_CHARS } from '../../../src/data/importers/csv-source.js';
 import { importOnlineRetail } from '../../../src/data/importers/online-retail-importer.js';
-import { BUNDLED_SAMPLE_PATH, runImport, type ImportReport } from '../../../src/data/importers/run-import.js';
+import { runImport, type ImportReport } from '../../../src/data/importers/run-import.js';
 import { AppError } from '../../../src/errors.js';
 import type { Db } from '../../../src/data/db.js';
+import { writeSampleSlice } from '../../helpers/sample-slice.js';
 import { DB_BACKENDS, type TestDb } from '../../helpers/services.js';
-
-/**
- * What the sample tests below import: a slice of the bundled sample (sample/online-retail-sample.csv.gz), gzipped as it
- * is, its lines unaltered and in their order: every line a cleaning rule rejects (so each reason the sample holds is
- * met: 958 without a customer, 214 non-product codes, 7 non-positive prices) and every line of the customers whose
- * CustomerID is a multiple of 4, 9,165 of its 39,944 rows. What is checked (the rules applied to the raw rows, every
- * kept row stored once, the most frequent title, progress, a re-import adding none) does not depend on the file's size,
- * and the slice still fills two 5,000-row batches and three 64 KiB reads; the whole sample took a quarter of the suite's
- * import time (four imports of 40,000 rows). The whole sample is imported by the Quick start's test
- * (tests/e2e/server-start.test.ts).
- */
-function writeSampleSlice(file: string): string {
-  const lines = gunzipSync(readFileSync(BUNDLED_SAMPLE_PATH)).toString('utf8').split('\n');
-  // One line per row in this file (no quoted line break): row k is line k + 1.
-  const rows: string[][] = parse(lines.join('\n'));
-  if (rows.length !== lines.filter((l) => l !== '').length) throw new Error('the bundled sample has a row over several lines: pick its rows otherwise');
-  const kept = lines.filter((line, k) => {
-    if (k === 0) return true;
-    if (line === '') return false;
-    const [invoice, code, , quantity, , price, customer] = rows[k];
-    const cancelled = invoice.startsWith('C');
-    const rejected = !customer || (cancelled ? Number(quantity) >= 0 : Number(quantity) <= 0) || Number(price) <= 0 || !'0123456789'.includes(code[0]);
-    return rejected || Number(customer) % 4 === 0;
-  });
-  writeFileSync(file, gzipSync(kept.join('\n') + '\n'));
-  return file;
-}
 
 /**
  * What the importer should report for a slice of the bundled sample, worked out here straight from the raw rows
@@ -90,6 +64,12 @@ function expectedFromSample(file: string) {
 const UCI_HEADER = 'InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country';
 const II_HEADER = 'Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country';
 
+// What the sample tests below import: a slice of the bundled sample (writeSampleSlice: every line a cleaning rule rejects
+// and every line of the customers whose CustomerID is a multiple of 4, 9,165 of its 39,944 rows). What is checked (the
+// rules applied to the raw rows, every kept row stored once, the most frequent title, progress, a re-import adding none)
+// does not depend on the file's size, and the slice still fills two 5,000-row batches and three 64 KiB reads; the whole
+// sample took a quarter of the suite's import time (four imports of 40,000 rows). The whole sample is imported by the
+// Quick start's test (tests/e2e/server-start.test.ts).
 // The slice and what the rules make of it, once for both backends (each made it for itself: about a second of reading,
 // parsing and gzipping the whole bundled sample, twice).
 const sliceDir = mkdtempSync(path.join(tmpdir(), 'import-or-slice-'));
