@@ -50,8 +50,25 @@ export function eventsByUser(ds: Pick<Dataset, 'userIds' | 'eventUser'>): UserEv
   return groupByUser(ds.userIds.length, ds.eventUser);
 }
 
-/** Builds the user x item matrix; weight = number of distinct orders containing (user, item). */
+/**
+ * The matrices built, by dataset: a fold's split builds its train matrix, and every source fitted on that
+ * train (tuning fits each candidate of EASE, item-kNN, popularity, buy-again and ALS on it, three folds over) asked
+ * for the same matrix again. A dataset's events do not change once built, and no caller writes into a Csr,
+ * so one matrix serves them all; it lives as long as its dataset does.
+ */
+const builtFor = new WeakMap<Dataset, Csr>();
+
+/**
+ * The user x item matrix; weight = number of distinct orders containing (user, item). Built once per dataset
+ * object (later calls return the same Csr, which callers read only).
+ */
 export function userItemMatrix(ds: Dataset): Csr {
+  let m = builtFor.get(ds);
+  if (!m) builtFor.set(ds, (m = buildUserItemMatrix(ds)));
+  return m;
+}
+
+function buildUserItemMatrix(ds: Dataset): Csr {
   const users = ds.userIds.length;
   const items = ds.itemIds.length;
   const { indptr: starts, events: byUser } = eventsByUser(ds);

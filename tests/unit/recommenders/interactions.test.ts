@@ -49,3 +49,22 @@ describe('userItemMatrix', () => {
     expect([m.rows, m.cols]).toEqual([2, 3]);
   });
 });
+
+describe('userItemMatrix, asked again', () => {
+  const ds = buildDataset({ events: [row('ann', 'cup', 'a1', 1), row('ann', 'mug', 'a2', 2), row('bob', 'cup', 'b1', 3)] });
+
+  it('When the same dataset is asked for again (a fold\'s split, then each source fitted on it), Then the matrix built the first time is returned, not built anew', () => {
+    const first = userItemMatrix(ds);
+    expect(userItemMatrix(ds)).toBe(first);
+    // Ann: cup, mug (one order each); Bob: cup.
+    expect([...first.indptr]).toEqual([0, 2, 3]);
+    expect([...first.values]).toEqual([1, 1, 1]);
+  });
+
+  it('When another dataset holds other purchases, Then it gets its own matrix', () => {
+    const other = buildDataset({ events: [row('ann', 'cup', 'a1', 1)] });
+    const m = userItemMatrix(other);
+    expect(m).not.toBe(userItemMatrix(ds));
+    expect([...m.indptr]).toEqual([0, 1]);
+  });
+});
