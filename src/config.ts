@@ -280,6 +280,12 @@ const schema = z.object({
    */
   RETRAIN_ON_LOST_MODEL: bool(true),
   /**
+   * With a Redis model store: each training keeps a copy of its version in Postgres (migration 038), and a store that
+   * comes back holding no version is put back from the copy of the version active before, instead of trained again
+   * (training/model-copies.ts, model-restore.ts). The in-process store keeps its own files and takes no copy.
+   */
+  MODEL_COPIES: bool(true),
+  /**
    * On SIGTERM, how long the server keeps serving with /health/ready answering 503 (`accepting: false`)
    * before it stops accepting connections: long enough for a load balancer polling readiness to take it
    * out of rotation, so no request is sent to a closed port. 0 = stop accepting at once (SIGINT always does).

@@ -47,6 +47,9 @@ import { createFeedbackRetention } from './data/feedback-retention.js';
 import { readOrCreateSecret, RECOMMENDATION_ID_SECRET } from './data/secret-repository.js';
 import { createRecommendationIds } from './serving/recommendation-ids.js';
 import { createRedactionRunner } from './privacy/redaction-runner.js';
+import { createModelCopyRepository } from './data/model-copy-repository.js';
+import { createModelCopies } from './training/model-copies.js';
+import { createModelRestore } from './training/model-restore.js';
 
 
 /** How often an API process with JOB_RUNNER=worker sweeps for jobs of dead workers. */
@@ -179,10 +182,24 @@ export function createServices(deps: {
     storeTakesWrites: async () => (await store.acceptsWrites?.()) ?? (await store.ping()),
     log: { info: (_obj, msg) => log?.(msg), warn: (obj, msg) => log?.(msg, (obj as { err?: unknown }).err) },
   });
+  // A Redis model store's versions are copied into Postgres as trainings write them, and put back from there when
+  // the store comes back empty (model-copies.ts, model-restore.ts); the in-process store keeps its own files.
+  const modelCopyRepository = config.MODEL_COPIES && config.REDIS_URL ? createModelCopyRepository(db) : null;
+  const modelCopies = modelCopyRepository ? createModelCopies({ copies: modelCopyRepository, log }) : undefined;
+  const modelRestore = modelCopyRepository
+    ? createModelRestore({
+        copies: modelCopyRepository, store, publishScrubbed: (mark, meta, publish) => erasure.publishScrubbed(mark, meta, publish),
+        onRestored: () => serving.invalidate(), log, info: logger && ((obj, msg) => logger.warn(obj, msg)),
+      })
+    : null;
   /** Rollback: the version is scrubbed of users erased after its training, then served. */
   const activateModel = async (version: string, attempt?: ActivationAttempt) => {
     const ok = await erasure.activate(version, attempt);
-    if (ok) serving.invalidate();
+    if (ok) {
+      serving.invalidate();
+      // The version a store that comes back empty is put back to.
+      await modelCopies?.activated(version);
+    }
     return ok;
   };
 
@@ -190,7 +207,7 @@ export function createServices(deps: {
   // which builds its runner from the same options.
   const jobGauges = createJobGauges({ jobs, metrics });
   const trainer = createTrainer({
-    events, catalog, store, defaultRecipe: config.DEFAULT_RECIPE, erasures: erasure, threads: config.TRAIN_THREADS, precomputeDays: config.PRECOMPUTE_DAYS, log,
+    events, catalog, store, defaultRecipe: config.DEFAULT_RECIPE, erasures: erasure, threads: config.TRAIN_THREADS, precomputeDays: config.PRECOMPUTE_DAYS, log, copies: modelCopies,
     outageWaitMs: deps.trainingOutageWaitMs, recipesDir: deps.recipesDir,
   });
   const reports = createReportRepository(db);
@@ -241,7 +258,7 @@ export function createServices(deps: {
     checkExport: (request) => checkExport(() => serving.activeModel(), request, profiles),
   });
   // A model store that lost every version (a Redis restarted empty) is trained again from Postgres.
-  const modelRecovery = config.RETRAIN_ON_LOST_MODEL
+  const modelRecovery = config.RETRAIN_ON_LOST_MODEL || modelRestore
     ? createModelRecovery({
         store,
         erasedSince: erasureRepository.countAfter,
@@ -250,14 +267,15 @@ export function createServices(deps: {
           return recent.length === 0 ? null : trainingStillTrusted(recent);
         },
         everPublished: () => jobs.anySucceeded([JOB_TYPES.train, JOB_TYPES.factorImport]),
-        submit: () => jobService.submitTraining({}),
+        submit: config.RETRAIN_ON_LOST_MODEL ? () => jobService.submitTraining({}) : undefined,
+        restore: modelRestore?.restore,
         bounded: config.PG_QUERY_TIMEOUT_MS ? (fn) => withQueryTimeout(config.PG_QUERY_TIMEOUT_MS, fn) : undefined,
         warn: logger && ((obj, msg) => logger.warn(obj, msg)),
         log,
       })
     : null;
 
-  return { config, db, store, metrics, owedErasures, catalog, events, campaigns, recordPurchases, recordFeedback, recommendationIds, serving, eraseUser, erasure, redaction, erasureRepository, erasureFollower, erasureRedriver, activateModel, jobs, trainer, jobRunnerOptions, jobRunner: jobRunner as JobRunner | null, jobService, modelRecovery,
+  return { config, db, store, metrics, owedErasures, catalog, events, campaigns, recordPurchases, recordFeedback, recommendationIds, serving, eraseUser, erasure, redaction, erasureRepository, erasureFollower, erasureRedriver, activateModel, jobs, trainer, jobRunnerOptions, jobRunner: jobRunner as JobRunner | null, jobService, modelRecovery, modelRestore, modelCopyRepository,
     reports, evaluations, evaluationGauges, onlineMetrics, feedbackRetention, profiles, modelGauges, jobGauges, experiments, audiences, customers, overview, lifecycleHistory };
 }
 

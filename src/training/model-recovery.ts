@@ -3,6 +3,7 @@ import { INTERRUPTED, storeAbsenceFailure, type JobRecord } from '../jobs/job-re
 import type { ModelStore } from '../store/model-store.js';
 import { LOST_FROM_STORE } from './train-model.js';
 import { goneFromStore } from './write-model-version.js';
+import type { RestoreOutcome } from './model-restore.js';
 
 /**
  * Whether the trainings (and factor imports) that ended last, newest first, let a lost model be trained
@@ -25,6 +26,10 @@ export function trainingStillTrusted(recent: readonly Pick<JobRecord, 'status' |
 export const RECOVERY_CHECK_MS = 60_000;
 
 /**
+ * First, when the store holds no version at all, `restore` puts back the version active before from its copy in
+ * Postgres (model-restore.ts: seconds, one process of all, no training); only when it has nothing to put back does the
+ * rest of this hold (RETRAIN_ON_LOST_MODEL; without it, `submit` is absent and a person trains).
+ *
  * Trains again, unasked, when the model store lost the model although a training has published before:
  * it holds no active version (a Redis restarted without persistence, or flushed, lost every version), or
  * the active version's artifacts or tables are gone while the pointer still names it (keys evicted under
@@ -55,8 +60,16 @@ export function createModelRecovery(deps: {
   newestTrainingSucceeded: () => Promise<boolean | null>;
   /** Whether a training or factor import ever succeeded, i.e. published a version to the store. */
   everPublished: () => Promise<boolean>;
-  /** Queues a training of the default recipe; JOB_ALREADY_RUNNING when one is queued or running. */
-  submit: () => Promise<{ id: string }>;
+  /**
+   * Queues a training of the default recipe; JOB_ALREADY_RUNNING when one is queued or running. Absent
+   * (RETRAIN_ON_LOST_MODEL=false): only a restore from a copy is tried.
+   */
+  submit?: () => Promise<{ id: string }>;
+  /**
+   * Puts the version active before back from its copy in Postgres (model-restore.ts), tried first when the store
+   * holds no version at all: `none` when there is no whole copy of it, and the retraining is the fallback.
+   */
+  restore?: () => Promise<RestoreOutcome>;
   /** Runs one look with its statements bounded (a Postgres that stops answering must not hold it for good). */
   bounded?: <T>(fn: () => Promise<T>) => Promise<T>;
   warn?: (obj: object, msg: string) => void;
@@ -73,9 +86,12 @@ export function createModelRecovery(deps: {
   /** This process saw an active version (a first start's sample model is published by no job). */
   let sawActive = false;
 
+  /** Whether the last loss found was of every version (not of some parts of the active one). */
+  let lostEverything = false;
   /** Why the store cannot serve its model any more, or null while it can (or never held one). */
   async function loss(): Promise<string | null> {
     const active = await deps.store.getActive();
+    lostEverything = active === null;
     if (active === null) {
       // A store that never held a version lost nothing: a new shop, whose first training is to come.
       if (!sawActive && !(await deps.everPublished())) return null;
@@ -89,7 +105,18 @@ export function createModelRecovery(deps: {
 
   async function recover(): Promise<string | null> {
     const why = await loss();
+    // Put back from its copy (another process may be doing it): no training. Asked whether or not a job published (a
+    // whole copy recorded as active is a publish: the first start's sample model, a training run by the CLI's own
+    // process); nothing to put back answers at once.
+    if (lostEverything && deps.restore && (await deps.restore()) !== 'none') return (reportedLoss = null);
     if (why === null) return (reportedLoss = null);
+    if (!deps.submit) {
+      if (reportedLoss !== why) {
+        reportedLoss = why;
+        deps.warn?.({}, `${why}: no whole copy of the version active before to put back, and RETRAIN_ON_LOST_MODEL is off: train with POST /v1/training-jobs`);
+      }
+      return null;
+    }
     // No job ever ended, yet a loss: this process saw a version (loss() reports none else), which no job made.
     const newest = await deps.newestTrainingSucceeded();
     if (newest === false) {

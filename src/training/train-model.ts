@@ -21,6 +21,7 @@ import { lostFromStore, writeModelVersion, type ContentsSummary } from './write-
 import { alignFactors, type AlignmentReport, type ExternalFactors, type ImportedAls } from '../recommenders/imported-factors.js';
 import { alsSourceOf } from './factor-source.js';
 import { chunkGate, giveSlot, openGate } from './chunk-gate.js';
+import type { ModelCopies } from './model-copies.js';
 
 /** What to train: a recipe name (default from config) and the purchase window [from, to). */
 export interface TrainRequest {
@@ -76,6 +77,8 @@ export interface TrainResult {
    */
   activated: boolean;
   notActivated?: string;
+  /** The version's copy in Postgres (model-copies.ts): its size, chunks and the time spent on it; absent without one. */
+  copy?: { bytes: number; chunks: number; ms: number };
 }
 
 export interface TrainerDeps {
@@ -122,6 +125,11 @@ export interface TrainerDeps {
     /** The customers whose erasure was asked for and is not recorded yet (owed): the training reads none of their data. */
     pendingIds?(): Promise<string[]>;
   };
+  /**
+   * The version's durable copy in Postgres (model-copies.ts), written as the version is, made whole before the
+   * publish; a copy that fails is logged and the version published anyway. Absent: no copy (the in-process store).
+   */
+  copies?: ModelCopies;
   log?: (msg: string, err?: unknown) => void;
   /** How long a training waits, at each of its writes and final steps, for Postgres or Redis to come back (default JOB_OUTAGE_WAIT_MS). */
   outageWaitMs?: number;
@@ -361,6 +369,7 @@ export function createTrainer(deps: TrainerDeps) {
       await opts.onVersion?.(version);
     });
     const streamed: Record<string, number> = {};
+    const copy = deps.copies?.begin(version);
     const onEntries = (entries: TableEntries) => {
       if (closed) return giveSlot(gate);
       writing = true;
@@ -370,6 +379,8 @@ export function createTrainer(deps: TrainerDeps) {
             if (closed || rowWriteFailure) return;
             await throughOutage('writing rows', () => deps.store.putEntries(version, name, rows));
             streamed[name] = (streamed[name] ?? 0) + rows.length;
+            copy?.entries(name, rows);
+            await copy?.flush();
           }
         })
         .catch((error: unknown) => {
@@ -410,7 +421,22 @@ export function createTrainer(deps: TrainerDeps) {
       // they came; writing the remainder records every table).
       const contents = await step('write', async () => {
         writing = true;
-        const written = await writeModelVersion(deps.store, version, { artifacts, tables }, opts.signal, (fn) => throughOutage('writing the version', fn));
+        // The copy records what the store took (a write tried again may record some entries twice: the restore's
+        // second write of an entry is the same as its first).
+        const into: Pick<ModelStore, 'putArtifact' | 'putEntries'> = copy
+          ? {
+              putArtifact: async (v, name, data) => {
+                await deps.store.putArtifact(v, name, data);
+                copy.artifact(name, data);
+                await copy.flush();
+              },
+              putEntries: async (v, name, entries) => {
+                await deps.store.putEntries(v, name, copy.recording(name, entries));
+                await copy.flush();
+              },
+            }
+          : deps.store;
+        const written = await writeModelVersion(into, version, { artifacts, tables }, opts.signal, (fn) => throughOutage('writing the version', fn));
         for (const [name, n] of Object.entries(streamed)) written.tables[name] = (written.tables[name] ?? 0) + n;
         return written;
       });
@@ -452,6 +478,11 @@ export function createTrainer(deps: TrainerDeps) {
         },
       };
       await throughOutage('checking the written version', () => assertHeld(contents, 0));
+      // The copy made whole before the publish, so a version served has its copy (unless the copy failed: logged).
+      if (copy && (await copy.complete(meta))) {
+        durations.copy = round(copy.stats.ms);
+        result.copy = { bytes: copy.stats.bytes, chunks: copy.stats.chunks, ms: round(copy.stats.ms) };
+      }
       let publishSent = false;
       /** Publishes the version, `scrubbed` customers fewer than written (erased while this training ran). */
       const publish = async (scrubbed: number) => {
@@ -490,6 +521,7 @@ export function createTrainer(deps: TrainerDeps) {
       // published with the erasure lock held (user-erasure.ts), so one erased later finds it published.
       await step('publish', () => throughOutage('publishing', () => (deps.erasures ? deps.erasures.publishScrubbed(erasureMark, meta, publish) : publish(0))));
       durations.total = round(performance.now() - startedAt);
+      await deps.copies?.published(version, result.activated, async () => (await deps.store.listVersions()).map((m) => m.version));
       return result;
     } catch (err) {
       // No chunk may land after the version is deleted: take no more, and wait for the write under way
@@ -499,6 +531,7 @@ export function createTrainer(deps: TrainerDeps) {
       await rowWrites;
       // deleteVersion refuses the active version, so even a publish that failed after its flip is safe here.
       if (writing && !published) await deps.store.deleteVersion(version).catch((e) => deps.log?.(`could not delete unpublished version ${version}`, e));
+      if (!published) await copy?.abandon();
       throw err;
     }
   }

@@ -44,7 +44,7 @@ function* counted(entries: Iterable<[string, Uint8Array]>, count: { n: number })
  * `store.publish` flips the active pointer; on a failure the caller deletes the version.
  */
 export async function writeModelVersion(
-  store: ModelStore,
+  store: Pick<ModelStore, 'putArtifact' | 'putEntries'>,
   version: string,
   contents: ModelContents,
   signal?: AbortSignal,

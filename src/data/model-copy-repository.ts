@@ -1,0 +1,104 @@
+import type { ModelMeta } from '../store/model-store.js';
+import type { Db } from './db.js';
+
+/** A copy's row (migration 038): whole once `meta` is there. */
+export interface ModelCopyRecord {
+  version: string;
+  meta: ModelMeta | null;
+  chunks: number;
+  bytes: number;
+}
+
+/**
+ * The durable copies of model versions (migration 038; src/training/model-copies.ts says what is kept and why):
+ * a row per version, its bytes in chunks of bounded size, the version's metadata once the copy is whole, when it
+ * was last made active, and the lease of the one process that puts it back into a model store that lost it.
+ */
+export function createModelCopyRepository(db: Db) {
+  const record = (r: { version: string; meta: ModelMeta | null; chunks: number; bytes: string | number }): ModelCopyRecord => ({
+    version: r.version, meta: r.meta, chunks: r.chunks, bytes: Number(r.bytes),
+  });
+  return {
+    /** Starts the copy of `version` afresh (chunks of an earlier try of the same name dropped); keeps `activated_at`. */
+    async begin(version: string): Promise<void> {
+      await db.query('DELETE FROM model_copy_chunks WHERE version = $1', [version]);
+      await db.query(
+        `INSERT INTO model_copies (version) VALUES ($1)
+         ON CONFLICT (version) DO UPDATE SET meta = NULL, chunks = 0, bytes = 0, created_at = now(), completed_at = NULL`,
+        [version],
+      );
+    },
+    async putChunk(version: string, seq: number, bytes: Uint8Array): Promise<void> {
+      await db.query('INSERT INTO model_copy_chunks (version, seq, bytes) VALUES ($1, $2, $3)', [version, seq, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)]);
+    },
+    /** The copy is whole: its metadata (what the restore publishes) and its size. */
+    async complete(version: string, meta: ModelMeta, chunks: number, bytes: number): Promise<void> {
+      await db.query('UPDATE model_copies SET meta = $2, chunks = $3, bytes = $4, completed_at = now() WHERE version = $1', [version, JSON.stringify(meta), chunks, bytes]);
+    },
+    /** `version` was made active now (a row without a copy is made for it: a version trained before copies were kept). */
+    async markActive(version: string): Promise<void> {
+      await db.query(
+        `INSERT INTO model_copies (version, activated_at) VALUES ($1, clock_timestamp())
+         ON CONFLICT (version) DO UPDATE SET activated_at = clock_timestamp()`,
+        [version],
+      );
+    },
+    /** The version made active last, with its copy when whole; null when none was recorded. */
+    async lastActive(): Promise<ModelCopyRecord | null> {
+      const { rows } = await db.query<{ version: string; meta: ModelMeta | null; chunks: number; bytes: string }>(
+        `SELECT version, CASE WHEN completed_at IS NULL THEN NULL ELSE meta END AS meta, chunks, bytes
+         FROM model_copies WHERE activated_at IS NOT NULL ORDER BY activated_at DESC LIMIT 1`,
+      );
+      return rows[0] ? record(rows[0]) : null;
+    },
+    /** The copy's chunks in order, one row read at a time (a cursor: never the whole copy at once). */
+    async *chunks(version: string): AsyncGenerator<Uint8Array> {
+      for await (const rows of db.stream<{ bytes: Buffer }>('SELECT bytes FROM model_copy_chunks WHERE version = $1 ORDER BY seq', [version], 1)) {
+        for (const row of rows) yield row.bytes;
+      }
+    },
+    /**
+     * Takes the lease of putting `version` back for `ms`, or renews it for its holder: false while another holds
+     * one that has not run out. One statement, so of several processes asking at once one gets it.
+     */
+    async takeLease(version: string, holder: string, ms: number): Promise<boolean> {
+      const { rows } = await db.query(
+        `UPDATE model_copies SET restoring_by = $2, restoring_until = clock_timestamp() + $3 * interval '1 millisecond'
+         WHERE version = $1 AND (restoring_until IS NULL OR restoring_until < clock_timestamp() OR restoring_by = $2)
+         RETURNING version`,
+        [version, holder, ms],
+      );
+      return rows.length > 0;
+    },
+    async releaseLease(version: string, holder: string): Promise<void> {
+      await db.query('UPDATE model_copies SET restoring_by = NULL, restoring_until = NULL WHERE version = $1 AND restoring_by = $2', [version, holder]);
+    },
+    /**
+     * Deletes the copies of versions not in `kept` (pruned from the model store, or of trainings that never
+     * published), except the one being written (`writing`) and any copy begun in the last hour that is not whole
+     * (a training under way elsewhere: trainings are exclusive, so this is a factor import's or a leftover).
+     */
+    async prune(kept: readonly string[], writing?: string): Promise<number> {
+      const { rows } = await db.query(
+        `DELETE FROM model_copies WHERE version <> ALL($1::text[]) AND version <> $2
+           AND (completed_at IS NOT NULL OR created_at < now() - interval '1 hour')
+         RETURNING version`,
+        [kept, writing ?? ''],
+      );
+      return rows.length;
+    },
+    /** Deletes the copy of `version` (a training that failed); its activation record goes with it. */
+    async remove(version: string): Promise<void> {
+      await db.query('DELETE FROM model_copies WHERE version = $1 AND activated_at IS NULL', [version]);
+    },
+    /** Every copy's row (tests, the bench). */
+    async list(): Promise<(ModelCopyRecord & { activated: boolean })[]> {
+      const { rows } = await db.query<{ version: string; meta: ModelMeta | null; chunks: number; bytes: string; activated: boolean }>(
+        'SELECT version, meta, chunks, bytes, activated_at IS NOT NULL AS activated FROM model_copies ORDER BY created_at',
+      );
+      return rows.map((r) => ({ ...record(r), activated: r.activated }));
+    },
+  };
+}
+
+export type ModelCopyRepository = ReturnType<typeof createModelCopyRepository>;

@@ -1,0 +1,115 @@
+import { decodeSnapshot, encodeSnapshot, SnapshotFormatError, type VersionSnapshot } from './snapshot-codec.js';
+
+/**
+ * The durable copy of a model version kept in Postgres (src/data/model-copy-repository.ts): a byte stream of
+ * frames, cut into chunks of at most COPY_CHUNK_BYTES, one Postgres row each (never one giant value).
+ *
+ *   frame = uint32 LE length · a snapshot (snapshot-codec.ts: magic, format, header, artifacts, tables, CRC-32)
+ *
+ * Each frame holds one artifact, or up to about COPY_FRAME_BYTES of one table's entries, so the writer holds at most
+ * one frame and one chunk besides what the training holds anyway (its artifacts; its rows are streamed), and the
+ * reader at most one frame (the largest artifact) and one chunk. Each frame is checked by its own CRC: a torn or
+ * damaged copy is refused, never half put back. The frames' headers carry only the version's name: the version's
+ * metadata is kept beside the chunks, written once the copy is whole.
+ */
+export const COPY_CHUNK_BYTES = 4 * 1024 * 1024;
+export const COPY_FRAME_BYTES = 1024 * 1024;
+
+/** One frame's content: artifacts and table entries of the version. */
+export type CopyPart = Pick<VersionSnapshot, 'artifacts' | 'tables'>;
+
+/**
+ * Takes a version's artifacts and entries as they are written and hands out the copy's chunks (`onChunk`, in
+ * order, each a fresh buffer of COPY_CHUNK_BYTES but the last). Synchronous: the caller writes the chunks.
+ */
+export function createCopyEncoder(version: string, opts: { chunkBytes?: number; frameBytes?: number } = {}) {
+  const chunkBytes = opts.chunkBytes ?? COPY_CHUNK_BYTES;
+  const frameBytes = opts.frameBytes ?? COPY_FRAME_BYTES;
+  const meta = { version, recipe: '', trainedAt: '', info: {} };
+  const ready: Buffer[] = [];
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let table: { name: string; entries: Map<string, Uint8Array>; bytes: number } | null = null;
+  let total = 0;
+
+  const emit = (part: CopyPart) => {
+    const body = encodeSnapshot({ meta, publishedAt: 0, ...part });
+    const length = Buffer.allocUnsafe(4);
+    length.writeUInt32LE(body.length);
+    for (const b of [length, body]) {
+      pending.push(b);
+      pendingBytes += b.length;
+    }
+    total += 4 + body.length;
+    while (pendingBytes >= chunkBytes) cut(chunkBytes);
+  };
+  const cut = (n: number) => {
+    const all = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingBytes);
+    ready.push(Buffer.from(all.subarray(0, n)));
+    const rest = all.subarray(n);
+    pending = rest.length > 0 ? [rest] : [];
+    pendingBytes = rest.length;
+  };
+  const flushTable = () => {
+    if (table && table.entries.size > 0) emit({ artifacts: new Map(), tables: new Map([[table.name, table.entries]]) });
+    table = null;
+  };
+
+  return {
+    artifact(name: string, data: Uint8Array): void {
+      flushTable();
+      emit({ artifacts: new Map([[name, data]]), tables: new Map() });
+    },
+    entry(name: string, key: string, value: Uint8Array): void {
+      if (table?.name !== name) {
+        flushTable();
+        table = { name, entries: new Map(), bytes: 0 };
+      }
+      table.entries.set(key, value);
+      table.bytes += 8 + key.length + value.byteLength;
+      if (table.bytes >= frameBytes) flushTable();
+    },
+    /** The chunks made since the last call (complete ones only, unless `end`: then the rest too). */
+    take(end = false): Buffer[] {
+      if (end) {
+        flushTable();
+        if (pendingBytes > 0) cut(pendingBytes);
+      }
+      return ready.splice(0);
+    },
+    /** Bytes encoded so far. */
+    get bytes(): number {
+      return total;
+    },
+  };
+}
+
+/** The frames of a copy read back chunk by chunk, in order; throws SnapshotFormatError on a torn or damaged copy. */
+export async function* decodeCopy(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<CopyPart> {
+  let held: Buffer[] = [];
+  let heldBytes = 0;
+  let need = -1;
+  const take = (n: number): Buffer => {
+    const all = held.length === 1 ? held[0] : Buffer.concat(held, heldBytes);
+    const rest = all.subarray(n);
+    held = rest.length > 0 ? [rest] : [];
+    heldBytes = rest.length;
+    return all.subarray(0, n);
+  };
+  for await (const chunk of chunks) {
+    held.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    heldBytes += chunk.byteLength;
+    for (;;) {
+      if (need < 0) {
+        if (heldBytes < 4) break;
+        need = take(4).readUInt32LE(0);
+      }
+      if (heldBytes < need) break;
+      // Copied out: the frame's views must not pin the whole concatenation of chunks.
+      const { artifacts, tables } = decodeSnapshot(Buffer.from(take(need)));
+      need = -1;
+      yield { artifacts, tables };
+    }
+  }
+  if (need >= 0 || heldBytes > 0) throw new SnapshotFormatError('model copy truncated (a chunk is missing)');
+}

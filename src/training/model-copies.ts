@@ -1,0 +1,129 @@
+import type { ModelCopyRepository } from '../data/model-copy-repository.js';
+import { createCopyEncoder } from '../store/model-copy-codec.js';
+import type { ModelMeta, ModelStore } from '../store/model-store.js';
+
+/**
+ * What a training copies into Postgres as it writes its version, so that a model store that comes back empty (a
+ * Redis restarted without persistence) is put back from it (model-restore.ts) instead of trained again.
+ *
+ * Copied: every artifact and table entry written under the version, as written (model-copy-codec.ts), in chunks of
+ * at most 4 MiB, each chunk written to Postgres as the training writes the store (never the whole version held for
+ * it); the metadata once the version is checked whole, before the publish. A copy that fails (Postgres refuses a
+ * chunk, is away) does not stop the training: the version is published anyway and the failure logged. The copy only
+ * saves a retraining should the store be lost before the next training; refusing to publish over it would leave the
+ * shop on an older model for the sake of a shortcut the retraining of RETRAIN_ON_LOST_MODEL still covers.
+ * After the publish, the version is recorded as the active one (when it was made so) and the copies of versions the
+ * store no longer keeps are deleted with them.
+ */
+export interface ModelCopyWriter {
+  /** Records an artifact written under the version. */
+  artifact(name: string, data: Uint8Array): void;
+  /** Records entries written under the version (after the store took them). */
+  entries(table: string, rows: Iterable<readonly [string, Uint8Array]>): void;
+  /** The same entries, recorded as the store consumes them (a one-shot iterable is read once). */
+  recording(table: string, rows: Iterable<[string, Uint8Array]>): Iterable<[string, Uint8Array]>;
+  /** Writes the chunks made so far; never throws (a failure ends the copy). */
+  flush(): Promise<void>;
+  /** Writes the rest and the metadata: the copy is whole. False when the copy failed (logged). Never throws. */
+  complete(meta: ModelMeta): Promise<boolean>;
+  /** The training failed: the copy is deleted (best effort). */
+  abandon(): Promise<void>;
+  /** What was written: bytes, chunks and the time spent encoding and writing (ms). */
+  readonly stats: { bytes: number; chunks: number; ms: number; failed: boolean };
+}
+
+export interface ModelCopies {
+  begin(version: string): ModelCopyWriter;
+  /** After a publish: the version recorded as active (when it is) and the copies of versions no longer kept deleted. Never throws. */
+  published(version: string, activated: boolean, kept: () => Promise<string[]>): Promise<void>;
+  /** A version made active by hand (a rollback). Never throws. */
+  activated(version: string): Promise<void>;
+}
+
+export function createModelCopies(deps: { copies: ModelCopyRepository; log?: (msg: string, err?: unknown) => void; chunkBytes?: number }): ModelCopies {
+  const { copies } = deps;
+  return {
+    begin(version) {
+      const encoder = createCopyEncoder(version, { chunkBytes: deps.chunkBytes });
+      const stats = { bytes: 0, chunks: 0, ms: 0, failed: false };
+      // The writes one after another; the first failure ends the copy (what is left of it is pruned later).
+      let chain: Promise<void> = copies.begin(version);
+      const fail = (err: unknown) => {
+        if (!stats.failed) deps.log?.(`model copy of ${version} failed: the version is published without one (a model store lost before the next training is trained again)`, err);
+        stats.failed = true;
+      };
+      const timed = <T>(fn: () => T): T => {
+        const t0 = performance.now();
+        try {
+          return fn();
+        } finally {
+          stats.ms += performance.now() - t0;
+        }
+      };
+      const write = (end: boolean) => {
+        if (stats.failed) return chain;
+        const ready = timed(() => encoder.take(end));
+        for (const chunk of ready) {
+          const seq = stats.chunks++;
+          chain = chain.then(async () => {
+            if (stats.failed) return;
+            const t0 = performance.now();
+            await copies.putChunk(version, seq, chunk);
+            stats.ms += performance.now() - t0;
+          });
+        }
+        chain = chain.catch(fail);
+        return chain;
+      };
+      return {
+        artifact(name, data) {
+          if (!stats.failed) timed(() => encoder.artifact(name, data));
+        },
+        entries(table, rows) {
+          if (stats.failed) return;
+          timed(() => {
+            for (const [key, value] of rows) encoder.entry(table, key, value);
+          });
+        },
+        *recording(table, rows) {
+          for (const row of rows) {
+            if (!stats.failed) timed(() => encoder.entry(table, row[0], row[1]));
+            yield row;
+          }
+        },
+        flush: () => write(false),
+        async complete(meta) {
+          await write(true);
+          if (stats.failed) return false;
+          stats.bytes = encoder.bytes;
+          const t0 = performance.now();
+          try {
+            await copies.complete(version, meta, stats.chunks, stats.bytes);
+          } catch (err) {
+            fail(err);
+            return false;
+          }
+          stats.ms += performance.now() - t0;
+          return true;
+        },
+        async abandon() {
+          stats.failed = true;
+          await chain;
+          await copies.remove(version).catch(() => {});
+        },
+        stats,
+      };
+    },
+    async published(version, activated, kept) {
+      try {
+        if (activated) await copies.markActive(version);
+        await copies.prune(await kept(), version);
+      } catch (err) {
+        deps.log?.(`model copies: recording ${version} as published failed`, err);
+      }
+    },
+    async activated(version) {
+      await copies.markActive(version).catch((err: unknown) => deps.log?.(`model copies: recording ${version} as active failed`, err));
+    },
+  };
+}

@@ -1,0 +1,174 @@
+/**
+ * A Redis that comes back empty (restarted without persistence) gets the version that was active back from its copy
+ * in Postgres (src/training/model-copies.ts, model-restore.ts), without a training: readiness returns, customers are
+ * answered from the version again, a customer erased after the copy is not, and of two processes that notice at once
+ * one puts it back. Against the real Postgres and a redis-server of the test's own, restarted empty.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROFILES_ARTIFACT } from '../../../src/profiles/profiles-artifact.js';
+import { decodeProfiles } from '../../../src/profiles/profile-codec.js';
+import { USERS_TABLE } from '../../../src/serving/user-entry.js';
+import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
+import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
+import { freePort, privateServerSupport } from '../../helpers/private-servers.js';
+import { createPostgresTestDb, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
+import { SHOP_RECIPE, seedShop } from '../serving/shop-fixture.js';
+
+const support = await privateServerSupport();
+if (!support.redis && process.env.REQUIRE_SERVICES === 'true') throw new Error(`this test needs ${support.missing.join(', ')} and REQUIRE_SERVICES=true`);
+
+/** A redis-server of the test's own without persistence (TEST_REDIS_PORT, else a free port), killed and started again empty. */
+async function emptiedRedis() {
+  const port = Number(process.env.TEST_REDIS_PORT) || (await freePort());
+  const dir = mkdtempSync(path.join(tmpdir(), 'model-restore-redis-'));
+  let child: ChildProcess | null = null;
+  const start = async () => {
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+    for (;;) {
+      const up = await new Promise<boolean>((resolve) => {
+        const s = net.connect({ host: '127.0.0.1', port }, () => (s.destroy(), resolve(true)));
+        s.on('error', () => resolve(false));
+      });
+      if (up) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const kill = async () => {
+    const c = child;
+    child = null;
+    if (!c || c.exitCode !== null) return;
+    const exited = new Promise((r) => c.once('exit', r));
+    c.kill('SIGKILL');
+    await exited;
+  };
+  await start();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    /** A crash and a start with nothing: a Redis without persistence restarted by its host. */
+    async restartEmpty() {
+      await kill();
+      await start();
+    },
+    async dispose() {
+      await kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a Redis that comes back empty, put back from Postgres', () => {
+  let redis: Awaited<ReturnType<typeof emptiedRedis>>;
+  let testDb: TestDb;
+  let first: TestApp;
+  let second: TestApp | undefined;
+  let recipesDir: string;
+  const prefix = 'model-restore:';
+  const shared = async (): Promise<TestDb> => ({ db: testDb.db, dispose: async () => {} });
+  const open = () =>
+    createTestApp({
+      createDb: shared, recipesDir, store: createRedisModelStore({ url: redis.url, prefix }),
+      // The erasure follower's reads are the test's: one by the timer could scrub or restore between the steps looked at.
+      env: { REDIS_URL: redis.url, DEFAULT_RECIPE: 'serving-test', ERASURE_REFRESH_MS: '600000' },
+    });
+  const emptied = async (t: TestApp) => {
+    await redis.restartEmpty();
+    while (!(await t.services.store.ping())) await new Promise((r) => setTimeout(r, 50));
+    expect(await t.services.store.getActive()).toBeNull();
+  };
+  const trainings = async (t: TestApp) => (await t.services.jobs.list({ type: 'train', limit: 100 })).length;
+  const recommend = async (t: TestApp, user: string) => (await t.app.inject({ url: `/v1/users/${user}/recommendations?k=5`, headers: auth('read') })).json();
+
+  beforeAll(async () => {
+    redis = await emptiedRedis();
+    testDb = await createPostgresTestDb();
+    recipesDir = mkdtempSync(path.join(tmpdir(), 'model-restore-recipes-'));
+    writeFileSync(path.join(recipesDir, 'serving-test.json'), JSON.stringify(SHOP_RECIPE));
+    first = await open();
+    await seedShop(first.services);
+  }, 60_000);
+  afterAll(async () => {
+    await second?.dispose();
+    await first?.dispose();
+    await testDb?.dispose();
+    await redis?.dispose();
+    if (recipesDir) rmSync(recipesDir, { recursive: true, force: true });
+  });
+
+  it('When a training publishes, Then its version is copied into Postgres in bounded chunks, and the copy is whole and recorded as the active one', async () => {
+    const trained = await first.services.trainer.train({ tune: false });
+    expect(trained.copy).toMatchObject({ chunks: expect.any(Number), bytes: expect.any(Number) });
+    expect(trained.copy!.chunks).toBeGreaterThan(0);
+    const copies = await first.services.modelCopyRepository!.list();
+    expect(copies).toEqual([expect.objectContaining({ version: trained.version, activated: true, chunks: trained.copy!.chunks, bytes: trained.copy!.bytes })]);
+    expect(copies[0].meta).toMatchObject({ version: trained.version, info: { erasureMark: expect.any(Number) } });
+    const { rows } = await testDb.db.query<{ largest: number }>('SELECT max(octet_length(bytes)) AS largest FROM model_copy_chunks');
+    expect(rows[0].largest).toBeLessThanOrEqual(4 * 1024 * 1024);
+  }, 60_000);
+
+  it('When Redis restarts empty, Then the model recovery puts the active version back from its copy, readiness returns and customers are answered from it, and no training is queued', async () => {
+    const { services, app } = first;
+    const version = (await services.modelCopyRepository!.lastActive())!.version;
+    expect((await recommend(first, 'g-user1')).fallback).toBe(false);
+    const before = await trainings(first);
+    await emptied(first);
+    expect((await app.inject({ url: '/health/ready' })).json()).toMatchObject({ checks: { activeModel: false } });
+
+    services.modelRecovery!.start();
+    expect(await services.modelRecovery!.recover()).toBeNull();
+    expect((await services.store.getActive())?.version).toBe(version);
+    const ready = await app.inject({ url: '/health/ready' });
+    expect(ready.statusCode, ready.body).toBe(200);
+    expect(await trainings(first)).toBe(before);
+    // Entries this process had not read before the loss come from the store again, not a cold start.
+    expect(await services.store.getEntries(version, USERS_TABLE, ['g-user4'])).not.toEqual([null]);
+    await services.serving.refresh();
+    expect(await recommend(first, 'g-user4')).toMatchObject({ modelVersion: version, fallback: false });
+    // Looked at again: the store holds the version, nothing to do.
+    expect(await services.modelRecovery!.recover()).toBeNull();
+    expect(await trainings(first)).toBe(before);
+  }, 60_000);
+
+  it('When a customer is erased after the copy was made, Then the version put back does not hold or serve them, and the others are served', async () => {
+    const { services, app } = first;
+    const version = (await services.store.getActive())!.version;
+    expect((await app.inject({ method: 'DELETE', url: '/v1/users/g-user3', headers: auth('admin') })).statusCode).toBe(204);
+    await emptied(first);
+    expect(await services.modelRestore!.restore()).toBe('restored');
+    expect((await services.store.getActive())?.version).toBe(version);
+    expect(await services.store.getEntries(version, USERS_TABLE, ['g-user3', 'g-user4'])).toEqual([null, expect.anything()]);
+    const profiled = decodeProfiles((await services.store.getArtifact(version, PROFILES_ARTIFACT))!).profiles.map((p) => p.userId);
+    expect(profiled).toContain('g-user4');
+    expect(profiled).not.toContain('g-user3');
+    await services.serving.refresh();
+    expect(await recommend(first, 'g-user3')).toMatchObject({ fallback: true });
+    expect(await recommend(first, 'g-user4')).toMatchObject({ fallback: false });
+    // A process started now (nothing of the store read before) does not serve them either.
+    second = await open();
+    expect(await recommend(second, 'g-user3')).toMatchObject({ fallback: true });
+  }, 60_000);
+
+  it('When two processes find the store empty at once, Then one puts the version back and the other leaves it to it', async () => {
+    second ??= await open();
+    const version = (await first.services.store.getActive())!.version;
+    await emptied(first);
+    const outcomes = await Promise.all([first.services.modelRestore!.restore(), second.services.modelRestore!.restore()]);
+    expect(outcomes.sort()).toEqual(['elsewhere', 'restored']);
+    expect((await first.services.store.listVersions()).map((m) => m.version)).toEqual([version]);
+    expect((await second.services.store.getActive())?.version).toBe(version);
+    // Once it is back, neither restores again.
+    expect(await second.services.modelRestore!.restore()).toBe('elsewhere');
+  }, 60_000);
+
+  it('When the version active last has no copy (a rollback to a version trained before copies were kept), Then nothing is put back and the retraining stays the fallback', async () => {
+    const { services } = first;
+    await services.modelCopyRepository!.markActive('v-without-copy');
+    await emptied(first);
+    expect(await services.modelRestore!.restore()).toBe('none');
+    expect(await services.store.getActive()).toBeNull();
+  }, 60_000);
+});

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { createCopyEncoder, decodeCopy, type CopyPart } from '../../../src/store/model-copy-codec.js';
+import { SnapshotFormatError } from '../../../src/store/snapshot-codec.js';
+
+/** A version's copy (model-copy-codec.ts) cut into chunks and read back: what the restore puts into the store. */
+const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
+
+function encode(chunkBytes: number, frameBytes: number) {
+  const enc = createCopyEncoder('v1', { chunkBytes, frameBytes });
+  const chunks: Buffer[] = [];
+  enc.artifact('profiles', bytes(1000, 1));
+  chunks.push(...enc.take());
+  for (let i = 0; i < 50; i++) enc.entry('users', `u${i}`, bytes(20 + i, i));
+  enc.entry('items', 'i1', bytes(5, 9));
+  enc.artifact('empty', new Uint8Array(0));
+  chunks.push(...enc.take(true));
+  return { chunks, total: enc.bytes };
+}
+
+async function* from(chunks: Uint8Array[]) {
+  yield* chunks;
+}
+
+async function decoded(chunks: Uint8Array[]) {
+  const artifacts = new Map<string, Uint8Array>();
+  const tables = new Map<string, Map<string, Uint8Array>>();
+  const parts: CopyPart[] = [];
+  for await (const part of decodeCopy(from(chunks))) {
+    parts.push(part);
+    for (const [n, d] of part.artifacts) artifacts.set(n, Uint8Array.from(d));
+    for (const [n, t] of part.tables) for (const [k, v] of t) (tables.get(n) ?? tables.set(n, new Map()).get(n)!).set(k, Uint8Array.from(v));
+  }
+  return { artifacts, tables, parts };
+}
+
+describe('the copy of a model version kept in Postgres', () => {
+  it('When it is cut into chunks smaller than its frames, Then every chunk but the last is of the chunk size and it reads back whole', async () => {
+    const { chunks, total } = encode(97, 200);
+    expect(chunks.slice(0, -1).every((c) => c.length === 97)).toBe(true);
+    expect(chunks.reduce((n, c) => n + c.length, 0)).toBe(total);
+    const back = await decoded(chunks);
+    expect(back.artifacts.get('profiles')).toEqual(bytes(1000, 1));
+    expect(back.artifacts.get('empty')).toEqual(new Uint8Array(0));
+    expect(back.tables.get('users')!.size).toBe(50);
+    expect(back.tables.get('users')!.get('u49')).toEqual(bytes(69, 49));
+    expect(back.tables.get('items')!.get('i1')).toEqual(bytes(5, 9));
+    // A table's entries are split into frames of about frameBytes, so no frame holds a whole large table.
+    expect(back.parts.filter((p) => p.tables.has('users')).length).toBeGreaterThan(3);
+  });
+
+  it('When chunks are larger than the whole copy, Then it is one chunk and reads back the same', async () => {
+    const { chunks } = encode(1 << 20, 1 << 20);
+    expect(chunks).toHaveLength(1);
+    expect((await decoded(chunks)).tables.get('users')!.size).toBe(50);
+  });
+
+  it('When a byte of a chunk is damaged or a chunk is missing, Then the copy is refused, not half read', async () => {
+    const { chunks } = encode(97, 200);
+    const damaged = chunks.map((c) => Buffer.from(c));
+    damaged[3][10] ^= 0xff;
+    await expect(decoded(damaged)).rejects.toBeInstanceOf(SnapshotFormatError);
+    await expect(decoded(chunks.slice(0, -1))).rejects.toBeInstanceOf(SnapshotFormatError);
+  });
+});
