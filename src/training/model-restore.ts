@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ModelCopyRepository } from '../data/model-copy-repository.js';
 import { decodeCopy } from '../store/model-copy-codec.js';
+import { SnapshotFormatError } from '../store/snapshot-codec.js';
 import type { ModelMeta, ModelStore } from '../store/model-store.js';
 import { erasureMarkOf } from './write-model-version.js';
 
@@ -87,6 +88,11 @@ export function createModelRestore(deps: {
       return 'restored';
     } catch (err) {
       if (!published) await store.deleteVersion(version).catch(() => false);
+      // A damaged copy would fail every try: the retraining is the fallback (an outage is tried again at the next look).
+      if (err instanceof SnapshotFormatError) {
+        deps.log?.(`model restore: the copy of ${version} in Postgres is damaged (${err.message}); left to the retraining`);
+        return 'none';
+      }
       throw err;
     } finally {
       await copies.releaseLease(version, holder).catch(() => {});

@@ -171,4 +171,13 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a Re
     expect(await services.modelRestore!.restore()).toBe('none');
     expect(await services.store.getActive()).toBeNull();
   }, 60_000);
+
+  it('When the copy of the version active last is damaged, Then nothing is put back (no draft left) and the retraining is the fallback, not a restore failing at every look', async () => {
+    const { services } = first;
+    const [copy] = (await services.modelCopyRepository!.list()).filter((c) => c.meta !== null);
+    await services.modelCopyRepository!.markActive(copy.version);
+    await testDb.db.query("UPDATE model_copy_chunks SET bytes = overlay(bytes placing '\\xff'::bytea from 20 for 1) WHERE version = $1 AND seq = 0", [copy.version]);
+    expect(await services.modelRestore!.restore()).toBe('none');
+    expect(await services.store.listVersions()).toEqual([]);
+  }, 60_000);
 });
