@@ -275,6 +275,9 @@ export function createServices(deps: {
       })
     : null;
 
+  // A Redis that restarted says so (its subscription comes back): one restarted empty is put back from the copy at once.
+  if (modelRecovery && modelRestore) store.onActiveChanged?.(() => modelRecovery.checkSoon());
+
   return { config, db, store, metrics, owedErasures, catalog, events, campaigns, recordPurchases, recordFeedback, recommendationIds, serving, eraseUser, erasure, redaction, erasureRepository, erasureFollower, erasureRedriver, activateModel, jobs, trainer, jobRunnerOptions, jobRunner: jobRunner as JobRunner | null, jobService, modelRecovery, modelRestore, modelCopyRepository,
     reports, evaluations, evaluationGauges, onlineMetrics, feedbackRetention, profiles, modelGauges, jobGauges, experiments, audiences, customers, overview, lifecycleHistory };
 }

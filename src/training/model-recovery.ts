@@ -22,6 +22,9 @@ export function trainingStillTrusted(recent: readonly Pick<JobRecord, 'status' |
   return notItsFault && before?.status === 'succeeded';
 }
 
+/** How many times checkSoon looks, a second apart, while the look fails. */
+const SOON_TRIES = 30;
+
 /** How often a process looks for a model store that lost every version. */
 export const RECOVERY_CHECK_MS = 60_000;
 
@@ -139,18 +142,44 @@ export function createModelRecovery(deps: {
     }
   }
 
+  /** A look of checkSoon under way (with its tries again). */
+  let soon: Promise<void> | null = null;
+
+  /** Looks (in the background, at most every `everyMs`); never waits, never throws. */
+  function check(): void {
+    if (!started || running || performance.now() - lastAt < everyMs) return;
+    lastAt = performance.now();
+    running = bounded(recover)
+      .then(() => {}, (err: unknown) => deps.log?.('checking the model store for lost versions failed', err))
+      .finally(() => (running = null));
+  }
+
   return {
     /** From now on, `check` looks (the server calls it once its first-start work is done). */
     start(): void {
       started = true;
     },
     /** Looks (in the background, at most every `everyMs`); never waits, never throws. */
-    check(): void {
-      if (!started || running || performance.now() - lastAt < everyMs) return;
-      lastAt = performance.now();
-      running = bounded(recover)
-        .then(() => {}, (err: unknown) => deps.log?.('checking the model store for lost versions failed', err))
-        .finally(() => (running = null));
+    check,
+    /**
+     * Looks now, whatever the minute (at most once a second), as `check` does otherwise: the store says an activation
+     * may have been missed (its subscription came back: a Redis that restarted), so a store that came back empty is
+     * put back from its copy within seconds instead of at the next look a request makes.
+     */
+    checkSoon(): void {
+      if (!started || soon) return;
+      // Tried again every second while it fails: the subscription may come back before the connection the look
+      // uses (a Redis that just restarted), whose calls fail or are skipped until it answers.
+      soon = (async () => {
+        for (let i = 0; i < SOON_TRIES; i++) {
+          if (running) await running.catch(() => {});
+          lastAt = performance.now();
+          running = bounded(recover).then(() => {}).finally(() => (running = null));
+          if (await running.then(() => true, () => false)) return;
+          await new Promise((r) => setTimeout(r, 1000).unref());
+        }
+        deps.log?.('checking the model store for lost versions failed (after it came back); looked at again at the next request after a minute');
+      })().finally(() => (soon = null));
     },
     /** One look now; the queued training's job id, or null (tests). */
     recover: () => bounded(recover),

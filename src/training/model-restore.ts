@@ -49,7 +49,18 @@ export function createModelRestore(deps: {
   const leaseMs = deps.leaseMs ?? RESTORE_LEASE_MS;
   const { store, copies } = deps;
 
+  /** This process's restore under way: the lease is per process, so a second call here waits for it instead. */
+  let inFlight: Promise<RestoreOutcome> | null = null;
   async function restore(): Promise<RestoreOutcome> {
+    if (inFlight) {
+      await inFlight.catch(() => {});
+      return 'elsewhere';
+    }
+    inFlight = restoreOnce().finally(() => (inFlight = null));
+    return inFlight;
+  }
+
+  async function restoreOnce(): Promise<RestoreOutcome> {
     const last = await copies.lastActive();
     if (!last?.meta) return 'none';
     const { version } = last;

@@ -1,0 +1,92 @@
+/**
+ * The cost of MODEL_COPIES (src/training/model-copies.ts, model-restore.ts): a training of the default recipe on the
+ * full Online Retail data (or N re-keyed copies of it, or a shop already imported), with its version copied into
+ * Postgres as it writes Redis, then the version put back from that copy into a model store that holds nothing (a
+ * fresh Redis prefix: what a Redis restarted without persistence looks like to the store), as model recovery does it
+ * (the lease, the draft, the erasure scrub and the publish).
+ *
+ *   npx tsx bench/model-copy.ts [--copies N] [--shop] [--no-tune] [--compare]
+ *
+ * Prints the training's total and the time spent on the copy within it (encoding and Postgres writes, which the
+ * training waits for), the copy's size, chunks and Postgres footprint, and the restore's time and peak RSS, checking
+ * that the store then holds the version whole. `--compare` also trains once without a copy first (the same data),
+ * for the training's total both ways. `--shop`: the shop in DATABASE_URL's own tables (e.g. `npm run import --
+ * generic DIR` of `bench/lib/fashion-shop.py DIR`), precomputed as `npm run train` does. The data lives in schema
+ * `bench_model_copy_online_retail` (or `..._Nx`) of DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test);
+ * the models go to REDIS_URL (default redis://127.0.0.1:6379) under random prefixes deleted afterwards, and the
+ * copies made are deleted.
+ */
+import { randomBytes } from 'node:crypto';
+import { cpus, loadavg } from 'node:os';
+import { loadConfig } from '../src/config.js';
+import { createPgDb } from '../src/data/db.js';
+import { migrate } from '../src/data/migrate.js';
+import { createServices } from '../src/services.js';
+import { createRedisModelStore } from '../src/store/redis-model-store.js';
+import { createTrainer } from '../src/training/train-model.js';
+import { createCatalogRepository } from '../src/data/catalog-repository.js';
+import { createEventRepository } from '../src/data/event-repository.js';
+import { lostFromStore, type ContentsSummary } from '../src/training/write-model-version.js';
+import { ensureOnlineRetailSchema } from './lib/bench-schema.js';
+import { deleteRedisPrefix } from './lib/redis-prefix.js';
+
+const args = process.argv.slice(2);
+const copiesAt = args.indexOf('--copies');
+const copies = copiesAt >= 0 ? Number(args[copiesAt + 1]) : 1;
+const shop = args.includes('--shop');
+const tune = args.includes('--no-tune') ? false : undefined;
+const compare = args.includes('--compare');
+const PG = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const SCHEMA = copies > 1 ? `bench_model_copy_online_retail_${copies}x` : 'bench_model_copy_online_retail';
+
+const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+const peakMiB = () => Math.round(process.resourceUsage().maxRSS / 1024);
+
+if (!shop) await ensureOnlineRetailSchema(PG, SCHEMA, { copies });
+const db = createPgDb(PG, shop ? { max: 4 } : { max: 4, schema: SCHEMA });
+if (shop) await migrate(db);
+const config = loadConfig({
+  DATABASE_URL: PG, REDIS_URL: REDIS, SAMPLE_DATA: 'false', LOG_LEVEL: 'silent', MODEL_COPIES: 'true', ERASURE_REFRESH_MS: '600000',
+  ...(shop ? {} : { PRECOMPUTE_DAYS: '36500' }),
+});
+const prefixes = [`bench_copy_a_${randomBytes(3).toString('hex')}:`, `bench_copy_b_${randomBytes(3).toString('hex')}:`, `bench_copy_c_${randomBytes(3).toString('hex')}:`];
+const trained = createRedisModelStore({ url: REDIS, prefix: prefixes[0] });
+const emptied = createRedisModelStore({ url: REDIS, prefix: prefixes[1] });
+const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
+console.log(`machine: ${cpus().length} cores, load average at start ${load()}`);
+
+try {
+  await db.query('DELETE FROM model_copies');
+  if (compare) {
+    const plain = createRedisModelStore({ url: REDIS, prefix: prefixes[2] });
+    const t = createTrainer({ events: createEventRepository(db), catalog: createCatalogRepository(db), store: plain, defaultRecipe: config.DEFAULT_RECIPE, precomputeDays: config.PRECOMPUTE_DAYS });
+    const r = await t.train({ tune });
+    console.log(`training without a copy: total ${r.durations.total} ms (write ${r.durations.write} ms)`);
+    await plain.close();
+  }
+  const a = createServices({ config, db, store: trained });
+  const t0 = performance.now();
+  const result = await a.trainer.train({ tune });
+  const trainMs = Math.round(performance.now() - t0);
+  const { rows } = await db.query<{ size: string }>("SELECT pg_total_relation_size('model_copy_chunks') AS size");
+  console.log(`training with its copy: total ${result.durations.total} ms (write ${result.durations.write} ms; ${trainMs} ms with the copies' bookkeeping after the publish)`);
+  console.log(`copy: ${result.copy ? `${mib(result.copy.bytes)} MiB in ${result.copy.chunks} chunks, ${result.copy.ms} ms encoding and writing` : 'none (failed: see the log)'}; model_copy_chunks on disk ${mib(Number(rows[0].size))} MiB; peak RSS ${peakMiB()} MiB; load ${load()}`);
+
+  // Another process on a Redis that came back empty: the store it reads holds nothing.
+  const b = createServices({ config, db, store: emptied });
+  const peakBefore = peakMiB();
+  const r0 = performance.now();
+  const outcome = await b.modelRestore!.restore();
+  const restoreMs = Math.round(performance.now() - r0);
+  const active = await emptied.getActive();
+  const lost = await lostFromStore(emptied, result.version, active!.info.contents as ContentsSummary, 0);
+  console.log(`restore: ${outcome} in ${restoreMs} ms; active ${active?.version === result.version ? 'is the trained version' : `is ${active?.version ?? 'none'}`}; ${lost === null ? 'every artifact and table entry back' : `missing: ${lost}`}; peak RSS ${peakMiB()} MiB (${peakBefore} before); load ${load()}`);
+} finally {
+  await db.query('DELETE FROM model_copies').catch(() => {});
+  for (const p of prefixes) await deleteRedisPrefix(REDIS, p);
+  await trained.close();
+  await emptied.close();
+  await db.close();
+}
+process.exit(0);
