@@ -25,7 +25,10 @@
  * ARM is `sample`, `extrapolated` or `every-customer` (tune.coverageEstimate), or `extrapolated-margin` (fifty-third session):
  * `extrapolated` with the coverage floor raised by M (default 0.03: tune.minCoverage 0.30 -> 0.33) when tuning's
  * sample leaves customers out at D, so an estimate on the floor is not served below it half the time; where the
- * sample keeps every customer the count is exact and the floor stays. Several arms in one process tune one after
+ * sample keeps every customer the count is exact and the floor stays. `every-customer-margin` (fifty-sixth session) is
+ * `every-customer` with the recipe option tune.coverageMargin M (the windows held at minCoverage + M where the sample
+ * leaves customers out); `every-customer-least` is `every-customer` with the floor held on the least covered window
+ * (coverageOn least). TUNE_LOG=1 prints tuning's progress. Several arms in one process tune one after
  * the other and share the held-out fits where their served sources are alike. --sample-count prints, per date, how
  * many customers tuning's sample keeps of those who bought before it, and nothing else (no tuning). --max-customers N
  * sets tune.maxCustomers for every arm (at the shop's size the windows count every customer's lists).
@@ -51,7 +54,7 @@ const args = args0.filter((a) => a !== '--sample-count');
 const option = optionTaker(args);
 const datesArg = option('--dates');
 const testStartArg = option('--test-start');
-const ARMS = [...COVERAGE_ESTIMATES, 'extrapolated-margin'] as const;
+const ARMS = [...COVERAGE_ESTIMATES, 'extrapolated-margin', 'every-customer-least', 'every-customer-margin'] as const;
 type Arm = (typeof ARMS)[number];
 const tuneOption = option('--tune');
 const arms = tuneOption === undefined ? [] : (tuneOption.split(',') as Arm[]);
@@ -62,7 +65,7 @@ const threads = Number(option('--threads') ?? 1);
 const maxCustomersArg = option('--max-customers');
 const dir = args[0];
 if (args.length > 1 || arms.some((a) => !ARMS.includes(a)) || !(margin >= 0 && margin < 1)) {
-  console.error('usage: npx tsx bench/coverage-estimate.ts [DIR] [--dates D1,D2,D3] [--test-start DATE] [--tune sample|extrapolated|every-customer|extrapolated-margin[,...]] [--margin M] [--max-customers N] [--threads N] [--data FILE]');
+  console.error('usage: npx tsx bench/coverage-estimate.ts [DIR] [--dates D1,D2,D3] [--test-start DATE] [--tune sample|extrapolated|every-customer|extrapolated-margin|every-customer-least|every-customer-margin[,...]] [--margin M] [--max-customers N] [--threads N] [--data FILE]');
   process.exit(2);
 }
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -122,9 +125,13 @@ for (const at of dates) for (const arm of arms.length > 0 ? arms : [undefined]) 
   if (arm) {
     const tune = recipe.tune!;
     const drawn = sampleCustomers(shop, tuningSampleBounds(tune), at);
+    // every-customer-margin (fifty-sixth session): the recipe option tune.coverageMargin M, which holds the windows at minCoverage + M where the sample leaves customers out.
     const minCoverage = arm === 'extrapolated-margin' && drawn.kept < drawn.customers ? tune.minCoverage + margin : tune.minCoverage;
-    const rule: CoverageEstimateRule = arm === 'extrapolated-margin' ? 'extrapolated' : arm;
-    const tuned = await tuneRecipeOn(shop, withTuning(recipe, { ...tune, coverageEstimate: rule, minCoverage }), iso(at), undefined, { threads });
+    const coverageMargin = arm === 'every-customer-margin' ? { coverageMargin: margin } : {};
+    const rule: CoverageEstimateRule = arm === 'extrapolated-margin' ? 'extrapolated' : arm === 'every-customer-least' || arm === 'every-customer-margin' ? 'every-customer' : arm;
+    const coverageOn = arm === 'every-customer-least' ? ('least' as const) : undefined;
+    const progress = process.env.TUNE_LOG ? (m: string) => console.log(`  [tune] ${m}`) : undefined;
+    const tuned = await tuneRecipeOn(shop, withTuning(recipe, { ...tune, coverageEstimate: rule, minCoverage, ...coverageMargin }), iso(at), progress, { threads, coverageOn });
     const v = tuned.validation as RollingValidation | { skipped: string };
     if ('skipped' in v) {
       console.log(`${day} ${arm}: tuning skipped (${v.skipped})`);
@@ -132,8 +139,8 @@ for (const at of dates) for (const arm of arms.length > 0 ? arms : [undefined]) 
     }
     served = tuned.recipe;
     const cpu = process.cpuUsage(cpu0);
-    tuning = { arm, minCoverage, sample: { kept: drawn.kept, of: drawn.customers }, chosen: v.chosen, windows: { novel: v.scores.novel.ndcg, coverage: v.scores.novel.coverage }, wall: (performance.now() - started) / 1000, cpu: (cpu.user + cpu.system) / 1e6 };
-    console.log(`${day}: tuned (${arm}, minCoverage ${minCoverage}, sample ${drawn.kept} of ${drawn.customers} customers) in ${f3((performance.now() - started) / 1000)} s wall, ${f3((cpu.user + cpu.system) / 1e6)} s CPU, load ${loadavg()[0].toFixed(1)}: chose ${v.chosen}; windows' novel NDCG ${f4(v.scores.novel.ndcg)}, coverage ${f3(v.scores.novel.coverage)}`);
+    tuning = { arm, minCoverage, ...coverageMargin, ...(v.coverageMargin ? { heldAt: v.coverageMargin.heldAt } : {}), sample: { kept: drawn.kept, of: drawn.customers }, chosen: v.chosen, windows: { novel: v.scores.novel.ndcg, coverage: v.scores.novel.coverage }, wall: (performance.now() - started) / 1000, cpu: (cpu.user + cpu.system) / 1e6 };
+    console.log(`${day}: tuned (${arm}, minCoverage ${minCoverage}${v.coverageMargin ? ` held at ${v.coverageMargin.heldAt}` : ''}, sample ${drawn.kept} of ${drawn.customers} customers) in ${f3((performance.now() - started) / 1000)} s wall, ${f3((cpu.user + cpu.system) / 1e6)} s CPU, load ${loadavg()[0].toFixed(1)}: chose ${v.chosen}; windows' novel NDCG ${f4(v.scores.novel.ndcg)}, coverage ${f3(v.scores.novel.coverage)}`);
     console.log(`  served weights ${JSON.stringify(served.hybrid.weights)} repeat ${JSON.stringify(served.hybrid.repeatWeights ?? null)} discount ${served.hybrid.popularityDiscount}`);
   }
   const fitted = performance.now();

@@ -194,6 +194,8 @@ export interface RollingValidation {
    * fold fits on those of them before its own window, so on fewer than this.
    */
   purchases?: { used: number; of: number; fittedOn?: number };
+  /** Present when tune.coverageMargin raised the floor the windows were held to (every-customer count, a sample that leaves customers out): minCoverage, the margin, and the floor held. */
+  coverageMargin?: { minCoverage: number; margin: number; heldAt: number };
   /** Present when one source alone serves new items: the coverage re-rank searched for it (single-source-coverage.ts) and whether it is served. */
   singleSourceDiscount?: SingleSourceDiscount;
   /** Present when the blend was judged out of fold (blendJudgedOn): its out-of-fold objectives per mode and what each keep rule kept in fold (`keptBy` is then out of fold). */

@@ -95,6 +95,12 @@ export const tuneSpecSchema = z.strictObject({
   coverageCatalogue: z.enum(COVERAGE_CATALOGUES).optional(),
   /** How the windows' coverage counts the customers (evaluation/coverage-estimate.ts): `sample` (default) the lists of tuning's sample of them, `extrapolated` every customer's, estimated from the sample's (Chao2), `every-customer` every customer's, counted (the windows also list the customers the sample left out; more tuning time on a shop above maxCustomers). */
   coverageEstimate: z.enum(COVERAGE_ESTIMATES).optional(),
+  /**
+   * With coverageEstimate `every-customer` on a shop whose tuning sample leaves customers out, the windows' novel coverage
+   * is held at minCoverage + this (evaluation/coverage-estimate.ts, coverageFloorOf), so the month served keeps the
+   * floor the windows met: a share like minCoverage, absent (0) unless set. Elsewhere it changes nothing.
+   */
+  coverageMargin: z.number().min(0).max(0.5).optional(),
 });
 
 /**

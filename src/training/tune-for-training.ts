@@ -1,6 +1,7 @@
 import { ThinValidationError, tuningVariants, tuneRollingOrigin, type RollingTuneOptions, type RollingValidation } from '../evaluation/rolling-tune.js';
 import { purchasesOf, type SplitInput } from '../evaluation/splits.js';
 import { sampleCustomers, type CustomerSample } from '../evaluation/tuning-sample.js';
+import { coverageFloorOf } from '../evaluation/coverage-estimate.js';
 import { DEFAULT_DISCOUNT_SHARE } from '../recommenders/hybrid.js';
 import { parseRecipe, tuningSampleBounds, type Recipe } from './recipe.js';
 
@@ -103,7 +104,7 @@ export async function tuneRecipeOn(
     // sources, rolling-fold.ts) and validate the sample: the blend's discount then counts the whole shop's
     // buyers, as served (customerShare 1). A sample without its population (a caller's own) is scaled as before.
     const fit = sample.population && sample.scored ? { input: sample.population, scored: sample.scored, customerShare: 1 } : { input: sample.input, customerShare: sample.customers > 0 ? sample.kept / sample.customers : 1 };
-    tuned = await tuneRollingOrigin(fit.input, recipe, recipeToRaw(recipe), { folds: tune.folds, days: tune.days, end, minCoverage: tune.minCoverage, maxCoverageCost: tune.maxCoverageCost, keepRule: tune.keepRule, coverageFloor: tune.coverageFloor, foldWeights: tune.foldWeights, singleSourceCoverage: tune.singleSourceCoverage, blendJudgedOn: tune.blendJudgedOn, keepOn: tune.keepOn, ...(sample.leftOut ? { leftOut: sample.leftOut } : {}), coverageCatalogue: tune.coverageCatalogue, coverageEstimate: tune.coverageEstimate, variants, depth: recipe.hybrid.sourceLimit ?? 100, customerShare: fit.customerShare, ...('scored' in fit ? { scored: fit.scored } : {}), onProgress, ...definedOnly(opts) });
+    tuned = await tuneRollingOrigin(fit.input, recipe, recipeToRaw(recipe), { folds: tune.folds, days: tune.days, end, minCoverage: coverageFloorOf(tune, sample), maxCoverageCost: tune.maxCoverageCost, keepRule: tune.keepRule, coverageFloor: tune.coverageFloor, foldWeights: tune.foldWeights, singleSourceCoverage: tune.singleSourceCoverage, blendJudgedOn: tune.blendJudgedOn, keepOn: tune.keepOn, ...(sample.leftOut ? { leftOut: sample.leftOut } : {}), coverageCatalogue: tune.coverageCatalogue, coverageEstimate: tune.coverageEstimate, variants, depth: recipe.hybrid.sourceLimit ?? 100, customerShare: fit.customerShare, ...('scored' in fit ? { scored: fit.scored } : {}), onProgress, ...definedOnly(opts) });
   } catch (err) {
     if (err instanceof ThinValidationError) return { recipe, validation: { skipped: `${err.message}; the recipe's weights were kept` } };
     throw err;
@@ -113,6 +114,8 @@ export async function tuneRecipeOn(
     validation: {
       ...tuned.validation,
       customers: { used: sample.kept, of: sample.customers },
+      // Only when the margin raised the floor (tune.coverageMargin), so a tuning without it records what it did.
+      ...(coverageFloorOf(tune, sample) !== tune.minCoverage ? { coverageMargin: { minCoverage: tune.minCoverage, margin: tune.coverageMargin!, heldAt: coverageFloorOf(tune, sample) } } : {}),
       ...(sample.purchases
         ? { purchases: { used: sample.purchases.kept, of: sample.purchases.of, ...(sample.population && sample.scored ? { fittedOn: purchasesOf(sample.population).length } : {}) } }
         : {}),
