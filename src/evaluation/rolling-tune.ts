@@ -196,6 +196,8 @@ export interface RollingValidation {
   purchases?: { used: number; of: number; fittedOn?: number };
   /** Present when tune.coverageMargin raised the floor the windows were held to (every-customer count, a sample that leaves customers out): minCoverage, the margin, and the floor held. */
   coverageMargin?: { minCoverage: number; margin: number; heldAt: number };
+  /** Present when tune.coverageEstimate `every-customer` was asked of a caller's own sample (no population beside it): the windows counted the sample's lists, and why. */
+  coverageEstimate?: { on: 'sample'; asked: 'every-customer'; reason: string };
   /** Present when one source alone serves new items: the coverage re-rank searched for it (single-source-coverage.ts) and whether it is served. */
   singleSourceDiscount?: SingleSourceDiscount;
   /** Present when the blend was judged out of fold (blendJudgedOn): its out-of-fold objectives per mode and what each keep rule kept in fold (`keptBy` is then out of fold). */

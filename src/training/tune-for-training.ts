@@ -98,13 +98,17 @@ export async function tuneRecipeOn(
     // The windows still end where the whole data does, not at the sample's latest purchase.
     end ??= sample.end;
   }
+  // A caller's own sample (no population beside it) has no customers left out to list: the every-customer count is then
+  // the sample's, the margin (a margin for every customer's count) is not added, and the tuning record says so.
+  const ownSample = tune.coverageEstimate === 'every-customer' && sample.kept < sample.customers && !(sample.population && sample.scored);
+  const countedOn = ownSample ? { ...tune, coverageEstimate: 'sample' as const } : tune;
   let tuned;
   try {
     // With customers left out, the folds fit on every customer's purchases (the population-sensitive
     // sources, rolling-fold.ts) and validate the sample: the blend's discount then counts the whole shop's
     // buyers, as served (customerShare 1). A sample without its population (a caller's own) is scaled as before.
     const fit = sample.population && sample.scored ? { input: sample.population, scored: sample.scored, customerShare: 1 } : { input: sample.input, customerShare: sample.customers > 0 ? sample.kept / sample.customers : 1 };
-    tuned = await tuneRollingOrigin(fit.input, recipe, recipeToRaw(recipe), { folds: tune.folds, days: tune.days, end, minCoverage: coverageFloorOf(tune, sample), maxCoverageCost: tune.maxCoverageCost, keepRule: tune.keepRule, coverageFloor: tune.coverageFloor, foldWeights: tune.foldWeights, singleSourceCoverage: tune.singleSourceCoverage, blendJudgedOn: tune.blendJudgedOn, keepOn: tune.keepOn, ...(sample.leftOut ? { leftOut: sample.leftOut } : {}), coverageCatalogue: tune.coverageCatalogue, coverageEstimate: tune.coverageEstimate, variants, depth: recipe.hybrid.sourceLimit ?? 100, customerShare: fit.customerShare, ...('scored' in fit ? { scored: fit.scored } : {}), onProgress, ...definedOnly(opts) });
+    tuned = await tuneRollingOrigin(fit.input, recipe, recipeToRaw(recipe), { folds: tune.folds, days: tune.days, end, minCoverage: coverageFloorOf(countedOn, sample), maxCoverageCost: tune.maxCoverageCost, keepRule: tune.keepRule, coverageFloor: tune.coverageFloor, foldWeights: tune.foldWeights, singleSourceCoverage: tune.singleSourceCoverage, blendJudgedOn: tune.blendJudgedOn, keepOn: tune.keepOn, ...(sample.leftOut ? { leftOut: sample.leftOut } : {}), coverageCatalogue: tune.coverageCatalogue, coverageEstimate: tune.coverageEstimate, variants, depth: recipe.hybrid.sourceLimit ?? 100, customerShare: fit.customerShare, ...('scored' in fit ? { scored: fit.scored } : {}), onProgress, ...definedOnly(opts) });
   } catch (err) {
     if (err instanceof ThinValidationError) return { recipe, validation: { skipped: `${err.message}; the recipe's weights were kept` } };
     throw err;
@@ -115,13 +119,17 @@ export async function tuneRecipeOn(
       ...tuned.validation,
       customers: { used: sample.kept, of: sample.customers },
       // Only when the margin raised the floor (tune.coverageMargin), so a tuning without it records what it did.
-      ...(coverageFloorOf(tune, sample) !== tune.minCoverage ? { coverageMargin: { minCoverage: tune.minCoverage, margin: tune.coverageMargin!, heldAt: coverageFloorOf(tune, sample) } } : {}),
+      ...(coverageFloorOf(countedOn, sample) !== tune.minCoverage ? { coverageMargin: { minCoverage: tune.minCoverage, margin: tune.coverageMargin!, heldAt: coverageFloorOf(countedOn, sample) } } : {}),
+      ...(ownSample ? { coverageEstimate: { on: 'sample' as const, asked: 'every-customer' as const, reason: OWN_SAMPLE_COUNT } } : {}),
       ...(sample.purchases
         ? { purchases: { used: sample.purchases.kept, of: sample.purchases.of, ...(sample.population && sample.scored ? { fittedOn: purchasesOf(sample.population).length } : {}) } }
         : {}),
     },
   };
 }
+
+/** Why a caller's own sample tuned on the sample's count though tune.coverageEstimate asked for every customer's. */
+export const OWN_SAMPLE_COUNT = 'the customer sample was drawn without the customers it leaves out (no population beside it), so the windows counted the sample\'s lists: tune.coverageEstimate every-customer (and tune.coverageMargin) had no one else to list';
 
 /** `opts` without its undefined entries, so a caller's unset option leaves the recipe's tune section's. */
 function definedOnly<T extends object>(opts: T): Partial<T> {
