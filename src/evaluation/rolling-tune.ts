@@ -640,14 +640,19 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
         }
         return { keepInput, keptBy };
       };
+      // With coverageEstimate `every-customer` the floor is held on every customer's lists (the folds' count, the left-out
+      // customers' lists among them): the left-out judgement prices coverage on that same count, its accuracy its own.
+      // (`extrapolated` needs nothing: the left-out customers' count is extrapolated to every customer's lists as the sample's.)
+      const countedAsSearched = (judged: BlendScores[], counted: readonly BlendScores[]): BlendScores[] =>
+        opts.coverageEstimate === 'every-customer' ? judged.map((s, f) => ({ ...s, novel: { ...s.novel, coverage: counted[f].novel.coverage, reach: counted[f].novel.reach } })) : judged;
       const onSample = await judgeKeep(blendModes, sourceModes, (b) => pool.score(b));
       let { keepInput, keptBy } = onSample;
       let judgeScore = (b: FoldBlend) => pool.score(b);
       // keepOn `left-out`: the same searched blend and the same fitted sources, judged on customers it was not searched on.
       let leftOut: LeftOutJudgement | undefined;
       if (keepOnLeftOut) {
-        const leftOutBlend = judgedModes(await pool.scoreLeftOut({ weights: blend.weights, repeatWeights: blend.repeatWeights, popularityDiscount: blend.popularityDiscount }));
-        const leftOutSources = Object.fromEntries(names.map((name) => [name, judgedModes(leftOutAlone[name])]));
+        const leftOutBlend = judgedModes(countedAsSearched(await pool.scoreLeftOut({ weights: blend.weights, repeatWeights: blend.repeatWeights, popularityDiscount: blend.popularityDiscount }), blendScores));
+        const leftOutSources = Object.fromEntries(names.map((name) => [name, judgedModes(countedAsSearched(leftOutAlone[name], aloneScores[name]))]));
         say(`left out: blend novel judged ${leftOutBlend.novel.map((x) => x.toFixed(4)).join(' ')} (sample ${blendModes.novel.map((x) => x.toFixed(4)).join(' ')}), all ${leftOutBlend.all.map((x) => x.toFixed(4)).join(' ')} (sample ${blendModes.all.map((x) => x.toFixed(4)).join(' ')})`);
         judgeScore = (b: FoldBlend) => pool.scoreLeftOut(b);
         ({ keepInput, keptBy } = await judgeKeep(leftOutBlend, leftOutSources, judgeScore, 'left out: '));

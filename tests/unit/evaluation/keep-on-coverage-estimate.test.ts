@@ -75,3 +75,27 @@ describe('tune.keepOn left-out and tune.coverageEstimate extrapolated together',
     expect(threaded).toEqual(both);
   }, 240_000);
 });
+
+// Reviewer r5 (fifty-fifth session, low): with `every-customer` the floor is held on every customer's lists, but the
+// keep rule's left-out judgement priced coverage on the 20 left-out customers' own lists, another count.
+describe('tune.keepOn left-out and tune.coverageEstimate every-customer together', () => {
+  const raw = {
+    sources: { popularity: { params: { attributes: [] } }, 'buy-again': {}, 'item-knn': { params: { neighbours: 5 } } },
+    hybrid: { weights: { cold: { popularity: 1 }, warm: { popularity: 1, 'buy-again': 1, 'item-knn': 1 } } },
+  };
+
+  it('When every customer\'s lists meet the floor (0.4) that the 20 left-out customers\' own lists miss, Then the left-out judgement charges no coverage shortfall, as the sample\'s does', async () => {
+    const tuned = await tuneRecipeOn({ events }, parseRecipe({ ...raw, tune: { folds: 1, days: 30, minCoverage: 0.4, maxCoverageCost: 1, variants: false, maxCustomers: 20, coverageEstimate: 'every-customer', keepOn: 'left-out' } }, 'both'), new Date(END).toISOString(), undefined, { rounds: 1 });
+    const v = tuned.validation as RollingValidation;
+    const judged = v.keepOn as LeftOutJudgement;
+    expect(judged).toMatchObject({ on: 'left-out', customers: 20 });
+    // On the sample's judgement (every customer's count) neither the blend nor item-knn falls short of 0.4.
+    expect(v.modes!.blend.novelShortfall).toBeUndefined();
+    expect(v.modes!.sources['item-knn'].novelShortfall).toBeUndefined();
+    // Before: the left-out customers' own lists were charged 0.111 (blend) and 0.167 (item-knn).
+    expect(judged.modes.blend.novelShortfall).toBeUndefined();
+    expect(judged.modes.sources['item-knn'].novelShortfall).toBeUndefined();
+    // Accuracy stays the left-out customers' own.
+    expect(judged.modes.blend.novel).not.toEqual(v.modes!.blend.novel);
+  }, 120_000);
+});
