@@ -17,9 +17,14 @@ for (const backend of DB_BACKENDS) {
       { field: 'coverageEstimate', bad: 'chao2', values: /"sample"\|"extrapolated"\|"every-customer"/ },
       // The value's spelling as a person might guess it (reviewer r5): refused, naming every-customer among the values.
       { field: 'coverageEstimate', bad: 'every_customer', values: /"sample"\|"extrapolated"\|"every-customer"/ },
-    ];
+      // tune.coverageMargin (fifty-sixth session, reviewer r5): a share from 0 to 0.5, a number; anything else is the caller's 400, not a 500.
+      { field: 'coverageMargin', bad: 0.6, values: /0\.5/ },
+      { field: 'coverageMargin', bad: -0.01, values: /0/ },
+      { field: 'coverageMargin', bad: '0.07', values: /number/ },
+      { field: 'coverageMargin', bad: null, values: /number/ },
+    ] as { field: string; bad: unknown; values: RegExp }[];
     for (const { field, bad, values } of cases) {
-      it(`When a training or an evaluation asks for ${field} ${bad}, Then 400 names body.tune.${field} and its values, and no job is queued`, async () => {
+      it(`When a training or an evaluation asks for ${field} ${JSON.stringify(bad)}, Then 400 names body.tune.${field} and its values, and no job is queued`, async () => {
         const before = (await t.services.jobs.list({ limit: 1000 })).length;
         const training = await t.app.inject({ method: 'POST', url: '/v1/training-jobs', headers: auth('admin'), payload: { tune: { [field]: bad } } });
         expect(training.statusCode).toBe(400);
