@@ -158,6 +158,8 @@ export function createServices(deps: {
     // The jobs' results are made to describe their files in the erasure's transaction (the files are rewritten first).
     scrubExports: async (ids, tx) => createJobRepository(tx).exportsScrubbed(await scrubExportFiles(config.EXPORT_DIR, ids)),
     abandonedDrafts: () => abandonedDrafts(jobs),
+    // Whatever MODEL_COPIES says now: copies kept while it was on must not keep an erased customer either.
+    dropModelCopies: (tx) => createModelCopyRepository(tx).dropWhole(),
     redaction,
     requests: { backoffMs: config.ERASURE_REDRIVE_MS, leaseMs: config.ERASURE_LEASE_MS, limitMs: config.PG_QUERY_TIMEOUT_MS || undefined },
     owed: owedErasures,

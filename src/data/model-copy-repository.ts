@@ -91,6 +91,33 @@ export function createModelCopyRepository(db: Db) {
     async remove(version: string): Promise<void> {
       await db.query('DELETE FROM model_copies WHERE version = $1 AND activated_at IS NULL', [version]);
     },
+    /**
+     * An erasure (in its transaction): every whole copy was made before it, so it may hold the customer; its bytes
+     * are deleted and it is no longer whole (a store lost before the next training is trained again, not put back).
+     * Copies still being written are left to their training, which drops them at its publish (`dropIfErasedAfter`).
+     */
+    async dropWhole(): Promise<string[]> {
+      const { rows } = await db.query<{ version: string }>(
+        'UPDATE model_copies SET meta = NULL, completed_at = NULL, chunks = 0, bytes = 0 WHERE completed_at IS NOT NULL OR meta IS NOT NULL RETURNING version',
+      );
+      const versions = rows.map((r) => r.version);
+      if (versions.length > 0) await db.query('DELETE FROM model_copy_chunks WHERE version = ANY($1::text[])', [versions]);
+      return versions;
+    },
+    /**
+     * The copy of `version`, whose training read its data at erasure `mark`, deleted (its bytes; the row, with its
+     * activation, stays, not whole) when a customer was erased after `mark`: it may hold them. True when dropped.
+     */
+    async dropIfErasedAfter(version: string, mark: number): Promise<boolean> {
+      const { rows } = await db.query(
+        `UPDATE model_copies SET meta = NULL, completed_at = NULL, chunks = 0, bytes = 0
+         WHERE version = $1 AND EXISTS (SELECT 1 FROM erased_users WHERE seq > $2) RETURNING version`,
+        [version, mark],
+      );
+      if (rows.length === 0) return false;
+      await db.query('DELETE FROM model_copy_chunks WHERE version = $1', [version]);
+      return true;
+    },
     /** Every copy's row (tests, the bench). */
     async list(): Promise<(ModelCopyRecord & { activated: boolean })[]> {
       const { rows } = await db.query<{ version: string; meta: ModelMeta | null; chunks: number; bytes: string; activated: boolean }>(

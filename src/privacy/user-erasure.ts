@@ -111,6 +111,11 @@ export interface UserErasureDeps {
    */
   abandonedDrafts?: () => Promise<readonly string[]>;
   /**
+   * Deletes the durable copies of model versions (model-copy-repository.ts dropWhole) in the erasure's transaction:
+   * every whole copy was made before the erasure and may hold the customers. Absent: no copies kept.
+   */
+  dropModelCopies?: (tx: Db) => Promise<unknown>;
+  /**
    * Where the artifacts are rewritten (redaction-runner.ts): a worker thread in the service, so requests
    * are answered meanwhile. Default: on this thread.
    */
@@ -288,6 +293,7 @@ export function createUserErasure(deps: UserErasureDeps) {
         scrub: async (tx) => {
           scrubbed = await scrub(ids, undefined, undefined, drafts);
           await deps.scrubExports?.(new Set(ids), tx);
+          await deps.dropModelCopies?.(tx);
         },
         // The versions scrubbed and the live events hold none of this turn's customers now, nor of those
         // erased before it where they held none of those (their records say so): recorded in the store, so

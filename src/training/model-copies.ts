@@ -35,7 +35,7 @@ export interface ModelCopyWriter {
 export interface ModelCopies {
   begin(version: string): ModelCopyWriter;
   /** After a publish: the version recorded as active (when it is) and the copies of versions no longer kept deleted. Never throws. */
-  published(version: string, activated: boolean, kept: () => Promise<string[]>): Promise<void>;
+  published(version: string, activated: boolean, kept: () => Promise<string[]>, erasureMark?: number): Promise<void>;
   /** A version made active by hand (a rollback). Never throws. */
   activated(version: string): Promise<void>;
 }
@@ -114,8 +114,14 @@ export function createModelCopies(deps: { copies: ModelCopyRepository; log?: (ms
         stats,
       };
     },
-    async published(version, activated, kept) {
+    async published(version, activated, kept, erasureMark) {
       try {
+        // A customer erased while the training ran (after it read its data) is in the copy, though scrubbed from the
+        // version published: the copy goes (an erasure's own drop skips copies not whole yet; this runs after the
+        // publish, which waited for any erasure under way: the erasure lock).
+        if (erasureMark !== undefined && (await copies.dropIfErasedAfter(version, erasureMark))) {
+          deps.log?.(`model copy of ${version} deleted: a customer was erased while it was trained (a store lost before the next training is trained again)`);
+        }
         if (activated) await copies.markActive(version);
         await copies.prune(await kept(), version);
       } catch (err) {

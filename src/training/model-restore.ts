@@ -26,7 +26,8 @@ export type RestoreOutcome = 'restored' | 'elsewhere' | 'none';
  * next periodic check). Under the lease the store is looked at again: a version active by then (another process
  * restored it and let go of the lease, or a training published) is left alone.
  *
- * Erasure: the copy was made when the version was trained, so it may hold customers erased since. The version is
+ * Erasure: an erasure deletes every whole copy (model-copy-repository.ts dropWhole), so a copy read here holds
+ * nobody erased before the read began; one that commits while the restore runs is caught here. The version is
  * written as a draft and published through `publishScrubbed` with the training's own erasure mark
  * (`info.erasureMark`): under the erasure lock, scrubbed of everyone erased after the mark (and of those whose
  * erasure is owed), then published, and its erasure record raised, as a training publishes and as a store back from

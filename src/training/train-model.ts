@@ -521,7 +521,7 @@ export function createTrainer(deps: TrainerDeps) {
       // published with the erasure lock held (user-erasure.ts), so one erased later finds it published.
       await step('publish', () => throughOutage('publishing', () => (deps.erasures ? deps.erasures.publishScrubbed(erasureMark, meta, publish) : publish(0))));
       durations.total = round(performance.now() - startedAt);
-      await deps.copies?.published(version, result.activated, async () => (await deps.store.listVersions()).map((m) => m.version));
+      await deps.copies?.published(version, result.activated, async () => (await deps.store.listVersions()).map((m) => m.version), deps.erasures ? erasureMark : undefined);
       return result;
     } catch (err) {
       // No chunk may land after the version is deleted: take no more, and wait for the write under way

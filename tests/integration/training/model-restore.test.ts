@@ -131,15 +131,47 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a Re
     expect(await second.services.modelRestore!.restore()).toBe('elsewhere');
   }, 60_000);
 
-  it('When a customer is erased after the copy was made, Then the version put back does not hold or serve them, and the others are served', async () => {
+  it('When a customer is erased after the copy was made, Then the copy no longer holds them (its bytes are deleted with the erasure), and a store lost then is not put back from it', async () => {
     const { services, app } = first;
     const version = (await services.modelCopyRepository!.lastActive())!.version;
+    const held = async () => Number((await testDb.db.query<{ n: string }>('SELECT count(*) AS n FROM model_copy_chunks WHERE version = $1', [version])).rows[0].n);
+    expect(await held()).toBeGreaterThan(0);
     expect((await app.inject({ method: 'DELETE', url: '/v1/users/g-user3', headers: auth('admin') })).statusCode).toBe(204);
+    // Complete erasure: Postgres keeps no bytes of a copy made before it (the retraining is the fallback meanwhile).
+    expect(await held()).toBe(0);
+    expect(await services.modelCopyRepository!.lastActive()).toMatchObject({ version, meta: null });
     await emptied(first);
-    expect(await services.modelRestore!.restore()).toBe('restored');
-    expect((await services.store.getActive())?.version).toBe(version);
-    expect(await services.store.getEntries(version, USERS_TABLE, ['g-user3', 'g-user4'])).toEqual([null, expect.anything()]);
-    const profiled = decodeProfiles((await services.store.getArtifact(version, PROFILES_ARTIFACT))!).profiles.map((p) => p.userId);
+    expect(await settledRestore(first)).toBe('none');
+    expect(await services.store.getActive()).toBeNull();
+  }, 60_000);
+
+  it('When a customer is erased while a training runs (after it read its data), Then its copy is deleted at its publish, and the version published does not serve them', async () => {
+    const { services, app } = first;
+    let erased = false;
+    const trained = await services.trainer.train({ tune: false }, {
+      onVersion: async () => {
+        expect((await app.inject({ method: 'DELETE', url: '/v1/users/g-user5', headers: auth('admin') })).statusCode).toBe(204);
+        erased = true;
+      },
+    });
+    expect(erased).toBe(true);
+    expect((await services.store.getActive())?.version).toBe(trained.version);
+    expect(await services.store.getEntries(trained.version, USERS_TABLE, ['g-user5'])).toEqual([null]);
+    const { rows } = await testDb.db.query<{ n: string }>('SELECT count(*) AS n FROM model_copy_chunks WHERE version = $1', [trained.version]);
+    expect(Number(rows[0].n)).toBe(0);
+    expect(await services.modelCopyRepository!.lastActive()).toMatchObject({ version: trained.version, meta: null });
+  }, 60_000);
+
+  it('When a version is trained after the erasures, Then its copy is kept whole and a store that comes back empty is put back from it, serving the others and not the erased', async () => {
+    const { services } = first;
+    const trained = await services.trainer.train({ tune: false });
+    expect(trained.copy?.chunks).toBeGreaterThan(0);
+    expect(await services.modelCopyRepository!.lastActive()).toMatchObject({ version: trained.version, meta: { version: trained.version } });
+    await emptied(first);
+    expect(await settledRestore(first)).toBe('restored');
+    expect((await services.store.getActive())?.version).toBe(trained.version);
+    expect(await services.store.getEntries(trained.version, USERS_TABLE, ['g-user3', 'g-user5', 'g-user4'])).toEqual([null, null, expect.anything()]);
+    const profiled = decodeProfiles((await services.store.getArtifact(trained.version, PROFILES_ARTIFACT))!).profiles.map((p) => p.userId);
     expect(profiled).toContain('g-user4');
     expect(profiled).not.toContain('g-user3');
     await services.serving.refresh();
