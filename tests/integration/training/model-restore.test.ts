@@ -14,6 +14,7 @@ import { PROFILES_ARTIFACT } from '../../../src/profiles/profiles-artifact.js';
 import { decodeProfiles } from '../../../src/profiles/profile-codec.js';
 import { USERS_TABLE } from '../../../src/serving/user-entry.js';
 import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
+import { createModelRestore } from '../../../src/training/model-restore.js';
 import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
 import { freePort, privateServerSupport } from '../../helpers/private-servers.js';
 import { createPostgresTestDb, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
@@ -184,6 +185,35 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a Re
     } finally {
       await third.dispose();
     }
+  }, 60_000);
+
+  it('When a customer is erased while a restore writes the version back, Then the version it publishes does not hold or serve them', async () => {
+    const { services, app } = first;
+    const version = (await services.modelCopyRepository!.lastActive())!.version;
+    await emptied(first);
+    let erased = false;
+    // The restore's own writes, the first of which waits for an erasure to commit (it drops the copy being read:
+    // the read goes on from its snapshot, so the draft holds the customer until the publish scrubs them).
+    const store = Object.create(services.store) as typeof services.store;
+    store.putArtifact = async (v, name, data) => {
+      if (!erased) {
+        erased = true;
+        expect((await app.inject({ method: 'DELETE', url: '/v1/users/g-user6', headers: auth('admin') })).statusCode).toBe(204);
+      }
+      return services.store.putArtifact(v, name, data);
+    };
+    const restore = createModelRestore({ copies: services.modelCopyRepository!, store, publishScrubbed: (mark, meta, publish) => services.erasure.publishScrubbed(mark, meta, publish) });
+    expect(await restore.restore()).toBe('restored');
+    expect(erased).toBe(true);
+    expect((await services.store.getActive())?.version).toBe(version);
+    expect(await services.store.getEntries(version, USERS_TABLE, ['g-user6', 'g-user4'])).toEqual([null, expect.anything()]);
+    const profiled = decodeProfiles((await services.store.getArtifact(version, PROFILES_ARTIFACT))!).profiles.map((p) => p.userId);
+    expect(profiled).toContain('g-user4');
+    expect(profiled).not.toContain('g-user6');
+    // The copy it was read from is gone with the erasure.
+    expect(await services.modelCopyRepository!.lastActive()).toMatchObject({ version, meta: null });
+    // A copy again, for what follows.
+    expect((await services.trainer.train({ tune: false })).copy?.chunks).toBeGreaterThan(0);
   }, 60_000);
 
   it('When Redis restarts empty, Then the model recovery puts the active version back from its copy, readiness returns and customers are answered from it, and no training is queued', async () => {
