@@ -36,6 +36,8 @@ export interface ModelCopies {
   begin(version: string): ModelCopyWriter;
   /** After a publish: the version recorded as active (when it is) and the copies of versions no longer kept deleted. Never throws. */
   published(version: string, activated: boolean, kept: () => Promise<string[]>, erasureMark?: number): Promise<void>;
+  /** The version made active last when its copy is whole (what a restore would put back), else null. Never throws. */
+  lastActive(): Promise<string | null>;
   /** A version made active by hand (a rollback). Never throws. */
   activated(version: string): Promise<void>;
 }
@@ -126,6 +128,15 @@ export function createModelCopies(deps: { copies: ModelCopyRepository; log?: (ms
         await copies.prune(await kept(), version);
       } catch (err) {
         deps.log?.(`model copies: recording ${version} as published failed`, err);
+      }
+    },
+    async lastActive() {
+      try {
+        const last = await copies.lastActive();
+        return last?.meta ? last.version : null;
+      } catch (err) {
+        deps.log?.('model copies: reading the version active last failed', err);
+        return null;
       }
     },
     async activated(version) {

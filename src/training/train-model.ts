@@ -244,7 +244,11 @@ export function createTrainer(deps: TrainerDeps) {
     // its own steps: opts.activeAtStart): if another is activated by hand while it runs (a rollback of a
     // bad model), publishing must not silently undo that. Read after loading or tuning (most of a
     // training's time), a rollback made meanwhile would be taken for the start.
-    const activeAtStart = opts.activeAtStart !== undefined ? opts.activeAtStart : await activeVersion(opts);
+    let activeAtStart = opts.activeAtStart !== undefined ? opts.activeAtStart : await activeVersion(opts);
+    // A store that holds no version (a Redis back empty) is put back to the version active last from its copy
+    // (model-restore.ts), maybe while this training runs: it began on that version, so the restore does not keep
+    // this newer one from being made active (as a rollback would).
+    if (activeAtStart === null && opts.activeAtStart === undefined && deps.copies) activeAtStart = await deps.copies.lastActive();
 
     // Purchases stream from a cursor into typed columns: no object per purchase is kept (issue 10). A cursor
     // cannot be resumed part-way: a load that loses Postgres (a restart, a failover) starts again with a new
