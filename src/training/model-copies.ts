@@ -48,12 +48,14 @@ export function createModelCopies(deps: { copies: ModelCopyRepository; log?: (ms
     begin(version) {
       const encoder = createCopyEncoder(version, { chunkBytes: deps.chunkBytes });
       const stats = { bytes: 0, chunks: 0, ms: 0, failed: false };
-      // The writes one after another; the first failure ends the copy (what is left of it is pruned later).
-      let chain: Promise<void> = copies.begin(version);
       const fail = (err: unknown) => {
         if (!stats.failed) deps.log?.(`model copy of ${version} failed: the version is published without one (a model store lost before the next training is trained again)`, err);
         stats.failed = true;
       };
+      // The writes one after another; the first failure ends the copy (what is left of it is pruned later). Handled
+      // at once: the first flush may come long after (the version is built first), and a rejection left unhandled
+      // meanwhile ends the process.
+      let chain: Promise<void> = copies.begin(version).catch(fail);
       const timed = <T>(fn: () => T): T => {
         const t0 = performance.now();
         try {
