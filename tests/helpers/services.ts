@@ -65,6 +65,31 @@ export async function createPostgresTestDb(opts: { migrated?: boolean } = {}): P
   };
 }
 
+/**
+ * A migrated Postgres database of the test's own (CREATE DATABASE, dropped by dispose), for a test that holds one of the
+ * database's advisory locks for long: a lock such as the erasures' (ERASURE_SERIAL) is the database's, not a schema's,
+ * so held in the shared test database it stalls every other file's erasures and start-up scrubs meanwhile.
+ * `url` reaches it, for a process the test starts.
+ */
+export async function createPostgresOwnDb(): Promise<TestDb & { url: string }> {
+  const name = randomPrefix('db');
+  const admin = createPgDb(POSTGRES_URL, { max: 1 });
+  await admin.exec(`CREATE DATABASE ${name}`);
+  const url = new URL(POSTGRES_URL);
+  url.pathname = `/${name}`;
+  const db = createPgDb(url.toString(), { max: 4 });
+  await migrate(db);
+  return {
+    db,
+    url: url.toString(),
+    async dispose() {
+      await db.close();
+      await admin.exec(`DROP DATABASE ${name} WITH (FORCE)`);
+      await admin.close();
+    },
+  };
+}
+
 const here = (relative: string) => fileURLToPath(new URL(relative, import.meta.url));
 /** Beside the worker bundles (src/training/worker-bundle.ts): this checkout's, not the machine's temporary directory. */
 const SNAPSHOT_DIR = here('../../node_modules/.cache/recsvc-pglite/');

@@ -5,7 +5,9 @@
  * (no two processes drive one erasure). The holder is `npm run worker` as a process of its own, whose re-driver takes
  * an erasure owed and waits for its turn (the test holds the erasures' lock, as a long erasure of another process
  * would); it is then killed (SIGKILL). Driven by a lease of 4 s set on both processes: no timing threshold. Real
- * Postgres (a schema of the shared test database) and a redis-server of the test's own.
+ * Postgres (a database of the test's own: the erasures' lock it holds is the database's, and held in the shared test
+ * database for the leases it waits out it stalled other files' erasures and start-up scrubs) and a redis-server of
+ * the test's own.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,7 +22,7 @@ import { lockHeld } from '../../helpers/lock-waits.js';
 import { waitUntil } from '../../helpers/wait-until.js';
 import { ERASURE_SERIAL } from '../../../src/data/erasure-repository.js';
 import { privateServerSupport, startPrivateRedis, type PrivateRedis } from '../../helpers/private-servers.js';
-import { createPostgresTestDb, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
+import { createPostgresOwnDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
 import { seedShop } from '../serving/shop-fixture.js';
 
 const support = await privateServerSupport();
@@ -31,7 +33,7 @@ const LEASE_MS = 4000;
 
 describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('the lease on an erasure owed, renewed while its process works', () => {
   let redis: PrivateRedis;
-  let testDb: TestDb;
+  let testDb: Awaited<ReturnType<typeof createPostgresOwnDb>>;
   /** Another process of the service, whose own re-driver waits an hour (the test calls its pass). */
   let other: TestApp;
   let dataDir: string;
@@ -48,7 +50,7 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('the 
 
   beforeAll(async () => {
     redis = await startPrivateRedis();
-    testDb = await createPostgresTestDb();
+    testDb = await createPostgresOwnDb();
     dataDir = mkdtempSync(path.join(tmpdir(), 'erasure-lease-'));
     other = await createTestApp({
       createDb: async () => ({ db: testDb.db, dispose: async () => {} }),
@@ -70,17 +72,14 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('the 
   it('When the process driving an erasure works past its lease, Then no other takes it; When it dies, Then another completes it once the lease runs out', async () => {
     const id = 'g-user3';
     expect(await purchases(id)).toBeGreaterThan(0);
-    // Another erasure that takes long (the lock is the database's: any schema's erasures wait for it).
+    // Another erasure that takes long (the lock is the database's: held here, in the test's own database).
     unblock = await lockHeld(testDb.db, ERASURE_SERIAL);
     // Owed and due: what a DELETE answered 503 leaves once its back-off is over.
     await testDb.db.query('INSERT INTO erasure_requests (user_id, next_at) VALUES ($1, now())', [id]);
 
-    const { rows } = await testDb.db.query<{ schema: string }>('SELECT current_schema() AS schema');
-    const url = new URL(POSTGRES_URL);
-    url.searchParams.set('options', `-c search_path=${rows[0].schema}`);
     const { DATABASE_URL: _d, REDIS_URL: _r, API_KEYS: _k, ...inherited } = process.env;
     worker = spawn(process.execPath, nodeArgs('src/cli/worker-command.ts'), {
-      env: { ...inherited, DATABASE_URL: url.toString(), REDIS_URL: redis.url, DATA_DIR: dataDir, ERASURE_REDRIVE_MS: '100', ERASURE_LEASE_MS: String(LEASE_MS), LOG_LEVEL: 'info' },
+      env: { ...inherited, DATABASE_URL: testDb.url, REDIS_URL: redis.url, DATA_DIR: dataDir, ERASURE_REDRIVE_MS: '100', ERASURE_LEASE_MS: String(LEASE_MS), LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
