@@ -4,7 +4,6 @@
  * answered from the version again, a customer erased after the copy is not, and of two processes that notice at once
  * one puts it back. Against the real Postgres and a redis-server of the test's own, restarted empty.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,54 +15,15 @@ import { USERS_TABLE } from '../../../src/serving/user-entry.js';
 import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
 import { createModelRestore } from '../../../src/training/model-restore.js';
 import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
-import { freePort, privateServerSupport } from '../../helpers/private-servers.js';
+import { privateServerSupport, startPrivateRedis, type PrivateRedis } from '../../helpers/private-servers.js';
 import { createPostgresTestDb, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
 import { SHOP_RECIPE, seedShop } from '../serving/shop-fixture.js';
 
 const support = await privateServerSupport();
 if (!support.redis && process.env.REQUIRE_SERVICES === 'true') throw new Error(`this test needs ${support.missing.join(', ')} and REQUIRE_SERVICES=true`);
 
-/** A redis-server of the test's own without persistence (TEST_REDIS_PORT, else a free port), killed and started again empty. */
-async function emptiedRedis() {
-  const port = Number(process.env.TEST_REDIS_PORT) || (await freePort());
-  const dir = mkdtempSync(path.join(tmpdir(), 'model-restore-redis-'));
-  let child: ChildProcess | null = null;
-  const start = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-    for (;;) {
-      const up = await new Promise<boolean>((resolve) => {
-        const s = net.connect({ host: '127.0.0.1', port }, () => (s.destroy(), resolve(true)));
-        s.on('error', () => resolve(false));
-      });
-      if (up) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
-  const kill = async () => {
-    const c = child;
-    child = null;
-    if (!c || c.exitCode !== null) return;
-    const exited = new Promise((r) => c.once('exit', r));
-    c.kill('SIGKILL');
-    await exited;
-  };
-  await start();
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    /** A crash and a start with nothing: a Redis without persistence restarted by its host. */
-    async restartEmpty() {
-      await kill();
-      await start();
-    },
-    async dispose() {
-      await kill();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
 describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a Redis that comes back empty, put back from Postgres', () => {
-  let redis: Awaited<ReturnType<typeof emptiedRedis>>;
+  let redis: PrivateRedis;
   let testDb: TestDb;
   let first: TestApp;
   let second: TestApp | undefined;
@@ -77,8 +37,13 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a Re
       // No retraining: what is looked at is the restore (a training queued by a look would publish meanwhile).
       env: { REDIS_URL: redis.url, DEFAULT_RECIPE: 'serving-test', ERASURE_REFRESH_MS: '600000', RETRAIN_ON_LOST_MODEL: 'false' },
     });
+  /** A crash and a start with nothing: a Redis without persistence restarted by its host. */
+  const restartEmpty = async () => {
+    await redis.kill();
+    await redis.start();
+  };
   const emptied = async (t: TestApp) => {
-    await redis.restartEmpty();
+    await restartEmpty();
     while (!(await t.services.store.ping())) await new Promise((r) => setTimeout(r, 50));
     expect(await t.services.store.getActive()).toBeNull();
   };
@@ -94,7 +59,7 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a Re
   const recommend = async (t: TestApp, user: string) => (await t.app.inject({ url: `/v1/users/${user}/recommendations?k=5`, headers: auth('read') })).json();
 
   beforeAll(async () => {
-    redis = await emptiedRedis();
+    redis = await startPrivateRedis();
     testDb = await createPostgresTestDb();
     recipesDir = mkdtempSync(path.join(tmpdir(), 'model-restore-recipes-'));
     writeFileSync(path.join(recipesDir, 'serving-test.json'), JSON.stringify(SHOP_RECIPE));
@@ -264,7 +229,7 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a Re
     const { services } = first;
     const version = (await services.store.getActive())!.version;
     services.modelRecovery!.start();
-    await redis.restartEmpty();
+    await restartEmpty();
     // No request is made: the store's subscription coming back is what makes it look.
     for (let i = 0; (await services.store.getActive().catch(() => null)) === null; i++) {
       expect(i, 'the version was not put back by itself').toBeLessThan(300);
