@@ -12,7 +12,7 @@
  *   DATABASE_URL=postgres://... REDIS_URL=redis://127.0.0.1:6379/N node --import tsx bench/erasure-follower-read.ts [--erased 1000] [--runs 300]
  */
 import { randomBytes } from 'node:crypto';
-import { cpus, loadavg } from 'node:os';
+import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createPgDb } from '../src/data/db.js';
 import { createErasureRepository } from '../src/data/erasure-repository.js';
@@ -21,6 +21,7 @@ import { createErasureFollower } from '../src/privacy/erasure-follower.js';
 import { createUserErasure } from '../src/privacy/user-erasure.js';
 import { createRedisModelStore } from '../src/store/redis-model-store.js';
 import { deleteRedisPrefix } from './lib/redis-prefix.js';
+import { loadAverage, quantile } from './lib/run-stats.js';
 
 const { values } = parseArgs({ options: { erased: { type: 'string', default: '1000' }, runs: { type: 'string', default: '300' } } });
 const ERASED = Number(values.erased);
@@ -28,8 +29,7 @@ const RUNS = Number(values.runs);
 const pg = process.env.DATABASE_URL;
 const redisUrl = process.env.REDIS_URL;
 if (!pg || !redisUrl) throw new Error('DATABASE_URL and REDIS_URL are needed');
-const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
-const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
+const load = loadAverage;
 const ms = (x: number) => x.toFixed(2);
 
 const schema = `bench_follower_${randomBytes(4).toString('hex')}`;

@@ -9,10 +9,11 @@
  *
  *   DATABASE_URL=postgres://... node --import tsx bench/erasure-redrive-pass.ts [--owed 10000] [--runs 300]
  */
-import { cpus, loadavg } from 'node:os';
+import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createErasureRepository } from '../src/data/erasure-repository.js';
 import { withScratchSchema } from './lib/bench-schema.js';
+import { loadAverage, quantile } from './lib/run-stats.js';
 import { createErasureRedriver } from '../src/privacy/erasure-redriver.js';
 
 const { values } = parseArgs({ options: { owed: { type: 'string', default: '10000' }, runs: { type: 'string', default: '300' } } });
@@ -20,8 +21,7 @@ const OWED = Number(values.owed);
 const RUNS = Number(values.runs);
 const pg = process.env.DATABASE_URL;
 if (!pg) throw new Error('DATABASE_URL is needed');
-const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
-const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
+const load = loadAverage;
 const ms = (x: number) => x.toFixed(2);
 
 await withScratchSchema(pg, 'bench_redrive', async (db) => {
