@@ -426,8 +426,12 @@ export function createProfileService(deps: {
       return { ...refreshed(v, fresh, old, now), modelVersion: v.version, source: 'refreshed', asOf: new Date(now).toISOString() };
     },
 
-    /** Ids of the customers of one group (audience and export filters); null when no model with profiles is active. */
+    /**
+     * Ids of the customers of one group (audience and export filters); null when no model with profiles is active.
+     * Refused while every customer is held, as the report and members are: not null, which reads as "no profiles".
+     */
     async userIdsIn(dimension: SegmentDimension, name: string): Promise<Set<string> | null> {
+      unlessCustomersHeld();
       const v = await current();
       if (!v) return null;
       const { userIds } = v.columns;

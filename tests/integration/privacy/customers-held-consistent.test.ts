@@ -64,6 +64,15 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('customers held at star
         expect(res.statusCode, `${url}: ${res.body}`).toBe(503);
         expect(res.json()).toMatchObject({ error: { code: 'DEPENDENCY_UNAVAILABLE' } });
       }
+      // A campaign export or an audience filtered by a segment: the segment's members cannot be told from the owed
+      // either, so "ask again", not 422 "the active model has no customer profiles" (reviewer r2's low); nothing queued.
+      const exportsBefore = (await t.app.inject({ url: '/v1/exports', headers: auth('admin') })).json().jobs.length;
+      const exported = await t.app.inject({ method: 'POST', url: '/v1/exports', headers: auth('admin'), payload: { kind: 'recommendations', k: 3, segment: 'champions' } });
+      expect(exported.statusCode, exported.body).toBe(503);
+      expect(exported.json()).toMatchObject({ error: { code: 'DEPENDENCY_UNAVAILABLE' } });
+      expect((await t.app.inject({ url: '/v1/exports', headers: auth('admin') })).json().jobs.length).toBe(exportsBefore);
+      const audience = await t.app.inject({ url: '/v1/items/g1/audience?k=5&segment=champions', headers: auth('admin') });
+      expect(audience.statusCode, audience.body).toBe(503);
       // Item lists and an anonymous visitor's answer keep serving.
       expect((await t.app.inject({ url: '/v1/popular?k=3', headers: auth('read') })).statusCode).toBe(200);
       expect((await t.app.inject({ url: '/v1/items/g1/similar?k=3', headers: auth('read') })).statusCode).toBe(200);
