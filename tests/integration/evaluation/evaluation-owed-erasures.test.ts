@@ -5,11 +5,12 @@
  * (`npm run tune`: readTuneInput) leave their purchases and attributes out, as an erased customer's are gone. Real
  * Postgres (a schema of the shared test database).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readTuneInput } from '../../../src/cli/tune-command.js';
 import { purchaseRangeWithoutOwed, readOwedFreeInput } from '../../../src/evaluation/owed-free-input.js';
-import { auth, createTestApp, finishedJob, type TestApp } from '../../helpers/app.js';
-import { createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
+import { auth, finishedJob } from '../../helpers/app.js';
+import { owedErasureApp } from '../../helpers/owed-erasure-app.js';
+import { POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
 import { DAY, seedShop, T0 } from '../serving/shop-fixture.js';
 
 interface Split {
@@ -18,7 +19,8 @@ interface Split {
 }
 
 describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))("an owed erasure's customers in evaluations and tuning", () => {
-  let t: TestApp;
+  // The re-driver waits an hour: nothing completes the owed erasures during the test.
+  const t = owedErasureApp({ prepare: seedShop });
   const owedIds = ['g-user11', 'k-user11'];
   /** The split of an evaluation of the default recipe with its cutoff between the shop's two orders per buyer. */
   const evaluated = async (): Promise<Split> => {
@@ -37,16 +39,6 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))("an owed erasure's cust
     const input = await readTuneInput(sources());
     return { purchases: input.purchases!.length, buyers: [...input.purchases!.userIds], users: [...(input.users ?? [])].map((u) => u.id) };
   };
-
-  beforeAll(async () => {
-    // The re-driver waits an hour: nothing completes the owed erasures during the test.
-    t = await createTestApp({ createDb: () => createPostgresTestDb(), env: { ERASURE_REDRIVE_MS: '3600000' } });
-    await seedShop(t.services);
-  }, 120_000);
-
-  afterAll(async () => {
-    await t?.dispose();
-  });
 
   it('When erasures are owed, Then an evaluation and the tune command read none of their customers', async () => {
     // Every buyer on both sides of the cutoff, each with new items after it.

@@ -6,13 +6,15 @@
  * customers whose erasure may be owed, and the segment gauges count what the report
  * counts, owed customers left out. Real Postgres (a schema of the shared test database), the in-process model store.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
-import { createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
+import { describe, expect, it } from 'vitest';
+import { auth } from '../../helpers/app.js';
+import { owedErasureApp } from '../../helpers/owed-erasure-app.js';
+import { POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
 import { seedAndTrainShop } from '../serving/shop-fixture.js';
 
 describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('customers held at start and owed erasures, as operations read them', () => {
-  let t: TestApp;
+  // The re-driver waits an hour: nothing completes the owed erasures during the test.
+  const t = owedErasureApp({ prepare: seedAndTrainShop });
   const scrape = async () => (await t.app.inject({ url: '/metrics' })).body;
   /** The value of one series (0 when absent). */
   const series = (text: string, name: string) => Number(text.split('\n').find((l) => l.startsWith(`${name} `))?.split(' ')[1] ?? 0);
@@ -22,16 +24,6 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('customers held at star
     Object.fromEntries(
       [...text.matchAll(/^recsvc_profiles_segment_users\{segment="([^"]+)"\} (\d+)$/gm)].filter((m) => m[2] !== '0').map((m) => [m[1], Number(m[2])]),
     );
-
-  beforeAll(async () => {
-    // The re-driver waits an hour: nothing completes the owed erasures during the test.
-    t = await createTestApp({ createDb: () => createPostgresTestDb(), env: { ERASURE_REDRIVE_MS: '3600000' } });
-    await seedAndTrainShop(t.services);
-  }, 120_000);
-
-  afterAll(async () => {
-    await t?.dispose();
-  });
 
   it('When every customer is held, Then their cold starts are counted as held, and the segments answer 503 until the hold ends', async () => {
     const before = await scrape();

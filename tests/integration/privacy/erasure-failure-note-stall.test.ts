@@ -9,25 +9,18 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { lockHeld } from '../../helpers/lock-waits.js';
-import { createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
+import { owedErasureApp } from '../../helpers/owed-erasure-app.js';
+import { POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
 import { seedShop } from '../serving/shop-fixture.js';
 
 describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('a failed try whose note Postgres stalls on', () => {
-  let t: TestApp;
   const dir = mkdtempSync(path.join(tmpdir(), 'erasure-note-stall-'));
   const notADirectory = path.join(dir, 'exports');
-  beforeAll(async () => {
-    writeFileSync(notADirectory, 'not a directory');
-    t = await createTestApp({ createDb: () => createPostgresTestDb(), env: { EXPORT_DIR: notADirectory, ERASURE_REDRIVE_MS: '3600000', PG_QUERY_TIMEOUT_MS: '500' } });
-    await seedShop(t.services);
-  }, 120_000);
-  afterAll(async () => {
-    await t?.dispose();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  writeFileSync(notADirectory, 'not a directory');
+  const t = owedErasureApp({ env: { EXPORT_DIR: notADirectory, PG_QUERY_TIMEOUT_MS: '500' }, prepare: seedShop });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('When the note of a failed try waits on a lock, Then the next erasure still gets its turn (and its answer) while the lock is held', async () => {
     const { db } = t.services;

@@ -5,29 +5,20 @@
  * not from what it cached. Real Postgres (a schema of the shared test database), the in-process model store; the
  * forgetting made to fail by replacing serving's forgetUser for the DELETE.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
-import { createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
-import { seedShop, trainAndPublish } from '../serving/shop-fixture.js';
+import { describe, expect, it } from 'vitest';
+import { auth } from '../../helpers/app.js';
+import { owedErasureApp } from '../../helpers/owed-erasure-app.js';
+import { POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
+import { seedAndPublishShop } from '../serving/shop-fixture.js';
 
 describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('an erasure whose forgetting in process fails', () => {
-  let t: TestApp;
+  // The follower's timer ten minutes, the re-driver's an hour: the test starts the follower's read itself.
+  const t = owedErasureApp({ env: { ERASURE_REFRESH_MS: '600000' }, prepare: seedAndPublishShop });
   const list = async (id: string) => {
     const res = await t.app.inject({ url: `/v1/users/${id}/recommendations?k=5`, headers: auth('read') });
     const body = res.json() as { items: { itemId: string }[]; fallback: boolean };
     return { status: res.statusCode, items: body.items.map((i) => i.itemId), fallback: body.fallback };
   };
-
-  beforeAll(async () => {
-    // The follower's timer ten minutes, the re-driver's an hour: the test starts the follower's read itself.
-    t = await createTestApp({ createDb: () => createPostgresTestDb(), env: { ERASURE_REFRESH_MS: '600000', ERASURE_REDRIVE_MS: '3600000' } });
-    await seedShop(t.services);
-    await trainAndPublish(t.services);
-  }, 120_000);
-
-  afterAll(async () => {
-    await t?.dispose();
-  });
 
   it('When the erasure commits and this process fails to forget the customer, Then it answers them as erased until its follower forgets them', async () => {
     const nobody = await list('never-seen-2');

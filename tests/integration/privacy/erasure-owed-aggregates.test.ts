@@ -5,11 +5,12 @@
  * answers once the erasure completed. Real Postgres (a schema of the shared test database), the real trainer (its
  * profiles artifact), the in-process model store.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DataCounts } from '../../../src/data/customer-repository.js';
 import { createServiceOverview } from '../../../src/training/service-overview.js';
-import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
-import { createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
+import { auth } from '../../helpers/app.js';
+import { owedErasureApp } from '../../helpers/owed-erasure-app.js';
+import { POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
 import { DAY, seedAndTrainShop, T0 } from '../serving/shop-fixture.js';
 
 interface Report {
@@ -24,7 +25,8 @@ interface Point {
 }
 
 describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))("an owed erasure's customers in the segments report, the overview and the lifecycle history", () => {
-  let t: TestApp;
+  // The re-driver waits an hour: nothing completes the owed erasures until the test asks.
+  const t = owedErasureApp({ prepare: seedAndTrainShop });
   const get = async <T>(url: string): Promise<T> => {
     const res = await t.app.inject({ url, headers: auth('admin') });
     expect(res.statusCode).toBe(200);
@@ -35,16 +37,6 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))("an owed erasure's cust
   const counts = async (): Promise<Counts> => counted((await get<{ counts: Counts }>('/v1/overview')).counts);
   const history = async () => (await get<{ points: Point[] }>('/v1/segments/lifecycle-history?months=3')).points;
   const total = (p: Point) => Object.values(p.counts).reduce((a, b) => a + b, 0);
-
-  beforeAll(async () => {
-    // The re-driver waits an hour: nothing completes the owed erasures until the test asks.
-    t = await createTestApp({ createDb: () => createPostgresTestDb(), env: { ERASURE_REDRIVE_MS: '3600000' } });
-    await seedAndTrainShop(t.services);
-  }, 120_000);
-
-  afterAll(async () => {
-    await t?.dispose();
-  });
 
   it('When erasures are owed, Then the report, the counts and the history leave their customers out, as once they completed', async () => {
     const owedIds = ['g-user11', 'k-user11'];

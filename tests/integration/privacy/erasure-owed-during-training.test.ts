@@ -8,29 +8,21 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { USERS_TABLE } from '../../../src/serving/user-entry.js';
 import { createTrainer } from '../../../src/training/train-model.js';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
-import { createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
+import { owedErasureApp } from '../../helpers/owed-erasure-app.js';
+import { POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
 import { SHOP_RECIPE, seedShop } from '../serving/shop-fixture.js';
 
 const runnable = await serviceAvailable(POSTGRES_URL);
 if (!runnable && process.env.REQUIRE_SERVICES === 'true') throw new Error('Postgres is required (REQUIRE_SERVICES=true)');
 
 describe.skipIf(!runnable)('an erasure owed from after a training read its data', () => {
-  let t: TestApp;
-  let recipesDir: string;
-  beforeAll(async () => {
-    t = await createTestApp({ createDb: () => createPostgresTestDb(), env: { ERASURE_REDRIVE_MS: '3600000' } });
-    await seedShop(t.services);
-    recipesDir = mkdtempSync(path.join(tmpdir(), 'owed-training-recipes-'));
-    writeFileSync(path.join(recipesDir, 'serving-test.json'), JSON.stringify(SHOP_RECIPE));
-  }, 120_000);
-  afterAll(async () => {
-    await t?.dispose().catch(() => {});
-    if (recipesDir) rmSync(recipesDir, { recursive: true, force: true });
-  });
+  const t = owedErasureApp({ prepare: seedShop });
+  const recipesDir = mkdtempSync(path.join(tmpdir(), 'owed-training-recipes-'));
+  writeFileSync(path.join(recipesDir, 'serving-test.json'), JSON.stringify(SHOP_RECIPE));
+  afterAll(() => rmSync(recipesDir, { recursive: true, force: true }));
 
   it('When an erasure is recorded as owed after the load, Then the published version holds no entry of the customer, and the others keep theirs', async () => {
     const { services } = t;

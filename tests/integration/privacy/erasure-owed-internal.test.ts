@@ -6,25 +6,18 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
-import { createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
-import { seedShop, trainAndPublish } from '../serving/shop-fixture.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { auth } from '../../helpers/app.js';
+import { owedErasureApp } from '../../helpers/owed-erasure-app.js';
+import { POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
+import { seedAndPublishShop } from '../serving/shop-fixture.js';
 
 describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('an erasure recorded that fails with a 500', () => {
-  let t: TestApp;
   const dir = mkdtempSync(path.join(tmpdir(), 'erasure-internal-'));
   const notADirectory = path.join(dir, 'exports');
-  beforeAll(async () => {
-    writeFileSync(notADirectory, 'not a directory');
-    t = await createTestApp({ createDb: () => createPostgresTestDb(), env: { EXPORT_DIR: notADirectory, ERASURE_REDRIVE_MS: '3600000' } });
-    await seedShop(t.services);
-    await trainAndPublish(t.services);
-  }, 120_000);
-  afterAll(async () => {
-    await t?.dispose();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  writeFileSync(notADirectory, 'not a directory');
+  const t = owedErasureApp({ env: { EXPORT_DIR: notADirectory }, prepare: seedAndPublishShop });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('When it fails otherwise than for a store, Then the 500 says it was recorded, and it stays owed, its failed try noted', async () => {
     const res = await t.app.inject({ method: 'DELETE', url: '/v1/users/k-user2', headers: auth('admin') });

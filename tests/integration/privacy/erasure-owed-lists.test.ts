@@ -6,13 +6,14 @@
  * record and purchases stay in Postgres until the erasure completes. Real Postgres (a schema of the shared test
  * database), the real trainer, the in-process model store.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, createTestApp, finishedJob, type TestApp } from '../../helpers/app.js';
-import { createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { auth, finishedJob } from '../../helpers/app.js';
+import { owedErasureApp } from '../../helpers/owed-erasure-app.js';
+import { POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
 import { seedAndTrainShop } from '../serving/shop-fixture.js';
 
 interface Member {
@@ -25,8 +26,10 @@ interface MembersPage {
 }
 
 describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('an owed erasure\'s customer in records, lists, audiences and exports', () => {
-  let t: TestApp;
-  let exportDir: string;
+  const exportDir = mkdtempSync(join(tmpdir(), 'owed-lists-exports-'));
+  // The re-driver waits an hour: nothing completes the owed erasure during the test.
+  const t = owedErasureApp({ env: { EXPORT_DIR: exportDir }, prepare: seedAndTrainShop });
+  afterAll(() => rmSync(exportDir, { recursive: true, force: true }));
   const get = async (url: string, scope: 'read' | 'admin' = 'admin') => {
     const res = await t.app.inject({ url, headers: auth(scope) });
     return { status: res.statusCode, body: res.json() as Record<string, unknown> };
@@ -55,18 +58,6 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('an owed erasure\'s cus
     const file = await t.app.inject({ url: `/v1/exports/${job.id}/file`, headers: auth('admin') });
     return [...new Set((parse(file.body, { columns: true }) as { userId: string }[]).map((r) => r.userId))].sort();
   };
-
-  beforeAll(async () => {
-    exportDir = await mkdtemp(join(tmpdir(), 'owed-lists-exports-'));
-    // The re-driver waits an hour: nothing completes the owed erasure during the test.
-    t = await createTestApp({ createDb: () => createPostgresTestDb(), env: { ERASURE_REDRIVE_MS: '3600000', EXPORT_DIR: exportDir } });
-    await seedAndTrainShop(t.services);
-  }, 120_000);
-
-  afterAll(async () => {
-    await t?.dispose();
-    if (exportDir) await rm(exportDir, { recursive: true, force: true });
-  });
 
   it('When an erasure is owed, Then no record, members page, audience or export shows the customer, and the pages stay whole', async () => {
     // An erased customer's record and events: what an owed one's must match.

@@ -9,24 +9,15 @@
  * pg_sleep before it (as a long owed list on a cold heap is), the count itself is not.
  * (Reviewer r4, fifty-fifth session.)
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { withQueryTimeout } from '../../../src/data/query-timeout.js';
 import { createServiceOverview } from '../../../src/training/service-overview.js';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
-import { createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
+import { owedErasureApp } from '../../helpers/owed-erasure-app.js';
+import { POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
 import { seedShop } from '../serving/shop-fixture.js';
 
 describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))("the overview's count with a read of the owed customers slower than a request's limit", () => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await createTestApp({ createDb: () => createPostgresTestDb(), env: { ERASURE_REDRIVE_MS: '3600000' } });
-    await seedShop(t.services);
-  }, 120_000);
-
-  afterAll(async () => {
-    await t?.dispose();
-  });
+  const t = owedErasureApp({ prepare: seedShop });
 
   it('When the owed customers take longer to read than the request that starts the count may wait, Then the count is still made and answered without them', async () => {
     const owedIds = ['g-user11', 'k-user11'];

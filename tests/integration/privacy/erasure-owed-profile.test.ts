@@ -5,27 +5,19 @@
  * stay in Postgres until the erasure completes. Real Postgres (a schema of the shared test database), the real trainer
  * (its profiles artifact), the in-process model store.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
-import { createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
+import { describe, expect, it } from 'vitest';
+import { auth } from '../../helpers/app.js';
+import { owedErasureApp } from '../../helpers/owed-erasure-app.js';
+import { POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
 import { seedAndTrainShop } from '../serving/shop-fixture.js';
 
 describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))("an owed erasure's customer profile", () => {
-  let t: TestApp;
+  // The re-driver waits an hour: nothing completes the owed erasure during the test.
+  const t = owedErasureApp({ prepare: seedAndTrainShop });
   const profile = async (id: string) => {
     const res = await t.app.inject({ url: `/v1/users/${id}/profile`, headers: auth('read') });
     return { status: res.statusCode, error: (res.json() as { error?: { code: string; message: string } }).error };
   };
-
-  beforeAll(async () => {
-    // The re-driver waits an hour: nothing completes the owed erasure during the test.
-    t = await createTestApp({ createDb: () => createPostgresTestDb(), env: { ERASURE_REDRIVE_MS: '3600000' } });
-    await seedAndTrainShop(t.services);
-  }, 120_000);
-
-  afterAll(async () => {
-    await t?.dispose();
-  });
 
   it('When an erasure is owed, Then the profile answers 404 as for an erased customer, and their record is still stored', async () => {
     // Profiled before: what the test shows is taken away.

@@ -5,15 +5,14 @@
  * again, one written by a transaction in flight during a read, and a table emptied by TRUNCATE are each followed.
  * Real Postgres (a schema of the shared test database); the ids each read brings back are counted as they come from it.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Db } from '../../../src/data/db.js';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { owedErasureApp } from '../../helpers/owed-erasure-app.js';
 import { createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
 
 const OWED = 1000;
 
 describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('the read of the erasures owed, of what changed', () => {
-  let t: TestApp;
   /** Owed ids seen in the answers of Postgres (as a row's value, or in an array of one). */
   let idsRead = 0;
   /** Called with each statement's text once its answer is back (before the caller sees it). */
@@ -42,19 +41,13 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('the read of the erasur
   };
   const sql = (text: string) => t.services.db.query(text);
 
-  beforeAll(async () => {
-    // Nothing completes the owed erasures, and the follower reads only when the test asks.
-    t = await createTestApp({
-      createDb: async () => {
-        const testDb = await createPostgresTestDb();
-        return { ...testDb, db: counted(testDb.db) };
-      },
-      env: { ERASURE_REDRIVE_MS: '3600000', ERASURE_REFRESH_MS: '600000' },
-    });
-  }, 60_000);
-
-  afterAll(async () => {
-    await t?.dispose();
+  // Nothing completes the owed erasures, and the follower reads only when the test asks.
+  const t = owedErasureApp({
+    createDb: async () => {
+      const testDb = await createPostgresTestDb();
+      return { ...testDb, db: counted(testDb.db) };
+    },
+    env: { ERASURE_REFRESH_MS: '600000' },
   });
 
   it('When nothing changed since the last read, Then it reads no owed id; each change is followed by the next read', async () => {

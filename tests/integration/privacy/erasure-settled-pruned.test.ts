@@ -4,21 +4,13 @@
  * stayed for good: the re-driver's pass (every ERASURE_REDRIVE_MS) drops them too. Real Postgres (a schema of the
  * shared test database).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
-import { createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
+import { describe, expect, it } from 'vitest';
+import { owedErasureApp } from '../../helpers/owed-erasure-app.js';
+import { POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
 
 describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('the settled erasure ids past their day', () => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    // The re-driver's own timer an hour away: the test's pass is the one that prunes.
-    t = await createTestApp({ createDb: () => createPostgresTestDb(), env: { ERASURE_REDRIVE_MS: '3600000' } });
-  }, 60_000);
-
-  afterAll(async () => {
-    await t?.dispose();
-  });
+  // The re-driver's own timer an hour away: the test's pass is the one that prunes.
+  const t = owedErasureApp();
 
   it('When no erasure completed for more than a day, Then the next re-driver pass drops the settled ids past their day, and keeps the newer', async () => {
     await t.services.db.query(

@@ -8,27 +8,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, createTestApp, finishedJob, type TestApp } from '../../helpers/app.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { auth, finishedJob } from '../../helpers/app.js';
 import { lockAwaited, lockHeld } from '../../helpers/lock-waits.js';
-import { createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
-import { seedShop, trainAndPublish } from '../serving/shop-fixture.js';
+import { owedErasureApp } from '../../helpers/owed-erasure-app.js';
+import { POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
+import { seedAndPublishShop } from '../serving/shop-fixture.js';
 
 describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('an export job whose read of the erasures owed fails', () => {
-  let t: TestApp;
   const dir = mkdtempSync(path.join(tmpdir(), 'export-job-owed-'));
-  beforeAll(async () => {
-    t = await createTestApp({
-      createDb: () => createPostgresTestDb(),
-      env: { EXPORT_DIR: dir, PG_QUERY_TIMEOUT_MS: '500', ERASURE_REDRIVE_MS: '3600000', ERASURE_REFRESH_MS: '600000' },
-    });
-    await seedShop(t.services);
-    await trainAndPublish(t.services);
-  }, 120_000);
-  afterAll(async () => {
-    await t?.dispose();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const t = owedErasureApp({ env: { EXPORT_DIR: dir, PG_QUERY_TIMEOUT_MS: '500', ERASURE_REFRESH_MS: '600000' }, prepare: seedAndPublishShop });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('When the read fails as the job begins, Then the job waits for it and leaves the customer owed out', async () => {
     const { db } = t.services;

@@ -108,6 +108,12 @@ export async function seedAndTrainShop(services: Services): Promise<void> {
   }
 }
 
+/** Stores the shop and publishes a model trained on it (trainAndPublish, SHOP_RECIPE); returns its version. */
+export async function seedAndPublishShop(services: Services): Promise<string> {
+  await seedShop(services);
+  return trainAndPublish(services);
+}
+
 /**
  * Trains on what the database holds, as training does (dataset -> fitRecipe -> buildServingModel ->
  * write under a new version -> publish with the recipe in its info), and makes serving pick the new
