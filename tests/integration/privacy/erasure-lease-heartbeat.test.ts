@@ -14,15 +14,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_REDIS_PREFIX } from '../../../src/store/create-model-store.js';
-import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
 import { nodeArgs } from '../../helpers/built-entry.js';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
+import type { TestApp } from '../../helpers/app.js';
 import { lockHeld } from '../../helpers/lock-waits.js';
 import { waitUntil } from '../../helpers/wait-until.js';
 import { ERASURE_SERIAL } from '../../../src/data/erasure-repository.js';
-import { privateServerSupport, startPrivateRedis, type PrivateRedis } from '../../helpers/private-servers.js';
-import { createPostgresOwnDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
+import { owedErasureServers } from '../../helpers/owed-erasure-app.js';
+import { privateServerSupport } from '../../helpers/private-servers.js';
+import { POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
 import { seedShop } from '../serving/shop-fixture.js';
 
 const support = await privateServerSupport();
@@ -32,8 +31,7 @@ if (!support.redis && process.env.REQUIRE_SERVICES === 'true') throw new Error(`
 const LEASE_MS = 4000;
 
 describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('the lease on an erasure owed, renewed while its process works', () => {
-  let redis: PrivateRedis;
-  let testDb: Awaited<ReturnType<typeof createPostgresOwnDb>>;
+  const servers = owedErasureServers({ ownDb: true, env: { ERASURE_LEASE_MS: String(LEASE_MS) } });
   /** Another process of the service, whose own re-driver waits an hour (the test calls its pass). */
   let other: TestApp;
   let dataDir: string;
@@ -41,31 +39,22 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('the 
   /** Ends the test's transaction that holds the erasures' lock (erasure-repository ERASURE_SERIAL). */
   let unblock: (() => Promise<void>) | undefined;
 
-  const count = async (sql: string, id: string) => (await testDb.db.query<{ n: number }>(sql, [id])).rows[0].n;
+  const count = async (sql: string, id: string) => (await servers.db.query<{ n: number }>(sql, [id])).rows[0].n;
   const purchases = (id: string) => count('SELECT count(*)::int AS n FROM purchase_events WHERE user_id = $1', id);
   const erased = (id: string) => count('SELECT count(*)::int AS n FROM erased_users WHERE user_id = $1', id);
   /** Whether Postgres's clock has passed the erasure's last take by `ms`. */
   const past = async (id: string, ms: number) =>
-    (await testDb.db.query<{ past: boolean }>("SELECT now() > last_tried_at + $2 * interval '1 millisecond' AS past FROM erasure_requests WHERE user_id = $1", [id, ms])).rows[0]?.past === true;
+    (await servers.db.query<{ past: boolean }>("SELECT now() > last_tried_at + $2 * interval '1 millisecond' AS past FROM erasure_requests WHERE user_id = $1", [id, ms])).rows[0]?.past === true;
 
   beforeAll(async () => {
-    redis = await startPrivateRedis();
-    testDb = await createPostgresOwnDb();
     dataDir = mkdtempSync(path.join(tmpdir(), 'erasure-lease-'));
-    other = await createTestApp({
-      createDb: async () => ({ db: testDb.db, dispose: async () => {} }),
-      env: { ERASURE_REDRIVE_MS: '3600000', ERASURE_LEASE_MS: String(LEASE_MS) },
-      store: createRedisModelStore({ url: redis.url, prefix: DEFAULT_REDIS_PREFIX }),
-    });
+    other = await servers.app();
     await seedShop(other.services);
   }, 120_000);
 
   afterAll(async () => {
     if (worker && worker.exitCode === null && worker.signalCode === null) worker.kill('SIGKILL');
     await unblock?.().catch(() => {});
-    await other?.dispose().catch(() => {});
-    await testDb?.dispose();
-    await redis?.dispose();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -73,13 +62,12 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('the 
     const id = 'g-user3';
     expect(await purchases(id)).toBeGreaterThan(0);
     // Another erasure that takes long (the lock is the database's: held here, in the test's own database).
-    unblock = await lockHeld(testDb.db, ERASURE_SERIAL);
+    unblock = await lockHeld(servers.db, ERASURE_SERIAL);
     // Owed and due: what a DELETE answered 503 leaves once its back-off is over.
-    await testDb.db.query('INSERT INTO erasure_requests (user_id, next_at) VALUES ($1, now())', [id]);
+    await servers.db.query('INSERT INTO erasure_requests (user_id, next_at) VALUES ($1, now())', [id]);
 
-    const { DATABASE_URL: _d, REDIS_URL: _r, API_KEYS: _k, ...inherited } = process.env;
     worker = spawn(process.execPath, nodeArgs('src/cli/worker-command.ts'), {
-      env: { ...inherited, DATABASE_URL: testDb.url, REDIS_URL: redis.url, DATA_DIR: dataDir, ERASURE_REDRIVE_MS: '100', ERASURE_LEASE_MS: String(LEASE_MS), LOG_LEVEL: 'info' },
+      env: servers.processEnv({ DATA_DIR: dataDir, ERASURE_REDRIVE_MS: '100', ERASURE_LEASE_MS: String(LEASE_MS), LOG_LEVEL: 'info' }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -93,7 +81,7 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('the 
       // Three leases later by Postgres's clock, it is still the worker's: not due, its lease moved past the first.
       await waitUntil('three leases to pass', () => past(id, 3 * LEASE_MS), 60_000);
       expect(await other.services.erasureRepository.erasureRequestCounts()).toEqual({ pending: 1, due: 0 });
-      const { rows: lease } = await testDb.db.query<{ renewed: boolean }>(
+      const { rows: lease } = await servers.db.query<{ renewed: boolean }>(
         "SELECT next_at > last_tried_at + $2 * interval '1 millisecond' AS renewed FROM erasure_requests WHERE user_id = $1", [id, LEASE_MS],
       );
       expect(lease).toEqual([{ renewed: true }]);

@@ -6,13 +6,13 @@
  * and a redis-server of the test's own, killed and started again from a snapshot (SAVE), as a Redis with persistence.
  */
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
-import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { auth, type TestApp } from '../../helpers/app.js';
+import { owedErasureServers } from '../../helpers/owed-erasure-app.js';
 import { waitUntil } from '../../helpers/wait-until.js';
-import { privateServerSupport, startPrivateRedis, type PrivateRedis } from '../../helpers/private-servers.js';
-import { createPostgresTestDb, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
-import { seedShop, trainAndPublish } from '../serving/shop-fixture.js';
+import { privateServerSupport } from '../../helpers/private-servers.js';
+import { POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
+import { seedAndPublishShop } from '../serving/shop-fixture.js';
 
 const support = await privateServerSupport();
 if (!support.redis && process.env.REQUIRE_SERVICES === 'true') throw new Error(`this test needs ${support.missing.join(', ')} and REQUIRE_SERVICES=true`);
@@ -26,14 +26,11 @@ interface Seen {
 }
 
 describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a customer whose erasure is owed, through HTTP', () => {
-  let redis: PrivateRedis;
-  let testDb: TestDb;
+  // The follower's timer ten minutes too: `b` learns of the owed erasure at the read the test starts (erasureFollower.poll).
+  const servers = owedErasureServers({ prefix: 'owed:', env: { ERASURE_REFRESH_MS: '600000' } });
   /** `a` is sent the DELETEs; `b` is another process on the same Postgres and Redis. Neither re-drives (an hour). */
   let a: TestApp;
   let b: TestApp;
-  const shared = async (): Promise<TestDb> => ({ db: testDb.db, dispose: async () => {} });
-  // The follower's timer an hour too: `b` learns of the owed erasure at the read the test starts (erasureFollower.poll).
-  const app = () => createTestApp({ createDb: shared, env: { ERASURE_REDRIVE_MS: '3600000', ERASURE_REFRESH_MS: '600000' }, store: createRedisModelStore({ url: redis.url, prefix: 'owed:' }) });
 
   const seen = async (res: { statusCode: number; json(): unknown }): Promise<Seen> => {
     const body = res.json() as { items?: { itemId: string }[]; strategy: string; fallback: boolean };
@@ -44,21 +41,11 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a cu
     seen(await t.app.inject({ method: 'POST', url: '/v1/recommendations', headers: auth('read'), payload: { userId: id, items: [], k: 5 } }));
 
   beforeAll(async () => {
-    redis = await startPrivateRedis();
-    testDb = await createPostgresTestDb();
-    a = await app();
-    b = await app();
-    await seedShop(a.services);
-    await trainAndPublish(a.services);
+    a = await servers.app();
+    b = await servers.app();
+    await seedAndPublishShop(a.services);
     await b.services.serving.refresh();
   }, 120_000);
-
-  afterAll(async () => {
-    await a?.dispose().catch(() => {});
-    await b?.dispose().catch(() => {});
-    await testDb?.dispose();
-    await redis?.dispose();
-  });
 
   it('When the DELETE was answered 503 recorded, Then both processes answer the id as a never-seen or an erased id, before the erasure completes', async () => {
     const nobody = { user: await userList(a, 'never-seen-1'), context: await contextList(a, 'never-seen-1') };
@@ -78,17 +65,17 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a cu
     }
 
     // The DELETE answered while Redis is away: recorded, owed, not completed.
-    const client = new Redis(redis.url, { lazyConnect: true });
+    const client = new Redis(servers.redis.url, { lazyConnect: true });
     await client.connect();
     await client.save();
     client.disconnect();
-    await redis.kill();
+    await servers.redis.kill();
     const res = await a.app.inject({ method: 'DELETE', url: '/v1/users/g-user3', headers: auth('admin') });
     expect(res.statusCode).toBe(503);
     expect((res.json() as { error: { details?: unknown[] } }).error.details).toEqual([expect.objectContaining({ path: 'erasure', recorded: true })]);
-    await redis.start();
+    await servers.redis.start();
     await waitUntil('the model store answering again', () => a.services.store.ping());
-    const owed = await testDb.db.query("SELECT 1 FROM erasure_requests WHERE user_id = 'g-user3'");
+    const owed = await servers.db.query("SELECT 1 FROM erasure_requests WHERE user_id = 'g-user3'");
     expect(owed.rows).toHaveLength(1);
 
     // The process that recorded it: at once.
@@ -99,13 +86,13 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a cu
     expect(await userList(b, 'g-user3')).toEqual(nobody.user);
     expect(await contextList(b, 'g-user3')).toEqual(nobody.context);
     // Still owed: nothing was completed for this, their purchases are in Postgres until the erasure is.
-    const purchases = await testDb.db.query<{ n: number }>("SELECT count(*)::int AS n FROM purchase_events WHERE user_id = 'g-user3'");
+    const purchases = await servers.db.query<{ n: number }>("SELECT count(*)::int AS n FROM purchase_events WHERE user_id = 'g-user3'");
     expect(purchases.rows[0].n).toBeGreaterThan(0);
 
     // Completed by the service: still answered as erased, and no longer owed.
     const pass = await a.services.erasureRedriver.pass();
     expect(pass.pending).toBe(1);
-    await testDb.db.query('UPDATE erasure_requests SET next_at = now()');
+    await servers.db.query('UPDATE erasure_requests SET next_at = now()');
     expect((await a.services.erasureRedriver.pass()).redriven).toBe(1);
     expect(a.services.owedErasures.has('g-user3')).toBe(false);
     expect(await userList(a, 'g-user3')).toEqual(nobody.user);

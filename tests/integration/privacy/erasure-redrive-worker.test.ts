@@ -15,52 +15,42 @@ import { USERS_TABLE } from '../../../src/serving/user-entry.js';
 import { DEFAULT_REDIS_PREFIX } from '../../../src/store/create-model-store.js';
 import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
 import { nodeArgs } from '../../helpers/built-entry.js';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
+import type { TestApp } from '../../helpers/app.js';
+import { owedErasureServers } from '../../helpers/owed-erasure-app.js';
 import { waitUntil } from '../../helpers/wait-until.js';
-import { freePort, privateServerSupport, startPrivateRedis, type PrivateRedis } from '../../helpers/private-servers.js';
-import { createPostgresTestDb, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
-import { seedShop, trainAndPublish } from '../serving/shop-fixture.js';
+import { freePort, privateServerSupport } from '../../helpers/private-servers.js';
+import { POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
+import { seedAndPublishShop } from '../serving/shop-fixture.js';
 
 const support = await privateServerSupport();
 if (!support.redis && process.env.REQUIRE_SERVICES === 'true') throw new Error(`this test needs ${support.missing.join(', ')} and REQUIRE_SERVICES=true`);
 
 describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('erasures owed, completed by the worker and waited for while the store refuses writes', () => {
-  let redis: PrivateRedis;
-  let testDb: TestDb;
+  const servers = owedErasureServers();
   /** An API process on the worker's store (its default prefix), whose own re-driver waits an hour (the test calls its pass). */
   let a: TestApp;
   let version: string;
   let dataDir: string;
   const children: ChildProcess[] = [];
-  const count = async (sql: string, id: string) => (await testDb.db.query<{ n: number }>(sql, [id])).rows[0].n;
+  const count = async (sql: string, id: string) => (await servers.db.query<{ n: number }>(sql, [id])).rows[0].n;
   const purchases = (id: string) => count('SELECT count(*)::int AS n FROM purchase_events WHERE user_id = $1', id);
   const erased = (id: string) => count('SELECT count(*)::int AS n FROM erased_users WHERE user_id = $1', id);
   /** Owed and due: what a DELETE answered 503 leaves once its back-off is over. */
-  const owe = (id: string) => testDb.db.query('INSERT INTO erasure_requests (user_id, next_at) VALUES ($1, now())', [id]);
+  const owe = (id: string) => servers.db.query('INSERT INTO erasure_requests (user_id, next_at) VALUES ($1, now())', [id]);
 
   beforeAll(async () => {
-    redis = await startPrivateRedis();
-    testDb = await createPostgresTestDb();
     dataDir = mkdtempSync(path.join(tmpdir(), 'redrive-worker-'));
-    a = await createTestApp({
-      createDb: async () => ({ db: testDb.db, dispose: async () => {} }),
-      env: { ERASURE_REDRIVE_MS: '3600000' },
-      store: createRedisModelStore({ url: redis.url, prefix: DEFAULT_REDIS_PREFIX }),
-    });
-    await seedShop(a.services);
-    version = await trainAndPublish(a.services);
+    a = await servers.app();
+    version = await seedAndPublishShop(a.services);
   }, 120_000);
 
   afterAll(async () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    await a?.dispose().catch(() => {});
-    await testDb?.dispose();
-    await redis?.dispose();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('When the model store answers READONLY, Then the erasure owed is not tried (no failed try, no back-off), and it completes once the store takes writes', async () => {
-    const client = new Redis(redis.url);
+    const client = new Redis(servers.redis.url);
     try {
       await owe('k-user4');
       // A replica of a master that is not there: it answers (a ping), serves its data, and refuses writes.
@@ -69,7 +59,7 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('eras
       expect(await a.services.store.acceptsWrites!()).toBe(false);
 
       expect(await a.services.erasureRedriver.pass()).toEqual({ pending: 1, redriven: 0, failed: 0 });
-      const { rows } = await testDb.db.query<{ attempts: number; last_error: string | null; due: boolean }>(
+      const { rows } = await servers.db.query<{ attempts: number; last_error: string | null; due: boolean }>(
         "SELECT attempts, last_error, next_at <= now() AS due FROM erasure_requests WHERE user_id = 'k-user4'",
       );
       expect(rows).toEqual([{ attempts: 0, last_error: null, due: true }]);
@@ -87,16 +77,11 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('eras
   it('When only a worker runs, Then it completes an erasure owed, and stops cleanly after', async () => {
     // No API process: the one that trained is closed.
     await a.dispose();
-    a = undefined as unknown as TestApp;
     await owe('g-user3');
     expect(await purchases('g-user3')).toBeGreaterThan(0);
 
-    const { rows } = await testDb.db.query<{ schema: string }>('SELECT current_schema() AS schema');
-    const url = new URL(POSTGRES_URL);
-    url.searchParams.set('options', `-c search_path=${rows[0].schema}`);
-    const { DATABASE_URL: _d, REDIS_URL: _r, API_KEYS: _k, ...inherited } = process.env;
     const worker = spawn(process.execPath, nodeArgs('src/cli/worker-command.ts'), {
-      env: { ...inherited, DATABASE_URL: url.toString(), REDIS_URL: redis.url, DATA_DIR: dataDir, ERASURE_REDRIVE_MS: '200', LOG_LEVEL: 'info' },
+      env: servers.processEnv({ DATA_DIR: dataDir, ERASURE_REDRIVE_MS: '200', LOG_LEVEL: 'info' }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(worker);
@@ -112,7 +97,7 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('eras
     }
     expect(await purchases('g-user3')).toBe(0);
     expect(await count('SELECT count(*)::int AS n FROM erasure_requests WHERE user_id = $1', 'g-user3')).toBe(0);
-    const store = createRedisModelStore({ url: redis.url, prefix: DEFAULT_REDIS_PREFIX });
+    const store = createRedisModelStore({ url: servers.redis.url, prefix: DEFAULT_REDIS_PREFIX });
     try {
       expect((await store.getEntries(version, USERS_TABLE, ['g-user3']))[0]).toBeNull();
       expect((await store.getEntries(version, USERS_TABLE, ['g-user4']))[0]).not.toBeNull();

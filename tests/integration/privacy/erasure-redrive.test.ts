@@ -11,29 +11,25 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { USERS_TABLE } from '../../../src/serving/user-entry.js';
-import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
 import { createTrainer } from '../../../src/training/train-model.js';
-import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
+import { auth, type TestApp } from '../../helpers/app.js';
+import { owedErasureServers } from '../../helpers/owed-erasure-app.js';
 import { waitUntil } from '../../helpers/wait-until.js';
-import { privateServerSupport, startPrivateRedis, type PrivateRedis } from '../../helpers/private-servers.js';
-import { createPostgresTestDb, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
-import { SHOP_RECIPE, seedShop, trainAndPublish } from '../serving/shop-fixture.js';
+import { privateServerSupport } from '../../helpers/private-servers.js';
+import { POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
+import { SHOP_RECIPE, seedAndPublishShop } from '../serving/shop-fixture.js';
 
 const support = await privateServerSupport();
 if (!support.redis && process.env.REQUIRE_SERVICES === 'true') throw new Error(`this test needs ${support.missing.join(', ')} and REQUIRE_SERVICES=true`);
 
 describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('an erasure answered 503 while Redis is away', () => {
-  let redis: PrivateRedis;
-  let testDb: TestDb;
+  const servers = owedErasureServers({ prefix: 'redrive:' });
   /** Two processes of the service on one Postgres and one Redis, whose own re-driver waits an hour (tests call its pass). */
   let a: TestApp;
   let b: TestApp;
   let version: string;
   let recipesDir: string;
-  const prefix = 'redrive:';
-  const shared = async (): Promise<TestDb> => ({ db: testDb.db, dispose: async () => {} });
-  const app = (env: Record<string, string>) => createTestApp({ createDb: shared, env, store: createRedisModelStore({ url: redis.url, prefix }) });
-  const count = async (sql: string, id: string) => (await testDb.db.query<{ n: number }>(sql, [id])).rows[0].n;
+  const count = async (sql: string, id: string) => (await servers.db.query<{ n: number }>(sql, [id])).rows[0].n;
   const purchases = (id: string) => count('SELECT count(*)::int AS n FROM purchase_events WHERE user_id = $1', id);
   const owed = (id: string) => count('SELECT count(*)::int AS n FROM erasure_requests WHERE user_id = $1', id);
   const erased = (id: string) => count('SELECT count(*)::int AS n FROM erased_users WHERE user_id = $1', id);
@@ -43,39 +39,32 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('an e
    * away; then Redis starts again from the snapshot and `t`'s store answers. Returns the answer.
    */
   async function deleteWhileRedisAway(t: TestApp, id: string) {
-    const client = new Redis(redis.url, { lazyConnect: true });
+    const client = new Redis(servers.redis.url, { lazyConnect: true });
     await client.connect();
     await client.save();
     client.disconnect();
-    await redis.kill();
+    await servers.redis.kill();
     const res = await t.app.inject({ method: 'DELETE', url: `/v1/users/${id}`, headers: auth('admin') });
-    await redis.start();
+    await servers.redis.start();
     await waitUntil('the model store answering again', () => t.services.store.ping());
     return res;
   }
 
   beforeAll(async () => {
-    redis = await startPrivateRedis();
-    testDb = await createPostgresTestDb();
-    a = await app({ ERASURE_REDRIVE_MS: '3600000' });
-    b = await app({ ERASURE_REDRIVE_MS: '3600000' });
-    await seedShop(a.services);
-    version = await trainAndPublish(a.services);
+    a = await servers.app();
+    b = await servers.app();
+    version = await seedAndPublishShop(a.services);
     recipesDir = mkdtempSync(path.join(tmpdir(), 'redrive-recipes-'));
     writeFileSync(path.join(recipesDir, 'serving-test.json'), JSON.stringify(SHOP_RECIPE));
   }, 120_000);
 
   afterAll(async () => {
-    await a?.dispose().catch(() => {});
-    await b?.dispose().catch(() => {});
-    await testDb?.dispose();
-    await redis?.dispose();
     if (recipesDir) rmSync(recipesDir, { recursive: true, force: true });
   });
 
   it('When the DELETE is answered 503 and Redis comes back, Then the service completes the erasure with no second DELETE', async () => {
     // A process whose re-driver looks every 200 ms.
-    const c = await app({ ERASURE_REDRIVE_MS: '200' });
+    const c = await servers.app({ ERASURE_REDRIVE_MS: '200' });
     try {
       expect(await purchases('g-user3')).toBeGreaterThan(0);
       expect((await c.services.store.getEntries(version, USERS_TABLE, ['g-user3']))[0]).not.toBeNull();
@@ -105,7 +94,7 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('an e
     expect(await owed('k-user4')).toBe(1);
     const theirs = await purchases('k-user4');
     expect(theirs).toBeGreaterThan(0);
-    const all = (await testDb.db.query<{ events: number; users: number }>('SELECT count(*)::int AS events, count(DISTINCT user_id)::int AS users FROM purchase_events')).rows[0];
+    const all = (await servers.db.query<{ events: number; users: number }>('SELECT count(*)::int AS events, count(DISTINCT user_id)::int AS users FROM purchase_events')).rows[0];
 
     const trained = await createTrainer({
       events: a.services.events, catalog: a.services.catalog, store: a.services.store, defaultRecipe: 'serving-test', recipesDir, isolation: 'inline', threads: 1, erasures: a.services.erasure,
@@ -124,8 +113,8 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('an e
     const res = await deleteWhileRedisAway(b, 'k-user6');
     expect(res.statusCode).toBe(503);
     // k-user6 is owed (and k-user4, from the test before); their back-off (an hour here) is over.
-    await testDb.db.query('UPDATE erasure_requests SET next_at = now()');
-    const owedIds = (await testDb.db.query<{ user_id: string }>('SELECT user_id FROM erasure_requests ORDER BY user_id')).rows.map((r) => r.user_id);
+    await servers.db.query('UPDATE erasure_requests SET next_at = now()');
+    const owedIds = (await servers.db.query<{ user_id: string }>('SELECT user_id FROM erasure_requests ORDER BY user_id')).rows.map((r) => r.user_id);
     expect(owedIds).toContain('k-user6');
 
     const [pa, pb] = await Promise.all([a.services.erasureRedriver.pass(), b.services.erasureRedriver.pass()]);

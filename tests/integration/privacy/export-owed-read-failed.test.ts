@@ -9,55 +9,36 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_REDIS_PREFIX } from '../../../src/store/create-model-store.js';
-import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { runCliScript } from '../../helpers/cli-process.js';
 import { lockHeld } from '../../helpers/lock-waits.js';
-import { privateServerSupport, startPrivateRedis, type PrivateRedis } from '../../helpers/private-servers.js';
-import { createPostgresTestDb, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
-import { seedShop, trainAndPublish } from '../serving/shop-fixture.js';
+import { owedErasureServers } from '../../helpers/owed-erasure-app.js';
+import { privateServerSupport } from '../../helpers/private-servers.js';
+import { POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
+import { seedAndPublishShop } from '../serving/shop-fixture.js';
 
 const support = await privateServerSupport();
 if (!support.redis && process.env.REQUIRE_SERVICES === 'true') throw new Error(`this test needs ${support.missing.join(', ')} and REQUIRE_SERVICES=true`);
 
 describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('npm run export when the erasures owed cannot be read', () => {
-  let redis: PrivateRedis;
-  let testDb: TestDb;
-  let t: TestApp;
+  const servers = owedErasureServers();
   let dir: string;
   let env: NodeJS.ProcessEnv;
 
   beforeAll(async () => {
-    redis = await startPrivateRedis();
-    testDb = await createPostgresTestDb();
     dir = mkdtempSync(path.join(tmpdir(), 'export-owed-'));
-    t = await createTestApp({
-      createDb: async () => ({ db: testDb.db, dispose: async () => {} }),
-      env: { ERASURE_REDRIVE_MS: '3600000' },
-      store: createRedisModelStore({ url: redis.url, prefix: DEFAULT_REDIS_PREFIX }),
-    });
-    await seedShop(t.services);
-    await trainAndPublish(t.services);
+    await seedAndPublishShop((await servers.app()).services);
     // g-user1's erasure asked and not completed.
-    await testDb.db.query("INSERT INTO erasure_requests (user_id) VALUES ('g-user1')");
-    const { rows } = await testDb.db.query<{ schema: string }>('SELECT current_schema() AS schema');
-    const url = new URL(POSTGRES_URL);
-    url.searchParams.set('options', `-c search_path=${rows[0].schema}`);
-    const { DATABASE_URL: _d, REDIS_URL: _r, API_KEYS: _k, ...inherited } = process.env;
-    env = { ...inherited, DATABASE_URL: url.toString(), REDIS_URL: redis.url, DATA_DIR: dir, PG_QUERY_TIMEOUT_MS: '500', LOG_LEVEL: 'silent' };
+    await servers.db.query("INSERT INTO erasure_requests (user_id) VALUES ('g-user1')");
+    env = servers.processEnv({ DATA_DIR: dir, PG_QUERY_TIMEOUT_MS: '500', LOG_LEVEL: 'silent' });
   }, 120_000);
 
   afterAll(async () => {
-    await t?.dispose().catch(() => {});
-    await testDb?.dispose();
-    await redis?.dispose();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('When its read of the erasures owed fails, Then it exits non-zero naming the cause and writes no file', async () => {
     const out = path.join(dir, 'refused.csv');
-    const release = await lockHeld(testDb.db, 'LOCK TABLE erasure_requests IN ACCESS EXCLUSIVE MODE');
+    const release = await lockHeld(servers.db, 'LOCK TABLE erasure_requests IN ACCESS EXCLUSIVE MODE');
     let run: Awaited<ReturnType<typeof runCliScript>>;
     try {
       run = await runCliScript('src/cli/export-command.ts', ['--out', out, '--k', '3'], { env, timeoutMs: 120_000 });
