@@ -57,36 +57,32 @@ import { loadRecipe, tuningSampleBounds, withTuning, type Recipe } from '../src/
 import { sampleCustomers } from '../src/evaluation/tuning-sample.js';
 import { tuneRecipeOn } from '../src/training/tune-for-training.js';
 import { readGenericShop } from './lib/generic-shop.js';
-import { dataFile, loadOnlineRetail, optionTaker, withoutDataArg } from './lib/online-retail.js';
+import { dataFile, loadOnlineRetail } from './lib/online-retail.js';
+import { shopBenchArgs } from './lib/shop-bench-args.js';
 
 const DAY = 86_400_000;
-const args = withoutDataArg();
-const test = args.includes('--test');
-if (test) args.splice(args.indexOf('--test'), 1);
-const logTuning = args.includes('--log');
-if (logTuning) args.splice(args.indexOf('--log'), 1);
-// --single-source: tune with the single source's coverage re-rank (single-source-coverage.ts) and no rule sets to
-// compare, and score held out the recipe served without it (`off`, the keep rule's decision) and with it.
-const singleSource = args.includes('--single-source');
-if (singleSource) args.splice(args.indexOf('--single-source'), 1);
-// --no-compare: tune without issue 11's rule sets (2), (3), (2)+(3), (3n) beside the default's (one blend search a
-// date instead of five): the keep rules on the default's tuning only, for runs where the comparisons are too slow.
-const noCompare = args.includes('--no-compare');
-if (noCompare) args.splice(args.indexOf('--no-compare'), 1);
-// --coverage-counts: per date, the served recipe's novel coverage counted each way tuning and the held-out
-// report could count it (issue 11, fifty-first session): on the windows (what tuning judged), held out on every
-// customer, and held out on tuning's customer sample with its sources fitted as tuning's folds fit them.
-const coverageCounts = args.includes('--coverage-counts');
-if (coverageCounts) args.splice(args.indexOf('--coverage-counts'), 1);
-const option = optionTaker(args);
-const datesArg = option('--dates');
-const testStartArg = option('--test-start');
-const threads = Number(option('--threads') ?? 2);
-const dir = args[0];
-if (args.length > 1) {
-  console.error('usage: npx tsx bench/choice-rule.ts [DIR] [--dates D1,D2,D3] [--test-start DATE] [--test] [--no-compare] [--single-source] [--threads N] [--log] [--data FILE] (see the comment at the top)');
-  process.exit(2);
-}
+const { dir, values } = shopBenchArgs(
+  'usage: npx tsx bench/choice-rule.ts [DIR] [--dates D1,D2,D3] [--test-start DATE] [--test] [--no-compare] [--single-source] [--coverage-counts] [--threads N] [--log] [--data FILE] (see the comment at the top)',
+  {
+    dates: { type: 'string' },
+    'test-start': { type: 'string' },
+    test: { type: 'boolean' },
+    log: { type: 'boolean' },
+    // --single-source: tune with the single source's coverage re-rank (single-source-coverage.ts) and no rule sets to
+    // compare, and score held out the recipe served without it (`off`, the keep rule's decision) and with it.
+    'single-source': { type: 'boolean' },
+    // --no-compare: tune without issue 11's rule sets (2), (3), (2)+(3), (3n) beside the default's (one blend search a
+    // date instead of five): the keep rules on the default's tuning only, for runs where the comparisons are too slow.
+    'no-compare': { type: 'boolean' },
+    // --coverage-counts: per date, the served recipe's novel coverage counted each way tuning and the held-out
+    // report could count it (issue 11, fifty-first session): on the windows (what tuning judged), held out on every
+    // customer, and held out on tuning's customer sample with its sources fitted as tuning's folds fit them.
+    'coverage-counts': { type: 'boolean' },
+    threads: { type: 'string', default: '2' },
+  },
+);
+const { dates: datesArg, 'test-start': testStartArg, test, log: logTuning, 'single-source': singleSource, 'no-compare': noCompare, 'coverage-counts': coverageCounts } = values;
+const threads = Number(values.threads);
 const iso = (ms: number) => new Date(ms).toISOString();
 const f4 = (x: number) => x.toFixed(4);
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;

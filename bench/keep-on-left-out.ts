@@ -29,22 +29,19 @@ import { loadRecipe, withTuning, type Recipe } from '../src/training/recipe.js';
 import { tuneRecipeOn } from '../src/training/tune-for-training.js';
 import { heldOutFold } from './lib/held-out-fold.js';
 import { readGenericShop } from './lib/generic-shop.js';
-import { dataFile, loadOnlineRetail, optionTaker, withoutDataArg } from './lib/online-retail.js';
+import { dataFile, loadOnlineRetail } from './lib/online-retail.js';
+import { shopBenchArgs } from './lib/shop-bench-args.js';
 
 const DAY = 86_400_000;
-const args = withoutDataArg();
-const cost = args.includes('--cost');
-if (cost) args.splice(args.indexOf('--cost'), 1);
-const option = optionTaker(args);
-const datesArg = option('--dates');
-const maxCustomers = option('--max-customers');
-const threads = Number(option('--threads') ?? 1);
-const arm = option('--arm');
-const dir = args[0];
-if (args.length > 1) {
-  console.error('usage: npx tsx bench/keep-on-left-out.ts [DIR] [--cost] [--dates D1,D2,D3] [--max-customers N] [--threads N] [--data FILE]');
-  process.exit(2);
-}
+const { dir, values } = shopBenchArgs('usage: npx tsx bench/keep-on-left-out.ts [DIR] [--cost] [--arm sample|left-out] [--dates D1,D2,D3] [--max-customers N] [--threads N] [--data FILE]', {
+  cost: { type: 'boolean' },
+  arm: { type: 'string' },
+  dates: { type: 'string' },
+  'max-customers': { type: 'string' },
+  threads: { type: 'string', default: '1' },
+});
+const { cost, arm, dates: datesArg, 'max-customers': maxCustomers } = values;
+const threads = Number(values.threads);
 const iso = (ms: number) => new Date(ms).toISOString();
 const f4 = (x: number) => x.toFixed(4);
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;

@@ -21,20 +21,18 @@ import { servedWeights, type KeepDecision } from '../src/evaluation/keep-rule.js
 import { loadRecipe, withTuning, type Recipe } from '../src/training/recipe.js';
 import { tuneRecipeOn } from '../src/training/tune-for-training.js';
 import { readGenericShop } from './lib/generic-shop.js';
-import { dataFile, loadOnlineRetail, optionTaker, withoutDataArg } from './lib/online-retail.js';
+import { dataFile, loadOnlineRetail } from './lib/online-retail.js';
+import { shopBenchArgs } from './lib/shop-bench-args.js';
 
 const DAY = 86_400_000;
-const args = withoutDataArg();
-const logTuning = args.includes('--log');
-if (logTuning) args.splice(args.indexOf('--log'), 1);
-const option = optionTaker(args);
-const datesArg = option('--dates');
-const threads = Number(option('--threads') ?? 2);
-const dir = args[0];
-if ((!datesArg && !args[0]) || args.length > 1) {
-  console.error('usage: npx tsx bench/out-of-fold-keep.ts [DIR] [--dates D1,D2] [--threads N] [--log] [--data FILE]');
-  process.exit(2);
-}
+const { dir, values, usageError } = shopBenchArgs('usage: npx tsx bench/out-of-fold-keep.ts [DIR] [--dates D1,D2] [--threads N] [--log] [--data FILE]', {
+  dates: { type: 'string' },
+  threads: { type: 'string', default: '2' },
+  log: { type: 'boolean' },
+});
+const { dates: datesArg, log: logTuning } = values;
+const threads = Number(values.threads);
+if (!datesArg && !dir) usageError('DIR or --dates');
 const iso = (ms: number) => new Date(ms).toISOString();
 const f4 = (x: number) => x.toFixed(4);
 const load = () => loadavg().map((x) => x.toFixed(1)).join(' ');

@@ -29,19 +29,17 @@ import { sampleCustomers } from '../src/evaluation/tuning-sample.js';
 import { loadRecipe, tuningSampleBounds, withTuning, type Recipe } from '../src/training/recipe.js';
 import { tuneRecipeOn } from '../src/training/tune-for-training.js';
 import { readGenericShop } from './lib/generic-shop.js';
-import { dataFile, loadOnlineRetail, optionTaker, withoutDataArg } from './lib/online-retail.js';
+import { dataFile, loadOnlineRetail } from './lib/online-retail.js';
+import { shopBenchArgs } from './lib/shop-bench-args.js';
 
 const DAY = 86_400_000;
-const args = withoutDataArg();
-const option = optionTaker(args);
-const datesArg = option('--dates');
-const maxCustomers = option('--max-customers');
-const threads = Number(option('--threads') ?? 1);
-const dir = args[0];
-if (args.length > 1) {
-  console.error('usage: npx tsx bench/window-vs-held.ts [DIR] [--dates D1,D2,D3] [--max-customers N] [--threads N] [--data FILE]');
-  process.exit(2);
-}
+const { dir, values } = shopBenchArgs('usage: npx tsx bench/window-vs-held.ts [DIR] [--dates D1,D2,D3] [--max-customers N] [--threads N] [--data FILE]', {
+  dates: { type: 'string' },
+  'max-customers': { type: 'string' },
+  threads: { type: 'string', default: '1' },
+});
+const { dates: datesArg, 'max-customers': maxCustomers } = values;
+const threads = Number(values.threads);
 const iso = (ms: number) => new Date(ms).toISOString();
 const f4 = (x: number) => x.toFixed(4);
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
