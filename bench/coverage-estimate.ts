@@ -46,28 +46,32 @@ import { tuneRecipeOn } from '../src/training/tune-for-training.js';
 import { heldOutFold } from './lib/held-out-fold.js';
 import { subsetCache } from './lib/subset-cache.js';
 import { readGenericShop } from './lib/generic-shop.js';
-import { dataFile, loadOnlineRetail, optionTaker, withoutDataArg } from './lib/online-retail.js';
+import { dataFile, loadOnlineRetail } from './lib/online-retail.js';
+import { shopBenchArgs } from './lib/shop-bench-args.js';
 
 const DAY = 86_400_000;
-const args0 = withoutDataArg();
-const args = args0.filter((a) => a !== '--sample-count');
-const option = optionTaker(args);
-const datesArg = option('--dates');
-const testStartArg = option('--test-start');
+const { dir, values, usageError } = shopBenchArgs(
+  'usage: npx tsx bench/coverage-estimate.ts [DIR] [--dates D1,D2,D3] [--test-start DATE] [--tune sample|extrapolated|every-customer|extrapolated-margin|every-customer-least|every-customer-margin[,...]] [--margin M] [--max-customers N] [--threads N] [--sample-count] [--data FILE]',
+  {
+    dates: { type: 'string' },
+    'test-start': { type: 'string' },
+    tune: { type: 'string' },
+    margin: { type: 'string', default: '0.03' },
+    // --max-customers N (fifty-fourth session): tune.maxCustomers for every arm; at the shop's size the windows count every customer's lists.
+    'max-customers': { type: 'string' },
+    threads: { type: 'string', default: '1' },
+    'sample-count': { type: 'boolean' },
+  },
+);
+const { dates: datesArg, 'test-start': testStartArg, tune: tuneOption, 'max-customers': maxCustomersArg, 'sample-count': sampleCount } = values;
 const ARMS = [...COVERAGE_ESTIMATES, 'extrapolated-margin', 'every-customer-least', 'every-customer-margin'] as const;
 type Arm = (typeof ARMS)[number];
-const tuneOption = option('--tune');
 const arms = tuneOption === undefined ? [] : (tuneOption.split(',') as Arm[]);
 const tuneArg = arms.length > 0 ? arms.join(',') : undefined;
-const margin = Number(option('--margin') ?? 0.03);
-const threads = Number(option('--threads') ?? 1);
-// --max-customers N (fifty-fourth session): tune.maxCustomers for every arm; at the shop's size the windows count every customer's lists.
-const maxCustomersArg = option('--max-customers');
-const dir = args[0];
-if (args.length > 1 || arms.some((a) => !ARMS.includes(a)) || !(margin >= 0 && margin < 1)) {
-  console.error('usage: npx tsx bench/coverage-estimate.ts [DIR] [--dates D1,D2,D3] [--test-start DATE] [--tune sample|extrapolated|every-customer|extrapolated-margin|every-customer-least|every-customer-margin[,...]] [--margin M] [--max-customers N] [--threads N] [--data FILE]');
-  process.exit(2);
-}
+const margin = Number(values.margin);
+const threads = Number(values.threads);
+if (arms.some((a) => !ARMS.includes(a))) usageError(`--tune ${tuneOption}: not an arm`);
+if (!(margin >= 0 && margin < 1)) usageError(`--margin ${values.margin}: from 0 to under 1`);
 const iso = (ms: number) => new Date(ms).toISOString();
 const f3 = (x: number) => x.toFixed(3);
 const f4 = (x: number) => x.toFixed(4);
@@ -84,7 +88,7 @@ console.log(`${name}: ${purchases.length} purchases, read in ${((performance.now
 
 const written = await loadRecipe('default');
 const recipe: Recipe = maxCustomersArg ? withTuning(written, { ...written.tune!, maxCustomers: Number(maxCustomersArg) }) : written;
-if (args0.includes('--sample-count')) {
+if (sampleCount) {
   // Whether tuning's sample leaves customers out at each date (no tuning): where it keeps every one, the options tune as `sample` does.
   for (const at of dates) {
     const drawn = sampleCustomers(shop, tuningSampleBounds(recipe.tune!), at);
