@@ -24,12 +24,16 @@ export function createErasureLeases(deps: {
   /** Moves the erasures' lease `leaseMs` ahead (erasure-repository renewErasures); rows locked or gone are left. */
   renew: (userIds: string[], leaseMs: number) => Promise<unknown>;
   leaseMs: number;
-  /** Limit on the renewal's statement (PG_QUERY_TIMEOUT_MS); unset: a quarter of the lease. */
+  /**
+   * Limit on the renewal's statement (PG_QUERY_TIMEOUT_MS), at most a quarter of the lease (the default): a renewal
+   * outlives its use by the next beat, and while one is in flight no other is made, so one that Postgres never
+   * answers (PG_QUERY_TIMEOUT_MS=0) would let the lease run out under the process.
+   */
   limitMs?: number;
   log?: (msg: string, err?: unknown) => void;
 }): ErasureLeases {
   const everyMs = Math.max(1, Math.floor(deps.leaseMs / 4));
-  const limitMs = deps.limitMs ?? everyMs;
+  const limitMs = Math.min(deps.limitMs ?? everyMs, everyMs);
   /** The erasures held, with how many holds each (the same id asked twice, the second waiting for the next turn). */
   const held = new Map<string, number>();
   let timer: NodeJS.Timeout | null = null;

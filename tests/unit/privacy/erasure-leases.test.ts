@@ -10,13 +10,13 @@ const until = async (done: () => boolean) => {
 describe('the leases a process renews on the erasures it drives', () => {
   it('When erasures are held, Then each beat renews all of them in one call, under the limit, and none once released', async () => {
     const calls: { ids: string[]; leaseMs: number; limit: number | undefined }[] = [];
-    const leases = createErasureLeases({ renew: async (ids, leaseMs) => void calls.push({ ids, leaseMs, limit: queryTimeout() }), leaseMs: 40, limitMs: 25 });
+    const leases = createErasureLeases({ renew: async (ids, leaseMs) => void calls.push({ ids, leaseMs, limit: queryTimeout() }), leaseMs: 120, limitMs: 25 });
     const releaseB = leases.hold('b');
     const releaseA = leases.hold('a');
     // The same id held twice (asked again while its first erasure runs) stays held until both are released.
     const releaseA2 = leases.hold('a');
     await until(() => calls.length >= 1);
-    expect(calls[0]).toEqual({ ids: ['a', 'b'], leaseMs: 40, limit: 25 });
+    expect(calls[0]).toEqual({ ids: ['a', 'b'], leaseMs: 120, limit: 25 });
     releaseA();
     releaseA();
     releaseB();
@@ -26,7 +26,7 @@ describe('the leases a process renews on the erasures it drives', () => {
     await leases.settled();
     const made = calls.length;
     // A few beats' time later nothing more was renewed (the timer is gone with the last hold).
-    await new Promise((r) => setTimeout(r, 60));
+    await new Promise((r) => setTimeout(r, 150));
     expect(calls.length).toBe(made);
   });
 
@@ -45,5 +45,43 @@ describe('the leases a process renews on the erasures it drives', () => {
     release();
     await leases.settled();
     expect(logged).toEqual([expect.stringMatching(/could not renew the lease/)]);
+  });
+
+  it('When the statement limit is longer than a beat (PG_QUERY_TIMEOUT_MS=0: the jobs\' five minutes), Then a renewal Postgres never answers is given up at the beat and the next one renews', async () => {
+    const limits: (number | undefined)[] = [];
+    let renewed = 0;
+    const leases = createErasureLeases({
+      // The first renewal is stuck until its limit (as the pg client gives a statement up); the others answer.
+      renew: (ids) =>
+        new Promise<void>((resolve, reject) => {
+          const limit = queryTimeout();
+          limits.push(limit);
+          if (limits.length === 1) setTimeout(() => reject(new Error('Query read timeout')), limit);
+          else resolve(void (renewed += ids.length));
+        }),
+      leaseMs: 40,
+      limitMs: 300_000,
+      log: () => {},
+    });
+    const release = leases.hold('a');
+    await until(() => renewed >= 1);
+    release();
+    await leases.settled();
+    expect(limits.slice(0, 2)).toEqual([10, 10]);
+  });
+
+  it('When a renewal is in flight, Then settled() resolves only once it has ended', async () => {
+    let finish: (() => void) | undefined;
+    const leases = createErasureLeases({ renew: () => new Promise<void>((resolve) => (finish = resolve)), leaseMs: 20 });
+    const release = leases.hold('a');
+    await until(() => finish !== undefined);
+    release();
+    let settled = false;
+    const waited = leases.settled().then(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(settled).toBe(false);
+    finish!();
+    await waited;
+    expect(settled).toBe(true);
   });
 });
