@@ -30,6 +30,7 @@ await withScratchSchema(pg, 'bench_redrive', async (db) => {
   let pinged = 0;
   const redriver = createErasureRedriver({
     requests,
+    holder: () => 'bench:1',
     erase: async () => ((erased += 1), true),
     storeTakesWrites: async () => ((pinged += 1), false),
   });

@@ -178,7 +178,7 @@ export function createServices(deps: {
   const eraseUser = (id: string) => erasure.erase(id);
   // Erasures asked for and not completed (a 503, a close, a process that died) are completed by the service (app.ts runs it).
   const erasureRedriver = createErasureRedriver({
-    requests: erasureRepository, erase: (id, opts) => erasure.erase(id, opts), metrics, leaseMs: config.ERASURE_LEASE_MS,
+    requests: erasureRepository, holder: erasure.nextHolder, erase: (id, opts) => erasure.erase(id, opts), metrics, leaseMs: config.ERASURE_LEASE_MS,
     // Its write check, not its ping: a Redis that answers and refuses writes (READONLY: a replica, a failover under
     // way; also OOM, MISCONF) would fail every try, backing off to 15 minutes; waited for, none is tried meanwhile.
     storeTakesWrites: async () => (await store.acceptsWrites?.()) ?? (await store.ping()),

@@ -64,57 +64,64 @@ export function createErasureRepository(db: Db) {
   return {
     /**
      * Records that the customers' erasure was asked for (erasure_requests), committed before its scrub starts, and
-     * takes it for `leaseMs` (the re-driver leaves it alone meanwhile: this process drives it). Asked again, the
-     * first time it was asked stays. The erasure's transaction deletes the row (event-repository deleteUsers).
+     * takes it for `leaseMs` as `holder` (migration 039: the asking process's token and the number of this ask; the
+     * re-driver leaves it alone meanwhile: this process drives it). Asked again (here or by another process), the
+     * first time it was asked stays, and the lease is the latest asker's. The erasure's transaction deletes the row
+     * (event-repository deleteUsers). No holder: nobody holds it (as a release before 039 asks).
      */
-    async askErasure(userIds: readonly string[], leaseMs: number): Promise<void> {
+    async askErasure(userIds: readonly string[], leaseMs: number, holder: string | null = null): Promise<void> {
       await db.query(
-        `INSERT INTO erasure_requests (user_id, asked_at, next_at) SELECT u, now(), now() + $2 * interval '1 millisecond' FROM unnest($1::text[]) AS u ORDER BY u
-         ON CONFLICT (user_id) DO UPDATE SET next_at = excluded.next_at`,
-        [[...new Set(userIds)].sort(), leaseMs],
+        `INSERT INTO erasure_requests (user_id, asked_at, next_at, holder) SELECT u, now(), now() + $2 * interval '1 millisecond', $3 FROM unnest($1::text[]) AS u ORDER BY u
+         ON CONFLICT (user_id) DO UPDATE SET next_at = excluded.next_at, holder = excluded.holder`,
+        [[...new Set(userIds)].sort(), leaseMs, holder],
       );
     },
 
     /**
      * Notes a failed try of the customers' erasures: one more attempt, the error, and the next try no sooner than
-     * `backoffMs` doubled per attempt that failed before it, at most `maxBackoffMs`. Rows the erasure deleted
-     * meanwhile (done elsewhere) are not brought back.
+     * `backoffMs` doubled per attempt that failed before it, at most `maxBackoffMs`; nobody holds them after it (a
+     * renewal that lands late, its statement given up on the client and run by the server, moves no back-off). Rows the
+     * erasure deleted meanwhile (done elsewhere) are not brought back. With `owner` (a process's token and ':'), only
+     * the rows it holds: one another process took since (its lease ran out here) keeps that process's lease and count.
      */
-    async erasureFailed(userIds: readonly string[], error: string, backoff: { backoffMs: number; maxBackoffMs: number }): Promise<void> {
+    async erasureFailed(userIds: readonly string[], error: string, backoff: { backoffMs: number; maxBackoffMs: number }, owner?: string): Promise<void> {
       await db.query(
-        `UPDATE erasure_requests SET attempts = attempts + 1, last_error = $2, last_tried_at = now(),
+        `UPDATE erasure_requests SET attempts = attempts + 1, last_error = $2, last_tried_at = now(), holder = NULL,
            next_at = now() + least($3::float8 * power(2, least(attempts, 30)), $4::float8) * interval '1 millisecond'
-         WHERE user_id = ANY($1::text[])`,
-        [[...new Set(userIds)].sort(), error.slice(0, 1000), backoff.backoffMs, backoff.maxBackoffMs],
+         WHERE user_id = ANY($1::text[]) AND ($5::text IS NULL OR starts_with(holder, $5::text))`,
+        [[...new Set(userIds)].sort(), error.slice(0, 1000), backoff.backoffMs, backoff.maxBackoffMs, owner ?? null],
       );
     },
 
     /**
-     * Takes up to `limit` erasures that are due (asked, not recorded, past their lease or back-off) for `leaseMs`,
-     * oldest due first: a row another process is taking at the same moment is skipped (FOR UPDATE SKIP LOCKED) and
-     * one it took is no longer due, so two processes never take one erasure at once. One statement, committed.
+     * Takes up to `limit` erasures that are due (asked, not recorded, past their lease or back-off) for `leaseMs` as
+     * `holder` (a new one for each claim: migration 039), oldest due first: a row another process is taking at the
+     * same moment is skipped (FOR UPDATE SKIP LOCKED) and one it took is no longer due, so two processes never take
+     * one erasure at once. One statement, committed.
      */
-    async claimErasures(limit: number, leaseMs: number): Promise<string[]> {
+    async claimErasures(limit: number, leaseMs: number, holder: string | null = null): Promise<string[]> {
       const { rows } = await db.query<{ user_id: string }>(
-        `UPDATE erasure_requests SET next_at = now() + $2 * interval '1 millisecond', last_tried_at = now()
+        `UPDATE erasure_requests SET next_at = now() + $2 * interval '1 millisecond', last_tried_at = now(), holder = $3
          WHERE user_id IN (SELECT user_id FROM erasure_requests WHERE next_at <= now() ORDER BY next_at, user_id LIMIT $1 FOR UPDATE SKIP LOCKED)
          RETURNING user_id`,
-        [limit, leaseMs],
+        [limit, leaseMs, holder],
       );
       return rows.map((r) => r.user_id).sort();
     },
 
     /**
-     * Moves the lease of erasures this process still drives `leaseMs` ahead (its heartbeat, privacy/erasure-leases.ts).
-     * Rows locked by another transaction are skipped, not waited for (SKIP LOCKED): the erasure's own transaction,
-     * deleting them as it completes, or another process taking them; waiting could deadlock with the erasure's
-     * deletion of the same rows in another order. Rows gone (completed) are not brought back. One statement.
+     * Moves the lease of erasures this process still drives `leaseMs` ahead (its heartbeat, privacy/erasure-leases.ts):
+     * those of `userIds` it holds (`owner`: its token and ':'; migration 039). One another process took since (this
+     * process's lease ran out) is left with that process's lease, and one whose try failed (no holder) keeps its
+     * back-off. Rows locked by another transaction are skipped, not waited for (SKIP LOCKED): the erasure's own
+     * transaction, deleting them as it completes, or another process taking them; waiting could deadlock with the
+     * erasure's deletion of the same rows in another order. Rows gone (completed) are not brought back. One statement.
      */
-    async renewErasures(userIds: readonly string[], leaseMs: number): Promise<void> {
+    async renewErasures(userIds: readonly string[], leaseMs: number, owner: string): Promise<void> {
       await db.query(
         `UPDATE erasure_requests SET next_at = now() + $2 * interval '1 millisecond'
-         WHERE user_id IN (SELECT user_id FROM erasure_requests WHERE user_id = ANY($1::text[]) FOR UPDATE SKIP LOCKED)`,
-        [[...new Set(userIds)].sort(), leaseMs],
+         WHERE user_id IN (SELECT user_id FROM erasure_requests WHERE user_id = ANY($1::text[]) AND starts_with(holder, $3) FOR UPDATE SKIP LOCKED)`,
+        [[...new Set(userIds)].sort(), leaseMs, owner],
       );
     },
 

@@ -327,14 +327,24 @@ export async function forgetErasedIds(db: Db, now: Date = new Date()): Promise<n
 
 /** What an erasure does inside its transaction besides Postgres (user-erasure.ts): the model store and files, then the live events. */
 export interface ErasureSteps {
-  /** Scrubs what lies outside Postgres (the model store, export files); `tx` is the erasure's transaction, which holds its lock. */
-  scrub?: (tx: Db) => Promise<void>;
+  /**
+   * The process driving these erasures (its token and ':', migration 039): only the customers whose request
+   * (erasure_requests) it holds are erased. One whose request is gone was completed by another process (the customer
+   * may have come back since: nothing of theirs is touched; answered as erased before or unknown); one held by another
+   * process, or by nobody (its lease ran out here and another took it) is left to it, and named to `taken`. Without
+   * it, every customer named is erased.
+   */
+  owner?: string;
+  /** The customers left to another process (see `owner`): not in the answer's map. */
+  taken?: (userIds: string[]) => void;
+  /** Scrubs what lies outside Postgres (the model store, export files) of `userIds`; `tx` is the erasure's transaction, which holds its lock. */
+  scrub?: (tx: Db, userIds: readonly string[]) => Promise<void>;
   /**
    * After the erasure is numbered in erased_users: `before`, the highest number before it (0 for none), and
    * `after`, the highest now (the same when nothing was recorded). The erasures between are this one's.
    */
   numbered?: (before: number, after: number) => Promise<void>;
-  dropLive?: () => Promise<void>;
+  dropLive?: (userIds: readonly string[]) => Promise<void>;
 }
 
 /**
@@ -719,15 +729,33 @@ async function forgetListTokens(tx: Db, ids: readonly string[]): Promise<void> {
 
 async function deleteUsers(db: Db, userIds: readonly string[], steps: ErasureSteps): Promise<Map<string, boolean>> {
   // In id order, as everywhere rows are written (ensureReferenced): no deadlock with ingestion.
-  const ids = [...new Set(userIds)].sort();
+  const named = [...new Set(userIds)].sort();
   return db.transaction(async (tx) => {
     // One erasure (or scrub) at a time; the model store and export files are scrubbed first, while
     // ingestion goes on (erasure-repository ERASURE_SERIAL). None of it waits on the database.
     await tx.query(ERASURE_SERIAL);
+    // Those whose request the driving process still holds (migration 039), read under the lock: an erasure another
+    // process completed before it is seen gone, whatever came after; one another took and has not run is left to it.
+    // Nothing needs the rows locked: only an erasure deletes them (under this lock), and one taken from here on is
+    // seen gone by its taker, as this transaction deletes it whoever holds it then.
+    let ids = named;
+    const gone: string[] = [];
+    if (steps.owner !== undefined) {
+      const { rows } = await tx.query<{ user_id: string; mine: boolean }>(
+        'SELECT user_id, coalesce(starts_with(holder, $2), false) AS mine FROM erasure_requests WHERE user_id = ANY($1::text[])',
+        [named, steps.owner],
+      );
+      const mine = new Map(rows.map((r) => [r.user_id, r.mine]));
+      ids = named.filter((id) => mine.get(id) === true);
+      gone.push(...named.filter((id) => !mine.has(id)));
+      const taken = named.filter((id) => mine.get(id) === false);
+      if (taken.length > 0) steps.taken?.(taken);
+      if (ids.length === 0) return erasedBefore(tx, gone);
+    }
     // Only erasures number themselves, each under ERASURE_SERIAL: the highest number stays this until the insert below.
     const highest = async () => Number((await tx.query<{ seq: string | null }>('SELECT max(seq)::text AS seq FROM erased_users')).rows[0]?.seq ?? 0);
     const highestBefore = steps.numbered ? await highest() : 0;
-    await steps.scrub?.(tx);
+    await steps.scrub?.(tx, ids);
     // The ids of what is to be deleted, hashed while ingestion goes on (a customer with 50,000 purchase lines
     // took 0.3-0.4 s, which ingestion would wait for under the lock): a replay dated after the erasure is
     // refused by its id (erased_event_ids, migration 018).
@@ -775,14 +803,19 @@ async function deleteUsers(db: Db, userIds: readonly string[], steps: ErasureSte
     // Live events written by ingestion that committed before this lock (they were appended before
     // that commit): dropped now. An erasure is seen by readers of erased_users (followers, marks) only
     // once all of it is done; if any of it fails, Postgres keeps the customers and they can be asked again.
-    await steps.dropLive?.();
-    const unknown = ids.filter((id) => !known.has(id));
+    await steps.dropLive?.(ids);
     // Erased before and nothing since: the erasure stands, so a retry (after a 503 that hid a finished
-    // erasure, say) is answered as done, not as an unknown customer.
-    const { rows } = unknown.length > 0 ? await tx.query<{ user_id: string }>('SELECT user_id FROM erased_users WHERE user_id = ANY($1::text[])', [unknown]) : { rows: [] };
-    const before = new Set(rows.map((r) => r.user_id));
-    return new Map(ids.map((id) => [id, known.has(id) || before.has(id)]));
+    // erasure, say) is answered as done, not as an unknown customer. So is one another process completed.
+    const before = await erasedBefore(tx, [...ids.filter((id) => !known.has(id)), ...gone]);
+    return new Map([...ids, ...gone].sort().map((id) => [id, known.has(id) || before.get(id) === true]));
   });
+}
+
+/** Of `userIds`, whether each is recorded as erased (erased_users). */
+async function erasedBefore(tx: Db, userIds: readonly string[]): Promise<Map<string, boolean>> {
+  const { rows } = userIds.length > 0 ? await tx.query<{ user_id: string }>('SELECT user_id FROM erased_users WHERE user_id = ANY($1::text[])', [userIds]) : { rows: [] };
+  const erased = new Set(rows.map((r) => r.user_id));
+  return new Map(userIds.map((id) => [id, erased.has(id)]));
 }
 
 export function createEventRepository(db: Db) {

@@ -3,6 +3,11 @@ import { ERASURE_BATCH, ERASURE_REQUEST_LEASE_MS } from './user-erasure.js';
 
 export interface ErasureRedriverDeps {
   requests: Pick<ErasureRepository, 'claimErasures' | 'erasureRequestCounts'> & Partial<Pick<ErasureRepository, 'pruneSettled'>>;
+  /**
+   * A new holder for each claim (user-erasure.ts nextHolder: this process's token and a number, migration 039): the
+   * erasure path finds the erasures taken under it this process's own.
+   */
+  holder: () => string;
   /** The erasure path a DELETE takes (user-erasure.ts erase), told the erasure is taken already (`claimed`). */
   erase: (userId: string, opts: { claimed: boolean }) => Promise<boolean>;
   /**
@@ -50,7 +55,7 @@ export function createErasureRedriver(deps: ErasureRedriverDeps) {
     if (counts.due === 0 || !(await deps.storeTakesWrites())) return done;
     for (;;) {
       if (signal?.aborted) break;
-      const ids = await deps.requests.claimErasures(ERASURE_BATCH, leaseMs);
+      const ids = await deps.requests.claimErasures(ERASURE_BATCH, leaseMs, deps.holder());
       if (ids.length === 0) break;
       const results = await Promise.allSettled(ids.map((id) => deps.erase(id, { claimed: true })));
       const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));

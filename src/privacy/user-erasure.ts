@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { AppError, dependencyFailure } from '../errors.js';
 import { AUDIENCE_ARTIFACT, AUDIENCE_ARTIFACTS, audiencePatchesWithout, audienceRowsLeft } from '../audiences/audience-artifact.js';
 import { decodeUserEntry, USERS_TABLE } from '../serving/user-entry.js';
@@ -59,6 +60,17 @@ const owed = new WeakSet<object>();
  * (erasure-redriver.ts) whether or not the caller sends it again.
  */
 export const erasureOwed = (err: unknown): boolean => typeof err === 'object' && err !== null && owed.has(err);
+
+/**
+ * The failure of an erasure this process had recorded or taken and found another's when its turn came (its lease ran
+ * out here, a Postgres stall or a paused process, and another process took it; or it was asked again of another
+ * process): it deleted nothing, and the other completes it. Owed: answered 503 with ERASURE_OWED_DETAIL.
+ */
+export function erasureTakenError(): AppError {
+  const err = new AppError('UNAVAILABLE', 'another process took over this erasure (asked again there, or the lease ran out here); it completes it');
+  owed.add(err);
+  return err;
+}
 
 /** The detail a 503 of an erasure owed carries (DELETE /v1/users/:id): the service completes it. */
 export const ERASURE_OWED_DETAIL = {
@@ -266,9 +278,14 @@ export function createUserErasure(deps: UserErasureDeps) {
   const requestBackoffMs = deps.requests?.backoffMs ?? ERASURE_REDRIVE_MS;
   const requestMaxBackoffMs = deps.requests?.maxBackoffMs ?? ERASURE_REDRIVE_MAX_BACKOFF_MS;
   const requestLimitMs = deps.requests?.limitMs || LONG_STATEMENT_MS;
+  // Who holds an erasure's lease (erasure_requests.holder, migration 039): this process's token and the number of the
+  // ask or claim that took it. Its renewals, its note of a failed try and its turns act on the rows it holds only.
+  const owner = `${randomUUID()}:`;
+  let holds = 0;
+  const nextHolder = () => `${owner}${++holds}`;
   // The heartbeat: the erasures this process holds (recorded or taken, queued or in their turn) keep their lease.
   const leases = createErasureLeases({
-    renew: (ids, ms) => deps.erasures.renewErasures(ids, ms), leaseMs: requestLeaseMs, limitMs: Math.min(requestLimitMs, requestLeaseMs), log: deps.log,
+    renew: (ids, ms) => deps.erasures.renewErasures(ids, ms, owner), leaseMs: requestLeaseMs, limitMs: requestLimitMs, log: deps.log,
   });
 
   // Erasures waiting for a turn, and whether one is queued for them.
@@ -288,11 +305,15 @@ export function createUserErasure(deps: UserErasureDeps) {
     try {
       const drafts = (await deps.abandonedDrafts?.()) ?? [];
       let scrubbed: string[] = [];
-      // Also those Postgres no longer knew: the store and the files are scrubbed anyway.
+      const taken = new Set<string>();
+      // Those this process still holds (owner): also those Postgres no longer knew, the store and the files are
+      // scrubbed anyway. One another process completed is left alone; one it took is left to it (taken).
       const existed = await deps.events.deleteUsers(ids, {
-        scrub: async (tx) => {
-          scrubbed = await scrub(ids, undefined, undefined, drafts);
-          await deps.scrubExports?.(new Set(ids), tx);
+        owner,
+        taken: (others) => others.forEach((id) => taken.add(id)),
+        scrub: async (tx, erasing) => {
+          scrubbed = await scrub([...erasing], undefined, undefined, drafts);
+          await deps.scrubExports?.(new Set(erasing), tx);
           await deps.dropModelCopies?.(tx);
         },
         // The versions scrubbed and the live events hold none of this turn's customers now, nor of those
@@ -300,11 +321,14 @@ export function createUserErasure(deps: UserErasureDeps) {
         // a store that comes back from before this point is scrubbed again (catchUp).
         numbered: (before, after) => raiseRecords(after, { versions: scrubbed, liveEvents: true, from: before }),
         // Live events appended by ingestion that committed while the scrub ran.
-        dropLive: async () => {
-          for (const id of ids) await deps.store.deleteUser(id);
+        dropLive: async (erasing) => {
+          for (const id of erasing) await deps.store.deleteUser(id);
         },
       });
-      for (const w of batch) w.resolve(existed.get(w.id) ?? false);
+      for (const w of batch) {
+        if (taken.has(w.id)) w.reject(erasureTakenError());
+        else w.resolve(existed.get(w.id) ?? false);
+      }
     } catch (err) {
       // Still owed (each was recorded as asked before it waited for this turn): the next try after a back-off,
       // by this process's re-driver or another's. No longer held here, and no renewal in flight moves the back-off
@@ -314,7 +338,7 @@ export function createUserErasure(deps: UserErasureDeps) {
       for (const w of batch) w.release();
       await leases.settled();
       await withQueryTimeout(requestLimitMs, () =>
-        deps.erasures.erasureFailed(ids, err instanceof Error ? err.message : String(err), { backoffMs: requestBackoffMs, maxBackoffMs: requestMaxBackoffMs }),
+        deps.erasures.erasureFailed(ids, err instanceof Error ? err.message : String(err), { backoffMs: requestBackoffMs, maxBackoffMs: requestMaxBackoffMs }, owner),
       ).catch((noted: unknown) => deps.log?.('erasure: could not note the failed try of erasures owed; their lease runs out instead', noted));
       if (typeof err === 'object' && err !== null) owed.add(err);
       for (const w of batch) w.reject(err);
@@ -553,6 +577,12 @@ export function createUserErasure(deps: UserErasureDeps) {
 
   return {
     /**
+     * A new holder (migration 039) for this process's re-driver to take erasures owed under (erasure-repository
+     * claimErasures): those it takes are this process's, to erase with `claimed`.
+     */
+    nextHolder,
+
+    /**
      * Erases a user everywhere; false when Postgres did not know them (the store is scrubbed anyway). Recorded
      * as asked first (erasure_requests): one that fails after that is owed, and erasureOwed(err) says so.
      * Erasures asked while another turn runs wait together and are done in one turn (up to ERASURE_BATCH),
@@ -562,7 +592,7 @@ export function createUserErasure(deps: UserErasureDeps) {
       // Recorded as asked (and taken for the lease) before anything is scrubbed: a failure from here on leaves it
       // owed, and the service completes it (erasure-redriver.ts). A Postgres that does not answer this fails the
       // erasure as before, nothing recorded: the caller's to send again. `claimed`: the re-driver took it already.
-      if (!opts.claimed) await deps.erasures.askErasure([userId], requestLeaseMs);
+      if (!opts.claimed) await deps.erasures.askErasure([userId], requestLeaseMs, nextHolder());
       // Held by this process from here on: its lease is renewed while it waits for its turn and in it (erasure-leases.ts).
       const release = leases.hold(userId);
       // Owed from here on: this process answers them as erased at once (the others at their next read of the list).

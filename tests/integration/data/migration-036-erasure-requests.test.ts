@@ -45,6 +45,8 @@ for (const backend of BACKENDS) {
         expect(await migrate(db, { to: '036_erasure_requests.sql' })).toEqual(['036_erasure_requests.sql']);
         const { rows: users } = await db.query<{ id: string }>('SELECT id FROM users ORDER BY id');
         expect(users.map((u) => u.id)).toEqual(['u1', 'u2']);
+        // The list's life, by this release's statements: on the schema they are written for (039 adds the holder).
+        await migrate(db);
         const erasures = createErasureRepository(db);
         expect(await erasures.erasedSince(0)).toEqual(['gone']);
         expect(await erasures.erasureRequestCounts()).toEqual({ pending: 0, due: 0 });

@@ -24,8 +24,8 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('a failed try whose not
 
   it('When the note of a failed try waits on a lock, Then the next erasure still gets its turn (and its answer) while the lock is held', async () => {
     const { db } = t.services;
-    // Owed, taken by this process's re-driver (claimed: no ask, which would wait on the lock too).
-    await db.query("INSERT INTO erasure_requests (user_id) VALUES ('k-user2')");
+    // Owed, taken by this process's re-driver (claimed under a holder of its own: no ask, which would wait on the lock too).
+    await db.query("INSERT INTO erasure_requests (user_id, holder) VALUES ('k-user2', $1)", [t.services.erasure.nextHolder()]);
     const release = await lockHeld(db, "SELECT 1 FROM erasure_requests WHERE user_id = 'k-user2' FOR UPDATE");
     try {
       const first = t.services.erasure.erase('k-user2', { claimed: true });

@@ -1,0 +1,100 @@
+/**
+ * README "Erasure": the lease on an erasure owed names its holder (migration 039), so a process whose lease ran out
+ * under it (its renewals missed for a whole lease: a Postgres stall of 45 s or more, a paused process) and was taken
+ * by another process does not run the erasure as well. Before 039 it did, after the other had completed it: a
+ * customer who came back in between (new purchases) lost them to an erasure they had not asked for again.
+ *
+ * Two processes on one real Postgres (a schema of the shared test database): A is the erasure path alone
+ * (createUserErasure on the real repositories and an in-process store), whose turn waits at its first step (the look
+ * for abandoned drafts) as a paused process would; B is a whole service, whose re-driver takes the erasure once A's
+ * lease is out. The lease is run out by moving next_at back, which is what the missed renewals leave: no timing.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createErasureRepository } from '../../../src/data/erasure-repository.js';
+import { createEventRepository } from '../../../src/data/event-repository.js';
+import { createUserErasure } from '../../../src/privacy/user-erasure.js';
+import { createMemoryModelStore } from '../../../src/store/memory-model-store.js';
+import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { createPostgresTestDb, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
+import { waitUntil } from '../../helpers/wait-until.js';
+import { seedShop } from '../serving/shop-fixture.js';
+
+describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('the holder of an erasure lease', () => {
+  let testDb: TestDb;
+  let b: TestApp;
+  const count = async (sql: string, id: string) => (await testDb.db.query<{ n: number }>(sql, [id])).rows[0].n;
+  const purchases = (id: string) => count('SELECT count(*)::int AS n FROM purchase_events WHERE user_id = $1', id);
+  const owed = (id: string) => count('SELECT count(*)::int AS n FROM erasure_requests WHERE user_id = $1', id);
+  /** What three missed renewals leave: the lease is out by Postgres's clock (the holder is not touched). */
+  const leaseOut = (id: string) => testDb.db.query("UPDATE erasure_requests SET next_at = now() - interval '1 second' WHERE user_id = $1", [id]);
+
+  /** Process A: the erasure path, its turn held at its first step until `open()`. */
+  async function processA() {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const erasure = createUserErasure({
+      events: createEventRepository(testDb.db),
+      erasures: createErasureRepository(testDb.db),
+      store: await createMemoryModelStore({}),
+      forget: async () => {},
+      abandonedDrafts: async () => (await gate, []),
+    });
+    return { erasure, open };
+  }
+
+  beforeAll(async () => {
+    testDb = await createPostgresTestDb();
+    b = await createTestApp({ createDb: async () => ({ db: testDb.db, dispose: async () => {} }), env: { ERASURE_REDRIVE_MS: '3600000' } });
+    await seedShop(b.services);
+  }, 120_000);
+
+  afterAll(async () => {
+    await b?.dispose();
+    await testDb?.dispose();
+  });
+
+  it('When a lease runs out under its process and another completes the erasure, Then the first does not erase the customer who came back since', async () => {
+    const id = 'g-user3';
+    expect(await purchases(id)).toBeGreaterThan(0);
+    const a = await processA();
+    // A is asked (recorded, held) and stalls before its turn does anything.
+    const first = a.erasure.erase(id);
+    await waitUntil('A recording the erasure', async () => (await owed(id)) === 1);
+    await leaseOut(id);
+    // B's re-driver takes it and completes it.
+    expect(await b.services.erasureRedriver.pass()).toEqual({ pending: 1, redriven: 1, failed: 0 });
+    expect(await purchases(id)).toBe(0);
+    // The customer comes back.
+    await b.services.events.insertPurchases([{ userId: id, itemId: 'g1', quantity: 1, price: null, orderId: 'back-o1', ts: new Date() }]);
+    expect(await purchases(id)).toBe(1);
+    // A wakes up: its turn finds the erasure completed by another, and deletes nothing.
+    a.open();
+    expect(await first).toBe(true);
+    expect(await purchases(id)).toBe(1);
+    expect(await owed(id)).toBe(0);
+  }, 60_000);
+
+  it('When a lease runs out under its process and another takes the erasure, Then the first stops (owed: the other completes it) and only the other erases', async () => {
+    const id = 'k-user4';
+    expect(await purchases(id)).toBeGreaterThan(0);
+    const a = await processA();
+    const first = a.erasure.erase(id);
+    await waitUntil('A recording the erasure', async () => (await owed(id)) === 1);
+    await leaseOut(id);
+    // B takes it (its claim), and has not run it yet.
+    const repo = b.services.erasureRepository;
+    const { rows: before } = await testDb.db.query<{ holder: string | null }>('SELECT holder FROM erasure_requests WHERE user_id = $1', [id]);
+    const claimed = await repo.claimErasures(10, 600_000, 'process-b:1');
+    expect(claimed).toEqual([id]);
+    // A wakes up: the erasure is another's now; A deletes nothing and says it is owed.
+    a.open();
+    await expect(first).rejects.toMatchObject({ status: 503 });
+    expect(await purchases(id)).toBeGreaterThan(0);
+    const { rows } = await testDb.db.query<{ holder: string; attempts: number; late: boolean }>(
+      "SELECT holder, attempts, next_at > now() + interval '5 minutes' AS late FROM erasure_requests WHERE user_id = $1", [id],
+    );
+    // Its lease and its count of tries are B's, as B's claim left them.
+    expect(rows).toEqual([{ holder: 'process-b:1', attempts: 0, late: true }]);
+    expect(before[0].holder).not.toBe('process-b:1');
+  }, 60_000);
+});
