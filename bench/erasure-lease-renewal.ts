@@ -1,8 +1,9 @@
 /**
  * What the heartbeat on erasures owed costs (privacy/erasure-leases.ts): while a process holds erasures (a DELETE's,
  * queued or in its turn, or ones its re-driver took), one statement every quarter of ERASURE_LEASE_MS (15 s by
- * default) moves the lease of those it holds (migration 039's holder) ahead (erasure-repository renewErasures). An erasure that completes within that quarter
- * (about 1 s on Online Retail) is renewed never: the first beat comes a quarter of the lease after the hold. Measured:
+ * default) moves the lease of those it holds (migration 039's holder) ahead (erasure-repository renewErasures). A
+ * process that holds erasures for less than that quarter at a stretch (an erasure takes about 1 s on Online Retail)
+ * renews nothing: the first beat comes a quarter of the lease after a hold made while none was held. Measured:
  * the statement over `--held` ids among `--owed` rows owed, and the hold and release of an id in the process (the
  * only work the erasure path itself gains).
  *
