@@ -45,6 +45,18 @@ await withScratchSchema(pg, 'bench_lease', async (db) => {
     }
     console.log(`renewal of ${held} held among ${OWED} owed, ${RUNS} runs: median ${ms(quantile(xs, 0.5))} ms, p95 ${ms(quantile(xs, 0.95))} ms; at one every 15 s ${((quantile(xs, 0.5) / 15_000) * 100).toFixed(4)} % of the time`);
   }
+  // The turn's look (event-repository deleteUsers with an owner, under the erasures' lock) at which of its customers'
+  // requests the process still holds: one statement a turn, of 1 to 100 (ERASURE_BATCH) ids.
+  for (const held of [1, 100]) {
+    const ids = Array.from({ length: held }, (_, i) => `c${i + 1}`);
+    const xs: number[] = [];
+    for (let k = 0; k < RUNS; k++) {
+      const t0 = performance.now();
+      await db.query('SELECT user_id, coalesce(starts_with(holder, $2), false) AS mine FROM erasure_requests WHERE user_id = ANY($1::text[])', [ids, 'bench:']);
+      xs.push(performance.now() - t0);
+    }
+    console.log(`a turn's look at the holder of ${held} among ${OWED} owed, ${RUNS} runs: median ${ms(quantile(xs, 0.5))} ms, p95 ${ms(quantile(xs, 0.95))} ms`);
+  }
   const plan = (await db.query<{ 'QUERY PLAN': string }>(
     "EXPLAIN UPDATE erasure_requests SET next_at = now() WHERE user_id IN (SELECT user_id FROM erasure_requests WHERE user_id = ANY(ARRAY['c1','c2']) AND starts_with(holder, 'bench:') FOR UPDATE SKIP LOCKED)",
   )).rows.map((r) => r['QUERY PLAN'].trim());
