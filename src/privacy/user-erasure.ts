@@ -69,8 +69,13 @@ export const erasureOwed = (err: unknown): boolean => typeof err === 'object' &&
 export function erasureTakenError(): AppError {
   const err = new AppError('UNAVAILABLE', 'another process took over this erasure (asked again there, or the lease ran out here); it completes it');
   owed.add(err);
+  taken.add(err);
   return err;
 }
+
+const taken = new WeakSet<object>();
+/** Whether `err` is an erasureTakenError: nothing failed, another process drives the erasure (no back-off was noted). */
+export const erasureTaken = (err: unknown): boolean => typeof err === 'object' && err !== null && taken.has(err);
 
 /** The detail a 503 of an erasure owed carries (DELETE /v1/users/:id): the service completes it. */
 export const ERASURE_OWED_DETAIL = {

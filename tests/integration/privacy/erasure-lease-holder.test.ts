@@ -12,6 +12,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createErasureRepository } from '../../../src/data/erasure-repository.js';
 import { createEventRepository } from '../../../src/data/event-repository.js';
+import { createErasureRedriver } from '../../../src/privacy/erasure-redriver.js';
 import { createUserErasure } from '../../../src/privacy/user-erasure.js';
 import { createMemoryModelStore } from '../../../src/store/memory-model-store.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
@@ -96,5 +97,29 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('the holder of an erasu
     // Its lease and its count of tries are B's, as B's claim left them.
     expect(rows).toEqual([{ holder: 'process-b:1', attempts: 0, late: true }]);
     expect(before[0].holder).not.toBe('process-b:1');
+  }, 60_000);
+
+  it("When A's re-driver took an erasure and lost it to another before its turn, Then its pass counts no failure (nothing failed, no back-off) and erases nothing", async () => {
+    const id = 'g-user5';
+    expect(await purchases(id)).toBeGreaterThan(0);
+    const a = await processA();
+    const logged: string[] = [];
+    const redriver = createErasureRedriver({
+      requests: createErasureRepository(testDb.db), holder: a.erasure.nextHolder, erase: (userId, opts) => a.erasure.erase(userId, opts),
+      storeTakesWrites: async () => true, log: { info: () => {}, warn: (_obj, msg) => void logged.push(msg) },
+    });
+    // Owed and due (a DELETE answered 503 earlier); A's pass takes it and its turn stalls.
+    await testDb.db.query('INSERT INTO erasure_requests (user_id) VALUES ($1)', [id]);
+    const pass = redriver.pass();
+    await waitUntil('A taking the erasure', async () => (await count('SELECT count(*)::int AS n FROM erasure_requests WHERE user_id = $1 AND holder IS NOT NULL', id)) === 1);
+    await leaseOut(id);
+    expect(await b.services.erasureRepository.claimErasures(10, 600_000, 'process-b:2')).toEqual([id]);
+    a.open();
+    // (The erasure the test before left to B is owed too: pending counts it.)
+    expect(await pass).toMatchObject({ redriven: 0, failed: 0 });
+    expect(logged).toEqual([]);
+    expect(await purchases(id)).toBeGreaterThan(0);
+    const { rows } = await testDb.db.query<{ holder: string; attempts: number }>('SELECT holder, attempts FROM erasure_requests WHERE user_id = $1', [id]);
+    expect(rows).toEqual([{ holder: 'process-b:2', attempts: 0 }]);
   }, 60_000);
 });
