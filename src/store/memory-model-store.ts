@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LIVE_EVENTS_KEPT, type ModelMeta, type ModelStore } from './model-store.js';
+import { LIVE_EVENTS_KEPT, type ModelMeta, type ModelStore, type PublishOptions } from './model-store.js';
 import { decodeSnapshot, encodeSnapshot, SnapshotFormatError, type VersionSnapshot } from './snapshot-codec.js';
 import { alreadyPublished, assertVersionName, publishScore, versionsToPrune } from './version-rules.js';
 
@@ -115,15 +115,15 @@ export async function createMemoryModelStore(opts: MemoryModelStoreOptions = {})
       });
     },
 
-    publish: (meta: ModelMeta, opts: { activeWas?: string | null } = {}) =>
+    publish: (meta: ModelMeta, opts: PublishOptions = {}) =>
       serial(async () => {
         assertVersionName(meta.version);
         if (published.has(meta.version)) throw alreadyPublished(meta.version);
         const draft = drafts.get(meta.version) ?? { artifacts: new Map(), tables: new Map() };
         // Decided inside the serialised step, so an activation cannot come between the check and the flip.
-        const activate = opts.activeWas === undefined || active === null || active === opts.activeWas;
+        const activate = !opts.listOnly && (opts.activeWas === undefined || active === null || active === opts.activeWas);
         const newest = newestFirst()[0];
-        const snapshot: VersionSnapshot = { meta, publishedAt: publishScore(newest?.publishedAt ?? null), ...draft };
+        const snapshot: VersionSnapshot = { meta, publishedAt: opts.at ?? publishScore(newest?.publishedAt ?? null), ...draft };
         if (dir) {
           await writeAtomically(dir, versionFile(meta.version), encodeSnapshot(snapshot));
           if (activate) await writeAtomically(dir, ACTIVE_FILE, Buffer.from(meta.version));

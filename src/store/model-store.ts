@@ -27,6 +27,12 @@ export interface ModelMeta {
  * VALIDATION_FAILED. Writing to or publishing an already published version fails with CONFLICT.
  * Reads of a missing version, artifact, table or key return null, never throw.
  */
+export interface PublishOptions {
+  activeWas?: string | null;
+  at?: number;
+  listOnly?: boolean;
+}
+
 export interface ModelStore {
   /** Stores one artifact of an unpublished version (overwrites a previous write of the same name). */
   putArtifact(version: string, name: string, data: Uint8Array): Promise<void>;
@@ -54,9 +60,11 @@ export interface ModelStore {
    * (the active version, or null, when the caller began), the version is made active only if that is
    * still the active one or none is; otherwise it is only listed (a training that finds another version
    * activated by hand while it ran: the rollback stands). The check and the flip are one step.
-   * Resolves whether the version was made active.
+   * Resolves whether the version was made active. A version put back from its copy (model-restore.ts) keeps its
+   * place: `at`, the order key it is listed by (ms; default: now, after the newest), and `listOnly`, listed and never
+   * made active (a version kept for rollback).
    */
-  publish(meta: ModelMeta, opts?: { activeWas?: string | null }): Promise<boolean>;
+  publish(meta: ModelMeta, opts?: PublishOptions): Promise<boolean>;
   /** Makes an already published version active again (rollback). Returns false if unknown. */
   activate(version: string): Promise<boolean>;
   /** The active version's metadata, or null when nothing was published yet. */

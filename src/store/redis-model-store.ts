@@ -137,14 +137,14 @@ const PATCHES_PER_CALL = 500;
 
 /**
  * Publish: list the version and, unless another version became active since the caller began (ARGV[4],
- * the version active then, '' for none; ARGV[5] '1' = flip whatever is active), make it active, in one
+ * the version active then, '' for none; ARGV[5] '1' = flip whatever is active, '2' = never: listed only), make it active, in one
  * step. Returns [1, the version active before ('' for none)] when flipped, [0, the active version] when
  * only listed, -1 when the version was published already.
  */
 const PUBLISH_SCRIPT = `if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return -1 end
 local current = redis.call('GET', KEYS[3])
 local was = current and cjson.decode(current).version or ''
-local activate = ARGV[5] == '1' or (not current) or was == ARGV[4]
+local activate = ARGV[5] == '1' or (ARGV[5] == '0' and ((not current) or was == ARGV[4]))
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 if activate then
@@ -428,12 +428,15 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
       assertVersionName(meta.version);
       if (await redis.hexists(versionsKey, meta.version)) throw alreadyPublished(meta.version);
       const json = JSON.stringify(meta);
-      const newest = await redis.zrevrange(byTimeKey, 0, 0, 'WITHSCORES');
-      const score = publishScore(newest.length ? Number(newest[1]) : null);
+      let score = opts.at;
+      if (score === undefined) {
+        const newest = await redis.zrevrange(byTimeKey, 0, 0, 'WITHSCORES');
+        score = publishScore(newest.length ? Number(newest[1]) : null);
+      }
       // Listed and flipped in one script (the three keys share the control slot): until it runs, readers
       // resolve the previous version and read only its keys; a publish that dies half-way leaves no listed
       // version that never was active; an activation by hand cannot come between the check and the flip.
-      const unconditional = opts.activeWas === undefined ? '1' : '0';
+      const unconditional = opts.listOnly ? '2' : opts.activeWas === undefined ? '1' : '0';
       const done = (await redis.eval(PUBLISH_SCRIPT, 3, versionsKey, byTimeKey, activeKey, meta.version, json, String(score), opts.activeWas ?? '', unconditional)) as -1 | [number, string];
       if (done === -1) throw alreadyPublished(meta.version);
       const activated = done[0] === 1;

@@ -236,6 +236,22 @@ export function modelStoreContract(factory: StoreFactory): void {
     await expect(store.publish(meta('c'), { activeWas: 'c' })).rejects.toThrow();
   });
 
+  it('When a version is put back with its place (`at`) and listed only, Then it lists where it was and is never made active, even with none active', async () => {
+    const store = await make();
+    expect(await store.publish(meta('b'), { activeWas: null, at: 2000 })).toBe(true);
+    expect(await store.publish(meta('a'), { listOnly: true, at: 1000 })).toBe(false);
+    expect(await store.publish(meta('c'), { listOnly: true, at: 3000 })).toBe(false);
+    expect(versionsOf(await store.listVersions())).toEqual(['c', 'b', 'a']);
+    expect((await store.getActive())!.version).toBe('b');
+    const empty = await make();
+    expect(await empty.publish(meta('x'), { listOnly: true })).toBe(false);
+    expect(await empty.getActive()).toBeNull();
+    expect(await empty.activate('x')).toBe(true);
+    // A publish after them still lists newest.
+    expect(await store.publish(meta('d'))).toBe(true);
+    expect(versionsOf(await store.listVersions())[0]).toBe('d');
+  });
+
   it('When a publish does not flip and only one version is kept, Then neither the active version nor the one just published is pruned', async () => {
     const store = await make({ versionsKept: 1 });
     await store.publish(meta('a'));
