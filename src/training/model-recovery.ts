@@ -73,6 +73,11 @@ export function createModelRecovery(deps: {
    * holds no version at all: `none` when there is no whole copy of it, and the retraining is the fallback.
    */
   restore?: () => Promise<RestoreOutcome>;
+  /**
+   * Records the store's active version as the one a restore puts back, where Postgres records another (an activation
+   * whose record failed: model-copies.ts settle). Asked at each look that finds an active version; never throws.
+   */
+  recordActive?: (version: string) => Promise<unknown>;
   /** Runs one look with its statements bounded (a Postgres that stops answering must not hold it for good). */
   bounded?: <T>(fn: () => Promise<T>) => Promise<T>;
   warn?: (obj: object, msg: string) => void;
@@ -101,6 +106,7 @@ export function createModelRecovery(deps: {
       return 'the model store holds no version although trainings have published before (a Redis restarted without persistence?)';
     }
     sawActive = true;
+    await deps.recordActive?.(active.version);
     const gone = await goneFromStore(deps.store, active, deps.erasedSince);
     if (gone.length === 0) return null;
     return `the model store no longer holds all of the active version ${active.version} (${gone.join(', ')} gone: keys evicted under maxmemory, or a cluster shard restarted empty?)`;
@@ -180,6 +186,10 @@ export function createModelRecovery(deps: {
         }
         deps.log?.('checking the model store for lost versions failed (after it came back); looked at again at the next request after a minute');
       })().finally(() => (soon = null));
+    },
+    /** Resolves once no look is under way (one begun by checkSoon included, with its tries again): tests. */
+    async idle(): Promise<void> {
+      while (soon || running) await (soon ?? running)!.catch(() => {});
     },
     /** One look now; the queued training's job id, or null (tests). */
     recover: () => bounded(recover),

@@ -16,6 +16,7 @@ import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
 import { createModelRestore } from '../../../src/training/model-restore.js';
 import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
 import { privateServerSupport, startPrivateRedis, type PrivateRedis } from '../../helpers/private-servers.js';
+import { restartedEmpty } from '../../helpers/store-emptied.js';
 import { createPostgresTestDb, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
 import { SHOP_RECIPE, seedShop } from '../serving/shop-fixture.js';
 
@@ -42,11 +43,8 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a Re
     await redis.kill();
     await redis.start();
   };
-  const emptied = async (t: TestApp) => {
-    await restartEmpty();
-    while (!(await t.services.store.ping())) await new Promise((r) => setTimeout(r, 50));
-    expect(await t.services.store.getActive()).toBeNull();
-  };
+  /** Restarted empty, not put back yet by any look of the process's own (deterministic once its recovery is started). */
+  const emptied = (t: TestApp) => restartedEmpty(redis, t.services);
   /** A restore asked for by the test, once any this process began by itself (the store came back) has ended. */
   const settledRestore = async (t: TestApp) => {
     for (let i = 0; i < 50; i++) {
