@@ -51,6 +51,34 @@ export function createModelCopyRepository(db: Db) {
       );
       return rows[0] ? record(rows[0]) : null;
     },
+    /**
+     * `version` made active, recorded only while the version recorded as made active last is still `last` (null:
+     * none): a record set right from what the model store says is active (model-copies.ts settle) never overwrites
+     * an activation recorded meanwhile (a rollback through another process). True when recorded.
+     */
+    async markActiveIf(version: string, last: string | null): Promise<boolean> {
+      const { rows } = await db.query(
+        `INSERT INTO model_copies (version, activated_at)
+         SELECT $1, clock_timestamp()
+         WHERE (SELECT version FROM model_copies WHERE activated_at IS NOT NULL ORDER BY activated_at DESC LIMIT 1) IS NOT DISTINCT FROM $2::text
+         ON CONFLICT (version) DO UPDATE SET activated_at = clock_timestamp()
+         RETURNING version`,
+        [version, last],
+      );
+      return rows.length > 0;
+    },
+    /**
+     * Every whole copy, in the order their versions were published (a copy is made whole just before its
+     * publish): what a store that came back empty is put back to. `completedAt` (ms) is the order key each is
+     * listed by again.
+     */
+    async whole(): Promise<(ModelCopyRecord & { meta: ModelMeta; completedAt: number })[]> {
+      const { rows } = await db.query<{ version: string; meta: ModelMeta; chunks: number; bytes: string; completed_ms: string }>(
+        `SELECT version, meta, chunks, bytes, (extract(epoch FROM completed_at) * 1000)::bigint AS completed_ms
+         FROM model_copies WHERE completed_at IS NOT NULL AND meta IS NOT NULL ORDER BY completed_at, version`,
+      );
+      return rows.map((r) => ({ ...record(r), meta: r.meta, completedAt: Number(r.completed_ms) }));
+    },
     /** The copy's chunks in order, one row read at a time (a cursor: never the whole copy at once). */
     async *chunks(version: string): AsyncGenerator<Uint8Array> {
       for await (const rows of db.stream<{ bytes: Buffer }>('SELECT bytes FROM model_copy_chunks WHERE version = $1 ORDER BY seq', [version], 1)) {
@@ -85,6 +113,12 @@ export function createModelCopyRepository(db: Db) {
          RETURNING version`,
         [kept, writing ?? ''],
       );
+      return rows.length;
+    },
+    /** Deletes the copies of these versions, whole or not, with their activation records (versions the store no longer keeps). */
+    async drop(versions: readonly string[]): Promise<number> {
+      if (versions.length === 0) return 0;
+      const { rows } = await db.query('DELETE FROM model_copies WHERE version = ANY($1::text[]) RETURNING version', [versions]);
       return rows.length;
     },
     /** Deletes the copy of `version` (a training that failed); its activation record goes with it. */

@@ -38,12 +38,23 @@ export interface ModelCopies {
   published(version: string, activated: boolean, kept: () => Promise<string[]>, erasureMark?: number): Promise<void>;
   /** The version made active last when its copy is whole (what a restore would put back), else null. Never throws. */
   lastActive(): Promise<string | null>;
-  /** A version made active by hand (a rollback). Never throws. */
+  /** A version made active by hand (a rollback), or by a publish. Never throws. */
   activated(version: string): Promise<void>;
+  /**
+   * The version the model store holds active, recorded as the one to put back if Postgres records another (an
+   * activation whose record failed: Postgres away for that moment), unless an activation is recorded meanwhile. True
+   * when it recorded it. Never throws.
+   */
+  settle(active: string): Promise<boolean>;
 }
 
 export function createModelCopies(deps: { copies: ModelCopyRepository; log?: (msg: string, err?: unknown) => void; chunkBytes?: number }): ModelCopies {
   const { copies } = deps;
+  const recordActive = async (version: string) => {
+    await copies.markActive(version).catch((err: unknown) =>
+      deps.log?.(`model copies: recording ${version} as active failed (a store lost before it is recorded would be put back to the version recorded before: the model recovery's next look records it from the store)`, err),
+    );
+  };
   return {
     begin(version) {
       const encoder = createCopyEncoder(version, { chunkBytes: deps.chunkBytes });
@@ -126,10 +137,15 @@ export function createModelCopies(deps: { copies: ModelCopyRepository; log?: (ms
         if (erasureMark !== undefined && (await copies.dropIfErasedAfter(version, erasureMark))) {
           deps.log?.(`model copy of ${version} deleted: a customer was erased while it was trained (a store lost before the next training is trained again)`);
         }
-        if (activated) await copies.markActive(version);
+      } catch (err) {
+        deps.log?.(`model copies: checking the copy of ${version} against the erasures failed`, err);
+      }
+      // Each on its own: a failed activation record must not keep the copies of pruned versions, nor the reverse.
+      if (activated) await recordActive(version);
+      try {
         await copies.prune(await kept(), version);
       } catch (err) {
-        deps.log?.(`model copies: recording ${version} as published failed`, err);
+        deps.log?.(`model copies: deleting the copies of versions the store no longer keeps failed (the next training's publish tries again)`, err);
       }
     },
     async lastActive() {
@@ -141,8 +157,18 @@ export function createModelCopies(deps: { copies: ModelCopyRepository; log?: (ms
         return null;
       }
     },
-    async activated(version) {
-      await copies.markActive(version).catch((err: unknown) => deps.log?.(`model copies: recording ${version} as active failed`, err));
+    activated: recordActive,
+    async settle(active) {
+      try {
+        const last = (await copies.lastActive())?.version ?? null;
+        if (last === active) return false;
+        if (!(await copies.markActiveIf(active, last))) return false;
+        deps.log?.(`model copies: ${active}, active in the model store, is now recorded as the version to put back (the record said ${last ?? 'none'}: an activation whose record failed)`);
+        return true;
+      } catch (err) {
+        deps.log?.(`model copies: recording ${active} (active in the model store) as the version to put back failed`, err);
+        return false;
+      }
     },
   };
 }

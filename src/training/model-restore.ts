@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ModelCopyRepository } from '../data/model-copy-repository.js';
+import type { ModelCopyRecord, ModelCopyRepository } from '../data/model-copy-repository.js';
 import { decodeCopy } from '../store/model-copy-codec.js';
 import { SnapshotFormatError } from '../store/snapshot-codec.js';
 import type { ModelMeta, ModelStore } from '../store/model-store.js';
@@ -15,12 +15,18 @@ export const RESTORE_LEASE_MS = 120_000;
  */
 export type RestoreOutcome = 'restored' | 'elsewhere' | 'none';
 
+type WholeCopy = Awaited<ReturnType<ModelCopyRepository['whole']>>[number];
+
 /**
  * Puts the version that was active back into a model store that holds none (a Redis restarted without persistence),
  * from its copy in Postgres (model-copies.ts), in seconds instead of a retraining's minutes.
  *
- * Only the version made active last (a training's publish, a rollback, a restore: model_copies.activated_at), and
- * only when its copy is whole; otherwise `none`. Exactly one process restores: a lease row in Postgres, taken in
+ * The version made active last (a training's publish, a rollback, a restore: model_copies.activated_at), and only
+ * when its copy is whole and holds every chunk recorded (number and bytes); otherwise `none`. It is published first
+ * (readiness returns with it); then every other version with a whole copy, the versions the store kept for rollback
+ * (Postgres keeps the copies of what the store keeps: model-copies.ts), listed only, each at its place (its publish
+ * time), so a rollback to a version listed before the loss still answers; the store's retention prunes as at a
+ * publish, and the copies of the versions it does not keep then (or whose copy is damaged) are deleted. Exactly one process restores: a lease row in Postgres, taken in
  * one statement (of several replicas noticing at once, one gets it) and renewed as the restore goes on; the others
  * answer `elsewhere` and see the version when it is published, as after a training (the store's message, or their
  * next periodic check). Under the lease the store is looked at again: a version active by then (another process
@@ -61,53 +67,119 @@ export function createModelRestore(deps: {
     return inFlight;
   }
 
+  /** The copy's chunks, checked against the number and size recorded when it was made whole: a copy missing a chunk is refused. */
+  async function* counted(copy: ModelCopyRecord): AsyncGenerator<Uint8Array> {
+    let chunks = 0;
+    let bytes = 0;
+    for await (const chunk of copies.chunks(copy.version)) {
+      chunks++;
+      bytes += chunk.byteLength;
+      yield chunk;
+    }
+    if (chunks !== copy.chunks || bytes !== copy.bytes) {
+      throw new SnapshotFormatError(`it holds ${chunks} of its ${copy.chunks} chunks (${bytes} of ${copy.bytes} bytes)`);
+    }
+  }
+
+  /**
+   * Writes `copy` as a draft and publishes it where it was listed (`at`: its publish time), made active or only
+   * listed; a version not published is deleted again. Resolves whether it was made active.
+   */
+  async function putBack(copy: WholeCopy, how: { listOnly: boolean }, renew: () => Promise<void>): Promise<boolean> {
+    const { version, meta } = copy;
+    // What an earlier restore that died left of the draft.
+    await store.deleteVersion(version);
+    let published = false;
+    try {
+      for await (const part of decodeCopy(counted(copy))) {
+        for (const [name, data] of part.artifacts) await store.putArtifact(version, name, data);
+        for (const [name, entries] of part.tables) await store.putEntries(version, name, entries);
+        await renew();
+      }
+      return await deps.publishScrubbed(erasureMarkOf(meta), meta, async () => {
+        const made = await store.publish(meta, how.listOnly ? { listOnly: true, at: copy.completedAt } : { activeWas: null, at: copy.completedAt });
+        published = true;
+        return made;
+      });
+    } catch (err) {
+      if (!published) await store.deleteVersion(version).catch(() => false);
+      throw err;
+    }
+  }
+
   async function restoreOnce(): Promise<RestoreOutcome> {
     const last = await copies.lastActive();
     if (!last?.meta) return 'none';
     const { version } = last;
-    const meta = last.meta;
     if (!(await copies.takeLease(version, holder, leaseMs))) return 'elsewhere';
     const t0 = performance.now();
-    let published = false;
+    let renewedAt = performance.now();
+    const renew = async () => {
+      if (performance.now() - renewedAt <= leaseMs / 3) return;
+      if (!(await copies.takeLease(version, holder, leaseMs))) throw new Error(`the lease of the restore of ${version} was lost`);
+      renewedAt = performance.now();
+    };
     try {
       if ((await store.getActive()) !== null) return 'elsewhere';
       // Versions listed and none active is not a store that came back empty: left to the recovery as before.
       if ((await store.listVersions()).length > 0) return 'none';
-      // What an earlier restore that died left of the draft.
-      await store.deleteVersion(version);
-      let renewedAt = performance.now();
-      for await (const part of decodeCopy(copies.chunks(version))) {
-        for (const [name, data] of part.artifacts) await store.putArtifact(version, name, data);
-        for (const [name, entries] of part.tables) await store.putEntries(version, name, entries);
-        if (performance.now() - renewedAt > leaseMs / 3) {
-          if (!(await copies.takeLease(version, holder, leaseMs))) throw new Error(`the lease of the restore of ${version} was lost`);
-          renewedAt = performance.now();
+      // Every version kept with a whole copy, in the order they were published: the active one first (readiness
+      // returns with it), then the others, kept for rollback, each listed where it was.
+      const kept = await copies.whole();
+      const active = kept.find((c) => c.version === version);
+      // Its copy dropped since (an erasure): the retraining is the fallback.
+      if (!active) return 'none';
+      try {
+        if (!(await putBack(active, { listOnly: false }, renew))) {
+          deps.log?.(`model restore: ${version} was put back but another version was made active meanwhile; it is kept for rollback`);
+          return 'elsewhere';
         }
-      }
-      const activated = await deps.publishScrubbed(erasureMarkOf(meta), meta, async () => {
-        const made = await store.publish(meta, { activeWas: null });
-        published = true;
-        return made;
-      });
-      if (!activated) {
-        deps.log?.(`model restore: ${version} was put back but another version was made active meanwhile; it is kept for rollback`);
-        return 'elsewhere';
+      } catch (err) {
+        // A damaged or incomplete copy would fail every try: the retraining is the fallback (an outage is tried again at the next look).
+        if (err instanceof SnapshotFormatError) {
+          deps.log?.(`model restore: the copy of ${version} in Postgres is damaged or incomplete (${err.message}); left to the retraining`);
+          return 'none';
+        }
+        throw err;
       }
       await copies.markActive(version);
       const ms = Math.round(performance.now() - t0);
       deps.info?.({ version, ms, bytes: last.bytes, chunks: last.chunks }, `the model store held no version: ${version} (the one active before) was put back from its copy in Postgres in ${ms} ms, no training`);
-      deps.onRestored?.(meta);
+      deps.onRestored?.(active.meta);
+      await putBackKept(kept.filter((c) => c !== active), renew, t0);
       return 'restored';
-    } catch (err) {
-      if (!published) await store.deleteVersion(version).catch(() => false);
-      // A damaged copy would fail every try: the retraining is the fallback (an outage is tried again at the next look).
-      if (err instanceof SnapshotFormatError) {
-        deps.log?.(`model restore: the copy of ${version} in Postgres is damaged (${err.message}); left to the retraining`);
-        return 'none';
-      }
-      throw err;
     } finally {
       await copies.releaseLease(version, holder).catch(() => {});
+    }
+  }
+
+  /**
+   * The versions kept for rollback, oldest first, listed only (the store's retention prunes as a publish does); a
+   * damaged copy is skipped. Then the copies of versions the store does not keep (pruned, skipped) are deleted:
+   * Postgres keeps what the store keeps. A failure here (the store or Postgres away) leaves the active version served;
+   * the versions not put back cannot be rolled back to.
+   */
+  async function putBackKept(others: WholeCopy[], renew: () => Promise<void>, t0: number): Promise<void> {
+    const skipped: string[] = [];
+    try {
+      for (const copy of others) {
+        try {
+          await putBack(copy, { listOnly: true }, renew);
+        } catch (err) {
+          if (!(err instanceof SnapshotFormatError)) throw err;
+          skipped.push(copy.version);
+          deps.log?.(`model restore: the copy of ${copy.version} (kept for rollback) in Postgres is damaged or incomplete (${err.message}); not put back, and deleted`);
+        }
+      }
+      const listed = new Set((await store.listVersions()).map((m) => m.version));
+      const dropped = await copies.drop(others.map((c) => c.version).filter((v) => !listed.has(v)));
+      const ms = Math.round(performance.now() - t0);
+      deps.info?.(
+        { versions: others.length - skipped.length, skipped, dropped, ms },
+        `model restore: ${others.length - skipped.length} version(s) kept for rollback put back too (${ms} ms from the start); ${dropped} copies of versions the store does not keep deleted`,
+      );
+    } catch (err) {
+      deps.log?.('model restore: putting back the versions kept for rollback failed (the active version is served; those not put back cannot be rolled back to)', err);
     }
   }
 

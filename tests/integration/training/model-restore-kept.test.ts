@@ -1,0 +1,143 @@
+/**
+ * What a restore from the copies in Postgres (src/training/model-restore.ts) puts back besides the active version:
+ * every version the store kept, in its order, so a rollback still answers after a Redis loss; Postgres keeping the
+ * copies of what the store keeps, no more; a copy missing a chunk refused (the retraining is the fallback); and an
+ * activation whose record in Postgres failed recorded again from the store, so a later loss does not bring back an
+ * older model. Against the real Postgres and a redis-server of the test's own, restarted empty.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
+import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
+import { privateServerSupport, startPrivateRedis, type PrivateRedis } from '../../helpers/private-servers.js';
+import { createPostgresTestDb, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
+import { restartedEmpty } from '../../helpers/store-emptied.js';
+import { SHOP_RECIPE, seedShop } from '../serving/shop-fixture.js';
+
+const support = await privateServerSupport();
+if (!support.redis && process.env.REQUIRE_SERVICES === 'true') throw new Error(`this test needs ${support.missing.join(', ')} and REQUIRE_SERVICES=true`);
+
+describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a restore from Postgres puts back the versions kept, and only whole ones', () => {
+  let redis: PrivateRedis;
+  let testDb: TestDb;
+  let app: TestApp;
+  let recipesDir: string;
+  const prefix = 'model-restore-kept:';
+  const KEPT = 3;
+  const shared = async (): Promise<TestDb> => ({ db: testDb.db, dispose: async () => {} });
+  const open = (kept: number) =>
+    createTestApp({
+      createDb: shared, recipesDir, store: createRedisModelStore({ url: redis.url, prefix, versionsKept: kept }),
+      // The model recovery is not started: each look is the test's. A retraining is the fallback (queued, not run here).
+      env: { REDIS_URL: redis.url, DEFAULT_RECIPE: 'serving-test', ERASURE_REFRESH_MS: '600000', RETRAIN_ON_LOST_MODEL: 'true', MODEL_VERSIONS_KEPT: String(kept) },
+    });
+  const listed = async (t: TestApp) => (await t.services.store.listVersions()).map((m) => m.version);
+  const active = async (t: TestApp) => (await t.services.store.getActive())?.version ?? null;
+  /** The versions Postgres holds a whole copy of, oldest first. */
+  const copied = async (t: TestApp) => (await t.services.modelCopyRepository!.list()).filter((c) => c.meta !== null).map((c) => c.version);
+  const train = async () => (await app.services.trainer.train({ tune: false })).version;
+  const rollback = (version: string) => app.app.inject({ method: 'POST', url: `/v1/models/${version}/activate`, headers: auth('admin') });
+
+  beforeAll(async () => {
+    redis = await startPrivateRedis();
+    testDb = await createPostgresTestDb();
+    recipesDir = mkdtempSync(path.join(tmpdir(), 'model-restore-kept-recipes-'));
+    writeFileSync(path.join(recipesDir, 'serving-test.json'), JSON.stringify(SHOP_RECIPE));
+    app = await open(KEPT);
+    await seedShop(app.services);
+  }, 60_000);
+  afterAll(async () => {
+    await app?.dispose();
+    await testDb?.dispose();
+    await redis?.dispose();
+    if (recipesDir) rmSync(recipesDir, { recursive: true, force: true });
+  });
+
+  it('When the store kept several versions (one rolled back to) and comes back empty, Then each is put back in its order, the same one active, and a rollback to a version listed before answers 200', async () => {
+    const [v1, v2] = [await train(), await train(), await train()];
+    expect((await rollback(v2)).statusCode).toBe(200);
+    const before = await listed(app);
+    expect(before).toHaveLength(KEPT);
+    await restartedEmpty(redis, app.services);
+    expect(await app.services.modelRestore!.restore()).toBe('restored');
+    expect(await listed(app)).toEqual(before);
+    expect(await active(app)).toBe(v2);
+    const back = await rollback(v1);
+    expect(back.statusCode, back.body).toBe(200);
+    expect(await active(app)).toBe(v1);
+    expect((await app.services.modelCopyRepository!.lastActive())?.version).toBe(v1);
+  }, 120_000);
+
+  it('When trainings publish past MODEL_VERSIONS_KEPT, Then the copies of the versions the store pruned are deleted with them: Postgres keeps a copy of each version kept, no more', async () => {
+    const before = await listed(app);
+    const trained = [await train(), await train()];
+    const now = await listed(app);
+    expect(now).toHaveLength(KEPT);
+    expect(now).toEqual(expect.arrayContaining(trained));
+    const pruned = before.filter((v) => !now.includes(v));
+    expect(pruned.length).toBeGreaterThan(0);
+    expect((await copied(app)).sort()).toEqual([...now].sort());
+    const { rows } = await testDb.db.query<{ n: string }>('SELECT count(*) AS n FROM model_copy_chunks WHERE version = ANY($1::text[])', [pruned]);
+    expect(Number(rows[0].n)).toBe(0);
+  }, 120_000);
+
+  it('When Postgres holds more copies than a store restored with fewer kept (MODEL_VERSIONS_KEPT lowered), Then the store keeps its number and the copies of the versions it did not keep are deleted', async () => {
+    const newest = (await listed(app)).slice(0, 2);
+    const fewer = await open(2);
+    try {
+      await restartedEmpty(redis, fewer.services);
+      expect(await fewer.services.modelRestore!.restore()).toBe('restored');
+      expect(await listed(fewer)).toEqual(newest);
+      expect((await copied(fewer)).sort()).toEqual([...newest].sort());
+    } finally {
+      await fewer.dispose();
+    }
+  }, 120_000);
+
+  it('When recording the version a publish made active fails in Postgres, Then the model recovery\'s next look records it from the store, and a store lost afterwards is put back to it, not to the older one', async () => {
+    const older = await active(app);
+    // Postgres refuses every activation record for a moment (the training's publish goes on: the copy never stops it).
+    await testDb.db.query(`CREATE FUNCTION refuse_activation() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'activation records refused'; END $$`);
+    await testDb.db.query('CREATE TRIGGER refuse_activation BEFORE UPDATE OF activated_at ON model_copies FOR EACH ROW EXECUTE FUNCTION refuse_activation()');
+    let newer: string;
+    try {
+      newer = await train();
+    } finally {
+      await testDb.db.query('DROP TRIGGER refuse_activation ON model_copies');
+      await testDb.db.query('DROP FUNCTION refuse_activation()');
+    }
+    expect(await active(app)).toBe(newer);
+    expect((await app.services.modelCopyRepository!.lastActive())?.version).toBe(older);
+    expect(await app.services.modelRecovery!.recover()).toBeNull();
+    expect((await app.services.modelCopyRepository!.lastActive())?.version).toBe(newer);
+    await restartedEmpty(redis, app.services);
+    expect(await app.services.modelRestore!.restore()).toBe('restored');
+    expect(await active(app)).toBe(newer);
+  }, 120_000);
+
+  it('When a copy kept for rollback misses a chunk, Then the active version and the other kept ones are put back, and the incomplete copy is not, and is deleted', async () => {
+    const [current, ...others] = await listed(app);
+    expect(await active(app)).toBe(current);
+    const damaged = others[0];
+    await testDb.db.query('DELETE FROM model_copy_chunks WHERE version = $1 AND seq = (SELECT max(seq) FROM model_copy_chunks WHERE version = $1)', [damaged]);
+    await restartedEmpty(redis, app.services);
+    expect(await app.services.modelRestore!.restore()).toBe('restored');
+    expect(await listed(app)).toEqual([current, ...others.filter((v) => v !== damaged)]);
+    expect(await copied(app)).not.toContain(damaged);
+  }, 120_000);
+
+  it('When the active version\'s copy misses a chunk, Then nothing is put back (no draft left) and the retraining is the fallback', async () => {
+    const current = (await app.services.modelCopyRepository!.lastActive())!.version;
+    await testDb.db.query('DELETE FROM model_copy_chunks WHERE version = $1 AND seq = (SELECT max(seq) FROM model_copy_chunks WHERE version = $1)', [current]);
+    await restartedEmpty(redis, app.services);
+    expect(await app.services.modelRestore!.restore()).toBe('none');
+    expect(await listed(app)).toEqual([]);
+    expect(await app.services.store.getArtifact(current, 'profiles')).toBeNull();
+    // The model recovery's look: no copy to put back, so a training of the default recipe is queued.
+    const job = await app.services.modelRecovery!.recover();
+    expect(job).toEqual(expect.any(String));
+    expect((await app.services.jobs.list({ type: 'train', limit: 10 })).map((j) => j.id)).toContain(job);
+  }, 120_000);
+});
