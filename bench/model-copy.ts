@@ -5,12 +5,14 @@
  * fresh Redis prefix: what a Redis restarted without persistence looks like to the store), as model recovery does it
  * (the lease, the draft, the erasure scrub and the publish).
  *
- *   npx tsx bench/model-copy.ts [--copies N] [--shop] [--no-tune] [--compare]
+ *   npx tsx bench/model-copy.ts [--copies N] [--shop] [--no-tune] [--compare] [--kept N]
  *
  * Prints the training's total and the time spent on the copy within it (encoding and Postgres writes, which the
  * training waits for), the copy's size, chunks and Postgres footprint, and the restore's time and peak RSS, checking
  * that the store then holds the version whole. `--compare` also trains once without a copy first (the same data),
- * for the training's total both ways. `--shop`: the shop in DATABASE_URL's own tables (e.g. `npm run import --
+ * for the training's total both ways. `--kept N`: N trainings (N versions kept, each copied; N at most
+ * MODEL_VERSIONS_KEPT), all put back by the restore (the active one first, then the others in their order): the time
+ * until the active one is back (polled every 20 ms) and until every one is, each checked whole. `--shop`: the shop in DATABASE_URL's own tables (e.g. `npm run import --
  * generic DIR` of `bench/lib/fashion-shop.py DIR`), precomputed as `npm run train` does. The data lives in schema
  * `bench_model_copy_online_retail` (or `..._Nx`) of DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test);
  * the models go to REDIS_URL (default redis://127.0.0.1:6379) under random prefixes deleted afterwards, and the
@@ -36,6 +38,8 @@ const copies = copiesAt >= 0 ? Number(args[copiesAt + 1]) : 1;
 const shop = args.includes('--shop');
 const tune = args.includes('--no-tune') ? false : undefined;
 const compare = args.includes('--compare');
+const keptAt = args.indexOf('--kept');
+const kept = keptAt >= 0 ? Number(args[keptAt + 1]) : 1;
 const PG = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SCHEMA = copies > 1 ? `bench_model_copy_online_retail_${copies}x` : 'bench_model_copy_online_retail';
@@ -66,6 +70,10 @@ try {
     await plain.close();
   }
   const a = createServices({ config, db, store: trained });
+  for (let i = 1; i < kept; i++) {
+    const r = await a.trainer.train({ tune });
+    console.log(`training ${i} of ${kept}: total ${r.durations.total} ms; copy ${r.copy ? `${mib(r.copy.bytes)} MiB in ${r.copy.chunks} chunks` : 'none'}; load ${load()}`);
+  }
   const t0 = performance.now();
   const result = await a.trainer.train({ tune });
   const trainMs = Math.round(performance.now() - t0);
@@ -76,12 +84,27 @@ try {
   // Another process on a Redis that came back empty: the store it reads holds nothing.
   const b = createServices({ config, db, store: emptied });
   const peakBefore = peakMiB();
+  const before = (await trained.listVersions()).map((m) => m.version);
+  const cpu0 = process.cpuUsage();
   const r0 = performance.now();
-  const outcome = await b.modelRestore!.restore();
+  let activeMs: number | null = null;
+  let restoring = true;
+  const polled = (async () => {
+    while (restoring && activeMs === null) {
+      if ((await emptied.getActive()) !== null) activeMs = Math.round(performance.now() - r0);
+      else await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  const outcome = await b.modelRestore!.restore().finally(() => (restoring = false));
   const restoreMs = Math.round(performance.now() - r0);
+  const cpu = process.cpuUsage(cpu0);
+  await polled;
   const active = await emptied.getActive();
   const lost = await lostFromStore(emptied, result.version, active!.info.contents as ContentsSummary, 0);
-  console.log(`restore: ${outcome} in ${restoreMs} ms; active ${active?.version === result.version ? 'is the trained version' : `is ${active?.version ?? 'none'}`}; ${lost === null ? 'every artifact and table entry back' : `missing: ${lost}`}; peak RSS ${peakMiB()} MiB (${peakBefore} before); load ${load()}`);
+  console.log(`restore: ${outcome} in ${restoreMs} ms (CPU of this process ${Math.round((cpu.user + cpu.system) / 1000)} ms); the active version back after ${activeMs ?? '?'} ms; active ${active?.version === result.version ? 'is the trained version' : `is ${active?.version ?? 'none'}`}; ${lost === null ? 'every artifact and table entry back' : `missing: ${lost}`}; peak RSS ${peakMiB()} MiB (${peakBefore} before); load ${load()}`);
+  const after = await emptied.listVersions();
+  const whole = await Promise.all(after.map(async (m) => (await lostFromStore(emptied, m.version, m.info.contents as ContentsSummary, 0)) === null));
+  console.log(`versions listed before the loss ${before.length}, put back ${after.length}, in the same order: ${JSON.stringify(after.map((m) => m.version)) === JSON.stringify(before)}; each whole: ${whole.every(Boolean)}`);
 } finally {
   await db.query('DELETE FROM model_copies').catch(() => {});
   for (const p of prefixes) await deleteRedisPrefix(REDIS, p);
