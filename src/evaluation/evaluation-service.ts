@@ -15,7 +15,7 @@ import { submitOnce } from '../jobs/request-fingerprint.js';
 import { JOB_OUTAGE_WAIT_MS, retryWhileUnavailable } from '../retry-while-unavailable.js';
 import { runEvaluationInWorker } from './evaluate-in-worker.js';
 import { purchaseTimeRange, type PurchaseColumns } from './purchase-columns.js';
-import { purchaseRangeWithoutOwed, readOwedFreeInput } from './owed-free-input.js';
+import { nothingToRead, onlyOwedStored, purchaseRangeWithoutOwed, readOwedFreeInput, type RangeWithoutOwed } from './owed-free-input.js';
 import { BASELINE, rowNameCollisions, runEvaluation, type EvaluationProgress, type EvaluationRequest, type SplitRequest } from './run-evaluation.js';
 
 export interface EvaluationServiceDeps {
@@ -39,9 +39,10 @@ export interface EvaluationServiceDeps {
   outageWaitMs?: number;
   /**
    * The customers whose erasure is owed (erasure_requests: asked, not completed), read as a run loads its data: their
-   * purchases and attributes are left out, as an erased customer's are gone and a training leaves them out.
+   * purchases and attributes are left out, as an erased customer's are gone and a training leaves them out. Required:
+   * a caller that forgot it evaluated them (a database without erasures answers []).
    */
-  owedIds?: () => Promise<readonly string[]>;
+  owedIds: () => Promise<readonly string[]>;
 }
 
 /** An evaluation as the API shows it: the job's state and, once it succeeded, its report. */
@@ -135,8 +136,8 @@ function recipeNamed(params: EvaluationParams, recipes: Recipe[], name: string):
  * A temporal split's cutoff must have purchases on both sides: refused now (422) rather than as a failed job. The
  * job checks again (checkData), as purchases can change until it runs.
  */
-function checkCutoff(cutoff: string, range: { first: string | null; last: string | null }): void {
-  if (range.first === null || range.last === null) throw unprocessable('split', 'no purchases are stored: nothing to evaluate');
+function checkCutoff(cutoff: string, range: RangeWithoutOwed): void {
+  if (range.first === null || range.last === null) throw unprocessable('split', nothingToRead(range.onlyOwed, 'evaluate'));
   const at = Date.parse(cutoff);
   if (at <= Date.parse(range.first)) throw unprocessable('split.cutoff', `no purchases before the cutoff ${cutoff} (the first is at ${range.first}): nothing to train on`);
   if (at > Date.parse(range.last)) throw unprocessable('split.cutoff', `no purchases at or after the cutoff ${cutoff} (the last is at ${range.last}): nothing to test on`);
@@ -151,8 +152,8 @@ const DAY_MS = 86_400_000;
  * (checkData). Without `end` the period ends just after the last purchase (makeSplit): only `days` can reach
  * back past the first.
  */
-function checkValidationPeriod(split: { days: number; end?: string }, range: { first: string | null; last: string | null }): void {
-  if (range.first === null || range.last === null) throw unprocessable('split', 'no purchases are stored: nothing to evaluate');
+function checkValidationPeriod(split: { days: number; end?: string }, range: RangeWithoutOwed): void {
+  if (range.first === null || range.last === null) throw unprocessable('split', nothingToRead(range.onlyOwed, 'evaluate'));
   const end = split.end === undefined ? Date.parse(range.last) + 1 : Date.parse(split.end);
   const start = end - split.days * DAY_MS;
   const [path, from] = split.end === undefined ? ['split.days', `just after the last purchase less ${split.days} days`] : ['split.end', `the end ${split.end} less ${split.days} days`];
@@ -162,17 +163,20 @@ function checkValidationPeriod(split: { days: number; end?: string }, range: { f
 }
 
 /** The split's cutoff, or its test period, against the purchases' first and last times (checkCutoff, checkValidationPeriod). */
-function checkSplitRange(split: SplitRequest, range: { first: string | null; last: string | null }): void {
+function checkSplitRange(split: SplitRequest, range: RangeWithoutOwed): void {
   if (split.kind === 'temporal') checkCutoff(split.cutoff, range);
   else if (split.kind === 'validation') checkValidationPeriod(split, range);
 }
 
-/** A cheap look at the purchases before minutes of fitting: does the split have both sides at all? */
-function checkData(purchases: PurchaseColumns, split: SplitRequest): void {
+/**
+ * A cheap look at the purchases before minutes of fitting: does the split have both sides at all? `onlyOwed`: none
+ * read, whether purchases are stored all the same, each of a customer whose erasure is owed (asked when none was read).
+ */
+async function checkData(purchases: PurchaseColumns, split: SplitRequest, onlyOwed: () => Promise<boolean>): Promise<void> {
   const range = purchaseTimeRange(purchases);
-  if (range === null) throw new Error('no purchases are stored: nothing to evaluate');
+  if (range === null) throw new Error(nothingToRead(await onlyOwed(), 'evaluate'));
   if (split.kind === 'leave-last-order') return;
-  checkSplitRange(split, { first: new Date(range.first).toISOString(), last: new Date(range.last).toISOString() });
+  checkSplitRange(split, { first: new Date(range.first).toISOString(), last: new Date(range.last).toISOString(), onlyOwed: false });
 }
 
 /**
@@ -235,8 +239,8 @@ export function createEvaluationService(deps: EvaluationServiceDeps) {
     // thread. A cursor cannot resume part-way: a load that loses Postgres starts again with a new builder.
     // Without the customers whose erasure is owed (owed-free-input.ts, as npm run tune reads them).
     const tuned = params.split.kind === 'leave-last-order' ? [] : recipes.map((r) => withTuning(r, params.tune));
-    const { purchases, items, users } = await throughOutage(() => readOwedFreeInput(deps, (latest) => returnsWindow(params.split, tuned, latest)));
-    checkData(purchases, params.split);
+    const { purchases, items, users, owedIds } = await throughOutage(() => readOwedFreeInput(deps, (latest) => returnsWindow(params.split, tuned, latest)));
+    await checkData(purchases, params.split, () => throughOutage(() => onlyOwedStored(deps.events, owedIds)));
     // Loading is a few percent of a run; fitting and scoring share the rest as runEvaluation reports it.
     const request = {
       split: params.split,

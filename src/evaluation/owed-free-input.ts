@@ -12,8 +12,11 @@ import { readPurchaseColumns, type PurchaseColumns } from './purchase-columns.js
 export interface OwedFreeSources {
   events: Pick<EventRepository, 'streamPurchaseRows' | 'purchaseRange'>;
   catalog: Pick<CatalogRepository, 'listItems' | 'listUsersWithAttributes'>;
-  /** The customers whose erasure is owed (erasure_requests); absent: none is (a database without erasures). */
-  owedIds?: () => Promise<readonly string[]>;
+  /**
+   * The customers whose erasure is owed (erasure_requests). Required: a caller that left it out read them (their
+   * purchases, attributes and dates) as if no erasure were owed; a database without erasures answers [].
+   */
+  owedIds: () => Promise<readonly string[]>;
 }
 
 /** The purchases (columns, streamed in batches), the catalog and the customers with attributes. */
@@ -21,11 +24,42 @@ export interface OwedFreeInput {
   purchases: PurchaseColumns;
   items: ItemRecord[];
   users: UserRecord[];
+  /** The owed customers left out (as read first). */
+  owedIds: readonly string[];
 }
 
-/** The first and latest purchase of the customers whose erasure is not owed (ISO, null when there is none). */
-export async function purchaseRangeWithoutOwed(sources: Pick<OwedFreeSources, 'events' | 'owedIds'>): Promise<{ first: string | null; last: string | null }> {
-  return sources.events.purchaseRange((await sources.owedIds?.()) ?? []);
+/** The purchases' first and latest time, and whether those of customers owed an erasure are the only ones stored. */
+export interface RangeWithoutOwed {
+  first: string | null;
+  last: string | null;
+  /** No purchase is left once the owed customers' are: purchases are stored, each of a customer whose erasure is owed. */
+  onlyOwed: boolean;
+}
+
+/**
+ * The first and latest purchase of the customers whose erasure is not owed (ISO, null when there is none), and when
+ * there is none while erasures are owed, whether purchases are stored at all (one more look: two index lookups).
+ */
+export async function purchaseRangeWithoutOwed(sources: Pick<OwedFreeSources, 'events' | 'owedIds'>): Promise<RangeWithoutOwed> {
+  const owedIds = await sources.owedIds();
+  const range = await sources.events.purchaseRange(owedIds);
+  return { ...range, onlyOwed: range.last === null && (await onlyOwedStored(sources.events, owedIds)) };
+}
+
+/** Whether, none being left without the owed customers' (`owedIds`), purchases are stored: theirs. */
+export async function onlyOwedStored(events: Pick<EventRepository, 'purchaseRange'>, owedIds: readonly string[]): Promise<boolean> {
+  return owedIds.length > 0 && (await events.purchaseRange()).last !== null;
+}
+
+/**
+ * What is true when no purchase is there to read (`what`: "evaluate", "train on"): none is stored, or every one stored
+ * is of a customer whose erasure is owed (left out until it completes deletes them). Not "no purchases are stored"
+ * for the second: an operator would look for a lost import.
+ */
+export function nothingToRead(onlyOwed: boolean, what: string): string {
+  return onlyOwed
+    ? `every purchase stored is of a customer whose erasure is owed (asked, not completed: left out, as they are once it completes): nothing to ${what}`
+    : `no purchases are stored: nothing to ${what}`;
 }
 
 /**
@@ -39,7 +73,7 @@ export async function readOwedFreeInput(
   window: PurchaseWindow | ((latest: () => Promise<string | null>) => Promise<PurchaseWindow>),
   batchSize?: number,
 ): Promise<OwedFreeInput> {
-  const owedIds = (await sources.owedIds?.()) ?? [];
+  const owedIds = await sources.owedIds();
   const owed = new Set(owedIds);
   const latest = async () => (await sources.events.purchaseRange(owedIds)).last;
   const reads = [
@@ -49,5 +83,5 @@ export async function readOwedFreeInput(
   ] as const;
   await Promise.allSettled(reads);
   const [purchases, items, users] = await Promise.all(reads);
-  return { purchases, items, users };
+  return { purchases, items, users, owedIds };
 }

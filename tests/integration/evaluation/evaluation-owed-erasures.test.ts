@@ -80,4 +80,25 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))("an owed erasure's cust
     expect(input.users.map((u) => u.id).filter((id) => owedIds.includes(id))).toEqual([]);
     expect([...input.purchases.userIds].filter((id) => owedIds.includes(id))).toEqual([]);
   }, 120_000);
+  it("When every buyer's erasure is owed, Then an evaluation is refused saying so, not that no purchases are stored", async () => {
+    const { rows: buyers } = await t.services.db.query<{ user_id: string }>('SELECT DISTINCT user_id FROM purchase_events');
+    const ids = buyers.map((r) => r.user_id);
+    await t.services.db.query("INSERT INTO erasure_requests (user_id, next_at) SELECT unnest($1::text[]), now() + interval '1 hour' ON CONFLICT DO NOTHING", [ids]);
+    try {
+      const owedOnly = expect.stringContaining('every purchase stored is of a customer whose erasure is owed');
+      // A split with a period: refused as it is submitted (npm run evaluate refuses it the same way: the same prepare).
+      for (const split of [{ kind: 'temporal', cutoff: new Date(T0 + 30 * DAY).toISOString() }, { kind: 'validation', days: 7 }]) {
+        const res = await t.app.inject({ method: 'POST', url: '/v1/evaluations', headers: auth('admin'), payload: { split, modes: ['novel'], ks: [5] } });
+        expect(res.statusCode, res.body).toBe(422);
+        expect(res.json()).toMatchObject({ error: { code: 'UNPROCESSABLE', message: owedOnly, details: [{ path: 'split', message: owedOnly }] } });
+      }
+      // Split per customer (no period to check at submission): the job fails saying the same.
+      const res = await t.app.inject({ method: 'POST', url: '/v1/evaluations', headers: auth('admin'), payload: { split: { kind: 'leave-last-order' }, modes: ['novel'], ks: [5] } });
+      expect(res.statusCode, res.body).toBe(202);
+      const job = await finishedJob(t, `/v1/evaluations/${(res.json() as { jobId: string }).jobId}`, 60_000);
+      expect(job).toMatchObject({ status: 'failed', error: owedOnly });
+    } finally {
+      await t.services.db.query('DELETE FROM erasure_requests WHERE user_id = ANY($1::text[])', [ids]);
+    }
+  }, 120_000);
 });
