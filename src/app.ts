@@ -180,8 +180,9 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     const refreshes = {
       evaluation: startShared(() => services.evaluationGauges.refresh()),
       feedback: startShared(() => services.onlineMetrics.refreshGauges()),
-      // The segment gauges follow the active model's profiles (loaded once per version).
-      segments: startShared(() => services.profiles.report()),
+      // The segment gauges follow the active model's profiles (loaded once per version); left as they were, without
+      // a warning at each scrape, while every customer is held (a start with Postgres down: an expected state).
+      segments: startShared(() => services.profiles.refreshGauges()),
       model: startShared(() => services.modelGauges.refresh()),
       jobs: startShared(() => services.jobGauges.refresh()),
     };

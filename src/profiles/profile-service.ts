@@ -402,6 +402,17 @@ export function createProfileService(deps: {
       return { ...report, modelVersion: v.version, asOf: new Date(v.now).toISOString() };
     },
 
+    /**
+     * The segment gauges made again from the report (a scrape's refresh). While every customer is held they are left
+     * as they were, nothing read: the report would be refused (503), an expected state of a start with Postgres down
+     * that readiness (`erasureCatchUp`) and the `customers-held` fallbacks already show, not a failure to log at every
+     * scrape.
+     */
+    async refreshGauges(): Promise<void> {
+      if (deps.customersHeld?.()) return;
+      await this.report();
+    },
+
     /** A customer's profile; null when they have no purchase (or no model with profiles is active). */
     async profile(userId: string): Promise<ProfileView | null> {
       unlessCustomersHeld();

@@ -5,6 +5,7 @@
  * returns a handle that reaches what beforeAll started.
  */
 import { afterAll, beforeAll } from 'vitest';
+import type { AppOptions } from '../../src/app.js';
 import type { Db } from '../../src/data/db.js';
 import type { Services } from '../../src/services.js';
 import { DEFAULT_REDIS_PREFIX } from '../../src/store/create-model-store.js';
@@ -27,6 +28,8 @@ interface OwedErasureAppOptions {
   prepare?: (services: Services) => Promise<unknown>;
   /** The database (default: a schema of the shared test database, createPostgresTestDb). */
   createDb?: () => Promise<TestDb>;
+  /** The app's own options (a logger that records what it writes, say). */
+  appOptions?: AppOptions;
 }
 
 /** A TestApp that reads through to `current()`: what beforeAll started, an error before that (or after its failure). */
@@ -57,7 +60,7 @@ function startedApp(current: () => TestApp | undefined): TestApp {
 export function owedErasureApp(opts: OwedErasureAppOptions = {}): TestApp {
   let t: TestApp | undefined;
   beforeAll(async () => {
-    t = await createTestApp({ createDb: opts.createDb ?? (() => createPostgresTestDb()), env: { ...NOT_REDRIVEN, ...opts.env } });
+    t = await createTestApp({ createDb: opts.createDb ?? (() => createPostgresTestDb()), env: { ...NOT_REDRIVEN, ...opts.env }, appOptions: opts.appOptions });
     await opts.prepare?.(t.services);
   }, START_TIMEOUT_MS);
   afterAll(async () => {
