@@ -1216,12 +1216,13 @@ export function createEventRepository(db: Db) {
 
     /**
      * The first purchase in the window [from, to) (ISO), or null when it holds none: one index lookup
-     * (a window inside a gap of the data, which the first and last purchase cannot tell).
+     * (a window inside a gap of the data, which the first and last purchase cannot tell); `without` as purchaseRange's.
      */
-    async firstPurchaseIn(window: Pick<PurchaseWindow, 'from' | 'to'>): Promise<string | null> {
+    async firstPurchaseIn(window: Pick<PurchaseWindow, 'from' | 'to'>, without: readonly string[] = []): Promise<string | null> {
+      // `without`: of the other customers' purchases only (those whose erasure is owed: purchaseRange's `without`).
       const { rows } = await db.query<{ first: Date | string | null }>(
-        'SELECT min(ts) AS first FROM purchase_events WHERE ($1::timestamptz IS NULL OR ts >= $1) AND ($2::timestamptz IS NULL OR ts < $2)',
-        [window.from?.toISOString() ?? null, window.to?.toISOString() ?? null],
+        `SELECT min(ts) AS first FROM purchase_events WHERE ($1::timestamptz IS NULL OR ts >= $1) AND ($2::timestamptz IS NULL OR ts < $2)${without.length === 0 ? '' : ' AND user_id <> ALL($3::text[])'}`,
+        [window.from?.toISOString() ?? null, window.to?.toISOString() ?? null, ...(without.length === 0 ? [] : [without])],
       );
       return rows[0].first === null ? null : new Date(rows[0].first).toISOString();
     },

@@ -426,7 +426,10 @@ export function createProfileService(deps: {
       // since), net of the returns the training could see, those stored by the time it was trained: a return is seen
       // from the next training on, for a customer with live events as for one without (whose trained profile is kept).
       const seen = Number.isFinite(v.trainedAt) ? { returnsStoredBy: new Date(v.trainedAt) } : {};
-      const [rows, range] = await Promise.all([deps.events.loadPurchaseRows({ userId, ...(v.from ? { from: v.from } : {}), ...seen }), deps.events.purchaseRange()]);
+      // The shop's latest purchase without those of customers whose erasure is owed, as a training (which reads none of
+      // them) dates it: an owed customer's last purchase must not move another's recency.
+      const owedIds = !deps.owed || deps.owed.size === 0 ? [] : [...deps.owed.ids()];
+      const [rows, range] = await Promise.all([deps.events.loadPurchaseRows({ userId, ...(v.from ? { from: v.from } : {}), ...seen }), deps.events.purchaseRange(owedIds)]);
       if (rows.length === 0) return null;
       // Titles and categories of what they bought feed the profile's top terms.
       const items = await deps.catalog.getItems([...new Set(rows.map((r) => r.itemId))]);
