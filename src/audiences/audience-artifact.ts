@@ -253,9 +253,10 @@ export async function audiencePatchesWithout(read: ArtifactRangeReader, rows: re
  * failed the whole catch-up (every version after it unchecked) until the next read of the erasures.
  */
 export async function audienceRowsLeft(readAudience: ArtifactRangeReader, readUserIds: ArtifactRangeReader): Promise<number[]> {
-  const layout = await artifactLayout(readAudience);
+  // Each step's reads at once (one round trip to Redis for the two layouts, one for the three arrays): the start's
+  // scrub makes this check of every kept version, and each sequential read was a round trip of a slow Redis's.
+  const [layout, index] = await Promise.all([artifactLayout(readAudience), artifactLayout(readUserIds)]);
   if (!layout || layout.header.algorithm !== ALGORITHM || layout.header.version !== 2) return [];
-  const index = await artifactLayout(readUserIds);
   const offsetsAt = index?.arrays.get('offsets');
   if (!offsetsAt || offsetsAt.type !== 'u32') return [];
   /** The array's bytes; null when the artifact is gone (evicted since its layout was read). */
@@ -266,11 +267,9 @@ export async function audienceRowsLeft(readAudience: ArtifactRangeReader, readUs
     if (bytes.byteLength < at.length * width) throw new Error(`an artifact's ${at.type} array was cut short while the erasure catch-up read it`);
     return bytes.slice();
   };
-  const offsetBytes = await readArray(readUserIds, offsetsAt, 4);
   const positionsAt = layout.arrays.get('positions')!;
   const wipedAt = layout.arrays.get('wiped')!;
-  const positionBytes = offsetBytes && (await readArray(readAudience, positionsAt, 4));
-  const wiped = positionBytes && (await readArray(readAudience, wipedAt, 1));
+  const [offsetBytes, positionBytes, wiped] = await Promise.all([readArray(readUserIds, offsetsAt, 4), readArray(readAudience, positionsAt, 4), readArray(readAudience, wipedAt, 1)]);
   if (!offsetBytes || !positionBytes || !wiped) return [];
   const offsets = new Uint32Array(offsetBytes.buffer, 0, offsetsAt.length);
   const positions = new Int32Array(positionBytes.buffer, 0, positionsAt.length);

@@ -23,6 +23,23 @@ const REPLY_DELAY_MS = 700;
 /** A customer of the first-start sample: the trained model knows them. */
 const CUSTOMER = '17420';
 
+/** Each log line (request lines left out) as `+ms msg`, counted from the configuration line; and the probes' 200s after it. */
+function startTimeline(output: string, answered: Array<{ time: number; msg: string }>): string {
+  const lines = output
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l): { time?: number; msg?: string } => {
+      try {
+        return JSON.parse(l);
+      } catch {
+        return {};
+      }
+    })
+    .filter((l) => typeof l.time === 'number' && l.msg !== undefined && !l.msg.startsWith('request'));
+  const from = lines.find((l) => l.msg === 'configuration')?.time ?? lines[0]?.time ?? 0;
+  return [...lines, ...answered].sort((a, b) => a.time! - b.time!).map((l) => `  +${l.time! - from} ms ${l.msg!.slice(0, 140)}`).join('\n');
+}
+
 describe.skipIf(!runnable)('a server started while every Redis reply comes late', () => {
   let pg: PrivatePostgres;
   let redis: PrivateRedis;
@@ -54,8 +71,10 @@ describe.skipIf(!runnable)('a server started while every Redis reply comes late'
     const t0 = Date.now();
     const api = await start({ SAMPLE_DATA: 'false' });
     const timeline: string[] = [];
+    const answered: Array<{ time: number; msg: string }> = [];
     const at = async (route: string) => {
       const r = await until(() => get(api.base, route), (a) => a.status === 200, SLOW);
+      answered.push({ time: Date.now(), msg: `${route} answered 200` });
       timeline.push(`${route} 200 after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       return r;
     };
@@ -63,6 +82,8 @@ describe.skipIf(!runnable)('a server started while every Redis reply comes late'
     const [ready, serving] = await Promise.all([at('/health/ready'), at('/health/serving')]);
     // For bench/README ("A Redis slow on every reply"): when each probe first answered 200.
     console.log(`reply delay ${REPLY_DELAY_MS} ms: ${timeline.join(', ')}`);
+    // And the server's own lines, timed from its configuration line (the start's work, the spawn's cost left out).
+    console.log(`the server's log from its configuration line:\n${startTimeline(api.output, answered)}`);
     expect(ready.status, log(api.output)).toBe(200);
     expect(ready.body?.checks).toMatchObject({ modelStore: true, activeModel: true });
     expect(serving.status).toBe(200);

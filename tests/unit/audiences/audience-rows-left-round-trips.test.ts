@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { AUDIENCE_ARTIFACT, audienceCollector, audienceRowsLeft } from '../../../src/audiences/audience-artifact.js';
+import { artifactLayout, type ArtifactRangeReader } from '../../../src/recommenders/artifact.js';
+import { ARTIFACT_USER_IDS } from '../../../src/serving/serving-artifacts.js';
+import { buildServingModel } from '../../../src/serving/serving-model-builder.js';
+import { USERS_TABLE } from '../../../src/serving/user-entry.js';
+import { createMemoryModelStore } from '../../../src/store/memory-model-store.js';
+import { writeModelVersion } from '../../../src/training/write-model-version.js';
+import { twoGroups } from '../recommenders/two-groups.fixture.js';
+import { fitSources } from '../serving/fit-sources.js';
+
+/**
+ * The start's scrub (user-erasure.ts catchUp) checks every kept version's audience postings with ranged reads
+ * (audienceRowsLeft), each a round trip to Redis. Read one after another they were 7 trips a version, 4.9 s of a
+ * start on a Redis whose replies come 700 ms late (bench/README "A start on a slow Redis, batched"). Reads that
+ * do not depend on each other are made at once, so they share a trip: counted here as waves, each wave the reads
+ * made before any of them is answered (no timing).
+ */
+function inWaves() {
+  let pending: Array<() => void> = [];
+  let waves = 0;
+  let reads = 0;
+  const held =
+    (read: ArtifactRangeReader): ArtifactRangeReader =>
+    (start, end) =>
+      new Promise((resolve, reject) => {
+        reads++;
+        pending.push(() => void read(start, end).then(resolve, reject));
+      });
+  /** Answers the reads wave by wave until `work` settles. */
+  async function run<T>(work: Promise<T>): Promise<{ value: T; waves: number; reads: number }> {
+    let done = false;
+    const settled = work.finally(() => void (done = true));
+    settled.catch(() => {});
+    for (;;) {
+      // Every read the answers so far lead to is made before the next wave is answered.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      if (done) break;
+      if (pending.length === 0) continue;
+      waves++;
+      const now = pending;
+      pending = [];
+      for (const answer of now) answer();
+    }
+    return { value: await settled, waves, reads };
+  }
+  return { held, run };
+}
+
+async function storedVersion() {
+  const { ds } = twoGroups();
+  const fitted = fitSources(ds);
+  const build = buildServingModel({ ds, fitted, precomputeDays: null, recipe: { candidates: { perUser: 2 } } });
+  const collector = audienceCollector(ds.userIds, fitted.sources.size);
+  collector.add([...build.tables.get(USERS_TABLE)!]);
+  const store = await createMemoryModelStore();
+  await writeModelVersion(store, 'v1', { artifacts: new Map([...build.artifacts, [AUDIENCE_ARTIFACT, collector.artifact(ds.itemIds.length)]]), tables: build.tables });
+  const reader = (name: string): ArtifactRangeReader => (start, end) => store.readArtifactRange!('v1', name, start, end);
+  return { audience: reader(AUDIENCE_ARTIFACT), userIds: reader(ARTIFACT_USER_IDS) };
+}
+
+describe("the start's check of a version's audience postings, in round trips", () => {
+  it('When an artifact has a short header, Then its layout is one read', async () => {
+    const { audience } = await storedVersion();
+    const w = inWaves();
+    const { value, reads } = await w.run(artifactLayout(w.held(audience)));
+    expect(value?.arrays.has('positions')).toBe(true);
+    expect(reads).toBe(1);
+  });
+
+  it('When a version is checked for postings left behind, Then its reads take two waves (the layouts, then the arrays)', async () => {
+    const { audience, userIds } = await storedVersion();
+    const direct = await audienceRowsLeft(audience, userIds);
+    const w = inWaves();
+    const { value, waves } = await w.run(audienceRowsLeft(w.held(audience), w.held(userIds)));
+    expect(value).toEqual(direct);
+    expect(waves).toBe(2);
+  });
+});
