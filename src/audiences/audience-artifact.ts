@@ -255,8 +255,12 @@ export async function audiencePatchesWithout(read: ArtifactRangeReader, rows: re
 export async function audienceRowsLeft(readAudience: ArtifactRangeReader, readUserIds: ArtifactRangeReader): Promise<number[]> {
   // Each step's reads at once (one round trip to Redis for the two layouts, one for the three arrays): the start's
   // scrub makes this check of every kept version, and each sequential read was a round trip of a slow Redis's.
-  const [layout, index] = await Promise.all([artifactLayout(readAudience), artifactLayout(readUserIds)]);
+  // The user index's layout is asked beside the artifact's, and only looked at (its failure too) for a layout-2 artifact.
+  const indexRead = artifactLayout(readUserIds);
+  indexRead.catch(() => {});
+  const layout = await artifactLayout(readAudience);
   if (!layout || layout.header.algorithm !== ALGORITHM || layout.header.version !== 2) return [];
+  const index = await indexRead;
   const offsetsAt = index?.arrays.get('offsets');
   if (!offsetsAt || offsetsAt.type !== 'u32') return [];
   /** The array's bytes; null when the artifact is gone (evicted since its layout was read). */
