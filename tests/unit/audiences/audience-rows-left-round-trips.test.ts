@@ -4,7 +4,9 @@ import { artifactLayout, type ArtifactRangeReader } from '../../../src/recommend
 import { ARTIFACT_USER_IDS } from '../../../src/serving/serving-artifacts.js';
 import { buildServingModel } from '../../../src/serving/serving-model-builder.js';
 import { USERS_TABLE } from '../../../src/serving/user-entry.js';
+import { createUserErasure, type UserErasureDeps } from '../../../src/privacy/user-erasure.js';
 import { createMemoryModelStore } from '../../../src/store/memory-model-store.js';
+import type { ModelStore } from '../../../src/store/model-store.js';
 import { writeModelVersion } from '../../../src/training/write-model-version.js';
 import { twoGroups } from '../recommenders/two-groups.fixture.js';
 import { fitSources } from '../serving/fit-sources.js';
@@ -47,14 +49,22 @@ function inWaves() {
   return { held, run };
 }
 
-async function storedVersion() {
+async function storedVersions(versions: readonly string[]) {
   const { ds } = twoGroups();
   const fitted = fitSources(ds);
   const build = buildServingModel({ ds, fitted, precomputeDays: null, recipe: { candidates: { perUser: 2 } } });
   const collector = audienceCollector(ds.userIds, fitted.sources.size);
   collector.add([...build.tables.get(USERS_TABLE)!]);
   const store = await createMemoryModelStore();
-  await writeModelVersion(store, 'v1', { artifacts: new Map([...build.artifacts, [AUDIENCE_ARTIFACT, collector.artifact(ds.itemIds.length)]]), tables: build.tables });
+  for (const version of versions) {
+    await writeModelVersion(store, version, { artifacts: new Map([...build.artifacts, [AUDIENCE_ARTIFACT, collector.artifact(ds.itemIds.length)]]), tables: build.tables });
+    await store.publish({ version, recipe: 'stored', trainedAt: new Date().toISOString(), info: { serving: build.info } });
+  }
+  return store;
+}
+
+async function storedVersion() {
+  const store = await storedVersions(['v1']);
   const reader = (name: string): ArtifactRangeReader => (start, end) => store.readArtifactRange!('v1', name, start, end);
   return { audience: reader(AUDIENCE_ARTIFACT), userIds: reader(ARTIFACT_USER_IDS) };
 }
@@ -74,6 +84,17 @@ describe("the start's check of a version's audience postings, in round trips", (
     const w = inWaves();
     const { value, waves } = await w.run(audienceRowsLeft(w.held(audience), w.held(userIds)));
     expect(value).toEqual(direct);
+    expect(waves).toBe(2);
+  });
+
+  it("When the start's scrub checks three kept versions, Then their reads share the same two waves", async () => {
+    const store = await storedVersions(['v1', 'v2', 'v3']);
+    const w = inWaves();
+    const read = store.readArtifactRange!.bind(store);
+    const held = { ...store, listVersions: store.listVersions.bind(store), readArtifactRange: (version: string, name: string, start: number, end: number) => w.held((a, b) => read(version, name, a, b))(start, end) } as ModelStore;
+    // The in-process store keeps no erasure records: catchUp is the audience check alone, nothing read of Postgres.
+    const erasure = createUserErasure({ events: {} as UserErasureDeps['events'], erasures: {} as UserErasureDeps['erasures'], store: held, forget: async () => {} });
+    const { waves } = await w.run(erasure.catchUp());
     expect(waves).toBe(2);
   });
 });
