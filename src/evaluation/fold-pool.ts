@@ -2,10 +2,15 @@ import type { Worker } from 'node:worker_threads';
 import { startModuleWorker } from '../training/worker-thread.js';
 import { mergeBlendParts, type BlendPart, type BlendScores, type SourcePart } from './blend-cache.js';
 import { RollingFold, type FoldBlend, type FoldInfo, type FoldSpec } from './rolling-fold.js';
+import type { PurchaseColumns } from './purchase-columns.js';
 import { columnarInput, purchasesOf, type SplitInput } from './splits.js';
 
 /** A request to a fold thread, which holds a copy of every fold. */
 export type FoldRequest =
+  /** Splits the thread's own folds (workerData `own`); answered with each one's state, serialized (FoldHandOver[]). */
+  | { op: 'build' }
+  /** Takes the other threads' folds, as their `build` gave them. */
+  | { op: 'adopt'; states: FoldHandOver[] }
   | { op: 'info' }
   /** Fits one candidate on one fold; answered with FoldFit. */
   | { op: 'fit'; fold: number; name: string; recommender: string; candidate: Record<string, unknown>; index: number }
@@ -14,6 +19,12 @@ export type FoldRequest =
   | { op: 'keep'; name: string; index: number }
   /** Scores the blend on the users [from, to) of each fold (ranges[f]; null: that fold is not scored); answered with one BlendPart per fold (null where not scored). */
   | { op: 'score'; blend: FoldBlend; ranges: ([number, number] | null)[]; on?: 'left-out' };
+
+/** A fold as one thread split it, for the others: its RollingFold state, serialized (node:v8) into a buffer of its own. */
+export interface FoldHandOver {
+  fold: number;
+  bytes: Uint8Array;
+}
 
 /** A thread's answer to a fit request: the candidate's objective alone, its part and the time the fit took. */
 export interface FoldFit {
@@ -91,7 +102,10 @@ export function localFoldPool(input: SplitInput, specs: FoldSpec[]): FoldPool {
 
 /**
  * The folds on min(threads, folds) worker threads, each holding a copy of every fold (about 330 MB
- * at Online Retail's size), so the work is shared evenly whatever the number of folds:
+ * at Online Retail's size), so the work is shared evenly whatever the number of folds. Each fold is
+ * split once: by one thread (folds taken in turn, the largest first), which hands it to the others as a
+ * serialized copy of what it built (RollingFold.state), and the purchases they split are one copy in
+ * shared memory that every thread reads. Then:
  *  - each fold's fit of a candidate is a task, run by the next idle thread (folds with the most
  *    training data first); the part it gives is then installed in the other threads' copies;
  *  - each blend is scored by every thread on its own share of every fold's validation users, and
@@ -101,8 +115,8 @@ export function localFoldPool(input: SplitInput, specs: FoldSpec[]): FoldPool {
  */
 export function threadedFoldPool(input: SplitInput, specs: FoldSpec[], threads: number, signal?: AbortSignal): FoldPool {
   signal?.throwIfAborted();
-  // Purchases as typed columns with id tables: posted to a thread far faster than as objects.
-  const columns = purchasesOf(input);
+  // Purchases as typed columns with id tables, the columns in shared memory: every thread reads one copy.
+  const columns = sharedColumns(purchasesOf(input));
   const items = input.items ? [...input.items] : undefined;
   const users = input.users ? [...input.users] : undefined;
   // A fold trains on what precedes its window, so the later the start the longer the fit: those go first.
@@ -117,8 +131,11 @@ export function threadedFoldPool(input: SplitInput, specs: FoldSpec[], threads: 
     pending.clear();
     void close();
   };
-  const workers: Worker[] = Array.from({ length: Math.max(1, Math.min(threads, specs.length)) }, () => {
-    const w = startModuleWorker('fold-worker', { columns, items, users, specs });
+  const count = Math.max(1, Math.min(threads, specs.length));
+  // Thread w splits the folds at w, w + count, ... of the fit order, so the largest folds are split at the same time.
+  const own = (w: number) => fitOrder.filter((_, t) => t % count === w);
+  const workers: Worker[] = Array.from({ length: count }, (_, index) => {
+    const w = startModuleWorker('fold-worker', { columns, items, users, specs, own: own(index) });
     w.on('message', (msg: { id: number; result?: unknown; error?: string }) => {
       const p = pending.get(msg.id);
       if (!p) return;
@@ -142,22 +159,48 @@ export function threadedFoldPool(input: SplitInput, specs: FoldSpec[], threads: 
     await Promise.all(workers.map((w) => w.terminate()));
   }
 
-  /** Sends `req` to thread `w`; its answers come in the order its requests were sent. */
-  function send<T>(w: number, req: FoldRequest): Promise<T> {
+  /** Sends `req` to thread `w`; its answers come in the order its requests were sent. `transfer`: buffers moved, not copied. */
+  function send<T>(w: number, req: FoldRequest, transfer: ArrayBuffer[] = []): Promise<T> {
     if (failure !== undefined) return Promise.reject(failure);
     return new Promise<T>((resolve, reject) => {
       const id = nextId++;
       pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      workers[w].postMessage({ ...req, id });
+      workers[w].postMessage({ ...req, id }, transfer);
     });
   }
+
+  // Every thread splits its own folds at once; then each takes the others' (a copy of the bytes for all but the
+  // last taker, who is given them). Nothing else is sent to a thread before it holds every fold.
+  const ready: Promise<void> = (async () => {
+    const built = (await Promise.all(workers.map((_, w) => send<FoldHandOver[]>(w, { op: 'build' })))).flat();
+    await Promise.all(
+      workers.map((_, w) => {
+        const states = built.filter((s) => !own(w).includes(s.fold));
+        // The last thread to take a fold (the highest that did not split it) is given its buffer.
+        const last = (s: FoldHandOver) => workers.every((_, other) => other <= w || own(other).includes(s.fold));
+        const copies = states.map((s) => (last(s) ? s : { fold: s.fold, bytes: s.bytes.slice() }));
+        return send(w, { op: 'adopt', states: copies }, copies.filter(last).map((s) => s.bytes.buffer as ArrayBuffer));
+      }),
+    );
+  })();
 
   // Fit tasks wait here until a thread is idle.
   const tasks: { req: Extract<FoldRequest, { op: 'fit' }>; done: (fit: FoldFit) => void; failed: (err: unknown) => void }[] = [];
   const idle = workers.map((_, w) => w);
   let fitsRunning: Promise<unknown> = Promise.resolve();
+  let isReady = false;
+  ready.then(
+    () => {
+      isReady = true;
+      pump();
+    },
+    // The pool has failed: no thread will take the waiting tasks.
+    (err) => {
+      for (const waiting of tasks.splice(0)) waiting.failed(err);
+    },
+  );
   const pump = () => {
-    while (idle.length > 0 && tasks.length > 0) {
+    while (isReady && idle.length > 0 && tasks.length > 0) {
       const w = idle.shift()!;
       const task = tasks.shift()!;
       send<FoldFit>(w, task.req).then(
@@ -187,6 +230,7 @@ export function threadedFoldPool(input: SplitInput, specs: FoldSpec[], threads: 
 
   /** Sends `req` to every thread once every fit requested so far is done and installed everywhere. */
   async function everywhere<T>(req: (w: number) => FoldRequest): Promise<T[]> {
+    await ready;
     await fitsRunning;
     if (failure !== undefined) throw failure;
     return Promise.all(workers.map((_, w) => send<T>(w, req(w))));
@@ -235,4 +279,15 @@ export function threadedFoldPool(input: SplitInput, specs: FoldSpec[], threads: 
     },
     close,
   };
+}
+
+/** The columns with their typed arrays in shared memory, so the threads given them read one copy (the id tables are copied). */
+function sharedColumns(c: PurchaseColumns): PurchaseColumns {
+  const shared = <T extends Int32Array | Float64Array | Uint8Array>(a: T): T => {
+    const Ctor = a.constructor as new (b: SharedArrayBuffer) => T;
+    const out = new Ctor(new SharedArrayBuffer(a.byteLength));
+    out.set(a as never);
+    return out;
+  };
+  return { ...c, user: shared(c.user), item: shared(c.item), order: shared(c.order), ts: shared(c.ts), quantity: shared(c.quantity), price: shared(c.price), hasPrice: shared(c.hasPrice) };
 }

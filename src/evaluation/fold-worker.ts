@@ -1,32 +1,66 @@
 /**
- * Worker-thread entry of a threaded FoldPool: builds a copy of every fold in workerData from its input,
- * then answers `{ id, op, ... }` requests in order with `{ id, result }` or `{ id, error }`.
+ * Worker-thread entry of a threaded FoldPool. The thread splits the folds in workerData's `own` from its
+ * input, hands each over to the pool as a serialized copy (`build`), and takes the other threads' folds the
+ * same way (`adopt`), so every fold is split once however many threads hold it. It then answers
+ * `{ id, op, ... }` requests in order with `{ id, result }` or `{ id, error }`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { RollingFold, type FoldSpec } from './rolling-fold.js';
+import { deserialize, serialize } from 'node:v8';
+import { adoptUserItemMatrix } from '../recommenders/interactions.js';
+import { RollingFold, type FoldSpec, type FoldState } from './rolling-fold.js';
 import type { FoldFit, FoldRequest } from './fold-pool.js';
 import type { PurchaseColumns } from './purchase-columns.js';
 import type { SplitInput } from './splits.js';
 
-const data = workerData as { columns: PurchaseColumns; items?: SplitInput['items']; users?: SplitInput['users']; specs: FoldSpec[] };
-let folds: RollingFold[] | undefined;
+const data = workerData as { columns: PurchaseColumns; items?: SplitInput['items']; users?: SplitInput['users']; specs: FoldSpec[]; own: number[] };
+const input: SplitInput = { purchases: data.columns, items: data.items, users: data.users };
+const folds: (RollingFold | undefined)[] = new Array(data.specs.length);
+
+/** Fold f, once this thread built or adopted it. */
+function fold(f: number): RollingFold {
+  const built = folds[f];
+  if (!built) throw new Error(`fold ${f} was neither built nor adopted by this thread`);
+  return built;
+}
+
+/** A serialized fold state as one whole ArrayBuffer of its own (transferable). */
+function serialized(state: FoldState): Uint8Array {
+  const bytes = serialize(state);
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
+}
 
 parentPort!.on('message', (msg: FoldRequest & { id: number }) => {
   try {
-    // Every fold splits the same columns (no object per purchase): one copy of them per thread.
-    folds ??= data.specs.map((spec) => new RollingFold({ purchases: data.columns, items: data.items, users: data.users }, spec));
     let result: unknown;
-    if (msg.op === 'info') result = folds.map((f) => f.info());
+    const transfer: ArrayBuffer[] = [];
+    if (msg.op === 'build') {
+      const states: { fold: number; bytes: Uint8Array }[] = [];
+      for (const f of data.own) {
+        folds[f] = new RollingFold(input, data.specs[f]);
+        const bytes = serialized(folds[f]!.state());
+        states.push({ fold: f, bytes });
+        transfer.push(bytes.buffer as ArrayBuffer);
+      }
+      result = states;
+    } else if (msg.op === 'adopt') {
+      for (const { fold: f, bytes } of msg.states) {
+        const state = deserialize(bytes) as FoldState;
+        // The train matrix is userItemMatrix's of the train dataset (splits.ts): the fits read it, not a rebuilt one.
+        adoptUserItemMatrix(state.split.train, state.split.trainMatrix);
+        folds[f] = new RollingFold(input, data.specs[f], state);
+      }
+      result = null;
+    } else if (msg.op === 'info') result = data.specs.map((_, f) => fold(f).info());
     else if (msg.op === 'fit') {
-      const fold = folds[msg.fold];
+      const target = fold(msg.fold);
       const started = performance.now();
-      const objective = fold.fit(msg.name, msg.recommender, msg.candidate, msg.index);
-      result = { objective, ...fold.candidateParts(msg.name, msg.index), ms: performance.now() - started } satisfies FoldFit;
-    } else if (msg.op === 'install') result = folds[msg.fold].install(msg.name, msg.index, { part: msg.part, ...(msg.leftOutPart ? { leftOutPart: msg.leftOutPart } : {}) }) ?? null;
-    else if (msg.op === 'keep') result = folds.map((f) => f.keep(msg.name, msg.index) ?? null);
-    else if (msg.on === 'left-out') result = folds.map((f, i) => (msg.ranges[i] ? f.scoreLeftOutRange(msg.blend, msg.ranges[i]![0], msg.ranges[i]![1]) : null));
-    else result = folds.map((f, i) => (msg.ranges[i] ? f.scoreRange(msg.blend, msg.ranges[i]![0], msg.ranges[i]![1]) : null));
-    parentPort!.postMessage({ id: msg.id, result });
+      const objective = target.fit(msg.name, msg.recommender, msg.candidate, msg.index);
+      result = { objective, ...target.candidateParts(msg.name, msg.index), ms: performance.now() - started } satisfies FoldFit;
+    } else if (msg.op === 'install') result = fold(msg.fold).install(msg.name, msg.index, { part: msg.part, ...(msg.leftOutPart ? { leftOutPart: msg.leftOutPart } : {}) }) ?? null;
+    else if (msg.op === 'keep') result = data.specs.map((_, f) => fold(f).keep(msg.name, msg.index) ?? null);
+    else if (msg.on === 'left-out') result = data.specs.map((_, i) => (msg.ranges[i] ? fold(i).scoreLeftOutRange(msg.blend, msg.ranges[i]![0], msg.ranges[i]![1]) : null));
+    else result = data.specs.map((_, i) => (msg.ranges[i] ? fold(i).scoreRange(msg.blend, msg.ranges[i]![0], msg.ranges[i]![1]) : null));
+    parentPort!.postMessage({ id: msg.id, result }, transfer);
   } catch (err) {
     parentPort!.postMessage({ id: msg.id, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   }

@@ -119,32 +119,22 @@ export class RollingFold {
   constructor(
     input: SplitInput,
     private readonly spec: FoldSpec,
+    built: FoldState = buildFold(input, spec),
   ) {
-    const split = makeSplit(input, { kind: 'validation', days: spec.days, end: spec.end });
-    this.split = spec.scored ? scoredOnly(split, new Set(spec.scored)) : split;
+    this.split = built.split;
+    this.cache = built.cache;
     if (spec.scored) this.input = input;
-    const lists = spec.coverageEstimate === 'extrapolated' ? everyCustomersLists(split, spec.scored ? 1 : (spec.customerShare ?? 1)) : undefined;
-    if (spec.scored && spec.coverageEstimate === 'every-customer') {
-      // Every customer of the window is cached; those the sample left out only for their novel lists' coverage.
-      const scored = new Set(spec.scored);
-      const ids = split.train.userIds;
-      const others = new Set([...split.test.novel.keys()].filter((u) => !scored.has(ids[u])));
-      const withOthers = { ...split, test: { novel: split.test.novel, all: this.split.test.all } };
-      this.cache = createBlendCache(withOthers, spec.discountShare, spec.customerShare, spec.coverageCatalogue, undefined, others);
-      // Their novel purchases only: with product groups a customer whose new products are all of groups they bought has no
-      // novel list, and is listed in neither cache (the fold's caches them by their novel lists alone).
-      const listedSplit = { ...split, test: { novel: new Map([...split.test.novel].filter(([u]) => others.has(u))), all: new Map<number, ReadonlySet<number>>() } };
-      this.listed = { split: listedSplit, cache: createBlendCache(listedSplit, spec.discountShare, spec.customerShare) };
-      const marked = this.cache.listedOnly?.reduce((n, x) => n + x, 0) ?? 0;
-      if (marked !== this.listed.cache.users.length) throw new Error(`fold lists ${marked} customers for coverage only but their own split holds ${this.listed.cache.users.length}`);
-    } else this.cache = createBlendCache(this.split, spec.discountShare, spec.customerShare, spec.coverageCatalogue, lists);
-    if (spec.scored && spec.leftOut) {
-      // The left-out customers are another sample of the same window's customers: with coverageEstimate `extrapolated`
-      // their lists are extrapolated to the same every customer's lists as the sample's, so the keep rule judges on
-      // the measure the search used (keep-on-coverage-estimate.test.ts).
-      const leftOutSplit = scoredOnly(split, new Set(spec.leftOut));
-      this.leftOut = { split: leftOutSplit, cache: createBlendCache(leftOutSplit, spec.discountShare, spec.customerShare, spec.coverageCatalogue, lists) };
-    }
+    if (built.leftOut) this.leftOut = built.leftOut;
+    if (built.listed) this.listed = built.listed;
+  }
+
+  /**
+   * What the fold was built into from its input, before any candidate was fitted: another thread given it (as
+   * a structured clone) makes the same fold with `new RollingFold(input, spec, state)` without splitting the
+   * purchases again (fold-pool.ts). Asked before the first fit: the fits add to the caches.
+   */
+  state(): FoldState {
+    return { split: this.split, cache: this.cache, ...(this.leftOut ? { leftOut: this.leftOut } : {}), ...(this.listed ? { listed: this.listed } : {}) };
   }
 
   info(): FoldInfo {
@@ -252,6 +242,46 @@ export class RollingFold {
     if (!this.leftOut) throw new Error('this fold validates no left-out customers (FoldSpec.leftOut)');
     return this.leftOut.cache;
   }
+}
+
+/** A fold as built from its input and spec (RollingFold.state): plain data, so a structured clone of it is the same fold. */
+export interface FoldState {
+  split: EvaluationSplit;
+  cache: BlendCache;
+  leftOut?: { split: EvaluationSplit; cache: BlendCache };
+  listed?: { split: EvaluationSplit; cache: BlendCache };
+}
+
+/** Splits the input as fold `spec` says and makes its blend caches: the most of a fold's cost that grows with the purchases. */
+function buildFold(input: SplitInput, spec: FoldSpec): FoldState {
+  const split = makeSplit(input, { kind: 'validation', days: spec.days, end: spec.end });
+  const foldSplit = spec.scored ? scoredOnly(split, new Set(spec.scored)) : split;
+  const lists = spec.coverageEstimate === 'extrapolated' ? everyCustomersLists(split, spec.scored ? 1 : (spec.customerShare ?? 1)) : undefined;
+  let cache: BlendCache;
+  let listed: FoldState['listed'];
+  if (spec.scored && spec.coverageEstimate === 'every-customer') {
+    // Every customer of the window is cached; those the sample left out only for their novel lists' coverage.
+    const scored = new Set(spec.scored);
+    const ids = split.train.userIds;
+    const others = new Set([...split.test.novel.keys()].filter((u) => !scored.has(ids[u])));
+    const withOthers = { ...split, test: { novel: split.test.novel, all: foldSplit.test.all } };
+    cache = createBlendCache(withOthers, spec.discountShare, spec.customerShare, spec.coverageCatalogue, undefined, others);
+    // Their novel purchases only: with product groups a customer whose new products are all of groups they bought has no
+    // novel list, and is listed in neither cache (the fold's caches them by their novel lists alone).
+    const listedSplit = { ...split, test: { novel: new Map([...split.test.novel].filter(([u]) => others.has(u))), all: new Map<number, ReadonlySet<number>>() } };
+    listed = { split: listedSplit, cache: createBlendCache(listedSplit, spec.discountShare, spec.customerShare) };
+    const marked = cache.listedOnly?.reduce((n, x) => n + x, 0) ?? 0;
+    if (marked !== listed.cache.users.length) throw new Error(`fold lists ${marked} customers for coverage only but their own split holds ${listed.cache.users.length}`);
+  } else cache = createBlendCache(foldSplit, spec.discountShare, spec.customerShare, spec.coverageCatalogue, lists);
+  let leftOut: FoldState['leftOut'];
+  if (spec.scored && spec.leftOut) {
+    // The left-out customers are another sample of the same window's customers: with coverageEstimate `extrapolated`
+    // their lists are extrapolated to the same every customer's lists as the sample's, so the keep rule judges on
+    // the measure the search used (keep-on-coverage-estimate.test.ts).
+    const leftOutSplit = scoredOnly(split, new Set(spec.leftOut));
+    leftOut = { split: leftOutSplit, cache: createBlendCache(leftOutSplit, spec.discountShare, spec.customerShare, spec.coverageCatalogue, lists) };
+  }
+  return { split: foldSplit, cache, ...(leftOut ? { leftOut } : {}), ...(listed ? { listed } : {}) };
 }
 
 /**

@@ -68,6 +68,15 @@ export function userItemMatrix(ds: Dataset): Csr {
   return m;
 }
 
+/**
+ * Records `m` as the user x item matrix of `ds`, which was built elsewhere: a fold another thread split is
+ * handed over as a structured clone of its dataset and train matrix (evaluation/fold-pool.ts), and the sources
+ * fitted on it then read that matrix rather than build it again. `m` must be userItemMatrix's of the same events.
+ */
+export function adoptUserItemMatrix(ds: Dataset, m: Csr): void {
+  if (!builtFor.has(ds)) builtFor.set(ds, m);
+}
+
 function buildUserItemMatrix(ds: Dataset): Csr {
   const users = ds.userIds.length;
   const items = ds.itemIds.length;
