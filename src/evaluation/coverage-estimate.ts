@@ -65,3 +65,53 @@ export function coverageFloorOf(tune: { minCoverage: number; coverageMargin?: nu
   const applies = tune.coverageEstimate === 'every-customer' && (tune.coverageMargin ?? 0) > 0 && sample.kept < sample.customers;
   return applies ? Math.min(1, tune.minCoverage + tune.coverageMargin!) : tune.minCoverage;
 }
+
+/**
+ * The distinct items a random subsample of `to` of `lists` lists would show, in expectation (issue 11, fifty-seventh
+ * session): rarefaction of incidence data (Chao et al. 2014, eq. for incidence-based interpolation, t < T):
+ * the sum over shown items of 1 - C(T - Y_i, t) / C(T, t), with Y_i the lists showing item i (`incidence`, each at
+ * most T), T = `lists`, t = `to`. For `to` at or above `lists` every shown item counts (no extrapolation). Exact, no
+ * draw: the held-out month's buyers are fewer than a window's, and fewer lists show fewer items. Pure.
+ */
+export function rarefiedDistinct(incidence: ArrayLike<number>, lists: number, to: number): number {
+  let distinct = 0;
+  for (let i = 0; i < incidence.length; i++) if (incidence[i] > 0) distinct++;
+  if (!(to < lists)) return distinct;
+  if (!(to > 0)) return 0;
+  let expected = 0;
+  for (let i = 0; i < incidence.length; i++) {
+    const y = Math.min(incidence[i], lists);
+    if (y <= 0) continue;
+    // C(T - y, t) / C(T, t) = prod_{j<y} (T - t - j) / (T - j); 0 once T - y < t.
+    let missed = 1;
+    if (lists - y < to) missed = 0;
+    else for (let j = 0; j < y && missed > 0; j++) missed *= (lists - to - j) / (lists - j);
+    expected += 1 - missed;
+  }
+  return expected;
+}
+
+/**
+ * How many lists tuning counts each window's novel coverage over (tune.coverageBuyers, fifty-seventh session):
+ * `window` (default) the window's own buyers' lists; `last-window` as many as the last window before the cutoff had,
+ * each window's lists rarefied to that count where it has more (rarefiedDistinct). Coverage counts the distinct items
+ * of the lists served to a month's buyers, so a month with fewer buyers shows fewer items; the last window's count is
+ * the one known at the cutoff.
+ */
+export const COVERAGE_BUYERS = ['window', 'last-window'] as const;
+export type CoverageBuyersRule = (typeof COVERAGE_BUYERS)[number];
+
+/** Why tune.coverageBuyers did not act: the windows counted a sample's lists, not every customer's. */
+export const COVERAGE_BUYERS_IDLE = "the windows' novel lists were a sample's, not every customer's (tune.coverageEstimate every-customer, or a sample that keeps everyone): a count of the month's buyers has nothing to rarefy";
+
+/** Whether tuning's windows list every customer who bought something new: the every-customer count on a sample, or no sample (and no extrapolation). */
+export function coverageListsEveryCustomer(opts: { coverageEstimate?: CoverageEstimateRule; scored?: readonly string[]; customerShare?: number }): boolean {
+  if (opts.coverageEstimate === 'every-customer' && opts.scored !== undefined) return true;
+  return opts.scored === undefined && (opts.customerShare ?? 1) === 1 && opts.coverageEstimate !== 'extrapolated';
+}
+
+/** The lists each window's novel coverage is counted over under `rule`: `last-window` the latest window's own count (undefined for `window`: each its own). Pure. */
+export function listsToCount(rule: CoverageBuyersRule, windows: readonly { start: number; lists: number }[]): number | undefined {
+  if (rule === 'window' || windows.length === 0) return undefined;
+  return windows.reduce((last, w) => (w.start > last.start ? w : last)).lists;
+}
