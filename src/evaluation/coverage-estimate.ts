@@ -90,28 +90,3 @@ export function rarefiedDistinct(incidence: ArrayLike<number>, lists: number, to
   }
   return expected;
 }
-
-/**
- * How many lists tuning counts each window's novel coverage over (tune.coverageBuyers, fifty-seventh session):
- * `window` (default) the window's own buyers' lists; `last-window` as many as the last window before the cutoff had,
- * each window's lists rarefied to that count where it has more (rarefiedDistinct). Coverage counts the distinct items
- * of the lists served to a month's buyers, so a month with fewer buyers shows fewer items; the last window's count is
- * the one known at the cutoff.
- */
-export const COVERAGE_BUYERS = ['window', 'last-window'] as const;
-export type CoverageBuyersRule = (typeof COVERAGE_BUYERS)[number];
-
-/** Why tune.coverageBuyers did not act: the windows counted a sample's lists, not every customer's. */
-export const COVERAGE_BUYERS_IDLE = "the windows' novel lists were a sample's, not every customer's (tune.coverageEstimate every-customer, or a sample that keeps everyone): a count of the month's buyers has nothing to rarefy";
-
-/** Whether tuning's windows list every customer who bought something new: the every-customer count on a sample, or no sample (and no extrapolation). */
-export function coverageListsEveryCustomer(opts: { coverageEstimate?: CoverageEstimateRule; scored?: readonly string[]; customerShare?: number }): boolean {
-  if (opts.coverageEstimate === 'every-customer' && opts.scored !== undefined) return true;
-  return opts.scored === undefined && (opts.customerShare ?? 1) === 1 && opts.coverageEstimate !== 'extrapolated';
-}
-
-/** The lists each window's novel coverage is counted over under `rule`: `last-window` the latest window's own count (undefined for `window`: each its own). Pure. */
-export function listsToCount(rule: CoverageBuyersRule, windows: readonly { start: number; lists: number }[]): number | undefined {
-  if (rule === 'window' || windows.length === 0) return undefined;
-  return windows.reduce((last, w) => (w.start > last.start ? w : last)).lists;
-}
