@@ -247,7 +247,7 @@ export async function createPgliteTestDb(opts: { migrated?: boolean } = {}): Pro
   try {
     if (opts.migrated ?? true) await migrate(db);
   } catch (err) {
-    await lite.admin(`DROP SCHEMA ${schema} CASCADE`);
+    await lite.drop(schema);
     throw err;
   }
   return {
@@ -256,7 +256,7 @@ export async function createPgliteTestDb(opts: { migrated?: boolean } = {}): Pro
       try {
         await db.close();
       } finally {
-        await lite.admin(`DROP SCHEMA ${schema} CASCADE`);
+        await lite.drop(schema);
       }
     },
   };
