@@ -30,7 +30,7 @@ describe('PGlite test databases sharing one instance', () => {
       await a.dispose();
       await b.dispose();
     }
-  });
+  }, 60_000);
 
   it('When a test database is disposed, Then its schema is gone, its Db answers as a closed PGlite, and the next test database works from an empty migrated schema', async () => {
     const first = await createPgliteTestDb();
@@ -49,5 +49,5 @@ describe('PGlite test databases sharing one instance', () => {
     } finally {
       await next.dispose();
     }
-  });
+  }, 60_000);
 });
