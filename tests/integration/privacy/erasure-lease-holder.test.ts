@@ -10,12 +10,12 @@
  * lease is out. The lease is run out by moving next_at back, which is what the missed renewals leave: no timing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createErasureRepository } from '../../../src/data/erasure-repository.js';
+import { createErasureRepository, ERASURE_SERIAL } from '../../../src/data/erasure-repository.js';
 import { createEventRepository } from '../../../src/data/event-repository.js';
 import { createErasureRedriver } from '../../../src/privacy/erasure-redriver.js';
 import { createUserErasure } from '../../../src/privacy/user-erasure.js';
 import { createMemoryModelStore } from '../../../src/store/memory-model-store.js';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
 import { createPostgresTestDb, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
 import { waitUntil } from '../../helpers/wait-until.js';
 import { seedShop } from '../serving/shop-fixture.js';
@@ -97,6 +97,37 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('the holder of an erasu
     // Its lease and its count of tries are B's, as B's claim left them.
     expect(rows).toEqual([{ holder: 'process-b:1', attempts: 0, late: true }]);
     expect(before[0].holder).not.toBe('process-b:1');
+  }, 60_000);
+
+  it('When a DELETE finds at its turn that another process took its erasure, Then it is answered 503 with Retry-After and the recorded detail, and the erasure completes once that process is gone (its lease runs out)', async () => {
+    // Reviewer r1, fifty-seventh session: the answer of a DELETE whose erasure another process took, over HTTP (the
+    // error shape README "Erasure" promises a client: `details` say it is recorded, so it need not be sent again), and
+    // the erasure still finishing when the process that took it dies without running it.
+    const id = 'g-user6';
+    expect(await purchases(id)).toBeGreaterThan(0);
+    let answer!: Awaited<ReturnType<typeof b.app.inject>>;
+    // The erasures' lock held here, so B's turn waits for it after B recorded the erasure (as behind another turn).
+    await testDb.db.transaction(async (tx) => {
+      await tx.query(ERASURE_SERIAL);
+      const sent = b.app.inject({ method: 'DELETE', url: `/v1/users/${id}`, headers: auth('admin') }).then((r) => (answer = r));
+      await waitUntil('B recording the erasure', async () => (await owed(id)) === 1);
+      // Another process takes it meanwhile (B's lease ran out under it), and dies before its turn.
+      await testDb.db.query("UPDATE erasure_requests SET holder = 'process-c:1' WHERE user_id = $1", [id]);
+      void sent;
+    });
+    await waitUntil('the DELETE answered', async () => answer !== undefined);
+    expect(answer.statusCode).toBe(503);
+    expect(answer.headers['retry-after']).toBeDefined();
+    const body = answer.json() as { error: { code: string; message: string; details: unknown[] } };
+    expect(body.error.details).toContainEqual(expect.objectContaining({ path: 'erasure', recorded: true }));
+    expect(await purchases(id)).toBeGreaterThan(0);
+    expect(await owed(id)).toBe(1);
+    // Process C is gone: its lease runs out, and B's re-driver completes the erasure.
+    await leaseOut(id);
+    expect(await b.services.erasureRedriver.pass()).toMatchObject({ redriven: 1, failed: 0 });
+    expect(await purchases(id)).toBe(0);
+    expect(await owed(id)).toBe(0);
+    expect((await b.app.inject({ method: 'DELETE', url: `/v1/users/${id}`, headers: auth('admin') })).statusCode).toBe(204);
   }, 60_000);
 
   it("When A's re-driver took an erasure and lost it to another before its turn, Then its pass counts no failure (nothing failed, no back-off) and erases nothing", async () => {
