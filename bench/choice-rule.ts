@@ -57,11 +57,11 @@ import { loadRecipe, tuningSampleBounds, withTuning, type Recipe } from '../src/
 import { sampleCustomers } from '../src/evaluation/tuning-sample.js';
 import { tuneRecipeOn } from '../src/training/tune-for-training.js';
 import { readGenericShop } from './lib/generic-shop.js';
-import { dataFile, loadOnlineRetail } from './lib/online-retail.js';
+import { loadOnlineRetail } from './lib/online-retail.js';
 import { shopBenchArgs } from './lib/shop-bench-args.js';
 
 const DAY = 86_400_000;
-const { dir, values } = shopBenchArgs(
+const { dir, values, dataFile } = shopBenchArgs(
   'usage: npx tsx bench/choice-rule.ts [DIR] [--dates D1,D2,D3] [--test-start DATE] [--test] [--no-compare] [--single-source] [--coverage-counts] [--threads N] [--log] [--data FILE] (see the comment at the top)',
   {
     dates: { type: 'string' },

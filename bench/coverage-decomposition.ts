@@ -29,11 +29,11 @@ import { sampleCustomers } from '../src/evaluation/tuning-sample.js';
 import { loadRecipe, tuningSampleBounds } from '../src/training/recipe.js';
 import { readGenericShop } from './lib/generic-shop.js';
 import { subsetCache } from './lib/subset-cache.js';
-import { dataFile, loadOnlineRetail } from './lib/online-retail.js';
+import { loadOnlineRetail } from './lib/online-retail.js';
 import { shopBenchArgs } from './lib/shop-bench-args.js';
 
 const DAY = 86_400_000;
-const { dir, values } = shopBenchArgs('usage: npx tsx bench/coverage-decomposition.ts [DIR] [--dates D1,D2] [--data FILE]', { dates: { type: 'string' } });
+const { dir, values, dataFile } = shopBenchArgs('usage: npx tsx bench/coverage-decomposition.ts [DIR] [--dates D1,D2] [--data FILE]', { dates: { type: 'string' } });
 const datesArg = values.dates;
 const iso = (ms: number) => new Date(ms).toISOString();
 const day = (ms: number) => iso(ms).slice(0, 10);

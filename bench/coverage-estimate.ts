@@ -46,11 +46,11 @@ import { tuneRecipeOn } from '../src/training/tune-for-training.js';
 import { heldOutFold } from './lib/held-out-fold.js';
 import { subsetCache } from './lib/subset-cache.js';
 import { readGenericShop } from './lib/generic-shop.js';
-import { dataFile, loadOnlineRetail } from './lib/online-retail.js';
+import { loadOnlineRetail } from './lib/online-retail.js';
 import { shopBenchArgs } from './lib/shop-bench-args.js';
 
 const DAY = 86_400_000;
-const { dir, values, usageError } = shopBenchArgs(
+const { dir, values, dataFile, usageError } = shopBenchArgs(
   'usage: npx tsx bench/coverage-estimate.ts [DIR] [--dates D1,D2,D3] [--test-start DATE] [--tune sample|extrapolated|every-customer|extrapolated-margin|every-customer-least|every-customer-margin[,...]] [--margin M] [--max-customers N] [--threads N] [--sample-count] [--data FILE]',
   {
     dates: { type: 'string' },

@@ -29,11 +29,11 @@ import { loadRecipe, withTuning, type Recipe } from '../src/training/recipe.js';
 import { tuneRecipeOn } from '../src/training/tune-for-training.js';
 import { heldOutFold } from './lib/held-out-fold.js';
 import { readGenericShop } from './lib/generic-shop.js';
-import { dataFile, loadOnlineRetail } from './lib/online-retail.js';
+import { loadOnlineRetail } from './lib/online-retail.js';
 import { shopBenchArgs } from './lib/shop-bench-args.js';
 
 const DAY = 86_400_000;
-const { dir, values } = shopBenchArgs('usage: npx tsx bench/keep-on-left-out.ts [DIR] [--cost] [--arm sample|left-out] [--dates D1,D2,D3] [--max-customers N] [--threads N] [--data FILE]', {
+const { dir, values, dataFile } = shopBenchArgs('usage: npx tsx bench/keep-on-left-out.ts [DIR] [--cost] [--arm sample|left-out] [--dates D1,D2,D3] [--max-customers N] [--threads N] [--data FILE]', {
   cost: { type: 'boolean' },
   arm: { type: 'string' },
   dates: { type: 'string' },

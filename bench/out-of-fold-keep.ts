@@ -21,11 +21,11 @@ import { servedWeights, type KeepDecision } from '../src/evaluation/keep-rule.js
 import { loadRecipe, withTuning, type Recipe } from '../src/training/recipe.js';
 import { tuneRecipeOn } from '../src/training/tune-for-training.js';
 import { readGenericShop } from './lib/generic-shop.js';
-import { dataFile, loadOnlineRetail } from './lib/online-retail.js';
+import { loadOnlineRetail } from './lib/online-retail.js';
 import { shopBenchArgs } from './lib/shop-bench-args.js';
 
 const DAY = 86_400_000;
-const { dir, values, usageError } = shopBenchArgs('usage: npx tsx bench/out-of-fold-keep.ts [DIR] [--dates D1,D2] [--threads N] [--log] [--data FILE]', {
+const { dir, values, dataFile, usageError } = shopBenchArgs('usage: npx tsx bench/out-of-fold-keep.ts [DIR] [--dates D1,D2] [--threads N] [--log] [--data FILE]', {
   dates: { type: 'string' },
   threads: { type: 'string', default: '2' },
   log: { type: 'boolean' },

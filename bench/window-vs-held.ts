@@ -29,11 +29,11 @@ import { sampleCustomers } from '../src/evaluation/tuning-sample.js';
 import { loadRecipe, tuningSampleBounds, withTuning, type Recipe } from '../src/training/recipe.js';
 import { tuneRecipeOn } from '../src/training/tune-for-training.js';
 import { readGenericShop } from './lib/generic-shop.js';
-import { dataFile, loadOnlineRetail } from './lib/online-retail.js';
+import { loadOnlineRetail } from './lib/online-retail.js';
 import { shopBenchArgs } from './lib/shop-bench-args.js';
 
 const DAY = 86_400_000;
-const { dir, values } = shopBenchArgs('usage: npx tsx bench/window-vs-held.ts [DIR] [--dates D1,D2,D3] [--max-customers N] [--threads N] [--data FILE]', {
+const { dir, values, dataFile } = shopBenchArgs('usage: npx tsx bench/window-vs-held.ts [DIR] [--dates D1,D2,D3] [--max-customers N] [--threads N] [--data FILE]', {
   dates: { type: 'string' },
   'max-customers': { type: 'string' },
   threads: { type: 'string', default: '1' },

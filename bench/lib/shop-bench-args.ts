@@ -5,6 +5,7 @@
  * take, an option without its value, or a second DIR prints it and exits 2.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { dataFile } from './online-retail.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 const COMMON = { data: { type: 'string' }, help: { type: 'boolean' } } as const satisfies Options;
@@ -16,6 +17,11 @@ export interface ShopBenchArgs<O extends Options> {
   values: ReturnType<typeof parseArgs<{ options: O & typeof COMMON; allowPositionals: true; strict: true }>>['values'];
   /** Prints the usage and exits 2: for a check of the bench's own (an option it needs, say). */
   usageError(message?: string): never;
+  /**
+   * Online Retail's file: --data as parsed here (`--data FILE` or `--data=FILE`), else the default (online-retail.ts
+   * dataFile). Not dataFile() on process.argv: that sees `--data` alone only, and read the default for `--data=FILE`.
+   */
+  dataFile(): string;
 }
 
 /** `usage`: the whole line printed (`usage: npx tsx bench/NAME.ts [DIR] …`); `options`: the bench's own, as parseArgs takes them. */
@@ -35,5 +41,6 @@ export function shopBenchArgs<const O extends Options>(usage: string, options: O
     process.exit(0);
   }
   if (parsed.positionals.length > 1) usageError(`one DIR at the most, given: ${parsed.positionals.join(' ')}`);
-  return { dir: parsed.positionals[0], values: parsed.values, usageError };
+  const data = (parsed.values as { data?: string }).data;
+  return { dir: parsed.positionals[0], values: parsed.values, usageError, dataFile: () => dataFile(data === undefined ? [] : ['--data', data]) };
 }
