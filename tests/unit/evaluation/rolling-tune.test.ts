@@ -57,8 +57,11 @@ describe('tuneRollingOrigin', () => {
     const recipe = parseRecipe(raw, 'fixture');
     const clean = await tunedFixture();
     const marker: PurchaseRow[] = [
-      // A new item bought by everyone at the cutoff, and a known item bought a lot just after it.
+      // A new item bought by everyone at the cutoff, a known item bought by everyone at the cutoff, and a known item
+      // bought a lot just after it. The known item at the cutoff is what catches a window that ends a millisecond late:
+      // no list can show a new item that training never saw, so the new item alone leaves the scores as they were.
       ...Array.from({ length: 24 }, (_, u) => ({ userId: `u${u}`, itemId: 'MARKER', orderId: `m${u}`, ts: END, quantity: 1, price: null })),
+      ...Array.from({ length: 24 }, (_, u) => ({ userId: `u${u}`, itemId: 'b1', orderId: `k${u}`, ts: END, quantity: 1, price: null })),
       ...Array.from({ length: 24 }, (_, u) => ({ userId: `u${u}`, itemId: 'b0', orderId: `n${u}`, ts: END + DAY, quantity: 5, price: null })),
     ];
     const marked = await tuneRollingOrigin({ events: [...purchases(), ...marker] }, recipe, raw, options);
