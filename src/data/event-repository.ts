@@ -1244,6 +1244,16 @@ export function createEventRepository(db: Db) {
       return { first: iso(rows[0].first), last: iso(rows[0].last) };
     },
 
+    /**
+     * The `limit` latest purchases' buyers and times (ISO), latest first: one walk back of the ts index. A refreshed
+     * profile looks among them for the latest purchase of a customer whose erasure is not owed (profile-service
+     * latestPurchaseNotOwed) instead of sending the owed ids with the statement.
+     */
+    async latestPurchases(limit: number): Promise<Array<{ userId: string; ts: string }>> {
+      const { rows } = await db.query<{ user_id: string; ts: Date | string }>('SELECT user_id, ts FROM purchase_events ORDER BY ts DESC LIMIT $1', [limit]);
+      return rows.map((r) => ({ userId: r.user_id, ts: new Date(r.ts).toISOString() }));
+    },
+
     async counts(): Promise<{ purchases: number; orders: number; feedback: number }> {
       const { rows } = await db.query<{ purchases: number; orders: number; feedback: number }>(
         `SELECT (SELECT count(*)::int FROM purchase_events) AS purchases,
