@@ -97,4 +97,19 @@ describe("the start's check of a version's audience postings, in round trips", (
     const { waves } = await w.run(erasure.catchUp());
     expect(waves).toBe(2);
   });
+  it("When one kept version's array read fails while the others' succeed, Then the start's scrub fails, not says that version is clean", async () => {
+    const store = await storedVersions(['v1', 'v2', 'v3']);
+    const read = store.readArtifactRange!.bind(store);
+    // v2's postings' arrays (past the header) fail to read: a Redis reply that errors part-way through the batch.
+    const failing = {
+      ...store,
+      listVersions: store.listVersions.bind(store),
+      readArtifactRange: async (version: string, name: string, start: number, end: number) => {
+        if (version === 'v2' && name === AUDIENCE_ARTIFACT && start > 0) throw new Error('WRONGTYPE a reply that failed');
+        return read(version, name, start, end);
+      },
+    } as ModelStore;
+    const erasure = createUserErasure({ events: {} as UserErasureDeps['events'], erasures: {} as UserErasureDeps['erasures'], store: failing, forget: async () => {} });
+    await expect(erasure.catchUp()).rejects.toThrow('a reply that failed');
+  });
 });
