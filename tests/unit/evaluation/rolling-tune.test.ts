@@ -53,7 +53,7 @@ describe('rollingFolds', () => {
 });
 
 describe('tuneRollingOrigin', () => {
-  it('When a marker purchase is planted on or after the cutoff, Then the tuned recipe and its validation are identical', async () => {
+  it('When a marker purchase is planted on or after the cutoff, Then the tuned recipe and its validation are identical, on one thread and on fold threads', async () => {
     const recipe = parseRecipe(raw, 'fixture');
     const clean = await tunedFixture();
     const marker: PurchaseRow[] = [
@@ -67,6 +67,9 @@ describe('tuneRollingOrigin', () => {
     const marked = await tuneRollingOrigin({ events: [...purchases(), ...marker] }, recipe, raw, options);
     expect(marked).toEqual(clean);
     expect(JSON.stringify(clean)).not.toContain('MARKER');
+    // On fold threads each fold is split by one thread and handed to the other (fold-pool.ts): the hand-over reads
+    // nothing at or after the cutoff either.
+    expect(await tuneRollingOrigin({ events: [...purchases(), ...marker] }, recipe, raw, { ...options, threads: 2 })).toEqual(clean);
   });
 
   it('reports per fold the blend and every source alone, and (keep rule sum) keeps the blend only if it beats the best source on every fold', async () => {
