@@ -110,7 +110,7 @@ export function localFoldPool(input: SplitInput, specs: FoldSpec[]): FoldPool {
  *    training data first); the part it gives is then installed in the other threads' copies;
  *  - each blend is scored by every thread on its own share of every fold's validation users, and
  *    the shares are merged in user order (mergeBlendParts), so the scores are exactly one thread's.
- * Each thread rebuilds the folds from the same input, so its answers are the same as localFoldPool's.
+ * Every thread holds the same folds (split by one, copied to the rest), so its answers are the same as localFoldPool's.
  * The threads end on close(), on the first failure of any of them, and when `signal` aborts.
  */
 export function threadedFoldPool(input: SplitInput, specs: FoldSpec[], threads: number, signal?: AbortSignal): FoldPool {
@@ -238,7 +238,7 @@ export function threadedFoldPool(input: SplitInput, specs: FoldSpec[], threads: 
 
   let sizes: number[] | undefined;
   let leftOutSizes: number[] | undefined;
-  // Asked of every thread, so each builds its copies of the folds now, all at once.
+  // Asked of every thread once the folds are built and handed over: each answers from its copies.
   const info = async () => {
     const folds = await everywhere<FoldInfo[]>(() => ({ op: 'info' }));
     // A thread's share ranges over the fold's cached users: those validated and those listed for coverage only.
