@@ -104,12 +104,15 @@ export function createModelCopyRepository(db: Db) {
     /**
      * Deletes the copies of versions not in `kept` (pruned from the model store, or of trainings that never
      * published), except the one being written (`writing`) and any copy begun in the last hour that is not whole
-     * (a training under way elsewhere: trainings are exclusive, so this is a factor import's or a leftover).
+     * (a training under way elsewhere: trainings are exclusive, so this is a factor import's or a leftover). Nothing
+     * while a restore holds its lease (model-restore.ts): the versions kept for rollback that it has yet to put back
+     * are not listed yet, and their copies are what it reads; at its end it deletes those the store does not keep.
      */
     async prune(kept: readonly string[], writing?: string): Promise<number> {
       const { rows } = await db.query(
         `DELETE FROM model_copies WHERE version <> ALL($1::text[]) AND version <> $2
            AND (completed_at IS NOT NULL OR created_at < now() - interval '1 hour')
+           AND NOT EXISTS (SELECT 1 FROM model_copies WHERE restoring_until > clock_timestamp())
          RETURNING version`,
         [kept, writing ?? ''],
       );

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
+import { createModelRestore } from '../../../src/training/model-restore.js';
 import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
 import { privateServerSupport, startPrivateRedis, type PrivateRedis } from '../../helpers/private-servers.js';
 import { createPostgresTestDb, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
@@ -115,6 +116,60 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
     await restartedEmpty(redis, app.services);
     expect(await app.services.modelRestore!.restore()).toBe('restored');
     expect(await active(app)).toBe(newer);
+  }, 120_000);
+
+  it('When a training publishes while a restore puts back the versions kept for rollback, Then its deletion of the copies the store does not list spares those the restore has yet to put back: each comes back, with its copy', async () => {
+    const { services } = app;
+    const repo = services.modelCopyRepository!;
+    const before = await listed(app);
+    const current = await active(app);
+    expect(before).toHaveLength(KEPT);
+    await restartedEmpty(redis, services);
+    // A training's publish lands as the restore begins on the first version kept for rollback (the active one is
+    // back): model-copies.ts published deletes the copies of every version the store does not list at that moment.
+    let prunedAt: number | null = null;
+    const copies = {
+      ...repo,
+      async *chunks(version: string) {
+        if (version !== current && prunedAt === null) prunedAt = await repo.prune((await services.store.listVersions()).map((m) => m.version), 'a-training-publishing');
+        yield* repo.chunks(version);
+      },
+    };
+    const restore = createModelRestore({ copies, store: services.store, publishScrubbed: (mark, meta, publish) => services.erasure.publishScrubbed(mark, meta, publish) });
+    expect(await restore.restore()).toBe('restored');
+    expect(prunedAt).toBe(0);
+    expect(await listed(app)).toEqual(before);
+    expect(await active(app)).toBe(current);
+    expect((await copied(app)).sort()).toEqual([...before].sort());
+  }, 120_000);
+
+  it('When a rollback through another process lands between the model recovery reading the active version and its check of the record, Then the look does not record the version rolled back from: a later loss puts back the one rolled back to', async () => {
+    const { services } = app;
+    const [current, other] = await listed(app);
+    expect(await active(app)).toBe(current);
+    expect((await services.modelCopyRepository!.lastActive())?.version).toBe(current);
+    const store = services.store;
+    const getActive = store.getActive;
+    let rolledBack = false;
+    // The look reads the store (current), then another process rolls back (the store flipped, then its record).
+    store.getActive = async () => {
+      const seen = await getActive.call(store);
+      if (!rolledBack) {
+        rolledBack = true;
+        expect((await rollback(other)).statusCode).toBe(200);
+      }
+      return seen;
+    };
+    try {
+      expect(await services.modelRecovery!.recover()).toBeNull();
+    } finally {
+      store.getActive = getActive;
+    }
+    expect(rolledBack).toBe(true);
+    expect(await active(app)).toBe(other);
+    expect((await services.modelCopyRepository!.lastActive())?.version).toBe(other);
+    // Back to the newest, for what follows.
+    expect((await rollback(current)).statusCode).toBe(200);
   }, 120_000);
 
   it('When a copy kept for rollback misses a chunk, Then the active version and the other kept ones are put back, and the incomplete copy is not, and is deleted', async () => {
