@@ -43,9 +43,11 @@ export interface ModelCopies {
   /**
    * The version the model store holds active, recorded as the one to put back if Postgres records another (an
    * activation whose record failed: Postgres away for that moment), unless an activation is recorded meanwhile. True
-   * when it recorded it. Never throws.
+   * when it recorded it. `current` reads the store's active version again: asked after Postgres's record is read
+   * and before anything is written, so a rollback or a publish that lands after `active` was read (its flip, then its
+   * record) is never overwritten by the version it flipped away from. Never throws.
    */
-  settle(active: string): Promise<boolean>;
+  settle(active: string, current: () => Promise<string | null>): Promise<boolean>;
 }
 
 export function createModelCopies(deps: { copies: ModelCopyRepository; log?: (msg: string, err?: unknown) => void; chunkBytes?: number }): ModelCopies {
@@ -158,15 +160,19 @@ export function createModelCopies(deps: { copies: ModelCopyRepository; log?: (ms
       }
     },
     activated: recordActive,
-    async settle(active) {
+    async settle(seen, current) {
       try {
         const last = (await copies.lastActive())?.version ?? null;
-        if (last === active) return false;
+        if (last === seen) return false;
+        // `seen` may be from before an activation whose record is `last` (a rollback through another process: the
+        // store flipped, then Postgres recorded it): the store is read again, after the record.
+        const active = await current();
+        if (active === null || active === last) return false;
         if (!(await copies.markActiveIf(active, last))) return false;
         deps.log?.(`model copies: ${active}, active in the model store, is now recorded as the version to put back (the record said ${last ?? 'none'}: an activation whose record failed)`);
         return true;
       } catch (err) {
-        deps.log?.(`model copies: recording ${active} (active in the model store) as the version to put back failed`, err);
+        deps.log?.(`model copies: recording ${seen} (active in the model store) as the version to put back failed`, err);
         return false;
       }
     },
