@@ -143,6 +143,36 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
     expect((await copied(app)).sort()).toEqual([...before].sort());
   }, 120_000);
 
+  it('When Redis restarts empty again while a restore puts back the versions kept for rollback, Then no version is left listed with none active: the restore begins again and the active one and the others come back', async () => {
+    const { services } = app;
+    const repo = services.modelCopyRepository!;
+    const before = await listed(app);
+    const current = await active(app);
+    await restartedEmpty(redis, services);
+    let lostAgain = false;
+    const copies = {
+      ...repo,
+      async *chunks(version: string) {
+        if (version !== current && !lostAgain) {
+          // The active version is back: Redis is lost again (an OOM-killed Redis restarted as the versions fill it).
+          lostAgain = true;
+          await redis.kill();
+          await redis.start();
+          for (let i = 0; !(await services.store.ping()); i++) {
+            if (i >= 300) throw new Error('the store did not see the Redis come back within 15 s');
+            await new Promise((r) => setTimeout(r, 50));
+          }
+        }
+        yield* repo.chunks(version);
+      },
+    };
+    const restore = createModelRestore({ copies, store: services.store, publishScrubbed: (mark, meta, publish) => services.erasure.publishScrubbed(mark, meta, publish) });
+    expect(await restore.restore()).toBe('restored');
+    expect(lostAgain).toBe(true);
+    expect(await active(app)).toBe(current);
+    expect(await listed(app)).toEqual(before);
+  }, 120_000);
+
   it('When a rollback through another process lands between the model recovery reading the active version and its check of the record, Then the look does not record the version rolled back from: a later loss puts back the one rolled back to', async () => {
     const { services } = app;
     const [current, other] = await listed(app);
