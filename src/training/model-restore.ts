@@ -17,6 +17,12 @@ export type RestoreOutcome = 'restored' | 'elsewhere' | 'none';
 
 type WholeCopy = Awaited<ReturnType<ModelCopyRepository['whole']>>[number];
 
+/** How many times one restore begins again when the store is lost again while it puts back the versions kept for rollback. */
+const TRIES_WHEN_LOST_AGAIN = 3;
+
+/** The store holds no active version any more while the versions kept for rollback are put back: it was lost again. */
+class StoreLostAgain extends Error {}
+
 /**
  * Puts the version that was active back into a model store that holds none (a Redis restarted without persistence),
  * from its copy in Postgres (model-copies.ts), in seconds instead of a retraining's minutes.
@@ -63,7 +69,19 @@ export function createModelRestore(deps: {
       await inFlight.catch(() => {});
       return 'elsewhere';
     }
-    inFlight = restoreOnce().finally(() => (inFlight = null));
+    inFlight = (async () => {
+      // A store lost again while the versions kept for rollback were put back (an OOM-killed Redis restarted as they
+      // fill it) holds none of them active: begun again, not left to a look a minute later (nor to a retraining: a
+      // store with versions listed and none active is not put back).
+      for (let i = 1; ; i++) {
+        const outcome = await restoreOnce();
+        if (outcome !== 'again') return outcome;
+        if (i >= TRIES_WHEN_LOST_AGAIN) {
+          deps.log?.(`model restore: the model store was lost again ${i} times while the versions kept for rollback were put back; left to the next look`);
+          return 'elsewhere';
+        }
+      }
+    })().finally(() => (inFlight = null));
     return inFlight;
   }
 
@@ -97,6 +115,8 @@ export function createModelRestore(deps: {
         await renew();
       }
       return await deps.publishScrubbed(erasureMarkOf(meta), meta, async () => {
+        // Listed only where a version is active: a store lost again must not be left with versions and none active.
+        if (how.listOnly && (await store.getActive()) === null) throw new StoreLostAgain();
         const made = await store.publish(meta, how.listOnly ? { listOnly: true, at: copy.completedAt } : { activeWas: null, at: copy.completedAt });
         published = true;
         return made;
@@ -107,7 +127,7 @@ export function createModelRestore(deps: {
     }
   }
 
-  async function restoreOnce(): Promise<RestoreOutcome> {
+  async function restoreOnce(): Promise<RestoreOutcome | 'again'> {
     const last = await copies.lastActive();
     if (!last?.meta) return 'none';
     const { version } = last;
@@ -146,7 +166,7 @@ export function createModelRestore(deps: {
       const ms = Math.round(performance.now() - t0);
       deps.info?.({ version, ms, bytes: last.bytes, chunks: last.chunks }, `the model store held no version: ${version} (the one active before) was put back from its copy in Postgres in ${ms} ms, no training`);
       deps.onRestored?.(active.meta);
-      await putBackKept(kept.filter((c) => c !== active), renew, t0);
+      if (!(await putBackKept(kept.filter((c) => c !== active), renew, t0))) return 'again';
       return 'restored';
     } finally {
       await copies.releaseLease(version, holder).catch(() => {});
@@ -157,13 +177,15 @@ export function createModelRestore(deps: {
    * The versions kept for rollback, oldest first, listed only (the store's retention prunes as a publish does); a
    * damaged copy is skipped. Then the copies of versions the store does not keep (pruned, skipped) are deleted:
    * Postgres keeps what the store keeps. A failure here (the store or Postgres away) leaves the active version served;
-   * the versions not put back cannot be rolled back to.
+   * the versions not put back cannot be rolled back to. False when the store was lost again meanwhile (no version active:
+   * nothing more is listed, and the restore begins again).
    */
-  async function putBackKept(others: WholeCopy[], renew: () => Promise<void>, t0: number): Promise<void> {
+  async function putBackKept(others: WholeCopy[], renew: () => Promise<void>, t0: number): Promise<boolean> {
     const skipped: string[] = [];
     try {
       for (const copy of others) {
         try {
+          if ((await store.getActive()) === null) throw new StoreLostAgain();
           await putBack(copy, { listOnly: true }, renew);
         } catch (err) {
           if (!(err instanceof SnapshotFormatError)) throw err;
@@ -179,8 +201,13 @@ export function createModelRestore(deps: {
         `model restore: ${others.length - skipped.length} version(s) kept for rollback put back too (${ms} ms from the start); ${dropped} copies of versions the store does not keep deleted`,
       );
     } catch (err) {
+      if (err instanceof StoreLostAgain) {
+        deps.log?.('model restore: the model store holds no active version any more (lost again) while the versions kept for rollback were put back; begun again');
+        return false;
+      }
       deps.log?.('model restore: putting back the versions kept for rollback failed (the active version is served; those not put back cannot be rolled back to)', err);
     }
+    return true;
   }
 
   return { restore, holder };
