@@ -315,3 +315,38 @@ export const DB_BACKENDS = [
   { name: 'postgres', available: () => serviceAvailable(POSTGRES_URL), create: createPostgresTestDb },
   { name: 'pglite', available: async () => true, create: createPgliteTestDb },
 ] as const;
+
+/** A database with no migration applied, on each backend, for the migration tests; `done` drops what `open` made. */
+export interface UnmigratedBackend {
+  name: string;
+  available: () => Promise<boolean>;
+  /** Run once before the backend's tests (a fresh checkout makes PGlite's initdb snapshot here, not in a test's time). */
+  prepare?: () => Promise<void>;
+  open: () => Promise<{ db: Db; done: () => Promise<void> }>;
+}
+
+/** Postgres (a new schema named from `label`) and PGlite (an empty schema from initdb's snapshot, not the migrated one). */
+export function unmigratedBackends(label: string): UnmigratedBackend[] {
+  return [
+    {
+      name: 'postgres',
+      available: () => serviceAvailable(POSTGRES_URL),
+      open: async () => {
+        const schema = randomPrefix(label);
+        const admin = createPgDb(POSTGRES_URL, { max: 1 });
+        await admin.exec(`CREATE SCHEMA ${schema}`);
+        const db = createPgDb(POSTGRES_URL, { max: 2, schema });
+        return { db, done: async () => (await db.close(), await admin.exec(`DROP SCHEMA ${schema} CASCADE`), await admin.close()) };
+      },
+    },
+    {
+      name: 'pglite',
+      available: async () => true,
+      prepare: prepareUnmigratedPglite,
+      open: async () => {
+        const { db, dispose } = await createUnmigratedPgliteDb();
+        return { db, done: dispose };
+      },
+    },
+  ];
+}

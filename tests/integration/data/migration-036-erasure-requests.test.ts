@@ -4,34 +4,12 @@
  * claim only, and gone with the transaction that records the erasure. On Postgres and on the embedded PGlite.
  */
 import { describe, expect, it } from 'vitest';
-import { createPgDb, type Db } from '../../../src/data/db.js';
 import { createErasureRepository } from '../../../src/data/erasure-repository.js';
 import { createEventRepository } from '../../../src/data/event-repository.js';
 import { migrate } from '../../../src/data/migrate.js';
-import { createUnmigratedPgliteDb, POSTGRES_URL, prepareUnmigratedPglite, randomPrefix, serviceAvailable } from '../../helpers/services.js';
+import { unmigratedBackends } from '../../helpers/services.js';
 
-const BACKENDS: { name: string; available: () => Promise<boolean>; prepare?: () => Promise<void>; open: () => Promise<{ db: Db; done: () => Promise<void> }> }[] = [
-  {
-    name: 'postgres',
-    available: () => serviceAvailable(POSTGRES_URL),
-    open: async () => {
-      const schema = randomPrefix('m36');
-      const admin = createPgDb(POSTGRES_URL, { max: 1 });
-      await admin.exec(`CREATE SCHEMA ${schema}`);
-      const db = createPgDb(POSTGRES_URL, { max: 2, schema });
-      return { db, done: async () => (await db.close(), await admin.exec(`DROP SCHEMA ${schema} CASCADE`), await admin.close()) };
-    },
-  },
-  {
-    name: 'pglite',
-    available: async () => true,
-    prepare: prepareUnmigratedPglite,
-    open: async () => {
-      const { db, dispose } = await createUnmigratedPgliteDb();
-      return { db, done: dispose };
-    },
-  },
-];
+const BACKENDS = unmigratedBackends('m36');
 
 for (const backend of BACKENDS) {
   describe.skipIf(!(await backend.available()))(`migration 036 on ${backend.name}`, () => {

@@ -7,11 +7,11 @@
  * back-off). On Postgres and on the embedded PGlite.
  */
 import { describe, expect, it } from 'vitest';
-import { createPgDb, type Db } from '../../../src/data/db.js';
+import type { Db } from '../../../src/data/db.js';
 import { createErasureRepository } from '../../../src/data/erasure-repository.js';
 import { createEventRepository } from '../../../src/data/event-repository.js';
 import { migrate } from '../../../src/data/migrate.js';
-import { createUnmigratedPgliteDb, POSTGRES_URL, prepareUnmigratedPglite, randomPrefix, serviceAvailable } from '../../helpers/services.js';
+import { unmigratedBackends } from '../../helpers/services.js';
 
 /** The release before 039's statements on erasure_requests (src/data/erasure-repository.ts as it was). */
 const BEFORE = {
@@ -43,28 +43,7 @@ const BEFORE = {
     ),
 };
 
-const BACKENDS: { name: string; available: () => Promise<boolean>; prepare?: () => Promise<void>; open: () => Promise<{ db: Db; done: () => Promise<void> }> }[] = [
-  {
-    name: 'postgres',
-    available: () => serviceAvailable(POSTGRES_URL),
-    open: async () => {
-      const schema = randomPrefix('m39');
-      const admin = createPgDb(POSTGRES_URL, { max: 1 });
-      await admin.exec(`CREATE SCHEMA ${schema}`);
-      const db = createPgDb(POSTGRES_URL, { max: 2, schema });
-      return { db, done: async () => (await db.close(), await admin.exec(`DROP SCHEMA ${schema} CASCADE`), await admin.close()) };
-    },
-  },
-  {
-    name: 'pglite',
-    available: async () => true,
-    prepare: prepareUnmigratedPglite,
-    open: async () => {
-      const { db, dispose } = await createUnmigratedPgliteDb();
-      return { db, done: dispose };
-    },
-  },
-];
+const BACKENDS = unmigratedBackends('m39');
 
 for (const backend of BACKENDS) {
   describe.skipIf(!(await backend.available()))(`migration 039 on ${backend.name}, beside the release before`, () => {

@@ -1,36 +1,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createPgDb, type Db } from '../../../src/data/db.js';
+import { createPgDb } from '../../../src/data/db.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { migrate, MIGRATIONS_DIR } from '../../../src/data/migrate.js';
 import { signRecommendationToken, userTag } from '../../../src/serving/recommendation-token.js';
-import { createUnmigratedPgliteDb, POSTGRES_URL, prepareUnmigratedPglite, randomPrefix, serviceAvailable } from '../../helpers/services.js';
+import { POSTGRES_URL, randomPrefix, unmigratedBackends } from '../../helpers/services.js';
 
 /** A database at the schema of migration `to` on each backend; `done` drops what it made. */
-const BACKENDS: { name: string; available: () => Promise<boolean>; prepare?: () => Promise<void>; open: () => Promise<{ db: Db; done: () => Promise<void> }> }[] = [
-  {
-    name: 'postgres',
-    available: () => serviceAvailable(POSTGRES_URL),
-    open: async () => {
-      const schema = randomPrefix('m');
-      const admin = createPgDb(POSTGRES_URL, { max: 1 });
-      await admin.exec(`CREATE SCHEMA ${schema}`);
-      const db = createPgDb(POSTGRES_URL, { max: 2, schema });
-      return { db, done: async () => (await db.close(), await admin.exec(`DROP SCHEMA ${schema} CASCADE`), await admin.close()) };
-    },
-  },
-  {
-    name: 'pglite',
-    available: async () => true,
-    // A fresh instance from initdb's kept snapshot, not the migrated one: this test starts from an older schema. A fresh
-    // checkout makes the snapshot (one initdb) in the hook, not in the first test's time.
-    prepare: prepareUnmigratedPglite,
-    open: async () => {
-      const { db, dispose } = await createUnmigratedPgliteDb();
-      return { db, done: dispose };
-    },
-  },
-];
+const BACKENDS = unmigratedBackends('m');
 
 for (const backend of BACKENDS) {
   describe.skipIf(!(await backend.available()))(`migrations on ${backend.name}`, () => {
