@@ -13,28 +13,37 @@ const announced = new WeakMap<object, { count: number }>();
  * `elsewhere`), and the look the store's returning subscription begins (checkSoon) is waited for before the lease is
  * let go, so no restore runs after this returns unless the test asks for one.
  */
-export async function restartedEmpty(redis: PrivateRedis, services: Services): Promise<void> {
-  const { store, modelCopyRepository: copies, modelRecovery } = services;
+export async function restartedEmpty(redis: PrivateRedis, services: Services, ...others: Services[]): Promise<void> {
+  const { store, modelCopyRepository: copies } = services;
+  // Every process on this Redis sees it come back, each beginning a look of its own: all are waited for.
+  const watched = [services, ...others].map((s) => ({ services: s, seen: announcements(s.store) }));
+  const last = (await copies?.lastActive())?.version;
+  if (last && !(await copies!.takeLease(last, HOLDER, 120_000))) throw new Error(`a restore of ${last} holds its lease`);
+  try {
+    const before = watched.map((w) => w.seen.count);
+    await redis.kill();
+    await redis.start();
+    for (const [n, w] of watched.entries()) {
+      for (let i = 0; !(await w.services.store.ping()) || w.seen.count === before[n]; i++) {
+        if (i >= 300) throw new Error('a store did not see the Redis come back within 15 s');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    // Their subscriptions are back, each of which began a look if its recovery is started: each found the lease held.
+    for (const w of watched) await w.services.modelRecovery?.idle();
+    if ((await store.getActive()) !== null || (await store.listVersions()).length > 0) throw new Error('the store holds versions after the restart');
+  } finally {
+    if (last) await copies!.releaseLease(last, HOLDER);
+  }
+}
+
+/** How many times `store` said its subscription came back or an activation was announced, counted from the first ask. */
+function announcements(store: Services['store']): { count: number } {
   let seen = announced.get(store);
   if (!seen) {
     const counter = { count: 0 };
     store.onActiveChanged?.(() => counter.count++);
     announced.set(store, (seen = counter));
   }
-  const last = (await copies?.lastActive())?.version;
-  if (last && !(await copies!.takeLease(last, HOLDER, 120_000))) throw new Error(`a restore of ${last} holds its lease`);
-  try {
-    const before = seen.count;
-    await redis.kill();
-    await redis.start();
-    for (let i = 0; !(await store.ping()) || seen.count === before; i++) {
-      if (i >= 300) throw new Error('the store did not see the Redis come back within 15 s');
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    // Its subscription is back, which began a look if the recovery is started: it found the lease held.
-    await modelRecovery?.idle();
-    if ((await store.getActive()) !== null || (await store.listVersions()).length > 0) throw new Error('the store holds versions after the restart');
-  } finally {
-    if (last) await copies!.releaseLease(last, HOLDER);
-  }
+  return seen;
 }

@@ -88,7 +88,7 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
     const newest = (await listed(app)).slice(0, 2);
     const fewer = await open(2);
     try {
-      await restartedEmpty(redis, fewer.services);
+      await restartedEmpty(redis, fewer.services, app.services);
       expect(await fewer.services.modelRestore!.restore()).toBe('restored');
       expect(await listed(fewer)).toEqual(newest);
       expect((await copied(fewer)).sort()).toEqual([...newest].sort());

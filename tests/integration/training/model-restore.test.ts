@@ -43,8 +43,11 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a Re
     await redis.kill();
     await redis.start();
   };
-  /** Restarted empty, not put back yet by any look of the process's own (deterministic once its recovery is started). */
-  const emptied = (t: TestApp) => restartedEmpty(redis, t.services);
+  /**
+   * Restarted empty, not put back yet by any look of the process's own (deterministic once its recovery is started), nor
+   * by the second process's, once one is open: it sees the Redis come back too, and its look is waited for as well.
+   */
+  const emptied = (t: TestApp) => restartedEmpty(redis, t.services, ...(second && second !== t ? [second.services] : []));
   /** A restore asked for by the test, once any this process began by itself (the store came back) has ended. */
   const settledRestore = async (t: TestApp) => {
     for (let i = 0; i < 50; i++) {
