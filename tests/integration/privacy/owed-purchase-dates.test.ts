@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
+import { seedTwoItemShop } from '../../helpers/two-item-shop.js';
 import { createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
 
 const DAY = 86_400_000;
@@ -22,13 +23,7 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))("an owed erasure's purc
   beforeAll(async () => {
     // The re-driver waits an hour: nothing completes the owed erasure during the test.
     t = await createTestApp({ createDb: createPostgresTestDb, env: { ERASURE_REDRIVE_MS: '3600000' } });
-    await t.app.inject({ method: 'PUT', url: '/v1/items/A', headers: auth('write'), payload: { title: 'mug', price: 10 } });
-    await t.app.inject({ method: 'PUT', url: '/v1/items/B', headers: auth('write'), payload: { title: 'plate', price: 4 } });
-    const events = Array.from({ length: 20 }, (_, k) => ({
-      userId: `c${k}`, itemId: k % 2 ? 'A' : 'B', quantity: 1, orderId: `o${k}`, ts: new Date(base + k * DAY).toISOString(),
-    }));
-    expect((await t.app.inject({ method: 'POST', url: '/v1/events', headers: auth('write'), payload: { events } })).json().inserted).toBe(20);
-    await t.services.trainer.train({ tune: false });
+    await seedTwoItemShop(t, base);
     const after = [
       { userId: 'c3', itemId: 'A', quantity: 1, orderId: 'c3-after', ts: new Date(early).toISOString() },
       { userId: OWED, itemId: 'B', quantity: 1, orderId: 'c7-after', ts: new Date(latest).toISOString() },

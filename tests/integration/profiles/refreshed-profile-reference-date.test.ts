@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
+import { seedTwoItemShop } from '../../helpers/two-item-shop.js';
 import { createPgliteTestDb, createPostgresTestDb, POSTGRES_URL, serviceAvailable } from '../../helpers/services.js';
 
 // A refreshed profile's `asOf` is documented as "the latest purchase known when the profile was computed"
@@ -14,13 +15,7 @@ describe('refreshed profile reference date', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await createTestApp({ createDb: usePostgres ? createPostgresTestDb : createPgliteTestDb });
-    await t.app.inject({ method: 'PUT', url: '/v1/items/A', headers: auth('write'), payload: { title: 'mug', price: 10 } });
-    await t.app.inject({ method: 'PUT', url: '/v1/items/B', headers: auth('write'), payload: { title: 'plate', price: 4 } });
-    const events = Array.from({ length: 20 }, (_, k) => ({
-      userId: `c${k}`, itemId: k % 2 ? 'A' : 'B', quantity: 1, orderId: `o${k}`, ts: new Date(base + k * DAY).toISOString(),
-    }));
-    expect((await t.app.inject({ method: 'POST', url: '/v1/events', headers: auth('write'), payload: { events } })).json().inserted).toBe(20);
-    await t.services.trainer.train({ tune: false });
+    await seedTwoItemShop(t, base);
   }, 120_000);
   afterAll(() => t?.dispose());
 

@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { AUDIENCE_ARTIFACT, audienceCollector } from '../../../src/audiences/audience-artifact.js';
 import { createAudienceService } from '../../../src/audiences/audience-service.js';
-import { buildServingModel } from '../../../src/serving/serving-model-builder.js';
 import { loadServingModel } from '../../../src/serving/serving-model.js';
-import { USERS_TABLE } from '../../../src/serving/user-entry.js';
-import { createMemoryModelStore } from '../../../src/store/memory-model-store.js';
-import { writeModelVersion } from '../../../src/training/write-model-version.js';
-import { twoGroups } from '../recommenders/two-groups.fixture.js';
-import { fitSources } from '../serving/fit-sources.js';
+import { storedAudienceVersions } from './stored-audience-versions.fixture.js';
 
 /**
  * An audience from the stored postings (layout 2) reads its candidate members' entries for their reasons after
@@ -16,20 +10,8 @@ import { fitSources } from '../serving/fit-sources.js';
  * made after that read, so a member of either tier erased meanwhile must be left out, not answered as ''.
  */
 async function storedVersion() {
-  const { ds } = twoGroups();
-  const fitted = fitSources(ds);
-  // Two candidates a customer, so the audiences of k 24 have a related tier too.
-  const build = buildServingModel({ ds, fitted, precomputeDays: null, recipe: { candidates: { perUser: 2 } } });
-  const collector = audienceCollector(ds.userIds, fitted.sources.size);
-  collector.add([...build.tables.get(USERS_TABLE)!]);
-  const store = await createMemoryModelStore();
-  await writeModelVersion(store, 'v1', {
-    artifacts: new Map([...build.artifacts, [AUDIENCE_ARTIFACT, collector.artifact(ds.itemIds.length)]]),
-    tables: build.tables,
-  });
-  const meta = { version: 'v1', recipe: 'stored', trainedAt: new Date().toISOString(), info: { serving: build.info } };
-  await store.publish(meta);
-  return { store, model: (await loadServingModel(store, meta))! };
+  const { store, metas } = await storedAudienceVersions(['v1']);
+  return { store, model: (await loadServingModel(store, metas[0]))! };
 }
 
 describe('an audience whose member is erased while its members\' reasons are read', () => {

@@ -1,15 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { AUDIENCE_ARTIFACT, audienceCollector, audienceRowsLeft } from '../../../src/audiences/audience-artifact.js';
+import { AUDIENCE_ARTIFACT, audienceRowsLeft } from '../../../src/audiences/audience-artifact.js';
 import { artifactLayout, type ArtifactRangeReader } from '../../../src/recommenders/artifact.js';
 import { ARTIFACT_USER_IDS } from '../../../src/serving/serving-artifacts.js';
-import { buildServingModel } from '../../../src/serving/serving-model-builder.js';
-import { USERS_TABLE } from '../../../src/serving/user-entry.js';
 import { createUserErasure, type UserErasureDeps } from '../../../src/privacy/user-erasure.js';
-import { createMemoryModelStore } from '../../../src/store/memory-model-store.js';
 import type { ModelStore } from '../../../src/store/model-store.js';
-import { writeModelVersion } from '../../../src/training/write-model-version.js';
-import { twoGroups } from '../recommenders/two-groups.fixture.js';
-import { fitSources } from '../serving/fit-sources.js';
+import { storedAudienceVersions } from './stored-audience-versions.fixture.js';
 
 /**
  * The start's scrub (user-erasure.ts catchUp) checks every kept version's audience postings with ranged reads
@@ -50,17 +45,7 @@ function inWaves() {
 }
 
 async function storedVersions(versions: readonly string[]) {
-  const { ds } = twoGroups();
-  const fitted = fitSources(ds);
-  const build = buildServingModel({ ds, fitted, precomputeDays: null, recipe: { candidates: { perUser: 2 } } });
-  const collector = audienceCollector(ds.userIds, fitted.sources.size);
-  collector.add([...build.tables.get(USERS_TABLE)!]);
-  const store = await createMemoryModelStore();
-  for (const version of versions) {
-    await writeModelVersion(store, version, { artifacts: new Map([...build.artifacts, [AUDIENCE_ARTIFACT, collector.artifact(ds.itemIds.length)]]), tables: build.tables });
-    await store.publish({ version, recipe: 'stored', trainedAt: new Date().toISOString(), info: { serving: build.info } });
-  }
-  return store;
+  return (await storedAudienceVersions(versions)).store;
 }
 
 async function storedVersion() {
