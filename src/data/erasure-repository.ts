@@ -83,13 +83,32 @@ export function createErasureRepository(db: Db) {
      * renewal that lands late, its statement given up on the client and run by the server, moves no back-off). Rows the
      * erasure deleted meanwhile (done elsewhere) are not brought back. With `owner` (a process's token and ':'), only
      * the rows it holds: one another process took since (its lease ran out here) keeps that process's lease and count.
+     * With `holders` (the asks and claims of the try that failed), only the rows one of them still holds: the same
+     * customer asked again of this process since (a later ask, waiting for the next turn) keeps its lease, and is
+     * erased in that turn instead of waiting out the back-off.
      */
-    async erasureFailed(userIds: readonly string[], error: string, backoff: { backoffMs: number; maxBackoffMs: number }, owner?: string): Promise<void> {
+    async erasureFailed(
+      userIds: readonly string[], error: string, backoff: { backoffMs: number; maxBackoffMs: number }, owner?: string, holders?: readonly string[],
+    ): Promise<void> {
       await db.query(
         `UPDATE erasure_requests SET attempts = attempts + 1, last_error = $2, last_tried_at = now(), holder = NULL,
            next_at = now() + least($3::float8 * power(2, least(attempts, 30)), $4::float8) * interval '1 millisecond'
-         WHERE user_id = ANY($1::text[]) AND ($5::text IS NULL OR starts_with(holder, $5::text))`,
-        [[...new Set(userIds)].sort(), error.slice(0, 1000), backoff.backoffMs, backoff.maxBackoffMs, owner ?? null],
+         WHERE user_id = ANY($1::text[]) AND ($5::text IS NULL OR starts_with(holder, $5::text)) AND ($6::text[] IS NULL OR holder = ANY($6::text[]))`,
+        [[...new Set(userIds)].sort(), error.slice(0, 1000), backoff.backoffMs, backoff.maxBackoffMs, owner ?? null, holders ? [...holders] : null],
+      );
+    },
+
+    /**
+     * Records again as asked, held by `holders` (one per id), the customers a turn erased again though their request was
+     * gone (event-repository ErasureSteps.answered) and that then failed: without a row, nothing would complete them,
+     * though their DELETE is answered as recorded. An id asked again meanwhile keeps that ask's row.
+     */
+    async askAgain(userIds: readonly string[], holders: readonly string[], leaseMs: number): Promise<void> {
+      await db.query(
+        `INSERT INTO erasure_requests (user_id, asked_at, next_at, holder)
+         SELECT u, now(), now() + $3 * interval '1 millisecond', h FROM unnest($1::text[], $2::text[]) AS t(u, h) ORDER BY u
+         ON CONFLICT (user_id) DO NOTHING`,
+        [[...userIds], [...holders], leaseMs],
       );
     },
 

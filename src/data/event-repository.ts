@@ -330,11 +330,20 @@ export interface ErasureSteps {
   /**
    * The process driving these erasures (its token and ':', migration 039): only the customers whose request
    * (erasure_requests) it holds are erased. One whose request is gone was completed by another process (the customer
-   * may have come back since: nothing of theirs is touched; answered as erased before or unknown); one held by another
-   * process, or by nobody (its lease ran out here and another took it) is left to it, and named to `taken`. Without
-   * it, every customer named is erased.
+   * may have come back since: nothing of theirs is touched; answered as erased before or unknown), unless it is one
+   * of `answered`; one held by another process, or by nobody (its lease ran out here and another took it) is left to
+   * it, and named to `taken`. Without it, every customer named is erased.
    */
   owner?: string;
+  /**
+   * The customers a caller waits on (a DELETE's, not a re-driven one's): one whose request is gone (completed by
+   * another turn, of this process or another, after this DELETE was recorded) is erased again all the same, and named
+   * to `redone`: what was written of the customer between that turn and this answer goes too, so after a 204 nothing
+   * written before it is left (README "Erasure").
+   */
+  answered?: ReadonlySet<string>;
+  /** The customers of `answered` erased again though their request was gone (it is not there to note a failure on). */
+  redone?: (userIds: string[]) => void;
   /** The customers left to another process (see `owner`): not in the answer's map. */
   taken?: (userIds: string[]) => void;
   /** Scrubs what lies outside Postgres (the model store, export files) of `userIds`; `tx` is the erasure's transaction, which holds its lock. */
@@ -746,8 +755,12 @@ async function deleteUsers(db: Db, userIds: readonly string[], steps: ErasureSte
         [named, steps.owner],
       );
       const mine = new Map(rows.map((r) => [r.user_id, r.mine]));
-      ids = named.filter((id) => mine.get(id) === true);
-      gone.push(...named.filter((id) => !mine.has(id)));
+      // A DELETE's customer whose request another turn deleted is erased here too (`answered`): that turn's commit
+      // came before this answer, and what was written between them would outlive a 204.
+      const redone = named.filter((id) => !mine.has(id) && steps.answered?.has(id) === true);
+      ids = named.filter((id) => mine.get(id) === true || redone.includes(id));
+      gone.push(...named.filter((id) => !mine.has(id) && !redone.includes(id)));
+      if (redone.length > 0) steps.redone?.(redone);
       const taken = named.filter((id) => mine.get(id) === false);
       if (taken.length > 0) steps.taken?.(taken);
       if (ids.length === 0) return erasedBefore(tx, gone);

@@ -9,7 +9,7 @@ export interface ErasureRedriverDeps {
    */
   holder: () => string;
   /** The erasure path a DELETE takes (user-erasure.ts erase), told the erasure is taken already (`claimed`). */
-  erase: (userId: string, opts: { claimed: boolean }) => Promise<boolean>;
+  erase: (userId: string, opts: { claimed: boolean; holder: string }) => Promise<boolean>;
   /**
    * Whether the model store takes writes now (its write check, acceptsWrites): no erasure is taken while it does not,
    * so a store that answers and refuses writes (a Redis replica: READONLY) costs no failed try and no back-off.
@@ -55,9 +55,10 @@ export function createErasureRedriver(deps: ErasureRedriverDeps) {
     if (counts.due === 0 || !(await deps.storeTakesWrites())) return done;
     for (;;) {
       if (signal?.aborted) break;
-      const ids = await deps.requests.claimErasures(ERASURE_BATCH, leaseMs, deps.holder());
+      const holder = deps.holder();
+      const ids = await deps.requests.claimErasures(ERASURE_BATCH, leaseMs, holder);
       if (ids.length === 0) break;
-      const results = await Promise.allSettled(ids.map((id) => deps.erase(id, { claimed: true })));
+      const results = await Promise.allSettled(ids.map((id) => deps.erase(id, { claimed: true, holder })));
       // One another process took before its turn came (this lease ran out meanwhile) is neither done here nor failed:
       // the other drives it, and no back-off was noted.
       const failures = results.flatMap((r) => (r.status === 'rejected' && !erasureTaken(r.reason) ? [r.reason as unknown] : []));

@@ -294,7 +294,11 @@ export function createUserErasure(deps: UserErasureDeps) {
   });
 
   // Erasures waiting for a turn, and whether one is queued for them.
-  let waiting: { id: string; resolve: (existed: boolean) => void; reject: (err: unknown) => void; release: () => void }[] = [];
+  /**
+   * `holder`: the ask or claim that holds it (undefined: a claim that did not say); `answered`: a DELETE's, whose caller
+   * waits on it (event-repository ErasureSteps.answered), not a re-driven one's.
+   */
+  let waiting: { id: string; holder?: string; answered: boolean; resolve: (existed: boolean) => void; reject: (err: unknown) => void; release: () => void }[] = [];
   let turnQueued = false;
   const queueErasureTurn = () => {
     turnQueued = true;
@@ -307,6 +311,8 @@ export function createUserErasure(deps: UserErasureDeps) {
     waiting = waiting.slice(ERASURE_BATCH);
     if (waiting.length > 0) queueErasureTurn();
     const ids = [...new Set(batch.map((w) => w.id))];
+    /** The DELETEs' customers erased again in this turn though their request was gone: recorded again if it fails. */
+    const redone = new Set<string>();
     try {
       const drafts = (await deps.abandonedDrafts?.()) ?? [];
       let scrubbed: string[] = [];
@@ -315,6 +321,8 @@ export function createUserErasure(deps: UserErasureDeps) {
       // scrubbed anyway. One another process completed is left alone; one it took is left to it (taken).
       const existed = await deps.events.deleteUsers(ids, {
         owner,
+        answered: new Set(batch.filter((w) => w.answered).map((w) => w.id)),
+        redone: (again) => again.forEach((id) => redone.add(id)),
         taken: (others) => others.forEach((id) => taken.add(id)),
         scrub: async (tx, erasing) => {
           scrubbed = await scrub([...erasing], undefined, undefined, drafts);
@@ -342,9 +350,20 @@ export function createUserErasure(deps: UserErasureDeps) {
       // training's publish of this process) meanwhile.
       for (const w of batch) w.release();
       await leases.settled();
-      await withQueryTimeout(requestLimitMs, () =>
-        deps.erasures.erasureFailed(ids, err instanceof Error ? err.message : String(err), { backoffMs: requestBackoffMs, maxBackoffMs: requestMaxBackoffMs }, owner),
-      ).catch((noted: unknown) => deps.log?.('erasure: could not note the failed try of erasures owed; their lease runs out instead', noted));
+      // Only the rows this try's asks and claims hold (their holders): the same customer asked again of this process
+      // meanwhile, waiting for the next turn, keeps its lease and is erased there, not after the back-off.
+      const message = err instanceof Error ? err.message : String(err);
+      const backoff = { backoffMs: requestBackoffMs, maxBackoffMs: requestMaxBackoffMs };
+      const held = batch.filter((w) => w.holder !== undefined);
+      const unnamed = batch.filter((w) => w.holder === undefined).map((w) => w.id);
+      await withQueryTimeout(requestLimitMs, async () => {
+        if (redone.size > 0) {
+          const again = held.filter((w) => redone.has(w.id));
+          await deps.erasures.askAgain(again.map((w) => w.id), again.map((w) => w.holder!), requestLeaseMs);
+        }
+        if (held.length > 0) await deps.erasures.erasureFailed(held.map((w) => w.id), message, backoff, owner, held.map((w) => w.holder!));
+        if (unnamed.length > 0) await deps.erasures.erasureFailed(unnamed, message, backoff, owner);
+      }).catch((noted: unknown) => deps.log?.('erasure: could not note the failed try of erasures owed; their lease runs out instead', noted));
       if (typeof err === 'object' && err !== null) owed.add(err);
       for (const w of batch) w.reject(err);
     }
@@ -596,11 +615,13 @@ export function createUserErasure(deps: UserErasureDeps) {
      * Erasures asked while another turn runs wait together and are done in one turn (up to ERASURE_BATCH),
      * so a burst pays each kept version's rewrite once; a failure fails that turn's erasures alike.
      */
-    async erase(userId: string, opts: { claimed?: boolean } = {}): Promise<boolean> {
+    async erase(userId: string, opts: { claimed?: boolean; holder?: string } = {}): Promise<boolean> {
       // Recorded as asked (and taken for the lease) before anything is scrubbed: a failure from here on leaves it
       // owed, and the service completes it (erasure-redriver.ts). A Postgres that does not answer this fails the
       // erasure as before, nothing recorded: the caller's to send again. `claimed`: the re-driver took it already.
-      if (!opts.claimed) await deps.erasures.askErasure([userId], requestLeaseMs, nextHolder());
+      // `holder`: the claim's (the re-driver's), else this ask's.
+      const holder = opts.claimed ? opts.holder : nextHolder();
+      if (!opts.claimed) await deps.erasures.askErasure([userId], requestLeaseMs, holder);
       // Held by this process from here on: its lease is renewed while it waits for its turn and in it (erasure-leases.ts).
       const release = leases.hold(userId);
       // Owed from here on: this process answers them as erased at once (the others at their next read of the list).
@@ -608,7 +629,7 @@ export function createUserErasure(deps: UserErasureDeps) {
       let existed: boolean;
       try {
         existed = await new Promise<boolean>((resolve, reject) => {
-          waiting.push({ id: userId, resolve, reject, release });
+          waiting.push({ id: userId, holder, answered: !opts.claimed, resolve, reject, release });
           if (!turnQueued) queueErasureTurn();
         });
       } catch (err) {
