@@ -31,6 +31,10 @@ export const ERRORS = {
   DEPENDENCY_UNAVAILABLE: { status: 503, message: 'A store this request needs (database or model store) is not reachable right now; retry later' },
   OVERLOADED: { status: 503, message: 'The server is overloaded; retry later' },
   SHUTTING_DOWN: { status: 503, message: 'The server is shutting down; retry on another instance' },
+  ERASURE_HELD_ELSEWHERE: {
+    status: 503,
+    message: 'Another process of the service holds this erasure and completes it; sending it again is safe, and not needed',
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -125,6 +125,15 @@ export function describeResponses(document: Json): Json {
   return document;
 }
 
+/** The 503s an operation answers beside the app-wide ones (RESPONSE_DESCRIPTIONS): their codes, added to its description. */
+const OPERATION_503S: Record<string, string> = {
+  eraseUser:
+    'ERASURE_HELD_ELSEWHERE: another process of the service holds this erasure (it was asked again there, or the lease of this one ran out and that process took it) and completes it; its details hold { path: "erasure", recorded: true }, so it need not be sent again',
+};
+
+/** The header every 429 and 503 of a /v1 operation carries (plugins/error-handler.ts, plugins/rate-limit.ts). */
+const RETRY_AFTER = { description: 'Seconds to wait before sending the request again', schema: { type: 'integer', minimum: 0 } };
+
 /** Operations whose 200 is a file, not JSON: the media types they send (the route schemas can only say JSON). */
 const FILE_RESPONSES: Record<string, readonly string[]> = { downloadExport: ['text/csv', 'application/x-ndjson'] };
 
@@ -159,7 +168,8 @@ const BODYLESS_DESCRIPTIONS: Record<string, string> = {
  * 400 VALIDATION_FAILED (plugins/query-free-routes.ts), listed where its schema has no 400; a 400 names the
  * body's codes only where the method carries a body; an operation
  * without a body describes its 413 and 415 as answers to a body sent anyway; a body whose schema accepts
- * null is not required; and a file download's 200 is described with the media types it sends.
+ * null is not required; a file download's 200 is described with the media types it sends; an operation's own 503
+ * codes are added to its 503's description; and every 429 and 503 of a /v1 operation names its Retry-After header.
  */
 export function documentRouteConventions(document: Json): Json {
   const paths = (document.paths ?? {}) as Record<string, Record<string, Json>>;
@@ -191,6 +201,12 @@ export function documentRouteConventions(document: Json): Json {
       // `.nullish()`: POST /v1/training-jobs trains the default recipe without one) may be left out.
       const requestBody = operation.requestBody as { required?: boolean; content?: Record<string, { schema?: unknown }> } | undefined;
       if (requestBody?.required && Object.values(requestBody.content ?? {}).some((m) => acceptsNull(m.schema, schemas))) requestBody.required = false;
+      const own503 = OPERATION_503S[operation.operationId as string];
+      if (own503 && responses['503']) responses['503'] = { ...responses['503'], description: `${responses['503'].description as string}; or ${own503}` };
+      // A /v1 error goes through the error handler or the rate limiter, which add the header (a health probe's 503 does not).
+      for (const status of path.startsWith('/v1/') ? ['429', '503'] : []) {
+        if (responses[status]) responses[status] = { ...responses[status], headers: { 'Retry-After': RETRY_AFTER } };
+      }
       const media = FILE_RESPONSES[operation.operationId as string];
       if (media && responses['200']) {
         responses['200'] = { ...responses['200'], content: Object.fromEntries(media.map((type) => [type, { schema: { type: 'string' } }])) };

@@ -64,10 +64,11 @@ export const erasureOwed = (err: unknown): boolean => typeof err === 'object' &&
 /**
  * The failure of an erasure this process had recorded or taken and found another's when its turn came (its lease ran
  * out here, a Postgres stall or a paused process, and another process took it; or it was asked again of another
- * process): it deleted nothing, and the other completes it. Owed: answered 503 with ERASURE_OWED_DETAIL.
+ * process): it deleted nothing, and the other completes it. Owed: answered 503 ERASURE_HELD_ELSEWHERE (its own code: a
+ * client can tell it from a store that did not answer) with Retry-After and ERASURE_OWED_DETAIL.
  */
 export function erasureTakenError(): AppError {
-  const err = new AppError('UNAVAILABLE', 'another process took over this erasure (asked again there, or the lease ran out here); it completes it');
+  const err = new AppError('ERASURE_HELD_ELSEWHERE', 'another process took over this erasure (asked again there, or the lease ran out here); it completes it');
   owed.add(err);
   taken.add(err);
   return err;

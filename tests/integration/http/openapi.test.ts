@@ -115,16 +115,30 @@ describe('OpenAPI description', () => {
     expect(withParam.length).toBeGreaterThan(10);
     expect(withParam.filter(({ op }) => !op.responses['414']?.description.includes('URI_TOO_LONG')).map(({ method, path }) => `${method} ${path}`)).toEqual([]);
     expect(ops.filter(({ path }) => !path.includes('{')).filter(({ op }) => '414' in op.responses)).toEqual([]);
-    const unavailable = new Set(ops.map(({ op }) => op.responses['503']?.description));
+    // Every operation's 503 names the app-wide causes; eraseUser's names its own code besides them.
+    const isErase = (op: unknown) => (op as { operationId?: string }).operationId === 'eraseUser';
+    const unavailable = new Set(ops.filter(({ op }) => !isErase(op)).map(({ op }) => op.responses['503']?.description));
     expect(unavailable.size).toBe(1);
     const [description] = [...unavailable];
     for (const code of ['DEPENDENCY_UNAVAILABLE', 'OVERLOADED', 'SHUTTING_DOWN']) expect(description).toContain(code);
     expect(description).not.toContain('code UNAVAILABLE');
+    expect(description).not.toContain('ERASURE_HELD_ELSEWHERE');
+    const erase = ops.find(({ op }) => isErase(op))!.op.responses['503'].description;
+    expect(erase.startsWith(description!)).toBe(true);
+    expect(erase).toContain('ERASURE_HELD_ELSEWHERE');
     // A 400 names the Host check's code everywhere, the body parser's where the method carries a body (a GET's is never read).
     const with400 = ops.filter(({ op }) => '400' in op.responses);
     expect(with400.filter(({ op }) => !op.responses['400'].description.includes('MALFORMED_REQUEST')).map(({ method, path }) => `${method} ${path}`)).toEqual([]);
     const bodyMethod = (method: string) => ['post', 'put', 'patch', 'delete'].includes(method);
     expect(with400.filter(({ method, op }) => bodyMethod(method) !== ['MALFORMED_JSON', 'JSON_TOO_DEEP'].every((code) => op.responses['400'].description.includes(code))).map(({ method, path }) => `${method} ${path}`)).toEqual([]);
+  });
+
+  it('When a client reads a 429 or a 503 of a /v1 operation, Then it names the Retry-After header the service sends with it (eraseUser\'s 503 too)', async () => {
+    const ops = operations(await generateOpenApi()).filter(({ path }) => path.startsWith('/v1/')) as { method: string; path: string; op: { operationId?: string; responses: Record<string, { headers?: Record<string, { schema?: Json }> }> } }[];
+    const limited = ops.flatMap(({ method, path, op }) => ['429', '503'].filter((s) => s in op.responses).map((s) => ({ at: `${method} ${path} ${s}`, res: op.responses[s] })));
+    expect(limited.length).toBeGreaterThan(20);
+    expect(limited.filter(({ res }) => res.headers?.['Retry-After']?.schema?.type !== 'integer').map(({ at }) => at)).toEqual([]);
+    expect(ops.find(({ op }) => op.operationId === 'eraseUser')?.op.responses['503']?.headers?.['Retry-After']).toBeDefined();
   });
 
   it('When a client reads an operation with a body, Then 415 (not JSON) and 413 are listed; an operation that takes none but whose method carries one lists them as answers to a body sent anyway; a GET lists neither', async () => {

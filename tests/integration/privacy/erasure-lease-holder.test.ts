@@ -144,6 +144,8 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('the holder of an erasu
     expect(answer.statusCode).toBe(503);
     expect(answer.headers['retry-after']).toBeDefined();
     const body = answer.json() as { error: { code: string; message: string; details: unknown[] } };
+    // Its own code (fifty-eighth session: it was the generic UNAVAILABLE), which the OpenAPI of eraseUser names.
+    expect(body.error.code).toBe('ERASURE_HELD_ELSEWHERE');
     expect(body.error.details).toContainEqual(expect.objectContaining({ path: 'erasure', recorded: true }));
     expect(await purchases(id)).toBeGreaterThan(0);
     expect(await owed(id)).toBe(1);
