@@ -744,7 +744,8 @@ async function deleteUsers(db: Db, userIds: readonly string[], steps: ErasureSte
     // ingestion goes on (erasure-repository ERASURE_SERIAL). None of it waits on the database.
     await tx.query(ERASURE_SERIAL);
     // Those whose request the driving process still holds (migration 039), read under the lock: an erasure another
-    // process completed before it is seen gone, whatever came after; one another took and has not run is left to it.
+    // process completed before it is seen gone (left alone, unless a caller waits on it: `answered`); one another took
+    // and has not run is left to it.
     // Nothing needs the rows locked: only an erasure deletes them (under this lock), and one taken from here on is
     // seen gone by its taker, as this transaction deletes it whoever holds it then.
     let ids = named;
