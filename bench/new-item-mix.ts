@@ -10,9 +10,10 @@
  *   S3 fresh catalogue share: the train catalogue's keys first bought in [s-30 d, s), over its keys;
  * and per date each one's gap (stand-in minus the windows' mean). With --coverage F1,F2 (outputs of
  * coverage-buyer-count.ts --dumps, their `summary` lines) it also prints the written blend's coverage gap g (truth
- * minus `every`) and whether each statistic's gap has its sign (|g| >= 0.005).
+ * minus `every`) and whether each statistic's gap has its sign (|g| >= 0.005). With --dumps F1,F2 (coverage-buyer-count.ts
+ * --dump files) each period's own written-blend novel coverage (distinct shown keys over the catalogue) is printed too.
  *
- *   npx tsx bench/new-item-mix.ts [DIR] [--data FILE] [--dates D1,D2] [--coverage F1,F2]
+ *   npx tsx bench/new-item-mix.ts [DIR] [--data FILE] [--dates D1,D2] [--coverage F1,F2] [--dumps F1,F2]
  */
 import { readFileSync } from 'node:fs';
 import { evalGroupsOf, groupKeysOf, groupTestSets } from '../src/evaluation/eval-groups.js';
@@ -26,6 +27,8 @@ const args = withoutDataArg();
 const option = optionTaker(args);
 const datesArg = option('--dates');
 const coverageArg = option('--coverage');
+// --dumps F1,F2: coverage-buyer-count.ts --dump files; each period's own written-blend coverage is printed beside its statistics.
+const dumpsArg = option('--dumps');
 const dir = args[0];
 const shop: RowSplitInput = dir ? await readGenericShop(dir) : await loadOnlineRetail(dataFile());
 const name = dir ?? 'online-retail';
@@ -40,6 +43,7 @@ interface Stats {
   s2: number;
   s3: number;
   lists: number;
+  coverage?: number;
 }
 
 /** The statistics of the period [start, start + 30 d), from purchases before `before` only. */
@@ -56,8 +60,8 @@ function periodStats(before: number, start: number): Stats {
   const tp = split.testPurchases;
   const s2 = tp.newItems / Math.max(1, tp.counted + tp.newItems);
   const s3 = freshKeyShare(first, start - 30 * DAY, start);
-  console.log(`  period ${iso(start)}: S1 ${f3(s1.share)} (${s1.fresh} of ${s1.total} novel lists) | S2 ${f3(s2)} (${tp.newItems} of ${tp.counted + tp.newItems} lines) | S3 ${f3(s3.share)} (${s3.fresh} of ${s3.total} keys)`);
-  return { s1: s1.share, s2, s3: s3.share, lists: s1.total };
+  console.log(`  period ${iso(start)}: S1 ${f3(s1.share)} (${s1.fresh} of ${s1.total} novel lists) | S2 ${f3(s2)} (${tp.newItems} of ${tp.counted + tp.newItems} lines) | S3 ${f3(s3.share)} (${s3.fresh} of ${s3.total} keys)${periodCoverage.has(start) ? ` | written coverage ${f3(periodCoverage.get(start)!)}` : ''}`);
+  return { s1: s1.share, s2, s3: s3.share, lists: s1.total, ...(periodCoverage.has(start) ? { coverage: periodCoverage.get(start) } : {}) };
 }
 
 // The written blend's truth and `every` per date, from coverage-buyer-count.ts's summary lines.
@@ -70,13 +74,22 @@ for (const file of coverageArg?.split(',') ?? []) {
   }
 }
 
+// Each dumped period's written-blend coverage: the keys its novel lists show, over its catalogue.
+const periodCoverage = new Map<number, number>();
+for (const file of dumpsArg?.split(',') ?? []) {
+  for (const p of JSON.parse(readFileSync(file, 'utf8')) as { start: number; counts: Record<string, { catalogue: number; incidence: number[] }> }[]) {
+    const c = p.counts.written;
+    periodCoverage.set(p.start, c.incidence.filter((x) => x > 0).length / c.catalogue);
+  }
+}
+
 console.log(`${name}: ${[...shop.events].length} purchases`);
 const out: Record<string, unknown>[] = [];
 for (const D of dates) {
   console.log(`${iso(D)}:`);
   const standIn = periodStats(D, D - 30 * DAY);
   const windows = [3, 2, 1].map((j) => periodStats(D, D - 30 * DAY - j * 30 * DAY));
-  const gap = (k: keyof Stats) => standIn[k] - mean(windows.map((w) => w[k]));
+  const gap = (k: 's1' | 's2' | 's3') => standIn[k] - mean(windows.map((w) => w[k]));
   const gaps = { s1: gap('s1'), s2: gap('s2'), s3: gap('s3') };
   const cov = coverage.get(iso(D));
   const g = cov ? cov.truth - cov.every : undefined;
