@@ -8,6 +8,8 @@
  *   S1 fresh-target share: the novel lists with a target key first bought in [s-30 d, s), over the novel lists;
  *   S2 launch share: known customers' purchase lines of products first bought in the period, over all theirs;
  *   S3 fresh catalogue share: the train catalogue's keys first bought in [s-30 d, s), over its keys;
+ *   W  warm share (exploratory, found after the rule was judged): the novel lists' mean cold-to-warm weight
+ *      interpolation factor (hybrid.ts interpolateWeights: log1p(orders - 1) / log(fullHistoryOrders), at most 1);
  * and per date each one's gap (stand-in minus the windows' mean). With --coverage F1,F2 (outputs of
  * coverage-buyer-count.ts --dumps, their `summary` lines) it also prints the written blend's coverage gap g (truth
  * minus `every`) and whether each statistic's gap has its sign (|g| >= 0.005). With --dumps F1,F2 (coverage-buyer-count.ts
@@ -19,6 +21,7 @@ import { readFileSync } from 'node:fs';
 import { evalGroupsOf, groupKeysOf, groupTestSets } from '../src/evaluation/eval-groups.js';
 import { freshKeyShare, freshTargetShare, keyFirstBought } from '../src/evaluation/new-item-mix.js';
 import { validationSplit, type RowSplitInput } from '../src/evaluation/splits.js';
+import { loadRecipe } from '../src/training/recipe.js';
 import { readGenericShop } from './lib/generic-shop.js';
 import { dataFile, loadOnlineRetail, optionTaker, withoutDataArg } from './lib/online-retail.js';
 
@@ -37,11 +40,14 @@ const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 const f3 = (x: number) => x.toFixed(3);
 const signed = (x: number) => `${x >= 0 ? '+' : ''}${f3(x)}`;
 const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
+const fullHistoryOrders = (await loadRecipe('default')).hybrid.fullHistoryOrders ?? 10;
+const warmth = (orders: number) => Math.min(1, Math.log1p(Math.max(0, orders - 1)) / Math.log(fullHistoryOrders));
 
 interface Stats {
   s1: number;
   s2: number;
   s3: number;
+  w: number;
   lists: number;
   coverage?: number;
 }
@@ -60,8 +66,9 @@ function periodStats(before: number, start: number): Stats {
   const tp = split.testPurchases;
   const s2 = tp.newItems / Math.max(1, tp.counted + tp.newItems);
   const s3 = freshKeyShare(first, start - 30 * DAY, start);
-  console.log(`  period ${iso(start)}: S1 ${f3(s1.share)} (${s1.fresh} of ${s1.total} novel lists) | S2 ${f3(s2)} (${tp.newItems} of ${tp.counted + tp.newItems} lines) | S3 ${f3(s3.share)} (${s3.fresh} of ${s3.total} keys)${periodCoverage.has(start) ? ` | written coverage ${f3(periodCoverage.get(start)!)}` : ''}`);
-  return { s1: s1.share, s2, s3: s3.share, lists: s1.total, ...(periodCoverage.has(start) ? { coverage: periodCoverage.get(start) } : {}) };
+  const w = mean([...novel.keys()].map((u) => warmth(split.trainOrders[u])));
+  console.log(`  period ${iso(start)}: S1 ${f3(s1.share)} (${s1.fresh} of ${s1.total} novel lists) | S2 ${f3(s2)} (${tp.newItems} of ${tp.counted + tp.newItems} lines) | S3 ${f3(s3.share)} (${s3.fresh} of ${s3.total} keys) | W ${f3(w)}${periodCoverage.has(start) ? ` | written coverage ${f3(periodCoverage.get(start)!)}` : ''}`);
+  return { s1: s1.share, s2, s3: s3.share, w, lists: s1.total, ...(periodCoverage.has(start) ? { coverage: periodCoverage.get(start) } : {}) };
 }
 
 // The written blend's truth and `every` per date, from coverage-buyer-count.ts's summary lines.
@@ -89,12 +96,12 @@ for (const D of dates) {
   console.log(`${iso(D)}:`);
   const standIn = periodStats(D, D - 30 * DAY);
   const windows = [3, 2, 1].map((j) => periodStats(D, D - 30 * DAY - j * 30 * DAY));
-  const gap = (k: 's1' | 's2' | 's3') => standIn[k] - mean(windows.map((w) => w[k]));
-  const gaps = { s1: gap('s1'), s2: gap('s2'), s3: gap('s3') };
+  const gap = (k: 's1' | 's2' | 's3' | 'w') => standIn[k] - mean(windows.map((w) => w[k]));
+  const gaps = { s1: gap('s1'), s2: gap('s2'), s3: gap('s3'), w: gap('w') };
   const cov = coverage.get(iso(D));
   const g = cov ? cov.truth - cov.every : undefined;
   const agrees = (x: number) => (g === undefined ? '-' : Math.abs(g) >= 0.005 && Math.sign(g) === Math.sign(x) ? 'agrees' : 'misses');
-  console.log(`  gaps (stand-in minus windows' mean): S1 ${signed(gaps.s1)} ${agrees(gaps.s1)} | S2 ${signed(gaps.s2)} ${agrees(gaps.s2)} | S3 ${signed(gaps.s3)} ${agrees(gaps.s3)}${g === undefined ? '' : ` | written coverage gap g ${signed(g)} (truth ${f3(cov!.truth)}, every ${f3(cov!.every)})`}`);
+  console.log(`  gaps (stand-in minus windows' mean): S1 ${signed(gaps.s1)} ${agrees(gaps.s1)} | S2 ${signed(gaps.s2)} ${agrees(gaps.s2)} | S3 ${signed(gaps.s3)} ${agrees(gaps.s3)} | W ${signed(gaps.w)} ${agrees(gaps.w)}${g === undefined ? '' : ` | written coverage gap g ${signed(g)} (truth ${f3(cov!.truth)}, every ${f3(cov!.every)})`}`);
   out.push({ date: iso(D), standIn, windows, gaps, ...(g === undefined ? {} : { g, s1Agrees: agrees(gaps.s1) === 'agrees' }) });
 }
 console.log(`summary ${JSON.stringify({ shop: name, rows: out })}`);
