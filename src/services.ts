@@ -271,6 +271,7 @@ export function createServices(deps: {
         everPublished: () => jobs.anySucceeded([JOB_TYPES.train, JOB_TYPES.factorImport]),
         submit: config.RETRAIN_ON_LOST_MODEL ? () => jobService.submitTraining({}) : undefined,
         restore: modelRestore?.restore,
+        sweepDrafts: store.sweepDrafts && (() => store.sweepDrafts!()),
         recordActive: modelCopies && ((version) => modelCopies.settle(version, async () => (await store.getActive())?.version ?? null)),
         bounded: config.PG_QUERY_TIMEOUT_MS ? (fn) => withQueryTimeout(config.PG_QUERY_TIMEOUT_MS, fn) : undefined,
         warn: logger && ((obj, msg) => logger.warn(obj, msg)),

@@ -252,7 +252,8 @@ function rangeReader(store: ModelStore, version: string, name: string): Artifact
  * erasure's advisory lock throughout (erasure-repository ERASURE_SERIAL):
  * 1. the model store, for every kept version: the customer's rows of the profiles artifact and of the fitted
  *    recommenders wiped (in place where they have a fixed width) and the user index rewritten without them,
- *    then their per-user entries of every table and their live events deleted (which tells other processes); the drafts failed trainings left, deleted;
+ *    then their per-user entries of every table and their live events deleted (which tells other processes); the drafts failed trainings left, deleted, and the
+ *    drafts whose writer's lease ran out (ModelStore.sweepDrafts: a restore killed before it published them);
  * 2. the campaign export files already written (their rows of the customer);
  * 3. under ERASURE_LOCK, which ingestion waits for: events, feedback and attributes deleted, the id
  *    recorded in `erased_users`, and live events appended meanwhile dropped;
@@ -384,6 +385,9 @@ export function createUserErasure(deps: UserErasureDeps) {
     const listed = draft ? [] : await deps.store.listVersions();
     // Deleted rather than scrubbed: nothing will publish them, and a draft may be any part of a version.
     for (const version of abandoned) if (!listed.some((m) => m.version === version)) await deps.store.deleteVersion(version);
+    // An erasure's: so are the drafts whose writer is gone (a restore killed before it published them: their lease
+    // ran out). A draft whose writer is at work is left to it: its publish scrubs it (publishScrubbed).
+    if (!draft && !versions) await deps.store.sweepDrafts?.();
     const targets = draft ? [draft] : listed.filter((m) => versions === undefined || versions.includes(m.version));
     // Profiles before entries: an erasure's deleteUser announces it, and a process told reloads profiles.
     for (const meta of targets) {
@@ -501,6 +505,7 @@ export function createUserErasure(deps: UserErasureDeps) {
         const raises: Parameters<typeof raiseRecords>[1][] = [];
         const listed = await store.listVersions();
         for (const version of drafts) if (!listed.some((m) => m.version === version)) await store.deleteVersion(version);
+        await store.sweepDrafts?.();
         for (const meta of listed) {
           if (!held.versions.has(meta.version)) continue;
           const from = held.versions.get(meta.version) ?? erasureMarkOf(meta);

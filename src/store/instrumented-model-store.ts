@@ -22,6 +22,7 @@ export const STORE_CALLS = [
   'putArtifact', 'getArtifact', 'putEntries', 'getEntries', 'publish', 'activate', 'getActive', 'listVersions', 'deleteVersion',
   'appendUserEvents', 'getUserEvents', 'deleteUser', 'deleteUserEntries', 'redactArtifact', 'ping', 'contentsOf',
   'erasureRecords', 'raiseErasureRecords', 'noteScrubbedAgain', 'deleteUserEvents', 'readArtifactRange', 'patchArtifact',
+  'leaseDraft', 'releaseDraft', 'sweepDrafts',
 ] as const satisfies readonly (keyof ModelStore)[];
 
 /**

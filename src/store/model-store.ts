@@ -31,6 +31,11 @@ export interface PublishOptions {
   activeWas?: string | null;
   at?: number;
   listOnly?: boolean;
+  /**
+   * The holder of the draft's lease (leaseDraft): published only while it holds it, else DraftLeaseLost
+   * (version-rules.ts) and nothing changes. A publish drops the lease, whoever asks.
+   */
+  draftHolder?: string;
 }
 
 export interface ModelStore {
@@ -76,6 +81,24 @@ export interface ModelStore {
    * Returns false for the active version (left untouched) and for a version that does not exist.
    */
   deleteVersion(version: string): Promise<boolean>;
+  /**
+   * Draft leases: who writes an unpublished version and until when, kept beside the drafts, so that one whose
+   * writer is gone (a restore killed while it put versions back) is deleted, and one whose writer is at work is
+   * not. A restore (model-restore.ts) takes the lease before it writes a draft and renews it as it writes; a
+   * training's draft has none (its job records it: job-handlers.ts abandonedDrafts) and is never swept.
+   * leaseDraft takes the lease for `ms` from now (the store's clock), or with `renew` renews it: false when another
+   * holder's has not run out (or the version is published), and a renewal also when the lease is not this
+   * holder's any more (a sweeper took it: the draft is deleted). A lease that ran out stays its holder's until a
+   * sweeper takes it. Optional, with the two below: the in-process store's drafts die with their process.
+   */
+  leaseDraft?(version: string, holder: string, ms: number, opts?: { renew?: boolean }): Promise<boolean>;
+  /** Drops the lease when `holder` has it (a writer that deleted its draft itself). */
+  releaseDraft?(version: string, holder: string): Promise<void>;
+  /**
+   * Deletes every draft whose lease ran out (its writer renewed nothing for the lease's length: gone), and
+   * resolves with their versions. The model recovery's looks and every erasure sweep.
+   */
+  sweepDrafts?(): Promise<string[]>;
 
   /**
    * Per-user serving state: purchases that arrived after training (item id, epoch ms), newest last,

@@ -8,7 +8,7 @@ import { LIVE_EVENTS_KEPT, SCRUBBED_AGAIN_KEPT, type ModelMeta, type ModelStore 
 import { clientOptions, closeClient, DEFAULT_REDIS_COMMAND_TIMEOUT_MS, isCluster, openRedis, readyAfterReadOnlyReconnect, reopener, type RedisClient, type RedisTarget } from './redis-connection.js';
 import { createSubscriber } from './redis-subscriber.js';
 import { setUncopied } from './uncopied-set.js';
-import { alreadyPublished, assertVersionName, publishScore, versionsToPrune } from './version-rules.js';
+import { alreadyPublished, assertVersionName, DraftLeaseLost, publishScore, versionsToPrune } from './version-rules.js';
 import { within } from '../within-time.js';
 
 /**
@@ -139,9 +139,15 @@ const PATCHES_PER_CALL = 500;
  * Publish: list the version and, unless another version became active since the caller began (ARGV[4],
  * the version active then, '' for none; ARGV[5] '1' = flip whatever is active, '2' = never: listed only), make it active, in one
  * step. Returns [1, the version active before ('' for none)] when flipped, [0, the active version] when
- * only listed, -1 when the version was published already.
+ * only listed, -1 when the version was published already, -2 when ARGV[6] (a draft's holder, '' for none) no longer
+ * holds its lease (KEYS[4], the drafts hash: a sweeper took it and deletes the draft). A publish drops the lease.
  */
 const PUBLISH_SCRIPT = `if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return -1 end
+if ARGV[6] ~= '' then
+  local held = redis.call('HGET', KEYS[4], ARGV[1])
+  if not held or string.sub(held, string.find(held, ':', 1, true) + 1) ~= ARGV[6] then return -2 end
+end
+redis.call('HDEL', KEYS[4], ARGV[1])
 local current = redis.call('GET', KEYS[3])
 local was = current and cjson.decode(current).version or ''
 local activate = ARGV[5] == '1' or (ARGV[5] == '0' and ((not current) or was == ARGV[4]))
@@ -152,6 +158,60 @@ if activate then
   return {1, was}
 end
 return {0, was}`;
+
+/**
+ * Draft leases (ModelStore.leaseDraft): KEYS = the drafts hash (version -> `DEADLINE:HOLDER`, DEADLINE in ms by
+ * Redis's clock, so writers on hosts whose clocks differ agree), the versions hash; ARGV = version, holder, ms,
+ * '1' = a renewal. Takes or renews the lease: refused (0) for a published version and for a lease another holder has
+ * not let run out; a renewal also unless the lease is this holder's (a sweeper that took it, deleted the draft and let
+ * go of it leaves nothing to renew); a lease of this holder's that ran out is renewed as long as nobody took it
+ * (nobody deleted its draft).
+ */
+const LEASE_DRAFT_SCRIPT = `if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 0 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local held = redis.call('HGET', KEYS[1], ARGV[1])
+if held then
+  local sep = string.find(held, ':', 1, true)
+  local mine = string.sub(held, sep + 1) == ARGV[2]
+  if not mine and (ARGV[4] == '1' or tonumber(string.sub(held, 1, sep - 1)) > now) then return 0 end
+elseif ARGV[4] == '1' then
+  return 0
+end
+redis.call('HSET', KEYS[1], ARGV[1], (now + tonumber(ARGV[3])) .. ':' .. ARGV[2])
+return 1`;
+
+/**
+ * Takes the drafts whose writer's lease ran out (ModelStore.sweepDrafts): KEYS = the drafts hash, the versions
+ * hash; ARGV = the sweeper's holder, ms. Each is leased to the sweeper (so its writer, should it come back, finds
+ * the lease taken, and a restore begun meanwhile waits) and returned; the lease of a version published since is dropped.
+ */
+const TAKE_EXPIRED_DRAFTS_SCRIPT = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local all = redis.call('HGETALL', KEYS[1])
+local taken = {}
+for i = 1, #all, 2 do
+  local version, held = all[i], all[i + 1]
+  local sep = string.find(held, ':', 1, true)
+  if redis.call('HEXISTS', KEYS[2], version) == 1 then
+    redis.call('HDEL', KEYS[1], version)
+  elseif tonumber(string.sub(held, 1, sep - 1)) <= now then
+    redis.call('HSET', KEYS[1], version, (now + tonumber(ARGV[2])) .. ':' .. ARGV[1])
+    taken[#taken + 1] = version
+  end
+end
+return taken`;
+
+/** KEYS: the drafts hash; ARGV: version, holder. Drops the lease if this holder has it. */
+const RELEASE_DRAFT_SCRIPT = `local held = redis.call('HGET', KEYS[1], ARGV[1])
+if not held then return 0 end
+local sep = string.find(held, ':', 1, true)
+if string.sub(held, sep + 1) ~= ARGV[2] then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+return 1`;
+
+/** How long a sweeper holds the lease of a draft it deletes (ms): one whose deletion failed is swept again after it. */
+const SWEEP_LEASE_MS = 60_000;
 
 /** KEYS: versions hash, active key; ARGV: version. Copies the version's metadata to `active` if it is listed. */
 const ACTIVATE_SCRIPT = `local meta = redis.call('HGET', KEYS[1], ARGV[1])
@@ -190,6 +250,7 @@ return 1`;
  *   PCversions                   hash, version -> ModelMeta JSON (published versions only)
  *   PCversions:by-time           sorted set, version scored by publish time (ms)
  *   PCversions:deleting          set, versions unlisted by deleteVersion whose data is not deleted yet
+ *   PCversions:drafts            hash, version -> `DEADLINE:HOLDER`: drafts written under a lease (a restore's), until published
  *   PCerasures:versions          hash, version -> the erasure number it was scrubbed through (erasureRecords)
  *   PCerasures:live-events       string, the erasure number the live events were scrubbed through
  *   PCerasures:scrubbed-again    list of `token@ms:from` (`token:from` from the release before, which reads `token@ms` as the token), newest first, the last SCRUBBED_AGAIN_KEPT scrubs done again
@@ -258,6 +319,10 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
   const erasureRecordsKey = `${p}${ctl}erasures:versions`;
   const liveErasureRecordKey = `${p}${ctl}erasures:live-events`;
   const scrubbedAgainKey = `${p}${ctl}erasures:scrubbed-again`;
+  /** Drafts written under a lease (leaseDraft: a restore's), version -> `DEADLINE:HOLDER`. */
+  const draftsKey = `${p}${ctl}versions:drafts`;
+  /** This store's holder when it sweeps drafts (sweepDrafts). */
+  const sweeper = `sweeper-${randomBytes(8).toString('hex')}`;
   const artifactKey = (v: string, name: string) => `${p}{v:${v}}:artifact:${name}`;
   /** Counts up at every write of the artifact (SWAP_ARTIFACT_SCRIPT): readArtifact tells a read across a rewrite by it. */
   const artifactWritesKey = (v: string, name: string) => `${p}{v:${v}}:artifact-writes:${name}`;
@@ -437,8 +502,9 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
       // resolve the previous version and read only its keys; a publish that dies half-way leaves no listed
       // version that never was active; an activation by hand cannot come between the check and the flip.
       const unconditional = opts.listOnly ? '2' : opts.activeWas === undefined ? '1' : '0';
-      const done = (await redis.eval(PUBLISH_SCRIPT, 3, versionsKey, byTimeKey, activeKey, meta.version, json, String(score), opts.activeWas ?? '', unconditional)) as -1 | [number, string];
+      const done = (await redis.eval(PUBLISH_SCRIPT, 4, versionsKey, byTimeKey, activeKey, draftsKey, meta.version, json, String(score), opts.activeWas ?? '', unconditional, opts.draftHolder ?? '')) as -1 | -2 | [number, string];
       if (done === -1) throw alreadyPublished(meta.version);
+      if (done === -2) throw new DraftLeaseLost(meta.version);
       const activated = done[0] === 1;
       if (activated) announceActive(meta.version);
       const active = activated ? meta.version : ((await getActive())?.version ?? null);
@@ -472,6 +538,26 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
     },
 
     deleteVersion,
+
+    async leaseDraft(version, holder, ms, opts = {}) {
+      assertVersionName(version);
+      return (await redis.eval(LEASE_DRAFT_SCRIPT, 2, draftsKey, versionsKey, version, holder, String(Math.max(1, Math.round(ms))), opts.renew ? '1' : '0')) === 1;
+    },
+
+    async releaseDraft(version, holder) {
+      await redis.eval(RELEASE_DRAFT_SCRIPT, 1, draftsKey, version, holder);
+    },
+
+    async sweepDrafts() {
+      // One script takes them all (a few at most: one per version a restore put back): the drafts' data is
+      // deleted after it, each under the sweeper's lease, which one that fails keeps until it runs out.
+      const taken = (await redis.eval(TAKE_EXPIRED_DRAFTS_SCRIPT, 2, draftsKey, versionsKey, sweeper, String(SWEEP_LEASE_MS))) as string[];
+      for (const version of taken) {
+        await deleteVersion(version);
+        await redis.eval(RELEASE_DRAFT_SCRIPT, 1, draftsKey, version, sweeper);
+      }
+      return taken;
+    },
 
     async appendUserEvents(userId, events) {
       if (events.length === 0) return;

@@ -21,6 +21,17 @@ export const alreadyPublished = (version: string) =>
   new AppError('CONFLICT', `model version "${version}" is already published and cannot change`);
 
 /**
+ * A publish of a draft written under a lease (ModelStore.leaseDraft) that its writer no longer holds: its writer
+ * was taken for gone (it renewed nothing for the lease's length) and a sweeper took the draft to delete it.
+ */
+export class DraftLeaseLost extends Error {
+  constructor(readonly version: string) {
+    super(`the lease of the draft of model version "${version}" was lost (taken as abandoned and deleted)`);
+    this.name = 'DraftLeaseLost';
+  }
+}
+
+/**
  * Which published versions to delete so that at most `kept` remain: the oldest first, never the
  * active one (it is skipped, so a rolled-back active version can outlive newer ones), nor, when more
  * than one is kept, `activeBefore`: the version a publish just flipped away from. After a rollback that

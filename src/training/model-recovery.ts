@@ -78,6 +78,11 @@ export function createModelRecovery(deps: {
    * whose record failed: model-copies.ts settle). Asked at each look that finds an active version; never throws.
    */
   recordActive?: (version: string) => Promise<unknown>;
+  /**
+   * Deletes the drafts whose writer's lease ran out (ModelStore.sweepDrafts: a restore killed while it put versions
+   * back), at the start and at each look; a failure is logged and the look goes on.
+   */
+  sweepDrafts?: () => Promise<string[]>;
   /** Runs one look with its statements bounded (a Postgres that stops answering must not hold it for good). */
   bounded?: <T>(fn: () => Promise<T>) => Promise<T>;
   warn?: (obj: object, msg: string) => void;
@@ -112,7 +117,19 @@ export function createModelRecovery(deps: {
     return `the model store no longer holds all of the active version ${active.version} (${gone.join(', ')} gone: keys evicted under maxmemory, or a cluster shard restarted empty?)`;
   }
 
+  /** The sweep of abandoned drafts; never throws. */
+  async function sweep(): Promise<void> {
+    if (!deps.sweepDrafts) return;
+    try {
+      const swept = await deps.sweepDrafts();
+      if (swept.length > 0) deps.warn?.({ versions: swept }, `deleted ${swept.length} draft version(s) whose writer stopped renewing its lease (a restore killed before it published them)`);
+    } catch (err) {
+      deps.log?.('deleting the drafts of writers gone failed; tried again at the next look', err);
+    }
+  }
+
   async function recover(): Promise<string | null> {
+    await sweep();
     const why = await loss();
     // Put back from its copy (another process may be doing it): no training. Asked whether or not a job published (a
     // whole copy recorded as active is a publish: the first start's sample model, a training run by the CLI's own
@@ -164,6 +181,9 @@ export function createModelRecovery(deps: {
     /** From now on, `check` looks (the server calls it once its first-start work is done). */
     start(): void {
       started = true;
+      // Drafts a process killed before this start left (its lease has run out by now, or at a later look).
+      // Held as a look under way (idle waits for it; a request's look begins after it).
+      if (deps.sweepDrafts && !running) running = sweep().finally(() => (running = null));
     },
     /** Looks (in the background, at most every `everyMs`); never waits, never throws. */
     check,

@@ -3,6 +3,7 @@ import type { ModelCopyRecord, ModelCopyRepository } from '../data/model-copy-re
 import { decodeCopy } from '../store/model-copy-codec.js';
 import { SnapshotFormatError } from '../store/snapshot-codec.js';
 import type { ModelMeta, ModelStore } from '../store/model-store.js';
+import { DraftLeaseLost } from '../store/version-rules.js';
 import { erasureMarkOf } from './write-model-version.js';
 
 /** How long the lease of a restore lasts without renewal; renewed as the restore goes on. */
@@ -105,24 +106,43 @@ export function createModelRestore(deps: {
    */
   async function putBack(copy: WholeCopy, how: { listOnly: boolean }, renew: () => Promise<void>): Promise<boolean> {
     const { version, meta } = copy;
-    // What an earlier restore that died left of the draft.
-    await store.deleteVersion(version);
+    // The draft's lease (ModelStore.leaseDraft), taken before anything is written and renewed with the restore's:
+    // a restore killed before its publish leaves a draft that no erasure scrubs (it is listed nowhere), which the
+    // next sweep (the model recovery's look, an erasure) deletes once the lease ran out.
+    if (store.leaseDraft && !(await store.leaseDraft(version, holder, leaseMs))) {
+      throw new Error(`model restore: the draft of ${version} is leased to another writer`);
+    }
+    let draftRenewedAt = performance.now();
+    const renewDraft = async () => {
+      if (!store.leaseDraft || performance.now() - draftRenewedAt <= leaseMs / 3) return;
+      if (!(await store.leaseDraft(version, holder, leaseMs, { renew: true }))) throw new DraftLeaseLost(version);
+      draftRenewedAt = performance.now();
+    };
     let published = false;
     try {
+      // What an earlier restore that died left of the draft.
+      await store.deleteVersion(version);
       for await (const part of decodeCopy(counted(copy))) {
         for (const [name, data] of part.artifacts) await store.putArtifact(version, name, data);
         for (const [name, entries] of part.tables) await store.putEntries(version, name, entries);
         await renew();
+        await renewDraft();
       }
       return await deps.publishScrubbed(erasureMarkOf(meta), meta, async () => {
         // Listed only where a version is active: a store lost again must not be left with versions and none active.
         if (how.listOnly && (await store.getActive()) === null) throw new StoreLostAgain();
-        const made = await store.publish(meta, how.listOnly ? { listOnly: true, at: copy.completedAt } : { activeWas: null, at: copy.completedAt });
+        const at = copy.completedAt;
+        const made = await store.publish(meta, how.listOnly ? { listOnly: true, at, draftHolder: holder } : { activeWas: null, at, draftHolder: holder });
         published = true;
         return made;
       });
     } catch (err) {
-      if (!published) await store.deleteVersion(version).catch(() => false);
+      // A lease lost is the sweeper's draft now (it deletes it): left alone, not deleted under a restore begun since.
+      if (!published && !(err instanceof DraftLeaseLost)) {
+        // Its lease is dropped once it is deleted; a deletion that fails (the store away) leaves both to the sweep.
+        const deleted = await store.deleteVersion(version).then(() => true, () => false);
+        if (deleted) await store.releaseDraft?.(version, holder).catch(() => {});
+      }
       throw err;
     }
   }

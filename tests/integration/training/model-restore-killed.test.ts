@@ -1,0 +1,180 @@
+/**
+ * A restore (src/training/model-restore.ts) killed while it puts back the versions kept for rollback leaves a draft
+ * listed nowhere: its lease in the store (ModelStore.leaseDraft) runs out, and then an erasure deletes it with the
+ * customers it holds, and so does another process's model recovery at its next look; a draft whose writer is at work
+ * (a restore's, a training's) is never deleted. The killed writer is a process of its own on the same Redis and
+ * Postgres, stopped before it published the draft and closed; against the real Postgres and a redis-server of the
+ * test's own, restarted empty.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROFILES_ARTIFACT } from '../../../src/profiles/profiles-artifact.js';
+import { USERS_TABLE } from '../../../src/serving/user-entry.js';
+import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
+import { createModelRestore } from '../../../src/training/model-restore.js';
+import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
+import { privateServerSupport, startPrivateRedis, type PrivateRedis } from '../../helpers/private-servers.js';
+import { createPostgresTestDb, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
+import { restartedEmpty } from '../../helpers/store-emptied.js';
+import { SHOP_RECIPE, seedShop } from '../serving/shop-fixture.js';
+
+const support = await privateServerSupport();
+if (!support.redis && process.env.REQUIRE_SERVICES === 'true') throw new Error(`this test needs ${support.missing.join(', ')} and REQUIRE_SERVICES=true`);
+
+/** The lease of the killed writer's restore (Postgres's and the draft's): short, so the test waits little for it to run out. */
+const KILLED_LEASE_MS = 300;
+
+describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a restore killed while it puts back the versions kept leaves no draft for good', () => {
+  let redis: PrivateRedis;
+  let testDb: TestDb;
+  let survivor: TestApp;
+  let recipesDir: string;
+  const prefix = 'model-restore-killed:';
+  const KEPT = 3;
+  const shared = async (): Promise<TestDb> => ({ db: testDb.db, dispose: async () => {} });
+  const open = () =>
+    createTestApp({
+      createDb: shared, recipesDir, store: createRedisModelStore({ url: redis.url, prefix, versionsKept: KEPT }),
+      // The model recovery is not started: each look is the test's. No retraining (a training queued would publish meanwhile).
+      env: { REDIS_URL: redis.url, DEFAULT_RECIPE: 'serving-test', ERASURE_REFRESH_MS: '600000', RETRAIN_ON_LOST_MODEL: 'false', MODEL_VERSIONS_KEPT: String(KEPT) },
+    });
+  const train = async () => (await survivor.services.trainer.train({ tune: false })).version;
+  const erase = async (user: string) => (await survivor.app.inject({ method: 'DELETE', url: `/v1/users/${user}`, headers: auth('admin') })).statusCode;
+  const store = () => survivor.services.store;
+  /** Whether the store holds anything of `version` (its profiles artifact, the customer's entry). */
+  const holds = async (version: string, user: string) => ({
+    profiles: (await store().getArtifact(version, PROFILES_ARTIFACT)) !== null,
+    entry: (await store().getEntries(version, USERS_TABLE, [user]))[0] !== null,
+  });
+  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  /**
+   * Redis restarts empty; a process of its own restores, puts the active version back, writes the first version kept
+   * for rollback as a draft and stops before its publish (killed), and is closed. Resolves with that draft's version.
+   * `closed` false: the writer is left at work (stopped before the publish, not closed), and `go` lets it publish.
+   */
+  async function killedInKeptPhase(opts: { closed: boolean; leaseMs?: number } = { closed: true }) {
+    const writer = await open();
+    await restartedEmpty(redis, survivor.services, writer.services);
+    const active = (await survivor.services.modelCopyRepository!.lastActive())!.version;
+    let stopped: (version: string) => void = () => {};
+    const at = new Promise<string>((r) => (stopped = r));
+    let go: () => void = () => {};
+    const resumed = new Promise<void>((r) => (go = r));
+    const restore = createModelRestore({
+      copies: writer.services.modelCopyRepository!, store: writer.services.store, leaseMs: opts.leaseMs ?? KILLED_LEASE_MS,
+      publishScrubbed: async (mark, meta, publish) => {
+        if (meta.version !== active) {
+          stopped(meta.version);
+          // Killed here: nothing after this runs (closed: the process is gone), or only once the test says go.
+          await resumed;
+          if (opts.closed) await new Promise(() => {});
+        }
+        return writer.services.erasure.publishScrubbed(mark, meta, publish);
+      },
+    });
+    const outcome = restore.restore();
+    const draft = await at;
+    if (opts.closed) await writer.dispose();
+    return { draft, active, writer, outcome, go };
+  }
+
+  beforeAll(async () => {
+    redis = await startPrivateRedis();
+    testDb = await createPostgresTestDb();
+    recipesDir = mkdtempSync(path.join(tmpdir(), 'model-restore-killed-recipes-'));
+    writeFileSync(path.join(recipesDir, 'serving-test.json'), JSON.stringify(SHOP_RECIPE));
+    survivor = await open();
+    await seedShop(survivor.services);
+    for (let i = 0; i < KEPT; i++) await train();
+  }, 60_000);
+  afterAll(async () => {
+    await survivor?.dispose();
+    await testDb?.dispose();
+    await redis?.dispose();
+    if (recipesDir) rmSync(recipesDir, { recursive: true, force: true });
+  });
+
+  it('When a restore is killed before it publishes a version kept for rollback and a customer is erased once its lease ran out, Then the erasure deletes the draft: it holds neither them nor anything else', async () => {
+    const { draft, active } = await killedInKeptPhase();
+    expect(draft).not.toBe(active);
+    expect(await store().getActive()).toMatchObject({ version: active });
+    expect((await store().listVersions()).map((m) => m.version)).not.toContain(draft);
+    // The draft is whole and holds the customer (what the erasure must not leave behind).
+    expect(await holds(draft, 'g-user4')).toEqual({ profiles: true, entry: true });
+    await pause(3 * KILLED_LEASE_MS);
+    expect(await erase('g-user4')).toBe(204);
+    expect(await holds(draft, 'g-user4')).toEqual({ profiles: false, entry: false });
+    expect(await holds(active, 'g-user4')).toEqual({ profiles: true, entry: false });
+  }, 120_000);
+
+  it('When a restore is killed in the same place, Then another process\'s model recovery deletes the draft at its look once the lease ran out, and a restore later puts every version kept back', async () => {
+    // Copies again (the erasure above deleted them), the newest versions kept.
+    for (let i = 0; i < KEPT; i++) await train();
+    const before = (await store().listVersions()).map((m) => m.version);
+    const { draft, active } = await killedInKeptPhase();
+    expect(await holds(draft, 'g-user5')).toEqual({ profiles: true, entry: true });
+    await pause(3 * KILLED_LEASE_MS);
+    expect(await survivor.services.modelRecovery!.recover()).toBeNull();
+    expect(await holds(draft, 'g-user5')).toEqual({ profiles: false, entry: false });
+    expect(await store().getActive()).toMatchObject({ version: active });
+    // Nothing of the killed restore is left in the way of the next one.
+    await restartedEmpty(redis, survivor.services);
+    expect(await survivor.services.modelRestore!.restore()).toBe('restored');
+    expect((await store().listVersions()).map((m) => m.version)).toEqual(before);
+  }, 120_000);
+
+  it('When a restore is at work on a version kept for rollback (its lease held), Then another process\'s look and an erasure leave its draft alone, and it publishes it scrubbed of the customer erased meanwhile', async () => {
+    const before = (await store().listVersions()).map((m) => m.version);
+    // The default lease: held throughout, whatever the machine's load.
+    const { draft, writer, outcome, go } = await killedInKeptPhase({ closed: false, leaseMs: 120_000 });
+    try {
+      expect(await survivor.services.modelRecovery!.recover()).toBeNull();
+      expect(await holds(draft, 'g-user6')).toEqual({ profiles: true, entry: true });
+      expect(await erase('g-user6')).toBe(204);
+      expect((await holds(draft, 'g-user6')).profiles).toBe(true);
+      go();
+      expect(await outcome).toBe('restored');
+      // Put back where it was (the versions after it are not: the erasure deleted their copies).
+      expect((await store().listVersions()).map((m) => m.version)).toEqual(before.filter((v, k) => k === 0 || v === draft));
+      expect(await holds(draft, 'g-user6')).toEqual({ profiles: true, entry: false });
+    } finally {
+      go();
+      await writer.dispose();
+    }
+  }, 120_000);
+
+  it('When a training has written its draft and not published it yet, Then another process\'s look and erasure leave it alone, and it publishes it scrubbed of the customer erased', async () => {
+    const { services } = survivor;
+    const contentsOf = services.store.contentsOf!;
+    let checked = false;
+    // The training's check of what it wrote, before its publish: the draft is whole then.
+    services.store.contentsOf = async (version, names) => {
+      if (!checked) {
+        checked = true;
+        const other = await open();
+        try {
+          expect(await other.services.modelRecovery!.recover()).toBeNull();
+          expect(await other.services.store.sweepDrafts!()).toEqual([]);
+          expect((await other.app.inject({ method: 'DELETE', url: '/v1/users/g-user8', headers: auth('admin') })).statusCode).toBe(204);
+        } finally {
+          await other.dispose();
+        }
+        expect(await holds(version, 'g-user7')).toEqual({ profiles: true, entry: true });
+      }
+      return contentsOf.call(services.store, version, names);
+    };
+    let trained: string;
+    try {
+      trained = await train();
+    } finally {
+      services.store.contentsOf = contentsOf;
+    }
+    expect(checked).toBe(true);
+    expect(await store().getActive()).toMatchObject({ version: trained });
+    expect(await holds(trained, 'g-user7')).toEqual({ profiles: true, entry: true });
+    expect((await holds(trained, 'g-user8')).entry).toBe(false);
+  }, 120_000);
+});
