@@ -79,10 +79,13 @@ export function createModelCopyRepository(db: Db) {
       );
       return rows.map((r) => ({ ...record(r), meta: r.meta, completedAt: Number(r.completed_ms) }));
     },
-    /** The copy's chunks in order, one row read at a time (a cursor: never the whole copy at once). */
-    async *chunks(version: string): AsyncGenerator<Uint8Array> {
-      for await (const rows of db.stream<{ bytes: Buffer }>('SELECT bytes FROM model_copy_chunks WHERE version = $1 ORDER BY seq', [version], 1)) {
-        for (const row of rows) yield row.bytes;
+    /**
+     * The copy's chunks in order with their numbers (from 0, one apart in a copy that misses none), one row read at a
+     * time (a cursor: never the whole copy at once).
+     */
+    async *chunks(version: string): AsyncGenerator<{ seq: number; bytes: Uint8Array }> {
+      for await (const rows of db.stream<{ seq: number; bytes: Buffer }>('SELECT seq, bytes FROM model_copy_chunks WHERE version = $1 ORDER BY seq', [version], 1)) {
+        for (const row of rows) yield { seq: Number(row.seq), bytes: row.bytes };
       }
     },
     /**

@@ -86,13 +86,20 @@ export function createModelRestore(deps: {
     return inFlight;
   }
 
-  /** The copy's chunks, checked against the number and size recorded when it was made whole: a copy missing a chunk is refused. */
+  /**
+   * The copy's chunks, checked against the number and size recorded when it was made whole: a copy missing a chunk is
+   * refused, one in its middle as it arrives (its number skips one, or the bytes pass the size recorded). At the end
+   * only, the decoder would hold what follows the gap meanwhile (up to the whole version, its frames read from the
+   * wrong bytes), or put back every frame after it first (a gap of whole frames).
+   */
   async function* counted(copy: ModelCopyRecord): AsyncGenerator<Uint8Array> {
     let chunks = 0;
     let bytes = 0;
-    for await (const chunk of copies.chunks(copy.version)) {
+    for await (const { seq, bytes: chunk } of copies.chunks(copy.version)) {
+      if (seq !== chunks) throw new SnapshotFormatError(`its chunk ${chunks} is missing (chunk ${seq} came next)`);
       chunks++;
       bytes += chunk.byteLength;
+      if (chunks > copy.chunks || bytes > copy.bytes) throw new SnapshotFormatError(`it holds more than its ${copy.chunks} chunks (${copy.bytes} bytes)`);
       yield chunk;
     }
     if (chunks !== copy.chunks || bytes !== copy.bytes) {
