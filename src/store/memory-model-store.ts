@@ -3,7 +3,7 @@ import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LIVE_EVENTS_KEPT, type ModelMeta, type ModelStore, type PublishOptions } from './model-store.js';
 import { decodeSnapshot, encodeSnapshot, SnapshotFormatError, type VersionSnapshot } from './snapshot-codec.js';
-import { alreadyPublished, assertVersionName, publishScore, versionsToPrune } from './version-rules.js';
+import { alreadyPublished, assertVersionName, prunedAtPublish, publishScore } from './version-rules.js';
 
 export interface MemoryModelStoreOptions {
   /**
@@ -133,8 +133,7 @@ export async function createMemoryModelStore(opts: MemoryModelStoreOptions = {})
         const activeBefore = activate ? active : null;
         if (activate) active = meta.version;
         const oldestFirst = newestFirst().reverse().map((s) => s.meta.version);
-        // Never the version just published, even when it is not the active one (MODEL_VERSIONS_KEPT=1).
-        for (const victim of versionsToPrune(oldestFirst, active, kept, activeBefore)) if (victim !== meta.version) await deleteUnlocked(victim);
+        for (const victim of prunedAtPublish(oldestFirst, active, kept, activeBefore, meta.version, opts.listOnly === true)) await deleteUnlocked(victim);
         if (activate) announce();
         return activate;
       }),

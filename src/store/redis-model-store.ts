@@ -8,7 +8,7 @@ import { LIVE_EVENTS_KEPT, SCRUBBED_AGAIN_KEPT, type ModelMeta, type ModelStore 
 import { clientOptions, closeClient, DEFAULT_REDIS_COMMAND_TIMEOUT_MS, isCluster, openRedis, readyAfterReadOnlyReconnect, reopener, type RedisClient, type RedisTarget } from './redis-connection.js';
 import { createSubscriber } from './redis-subscriber.js';
 import { setUncopied } from './uncopied-set.js';
-import { alreadyPublished, assertVersionName, DraftLeaseLost, publishScore, versionsToPrune } from './version-rules.js';
+import { alreadyPublished, assertVersionName, DraftLeaseLost, prunedAtPublish, publishScore } from './version-rules.js';
 import { within } from '../within-time.js';
 
 /**
@@ -510,8 +510,7 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
       const active = activated ? meta.version : ((await getActive())?.version ?? null);
       const activeBefore = activated ? done[1] || null : null;
       const oldestFirst = await redis.zrange(byTimeKey, 0, -1);
-      // Never the version just published, even when it is not the active one (MODEL_VERSIONS_KEPT=1).
-      for (const victim of versionsToPrune(oldestFirst, active, kept, activeBefore)) if (victim !== meta.version) await deleteVersion(victim);
+      for (const victim of prunedAtPublish(oldestFirst, active, kept, activeBefore, meta.version, opts.listOnly === true)) await deleteVersion(victim);
       return activated;
     },
 

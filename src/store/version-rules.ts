@@ -56,3 +56,14 @@ export function versionsToPrune(oldestFirst: readonly string[], active: string |
  */
 export const publishScore = (newestScore: number | null, now = Date.now()) =>
   newestScore === null ? now : Math.max(now, newestScore + 1);
+
+/**
+ * Which versions a publish of `published` deletes (versionsToPrune after it). A training's publish that did not flip
+ * (a rollback stands) never prunes its own version, even when only one is kept: its note tells the operator to
+ * activate it. A version put back listed only (`listOnly`: a restore's version kept for rollback) is pruned as any
+ * other: kept, it stayed as one version more than MODEL_VERSIONS_KEPT until the next publish (at 1 kept, a restore
+ * left two).
+ */
+export function prunedAtPublish(oldestFirst: readonly string[], active: string | null, kept: number, activeBefore: string | null, published: string, listOnly: boolean): string[] {
+  return versionsToPrune(oldestFirst, active, kept, activeBefore).filter((victim) => listOnly || victim !== published);
+}

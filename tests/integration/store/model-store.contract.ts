@@ -261,6 +261,19 @@ export function modelStoreContract(factory: StoreFactory): void {
     expect(await store.activate('b')).toBe(true);
   });
 
+  it('When versions are put back listed only (a restore\'s) and only one version is kept, Then only the active one stays, with no extra version until the next publish', async () => {
+    const store = await make({ versionsKept: 1 });
+    expect(await store.publish(meta('b'), { activeWas: null, at: 2000 })).toBe(true);
+    for (const [v, at] of [['a', 1000], ['c', 3000]] as const) {
+      await store.putArtifact(v, 'model', text(v));
+      expect(await store.publish(meta(v), { listOnly: true, at })).toBe(false);
+    }
+    expect(versionsOf(await store.listVersions())).toEqual(['b']);
+    expect(await store.getArtifact('a', 'model')).toBeNull();
+    expect(await store.getArtifact('c', 'model')).toBeNull();
+    expect((await store.getActive())!.version).toBe('b');
+  });
+
   it('When more versions are published than are kept, Then the oldest are deleted with their data', async () => {
     const store = await make({ versionsKept: 2 });
     for (const v of ['v1', 'v2', 'v3', 'v4']) {
