@@ -13,7 +13,8 @@
  * The file: --data FILE, else ONLINE_RETAIL_CSV, else ../shared/datasets/online-retail/online-retail.csv.gz.
  * `--dir DIR` tunes a shop of generic import CSVs (docs/import-formats.md) instead, and `--end DATE` tunes on the
  * purchases before DATE only (tuneRecipeOn with that end, as an evaluation from DATE tunes). The last line
- * gives the peak RSS of the process (process.resourceUsage().maxRSS). `--out-of-fold` tunes with tune.blendJudgedOn
+ * gives the peak RSS of the process (process.resourceUsage().maxRSS). `--folds-held every|own`: where the fold threads
+ * hold the folds (RollingTuneOptions.foldsHeld, default own). `--out-of-fold` tunes with tune.blendJudgedOn
  * `out-of-fold` (src/evaluation/out-of-fold.ts: one more blend search per fold), to measure what it costs.
  */
 import { writeFileSync } from 'node:fs';
@@ -28,9 +29,11 @@ const option = (flag: string) => {
   const at = args.indexOf(flag);
   return at >= 0 ? args[at + 1] : undefined;
 };
-const valueAt = new Set(['--threads', '--out', '--copies', '--dir', '--end'].map((f) => args.indexOf(f) + 1).filter((i) => i > 0));
+const valueAt = new Set(['--threads', '--out', '--copies', '--dir', '--end', '--folds-held'].map((f) => args.indexOf(f) + 1).filter((i) => i > 0));
 const name = args.find((a, i) => !a.startsWith('--') && !valueAt.has(i)) ?? 'default';
 const threads = Number(option('--threads') ?? 1);
+const foldsHeld = option('--folds-held') as 'every' | 'own' | undefined;
+if (foldsHeld !== undefined && foldsHeld !== 'every' && foldsHeld !== 'own') throw new Error('--folds-held is every or own');
 const out = option('--out');
 const outOfFold = args.includes('--out-of-fold');
 
@@ -57,7 +60,7 @@ const tuning = await tuneRecipeOn(
     console.log(`wall ${((performance.now() - w0) / 1000).toFixed(1)} s, cpu ${(now - c0).toFixed(1)} s (+${(now - last).toFixed(1)}): ${m}`);
     last = now;
   },
-  { threads, ...(outOfFold ? { blendJudgedOn: 'out-of-fold' as const } : {}) },
+  { threads, ...(foldsHeld ? { foldsHeld } : {}), ...(outOfFold ? { blendJudgedOn: 'out-of-fold' as const } : {}) },
 );
 console.log(`\nrecipe ${name}${outOfFold ? ' (blend judged out of fold)' : ''}, ${threads} thread(s): tuning ${((performance.now() - w0) / 1000).toFixed(1)} s wall, ${(cpu() - c0).toFixed(1)} s cpu`);
 const v = tuning.validation;

@@ -5,7 +5,16 @@ import { RollingFold, type FoldBlend, type FoldInfo, type FoldSpec } from './rol
 import type { PurchaseColumns } from './purchase-columns.js';
 import { columnarInput, purchasesOf, type SplitInput } from './splits.js';
 
-/** A request to a fold thread, which holds a copy of every fold. */
+/**
+ * Where a threaded pool's folds live. `every`: each thread holds a copy of every fold (split by one, handed to the
+ * others), so any idle thread fits any fold and every thread scores its share of each fold's users. `own`: each fold
+ * lives on the one thread that split it, which fits its candidates and scores its blends whole: one copy of each fold
+ * in the process instead of one per thread, nothing handed over or installed, but the work is only as even as the folds
+ * (3 folds on 2 threads: one thread has two). The results are the same.
+ */
+export type FoldsHeld = 'every' | 'own';
+
+/** A request to a fold thread, which holds a copy of every fold (FoldsHeld `every`) or of its own (`own`). */
 export type FoldRequest =
   /** Splits the thread's own folds (workerData `own`); answered with each one's state, serialized (FoldHandOver[]). */
   | { op: 'build' }
@@ -18,7 +27,9 @@ export type FoldRequest =
   | { op: 'install'; fold: number; name: string; index: number; part: SourcePart; leftOutPart?: SourcePart }
   | { op: 'keep'; name: string; index: number }
   /** Scores the blend on the users [from, to) of each fold (ranges[f]; null: that fold is not scored); answered with one BlendPart per fold (null where not scored). */
-  | { op: 'score'; blend: FoldBlend; ranges: ([number, number] | null)[]; on?: 'left-out' };
+  | { op: 'score'; blend: FoldBlend; ranges: ([number, number] | null)[]; on?: 'left-out' }
+  /** Scores the blend on every user of each fold in `folds` (held by the thread); answered with their BlendScores in that order. */
+  | { op: 'score-whole'; blend: FoldBlend; folds: number[]; on?: 'left-out' };
 
 /** A fold as one thread split it, for the others: its RollingFold state, serialized (node:v8) into a buffer of its own. */
 export interface FoldHandOver {
@@ -101,7 +112,9 @@ export function localFoldPool(input: SplitInput, specs: FoldSpec[]): FoldPool {
 }
 
 /**
- * The folds on min(threads, folds) worker threads, each holding a copy of every fold (about 330 MB
+ * The folds on min(threads, folds) worker threads. With `held` `own`, each fold lives on the thread that split it
+ * (folds taken in turn, the largest first), which fits its candidates and scores its blends whole (op score-whole).
+ * With `every`, each thread holds a copy of every fold (about 330 MB
  * at Online Retail's size), so the work is shared evenly whatever the number of folds. Each fold is
  * split once: by one thread (folds taken in turn, the largest first), which hands it to the others as a
  * serialized copy of what it built (RollingFold.state), and the purchases they split are one copy in
@@ -113,7 +126,7 @@ export function localFoldPool(input: SplitInput, specs: FoldSpec[]): FoldPool {
  * Every thread holds the same folds (split by one, copied to the rest), so its answers are the same as localFoldPool's.
  * The threads end on close(), on the first failure of any of them, and when `signal` aborts.
  */
-export function threadedFoldPool(input: SplitInput, specs: FoldSpec[], threads: number, signal?: AbortSignal): FoldPool {
+export function threadedFoldPool(input: SplitInput, specs: FoldSpec[], threads: number, signal?: AbortSignal, held: FoldsHeld = 'every'): FoldPool {
   signal?.throwIfAborted();
   // Purchases as typed columns with id tables, the columns in shared memory: every thread reads one copy.
   const columns = sharedColumns(purchasesOf(input));
@@ -135,7 +148,7 @@ export function threadedFoldPool(input: SplitInput, specs: FoldSpec[], threads: 
   // Thread w splits the folds at w, w + count, ... of the fit order, so the largest folds are split at the same time.
   const own = (w: number) => fitOrder.filter((_, t) => t % count === w);
   const workers: Worker[] = Array.from({ length: count }, (_, index) => {
-    const w = startModuleWorker('fold-worker', { columns, items, users, specs, own: own(index) });
+    const w = startModuleWorker('fold-worker', { columns, items, users, specs, own: own(index), handOver: held === 'every' });
     w.on('message', (msg: { id: number; result?: unknown; error?: string }) => {
       const p = pending.get(msg.id);
       if (!p) return;
@@ -173,6 +186,7 @@ export function threadedFoldPool(input: SplitInput, specs: FoldSpec[], threads: 
   // last taker, who is given them). Nothing else is sent to a thread before it holds every fold.
   const ready: Promise<void> = (async () => {
     const built = (await Promise.all(workers.map((_, w) => send<FoldHandOver[]>(w, { op: 'build' })))).flat();
+    if (held === 'own') return;
     await Promise.all(
       workers.map((_, w) => {
         const states = built.filter((s) => !own(w).includes(s.fold));
@@ -199,15 +213,20 @@ export function threadedFoldPool(input: SplitInput, specs: FoldSpec[], threads: 
       for (const waiting of tasks.splice(0)) waiting.failed(err);
     },
   );
+  // FoldsHeld `own`: fold f's thread.
+  const owner = specs.map((_, f) => workers.findIndex((_, w) => own(w).includes(f)));
   const pump = () => {
     while (isReady && idle.length > 0 && tasks.length > 0) {
-      const w = idle.shift()!;
-      const task = tasks.shift()!;
+      // A task goes to the next idle thread, or (`own`) to its fold's thread when that is idle.
+      const at = held === 'own' ? tasks.findIndex((t) => idle.includes(owner[t.req.fold])) : 0;
+      if (at < 0) return;
+      const task = tasks.splice(at, 1)[0];
+      const w = held === 'own' ? idle.splice(idle.indexOf(owner[task.req.fold]), 1)[0] : idle.shift()!;
       send<FoldFit>(w, task.req).then(
         (fit) => {
           // The other threads' copies of the fold get the part before anything else is asked of them.
           workers.forEach((_, other) => {
-            if (other !== w) void send(other, { op: 'install', fold: task.req.fold, name: task.req.name, index: task.req.index, part: fit.part, ...(fit.leftOutPart ? { leftOutPart: fit.leftOutPart } : {}) }).catch(() => {});
+            if (other !== w && held === 'every') void send(other, { op: 'install', fold: task.req.fold, name: task.req.name, index: task.req.index, part: fit.part, ...(fit.leftOutPart ? { leftOutPart: fit.leftOutPart } : {}) }).catch(() => {});
           });
           idle.push(w);
           task.done(fit);
@@ -240,16 +259,24 @@ export function threadedFoldPool(input: SplitInput, specs: FoldSpec[], threads: 
   let leftOutSizes: number[] | undefined;
   // Asked of every thread once the folds are built and handed over: each answers from its copies.
   const info = async () => {
-    const folds = await everywhere<FoldInfo[]>(() => ({ op: 'info' }));
+    const answers = await everywhere<(FoldInfo | null)[]>(() => ({ op: 'info' }));
+    const folds = specs.map((_, f) => answers[held === 'own' ? owner[f] : 0][f]!);
     // A thread's share ranges over the fold's cached users: those validated and those listed for coverage only.
-    sizes = folds[0].map((f) => f.users + (f.listedOnly ?? 0));
-    leftOutSizes = folds[0].map((f) => f.leftOut?.users ?? 0);
-    return folds[0];
+    sizes = folds.map((f) => f.users + (f.listedOnly ?? 0));
+    leftOutSizes = folds.map((f) => f.leftOut?.users ?? 0);
+    return folds;
+  };
+  /** FoldsHeld `own`: the blend's scores on the folds `folds`, each asked of its thread, which scores it whole. */
+  const scoreOnOwners = async (blend: FoldBlend, folds: readonly number[], on?: 'left-out'): Promise<BlendScores[]> => {
+    const mine = (w: number) => folds.filter((f) => owner[f] === w);
+    const answers = await everywhere<BlendScores[]>((w) => ({ op: 'score-whole', blend, folds: mine(w), ...(on ? { on } : {}) }));
+    return folds.map((f) => answers[owner[f]][mine(owner[f]).indexOf(f)]);
   };
   /** Thread w's share of fold f's users (of `n` per fold): consecutive ranges of about equal size, in thread order. */
   const share = (w: number, only?: ReadonlySet<number>, n: readonly number[] = sizes!): ([number, number] | null)[] =>
     n.map((users, f) => (only && !only.has(f) ? null : [Math.floor((users * w) / workers.length), Math.floor((users * (w + 1)) / workers.length)]));
   const scoreFolds = async (blend: FoldBlend, folds: readonly number[]): Promise<BlendScores[]> => {
+    if (held === 'own') return scoreOnOwners(blend, folds);
     if (!sizes) await info();
     const only = new Set(folds);
     const parts = await everywhere<(BlendPart | null)[]>((w) => ({ op: 'score', blend, ranges: share(w, only) }));
@@ -273,6 +300,7 @@ export function threadedFoldPool(input: SplitInput, specs: FoldSpec[], threads: 
     score: (blend) => scoreFolds(blend, specs.map((_, f) => f)),
     scoreFolds,
     scoreLeftOut: async (blend) => {
+      if (held === 'own') return scoreOnOwners(blend, specs.map((_, f) => f), 'left-out');
       if (!leftOutSizes) await info();
       const parts = await everywhere<(BlendPart | null)[]>((w) => ({ op: 'score', blend, ranges: share(w, undefined, leftOutSizes), on: 'left-out' }));
       return specs.map((spec, f) => mergeBlendParts(parts.map((p) => p[f]!), parts[0][f]!.novel.itemCount, spec.k));

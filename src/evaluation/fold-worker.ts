@@ -1,8 +1,9 @@
 /**
  * Worker-thread entry of a threaded FoldPool. The thread splits the folds in workerData's `own` from its
- * input, hands each over to the pool as a serialized copy (`build`), and takes the other threads' folds the
- * same way (`adopt`), so every fold is split once however many threads hold it. It then answers
- * `{ id, op, ... }` requests in order with `{ id, result }` or `{ id, error }`.
+ * input. With `handOver` it hands each over to the pool as a serialized copy (`build`) and takes the other
+ * threads' folds the same way (`adopt`), so every fold is split once however many threads hold it; without,
+ * it holds its own folds only (FoldsHeld `own`). It then answers `{ id, op, ... }` requests in order with
+ * `{ id, result }` or `{ id, error }`; info, keep and score-whole act on the folds it holds.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { deserialize, serialize } from 'node:v8';
@@ -12,9 +13,9 @@ import type { FoldFit, FoldRequest } from './fold-pool.js';
 import type { PurchaseColumns } from './purchase-columns.js';
 import type { SplitInput } from './splits.js';
 
-const data = workerData as { columns: PurchaseColumns; items?: SplitInput['items']; users?: SplitInput['users']; specs: FoldSpec[]; own: number[] };
+const data = workerData as { columns: PurchaseColumns; items?: SplitInput['items']; users?: SplitInput['users']; specs: FoldSpec[]; own: number[]; handOver: boolean };
 const input: SplitInput = { purchases: data.columns, items: data.items, users: data.users };
-const folds: (RollingFold | undefined)[] = new Array(data.specs.length);
+const folds: (RollingFold | undefined)[] = data.specs.map(() => undefined);
 
 /** Fold f, once this thread built or adopted it. */
 function fold(f: number): RollingFold {
@@ -37,6 +38,7 @@ parentPort!.on('message', (msg: FoldRequest & { id: number }) => {
       const states: { fold: number; bytes: Uint8Array }[] = [];
       for (const f of data.own) {
         folds[f] = new RollingFold(input, data.specs[f]);
+        if (!data.handOver) continue;
         const bytes = serialized(folds[f]!.state());
         states.push({ fold: f, bytes });
         transfer.push(bytes.buffer as ArrayBuffer);
@@ -50,14 +52,15 @@ parentPort!.on('message', (msg: FoldRequest & { id: number }) => {
         folds[f] = new RollingFold(input, data.specs[f], state);
       }
       result = null;
-    } else if (msg.op === 'info') result = data.specs.map((_, f) => fold(f).info());
+    } else if (msg.op === 'info') result = folds.map((f) => f?.info() ?? null);
     else if (msg.op === 'fit') {
       const target = fold(msg.fold);
       const started = performance.now();
       const objective = target.fit(msg.name, msg.recommender, msg.candidate, msg.index);
       result = { objective, ...target.candidateParts(msg.name, msg.index), ms: performance.now() - started } satisfies FoldFit;
     } else if (msg.op === 'install') result = fold(msg.fold).install(msg.name, msg.index, { part: msg.part, ...(msg.leftOutPart ? { leftOutPart: msg.leftOutPart } : {}) }) ?? null;
-    else if (msg.op === 'keep') result = data.specs.map((_, f) => fold(f).keep(msg.name, msg.index) ?? null);
+    else if (msg.op === 'keep') result = folds.map((f) => f?.keep(msg.name, msg.index) ?? null);
+    else if (msg.op === 'score-whole') result = msg.folds.map((f) => (msg.on === 'left-out' ? fold(f).scoreLeftOut(msg.blend) : fold(f).score(msg.blend)));
     else if (msg.on === 'left-out') result = data.specs.map((_, i) => (msg.ranges[i] ? fold(i).scoreLeftOutRange(msg.blend, msg.ranges[i]![0], msg.ranges[i]![1]) : null));
     else result = data.specs.map((_, i) => (msg.ranges[i] ? fold(i).scoreRange(msg.blend, msg.ranges[i]![0], msg.ranges[i]![1]) : null));
     parentPort!.postMessage({ id: msg.id, result }, transfer);

@@ -1,7 +1,7 @@
 import type { HybridConfig } from '../recommenders/hybrid.js';
 import type { Recipe } from '../training/recipe.js';
 import type { BlendScores } from './blend-cache.js';
-import { localFoldPool, threadedFoldPool } from './fold-pool.js';
+import { localFoldPool, threadedFoldPool, type FoldsHeld } from './fold-pool.js';
 import type { FoldBlend, FoldInfo, FoldSpec } from './rolling-fold.js';
 import type { KeepOn, LeftOutJudgement, SampleJudgement } from './keep-on.js';
 import { makeSplit } from './run-evaluation.js';
@@ -58,11 +58,16 @@ export interface RollingTuneOptions {
   /** Alternative hyperparameters per source (merged over the recipe's); each source keeps the set it scores best with alone. */
   variants?: Record<string, Record<string, unknown>[]>;
   /**
-   * Worker threads for the folds (default 1: all folds in this thread). With 2 or more, each of
-   * min(threads, folds) threads holds a copy of every fold: the fits are shared out one fold at a time
-   * and each blend is scored by every thread on its share of the users; the result is the same.
+   * Worker threads for the folds (default 1: all folds in this thread). With 2 or more, min(threads, folds)
+   * threads hold the folds as `foldsHeld` says; the result is the same.
    */
   threads?: number;
+  /**
+   * With fold threads, where the folds live (fold-pool.ts FoldsHeld): `own` (default), each fold on the one thread
+   * that split it, which fits and scores it; `every`, a copy of every fold on every thread, the fits shared out one
+   * fold at a time and each blend scored by every thread on its share of the users. The result is the same.
+   */
+  foldsHeld?: FoldsHeld;
   /** Aborting ends the fold threads and rejects with the signal's reason. */
   signal?: AbortSignal;
   /** The share of the shop's customers `input` holds when it is a sample of them (tuning's, tune.maxCustomers); default 1. */
@@ -386,7 +391,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
   const leftOutGiven = opts.keepOn === 'left-out' && opts.scored !== undefined && (opts.leftOut?.length ?? 0) > 0 && opts.blendJudgedOn !== 'out-of-fold';
   const specs: FoldSpec[] = windows.map((w) => ({ ...w, k, fullHistoryOrders, depth: opts.depth ?? 200, discountShare: recipe.hybrid.discountShare, customerShare: opts.customerShare, ...served, ...(opts.coverageEstimate === 'extrapolated' || opts.coverageEstimate === 'every-customer' ? { coverageEstimate: opts.coverageEstimate } : {}), ...(opts.scored ? { scored: opts.scored } : {}), ...(leftOutGiven ? { leftOut: opts.leftOut } : {}) }));
   const threads = opts.threads ?? 1;
-  const pool = threads >= 2 ? threadedFoldPool(input, specs, threads, opts.signal) : localFoldPool(input, specs);
+  const pool = threads >= 2 ? threadedFoldPool(input, specs, threads, opts.signal, opts.foldsHeld ?? 'own') : localFoldPool(input, specs);
   try {
     return await tuneOnFolds();
   } finally {

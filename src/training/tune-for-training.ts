@@ -47,7 +47,7 @@ export function tuneForTraining(input: SplitInput | CustomerSample, recipe: Reci
  * are experiments of the benchmarks (see RollingTuneOptions); a training leaves them at their defaults.
  * `onAdvance` follows the work within tuning (units done of a total: see RollingTuneOptions).
  */
-export interface TuneThreads extends Pick<RollingTuneOptions, 'windows' | 'coverageOn' | 'onAdvance' | 'keepRule' | 'coverageFloor' | 'foldWeights' | 'compare' | 'singleSourceCoverage' | 'blendJudgedOn' | 'keepOn'> {
+export interface TuneThreads extends Pick<RollingTuneOptions, 'windows' | 'coverageOn' | 'onAdvance' | 'keepRule' | 'coverageFloor' | 'foldWeights' | 'compare' | 'singleSourceCoverage' | 'blendJudgedOn' | 'keepOn' | 'foldsHeld'> {
   threads?: number;
   signal?: AbortSignal;
   rounds?: number;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { FoldsHeld } from '../../../src/evaluation/fold-pool.js';
 import type { LeftOutJudgement, SampleJudgement } from '../../../src/evaluation/keep-on.js';
 import type { RollingValidation } from '../../../src/evaluation/rolling-tune.js';
 import { inputRows } from '../../../src/evaluation/splits.js';
@@ -57,8 +58,8 @@ const raw = {
   sources: { 'buy-again': {}, ease: { params: { lambda: 10 } }, 'item-knn': { params: { neighbours: 5 } } },
   hybrid: { weights: { cold: { ease: 1 }, warm: { ease: 1 } } },
 };
-const tuneOn = (shop: PurchaseRow[], tune: Record<string, unknown>, threads?: number) =>
-  tuneRecipeOn({ events: shop }, parseRecipe({ ...raw, tune: { folds: 3, days: 30, variants: false, ...tune } }, 'left-out'), new Date(END).toISOString(), undefined, threads ? { threads } : {});
+const tuneOn = (shop: PurchaseRow[], tune: Record<string, unknown>, threads?: number, foldsHeld?: FoldsHeld) =>
+  tuneRecipeOn({ events: shop }, parseRecipe({ ...raw, tune: { folds: 3, days: 30, variants: false, ...tune } }, 'left-out'), new Date(END).toISOString(), undefined, threads ? { threads, ...(foldsHeld ? { foldsHeld } : {}) } : {});
 
 describe('tune.keepOn left-out, from a recipe', () => {
   it('is a tune field: absent unless set, a misspelt value refused by its path', () => {
@@ -96,9 +97,9 @@ describe('tune.keepOn left-out, from a recipe', () => {
         expect(m.all[f]).toBe(s.all.ndcg);
       });
     }
-    // Fold threads score the left-out customers' shares and merge them: the same tuning on 2 threads.
-    const threaded = await tuneOn(shop, { maxCustomers: 30, keepOn: 'left-out' }, 2);
-    expect(threaded.validation).toEqual(leftOut.validation);
+    // Fold threads score the left-out customers whole on each fold's own thread, or (every fold on each thread) their
+    // shares, merged: the same tuning on 2 threads either way.
+    for (const foldsHeld of ['own', 'every'] as const) expect((await tuneOn(shop, { maxCustomers: 30, keepOn: 'left-out' }, 2, foldsHeld)).validation).toEqual(leftOut.validation);
   }, 240_000);
 
   it('falls back to the sample on a shop too small for a second sample, and the record says so', async () => {

@@ -248,17 +248,19 @@ describe('tuneRollingOrigin', () => {
     for (const level of ['cold', 'warm'] as const) expect(weights[level].popularity).toBeGreaterThan(0);
   });
 
-  it('When the folds run in 2 or 3 worker threads, Then the tuned recipe and its validation are identical to one thread', async () => {
+  it.each(['own', 'every'] as const)('When the folds run in 2 or 3 worker threads holding %s folds, Then the tuned recipe and its validation are identical to one thread', async (foldsHeld) => {
     const recipe = parseRecipe(raw, 'fixture');
     const one = await tunedFixture();
     // Not the fixture's rows: the threads must not depend on the caller's objects either.
-    const two = await tuneRollingOrigin({ events: purchases() }, recipe, raw, { ...options, threads: 2 });
-    const three = await tuneRollingOrigin({ events: purchases() }, recipe, raw, { ...options, threads: 3 });
+    // `own`: each fold fitted and scored whole on the thread that split it (3 folds on 2 threads: one holds two);
+    // `every`: a copy of every fold on each thread, the fits shared out, each blend scored in parts and merged.
+    const two = await tuneRollingOrigin({ events: purchases() }, recipe, raw, { ...options, threads: 2, foldsHeld });
+    const three = await tuneRollingOrigin({ events: purchases() }, recipe, raw, { ...options, threads: 3, foldsHeld });
     expect(two).toEqual(one);
     expect(three).toEqual(one);
     // Null order ids and prices reach the threads as null (purchases without a basket are their own order).
     const loose = purchases().map((r, i) => (i % 3 === 0 ? { ...r, orderId: null, price: 2.5 } : r));
-    expect(await tuneRollingOrigin({ events: loose }, recipe, raw, { ...options, threads: 2 })).toEqual(await tuneRollingOrigin({ events: loose }, recipe, raw, options));
+    expect(await tuneRollingOrigin({ events: loose }, recipe, raw, { ...options, threads: 2, foldsHeld })).toEqual(await tuneRollingOrigin({ events: loose }, recipe, raw, options));
   });
 
   it('When tuning on threads is aborted, Then it rejects with the abort reason', async () => {
