@@ -248,7 +248,7 @@ describe('tuneRollingOrigin', () => {
     for (const level of ['cold', 'warm'] as const) expect(weights[level].popularity).toBeGreaterThan(0);
   });
 
-  it.each(['own', 'every'] as const)('When the folds run in 2 or 3 worker threads holding %s folds, Then the tuned recipe and its validation are identical to one thread', async (foldsHeld) => {
+  it.each(['own', 'every'] as const)('When the folds run in 2 or 3 worker threads with foldsHeld %s, Then the tuned recipe and its validation are identical to one thread', async (foldsHeld) => {
     const recipe = parseRecipe(raw, 'fixture');
     const one = await tunedFixture();
     // Not the fixture's rows: the threads must not depend on the caller's objects either.
