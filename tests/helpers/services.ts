@@ -310,11 +310,23 @@ export async function seedMigratedPgliteDir(dir: string, fill?: (db: Db) => Prom
   }
 }
 
-/** Both database backends, for suites that must behave the same on each. */
+/**
+ * Both database backends, for suites whose SQL the two may run differently (locks, statement limits, transactions seen
+ * from another connection, cursors, type parsing of what the suite reads) or that are a product area's end-to-end pass
+ * on the embedded backend. A suite whose SQL runs alike on both takes ONE_DB_BACKEND (bench/README, "The suite on one
+ * backend where the SQL runs alike").
+ */
 export const DB_BACKENDS = [
   { name: 'postgres', available: () => serviceAvailable(POSTGRES_URL), create: createPostgresTestDb },
   { name: 'pglite', available: async () => true, create: createPgliteTestDb },
 ] as const;
+
+/**
+ * One backend, for a suite whose SQL Postgres and PGlite run alike (what can differ between them is tested on both by
+ * the DB_BACKENDS suites): Postgres, the production backend, where it answers or is required (REQUIRE_SERVICES=true,
+ * as in CI, turns it missing into a failure); PGlite on a machine without Postgres, so the suite still runs there.
+ */
+export const ONE_DB_BACKEND: readonly (typeof DB_BACKENDS)[number][] = [(await reachable(POSTGRES_URL)) || REQUIRED ? DB_BACKENDS[0] : DB_BACKENDS[1]];
 
 /** A database with no migration applied, on each backend, for the migration tests; `done` drops what `open` made. */
 export interface UnmigratedBackend {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closedBefore, countDays, countedCte, countedSpan, daysToRecount, markRecount, uncountedDays } from '../../../src/data/feedback-rollup.js';
-import { createPostgresTestDb, DB_BACKENDS, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
+import { createPostgresTestDb, ONE_DB_BACKEND, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
 
 const at = (iso: string) => new Date(iso);
 
@@ -29,7 +29,7 @@ describe('which days are read from daily counts', () => {
   });
 });
 
-for (const backend of DB_BACKENDS) {
+for (const backend of ONE_DB_BACKEND) {
   describe.skipIf(!(await backend.available()))(`a window read from daily counts and events on ${backend.name}`, () => {
     let t: TestDb;
     beforeAll(async () => {

@@ -11,11 +11,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCatalogRepository } from '../../../src/data/catalog-repository.js';
 import { runImport } from '../../../src/data/importers/run-import.js';
-import { DB_BACKENDS, type TestDb } from '../../helpers/services.js';
+import { ONE_DB_BACKEND, type TestDb } from '../../helpers/services.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'import-long-description-'));
 
-for (const backend of DB_BACKENDS) {
+for (const backend of ONE_DB_BACKEND) {
   describe.skipIf(!(await backend.available()))(`an items.csv with a description longer than the record bound, on ${backend.name}`, () => {
     let t: TestDb;
     beforeAll(async () => {
@@ -23,7 +23,7 @@ for (const backend of DB_BACKENDS) {
     });
     afterAll(async () => {
       await t.dispose();
-      if (backend === DB_BACKENDS.at(-1)) rmSync(root, { recursive: true, force: true });
+      if (backend === ONE_DB_BACKEND.at(-1)) rmSync(root, { recursive: true, force: true });
     });
 
     it('When a product has a 1.5-million-character description (a whole HTML page), Then it is kept with its description cut and the products after it are imported', async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
-import { DB_BACKENDS } from '../../helpers/services.js';
+import { ONE_DB_BACKEND } from '../../helpers/services.js';
 
 /**
  * GET /v1/users/:id/events (a customer's purchases, newest first) paged with `cursor`. With `offset`, a
@@ -20,7 +20,7 @@ const HISTORY = [
 ] as const;
 const NEWEST_FIRST = ['e6', 'e5', 'e4', 'e4b', 'e3', 'e2', 'e1'];
 
-for (const backend of DB_BACKENDS) {
+for (const backend of ONE_DB_BACKEND) {
   describe.skipIf(!(await backend.available()))(`a customer's purchases paged by cursor on ${backend.name}`, () => {
     let t: TestApp;
     const get = (url: string) => t.app.inject({ url, headers: auth('read') });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEventRepository, type PurchaseInput, type PurchaseWindow, type ReturnInput } from '../../../src/data/event-repository.js';
 import { netOfReturns, type ReturnLine } from '../../../src/data/return-allocation.js';
 import type { PurchaseRow } from '../../../src/recommenders/dataset.js';
-import { DB_BACKENDS, type TestDb } from '../../helpers/services.js';
+import { ONE_DB_BACKEND, type TestDb } from '../../helpers/services.js';
 
 const H = 3_600_000;
 const T0 = Date.UTC(2026, 0, 5, 9);
@@ -49,7 +49,7 @@ const RETURNS: ReturnInput[] = [
 const key = (r: PurchaseRow) => `${r.userId} ${r.itemId} ${r.orderId} ${r.ts} ${r.quantity} ${r.price}`;
 const GROSS: PurchaseWindow = { returnsBefore: new Date('0001-01-01T00:00:00Z') };
 
-for (const backend of DB_BACKENDS) {
+for (const backend of ONE_DB_BACKEND) {
   describe.skipIf(!(await backend.available()))(`purchases read net of returns on ${backend.name}`, () => {
     let t: TestDb;
     let gross: PurchaseRow[];

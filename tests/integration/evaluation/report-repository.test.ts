@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReportRepository, type NewReport, type ReportRepository } from '../../../src/data/report-repository.js';
 import type { EvaluationReport } from '../../../src/evaluation/evaluation-report.js';
-import { DB_BACKENDS, type TestDb } from '../../helpers/services.js';
+import { ONE_DB_BACKEND, type TestDb } from '../../helpers/services.js';
 
 /** A report body with just enough to tell reports apart; the repository stores it as given. */
 function body(strategies: string[]): EvaluationReport {
@@ -28,7 +28,7 @@ function report(id: string, recipes: string[]): NewReport {
   };
 }
 
-for (const backend of DB_BACKENDS) {
+for (const backend of ONE_DB_BACKEND) {
   describe.skipIf(!(await backend.available()))(`report repository on ${backend.name}`, () => {
     let testDb: TestDb;
     let reports: ReportRepository;

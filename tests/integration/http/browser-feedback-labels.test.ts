@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { auth, createTestApp, finishedJob, KEYS, type TestApp } from '../../helpers/app.js';
-import { DB_BACKENDS } from '../../helpers/services.js';
+import { ONE_DB_BACKEND } from '../../helpers/services.js';
 import { seedShop, SHOP_RECIPE, trainAndPublish } from '../serving/shop-fixture.js';
 
 const FRONTEND = 'frontend-key-labels-1';
@@ -26,7 +26,7 @@ const EXPERIMENT = {
 
 type Row = { strategy: string | null; experimentId?: string | null; arm?: string | null; impressions: number; clicks: number };
 
-for (const backend of DB_BACKENDS) {
+for (const backend of ONE_DB_BACKEND) {
   describe.skipIf(!(await backend.available()))(`feedback labels from a browser on ${backend.name}`, () => {
     let t: TestApp;
     const exportDir = mkdtempSync(join(tmpdir(), 'feedback-labels-'));

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
-import { DB_BACKENDS } from '../../helpers/services.js';
+import { ONE_DB_BACKEND } from '../../helpers/services.js';
 
 type FeedbackType = 'impression' | 'click' | 'add_to_cart' | 'purchase';
 
@@ -19,7 +19,7 @@ function feedback(strategy: string | null, type: FeedbackType, n: number, daysAg
   }));
 }
 
-for (const backend of DB_BACKENDS) {
+for (const backend of ONE_DB_BACKEND) {
   describe.skipIf(!(await backend.available()))(`online metrics on ${backend.name}`, () => {
     let t: TestApp;
     beforeAll(async () => {

@@ -6,11 +6,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
-import { DB_BACKENDS } from '../../helpers/services.js';
+import { ONE_DB_BACKEND } from '../../helpers/services.js';
 
 const DAY = 86_400_000;
 
-for (const backend of DB_BACKENDS) {
+for (const backend of ONE_DB_BACKEND) {
   describe.skipIf(!(await backend.available()))(`feedback rate gauges on ${backend.name}`, () => {
     let t: TestApp;
     beforeAll(async () => {

@@ -5,12 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, createTestApp, KEYS, type TestApp } from '../../helpers/app.js';
-import { DB_BACKENDS } from '../../helpers/services.js';
+import { DB_BACKENDS, ONE_DB_BACKEND } from '../../helpers/services.js';
 
 const FRONTEND = 'frontend-key-batch-1';
 const ITEMS = ['fb-1', 'fb-2', 'fb-3', 'fb-4', 'fb-5'];
 
-for (const backend of DB_BACKENDS) {
+for (const backend of ONE_DB_BACKEND) {
   describe.skipIf(!(await backend.available()))(`frontend feedback batch limit on ${backend.name}`, () => {
     let t: TestApp;
     beforeAll(async () => {

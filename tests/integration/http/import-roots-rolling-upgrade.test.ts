@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATE_ORDERS, type DateOrder } from '../../../src/data/importers/field-parsers.js';
 import { IMPORT_FORMATS, type ImportFormat } from '../../../src/data/importers/run-import.js';
 import { auth, createTestApp, finishedJob, type TestApp } from '../../helpers/app.js';
-import { createPgliteTestDb, DB_BACKENDS } from '../../helpers/services.js';
+import { createPgliteTestDb, ONE_DB_BACKEND } from '../../helpers/services.js';
 
 /** importJobParams and factorImportJobParams of the release before (job-handlers.ts at 34e6dae^). */
 const olderImportJobParams = z.strictObject({
@@ -65,7 +65,7 @@ describe('import jobs queued by this release and claimed by a replica of the rel
  * this release still holds a job queued through its API to them, and runs a job queued as the release before queues
  * it (no roots recorded) as that release ran it.
  */
-for (const backend of DB_BACKENDS) {
+for (const backend of ONE_DB_BACKEND) {
   describe.skipIf(!(await backend.available()))(`import jobs and their roots across releases (${backend.name})`, () => {
     let t: TestApp;
     let root: string;

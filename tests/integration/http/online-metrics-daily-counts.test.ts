@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
-import { DB_BACKENDS } from '../../helpers/services.js';
+import { DB_BACKENDS, ONE_DB_BACKEND } from '../../helpers/services.js';
 
 const DAY = 86_400_000;
 const TYPES = ['impression', 'click', 'add_to_cart', 'purchase'] as const;
@@ -84,7 +84,7 @@ function expectedDaily(events: Sent[], since: number) {
 const rowKey = (r: { day: string; strategy: string | null; experimentId: string | null; arm: string | null }) => JSON.stringify([r.day, r.strategy, r.experimentId, r.arm]);
 const sortedBy = <T>(xs: T[], key: (x: T) => string) => [...xs].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 
-for (const backend of DB_BACKENDS) {
+for (const backend of ONE_DB_BACKEND) {
   describe.skipIf(!(await backend.available()))(`online metrics from daily counts on ${backend.name}`, () => {
     let t: TestApp;
     const now = Date.now();

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, createTestApp, KEYS, type TestApp } from '../../helpers/app.js';
-import { DB_BACKENDS, type TestDb } from '../../helpers/services.js';
+import { ONE_DB_BACKEND, type TestDb } from '../../helpers/services.js';
 import { seedShop, trainAndPublish } from '../serving/shop-fixture.js';
 
 const FRONTEND = 'frontend-key-model-versions-1';
@@ -19,7 +19,7 @@ type List = { recommendationId: string; modelVersion: string | null; items: { it
 /** One character of `token` changed (to another of the base64url alphabet). */
 const tamper = (token: string, at: number) => token.slice(0, at) + (token[at] === 'A' ? 'B' : 'A') + token.slice(at + 1);
 
-for (const backend of DB_BACKENDS) {
+for (const backend of ONE_DB_BACKEND) {
   describe.skipIf(!(await backend.available()))(`online metrics per model version on ${backend.name}`, () => {
     let t: TestApp;
     let testDb: TestDb;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, createTestApp, finishedJob, KEYS, type TestApp } from '../../helpers/app.js';
-import { DB_BACKENDS, type TestDb } from '../../helpers/services.js';
+import { ONE_DB_BACKEND, type TestDb } from '../../helpers/services.js';
 import { seedShop, trainAndPublish } from '../serving/shop-fixture.js';
 
 const FRONTEND = 'frontend-key-signed-ids-1';
@@ -29,7 +29,7 @@ type Arm = { name: string; impressions: number; clicks: number; addToCart: numbe
 /** One character of `token` changed (to another of the base64url alphabet). */
 const tamper = (token: string, at: number) => token.slice(0, at) + (token[at] === 'A' ? 'B' : 'A') + token.slice(at + 1);
 
-for (const backend of DB_BACKENDS) {
+for (const backend of ONE_DB_BACKEND) {
   describe.skipIf(!(await backend.available()))(`signed recommendationIds on ${backend.name}`, () => {
     let t: TestApp;
     let testDb: TestDb;

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
-import { DB_BACKENDS } from '../../helpers/services.js';
+import { ONE_DB_BACKEND } from '../../helpers/services.js';
 
 // tune.blendJudgedOn (evaluation/out-of-fold.ts) in a request's tune object: a wrong value is a 400 naming the
 // field, as for keepRule and foldWeights, and no job is queued.
-for (const backend of DB_BACKENDS) {
+for (const backend of ONE_DB_BACKEND) {
   describe.skipIf(!(await backend.available()))(`tune.blendJudgedOn in requests on ${backend.name}`, () => {
     let t: TestApp;
     beforeAll(async () => {

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
-import { DB_BACKENDS } from '../../helpers/services.js';
+import { ONE_DB_BACKEND } from '../../helpers/services.js';
 
 // tune.keepOn (evaluation/keep-on.ts) and tune.coverageEstimate (evaluation/coverage-estimate.ts) in a request's tune
 // object: a wrong value is a 400 naming the field and its values, in the documented error shape, and no job is queued.
-for (const backend of DB_BACKENDS) {
+for (const backend of ONE_DB_BACKEND) {
   describe.skipIf(!(await backend.available()))(`tune.keepOn and tune.coverageEstimate in requests on ${backend.name}`, () => {
     let t: TestApp;
     beforeAll(async () => {
