@@ -21,6 +21,10 @@ type WholeCopy = Awaited<ReturnType<ModelCopyRepository['whole']>>[number];
 /** How many times one restore begins again when the store is lost again while it puts back the versions kept for rollback. */
 const TRIES_WHEN_LOST_AGAIN = 3;
 
+/** How many times, LOST_DRAFT_WAIT_MS apart, a restore that lost a draft's lease waits for the sweeper to let go of it. */
+const LOST_DRAFT_TRIES = 20;
+const LOST_DRAFT_WAIT_MS = 100;
+
 /** The store holds no active version any more while the versions kept for rollback are put back: it was lost again. */
 class StoreLostAgain extends Error {}
 
@@ -144,13 +148,33 @@ export function createModelRestore(deps: {
         return made;
       });
     } catch (err) {
-      // A lease lost is the sweeper's draft now (it deletes it): left alone, not deleted under a restore begun since.
-      if (!published && !(err instanceof DraftLeaseLost)) {
+      if (err instanceof DraftLeaseLost) {
+        // A sweeper took the lease (this restore was paused past it) and deletes the draft, but what this restore wrote
+        // after that deletion (before its renewal told it) would stay, listed nowhere and under no lease, for good.
+        await deleteLost(version).catch(() => {});
+      } else if (!published) {
         // Its lease is dropped once it is deleted; a deletion that fails (the store away) leaves both to the sweep.
         const deleted = await store.deleteVersion(version).then(() => true, () => false);
         if (deleted) await store.releaseDraft?.(version, holder).catch(() => {});
       }
       throw err;
+    }
+  }
+
+  /**
+   * A draft whose lease this restore lost: deleted again under a lease taken anew, once the sweeper that took it let go
+   * (it holds it while it deletes). Left alone when another writer holds it (a restore begun since, which deletes what
+   * it finds before it writes) or it was published; a sweeper that died holding it is followed by the next sweep.
+   */
+  async function deleteLost(version: string): Promise<void> {
+    if (!store.leaseDraft) return;
+    for (let i = 0; i < LOST_DRAFT_TRIES; i++) {
+      if (await store.leaseDraft(version, holder, leaseMs)) {
+        await store.deleteVersion(version);
+        await store.releaseDraft?.(version, holder);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, LOST_DRAFT_WAIT_MS));
     }
   }
 

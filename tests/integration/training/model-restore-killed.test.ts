@@ -9,6 +9,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROFILES_ARTIFACT } from '../../../src/profiles/profiles-artifact.js';
 import { USERS_TABLE } from '../../../src/serving/user-entry.js';
@@ -49,6 +50,17 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
     entry: (await store().getEntries(version, USERS_TABLE, [user]))[0] !== null,
   });
   const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  /** The keys of the test's Redis that match `pattern`. */
+  const rawKeys = async (pattern: string) => {
+    const raw = new Redis(redis.url);
+    try {
+      const keys: string[] = [];
+      for await (const batch of raw.scanStream({ match: pattern, count: 1000 })) keys.push(...(batch as string[]));
+      return keys;
+    } finally {
+      raw.disconnect();
+    }
+  };
 
   /**
    * Redis restarts empty; a process of its own restores, puts the active version back, writes the first version kept
@@ -142,6 +154,39 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
       expect(await holds(draft, 'g-user6')).toEqual({ profiles: true, entry: false });
     } finally {
       go();
+      await writer.dispose();
+    }
+  }, 120_000);
+
+  it('When a restore is paused past its draft\'s lease, a sweep deletes the draft and the restore then writes one more part, Then that part is deleted too once it finds the lease lost (nothing of the draft is left)', async () => {
+    for (let i = 0; i < KEPT; i++) await train();
+    const writer = await open();
+    try {
+      await restartedEmpty(redis, survivor.services, writer.services);
+      const active = (await survivor.services.modelCopyRepository!.lastActive())!.version;
+      const real = writer.services.store;
+      let paused: string | null = null;
+      let writes = 0;
+      /** The second write of the first version kept for rollback comes after a pause past the lease and another process's sweep. */
+      const late = async (version: string) => {
+        if (version === active || (paused !== null && paused !== version) || ++writes !== 2) return;
+        paused = version;
+        await pause(3 * KILLED_LEASE_MS);
+        expect(await survivor.services.store.sweepDrafts!()).toEqual([version]);
+      };
+      const store = Object.create(real) as typeof real;
+      store.putArtifact = async (version, name, data) => (await late(version), real.putArtifact(version, name, data));
+      store.putEntries = async (version, name, entries) => (await late(version), real.putEntries(version, name, entries));
+      const restore = createModelRestore({
+        copies: writer.services.modelCopyRepository!, store, leaseMs: KILLED_LEASE_MS, publishScrubbed: writer.services.erasure.publishScrubbed,
+      });
+      expect(await restore.restore()).toBe('restored');
+      expect(paused).not.toBeNull();
+      expect((await store.listVersions()).map((m) => m.version)).not.toContain(paused);
+      // Every key of the version's slot: what the restore wrote after the sweep included.
+      const keys = await rawKeys(`${prefix}{v:${paused!}}:*`);
+      expect(keys).toEqual([]);
+    } finally {
       await writer.dispose();
     }
   }, 120_000);
