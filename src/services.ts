@@ -153,8 +153,18 @@ export function createServices(deps: {
     onCloseGaveUp: (jobs, waitedMs) =>
       log?.(`closing: stopped the erasures' worker thread after ${waitedMs} ms (ERASURE_CLOSE_WAIT_MS) with ${jobs.map((j) => `a ${j.kind} rewrite of ${j.size}`).join(', ')} unfinished; those erasures fail and write none of it: erase again`),
   });
+  /**
+   * The sweep of drafts whose writer's lease ran out (ModelStore.sweepDrafts), not while a restore holds its lease in
+   * Postgres: a restore of the release before takes no draft lease, and the lease a killed restore left on a version
+   * it puts back again would have its draft deleted under it, then published with parts missing (its publish checks no
+   * lease). A restore of this release renews its draft's lease with the Postgres one.
+   */
+  const sweepDrafts = store.sweepDrafts && (async (): Promise<string[]> => {
+    if (config.MODEL_COPIES && config.REDIS_URL && (await createModelCopyRepository(db).restoring())) return [];
+    return store.sweepDrafts!();
+  });
   const erasure = createUserErasure({
-    events, erasures: erasureRepository, store, forget: forgetUser,
+    events, erasures: erasureRepository, store, forget: forgetUser, sweepDrafts,
     // The jobs' results are made to describe their files in the erasure's transaction (the files are rewritten first).
     scrubExports: async (ids, tx) => createJobRepository(tx).exportsScrubbed(await scrubExportFiles(config.EXPORT_DIR, ids)),
     abandonedDrafts: () => abandonedDrafts(jobs),
@@ -271,7 +281,7 @@ export function createServices(deps: {
         everPublished: () => jobs.anySucceeded([JOB_TYPES.train, JOB_TYPES.factorImport]),
         submit: config.RETRAIN_ON_LOST_MODEL ? () => jobService.submitTraining({}) : undefined,
         restore: modelRestore?.restore,
-        sweepDrafts: store.sweepDrafts && (() => store.sweepDrafts!()),
+        sweepDrafts,
         recordActive: modelCopies && ((version) => modelCopies.settle(version, async () => (await store.getActive())?.version ?? null)),
         bounded: config.PG_QUERY_TIMEOUT_MS ? (fn) => withQueryTimeout(config.PG_QUERY_TIMEOUT_MS, fn) : undefined,
         warn: logger && ((obj, msg) => logger.warn(obj, msg)),

@@ -101,6 +101,11 @@ export function createModelCopyRepository(db: Db) {
       );
       return rows.length > 0;
     },
+    /** Whether a restore holds its lease (of any version) now. */
+    async restoring(): Promise<boolean> {
+      const { rows } = await db.query<{ restoring: boolean }>('SELECT EXISTS (SELECT 1 FROM model_copies WHERE restoring_until > clock_timestamp()) AS restoring');
+      return rows[0]?.restoring === true;
+    },
     async releaseLease(version: string, holder: string): Promise<void> {
       await db.query('UPDATE model_copies SET restoring_by = NULL, restoring_until = NULL WHERE version = $1 AND restoring_by = $2', [version, holder]);
     },

@@ -129,6 +129,11 @@ export interface UserErasureDeps {
    */
   abandonedDrafts?: () => Promise<readonly string[]>;
   /**
+   * Deletes the drafts whose writer's lease ran out (ModelStore.sweepDrafts by default; services.ts: not while a
+   * restore holds its lease in Postgres). Before the erasure's transaction, at each turn and catch-up.
+   */
+  sweepDrafts?: () => Promise<unknown>;
+  /**
    * Deletes the durable copies of model versions (model-copy-repository.ts dropWhole) in the erasure's transaction:
    * every whole copy was made before the erasure and may hold the customers. Absent: no copies kept.
    */
@@ -295,6 +300,15 @@ export function createUserErasure(deps: UserErasureDeps) {
     renew: (ids, ms) => deps.erasures.renewErasures(ids, ms, owner), leaseMs: requestLeaseMs, limitMs: requestLimitMs, log: deps.log,
   });
 
+  /**
+   * An erasure's: the drafts whose writer is gone are deleted too (a restore killed before it published them: their
+   * lease ran out). A draft whose writer is at work is left to it: its publish scrubs it (publishScrubbed). Before the
+   * lock's transaction (services.ts's asks Postgres whether a restore is under way).
+   */
+  const sweepDrafts = async () => {
+    await (deps.sweepDrafts ? deps.sweepDrafts() : deps.store.sweepDrafts?.());
+  };
+
   // Erasures waiting for a turn, and whether one is queued for them.
   /**
    * `holder`: the ask or claim that holds it (undefined: a claim that did not say); `answered`: a DELETE's, whose caller
@@ -317,6 +331,7 @@ export function createUserErasure(deps: UserErasureDeps) {
     const redone = new Set<string>();
     try {
       const drafts = (await deps.abandonedDrafts?.()) ?? [];
+      await sweepDrafts();
       let scrubbed: string[] = [];
       const taken = new Set<string>();
       // Those this process still holds (owner): also those Postgres no longer knew, the store and the files are
@@ -385,9 +400,6 @@ export function createUserErasure(deps: UserErasureDeps) {
     const listed = draft ? [] : await deps.store.listVersions();
     // Deleted rather than scrubbed: nothing will publish them, and a draft may be any part of a version.
     for (const version of abandoned) if (!listed.some((m) => m.version === version)) await deps.store.deleteVersion(version);
-    // An erasure's: so are the drafts whose writer is gone (a restore killed before it published them: their lease
-    // ran out). A draft whose writer is at work is left to it: its publish scrubs it (publishScrubbed).
-    if (!draft && !versions) await deps.store.sweepDrafts?.();
     const targets = draft ? [draft] : listed.filter((m) => versions === undefined || versions.includes(m.version));
     // Profiles before entries: an erasure's deleteUser announces it, and a process told reloads profiles.
     for (const meta of targets) {
@@ -493,6 +505,7 @@ export function createUserErasure(deps: UserErasureDeps) {
     if (upToDate(records, highest)) return [];
     // The drafts of failed trainings came back too (an erasure deletes them): read before the lock's transaction.
     const drafts = (await deps.abandonedDrafts?.()) ?? [];
+    await sweepDrafts();
     const ids = await oneAtATime(() =>
       deps.erasures.locked(async (erasedSince, markNow) => {
         // Again under the lock: another process may have caught up meanwhile, and erasures since are counted.
@@ -505,7 +518,6 @@ export function createUserErasure(deps: UserErasureDeps) {
         const raises: Parameters<typeof raiseRecords>[1][] = [];
         const listed = await store.listVersions();
         for (const version of drafts) if (!listed.some((m) => m.version === version)) await store.deleteVersion(version);
-        await store.sweepDrafts?.();
         for (const meta of listed) {
           if (!held.versions.has(meta.version)) continue;
           const from = held.versions.get(meta.version) ?? erasureMarkOf(meta);

@@ -222,4 +222,25 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
     expect(await holds(trained, 'g-user7')).toEqual({ profiles: true, entry: true });
     expect((await holds(trained, 'g-user8')).entry).toBe(false);
   }, 120_000);
+  it('When a restore of the release before (no draft lease) puts back a version on which a killed restore left its lease run out, Then no look nor erasure deletes its draft while it holds its lease in Postgres; after it, the draft is swept', async () => {
+    await train();
+    const copies = survivor.services.modelCopyRepository!;
+    const active = (await copies.lastActive())!.version;
+    const draft = 'v20990101T000000Z-0ld1';
+    // The killed restore's lease, run out.
+    expect(await store().leaseDraft!(draft, 'killed-restore', 1)).toBe(true);
+    await pause(50);
+    // The old release's restore: its Postgres lease, then the draft written without a draft lease.
+    expect(await copies.takeLease(active, 'old-release', 120_000)).toBe(true);
+    try {
+      await store().putArtifact(draft, PROFILES_ARTIFACT, new Uint8Array([1, 2, 3]));
+      expect(await survivor.services.modelRecovery!.recover()).toBeNull();
+      expect(await erase('g-user9')).toBe(204);
+      expect(await store().getArtifact(draft, PROFILES_ARTIFACT)).not.toBeNull();
+    } finally {
+      await copies.releaseLease(active, 'old-release');
+    }
+    expect(await survivor.services.modelRecovery!.recover()).toBeNull();
+    expect(await store().getArtifact(draft, PROFILES_ARTIFACT)).toBeNull();
+  }, 120_000);
 });
