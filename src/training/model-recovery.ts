@@ -182,8 +182,9 @@ export function createModelRecovery(deps: {
     start(): void {
       started = true;
       // Drafts a process killed before this start left (its lease has run out by now, or at a later look).
-      // Held as a look under way (idle waits for it; a request's look begins after it).
-      if (deps.sweepDrafts && !running) running = sweep().finally(() => (running = null));
+      // Held as a look under way (idle waits for it; a request's look begins after it), and bounded as one: the sweep
+      // asks Postgres whether a restore is under way (services.ts), and one that stops answering must not hold the looks.
+      if (deps.sweepDrafts && !running) running = bounded(sweep).catch((err: unknown) => deps.log?.('deleting the drafts of writers gone failed; tried again at the next look', err)).finally(() => (running = null));
     },
     /** Looks (in the background, at most every `everyMs`); never waits, never throws. */
     check,
