@@ -337,8 +337,8 @@ export interface ErasureSteps {
   owner?: string;
   /**
    * The customers a caller waits on (a DELETE's, not a re-driven one's): one whose request is gone (completed by
-   * another turn, of this process or another, after this DELETE was recorded) is erased again all the same, and named
-   * to `redone`: what was written of the customer between that turn and this answer goes too, so after a 204 nothing
+   * another turn, of this process or another, after this DELETE was recorded) and of whom Postgres holds anything again
+   * is erased again all the same, and named to `redone` (one of whom it holds nothing is answered as before): what was written of the customer between that turn and this answer goes too, so after a 204 nothing
    * written before it is left (README "Erasure").
    */
   answered?: ReadonlySet<string>;
@@ -756,9 +756,14 @@ async function deleteUsers(db: Db, userIds: readonly string[], steps: ErasureSte
         [named, steps.owner],
       );
       const mine = new Map(rows.map((r) => [r.user_id, r.mine]));
-      // A DELETE's customer whose request another turn deleted is erased here too (`answered`): that turn's commit
-      // came before this answer, and what was written between them would outlive a 204.
-      const redone = named.filter((id) => !mine.has(id) && steps.answered?.has(id) === true);
+      // A DELETE's customer whose request another turn deleted is erased here too (`answered`) when Postgres holds
+      // anything of them again: that turn's commit came before this answer, and what was written between them would
+      // outlive a 204. Only what was written since can be left: that turn deleted the request under ERASURE_LOCK, after
+      // the DELETE recorded it, so it erased everything written before the ask. Nothing written since: answered as
+      // before, without a second scrub (a client that sends its DELETE again while the first one's turn runs would
+      // otherwise pay a whole erasure per retry, and one whose timeout is shorter than a turn would never see a 204).
+      const maybe = named.filter((id) => !mine.has(id) && steps.answered?.has(id) === true);
+      const redone = maybe.length === 0 ? [] : await heldAgain(tx, maybe);
       ids = named.filter((id) => mine.get(id) === true || redone.includes(id));
       gone.push(...named.filter((id) => !mine.has(id) && !redone.includes(id)));
       if (redone.length > 0) steps.redone?.(redone);
@@ -823,6 +828,21 @@ async function deleteUsers(db: Db, userIds: readonly string[], steps: ErasureSte
     const before = await erasedBefore(tx, [...ids.filter((id) => !known.has(id)), ...gone]);
     return new Map([...ids, ...gone].sort().map((id) => [id, known.has(id) || before.get(id) === true]));
   });
+}
+
+/**
+ * Of `userIds`, those Postgres holds anything of (attributes, purchases, returns, feedback, interactions): written since
+ * their last erasure. Everything else of a customer (live events, a training's entries, export rows) is made from these.
+ */
+async function heldAgain(tx: Db, userIds: readonly string[]): Promise<string[]> {
+  const { rows } = await tx.query<{ u: string }>(
+    `SELECT u FROM unnest($1::text[]) AS u
+     WHERE EXISTS (SELECT 1 FROM users WHERE id = u) OR EXISTS (SELECT 1 FROM purchase_events WHERE user_id = u)
+        OR EXISTS (SELECT 1 FROM return_events WHERE user_id = u) OR EXISTS (SELECT 1 FROM feedback_events WHERE user_id = u)
+        OR EXISTS (SELECT 1 FROM interaction_events WHERE user_id = u)`,
+    [[...userIds]],
+  );
+  return rows.map((r) => r.u).sort();
 }
 
 /** Of `userIds`, whether each is recorded as erased (erased_users). */

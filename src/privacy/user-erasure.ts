@@ -96,6 +96,16 @@ export const ERASURE_OWED_RETRIED_DETAIL = {
 } as const;
 
 /**
+ * The failure of a DELETE's erasure done again (another turn had completed it and deleted its request) that could not
+ * be recorded as owed again: nothing completes it, so it is not answered as recorded, and the caller is to send it again.
+ */
+function notRecordedAgain(err: unknown): AppError {
+  const answer = new AppError('DEPENDENCY_UNAVAILABLE', 'the erasure failed and could not be recorded as owed (the database did not answer); send it again');
+  answer.cause = err;
+  return answer;
+}
+
+/**
  * The answer for an erasure that failed: for one owed whose failure is a 503 (a store that did not answer, a close
  * that cut it short), the same code and message with ERASURE_OWED_DETAIL in its details; for one owed that failed
  * otherwise (a 500), INTERNAL with ERASURE_OWED_RETRIED_DETAIL (its cause: the error); else `err` as it is.
@@ -373,16 +383,21 @@ export function createUserErasure(deps: UserErasureDeps) {
       const backoff = { backoffMs: requestBackoffMs, maxBackoffMs: requestMaxBackoffMs };
       const held = batch.filter((w) => w.holder !== undefined);
       const unnamed = batch.filter((w) => w.holder === undefined).map((w) => w.id);
+      // Whether the erasures done again though their request was gone are recorded again: until then nothing would
+      // complete them, and their DELETE must not be told it was recorded (a Postgres that went away with the turn).
+      let recordedAgain = redone.size === 0;
       await withQueryTimeout(requestLimitMs, async () => {
         if (redone.size > 0) {
           const again = held.filter((w) => redone.has(w.id));
           await deps.erasures.askAgain(again.map((w) => w.id), again.map((w) => w.holder!), requestLeaseMs);
+          recordedAgain = true;
         }
         if (held.length > 0) await deps.erasures.erasureFailed(held.map((w) => w.id), message, backoff, owner, held.map((w) => w.holder!));
         if (unnamed.length > 0) await deps.erasures.erasureFailed(unnamed, message, backoff, owner);
       }).catch((noted: unknown) => deps.log?.('erasure: could not note the failed try of erasures owed; their lease runs out instead', noted));
       if (typeof err === 'object' && err !== null) owed.add(err);
-      for (const w of batch) w.reject(err);
+      const unrecorded = recordedAgain ? err : notRecordedAgain(err);
+      for (const w of batch) w.reject(redone.has(w.id) ? unrecorded : err);
     }
   }
 
