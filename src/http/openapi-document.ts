@@ -131,7 +131,7 @@ const OPERATION_503S: Record<string, string> = {
     'ERASURE_HELD_ELSEWHERE: another process of the service holds this erasure (it was asked again there, or the lease of this one ran out and that process took it) and completes it; its details hold { path: "erasure", recorded: true }, so it need not be sent again',
 };
 
-/** The header every 429 and 503 of a /v1 operation carries (plugins/error-handler.ts, plugins/rate-limit.ts). */
+/** The header every 429 and 503 in the error shape carries (plugins/error-handler.ts, plugins/rate-limit.ts, plugins/load-shedding.ts). */
 const RETRY_AFTER = { description: 'Seconds to wait before sending the request again', schema: { type: 'integer', minimum: 0 } };
 
 /** Operations whose 200 is a file, not JSON: the media types they send (the route schemas can only say JSON). */
@@ -169,7 +169,7 @@ const BODYLESS_DESCRIPTIONS: Record<string, string> = {
  * body's codes only where the method carries a body; an operation
  * without a body describes its 413 and 415 as answers to a body sent anyway; a body whose schema accepts
  * null is not required; a file download's 200 is described with the media types it sends; an operation's own 503
- * codes are added to its 503's description; and every 429 and 503 of a /v1 operation names its Retry-After header.
+ * codes are added to its 503's description; and every 429 and 503 in the error shape (every /v1 one, /health/serving's when shed) names its Retry-After header.
  */
 export function documentRouteConventions(document: Json): Json {
   const paths = (document.paths ?? {}) as Record<string, Record<string, Json>>;
@@ -203,9 +203,14 @@ export function documentRouteConventions(document: Json): Json {
       if (requestBody?.required && Object.values(requestBody.content ?? {}).some((m) => acceptsNull(m.schema, schemas))) requestBody.required = false;
       const own503 = OPERATION_503S[operation.operationId as string];
       if (own503 && responses['503']) responses['503'] = { ...responses['503'], description: `${responses['503'].description as string}; or ${own503}` };
-      // A /v1 error goes through the error handler or the rate limiter, which add the header (a health probe's 503 does not).
-      for (const status of path.startsWith('/v1/') ? ['429', '503'] : []) {
-        if (responses[status]) responses[status] = { ...responses[status], headers: { 'Retry-After': RETRY_AFTER } };
+      // An answer in the error shape goes through the error handler, the rate limiter or load shedding, which add the
+      // header: every /v1 429 and 503, and the 503 /health/serving answers when shed with the requests it speaks for
+      // (SHUTTING_DOWN, OVERLOADED; not its not-ready answer). /health/ready's 503 is never in that shape: it names none.
+      for (const status of ['429', '503']) {
+        const response = responses[status];
+        if (!response || !(path.startsWith('/v1/') || JSON.stringify(response.content ?? {}).includes(`"${COMPONENT_REF}Error"`))) continue;
+        const header = path.startsWith('/v1/') ? RETRY_AFTER : { ...RETRY_AFTER, description: `${RETRY_AFTER.description} (with an answer in the error shape only)` };
+        responses[status] = { ...response, headers: { 'Retry-After': header } };
       }
       const media = FILE_RESPONSES[operation.operationId as string];
       if (media && responses['200']) {

@@ -59,6 +59,8 @@ describe('load shedding and the error shape outside routes', () => {
     const serving = await a.inject({ url: '/health/serving' });
     expect(serving.statusCode).toBe(503);
     expect(serving.json().error.code).toBe('OVERLOADED');
+    // As the OpenAPI says of its 503 in the error shape (review r1).
+    expect(serving.headers['retry-after']).toBe('5');
   });
 
   it('When a request arrives on an open connection while the server closes, Then 503 SHUTTING_DOWN in the error shape, and the request in flight finishes', async () => {

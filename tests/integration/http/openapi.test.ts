@@ -139,6 +139,13 @@ describe('OpenAPI description', () => {
     expect(limited.length).toBeGreaterThan(20);
     expect(limited.filter(({ res }) => res.headers?.['Retry-After']?.schema?.type !== 'integer').map(({ at }) => at)).toEqual([]);
     expect(ops.find(({ op }) => op.operationId === 'eraseUser')?.op.responses['503']?.headers?.['Retry-After']).toBeDefined();
+    // The health probes (review r1): /health/serving is shed with the requests it speaks for, in the error shape with
+    // Retry-After (load-shedding.test.ts); /health/ready never is, and its 503 sends none.
+    const probes = operations(await generateOpenApi()).filter(({ path }) => path.startsWith('/health/')) as typeof ops;
+    const probe503 = (p: string) => probes.find(({ path }) => path === p)?.op.responses['503'];
+    expect(probe503('/health/serving')?.headers?.['Retry-After']?.schema?.type).toBe('integer');
+    expect(probe503('/health/ready')).toBeDefined();
+    expect(probe503('/health/ready')?.headers).toBeUndefined();
   });
 
   it('When a client reads an operation with a body, Then 415 (not JSON) and 413 are listed; an operation that takes none but whose method carries one lists them as answers to a body sent anyway; a GET lists neither', async () => {
