@@ -14,6 +14,7 @@
  * 2. for each of them again: the customer buys once more (came back), a DELETE is asked while the erasures' lock is
  *    held elsewhere, its request row is deleted there (what another turn's commit does) and the lock let go: the
  *    DELETE's turn finds no request of its own. Prints its counts and whether the purchase is left.
+ * 3. the same without the purchase (a client's retry while the first DELETE's turn ran): its counts.
  */
 import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
@@ -91,29 +92,36 @@ try {
   for (const id of ids) ordinary.push(await cost(() => services.eraseUser(id)));
   summary(`${count} ordinary DELETEs (one after another)`, ordinary);
 
-  const again = [];
-  const left: number[] = [];
-  for (const [n, id] of ids.entries()) {
-    await services.recordPurchases([{ userId: id, itemId: '85123A', quantity: 1, price: 2.55, orderId: `bench-again-${n}`, ts: new Date() }]);
-    let erasing!: Promise<unknown>;
-    let measured!: Promise<{ cpuMs: number; statements: number; redis: number }>;
-    await other.transaction(async (tx) => {
-      await tx.query(ERASURE_SERIAL);
-      measured = cost(() => (erasing = services.eraseUser(id)));
-      for (;;) {
-        const { rows: asked } = await other.query('SELECT 1 FROM erasure_requests WHERE user_id = $1', [id]);
-        if (asked.length > 0) break;
-        await new Promise((r) => setTimeout(r, 5));
-      }
-      // What the other turn's commit does: its deletion of the request (this DELETE's, asked again there).
-      await tx.query('DELETE FROM erasure_requests WHERE user_id = $1', [id]);
-    });
-    again.push(await measured);
-    await erasing;
-    left.push(await purchases(id));
+  /** Each customer DELETEd again with its request deleted by "another turn"; `buy`: the customer bought once more first. */
+  async function foundGone(buy: boolean) {
+    const again = [];
+    const left: number[] = [];
+    for (const [n, id] of ids.entries()) {
+      if (buy) await services.recordPurchases([{ userId: id, itemId: '85123A', quantity: 1, price: 2.55, orderId: `bench-again-${n}`, ts: new Date() }]);
+      let erasing!: Promise<unknown>;
+      let measured!: Promise<{ cpuMs: number; statements: number; redis: number }>;
+      await other.transaction(async (tx) => {
+        await tx.query(ERASURE_SERIAL);
+        measured = cost(() => (erasing = services.eraseUser(id)));
+        for (;;) {
+          const { rows: asked } = await other.query('SELECT 1 FROM erasure_requests WHERE user_id = $1', [id]);
+          if (asked.length > 0) break;
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        // What the other turn's commit does: its deletion of the request (this DELETE's, asked again there).
+        await tx.query('DELETE FROM erasure_requests WHERE user_id = $1', [id]);
+      });
+      again.push(await measured);
+      await erasing;
+      left.push(await purchases(id));
+    }
+    return { again, left };
   }
-  summary(`${count} DELETEs finding their erasure completed by another turn`, again);
-  console.log(`  purchases left after their 204: ${left.join(', ')} (the one written between the other turn and the answer)`);
+  const bought = await foundGone(true);
+  summary(`${count} DELETEs finding their erasure completed by another turn`, bought.again);
+  console.log(`  purchases left after their 204: ${bought.left.join(', ')} (the one written between the other turn and the answer)`);
+  // A client's retry while the first DELETE's turn ran: nothing written since (review r1: no second scrub).
+  summary(`${count} DELETEs finding their erasure completed by another turn, nothing written since`, (await foundGone(false)).again);
   console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores`);
 } finally {
   await store.close();
