@@ -9,7 +9,7 @@ import { assertEnoughData, countData, MIN_TRAINING_DATA, type DataCounts } from 
 import { newModelVersion } from './model-version.js';
 import { computeInWorker } from './compute-in-worker.js';
 import { computeModel, type ComputeStepListener, type SourceRestriction } from './compute-model.js';
-import { defaultTrainThreads } from './threaded-serving-build.js';
+import { defaultTrainThreads, defaultTuningThreads } from './threaded-serving-build.js';
 import type { TableEntries } from '../serving/serving-model-builder.js';
 import { listRecipes, loadRecipe, tuningSampleBounds, withTuning, type Recipe, type TuneOverride } from './recipe.js';
 import { signalWeight, weighedInteractionTypes } from './event-weights.js';
@@ -328,9 +328,10 @@ export function createTrainer(deps: TrainerDeps) {
       // Tuning is most of a training on a large shop: its progress moves as its fits and searches are done
       // (never to the share of the step after it: the last unit ends with the step).
       const onAdvance = (unitsDone: number, total: number) => void report('tune', unitsDone / total);
+      const windows = recipe.tune.folds;
       const tuned = await step('tune', () =>
         (deps.isolation ?? 'thread') === 'thread'
-          ? tuneInWorker(input, recipe, { signal: opts.signal, threads: deps.threads ?? defaultTrainThreads(), onAdvance, end: tuningEnd })
+          ? tuneInWorker(input, recipe, { signal: opts.signal, threads: deps.threads ?? defaultTuningThreads(windows), onAdvance, end: tuningEnd })
           : tuneForTraining(input, recipe, undefined, { onAdvance }, tuningEnd),
       );
       // The published recipe says its weights are tuning's (not what its file's description says of them).
