@@ -243,4 +243,15 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
     expect(await survivor.services.modelRecovery!.recover()).toBeNull();
     expect(await store().getArtifact(draft, PROFILES_ARTIFACT)).toBeNull();
   }, 120_000);
+
+  it('When a restore is killed in the same place and the erasures are caught up (no erasure asked) once its lease ran out, Then the catch-up deletes the draft (a store that came back empty is behind its erasure records): nothing of it is left', async () => {
+    for (let i = 0; i < KEPT; i++) await train();
+    const { draft, active } = await killedInKeptPhase();
+    expect(await holds(draft, 'g-user10')).toEqual({ profiles: true, entry: true });
+    await pause(3 * KILLED_LEASE_MS);
+    // The store came back empty: its erasure records are behind, so the catch-up scrubs under the lock (and sweeps first).
+    await survivor.services.erasure.catchUp();
+    expect(await holds(draft, 'g-user10')).toEqual({ profiles: false, entry: false });
+    expect(await store().getActive()).toMatchObject({ version: active });
+  }, 120_000);
 });
