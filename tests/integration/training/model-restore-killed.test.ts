@@ -254,4 +254,58 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
     expect(await holds(draft, 'g-user10')).toEqual({ profiles: false, entry: false });
     expect(await store().getActive()).toMatchObject({ version: active });
   }, 120_000);
+
+  it('When a restore of a version kept for rollback goes on longer than its draft\'s lease, Then it renews the lease as it goes: another process\'s sweep once the first lease would have run out leaves the draft, and it publishes it', async () => {
+    for (let i = 0; i < KEPT; i++) await train();
+    const writer = await open();
+    const LEASE_MS = 1500;
+    try {
+      await restartedEmpty(redis, survivor.services, writer.services);
+      const active = (await survivor.services.modelCopyRepository!.lastActive())!.version;
+      const real = writer.services.store;
+      const raw = new Redis(redis.url);
+      /** Redis's clock (the one the leases run on), ms. */
+      const redisNow = async () => {
+        const [s, us] = await raw.time();
+        return Number(s) * 1000 + Math.floor(Number(us) / 1000);
+      };
+      let kept: string | null = null;
+      let firstWriteAt = 0;
+      const sweeps: string[][] = [];
+      /**
+       * Each write of the first version kept for rollback (one a part) waits half a lease first, so that the renewal
+       * after each part is due (a third of a lease). The first write once a lease has passed since its first (a lease
+       * not renewed has run out by then: it was taken before) is preceded by another process's sweep, just after the
+       * part before's renewal; the writes after it wait no more.
+       */
+      const slow = async (version: string) => {
+        if (version === active || (kept !== null && kept !== version) || sweeps.length > 0) return;
+        if (kept === null) {
+          kept = version;
+          firstWriteAt = await redisNow();
+        } else if ((await redisNow()) > firstWriteAt + LEASE_MS) {
+          sweeps.push(await survivor.services.store.sweepDrafts!());
+          return;
+        }
+        await pause(LEASE_MS / 2);
+      };
+      const store = Object.create(real) as typeof real;
+      store.putArtifact = async (version, name, data) => (await slow(version), real.putArtifact(version, name, data));
+      store.putEntries = async (version, name, entries) => (await slow(version), real.putEntries(version, name, entries));
+      const restore = createModelRestore({
+        copies: writer.services.modelCopyRepository!, store, leaseMs: LEASE_MS, publishScrubbed: writer.services.erasure.publishScrubbed,
+      });
+      try {
+        expect(await restore.restore()).toBe('restored');
+      } finally {
+        raw.disconnect();
+      }
+      // The sweep came (the version's writes spanned more than a lease) and took nothing.
+      expect(sweeps).toEqual([[]]);
+      expect((await store.listVersions()).map((m) => m.version)).toContain(kept);
+      expect(await holds(kept!, 'g-user11')).toEqual({ profiles: true, entry: true });
+    } finally {
+      await writer.dispose();
+    }
+  }, 120_000);
 });
