@@ -3,7 +3,8 @@
  * input. With `handOver` it hands each over to the pool as a serialized copy (`build`) and takes the other
  * threads' folds the same way (`adopt`), so every fold is split once however many threads hold it; without,
  * it holds its own folds only (FoldsHeld `own`). It then answers `{ id, op, ... }` requests in order with
- * `{ id, result }` or `{ id, error }`; info, keep and score-whole act on the folds it holds.
+ * `{ id, result }` or `{ id, error }`; info, keep and score-whole act on the folds it holds (with `handOver`, on every
+ * fold: one it lacks is an error).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { deserialize, serialize } from 'node:v8';
@@ -22,6 +23,14 @@ function fold(f: number): RollingFold {
   const built = folds[f];
   if (!built) throw new Error(`fold ${f} was neither built nor adopted by this thread`);
   return built;
+}
+
+/**
+ * The folds info and keep act on: with `handOver` every fold, each one this thread lacks an error (it was neither built
+ * nor adopted: the pool would read a null where it needs the fold); without, its own only, the others undefined.
+ */
+function held(): (RollingFold | undefined)[] {
+  return data.handOver ? data.specs.map((_, f) => fold(f)) : folds;
 }
 
 /** A serialized fold state as one whole ArrayBuffer of its own (transferable). */
@@ -52,14 +61,14 @@ parentPort!.on('message', (msg: FoldRequest & { id: number }) => {
         folds[f] = new RollingFold(input, data.specs[f], state);
       }
       result = null;
-    } else if (msg.op === 'info') result = folds.map((f) => f?.info() ?? null);
+    } else if (msg.op === 'info') result = held().map((f) => f?.info() ?? null);
     else if (msg.op === 'fit') {
       const target = fold(msg.fold);
       const started = performance.now();
       const objective = target.fit(msg.name, msg.recommender, msg.candidate, msg.index);
       result = { objective, ...target.candidateParts(msg.name, msg.index), ms: performance.now() - started } satisfies FoldFit;
     } else if (msg.op === 'install') result = fold(msg.fold).install(msg.name, msg.index, { part: msg.part, ...(msg.leftOutPart ? { leftOutPart: msg.leftOutPart } : {}) }) ?? null;
-    else if (msg.op === 'keep') result = folds.map((f) => f?.keep(msg.name, msg.index) ?? null);
+    else if (msg.op === 'keep') result = held().map((f) => f?.keep(msg.name, msg.index) ?? null);
     else if (msg.op === 'score-whole') result = msg.folds.map((f) => (msg.on === 'left-out' ? fold(f).scoreLeftOut(msg.blend) : fold(f).score(msg.blend)));
     else if (msg.on === 'left-out') result = data.specs.map((_, i) => (msg.ranges[i] ? fold(i).scoreLeftOutRange(msg.blend, msg.ranges[i]![0], msg.ranges[i]![1]) : null));
     else result = data.specs.map((_, i) => (msg.ranges[i] ? fold(i).scoreRange(msg.blend, msg.ranges[i]![0], msg.ranges[i]![1]) : null));
