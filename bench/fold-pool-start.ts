@@ -3,12 +3,14 @@
  * split and ready on every thread (FoldPool.info), nothing fitted. Prints the CPU seconds of the process (all
  * threads) for that step alone, and the peak RSS. Tuning's own output is not made: bench/tune.ts hashes that.
  *
- *   npx tsx bench/fold-pool-start.ts --dir DIR [--threads N]
+ *   npx tsx bench/fold-pool-start.ts --dir DIR [--threads N] [--folds-held own|every]
  *
- * `--dir DIR`: a shop of generic import CSVs (docs/import-formats.md); `--threads N` (default 2).
+ * `--dir DIR`: a shop of generic import CSVs (docs/import-formats.md); `--threads N` (default 2); `--folds-held`: where
+ * the folds live (FoldsHeld; default the pool's and tuning's, own: each fold on the thread that split it; every: a copy
+ * of every fold on each thread).
  */
 import { loadavg } from 'node:os';
-import { threadedFoldPool } from '../src/evaluation/fold-pool.js';
+import { threadedFoldPool, type FoldsHeld } from '../src/evaluation/fold-pool.js';
 import { foldWindows } from '../src/evaluation/rolling-tune.js';
 import { columnarInput } from '../src/evaluation/splits.js';
 import { sampleCustomers } from '../src/evaluation/tuning-sample.js';
@@ -20,6 +22,8 @@ const option = (flag: string) => (args.includes(flag) ? args[args.indexOf(flag) 
 const dir = option('--dir');
 if (!dir) throw new Error('--dir DIR is required');
 const threads = Number(option('--threads') ?? 2);
+const foldsHeld = option('--folds-held') as FoldsHeld | undefined;
+if (foldsHeld !== undefined && foldsHeld !== 'every' && foldsHeld !== 'own') throw new Error('--folds-held is own or every');
 const cpu = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
@@ -32,9 +36,9 @@ const population = columnarInput(sample.population!);
 const specs = foldWindows(population, { folds: tune.folds, days: tune.days }).map((w) => ({ ...w, k: 10, fullHistoryOrders: 10, depth: 100, customerShare: 1, scored: sample.scored! }));
 const c0 = cpu();
 const w0 = performance.now();
-const pool = threadedFoldPool(population, specs, threads);
+const pool = threadedFoldPool(population, specs, threads, undefined, foldsHeld);
 const folds = await pool.info();
 const c1 = cpu();
 await pool.close();
-console.log(`${threads} fold threads ready on ${folds.map((f) => f.trainEvents).join(' / ')} train events: ${((performance.now() - w0) / 1000).toFixed(1)} s wall, ${(c1 - c0).toFixed(1)} s cpu`);
+console.log(`${threads} fold threads (folds held ${foldsHeld ?? 'own'}) ready on ${folds.map((f) => f.trainEvents).join(' / ')} train events: ${((performance.now() - w0) / 1000).toFixed(1)} s wall, ${(c1 - c0).toFixed(1)} s cpu`);
 console.log(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);

@@ -112,21 +112,22 @@ export function localFoldPool(input: SplitInput, specs: FoldSpec[]): FoldPool {
 }
 
 /**
- * The folds on min(threads, folds) worker threads. With `held` `own`, each fold lives on the thread that split it
- * (folds taken in turn, the largest first), which fits its candidates and scores its blends whole (op score-whole).
- * With `every`, each thread holds a copy of every fold (about 330 MB
- * at Online Retail's size), so the work is shared evenly whatever the number of folds. Each fold is
- * split once: by one thread (folds taken in turn, the largest first), which hands it to the others as a
- * serialized copy of what it built (RollingFold.state), and the purchases they split are one copy in
- * shared memory that every thread reads. Then:
+ * The folds on min(threads, folds) worker threads, placed as `held` says (FoldsHeld; default `own`, as tuning's
+ * RollingTuneOptions.foldsHeld). The purchases the threads split are one copy in shared memory that every thread reads,
+ * and each fold is split once, by one thread (folds taken in turn, the largest first).
+ * With `own`, each fold lives on the thread that split it, which fits its candidates and scores its blends whole
+ * (op score-whole): one copy of each fold in the process, the work only as even as the folds.
+ * With `every`, the thread that split a fold hands it to the others as a serialized copy of what it built
+ * (RollingFold.state), so each thread holds a copy of every fold (about 330 MB at Online Retail's size) and the work is
+ * shared evenly whatever the number of folds:
  *  - each fold's fit of a candidate is a task, run by the next idle thread (folds with the most
  *    training data first); the part it gives is then installed in the other threads' copies;
  *  - each blend is scored by every thread on its own share of every fold's validation users, and
  *    the shares are merged in user order (mergeBlendParts), so the scores are exactly one thread's.
- * Every thread holds the same folds (split by one, copied to the rest), so its answers are the same as localFoldPool's.
+ * Either way each fold is the one localFoldPool splits (a copy handed over is the same fold), so the answers are the same.
  * The threads end on close(), on the first failure of any of them, and when `signal` aborts.
  */
-export function threadedFoldPool(input: SplitInput, specs: FoldSpec[], threads: number, signal?: AbortSignal, held: FoldsHeld = 'every'): FoldPool {
+export function threadedFoldPool(input: SplitInput, specs: FoldSpec[], threads: number, signal?: AbortSignal, held: FoldsHeld = 'own'): FoldPool {
   signal?.throwIfAborted();
   // Purchases as typed columns with id tables, the columns in shared memory: every thread reads one copy.
   const columns = sharedColumns(purchasesOf(input));

@@ -63,9 +63,10 @@ export interface RollingTuneOptions {
    */
   threads?: number;
   /**
-   * With fold threads, where the folds live (fold-pool.ts FoldsHeld): `own` (default), each fold on the one thread
-   * that split it, which fits and scores it; `every`, a copy of every fold on every thread, the fits shared out one
-   * fold at a time and each blend scored by every thread on its share of the users. The result is the same.
+   * With fold threads, where the folds live (fold-pool.ts FoldsHeld): `own` (default, threadedFoldPool's too), each
+   * fold on the one thread that split it, which fits and scores it; `every`, a copy of every fold on every thread, the
+   * fits shared out one fold at a time and each blend scored by every thread on its share of the users. The result is
+   * the same.
    */
   foldsHeld?: FoldsHeld;
   /** Aborting ends the fold threads and rejects with the signal's reason. */
@@ -391,7 +392,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
   const leftOutGiven = opts.keepOn === 'left-out' && opts.scored !== undefined && (opts.leftOut?.length ?? 0) > 0 && opts.blendJudgedOn !== 'out-of-fold';
   const specs: FoldSpec[] = windows.map((w) => ({ ...w, k, fullHistoryOrders, depth: opts.depth ?? 200, discountShare: recipe.hybrid.discountShare, customerShare: opts.customerShare, ...served, ...(opts.coverageEstimate === 'extrapolated' || opts.coverageEstimate === 'every-customer' ? { coverageEstimate: opts.coverageEstimate } : {}), ...(opts.scored ? { scored: opts.scored } : {}), ...(leftOutGiven ? { leftOut: opts.leftOut } : {}) }));
   const threads = opts.threads ?? 1;
-  const pool = threads >= 2 ? threadedFoldPool(input, specs, threads, opts.signal, opts.foldsHeld ?? 'own') : localFoldPool(input, specs);
+  const pool = threads >= 2 ? threadedFoldPool(input, specs, threads, opts.signal, opts.foldsHeld) : localFoldPool(input, specs);
   try {
     return await tuneOnFolds();
   } finally {
