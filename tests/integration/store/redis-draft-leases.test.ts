@@ -9,6 +9,7 @@ import type { ModelMeta } from '../../../src/store/model-store.js';
 import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
 import { DraftLeaseLost } from '../../../src/store/version-rules.js';
 import { randomPrefix, REDIS_URL, serviceAvailable } from '../../helpers/services.js';
+import { unlinkPrefixed } from '../../helpers/redis-keys.js';
 
 const available = await serviceAvailable(REDIS_URL);
 if (!available && process.env.REQUIRE_SERVICES === 'true') throw new Error(`${REDIS_URL} does not answer and REQUIRE_SERVICES=true`);
@@ -28,9 +29,7 @@ describe.skipIf(!available)('draft leases in the Redis model store', () => {
     redis = new Redis(REDIS_URL);
   });
   afterAll(async () => {
-    const keys: string[] = [];
-    for await (const batch of redis.scanStream({ match: `${runPrefix}*`, count: 1000 })) keys.push(...(batch as string[]));
-    if (keys.length > 0) await redis.unlink(...keys);
+    await unlinkPrefixed(redis, runPrefix);
     await redis.quit();
   });
 
