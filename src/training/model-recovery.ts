@@ -168,13 +168,20 @@ export function createModelRecovery(deps: {
   /** A look of checkSoon under way (with its tries again). */
   let soon: Promise<void> | null = null;
 
+  /** The start's sweep of drafts while under way: a request's look asked meanwhile begins after it, not never. */
+  let startSweep: Promise<void> | null = null;
+
   /** Looks (in the background, at most every `everyMs`); never waits, never throws. */
   function check(): void {
-    if (!started || running || performance.now() - lastAt < everyMs) return;
+    if (!started || (running && running !== startSweep) || performance.now() - lastAt < everyMs) return;
     lastAt = performance.now();
-    running = bounded(recover)
+    const look: Promise<void> = (startSweep ?? Promise.resolve())
+      .then(() => bounded(recover))
       .then(() => {}, (err: unknown) => deps.log?.('checking the model store for lost versions failed', err))
-      .finally(() => (running = null));
+      .finally(() => {
+        if (running === look) running = null;
+      });
+    running = look;
   }
 
   return {
@@ -184,7 +191,15 @@ export function createModelRecovery(deps: {
       // Drafts a process killed before this start left (its lease has run out by now, or at a later look).
       // Held as a look under way (idle waits for it; a request's look begins after it), and bounded as one: the sweep
       // asks Postgres whether a restore is under way (services.ts), and one that stops answering must not hold the looks.
-      if (deps.sweepDrafts && !running) running = bounded(sweep).catch((err: unknown) => deps.log?.('deleting the drafts of writers gone failed; tried again at the next look', err)).finally(() => (running = null));
+      if (deps.sweepDrafts && !running) {
+        const swept: Promise<void> = bounded(sweep)
+          .catch((err: unknown) => deps.log?.('deleting the drafts of writers gone failed; tried again at the next look', err))
+          .finally(() => {
+            if (startSweep === swept) startSweep = null;
+            if (running === swept) running = null;
+          });
+        running = startSweep = swept;
+      }
     },
     /** Looks (in the background, at most every `everyMs`); never waits, never throws. */
     check,
