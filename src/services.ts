@@ -266,7 +266,7 @@ export function createServices(deps: {
       ? createJobRunner({ ...jobRunnerOptions, mode: 'inline', exclusiveDatabase: db.kind === 'pglite' })
       : createJobRunner({ ...jobRunnerOptions, handlers: {}, mode: 'worker', exclusiveDatabase: db.kind === 'pglite', pollMs: SWEEP_MS, sweepMs: SWEEP_MS });
   const jobService = createJobService({
-    jobs, events, owedIds: () => erasureRepository.pendingRequests(), defaultRecipe: config.DEFAULT_RECIPE, recipesDir: deps.recipesDir, kick: () => jobRunner?.kick(), importRoots: config.IMPORT_ROOTS,
+    jobs, events, defaultRecipe: config.DEFAULT_RECIPE, recipesDir: deps.recipesDir, kick: () => jobRunner?.kick(), importRoots: config.IMPORT_ROOTS,
     checkExport: (request) => checkExport(() => serving.activeModel(), request, profiles),
   });
   // A model store that lost every version (a Redis restarted empty) is trained again from Postgres.

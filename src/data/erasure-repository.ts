@@ -47,7 +47,13 @@ const UNSEEN = 'write_xid >= $1::xid8 OR write_xid = ANY ($2::xid8[])';
 const OWED_CHANGES_SQL = `SELECT pg_current_snapshot()::text AS snapshot, ${SERVER_RUN_SQL} AS server,
   ARRAY(SELECT user_id FROM erasure_requests WHERE ${UNSEEN}) AS owed,
   ARRAY(SELECT DISTINCT user_id FROM erasure_requests_settled WHERE ${UNSEEN}) AS settled`;
-const OWED_ALL_SQL = `SELECT pg_current_snapshot()::text AS snapshot, ${SERVER_RUN_SQL} AS server, ARRAY(SELECT user_id FROM erasure_requests ORDER BY user_id) AS ids`;
+/**
+ * The customers whose erasure is owed (asked, not completed: a row of erasure_requests, migration 036), one row each:
+ * the one definition, read back by pendingRequests and joined against inside Postgres where a read leaves them out
+ * (event-repository purchaseRange('owed'), firstPurchaseIn(window, 'owed')), so their ids need not cross the wire.
+ */
+export const OWED_IDS_SQL = 'SELECT user_id FROM erasure_requests';
+const OWED_ALL_SQL = `SELECT pg_current_snapshot()::text AS snapshot, ${SERVER_RUN_SQL} AS server, ARRAY(${OWED_IDS_SQL} ORDER BY user_id) AS ids`;
 
 export function createErasureRepository(db: Db) {
   async function erasuresAfter(mark: number, on: Db = db): Promise<{ userId: string; seq: number }[]> {
@@ -57,7 +63,7 @@ export function createErasureRepository(db: Db) {
 
   /** The customers whose erasure was asked for and is not recorded yet (erasure_requests, migration 036), by id. */
   async function pendingRequests(on: Db = db): Promise<string[]> {
-    const { rows } = await on.query<{ user_id: string }>('SELECT user_id FROM erasure_requests ORDER BY user_id');
+    const { rows } = await on.query<{ user_id: string }>(`${OWED_IDS_SQL} ORDER BY user_id`);
     return rows.map((r) => r.user_id);
   }
 

@@ -40,15 +40,23 @@ export interface RangeWithoutOwed {
  * The first and latest purchase of the customers whose erasure is not owed (ISO, null when there is none), and when
  * there is none while erasures are owed, whether purchases are stored at all (one more look: two index lookups).
  */
-export async function purchaseRangeWithoutOwed(sources: Pick<OwedFreeSources, 'events' | 'owedIds'>): Promise<RangeWithoutOwed> {
-  const owedIds = await sources.owedIds();
-  const range = await sources.events.purchaseRange(owedIds);
-  return { ...range, onlyOwed: range.last === null && (await onlyOwedStored(sources.events, owedIds)) };
+export async function purchaseRangeWithoutOwed(sources: Pick<OwedFreeSources, 'events'>): Promise<RangeWithoutOwed> {
+  // The owed left out inside Postgres (erasure_requests anti-joined): their ids are not read here nor sent back.
+  const range = await sources.events.purchaseRange('owed');
+  return { ...range, onlyOwed: range.last === null && (await anyPurchaseStored(sources.events)) };
+}
+
+/**
+ * Whether any purchase is stored: asked when none is left once the owed customers' are (purchaseRange('owed') found
+ * none), a yes says every one stored is of a customer whose erasure is owed.
+ */
+export async function anyPurchaseStored(events: Pick<EventRepository, 'purchaseRange'>): Promise<boolean> {
+  return (await events.purchaseRange()).last !== null;
 }
 
 /** Whether, none being left without the owed customers' (`owedIds`), purchases are stored: theirs. */
 export async function onlyOwedStored(events: Pick<EventRepository, 'purchaseRange'>, owedIds: readonly string[]): Promise<boolean> {
-  return owedIds.length > 0 && (await events.purchaseRange()).last !== null;
+  return owedIds.length > 0 && (await anyPurchaseStored(events));
 }
 
 /**
@@ -75,7 +83,8 @@ export async function readOwedFreeInput(
 ): Promise<OwedFreeInput> {
   const owedIds = await sources.owedIds();
   const owed = new Set(owedIds);
-  const latest = async () => (await sources.events.purchaseRange(owedIds)).last;
+  // Inside Postgres (erasure_requests anti-joined), not `owedIds` sent back: the same list while none is asked between.
+  const latest = async () => (await sources.events.purchaseRange('owed')).last;
   const reads = [
     (typeof window === 'function' ? window(latest) : Promise.resolve(window)).then((w) => readPurchaseColumns(sources.events.streamPurchaseRows(w, batchSize), owed)),
     sources.catalog.listItems(),
