@@ -40,7 +40,7 @@ describe('an interrupted export', () => {
         export: async (_p, ctx) => {
           writeFileSync(part, '{"userId":"c1","itemId":"i1"}\n');
           // Until the sweep has done its work (the test's wait), then back to a runner that lost the job.
-          for (let waited = 0; existsSync(part) && !ctx.signal.aborted && waited < 10_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+          for (let waited = 0; existsSync(part) && !ctx.signal.aborted && waited < 60_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
           return {};
         },
       },
@@ -48,17 +48,18 @@ describe('an interrupted export', () => {
     // Another process's runner (with the app's cleanup) finds the heartbeat stale after 300 ms.
     const sweeper = createJobRunner({ ...t.services.jobRunnerOptions, handlers: {}, mode: 'worker', staleAfterMs: 300, sweepMs: 50, pollMs: 50 });
     await holder.start();
-    for (let waited = 0; !existsSync(part) && waited < 5_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+    // Waits as long as a loaded machine needs for the claim (it ends as soon as the file is there): 5 s failed at load 10.
+    for (let waited = 0; !existsSync(part) && waited < 30_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
     expect(existsSync(part)).toBe(true);
     await sweeper.start();
-    for (let waited = 0; existsSync(part) && waited < 5_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    for (let waited = 0; existsSync(part) && waited < 30_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
     await sweeper.stop();
     await holder.stop();
     expect(await t.services.jobs.get(job.id)).toMatchObject({ status: 'failed' });
     expect(existsSync(part)).toBe(false);
     expect(existsSync(finished)).toBe(true);
     expect(existsSync(othersPart)).toBe(true);
-  });
+  }, 90_000);
 
   it("When the export directory cannot be cleaned on the sweeping host, Then an interrupted training's draft is still deleted", async () => {
     // A host whose EXPORT_DIR is not a directory (a misconfigured replica): removing part files fails.
