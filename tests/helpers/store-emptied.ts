@@ -28,6 +28,13 @@ export async function restartedEmpty(redis: PrivateRedis, services: Services, ..
         if (i >= 300) throw new Error('a store did not see the Redis come back within 15 s');
         await new Promise((r) => setTimeout(r, 50));
       }
+      // Its artifacts' connection reconnects on a back-off of its own and fails at once meanwhile ("Stream isn't
+      // writeable"): a restore the test starts next writes on it (in the service, the look tries again a second later).
+      const artifactsAnswer = async () => (await w.services.store.readArtifactRange?.('restarted-empty-probe', 'probe', 0, 0).then(() => true, () => false)) ?? true;
+      for (let i = 0; !(await artifactsAnswer()); i++) {
+        if (i >= 300) throw new Error("a store's artifacts connection did not come back within 15 s");
+        await new Promise((r) => setTimeout(r, 50));
+      }
     }
     // Their subscriptions are back, each of which began a look if its recovery is started: each found the lease held.
     for (const w of watched) await w.services.modelRecovery?.idle();
