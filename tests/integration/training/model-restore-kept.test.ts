@@ -5,17 +5,14 @@
  * activation whose record in Postgres failed recorded again from the store, so a later loss does not bring back an
  * older model. Against the real Postgres and a redis-server of the test's own, restarted empty.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
 import { createModelRestore } from '../../../src/training/model-restore.js';
-import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
-import { privateServerSupport, startPrivateRedis, type PrivateRedis } from '../../helpers/private-servers.js';
-import { createPostgresTestDb, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
+import { auth, type TestApp } from '../../helpers/app.js';
+import { privateServerSupport, type PrivateRedis } from '../../helpers/private-servers.js';
+import { POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
 import { restartedEmpty } from '../../helpers/store-emptied.js';
-import { SHOP_RECIPE, seedShop } from '../serving/shop-fixture.js';
+import { seedShop } from '../serving/shop-fixture.js';
+import { restoreTestBed } from './restore-test-bed.js';
 
 const support = await privateServerSupport();
 if (!support.redis && process.env.REQUIRE_SERVICES === 'true') throw new Error(`this test needs ${support.missing.join(', ')} and REQUIRE_SERVICES=true`);
@@ -24,16 +21,10 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
   let redis: PrivateRedis;
   let testDb: TestDb;
   let app: TestApp;
-  let recipesDir: string;
-  const prefix = 'model-restore-kept:';
+  const bed = restoreTestBed('model-restore-kept');
   const KEPT = 3;
-  const shared = async (): Promise<TestDb> => ({ db: testDb.db, dispose: async () => {} });
-  const open = (kept: number) =>
-    createTestApp({
-      createDb: shared, recipesDir, store: createRedisModelStore({ url: redis.url, prefix, versionsKept: kept }),
-      // The model recovery is not started: each look is the test's. A retraining is the fallback (queued, not run here).
-      env: { REDIS_URL: redis.url, DEFAULT_RECIPE: 'serving-test', ERASURE_REFRESH_MS: '600000', RETRAIN_ON_LOST_MODEL: 'true', MODEL_VERSIONS_KEPT: String(kept) },
-    });
+  // A retraining is the fallback (queued, not run here).
+  const open = (kept: number) => bed.open({ kept, retrain: true });
   const listed = async (t: TestApp) => (await t.services.store.listVersions()).map((m) => m.version);
   const active = async (t: TestApp) => (await t.services.store.getActive())?.version ?? null;
   /** The versions Postgres holds a whole copy of, oldest first. */
@@ -42,18 +33,13 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
   const rollback = (version: string) => app.app.inject({ method: 'POST', url: `/v1/models/${version}/activate`, headers: auth('admin') });
 
   beforeAll(async () => {
-    redis = await startPrivateRedis();
-    testDb = await createPostgresTestDb();
-    recipesDir = mkdtempSync(path.join(tmpdir(), 'model-restore-kept-recipes-'));
-    writeFileSync(path.join(recipesDir, 'serving-test.json'), JSON.stringify(SHOP_RECIPE));
+    ({ redis, testDb } = await bed.start());
     app = await open(KEPT);
     await seedShop(app.services);
   }, 60_000);
   afterAll(async () => {
     await app?.dispose();
-    await testDb?.dispose();
-    await redis?.dispose();
-    if (recipesDir) rmSync(recipesDir, { recursive: true, force: true });
+    await bed.dispose();
   });
 
   it('When the store kept several versions (one rolled back to) and comes back empty, Then each is put back in its order, the same one active, and a rollback to a version listed before answers 200', async () => {

@@ -6,20 +6,17 @@
  * Postgres, stopped before it published the draft and closed; against the real Postgres and a redis-server of the
  * test's own, restarted empty.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROFILES_ARTIFACT } from '../../../src/profiles/profiles-artifact.js';
 import { USERS_TABLE } from '../../../src/serving/user-entry.js';
-import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
 import { createModelRestore } from '../../../src/training/model-restore.js';
-import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
-import { privateServerSupport, startPrivateRedis, type PrivateRedis } from '../../helpers/private-servers.js';
-import { createPostgresTestDb, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
+import { auth, type TestApp } from '../../helpers/app.js';
+import { privateServerSupport, type PrivateRedis } from '../../helpers/private-servers.js';
+import { POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
 import { restartedEmpty } from '../../helpers/store-emptied.js';
-import { SHOP_RECIPE, seedShop } from '../serving/shop-fixture.js';
+import { seedShop } from '../serving/shop-fixture.js';
+import { restoreTestBed } from './restore-test-bed.js';
 
 const support = await privateServerSupport();
 if (!support.redis && process.env.REQUIRE_SERVICES === 'true') throw new Error(`this test needs ${support.missing.join(', ')} and REQUIRE_SERVICES=true`);
@@ -31,16 +28,10 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
   let redis: PrivateRedis;
   let testDb: TestDb;
   let survivor: TestApp;
-  let recipesDir: string;
-  const prefix = 'model-restore-killed:';
+  const bed = restoreTestBed('model-restore-killed');
+  const { prefix } = bed;
   const KEPT = 3;
-  const shared = async (): Promise<TestDb> => ({ db: testDb.db, dispose: async () => {} });
-  const open = () =>
-    createTestApp({
-      createDb: shared, recipesDir, store: createRedisModelStore({ url: redis.url, prefix, versionsKept: KEPT }),
-      // The model recovery is not started: each look is the test's. No retraining (a training queued would publish meanwhile).
-      env: { REDIS_URL: redis.url, DEFAULT_RECIPE: 'serving-test', ERASURE_REFRESH_MS: '600000', RETRAIN_ON_LOST_MODEL: 'false', MODEL_VERSIONS_KEPT: String(KEPT) },
-    });
+  const open = () => bed.open({ kept: KEPT });
   const train = async () => (await survivor.services.trainer.train({ tune: false })).version;
   const erase = async (user: string) => (await survivor.app.inject({ method: 'DELETE', url: `/v1/users/${user}`, headers: auth('admin') })).statusCode;
   const store = () => survivor.services.store;
@@ -94,19 +85,14 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
   }
 
   beforeAll(async () => {
-    redis = await startPrivateRedis();
-    testDb = await createPostgresTestDb();
-    recipesDir = mkdtempSync(path.join(tmpdir(), 'model-restore-killed-recipes-'));
-    writeFileSync(path.join(recipesDir, 'serving-test.json'), JSON.stringify(SHOP_RECIPE));
+    ({ redis, testDb } = await bed.start());
     survivor = await open();
     await seedShop(survivor.services);
     for (let i = 0; i < KEPT; i++) await train();
   }, 60_000);
   afterAll(async () => {
     await survivor?.dispose();
-    await testDb?.dispose();
-    await redis?.dispose();
-    if (recipesDir) rmSync(recipesDir, { recursive: true, force: true });
+    await bed.dispose();
   });
 
   it('When a restore is killed before it publishes a version kept for rollback and a customer is erased once its lease ran out, Then the erasure deletes the draft: it holds neither them nor anything else', async () => {

@@ -4,21 +4,17 @@
  * answered from the version again, a customer erased after the copy is not, and of two processes that notice at once
  * one puts it back. Against the real Postgres and a redis-server of the test's own, restarted empty.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROFILES_ARTIFACT } from '../../../src/profiles/profiles-artifact.js';
 import { decodeProfiles } from '../../../src/profiles/profile-codec.js';
 import { USERS_TABLE } from '../../../src/serving/user-entry.js';
-import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
 import { createModelRestore } from '../../../src/training/model-restore.js';
-import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
-import { privateServerSupport, startPrivateRedis, type PrivateRedis } from '../../helpers/private-servers.js';
+import { auth, type TestApp } from '../../helpers/app.js';
+import { privateServerSupport, type PrivateRedis } from '../../helpers/private-servers.js';
 import { restartedEmpty } from '../../helpers/store-emptied.js';
-import { createPostgresTestDb, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
-import { SHOP_RECIPE, seedShop } from '../serving/shop-fixture.js';
+import { POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
+import { seedShop } from '../serving/shop-fixture.js';
+import { restoreTestBed } from './restore-test-bed.js';
 
 const support = await privateServerSupport();
 if (!support.redis && process.env.REQUIRE_SERVICES === 'true') throw new Error(`this test needs ${support.missing.join(', ')} and REQUIRE_SERVICES=true`);
@@ -28,16 +24,9 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a Re
   let testDb: TestDb;
   let first: TestApp;
   let second: TestApp | undefined;
-  let recipesDir: string;
-  const prefix = 'model-restore:';
-  const shared = async (): Promise<TestDb> => ({ db: testDb.db, dispose: async () => {} });
-  const open = () =>
-    createTestApp({
-      createDb: shared, recipesDir, store: createRedisModelStore({ url: redis.url, prefix }),
-      // The erasure follower's reads are the test's: one by the timer could scrub or restore between the steps looked at.
-      // No retraining: what is looked at is the restore (a training queued by a look would publish meanwhile).
-      env: { REDIS_URL: redis.url, DEFAULT_RECIPE: 'serving-test', ERASURE_REFRESH_MS: '600000', RETRAIN_ON_LOST_MODEL: 'false' },
-    });
+  const bed = restoreTestBed('model-restore');
+  // No retraining: what is looked at is the restore (a training queued by a look would publish meanwhile).
+  const open = () => bed.open();
   /** A crash and a start with nothing: a Redis without persistence restarted by its host. */
   const restartEmpty = async () => {
     await redis.kill();
@@ -60,19 +49,14 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a Re
   const recommend = async (t: TestApp, user: string) => (await t.app.inject({ url: `/v1/users/${user}/recommendations?k=5`, headers: auth('read') })).json();
 
   beforeAll(async () => {
-    redis = await startPrivateRedis();
-    testDb = await createPostgresTestDb();
-    recipesDir = mkdtempSync(path.join(tmpdir(), 'model-restore-recipes-'));
-    writeFileSync(path.join(recipesDir, 'serving-test.json'), JSON.stringify(SHOP_RECIPE));
+    ({ redis, testDb } = await bed.start());
     first = await open();
     await seedShop(first.services);
   }, 60_000);
   afterAll(async () => {
     await second?.dispose();
     await first?.dispose();
-    await testDb?.dispose();
-    await redis?.dispose();
-    if (recipesDir) rmSync(recipesDir, { recursive: true, force: true });
+    await bed.dispose();
   });
 
   it('When a training publishes, Then its version is copied into Postgres in bounded chunks, and the copy is whole and recorded as the active one', async () => {
