@@ -226,7 +226,6 @@ export function createServices(deps: {
   const evaluationGauges = createEvaluationGauges({ reports, store, gauge: metrics.evaluationMetric, log });
   const evaluations = createEvaluationService({
     jobs, reports, events, catalog, gauges: evaluationGauges, defaultRecipe: config.DEFAULT_RECIPE, recipesDir: deps.recipesDir, kick: () => jobRunner?.kick(),
-    owedIds: () => erasureRepository.pendingRequests(),
   });
   const onlineMetrics = createOnlineMetrics({ db, experiments: experimentRepository, gauge: metrics.onlineRate, retentionDays: config.FEEDBACK_RETENTION_DAYS, log });
   const feedbackRetention = createFeedbackRetention({ db, days: config.FEEDBACK_RETENTION_DAYS, log });

@@ -8,7 +8,6 @@ import { createReportRepository } from '../data/report-repository.js';
 import { AppError } from '../errors.js';
 import { evaluationRequestSchema, type EvaluationRequestInput } from '../evaluation/evaluation-request.js';
 import { createEvaluationService } from '../evaluation/evaluation-service.js';
-import { createErasureRepository } from '../data/erasure-repository.js';
 import { formatReport } from '../evaluation/format-report.js';
 import { createJobRepository } from '../jobs/job-repository.js';
 import { createJobRunner } from '../jobs/job-runner.js';
@@ -132,8 +131,6 @@ async function main(args: string[]): Promise<number> {
       reports,
       events: createEventRepository(db),
       catalog: createCatalogRepository(db),
-      // Customers whose erasure is owed are left out, as a server's evaluation leaves them out.
-      owedIds: createErasureRepository(db).pendingRequests,
       defaultRecipe: config.DEFAULT_RECIPE,
       // In a thread, as a server's evaluation job: fitting on this thread blocked the event loop for minutes
       // at ten times Online Retail, so the job's heartbeat stopped, a server's sweep declared it interrupted

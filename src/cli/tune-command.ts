@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { loadConfig } from '../config.js';
 import { createCatalogRepository } from '../data/catalog-repository.js';
 import { createEventRepository } from '../data/event-repository.js';
-import { createErasureRepository } from '../data/erasure-repository.js';
 import { openDatabase } from '../data/open-database.js';
 import { purchaseColumnsOf } from '../evaluation/purchase-columns.js';
 import { readOwedFreeInput, type OwedFreeSources } from '../evaluation/owed-free-input.js';
@@ -165,7 +164,7 @@ async function loadInput(args: TuneArgs, spec: { folds: number; days: number }):
   }
   const db = await openDatabase(loadConfig());
   try {
-    const sources = { events: createEventRepository(db), catalog: createCatalogRepository(db), owedIds: createErasureRepository(db).pendingRequests };
+    const sources = { events: createEventRepository(db), catalog: createCatalogRepository(db) };
     const returnsBefore = async (latest: () => Promise<string | null>) => tuningWindowsStart(spec, args.end, args.end !== undefined ? null : await latest());
     return await readTuneInput(sources, undefined, args.end, returnsBefore);
   } finally {

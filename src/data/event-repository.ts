@@ -1303,6 +1303,19 @@ export function createEventRepository(db: Db) {
     },
 
     /**
+     * The customers whose erasure is owed (OWED_IDS_SQL, by id) and the latest purchase of the others (ISO, null when
+     * none), in one statement: one snapshot, so an erasure asked or completed meanwhile is in both or in neither (an
+     * evaluation's and tune's input, owed-free-input.ts: the purchases read leave out the ids, the window is cut from
+     * the latest). The latest as purchaseRange('owed'): one walk back of the ts index.
+     */
+    async owedAndLatest(): Promise<{ owedIds: string[]; latest: string | null }> {
+      const { rows } = await db.query<{ ids: string[]; last: Date | string | null }>(
+        `SELECT ARRAY(${OWED_IDS_SQL} ORDER BY user_id) AS ids, (SELECT p.ts FROM purchase_events p WHERE ${NOT_OWED} ORDER BY p.ts DESC LIMIT 1) AS last`,
+      );
+      return { owedIds: rows[0].ids, latest: rows[0].last === null ? null : new Date(rows[0].last).toISOString() };
+    },
+
+    /**
      * The `limit` latest purchases' buyers and times (ISO), latest first: one walk back of the ts index. A refreshed
      * profile looks among them for the latest purchase of a customer whose erasure is not owed (profile-service
      * latestPurchaseNotOwed) instead of sending the owed ids with the statement.

@@ -21,7 +21,8 @@ import { BASELINE, rowNameCollisions, runEvaluation, type EvaluationProgress, ty
 export interface EvaluationServiceDeps {
   jobs: JobRepository;
   reports: ReportRepository;
-  events: Pick<EventRepository, 'streamPurchaseRows' | 'purchaseRange'>;
+  /** Its owedAndLatest: the customers whose erasure is owed are left out of a run's data (owed-free-input.ts). */
+  events: Pick<EventRepository, 'streamPurchaseRows' | 'purchaseRange' | 'owedAndLatest'>;
   catalog: Pick<CatalogRepository, 'listItems' | 'listUsersWithAttributes'>;
   /** Told about every stored report (the active recipe's metrics become Prometheus gauges). */
   gauges?: Pick<EvaluationGauges, 'reportStored'>;
@@ -37,12 +38,6 @@ export interface EvaluationServiceDeps {
   isolation?: 'thread' | 'inline';
   /** How long the run's reads and its report's write wait for a Postgres that stopped answering (default JOB_OUTAGE_WAIT_MS). */
   outageWaitMs?: number;
-  /**
-   * The customers whose erasure is owed (erasure_requests: asked, not completed), read as a run loads its data: their
-   * purchases and attributes are left out, as an erased customer's are gone and a training leaves them out. Required:
-   * a caller that forgot it evaluated them (a database without erasures answers []).
-   */
-  owedIds: () => Promise<readonly string[]>;
 }
 
 /** An evaluation as the API shows it: the job's state and, once it succeeded, its report. */

@@ -10,13 +10,12 @@ import type { EventRepository, PurchaseWindow } from '../data/event-repository.j
 import { readPurchaseColumns, type PurchaseColumns } from './purchase-columns.js';
 
 export interface OwedFreeSources {
-  events: Pick<EventRepository, 'streamPurchaseRows' | 'purchaseRange'>;
-  catalog: Pick<CatalogRepository, 'listItems' | 'listUsersWithAttributes'>;
   /**
-   * The customers whose erasure is owed (erasure_requests). Required: a caller that left it out read them (their
-   * purchases, attributes and dates) as if no erasure were owed; a database without erasures answers [].
+   * owedAndLatest: the customers whose erasure is owed (erasure_requests) and the latest purchase of the others, in one
+   * statement (one snapshot). Read from the events, not a list the caller passes: none can leave the owed out.
    */
-  owedIds: () => Promise<readonly string[]>;
+  events: Pick<EventRepository, 'streamPurchaseRows' | 'purchaseRange' | 'owedAndLatest'>;
+  catalog: Pick<CatalogRepository, 'listItems' | 'listUsersWithAttributes'>;
 }
 
 /** The purchases (columns, streamed in batches), the catalog and the customers with attributes. */
@@ -72,19 +71,21 @@ export function nothingToRead(onlyOwed: boolean, what: string): string {
 
 /**
  * Reads the input. `window`: the purchases' window (from, to, returnsBefore), or how to make it from the latest
- * purchase of the customers not owed (`latest`, read only when called). The owed ids are read first: one owed after
- * that is left out only once its erasure completed (its rows then gone). Every read settles before a failure is
- * thrown, so no cursor of a failed attempt goes on beside the caller's next (evaluations try again after an outage).
+ * purchase of the customers not owed (`latest`). The owed ids are read first, with that latest purchase in the same
+ * statement: read apart, an erasure asked between the two left its customer's purchases in the input while the
+ * window was cut as if they were out. One
+ * owed after that read is left out only once its erasure completed (its rows then gone). Every read settles before a
+ * failure is thrown, so no cursor of a failed attempt goes on beside the caller's next (evaluations try again after an
+ * outage).
  */
 export async function readOwedFreeInput(
   sources: OwedFreeSources,
   window: PurchaseWindow | ((latest: () => Promise<string | null>) => Promise<PurchaseWindow>),
   batchSize?: number,
 ): Promise<OwedFreeInput> {
-  const owedIds = await sources.owedIds();
+  const { owedIds, latest: last } = await sources.events.owedAndLatest();
   const owed = new Set(owedIds);
-  // Inside Postgres (erasure_requests anti-joined), not `owedIds` sent back: the same list while none is asked between.
-  const latest = async () => (await sources.events.purchaseRange('owed')).last;
+  const latest = async () => last;
   const reads = [
     (typeof window === 'function' ? window(latest) : Promise.resolve(window)).then((w) => readPurchaseColumns(sources.events.streamPurchaseRows(w, batchSize), owed)),
     sources.catalog.listItems(),

@@ -33,7 +33,7 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))("an owed erasure's cust
     expect(job.status).toBe('succeeded');
     return (job.report as { split: Split }).split;
   };
-  const sources = () => ({ events: t.services.events, catalog: t.services.catalog, owedIds: () => t.services.erasureRepository.pendingRequests() });
+  const sources = () => ({ events: t.services.events, catalog: t.services.catalog });
   /** The tune command's input: its purchases' customers and the customers with attributes. */
   const tuneInput = async () => {
     const input = await readTuneInput(sources());

@@ -79,7 +79,6 @@ describe.skipIf(!available)('an evaluation job on a shop of more purchases than 
       reports: t.services.reports,
       events: countingEvents(t.services.events, reads),
       catalog: t.services.catalog,
-      owedIds: () => t.services.erasureRepository.pendingRequests(),
       defaultRecipe: 'default',
     });
     const id = randomUUID();

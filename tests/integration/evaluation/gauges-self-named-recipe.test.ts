@@ -33,7 +33,7 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('evaluation gauges of a
     expect(trained.recipe).toBe('shop-v2');
     expect((await t.services.store.getActive())?.recipe).toBe('shop-v2');
 
-    const service = createEvaluationService({ ...t.services, owedIds: () => t.services.erasureRepository.pendingRequests(), gauges: t.services.evaluationGauges, defaultRecipe: 'shop', recipesDir: dir, isolation: 'inline' });
+    const service = createEvaluationService({ ...t.services, gauges: t.services.evaluationGauges, defaultRecipe: 'shop', recipesDir: dir, isolation: 'inline' });
     const params = await service.prepare({ recipes: ['shop'], strategies: [], split: { kind: 'temporal', cutoff: CUTOFF }, ks: [2] });
     const job = await t.services.jobs.enqueue('evaluate', params as unknown as Record<string, unknown>);
     await service.handler(params as unknown as Record<string, unknown>, { job, signal: new AbortController().signal, progress: async () => {}, note: async () => {} });

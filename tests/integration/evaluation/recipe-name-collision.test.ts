@@ -35,7 +35,7 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('evaluating two recipes
     await writeFile(join(dir, 'candidate.json'), JSON.stringify({ ...raw, name: 'base', tune: undefined, hybrid: { ...raw.hybrid, weights: popularityOnly, repeatWeights: undefined, sourceCap: undefined } }));
     await writeFile(join(dir, 'pop.json'), JSON.stringify({ ...raw, name: 'popularity', tune: undefined }));
     await writeFile(join(dir, 'als.json'), JSON.stringify({ ...raw, name: undefined, tune: undefined }));
-    service = createEvaluationService({ ...t.services, owedIds: () => t.services.erasureRepository.pendingRequests(), defaultRecipe: 'base', recipesDir: dir, isolation: 'inline' });
+    service = createEvaluationService({ ...t.services, defaultRecipe: 'base', recipesDir: dir, isolation: 'inline' });
   });
   afterAll(() => t.dispose());
 

@@ -39,7 +39,7 @@ describe.skipIf(!available)('an evaluation does not see returns made after its c
   });
 
   const evaluate = async (split: object) => {
-    const evaluations = createEvaluationService({ jobs: t.services.jobs, reports: t.services.reports, events: t.services.events, catalog: t.services.catalog, owedIds: () => t.services.erasureRepository.pendingRequests(), defaultRecipe: 'default' });
+    const evaluations = createEvaluationService({ jobs: t.services.jobs, reports: t.services.reports, events: t.services.events, catalog: t.services.catalog, defaultRecipe: 'default' });
     const id = randomUUID();
     const ctx = { job: { id }, signal: new AbortController().signal, progress: async () => {} } as unknown as JobContext;
     await evaluations.handler({ split, recipes: ['default'], modes: ['novel'], ks: [10], strategies: ['popularity'], tune: false }, ctx);

@@ -40,8 +40,9 @@ describe.skipIf(!available)('npm run tune reading the purchases in batches', () 
 
   it('When the batches are smaller than the data, Then it tunes on the purchases one read gives, in the same order', async () => {
     const batches: number[] = [];
-    const events: Pick<EventRepository, 'streamPurchaseRows' | 'purchaseRange'> = {
+    const events: Pick<EventRepository, 'streamPurchaseRows' | 'purchaseRange' | 'owedAndLatest'> = {
       purchaseRange: t.services.events.purchaseRange,
+      owedAndLatest: t.services.events.owedAndLatest,
       async *streamPurchaseRows(window, batchSize) {
         for await (const batch of t.services.events.streamPurchaseRows(window, batchSize)) {
           batches.push(batch.length);
@@ -49,7 +50,7 @@ describe.skipIf(!available)('npm run tune reading the purchases in batches', () 
         }
       },
     };
-    const input = await readTuneInput({ events, catalog: t.services.catalog, owedIds: () => t.services.erasureRepository.pendingRequests() }, 10);
+    const input = await readTuneInput({ events, catalog: t.services.catalog }, 10);
     const oneRead = await t.services.events.loadPurchaseRows();
     expect(oneRead).toHaveLength(144);
     expect(inputRows(input)).toEqual(oneRead);

@@ -505,7 +505,6 @@ describe.skipIf(!(await faultTestsRunnable()))('an evaluation and an export thro
         insert: async (r) => (when === 'the report is written' && (await once()), createReportRepository(services.db).insert(r)),
       },
       catalog: services.catalog,
-      owedIds: () => services.erasureRepository.pendingRequests(),
       defaultRecipe: 'serving-test',
       recipesDir: dir,
       isolation: 'inline',

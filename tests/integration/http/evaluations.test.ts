@@ -257,7 +257,7 @@ for (const backend of DB_BACKENDS) {
       const raw = JSON.parse(await readFile('models/default.json', 'utf8'));
       await writeFile(join(dir, 'shop.json'), JSON.stringify({ ...raw, name: 'shop-v2', tune: undefined }));
       await writeFile(join(dir, 'plain.json'), JSON.stringify({ ...raw, name: 'plain', tune: undefined }));
-      const service = createEvaluationService({ ...t.services, owedIds: () => t.services.erasureRepository.pendingRequests(), defaultRecipe: 'plain', recipesDir: dir, isolation: 'inline' });
+      const service = createEvaluationService({ ...t.services, defaultRecipe: 'plain', recipesDir: dir, isolation: 'inline' });
       const split = { kind: 'temporal' as const, cutoff: CUTOFF };
       for (const baseline of ['shop', 'shop-v2']) {
         const params = await service.prepare({ recipes: ['plain', 'shop'], strategies: [], split, ks: [5], baseline });

@@ -5,7 +5,7 @@
  * "Owed customers left out inside Postgres"). The results are the others' purchases', as before. Postgres and PGlite.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { purchaseRangeWithoutOwed } from '../../../src/evaluation/owed-free-input.js';
+import { purchaseRangeWithoutOwed, readOwedFreeInput } from '../../../src/evaluation/owed-free-input.js';
 import { auth, createTestApp, type TestApp } from '../../helpers/app.js';
 import { seedTwoItemShop } from '../../helpers/two-item-shop.js';
 import { DB_BACKENDS } from '../../helpers/services.js';
@@ -98,4 +98,36 @@ describe.each(DB_BACKENDS)('owed customers left out of the range checks inside t
       await t.services.db.query('DELETE FROM erasure_requests WHERE user_id = ANY($1::text[])', [backlog]);
     }
   }, 120_000);
+
+  it('When an erasure is asked between the read of the owed ids and of the latest purchase, Then both say the same: the latest is of the customers not left out', async (ctx) => {
+    if (!t) return ctx.skip();
+    // c7's erasure asked (committed) right after the first statement that reads erasure_requests: what a DELETE
+    // committing at that moment does. The owed ids and the latest purchase must come from one snapshot.
+    const db = t.services.db;
+    const query = db.query.bind(db);
+    let asked = false;
+    const spy = vi.spyOn(db, 'query').mockImplementation(async (sql: string, params?: unknown[]) => {
+      const result = await query(sql, params);
+      if (!asked && sql.includes('erasure_requests')) {
+        asked = true;
+        await query("INSERT INTO erasure_requests (user_id, next_at) VALUES ($1, now() + interval '1 hour')", [OWED]);
+      }
+      return result as never;
+    });
+    try {
+      let latest: string | null | undefined;
+      const input = await readOwedFreeInput({ events: t.services.events, catalog: t.services.catalog }, async (read) => {
+        latest = await read();
+        return {};
+      });
+      expect(asked).toBe(true);
+      // c7 not left out (asked after the read): its last purchase is the latest; left out: the others' is.
+      const leftOut = input.owedIds.includes(OWED);
+      expect([...input.purchases.userIds].includes(OWED)).toBe(!leftOut);
+      expect({ leftOut, latest }).toEqual({ leftOut, latest: leftOut ? othersLast : iso(owedLast) });
+    } finally {
+      spy.mockRestore();
+      await t.services.db.query('DELETE FROM erasure_requests WHERE user_id = $1', [OWED]);
+    }
+  });
 });
