@@ -105,16 +105,18 @@ export function createErasureRepository(db: Db) {
     },
 
     /**
-     * Records again as asked, held by `holders` (one per id), the customers a turn erased again though their request was
-     * gone (event-repository ErasureSteps.answered) and that then failed: without a row, nothing would complete them,
-     * though their DELETE is answered as recorded. An id asked again meanwhile keeps that ask's row.
+     * Records again as asked the customers a turn erased again though their request was gone (event-repository
+     * ErasureSteps.answered) and that then failed: without a row, nothing would complete them, though their DELETE is
+     * answered as recorded. Written already noted as that failed try (one attempt, the error, erasureFailed's back-off,
+     * nobody holding it) in the same statement: written held and noted by a second statement, a stall between the two
+     * left it held for a whole lease (the second given up at its limit). An id asked again meanwhile keeps that ask's row.
      */
-    async askAgain(userIds: readonly string[], holders: readonly string[], leaseMs: number): Promise<void> {
+    async askAgain(userIds: readonly string[], error: string, backoff: { backoffMs: number; maxBackoffMs: number }): Promise<void> {
       await db.query(
-        `INSERT INTO erasure_requests (user_id, asked_at, next_at, holder)
-         SELECT u, now(), now() + $3 * interval '1 millisecond', h FROM unnest($1::text[], $2::text[]) AS t(u, h) ORDER BY u
+        `INSERT INTO erasure_requests (user_id, asked_at, next_at, holder, attempts, last_error, last_tried_at)
+         SELECT u, now(), now() + least($3::float8, $4::float8) * interval '1 millisecond', NULL, 1, $2, now() FROM unnest($1::text[]) AS u ORDER BY u
          ON CONFLICT (user_id) DO NOTHING`,
-        [[...userIds], [...holders], leaseMs],
+        [[...new Set(userIds)].sort(), error.slice(0, 1000), backoff.backoffMs, backoff.maxBackoffMs],
       );
     },
 

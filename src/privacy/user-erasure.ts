@@ -381,15 +381,15 @@ export function createUserErasure(deps: UserErasureDeps) {
       // meanwhile, waiting for the next turn, keeps its lease and is erased there, not after the back-off.
       const message = err instanceof Error ? err.message : String(err);
       const backoff = { backoffMs: requestBackoffMs, maxBackoffMs: requestMaxBackoffMs };
-      const held = batch.filter((w) => w.holder !== undefined);
-      const unnamed = batch.filter((w) => w.holder === undefined).map((w) => w.id);
+      // Those done again though their request was gone are recorded again already noted (askAgain): not noted again.
+      const held = batch.filter((w) => w.holder !== undefined && !redone.has(w.id));
+      const unnamed = batch.filter((w) => w.holder === undefined && !redone.has(w.id)).map((w) => w.id);
       // Whether the erasures done again though their request was gone are recorded again: until then nothing would
       // complete them, and their DELETE must not be told it was recorded (a Postgres that went away with the turn).
       let recordedAgain = redone.size === 0;
       await withQueryTimeout(requestLimitMs, async () => {
         if (redone.size > 0) {
-          const again = held.filter((w) => redone.has(w.id));
-          await deps.erasures.askAgain(again.map((w) => w.id), again.map((w) => w.holder!), requestLeaseMs);
+          await deps.erasures.askAgain([...redone], message, backoff);
           recordedAgain = true;
         }
         if (held.length > 0) await deps.erasures.erasureFailed(held.map((w) => w.id), message, backoff, owner, held.map((w) => w.holder!));

@@ -7,13 +7,14 @@
  * Postgres (a schema of the shared test database), their turns held at a step by gates, as a slow turn or a queue
  * would hold them: no timing. The shop and its ingestion are a whole service's on the same database.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createErasureRepository } from '../../../src/data/erasure-repository.js';
 import { createEventRepository } from '../../../src/data/event-repository.js';
 import { AppError } from '../../../src/errors.js';
 import { erasureOwed, createUserErasure, owedErasureAnswer } from '../../../src/privacy/user-erasure.js';
 import { createMemoryModelStore } from '../../../src/store/memory-model-store.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { lockHeld } from '../../helpers/lock-waits.js';
 import { createPostgresTestDb, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
 import { waitUntil } from '../../helpers/wait-until.js';
 import { seedShop } from '../serving/shop-fixture.js';
@@ -186,6 +187,32 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('a DELETE whose erasure
     expect(erasureOwed(err)).toBe(false);
     expect(JSON.stringify(owedErasureAnswer(err))).not.toContain('recorded');
     expect(await purchases(id)).toBe(1);
+  }, 60_000);
+
+  it('When the erasure done again fails and the database stalls right after taking its record again, Then the request is noted failed (its back-off, nobody holding it), not left held for a lease', async () => {
+    const id = 'g1-stall-1';
+    // Once the record again committed, another transaction locks the row (a stuck session, a slow claim): a note of the
+    // failure made as a statement of its own waits on it past its limit and is given up, the row left held.
+    const query = testDb.db.query.bind(testDb.db);
+    let release: (() => Promise<void>) | undefined;
+    const spy = vi.spyOn(testDb.db, 'query').mockImplementation(async (sql: string, params?: unknown[]) => {
+      const result = await query(sql, params);
+      if (!release && sql.startsWith('INSERT INTO erasure_requests') && sql.includes('DO NOTHING')) {
+        release = await lockHeld(testDb.db, `SELECT 1 FROM erasure_requests WHERE user_id = '${id}' FOR UPDATE`);
+      }
+      return result as never;
+    });
+    try {
+      const err = await completedUnderB(id, { failScrub: true, limitMs: 300 }).then(() => null, (e: unknown) => e);
+      expect(release).toBeDefined();
+      expect(erasureOwed(err)).toBe(true);
+      expect(await purchases(id)).toBe(1);
+    } finally {
+      spy.mockRestore();
+      await release?.();
+    }
+    // Due after the back-off as any failed try, not held by the failed turn for a whole lease (ERASURE_REQUEST_LEASE_MS).
+    expect(await request(id)).toEqual([{ holder: null, attempts: 1 }]);
   }, 60_000);
 
   it('When a try fails while the same customer is asked again of the process, Then the later DELETE keeps its lease and completes in the next turn', async () => {
