@@ -139,14 +139,29 @@ export function createModelRestore(deps: {
         await renew();
         await renewDraft();
       }
-      return await deps.publishScrubbed(erasureMarkOf(meta), meta, async () => {
-        // Listed only where a version is active: a store lost again must not be left with versions and none active.
-        if (how.listOnly && (await store.getActive()) === null) throw new StoreLostAgain();
-        const at = copy.completedAt;
-        const made = await store.publish(meta, how.listOnly ? { listOnly: true, at, draftHolder: holder } : { activeWas: null, at, draftHolder: holder });
-        published = true;
-        return made;
+      // Renewed while the publish waits for its turn at the erasure lock (other erasures, a rollback, a training's
+      // publish ahead of it) and scrubs: nothing else renews them then, and a wait past the lease let a sweep delete the
+      // draft (its Postgres lease run out too), failing the restore and losing the version. A timer of this process:
+      // a dead holder renews nothing, and the wait is bounded by the lock statement's limit.
+      const stop = renewWhile(async () => {
+        await renew();
+        // Published meanwhile: the publish dropped the draft's lease.
+        await renewDraft().catch((err: unknown) => {
+          if (!published) throw err;
+        });
       });
+      try {
+        return await deps.publishScrubbed(erasureMarkOf(meta), meta, async () => {
+          // Listed only where a version is active: a store lost again must not be left with versions and none active.
+          if (how.listOnly && (await store.getActive()) === null) throw new StoreLostAgain();
+          const at = copy.completedAt;
+          const made = await store.publish(meta, how.listOnly ? { listOnly: true, at, draftHolder: holder } : { activeWas: null, at, draftHolder: holder });
+          published = true;
+          return made;
+        });
+      } finally {
+        await stop();
+      }
     } catch (err) {
       if (err instanceof DraftLeaseLost) {
         // A sweeper took the lease (this restore was paused past it) and deletes the draft, but what this restore wrote
@@ -159,6 +174,31 @@ export function createModelRestore(deps: {
       }
       throw err;
     }
+  }
+
+  /**
+   * Runs `renewal` every quarter of the lease until the returned stop is called (which waits for a renewal under way);
+   * each renewal moves a lease only when a third of it passed (renew, renewDraft). A renewal that fails is logged and
+   * tried again at the next tick (an outage), until the draft's lease is found lost or none succeeded for a whole lease:
+   * the leases may have run out then, and this process's closed connections (a process going away) renew nothing.
+   */
+  function renewWhile(renewal: () => Promise<void>): () => Promise<void> {
+    let running: Promise<void> | null = null;
+    let renewedAt = performance.now();
+    const timer = setInterval(() => {
+      running ??= renewal()
+        .then(() => void (renewedAt = performance.now()))
+        .catch((err: unknown) => {
+          deps.log?.('model restore: renewing the leases while the publish waits for the erasure lock failed', err);
+          if (err instanceof DraftLeaseLost || performance.now() - renewedAt >= leaseMs) clearInterval(timer);
+        })
+        .finally(() => (running = null));
+    }, leaseMs / 4);
+    timer.unref();
+    return async () => {
+      clearInterval(timer);
+      await running;
+    };
   }
 
   /**

@@ -294,4 +294,36 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
       await writer.dispose();
     }
   }, 120_000);
+
+  it('When a restore\'s publish waits for the erasure lock longer than its leases and an erasure sweeps meanwhile, Then the waiting restore keeps its leases: the draft is left, published scrubbed of the customer erased', async () => {
+    for (let i = 0; i < KEPT; i++) await train();
+    const writer = await open();
+    // Short, so the wait is well past it; the renewals while it waits come every quarter of it.
+    const LEASE_MS = 2000;
+    try {
+      await restartedEmpty(redis, survivor.services, writer.services);
+      const active = (await survivor.services.modelCopyRepository!.lastActive())!.version;
+      let waited = false;
+      const restore = createModelRestore({
+        copies: writer.services.modelCopyRepository!, store: writer.services.store, leaseMs: LEASE_MS,
+        publishScrubbed: async (mark, meta, publish) => {
+          if (meta.version === active && !waited) {
+            waited = true;
+            // Its turn at the erasure lock comes late (an erasure ahead of it holds the lock): past both its leases,
+            // another process's erasure sweeps the drafts whose writer's lease ran out.
+            await pause(3 * LEASE_MS);
+            expect(await erase('k-user1')).toBe(204);
+          }
+          return writer.services.erasure.publishScrubbed(mark, meta, publish);
+        },
+      });
+      expect(await restore.restore()).toBe('restored');
+      expect(waited).toBe(true);
+      expect(await store().getActive()).toMatchObject({ version: active });
+      expect(await holds(active, 'k-user1')).toEqual({ profiles: true, entry: false });
+      expect(await holds(active, 'k-user2')).toEqual({ profiles: true, entry: true });
+    } finally {
+      await writer.dispose();
+    }
+  }, 120_000);
 });
