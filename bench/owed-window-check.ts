@@ -11,6 +11,9 @@
  *
  *   DATABASE_URL=postgres://.../DB npx tsx bench/owed-window-check.ts [--owed 0,10000,100000] [--purchases 200000] [--calls 5]
  *
+ * Also, for each N, the input read of an evaluation and tune (owed-free-input.ts): the owed ids and the latest purchase
+ * of the others in two statements (before) and in one (after, owedAndLatest).
+ *
  * Writes into a schema of its own (dropped at the end).
  */
 import { readFileSync } from 'node:fs';
@@ -97,6 +100,28 @@ try {
         `N = ${n}: ${name}: median ${median(walls).toFixed(1)} ms wall, node CPU ${((c.user + c.system) / 1000 / calls).toFixed(1)} ms, Postgres backend CPU ${(b / calls).toFixed(1)} ms per check`,
       );
     }
+    // The owed ids and the latest purchase of the others, as an evaluation and tune read them (owed-free-input.ts):
+    // before, two statements (two snapshots); after, one (owedAndLatest).
+    const reads: Array<[string, () => Promise<string>]> = [
+      ['input read before (2 statements)', async () => JSON.stringify({ owed: (await erasures.pendingRequests()).length, latest: (await events.purchaseRange('owed')).last })],
+      ['input read after (1 statement)', async () => JSON.stringify(await events.owedAndLatest().then((r) => ({ owed: r.owedIds.length, latest: r.latest })))],
+    ];
+    const inputs: string[] = [];
+    for (const [name, read] of reads) {
+      inputs.push(await read()); // warm
+      const walls: number[] = [];
+      const c0 = process.cpuUsage();
+      const b0 = await backendCpuMs(pid);
+      for (let i = 0; i < calls; i++) {
+        const w0 = performance.now();
+        inputs.push(await read());
+        walls.push(performance.now() - w0);
+      }
+      const c = process.cpuUsage(c0);
+      const b = (await backendCpuMs(pid)) - b0;
+      console.log(`N = ${n}: ${name}: median ${median(walls).toFixed(1)} ms wall, node CPU ${((c.user + c.system) / 1000 / calls).toFixed(1)} ms, Postgres backend CPU ${(b / calls).toFixed(1)} ms per read`);
+    }
+    console.log(`N = ${n}: input reads ${inputs.every((a) => a === inputs[0]) ? 'identical' : 'DIFFER'}: ${inputs[0]}`);
     if (args.includes('--explain')) {
       const notOwed = 'NOT EXISTS (SELECT 1 FROM (SELECT user_id FROM erasure_requests) AS owed WHERE owed.user_id = p.user_id OFFSET 0)';
       for (const sql of [
