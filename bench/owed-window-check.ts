@@ -41,6 +41,22 @@ const backendCpuMs = async (pid: number) => {
   return (Number(f[11]) + Number(f[12])) * TICK_MS;
 };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+let pid = 0;
+/** `fn` once to warm, then `calls` times: its answers into `answers`, the median wall and the CPU per call printed. */
+async function timed(label: string, fn: () => Promise<string>, answers: string[], per: string): Promise<void> {
+  answers.push(await fn());
+  const walls: number[] = [];
+  const c0 = process.cpuUsage();
+  const b0 = await backendCpuMs(pid);
+  for (let i = 0; i < calls; i++) {
+    const w0 = performance.now();
+    answers.push(await fn());
+    walls.push(performance.now() - w0);
+  }
+  const c = process.cpuUsage(c0);
+  const b = (await backendCpuMs(pid)) - b0;
+  console.log(`${label}: median ${median(walls).toFixed(1)} ms wall, node CPU ${((c.user + c.system) / 1000 / calls).toFixed(1)} ms, Postgres backend CPU ${(b / calls).toFixed(1)} ms per ${per}`);
+}
 
 try {
   await migrate(db);
@@ -56,7 +72,7 @@ try {
   );
   await db.exec('ANALYZE');
   const { rows: pidRows } = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-  const pid = pidRows[0].pid;
+  pid = pidRows[0].pid;
   const events = createEventRepository(db);
   const erasures = createErasureRepository(db);
   // A window in the middle of the data, as a training-job submission with from/to names it.
@@ -84,22 +100,7 @@ try {
       ['after (anti-join)', async () => 'owed'],
     ];
     const answers: string[] = [];
-    for (const [name, left] of ways) {
-      answers.push(await check(left)); // warm
-      const walls: number[] = [];
-      const c0 = process.cpuUsage();
-      const b0 = await backendCpuMs(pid);
-      for (let i = 0; i < calls; i++) {
-        const w0 = performance.now();
-        answers.push(await check(left));
-        walls.push(performance.now() - w0);
-      }
-      const c = process.cpuUsage(c0);
-      const b = (await backendCpuMs(pid)) - b0;
-      console.log(
-        `N = ${n}: ${name}: median ${median(walls).toFixed(1)} ms wall, node CPU ${((c.user + c.system) / 1000 / calls).toFixed(1)} ms, Postgres backend CPU ${(b / calls).toFixed(1)} ms per check`,
-      );
-    }
+    for (const [name, left] of ways) await timed(`N = ${n}: ${name}`, () => check(left), answers, 'check');
     // The owed ids and the latest purchase of the others, as an evaluation and tune read them (owed-free-input.ts):
     // before, two statements (two snapshots); after, one (owedAndLatest).
     const reads: Array<[string, () => Promise<string>]> = [
@@ -107,20 +108,7 @@ try {
       ['input read after (1 statement)', async () => JSON.stringify(await events.owedAndLatest().then((r) => ({ owed: r.owedIds.length, latest: r.latest })))],
     ];
     const inputs: string[] = [];
-    for (const [name, read] of reads) {
-      inputs.push(await read()); // warm
-      const walls: number[] = [];
-      const c0 = process.cpuUsage();
-      const b0 = await backendCpuMs(pid);
-      for (let i = 0; i < calls; i++) {
-        const w0 = performance.now();
-        inputs.push(await read());
-        walls.push(performance.now() - w0);
-      }
-      const c = process.cpuUsage(c0);
-      const b = (await backendCpuMs(pid)) - b0;
-      console.log(`N = ${n}: ${name}: median ${median(walls).toFixed(1)} ms wall, node CPU ${((c.user + c.system) / 1000 / calls).toFixed(1)} ms, Postgres backend CPU ${(b / calls).toFixed(1)} ms per read`);
-    }
+    for (const [name, read] of reads) await timed(`N = ${n}: ${name}`, read, inputs, 'read');
     console.log(`N = ${n}: input reads ${inputs.every((a) => a === inputs[0]) ? 'identical' : 'DIFFER'}: ${inputs[0]}`);
     if (args.includes('--explain')) {
       const notOwed = 'NOT EXISTS (SELECT 1 FROM (SELECT user_id FROM erasure_requests) AS owed WHERE owed.user_id = p.user_id OFFSET 0)';
