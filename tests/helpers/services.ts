@@ -67,6 +67,18 @@ export async function createPostgresTestDb(opts: { migrated?: boolean } = {}): P
 }
 
 /**
+ * ANALYZE of the tables of the test's own schema (the search_path of a createPostgresTestDb), for a test that checks a
+ * plan. Not a bare ANALYZE: that takes every table of the shared test database, every other file's schema too, so it
+ * waited behind a lock another file holds (an ACCESS EXCLUSIVE held until its subject waits) and was counted among that
+ * table's waiters (lock-waits.ts lockWaiters), where a file asserts who waits.
+ */
+export async function analyzeOwnTables(db: Db): Promise<void> {
+  const { rows } = await db.query<{ t: string }>('SELECT quote_ident(tablename) AS t FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1');
+  if (rows.length === 0) throw new Error('analyzeOwnTables: the schema holds no table');
+  await db.exec(`ANALYZE ${rows.map((r) => r.t).join(', ')}`);
+}
+
+/**
  * A migrated Postgres database of the test's own (CREATE DATABASE, dropped by dispose), for a test that holds one of the
  * database's advisory locks for long: a lock such as the erasures' (ERASURE_SERIAL) is the database's, not a schema's,
  * so held in the shared test database it stalls every other file's erasures and start-up scrubs meanwhile.

@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../../src/data/db.js';
 import { createEventRepository } from '../../../src/data/event-repository.js';
-import { createPostgresTestDb, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
+import { analyzeOwnTables, createPostgresTestDb, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
 
 interface PlanNode {
   'Node Type': string;
@@ -31,8 +31,8 @@ describe.skipIf(!(await serviceAvailable(POSTGRES_URL)))('the plan of the range 
       INSERT INTO users (id) SELECT 'u' || g FROM generate_series(0, 999) g;
       INSERT INTO purchase_events (event_id, user_id, item_id, quantity, ts)
         SELECT 'e' || g, 'u' || (g % 1000), 'i1', 1, timestamptz '2024-01-01' + g * interval '1 hour' FROM generate_series(1, 2000) g;
-      INSERT INTO erasure_requests (user_id, next_at) SELECT 'u' || g, now() + interval '1 hour' FROM generate_series(1, 999) g;
-      ANALYZE;`);
+      INSERT INTO erasure_requests (user_id, next_at) SELECT 'u' || g, now() + interval '1 hour' FROM generate_series(1, 999) g;`);
+    await analyzeOwnTables(t.db);
   });
   afterAll(() => t?.dispose());
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../../src/data/db.js';
 import { createDbPopularity } from '../../../src/serving/db-popularity.js';
-import { createPostgresTestDb, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
+import { analyzeOwnTables, createPostgresTestDb, POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
 
 const ITEMS = 3000;
 
@@ -32,8 +32,8 @@ describe.skipIf(!available)('Postgres popularity leaving out a customer\'s bough
       INSERT INTO users (id) SELECT 'u' || g FROM generate_series(1, 300) g;
       INSERT INTO purchase_events (event_id, user_id, item_id, quantity, ts)
         SELECT 'e' || g, 'u' || (1 + (g * 7919) % 300), 'i' || (1 + (g::bigint * 104729) % ${ITEMS}), 1, now() - (g % 200) * interval '1 day'
-        FROM generate_series(1, 12000) g;
-      ANALYZE;`);
+        FROM generate_series(1, 12000) g;`);
+    await analyzeOwnTables(t.db);
   });
   afterAll(() => t?.dispose());
 
