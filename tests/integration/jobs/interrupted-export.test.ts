@@ -16,7 +16,10 @@ describe('an interrupted export', () => {
   let t: TestApp;
   const exportDir = mkdtempSync(path.join(tmpdir(), 'interrupted-export-'));
   beforeAll(async () => {
-    t = await createTestApp({ createDb, env: { EXPORT_DIR: exportDir } });
+    // JOB_RUNNER=worker: the app's own runner claims nothing. An inline one (the default) polls every 5 s with the
+    // real export handler and took the job whenever the holder below had not claimed it before its next poll (a
+    // holder's start-up of a few seconds on a loaded machine): the holder then never wrote its part file.
+    t = await createTestApp({ createDb, env: { EXPORT_DIR: exportDir, JOB_RUNNER: 'worker' } });
   });
   afterAll(async () => {
     await t?.dispose();
@@ -48,7 +51,7 @@ describe('an interrupted export', () => {
     // Another process's runner (with the app's cleanup) finds the heartbeat stale after 300 ms.
     const sweeper = createJobRunner({ ...t.services.jobRunnerOptions, handlers: {}, mode: 'worker', staleAfterMs: 300, sweepMs: 50, pollMs: 50 });
     await holder.start();
-    // Waits as long as a loaded machine needs for the claim (it ends as soon as the file is there): 5 s failed at load 10.
+    // The holder is the only runner with an export handler: the claim is its, however long a loaded machine takes.
     for (let waited = 0; !existsSync(part) && waited < 30_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
     expect(existsSync(part)).toBe(true);
     await sweeper.start();
