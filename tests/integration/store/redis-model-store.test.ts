@@ -38,21 +38,27 @@ describe.skipIf(!available)(available ? 'redis model store' : `redis model store
     modelStoreContract(async (opts) => createRedisModelStore({ url: REDIS_URL, prefix: `${runPrefix}${n++}:`, ...opts, onArtifactReaderFailed: (err) => void readerFailures.push(err) }));
   });
 
-  it('When an artifact read in parts is rewritten meanwhile, Then every read is one whole write, never parts of two', async () => {
+  it('When an artifact read in parts is rewritten meanwhile, Then every read is one whole write, never parts of two', { timeout: 120_000 }, async () => {
     const prefix = `${runPrefix}${n++}:`;
-    const reader = createRedisModelStore({ url: REDIS_URL, prefix, artifactPartBytes: 1000 });
+    // Parts of 2,500 bytes and 30 reads a phase: a read made while the rewrites go on takes up to 3 attempts of 1 + 3
+    // parts' round trips + 1 count check, then one GET (16), so the 3 phases are at most 1,440 round trips. Parts of
+    // 1,000 and 60 reads were up to 6,120 (34 a read); on a loaded machine each round trip waits for the test's thread,
+    // the reader's and Redis to be scheduled: 25.7 s, then past the 30 s limit, at load 28-36. What is left costs about
+    // 0.85 s of CPU (the reader's thread started and 90 reads), and took 17-22 s at load 28: hence 120 s, as the other
+    // tests whose work is bounded but slowed some twentyfold by such a load.
+    const reader = createRedisModelStore({ url: REDIS_URL, prefix, artifactPartBytes: 2500 });
     const writer = createRedisModelStore({ redis, prefix });
     // Two writes of one size and one of another: a read mixing parts shows as bytes that differ.
     const writes = [new Uint8Array(10_000).fill(1), new Uint8Array(10_000).fill(2), new Uint8Array(7_000).fill(3)];
     const whole = ['1:10000:true', '2:10000:true', '3:7000:true'];
-    /** What 60 reads see while `rewrite(i)` writes again and again: one string per distinct read. */
+    /** What 30 reads see while `rewrite(i)` writes again and again: one string per distinct read. */
     const readsDuring = async (version: string, rewrite: (i: number) => Promise<unknown>) => {
       let reading = true;
       const rewrites = (async () => {
         for (let i = 1; reading; i++) await rewrite(i);
       })();
       const seen = new Set<string>();
-      for (let r = 0; r < 60; r++) {
+      for (let r = 0; r < 30; r++) {
         const read = (await reader.getArtifact(version, 'model'))!;
         seen.add(`${read[0]}:${read.byteLength}:${read.every((b) => b === read[0])}`);
       }
