@@ -190,7 +190,7 @@ describe('threaded serving build', () => {
     expect(chunks).toBe(atFailure);
   });
 
-  it('When single-strategy lists are stored, Then 3 threads build the same tables as one, byte for byte', async () => {
+  it('When single-strategy lists are stored, Then 3 threads build the same tables as one, byte for byte', { timeout: 120_000 }, async () => {
     const stored = { ...recipe, serving: { strategyLists: 'stored' } };
     const one = buildServingModel({ ds, fitted, recipe: stored });
     const three = await buildServingModelInThreads({ ds, fitted, recipe: stored }, 3, { ...workersBuild, chunkUsers: 15 });
