@@ -24,23 +24,34 @@ export async function restartedEmpty(redis: PrivateRedis, services: Services, ..
     await redis.kill();
     await redis.start();
     for (const [n, w] of watched.entries()) {
-      for (let i = 0; !(await w.services.store.ping()) || w.seen.count === before[n]; i++) {
+      for (let i = 0; w.seen.count === before[n]; i++) {
         if (i >= 300) throw new Error('a store did not see the Redis come back within 15 s');
         await new Promise((r) => setTimeout(r, 50));
       }
-      // Its artifacts' connection reconnects on a back-off of its own and fails at once meanwhile ("Stream isn't
-      // writeable"): a restore the test starts next writes on it (in the service, the look tries again a second later).
-      const artifactsAnswer = async () => (await w.services.store.readArtifactRange?.('restarted-empty-probe', 'probe', 0, 0).then(() => true, () => false)) ?? true;
-      for (let i = 0; !(await artifactsAnswer()); i++) {
-        if (i >= 300) throw new Error("a store's artifacts connection did not come back within 15 s");
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await storeAnswers(w.services.store);
     }
     // Their subscriptions are back, each of which began a look if its recovery is started: each found the lease held.
     for (const w of watched) await w.services.modelRecovery?.idle();
     if ((await store.getActive()) !== null || (await store.listVersions()).length > 0) throw new Error('the store holds versions after the restart');
   } finally {
     if (last) await copies!.releaseLease(last, HOLDER);
+  }
+}
+
+/**
+ * Resolves once `store` answers again after its Redis came back, on both of its connections: its artifacts' connection
+ * reconnects on a back-off of its own and fails at once meanwhile ("Stream isn't writeable"), and a restore the test
+ * starts next writes on it (in the service, the look tries again a second later).
+ */
+export async function storeAnswers(store: Services['store']): Promise<void> {
+  for (let i = 0; !(await store.ping()); i++) {
+    if (i >= 300) throw new Error('a store did not see the Redis come back within 15 s');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const artifactsAnswer = async () => (await store.readArtifactRange?.('restarted-empty-probe', 'probe', 0, 0).then(() => true, () => false)) ?? true;
+  for (let i = 0; !(await artifactsAnswer()); i++) {
+    if (i >= 300) throw new Error("a store's artifacts connection did not come back within 15 s");
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
