@@ -7,8 +7,9 @@
  *
  *   npx tsx bench/model-copy.ts [--copies N] [--shop] [--no-tune] [--compare] [--kept N]
  *
- * Prints the training's total and the time spent on the copy within it (encoding and Postgres writes, which the
- * training waits for), the copy's size, chunks and Postgres footprint, and the restore's time and peak RSS, checking
+ * Prints the training's total and the time spent on the copy within it (encoding, compression and Postgres writes,
+ * which the training waits for), the copy's size (decoded and as stored), chunks and Postgres footprint (the table
+ * vacuumed full first, so earlier runs' dead rows are not counted), and the restore's time and peak RSS, checking
  * that the store then holds the version whole. `--compare` also trains once without a copy first (the same data),
  * for the training's total both ways. `--kept N`: N trainings (N versions kept, each copied; N at most
  * MODEL_VERSIONS_KEPT), all put back by the restore (the active one first, then the others in their order): the time
@@ -62,6 +63,8 @@ console.log(`machine: ${cpus().length} cores, load average at start ${load()}`);
 
 try {
   await db.query('DELETE FROM model_copies');
+  // The dead rows of earlier runs' copies returned to the system: the size on disk measured is this run's copies.
+  await db.query('VACUUM FULL model_copy_chunks');
   if (compare) {
     const plain = createRedisModelStore({ url: REDIS, prefix: prefixes[2] });
     const t = createTrainer({ events: createEventRepository(db), catalog: createCatalogRepository(db), store: plain, defaultRecipe: config.DEFAULT_RECIPE, precomputeDays: config.PRECOMPUTE_DAYS });
@@ -79,7 +82,7 @@ try {
   const trainMs = Math.round(performance.now() - t0);
   const { rows } = await db.query<{ size: string }>("SELECT pg_total_relation_size('model_copy_chunks') AS size");
   console.log(`training with its copy: total ${result.durations.total} ms (write ${result.durations.write} ms; ${trainMs} ms with the copies' bookkeeping after the publish)`);
-  console.log(`copy: ${result.copy ? `${mib(result.copy.bytes)} MiB in ${result.copy.chunks} chunks, ${result.copy.ms} ms encoding and writing` : 'none (failed: see the log)'}; model_copy_chunks on disk ${mib(Number(rows[0].size))} MiB; peak RSS ${peakMiB()} MiB; load ${load()}`);
+  console.log(`copy: ${result.copy ? `${mib(result.copy.bytes)} MiB in ${result.copy.chunks} chunks (${mib(result.copy.stored)} MiB as stored), ${result.copy.ms} ms encoding, compressing and writing` : 'none (failed: see the log)'}; model_copy_chunks on disk ${mib(Number(rows[0].size))} MiB; peak RSS ${peakMiB()} MiB; load ${load()}`);
 
   // Another process on a Redis that came back empty: the store it reads holds nothing.
   const b = createServices({ config, db, store: emptied });

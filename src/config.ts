@@ -286,6 +286,13 @@ const schema = z.object({
    */
   MODEL_COPIES: bool(true),
   /**
+   * The copies' chunks stored compressed (store/model-copy-codec.ts: brotli, each chunk on its own; 55% of the size on
+   * Online Retail). A process of the release before (no compression) cannot read a compressed copy: it
+   * refuses it as damaged and retrains. Set false during a rolling upgrade from that release to write copies it can
+   * read; copies written either way are read by this release.
+   */
+  MODEL_COPY_COMPRESSION: bool(true),
+  /**
    * On SIGTERM, how long the server keeps serving with /health/ready answering 503 (`accepting: false`)
    * before it stops accepting connections: long enough for a load balancer polling readiness to take it
    * out of rotation, so no request is sent to a closed port. 0 = stop accepting at once (SIGINT always does).

@@ -197,7 +197,7 @@ export function createServices(deps: {
   // A Redis model store's versions are copied into Postgres as trainings write them, and put back from there when
   // the store comes back empty (model-copies.ts, model-restore.ts); the in-process store keeps its own files.
   const modelCopyRepository = config.MODEL_COPIES && config.REDIS_URL ? createModelCopyRepository(db) : null;
-  const modelCopies = modelCopyRepository ? createModelCopies({ copies: modelCopyRepository, log }) : undefined;
+  const modelCopies = modelCopyRepository ? createModelCopies({ copies: modelCopyRepository, log, compress: config.MODEL_COPY_COMPRESSION }) : undefined;
   const modelRestore = modelCopyRepository
     ? createModelRestore({
         copies: modelCopyRepository, store, publishScrubbed: (mark, meta, publish) => erasure.publishScrubbed(mark, meta, publish),

@@ -1,3 +1,5 @@
+import { promisify } from 'node:util';
+import { brotliCompress, brotliDecompress, constants } from 'node:zlib';
 import { decodeSnapshot, encodeSnapshot, SnapshotFormatError, type VersionSnapshot } from './snapshot-codec.js';
 
 /**
@@ -11,9 +13,71 @@ import { decodeSnapshot, encodeSnapshot, SnapshotFormatError, type VersionSnapsh
  * reader at most one frame (the largest artifact) and one chunk. Each frame is checked by its own CRC: a torn or
  * damaged copy is refused, never half put back. The frames' headers carry only the version's name: the version's
  * metadata is kept beside the chunks, written once the copy is whole.
+ *
+ * Stored compressed (packCopyChunk), each chunk on its own, so the reader holds one chunk at a time as before:
+ *
+ *   compressed chunk = uint32 LE 0 · "RMCB" · uint32 LE the chunk's length decoded · the chunk compressed (brotli)
+ *
+ * A copy is compressed when its first chunk begins so: no uncompressed copy's first chunk does (it begins with the
+ * length of its first frame, never 0), so copies written uncompressed (the release before, MODEL_COPY_COMPRESSION
+ * false) read back as they are. The leading 0 is what the reader of the release before takes for the length of a
+ * first frame, which it refuses ("snapshot too short", a SnapshotFormatError) before it writes anything: a process
+ * of that release left to restore a compressed copy refuses it as damaged and falls back to the retraining.
  */
 export const COPY_CHUNK_BYTES = 4 * 1024 * 1024;
 export const COPY_FRAME_BYTES = 1024 * 1024;
+
+/** The header of a compressed chunk: a frame length of 0 (no frame has it), then "RMCB" (brotli). */
+const PACKED_MAGIC = Buffer.from('RMCB');
+const PACKED_HEADER_BYTES = 12;
+/**
+ * Brotli at quality 1: model data (float factors, encoded lists) shrinks to about 55% at any low setting, and this one
+ * costs the training the least CPU of them (gzip or deflate at level 1 about 1.7 times as much; bench/README.md
+ * "Model copies compressed").
+ */
+const PACK_QUALITY = 1;
+const compressAsync = promisify(brotliCompress);
+const decompressAsync = promisify(brotliDecompress);
+
+const isPacked = (chunk: Uint8Array) =>
+  chunk.byteLength >= PACKED_HEADER_BYTES && chunk[0] === 0 && chunk[1] === 0 && chunk[2] === 0 && chunk[3] === 0 && Buffer.from(chunk.buffer, chunk.byteOffset + 4, 4).equals(PACKED_MAGIC);
+
+/** A chunk of the copy as stored compressed (in libuv's thread pool, off the event loop). */
+export async function packCopyChunk(chunk: Uint8Array): Promise<Buffer> {
+  const header = Buffer.alloc(PACKED_HEADER_BYTES);
+  PACKED_MAGIC.copy(header, 4);
+  header.writeUInt32LE(chunk.byteLength, 8);
+  const params = { [constants.BROTLI_PARAM_QUALITY]: PACK_QUALITY, [constants.BROTLI_PARAM_SIZE_HINT]: chunk.byteLength };
+  return Buffer.concat([header, await compressAsync(chunk, { params })]);
+}
+
+/**
+ * The copy's chunks as the encoder cut them, from the chunks as stored (compressed or not: its first chunk says
+ * which, and every chunk of a compressed copy must be). A chunk that does not decompress, or not to the length its
+ * header gives, is refused (SnapshotFormatError, as a damaged frame is); none decompresses past that length. The
+ * chunk numbers pass through unchanged.
+ */
+export async function* unpackCopyChunks<T extends { seq: number; bytes: Uint8Array }>(chunks: AsyncIterable<T>): AsyncGenerator<T> {
+  let packed: boolean | null = null;
+  for await (const chunk of chunks) {
+    packed ??= isPacked(chunk.bytes);
+    if (!packed) {
+      yield chunk;
+      continue;
+    }
+    if (!isPacked(chunk.bytes)) throw new SnapshotFormatError(`model copy chunk ${chunk.seq} is not compressed like the first one`);
+    const stored = Buffer.from(chunk.bytes.buffer, chunk.bytes.byteOffset, chunk.bytes.byteLength);
+    const length = stored.readUInt32LE(8);
+    let bytes: Buffer;
+    try {
+      bytes = await decompressAsync(stored.subarray(PACKED_HEADER_BYTES), { maxOutputLength: Math.max(length, 1) });
+    } catch (err) {
+      throw new SnapshotFormatError(`model copy chunk ${chunk.seq} does not decompress (${(err as Error).message})`);
+    }
+    if (bytes.length !== length) throw new SnapshotFormatError(`model copy chunk ${chunk.seq} decompresses to ${bytes.length} bytes, not ${length}`);
+    yield { ...chunk, bytes };
+  }
+}
 
 /** One frame's content: artifacts and table entries of the version. */
 export type CopyPart = Pick<VersionSnapshot, 'artifacts' | 'tables'>;

@@ -1,5 +1,5 @@
 import type { ModelCopyRepository } from '../data/model-copy-repository.js';
-import { createCopyEncoder } from '../store/model-copy-codec.js';
+import { createCopyEncoder, packCopyChunk } from '../store/model-copy-codec.js';
 import type { ModelMeta, ModelStore } from '../store/model-store.js';
 
 /**
@@ -7,8 +7,9 @@ import type { ModelMeta, ModelStore } from '../store/model-store.js';
  * Redis restarted without persistence) is put back from it (model-restore.ts) instead of trained again.
  *
  * Copied: every artifact and table entry written under the version, as written (model-copy-codec.ts), in chunks of
- * at most 4 MiB, each chunk written to Postgres as the training writes the store (never the whole version held for
- * it); the metadata once the version is checked whole, before the publish. A copy that fails (Postgres refuses a
+ * at most 4 MiB, each chunk compressed on its own (model-copy-codec.ts packCopyChunk; uncompressed with `compress`
+ * false, as the release before wrote them) and written to Postgres as the training writes the store (never the whole
+ * version held for it); the metadata once the version is checked whole, before the publish. A copy that fails (Postgres refuses a
  * chunk, is away) does not stop the training: the version is published anyway and the failure logged. The copy only
  * saves a retraining should the store be lost before the next training; refusing to publish over it would leave the
  * shop on an older model for the sake of a shortcut the retraining of RETRAIN_ON_LOST_MODEL still covers.
@@ -28,8 +29,11 @@ export interface ModelCopyWriter {
   complete(meta: ModelMeta): Promise<boolean>;
   /** The training failed: the copy is deleted (best effort). */
   abandon(): Promise<void>;
-  /** What was written: bytes, chunks and the time spent encoding and writing (ms). */
-  readonly stats: { bytes: number; chunks: number; ms: number; failed: boolean };
+  /**
+   * What was written: bytes (the copy's, decoded), stored (the chunks' bytes as written, compressed), chunks and the
+   * time spent encoding, compressing and writing (ms).
+   */
+  readonly stats: { bytes: number; stored: number; chunks: number; ms: number; failed: boolean };
 }
 
 export interface ModelCopies {
@@ -50,8 +54,15 @@ export interface ModelCopies {
   settle(active: string, current: () => Promise<string | null>): Promise<boolean>;
 }
 
-export function createModelCopies(deps: { copies: ModelCopyRepository; log?: (msg: string, err?: unknown) => void; chunkBytes?: number }): ModelCopies {
+export function createModelCopies(deps: {
+  copies: ModelCopyRepository;
+  log?: (msg: string, err?: unknown) => void;
+  chunkBytes?: number;
+  /** Chunks stored compressed (the default); false: as the release before stores them, which it can read (MODEL_COPY_COMPRESSION). */
+  compress?: boolean;
+}): ModelCopies {
   const { copies } = deps;
+  const compress = deps.compress ?? true;
   const recordActive = async (version: string) => {
     await copies.markActive(version).catch((err: unknown) =>
       deps.log?.(`model copies: recording ${version} as active failed (a store lost before it is recorded would be put back to the version recorded before: the model recovery's next look records it from the store)`, err),
@@ -60,7 +71,7 @@ export function createModelCopies(deps: { copies: ModelCopyRepository; log?: (ms
   return {
     begin(version) {
       const encoder = createCopyEncoder(version, { chunkBytes: deps.chunkBytes });
-      const stats = { bytes: 0, chunks: 0, ms: 0, failed: false };
+      const stats = { bytes: 0, stored: 0, chunks: 0, ms: 0, failed: false };
       const fail = (err: unknown) => {
         if (!stats.failed) deps.log?.(`model copy of ${version} failed: the version is published without one (a model store lost before the next training is trained again)`, err);
         stats.failed = true;
@@ -85,7 +96,9 @@ export function createModelCopies(deps: { copies: ModelCopyRepository; log?: (ms
           chain = chain.then(async () => {
             if (stats.failed) return;
             const t0 = performance.now();
-            await copies.putChunk(version, seq, chunk);
+            const stored = compress ? await packCopyChunk(chunk) : chunk;
+            await copies.putChunk(version, seq, stored);
+            stats.stored += stored.byteLength;
             stats.ms += performance.now() - t0;
           });
         }

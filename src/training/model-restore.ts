@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ModelCopyRecord, ModelCopyRepository } from '../data/model-copy-repository.js';
-import { decodeCopy } from '../store/model-copy-codec.js';
+import { decodeCopy, unpackCopyChunks } from '../store/model-copy-codec.js';
 import { SnapshotFormatError } from '../store/snapshot-codec.js';
 import type { ModelMeta, ModelStore } from '../store/model-store.js';
 import { DraftLeaseLost } from '../store/version-rules.js';
@@ -94,12 +94,13 @@ export function createModelRestore(deps: {
    * The copy's chunks, checked against the number and size recorded when it was made whole: a copy missing a chunk is
    * refused, one in its middle as it arrives (its number skips one, or the bytes pass the size recorded). At the end
    * only, the decoder would hold what follows the gap meanwhile (up to the whole version, its frames read from the
-   * wrong bytes), or put back every frame after it first (a gap of whole frames).
+   * wrong bytes), or put back every frame after it first (a gap of whole frames). The bytes counted are the chunks'
+   * decompressed (a copy stored compressed, model-copy-codec.ts; one written uncompressed reads as it is).
    */
   async function* counted(copy: ModelCopyRecord): AsyncGenerator<Uint8Array> {
     let chunks = 0;
     let bytes = 0;
-    for await (const { seq, bytes: chunk } of copies.chunks(copy.version)) {
+    for await (const { seq, bytes: chunk } of unpackCopyChunks(copies.chunks(copy.version))) {
       if (seq !== chunks) throw new SnapshotFormatError(`its chunk ${chunks} is missing (chunk ${seq} came next)`);
       chunks++;
       bytes += chunk.byteLength;

@@ -77,8 +77,8 @@ export interface TrainResult {
    */
   activated: boolean;
   notActivated?: string;
-  /** The version's copy in Postgres (model-copies.ts): its size, chunks and the time spent on it; absent without one. */
-  copy?: { bytes: number; chunks: number; ms: number };
+  /** The version's copy in Postgres (model-copies.ts): its size (decoded, and as stored), chunks and the time spent on it; absent without one. */
+  copy?: { bytes: number; stored: number; chunks: number; ms: number };
 }
 
 export interface TrainerDeps {
@@ -486,7 +486,7 @@ export function createTrainer(deps: TrainerDeps) {
       // The copy made whole before the publish, so a version served has its copy (unless the copy failed: logged).
       if (copy && (await copy.complete(meta))) {
         durations.copy = round(copy.stats.ms);
-        result.copy = { bytes: copy.stats.bytes, chunks: copy.stats.chunks, ms: round(copy.stats.ms) };
+        result.copy = { bytes: copy.stats.bytes, stored: copy.stats.stored, chunks: copy.stats.chunks, ms: round(copy.stats.ms) };
       }
       let publishSent = false;
       /** Publishes the version, `scrubbed` customers fewer than written (erased while this training ran). */

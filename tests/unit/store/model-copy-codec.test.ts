@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createCopyEncoder, decodeCopy, type CopyPart } from '../../../src/store/model-copy-codec.js';
+import { createCopyEncoder, decodeCopy, packCopyChunk, unpackCopyChunks, type CopyPart } from '../../../src/store/model-copy-codec.js';
 import { SnapshotFormatError } from '../../../src/store/snapshot-codec.js';
 
 /** A version's copy (model-copy-codec.ts) cut into chunks and read back: what the restore puts into the store. */
@@ -60,5 +60,38 @@ describe('the copy of a model version kept in Postgres', () => {
     damaged[3][10] ^= 0xff;
     await expect(decoded(damaged)).rejects.toBeInstanceOf(SnapshotFormatError);
     await expect(decoded(chunks.slice(0, -1))).rejects.toBeInstanceOf(SnapshotFormatError);
+  });
+});
+
+describe('the copy stored compressed, chunk by chunk', () => {
+  const numbered = async function* (chunks: Uint8Array[]) {
+    for (const [seq, bytes] of chunks.entries()) yield { seq, bytes };
+  };
+  const unpacked = async (chunks: Uint8Array[]) => {
+    const out: Uint8Array[] = [];
+    for await (const c of unpackCopyChunks(numbered(chunks))) out.push(c.bytes);
+    return out;
+  };
+
+  it('When its chunks are stored compressed, Then they read back as cut, with their numbers, and the copy decodes whole', async () => {
+    const { chunks } = encode(97, 200);
+    const packed = await Promise.all(chunks.map((c) => packCopyChunk(c)));
+    const back = await unpacked(packed);
+    expect(back.map((c) => Buffer.from(c).toString('hex'))).toEqual(chunks.map((c) => c.toString('hex')));
+    expect((await decoded(back)).tables.get('users')!.size).toBe(50);
+  });
+
+  it('When its chunks were stored uncompressed (the release before), Then they read back unchanged', async () => {
+    const { chunks } = encode(97, 200);
+    expect(await unpacked(chunks)).toEqual(chunks);
+  });
+
+  it('When a compressed copy holds a chunk stored uncompressed, or one that decompresses past the length its header gives, Then it is refused as damaged', async () => {
+    const { chunks } = encode(97, 200);
+    const packed = await Promise.all(chunks.map((c) => packCopyChunk(c)));
+    await expect(unpacked([packed[0], chunks[1]])).rejects.toThrow(SnapshotFormatError);
+    const lying = Buffer.from(packed[1]);
+    lying.writeUInt32LE(10, 8);
+    await expect(unpacked([packed[0], lying])).rejects.toThrow(SnapshotFormatError);
   });
 });
