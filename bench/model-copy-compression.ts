@@ -15,24 +15,12 @@
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import * as zlib from 'node:zlib';
-import { loadConfig } from '../src/config.js';
-import { createPgDb } from '../src/data/db.js';
-import { migrate } from '../src/data/migrate.js';
 import { createModelCopyRepository } from '../src/data/model-copy-repository.js';
 import { createServices } from '../src/services.js';
-import { decodeCopy, unpackCopyChunks } from '../src/store/model-copy-codec.js';
+import { createCopyEncoder, decodeCopy, packCopyChunk, unpackCopyChunks, type CopyPart } from '../src/store/model-copy-codec.js';
 import { createRedisModelStore } from '../src/store/redis-model-store.js';
-import { ensureOnlineRetailSchema } from './lib/bench-schema.js';
+import { openModelCopyBench } from './lib/model-copy-bench.js';
 import { deleteRedisPrefix } from './lib/redis-prefix.js';
-
-const args = process.argv.slice(2);
-const copiesAt = args.indexOf('--copies');
-const copies = copiesAt >= 0 ? Number(args[copiesAt + 1]) : 1;
-const shop = args.includes('--shop');
-const tune = args.includes('--no-tune') ? false : undefined;
-const PG = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const SCHEMA = copies > 1 ? `bench_model_copy_online_retail_${copies}x` : 'bench_model_copy_online_retail';
 
 const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
 const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
@@ -43,13 +31,7 @@ const cpuMs = (f: () => void) => {
   return (c.user + c.system) / 1000;
 };
 
-if (!shop) await ensureOnlineRetailSchema(PG, SCHEMA, { copies });
-const db = createPgDb(PG, shop ? { max: 4 } : { max: 4, schema: SCHEMA });
-if (shop) await migrate(db);
-const config = loadConfig({
-  DATABASE_URL: PG, REDIS_URL: REDIS, SAMPLE_DATA: 'false', LOG_LEVEL: 'silent', MODEL_COPIES: 'true', ERASURE_REFRESH_MS: '600000',
-  ...(shop ? {} : { PRECOMPUTE_DAYS: '36500' }),
-});
+const { db, config, tune, REDIS } = await openModelCopyBench(process.argv.slice(2));
 const prefix = `bench_copyz_${randomBytes(3).toString('hex')}:`;
 const store = createRedisModelStore({ url: REDIS, prefix });
 console.log(`machine: ${cpus().length} cores, load average at start ${load()}`);
@@ -89,6 +71,54 @@ try {
     if (bytes / total < 0.002) continue;
     console.log(`| ${name} | ${mib(bytes)} | ${((100 * bytes) / total).toFixed(1)}% |`);
   }
+
+  // The copy's own CPU without the store's and Postgres's: encoding its parts into chunks as the training does (as
+  // they were decoded, in order), and decoding the chunks into parts as the restore does; each then with this
+  // release's compression (packCopyChunk / unpackCopyChunks, brotli quality 1 in the thread pool: counted, as
+  // process.cpuUsage counts every thread of the process).
+  const decodedParts: CopyPart[] = [];
+  for await (const part of decodeCopy(replay())) decodedParts.push(part);
+  const asyncCpuMs = async (f: () => Promise<void>) => {
+    const c0 = process.cpuUsage();
+    await f();
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / 1000;
+  };
+  let encoded: Buffer[] = [];
+  const encode = () => {
+    const enc = createCopyEncoder(result.version);
+    encoded = [];
+    for (const part of decodedParts) {
+      for (const [name, data] of part.artifacts) enc.artifact(name, data);
+      for (const [name, entries] of part.tables) for (const [key, value] of entries) enc.entry(name, key, value);
+      encoded.push(...enc.take());
+    }
+    encoded.push(...enc.take(true));
+  };
+  const encodeMs = cpuMs(encode);
+  let packedChunks: Buffer[] = [];
+  const encodePackMs = await asyncCpuMs(async () => {
+    encode();
+    packedChunks = [];
+    for (const c of encoded) packedChunks.push(await packCopyChunk(c));
+  });
+  const numbered = async function* (chunks: Buffer[]) {
+    for (const [seq, bytes] of chunks.entries()) yield { seq, bytes };
+  };
+  const decodeMs = await asyncCpuMs(async () => {
+    for await (const _ of decodeCopy(replay()));
+  });
+  const unpackDecodeMs = await asyncCpuMs(async () => {
+    async function* unpacked() {
+      for await (const c of unpackCopyChunks(numbered(packedChunks))) yield c.bytes;
+    }
+    for await (const _ of decodeCopy(unpacked()));
+  });
+  const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  console.log(`\nthe copy's CPU, load ${load()}:`);
+  console.log('| step | uncompressed (the release before) | compressed (brotli quality 1) |\n|---|---|---|');
+  console.log(`| training: encode (+ compress) the whole copy | ${s(encodeMs)} | ${s(encodePackMs)} |`);
+  console.log(`| restore: (decompress +) decode the whole copy | ${s(decodeMs)} | ${s(unpackDecodeMs)} |`);
 
   const brotli = (quality: number) => ({ params: { [zlib.constants.BROTLI_PARAM_QUALITY]: quality, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: 4 << 20 } });
   const codecs: { name: string; pack: (b: Buffer) => Buffer; unpack: (b: Buffer) => Buffer }[] = [

@@ -21,40 +21,24 @@
  */
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
-import { loadConfig } from '../src/config.js';
-import { createPgDb } from '../src/data/db.js';
-import { migrate } from '../src/data/migrate.js';
 import { createServices } from '../src/services.js';
 import { createRedisModelStore } from '../src/store/redis-model-store.js';
 import { createTrainer } from '../src/training/train-model.js';
 import { createCatalogRepository } from '../src/data/catalog-repository.js';
 import { createEventRepository } from '../src/data/event-repository.js';
 import { lostFromStore, type ContentsSummary } from '../src/training/write-model-version.js';
-import { ensureOnlineRetailSchema } from './lib/bench-schema.js';
+import { openModelCopyBench } from './lib/model-copy-bench.js';
 import { deleteRedisPrefix } from './lib/redis-prefix.js';
 
 const args = process.argv.slice(2);
-const copiesAt = args.indexOf('--copies');
-const copies = copiesAt >= 0 ? Number(args[copiesAt + 1]) : 1;
-const shop = args.includes('--shop');
-const tune = args.includes('--no-tune') ? false : undefined;
 const compare = args.includes('--compare');
 const keptAt = args.indexOf('--kept');
 const kept = keptAt >= 0 ? Number(args[keptAt + 1]) : 1;
-const PG = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const SCHEMA = copies > 1 ? `bench_model_copy_online_retail_${copies}x` : 'bench_model_copy_online_retail';
 
 const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
 const peakMiB = () => Math.round(process.resourceUsage().maxRSS / 1024);
 
-if (!shop) await ensureOnlineRetailSchema(PG, SCHEMA, { copies });
-const db = createPgDb(PG, shop ? { max: 4 } : { max: 4, schema: SCHEMA });
-if (shop) await migrate(db);
-const config = loadConfig({
-  DATABASE_URL: PG, REDIS_URL: REDIS, SAMPLE_DATA: 'false', LOG_LEVEL: 'silent', MODEL_COPIES: 'true', ERASURE_REFRESH_MS: '600000',
-  ...(shop ? {} : { PRECOMPUTE_DAYS: '36500' }),
-});
+const { db, config, tune, REDIS } = await openModelCopyBench(args);
 const prefixes = [`bench_copy_a_${randomBytes(3).toString('hex')}:`, `bench_copy_b_${randomBytes(3).toString('hex')}:`, `bench_copy_c_${randomBytes(3).toString('hex')}:`];
 const trained = createRedisModelStore({ url: REDIS, prefix: prefixes[0] });
 const emptied = createRedisModelStore({ url: REDIS, prefix: prefixes[1] });
