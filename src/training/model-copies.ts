@@ -93,10 +93,14 @@ export function createModelCopies(deps: {
         const ready = timed(() => encoder.take(end));
         for (const chunk of ready) {
           const seq = stats.chunks++;
+          // Compressed at once (in the thread pool), while the chunks before it are inserted: the training waits for
+          // the inserts, not for each compression after each insert. Its failure is the insert's, below.
+          const packed = compress ? packCopyChunk(chunk) : Promise.resolve(chunk);
+          packed.catch(() => {});
           chain = chain.then(async () => {
             if (stats.failed) return;
             const t0 = performance.now();
-            const stored = compress ? await packCopyChunk(chunk) : chunk;
+            const stored = await packed;
             await copies.putChunk(version, seq, stored);
             stats.stored += stored.byteLength;
             stats.ms += performance.now() - t0;
