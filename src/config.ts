@@ -286,8 +286,8 @@ const schema = z.object({
    */
   MODEL_COPIES: bool(true),
   /**
-   * The copies' chunks stored compressed (store/model-copy-codec.ts: brotli, each chunk on its own; 55% of the size on
-   * Online Retail). A process of the release before (no compression) cannot read a compressed copy: it
+   * The copies' chunks stored compressed (store/model-copy-codec.ts: brotli, each chunk on its own; about half the size,
+   * bench/README.md "Model copies compressed"). A process of the release before (no compression) cannot read a compressed copy: it
    * refuses it as damaged and retrains. Set false during a rolling upgrade from that release to write copies it can
    * read; copies written either way are read by this release.
    */
