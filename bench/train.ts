@@ -5,7 +5,7 @@
  * publish to Redis) and the total, against the targets: whole recipe < 30 s, peak RSS < 1.5 GB,
  * ALS < 10 s.
  *
- *   npx tsx bench/train.ts [RECIPE] [--fresh] [--tune | --no-tune] [--threads N] [--data FILE] [--shop] [--inline]
+ *   npx tsx bench/train.ts [RECIPE] [--fresh] [--tune | --no-tune] [--threads N] [--data FILE] [--shop] [--inline] [--hash]
  *
  * `--tune` tunes the recipe on the data first (its `tune` section, or the defaults: 3 folds of 30
  * days), as a training job with `tune: true` does; `--no-tune` trains the weights as written, as
@@ -14,6 +14,8 @@
  * database filled by `npm run import -- generic DIR`) instead of Online Retail; nothing is imported.
  * `--inline` fits and builds in this thread (TrainerDeps.isolation 'inline'), so `node --cpu-prof`
  * sees the fits in the main thread's profile; the serving build's extra threads still run apart.
+ * `--hash` prints the SHA-256 of what the training published (every artifact and every table entry;
+ * lib/version-hash.ts), so two builds trained on the same data can be shown to publish the same model.
  * With `--shop`, customers are precomputed as `npm run train` does (PRECOMPUTE_DAYS, default 365);
  * without it, every customer is (the Online Retail results below were measured so).
  *
@@ -35,6 +37,7 @@ import { createTrainer } from '../src/training/train-model.js';
 import { ensureOnlineRetailSchema } from './lib/bench-schema.js';
 import { withoutDataArg } from './lib/online-retail.js';
 import { deleteRedisPrefix } from './lib/redis-prefix.js';
+import { versionHash } from './lib/version-hash.js';
 
 const args = withoutDataArg();
 const threadsAt = args.indexOf('--threads');
@@ -44,6 +47,7 @@ const tune = args.includes('--tune') ? true : args.includes('--no-tune') ? false
 const fresh = args.includes('--fresh');
 const shop = args.includes('--shop');
 const inline = args.includes('--inline');
+const hashed = args.includes('--hash');
 const PG = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SCHEMA = 'bench_train_online_retail';
@@ -108,6 +112,11 @@ try {
   const verdict = (ok: boolean) => (ok ? 'ok' : 'MISSED');
   if (!shop) console.log(`targets: total ${(total / 1000).toFixed(1)} s < 30 s ${verdict(total < TARGETS.totalMs)}; ` +
     `peak RSS ${peak} MiB < 1536 MiB ${verdict(peak < TARGETS.peakMiB)}; ALS ${(als / 1000).toFixed(1)} s < 10 s ${verdict(als < TARGETS.alsMs)}`);
+  if (hashed) {
+    const { total: digest, keys } = await versionHash(REDIS, prefix, result.version);
+    for (const [key, h] of keys) console.log(`sha256 ${h.slice(0, 16)} ${key}`);
+    console.log(`sha256 of the published model: ${digest}`);
+  }
 } finally {
   await store.close();
   await db.close();
