@@ -5,7 +5,7 @@
  */
 import type { NeighbourTable } from './serving-artifacts.js';
 
-const scratches = new WeakMap<object, { stamp: Int32Array; slot: Int32Array; gen: number }>();
+const scratches = new WeakMap<object, { stamp: Int32Array; slot: Int32Array; gen: number; best: Float64Array }>();
 
 /**
  * For each of `items`, the best anchor in one source's neighbour lists by
@@ -17,16 +17,36 @@ const scratches = new WeakMap<object, { stamp: Int32Array; slot: Int32Array; gen
  * stored neighbours is two array reads.
  */
 export function findAnchors(table: NeighbourTable, itemCount: number, items: ArrayLike<number>, anchors: ArrayLike<number>, maxAnchors = 10): Int32Array {
+  const found = new Int32Array(items.length).fill(-1);
+  anchorsInto(table, itemCount, items, items.length, anchors, maxAnchors, found, null);
+  return found;
+}
+
+/**
+ * findAnchors for the first `count` of `items`, written to `out[at[j]]` for the j-th (to `out[j]` when
+ * `at` is null); entries of `out` whose item no anchor lists are left as they are.
+ */
+function anchorsInto(
+  table: NeighbourTable,
+  itemCount: number,
+  items: ArrayLike<number>,
+  count: number,
+  anchors: ArrayLike<number>,
+  maxAnchors: number,
+  out: Int32Array,
+  at: ArrayLike<number> | null,
+): void {
   let s = scratches.get(table);
-  if (!s || s.gen >= 0x7ffffff0) scratches.set(table, (s = { stamp: new Int32Array(itemCount), slot: new Int32Array(itemCount), gen: 0 }));
+  if (!s || s.gen >= 0x7ffffff0) scratches.set(table, (s = { stamp: new Int32Array(itemCount), slot: new Int32Array(itemCount), gen: 0, best: new Float64Array(16) }));
   const gen = ++s.gen;
   const { stamp, slot } = s;
-  for (let i = 0; i < items.length; i++) {
+  for (let i = 0; i < count; i++) {
     stamp[items[i]] = gen;
     slot[items[i]] = i;
   }
-  const best = new Float64Array(items.length);
-  const found = new Int32Array(items.length).fill(-1);
+  if (s.best.length < count) s.best = new Float64Array(Math.max(count, 2 * s.best.length));
+  const best = s.best;
+  best.fill(0, 0, count);
   for (let r = 0; r < Math.min(anchors.length, maxAnchors); r++) {
     const anchor = anchors[r];
     const start = table.indptr[anchor];
@@ -40,11 +60,10 @@ export function findAnchors(table: NeighbourTable, itemCount: number, items: Arr
       const value = scale * table.scores[p];
       if (value > best[i]) {
         best[i] = value;
-        found[i] = anchor;
+        out[at === null ? i : at[i]] = anchor;
       }
     }
   }
-  return found;
 }
 
 /**
@@ -61,17 +80,16 @@ export function findAnchorsBySource(
   maxAnchors = 10,
 ): Int32Array {
   const out = new Int32Array(items.length).fill(-1);
-  const bySource = new Map<string, number[]>();
+  // The items of each source and their positions in `items`, in list order.
+  const bySource = new Map<string, { items: number[]; at: number[] }>();
   for (let k = 0; k < items.length; k++) {
     const source = sourceOf(k);
     if (source === undefined || !neighbours.has(source)) continue;
-    let ks = bySource.get(source);
-    if (!ks) bySource.set(source, (ks = []));
-    ks.push(k);
+    let group = bySource.get(source);
+    if (!group) bySource.set(source, (group = { items: [], at: [] }));
+    group.items.push(items[k]);
+    group.at.push(k);
   }
-  for (const [source, ks] of bySource) {
-    const found = findAnchors(neighbours.get(source)!, itemCount, ks.map((k) => items[k]), anchors, maxAnchors);
-    ks.forEach((k, j) => (out[k] = found[j]));
-  }
+  for (const [source, group] of bySource) anchorsInto(neighbours.get(source)!, itemCount, group.items, group.items.length, anchors, maxAnchors, out, group.at);
   return out;
 }

@@ -247,25 +247,34 @@ export function createUserScorer(input: UserScorerInput): (ctx: UserContext, att
   if (singles.length > 0) scratch.pooledDepth = options.strategyCandidates;
   const scoreSingle = singleSourceScorer(fitted, options);
   const single = new SparseScores(itemCount);
+  // The customer's distinct purchases as they are marked (grown as needed).
+  let distinct = new Int32Array(64);
   return (ctx, attributes) => {
     const history = ctx.history.filter((h) => h.item >= 0 && h.item < itemCount);
     if (history.length === 0) return null;
-    const purchased = Int32Array.from(new Set(history.map((h) => h.item))).sort();
-    for (const i of purchased) purchasedMask[i] = 1;
+    if (distinct.length < history.length) distinct = new Int32Array(Math.max(history.length, 2 * distinct.length));
+    let bought = 0;
+    for (const h of history) {
+      if (purchasedMask[h.item] === 1) continue;
+      purchasedMask[h.item] = 1;
+      distinct[bought++] = h.item;
+    }
+    const purchased = distinct.slice(0, bought).sort();
     try {
       blendSparse(ctx, scratch);
       const top = topSparseCandidates(scratch.blend, purchasedMask, options.candidates);
       const sourceMask = new Uint32Array(top.items.length);
       const dominant = new Uint8Array(top.items.length);
-      const parts = new Float64Array(sourceNames.length);
       // Each source's parts, looked up once per user rather than per candidate and source.
-      // Only the sources the blend scored have parts (the others' stay 0 in `parts`), kept with their index.
+      // Only the sources the blend scored have parts (the others' are 0, so never named), kept with their index.
       const partsOf: Float32Array[] = [];
       const partIndex: number[] = [];
       sourceNames.forEach((name, k) => {
         const values = scratch.sources.get(name)?.part.values;
         if (values) partsOf.push(values), partIndex.push(k);
       });
+      // The candidate's part from each of partsOf.
+      const parts = new Float64Array(partsOf.length);
       for (let c = 0; c < top.items.length; c++) {
         const item = top.items[c];
         // Shares of the sum of the parts (the blend itself may be lowered by a source cap), and the
@@ -274,15 +283,14 @@ export function createUserScorer(input: UserScorerInput): (ctx: UserContext, att
         let best = -1;
         let bestPart = 0;
         for (let q = 0; q < partsOf.length; q++) {
-          const k = partIndex[q];
           const part = partsOf[q][item];
-          total += parts[k] = part;
+          total += parts[q] = part;
           if (part > bestPart) {
-            best = k;
+            best = partIndex[q];
             bestPart = part;
           }
         }
-        for (let k = 0; k < parts.length; k++) if (parts[k] > 0 && parts[k] >= SOURCE_SHARE * total) sourceMask[c] |= 1 << k;
+        for (let q = 0; q < parts.length; q++) if (parts[q] > 0 && parts[q] >= SOURCE_SHARE * total) sourceMask[c] |= 1 << partIndex[q];
         // The dominant source is always named, whatever its share.
         if (best >= 0) {
           dominant[c] = best;
@@ -300,7 +308,7 @@ export function createUserScorer(input: UserScorerInput): (ctx: UserContext, att
         purchased,
         recentItems,
         recentTs: Float64Array.from(recent, (r) => r.ts),
-        hybrid: { ...top, sourceMask, dominant, because },
+        hybrid: { items: top.items, scores: top.scores, sourceMask, dominant, because },
       };
       // A source the blend scored for this user is ranked by its raw scores from that pass; the others
       // (weight 0 at this history length) are scored now.
