@@ -7,6 +7,14 @@ lines), a Black Friday / Christmas peak, three countries.
 
     python3 bench/lib/fashion-shop.py OUTDIR     # N_USERS (400000), N_ITEMS (about 60000), SEED from the environment
 
+Two more options from the environment, for nested checks that need more than one year or more than one calendar;
+unset, every seed's output is byte for byte what it was before they existed:
+  HISTORY_START  first day of the data (YYYY-MM-DD, default 2025-05-01; the last day is always 2026-11-30). An
+                 earlier start adds the same yearly collections before SS25 (SS 03-01, SU 06-01, AW 09-01, HO 11-10,
+                 WI 01-15 of the next year), those still on sale on or after the start.
+  CALENDAR_SHIFT every collection launches this many days later (negative: earlier), every year alike; Black
+                 Friday, Cyber Monday and the other peak days stay on their dates (default 0).
+
 Writes the shop's own export (OUTDIR/shop/: products.csv, customers.csv, order_lines.csv, with the shop's column
 names; products.csv ends with the style as `item_group_id`) and the same data in the generic import format (OUTDIR/generic/: items.csv, users.csv, events.csv; returns
 kept as negative quantities, as the shop exports them; items.csv gives each product its style as `item_group_id`,
@@ -30,9 +38,12 @@ N_USERS = int(os.environ.get('N_USERS', 400000))
 N_ITEMS = int(os.environ.get('N_ITEMS', 60000))
 rnd = random.Random(SEED)
 CET = timezone(timedelta(hours=1))
-START = datetime(2025, 5, 1, tzinfo=CET)
+START = datetime.strptime(os.environ.get('HISTORY_START', '2025-05-01'), '%Y-%m-%d').replace(tzinfo=CET)
 END = datetime(2026, 11, 30, 22, 0, tzinfo=CET)
+if START >= END - timedelta(days=60):
+    sys.exit('HISTORY_START must be at least 60 days before 2026-11-30')
 DAYS = (END - START).days
+CALENDAR_SHIFT = timedelta(days=int(os.environ.get('CALENDAR_SHIFT', 0)))
 
 COLLECTIONS = [  # code, launch, days on sale, share of the catalogue
     ('SS25', datetime(2025, 3, 1, tzinfo=CET), 92, 1.0), ('SU25', datetime(2025, 6, 1, tzinfo=CET), 92, 1.0),
@@ -41,6 +52,19 @@ COLLECTIONS = [  # code, launch, days on sale, share of the catalogue
     ('SU26', datetime(2026, 6, 1, tzinfo=CET), 92, 1.0), ('AW26', datetime(2026, 9, 1, tzinfo=CET), 80, 1.1),
     ('HO26', datetime(2026, 11, 10, tzinfo=CET), 80, 0.9),
 ]
+def year_of_collections(y):
+    """The year's collections as 2025's (SS, SU, AW, HO of year y and WI of y + 1)."""
+    yy, ny = f'{y % 100:02d}', f'{(y + 1) % 100:02d}'
+    return [(f'SS{yy}', datetime(y, 3, 1, tzinfo=CET), 92, 1.0), (f'SU{yy}', datetime(y, 6, 1, tzinfo=CET), 92, 1.0),
+            (f'AW{yy}', datetime(y, 9, 1, tzinfo=CET), 80, 1.1), (f'HO{yy}', datetime(y, 11, 10, tzinfo=CET), 80, 0.9),
+            (f'WI{ny}', datetime(y + 1, 1, 15, tzinfo=CET), 60, 0.6)]
+# HISTORY_START before 2025-03-01 (SS25's launch): the earlier years' collections still on sale on or after the start.
+earlier = [c for y in range(START.year - 1, 2025) for c in year_of_collections(y)
+           if c[1] < COLLECTIONS[0][1] and c[1] + CALENDAR_SHIFT + timedelta(days=c[2]) > START]
+if earlier:
+    COLLECTIONS = earlier + COLLECTIONS
+if CALENDAR_SHIFT:
+    COLLECTIONS = [(code, launch + CALENDAR_SHIFT, days, share) for code, launch, days, share in COLLECTIONS]
 DEPTS = {
     'women': (['XS', 'S', 'M', 'L', 'XL'], [
         ('dresses/midi', 'Midi dress', 70, 'top'), ('dresses/mini', 'Mini dress', 55, 'top'),
@@ -165,6 +189,10 @@ for i, st in enumerate(styles):
     if st['outfit'] >= 0:
         outfit_members.setdefault(st['outfit'], []).append(i)
 
+def black_friday(year):
+    """The fourth Friday of November (2025-11-28, 2026-11-27)."""
+    first = datetime(year, 11, 1).date()
+    return first + timedelta(days=(4 - first.weekday()) % 7 + 21)
 # day weights: summer dip, Black Friday week and the weeks before Christmas, January sales
 def day_weight(d):
     t = START + timedelta(days=d)
@@ -172,8 +200,9 @@ def day_weight(d):
     m, dd = t.month, t.day
     if m in (7, 8): w *= 0.8
     if m == 11 and dd >= 20: w *= 2.2
-    if (t.year, m, dd) in ((2025, 11, 28), (2026, 11, 27)): w *= 4.0   # Black Friday
-    if (t.year == 2025 and m == 12 and dd == 1) or (t.year == 2026 and m == 11 and dd == 30): w *= 2.5   # Cyber Monday
+    bf = black_friday(t.year)
+    if t.date() == bf: w *= 4.0   # Black Friday
+    if t.date() == bf + timedelta(days=3): w *= 2.5   # Cyber Monday
     if m == 12 and dd <= 21: w *= 1.9
     if m == 12 and dd > 24: w *= 0.6
     if m == 1 and dd <= 15: w *= 1.3
