@@ -7,7 +7,7 @@ import { createEventRepository } from '../data/event-repository.js';
 import { openDatabase } from '../data/open-database.js';
 import { purchaseColumnsOf } from '../evaluation/purchase-columns.js';
 import { readOwedFreeInput, type OwedFreeSources } from '../evaluation/owed-free-input.js';
-import type { RollingValidation } from '../evaluation/rolling-tune.js';
+import { tuningSpanDays, type RollingValidation } from '../evaluation/rolling-tune.js';
 import type { SingleSourceCoverage, SingleSourceDiscount } from '../evaluation/single-source-coverage.js';
 import { purchasesOf, type SplitInput } from '../evaluation/splits.js';
 import { isRecipeName, parseRecipe, withTuning } from '../training/recipe.js';
@@ -151,12 +151,12 @@ const NO_RETURNS = new Date('0001-01-01T00:00:00Z');
  * The start of tuning's earliest validation window: `folds` windows of `days` back to back ending at `end`, or when
  * none is given, just after the latest purchase (rolling-tune.ts foldEnds). No purchases: no return is netted.
  */
-export function tuningWindowsStart(spec: { folds: number; days: number }, end: string | undefined, latest: string | null): Date {
+export function tuningWindowsStart(spec: { folds: number; days: number; yearAgo?: boolean }, end: string | undefined, latest: string | null): Date {
   const last = end !== undefined ? Date.parse(end) : latest === null ? Number.NaN : Date.parse(latest) + 1;
-  return Number.isFinite(last) ? new Date(last - spec.folds * spec.days * 86_400_000) : NO_RETURNS;
+  return Number.isFinite(last) ? new Date(last - tuningSpanDays(spec) * 86_400_000) : NO_RETURNS;
 }
 
-async function loadInput(args: TuneArgs, spec: { folds: number; days: number }): Promise<SplitInput> {
+async function loadInput(args: TuneArgs, spec: { folds: number; days: number; yearAgo?: boolean }): Promise<SplitInput> {
   if (args.onlineRetail) {
     // Gross of the file's cancellations (loadOnlineRetail keeps them apart).
     const { events, items, users } = await loadOnlineRetail(args.onlineRetail, args.dateOrder, args.delimiter);

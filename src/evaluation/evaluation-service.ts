@@ -6,6 +6,7 @@ import type { JobRecord, JobRepository, JobStatus } from '../jobs/job-repository
 import type { JobContext, JobHandler } from '../jobs/job-runner.js';
 import { JOB_TYPES } from '../jobs/job-types.js';
 import { withTuning, type Recipe } from '../training/recipe.js';
+import { tuningSpanDays } from './rolling-tune.js';
 import { resolveRecipe } from '../training/train-model.js';
 import type { EvaluationGauges } from './evaluation-gauges.js';
 import type { EvaluationReport, MetricName } from './evaluation-report.js';
@@ -214,7 +215,7 @@ export function createEvaluationService(deps: EvaluationServiceDeps) {
     } else return {};
     // No purchases: nothing is read, and checkData says so.
     if (!Number.isFinite(cutoff)) return {};
-    const windows = Math.max(0, ...tuned.map((r) => (r.tune ? r.tune.folds * r.tune.days * DAY_MS : 0)));
+    const windows = Math.max(0, ...tuned.map((r) => (r.tune ? tuningSpanDays(r.tune) * DAY_MS : 0)));
     return { returnsBefore: new Date(cutoff - windows) };
   }
 

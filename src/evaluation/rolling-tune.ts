@@ -47,6 +47,14 @@ export interface RollingTuneOptions {
    * "Validation windows that run to the end"); only the benchmarks set it.
    */
   windows?: 'back-to-back' | 'to-end';
+  /**
+   * Also validate on the `days` days one calendar year before the held-out month [end, end + days): the window
+   * [end - 1 year, end - 1 year + days), added as the oldest fold (yearAgoWindow), so a shop with a yearly calendar
+   * (collections, Black Friday) is also judged where the month it will serve sat a year ago. Not added (and the
+   * record says why) when no purchase precedes it or when it would reach into the other windows. Absent: the
+   * windows are as before.
+   */
+  yearAgo?: boolean;
   /** Whether minCoverage holds on the folds' mean coverage (default) or on the least of them. */
   coverageOn?: 'mean' | 'least';
   /**
@@ -156,6 +164,8 @@ export interface RollingValidation {
   days: number;
   /** Present when the folds validated up to the end (RollingTuneOptions.windows). */
   windows?: 'to-end';
+  /** Present when tune.yearAgo was asked: whether the year-ago window is the first fold, or why it was not added. */
+  yearAgo?: { added: true } | { added: false; reason: string };
   /** Present when the coverage requirement was held on the least covered fold. */
   coverageOn?: 'least';
   k: number;
@@ -263,7 +273,7 @@ export function tuningVariants(sources: Record<string, { recommender: string; pa
   return out;
 }
 
-type WindowOptions = Pick<RollingTuneOptions, 'folds' | 'days' | 'end' | 'windows'>;
+type WindowOptions = Pick<RollingTuneOptions, 'folds' | 'days' | 'end' | 'windows' | 'yearAgo'>;
 
 /**
  * The fold splits, oldest first: fold f of F validates on [end - (F - f) days, end - (F - f - 1) days),
@@ -275,9 +285,49 @@ export function rollingFolds(input: SplitInput, opts: WindowOptions): Evaluation
 
 /** Each fold's validation window, oldest first: its exclusive end (ISO) and its length in days. */
 export function foldWindows(input: SplitInput, opts: WindowOptions): { end: string; days: number }[] {
+  return yearAgoFolds(input, opts).windows;
+}
+
+/**
+ * The fold windows (as foldWindows) and, when `yearAgo` is asked, whether the year-ago window leads them: it is
+ * added only when some purchase precedes its start (a fold needs a past to train on) and it ends at or before the
+ * oldest window's start (so no purchase is validated twice). Nothing at or after `end` is read either way.
+ */
+export function yearAgoFolds(input: SplitInput, opts: WindowOptions): { windows: { end: string; days: number }[]; yearAgo?: NonNullable<RollingValidation['yearAgo']> } {
   const ends = foldEnds(input, opts);
-  if (opts.windows !== 'to-end') return ends.map((end) => ({ end, days: opts.days }));
-  return ends.map((_, f) => ({ end: ends[ends.length - 1], days: opts.days * (ends.length - f) }));
+  const windows = opts.windows !== 'to-end' ? ends.map((end) => ({ end, days: opts.days })) : ends.map((_, f) => ({ end: ends[ends.length - 1], days: opts.days * (ends.length - f) }));
+  if (!opts.yearAgo) return { windows };
+  const year = yearAgoWindow(ends[ends.length - 1], opts.days);
+  const start = Date.parse(year.end) - year.days * DAY_MS;
+  const oldestStart = Math.min(...windows.map((w) => Date.parse(w.end) - w.days * DAY_MS));
+  if (Date.parse(year.end) > oldestStart) {
+    return { windows, yearAgo: { added: false, reason: `the year-ago window [${iso(start)}, ${year.end}) reaches into the windows from ${iso(oldestStart)} (folds + 1 windows of ${opts.days} days are more than a year)` } };
+  }
+  const c = purchasesOf(input);
+  let earlier = false;
+  for (let i = 0; i < c.length && !earlier; i++) earlier = c.ts[i] < start;
+  if (!earlier) return { windows, yearAgo: { added: false, reason: `no purchase before the year-ago window [${iso(start)}, ${year.end})` } };
+  return { windows: [year, ...windows], yearAgo: { added: true } };
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * The held-out month's window one calendar year earlier: the month served is [end, end + days), so the window is
+ * [end - 1 year, end - 1 year + days), returned as its exclusive end and length (a 29 February end moves to 1 March).
+ */
+export function yearAgoWindow(end: string, days: number): { end: string; days: number } {
+  const start = new Date(end);
+  start.setUTCFullYear(start.getUTCFullYear() - 1);
+  return { end: iso(start.getTime() + days * DAY_MS), days };
+}
+
+/**
+ * How far before the end of the data tuning's windows reach, in days: folds x days, or with yearAgo at least a
+ * year and a day (the year-ago window's start). Returns made before this are netted into tuning's purchases.
+ */
+export function tuningSpanDays(spec: { folds: number; days: number; yearAgo?: boolean }): number {
+  return spec.yearAgo ? Math.max(spec.folds * spec.days, 367) : spec.folds * spec.days;
 }
 
 /** The exclusive ends of the fold windows (ISO), oldest first. */
@@ -385,7 +435,8 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
   input = columnarInput(input);
   const k = opts.k ?? 10;
   const fullHistoryOrders = recipe.hybrid.fullHistoryOrders;
-  const windows = foldWindows(input, opts);
+  const { windows, yearAgo } = yearAgoFolds(input, opts);
+  if (yearAgo && !yearAgo.added) log(`year-ago window not added: ${yearAgo.reason}`);
   // coverageCatalogue `served`: coverage on every window counts against the catalogue the served model will have, every product bought before the last window's end (coverage-catalogue.ts).
   const served = opts.coverageCatalogue === 'served' ? { coverageCatalogue: catalogueKeysBefore(purchasesOf(input), input.items, Math.max(...windows.map((w) => Date.parse(w.end)))) } : {};
   // keepOn `left-out` (keep-on.ts): the folds also validate the left-out customers, apart.
@@ -753,6 +804,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
         days: opts.days,
         // Only when not the default, so a default tuning's record is as it was.
         ...(opts.windows === 'to-end' ? { windows: 'to-end' as const } : {}),
+        ...(yearAgo ? { yearAgo } : {}),
         ...(opts.coverageOn === 'least' ? { coverageOn: 'least' as const } : {}),
         k,
         chosen: keptWhole ? 'blend' : keepBlend ? `new items: ${kept.novel}, own items: ${kept.all}` : kept.novel,

@@ -101,6 +101,12 @@ export const tuneSpecSchema = z.strictObject({
    * floor the windows met: a share like minCoverage, absent (0) unless set. Elsewhere it changes nothing.
    */
   coverageMargin: z.number().min(0).max(0.5).optional(),
+  /**
+   * Also validate on the `days` days one calendar year before the month the model will serve, as the oldest window
+   * (evaluation/rolling-tune.ts yearAgoFolds): for shops with a yearly calendar. Absent (false) unless set; skipped,
+   * and the record says why, where the data do not reach back a year.
+   */
+  yearAgo: z.boolean().optional(),
 });
 
 /**

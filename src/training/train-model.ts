@@ -3,6 +3,7 @@ import type { EventRepository } from '../data/event-repository.js';
 import { AppError } from '../errors.js';
 import { DatasetBuilder, type Dataset } from '../recommenders/dataset.js';
 import { sampleDatasetCustomers } from '../evaluation/tuning-sample.js';
+import { tuningSpanDays } from '../evaluation/rolling-tune.js';
 import type { ModelMeta, ModelStore } from '../store/model-store.js';
 import { JOB_OUTAGE_WAIT_MS, retryWhileUnavailable } from '../retry-while-unavailable.js';
 import { assertEnoughData, countData, MIN_TRAINING_DATA, type DataCounts } from './dataset-guard.js';
@@ -268,7 +269,7 @@ export function createTrainer(deps: TrainerDeps) {
       const stream = async () => {
         const window = { from: request.from, to: request.to };
         if (recipe.tune && deps.events.streamPurchaseRowsWithTuning) {
-          for await (const batch of deps.events.streamPurchaseRowsWithTuning(window, recipe.tune.folds * recipe.tune.days * DAY_MS)) {
+          for await (const batch of deps.events.streamPurchaseRowsWithTuning(window, tuningSpanDays(recipe.tune) * DAY_MS)) {
             builder.addAll(kept(batch.rows));
             if (batch.tuning) (tuningBuilder ??= new DatasetBuilder()).addAll(kept(batch.tuning));
             if (batch.tuningEnd !== undefined) tuningEnd ??= new Date(batch.tuningEnd).toISOString();

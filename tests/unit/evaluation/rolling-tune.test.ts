@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pooledScores, rollingFolds, ThinValidationError, tuneRollingOrigin } from '../../../src/evaluation/rolling-tune.js';
+import { pooledScores, rollingFolds, ThinValidationError, tuneRollingOrigin, tuningSpanDays, yearAgoFolds } from '../../../src/evaluation/rolling-tune.js';
 import type { PurchaseRow } from '../../../src/recommenders/dataset.js';
 import { DAY, END, T0, tasteGroupPurchases, withLongTail } from '../../helpers/taste-groups-shop.js';
 import { loadOnlineRetail } from '../../../src/cli/online-retail-input.js';
@@ -49,6 +49,85 @@ describe('rollingFolds', () => {
     const pairs = (f: (typeof folds)[number]) => [...f.test.all.values()].reduce((n, items) => n + items.size, 0);
     expect(folds[0].train.eventTs.length).toBe(backToBack[0].train.eventTs.length);
     expect(pairs(folds[0])).toBeGreaterThan(pairs(backToBack[0]));
+  });
+});
+
+/**
+ * Two years of the taste-group shop: its 120 days, and the same purchases of last year's products (other ids) 336 days earlier, so its last
+ * 30 days fill [END - 1 year, END - 1 year + 30 days) (END is 2024-04-30: a year before it is 366 days, 2024 being a leap year).
+ */
+const twoYears = (): PurchaseRow[] => [...purchases().map((p) => ({ ...p, itemId: `y${p.itemId}`, orderId: `y${p.orderId}`, ts: p.ts - 336 * DAY })), ...purchases()];
+
+describe('yearAgo (tune.yearAgo)', () => {
+  it('When asked with 3 folds of 30 days before 2024-04-30, Then the 30 days a calendar year before the held-out month lead the three windows', () => {
+    const { windows, yearAgo } = yearAgoFolds({ events: twoYears() }, { ...options, yearAgo: true });
+    expect(new Date(END).toISOString()).toBe('2024-04-30T00:00:00.000Z');
+    expect(windows).toEqual([
+      { end: '2023-05-30T00:00:00.000Z', days: 30 }, // [2023-04-30, 2023-05-30): the held-out month [2024-04-30, 2024-05-30) a year before
+      { end: '2024-03-01T00:00:00.000Z', days: 30 }, // [2024-01-31, 2024-03-01)
+      { end: '2024-03-31T00:00:00.000Z', days: 30 },
+      { end: '2024-04-30T00:00:00.000Z', days: 30 },
+    ]);
+    expect(yearAgo).toEqual({ added: true });
+    const folds = rollingFolds({ events: twoYears() }, { ...options, yearAgo: true });
+    expect(folds.map((f) => [new Date(f.cutoff!).toISOString().slice(0, 10), new Date(f.testEnd!).toISOString().slice(0, 10)])).toEqual([
+      ['2023-04-30', '2023-05-30'],
+      ['2024-01-31', '2024-03-01'],
+      ['2024-03-01', '2024-03-31'],
+      ['2024-03-31', '2024-04-30'],
+    ]);
+    // The year-ago fold trains on the purchases before its window only.
+    expect(Math.max(...folds[0].train.eventTs)).toBeLessThan(folds[0].cutoff!);
+    expect(folds[0].train.eventTs.length).toBeGreaterThan(0);
+  });
+
+  it('When the option is absent, Then the windows are the three of before and the record has no yearAgo', () => {
+    expect(yearAgoFolds({ events: twoYears() }, options)).toEqual({ windows: [3, 2, 1].map((j) => ({ end: new Date(END - (j - 1) * 30 * DAY).toISOString(), days: 30 })) });
+  });
+
+  it('When no purchase precedes the year-ago window, or it would reach into the windows, Then it is not added and the record says why', () => {
+    const young = yearAgoFolds({ events: purchases() }, { ...options, yearAgo: true });
+    expect(young.windows).toHaveLength(3);
+    expect(young.yearAgo).toEqual({ added: false, reason: 'no purchase before the year-ago window [2023-04-30T00:00:00.000Z, 2023-05-30T00:00:00.000Z)' });
+    const long = yearAgoFolds({ events: twoYears() }, { ...options, folds: 6, days: 60, yearAgo: true });
+    expect(long.windows).toHaveLength(6);
+    expect(long.yearAgo?.added).toBe(false);
+    expect(long.yearAgo && 'reason' in long.yearAgo ? long.yearAgo.reason : '').toContain('reaches into the windows');
+  });
+
+  it('reaches a year and a day back for the returns tuning nets, and folds x days without it', () => {
+    expect(tuningSpanDays({ folds: 3, days: 30 })).toBe(90);
+    expect(tuningSpanDays({ folds: 3, days: 30, yearAgo: false })).toBe(90);
+    expect(tuningSpanDays({ folds: 3, days: 30, yearAgo: true })).toBe(367);
+  });
+
+  it('When a marker purchase is planted on or after the cutoff, Then tuning with the year-ago window is identical, and the window is one of its folds', async () => {
+    const recipe = parseRecipe(raw, 'fixture');
+    const opts = { ...options, yearAgo: true };
+    const clean = await tuneRollingOrigin({ events: twoYears() }, recipe, raw, opts);
+    expect(clean.validation.folds.map((f) => f.start.slice(0, 10))).toEqual(['2023-04-30', '2024-01-31', '2024-03-01', '2024-03-31']);
+    expect(clean.validation.yearAgo).toEqual({ added: true });
+    const marker: PurchaseRow[] = [
+      ...Array.from({ length: 24 }, (_, u) => ({ userId: `u${u}`, itemId: 'MARKER', orderId: `m${u}`, ts: END, quantity: 1, price: null })),
+      ...Array.from({ length: 24 }, (_, u) => ({ userId: `u${u}`, itemId: 'b1', orderId: `k${u}`, ts: END, quantity: 1, price: null })),
+      ...Array.from({ length: 24 }, (_, u) => ({ userId: `u${u}`, itemId: 'b0', orderId: `n${u}`, ts: END + DAY, quantity: 5, price: null })),
+    ];
+    expect(await tuneRollingOrigin({ events: [...twoYears(), ...marker] }, recipe, raw, opts)).toEqual(clean);
+    expect(JSON.stringify(clean)).not.toContain('MARKER');
+    // The year-ago window is really read: the same shop without it tunes on three folds.
+    const without = await tuneRollingOrigin({ events: twoYears() }, recipe, raw, options);
+    expect(without.validation.folds).toHaveLength(3);
+    expect(without.validation.yearAgo).toBeUndefined();
+  });
+
+  it('When asked of a shop younger than a year, Then the tuned recipe is the one without the option', async () => {
+    const recipe = parseRecipe(raw, 'fixture');
+    const { validation, ...rest } = await tuneRollingOrigin({ events: purchases() }, recipe, raw, { ...options, yearAgo: true });
+    const { validation: cleanValidation, ...cleanRest } = await tunedFixture();
+    expect(rest).toEqual(cleanRest);
+    const { yearAgo, ...others } = validation;
+    expect(others).toEqual(cleanValidation);
+    expect(yearAgo?.added).toBe(false);
   });
 });
 
