@@ -131,6 +131,8 @@ export function createModelRestore(deps: {
       draftRenewedAt = performance.now();
     };
     let published = false;
+    /** The publish began: from then on it drops the draft's lease (or fails, finding it lost). */
+    let publishing = false;
     try {
       // What an earlier restore that died left of the draft.
       await store.deleteVersion(version);
@@ -142,26 +144,36 @@ export function createModelRestore(deps: {
       }
       // Renewed while the publish waits for its turn at the erasure lock (other erasures, a rollback, a training's
       // publish ahead of it) and scrubs: nothing else renews them then, and a wait past the lease let a sweep delete the
-      // draft (its Postgres lease run out too), failing the restore and losing the version. A timer of this process:
-      // a dead holder renews nothing, and the wait is bounded by the lock statement's limit.
-      const stop = renewWhile(async () => {
-        await renew();
-        // Published meanwhile: the publish dropped the draft's lease.
-        await renewDraft().catch((err: unknown) => {
-          if (!published) throw err;
-        });
-      });
+      // draft (its Postgres lease run out too), failing the restore and losing the version. Timers of this process: a
+      // dead holder renews nothing, and the wait is bounded by the lock statement's limit. Each lease on a timer of its
+      // own: the Postgres renewal waits on the copy's row while an erasure ahead holds it (its dropWhole, to its commit)
+      // or fails with Postgres away, and the draft's, behind it, lapsed meanwhile and was swept (the sweep asks only
+      // whether a restore's Postgres lease runs, and this one's had run out too).
+      const stops = [
+        renewWhile('its lease in Postgres', renew),
+        renewWhile("its draft's lease", async () => {
+          try {
+            await renewDraft();
+          } catch (err) {
+            // The publish drops the draft's lease as it publishes, or finds it lost and fails itself (DraftLeaseLost):
+            // a renewal refused once the publish began is neither's failure, and nothing is left to renew.
+            if (publishing && err instanceof DraftLeaseLost) return false;
+            throw err;
+          }
+        }),
+      ];
       try {
         return await deps.publishScrubbed(erasureMarkOf(meta), meta, async () => {
           // Listed only where a version is active: a store lost again must not be left with versions and none active.
           if (how.listOnly && (await store.getActive()) === null) throw new StoreLostAgain();
           const at = copy.completedAt;
+          publishing = true;
           const made = await store.publish(meta, how.listOnly ? { listOnly: true, at, draftHolder: holder } : { activeWas: null, at, draftHolder: holder });
           published = true;
           return made;
         });
       } finally {
-        await stop();
+        await Promise.all(stops.map((stop) => stop()));
       }
     } catch (err) {
       if (err instanceof DraftLeaseLost) {
@@ -178,19 +190,23 @@ export function createModelRestore(deps: {
   }
 
   /**
-   * Runs `renewal` every quarter of the lease until the returned stop is called (which waits for a renewal under way);
-   * each renewal moves a lease only when a third of it passed (renew, renewDraft). A renewal that fails is logged and
-   * tried again at the next tick (an outage), until the draft's lease is found lost or none succeeded for a whole lease:
-   * the leases may have run out then, and this process's closed connections (a process going away) renew nothing.
+   * Runs `renewal` (of `what`) every quarter of the lease until the returned stop is called (which waits for a renewal
+   * under way); each renewal moves a lease only when a third of it passed (renew, renewDraft). A renewal that resolves
+   * false leaves nothing more to renew (the draft published). One that fails is logged and tried again at the next
+   * tick (an outage), until the draft's lease is found lost or none succeeded for a whole lease: the lease may have run
+   * out then, and this process's closed connections (a process going away) renew nothing.
    */
-  function renewWhile(renewal: () => Promise<void>): () => Promise<void> {
+  function renewWhile(what: string, renewal: () => Promise<boolean | void>): () => Promise<void> {
     let running: Promise<void> | null = null;
     let renewedAt = performance.now();
     const timer = setInterval(() => {
       running ??= renewal()
-        .then(() => void (renewedAt = performance.now()))
+        .then((more) => {
+          renewedAt = performance.now();
+          if (more === false) clearInterval(timer);
+        })
         .catch((err: unknown) => {
-          deps.log?.('model restore: renewing the leases while the publish waits for the erasure lock failed', err);
+          deps.log?.(`model restore: renewing ${what} while the publish waits for the erasure lock failed`, err);
           if (err instanceof DraftLeaseLost || performance.now() - renewedAt >= leaseMs) clearInterval(timer);
         })
         .finally(() => (running = null));

@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROFILES_ARTIFACT } from '../../../src/profiles/profiles-artifact.js';
 import { USERS_TABLE } from '../../../src/serving/user-entry.js';
+import { createModelCopyRepository } from '../../../src/data/model-copy-repository.js';
 import { createModelRestore } from '../../../src/training/model-restore.js';
 import { auth, type TestApp } from '../../helpers/app.js';
 import { privateServerSupport, type PrivateRedis } from '../../helpers/private-servers.js';
@@ -322,6 +323,119 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
       expect(await store().getActive()).toMatchObject({ version: active });
       expect(await holds(active, 'k-user1')).toEqual({ profiles: true, entry: false });
       expect(await holds(active, 'k-user2')).toEqual({ profiles: true, entry: true });
+    } finally {
+      await writer.dispose();
+    }
+  }, 120_000);
+  it('When a restore\'s publish waits behind an erasure whose transaction holds its copy\'s row in Postgres (its dropWhole, to its commit) past both its leases, Then its draft\'s lease is renewed all the same: another process\'s erasure sweeping meanwhile (the Postgres lease run out) leaves the draft, and the restore publishes it scrubbed', async () => {
+    for (let i = 0; i < KEPT; i++) await train();
+    const writer = await open();
+    const LEASE_MS = 2000;
+    const raw = new Redis(redis.url);
+    const { store: survivorStore } = survivor.services;
+    const sweepDrafts = survivorStore.sweepDrafts!;
+    try {
+      await restartedEmpty(redis, survivor.services, writer.services);
+      const copies = survivor.services.modelCopyRepository!;
+      const active = (await copies.lastActive())!.version;
+      /** Redis's clock (the one the draft leases run on), ms; the deadline of `version`'s draft lease by it. */
+      const redisNow = async () => {
+        const [s, us] = await raw.time();
+        return Number(s) * 1000 + Math.floor(Number(us) / 1000);
+      };
+      const deadline = async (version: string) => Number((await raw.hget(`${prefix}versions:drafts`, version))?.split(':')[0]);
+      // The survivor's sweeps (an erasure's, services.ts: only while no restore holds its Postgres lease), as they end.
+      const sweeps: string[][] = [];
+      survivorStore.sweepDrafts = async () => {
+        const swept = await sweepDrafts.call(survivorStore);
+        sweeps.push(swept);
+        return swept;
+      };
+      let waited = false;
+      const restore = createModelRestore({
+        copies: writer.services.modelCopyRepository!, store: writer.services.store, leaseMs: LEASE_MS,
+        publishScrubbed: async (mark, meta, publish) => {
+          if (meta.version === active && !waited) {
+            waited = true;
+            // The erasure ahead of it at the lock (another process's, in its turn) has dropped the whole copies: its
+            // transaction holds their rows to its commit, and the restore's turn comes after that.
+            let commit = () => {};
+            let holding = () => {};
+            const held = new Promise<void>((r) => (holding = r));
+            const committed = survivor.services.db.transaction(async (tx) => {
+              await createModelCopyRepository(tx).dropWhole();
+              holding();
+              await new Promise<void>((r) => (commit = r));
+            });
+            let erasing: Promise<number> | undefined;
+            try {
+              await held;
+              // Past the draft's deadline when the wait began and past the Postgres lease (its renewal waits on the
+              // row), once the draft's lease was renewed (not before the fix: then past four leases).
+              const first = await deadline(active);
+              const until = performance.now() + 4 * LEASE_MS;
+              while ((await redisNow()) <= first || (await copies.restoring()) || ((await deadline(active)) === first && performance.now() < until)) await pause(50);
+              // Another process's erasure: it sweeps, then waits for its turn.
+              erasing = erase('k-user3');
+              while (sweeps.length === 0) await pause(20);
+            } finally {
+              commit();
+              await committed;
+            }
+            expect(await erasing).toBe(204);
+          }
+          return writer.services.erasure.publishScrubbed(mark, meta, publish);
+        },
+      });
+      expect(await restore.restore()).toBe('restored');
+      expect(waited).toBe(true);
+      // The sweep came with the Postgres lease run out and took nothing: the draft's lease was held.
+      expect(sweeps[0]).toEqual([]);
+      expect(await store().getActive()).toMatchObject({ version: active });
+      expect(await holds(active, 'k-user3')).toEqual({ profiles: true, entry: false });
+      expect(await holds(active, 'k-user4')).toEqual({ profiles: true, entry: true });
+    } finally {
+      survivorStore.sweepDrafts = sweepDrafts;
+      raw.disconnect();
+      await writer.dispose();
+    }
+  }, 120_000);
+
+  it('When the renewal\'s tick lands while the restore publishes (the publish dropped the draft\'s lease, the restore not told yet), Then nothing is logged as failed', async () => {
+    for (let i = 0; i < KEPT; i++) await train();
+    const writer = await open();
+    const LEASE_MS = 1500;
+    try {
+      await restartedEmpty(redis, survivor.services, writer.services);
+      const active = (await survivor.services.modelCopyRepository!.lastActive())!.version;
+      const real = writer.services.store;
+      const store = Object.create(real) as typeof real;
+      let publishedAt: number | null = null;
+      let refused = 0;
+      store.leaseDraft = async (version, holder, ms, opts) => {
+        const ok = await real.leaseDraft!(version, holder, ms, opts);
+        if (!ok && opts?.renew && publishedAt !== null) refused++;
+        return ok;
+      };
+      // The publish of the active version is slow to return (its pruning, a loaded Redis): a renewal's tick comes first.
+      store.publish = async (meta, opts) => {
+        const made = await real.publish(meta, opts);
+        if (meta.version === active && publishedAt === null) {
+          publishedAt = performance.now();
+          while (refused === 0 && performance.now() - publishedAt < 4 * LEASE_MS) await pause(20);
+          await pause(20);
+        }
+        return made;
+      };
+      const logged: string[] = [];
+      const restore = createModelRestore({
+        copies: writer.services.modelCopyRepository!, store, leaseMs: LEASE_MS, publishScrubbed: writer.services.erasure.publishScrubbed,
+        log: (msg) => logged.push(msg),
+      });
+      expect(await restore.restore()).toBe('restored');
+      // A renewal came after the publish dropped the lease, and was refused.
+      expect(refused).toBeGreaterThan(0);
+      expect(logged.filter((m) => m.includes('renewing'))).toEqual([]);
     } finally {
       await writer.dispose();
     }
