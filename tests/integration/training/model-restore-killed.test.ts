@@ -55,6 +55,27 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
   };
 
   /**
+   * KEPT trainings (whole copies to put back), then a writer process of its own and the Redis restarted empty: the
+   * writer (the caller disposes it) and the version active before.
+   */
+  async function trainedThenEmptied() {
+    for (let i = 0; i < KEPT; i++) await train();
+    const writer = await open();
+    try {
+      await restartedEmpty(redis, survivor.services, writer.services);
+      return { writer, active: (await survivor.services.modelCopyRepository!.lastActive())!.version };
+    } catch (err) {
+      await writer.dispose();
+      throw err;
+    }
+  }
+  /** Redis's clock (the one the draft leases run on), ms, read through `raw`. */
+  const redisNow = async (raw: Redis) => {
+    const [s, us] = await raw.time();
+    return Number(s) * 1000 + Math.floor(Number(us) / 1000);
+  };
+
+  /**
    * Redis restarts empty; a process of its own restores, puts the active version back, writes the first version kept
    * for rollback as a draft and stops before its publish (killed), and is closed. Resolves with that draft's version.
    * `closed` false: the writer is left at work (stopped before the publish, not closed), and `go` lets it publish.
@@ -146,11 +167,8 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
   }, 120_000);
 
   it('When a restore is paused past its draft\'s lease, a sweep deletes the draft and the restore then writes one more part, Then that part is deleted too once it finds the lease lost (nothing of the draft is left)', async () => {
-    for (let i = 0; i < KEPT; i++) await train();
-    const writer = await open();
+    const { writer, active } = await trainedThenEmptied();
     try {
-      await restartedEmpty(redis, survivor.services, writer.services);
-      const active = (await survivor.services.modelCopyRepository!.lastActive())!.version;
       const real = writer.services.store;
       let paused: string | null = null;
       let writes = 0;
@@ -243,19 +261,11 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
   }, 120_000);
 
   it('When a restore of a version kept for rollback goes on longer than its draft\'s lease, Then it renews the lease as it goes: another process\'s sweep once the first lease would have run out leaves the draft, and it publishes it', async () => {
-    for (let i = 0; i < KEPT; i++) await train();
-    const writer = await open();
+    const { writer, active } = await trainedThenEmptied();
     const LEASE_MS = 1500;
     try {
-      await restartedEmpty(redis, survivor.services, writer.services);
-      const active = (await survivor.services.modelCopyRepository!.lastActive())!.version;
       const real = writer.services.store;
       const raw = new Redis(redis.url);
-      /** Redis's clock (the one the leases run on), ms. */
-      const redisNow = async () => {
-        const [s, us] = await raw.time();
-        return Number(s) * 1000 + Math.floor(Number(us) / 1000);
-      };
       let kept: string | null = null;
       let firstWriteAt = 0;
       const sweeps: string[][] = [];
@@ -269,8 +279,8 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
         if (version === active || (kept !== null && kept !== version) || sweeps.length > 0) return;
         if (kept === null) {
           kept = version;
-          firstWriteAt = await redisNow();
-        } else if ((await redisNow()) > firstWriteAt + LEASE_MS) {
+          firstWriteAt = await redisNow(raw);
+        } else if ((await redisNow(raw)) > firstWriteAt + LEASE_MS) {
           sweeps.push(await survivor.services.store.sweepDrafts!());
           return;
         }
@@ -297,13 +307,10 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
   }, 120_000);
 
   it('When a restore\'s publish waits for the erasure lock longer than its leases and an erasure sweeps meanwhile, Then the waiting restore keeps its leases: the draft is left, published scrubbed of the customer erased', async () => {
-    for (let i = 0; i < KEPT; i++) await train();
-    const writer = await open();
+    const { writer, active } = await trainedThenEmptied();
     // Short, so the wait is well past it; the renewals while it waits come every quarter of it.
     const LEASE_MS = 2000;
     try {
-      await restartedEmpty(redis, survivor.services, writer.services);
-      const active = (await survivor.services.modelCopyRepository!.lastActive())!.version;
       let waited = false;
       const restore = createModelRestore({
         copies: writer.services.modelCopyRepository!, store: writer.services.store, leaseMs: LEASE_MS,
@@ -328,21 +335,14 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
     }
   }, 120_000);
   it('When a restore\'s publish waits behind an erasure whose transaction holds its copy\'s row in Postgres (its dropWhole, to its commit) past both its leases, Then its draft\'s lease is renewed all the same: another process\'s erasure sweeping meanwhile (the Postgres lease run out) leaves the draft, and the restore publishes it scrubbed', async () => {
-    for (let i = 0; i < KEPT; i++) await train();
-    const writer = await open();
+    const { writer, active } = await trainedThenEmptied();
     const LEASE_MS = 2000;
     const raw = new Redis(redis.url);
     const { store: survivorStore } = survivor.services;
     const sweepDrafts = survivorStore.sweepDrafts!;
     try {
-      await restartedEmpty(redis, survivor.services, writer.services);
       const copies = survivor.services.modelCopyRepository!;
-      const active = (await copies.lastActive())!.version;
-      /** Redis's clock (the one the draft leases run on), ms; the deadline of `version`'s draft lease by it. */
-      const redisNow = async () => {
-        const [s, us] = await raw.time();
-        return Number(s) * 1000 + Math.floor(Number(us) / 1000);
-      };
+      /** The deadline of `version`'s draft lease, by Redis's clock (ms). */
       const deadline = async (version: string) => Number((await raw.hget(`${prefix}versions:drafts`, version))?.split(':')[0]);
       // The survivor's sweeps (an erasure's, services.ts: only while no restore holds its Postgres lease), as they end.
       const sweeps: string[][] = [];
@@ -374,7 +374,7 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
               // row), once the draft's lease was renewed (not before the fix: then past four leases).
               const first = await deadline(active);
               const until = performance.now() + 4 * LEASE_MS;
-              while ((await redisNow()) <= first || (await copies.restoring()) || ((await deadline(active)) === first && performance.now() < until)) await pause(50);
+              while ((await redisNow(raw)) <= first || (await copies.restoring()) || ((await deadline(active)) === first && performance.now() < until)) await pause(50);
               // Another process's erasure: it sweeps, then waits for its turn.
               erasing = erase('k-user3');
               while (sweeps.length === 0) await pause(20);
@@ -402,12 +402,9 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
   }, 120_000);
 
   it('When the renewal\'s tick lands while the restore publishes (the publish dropped the draft\'s lease, the restore not told yet), Then nothing is logged as failed', async () => {
-    for (let i = 0; i < KEPT; i++) await train();
-    const writer = await open();
+    const { writer, active } = await trainedThenEmptied();
     const LEASE_MS = 1500;
     try {
-      await restartedEmpty(redis, survivor.services, writer.services);
-      const active = (await survivor.services.modelCopyRepository!.lastActive())!.version;
       const real = writer.services.store;
       const store = Object.create(real) as typeof real;
       let publishedAt: number | null = null;
