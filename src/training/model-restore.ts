@@ -149,19 +149,22 @@ export function createModelRestore(deps: {
       // own: the Postgres renewal waits on the copy's row while an erasure ahead holds it (its dropWhole, to its commit)
       // or fails with Postgres away, and the draft's, behind it, lapsed meanwhile and was swept (the sweep asks only
       // whether a restore's Postgres lease runs, and this one's had run out too).
-      const stops = [
-        renewWhile('its lease in Postgres', renew),
-        renewWhile("its draft's lease", async () => {
-          try {
-            await renewDraft();
-          } catch (err) {
-            // The publish drops the draft's lease as it publishes, or finds it lost and fails itself (DraftLeaseLost):
-            // a renewal refused once the publish began is neither's failure, and nothing is left to renew.
-            if (publishing && err instanceof DraftLeaseLost) return false;
-            throw err;
-          }
-        }),
-      ];
+      const stop = renewWhile([
+        { what: 'its lease in Postgres', renewal: renew },
+        {
+          what: "its draft's lease",
+          renewal: async () => {
+            try {
+              await renewDraft();
+            } catch (err) {
+              // The publish drops the draft's lease as it publishes, or finds it lost and fails itself (DraftLeaseLost):
+              // a renewal refused once the publish began is neither's failure, and nothing is left to renew.
+              if (publishing && err instanceof DraftLeaseLost) return false;
+              throw err;
+            }
+          },
+        },
+      ]);
       try {
         return await deps.publishScrubbed(erasureMarkOf(meta), meta, async () => {
           // Listed only where a version is active: a store lost again must not be left with versions and none active.
@@ -173,7 +176,7 @@ export function createModelRestore(deps: {
           return made;
         });
       } finally {
-        await Promise.all(stops.map((stop) => stop()));
+        await stop();
       }
     } catch (err) {
       if (err instanceof DraftLeaseLost) {
@@ -190,31 +193,45 @@ export function createModelRestore(deps: {
   }
 
   /**
-   * Runs `renewal` (of `what`) every quarter of the lease until the returned stop is called (which waits for a renewal
-   * under way); each renewal moves a lease only when a third of it passed (renew, renewDraft). A renewal that resolves
-   * false leaves nothing more to renew (the draft published). One that fails is logged and tried again at the next
-   * tick (an outage), until the draft's lease is found lost or none succeeded for a whole lease: the lease may have run
-   * out then, and this process's closed connections (a process going away) renew nothing.
+   * Runs each renewal (of `what`) every quarter of the lease, each on a timer of its own (one waiting or failing holds
+   * the other's back in no tick), until the returned stop is called (which waits for the renewals under way); each
+   * moves its lease only when a third of it passed (renew, renewDraft). A renewal that resolves false leaves nothing
+   * more to renew there (the draft published). One that fails is logged and tried again at the next tick (an outage);
+   * all of them stop when the draft's lease is found lost or one has not succeeded for a whole lease: its lease may
+   * have run out then (the restore is taken to be gone: its other lease, kept alone, would hold the sweeps off for as
+   * long as the publish waits), and this process's closed connections (a process going away) renew nothing.
    */
-  function renewWhile(what: string, renewal: () => Promise<boolean | void>): () => Promise<void> {
-    let running: Promise<void> | null = null;
-    let renewedAt = performance.now();
-    const timer = setInterval(() => {
-      running ??= renewal()
-        .then((more) => {
-          renewedAt = performance.now();
-          if (more === false) clearInterval(timer);
-        })
-        .catch((err: unknown) => {
-          deps.log?.(`model restore: renewing ${what} while the publish waits for the erasure lock failed`, err);
-          if (err instanceof DraftLeaseLost || performance.now() - renewedAt >= leaseMs) clearInterval(timer);
-        })
-        .finally(() => (running = null));
-    }, leaseMs / 4);
-    timer.unref();
+  function renewWhile(renewals: { what: string; renewal: () => Promise<boolean | void> }[]): () => Promise<void> {
+    const timers: ReturnType<typeof setInterval>[] = [];
+    const underWay = new Set<Promise<void>>();
+    const stopAll = () => timers.forEach((timer) => clearInterval(timer));
+    for (const { what, renewal } of renewals) {
+      let running: Promise<void> | null = null;
+      let renewedAt = performance.now();
+      const timer = setInterval(() => {
+        if (running) return;
+        const run: Promise<void> = renewal()
+          .then((more) => {
+            renewedAt = performance.now();
+            if (more === false) clearInterval(timer);
+          })
+          .catch((err: unknown) => {
+            deps.log?.(`model restore: renewing ${what} while the publish waits for the erasure lock failed`, err);
+            if (err instanceof DraftLeaseLost || performance.now() - renewedAt >= leaseMs) stopAll();
+          })
+          .finally(() => {
+            running = null;
+            underWay.delete(run);
+          });
+        running = run;
+        underWay.add(run);
+      }, leaseMs / 4);
+      timer.unref();
+      timers.push(timer);
+    }
     return async () => {
-      clearInterval(timer);
-      await running;
+      stopAll();
+      await Promise.all(underWay);
     };
   }
 
