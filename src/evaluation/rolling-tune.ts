@@ -51,8 +51,9 @@ export interface RollingTuneOptions {
    * Also validate on the `days` days one calendar year before the held-out month [end, end + days): the window
    * [end - 1 year, end - 1 year + days), added as the oldest fold (yearAgoWindow), so a shop with a yearly calendar
    * (collections, Black Friday) is also judged where the month it will serve sat a year ago. Not added (and the
-   * record says why) when no purchase precedes it or when it would reach into the other windows. Absent: the
-   * windows are as before.
+   * record says why) when no purchase precedes it, when it would reach into the other windows, or when it has fewer
+   * than MIN_FOLD_USERS customers (or such who bought something new): tuning then goes on without it, as with the
+   * option absent. Absent: the windows are as before.
    */
   yearAgo?: boolean;
   /** Whether minCoverage holds on the folds' mean coverage (default) or on the least of them. */
@@ -444,15 +445,27 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
   const specs: FoldSpec[] = windows.map((w) => ({ ...w, k, fullHistoryOrders, depth: opts.depth ?? 200, discountShare: recipe.hybrid.discountShare, customerShare: opts.customerShare, ...served, ...(opts.coverageEstimate === 'extrapolated' || opts.coverageEstimate === 'every-customer' ? { coverageEstimate: opts.coverageEstimate } : {}), ...(opts.scored ? { scored: opts.scored } : {}), ...(leftOutGiven ? { leftOut: opts.leftOut } : {}) }));
   const threads = opts.threads ?? 1;
   const pool = threads >= 2 ? threadedFoldPool(input, specs, threads, opts.signal, opts.foldsHeld) : localFoldPool(input, specs);
+  let thinYearAgo: string | undefined;
   try {
-    return await tuneOnFolds();
+    const tuned = await tuneOnFolds();
+    if (typeof tuned !== 'string') return tuned;
+    thinYearAgo = tuned;
   } finally {
     await pool.close();
   }
+  // The year-ago window too thin to validate on (a shop whose first year was small): tuned on the other windows, as
+  // without the option, rather than not at all (ThinValidationError), and the record says why.
+  log(`year-ago window left out: ${thinYearAgo}`);
+  const without = await tuneRollingOrigin(input, recipe, raw, { ...opts, yearAgo: false });
+  return { ...without, validation: { ...without.validation, yearAgo: { added: false, reason: thinYearAgo } } };
 
-  async function tuneOnFolds(): Promise<RollingTuneResult> {
+  /** The tuning, or when the year-ago window was added and is too thin to validate on, why (the caller tunes without it). */
+  async function tuneOnFolds(): Promise<RollingTuneResult | string> {
     const folds = await pool.info();
     folds.forEach((s, f) => log(`fold ${f + 1}: train ${s.trainEvents} events, ${s.users} validation users (${s.novelUsers} who bought something new), window from ${new Date(s.start).toISOString().slice(0, 10)}${s.listedOnly !== undefined ? `; ${s.listedOnly} customers the sample left out listed for coverage (tune.coverageEstimate every-customer)` : ''}`));
+    if (yearAgo?.added && (folds[0].users < MIN_FOLD_USERS || folds[0].novelUsers < MIN_FOLD_USERS)) {
+      return `the year-ago window [${new Date(folds[0].start).toISOString()}, ${windows[0].end}) has too few customers to validate on: ${folds[0].users} who bought in it, ${folds[0].novelUsers} who bought something new to them (at least ${MIN_FOLD_USERS} of each are needed)`;
+    }
     thinWindowCheck(folds);
     const rawSources = (raw.sources ?? {}) as Record<string, { recommender?: string; params?: Record<string, unknown> }>;
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;

@@ -104,7 +104,7 @@ export const tuneSpecSchema = z.strictObject({
   /**
    * Also validate on the `days` days one calendar year before the month the model will serve, as the oldest window
    * (evaluation/rolling-tune.ts yearAgoFolds): for shops with a yearly calendar. Absent (false) unless set; skipped,
-   * and the record says why, where the data do not reach back a year.
+   * and the record says why, where the data do not reach back a year or that window has too few customers.
    */
   yearAgo: z.boolean().optional(),
 });

@@ -120,6 +120,22 @@ describe('yearAgo (tune.yearAgo)', () => {
     expect(without.validation.yearAgo).toBeUndefined();
   });
 
+  it('When the year-ago window has too few customers to validate on, Then it is left out (the record says why) and tuning goes on as without the option', async () => {
+    // Two customers a year before: one purchase each before the year-ago window [2023-04-30, 2023-05-30) and one in it.
+    const lastYear: PurchaseRow[] = ['u0', 'u1'].flatMap((userId, u) => [
+      { userId, itemId: `old${u}`, orderId: `o${u}`, ts: END - 400 * DAY, quantity: 1, price: null },
+      { userId, itemId: `new${u}`, orderId: `p${u}`, ts: END - 360 * DAY, quantity: 1, price: null },
+    ]);
+    const recipe = parseRecipe(raw, 'fixture');
+    const thin = await tuneRollingOrigin({ events: [...lastYear, ...purchases()] }, recipe, raw, { ...options, yearAgo: true });
+    const { validation, ...rest } = thin;
+    const { validation: plainValidation, ...plainRest } = await tuneRollingOrigin({ events: [...lastYear, ...purchases()] }, recipe, raw, options);
+    expect(rest).toEqual(plainRest);
+    const { yearAgo, ...others } = validation;
+    expect(others).toEqual(plainValidation);
+    expect(yearAgo).toEqual({ added: false, reason: expect.stringContaining('too few customers') });
+  });
+
   it('When asked of a shop younger than a year, Then the tuned recipe is the one without the option', async () => {
     const recipe = parseRecipe(raw, 'fixture');
     const { validation, ...rest } = await tuneRollingOrigin({ events: purchases() }, recipe, raw, { ...options, yearAgo: true });
