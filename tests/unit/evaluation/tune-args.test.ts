@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { parseTuneArgs, withExistingRecipe } from '../../../src/cli/tune-command.js';
+import { parseTuneArgs, tuningWindowsStart, withExistingRecipe } from '../../../src/cli/tune-command.js';
 import { UsageError } from '../../../src/cli/run-cli.js';
 
 describe('npm run tune arguments', () => {
@@ -66,5 +66,13 @@ describe('npm run tune arguments', () => {
     expect(() => parseTuneArgs(['--out', 'tuned.json'])).toThrow(/without ".json".*: tuned$/);
     expect(parseTuneArgs(['--out', 'tuned.v2']).out).toBe('tuned.v2');
     expect(() => parseTuneArgs(['--recipe', '../default'])).toThrow(/--recipe: .* is not a recipe name/);
+  });
+});
+
+describe('tuningWindowsStart (the returns npm run tune nets)', () => {
+  it('When the recipe asks for tune.yearAgo, Then the returns are netted only before a year and a day before the end, else before folds x days', () => {
+    const end = '2024-04-30T00:00:00.000Z';
+    expect(tuningWindowsStart({ folds: 3, days: 30, yearAgo: true }, end, null).toISOString()).toBe('2023-04-29T00:00:00.000Z');
+    expect(tuningWindowsStart({ folds: 3, days: 30 }, end, null).toISOString()).toBe('2024-01-31T00:00:00.000Z');
   });
 });

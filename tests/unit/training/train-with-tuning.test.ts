@@ -257,6 +257,31 @@ describe('training a recipe with a tune section', () => {
     expect(info.recipe.tune).toEqual({ folds: 2, days: 20, minCoverage: 0.3, maxCoverageCost: 0.1, variants: true, maxCustomers: 5_000 });
   }, 60_000);
 
+  it('When a training tunes with tune.yearAgo, Then its purchase read nets for tuning only the returns made more than a year and a day before the end (the year-ago window\'s start), and folds x days before without it', async () => {
+    const spans: number[] = [];
+    const trainer = async (tune: Record<string, unknown>) =>
+      createTrainer({
+        events: {
+          async *streamPurchaseRows() {
+            yield purchases();
+          },
+          async *streamPurchaseRowsWithTuning(_window, spanMs) {
+            spans.push(spanMs);
+            yield { rows: purchases() };
+          },
+        },
+        catalog: { listItems: async () => [], listUsersWithAttributes: async () => [] },
+        store: await createMemoryModelStore(),
+        defaultRecipe: 'tuned',
+        recipesDir: dir,
+        storeRecommenders: false,
+        threads: 1,
+      }).train({ tune });
+    await trainer({ folds: 2, days: 20, yearAgo: true });
+    await trainer({ folds: 2, days: 20 });
+    expect(spans).toEqual([367 * DAY, 40 * DAY]);
+  }, 120_000);
+
   it('When a validation window holds almost nobody, Then tuning is skipped with the reason and the written weights are published', async () => {
     const store = await createMemoryModelStore();
     // One-day windows ending on day 99: purchases fall on days 1-3 of each week, so days 95-98 are empty.
