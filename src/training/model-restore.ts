@@ -302,8 +302,9 @@ export function createModelRestore(deps: {
    * The versions kept for rollback, oldest first, listed only (the store's retention prunes as a publish does); a
    * damaged copy is skipped. Then the copies of versions the store does not keep (pruned, skipped) are deleted:
    * Postgres keeps what the store keeps. A failure here (the store or Postgres away) leaves the active version served;
-   * the versions not put back cannot be rolled back to. False when the store was lost again meanwhile (no version active:
-   * nothing more is listed, and the restore begins again).
+   * the versions not put back cannot be rolled back to. False when the store was lost again meanwhile (no version active,
+   * or the store not answering, after a write failed or before the copies are deleted: nothing more is listed, nothing
+   * deleted, and the restore begins again).
    */
   async function putBackKept(others: WholeCopy[], renew: () => Promise<void>, t0: number): Promise<boolean> {
     const skipped: string[] = [];
@@ -319,6 +320,8 @@ export function createModelRestore(deps: {
         }
       }
       const listed = new Set((await store.listVersions()).map((m) => m.version));
+      // A store lost again before that read lists nothing: every copy would be deleted as of a version it does not keep.
+      if ((await store.getActive()) === null) throw new StoreLostAgain();
       const dropped = await copies.drop(others.map((c) => c.version).filter((v) => !listed.has(v)));
       const ms = Math.round(performance.now() - t0);
       deps.info?.(
@@ -326,7 +329,10 @@ export function createModelRestore(deps: {
         `model restore: ${others.length - skipped.length} version(s) kept for rollback put back too (${ms} ms from the start); ${dropped} copies of versions the store does not keep deleted`,
       );
     } catch (err) {
-      if (err instanceof StoreLostAgain) {
+      // A write that failed on a connection closed by a Redis lost again (not the check above) is the same loss: the store
+      // holds no active version to serve. A store that does not answer yet counts as lost too: the restore begins again
+      // (and its first read fails, so the look that asked is tried again), never `restored` with nothing served.
+      if (err instanceof StoreLostAgain || (await store.getActive().then((a) => a === null, () => true))) {
         deps.log?.('model restore: the model store holds no active version any more (lost again) while the versions kept for rollback were put back; begun again');
         return false;
       }

@@ -6,6 +6,7 @@
  * older model. Against the real Postgres and a redis-server of the test's own, restarted empty.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ModelCopyRepository } from '../../../src/data/model-copy-repository.js';
 import { createModelRestore } from '../../../src/training/model-restore.js';
 import { auth, type TestApp } from '../../helpers/app.js';
 import { privateServerSupport, type PrivateRedis } from '../../helpers/private-servers.js';
@@ -31,6 +32,45 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
   const copied = async (t: TestApp) => (await t.services.modelCopyRepository!.list()).filter((c) => c.meta !== null).map((c) => c.version);
   const train = async () => (await app.services.trainer.train({ tune: false })).version;
   const rollback = (version: string) => app.app.inject({ method: 'POST', url: `/v1/models/${version}/activate`, headers: auth('admin') });
+  /** The store's versions and its active one, then the store restarted empty (nothing put back yet). */
+  const emptied = async () => {
+    const was = { before: await listed(app), current: await active(app) };
+    await restartedEmpty(redis, app.services);
+    return was;
+  };
+  /** A restore of this process's store from `copies`. */
+  const restoreFrom = (copies: ModelCopyRepository, log?: (msg: string) => void) =>
+    createModelRestore({ copies, store: app.services.store, log, publishScrubbed: (mark, meta, publish) => app.services.erasure.publishScrubbed(mark, meta, publish) });
+  /**
+   * The copies in Postgres, read by a restore: `lose` runs as it begins the first version kept for rollback (the active
+   * one is back), and `closed` once that version's chunks are closed (read whole, or left when a write failed).
+   */
+  const lostAtFirstKept = (current: string | null, lose: () => Promise<void>, closed: () => Promise<void> = async () => {}) => {
+    const repo = app.services.modelCopyRepository!;
+    const lost = { again: false, copies: repo };
+    lost.copies = {
+      ...repo,
+      async *chunks(version: string) {
+        const first = version !== current && !lost.again;
+        if (first) {
+          lost.again = true;
+          await lose();
+        }
+        try {
+          yield* repo.chunks(version);
+        } finally {
+          if (first) await closed();
+        }
+      },
+    };
+    return lost;
+  };
+  /** Every version the store held is back in its order, the same one active, and Postgres still holds a copy of each. */
+  const allBack = async ({ before, current }: { before: string[]; current: string | null }) => {
+    expect(await active(app)).toBe(current);
+    expect(await listed(app)).toEqual(before);
+    expect((await copied(app)).sort()).toEqual([...before].sort());
+  };
 
   beforeAll(async () => {
     ({ redis, testDb } = await bed.start());
@@ -130,31 +170,67 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
   }, 120_000);
 
   it('When Redis restarts empty again while a restore puts back the versions kept for rollback, Then no version is left listed with none active: the restore begins again and the active one and the others come back', async () => {
-    const { services } = app;
-    const repo = services.modelCopyRepository!;
-    const before = await listed(app);
-    const current = await active(app);
-    await restartedEmpty(redis, services);
-    let lostAgain = false;
-    const copies = {
-      ...repo,
-      async *chunks(version: string) {
-        if (version !== current && !lostAgain) {
-          // The active version is back: Redis is lost again (an OOM-killed Redis restarted as the versions fill it).
-          lostAgain = true;
-          await redis.kill();
-          await redis.start();
-          // Both of its connections: the restore's next write is on its artifacts' one.
-          await storeAnswers(services.store);
+    const was = await emptied();
+    // The active version is back: Redis is lost again (an OOM-killed Redis restarted as the versions fill it).
+    const lost = lostAtFirstKept(was.current, async () => {
+      await redis.kill();
+      await redis.start();
+      // Both of its connections: the restore's next write is on its artifacts' one.
+      await storeAnswers(app.services.store);
+    });
+    expect(await restoreFrom(lost.copies).restore()).toBe('restored');
+    expect(lost.again).toBe(true);
+    await allBack(was);
+  }, 120_000);
+
+  it('When Redis is lost again while a restore writes a version kept for rollback (its write fails on the closed connection), Then the restore does not say restored with an empty store: it begins again and the active one and the others come back', async () => {
+    const was = await emptied();
+    // The active version is back; Redis goes away as the first version kept for rollback is written: that write fails
+    // on the closed connection (not at the listOnly publish's check of the active version). It comes back, empty, once
+    // the failed write closed that version's chunks, before the restore goes on.
+    const lost = lostAtFirstKept(
+      was.current,
+      async () => {
+        await redis.kill();
+        for (let i = 0; await app.services.store.ping(); i++) {
+          if (i >= 300) throw new Error('the store did not see the Redis go within 15 s');
+          await new Promise((r) => setTimeout(r, 50));
         }
-        yield* repo.chunks(version);
       },
+      async () => {
+        await redis.start();
+        await storeAnswers(app.services.store);
+      },
+    );
+    const failures: string[] = [];
+    expect(await restoreFrom(lost.copies, (msg) => failures.push(msg)).restore()).toBe('restored');
+    expect(lost.again).toBe(true);
+    expect(failures.length).toBeGreaterThan(0);
+    await allBack(was);
+  }, 120_000);
+
+  it('When Redis restarts empty again after the versions kept for rollback were written, before the restore reads what the store lists, Then their copies in Postgres are not deleted as versions the store does not keep: the restore begins again and all come back', async () => {
+    const store = app.services.store;
+    const was = await emptied();
+    const listVersions = store.listVersions;
+    let calls = 0;
+    // The restore reads the list twice: at its start (empty), and after the versions kept for rollback are listed,
+    // to delete the copies of those the store does not keep. Redis restarts empty just before the second read.
+    store.listVersions = async () => {
+      if (++calls === 2) {
+        await redis.kill();
+        await redis.start();
+        await storeAnswers(store);
+      }
+      return listVersions.call(store);
     };
-    const restore = createModelRestore({ copies, store: services.store, publishScrubbed: (mark, meta, publish) => services.erasure.publishScrubbed(mark, meta, publish) });
-    expect(await restore.restore()).toBe('restored');
-    expect(lostAgain).toBe(true);
-    expect(await active(app)).toBe(current);
-    expect(await listed(app)).toEqual(before);
+    try {
+      expect(await restoreFrom(app.services.modelCopyRepository!).restore()).toBe('restored');
+    } finally {
+      store.listVersions = listVersions;
+    }
+    await allBack(was);
+    expect(calls).toBeGreaterThan(2);
   }, 120_000);
 
   it('When a rollback through another process lands between the model recovery reading the active version and its check of the record, Then the look does not record the version rolled back from: a later loss puts back the one rolled back to', async () => {
