@@ -60,9 +60,12 @@ export function createModelCopies(deps: {
   chunkBytes?: number;
   /** Chunks stored compressed (the default); false: as the release before stores them, which it can read (MODEL_COPY_COMPRESSION). */
   compress?: boolean;
+  /** A chunk compressed (packCopyChunk, the default; a test counts the compressions in flight through it). */
+  pack?: (chunk: Uint8Array) => Promise<Uint8Array>;
 }): ModelCopies {
   const { copies } = deps;
   const compress = deps.compress ?? true;
+  const pack = deps.pack ?? packCopyChunk;
   const recordActive = async (version: string) => {
     await copies.markActive(version).catch((err: unknown) =>
       deps.log?.(`model copies: recording ${version} as active failed (a store lost before it is recorded would be put back to the version recorded before: the model recovery's next look records it from the store)`, err),
@@ -90,17 +93,26 @@ export function createModelCopies(deps: {
       };
       const write = (end: boolean) => {
         if (stats.failed) return chain;
-        const ready = timed(() => encoder.take(end));
-        for (const chunk of ready) {
-          const seq = stats.chunks++;
-          // Compressed at once (in the thread pool), while the chunks before it are inserted: the training waits for
-          // the inserts, not for each compression after each insert. Its failure is the insert's, below.
-          const packed = compress ? packCopyChunk(chunk) : Promise.resolve(chunk);
+        const ready: (Uint8Array | null)[] = timed(() => encoder.take(end));
+        // Each chunk compressed (in the thread pool) while the one before it is inserted: the training waits for the
+        // inserts, not for each compression after each insert. One ahead, never more: a flush may hand over dozens of
+        // chunks (an artifact of 145 MiB is 36), and compressing them all at once would hold every one compressed
+        // besides the raw ones until its insert. A compression's failure is its insert's, below.
+        let ahead: Promise<Uint8Array> | null = null;
+        const packAt = (i: number): Promise<Uint8Array> => {
+          const chunk = ready[i]!;
+          ready[i] = null;
+          const packed = compress ? pack(chunk) : Promise.resolve(chunk);
           packed.catch(() => {});
+          return packed;
+        };
+        for (let i = 0; i < ready.length; i++) {
+          const seq = stats.chunks++;
           chain = chain.then(async () => {
             if (stats.failed) return;
             const t0 = performance.now();
-            const stored = await packed;
+            const stored = await (ahead ?? packAt(i));
+            ahead = i + 1 < ready.length ? packAt(i + 1) : null;
             await copies.putChunk(version, seq, stored);
             stats.stored += stored.byteLength;
             stats.ms += performance.now() - t0;

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createModelCopyRepository, type ModelCopyRepository } from '../../../src/data/model-copy-repository.js';
-import { decodeCopy } from '../../../src/store/model-copy-codec.js';
+import { decodeCopy, packCopyChunk } from '../../../src/store/model-copy-codec.js';
 import type { ModelMeta, ModelStore } from '../../../src/store/model-store.js';
 import { createRedisModelStore } from '../../../src/store/redis-model-store.js';
 import { SnapshotFormatError } from '../../../src/store/snapshot-codec.js';
@@ -155,6 +155,41 @@ describe.skipIf(!ready)('a model copy stored compressed', () => {
     expect(await restore()).toBe('none');
     expect(published).toEqual([]);
     expect(await store.listVersions()).toEqual([]);
+  }, 60_000);
+
+  it('When a flush hands over many chunks at once (a large artifact), Then at most one is compressed ahead of the insert under way, and the copy is put back whole', async () => {
+    // The chunks compressed (or being compressed) and not yet inserted: what the writer holds besides the raw chunks.
+    let packed = 0;
+    let inserted = 0;
+    let most = 0;
+    const counting: ModelCopyRepository = {
+      ...repo,
+      putChunk: async (version, seq, bytes) => {
+        await repo.putChunk(version, seq, bytes);
+        inserted++;
+      },
+    };
+    const pack = (chunk: Uint8Array) => {
+      packed++;
+      most = Math.max(most, packed - inserted);
+      return packCopyChunk(chunk);
+    };
+    const source = sourceVersion(6);
+    const big = new Uint8Array(20 * CHUNK_BYTES);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 31) % 251;
+    source.artifacts.set('big', big);
+    const writer = createModelCopies({ copies: counting, chunkBytes: CHUNK_BYTES, pack }).begin('v-many');
+    writer.artifact('big', big);
+    await writer.flush();
+    expect(inserted).toBeGreaterThanOrEqual(20);
+    for (const [name, data] of source.artifacts) if (name !== 'big') writer.artifact(name, data);
+    for (const [table, entries] of source.tables) writer.entries(table, entries);
+    expect(await writer.complete(meta('v-many'))).toBe(true);
+    await repo.markActive('v-many');
+    expect({ packed, inserted, most }).toEqual({ packed: writer.stats.chunks, inserted: writer.stats.chunks, most: 2 });
+
+    expect(await restore()).toBe('restored');
+    await expectServes('v-many', source);
   }, 60_000);
 
   it('When the reader of the release before reads a compressed copy (its frames decoded straight from the chunks as stored), Then it refuses it at the first chunk as damaged, having decoded nothing', async () => {
