@@ -54,10 +54,12 @@ export async function packCopyChunk(chunk: Uint8Array): Promise<Buffer> {
 /**
  * The copy's chunks as the encoder cut them, from the chunks as stored (compressed or not: its first chunk says
  * which, and every chunk of a compressed copy must be). A chunk that does not decompress, or not to the length its
- * header gives, is refused (SnapshotFormatError, as a damaged frame is); none decompresses past that length. The
- * chunk numbers pass through unchanged.
+ * header gives, is refused (SnapshotFormatError, as a damaged frame is); none decompresses past that length, and a
+ * header that gives more than a chunk is cut to (`chunkBytes`, COPY_CHUNK_BYTES) is refused before anything is
+ * decompressed: a damaged or forged header must not have the reader inflate up to 4 GiB. The chunk numbers pass
+ * through unchanged.
  */
-export async function* unpackCopyChunks<T extends { seq: number; bytes: Uint8Array }>(chunks: AsyncIterable<T>): AsyncGenerator<T> {
+export async function* unpackCopyChunks<T extends { seq: number; bytes: Uint8Array }>(chunks: AsyncIterable<T>, chunkBytes = COPY_CHUNK_BYTES): AsyncGenerator<T> {
   let packed: boolean | null = null;
   for await (const chunk of chunks) {
     packed ??= isPacked(chunk.bytes);
@@ -68,6 +70,7 @@ export async function* unpackCopyChunks<T extends { seq: number; bytes: Uint8Arr
     if (!isPacked(chunk.bytes)) throw new SnapshotFormatError(`model copy chunk ${chunk.seq} is not compressed like the first one`);
     const stored = Buffer.from(chunk.bytes.buffer, chunk.bytes.byteOffset, chunk.bytes.byteLength);
     const length = stored.readUInt32LE(8);
+    if (length > chunkBytes) throw new SnapshotFormatError(`model copy chunk ${chunk.seq} gives ${length} bytes decoded, more than a chunk's ${chunkBytes}`);
     let bytes: Buffer;
     try {
       bytes = await decompressAsync(stored.subarray(PACKED_HEADER_BYTES), { maxOutputLength: Math.max(length, 1) });

@@ -1,5 +1,6 @@
+import { brotliCompressSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { createCopyEncoder, decodeCopy, packCopyChunk, unpackCopyChunks, type CopyPart } from '../../../src/store/model-copy-codec.js';
+import { COPY_CHUNK_BYTES, createCopyEncoder, decodeCopy, packCopyChunk, unpackCopyChunks, type CopyPart } from '../../../src/store/model-copy-codec.js';
 import { SnapshotFormatError } from '../../../src/store/snapshot-codec.js';
 
 /** A version's copy (model-copy-codec.ts) cut into chunks and read back: what the restore puts into the store. */
@@ -93,5 +94,24 @@ describe('the copy stored compressed, chunk by chunk', () => {
     const lying = Buffer.from(packed[1]);
     lying.writeUInt32LE(10, 8);
     await expect(unpacked([packed[0], lying])).rejects.toThrow(SnapshotFormatError);
+  });
+
+  it('When a compressed chunk\'s header gives more than a chunk holds (damaged, or a decompression bomb), Then it is refused, not inflated', async () => {
+    // 64 MiB of zeros compress to a few KiB: with the header's length trusted, the reader would inflate all of it.
+    const inflated = COPY_CHUNK_BYTES * 16;
+    const header = Buffer.alloc(12);
+    Buffer.from('RMCB').copy(header, 4);
+    header.writeUInt32LE(inflated, 8);
+    const bomb = Buffer.concat([header, brotliCompressSync(Buffer.alloc(inflated))]);
+    expect(bomb.length).toBeLessThan(64 * 1024);
+    // The lengths read, not the bytes: a failure prints no 64 MiB buffer.
+    const lengths = async (chunks: Uint8Array[]) => {
+      const out: number[] = [];
+      for await (const c of unpackCopyChunks(numbered(chunks))) out.push(c.bytes.byteLength);
+      return out;
+    };
+    await expect(lengths([bomb])).rejects.toThrow(/more than a chunk's/);
+    const { chunks } = encode(97, 200);
+    await expect(lengths([await packCopyChunk(chunks[0]), bomb])).rejects.toThrow(SnapshotFormatError);
   });
 });
