@@ -192,6 +192,36 @@ describe.skipIf(!ready)('a model copy stored compressed', () => {
     await expectServes('v-many', source);
   }, 60_000);
 
+  it.each([
+    ['Postgres refuses an insert', 'insert'],
+    ['a compression fails', 'pack'],
+  ] as const)('When %s mid-copy, Then the copy fails, is never recorded whole, and nothing is left unhandled', async (_what, where) => {
+    const failing: ModelCopyRepository = {
+      ...repo,
+      putChunk: async (version, seq, bytes) => {
+        if (where === 'insert' && seq === 3) throw new Error('connection terminated');
+        await repo.putChunk(version, seq, bytes);
+      },
+    };
+    let packed = 0;
+    const pack = async (chunk: Uint8Array) => {
+      if (where === 'pack' && packed++ === 3) throw new Error('compression failed');
+      return packCopyChunk(chunk);
+    };
+    const version = `v-fail-${where}`;
+    const writer = createModelCopies({ copies: failing, chunkBytes: CHUNK_BYTES, pack, log: (msg) => logged.push(msg) }).begin(version);
+    const source = sourceVersion(7);
+    for (const [name, data] of source.artifacts) writer.artifact(name, data);
+    for (const [table, entries] of source.tables) writer.entries(table, entries);
+    expect(await writer.complete(meta(version))).toBe(false);
+    expect(writer.stats.failed).toBe(true);
+    expect((await repo.whole()).map((c) => c.version)).not.toContain(version);
+    expect((await stored(version)).length).toBeLessThanOrEqual(3);
+    expect(logged.join('\n')).toMatch(new RegExp(`model copy of ${version} failed`));
+    await writer.abandon();
+    expect(await stored(version)).toEqual([]);
+  }, 60_000);
+
   it('When the reader of the release before reads a compressed copy (its frames decoded straight from the chunks as stored), Then it refuses it at the first chunk as damaged, having decoded nothing', async () => {
     await copied('v-old-reader', sourceVersion(5));
     const chunks = await stored('v-old-reader');
