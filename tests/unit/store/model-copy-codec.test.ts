@@ -96,6 +96,27 @@ describe('the copy stored compressed, chunk by chunk', () => {
     await expect(unpacked([packed[0], lying])).rejects.toThrow(SnapshotFormatError);
   });
 
+  it('When a compressed chunk\'s header gives more than it decompresses to, Then it is refused, though its bytes would decode whole', async () => {
+    // Only the header is damaged: the stream inflates to the chunk as cut, within the limit the header sets, so
+    // the comparison of the two lengths is all that sees it.
+    const { chunks } = encode(97, 200);
+    const packed = await Promise.all(chunks.map((c) => packCopyChunk(c)));
+    const longer = Buffer.from(packed[1]);
+    longer.writeUInt32LE(longer.readUInt32LE(8) + 1, 8);
+    await expect(unpacked([packed[0], longer, ...packed.slice(2)])).rejects.toThrow(/chunk 1 decompresses to 97 bytes, not 98/);
+  });
+
+  it('When a chunk of a compressed copy has a damaged mark (not "0000RMCB") over a body that would inflate, Then it is refused, not read as compressed', async () => {
+    // Each byte of the mark in turn: read past it, the chunk's length and stream are intact and decode to the chunk as cut.
+    const { chunks } = encode(97, 200);
+    const packed = await Promise.all(chunks.map((c) => packCopyChunk(c)));
+    for (const at of [0, 3, 4, 7]) {
+      const marred = Buffer.from(packed[2]);
+      marred[at] ^= 0x01;
+      await expect(unpacked([...packed.slice(0, 2), marred, ...packed.slice(3)]), `byte ${at}`).rejects.toThrow(/chunk 2 is not compressed like the first one/);
+    }
+  });
+
   it('When a compressed chunk\'s header gives more than a chunk holds (damaged, or a decompression bomb), Then it is refused, not inflated', async () => {
     // 64 MiB of zeros compress to a few KiB: with the header's length trusted, the reader would inflate all of it.
     const inflated = COPY_CHUNK_BYTES * 16;
