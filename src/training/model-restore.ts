@@ -133,39 +133,43 @@ export function createModelRestore(deps: {
     let published = false;
     /** The publish began: from then on it drops the draft's lease (or fails, finding it lost). */
     let publishing = false;
-    try {
-      // What an earlier restore that died left of the draft.
-      await store.deleteVersion(version);
-      for await (const part of decodeCopy(counted(copy))) {
-        for (const [name, data] of part.artifacts) await store.putArtifact(version, name, data);
-        for (const [name, entries] of part.tables) await store.putEntries(version, name, entries);
-        await renew();
-        await renewDraft();
-      }
-      // Renewed while the publish waits for its turn at the erasure lock (other erasures, a rollback, a training's
-      // publish ahead of it) and scrubs: nothing else renews them then, and a wait past the lease let a sweep delete the
-      // draft (its Postgres lease run out too), failing the restore and losing the version. Timers of this process: a
-      // dead holder renews nothing, and the wait is bounded by the lock statement's limit. Each lease on a timer of its
-      // own: the Postgres renewal waits on the copy's row while an erasure ahead holds it (its dropWhole, to its commit)
-      // or fails with Postgres away, and the draft's, behind it, lapsed meanwhile and was swept (the sweep asks only
-      // whether a restore's Postgres lease runs, and this one's had run out too).
-      const stop = renewWhile([
-        { what: 'its lease in Postgres', renewal: renew },
-        {
-          what: "its draft's lease",
-          renewal: async () => {
-            try {
-              await renewDraft();
-            } catch (err) {
-              // The publish drops the draft's lease as it publishes, or finds it lost and fails itself (DraftLeaseLost):
-              // a renewal refused once the publish began is neither's failure, and nothing is left to renew.
-              if (publishing && err instanceof DraftLeaseLost) return false;
-              throw err;
-            }
-          },
+    // Both leases renewed on timers of their own for the whole of the put-back, the draft's writing as well as the
+    // wait for the erasure lock and the scrub: nothing else renews them in the publish's wait, and a wait past the
+    // lease let a sweep delete the draft (its Postgres lease run out too), failing the restore and losing the version.
+    // Each on a timer of its own: the Postgres renewal waits on the copy's row while an erasure holds it (its
+    // dropWhole, to its commit) or fails with Postgres away, and the draft's, behind it, lapsed meanwhile and was swept
+    // (the sweep asks only whether a restore's Postgres lease runs, and this one's had run out too) — as a part's
+    // renewal in the writing loop did, and as the publish's did. Timers of this process: a dead holder renews nothing,
+    // and the publish's wait is bounded by the lock statement's limit.
+    const stop = renewWhile([
+      { what: 'its lease in Postgres', renewal: renew },
+      {
+        what: "its draft's lease",
+        renewal: async () => {
+          try {
+            await renewDraft();
+          } catch (err) {
+            // The publish drops the draft's lease as it publishes, or finds it lost and fails itself (DraftLeaseLost):
+            // a renewal refused once the publish began is neither's failure, and nothing is left to renew.
+            if (publishing && err instanceof DraftLeaseLost) return false;
+            throw err;
+          }
         },
-      ]);
+      },
+    ]);
+    try {
       try {
+        // What an earlier restore that died left of the draft.
+        await store.deleteVersion(version);
+        for await (const part of decodeCopy(counted(copy))) {
+          for (const [name, data] of part.artifacts) await store.putArtifact(version, name, data);
+          for (const [name, entries] of part.tables) await store.putEntries(version, name, entries);
+          // A lease found lost stops the writing here. The timers keep both leases meanwhile: these renewals move one
+          // only when a third of it passed since the timers' last, and one waiting on the row (an erasure holds it) is
+          // the timer's own, joined (renew), so the draft's timer renews on behind it.
+          await renew();
+          await renewDraft();
+        }
         return await deps.publishScrubbed(erasureMarkOf(meta), meta, async () => {
           // Listed only where a version is active: a store lost again must not be left with versions and none active.
           if (how.listOnly && (await store.getActive()) === null) throw new StoreLostAgain();
@@ -216,7 +220,7 @@ export function createModelRestore(deps: {
             if (more === false) clearInterval(timer);
           })
           .catch((err: unknown) => {
-            deps.log?.(`model restore: renewing ${what} while the publish waits for the erasure lock failed`, err);
+            deps.log?.(`model restore: renewing ${what} while the version is put back failed`, err);
             if (err instanceof DraftLeaseLost || performance.now() - renewedAt >= leaseMs) stopAll();
           })
           .finally(() => {
@@ -259,11 +263,14 @@ export function createModelRestore(deps: {
     if (!(await copies.takeLease(version, holder, leaseMs))) return 'elsewhere';
     const t0 = performance.now();
     let renewedAt = performance.now();
-    const renew = async () => {
-      if (performance.now() - renewedAt <= leaseMs / 3) return;
-      if (!(await copies.takeLease(version, holder, leaseMs))) throw new Error(`the lease of the restore of ${version} was lost`);
-      renewedAt = performance.now();
-    };
+    /** The renewal under way, which a second caller (the writing loop, the timer: putBack) joins: one connection waits on the row. */
+    let renewing: Promise<void> | null = null;
+    const renew = (): Promise<void> =>
+      (renewing ??= (async () => {
+        if (performance.now() - renewedAt <= leaseMs / 3) return;
+        if (!(await copies.takeLease(version, holder, leaseMs))) throw new Error(`the lease of the restore of ${version} was lost`);
+        renewedAt = performance.now();
+      })().finally(() => (renewing = null)));
     try {
       if ((await store.getActive()) !== null) return 'elsewhere';
       // Versions listed and none active is not a store that came back empty: left to the recovery as before.

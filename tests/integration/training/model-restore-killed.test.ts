@@ -401,6 +401,91 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
     }
   }, 120_000);
 
+  it('When a restore writes its draft and a part\'s lease renewal waits behind an erasure whose transaction holds its copy\'s row in Postgres (its dropWhole, to its commit) past both its leases, Then its draft\'s lease is renewed all the same: another process\'s erasure sweeping meanwhile leaves the draft, and the restore publishes it scrubbed', async () => {
+    const { writer, active } = await trainedThenEmptied();
+    const LEASE_MS = 2000;
+    const raw = new Redis(redis.url);
+    const { store: survivorStore } = survivor.services;
+    const sweepDrafts = survivorStore.sweepDrafts!;
+    try {
+      const copies = survivor.services.modelCopyRepository!;
+      const deadline = async (version: string) => Number((await raw.hget(`${prefix}versions:drafts`, version))?.split(':')[0]);
+      const sweeps: string[][] = [];
+      survivorStore.sweepDrafts = async () => {
+        const swept = await sweepDrafts.call(survivorStore);
+        sweeps.push(swept);
+        return swept;
+      };
+      // The erasure ahead (another process's) begins while the restore writes the active version's first part: its
+      // transaction holds the copy's row to its commit, so the restore's next renewal in Postgres waits on it.
+      let erasureDone: Promise<void> | undefined;
+      let erasing: Promise<number> | undefined;
+      const real = writer.services.store;
+      const writing = Object.create(real) as typeof real;
+      const erasureAhead = async () => {
+        let commit = () => {};
+        let holding = () => {};
+        const held = new Promise<void>((r) => (holding = r));
+        const committed = survivor.services.db.transaction(async (tx) => {
+          await createModelCopyRepository(tx).dropWhole();
+          holding();
+          await new Promise<void>((r) => (commit = r));
+        });
+        await held;
+        return {
+          // Past the draft's deadline when the row was taken and past the Postgres lease (its renewal waits on the
+          // row), once the draft's lease was renewed (not before the fix: then past four leases); then another
+          // process's erasure sweeps, and waits for its turn.
+          done: (async () => {
+            try {
+              const first = await deadline(active);
+              const until = performance.now() + 4 * LEASE_MS;
+              while ((await redisNow(raw)) <= first || (await copies.restoring()) || ((await deadline(active)) === first && performance.now() < until)) await pause(50);
+              erasing = erase('k-user5');
+              while (sweeps.length === 0) await pause(20);
+            } finally {
+              commit();
+              await committed;
+            }
+          })(),
+        };
+      };
+      let parted = false;
+      const firstPart = async (version: string) => {
+        if (version !== active || parted) return;
+        parted = true;
+        erasureDone = (await erasureAhead()).done;
+        // The part's writes take past a third of the lease: the renewal after it goes to Postgres.
+        await pause(LEASE_MS / 2);
+      };
+      writing.putArtifact = async (version, name, data) => {
+        await firstPart(version);
+        return real.putArtifact(version, name, data);
+      };
+      writing.putEntries = async (version, table, entries) => {
+        await firstPart(version);
+        return real.putEntries(version, table, entries);
+      };
+      const restore = createModelRestore({
+        copies: writer.services.modelCopyRepository!, store: writing, leaseMs: LEASE_MS, publishScrubbed: writer.services.erasure.publishScrubbed,
+      });
+      const outcome = await restore.restore().catch((err: unknown) => err);
+      await erasureDone;
+      expect(await erasing).toBe(204);
+      expect(parted).toBe(true);
+      expect(outcome).toBe('restored');
+      // The sweep came with the Postgres lease run out and took nothing: the draft's lease was held.
+      expect(sweeps[0]).toEqual([]);
+      expect(await store().getActive()).toMatchObject({ version: active });
+      expect(await holds(active, 'k-user5')).toEqual({ profiles: true, entry: false });
+      expect(await holds(active, 'k-user6')).toEqual({ profiles: true, entry: true });
+    } finally {
+      survivorStore.sweepDrafts = sweepDrafts;
+      raw.disconnect();
+      await writer.dispose();
+    }
+  }, 120_000);
+
   it('When the renewal\'s tick lands while the restore publishes (the publish dropped the draft\'s lease, the restore not told yet), Then nothing is logged as failed', async () => {
     const { writer, active } = await trainedThenEmptied();
     const LEASE_MS = 1500;
