@@ -334,69 +334,90 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
       await writer.dispose();
     }
   }, 120_000);
-  it('When a restore\'s publish waits behind an erasure whose transaction holds its copy\'s row in Postgres (its dropWhole, to its commit) past both its leases, Then its draft\'s lease is renewed all the same: another process\'s erasure sweeping meanwhile (the Postgres lease run out) leaves the draft, and the restore publishes it scrubbed', async () => {
-    const { writer, active } = await trainedThenEmptied();
-    const LEASE_MS = 2000;
+  /**
+   * An erasure ahead of a restore (another process's) with its transaction holding the copies' rows (its dropWhole, to
+   * its commit; the restore's Postgres renewal waits on them), and the survivor's sweeps (an erasure's, services.ts:
+   * only while no restore holds its Postgres lease) recorded as they end. `hold()` takes the rows, and resolves once
+   * they are held with `done`: past the draft's deadline when the rows were taken and past the Postgres lease, once
+   * the draft's lease was renewed (not before the fix: then past four leases), another process's erasure of `user`
+   * sweeps and waits for its turn; then the rows are let go. `dispose` puts the sweep back.
+   */
+  function rowHeldByErasure(active: string, leaseMs: number, user: string) {
     const raw = new Redis(redis.url);
     const { store: survivorStore } = survivor.services;
     const sweepDrafts = survivorStore.sweepDrafts!;
+    const copies = survivor.services.modelCopyRepository!;
+    /** The deadline of `version`'s draft lease, by Redis's clock (ms). */
+    const deadline = async (version: string) => Number((await raw.hget(`${prefix}versions:drafts`, version))?.split(':')[0]);
+    const sweeps: string[][] = [];
+    survivorStore.sweepDrafts = async () => {
+      const swept = await sweepDrafts.call(survivorStore);
+      sweeps.push(swept);
+      return swept;
+    };
+    let erasing: Promise<number> | undefined;
+    const hold = async () => {
+      let commit = () => {};
+      let holding = () => {};
+      const held = new Promise<void>((r) => (holding = r));
+      const committed = survivor.services.db.transaction(async (tx) => {
+        await createModelCopyRepository(tx).dropWhole();
+        holding();
+        await new Promise<void>((r) => (commit = r));
+      });
+      await held;
+      const done = (async () => {
+        try {
+          const first = await deadline(active);
+          const until = performance.now() + 4 * leaseMs;
+          while ((await redisNow(raw)) <= first || (await copies.restoring()) || ((await deadline(active)) === first && performance.now() < until)) await pause(50);
+          // Another process's erasure: it sweeps, then waits for its turn.
+          erasing = erase(user);
+          while (sweeps.length === 0) await pause(20);
+        } finally {
+          commit();
+          await committed;
+        }
+        return erasing;
+      })();
+      return { done };
+    };
+    /** The sweep came with the Postgres lease run out and took nothing (the draft's lease was held); the version is active, scrubbed of `user` only. */
+    const leftThenScrubbed = async (kept: string) => {
+      expect(sweeps[0]).toEqual([]);
+      expect(await store().getActive()).toMatchObject({ version: active });
+      expect(await holds(active, user)).toEqual({ profiles: true, entry: false });
+      expect(await holds(active, kept)).toEqual({ profiles: true, entry: true });
+    };
+    const dispose = () => {
+      survivorStore.sweepDrafts = sweepDrafts;
+      raw.disconnect();
+    };
+    return { hold, leftThenScrubbed, dispose };
+  }
+
+  it('When a restore\'s publish waits behind an erasure whose transaction holds its copy\'s row in Postgres (its dropWhole, to its commit) past both its leases, Then its draft\'s lease is renewed all the same: another process\'s erasure sweeping meanwhile (the Postgres lease run out) leaves the draft, and the restore publishes it scrubbed', async () => {
+    const { writer, active } = await trainedThenEmptied();
+    const LEASE_MS = 2000;
+    const ahead = rowHeldByErasure(active, LEASE_MS, 'k-user3');
     try {
-      const copies = survivor.services.modelCopyRepository!;
-      /** The deadline of `version`'s draft lease, by Redis's clock (ms). */
-      const deadline = async (version: string) => Number((await raw.hget(`${prefix}versions:drafts`, version))?.split(':')[0]);
-      // The survivor's sweeps (an erasure's, services.ts: only while no restore holds its Postgres lease), as they end.
-      const sweeps: string[][] = [];
-      survivorStore.sweepDrafts = async () => {
-        const swept = await sweepDrafts.call(survivorStore);
-        sweeps.push(swept);
-        return swept;
-      };
       let waited = false;
       const restore = createModelRestore({
         copies: writer.services.modelCopyRepository!, store: writer.services.store, leaseMs: LEASE_MS,
         publishScrubbed: async (mark, meta, publish) => {
           if (meta.version === active && !waited) {
             waited = true;
-            // The erasure ahead of it at the lock (another process's, in its turn) has dropped the whole copies: its
-            // transaction holds their rows to its commit, and the restore's turn comes after that.
-            let commit = () => {};
-            let holding = () => {};
-            const held = new Promise<void>((r) => (holding = r));
-            const committed = survivor.services.db.transaction(async (tx) => {
-              await createModelCopyRepository(tx).dropWhole();
-              holding();
-              await new Promise<void>((r) => (commit = r));
-            });
-            let erasing: Promise<number> | undefined;
-            try {
-              await held;
-              // Past the draft's deadline when the wait began and past the Postgres lease (its renewal waits on the
-              // row), once the draft's lease was renewed (not before the fix: then past four leases).
-              const first = await deadline(active);
-              const until = performance.now() + 4 * LEASE_MS;
-              while ((await redisNow(raw)) <= first || (await copies.restoring()) || ((await deadline(active)) === first && performance.now() < until)) await pause(50);
-              // Another process's erasure: it sweeps, then waits for its turn.
-              erasing = erase('k-user3');
-              while (sweeps.length === 0) await pause(20);
-            } finally {
-              commit();
-              await committed;
-            }
-            expect(await erasing).toBe(204);
+            // The erasure ahead of it at the lock has dropped the whole copies; the restore's turn comes after its commit.
+            expect(await (await ahead.hold()).done).toBe(204);
           }
           return writer.services.erasure.publishScrubbed(mark, meta, publish);
         },
       });
       expect(await restore.restore()).toBe('restored');
       expect(waited).toBe(true);
-      // The sweep came with the Postgres lease run out and took nothing: the draft's lease was held.
-      expect(sweeps[0]).toEqual([]);
-      expect(await store().getActive()).toMatchObject({ version: active });
-      expect(await holds(active, 'k-user3')).toEqual({ profiles: true, entry: false });
-      expect(await holds(active, 'k-user4')).toEqual({ profiles: true, entry: true });
+      await ahead.leftThenScrubbed('k-user4');
     } finally {
-      survivorStore.sweepDrafts = sweepDrafts;
-      raw.disconnect();
+      ahead.dispose();
       await writer.dispose();
     }
   }, 120_000);
@@ -404,57 +425,16 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
   it('When a restore writes its draft and a part\'s lease renewal waits behind an erasure whose transaction holds its copy\'s row in Postgres (its dropWhole, to its commit) past both its leases, Then its draft\'s lease is renewed all the same: another process\'s erasure sweeping meanwhile leaves the draft, and the restore publishes it scrubbed', async () => {
     const { writer, active } = await trainedThenEmptied();
     const LEASE_MS = 2000;
-    const raw = new Redis(redis.url);
-    const { store: survivorStore } = survivor.services;
-    const sweepDrafts = survivorStore.sweepDrafts!;
+    const ahead = rowHeldByErasure(active, LEASE_MS, 'k-user5');
     try {
-      const copies = survivor.services.modelCopyRepository!;
-      const deadline = async (version: string) => Number((await raw.hget(`${prefix}versions:drafts`, version))?.split(':')[0]);
-      const sweeps: string[][] = [];
-      survivorStore.sweepDrafts = async () => {
-        const swept = await sweepDrafts.call(survivorStore);
-        sweeps.push(swept);
-        return swept;
-      };
-      // The erasure ahead (another process's) begins while the restore writes the active version's first part: its
-      // transaction holds the copy's row to its commit, so the restore's next renewal in Postgres waits on it.
-      let erasureDone: Promise<void> | undefined;
-      let erasing: Promise<number> | undefined;
+      // The erasure ahead begins while the restore writes the active version's first part: its next renewal in
+      // Postgres waits on the row.
+      let erased: Promise<number | undefined> | undefined;
       const real = writer.services.store;
       const writing = Object.create(real) as typeof real;
-      const erasureAhead = async () => {
-        let commit = () => {};
-        let holding = () => {};
-        const held = new Promise<void>((r) => (holding = r));
-        const committed = survivor.services.db.transaction(async (tx) => {
-          await createModelCopyRepository(tx).dropWhole();
-          holding();
-          await new Promise<void>((r) => (commit = r));
-        });
-        await held;
-        return {
-          // Past the draft's deadline when the row was taken and past the Postgres lease (its renewal waits on the
-          // row), once the draft's lease was renewed (not before the fix: then past four leases); then another
-          // process's erasure sweeps, and waits for its turn.
-          done: (async () => {
-            try {
-              const first = await deadline(active);
-              const until = performance.now() + 4 * LEASE_MS;
-              while ((await redisNow(raw)) <= first || (await copies.restoring()) || ((await deadline(active)) === first && performance.now() < until)) await pause(50);
-              erasing = erase('k-user5');
-              while (sweeps.length === 0) await pause(20);
-            } finally {
-              commit();
-              await committed;
-            }
-          })(),
-        };
-      };
-      let parted = false;
       const firstPart = async (version: string) => {
-        if (version !== active || parted) return;
-        parted = true;
-        erasureDone = (await erasureAhead()).done;
+        if (version !== active || erased) return;
+        erased = (await ahead.hold()).done;
         // The part's writes take past a third of the lease: the renewal after it goes to Postgres.
         await pause(LEASE_MS / 2);
       };
@@ -470,18 +450,12 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
         copies: writer.services.modelCopyRepository!, store: writing, leaseMs: LEASE_MS, publishScrubbed: writer.services.erasure.publishScrubbed,
       });
       const outcome = await restore.restore().catch((err: unknown) => err);
-      await erasureDone;
-      expect(await erasing).toBe(204);
-      expect(parted).toBe(true);
+      expect(erased).toBeDefined();
+      expect(await erased).toBe(204);
       expect(outcome).toBe('restored');
-      // The sweep came with the Postgres lease run out and took nothing: the draft's lease was held.
-      expect(sweeps[0]).toEqual([]);
-      expect(await store().getActive()).toMatchObject({ version: active });
-      expect(await holds(active, 'k-user5')).toEqual({ profiles: true, entry: false });
-      expect(await holds(active, 'k-user6')).toEqual({ profiles: true, entry: true });
+      await ahead.leftThenScrubbed('k-user6');
     } finally {
-      survivorStore.sweepDrafts = sweepDrafts;
-      raw.disconnect();
+      ahead.dispose();
       await writer.dispose();
     }
   }, 120_000);
