@@ -496,4 +496,53 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
       await writer.dispose();
     }
   }, 120_000);
+  it('When a restore\'s publish waits for the erasure lock and its draft\'s renewals fail for a whole lease (its Redis away), Then it renews its Postgres lease no more either: the lease runs out, and with it the hold on every sweep, while the publish still waits', async () => {
+    const { writer, active } = await trainedThenEmptied();
+    const LEASE_MS = 1000;
+    try {
+      const real = writer.services.store;
+      const store = Object.create(real) as typeof real;
+      const copies = writer.services.modelCopyRepository!;
+      let redisAway = false;
+      store.leaseDraft = async (version, holder, ms, opts) => {
+        if (redisAway && opts?.renew) throw new Error('the Redis of the drafts does not answer');
+        return real.leaseDraft!(version, holder, ms, opts);
+      };
+      let ranOut = false;
+      const restore = createModelRestore({
+        copies, store, leaseMs: LEASE_MS,
+        publishScrubbed: async (mark, meta, publish) => {
+          if (meta.version === active && !redisAway) {
+            redisAway = true;
+            // The wait for the lock: the draft's renewals fail meanwhile; the Postgres lease, renewed alone, would run on.
+            const until = performance.now() + 5 * LEASE_MS;
+            while (!(ranOut = !(await copies.restoring())) && performance.now() < until) await pause(50);
+            redisAway = false;
+          }
+          return writer.services.erasure.publishScrubbed(mark, meta, publish);
+        },
+        log: () => {},
+      });
+      await restore.restore().catch(() => {});
+      expect(redisAway).toBe(false);
+      expect(ranOut).toBe(true);
+    } finally {
+      await writer.dispose();
+    }
+  }, 120_000);
+
+  it('When a restore ends (the version and those kept put back), Then nothing renews its leases any more: its Postgres lease, let go, is not taken back by a timer left running', async () => {
+    const { writer } = await trainedThenEmptied();
+    const LEASE_MS = 1000;
+    try {
+      const copies = writer.services.modelCopyRepository!;
+      const restore = createModelRestore({ copies, store: writer.services.store, leaseMs: LEASE_MS, publishScrubbed: writer.services.erasure.publishScrubbed });
+      expect(await restore.restore()).toBe('restored');
+      // Past a lease: a timer left running would have renewed (taken back) the lease let go by now.
+      await pause(1.5 * LEASE_MS);
+      expect(await copies.restoring()).toBe(false);
+    } finally {
+      await writer.dispose();
+    }
+  }, 120_000);
 });
