@@ -69,6 +69,14 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
       throw err;
     }
   }
+  /**
+   * A restore by `writer` with leases of `leaseMs`: on its own store, its erasure's publish and its copies, unless
+   * `over` says otherwise (a store that pauses or counts, a publish that waits).
+   */
+  const restoreBy = (writer: TestApp, leaseMs: number, over: Partial<Parameters<typeof createModelRestore>[0]> = {}) =>
+    createModelRestore({
+      copies: writer.services.modelCopyRepository!, store: writer.services.store, leaseMs, publishScrubbed: writer.services.erasure.publishScrubbed, ...over,
+    });
   /** Redis's clock (the one the draft leases run on), ms, read through `raw`. */
   const redisNow = async (raw: Redis) => {
     const [s, us] = await raw.time();
@@ -88,8 +96,7 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
     const at = new Promise<string>((r) => (stopped = r));
     let go: () => void = () => {};
     const resumed = new Promise<void>((r) => (go = r));
-    const restore = createModelRestore({
-      copies: writer.services.modelCopyRepository!, store: writer.services.store, leaseMs: opts.leaseMs ?? KILLED_LEASE_MS,
+    const restore = restoreBy(writer, opts.leaseMs ?? KILLED_LEASE_MS, {
       publishScrubbed: async (mark, meta, publish) => {
         if (meta.version !== active) {
           stopped(meta.version);
@@ -182,9 +189,7 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
       const store = Object.create(real) as typeof real;
       store.putArtifact = async (version, name, data) => (await late(version), real.putArtifact(version, name, data));
       store.putEntries = async (version, name, entries) => (await late(version), real.putEntries(version, name, entries));
-      const restore = createModelRestore({
-        copies: writer.services.modelCopyRepository!, store, leaseMs: KILLED_LEASE_MS, publishScrubbed: writer.services.erasure.publishScrubbed,
-      });
+      const restore = restoreBy(writer, KILLED_LEASE_MS, { store });
       expect(await restore.restore()).toBe('restored');
       expect(paused).not.toBeNull();
       expect((await store.listVersions()).map((m) => m.version)).not.toContain(paused);
@@ -289,9 +294,7 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
       const store = Object.create(real) as typeof real;
       store.putArtifact = async (version, name, data) => (await slow(version), real.putArtifact(version, name, data));
       store.putEntries = async (version, name, entries) => (await slow(version), real.putEntries(version, name, entries));
-      const restore = createModelRestore({
-        copies: writer.services.modelCopyRepository!, store, leaseMs: LEASE_MS, publishScrubbed: writer.services.erasure.publishScrubbed,
-      });
+      const restore = restoreBy(writer, LEASE_MS, { store });
       try {
         expect(await restore.restore()).toBe('restored');
       } finally {
@@ -312,8 +315,7 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
     const LEASE_MS = 2000;
     try {
       let waited = false;
-      const restore = createModelRestore({
-        copies: writer.services.modelCopyRepository!, store: writer.services.store, leaseMs: LEASE_MS,
+      const restore = restoreBy(writer, LEASE_MS, {
         publishScrubbed: async (mark, meta, publish) => {
           if (meta.version === active && !waited) {
             waited = true;
@@ -402,8 +404,7 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
     const ahead = rowHeldByErasure(active, LEASE_MS, 'k-user3');
     try {
       let waited = false;
-      const restore = createModelRestore({
-        copies: writer.services.modelCopyRepository!, store: writer.services.store, leaseMs: LEASE_MS,
+      const restore = restoreBy(writer, LEASE_MS, {
         publishScrubbed: async (mark, meta, publish) => {
           if (meta.version === active && !waited) {
             waited = true;
@@ -446,9 +447,7 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
         await firstPart(version);
         return real.putEntries(version, table, entries);
       };
-      const restore = createModelRestore({
-        copies: writer.services.modelCopyRepository!, store: writing, leaseMs: LEASE_MS, publishScrubbed: writer.services.erasure.publishScrubbed,
-      });
+      const restore = restoreBy(writer, LEASE_MS, { store: writing });
       const outcome = await restore.restore().catch((err: unknown) => err);
       expect(erased).toBeDefined();
       expect(await erased).toBe(204);
@@ -484,8 +483,8 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
         return made;
       };
       const logged: string[] = [];
-      const restore = createModelRestore({
-        copies: writer.services.modelCopyRepository!, store, leaseMs: LEASE_MS, publishScrubbed: writer.services.erasure.publishScrubbed,
+      const restore = restoreBy(writer, LEASE_MS, {
+        store,
         log: (msg) => logged.push(msg),
       });
       expect(await restore.restore()).toBe('restored');
@@ -509,8 +508,8 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
         return real.leaseDraft!(version, holder, ms, opts);
       };
       let ranOut = false;
-      const restore = createModelRestore({
-        copies, store, leaseMs: LEASE_MS,
+      const restore = restoreBy(writer, LEASE_MS, {
+        store,
         publishScrubbed: async (mark, meta, publish) => {
           if (meta.version === active && !redisAway) {
             redisAway = true;
@@ -536,7 +535,7 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
     const LEASE_MS = 1000;
     try {
       const copies = writer.services.modelCopyRepository!;
-      const restore = createModelRestore({ copies, store: writer.services.store, leaseMs: LEASE_MS, publishScrubbed: writer.services.erasure.publishScrubbed });
+      const restore = restoreBy(writer, LEASE_MS);
       expect(await restore.restore()).toBe('restored');
       // Past a lease: a timer left running would have renewed (taken back) the lease let go by now.
       await pause(1.5 * LEASE_MS);
