@@ -52,7 +52,6 @@ describe('training a recipe with a tune section', () => {
   const trainerOn = (store: Awaited<ReturnType<typeof createMemoryModelStore>>, own: Partial<Parameters<typeof createTrainer>[0]> = {}) =>
     createTrainer({
       threads: 1,
-      ...own,
       events: {
         async *streamPurchaseRows() {
           yield purchases();
@@ -63,6 +62,7 @@ describe('training a recipe with a tune section', () => {
       defaultRecipe: 'tuned',
       recipesDir: dir,
       storeRecommenders: false,
+      ...own,
     });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -124,7 +124,7 @@ describe('training a recipe with a tune section', () => {
     const rows = purchases();
     // The split's own statement saw the data end on day 92 (just after it): a purchase of day 99 came in later.
     const splitEnd = T0 + 92 * DAY + 1;
-    const trainer = createTrainer({
+    const trainer = trainerOn(await createMemoryModelStore(), {
       events: {
         async *streamPurchaseRows() {
           yield rows;
@@ -133,12 +133,6 @@ describe('training a recipe with a tune section', () => {
           yield { rows, tuning: rows, tuningEnd: splitEnd };
         },
       },
-      catalog: { listItems: async () => [], listUsersWithAttributes: async () => [] },
-      store: await createMemoryModelStore(),
-      defaultRecipe: 'tuned',
-      recipesDir: dir,
-      storeRecommenders: false,
-      threads: 1,
     });
     const at = (ms: number) => new Date(ms).toISOString();
     // Observed before: the windows ended just after day 99, the latest row, away from the split's.
@@ -260,7 +254,7 @@ describe('training a recipe with a tune section', () => {
   it('When a training tunes with tune.yearAgo, Then its purchase read nets for tuning only the returns made more than a year and a day before the end (the year-ago window\'s start), and folds x days before without it', async () => {
     const spans: number[] = [];
     const trainer = async (tune: Record<string, unknown>) =>
-      createTrainer({
+      trainerOn(await createMemoryModelStore(), {
         events: {
           async *streamPurchaseRows() {
             yield purchases();
@@ -270,12 +264,6 @@ describe('training a recipe with a tune section', () => {
             yield { rows: purchases() };
           },
         },
-        catalog: { listItems: async () => [], listUsersWithAttributes: async () => [] },
-        store: await createMemoryModelStore(),
-        defaultRecipe: 'tuned',
-        recipesDir: dir,
-        storeRecommenders: false,
-        threads: 1,
       }).train({ tune });
     await trainer({ folds: 2, days: 20, yearAgo: true });
     await trainer({ folds: 2, days: 20 });
