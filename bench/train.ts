@@ -14,7 +14,7 @@
  * database filled by `npm run import -- generic DIR`) instead of Online Retail; nothing is imported.
  * `--inline` fits and builds in this thread (TrainerDeps.isolation 'inline'), so `node --cpu-prof`
  * sees the fits in the main thread's profile; the serving build's extra threads still run apart.
- * `--hash` prints the SHA-256 of what the training published (every artifact and every table entry;
+ * `--hash` prints the SHA-256 of what the training published (its metadata but the clock and run fields, every artifact and every table entry;
  * lib/version-hash.ts), so two builds trained on the same data can be shown to publish the same model.
  * With `--shop`, customers are precomputed as `npm run train` does (PRECOMPUTE_DAYS, default 365);
  * without it, every customer is (the Online Retail results below were measured so).

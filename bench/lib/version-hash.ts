@@ -14,13 +14,44 @@ function withoutTrainedAt(bytes: Buffer): Buffer {
 }
 
 /**
- * SHA-256 of everything a training wrote for one version under `prefix` in the Redis at `url`: every
- * artifact's bytes and every table's entries (each table's fields sorted, so the order in which threads
- * wrote them does not count), each key named without the version. Left out: the bookkeeping that differs
- * between two trainings of the same data (the version's key set, the artifacts' write counters, which start
- * at random, temporary keys, the version's metadata with its times, and the `trainedAt` clock time in a model
- * artifact's header). Two trainings that print the
- * same `total` published the same lists and scores. `keys` holds one hash per key, to tell which differs.
+ * The fields of a version's metadata (ModelMeta, train-model.ts) that differ between two trainings of the same
+ * data by the same build, so the hash leaves them out: the version's name and `trainedAt` (the clock at the
+ * training), `info.durations` (timings), `info.jobId` (which job ran it) and `info.catalogSnapshot` (the Postgres
+ * transaction ids and server start the catalogue was read at). Everything else counts: the recipe as published
+ * (tuned weights and parameters), `info.tuning` (what tuning chose and why), the data and contents counts, the
+ * serving info, the window, the erasure mark, restrictions and a factor import's report.
+ */
+export const CLOCK_OR_RUN_FIELDS = { meta: ['version', 'trainedAt'], info: ['durations', 'jobId', 'catalogSnapshot'] } as const;
+
+/** JSON with every object's keys sorted, so the order in which the code built the metadata does not count. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** What of a version's metadata (its stored JSON) is hashed: all of it but CLOCK_OR_RUN_FIELDS, canonically ordered. */
+export function hashedMeta(json: string): string {
+  const meta = JSON.parse(json) as Record<string, unknown>;
+  for (const field of CLOCK_OR_RUN_FIELDS.meta) delete meta[field];
+  const info = meta.info;
+  if (info !== null && typeof info === 'object') for (const field of CLOCK_OR_RUN_FIELDS.info) delete (info as Record<string, unknown>)[field];
+  return canonicalJson(meta);
+}
+
+/**
+ * SHA-256 of everything a training wrote for one version under `prefix` in the Redis at `url`: the version's
+ * metadata (hashedMeta: all but its clock and run fields, CLOCK_OR_RUN_FIELDS), every artifact's bytes and every
+ * table's entries (each table's fields sorted, so the order in which threads wrote them does not count), each
+ * key named without the version. Left out: the bookkeeping that differs between two trainings of the same data
+ * (the version's key set, the artifacts' write counters, which start at random, temporary keys, the metadata's
+ * clock and run fields, and the `trainedAt` clock time in a model artifact's header). Two trainings that print
+ * the same `total` published the same lists, scores and recipe. `keys` holds one hash per key (`meta` for the
+ * metadata), to tell which differs.
  */
 export async function versionHash(url: string, prefix: string, version: string): Promise<{ total: string; keys: [string, string][] }> {
   const redis = new Redis(url);
@@ -34,6 +65,12 @@ export async function versionHash(url: string, prefix: string, version: string):
       .sort();
     const keys: [string, string][] = [];
     const total = createHash('sha256');
+    // The metadata lives in the versions hash (redis-model-store.ts), `{ctl}:`-tagged on a cluster.
+    const meta = (await redis.hget(`${prefix}versions`, version)) ?? (await redis.hget(`${prefix}{ctl}:versions`, version));
+    if (meta === null) throw new Error(`version ${version} is not published under ${prefix}: no metadata to hash`);
+    const metaDigest = createHash('sha256').update(hashedMeta(meta)).digest('hex');
+    keys.push(['meta', metaDigest]);
+    total.update(`meta ${metaDigest}\n`);
     for (const name of kept) {
       const hash = createHash('sha256');
       if (name.startsWith('artifact:')) {
