@@ -105,14 +105,23 @@ describe('yearAgo (tune.yearAgo)', () => {
     const recipe = parseRecipe(raw, 'fixture');
     const opts = { ...options, yearAgo: true };
     const clean = await tuneRollingOrigin({ events: twoYears() }, recipe, raw, opts);
-    expect(clean.validation.folds.map((f) => f.start.slice(0, 10))).toEqual(['2023-04-30', '2024-01-31', '2024-03-01', '2024-03-31']);
-    expect(clean.validation.yearAgo).toEqual({ added: true });
     const marker: PurchaseRow[] = [
       ...Array.from({ length: 24 }, (_, u) => ({ userId: `u${u}`, itemId: 'MARKER', orderId: `m${u}`, ts: END, quantity: 1, price: null })),
       ...Array.from({ length: 24 }, (_, u) => ({ userId: `u${u}`, itemId: 'b1', orderId: `k${u}`, ts: END, quantity: 1, price: null })),
       ...Array.from({ length: 24 }, (_, u) => ({ userId: `u${u}`, itemId: 'b0', orderId: `n${u}`, ts: END + DAY, quantity: 5, price: null })),
+      // Every customer buys a product of the other taste group (known to training, new to them) every third day for 400
+      // days after the cutoff: a year-ago window placed anywhere after it (the held-out month, or a calendar year
+      // after it instead of before) would hold customers to validate on, so its fold would be added and the tuning
+      // would differ. Without these the comparison passed on such a window (left out as empty in both runs), and only
+      // the window list below caught it.
+      ...Array.from({ length: 134 }, (_, d) =>
+        Array.from({ length: 24 }, (_, u) => ({ userId: `u${u}`, itemId: `${u % 2 === 0 ? 'b' : 'a'}${(u + d) % 12}`, orderId: `after${d}-${u}`, ts: END + 3 * d * DAY + u * 60_000, quantity: 1, price: null })),
+      ).flat(),
     ];
+    // The marker comparison first: it alone must catch a window misplaced after the cutoff.
     expect(await tuneRollingOrigin({ events: [...twoYears(), ...marker] }, recipe, raw, opts)).toEqual(clean);
+    expect(clean.validation.folds.map((f) => f.start.slice(0, 10))).toEqual(['2023-04-30', '2024-01-31', '2024-03-01', '2024-03-31']);
+    expect(clean.validation.yearAgo).toEqual({ added: true });
     expect(JSON.stringify(clean)).not.toContain('MARKER');
     // The year-ago window is really read: the same shop without it tunes on three folds.
     const without = await tuneRollingOrigin({ events: twoYears() }, recipe, raw, options);
