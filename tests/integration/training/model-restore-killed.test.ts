@@ -16,6 +16,7 @@ import { auth, type TestApp } from '../../helpers/app.js';
 import { privateServerSupport, type PrivateRedis } from '../../helpers/private-servers.js';
 import { POSTGRES_URL, serviceAvailable, type TestDb } from '../../helpers/services.js';
 import { restartedEmpty } from '../../helpers/store-emptied.js';
+import { writesAfter } from '../../helpers/writes-held.js';
 import { seedShop } from '../serving/shop-fixture.js';
 import { restoreTestBed } from './restore-test-bed.js';
 
@@ -186,9 +187,7 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
         await pause(3 * KILLED_LEASE_MS);
         expect(await survivor.services.store.sweepDrafts!()).toEqual([version]);
       };
-      const store = Object.create(real) as typeof real;
-      store.putArtifact = async (version, name, data) => (await late(version), real.putArtifact(version, name, data));
-      store.putEntries = async (version, name, entries) => (await late(version), real.putEntries(version, name, entries));
+      const store = writesAfter(real, late);
       const restore = restoreBy(writer, KILLED_LEASE_MS, { store });
       expect(await restore.restore()).toBe('restored');
       expect(paused).not.toBeNull();
@@ -291,9 +290,7 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
         }
         await pause(LEASE_MS / 2);
       };
-      const store = Object.create(real) as typeof real;
-      store.putArtifact = async (version, name, data) => (await slow(version), real.putArtifact(version, name, data));
-      store.putEntries = async (version, name, entries) => (await slow(version), real.putEntries(version, name, entries));
+      const store = writesAfter(real, slow);
       const restore = restoreBy(writer, LEASE_MS, { store });
       try {
         expect(await restore.restore()).toBe('restored');
@@ -431,22 +428,13 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
       // The erasure ahead begins while the restore writes the active version's first part: its next renewal in
       // Postgres waits on the row.
       let erased: Promise<number | undefined> | undefined;
-      const real = writer.services.store;
-      const writing = Object.create(real) as typeof real;
       const firstPart = async (version: string) => {
         if (version !== active || erased) return;
         erased = (await ahead.hold()).done;
         // The part's writes take past a third of the lease: the renewal after it goes to Postgres.
         await pause(LEASE_MS / 2);
       };
-      writing.putArtifact = async (version, name, data) => {
-        await firstPart(version);
-        return real.putArtifact(version, name, data);
-      };
-      writing.putEntries = async (version, table, entries) => {
-        await firstPart(version);
-        return real.putEntries(version, table, entries);
-      };
+      const writing = writesAfter(writer.services.store, firstPart);
       const restore = restoreBy(writer, LEASE_MS, { store: writing });
       const outcome = await restore.restore().catch((err: unknown) => err);
       expect(erased).toBeDefined();
