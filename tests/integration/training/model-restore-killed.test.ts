@@ -308,28 +308,75 @@ describe.skipIf(!support.redis || !(await serviceAvailable(POSTGRES_URL)))('a re
 
   it('When a restore\'s publish waits for the erasure lock longer than its leases and an erasure sweeps meanwhile, Then the waiting restore keeps its leases: the draft is left, published scrubbed of the customer erased', async () => {
     const { writer, active } = await trainedThenEmptied();
-    // Short, so the wait is well past it; the renewals while it waits come every quarter of it.
+    // Short, so the wait soon passes it; the renewals while it waits come every quarter of it.
     const LEASE_MS = 2000;
+    /**
+     * What a renewal made while the publish waits asks for instead of LEASE_MS: once renewed there, both leases hold to
+     * the test's end whatever the load, so the sweep's outcome says whether they were renewed in the wait, not whether
+     * the next renewal came within the margin a 2 s lease leaves (about 0.8 s: a flake under load, review r1's low).
+     */
+    const RENEWED_MS = 120_000;
+    const raw = new Redis(redis.url);
     try {
-      let waited = false;
+      const realStore = writer.services.store;
+      const realCopies = writer.services.modelCopyRepository!;
+      let waiting = false;
+      let draftRenewed = () => {};
+      let leaseRenewed = () => {};
+      const renewals = Promise.all([new Promise<void>((r) => (draftRenewed = r)), new Promise<void>((r) => (leaseRenewed = r))]);
+      // Both leases' renewals while the publish waits: made longer, and told to the test (the event its wait ends on).
+      const store = Object.create(realStore) as typeof realStore;
+      store.leaseDraft = async (version, holder, ms, opts) => {
+        const inWait = waiting && opts?.renew === true && version === active;
+        const ok = await realStore.leaseDraft!(version, holder, inWait ? RENEWED_MS : ms, opts);
+        if (inWait && ok) draftRenewed();
+        return ok;
+      };
+      const copies = Object.create(realCopies) as typeof realCopies;
+      copies.takeLease = async (version, holder, ms) => {
+        const inWait = waiting && version === active;
+        const ok = await realCopies.takeLease(version, holder, inWait ? RENEWED_MS : ms);
+        if (inWait && ok) leaseRenewed();
+        return ok;
+      };
+      /** Each lease's deadline and its store's clock now (ms): the draft's by Redis's, the Postgres lease's by Postgres's. */
+      const draftDeadline = async () => Number((await raw.hget(`${prefix}versions:drafts`, active))?.split(':')[0]);
+      const pgLease = async () => {
+        const { rows } = await survivor.services.db.query<{ until: string; now: string }>(
+          'SELECT extract(epoch FROM restoring_until) * 1000 AS until, extract(epoch FROM clock_timestamp()) * 1000 AS now FROM model_copies WHERE version = $1',
+          [active],
+        );
+        return { until: Number(rows[0]?.until), now: Number(rows[0]?.now) };
+      };
+      let renewedInWait = false;
       const restore = restoreBy(writer, LEASE_MS, {
+        store,
+        copies,
         publishScrubbed: async (mark, meta, publish) => {
-          if (meta.version === active && !waited) {
-            waited = true;
-            // Its turn at the erasure lock comes late (an erasure ahead of it holds the lock): past both its leases,
-            // another process's erasure sweeps the drafts whose writer's lease ran out.
-            await pause(3 * LEASE_MS);
+          if (meta.version === active && !waiting) {
+            const draftUntil = await draftDeadline();
+            const leaseUntil = (await pgLease()).until;
+            expect(Number.isFinite(draftUntil) && Number.isFinite(leaseUntil)).toBe(true);
+            waiting = true;
+            // Its turn at the erasure lock comes late (an erasure ahead of it holds the lock): once both its leases were
+            // renewed in the wait, and past both their deadlines as the wait began (each by its store's clock), another
+            // process's erasure sweeps the drafts whose writer's lease ran out. Not renewed (the fix reverted), no event
+            // comes: the wait ends after ten leases, both run out.
+            renewedInWait = await Promise.race([renewals.then(() => true), pause(10 * LEASE_MS).then(() => false)]);
+            while ((await redisNow(raw)) <= draftUntil) await pause(50);
+            for (let pg = await pgLease(); pg.now <= leaseUntil; pg = await pgLease()) await pause(50);
             expect(await erase('k-user1')).toBe(204);
           }
           return writer.services.erasure.publishScrubbed(mark, meta, publish);
         },
       });
       expect(await restore.restore()).toBe('restored');
-      expect(waited).toBe(true);
-      expect(await store().getActive()).toMatchObject({ version: active });
+      expect(renewedInWait).toBe(true);
+      expect(await store.getActive()).toMatchObject({ version: active });
       expect(await holds(active, 'k-user1')).toEqual({ profiles: true, entry: false });
       expect(await holds(active, 'k-user2')).toEqual({ profiles: true, entry: true });
     } finally {
+      raw.disconnect();
       await writer.dispose();
     }
   }, 120_000);
