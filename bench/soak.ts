@@ -335,7 +335,10 @@ async function main() {
     const startTraining = async () => {
       const r = await call('training', base, '/v1/training-jobs', { method: 'POST', body: '{}' });
       log(`training job: HTTP ${r.status} ${r.body.slice(0, 120)}`);
-      if (r.status === 202) jobId = (JSON.parse(r.body) as { jobId: string }).jobId;
+      if (r.status === 202) {
+        jobId = (JSON.parse(r.body) as { jobId: string }).jobId;
+        jobWatching = jobWatch();
+      }
     };
     const jobWatch = async () => {
       while (jobId && Date.now() < end + 600_000) {
@@ -354,6 +357,8 @@ async function main() {
       }
     };
     let thawedAt = Number.NaN;
+    /** Polls the job from its start, so that its end is timed when it comes (not when the load is over). */
+    let jobWatching: Promise<void> = Promise.resolve();
 
     const faults = (async () => {
       if (FAULT === 'kill') {
@@ -467,7 +472,7 @@ async function main() {
     const finalRss = rssMiB(server.pid!);
     await Promise.all([...readyWatches, erasureAsk]);
     await erasureWatch;
-    await jobWatch();
+    await jobWatching;
 
     // What Postgres holds of this run's ids.
     const stored = async (table: string, ids: Set<string>) => {
