@@ -62,7 +62,7 @@ export const evaluationRequestSchema = z
       .union([z.boolean(), tuneSpecSchema])
       .optional()
       .describe(
-        "Tune each recipe first, as training does, on rolling validation windows that end where the test period starts (nothing on or after it is read): `true` with the recipe's `tune` section or the defaults, an object with folds/days/minCoverage/variants/maxCustomers/maxPurchases/keepRule/coverageFloor/foldWeights/singleSourceCoverage/blendJudgedOn/coverageCatalogue/keepOn/coverageEstimate/coverageMargin, `false` to evaluate the weights as written; default: as each recipe says, so a recipe is evaluated as training would publish it. Not with leave-last-order splits",
+        "Tune each recipe first, as training does, on rolling validation windows that end where the test period starts (nothing on or after it is read): `true` with the recipe's `tune` section or the defaults, an object with folds/days/minCoverage/variants/maxCustomers/maxPurchases/keepRule/coverageFloor/foldWeights/singleSourceCoverage/blendJudgedOn/coverageCatalogue/keepOn/coverageEstimate/coverageMargin/yearAgo/yearAgoFloor, `false` to evaluate the weights as written; default: as each recipe says, so a recipe is evaluated as training would publish it. Not with leave-last-order splits",
       ),
   })
   .meta({ id: 'EvaluationRequest' });

@@ -56,6 +56,13 @@ export interface RollingTuneOptions {
    * option absent. Absent: the windows are as before.
    */
   yearAgo?: boolean;
+  /**
+   * With `yearAgo`, where the year-ago window was added: minCoverage also holds on that window alone (the reach the
+   * requirement is held on is the lesser of the folds' pooled one and the year-ago window's, pooledScores), since
+   * that window sits where the month to be served sits in the shop's calendar (issue 11, sixtieth session,
+   * bench/year-ago-floor-criterion.md). Elsewhere (the window not added, yearAgo off) it changes nothing.
+   */
+  yearAgoFloor?: boolean;
   /** Whether minCoverage holds on the folds' mean coverage (default) or on the least of them. */
   coverageOn?: 'mean' | 'least';
   /**
@@ -167,6 +174,8 @@ export interface RollingValidation {
   windows?: 'to-end';
   /** Present when tune.yearAgo was asked: whether the year-ago window is the first fold, or why it was not added. */
   yearAgo?: { added: true } | { added: false; reason: string };
+  /** Present when the coverage requirement was also held on the year-ago window alone (yearAgoFloor, the window added). */
+  yearAgoFloor?: true;
   /** Present when the coverage requirement was held on the least covered fold. */
   coverageOn?: 'least';
   k: number;
@@ -345,12 +354,15 @@ export function foldEnds(input: SplitInput, opts: { folds: number; days: number;
 
 /**
  * The folds' scores as tuning judges them: their mean, metric by metric, with the novel reach the coverage
- * requirement is held on replaced by the least fold's when `coverageOn` is `least` (of the folds weighted above 0).
+ * requirement is held on replaced by the least fold's when `coverageOn` is `least` (of the folds weighted above 0),
+ * and, when `floorFold` names a fold (the year-ago window, yearAgoFloor) weighted above 0, by that fold's own
+ * reach where it is lower: the requirement then holds on that fold alone as well as on the pool.
  */
-export function pooledScores(perFold: readonly BlendScores[], coverageOn: RollingTuneOptions['coverageOn'] = 'mean', foldWeights?: readonly number[]): BlendScores {
+export function pooledScores(perFold: readonly BlendScores[], coverageOn: RollingTuneOptions['coverageOn'] = 'mean', foldWeights?: readonly number[], floorFold?: number): BlendScores {
   const m = foldWeights ? weightedMeanScores(perFold, foldWeights) : meanScores(perFold);
   // A fold of weight 0 (left out: blendJudgedOn 'out-of-fold') is not read; no other rule weights a fold 0.
   if (coverageOn === 'least') m.novel.reach = Math.min(...perFold.filter((_, f) => (foldWeights?.[f] ?? 1) > 0).map((s) => s.novel.reach));
+  if (floorFold !== undefined && (foldWeights?.[floorFold] ?? 1) > 0) m.novel.reach = Math.min(m.novel.reach, perFold[floorFold].novel.reach);
   return m;
 }
 
@@ -467,6 +479,8 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
       return `the year-ago window [${new Date(folds[0].start).toISOString()}, ${windows[0].end}) has too few customers to validate on: ${folds[0].users} who bought in it, ${folds[0].novelUsers} who bought something new to them (at least ${MIN_FOLD_USERS} of each are needed)`;
     }
     thinWindowCheck(folds);
+    // yearAgoFloor: the year-ago window (the first fold, when added) also holds the coverage requirement alone.
+    const floorFold = opts.yearAgoFloor && yearAgo?.added ? 0 : undefined;
     const rawSources = (raw.sources ?? {}) as Record<string, { recommender?: string; params?: Record<string, unknown> }>;
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
@@ -583,7 +597,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
       const without = (w: number[] | undefined) => (leftOut === undefined ? w : leaveOneOut(w, folds.length, leftOut));
       const weightsOfFolds = without(foldWeightsOf(rules.foldWeights, folds.length));
       // The folds' pooled scores, with the coverage the requirement is held on (the mean's, or the least fold's).
-      const pooled = (perFold: readonly BlendScores[]) => pooledScores(perFold, opts.coverageOn, weightsOfFolds);
+      const pooled = (perFold: readonly BlendScores[]) => pooledScores(perFold, opts.coverageOn, weightsOfFolds, floorFold);
       const evaluate = async (blend: BlendTrial) => pooled(await foldScores(blend, leftOut));
       // A search leaving a fold out is a unit of tuning's progress as the search on every fold is (a rule set compared is not).
       const progress = !quiet || leftOut !== undefined ? advance : () => {};
@@ -621,7 +635,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
       }
       // The weights on own items are judged on all-mode lists, pooled as `ownItemFoldWeightsOf` says.
       const ownWeightsOfFolds = without(ownItemFoldWeightsOf(rules.foldWeights, folds.length));
-      const evaluateOwn = async (trial: BlendTrial) => pooledScores(await foldScores(trial, leftOut), opts.coverageOn, ownWeightsOfFolds);
+      const evaluateOwn = async (trial: BlendTrial) => pooledScores(await foldScores(trial, leftOut), opts.coverageOn, ownWeightsOfFolds, floorFold);
       blend = await tuneWeights(evaluateOwn, names, blend.weights, {
         ...tuneOpts,
         discountGrid: [],
@@ -637,7 +651,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
     async function searchAndKeep(rules: TuningRules, quiet: boolean) {
       const say = quiet ? () => {} : log;
       const weightsOfFolds = foldWeightsOf(rules.foldWeights, folds.length);
-      const pooled = (perFold: readonly BlendScores[]) => pooledScores(perFold, opts.coverageOn, weightsOfFolds);
+      const pooled = (perFold: readonly BlendScores[]) => pooledScores(perFold, opts.coverageOn, weightsOfFolds, floorFold);
       const blend = await searchBlend(rules, quiet);
       const inFoldCount = { ...count };
       say(`blend search: ${inFoldCount.blends} blends scored (${inFoldCount.folds} fold scorings: ${(stepFolds.every ?? []).slice(0, searches).join(' / ')} by step), ${hits} revisited`);
@@ -818,6 +832,7 @@ export async function tuneRollingOrigin(input: SplitInput, recipe: Recipe, raw: 
         // Only when not the default, so a default tuning's record is as it was.
         ...(opts.windows === 'to-end' ? { windows: 'to-end' as const } : {}),
         ...(yearAgo ? { yearAgo } : {}),
+        ...(floorFold !== undefined ? { yearAgoFloor: true as const } : {}),
         ...(opts.coverageOn === 'least' ? { coverageOn: 'least' as const } : {}),
         k,
         chosen: keptWhole ? 'blend' : keepBlend ? `new items: ${kept.novel}, own items: ${kept.all}` : kept.novel,

@@ -107,6 +107,13 @@ export const tuneSpecSchema = z.strictObject({
    * and the record says why, where the data do not reach back a year or that window has too few customers.
    */
   yearAgo: z.boolean().optional(),
+  /**
+   * With yearAgo: minCoverage also holds on the year-ago window alone, not only on the windows' mean (the lesser of the
+   * two reaches is held at the floor; evaluation/rolling-tune.ts pooledScores), since that window sits where the month
+   * to be served sits in the shop's calendar. Absent (false) unless set; without yearAgo, or where the year-ago window
+   * is not added, it changes nothing (the tuning record's `yearAgoFloor` is present only where it was held).
+   */
+  yearAgoFloor: z.boolean().optional(),
 });
 
 /**

@@ -19,7 +19,7 @@ export const trainingJobBody = z
       .union([z.boolean(), tuneSpecSchema])
       .optional()
       .describe(
-        "Tune the blend and hyperparameters on this data first (rolling-origin validation windows before its end): `true` with the recipe's `tune` section or the defaults, an object with its own folds/days/minCoverage/maxCoverageCost/variants/maxCustomers/maxPurchases/keepRule/coverageFloor/foldWeights/singleSourceCoverage/blendJudgedOn/coverageCatalogue/keepOn/coverageEstimate/coverageMargin/yearAgo, `false` to train the recipe's weights as written; default: as the recipe says",
+        "Tune the blend and hyperparameters on this data first (rolling-origin validation windows before its end): `true` with the recipe's `tune` section or the defaults, an object with its own folds/days/minCoverage/maxCoverageCost/variants/maxCustomers/maxPurchases/keepRule/coverageFloor/foldWeights/singleSourceCoverage/blendJudgedOn/coverageCatalogue/keepOn/coverageEstimate/coverageMargin/yearAgo/yearAgoFloor, `false` to train the recipe's weights as written; default: as the recipe says",
       ),
   })
   .nullish()
