@@ -5,7 +5,7 @@ import { DAY, END, T0, tasteGroupPurchases, withLongTail } from '../../helpers/t
 import { loadOnlineRetail } from '../../../src/cli/online-retail-input.js';
 import { BUNDLED_SAMPLE_PATH } from '../../../src/data/importers/run-import.js';
 import { loadRecipe, parseRecipe } from '../../../src/training/recipe.js';
-import { recipeToRaw } from '../../../src/training/tune-for-training.js';
+import { recipeToRaw, tuneRecipeOn } from '../../../src/training/tune-for-training.js';
 
 const purchases = (): PurchaseRow[] => tasteGroupPurchases();
 
@@ -153,6 +153,86 @@ describe('yearAgo (tune.yearAgo)', () => {
     const { yearAgo, ...others } = validation;
     expect(others).toEqual(cleanValidation);
     expect(yearAgo?.added).toBe(false);
+  });
+});
+
+/**
+ * A shop of six taste groups (six customers each, 60 products per group) over two years: every 20 days each customer
+ * buys two products of their group new to them, from 480 to 370 days before END and again in the last 200 days; in
+ * the year-ago window [END - 366 days, END - 336 days) only the customers of groups 0 and 1 buy (once each). EASE's
+ * lists there show two groups' products of a catalogue of six, so the year-ago window's novel coverage is low while
+ * the three recent windows' (all six groups buying) is high.
+ */
+function twoGroupsYearAgo(): PurchaseRow[] {
+  const rows: PurchaseRow[] = [];
+  for (let c = 0; c < 36; c++) {
+    const g = c % 6;
+    let n = 0;
+    const buy = (daysBeforeEnd: number) => {
+      for (const j of [0, 1]) rows.push({ userId: `c${c}`, itemId: `g${g}-${(c + 2 * n + j) % 60}`, orderId: `c${c}-${daysBeforeEnd}`, ts: END - daysBeforeEnd * DAY + c * 60_000, quantity: 1, price: null });
+      n++;
+    };
+    for (let day = 480 - (c % 7); day > 370; day -= 20) buy(day);
+    if (g < 2) buy(350 - (c % 7));
+    for (let day = 200 - (c % 7); day > 0; day -= 20) buy(day);
+  }
+  return rows;
+}
+
+describe('yearAgoFloor (tune.yearAgoFloor)', () => {
+  it('When folds are pooled with a floor fold, Then the reach judged is the lesser of the pool\'s and that fold\'s, unless that fold is weighted 0', () => {
+    const fold = (ndcg: number, reach: number) => ({
+      novel: { ndcg, recall: ndcg, coverage: reach, reach, users: 10 },
+      all: { ndcg: 2 * ndcg, recall: ndcg, coverage: reach, reach, users: 10 },
+    });
+    // Mean reach (0.2 + 0.5 + 0.5 + 0.6) / 4 = 0.45; the year-ago fold (the first) reaches 0.2.
+    const folds = [fold(0.1, 0.2), fold(0.3, 0.5), fold(0.2, 0.5), fold(0.2, 0.6)];
+    expect(pooledScores(folds).novel.reach).toBeCloseTo(0.45, 12);
+    const floored = pooledScores(folds, 'mean', undefined, 0);
+    expect(floored.novel).toMatchObject({ ndcg: expect.closeTo(0.2, 12), reach: 0.2, coverage: expect.closeTo(0.45, 12) });
+    // A floor fold above the pool's reach leaves the pool's: the floor holds on both, the lesser binds.
+    expect(pooledScores(folds, 'mean', undefined, 3).novel.reach).toBeCloseTo(0.45, 12);
+    // A fold left out (weight 0, blendJudgedOn out-of-fold) is not read: (0.5 + 0.5 + 0.6) / 3.
+    expect(pooledScores(folds, 'mean', [0, 1, 1, 1], 0).novel.reach).toBeCloseTo(1.6 / 3, 12);
+  });
+
+  it('When the folds\' mean coverage passes the floor and the year-ago window\'s does not, Then the blend searched for coverage changes, toward the year-ago window\'s coverage', async () => {
+    const shopRaw = { sources: { popularity: { params: { attributes: [] } }, 'buy-again': {}, ease: { params: { lambda: 10 } } }, hybrid: { weights: { cold: { popularity: 1 }, warm: { popularity: 1, 'buy-again': 1, ease: 1 } } } };
+    const recipe = parseRecipe(shopRaw, 'two-groups');
+    const run = async (yearAgoFloor: boolean) => {
+      const lines: string[] = [];
+      const tuned = await tuneRollingOrigin({ events: twoGroupsYearAgo() }, recipe, shopRaw, { ...options, variants: {}, minCoverage: 0.8, yearAgo: true, yearAgoFloor, onProgress: (m) => lines.push(m) });
+      const reachJudged = Number(/^blend on new items \(accuracy only\).*\(reach ([\d.]+)\)/.exec(lines.find((l) => l.startsWith('blend on new items (accuracy only)'))!)![1]);
+      const yearAgoCoverage = Number(/^blend per fold: .*\(coverage ([\d.]+) /.exec(lines.find((l) => l.startsWith('blend per fold:'))!)![1]);
+      const searched = tuned.validation.rejectedBlend ?? tuned.recipe.hybrid;
+      return { tuned, reachJudged, yearAgoCoverage, searched };
+    };
+    const pooled = await run(false);
+    const floored = await run(true);
+    expect(pooled.tuned.validation.yearAgo).toEqual({ added: true });
+    // The most accurate blend passes the floor on the four windows' mean reach, and not on the year-ago window's alone.
+    expect(pooled.reachJudged).toBeGreaterThanOrEqual(0.8);
+    expect(floored.reachJudged).toBeLessThan(0.8);
+    // Without the option that blend already passes, so the coverage search keeps it; with it the search moves on.
+    expect(floored.searched).not.toEqual(pooled.searched);
+    expect(floored.yearAgoCoverage).toBeGreaterThan(pooled.yearAgoCoverage);
+    expect(floored.tuned.validation.yearAgoFloor).toBe(true);
+    expect(pooled.tuned.validation).not.toHaveProperty('yearAgoFloor');
+  });
+
+  it('When a recipe\'s tune section asks for yearAgoFloor, Then training\'s tuning holds the floor on the year-ago window (the record says so)', async () => {
+    const shopRaw = { sources: { popularity: { params: { attributes: [] } }, 'buy-again': {}, ease: { params: { lambda: 10 } } }, hybrid: { weights: { cold: { popularity: 1 }, warm: { popularity: 1, 'buy-again': 1, ease: 1 } } } };
+    const tune = { folds: 3, days: 30, minCoverage: 0.8, variants: false, yearAgo: true };
+    const tuned = async (more: object) => (await tuneRecipeOn({ events: twoGroupsYearAgo() }, parseRecipe({ ...shopRaw, tune: { ...tune, ...more } }, 'two-groups'), new Date(END).toISOString(), undefined, { rounds: 1 })).validation;
+    expect(await tuned({ yearAgoFloor: true })).toMatchObject({ yearAgo: { added: true }, yearAgoFloor: true });
+    expect(await tuned({})).not.toHaveProperty('yearAgoFloor');
+  });
+
+  it('When the year-ago window is not added (a shop younger than a year) or yearAgo is off, Then the option changes nothing', async () => {
+    const recipe = parseRecipe(raw, 'fixture');
+    const young = await tuneRollingOrigin({ events: purchases() }, recipe, raw, { ...options, yearAgo: true, yearAgoFloor: true });
+    expect(young).toEqual(await tuneRollingOrigin({ events: purchases() }, recipe, raw, { ...options, yearAgo: true }));
+    expect(await tuneRollingOrigin({ events: twoYears() }, recipe, raw, { ...options, yearAgoFloor: true })).toEqual(await tuneRollingOrigin({ events: twoYears() }, recipe, raw, options));
   });
 });
 
