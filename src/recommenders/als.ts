@@ -126,7 +126,7 @@ export function fitAls(ds: Dataset, params: AlsParams, options: AlsFitOptions = 
   zeroEmptyRows(items, y, k);
   zeroEmptyRows(users, x, k);
   const halfStep = (m: ConfidenceRows, a: Float64Array, b: Float64Array, bRows: number) => {
-    const yty = gramian(b, bRows, k, params.regularization);
+    const yty = options.threads?.gramian?.(b, bRows, k, params.regularization) ?? gramian(b, bRows, k, params.regularization);
     if (options.threads) options.threads.halfStep(m, a, b, bRows, k, params.regularization, params.cgSteps, yty);
     else conjugateGradientHalfStep(m, a, b, bRows, k, params.regularization, params.cgSteps, { yty });
   };

@@ -28,13 +28,24 @@ export interface ConfidenceRows {
  */
 export function gramian(y: ArrayLike<number>, n: number, k: number, reg: number): Float64Array {
   const g = new Float64Array(k * k);
+  gramianRows(y, n, k, { from: 0, to: k }, g);
+  return finishGramian(g, k, reg);
+}
+
+/**
+ * Rows [from, to) of Y^T Y's upper triangle, added into `g` (k x k, zero there): gramian's sums for those
+ * rows alone. Each entry is summed over Y's rows in the same order and grouping whatever the range, so
+ * threads that each take their own accumulator rows fill exactly the single-thread gramian's entries.
+ */
+export function gramianRows(y: ArrayLike<number>, n: number, k: number, rows: { from: number; to: number }, g: Float64Array): void {
+  const { from, to } = rows;
   let r = 0;
   for (; r + 3 < n; r += 4) {
     const o0 = r * k;
     const o1 = o0 + k;
     const o2 = o1 + k;
     const o3 = o2 + k;
-    for (let a = 0; a < k; a++) {
+    for (let a = from; a < to; a++) {
       const a0 = y[o0 + a];
       const a1 = y[o1 + a];
       const a2 = y[o2 + a];
@@ -45,17 +56,41 @@ export function gramian(y: ArrayLike<number>, n: number, k: number, reg: number)
   }
   for (; r < n; r++) {
     const o = r * k;
-    for (let a = 0; a < k; a++) {
+    for (let a = from; a < to; a++) {
       const ya = y[o + a];
       const ga = a * k;
       for (let b = a; b < k; b++) g[ga + b] += ya * y[o + b];
     }
   }
+}
+
+/** The upper triangle gramianRows filled, plus reg on the diagonal, mirrored below it: Y^T Y + reg I. */
+export function finishGramian(g: Float64Array, k: number, reg: number): Float64Array {
   for (let a = 0; a < k; a++) {
     g[a * k + a] += reg;
     for (let b = a + 1; b < k; b++) g[b * k + a] = g[a * k + b];
   }
   return g;
+}
+
+/**
+ * The accumulator rows [0, k) split in `parts` consecutive ranges of about equal upper-triangle entries
+ * (row a holds k - a of them), for threads that each fill their own (gramianRows).
+ */
+export function gramianSplit(k: number, parts: number): { from: number; to: number }[] {
+  const total = (k * (k + 1)) / 2;
+  const out: { from: number; to: number }[] = [];
+  let from = 0;
+  let filled = 0;
+  for (let a = 0; a < k && out.length < parts - 1; a++) {
+    filled += k - a;
+    if (filled >= (total * (out.length + 1)) / parts) {
+      out.push({ from, to: a + 1 });
+      from = a + 1;
+    }
+  }
+  out.push({ from, to: k });
+  return out;
 }
 
 /**
@@ -164,6 +199,8 @@ function sparseAccumulate(
  */
 export interface HalfStepRunner {
   allocate(n: number): Float64Array;
+  /** Y^T Y + reg I of Y (from `allocate`), equal to gramian's to the bit; absent: gramian in this thread. */
+  gramian?(y: Float64Array, n: number, k: number, reg: number): Float64Array;
   halfStep(m: ConfidenceRows, x: Float64Array, y: Float64Array, yRows: number, k: number, reg: number, steps: number, yty: Float64Array): void;
 }
 
