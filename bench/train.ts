@@ -75,16 +75,27 @@ const mainThreadCpuMs = (): number | null => {
     return null;
   }
 };
-const rows: { step: string; cpuMs: number; mainMs: number | null; rssMiB: number; peakMiB: number }[] = [];
+const rows: { step: string; wallMs: number; cpuMs: number; mainMs: number | null; rssMiB: number; peakMiB: number }[] = [];
 let current: string | null = null;
 let cpuAtStart = process.cpuUsage();
 let mainAtStart = mainThreadCpuMs();
+let wallAtStart = performance.now();
 const closeStep = () => {
   const cpu = process.cpuUsage(cpuAtStart);
   const main = mainThreadCpuMs();
-  if (current) rows.push({ step: current, cpuMs: (cpu.user + cpu.system) / 1000, mainMs: main === null || mainAtStart === null ? null : main - mainAtStart, rssMiB: mib(process.memoryUsage().rss), peakMiB: peakMiB() });
+  if (current) rows.push({ step: current, wallMs: performance.now() - wallAtStart, cpuMs: (cpu.user + cpu.system) / 1000, mainMs: main === null || mainAtStart === null ? null : main - mainAtStart, rssMiB: mib(process.memoryUsage().rss), peakMiB: peakMiB() });
   cpuAtStart = process.cpuUsage();
   mainAtStart = main;
+  wallAtStart = performance.now();
+};
+const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`.padStart(9);
+/** The steps' table; `durations` the training's own wall times (else the bench's, from one progress report to the next). */
+const printSteps = (durations?: Record<string, number>) => {
+  console.log(`${'step'.padEnd(18)} ${'wall'.padStart(9)} ${'cpu'.padStart(9)} ${'main cpu'.padStart(9)} ${'RSS after'.padStart(10)} ${'peak so far'.padStart(12)}`);
+  for (const r of rows) {
+    const main = r.mainMs === null ? '-'.padStart(9) : sec(r.mainMs);
+    console.log(`${r.step.padEnd(18)} ${sec(durations ? (durations[r.step] ?? 0) : r.wallMs)} ${sec(r.cpuMs)} ${main} ${`${r.rssMiB} MiB`.padStart(10)} ${`${r.peakMiB} MiB`.padStart(12)}`);
+  }
 };
 const cpuStarted = process.cpuUsage();
 const loadAtStart = loadavg();
@@ -105,12 +116,7 @@ try {
   closeStep();
 
   console.log(`\nrecipe ${result.recipe} -> ${result.version}: ${JSON.stringify(result.data)}\n`);
-  const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`.padStart(9);
-  console.log(`${'step'.padEnd(18)} ${'wall'.padStart(9)} ${'cpu'.padStart(9)} ${'main cpu'.padStart(9)} ${'RSS after'.padStart(10)} ${'peak so far'.padStart(12)}`);
-  for (const r of rows) {
-    const main = r.mainMs === null ? '-'.padStart(9) : sec(r.mainMs);
-    console.log(`${r.step.padEnd(18)} ${sec(result.durations[r.step] ?? 0)} ${sec(r.cpuMs)} ${main} ${`${r.rssMiB} MiB`.padStart(10)} ${`${r.peakMiB} MiB`.padStart(12)}`);
-  }
+  printSteps(result.durations);
   // Steps timed without a progress report of their own (a fit on a thread of its own, beside the others).
   for (const [step, ms] of Object.entries(result.durations)) {
     if (step !== 'total' && !rows.some((r) => r.step === step)) console.log(`${step.padEnd(18)} ${sec(ms)} ${'-'.padStart(9)}`);
@@ -134,6 +140,15 @@ try {
     for (const [key, h] of keys) console.log(`sha256 ${h.slice(0, 16)} ${key}`);
     console.log(`sha256 of the published model: ${digest}`);
   }
+} catch (err) {
+  // A training that fails (at 10x, the write of an artifact larger than Redis takes) still shows the steps it made.
+  closeStep();
+  console.log(`\nthe training failed in step ${current ?? '(none)'}: ${err instanceof Error ? err.message : String(err)}\n`);
+  printSteps();
+  const cpuTotal = process.cpuUsage(cpuStarted);
+  console.log(`${'until the failure'.padEnd(18)} ${''.padStart(9)} ${sec((cpuTotal.user + cpuTotal.system) / 1000)} ${''.padStart(9)} ${''.padStart(10)} ${`${peakMiB()} MiB`.padStart(12)}`);
+  console.log(`load average at the start ${loadAtStart.map((x) => x.toFixed(1)).join(' ')}, at the end ${loadavg().map((x) => x.toFixed(1)).join(' ')} (1, 5, 15 min)`);
+  process.exitCode = 1;
 } finally {
   await store.close();
   await db.close();
