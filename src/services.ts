@@ -185,6 +185,9 @@ export function createServices(deps: {
     owed: { list: owedErasures, read: erasureRepository.owedSince },
   });
   void erasureFollower.poll();
+  // An erasure asked through any process (this one's too, which knows already): read the erasures owed now, so the
+  // customer is answered as erased here within a read of Postgres of the ask, not within ERASURE_REFRESH_MS.
+  store.onErasureAsked?.(() => void erasureFollower.catchUp());
   const eraseUser = (id: string) => erasure.erase(id);
   // Erasures asked for and not completed (a 503, a close, a process that died) are completed by the service (app.ts runs it).
   const erasureRedriver = createErasureRedriver({

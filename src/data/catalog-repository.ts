@@ -260,8 +260,15 @@ export function createCatalogRepository(db: Db) {
       });
     },
 
-    async getUser(id: string): Promise<UserRecord | null> {
-      const { rows } = await db.query('SELECT * FROM users WHERE id = $1', [id]);
+    /**
+     * A customer's record (null when there is none). `unlessOwed`: also null while their erasure is owed (a row of
+     * erasure_requests, asked and not completed), read in the same statement: what a customer's own read-back answers
+     * (their record, purchases, profile), exact whichever process recorded the ask and whether or not this one has
+     * heard of it yet (its list of erasures owed, owed-erasures.ts, learns of another's within ERASURE_REFRESH_MS).
+     */
+    async getUser(id: string, opts: { unlessOwed?: boolean } = {}): Promise<UserRecord | null> {
+      const owed = opts.unlessOwed ? ' AND NOT EXISTS (SELECT 1 FROM erasure_requests r WHERE r.user_id = $1)' : '';
+      const { rows } = await db.query(`SELECT * FROM users WHERE id = $1${owed}`, [id]);
       return rows[0] ? toUser(rows[0]) : null;
     },
 

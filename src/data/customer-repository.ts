@@ -227,7 +227,8 @@ export function createCustomerRepository(db: Db) {
      * carries on: the pages together are one list as of then. Not held still: purchases of a write still
      * open while the first page was read (an import's batch), or stored in the same clock tick just after
      * it (a microsecond; a millisecond on the embedded database), counted from the next page on, and a
-     * purchase without a price whose item's catalogue price changes meanwhile. `without`: ids never listed.
+     * purchase without a price whose item's catalogue price changes meanwhile. `without`: ids never listed; nor are
+     * those whose erasure erasure_requests holds as owed when the page is read.
      */
     async search(opts: { q?: string; sort: CustomerSort; limit: number; offset?: number; cursor?: string; without?: readonly string[] }): Promise<CustomerPage> {
       const after = opts.cursor === undefined ? null : decodeCursor(opts.cursor, SEARCH_CURSOR);
@@ -239,6 +240,9 @@ export function createCustomerRepository(db: Db) {
       const filters = opts.q ? [`u.id ILIKE ${param(likePrefix(opts.q))}`] : [];
       // Left out before the page is cut (customers whose erasure is owed): pages stay whole, cursors unchanged.
       if (opts.without && opts.without.length > 0) filters.push(`u.id <> ALL (${param(opts.without)}::text[])`);
+      // And those erasure_requests holds now, in the same statement: an erasure asked of another process that this one
+      // has not read yet (its list learns of it within ERASURE_REFRESH_MS) is left out too.
+      filters.push('NOT EXISTS (SELECT 1 FROM erasure_requests r WHERE r.user_id = u.id)');
       if (opts.sort === 'id') {
         if (after) filters.push(`u.id > ${param(after.id)}`);
         const where = filters.length ? `WHERE ${filters.join(' AND ')}` : '';

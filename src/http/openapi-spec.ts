@@ -8,7 +8,7 @@ import type { ModelStore } from '../store/model-store.js';
  * Describing the API needs the routes, not a database: any call on these says so loudly. Optional
  * members (a thenable check, the model store's optional capabilities) are simply absent.
  */
-const ABSENT = new Set<string | symbol>(['then', 'onUserErased', 'onActiveChanged', 'peekUserEvents']);
+const ABSENT = new Set<string | symbol>(['then', 'onUserErased', 'onErasureAsked', 'announceErasureAsked', 'onActiveChanged', 'peekUserEvents']);
 
 function unreachable<T extends object>(what: string): T {
   return new Proxy({} as T, {

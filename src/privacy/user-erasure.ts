@@ -654,7 +654,12 @@ export function createUserErasure(deps: UserErasureDeps) {
       // erasure as before, nothing recorded: the caller's to send again. `claimed`: the re-driver took it already.
       // `holder`: the claim's (the re-driver's), else this ask's.
       const holder = opts.claimed ? opts.holder : nextHolder();
-      if (!opts.claimed) await deps.erasures.askErasure([userId], requestLeaseMs, holder);
+      if (!opts.claimed) {
+        await deps.erasures.askErasure([userId], requestLeaseMs, holder);
+        // Committed: every other process sharing the store reads the erasures owed now, not at its next timed read
+        // (ERASURE_REFRESH_MS), and answers the customer as erased from then on. A message lost leaves that read.
+        deps.store.announceErasureAsked?.([userId]);
+      }
       // Held by this process from here on: its lease is renewed while it waits for its turn and in it (erasure-leases.ts).
       const release = leases.hold(userId);
       // Owed from here on: this process answers them as erased at once (the others at their next read of the list).

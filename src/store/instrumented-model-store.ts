@@ -64,6 +64,8 @@ export function instrumentModelStore(store: ModelStore, m: StoreInstruments): Mo
 export function bindSynchronous(store: ModelStore, out: ModelStore): void {
   if (store.peekUserEvents) out.peekUserEvents = store.peekUserEvents.bind(store);
   if (store.onUserErased) out.onUserErased = store.onUserErased.bind(store);
+  if (store.announceErasureAsked) out.announceErasureAsked = store.announceErasureAsked.bind(store);
+  if (store.onErasureAsked) out.onErasureAsked = store.onErasureAsked.bind(store);
   if (store.onActiveChanged) out.onActiveChanged = store.onActiveChanged.bind(store);
   if (store.reconnect) out.reconnect = store.reconnect.bind(store);
   out.close = store.close.bind(store);

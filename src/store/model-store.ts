@@ -189,6 +189,16 @@ export interface ModelStore {
    */
   onUserErased?(listener: (userId: string) => void): void;
   /**
+   * Tells every process sharing this store that these customers' erasure was just asked (recorded in erasure_requests,
+   * committed), so each reads the erasures owed now (erasure-follower.ts) instead of at its next timed read
+   * (ERASURE_REFRESH_MS) and answers them as erased from then on. Best effort, never throws: a message lost (Redis away,
+   * a subscriber reconnecting, a Redis user without pub/sub rights) leaves the timed read. A store only one process
+   * uses may leave it out, with onErasureAsked.
+   */
+  announceErasureAsked?(userIds: readonly string[]): void;
+  /** Calls `listener` with the ids of every announceErasureAsked by any process sharing this store (this one too). */
+  onErasureAsked?(listener: (userIds: readonly string[]) => void): void;
+  /**
    * Calls `listener` when another process (or this one) may have published or activated a version, so
    * a serving process re-resolves the active version now instead of at its next periodic check (which
    * stays, for messages lost while disconnected). A store only one process uses may leave it out.

@@ -258,7 +258,8 @@ return 1`;
  *   Puser:ID:events              list of `ts|itemId`, newest last, capped at LIVE_EVENTS_KEPT
  *   PCwrite-probe                string written by acceptsWrites, expiring within a second
  * and the pub/sub channels Puser-events:changed (JSON array of user ids whose events just changed),
- * Pusers:erased (the same, erased) and Pmodel:activated (the version just made active).
+ * Pusers:erased (the same, erased), Pusers:erasure-asked (the same, whose erasure was just asked: announceErasureAsked)
+ * and Pmodel:activated (the version just made active).
  *
  * Slots: everything of one version shares the `{v:VERSION}` hash tag, so a version is written, read
  * and deleted within one slot; the control keys share `{ctl}` on a cluster, so a publish (metadata,
@@ -335,6 +336,8 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
   /** Written (expiring within a second) by acceptsWrites. */
   const writeProbeKey = `${p}${ctl}write-probe`;
   const erasedListeners: ((userId: string) => void)[] = [];
+  const askedChannel = `${p}users:erasure-asked`;
+  const askedListeners: ((userIds: readonly string[]) => void)[] = [];
 
   const activeListeners: (() => void)[] = [];
   const activeChanged = () => {
@@ -347,7 +350,7 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
   // is there even when nothing is kept), activations for onActiveChanged. The view is enabled only
   // while the subscription holds.
   const subscriber = createSubscriber(redis, {
-    channels: [changedChannel, erasedChannel, activatedChannel],
+    channels: [changedChannel, erasedChannel, activatedChannel, askedChannel],
     connectionName: `${p}live-events`,
     onMessage(channel, message) {
       if (channel === activatedChannel) return activeChanged();
@@ -361,6 +364,11 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
       if (!Array.isArray(ids) || !ids.every((id): id is string => typeof id === 'string')) {
         view.disable();
         view.enable();
+        return;
+      }
+      // An erasure asked: nothing of the store changed yet (its scrub comes later, with its own message).
+      if (channel === askedChannel) {
+        for (const listener of askedListeners) listener(ids);
         return;
       }
       view.invalidate(ids);
@@ -572,6 +580,14 @@ export function createRedisModelStore(opts: RedisModelStoreOptions): ModelStore 
 
     onUserErased(listener) {
       erasedListeners.push(listener);
+    },
+
+    announceErasureAsked(userIds) {
+      if (userIds.length > 0) redis.publish(askedChannel, JSON.stringify(userIds)).catch(() => {});
+    },
+
+    onErasureAsked(listener) {
+      askedListeners.push(listener);
     },
 
     peekUserEvents(userId) {

@@ -43,7 +43,7 @@ export function profileRoutes(app: FastifyInstance, deps: ProfileRouteDeps) {
     },
     handler: async (req) => {
       // An owed erasure's customer, as an erased one: their record is still stored until the erasure completes.
-      if (deps.owed?.(req.params.id) || !(await deps.catalog.getUser(req.params.id))) throw notFound('user', req.params.id);
+      if (deps.owed?.(req.params.id) || !(await deps.catalog.getUser(req.params.id, { unlessOwed: true }))) throw notFound('user', req.params.id);
       const profile = await deps.profiles.profile(req.params.id);
       // No active model with profiles (never trained, or a model store that came back empty) is not the customer's lack.
       if (!profile) throw new AppError('NOT_FOUND', (await deps.profiles.report()) ? `user "${req.params.id}" has no purchases in a trained model yet` : NO_PROFILES);

@@ -73,7 +73,7 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps) {
     handler: async (req) => {
       if (deps.customersHeld?.()) throw customersHeldError();
       // An owed erasure's customer, as an erased one: their record is still stored until the erasure completes.
-      const user = deps.owed?.(req.params.id) ? null : await deps.catalog.getUser(req.params.id);
+      const user = deps.owed?.(req.params.id) ? null : await deps.catalog.getUser(req.params.id, { unlessOwed: true });
       if (!user) throw notFound('user', req.params.id);
       return user;
     },
@@ -92,7 +92,7 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps) {
     },
     handler: async (req) => {
       if (deps.customersHeld?.()) throw customersHeldError();
-      if (deps.owed?.(req.params.id) || !(await deps.catalog.getUser(req.params.id))) throw notFound('user', req.params.id);
+      if (deps.owed?.(req.params.id) || !(await deps.catalog.getUser(req.params.id, { unlessOwed: true }))) throw notFound('user', req.params.id);
       return deps.events.pageUserPurchases(req.params.id, req.query);
     },
   });
