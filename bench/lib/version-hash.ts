@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { stableJson } from '../../src/jobs/request-fingerprint.js';
 
 const TRAINED_AT = Buffer.from('"trainedAt":"');
 const ISO_LENGTH = '2026-01-01T00:00:00.000Z'.length;
@@ -23,24 +24,13 @@ function withoutTrainedAt(bytes: Buffer): Buffer {
  */
 export const CLOCK_OR_RUN_FIELDS = { meta: ['version', 'trainedAt'], info: ['durations', 'jobId', 'catalogSnapshot'] } as const;
 
-/** JSON with every object's keys sorted, so the order in which the code built the metadata does not count. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
 /** What of a version's metadata (its stored JSON) is hashed: all of it but CLOCK_OR_RUN_FIELDS, canonically ordered. */
 export function hashedMeta(json: string): string {
   const meta = JSON.parse(json) as Record<string, unknown>;
   for (const field of CLOCK_OR_RUN_FIELDS.meta) delete meta[field];
   const info = meta.info;
   if (info !== null && typeof info === 'object') for (const field of CLOCK_OR_RUN_FIELDS.info) delete (info as Record<string, unknown>)[field];
-  return canonicalJson(meta);
+  return stableJson(meta);
 }
 
 /**

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { EnqueueOptions, JobRecord, JobRepository } from './job-repository.js';
 
 /** JSON with every object's keys sorted, so that the same request sent twice in another key order is the same text. */
-function stableJson(value: unknown): string {
+export function stableJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
